@@ -1,0 +1,341 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/config.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+
+#define CFG_LINE_MAX 4096
+#define CFG_FILE_MAX (1024 * 1024)
+
+static void
+seterr(struct yh_cfg_err *err, const char *where, const char *fmt, const char *a,
+    const char *b)
+{
+	snprintf(err->where, sizeof(err->where), "%s", where);
+	snprintf(err->msg, sizeof(err->msg), fmt, a, b);
+}
+
+static const struct yh_cfg_opt *
+find_opt(const struct yh_cfg_opt *opts, const char *name)
+{
+	for (; opts->name != NULL; opts++)
+		if (strcmp(opts->name, name) == 0)
+			return opts;
+	return NULL;
+}
+
+/* True when some option shares name's "section." prefix (or name has no dot). */
+static bool
+prefix_known(const struct yh_cfg_opt *opts, const char *name)
+{
+	const char *dot = strchr(name, '.');
+
+	if (dot == NULL)
+		return true;
+	for (; opts->name != NULL; opts++)
+		if (strncmp(opts->name, name, (size_t)(dot - name) + 1) == 0)
+			return true;
+	return false;
+}
+
+static void
+free_str(const struct yh_cfg_opt *o, char **slot)
+{
+	if (*slot == NULL)
+		return;
+	if (o->flags & YH_CFG_SENSITIVE)
+		yh_strfree_secret(*slot);
+	else
+		free(*slot);
+	*slot = NULL;
+}
+
+static int
+parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+	static const char *const no[] = { "no", "false", "off", "0", NULL };
+
+	for (int i = 0; yes[i] != NULL; i++) {
+		if (strcmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return YH_ERR_INVALID;
+}
+
+/* Resolves a relative path against the directory of the file it came from. */
+static char *
+resolve_path(const char *value, const char *file)
+{
+	const char *slash;
+	struct yh_buf b;
+
+	if (value[0] == '/' || file == NULL || (slash = strrchr(file, '/')) == NULL)
+		return strdup(value);
+	yh_buf_init(&b, CFG_LINE_MAX * 2);
+	if (yh_buf_append(&b, file, (size_t)(slash - file) + 1) != 0 ||
+	    yh_buf_puts(&b, value) != 0) {
+		yh_buf_free(&b);
+		return NULL;
+	}
+	return yh_buf_steal(&b);
+}
+
+static int
+set_value(const struct yh_cfg_opt *o, void *base, const char *value, const char *where,
+    const char *file, struct yh_cfg_err *err)
+{
+	char *slot_base = (char *)base + o->offset;
+	int64_t iv;
+	bool bv;
+	char *s;
+
+	switch (o->type) {
+	case YH_CFG_STR:
+	case YH_CFG_PATH:
+	case YH_CFG_ENUM:
+		if (value == NULL) {
+			free_str(o, (char **)(void *)slot_base);
+			return 0;
+		}
+		if (o->max > 0 && (int64_t)strlen(value) > o->max) {
+			seterr(err, where, "%s: value too long", o->name, NULL);
+			return YH_ERR_CONFIG;
+		}
+		if (o->type == YH_CFG_ENUM) {
+			bool ok = false;
+
+			for (size_t i = 0; o->choices != NULL && o->choices[i] != NULL; i++)
+				ok = ok || strcmp(o->choices[i], value) == 0;
+			if (!ok) {
+				seterr(err, where, "%s: '%s' is not one of the allowed values",
+				    o->name, value);
+				return YH_ERR_CONFIG;
+			}
+		}
+		s = o->type == YH_CFG_PATH ? resolve_path(value, file) : strdup(value);
+		if (s == NULL) {
+			seterr(err, where, "%s: out of memory", o->name, NULL);
+			return YH_ERR_ALLOC;
+		}
+		free_str(o, (char **)(void *)slot_base);
+		*(char **)(void *)slot_base = s;
+		return 0;
+	case YH_CFG_INT:
+	case YH_CFG_DURATION:
+		if (value == NULL ||
+		    (o->type == YH_CFG_INT ? yh_parse_i64(value, o->min, o->max, &iv) :
+		    yh_parse_duration(value, o->max, &iv)) != 0 || iv < o->min || iv > o->max) {
+			char range[96];
+
+			snprintf(range, sizeof(range), "%lld..%lld%s", (long long)o->min,
+			    (long long)o->max, o->type == YH_CFG_DURATION ? " seconds" : "");
+			seterr(err, where, "%s: expected a number in %s", o->name, range);
+			return YH_ERR_CONFIG;
+		}
+		*(int64_t *)(void *)slot_base = iv;
+		return 0;
+	case YH_CFG_BOOL:
+		if (value == NULL || parse_bool(value, &bv) != 0) {
+			seterr(err, where, "%s: expected yes or no", o->name, NULL);
+			return YH_ERR_CONFIG;
+		}
+		*(bool *)(void *)slot_base = bv;
+		return 0;
+	}
+	seterr(err, where, "%s: unknown option type", o->name, NULL);
+	return YH_ERR_CONFIG;
+}
+
+int
+yh_cfg_defaults(const struct yh_cfg_opt *opts, void *base, struct yh_cfg_err *err)
+{
+	int r;
+
+	for (const struct yh_cfg_opt *o = opts; o->name != NULL; o++) {
+		if (o->def == NULL && (o->type == YH_CFG_STR || o->type == YH_CFG_PATH ||
+		    o->type == YH_CFG_ENUM)) {
+			*(char **)(void *)((char *)base + o->offset) = NULL;
+			continue;
+		}
+		if ((r = set_value(o, base, o->def, "default", NULL, err)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+yh_cfg_set(const struct yh_cfg_opt *opts, void *base, const char *name, const char *value,
+    const char *where, struct yh_cfg_err *err)
+{
+	const struct yh_cfg_opt *o = find_opt(opts, name);
+
+	if (o == NULL) {
+		seterr(err, where, "unknown option '%s'", name, NULL);
+		return YH_ERR_CONFIG;
+	}
+	return set_value(o, base, value, where, NULL, err);
+}
+
+/* Parses one line into key and value (both pointing into line). 1 = blank/comment. */
+static int
+split_line(char *line, char **key, char **value)
+{
+	char *eq, *end;
+	size_t n;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n == 0 || line[0] == '#')
+		return 1;
+	if ((eq = strchr(line, '=')) == NULL)
+		return YH_ERR_INVALID;
+	end = eq;
+	while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*end = '\0';
+	*key = line;
+	eq++;
+	while (*eq == ' ' || *eq == '\t')
+		eq++;
+	n = strlen(eq);
+	if (n >= 2 && eq[0] == '"' && eq[n - 1] == '"') {
+		eq[n - 1] = '\0';
+		eq++;
+	}
+	*value = eq;
+	return **key == '\0' ? YH_ERR_INVALID : 0;
+}
+
+int
+yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
+    unsigned flags, struct yh_cfg_err *err)
+{
+	char line[CFG_LINE_MAX + 2], where[300], *key, *value;
+	const struct yh_cfg_opt *o;
+	unsigned lineno = 0;
+	size_t total = 0, nseen = 0, nopts = 0;
+	const struct yh_cfg_opt **seen;
+	FILE *f;
+	int r = 0;
+
+	for (o = opts; o->name != NULL; o++)
+		nopts++;
+	if ((f = fopen(path, "r")) == NULL) {
+		seterr(err, path, "cannot read config file: %s", strerror(errno), NULL);
+		return YH_ERR_IO;
+	}
+	if ((seen = calloc(nopts + 1, sizeof(*seen))) == NULL) {
+		fclose(f);
+		seterr(err, path, "out of memory", NULL, NULL);
+		return YH_ERR_ALLOC;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t n = strlen(line);
+		int s;
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		total += n;
+		if (total > CFG_FILE_MAX) {
+			seterr(err, where, "config file larger than %s bytes", "1048576", NULL);
+			r = YH_ERR_CONFIG;
+			break;
+		}
+		if (n > CFG_LINE_MAX || (n > 0 && line[n - 1] != '\n' && !feof(f))) {
+			seterr(err, where, "line too long (max %s bytes)", "4096", NULL);
+			r = YH_ERR_CONFIG;
+			break;
+		}
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (memchr(line, '\0', n) != NULL || strlen(line) != n) {
+			seterr(err, where, "NUL byte in line", NULL, NULL);
+			r = YH_ERR_CONFIG;
+			break;
+		}
+		if ((s = split_line(line, &key, &value)) == 1)
+			continue;
+		if (s != 0) {
+			seterr(err, where, "expected 'key = value'", NULL, NULL);
+			r = YH_ERR_CONFIG;
+			break;
+		}
+		if ((o = find_opt(opts, key)) == NULL) {
+			if ((flags & YH_CFG_PARTIAL) && !prefix_known(opts, key))
+				continue;
+			seterr(err, where, "unknown option '%s'", key, NULL);
+			r = YH_ERR_CONFIG;
+			break;
+		}
+		for (size_t i = 0; i < nseen; i++)
+			if (seen[i] == o) {
+				seterr(err, where, "option '%s' given twice", key, NULL);
+				r = YH_ERR_CONFIG;
+			}
+		if (r != 0)
+			break;
+		seen[nseen++] = o;
+		if ((r = set_value(o, base, value, where, path, err)) != 0)
+			break;
+	}
+	if (r == 0 && ferror(f)) {
+		seterr(err, path, "read error: %s", strerror(errno), NULL);
+		r = YH_ERR_IO;
+	}
+	yh_wipe(line, sizeof(line));
+	free(seen);
+	fclose(f);
+	return r;
+}
+
+void
+yh_cfg_free(const struct yh_cfg_opt *opts, void *base)
+{
+	for (const struct yh_cfg_opt *o = opts; o->name != NULL; o++)
+		if (o->type == YH_CFG_STR || o->type == YH_CFG_PATH || o->type == YH_CFG_ENUM)
+			free_str(o, (char **)(void *)((char *)base + o->offset));
+}
+
+int
+yh_cfg_dump(const struct yh_cfg_opt *opts, const void *base, struct yh_buf *out)
+{
+	int r = 0;
+
+	for (const struct yh_cfg_opt *o = opts; o->name != NULL && r == 0; o++) {
+		const char *slot = (const char *)base + o->offset;
+
+		if (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION)
+			r = yh_buf_printf(out, "%s = %lld\n", o->name,
+			    (long long)*(const int64_t *)(const void *)slot);
+		else if (o->type == YH_CFG_BOOL)
+			r = yh_buf_printf(out, "%s = %s\n", o->name,
+			    *(const bool *)(const void *)slot ? "yes" : "no");
+		else {
+			const char *s = *(char *const *)(const void *)slot;
+
+			if (s != NULL && (o->flags & YH_CFG_SENSITIVE))
+				s = "(set)";
+			r = yh_buf_printf(out, "%s = %s\n", o->name, s != NULL ? s : "");
+		}
+	}
+	return r;
+}
+
+void
+yh_cfg_err_format(const struct yh_cfg_err *err, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s: %s", err->where, err->msg);
+}

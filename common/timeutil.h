@@ -1,0 +1,34 @@
+/* Time helpers: wall clock, monotonic clock, calendar checks, ISO 8601. */
+#ifndef YH_COMMON_TIMEUTIL_H
+#define YH_COMMON_TIMEUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/err.h"
+
+/* Wall-clock milliseconds since the Unix epoch. */
+int64_t yh_now_ms(void);
+
+/* Wall-clock seconds since the Unix epoch. */
+int64_t yh_now(void);
+
+/* Monotonic milliseconds (for timeouts and latencies). */
+int64_t yh_mono_ms(void);
+
+/* Monotonic nanoseconds (for benchmarks). */
+int64_t yh_mono_ns(void);
+
+/* True when y-m-d is a real Gregorian date (year 1..9999). */
+bool yh_date_valid(int y, int m, int d);
+
+/* Today's UTC+8 date (China Standard Time) as yyyymmdd. */
+int yh_today_cst(void);
+
+/* Formats ms since the epoch as "2026-11-22T03:57:37.123Z" into out (>= 25 bytes). */
+void yh_time_iso8601(int64_t ms, char *out, size_t outsz);
+
+/* Parses a duration "90", "90s", "15m", "8h", "30d" into seconds. */
+int yh_parse_duration(const char *s, int64_t max, int64_t *out) YH_WUR;
+
+#endif

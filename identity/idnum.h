@@ -1,0 +1,122 @@
+/*
+ * Identity numbers: the resident ID number (GB 11643-1999), the unified social credit
+ * code (GB 32100-2015) and the organization code (GB 11714). Pure functions, no
+ * allocation, safe on any bytes: every input is bounded and every rejection has a
+ * stable reason code.
+ */
+#ifndef YH_IDENTITY_IDNUM_H
+#define YH_IDENTITY_IDNUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "common/err.h"
+
+/* Inputs longer than this (in bytes, before canonicalization) are rejected as bad_length. */
+#define IDN_INPUT_MAX 256
+
+enum idn_reason {
+	IDN_OK = 0,
+	IDN_EMPTY,             /* "empty": nothing left after canonicalization */
+	IDN_BAD_LENGTH,        /* "bad_length" */
+	IDN_BAD_CHARSET,       /* "bad_charset" */
+	IDN_BAD_CHECKSUM,      /* "bad_checksum" */
+	IDN_BAD_BIRTHDATE,     /* "bad_birthdate": not a real date */
+	IDN_FUTURE_BIRTHDATE,  /* "future_birthdate" */
+	IDN_BAD_REGION,        /* "bad_region": implausible province prefix */
+	IDN_BAD_REGISTRATION,  /* "bad_registration": unknown USCC authority/type pair */
+	IDN_BAD_ORG_CODE,      /* "bad_org_code": the embedded organization code fails */
+	IDN_SCIENTIFIC,        /* "scientific_notation": an Excel-mangled 1.10101E+17 */
+};
+
+/* The stable reason code string ("ok", "bad_checksum", ...). Never NULL. */
+const char *idn_reason_str(enum idn_reason r);
+
+/* A validated resident ID number. */
+struct idn_resident {
+	char canonical[19];   /* 18 characters, 'X' upper case */
+	int birth_year, birth_month, birth_day;
+	char sex;             /* 'M' (odd 17th digit) or 'F' */
+	bool foreign;         /* foreign permanent resident (leading 9) */
+	bool upgraded;        /* was a 15-digit number */
+};
+
+/* A validated unified social credit code. */
+struct idn_uscc {
+	char canonical[19];
+	char org_code[10];    /* positions 9-17, the GB 11714 organization code */
+	char authority;       /* registration authority code (position 1) */
+	char type;            /* organization type code (position 2) */
+	char region[7];       /* positions 3-8, administrative division */
+};
+
+/* A validated GB 11714 organization code. */
+struct idn_orgcode {
+	char canonical[10];   /* 9 characters, no dash */
+};
+
+/*
+ * Folds an identity-number-like input: full-width ASCII to half-width, removes spaces
+ * (ASCII, full-width, NBSP), dashes (ASCII, full-width, en/em), a leading apostrophe
+ * (Excel text marker) and surrounding quotes, and upper-cases letters. Writes a NUL-
+ * terminated result into out. Returns 0, YH_ERR_TOO_LONG (input over IDN_INPUT_MAX or
+ * out too small) or YH_ERR_INVALID (invalid UTF-8 or a NUL byte).
+ */
+int idn_fold(const char *in, size_t len, char *out, size_t outsz) YH_WUR;
+
+/*
+ * Canonicalizes and validates a resident ID number as of today (China Standard Time).
+ * 15-digit numbers are upgraded to 18. On IDN_OK *out is filled; otherwise it is zeroed.
+ */
+enum idn_reason idn_resident_check(const char *in, size_t len, struct idn_resident *out);
+
+/* The same as of a given date (yyyymmdd): for tests and reproducible imports. */
+enum idn_reason idn_resident_check_at(const char *in, size_t len, int today,
+    struct idn_resident *out);
+
+/* The MOD 11-2 check character ('0'-'9' or 'X') for 17 digits. */
+char idn_resident_check_char(const char *digits17);
+
+/* Canonicalizes and validates a unified social credit code. */
+enum idn_reason idn_uscc_check(const char *in, size_t len, struct idn_uscc *out);
+
+/* The MOD 31 check character for the first 17 characters of a credit code; '\0' if
+ * one of them is outside the alphabet. */
+char idn_uscc_check_char(const char *chars17);
+
+/* Canonicalizes ("12345678-9" and "123456789" alike) and validates an organization code. */
+enum idn_reason idn_orgcode_check(const char *in, size_t len, struct idn_orgcode *out);
+
+/* The MOD 11 check character ('0'-'9' or 'X') for the first 8 characters of an
+ * organization code; '\0' if one of them is not a digit or upper-case letter. */
+char idn_orgcode_check_char(const char *chars8);
+
+enum idn_kind { IDN_KIND_NONE = 0, IDN_KIND_RESIDENT, IDN_KIND_USCC, IDN_KIND_ORGCODE };
+
+/* "resident_id", "uscc", "org_code" or NULL for IDN_KIND_NONE. */
+const char *idn_kind_str(enum idn_kind k);
+
+/* The result of classifying an unknown identifier. */
+struct idn_any {
+	enum idn_kind kind;       /* what it is (valid) or most likely was meant (invalid) */
+	enum idn_reason reason;
+	char canonical[19];
+	struct idn_resident resident; /* when kind == IDN_KIND_RESIDENT and valid */
+	struct idn_uscc uscc;         /* when kind == IDN_KIND_USCC and valid */
+};
+
+/*
+ * Classifies and validates any of the three kinds: an 18-character value is tried as a
+ * resident ID, then as a credit code; 15 digits as a resident ID; 9 (or "8-1") as an
+ * organization code. On failure kind is the likeliest intended kind (NONE when no
+ * length fits) and reason why it failed. today is yyyymmdd or 0 for today.
+ */
+enum idn_reason idn_classify(const char *in, size_t len, int today, struct idn_any *out);
+
+/*
+ * Masks an identifier for display and logs: keeps the first 6 and last 4 characters of
+ * an 18-character number ("110101********0011"); shorter inputs keep less (at most a
+ * third visible). Writes a NUL-terminated result into out (outsz >= len + 1).
+ */
+void idn_mask(const char *canonical, char *out, size_t outsz);
+
+#endif

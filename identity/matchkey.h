@@ -1,0 +1,36 @@
+/*
+ * Matching keys: names and phone numbers folded so that the same person written by two
+ * departments' clerks compares equal. Used by idmerge and by login-identifier lookup.
+ */
+#ifndef YH_IDENTITY_MATCHKEY_H
+#define YH_IDENTITY_MATCHKEY_H
+
+#include <stddef.h>
+#include "common/err.h"
+
+/* Names (UTF-8) longer than this in bytes are rejected. */
+#define MK_NAME_MAX 256
+
+/*
+ * The matching key of a person's name: Unicode width folding (full-width ASCII to half-
+ * width), all whitespace removed, the middle-dot variants of minority names
+ * (U+00B7 ·, U+2022 •, U+30FB ・, '.', U+2027 ‧, U+FF0E, U+FF65, U+2219, U+22C5, U+318D)
+ * folded to U+00B7, Latin letters lower-cased, traditional characters folded to simplified
+ * (common surname and given-name characters). Returns 0, YH_ERR_INVALID (bad UTF-8 or
+ * empty result) or YH_ERR_TOO_LONG.
+ */
+int mk_name_key(const char *name, size_t len, char *out, size_t outsz) YH_WUR;
+
+/*
+ * The matching key of a phone number: full-width digits folded, separators (spaces,
+ * dashes, dots, parentheses) removed, a +86 / 86 / 0086 prefix dropped from a mainland
+ * mobile number, giving 11 digits starting with 1; a landline keeps its area code
+ * ("010-8888 6666" -> "01088886666"; with +86 the leading 0 is restored). Returns 0,
+ * YH_ERR_INVALID (not a plausible number) or YH_ERR_TOO_LONG.
+ */
+int mk_phone_key(const char *phone, size_t len, char *out, size_t outsz) YH_WUR;
+
+/* True when a phone key is a mainland mobile number (11 digits starting with 1). */
+int mk_phone_is_mobile(const char *key);
+
+#endif
