@@ -63,17 +63,22 @@ struct idn_orgcode {
  */
 int idn_fold(const char *in, size_t len, char *out, size_t outsz) YH_WUR;
 
+/* idn_fold that also gives the length of the result in *outlen (0 on error). */
+int idn_fold_len(const char *in, size_t len, char *out, size_t outsz, size_t *outlen) YH_WUR;
+
 /*
  * Canonicalizes and validates a resident ID number as of today (China Standard Time).
  * 15-digit numbers are upgraded to 18. On IDN_OK *out is filled; otherwise it is zeroed.
  */
 enum idn_reason idn_resident_check(const char *in, size_t len, struct idn_resident *out);
 
-/* The same as of a given date (yyyymmdd): for tests and reproducible imports. */
+/* The same as of a given date (yyyymmdd; 0 means today in China Standard Time): for
+ * tests and reproducible imports. */
 enum idn_reason idn_resident_check_at(const char *in, size_t len, int today,
     struct idn_resident *out);
 
-/* The MOD 11-2 check character ('0'-'9' or 'X') for 17 digits. */
+/* The MOD 11-2 check character ('0'-'9' or 'X') for 17 digits; '\0' if one of them
+ * is not a digit. */
 char idn_resident_check_char(const char *digits17);
 
 /* Canonicalizes and validates a unified social credit code. */
@@ -118,5 +123,36 @@ enum idn_reason idn_classify(const char *in, size_t len, int today, struct idn_a
  * third visible). Writes a NUL-terminated result into out (outsz >= len + 1).
  */
 void idn_mask(const char *canonical, char *out, size_t outsz);
+
+/*
+ * True when a folded value (see idn_fold) is a number that a spreadsheet rewrote in
+ * scientific notation, such as "1.10105E+17": the digits it stood for are lost.
+ */
+bool idn_is_scientific(const char *folded, size_t len);
+
+/*
+ * The three checks on a value already folded by idn_fold (folded[0..n), NUL-terminated
+ * or not): for callers that fold once and try several kinds (idn_classify, imports).
+ * Same results as the unfolded entry points; *out zeroed unless IDN_OK. today as for
+ * idn_resident_check_at.
+ */
+enum idn_reason idn_resident_check_folded(const char *folded, size_t n, int today,
+    struct idn_resident *out);
+enum idn_reason idn_uscc_check_folded(const char *folded, size_t n, struct idn_uscc *out);
+enum idn_reason idn_orgcode_check_folded(const char *folded, size_t n,
+    struct idn_orgcode *out);
+
+/*
+ * The reason to give a folded value whose length fits no kind: bad_charset when it holds
+ * a non-ASCII character (its length in bytes means little), else bad_length.
+ */
+enum idn_reason idn_length_reason(const char *folded, size_t len);
+
+/*
+ * True when code (two digits, 11..83) is a province-level division that appears as the
+ * first two digits of resident ID numbers: 11-15, 21-23, 31-37, 41-46, 50-54, 61-65,
+ * 71 (Taiwan), 81 (Hong Kong), 82 (Macao), 83 (Taiwan residents' residence permits).
+ */
+bool idn_province_known(int code);
 
 #endif

@@ -1,0 +1,310 @@
+/*
+ * Matching keys for names and phone numbers: what two departments' clerks typed for the
+ * same person, folded until it compares equal. No allocation, no locale.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "identity/matchkey.h"
+
+/* Phone inputs longer than this (bytes) are rejected. */
+#define MK_PHONE_MAX 64
+/* Digits kept from a phone number at most (0086 + 12-digit landline). */
+#define MK_PHONE_DIGITS 20
+
+#define MIDDLE_DOT 0x00b7
+
+/* Decodes one UTF-8 sequence (n >= 1 bytes at p). Returns its length and sets *cp, or 0
+ * for a malformed, overlong, surrogate or out-of-range sequence. */
+static size_t
+utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	uint32_t c = p[0], min;
+	size_t len;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2; c &= 0x1f; min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3; c &= 0x0f; min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4; c &= 0x07; min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* Appends cp as UTF-8 at out[*o]; false when it (and a NUL after it) does not fit. */
+static bool
+utf8_put(char *out, size_t outsz, size_t *o, uint32_t cp)
+{
+	unsigned char b[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		b[0] = (unsigned char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		b[0] = (unsigned char)(0xc0 | (cp >> 6));
+		b[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (unsigned char)(0xe0 | (cp >> 12));
+		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		b[0] = (unsigned char)(0xf0 | (cp >> 18));
+		b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+		b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		b[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	if (*o + n >= outsz)
+		return false;
+	memcpy(out + *o, b, n);
+	*o += n;
+	return true;
+}
+
+/* Full-width ASCII (U+FF01-U+FF5E) and the ideographic space to ASCII. */
+static uint32_t
+fold_width(uint32_t cp)
+{
+	if (cp >= 0xff01 && cp <= 0xff5e)
+		return cp - 0xfee0;
+	if (cp == 0x3000)
+		return ' ';
+	return cp;
+}
+
+static bool
+is_space(uint32_t cp)
+{
+	switch (cp) {
+	case ' ': case '\t': case '\n': case '\r': case '\v': case '\f':
+	case 0x00a0: case 0x1680: case 0x2028: case 0x2029: case 0x202f: case 0x205f:
+	case 0x2060: case 0x3000: case 0xfeff:
+		return true;
+	default:
+		return cp >= 0x2000 && cp <= 0x200d;   /* typographic and zero-width spaces */
+	}
+}
+
+/* The separators of minority (and foreign) names' parts, all folded to U+00B7. */
+static bool
+is_middle_dot(uint32_t cp)
+{
+	switch (cp) {
+	case '.': case 0x00b7: case 0x0387: case 0x16eb: case 0x2022: case 0x2027:
+	case 0x2219: case 0x22c5: case 0x2e31: case 0x30fb: case 0x318d: case 0xff0e:
+	case 0xff65:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int
+mk_name_key(const char *name, size_t len, char *out, size_t outsz)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t i = 0, o = 0;
+	bool last_dot = false;
+	int err = 0;
+
+	if (out == NULL || outsz == 0)
+		return YH_ERR_TOO_LONG;
+	out[0] = '\0';
+	if (len > MK_NAME_MAX)
+		return YH_ERR_TOO_LONG;
+	if (name == NULL && len > 0)
+		return YH_ERR_INVALID;
+	while (i < len) {
+		uint32_t cp;
+		size_t step = utf8_decode(p + i, len - i, &cp);
+
+		if (step == 0) {
+			err = YH_ERR_INVALID;
+			goto out;
+		}
+		i += step;
+		cp = fold_width(cp);
+		if (is_space(cp))
+			continue;
+		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+			err = YH_ERR_INVALID;     /* control characters are no part of a name */
+			goto out;
+		}
+		if (is_middle_dot(cp)) {
+			if (o == 0 || last_dot)
+				continue;         /* leading or repeated separators */
+			cp = MIDDLE_DOT;
+		} else if (cp >= 'A' && cp <= 'Z') {
+			cp += 'a' - 'A';
+		} else if (cp >= 0x3400) {
+			cp = mk_trad_to_simp(cp);
+		}
+		if (!utf8_put(out, outsz, &o, cp)) {
+			err = YH_ERR_TOO_LONG;
+			goto out;
+		}
+		last_dot = cp == MIDDLE_DOT;
+	}
+	if (last_dot)
+		o -= 2;                           /* a trailing separator */
+	if (o == 0)
+		err = YH_ERR_INVALID;
+out:
+	if (err != 0)
+		o = 0;
+	out[o] = '\0';
+	return err;
+}
+
+/* 11 digits, 1 then 3-9: a mainland mobile number. */
+static bool
+digits_mobile(const char *d, size_t n)
+{
+	return n == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9';
+}
+
+/* A landline with its area code: 010 or 02x and 8 digits, 0xxx and 7 or 8 digits. */
+static bool
+digits_landline(const char *d, size_t n)
+{
+	if (n < 2 || d[0] != '0')
+		return false;
+	if (d[1] == '1')
+		return n == 11 && d[2] == '0';
+	if (d[1] == '2')
+		return n == 11;
+	if (d[1] >= '3' && d[1] <= '9')
+		return n == 11 || n == 12;
+	return false;
+}
+
+/* Collects the digits of a phone number; *plus tells a leading '+'. */
+static int
+phone_digits(const char *phone, size_t len, char *d, size_t *nd, bool *plus)
+{
+	const unsigned char *p = (const unsigned char *)phone;
+	size_t i = 0, n = 0;
+
+	*plus = false;
+	while (i < len) {
+		uint32_t cp;
+		size_t step = utf8_decode(p + i, len - i, &cp);
+
+		if (step == 0)
+			return YH_ERR_INVALID;
+		i += step;
+		cp = fold_width(cp);
+		if (cp >= '0' && cp <= '9') {
+			if (n == MK_PHONE_DIGITS)
+				return YH_ERR_INVALID;
+			d[n++] = (char)cp;
+		} else if (cp == '+' && n == 0 && !*plus) {
+			*plus = true;
+		} else if (!(is_space(cp) || cp == '-' || cp == '.' || cp == '(' || cp == ')' ||
+		    (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212)) {
+			return YH_ERR_INVALID;
+		}
+	}
+	*nd = n;
+	return 0;
+}
+
+int
+mk_phone_key(const char *phone, size_t len, char *out, size_t outsz)
+{
+	char d[MK_PHONE_DIGITS + 1];
+	const char *k = NULL;
+	size_t n = 0, kn = 0;
+	bool plus, intl = false;
+	int err;
+
+	if (out == NULL || outsz == 0)
+		return YH_ERR_TOO_LONG;
+	out[0] = '\0';
+	if (len > MK_PHONE_MAX)
+		return YH_ERR_TOO_LONG;
+	if (phone == NULL && len > 0)
+		return YH_ERR_INVALID;
+	err = phone_digits(phone, len, d, &n, &plus);
+	if (err != 0)
+		goto out;
+	err = YH_ERR_INVALID;
+	if (plus) {
+		if (n < 2 || d[0] != '8' || d[1] != '6')
+			goto out;             /* not China: no mainland key */
+		k = d + 2;
+		kn = n - 2;
+		intl = true;
+	} else if (n >= 4 && memcmp(d, "0086", 4) == 0) {
+		k = d + 4;
+		kn = n - 4;
+		intl = true;
+	} else if (n == 13 && d[0] == '8' && d[1] == '6' && digits_mobile(d + 2, 11)) {
+		k = d + 2;
+		kn = 11;
+	} else if (n == 12 && d[0] == '0' && digits_mobile(d + 1, 11)) {
+		k = d + 1;                /* the long-distance 0 once dialled before a mobile */
+		kn = 11;
+	} else {
+		k = d;
+		kn = n;
+	}
+	if (digits_mobile(k, kn)) {
+		/* k is already the key */
+	} else if (intl && kn > 0 && k[0] != '0') {
+		/* +86 10 8888 6666: the trunk prefix 0 comes back. */
+		if (kn + 1 > MK_PHONE_DIGITS)
+			goto out;
+		memmove(d + 1, k, kn);
+		d[0] = '0';
+		k = d;
+		kn++;
+		if (!digits_landline(k, kn))
+			goto out;
+	} else if (!digits_landline(k, kn)) {
+		goto out;
+	}
+	if (kn + 1 > outsz) {
+		err = YH_ERR_TOO_LONG;
+		goto out;
+	}
+	memcpy(out, k, kn);
+	out[kn] = '\0';
+	err = 0;
+out:
+	if (err != 0)
+		out[0] = '\0';
+	return err;
+}
+
+int
+mk_phone_is_mobile(const char *key)
+{
+	if (key == NULL)
+		return 0;
+	for (int i = 0; i < 11; i++)
+		if (key[i] < '0' || key[i] > '9')
+			return 0;
+	return key[11] == '\0' && digits_mobile(key, 11);
+}
