@@ -23,6 +23,17 @@ int ctl_jwt(int argc, char **argv);     /* ctl_jwt.c: jwt sign|verify */
 int ctl_client(int argc, char **argv);  /* ctl_client.c: client add|list|remove */
 int ctl_audit(int argc, char **argv);   /* ctl_audit.c: audit verify */
 
+struct ident;
+struct json_t;
+
+/*
+ * Appends an operator action to STATE_DIR/audit.log (the same hash-chained trail authd
+ * writes), with actor "operator:<login name>". fields (borrowed, may be NULL) is a JSON
+ * object. Returns 0, or prints one error line and returns 2: the caller must then
+ * report the action as not recorded.
+ */
+int ctl_record(const struct ident *id, const char *event, struct json_t *fields);
+
 /* Prints "authctl: " and the message to stderr, returns 2. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -27,14 +27,15 @@ find_opt(const struct yh_cfg_opt *opts, const char *name)
 	return NULL;
 }
 
-/* True when some option shares name's "section." prefix (or name has no dot). */
+/* True when some option shares name's "section." prefix. A key without a dot belongs
+ * to whichever program reads the whole file (authd), which checks it with `authd -t`. */
 static bool
 prefix_known(const struct yh_cfg_opt *opts, const char *name)
 {
 	const char *dot = strchr(name, '.');
 
 	if (dot == NULL)
-		return true;
+		return false;
 	for (; opts->name != NULL; opts++)
 		if (strncmp(opts->name, name, (size_t)(dot - name) + 1) == 0)
 			return true;

@@ -41,8 +41,10 @@ struct yh_cfg_err {
 };
 
 /* Flags for yh_cfg_load_file. */
-#define YH_CFG_PARTIAL 0x1u /* ignore keys whose "section." prefix no option in the table
-                             * shares (another program's part of a shared file) */
+#define YH_CFG_PARTIAL 0x1u /* ignore unknown keys without a dot, and keys whose
+                             * "section." prefix no option in the table shares (another
+                             * program's part of a shared file); a typo inside a section
+                             * this table knows is still an error */
 
 /* Sets every option to its default. Returns 0 or YH_ERR_CONFIG (a bad table). */
 int yh_cfg_defaults(const struct yh_cfg_opt *opts, void *base, struct yh_cfg_err *err) YH_WUR;

@@ -249,6 +249,10 @@ test_config(void **state)
 	/* PARTIAL ignores another program's section but not a typo in a known one. */
 	assert_int_equal(load("other.key = 1\n", YH_CFG_PARTIAL, &c, &err), 0);
 	yh_cfg_free(topts, &c);
+	assert_int_equal(load("issuer = x\n", YH_CFG_PARTIAL, &c, &err), 0);
+	yh_cfg_free(topts, &c);
+	assert_int_equal(load("issuer = x\n", 0, &c, &err), YH_ERR_CONFIG);
+	yh_cfg_free(topts, &c);
 	assert_int_equal(load("http.cuont = 1\n", YH_CFG_PARTIAL, &c, &err), YH_ERR_CONFIG);
 	yh_cfg_free(topts, &c);
 	memset(&c, 0, sizeof(c));

@@ -1,0 +1,661 @@
+/*
+ * authctl user add|show|list|lock|unlock|deregister|verify|check-password: persons in
+ * the directory. ID numbers and phone numbers are printed masked; passwords are read
+ * from stdin only and wiped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "authd/ctl.h"
+#include "authd/state.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+#include "identity/identity.h"
+#include "identity/idnum.h"
+#include "identity/matchkey.h"
+
+#define USER_LIST_DEFAULT 100
+#define WRONG_LOGIN "wrong identifier or password"
+
+/* Options of the user commands; each command accepts a subset. */
+enum {
+	O_ID_NUMBER = 1u << 0, O_NAME = 1u << 1, O_PHONE = 1u << 2, O_EMAIL = 1u << 3,
+	O_USERNAME = 1u << 4, O_PASSWORD_STDIN = 1u << 5, O_LIMIT = 1u << 6,
+	O_OFFSET = 1u << 7, O_LOA = 1u << 8, O_BY = 1u << 9, O_EVIDENCE = 1u << 10,
+};
+
+struct uopts {
+	const char *id_number, *name, *phone, *email, *username, *limit, *offset, *loa, *by,
+	    *evidence;
+	bool password_stdin;
+	const char *ident;   /* the one positional argument, when the command takes it */
+};
+
+struct uopt_def {
+	const char *flag;
+	unsigned bit;
+	size_t offset;       /* of the const char * in struct uopts; 0 for the boolean */
+};
+
+static const struct uopt_def uopt_defs[] = {
+	{ "--id-number", O_ID_NUMBER, offsetof(struct uopts, id_number) },
+	{ "--name", O_NAME, offsetof(struct uopts, name) },
+	{ "--phone", O_PHONE, offsetof(struct uopts, phone) },
+	{ "--email", O_EMAIL, offsetof(struct uopts, email) },
+	{ "--username", O_USERNAME, offsetof(struct uopts, username) },
+	{ "--password-stdin", O_PASSWORD_STDIN, 0 },
+	{ "--limit", O_LIMIT, offsetof(struct uopts, limit) },
+	{ "--offset", O_OFFSET, offsetof(struct uopts, offset) },
+	{ "--loa", O_LOA, offsetof(struct uopts, loa) },
+	{ "--by", O_BY, offsetof(struct uopts, by) },
+	{ "--evidence", O_EVIDENCE, offsetof(struct uopts, evidence) },
+	{ NULL, 0, 0 },
+};
+
+/* Parses argv[2..] (after "user CMD") allowing the options in mask and, when
+ * want_ident, exactly one positional argument. Returns 0 or 2 (after a message). */
+static int
+parse_opts(int argc, char **argv, unsigned mask, bool want_ident, struct uopts *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 2; i < argc; i++) {
+		const struct uopt_def *d = uopt_defs;
+
+		if (argv[i][0] != '-' || argv[i][1] == '\0') {
+			if (!want_ident || o->ident != NULL)
+				return ctl_fail("user %s: unexpected argument '%s'", argv[1], argv[i]);
+			o->ident = argv[i];
+			continue;
+		}
+		while (d->flag != NULL && strcmp(d->flag, argv[i]) != 0)
+			d++;
+		if (d->flag == NULL || (d->bit & mask) == 0)
+			return ctl_fail("user %s: unknown option '%s'", argv[1], argv[i]);
+		if (d->bit == O_PASSWORD_STDIN) {
+			o->password_stdin = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return ctl_fail("user %s: %s needs a value", argv[1], argv[i]);
+		*(const char **)(void *)((char *)o + d->offset) = argv[++i];
+	}
+	if (want_ident && o->ident == NULL)
+		return ctl_fail("user %s: missing the user (uid, ID number, phone or username)",
+		    argv[1]);
+	return 0;
+}
+
+/* Reads a password from stdin (one trailing newline removed) into a malloc'd secret
+ * string; free it with yh_freezero(*out, *len + 1). Returns 0 or 2 (after a message). */
+static int
+read_password(char **out, size_t *len)
+{
+	struct yh_buf b;
+	char chunk[256];
+	ssize_t n;
+	int r = 0;
+
+	*out = NULL;
+	*len = 0;
+	yh_buf_init_secret(&b, PW_PASSWORD_MAX + 2);
+	while (r == 0 && (n = read(STDIN_FILENO, chunk, sizeof(chunk))) > 0)
+		if (yh_buf_append(&b, chunk, (size_t)n) != 0)
+			r = ctl_fail("password longer than %d bytes", PW_PASSWORD_MAX);
+	yh_wipe(chunk, sizeof(chunk));
+	if (r == 0 && b.len > 0 && b.data[b.len - 1] == '\n')
+		b.data[--b.len] = '\0';
+	if (r == 0 && b.len > 0 && b.data[b.len - 1] == '\r')
+		b.data[--b.len] = '\0';
+	if (r == 0 && b.len == 0)
+		r = ctl_fail("empty password on stdin");
+	if (r == 0 && b.len > PW_PASSWORD_MAX)
+		r = ctl_fail("password longer than %d bytes", PW_PASSWORD_MAX);
+	if (r != 0) {
+		yh_buf_free(&b);
+		return r;
+	}
+	*len = b.len;
+	if ((*out = yh_buf_steal(&b)) == NULL) {
+		yh_buf_free(&b);
+		return ctl_fail("out of memory");
+	}
+	return 0;
+}
+
+static int
+open_state(bool create, struct ident **id)
+{
+	struct state_args a = {
+		.config_path = ctl_opts.config_path,
+		.state_dir = ctl_opts.state_dir,
+		.default_state_dir = NULL,
+	};
+	char err[512];
+
+	if (state_open(&a, create, id, err, sizeof(err)) != 0)
+		return ctl_fail("%s", err);
+	return 0;
+}
+
+/* Finds a person by uid or by any login identifier. Returns 0, 1 (not found,
+ * ambiguous) or 2, after a message. */
+static int
+resolve(struct dir *d, const char *ident, struct dir_person *p)
+{
+	int r = YH_ERR_NOT_FOUND;
+
+	if (dir_uid_valid(ident))
+		r = dir_person_get(d, ident, p);
+	if (r == YH_ERR_NOT_FOUND)
+		r = dir_person_find_login(d, ident, p);
+	if (r == 0)
+		return 0;
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID || r == YH_ERR_TOO_LONG) {
+		ctl_fail("no such user");
+		return 1;
+	}
+	if (r == YH_ERR_CONFLICT) {
+		ctl_fail("the identifier matches several users; use the uid or the ID number");
+		return 1;
+	}
+	return ctl_fail("cannot read the directory: %s", yh_strerror(r));
+}
+
+/* Mobile numbers as 138****8000, anything else like an ID number. */
+static void
+mask_phone(const char *phone, char *out, size_t outsz)
+{
+	if (mk_phone_is_mobile(phone) && strlen(phone) == 11 && outsz >= 12)
+		snprintf(out, outsz, "%.3s****%s", phone, phone + 7);
+	else
+		idn_mask(phone, out, outsz);
+}
+
+static void
+set_str(json_t *o, const char *k, const char *v)
+{
+	json_object_set_new(o, k, v != NULL ? json_string(v) : json_null());
+}
+
+static void
+set_time(json_t *o, const char *k, int64_t t)
+{
+	char buf[40];
+
+	if (t == 0) {
+		json_object_set_new(o, k, json_null());
+		return;
+	}
+	yh_time_iso8601(t * 1000, buf, sizeof(buf));
+	json_object_set_new(o, k, json_string(buf));
+}
+
+/* The person as JSON with the ID number and phone masked. */
+static json_t *
+person_json(const struct dir_person *p)
+{
+	char idm[40], phm[40];
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	idn_mask(p->id_number, idm, sizeof(idm));
+	set_str(o, "uid", p->uid);
+	set_str(o, "id_number", idm);
+	set_str(o, "name", p->name);
+	if (p->phone != NULL)
+		mask_phone(p->phone, phm, sizeof(phm));
+	set_str(o, "phone", p->phone != NULL ? phm : NULL);
+	set_str(o, "email", p->email);
+	set_str(o, "username", p->username);
+	set_str(o, "status", dir_status_str(p->status));
+	json_object_set_new(o, "loa", json_integer(p->loa.level));
+	set_str(o, "loa_method", p->loa.method);
+	set_str(o, "loa_by", p->loa.by);
+	set_str(o, "loa_evidence", p->loa.evidence);
+	set_time(o, "loa_at", p->loa.at);
+	set_time(o, "created", p->created);
+	set_time(o, "updated", p->updated);
+	return o;
+}
+
+/* Prints a JSON value on one line and releases it. */
+static int
+print_json(json_t *o)
+{
+	char *s;
+
+	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		return ctl_fail("out of memory");
+	}
+	puts(s);
+	free(s);
+	json_decref(o);
+	return 0;
+}
+
+/* Records an operator action on a user; takes ownership of fields (may be NULL). */
+static int
+record(struct ident *id, const char *event, const char *uid, json_t *fields)
+{
+	int r;
+
+	if (fields == NULL)
+		fields = json_object();
+	if (uid != NULL)
+		json_object_set_new(fields, "uid", json_string(uid));
+	r = ctl_record(id, event, fields);
+	json_decref(fields);
+	return r;
+}
+
+static int
+user_add(int argc, char **argv)
+{
+	struct uopts o;
+	struct idn_resident idr;
+	struct dir_person p;
+	struct ident *id = NULL;
+	char uid[DIR_UID_LEN + 1], *pw = NULL, *hash = NULL, phone[32];
+	size_t pwlen = 0;
+	enum idn_reason why;
+	int r;
+
+	if ((r = parse_opts(argc, argv, O_ID_NUMBER | O_NAME | O_PHONE | O_EMAIL | O_USERNAME |
+	    O_PASSWORD_STDIN, false, &o)) != 0)
+		return r;
+	if (o.id_number == NULL || o.name == NULL)
+		return ctl_fail("user add: --id-number and --name are required");
+	if ((why = idn_resident_check(o.id_number, strlen(o.id_number), &idr)) != IDN_OK)
+		return ctl_fail("invalid ID number: %s", idn_reason_str(why));
+	if (o.phone != NULL && mk_phone_key(o.phone, strlen(o.phone), phone, sizeof(phone)) != 0)
+		return ctl_fail("invalid phone number");
+	if (o.password_stdin && (r = read_password(&pw, &pwlen)) != 0)
+		goto out;
+	if ((r = open_state(true, &id)) != 0)
+		goto out;
+	if (pw != NULL && (r = pw_hash(&id->pw, pw, pwlen, &hash)) != 0) {
+		r = ctl_fail("cannot hash the password: %s", yh_strerror(r));
+		goto out;
+	}
+	memset(&p, 0, sizeof(p));
+	p.id_number = idr.canonical;
+	p.name = (char *)o.name;
+	p.phone = (char *)o.phone;
+	p.email = (char *)o.email;
+	p.username = (char *)o.username;
+	p.status = DIR_STATUS_ACTIVE;
+	if ((r = dir_person_add(id->dir, &p, uid)) != 0) {
+		if (r == YH_ERR_EXISTS)
+			r = ctl_fail("a user with this ID number or username already exists");
+		else if (r == YH_ERR_INVALID || r == YH_ERR_TOO_LONG)
+			r = ctl_fail("invalid --name, --email or --username (a username may not "
+			    "look like an ID number or a phone number)");
+		else
+			r = ctl_fail("cannot add the user: %s", yh_strerror(r));
+		goto out;
+	}
+	if (hash != NULL && (r = dir_cred_set(id->dir, uid, PW_SCHEME_ARGON2ID, hash,
+	    NULL)) != 0) {
+		r = ctl_fail("user %s added but the password was not stored: %s", uid,
+		    yh_strerror(r));
+		goto out;
+	}
+	if ((r = record(id, "user.add", uid, NULL)) != 0)
+		goto out;
+	printf("%s\n", uid);
+out:
+	yh_wipe(&idr, sizeof(idr));
+	yh_wipe(phone, sizeof(phone));
+	if (pw != NULL)
+		yh_freezero(pw, pwlen + 1);
+	free(hash);
+	ident_close(id);
+	return r;
+}
+
+/* Adds legacy accounts and credential facts to a person's JSON. */
+static int
+add_account_facts(struct dir *d, const char *uid, json_t *o)
+{
+	struct dir_legacy *links = NULL;
+	struct dir_cred cred;
+	struct dir_totp totp;
+	json_t *arr = json_array();
+	size_t n = 0;
+	int r;
+
+	if (arr == NULL)
+		return YH_ERR_ALLOC;
+	if ((r = dir_legacy_list(d, uid, &links, &n)) != 0) {
+		json_decref(arr);
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *l = json_object();
+
+		set_str(l, "source", links[i].source);
+		set_str(l, "legacy_id", links[i].legacy_id);
+		set_str(l, "username", links[i].username);
+		set_str(l, "status", dir_status_str(links[i].status));
+		json_array_append_new(arr, l);
+	}
+	dir_legacy_list_free(links, n);
+	json_object_set_new(o, "legacy_accounts", arr);
+	r = dir_cred_get(d, uid, &cred);
+	set_str(o, "password_scheme", r == 0 ? cred.scheme : NULL);
+	dir_cred_clear(&cred);
+	if (r != 0 && r != YH_ERR_NOT_FOUND)
+		return r;
+	r = dir_totp_get(d, uid, &totp);
+	json_object_set_new(o, "totp", json_boolean(r == 0 && totp.confirmed));
+	dir_totp_clear(&totp);
+	return r == YH_ERR_NOT_FOUND ? 0 : r;
+}
+
+static int
+user_show(int argc, char **argv)
+{
+	struct uopts o;
+	struct dir_person p;
+	struct ident *id = NULL;
+	json_t *j;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = parse_opts(argc, argv, 0, true, &o)) != 0 || (r = open_state(false, &id)) != 0)
+		return r;
+	if ((r = resolve(id->dir, o.ident, &p)) != 0)
+		goto out;
+	if ((j = person_json(&p)) == NULL) {
+		r = ctl_fail("out of memory");
+		goto out;
+	}
+	if ((r = add_account_facts(id->dir, p.uid, j)) != 0) {
+		json_decref(j);
+		r = ctl_fail("cannot read the directory: %s", yh_strerror(r));
+		goto out;
+	}
+	r = print_json(j) == 0 ? 0 : 2;
+out:
+	dir_person_clear(&p);
+	ident_close(id);
+	return r;
+}
+
+static int
+user_list(int argc, char **argv)
+{
+	struct uopts o;
+	struct dir_person *list = NULL;
+	struct ident *id = NULL;
+	uint64_t limit = USER_LIST_DEFAULT, offset = 0;
+	size_t n = 0;
+	int r;
+
+	if ((r = parse_opts(argc, argv, O_LIMIT | O_OFFSET, false, &o)) != 0)
+		return r;
+	if (o.limit != NULL && yh_parse_u64(o.limit, 1, DIR_LIST_MAX, &limit) != 0)
+		return ctl_fail("user list: --limit must be 1..%d", DIR_LIST_MAX);
+	if (o.offset != NULL && yh_parse_u64(o.offset, 0, INT64_MAX, &offset) != 0)
+		return ctl_fail("user list: --offset must be a number");
+	if ((r = open_state(false, &id)) != 0)
+		return r;
+	if ((r = dir_person_list(id->dir, offset, (size_t)limit, &list, &n)) != 0)
+		r = ctl_fail("cannot list users: %s", yh_strerror(r));
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = print_json(person_json(&list[i])) == 0 ? 0 : 2;
+	dir_person_list_free(list, n);
+	ident_close(id);
+	return r;
+}
+
+/* lock, unlock, deregister. */
+static int
+user_status(int argc, char **argv, enum dir_status want)
+{
+	struct uopts o;
+	struct dir_person p;
+	struct ident *id = NULL;
+	json_t *j;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = parse_opts(argc, argv, 0, true, &o)) != 0 || (r = open_state(false, &id)) != 0)
+		return r;
+	if ((r = resolve(id->dir, o.ident, &p)) != 0)
+		goto out;
+	if (p.status == DIR_STATUS_DEREGISTERED && want != DIR_STATUS_DEREGISTERED) {
+		r = ctl_fail("user %s is deregistered", p.uid);
+		goto out;
+	}
+	if ((r = dir_person_set_status(id->dir, p.uid, want)) != 0) {
+		r = ctl_fail("cannot change the status: %s", yh_strerror(r));
+		goto out;
+	}
+	yh_debug("user %s: status %s -> %s", p.uid, dir_status_str(p.status),
+	    dir_status_str(want));
+	if ((r = record(id, want == DIR_STATUS_LOCKED ? "user.lock" :
+	    want == DIR_STATUS_ACTIVE ? "user.unlock" : "user.deregister", p.uid,
+	    json_pack("{s:s}", "from", dir_status_str(p.status)))) != 0)
+		goto out;
+	j = json_object();
+	set_str(j, "uid", p.uid);
+	set_str(j, "status", dir_status_str(want));
+	r = print_json(j) == 0 ? 0 : 2;
+out:
+	dir_person_clear(&p);
+	ident_close(id);
+	return r;
+}
+
+static int
+user_verify(int argc, char **argv)
+{
+	struct uopts o;
+	struct dir_person p, after;
+	struct dir_loa v;
+	struct ident *id = NULL;
+	uint64_t loa;
+	bool applied = false;
+	json_t *j;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	memset(&after, 0, sizeof(after));
+	if ((r = parse_opts(argc, argv, O_LOA | O_BY | O_EVIDENCE, true, &o)) != 0)
+		return r;
+	if (o.loa == NULL || yh_parse_u64(o.loa, 2, 4, &loa) != 0 || loa == 3)
+		return ctl_fail("user verify: --loa must be 2 (registry) or 4 (in person)");
+	if (o.by == NULL || o.by[0] == '\0' || o.evidence == NULL || o.evidence[0] == '\0')
+		return ctl_fail("user verify: --by STAFF and --evidence TEXT are required");
+	if ((r = open_state(false, &id)) != 0)
+		return r;
+	if ((r = resolve(id->dir, o.ident, &p)) != 0)
+		goto out;
+	if (p.status == DIR_STATUS_DEREGISTERED) {
+		r = ctl_fail("user %s is deregistered", p.uid);
+		goto out;
+	}
+	memset(&v, 0, sizeof(v));
+	v.level = (int)loa;
+	v.method = (char *)(loa == 2 ? "registry" : "counter");
+	v.by = (char *)o.by;
+	v.evidence = (char *)o.evidence;
+	if ((r = dir_person_set_loa(id->dir, p.uid, &v, DIR_LOA_RAISE, &applied)) != 0) {
+		r = ctl_fail("cannot record the verification: %s%s", yh_strerror(r),
+		    r == YH_ERR_INVALID || r == YH_ERR_TOO_LONG ? " (--by, --evidence)" : "");
+		goto out;
+	}
+	if ((r = dir_person_get(id->dir, p.uid, &after)) != 0) {
+		r = ctl_fail("cannot read the directory: %s", yh_strerror(r));
+		goto out;
+	}
+	yh_debug("user %s verified at LoA %d by %s (%s)", p.uid, v.level, o.by,
+	    applied ? "applied" : "recorded only");
+	if ((r = record(id, "user.verify", p.uid, json_pack("{s:i,s:s,s:s,s:s,s:b}", "loa",
+	    v.level, "method", v.method, "by", o.by, "evidence", o.evidence, "applied",
+	    applied))) != 0)
+		goto out;
+	j = json_object();
+	set_str(j, "uid", p.uid);
+	json_object_set_new(j, "loa", json_integer(after.loa.level));
+	set_str(j, "loa_method", after.loa.method);
+	json_object_set_new(j, "applied", json_boolean(applied));
+	r = print_json(j) == 0 ? 0 : 2;
+out:
+	dir_person_clear(&p);
+	dir_person_clear(&after);
+	ident_close(id);
+	return r;
+}
+
+/* The login path: find, verify (a dummy verification for unknown users), upgrade a
+ * weak or legacy hash to argon2id on success. */
+static int
+check_login(struct ident *id, const char *ident, const char *pw, size_t pwlen,
+    bool *rehashed, enum dir_status *status)
+{
+	struct dir_person p;
+	struct dir_cred c;
+	bool needs = false;
+	char *hash = NULL;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	*rehashed = false;
+	if ((r = dir_person_find_login(id->dir, ident, &p)) == 0)
+		r = dir_cred_get(id->dir, p.uid, &c);
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_CONFLICT || r == YH_ERR_INVALID ||
+	    r == YH_ERR_TOO_LONG) {
+		/* Same work and same answer as a wrong password for a known user. */
+		if (pw_verify_dummy(&id->pw, pw, pwlen) != YH_ERR_AUTH)
+			yh_debug("dummy verification failed");
+		r = YH_ERR_AUTH;
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	r = pw_verify(c.scheme, c.hash, c.salt, pw, pwlen, &id->pw, &needs);
+	if (r != 0 && r != YH_ERR_AUTH) {
+		yh_warn("user %s: stored %s credential unusable: %s", p.uid, c.scheme,
+		    yh_errname(r));
+		r = YH_ERR_AUTH;
+	}
+	*status = p.status;
+	if (r != 0 || p.status != DIR_STATUS_ACTIVE || !needs)
+		goto out;
+	if (pw_hash(&id->pw, pw, pwlen, &hash) == 0 &&
+	    dir_cred_set(id->dir, p.uid, PW_SCHEME_ARGON2ID, hash, NULL) == 0)
+		*rehashed = true;
+	else
+		yh_warn("user %s: could not upgrade the %s hash", p.uid, c.scheme);
+out:
+	free(hash);
+	dir_cred_clear(&c);
+	dir_person_clear(&p);
+	return r;
+}
+
+static int
+user_check_password(int argc, char **argv)
+{
+	struct uopts o;
+	struct ident *id = NULL;
+	enum dir_status st = DIR_STATUS_ACTIVE;
+	bool rehashed = false;
+	char *pw = NULL;
+	size_t pwlen = 0;
+	json_t *j;
+	int r;
+
+	if ((r = parse_opts(argc, argv, O_PASSWORD_STDIN, true, &o)) != 0)
+		return r;
+	if (!o.password_stdin)
+		return ctl_fail("user check-password: --password-stdin is required");
+	if ((r = read_password(&pw, &pwlen)) != 0)
+		return r;
+	if ((r = open_state(false, &id)) != 0)
+		goto out;
+	r = check_login(id, o.ident, pw, pwlen, &rehashed, &st);
+	if ((r == 0 || r == YH_ERR_AUTH) && record(id, r == 0 && st == DIR_STATUS_ACTIVE ?
+	    "login.success" : "login.failure", NULL, json_pack("{s:s,s:s,s:b,s:s}", "method",
+	    "password", "via", "authctl", "rehashed", rehashed, "identifier", o.ident)) != 0) {
+		r = 2;
+		goto out;
+	}
+	if (r == YH_ERR_AUTH) {
+		ctl_fail(WRONG_LOGIN);
+		r = 1;
+		goto out;
+	}
+	if (r != 0) {
+		r = ctl_fail("cannot check the password: %s", yh_strerror(r));
+		goto out;
+	}
+	j = json_object();
+	json_object_set_new(j, "ok", json_boolean(st == DIR_STATUS_ACTIVE));
+	if (st != DIR_STATUS_ACTIVE)
+		set_str(j, "status", dir_status_str(st));
+	json_object_set_new(j, "rehashed", json_boolean(rehashed));
+	r = print_json(j) == 0 ? (st == DIR_STATUS_ACTIVE ? 0 : 1) : 2;
+out:
+	if (pw != NULL)
+		yh_freezero(pw, pwlen + 1);
+	ident_close(id);
+	return r;
+}
+
+static void
+user_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: authctl (-c FILE | -d STATE_DIR) user COMMAND ...\n"
+	    "  add --id-number N --name NAME [--phone P] [--email E] [--username U]"
+	    " [--password-stdin]\n"
+	    "  show USER                      (USER: uid, ID number, phone or username)\n"
+	    "  list [--limit N] [--offset N]\n"
+	    "  lock|unlock|deregister USER\n"
+	    "  verify USER --loa 2|4 --by STAFF --evidence TEXT\n"
+	    "  check-password USER --password-stdin\n");
+}
+
+int
+ctl_user(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (cmd == NULL) {
+		user_usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		user_usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "add") == 0)
+		return user_add(argc, argv);
+	if (strcmp(cmd, "show") == 0)
+		return user_show(argc, argv);
+	if (strcmp(cmd, "list") == 0)
+		return user_list(argc, argv);
+	if (strcmp(cmd, "lock") == 0)
+		return user_status(argc, argv, DIR_STATUS_LOCKED);
+	if (strcmp(cmd, "unlock") == 0)
+		return user_status(argc, argv, DIR_STATUS_ACTIVE);
+	if (strcmp(cmd, "deregister") == 0)
+		return user_status(argc, argv, DIR_STATUS_DEREGISTERED);
+	if (strcmp(cmd, "verify") == 0)
+		return user_verify(argc, argv);
+	if (strcmp(cmd, "check-password") == 0)
+		return user_check_password(argc, argv);
+	ctl_fail("user: unknown command '%s'", cmd);
+	user_usage(stderr);
+	return 2;
+}

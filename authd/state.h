@@ -1,0 +1,46 @@
+/*
+ * Finding the state. authctl, authd (and idmerge import) locate the directory and the
+ * vault key through -c FILE and/or -d STATE_DIR: the file's identity options are
+ * read (other programs' keys ignored), -d overrides its state_dir, and a program may
+ * supply a default state directory for when neither names one (authctl does not:
+ * its user commands require -c or -d).
+ */
+#ifndef YH_AUTHD_STATE_H
+#define YH_AUTHD_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "common/err.h"
+#include "identity/identity.h"
+
+struct state_args {
+	const char *config_path;        /* -c FILE, or NULL */
+	const char *state_dir;          /* -d DIR, or NULL: overrides the file's state_dir */
+	const char *default_state_dir;  /* when neither gives one; NULL: one is required */
+};
+
+/*
+ * Sets the state directory of a loaded identity configuration from -d (state_dir,
+ * which wins), else keeps the file's, else default_state_dir, and finishes it
+ * (ident_cfg_finish). authd calls this after loading its full table. Returns 0,
+ * YH_ERR_CONFIG (err: one line, e.g. no state directory given) or YH_ERR_ALLOC.
+ */
+int state_finish_cfg(struct ident_cfg *cfg, const char *state_dir,
+    const char *default_state_dir, char *err, size_t errsz) YH_WUR;
+
+/*
+ * Loads the identity options (defaults, then a->config_path when set, read with
+ * YH_CFG_PARTIAL), then state_finish_cfg. On error err holds one line ("FILE:LINE:
+ * problem" for file errors) and *cfg is freed. Free a loaded cfg with ident_cfg_free.
+ */
+int state_load_cfg(const struct state_args *a, struct ident_cfg *cfg, char *err,
+    size_t errsz) YH_WUR;
+
+/*
+ * state_load_cfg then ident_open(create). *out is NULL on error; close it with
+ * ident_close.
+ */
+int state_open(const struct state_args *a, bool create, struct ident **out, char *err,
+    size_t errsz) YH_WUR;
+
+#endif

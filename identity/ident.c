@@ -1,0 +1,158 @@
+/* ident_open: the vault and the directory opened together from the identity config. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "identity/identity.h"
+#include "identity/identity_config.h"
+#include "identity/passwd.h"
+#include "identity/vault.h"
+
+static bool
+empty(const char *s)
+{
+	return s == NULL || s[0] == '\0';
+}
+
+/* mkdir -p with mode 0700 for the components that do not exist. */
+static int
+make_dirs(const char *path, char *err, size_t errsz)
+{
+	char buf[IDENT_PATH_MAX + 1];
+	struct stat st;
+	size_t n;
+
+	if (yh_strlcpy(buf, path, sizeof(buf)) != 0) {
+		snprintf(err, errsz, "state directory path too long");
+		return YH_ERR_CONFIG;
+	}
+	n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+			snprintf(err, errsz, "cannot create state directory %s: %s", buf,
+			    strerror(errno));
+			return errno == EACCES || errno == EROFS ? YH_ERR_PERM : YH_ERR_IO;
+		}
+		if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(err, errsz, "cannot create state directory %s: %s exists and "
+			    "is not a directory", path, buf);
+			return YH_ERR_IO;
+		}
+		if (i < n)
+			buf[i] = '/';
+	}
+	return 0;
+}
+
+/* Proves the state directory writable by creating and removing a file in it. */
+static int
+check_writable(const char *dir, char *err, size_t errsz)
+{
+	char probe[IDENT_PATH_MAX + 32];
+	int fd;
+
+	snprintf(probe, sizeof(probe), "%s/.yh-write-test-XXXXXX", dir);
+	if ((fd = mkstemp(probe)) < 0) {
+		snprintf(err, errsz, "state directory %s is not writable: %s", dir,
+		    strerror(errno));
+		return YH_ERR_PERM;
+	}
+	close(fd);
+	unlink(probe);
+	return 0;
+}
+
+static int
+state_dir_ready(const char *dir, bool create, char *err, size_t errsz)
+{
+	struct stat st;
+	int r;
+
+	if (create && (r = make_dirs(dir, err, errsz)) != 0)
+		return r;
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT) {
+			snprintf(err, errsz, "state directory %s does not exist", dir);
+			return YH_ERR_NOT_FOUND;
+		}
+		snprintf(err, errsz, "state directory %s: %s", dir, strerror(errno));
+		return YH_ERR_IO;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "state directory %s is not a directory", dir);
+		return YH_ERR_CONFIG;
+	}
+	return create ? check_writable(dir, err, errsz) : 0;
+}
+
+int
+ident_open(const struct ident_cfg *cfg, bool create, struct ident **out, char *err,
+    size_t errsz)
+{
+	struct ident *id = NULL;
+	struct stat st;
+	bool db_exists, key_exists;
+	int r;
+
+	*out = NULL;
+	if (cfg == NULL || empty(cfg->state_dir) || empty(cfg->sqlite_path) ||
+	    empty(cfg->vault_key_file)) {
+		snprintf(err, errsz, "identity configuration not finished (no state_dir?)");
+		return YH_ERR_CONFIG;
+	}
+	if ((r = state_dir_ready(cfg->state_dir, create, err, errsz)) != 0)
+		return r;
+	db_exists = stat(cfg->sqlite_path, &st) == 0;
+	key_exists = stat(cfg->vault_key_file, &st) == 0;
+	if (db_exists && !key_exists) {
+		snprintf(err, errsz, "vault key file %s is missing but directory %s exists: "
+		    "restore the key file (a new key could not read the directory)",
+		    cfg->vault_key_file, cfg->sqlite_path);
+		return YH_ERR_KEY;
+	}
+	if (!db_exists && !create) {
+		snprintf(err, errsz, "directory %s does not exist (nothing stored in %s yet)",
+		    cfg->sqlite_path, cfg->state_dir);
+		return YH_ERR_NOT_FOUND;
+	}
+	if ((id = calloc(1, sizeof(*id))) == NULL ||
+	    (id->state_dir = strdup(cfg->state_dir)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	ident_cfg_pw_params(cfg, &id->pw);
+	if ((r = vault_open(cfg->vault_key_file, cfg->vault_cipher, create && !db_exists,
+	    &id->vault, err, errsz)) != 0)
+		goto out;
+	if ((r = dir_open(cfg, id->vault, create, &id->dir, err, errsz)) != 0)
+		goto out;
+	*out = id;
+	id = NULL;
+out:
+	ident_close(id);
+	return r;
+}
+
+void
+ident_close(struct ident *id)
+{
+	if (id == NULL)
+		return;
+	dir_close(id->dir);
+	vault_close(id->vault);
+	free(id->state_dir);
+	free(id);
+}

@@ -1,0 +1,49 @@
+/*
+ * The identity core opened as one: the PII vault and the directory it seals for, plus
+ * the password hashing cost, from a finished struct ident_cfg. authctl, authd and
+ * idmerge all open their state through ident_open.
+ */
+#ifndef YH_IDENTITY_IDENTITY_H
+#define YH_IDENTITY_IDENTITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "common/err.h"
+#include "identity/dir.h"
+#include "identity/identity_config.h"
+#include "identity/passwd.h"
+#include "identity/vault.h"
+
+struct ident {
+	struct vault *vault;     /* owned; thread-safe */
+	struct dir *dir;         /* owned; thread-safe (see dir.h) */
+	struct pw_params pw;     /* argon2id cost for new hashes and for "needs rehash" */
+	char *state_dir;         /* owned copy of cfg->state_dir */
+};
+
+/*
+ * Opens the vault and the directory of a finished configuration (ident_cfg_finish).
+ *
+ * With create (authd, authctl user add, idmerge import) a missing state directory is
+ * created mode 0700 (with missing parents) and must be writable; a missing directory
+ * database is created with a fresh vault key (or with the existing key file). Without
+ * create, both must exist.
+ *
+ * Refuses, with one line in err naming the path and what to do:
+ *   - a state directory that cannot be created or written (YH_ERR_PERM / YH_ERR_IO),
+ *   - a directory database whose vault key file is missing (YH_ERR_KEY: a new key
+ *     would leave every sealed value unreadable; restore the key file),
+ *   - a key file that is not the directory's key (YH_ERR_KEY),
+ *   - a key file with unsafe permissions (YH_ERR_PERM), an unknown cipher or one that
+ *     differs from the key file's (YH_ERR_CONFIG),
+ *   - a missing directory without create (YH_ERR_NOT_FOUND),
+ *   - an unfinished or malformed configuration (YH_ERR_CONFIG).
+ * *out is NULL on error; free it with ident_close.
+ */
+int ident_open(const struct ident_cfg *cfg, bool create, struct ident **out, char *err,
+    size_t errsz) YH_WUR;
+
+/* Closes the directory, wipes and frees the vault, frees the struct. NULL is fine. */
+void ident_close(struct ident *id);
+
+#endif

@@ -1,0 +1,97 @@
+/* The identity part of the configuration table, and filling in derived defaults. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "identity/identity_config.h"
+
+const char *const ident_cfg_backends[] = { "sqlite", NULL };
+const char *const ident_cfg_ciphers[] = { "aes-256-gcm", "sm4-gcm", NULL };
+
+const struct yh_cfg_opt ident_cfg_opts[] = {
+	IDENT_CFG_OPTIONS(0),
+	{ .name = NULL },
+};
+
+int
+ident_cfg_init(struct ident_cfg *c, struct yh_cfg_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	return yh_cfg_defaults(ident_cfg_opts, c, err);
+}
+
+void
+ident_cfg_free(struct ident_cfg *c)
+{
+	if (c != NULL)
+		yh_cfg_free(ident_cfg_opts, c);
+}
+
+/* Replaces an empty *slot by "state_dir/name". */
+static int
+default_in_state(char **slot, const char *state_dir, const char *name, const char *opt,
+    char *err, size_t errsz)
+{
+	size_t sl = strlen(state_dir), nl = strlen(name);
+	char *p;
+
+	if (*slot != NULL && (*slot)[0] != '\0')
+		return 0;
+	if (sl + 1 + nl + 1 > IDENT_PATH_MAX) {
+		snprintf(err, errsz, "%s: state_dir is too long to hold %s", opt, name);
+		return YH_ERR_CONFIG;
+	}
+	if ((p = malloc(sl + 1 + nl + 1)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return YH_ERR_ALLOC;
+	}
+	memcpy(p, state_dir, sl);
+	if (sl > 0 && state_dir[sl - 1] != '/')
+		p[sl++] = '/';
+	memcpy(p + sl, name, nl + 1);
+	free(*slot);
+	*slot = p;
+	return 0;
+}
+
+int
+ident_cfg_finish(struct ident_cfg *c, char *err, size_t errsz)
+{
+	struct pw_params pw;
+	int r;
+
+	if (c->state_dir == NULL || c->state_dir[0] == '\0') {
+		snprintf(err, errsz, "state_dir: no state directory configured "
+		    "(set state_dir in the config file or pass -d STATE_DIR)");
+		return YH_ERR_CONFIG;
+	}
+	if (c->directory_backend == NULL || strcmp(c->directory_backend, "sqlite") != 0) {
+		snprintf(err, errsz, "directory.backend: only 'sqlite' is supported");
+		return YH_ERR_CONFIG;
+	}
+	if (c->vault_cipher == NULL) {
+		snprintf(err, errsz, "vault.cipher: not set");
+		return YH_ERR_CONFIG;
+	}
+	if ((r = default_in_state(&c->sqlite_path, c->state_dir, IDENT_SQLITE_FILE,
+	    "directory.sqlite_path", err, errsz)) != 0)
+		return r;
+	if ((r = default_in_state(&c->vault_key_file, c->state_dir, IDENT_KEY_FILE,
+	    "vault.key_file", err, errsz)) != 0)
+		return r;
+	ident_cfg_pw_params(c, &pw);
+	if (pw_params_check(&pw) != 0) {
+		snprintf(err, errsz, "password.argon2_m_cost_kib: must be at least 8 KiB per "
+		    "lane (password.argon2_parallelism = %lld)", (long long)c->argon2_parallelism);
+		return YH_ERR_CONFIG;
+	}
+	return 0;
+}
+
+void
+ident_cfg_pw_params(const struct ident_cfg *c, struct pw_params *out)
+{
+	out->t_cost = (uint32_t)c->argon2_t_cost;
+	out->m_cost_kib = (uint32_t)c->argon2_m_cost_kib;
+	out->parallelism = (uint32_t)c->argon2_parallelism;
+}

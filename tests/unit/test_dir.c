@@ -1,0 +1,839 @@
+/* Unit tests for the directory (identity/dir.h) on its SQLite backend, and ident_open. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/err.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+#include "identity/dir.h"
+#include "identity/identity.h"
+#include "identity/idnum.h"
+
+struct fx {
+	char root[64];
+	struct ident_cfg cfg;
+	struct ident *id;
+	struct dir *d;
+};
+
+/* A valid resident ID number: Beijing, born 1990-01-01, sequence n (0..999). */
+static void
+make_id(int n, char out[19])
+{
+	snprintf(out, 19, "11010119900101%03d", n % 1000);
+	out[17] = idn_resident_check_char(out);
+	out[18] = '\0';
+}
+
+static void
+make_phone(int n, char out[12])
+{
+	snprintf(out, 12, "1380013%04d", n % 10000);
+}
+
+/* A valid organization code from 8 digits. */
+static void
+make_orgcode(const char *eight, char out[10])
+{
+	memcpy(out, eight, 8);
+	out[8] = idn_orgcode_check_char(out);
+	out[9] = '\0';
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct yh_cfg_err cerr;
+	char err[512], dir[128];
+
+	assert_non_null(f);
+	snprintf(f->root, sizeof(f->root), "/tmp/yh-test-dir-XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	assert_int_equal(ident_cfg_init(&f->cfg, &cerr), 0);
+	snprintf(dir, sizeof(dir), "%s/state", f->root);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &f->cfg, "state_dir", dir, "test", &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &f->cfg, "password.argon2_m_cost_kib", "64",
+	    "test", &cerr), 0);
+	assert_int_equal(ident_cfg_finish(&f->cfg, err, sizeof(err)), 0);
+	if (ident_open(&f->cfg, true, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[160];
+
+	ident_close(f->id);
+	ident_cfg_free(&f->cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Adds a person with the given fields; returns the dir_person_add result. */
+static int
+add(struct dir *d, const char *idnum, const char *name, const char *phone,
+    const char *username, char *uid)
+{
+	struct dir_person p;
+
+	memset(&p, 0, sizeof(p));
+	p.id_number = (char *)idnum;
+	p.name = (char *)name;
+	p.phone = (char *)phone;
+	p.username = (char *)username;
+	return dir_person_add(d, &p, uid);
+}
+
+static void
+test_add_and_find(void **state)
+{
+	struct fx *f = *state;
+	struct dir_person p;
+	char uid[DIR_UID_LEN + 1], uid2[DIR_UID_LEN + 1];
+
+	assert_int_equal(add(f->d, "11010519491231002x", "张三", "+86 138-0013-8000",
+	    "ZhangSan", uid), 0);
+	assert_true(dir_uid_valid(uid));
+	assert_int_equal(add(f->d, "440524188001010014", "李四", NULL, NULL, uid2), 0);
+
+	assert_int_equal(dir_person_get(f->d, uid, &p), 0);
+	assert_string_equal(p.id_number, "11010519491231002X");
+	assert_string_equal(p.name, "张三");
+	assert_string_equal(p.phone, "13800138000");
+	assert_string_equal(p.username, "ZhangSan");
+	assert_int_equal(p.loa.level, 1);
+	assert_string_equal(p.loa.method, "self");
+	assert_int_equal(p.status, DIR_STATUS_ACTIVE);
+	assert_true(p.created > 0);
+	dir_person_clear(&p);
+	assert_null(p.id_number);
+
+	assert_int_equal(dir_person_find_id_number(f->d, "11010519491231002X", &p), 0);
+	assert_string_equal(p.uid, uid);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_find_phone(f->d, "0086 13800138000", &p), 0);
+	assert_string_equal(p.uid, uid);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_find_username(f->d, "zhangsan", &p), 0);
+	assert_string_equal(p.uid, uid);
+	dir_person_clear(&p);
+
+	/* What a login form receives. */
+	assert_int_equal(dir_person_find_login(f->d, " 11010519491231002x ", &p), 0);
+	assert_string_equal(p.uid, uid);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_find_login(f->d, "138 0013 8000", &p), 0);
+	assert_string_equal(p.uid, uid);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_find_login(f->d, "ZHANGSAN", &p), 0);
+	assert_string_equal(p.uid, uid);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_find_login(f->d, "440524188001010014", &p), 0);
+	assert_string_equal(p.uid, uid2);
+	assert_null(p.phone);
+	dir_person_clear(&p);
+
+	assert_int_equal(dir_person_find_login(f->d, "nobody", &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_find_login(f->d, "13900139000", &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_find_login(f->d, "", &p), YH_ERR_INVALID);
+	assert_int_equal(dir_person_find_id_number(f->d, "11010519491231002Y", &p),
+	    YH_ERR_INVALID);
+	assert_int_equal(dir_person_get(f->d, "00000000000000000000000000000000", &p),
+	    YH_ERR_NOT_FOUND);
+
+	/* Update keeps the ID number, replaces the rest. */
+	memset(&p, 0, sizeof(p));
+	memcpy(p.uid, uid, sizeof(p.uid));
+	p.name = (char *)"张 三";
+	p.email = (char *)"zs@example.cn";
+	assert_int_equal(dir_person_update(f->d, &p), 0);
+	assert_int_equal(dir_person_get(f->d, uid, &p), 0);
+	assert_string_equal(p.id_number, "11010519491231002X");
+	assert_string_equal(p.email, "zs@example.cn");
+	assert_null(p.phone);
+	assert_null(p.username);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_find_login(f->d, "13800138000", &p), YH_ERR_NOT_FOUND);
+}
+
+static void
+test_unique_and_invalid(void **state)
+{
+	struct fx *f = *state;
+	struct dir_person p;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id1[19], id2[19], id3[19];
+
+	make_id(1, id1);
+	make_id(2, id2);
+	make_id(3, id3);
+	assert_int_equal(add(f->d, id1, "王五", "13800138001", "wangwu", a), 0);
+	/* Same ID number, any spelling: refused. */
+	assert_int_equal(add(f->d, id1, "王五", NULL, NULL, NULL), YH_ERR_EXISTS);
+	/* Username unique, case-insensitively. */
+	assert_int_equal(add(f->d, id2, "赵六", "13800138001", "WangWu", NULL), YH_ERR_EXISTS);
+	/* A family shares a phone: allowed, but it no longer names one person. */
+	assert_int_equal(add(f->d, id2, "赵六", "13800138001", NULL, b), 0);
+	assert_int_equal(dir_person_find_phone(f->d, "13800138001", &p), YH_ERR_CONFLICT);
+	assert_null(p.id_number);
+	assert_int_equal(dir_person_find_login(f->d, "13800138001", &p), YH_ERR_CONFLICT);
+	/* A given uid that is taken. */
+	memset(&p, 0, sizeof(p));
+	memcpy(p.uid, a, sizeof(p.uid));
+	p.id_number = id3;
+	p.name = (char *)"孙七";
+	assert_int_equal(dir_person_add(f->d, &p, NULL), YH_ERR_EXISTS);
+	/* A failed add left nothing behind. */
+	assert_int_equal(dir_person_find_id_number(f->d, id3, &p), YH_ERR_NOT_FOUND);
+
+	assert_int_equal(add(f->d, "110105194912310021", "x", NULL, NULL, NULL), YH_ERR_INVALID);
+	assert_int_equal(add(f->d, id3, "", NULL, NULL, NULL), YH_ERR_INVALID);
+	assert_int_equal(add(f->d, id3, "孙七", "12345", NULL, NULL), YH_ERR_INVALID);
+	assert_int_equal(add(f->d, id3, "孙七", NULL, "13912345678", NULL), YH_ERR_INVALID);
+	assert_int_equal(add(f->d, id3, "孙七", NULL, "12345", NULL), YH_ERR_INVALID);
+	assert_int_equal(add(f->d, id3, "孙七", NULL, id1, NULL), YH_ERR_INVALID);
+	assert_int_equal(add(f->d, id3, "孙七", NULL, "a b", NULL), YH_ERR_INVALID);
+	assert_int_equal(add(f->d, id3, "孙\n七", NULL, NULL, NULL), YH_ERR_INVALID);
+	memset(&p, 0, sizeof(p));
+	p.id_number = id3;
+	p.name = (char *)"孙七";
+	p.email = (char *)"no-at-sign";
+	assert_int_equal(dir_person_add(f->d, &p, NULL), YH_ERR_INVALID);
+	p.email = NULL;
+	p.loa.level = 5;
+	p.loa.method = (char *)"x";
+	assert_int_equal(dir_person_add(f->d, &p, NULL), YH_ERR_INVALID);
+}
+
+/* Reads a whole file (empty buffer when missing). */
+static unsigned char *
+slurp(const char *path, size_t *n)
+{
+	FILE *fp = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	long sz;
+
+	*n = 0;
+	if (fp == NULL)
+		return calloc(1, 1);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	sz = ftell(fp);
+	assert_true(sz >= 0);
+	rewind(fp);
+	buf = malloc((size_t)sz + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)sz, fp), (size_t)sz);
+	fclose(fp);
+	*n = (size_t)sz;
+	return buf;
+}
+
+static bool
+contains(const unsigned char *hay, size_t n, const char *needle)
+{
+	size_t m = strlen(needle);
+
+	for (size_t i = 0; m <= n && i <= n - m; i++)
+		if (memcmp(hay + i, needle, m) == 0)
+			return true;
+	return false;
+}
+
+static void
+assert_file_clean(const char *path, char ids[][19], char phones[][12], int n)
+{
+	size_t len;
+	unsigned char *buf = slurp(path, &len);
+
+	for (int i = 0; i < n; i++) {
+		if (contains(buf, len, ids[i]))
+			fail_msg("plaintext ID number %d found in %s", i, path);
+		if (contains(buf, len, phones[i]))
+			fail_msg("plaintext phone %d found in %s", i, path);
+		/* The 17-digit body without the check character is not there either. */
+		char body[18];
+
+		memcpy(body, ids[i], 17);
+		body[17] = '\0';
+		if (contains(buf, len, body))
+			fail_msg("ID number body %d found in %s", i, path);
+	}
+	free(buf);
+}
+
+static void
+test_encrypted_at_rest(void **state)
+{
+	struct fx *f = *state;
+	char ids[20][19], phones[20][12], wal[4200], shm[4200];
+	char err[512];
+	size_t len;
+	unsigned char *buf;
+	struct stat st;
+
+	for (int i = 0; i < 20; i++) {
+		make_id(100 + i, ids[i]);
+		make_phone(100 + i, phones[i]);
+		assert_int_equal(add(f->d, ids[i], "测试", phones[i], NULL, NULL), 0);
+	}
+	snprintf(wal, sizeof(wal), "%s-wal", f->cfg.sqlite_path);
+	snprintf(shm, sizeof(shm), "%s-shm", f->cfg.sqlite_path);
+	/* Open: the rows are in the WAL. Prove the test can see the names there. */
+	buf = slurp(wal, &len);
+	assert_true(len > 0);
+	assert_true(contains(buf, len, "测试"));
+	free(buf);
+	assert_file_clean(f->cfg.sqlite_path, ids, phones, 20);
+	assert_file_clean(wal, ids, phones, 20);
+	/* Files are private. */
+	assert_int_equal(stat(f->cfg.sqlite_path, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	assert_int_equal(stat(shm, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	assert_int_equal(stat(f->cfg.state_dir, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	/* Closed (checkpointed into the main file). */
+	ident_close(f->id);
+	f->id = NULL;
+	buf = slurp(f->cfg.sqlite_path, &len);
+	assert_true(contains(buf, len, "测试"));
+	free(buf);
+	assert_file_clean(f->cfg.sqlite_path, ids, phones, 20);
+	assert_int_equal(ident_open(&f->cfg, false, &f->id, err, sizeof(err)), 0);
+	f->d = f->id->dir;
+}
+
+static void
+test_legacy(void **state)
+{
+	struct fx *f = *state;
+	struct dir_legacy l, *list = NULL;
+	struct dir_person p;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], owner[DIR_UID_LEN + 1], id1[19], id2[19];
+	size_t n = 0;
+
+	make_id(11, id1);
+	make_id(12, id2);
+	assert_int_equal(add(f->d, id1, "甲", NULL, NULL, a), 0);
+	assert_int_equal(add(f->d, id2, "乙", NULL, NULL, b), 0);
+	memset(&l, 0, sizeof(l));
+	memcpy(l.owner_uid, a, sizeof(l.owner_uid));
+	l.source = (char *)"shebao";
+	l.legacy_id = (char *)"u1001";
+	l.username = (char *)"jia_sb";
+	assert_int_equal(dir_legacy_add(f->d, &l), 0);
+	l.source = (char *)"gjj";
+	l.legacy_id = (char *)"88";
+	l.username = (char *)"same";
+	assert_int_equal(dir_legacy_add(f->d, &l), 0);
+	/* (source, legacy_id) is unique, whoever the owner. */
+	memcpy(l.owner_uid, b, sizeof(l.owner_uid));
+	assert_int_equal(dir_legacy_add(f->d, &l), YH_ERR_EXISTS);
+	l.source = (char *)"shebao";
+	l.legacy_id = (char *)"u2002";
+	l.username = (char *)"SAME";
+	assert_int_equal(dir_legacy_add(f->d, &l), 0);
+	/* No such owner. */
+	memcpy(l.owner_uid, "0123456789abcdef0123456789abcdef", sizeof(l.owner_uid));
+	l.legacy_id = (char *)"u3003";
+	assert_int_equal(dir_legacy_add(f->d, &l), YH_ERR_NOT_FOUND);
+
+	assert_int_equal(dir_legacy_list(f->d, a, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].source, "gjj");
+	assert_string_equal(list[1].legacy_id, "u1001");
+	assert_int_equal(list[1].status, DIR_STATUS_ACTIVE);
+	dir_legacy_list_free(list, n);
+
+	assert_int_equal(dir_legacy_get(f->d, "shebao", "u2002", &l), 0);
+	assert_string_equal(l.owner_uid, b);
+	dir_legacy_clear(&l);
+	assert_int_equal(dir_legacy_get(f->d, "shebao", "nope", &l), YH_ERR_NOT_FOUND);
+
+	assert_int_equal(dir_legacy_find_username(f->d, "JIA_SB", NULL, owner), 0);
+	assert_string_equal(owner, a);
+	assert_int_equal(dir_legacy_find_username(f->d, "same", NULL, owner), YH_ERR_CONFLICT);
+	assert_int_equal(dir_legacy_find_username(f->d, "same", "shebao", owner), 0);
+	assert_string_equal(owner, b);
+	assert_int_equal(dir_person_find_legacy_username(f->d, "same", "gjj", &p), 0);
+	assert_string_equal(p.uid, a);
+	assert_string_equal(p.id_number, id1);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_find_login(f->d, "jia_sb", &p), 0);
+	assert_string_equal(p.uid, a);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_find_login(f->d, "same", &p), YH_ERR_CONFLICT);
+
+	assert_int_equal(dir_legacy_remove(f->d, "gjj", "88"), 0);
+	assert_int_equal(dir_legacy_remove(f->d, "gjj", "88"), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_find_login(f->d, "same", &p), 0);
+	assert_string_equal(p.uid, b);
+	dir_person_clear(&p);
+}
+
+static void
+test_credentials(void **state)
+{
+	struct fx *f = *state;
+	struct dir_cred c;
+	char a[DIR_UID_LEN + 1], id1[19];
+
+	make_id(21, id1);
+	assert_int_equal(add(f->d, id1, "丙", NULL, NULL, a), 0);
+	assert_int_equal(dir_cred_get(f->d, a, &c), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_cred_set(f->d, a, "plain", "secret", NULL), YH_ERR_DENIED);
+	assert_int_equal(dir_cred_set(f->d, a, "rot13", "x", NULL), YH_ERR_UNSUPPORTED);
+	assert_int_equal(dir_cred_set(f->d, a, "md5-salt", "", "s"), YH_ERR_INVALID);
+	assert_int_equal(dir_cred_get(f->d, a, &c), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_cred_set(f->d, a, "md5-salt", "0123abcd", "pepper"), 0);
+	assert_int_equal(dir_cred_get(f->d, a, &c), 0);
+	assert_string_equal(c.scheme, "md5-salt");
+	assert_string_equal(c.hash, "0123abcd");
+	assert_string_equal(c.salt, "pepper");
+	dir_cred_clear(&c);
+	assert_int_equal(dir_cred_set(f->d, a, "argon2id", "$argon2id$v=19$m=64,t=1,p=1$x$y",
+	    NULL), 0);
+	assert_int_equal(dir_cred_get(f->d, a, &c), 0);
+	assert_string_equal(c.scheme, "argon2id");
+	assert_null(c.salt);
+	dir_cred_clear(&c);
+	assert_int_equal(dir_cred_set(f->d, "0123456789abcdef0123456789abcdef", "argon2id", "h",
+	    NULL), YH_ERR_NOT_FOUND);
+}
+
+static void
+test_totp(void **state)
+{
+	struct fx *f = *state;
+	const unsigned char seed[20] = "12345678901234567890";
+	struct dir_totp t;
+	char a[DIR_UID_LEN + 1], id1[19];
+
+	make_id(31, id1);
+	assert_int_equal(add(f->d, id1, "丁", NULL, NULL, a), 0);
+	assert_int_equal(dir_totp_get(f->d, a, &t), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_totp_consume_step(f->d, a, 5), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_totp_set(f->d, a, seed, sizeof(seed), false), 0);
+	assert_int_equal(dir_totp_get(f->d, a, &t), 0);
+	assert_int_equal(t.seed_len, sizeof(seed));
+	assert_memory_equal(t.seed, seed, sizeof(seed));
+	assert_false(t.confirmed);
+	assert_int_equal(t.last_step, -1);
+	dir_totp_clear(&t);
+	assert_int_equal(dir_totp_confirm(f->d, a), 0);
+
+	assert_int_equal(dir_totp_consume_step(f->d, a, 1000), 0);
+	assert_int_equal(dir_totp_consume_step(f->d, a, 1000), YH_ERR_REPLAY);
+	assert_int_equal(dir_totp_consume_step(f->d, a, 999), YH_ERR_REPLAY);
+	assert_int_equal(dir_totp_consume_step(f->d, a, 1001), 0);
+	assert_int_equal(dir_totp_consume_step(f->d, a, -1), YH_ERR_INVALID);
+	assert_int_equal(dir_totp_get(f->d, a, &t), 0);
+	assert_true(t.confirmed);
+	assert_int_equal(t.last_step, 1001);
+	dir_totp_clear(&t);
+	/* Re-enrolment resets the replay window and the confirmation. */
+	assert_int_equal(dir_totp_set(f->d, a, seed, 10, false), 0);
+	assert_int_equal(dir_totp_get(f->d, a, &t), 0);
+	assert_int_equal(t.seed_len, 10);
+	assert_int_equal(t.last_step, -1);
+	assert_false(t.confirmed);
+	dir_totp_clear(&t);
+	assert_int_equal(dir_totp_set(f->d, a, seed, 0, false), YH_ERR_INVALID);
+	assert_int_equal(dir_totp_delete(f->d, a), 0);
+	assert_int_equal(dir_totp_delete(f->d, a), YH_ERR_NOT_FOUND);
+}
+
+static void
+test_orgs_and_mandates(void **state)
+{
+	struct fx *f = *state;
+	struct dir_org o;
+	struct dir_mandate m, *list = NULL;
+	char rep[DIR_UID_LEN + 1], agent[DIR_UID_LEN + 1], org[DIR_UID_LEN + 1],
+	    org2[DIR_UID_LEN + 1], m1[DIR_UID_LEN + 1], m2[DIR_UID_LEN + 1], id1[19], id2[19],
+	    code[10];
+	int64_t now = yh_now();
+	size_t n = 0;
+
+	make_id(41, id1);
+	make_id(42, id2);
+	assert_int_equal(add(f->d, id1, "法人", NULL, NULL, rep), 0);
+	assert_int_equal(add(f->d, id2, "经办人", NULL, NULL, agent), 0);
+
+	memset(&o, 0, sizeof(o));
+	o.uscc = (char *)"91350100m000100y43";
+	o.name = (char *)"某某有限公司";
+	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_add(f->d, &o, org), 0);
+	assert_int_equal(dir_org_add(f->d, &o, NULL), YH_ERR_EXISTS);
+	assert_int_equal(dir_org_find_org_code(f->d, "M000100Y-4", &o), 0);
+	assert_string_equal(o.uid, org);
+	assert_string_equal(o.uscc, "91350100M000100Y43");
+	assert_string_equal(o.org_code, "M000100Y4");
+	assert_string_equal(o.legal_rep_uid, rep);
+	dir_org_clear(&o);
+	assert_int_equal(dir_org_find_uscc(f->d, "91350100M000100Y43", &o), 0);
+	assert_string_equal(o.uid, org);
+	dir_org_clear(&o);
+	/* The same organization code alone is the same organization. */
+	memset(&o, 0, sizeof(o));
+	o.org_code = (char *)"M000100Y4";
+	o.name = (char *)"另一个";
+	assert_int_equal(dir_org_add(f->d, &o, NULL), YH_ERR_EXISTS);
+	assert_int_equal(dir_org_find_uscc(f->d, "91350100M000100Y44", &o), YH_ERR_INVALID);
+	/* A legal representative must exist. */
+	memset(&o, 0, sizeof(o));
+	make_orgcode("87654321", code);
+	o.org_code = code;
+	o.name = (char *)"无名";
+	memcpy(o.legal_rep_uid, "0123456789abcdef0123456789abcdef", sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_add(f->d, &o, NULL), YH_ERR_NOT_FOUND);
+	/* At least one code; codes that disagree. */
+	o.legal_rep_uid[0] = '\0';
+	o.org_code = NULL;
+	assert_int_equal(dir_org_add(f->d, &o, NULL), YH_ERR_INVALID);
+	o.org_code = code;
+	o.uscc = (char *)"91350100M000100Y43";
+	assert_int_equal(dir_org_add(f->d, &o, NULL), YH_ERR_INVALID);
+
+	/* An org known only by its organization code, given its credit code later. */
+	memset(&o, 0, sizeof(o));
+	make_orgcode("12345670", code);
+	o.org_code = code;
+	o.name = (char *)"老机构";
+	assert_int_equal(dir_org_add(f->d, &o, org2), 0);
+	assert_int_equal(dir_org_get(f->d, org2, &o), 0);
+	assert_null(o.uscc);
+	assert_string_equal(o.org_code, code);
+	dir_org_clear(&o);
+	assert_int_equal(dir_org_set_status(f->d, org2, DIR_STATUS_DISABLED), 0);
+	assert_int_equal(dir_org_get(f->d, org2, &o), 0);
+	assert_int_equal(o.status, DIR_STATUS_DISABLED);
+	dir_org_clear(&o);
+
+	/* Mandates: one expired, one open-ended. */
+	memset(&m, 0, sizeof(m));
+	memcpy(m.person_uid, agent, sizeof(m.person_uid));
+	memcpy(m.org_uid, org, sizeof(m.org_uid));
+	m.role = (char *)"agent";
+	m.granted_by = rep;
+	m.created = now - 1000;
+	m.expires = now - 10;
+	assert_int_equal(dir_mandate_add(f->d, &m, m1), 0);
+	m.created = 0;
+	m.expires = 0;
+	assert_int_equal(dir_mandate_add(f->d, &m, m2), 0);
+	m.expires = 5;
+	assert_int_equal(dir_mandate_add(f->d, &m, NULL), YH_ERR_INVALID);
+	m.expires = 0;
+	memcpy(m.org_uid, rep, sizeof(m.org_uid));  /* a person is not an org */
+	assert_int_equal(dir_mandate_add(f->d, &m, NULL), YH_ERR_NOT_FOUND);
+
+	assert_int_equal(dir_mandate_list_person(f->d, agent, 0, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].id, m1);
+	assert_false(dir_mandate_in_force(&list[0], now));
+	assert_true(dir_mandate_in_force(&list[1], now));
+	assert_string_equal(list[1].role, "agent");
+	assert_string_equal(list[1].granted_by, rep);
+	dir_mandate_list_free(list, n);
+	assert_int_equal(dir_mandate_list_person(f->d, agent, now, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, m2);
+	dir_mandate_list_free(list, n);
+	assert_int_equal(dir_mandate_list_org(f->d, org, now, &list, &n), 0);
+	assert_int_equal(n, 1);
+	dir_mandate_list_free(list, n);
+	/* At a time before the first expired, both were in force. */
+	assert_int_equal(dir_mandate_list_org(f->d, org, now - 100, &list, &n), 0);
+	assert_int_equal(n, 2);
+	dir_mandate_list_free(list, n);
+
+	assert_int_equal(dir_mandate_revoke(f->d, m2, 0), 0);
+	assert_int_equal(dir_mandate_get(f->d, m2, &m), 0);
+	assert_true(m.revoked > 0);
+	assert_false(dir_mandate_in_force(&m, now));
+	dir_mandate_clear(&m);
+	assert_int_equal(dir_mandate_list_person(f->d, agent, now, &list, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(list);
+	assert_int_equal(dir_mandate_revoke(f->d, "0123456789abcdef0123456789abcdef", 0),
+	    YH_ERR_NOT_FOUND);
+}
+
+static void
+test_status_loa_list(void **state)
+{
+	struct fx *f = *state;
+	struct dir_person p, *list = NULL;
+	struct dir_loa v;
+	char uids[5][DIR_UID_LEN + 1], id[19];
+	uint64_t count = 0;
+	bool applied = false;
+	size_t n = 0;
+
+	for (int i = 0; i < 5; i++) {
+		make_id(51 + i, id);
+		assert_int_equal(add(f->d, id, "列表", NULL, NULL, uids[i]), 0);
+	}
+	assert_int_equal(dir_person_count(f->d, &count), 0);
+	assert_int_equal(count, 5);
+	assert_int_equal(dir_person_list(f->d, 0, 3, &list, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(strlen(list[0].id_number), 18);
+	dir_person_list_free(list, n);
+	assert_int_equal(dir_person_list(f->d, 3, 3, &list, &n), 0);
+	assert_int_equal(n, 2);
+	dir_person_list_free(list, n);
+	assert_int_equal(dir_person_list(f->d, 10, 3, &list, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_list(f->d, 0, 0, &list, &n), YH_ERR_INVALID);
+
+	assert_int_equal(dir_person_set_status(f->d, uids[0], DIR_STATUS_LOCKED), 0);
+	assert_int_equal(dir_person_get(f->d, uids[0], &p), 0);
+	assert_int_equal(p.status, DIR_STATUS_LOCKED);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_set_status(f->d, "0123456789abcdef0123456789abcdef",
+	    DIR_STATUS_LOCKED), YH_ERR_NOT_FOUND);
+
+	memset(&v, 0, sizeof(v));
+	v.level = 4;
+	v.method = (char *)"counter";
+	v.by = (char *)"staff-007";
+	v.evidence = (char *)"身份证原件核验";
+	assert_int_equal(dir_person_set_loa(f->d, uids[1], &v, DIR_LOA_RAISE, &applied), 0);
+	assert_true(applied);
+	v.level = 2;
+	v.method = (char *)"registry";
+	assert_int_equal(dir_person_set_loa(f->d, uids[1], &v, DIR_LOA_RAISE, &applied), 0);
+	assert_false(applied);
+	assert_int_equal(dir_person_get(f->d, uids[1], &p), 0);
+	assert_int_equal(p.loa.level, 4);
+	assert_string_equal(p.loa.method, "counter");
+	assert_string_equal(p.loa.by, "staff-007");
+	assert_string_equal(p.loa.evidence, "身份证原件核验");
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_set_loa(f->d, uids[1], &v, 0, &applied), 0);
+	assert_true(applied);
+	assert_int_equal(dir_person_get(f->d, uids[1], &p), 0);
+	assert_int_equal(p.loa.level, 2);
+	dir_person_clear(&p);
+	v.level = 0;
+	assert_int_equal(dir_person_set_loa(f->d, uids[1], &v, 0, NULL), YH_ERR_INVALID);
+	v.level = 2;
+	assert_int_equal(dir_person_set_loa(f->d, "0123456789abcdef0123456789abcdef", &v, 0,
+	    NULL), YH_ERR_NOT_FOUND);
+}
+
+static void
+test_key_checks(void **state)
+{
+	struct fx *f = *state;
+	struct ident *id = NULL;
+	char err[512], moved[4200], other[4200];
+	char *saved;
+
+	assert_int_equal(add(f->d, "11010519491231002X", "张三", NULL, NULL, NULL), 0);
+	ident_close(f->id);
+	f->id = NULL;
+	/* A missing key file with an existing directory: refused, no new key made. */
+	snprintf(moved, sizeof(moved), "%s.moved", f->cfg.vault_key_file);
+	assert_int_equal(rename(f->cfg.vault_key_file, moved), 0);
+	assert_int_equal(ident_open(&f->cfg, true, &id, err, sizeof(err)), YH_ERR_KEY);
+	assert_null(id);
+	assert_non_null(strstr(err, "missing"));
+	assert_int_equal(access(f->cfg.vault_key_file, F_OK), -1);
+	/* Another key: refused. */
+	snprintf(other, sizeof(other), "%s/other.key", f->root);
+	saved = f->cfg.vault_key_file;
+	f->cfg.vault_key_file = other;
+	{
+		struct vault *v = NULL;
+
+		assert_int_equal(vault_open(other, NULL, true, &v, err, sizeof(err)), 0);
+		vault_close(v);
+	}
+	assert_int_equal(ident_open(&f->cfg, true, &id, err, sizeof(err)), YH_ERR_KEY);
+	assert_non_null(strstr(err, "key id"));
+	f->cfg.vault_key_file = saved;
+	assert_int_equal(rename(moved, f->cfg.vault_key_file), 0);
+	assert_int_equal(ident_open(&f->cfg, false, &f->id, err, sizeof(err)), 0);
+	f->d = f->id->dir;
+}
+
+static void
+test_open_errors(void **state)
+{
+	struct fx *f = *state;
+	struct ident_cfg c;
+	struct yh_cfg_err cerr;
+	struct ident *id = NULL;
+	char err[512], path[200];
+	FILE *fp;
+
+	/* Not finished / no state dir. */
+	assert_int_equal(ident_cfg_init(&c, &cerr), 0);
+	assert_int_equal(ident_cfg_finish(&c, err, sizeof(err)), YH_ERR_CONFIG);
+	assert_non_null(strstr(err, "state_dir"));
+	assert_int_equal(ident_open(&c, true, &id, err, sizeof(err)), YH_ERR_CONFIG);
+	/* A state dir under a regular file cannot be created. */
+	snprintf(path, sizeof(path), "%s/afile", f->root);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/afile/state", f->root);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &c, "state_dir", path, "t", &cerr), 0);
+	assert_int_equal(ident_cfg_finish(&c, err, sizeof(err)), 0);
+	assert_int_not_equal(ident_open(&c, true, &id, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "state directory"));
+	ident_cfg_free(&c);
+	/* Nothing there and no create. */
+	assert_int_equal(ident_cfg_init(&c, &cerr), 0);
+	snprintf(path, sizeof(path), "%s/empty", f->root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &c, "state_dir", path, "t", &cerr), 0);
+	assert_int_equal(ident_cfg_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(ident_open(&c, false, &id, err, sizeof(err)), YH_ERR_NOT_FOUND);
+	/* Not a database. */
+	fp = fopen(c.sqlite_path, "w");
+	assert_non_null(fp);
+	fputs("this is not a database, just some text that is long enough to be a header", fp);
+	fclose(fp);
+	assert_int_equal(chmod(c.sqlite_path, 0600), 0);
+	assert_int_not_equal(ident_open(&c, true, &id, err, sizeof(err)), 0);
+	assert_null(id);
+	/* Loose permissions on the directory file. */
+	assert_int_equal(unlink(c.sqlite_path), 0);
+	unlink(c.vault_key_file);
+	assert_int_equal(ident_open(&c, true, &id, err, sizeof(err)), 0);
+	ident_close(id);
+	id = NULL;
+	assert_int_equal(chmod(c.sqlite_path, 0644), 0);
+	assert_int_equal(ident_open(&c, false, &id, err, sizeof(err)), YH_ERR_PERM);
+	assert_non_null(strstr(err, "chmod 600"));
+	ident_cfg_free(&c);
+}
+
+struct thr {
+	struct dir *d;
+	int base;
+	int ok;
+};
+
+static void *
+adder(void *arg)
+{
+	struct thr *t = arg;
+	struct dir_person p;
+	char id[19];
+
+	for (int i = 0; i < 25; i++) {
+		make_id(t->base + i, id);
+		if (add(t->d, id, "并发", NULL, NULL, NULL) == 0 &&
+		    dir_person_find_id_number(t->d, id, &p) == 0) {
+			t->ok++;
+			dir_person_clear(&p);
+		}
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th[4];
+	struct thr t[4];
+	uint64_t count = 0;
+
+	for (int i = 0; i < 4; i++) {
+		t[i] = (struct thr){ .d = f->d, .base = 600 + i * 25, .ok = 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, adder, &t[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(t[i].ok, 25);
+	}
+	assert_int_equal(dir_person_count(f->d, &count), 0);
+	assert_int_equal(count, 100);
+}
+
+static void
+test_bulk(void **state)
+{
+	struct fx *f = *state;
+	char id[19];
+	uint64_t count = 0;
+
+	assert_int_equal(dir_bulk_begin(f->d), 0);
+	assert_int_equal(dir_bulk_begin(f->d), YH_ERR_BUSY);
+	for (int i = 0; i < 50; i++) {
+		make_id(700 + i, id);
+		assert_int_equal(add(f->d, id, "批量", NULL, NULL, NULL), 0);
+	}
+	/* A failing call inside bulk mode leaves the others. */
+	make_id(700, id);
+	assert_int_equal(add(f->d, id, "批量", NULL, NULL, NULL), YH_ERR_EXISTS);
+	assert_int_equal(dir_bulk_end(f->d), 0);
+	assert_int_equal(dir_bulk_end(f->d), YH_ERR_BUSY);
+	assert_int_equal(dir_person_count(f->d, &count), 0);
+	assert_int_equal(count, 50);
+	assert_int_equal(dir_ping(f->d), 0);
+	assert_string_equal(dir_backend_name(f->d), "sqlite");
+}
+
+static void
+test_status_names(void **state)
+{
+	enum dir_status s;
+
+	(void)state;
+	for (int i = DIR_STATUS_ACTIVE; i <= DIR_STATUS_DEREGISTERED; i++) {
+		assert_int_equal(dir_status_parse(dir_status_str((enum dir_status)i), &s), 0);
+		assert_int_equal(s, i);
+	}
+	assert_int_equal(dir_status_parse("gone", &s), YH_ERR_INVALID);
+	assert_true(dir_uid_valid("0123456789abcdef0123456789abcdef"));
+	assert_false(dir_uid_valid("0123456789ABCDEF0123456789abcdef"));
+	assert_false(dir_uid_valid("0123456789abcdef"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_status_names),
+		cmocka_unit_test_setup_teardown(test_add_and_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unique_and_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_at_rest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orgs_and_mandates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_loa_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
