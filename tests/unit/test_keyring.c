@@ -1,0 +1,666 @@
+/* Unit tests for token/keyring: first start, rotation, retirement, reload, files. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "common/err.h"
+#include "token/jwk.h"
+#include "token/jws.h"
+#include "token/keyring.h"
+
+static int64_t fake_now = 1700000000;
+
+static int64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+struct fix {
+	char dir[64];
+	struct tok_ring_opts opts;
+};
+
+static int
+setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/yh-ring-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	f->opts.create = true;
+	f->opts.clock = fake_clock;
+	f->opts.retire_after = 100;
+	f->opts.purge_after = 50;
+	fake_now = 1700000000;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fix *f = *state;
+	DIR *d = opendir(f->dir);
+	struct dirent *e;
+	char p[512];
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || strcmp(e->d_name, "..") == 0))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
+		unlink(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+path_of(const struct fix *f, const char *name, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/%s", f->dir, name);
+}
+
+static void
+pem_path(const struct fix *f, const char *kid, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/%s.pem", f->dir, kid);
+}
+
+static bool
+jwks_has(const struct tok_ring_snap *s, const char *kid)
+{
+	json_t *j = json_loads(tok_snap_jwks(s), 0, NULL), *k;
+	size_t i;
+	bool found = false;
+
+	assert_non_null(j);
+	json_array_foreach(json_object_get(j, "keys"), i, k) {
+		const char *kk = json_string_value(json_object_get(k, "kid"));
+		assert_null(json_object_get(k, "d"));  /* never private members */
+		if (kk != NULL && strcmp(kk, kid) == 0)
+			found = true;
+	}
+	json_decref(j);
+	return found;
+}
+
+static size_t
+jwks_count(const struct tok_ring_snap *s)
+{
+	json_t *j = json_loads(tok_snap_jwks(s), 0, NULL);
+	size_t n;
+
+	assert_non_null(j);
+	n = json_array_size(json_object_get(j, "keys"));
+	json_decref(j);
+	return n;
+}
+
+/* kid of the first entry in state st for alg (NULL if none). */
+static const char *
+kid_in_state(const struct tok_ring_snap *s, enum tok_alg alg, enum tok_key_state st)
+{
+	struct tok_ring_entry e;
+
+	for (size_t i = 0; tok_snap_entry(s, i, &e) == 0; i++)
+		if (e.alg == alg && e.state == st)
+			return e.kid;
+	return NULL;
+}
+
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static char *
+sign_with(const struct tok_ring_snap *s)
+{
+	char *tok = NULL;
+
+	assert_int_equal(tok_jws_sign(tok_snap_signing_key(s, TOK_ALG_UNSET), NULL, "{}", 2,
+	    &tok), 0);
+	return tok;
+}
+
+static int
+verify_with(const struct tok_ring_snap *s, const char *tok)
+{
+	struct tok_jws jws;
+	int rc = tok_jws_verify(tok, strlen(tok), tok_snap_keyset(s), tok_snap_algs(s), &jws);
+
+	tok_jws_clear(&jws);
+	return rc;
+}
+
+static void
+test_first_start(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *r = NULL, *r2 = NULL;
+	struct tok_ring_snap *s, *s2;
+	const struct tok_key *k;
+	char err[256], p[256], tp[TOK_THUMBPRINT_LEN + 1], active[64], next[64];
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	k = tok_snap_signing_key(s, TOK_ALG_UNSET);
+	assert_non_null(k);
+	assert_true(tok_key_is_private(k));
+	assert_int_equal(tok_key_alg(k), TOK_ALG_ES256);
+	assert_int_equal(tok_snap_default_alg(s), TOK_ALG_ES256);
+	assert_int_equal(tok_jwk_thumbprint(k, tp), 0);
+	assert_string_equal(tok_key_kid(k), tp);
+	assert_int_equal(tok_snap_count(s), 2);
+	snprintf(active, sizeof(active), "%s", kid_in_state(s, TOK_ALG_ES256, TOK_KS_ACTIVE));
+	snprintf(next, sizeof(next), "%s", kid_in_state(s, TOK_ALG_ES256, TOK_KS_NEXT));
+	assert_string_equal(active, tp);
+	assert_string_not_equal(active, next);
+	assert_int_equal(jwks_count(s), 2);
+	assert_true(jwks_has(s, active));
+	assert_true(jwks_has(s, next));
+	assert_null(tok_snap_signing_key(s, TOK_ALG_EDDSA));
+	assert_int_equal(tok_snap_algs(s), TOK_ALGSET(TOK_ALG_ES256));
+	assert_int_equal(tok_snap_keyset(s)->n, 2);
+	assert_false(tok_key_is_private(tok_snap_keyset(s)->keys[0]));
+	assert_string_equal(tok_key_kid(tok_snap_keyset(s)->keys[0]), active);
+
+	/* file modes */
+	assert_int_equal(mode_of(f->dir), 0700);
+	pem_path(f, active, p, sizeof(p));
+	assert_int_equal(mode_of(p), 0600);
+	pem_path(f, next, p, sizeof(p));
+	assert_int_equal(mode_of(p), 0600);
+	path_of(f, "keyring.json", p, sizeof(p));
+	assert_int_equal(mode_of(p), 0600);
+
+	/* a second open (no create) finds the same keys, not new ones */
+	f->opts.create = false;
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r2, err, sizeof(err)), 0);
+	s2 = tok_ring_acquire(r2);
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s2, TOK_ALG_UNSET)), active);
+	assert_string_equal(tok_snap_jwks(s2), tok_snap_jwks(s));
+	tok_snap_release(s2);
+	tok_ring_free(r2);
+	/* create on an existing ring keeps it too */
+	f->opts.create = true;
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r2, err, sizeof(err)), 0);
+	s2 = tok_ring_acquire(r2);
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s2, TOK_ALG_UNSET)), active);
+	tok_snap_release(s2);
+	tok_ring_free(r2);
+
+	tok_snap_release(s);
+	tok_ring_free(r);
+}
+
+static void
+test_open_missing(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *r = NULL;
+	char err[256], sub[128];
+
+	f->opts.create = false;
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), YH_ERR_NOT_FOUND);
+	assert_null(r);
+	assert_non_null(strstr(err, "keyring.json"));
+	/* create makes a missing directory, mode 0700 */
+	snprintf(sub, sizeof(sub), "%s/sub", f->dir);
+	f->opts.create = true;
+	f->opts.alg = TOK_ALG_EDDSA;
+	assert_int_equal(tok_ring_open(sub, &f->opts, &r, err, sizeof(err)), 0);
+	assert_int_equal(mode_of(sub), 0700);
+	{
+		struct tok_ring_snap *s = tok_ring_acquire(r);
+		assert_int_equal(tok_snap_default_alg(s), TOK_ALG_EDDSA);
+		assert_int_equal(tok_key_alg(tok_snap_signing_key(s, TOK_ALG_UNSET)), TOK_ALG_EDDSA);
+		for (size_t i = 0; i < 2; i++) {
+			struct tok_ring_entry e;
+			char p[256];
+			assert_int_equal(tok_snap_entry(s, i, &e), 0);
+			snprintf(p, sizeof(p), "%s/%s.pem", sub, e.kid);
+			unlink(p);
+		}
+		tok_snap_release(s);
+	}
+	tok_ring_free(r);
+	{
+		char p[256];
+		snprintf(p, sizeof(p), "%s/keyring.json", sub);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/keyring.lock", sub);
+		unlink(p);
+	}
+	assert_int_equal(rmdir(sub), 0);
+	/* a directory others can write to is refused */
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), YH_ERR_PERM);
+	assert_int_equal(chmod(f->dir, 0700), 0);
+}
+
+static void
+test_rotation_publishes_next_first(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *r = NULL;
+	struct tok_ring_snap *s1, *s2;
+	char err[256], a1[64], n1[64], *old_tok;
+	const char *n2;
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), 0);
+	s1 = tok_ring_acquire(r);
+	snprintf(a1, sizeof(a1), "%s", kid_in_state(s1, TOK_ALG_ES256, TOK_KS_ACTIVE));
+	snprintf(n1, sizeof(n1), "%s", kid_in_state(s1, TOK_ALG_ES256, TOK_KS_NEXT));
+	/* the key that will sign next is already published, and does not sign yet */
+	assert_true(jwks_has(s1, n1));
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s1, TOK_ALG_UNSET)), a1);
+	old_tok = sign_with(s1);
+
+	fake_now += 10;
+	assert_int_equal(tok_ring_rotate(r, TOK_ALG_UNSET, err, sizeof(err)), 0);
+	s2 = tok_ring_acquire(r);
+	/* the old next signs now */
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s2, TOK_ALG_UNSET)), n1);
+	assert_string_equal(kid_in_state(s2, TOK_ALG_ES256, TOK_KS_RETIRING), a1);
+	n2 = kid_in_state(s2, TOK_ALG_ES256, TOK_KS_NEXT);
+	assert_non_null(n2);
+	assert_string_not_equal(n2, n1);
+	assert_string_not_equal(n2, a1);
+	/* JWKS: active, new next, retiring */
+	assert_int_equal(jwks_count(s2), 3);
+	assert_true(jwks_has(s2, a1));
+	assert_true(jwks_has(s2, n1));
+	assert_true(jwks_has(s2, n2));
+	/* a token signed before the rotation still verifies */
+	assert_int_equal(verify_with(s2, old_tok), 0);
+	/* the snapshot taken before is unchanged */
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s1, TOK_ALG_UNSET)), a1);
+	assert_int_equal(jwks_count(s1), 2);
+	{
+		struct tok_ring_entry e;
+		for (size_t i = 0; tok_snap_entry(s2, i, &e) == 0; i++) {
+			if (strcmp(e.kid, a1) == 0) {
+				assert_int_equal(e.retiring, fake_now);
+				assert_int_equal(e.retire_at, fake_now + 100);
+			}
+			if (strcmp(e.kid, n1) == 0)
+				assert_int_equal(e.activated, fake_now);
+		}
+	}
+	free(old_tok);
+	tok_snap_release(s1);
+	tok_snap_release(s2);
+	tok_ring_free(r);
+}
+
+static void
+test_retire_and_purge(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *r = NULL;
+	struct tok_ring_snap *s;
+	char err[256], a1[64], p[256], *old_tok;
+	int64_t t0 = fake_now;
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	snprintf(a1, sizeof(a1), "%s", kid_in_state(s, TOK_ALG_ES256, TOK_KS_ACTIVE));
+	old_tok = sign_with(s);
+	tok_snap_release(s);
+	pem_path(f, a1, p, sizeof(p));
+
+	assert_int_equal(tok_ring_rotate(r, TOK_ALG_UNSET, err, sizeof(err)), 0);
+	/* one second before retire_at: still published and accepted */
+	fake_now = t0 + 99;
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	assert_true(jwks_has(s, a1));
+	assert_int_equal(verify_with(s, old_tok), 0);
+	tok_snap_release(s);
+	/* at retire_at: unpublished, its tokens refused, file still there */
+	fake_now = t0 + 100;
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	assert_false(jwks_has(s, a1));
+	assert_int_equal(jwks_count(s), 2);
+	assert_int_equal(verify_with(s, old_tok), YH_ERR_NOT_FOUND);
+	assert_string_equal(kid_in_state(s, TOK_ALG_ES256, TOK_KS_RETIRED), a1);
+	tok_snap_release(s);
+	assert_int_equal(access(p, F_OK), 0);
+
+	/* the next rotation records it retired; the file stays for purge_after */
+	fake_now = t0 + 200;
+	assert_int_equal(tok_ring_rotate(r, TOK_ALG_UNSET, err, sizeof(err)), 0);
+	assert_int_equal(access(p, F_OK), 0);
+	s = tok_ring_acquire(r);
+	{
+		struct tok_ring_entry e;
+		bool seen = false;
+		for (size_t i = 0; tok_snap_entry(s, i, &e) == 0; i++)
+			if (strcmp(e.kid, a1) == 0) {
+				seen = true;
+				assert_int_equal(e.state, TOK_KS_RETIRED);
+				assert_int_equal(e.retired, t0 + 200);
+			}
+		assert_true(seen);
+	}
+	tok_snap_release(s);
+	/* a rotation after purge_after deletes the file and the record */
+	fake_now = t0 + 250;
+	assert_int_equal(tok_ring_rotate(r, TOK_ALG_UNSET, err, sizeof(err)), 0);
+	assert_int_equal(access(p, F_OK), -1);
+	s = tok_ring_acquire(r);
+	for (size_t i = 0; i < tok_snap_count(s); i++) {
+		struct tok_ring_entry e;
+		assert_int_equal(tok_snap_entry(s, i, &e), 0);
+		assert_string_not_equal(e.kid, a1);
+	}
+	tok_snap_release(s);
+	free(old_tok);
+	tok_ring_free(r);
+}
+
+static void
+test_reload_other_instance(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *a = NULL, *b = NULL;
+	struct tok_ring_snap *sa, *sb, *held;
+	char err[256], *tok;
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &a, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &b, err, sizeof(err)), 0);
+	held = tok_ring_acquire(a);
+	assert_int_equal(tok_ring_rotate(b, TOK_ALG_UNSET, err, sizeof(err)), 0);
+	sb = tok_ring_acquire(b);
+	/* a still signs with the old key until it reloads */
+	sa = tok_ring_acquire(a);
+	assert_string_not_equal(tok_key_kid(tok_snap_signing_key(sa, TOK_ALG_UNSET)),
+	    tok_key_kid(tok_snap_signing_key(sb, TOK_ALG_UNSET)));
+	tok_snap_release(sa);
+	assert_int_equal(tok_ring_reload(a, err, sizeof(err)), 0);
+	sa = tok_ring_acquire(a);
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(sa, TOK_ALG_UNSET)),
+	    tok_key_kid(tok_snap_signing_key(sb, TOK_ALG_UNSET)));
+	assert_string_equal(tok_snap_jwks(sa), tok_snap_jwks(sb));
+	/* a token from b verifies at a */
+	tok = sign_with(sb);
+	assert_int_equal(verify_with(sa, tok), 0);
+	/* the snapshot held across the reload is still whole and usable, and already knew
+	 * the key that signs now (it was published as next) */
+	assert_int_equal(verify_with(held, tok), 0);
+	assert_int_equal(jwks_count(held), 2);
+	free(tok);
+	tok = sign_with(held);
+	assert_int_equal(verify_with(sa, tok), 0);  /* retiring key still accepted */
+	free(tok);
+	tok_snap_release(held);
+	tok_snap_release(sa);
+	tok_snap_release(sb);
+	tok_ring_free(a);
+	tok_ring_free(b);
+}
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static char *
+read_text(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf = calloc(1, 65536);
+	size_t n;
+
+	assert_non_null(fp);
+	assert_non_null(buf);
+	n = fread(buf, 1, 65535, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+static void
+test_corrupt_state(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *r = NULL, *r2 = NULL;
+	struct tok_ring_snap *s;
+	char err[256], p[256], *orig, *bad, *at;
+	char kid[64];
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	snprintf(kid, sizeof(kid), "%s", tok_key_kid(tok_snap_signing_key(s, TOK_ALG_UNSET)));
+	tok_snap_release(s);
+	path_of(f, "keyring.json", p, sizeof(p));
+	orig = read_text(p);
+
+	/* truncated JSON: the message names the file and the line */
+	write_text(p, "{\n  \"format\": \"yihao-keyring/1\",\n  \"keys\": [\n");
+	err[0] = '\0';
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "keyring.json"));
+	assert_non_null(strstr(err, "line"));
+	/* the ring keeps its last good snapshot */
+	s = tok_ring_acquire(r);
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s, TOK_ALG_UNSET)), kid);
+	tok_snap_release(s);
+	f->opts.create = true;  /* create must not paper over a broken ring */
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r2, err, sizeof(err)), YH_ERR_INVALID);
+	assert_null(r2);
+
+	/* two active keys */
+	at = strstr(orig, "\"state\": \"next\"");
+	assert_non_null(at);
+	{
+		const char *from = "\"state\": \"next\"", *to = "\"state\": \"active\"";
+		size_t pre = (size_t)(at - orig), rest = strlen(at + strlen(from));
+		bad = calloc(1, strlen(orig) + 8);
+		assert_non_null(bad);
+		memcpy(bad, orig, pre);
+		memcpy(bad + pre, to, strlen(to));
+		memcpy(bad + pre + strlen(to), at + strlen(from), rest + 1);
+		write_text(p, bad);
+		assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+		assert_non_null(strstr(err, "2 active"));
+		/* an unknown state */
+		memcpy(bad + pre, "\"state\": \"zzzzzz\"", strlen(to));
+		write_text(p, bad);
+		assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+		assert_non_null(strstr(err, "state must be"));
+	}
+	/* an unknown member */
+	write_text(p, "{\"format\":\"yihao-keyring/1\",\"default_alg\":\"ES256\",\"keys\":[],"
+	    "\"extra\":1}");
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "extra"));
+	/* a path-like kid */
+	write_text(p, "{\"format\":\"yihao-keyring/1\",\"default_alg\":\"ES256\",\"keys\":[{\"kid\":"
+	    "\"../../etc/passwd\",\"alg\":\"ES256\",\"state\":\"active\",\"created\":1}]}");
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "kid"));
+	/* "none" is not an alg */
+	write_text(p, "{\"format\":\"yihao-keyring/1\",\"default_alg\":\"none\",\"keys\":[]}");
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+	/* back to the original: loads again */
+	write_text(p, orig);
+	assert_int_equal(chmod(p, 0600), 0);
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), 0);
+	free(bad);
+	free(orig);
+	tok_ring_free(r);
+}
+
+static void
+test_key_files(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *r = NULL;
+	struct tok_ring_snap *s;
+	char err[256], pa[256], pn[256], *a, *n;
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	pem_path(f, kid_in_state(s, TOK_ALG_ES256, TOK_KS_ACTIVE), pa, sizeof(pa));
+	pem_path(f, kid_in_state(s, TOK_ALG_ES256, TOK_KS_NEXT), pn, sizeof(pn));
+	tok_snap_release(s);
+	a = read_text(pa);
+	n = read_text(pn);
+
+	/* group-readable key file: refused */
+	assert_int_equal(chmod(pa, 0640), 0);
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_PERM);
+	assert_non_null(strstr(err, "chmod"));
+	assert_int_equal(chmod(pa, 0600), 0);
+	/* a key file holding another key than its kid says */
+	write_text(pa, n);
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_KEY);
+	assert_non_null(strstr(err, "does not match"));
+	write_text(pa, a);
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), 0);
+	/* a missing key file */
+	assert_int_equal(unlink(pn), 0);
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_KEY);
+	write_text(pn, n);
+	assert_int_equal(chmod(pn, 0600), 0);
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), 0);
+	free(a);
+	free(n);
+	tok_ring_free(r);
+}
+
+static void
+test_add_alg_and_min_age(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *r = NULL;
+	struct tok_ring_snap *s;
+	char err[256], ed[64], es[64];
+
+	f->opts.next_min_age = 3600;
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_add_alg(r, TOK_ALG_EDDSA, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_add_alg(r, TOK_ALG_EDDSA, err, sizeof(err)), YH_ERR_EXISTS);
+	s = tok_ring_acquire(r);
+	assert_non_null(tok_snap_signing_key(s, TOK_ALG_EDDSA));
+	assert_int_equal(tok_snap_default_alg(s), TOK_ALG_ES256);
+	assert_int_equal(jwks_count(s), 4);
+	assert_int_equal(tok_snap_algs(s), TOK_ALGSET(TOK_ALG_ES256) | TOK_ALGSET(TOK_ALG_EDDSA));
+	snprintf(ed, sizeof(ed), "%s", kid_in_state(s, TOK_ALG_EDDSA, TOK_KS_NEXT));
+	snprintf(es, sizeof(es), "%s", kid_in_state(s, TOK_ALG_ES256, TOK_KS_NEXT));
+	tok_snap_release(s);
+
+	/* the next keys are too fresh to promote */
+	fake_now += 3599;
+	assert_int_equal(tok_ring_rotate(r, TOK_ALG_UNSET, err, sizeof(err)), YH_ERR_BUSY);
+	assert_non_null(strstr(err, "published"));
+	assert_int_equal(tok_ring_rotate(r, TOK_ALG_RS256, err, sizeof(err)), YH_ERR_NOT_FOUND);
+	fake_now += 1;
+	/* one alg only */
+	assert_int_equal(tok_ring_rotate(r, TOK_ALG_EDDSA, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s, TOK_ALG_EDDSA)), ed);
+	assert_string_equal(kid_in_state(s, TOK_ALG_ES256, TOK_KS_NEXT), es);
+	assert_int_equal(jwks_count(s), 5);
+	tok_snap_release(s);
+	/* every alg */
+	assert_int_equal(tok_ring_rotate(r, TOK_ALG_UNSET, err, sizeof(err)), YH_ERR_BUSY);
+	fake_now += 3600;
+	assert_int_equal(tok_ring_rotate(r, TOK_ALG_UNSET, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s, TOK_ALG_ES256)), es);
+	tok_snap_release(s);
+	tok_ring_free(r);
+}
+
+/* Readers sign and verify while another thread rotates and reloads. */
+struct race {
+	struct tok_ring *r;
+	int fails;
+};
+
+static void *
+reader(void *arg)
+{
+	struct race *rc = arg;
+
+	for (int i = 0; i < 200; i++) {
+		struct tok_ring_snap *s = tok_ring_acquire(rc->r);
+		char *tok = NULL;
+		if (tok_jws_sign(tok_snap_signing_key(s, TOK_ALG_UNSET), NULL, "{}", 2, &tok) != 0 ||
+		    verify_with(s, tok) != 0)
+			__atomic_add_fetch(&rc->fails, 1, __ATOMIC_RELAXED);
+		free(tok);
+		tok_snap_release(s);
+	}
+	return NULL;
+}
+
+static void
+test_concurrent_reload(void **state)
+{
+	struct fix *f = *state;
+	struct race rc = { 0 };
+	pthread_t th[2];
+	char err[256];
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &rc.r, err, sizeof(err)), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, reader, &rc), 0);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(tok_ring_rotate(rc.r, TOK_ALG_UNSET, err, sizeof(err)), 0);
+		assert_int_equal(tok_ring_reload(rc.r, err, sizeof(err)), 0);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(rc.fails, 0);
+	tok_ring_free(rc.r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_first_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_publishes_next_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retire_and_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_other_instance, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_alg_and_min_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_reload, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,217 @@
+/*
+ * JOSE signature algorithms and signing keys (prefix tok_).
+ *
+ * Five algorithms exist here and nothing else: ES256 (ECDSA P-256 SHA-256, raw r||s),
+ * EdDSA (Ed25519), RS256 (PKCS#1 v1.5 SHA-256), PS256 (RSASSA-PSS SHA-256, MGF1-SHA-256,
+ * salt length exactly 32) and SM2 (SM2 over SM3 with the distinguishing ID
+ * "1234567812345678", raw r||s). "none" and every HMAC name map to no algorithm at all,
+ * so no code path can verify with them.
+ *
+ * A struct tok_key wraps an OpenSSL EVP_PKEY together with its JOSE metadata (kid, alg,
+ * use). The key's family (EC P-256, Ed25519, RSA, SM2) fixes which algorithms it can ever
+ * be used with; tok_key_verify() takes the key and an allow-list and refuses any algorithm
+ * outside the intersection, so "ES256 signature under an EdDSA key" or "HS256 keyed with
+ * the RSA public key" cannot be expressed.
+ *
+ * Keys are reference counted and immutable once shared: set kid/alg/use right after
+ * creating or importing a key, before handing it to other threads or key sets. Signing
+ * and verifying with one key from several threads at once is safe.
+ */
+#ifndef YH_TOKEN_JOSE_ALG_H
+#define YH_TOKEN_JOSE_ALG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <openssl/evp.h>
+
+#include "common/err.h"
+
+/* The algorithms. TOK_ALG_UNSET (0) is "no algorithm": a key whose alg is unset may be used
+ * with any algorithm of its family; it is never a valid JWS alg. */
+enum tok_alg {
+	TOK_ALG_UNSET = 0,
+	TOK_ALG_ES256,
+	TOK_ALG_EDDSA,
+	TOK_ALG_RS256,
+	TOK_ALG_PS256,
+	TOK_ALG_SM2,
+};
+#define TOK_ALG_COUNT 6
+
+/* An algorithm allow-list is a bit set: TOK_ALGSET(TOK_ALG_ES256) | TOK_ALGSET(...). */
+#define TOK_ALGSET(a) (1u << (unsigned)(a))
+/* Every supported algorithm. */
+#define TOK_ALGSET_ALL                                                                 \
+	(TOK_ALGSET(TOK_ALG_ES256) | TOK_ALGSET(TOK_ALG_EDDSA) | TOK_ALGSET(TOK_ALG_RS256) | \
+	    TOK_ALGSET(TOK_ALG_PS256) | TOK_ALGSET(TOK_ALG_SM2))
+
+/* Key families: the kind of key, which fixes the algorithms it can do. */
+enum tok_family {
+	TOK_FAM_NONE = 0,
+	TOK_FAM_EC_P256, /* ES256 only */
+	TOK_FAM_ED25519, /* EdDSA only */
+	TOK_FAM_RSA,     /* RS256 or PS256, modulus >= 2048 bits */
+	TOK_FAM_SM2,     /* SM2 only */
+};
+
+/* JWK "use". */
+enum tok_use {
+	TOK_USE_UNSPEC = 0, /* no "use" member: usable for signatures */
+	TOK_USE_SIG,
+	TOK_USE_ENC,        /* never used by this library for signing or verifying */
+};
+
+#define TOK_KID_MAX 128      /* longest kid accepted, in bytes */
+#define TOK_SIG_MAX 1024     /* largest signature produced or accepted (RSA 8192) */
+#define TOK_RSA_MIN_BITS 2048
+#define TOK_RSA_MAX_BITS 8192
+#define TOK_SM2_ID "1234567812345678" /* the SM2 distinguishing ID, GM/T 0009 default */
+
+/* A signing or verification key. Opaque; use the accessors below. */
+struct tok_key;
+
+/* The JWS name of alg ("ES256", "EdDSA", "RS256", "PS256", "SM2"); NULL for TOK_ALG_UNSET
+ * or an out-of-range value. Static storage. */
+const char *tok_alg_name(enum tok_alg alg);
+
+/* Maps a JWS alg name (exact, case-sensitive) to the enum. YH_ERR_UNSUPPORTED for "none",
+ * the HMAC names and anything unknown (*out is then TOK_ALG_UNSET). */
+int tok_alg_from_name(const char *name, enum tok_alg *out) YH_WUR;
+
+/* Same over len bytes that need not be NUL-terminated (an embedded NUL is unsupported). */
+int tok_alg_from_mem(const char *name, size_t len, enum tok_alg *out) YH_WUR;
+
+/* The family that can do alg (TOK_FAM_NONE for TOK_ALG_UNSET). */
+enum tok_family tok_alg_family(enum tok_alg alg);
+
+/* True when key can ever be used with alg: the family matches, the key's own alg (if
+ * set) equals alg, and its use is not "enc". */
+bool tok_key_can_alg(const struct tok_key *key, enum tok_alg alg);
+
+/* --- key objects ------------------------------------------------------------------- */
+
+/* Generates a fresh key for alg. rsa_bits is used for RS256/PS256 only (0 means 2048;
+ * else TOK_RSA_MIN_BITS..TOK_RSA_MAX_BITS). The new key has alg set, use "sig", and its
+ * kid set to its RFC 7638 thumbprint. *out is owned by the caller (tok_key_free).
+ * YH_ERR_UNSUPPORTED for TOK_ALG_UNSET, YH_ERR_INVALID for bad rsa_bits, YH_ERR_CRYPTO. */
+int tok_key_generate(enum tok_alg alg, unsigned rsa_bits, struct tok_key **out) YH_WUR;
+
+/* Wraps an EVP_PKEY (public or private). On success the key holds its own reference to
+ * pkey (the caller keeps its own and frees it as usual). alg may be TOK_ALG_UNSET (any
+ * alg of the family) or an alg of the key's family. The kid is left empty.
+ * YH_ERR_UNSUPPORTED for a key type this library does not do (P-384, X25519, DSA...),
+ * YH_ERR_KEY for RSA outside 2048..8192 bits or an invalid key, YH_ERR_INVALID for an
+ * alg of another family. */
+int tok_key_from_pkey(EVP_PKEY *pkey, enum tok_alg alg, struct tok_key **out) YH_WUR;
+
+/* Takes one more reference to key (for sharing between key sets or threads). Returns key. */
+struct tok_key *tok_key_ref(struct tok_key *key);
+
+/* Drops one reference; the last one frees the key (private material is freed by
+ * OpenSSL, which clears it). NULL is fine. */
+void tok_key_free(struct tok_key *key);
+
+/* A new key holding only the public half of key, with the same kid/alg/use. */
+int tok_key_public(const struct tok_key *key, struct tok_key **out) YH_WUR;
+
+/* Sets the kid (1..TOK_KID_MAX bytes, printable ASCII without '"' or '\\'), or clears it
+ * when kid is NULL. YH_ERR_INVALID / YH_ERR_TOO_LONG. Only before the key is shared. */
+int tok_key_set_kid(struct tok_key *key, const char *kid) YH_WUR;
+
+/* Sets the kid to the key's RFC 7638 thumbprint (43 base64url characters). */
+int tok_key_set_kid_thumbprint(struct tok_key *key) YH_WUR;
+
+/* Pins the key to one algorithm (or TOK_ALG_UNSET for any of its family).
+ * YH_ERR_INVALID when alg belongs to another family. Only before the key is shared. */
+int tok_key_set_alg(struct tok_key *key, enum tok_alg alg) YH_WUR;
+
+/* Sets the JWK "use". Only before the key is shared. */
+void tok_key_set_use(struct tok_key *key, enum tok_use use);
+
+/* Accessors. kid is "" when unset (never NULL; owned by the key). */
+const char *tok_key_kid(const struct tok_key *key);
+enum tok_alg tok_key_alg(const struct tok_key *key);       /* as set (may be UNSET) */
+enum tok_alg tok_key_sign_alg(const struct tok_key *key);  /* alg, or the family default */
+enum tok_family tok_key_family(const struct tok_key *key);
+enum tok_use tok_key_use(const struct tok_key *key);
+bool tok_key_is_private(const struct tok_key *key);
+unsigned tok_key_bits(const struct tok_key *key);
+/* The wrapped EVP_PKEY, borrowed (valid while the key lives; do not modify). */
+EVP_PKEY *tok_key_pkey(const struct tok_key *key);
+
+/* --- signing and verifying bytes ---------------------------------------------------- */
+
+/* Signs len bytes with key under alg (TOK_ALG_UNSET means tok_key_sign_alg(key)) and
+ * writes the JOSE-format signature to sig (sigmax >= TOK_SIG_MAX is always enough):
+ * ES256 and SM2 as raw r||s (64 bytes), EdDSA 64 bytes, RS256/PS256 the modulus size.
+ * YH_ERR_KEY when key is public only, YH_ERR_UNSUPPORTED when the key cannot do alg,
+ * YH_ERR_TOO_LONG when sigmax is too small, YH_ERR_CRYPTO. Thread-safe. */
+int tok_key_sign(const struct tok_key *key, enum tok_alg alg, const void *data, size_t len,
+    unsigned char *sig, size_t sigmax, size_t *siglen) YH_WUR;
+
+/* Verifies a JOSE-format signature over len bytes. alg must be in allow (a TOK_ALGSET
+ * bit set) and tok_key_can_alg(key, alg) must hold, else YH_ERR_UNSUPPORTED before any
+ * crypto runs. YH_ERR_AUTH when the signature is wrong, including a wrong length or an
+ * ES256/SM2 r or s that is 0 or >= the group order. YH_ERR_CRYPTO on library failure.
+ * Thread-safe. */
+int tok_key_verify(const struct tok_key *key, unsigned allow, enum tok_alg alg,
+    const void *data, size_t len, const unsigned char *sig, size_t siglen) YH_WUR;
+
+/* Converts a raw r||s signature (64 bytes, ES256 or SM2) to DER (ECDSA-Sig-Value).
+ * *der is malloc'd (caller frees). YH_ERR_AUTH when raw has the wrong length or r/s is 0
+ * or >= n; YH_ERR_UNSUPPORTED for another alg. */
+int tok_sig_raw_to_der(enum tok_alg alg, const unsigned char *raw, size_t rawlen,
+    unsigned char **der, size_t *derlen) YH_WUR;
+
+/* Converts a DER ECDSA-Sig-Value (ES256 or SM2) to raw r||s; raw must hold 64 bytes.
+ * YH_ERR_AUTH when the DER is malformed, has trailing bytes, or r/s is out of range. */
+int tok_sig_der_to_raw(enum tok_alg alg, const unsigned char *der, size_t derlen,
+    unsigned char *raw, size_t rawmax, size_t *rawlen) YH_WUR;
+
+/* --- PEM ---------------------------------------------------------------------------- */
+
+/* Parses one PEM key (PKCS#8 "PRIVATE KEY", traditional EC/RSA private keys, or
+ * "PUBLIC KEY" SPKI) of at most 64 KiB. alg as in tok_key_from_pkey. Encrypted PEM is
+ * refused (no passphrase prompt ever). The kid is left empty. */
+int tok_key_from_pem(const char *pem, size_t len, enum tok_alg alg, struct tok_key **out)
+    YH_WUR;
+
+/* Reads a PEM key file (at most 64 KiB). A file holding a private key must not be group-
+ * or world-accessible: YH_ERR_PERM otherwise. YH_ERR_IO when unreadable. */
+int tok_key_load_pem_file(const char *path, enum tok_alg alg, struct tok_key **out) YH_WUR;
+
+/* Writes the key as PEM: PKCS#8 private key when private is true (YH_ERR_KEY if the key
+ * has none), else SPKI public key. *out is malloc'd, NUL-terminated; free a private PEM
+ * with yh_strfree_secret. */
+int tok_key_to_pem(const struct tok_key *key, bool private, char **out) YH_WUR;
+
+/* Writes tok_key_to_pem output to path, created or truncated, not following a symlink,
+ * mode 0600 for a private key (0644 public), fsync'd. YH_ERR_IO / YH_ERR_PERM. */
+int tok_key_save_pem_file(const struct tok_key *key, bool private, const char *path) YH_WUR;
+
+/* --- key sets ----------------------------------------------------------------------- */
+
+#define TOK_KEYSET_MAX 64
+
+/* A list of keys to verify against (what a JWKS document parses into). Each entry holds
+ * its own reference. Zero-initialized or tok_keyset_init'd is empty. */
+struct tok_keyset {
+	struct tok_key **keys;
+	size_t n;
+	size_t cap;
+};
+
+/* Initializes an empty set. */
+void tok_keyset_init(struct tok_keyset *set);
+
+/* Adds a reference to key (the caller keeps its own). YH_ERR_EXISTS when a key with the
+ * same non-empty kid is already there, YH_ERR_LIMIT past TOK_KEYSET_MAX, YH_ERR_ALLOC. */
+int tok_keyset_add(struct tok_keyset *set, struct tok_key *key) YH_WUR;
+
+/* The key with this kid (exact byte match), borrowed from the set; NULL when absent. */
+const struct tok_key *tok_keyset_find(const struct tok_keyset *set, const char *kid);
+
+/* Drops every reference and empties the set. Safe on an empty or zeroed set. */
+void tok_keyset_clear(struct tok_keyset *set);
+
+#endif

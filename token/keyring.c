@@ -1,0 +1,1135 @@
+/*
+ * The signing key ring: keyring.json state machine, atomic files, snapshots.
+ * See token/keyring.h for the on-disk layout and the life of a key.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "common/b64.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+#include "token/jwk.h"
+#include "token/keyring.h"
+
+#define RING_STATE_FILE "keyring.json"
+#define RING_LOCK_FILE "keyring.lock"
+#define RING_FORMAT "yihao-keyring/1"
+#define RING_STATE_MAX (256 * 1024)  /* keyring.json size cap */
+#define RING_PATH_MAX 4096
+
+/* One key's record in keyring.json. */
+struct ring_rec {
+	char kid[TOK_KID_MAX + 1];
+	enum tok_alg alg;
+	enum tok_key_state state;
+	int64_t created, activated, retiring, retire_at, retired;
+};
+
+/* The whole of keyring.json. */
+struct ring_state {
+	enum tok_alg def;
+	struct ring_rec recs[TOK_RING_MAX_KEYS];
+	size_t n;
+};
+
+struct tok_ring_snap {
+	int refs;                                /* atomic */
+	enum tok_alg def;
+	struct ring_rec recs[TOK_RING_MAX_KEYS]; /* with effective states */
+	size_t n;
+	struct tok_key *signing[TOK_ALG_COUNT];  /* active private key per alg */
+	struct tok_keyset pub;                   /* published public keys */
+	char *jwks;
+	unsigned algs;
+};
+
+struct tok_ring {
+	char *dir;
+	struct tok_ring_opts opts;
+	pthread_mutex_t mu;        /* guards cur */
+	struct tok_ring_snap *cur;
+};
+
+static const char *const state_names[] = { "next", "active", "retiring", "retired" };
+
+const char *
+tok_key_state_name(enum tok_key_state st)
+{
+	if ((unsigned)st >= sizeof(state_names) / sizeof(state_names[0]))
+		return "?";
+	return state_names[st];
+}
+
+static int
+ring_err(char *err, size_t errsz, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Formats the explanation into err (when given) and returns rc. */
+static int
+ring_err(char *err, size_t errsz, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errsz > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errsz, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static int64_t
+ring_now(const struct tok_ring_opts *o)
+{
+	return o->clock != NULL ? o->clock() : yh_now();
+}
+
+static int
+ring_path(char *out, const char *dir, const char *name)
+{
+	int n = snprintf(out, RING_PATH_MAX, "%s/%s", dir, name);
+
+	return (n < 0 || n >= RING_PATH_MAX) ? YH_ERR_TOO_LONG : 0;
+}
+
+/* A kid as the ring writes it: an RFC 7638 thumbprint, 43 base64url characters. Keeps
+ * path building safe: no '/', no '.', nothing to escape. */
+static bool
+kid_valid(const char *kid, size_t len)
+{
+	if (len != TOK_THUMBPRINT_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = kid[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* --- files -------------------------------------------------------------------------- */
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return YH_ERR_IO;
+	if (fsync(fd) != 0)
+		rc = YH_ERR_IO;
+	close(fd);
+	return rc;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return YH_ERR_IO;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes DIR/name atomically with mode 0600: temporary file, fsync, rename, fsync DIR. */
+static int
+write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err,
+    size_t errsz)
+{
+	char tmp[RING_PATH_MAX], dst[RING_PATH_MAX], tag[32], tname[128];
+	unsigned char rnd[6];
+	int fd = -1, rc;
+
+	if ((rc = yh_random(rnd, sizeof(rnd))) != 0)
+		return ring_err(err, errsz, rc, "no randomness for a temporary name");
+	yh_hex_encode(rnd, sizeof(rnd), tag);
+	snprintf(tname, sizeof(tname), ".%s.%ld.%s.tmp", name, (long)getpid(), tag);
+	if (ring_path(tmp, dir, tname) != 0 || ring_path(dst, dir, name) != 0)
+		return ring_err(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ring_err(err, errsz, YH_ERR_IO, "%s: %s", tmp, strerror(errno));
+	rc = YH_ERR_IO;
+	if (fchmod(fd, 0600) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		ring_err(err, errsz, rc, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		ring_err(err, errsz, rc, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, dst) != 0) {
+		ring_err(err, errsz, rc, "%s: %s", dst, strerror(errno));
+		goto out;
+	}
+	if (fsync_dir(dir) != 0) {
+		ring_err(err, errsz, rc, "%s: fsync: %s", dir, strerror(errno));
+		return rc;  /* renamed already: nothing to remove */
+	}
+	return 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+/* Reads a whole regular file of at most max bytes into a NUL-terminated malloc'd buffer. */
+static int
+read_file(const char *path, size_t max, char **out, size_t *outlen)
+{
+	struct yh_buf b;
+	char chunk[4096];
+	int fd, rc = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? YH_ERR_NOT_FOUND : YH_ERR_IO;
+	yh_buf_init(&b, max);
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = YH_ERR_IO;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		if ((rc = yh_buf_append(&b, chunk, (size_t)r)) != 0)
+			goto out;
+	}
+	*outlen = b.len;
+	if ((*out = yh_buf_steal(&b)) == NULL)
+		rc = YH_ERR_ALLOC;
+out:
+	close(fd);
+	yh_buf_free(&b);
+	return rc;
+}
+
+/* Takes the directory lock: exclusive for writers (creating the lock file), shared for
+ * loaders (no lock when the file does not exist: a ring nobody ever wrote to). Returns
+ * the descriptor (or -1 for "no lock") in *fd. */
+static int
+ring_lock(const char *dir, bool exclusive, int *fd, char *err, size_t errsz)
+{
+	char path[RING_PATH_MAX];
+
+	*fd = -1;
+	if (ring_path(path, dir, RING_LOCK_FILE) != 0)
+		return ring_err(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
+	if (exclusive)
+		*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	else
+		*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0) {
+		if (!exclusive && errno == ENOENT)
+			return 0;
+		return ring_err(err, errsz, YH_ERR_IO, "%s: %s", path, strerror(errno));
+	}
+	while (flock(*fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+		if (errno == EINTR)
+			continue;
+		close(*fd);
+		*fd = -1;
+		return ring_err(err, errsz, YH_ERR_IO, "%s: flock: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+static void
+ring_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);  /* releases the flock */
+}
+
+/* The directory must exist, be a directory and not be writable by group or others. */
+static int
+check_dir(const char *dir, char *err, size_t errsz)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT)
+			return ring_err(err, errsz, YH_ERR_NOT_FOUND, "%s: no such directory", dir);
+		return ring_err(err, errsz, YH_ERR_IO, "%s: %s", dir, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return ring_err(err, errsz, YH_ERR_INVALID, "%s: not a directory", dir);
+	if ((st.st_mode & 022) != 0)
+		return ring_err(err, errsz, YH_ERR_PERM,
+		    "%s: writable by group or others (mode %03o); chmod 700 it", dir,
+		    (unsigned)(st.st_mode & 0777));
+	return 0;
+}
+
+/* --- keyring.json ------------------------------------------------------------------- */
+
+static int
+state_from_name(const char *s, enum tok_key_state *out)
+{
+	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (strcmp(s, state_names[i]) == 0) {
+			*out = (enum tok_key_state)i;
+			return 0;
+		}
+	return YH_ERR_INVALID;
+}
+
+/* Reads an optional non-negative integer member (absent: 0). */
+static int
+get_time(const json_t *o, const char *name, int64_t *out)
+{
+	const json_t *v = json_object_get(o, name);
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return YH_ERR_INVALID;
+	*out = (int64_t)json_integer_value(v);
+	return 0;
+}
+
+static int
+parse_rec(const json_t *o, size_t i, struct ring_rec *rec, const char *file, char *err,
+    size_t errsz)
+{
+	static const char *const known[] = { "kid", "alg", "state", "created", "activated",
+		"retiring", "retire_at", "retired" };
+	const char *name, *kid, *alg, *st;
+	const json_t *v;
+	int rc = YH_ERR_INVALID;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!json_is_object(o))
+		return ring_err(err, errsz, rc, "%s: keys[%zu] is not an object", file, i);
+	json_object_foreach((json_t *)o, name, v) {
+		bool ok = false;
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			ok = ok || strcmp(name, known[k]) == 0;
+		if (!ok)
+			return ring_err(err, errsz, rc, "%s: keys[%zu]: unknown member \"%.32s\"", file,
+			    i, name);
+	}
+	kid = json_string_value(json_object_get(o, "kid"));
+	alg = json_string_value(json_object_get(o, "alg"));
+	st = json_string_value(json_object_get(o, "state"));
+	if (kid == NULL || !kid_valid(kid, strlen(kid)))
+		return ring_err(err, errsz, rc, "%s: keys[%zu]: kid missing or not a thumbprint",
+		    file, i);
+	memcpy(rec->kid, kid, TOK_THUMBPRINT_LEN + 1);
+	if (alg == NULL || tok_alg_from_name(alg, &rec->alg) != 0)
+		return ring_err(err, errsz, rc, "%s: key %s: alg missing or unsupported", file, kid);
+	if (st == NULL || state_from_name(st, &rec->state) != 0)
+		return ring_err(err, errsz, rc, "%s: key %s: state must be next, active, "
+		    "retiring or retired", file, kid);
+	if (get_time(o, "created", &rec->created) != 0 || rec->created == 0 ||
+	    get_time(o, "activated", &rec->activated) != 0 ||
+	    get_time(o, "retiring", &rec->retiring) != 0 ||
+	    get_time(o, "retire_at", &rec->retire_at) != 0 ||
+	    get_time(o, "retired", &rec->retired) != 0)
+		return ring_err(err, errsz, rc, "%s: key %s: timestamps must be non-negative "
+		    "integers (created required)", file, kid);
+	if (rec->state >= TOK_KS_RETIRING && rec->retire_at == 0)
+		return ring_err(err, errsz, rc, "%s: key %s: %s without retire_at", file, kid,
+		    st);
+	if (rec->state == TOK_KS_RETIRED && rec->retired == 0)
+		return ring_err(err, errsz, rc, "%s: key %s: retired without retired time", file,
+		    kid);
+	return 0;
+}
+
+/* The invariants: unique kids; per alg exactly one active and at most one next unless
+ * every key of the alg is retired; the default alg has an active key. */
+static int
+state_check(const struct ring_state *st, const char *file, char *err, size_t errsz)
+{
+	int rc = YH_ERR_INVALID;
+
+	for (size_t i = 0; i < st->n; i++)
+		for (size_t j = i + 1; j < st->n; j++)
+			if (strcmp(st->recs[i].kid, st->recs[j].kid) == 0)
+				return ring_err(err, errsz, rc, "%s: key %s listed twice", file,
+				    st->recs[i].kid);
+	for (int a = 1; a < TOK_ALG_COUNT; a++) {
+		size_t active = 0, next = 0, live = 0;
+		for (size_t i = 0; i < st->n; i++) {
+			if (st->recs[i].alg != (enum tok_alg)a)
+				continue;
+			active += st->recs[i].state == TOK_KS_ACTIVE;
+			next += st->recs[i].state == TOK_KS_NEXT;
+			live += st->recs[i].state != TOK_KS_RETIRED;
+		}
+		if (live > 0 && (active != 1 || next > 1))
+			return ring_err(err, errsz, rc, "%s: %s has %zu active and %zu next keys "
+			    "(want exactly 1 active, at most 1 next)", file,
+			    tok_alg_name((enum tok_alg)a), active, next);
+		if ((enum tok_alg)a == st->def && active != 1)
+			return ring_err(err, errsz, rc, "%s: no active key for the default alg %s",
+			    file, tok_alg_name(st->def));
+	}
+	return 0;
+}
+
+static int
+state_parse(const char *text, size_t len, const char *file, struct ring_state *st,
+    char *err, size_t errsz)
+{
+	json_error_t je;
+	json_t *root = NULL, *keys;
+	const char *fmt, *def, *name;
+	json_t *v;
+	size_t i;
+	int rc = YH_ERR_INVALID;
+
+	memset(st, 0, sizeof(*st));
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		ring_err(err, errsz, rc, "%s: line %d column %d: %s", file, je.line, je.column,
+		    je.text);
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		ring_err(err, errsz, rc, "%s: not a JSON object", file);
+		goto out;
+	}
+	json_object_foreach(root, name, v) {
+		if (strcmp(name, "format") != 0 && strcmp(name, "default_alg") != 0 &&
+		    strcmp(name, "keys") != 0) {
+			ring_err(err, errsz, rc, "%s: unknown member \"%.32s\"", file, name);
+			goto out;
+		}
+	}
+	fmt = json_string_value(json_object_get(root, "format"));
+	if (fmt == NULL || strcmp(fmt, RING_FORMAT) != 0) {
+		ring_err(err, errsz, rc, "%s: format is not \"%s\"", file, RING_FORMAT);
+		goto out;
+	}
+	def = json_string_value(json_object_get(root, "default_alg"));
+	if (def == NULL || tok_alg_from_name(def, &st->def) != 0) {
+		ring_err(err, errsz, rc, "%s: default_alg missing or unsupported", file);
+		goto out;
+	}
+	keys = json_object_get(root, "keys");
+	if (!json_is_array(keys)) {
+		ring_err(err, errsz, rc, "%s: keys is not an array", file);
+		goto out;
+	}
+	if (json_array_size(keys) > TOK_RING_MAX_KEYS) {
+		rc = ring_err(err, errsz, YH_ERR_LIMIT, "%s: more than %d keys", file,
+		    TOK_RING_MAX_KEYS);
+		goto out;
+	}
+	json_array_foreach(keys, i, v) {
+		if ((rc = parse_rec(v, i, &st->recs[i], file, err, errsz)) != 0)
+			goto out;
+		st->n++;
+	}
+	rc = state_check(st, file, err, errsz);
+out:
+	json_decref(root);
+	return rc;
+}
+
+static int
+put_time(json_t *o, const char *name, int64_t t)
+{
+	if (t == 0)
+		return 0;
+	return json_object_set_new(o, name, json_integer(t)) == 0 ? 0 : YH_ERR_ALLOC;
+}
+
+/* Serializes the state (pretty, stable member order, trailing newline). */
+static int
+state_dump(const struct ring_state *st, char **out)
+{
+	json_t *root = json_object(), *keys = json_array();
+	int rc = YH_ERR_ALLOC;
+
+	*out = NULL;
+	if (root == NULL || keys == NULL)
+		goto out;
+	if (json_object_set_new(root, "format", json_string(RING_FORMAT)) != 0 ||
+	    json_object_set_new(root, "default_alg", json_string(tok_alg_name(st->def))) != 0 ||
+	    json_object_set(root, "keys", keys) != 0)
+		goto out;
+	for (size_t i = 0; i < st->n; i++) {
+		const struct ring_rec *r = &st->recs[i];
+		json_t *o = json_object();
+		if (o == NULL || json_array_append_new(keys, o) != 0)
+			goto out;
+		if (json_object_set_new(o, "kid", json_string(r->kid)) != 0 ||
+		    json_object_set_new(o, "alg", json_string(tok_alg_name(r->alg))) != 0 ||
+		    json_object_set_new(o, "state", json_string(tok_key_state_name(r->state))) != 0 ||
+		    put_time(o, "created", r->created) != 0 ||
+		    put_time(o, "activated", r->activated) != 0 ||
+		    put_time(o, "retiring", r->retiring) != 0 ||
+		    put_time(o, "retire_at", r->retire_at) != 0 ||
+		    put_time(o, "retired", r->retired) != 0)
+			goto out;
+	}
+	{
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		size_t n;
+		if (s == NULL)
+			goto out;
+		n = strlen(s);
+		*out = malloc(n + 2);
+		if (*out != NULL) {
+			memcpy(*out, s, n);
+			(*out)[n] = '\n';
+			(*out)[n + 1] = '\0';
+			rc = 0;
+		}
+		free(s);
+	}
+out:
+	json_decref(keys);
+	json_decref(root);
+	return rc;
+}
+
+/* Reads DIR/keyring.json into st. YH_ERR_NOT_FOUND when there is none. */
+static int
+state_read(const char *dir, struct ring_state *st, char *err, size_t errsz)
+{
+	char path[RING_PATH_MAX];
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	if (ring_path(path, dir, RING_STATE_FILE) != 0)
+		return ring_err(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
+	rc = read_file(path, RING_STATE_MAX, &text, &len);
+	if (rc == YH_ERR_NOT_FOUND)
+		return ring_err(err, errsz, rc, "%s: no key ring here (%s missing)", dir,
+		    RING_STATE_FILE);
+	if (rc == YH_ERR_TOO_LONG)
+		return ring_err(err, errsz, YH_ERR_INVALID, "%s: larger than %d bytes", path,
+		    RING_STATE_MAX);
+	if (rc != 0)
+		return ring_err(err, errsz, rc, "%s: %s", path, strerror(errno));
+	rc = state_parse(text, len, path, st, err, errsz);
+	free(text);
+	return rc;
+}
+
+static int
+state_write(const char *dir, const struct ring_state *st, char *err, size_t errsz)
+{
+	char *text = NULL;
+	int rc;
+
+	if ((rc = state_check(st, RING_STATE_FILE, err, errsz)) != 0)
+		return rc;  /* a bug: never write a state we would refuse to load */
+	if ((rc = state_dump(st, &text)) != 0)
+		return ring_err(err, errsz, rc, "cannot serialize the key ring");
+	rc = write_atomic(dir, RING_STATE_FILE, text, strlen(text), err, errsz);
+	free(text);
+	return rc;
+}
+
+/* --- keys on disk ------------------------------------------------------------------- */
+
+/* Generates a key of alg, writes DIR/<kid>.pem (0600, atomic) and appends a record for it
+ * in state state to st. */
+static int
+gen_key(const char *dir, const struct tok_ring_opts *o, enum tok_alg alg,
+    enum tok_key_state state, int64_t now, struct ring_state *st, char *err, size_t errsz)
+{
+	struct tok_key *key = NULL;
+	struct ring_rec *rec;
+	char *pem = NULL, name[TOK_KID_MAX + 8];
+	int rc;
+
+	if (st->n >= TOK_RING_MAX_KEYS)
+		return ring_err(err, errsz, YH_ERR_LIMIT, "%s: the ring already holds %d keys",
+		    dir, TOK_RING_MAX_KEYS);
+	if ((rc = tok_key_generate(alg, o->rsa_bits, &key)) != 0) {
+		ring_err(err, errsz, rc, "generating a %s key: %s", tok_alg_name(alg),
+		    yh_strerror(rc));
+		goto out;
+	}
+	if (!kid_valid(tok_key_kid(key), strlen(tok_key_kid(key)))) {
+		rc = ring_err(err, errsz, YH_ERR_INTERNAL, "generated key has no thumbprint kid");
+		goto out;
+	}
+	if ((rc = tok_key_to_pem(key, true, &pem)) != 0) {
+		ring_err(err, errsz, rc, "encoding a %s key: %s", tok_alg_name(alg), yh_strerror(rc));
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%s.pem", tok_key_kid(key));
+	if ((rc = write_atomic(dir, name, pem, strlen(pem), err, errsz)) != 0)
+		goto out;
+	rec = &st->recs[st->n++];
+	memset(rec, 0, sizeof(*rec));
+	memcpy(rec->kid, tok_key_kid(key), TOK_THUMBPRINT_LEN + 1);
+	rec->alg = alg;
+	rec->state = state;
+	rec->created = now;
+	if (state == TOK_KS_ACTIVE)
+		rec->activated = now;
+out:
+	yh_strfree_secret(pem);
+	tok_key_free(key);
+	return rc;
+}
+
+/* Loads DIR/<kid>.pem as a private key of rec->alg and checks it is the key the kid
+ * names. */
+static int
+load_key(const char *dir, const struct ring_rec *rec, struct tok_key **out, char *err,
+    size_t errsz)
+{
+	char path[RING_PATH_MAX], name[TOK_KID_MAX + 8], tp[TOK_THUMBPRINT_LEN + 1];
+	struct tok_key *key = NULL;
+	int rc;
+
+	*out = NULL;
+	snprintf(name, sizeof(name), "%s.pem", rec->kid);
+	if (ring_path(path, dir, name) != 0)
+		return ring_err(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
+	rc = tok_key_load_pem_file(path, rec->alg, &key);
+	if (rc == YH_ERR_PERM) {
+		ring_err(err, errsz, rc, "%s: readable by group or others; chmod 600 it", path);
+		goto out;
+	}
+	if (rc != 0) {
+		ring_err(err, errsz, YH_ERR_KEY, "%s: cannot load a %s key: %s", path,
+		    tok_alg_name(rec->alg), yh_strerror(rc));
+		rc = YH_ERR_KEY;
+		goto out;
+	}
+	rc = YH_ERR_KEY;
+	if (!tok_key_is_private(key)) {
+		ring_err(err, errsz, rc, "%s: holds no private key", path);
+		goto out;
+	}
+	if (tok_jwk_thumbprint(key, tp) != 0 || strcmp(tp, rec->kid) != 0) {
+		ring_err(err, errsz, rc, "%s: the key does not match its kid", path);
+		goto out;
+	}
+	if (tok_key_set_kid(key, rec->kid) != 0) {
+		ring_err(err, errsz, rc, "%s: cannot set kid", path);
+		goto out;
+	}
+	tok_key_set_use(key, TOK_USE_SIG);
+	*out = key;
+	key = NULL;
+	rc = 0;
+out:
+	tok_key_free(key);
+	return rc;
+}
+
+/* --- snapshots ---------------------------------------------------------------------- */
+
+static void
+snap_free(struct tok_ring_snap *s)
+{
+	if (s == NULL)
+		return;
+	for (int a = 0; a < TOK_ALG_COUNT; a++)
+		tok_key_free(s->signing[a]);
+	tok_keyset_clear(&s->pub);
+	free(s->jwks);
+	free(s);
+}
+
+/* Publication order in the JWKS: the default alg's active key first, other active keys,
+ * then next keys, then retiring keys. */
+static int
+pub_rank(const struct tok_ring_snap *s, const struct ring_rec *r)
+{
+	if (r->state == TOK_KS_ACTIVE)
+		return r->alg == s->def ? 0 : 1;
+	return r->state == TOK_KS_NEXT ? 2 : 3;
+}
+
+static int
+snap_add_published(struct tok_ring_snap *s, const char *dir, const struct ring_rec *r,
+    char *err, size_t errsz)
+{
+	struct tok_key *priv = NULL, *pub = NULL;
+	int rc;
+
+	if ((rc = load_key(dir, r, &priv, err, errsz)) != 0)
+		goto out;
+	if ((rc = tok_key_public(priv, &pub)) != 0 || (rc = tok_keyset_add(&s->pub, pub)) != 0) {
+		ring_err(err, errsz, rc, "key %s: %s", r->kid, yh_strerror(rc));
+		goto out;
+	}
+	s->algs |= TOK_ALGSET(r->alg);
+	if (r->state == TOK_KS_ACTIVE) {
+		s->signing[r->alg] = priv;
+		priv = NULL;
+	}
+out:
+	tok_key_free(pub);
+	tok_key_free(priv);
+	return rc;
+}
+
+/* Builds a snapshot from a checked state: effective states at now, keys loaded. */
+static int
+snap_build(const char *dir, const struct ring_state *st, int64_t now,
+    struct tok_ring_snap **out, char *err, size_t errsz)
+{
+	struct tok_ring_snap *s;
+	int rc = 0;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
+	s->refs = 1;
+	s->def = st->def;
+	s->n = st->n;
+	memcpy(s->recs, st->recs, st->n * sizeof(st->recs[0]));
+	tok_keyset_init(&s->pub);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->recs[i].state == TOK_KS_RETIRING && s->recs[i].retire_at <= now)
+			s->recs[i].state = TOK_KS_RETIRED;
+	for (int rank = 0; rank < 4; rank++)
+		for (size_t i = 0; i < s->n; i++) {
+			const struct ring_rec *r = &s->recs[i];
+			if (r->state == TOK_KS_RETIRED || pub_rank(s, r) != rank)
+				continue;
+			if ((rc = snap_add_published(s, dir, r, err, errsz)) != 0)
+				goto out;
+		}
+	if (s->pub.n > TOK_JWKS_MAX_KEYS) {
+		rc = ring_err(err, errsz, YH_ERR_LIMIT, "%s: more than %d published keys", dir,
+		    TOK_JWKS_MAX_KEYS);
+		goto out;
+	}
+	if ((rc = tok_jwks_export_string(&s->pub, &s->jwks)) != 0) {
+		ring_err(err, errsz, rc, "cannot export the JWKS: %s", yh_strerror(rc));
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+out:
+	snap_free(s);
+	return rc;
+}
+
+/* Loads the ring from disk under the shared directory lock. */
+static int
+ring_load(const char *dir, const struct tok_ring_opts *o, struct tok_ring_snap **out,
+    char *err, size_t errsz)
+{
+	struct ring_state *st = NULL;
+	int lock = -1, rc;
+
+	*out = NULL;
+	if ((rc = check_dir(dir, err, errsz)) != 0)
+		return rc;
+	if ((st = malloc(sizeof(*st))) == NULL)
+		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
+	if ((rc = ring_lock(dir, false, &lock, err, errsz)) != 0)
+		goto out;
+	if ((rc = state_read(dir, st, err, errsz)) != 0)
+		goto out;
+	rc = snap_build(dir, st, ring_now(o), out, err, errsz);
+out:
+	ring_unlock(lock);
+	free(st);
+	return rc;
+}
+
+static void
+snap_swap(struct tok_ring *r, struct tok_ring_snap *s)
+{
+	struct tok_ring_snap *old;
+
+	pthread_mutex_lock(&r->mu);
+	old = r->cur;
+	r->cur = s;
+	pthread_mutex_unlock(&r->mu);
+	tok_snap_release(old);
+}
+
+int
+tok_ring_reload(struct tok_ring *r, char *err, size_t errsz)
+{
+	struct tok_ring_snap *s = NULL;
+	int rc;
+
+	if (r == NULL)
+		return ring_err(err, errsz, YH_ERR_INVALID, "no ring");
+	if ((rc = ring_load(r->dir, &r->opts, &s, err, errsz)) != 0)
+		return rc;
+	snap_swap(r, s);
+	return 0;
+}
+
+struct tok_ring_snap *
+tok_ring_acquire(struct tok_ring *r)
+{
+	struct tok_ring_snap *s;
+
+	pthread_mutex_lock(&r->mu);
+	s = r->cur;
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&r->mu);
+	return s;
+}
+
+void
+tok_snap_release(struct tok_ring_snap *s)
+{
+	if (s != NULL && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		snap_free(s);
+}
+
+const struct tok_key *
+tok_snap_signing_key(const struct tok_ring_snap *s, enum tok_alg alg)
+{
+	if (alg == TOK_ALG_UNSET)
+		alg = s->def;
+	if ((unsigned)alg >= TOK_ALG_COUNT)
+		return NULL;
+	return s->signing[alg];
+}
+
+enum tok_alg
+tok_snap_default_alg(const struct tok_ring_snap *s)
+{
+	return s->def;
+}
+
+const char *
+tok_snap_jwks(const struct tok_ring_snap *s)
+{
+	return s->jwks;
+}
+
+const struct tok_keyset *
+tok_snap_keyset(const struct tok_ring_snap *s)
+{
+	return &s->pub;
+}
+
+unsigned
+tok_snap_algs(const struct tok_ring_snap *s)
+{
+	return s->algs;
+}
+
+size_t
+tok_snap_count(const struct tok_ring_snap *s)
+{
+	return s->n;
+}
+
+int
+tok_snap_entry(const struct tok_ring_snap *s, size_t i, struct tok_ring_entry *out)
+{
+	const struct ring_rec *r;
+
+	memset(out, 0, sizeof(*out));
+	if (i >= s->n)
+		return YH_ERR_NOT_FOUND;
+	r = &s->recs[i];
+	out->kid = r->kid;
+	out->alg = r->alg;
+	out->state = r->state;
+	out->created = r->created;
+	out->activated = r->activated;
+	out->retiring = r->retiring;
+	out->retire_at = r->retire_at;
+	out->retired = r->retired;
+	return 0;
+}
+
+/* --- writers ------------------------------------------------------------------------ */
+
+/* Creates a fresh ring (active + next of o->alg) unless another writer did meanwhile. */
+static int
+ring_create(const char *dir, const struct tok_ring_opts *o, char *err, size_t errsz)
+{
+	struct ring_state *st = NULL;
+	int lock = -1, rc;
+	int64_t now = ring_now(o);
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return ring_err(err, errsz, YH_ERR_IO, "%s: %s", dir, strerror(errno));
+	if ((rc = check_dir(dir, err, errsz)) != 0)
+		return rc;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
+	if ((rc = ring_lock(dir, true, &lock, err, errsz)) != 0)
+		goto out;
+	rc = state_read(dir, st, err, errsz);
+	if (rc != YH_ERR_NOT_FOUND)
+		goto out;  /* created by someone else meanwhile (0), or present but broken */
+	memset(st, 0, sizeof(*st));
+	st->def = o->alg;
+	if ((rc = gen_key(dir, o, o->alg, TOK_KS_ACTIVE, now, st, err, errsz)) != 0 ||
+	    (rc = gen_key(dir, o, o->alg, TOK_KS_NEXT, now, st, err, errsz)) != 0)
+		goto out;
+	rc = state_write(dir, st, err, errsz);
+out:
+	ring_unlock(lock);
+	free(st);
+	return rc;
+}
+
+static void
+opts_fill(struct tok_ring_opts *o, const struct tok_ring_opts *in)
+{
+	memset(o, 0, sizeof(*o));
+	if (in != NULL)
+		*o = *in;
+	if (o->alg == TOK_ALG_UNSET)
+		o->alg = TOK_ALG_ES256;
+	if (o->retire_after <= 0)
+		o->retire_after = TOK_RING_DEFAULT_RETIRE;
+	if (o->purge_after <= 0)
+		o->purge_after = TOK_RING_DEFAULT_PURGE;
+	if (o->next_min_age < 0)
+		o->next_min_age = 0;
+}
+
+int
+tok_ring_open(const char *dir, const struct tok_ring_opts *opts, struct tok_ring **out,
+    char *err, size_t errsz)
+{
+	struct tok_ring *r = NULL;
+	int rc;
+
+	*out = NULL;
+	if (dir == NULL || dir[0] == '\0' || strlen(dir) > RING_PATH_MAX - 64)
+		return ring_err(err, errsz, YH_ERR_INVALID, "key ring directory missing or too long");
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->dir = strdup(dir)) == NULL) {
+		free(r);
+		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
+	}
+	opts_fill(&r->opts, opts);
+	if (pthread_mutex_init(&r->mu, NULL) != 0) {
+		free(r->dir);
+		free(r);
+		return ring_err(err, errsz, YH_ERR_INTERNAL, "mutex init failed");
+	}
+	if (tok_alg_name(r->opts.alg) == NULL) {
+		rc = ring_err(err, errsz, YH_ERR_UNSUPPORTED, "unsupported algorithm");
+		goto out;
+	}
+	if (r->opts.create && (rc = ring_create(dir, &r->opts, err, errsz)) != 0)
+		goto out;
+	if ((rc = ring_load(dir, &r->opts, &r->cur, err, errsz)) != 0)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	tok_ring_free(r);
+	return rc;
+}
+
+void
+tok_ring_free(struct tok_ring *r)
+{
+	if (r == NULL)
+		return;
+	tok_snap_release(r->cur);
+	pthread_mutex_destroy(&r->mu);
+	free(r->dir);
+	free(r);
+}
+
+/* Index of the record of alg in state st, or -1. */
+static int
+find_rec(const struct ring_state *st, enum tok_alg alg, enum tok_key_state state)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (st->recs[i].alg == alg && st->recs[i].state == state)
+			return (int)i;
+	return -1;
+}
+
+/* Rotation preconditions for one alg: a next key, old enough. */
+static int
+rotate_check(const struct tok_ring *r, const struct ring_state *st, enum tok_alg alg,
+    int64_t now, char *err, size_t errsz)
+{
+	int n = find_rec(st, alg, TOK_KS_NEXT);
+
+	if (find_rec(st, alg, TOK_KS_ACTIVE) < 0)
+		return ring_err(err, errsz, YH_ERR_NOT_FOUND, "%s: the ring has no %s keys",
+		    r->dir, tok_alg_name(alg));
+	if (n < 0)
+		return ring_err(err, errsz, YH_ERR_NOT_FOUND, "%s: no next %s key to promote",
+		    r->dir, tok_alg_name(alg));
+	if (now - st->recs[n].created < r->opts.next_min_age)
+		return ring_err(err, errsz, YH_ERR_BUSY, "the next %s key has been published for "
+		    "%lds only; wait until it is %lds old", tok_alg_name(alg),
+		    (long)(now - st->recs[n].created), (long)r->opts.next_min_age);
+	return 0;
+}
+
+/* next -> active -> retiring for one alg, then a new next. */
+static int
+rotate_alg(const struct tok_ring *r, struct ring_state *st, enum tok_alg alg, int64_t now,
+    char *err, size_t errsz)
+{
+	int a = find_rec(st, alg, TOK_KS_ACTIVE), n = find_rec(st, alg, TOK_KS_NEXT);
+
+	st->recs[a].state = TOK_KS_RETIRING;
+	st->recs[a].retiring = now;
+	st->recs[a].retire_at = now + r->opts.retire_after;
+	st->recs[n].state = TOK_KS_ACTIVE;
+	st->recs[n].activated = now;
+	return gen_key(r->dir, &r->opts, alg, TOK_KS_NEXT, now, st, err, errsz);
+}
+
+/* Records expired retiring keys as retired and drops retired records older than
+ * purge_after, collecting their kids in gone (the caller deletes the files after the
+ * state is written). */
+static void
+expire_and_purge(const struct tok_ring *r, struct ring_state *st, int64_t now,
+    char gone[][TOK_KID_MAX + 1], size_t *ngone)
+{
+	size_t w = 0;
+
+	*ngone = 0;
+	for (size_t i = 0; i < st->n; i++) {
+		struct ring_rec *rec = &st->recs[i];
+		if (rec->state == TOK_KS_RETIRING && rec->retire_at <= now) {
+			rec->state = TOK_KS_RETIRED;
+			rec->retired = now;
+		}
+		if (rec->state == TOK_KS_RETIRED && now - rec->retired >= r->opts.purge_after) {
+			memcpy(gone[(*ngone)++], rec->kid, sizeof(rec->kid));
+			continue;
+		}
+		if (w != i)
+			st->recs[w] = *rec;
+		w++;
+	}
+	st->n = w;
+}
+
+static void
+unlink_keys(const char *dir, char gone[][TOK_KID_MAX + 1], size_t ngone)
+{
+	char path[RING_PATH_MAX], name[TOK_KID_MAX + 8];
+
+	for (size_t i = 0; i < ngone; i++) {
+		snprintf(name, sizeof(name), "%s.pem", gone[i]);
+		if (ring_path(path, dir, name) == 0 && unlink(path) != 0 && errno != ENOENT)
+			yh_warn("%s: cannot delete a retired key: %s", path, strerror(errno));
+	}
+	if (ngone > 0)
+		(void)fsync_dir(dir);
+}
+
+int
+tok_ring_rotate(struct tok_ring *r, enum tok_alg alg, char *err, size_t errsz)
+{
+	struct ring_state *st = NULL;
+	char (*gone)[TOK_KID_MAX + 1] = NULL;
+	size_t ngone = 0;
+	unsigned todo = 0;
+	int lock = -1, rc;
+	int64_t now = ring_now(&r->opts);
+
+	if ((rc = check_dir(r->dir, err, errsz)) != 0)
+		return rc;
+	st = malloc(sizeof(*st));
+	gone = calloc(TOK_RING_MAX_KEYS, sizeof(*gone));
+	if (st == NULL || gone == NULL) {
+		rc = ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
+		goto out;
+	}
+	if ((rc = ring_lock(r->dir, true, &lock, err, errsz)) != 0 ||
+	    (rc = state_read(r->dir, st, err, errsz)) != 0)
+		goto out;
+	for (int a = 1; a < TOK_ALG_COUNT; a++) {
+		bool want = alg == TOK_ALG_UNSET ? find_rec(st, (enum tok_alg)a, TOK_KS_ACTIVE) >= 0
+		                                 : (enum tok_alg)a == alg;
+		if (!want)
+			continue;
+		if ((rc = rotate_check(r, st, (enum tok_alg)a, now, err, errsz)) != 0)
+			goto out;
+		todo |= TOK_ALGSET(a);
+	}
+	expire_and_purge(r, st, now, gone, &ngone);
+	for (int a = 1; a < TOK_ALG_COUNT; a++)
+		if ((todo & TOK_ALGSET(a)) != 0 &&
+		    (rc = rotate_alg(r, st, (enum tok_alg)a, now, err, errsz)) != 0)
+			goto out;
+	if ((rc = state_write(r->dir, st, err, errsz)) != 0)
+		goto out;
+	unlink_keys(r->dir, gone, ngone);
+	ring_unlock(lock);
+	lock = -1;
+	rc = tok_ring_reload(r, err, errsz);
+out:
+	ring_unlock(lock);
+	free(gone);
+	free(st);
+	return rc;
+}
+
+int
+tok_ring_add_alg(struct tok_ring *r, enum tok_alg alg, char *err, size_t errsz)
+{
+	struct ring_state *st = NULL;
+	int lock = -1, rc;
+	int64_t now = ring_now(&r->opts);
+
+	if (tok_alg_name(alg) == NULL)
+		return ring_err(err, errsz, YH_ERR_UNSUPPORTED, "unsupported algorithm");
+	if ((rc = check_dir(r->dir, err, errsz)) != 0)
+		return rc;
+	if ((st = malloc(sizeof(*st))) == NULL)
+		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
+	if ((rc = ring_lock(r->dir, true, &lock, err, errsz)) != 0 ||
+	    (rc = state_read(r->dir, st, err, errsz)) != 0)
+		goto out;
+	for (size_t i = 0; i < st->n; i++)
+		if (st->recs[i].alg == alg && st->recs[i].state != TOK_KS_RETIRED) {
+			rc = ring_err(err, errsz, YH_ERR_EXISTS, "%s: the ring already has %s keys "
+			    "(rotate them instead)", r->dir, tok_alg_name(alg));
+			goto out;
+		}
+	if ((rc = gen_key(r->dir, &r->opts, alg, TOK_KS_ACTIVE, now, st, err, errsz)) != 0 ||
+	    (rc = gen_key(r->dir, &r->opts, alg, TOK_KS_NEXT, now, st, err, errsz)) != 0 ||
+	    (rc = state_write(r->dir, st, err, errsz)) != 0)
+		goto out;
+	ring_unlock(lock);
+	lock = -1;
+	rc = tok_ring_reload(r, err, errsz);
+out:
+	ring_unlock(lock);
+	free(st);
+	return rc;
+}
