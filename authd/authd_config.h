@@ -1,0 +1,80 @@
+/*
+ * authd's configuration: one declarative table (common/config.h) holding the identity
+ * options (identity/identity_config.h: state_dir, directory.*, vault.*, password.*) and
+ * authd's own (http.*, issuer, tls.*, log.*). Sources are applied in this order:
+ * defaults, the file given with -c (if any), then -d STATE_DIR and -l ADDR:PORT from the
+ * command line. authd_cfg_finish then checks what the table cannot (the listen address,
+ * the issuer URL, the proxy list, the TLS pair) and fills in derived values; its errors
+ * name the file:line where the offending option was set.
+ *
+ * Later issues add their sections (session.*, redis.*, token.*, clients, ...) as more
+ * rows of authd_cfg_opts and more fields of struct authd_cfg.
+ */
+#ifndef YH_AUTHD_AUTHD_CONFIG_H
+#define YH_AUTHD_AUTHD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "identity/identity_config.h"
+
+/* The state directory used when neither the file nor -d names one. */
+#define AUTHD_DEFAULT_STATE_DIR "./state"
+#define AUTHD_DEFAULT_LISTEN "127.0.0.1:8080"
+
+struct authd_cfg {
+	struct ident_cfg ident;           /* state_dir, directory.*, vault.*, password.* */
+	char *http_listen;                /* http.listen: ADDR:PORT */
+	char *issuer;                     /* issuer; NULL in the file = derived, see below */
+	int64_t http_threads;             /* http.threads; 0 = number of CPUs (at least 2) */
+	int64_t http_max_body;            /* http.max_body: bytes */
+	int64_t http_max_header;          /* http.max_header: bytes */
+	int64_t http_connection_timeout;  /* http.connection_timeout: seconds idle */
+	int64_t http_max_connections;     /* http.max_connections */
+	int64_t http_max_connections_per_ip; /* http.max_connections_per_ip; 0 = no cap */
+	char *http_trusted_proxies;       /* http.trusted_proxies: addresses/CIDRs, comma list */
+	char *tls_cert_file;              /* tls.cert_file: PEM chain */
+	char *tls_key_file;               /* tls.key_file: PEM private key (SENSITIVE) */
+	char *log_level;                  /* log.level: debug|info|warn|error */
+	char *log_format;                 /* log.format: json|text */
+
+	/* Not options: where the values came from, and values derived by finish. */
+	char *config_path;                /* the -c file, or NULL (embedded defaults) */
+	bool cli_state_dir, cli_listen;   /* set by -d / -l */
+	bool issuer_derived;              /* issuer was not configured: made from http.listen */
+	unsigned threads;                 /* http.threads resolved */
+};
+
+/* The whole table (identity options included), NULL-terminated. */
+extern const struct yh_cfg_opt authd_cfg_opts[];
+
+/*
+ * Builds a configuration: defaults, then the file at path (NULL: none; with no state_dir
+ * anywhere, AUTHD_DEFAULT_STATE_DIR), then state_dir and listen from the command line
+ * (NULL: not given), then authd_cfg_finish. On error c is still safe to free and err
+ * (errsz bytes) holds one line, "file:line: option: problem" where a line is known.
+ * Returns 0, YH_ERR_IO (the file cannot be read), YH_ERR_CONFIG or YH_ERR_ALLOC.
+ */
+int authd_cfg_load(struct authd_cfg *c, const char *path, const char *state_dir,
+    const char *listen, char *err, size_t errsz) YH_WUR;
+
+/*
+ * Tells the configuration the port actually bound (differs from http.listen's only for
+ * port 0): a derived issuer then names the real port. Returns 0 or YH_ERR_ALLOC.
+ */
+int authd_cfg_bound_port(struct authd_cfg *c, uint16_t port) YH_WUR;
+
+/* Frees every string in c (safe on a zeroed or already freed struct). */
+void authd_cfg_free(struct authd_cfg *c);
+
+/*
+ * Appends the configuration reference (every option with its type, default, bounds
+ * and help) as Markdown to out; docs/operations.md embeds it.
+ */
+int authd_cfg_reference(struct yh_buf *out) YH_WUR;
+
+#endif

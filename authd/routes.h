@@ -1,0 +1,59 @@
+/*
+ * What authd's endpoint families share, and how each one joins the server. Every family
+ * lives in its own file (routes_health.c now; oidc_discovery.c, oidc_authorize.c,
+ * oidc_token.c, account.c, ... later) and exports one register function that adds its
+ * routes with http_routes_add(srv, routes, app). Handlers reach everything through the
+ * struct authd_app they are given as arg; authd.c builds it once at start, and it
+ * outlives the HTTP server. Fields are set before the server starts and only read
+ * afterwards (the objects they point to are thread-safe themselves).
+ */
+#ifndef YH_AUTHD_ROUTES_H
+#define YH_AUTHD_ROUTES_H
+
+#include <stddef.h>
+
+#include "authd/authd_config.h"
+#include "authd/http.h"
+#include "authd/metrics.h"
+#include "common/err.h"
+
+struct dir;
+struct wk_pool;
+
+/*
+ * A readiness check for /readyz: returns 0 when the dependency answers, else a negative
+ * YH_ERR_* with a short reason (no secrets, no personal data) in reason. Checks run on
+ * the HTTP thread and must be cheap (one round trip, with the dependency's own timeout).
+ */
+typedef int (*authd_check_fn)(void *ctx, char *reason, size_t reasonsz);
+
+#define AUTHD_MAX_CHECKS 8
+
+struct authd_check {
+	const char *name;      /* "directory", later "redis", ... (static storage) */
+	authd_check_fn fn;
+	void *ctx;
+};
+
+struct authd_app {
+	const struct authd_cfg *cfg;
+	struct mx_registry *metrics;
+	struct dir *dir;                 /* the directory (identity/dir.h) */
+	struct wk_pool *workers;         /* slow work (authd/workers.h); NULL until authd
+	                                  * links workers.c (then: run inline) */
+	struct authd_check checks[AUTHD_MAX_CHECKS];
+	size_t nchecks;
+};
+
+/*
+ * Adds a readiness check (before the server starts). Returns 0 or YH_ERR_LIMIT.
+ */
+int authd_add_check(struct authd_app *app, const char *name, authd_check_fn fn, void *ctx) YH_WUR;
+
+/* The directory's readiness check (ctx is a struct dir *): dir_ping. */
+int authd_check_directory(void *ctx, char *reason, size_t reasonsz);
+
+/* routes_health.c: GET /healthz, GET /readyz, GET /metrics. */
+int routes_health_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+#endif

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Bad input gives ONE clear error line and a non-zero exit, never a crash: malformed
+# configuration files (file:line named), `authd -t` on good and bad files, a bad listen
+# address, a busy port, a missing vault key file next to an existing directory, an
+# unwritable state directory; the same for authctl where it applies.
+set -u
+BUILD=${YH_BUILD:-build}
+AUTHD=$BUILD/authd/authd
+AUTHCTL=$BUILD/authd/authctl
+TMP=$(mktemp -d)
+PID=
+FAILS=0
+
+cleanup() {
+  if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+ok() { echo "ok: $*"; }
+
+free_port() {
+  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+}
+
+# expect_error NAME REGEX CMD...: CMD must exit non-zero (not by a signal), print
+# exactly one line on stderr matching REGEX, and finish within 20 s.
+expect_error() {
+  local name=$1 re=$2 rc lines
+  shift 2
+  timeout 20 "$@" >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  lines=$(grep -c '' "$TMP/err")
+  if ((rc == 0)); then
+    fail "$name: exit 0 (expected an error)"
+  elif ((rc >= 124)); then
+    fail "$name: exit $rc (timeout or crash)"
+  elif [[ $lines -ne 1 ]]; then
+    fail "$name: $lines lines on stderr (expected 1): $(head -5 "$TMP/err")"
+  elif ! grep -qE -- "$re" "$TMP/err"; then
+    fail "$name: message does not match /$re/: $(cat "$TMP/err")"
+  else
+    ok "$name (exit $rc): $(cat "$TMP/err")"
+  fi
+}
+
+[[ -x $AUTHD ]] || { echo "FAIL: $AUTHD not built"; exit 1; }
+cd "$TMP" || exit 1
+
+# --- configuration files
+printf '# a good file\nstate_dir = st\nhttp.listen = 127.0.0.1:8080\nlog.format = text\n' >good.conf
+printf '# comment\nstate_dir = st\n\nno_such.option = 1\n' >unknown.conf
+printf 'state_dir = st\nhttp.max_body = lots\n' >badvalue.conf
+printf 'state_dir = st\nhttp.max_body = 10\n' >range.conf
+printf 'state_dir = st\nlog.format = xml\n' >badenum.conf
+printf 'state_dir = st\nthis line has no equals sign\n' >noeq.conf
+printf 'state_dir = st\n\n\nhttp.listen = localhost\n' >badlisten.conf
+printf 'state_dir = st\nissuer = https://idp.example.gov.cn/\n' >badissuer.conf
+printf 'state_dir = st\nhttp.trusted_proxies = 10.0.0.0/8, not-an-ip\n' >badproxy.conf
+printf 'state_dir = st\nhttp.threads = 2\nhttp.threads = 3\n' >twice.conf
+
+out=$("$AUTHD" -t -c good.conf 2>&1)
+rc=$?
+[[ $rc -eq 0 && $out == "configuration ok" ]] && ok "authd -t good file" ||
+  fail "authd -t good file: exit $rc, output: $out"
+out=$("$AUTHD" -t 2>&1)
+rc=$?
+[[ $rc -eq 0 && $out == "configuration ok" ]] && ok "authd -t embedded defaults" ||
+  fail "authd -t embedded defaults: exit $rc, output: $out"
+[[ ! -e st ]] || fail "authd -t created the state directory"
+
+expect_error "-t unknown key" '^authd: .*unknown\.conf:4: unknown option .no_such\.option.' \
+  "$AUTHD" -t -c unknown.conf
+expect_error "unknown key (no -t)" 'unknown\.conf:4: unknown option' "$AUTHD" -c unknown.conf
+expect_error "-t bad value" 'badvalue\.conf:2: http\.max_body: expected a number' \
+  "$AUTHD" -t -c badvalue.conf
+expect_error "value out of range" 'range\.conf:2: http\.max_body: expected a number in 1024\.\.' \
+  "$AUTHD" -c range.conf
+expect_error "bad enum" "badenum\\.conf:2: log\\.format: 'xml' is not one of" "$AUTHD" -t -c badenum.conf
+expect_error "no '='" "noeq\\.conf:2: expected 'key = value'" "$AUTHD" -t -c noeq.conf
+expect_error "bad listen in file" 'badlisten\.conf:4: http\.listen: expected ADDR:PORT' \
+  "$AUTHD" -t -c badlisten.conf
+expect_error "bad issuer" "badissuer\\.conf:2: issuer: must not end with '/'" \
+  "$AUTHD" -t -c badissuer.conf
+expect_error "bad proxy" "badproxy\\.conf:2: http\\.trusted_proxies: 'not-an-ip'" \
+  "$AUTHD" -t -c badproxy.conf
+expect_error "option twice" "twice\\.conf:3: option 'http\\.threads' given twice" \
+  "$AUTHD" -t -c twice.conf
+expect_error "missing config file" 'nonexistent\.conf: cannot read config file' \
+  "$AUTHD" -t -c nonexistent.conf
+expect_error "bad -l" '^authd: .*command line: http\.listen: expected ADDR:PORT' \
+  "$AUTHD" -d st -l 127.0.0.1
+expect_error "unknown flag" "^authd: unknown or incomplete option '-z'" "$AUTHD" -z
+[[ ! -e st ]] || fail "a configuration error created the state directory"
+
+# --- runtime: a foreign address, a busy port
+PORT=$(free_port)
+expect_error "address not on this host" 'cannot listen on 192\.0\.2\.1:[0-9]+: ' \
+  "$AUTHD" -d st -l "192.0.2.1:$PORT"
+
+"$AUTHD" -d "$TMP/state" -l "127.0.0.1:$PORT" 2>"$TMP/authd.log" &
+PID=$!
+for _ in $(seq 1 200); do
+  curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
+  kill -0 "$PID" 2>/dev/null || break
+  sleep 0.05
+done
+curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" || { cat "$TMP/authd.log"; exit 1; }
+expect_error "busy port" "cannot listen on 127\\.0\\.0\\.1:$PORT: Address already in use" \
+  "$AUTHD" -d "$TMP/other" -l "127.0.0.1:$PORT"
+kill -TERM "$PID"
+wait "$PID"
+PID=
+
+# --- a missing key file next to an existing directory
+key=$(ls "$TMP/state"/*.key 2>/dev/null | head -1)
+db=$(ls "$TMP/state"/*.db 2>/dev/null | head -1)
+if [[ -z $key || -z $db ]]; then
+  fail "authd did not create a key file and a directory database in the state dir"
+else
+  mv "$key" "$TMP/key.bak"
+  expect_error "missing key file" "$(basename "$key")" \
+    "$AUTHD" -d "$TMP/state" -l "127.0.0.1:$(free_port)"
+  [[ ! -e $key ]] && ok "no new key was made" || fail "authd made a new key file"
+  if [[ -x $AUTHCTL ]]; then
+    expect_error "authctl: missing key file" "$(basename "$key")" \
+      "$AUTHCTL" -d "$TMP/state" user list
+  fi
+  mv "$TMP/key.bak" "$key"
+fi
+
+# --- an unwritable state directory. Tests run as root, where mode bits do not stop
+# writes: put the state directory under a regular file instead.
+touch "$TMP/plainfile"
+expect_error "unwritable state dir" 'plainfile' \
+  "$AUTHD" -d "$TMP/plainfile/state" -l "127.0.0.1:$(free_port)"
+if [[ -x $AUTHCTL ]]; then
+  expect_error "authctl: unwritable state dir" 'plainfile' \
+    "$AUTHCTL" -d "$TMP/plainfile/state" user list
+  printf 'state_dir = st\nvault.no_such = 1\n' >ctlbad.conf
+  expect_error "authctl: malformed config" 'ctlbad\.conf:2: unknown option' \
+    "$AUTHCTL" -c ctlbad.conf user list
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  mkdir -p "$TMP/ro" && chmod 500 "$TMP/ro"
+  expect_error "read-only state dir (non-root)" 'not writable|Permission denied' \
+    "$AUTHD" -d "$TMP/ro/state" -l "127.0.0.1:$(free_port)"
+  chmod 700 "$TMP/ro"
+fi
+
+# --- TLS files: unreadable, not PEM, a key that does not match the certificate
+if command -v openssl >/dev/null; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout key.pem -out cert.pem -subj /CN=127.0.0.1 2>/dev/null
+  openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out other.pem 2>/dev/null
+  echo 'not a certificate' >junk.pem
+  chmod 600 key.pem other.pem
+  tls_conf() { printf 'state_dir = st\ntls.cert_file = %s\ntls.key_file = %s\n' "$1" "$2" >"$3"; }
+  tls_conf cert.pem missing.pem tls1.conf
+  tls_conf junk.pem key.pem tls2.conf
+  tls_conf cert.pem other.pem tls3.conf
+  P=$(free_port)
+  expect_error "TLS key file missing" 'tls\.key_file .*missing\.pem: cannot read' \
+    "$AUTHD" -c tls1.conf -l "127.0.0.1:$P"
+  expect_error "TLS cert not PEM" 'tls\.cert_file .*junk\.pem: no PEM certificate' \
+    "$AUTHD" -c tls2.conf -l "127.0.0.1:$P"
+  expect_error "TLS key does not match" 'tls\.key_file .*other\.pem does not match' \
+    "$AUTHD" -c tls3.conf -l "127.0.0.1:$P"
+fi
+
+if ((FAILS)); then
+  echo "bad_input: $FAILS check(s) failed"
+  exit 1
+fi
+echo "bad_input: all checks passed"

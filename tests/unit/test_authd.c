@@ -1,0 +1,441 @@
+/* Unit tests for authd's core: listen/proxy parsing, form parsing, metrics, the worker
+ * pool and configuration loading (file:line errors, derived issuer). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "authd/authd_config.h"
+#include "authd/http.h"
+#include "authd/metrics.h"
+#include "authd/workers.h"
+
+static void
+test_parse_listen(void **state)
+{
+	char host[64];
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(http_parse_listen("127.0.0.1:8080", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 8080);
+	assert_int_equal(http_parse_listen("[::1]:0", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 0);
+	assert_int_equal(http_parse_listen("0.0.0.0:65535", host, sizeof(host), &port), 0);
+	static const char *const bad[] = {
+		"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:+80",
+		"localhost:80", "::1:80", "[::1:80", "[127.0.0.1]:80", ":80", "1.2.3:80",
+		"127.0.0.1:80 ", "127.0.0.1:0x50", "",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(http_parse_listen(bad[i], host, sizeof(host), &port),
+		    YH_ERR_INVALID);
+}
+
+static void
+test_proxies(void **state)
+{
+	char bad[80];
+
+	(void)state;
+	assert_int_equal(http_check_proxies(NULL, bad, sizeof(bad)), 0);
+	assert_int_equal(http_check_proxies("", bad, sizeof(bad)), 0);
+	assert_int_equal(http_check_proxies("10.0.0.1, 192.168.0.0/16,::1, fd00::/8", bad,
+	    sizeof(bad)), 0);
+	assert_int_equal(http_check_proxies("10.0.0.1, nope", bad, sizeof(bad)), YH_ERR_INVALID);
+	assert_string_equal(bad, "nope");
+	assert_int_equal(http_check_proxies("10.0.0.0/33", bad, sizeof(bad)), YH_ERR_INVALID);
+	assert_int_equal(http_check_proxies("::/129", bad, sizeof(bad)), YH_ERR_INVALID);
+	assert_int_equal(http_check_proxies("10.0.0.0/", bad, sizeof(bad)), YH_ERR_INVALID);
+}
+
+static void
+form_expect(const char *body, const char *name, size_t max, int want, const char *value)
+{
+	char *out = (char *)"sentinel";
+	int r = http_form_get(yh_span_cstr(body), name, max, &out);
+
+	assert_int_equal(r, want);
+	if (want == 0)
+		assert_string_equal(out, value);
+	else
+		assert_null(out);
+	free(out);
+}
+
+static void
+test_form(void **state)
+{
+	(void)state;
+	form_expect("a=1&b=two+words&c=%E4%B8%80%e5%8f%b7", "b", 100, 0, "two words");
+	form_expect("a=1&b=two+words&c=%E4%B8%80%e5%8f%b7", "c", 100, 0, "一号");
+	form_expect("a=1", "a", 100, 0, "1");
+	form_expect("a=", "a", 100, 0, "");
+	form_expect("a", "a", 100, 0, "");
+	form_expect("x%5Fy=z", "x_y", 100, 0, "z");
+	form_expect("a=1&a=2", "a", 100, YH_ERR_CONFLICT, NULL);
+	form_expect("a=1&b=2", "c", 100, YH_ERR_NOT_FOUND, NULL);
+	form_expect("", "a", 100, YH_ERR_NOT_FOUND, NULL);
+	form_expect("a=%zz", "a", 100, YH_ERR_INVALID, NULL);
+	form_expect("a=%4", "a", 100, YH_ERR_INVALID, NULL);
+	form_expect("a=%", "a", 100, YH_ERR_INVALID, NULL);
+	form_expect("a=x%00y", "a", 100, YH_ERR_INVALID, NULL);
+	form_expect("a=12345", "a", 4, YH_ERR_TOO_LONG, NULL);
+	form_expect("a=1234", "a", 4, 0, "1234");
+	form_expect("a=1", "a", 0, YH_ERR_TOO_LONG, NULL);
+	/* A name that does not decode is skipped, not an error for other names. */
+	form_expect("%zz=1&a=2", "a", 100, 0, "2");
+	/* Empty pairs are skipped. */
+	form_expect("a=1&&b=2&", "b", 100, 0, "2");
+}
+
+static void
+test_metrics_render(void **state)
+{
+	struct mx_registry *reg;
+	struct mx_counter *c, *c2;
+	struct mx_gauge *g;
+	struct mx_hist *h;
+	const double b[] = { 0.1, 1 };
+	struct yh_buf out;
+
+	(void)state;
+	assert_int_equal(mx_registry_new(&reg), 0);
+	assert_int_equal(mx_counter_get(reg, "t_requests_total", "Requests.",
+	    "route=\"/a\",code=\"200\"", &c), 0);
+	assert_int_equal(mx_counter_get(reg, "t_requests_total", "ignored",
+	    "route=\"/a\",code=\"200\"", &c2), 0);
+	assert_ptr_equal(c, c2);
+	mx_counter_add(c, 3);
+	assert_int_equal(mx_gauge_get(reg, "t_open", "Open.", NULL, &g), 0);
+	mx_gauge_add(g, 5);
+	mx_gauge_add(g, -2);
+	assert_int_equal(mx_hist_get(reg, "t_latency_seconds", "Latency.", "r=\"x\"", b, 2, &h), 0);
+	mx_hist_observe(h, 0.05);
+	mx_hist_observe(h, 0.5);
+	mx_hist_observe(h, 7);
+	/* Wrong type or other bounds for an existing family, bad names. */
+	assert_int_equal(mx_gauge_get(reg, "t_requests_total", "x", NULL, &g), YH_ERR_INVALID);
+	assert_int_equal(mx_hist_get(reg, "t_latency_seconds", "x", "r=\"y\"", b, 1, &h),
+	    YH_ERR_INVALID);
+	assert_int_equal(mx_counter_get(reg, "9bad", "x", NULL, &c), YH_ERR_INVALID);
+	assert_int_equal(mx_counter_get(reg, "bad-name", "x", NULL, &c), YH_ERR_INVALID);
+	yh_buf_init(&out, 1 << 16);
+	assert_int_equal(mx_render(reg, &out), 0);
+	assert_string_equal(yh_buf_cstr(&out),
+	    "# HELP t_requests_total Requests.\n"
+	    "# TYPE t_requests_total counter\n"
+	    "t_requests_total{route=\"/a\",code=\"200\"} 3\n"
+	    "# HELP t_open Open.\n"
+	    "# TYPE t_open gauge\n"
+	    "t_open 3\n"
+	    "# HELP t_latency_seconds Latency.\n"
+	    "# TYPE t_latency_seconds histogram\n"
+	    "t_latency_seconds_bucket{r=\"x\",le=\"0.1\"} 1\n"
+	    "t_latency_seconds_bucket{r=\"x\",le=\"1\"} 2\n"
+	    "t_latency_seconds_bucket{r=\"x\",le=\"+Inf\"} 3\n"
+	    "t_latency_seconds_sum{r=\"x\"} 7.55\n"
+	    "t_latency_seconds_count{r=\"x\"} 3\n");
+	yh_buf_reset(&out);
+	assert_int_equal(mx_label_escape(&out, "a\"b\\c\nd"), 0);
+	assert_string_equal(yh_buf_cstr(&out), "a\\\"b\\\\c\\nd");
+	yh_buf_free(&out);
+	mx_registry_free(reg);
+	mx_registry_free(NULL);
+}
+
+#define MX_THREADS 4
+#define MX_PER_THREAD 100000
+
+static void *
+bump(void *arg)
+{
+	struct mx_counter *c = ((void **)arg)[0];
+	struct mx_hist *h = ((void **)arg)[1];
+
+	for (int i = 0; i < MX_PER_THREAD; i++) {
+		mx_counter_add(c, 1);
+		mx_hist_observe(h, 0.5);
+	}
+	return NULL;
+}
+
+/* Concurrent updates are not lost (atomics, no lock on the hot path). */
+static void
+test_metrics_concurrent(void **state)
+{
+	struct mx_registry *reg;
+	pthread_t t[MX_THREADS];
+	void *args[2];
+	struct yh_buf out;
+	char want[128];
+
+	(void)state;
+	assert_int_equal(mx_registry_new(&reg), 0);
+	assert_int_equal(mx_counter_get(reg, "c_total", "c", NULL,
+	    (struct mx_counter **)&args[0]), 0);
+	assert_int_equal(mx_hist_get(reg, "h_seconds", "h", NULL, mx_latency_buckets,
+	    mx_latency_nbuckets, (struct mx_hist **)&args[1]), 0);
+	for (int i = 0; i < MX_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, bump, args), 0);
+	for (int i = 0; i < MX_THREADS; i++)
+		pthread_join(t[i], NULL);
+	yh_buf_init(&out, 1 << 16);
+	assert_int_equal(mx_render(reg, &out), 0);
+	snprintf(want, sizeof(want), "\nc_total %d\n", MX_THREADS * MX_PER_THREAD);
+	assert_non_null(strstr(yh_buf_cstr(&out), want));
+	snprintf(want, sizeof(want), "\nh_seconds_count %d\n", MX_THREADS * MX_PER_THREAD);
+	assert_non_null(strstr(yh_buf_cstr(&out), want));
+	snprintf(want, sizeof(want), "\nh_seconds_sum %d\n", MX_THREADS * MX_PER_THREAD / 2);
+	assert_non_null(strstr(yh_buf_cstr(&out), want));
+	yh_buf_free(&out);
+	mx_registry_free(reg);
+}
+
+struct wk_test {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+	bool release;
+};
+
+static void
+wk_count(void *arg)
+{
+	struct wk_test *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->done++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void
+wk_block(void *arg)
+{
+	struct wk_test *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->release)
+		pthread_cond_wait(&w->cond, &w->lock);
+	w->done++;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void
+test_workers(void **state)
+{
+	struct wk_test w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false };
+	struct wk_pool *p;
+	size_t queued, running;
+
+	(void)state;
+	assert_int_equal(wk_pool_new(0, 4, &p), YH_ERR_INVALID);
+	assert_null(p);
+	assert_int_equal(wk_pool_new(2, 0, &p), YH_ERR_INVALID);
+	/* Two workers, room for two waiting jobs: the fifth job is refused. */
+	assert_int_equal(wk_pool_new(2, 2, &p), 0);
+	assert_int_equal(wk_submit(p, wk_block, &w), 0);
+	assert_int_equal(wk_submit(p, wk_block, &w), 0);
+	/* Wait (no clock) until both workers hold a blocking job. */
+	do {
+		wk_pool_load(p, &queued, &running);
+		if (running < 2)
+			sched_yield();
+	} while (running < 2);
+	assert_int_equal(wk_submit(p, wk_count, &w), 0);
+	assert_int_equal(wk_submit(p, wk_count, &w), 0);
+	assert_int_equal(wk_submit(p, wk_count, &w), YH_ERR_BUSY);
+	wk_pool_load(p, &queued, &running);
+	assert_int_equal(queued, 2);
+	pthread_mutex_lock(&w.lock);
+	w.release = true;
+	pthread_cond_broadcast(&w.cond);
+	pthread_mutex_unlock(&w.lock);
+	/* Stop runs what is queued, then refuses. */
+	wk_pool_stop(p);
+	assert_int_equal(w.done, 4);
+	assert_int_equal(wk_submit(p, wk_count, &w), YH_ERR_UNAVAILABLE);
+	wk_pool_stop(p);
+	wk_pool_free(p);
+	wk_pool_free(NULL);
+}
+
+static char tmpdir[] = "/tmp/yh-test-authd-XXXXXX";
+
+static const char *
+write_conf(const char *name, const char *text)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void
+test_config_defaults(void **state)
+{
+	struct authd_cfg c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(authd_cfg_load(&c, NULL, NULL, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.http_listen, "127.0.0.1:8080");
+	assert_string_equal(c.issuer, "http://127.0.0.1:8080");
+	assert_string_equal(c.ident.state_dir, "./state");
+	assert_int_equal(c.http_max_body, 65536);
+	assert_true(c.threads >= 2);
+	assert_true(c.issuer_derived);
+	/* Port 0: the issuer learns the bound port. */
+	authd_cfg_free(&c);
+	assert_int_equal(authd_cfg_load(&c, NULL, "/tmp/s", "[::1]:0", err, sizeof(err)), 0);
+	assert_string_equal(c.issuer, "http://[::1]:0");
+	assert_int_equal(authd_cfg_bound_port(&c, 4242), 0);
+	assert_string_equal(c.issuer, "http://[::1]:4242");
+	assert_string_equal(c.ident.state_dir, "/tmp/s");
+	authd_cfg_free(&c);
+	authd_cfg_free(&c);
+}
+
+static void
+test_config_file(void **state)
+{
+	struct authd_cfg c;
+	const char *p;
+	char err[512], want[400];
+
+	(void)state;
+	p = write_conf("good.conf", "# x\nstate_dir = st\nissuer = https://id.example.gov.cn\n"
+	    "http.threads = 3\nhttp.connection_timeout = 2m\nunrelated.section = 1\n");
+	/* Unknown keys are rejected, even in sections authd does not know. */
+	assert_int_equal(authd_cfg_load(&c, p, NULL, NULL, err, sizeof(err)), YH_ERR_CONFIG);
+	snprintf(want, sizeof(want), "%s:6: unknown option 'unrelated.section'", p);
+	assert_string_equal(err, want);
+	authd_cfg_free(&c);
+	p = write_conf("good.conf", "# x\nstate_dir = st\nissuer = https://id.example.gov.cn\n"
+	    "http.threads = 3\nhttp.connection_timeout = 2m\n");
+	assert_int_equal(authd_cfg_load(&c, p, NULL, "127.0.0.1:9", err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s/st", tmpdir);
+	assert_string_equal(c.ident.state_dir, want);   /* relative to the file */
+	assert_string_equal(c.issuer, "https://id.example.gov.cn");
+	assert_false(c.issuer_derived);
+	assert_int_equal(authd_cfg_bound_port(&c, 4242), 0);
+	assert_string_equal(c.issuer, "https://id.example.gov.cn");
+	assert_int_equal(c.threads, 3);
+	assert_int_equal(c.http_connection_timeout, 120);
+	assert_string_equal(c.http_listen, "127.0.0.1:9");
+	authd_cfg_free(&c);
+	/* -d wins over the file. */
+	assert_int_equal(authd_cfg_load(&c, p, "/elsewhere", NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.ident.state_dir, "/elsewhere");
+	authd_cfg_free(&c);
+}
+
+static void
+config_error(const char *text, const char *cli_listen, const char *want_suffix)
+{
+	struct authd_cfg c;
+	const char *p = write_conf("bad.conf", text);
+	char err[512], want[600];
+
+	assert_int_equal(authd_cfg_load(&c, p, NULL, cli_listen, err, sizeof(err)), YH_ERR_CONFIG);
+	if (want_suffix[0] == '@')
+		snprintf(want, sizeof(want), "%s", want_suffix + 1);
+	else
+		snprintf(want, sizeof(want), "%s%s", p, want_suffix);
+	assert_string_equal(err, want);
+	authd_cfg_free(&c);
+}
+
+static void
+test_config_errors(void **state)
+{
+	(void)state;
+	config_error("state_dir = s\n\nhttp.listen = 10.0.0.1\n", NULL,
+	    ":3: http.listen: expected ADDR:PORT with a numeric IPv4 address or [IPv6] "
+	    "address and a port 0-65535");
+	config_error("state_dir = s\n", "nope",
+	    "@command line: http.listen: expected ADDR:PORT with a numeric IPv4 address or "
+	    "[IPv6] address and a port 0-65535");
+	config_error("state_dir = s\nissuer = http://x/\n", NULL,
+	    ":2: issuer: must not end with '/' (clients compare the issuer byte for byte)");
+	config_error("state_dir = s\nissuer = idp.example\n", NULL,
+	    ":2: issuer: must start with https:// (or http:// for testing)");
+	config_error("state_dir = s\nissuer = https://a?b\n", NULL,
+	    ":2: issuer: must be a plain URL without query, fragment, spaces or quotes");
+	config_error("state_dir = s\n  tls.key_file = k.pem\n", NULL,
+	    ":2: tls.key_file: tls.cert_file and tls.key_file must be set together");
+	config_error("state_dir = s\nhttp.trusted_proxies = 10.0.0.0/8,,x\n", NULL,
+	    ":2: http.trusted_proxies: 'x' is not an address or CIDR");
+	config_error("http.threads = 2\n", NULL,
+	    ": state_dir: no state directory configured (set state_dir in the config file or "
+	    "pass -d STATE_DIR)");
+	config_error("state_dir = s\nhttp.threads = 1000\n", NULL,
+	    ":2: http.threads: expected a number in 0..256");
+	config_error("state_dir = s\nlog.level = loud\n", NULL,
+	    ":2: log.level: 'loud' is not one of the allowed values");
+}
+
+static void
+test_config_reference(void **state)
+{
+	struct yh_buf b;
+
+	(void)state;
+	yh_buf_init(&b, 1 << 20);
+	assert_int_equal(authd_cfg_reference(&b), 0);
+	assert_non_null(strstr(yh_buf_cstr(&b), "| `http.listen` | string | `127.0.0.1:8080` |"));
+	assert_non_null(strstr(yh_buf_cstr(&b), "| `tls.key_file` | path | (unset) |"));
+	assert_non_null(strstr(yh_buf_cstr(&b), "(sensitive: never printed)"));
+	assert_non_null(strstr(yh_buf_cstr(&b), "| `vault.cipher` |"));
+	yh_buf_free(&b);
+}
+
+static int
+setup_tmp(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+teardown_tmp(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_listen),
+		cmocka_unit_test(test_proxies),
+		cmocka_unit_test(test_form),
+		cmocka_unit_test(test_metrics_render),
+		cmocka_unit_test(test_metrics_concurrent),
+		cmocka_unit_test(test_workers),
+		cmocka_unit_test(test_config_defaults),
+		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_config_reference),
+	};
+
+	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+}
