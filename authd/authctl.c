@@ -52,7 +52,7 @@ main(int argc, char **argv)
 		{ "user", ctl_user, "user add|show|list|lock|unlock|deregister|verify|check-password" },
 		{ "keys", ctl_keys, "keys generate|rotate|jwks|list --dir DIR   signing keys" },
 		{ "jwt", ctl_jwt, "jwt sign|verify               sign claims or verify a token" },
-		{ "client", ctl_client, "client add|list|remove       registered apps" },
+		{ "client", ctl_client, "client add|list|show|remove|reset-secret|check-secret   registered apps" },
 		{ "audit", ctl_audit, "audit verify FILE            check the audit log's hash chain" },
 		{ NULL, NULL, NULL },
 	};

@@ -20,7 +20,7 @@ int ctl_id(int argc, char **argv);      /* ctl_id.c: id check */
 int ctl_user(int argc, char **argv);    /* ctl_user.c: user add|show|list|lock|unlock|... */
 int ctl_keys(int argc, char **argv);    /* ctl_keys.c: keys generate|rotate|jwks */
 int ctl_jwt(int argc, char **argv);     /* ctl_jwt.c: jwt sign|verify */
-int ctl_client(int argc, char **argv);  /* ctl_client.c: client add|list|remove */
+int ctl_client(int argc, char **argv);  /* ctl_client.c: client add|list|show|remove|reset-secret|check-secret */
 int ctl_audit(int argc, char **argv);   /* ctl_audit.c: audit verify */
 
 struct ident;

@@ -1,0 +1,296 @@
+/*
+ * The registry of apps (OAuth/OIDC clients), prefix clients_.
+ *
+ * On disk, in the state directory:
+ *
+ *   STATE_DIR/clients.json        the registry (mode 0600), the single source of truth:
+ *                                 {"format":"yihao-clients/1","clients":[ one object per
+ *                                 line ]}; written only by clients_add, _set_secret
+ *                                 and _remove (authctl client ...): temporary file,
+ *                                 fsync, rename, fsync of the directory
+ *   STATE_DIR/clients.lock        flock(2) target held by writers around their
+ *                                 read-modify-write, so two authctl runs never lose an
+ *                                 update (readers need no lock: a rename is atomic)
+ *   STATE_DIR/client-secret.key   the per-installation key (32 random bytes, hex, mode
+ *                                 0600) under which client secrets are hashed; created
+ *                                 on the first client that has a secret
+ *
+ * A client secret is never stored: the file keeps HMAC-SHA256(key, "yihao-client-secret
+ * /1" NUL client_id NUL secret) and the key's id. Secrets generated here are 256-bit
+ * random (43 base64url characters); operator-chosen ones must be at least
+ * CLIENTS_SECRET_MIN bytes. A keyed hash, not argon2: these secrets are high-entropy, so a
+ * slow hash adds nothing but would cap the token endpoint (see docs/ and DESIGN.md).
+ *
+ * Redirect URIs (and post-logout redirect URIs) are registered in full and matched as
+ * exact byte strings: no prefix, no wildcard, no normalization (a trailing slash, a
+ * letter's case, the query all matter). At registration a URI must be absolute, ASCII,
+ * without a fragment, without userinfo, and one of:
+ *   - https://HOST[:PORT][/PATH][?QUERY]
+ *   - http:// on a loopback host: 127.0.0.1, [::1] or localhost (RFC 8252 7.3)
+ *   - a private-use scheme for native apps with a dot in it, e.g. com.example.app:/cb
+ *     (RFC 8252 7.1)
+ * The back-channel logout URI follows the first two rules (no custom scheme).
+ *
+ * Scopes a client may be granted come from a fixed, documented set: openid, profile,
+ * phone, email, yh_id_number, offline_access (no operator-defined scopes yet). The
+ * yh_id_number scope needs allow_id_number, and allow_id_number implies it.
+ *
+ * In memory, a struct clients_registry hands out immutable, reference-counted snapshots
+ * (a sorted array searched by binary search). clients_refresh_if_changed() stats the file
+ * at most once per check interval and swaps in a freshly loaded snapshot when the file's
+ * identity (device, inode, size, mtime) changed; a file that does not load keeps the last
+ * good snapshot and logs one error naming file:line and the problem. One registry may be
+ * shared by any number of threads.
+ *
+ * Errors carry one line in the caller's err buffer (err may be NULL; 512 bytes is
+ * plenty), e.g. "STATE/clients.json:7: client 3 \"portal\": redirect_uris[0]:
+ * https://p.example/cb#x: fragment (#) not allowed" (client 3 = the fourth entry).
+ */
+#ifndef YH_AUTHD_CLIENTS_H
+#define YH_AUTHD_CLIENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "token/jose_alg.h"
+
+#define CLIENTS_FILE "clients.json"
+#define CLIENTS_LOCK_FILE "clients.lock"
+#define CLIENTS_KEY_FILE "client-secret.key"
+
+#define CLIENTS_ID_MAX 64            /* client_id: [A-Za-z0-9._-]{1,64} */
+#define CLIENTS_NAME_MAX 128         /* display name, UTF-8 bytes */
+#define CLIENTS_URI_MAX 1024         /* any registered URI, bytes */
+#define CLIENTS_URIS_MAX 16          /* redirect URIs (and post-logout ones) per client */
+#define CLIENTS_SECTOR_MAX 255       /* sector name: [A-Za-z0-9._:-]{1,255} */
+#define CLIENTS_SECRET_MIN 32        /* operator-chosen secret, bytes */
+#define CLIENTS_SECRET_MAX 256
+#define CLIENTS_SECRET_GEN_LEN 43    /* base64url of 32 random bytes */
+#define CLIENTS_MAX 4096             /* clients in one registry */
+#define CLIENTS_FILE_MAX (8u << 20)  /* clients.json size cap */
+#define CLIENTS_HASH_LEN 32          /* HMAC-SHA256 output */
+#define CLIENTS_KID_LEN 16           /* hex id of the secret key (8 bytes of its SHA-256) */
+#define CLIENTS_LIFETIME_MIN 60      /* token lifetimes: seconds */
+#define CLIENTS_AT_LIFETIME_MAX 86400
+#define CLIENTS_ID_LIFETIME_MAX 86400
+#define CLIENTS_RT_LIFETIME_MAX (90 * 86400)
+#define CLIENTS_CHECK_INTERVAL_MS 1000  /* default stat rate limit of refresh_if_changed */
+
+/* How a client authenticates at the token endpoint. */
+enum clients_auth {
+	CLIENTS_AUTH_NONE = 0,        /* public client (native app, SPA): PKCE required */
+	CLIENTS_AUTH_SECRET,          /* client_secret_basic or client_secret_post */
+	CLIENTS_AUTH_PRIVATE_KEY_JWT, /* a JWT signed by a key of the client's JWKS */
+};
+
+/* Scopes, as bits of clients_client.scopes. */
+enum {
+	CLIENTS_SCOPE_OPENID = 1u << 0,
+	CLIENTS_SCOPE_PROFILE = 1u << 1,
+	CLIENTS_SCOPE_PHONE = 1u << 2,
+	CLIENTS_SCOPE_EMAIL = 1u << 3,
+	CLIENTS_SCOPE_ID_NUMBER = 1u << 4,     /* "yh_id_number" */
+	CLIENTS_SCOPE_OFFLINE_ACCESS = 1u << 5,
+};
+#define CLIENTS_SCOPES_DEFAULT (CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE)
+
+/* Grant types, as bits of clients_client.grants. */
+enum {
+	CLIENTS_GRANT_AUTHORIZATION_CODE = 1u << 0,
+	CLIENTS_GRANT_REFRESH_TOKEN = 1u << 1,
+	CLIENTS_GRANT_CLIENT_CREDENTIALS = 1u << 2,  /* confidential clients only */
+};
+#define CLIENTS_GRANTS_DEFAULT (CLIENTS_GRANT_AUTHORIZATION_CODE | CLIENTS_GRANT_REFRESH_TOKEN)
+
+/*
+ * One registered app. Inside a snapshot everything is read-only and owned by the
+ * snapshot. As input to clients_add, the caller fills it (clients_client_init first) and
+ * keeps ownership of every string it points to.
+ */
+struct clients_client {
+	char id[CLIENTS_ID_MAX + 1];
+	const char *name;                  /* display name (consent page); NULL in: = id */
+	enum clients_auth auth;
+	bool require_pkce;                 /* always true for public clients */
+	const char *const *redirect_uris;  /* exact strings */
+	size_t n_redirect_uris;
+	const char *const *post_logout_uris;
+	size_t n_post_logout_uris;
+	const char *backchannel_logout_uri; /* NULL: none */
+	unsigned scopes;                   /* CLIENTS_SCOPE_* the client may be granted */
+	unsigned grants;                   /* CLIENTS_GRANT_* */
+	bool allow_id_number;              /* the yh_id_number claim may be released */
+	int min_loa;                       /* 1..4 */
+	const char *sector;                /* pairwise-subject sector; NULL in: = id */
+	int64_t access_token_lifetime;     /* seconds; 0 = the server's default */
+	int64_t id_token_lifetime;         /* seconds; 0 = the server's default */
+	int64_t refresh_token_lifetime;    /* seconds; 0 = the server's default */
+	int64_t created;                   /* seconds since the epoch (set by clients_add) */
+	const char *jwks_json;             /* private_key_jwt: the public JWKS as JSON text */
+	struct tok_keyset jwks;            /* its keys, parsed (in snapshots only) */
+
+	/* Internal to clients.c: the stored secret hash. */
+	bool has_secret;
+	char secret_kid[CLIENTS_KID_LEN + 1];
+	unsigned char secret_hash[CLIENTS_HASH_LEN];
+	int line;                          /* line in clients.json, for messages */
+};
+
+struct clients_registry;
+struct clients_snap;
+
+struct clients_opts {
+	bool create;                     /* create the state directory (0700) if missing */
+	int64_t check_interval_ms;       /* refresh_if_changed stats at most this often;
+	                                  * 0 = CLIENTS_CHECK_INTERVAL_MS, < 0 = every call */
+	int64_t (*mono_ms)(void);        /* clock for the rate limit; NULL = yh_mono_ms */
+};
+
+/* Sets c to an empty input: no id, confidential with a secret, default scopes and
+ * grants, min LoA 1, no lifetimes. */
+void clients_client_init(struct clients_client *c);
+
+/*
+ * Opens the registry of state_dir and loads it (a missing clients.json is an empty
+ * registry). opts may be NULL. *out is owned by the caller (clients_close).
+ * Errors: YH_ERR_NOT_FOUND (no state directory and no create), YH_ERR_INVALID (the file
+ * does not load: err names file:line), YH_ERR_KEY (the key file is unreadable or
+ * malformed), YH_ERR_PERM (the key file is accessible by group or others),
+ * YH_ERR_CONFIG (state_dir empty), YH_ERR_TOO_LONG, YH_ERR_IO, YH_ERR_ALLOC. A client
+ * whose secret was hashed under another key (or with the key file missing) loads, with a
+ * warning in the log, but can never authenticate.
+ */
+int clients_open(const char *state_dir, const struct clients_opts *opts,
+    struct clients_registry **out, char *err, size_t errsz) YH_WUR;
+
+/* Frees the handle; snapshots still held stay valid until released. NULL is fine. */
+void clients_close(struct clients_registry *r);
+
+/*
+ * Reloads now, whatever the file's identity. On error the current snapshot stays and
+ * the error is returned (errors as clients_open).
+ */
+int clients_reload(struct clients_registry *r, char *err, size_t errsz) YH_WUR;
+
+/*
+ * Cheap enough for every request: returns at once unless the check interval has passed
+ * since the last check (one thread does the check, the others go on with the current
+ * snapshot); then stats clients.json and reloads when its identity changed. A file that
+ * fails to load is logged once (yh_error, file:line: problem) and not retried until it
+ * changes again; the last good snapshot stays. Returns 0 (nothing to do, or reloaded) or
+ * the load error of a reload attempted in this call.
+ */
+int clients_refresh_if_changed(struct clients_registry *r);
+
+/* A reference to the current snapshot (never NULL). Release it with clients_release. */
+struct clients_snap *clients_acquire(struct clients_registry *r);
+
+/* Drops a reference taken by clients_acquire. NULL is fine. */
+void clients_release(struct clients_snap *s);
+
+/* The client with this id (exact match), borrowed from the snapshot; NULL if unknown or
+ * id is not a valid client id. */
+const struct clients_client *clients_find(const struct clients_snap *s, const char *id);
+
+/* Number of clients, and the i-th in client-id order (NULL past the end). */
+size_t clients_count(const struct clients_snap *s);
+const struct clients_client *clients_at(const struct clients_snap *s, size_t i);
+
+/*
+ * Authenticates a client by secret (client_secret_basic / _post) in one constant-time
+ * path: the HMAC is computed and compared whether or not the client exists, is public,
+ * or has a secret, so the answer's timing does not tell which. *out (may be NULL) gets
+ * the client on success, NULL otherwise. Returns 0 or YH_ERR_AUTH (unknown client, not a
+ * secret client, wrong secret: one answer for all).
+ */
+int clients_verify_secret(const struct clients_snap *s, const char *client_id,
+    const char *secret, size_t secret_len, const struct clients_client **out) YH_WUR;
+
+/* True when uri equals one of the client's redirect URIs byte for byte. */
+bool clients_redirect_ok(const struct clients_client *c, const char *uri);
+
+/* True when uri equals one of the client's post-logout redirect URIs byte for byte. */
+bool clients_post_logout_redirect_ok(const struct clients_client *c, const char *uri);
+
+/* True when the client may use this grant (a CLIENTS_GRANT_* bit). */
+bool clients_grant_ok(const struct clients_client *c, unsigned grant);
+
+/*
+ * Parses a space-separated scope list (OAuth scope syntax; runs of spaces allowed) into
+ * CLIENTS_SCOPE_* bits. Unknown names go to *unknown (count; NULL to refuse them with
+ * YH_ERR_INVALID instead). YH_ERR_INVALID also for bad characters, YH_ERR_TOO_LONG past
+ * 1024 bytes. The granted set is then bits & c->scopes.
+ */
+int clients_scope_parse(const char *s, unsigned *bits, unsigned *unknown) YH_WUR;
+
+/* Writes the names of the bits as a space-separated list ("openid profile") into out.
+ * YH_ERR_TOO_LONG if outsz is too small (128 bytes always suffices). */
+int clients_scope_format(unsigned bits, char *out, size_t outsz) YH_WUR;
+
+/* The name of one scope bit, or NULL. Static storage. */
+const char *clients_scope_name(unsigned bit);
+
+/* Grant names: "authorization_code", "refresh_token", "client_credentials". */
+int clients_grant_parse(const char *name, unsigned *bit) YH_WUR;
+const char *clients_grant_name(unsigned bit);
+
+/* "none", "client_secret" or "private_key_jwt". */
+const char *clients_auth_name(enum clients_auth a);
+
+/* True for [A-Za-z0-9._-]{1,64}. */
+bool clients_id_valid(const char *id);
+
+/*
+ * Checks one URI against the registration rules above. loopback_or_https_only refuses
+ * private-use schemes (for the back-channel logout URI). Returns 0 or YH_ERR_INVALID /
+ * YH_ERR_TOO_LONG with the reason in why (static string).
+ */
+int clients_uri_check(const char *uri, bool loopback_or_https_only, const char **why)
+    YH_WUR;
+
+/*
+ * Checks a client as given to clients_add: id, name, URIs, scopes against
+ * allow_id_number, grants against the auth kind, LoA, sector, lifetimes, the JWKS for
+ * private_key_jwt (public keys only). Returns 0 or YH_ERR_INVALID with err set.
+ */
+int clients_client_check(const struct clients_client *c, char *err, size_t errsz) YH_WUR;
+
+/*
+ * Writes a fresh 256-bit secret as 43 base64url characters and a NUL into out (size >=
+ * CLIENTS_SECRET_GEN_LEN + 1). The caller wipes it (yh_wipe) when done. Returns 0 or
+ * YH_ERR_CRYPTO.
+ */
+int clients_generate_secret(char *out, size_t outsz) YH_WUR;
+
+/*
+ * Registers c (checked with clients_client_check; name and sector default to the id).
+ * For CLIENTS_AUTH_SECRET, secret is the plain secret (CLIENTS_SECRET_MIN..MAX bytes; only
+ * its keyed hash is stored; the key file is created on first use); otherwise it must be
+ * NULL. Holds the writer lock, works from the file on disk (never from this handle's
+ * snapshot), writes it atomically, then reloads the handle.
+ * Errors: YH_ERR_EXISTS (the id is taken), YH_ERR_INVALID (c, or the file on disk does
+ * not load: nothing is written), YH_ERR_LIMIT (CLIENTS_MAX reached), those of clients_open.
+ */
+int clients_add(struct clients_registry *r, const struct clients_client *c,
+    const char *secret, char *err, size_t errsz) YH_WUR;
+
+/*
+ * Replaces the secret of a client_secret client (rotation, or a client whose secret was
+ * hashed under another key): the new secret's keyed hash is stored, the old one dropped.
+ * Errors: YH_ERR_NOT_FOUND, YH_ERR_INVALID (not a client_secret client, secret length),
+ * otherwise as clients_add.
+ */
+int clients_set_secret(struct clients_registry *r, const char *id, const char *secret,
+    char *err, size_t errsz) YH_WUR;
+
+/* Removes the client id under the writer lock, then reloads. YH_ERR_NOT_FOUND when absent;
+ * otherwise as clients_add. */
+int clients_remove(struct clients_registry *r, const char *id, char *err, size_t errsz)
+    YH_WUR;
+
+/* The path of clients.json (owned by the registry). */
+const char *clients_path(const struct clients_registry *r);
+
+#endif

@@ -1,0 +1,851 @@
+/* Unit tests for the app (client) registry: authd/clients.h. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "authd/clients.h"
+#include "common/log.h"
+#include "token/jwk.h"
+
+#define SECRET_A "correct horse battery staple, and then some more bytes"
+#define SECRET_B "another long secret for the second confidential app!"
+
+static char dir[64];
+static char file[128];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/yh_clients_XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(file, sizeof(file), "%s/%s", dir, CLIENTS_FILE);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+
+	(void)state;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(dir);
+	return 0;
+}
+
+static struct clients_registry *
+open_reg(int64_t interval, int64_t (*clock)(void))
+{
+	struct clients_opts o = { .create = false, .check_interval_ms = interval,
+	    .mono_ms = clock };
+	struct clients_registry *r = NULL;
+	char err[512];
+	int rc = clients_open(dir, &o, &r, err, sizeof(err));
+
+	if (rc != 0)
+		print_error("clients_open: %s\n", err);
+	assert_int_equal(rc, 0);
+	return r;
+}
+
+/* Adds a client with one redirect URI. */
+static int
+add_one(struct clients_registry *r, const char *id, enum clients_auth auth,
+    const char *uri, const char *secret)
+{
+	struct clients_client c;
+	const char *uris[1] = { uri };
+	char err[512];
+	int rc;
+
+	clients_client_init(&c);
+	snprintf(c.id, sizeof(c.id), "%s", id);
+	c.auth = auth;
+	c.redirect_uris = uris;
+	c.n_redirect_uris = 1;
+	rc = clients_add(r, &c, secret, err, sizeof(err));
+	if (rc != 0 && rc != YH_ERR_EXISTS && rc != YH_ERR_NOT_FOUND)
+		print_message("clients_add %s: %s\n", id, err);
+	return rc;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	if (len != NULL)
+		*len = n;
+	return buf;
+}
+
+/* Replaces clients.json the way a writer does (new inode), bypassing clients_add. */
+static void
+replace_file(const char *text)
+{
+	char tmp[160];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s/edit.tmp", dir);
+	f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(rename(tmp, file), 0);
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	const struct clients_client *c;
+	struct clients_client in;
+	const char *uris[2] = { "https://portal.example.gov.cn/cb", "com.example.app:/cb" };
+	const char *logout[1] = { "https://portal.example.gov.cn/bye" };
+	char err[512];
+	struct stat st;
+
+	(void)state;
+	r = open_reg(-1, NULL);
+	s = clients_acquire(r);
+	assert_int_equal(clients_count(s), 0);
+	clients_release(s);
+
+	clients_client_init(&in);
+	snprintf(in.id, sizeof(in.id), "portal");
+	in.name = "市民门户";
+	in.redirect_uris = uris;
+	in.n_redirect_uris = 2;
+	in.post_logout_uris = logout;
+	in.n_post_logout_uris = 1;
+	in.backchannel_logout_uri = "http://127.0.0.1:9000/bcl";
+	in.scopes = CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PHONE;
+	in.allow_id_number = true;
+	in.min_loa = 3;
+	in.sector = "gov.cn";
+	in.access_token_lifetime = 300;
+	in.refresh_token_lifetime = 86400;
+	assert_int_equal(clients_add(r, &in, SECRET_A, err, sizeof(err)), 0);
+	assert_int_equal(add_one(r, "app.mobile", CLIENTS_AUTH_NONE, "com.example.app:/cb",
+	    NULL), 0);
+	assert_int_equal(add_one(r, "portal", CLIENTS_AUTH_NONE, "com.example.app:/cb", NULL),
+	    YH_ERR_EXISTS);
+
+	s = clients_acquire(r);
+	assert_int_equal(clients_count(s), 2);
+	assert_string_equal(clients_at(s, 0)->id, "app.mobile");  /* sorted */
+	c = clients_find(s, "portal");
+	assert_non_null(c);
+	assert_string_equal(c->name, "市民门户");
+	assert_int_equal(c->auth, CLIENTS_AUTH_SECRET);
+	assert_false(c->require_pkce);
+	assert_int_equal(c->n_redirect_uris, 2);
+	assert_string_equal(c->redirect_uris[1], "com.example.app:/cb");
+	assert_true(clients_post_logout_redirect_ok(c, "https://portal.example.gov.cn/bye"));
+	assert_false(clients_post_logout_redirect_ok(c, "https://portal.example.gov.cn/cb"));
+	assert_string_equal(c->backchannel_logout_uri, "http://127.0.0.1:9000/bcl");
+	assert_int_equal(c->scopes, CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PHONE |
+	    CLIENTS_SCOPE_ID_NUMBER);  /* implied by allow_id_number */
+	assert_true(c->allow_id_number);
+	assert_int_equal(c->min_loa, 3);
+	assert_string_equal(c->sector, "gov.cn");
+	assert_int_equal(c->access_token_lifetime, 300);
+	assert_int_equal(c->id_token_lifetime, 0);
+	assert_int_equal(c->refresh_token_lifetime, 86400);
+	assert_true(c->created > 1700000000);
+	assert_true(clients_grant_ok(c, CLIENTS_GRANT_REFRESH_TOKEN));
+	assert_false(clients_grant_ok(c, CLIENTS_GRANT_CLIENT_CREDENTIALS));
+	c = clients_find(s, "app.mobile");
+	assert_non_null(c);
+	assert_int_equal(c->auth, CLIENTS_AUTH_NONE);
+	assert_true(c->require_pkce);           /* public: PKCE forced */
+	assert_string_equal(c->sector, "app.mobile");  /* default sector: the id */
+	assert_string_equal(c->name, "app.mobile");
+	assert_null(clients_find(s, "nobody"));
+	assert_null(clients_find(s, "bad id"));
+	clients_release(s);
+
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* A second handle (authd) sees the same registry; remove goes through it too. */
+	assert_int_equal(clients_remove(r, "portal", err, sizeof(err)), 0);
+	assert_int_equal(clients_remove(r, "portal", err, sizeof(err)), YH_ERR_NOT_FOUND);
+	s = clients_acquire(r);
+	assert_int_equal(clients_count(s), 1);
+	assert_null(clients_find(s, "portal"));
+	clients_release(s);
+	clients_close(r);
+
+	r = open_reg(-1, NULL);
+	s = clients_acquire(r);
+	assert_int_equal(clients_count(s), 1);
+	assert_non_null(clients_find(s, "app.mobile"));
+	clients_release(s);
+	clients_close(r);
+}
+
+static void
+test_secret_never_stored(void **state)
+{
+	struct clients_registry *r;
+	char gen[CLIENTS_SECRET_GEN_LEN + 1], keypath[160], *bytes;
+	struct stat st;
+	size_t len;
+
+	(void)state;
+	r = open_reg(-1, NULL);
+	assert_int_equal(clients_generate_secret(gen, sizeof(gen)), 0);
+	assert_int_equal(strlen(gen), CLIENTS_SECRET_GEN_LEN);
+	assert_int_equal(add_one(r, "gen", CLIENTS_AUTH_SECRET, "https://a.example/cb", gen), 0);
+	assert_int_equal(add_one(r, "chosen", CLIENTS_AUTH_SECRET, "https://b.example/cb",
+	    SECRET_A), 0);
+	/* Too short, or a secret for a public client: refused, nothing written. */
+	assert_int_equal(add_one(r, "short", CLIENTS_AUTH_SECRET, "https://b.example/cb",
+	    "0123456789"), YH_ERR_INVALID);
+	assert_int_equal(add_one(r, "pub", CLIENTS_AUTH_NONE, "https://b.example/cb",
+	    SECRET_B), YH_ERR_INVALID);
+	assert_int_equal(add_one(r, "nosecret", CLIENTS_AUTH_SECRET, "https://b.example/cb",
+	    NULL), YH_ERR_INVALID);
+
+	bytes = slurp(file, &len);
+	assert_null(memmem(bytes, len, gen, strlen(gen)));
+	assert_null(memmem(bytes, len, SECRET_A, strlen(SECRET_A)));
+	assert_null(memmem(bytes, len, "correct horse", 13));
+	assert_null(strstr(bytes, "\"short\""));
+	assert_non_null(strstr(bytes, "\"hmac-sha256\""));
+	free(bytes);
+
+	snprintf(keypath, sizeof(keypath), "%s/%s", dir, CLIENTS_KEY_FILE);
+	assert_int_equal(stat(keypath, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	bytes = slurp(keypath, &len);
+	assert_null(memmem(bytes, len, gen, strlen(gen)));
+	free(bytes);
+	clients_close(r);
+
+	/* A key file others can read is refused. */
+	assert_int_equal(chmod(keypath, 0644), 0);
+	{
+		struct clients_registry *r2 = NULL;
+		char err[512];
+
+		assert_int_equal(clients_open(dir, NULL, &r2, err, sizeof(err)), YH_ERR_PERM);
+		assert_null(r2);
+		assert_non_null(strstr(err, CLIENTS_KEY_FILE));
+	}
+	assert_int_equal(chmod(keypath, 0600), 0);
+}
+
+static void
+test_verify_secret(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	const struct clients_client *c = NULL;
+
+	(void)state;
+	r = open_reg(-1, NULL);
+	assert_int_equal(add_one(r, "a", CLIENTS_AUTH_SECRET, "https://a.example/cb", SECRET_A),
+	    0);
+	assert_int_equal(add_one(r, "b", CLIENTS_AUTH_SECRET, "https://b.example/cb", SECRET_B),
+	    0);
+	assert_int_equal(add_one(r, "pub", CLIENTS_AUTH_NONE, "https://p.example/cb", NULL), 0);
+	s = clients_acquire(r);
+
+	assert_int_equal(clients_verify_secret(s, "a", SECRET_A, strlen(SECRET_A), &c), 0);
+	assert_non_null(c);
+	assert_string_equal(c->id, "a");
+	assert_int_equal(clients_verify_secret(s, "b", SECRET_B, strlen(SECRET_B), NULL), 0);
+
+	/* Every failure is the same answer, and *out is cleared. */
+	assert_int_equal(clients_verify_secret(s, "a", SECRET_B, strlen(SECRET_B), &c),
+	    YH_ERR_AUTH);
+	assert_null(c);
+	assert_int_equal(clients_verify_secret(s, "b", SECRET_A, strlen(SECRET_A), &c),
+	    YH_ERR_AUTH);
+	assert_int_equal(clients_verify_secret(s, "a", SECRET_A, strlen(SECRET_A) - 1, &c),
+	    YH_ERR_AUTH);  /* a prefix */
+	assert_int_equal(clients_verify_secret(s, "a", "", 0, &c), YH_ERR_AUTH);
+	assert_int_equal(clients_verify_secret(s, "a", NULL, 0, &c), YH_ERR_AUTH);
+	assert_int_equal(clients_verify_secret(s, "nobody", SECRET_A, strlen(SECRET_A), &c),
+	    YH_ERR_AUTH);
+	assert_int_equal(clients_verify_secret(s, NULL, SECRET_A, strlen(SECRET_A), &c),
+	    YH_ERR_AUTH);
+	assert_int_equal(clients_verify_secret(s, "pub", SECRET_A, strlen(SECRET_A), &c),
+	    YH_ERR_AUTH);
+	assert_int_equal(clients_verify_secret(s, "pub", "", 0, &c), YH_ERR_AUTH);
+	assert_null(c);
+	clients_release(s);
+
+	/* Rotation: the new secret verifies, the old one no longer does. */
+	assert_int_equal(clients_set_secret(r, "a", SECRET_B, NULL, 0), 0);
+	s = clients_acquire(r);
+	assert_int_equal(clients_verify_secret(s, "a", SECRET_B, strlen(SECRET_B), NULL), 0);
+	assert_int_equal(clients_verify_secret(s, "a", SECRET_A, strlen(SECRET_A), NULL),
+	    YH_ERR_AUTH);
+	clients_release(s);
+	assert_int_equal(clients_set_secret(r, "pub", SECRET_B, NULL, 0), YH_ERR_INVALID);
+	assert_int_equal(clients_set_secret(r, "nobody", SECRET_B, NULL, 0), YH_ERR_NOT_FOUND);
+	assert_int_equal(clients_set_secret(r, "a", "short", NULL, 0), YH_ERR_INVALID);
+	assert_int_equal(clients_set_secret(r, "a", SECRET_A, NULL, 0), 0);
+	clients_close(r);
+
+	/* The hash binds the client id: a's record copied under b's name does not verify. */
+	{
+		char *text = slurp(file, NULL), *ha, *hb;
+		char hash_a[65];
+
+		ha = strstr(strstr(text, "\"client_id\":\"a\""), "\"hash\":\"") + 8;
+		hb = strstr(strstr(text, "\"client_id\":\"b\""), "\"hash\":\"") + 8;
+		memcpy(hash_a, ha, 64);
+		memcpy(hb, hash_a, 64);
+		replace_file(text);
+		free(text);
+		r = open_reg(-1, NULL);
+		s = clients_acquire(r);
+		assert_int_equal(clients_verify_secret(s, "b", SECRET_A, strlen(SECRET_A), &c),
+		    YH_ERR_AUTH);
+		assert_int_equal(clients_verify_secret(s, "a", SECRET_A, strlen(SECRET_A), &c), 0);
+		clients_release(s);
+		clients_close(r);
+	}
+}
+
+static void
+check_uri(const char *uri, bool backchannel, int want)
+{
+	const char *why = NULL;
+	int rc = clients_uri_check(uri, backchannel, &why);
+
+	if (rc != want)
+		print_error("%s: got %d (%s), want %d\n", uri, rc, why ? why : "-", want);
+	assert_int_equal(rc, want);
+	if (rc != 0)
+		assert_non_null(why);
+}
+
+static void
+test_uri_rules(void **state)
+{
+	char longuri[CLIENTS_URI_MAX + 16];
+
+	(void)state;
+	check_uri("https://rp.example.gov.cn/cb", false, 0);
+	check_uri("https://rp.example.gov.cn:8443/cb?x=1&y=2", false, 0);
+	check_uri("https://rp.example.gov.cn", false, 0);
+	check_uri("http://127.0.0.1:8080/cb", false, 0);
+	check_uri("http://[::1]:8080/cb", false, 0);
+	check_uri("http://localhost/cb", false, 0);
+	check_uri("com.example.app:/oauth2redirect", false, 0);
+	check_uri("cn.gov.zwfw.app://cb", false, 0);
+	/* fragment, http on a real host, relative, custom scheme without a dot */
+	check_uri("https://rp.example/cb#frag", false, YH_ERR_INVALID);
+	check_uri("https://rp.example/cb#", false, YH_ERR_INVALID);
+	check_uri("http://rp.example.gov.cn/cb", false, YH_ERR_INVALID);
+	check_uri("http://127.0.0.2/cb", false, YH_ERR_INVALID);
+	check_uri("http://localhost.evil.com/cb", false, YH_ERR_INVALID);
+	check_uri("http://127.0.0.1.evil.com/cb", false, YH_ERR_INVALID);
+	check_uri("/cb", false, YH_ERR_INVALID);
+	check_uri("rp.example/cb", false, YH_ERR_INVALID);
+	check_uri("myapp:/cb", false, YH_ERR_INVALID);
+	check_uri("javascript:alert(1)", false, YH_ERR_INVALID);
+	check_uri("data:text/html,x", false, YH_ERR_INVALID);
+	check_uri("com.example.app:", false, YH_ERR_INVALID);
+	check_uri("HTTPS://rp.example/cb", false, YH_ERR_INVALID);
+	check_uri("https://user:pw@rp.example/cb", false, YH_ERR_INVALID);
+	check_uri("https://127.0.0.1@evil.com/cb", false, YH_ERR_INVALID);
+	check_uri("https:///cb", false, YH_ERR_INVALID);
+	check_uri("https:rp.example/cb", false, YH_ERR_INVALID);
+	check_uri("https://rp.example:0/cb", false, YH_ERR_INVALID);
+	check_uri("https://rp.example:99999/cb", false, YH_ERR_INVALID);
+	check_uri("https://rp.example:80x/cb", false, YH_ERR_INVALID);
+	check_uri("https://rp.example/c b", false, YH_ERR_INVALID);
+	check_uri("https://rp.example/\xe5\x9b\x9e", false, YH_ERR_INVALID);
+	check_uri("https://rp.example/cb\r\nX: y", false, YH_ERR_INVALID);
+	check_uri("", false, YH_ERR_INVALID);
+	/* back-channel logout: no private-use schemes */
+	check_uri("https://rp.example/bcl", true, 0);
+	check_uri("http://127.0.0.1:9/bcl", true, 0);
+	check_uri("com.example.app:/bcl", true, YH_ERR_INVALID);
+	memset(longuri, 'a', sizeof(longuri) - 1);
+	longuri[sizeof(longuri) - 1] = '\0';
+	memcpy(longuri, "https://a.example/", 18);
+	check_uri(longuri, false, YH_ERR_TOO_LONG);
+}
+
+static void
+test_redirect_exact(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	const struct clients_client *c;
+	struct clients_client in;
+	const char *uris[4] = { "https://rp.example.gov.cn/cb", "https://rp.example.gov.cn/q?a=1",
+	    "http://127.0.0.1:8123/cb", "com.example.app:/cb" };
+	char err[512];
+
+	(void)state;
+	r = open_reg(-1, NULL);
+	clients_client_init(&in);
+	snprintf(in.id, sizeof(in.id), "rp");
+	in.auth = CLIENTS_AUTH_NONE;
+	in.redirect_uris = uris;
+	in.n_redirect_uris = 4;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), 0);
+	s = clients_acquire(r);
+	c = clients_find(s, "rp");
+	assert_non_null(c);
+	for (int i = 0; i < 4; i++)
+		assert_true(clients_redirect_ok(c, uris[i]));
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/cb/"));    /* slash */
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/c"));      /* prefix */
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/cbx"));    /* longer */
+	assert_false(clients_redirect_ok(c, "https://RP.example.gov.cn/cb"));     /* case */
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/CB"));
+	assert_false(clients_redirect_ok(c, "HTTPS://rp.example.gov.cn/cb"));
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/cb?x=1")); /* query */
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/q?a=2"));
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/q?a=1&b=2"));
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/q"));
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/cb#x"));   /* fragment */
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn:443/cb")); /* no norm */
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/./cb"));
+	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/%63b"));
+	assert_false(clients_redirect_ok(c, "http://rp.example.gov.cn/cb"));
+	assert_false(clients_redirect_ok(c, "http://127.0.0.1:8124/cb"));        /* port */
+	assert_false(clients_redirect_ok(c, "http://localhost:8123/cb"));
+	assert_false(clients_redirect_ok(c, "com.example.app:/cb2"));
+	assert_false(clients_redirect_ok(c, ""));
+	assert_false(clients_redirect_ok(c, NULL));
+	assert_false(clients_redirect_ok(NULL, uris[0]));
+	assert_false(clients_post_logout_redirect_ok(c, uris[0]));
+	clients_release(s);
+
+	/* Registration refuses a fragment and http on a non-loopback host. */
+	assert_int_equal(add_one(r, "frag", CLIENTS_AUTH_NONE, "https://rp.example/cb#f", NULL),
+	    YH_ERR_INVALID);
+	assert_int_equal(add_one(r, "plain", CLIENTS_AUTH_NONE, "http://rp.example/cb", NULL),
+	    YH_ERR_INVALID);
+	assert_int_equal(add_one(r, "lo", CLIENTS_AUTH_NONE, "http://[::1]/cb", NULL), 0);
+	clients_close(r);
+}
+
+static void
+test_client_rules(void **state)
+{
+	struct clients_client c;
+	const char *uris[1] = { "https://rp.example/cb" };
+	char err[512];
+
+	(void)state;
+	clients_client_init(&c);
+	snprintf(c.id, sizeof(c.id), "ok-id_1.2");
+	c.redirect_uris = uris;
+	c.n_redirect_uris = 1;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), 0);
+
+	assert_false(clients_id_valid(""));
+	assert_false(clients_id_valid("a b"));
+	assert_false(clients_id_valid("a/b"));
+	assert_false(clients_id_valid("x123456789012345678901234567890123456789012345678901234567890123"
+	    "4"));
+	assert_true(clients_id_valid("x12345678901234567890123456789012345678901234567890123456789012"
+	    "3"));
+
+	c.min_loa = 5;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "min_loa"));
+	c.min_loa = 0;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.min_loa = 4;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), 0);
+
+	c.scopes |= CLIENTS_SCOPE_ID_NUMBER;  /* without allow_id_number */
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.allow_id_number = true;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), 0);
+
+	c.auth = CLIENTS_AUTH_NONE;          /* public without PKCE */
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.require_pkce = true;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), 0);
+	c.grants |= CLIENTS_GRANT_CLIENT_CREDENTIALS;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.auth = CLIENTS_AUTH_SECRET;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), 0);
+
+	c.n_redirect_uris = 0;               /* authorization_code needs a redirect URI */
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.grants = CLIENTS_GRANT_CLIENT_CREDENTIALS;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), 0);
+	c.grants = CLIENTS_GRANT_REFRESH_TOKEN;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.grants = CLIENTS_GRANTS_DEFAULT;
+	c.n_redirect_uris = 1;
+
+	c.sector = "bad sector";
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.sector = "portal.gov.cn";
+	c.name = "bad\nname";
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.name = "\xe5\x9b";                 /* truncated UTF-8 */
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.name = "政务服务网";
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), 0);
+	c.access_token_lifetime = 10;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.access_token_lifetime = 600;
+	c.refresh_token_lifetime = 100 * 86400;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.refresh_token_lifetime = 0;
+	c.jwks_json = "{\"keys\":[]}";       /* a JWKS for a secret client */
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.jwks_json = NULL;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), 0);
+}
+
+static void
+test_scopes(void **state)
+{
+	unsigned bits, unknown;
+	char out[128];
+
+	(void)state;
+	assert_int_equal(clients_scope_parse("openid  profile yh_id_number", &bits, NULL), 0);
+	assert_int_equal(bits, CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE |
+	    CLIENTS_SCOPE_ID_NUMBER);
+	assert_int_equal(clients_scope_parse("openid api:read", &bits, NULL), YH_ERR_INVALID);
+	assert_int_equal(clients_scope_parse("openid api:read x", &bits, &unknown), 0);
+	assert_int_equal(bits, CLIENTS_SCOPE_OPENID);
+	assert_int_equal(unknown, 2);
+	assert_int_equal(clients_scope_parse("open\"id", &bits, &unknown), YH_ERR_INVALID);
+	assert_int_equal(clients_scope_parse("", &bits, NULL), 0);
+	assert_int_equal(bits, 0);
+	assert_int_equal(clients_scope_format(CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_EMAIL |
+	    CLIENTS_SCOPE_OFFLINE_ACCESS, out, sizeof(out)), 0);
+	assert_string_equal(out, "openid email offline_access");
+	assert_int_equal(clients_scope_format(0x3f, out, 10), YH_ERR_TOO_LONG);
+}
+
+static int64_t fake_now;
+
+static int64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+static void
+test_reload_other_writer(void **state)
+{
+	struct clients_registry *authd, *ctl;
+	struct clients_snap *s, *held;
+
+	(void)state;
+	fake_now = 1000000;
+	authd = open_reg(1000, fake_clock);   /* the daemon's handle, rate-limited */
+	ctl = open_reg(-1, NULL);             /* authctl's */
+	held = clients_acquire(authd);
+	assert_int_equal(add_one(ctl, "late", CLIENTS_AUTH_NONE, "https://l.example/cb", NULL),
+	    0);
+
+	fake_now += 999;                      /* within the interval: no stat */
+	assert_int_equal(clients_refresh_if_changed(authd), 0);
+	s = clients_acquire(authd);
+	assert_null(clients_find(s, "late"));
+	clients_release(s);
+
+	fake_now += 1;                        /* interval over: picks the change up */
+	assert_int_equal(clients_refresh_if_changed(authd), 0);
+	s = clients_acquire(authd);
+	assert_non_null(clients_find(s, "late"));
+	clients_release(s);
+	/* A snapshot taken before stays as it was. */
+	assert_null(clients_find(held, "late"));
+	assert_int_equal(clients_count(held), 0);
+	clients_release(held);
+
+	/* Removal by the other writer is seen too. */
+	assert_int_equal(clients_remove(ctl, "late", NULL, 0), 0);
+	fake_now += 1000;
+	assert_int_equal(clients_refresh_if_changed(authd), 0);
+	s = clients_acquire(authd);
+	assert_null(clients_find(s, "late"));
+	clients_release(s);
+	clients_close(ctl);
+	clients_close(authd);
+}
+
+static void
+test_corrupt_keeps_old(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	char logpath[160], err[512], *text, *log;
+	int logfd;
+
+	(void)state;
+	r = open_reg(-1, NULL);
+	assert_int_equal(add_one(r, "one", CLIENTS_AUTH_NONE, "https://o.example/cb", NULL), 0);
+	assert_int_equal(add_one(r, "two", CLIENTS_AUTH_NONE, "https://t.example/cb", NULL), 0);
+	text = slurp(file, NULL);
+
+	snprintf(logpath, sizeof(logpath), "%s/log.txt", dir);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(logfd >= 0);
+	yh_log_set_fd(logfd);
+
+	/* Syntax error: logged with file:line, old snapshot stays. */
+	replace_file("{\n  \"format\": \"yihao-clients/1\",\n  \"clients\": [\n    {oops\n");
+	assert_int_equal(clients_refresh_if_changed(r), YH_ERR_INVALID);
+	s = clients_acquire(r);
+	assert_non_null(clients_find(s, "one"));
+	assert_non_null(clients_find(s, "two"));
+	clients_release(s);
+	/* Not retried (nor logged again) until the file changes. */
+	assert_int_equal(clients_refresh_if_changed(r), 0);
+
+	/* A semantic error in the second client: the message names its line. */
+	{
+		char *bad = strdup(text), *p = strstr(bad, "https://t.example/cb");
+		p[4] = ':';                       /* "https:/:t.example/cb" */
+		replace_file(bad);
+		free(bad);
+	}
+	assert_int_equal(clients_refresh_if_changed(r), YH_ERR_INVALID);
+	assert_int_equal(clients_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "clients.json:5: client 1 \"two\": redirect_uris[0]"));
+	s = clients_acquire(r);
+	assert_int_equal(clients_count(s), 2);
+	clients_release(s);
+
+	/* A duplicate id names both lines. */
+	{
+		char *dup = strdup(text), *p = strstr(dup, "\"client_id\":\"two\"");
+		memcpy(p, "\"client_id\":\"one\"", 17);
+		replace_file(dup);
+		free(dup);
+	}
+	assert_int_equal(clients_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "registered twice"));
+	assert_non_null(strstr(err, "line 4"));
+
+	/* Unknown members are refused rather than ignored. */
+	{
+		char *unk = strdup(text), *p = strstr(unk, "\"min_loa\"");
+		memcpy(p, "\"min_LOA\"", 9);
+		replace_file(unk);
+		free(unk);
+	}
+	assert_int_equal(clients_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "unknown member"));
+
+	/* Writers refuse to build on a broken file. */
+	assert_int_equal(add_one(r, "three", CLIENTS_AUTH_NONE, "https://x.example/cb", NULL),
+	    YH_ERR_INVALID);
+
+	/* The good file back: reloaded. */
+	replace_file(text);
+	assert_int_equal(clients_refresh_if_changed(r), 0);
+	s = clients_acquire(r);
+	assert_int_equal(clients_count(s), 2);
+	clients_release(s);
+
+	yh_log_set_fd(2);
+	close(logfd);
+	log = slurp(logpath, NULL);
+	assert_non_null(strstr(log, "clients.json:4:"));        /* the syntax error */
+	assert_non_null(strstr(log, "clients.json:5: client 1"));
+	assert_non_null(strstr(log, "keeping the previous one"));
+	free(log);
+	unlink(logpath);
+	free(text);
+	clients_close(r);
+}
+
+#define PER_CHILD 15
+
+static void
+test_concurrent_writers(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	pid_t pids[2];
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		pids[k] = fork();
+		assert_true(pids[k] >= 0);
+		if (pids[k] == 0) {
+			struct clients_opts o = { .create = false };
+			struct clients_registry *cr = NULL;
+			char id[32], err[512];
+			int bad = 0;
+
+			if (clients_open(dir, &o, &cr, err, sizeof(err)) != 0)
+				_exit(3);
+			for (int i = 0; i < PER_CHILD; i++) {
+				snprintf(id, sizeof(id), "p%d-%02d", k, i);
+				if (add_one(cr, id, i % 2 ? CLIENTS_AUTH_SECRET : CLIENTS_AUTH_NONE,
+				    "https://c.example/cb", i % 2 ? SECRET_A : NULL) != 0)
+					bad++;
+			}
+			clients_close(cr);
+			_exit(bad == 0 ? 0 : 1);
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		int st = 0;
+		assert_int_equal(waitpid(pids[k], &st, 0), pids[k]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	r = open_reg(-1, NULL);
+	s = clients_acquire(r);
+	assert_int_equal(clients_count(s), 2 * PER_CHILD);
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < PER_CHILD; i++) {
+			char id[32];
+			const struct clients_client *c;
+
+			snprintf(id, sizeof(id), "p%d-%02d", k, i);
+			assert_non_null(c = clients_find(s, id));
+			if (i % 2)  /* both children shared one key, created once */
+				assert_int_equal(clients_verify_secret(s, id, SECRET_A,
+				    strlen(SECRET_A), NULL), 0);
+		}
+	clients_release(s);
+	clients_close(r);
+}
+
+static void
+test_private_key_jwt(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	const struct clients_client *c;
+	struct clients_client in;
+	struct tok_key *k = NULL;
+	struct tok_keyset set;
+	const char *uris[1] = { "https://j.example/cb" };
+	char err[512], *pub = NULL, *priv = NULL;
+	json_t *jk = NULL;
+
+	(void)state;
+	assert_int_equal(tok_key_generate(TOK_ALG_ES256, 0, &k), 0);
+	tok_keyset_init(&set);
+	assert_int_equal(tok_keyset_add(&set, k), 0);
+	assert_int_equal(tok_jwks_export_string(&set, &pub), 0);
+	assert_int_equal(tok_jwk_export(k, true, &jk), 0);
+	{
+		json_t *doc = json_pack("{s:[O]}", "keys", jk);
+		priv = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+	}
+
+	r = open_reg(-1, NULL);
+	clients_client_init(&in);
+	snprintf(in.id, sizeof(in.id), "jwt");
+	in.auth = CLIENTS_AUTH_PRIVATE_KEY_JWT;
+	in.redirect_uris = uris;
+	in.n_redirect_uris = 1;
+	in.grants |= CLIENTS_GRANT_CLIENT_CREDENTIALS;
+	in.jwks_json = priv;                  /* a private key is refused */
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "private key"));
+	in.jwks_json = NULL;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), YH_ERR_INVALID);
+	in.jwks_json = pub;
+	assert_int_equal(clients_add(r, &in, SECRET_A, err, sizeof(err)), YH_ERR_INVALID);
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), 0);
+	s = clients_acquire(r);
+	c = clients_find(s, "jwt");
+	assert_non_null(c);
+	assert_int_equal(c->auth, CLIENTS_AUTH_PRIVATE_KEY_JWT);
+	assert_int_equal(c->jwks.n, 1);
+	assert_false(tok_key_is_private(c->jwks.keys[0]));
+	assert_true(clients_grant_ok(c, CLIENTS_GRANT_CLIENT_CREDENTIALS));
+	assert_int_equal(clients_verify_secret(s, "jwt", SECRET_A, strlen(SECRET_A), NULL),
+	    YH_ERR_AUTH);
+	clients_release(s);
+	clients_close(r);
+
+	json_decref(jk);
+	free(pub);
+	free(priv);   /* test data only */
+	tok_keyset_clear(&set);
+	tok_key_free(k);
+}
+
+static void
+test_missing_dir(void **state)
+{
+	struct clients_registry *r = NULL;
+	struct clients_opts o = { .create = true };
+	char sub[128], err[512];
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/nope", dir);
+	assert_int_equal(clients_open(sub, NULL, &r, err, sizeof(err)), YH_ERR_NOT_FOUND);
+	assert_null(r);
+	assert_int_equal(clients_open(sub, &o, &r, err, sizeof(err)), 0);
+	assert_int_equal(add_one(r, "x", CLIENTS_AUTH_NONE, "https://x.example/cb", NULL), 0);
+	clients_close(r);
+	snprintf(err, sizeof(err), "%s/%s", sub, CLIENTS_FILE);
+	unlink(err);
+	snprintf(err, sizeof(err), "%s/%s", sub, CLIENTS_LOCK_FILE);
+	unlink(err);
+	rmdir(sub);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_never_stored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_secret, setup, teardown),
+		cmocka_unit_test(test_uri_rules),
+		cmocka_unit_test_setup_teardown(test_redirect_exact, setup, teardown),
+		cmocka_unit_test(test_client_rules),
+		cmocka_unit_test(test_scopes),
+		cmocka_unit_test_setup_teardown(test_reload_other_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_keeps_old, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_key_jwt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
