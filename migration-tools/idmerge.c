@@ -1,0 +1,293 @@
+/*
+ * idmerge: cleanse, match and merge the departments' legacy user databases, then
+ * import the result into the directory.
+ *
+ *   idmerge run --sources FILE --out DIR [--dry-run] [--today YYYYMMDD]
+ *               [--uid-key FILE] [--partitions N] [--read-only]
+ *   idmerge import --in DIR [-c authd.conf | -d STATE_DIR]
+ *
+ * Exit status: 0 success, 1 the work failed (I/O, an internal check), 2 usage or
+ * configuration error. See docs/idmerge.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+#include "migration-tools/mig.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: idmerge run --sources FILE --out DIR [--dry-run] [--today YYYYMMDD]\n"
+	    "                   [--uid-key FILE] [--partitions N] [--read-only]\n"
+	    "       idmerge import --in DIR [-c CONFIG | -d STATE_DIR]\n");
+}
+
+static int
+fail(const char *msg)
+{
+	fprintf(stderr, "idmerge: %s\n", msg);
+	return 2;
+}
+
+/* Reads the uid key file: 16..64 bytes of secret, kept so uids stay stable. */
+static int
+read_key_file(const char *path, unsigned char *key, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	unsigned char extra;
+
+	*len = 0;
+	if (fd < 0)
+		return YH_ERR_IO;
+	n = read(fd, key, 64);
+	if (n > 0 && read(fd, &extra, 1) != 0)
+		n = -1; /* longer than 64 bytes */
+	close(fd);
+	if (n < 16) {
+		yh_wipe(key, 64);
+		return YH_ERR_INVALID;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
+static long
+peak_rss_kib(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+/* --read-only: the readers alone, for the benchmark's baseline. */
+static int
+read_only(const struct mig_sources *s)
+{
+	char err[512];
+	uint64_t n = 0, bad = 0;
+	int64_t t0 = yh_mono_ms();
+	int e = 0;
+
+	for (size_t i = 0; i < s->n && e == 0; i++) {
+		struct mig_reader *rd = NULL;
+		struct mig_record rec;
+
+		if ((e = mig_reader_open(&s->v[i], &rd, err, sizeof(err))) != 0) {
+			fprintf(stderr, "idmerge: %s\n", err);
+			return 2;
+		}
+		for (;;) {
+			memset(&rec, 0, sizeof(rec));
+			e = mig_reader_next(rd, &rec, err, sizeof(err));
+			if (e == YH_ERR_NOT_FOUND) {
+				e = 0;
+				break;
+			}
+			if (e == YH_ERR_IO || e == YH_ERR_ALLOC)
+				break;
+			n++;
+			bad += e != 0;
+			e = 0;
+		}
+		mig_reader_close(rd);
+	}
+	if (e != 0) {
+		fprintf(stderr, "idmerge: %s\n", err);
+		return 1;
+	}
+	printf("read %llu records (%llu unreadable) in %.3f s\n", (unsigned long long)n,
+	    (unsigned long long)bad, (double)(yh_mono_ms() - t0) / 1000.0);
+	return 0;
+}
+
+static void
+summary(const struct mig_counts *c, const char *out, bool dry, int64_t ms)
+{
+	uint64_t t[4] = { 0, 0, 0, 0 };
+
+	for (size_t i = 0; i < c->n_src; i++) {
+		t[0] += c->src[i].read;
+		t[1] += c->src[i].accounts;
+		t[2] += c->src[i].rejects;
+		t[3] += c->src[i].review;
+	}
+	printf("idmerge: %llu records: %llu merged into %llu persons and %llu organizations, "
+	    "%llu rejected, %llu for review%s; %s in %s\n", (unsigned long long)t[0],
+	    (unsigned long long)t[1], (unsigned long long)c->persons, (unsigned long long)c->orgs,
+	    (unsigned long long)t[2], (unsigned long long)t[3], dry ? " (dry run)" : "",
+	    dry ? "report" : "outputs", out);
+	fprintf(stderr, "idmerge: %.2f s, %.0f records/s, peak RSS %ld KiB\n", (double)ms / 1000.0,
+	    ms > 0 ? (double)t[0] * 1000.0 / (double)ms : 0.0, peak_rss_kib());
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	const char *sources = NULL, *out = NULL, *keyfile = NULL;
+	struct mig_run_opts o;
+	struct mig_sources *s = NULL;
+	struct mig_run *r = NULL;
+	unsigned char key[64];
+	size_t keylen = 0;
+	bool ro = false;
+	char err[1024] = "";
+	int64_t t0 = yh_mono_ms();
+	int rc = 2, e;
+
+	memset(&o, 0, sizeof(o));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t n;
+
+		if (strcmp(a, "--dry-run") == 0)
+			o.dry_run = true;
+		else if (strcmp(a, "--read-only") == 0)
+			ro = true;
+		else if (v == NULL) {
+			usage(stderr);
+			return 2;
+		} else if (strcmp(a, "--sources") == 0)
+			sources = argv[++i];
+		else if (strcmp(a, "--out") == 0)
+			out = argv[++i];
+		else if (strcmp(a, "--uid-key") == 0)
+			keyfile = argv[++i];
+		else if (strcmp(a, "--today") == 0) {
+			if (yh_parse_u64(argv[++i], 19000101, 99991231, &n) != 0 ||
+			    !yh_date_valid((int)(n / 10000), (int)(n / 100 % 100), (int)(n % 100)))
+				return fail("--today wants a date YYYYMMDD");
+			o.today = (int)n;
+		} else if (strcmp(a, "--partitions") == 0) {
+			if (yh_parse_u64(argv[++i], 1, 4096, &n) != 0)
+				return fail("--partitions wants a number 1-4096");
+			o.nparts = (unsigned)n;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (sources == NULL || (out == NULL && !ro)) {
+		usage(stderr);
+		return 2;
+	}
+	if ((e = mig_sources_load(sources, &s, err, sizeof(err))) != 0) {
+		fprintf(stderr, "idmerge: %s\n", err);
+		return 2;
+	}
+	if (ro) {
+		rc = read_only(s);
+		goto out;
+	}
+	if (mig_sources_check(s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "idmerge: %s\n", err);
+		goto out;
+	}
+	if (keyfile != NULL) {
+		if (read_key_file(keyfile, key, &keylen) != 0) {
+			rc = fail("--uid-key: the file must hold 16 to 64 bytes");
+			goto out;
+		}
+		o.uid_key = key;
+		o.uid_key_len = keylen;
+	}
+	o.out_dir = out;
+	o.progress = true;
+	if ((e = mig_run_open(&o, s, &r, err, sizeof(err))) != 0) {
+		fprintf(stderr, "idmerge: %s\n", err);
+		goto out;
+	}
+	if ((e = mig_run_read_all(r, err, sizeof(err))) != 0) {
+		fprintf(stderr, "idmerge: %s\n", err);
+		rc = e == YH_ERR_CONFIG || e == YH_ERR_INVALID || e == YH_ERR_UNSUPPORTED ? 2 : 1;
+		goto out;
+	}
+	if ((e = mig_run_finish(r, err, sizeof(err))) != 0) {
+		fprintf(stderr, "idmerge: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	summary(mig_run_counts(r), out, o.dry_run, yh_mono_ms() - t0);
+	rc = 0;
+out:
+	mig_run_free(r);
+	mig_sources_free(s);
+	yh_wipe(key, sizeof(key));
+	return rc;
+}
+
+static int
+cmd_import(int argc, char **argv)
+{
+	struct mig_import_opts o;
+	struct mig_import_stats st;
+	char err[1024] = "";
+	int e;
+
+	memset(&o, 0, sizeof(o));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (i + 1 >= argc) {
+			usage(stderr);
+			return 2;
+		}
+		if (strcmp(a, "--in") == 0)
+			o.in_dir = argv[++i];
+		else if (strcmp(a, "-c") == 0)
+			o.config_path = argv[++i];
+		else if (strcmp(a, "-d") == 0)
+			o.state_dir = argv[++i];
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (o.in_dir == NULL || (o.config_path != NULL && o.state_dir != NULL)) {
+		usage(stderr);
+		return 2;
+	}
+	o.progress = true;
+	if ((e = mig_import(&o, &st, err, sizeof(err))) != 0) {
+		fprintf(stderr, "idmerge: %s\n", err[0] ? err : yh_strerror(e));
+		return e == YH_ERR_CONFIG || e == YH_ERR_KEY || e == YH_ERR_PERM ? 2 : 1;
+	}
+	printf("idmerge: imported: persons %llu added %llu updated, organizations %llu added "
+	    "%llu updated, %llu account links added, %llu credentials set, %llu unchanged\n",
+	    (unsigned long long)st.persons_added, (unsigned long long)st.persons_updated,
+	    (unsigned long long)st.orgs_added, (unsigned long long)st.orgs_updated,
+	    (unsigned long long)st.links_added, (unsigned long long)st.credentials_set,
+	    (unsigned long long)st.unchanged);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	yh_log_set_prog("idmerge");
+	yh_log_set_json(false);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "import") == 0)
+		return cmd_import(argc - 1, argv + 1);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}

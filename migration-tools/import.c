@@ -1,0 +1,434 @@
+/*
+ * Import: identities.jsonl from `idmerge run` into the directory (which seals ID
+ * numbers and phones as always). Idempotent: an identity is found by its uid (or, for
+ * one that registered on its own before, by its ID number / organization code) and
+ * only changed fields are written; a legacy link is added once; a credential is only
+ * set when the owner has none, so a password already upgraded to argon2id is never
+ * replaced by the legacy hash. A legacy account linked to somebody else is never moved:
+ * it is counted as failed and logged.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "identity/identity.h"
+#include "migration-tools/mig.h"
+
+#define IMPORT_LINE_MAX (16u << 20)
+#define IMPORT_BATCH 5000
+
+/* Loads the identity configuration from -c and/or -d, like authctl does. */
+static int
+load_cfg(const struct mig_import_opts *o, struct ident_cfg *cfg, char *err, size_t errsz)
+{
+	struct yh_cfg_err cerr;
+	int r;
+
+	if (o->config_path == NULL && o->state_dir == NULL) {
+		memset(cfg, 0, sizeof(*cfg));
+		snprintf(err, errsz, "no state directory: pass -d STATE_DIR or -c FILE");
+		return YH_ERR_CONFIG;
+	}
+	if ((r = ident_cfg_init(cfg, &cerr)) != 0) {
+		yh_cfg_err_format(&cerr, err, errsz);
+		goto out;
+	}
+	if (o->config_path != NULL && (r = yh_cfg_load_file(ident_cfg_opts, cfg, o->config_path,
+	    YH_CFG_PARTIAL, &cerr)) != 0) {
+		yh_cfg_err_format(&cerr, err, errsz);
+		goto out;
+	}
+	if (o->state_dir != NULL && (r = yh_cfg_set(ident_cfg_opts, cfg, "state_dir", o->state_dir,
+	    "command line", &cerr)) != 0) {
+		yh_cfg_err_format(&cerr, err, errsz);
+		goto out;
+	}
+	r = ident_cfg_finish(cfg, err, errsz);
+out:
+	if (r != 0)
+		ident_cfg_free(cfg);
+	return r;
+}
+
+/* A string member, or NULL when absent, null or empty. */
+static const char *
+jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+static bool
+same(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+struct import_ctx {
+	struct ident *id;
+	struct mig_import_stats *st;
+	uint64_t line;
+};
+
+/* Adds or updates a person; owner gets the directory uid to link accounts to. */
+static int
+import_person(struct import_ctx *c, json_t *j, const char *uid, char owner[DIR_UID_LEN + 1])
+{
+	struct dir_person cur, in;
+	enum dir_status st = DIR_STATUS_ACTIVE;
+	const char *idn = jstr(j, "id_number"), *name = jstr(j, "name");
+	bool changed = false;
+	int e;
+
+	memset(&cur, 0, sizeof(cur));
+	memset(&in, 0, sizeof(in));
+	if (idn == NULL || name == NULL) {
+		yh_warn("identities.jsonl:%llu: person without ID number or name: skipped",
+		    (unsigned long long)c->line);
+		return YH_ERR_INVALID;
+	}
+	if (jstr(j, "status") != NULL && dir_status_parse(jstr(j, "status"), &st) != 0)
+		return YH_ERR_INVALID;
+	if ((e = yh_strlcpy(in.uid, uid, sizeof(in.uid))) != 0)
+		return e;
+	in.id_number = (char *)idn;
+	in.name = (char *)name;
+	in.phone = (char *)jstr(j, "phone");
+	in.email = (char *)jstr(j, "email");
+	in.status = st;
+	in.loa.level = 1;
+	in.loa.method = (char *)"import";
+	e = dir_person_get(c->id->dir, uid, &cur);
+	if (e == YH_ERR_NOT_FOUND) {
+		/* Registered on their own before the import: link to that person as is. */
+		e = dir_person_find_id_number(c->id->dir, idn, &cur);
+		if (e == 0) {
+			memcpy(owner, cur.uid, DIR_UID_LEN + 1);
+			c->st->unchanged++;
+			goto out;
+		}
+		if (e != YH_ERR_NOT_FOUND)
+			goto out;
+		if ((e = dir_person_add(c->id->dir, &in, owner)) == 0)
+			c->st->persons_added++;
+		goto out;
+	}
+	if (e != 0)
+		goto out;
+	memcpy(owner, cur.uid, DIR_UID_LEN + 1);
+	if (!same(cur.name, in.name) || !same(cur.phone, in.phone) || !same(cur.email, in.email)) {
+		in.username = cur.username;
+		if ((e = dir_person_update(c->id->dir, &in)) != 0)
+			goto out;
+		changed = true;
+	}
+	if (cur.status != st) {
+		if ((e = dir_person_set_status(c->id->dir, uid, st)) != 0)
+			goto out;
+		changed = true;
+	}
+	if (changed)
+		c->st->persons_updated++;
+	else
+		c->st->unchanged++;
+out:
+	dir_person_clear(&cur);
+	return e;
+}
+
+/* The directory uid of the legal representative, or "" when not in the directory. */
+static void
+legal_rep(struct import_ctx *c, const char *uid, char out[DIR_UID_LEN + 1])
+{
+	struct dir_person p;
+
+	out[0] = '\0';
+	memset(&p, 0, sizeof(p));
+	if (uid != NULL && dir_uid_valid(uid) && dir_person_get(c->id->dir, uid, &p) == 0)
+		memcpy(out, p.uid, DIR_UID_LEN + 1);
+	dir_person_clear(&p);
+}
+
+static int
+import_org(struct import_ctx *c, json_t *j, const char *uid, char owner[DIR_UID_LEN + 1])
+{
+	struct dir_org cur, in;
+	enum dir_status st = DIR_STATUS_ACTIVE;
+	const char *name = jstr(j, "name"), *oc = jstr(j, "org_code");
+	bool changed = false;
+	int e;
+
+	memset(&cur, 0, sizeof(cur));
+	memset(&in, 0, sizeof(in));
+	if (oc == NULL || name == NULL) {
+		yh_warn("identities.jsonl:%llu: organization without code or name: skipped",
+		    (unsigned long long)c->line);
+		return YH_ERR_INVALID;
+	}
+	if (jstr(j, "status") != NULL && dir_status_parse(jstr(j, "status"), &st) != 0)
+		return YH_ERR_INVALID;
+	if ((e = yh_strlcpy(in.uid, uid, sizeof(in.uid))) != 0)
+		return e;
+	in.uscc = (char *)jstr(j, "uscc");
+	in.org_code = (char *)oc;
+	in.name = (char *)name;
+	in.status = st;
+	legal_rep(c, jstr(j, "legal_rep_uid"), in.legal_rep_uid);
+	e = dir_org_get(c->id->dir, uid, &cur);
+	if (e == YH_ERR_NOT_FOUND) {
+		e = dir_org_find_org_code(c->id->dir, oc, &cur);
+		if (e == 0) {
+			memcpy(owner, cur.uid, DIR_UID_LEN + 1);
+			c->st->unchanged++;
+			goto out;
+		}
+		if (e != YH_ERR_NOT_FOUND)
+			goto out;
+		if ((e = dir_org_add(c->id->dir, &in, owner)) == 0)
+			c->st->orgs_added++;
+		goto out;
+	}
+	if (e != 0)
+		goto out;
+	memcpy(owner, cur.uid, DIR_UID_LEN + 1);
+	if (!same(cur.name, in.name) || strcmp(cur.legal_rep_uid, in.legal_rep_uid) != 0 ||
+	    (in.uscc != NULL && !same(cur.uscc, in.uscc))) {
+		if ((e = dir_org_update(c->id->dir, &in)) != 0)
+			goto out;
+		changed = true;
+	}
+	if (cur.status != st) {
+		if ((e = dir_org_set_status(c->id->dir, uid, st)) != 0)
+			goto out;
+		changed = true;
+	}
+	if (changed)
+		c->st->orgs_updated++;
+	else
+		c->st->unchanged++;
+out:
+	dir_org_clear(&cur);
+	return e;
+}
+
+static int
+import_links(struct import_ctx *c, json_t *accounts, const char *owner)
+{
+	size_t i;
+	json_t *a;
+	int e = 0, bad = 0;
+
+	json_array_foreach(accounts, i, a) {
+		struct dir_legacy cur, in;
+		enum dir_status st = DIR_STATUS_ACTIVE;
+
+		memset(&cur, 0, sizeof(cur));
+		memset(&in, 0, sizeof(in));
+		if (jstr(a, "source") == NULL || jstr(a, "legacy_id") == NULL) {
+			bad = YH_ERR_INVALID;
+			continue;
+		}
+		if (jstr(a, "status") != NULL && dir_status_parse(jstr(a, "status"), &st) != 0)
+			st = DIR_STATUS_DISABLED;
+		e = dir_legacy_get(c->id->dir, jstr(a, "source"), jstr(a, "legacy_id"), &cur);
+		if (e == 0) {
+			if (strcmp(cur.owner_uid, owner) != 0) {
+				/* Never move an account from one owner to another. */
+				yh_warn("identities.jsonl:%llu: legacy account %s/%s already belongs to "
+				    "another identity: not moved", (unsigned long long)c->line,
+				    jstr(a, "source"), jstr(a, "legacy_id"));
+				bad = YH_ERR_CONFLICT;
+			}
+			dir_legacy_clear(&cur);
+			continue;
+		}
+		if (e != YH_ERR_NOT_FOUND)
+			return e;
+		if ((e = yh_strlcpy(in.owner_uid, owner, sizeof(in.owner_uid))) != 0)
+			return e;
+		in.source = (char *)jstr(a, "source");
+		in.legacy_id = (char *)jstr(a, "legacy_id");
+		in.username = (char *)jstr(a, "username");
+		in.status = st;
+		if ((e = dir_legacy_add(c->id->dir, &in)) != 0)
+			return e;
+		c->st->links_added++;
+	}
+	return bad;
+}
+
+static int
+import_credential(struct import_ctx *c, json_t *cred, const char *owner)
+{
+	struct dir_cred cur;
+	const char *scheme = jstr(cred, "scheme"), *hash = jstr(cred, "hash");
+	char *argon = NULL;
+	int e;
+
+	if (!json_is_object(cred))
+		return 0;
+	if (scheme == NULL || hash == NULL)
+		return YH_ERR_INVALID;
+	memset(&cur, 0, sizeof(cur));
+	e = dir_cred_get(c->id->dir, owner, &cur);
+	dir_cred_clear(&cur);
+	if (e == 0)
+		return 0; /* keep what is there: it may already be the upgraded hash */
+	if (e != YH_ERR_NOT_FOUND)
+		return e;
+	if (strcmp(scheme, PW_SCHEME_PLAIN) == 0) {
+		/* A legacy plaintext password is hashed now and never stored as it came. */
+		if ((e = pw_hash(&c->id->pw, hash, strlen(hash), &argon)) != 0)
+			return e;
+		e = dir_cred_set(c->id->dir, owner, PW_SCHEME_ARGON2ID, argon, NULL);
+		free(argon);
+	} else
+		e = dir_cred_set(c->id->dir, owner, scheme, hash, jstr(cred, "salt"));
+	if (e == 0)
+		c->st->credentials_set++;
+	return e;
+}
+
+static int
+import_one(struct import_ctx *c, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *j;
+	const char *uid, *kind;
+	char owner[DIR_UID_LEN + 1] = "";
+	int e, e2;
+
+	if ((j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    !json_is_object(j)) {
+		json_decref(j);
+		yh_warn("identities.jsonl:%llu: not a JSON object", (unsigned long long)c->line);
+		return YH_ERR_INVALID;
+	}
+	uid = jstr(j, "uid");
+	kind = jstr(j, "kind");
+	if (uid == NULL || !dir_uid_valid(uid) || kind == NULL)
+		e = YH_ERR_INVALID;
+	else if (strcmp(kind, "person") == 0)
+		e = import_person(c, j, uid, owner);
+	else if (strcmp(kind, "org") == 0)
+		e = import_org(c, j, uid, owner);
+	else
+		e = YH_ERR_INVALID;
+	if (e == 0) {
+		e = import_links(c, json_object_get(j, "accounts"), owner);
+		e2 = import_credential(c, json_object_get(j, "credential"), owner);
+		if (e == 0)
+			e = e2;
+	}
+	if (e != 0)
+		yh_warn("identities.jsonl:%llu: %s", (unsigned long long)c->line, yh_strerror(e));
+	json_decref(j);
+	return e;
+}
+
+/* Reads one line of at most IMPORT_LINE_MAX bytes into b. 0, YH_ERR_NOT_FOUND at end,
+ * YH_ERR_TOO_LONG, YH_ERR_IO. */
+static int
+read_line(FILE *f, struct yh_buf *b)
+{
+	char chunk[8192];
+	int e;
+
+	yh_buf_reset(b);
+	while (fgets(chunk, sizeof(chunk), f) != NULL) {
+		size_t n = strlen(chunk);
+
+		if ((e = yh_buf_append(b, chunk, n)) != 0)
+			return e;
+		if (n > 0 && chunk[n - 1] == '\n')
+			return 0;
+	}
+	if (ferror(f))
+		return YH_ERR_IO;
+	return b->len > 0 ? 0 : YH_ERR_NOT_FOUND;
+}
+
+int
+mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *err,
+    size_t errsz)
+{
+	struct ident_cfg cfg;
+	struct import_ctx c;
+	struct yh_buf line;
+	char path[4200];
+	FILE *f = NULL;
+	struct mig_progress *prog = NULL;
+	uint64_t failed = 0, n = 0;
+	bool bulk = false;
+	int e;
+
+	memset(st, 0, sizeof(*st));
+	memset(&c, 0, sizeof(c));
+	yh_buf_init(&line, IMPORT_LINE_MAX);
+	snprintf(path, sizeof(path), "%s/identities.jsonl", o->in_dir);
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
+		return YH_ERR_IO;
+	}
+	if ((e = load_cfg(o, &cfg, err, errsz)) != 0)
+		goto out;
+	e = ident_open(&cfg, true, &c.id, err, errsz);
+	ident_cfg_free(&cfg);
+	if (e != 0)
+		goto out;
+	c.st = st;
+	if (o->progress && (prog = mig_progress_new(false)) != NULL) {
+		struct stat sb;
+
+		mig_progress_phase(prog, "import", fstat(fileno(f), &sb) == 0 ? (uint64_t)sb.st_size : 0);
+	}
+	while ((e = read_line(f, &line)) == 0) {
+		c.line++;
+		if ((c.line & 1023) == 0 && prog != NULL) {
+			long pos = ftell(f);
+
+			mig_progress_update(prog, pos > 0 ? (uint64_t)pos : 0, c.line);
+		}
+		if (line.len <= 1)
+			continue;
+		if (!bulk && (e = dir_bulk_begin(c.id->dir)) != 0)
+			break;
+		bulk = true;
+		if (import_one(&c, line.data, line.len) != 0)
+			failed++;
+		if (++n % IMPORT_BATCH == 0) {
+			bulk = false;
+			if ((e = dir_bulk_end(c.id->dir)) != 0)
+				break;
+		}
+	}
+	if (e == YH_ERR_NOT_FOUND)
+		e = 0;
+	if (bulk && dir_bulk_end(c.id->dir) != 0 && e == 0)
+		e = YH_ERR_DB;
+	if (e != 0)
+		snprintf(err, errsz, "%s:%llu: %s", path, (unsigned long long)c.line + 1,
+		    yh_strerror(e));
+	else if (failed > 0) {
+		snprintf(err, errsz, "%llu of %llu identities could not be imported (see the "
+		    "warnings above)", (unsigned long long)failed, (unsigned long long)n);
+		e = YH_ERR_CONFLICT;
+	}
+	st->failed = failed;
+out:
+	mig_progress_free(prog);
+	if (f != NULL)
+		fclose(f);
+	yh_buf_free(&line);
+	ident_close(c.id);
+	return e;
+}

@@ -1,0 +1,802 @@
+/*
+ * Merging: one identity per person (ID number) or organization (organization code),
+ * every legacy account listed under it. Field values come from the most trusted
+ * source, then the most recent last login; the status is active when any account is,
+ * deregistered when all are; the credential is the most recently used account's.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+#include "migration-tools/mig.h"
+
+/* The public HMAC key used for uids when the operator gives none. */
+static const char uid_domain[] = "yihao/idmerge/uid/v1";
+
+/* SHA-256 fetched once: HMAC() would fetch it (under a lock) for every uid. */
+static const EVP_MD *
+sha256_md(void)
+{
+	static EVP_MD *md;
+
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	return md;
+}
+
+int
+mig_uid(const unsigned char *key, size_t keylen, char kind, const char *canon, char *out,
+    size_t outsz)
+{
+	unsigned char pad[64 + 64], inner[32], outer[64 + 32], md[32];
+	unsigned int len = 0;
+	size_t n = strlen(canon);
+	const EVP_MD *sha = sha256_md();
+	int e = 0;
+
+	if (outsz < 33 || n + 2 > 64 || sha == NULL)
+		return YH_ERR_INTERNAL;
+	if (key == NULL || keylen == 0) {
+		key = (const unsigned char *)uid_domain;
+		keylen = sizeof(uid_domain) - 1;
+	}
+	if (keylen > 64)
+		return YH_ERR_INTERNAL;
+	/* HMAC-SHA256 (RFC 2104) over kind ':' canon; the kind is inside the MAC so a
+	 * person and an organization never share a uid. */
+	memset(pad, 0, sizeof(pad));
+	memcpy(pad, key, keylen);
+	memcpy(outer, pad, 64);
+	for (int i = 0; i < 64; i++) {
+		pad[i] ^= 0x36;
+		outer[i] ^= 0x5c;
+	}
+	pad[64] = (unsigned char)kind;
+	pad[65] = ':';
+	memcpy(pad + 66, canon, n);
+	if (EVP_Digest(pad, 66 + n, inner, &len, sha, NULL) != 1 || len != 32) {
+		e = YH_ERR_CRYPTO;
+		goto out;
+	}
+	memcpy(outer + 64, inner, 32);
+	if (EVP_Digest(outer, sizeof(outer), md, &len, sha, NULL) != 1 || len != 32) {
+		e = YH_ERR_CRYPTO;
+		goto out;
+	}
+	yh_hex_encode(md, 16, out);
+out:
+	yh_wipe(pad, sizeof(pad));
+	yh_wipe(outer, sizeof(outer));
+	return e;
+}
+
+unsigned
+mig_part_of(const char *key, unsigned nparts)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 29;
+	return (unsigned)(h % nparts);
+}
+
+/* ---------- choosing values ---------- */
+
+/* The run whose comparators need the sources' trust (qsort has no context pointer). */
+static const struct mig_sources *cmp_sources;
+
+static int
+trust_of(uint32_t src)
+{
+	return cmp_sources->v[src].trust;
+}
+
+/* Field priority: higher trust, then the more recent last login, then input order. */
+static int
+prio_cmp(const void *a, const void *b)
+{
+	const struct mig_rec *x = *(const struct mig_rec *const *)a;
+	const struct mig_rec *y = *(const struct mig_rec *const *)b;
+	int c;
+
+	if (trust_of(x->src) != trust_of(y->src))
+		return trust_of(x->src) > trust_of(y->src) ? -1 : 1;
+	if ((c = strcmp(x->v[MV_LAST_LOGIN], y->v[MV_LAST_LOGIN])) != 0)
+		return -c;
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Credential priority: the more recent last login first, then trust, then order. */
+static int
+cred_cmp(const void *a, const void *b)
+{
+	const struct mig_rec *x = *(const struct mig_rec *const *)a;
+	const struct mig_rec *y = *(const struct mig_rec *const *)b;
+	int c = strcmp(x->v[MV_LAST_LOGIN], y->v[MV_LAST_LOGIN]);
+
+	if (c != 0)
+		return -c;
+	return prio_cmp(a, b);
+}
+
+/* Account order in the output: source, then record number. */
+static int
+acct_cmp(const void *a, const void *b)
+{
+	const struct mig_rec *x = *(const struct mig_rec *const *)a;
+	const struct mig_rec *y = *(const struct mig_rec *const *)b;
+
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static const char *
+first_value(struct mig_rec *const *by_prio, size_t n, int field)
+{
+	for (size_t i = 0; i < n; i++)
+		if (by_prio[i]->v[field][0] != '\0')
+			return by_prio[i]->v[field];
+	return "";
+}
+
+static const char *
+merged_status(struct mig_rec *const *g, size_t n)
+{
+	size_t dereg = 0, locked = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *s = g[i]->v[MV_STATUS];
+
+		if (strcmp(s, "active") == 0)
+			return "active";
+		dereg += strcmp(s, "deregistered") == 0;
+		locked += strcmp(s, "locked") == 0;
+	}
+	if (dereg == n)
+		return "deregistered";
+	return locked > 0 ? "locked" : "disabled";
+}
+
+/* ---------- writing one identity ---------- */
+
+static int
+put_kv(struct yh_buf *b, const char *k, const char *v)
+{
+	int e;
+
+	if ((e = yh_buf_puts(b, ",\"")) != 0 || (e = yh_buf_puts(b, k)) != 0 ||
+	    (e = yh_buf_puts(b, "\":")) != 0)
+		return e;
+	return mig_json_str(b, v);
+}
+
+static int
+put_accounts(struct mig_run *r, struct yh_buf *b, struct mig_rec **g, size_t n)
+{
+	int e;
+
+	qsort(g, n, sizeof(*g), acct_cmp);
+	if ((e = yh_buf_puts(b, ",\"accounts\":[")) != 0)
+		return e;
+	for (size_t i = 0; i < n; i++) {
+		if ((e = yh_buf_puts(b, i ? ",{\"source\":" : "{\"source\":")) != 0 ||
+		    (e = mig_json_str(b, r->s->v[g[i]->src].name)) != 0 ||
+		    (e = put_kv(b, "legacy_id", g[i]->v[MV_LEGACY_ID])) != 0 ||
+		    (e = put_kv(b, "username", g[i]->v[MV_USERNAME])) != 0 ||
+		    (e = put_kv(b, "status", g[i]->v[MV_STATUS])) != 0 ||
+		    (e = yh_buf_putc(b, '}')) != 0)
+			return e;
+		r->c.src[g[i]->src].accounts++;
+	}
+	return yh_buf_putc(b, ']');
+}
+
+static int
+put_credential(struct mig_run *r, struct yh_buf *b, struct mig_rec **g, size_t n)
+{
+	const struct mig_rec *best = NULL;
+	int e;
+
+	qsort(g, n, sizeof(*g), cred_cmp);
+	for (size_t i = 0; i < n && best == NULL; i++)
+		if (g[i]->v[MV_PW_HASH][0] != '\0' && r->s->v[g[i]->src].password_scheme != NULL)
+			best = g[i];
+	if (best == NULL)
+		return yh_buf_puts(b, ",\"credential\":null");
+	if ((e = yh_buf_puts(b, ",\"credential\":{\"source\":")) != 0 ||
+	    (e = mig_json_str(b, r->s->v[best->src].name)) != 0 ||
+	    (e = put_kv(b, "legacy_id", best->v[MV_LEGACY_ID])) != 0 ||
+	    (e = put_kv(b, "scheme", r->s->v[best->src].password_scheme)) != 0 ||
+	    (e = put_kv(b, "hash", best->v[MV_PW_HASH])) != 0 ||
+	    (e = put_kv(b, "salt", best->v[MV_PW_SALT])) != 0)
+		return e;
+	return yh_buf_putc(b, '}');
+}
+
+/* Writes one person (kind 'p') or organization ('o') identity built from records g. */
+static int
+write_identity(struct mig_run *r, char kind, const char *uid, const char *key,
+    struct mig_rec **g, size_t n, const char *legal_rep_uid)
+{
+	struct yh_buf *b = &r->line;
+	int e;
+
+	qsort(g, n, sizeof(*g), prio_cmp);
+	yh_buf_reset(b);
+	if ((e = yh_buf_puts(b, "{\"uid\":")) != 0 || (e = mig_json_str(b, uid)) != 0)
+		return e;
+	if (kind == 'p') {
+		if ((e = put_kv(b, "kind", "person")) != 0 ||
+		    (e = put_kv(b, "id_number", key)) != 0 ||
+		    (e = put_kv(b, "name", first_value(g, n, MV_NAME))) != 0)
+			return e;
+	} else {
+		if ((e = put_kv(b, "kind", "org")) != 0 ||
+		    (e = put_kv(b, "uscc", first_value(g, n, MV_USCC))) != 0 ||
+		    (e = put_kv(b, "org_code", key)) != 0 ||
+		    (e = put_kv(b, "name", first_value(g, n, MV_ORG_NAME))) != 0)
+			return e;
+	}
+	if ((e = put_kv(b, "phone", first_value(g, n, MV_PHONE))) != 0 ||
+	    (e = put_kv(b, "email", first_value(g, n, MV_EMAIL))) != 0 ||
+	    (e = put_kv(b, "status", merged_status(g, n))) != 0)
+		return e;
+	if (kind == 'o' && (e = put_kv(b, "legal_rep_uid", legal_rep_uid)) != 0)
+		return e;
+	if ((e = put_credential(r, b, g, n)) != 0 || (e = put_accounts(r, b, g, n)) != 0 ||
+	    (e = yh_buf_puts(b, "}\n")) != 0)
+		return e;
+	if (kind == 'p')
+		r->c.persons++;
+	else
+		r->c.orgs++;
+	if (r->ident != NULL && fwrite(b->data, 1, b->len, r->ident) != b->len)
+		return YH_ERR_IO;
+	return 0;
+}
+
+/* ---------- passes 4 and 5 ---------- */
+
+/* One group of a partition, with its uid, for ordering identities by uid. */
+struct group {
+	size_t start, n;
+	char uid[40];
+};
+
+static int
+group_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct group *)a)->uid, ((const struct group *)b)->uid);
+}
+
+/* Splits a sorted partition into key groups with their uids, sorted by uid. */
+static int
+make_groups(struct mig_run *r, char kind, const struct mig_part *p, struct group **out,
+    size_t *nout)
+{
+	struct group *gs = NULL;
+	size_t ng = 0;
+	int e = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (p->n == 0)
+		return 0;
+	if ((gs = calloc(p->n, sizeof(*gs))) == NULL)
+		return YH_ERR_ALLOC;
+	for (size_t i = 0, j; i < p->n; i = j) {
+		for (j = i + 1; j < p->n && strcmp(p->recs[j].key, p->recs[i].key) == 0; j++)
+			;
+		gs[ng].start = i;
+		gs[ng].n = j - i;
+		if ((e = mig_uid(r->uid_key, r->uid_key_len, kind, p->recs[i].key, gs[ng].uid,
+		    sizeof(gs[ng].uid))) != 0)
+			break;
+		ng++;
+	}
+	if (e != 0) {
+		free(gs);
+		return e;
+	}
+	qsort(gs, ng, sizeof(*gs), group_cmp);
+	*out = gs;
+	*nout = ng;
+	return 0;
+}
+
+static int
+person_group(struct mig_run *r, struct mig_rec *g, size_t n, const char *uid,
+    struct mig_rec **ptrs)
+{
+	size_t np = 0;
+	int e = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (g[i].type == MIG_T_PERSON || g[i].type == MIG_T_JOINED)
+			ptrs[np++] = &g[i];
+	if (np == 0)
+		return 0;
+	if (mig_group_conflicts(g, n)) {
+		/* One number, names that differ beyond normalization: never merged. */
+		r->c.conflicts++;
+		for (size_t i = 0; i < np && e == 0; i++)
+			e = mig_emit_review(r, ptrs[i]->src, ptrs[i]->v[MV_LEGACY_ID], "name_conflict",
+			    NULL, 0);
+		return e;
+	}
+	return write_identity(r, 'p', uid, g[0].key, ptrs, np, NULL);
+}
+
+static int
+org_group(struct mig_run *r, struct mig_rec *g, size_t n, const char *uid,
+    struct mig_rec **ptrs)
+{
+	const char *uscc = NULL, *rep, *rep_uid = NULL;
+	size_t np = 0;
+	int e = 0;
+	bool conflict = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (g[i].type != MIG_T_ORG)
+			continue;
+		ptrs[np++] = &g[i];
+		if (g[i].v[MV_USCC][0] == '\0')
+			continue;
+		if (uscc == NULL)
+			uscc = g[i].v[MV_USCC];
+		else if (strcmp(uscc, g[i].v[MV_USCC]) != 0)
+			conflict = true;
+	}
+	if (np == 0)
+		return 0;
+	if (conflict) {
+		/* Two valid credit codes over one organization code: never merged. */
+		r->c.conflicts++;
+		for (size_t i = 0; i < np && e == 0; i++)
+			e = mig_emit_review(r, ptrs[i]->src, ptrs[i]->v[MV_LEGACY_ID], "uscc_conflict",
+			    NULL, 0);
+		return e;
+	}
+	qsort(ptrs, np, sizeof(*ptrs), prio_cmp);
+	rep = first_value(ptrs, np, MV_LEGAL_REP);
+	for (size_t i = 0; i < n && rep[0] != '\0'; i++)
+		if (g[i].type == MIG_T_LEGALREP && strcmp(g[i].v[MV_LEGAL_REP], rep) == 0) {
+			rep_uid = g[i].v[MV_UID];
+			break;
+		}
+	return write_identity(r, 'o', uid, g[0].key, ptrs, np, rep_uid);
+}
+
+static int
+output_pass(struct mig_run *r, char type, const char *label)
+{
+	struct mig_part p;
+	struct group *gs = NULL;
+	struct mig_rec **ptrs = NULL;
+	size_t ng = 0;
+	char path[4200];
+	int e = 0;
+
+	memset(&p, 0, sizeof(p));
+	mig_progress_phase(r->prog, label, r->nparts);
+	for (unsigned k = 0; k < r->nparts && e == 0; k++) {
+		mig_tmp_path(r, type, k, path, sizeof(path));
+		if ((e = mig_part_load(path, &p)) != 0)
+			break;
+		if ((e = mig_part_sort(&p)) != 0)
+			break;
+		if ((e = make_groups(r, type == 'P' ? 'p' : 'o', &p, &gs, &ng)) != 0)
+			break;
+		if (p.n > 0 && (ptrs = calloc(p.n, sizeof(*ptrs))) == NULL)
+			e = YH_ERR_ALLOC;
+		for (size_t i = 0; i < ng && e == 0; i++) {
+			struct mig_rec *g = &p.recs[gs[i].start];
+
+			e = type == 'P' ? person_group(r, g, gs[i].n, gs[i].uid, ptrs) :
+			    org_group(r, g, gs[i].n, gs[i].uid, ptrs);
+		}
+		free(ptrs);
+		ptrs = NULL;
+		free(gs);
+		gs = NULL;
+		mig_part_free(&p);
+		mig_progress_update(r->prog, k + 1, 0);
+	}
+	free(ptrs);
+	free(gs);
+	mig_part_free(&p);
+	return e;
+}
+
+int
+mig_pass_persons(struct mig_run *r)
+{
+	cmp_sources = r->s;
+	return output_pass(r, 'P', "4/5 merge persons");
+}
+
+int
+mig_pass_orgs(struct mig_run *r)
+{
+	cmp_sources = r->s;
+	return output_pass(r, 'O', "5/5 merge organizations");
+}
+
+/* ---------- the run ---------- */
+
+/* Chooses the number of partitions from the input size: about 8 MiB of input per
+ * partition, a power of two between 4 and 256. The same input gives the same count. */
+static unsigned
+choose_nparts(const struct mig_sources *s)
+{
+	uint64_t total = 0;
+	unsigned k = 4;
+	struct stat st;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (stat(s->v[i].path, &st) == 0 && st.st_size > 0)
+			total += (uint64_t)st.st_size;
+	while (k < 256 && (uint64_t)k * (8u << 20) < total)
+		k *= 2;
+	return k;
+}
+
+static int
+make_out_dir(const char *dir, char *err, size_t errsz)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errsz, "cannot create output directory %s: %s", dir, strerror(errno));
+		return YH_ERR_IO;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
+		snprintf(err, errsz, "output directory %s is not a writable directory", dir);
+		return YH_ERR_PERM;
+	}
+	return 0;
+}
+
+static int
+open_outputs(struct mig_run *r, char *err, size_t errsz)
+{
+	static const char *const names[3] = { "identities.jsonl", "rejects.jsonl", "review.jsonl" };
+	FILE **slots[3] = { &r->ident, &r->rejects, &r->review };
+	char path[4200];
+
+	if (r->o.dry_run)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", r->o.out_dir, names[i]);
+		if (mig_create_file(path, slots[i]) != 0) {
+			snprintf(err, errsz, "cannot create %s", path);
+			return YH_ERR_IO;
+		}
+	}
+	return 0;
+}
+
+int
+mig_run_open(const struct mig_run_opts *o, const struct mig_sources *s, struct mig_run **out,
+    char *err, size_t errsz)
+{
+	struct mig_run *r;
+	int e;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return YH_ERR_ALLOC;
+	r->o = *o;
+	r->s = s;
+	r->today = o->today > 0 ? o->today : yh_today_cst();
+	if (o->uid_key != NULL) {
+		if (o->uid_key_len == 0 || o->uid_key_len > sizeof(r->uid_key)) {
+			snprintf(err, errsz, "uid key must be 1-%zu bytes", sizeof(r->uid_key));
+			e = YH_ERR_CONFIG;
+			goto fail;
+		}
+		memcpy(r->uid_key, o->uid_key, o->uid_key_len);
+		r->uid_key_len = o->uid_key_len;
+	}
+	r->nparts = o->nparts > 0 ? o->nparts : choose_nparts(s);
+	yh_buf_init(&r->line, 256u << 20);
+	r->c.n_src = s->n;
+	if ((r->c.src = calloc(s->n ? s->n : 1, sizeof(*r->c.src))) == NULL) {
+		e = YH_ERR_ALLOC;
+		goto fail;
+	}
+	if ((e = make_out_dir(o->out_dir, err, errsz)) != 0)
+		goto fail;
+	snprintf(r->tmp, sizeof(r->tmp), "%s/.idmerge-tmp-XXXXXX", o->out_dir);
+	if (mkdtemp(r->tmp) == NULL) {
+		snprintf(err, errsz, "cannot create a temporary directory in %s: %s", o->out_dir,
+		    strerror(errno));
+		r->tmp[0] = '\0';
+		e = YH_ERR_IO;
+		goto fail;
+	}
+	if ((e = mig_open_set(r, 'P', false, &r->pf)) != 0 ||
+	    (e = mig_open_set(r, 'N', false, &r->nf)) != 0 ||
+	    (e = mig_open_set(r, 'O', false, &r->of)) != 0) {
+		snprintf(err, errsz, "cannot create temporary files in %s", r->tmp);
+		goto fail;
+	}
+	if ((e = open_outputs(r, err, errsz)) != 0)
+		goto fail;
+	r->prog = mig_progress_new(false);
+	if (!o->progress) {
+		mig_progress_free(r->prog);
+		r->prog = NULL;
+	}
+	*out = r;
+	return 0;
+fail:
+	mig_run_free(r);
+	return e;
+}
+
+/* Writes the legal-representative request of an organization record. */
+static int
+write_legal_request(struct mig_run *r, const struct mig_rec *org)
+{
+	struct mig_rec l;
+
+	memset(&l, 0, sizeof(l));
+	for (int i = 0; i < MV_COUNT; i++)
+		l.v[i] = "";
+	l.type = MIG_T_LEGALREQ;
+	l.key = org->v[MV_LEGAL_REP];
+	l.src = org->src;
+	l.seq = org->seq;
+	l.v[MV_ORG_CODE] = org->key;
+	return mig_rec_write(r->pf[mig_part_of(l.key, r->nparts)], &l);
+}
+
+int
+mig_run_add(struct mig_run *r, uint32_t src_index, const struct mig_record *rec)
+{
+	struct mig_clean *c = &r->clean;
+	int e;
+
+	if (src_index >= r->s->n || rec->src != &r->s->v[src_index])
+		return YH_ERR_INTERNAL;
+	r->c.src[src_index].read++;
+	r->records++;
+	if ((e = mig_cleanse(rec, src_index, r->today, c)) != 0) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "#%llu", (unsigned long long)rec->seq);
+		return mig_emit_reject(r, src_index, id, "too_long", NULL, NULL);
+	}
+	switch (c->dest) {
+	case MIG_DEST_REJECT:
+		return mig_emit_reject(r, src_index, c->rec.v[MV_LEGACY_ID], c->reason, c->field,
+		    c->value);
+	case MIG_DEST_REVIEW:
+		return mig_emit_review(r, src_index, c->rec.v[MV_LEGACY_ID], c->reason, NULL, 0);
+	case MIG_DEST_KEEP:
+		break;
+	}
+	switch (c->rec.type) {
+	case MIG_T_PERSON:
+		return mig_rec_write(r->pf[mig_part_of(c->rec.key, r->nparts)], &c->rec);
+	case MIG_T_NOID:
+		return mig_rec_write(r->nf[mig_part_of(c->rec.key, r->nparts)], &c->rec);
+	case MIG_T_ORG:
+		if ((e = mig_rec_write(r->of[mig_part_of(c->rec.key, r->nparts)], &c->rec)) != 0)
+			return e;
+		if (c->rec.v[MV_LEGAL_REP][0] != '\0')
+			return write_legal_request(r, &c->rec);
+		return 0;
+	default:
+		return YH_ERR_INTERNAL;
+	}
+}
+
+int
+mig_run_add_unreadable(struct mig_run *r, uint32_t src_index, uint64_t seq, uint64_t line)
+{
+	char id[32], where[48];
+
+	if (src_index >= r->s->n)
+		return YH_ERR_INTERNAL;
+	r->c.src[src_index].read++;
+	r->records++;
+	snprintf(id, sizeof(id), "#%llu", (unsigned long long)seq);
+	snprintf(where, sizeof(where), "line %llu", (unsigned long long)line);
+	return mig_emit_reject(r, src_index, id, "unreadable", NULL, where);
+}
+
+/* Reads one source to the end, feeding pass 1. */
+static int
+read_source(struct mig_run *r, uint32_t idx, struct mig_reader *rd, uint64_t base,
+    uint64_t total, char *err, size_t errsz)
+{
+	struct mig_record rec;
+	uint64_t last_seq = 0, done = 0, tot = 0, n = 0;
+	int e;
+
+	for (;;) {
+		memset(&rec, 0, sizeof(rec));
+		e = mig_reader_next(rd, &rec, err, errsz);
+		if (e == YH_ERR_NOT_FOUND)
+			return 0;
+		if (e == YH_ERR_IO || e == YH_ERR_ALLOC || e == YH_ERR_INTERNAL ||
+		    (e != 0 && rec.seq <= last_seq))
+			return e != 0 ? e : YH_ERR_INTERNAL; /* the stream itself failed */
+		last_seq = rec.seq;
+		if (e != 0) {
+			yh_warn("%s: record %llu unreadable: %s", r->s->v[idx].name,
+			    (unsigned long long)rec.seq, err);
+			err[0] = '\0';
+			e = mig_run_add_unreadable(r, idx, rec.seq, rec.line);
+		} else
+			e = mig_run_add(r, idx, &rec);
+		if (e != 0) {
+			snprintf(err, errsz, "%s: cannot write temporary files: %s", r->s->v[idx].name,
+			    yh_strerror(e));
+			return e;
+		}
+		if ((++n & 4095) == 0 && r->prog != NULL) {
+			mig_reader_progress(rd, &done, &tot);
+			mig_progress_update(r->prog, base + done, r->records);
+		}
+	}
+	(void)total;
+}
+
+int
+mig_sources_check(const struct mig_sources *s, char *err, size_t errsz)
+{
+	int e = 0;
+
+	for (size_t i = 0; i < s->n && e == 0; i++) {
+		struct mig_reader *rd = NULL;
+
+		e = mig_reader_open(&s->v[i], &rd, err, errsz);
+		mig_reader_close(rd);
+	}
+	return e;
+}
+
+int
+mig_run_read_all(struct mig_run *r, char *err, size_t errsz)
+{
+	struct mig_reader **rd;
+	uint64_t total = 0, base = 0, done, tot;
+	int e = 0;
+
+	if ((rd = calloc(r->s->n ? r->s->n : 1, sizeof(*rd))) == NULL)
+		return YH_ERR_ALLOC;
+	/* Open every source first: a missing column is an error before any work. */
+	for (size_t i = 0; i < r->s->n && e == 0; i++) {
+		if ((e = mig_reader_open(&r->s->v[i], &rd[i], err, errsz)) != 0)
+			break;
+		mig_reader_progress(rd[i], &done, &tot);
+		total += tot;
+	}
+	if (e == 0)
+		mig_progress_phase(r->prog, "1/5 read + cleanse", total);
+	for (size_t i = 0; i < r->s->n && e == 0; i++) {
+		e = read_source(r, (uint32_t)i, rd[i], base, total, err, errsz);
+		mig_reader_progress(rd[i], &done, &tot);
+		base += tot;
+		mig_reader_close(rd[i]);
+		rd[i] = NULL;
+	}
+	for (size_t i = 0; i < r->s->n; i++)
+		mig_reader_close(rd[i]);
+	free(rd);
+	return e;
+}
+
+static int
+close_outputs(struct mig_run *r)
+{
+	int e = 0;
+	FILE **slots[3] = { &r->ident, &r->rejects, &r->review };
+
+	for (int i = 0; i < 3; i++) {
+		if (*slots[i] != NULL && (fflush(*slots[i]) != 0 || fsync(fileno(*slots[i])) != 0))
+			e = YH_ERR_IO;
+		if (*slots[i] != NULL && fclose(*slots[i]) != 0)
+			e = YH_ERR_IO;
+		*slots[i] = NULL;
+	}
+	return e;
+}
+
+int
+mig_run_finish(struct mig_run *r, char *err, size_t errsz)
+{
+	int e = 0;
+
+	if (r->finished)
+		return YH_ERR_INTERNAL;
+	r->finished = true;
+	if ((mig_close_set(r->pf, r->nparts) | mig_close_set(r->nf, r->nparts) |
+	    mig_close_set(r->of, r->nparts)) != 0)
+		e = YH_ERR_IO;
+	r->pf = r->nf = r->of = NULL;
+	if (e == 0 && (e = mig_pass_index(r)) == 0 && (e = mig_pass_noid(r)) == 0 &&
+	    (e = mig_pass_persons(r)) == 0)
+		e = mig_pass_orgs(r);
+	mig_progress_phase(r->prog, NULL, 0);
+	if (e != 0) {
+		snprintf(err, errsz, "merge failed: %s", yh_strerror(e));
+		(void)close_outputs(r);
+		return e;
+	}
+	if ((e = close_outputs(r)) != 0) {
+		snprintf(err, errsz, "cannot write the outputs in %s", r->o.out_dir);
+		return e;
+	}
+	if ((e = mig_counts_check(&r->c, r->s, err, errsz)) != 0)
+		return e;
+	if ((e = mig_report_write(r->o.out_dir, r->s, &r->c, r->o.dry_run)) != 0)
+		snprintf(err, errsz, "cannot write the report in %s", r->o.out_dir);
+	return e;
+}
+
+const struct mig_counts *
+mig_run_counts(const struct mig_run *r)
+{
+	return &r->c;
+}
+
+/* Removes the temporary directory and what is in it (only our own flat files). */
+static void
+remove_tmp(const char *dir)
+{
+	DIR *d;
+	struct dirent *de;
+	char path[4400];
+
+	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		(void)unlink(path);
+	}
+	closedir(d);
+	(void)rmdir(dir);
+}
+
+void
+mig_run_free(struct mig_run *r)
+{
+	int e;
+
+	if (r == NULL)
+		return;
+	/* Errors no longer matter here: the run already failed or finished. */
+	e = mig_close_set(r->pf, r->nparts);
+	e |= mig_close_set(r->nf, r->nparts);
+	e |= mig_close_set(r->of, r->nparts);
+	e |= close_outputs(r);
+	if (e != 0)
+		yh_debug("closing after the run failed");
+	remove_tmp(r->tmp);
+	mig_progress_free(r->prog);
+	yh_buf_free(&r->line);
+	free(r->c.src);
+	yh_wipe(r->uid_key, sizeof(r->uid_key));
+	free(r);
+}

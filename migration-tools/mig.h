@@ -1,0 +1,338 @@
+/*
+ * idmerge internals: the pipeline between the readers (reader.h) and the outputs.
+ *
+ * A run has five passes over bounded temporary files, so memory does not grow with
+ * the input:
+ *   1. read + cleanse every record (cleanse.c); write it to one of K partition files by
+ *      a hash of its match key: P (persons with a valid ID number), N (persons without
+ *      one, keyed by name key + phone key) or O (organizations, keyed by organization
+ *      code); rejects are written at once.
+ *   2. each P partition: group by ID number, detect name conflicts, publish a
+ *      (name key, phone key) -> uid index into the N partitions and resolve legal
+ *      representatives into the O partitions (match.c).
+ *   3. each N partition: an ID-less record joins the one identity its name and phone
+ *      point to (appended to that identity's P partition), or goes to review or
+ *      rejects (match.c).
+ *   4. each P partition again: merge groups into identities (merge.c).
+ *   5. each O partition: merge organizations (merge.c).
+ * Temporary files live in a private 0700 directory inside the output directory and
+ * are removed at the end. Every pass visits partitions in order and sorts inside a
+ * partition, so the same input gives the same bytes.
+ */
+#ifndef YH_MIG_MIG_H
+#define YH_MIG_MIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "common/buf.h"
+#include "migration-tools/reader.h"
+
+/* The values a cleansed record carries through the temporary files. */
+enum mig_val {
+	MV_LEGACY_ID,
+	MV_NAME,        /* display name, trimmed */
+	MV_NAME_KEY,    /* mk_name_key, "" when none */
+	MV_PHONE,       /* mk_phone_key, "" when none */
+	MV_EMAIL,
+	MV_USERNAME,
+	MV_PW_HASH,
+	MV_PW_SALT,
+	MV_STATUS,      /* active, disabled, locked, deregistered */
+	MV_LAST_LOGIN,  /* yyyymmddhhmmss or "" */
+	MV_ORG_NAME,
+	MV_USCC,        /* canonical valid credit code or "" */
+	MV_ORG_CODE,    /* canonical organization code (orgs; L lines: the org key) */
+	MV_LEGAL_REP,   /* canonical legal representative ID number */
+	MV_ID_RAW,      /* N records: the folded unusable ID value; I lines: the ID number */
+	MV_REASON,      /* N records: why the ID was unusable; I lines: "conflict" or "" */
+	MV_UID,         /* I and U lines */
+	MV_PART,        /* I lines: the P partition of the identity */
+	MV_COUNT
+};
+
+/* Line types in the temporary files. */
+#define MIG_T_PERSON 'P'  /* person record with a valid ID number (key: the number) */
+#define MIG_T_JOINED 'J'  /* ID-less person record joined by name+phone (P files) */
+#define MIG_T_LEGALREQ 'L' /* P files: does a person with this ID exist? (org key in MV_ORG_CODE) */
+#define MIG_T_NOID 'N'    /* person record without a usable ID (key: name key US phone key) */
+#define MIG_T_INDEX 'I'   /* N files: an identity has this name key + phone key */
+#define MIG_T_ORG 'O'     /* organization record (key: organization code) */
+#define MIG_T_LEGALREP 'U' /* O files: the legal representative's uid (key: org code) */
+
+/* One cleansed record (or auxiliary line). Values are never NULL ("" when absent). */
+struct mig_rec {
+	char type;
+	uint32_t src;
+	uint64_t seq;
+	const char *key;
+	const char *v[MV_COUNT];
+};
+
+/* ---------- cleanse.c ---------- */
+
+/* Where a cleansed input record goes. */
+enum mig_dest { MIG_DEST_KEEP, MIG_DEST_REJECT, MIG_DEST_REVIEW };
+
+/* The result of cleansing one input record; strings point into buf. */
+struct mig_clean {
+	enum mig_dest dest;
+	struct mig_rec rec;
+	const char *reason;       /* reject/review reason code (static string) */
+	const char *field;        /* the field a reject is about, or NULL */
+	char value[64];           /* the masked offending value ("" when none) */
+	char buf[4 * MIG_FIELD_MAX];
+	size_t used;
+};
+
+/*
+ * Cleanses one input record of source src_index (kind from rec->src) as of today
+ * (yyyymmdd). Fills *c: dest KEEP with rec typed P, N or O, or REJECT / REVIEW with a
+ * reason code. Returns 0, or YH_ERR_TOO_LONG when the values do not fit (callers
+ * reject the record as "too_long").
+ */
+int mig_cleanse(const struct mig_record *in, uint32_t src_index, int today,
+    struct mig_clean *c) YH_WUR;
+
+/* True when a raw identifier value is a placeholder ("无", "NULL", "-", "待补充",
+ * 000000000000000000, 123456789012345678, ...). */
+bool mig_is_placeholder(const char *raw);
+
+/* Normalizes a last-login value ("2023-05-01 12:00:00", "2023/5/1 12:00", ISO 8601,
+ * yyyymmddhhmmss, Unix seconds or milliseconds) into out as yyyymmddhhmmss; "" when it
+ * cannot be read. */
+void mig_norm_time(const char *in, char out[15]);
+
+/* Maps a legacy status through the source's status_map (or the four canonical words
+ * when the source has none). Missing -> "active"; unknown -> "disabled". */
+const char *mig_norm_status(const struct mig_source *src, const char *raw);
+
+/* Masks a value for rejects.jsonl: identifiers via idn_mask, anything non-ASCII fully. */
+void mig_mask_value(const char *raw, char *out, size_t outsz);
+
+/* True when an unusable ID value (folded, with its reason) cannot be the same number as
+ * canonical: used before a record joins an identity through name and phone. */
+bool mig_id_contradicts(const char *raw_folded, const char *reason, const char *canonical);
+
+/* ---------- output.c: temporary record files, JSON output files ---------- */
+
+/* Writes one record as a tab-separated, escaped line. Returns 0 or YH_ERR_IO. */
+int mig_rec_write(FILE *f, const struct mig_rec *r) YH_WUR;
+
+/* A partition file loaded into memory: the records point into data. */
+struct mig_part {
+	char *data;
+	size_t len;
+	struct mig_rec *recs;
+	size_t n;
+};
+
+/* Loads and parses a whole temporary file (a missing file is an empty partition).
+ * Returns 0, YH_ERR_IO, YH_ERR_ALLOC or YH_ERR_INTERNAL for a malformed line. */
+int mig_part_load(const char *path, struct mig_part *p) YH_WUR;
+
+/* Sorts a partition so that records with equal keys are adjacent, ordered by type,
+ * source, sequence (then content); keys themselves come in a fixed hash order.
+ * 0 or YH_ERR_ALLOC. */
+int mig_part_sort(struct mig_part *p) YH_WUR;
+
+/* Frees a partition's memory. */
+void mig_part_free(struct mig_part *p);
+
+/* Creates (truncates) an output file with mode 0600 and returns a buffered stream. */
+int mig_create_file(const char *path, FILE **out) YH_WUR;
+
+/* Appends a JSON string ("..." or null for NULL/"") to b. */
+int mig_json_str(struct yh_buf *b, const char *s) YH_WUR;
+
+/* ---------- progress.c ---------- */
+
+struct mig_progress;
+
+/* Creates a progress reporter; it prints only when stderr is a terminal and CI is not
+ * "true" (or when force is set). Returns NULL on allocation failure (then silent). */
+struct mig_progress *mig_progress_new(bool force);
+
+/* Starts a phase: label and the total of the unit being counted (0 when unknown). */
+void mig_progress_phase(struct mig_progress *p, const char *label, uint64_t total);
+
+/* Reports progress: done units of total and records handled so far in this phase.
+ * Cheap; redraws at most a few times per second. */
+void mig_progress_update(struct mig_progress *p, uint64_t done, uint64_t records);
+
+/* Ends the current line and frees the reporter. NULL is fine. */
+void mig_progress_free(struct mig_progress *p);
+
+/* ---------- report.c ---------- */
+
+#define MIG_REASONS_MAX 48
+
+struct mig_reason_count {
+	const char *reason;   /* static string */
+	uint64_t n;
+};
+
+struct mig_src_counts {
+	uint64_t read, accounts, rejects, review;
+	struct mig_reason_count rej[MIG_REASONS_MAX];
+	size_t n_rej;
+	struct mig_reason_count rev[MIG_REASONS_MAX];
+	size_t n_rev;
+};
+
+struct mig_counts {
+	struct mig_src_counts *src;   /* one per source */
+	size_t n_src;
+	uint64_t persons, orgs, conflicts;
+};
+
+/* Adds one to a reason's count in a table. The reason is compared by content and
+ * stored as idmerge's own static copy of the code ("other" for an unknown one), so the
+ * caller's string may be freed afterwards. */
+void mig_reason_add(struct mig_reason_count *t, size_t *n, const char *reason);
+
+/* Checks that every source's records are accounted for exactly once:
+ * read == accounts + rejects + review. Returns 0 or YH_ERR_INTERNAL (message in err). */
+int mig_counts_check(const struct mig_counts *c, const struct mig_sources *s, char *err,
+    size_t errsz) YH_WUR;
+
+/* Writes report.json and report.html (0600) into dir. */
+int mig_report_write(const char *dir, const struct mig_sources *s,
+    const struct mig_counts *c, bool dry_run) YH_WUR;
+
+/* ---------- merge.c: the run ---------- */
+
+struct mig_run_opts {
+	const char *out_dir;
+	bool dry_run;
+	int today;                  /* yyyymmdd; 0 = today (CST) */
+	const unsigned char *uid_key; /* HMAC key for uids; NULL = the fixed public domain */
+	size_t uid_key_len;
+	unsigned nparts;            /* 0 = chosen from the input size */
+	bool progress;              /* allow a progress line (still only on a terminal) */
+};
+
+struct mig_run;
+
+/* Starts a run over the loaded sources: creates the output directory's private temp
+ * directory and the partition files. */
+int mig_run_open(const struct mig_run_opts *o, const struct mig_sources *s,
+    struct mig_run **out, char *err, size_t errsz) YH_WUR;
+
+/* Pass 1 for one record of source src_index (the record's src must be that source). */
+int mig_run_add(struct mig_run *r, uint32_t src_index, const struct mig_record *rec) YH_WUR;
+
+/* Pass 1 for a record the reader could not parse: rejected as "unreadable". */
+int mig_run_add_unreadable(struct mig_run *r, uint32_t src_index, uint64_t seq,
+    uint64_t line) YH_WUR;
+
+/* Opens and closes every source's reader: a missing column or an unreadable file is
+ * reported (err) before a run creates anything. */
+int mig_sources_check(const struct mig_sources *s, char *err, size_t errsz) YH_WUR;
+
+/* Reads every source through the readers and feeds pass 1. */
+int mig_run_read_all(struct mig_run *r, char *err, size_t errsz) YH_WUR;
+
+/* Passes 2-5, the outputs, the report and the invariant check. */
+int mig_run_finish(struct mig_run *r, char *err, size_t errsz) YH_WUR;
+
+/* The counts (valid after mig_run_finish). Owned by the run. */
+const struct mig_counts *mig_run_counts(const struct mig_run *r);
+
+/* Removes the temporary directory and frees the run. NULL is fine. */
+void mig_run_free(struct mig_run *r);
+
+/* The stable uid of an identity: 32 lower-case hex digits (the directory's uid form)
+ * of HMAC-SHA256(key, kind ':' canonical key), kind 'p' (ID number) or 'o'
+ * (organization code); key NULL means the fixed public domain. out >= 33 bytes. */
+int mig_uid(const unsigned char *key, size_t keylen, char kind, const char *canon,
+    char *out, size_t outsz) YH_WUR;
+
+/* Partition of a key: FNV-1a 64 modulo nparts. */
+unsigned mig_part_of(const char *key, unsigned nparts);
+
+/* The state of a run, shared by merge.c, match.c and output.c. */
+struct mig_run {
+	struct mig_run_opts o;
+	const struct mig_sources *s;
+	int today;
+	unsigned char uid_key[64];
+	size_t uid_key_len;
+	char tmp[4096];            /* private temporary directory */
+	unsigned nparts;
+	FILE **pf, **nf, **of;     /* pass-1 writers, nparts each */
+	FILE *rejects, *review, *ident; /* NULL in a dry run */
+	struct mig_counts c;
+	struct mig_progress *prog;
+	struct yh_buf line;        /* scratch for one output line */
+	struct mig_clean clean;    /* scratch for pass 1 */
+	uint64_t records;          /* records seen in pass 1 */
+	bool finished;
+};
+
+/* Path of temporary file type ('P', 'N', 'O') number i. */
+void mig_tmp_path(const struct mig_run *r, char type, unsigned i, char *out, size_t outsz);
+
+/* Opens the nparts temporary files of a type for writing (truncating, or appending).
+ * *out is an array of nparts streams; close it with mig_close_set. */
+int mig_open_set(const struct mig_run *r, char type, bool append, FILE ***out) YH_WUR;
+
+/* Closes and frees a set of streams (NULL is fine). YH_ERR_IO when a flush failed. */
+int mig_close_set(FILE **set, unsigned n) YH_WUR;
+
+/* Writes one reject line and counts it against the source. value must already be
+ * masked (mig_mask_value); field and value may be NULL. */
+int mig_emit_reject(struct mig_run *r, uint32_t src, const char *legacy_id,
+    const char *reason, const char *field, const char *value) YH_WUR;
+
+/* Writes one review line (candidates: uids, sorted by the caller) and counts it. */
+int mig_emit_review(struct mig_run *r, uint32_t src, const char *legacy_id,
+    const char *reason, const char *const *cands, size_t ncands) YH_WUR;
+
+/* ---------- match.c (passes 2 and 3) ---------- */
+
+/* Pass 2: every P partition publishes its identities' (name, phone) index entries and
+ * answers legal-representative requests. */
+int mig_pass_index(struct mig_run *r) YH_WUR;
+
+/* Pass 3: every N partition: ID-less records join, go to review, or are rejected. */
+int mig_pass_noid(struct mig_run *r) YH_WUR;
+
+/* Decides whether a group of P records sharing one ID number is a name conflict
+ * (more than one distinct non-empty name key). */
+bool mig_group_conflicts(const struct mig_rec *g, size_t n);
+
+/* ---------- merge.c (passes 4 and 5) ---------- */
+
+/* Pass 4: persons out. */
+int mig_pass_persons(struct mig_run *r) YH_WUR;
+
+/* Pass 5: organizations out. */
+int mig_pass_orgs(struct mig_run *r) YH_WUR;
+
+/* ---------- import.c ---------- */
+
+struct mig_import_opts {
+	const char *in_dir;
+	const char *config_path;   /* -c, or NULL */
+	const char *state_dir;     /* -d, or NULL */
+	bool progress;
+};
+
+struct mig_import_stats {
+	uint64_t persons_added, persons_updated, orgs_added, orgs_updated;
+	uint64_t links_added, credentials_set, unchanged;
+	uint64_t failed;          /* identities not (fully) imported: logged */
+};
+
+/*
+ * Loads identities.jsonl from in_dir into the directory found through config_path
+ * and/or state_dir (created when missing), idempotently: a second import of the same
+ * file changes nothing. Returns 0; YH_ERR_CONFIG/KEY/PERM (err: the state cannot be
+ * opened); YH_ERR_IO; YH_ERR_CONFLICT when some identities failed (counted in
+ * st->failed, each logged) while the others were imported.
+ */
+int mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *err,
+    size_t errsz) YH_WUR;
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * Files: the temporary partition files (one escaped, tab-separated line per record)
+ * and the JSON-lines outputs, all created 0600.
+ */
+#define _GNU_SOURCE   /* fwrite_unlocked, putc_unlocked: the streams are not shared */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "migration-tools/mig.h"
+
+#define REC_FIELDS (4 + MV_COUNT)
+
+/* Writes s with tab, newline, carriage return and backslash escaped. */
+static int
+put_escaped(FILE *f, const char *s)
+{
+	while (*s) {
+		size_t n = strcspn(s, "\t\n\r\\");
+
+		if (n > 0 && fwrite_unlocked(s, 1, n, f) != n)
+			return YH_ERR_IO;
+		s += n;
+		if (*s == '\0')
+			break;
+		if (putc_unlocked('\\', f) == EOF ||
+		    putc_unlocked(*s == '\t' ? 't' : *s == '\n' ? 'n' : *s == '\r' ? 'r' : '\\',
+		    f) == EOF)
+			return YH_ERR_IO;
+		s++;
+	}
+	return 0;
+}
+
+int
+mig_rec_write(FILE *f, const struct mig_rec *r)
+{
+	char num[48];
+	int i, n;
+
+	if (putc_unlocked(r->type, f) == EOF || putc_unlocked('\t', f) == EOF ||
+	    put_escaped(f, r->key) != 0)
+		return YH_ERR_IO;
+	n = snprintf(num, sizeof(num), "\t%u\t%llu", (unsigned)r->src, (unsigned long long)r->seq);
+	if (n < 0 || fwrite_unlocked(num, 1, (size_t)n, f) != (size_t)n)
+		return YH_ERR_IO;
+	for (i = 0; i < MV_COUNT; i++)
+		if (putc_unlocked('\t', f) == EOF || put_escaped(f, r->v[i] ? r->v[i] : "") != 0)
+			return YH_ERR_IO;
+	return putc_unlocked('\n', f) == EOF ? YH_ERR_IO : 0;
+}
+
+/* Undoes put_escaped in place. */
+static void
+unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (*s == '\\' && s[1] != '\0') {
+			s++;
+			*w++ = *s == 't' ? '\t' : *s == 'n' ? '\n' : *s == 'r' ? '\r' : *s;
+		} else
+			*w++ = *s;
+	}
+	*w = '\0';
+}
+
+static int
+parse_u64_fast(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0')
+		return YH_ERR_INTERNAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > UINT64_MAX / 10 - 1)
+			return YH_ERR_INTERNAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Parses one line of len bytes (NUL-terminated, no newline) into rec, in place. */
+static int
+parse_line(char *line, size_t len, struct mig_rec *rec)
+{
+	char *f[REC_FIELDS], *p = line, *end = line + len, *t;
+	uint64_t src;
+	bool escaped = memchr(line, '\\', len) != NULL;
+	int n = 0;
+
+	f[n++] = line;
+	while ((t = memchr(p, '\t', (size_t)(end - p))) != NULL) {
+		if (n == REC_FIELDS)
+			return YH_ERR_INTERNAL;
+		*t = '\0';
+		f[n++] = t + 1;
+		p = t + 1;
+	}
+	if (n != REC_FIELDS || f[0][0] == '\0' || f[0][1] != '\0')
+		return YH_ERR_INTERNAL;
+	for (int i = 0; i < n && escaped; i++)
+		unescape(f[i]);
+	rec->type = f[0][0];
+	rec->key = f[1];
+	if (parse_u64_fast(f[2], &src) != 0 || src > UINT32_MAX ||
+	    parse_u64_fast(f[3], &rec->seq) != 0)
+		return YH_ERR_INTERNAL;
+	rec->src = (uint32_t)src;
+	for (int i = 0; i < MV_COUNT; i++)
+		rec->v[i] = f[4 + i];
+	return 0;
+}
+
+int
+mig_part_load(const char *path, struct mig_part *p)
+{
+	struct stat st;
+	FILE *f = NULL;
+	size_t lines = 0;
+	char *line, *end;
+	int r = 0;
+
+	memset(p, 0, sizeof(*p));
+	if ((f = fopen(path, "rb")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		yh_error("cannot open %s: %s", path, strerror(errno));
+		return YH_ERR_IO;
+	}
+	if (fstat(fileno(f), &st) != 0) {
+		r = YH_ERR_IO;
+		goto out;
+	}
+	p->len = (size_t)st.st_size;
+	if ((p->data = malloc(p->len + 1)) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	if (p->len > 0 && fread(p->data, 1, p->len, f) != p->len) {
+		yh_error("cannot read %s", path);
+		r = YH_ERR_IO;
+		goto out;
+	}
+	p->data[p->len] = '\0';
+	for (char *q = p->data, *e = p->data + p->len; (q = memchr(q, '\n', (size_t)(e - q))) != NULL;
+	    q++)
+		lines++;
+	if (lines > 0 && (p->recs = calloc(lines, sizeof(*p->recs))) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	for (line = p->data; line < p->data + p->len; line = end + 1) {
+		if ((end = memchr(line, '\n', (size_t)(p->data + p->len - line))) == NULL) {
+			r = YH_ERR_INTERNAL;
+			break;
+		}
+		*end = '\0';
+		if ((r = parse_line(line, (size_t)(end - line), &p->recs[p->n])) != 0)
+			break;
+		p->n++;
+	}
+	if (r != 0)
+		yh_error("malformed temporary file %s", path);
+out:
+	if (f != NULL)
+		fclose(f);
+	if (r != 0)
+		mig_part_free(p);
+	return r;
+}
+
+/* Total order of records: key, type, source, sequence, then content. */
+static int
+rec_cmp_full(const struct mig_rec *x, const struct mig_rec *y)
+{
+	int c = strcmp(x->key, y->key);
+
+	if (c != 0)
+		return c;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	/* Auxiliary lines share source and sequence: order them by content so the sort is
+	 * total and the run deterministic. */
+	if ((c = strcmp(x->v[MV_UID], y->v[MV_UID])) != 0)
+		return c;
+	return strcmp(x->v[MV_LEGAL_REP], y->v[MV_LEGAL_REP]);
+}
+
+/* A sort slot: a 64-bit hash of the key keeps nearly every comparison inside the array
+ * (ID numbers share long prefixes, so comparing strings would dominate). Records end
+ * up ordered by (key hash, key, ...): any total order works, as long as equal keys are
+ * adjacent and the order is the same on every run. */
+struct sort_slot {
+	uint64_t h;
+	struct mig_rec *r;
+};
+
+static uint64_t
+key_hash(const char *k)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)k; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 33);
+}
+
+static int
+slot_cmp(const void *a, const void *b)
+{
+	const struct sort_slot *x = a, *y = b;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return rec_cmp_full(x->r, y->r);
+}
+
+int
+mig_part_sort(struct mig_part *p)
+{
+	struct sort_slot *ord = NULL;
+	struct mig_rec *sorted = NULL;
+
+	if (p->n < 2)
+		return 0;
+	/* Sort slots, then lay the records out in order: groups stay contiguous. */
+	if ((ord = malloc(p->n * sizeof(*ord))) == NULL ||
+	    (sorted = malloc(p->n * sizeof(*sorted))) == NULL) {
+		free(ord);
+		return YH_ERR_ALLOC;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		ord[i].h = key_hash(p->recs[i].key);
+		ord[i].r = &p->recs[i];
+	}
+	qsort(ord, p->n, sizeof(*ord), slot_cmp);
+	for (size_t i = 0; i < p->n; i++)
+		sorted[i] = *ord[i].r;
+	free(ord);
+	free(p->recs);
+	p->recs = sorted;
+	return 0;
+}
+
+void
+mig_part_free(struct mig_part *p)
+{
+	if (p == NULL)
+		return;
+	free(p->data);
+	free(p->recs);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+mig_create_file(const char *path, FILE **out)
+{
+	int fd;
+
+	*out = NULL;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		yh_error("cannot create %s: %s", path, strerror(errno));
+		return YH_ERR_IO;
+	}
+	/* An existing file keeps its old mode through O_CREAT: force 0600. */
+	if (fchmod(fd, 0600) != 0 || (*out = fdopen(fd, "w")) == NULL) {
+		yh_error("cannot prepare %s: %s", path, strerror(errno));
+		close(fd);
+		return YH_ERR_IO;
+	}
+	setvbuf(*out, NULL, _IOFBF, 1 << 18);
+	return 0;
+}
+
+/* True for bytes JSON strings must escape. */
+static bool
+needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
+}
+
+int
+mig_json_str(struct yh_buf *b, const char *s)
+{
+	const char *run;
+	int r;
+
+	if (s == NULL || s[0] == '\0')
+		return yh_buf_puts(b, "null");
+	if ((r = yh_buf_putc(b, '"')) != 0)
+		return r;
+	/* Copy runs that need no escaping in one go; escape the rest byte by byte. */
+	while (*s != '\0') {
+		for (run = s; *s != '\0' && !needs_escape((unsigned char)*s); s++)
+			;
+		if (s > run && (r = yh_buf_append(b, run, (size_t)(s - run))) != 0)
+			return r;
+		if (*s != '\0') {
+			if ((r = yh_json_escape(b, s, 1)) != 0)
+				return r;
+			s++;
+		}
+	}
+	return yh_buf_putc(b, '"');
+}
+
+void
+mig_tmp_path(const struct mig_run *r, char type, unsigned i, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/%c%04u", r->tmp, type, i);
+}
+
+/* Writes the scratch line to f (when not a dry run). */
+static int
+flush_line(struct mig_run *r, FILE *f)
+{
+	if (r->line.len > 0 && f != NULL && fwrite(r->line.data, 1, r->line.len, f) != r->line.len)
+		return YH_ERR_IO;
+	return 0;
+}
+
+int
+mig_emit_reject(struct mig_run *r, uint32_t src, const char *legacy_id, const char *reason,
+    const char *field, const char *value)
+{
+	struct mig_src_counts *sc = &r->c.src[src];
+	int e;
+
+	sc->rejects++;
+	mig_reason_add(sc->rej, &sc->n_rej, reason);
+	if (r->rejects == NULL)
+		return 0;
+	yh_buf_reset(&r->line);
+	if ((e = yh_buf_puts(&r->line, "{\"source\":")) != 0 ||
+	    (e = mig_json_str(&r->line, r->s->v[src].name)) != 0 ||
+	    (e = yh_buf_puts(&r->line, ",\"legacy_id\":")) != 0 ||
+	    (e = mig_json_str(&r->line, legacy_id)) != 0 ||
+	    (e = yh_buf_puts(&r->line, ",\"reason\":")) != 0 ||
+	    (e = mig_json_str(&r->line, reason)) != 0 ||
+	    (e = yh_buf_puts(&r->line, ",\"field\":")) != 0 ||
+	    (e = mig_json_str(&r->line, field)) != 0 ||
+	    (e = yh_buf_puts(&r->line, ",\"value\":")) != 0 ||
+	    (e = mig_json_str(&r->line, value)) != 0 ||
+	    (e = yh_buf_puts(&r->line, "}\n")) != 0)
+		return e;
+	return flush_line(r, r->rejects);
+}
+
+int
+mig_emit_review(struct mig_run *r, uint32_t src, const char *legacy_id, const char *reason,
+    const char *const *cands, size_t ncands)
+{
+	struct mig_src_counts *sc = &r->c.src[src];
+	int e;
+
+	sc->review++;
+	mig_reason_add(sc->rev, &sc->n_rev, reason);
+	if (r->review == NULL)
+		return 0;
+	yh_buf_reset(&r->line);
+	if ((e = yh_buf_puts(&r->line, "{\"source\":")) != 0 ||
+	    (e = mig_json_str(&r->line, r->s->v[src].name)) != 0 ||
+	    (e = yh_buf_puts(&r->line, ",\"legacy_id\":")) != 0 ||
+	    (e = mig_json_str(&r->line, legacy_id)) != 0 ||
+	    (e = yh_buf_puts(&r->line, ",\"reason\":")) != 0 ||
+	    (e = mig_json_str(&r->line, reason)) != 0 ||
+	    (e = yh_buf_puts(&r->line, ",\"candidates\":[")) != 0)
+		return e;
+	for (size_t i = 0; i < ncands; i++)
+		if ((e = yh_buf_puts(&r->line, i ? "," : "")) != 0 ||
+		    (e = mig_json_str(&r->line, cands[i])) != 0)
+			return e;
+	if ((e = yh_buf_puts(&r->line, "]}\n")) != 0)
+		return e;
+	return flush_line(r, r->review);
+}
+
+int
+mig_open_set(const struct mig_run *r, char type, bool append, FILE ***out)
+{
+	char path[4200];
+	FILE **set;
+	int fd, e = 0;
+
+	*out = NULL;
+	if ((set = calloc(r->nparts, sizeof(*set))) == NULL)
+		return YH_ERR_ALLOC;
+	for (unsigned i = 0; i < r->nparts && e == 0; i++) {
+		mig_tmp_path(r, type, i, path, sizeof(path));
+		fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+		    (append ? O_APPEND : O_TRUNC), 0600);
+		if (fd < 0 || (set[i] = fdopen(fd, append ? "a" : "w")) == NULL) {
+			yh_error("cannot open %s: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			e = YH_ERR_IO;
+			break;
+		}
+		/* Many of these are open at once: keep their buffers small. */
+		setvbuf(set[i], NULL, _IOFBF, 1 << 15);
+	}
+	if (e != 0) {
+		if (mig_close_set(set, r->nparts) != 0)
+			yh_debug("closing a partial set failed too");
+		return e;
+	}
+	*out = set;
+	return 0;
+}
+
+int
+mig_close_set(FILE **set, unsigned n)
+{
+	int e = 0;
+
+	if (set == NULL)
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		if (set[i] != NULL && fclose(set[i]) != 0)
+			e = YH_ERR_IO;
+	free(set);
+	return e;
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# idmerge import: identities, account links and credentials into the directory,
+# idempotently; then a login (authctl user check-password) with the ID number, the phone
+# and the legacy username and the legacy password succeeds for EVERY legacy scheme
+# (tests/fixtures/idmerge/import: hashes made with python3 hashlib/crypt and openssl)
+# and upgrades the hash to argon2id. Also imports the dirty five-source fixtures
+# (persons and organizations) twice.
+set -euo pipefail
+
+BUILD=${YH_BUILD:-build}
+SRC=${YH_SRCDIR:-.}
+IDMERGE=$BUILD/migration-tools/idmerge
+AUTHCTL=$BUILD/authd/authctl
+FIX=$(cd "$SRC/tests/fixtures/idmerge" && pwd)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export CI=true
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+[[ -x $IDMERGE ]] || fail "idmerge not built at $IDMERGE"
+[[ -x $AUTHCTL ]] || fail "authctl not built at $AUTHCTL"
+
+# A cheap argon2id cost keeps the test quick; the path is the production one.
+cat >"$TMP/authd.conf" <<EOF
+state_dir = $TMP/state
+password.argon2_t_cost = 1
+password.argon2_m_cost_kib = 256
+EOF
+DB=$TMP/state/directory.db
+
+"$IDMERGE" run --sources "$FIX/import/sources.json" --out "$TMP/out" --today 20260101 \
+	>/dev/null 2>&1 || fail "idmerge run (import fixtures)"
+
+"$IDMERGE" import --in "$TMP/out" -c "$TMP/authd.conf" >"$TMP/imp1.log" 2>&1 ||
+	{ cat "$TMP/imp1.log"; fail "first import"; }
+n=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))))" "$FIX/import/expected.json")
+grep -q "persons $n added 0 updated" "$TMP/imp1.log" || fail "first import: $(cat "$TMP/imp1.log")"
+grep -q "$n account links added, $n credentials set" "$TMP/imp1.log" ||
+	fail "first import links/credentials: $(cat "$TMP/imp1.log")"
+[[ $(stat -c %a "$DB") == 600 ]] || fail "directory file mode $(stat -c %a "$DB")"
+
+counts() {
+	sqlite3 "$DB" "select (select count(*) from person), (select count(*) from legacy_link),
+	    (select count(*) from credential), (select group_concat(scheme || ':' || hash, ',') from credential)"
+}
+before=$(counts)
+
+# Idempotent: the same file again changes nothing.
+"$IDMERGE" import --in "$TMP/out" -d "$TMP/state" >"$TMP/imp2.log" 2>&1 ||
+	{ cat "$TMP/imp2.log"; fail "second import"; }
+grep -q "persons 0 added 0 updated, organizations 0 added 0 updated, 0 account links added, 0 credentials set, $n unchanged" \
+	"$TMP/imp2.log" || fail "second import not a no-op: $(cat "$TMP/imp2.log")"
+[[ $(counts) == "$before" ]] || fail "second import changed the directory"
+
+# Encrypted at rest: no ID number, phone or plaintext password in the file.
+python3 - "$FIX/import/expected.json" "$DB" <<'PY' || fail "plaintext personal data in the directory"
+import json, sys
+people = json.load(open(sys.argv[1]))
+db = open(sys.argv[2], "rb").read()
+for p in people:
+    for v in (p["id_number"], p["phone"]):
+        if v.encode() in db:
+            print("plaintext in db:", v[:4] + "..."); sys.exit(1)
+    if p["scheme"] == "plain" and p["password"].encode() in db:
+        print("plaintext password stored"); sys.exit(1)
+PY
+
+check() { # check IDENT PASSWORD -> prints authctl's JSON, returns its status
+	printf '%s' "$2" | "$AUTHCTL" -c "$TMP/authd.conf" user check-password "$1" --password-stdin 2>&1
+}
+
+# Each scheme: ID number (first login: legacy hash verified, upgraded), then phone and
+# legacy username (now against argon2id), and a wrong password is refused.
+python3 -c "
+import json, sys
+for p in json.load(open(sys.argv[1])):
+    print('\t'.join([p['tag'], p['scheme'], p['id_number'], p['phone'], p['username'], p['password']]))
+" "$FIX/import/expected.json" >"$TMP/people.tsv"
+while IFS=$'\t' read -r tag scheme idn phone user pw; do
+	out=$(check "$idn" "$pw") || fail "$tag: login with the ID number failed: $out"
+	if [[ $scheme == plain ]]; then
+		# Hashed with argon2id at import, so nothing is left to upgrade.
+		[[ $out == *'"ok":true'* && $out == *'"rehashed":false'* ]] || fail "$tag: $out"
+	else
+		[[ $out == *'"ok":true'* && $out == *'"rehashed":true'* ]] ||
+			fail "$tag: first login did not upgrade the hash: $out"
+	fi
+	out=$(check "$phone" "$pw") || fail "$tag: login with the phone failed: $out"
+	[[ $out == *'"rehashed":false'* ]] || fail "$tag: second login rehashed again: $out"
+	out=$(check "$user" "$pw") || fail "$tag: login with the legacy username failed: $out"
+	if check "$idn" "wrong-$pw" >/dev/null; then fail "$tag: a wrong password was accepted"; fi
+	echo "ok: $tag"
+done <"$TMP/people.tsv"
+
+bad=$(sqlite3 "$DB" "select count(*) from credential where scheme != 'argon2id'")
+[[ $bad == 0 ]] || fail "$bad credentials still on a legacy scheme after login"
+
+# A re-import after the upgrade keeps the argon2id hashes.
+"$IDMERGE" import --in "$TMP/out" -c "$TMP/authd.conf" >/dev/null 2>&1 || fail "third import"
+bad=$(sqlite3 "$DB" "select count(*) from credential where scheme != 'argon2id'")
+[[ $bad == 0 ]] || fail "re-import replaced upgraded hashes with legacy ones"
+
+# The dirty fixtures: persons and organizations (legal representatives), twice.
+"$IDMERGE" run --sources "$FIX/sources.json" --out "$TMP/fx" --today 20260101 >/dev/null 2>&1 ||
+	fail "idmerge run (fixtures)"
+persons=$(grep -c '"kind":"person"' "$TMP/fx/identities.jsonl")
+orgs=$(grep -c '"kind":"org"' "$TMP/fx/identities.jsonl")
+"$IDMERGE" import --in "$TMP/fx" -d "$TMP/state2" >"$TMP/fx1.log" 2>&1 ||
+	{ cat "$TMP/fx1.log"; fail "fixture import"; }
+grep -q "persons $persons added 0 updated, organizations $orgs added 0 updated" "$TMP/fx1.log" ||
+	fail "fixture import: $(cat "$TMP/fx1.log")"
+"$IDMERGE" import --in "$TMP/fx" -d "$TMP/state2" >"$TMP/fx2.log" 2>&1 || fail "fixture re-import"
+grep -q "persons 0 added 0 updated, organizations 0 added 0 updated, 0 account links added, 0 credentials set" \
+	"$TMP/fx2.log" || fail "fixture re-import not a no-op: $(cat "$TMP/fx2.log")"
+reps=$(sqlite3 "$TMP/state2/directory.db" "select count(*) from org where legal_rep_uid is not null and legal_rep_uid != ''")
+[[ $reps == 2 ]] || fail "organizations with a legal representative: $reps, want 2"
+links=$(sqlite3 "$TMP/state2/directory.db" "select count(*) from legacy_link")
+want=$(python3 -c "
+import json,sys
+print(sum(len(json.loads(l)['accounts']) for l in open(sys.argv[1])))" "$TMP/fx/identities.jsonl")
+[[ $links == "$want" ]] || fail "legacy links $links, want $want"
+# The person merged from six accounts logs in with a legacy username from one source
+# and the password of the most recently used account (gjj, sha1-salt).
+check_fx() { printf '%s' "$2" | "$AUTHCTL" -d "$TMP/state2" user check-password "$1" --password-stdin 2>&1; }
+out=$(check_fx zw2019 pw-A-gjj) || fail "merged person: legacy username + newest password: $out"
+if check_fx zhangwei pw-A-shebao >/dev/null; then
+	fail "an older account's password was kept instead of the newest"
+fi
+
+echo "idmerge_import: ok"

@@ -1,0 +1,627 @@
+/*
+ * Unit tests for idmerge's pipeline (migration-tools/mig.h): placeholders, time and
+ * status normalization, masking, the typo/contradiction rule, cleansing, uids, the
+ * temporary record format, and whole runs fed from memory: the invariant (every record
+ * in exactly one output), never merging two valid ID numbers, name+phone joins,
+ * ambiguity and name conflicts going to review, determinism.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "identity/idnum.h"
+#include "migration-tools/mig.h"
+
+/* ---------- helpers ---------- */
+
+/* A valid resident ID number from 17 digits. */
+static void
+make_id(const char *d17, char out[19])
+{
+	memcpy(out, d17, 17);
+	out[17] = idn_resident_check_char(d17);
+	out[18] = '\0';
+}
+
+static struct mig_source test_src[3];
+static struct mig_sources test_sources = { test_src, 3, (char *)"memory" };
+
+static void
+setup_sources(void)
+{
+	memset(test_src, 0, sizeof(test_src));
+	test_src[0].name = (char *)"alpha";
+	test_src[0].kind = MIG_KIND_PERSON;
+	test_src[0].trust = 2;
+	test_src[0].password_scheme = (char *)"md5-hex";
+	test_src[0].path = (char *)"/nonexistent/alpha.csv";
+	test_src[1].name = (char *)"beta";
+	test_src[1].kind = MIG_KIND_PERSON;
+	test_src[1].trust = 1;
+	test_src[1].password_scheme = (char *)"sha1-hex";
+	test_src[1].path = (char *)"/nonexistent/beta.csv";
+	test_src[2].name = (char *)"orgs";
+	test_src[2].kind = MIG_KIND_ORG;
+	test_src[2].path = (char *)"/nonexistent/orgs.csv";
+}
+
+static uint64_t seqs[3];
+
+/* Builds a record of source s; fields given as pairs (field, value), ending with -1. */
+static struct mig_record
+rec(int s, ...)
+{
+	struct mig_record r;
+	va_list ap;
+	int f;
+
+	memset(&r, 0, sizeof(r));
+	r.src = &test_src[s];
+	r.seq = ++seqs[s];
+	r.line = r.seq + 1;
+	va_start(ap, s);
+	while ((f = va_arg(ap, int)) >= 0)
+		r.f[f] = va_arg(ap, char *);
+	va_end(ap);
+	return r;
+}
+
+static char *
+slurp(const char *dir, const char *name)
+{
+	char path[512];
+	FILE *f;
+	long n;
+	char *b;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = calloc(1, (size_t)n + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return b;
+}
+
+static size_t
+count_lines(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = s; p && *p; ) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (needle == NULL || memmem(p, len, needle, strlen(needle)) != NULL)
+			n += len > 0;
+		p = e ? e + 1 : p + len;
+	}
+	return n;
+}
+
+static void
+rm_dir(const char *dir)
+{
+	const char *names[] = { "identities.jsonl", "rejects.jsonl", "review.jsonl",
+		"report.json", "report.html" };
+	char path[512];
+
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/* ---------- small functions ---------- */
+
+static void
+test_placeholders(void **state)
+{
+	const char *yes[] = { "无", "NULL", "null", "-", "/", "待补充", " 暂无 ", "000000000000000000",
+		"111111111111111111", "123456789012345678", "12345678901234567X", "987654321098765432",
+		"xxxxxxxxxxxxxxxxxx", "０００００００００００００００００" };
+	const char *no[] = { "11010519491231002X", "440524188001010014", "110105491231002", "",
+		"张三", "91350100M000100Y43", "1.10105E+17" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!mig_is_placeholder(yes[i]))
+			fail_msg("\"%s\" should be a placeholder", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (mig_is_placeholder(no[i]))
+			fail_msg("\"%s\" is not a placeholder", no[i]);
+	assert_false(mig_is_placeholder(NULL));
+}
+
+static void
+test_norm_time(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "2023-05-01 12:00:00", "20230501120000" },
+		{ "2023/5/1 8:07", "20230501080700" },
+		{ "2023-05-01T12:00:00.123Z", "20230501120000" },
+		{ "20230501", "20230501000000" },
+		{ "20230501120102", "20230501120102" },
+		{ "2023年5月1日", "20230501000000" },
+		{ "1700000000", "20231115061320" },     /* Unix seconds, shown in CST */
+		{ "1700000000000", "20231115061320" },  /* milliseconds */
+		{ "2023-02-30", "" },
+		{ "yesterday", "" },
+		{ "", "" },
+	};
+	char out[15];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mig_norm_time(cases[i][0], out);
+		if (strcmp(out, cases[i][1]) != 0)
+			fail_msg("mig_norm_time(\"%s\") = \"%s\", want \"%s\"", cases[i][0], out,
+			    cases[i][1]);
+	}
+	mig_norm_time(NULL, out);
+	assert_string_equal(out, "");
+}
+
+static void
+test_norm_status(void **state)
+{
+	struct mig_status_map map[2] = { { (char *)"1", (char *)"active" },
+		{ (char *)"9", (char *)"deregistered" } };
+	struct mig_source s;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	assert_string_equal(mig_norm_status(&s, NULL), "active");
+	assert_string_equal(mig_norm_status(&s, "Locked"), "locked");
+	assert_string_equal(mig_norm_status(&s, "whatever"), "disabled");
+	s.status_map = map;
+	s.n_status_map = 2;
+	assert_string_equal(mig_norm_status(&s, "1"), "active");
+	assert_string_equal(mig_norm_status(&s, " 9 "), "deregistered");
+	/* An unknown legacy value never turns an account on. */
+	assert_string_equal(mig_norm_status(&s, "7"), "disabled");
+}
+
+static void
+test_mask(void **state)
+{
+	char out[64];
+
+	(void)state;
+	mig_mask_value("11010519491231002X", out, sizeof(out));
+	assert_string_equal(out, "110105********002X");
+	mig_mask_value("张三的身份证", out, sizeof(out));
+	assert_string_equal(out, "******");
+	mig_mask_value("无", out, sizeof(out));
+	assert_string_equal(out, "无");
+	mig_mask_value(NULL, out, sizeof(out));
+	assert_string_equal(out, "");
+}
+
+static void
+test_contradicts(void **state)
+{
+	char a[19], t[19], sci[32];
+
+	(void)state;
+	make_id("11010519491231002", a);
+	/* No number given: nothing contradicts. */
+	assert_false(mig_id_contradicts("", "missing_id", a));
+	assert_false(mig_id_contradicts("NULL", "placeholder", a));
+	/* One substituted digit, or two adjacent ones swapped: a typo of this number. */
+	memcpy(t, a, 19);
+	t[5] = t[5] == '1' ? '2' : '1';
+	assert_false(mig_id_contradicts(t, "bad_checksum", a));
+	memcpy(t, a, 19);
+	t[8] = a[9];
+	t[9] = a[8];
+	assert_false(mig_id_contradicts(t, "bad_checksum", a));
+	/* Two substitutions: another number. */
+	memcpy(t, a, 19);
+	t[3] = t[3] == '1' ? '2' : '1';
+	t[12] = t[12] == '1' ? '2' : '1';
+	assert_true(mig_id_contradicts(t, "bad_checksum", a));
+	/* 15-digit form with a typo. */
+	assert_false(mig_id_contradicts("110105491231003", "bad_checksum", a));
+	assert_true(mig_id_contradicts("440105491231555", "bad_checksum", a));
+	/* Excel: the mantissa must be this number rounded. */
+	snprintf(sci, sizeof(sci), "1.10105E+17");
+	assert_false(mig_id_contradicts(sci, "scientific_notation", a));
+	assert_true(mig_id_contradicts("4.40524E+17", "scientific_notation", a));
+	assert_true(mig_id_contradicts("1.10106E+17", "scientific_notation", a));
+	assert_true(mig_id_contradicts("1.10105E+16", "scientific_notation", a));
+}
+
+static void
+test_uid(void **state)
+{
+	char a[40], b[40], c[40];
+	const unsigned char key[16] = "0123456789abcdef";
+
+	(void)state;
+	assert_int_equal(mig_uid(NULL, 0, 'p', "11010519491231002X", a, sizeof(a)), 0);
+	assert_int_equal(mig_uid(NULL, 0, 'p', "11010519491231002X", b, sizeof(b)), 0);
+	assert_string_equal(a, b);
+	/* Known answer: python3 hmac.new(b"yihao/idmerge/uid/v1", b"p:11010519491231002X",
+	 * hashlib.sha256).hexdigest()[:32]. A change here changes every imported uid. */
+	assert_string_equal(a, "d39f456fe21e322909163d6c740c341e");
+	assert_int_equal(strlen(a), 32);
+	assert_int_equal(strspn(a, "0123456789abcdef"), 32);
+	assert_int_equal(mig_uid(NULL, 0, 'o', "11010519491231002X", c, sizeof(c)), 0);
+	assert_string_not_equal(a, c);
+	assert_int_equal(mig_uid(key, sizeof(key), 'p', "11010519491231002X", c, sizeof(c)), 0);
+	assert_string_not_equal(a, c);
+	assert_int_not_equal(mig_uid(NULL, 0, 'p', "x", a, 20), 0);
+	for (int i = 0; i < 100; i++) {
+		char k[8];
+
+		snprintf(k, sizeof(k), "k%d", i);
+		assert_true(mig_part_of(k, 7) < 7);
+	}
+}
+
+static void
+test_rec_roundtrip(void **state)
+{
+	struct mig_rec r, *x;
+	struct mig_part p;
+	char path[] = "/tmp/yh_test_idmerge_recXXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_non_null(f = fdopen(fd, "w"));
+	memset(&r, 0, sizeof(r));
+	for (int i = 0; i < MV_COUNT; i++)
+		r.v[i] = "";
+	r.type = MIG_T_PERSON;
+	r.key = "11010519491231002X";
+	r.src = 2;
+	r.seq = 12345678901ULL;
+	r.v[MV_NAME] = "张\t三\\n\n";
+	r.v[MV_PW_SALT] = "a\rb\\";
+	assert_int_equal(mig_rec_write(f, &r), 0);
+	r.key = "A";
+	assert_int_equal(mig_rec_write(f, &r), 0);
+	fclose(f);
+	assert_int_equal(mig_part_load(path, &p), 0);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(mig_part_sort(&p), 0);
+	x = &p.recs[strcmp(p.recs[0].key, "A") == 0 ? 1 : 0];
+	assert_int_equal(x->type, MIG_T_PERSON);
+	assert_string_equal(x->key, "11010519491231002X");
+	assert_int_equal(x->src, 2);
+	assert_true(x->seq == 12345678901ULL);
+	assert_string_equal(x->v[MV_NAME], "张\t三\\n\n");
+	assert_string_equal(x->v[MV_PW_SALT], "a\rb\\");
+	assert_string_equal(x->v[MV_EMAIL], "");
+	assert_string_equal(p.recs[x == &p.recs[0] ? 1 : 0].key, "A");
+	mig_part_free(&p);
+	/* A damaged file is an error, not a silent skip. */
+	assert_non_null(f = fopen(path, "w"));
+	fputs("P\tkey\t1\n", f);
+	fclose(f);
+	assert_int_equal(mig_part_load(path, &p), YH_ERR_INTERNAL);
+	unlink(path);
+	/* A missing file is an empty partition. */
+	assert_int_equal(mig_part_load(path, &p), 0);
+	assert_int_equal(p.n, 0);
+}
+
+static void
+test_cleanse(void **state)
+{
+	struct mig_clean *c = calloc(1, sizeof(*c));
+	struct mig_record r;
+	char id[19];
+
+	(void)state;
+	setup_sources();
+	make_id("11010519491231002", id);
+	r = rec(0, MIG_F_LEGACY_ID, "7", MIG_F_NAME, " 张 三 ", MIG_F_ID_NUMBER,
+	    "'１１０１０５１９４９１２３１００２ｘ", MIG_F_PHONE, "+86 138-0013-8000",
+	    MIG_F_EMAIL, "Zhang@Example.COM", MIG_F_LAST_LOGIN, "2020-01-02", -1);
+	assert_int_equal(mig_cleanse(&r, 0, 20260101, c), 0);
+	assert_int_equal(c->dest, MIG_DEST_KEEP);
+	assert_int_equal(c->rec.type, MIG_T_PERSON);
+	assert_string_equal(c->rec.key, id);
+	assert_string_equal(c->rec.v[MV_NAME], "张三");
+	assert_string_equal(c->rec.v[MV_PHONE], "13800138000");
+	assert_string_equal(c->rec.v[MV_EMAIL], "zhang@example.com");
+	assert_string_equal(c->rec.v[MV_LAST_LOGIN], "20200102000000");
+	assert_string_equal(c->rec.v[MV_STATUS], "active");
+
+	/* A placeholder name is no name. */
+	r = rec(0, MIG_F_LEGACY_ID, "7b", MIG_F_NAME, "NULL", MIG_F_ID_NUMBER, id, -1);
+	assert_int_equal(mig_cleanse(&r, 0, 20260101, c), 0);
+	assert_string_equal(c->rec.v[MV_NAME], "");
+	assert_string_equal(c->rec.v[MV_NAME_KEY], "");
+
+	/* 15 digits are upgraded. */
+	r = rec(0, MIG_F_LEGACY_ID, "8", MIG_F_ID_NUMBER, "110105491231002", -1);
+	assert_int_equal(mig_cleanse(&r, 0, 20260101, c), 0);
+	assert_string_equal(c->rec.key, id);
+
+	/* Unusable number, no phone: rejected with the reason. */
+	r = rec(0, MIG_F_LEGACY_ID, "9", MIG_F_NAME, "李四", MIG_F_ID_NUMBER, "1.10105E+17", -1);
+	assert_int_equal(mig_cleanse(&r, 0, 20260101, c), 0);
+	assert_int_equal(c->dest, MIG_DEST_REJECT);
+	assert_string_equal(c->reason, "scientific_notation");
+	assert_string_equal(c->field, "id_number");
+
+	/* Unusable number with name and phone: kept for name+phone matching. */
+	r = rec(0, MIG_F_NAME, "李四", MIG_F_ID_NUMBER, "待补充", MIG_F_PHONE, "13900139000", -1);
+	assert_int_equal(mig_cleanse(&r, 0, 20260101, c), 0);
+	assert_int_equal(c->dest, MIG_DEST_KEEP);
+	assert_int_equal(c->rec.type, MIG_T_NOID);
+	assert_string_equal(c->rec.v[MV_REASON], "placeholder");
+	assert_string_equal(c->rec.key, "李四\x1f" "13900139000");
+	/* A missing legacy id is replaced by the record number. */
+	assert_true(c->rec.v[MV_LEGACY_ID][0] == '#');
+
+	/* Future birth date, as of the given day. */
+	make_id("11010520300101001", id);
+	r = rec(0, MIG_F_LEGACY_ID, "10", MIG_F_ID_NUMBER, id, -1);
+	assert_int_equal(mig_cleanse(&r, 0, 20260101, c), 0);
+	assert_string_equal(c->reason, "future_birthdate");
+
+	/* Organizations: the standard's example, and its org code alone. */
+	r = rec(2, MIG_F_LEGACY_ID, "o1", MIG_F_ORG_NAME, "X", MIG_F_USCC, "91350100M000100Y43", -1);
+	assert_int_equal(mig_cleanse(&r, 2, 20260101, c), 0);
+	assert_int_equal(c->rec.type, MIG_T_ORG);
+	assert_string_equal(c->rec.key, "M000100Y4");
+	assert_string_equal(c->rec.v[MV_USCC], "91350100M000100Y43");
+	r = rec(2, MIG_F_LEGACY_ID, "o2", MIG_F_ORG_CODE, "M000100Y-4", -1);
+	assert_int_equal(mig_cleanse(&r, 2, 20260101, c), 0);
+	assert_string_equal(c->rec.key, "M000100Y4");
+	assert_string_equal(c->rec.v[MV_USCC], "");
+	/* A credit code failing its final check still joins through its org code. */
+	r = rec(2, MIG_F_LEGACY_ID, "o3", MIG_F_USCC, "91350100M000100Y44", -1);
+	assert_int_equal(mig_cleanse(&r, 2, 20260101, c), 0);
+	assert_int_equal(c->dest, MIG_DEST_KEEP);
+	assert_string_equal(c->rec.key, "M000100Y4");
+	assert_string_equal(c->rec.v[MV_USCC], "");
+	/* Placeholder credit code, no org code: rejected. */
+	r = rec(2, MIG_F_LEGACY_ID, "o4", MIG_F_USCC, "无", -1);
+	assert_int_equal(mig_cleanse(&r, 2, 20260101, c), 0);
+	assert_int_equal(c->dest, MIG_DEST_REJECT);
+	assert_string_equal(c->reason, "placeholder");
+	free(c);
+}
+
+/* ---------- whole runs ---------- */
+
+struct run_result {
+	char *ident, *rejects, *review, *report;
+};
+
+static void
+free_result(struct run_result *x)
+{
+	free(x->ident);
+	free(x->rejects);
+	free(x->review);
+	free(x->report);
+}
+
+/* Feeds a fixed set of records through a run with nparts partitions. */
+static void
+run_memory(const char *dir, unsigned nparts, struct run_result *res)
+{
+	struct mig_run_opts o;
+	struct mig_run *r = NULL;
+	struct mig_record x;
+	char err[512] = "", a[19], b[19], c[19], d[19];
+
+	setup_sources();
+	memset(seqs, 0, sizeof(seqs));
+	make_id("11010519491231002", a);
+	make_id("44052418800101001", b);
+	make_id("32010219700101001", c);
+	make_id("32010219720202002", d);
+	memset(&o, 0, sizeof(o));
+	o.out_dir = dir;
+	o.today = 20260101;
+	o.nparts = nparts;
+	assert_int_equal(mig_run_open(&o, &test_sources, &r, err, sizeof(err)), 0);
+
+#define ADD(s, ...) do { x = rec(s, __VA_ARGS__, -1); assert_int_equal(mig_run_add(r, s, &x), 0); } while (0)
+	/* Person A twice (one 15-digit), with passwords: the more recent login wins. */
+	ADD(0, MIG_F_LEGACY_ID, "a1", MIG_F_NAME, "张三", MIG_F_ID_NUMBER, a, MIG_F_PHONE, "13800138000",
+	    MIG_F_PASSWORD_HASH, "h-a1", MIG_F_LAST_LOGIN, "2020-01-01", MIG_F_STATUS, "deregistered");
+	ADD(1, MIG_F_LEGACY_ID, "a2", MIG_F_NAME, "張三", MIG_F_ID_NUMBER, "110105491231002",
+	    MIG_F_PASSWORD_HASH, "h-a2", MIG_F_LAST_LOGIN, "2024-01-01", MIG_F_STATUS, "active");
+	/* B: a different person with the same name and phone as A: never merged. */
+	ADD(1, MIG_F_LEGACY_ID, "b1", MIG_F_NAME, "张三", MIG_F_ID_NUMBER, b, MIG_F_PHONE, "13800138000");
+	/* ID-less 张三 + that phone: two identities -> review with both. */
+	ADD(0, MIG_F_LEGACY_ID, "n1", MIG_F_NAME, "张三", MIG_F_PHONE, "138 0013 8000");
+	/* C with a phone nobody else has; an ID-less record joins it. */
+	ADD(0, MIG_F_LEGACY_ID, "c1", MIG_F_NAME, "王五", MIG_F_ID_NUMBER, c, MIG_F_PHONE, "13900139000");
+	ADD(1, MIG_F_LEGACY_ID, "c2", MIG_F_NAME, "王 五", MIG_F_ID_NUMBER, "NULL", MIG_F_PHONE, "+8613900139000");
+	/* Same phone and name, but its (broken) number is someone else's: review. */
+	ADD(1, MIG_F_LEGACY_ID, "c3", MIG_F_NAME, "王五", MIG_F_ID_NUMBER, "44052418800101001X",
+	    MIG_F_PHONE, "13900139000");
+	/* D under two names: a conflict, never merged. */
+	ADD(0, MIG_F_LEGACY_ID, "d1", MIG_F_NAME, "赵六", MIG_F_ID_NUMBER, d);
+	ADD(1, MIG_F_LEGACY_ID, "d2", MIG_F_NAME, "钱七", MIG_F_ID_NUMBER, d);
+	/* Rejects. */
+	ADD(0, MIG_F_LEGACY_ID, "r1", MIG_F_NAME, "孙八", MIG_F_ID_NUMBER, "000000000000000000");
+	ADD(0, MIG_F_LEGACY_ID, "r2", MIG_F_NAME, "孙八");
+	/* An organization whose legal representative is A; another by org code only. */
+	ADD(2, MIG_F_LEGACY_ID, "o1", MIG_F_ORG_NAME, "福州公司", MIG_F_USCC, "91350100M000100Y43",
+	    MIG_F_LEGAL_REP_ID_NUMBER, a);
+	ADD(2, MIG_F_LEGACY_ID, "o2", MIG_F_ORG_NAME, "福州公司", MIG_F_ORG_CODE, "M000100Y4");
+#undef ADD
+	assert_int_equal(mig_run_add_unreadable(r, 1, 99, 100), 0);
+	if (mig_run_finish(r, err, sizeof(err)) != 0)
+		fail_msg("finish: %s", err);
+	mig_run_free(r);
+	res->ident = slurp(dir, "identities.jsonl");
+	res->rejects = slurp(dir, "rejects.jsonl");
+	res->review = slurp(dir, "review.jsonl");
+	res->report = slurp(dir, "report.json");
+	assert_non_null(res->ident);
+	assert_non_null(res->rejects);
+	assert_non_null(res->review);
+	assert_non_null(res->report);
+}
+
+static void
+test_run_memory(void **state)
+{
+	char dir[] = "/tmp/yh_test_idmerge_runXXXXXX", dir2[] = "/tmp/yh_test_idmerge_runXXXXXX";
+	struct run_result x, y;
+	char a[19], b[19], line[4096];
+	const char *p;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(dir2));
+	run_memory(dir, 4, &x);
+	make_id("11010519491231002", a);
+	make_id("44052418800101001", b);
+
+	/* 14 records: 7 accounts (a1 a2 b1 c1 c2 o1 o2), 3 rejects, 4 review. */
+	assert_int_equal(count_lines(x.ident, NULL), 4);   /* A, B, C, org; nothing for D */
+	assert_int_equal(count_lines(x.rejects, NULL), 3);
+	assert_int_equal(count_lines(x.review, NULL), 4);
+	assert_non_null(strstr(x.report, "\"read\": 14, \"accounts\": 7, \"rejects\": 3, \"review\": 4"));
+	/* A and B stay apart although name and phone are equal. */
+	p = strstr(x.ident, a);
+	assert_non_null(p);
+	assert_null(strstr(p + 1, a));
+	assert_int_equal(count_lines(x.ident, b), 1);
+	assert_int_equal(count_lines(x.ident, "\"legacy_id\":\"b1\""), 1);
+	/* No line holds both numbers. */
+	for (const char *q = x.ident; *q; ) {
+		const char *e = strchr(q, '\n');
+		size_t n = (size_t)(e - q);
+
+		assert_true(n < sizeof(line));
+		memcpy(line, q, n);
+		line[n] = '\0';
+		assert_false(strstr(line, a) != NULL && strstr(line, b) != NULL);
+		q = e + 1;
+	}
+	/* A: active (a2 is), credential from the most recent login (a2, sha1-hex). */
+	assert_non_null(strstr(x.ident, "\"credential\":{\"source\":\"beta\",\"legacy_id\":\"a2\","
+	    "\"scheme\":\"sha1-hex\",\"hash\":\"h-a2\""));
+	/* Name by trust: alpha (2) over beta (1). */
+	assert_non_null(strstr(x.ident, "\"name\":\"张三\",\"phone\":\"13800138000\""));
+	/* c2 joined C; c3 went to review as a contradiction; n1 is ambiguous. */
+	assert_int_equal(count_lines(x.ident, "\"legacy_id\":\"c2\""), 1);
+	assert_int_equal(count_lines(x.review, "\"legacy_id\":\"c3\",\"reason\":\"id_contradiction\""), 1);
+	assert_int_equal(count_lines(x.review, "\"legacy_id\":\"n1\",\"reason\":\"ambiguous_match\""), 1);
+	assert_int_equal(count_lines(x.review, "name_conflict"), 2);
+	assert_int_equal(count_lines(x.rejects, "\"reason\":\"placeholder\""), 1);
+	assert_int_equal(count_lines(x.rejects, "\"reason\":\"missing_id\""), 1);
+	assert_int_equal(count_lines(x.rejects, "\"reason\":\"unreadable\""), 1);
+	/* The organization: both records, credit code kept, legal representative = A. */
+	assert_int_equal(count_lines(x.ident, "\"legacy_id\":\"o2\""), 1);
+	assert_non_null(strstr(x.ident, "\"uscc\":\"91350100M000100Y43\",\"org_code\":\"M000100Y4\""));
+	{
+		char uid[40], want[80];
+
+		assert_int_equal(mig_uid(NULL, 0, 'p', a, uid, sizeof(uid)), 0);
+		snprintf(want, sizeof(want), "\"legal_rep_uid\":\"%s\"", uid);
+		assert_non_null(strstr(x.ident, want));
+	}
+	/* Outputs are 0600. */
+	snprintf(line, sizeof(line), "%s/identities.jsonl", dir);
+	assert_int_equal(stat(line, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* Determinism, whatever the partition count (order by uid within partitions). */
+	run_memory(dir2, 4, &y);
+	assert_string_equal(x.ident, y.ident);
+	assert_string_equal(x.rejects, y.rejects);
+	assert_string_equal(x.review, y.review);
+	assert_string_equal(x.report, y.report);
+	free_result(&y);
+	run_memory(dir2, 1, &y);
+	assert_string_equal(x.report, y.report);
+	assert_int_equal(count_lines(y.ident, NULL), 4);
+	free_result(&y);
+	free_result(&x);
+	rm_dir(dir);
+	rm_dir(dir2);
+}
+
+static void
+test_counts_check(void **state)
+{
+	struct mig_src_counts sc[1];
+	struct mig_counts c;
+	char err[256];
+
+	(void)state;
+	setup_sources();
+	memset(sc, 0, sizeof(sc));
+	c.src = sc;
+	c.n_src = 1;
+	sc[0].read = 5;
+	sc[0].accounts = 2;
+	sc[0].rejects = 2;
+	sc[0].review = 1;
+	assert_int_equal(mig_counts_check(&c, &test_sources, err, sizeof(err)), 0);
+	sc[0].review = 0;
+	assert_int_equal(mig_counts_check(&c, &test_sources, err, sizeof(err)), YH_ERR_INTERNAL);
+	assert_non_null(strstr(err, "alpha"));
+	sc[0].review = 2;
+	assert_int_equal(mig_counts_check(&c, &test_sources, err, sizeof(err)), YH_ERR_INTERNAL);
+}
+
+static void
+test_reason_table(void **state)
+{
+	struct mig_reason_count t[MIG_REASONS_MAX];
+	size_t n = 0;
+	char tmp[32];
+
+	(void)state;
+	snprintf(tmp, sizeof(tmp), "bad_checksum");
+	mig_reason_add(t, &n, tmp);
+	memset(tmp, 0, sizeof(tmp));   /* the table must not keep the caller's string */
+	mig_reason_add(t, &n, "bad_checksum");
+	mig_reason_add(t, &n, "something new");
+	assert_int_equal(n, 2);
+	assert_string_equal(t[0].reason, "bad_checksum");
+	assert_int_equal(t[0].n, 2);
+	assert_string_equal(t[1].reason, "other");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_placeholders),
+		cmocka_unit_test(test_norm_time),
+		cmocka_unit_test(test_norm_status),
+		cmocka_unit_test(test_mask),
+		cmocka_unit_test(test_contradicts),
+		cmocka_unit_test(test_uid),
+		cmocka_unit_test(test_rec_roundtrip),
+		cmocka_unit_test(test_cleanse),
+		cmocka_unit_test(test_run_memory),
+		cmocka_unit_test(test_counts_check),
+		cmocka_unit_test(test_reason_table),
+	};
+
+	setenv("CI", "true", 1);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
