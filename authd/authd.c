@@ -15,12 +15,19 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "authd/audit.h"
 #include "authd/authd_config.h"
+#include "authd/clients.h"
 #include "authd/http.h"
 #include "authd/metrics.h"
 #include "authd/routes.h"
+#include "authd/sess.h"
+#include "authd/workers.h"
+#include "common/keyfile.h"
 #include "common/log.h"
+#include "common/secmem.h"
 #include "identity/identity.h"
+#include "token/keyring.h"
 
 #ifndef YH_VERSION
 #define YH_VERSION "0.1.0"
@@ -133,9 +140,22 @@ signals_setup(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-/* Waits for SIGTERM/SIGINT; SIGHUP is reserved for reloading (logged for now). */
+/* SIGHUP: reloads what can change while running (keys rotated by authctl, clients). */
 static void
-wait_for_stop(int sfd)
+reload(struct authd_app *app)
+{
+	char err[512];
+
+	if (tok_ring_reload(app->ring, err, sizeof(err)) != 0)
+		yh_error("SIGHUP: key ring not reloaded (the previous keys stay): %s", err);
+	if (clients_reload(app->clients, err, sizeof(err)) != 0)
+		yh_error("SIGHUP: clients not reloaded (the previous list stays): %s", err);
+	yh_info("SIGHUP: key ring and clients reloaded");
+}
+
+/* Waits for SIGTERM/SIGINT; SIGHUP reloads the key ring and the clients. */
+static void
+wait_for_stop(int sfd, struct authd_app *app)
 {
 	struct signalfd_siginfo si;
 
@@ -149,7 +169,7 @@ wait_for_stop(int sfd)
 			return;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			yh_info("SIGHUP received: configuration reload is not implemented yet");
+			reload(app);
 			continue;
 		}
 		yh_info("%s received, stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -206,10 +226,101 @@ struct daemon {
 	bool served;
 };
 
+/* "STATE_DIR/name" unless the option set a path. Returns a new string or NULL. */
+static char *
+state_path(const struct authd_cfg *cfg, const char *opt, const char *name)
+{
+	struct yh_buf b;
+
+	if (opt != NULL && opt[0] != '\0')
+		return strdup(opt);
+	yh_buf_init(&b, 8192);
+	if (yh_buf_printf(&b, "%s/%s", cfg->ident.state_dir, name) != 0) {
+		yh_buf_free(&b);
+		return NULL;
+	}
+	return yh_buf_steal(&b);
+}
+
+static int
+open_sessions(struct daemon *d, char *err, size_t errsz)
+{
+	struct sess_config sc;
+	int r;
+
+	sess_config_defaults(&sc);
+	sc.backend = strcmp(d->cfg.session_backend, "redis") == 0 ? SESS_BACKEND_REDIS :
+	    SESS_BACKEND_MEMORY;
+	sc.idle_timeout_s = d->cfg.session_idle;
+	sc.absolute_timeout_s = d->cfg.session_absolute;
+	sc.redis_host = d->cfg.redis_host;
+	sc.redis_port = (int)d->cfg.redis_port;
+	sc.redis_password = d->cfg.redis_password;
+	sc.redis_db = (int)d->cfg.redis_db;
+	sc.prefix = d->cfg.redis_prefix;
+	if ((r = sess_open(&sc, &d->app.sess)) != 0) {
+		snprintf(err, errsz, "cannot open the session store (%s): %s",
+		    d->cfg.session_backend, yh_strerror(r));
+		return r;
+	}
+	if (sc.backend == SESS_BACKEND_REDIS &&
+	    (r = authd_add_check(&d->app, "redis", sess_check, d->app.sess)) != 0) {
+		snprintf(err, errsz, "cannot add the redis check: %s", yh_strerror(r));
+		return r;
+	}
+	return 0;
+}
+
+/* Opens everything the endpoints share: keys, sessions, clients, audit, workers. */
+static int
+open_app(struct daemon *d, bool fresh, char *err, size_t errsz)
+{
+	struct tok_ring_opts ro = { .create = true };
+	struct clients_opts co = { .create = true };
+	char *path = NULL;
+	int r;
+
+	d->app.ident = d->ident;
+	d->app.issuer = d->cfg.issuer;
+	/* The pairwise-subject key is made only with a new directory: a new key next to an
+	 * existing one would silently give every user a new `sub` at every app. */
+	if ((path = state_path(&d->cfg, NULL, "subject.key")) == NULL)
+		return YH_ERR_ALLOC;
+	r = yh_keyfile_get(path, AUTHD_SUBJECT_KEY_LEN, fresh, d->app.subject_key, err, errsz);
+	if (r == YH_ERR_KEY && !fresh && access(path, F_OK) != 0)
+		snprintf(err, errsz, "%s is missing but the directory exists: restore it from "
+		    "the backup (a new key would change every user's subject identifier)", path);
+	free(path);
+	if (r != 0)
+		return r;
+	if ((path = state_path(&d->cfg, d->cfg.keys_dir, "keys")) == NULL)
+		return YH_ERR_ALLOC;
+	if ((r = tok_alg_from_name(d->cfg.keys_alg, &ro.alg)) == 0)
+		r = tok_ring_open(path, &ro, &d->app.ring, err, errsz);
+	free(path);
+	if (r != 0)
+		return r;
+	if ((r = clients_open(d->cfg.ident.state_dir, &co, &d->app.clients, err, errsz)) != 0)
+		return r;
+	if ((path = state_path(&d->cfg, d->cfg.audit_file, "audit.log")) == NULL)
+		return YH_ERR_ALLOC;
+	r = yh_audit_open(path, &d->app.audit, err, errsz);
+	free(path);
+	if (r != 0)
+		return r;
+	if ((r = wk_pool_new((unsigned)d->cfg.worker_threads, (size_t)d->cfg.worker_queue,
+	    &d->app.workers)) != 0) {
+		snprintf(err, errsz, "cannot start the worker pool: %s", yh_strerror(r));
+		return r;
+	}
+	return open_sessions(d, err, errsz);
+}
+
 /* Binds the port, opens the identity core and starts serving. err gets one line. */
 static int
 daemon_start(struct daemon *d, char *err, size_t errsz)
 {
+	bool fresh;
 	int r;
 
 	if ((r = mx_registry_new(&d->app.metrics)) != 0 ||
@@ -225,6 +336,7 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 	}
 	/* Creates the state directory (0700) and the vault key on first start; refuses a
 	 * directory whose key file is missing. */
+	fresh = access(d->cfg.ident.sqlite_path, F_OK) != 0;
 	if ((r = ident_open(&d->cfg.ident, true, &d->ident, err, errsz)) != 0)
 		return r;
 	d->app.cfg = &d->cfg;
@@ -234,6 +346,8 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 		snprintf(err, errsz, "cannot add the directory check: %s", yh_strerror(r));
 		return r;
 	}
+	if ((r = open_app(d, fresh, err, errsz)) != 0)
+		return r;
 	return serve_http(d->srv, &d->app, err, errsz);
 }
 
@@ -243,12 +357,19 @@ daemon_stop(struct daemon *d)
 {
 	unsigned left;
 
-	if (d->served) {
+	if (d->served)
 		http_server_quiesce(d->srv);
-		if ((left = http_server_drain(d->srv, AUTHD_DRAIN_MS)) > 0)
-			yh_info("closing %u idle or slow connections", left);
-	}
+	/* Stopping the pool runs the queued jobs, which resume their suspended requests. */
+	wk_pool_stop(d->app.workers);
+	if (d->served && (left = http_server_drain(d->srv, AUTHD_DRAIN_MS)) > 0)
+		yh_info("closing %u idle or slow connections", left);
 	http_server_free(d->srv);
+	wk_pool_free(d->app.workers);
+	sess_close(d->app.sess);
+	clients_close(d->app.clients);
+	tok_ring_free(d->app.ring);
+	yh_audit_close(d->app.audit);
+	yh_wipe(d->app.subject_key, sizeof(d->app.subject_key));
 	ident_close(d->ident);
 	mx_registry_free(d->app.metrics);
 	authd_cfg_free(&d->cfg);
@@ -298,7 +419,7 @@ main(int argc, char **argv)
 	    YH_VERSION, d.cfg.http_listen, (unsigned)http_server_port(d.srv), d.cfg.threads,
 	    http_server_tls(d.srv) ? ", TLS" : "", d.cfg.issuer, d.cfg.ident.state_dir);
 	d.served = true;
-	wait_for_stop(d.sfd);
+	wait_for_stop(d.sfd, &d.app);
 	rc = 0;
 out:
 	daemon_stop(&d);

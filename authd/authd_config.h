@@ -41,6 +41,26 @@ struct authd_cfg {
 	char *tls_key_file;               /* tls.key_file: PEM private key (SENSITIVE) */
 	char *log_level;                  /* log.level: debug|info|warn|error */
 	char *log_format;                 /* log.format: json|text */
+	char *session_backend;            /* session.backend: memory|redis */
+	int64_t session_idle;             /* session.idle_timeout: seconds */
+	int64_t session_absolute;         /* session.absolute_timeout: seconds */
+	char *redis_host;                 /* session.redis_host */
+	int64_t redis_port;               /* session.redis_port */
+	char *redis_password;             /* session.redis_password (SENSITIVE) */
+	int64_t redis_db;                 /* session.redis_db */
+	char *redis_prefix;               /* session.redis_prefix: key namespace */
+	char *keys_dir;                   /* keys.dir: the signing key ring; "" = STATE_DIR/keys */
+	char *keys_alg;                   /* keys.alg: algorithm of a new ring */
+	char *audit_file;                 /* audit.file; "" = STATE_DIR/audit.log */
+	int64_t worker_threads;           /* workers.threads: slow-work pool (argon2, ...) */
+	int64_t worker_queue;             /* workers.queue: jobs waiting before 503 */
+	int64_t login_max_failures;       /* login.max_failures before a lockout */
+	int64_t login_lockout;            /* login.lockout: seconds */
+	int64_t login_failure_window;     /* login.failure_window: seconds failures count */
+	int64_t access_token_lifetime;    /* token.access_lifetime: default for clients */
+	int64_t id_token_lifetime;        /* token.id_lifetime */
+	int64_t refresh_token_lifetime;   /* token.refresh_lifetime */
+	int64_t code_lifetime;            /* token.code_lifetime */
 
 	/* Not options: where the values came from, and values derived by finish. */
 	char *config_path;                /* the -c file, or NULL (embedded defaults) */

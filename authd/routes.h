@@ -35,12 +35,27 @@ struct authd_check {
 	void *ctx;
 };
 
+struct ident;
+struct tok_ring;
+struct sess_store;
+struct clients_registry;
+struct yh_audit;
+struct wk_pool;
+
+#define AUTHD_SUBJECT_KEY_LEN 32
+
 struct authd_app {
 	const struct authd_cfg *cfg;
 	struct mx_registry *metrics;
 	struct dir *dir;                 /* the directory (identity/dir.h) */
-	struct wk_pool *workers;         /* slow work (authd/workers.h); NULL until authd
-	                                  * links workers.c (then: run inline) */
+	struct ident *ident;             /* vault + directory + password cost (identity.h) */
+	struct tok_ring *ring;           /* signing keys, JWKS (token/keyring.h) */
+	struct sess_store *sess;         /* sessions and one-time artefacts (authd/sess.h) */
+	struct clients_registry *clients; /* registered apps (authd/clients.h) */
+	struct yh_audit *audit;          /* the audit trail (authd/audit.h) */
+	struct wk_pool *workers;         /* slow work off the HTTP threads (authd/workers.h) */
+	const char *issuer;              /* no trailing slash; owned by cfg */
+	unsigned char subject_key[AUTHD_SUBJECT_KEY_LEN]; /* pairwise sub HMAC key */
 	struct authd_check checks[AUTHD_MAX_CHECKS];
 	size_t nchecks;
 };

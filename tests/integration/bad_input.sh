@@ -114,7 +114,8 @@ wait "$PID"
 PID=
 
 # --- a missing key file next to an existing directory
-key=$(ls "$TMP/state"/*.key 2>/dev/null | head -1)
+key=$TMP/state/vault.key
+[[ -f $key ]] || key=
 db=$(ls "$TMP/state"/*.db 2>/dev/null | head -1)
 if [[ -z $key || -z $db ]]; then
   fail "authd did not create a key file and a directory database in the state dir"
@@ -128,6 +129,17 @@ else
       "$AUTHCTL" -d "$TMP/state" user list
   fi
   mv "$TMP/key.bak" "$key"
+fi
+# The pairwise-subject key: never silently replaced next to an existing directory.
+if [[ -f $TMP/state/subject.key ]]; then
+  mv "$TMP/state/subject.key" "$TMP/subject.bak"
+  expect_error "missing subject key" 'subject\.key is missing but the directory exists' \
+    "$AUTHD" -d "$TMP/state" -l "127.0.0.1:$(free_port)"
+  [[ ! -e $TMP/state/subject.key ]] && ok "no new subject key was made" ||
+    fail "authd made a new subject key"
+  mv "$TMP/subject.bak" "$TMP/state/subject.key"
+else
+  fail "authd did not create subject.key"
 fi
 
 # --- an unwritable state directory. Tests run as root, where mode bits do not stop

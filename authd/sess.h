@@ -1,0 +1,484 @@
+/*
+ * The session store (sess_): browser sessions for single sign-on and the one-time
+ * artefacts of the OIDC endpoints (authorization codes, refresh-token families, CSRF
+ * nonces, brute-force counters and lockouts), behind one interface with two backends:
+ *
+ *   memory  the embedded default: sharded hash tables under mutexes, expiry on access
+ *           and by a periodic sweep, bounded by max_entries;
+ *   redis   hiredis, shared by any number of authd processes; keys carry TTLs, single
+ *           use is atomic (GETDEL, Lua scripts), counters are INCR+PEXPIRE in a script,
+ *           every command has a timeout, connections reconnect by themselves and every
+ *           call returns YH_ERR_UNAVAILABLE at once while Redis is down.
+ *
+ * Secrets handed out (session ids, codes, refresh tokens, nonces) are 256-bit random
+ * values written as 43 characters of base64url. The store keeps only their SHA-256 (the
+ * "key", 64 hex digits): the raw value is hashed on entry and never stored or logged.
+ * A malformed value is treated as an unknown one (YH_ERR_NOT_FOUND).
+ *
+ * Events: when a session ends or changes, the handler given in struct sess_config is
+ * called. The process that caused the change gets the event synchronously (origin true,
+ * with the full record, so it can send back-channel logout to the record's clients);
+ * with Redis every other process sharing the store gets it through pub/sub (origin
+ * false, no record). Sessions found expired by an access or by the sweep are ended by
+ * exactly one process, which gets the origin event. The handler runs on the calling
+ * thread, the sweep thread or the subscriber thread: it must be thread-safe and quick,
+ * and must not call back into the store from the subscriber thread for long.
+ *
+ * Threads: a struct sess_store may be used by any number of threads at once.
+ *
+ * Return values of every call: 0, or a negative YH_ERR_*; YH_ERR_UNAVAILABLE always
+ * means "the backend (Redis) cannot be reached now, try later" (answer 503).
+ */
+#ifndef YH_AUTHD_SESS_H
+#define YH_AUTHD_SESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/err.h"
+
+#define SESS_TOKEN_BYTES 32      /* raw bytes of a session id, code, refresh token, nonce */
+#define SESS_TOKEN_SIZE 44       /* its base64url text (43) + NUL */
+#define SESS_KEY_SIZE 65         /* hex SHA-256 of a token + NUL: the stored key */
+#define SESS_PUBID_SIZE 23       /* public ids (sid, refresh family): 128 bits, 22 chars + NUL */
+#define SESS_UID_MAX 128         /* user id bytes */
+#define SESS_CLIENT_MAX 64       /* client id bytes */
+#define SESS_AMR_MAX 8           /* amr values per session */
+#define SESS_AMR_LEN 16          /* bytes of one amr value ("pwd", "otp", "hwk", ...) */
+#define SESS_CLIENTS_MAX 32      /* clients recorded per session */
+#define SESS_UA_MAX 160          /* user-agent bytes kept (longer ones are cut) */
+#define SESS_ADDR_MAX 64         /* client address bytes */
+#define SESS_PAYLOAD_MAX 8192    /* bytes of a code / refresh payload */
+#define SESS_NAME_MAX 256        /* counter / lock name and nonce purpose bytes */
+#define SESS_LIST_MAX 64         /* sessions returned per user */
+
+enum sess_backend { SESS_BACKEND_MEMORY, SESS_BACKEND_REDIS };
+
+/* Why a session ended. */
+enum sess_reason {
+	SESS_END_LOGOUT = 1,     /* the user logged out (RP-initiated or at authd) */
+	SESS_END_EXPIRED,        /* idle or absolute timeout */
+	SESS_END_USER,           /* ended from the account page */
+	SESS_END_ADMIN,          /* ended by an operator or by policy (password change, ...) */
+	SESS_END_EVICTED,        /* the user had too many sessions; the oldest went */
+	SESS_CHANGED_ROTATED,    /* (changed) new authentication: id rotated, LoA/amr raised */
+};
+
+enum sess_event_type {
+	SESS_EV_ENDED = 1,       /* the session is gone */
+	SESS_EV_CHANGED,         /* the session got a new id (key); new_key names it */
+	SESS_EV_RESYNC,          /* events may have been missed (pub/sub reconnected):
+	                          * drop anything cached about sessions */
+};
+
+/* A session as stored. All strings NUL-terminated. */
+struct sess_info {
+	char key[SESS_KEY_SIZE];          /* hex SHA-256 of the session id */
+	char sid[SESS_PUBID_SIZE];        /* public session id for OIDC "sid": random, stable
+	                                   * across rotation, safe to show to apps */
+	char uid[SESS_UID_MAX + 1];       /* the directory's internal user id */
+	int64_t created_ms;               /* creation, ms since the epoch */
+	int64_t seen_ms;                  /* last use (updated at most every few seconds) */
+	int64_t expires_ms;               /* min(seen + idle, created + absolute) */
+	int64_t idle_ms;                  /* idle timeout of this session */
+	int64_t auth_time;                /* last authentication, seconds (OIDC auth_time) */
+	int loa;                          /* 0..4: strongest authentication in the session */
+	char amr[SESS_AMR_MAX][SESS_AMR_LEN];
+	size_t namr;
+	char clients[SESS_CLIENTS_MAX][SESS_CLIENT_MAX + 1]; /* apps that got a code */
+	size_t nclients;
+	char ua[SESS_UA_MAX + 1];         /* user agent at login (for the account page) */
+	char addr[SESS_ADDR_MAX + 1];     /* client address at login */
+};
+
+/* One session event; every pointer is valid only during the handler call. */
+struct sess_event {
+	enum sess_event_type type;
+	enum sess_reason reason;          /* 0 for RESYNC */
+	const char *key;                  /* the session's key ("" for RESYNC) */
+	const char *new_key;              /* CHANGED: the new key; else NULL */
+	const char *sid;                  /* public session id ("" when unknown) */
+	const char *uid;                  /* user id ("" when unknown) */
+	bool origin;                      /* this process made the change */
+	const struct sess_info *info;     /* origin events: the record (clients included,
+	                                   * for back-channel logout); else NULL */
+};
+
+typedef void (*sess_event_fn)(void *ctx, const struct sess_event *ev);
+
+struct sess_config {
+	enum sess_backend backend;
+	int64_t idle_timeout_s;       /* default 1800 */
+	int64_t absolute_timeout_s;   /* default 28800 */
+	size_t max_per_user;          /* sessions per user before the oldest is evicted; 32 */
+	int64_t sweep_interval_ms;    /* expiry sweep thread period; default 30000; 0 = none
+	                               * (call sess_sweep yourself) */
+	sess_event_fn on_event;       /* may be NULL */
+	void *event_ctx;
+	/* memory backend */
+	size_t max_entries;           /* all records together; default 1000000 */
+	unsigned shards;              /* default 16 */
+	/* redis backend */
+	const char *redis_host;       /* default "127.0.0.1" */
+	int redis_port;               /* default 6379 */
+	const char *redis_password;   /* AUTH; NULL = none (borrowed, copied by sess_open) */
+	int redis_db;                 /* SELECT; default 0 */
+	const char *prefix;           /* key namespace, default "yh:"; [A-Za-z0-9:._-]{1,32} */
+	int64_t redis_timeout_ms;     /* connect and command timeout; default 500 */
+	unsigned redis_pool;          /* connections; default 4 */
+	int64_t redis_grace_s;        /* Redis keeps expired sessions this long for the sweep
+	                               * to end them with an event; default 120 */
+};
+
+struct sess_store;
+
+/* Fills c with the defaults listed above (memory backend, no event handler). */
+void sess_config_defaults(struct sess_config *c);
+
+/*
+ * Opens a store. The strings in c are copied. With Redis, a server that is down at open
+ * is not an error: calls return YH_ERR_UNAVAILABLE until it answers. Starts the sweep
+ * thread (sweep_interval_ms > 0) and, with Redis, the pub/sub subscriber thread.
+ * Returns 0, YH_ERR_CONFIG (bad option), YH_ERR_ALLOC or YH_ERR_INTERNAL (thread).
+ */
+int sess_open(const struct sess_config *c, struct sess_store **out) YH_WUR;
+
+/* Stops the threads and frees everything (wiping nothing secret: only hashes are held).
+ * NULL is fine. No handler call is running or starts once it returns. */
+void sess_close(struct sess_store *s);
+
+/* One round trip to the backend: 0 or YH_ERR_UNAVAILABLE with a short reason. Its
+ * signature fits authd_check_fn (routes.h) with ctx = the store. */
+int sess_check(void *ctx, char *reason, size_t reasonsz);
+
+/* ---- sessions -------------------------------------------------------------------- */
+
+/* What a login establishes. amr values are short method names ("pwd", "otp", ...). */
+struct sess_auth {
+	const char *uid;
+	int64_t auth_time;            /* seconds; 0 = now */
+	int loa;                      /* 0..4 */
+	const char *const *amr;       /* namr strings (each < SESS_AMR_LEN) */
+	size_t namr;
+	const char *ua;               /* may be NULL; cut to SESS_UA_MAX */
+	const char *addr;             /* may be NULL */
+};
+
+/*
+ * Creates a session for a fresh login with a new random id, written to token (the
+ * cookie value, SESS_TOKEN_SIZE bytes; wipe it after use), and its record to *out
+ * (may be NULL). When the user then has more than max_per_user sessions, the oldest
+ * are ended (SESS_END_EVICTED). Returns 0, YH_ERR_INVALID (bad uid/amr/loa),
+ * YH_ERR_LIMIT (memory store full), YH_ERR_UNAVAILABLE.
+ */
+int sess_create(struct sess_store *s, const struct sess_auth *a, char token[SESS_TOKEN_SIZE],
+    struct sess_info *out) YH_WUR;
+
+#define SESS_TOUCH 1u                 /* count this access against the idle timeout */
+
+/*
+ * Looks a session up by its cookie value and checks both timeouts; with SESS_TOUCH
+ * the idle timer restarts. Returns 0 (record in *out), YH_ERR_NOT_FOUND (unknown,
+ * malformed or already ended), YH_ERR_EXPIRED (it was found past a timeout: it is
+ * ended now, with an ENDED event, reason EXPIRED), YH_ERR_UNAVAILABLE. Callers treat
+ * NOT_FOUND and EXPIRED alike: no session.
+ */
+int sess_get(struct sess_store *s, const char *token, unsigned flags, struct sess_info *out)
+    YH_WUR;
+
+/*
+ * Records a new authentication in an existing session (step-up, prompt=login, max_age)
+ * and rotates its id against fixation: the session keeps its sid, clients and creation
+ * time, gets auth_time, loa = max(old, new), amr = union, and a new id in token; the old
+ * id stops working. a->uid must equal the session's uid (else YH_ERR_DENIED: log in
+ * afresh with sess_create after ending it). Delivers a CHANGED event. Returns 0,
+ * YH_ERR_NOT_FOUND / YH_ERR_EXPIRED (as sess_get), YH_ERR_DENIED, YH_ERR_INVALID,
+ * YH_ERR_UNAVAILABLE.
+ */
+int sess_reauth(struct sess_store *s, const char *old_token, const struct sess_auth *a,
+    char token[SESS_TOKEN_SIZE], struct sess_info *out) YH_WUR;
+
+/*
+ * Records that client_id received a code in the session with this key (for back-channel
+ * logout). Idempotent. Returns 0, YH_ERR_NOT_FOUND, YH_ERR_LIMIT (SESS_CLIENTS_MAX
+ * clients already), YH_ERR_INVALID (client id empty, too long or with NUL/control
+ * bytes), YH_ERR_UNAVAILABLE.
+ */
+int sess_add_client(struct sess_store *s, const char *key, const char *client_id) YH_WUR;
+
+/*
+ * Ends the session with this key. The record as it was (clients included) goes to
+ * *ended (may be NULL) and to the ENDED event. Returns 0, YH_ERR_NOT_FOUND,
+ * YH_ERR_UNAVAILABLE.
+ */
+int sess_end(struct sess_store *s, const char *key, enum sess_reason why,
+    struct sess_info *ended) YH_WUR;
+
+/* sess_end by cookie value (RP-initiated logout at authd). */
+int sess_end_token(struct sess_store *s, const char *token, enum sess_reason why,
+    struct sess_info *ended) YH_WUR;
+
+/*
+ * The user's live sessions, oldest first, at most SESS_LIST_MAX, as a malloc'd array
+ * in *out (free() it; NULL when *n is 0). Returns 0, YH_ERR_INVALID, YH_ERR_UNAVAILABLE.
+ */
+int sess_list_user(struct sess_store *s, const char *uid, struct sess_info **out, size_t *n)
+    YH_WUR;
+
+/*
+ * Ends the session of user uid whose public sid is sid (account page, "end this one").
+ * A sid of another user is YH_ERR_NOT_FOUND. *ended as sess_end.
+ */
+int sess_end_sid(struct sess_store *s, const char *uid, const char *sid, enum sess_reason why,
+    struct sess_info *ended) YH_WUR;
+
+/*
+ * Ends every session of uid ("log out everywhere", password change). The ended records
+ * go to *ended (malloc'd, free(); may be NULL to discard) and their number to *n (may
+ * be NULL). Returns 0 (also when there were none), YH_ERR_UNAVAILABLE (some may have
+ * ended).
+ */
+int sess_end_user(struct sess_store *s, const char *uid, enum sess_reason why,
+    struct sess_info **ended, size_t *n) YH_WUR;
+
+/* Ends every expired session now (what the sweep thread does). *n (may be NULL) gets
+ * the number ended. Returns 0 or YH_ERR_UNAVAILABLE. */
+int sess_sweep(struct sess_store *s, size_t *n) YH_WUR;
+
+/* ---- authorization codes ------------------------------------------------------------ */
+
+/*
+ * Stores a new single-use code for ttl_s seconds (1..600) with an opaque payload (the
+ * grant: client, redirect URI, PKCE challenge, scope, nonce, sid, ...; at most
+ * SESS_PAYLOAD_MAX bytes, no NUL) and writes the code to code (SESS_TOKEN_SIZE).
+ * Returns 0, YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
+ */
+int sess_code_new(struct sess_store *s, const char *payload, int64_t ttl_s,
+    char code[SESS_TOKEN_SIZE]) YH_WUR;
+
+/*
+ * Redeems a code, atomically, once. issued (may be NULL; < SESS_NAME_MAX bytes) names
+ * what the caller will issue for it (e.g. the refresh family id) and is stored with the
+ * used code. *payload gets the code's payload (malloc'd, free()).
+ *  - 0: first use;
+ *  - YH_ERR_REPLAY: the code was redeemed before (and is still within its lifetime):
+ *    *payload is set as well, and *prev_issued (may be NULL; malloc'd, "" when none)
+ *    gets what the first redemption recorded, so the caller can revoke it;
+ *  - YH_ERR_NOT_FOUND: unknown, malformed or expired (also a replay after the code's
+ *    lifetime); YH_ERR_UNAVAILABLE.
+ */
+int sess_code_take(struct sess_store *s, const char *code, const char *issued, char **payload,
+    char **prev_issued) YH_WUR;
+
+/* ---- refresh tokens ----------------------------------------------------------------- */
+
+/* A refresh-token family as the token endpoint sees it. */
+struct sess_family {
+	char id[SESS_PUBID_SIZE];        /* family id (public: audit, revocation) */
+	char uid[SESS_UID_MAX + 1];
+	char client_id[SESS_CLIENT_MAX + 1];
+	char sid[SESS_PUBID_SIZE];       /* session it came from ("" for none) */
+};
+
+/* Writes a new random family id (for sess_code_take's issued, then sess_refresh_new). */
+int sess_family_id_new(char id[SESS_PUBID_SIZE]) YH_WUR;
+
+/*
+ * Starts a refresh-token family that lives ttl_s seconds (absolute; 60..31536000) with
+ * its first token in token. fam->id: a fresh id from sess_family_id_new, or "" to get
+ * one (written back). fam->uid and fam->client_id are required, fam->sid optional.
+ * payload (opaque grant: scope, claims, auth_time, acr, ...) as for codes. Returns 0,
+ * YH_ERR_INVALID, YH_ERR_EXISTS (id taken), YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
+ */
+int sess_refresh_new(struct sess_store *s, struct sess_family *fam, const char *payload,
+    int64_t ttl_s, char token[SESS_TOKEN_SIZE]) YH_WUR;
+
+/*
+ * Rotates a refresh token: when it is the family's current one, a new token is written
+ * to token, the old one stops being current, and *fam / *payload (malloc'd, free()) are
+ * set. Errors:
+ *  - YH_ERR_REPLAY: the token was already rotated (reuse, maybe theft): the whole family
+ *    is revoked now; fam is set so the caller can audit and revoke what it issued;
+ *  - YH_ERR_DENIED: the family was revoked earlier (fam set);
+ *  - YH_ERR_NOT_FOUND: unknown, malformed or expired; YH_ERR_UNAVAILABLE.
+ */
+int sess_refresh_rotate(struct sess_store *s, const char *old_token, char token[SESS_TOKEN_SIZE],
+    struct sess_family *fam, char **payload) YH_WUR;
+
+/*
+ * Looks a refresh token up without rotating it (introspection). 0 when it is the
+ * current token of a live family (fam, *payload set as for rotate; payload may be NULL),
+ * YH_ERR_DENIED when rotated or revoked, YH_ERR_NOT_FOUND, YH_ERR_UNAVAILABLE.
+ */
+int sess_refresh_peek(struct sess_store *s, const char *token, struct sess_family *fam,
+    char **payload) YH_WUR;
+
+/* Revokes the family of a refresh token (RFC 7009). 0 also when it was revoked before;
+ * YH_ERR_NOT_FOUND, YH_ERR_UNAVAILABLE. fam (may be NULL) is set on 0. */
+int sess_refresh_revoke(struct sess_store *s, const char *token, struct sess_family *fam) YH_WUR;
+
+/* Revokes a family by id (code replay, operator). 0, YH_ERR_NOT_FOUND, YH_ERR_UNAVAILABLE. */
+int sess_family_revoke(struct sess_store *s, const char *family_id) YH_WUR;
+
+/*
+ * Revokes every family of uid, or only those of client_id when it is not NULL ("my
+ * apps: revoke"). *n (may be NULL) gets how many were live. 0 or YH_ERR_UNAVAILABLE.
+ */
+int sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *client_id,
+    size_t *n) YH_WUR;
+
+/* ---- CSRF and other single-use nonces --------------------------------------------------- */
+
+/*
+ * Stores a single-use nonce for ttl_s seconds (1..86400) bound to purpose (e.g. "login",
+ * "consent:<client>"; 1..SESS_NAME_MAX bytes) and writes it to nonce. Returns 0,
+ * YH_ERR_INVALID, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
+ */
+int sess_nonce_new(struct sess_store *s, const char *purpose, int64_t ttl_s,
+    char nonce[SESS_TOKEN_SIZE]) YH_WUR;
+
+/*
+ * Consumes a nonce: 0 when it exists and was made for purpose; YH_ERR_DENIED when it
+ * was made for another purpose (it is consumed all the same); YH_ERR_NOT_FOUND when
+ * unknown, malformed, used or expired; YH_ERR_UNAVAILABLE.
+ */
+int sess_nonce_take(struct sess_store *s, const char *nonce, const char *purpose) YH_WUR;
+
+/* ---- brute-force counters and lockouts --------------------------------------------------- */
+
+/*
+ * Counters and locks are named by the caller, e.g. "acct:<uid or canonical login name>"
+ * and "addr:<ip>" (1..SESS_NAME_MAX bytes). The store keeps only a SHA-256 of the name;
+ * do not pass ID numbers (a plain hash of one can be guessed): use the internal uid.
+ */
+
+/*
+ * Counts one failure for name in a fixed window of window_s seconds (starting at the
+ * first failure). When the count reaches limit (> 0), name is locked for lockout_s
+ * seconds, the counter restarts, and the call returns YH_ERR_LOCKED. *count (may be
+ * NULL) gets the count after this failure. Returns 0, YH_ERR_LOCKED, YH_ERR_INVALID,
+ * YH_ERR_UNAVAILABLE.
+ */
+int sess_fail(struct sess_store *s, const char *name, int64_t window_s, int64_t limit,
+    int64_t lockout_s, int64_t *count) YH_WUR;
+
+/* The current failure count of name (0 when none). */
+int sess_fail_count(struct sess_store *s, const char *name, int64_t *count) YH_WUR;
+
+/* Forgets the failures of name (after a successful login); a lock stays. */
+int sess_fail_clear(struct sess_store *s, const char *name) YH_WUR;
+
+/* 0 when name is not locked; YH_ERR_LOCKED with *remaining_s (may be NULL; rounded up)
+ * when it is; YH_ERR_INVALID, YH_ERR_UNAVAILABLE. */
+int sess_locked(struct sess_store *s, const char *name, int64_t *remaining_s) YH_WUR;
+
+/* Locks name for lockout_s seconds (operator action), or unlocks it when lockout_s is 0. */
+int sess_lock(struct sess_store *s, const char *name, int64_t lockout_s) YH_WUR;
+
+/* ---- for the backends only (sess.c, sess_mem.c, sess_redis.c) ---------------------- */
+#ifdef YH_SESS_INTERNAL
+#include <pthread.h>
+
+#define SESS_USER_KEYS_MAX 256    /* index entries read per user */
+#define SESS_SWEEP_BATCH 256      /* expired sessions claimed per sweep round */
+
+/*
+ * What a backend implements. Keys are hex SHA-256 strings (SESS_KEY_SIZE); counter and
+ * lock names arrive hashed the same way. "now" is wall-clock ms. Every op returns 0 or a
+ * YH_ERR_* as documented on the public call that uses it; Redis adds YH_ERR_UNAVAILABLE.
+ */
+struct sess_ops {
+	const char *name;
+	int (*open)(struct sess_store *s);
+	void (*close)(struct sess_store *s);
+	int (*ping)(struct sess_store *s);
+	/* sessions: put also links the user index; rotate relinks it */
+	int (*s_put)(struct sess_store *s, const struct sess_info *rec);
+	/* 0, NOT_FOUND, or EXPIRED (record found past its expiry; not removed, out set) */
+	int (*s_get)(struct sess_store *s, const char *key, bool touch, int64_t now,
+	    struct sess_info *out);
+	/* removes and returns the record; with only_expired, YH_ERR_BUSY when still live */
+	int (*s_take)(struct sess_store *s, const char *key, bool only_expired, int64_t now,
+	    struct sess_info *out);
+	/* moves old_key's record (clients kept) to rec->key with rec's other fields */
+	int (*s_rotate)(struct sess_store *s, const char *old_key, const struct sess_info *rec);
+	int (*s_add_client)(struct sess_store *s, const char *key, const char *client_id);
+	int (*s_user_keys)(struct sess_store *s, const char *uid, char (*keys)[SESS_KEY_SIZE],
+	    size_t max, size_t *n);
+	void (*s_user_unlink)(struct sess_store *s, const char *uid, const char *key);
+	int (*s_expired_keys)(struct sess_store *s, int64_t now, char (*keys)[SESS_KEY_SIZE],
+	    size_t max, size_t *n);
+	void (*purge)(struct sess_store *s, int64_t now);   /* may be NULL */
+	/* codes */
+	int (*code_put)(struct sess_store *s, const char *key, const char *payload,
+	    int64_t ttl_ms);
+	int (*code_take)(struct sess_store *s, const char *key, const char *issued,
+	    char **payload, char **prev_issued);
+	/* refresh families */
+	int (*fam_put)(struct sess_store *s, const struct sess_family *f, const char *payload,
+	    int64_t ttl_ms, const char *token_key);
+	int (*rt_rotate)(struct sess_store *s, const char *old_key, const char *new_key,
+	    struct sess_family *f, char **payload);
+	int (*rt_peek)(struct sess_store *s, const char *key, struct sess_family *f,
+	    char **payload);
+	int (*rt_family)(struct sess_store *s, const char *key, char id[SESS_PUBID_SIZE]);
+	int (*fam_get)(struct sess_store *s, const char *id, struct sess_family *f);
+	int (*fam_revoke)(struct sess_store *s, const char *id);
+	int (*fam_user)(struct sess_store *s, const char *uid, char (*ids)[SESS_PUBID_SIZE],
+	    size_t max, size_t *n);
+	/* nonces */
+	int (*nonce_put)(struct sess_store *s, const char *key, const char *purpose,
+	    int64_t ttl_ms);
+	int (*nonce_take)(struct sess_store *s, const char *key, char *purpose, size_t size);
+	/* counters and locks */
+	int (*cnt_incr)(struct sess_store *s, const char *key, int64_t window_ms, int64_t *n);
+	int (*cnt_get)(struct sess_store *s, const char *key, int64_t *n);
+	int (*cnt_del)(struct sess_store *s, const char *key);
+	int (*lock_set)(struct sess_store *s, const char *key, int64_t ms);
+	int (*lock_ttl)(struct sess_store *s, const char *key, int64_t *ms);
+	/* tells the other processes (Redis pub/sub); NULL for memory */
+	void (*publish)(struct sess_store *s, const struct sess_event *ev);
+};
+
+struct sess_store {
+	struct sess_config cfg;        /* strings point at the copies below */
+	char *host, *password, *prefix;
+	const struct sess_ops *ops;
+	void *be;                      /* the backend's state */
+	char node[SESS_PUBID_SIZE];    /* this process's id in pub/sub messages */
+	pthread_t sweeper;
+	bool sweeper_running, stopping;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+};
+
+extern const struct sess_ops sess_mem_ops;
+extern const struct sess_ops sess_redis_ops;
+
+/* Expiry of a record from its fields: min(seen + idle, created + absolute). */
+int64_t sess_rec_expiry(int64_t seen_ms, int64_t idle_ms, int64_t aexp_ms);
+
+/* The touch granularity: seen is rewritten only when older than this (ms). */
+int64_t sess_touch_gran(int64_t idle_ms);
+
+/* Hands an event from another process (origin false) to the handler. */
+void sess_deliver_remote(struct sess_store *s, const struct sess_event *ev);
+
+/* True when str is 1..max bytes with no control bytes (and no NUL within max). */
+bool sess_str_ok(const char *str, size_t max);
+
+/* True when str is a 64-digit lower-case hex key / a 22-char base64url public id. */
+bool sess_key_ok(const char *key);
+bool sess_pubid_ok(const char *id);
+
+/* Session attributes as compact JSON (jansson) and back; used by the Redis backend.
+ * sess_attrs_json returns a malloc'd string (NULL on allocation failure). */
+char *sess_attrs_json(const struct sess_info *rec);
+int sess_attrs_parse(const char *json, size_t len, struct sess_info *rec) YH_WUR;
+
+/* Family attributes (uid, client, sid) as compact JSON and back. */
+char *sess_family_json(const struct sess_family *f);
+int sess_family_parse(const char *json, size_t len, struct sess_family *f) YH_WUR;
+#endif
+
+#endif

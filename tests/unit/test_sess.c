@@ -1,0 +1,1017 @@
+/*
+ * Unit tests for the session store. The same tests run against both backends: the
+ * in-memory one and Redis, for which the binary starts its own redis-server on a free
+ * loopback port (no persistence) and kills it by pid at the end. Two Redis-only tests
+ * check pub/sub between two store instances (two authd nodes) and the fault path
+ * (redis-server stopped and restarted mid-test). Timeouts in these tests are 1-3 s and
+ * every wait leaves at least a second of margin.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+
+#include "authd/sess.h"
+#include "common/b64.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+
+/* ---- redis-server harness ------------------------------------------------------------- */
+
+static pid_t redis_pid = -1;
+static int redis_port;
+
+static void
+redis_kill(void)
+{
+	if (redis_pid > 0) {
+		kill(redis_pid, SIGTERM);
+		waitpid(redis_pid, NULL, 0);
+		redis_pid = -1;
+	}
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static bool
+redis_pings(int port)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+	redisReply *r;
+	bool ok = false;
+
+	if (c != NULL && c->err == 0) {
+		redisSetTimeout(c, tv);
+		r = redisCommand(c, "PING");
+		ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+		freeReplyObject(r);
+	}
+	redisFree(c);
+	return ok;
+}
+
+/* Starts redis-server on redis_port and waits (at most 10 s) until it answers. */
+static int
+redis_start(void)
+{
+	char port[16];
+	pid_t pid;
+
+	snprintf(port, sizeof(port), "%d", redis_port);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("redis-server", "redis-server", "--save", "", "--appendonly", "no",
+		    "--bind", "127.0.0.1", "--port", port, "--loglevel", "warning", (char *)NULL);
+		_exit(127);
+	}
+	redis_pid = pid;
+	for (int i = 0; i < 200; i++) {
+		int st;
+
+		if (redis_pings(redis_port))
+			return 0;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			redis_pid = -1;
+			return -1;
+		}
+		usleep(50000);
+	}
+	redis_kill();
+	return -1;
+}
+
+/* ---- events --------------------------------------------------------------------------- */
+
+#define EV_MAX 256
+
+struct evrec {
+	enum sess_event_type type;
+	enum sess_reason reason;
+	char key[SESS_KEY_SIZE], new_key[SESS_KEY_SIZE], uid[SESS_UID_MAX + 1];
+	bool origin, has_info;
+	size_t nclients;
+};
+
+struct evlog {
+	pthread_mutex_t lock;
+	struct evrec ev[EV_MAX];
+	size_t n;
+};
+
+static void
+on_event(void *ctx, const struct sess_event *e)
+{
+	struct evlog *l = ctx;
+	struct evrec *r;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->n < EV_MAX) {
+		r = &l->ev[l->n++];
+		memset(r, 0, sizeof(*r));
+		r->type = e->type;
+		r->reason = e->reason;
+		snprintf(r->key, sizeof(r->key), "%s", e->key);
+		snprintf(r->new_key, sizeof(r->new_key), "%s", e->new_key ? e->new_key : "");
+		snprintf(r->uid, sizeof(r->uid), "%s", e->uid);
+		r->origin = e->origin;
+		r->has_info = e->info != NULL;
+		r->nclients = e->info != NULL ? e->info->nclients : 0;
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Counts events matching type/reason (reason 0: any) and key (NULL: any). */
+static size_t
+ev_count(struct evlog *l, enum sess_event_type type, enum sess_reason why, const char *key,
+    bool origin)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < l->n; i++)
+		if (l->ev[i].type == type && (why == 0 || l->ev[i].reason == why) &&
+		    (key == NULL || strcmp(l->ev[i].key, key) == 0) && l->ev[i].origin == origin)
+			n++;
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}
+
+/* Waits up to ms for at least want matching events. */
+static bool
+ev_wait(struct evlog *l, enum sess_event_type type, enum sess_reason why, const char *key,
+    bool origin, size_t want, int ms)
+{
+	int64_t end = yh_mono_ms() + ms;
+
+	while (yh_mono_ms() < end) {
+		if (ev_count(l, type, why, key, origin) >= want)
+			return true;
+		usleep(10000);
+	}
+	return ev_count(l, type, why, key, origin) >= want;
+}
+
+/* ---- fixtures ------------------------------------------------------------------------- */
+
+struct fx {
+	enum sess_backend backend;
+	struct sess_store *s, *s2;
+	struct evlog log, log2;
+	char prefix[32];
+};
+
+static unsigned prefix_seq;
+
+static void
+cfg_base(struct sess_config *c, struct fx *f, struct evlog *log)
+{
+	sess_config_defaults(c);
+	c->backend = f->backend;
+	c->sweep_interval_ms = 0;
+	c->on_event = on_event;
+	c->event_ctx = log;
+	c->redis_port = redis_port;
+	c->prefix = f->prefix;
+}
+
+static struct sess_store *
+open_with(struct sess_config *c)
+{
+	struct sess_store *s = NULL;
+
+	assert_int_equal(sess_open(c, &s), 0);
+	assert_non_null(s);
+	return s;
+}
+
+static void
+reopen(struct fx *f, int64_t idle, int64_t absolute)
+{
+	struct sess_config c;
+
+	sess_close(f->s);
+	cfg_base(&c, f, &f->log);
+	c.idle_timeout_s = idle;
+	c.absolute_timeout_s = absolute;
+	f->s = open_with(&c);
+}
+
+static int
+setup(void **state, enum sess_backend b)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct sess_config c;
+
+	if (f == NULL)
+		return -1;
+	f->backend = b;
+	pthread_mutex_init(&f->log.lock, NULL);
+	pthread_mutex_init(&f->log2.lock, NULL);
+	snprintf(f->prefix, sizeof(f->prefix), "t%u-%d:", ++prefix_seq, (int)getpid());
+	cfg_base(&c, f, &f->log);
+	if (sess_open(&c, &f->s) != 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+setup_mem(void **state)
+{
+	return setup(state, SESS_BACKEND_MEMORY);
+}
+
+static int
+setup_redis(void **state)
+{
+	if (redis_pid <= 0)
+		return -1;
+	return setup(state, SESS_BACKEND_REDIS);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	sess_close(f->s);
+	sess_close(f->s2);
+	pthread_mutex_destroy(&f->log.lock);
+	pthread_mutex_destroy(&f->log2.lock);
+	free(f);
+	return 0;
+}
+
+static int
+group_setup_redis(void **state)
+{
+	(void)state;
+	redis_port = free_port();
+	if (redis_port <= 0 || redis_start() != 0) {
+		fprintf(stderr, "cannot start redis-server on 127.0.0.1:%d\n", redis_port);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+group_teardown_redis(void **state)
+{
+	(void)state;
+	redis_kill();
+	return 0;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static const char *const AMR_PWD[] = { "pwd" };
+static const char *const AMR_OTP[] = { "otp", "mfa" };
+
+static void
+login(struct sess_store *s, const char *uid, char token[SESS_TOKEN_SIZE], struct sess_info *info)
+{
+	struct sess_auth a = { .uid = uid, .loa = 1, .amr = AMR_PWD, .namr = 1,
+		.ua = "Mozilla/5.0 (test)", .addr = "127.0.0.1" };
+
+	assert_int_equal(sess_create(s, &a, token, info), 0);
+}
+
+/* True when any key under prefix, or any string or hash value, contains needle. */
+static bool
+redis_holds(const char *prefix, const char *needle)
+{
+	struct timeval tv = { .tv_sec = 2, .tv_usec = 0 };
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+	redisReply *keys, *v;
+	bool found = false;
+
+	assert_true(strlen(needle) >= 43);
+	assert_non_null(c);
+	assert_int_equal(c->err, 0);
+	keys = redisCommand(c, "KEYS %s*", prefix);
+	assert_non_null(keys);
+	assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
+	assert_true(keys->elements > 0);
+	for (size_t i = 0; i < keys->elements; i++) {
+		const char *k = keys->element[i]->str;
+
+		if (strstr(k, needle) != NULL)
+			found = true;
+		v = redisCommand(c, "TYPE %s", k);
+		if (v != NULL && strcmp(v->str, "hash") == 0) {
+			freeReplyObject(v);
+			v = redisCommand(c, "HGETALL %s", k);
+			for (size_t j = 0; v != NULL && j < v->elements; j++)
+				if (strstr(v->element[j]->str, needle) != NULL)
+					found = true;
+		} else if (v != NULL && strcmp(v->str, "string") == 0) {
+			freeReplyObject(v);
+			v = redisCommand(c, "GET %s", k);
+			if (v != NULL && v->str != NULL && strstr(v->str, needle) != NULL)
+				found = true;
+		}
+		freeReplyObject(v);
+	}
+	freeReplyObject(keys);
+	redisFree(c);
+	return found;
+}
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+static void
+test_create_get(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b;
+	char tok[SESS_TOKEN_SIZE], key[SESS_KEY_SIZE], bogus[SESS_TOKEN_SIZE];
+	unsigned char raw[SESS_TOKEN_BYTES], md[32];
+	size_t len = 0;
+	unsigned mdlen = 0;
+
+	login(f->s, "u-alice", tok, &a);
+	assert_int_equal(strlen(tok), 43);
+	assert_int_equal(strlen(a.sid), 22);
+	assert_string_equal(a.uid, "u-alice");
+	/* the key is the SHA-256 of the raw id, never the id itself */
+	assert_int_equal(yh_b64url_decode(tok, 43, raw, sizeof(raw), &len), 0);
+	assert_int_equal(EVP_Digest(raw, len, md, &mdlen, EVP_sha256(), NULL), 1);
+	yh_hex_encode(md, 32, key);
+	assert_string_equal(a.key, key);
+	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), 0);
+	assert_string_equal(b.key, a.key);
+	assert_string_equal(b.sid, a.sid);
+	assert_string_equal(b.uid, "u-alice");
+	assert_int_equal(b.loa, 1);
+	assert_int_equal(b.namr, 1);
+	assert_string_equal(b.amr[0], "pwd");
+	assert_string_equal(b.ua, "Mozilla/5.0 (test)");
+	assert_string_equal(b.addr, "127.0.0.1");
+	assert_true(b.expires_ms > yh_now_ms());
+	assert_true(b.auth_time > 0);
+	/* unknown, malformed, empty */
+	memcpy(bogus, tok, sizeof(bogus));
+	bogus[0] = bogus[0] == 'A' ? 'B' : 'A';
+	assert_int_equal(sess_get(f->s, bogus, 0, &b), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_get(f->s, "short", 0, &b), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_get(f->s, "", 0, &b), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_get(f->s, NULL, 0, &b), YH_ERR_NOT_FOUND);
+	/* bad input to create */
+	{
+		const char *const bad_amr[] = { "PWD!" };
+		struct sess_auth x = { .uid = "", .loa = 1 };
+
+		assert_int_equal(sess_create(f->s, &x, bogus, NULL), YH_ERR_INVALID);
+		assert_string_equal(bogus, "");
+		x.uid = "u";
+		x.loa = 5;
+		assert_int_equal(sess_create(f->s, &x, bogus, NULL), YH_ERR_INVALID);
+		x.loa = 1;
+		x.amr = bad_amr;
+		x.namr = 1;
+		assert_int_equal(sess_create(f->s, &x, bogus, NULL), YH_ERR_INVALID);
+	}
+	assert_int_equal(sess_check(f->s, (char[32]){ 0 }, 32), 0);
+	if (f->backend == SESS_BACKEND_REDIS) {
+		assert_true(redis_holds(f->prefix, a.key));    /* the probe sees what is there */
+		assert_false(redis_holds(f->prefix, tok));     /* and the raw id is not */
+	}
+}
+
+static void
+test_config(void **state)
+{
+	struct fx *f = *state;
+	struct sess_config c;
+	struct sess_store *s = NULL;
+
+	cfg_base(&c, f, &f->log);
+	c.backend = SESS_BACKEND_REDIS;   /* the prefix matters to Redis only */
+	c.prefix = "bad prefix";
+	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
+	assert_null(s);
+	c.prefix = "";
+	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
+	c.prefix = "yh:";
+	c.redis_port = 0;
+	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
+	cfg_base(&c, f, &f->log);
+	c.idle_timeout_s = 0;
+	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
+	cfg_base(&c, f, &f->log);
+	c.max_per_user = 0;
+	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
+	cfg_base(&c, f, &f->log);
+	c.backend = (enum sess_backend)7;
+	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
+	sess_close(NULL);
+}
+
+static void
+test_idle_timeout(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b;
+	char tok[SESS_TOKEN_SIZE];
+
+	reopen(f, 1, 60);
+	login(f->s, "u-idle", tok, &a);
+	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), 0);
+	sleep_ms(2500);
+	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), YH_ERR_EXPIRED);
+	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, a.key, true), 1);
+	assert_int_equal(sess_get(f->s, tok, 0, &b), YH_ERR_NOT_FOUND);
+}
+
+static void
+test_touch_extends(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b;
+	char tok[SESS_TOKEN_SIZE];
+
+	reopen(f, 3, 60);
+	login(f->s, "u-touch", tok, &a);
+	sleep_ms(1600);
+	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), 0);
+	assert_true(b.seen_ms > a.seen_ms);
+	sleep_ms(1600);
+	/* 3.2 s after login but 1.6 s after the last use: alive */
+	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), 0);
+	/* without SESS_TOUCH the idle timer runs on */
+	sleep_ms(1600);
+	assert_int_equal(sess_get(f->s, tok, 0, &b), 0);
+	sleep_ms(2000);
+	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), YH_ERR_EXPIRED);
+}
+
+static void
+test_absolute_timeout(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b;
+	char tok[SESS_TOKEN_SIZE];
+
+	reopen(f, 60, 2);
+	login(f->s, "u-abs", tok, &a);
+	assert_true(a.expires_ms <= a.created_ms + 2000);
+	sleep_ms(1000);
+	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), 0);
+	sleep_ms(2000);
+	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), YH_ERR_EXPIRED);
+}
+
+static void
+test_reauth_rotates(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b, c;
+	char tok[SESS_TOKEN_SIZE], tok2[SESS_TOKEN_SIZE], tok3[SESS_TOKEN_SIZE];
+	struct sess_auth up = { .uid = "u-rot", .loa = 3, .amr = AMR_OTP, .namr = 2 };
+
+	login(f->s, "u-rot", tok, &a);
+	assert_int_equal(sess_add_client(f->s, a.key, "portal"), 0);
+	assert_int_equal(sess_reauth(f->s, tok, &up, tok2, &b), 0);
+	assert_string_not_equal(tok, tok2);
+	assert_string_not_equal(a.key, b.key);
+	/* the old id is dead: fixation gains nothing */
+	assert_int_equal(sess_get(f->s, tok, 0, &c), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_get(f->s, tok2, 0, &c), 0);
+	assert_string_equal(c.sid, a.sid);
+	assert_int_equal(c.created_ms, a.created_ms);
+	assert_int_equal(c.loa, 3);
+	assert_int_equal(c.namr, 3);
+	assert_string_equal(c.amr[0], "pwd");
+	assert_string_equal(c.amr[1], "otp");
+	assert_string_equal(c.amr[2], "mfa");
+	assert_int_equal(c.nclients, 1);
+	assert_string_equal(c.clients[0], "portal");
+	assert_int_equal(ev_count(&f->log, SESS_EV_CHANGED, SESS_CHANGED_ROTATED, a.key, true), 1);
+	assert_string_equal(f->log.ev[f->log.n - 1].new_key, b.key);
+	/* a lower LoA does not lower the session */
+	up.loa = 1;
+	assert_int_equal(sess_reauth(f->s, tok2, &up, tok3, &c), 0);
+	assert_int_equal(c.loa, 3);
+	/* another user cannot take the session over */
+	up.uid = "u-mallory";
+	assert_int_equal(sess_reauth(f->s, tok3, &up, tok2, &c), YH_ERR_DENIED);
+	assert_int_equal(sess_get(f->s, tok3, 0, &c), 0);
+	assert_int_equal(sess_reauth(f->s, tok, &up, tok2, &c), YH_ERR_NOT_FOUND);
+	/* the user index follows the rotation */
+	{
+		struct sess_info *v = NULL;
+		size_t n = 0;
+
+		assert_int_equal(sess_list_user(f->s, "u-rot", &v, &n), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(v[0].sid, a.sid);
+		free(v);
+	}
+}
+
+static void
+test_end_one_and_all(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a[3], bob, got, *v = NULL, *ended = NULL;
+	char tok[3][SESS_TOKEN_SIZE], btok[SESS_TOKEN_SIZE];
+	size_t n = 0;
+
+	for (int i = 0; i < 3; i++) {
+		login(f->s, "u-carol", tok[i], &a[i]);
+		sleep_ms(5);
+	}
+	login(f->s, "u-bob", btok, &bob);
+	assert_int_equal(sess_list_user(f->s, "u-carol", &v, &n), 0);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(v[i].sid, a[i].sid);   /* oldest first */
+	free(v);
+	/* end one by its public sid; bob's sid is not carol's to end */
+	assert_int_equal(sess_end_sid(f->s, "u-carol", bob.sid, SESS_END_USER, &got),
+	    YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_end_sid(f->s, "u-carol", a[1].sid, SESS_END_USER, &got), 0);
+	assert_string_equal(got.key, a[1].key);
+	assert_int_equal(sess_get(f->s, tok[1], 0, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_USER, a[1].key, true), 1);
+	assert_int_equal(sess_list_user(f->s, "u-carol", &v, &n), 0);
+	assert_int_equal(n, 2);
+	free(v);
+	/* end all */
+	assert_int_equal(sess_end_user(f->s, "u-carol", SESS_END_ADMIN, &ended, &n), 0);
+	assert_int_equal(n, 2);
+	free(ended);
+	assert_int_equal(sess_get(f->s, tok[0], 0, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_get(f->s, tok[2], 0, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_ADMIN, NULL, true), 2);
+	assert_int_equal(sess_list_user(f->s, "u-carol", &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_int_equal(sess_get(f->s, btok, 0, &got), 0);
+	/* logout by cookie; twice is NOT_FOUND */
+	assert_int_equal(sess_end_token(f->s, btok, SESS_END_LOGOUT, &got), 0);
+	assert_string_equal(got.uid, "u-bob");
+	assert_int_equal(sess_end_token(f->s, btok, SESS_END_LOGOUT, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_end_user(f->s, "u-nobody", SESS_END_ADMIN, NULL, NULL), 0);
+}
+
+static void
+test_clients(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, got;
+	char tok[SESS_TOKEN_SIZE], name[32];
+
+	login(f->s, "u-dave", tok, &a);
+	assert_int_equal(sess_add_client(f->s, a.key, "app1"), 0);
+	assert_int_equal(sess_add_client(f->s, a.key, "app2"), 0);
+	assert_int_equal(sess_add_client(f->s, a.key, "app1"), 0);
+	assert_int_equal(sess_add_client(f->s, a.key, ""), YH_ERR_INVALID);
+	assert_int_equal(sess_add_client(f->s, a.key, "bad\nid"), YH_ERR_INVALID);
+	assert_int_equal(sess_add_client(f->s, "nothex", "app1"), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_get(f->s, tok, 0, &got), 0);
+	assert_int_equal(got.nclients, 2);
+	for (int i = 2; i < SESS_CLIENTS_MAX; i++) {
+		snprintf(name, sizeof(name), "client-%d", i);
+		assert_int_equal(sess_add_client(f->s, a.key, name), 0);
+	}
+	assert_int_equal(sess_add_client(f->s, a.key, "one-too-many"), YH_ERR_LIMIT);
+	/* logout tells which clients to notify, in the return value and in the event */
+	assert_int_equal(sess_end(f->s, a.key, SESS_END_LOGOUT, &got), 0);
+	assert_int_equal(got.nclients, SESS_CLIENTS_MAX);
+	pthread_mutex_lock(&f->log.lock);
+	assert_true(f->log.n >= 1);
+	assert_true(f->log.ev[f->log.n - 1].has_info);
+	assert_int_equal(f->log.ev[f->log.n - 1].nclients, SESS_CLIENTS_MAX);
+	pthread_mutex_unlock(&f->log.lock);
+	assert_int_equal(sess_add_client(f->s, a.key, "app3"), YH_ERR_NOT_FOUND);
+}
+
+static void
+test_max_per_user(void **state)
+{
+	struct fx *f = *state;
+	struct sess_config c;
+	struct sess_info a[4], got, *v = NULL;
+	char tok[4][SESS_TOKEN_SIZE];
+	size_t n = 0;
+
+	sess_close(f->s);
+	cfg_base(&c, f, &f->log);
+	c.max_per_user = 3;
+	f->s = open_with(&c);
+	for (int i = 0; i < 4; i++) {
+		login(f->s, "u-erin", tok[i], &a[i]);
+		sleep_ms(5);
+	}
+	assert_int_equal(sess_list_user(f->s, "u-erin", &v, &n), 0);
+	assert_int_equal(n, 3);
+	free(v);
+	assert_int_equal(sess_get(f->s, tok[0], 0, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_get(f->s, tok[3], 0, &got), 0);
+	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_EVICTED, a[0].key, true), 1);
+}
+
+static void
+test_codes_single_use(void **state)
+{
+	struct fx *f = *state;
+	char code[SESS_TOKEN_SIZE], code2[SESS_TOKEN_SIZE], *p = NULL, *prev = NULL;
+	const char *payload = "{\"client_id\":\"portal\",\"scope\":\"openid\"}";
+
+	assert_int_equal(sess_code_new(f->s, payload, 60, code), 0);
+	assert_int_equal(strlen(code), 43);
+	assert_int_equal(sess_code_take(f->s, code, "fam-1", &p, &prev), 0);
+	assert_string_equal(p, payload);
+	assert_null(prev);
+	free(p);
+	/* a replay within the code's lifetime: YH_ERR_REPLAY, with what the first use issued */
+	assert_int_equal(sess_code_take(f->s, code, "fam-2", &p, &prev), YH_ERR_REPLAY);
+	assert_string_equal(p, payload);
+	assert_string_equal(prev, "fam-1");
+	free(p);
+	free(prev);
+	assert_int_equal(sess_code_take(f->s, "xyz", NULL, &p, NULL), YH_ERR_NOT_FOUND);
+	assert_null(p);
+	/* the bounds */
+	assert_int_equal(sess_code_new(f->s, payload, 0, code2), YH_ERR_INVALID);
+	assert_int_equal(sess_code_new(f->s, payload, 601, code2), YH_ERR_INVALID);
+	/* after its lifetime: NOT_FOUND, replay or not */
+	assert_int_equal(sess_code_new(f->s, payload, 1, code2), 0);
+	sleep_ms(2200);
+	assert_int_equal(sess_code_take(f->s, code2, NULL, &p, NULL), YH_ERR_NOT_FOUND);
+	assert_null(p);
+}
+
+static void
+test_refresh_rotation(void **state)
+{
+	struct fx *f = *state;
+	struct sess_family fam = { .uid = "u-frank", .client_id = "portal" }, g;
+	char t1[SESS_TOKEN_SIZE], t2[SESS_TOKEN_SIZE], t3[SESS_TOKEN_SIZE], *p = NULL;
+
+	assert_int_equal(sess_refresh_new(f->s, &fam, "{\"scope\":\"openid\"}", 3600, t1), 0);
+	assert_int_equal(strlen(fam.id), 22);
+	assert_int_equal(sess_refresh_rotate(f->s, t1, t2, &g, &p), 0);
+	assert_string_equal(p, "{\"scope\":\"openid\"}");
+	free(p);
+	assert_string_equal(g.id, fam.id);
+	assert_string_equal(g.uid, "u-frank");
+	assert_string_equal(g.client_id, "portal");
+	assert_int_equal(sess_refresh_peek(f->s, t2, &g, NULL), 0);
+	assert_int_equal(sess_refresh_peek(f->s, t1, &g, NULL), YH_ERR_DENIED);
+	/* reuse of the rotated token revokes the whole family */
+	assert_int_equal(sess_refresh_rotate(f->s, t1, t3, &g, &p), YH_ERR_REPLAY);
+	assert_null(p);
+	assert_string_equal(g.id, fam.id);
+	assert_int_equal(sess_refresh_rotate(f->s, t2, t3, &g, &p), YH_ERR_DENIED);
+	assert_int_equal(sess_refresh_peek(f->s, t2, &g, NULL), YH_ERR_DENIED);
+	assert_int_equal(sess_refresh_rotate(f->s, "garbage", t3, &g, &p), YH_ERR_NOT_FOUND);
+	/* the id is taken */
+	assert_int_equal(sess_refresh_new(f->s, &fam, "{}", 3600, t3), YH_ERR_EXISTS);
+	/* RFC 7009 revocation */
+	memset(&fam, 0, sizeof(fam));
+	snprintf(fam.uid, sizeof(fam.uid), "u-frank");
+	snprintf(fam.client_id, sizeof(fam.client_id), "portal");
+	assert_int_equal(sess_refresh_new(f->s, &fam, "{}", 3600, t1), 0);
+	assert_int_equal(sess_refresh_revoke(f->s, t1, &g), 0);
+	assert_string_equal(g.id, fam.id);
+	assert_int_equal(sess_refresh_rotate(f->s, t1, t2, &g, &p), YH_ERR_DENIED);
+	/* per user and client ("my apps: revoke") */
+	{
+		struct sess_family a = { .uid = "u-grace", .client_id = "app1" };
+		struct sess_family b = { .uid = "u-grace", .client_id = "app2" };
+		char ta[SESS_TOKEN_SIZE], tb[SESS_TOKEN_SIZE], tn[SESS_TOKEN_SIZE];
+		size_t n = 0;
+
+		assert_int_equal(sess_family_id_new(a.id), 0);
+		assert_int_equal(sess_refresh_new(f->s, &a, "{}", 3600, ta), 0);
+		assert_int_equal(sess_refresh_new(f->s, &b, "{}", 3600, tb), 0);
+		assert_int_equal(sess_refresh_revoke_user(f->s, "u-grace", "app1", &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(sess_refresh_rotate(f->s, ta, tn, &g, &p), YH_ERR_DENIED);
+		assert_int_equal(sess_refresh_rotate(f->s, tb, tn, &g, &p), 0);
+		free(p);
+		assert_int_equal(sess_family_revoke(f->s, b.id), 0);
+		assert_int_equal(sess_refresh_rotate(f->s, tn, tb, &g, &p), YH_ERR_DENIED);
+		assert_int_equal(sess_family_revoke(f->s, "AAAAAAAAAAAAAAAAAAAAAA"), YH_ERR_NOT_FOUND);
+	}
+}
+
+static void
+test_counters_lockout(void **state)
+{
+	struct fx *f = *state;
+	int64_t n = 0, rem = 0;
+
+	for (int i = 1; i <= 4; i++) {
+		assert_int_equal(sess_fail(f->s, "acct:u-henry", 60, 5, 30, &n), 0);
+		assert_int_equal(n, i);
+	}
+	assert_int_equal(sess_fail_count(f->s, "acct:u-henry", &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(sess_locked(f->s, "acct:u-henry", &rem), 0);
+	assert_int_equal(sess_fail(f->s, "acct:u-henry", 60, 5, 30, &n), YH_ERR_LOCKED);
+	assert_int_equal(n, 5);
+	assert_int_equal(sess_locked(f->s, "acct:u-henry", &rem), YH_ERR_LOCKED);
+	assert_true(rem > 0 && rem <= 30);
+	/* other names are independent */
+	assert_int_equal(sess_locked(f->s, "addr:192.0.2.1", &rem), 0);
+	assert_int_equal(sess_fail_count(f->s, "addr:192.0.2.1", &n), 0);
+	assert_int_equal(n, 0);
+	/* operator unlock; success clears the counter */
+	assert_int_equal(sess_lock(f->s, "acct:u-henry", 0), 0);
+	assert_int_equal(sess_locked(f->s, "acct:u-henry", &rem), 0);
+	assert_int_equal(sess_fail(f->s, "acct:u-henry", 60, 5, 30, &n), 0);
+	assert_int_equal(sess_fail_clear(f->s, "acct:u-henry"), 0);
+	assert_int_equal(sess_fail_count(f->s, "acct:u-henry", &n), 0);
+	assert_int_equal(n, 0);
+	/* the window and the lockout end by themselves */
+	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 1, 3, 1, &n), 0);
+	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 1, 3, 1, &n), 0);
+	sleep_ms(2200);
+	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 1, 3, 1, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 1, 3, 1, &n), 0);
+	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 1, 3, 1, &n), YH_ERR_LOCKED);
+	assert_int_equal(sess_locked(f->s, "addr:198.51.100.7", &rem), YH_ERR_LOCKED);
+	sleep_ms(2200);
+	assert_int_equal(sess_locked(f->s, "addr:198.51.100.7", &rem), 0);
+	assert_int_equal(sess_fail(f->s, "", 60, 5, 30, &n), YH_ERR_INVALID);
+}
+
+static void
+test_nonce_single_use(void **state)
+{
+	struct fx *f = *state;
+	char n1[SESS_TOKEN_SIZE], n2[SESS_TOKEN_SIZE], n3[SESS_TOKEN_SIZE];
+
+	assert_int_equal(sess_nonce_new(f->s, "login", 600, n1), 0);
+	assert_int_equal(sess_nonce_take(f->s, n1, "login"), 0);
+	assert_int_equal(sess_nonce_take(f->s, n1, "login"), YH_ERR_NOT_FOUND);
+	/* made for another form: refused, and spent */
+	assert_int_equal(sess_nonce_new(f->s, "login", 600, n2), 0);
+	assert_int_equal(sess_nonce_take(f->s, n2, "consent:portal"), YH_ERR_DENIED);
+	assert_int_equal(sess_nonce_take(f->s, n2, "login"), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_nonce_take(f->s, "", "login"), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_nonce_new(f->s, "login", 1, n3), 0);
+	sleep_ms(2200);
+	assert_int_equal(sess_nonce_take(f->s, n3, "login"), YH_ERR_NOT_FOUND);
+}
+
+static void
+test_sweep(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b, c;
+	char ta[SESS_TOKEN_SIZE], tb[SESS_TOKEN_SIZE], tc[SESS_TOKEN_SIZE];
+	size_t n = 0;
+
+	reopen(f, 2, 60);
+	login(f->s, "u-ivan", ta, &a);
+	assert_int_equal(sess_add_client(f->s, a.key, "portal"), 0);
+	login(f->s, "u-ivan", tb, &b);
+	sleep_ms(3000);
+	login(f->s, "u-ivan", tc, &c);   /* fresh: the sweep must leave it (2 s margin) */
+	assert_int_equal(sess_sweep(f->s, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, a.key, true), 1);
+	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, b.key, true), 1);
+	pthread_mutex_lock(&f->log.lock);
+	for (size_t i = 0; i < f->log.n; i++)
+		if (strcmp(f->log.ev[i].key, a.key) == 0)
+			assert_int_equal(f->log.ev[i].nclients, 1);
+	pthread_mutex_unlock(&f->log.lock);
+	assert_int_equal(sess_sweep(f->s, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sess_get(f->s, tc, 0, &c), 0);
+	assert_int_equal(sess_get(f->s, ta, 0, &a), YH_ERR_NOT_FOUND);
+}
+
+static void
+test_sweep_thread(void **state)
+{
+	struct fx *f = *state;
+	struct sess_config c;
+	struct sess_info a;
+	char tok[SESS_TOKEN_SIZE];
+
+	sess_close(f->s);
+	cfg_base(&c, f, &f->log);
+	c.idle_timeout_s = 1;
+	c.sweep_interval_ms = 200;
+	f->s = open_with(&c);
+	login(f->s, "u-judy", tok, &a);
+	assert_true(ev_wait(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, a.key, true, 1, 8000));
+}
+
+static void
+test_mem_bounded(void **state)
+{
+	struct fx *f = *state;
+	struct sess_config c;
+	char n[SESS_TOKEN_SIZE];
+	int i, rc = 0;
+
+	if (f->backend != SESS_BACKEND_MEMORY)
+		skip();
+	sess_close(f->s);
+	cfg_base(&c, f, &f->log);
+	c.max_entries = 64;
+	c.shards = 4;
+	f->s = open_with(&c);
+	for (i = 0; i < 1000 && (rc = sess_nonce_new(f->s, "login", 600, n)) == 0; i++)
+		;
+	assert_int_equal(rc, YH_ERR_LIMIT);
+	assert_true(i <= 64);
+	assert_true(i >= 4);
+}
+
+/* Two store instances on one Redis, as two authd nodes. */
+static void
+test_pubsub_two_nodes(void **state)
+{
+	struct fx *f = *state;
+	struct sess_config c;
+	struct sess_info a, got;
+	char tok[SESS_TOKEN_SIZE], tok2[SESS_TOKEN_SIZE];
+	struct sess_auth up = { .uid = "u-kate", .loa = 3, .amr = AMR_OTP, .namr = 2 };
+
+	cfg_base(&c, f, &f->log2);
+	f->s2 = open_with(&c);
+	login(f->s, "u-kate", tok, &a);
+	assert_int_equal(sess_get(f->s2, tok, SESS_TOUCH, &got), 0);    /* SSO via node 2 */
+	/* a step-up on node 1 is seen by node 2 */
+	assert_int_equal(sess_reauth(f->s, tok, &up, tok2, &got), 0);
+	assert_true(ev_wait(&f->log2, SESS_EV_CHANGED, SESS_CHANGED_ROTATED, a.key, false, 1,
+	    5000));
+	/* logout through node 2: node 1 hears it and refuses the session */
+	assert_int_equal(sess_end_token(f->s2, tok2, SESS_END_LOGOUT, &got), 0);
+	assert_true(ev_wait(&f->log, SESS_EV_ENDED, SESS_END_LOGOUT, got.key, false, 1, 5000));
+	assert_int_equal(sess_get(f->s, tok2, 0, &got), YH_ERR_NOT_FOUND);
+	/* each node gets its own change once, synchronously, not again from pub/sub */
+	assert_int_equal(ev_count(&f->log2, SESS_EV_ENDED, SESS_END_LOGOUT, NULL, true), 1);
+	sleep_ms(200);
+	assert_int_equal(ev_count(&f->log2, SESS_EV_ENDED, SESS_END_LOGOUT, NULL, false), 0);
+}
+
+/* Times one call: asserts it gives want within 2 s. */
+#define FAST(want, call) do { \
+	int64_t t0_ = yh_mono_ms(); \
+	assert_int_equal((call), (want)); \
+	assert_true(yh_mono_ms() - t0_ < 2000); \
+} while (0)
+
+static void
+test_redis_down_and_back(void **state)
+{
+	struct fx *f = *state;
+	struct sess_config c;
+	struct sess_info a, got;
+	char tok[SESS_TOKEN_SIZE], t2[SESS_TOKEN_SIZE], nonce[SESS_TOKEN_SIZE], *p = NULL;
+	char reason[64];
+	int64_t n, end;
+	int rc = -1;
+
+	cfg_base(&c, f, &f->log2);
+	f->s2 = open_with(&c);
+	login(f->s, "u-leo", tok, &a);
+	assert_int_equal(sess_nonce_new(f->s, "login", 600, nonce), 0);
+
+	redis_kill();
+	for (int round = 0; round < 3; round++) {
+		FAST(YH_ERR_UNAVAILABLE, sess_get(f->s, tok, SESS_TOUCH, &got));
+		FAST(YH_ERR_UNAVAILABLE, sess_get(f->s2, tok, 0, &got));
+		FAST(YH_ERR_UNAVAILABLE, sess_create(f->s, &(struct sess_auth){ .uid = "u-leo",
+		    .loa = 1 }, t2, NULL));
+		FAST(YH_ERR_UNAVAILABLE, sess_code_new(f->s, "{}", 60, t2));
+		FAST(YH_ERR_UNAVAILABLE, sess_code_take(f->s, tok, NULL, &p, NULL));
+		FAST(YH_ERR_UNAVAILABLE, sess_fail(f->s, "acct:u-leo", 60, 5, 30, &n));
+		FAST(YH_ERR_UNAVAILABLE, sess_nonce_take(f->s, nonce, "login"));
+		FAST(YH_ERR_UNAVAILABLE, sess_end_user(f->s, "u-leo", SESS_END_ADMIN, NULL, NULL));
+		FAST(YH_ERR_UNAVAILABLE, sess_check(f->s, reason, sizeof(reason)));
+		sleep_ms(300);
+	}
+
+	assert_int_equal(redis_start(), 0);      /* same port, empty (no persistence) */
+	end = yh_mono_ms() + 5000;
+	while (yh_mono_ms() < end && (rc = sess_check(f->s, reason, sizeof(reason))) != 0)
+		sleep_ms(50);
+	assert_int_equal(rc, 0);
+	login(f->s, "u-leo", tok, &a);
+	assert_int_equal(sess_get(f->s2, tok, SESS_TOUCH, &got), 0);
+	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &got), 0);
+	/* the subscriber found its way back (RESYNC), and events flow again */
+	assert_true(ev_wait(&f->log2, SESS_EV_RESYNC, 0, "", false, 1, 5000));
+	assert_true(ev_wait(&f->log, SESS_EV_RESYNC, 0, "", false, 1, 5000));
+	assert_int_equal(sess_end(f->s, a.key, SESS_END_LOGOUT, NULL), 0);
+	assert_true(ev_wait(&f->log2, SESS_EV_ENDED, SESS_END_LOGOUT, a.key, false, 1, 5000));
+}
+
+static void
+redis_only(void **state)
+{
+	struct fx *f = *state;
+
+	if (f->backend != SESS_BACKEND_REDIS)
+		skip();
+}
+
+static void
+test_pubsub(void **state)
+{
+	redis_only(state);
+	test_pubsub_two_nodes(state);
+}
+
+static void
+test_fault(void **state)
+{
+	redis_only(state);
+	test_redis_down_and_back(state);
+}
+
+#define BOTH(fn) \
+	cmocka_unit_test_setup_teardown(fn, SETUP, teardown)
+
+int
+main(void)
+{
+	int failed = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	atexit(redis_kill);
+#define SETUP setup_mem
+	const struct CMUnitTest mem_tests[] = {
+		BOTH(test_create_get), BOTH(test_config), BOTH(test_idle_timeout), BOTH(test_touch_extends),
+		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
+		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
+		BOTH(test_refresh_rotation), BOTH(test_counters_lockout),
+		BOTH(test_nonce_single_use), BOTH(test_sweep), BOTH(test_sweep_thread),
+		BOTH(test_mem_bounded),
+	};
+#undef SETUP
+#define SETUP setup_redis
+	const struct CMUnitTest redis_tests[] = {
+		BOTH(test_create_get), BOTH(test_config), BOTH(test_idle_timeout), BOTH(test_touch_extends),
+		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
+		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
+		BOTH(test_refresh_rotation), BOTH(test_counters_lockout),
+		BOTH(test_nonce_single_use), BOTH(test_sweep), BOTH(test_sweep_thread),
+		BOTH(test_pubsub), BOTH(test_fault),
+	};
+#undef SETUP
+	failed += cmocka_run_group_tests_name("sess_memory", mem_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("sess_redis", redis_tests, group_setup_redis,
+	    group_teardown_redis);
+	redis_kill();
+	return failed;
+}
