@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,25 @@
 
 #define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
+/*
+ * Group commit: a writer appends its line under the lock, then waits until a
+ * fdatasync that started after its write has finished. One writer at a time (the
+ * leader) runs the fdatasync with the lock released, so every line written meanwhile
+ * shares the next one: durability per line, one disk flush per batch.
+ */
 struct yh_audit {
 	int fd;
 	pthread_mutex_t lock;
+	pthread_cond_t synced_cv;
+	/* The chain's tail as of our last write; reread when the file changed size. */
+	char prev[65];
+	uint64_t seq;
+	off_t size;
+	bool tail_known;
+	uint64_t written;        /* lines this handle has written */
+	uint64_t synced;         /* of those, lines known to be on disk */
+	uint64_t failed_upto;    /* lines covered by a failed flush */
+	bool syncing;            /* a leader is in fdatasync */
 };
 
 /* Hex SHA-256 of n bytes into out[65]. */
@@ -67,6 +84,7 @@ yh_audit_open(const char *path, struct yh_audit **out, char *err, size_t errsz)
 	}
 	a->fd = fd;
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->synced_cv, NULL);
 	*out = a;
 	return 0;
 }
@@ -77,6 +95,7 @@ yh_audit_close(struct yh_audit *a)
 	if (a == NULL)
 		return;
 	close(a->fd);
+	pthread_cond_destroy(&a->synced_cv);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -185,13 +204,86 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* Waits (lock held) until line number mine is on disk; leads a flush when none runs. */
+static int
+wait_synced(struct yh_audit *a, uint64_t mine)
+{
+	while (a->synced < mine && a->failed_upto < mine) {
+		uint64_t target;
+		int rc;
+
+		if (a->syncing) {
+			pthread_cond_wait(&a->synced_cv, &a->lock);
+			continue;
+		}
+		a->syncing = true;
+		target = a->written;
+		pthread_mutex_unlock(&a->lock);
+		rc = fdatasync(a->fd);
+		pthread_mutex_lock(&a->lock);
+		a->syncing = false;
+		if (rc == 0 && target > a->synced)
+			a->synced = target;
+		else if (rc != 0 && target > a->failed_upto)
+			a->failed_upto = target;
+		pthread_cond_broadcast(&a->synced_cv);
+	}
+	return a->synced >= mine ? 0 : YH_ERR_IO;
+}
+
+/* The chain's tail: cached from our own last write unless the file changed size
+ * (another process wrote), then read from the file. */
+static int
+tail(struct yh_audit *a)
+{
+	struct stat st;
+	int r;
+
+	if (fstat(a->fd, &st) != 0)
+		return YH_ERR_IO;
+	if (a->tail_known && st.st_size == a->size)
+		return 0;
+	a->tail_known = false;
+	if ((r = read_tail(a->fd, a->prev, &a->seq)) != 0)
+		return r;
+	a->size = st.st_size;
+	a->tail_known = true;
+	return 0;
+}
+
+/* Builds the line for the next sequence number; *text is a new string. */
+static int
+build_line(struct yh_audit *a, const char *event, const char *actor, json_t *fields,
+    char **text)
+{
+	json_t *line;
+	char ts[40];
+	int r = YH_ERR_ALLOC;
+
+	*text = NULL;
+	yh_time_iso8601(yh_now_ms(), ts, sizeof(ts));
+	line = json_pack("{s:I,s:s,s:s,s:s}", "seq", (json_int_t)(a->seq + 1), "ts", ts,
+	    "event", event, "actor", actor != NULL ? actor : "system");
+	if (line == NULL)
+		return YH_ERR_ALLOC;
+	if ((r = add_fields(line, fields)) != 0)
+		goto out;
+	r = YH_ERR_ALLOC;
+	if (json_object_set_new(line, "prev", json_string(a->prev)) != 0)
+		goto out;
+	if ((*text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+		goto out;
+	r = strlen(*text) > AUDIT_LINE_MAX ? YH_ERR_TOO_LONG : 0;
+out:
+	json_decref(line);
+	return r;
+}
+
 int
 yh_audit_write(struct yh_audit *a, const char *event, const char *actor, json_t *fields)
 {
-	char prev[65], ts[40];
-	uint64_t seq;
-	json_t *line = NULL;
 	char *text = NULL;
+	uint64_t mine = 0;
 	size_t n;
 	int r, locked = 0;
 
@@ -201,43 +293,32 @@ yh_audit_write(struct yh_audit *a, const char *event, const char *actor, json_t 
 		goto out;
 	}
 	locked = 1;
-	if ((r = read_tail(a->fd, prev, &seq)) != 0)
+	if ((r = tail(a)) != 0 || (r = build_line(a, event, actor, fields, &text)) != 0)
 		goto out;
-	yh_time_iso8601(yh_now_ms(), ts, sizeof(ts));
-	line = json_pack("{s:I,s:s,s:s,s:s}", "seq", (json_int_t)(seq + 1), "ts", ts,
-	    "event", event, "actor", actor != NULL ? actor : "system");
-	if (line == NULL) {
-		r = YH_ERR_ALLOC;
-		goto out;
-	}
-	if ((r = add_fields(line, fields)) != 0)
-		goto out;
-	if (json_object_set_new(line, "prev", json_string(prev)) != 0) {
-		r = YH_ERR_ALLOC;
-		goto out;
-	}
-	if ((text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
-		r = YH_ERR_ALLOC;
-		goto out;
-	}
 	n = strlen(text);
-	if (n > AUDIT_LINE_MAX) {
-		r = YH_ERR_TOO_LONG;
-		goto out;
-	}
 	text[n] = '\n';
 	r = write_all(a->fd, text, n + 1);
 	text[n] = '\0';
-	if (r == 0 && fdatasync(a->fd) != 0)
-		r = YH_ERR_IO;
+	if (r != 0) {
+		a->tail_known = false;
+		goto out;
+	}
+	if ((r = sha256_hex(text, n, a->prev)) != 0) {
+		a->tail_known = false;
+		goto out;
+	}
+	a->seq++;
+	a->size += (off_t)(n + 1);
+	mine = ++a->written;
 out:
-	if (r != 0)
-		yh_error("audit write failed for event %s: %s", event, yh_strerror(r));
 	if (locked)
 		flock(a->fd, LOCK_UN);
+	if (r == 0)
+		r = wait_synced(a, mine);
 	pthread_mutex_unlock(&a->lock);
+	if (r != 0)
+		yh_error("audit write failed for event %s: %s", event, yh_strerror(r));
 	free(text);
-	json_decref(line);
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -237,6 +238,48 @@ test_two_processes(void **state)
 	assert_int_equal(rep.lines, 300);
 }
 
+static void *
+writer_thread(void *arg)
+{
+	struct yh_audit *a = arg;
+
+	for (int i = 0; i < 200; i++) {
+		json_t *f = json_pack("{s:i}", "i", i);
+
+		if (yh_audit_write(a, "token.issue", "client:bench", f) != 0) {
+			json_decref(f);
+			return (void *)1;
+		}
+		json_decref(f);
+	}
+	return NULL;
+}
+
+/* Group commit: many threads on one handle, every line chained and durable. */
+static void
+test_threads(void **state)
+{
+	struct yh_audit_report rep;
+	struct yh_audit *a;
+	pthread_t t[8];
+	char err[256];
+	void *rv;
+
+	(void)state;
+	write_events(3, "operator:root"); /* a tail written by another handle */
+	assert_int_equal(yh_audit_open(path, &a, err, sizeof(err)), 0);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, writer_thread, a), 0);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(pthread_join(t[i], &rv), 0);
+		assert_null(rv);
+	}
+	yh_audit_close(a);
+	write_events(2, "operator:root"); /* and another handle after it */
+	assert_int_equal(verify(NULL, &rep), 0);
+	assert_int_equal(rep.lines, 3 + 8 * 200 + 2);
+}
+
 static void
 test_unsafe_mode_refused(void **state)
 {
@@ -261,6 +304,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_truncated_tail_with_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_masking_and_clash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsafe_mode_refused, setup, teardown),
 	};
 
