@@ -15,9 +15,15 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "authd/account.h"
 #include "authd/audit.h"
 #include "authd/authd_config.h"
+#include "authd/bcl.h"
 #include "authd/clients.h"
+#include "authd/consent.h"
+#include "authd/login.h"
+#include "authd/oidc_authorize.h"
+#include "authd/oidc_token.h"
 #include "authd/http.h"
 #include "authd/metrics.h"
 #include "authd/routes.h"
@@ -115,12 +121,29 @@ bind_http(const struct authd_cfg *cfg, struct mx_registry *mx, struct http_serve
 static int
 serve_http(struct http_server *srv, struct authd_app *app, char *err, size_t errsz)
 {
+	static const struct {
+		const char *name;
+		int (*fn)(struct http_server *, struct authd_app *);
+	} families[] = {
+		{ "health", routes_health_register },
+		{ "discovery", oidc_discovery_register },
+		{ "authorize", oidc_authorize_register },
+		{ "token", oidc_token_register },
+		{ "userinfo", oidc_userinfo_register },
+		{ "introspection", oidc_introspect_register },
+		{ "logout", oidc_logout_register },
+		{ "login", login_register },
+		{ "consent", consent_register },
+		{ "account", account_register },
+	};
 	int r;
 
-	if ((r = routes_health_register(srv, app)) != 0) {
-		snprintf(err, errsz, "cannot register routes: %s", yh_strerror(r));
-		return r;
-	}
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if ((r = families[i].fn(srv, app)) != 0) {
+			snprintf(err, errsz, "cannot register the %s routes: %s", families[i].name,
+			    yh_strerror(r));
+			return r;
+		}
 	return http_server_start(srv, err, errsz);
 }
 
@@ -222,6 +245,7 @@ struct daemon {
 	struct authd_app app;
 	struct http_server *srv;
 	struct ident *ident;
+	struct bcl *bcl;
 	int sfd;
 	bool served;
 };
@@ -258,6 +282,10 @@ open_sessions(struct daemon *d, char *err, size_t errsz)
 	sc.redis_password = d->cfg.redis_password;
 	sc.redis_db = (int)d->cfg.redis_db;
 	sc.prefix = d->cfg.redis_prefix;
+	/* Ended sessions (logout, expiry, account page, operator) reach every app of the
+	 * session through back-channel logout. */
+	sc.on_event = bcl_on_session_event;
+	sc.event_ctx = d->bcl;
 	if ((r = sess_open(&sc, &d->app.sess)) != 0) {
 		snprintf(err, errsz, "cannot open the session store (%s): %s",
 		    d->cfg.session_backend, yh_strerror(r));
@@ -269,6 +297,27 @@ open_sessions(struct daemon *d, char *err, size_t errsz)
 		return r;
 	}
 	return 0;
+}
+
+/* The back-channel logout deliverer (needs the final issuer, keys, clients, audit). */
+static int
+open_bcl(struct daemon *d, char *err, size_t errsz)
+{
+	struct bcl_config bc;
+	int r;
+
+	bcl_config_defaults(&bc);
+	bc.issuer = d->app.issuer;
+	bc.ring = d->app.ring;
+	bc.clients = d->app.clients;
+	bc.audit = d->app.audit;
+	bc.metrics = d->app.metrics;
+	memcpy(bc.subject_key, d->app.subject_key, sizeof(bc.subject_key));
+	r = bcl_new(&bc, &d->bcl);
+	yh_wipe(bc.subject_key, sizeof(bc.subject_key));
+	if (r != 0)
+		snprintf(err, errsz, "cannot start back-channel logout: %s", yh_strerror(r));
+	return r;
 }
 
 /* Opens everything the endpoints share: keys, sessions, clients, audit, workers. */
@@ -313,6 +362,8 @@ open_app(struct daemon *d, bool fresh, char *err, size_t errsz)
 		snprintf(err, errsz, "cannot start the worker pool: %s", yh_strerror(r));
 		return r;
 	}
+	if ((r = open_bcl(d, err, errsz)) != 0)
+		return r;
 	return open_sessions(d, err, errsz);
 }
 
@@ -366,6 +417,9 @@ daemon_stop(struct daemon *d)
 	http_server_free(d->srv);
 	wk_pool_free(d->app.workers);
 	sess_close(d->app.sess);
+	/* Deliveries in flight get a moment; bcl reads the ring, clients and audit. */
+	bcl_drain(d->bcl, AUTHD_DRAIN_MS);
+	bcl_free(d->bcl);
 	clients_close(d->app.clients);
 	tok_ring_free(d->app.ring);
 	yh_audit_close(d->app.audit);

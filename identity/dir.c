@@ -1173,3 +1173,174 @@ dir_totp_delete(struct dir *d, const char *owner_uid)
 	return d->ops->totp_delete(d->be, owner_uid);
 }
 
+
+/* ---- consents ---- */
+
+#define SCOPE_LIST_MAX 4096   /* bytes of a scope list given to dir_consent_set */
+
+/* A client id as the directory stores it: 1..DIR_CLIENT_ID_MAX printable ASCII bytes,
+ * no space (the registry's own rules are stricter). */
+static int
+check_client_id(const char *c)
+{
+	size_t n;
+
+	if (empty(c))
+		return YH_ERR_INVALID;
+	if ((n = strnlen(c, DIR_CLIENT_ID_MAX + 1)) > DIR_CLIENT_ID_MAX)
+		return YH_ERR_TOO_LONG;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)c[i] <= 0x20 || (unsigned char)c[i] >= 0x7f)
+			return YH_ERR_INVALID;
+	return 0;
+}
+
+/* One scope name (RFC 6749 3.3 scope-token): %x21 / %x23-5B / %x5D-7E. */
+static int
+check_scope(const char *t, size_t len)
+{
+	if (len == 0)
+		return YH_ERR_INVALID;
+	if (len > DIR_SCOPE_MAX)
+		return YH_ERR_TOO_LONG;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)t[i];
+
+		if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+			return YH_ERR_INVALID;
+	}
+	return 0;
+}
+
+static int
+consent_keys(const char *uid, const char *client_id)
+{
+	if (!dir_uid_valid(uid))
+		return YH_ERR_INVALID;
+	return check_client_id(client_id);
+}
+
+/*
+ * Splits a space-separated scope list into distinct names: *copy (free() it) holds the
+ * text the names point into. YH_ERR_INVALID for an empty list or a bad name,
+ * YH_ERR_TOO_LONG, YH_ERR_LIMIT past DIR_SCOPES_MAX distinct names.
+ */
+static int
+split_scopes(const char *list, char **copy, const char *names[DIR_SCOPES_MAX], size_t *n)
+{
+	struct yh_span rest, tok;
+	char *c;
+	size_t k = 0, i;
+	int r;
+
+	*copy = NULL;
+	*n = 0;
+	if (list == NULL)
+		return YH_ERR_INVALID;
+	if ((r = yh_span_strdup(yh_span_cstr(list), SCOPE_LIST_MAX, copy)) != 0)
+		return r;
+	c = *copy;
+	for (i = 0; c[i] != '\0'; i++)
+		if (c[i] == ' ')
+			c[i] = '\0';
+	rest = yh_span_mem(c, i);
+	while (yh_span_split(&rest, '\0', &tok) == 0) {
+		if (tok.len == 0)
+			continue;
+		if ((r = check_scope(tok.p, tok.len)) != 0)
+			goto out;
+		for (i = 0; i < k && strcmp(names[i], tok.p) != 0; i++)
+			;
+		if (i < k)
+			continue;
+		if (k == DIR_SCOPES_MAX) {
+			r = YH_ERR_LIMIT;
+			goto out;
+		}
+		names[k++] = tok.p;
+	}
+	r = k == 0 ? YH_ERR_INVALID : 0;
+out:
+	if (r != 0) {
+		free(*copy);
+		*copy = NULL;
+		k = 0;
+	}
+	*n = k;
+	return r;
+}
+
+void
+dir_consent_clear(struct dir_consent *c)
+{
+	if (c == NULL)
+		return;
+	free(c->client_id);
+	free(c->scopes);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+dir_consent_list_free(struct dir_consent *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_consent_clear(&a[i]);
+	free(a);
+}
+
+int
+dir_consent_get(struct dir *d, const char *uid, const char *client_id, char **scopes)
+{
+	struct dir_consent c;
+	int r;
+
+	*scopes = NULL;
+	memset(&c, 0, sizeof(c));
+	if ((r = consent_keys(uid, client_id)) != 0)
+		return r;
+	if ((r = d->ops->consent_get(d->be, uid, client_id, &c)) == 0) {
+		*scopes = c.scopes;
+		c.scopes = NULL;
+	}
+	dir_consent_clear(&c);
+	return r;
+}
+
+int
+dir_consent_set(struct dir *d, const char *uid, const char *client_id, const char *scopes)
+{
+	const char *names[DIR_SCOPES_MAX];
+	char *copy = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = consent_keys(uid, client_id)) != 0)
+		return r;
+	if ((r = split_scopes(scopes, &copy, names, &n)) != 0)
+		return r;
+	r = d->ops->consent_add(d->be, uid, client_id, names, n, yh_now());
+	free(copy);
+	return r;
+}
+
+int
+dir_consent_list(struct dir *d, const char *uid, struct dir_consent **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!dir_uid_valid(uid))
+		return YH_ERR_INVALID;
+	return d->ops->consent_list(d->be, uid, out, n);
+}
+
+int
+dir_consent_revoke(struct dir *d, const char *uid, const char *client_id)
+{
+	int r;
+
+	if ((r = consent_keys(uid, client_id)) != 0)
+		return r;
+	return d->ops->consent_remove(d->be, uid, client_id);
+}

@@ -1,6 +1,7 @@
 /*
  * The directory: persons, organizations, mandates (a person acting for an
- * organization), legacy account links, password credentials and TOTP seeds.
+ * organization), legacy account links, password credentials, TOTP seeds, and consents
+ * (the scopes a person allowed each app).
  *
  * Callers see plaintext; the directory seals what is personal before it reaches the
  * backend: the resident ID number and the phone number are stored encrypted by the
@@ -409,5 +410,56 @@ int dir_totp_delete(struct dir *d, const char *owner_uid) YH_WUR;
 
 /* Wipes the seed, frees it, zeroes *t. NULL is fine. */
 void dir_totp_clear(struct dir_totp *t);
+
+/* ---- consents (the scopes a person allowed an app to receive) ---- */
+
+#define DIR_CLIENT_ID_MAX 64       /* bytes of a client id in a consent record */
+#define DIR_SCOPE_MAX 64           /* bytes of one scope name */
+#define DIR_SCOPES_MAX 32          /* scope names in one consent */
+
+/* What a person consented to for one app. */
+struct dir_consent {
+	char *client_id;
+	char *scopes;      /* the granted scope names, sorted, space-separated */
+	int64_t created;   /* first grant, Unix seconds */
+	int64_t updated;   /* last grant */
+};
+
+/*
+ * Reads the scopes the person uid consented to for client_id into *scopes: a malloc'd,
+ * sorted, space-separated list (free() it; NULL on error). Returns 0, YH_ERR_NOT_FOUND
+ * (no consent recorded, or no such person), YH_ERR_INVALID (a malformed uid or client
+ * id), YH_ERR_DB.
+ */
+int dir_consent_get(struct dir *d, const char *uid, const char *client_id, char **scopes)
+    YH_WUR;
+
+/*
+ * Records that the person uid allows client_id the scopes of the space-separated list
+ * scopes (OAuth scope syntax; runs of spaces allowed): the consent becomes the union of
+ * what was granted before and these, atomically. Returns 0, YH_ERR_NOT_FOUND (no such
+ * person), YH_ERR_INVALID (malformed uid, client id or scope name, or an empty list),
+ * YH_ERR_TOO_LONG (a scope name over DIR_SCOPE_MAX bytes), YH_ERR_LIMIT (more than
+ * DIR_SCOPES_MAX names in all), YH_ERR_DB.
+ */
+int dir_consent_set(struct dir *d, const char *uid, const char *client_id,
+    const char *scopes) YH_WUR;
+
+/*
+ * Lists the person's consents ordered by client id (at most DIR_LIST_MAX). *out is a
+ * malloc'd array of *n records (NULL when none); free it with dir_consent_list_free.
+ * Returns 0 (also for an unknown person: no consents), YH_ERR_INVALID, YH_ERR_DB.
+ */
+int dir_consent_list(struct dir *d, const char *uid, struct dir_consent **out, size_t *n)
+    YH_WUR;
+
+/* Forgets the person's consent for client_id ("my apps: revoke"). Returns 0,
+ * YH_ERR_NOT_FOUND (none recorded), YH_ERR_INVALID, YH_ERR_DB. */
+int dir_consent_revoke(struct dir *d, const char *uid, const char *client_id) YH_WUR;
+
+/* Frees the strings of *c and zeroes it; the list variant also frees the array. NULL
+ * is fine. */
+void dir_consent_clear(struct dir_consent *c);
+void dir_consent_list_free(struct dir_consent *a, size_t n);
 
 #endif

@@ -97,6 +97,19 @@ struct dir_ops {
 	/* 0 and stores step when step > last_step; YH_ERR_REPLAY otherwise. */
 	int (*totp_consume)(void *be, const char *owner, int64_t step);
 	int (*totp_delete)(void *be, const char *owner);
+
+	/* Consents: one record per (owner, client) holding a set of scope names. get
+	 * fills c->scopes (sorted, space-separated) and the times; NOT_FOUND when none. */
+	int (*consent_get)(void *be, const char *owner, const char *client,
+	    struct dir_consent *out);
+	/* Adds the n scope names to the set, atomically (a union); NOT_FOUND when the
+	 * owner is not a person. */
+	int (*consent_add)(void *be, const char *owner, const char *client,
+	    const char *const *scopes, size_t n, int64_t now);
+	int (*consent_list)(void *be, const char *owner, struct dir_consent **out,
+	    size_t *n);
+	/* NOT_FOUND when nothing was recorded. */
+	int (*consent_remove)(void *be, const char *owner, const char *client);
 };
 
 /* The SQLite backend (dir_sqlite.c). Opens (with create: creates, mode 0600) the file

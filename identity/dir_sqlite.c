@@ -2,7 +2,10 @@
  * The SQLite directory backend: one file (created 0600), WAL mode, a busy timeout for
  * other processes, foreign keys on, secure_delete on, every statement prepared once
  * with bound parameters and cached. One connection per struct dir, serialized by a
- * mutex. The schema version lives in the meta table.
+ * mutex. The schema version lives in the meta table; opening a store of an older
+ * version migrates it (sq_migrate), so existing databases keep working:
+ *   1  the first schema
+ *   2  adds the consent table (scopes a person allowed an app)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +22,16 @@
 #include "common/secmem.h"
 #include "identity/dir_backend.h"
 
-#define SQ_SCHEMA_VERSION 1
+#define SQ_SCHEMA_VERSION 2
 #define SQ_BUSY_TIMEOUT_MS 5000
+
+/* Version 2: one row per (person, app, scope); a grant is an insert that ignores what
+ * is already there, so concurrent grants make a union and never lose a scope. */
+#define SQ_CONSENT_SQL \
+    "CREATE TABLE IF NOT EXISTS consent (" \
+    " owner_uid TEXT NOT NULL REFERENCES person(uid)," \
+    " client_id TEXT NOT NULL, scope TEXT NOT NULL, granted INTEGER NOT NULL," \
+    " PRIMARY KEY (owner_uid, client_id, scope)) WITHOUT ROWID;"
 
 static const char sq_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -68,7 +79,8 @@ static const char sq_schema_sql[] =
     " updated INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS totp (owner_uid TEXT PRIMARY KEY REFERENCES entity(uid),"
     " seed_sealed TEXT NOT NULL, confirmed INTEGER NOT NULL, last_step INTEGER NOT NULL,"
-    " created INTEGER NOT NULL);";
+    " created INTEGER NOT NULL);"
+    SQ_CONSENT_SQL;
 
 #define PERSON_COLS "uid, id_sealed, id_index, name, phone_sealed, phone_index, email," \
 	" username, loa, loa_method, loa_by, loa_evidence, loa_at, status, created, updated"
@@ -88,6 +100,7 @@ enum sq_stmt {
 	ST_LEGACY_ADD, ST_LEGACY_GET, ST_LEGACY_LIST, ST_LEGACY_FIND_USER, ST_LEGACY_REMOVE,
 	ST_CRED_GET, ST_CRED_SET,
 	ST_TOTP_SET, ST_TOTP_CONFIRM, ST_TOTP_GET, ST_TOTP_CONSUME, ST_TOTP_DELETE,
+	ST_CONSENT_ADD, ST_CONSENT_COUNT, ST_CONSENT_GET, ST_CONSENT_LIST, ST_CONSENT_REMOVE,
 	ST_COUNT
 };
 
@@ -163,6 +176,15 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_TOTP_CONSUME] = "UPDATE totp SET last_step = ?2 WHERE owner_uid = ?1"
 	    " AND last_step < ?2",
 	[ST_TOTP_DELETE] = "DELETE FROM totp WHERE owner_uid = ?1",
+	[ST_CONSENT_ADD] = "INSERT INTO consent (owner_uid, client_id, scope, granted)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (owner_uid, client_id, scope) DO NOTHING",
+	[ST_CONSENT_COUNT] = "SELECT count(*) FROM consent WHERE owner_uid = ?1"
+	    " AND client_id = ?2",
+	[ST_CONSENT_GET] = "SELECT client_id, scope, granted FROM consent WHERE"
+	    " owner_uid = ?1 AND client_id = ?2 ORDER BY scope",
+	[ST_CONSENT_LIST] = "SELECT client_id, scope, granted FROM consent WHERE"
+	    " owner_uid = ?1 ORDER BY client_id, scope",
+	[ST_CONSENT_REMOVE] = "DELETE FROM consent WHERE owner_uid = ?1 AND client_id = ?2",
 };
 
 struct sq {
@@ -1253,6 +1275,221 @@ sq_totp_consume(void *be, const char *owner, int64_t step)
 	return e;
 }
 
+/* ---- consents ---- */
+
+/* Ends the record being built: its scopes are the buffer's contents. */
+static int
+consent_finish(struct dir_consent *c, struct yh_buf *b)
+{
+	if ((c->scopes = yh_buf_steal(b)) == NULL)
+		return YH_ERR_ALLOC;
+	return 0;
+}
+
+/* Starts a record for client at the end of *arr (grown as needed). */
+static int
+consent_start(struct dir_consent **arr, size_t *cnt, size_t *cap, const char *client,
+    int64_t at)
+{
+	struct dir_consent *grown, *c;
+
+	if (*cnt == *cap) {
+		*cap = *cap == 0 ? 8 : *cap * 2;
+		if ((grown = realloc(*arr, *cap * sizeof(**arr))) == NULL)
+			return YH_ERR_ALLOC;
+		*arr = grown;
+	}
+	c = &(*arr)[*cnt];
+	memset(c, 0, sizeof(*c));
+	if ((c->client_id = strdup(client)) == NULL)
+		return YH_ERR_ALLOC;
+	c->created = c->updated = at;
+	(*cnt)++;
+	return 0;
+}
+
+/*
+ * Reads rows (client_id, scope, granted) ordered by client then scope into one record
+ * per client (at most max records): scopes space-separated, created the earliest
+ * grant, updated the latest.
+ */
+static int
+consent_collect(struct sq *s, sqlite3_stmt *st, size_t max, struct dir_consent **out,
+    size_t *n)
+{
+	struct dir_consent *arr = NULL, *cur = NULL;
+	const char *client, *scope;
+	struct yh_buf b;
+	size_t cnt = 0, cap = 0;
+	int64_t at;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	yh_buf_init(&b, DIR_SCOPES_MAX * (DIR_SCOPE_MAX + 1));
+	while ((r = sq_row(s, st, "consent")) == 1) {
+		client = (const char *)sqlite3_column_text(st, 0);
+		scope = (const char *)sqlite3_column_text(st, 1);
+		at = sqlite3_column_int64(st, 2);
+		if (client == NULL || scope == NULL) {
+			r = YH_ERR_DB;
+			break;
+		}
+		if (cur == NULL || strcmp(cur->client_id, client) != 0) {
+			if (cur != NULL && (r = consent_finish(cur, &b)) != 0)
+				break;
+			cur = NULL;
+			if (cnt == max)
+				break;
+			if ((r = consent_start(&arr, &cnt, &cap, client, at)) != 0)
+				break;
+			cur = &arr[cnt - 1];
+		}
+		if ((b.len > 0 && (r = yh_buf_putc(&b, ' ')) != 0) ||
+		    (r = yh_buf_puts(&b, scope)) != 0) {
+			r = r == YH_ERR_TOO_LONG ? YH_ERR_DB : r;
+			break;
+		}
+		cur->created = at < cur->created ? at : cur->created;
+		cur->updated = at > cur->updated ? at : cur->updated;
+	}
+	if (r == 0 && cur != NULL)
+		r = consent_finish(cur, &b);
+	yh_buf_free(&b);
+	if (r != 0) {
+		dir_consent_list_free(arr, cnt);
+		return r;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+static int
+sq_consent_get(void *be, const char *owner, const char *client, struct dir_consent *out)
+{
+	struct dir_consent *arr = NULL;
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_CONSENT_GET)) != NULL) {
+		bind_text(st, 1, owner);
+		bind_text(st, 2, client);
+		e = consent_collect(s, st, 1, &arr, &n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	if (e == 0 && n == 0)
+		e = YH_ERR_NOT_FOUND;
+	if (e == 0) {
+		*out = arr[0];
+		free(arr);
+		arr = NULL;
+	}
+	dir_consent_list_free(arr, n);
+	return e;
+}
+
+/* The number of scopes recorded for (owner, client). */
+static int
+consent_count(struct sq *s, const char *owner, const char *client, int64_t *cnt)
+{
+	sqlite3_stmt *st = sq_get(s, ST_CONSENT_COUNT);
+	int e = YH_ERR_DB;
+
+	if (st != NULL) {
+		bind_text(st, 1, owner);
+		bind_text(st, 2, client);
+		if ((e = sq_row(s, st, "consent count")) == 1) {
+			*cnt = sqlite3_column_int64(st, 0);
+			e = 0;
+		} else if (e == 0)
+			e = YH_ERR_DB;
+	}
+	sq_done(st);
+	return e;
+}
+
+/* Inserts the scopes that are not there yet; refuses a set past DIR_SCOPES_MAX. */
+static int
+consent_insert(struct sq *s, const char *owner, const char *client,
+    const char *const *scopes, size_t n, int64_t now)
+{
+	sqlite3_stmt *st;
+	int64_t cnt = 0;
+	int e = 0;
+
+	for (size_t i = 0; e == 0 && i < n; i++) {
+		if ((st = sq_get(s, ST_CONSENT_ADD)) == NULL)
+			return YH_ERR_DB;
+		bind_text(st, 1, owner);
+		bind_text(st, 2, client);
+		bind_text(st, 3, scopes[i]);
+		sqlite3_bind_int64(st, 4, now);
+		e = sq_exec(s, st, "consent add");
+		sq_done(st);
+	}
+	if (e == 0 && (e = consent_count(s, owner, client, &cnt)) == 0 &&
+	    cnt > DIR_SCOPES_MAX)
+		e = YH_ERR_LIMIT;
+	return e;
+}
+
+static int
+sq_consent_add(void *be, const char *owner, const char *client, const char *const *scopes,
+    size_t n, int64_t now)
+{
+	struct sq *s = be;
+	int e;
+
+	LOCK(s);
+	if ((e = sp_begin(s)) == 0)
+		e = sp_end(s, consent_insert(s, owner, client, scopes, n, now));
+	UNLOCK(s);
+	return e;
+}
+
+static int
+sq_consent_list(void *be, const char *owner, struct dir_consent **out, size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	*out = NULL;
+	*n = 0;
+	LOCK(s);
+	if ((st = sq_get(s, ST_CONSENT_LIST)) != NULL) {
+		bind_text(st, 1, owner);
+		e = consent_collect(s, st, DIR_LIST_MAX, out, n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
+static int
+sq_consent_remove(void *be, const char *owner, const char *client)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_CONSENT_REMOVE)) != NULL) {
+		bind_text(st, 1, owner);
+		bind_text(st, 2, client);
+		if ((e = sq_exec(s, st, "consent remove")) == 0 && sqlite3_changes(s->db) == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
 /* ---- opening ---- */
 
 static void
@@ -1328,10 +1565,62 @@ sq_create_schema(struct sq *s, char *err, size_t errsz)
 	return r;
 }
 
+/* Reads the recorded schema version (1..1000000). */
+static int
+sq_version(struct sq *s, uint64_t *v)
+{
+	char *ver = NULL;
+	int r;
+
+	*v = 0;
+	if ((r = sq_meta_get(s, "schema_version", &ver)) == 0)
+		r = yh_parse_u64(ver, 1, 1000000, v);
+	free(ver);
+	return r;
+}
+
+/* The steps from one version to the next; step i turns version i + 1 into i + 2. Each
+ * is idempotent DDL. */
+static const char *const sq_migrations[SQ_SCHEMA_VERSION - 1] = {
+	SQ_CONSENT_SQL,
+};
+
+/*
+ * Brings a store of version *v up to SQ_SCHEMA_VERSION in one transaction (re-reading
+ * the version under the write lock: another process may have migrated it meanwhile).
+ */
+static int
+sq_migrate(struct sq *s, uint64_t *v, char *err, size_t errsz)
+{
+	char ver[16];
+	int r;
+
+	if ((r = sq_const(s, "BEGIN IMMEDIATE", err, errsz)) != 0)
+		return r;
+	if ((r = sq_version(s, v)) != 0)
+		snprintf(err, errsz, "directory %s: cannot read the schema version", s->path);
+	while (r == 0 && *v < SQ_SCHEMA_VERSION) {
+		if ((r = sq_const(s, sq_migrations[*v - 1], err, errsz)) != 0)
+			break;
+		snprintf(ver, sizeof(ver), "%llu", (unsigned long long)(*v + 1));
+		if ((r = sq_meta_set(s, "schema_version", ver)) != 0) {
+			snprintf(err, errsz, "directory %s: cannot record the schema version",
+			    s->path);
+			break;
+		}
+		yh_info("directory %s: schema migrated from version %llu to %s", s->path,
+		    (unsigned long long)*v, ver);
+		(*v)++;
+	}
+	if (r == 0)
+		return sq_const(s, "COMMIT", err, errsz);
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
 static int
 sq_schema(struct sq *s, bool create, char *err, size_t errsz)
 {
-	char *ver = NULL;
 	uint64_t v;
 	int64_t n;
 	int r;
@@ -1349,19 +1638,18 @@ sq_schema(struct sq *s, bool create, char *err, size_t errsz)
 	if ((r = sq_scalar(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 	    " AND name = 'meta'", &n, err, errsz)) != 0)
 		return r;
-	if (n != 1 || sq_meta_get(s, "schema_version", &ver) != 0 ||
-	    yh_parse_u64(ver, 1, 1000000, &v) != 0) {
-		free(ver);
+	if (n != 1 || sq_version(s, &v) != 0) {
 		snprintf(err, errsz, "%s is not a Yihao directory database", s->path);
 		return YH_ERR_INVALID;
 	}
-	free(ver);
 	if (v > SQ_SCHEMA_VERSION) {
 		snprintf(err, errsz, "directory %s has schema version %llu; this program "
 		    "knows versions up to %d (upgrade the program)", s->path,
 		    (unsigned long long)v, SQ_SCHEMA_VERSION);
 		return YH_ERR_UNSUPPORTED;
 	}
+	if (v < SQ_SCHEMA_VERSION)
+		return sq_migrate(s, &v, err, errsz);
 	return 0;
 }
 
@@ -1484,4 +1772,8 @@ const struct dir_ops dir_sqlite_ops = {
 	.totp_get = sq_totp_get,
 	.totp_consume = sq_totp_consume,
 	.totp_delete = sq_totp_delete,
+	.consent_get = sq_consent_get,
+	.consent_add = sq_consent_add,
+	.consent_list = sq_consent_list,
+	.consent_remove = sq_consent_remove,
 };

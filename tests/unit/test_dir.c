@@ -816,6 +816,131 @@ test_status_names(void **state)
 	assert_false(dir_uid_valid("0123456789abcdef"));
 }
 
+static void
+test_consents(void **state)
+{
+	struct fx *f = *state;
+	struct dir_consent *list = NULL;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id1[19], id2[19], *sc = NULL;
+	char many[DIR_SCOPES_MAX * 8], longname[DIR_SCOPE_MAX + 2];
+	size_t n = 0, off = 0;
+
+	make_id(41, id1);
+	make_id(42, id2);
+	assert_int_equal(add(f->d, id1, "甲", NULL, NULL, a), 0);
+	assert_int_equal(add(f->d, id2, "乙", NULL, NULL, b), 0);
+
+	assert_int_equal(dir_consent_get(f->d, a, "portal", &sc), YH_ERR_NOT_FOUND);
+	assert_null(sc);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "openid  profile openid"), 0);
+	assert_int_equal(dir_consent_get(f->d, a, "portal", &sc), 0);
+	assert_string_equal(sc, "openid profile");
+	free(sc);
+	/* A later grant adds to what was granted; nothing is lost. */
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "phone openid"), 0);
+	assert_int_equal(dir_consent_get(f->d, a, "portal", &sc), 0);
+	assert_string_equal(sc, "openid phone profile");
+	free(sc);
+	assert_int_equal(dir_consent_set(f->d, a, "shebao", "yh_id_number"), 0);
+	assert_int_equal(dir_consent_set(f->d, b, "portal", "openid"), 0);
+
+	assert_int_equal(dir_consent_list(f->d, a, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].client_id, "portal");
+	assert_string_equal(list[0].scopes, "openid phone profile");
+	assert_true(list[0].created > 0 && list[0].updated >= list[0].created);
+	assert_string_equal(list[1].client_id, "shebao");
+	assert_string_equal(list[1].scopes, "yh_id_number");
+	dir_consent_list_free(list, n);
+
+	/* Revoking one app leaves the others and the other person alone. */
+	assert_int_equal(dir_consent_revoke(f->d, a, "portal"), 0);
+	assert_int_equal(dir_consent_revoke(f->d, a, "portal"), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_consent_get(f->d, a, "portal", &sc), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_consent_get(f->d, b, "portal", &sc), 0);
+	assert_string_equal(sc, "openid");
+	free(sc);
+	assert_int_equal(dir_consent_list(f->d, a, &list, &n), 0);
+	assert_int_equal(n, 1);
+	dir_consent_list_free(list, n);
+
+	/* Refused input writes nothing. */
+	assert_int_equal(dir_consent_set(f->d, "0123456789abcdef0123456789abcdef", "portal",
+	    "openid"), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_consent_set(f->d, "nope", "portal", "openid"), YH_ERR_INVALID);
+	assert_int_equal(dir_consent_set(f->d, a, "", "openid"), YH_ERR_INVALID);
+	assert_int_equal(dir_consent_set(f->d, a, "por tal", "openid"), YH_ERR_INVALID);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "   "), YH_ERR_INVALID);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "openid\tphone"), YH_ERR_INVALID);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "open\"id"), YH_ERR_INVALID);
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(dir_consent_set(f->d, a, "portal", longname), YH_ERR_TOO_LONG);
+	for (int i = 0; i <= DIR_SCOPES_MAX; i++)
+		off += (size_t)snprintf(many + off, sizeof(many) - off, "s%d ", i);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", many), YH_ERR_LIMIT);
+	assert_int_equal(dir_consent_get(f->d, a, "portal", &sc), YH_ERR_NOT_FOUND);
+	/* The cap holds across grants too: the union may not outgrow it. */
+	off = 0;
+	for (int i = 0; i < DIR_SCOPES_MAX; i++)
+		off += (size_t)snprintf(many + off, sizeof(many) - off, "s%d ", i);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", many), 0);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "one-more"), YH_ERR_LIMIT);
+	assert_int_equal(dir_consent_get(f->d, a, "portal", &sc), 0);
+	assert_null(strstr(sc, "one-more"));
+	free(sc);
+}
+
+struct consent_arg {
+	struct dir *d;
+	const char *uid;
+	int k;
+};
+
+static void *
+consent_thread(void *p)
+{
+	struct consent_arg *a = p;
+	char scope[16];
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(scope, sizeof(scope), "t%d-%d", a->k, i);
+		if (dir_consent_set(a->d, a->uid, "portal", scope) != 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* Grants from several threads at once make a union: no scope is lost. */
+static void
+test_consent_threads(void **state)
+{
+	struct fx *f = *state;
+	struct consent_arg args[4];
+	pthread_t th[4];
+	char a[DIR_UID_LEN + 1], id1[19], *sc = NULL;
+	void *ret;
+	size_t words = 1;
+
+	make_id(43, id1);
+	assert_int_equal(add(f->d, id1, "丙", NULL, NULL, a), 0);
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct consent_arg){ f->d, a, i };
+		assert_int_equal(pthread_create(&th[i], NULL, consent_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], &ret), 0);
+		assert_null(ret);
+	}
+	assert_int_equal(dir_consent_get(f->d, a, "portal", &sc), 0);
+	for (const char *p = sc; *p != '\0'; p++)
+		words += *p == ' ';
+	assert_int_equal(words, 32);
+	assert_non_null(strstr(sc, "t3-7"));
+	assert_non_null(strstr(sc, "t0-0"));
+	free(sc);
+}
+
 int
 main(void)
 {
@@ -833,6 +958,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consent_threads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1198 @@
+/*
+ * Unit tests for the token side of the OIDC provider: authd/oidc_common.c (errors,
+ * scopes, LoA, pairwise sub, grants, claims, sealed references) and, through a real
+ * HTTP server on a loopback port driven by libcurl, /token (three grants, four client
+ * authentication methods), /userinfo, /introspect and /revoke.
+ */
+#define _GNU_SOURCE     /* strcasestr */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "authd/audit.h"
+#include "authd/clients.h"
+#include "authd/http.h"
+#include "authd/oidc.h"
+#include "authd/oidc_token.h"
+#include "authd/routes.h"
+#include "authd/sess.h"
+#include "common/b64.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+#include "identity/dir.h"
+#include "identity/identity.h"
+#include "identity/idnum.h"
+#include "token/jwk.h"
+#include "token/jwt.h"
+#include "token/keyring.h"
+
+#define REDIRECT "http://127.0.0.1:9/cb"
+#define SECRET "conf-secret-0123456789-abcdefghijklmnop"
+#define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" /* RFC 7636 B */
+
+struct fx {
+	char root[64];
+	char issuer[64];
+	struct ident_cfg icfg;
+	struct ident *id;
+	struct tok_ring *ring;
+	struct sess_store *sess;
+	struct clients_registry *clients;
+	struct yh_audit *audit;
+	struct http_server *srv;
+	struct authd_app app;
+	struct tok_key *cakey;      /* private_key_jwt client's key */
+	struct tok_key *otherkey;   /* a key nobody registered */
+	char uid[DIR_UID_LEN + 1];
+	char id_number[19];
+	char stoken[SESS_TOKEN_SIZE];
+	char sid[SESS_PUBID_SIZE];
+	uint16_t port;
+};
+
+static struct fx *F;
+
+/* ---- fixture --------------------------------------------------------------------------- */
+
+static void
+add_client(struct fx *f, const char *id, enum clients_auth auth, unsigned scopes,
+    unsigned grants, bool idn, const char *sector, const char *jwks)
+{
+	const char *uris[1] = { REDIRECT };
+	struct clients_client c;
+	char err[256];
+
+	clients_client_init(&c);
+	assert_int_equal(yh_strlcpy(c.id, id, sizeof(c.id)), 0);
+	c.auth = auth;
+	c.require_pkce = auth == CLIENTS_AUTH_NONE;
+	c.redirect_uris = uris;
+	c.n_redirect_uris = 1;
+	c.scopes = scopes;
+	c.grants = grants;
+	c.allow_id_number = idn;
+	c.sector = sector;
+	c.jwks_json = jwks;
+	if (clients_add(f->clients, &c, auth == CLIENTS_AUTH_SECRET ? SECRET : NULL, err,
+	    sizeof(err)) != 0)
+		fail_msg("clients_add %s: %s", id, err);
+}
+
+static void
+add_person(struct fx *f)
+{
+	struct dir_person p;
+
+	snprintf(f->id_number, sizeof(f->id_number), "11010119900307%03d", 123);
+	f->id_number[17] = idn_resident_check_char(f->id_number);
+	f->id_number[18] = '\0';
+	memset(&p, 0, sizeof(p));
+	p.id_number = f->id_number;
+	p.name = (char *)"张三";
+	p.phone = (char *)"13812345678";
+	p.email = (char *)"zhang@example.cn";
+	p.loa.level = 2;
+	p.loa.method = (char *)"registry";
+	assert_int_equal(dir_person_add(f->id->dir, &p, f->uid), 0);
+}
+
+static void
+new_session(struct fx *f)
+{
+	const char *amr[1] = { "pwd" };
+	struct sess_auth a;
+	struct sess_info info;
+
+	memset(&a, 0, sizeof(a));
+	a.uid = f->uid;
+	a.loa = 2;
+	a.amr = amr;
+	a.namr = 1;
+	assert_int_equal(sess_create(f->sess, &a, f->stoken, &info), 0);
+	memcpy(f->sid, info.sid, sizeof(f->sid));
+}
+
+static char *
+jwks_of(const struct tok_key *k)
+{
+	struct tok_keyset set;
+	struct tok_key *pub = NULL;
+	char *s = NULL;
+
+	tok_keyset_init(&set);
+	assert_int_equal(tok_key_public(k, &pub), 0);
+	assert_int_equal(tok_keyset_add(&set, pub), 0);
+	assert_int_equal(tok_jwks_export_string(&set, &s), 0);
+	tok_keyset_clear(&set);
+	tok_key_free(pub);
+	return s;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct yh_cfg_err cerr;
+	struct sess_config sc;
+	struct tok_ring_opts ro;
+	struct http_opts ho;
+	char err[512], path[160];
+	char *jwks;
+	unsigned all = CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE | CLIENTS_SCOPE_PHONE |
+	    CLIENTS_SCOPE_EMAIL | CLIENTS_SCOPE_OFFLINE_ACCESS;
+
+	assert_non_null(f);
+	snprintf(f->root, sizeof(f->root), "/tmp/yh-test-oidc-XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	/* identity */
+	assert_int_equal(ident_cfg_init(&f->icfg, &cerr), 0);
+	snprintf(path, sizeof(path), "%s/state", f->root);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &f->icfg, "state_dir", path, "t", &cerr), 0);
+	assert_int_equal(ident_cfg_finish(&f->icfg, err, sizeof(err)), 0);
+	if (ident_open(&f->icfg, true, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	/* keys, sessions, clients, audit */
+	memset(&ro, 0, sizeof(ro));
+	ro.create = true;
+	snprintf(path, sizeof(path), "%s/state/keys", f->root);
+	assert_int_equal(tok_ring_open(path, &ro, &f->ring, err, sizeof(err)), 0);
+	sess_config_defaults(&sc);
+	sc.sweep_interval_ms = 0;
+	assert_int_equal(sess_open(&sc, &f->sess), 0);
+	snprintf(path, sizeof(path), "%s/state", f->root);
+	struct clients_opts co = { .create = true, .check_interval_ms = -1 };
+	assert_int_equal(clients_open(path, &co, &f->clients, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/audit.log", f->root);
+	assert_int_equal(yh_audit_open(path, &f->audit, err, sizeof(err)), 0);
+	assert_int_equal(tok_key_generate(TOK_ALG_ES256, 0, &f->cakey), 0);
+	assert_int_equal(tok_key_generate(TOK_ALG_ES256, 0, &f->otherkey), 0);
+	jwks = jwks_of(f->cakey);
+	add_client(f, "conf", CLIENTS_AUTH_SECRET, all,
+	    CLIENTS_GRANTS_DEFAULT | CLIENTS_GRANT_CLIENT_CREDENTIALS, false, NULL, NULL);
+	add_client(f, "conf2", CLIENTS_AUTH_SECRET, all, CLIENTS_GRANTS_DEFAULT, false,
+	    "sector.example", NULL);
+	add_client(f, "pub", CLIENTS_AUTH_NONE, all, CLIENTS_GRANTS_DEFAULT, false, NULL, NULL);
+	add_client(f, "jwtc", CLIENTS_AUTH_PRIVATE_KEY_JWT, all, CLIENTS_GRANTS_DEFAULT, false,
+	    NULL, jwks);
+	add_client(f, "idn", CLIENTS_AUTH_SECRET, all | CLIENTS_SCOPE_ID_NUMBER,
+	    CLIENTS_GRANTS_DEFAULT, true, NULL, NULL);
+	free(jwks);
+	add_person(f);
+	new_session(f);
+	/* the app and the server */
+	memset(&ho, 0, sizeof(ho));
+	ho.listen = "127.0.0.1:0";
+	ho.threads = 2;
+	ho.max_body = 65536;
+	ho.max_header = 16384;
+	ho.connection_timeout = 10;
+	ho.max_connections = 64;
+	assert_int_equal(http_server_new(&ho, &f->srv, err, sizeof(err)), 0);
+	f->port = http_server_port(f->srv);
+	snprintf(f->issuer, sizeof(f->issuer), "http://127.0.0.1:%u", f->port);
+	f->app.dir = f->id->dir;
+	f->app.ident = f->id;
+	f->app.ring = f->ring;
+	f->app.sess = f->sess;
+	f->app.clients = f->clients;
+	f->app.audit = f->audit;
+	f->app.issuer = f->issuer;
+	assert_int_equal(yh_random(f->app.subject_key, sizeof(f->app.subject_key)), 0);
+	assert_int_equal(oidc_token_register(f->srv, &f->app), 0);
+	assert_int_equal(oidc_userinfo_register(f->srv, &f->app), 0);
+	assert_int_equal(oidc_introspect_register(f->srv, &f->app), 0);
+	assert_int_equal(http_server_start(f->srv, err, sizeof(err)), 0);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	F = f;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[160];
+
+	http_server_free(f->srv);
+	yh_audit_close(f->audit);
+	clients_close(f->clients);
+	sess_close(f->sess);
+	tok_ring_free(f->ring);
+	tok_key_free(f->cakey);
+	tok_key_free(f->otherkey);
+	ident_close(f->id);
+	ident_cfg_free(&f->icfg);
+	curl_global_cleanup();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* ---- HTTP helpers ------------------------------------------------------------------- */
+
+struct resp {
+	long status;
+	struct yh_buf body;
+	struct yh_buf headers;
+	json_t *json;
+};
+
+static size_t
+collect(char *p, size_t sz, size_t n, void *ud)
+{
+	struct yh_buf *b = ud;
+
+	if (yh_buf_append(b, p, sz * n) != 0)
+		return 0;
+	return sz * n;
+}
+
+static void
+resp_free(struct resp *r)
+{
+	yh_buf_free(&r->body);
+	yh_buf_free(&r->headers);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+/* A request to path; body NULL = GET. auth: an Authorization header value or NULL. */
+static void
+http(const char *method, const char *path, const char *body, const char *auth,
+    struct resp *out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[256], hdr[20000];
+
+	memset(out, 0, sizeof(*out));
+	yh_buf_init(&out->body, 1 << 20);
+	yh_buf_init(&out->headers, 1 << 16);
+	assert_non_null(c);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", F->port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	if (auth != NULL) {
+		snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
+		h = curl_slist_append(h, hdr);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &out->headers);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	out->json = json_loads(yh_buf_cstr(&out->body), 0, NULL);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+}
+
+static void
+post(const char *path, const char *body, const char *auth, struct resp *out)
+{
+	http("POST", path, body, auth, out);
+}
+
+static const char *
+jstr(const struct resp *r, const char *name)
+{
+	return json_string_value(json_object_get(r->json, name));
+}
+
+static bool
+has_header(const struct resp *r, const char *needle)
+{
+	return strcasestr(yh_buf_cstr(&r->headers), needle) != NULL;
+}
+
+/* "Basic base64(id:secret)" */
+static void
+basic(const char *id, const char *secret, char *out, size_t outsz)
+{
+	char raw[256], enc[400];
+
+	snprintf(raw, sizeof(raw), "%s:%s", id, secret);
+	yh_b64_encode((const unsigned char *)raw, strlen(raw), enc);
+	snprintf(out, outsz, "Basic %s", enc);
+}
+
+static const char *
+conf_auth(void)
+{
+	static char h[512];
+
+	basic("conf", SECRET, h, sizeof(h));
+	return h;
+}
+
+/* Stores a code for client with the fixture's session. */
+static void
+make_code(const char *client, const char *scope, const char *challenge, const char *nonce,
+    char code[SESS_TOKEN_SIZE])
+{
+	struct oidc_grant g;
+	char *payload = NULL;
+
+	memset(&g, 0, sizeof(g));
+	g.client_id = client;
+	g.redirect_uri = REDIRECT;
+	g.uid = F->uid;
+	g.sid = F->sid;
+	g.scope = scope;
+	g.nonce = nonce;
+	g.code_challenge = challenge;
+	g.code_challenge_method = challenge != NULL ? "S256" : NULL;
+	g.auth_time = yh_now() - 5;
+	g.loa = 2;
+	g.amr[0] = "pwd";
+	g.namr = 1;
+	assert_int_equal(oidc_grant_json(&g, &payload), 0);
+	assert_int_equal(sess_code_new(F->sess, payload, OIDC_CODE_TTL, code), 0);
+	free(payload);
+}
+
+/* Redeems a code for conf with PKCE; asserts success. */
+static void
+redeem_conf(const char *scope, struct resp *out)
+{
+	char code[SESS_TOKEN_SIZE], body[512];
+
+	make_code("conf", scope, CHALLENGE, "n-0S6_WzA2Mj", code);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
+	    "&code_verifier=%s", code, "http%3A%2F%2F127.0.0.1%3A9%2Fcb", VERIFIER);
+	post("/token", body, conf_auth(), out);
+	if (out->status != 200)
+		fail_msg("token: %ld %s", out->status, yh_buf_cstr(&out->body));
+}
+
+/* ---- pure helpers ------------------------------------------------------------------- */
+
+static void
+test_error_status(void **state)
+{
+	(void)state;
+	assert_int_equal(oidc_error_status("invalid_client"), 401);
+	assert_int_equal(oidc_error_status("invalid_grant"), 400);
+	assert_int_equal(oidc_error_status("invalid_request"), 400);
+	assert_int_equal(oidc_error_status("unsupported_grant_type"), 400);
+	assert_int_equal(oidc_error_status("invalid_scope"), 400);
+	assert_int_equal(oidc_error_status("unauthorized_client"), 400);
+	assert_int_equal(oidc_error_status("invalid_token"), 401);
+	assert_int_equal(oidc_error_status("insufficient_scope"), 403);
+	assert_int_equal(oidc_error_status("temporarily_unavailable"), 503);
+}
+
+static void
+test_url_param(void **state)
+{
+	struct yh_buf b;
+
+	(void)state;
+	yh_buf_init(&b, 1024);
+	assert_int_equal(yh_buf_puts(&b, "https://app.example/cb"), 0);
+	assert_int_equal(oidc_url_param(&b, "code", "a b&c=d/é"), 0);
+	assert_int_equal(oidc_url_param(&b, "state", "x~y.z_-"), 0);
+	assert_int_equal(oidc_url_param(&b, "nothing", NULL), 0);
+	assert_string_equal(yh_buf_cstr(&b),
+	    "https://app.example/cb?code=a%20b%26c%3Dd%2F%C3%A9&state=x~y.z_-");
+	yh_buf_reset(&b);
+	assert_int_equal(yh_buf_puts(&b, "https://app.example/cb?x=1"), 0);
+	assert_int_equal(oidc_url_param(&b, "iss", "http://i"), 0);
+	assert_string_equal(yh_buf_cstr(&b), "https://app.example/cb?x=1&iss=http%3A%2F%2Fi");
+	yh_buf_free(&b);
+}
+
+static void
+test_scopes(void **state)
+{
+	struct clients_snap *s = clients_acquire(F->clients);
+	const struct clients_client *conf = clients_find(s, "conf"), *idn = clients_find(s, "idn");
+	unsigned g = 0;
+
+	(void)state;
+	assert_non_null(conf);
+	assert_int_equal(oidc_scope_grant(conf, "openid profile yh_id_number bogus", &g), 0);
+	assert_int_equal(g, CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE);
+	assert_int_equal(oidc_scope_grant(idn, "openid  yh_id_number", &g), 0);
+	assert_int_equal(g, CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_ID_NUMBER);
+	assert_int_equal(oidc_scope_grant(conf, "openid\x01", &g), YH_ERR_INVALID);
+	assert_int_equal(oidc_scope_narrow(CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE, NULL, &g),
+	    0);
+	assert_int_equal(g, CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE);
+	assert_int_equal(oidc_scope_narrow(CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE, "openid",
+	    &g), 0);
+	assert_int_equal(g, CLIENTS_SCOPE_OPENID);
+	assert_int_equal(oidc_scope_narrow(CLIENTS_SCOPE_OPENID, "openid phone", &g),
+	    YH_ERR_DENIED);
+	assert_int_equal(oidc_scope_narrow(CLIENTS_SCOPE_OPENID, "openid bogus", &g),
+	    YH_ERR_DENIED);
+	clients_release(s);
+}
+
+static void
+test_loa_acr(void **state)
+{
+	char acr[OIDC_ACR_SIZE];
+	int l = -1;
+
+	(void)state;
+	assert_int_equal(oidc_loa_for(1, OIDC_AMR_PWD), 1);
+	assert_int_equal(oidc_loa_for(2, OIDC_AMR_PWD), 2);
+	assert_int_equal(oidc_loa_for(4, OIDC_AMR_PWD), 2);
+	assert_int_equal(oidc_loa_for(1, OIDC_AMR_PWD | OIDC_AMR_OTP), 1);
+	assert_int_equal(oidc_loa_for(2, OIDC_AMR_PWD | OIDC_AMR_OTP), 3);
+	assert_int_equal(oidc_loa_for(4, OIDC_AMR_PWD | OIDC_AMR_OTP), 3);
+	assert_int_equal(oidc_loa_for(3, OIDC_AMR_OTP), 0);
+	assert_int_equal(oidc_acr_format(3, acr), 0);
+	assert_string_equal(acr, "urn:yihao:loa:3");
+	assert_int_equal(oidc_acr_format(5, acr), YH_ERR_INVALID);
+	assert_int_equal(oidc_acr_parse("urn:yihao:loa:2", &l), 0);
+	assert_int_equal(l, 2);
+	assert_int_equal(oidc_acr_parse("urn:yihao:loa:0", &l), YH_ERR_INVALID);
+	assert_int_equal(oidc_acr_parse("urn:yihao:loa:22", &l), YH_ERR_INVALID);
+	assert_int_equal(oidc_acr_values_min("foo urn:yihao:loa:3  urn:yihao:loa:2", &l), 0);
+	assert_int_equal(l, 2);
+	assert_int_equal(oidc_acr_values_min("urn:other", &l), 0);
+	assert_int_equal(l, 0);
+	assert_int_equal(oidc_acr_values_min(NULL, &l), 0);
+	assert_int_equal(l, 0);
+	assert_int_equal(oidc_acr_values_min("a\nb", &l), YH_ERR_INVALID);
+}
+
+static void
+test_pairwise(void **state)
+{
+	unsigned char key[32], mac[32], msg[64];
+	char a[OIDC_SUB_SIZE], b[OIDC_SUB_SIZE], want[OIDC_SUB_SIZE];
+	unsigned int ml = 0;
+
+	(void)state;
+	memset(key, 7, sizeof(key));
+	assert_int_equal(oidc_pairwise_sub(key, "portal", "u1", a), 0);
+	assert_int_equal(oidc_pairwise_sub(key, "portal", "u1", b), 0);
+	assert_string_equal(a, b);
+	assert_int_equal(strlen(a), 43);
+	memcpy(msg, "portal\0u1", 9);
+	assert_non_null(HMAC(EVP_sha256(), key, 32, msg, 9, mac, &ml));
+	yh_b64url_encode(mac, 32, want);
+	assert_string_equal(a, want);
+	assert_int_equal(oidc_pairwise_sub(key, "other", "u1", b), 0);
+	assert_string_not_equal(a, b);
+	/* "portal" + "u1" must differ from "portalu" + "1": the NUL separates them */
+	assert_int_equal(oidc_pairwise_sub(key, "portalu", "1", b), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(oidc_pairwise_sub(key, "", "u1", b), YH_ERR_INVALID);
+}
+
+static void
+test_grant_json(void **state)
+{
+	struct oidc_grant g, p;
+	char *s = NULL;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	g.client_id = "c";
+	g.redirect_uri = REDIRECT;
+	g.uid = "u";
+	g.sid = "s";
+	g.scope = "openid";
+	g.nonce = "n\"x";
+	g.code_challenge = CHALLENGE;
+	g.code_challenge_method = "S256";
+	g.auth_time = 1700000000;
+	g.loa = 3;
+	g.amr[0] = "pwd";
+	g.amr[1] = "otp";
+	g.namr = 2;
+	assert_int_equal(oidc_grant_json(&g, &s), 0);
+	assert_non_null(strstr(s, "\"acr\":\"urn:yihao:loa:3\""));
+	assert_int_equal(oidc_grant_parse(s, &p), 0);
+	assert_string_equal(p.client_id, "c");
+	assert_string_equal(p.nonce, "n\"x");
+	assert_string_equal(p.code_challenge, CHALLENGE);
+	assert_int_equal(p.auth_time, 1700000000);
+	assert_int_equal(p.loa, 3);
+	assert_int_equal(p.namr, 2);
+	assert_string_equal(p.amr[1], "otp");
+	assert_false(p.offline);
+	oidc_grant_clear(&p);
+	free(s);
+	assert_int_equal(oidc_grant_parse("{\"client_id\":\"c\"}", &p), YH_ERR_INVALID);
+	assert_int_equal(oidc_grant_parse("[1]", &p), YH_ERR_INVALID);
+	assert_int_equal(oidc_grant_parse("{\"client_id\":\"c\",\"uid\":\"u\",\"scope\":\"\","
+	    "\"loa\":9}", &p), YH_ERR_INVALID);
+	g.loa = 0;
+	assert_int_equal(oidc_grant_json(&g, &s), YH_ERR_INVALID);
+}
+
+static void
+test_claims(void **state)
+{
+	struct clients_snap *s = clients_acquire(F->clients);
+	const struct clients_client *conf = clients_find(s, "conf"), *idn = clients_find(s, "idn");
+	char m[32];
+	json_t *o = NULL;
+
+	(void)state;
+	oidc_phone_mask("13812345678", m, sizeof(m));
+	assert_string_equal(m, "138****5678");
+	assert_int_equal(oidc_user_claims(F->id->dir, conf, F->uid,
+	    CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE | CLIENTS_SCOPE_ID_NUMBER, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "张三");
+	assert_string_equal(json_string_value(json_object_get(o, "phone_number")), "138****5678");
+	assert_string_equal(json_string_value(json_object_get(o, "yh_id_type")), "resident_id");
+	assert_null(json_object_get(o, "yh_id_number"));   /* conf may not receive it */
+	assert_null(json_object_get(o, "email"));
+	json_decref(o);
+	assert_int_equal(oidc_user_claims(F->id->dir, idn, F->uid,
+	    CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PHONE | CLIENTS_SCOPE_ID_NUMBER |
+	    CLIENTS_SCOPE_EMAIL, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "phone_number")), "13812345678");
+	assert_string_equal(json_string_value(json_object_get(o, "yh_id_number")), F->id_number);
+	assert_string_equal(json_string_value(json_object_get(o, "email")), "zhang@example.cn");
+	assert_null(json_object_get(o, "name"));
+	json_decref(o);
+	/* the allowed client without the consented scope gets no ID number */
+	assert_int_equal(oidc_user_claims(F->id->dir, idn, F->uid, CLIENTS_SCOPE_PROFILE, &o), 0);
+	assert_null(json_object_get(o, "yh_id_number"));
+	json_decref(o);
+	assert_int_equal(oidc_user_claims(F->id->dir, idn, "00000000000000000000000000000000",
+	    CLIENTS_SCOPE_PROFILE, &o), YH_ERR_NOT_FOUND);
+	clients_release(s);
+}
+
+static void
+test_uref(void **state)
+{
+	unsigned char key[32];
+	char ref[OIDC_UREF_MAX], uid[64];
+
+	(void)state;
+	memset(key, 3, sizeof(key));
+	assert_int_equal(oidc_uref_seal(key, "conf", "0123456789abcdef0123456789abcdef", ref), 0);
+	assert_int_equal(oidc_uref_open(key, "conf", ref, uid, sizeof(uid)), 0);
+	assert_string_equal(uid, "0123456789abcdef0123456789abcdef");
+	assert_int_equal(oidc_uref_open(key, "pub", ref, uid, sizeof(uid)), YH_ERR_AUTH);
+	ref[5] = ref[5] == 'A' ? 'B' : 'A';
+	assert_int_equal(oidc_uref_open(key, "conf", ref, uid, sizeof(uid)), YH_ERR_AUTH);
+	assert_int_equal(oidc_uref_open(key, "conf", "!!", uid, sizeof(uid)), YH_ERR_INVALID);
+}
+
+/* ---- /token: authorization_code ------------------------------------------------------- */
+
+static void
+test_code_flow(void **state)
+{
+	struct tok_ring_snap *rs = tok_ring_acquire(F->ring);
+	struct tok_check chk;
+	struct tok_jwt jwt;
+	struct resp r;
+	char why[160], sub[OIDC_SUB_SIZE];
+	const char *at, *idt;
+
+	(void)state;
+	redeem_conf("openid profile", &r);
+	assert_true(has_header(&r, "Cache-Control: no-store"));
+	assert_string_equal(jstr(&r, "token_type"), "Bearer");
+	assert_string_equal(jstr(&r, "scope"), "openid profile");
+	assert_true(json_integer_value(json_object_get(r.json, "expires_in")) > 0);
+	assert_non_null(jstr(&r, "refresh_token"));
+	at = jstr(&r, "access_token");
+	idt = jstr(&r, "id_token");
+	assert_non_null(at);
+	assert_non_null(idt);
+	memset(&chk, 0, sizeof(chk));
+	chk.kind = TOK_KIND_ID;
+	chk.iss = F->issuer;
+	chk.aud = "conf";
+	chk.nonce = "n-0S6_WzA2Mj";
+	chk.access_token = at;
+	if (tok_jwt_verify(idt, strlen(idt), tok_snap_keyset(rs), tok_snap_algs(rs), &chk, &jwt,
+	    why, sizeof(why)) != 0)
+		fail_msg("id token: %s", why);
+	assert_int_equal(oidc_pairwise_sub(F->app.subject_key, "conf", F->uid, sub), 0);
+	assert_string_equal(json_string_value(json_object_get(jwt.claims, "sub")), sub);
+	assert_string_equal(json_string_value(json_object_get(jwt.claims, "acr")),
+	    "urn:yihao:loa:2");
+	assert_string_equal(json_string_value(json_object_get(jwt.claims, "sid")), F->sid);
+	assert_string_equal(json_string_value(json_object_get(jwt.claims, "name")), "张三");
+	assert_string_equal(json_string_value(json_object_get(jwt.claims, "phone_number")),
+	    "138****5678");
+	assert_non_null(json_object_get(jwt.claims, "auth_time"));
+	assert_non_null(json_object_get(jwt.claims, "amr"));
+	tok_jwt_clear(&jwt);
+	/* the access token is an RFC 9068 JWT */
+	memset(&chk, 0, sizeof(chk));
+	chk.kind = TOK_KIND_ACCESS;
+	chk.iss = F->issuer;
+	chk.aud = "conf";
+	if (tok_jwt_verify(at, strlen(at), tok_snap_keyset(rs), tok_snap_algs(rs), &chk, &jwt,
+	    why, sizeof(why)) != 0)
+		fail_msg("access token: %s", why);
+	assert_string_equal(json_string_value(json_object_get(jwt.claims, "client_id")), "conf");
+	assert_string_equal(json_string_value(json_object_get(jwt.claims, "sub")), sub);
+	assert_null(json_object_get(jwt.claims, "name"));
+	{
+		char *dump = json_dumps(jwt.claims, 0);   /* the internal uid never shows */
+		assert_non_null(dump);
+		assert_null(strstr(dump, F->uid));
+		free(dump);
+	}
+	tok_jwt_clear(&jwt);
+	tok_snap_release(rs);
+	resp_free(&r);
+}
+
+static void
+test_code_errors(void **state)
+{
+	char code[SESS_TOKEN_SIZE], body[512];
+	struct resp r;
+	const char *ru = "http%3A%2F%2F127.0.0.1%3A9%2Fcb";
+
+	(void)state;
+	/* wrong redirect_uri */
+	make_code("conf", "openid", CHALLENGE, NULL, code);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
+	    "&code_verifier=%s", code, "http%3A%2F%2F127.0.0.1%3A9%2Fcb2", VERIFIER);
+	post("/token", body, conf_auth(), &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	resp_free(&r);
+	/* missing verifier */
+	make_code("conf", "openid", CHALLENGE, NULL, code);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s",
+	    code, ru);
+	post("/token", body, conf_auth(), &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	resp_free(&r);
+	/* wrong verifier */
+	make_code("conf", "openid", CHALLENGE, NULL, code);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
+	    "&code_verifier=%s", code, ru, "x" VERIFIER);
+	post("/token", body, conf_auth(), &r);
+	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	resp_free(&r);
+	/* a code for another client */
+	make_code("conf2", "openid", CHALLENGE, NULL, code);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
+	    "&code_verifier=%s", code, ru, VERIFIER);
+	post("/token", body, conf_auth(), &r);
+	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	resp_free(&r);
+	/* public client without PKCE */
+	make_code("pub", "openid", NULL, NULL, code);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
+	    "&client_id=pub", code, ru);
+	post("/token", body, NULL, &r);
+	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	resp_free(&r);
+	/* public client with PKCE: fine, no secret */
+	make_code("pub", "openid", CHALLENGE, NULL, code);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
+	    "&client_id=pub&code_verifier=%s", code, ru, VERIFIER);
+	post("/token", body, NULL, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* unknown code, unsupported grant, missing grant */
+	post("/token", "grant_type=authorization_code&code=nope&redirect_uri=x", conf_auth(), &r);
+	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	resp_free(&r);
+	post("/token", "grant_type=password&username=a", conf_auth(), &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(jstr(&r, "error"), "unsupported_grant_type");
+	resp_free(&r);
+	post("/token", "code=x", conf_auth(), &r);
+	assert_string_equal(jstr(&r, "error"), "invalid_request");
+	resp_free(&r);
+	/* a confidential client's code without the verifier-less downgrade */
+	make_code("conf", "openid", NULL, NULL, code);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
+	    "&code_verifier=%s", code, ru, VERIFIER);
+	post("/token", body, conf_auth(), &r);
+	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	resp_free(&r);
+}
+
+static void
+test_code_replay(void **state)
+{
+	char code[SESS_TOKEN_SIZE], body[512], rbody[256], bearer[2048];
+	const char *ru = "http%3A%2F%2F127.0.0.1%3A9%2Fcb";
+	struct resp r, r2;
+
+	(void)state;
+	make_code("conf", "openid profile", CHALLENGE, NULL, code);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
+	    "&code_verifier=%s", code, ru, VERIFIER);
+	post("/token", body, conf_auth(), &r);
+	assert_int_equal(r.status, 200);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", jstr(&r, "access_token"));
+	http("GET", "/userinfo", NULL, bearer, &r2);
+	assert_int_equal(r2.status, 200);
+	resp_free(&r2);
+	post("/token", body, conf_auth(), &r2);      /* the replay */
+	assert_int_equal(r2.status, 400);
+	assert_string_equal(jstr(&r2, "error"), "invalid_grant");
+	resp_free(&r2);
+	/* what the first redemption issued is dead now */
+	snprintf(rbody, sizeof(rbody), "grant_type=refresh_token&refresh_token=%s",
+	    jstr(&r, "refresh_token"));
+	post("/token", rbody, conf_auth(), &r2);
+	assert_string_equal(jstr(&r2, "error"), "invalid_grant");
+	resp_free(&r2);
+	http("GET", "/userinfo", NULL, bearer, &r2);
+	assert_int_equal(r2.status, 401);
+	resp_free(&r2);
+	resp_free(&r);
+}
+
+/* ---- /token: refresh_token -------------------------------------------------------------- */
+
+static void
+test_refresh(void **state)
+{
+	char body[256], body2[256];
+	struct resp r, r1, r2;
+
+	(void)state;
+	redeem_conf("openid profile phone", &r);
+	snprintf(body, sizeof(body), "grant_type=refresh_token&refresh_token=%s",
+	    jstr(&r, "refresh_token"));
+	post("/token", body, conf_auth(), &r1);
+	assert_int_equal(r1.status, 200);
+	assert_non_null(jstr(&r1, "id_token"));
+	assert_string_not_equal(jstr(&r1, "refresh_token"), jstr(&r, "refresh_token"));
+	/* narrowing */
+	snprintf(body2, sizeof(body2), "grant_type=refresh_token&refresh_token=%s&scope=openid",
+	    jstr(&r1, "refresh_token"));
+	post("/token", body2, conf_auth(), &r2);
+	assert_int_equal(r2.status, 200);
+	assert_string_equal(jstr(&r2, "scope"), "openid");
+	resp_free(&r1);
+	r1 = r2;
+	memset(&r2, 0, sizeof(r2));
+	/* widening is refused */
+	snprintf(body2, sizeof(body2), "grant_type=refresh_token&refresh_token=%s&scope=openid%%20email",
+	    jstr(&r1, "refresh_token"));
+	post("/token", body2, conf_auth(), &r2);
+	assert_string_equal(jstr(&r2, "error"), "invalid_scope");
+	resp_free(&r2);
+	/* ... without consuming the token */
+	snprintf(body2, sizeof(body2), "token=%s", jstr(&r1, "refresh_token"));
+	post("/introspect", body2, conf_auth(), &r2);
+	assert_true(json_is_true(json_object_get(r2.json, "active")));
+	resp_free(&r2);
+	/* another client cannot use it (and that revokes the family) */
+	snprintf(body2, sizeof(body2), "grant_type=refresh_token&refresh_token=%s",
+	    jstr(&r1, "refresh_token"));
+	{
+		char h[512];
+		basic("conf2", SECRET, h, sizeof(h));
+		post("/token", body2, h, &r2);
+	}
+	assert_string_equal(jstr(&r2, "error"), "invalid_grant");
+	resp_free(&r2);
+	post("/token", body2, conf_auth(), &r2);
+	assert_string_equal(jstr(&r2, "error"), "invalid_grant");
+	resp_free(&r2);
+	resp_free(&r1);
+	resp_free(&r);
+}
+
+static void
+test_refresh_reuse(void **state)
+{
+	char old[256], cur[256];
+	struct resp r, r1, r2;
+
+	(void)state;
+	redeem_conf("openid", &r);
+	snprintf(old, sizeof(old), "grant_type=refresh_token&refresh_token=%s",
+	    jstr(&r, "refresh_token"));
+	post("/token", old, conf_auth(), &r1);
+	assert_int_equal(r1.status, 200);
+	snprintf(cur, sizeof(cur), "grant_type=refresh_token&refresh_token=%s",
+	    jstr(&r1, "refresh_token"));
+	post("/token", old, conf_auth(), &r2);        /* reuse of the rotated token */
+	assert_int_equal(r2.status, 400);
+	assert_string_equal(jstr(&r2, "error"), "invalid_grant");
+	resp_free(&r2);
+	post("/token", cur, conf_auth(), &r2);        /* the whole family is gone */
+	assert_string_equal(jstr(&r2, "error"), "invalid_grant");
+	resp_free(&r2);
+	resp_free(&r1);
+	resp_free(&r);
+}
+
+/* A refresh family bound to the session dies with it; offline_access outlives it. */
+static void
+test_session_end(void **state)
+{
+	char b1[256], b2[256], bearer[2048];
+	struct resp bound, off, r;
+
+	(void)state;
+	redeem_conf("openid profile", &bound);
+	redeem_conf("openid offline_access", &off);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", jstr(&bound, "access_token"));
+	assert_int_equal(sess_end_token(F->sess, F->stoken, SESS_END_LOGOUT, NULL), 0);
+	http("GET", "/userinfo", NULL, bearer, &r);
+	assert_int_equal(r.status, 401);
+	assert_true(has_header(&r, "WWW-Authenticate: Bearer"));
+	resp_free(&r);
+	snprintf(b1, sizeof(b1), "grant_type=refresh_token&refresh_token=%s",
+	    jstr(&bound, "refresh_token"));
+	post("/token", b1, conf_auth(), &r);
+	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	resp_free(&r);
+	snprintf(b2, sizeof(b2), "grant_type=refresh_token&refresh_token=%s",
+	    jstr(&off, "refresh_token"));
+	post("/token", b2, conf_auth(), &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	resp_free(&bound);
+	resp_free(&off);
+	new_session(F);
+}
+
+/* ---- client authentication -------------------------------------------------------------- */
+
+static char *
+assertion(const struct tok_key *k, const char *iss, const char *aud, int64_t exp_in,
+    const char *jti)
+{
+	json_t *c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", iss, "sub", iss, "aud",
+	    aud, "iat", (json_int_t)yh_now(), "exp", (json_int_t)(yh_now() + exp_in), "jti", jti);
+	char *out = NULL;
+
+	assert_non_null(c);
+	assert_int_equal(tok_jwt_sign(k, NULL, c, &out), 0);
+	json_decref(c);
+	return out;
+}
+
+static void
+cc_with_assertion(const char *a, struct resp *r)
+{
+	char body[4096];
+
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=zzz&redirect_uri=x"
+	    "&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-assertion-type"
+	    "%%3Ajwt-bearer&client_assertion=%s", a);
+	post("/token", body, NULL, r);
+}
+
+static void
+test_client_auth(void **state)
+{
+	char tokurl[128], h[512], *a;
+	struct resp r;
+
+	(void)state;
+	/* wrong secret, Basic: 401 with WWW-Authenticate */
+	basic("conf", "wrong-secret-wrong-secret-wrong-secret", h, sizeof(h));
+	post("/token", "grant_type=client_credentials", h, &r);
+	assert_int_equal(r.status, 401);
+	assert_string_equal(jstr(&r, "error"), "invalid_client");
+	assert_true(has_header(&r, "WWW-Authenticate: Basic"));
+	resp_free(&r);
+	/* unknown client: the same answer */
+	basic("nobody", SECRET, h, sizeof(h));
+	post("/token", "grant_type=client_credentials", h, &r);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	/* client_secret_post */
+	post("/token", "grant_type=client_credentials&client_id=conf&client_secret=" SECRET,
+	    NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_null(jstr(&r, "id_token"));
+	assert_null(jstr(&r, "refresh_token"));
+	resp_free(&r);
+	/* two methods at once */
+	post("/token", "grant_type=client_credentials&client_id=conf&client_secret=" SECRET,
+	    conf_auth(), &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(jstr(&r, "error"), "invalid_request");
+	resp_free(&r);
+	/* none at all; a confidential client naming itself only */
+	post("/token", "grant_type=client_credentials", NULL, &r);
+	assert_int_equal(r.status, 401);
+	assert_false(has_header(&r, "WWW-Authenticate"));
+	resp_free(&r);
+	post("/token", "grant_type=client_credentials&client_id=conf", NULL, &r);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	/* form-urlencoded inside Basic (RFC 6749 2.3.1) */
+	basic("conf", SECRET, h, sizeof(h));
+	post("/token", "grant_type=client_credentials", h, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* private_key_jwt: good, replayed, wrong aud, wrong key, too long */
+	snprintf(tokurl, sizeof(tokurl), "%s/token", F->issuer);
+	a = assertion(F->cakey, "jwtc", tokurl, 60, "jti-1");
+	cc_with_assertion(a, &r);
+	assert_int_equal(r.status, 400);       /* authenticated: the code is what is wrong */
+	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	resp_free(&r);
+	cc_with_assertion(a, &r);
+	assert_int_equal(r.status, 401);       /* same jti again */
+	resp_free(&r);
+	free(a);
+	a = assertion(F->cakey, "jwtc", F->issuer, 60, "jti-2");
+	cc_with_assertion(a, &r);
+	assert_int_equal(r.status, 400);       /* the issuer is an accepted audience */
+	resp_free(&r);
+	free(a);
+	a = assertion(F->cakey, "jwtc", "https://elsewhere/token", 60, "jti-3");
+	cc_with_assertion(a, &r);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	free(a);
+	a = assertion(F->otherkey, "jwtc", tokurl, 60, "jti-4");
+	cc_with_assertion(a, &r);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	free(a);
+	a = assertion(F->cakey, "jwtc", tokurl, 3600, "jti-5");
+	cc_with_assertion(a, &r);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	free(a);
+	a = assertion(F->cakey, "jwtc", tokurl, -120, "jti-6");
+	cc_with_assertion(a, &r);
+	assert_int_equal(r.status, 401);       /* expired */
+	resp_free(&r);
+	free(a);
+	/* a secret client cannot authenticate with a JWT */
+	a = assertion(F->cakey, "conf", tokurl, 60, "jti-7");
+	cc_with_assertion(a, &r);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	free(a);
+}
+
+static void
+test_client_credentials(void **state)
+{
+	struct tok_ring_snap *rs = tok_ring_acquire(F->ring);
+	struct tok_check chk;
+	struct tok_jwt jwt;
+	struct resp r;
+	char h[512], why[160];
+	const char *at;
+
+	(void)state;
+	post("/token", "grant_type=client_credentials&scope=openid%20profile", conf_auth(), &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(&r, "scope"), "profile");
+	at = jstr(&r, "access_token");
+	memset(&chk, 0, sizeof(chk));
+	chk.kind = TOK_KIND_ACCESS;
+	chk.iss = F->issuer;
+	chk.aud = F->issuer;
+	assert_int_equal(tok_jwt_verify(at, strlen(at), tok_snap_keyset(rs), tok_snap_algs(rs),
+	    &chk, &jwt, why, sizeof(why)), 0);
+	assert_string_equal(json_string_value(json_object_get(jwt.claims, "sub")), "conf");
+	assert_null(json_object_get(jwt.claims, "yh_ref"));
+	tok_jwt_clear(&jwt);
+	resp_free(&r);
+	/* a client without the grant, and a public client */
+	basic("conf2", SECRET, h, sizeof(h));
+	post("/token", "grant_type=client_credentials", h, &r);
+	assert_string_equal(jstr(&r, "error"), "unauthorized_client");
+	resp_free(&r);
+	post("/token", "grant_type=client_credentials&client_id=pub", NULL, &r);
+	assert_string_equal(jstr(&r, "error"), "unauthorized_client");
+	resp_free(&r);
+	tok_snap_release(rs);
+}
+
+/* ---- userinfo, introspection, revocation --------------------------------------------------- */
+
+static void
+test_userinfo(void **state)
+{
+	char code[SESS_TOKEN_SIZE], body[4096], bearer[2048], h[512];
+	const char *ru = "http%3A%2F%2F127.0.0.1%3A9%2Fcb";
+	struct resp r, u;
+
+	(void)state;
+	http("GET", "/userinfo", NULL, NULL, &u);
+	assert_int_equal(u.status, 401);
+	assert_true(has_header(&u, "WWW-Authenticate: Bearer realm"));
+	resp_free(&u);
+	http("GET", "/userinfo", NULL, "Bearer abc.def.ghi", &u);
+	assert_int_equal(u.status, 401);
+	assert_true(has_header(&u, "error=\"invalid_token\""));
+	resp_free(&u);
+	/* the allowed client with consent gets the ID number */
+	make_code("idn", "openid profile yh_id_number", CHALLENGE, NULL, code);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
+	    "&code_verifier=%s", code, ru, VERIFIER);
+	basic("idn", SECRET, h, sizeof(h));
+	post("/token", body, h, &r);
+	assert_int_equal(r.status, 200);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", jstr(&r, "access_token"));
+	http("GET", "/userinfo", NULL, bearer, &u);
+	assert_int_equal(u.status, 200);
+	assert_string_equal(jstr(&u, "yh_id_number"), F->id_number);
+	assert_string_equal(jstr(&u, "name"), "张三");
+	assert_non_null(jstr(&u, "sub"));
+	resp_free(&u);
+	snprintf(body, sizeof(body), "access_token=%s", jstr(&r, "access_token"));
+	post("/userinfo", body, NULL, &u);
+	assert_int_equal(u.status, 200);
+	resp_free(&u);
+	resp_free(&r);
+	/* a client that is not allowed never gets it, whatever it asked for */
+	redeem_conf("openid profile yh_id_number", &r);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", jstr(&r, "access_token"));
+	http("GET", "/userinfo", NULL, bearer, &u);
+	assert_int_equal(u.status, 200);
+	assert_null(jstr(&u, "yh_id_number"));
+	assert_string_equal(jstr(&u, "phone_number"), "138****5678");
+	resp_free(&u);
+	resp_free(&r);
+}
+
+static void
+test_introspect_revoke(void **state)
+{
+	char body[2048], bearer[2048], h[512];
+	struct resp r, i;
+
+	(void)state;
+	redeem_conf("openid profile", &r);
+	snprintf(body, sizeof(body), "token=%s", jstr(&r, "access_token"));
+	post("/introspect", body, conf_auth(), &i);
+	assert_int_equal(i.status, 200);
+	assert_true(json_is_true(json_object_get(i.json, "active")));
+	assert_string_equal(jstr(&i, "client_id"), "conf");
+	assert_null(json_object_get(i.json, "yh_ref"));
+	resp_free(&i);
+	/* another client sees it inactive */
+	basic("conf2", SECRET, h, sizeof(h));
+	post("/introspect", body, h, &i);
+	assert_true(json_is_false(json_object_get(i.json, "active")));
+	resp_free(&i);
+	/* a public client may not introspect */
+	snprintf(body, sizeof(body), "client_id=pub&token=%s", jstr(&r, "access_token"));
+	post("/introspect", body, NULL, &i);
+	assert_int_equal(i.status, 401);
+	resp_free(&i);
+	/* refresh token */
+	snprintf(body, sizeof(body), "token=%s", jstr(&r, "refresh_token"));
+	post("/introspect", body, conf_auth(), &i);
+	assert_true(json_is_true(json_object_get(i.json, "active")));
+	assert_string_equal(jstr(&i, "token_type"), "refresh_token");
+	resp_free(&i);
+	post("/introspect", "token=garbage", conf_auth(), &i);
+	assert_true(json_is_false(json_object_get(i.json, "active")));
+	resp_free(&i);
+	/* another client's revocation does nothing */
+	snprintf(body, sizeof(body), "token=%s", jstr(&r, "access_token"));
+	post("/revoke", body, h, &i);
+	assert_int_equal(i.status, 200);
+	resp_free(&i);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", jstr(&r, "access_token"));
+	http("GET", "/userinfo", NULL, bearer, &i);
+	assert_int_equal(i.status, 200);
+	resp_free(&i);
+	/* revoke the access token */
+	post("/revoke", body, conf_auth(), &i);
+	assert_int_equal(i.status, 200);
+	resp_free(&i);
+	http("GET", "/userinfo", NULL, bearer, &i);
+	assert_int_equal(i.status, 401);
+	resp_free(&i);
+	post("/introspect", body, conf_auth(), &i);
+	assert_true(json_is_false(json_object_get(i.json, "active")));
+	resp_free(&i);
+	/* revoke the refresh token: the family is gone */
+	snprintf(body, sizeof(body), "token=%s&token_type_hint=refresh_token",
+	    jstr(&r, "refresh_token"));
+	post("/revoke", body, conf_auth(), &i);
+	assert_int_equal(i.status, 200);
+	resp_free(&i);
+	snprintf(body, sizeof(body), "grant_type=refresh_token&refresh_token=%s",
+	    jstr(&r, "refresh_token"));
+	post("/token", body, conf_auth(), &i);
+	assert_string_equal(jstr(&i, "error"), "invalid_grant");
+	resp_free(&i);
+	resp_free(&r);
+}
+
+static void
+test_audit_written(void **state)
+{
+	char path[160], *buf;
+	FILE *fp;
+	long n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/audit.log", F->root);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	rewind(fp);
+	assert_non_null(buf = calloc(1, (size_t)n + 1));
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	assert_non_null(strstr(buf, "\"token.issue\""));
+	assert_non_null(strstr(buf, "\"token.replay\""));
+	assert_non_null(strstr(buf, "\"token.revoke\""));
+	assert_null(strstr(buf, F->id_number));
+	assert_null(strstr(buf, SECRET));
+	free(buf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_status),
+		cmocka_unit_test(test_url_param),
+		cmocka_unit_test(test_scopes),
+		cmocka_unit_test(test_loa_acr),
+		cmocka_unit_test(test_pairwise),
+		cmocka_unit_test(test_grant_json),
+		cmocka_unit_test(test_claims),
+		cmocka_unit_test(test_uref),
+		cmocka_unit_test(test_code_flow),
+		cmocka_unit_test(test_code_errors),
+		cmocka_unit_test(test_code_replay),
+		cmocka_unit_test(test_refresh),
+		cmocka_unit_test(test_refresh_reuse),
+		cmocka_unit_test(test_session_end),
+		cmocka_unit_test(test_client_auth),
+		cmocka_unit_test(test_client_credentials),
+		cmocka_unit_test(test_userinfo),
+		cmocka_unit_test(test_introspect_revoke),
+		cmocka_unit_test(test_audit_written),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

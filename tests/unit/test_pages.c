@@ -1,0 +1,942 @@
+/*
+ * Unit tests for the login family: page escaping and layout, language negotiation,
+ * CSRF tokens, the `next` rule and the LoA policy; then the pages over real HTTP: a
+ * server on a free loopback port with the login routes, an in-memory session store, a
+ * directory and an audit trail in a temporary state directory, driven by libcurl (with
+ * its cookie engine, like a browser): login with CSRF, session id rotation, lockout
+ * after 5 failures (known and unknown users alike) with audit lines, missing and wrong
+ * CSRF tokens, languages, registration without enumeration, TOTP step-up and replay.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "authd/audit.h"
+#include "authd/csrf.h"
+#include "authd/http.h"
+#include "authd/login.h"
+#include "authd/pages.h"
+#include "authd/routes.h"
+#include "authd/sess.h"
+#include "authd/workers.h"
+#include "common/config.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+#include "identity/dir.h"
+#include "identity/identity.h"
+#include "identity/idnum.h"
+#include "identity/passwd.h"
+#include "identity/totp.h"
+
+/* ---- escaping and layout ---------------------------------------------------------- */
+
+static char *
+escaped(const char *s)
+{
+	struct yh_buf b;
+
+	yh_buf_init(&b, 4096);
+	assert_int_equal(page_escape(&b, s), 0);
+	return yh_buf_steal(&b);
+}
+
+static void
+test_escape(void **state)
+{
+	char *e;
+
+	(void)state;
+	e = escaped("<script>alert('x')</script> & \"q\"");
+	assert_string_equal(e, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
+	free(e);
+	e = escaped("张三·阿依古丽");
+	assert_string_equal(e, "张三·阿依古丽");
+	free(e);
+	/* Invalid UTF-8 (a lone continuation byte, an overlong '/', a surrogate) and control
+	 * bytes become U+FFFD; tab and newline stay. */
+	e = escaped("a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d\x01\x7f\te\n");
+	assert_string_equal(e, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd"
+	    "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d\xef\xbf\xbd\xef\xbf\xbd\te\n");
+	free(e);
+	e = escaped(NULL);
+	assert_string_equal(e, "");
+	free(e);
+}
+
+/* Random bytes through the parsers of untrusted input (the ASan build checks memory):
+ * escaped output never holds markup characters; negotiation always gives a language. */
+static void
+test_random_input(void **state)
+{
+	unsigned char raw[96];
+	char s[97];
+
+	(void)state;
+	for (int i = 0; i < 3000; i++) {
+		size_t n;
+		char *e;
+
+		assert_int_equal(yh_random(raw, sizeof(raw)), 0);
+		n = raw[0] % sizeof(raw);
+		for (size_t k = 0; k < n; k++) {
+			/* Bias towards the characters the parsers care about. */
+			static const char interesting[] = "enzh-_;q=0.,* <>&\"'\xe4\xb8\x80";
+			s[k] = (raw[k] & 1) ? interesting[raw[k] % (sizeof(interesting) - 1)] :
+			    (char)(raw[k] | 1);
+		}
+		s[n] = '\0';
+		e = escaped(s);
+		assert_null(strpbrk(e, "<>\"'"));
+		free(e);
+		enum page_lang l = page_lang_negotiate(s, s, s, s);
+		assert_true(l == PAGE_LANG_ZH || l == PAGE_LANG_EN);
+		l = page_lang_negotiate(NULL, NULL, NULL, s);
+		assert_true(l == PAGE_LANG_ZH || l == PAGE_LANG_EN);
+		assert_int_not_equal(totp_check((const unsigned char *)"12345678901234567890", 20,
+		    1234567890, s, NULL), 0);
+	}
+}
+
+static void
+test_page_html(void **state)
+{
+	struct page p;
+	const char *evil = "\"><script>alert(1)</script>";
+
+	(void)state;
+	page_init_lang(&p, PAGE_LANG_ZH, false, "/login");
+	page_set_next(&p, "/authorize?client_id=a&x=\"<b>");
+	page_begin(&p, "标题 <i>");
+	page_html(&p, "<p title=\"%s\">%d %u %zu %%</p>", evil, -3, 7u, (size_t)9);
+	page_login_form(&p, "tok", "/account", evil, evil);
+	assert_int_equal(p.err, 0);
+	const char *html = yh_buf_cstr(&p.b);
+	assert_null(strstr(html, "<script>"));
+	assert_null(strstr(html, "<i>"));
+	assert_null(strstr(html, "<b>"));
+	assert_non_null(strstr(html, "<html lang=\"zh-CN\">"));
+	assert_non_null(strstr(html, "<h1>标题 &lt;i&gt;</h1>"));
+	assert_non_null(strstr(html, "title=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\">"
+	    "-3 7 9 %</p>"));
+	assert_non_null(strstr(html, "name=\"csrf\" value=\"tok\""));
+	assert_non_null(strstr(html, "name=\"next\" value=\"/account\""));
+	assert_non_null(strstr(html, "name=\"username\" value=\"&quot;&gt;&lt;script&gt;"));
+	/* The switch link keeps next, percent-encoded, and is escaped as an attribute. */
+	assert_non_null(strstr(html, "href=\"/login?lang=en&amp;next=%2Fauthorize%3Fclient_id%3Da"
+	    "%26x%3D%22%3Cb%3E\" hreflang=\"en\" lang=\"en\">English</a>"));
+	assert_null(strstr(html, "<script"));
+	page_free(&p);
+
+	/* An unknown conversion is an error, reported by page_send's caller path. */
+	page_init_lang(&p, PAGE_LANG_EN, false, "/x");
+	page_begin(&p, "t");
+	assert_int_equal(p.err, 0);
+	page_html(&p, "%x", 1);
+	assert_int_equal(p.err, YH_ERR_INVALID);
+	page_free(&p);
+
+	/* Every message exists in both languages. */
+	for (int m = 0; m < PAGE_MSG_COUNT; m++) {
+		assert_true(page_msg(PAGE_LANG_ZH, m)[0] != '\0');
+		assert_true(page_msg(PAGE_LANG_EN, m)[0] != '\0');
+	}
+	assert_string_equal(page_msg(PAGE_LANG_EN, PAGE_MSG_COUNT), "");
+	assert_non_null(strstr(page_csp(), "style-src 'sha256-"));
+	assert_null(strstr(page_csp(), "unsafe"));
+	assert_non_null(strstr(page_csp(), "frame-ancestors 'none'"));
+}
+
+static void
+test_lang(void **state)
+{
+	(void)state;
+	/* Default and each source alone. */
+	assert_int_equal(page_lang_negotiate(NULL, NULL, NULL, NULL), PAGE_LANG_ZH);
+	assert_int_equal(page_lang_negotiate("en", NULL, NULL, NULL), PAGE_LANG_EN);
+	assert_int_equal(page_lang_negotiate(NULL, "en", NULL, NULL), PAGE_LANG_EN);
+	assert_int_equal(page_lang_negotiate(NULL, NULL, "en-US", NULL), PAGE_LANG_EN);
+	assert_int_equal(page_lang_negotiate(NULL, NULL, NULL, "en-GB,en;q=0.9"), PAGE_LANG_EN);
+	/* Order: lang > cookie > ui_locales > Accept-Language. */
+	assert_int_equal(page_lang_negotiate("zh-CN", "en", "en", "en"), PAGE_LANG_ZH);
+	assert_int_equal(page_lang_negotiate("en", "zh-CN", "zh", "zh"), PAGE_LANG_EN);
+	assert_int_equal(page_lang_negotiate(NULL, "zh-CN", "en", "en"), PAGE_LANG_ZH);
+	assert_int_equal(page_lang_negotiate(NULL, "en", "zh", "zh"), PAGE_LANG_EN);
+	assert_int_equal(page_lang_negotiate(NULL, NULL, "zh-Hans", "en"), PAGE_LANG_ZH);
+	assert_int_equal(page_lang_negotiate(NULL, NULL, "en", "zh-CN"), PAGE_LANG_EN);
+	/* Unsupported or malformed values are skipped. */
+	assert_int_equal(page_lang_negotiate("fr", "de", "ja en", NULL), PAGE_LANG_EN);
+	assert_int_equal(page_lang_negotiate("e<n", "x", "fr", "en"), PAGE_LANG_EN);
+	assert_int_equal(page_lang_negotiate("english", NULL, NULL, NULL), PAGE_LANG_ZH);
+	/* Accept-Language: highest q wins, ties go to the first, q=0 excludes. */
+	assert_int_equal(page_lang_negotiate(NULL, NULL, NULL, "en;q=0.5, zh;q=0.8"), PAGE_LANG_ZH);
+	assert_int_equal(page_lang_negotiate(NULL, NULL, NULL, "zh;q=0.5, en;q=0.8"), PAGE_LANG_EN);
+	assert_int_equal(page_lang_negotiate(NULL, NULL, NULL, "fr, en;q=0.1, zh;q=0.1"),
+	    PAGE_LANG_EN);
+	assert_int_equal(page_lang_negotiate(NULL, NULL, NULL, "en;q=0, fr"), PAGE_LANG_ZH);
+	assert_int_equal(page_lang_negotiate(NULL, NULL, NULL, "en;q=2"), PAGE_LANG_ZH);
+	assert_int_equal(page_lang_negotiate(NULL, NULL, NULL, "*, en-US;q=0.7"), PAGE_LANG_EN);
+	assert_int_equal(page_lang_negotiate(NULL, NULL, NULL, "zh-TW,zh;q=0.9,en-US;q=0.8"),
+	    PAGE_LANG_ZH);
+}
+
+static void
+test_csrf_tokens(void **state)
+{
+	unsigned char sk[32], key[CSRF_KEY_BYTES], key2[CSRF_KEY_BYTES];
+	char cookie[CSRF_TOKEN_SIZE], cookie2[CSRF_TOKEN_SIZE], tok[CSRF_TOKEN_SIZE];
+	char tok2[CSRF_TOKEN_SIZE];
+
+	(void)state;
+	memset(sk, 7, sizeof(sk));
+	assert_int_equal(csrf_key_derive(sk, key), 0);
+	sk[0] ^= 1;
+	assert_int_equal(csrf_key_derive(sk, key2), 0);
+	assert_false(memcmp(key, key2, sizeof(key)) == 0);
+	assert_int_equal(csrf_cookie_new(cookie), 0);
+	assert_int_equal(csrf_cookie_new(cookie2), 0);
+	assert_true(csrf_cookie_ok(cookie));
+	assert_string_not_equal(cookie, cookie2);
+	assert_int_equal(strlen(cookie), 43);
+	assert_int_equal(csrf_token_make(key, cookie, "login", tok), 0);
+	assert_int_equal(strlen(tok), 43);
+	/* Deterministic for (key, cookie, purpose): a reloaded form keeps working. */
+	assert_int_equal(csrf_token_make(key, cookie, "login", tok2), 0);
+	assert_string_equal(tok, tok2);
+	assert_int_equal(csrf_token_check(key, cookie, "login", tok), 0);
+	/* Another purpose, cookie or key: rejected. */
+	assert_int_equal(csrf_token_check(key, cookie, "register", tok), YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, cookie2, "login", tok), YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key2, cookie, "login", tok), YH_ERR_DENIED);
+	/* Missing or malformed parts: rejected. */
+	assert_int_equal(csrf_token_check(key, NULL, "login", tok), YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, cookie, "login", NULL), YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, cookie, "login", ""), YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, "short", "login", tok), YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, cookie, "", tok), YH_ERR_DENIED);
+	memcpy(tok2, tok, sizeof(tok2));
+	tok2[10] = tok2[10] == 'A' ? 'B' : 'A';
+	assert_int_equal(csrf_token_check(key, cookie, "login", tok2), YH_ERR_DENIED);
+	tok2[42] = '\0';
+	assert_int_equal(csrf_token_check(key, cookie, "login", tok2), YH_ERR_DENIED);
+	assert_false(csrf_cookie_ok("AAAA"));
+	assert_false(csrf_cookie_ok("++++++++++++++++++++++++++++++++++++++++++="));
+	assert_int_equal(csrf_token_make(key, "bad cookie", "login", tok), YH_ERR_INVALID);
+}
+
+static void
+test_next_and_loa(void **state)
+{
+	(void)state;
+	static const char *const good[] = {
+		"/account", "/account?tab=apps", "/authorize?client_id=a&redirect_uri=https%3A%2F%2Fx",
+	};
+	static const char *const bad[] = {
+		NULL, "", "/", "https://evil.example/", "//evil.example/authorize?", "/authorize",
+		"/authorizex?", "/account/../x", "/accounts", "/authorize?a=b c", "/authorize?\r\nX: y",
+		"/authorize?a=\\b", "/authorize?a=\xe4\xb8\x80", "javascript:alert(1)",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_true(login_next_ok(good[i]));
+		assert_string_equal(login_next_pick(good[i]), good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(login_next_ok(bad[i]));
+		assert_string_equal(login_next_pick(bad[i]), "/account");
+	}
+	assert_int_equal(login_session_loa(0, false), 1);
+	assert_int_equal(login_session_loa(1, false), 1);
+	assert_int_equal(login_session_loa(2, false), 2);
+	assert_int_equal(login_session_loa(4, false), 2);
+	assert_int_equal(login_session_loa(1, true), 1);
+	assert_int_equal(login_session_loa(2, true), 3);
+	assert_int_equal(login_session_loa(4, true), 3);
+}
+
+/* ---- over HTTP -------------------------------------------------------------------- */
+
+struct fx {
+	char root[64];
+	char audit_path[128];
+	struct ident_cfg cfg;
+	struct ident *id;
+	struct authd_app app;
+	struct http_server *srv;
+	uint16_t port;
+	char uid[DIR_UID_LEN + 1];       /* the test user */
+	char idn[19];
+};
+
+#define USER_PHONE "13800138000"
+#define USER_PASSWORD "correct horse 1"
+
+static void
+make_id(int n, char out[19])
+{
+	snprintf(out, 19, "11010119900101%03d", n % 1000);
+	out[17] = idn_resident_check_char(out);
+	out[18] = '\0';
+}
+
+static void
+add_user(struct fx *f, int n, const char *phone, const char *password, char uid[DIR_UID_LEN + 1],
+    char idn[19])
+{
+	struct dir_person p;
+	char *enc = NULL;
+
+	make_id(n, idn);
+	memset(&p, 0, sizeof(p));
+	p.id_number = idn;
+	p.name = (char *)"张三";
+	p.phone = (char *)phone;
+	assert_int_equal(dir_person_add(f->id->dir, &p, uid), 0);
+	assert_int_equal(pw_hash(&f->id->pw, password, strlen(password), &enc), 0);
+	assert_int_equal(dir_cred_set(f->id->dir, uid, PW_SCHEME_ARGON2ID, enc, NULL), 0);
+	free(enc);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct yh_cfg_err cerr;
+	struct sess_config sc;
+	struct http_opts o;
+	char err[512], dir[128];
+
+	assert_non_null(f);
+	snprintf(f->root, sizeof(f->root), "/tmp/yh-test-pages-XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	assert_int_equal(ident_cfg_init(&f->cfg, &cerr), 0);
+	snprintf(dir, sizeof(dir), "%s/state", f->root);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &f->cfg, "state_dir", dir, "test", &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &f->cfg, "password.argon2_m_cost_kib", "64",
+	    "test", &cerr), 0);
+	assert_int_equal(ident_cfg_finish(&f->cfg, err, sizeof(err)), 0);
+	if (ident_open(&f->cfg, true, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->app.ident = f->id;
+	f->app.dir = f->id->dir;
+	sess_config_defaults(&sc);
+	sc.sweep_interval_ms = 0;
+	assert_int_equal(sess_open(&sc, &f->app.sess), 0);
+	snprintf(f->audit_path, sizeof(f->audit_path), "%s/audit.log", f->root);
+	assert_int_equal(yh_audit_open(f->audit_path, &f->app.audit, err, sizeof(err)), 0);
+	assert_int_equal(wk_pool_new(2, 64, &f->app.workers), 0);
+	assert_int_equal(mx_registry_new(&f->app.metrics), 0);
+	assert_int_equal(yh_random(f->app.subject_key, sizeof(f->app.subject_key)), 0);
+	f->app.issuer = "http://127.0.0.1";
+	memset(&o, 0, sizeof(o));
+	o.listen = "127.0.0.1:0";
+	o.threads = 2;
+	o.max_body = 64 * 1024;
+	o.max_header = 16 * 1024;
+	o.connection_timeout = 10;
+	o.max_connections = 64;
+	if (http_server_new(&o, &f->srv, err, sizeof(err)) != 0)
+		fail_msg("http_server_new: %s", err);
+	assert_int_equal(login_register(f->srv, &f->app), 0);
+	if (http_server_start(f->srv, err, sizeof(err)) != 0)
+		fail_msg("http_server_start: %s", err);
+	f->port = http_server_port(f->srv);
+	add_user(f, 1, USER_PHONE, USER_PASSWORD, f->uid, f->idn);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[160];
+
+	http_server_quiesce(f->srv);
+	wk_pool_stop(f->app.workers);
+	(void)http_server_drain(f->srv, 2000);
+	http_server_free(f->srv);
+	wk_pool_free(f->app.workers);
+	sess_close(f->app.sess);
+	yh_audit_close(f->app.audit);
+	mx_registry_free(f->app.metrics);
+	ident_close(f->id);
+	ident_cfg_free(&f->cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* One HTTP exchange's results. */
+struct resp {
+	long status;
+	struct yh_buf body;
+	char location[4096];
+	char csp[512];
+	char cookies[2048];       /* every Set-Cookie line, joined by '\n' */
+};
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct resp *r = ud;
+
+	if (yh_buf_append(&r->body, p, size * n) != 0)
+		return 0;
+	return size * n;
+}
+
+static void
+header_value(const char *line, size_t len, const char *name, char *out, size_t outsz,
+    bool append)
+{
+	size_t nl = strlen(name), cur = append ? strlen(out) : 0;
+
+	if (len <= nl || strncasecmp(line, name, nl) != 0)
+		return;
+	line += nl;
+	len -= nl;
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+		len--;
+	if (cur + len + 2 > outsz)
+		return;
+	memcpy(out + cur, line, len);
+	out[cur + len] = append ? '\n' : '\0';
+	if (append)
+		out[cur + len + 1] = '\0';
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct resp *r = ud;
+
+	header_value(p, size * n, "Location: ", r->location, sizeof(r->location), false);
+	header_value(p, size * n, "Content-Security-Policy: ", r->csp, sizeof(r->csp), false);
+	header_value(p, size * n, "Set-Cookie: ", r->cookies, sizeof(r->cookies), true);
+	return size * n;
+}
+
+/* A browser: one curl handle with its own cookie jar. */
+static CURL *
+browser(void)
+{
+	CURL *c = curl_easy_init();
+
+	assert_non_null(c);
+	curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	return c;
+}
+
+/* GET path, or POST form when form is not NULL. */
+static void
+fetch(struct fx *f, CURL *c, const char *path, const char *form, const char *extra_header,
+    struct resp *r)
+{
+	struct curl_slist *h = NULL;
+	char url[4200];
+
+	yh_buf_free(&r->body);
+	memset(r, 0, sizeof(*r));
+	yh_buf_init(&r->body, 1024 * 1024);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)f->port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	if (extra_header != NULL)
+		h = curl_slist_append(h, extra_header);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (form != NULL) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, form);
+	} else {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	}
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+}
+
+static void
+resp_free(struct resp *r)
+{
+	yh_buf_free(&r->body);
+}
+
+/* The csrf token on a page, as the integration tests find it. */
+static void
+csrf_of(const struct resp *r, char out[CSRF_TOKEN_SIZE])
+{
+	const char *m = strstr(yh_buf_cstr(&r->body), "name=\"csrf\" value=\"");
+
+	assert_non_null(m);
+	m += strlen("name=\"csrf\" value=\"");
+	assert_non_null(strchr(m, '"'));
+	assert_int_equal((size_t)(strchr(m, '"') - m), 43);
+	memcpy(out, m, 43);
+	out[43] = '\0';
+}
+
+/* The value of a cookie set by the response, or "" when none. */
+static void
+cookie_of(const struct resp *r, const char *name, char *out, size_t outsz)
+{
+	char pat[64];
+	const char *m;
+	size_t n = 0;
+
+	out[0] = '\0';
+	snprintf(pat, sizeof(pat), "%s=", name);
+	for (m = r->cookies; (m = strstr(m, pat)) != NULL; m++)
+		if (m == r->cookies || m[-1] == '\n')
+			break;
+	if (m == NULL)
+		return;
+	m += strlen(pat);
+	while (m[n] != ';' && m[n] != '\n' && m[n] != '\0' && n + 1 < outsz)
+		n++;
+	memcpy(out, m, n);
+	out[n] = '\0';
+}
+
+static bool
+body_has(const struct resp *r, const char *s)
+{
+	return strstr(yh_buf_cstr(&r->body), s) != NULL;
+}
+
+/* Logs in with the form; returns the response. */
+static void
+login(struct fx *f, CURL *c, const char *user, const char *password, const char *next,
+    struct resp *r)
+{
+	char tok[CSRF_TOKEN_SIZE], form[1024];
+	char *eu, *ep, *en;
+
+	fetch(f, c, "/login", NULL, NULL, r);
+	assert_int_equal(r->status, 200);
+	csrf_of(r, tok);
+	eu = curl_easy_escape(c, user, 0);
+	ep = curl_easy_escape(c, password, 0);
+	en = curl_easy_escape(c, next, 0);
+	snprintf(form, sizeof(form), "csrf=%s&next=%s&username=%s&password=%s", tok, en, eu, ep);
+	curl_free(eu);
+	curl_free(ep);
+	curl_free(en);
+	fetch(f, c, "/login", form, NULL, r);
+}
+
+static int
+count_audit(struct fx *f, const char *event)
+{
+	char line[AUDIT_LINE_MAX], pat[64];
+	FILE *fp = fopen(f->audit_path, "r");
+	int n = 0;
+
+	assert_non_null(fp);
+	snprintf(pat, sizeof(pat), "\"event\":\"%s\"", event);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, pat) != NULL)
+			n++;
+	fclose(fp);
+	return n;
+}
+
+static void
+test_login_flow(void **state)
+{
+	struct fx *f = *state;
+	char sid1[64], sid2[64], csrfc[64];
+	struct sess_info si, si2;
+	CURL *c = browser();
+	struct resp r = { 0 };
+
+	/* The form: Chinese by default, a CSRF cookie, the CSP with the style hash. */
+	fetch(f, c, "/login?next=%2Fauthorize%3Fclient_id%3Dapp", NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_true(body_has(&r, "<html lang=\"zh-CN\">"));
+	assert_true(body_has(&r, "name=\"username\""));
+	assert_true(body_has(&r, "name=\"password\""));
+	assert_true(body_has(&r, "name=\"next\" value=\"/authorize?client_id=app\""));
+	assert_string_equal(r.csp, page_csp());
+	cookie_of(&r, "yh_csrf", csrfc, sizeof(csrfc));
+	assert_true(csrf_cookie_ok(csrfc));
+	assert_non_null(strstr(r.cookies, "HttpOnly"));
+	assert_non_null(strstr(r.cookies, "SameSite=Lax"));
+	assert_null(strstr(r.cookies, "Secure"));   /* plain HTTP */
+
+	/* Log in by ID number: 303 to next, a session cookie, LoA 1, amr pwd. */
+	login(f, c, f->idn, USER_PASSWORD, "/authorize?client_id=app&scope=openid", &r);
+	assert_int_equal(r.status, 303);
+	assert_string_equal(r.location, "/authorize?client_id=app&scope=openid");
+	cookie_of(&r, "yh_sid", sid1, sizeof(sid1));
+	assert_int_equal(strlen(sid1), 43);
+	assert_int_equal(sess_get(f->app.sess, sid1, 0, &si), 0);
+	assert_string_equal(si.uid, f->uid);
+	assert_int_equal(si.loa, 1);
+	assert_int_equal(si.namr, 1);
+	assert_string_equal(si.amr[0], "pwd");
+	assert_int_equal(count_audit(f, "login.success"), 1);
+
+	/* Again (by phone) in the same browser: the id rotates, the public sid stays. */
+	login(f, c, USER_PHONE, USER_PASSWORD, "https://evil.example/", &r);
+	assert_int_equal(r.status, 303);
+	assert_string_equal(r.location, "/account");     /* a foreign next is not followed */
+	cookie_of(&r, "yh_sid", sid2, sizeof(sid2));
+	assert_string_not_equal(sid1, sid2);
+	assert_int_equal(sess_get(f->app.sess, sid1, 0, &si2), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_get(f->app.sess, sid2, 0, &si2), 0);
+	assert_string_equal(si.sid, si2.sid);
+
+	resp_free(&r);
+	curl_easy_cleanup(c);
+}
+
+static void
+test_rehash(void **state)
+{
+	struct fx *f = *state;
+	unsigned char md[32];
+	char hex[65];
+	struct dir_cred cr;
+	CURL *c = browser();
+	struct resp r = { 0 };
+	unsigned int mdlen = 0;
+
+	assert_int_equal(EVP_Digest(USER_PASSWORD, strlen(USER_PASSWORD), md, &mdlen,
+	    EVP_sha256(), NULL), 1);
+	yh_hex_encode(md, sizeof(md), hex);
+	assert_int_equal(dir_cred_set(f->app.dir, f->uid, "sha256-hex", hex, NULL), 0);
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	assert_int_equal(r.status, 303);
+	assert_int_equal(dir_cred_get(f->app.dir, f->uid, &cr), 0);
+	assert_string_equal(cr.scheme, "argon2id");
+	dir_cred_clear(&cr);
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	assert_int_equal(r.status, 303);
+	resp_free(&r);
+	curl_easy_cleanup(c);
+}
+
+static void
+test_csrf_rejected(void **state)
+{
+	struct fx *f = *state;
+	char tok[CSRF_TOKEN_SIZE], form[512];
+	CURL *c = browser(), *other = browser();
+	struct resp r = { 0 };
+
+	fetch(f, c, "/login", NULL, NULL, &r);
+	csrf_of(&r, tok);
+	/* No token. */
+	snprintf(form, sizeof(form), "username=%s&password=%s", f->idn, "correct+horse+1");
+	fetch(f, c, "/login", form, NULL, &r);
+	assert_int_equal(r.status, 400);
+	assert_true(body_has(&r, "表单已过期"));
+	assert_true(r.cookies[0] == '\0' || strstr(r.cookies, "yh_sid") == NULL);
+	/* A wrong token. */
+	snprintf(form, sizeof(form), "csrf=%.42sA&username=%s&password=%s", tok, f->idn,
+	    "correct+horse+1");
+	if (tok[42] == 'A')
+		form[5 + 42] = 'B';
+	fetch(f, c, "/login", form, NULL, &r);
+	assert_int_equal(r.status, 400);
+	/* Login CSRF: a token valid for the attacker's browser, posted from another. */
+	snprintf(form, sizeof(form), "csrf=%s&username=%s&password=%s", tok, f->idn,
+	    "correct+horse+1");
+	fetch(f, other, "/login", form, "Accept-Language: en", &r);
+	assert_int_equal(r.status, 400);
+	assert_true(body_has(&r, "The form has expired"));
+	/* The token of another form. */
+	fetch(f, c, "/register", NULL, NULL, &r);
+	csrf_of(&r, tok);
+	snprintf(form, sizeof(form), "csrf=%s&username=%s&password=%s", tok, f->idn,
+	    "correct+horse+1");
+	fetch(f, c, "/login", form, NULL, &r);
+	assert_int_equal(r.status, 400);
+	/* The right one works. */
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	assert_int_equal(r.status, 303);
+	assert_int_equal(count_audit(f, "login.failure"), 0);
+	resp_free(&r);
+	curl_easy_cleanup(c);
+	curl_easy_cleanup(other);
+}
+
+static void
+test_lockout(void **state)
+{
+	struct fx *f = *state;
+	CURL *c = browser();
+	struct resp r = { 0 }, unknown = { 0 };
+
+	for (int i = 1; i <= 5; i++) {
+		login(f, c, USER_PHONE, "wrong password", "/account", &r);
+		if (i < 5) {
+			assert_int_equal(r.status, 200);
+			assert_true(body_has(&r, "账号或密码不正确"));
+		}
+	}
+	assert_int_equal(r.status, 429);
+	assert_true(body_has(&r, "已暂时锁定"));
+	/* Locked: even the right password is refused, by ID number too. */
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	assert_int_equal(r.status, 429);
+	assert_true(r.cookies[0] == '\0' || strstr(r.cookies, "yh_sid") == NULL);
+	assert_int_equal(count_audit(f, "login.failure"), 6);
+	assert_int_equal(count_audit(f, "login.lockout"), 1);
+	assert_int_equal(count_audit(f, "login.success"), 0);
+
+	/* An unknown identifier: the same words, the same lockout. */
+	for (int i = 1; i <= 5; i++) {
+		login(f, c, "nobody-here", "wrong password", "/account", &unknown);
+		if (i < 5)
+			assert_true(body_has(&unknown, "账号或密码不正确"));
+	}
+	assert_int_equal(unknown.status, 429);
+	assert_true(body_has(&unknown, "已暂时锁定"));
+	assert_int_equal(count_audit(f, "login.lockout"), 2);
+	/* The audit lines mask ID numbers: the test user's never appears whole. */
+	char line[AUDIT_LINE_MAX];
+	FILE *fp = fopen(f->audit_path, "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		assert_null(strstr(line, f->idn));
+	fclose(fp);
+	/* An operator-style unlock lets the person in again. */
+	char name[80];
+	snprintf(name, sizeof(name), "login:acct:%s", f->uid);
+	assert_int_equal(sess_lock(f->app.sess, name, 0), 0);
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	assert_int_equal(r.status, 303);
+	resp_free(&r);
+	resp_free(&unknown);
+	curl_easy_cleanup(c);
+}
+
+static void
+test_inactive_and_language(void **state)
+{
+	struct fx *f = *state;
+	CURL *c = browser();
+	struct resp r = { 0 };
+	char lang[16];
+
+	assert_int_equal(dir_person_set_status(f->app.dir, f->uid, DIR_STATUS_DEREGISTERED), 0);
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	assert_int_equal(r.status, 200);
+	assert_true(body_has(&r, "账号或密码不正确"));
+	assert_int_equal(dir_person_set_status(f->app.dir, f->uid, DIR_STATUS_ACTIVE), 0);
+
+	/* Accept-Language alone. */
+	fetch(f, c, "/login", NULL, "Accept-Language: en-US,en;q=0.9,zh;q=0.5", &r);
+	assert_true(body_has(&r, "<html lang=\"en\">"));
+	assert_true(body_has(&r, "简体中文</a>"));
+	/* ui_locales inside next. */
+	fetch(f, c, "/login?next=%2Fauthorize%3Fclient_id%3Da%26ui_locales%3Den", NULL, NULL, &r);
+	assert_true(body_has(&r, "<html lang=\"en\">"));
+	/* The switch link sets the cookie, which then wins over Accept-Language. */
+	fetch(f, c, "/login?lang=en&next=%2Faccount", NULL, "Accept-Language: zh-CN", &r);
+	assert_true(body_has(&r, "<html lang=\"en\">"));
+	assert_true(body_has(&r, "href=\"/login?lang=zh-CN&amp;next=%2Faccount\""));
+	cookie_of(&r, "yh_lang", lang, sizeof(lang));
+	assert_string_equal(lang, "en");
+	fetch(f, c, "/login", NULL, "Accept-Language: zh-CN", &r);
+	assert_true(body_has(&r, "<html lang=\"en\">"));
+	assert_true(body_has(&r, "Log in"));
+	login(f, c, "nobody", "x", "/account", &r);
+	assert_true(body_has(&r, "The account or the password is not correct"));
+	fetch(f, c, "/login?lang=zh-CN", NULL, NULL, &r);
+	assert_true(body_has(&r, "<html lang=\"zh-CN\">"));
+	resp_free(&r);
+	curl_easy_cleanup(c);
+}
+
+static void
+reg_post(struct fx *f, CURL *c, const char *name, const char *idn, const char *phone,
+    const char *pw, const char *pw2, struct resp *r)
+{
+	char tok[CSRF_TOKEN_SIZE], form[1024];
+	char *a = curl_easy_escape(c, name, 0), *b = curl_easy_escape(c, pw, 0);
+	char *d = curl_easy_escape(c, pw2, 0);
+
+	fetch(f, c, "/register?next=%2Faccount", NULL, NULL, r);
+	assert_int_equal(r->status, 200);
+	csrf_of(r, tok);
+	snprintf(form, sizeof(form), "csrf=%s&next=%%2Faccount&name=%s&id_number=%s&phone=%s"
+	    "&password=%s&password2=%s", tok, a, idn, phone, b, d);
+	curl_free(a);
+	curl_free(b);
+	curl_free(d);
+	fetch(f, c, "/register", form, NULL, r);
+}
+
+static void
+test_register(void **state)
+{
+	struct fx *f = *state;
+	CURL *c = browser();
+	struct resp r = { 0 }, r2 = { 0 };
+	char idn[19], bad[19];
+	struct dir_person p;
+
+	make_id(2, idn);
+	memcpy(bad, idn, sizeof(bad));
+	bad[17] = bad[17] == '0' ? '1' : '0';
+	/* Field errors, in words, with the values kept (escaped). */
+	reg_post(f, c, "<b>李四</b>", bad, "12345", "short", "short", &r);
+	assert_int_equal(r.status, 400);
+	assert_true(body_has(&r, "校验位不正确"));
+	assert_true(body_has(&r, "请填写正确的手机号码"));
+	assert_true(body_has(&r, "密码至少需要8个字符"));
+	assert_true(body_has(&r, "value=\"&lt;b&gt;李四&lt;/b&gt;\""));
+	assert_true(body_has(&r, "aria-invalid=\"true\""));
+	reg_post(f, c, "李四", idn, "13900139000", "12345678901", "12345678901", &r);
+	assert_true(body_has(&r, "密码不能全部是数字"));
+	reg_post(f, c, "李四", idn, "13900139000", idn, idn, &r);
+	assert_true(body_has(&r, "不能与身份证号码或手机号码相同"));
+	reg_post(f, c, "李四", idn, "13900139000", "good password", "good passwort", &r);
+	assert_true(body_has(&r, "两次输入的密码不一致"));
+	assert_int_equal(count_audit(f, "register"), 0);
+
+	/* Accepted: the done page with the login form. */
+	reg_post(f, c, "李四", idn, "139 0013 9000", "good password", "good password", &r);
+	assert_int_equal(r.status, 200);
+	assert_true(body_has(&r, "注册申请已提交"));
+	assert_true(r.cookies[0] == '\0' || strstr(r.cookies, "yh_sid") == NULL);
+	assert_int_equal(dir_person_find_id_number(f->app.dir, idn, &p), 0);
+	assert_int_equal(p.loa.level, 1);
+	assert_string_equal(p.name, "李四");
+	assert_string_equal(p.phone, "13900139000");
+	dir_person_clear(&p);
+	/* The same ID number again: the very same page. */
+	reg_post(f, c, "王五", idn, "13700137000", "other password", "other password", &r2);
+	assert_int_equal(r2.status, 200);
+	assert_string_equal(yh_buf_cstr(&r.body), yh_buf_cstr(&r2.body));
+	assert_int_equal(count_audit(f, "register"), 2);
+	/* The new account logs in with its password, not with the second one. */
+	login(f, c, idn, "other password", "/account", &r);
+	assert_int_equal(r.status, 200);
+	login(f, c, idn, "good password", "/account", &r);
+	assert_int_equal(r.status, 303);
+	/* Registration CSRF. */
+	fetch(f, c, "/register", "name=a&id_number=b", NULL, &r);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	resp_free(&r2);
+	curl_easy_cleanup(c);
+}
+
+static void
+totp_post(struct fx *f, CURL *c, const char *code, struct resp *r)
+{
+	char tok[CSRF_TOKEN_SIZE], form[512];
+
+	fetch(f, c, "/login/totp?next=%2Fauthorize%3Fclient_id%3Dapp&loa=3", NULL, NULL, r);
+	assert_int_equal(r->status, 200);
+	assert_true(body_has(r, "name=\"code\""));
+	csrf_of(r, tok);
+	snprintf(form, sizeof(form), "csrf=%s&next=%%2Fauthorize%%3Fclient_id%%3Dapp&loa=3&code=%s",
+	    tok, code);
+	fetch(f, c, "/login/totp", form, NULL, r);
+}
+
+static void
+test_totp_stepup(void **state)
+{
+	struct fx *f = *state;
+	unsigned char seed[TOTP_SEED_BYTES];
+	char code[8], wrong[8], sid[64], sid2[64];
+	struct dir_loa v = { 2, (char *)"registry", (char *)"test", NULL, 0 };
+	struct sess_info si;
+	CURL *c = browser();
+	struct resp r = { 0 };
+
+	/* No session: to the login form, keeping next. */
+	fetch(f, c, "/login/totp?next=%2Faccount&loa=3", NULL, NULL, &r);
+	assert_int_equal(r.status, 302);
+	assert_string_equal(r.location, "/login?next=%2Faccount");
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	assert_int_equal(r.status, 303);
+	/* LoA 1 and no enrolment: the explanation, no form. */
+	fetch(f, c, "/login/totp?next=%2Faccount&loa=3", NULL, NULL, &r);
+	assert_int_equal(r.status, 403);
+	assert_false(body_has(&r, "name=\"code\""));
+
+	assert_int_equal(dir_person_set_loa(f->app.dir, f->uid, &v, 0, NULL), 0);
+	assert_int_equal(totp_new_seed(seed), 0);
+	assert_int_equal(dir_totp_set(f->app.dir, f->uid, seed, sizeof(seed), true), 0);
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	cookie_of(&r, "yh_sid", sid, sizeof(sid));
+	assert_int_equal(sess_get(f->app.sess, sid, 0, &si), 0);
+	assert_int_equal(si.loa, 2);
+
+	assert_int_equal(totp_generate(seed, sizeof(seed), yh_now(), 6, code, sizeof(code)), 0);
+	memcpy(wrong, code, sizeof(wrong));
+	wrong[0] = wrong[0] == '9' ? '0' : (char)(wrong[0] + 1);
+	totp_post(f, c, wrong, &r);
+	assert_int_equal(r.status, 200);
+	assert_true(body_has(&r, "动态口令不正确"));
+	totp_post(f, c, code, &r);
+	assert_int_equal(r.status, 303);
+	assert_string_equal(r.location, "/authorize?client_id=app");
+	cookie_of(&r, "yh_sid", sid2, sizeof(sid2));
+	assert_string_not_equal(sid, sid2);
+	assert_int_equal(sess_get(f->app.sess, sid2, 0, &si), 0);
+	assert_int_equal(si.loa, 3);
+	bool otp = false, pwd = false;
+	for (size_t i = 0; i < si.namr; i++) {
+		otp = otp || strcmp(si.amr[i], "otp") == 0;
+		pwd = pwd || strcmp(si.amr[i], "pwd") == 0;
+	}
+	assert_true(otp && pwd);
+	assert_int_equal(count_audit(f, "login.stepup"), 1);
+	/* The same code again (a new password login first): replay refused. */
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	totp_post(f, c, code, &r);
+	assert_int_equal(r.status, 200);
+	assert_true(body_has(&r, "动态口令不正确"));
+	/* Missing CSRF on the TOTP form. */
+	fetch(f, c, "/login/totp", "code=123456", NULL, &r);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	curl_easy_cleanup(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_page_html),
+		cmocka_unit_test(test_random_input),
+		cmocka_unit_test(test_lang),
+		cmocka_unit_test(test_csrf_tokens),
+		cmocka_unit_test(test_next_and_loa),
+		cmocka_unit_test_setup_teardown(test_login_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rehash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_csrf_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lockout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inactive_and_language, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp_stepup, setup, teardown),
+	};
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}
