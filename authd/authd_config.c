@@ -30,7 +30,8 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	      "(https:// with tls.*)" },
 	{ .name = "http.threads", .type = YH_CFG_INT, .def = "0", .min = 0,
 	  .max = AUTHD_THREADS_MAX, .flags = YH_CFG_IMMUTABLE, .offset = OFF(http_threads),
-	  .help = "HTTP threads (each with its own epoll loop); 0 = number of CPUs, at least 2" },
+	  .help = "HTTP threads (each with its own epoll loop); 0 = 8 per CPU, at least 16 (handlers "
+	      "wait on the audit fsync and Redis)" },
 	{ .name = "http.max_body", .type = YH_CFG_INT, .def = "65536", .min = 1024,
 	  .max = 16 * 1024 * 1024, .offset = OFF(http_max_body),
 	  .help = "largest request body in bytes; larger requests get 413" },
@@ -239,11 +240,13 @@ resolve_threads(int64_t configured)
 
 	if (configured > 0)
 		return (unsigned)configured;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 2)
-		n = 2;
-	if (n > 64)
-		n = 64;
+	/* Handlers wait for the audit log's fsync (shared by group commit) and for Redis
+	 * round trips, so a thread is cheap concurrency: 8 per CPU, at least 16. */
+	n = sysconf(_SC_NPROCESSORS_ONLN) * 8;
+	if (n < 16)
+		n = 16;
+	if (n > AUTHD_THREADS_MAX)
+		n = AUTHD_THREADS_MAX;
 	return (unsigned)n;
 }
 

@@ -30,7 +30,7 @@ struct authd_cfg {
 	struct ident_cfg ident;           /* state_dir, directory.*, vault.*, password.* */
 	char *http_listen;                /* http.listen: ADDR:PORT */
 	char *issuer;                     /* issuer; NULL in the file = derived, see below */
-	int64_t http_threads;             /* http.threads; 0 = number of CPUs (at least 2) */
+	int64_t http_threads;             /* http.threads; 0 = 8 per CPU (at least 16) */
 	int64_t http_max_body;            /* http.max_body: bytes */
 	int64_t http_max_header;          /* http.max_header: bytes */
 	int64_t http_connection_timeout;  /* http.connection_timeout: seconds idle */
