@@ -849,7 +849,10 @@ run_handler(struct http_req *req)
 		    req->route->path, req->id, r != 0 ? yh_strerror(r) : "no response set");
 		drop_resp_headers(req);
 		if (http_respond_error(req, busy ? 503 : 500,
-		    busy ? "temporarily_unavailable" : "server_error", NULL) != 0)
+		    busy ? "temporarily_unavailable" : "server_error",
+		    busy ? "a service authd depends on (such as the session store) is "
+		    "unavailable; try again shortly" : "internal error; see the server log "
+		    "for this request id") != 0)
 			return MHD_NO;
 	}
 	return queue_response(req);

@@ -672,8 +672,13 @@ oidc_az_decide(struct authd_app *app, const struct oidc_az_params *p,
 	}
 	if ((error = az_check_request(&z, &desc)) != NULL)
 		r = az_error(&z, error, desc);
-	else
-		r = az_flow(&z, sid_cookie);
+	else if ((r = az_flow(&z, sid_cookie)) == YH_ERR_UNAVAILABLE || r == YH_ERR_BUSY) {
+		/* The client and its redirect URI are known good: tell the app (RFC 6749
+		 * 4.1.2.1) rather than leave the browser on a bare error. */
+		oidc_az_result_clear(res);
+		r = az_error(&z, "temporarily_unavailable",
+		    "the session store is unavailable; try again shortly");
+	}
 out:
 	clients_release(cs);
 	if (r != 0)
