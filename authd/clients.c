@@ -17,11 +17,13 @@
 #include <openssl/hmac.h>
 
 #include "authd/clients.h"
+#include "common/atomicfile.h"
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 #include "token/jwk.h"
 
 #define CLIENTS_FORMAT "yihao-clients/1"
@@ -245,39 +247,17 @@ clients_id_valid(const char *id)
 static bool
 text_valid(const char *s, size_t max)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strnlen(s, max + 1);
 
 	if (n == 0 || n > max)
 		return false;
 	for (size_t i = 0; i < n;) {
-		unsigned c = p[i], need, cp;
+		uint32_t cp;
+		size_t step = yh_utf8_next(s + i, n - i, &cp);
 
-		if (c < 0x20 || c == 0x7f)
+		if (step == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
 			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, cp = c & 0x07;
-		else
-			return false;
-		if (i + need >= n)
-			return false;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-			return false;
-		i += need + 1;
+		i += step;
 	}
 	return true;
 }
@@ -583,129 +563,19 @@ dir_path(char *out, const char *dir, const char *name)
 	return (n < 0 || n >= PATH_MAX_) ? YH_ERR_TOO_LONG : 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return YH_ERR_IO;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return YH_ERR_IO;
-	if (fsync(fd) != 0)
-		rc = YH_ERR_IO;
-	close(fd);
-	return rc;
-}
-
-/* Writes data to a fresh 0600 temporary file in dir and fsyncs it; *tmp gets its path. */
-static int
-write_temp(const char *dir, const char *name, const char *data, size_t len, char *tmp,
-    char *err, size_t errsz)
-{
-	unsigned char rnd[8];
-	char tag[17], tname[128];
-	int fd, rc;
-
-	tmp[0] = '\0';
-	if ((rc = yh_random(rnd, sizeof(rnd))) != 0)
-		return cerr(err, errsz, rc, "no randomness for a temporary name");
-	yh_hex_encode(rnd, sizeof(rnd), tag);
-	snprintf(tname, sizeof(tname), ".%s.%ld.%s.tmp", name, (long)getpid(), tag);
-	if (dir_path(tmp, dir, tname) != 0)
-		return cerr(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = cerr(err, errsz, YH_ERR_IO, "%s: %s", tmp, strerror(errno));
-		tmp[0] = '\0';
-		return rc;
-	}
-	if (fchmod(fd, 0600) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		rc = cerr(err, errsz, YH_ERR_IO, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		tmp[0] = '\0';
-		return rc;
-	}
-	if (close(fd) != 0) {
-		rc = cerr(err, errsz, YH_ERR_IO, "%s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		tmp[0] = '\0';
-		return rc;
-	}
-	return 0;
-}
-
 /* DIR/name replaced atomically (mode 0600): temporary file, fsync, rename, fsync DIR. */
 static int
 write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err,
     size_t errsz)
 {
-	char tmp[PATH_MAX_], dst[PATH_MAX_];
+	struct yh_file_fail f;
+	char dst[PATH_MAX_];
 	int rc;
 
 	if (dir_path(dst, dir, name) != 0)
 		return cerr(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
-	if ((rc = write_temp(dir, name, data, len, tmp, err, errsz)) != 0)
-		return rc;
-	if (rename(tmp, dst) != 0) {
-		rc = cerr(err, errsz, YH_ERR_IO, "%s: %s", dst, strerror(errno));
-		unlink(tmp);
-		return rc;
-	}
-	if (fsync_dir(dir) != 0)
-		return cerr(err, errsz, YH_ERR_IO, "%s: fsync: %s", dir, strerror(errno));
-	return 0;
-}
-
-/* Reads an open regular file of at most max bytes into a NUL-terminated malloc'd string.
- * secret: the buffer is wiped when released. */
-static int
-read_fd(int fd, size_t max, bool secret, char **out, size_t *outlen)
-{
-	struct yh_buf b;
-	char chunk[4096];
-	int rc = 0;
-
-	*out = NULL;
-	*outlen = 0;
-	if (secret)
-		yh_buf_init_secret(&b, max);
-	else
-		yh_buf_init(&b, max);
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = YH_ERR_IO;
-			break;
-		}
-		if (n == 0)
-			break;
-		if ((rc = yh_buf_append(&b, chunk, (size_t)n)) != 0)
-			break;
-	}
-	yh_wipe(chunk, sizeof(chunk));
-	if (rc == 0) {
-		*outlen = b.len;
-		if ((*out = yh_buf_steal(&b)) == NULL)
-			rc = YH_ERR_ALLOC;
-	}
-	yh_buf_free(&b);
+	if ((rc = yh_file_write_atomic(dst, data, len, 0600, YH_FILE_REPLACE, &f)) != 0)
+		yh_file_fail_msg(&f, err, errsz);
 	return rc;
 }
 
@@ -713,28 +583,16 @@ read_fd(int fd, size_t max, bool secret, char **out, size_t *outlen)
 static int
 writer_lock(const char *dir, int *fd, char *err, size_t errsz)
 {
+	struct yh_file_fail f;
 	char path[PATH_MAX_];
+	int rc;
 
 	*fd = -1;
 	if (dir_path(path, dir, CLIENTS_LOCK_FILE) != 0)
 		return cerr(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
-	if ((*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		return cerr(err, errsz, YH_ERR_IO, "%s: %s", path, strerror(errno));
-	while (flock(*fd, LOCK_EX) != 0) {
-		if (errno == EINTR)
-			continue;
-		close(*fd);
-		*fd = -1;
-		return cerr(err, errsz, YH_ERR_IO, "%s: flock: %s", path, strerror(errno));
-	}
-	return 0;
-}
-
-static void
-writer_unlock(int fd)
-{
-	if (fd >= 0)
-		close(fd);  /* releases the flock */
+	if ((rc = yh_file_lock(path, true, fd, &f)) != 0)
+		yh_file_fail_msg(&f, err, errsz);
+	return rc;
 }
 
 static void
@@ -808,30 +666,31 @@ key_parse(const char *text, unsigned char key[KEY_BYTES])
 static int
 key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
 {
+	struct yh_file_fail f;
 	char path[PATH_MAX_], *text = NULL;
-	struct stat st;
-	size_t len;
-	int fd = -1, rc;
+	size_t len = 0;
+	int rc;
 
 	if (dir_path(path, dir, CLIENTS_KEY_FILE) != 0)
 		return cerr(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT)
+	rc = yh_file_read_private(path, KEY_FILE_MAX, &text, &len, &f);
+	switch (f.step) {
+	case YH_FILE_OK:
+		break;
+	case YH_FILE_OPEN:
+		if (rc == YH_ERR_NOT_FOUND)
 			return 0;
-		return cerr(err, errsz, YH_ERR_KEY, "%s: %s", path, strerror(errno));
+		return cerr(err, errsz, YH_ERR_KEY, "%s: %s", path, strerror(f.errnum));
+	case YH_FILE_NOT_REGULAR:
+		yh_file_fail_msg(&f, err, errsz);
+		return YH_ERR_KEY;
+	case YH_FILE_MODE:
+		yh_file_fail_msg(&f, err, errsz);
+		return YH_ERR_PERM;
+	default:  /* read error, too large */
+		return cerr(err, errsz, YH_ERR_KEY, "%s: unreadable or malformed key file", path);
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = cerr(err, errsz, YH_ERR_KEY, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		rc = cerr(err, errsz, YH_ERR_PERM,
-		    "%s: accessible by group or others (mode %03o); chmod 600 it", path,
-		    (unsigned)(st.st_mode & 0777));
-		goto out;
-	}
-	if ((rc = read_fd(fd, KEY_FILE_MAX, true, &text, &len)) != 0 ||
-	    (rc = key_parse(text, s->key)) != 0) {
+	if ((rc = key_parse(text, s->key)) != 0) {
 		rc = cerr(err, errsz, YH_ERR_KEY, "%s: unreadable or malformed key file", path);
 		yh_wipe(s->key, sizeof(s->key));
 		goto out;
@@ -839,9 +698,7 @@ key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
 	key_kid(s->key, s->kid);
 	s->have_key = true;
 out:
-	if (text != NULL)
-		yh_freezero(text, len + 1);
-	close(fd);
+	yh_freezero(text, len + 1);
 	return rc;
 }
 
@@ -851,12 +708,12 @@ static int
 key_create(const char *dir, char *err, size_t errsz)
 {
 	unsigned char key[KEY_BYTES];
-	char hex[2 * KEY_BYTES + 1], tmp[PATH_MAX_], path[PATH_MAX_];
+	char hex[2 * KEY_BYTES + 1], path[PATH_MAX_];
+	struct yh_file_fail f;
 	struct yh_buf b;
 	int rc;
 
 	yh_buf_init_secret(&b, KEY_FILE_MAX);
-	tmp[0] = '\0';
 	if (dir_path(path, dir, CLIENTS_KEY_FILE) != 0) {
 		rc = cerr(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
 		goto out;
@@ -872,17 +729,13 @@ key_create(const char *dir, char *err, size_t errsz)
 		cerr(err, errsz, rc, "out of memory");
 		goto out;
 	}
-	if ((rc = write_temp(dir, CLIENTS_KEY_FILE, b.data, b.len, tmp, err, errsz)) != 0)
-		goto out;
-	if (link(tmp, path) != 0 && errno != EEXIST) {
-		rc = cerr(err, errsz, YH_ERR_IO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fsync_dir(dir) != 0)
-		rc = cerr(err, errsz, YH_ERR_IO, "%s: fsync: %s", dir, strerror(errno));
+	/* An existing key (another creator won the race) is kept: theirs wins. */
+	rc = yh_file_write_atomic(path, b.data, b.len, 0600, YH_FILE_NOREPLACE, &f);
+	if (rc == YH_ERR_EXISTS)
+		rc = 0;
+	else if (rc != 0)
+		yh_file_fail_msg(&f, err, errsz);
 out:
-	if (tmp[0] != '\0')
-		unlink(tmp);
 	yh_wipe(key, sizeof(key));
 	yh_wipe(hex, sizeof(hex));
 	yh_buf_free(&b);
@@ -1288,7 +1141,7 @@ snap_load(const char *dir, const char *path, struct clients_snap **out,
 		goto out;
 	}
 	ident_of(&st, id);
-	if ((rc = read_fd(fd, CLIENTS_FILE_MAX, false, &text, &len)) != 0) {
+	if ((rc = yh_file_read_fd(fd, CLIENTS_FILE_MAX, false, &text, &len)) != 0) {
 		cerr(err, errsz, rc, "%s: %s", path, rc == YH_ERR_TOO_LONG ?
 		    "larger than the limit" : strerror(errno));
 		goto out;
@@ -1803,11 +1656,11 @@ clients_add(struct clients_registry *r, const struct clients_client *in,
 	}
 	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)
 		goto out;
-	writer_unlock(lock);
+	yh_file_unlock(lock);
 	lock = -1;
 	rc = clients_reload(r, err, errsz);
 out:
-	writer_unlock(lock);
+	yh_file_unlock(lock);
 	yh_wipe(hash, sizeof(hash));
 	json_decref(arr);
 	clients_release(snap);
@@ -1865,11 +1718,11 @@ clients_set_secret(struct clients_registry *r, const char *id, const char *secre
 	}
 	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)
 		goto out;
-	writer_unlock(lock);
+	yh_file_unlock(lock);
 	lock = -1;
 	rc = clients_reload(r, err, errsz);
 out:
-	writer_unlock(lock);
+	yh_file_unlock(lock);
 	yh_wipe(hash, sizeof(hash));
 	json_decref(o);
 	json_decref(arr);
@@ -1900,11 +1753,11 @@ clients_remove(struct clients_registry *r, const char *id, char *err, size_t err
 	}
 	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)
 		goto out;
-	writer_unlock(lock);
+	yh_file_unlock(lock);
 	lock = -1;
 	rc = clients_reload(r, err, errsz);
 out:
-	writer_unlock(lock);
+	yh_file_unlock(lock);
 	json_decref(arr);
 	clients_release(snap);
 	return rc;

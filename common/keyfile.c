@@ -1,10 +1,7 @@
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "common/atomicfile.h"
 #include "common/keyfile.h"
 #include "common/secmem.h"
 
@@ -13,43 +10,45 @@ static int
 create_key(const char *path, size_t len, char *err, size_t errsz)
 {
 	unsigned char key[YH_KEYFILE_MAX];
-	char hex[2 * YH_KEYFILE_MAX + 2], tmp[4200];
-	int fd, r = YH_ERR_IO;
-	size_t n;
+	char hex[2 * YH_KEYFILE_MAX + 2];
+	struct yh_file_fail f;
+	int r;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
-		snprintf(err, errsz, "%s: path too long", path);
-		return YH_ERR_IO;
-	}
 	if ((r = yh_random(key, len)) != 0) {
 		snprintf(err, errsz, "%s: no randomness", path);
 		return r;
 	}
 	yh_hex_encode(key, len, hex);
-	n = 2 * len;
-	hex[n++] = '\n';
-	r = YH_ERR_IO;
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
-		snprintf(err, errsz, "%s: cannot create: %s", tmp, strerror(errno));
-		goto out;
+	hex[2 * len] = '\n';
+	/* An existing file (another process created the key meanwhile): theirs wins. */
+	r = yh_file_write_atomic(path, hex, 2 * len + 1, 0600, YH_FILE_NOREPLACE, &f);
+	switch (f.step) {
+	case YH_FILE_OK:
+		break;
+	case YH_FILE_RANDOM:
+		snprintf(err, errsz, "%s: no randomness", path);
+		break;
+	case YH_FILE_NAME:
+		snprintf(err, errsz, "%s: path too long", path);
+		r = YH_ERR_IO;
+		break;
+	case YH_FILE_CREATE:
+		snprintf(err, errsz, "%s: cannot create: %s", f.file, strerror(f.errnum));
+		break;
+	case YH_FILE_PLACE:
+		if (r == YH_ERR_EXISTS)
+			r = 0;
+		else
+			snprintf(err, errsz, "%s: cannot create: %s", path, strerror(f.errnum));
+		break;
+	case YH_FILE_SYNC_DIR:
+		snprintf(err, errsz, "%s: cannot fsync its directory: %s", path,
+		    strerror(f.errnum));
+		break;
+	default:  /* write, fsync or close of the temporary file */
+		snprintf(err, errsz, "%s: cannot write: %s", f.file, strerror(f.errnum));
+		break;
 	}
-	if (fchmod(fd, 0600) != 0 || write(fd, hex, n) != (ssize_t)n || fsync(fd) != 0) {
-		snprintf(err, errsz, "%s: cannot write: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	/* link() fails if another process created the key meanwhile: theirs wins. */
-	if (link(tmp, path) != 0 && errno != EEXIST) {
-		snprintf(err, errsz, "%s: cannot create: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	unlink(tmp);
-	r = 0;
-out:
 	yh_wipe(key, sizeof(key));
 	yh_wipe(hex, sizeof(hex));
 	return r;
@@ -59,47 +58,47 @@ int
 yh_keyfile_get(const char *path, size_t len, bool create, unsigned char *out, char *err,
     size_t errsz)
 {
-	char hex[2 * YH_KEYFILE_MAX + 4];
-	struct stat st;
-	ssize_t n;
-	int fd, r;
+	struct yh_file_fail f;
+	char *hex = NULL;
+	size_t n = 0;
+	int r;
 
 	if (len < 16 || len > YH_KEYFILE_MAX) {
 		snprintf(err, errsz, "%s: bad key length", path);
 		return YH_ERR_INTERNAL;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 && errno == ENOENT &&
-	    create) {
+	r = yh_file_read_private(path, 2 * len + 1, &hex, &n, &f);
+	if (r == YH_ERR_NOT_FOUND && create) {
 		if ((r = create_key(path, len, err, errsz)) != 0)
 			return r;
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		r = yh_file_read_private(path, 2 * len + 1, &hex, &n, &f);
 	}
-	if (fd < 0) {
-		snprintf(err, errsz, "%s: cannot read key file: %s", path, strerror(errno));
-		return errno == ENOENT ? YH_ERR_KEY : YH_ERR_IO;
-	}
-	r = YH_ERR_PERM;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	switch (f.step) {
+	case YH_FILE_OK:
+		break;
+	case YH_FILE_OPEN:
+		snprintf(err, errsz, "%s: cannot read key file: %s", path, strerror(f.errnum));
+		return r == YH_ERR_NOT_FOUND ? YH_ERR_KEY : YH_ERR_IO;
+	case YH_FILE_NOT_REGULAR:
 		snprintf(err, errsz, "%s: key file is not a regular file", path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
+		return YH_ERR_PERM;
+	case YH_FILE_MODE:
 		snprintf(err, errsz, "%s: key file is accessible by group or others (mode %03o)",
-		    path, (unsigned)(st.st_mode & 0777));
-		goto out;
+		    path, (unsigned)(f.mode & 0777));
+		return YH_ERR_PERM;
+	default:  /* too large, unreadable */
+		r = YH_ERR_KEY;
+		break;
 	}
-	r = YH_ERR_KEY;
-	n = read(fd, hex, sizeof(hex));
-	if (n != (ssize_t)(2 * len + 1) || hex[2 * len] != '\n' ||
-	    yh_hex_decode(hex, 2 * len, out, len) != 0) {
+	if (r == 0 && (n != 2 * len + 1 || hex[2 * len] != '\n' ||
+	    yh_hex_decode(hex, 2 * len, out, len) != 0))
+		r = YH_ERR_KEY;
+	if (r != 0) {
 		snprintf(err, errsz, "%s: key file is malformed (expected %zu hex digits)", path,
 		    2 * len);
 		yh_wipe(out, len);
-		goto out;
 	}
-	r = 0;
-out:
-	yh_wipe(hex, sizeof(hex));
-	close(fd);
+	if (hex != NULL)
+		yh_freezero(hex, n + 1);
 	return r;
 }

@@ -98,26 +98,41 @@ yh_redact_default(char *msg, size_t len)
 	}
 }
 
+/* True for bytes a JSON string may hold as they are (the rest are escaped). */
+static bool
+json_plain(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
+}
+
+/* Appends the escape for one byte that json_plain refuses. */
+static int
+json_escape_byte(struct yh_buf *b, unsigned char c)
+{
+	switch (c) {
+	case '"': return yh_buf_puts(b, "\\\"");
+	case '\\': return yh_buf_puts(b, "\\\\");
+	case '\n': return yh_buf_puts(b, "\\n");
+	case '\r': return yh_buf_puts(b, "\\r");
+	case '\t': return yh_buf_puts(b, "\\t");
+	default: return yh_buf_printf(b, "\\u%04x", c);
+	}
+}
+
 int
 yh_json_escape(struct yh_buf *b, const char *s, size_t len)
 {
+	size_t i = 0, run;
 	int r = 0;
 
-	for (size_t i = 0; i < len && r == 0; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		switch (c) {
-		case '"': r = yh_buf_puts(b, "\\\""); break;
-		case '\\': r = yh_buf_puts(b, "\\\\"); break;
-		case '\n': r = yh_buf_puts(b, "\\n"); break;
-		case '\r': r = yh_buf_puts(b, "\\r"); break;
-		case '\t': r = yh_buf_puts(b, "\\t"); break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				r = yh_buf_printf(b, "\\u%04x", c);
-			else
-				r = yh_buf_putc(b, (char)c);
-		}
+	/* Runs that need no escaping (usually all of s) go in with one append. */
+	while (i < len && r == 0) {
+		for (run = i; i < len && json_plain((unsigned char)s[i]); i++)
+			;
+		if (i > run && (r = yh_buf_append(b, s + run, i - run)) != 0)
+			break;
+		if (i < len)
+			r = json_escape_byte(b, (unsigned char)s[i++]);
 	}
 	return r;
 }

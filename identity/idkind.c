@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "identity/idnum.h"
 
 /* What idn_fold does with an ASCII byte. */
@@ -32,38 +33,6 @@ static const unsigned char fold_class[256] = {
 	['y'] = FC_UPPER, ['z'] = FC_UPPER,
 	[0x80 ... 0xff] = FC_MULTI,
 };
-
-/*
- * Decodes one UTF-8 sequence at p (n bytes available, n >= 1, p[0] >= 0x80). Returns its
- * length and sets *cp, or 0 for a malformed, overlong, surrogate or out-of-range sequence.
- */
-static size_t
-utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	uint32_t c = p[0], min;
-	size_t len;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2; c &= 0x1f; min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3; c &= 0x0f; min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4; c &= 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
 
 /* Maps a non-ASCII code point to the ASCII byte it folds to, FC_DROP/FC_QUOTE markers
  * through *cls, or leaves it alone (returns 0, *cls = FC_COPY). */
@@ -138,7 +107,7 @@ idn_fold_len(const char *in, size_t len, char *out, size_t outsz, size_t *outlen
 		if (cls == FC_MULTI) {
 			uint32_t cp;
 
-			step = utf8_decode(p + i, len - i, &cp);
+			step = yh_utf8_next((const char *)p + i, len - i, &cp);
 			if (step == 0) {
 				err = YH_ERR_INVALID;
 				goto out;
@@ -179,6 +148,24 @@ out:
 	out[o] = '\0';
 	*outlen = o;
 	return err;
+}
+
+enum idn_reason
+idn_fold_reason(const char *in, size_t len, char *buf, size_t *n)
+{
+	int err = idn_fold_len(in, len, buf, IDN_INPUT_MAX + 1, n);
+
+	if (err != 0)
+		return err == YH_ERR_TOO_LONG ? IDN_BAD_LENGTH : IDN_BAD_CHARSET;
+	return IDN_OK;
+}
+
+enum idn_reason
+idn_folded_reason(const char *s, size_t n)
+{
+	if (n == 0)
+		return IDN_EMPTY;
+	return idn_is_scientific(s, n) ? IDN_SCIENTIFIC : IDN_OK;
 }
 
 bool
@@ -339,19 +326,12 @@ idn_classify(const char *in, size_t len, int today, struct idn_any *out)
 	struct idn_orgcode oc;
 	enum idn_reason r;
 	size_t n;
-	int err;
 
-	err = idn_fold_len(in, len, buf, sizeof(buf), &n);   /* before clearing: in may alias out */
+	r = idn_fold_reason(in, len, buf, &n);   /* before clearing: in may alias out */
 	memset(out, 0, sizeof(*out));
-	if (err != 0) {
-		r = err == YH_ERR_TOO_LONG ? IDN_BAD_LENGTH : IDN_BAD_CHARSET;
-		goto out;
-	}
-	if (n == 0) {
-		r = IDN_EMPTY;
-		goto out;
-	}
-	if (idn_is_scientific(buf, n)) {
+	if (r == IDN_OK)
+		r = idn_folded_reason(buf, n);
+	if (r == IDN_SCIENTIFIC) {
 		/* 1.10105E+17 stood for 18 digits, 1.10105E+14 for 15: a resident ID. */
 		const char *e = memchr(buf, 'E', n);
 		size_t el;
@@ -362,9 +342,9 @@ idn_classify(const char *in, size_t len, int today, struct idn_any *out)
 			if (el == 2 && e[0] == '1' && (e[1] == '7' || e[1] == '4'))
 				out->kind = IDN_KIND_RESIDENT;
 		}
-		r = IDN_SCIENTIFIC;
-		goto out;
 	}
+	if (r != IDN_OK)
+		goto out;
 	if (n < sizeof(out->canonical))
 		memcpy(out->canonical, buf, n + 1);
 	switch (n) {

@@ -143,6 +143,15 @@ enum idn_reason idn_orgcode_check_folded(const char *folded, size_t n,
     struct idn_orgcode *out);
 
 /*
+ * The first steps of every check. idn_fold_reason folds in (see idn_fold) into buf
+ * (IDN_INPUT_MAX + 1 bytes; *n its length) and returns IDN_OK, or the reason the raw
+ * input is refused: IDN_BAD_LENGTH (too long) or IDN_BAD_CHARSET (NUL byte, malformed
+ * UTF-8). idn_folded_reason returns IDN_EMPTY, IDN_SCIENTIFIC or IDN_OK for a folded value.
+ */
+enum idn_reason idn_fold_reason(const char *in, size_t len, char *buf, size_t *n);
+enum idn_reason idn_folded_reason(const char *folded, size_t n);
+
+/*
  * The reason to give a folded value whose length fits no kind: bad_charset when it holds
  * a non-ASCII character (its length in bytes means little), else bad_length.
  */

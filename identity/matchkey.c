@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "identity/matchkey.h"
 
 /* Phone inputs longer than this (bytes) are rejected. */
@@ -15,66 +16,13 @@
 
 #define MIDDLE_DOT 0x00b7
 
-/* Decodes one UTF-8 sequence (n >= 1 bytes at p). Returns its length and sets *cp, or 0
- * for a malformed, overlong, surrogate or out-of-range sequence. */
-static size_t
-utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	uint32_t c = p[0], min;
-	size_t len;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2; c &= 0x1f; min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3; c &= 0x0f; min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4; c &= 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* Appends cp as UTF-8 at out[*o]; false when it (and a NUL after it) does not fit. */
 static bool
 utf8_put(char *out, size_t outsz, size_t *o, uint32_t cp)
 {
-	unsigned char b[4];
-	size_t n;
+	unsigned char b[YH_UTF8_MAX];
+	size_t n = yh_utf8_put(cp, b);
 
-	if (cp < 0x80) {
-		b[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (unsigned char)(0xc0 | (cp >> 6));
-		b[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (unsigned char)(0xe0 | (cp >> 12));
-		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		b[0] = (unsigned char)(0xf0 | (cp >> 18));
-		b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		b[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
 	if (*o + n >= outsz)
 		return false;
 	memcpy(out + *o, b, n);
@@ -137,7 +85,7 @@ mk_name_key(const char *name, size_t len, char *out, size_t outsz)
 		return YH_ERR_INVALID;
 	while (i < len) {
 		uint32_t cp;
-		size_t step = utf8_decode(p + i, len - i, &cp);
+		size_t step = yh_utf8_next((const char *)p + i, len - i, &cp);
 
 		if (step == 0) {
 			err = YH_ERR_INVALID;
@@ -209,7 +157,7 @@ phone_digits(const char *phone, size_t len, char *d, size_t *nd, bool *plus)
 	*plus = false;
 	while (i < len) {
 		uint32_t cp;
-		size_t step = utf8_decode(p + i, len - i, &cp);
+		size_t step = yh_utf8_next((const char *)p + i, len - i, &cp);
 
 		if (step == 0)
 			return YH_ERR_INVALID;

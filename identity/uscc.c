@@ -141,13 +141,9 @@ check_folded(const char *s, size_t n, struct idn_uscc *out)
 enum idn_reason
 idn_uscc_check_folded(const char *s, size_t n, struct idn_uscc *out)
 {
-	enum idn_reason r;
+	enum idn_reason r = idn_folded_reason(s, n);
 
-	if (n == 0)
-		r = IDN_EMPTY;
-	else if (idn_is_scientific(s, n))
-		r = IDN_SCIENTIFIC;
-	else
+	if (r == IDN_OK)
 		r = check_folded(s, n, out);
 	if (r != IDN_OK)
 		memset(out, 0, sizeof(*out));
@@ -159,11 +155,11 @@ idn_uscc_check(const char *in, size_t len, struct idn_uscc *out)
 {
 	char buf[IDN_INPUT_MAX + 1];
 	size_t n;
-	int err = idn_fold_len(in, len, buf, sizeof(buf), &n);
+	enum idn_reason r = idn_fold_reason(in, len, buf, &n);
 
-	if (err != 0) {
+	if (r != IDN_OK) {
 		memset(out, 0, sizeof(*out));
-		return err == YH_ERR_TOO_LONG ? IDN_BAD_LENGTH : IDN_BAD_CHARSET;
+		return r;
 	}
 	return idn_uscc_check_folded(buf, n, out);
 }

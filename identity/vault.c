@@ -32,6 +32,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include "common/atomicfile.h"
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/secmem.h"
@@ -218,99 +219,46 @@ parse_keyfile(const char *text, size_t len, struct keyfile *kf)
 static int
 read_keyfile(const char *path, struct keyfile *kf, char *err, size_t errsz)
 {
-	char buf[VAULT_FILE_MAX + 1];
-	struct stat st;
+	struct yh_file_fail f;
+	char *buf = NULL;
 	size_t len = 0;
-	ssize_t r;
 	const char *why;
-	int fd, rc = 0;
+	int rc;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			seterr(err, errsz, "vault key file %s: does not exist", path);
-			return YH_ERR_NOT_FOUND;
-		}
-		seterr(err, errsz, "vault key file %s: cannot open: %s", path, strerror(errno));
-		return YH_ERR_IO;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = YH_ERR_PERM;
-		seterr(err, errsz, "vault key file %s: not a regular file", path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		rc = YH_ERR_PERM;
-		seterr(err, errsz, "vault key file %s: unsafe permissions %04o (group or other "
-		    "may access it); chmod 600 it", path, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	while (len < sizeof(buf) && (r = read(fd, buf + len, sizeof(buf) - len)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = YH_ERR_IO;
-			seterr(err, errsz, "vault key file %s: %s", path, strerror(errno));
-			goto out;
-		}
-		len += (size_t)r;
-	}
-	if (len > VAULT_FILE_MAX) {
-		rc = YH_ERR_KEY;
+	switch ((rc = yh_file_read_private(path, VAULT_FILE_MAX, &buf, &len, &f))) {
+	case 0:
+		break;
+	case YH_ERR_NOT_FOUND:
+		seterr(err, errsz, "vault key file %s: does not exist", path);
+		return rc;
+	case YH_ERR_PERM:
+		if (f.step == YH_FILE_MODE)
+			seterr(err, errsz, "vault key file %s: unsafe permissions %04o (group or "
+			    "other may access it); chmod 600 it", path, (unsigned)(f.mode & 07777));
+		else
+			seterr(err, errsz, "vault key file %s: not a regular file", path);
+		return rc;
+	case YH_ERR_TOO_LONG:
 		seterr(err, errsz, "vault key file %s: too large", path);
-		goto out;
+		return YH_ERR_KEY;
+	default:
+		if (f.step == YH_FILE_OPEN)
+			seterr(err, errsz, "vault key file %s: cannot open: %s", path,
+			    strerror(f.errnum));
+		else
+			seterr(err, errsz, "vault key file %s: %s", path, strerror(f.errnum));
+		return YH_ERR_IO;
 	}
 	if ((why = parse_keyfile(buf, len, kf)) != NULL) {
 		rc = YH_ERR_KEY;
 		seterr(err, errsz, "vault key file %s: %s", path, why);
 		memset(kf, 0, sizeof(*kf));
 	}
-out:
-	yh_wipe(buf, sizeof(buf));
-	close(fd);
+	yh_freezero(buf, len + 1);
 	return rc;
 }
 
 /* ---- key file: create -------------------------------------------------------- */
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return YH_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-fsync_parent(const char *path)
-{
-	char dir[4096];
-	char *slash;
-	int fd, rc = 0;
-
-	if (yh_strlcpy(dir, path, sizeof(dir)) != 0)
-		return YH_ERR_TOO_LONG;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		dir[0] = '.', dir[1] = '\0';
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return YH_ERR_IO;
-	if (fsync(fd) != 0)
-		rc = YH_ERR_IO;
-	close(fd);
-	return rc;
-}
 
 static int
 format_keyfile(const char *cipher, struct yh_buf *b)
@@ -345,53 +293,36 @@ out:
 static int
 create_keyfile(const char *path, const char *cipher, char *err, size_t errsz)
 {
+	struct yh_file_fail f;
 	struct yh_buf b;
-	unsigned char rnd[8];
-	char tmp[4200], rhex[17];
-	int fd = -1, rc;
-	bool linked = false;
+	int rc;
 
 	yh_buf_init_secret(&b, VAULT_FILE_MAX);
-	tmp[0] = '\0';
-	if ((rc = yh_random(rnd, sizeof(rnd))) != 0)
-		goto out;
-	yh_hex_encode(rnd, sizeof(rnd), rhex);
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rhex) >= (int)sizeof(tmp)) {
-		tmp[0] = '\0';
-		rc = YH_ERR_TOO_LONG;
-		seterr(err, errsz, "vault key file %s: path too long", path);
-		goto out;
-	}
 	if ((rc = format_keyfile(cipher, &b)) != 0)
 		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		tmp[0] = '\0';
-		rc = YH_ERR_IO;
-		seterr(err, errsz, "vault key file %s: cannot create: %s", path, strerror(errno));
-		goto out;
-	}
 	/* Whatever the umask, the file ends up exactly 0600. */
-	if (fchmod(fd, 0600) != 0 || write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0) {
-		rc = YH_ERR_IO;
-		seterr(err, errsz, "vault key file %s: cannot write: %s", path, strerror(errno));
-		goto out;
-	}
-	if (link(tmp, path) != 0) {
-		rc = errno == EEXIST ? YH_ERR_EXISTS : YH_ERR_IO;
-		seterr(err, errsz, "vault key file %s: cannot create: %s", path, strerror(errno));
-		goto out;
-	}
-	linked = true;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp[0] != '\0')
-		(void)unlink(tmp);
-	if (linked && fsync_parent(path) != 0) {
-		rc = YH_ERR_IO;
+	rc = yh_file_write_atomic(path, b.data, b.len, 0600, YH_FILE_NOREPLACE, &f);
+	switch (f.step) {
+	case YH_FILE_OK:
+	case YH_FILE_RANDOM:
+		break;
+	case YH_FILE_NAME:
+		seterr(err, errsz, "vault key file %s: path too long", path);
+		break;
+	case YH_FILE_CREATE:
+	case YH_FILE_PLACE:
+		seterr(err, errsz, "vault key file %s: cannot create: %s", path,
+		    strerror(f.errnum));
+		break;
+	case YH_FILE_SYNC_DIR:
 		seterr(err, errsz, "vault key file %s: cannot fsync its directory", path);
+		break;
+	default:  /* write, fsync or close of the temporary file */
+		seterr(err, errsz, "vault key file %s: cannot write: %s", path,
+		    strerror(f.errnum));
+		break;
 	}
+out:
 	yh_buf_free(&b);
 	return rc;
 }

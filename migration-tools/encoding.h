@@ -116,6 +116,13 @@ int mig_ldif_open(struct mig_reader *r, char *err, size_t errsz) YH_WUR;
  * within MIG_RECORD_MAX). Returns the offset of the copy, or -1 when full. */
 long mig_store_add(struct mig_reader *r, const char *p, size_t n);
 
+/*
+ * Consumes the input up to and including the next line feed, counting the line in
+ * r->line, or (no line feed left) to the end of the file. Returns 1 with *blank telling
+ * whether the line was empty or a lone CR, 0 at the end of the file, or a stream error.
+ */
+int mig_skip_line(struct mig_reader *r, bool *blank) YH_WUR;
+
 /* Writes "<file>:<line>: <message>" into err. */
 void mig_record_error(const struct mig_reader *r, uint64_t line, char *err, size_t errsz,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

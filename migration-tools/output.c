@@ -289,35 +289,15 @@ mig_create_file(const char *path, FILE **out)
 	return 0;
 }
 
-/* True for bytes JSON strings must escape. */
-static bool
-needs_escape(unsigned char c)
-{
-	return c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
-}
-
 int
 mig_json_str(struct yh_buf *b, const char *s)
 {
-	const char *run;
 	int r;
 
 	if (s == NULL || s[0] == '\0')
 		return yh_buf_puts(b, "null");
-	if ((r = yh_buf_putc(b, '"')) != 0)
+	if ((r = yh_buf_putc(b, '"')) != 0 || (r = yh_json_escape(b, s, strlen(s))) != 0)
 		return r;
-	/* Copy runs that need no escaping in one go; escape the rest byte by byte. */
-	while (*s != '\0') {
-		for (run = s; *s != '\0' && !needs_escape((unsigned char)*s); s++)
-			;
-		if (s > run && (r = yh_buf_append(b, run, (size_t)(s - run))) != 0)
-			return r;
-		if (*s != '\0') {
-			if ((r = yh_json_escape(b, s, 1)) != 0)
-				return r;
-			s++;
-		}
-	}
 	return yh_buf_putc(b, '"');
 }
 
@@ -336,6 +316,23 @@ flush_line(struct mig_run *r, FILE *f)
 	return 0;
 }
 
+/* Starts the scratch line of a reject or review record: {"source":..,"legacy_id":..,
+ * "reason":.. (the caller adds the rest). */
+static int
+line_start(struct mig_run *r, uint32_t src, const char *legacy_id, const char *reason)
+{
+	int e;
+
+	yh_buf_reset(&r->line);
+	if ((e = yh_buf_puts(&r->line, "{\"source\":")) != 0 ||
+	    (e = mig_json_str(&r->line, r->s->v[src].name)) != 0 ||
+	    (e = yh_buf_puts(&r->line, ",\"legacy_id\":")) != 0 ||
+	    (e = mig_json_str(&r->line, legacy_id)) != 0 ||
+	    (e = yh_buf_puts(&r->line, ",\"reason\":")) != 0)
+		return e;
+	return mig_json_str(&r->line, reason);
+}
+
 int
 mig_emit_reject(struct mig_run *r, uint32_t src, const char *legacy_id, const char *reason,
     const char *field, const char *value)
@@ -347,13 +344,7 @@ mig_emit_reject(struct mig_run *r, uint32_t src, const char *legacy_id, const ch
 	mig_reason_add(sc->rej, &sc->n_rej, reason);
 	if (r->rejects == NULL)
 		return 0;
-	yh_buf_reset(&r->line);
-	if ((e = yh_buf_puts(&r->line, "{\"source\":")) != 0 ||
-	    (e = mig_json_str(&r->line, r->s->v[src].name)) != 0 ||
-	    (e = yh_buf_puts(&r->line, ",\"legacy_id\":")) != 0 ||
-	    (e = mig_json_str(&r->line, legacy_id)) != 0 ||
-	    (e = yh_buf_puts(&r->line, ",\"reason\":")) != 0 ||
-	    (e = mig_json_str(&r->line, reason)) != 0 ||
+	if ((e = line_start(r, src, legacy_id, reason)) != 0 ||
 	    (e = yh_buf_puts(&r->line, ",\"field\":")) != 0 ||
 	    (e = mig_json_str(&r->line, field)) != 0 ||
 	    (e = yh_buf_puts(&r->line, ",\"value\":")) != 0 ||
@@ -374,13 +365,7 @@ mig_emit_review(struct mig_run *r, uint32_t src, const char *legacy_id, const ch
 	mig_reason_add(sc->rev, &sc->n_rev, reason);
 	if (r->review == NULL)
 		return 0;
-	yh_buf_reset(&r->line);
-	if ((e = yh_buf_puts(&r->line, "{\"source\":")) != 0 ||
-	    (e = mig_json_str(&r->line, r->s->v[src].name)) != 0 ||
-	    (e = yh_buf_puts(&r->line, ",\"legacy_id\":")) != 0 ||
-	    (e = mig_json_str(&r->line, legacy_id)) != 0 ||
-	    (e = yh_buf_puts(&r->line, ",\"reason\":")) != 0 ||
-	    (e = mig_json_str(&r->line, reason)) != 0 ||
+	if ((e = line_start(r, src, legacy_id, reason)) != 0 ||
 	    (e = yh_buf_puts(&r->line, ",\"candidates\":[")) != 0)
 		return e;
 	for (size_t i = 0; i < ncands; i++)

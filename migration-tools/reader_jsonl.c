@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "migration-tools/encoding.h"
 #include "migration-tools/reader.h"
 
@@ -40,28 +41,6 @@ find_line(struct mig_reader *r, size_t *len, size_t *next)
 			*len = *next = mig_input_avail(r->in);
 			return *len > 0 ? 1 : 0;
 		}
-		if (rc != 0)
-			return rc;
-	}
-}
-
-/* Consumes up to and including the next line feed (or to the end of the file). */
-static int
-skip_to_lf(struct mig_reader *r)
-{
-	const char *d, *lf;
-	int rc;
-
-	for (;;) {
-		d = mig_input_data(r->in);
-		if ((lf = memchr(d, '\n', mig_input_avail(r->in))) != NULL) {
-			mig_input_consume(r->in, (size_t)(lf - d) + 1);
-			r->line++;
-			return 0;
-		}
-		mig_input_consume(r->in, mig_input_avail(r->in));
-		if ((rc = mig_input_more(r->in)) == YH_ERR_NOT_FOUND)
-			return 0;
 		if (rc != 0)
 			return rc;
 	}
@@ -137,21 +116,11 @@ hex4(struct js *j, unsigned *v)
 static void
 put_utf8(char *out, size_t cap, size_t *len, unsigned cp)
 {
-	if (cp < 0x80)
-		put(out, cap, len, (char)cp);
-	else if (cp < 0x800) {
-		put(out, cap, len, (char)(0xC0 | (cp >> 6)));
-		put(out, cap, len, (char)(0x80 | (cp & 0x3F)));
-	} else if (cp < 0x10000) {
-		put(out, cap, len, (char)(0xE0 | (cp >> 12)));
-		put(out, cap, len, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		put(out, cap, len, (char)(0x80 | (cp & 0x3F)));
-	} else {
-		put(out, cap, len, (char)(0xF0 | (cp >> 18)));
-		put(out, cap, len, (char)(0x80 | ((cp >> 12) & 0x3F)));
-		put(out, cap, len, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		put(out, cap, len, (char)(0x80 | (cp & 0x3F)));
-	}
+	unsigned char b[YH_UTF8_MAX];
+	size_t n = yh_utf8_put(cp, b);
+
+	for (size_t i = 0; i < n; i++)
+		put(out, cap, len, (char)b[i]);
 }
 
 static int
@@ -501,6 +470,7 @@ static int
 jsonl_next(struct mig_reader *r, struct mig_record *rec, char *err, size_t errsz)
 {
 	size_t len = 0, next = 0;
+	bool was_blank;
 	int rc;
 
 	for (;;) {
@@ -512,7 +482,7 @@ jsonl_next(struct mig_reader *r, struct mig_record *rec, char *err, size_t errsz
 			rec->line = r->line;
 			mig_record_error(r, r->line, err, errsz, "line longer than %d bytes",
 			    MIG_RECORD_MAX);
-			if ((rc = skip_to_lf(r)) != 0)
+			if ((rc = mig_skip_line(r, &was_blank)) < 0)
 				return rc;
 			return YH_ERR_TOO_LONG;
 		}

@@ -110,26 +110,12 @@ find_entry(struct mig_reader *r, size_t *end, size_t *next)
 static int
 skip_entry(struct mig_reader *r)
 {
-	const char *d, *lf;
+	bool blank = false;
 	int rc;
 
-	for (;;) {
-		d = mig_input_data(r->in);
-		while ((lf = memchr(d, '\n', mig_input_avail(r->in))) != NULL) {
-			size_t n = (size_t)(lf - d);
-
-			mig_input_consume(r->in, n + 1);
-			r->line++;
-			if (blank_line(d, n))
-				return 0;
-			d = mig_input_data(r->in);
-		}
-		mig_input_consume(r->in, mig_input_avail(r->in));
-		if ((rc = mig_input_more(r->in)) == YH_ERR_NOT_FOUND)
-			return 0;
-		if (rc != 0)
-			return rc;
-	}
+	while ((rc = mig_skip_line(r, &blank)) == 1 && !blank)
+		;
+	return rc < 0 ? rc : 0;
 }
 
 static bool

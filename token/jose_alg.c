@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "common/atomicfile.h"
 #include "common/secmem.h"
 #include "token/jose_alg.h"
 #include "token/jwk.h"
@@ -858,31 +859,6 @@ out:
 	return r;
 }
 
-static int
-read_file_max(int fd, char *buf, size_t max, size_t *len)
-{
-	size_t n = 0;
-
-	*len = 0;
-	for (;;) {
-		ssize_t got;
-
-		if (n == max)
-			return YH_ERR_TOO_LONG;
-		got = read(fd, buf + n, max - n);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			return YH_ERR_IO;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	*len = n;
-	return 0;
-}
-
 int
 tok_key_load_pem_file(const char *path, enum tok_alg alg, struct tok_key **out)
 {
@@ -898,16 +874,8 @@ tok_key_load_pem_file(const char *path, enum tok_alg alg, struct tok_key **out)
 		r = YH_ERR_IO;
 		goto out;
 	}
-	if ((buf = malloc(PEM_MAX + 1)) == NULL) {
-		r = YH_ERR_ALLOC;
+	if ((r = yh_file_read_fd(fd, PEM_MAX, true, &buf, &len)) != 0)
 		goto out;
-	}
-	if ((r = read_file_max(fd, buf, PEM_MAX + 1, &len)) != 0)
-		goto out;
-	if (len > PEM_MAX) {
-		r = YH_ERR_TOO_LONG;
-		goto out;
-	}
 	if (mem_contains(buf, len, "PRIVATE KEY-----") && (st.st_mode & 077) != 0) {
 		r = YH_ERR_PERM;
 		goto out;
@@ -915,7 +883,7 @@ tok_key_load_pem_file(const char *path, enum tok_alg alg, struct tok_key **out)
 	r = tok_key_from_pem(buf, len, alg, out);
 out:
 	if (buf != NULL)
-		yh_freezero(buf, PEM_MAX + 1);
+		yh_freezero(buf, len + 1);
 	if (fd >= 0)
 		close(fd);
 	return r;
@@ -964,23 +932,6 @@ out:
 	return r;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return YH_ERR_IO;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 tok_key_save_pem_file(const struct tok_key *key, bool private, const char *path)
 {
@@ -999,7 +950,7 @@ tok_key_save_pem_file(const struct tok_key *key, bool private, const char *path)
 		r = YH_ERR_PERM;
 		goto out;
 	}
-	if ((r = write_all(fd, pem, strlen(pem))) != 0)
+	if ((r = yh_file_write_fd(fd, pem, strlen(pem))) != 0)
 		goto out;
 	if (fsync(fd) != 0) {
 		r = YH_ERR_IO;

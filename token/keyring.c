@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "common/atomicfile.h"
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -122,78 +123,19 @@ kid_valid(const char *kid, size_t len)
 
 /* --- files -------------------------------------------------------------------------- */
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0)
-		return YH_ERR_IO;
-	if (fsync(fd) != 0)
-		rc = YH_ERR_IO;
-	close(fd);
-	return rc;
-}
-
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return YH_ERR_IO;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Writes DIR/name atomically with mode 0600: temporary file, fsync, rename, fsync DIR. */
 static int
 write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err,
     size_t errsz)
 {
-	char tmp[RING_PATH_MAX], dst[RING_PATH_MAX], tag[32], tname[128];
-	unsigned char rnd[6];
-	int fd = -1, rc;
+	struct yh_file_fail f;
+	char dst[RING_PATH_MAX];
+	int rc;
 
-	if ((rc = yh_random(rnd, sizeof(rnd))) != 0)
-		return ring_err(err, errsz, rc, "no randomness for a temporary name");
-	yh_hex_encode(rnd, sizeof(rnd), tag);
-	snprintf(tname, sizeof(tname), ".%s.%ld.%s.tmp", name, (long)getpid(), tag);
-	if (ring_path(tmp, dir, tname) != 0 || ring_path(dst, dir, name) != 0)
+	if (ring_path(dst, dir, name) != 0)
 		return ring_err(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return ring_err(err, errsz, YH_ERR_IO, "%s: %s", tmp, strerror(errno));
-	rc = YH_ERR_IO;
-	if (fchmod(fd, 0600) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		ring_err(err, errsz, rc, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		ring_err(err, errsz, rc, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, dst) != 0) {
-		ring_err(err, errsz, rc, "%s: %s", dst, strerror(errno));
-		goto out;
-	}
-	if (fsync_dir(dir) != 0) {
-		ring_err(err, errsz, rc, "%s: fsync: %s", dir, strerror(errno));
-		return rc;  /* renamed already: nothing to remove */
-	}
-	return 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
+	if ((rc = yh_file_write_atomic(dst, data, len, 0600, YH_FILE_REPLACE, &f)) != 0)
+		yh_file_fail_msg(&f, err, errsz);
 	return rc;
 }
 
@@ -201,35 +143,15 @@ out:
 static int
 read_file(const char *path, size_t max, char **out, size_t *outlen)
 {
-	struct yh_buf b;
-	char chunk[4096];
-	int fd, rc = 0;
+	int fd, rc;
 
 	*out = NULL;
 	*outlen = 0;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? YH_ERR_NOT_FOUND : YH_ERR_IO;
-	yh_buf_init(&b, max);
-	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = YH_ERR_IO;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		if ((rc = yh_buf_append(&b, chunk, (size_t)r)) != 0)
-			goto out;
-	}
-	*outlen = b.len;
-	if ((*out = yh_buf_steal(&b)) == NULL)
-		rc = YH_ERR_ALLOC;
-out:
+	rc = yh_file_read_fd(fd, max, false, out, outlen);
 	close(fd);
-	yh_buf_free(&b);
 	return rc;
 }
 
@@ -239,35 +161,16 @@ out:
 static int
 ring_lock(const char *dir, bool exclusive, int *fd, char *err, size_t errsz)
 {
+	struct yh_file_fail f;
 	char path[RING_PATH_MAX];
+	int rc;
 
 	*fd = -1;
 	if (ring_path(path, dir, RING_LOCK_FILE) != 0)
 		return ring_err(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
-	if (exclusive)
-		*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	else
-		*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (*fd < 0) {
-		if (!exclusive && errno == ENOENT)
-			return 0;
-		return ring_err(err, errsz, YH_ERR_IO, "%s: %s", path, strerror(errno));
-	}
-	while (flock(*fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
-		if (errno == EINTR)
-			continue;
-		close(*fd);
-		*fd = -1;
-		return ring_err(err, errsz, YH_ERR_IO, "%s: flock: %s", path, strerror(errno));
-	}
-	return 0;
-}
-
-static void
-ring_unlock(int fd)
-{
-	if (fd >= 0)
-		close(fd);  /* releases the flock */
+	if ((rc = yh_file_lock(path, exclusive, fd, &f)) != 0)
+		yh_file_fail_msg(&f, err, errsz);
+	return rc;
 }
 
 /* The directory must exist, be a directory and not be writable by group or others. */
@@ -760,7 +663,7 @@ ring_load(const char *dir, const struct tok_ring_opts *o, struct tok_ring_snap *
 		goto out;
 	rc = snap_build(dir, st, ring_now(o), out, err, errsz);
 out:
-	ring_unlock(lock);
+	yh_file_unlock(lock);
 	free(st);
 	return rc;
 }
@@ -898,7 +801,7 @@ ring_create(const char *dir, const struct tok_ring_opts *o, char *err, size_t er
 		goto out;
 	rc = state_write(dir, st, err, errsz);
 out:
-	ring_unlock(lock);
+	yh_file_unlock(lock);
 	free(st);
 	return rc;
 }
@@ -1048,7 +951,7 @@ unlink_keys(const char *dir, char gone[][TOK_KID_MAX + 1], size_t ngone)
 			yh_warn("%s: cannot delete a retired key: %s", path, strerror(errno));
 	}
 	if (ngone > 0)
-		(void)fsync_dir(dir);
+		(void)yh_file_sync_dir(dir);
 }
 
 int
@@ -1089,11 +992,11 @@ tok_ring_rotate(struct tok_ring *r, enum tok_alg alg, char *err, size_t errsz)
 	if ((rc = state_write(r->dir, st, err, errsz)) != 0)
 		goto out;
 	unlink_keys(r->dir, gone, ngone);
-	ring_unlock(lock);
+	yh_file_unlock(lock);
 	lock = -1;
 	rc = tok_ring_reload(r, err, errsz);
 out:
-	ring_unlock(lock);
+	yh_file_unlock(lock);
 	free(gone);
 	free(st);
 	return rc;
@@ -1125,11 +1028,11 @@ tok_ring_add_alg(struct tok_ring *r, enum tok_alg alg, char *err, size_t errsz)
 	    (rc = gen_key(r->dir, &r->opts, alg, TOK_KS_NEXT, now, st, err, errsz)) != 0 ||
 	    (rc = state_write(r->dir, st, err, errsz)) != 0)
 		goto out;
-	ring_unlock(lock);
+	yh_file_unlock(lock);
 	lock = -1;
 	rc = tok_ring_reload(r, err, errsz);
 out:
-	ring_unlock(lock);
+	yh_file_unlock(lock);
 	free(st);
 	return rc;
 }

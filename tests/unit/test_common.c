@@ -1,4 +1,8 @@
-/* Unit tests for common/: buffers, spans, parsing, base64url, secure memory, config, redaction. */
+/* Unit tests for common/: buffers, spans, parsing, base64url, secure memory, config, redaction,
+ * UTF-8, atomic and private files. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,16 +10,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "common/atomicfile.h"
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/err.h"
+#include "common/keyfile.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 
 static void
 test_buf_bounded(void **state)
@@ -281,6 +290,302 @@ test_errors(void **state)
 	assert_string_equal(yh_errname(12345), "internal");
 }
 
+/* Decodes the whole of s (n bytes): 1 when every sequence is well formed. */
+static int
+utf8_all_ok(const char *s, size_t n)
+{
+	uint32_t cp;
+
+	for (size_t i = 0; i < n;) {
+		size_t l = yh_utf8_next(s + i, n - i, &cp);
+		if (l == 0)
+			return 0;
+		i += l;
+	}
+	return 1;
+}
+
+static void
+test_utf8_decode(void **state)
+{
+	static const char *bad[] = {
+		"\x80", "\xbf", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xe0\x9f\xbf",
+		"\xed\xa0\x80", "\xed\xbf\xbf", "\xf0\x80\x80\xaf", "\xf0\x8f\xbf\xbf",
+		"\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xc3", "\xe4\xb8", "\xf0\x9f\x98",
+		"\xc3\x28", "\xe4\x28\xad", "\xf0\x9f\x28\x80",
+	};
+	uint32_t cp = 0;
+
+	(void)state;
+	assert_int_equal(yh_utf8_next("A", 1, &cp), 1);
+	assert_int_equal(cp, 'A');
+	assert_int_equal(yh_utf8_next("\0x", 2, &cp), 1);
+	assert_int_equal(cp, 0);
+	assert_int_equal(yh_utf8_next("\xc2\x80", 2, &cp), 2);
+	assert_int_equal(cp, 0x80);
+	assert_int_equal(yh_utf8_next("\xe4\xb8\x80", 3, &cp), 3);    /* 一 */
+	assert_int_equal(cp, 0x4e00);
+	assert_int_equal(yh_utf8_next("\xef\xbc\x91", 3, &cp), 3);    /* full-width 1 */
+	assert_int_equal(cp, 0xff11);
+	assert_int_equal(yh_utf8_next("\xed\x9f\xbf", 3, &cp), 3);    /* below surrogates */
+	assert_int_equal(cp, 0xd7ff);
+	assert_int_equal(yh_utf8_next("\xf0\xa0\x80\x80", 4, &cp), 4);
+	assert_int_equal(cp, 0x20000);
+	assert_int_equal(yh_utf8_next("\xf4\x8f\xbf\xbf", 4, &cp), 4);
+	assert_int_equal(cp, 0x10ffff);
+	/* A sequence cut short by n, though the bytes follow in memory. */
+	assert_int_equal(yh_utf8_next("\xe4\xb8\x80", 2, &cp), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cp = 12345;
+		assert_int_equal(yh_utf8_next(bad[i], strlen(bad[i]), &cp), 0);
+		assert_int_equal(cp, 12345);
+	}
+	assert_true(utf8_all_ok("\xe5\xbc\xa0\xe4\xb8\x89 Li", 9));
+	assert_false(utf8_all_ok("ok\xe5\xbc", 4));
+}
+
+static void
+test_utf8_roundtrip(void **state)
+{
+	static const uint32_t cps[] = { 0, 0x41, 0x7f, 0x80, 0x7ff, 0x800, 0x4e00, 0xd7ff,
+		0xe000, 0xfffd, 0xffff, 0x10000, 0x10ffff };
+	static const size_t lens[] = { 1, 1, 1, 2, 2, 3, 3, 3, 3, 3, 3, 4, 4 };
+	unsigned char b[YH_UTF8_MAX];
+	uint32_t cp;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cps) / sizeof(cps[0]); i++) {
+		size_t n = yh_utf8_put(cps[i], b);
+
+		assert_int_equal(n, lens[i]);
+		assert_int_equal(yh_utf8_next((const char *)b, n, &cp), n);
+		assert_int_equal(cp, cps[i]);
+	}
+	assert_int_equal(yh_utf8_put(0x4e00, b), 3);
+	assert_memory_equal(b, "\xe4\xb8\x80", 3);
+}
+
+/* Counts the entries of dir whose name contains part. */
+static int
+count_named(const char *dir, const char *part)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strstr(e->d_name, part) != NULL)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_atomicfile_write(void **state)
+{
+	char dir[] = "/tmp/yh-common-XXXXXX", path[128], *text = NULL;
+	struct yh_file_fail f;
+	struct stat st;
+	size_t len = 0;
+	mode_t old;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	old = umask(0);   /* the file is 0600 whatever the umask */
+	assert_int_equal(yh_file_write_atomic(path, "one", 3, 0600, YH_FILE_REPLACE, &f), 0);
+	umask(old);
+	assert_int_equal(f.step, YH_FILE_OK);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* REPLACE renames over the old content. */
+	assert_int_equal(yh_file_write_atomic(path, "second", 6, 0600, YH_FILE_REPLACE, &f), 0);
+	assert_int_equal(yh_file_read_private(path, 64, &text, &len, &f), 0);
+	assert_int_equal(len, 6);
+	assert_string_equal(text, "second");
+	yh_freezero(text, len + 1);
+	/* NOREPLACE never replaces: the old content stays, EXISTS says why. */
+	assert_int_equal(yh_file_write_atomic(path, "third", 5, 0600, YH_FILE_NOREPLACE, &f),
+	    YH_ERR_EXISTS);
+	assert_int_equal(f.step, YH_FILE_PLACE);
+	assert_string_equal(f.file, path);
+	assert_int_equal(yh_file_read_private(path, 64, &text, &len, &f), 0);
+	assert_string_equal(text, "second");
+	yh_freezero(text, len + 1);
+	assert_int_equal(count_named(dir, ".tmp-"), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(yh_file_write_atomic(path, "new", 3, 0600, YH_FILE_NOREPLACE, &f), 0);
+	assert_int_equal(yh_file_read_private(path, 64, &text, &len, &f), 0);
+	assert_string_equal(text, "new");
+	yh_freezero(text, len + 1);
+	assert_int_equal(count_named(dir, ".tmp-"), 0);
+	/* A directory that does not exist: the temporary file cannot be created. */
+	snprintf(path, sizeof(path), "%s/nodir/x", dir);
+	assert_int_equal(yh_file_write_atomic(path, "x", 1, 0600, YH_FILE_REPLACE, &f),
+	    YH_ERR_IO);
+	assert_int_equal(f.step, YH_FILE_CREATE);
+	assert_int_equal(f.errnum, ENOENT);
+	assert_non_null(strstr(f.file, "/nodir/.x.tmp-"));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
+test_atomicfile_read_private(void **state)
+{
+	char dir[] = "/tmp/yh-common-XXXXXX", path[128], link_path[140], err[256];
+	char *text = NULL;
+	struct yh_file_fail f;
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/key", dir);
+	assert_int_equal(yh_file_read_private(path, 64, &text, &len, &f), YH_ERR_NOT_FOUND);
+	assert_int_equal(f.step, YH_FILE_OPEN);
+	assert_int_equal(yh_file_write_atomic(path, "0123456789", 10, 0600, YH_FILE_REPLACE,
+	    &f), 0);
+	/* Over the maximum. */
+	assert_int_equal(yh_file_read_private(path, 9, &text, &len, &f), YH_ERR_TOO_LONG);
+	assert_int_equal(f.step, YH_FILE_TOO_LARGE);
+	assert_null(text);
+	assert_int_equal(yh_file_read_private(path, 10, &text, &len, &f), 0);
+	assert_int_equal(len, 10);
+	yh_freezero(text, len + 1);
+	/* Readable by group: refused, and the plain wording names the mode. */
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(yh_file_read_private(path, 64, &text, &len, &f), YH_ERR_PERM);
+	assert_int_equal(f.step, YH_FILE_MODE);
+	assert_int_equal(f.mode & 0777, 0640);
+	assert_null(text);
+	yh_file_fail_msg(&f, err, sizeof(err));
+	assert_non_null(strstr(err, "key: accessible by group or others (mode 640); chmod 600"));
+	assert_int_equal(chmod(path, 0604), 0);
+	assert_int_equal(yh_file_read_private(path, 64, &text, &len, &f), YH_ERR_PERM);
+	assert_int_equal(chmod(path, 0600), 0);
+	/* A symlink is not followed; a directory is not a regular file. */
+	snprintf(link_path, sizeof(link_path), "%s/link", dir);
+	assert_int_equal(symlink(path, link_path), 0);
+	assert_int_not_equal(yh_file_read_private(link_path, 64, &text, &len, &f), 0);
+	assert_int_equal(f.step, YH_FILE_OPEN);
+	assert_int_equal(yh_file_read_private(dir, 64, &text, &len, &f), YH_ERR_PERM);
+	assert_int_equal(f.step, YH_FILE_NOT_REGULAR);
+	yh_file_fail_msg(&f, err, sizeof(err));
+	assert_non_null(strstr(err, ": not a regular file"));
+	assert_int_equal(unlink(link_path), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
+test_json_escape(void **state)
+{
+	static const char in[] = "plain \"q\" \\ tab\t nl\n cr\r \x01\x1f\x7f \xe5\xbc\xa0 end";
+	static const char want[] = "plain \\\"q\\\" \\\\ tab\\t nl\\n cr\\r \\u0001\\u001f\\u007f "
+	    "\xe5\xbc\xa0 end";
+	struct yh_buf b;
+
+	(void)state;
+	yh_buf_init(&b, 1024);
+	assert_int_equal(yh_json_escape(&b, in, sizeof(in) - 1), 0);
+	assert_int_equal(b.len, sizeof(want) - 1);
+	assert_memory_equal(b.data, want, sizeof(want) - 1);
+	/* len counts: an embedded NUL is escaped, bytes past len are not read. */
+	yh_buf_reset(&b);
+	assert_int_equal(yh_json_escape(&b, "a\0b\"c", 4), 0);
+	assert_string_equal(yh_buf_cstr(&b), "a\\u0000b\\\"");
+	yh_buf_reset(&b);
+	assert_int_equal(yh_json_escape(&b, "", 0), 0);
+	assert_int_equal(b.len, 0);
+	yh_buf_free(&b);
+	/* Bounded: a run that does not fit fails. */
+	yh_buf_init(&b, 4);
+	assert_int_equal(yh_json_escape(&b, "abcdef", 6), YH_ERR_TOO_LONG);
+	yh_buf_free(&b);
+}
+
+static void
+test_atomicfile_lock(void **state)
+{
+	char dir[] = "/tmp/yh-common-XXXXXX", path[128];
+	struct yh_file_fail f;
+	struct stat st;
+	int fd = -2, other;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/x.lock", dir);
+	/* Shared on a missing file: nobody ever wrote, no lock. */
+	assert_int_equal(yh_file_lock(path, false, &fd, &f), 0);
+	assert_int_equal(fd, -1);
+	assert_int_equal(yh_file_lock(path, true, &fd, &f), 0);
+	assert_true(fd >= 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* Held: another open file description cannot take it. */
+	other = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(other >= 0);
+	assert_int_not_equal(flock(other, LOCK_EX | LOCK_NB), 0);
+	assert_int_equal(errno, EWOULDBLOCK);
+	yh_file_unlock(fd);
+	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
+	close(other);
+	yh_file_unlock(-1);
+	assert_int_equal(yh_file_lock(path, false, &fd, &f), 0);
+	assert_true(fd >= 0);
+	yh_file_unlock(fd);
+	/* A lock file in a missing directory. */
+	snprintf(path, sizeof(path), "%s/nodir/x.lock", dir);
+	assert_int_equal(yh_file_lock(path, true, &fd, &f), YH_ERR_IO);
+	assert_int_equal(fd, -1);
+	assert_int_equal(f.step, YH_FILE_OPEN);
+	snprintf(path, sizeof(path), "%s/x.lock", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
+test_keyfile(void **state)
+{
+	char dir[] = "/tmp/yh-common-XXXXXX", path[128], err[512], text[80];
+	unsigned char k1[32], k2[32];
+	struct stat st;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pairwise.key", dir);
+	assert_int_equal(yh_keyfile_get(path, 32, false, k1, err, sizeof(err)), YH_ERR_KEY);
+	assert_non_null(strstr(err, "pairwise.key: cannot read key file: "));
+	assert_int_equal(yh_keyfile_get(path, 32, true, k1, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 65);
+	/* Never replaced: the second call reads the same key. */
+	assert_int_equal(yh_keyfile_get(path, 32, true, k2, err, sizeof(err)), 0);
+	assert_memory_equal(k1, k2, 32);
+	assert_int_equal(count_named(dir, ".tmp"), 0);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(yh_keyfile_get(path, 32, true, k2, err, sizeof(err)), YH_ERR_PERM);
+	assert_non_null(strstr(err, "key file is accessible by group or others (mode 640)"));
+	assert_int_equal(chmod(path, 0600), 0);
+	/* The wrong length for what is asked, then not hex. */
+	assert_int_equal(yh_keyfile_get(path, 16, false, k2, err, sizeof(err)), YH_ERR_KEY);
+	assert_non_null(strstr(err, "key file is malformed (expected 32 hex digits)"));
+	memset(text, 'g', 64);
+	text[64] = '\n';
+	assert_non_null(fp = fopen(path, "w"));
+	assert_int_equal(fwrite(text, 1, 65, fp), 65);
+	fclose(fp);
+	assert_int_equal(yh_keyfile_get(path, 32, false, k2, err, sizeof(err)), YH_ERR_KEY);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(yh_keyfile_get(dir, 32, false, k2, err, sizeof(err)), YH_ERR_PERM);
+	assert_non_null(strstr(err, "key file is not a regular file"));
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -293,6 +598,13 @@ main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_json_escape),
+		cmocka_unit_test(test_utf8_decode),
+		cmocka_unit_test(test_utf8_roundtrip),
+		cmocka_unit_test(test_atomicfile_write),
+		cmocka_unit_test(test_atomicfile_read_private),
+		cmocka_unit_test(test_atomicfile_lock),
+		cmocka_unit_test(test_keyfile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

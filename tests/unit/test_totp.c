@@ -108,7 +108,8 @@ test_code_parsing(void **state)
 	assert_int_equal(totp_check(rfc_seed, RFC_SEED_LEN, now, "00５ 9２4", NULL), 0);
 	static const char *const bad[] = {
 		"", "05924", "0059240", "00592a", "005  924", "0059 2 4", "００５９２", "００５９２４４",
-		"\xef\xbc", "00592\xef\xbc", "00592\xef\xbc\x9a", "\xef\xbc\x8f" "00592",
+		"\xef\xbc", "00592\xef\xbc", "00592\xef\xbc\x9a",
+		"\357\274\21700592", /* U+FF0F then "00592" (octal: an escape ends after 3 digits) */
 		"+005924", "-05924", "0x5924", "00592\t4",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
