@@ -49,7 +49,7 @@ main(int argc, char **argv)
 {
 	const struct group groups[] = {
 		{ "id", ctl_id, "id check VALUE...            validate ID numbers, credit codes, org codes" },
-		{ "user", ctl_user, "user add|show|list|lock|unlock|deregister|verify|check-password" },
+		{ "user", ctl_user, "user add|show|list|lock|unlock|deregister|logout|verify|check-password" },
 		{ "keys", ctl_keys, "keys generate|rotate|jwks|list --dir DIR   signing keys" },
 		{ "jwt", ctl_jwt, "jwt sign|verify               sign claims or verify a token" },
 		{ "client", ctl_client, "client add|list|show|remove|reset-secret|check-secret   registered apps" },

@@ -21,6 +21,7 @@
 #include "authd/bcl.h"
 #include "authd/clients.h"
 #include "authd/consent.h"
+#include "authd/control.h"
 #include "authd/login.h"
 #include "authd/oidc_authorize.h"
 #include "authd/oidc_token.h"
@@ -246,6 +247,7 @@ struct daemon {
 	struct http_server *srv;
 	struct ident *ident;
 	struct bcl *bcl;
+	struct control *ctl;
 	int sfd;
 	bool served;
 };
@@ -399,7 +401,15 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 	}
 	if ((r = open_app(d, fresh, err, errsz)) != 0)
 		return r;
-	return serve_http(d->srv, &d->app, err, errsz);
+	if ((r = serve_http(d->srv, &d->app, err, errsz)) != 0)
+		return r;
+	/* The operator's way to the sessions (authctl user logout/lock/deregister). */
+	r = control_start(&d->app, d->cfg.ident.state_dir, &d->ctl, err, errsz);
+	if (r == YH_ERR_EXISTS) {
+		yh_warn("%s: authctl reaches the sessions through that process", err);
+		r = 0;
+	}
+	return r;
 }
 
 /* Finishes requests in flight (bounded), then releases everything. */
@@ -408,6 +418,9 @@ daemon_stop(struct daemon *d)
 {
 	unsigned left;
 
+	/* First: it uses the sessions and the audit trail. */
+	control_stop(d->ctl);
+	d->ctl = NULL;
 	if (d->served)
 		http_server_quiesce(d->srv);
 	/* Stopping the pool runs the queued jobs, which resume their suspended requests. */

@@ -34,6 +34,17 @@ struct json_t;
  */
 int ctl_record(const struct ident *id, const char *event, struct json_t *fields);
 
+/*
+ * ctl_client_socket.c: sends request_json (one JSON object, no newline, under 4 KiB) to
+ * the running authd's control socket STATE_DIR/authd.sock (authd/control.h) and returns
+ * its one-line JSON answer in *reply (malloc'd, free() it; NULL on error). err gets one
+ * line on error. Returns 0, YH_ERR_UNAVAILABLE (no socket or nobody answers: authd is not
+ * running), YH_ERR_PERM (not allowed to connect), YH_ERR_BUSY (no answer in time),
+ * YH_ERR_TOO_LONG, YH_ERR_IO, YH_ERR_ALLOC. A reply with "ok":false is still 0.
+ */
+int ctl_control_call(const char *state_dir, const char *request_json, char **reply,
+    char *err, size_t errsz);
+
 /* Prints "authctl: " and the message to stderr, returns 2. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1,7 +1,9 @@
 /*
- * authctl user add|show|list|lock|unlock|deregister|verify|check-password: persons in
- * the directory. ID numbers and phone numbers are printed masked; passwords are read
- * from stdin only and wiped.
+ * authctl user add|show|list|lock|unlock|deregister|logout|verify|check-password: persons
+ * in the directory. ID numbers and phone numbers are printed masked; passwords are read
+ * from stdin only and wiped. logout, lock and deregister end the person's sessions in the
+ * running authd through its control socket (authd/control.h), which sends the apps
+ * back-channel logout.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "authd/authd_config.h"
 #include "authd/ctl.h"
 #include "authd/state.h"
 #include "common/buf.h"
@@ -416,6 +419,104 @@ user_list(int argc, char **argv)
 	return r;
 }
 
+/*
+ * Asks the running authd to end every session of uid (reason: a short word for its
+ * audit line). Returns 0 with *n set; YH_ERR_UNAVAILABLE when authd is not running;
+ * another YH_ERR_* when the call or authd failed. err gets one line on error.
+ */
+static int
+end_sessions(const struct ident *id, const char *uid, const char *reason, size_t *n,
+    char *err, size_t errsz)
+{
+	json_t *req, *rep = NULL;
+	char *line = NULL, *reqs = NULL;
+	json_error_t je;
+	json_int_t ended;
+	int r;
+
+	*n = 0;
+	req = json_pack("{s:s, s:s, s:s}", "cmd", "end_sessions", "uid", uid, "reason", reason);
+	if (req == NULL || (reqs = json_dumps(req, JSON_COMPACT)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = ctl_control_call(id->state_dir, reqs, &line, err, errsz)) != 0)
+		goto out;
+	if ((rep = json_loads(line, JSON_REJECT_DUPLICATES, &je)) == NULL ||
+	    !json_is_object(rep)) {
+		snprintf(err, errsz, "authd's answer is not a JSON object");
+		r = YH_ERR_INVALID;
+		goto out;
+	}
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		const char *e = json_string_value(json_object_get(rep, "error"));
+
+		snprintf(err, errsz, "authd: %s", e != NULL ? e : "failed");
+		r = YH_ERR_INTERNAL;
+		goto out;
+	}
+	ended = json_integer_value(json_object_get(rep, "ended"));
+	if (!json_is_integer(json_object_get(rep, "ended")) || ended < 0) {
+		snprintf(err, errsz, "authd's answer has no count");
+		r = YH_ERR_INVALID;
+		goto out;
+	}
+	*n = (size_t)ended;
+out:
+	json_decref(req);
+	json_decref(rep);
+	free(reqs);
+	free(line);
+	return r;
+}
+
+/* True when -c names a configuration whose sessions live in Redis (they outlive authd). */
+static bool
+sessions_in_redis(void)
+{
+	struct authd_cfg cfg;
+	char err[512];
+	bool redis;
+
+	if (ctl_opts.config_path == NULL)
+		return false;
+	redis = authd_cfg_load(&cfg, ctl_opts.config_path, ctl_opts.state_dir, NULL, err,
+	    sizeof(err)) == 0 && cfg.session_backend != NULL &&
+	    strcmp(cfg.session_backend, "redis") == 0;
+	authd_cfg_free(&cfg);
+	return redis;
+}
+
+/*
+ * After lock or deregister: ends the person's sessions, best effort. Sets "sessions_ended"
+ * in j to the count, or to null when authd was not reachable (a note on stderr). Returns
+ * 0, or 2 when authd is running but could not end them (after a message).
+ */
+static int
+end_after_status(const struct ident *id, const char *uid, const char *reason, json_t *j)
+{
+	char err[512];
+	size_t n = 0;
+	int r;
+
+	r = end_sessions(id, uid, reason, &n, err, sizeof(err));
+	json_object_set_new(j, "sessions_ended", r == 0 ? json_integer((json_int_t)n) :
+	    json_null());
+	if (r == 0)
+		return 0;
+	if (r == YH_ERR_UNAVAILABLE && !sessions_in_redis()) {
+		fprintf(stderr, "authctl: note: %s: no live sessions to end\n", err);
+		return 0;
+	}
+	if (r == YH_ERR_UNAVAILABLE) {
+		fprintf(stderr, "authctl: warning: %s; the sessions kept in Redis were not ended: "
+		    "run 'authctl user logout %s' once an authd runs\n", err, uid);
+		return 0;
+	}
+	return ctl_fail("the sessions were not ended: %s", err);
+}
+
 /* lock, unlock, deregister. */
 static int
 user_status(int argc, char **argv, enum dir_status want)
@@ -448,6 +549,52 @@ user_status(int argc, char **argv, enum dir_status want)
 	j = json_object();
 	set_str(j, "uid", p.uid);
 	set_str(j, "status", dir_status_str(want));
+	/* After the status change, so that no new login slips in between. */
+	if (want != DIR_STATUS_ACTIVE)
+		r = end_after_status(id, p.uid, want == DIR_STATUS_LOCKED ? "lock" :
+		    "deregister", j);
+	if (print_json(j) != 0)
+		r = 2;
+out:
+	dir_person_clear(&p);
+	ident_close(id);
+	return r;
+}
+
+/* logout: ends every session of the person in the running authd. */
+static int
+user_logout(int argc, char **argv)
+{
+	struct uopts o;
+	struct dir_person p;
+	struct ident *id = NULL;
+	char err[512];
+	size_t n = 0;
+	json_t *j;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = parse_opts(argc, argv, 0, true, &o)) != 0 || (r = open_state(false, &id)) != 0)
+		return r;
+	if ((r = resolve(id->dir, o.ident, &p)) != 0)
+		goto out;
+	r = end_sessions(id, p.uid, "operator", &n, err, sizeof(err));
+	if (r == YH_ERR_UNAVAILABLE && sessions_in_redis()) {
+		r = ctl_fail("%s, and the sessions are kept in Redis: start authd (any node) and "
+		    "run this again", err);
+		goto out;
+	}
+	if (r == YH_ERR_UNAVAILABLE) {
+		/* Memory sessions live only as long as the process that held them. */
+		fprintf(stderr, "authctl: note: authd is not running: no live sessions\n");
+		n = 0;
+	} else if (r != 0) {
+		r = ctl_fail("cannot end the sessions: %s", err);
+		goto out;
+	}
+	j = json_object();
+	set_str(j, "uid", p.uid);
+	json_object_set_new(j, "ended", json_integer((json_int_t)n));
 	r = print_json(j) == 0 ? 0 : 2;
 out:
 	dir_person_clear(&p);
@@ -621,7 +768,8 @@ user_usage(FILE *f)
 	    " [--password-stdin]\n"
 	    "  show USER                      (USER: uid, ID number, phone or username)\n"
 	    "  list [--limit N] [--offset N]\n"
-	    "  lock|unlock|deregister USER\n"
+	    "  lock|unlock|deregister USER   (lock, deregister: also end USER's sessions)\n"
+	    "  logout USER                    end every session of USER in the running authd\n"
 	    "  verify USER --loa 2|4 --by STAFF --evidence TEXT\n"
 	    "  check-password USER --password-stdin\n");
 }
@@ -651,6 +799,8 @@ ctl_user(int argc, char **argv)
 		return user_status(argc, argv, DIR_STATUS_ACTIVE);
 	if (strcmp(cmd, "deregister") == 0)
 		return user_status(argc, argv, DIR_STATUS_DEREGISTERED);
+	if (strcmp(cmd, "logout") == 0)
+		return user_logout(argc, argv);
 	if (strcmp(cmd, "verify") == 0)
 		return user_verify(argc, argv);
 	if (strcmp(cmd, "check-password") == 0)
