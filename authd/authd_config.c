@@ -118,7 +118,11 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .help = "ID token lifetime unless the client sets its own" },
 	{ .name = "token.refresh_lifetime", .type = YH_CFG_DURATION, .def = "8h", .min = 60,
 	  .max = 90 * 86400, .offset = OFF(refresh_token_lifetime),
-	  .help = "refresh token family lifetime unless the client sets its own" },
+	  .help = "lifetime of a refresh token family bound to the login session, unless "
+	      "the client sets its own" },
+	{ .name = "token.offline_lifetime", .type = YH_CFG_DURATION, .def = "30d", .min = 60,
+	  .max = 365 * 86400, .offset = OFF(offline_token_lifetime),
+	  .help = "lifetime of a refresh token family granted offline_access" },
 	{ .name = "token.code_lifetime", .type = YH_CFG_DURATION, .def = "60s", .min = 10,
 	  .max = 600, .offset = OFF(code_lifetime), .help = "authorization code lifetime" },
 	{ .name = NULL },

@@ -60,6 +60,7 @@ struct authd_cfg {
 	int64_t access_token_lifetime;    /* token.access_lifetime: default for clients */
 	int64_t id_token_lifetime;        /* token.id_lifetime */
 	int64_t refresh_token_lifetime;   /* token.refresh_lifetime */
+	int64_t offline_token_lifetime;   /* token.offline_lifetime */
 	int64_t code_lifetime;            /* token.code_lifetime */
 
 	/* Not options: where the values came from, and values derived by finish. */

@@ -47,6 +47,22 @@ struct dir;
 #define OIDC_RT_LIFETIME (8 * 3600) /* refresh families bound to the login session */
 #define OIDC_RT_OFFLINE_LIFETIME (30 * 86400) /* refresh families with offline_access */
 
+struct authd_app;
+
+/* The lifetimes the defaults above stand for; the token.* options override them. */
+enum oidc_lifetime {
+	OIDC_LT_CODE,     /* token.code_lifetime */
+	OIDC_LT_ACCESS,   /* token.access_lifetime */
+	OIDC_LT_ID,       /* token.id_lifetime */
+	OIDC_LT_REFRESH,  /* token.refresh_lifetime (bound to the login session) */
+	OIDC_LT_OFFLINE,  /* token.offline_lifetime (offline_access) */
+};
+
+/* The server-wide lifetime in seconds: the configured token.* value, or the built-in
+ * default above when app has no configuration (unit tests). A client's own lifetime,
+ * when registered, wins over this. */
+int64_t oidc_lifetime(const struct authd_app *app, enum oidc_lifetime which);
+
 /* ---- OAuth error responses (RFC 6749 5.2, RFC 6750 3) ------------------------------- */
 
 /*

@@ -3,6 +3,7 @@
  * grant record, user claims and the sealed user reference. See authd/oidc.h.
  */
 #include "authd/oidc.h"
+#include "authd/routes.h"
 
 #include <string.h>
 
@@ -630,4 +631,24 @@ oidc_sid_alive(struct sess_store *sess, const char *uid, const char *sid)
 		}
 	free(list);
 	return r;
+}
+
+int64_t
+oidc_lifetime(const struct authd_app *app, enum oidc_lifetime which)
+{
+	const struct authd_cfg *c = app != NULL ? app->cfg : NULL;
+
+	switch (which) {
+	case OIDC_LT_CODE:
+		return c != NULL ? c->code_lifetime : OIDC_CODE_TTL;
+	case OIDC_LT_ACCESS:
+		return c != NULL ? c->access_token_lifetime : OIDC_AT_LIFETIME;
+	case OIDC_LT_ID:
+		return c != NULL ? c->id_token_lifetime : OIDC_ID_LIFETIME;
+	case OIDC_LT_REFRESH:
+		return c != NULL ? c->refresh_token_lifetime : OIDC_RT_LIFETIME;
+	case OIDC_LT_OFFLINE:
+		return c != NULL ? c->offline_token_lifetime : OIDC_RT_OFFLINE_LIFETIME;
+	}
+	return OIDC_AT_LIFETIME;
 }

@@ -14,12 +14,14 @@
 
 #include "authd/audit.h"
 #include "authd/clients.h"
+#include "authd/csrf.h"
 #include "authd/oidc.h"
 #include "authd/oidc_authorize.h"
 #include "authd/pages.h"
 #include "authd/routes.h"
 #include "authd/sess.h"
 #include "common/log.h"
+#include "common/secmem.h"
 #include "token/jws.h"
 #include "token/jwt.h"
 #include "token/keyring.h"
@@ -255,6 +257,65 @@ lo_params(struct http_req *req, struct lo_raw *w, struct oidc_lo_params *p)
 	return 0;
 }
 
+/*
+ * A live session and no verified id_token_hint: the request may come from any site
+ * (a link, an image), so the user confirms (RP-Initiated Logout 1.0, section 2). A
+ * request without a session has nothing to end and needs no confirmation.
+ */
+static bool
+lo_needs_confirm(struct authd_app *app, struct http_req *req, const struct oidc_lo_params *p)
+{
+	const char *cookie = http_req_cookie(req, LO_COOKIE);
+	char client[CLIENTS_ID_MAX + 1];
+
+	if (cookie == NULL || cookie[0] == '\0')
+		return false;
+	return p->bad || p->id_token_hint == NULL || p->id_token_hint[0] == '\0' ||
+	    verify_hint(app, p->id_token_hint, client, sizeof(client)) != 0;
+}
+
+/* One hidden input carrying a logout parameter to the confirming POST. */
+static void
+lo_hidden(struct page *pg, const char *name, const char *value)
+{
+	if (value != NULL && value[0] != '\0')
+		page_html(pg, "<input type=\"hidden\" name=\"%s\" value=\"%s\">", name, value);
+}
+
+/* The confirmation page: a POST form back to /logout with the request's parameters. */
+static int
+lo_confirm_page(struct http_req *req, struct authd_app *app, const struct oidc_lo_params *p)
+{
+	char csrf[CSRF_TOKEN_SIZE];
+	struct page pg;
+	enum page_lang l;
+	int r;
+
+	if ((r = csrf_prepare(req, app->subject_key, "logout", csrf)) != 0)
+		return r;
+	page_init(&pg, req, "/logout");
+	l = pg.lang;
+	page_begin(&pg, page_pick(l, "退出登录", "Log out"));
+	page_html(&pg, "<p>%s</p>", page_pick(l,
+	    "是否退出一号登录？退出后，所有通过一号登录的政务服务都需要重新登录。",
+	    "Log out of Yihao? Every service you reached through Yihao will ask you to log "
+	    "in again."));
+	page_raw_trusted(&pg, "<form method=\"post\" action=\"/logout\">");
+	page_form_hidden(&pg, csrf, NULL);
+	page_raw_trusted(&pg, "<input type=\"hidden\" name=\"confirm\" value=\"1\">");
+	lo_hidden(&pg, "client_id", p->client_id);
+	lo_hidden(&pg, "post_logout_redirect_uri", p->post_logout_redirect_uri);
+	lo_hidden(&pg, "state", p->state);
+	lo_hidden(&pg, "ui_locales", p->ui_locales);
+	page_html(&pg, "<button type=\"submit\">%s</button></form>",
+	    page_pick(l, "退出登录", "Log out"));
+	page_html(&pg, "<p><a href=\"/account\">%s</a></p>",
+	    page_pick(l, "取消，返回我的账号", "Cancel, back to my account"));
+	r = page_send(&pg, req, 200);
+	yh_wipe(csrf, sizeof(csrf));
+	return r;
+}
+
 static int
 logout_handler(struct http_req *req, void *arg)
 {
@@ -263,11 +324,27 @@ logout_handler(struct http_req *req, void *arg)
 	struct oidc_lo_result res;
 	struct lo_raw w;
 	enum page_lang l;
+	char *confirm = NULL;
 	int r;
 
 	memset(&res, 0, sizeof(res));
 	if ((r = lo_params(req, &w, &p)) != 0)
 		goto out;
+	if (lo_needs_confirm(app, req, &p)) {
+		bool post = strcmp(http_req_method(req), "POST") == 0;
+
+		if (!post || oidc_req_param(req, true, "confirm", 8, &confirm) != 0 ||
+		    strcmp(confirm, "1") != 0) {
+			r = lo_confirm_page(req, app, &p);
+			goto out;
+		}
+		if ((r = csrf_verify(req, app->subject_key, "logout")) == YH_ERR_DENIED) {
+			r = csrf_respond_rejected(req);
+			goto out;
+		}
+		if (r != 0)
+			goto out;
+	}
 	if ((r = oidc_lo_run(app, &p, http_req_cookie(req, LO_COOKIE), &res)) != 0)
 		goto out;
 	if ((r = page_set_cookie(req, LO_COOKIE, "", -1, http_req_is_https(req))) != 0)
@@ -282,6 +359,7 @@ logout_handler(struct http_req *req, void *arg)
 	    "You have been logged out of Yihao. For your security, close the browser window."),
 	    NULL, NULL);
 out:
+	free(confirm);
 	oidc_lo_result_clear(&res);
 	lo_raw_free(&w);
 	return r;

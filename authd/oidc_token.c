@@ -89,7 +89,7 @@ mint_access(struct treq *t, struct issue *is, const char *sub, const char *scope
 	size_t i;
 	int r = YH_ERR_ALLOC;
 
-	is->at_lifetime = lifetime_or(t->c->access_token_lifetime, OIDC_AT_LIFETIME);
+	is->at_lifetime = lifetime_or(t->c->access_token_lifetime, oidc_lifetime(t->app, OIDC_LT_ACCESS));
 	if ((c = json_pack("{s:s, s:s, s:[s,s], s:I, s:I, s:s, s:s}", "iss", t->app->issuer,
 	    "sub", sub, "aud", t->c->id, t->app->issuer, "iat", (json_int_t)t->now, "exp",
 	    (json_int_t)(t->now + is->at_lifetime), "jti", is->jti, "client_id", t->c->id)) == NULL)
@@ -135,7 +135,7 @@ mint_id(struct treq *t, struct issue *is, const char *sub, const char *acr)
 	it.sub = sub;
 	it.aud = t->c->id;
 	it.iat = t->now;
-	it.lifetime = lifetime_or(t->c->id_token_lifetime, OIDC_ID_LIFETIME);
+	it.lifetime = lifetime_or(t->c->id_token_lifetime, oidc_lifetime(t->app, OIDC_LT_ID));
 	it.auth_time = is->g->auth_time;
 	it.nonce = is->nonce;
 	it.acr = acr;
@@ -263,7 +263,7 @@ code_replayed(struct treq *t, const char *payload, const char *prev)
 	    r != YH_ERR_NOT_FOUND)
 		return r;
 	if (jti[0] != '\0' && (r = oidc_at_revoke(t->app->sess, jti,
-	    lifetime_or(t->c->access_token_lifetime, OIDC_AT_LIFETIME) + OIDC_LEEWAY)) != 0)
+	    lifetime_or(t->c->access_token_lifetime, oidc_lifetime(t->app, OIDC_LT_ACCESS)) + OIDC_LEEWAY)) != 0)
 		return r;
 	if (oidc_grant_parse(payload, &g) != 0)
 		g.uid = NULL;
@@ -321,7 +321,7 @@ start_family(struct treq *t, const struct oidc_grant *code, unsigned scopes,
 		return r;
 	g.offline = (scopes & CLIENTS_SCOPE_OFFLINE_ACCESS) != 0;
 	ttl = lifetime_or(t->c->refresh_token_lifetime,
-	    g.offline ? OIDC_RT_OFFLINE_LIFETIME : OIDC_RT_LIFETIME);
+	    oidc_lifetime(t->app, g.offline ? OIDC_LT_OFFLINE : OIDC_LT_REFRESH));
 	g.client_id = t->c->id;
 	g.uid = code->uid;
 	g.sid = code->sid;

@@ -19,6 +19,7 @@
 
 #include "authd/audit.h"
 #include "authd/clients.h"
+#include "authd/csrf.h"
 #include "authd/consent.h"
 #include "authd/http.h"
 #include "authd/oidc.h"
@@ -1026,9 +1027,32 @@ test_http_endpoints(void **state)
 	assert_true(has_header(&r, "Location: " RP "?code="));
 	reply_free(&r);
 
-	/* logout: an unregistered URI gets the page; the cookie is cleared */
+	/* logout without a hint: a GET (a link or an image from anywhere) only asks */
 	fetch(port, "/logout?client_id=web&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F",
 	    NULL, cookie, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "name=\"confirm\""));
+	assert_false(has_header(&r, "Set-Cookie: yh_sid=; Path=/; Max-Age=0"));
+	reply_free(&r);
+	assert_int_equal(sess_get(f->sess, tok, 0, &si), 0);
+	/* the confirming POST without its CSRF token is refused, the session lives on */
+	fetch(port, "/logout", "confirm=1&client_id=web", cookie, &r);
+	assert_int_equal(r.status, 400);
+	reply_free(&r);
+	assert_int_equal(sess_get(f->sess, tok, 0, &si), 0);
+	/* with it: an unregistered URI gets the page; the cookie is cleared */
+	{
+		unsigned char key[CSRF_KEY_BYTES];
+		char csrf_cookie[CSRF_TOKEN_SIZE], csrf[CSRF_TOKEN_SIZE], body[512], cookies[600];
+
+		assert_int_equal(csrf_key_derive(f->app.subject_key, key), 0);
+		assert_int_equal(csrf_cookie_new(csrf_cookie), 0);
+		assert_int_equal(csrf_token_make(key, csrf_cookie, "logout", csrf), 0);
+		snprintf(cookies, sizeof(cookies), "%s; yh_csrf=%s", cookie, csrf_cookie);
+		snprintf(body, sizeof(body), "confirm=1&csrf=%s&client_id=web&"
+		    "post_logout_redirect_uri=https%%3A%%2F%%2Fevil.example%%2F", csrf);
+		fetch(port, "/logout", body, cookies, &r);
+	}
 	assert_int_equal(r.status, 200);
 	assert_false(has_header(&r, "\nLocation:"));
 	assert_true(has_header(&r, "Set-Cookie: yh_sid=; Path=/; Max-Age=0"));

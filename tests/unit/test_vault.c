@@ -450,7 +450,7 @@ test_corrupted_files(void **state)
 	path_of(path, sizeof(path), "corrupt.key");
 	v = open_ok(path, NULL, true);
 	vault_close(v);
-	snprintf(good, sizeof(good), "%s", read_file(path));
+	assert_true((size_t)snprintf(good, sizeof(good), "%s", read_file(path)) < sizeof(good));
 
 	/* Truncated in the middle of the idx line, and at every earlier line end. */
 	snprintf(text, sizeof(text), "%s", good);

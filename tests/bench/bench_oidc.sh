@@ -1,0 +1,381 @@
+#!/usr/bin/env bash
+# authd OpenID Connect benchmark (issue 4). Starts a release authd on a free loopback port
+# (log.level = warn), registers two apps and a few users, then measures in the same run:
+#
+#   baseline  the ES256 signing limit of this machine: bench_jws's JWS ES256 sign rate
+#             (the token/ code authd signs with, one thread) x CPU cores; openssl speed's
+#             raw ECDSA P-256 rate is printed beside it for reference
+#   fsync     appends + fdatasync/s in the state directory, one thread: authd writes and
+#             flushes an audit line before answering every grant (group commit), so the
+#             disk's flush rate bounds the grant rate next to the signing limit
+#   cc        client_credentials grants/s, wrk, 32 connections, client_secret_basic
+#   refresh   refresh_token grants/s with rotation, wrk, 32 connections, each response's
+#             new refresh token chained into the next request (bench_oidc_refresh.lua)
+#   sso       full SSO round trips/s: GET /authorize with a session cookie -> 302 with a
+#             code -> POST /token; 32 concurrent chains (node, bench_oidc_flows.mjs)
+#   argon2    argon2id alone with the configured parameters, through libargon2 (the
+#             library authd links) on workers.threads threads in parallel
+#   login     password logins/s: each a fresh browser, GET /login (CSRF cookie + token) then
+#             POST /login -> 303 with a session cookie; 8 concurrent chains
+#   storm     cc and refresh again while a login burst (32 browsers at once, the worker
+#             queue always full) runs in parallel
+#
+# and prints a table: each figure, its p50/p99 latency, the CPU authd used (in cores),
+# and its ratio to the signing limit. Never passes or fails on time: the exit status is
+# non-zero only when something does not work (authd does not start, a flow is refused).
+#
+# Environment (defaults in brackets):
+#   BENCH_SECONDS [10]        duration of each measurement
+#   BENCH_CONNECTIONS [32]    connections / concurrent chains for token grants and SSO
+#   BENCH_LOGIN_CONNECTIONS [8]   concurrent browsers in the login measurement
+#   BENCH_BURST_CONNECTIONS [32]  concurrent browsers in the login burst
+#   BENCH_SESSIONS [8]        login sessions the SSO chains share (round robin); each costs
+#                             a password login during setup
+#   BENCH_WRK_THREADS [2]     wrk threads
+#   BENCH_USERS [4]           users the logins and SSO sessions are spread over
+#   BENCH_HTTP_THREADS, BENCH_WORKERS   authd http.threads / workers.threads (unset: authd's
+#                             defaults: one event loop per CPU, 2 workers)
+#   BENCH_ARGON2_T, BENCH_ARGON2_M_KIB, BENCH_ARGON2_P   password.argon2_* (unset: the
+#                             production defaults 3 / 65536 / 1)
+#   BENCH_AUDIT_FILE          audit.file (e.g. on /dev/shm, to see the cost of the disk flush)
+#   BENCH_KEEP=1              keep the state directory and logs (path printed)
+set -euo pipefail
+
+BUILD=${YH_BUILD:-build}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+AUTHD=$BUILD/authd/authd
+AUTHCTL=$BUILD/authd/authctl
+JWS=$BUILD/tests/bench/bench_jws
+FLOWS=$SRC/tests/bench/bench_oidc_flows.mjs
+CC_LUA=$SRC/tests/bench/bench_oidc_cc.lua
+RT_LUA=$SRC/tests/bench/bench_oidc_refresh.lua
+
+DUR=${BENCH_SECONDS:-10}
+CONN=${BENCH_CONNECTIONS:-32}
+LCONN=${BENCH_LOGIN_CONNECTIONS:-8}
+BURST=${BENCH_BURST_CONNECTIONS:-32}
+NSESS=${BENCH_SESSIONS:-8}
+WT=${BENCH_WRK_THREADS:-2}
+NUSERS=${BENCH_USERS:-4}
+CORES=$(nproc)
+TICK=$(getconf CLK_TCK)
+
+die() { echo "bench_oidc: $*" >&2; exit 1; }
+for tool in wrk node curl python3 openssl; do
+	command -v "$tool" >/dev/null || die "$tool is not installed (./run deps)"
+done
+[[ -x $AUTHD && -x $AUTHCTL ]] || die "authd/authctl not built in $BUILD"
+((CONN >= WT && CONN % WT == 0)) || die "BENCH_CONNECTIONS must be a multiple of BENCH_WRK_THREADS"
+
+TMP=$(mktemp -d /tmp/yh-bench-oidc-XXXXXX)
+PID=
+BG=()
+cleanup() {
+	for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
+	if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
+		kill -TERM "$PID" 2>/dev/null || true
+		wait "$PID" 2>/dev/null || true
+	fi
+	if [[ ${BENCH_KEEP:-0} == 1 ]]; then echo "bench_oidc: kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+}
+# A valid resident ID number (GB 11643 check character) from 17 digits.
+id_number() {
+	python3 - "$1" <<'EOF'
+import sys
+d = sys.argv[1]
+w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+print(d + "10X98765432"[sum(int(a) * b for a, b in zip(d, w)) % 11])
+EOF
+}
+calc() { awk "BEGIN { printf \"%.${2:-0}f\", $1 }"; }
+
+# CPU accounting: authd's user+system ticks, and the machine's busy/total ticks.
+cpu_snap() {
+	local a
+	a=$(awk '{ print $14 + $15 }' "/proc/$PID/stat")
+	awk -v a="$a" '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i;
+		print a, t - $5 - $6, t; exit }' /proc/stat
+}
+# cpu_delta "SNAP0" "SNAP1" SECONDS -> "authd_cores machine_busy_pct"
+cpu_delta() {
+	read -r a0 b0 t0 <<<"$1"
+	read -r a1 b1 t1 <<<"$2"
+	awk -v a="$((a1 - a0))" -v b="$((b1 - b0))" -v t="$((t1 - t0))" -v s="$3" -v k="$TICK" \
+		'BEGIN { printf "%.2f %.0f", a / k / s, (t > 0 ? 100 * b / t : 0) }'
+}
+
+# ---- the signing limit -------------------------------------------------------------------
+echo "bench_oidc: $CORES CPU cores, $DUR s per measurement, $CONN connections"
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine skews every figure alike)"
+JWS_1=
+if [[ -x $JWS ]]; then
+	JWS_1=$("$JWS" 0.25 | awk '$1 == "ES256" { print $3; exit }')
+fi
+OSSL_1=$(openssl speed -seconds 1 ecdsap256 2>/dev/null | awk '/256 bits ecdsa \(nistp256\)/ { print int($(NF-1)) }')
+if [[ -n $JWS_1 ]]; then
+	SIGN_1=$JWS_1
+	SIGN_WHAT="JWS ES256 sign (bench_jws: token/'s signing path, 1 thread)"
+else
+	SIGN_1=$OSSL_1
+	SIGN_WHAT="raw ECDSA P-256 sign (openssl speed, 1 process; bench_jws not built)"
+fi
+[[ -n $SIGN_1 && $SIGN_1 -gt 0 ]] || die "could not measure the ES256 signing rate"
+LIMIT=$((SIGN_1 * CORES))
+echo "$SIGN_WHAT: $SIGN_1/s; x $CORES cores = signing limit $LIMIT signatures/s"
+echo "raw ECDSA P-256 sign of a digest (openssl speed, 1 process, reference): ${OSSL_1:-?}/s"
+
+# ---- authd, apps and users ----------------------------------------------------------------
+PORT=$(free_port)
+ISSUER=http://127.0.0.1:$PORT
+S=$TMP/state
+CONF=$TMP/authd.conf
+{
+	echo "log.level = warn"
+	[[ -n ${BENCH_HTTP_THREADS:-} ]] && echo "http.threads = $BENCH_HTTP_THREADS"
+	[[ -n ${BENCH_WORKERS:-} ]] && echo "workers.threads = $BENCH_WORKERS"
+	[[ -n ${BENCH_ARGON2_T:-} ]] && echo "password.argon2_t_cost = $BENCH_ARGON2_T"
+	[[ -n ${BENCH_ARGON2_M_KIB:-} ]] && echo "password.argon2_m_cost_kib = $BENCH_ARGON2_M_KIB"
+	[[ -n ${BENCH_ARGON2_P:-} ]] && echo "password.argon2_parallelism = $BENCH_ARGON2_P"
+	[[ -n ${BENCH_AUDIT_FILE:-} ]] && echo "audit.file = $BENCH_AUDIT_FILE"
+	true
+} >"$CONF"
+"$AUTHD" -c "$CONF" -d "$S" -T >"$TMP/effective.conf" 2>&1 ||
+	die "authd -T: $(head -3 "$TMP/effective.conf")"
+effective() { awk -v k="$1" '$1 == k && $2 == "=" { print $3 }' "$TMP/effective.conf"; }
+T_COST=$(effective password.argon2_t_cost)
+M_COST=$(effective password.argon2_m_cost_kib)
+P_COST=$(effective password.argon2_parallelism)
+WORKERS=$(effective workers.threads)
+HTHREADS=$(effective http.threads)
+((HTHREADS > 0)) || HTHREADS=$((CORES > 2 ? CORES : 2))
+AUDIT_FILE=$(effective audit.file)
+[[ -n $AUDIT_FILE && $AUDIT_FILE != "(unset)" ]] || AUDIT_FILE=$S/audit.log
+[[ -n $T_COST && -n $M_COST && -n $P_COST && -n $WORKERS ]] ||
+	die "cannot read the effective configuration (authd -T)"
+
+"$AUTHD" -c "$CONF" -d "$S" -l "127.0.0.1:$PORT" 2>"$TMP/authd.log" &
+PID=$!
+for _ in $(seq 1 200); do
+	curl -sf -o /dev/null "$ISSUER/healthz" && break
+	kill -0 "$PID" 2>/dev/null || break
+	sleep 0.05
+done
+curl -sf -o /dev/null "$ISSUER/healthz" || { cat "$TMP/authd.log" >&2; die "authd did not start"; }
+
+ctl() { "$AUTHCTL" -c "$CONF" -d "$S" "$@" >>"$TMP/ctl.log" 2>&1 || { cat "$TMP/ctl.log" >&2; die "authctl $*"; }; }
+SVC_SECRET=$(openssl rand -hex 24)
+WEB_SECRET=$(openssl rand -hex 24)
+CB=http://127.0.0.1:9/cb
+ctl client add bench-svc --redirect-uri "$CB" --secret "$SVC_SECRET" --grant client_credentials \
+	--name "Bench service"
+ctl client add bench-web --redirect-uri "$CB" --secret "$WEB_SECRET" --scope openid profile \
+	--name "Bench web app"
+USERS_JSON=
+for i in $(seq 1 "$NUSERS"); do
+	pw="Bench-pass-$i-$(openssl rand -hex 4)"
+	printf '%s\n' "$pw" | ctl user add --id-number "$(id_number "$(printf '11010119900307%03d' "$i")")" \
+		--name "测试$i" --phone "1381234$(printf '%04d' "$i")" --username "bench$i" --password-stdin
+	USERS_JSON+="${USERS_JSON:+,}{\"username\":\"bench$i\",\"password\":\"$pw\"}"
+done
+SVC_BASIC="Authorization: Basic $(printf '%s:%s' bench-svc "$SVC_SECRET" | base64 -w0)"
+WEB_BASIC="Authorization: Basic $(printf '%s:%s' bench-web "$WEB_SECRET" | base64 -w0)"
+
+# authd picks up clients.json within a second: wait for the service client to work.
+for _ in $(seq 1 50); do
+	code=$(curl -s -o "$TMP/cc.json" -w '%{http_code}' -H "$SVC_BASIC" \
+		-d grant_type=client_credentials "$ISSUER/token") || true
+	[[ $code == 200 ]] && break
+	sleep 0.1
+done
+[[ $code == 200 ]] || die "client_credentials refused: HTTP $code $(cat "$TMP/cc.json")"
+
+flows_cfg() {   # flows_cfg FILE CONCURRENCY SECONDS [GRACE]
+	cat >"$1" <<EOF
+{"issuer": "$ISSUER", "out": "$TMP", "client_id": "bench-web", "client_secret": "$WEB_SECRET",
+ "redirect_uri": "$CB", "users": [$USERS_JSON], "sessions": $NSESS,
+ "refresh_tokens": $((2 * (CONN + WT))), "concurrency": $2, "seconds": $3, "grace": ${4:-2}}
+EOF
+}
+flows_cfg "$TMP/prepare.json" "$CONN" "$DUR"
+t0=$(date +%s.%N)
+node "$FLOWS" prepare "$TMP/prepare.json" >"$TMP/prepare.out" ||
+	{ tail -20 "$TMP/authd.log" >&2; die "could not log in and mint refresh tokens (see above)"; }
+echo "setup: $NUSERS users, $NSESS sessions (password logins), $((2 * (CONN + WT))) refresh tokens" \
+	"in $(calc "$(date +%s.%N) - $t0" 1) s; argon2id t=$T_COST m=${M_COST}KiB p=$P_COST," \
+	"$WORKERS worker threads"
+head -n $((CONN + WT)) "$TMP/refresh.txt" >"$TMP/refresh1.txt"
+tail -n $((CONN + WT)) "$TMP/refresh.txt" >"$TMP/refresh2.txt"
+
+# ---- measurements ------------------------------------------------------------------------
+# Results: one line per figure in $TMP/results: name|rate|p50|p99|cores|busy|signs|note
+RES=$TMP/results
+: >"$RES"
+
+to_ms() {   # wrk's "9.63ms" / "812.00us" / "1.20s" -> milliseconds
+	awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0;
+		else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+# run_wrk NAME SIGNS LUA HEADER [ARGS...]: one wrk run, its figures appended to $RES.
+run_wrk() {
+	local name=$1 signs=$2 lua=$3 hdr=$4 out=$TMP/wrk-$(( $(wc -l <"$RES") + 1 )).txt
+	local s0 s1 t0 rps p50 p99 bad note= args=()
+	shift 4
+	(($# == 0)) || args=(-- "$@")
+	t0=$(date +%s.%N)
+	s0=$(cpu_snap)
+	wrk -t"$WT" -c"$CONN" -d"${DUR}s" --timeout 10s --latency -H "$hdr" -s "$lua" \
+		"$ISSUER/token" "${args[@]}" >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
+	s1=$(cpu_snap)
+	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
+	p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+	p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+	bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
+	if grep -q 'Socket errors' "$out"; then note="$(grep 'Socket errors' "$out" | sed 's/^ *//')"; fi
+	if [[ -n $bad ]]; then note="$bad non-200 answers! $note"; fi
+	if grep -q '^refresh_errors' "$out"; then
+		read -r _ re _ st <<<"$(grep '^refresh_errors' "$out")"
+		((re + st == 0)) || note="$re refresh errors, $st starved chains! $note"
+	fi
+	echo "$name|$rps|$p50|$p99|$(cpu_delta "$s0" "$s1" "$(calc "$(date +%s.%N) - $t0" 3)" | tr ' ' '|')|$signs|$note" >>"$RES"
+	printf '  %-44s %7s/s  p50 %7s ms  p99 %7s ms  %s\n' "$name" "$rps" "$p50" "$p99" "$note"
+}
+# run_flow NAME SIGNS MODE: one node run, its figures appended to $RES.
+run_flow() {
+	local name=$1 signs=$2 mode=$3 conc=$4 out=$TMP/flow-$3.json s0 s1 t0 j
+	flows_cfg "$TMP/$mode.json" "$conc" "$DUR"
+	t0=$(date +%s.%N)
+	s0=$(cpu_snap)
+	node "$FLOWS" "$mode" "$TMP/$mode.json" >"$out" || die "$mode load failed"
+	s1=$(cpu_snap)
+	j=$(cat "$out")
+	flow_line "$name" "$signs" "$j" "$(cpu_delta "$s0" "$s1" "$(calc "$(date +%s.%N) - $t0" 3)")"
+}
+flow_line() {   # NAME SIGNS JSON "CORES BUSY"
+	python3 - "$@" >>"$RES" <<'EOF'
+import json, sys
+name, signs, j, cpu = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4].split()
+note = "" if not j["errors"] else "%d errors! first: %s " % (j["errors"], j["first_error"])
+if j.get("unfinished"):
+    note += "%d still waiting at the end (counted in p99 with their age then)" % j["unfinished"]
+print("|".join([name, "%.1f" % j["rate"], "%.2f" % j["p50_ms"], "%.2f" % j["p99_ms"],
+                cpu[0], cpu[1], signs, note]))
+EOF
+	IFS='|' read -r n rps p50 p99 _ _ _ note <<<"$(tail -n1 "$RES")"
+	printf '  %-44s %7s/s  p50 %7s ms  p99 %7s ms  %s\n' "$n" "$rps" "$p50" "$p99" "$note"
+}
+
+# The audit disk's flush rate: 200-byte appends, each followed by fdatasync, one thread.
+FSYNC=$(python3 - "$(dirname "$AUDIT_FILE")" <<'EOF'
+import os, sys, time
+path = os.path.join(sys.argv[1], ".bench-fsync")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+line, n, end = b"x" * 199 + b"\n", 0, time.perf_counter() + 1.0
+s = time.perf_counter()
+while time.perf_counter() < end:
+    os.write(fd, line); os.fdatasync(fd); n += 1
+el = time.perf_counter() - s
+os.close(fd); os.unlink(path)
+print("%.0f" % (n / el))
+EOF
+)
+echo "audit disk: $FSYNC appends+fdatasync/s (one thread) in $(dirname "$AUDIT_FILE");" \
+	"authd: $HTHREADS HTTP threads, each waits for the audit flush before answering a grant"
+
+echo "measuring (each $DUR s):"
+run_wrk "client_credentials, $CONN conn" 1 "$CC_LUA" "$SVC_BASIC"
+run_wrk "refresh_token (rotating), $CONN conn" 2 "$RT_LUA" "$WEB_BASIC" "$TMP/refresh1.txt" "$WT"
+run_flow "SSO round trip (authorize+token), $CONN chains" 2 sso "$CONN"
+
+# argon2id alone: the same parameters through libargon2 on $WORKERS threads (ctypes
+# releases the GIL around the call, so the threads hash in parallel like authd's workers).
+A2=$(python3 - "$T_COST" "$M_COST" "$P_COST" "$WORKERS" 3 <<'EOF' || echo "0 0"
+import ctypes, ctypes.util, os, sys, threading, time
+t, m, p, w, secs = (int(x) for x in sys.argv[1:6])
+lib = ctypes.CDLL(ctypes.util.find_library("argon2") or "libargon2.so.1")
+f = lib.argon2id_hash_raw
+f.argtypes = [ctypes.c_uint32] * 3 + [ctypes.c_char_p, ctypes.c_size_t] * 3
+counts = [0] * w
+def run(i):
+    out = ctypes.create_string_buffer(32)
+    pw, salt = b"Bench-pass-2026", os.urandom(16)
+    end = time.perf_counter() + secs
+    while time.perf_counter() < end or counts[i] == 0:
+        if f(t, m, p, pw, len(pw), salt, len(salt), out, 32) != 0:
+            raise SystemExit("argon2id_hash_raw failed")
+        counts[i] += 1
+s = time.perf_counter()
+th = [threading.Thread(target=run, args=(i,)) for i in range(w)]
+for x in th: x.start()
+for x in th: x.join()
+el = time.perf_counter() - s
+print("%.2f %.1f" % (sum(counts) / el, 1000 * el * w / sum(counts)))
+EOF
+)
+read -r A2_RATE A2_MS <<<"$A2"
+printf '  %-44s %7s/s  (%s ms per hash per thread)\n' "argon2id alone, $WORKERS threads" "$A2_RATE" "$A2_MS"
+run_flow "password login (GET+POST /login), $LCONN chains" 0 login "$LCONN"
+
+# The storm: logins in the background for the whole time, the token grants measured again.
+flows_cfg "$TMP/storm.json" "$BURST" $((2 * DUR + 3)) 0
+node "$FLOWS" login "$TMP/storm.json" >"$TMP/flow-storm.json" 2>&1 &
+BG+=($!)
+sleep 2      # let the worker queue fill
+echo "  (a login burst of $BURST browsers runs from here on)"
+run_wrk "client_credentials during login burst" 1 "$CC_LUA" "$SVC_BASIC"
+run_wrk "refresh_token during login burst" 2 "$RT_LUA" "$WEB_BASIC" "$TMP/refresh2.txt" "$WT"
+wait "${BG[0]}" || die "the login burst failed: $(cat "$TMP/flow-storm.json")"
+BG=()
+flow_line "password login during the burst (whole run)" 0 "$(cat "$TMP/flow-storm.json")" "- -"
+
+kill -0 "$PID" 2>/dev/null || die "authd died during the run: $(tail -5 "$TMP/authd.log")"
+errs=$(grep -c '"level":"error"' "$TMP/authd.log" || true)
+
+# ---- the table ---------------------------------------------------------------------------
+echo
+echo "bench_oidc results ($CORES cores; signing limit $LIMIT ES256 signatures/s = $SIGN_1/s x $CORES;"
+echo "audit disk $FSYNC fdatasync/s; authd $HTHREADS HTTP threads, $WORKERS workers)"
+printf '%-46s %9s %8s %8s %6s %5s %5s %9s %8s\n' "figure" "rate/s" "p50 ms" "p99 ms" \
+	"authd" "busy" "signs" "vs limit" "per core"
+printf '%-46s %9s %8s %8s %6s %5s %5s %9s %8s\n' "ES256 signing limit" "$LIMIT" "-" "-" "-" "-" \
+	"1" "1.000" "1.000"
+while IFS='|' read -r name rps p50 p99 cores busy signs note; do
+	if [[ $signs == 0 ]]; then
+		vs="-"; pc="-"
+	else
+		vs=$(calc "$rps * $signs / $LIMIT" 3)
+		pc=$( [[ $cores == - ]] && echo - || calc "($cores > 0 ? $rps * $signs / $cores / $SIGN_1 : 0)" 3)
+	fi
+	[[ $busy == - ]] || busy="$busy%"
+	printf '%-46s %9s %8s %8s %6s %5s %5s %9s %8s\n' "$name" "$rps" "$p50" "$p99" "$cores" \
+		"$busy" "$signs" "$vs" "$pc"
+	[[ -z $note ]] || echo "    ^ $note"
+done <"$RES"
+printf '%-46s %9s\n' "argon2id alone ($WORKERS threads, t=$T_COST m=${M_COST}KiB)" "$A2_RATE"
+LOGIN_RATE=$(awk -F'|' '$1 ~ /^password login \(GET/ { print $2 }' "$RES")
+cat <<EOF
+
+How to read it:
+  rate/s    grants (or round trips, logins) completed per second
+  authd     CPU authd used during the measurement, in cores (of $CORES); busy = the whole
+            machine's CPU busy (the load generators, wrk and node, run on the same cores)
+  signs     ES256 signatures per operation: client_credentials 1 (access token);
+            refresh and the SSO round trip 2 (access token + ID token)
+  vs limit  rate x signs / signing limit: the share of this machine's ES256 capacity the
+            operation reaches (1.000 = nothing but signing, on every core)
+  per core  rate x signs / authd's CPU cores / one core's sign rate: the same share per
+            core authd actually got (the load generators take the rest)
+  logins    password logins/s = $LOGIN_RATE beside argon2id alone = $A2_RATE hashes/s on the
+            same $WORKERS worker threads: ratio $(calc "${LOGIN_RATE:-0} / (${A2_RATE:-0} > 0 ? $A2_RATE : 1)" 2)
+            (a login is one argon2id verification plus the form, session and audit work)
+  audit     every grant waits in its HTTP thread until its audit line is flushed (group
+            commit: lines written during one fdatasync share the next one). With $HTHREADS HTTP
+            threads at most $HTHREADS grants wait at once, so the grant rate follows the disk's flush
+            latency ($FSYNC fdatasync/s alone here); BENCH_AUDIT_FILE=/dev/shm/audit.log shows
+            the same run without the disk
+  authd logged $errs error lines during the run
+EOF
