@@ -19,6 +19,7 @@
 /* A stored bcrypt cost or SHA-crypt round count above these is treated as malformed:
  * a poisoned row must not pin a worker thread for minutes. */
 #define BCRYPT_COST_MAX 16
+#define YESCRYPT_MEM_MAX (64u * 1024 * 1024) /* bytes of memory a stored $y$ may ask */
 #define SHACRYPT_ROUNDS_MAX 2000000u
 
 enum salt_pos { SALT_NONE, SALT_AFTER, SALT_BEFORE };
@@ -157,6 +158,39 @@ crypt_other_method(const char *hash)
 
 /* Checks the method prefix and the cost bounds. UNSUPPORTED for other methods
  * (traditional DES, $7$, $gy$, ...), INVALID for out-of-bounds costs. */
+/* The value of one crypt64 digit ("./0-9A-Za-z"), or -1. */
+static int
+crypt64_value(char c)
+{
+	static const char digits[] =
+	    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	const char *p = c != '\0' ? strchr(digits, c) : NULL;
+
+	return p != NULL ? (int)(p - digits) : -1;
+}
+
+/*
+ * A stored yescrypt hash names its own cost, and nothing else stops a poisoned row from
+ * asking for gigabytes: the parameters must be the plain three-character form (flags
+ * 'j', N_log2 - 1, r - 1, as crypt64 digits) and 128 * N * r at most
+ * YESCRYPT_MEM_MAX (4x libxcrypt's default "j9T", 16 MiB).
+ */
+static int
+yescrypt_cost_check(const char *params)
+{
+	int nlog, r;
+
+	if (strlen(params) < 4 || params[3] != '$' || params[0] != 'j')
+		return YH_ERR_INVALID;
+	if ((nlog = crypt64_value(params[1])) < 0 || (r = crypt64_value(params[2])) < 0)
+		return YH_ERR_INVALID;
+	nlog += 1;
+	r += 1;
+	if (nlog > 30 || (uint64_t)128 * ((uint64_t)1 << nlog) * (uint64_t)r > YESCRYPT_MEM_MAX)
+		return YH_ERR_INVALID;
+	return 0;
+}
+
 static int
 crypt_setting_check(const char *hash)
 {
@@ -182,7 +216,9 @@ crypt_setting_check(const char *hash)
 			return YH_ERR_INVALID;
 		return 0;
 	}
-	if (strncmp(hash, "$1$", 3) == 0 || strncmp(hash, "$y$", 3) == 0)
+	if (strncmp(hash, "$y$", 3) == 0)
+		return yescrypt_cost_check(hash + 3);
+	if (strncmp(hash, "$1$", 3) == 0)
 		return 0;
 	return crypt_other_method(hash) ? YH_ERR_UNSUPPORTED : YH_ERR_INVALID;
 }

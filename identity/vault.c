@@ -46,7 +46,7 @@
 #define SM4_IV 16
 #define SM4_KEY 16
 #define SM3_TAG 32
-#define AAD_MAX 64
+#define AAD_MAX 80   /* "yihao-vault.v1." + kid + "." + domain (<= 32) + NUL = 65 */
 
 enum vault_alg { ALG_AES_GCM, ALG_SM4_CTR_HMAC };
 

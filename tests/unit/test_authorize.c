@@ -345,6 +345,8 @@ test_errors_redirect(void **state)
 	expect_error(f, WEB "&scope=openid&request_uri=https://x/&state=s+t%26%3D",
 	    "request_uri_not_supported");
 	expect_error(f, WEB "&scope=openid&nonce=a&nonce=b&state=s+t%26%3D", "invalid_request");
+	/* a nonce that is not UTF-8 cannot go into the code's JSON (found by fuzz_oidc) */
+	expect_error(f, WEB "&scope=openid&nonce=%A6&state=s+t%26%3D", "invalid_request");
 	expect_error(f, WEB "&scope=openid&acr_values=urn%01&state=s+t%26%3D",
 	    "invalid_request");
 	/* PKCE: plain refused, a method without a challenge, a malformed challenge */

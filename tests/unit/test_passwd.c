@@ -188,6 +188,11 @@ test_crypt(void **state)
 		"$2b$4$VC/5S1UvYLoMtiOY./05M.hNz79l.wAELohK0xZl35yG87TpSCfW2",
 		"$2b$04$VC/5S1UvYLoMtiOY./05M.hNz79l.wAELohK0xZl35yG87TpSCfW",
 		"$2b$04$",
+		/* yescrypt asking for 256 MiB (N = 2^18, r = 8): over the cost cap */
+		"$y$jF5$abcdefgh$TNfXE.pvEsUzZqCI9SxL5WLrv3ihvu0jypTpWR7ROSB",
+		/* yescrypt with extra parameters or unknown flags */
+		"$y$j9T.$abcdefgh$TNfXE.pvEsUzZqCI9SxL5WLrv3ihvu0jypTpWR7ROSB",
+		"$y$k9T$abcdefgh$TNfXE.pvEsUzZqCI9SxL5WLrv3ihvu0jypTpWR7ROSB",
 		"",
 		"not a hash",
 	};

@@ -254,6 +254,30 @@ test_roundtrip_sm4(void **state)
 	roundtrip(VAULT_CIPHER_SM4, "sm4.key");
 }
 
+/* The longest domain the header allows (found by fuzz_vault: the AAD buffer was short). */
+static void
+test_domain_max_len(void **state)
+{
+	static const char *const ciphers[] = { VAULT_CIPHER_AES, VAULT_CIPHER_SM4 };
+	const char *domain = "abcdefghijklmnopqrstuvwxyz012345";
+	char path[300], *sealed, *pt;
+
+	(void)state;
+	assert_int_equal(strlen(domain), VAULT_DOMAIN_MAX);
+	for (size_t i = 0; i < 2; i++) {
+		struct vault *v;
+
+		path_of(path, sizeof(path), i ? "dmax-sm4.key" : "dmax-aes.key");
+		v = open_ok(path, ciphers[i], true);
+		assert_int_equal(vault_seal(v, domain, "x", 1, &sealed), 0);
+		assert_int_equal(vault_open_value(v, domain, sealed, &pt), 0);
+		assert_string_equal(pt, "x");
+		yh_strfree_secret(pt);
+		free(sealed);
+		vault_close(v);
+	}
+}
+
 /* Every single-character change of a sealed string fails to open; a change in the
  * middle of the ciphertext is an authentication failure. */
 static void
@@ -589,6 +613,7 @@ main(void)
 		cmocka_unit_test(test_create_mode_and_format),
 		cmocka_unit_test(test_roundtrip_aes),
 		cmocka_unit_test(test_roundtrip_sm4),
+		cmocka_unit_test(test_domain_max_len),
 		cmocka_unit_test(test_tamper_aes),
 		cmocka_unit_test(test_tamper_sm4),
 		cmocka_unit_test(test_wrong_key),
