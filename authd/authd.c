@@ -217,9 +217,15 @@ print_reference(void)
 static int
 check_only(const struct authd_cfg *cfg, bool dump)
 {
+	char err[1024];
 	struct yh_buf b;
 	int r = 0;
 
+	if (cfg->clients_file != NULL && cfg->clients_file[0] != '\0' &&
+	    clients_check_file(cfg->clients_file, err, sizeof(err)) != 0) {
+		yh_error("%s", err);
+		return EXIT_CONFIG;
+	}
 	if (dump) {
 		yh_buf_init(&b, 1024 * 1024);
 		if ((r = yh_cfg_dump(authd_cfg_opts, cfg, &b)) == 0)
@@ -351,6 +357,7 @@ open_app(struct daemon *d, bool fresh, char *err, size_t errsz)
 	free(path);
 	if (r != 0)
 		return r;
+	co.apps_file = d->cfg.clients_file;
 	if ((r = clients_open(d->cfg.ident.state_dir, &co, &d->app.clients, err, errsz)) != 0)
 		return r;
 	if ((path = state_path(&d->cfg, d->cfg.audit_file, "audit.log")) == NULL)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "authd/authd_config.h"
+#include "authd/clients.h"
 #include "authd/http.h"
 #include "authd/state.h"
 
@@ -96,6 +97,7 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "audit.file", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_file),
 	  .help = "the hash-chained audit log; unset = STATE_DIR/audit.log" },
+	CLIENTS_CFG_OPTIONS(OFF(clients_file)),
 	{ .name = "workers.threads", .type = YH_CFG_INT, .def = "2", .min = 1, .max = 256,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_threads),
 	  .help = "threads for slow work (password hashing, upstream calls)" },

@@ -52,6 +52,7 @@ struct authd_cfg {
 	char *keys_dir;                   /* keys.dir: the signing key ring; "" = STATE_DIR/keys */
 	char *keys_alg;                   /* keys.alg: algorithm of a new ring */
 	char *audit_file;                 /* audit.file; "" = STATE_DIR/audit.log */
+	char *clients_file;               /* clients.file: the operator's apps; NULL none */
 	int64_t worker_threads;           /* workers.threads: slow-work pool (argon2, ...) */
 	int64_t worker_queue;             /* workers.queue: jobs waiting before 503 */
 	int64_t login_max_failures;       /* login.max_failures before a lockout */

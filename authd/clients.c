@@ -44,9 +44,16 @@ struct file_ident {
 	int64_t mtime_ns;
 };
 
+/* Both files' identities: clients.json and the apps file. */
+struct idents {
+	struct file_ident state, apps;
+};
+
 struct clients_snap {
 	int refs;                       /* atomic */
-	json_t *root;                   /* the parsed file: client strings point into it */
+	json_t *root;                   /* clients.json parsed: client strings point into it */
+	json_t *apps_root;              /* the apps file parsed (NULL: none) */
+	char *state_path, *apps_path;   /* for clients_client.file */
 	struct clients_client *v;       /* sorted by id */
 	size_t n;
 	bool have_key;
@@ -57,12 +64,13 @@ struct clients_snap {
 struct clients_registry {
 	char *dir;
 	char path[PATH_MAX_];
+	char apps_path[PATH_MAX_];      /* "": no apps file */
 	struct clients_opts opts;
 	pthread_mutex_t mu;             /* guards cur */
 	struct clients_snap *cur;
 	pthread_mutex_t reload_mu;      /* one loader at a time; guards the idents */
-	struct file_ident loaded;       /* identity of the file cur came from */
-	struct file_ident failed;       /* identity of the last file that failed to load */
+	struct idents loaded;           /* identities of the files cur came from */
+	struct idents failed;           /* identities of the last files that failed to load */
 	bool have_failed;
 	int64_t next_check;             /* atomic: mono ms of the next allowed stat */
 };
@@ -615,6 +623,12 @@ ident_eq(const struct file_ident *a, const struct file_ident *b)
 	    a->mtime_ns == b->mtime_ns);
 }
 
+static bool
+idents_eq(const struct idents *a, const struct idents *b)
+{
+	return ident_eq(&a->state, &b->state) && ident_eq(&a->apps, &b->apps);
+}
+
 static int
 stat_ident(const char *path, struct file_ident *id)
 {
@@ -786,6 +800,9 @@ snap_free(struct clients_snap *s)
 		client_free(&s->v[i]);
 	free(s->v);
 	json_decref(s->root);
+	json_decref(s->apps_root);
+	free(s->state_path);
+	free(s->apps_path);
 	yh_freezero(s, sizeof(*s));
 }
 
@@ -928,6 +945,9 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 			    "auth: none, client_secret or private_key_jwt");
 	} else if (strcmp(k, "secret") == 0) {
 		return parse_secret(v, c, err, errsz);
+	} else if (strcmp(k, "secret_file") == 0 && c->from_apps_file) {
+		if ((c->secret_file = json_string_value(v)) == NULL || c->secret_file[0] == '\0')
+			return cerr(err, errsz, YH_ERR_INVALID, "secret_file: not a path");
 	} else if (strcmp(k, "require_pkce") == 0) {
 		if (!json_is_boolean(v))
 			return cerr(err, errsz, YH_ERR_INVALID, "require_pkce: not a boolean");
@@ -976,9 +996,77 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 	return 0;
 }
 
-/* Builds c from one client object of the file and checks it. */
+/* One file being loaded into a snapshot. */
+struct doc {
+	const char *dir;          /* the state directory (the secret-hashing key) */
+	const char *path;         /* owned by the snapshot */
+	bool apps;                /* the operator's apps file, not clients.json */
+	struct file_ident *id;    /* gets the file's identity */
+};
+
+/* An apps-file client's secret_file, read and hashed under the installation key (created
+ * on first use); the plain text is wiped. */
 static int
-parse_client(json_t *o, struct clients_client *c, char *err, size_t errsz)
+secret_from_file(struct clients_snap *s, const struct doc *d, struct clients_client *c,
+    char *err, size_t errsz)
+{
+	struct yh_file_fail f;
+	char path[PATH_MAX_], *text = NULL;
+	const char *slash = strrchr(d->path, '/');
+	size_t len = 0;
+	int n, rc;
+
+	if (c->secret_file[0] == '/' || slash == NULL)
+		n = snprintf(path, sizeof(path), "%s", c->secret_file);
+	else
+		n = snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - d->path), d->path,
+		    c->secret_file);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return cerr(err, errsz, YH_ERR_TOO_LONG, "secret_file: path too long");
+	if ((rc = yh_file_read_private(path, CLIENTS_SECRET_MAX + 2, &text, &len, &f)) != 0) {
+		char why[400];
+
+		yh_file_fail_msg(&f, why, sizeof(why));
+		return cerr(err, errsz, rc == YH_ERR_TOO_LONG ? YH_ERR_INVALID : rc,
+		    "secret_file: %s", rc == YH_ERR_TOO_LONG ? "longer than the largest secret" :
+		    why);
+	}
+	if (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
+	if (len > 0 && text[len - 1] == '\r')
+		text[--len] = '\0';
+	for (size_t i = 0; i < len && rc == 0; i++)
+		if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] == 0x7f)
+			rc = cerr(err, errsz, YH_ERR_INVALID, "secret_file %s: a control character "
+			    "in the secret (only printable characters)", path);
+	if (rc == 0 && (len < CLIENTS_SECRET_MIN || len > CLIENTS_SECRET_MAX))
+		rc = cerr(err, errsz, YH_ERR_INVALID, "secret_file %s: the secret must be "
+		    "%d..%d bytes (authctl client add prints a good one)", path, CLIENTS_SECRET_MIN,
+		    CLIENTS_SECRET_MAX);
+	if (rc == 0 && d->dir == NULL) {  /* clients_check_file: checked, not hashed */
+		c->has_secret = true;
+		goto out;
+	}
+	if (rc == 0 && !s->have_key && ((rc = key_create(d->dir, err, errsz)) != 0 ||
+	    (rc = key_load(d->dir, s, err, errsz)) != 0))
+		goto out;
+	if (rc == 0 && !s->have_key)
+		rc = cerr(err, errsz, YH_ERR_KEY, "%s/%s: not created", d->dir, CLIENTS_KEY_FILE);
+	if (rc == 0 && (rc = secret_hash(s->key, c->id, text, len, c->secret_hash)) != 0)
+		cerr(err, errsz, rc, "cannot hash the secret");
+	if (rc == 0) {
+		memcpy(c->secret_kid, s->kid, sizeof(c->secret_kid));
+		c->has_secret = true;
+	}
+out:
+	yh_freezero(text, len + 1);
+	return rc;
+}
+
+/* Builds c from one client object of a file and checks it. */
+static int
+parse_client(json_t *o, struct clients_client *c, struct clients_snap *s,
+    const struct doc *d, char *err, size_t errsz)
 {
 	const char *k;
 	json_t *v;
@@ -989,6 +1077,8 @@ parse_client(json_t *o, struct clients_client *c, char *err, size_t errsz)
 	c->scopes = 0;
 	c->grants = 0;
 	c->min_loa = 0;
+	c->file = d->path;
+	c->from_apps_file = d->apps;
 	if (!json_is_object(o))
 		return cerr(err, errsz, YH_ERR_INVALID, "a client is not an object");
 	json_object_foreach(o, k, v)
@@ -1000,9 +1090,18 @@ parse_client(json_t *o, struct clients_client *c, char *err, size_t errsz)
 		    "client_id, auth, scopes, grants and min_loa are required");
 	if (!pkce_set)
 		c->require_pkce = c->auth == CLIENTS_AUTH_NONE;
+	if (c->secret_file != NULL && c->has_secret)
+		return cerr(err, errsz, YH_ERR_INVALID, "secret and secret_file: give one");
+	if (c->secret_file != NULL && c->auth != CLIENTS_AUTH_SECRET)
+		return cerr(err, errsz, YH_ERR_INVALID, "secret_file: only for client_secret "
+		    "clients");
+	if (c->secret_file != NULL && clients_id_valid(c->id) &&
+	    (rc = secret_from_file(s, d, c, err, errsz)) != 0)
+		return rc;
 	if ((c->auth == CLIENTS_AUTH_SECRET) != c->has_secret)
 		return cerr(err, errsz, YH_ERR_INVALID, "%s",
 		    c->has_secret ? "secret: only for client_secret clients" :
+		    d->apps ? "client_secret client without a secret_file" :
 		    "client_secret client without a secret");
 	if ((rc = clients_client_check(c, err, errsz)) != 0)
 		return rc;
@@ -1033,84 +1132,149 @@ parse_top(json_t *root, json_t **arr, char *err, size_t errsz)
 	return 0;
 }
 
-/* Builds the clients of a parsed document into s (sorted, duplicates refused). */
+/* Appends the clients of a parsed document (text: its contents) to s. */
 static int
-parse_clients(struct clients_snap *s, const char *path, const char *text, char *err,
-    size_t errsz)
+parse_clients(struct clients_snap *s, const struct doc *d, json_t *root, const char *text,
+    char *err, size_t errsz)
 {
+	struct clients_client *grown;
 	char why[384];
 	json_t *arr, *o;
 	int *lines = NULL, rc;
-	size_t i;
+	size_t i, base = s->n;
 
-	if ((rc = parse_top(s->root, &arr, why, sizeof(why))) != 0)
-		return cerr(err, errsz, rc, "%s:%s", path, why);
+	if ((rc = parse_top(root, &arr, why, sizeof(why))) != 0)
+		return cerr(err, errsz, rc, "%s:%s", d->path, why);
 	if (json_array_size(arr) == 0)
 		return 0;
-	if ((s->v = calloc(json_array_size(arr), sizeof(*s->v))) == NULL ||
-	    (lines = calloc(json_array_size(arr), sizeof(*lines))) == NULL) {
-		free(lines);
+	if (base + json_array_size(arr) > CLIENTS_MAX)
+		return cerr(err, errsz, YH_ERR_INVALID, "%s: more than %d clients in all", d->path,
+		    CLIENTS_MAX);
+	if ((grown = realloc(s->v, (base + json_array_size(arr)) * sizeof(*s->v))) == NULL)
 		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
-	}
+	s->v = grown;
+	if ((lines = calloc(json_array_size(arr), sizeof(*lines))) == NULL)
+		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
 	client_lines(text, lines, json_array_size(arr));
 	json_array_foreach(arr, i, o) {
-		struct clients_client *c = &s->v[i];
+		struct clients_client *c = &s->v[base + i];
 
-		s->n = i + 1;
-		if ((rc = parse_client(o, c, why, sizeof(why))) != 0) {
-			cerr(err, errsz, rc, "%s:%d: client %zu \"%s\": %s", path, lines[i], i,
+		memset(c, 0, sizeof(*c));
+		s->n = base + i + 1;
+		if ((rc = parse_client(o, c, s, d, why, sizeof(why))) != 0) {
+			cerr(err, errsz, rc, "%s:%d: client %zu \"%s\": %s", d->path, lines[i], i,
 			    c->id, why);
 			goto out;
 		}
 		c->line = lines[i];
-		if (c->has_secret && (!s->have_key || strcmp(c->secret_kid, s->kid) != 0))
+		if (d->dir != NULL && c->has_secret && (!s->have_key ||
+		    strcmp(c->secret_kid, s->kid) != 0))
 			yh_warn("%s:%d: client \"%s\": its secret was hashed under key %s, but %s "
 			    "holds %s; the client cannot authenticate until its secret is reset",
-			    path, c->line, c->id, c->secret_kid, CLIENTS_KEY_FILE,
+			    d->path, c->line, c->id, c->secret_kid, CLIENTS_KEY_FILE,
 			    s->have_key ? s->kid : "no key");
 	}
-	qsort(s->v, s->n, sizeof(*s->v), id_cmp);
-	for (i = 1; i < s->n; i++)
-		if (strcmp(s->v[i - 1].id, s->v[i].id) == 0) {
-			rc = cerr(err, errsz, YH_ERR_INVALID, "%s:%d: client \"%s\" registered twice "
-			    "(also line %d)", path, s->v[i].line, s->v[i].id, s->v[i - 1].line);
-			goto out;
-		}
 out:
 	free(lines);
 	return rc;
 }
 
-/* Parses text (the contents of path) into a new snapshot holding the key of dir. */
+/* Sorts the clients of both files by id; an id registered twice is an error. */
 static int
-snap_from_text(const char *dir, const char *path, const char *text, size_t len,
-    struct clients_snap **out, char *err, size_t errsz)
+sort_clients(struct clients_snap *s, char *err, size_t errsz)
 {
-	struct clients_snap *s;
-	json_error_t je;
-	int rc;
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), id_cmp);
+	for (size_t i = 1; i < s->n; i++) {
+		const struct clients_client *a = &s->v[i - 1], *b = &s->v[i];
 
-	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
-	s->refs = 1;
-	if ((rc = key_load(dir, s, err, errsz)) != 0)
+		if (strcmp(a->id, b->id) == 0) {
+			if (a->from_apps_file && !b->from_apps_file) {  /* name the apps file first */
+				const struct clients_client *t = a;
+				a = b;
+				b = t;
+			}
+			return cerr(err, errsz, YH_ERR_INVALID, "%s:%d: client \"%s\" registered "
+			    "twice (also %s:%d)", b->file, b->line, b->id, a->file, a->line);
+		}
+	}
+	return 0;
+}
+
+/* Reads one file (clients.json absent: no clients; the apps file must exist) into s. */
+static int
+load_doc(struct clients_snap *s, const struct doc *d, char *err, size_t errsz)
+{
+	struct stat st;
+	json_error_t je;
+	json_t *root = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int fd, rc;
+
+	memset(d->id, 0, sizeof(*d->id));
+	/* The operator's file may be a symlink (configuration management); ours may not. */
+	if ((fd = open(d->path, O_RDONLY | O_CLOEXEC | (d->apps ? 0 : O_NOFOLLOW))) < 0) {
+		if (errno == ENOENT && !d->apps)
+			return 0;
+		return cerr(err, errsz, errno == ENOENT ? YH_ERR_NOT_FOUND : YH_ERR_IO,
+		    "%s%s: %s", d->path, d->apps ? " (clients.file)" : "", strerror(errno));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = cerr(err, errsz, YH_ERR_INVALID, "%s: not a regular file", d->path);
 		goto out;
-	if (text == NULL) {  /* no file: no clients */
-		rc = 0;
+	}
+	ident_of(&st, d->id);
+	if ((rc = yh_file_read_fd(fd, CLIENTS_FILE_MAX, false, &text, &len)) != 0) {
+		cerr(err, errsz, rc, "%s: %s", d->path, rc == YH_ERR_TOO_LONG ?
+		    "larger than the limit" : strerror(errno));
 		goto out;
 	}
 	if (memchr(text, '\0', len) != NULL) {
-		rc = cerr(err, errsz, YH_ERR_INVALID, "%s: NUL byte in the file", path);
+		rc = cerr(err, errsz, YH_ERR_INVALID, "%s: NUL byte in the file", d->path);
 		goto out;
 	}
-	if ((s->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		rc = cerr(err, errsz, YH_ERR_INVALID, "%s:%d:%d: %s", path, je.line, je.column,
+	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		rc = cerr(err, errsz, YH_ERR_INVALID, "%s:%d:%d: %s", d->path, je.line, je.column,
 		    je.text);
 		goto out;
 	}
-	rc = parse_clients(s, path, text, err, errsz);
+	if (d->apps)
+		s->apps_root = root;
+	else
+		s->root = root;
+	rc = parse_clients(s, d, root, text, err, errsz);
 out:
+	free(text);
+	close(fd);
+	return rc;
+}
+
+/* Loads clients.json and the apps file (if any) into a new snapshot holding the key of
+ * the state directory; *id gets the files' identities. */
+static int
+snap_load(const struct clients_registry *r, struct clients_snap **out, struct idents *id,
+    char *err, size_t errsz)
+{
+	struct clients_snap *s;
+	int rc;
+
+	*out = NULL;
+	memset(id, 0, sizeof(*id));
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->state_path = strdup(r->path)) == NULL ||
+	    (r->apps_path[0] != '\0' && (s->apps_path = strdup(r->apps_path)) == NULL)) {
+		snap_free(s);
+		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
+	}
+	s->refs = 1;
+	if ((rc = key_load(r->dir, s, err, errsz)) == 0)
+		rc = load_doc(s, &(struct doc){ r->dir, s->state_path, false, &id->state }, err,
+		    errsz);
+	if (rc == 0 && s->apps_path != NULL)
+		rc = load_doc(s, &(struct doc){ r->dir, s->apps_path, true, &id->apps }, err,
+		    errsz);
+	if (rc == 0)
+		rc = sort_clients(s, err, errsz);
 	if (rc != 0) {
 		snap_free(s);
 		s = NULL;
@@ -1119,37 +1283,21 @@ out:
 	return rc;
 }
 
-/* Reads clients.json (absent: no clients) into a snapshot; *id gets the file's identity. */
-static int
-snap_load(const char *dir, const char *path, struct clients_snap **out,
-    struct file_ident *id, char *err, size_t errsz)
+int
+clients_check_file(const char *path, char *err, size_t errsz)
 {
-	struct stat st;
-	char *text = NULL;
-	size_t len = 0;
-	int fd, rc;
+	struct clients_snap *s;
+	struct file_ident id;
+	int rc;
 
-	*out = NULL;
-	memset(id, 0, sizeof(*id));
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		if (errno != ENOENT)
-			return cerr(err, errsz, YH_ERR_IO, "%s: %s", path, strerror(errno));
-		return snap_from_text(dir, path, NULL, 0, out, err, errsz);
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->apps_path = strdup(path)) == NULL) {
+		snap_free(s);
+		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = cerr(err, errsz, YH_ERR_INVALID, "%s: not a regular file", path);
-		goto out;
-	}
-	ident_of(&st, id);
-	if ((rc = yh_file_read_fd(fd, CLIENTS_FILE_MAX, false, &text, &len)) != 0) {
-		cerr(err, errsz, rc, "%s: %s", path, rc == YH_ERR_TOO_LONG ?
-		    "larger than the limit" : strerror(errno));
-		goto out;
-	}
-	rc = snap_from_text(dir, path, text, len, out, err, errsz);
-out:
-	free(text);
-	close(fd);
+	if ((rc = load_doc(s, &(struct doc){ NULL, s->apps_path, true, &id }, err,
+	    errsz)) == 0)
+		rc = sort_clients(s, err, errsz);
+	snap_free(s);
 	return rc;
 }
 
@@ -1187,10 +1335,10 @@ static int
 reload_locked(struct clients_registry *r, char *err, size_t errsz)
 {
 	struct clients_snap *s;
-	struct file_ident id;
+	struct idents id;
 	int rc;
 
-	if ((rc = snap_load(r->dir, r->path, &s, &id, err, errsz)) != 0) {
+	if ((rc = snap_load(r, &s, &id, err, errsz)) != 0) {
 		r->failed = id;
 		r->have_failed = true;
 		return rc;
@@ -1229,6 +1377,12 @@ clients_open(const char *state_dir, const struct clients_opts *opts,
 		rc = cerr(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", state_dir);
 		goto out;
 	}
+	if (r->opts.apps_file != NULL && yh_strlcpy(r->apps_path, r->opts.apps_file,
+	    sizeof(r->apps_path)) != 0) {
+		rc = cerr(err, errsz, YH_ERR_TOO_LONG, "clients.file: path too long");
+		goto out;
+	}
+	r->opts.apps_file = NULL;  /* the caller's string: not kept */
 	rc = reload_locked(r, err, errsz);
 	r->next_check = r->opts.mono_ms() + (r->opts.check_interval_ms > 0 ?
 	    r->opts.check_interval_ms : 0);
@@ -1267,7 +1421,7 @@ clients_reload(struct clients_registry *r, char *err, size_t errsz)
 int
 clients_refresh_if_changed(struct clients_registry *r)
 {
-	struct file_ident id;
+	struct idents id;
 	char err[512];
 	int64_t now = r->opts.mono_ms(), next = __atomic_load_n(&r->next_check,
 	    __ATOMIC_ACQUIRE), interval = r->opts.check_interval_ms;
@@ -1280,13 +1434,16 @@ clients_refresh_if_changed(struct clients_registry *r)
 		return 0;  /* another thread is checking */
 	if (pthread_mutex_trylock(&r->reload_mu) != 0)
 		return 0;  /* a reload is running */
-	if (stat_ident(r->path, &id) != 0 || ident_eq(&id, &r->loaded) ||
-	    (r->have_failed && ident_eq(&id, &r->failed)))
+	memset(&id, 0, sizeof(id));
+	if (stat_ident(r->path, &id.state) != 0 || (r->apps_path[0] != '\0' &&
+	    stat_ident(r->apps_path, &id.apps) != 0) || idents_eq(&id, &r->loaded) ||
+	    (r->have_failed && idents_eq(&id, &r->failed)))
 		goto out;
 	if ((rc = reload_locked(r, err, sizeof(err))) != 0)
 		yh_error("client registry not reloaded, keeping the previous one: %s", err);
 	else
-		yh_info("client registry reloaded from %s", r->path);
+		yh_info("client registry reloaded from %s%s%s", r->path,
+		    r->apps_path[0] != '\0' ? " and " : "", r->apps_path);
 out:
 	pthread_mutex_unlock(&r->reload_mu);
 	return rc;
@@ -1315,6 +1472,12 @@ const char *
 clients_path(const struct clients_registry *r)
 {
 	return r->path;
+}
+
+const char *
+clients_apps_path(const struct clients_registry *r)
+{
+	return r->apps_path[0] != '\0' ? r->apps_path : NULL;
 }
 
 /* --- lookups -------------------------------------------------------------------------- */
@@ -1554,11 +1717,11 @@ static int
 disk_clients(struct clients_registry *r, struct clients_snap **snap, json_t **arr,
     char *err, size_t errsz)
 {
-	struct file_ident id;
+	struct idents id;
 	int rc;
 
 	*arr = NULL;
-	if ((rc = snap_load(r->dir, r->path, snap, &id, err, errsz)) != 0)
+	if ((rc = snap_load(r, snap, &id, err, errsz)) != 0)
 		return rc;
 	if ((*snap)->root == NULL)
 		*arr = json_array();
@@ -1601,6 +1764,18 @@ out:
 	return rc;
 }
 
+/* Writers leave the operator's apps file alone: an id declared there is refused. */
+static int
+not_in_apps_file(const struct clients_snap *snap, const char *id, char *err, size_t errsz)
+{
+	const struct clients_client *c = clients_find(snap, id);
+
+	if (c == NULL || !c->from_apps_file)
+		return 0;
+	return cerr(err, errsz, YH_ERR_EXISTS, "client \"%s\" is declared in %s:%d "
+	    "(clients.file): change it there", id, c->file, c->line);
+}
+
 /* Normalizes the input: defaults, implied flags, creation time. */
 static void
 normalize(const struct clients_client *in, struct clients_client *c)
@@ -1636,6 +1811,8 @@ clients_add(struct clients_registry *r, const struct clients_client *in,
 		    "a secret is only for client_secret clients" : "a secret is required");
 	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
 	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0)
+		goto out;
+	if ((rc = not_in_apps_file(snap, c.id, err, errsz)) != 0)
 		goto out;
 	if (clients_find(snap, c.id) != NULL) {
 		rc = cerr(err, errsz, YH_ERR_EXISTS, "client \"%s\" already exists", c.id);
@@ -1696,7 +1873,8 @@ clients_set_secret(struct clients_registry *r, const char *id, const char *secre
 	if (!clients_id_valid(id))
 		return cerr(err, errsz, YH_ERR_NOT_FOUND, "no client \"%s\"", id);
 	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
-	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0)
+	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0 ||
+	    (rc = not_in_apps_file(snap, id, err, errsz)) != 0)
 		goto out;
 	if ((c = clients_find(snap, id)) == NULL || (at = index_of(arr, id)) == (size_t)-1) {
 		rc = cerr(err, errsz, YH_ERR_NOT_FOUND, "no client \"%s\"", id);
@@ -1741,7 +1919,8 @@ clients_remove(struct clients_registry *r, const char *id, char *err, size_t err
 	if (!clients_id_valid(id))
 		return cerr(err, errsz, YH_ERR_NOT_FOUND, "no client \"%s\"", id);
 	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
-	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0)
+	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0 ||
+	    (rc = not_in_apps_file(snap, id, err, errsz)) != 0)
 		goto out;
 	if ((at = index_of(arr, id)) == (size_t)-1) {
 		rc = cerr(err, errsz, YH_ERR_NOT_FOUND, "no client \"%s\"", id);

@@ -42,6 +42,16 @@
  * good snapshot and logs one error naming file:line and the problem. One registry may be
  * shared by any number of threads.
  *
+ * Apps may also be declared by the operator in a file of their own, named by the config
+ * option clients.file (clients_opts.apps_file): the same document and members, read-only
+ * to Yihao, so apps can live in configuration management next to authd.conf. There a
+ * client_secret app gives its secret as "secret_file": a path (relative to the apps file)
+ * to a file of the secret alone (one trailing newline ignored) that neither group nor
+ * others may read; it is hashed under the installation key when loaded and the plain text
+ * wiped. "created" is optional there. A client id declared in both files is a load error;
+ * authctl client add/remove/set-secret refuse to touch an app of the apps file. Both files
+ * are watched; a change to a secret file alone is picked up on SIGHUP (clients_reload).
+ *
  * Errors carry one line in the caller's err buffer (err may be NULL; 512 bytes is
  * plenty), e.g. "STATE/clients.json:7: client 3 \"portal\": redirect_uris[0]:
  * https://p.example/cb#x: fragment (#) not allowed" (client 3 = the fourth entry).
@@ -53,6 +63,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/config.h"
 #include "common/err.h"
 #include "token/jose_alg.h"
 
@@ -135,7 +146,10 @@ struct clients_client {
 	bool has_secret;
 	char secret_kid[CLIENTS_KID_LEN + 1];
 	unsigned char secret_hash[CLIENTS_HASH_LEN];
-	int line;                          /* line in clients.json, for messages */
+	int line;                          /* line in its file, for messages */
+	const char *file;                  /* that file's path (owned by the snapshot) */
+	bool from_apps_file;               /* declared in clients.file, not by authctl */
+	const char *secret_file;           /* apps file: where the secret was read from */
 };
 
 struct clients_registry;
@@ -146,6 +160,8 @@ struct clients_opts {
 	int64_t check_interval_ms;       /* refresh_if_changed stats at most this often;
 	                                  * 0 = CLIENTS_CHECK_INTERVAL_MS, < 0 = every call */
 	int64_t (*mono_ms)(void);        /* clock for the rate limit; NULL = yh_mono_ms */
+	const char *apps_file;           /* the operator's apps file (clients.file); NULL or
+	                                  * "": none. It must exist when named. */
 };
 
 /* Sets c to an empty input: no id, confidential with a secret, default scopes and
@@ -292,5 +308,25 @@ int clients_remove(struct clients_registry *r, const char *id, char *err, size_t
 
 /* The path of clients.json (owned by the registry). */
 const char *clients_path(const struct clients_registry *r);
+
+/*
+ * Checks an apps file on its own (authd -t): the document, every client, each
+ * secret_file readable, private and well-formed, no id twice. Touches no state (nothing
+ * is hashed, no key created). Errors as clients_open, naming file:line.
+ */
+int clients_check_file(const char *path, char *err, size_t errsz) YH_WUR;
+
+/* The path of the operator's apps file, or NULL when none is configured. */
+const char *clients_apps_path(const struct clients_registry *r);
+
+/* The config option naming the apps file, for the tables of authd and authctl (offset:
+ * of a char * member receiving the path, resolved relative to the config file). */
+#define CLIENTS_CFG_OPTIONS(off) \
+	{ .name = "clients.file", .type = YH_CFG_PATH, .def = NULL, .max = 3072, \
+	  .flags = YH_CFG_IMMUTABLE, \
+	  .offset = (off), \
+	  .help = "a file of apps declared by the operator (the format of clients.json, " \
+	      "secrets as secret_file), served beside authctl's; its contents reload when " \
+	      "they change" }
 
 #endif

@@ -20,6 +20,7 @@
  * Without --public, --secret, --secret-stdin or --jwks-file, add generates a secret.
  */
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,16 @@ read_secret_stdin(char **out)
 	return rc;
 }
 
+/* The one option authctl reads from authd's part of the config file. */
+struct apps_cfg {
+	char *file;
+};
+
+static const struct yh_cfg_opt apps_cfg_opts[] = {
+	CLIENTS_CFG_OPTIONS(offsetof(struct apps_cfg, file)),
+	{ .name = NULL },
+};
+
 static int
 open_registry(bool create, struct clients_registry **r)
 {
@@ -270,6 +281,8 @@ open_registry(bool create, struct clients_registry **r)
 		.default_state_dir = NULL,
 	};
 	struct clients_opts o = { .create = create };
+	struct apps_cfg apps = { NULL };
+	struct yh_cfg_err cerr;
 	struct ident_cfg cfg;
 	char err[512];
 	int rc;
@@ -277,7 +290,15 @@ open_registry(bool create, struct clients_registry **r)
 	*r = NULL;
 	if (state_load_cfg(&a, &cfg, err, sizeof(err)) != 0)
 		return ctl_fail("%s", err);
-	rc = clients_open(cfg.state_dir, &o, r, err, sizeof(err));
+	/* The apps declared in the config's clients.file are part of the registry too. */
+	if ((rc = yh_cfg_defaults(apps_cfg_opts, &apps, &cerr)) == 0 && a.config_path != NULL)
+		rc = yh_cfg_load_file(apps_cfg_opts, &apps, a.config_path, YH_CFG_PARTIAL, &cerr);
+	if (rc != 0)
+		yh_cfg_err_format(&cerr, err, sizeof(err));
+	o.apps_file = apps.file;
+	if (rc == 0)
+		rc = clients_open(cfg.state_dir, &o, r, err, sizeof(err));
+	yh_cfg_free(apps_cfg_opts, &apps);
 	ident_cfg_free(&cfg);
 	if (rc != 0)
 		return ctl_fail("%s", err);
@@ -335,7 +356,10 @@ client_json(const struct clients_client *c)
 	for (size_t i = 0; kids != NULL && i < c->jwks.n; i++)
 		json_array_append_new(kids, json_string(tok_key_kid(c->jwks.keys[i])));
 	json_object_set_new(o, "jwks_kids", kids);
-	json_object_set_new(o, "created", json_string(when));
+	json_object_set_new(o, "created", c->created > 0 ? json_string(when) : json_null());
+	json_object_set_new(o, "source", json_string(c->from_apps_file ? "clients.file" :
+	    "authctl"));
+	json_object_set_new(o, "file", json_sprintf("%s:%d", c->file, c->line));
 	return o;
 }
 

@@ -108,19 +108,28 @@ slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* Replaces clients.json the way a writer does (new inode), bypassing clients_add. */
+/* Replaces DIR/name the way a writer does (a new inode), with the given mode. */
 static void
-replace_file(const char *text)
+put_file(const char *name, const char *text, mode_t mode)
 {
-	char tmp[160];
+	char tmp[160], dst[160];
 	FILE *f;
 
 	snprintf(tmp, sizeof(tmp), "%s/edit.tmp", dir);
+	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
 	f = fopen(tmp, "w");
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
-	assert_int_equal(rename(tmp, file), 0);
+	assert_int_equal(chmod(tmp, mode), 0);
+	assert_int_equal(rename(tmp, dst), 0);
+}
+
+/* Replaces clients.json behind the registry's back (bypassing clients_add). */
+static void
+replace_file(const char *text)
+{
+	put_file(CLIENTS_FILE, text, 0600);
 }
 
 static void
@@ -659,7 +668,7 @@ test_corrupt_keeps_old(void **state)
 	}
 	assert_int_equal(clients_reload(r, err, sizeof(err)), YH_ERR_INVALID);
 	assert_non_null(strstr(err, "registered twice"));
-	assert_non_null(strstr(err, "line 4"));
+	assert_non_null(strstr(err, "clients.json:4)"));
 
 	/* Unknown members are refused rather than ignored. */
 	{
@@ -829,6 +838,107 @@ test_missing_dir(void **state)
 	rmdir(sub);
 }
 
+static int
+open_apps(const char *apps, struct clients_registry **r, char *err, size_t errsz)
+{
+	struct clients_opts o = { .check_interval_ms = -1, .apps_file = apps };
+
+	return clients_open(dir, &o, r, err, errsz);
+}
+
+#define APPS_HEAD "{\"format\": \"yihao-clients/1\", \"clients\": [\n"
+#define APP_PORTAL "{\"client_id\": \"portal\", \"auth\": \"none\", \"redirect_uris\": " \
+	"[\"https://portal.example/cb\"], \"scopes\": [\"openid\", \"profile\"], " \
+	"\"grants\": [\"authorization_code\"], \"min_loa\": 2}"
+#define APP_SVC "{\"client_id\": \"svc\", \"auth\": \"client_secret\", \"secret_file\": " \
+	"\"svc.secret\", \"redirect_uris\": [], \"scopes\": [\"openid\"], \"grants\": " \
+	"[\"client_credentials\"], \"min_loa\": 1}"
+
+/* Apps declared by the operator in clients.file, beside authctl's clients.json. */
+static void
+test_apps_file(void **state)
+{
+	struct clients_registry *r = NULL;
+	struct clients_snap *s;
+	const struct clients_client *c;
+	char apps[160], err[512], *text;
+
+	(void)state;
+	snprintf(apps, sizeof(apps), "%s/apps.json", dir);
+	put_file("svc.secret", SECRET_A "\n", 0600);
+	put_file("apps.json", APPS_HEAD APP_PORTAL ",\n" APP_SVC "\n]}\n", 0644);
+	if (open_apps(apps, &r, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	s = clients_acquire(r);
+	assert_int_equal(clients_count(s), 2);
+	c = clients_find(s, "portal");
+	assert_non_null(c);
+	assert_true(c->from_apps_file);
+	assert_int_equal(c->line, 2);
+	assert_int_equal(c->min_loa, 2);
+	assert_true(c->require_pkce);
+	c = clients_find(s, "svc");
+	assert_non_null(c);
+	assert_int_equal(c->line, 3);
+	assert_int_equal(clients_verify_secret(s, "svc", SECRET_A, strlen(SECRET_A), &c), 0);
+	assert_int_equal(clients_verify_secret(s, "svc", SECRET_B, strlen(SECRET_B), &c),
+	    YH_ERR_AUTH);
+	clients_release(s);
+
+	/* authctl's writers leave the operator's apps alone, and add beside them. */
+	assert_int_equal(add_one(r, "portal", CLIENTS_AUTH_NONE, "https://x.example/cb", NULL),
+	    YH_ERR_EXISTS);
+	assert_int_not_equal(clients_remove(r, "svc", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "apps.json:3 (clients.file)"));
+	assert_int_not_equal(clients_set_secret(r, "svc", SECRET_B, err, sizeof(err)), 0);
+	assert_int_equal(add_one(r, "own", CLIENTS_AUTH_NONE, "https://own.example/cb", NULL),
+	    0);
+	s = clients_acquire(r);
+	assert_int_equal(clients_count(s), 3);
+	assert_false(clients_find(s, "own")->from_apps_file);
+	clients_release(s);
+	text = slurp(file, NULL);                 /* clients.json holds only authctl's app */
+	assert_null(strstr(text, "portal"));
+	assert_null(strstr(text, "svc"));
+	free(text);
+
+	/* A change to the apps file is picked up; an id in both files is refused. */
+	put_file("apps.json", APPS_HEAD APP_PORTAL ",\n{\"client_id\": \"own\", \"auth\": "
+	    "\"none\", \"redirect_uris\": [\"https://o.example/cb\"], \"scopes\": [\"openid\"], "
+	    "\"grants\": [\"authorization_code\"], \"min_loa\": 1}\n]}\n", 0644);
+	assert_int_equal(clients_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "apps.json:3: client \"own\" registered twice (also "));
+	assert_non_null(strstr(err, "clients.json:"));
+	put_file("apps.json", APPS_HEAD APP_PORTAL "\n]}\n", 0644);
+	assert_int_equal(clients_refresh_if_changed(r), 0);
+	s = clients_acquire(r);
+	assert_int_equal(clients_count(s), 2);
+	assert_null(clients_find(s, "svc"));
+	clients_release(s);
+	clients_close(r);
+
+	/* Secret files: private, long enough, printable; the apps file must exist. */
+	put_file("apps.json", APPS_HEAD APP_SVC "\n]}\n", 0644);
+	put_file("svc.secret", SECRET_A "\n", 0644);
+	assert_int_equal(open_apps(apps, &r, err, sizeof(err)), YH_ERR_PERM);
+	assert_non_null(strstr(err, "apps.json:2: client 0 \"svc\": secret_file"));
+	put_file("svc.secret", "short\n", 0600);
+	assert_int_equal(open_apps(apps, &r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "bytes"));
+	put_file("svc.secret", "a secret with a tab\tin it, which is long enough", 0600);
+	assert_int_equal(open_apps(apps, &r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "printable"));
+	put_file("apps.json", APPS_HEAD "{\"client_id\": \"svc\", \"auth\": \"client_secret\", "
+	    "\"redirect_uris\": [], \"scopes\": [\"openid\"], \"grants\": "
+	    "[\"client_credentials\"], \"min_loa\": 1}\n]}\n", 0644);
+	assert_int_equal(open_apps(apps, &r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "without a secret_file"));
+	snprintf(apps, sizeof(apps), "%s/nope.json", dir);
+	assert_int_equal(open_apps(apps, &r, err, sizeof(err)), YH_ERR_NOT_FOUND);
+	assert_non_null(strstr(err, "nope.json (clients.file)"));
+	assert_null(r);
+}
+
 int
 main(void)
 {
@@ -845,6 +955,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_key_jwt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apps_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
