@@ -293,6 +293,7 @@ open_sessions(struct daemon *d, char *err, size_t errsz)
 	/* Ended sessions (logout, expiry, account page, operator) reach every app of the
 	 * session through back-channel logout. */
 	sc.on_event = bcl_on_session_event;
+	sc.metrics = d->app.metrics;
 	sc.event_ctx = d->bcl;
 	if ((r = sess_open(&sc, &d->app.sess)) != 0) {
 		snprintf(err, errsz, "cannot open the session store (%s): %s",

@@ -6,12 +6,14 @@
 #define YH_SESS_INTERNAL
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "authd/metrics.h"
 #include "authd/sess.h"
 #include "common/b64.h"
 #include "common/buf.h"
@@ -232,6 +234,12 @@ emit(struct sess_store *s, enum sess_event_type type, enum sess_reason why,
 		.sid = rec->sid, .uid = rec->uid, .origin = true, .info = rec,
 	};
 
+	if (type == SESS_EV_ENDED && why >= SESS_END_LOGOUT && why <= SESS_END_EVICTED) {
+		mx_counter_add(s->mx.ended[why], 1);
+		mx_gauge_add(s->mx.active, -1);
+	} else if (type == SESS_EV_CHANGED) {
+		mx_counter_add(s->mx.reauth, 1);
+	}
 	if (s->cfg.on_event != NULL)
 		s->cfg.on_event(s->cfg.event_ctx, &ev);
 	if (s->ops->publish != NULL)
@@ -456,6 +464,39 @@ dup_opt(const char *src, char **dst)
 	return (*dst = strdup(src)) == NULL ? YH_ERR_ALLOC : 0;
 }
 
+/* The store's series in cfg.metrics (none without a registry). */
+static int
+metrics_setup(struct sess_store *s)
+{
+	static const char *const reasons[] = {
+		[SESS_END_LOGOUT] = "logout", [SESS_END_EXPIRED] = "expired",
+		[SESS_END_USER] = "user", [SESS_END_ADMIN] = "admin",
+		[SESS_END_EVICTED] = "evicted",
+	};
+	struct mx_registry *m = s->cfg.metrics;
+	char label[32];
+	int rc;
+
+	if (m == NULL)
+		return 0;
+	if ((rc = mx_counter_get(m, "yh_sessions_created_total", "login sessions created by "
+	    "this process", NULL, &s->mx.created)) != 0 ||
+	    (rc = mx_counter_get(m, "yh_sessions_reauth_total", "sessions re-authenticated "
+	    "(step-up, new id) by this process", NULL, &s->mx.reauth)) != 0)
+		return rc;
+	for (int r = SESS_END_LOGOUT; r <= SESS_END_EVICTED; r++) {
+		snprintf(label, sizeof(label), "reason=\"%s\"", reasons[r]);
+		if ((rc = mx_counter_get(m, "yh_sessions_ended_total", "sessions ended by this "
+		    "process, by reason", label, &s->mx.ended[r])) != 0)
+			return rc;
+	}
+	/* Only the memory backend knows the live count; Redis is shared by many processes. */
+	if (s->cfg.backend == SESS_BACKEND_MEMORY)
+		rc = mx_gauge_get(m, "yh_sessions_active", "login sessions held in memory",
+		    NULL, &s->mx.active);
+	return rc;
+}
+
 int
 sess_open(const struct sess_config *c, struct sess_store **out)
 {
@@ -478,7 +519,7 @@ sess_open(const struct sess_config *c, struct sess_store **out)
 	s->cfg.redis_host = s->host;
 	s->cfg.redis_password = s->password;
 	s->cfg.prefix = s->prefix;
-	if ((rc = s->ops->open(s)) != 0)
+	if ((rc = metrics_setup(s)) != 0 || (rc = s->ops->open(s)) != 0)
 		goto out;
 	if (c->sweep_interval_ms > 0) {
 		if (pthread_create(&s->sweeper, NULL, sweeper_main, s) != 0) {
@@ -687,6 +728,8 @@ sess_create(struct sess_store *s, const struct sess_auth *a, char token[SESS_TOK
 	    s->ops->s_user_keys(s, a->uid, keys, SESS_USER_KEYS_MAX, &nkeys) == 0 &&
 	    nkeys > s->cfg.max_per_user)
 		evict_excess(s, a->uid);
+	mx_counter_add(s->mx.created, 1);
+	mx_gauge_add(s->mx.active, 1);
 	if (out != NULL)
 		*out = *rec;
 out:

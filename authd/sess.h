@@ -37,6 +37,10 @@
 #include <stdint.h>
 #include "common/err.h"
 
+struct mx_registry;
+struct mx_counter;
+struct mx_gauge;
+
 #define SESS_TOKEN_BYTES 32      /* raw bytes of a session id, code, refresh token, nonce */
 #define SESS_TOKEN_SIZE 44       /* its base64url text (43) + NUL */
 #define SESS_KEY_SIZE 65         /* hex SHA-256 of a token + NUL: the stored key */
@@ -128,6 +132,12 @@ struct sess_config {
 	unsigned redis_pool;          /* connections; default 4 */
 	int64_t redis_grace_s;        /* Redis keeps expired sessions this long for the sweep
 	                               * to end them with an event; default 120 */
+	struct mx_registry *metrics;  /* NULL: none. Else the store counts, in this process:
+	                               * yh_sessions_created_total,
+	                               * yh_sessions_ended_total{reason} (logout, expired,
+	                               * user, admin, evicted), yh_sessions_reauth_total
+	                               * (step-up, id rotation) and, memory backend only,
+	                               * yh_sessions_active */
 };
 
 struct sess_store;
@@ -446,6 +456,10 @@ struct sess_store {
 	const struct sess_ops *ops;
 	void *be;                      /* the backend's state */
 	char node[SESS_PUBID_SIZE];    /* this process's id in pub/sub messages */
+	struct {                       /* NULL pointers when cfg.metrics is NULL */
+		struct mx_counter *created, *reauth, *ended[SESS_END_EVICTED + 1];
+		struct mx_gauge *active;
+	} mx;
 	pthread_t sweeper;
 	bool sweeper_running, stopping;
 	pthread_mutex_t stop_lock;

@@ -214,6 +214,18 @@ req g GET '/login/totp?next=%2Faccount&loa=3'
 [[ $STATUS == 302 && $LOCATION == '/login?next=%2Faccount' ]] &&
   ok "/login/totp without a session: to /login" || fail "/login/totp: $STATUS '$LOCATION'"
 
+# ---- the logins and sessions above show in /metrics
+curl -s "$BASE/metrics" >"$TMP/metrics"
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$TMP/metrics"; }
+[[ $(metric 'yh_logins_total{method="pwd",result="success"}') -ge 2 ]] &&
+  ok "metrics: successful password logins counted" || fail "metrics: logins ok $(grep yh_logins "$TMP/metrics")"
+[[ $(metric 'yh_logins_total{method="pwd",result="failure"}') -ge 1 && $(metric 'yh_logins_total{method="pwd",result="locked"}') -ge 1 ]] &&
+  ok "metrics: failed and locked-out logins counted" || fail "metrics: no failure series: $(grep yh_logins "$TMP/metrics")"
+[[ $(metric yh_sessions_created_total) -ge 1 && $(metric yh_sessions_active) -ge 1 ]] &&
+  ok "metrics: sessions created and active" || fail "metrics: sessions $(grep yh_sessions "$TMP/metrics")"
+grep -q '^# TYPE yh_sessions_ended_total counter$' "$TMP/metrics" &&
+  ok "metrics: sessions ended by reason" || fail "metrics: no yh_sessions_ended_total"
+
 kill -TERM "$PID"
 wait "$PID"
 RC=$?

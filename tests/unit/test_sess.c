@@ -27,7 +27,9 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include "authd/metrics.h"
 #include "authd/sess.h"
+#include "common/buf.h"
 #include "common/b64.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
@@ -979,6 +981,51 @@ test_fault(void **state)
 	test_redis_down_and_back(state);
 }
 
+/* The metrics the store keeps for /metrics: created, re-authenticated, ended by reason
+ * and, in memory, the live count. */
+static void
+test_metrics(void **state)
+{
+	struct fx *f = *state;
+	struct mx_registry *m = NULL;
+	struct sess_config c;
+	struct sess_info a;
+	struct sess_auth up = { .uid = "u-mx1", .loa = 3, .amr = AMR_OTP, .namr = 2 };
+	char t1[SESS_TOKEN_SIZE], t2[SESS_TOKEN_SIZE], t3[SESS_TOKEN_SIZE], t4[SESS_TOKEN_SIZE];
+	struct yh_buf b;
+	size_t n = 0;
+
+	assert_int_equal(mx_registry_new(&m), 0);
+	sess_close(f->s);
+	cfg_base(&c, f, &f->log);
+	c.metrics = m;
+	f->s = open_with(&c);
+	login(f->s, "u-mx1", t1, &a);
+	login(f->s, "u-mx2", t2, &a);
+	login(f->s, "u-mx3", t3, &a);
+	assert_int_equal(sess_reauth(f->s, t1, &up, t4, &a), 0);
+	assert_int_equal(sess_end_token(f->s, t2, SESS_END_USER, NULL), 0);
+	assert_int_equal(sess_end_user(f->s, "u-mx3", SESS_END_ADMIN, NULL, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(sess_end_token(f->s, t2, SESS_END_USER, NULL), YH_ERR_NOT_FOUND);
+
+	yh_buf_init(&b, 1 << 20);
+	assert_int_equal(mx_render(m, &b), 0);
+	assert_non_null(strstr(yh_buf_cstr(&b), "\nyh_sessions_created_total 3\n"));
+	assert_non_null(strstr(yh_buf_cstr(&b), "\nyh_sessions_reauth_total 1\n"));
+	assert_non_null(strstr(yh_buf_cstr(&b), "\nyh_sessions_ended_total{reason=\"user\"} 1\n"));
+	assert_non_null(strstr(yh_buf_cstr(&b), "\nyh_sessions_ended_total{reason=\"admin\"} 1\n"));
+	assert_non_null(strstr(yh_buf_cstr(&b), "\nyh_sessions_ended_total{reason=\"logout\"} 0\n"));
+	if (f->backend == SESS_BACKEND_MEMORY)
+		assert_non_null(strstr(yh_buf_cstr(&b), "\nyh_sessions_active 1\n"));
+	else
+		assert_null(strstr(yh_buf_cstr(&b), "yh_sessions_active"));
+	yh_buf_free(&b);
+	sess_close(f->s);
+	f->s = NULL;
+	mx_registry_free(m);
+}
+
 #define BOTH(fn) \
 	cmocka_unit_test_setup_teardown(fn, SETUP, teardown)
 
@@ -996,7 +1043,7 @@ main(void)
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout),
 		BOTH(test_nonce_single_use), BOTH(test_sweep), BOTH(test_sweep_thread),
-		BOTH(test_mem_bounded),
+		BOTH(test_mem_bounded), BOTH(test_metrics),
 	};
 #undef SETUP
 #define SETUP setup_redis
@@ -1006,7 +1053,7 @@ main(void)
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout),
 		BOTH(test_nonce_single_use), BOTH(test_sweep), BOTH(test_sweep_thread),
-		BOTH(test_pubsub), BOTH(test_fault),
+		BOTH(test_pubsub), BOTH(test_fault), BOTH(test_metrics),
 	};
 #undef SETUP
 	failed += cmocka_run_group_tests_name("sess_memory", mem_tests, NULL, NULL);
