@@ -368,7 +368,7 @@ open_app(struct daemon *d, bool fresh, char *err, size_t errsz)
 	if (r != 0)
 		return r;
 	if ((r = wk_pool_new((unsigned)d->cfg.worker_threads, (size_t)d->cfg.worker_queue,
-	    &d->app.workers)) != 0) {
+	    (int)d->cfg.worker_nice, &d->app.workers)) != 0) {
 		snprintf(err, errsz, "cannot start the worker pool: %s", yh_strerror(r));
 		return r;
 	}

@@ -104,6 +104,10 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "workers.queue", .type = YH_CFG_INT, .def = "1024", .min = 1, .max = 1000000,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_queue),
 	  .help = "slow jobs waiting before new ones get 503" },
+	{ .name = "workers.nice", .type = YH_CFG_INT, .def = "10", .min = 0, .max = 19,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_nice),
+	  .help = "niceness added to the worker threads, so a burst of password hashing "
+	      "yields the CPU to token and page requests (0: equal priority)" },
 	{ .name = "login.max_failures", .type = YH_CFG_INT, .def = "5", .min = 1, .max = 1000,
 	  .offset = OFF(login_max_failures),
 	  .help = "failed logins (per account and per address) before a lockout" },

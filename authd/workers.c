@@ -1,7 +1,11 @@
 /* A fixed pool of worker threads over a bounded ring of jobs. */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "authd/workers.h"
 
@@ -22,7 +26,25 @@ struct wk_pool {
 	bool stopping;
 	pthread_t *threads;
 	unsigned nthreads;           /* threads actually started */
+	int nice;                    /* added to each worker's niceness */
 };
+
+/* Lowers the calling thread's priority by p->nice (best effort: lowering one's own
+ * priority needs no privilege; nice values stop at 19). */
+static void
+lower_priority(const struct wk_pool *p)
+{
+	int base;
+
+	if (p->nice <= 0)
+		return;
+	errno = 0;
+	base = getpriority(PRIO_PROCESS, (id_t)gettid());
+	if (errno != 0)
+		return;
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), base + p->nice > 19 ? 19 :
+	    base + p->nice);
+}
 
 static void *
 worker_main(void *arg)
@@ -30,6 +52,7 @@ worker_main(void *arg)
 	struct wk_pool *p = arg;
 	struct wk_job job;
 
+	lower_priority(p);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (p->count == 0 && !p->stopping)
@@ -50,17 +73,18 @@ worker_main(void *arg)
 }
 
 int
-wk_pool_new(unsigned nthreads, size_t max_queue, struct wk_pool **out)
+wk_pool_new(unsigned nthreads, size_t max_queue, int nice, struct wk_pool **out)
 {
 	struct wk_pool *p;
 
 	*out = NULL;
 	if (nthreads == 0 || nthreads > WK_THREADS_MAX || max_queue == 0 ||
-	    max_queue > WK_QUEUE_MAX)
+	    max_queue > WK_QUEUE_MAX || nice < 0 || nice > 19)
 		return YH_ERR_INVALID;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return YH_ERR_ALLOC;
 	p->cap = max_queue;
+	p->nice = nice;
 	p->ring = calloc(max_queue, sizeof(*p->ring));
 	p->threads = calloc(nthreads, sizeof(*p->threads));
 	if (p->ring == NULL || p->threads == NULL || pthread_mutex_init(&p->lock, NULL) != 0) {

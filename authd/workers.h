@@ -27,10 +27,13 @@ typedef void (*wk_job_fn)(void *arg);
 
 /*
  * Starts nthreads workers (1..256) with room for max_queue waiting jobs (1..1000000).
- * *out is NULL on error. Returns 0, YH_ERR_INVALID or YH_ERR_ALLOC (threads could not
- * be created).
+ * nice (0..19) is added to the workers' scheduling niceness (Linux keeps it per thread),
+ * so that CPU-bound jobs (argon2id) yield the CPU to the HTTP threads when both want it
+ * and take all of it when the HTTP threads are idle. *out is NULL on error. Returns 0,
+ * YH_ERR_INVALID or YH_ERR_ALLOC (threads could not be created).
  */
-int wk_pool_new(unsigned nthreads, size_t max_queue, struct wk_pool **out) YH_WUR;
+int wk_pool_new(unsigned nthreads, size_t max_queue, int nice, struct wk_pool **out)
+    YH_WUR;
 
 /*
  * Queues fn(arg) to run on a worker. Thread-safe. Returns 0, YH_ERR_BUSY (queue full)

@@ -152,7 +152,8 @@ M_COST=$(effective password.argon2_m_cost_kib)
 P_COST=$(effective password.argon2_parallelism)
 WORKERS=$(effective workers.threads)
 HTHREADS=$(effective http.threads)
-((HTHREADS > 0)) || HTHREADS=$((CORES > 2 ? CORES : 2))
+# 0 = authd's default (authd_config.c, resolve_threads): 8 per CPU, at least 16.
+((HTHREADS > 0)) || HTHREADS=$((8 * CORES > 16 ? 8 * CORES : 16))
 AUDIT_FILE=$(effective audit.file)
 [[ -n $AUDIT_FILE && $AUDIT_FILE != "(unset)" ]] || AUDIT_FILE=$S/audit.log
 [[ -n $T_COST && -n $M_COST && -n $P_COST && -n $WORKERS ]] ||
@@ -175,12 +176,19 @@ ctl client add bench-svc --redirect-uri "$CB" --secret "$SVC_SECRET" --grant cli
 	--name "Bench service"
 ctl client add bench-web --redirect-uri "$CB" --secret "$WEB_SECRET" --scope openid profile \
 	--name "Bench web app"
+# Two sets of users: those whose sessions carry the SSO chains and the refresh tokens, and
+# those the login measurements log in over and over. Kept apart because a user's 33rd
+# session evicts the oldest (sess max_per_user), and an ended session revokes the refresh
+# tokens issued in it: a login burst on the same users would break the refresh chains.
 USERS_JSON=
-for i in $(seq 1 "$NUSERS"); do
+LOGIN_USERS_JSON=
+for i in $(seq 1 $((2 * NUSERS))); do
 	pw="Bench-pass-$i-$(openssl rand -hex 4)"
 	printf '%s\n' "$pw" | ctl user add --id-number "$(id_number "$(printf '11010119900307%03d' "$i")")" \
 		--name "测试$i" --phone "1381234$(printf '%04d' "$i")" --username "bench$i" --password-stdin
-	USERS_JSON+="${USERS_JSON:+,}{\"username\":\"bench$i\",\"password\":\"$pw\"}"
+	u="{\"username\":\"bench$i\",\"password\":\"$pw\"}"
+	if ((i <= NUSERS)); then USERS_JSON+="${USERS_JSON:+,}$u"
+	else LOGIN_USERS_JSON+="${LOGIN_USERS_JSON:+,}$u"; fi
 done
 SVC_BASIC="Authorization: Basic $(printf '%s:%s' bench-svc "$SVC_SECRET" | base64 -w0)"
 WEB_BASIC="Authorization: Basic $(printf '%s:%s' bench-web "$WEB_SECRET" | base64 -w0)"
@@ -194,10 +202,10 @@ for _ in $(seq 1 50); do
 done
 [[ $code == 200 ]] || die "client_credentials refused: HTTP $code $(cat "$TMP/cc.json")"
 
-flows_cfg() {   # flows_cfg FILE CONCURRENCY SECONDS [GRACE]
+flows_cfg() {   # flows_cfg FILE CONCURRENCY SECONDS [GRACE [USERS]]
 	cat >"$1" <<EOF
 {"issuer": "$ISSUER", "out": "$TMP", "client_id": "bench-web", "client_secret": "$WEB_SECRET",
- "redirect_uri": "$CB", "users": [$USERS_JSON], "sessions": $NSESS,
+ "redirect_uri": "$CB", "users": [${5:-$USERS_JSON}], "sessions": $NSESS,
  "refresh_tokens": $((2 * (CONN + WT))), "concurrency": $2, "seconds": $3, "grace": ${4:-2}}
 EOF
 }
@@ -205,7 +213,7 @@ flows_cfg "$TMP/prepare.json" "$CONN" "$DUR"
 t0=$(date +%s.%N)
 node "$FLOWS" prepare "$TMP/prepare.json" >"$TMP/prepare.out" ||
 	{ tail -20 "$TMP/authd.log" >&2; die "could not log in and mint refresh tokens (see above)"; }
-echo "setup: $NUSERS users, $NSESS sessions (password logins), $((2 * (CONN + WT))) refresh tokens" \
+echo "setup: $NUSERS users (and $NUSERS more for the login runs), $NSESS sessions (password logins), $((2 * (CONN + WT))) refresh tokens" \
 	"in $(calc "$(date +%s.%N) - $t0" 1) s; argon2id t=$T_COST m=${M_COST}KiB p=$P_COST," \
 	"$WORKERS worker threads"
 head -n $((CONN + WT)) "$TMP/refresh.txt" >"$TMP/refresh1.txt"
@@ -246,8 +254,9 @@ run_wrk() {
 }
 # run_flow NAME SIGNS MODE: one node run, its figures appended to $RES.
 run_flow() {
-	local name=$1 signs=$2 mode=$3 conc=$4 out=$TMP/flow-$3.json s0 s1 t0 j
-	flows_cfg "$TMP/$mode.json" "$conc" "$DUR"
+	local name=$1 signs=$2 mode=$3 conc=$4 out=$TMP/flow-$3.json s0 s1 t0 j users=$USERS_JSON
+	[[ $mode != login ]] || users=$LOGIN_USERS_JSON
+	flows_cfg "$TMP/$mode.json" "$conc" "$DUR" 2 "$users"
 	t0=$(date +%s.%N)
 	s0=$(cpu_snap)
 	node "$FLOWS" "$mode" "$TMP/$mode.json" >"$out" || die "$mode load failed"
@@ -321,7 +330,7 @@ printf '  %-44s %7s/s  (%s ms per hash per thread)\n' "argon2id alone, $WORKERS 
 run_flow "password login (GET+POST /login), $LCONN chains" 0 login "$LCONN"
 
 # The storm: logins in the background for the whole time, the token grants measured again.
-flows_cfg "$TMP/storm.json" "$BURST" $((2 * DUR + 3)) 0
+flows_cfg "$TMP/storm.json" "$BURST" $((2 * DUR + 3)) 0 "$LOGIN_USERS_JSON"
 node "$FLOWS" login "$TMP/storm.json" >"$TMP/flow-storm.json" 2>&1 &
 BG+=($!)
 sleep 2      # let the worker queue fill

@@ -1,5 +1,8 @@
 /* Unit tests for authd's core: listen/proxy parsing, form parsing, metrics, the worker
  * pool and configuration loading (file:line errors, derived issuer). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/resource.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -238,11 +241,11 @@ test_workers(void **state)
 	size_t queued, running;
 
 	(void)state;
-	assert_int_equal(wk_pool_new(0, 4, &p), YH_ERR_INVALID);
+	assert_int_equal(wk_pool_new(0, 4, 0, &p), YH_ERR_INVALID);
 	assert_null(p);
-	assert_int_equal(wk_pool_new(2, 0, &p), YH_ERR_INVALID);
+	assert_int_equal(wk_pool_new(2, 0, 0, &p), YH_ERR_INVALID);
 	/* Two workers, room for two waiting jobs: the fifth job is refused. */
-	assert_int_equal(wk_pool_new(2, 2, &p), 0);
+	assert_int_equal(wk_pool_new(2, 2, 0, &p), 0);
 	assert_int_equal(wk_submit(p, wk_block, &w), 0);
 	assert_int_equal(wk_submit(p, wk_block, &w), 0);
 	/* Wait (no clock) until both workers hold a blocking job. */
@@ -267,6 +270,54 @@ test_workers(void **state)
 	wk_pool_stop(p);
 	wk_pool_free(p);
 	wk_pool_free(NULL);
+}
+
+/* A worker job recording its thread's niceness. */
+struct nice_probe {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	int nice;
+	bool ran;
+};
+
+static void
+wk_nice_probe(void *arg)
+{
+	struct nice_probe *n = arg;
+
+	pthread_mutex_lock(&n->lock);
+	errno = 0;
+	n->nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+	n->ran = errno == 0;
+	pthread_cond_signal(&n->done);
+	pthread_mutex_unlock(&n->lock);
+}
+
+/* Workers run at the HTTP threads' niceness plus the configured amount. */
+static void
+test_workers_nice(void **state)
+{
+	struct nice_probe n = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false };
+	struct wk_pool *p = NULL;
+	int base;
+
+	(void)state;
+	assert_int_equal(wk_pool_new(1, 1, 20, &p), YH_ERR_INVALID);
+	assert_int_equal(wk_pool_new(1, 1, -1, &p), YH_ERR_INVALID);
+	errno = 0;
+	base = getpriority(PRIO_PROCESS, (id_t)gettid());
+	assert_int_equal(errno, 0);
+	assert_int_equal(wk_pool_new(1, 1, 7, &p), 0);
+	assert_int_equal(wk_submit(p, wk_nice_probe, &n), 0);
+	pthread_mutex_lock(&n.lock);
+	while (!n.ran)
+		pthread_cond_wait(&n.done, &n.lock);
+	pthread_mutex_unlock(&n.lock);
+	assert_int_equal(n.nice, base + 7 > 19 ? 19 : base + 7);
+	/* The caller's own priority is untouched. */
+	assert_int_equal(getpriority(PRIO_PROCESS, (id_t)gettid()), base);
+	wk_pool_stop(p);
+	wk_pool_free(p);
 }
 
 static char tmpdir[] = "/tmp/yh-test-authd-XXXXXX";
@@ -431,6 +482,7 @@ main(void)
 		cmocka_unit_test(test_metrics_render),
 		cmocka_unit_test(test_metrics_concurrent),
 		cmocka_unit_test(test_workers),
+		cmocka_unit_test(test_workers_nice),
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_errors),

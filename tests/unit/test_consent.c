@@ -465,7 +465,7 @@ hsetup(void **state)
 	assert_int_equal(clients_open(path, &co, &h->clients, err, sizeof(err)), 0);
 	snprintf(h->audit_path, sizeof(h->audit_path), "%s/audit.log", h->f.root);
 	assert_int_equal(yh_audit_open(h->audit_path, &h->audit, err, sizeof(err)), 0);
-	assert_int_equal(wk_pool_new(1, 8, &h->workers), 0);
+	assert_int_equal(wk_pool_new(1, 8, 0, &h->workers), 0);
 	hx_client(h);
 	hx_person(h);
 	hx_session(h, h->stoken, h->sid);

@@ -331,7 +331,7 @@ setup(void **state)
 	assert_int_equal(sess_open(&sc, &f->app.sess), 0);
 	snprintf(f->audit_path, sizeof(f->audit_path), "%s/audit.log", f->root);
 	assert_int_equal(yh_audit_open(f->audit_path, &f->app.audit, err, sizeof(err)), 0);
-	assert_int_equal(wk_pool_new(2, 64, &f->app.workers), 0);
+	assert_int_equal(wk_pool_new(2, 64, 0, &f->app.workers), 0);
 	assert_int_equal(mx_registry_new(&f->app.metrics), 0);
 	assert_int_equal(yh_random(f->app.subject_key, sizeof(f->app.subject_key)), 0);
 	f->app.issuer = "http://127.0.0.1";
