@@ -11,6 +11,10 @@
 #   cc        client_credentials grants/s, wrk, 32 connections, client_secret_basic
 #   refresh   refresh_token grants/s with rotation, wrk, 32 connections, each response's
 #             new refresh token chained into the next request (bench_oidc_refresh.lua)
+#   half      cc and refresh again, offered at about half the rate just measured (each
+#             wrk connection pauses between requests): latency when authd is loaded but
+#             not saturated (at full speed the p99 is mostly queueing for the 2 cores
+#             that authd shares with wrk)
 #   sso       full SSO round trips/s: GET /authorize with a session cookie -> 302 with a
 #             code -> POST /token; 32 concurrent chains (node, bench_oidc_flows.mjs)
 #   argon2    argon2id alone with the configured parameters, through libargon2 (the
@@ -33,8 +37,8 @@
 #                             a password login during setup
 #   BENCH_WRK_THREADS [2]     wrk threads
 #   BENCH_USERS [4]           users the logins and SSO sessions are spread over
-#   BENCH_HTTP_THREADS, BENCH_WORKERS   authd http.threads / workers.threads (unset: authd's
-#                             defaults: one event loop per CPU, 2 workers)
+#   BENCH_HTTP_THREADS, BENCH_WORKERS, BENCH_WORKERS_NICE   authd http.threads /
+#                             workers.threads / workers.nice (unset: authd's defaults)
 #   BENCH_ARGON2_T, BENCH_ARGON2_M_KIB, BENCH_ARGON2_P   password.argon2_* (unset: the
 #                             production defaults 3 / 65536 / 1)
 #   BENCH_AUDIT_FILE          audit.file (e.g. on /dev/shm, to see the cost of the disk flush)
@@ -138,6 +142,7 @@ CONF=$TMP/authd.conf
 	echo "log.level = warn"
 	[[ -n ${BENCH_HTTP_THREADS:-} ]] && echo "http.threads = $BENCH_HTTP_THREADS"
 	[[ -n ${BENCH_WORKERS:-} ]] && echo "workers.threads = $BENCH_WORKERS"
+	[[ -n ${BENCH_WORKERS_NICE:-} ]] && echo "workers.nice = $BENCH_WORKERS_NICE"
 	[[ -n ${BENCH_ARGON2_T:-} ]] && echo "password.argon2_t_cost = $BENCH_ARGON2_T"
 	[[ -n ${BENCH_ARGON2_M_KIB:-} ]] && echo "password.argon2_m_cost_kib = $BENCH_ARGON2_M_KIB"
 	[[ -n ${BENCH_ARGON2_P:-} ]] && echo "password.argon2_parallelism = $BENCH_ARGON2_P"
@@ -206,18 +211,19 @@ flows_cfg() {   # flows_cfg FILE CONCURRENCY SECONDS [GRACE [USERS]]
 	cat >"$1" <<EOF
 {"issuer": "$ISSUER", "out": "$TMP", "client_id": "bench-web", "client_secret": "$WEB_SECRET",
  "redirect_uri": "$CB", "users": [${5:-$USERS_JSON}], "sessions": $NSESS,
- "refresh_tokens": $((2 * (CONN + WT))), "concurrency": $2, "seconds": $3, "grace": ${4:-2}}
+ "refresh_tokens": $((3 * (CONN + WT))), "concurrency": $2, "seconds": $3, "grace": ${4:-2}}
 EOF
 }
 flows_cfg "$TMP/prepare.json" "$CONN" "$DUR"
 t0=$(date +%s.%N)
 node "$FLOWS" prepare "$TMP/prepare.json" >"$TMP/prepare.out" ||
 	{ tail -20 "$TMP/authd.log" >&2; die "could not log in and mint refresh tokens (see above)"; }
-echo "setup: $NUSERS users (and $NUSERS more for the login runs), $NSESS sessions (password logins), $((2 * (CONN + WT))) refresh tokens" \
+echo "setup: $NUSERS users (and $NUSERS more for the login runs), $NSESS sessions (password logins), $((3 * (CONN + WT))) refresh tokens" \
 	"in $(calc "$(date +%s.%N) - $t0" 1) s; argon2id t=$T_COST m=${M_COST}KiB p=$P_COST," \
 	"$WORKERS worker threads"
 head -n $((CONN + WT)) "$TMP/refresh.txt" >"$TMP/refresh1.txt"
-tail -n $((CONN + WT)) "$TMP/refresh.txt" >"$TMP/refresh2.txt"
+sed -n "$((CONN + WT + 1)),$((2 * (CONN + WT)))p" "$TMP/refresh.txt" >"$TMP/refresh2.txt"
+tail -n $((CONN + WT)) "$TMP/refresh.txt" >"$TMP/refresh3.txt"
 
 # ---- measurements ------------------------------------------------------------------------
 # Results: one line per figure in $TMP/results: name|rate|p50|p99|cores|busy|signs|note
@@ -236,7 +242,7 @@ run_wrk() {
 	(($# == 0)) || args=(-- "$@")
 	t0=$(date +%s.%N)
 	s0=$(cpu_snap)
-	wrk -t"$WT" -c"$CONN" -d"${DUR}s" --timeout 10s --latency -H "$hdr" -s "$lua" \
+	BENCH_PACE_MS=${PACE_MS:-} wrk -t"$WT" -c"$CONN" -d"${DUR}s" --timeout 10s --latency -H "$hdr" -s "$lua" \
 		"$ISSUER/token" "${args[@]}" >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
 	s1=$(cpu_snap)
 	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
@@ -300,6 +306,17 @@ run_wrk "client_credentials, $CONN conn" 1 "$CC_LUA" "$SVC_BASIC"
 run_wrk "refresh_token (rotating), $CONN conn" 2 "$RT_LUA" "$WEB_BASIC" "$TMP/refresh1.txt" "$WT"
 run_flow "SSO round trip (authorize+token), $CONN chains" 2 sso "$CONN"
 
+# The same grants offered at about half the rate just measured (each connection pausing
+# between requests): the latency a loaded server gives when it is not saturated. At full
+# speed the load generators and authd share the machine's cores, and the p99 above is
+# mostly time spent queued for a CPU.
+rate_of() { awk -F'|' -v n="$1" '$1 == n { print int($2) }' "$RES"; }
+half_pace() { awk -v r="$1" -v c="$CONN" 'BEGIN { printf "%d", (r > 0 ? 2000 * c / r : 10) }'; }
+CC_RATE=$(rate_of "client_credentials, $CONN conn")
+RT_RATE=$(rate_of "refresh_token (rotating), $CONN conn")
+PACE_MS=$(half_pace "$CC_RATE") run_wrk "client_credentials at half load (~$((CC_RATE / 2))/s)" 1 "$CC_LUA" "$SVC_BASIC"
+PACE_MS=$(half_pace "$RT_RATE") run_wrk "refresh_token at half load (~$((RT_RATE / 2))/s)" 2 "$RT_LUA" "$WEB_BASIC" "$TMP/refresh3.txt" "$WT"
+
 # argon2id alone: the same parameters through libargon2 on $WORKERS threads (ctypes
 # releases the GIL around the call, so the threads hash in parallel like authd's workers).
 A2=$(python3 - "$T_COST" "$M_COST" "$P_COST" "$WORKERS" 3 <<'EOF' || echo "0 0"
@@ -330,13 +347,14 @@ printf '  %-44s %7s/s  (%s ms per hash per thread)\n' "argon2id alone, $WORKERS 
 run_flow "password login (GET+POST /login), $LCONN chains" 0 login "$LCONN"
 
 # The storm: logins in the background for the whole time, the token grants measured again.
-flows_cfg "$TMP/storm.json" "$BURST" $((2 * DUR + 3)) 0 "$LOGIN_USERS_JSON"
+flows_cfg "$TMP/storm.json" "$BURST" $((3 * DUR + 3)) 0 "$LOGIN_USERS_JSON"
 node "$FLOWS" login "$TMP/storm.json" >"$TMP/flow-storm.json" 2>&1 &
 BG+=($!)
 sleep 2      # let the worker queue fill
 echo "  (a login burst of $BURST browsers runs from here on)"
 run_wrk "client_credentials during login burst" 1 "$CC_LUA" "$SVC_BASIC"
 run_wrk "refresh_token during login burst" 2 "$RT_LUA" "$WEB_BASIC" "$TMP/refresh2.txt" "$WT"
+PACE_MS=$(half_pace "$CC_RATE") run_wrk "cc at half load (~$((CC_RATE / 2))/s) during the burst" 1 "$CC_LUA" "$SVC_BASIC"
 wait "${BG[0]}" || die "the login burst failed: $(cat "$TMP/flow-storm.json")"
 BG=()
 flow_line "password login during the burst (whole run)" 0 "$(cat "$TMP/flow-storm.json")" "- -"

@@ -5,3 +5,14 @@
 wrk.method = "POST"
 wrk.body = "grant_type=client_credentials"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+
+-- BENCH_PACE_MS (set by bench_oidc.sh for the "half load" runs): each connection waits this
+-- long after a response before its next request, so the offered rate is about
+-- connections / pace instead of as fast as authd answers: the latency of a loaded but not
+-- saturated server, not the queueing of a saturated one.
+local pace = tonumber(os.getenv("BENCH_PACE_MS") or "")
+if pace and pace > 0 then
+	function delay()
+		return pace
+	end
+end
