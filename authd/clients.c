@@ -1095,8 +1095,9 @@ parse_client(json_t *o, struct clients_client *c, struct clients_snap *s,
 	if (c->secret_file != NULL && c->auth != CLIENTS_AUTH_SECRET)
 		return cerr(err, errsz, YH_ERR_INVALID, "secret_file: only for client_secret "
 		    "clients");
-	if (c->secret_file != NULL && clients_id_valid(c->id) &&
-	    (rc = secret_from_file(s, d, c, err, errsz)) != 0)
+	if (!clients_id_valid(c->id))  /* before the secret is hashed under it */
+		return cerr(err, errsz, YH_ERR_INVALID, "client_id: [A-Za-z0-9._-]{1,64}");
+	if (c->secret_file != NULL && (rc = secret_from_file(s, d, c, err, errsz)) != 0)
 		return rc;
 	if ((c->auth == CLIENTS_AUTH_SECRET) != c->has_secret)
 		return cerr(err, errsz, YH_ERR_INVALID, "%s",
