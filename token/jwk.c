@@ -6,10 +6,13 @@
  * Ed25519 points decodable (checked here: OpenSSL only finds out at verify time), private
  * halves matching public halves (pairwise check), RSA modulus size and exponent.
  */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
 
@@ -147,16 +150,16 @@ out:
 	return r;
 }
 
-/* Public and (when priv) pairwise consistency checks. */
+/* OpenSSL's public check (when pub) and, when priv, the pairwise consistency check. */
 static int
-pkey_check(EVP_PKEY *pk, bool priv)
+pkey_check(EVP_PKEY *pk, bool pub, bool priv)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
 	int r = 0;
 
 	if (ctx == NULL)
 		return YH_ERR_CRYPTO;
-	if (EVP_PKEY_public_check(ctx) != 1)
+	if (pub && EVP_PKEY_public_check(ctx) != 1)
 		r = YH_ERR_INVALID;
 	else if (priv && EVP_PKEY_pairwise_check(ctx) != 1)
 		r = YH_ERR_INVALID;
@@ -206,7 +209,7 @@ import_ec(const json_t *jwk, enum tok_family fam, struct tok_key **out)
 	}
 	params[np] = OSSL_PARAM_construct_end();
 	if ((r = pkey_fromdata(fam == TOK_FAM_SM2 ? "SM2" : "EC", params, priv, &pk)) != 0 ||
-	    (r = pkey_check(pk, priv)) != 0)
+	    (r = pkey_check(pk, true, priv)) != 0)
 		goto out;
 	r = tok_key_from_pkey(pk, TOK_ALG_UNSET, out);
 out:
@@ -349,17 +352,66 @@ static const char *const rsa_priv_params[] = {
 };
 #define RSA_PRIV_N 6
 
-/* Checks n's size and e's shape before any key is built. */
+/* The odd primes below 752 multiplied together (SP 800-56B's small-factor test). */
+static BIGNUM *small_primes;
+static pthread_once_t small_primes_once = PTHREAD_ONCE_INIT;
+
+static void
+small_primes_init(void)
+{
+	BIGNUM *b = BN_new();
+
+	if (b == NULL || !BN_one(b)) {
+		BN_free(b);
+		return;
+	}
+	for (unsigned p = 3; p < 752; p += 2) {
+		bool prime = true;
+
+		for (unsigned d = 3; prime && d * d <= p; d += 2)
+			prime = p % d != 0;
+		if (prime && !BN_mul_word(b, p)) {
+			BN_free(b);
+			return;
+		}
+	}
+	small_primes = b;
+}
+
+/*
+ * Checks n's size and e's shape before any key is built, then the modulus: no prime
+ * factor below 752 and not itself prime. This stands in for OpenSSL's public check of
+ * RSA keys, whose Miller-Rabin test with random bases can accept a malformed modulus in
+ * one call and refuse it in the next; a key must get the same answer at every load.
+ * BN_check_prime always says 1 for a prime and, for a composite, 0 but with a
+ * probability below 2^-128. (A prime power p^k would pass: it can only weaken the key
+ * of whoever registered it.)
+ */
 static int
 rsa_pub_checks(const BIGNUM *n, const BIGNUM *e)
 {
-	int bits = BN_num_bits(n);
+	int bits = BN_num_bits(n), r = 0;
+	BN_CTX *ctx;
+	BIGNUM *g;
 
 	if (bits < TOK_RSA_MIN_BITS || bits > TOK_RSA_MAX_BITS || !BN_is_odd(n))
 		return YH_ERR_KEY;
 	if (BN_num_bytes(e) > RSA_E_MAX || !BN_is_odd(e) || BN_cmp(e, BN_value_one()) <= 0)
 		return YH_ERR_KEY;
-	return 0;
+	if (pthread_once(&small_primes_once, small_primes_init) != 0 || small_primes == NULL)
+		return YH_ERR_ALLOC;
+	ctx = BN_CTX_new();
+	g = BN_new();
+	if (ctx == NULL || g == NULL || !BN_gcd(g, n, small_primes, ctx))
+		r = YH_ERR_ALLOC;
+	else if (!BN_is_one(g))
+		r = YH_ERR_INVALID;
+	else if ((r = BN_check_prime(n, ctx, NULL)) != 0)
+		r = r == 1 ? YH_ERR_INVALID : YH_ERR_CRYPTO;
+	ERR_clear_error();
+	BN_free(g);
+	BN_CTX_free(ctx);
+	return r;
 }
 
 static int
@@ -395,7 +447,7 @@ import_rsa(const json_t *jwk, struct tok_key **out)
 	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
 		goto out;
 	if ((r = pkey_fromdata("RSA", params, has_priv, &pk)) != 0 ||
-	    (r = pkey_check(pk, has_priv)) != 0)
+	    (r = pkey_check(pk, false, has_priv)) != 0)
 		goto out;
 	r = tok_key_from_pkey(pk, TOK_ALG_UNSET, out);
 out:

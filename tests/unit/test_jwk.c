@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
@@ -364,6 +365,76 @@ test_rsa_limits(void **state)
 	    YH_ERR_UNSUPPORTED);
 }
 
+/* A JWK with modulus n (e = 65537). */
+static char *
+rsa_jwk_of(const BIGNUM *n)
+{
+	unsigned char buf[1100];
+	char enc[1500], *out;
+	int len = BN_bn2bin(n, buf);
+
+	assert_true(len > 0 && (size_t)len <= sizeof(buf));
+	yh_b64url_encode(buf, (size_t)len, enc);
+	out = malloc(strlen(enc) + 64);
+	assert_non_null(out);
+	snprintf(out, strlen(enc) + 64, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}", enc);
+	return out;
+}
+
+/* A fuzzed modulus (several factors) that OpenSSL's randomized public check accepted
+ * once and refused the next time; the CI input of fuzz_jwk. */
+static const char malformed_n_jwk[] =
+	"{\"kty\":\"RSA\",\"n\":\"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx"
+	"4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSfc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5J"
+	"sGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY328QQMicAtaSqzs8KJZ"
+	"gnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFPksINHaQ-G_"
+	"xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw\",\""
+	"e\":\"AQAB\",\"alg\":\"RS256\",\"kid\":\"2011-04-29\"}";
+
+/* Moduli that cannot be n = pq are refused, and every key gets the same answer at
+ * every load. */
+static void
+test_rsa_modulus(void **state)
+{
+	BIGNUM *n = BN_new(), *q = BN_new();
+	BN_CTX *ctx = BN_CTX_new();
+	struct tok_key *k = NULL;
+	char *j;
+	int first;
+
+	(void)state;
+	assert_non_null(n);
+	assert_non_null(q);
+	assert_non_null(ctx);
+	/* A small factor: 751 * an odd 2047-bit number. */
+	assert_int_equal(BN_rand(q, 2047, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD), 1);
+	assert_int_equal(BN_copy(n, q) != NULL, 1);
+	assert_int_equal(BN_mul_word(n, 751), 1);
+	j = rsa_jwk_of(n);
+	expect_import(j, YH_ERR_INVALID);
+	free(j);
+	/* A prime modulus: anyone can compute the private exponent. */
+	assert_int_equal(BN_generate_prime_ex(n, 2048, 0, NULL, NULL, NULL), 1);
+	j = rsa_jwk_of(n);
+	expect_import(j, YH_ERR_INVALID);
+	free(j);
+	/* The same verdict fifty times over. */
+	first = parse(malformed_n_jwk, &k);
+	tok_key_free(k);
+	for (int i = 0; i < 50; i++) {
+		k = NULL;
+		assert_int_equal(parse(malformed_n_jwk, &k), first);
+		tok_key_free(k);
+	}
+	/* A real key still imports. */
+	j = rsa_jwk_bits(2048);
+	expect_import(j, 0);
+	free(j);
+	BN_CTX_free(ctx);
+	BN_free(q);
+	BN_free(n);
+}
+
 static void
 test_unknown_kty_and_malformed(void **state)
 {
@@ -558,6 +629,7 @@ main(void)
 		cmocka_unit_test(test_point_not_on_curve),
 		cmocka_unit_test(test_private_part_must_match),
 		cmocka_unit_test(test_rsa_limits),
+		cmocka_unit_test(test_rsa_modulus),
 		cmocka_unit_test(test_unknown_kty_and_malformed),
 		cmocka_unit_test(test_alg_and_use),
 		cmocka_unit_test(test_jwks_round_trip),
