@@ -4,7 +4,12 @@
 set -u
 cd "$(dirname "$0")/.."
 pattern='\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|atoll|sscanf|gets)[[:space:]]*\('
-hits=$(git ls-files -co --exclude-standard -- '*.c' '*.h' | xargs -r grep -nE "$pattern" || true)
+# Every C file of the tree, with or without git (a source tarball is checked too);
+# build directories and node_modules are not sources.
+files=$(find . \( -path './build*' -o -path './.git' -o -path '*/node_modules' \) -prune -o \
+  -type f \( -name '*.c' -o -name '*.h' \) -print)
+[[ -n $files ]] || { echo "no C sources found under $PWD" >&2; exit 1; }
+hits=$(printf '%s\n' "$files" | xargs -r grep -nE "$pattern" || true)
 if [[ -n $hits ]]; then
   echo "banned calls found:" >&2
   echo "$hits" >&2

@@ -9,7 +9,7 @@ set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 AUTHCTL=$YH_BUILD/authd/authctl
 JOSE=$YH_SRCDIR/tests/node/jose_interop.mjs
-command -v node >/dev/null || { echo "SKIP: node not installed"; exit 77; }
+command -v node >/dev/null || { echo "FAIL: node not installed (./run deps installs it)"; exit 1; }
 [[ -d $YH_SRCDIR/tests/node/node_modules/jose ]] || { echo "FAIL: tests/node/node_modules/jose missing (npm ci in tests/node)"; exit 1; }
 
 work=$(mktemp -d /tmp/yh-jose-XXXXXX)

@@ -20,7 +20,7 @@ AUTHCTL=$YH_BUILD/authd/authctl
 # The system python3 when there is one: a version manager's shim costs a second per call
 # and another uid may not be able to run it.
 PY=/usr/bin/python3
-[[ -x $PY ]] || PY=$(command -v python3) || { echo "SKIP: python3 not installed"; exit 77; }
+[[ -x $PY ]] || PY=$(command -v python3) || { echo "FAIL: python3 not installed"; exit 1; }
 
 TMP=$(mktemp -d /tmp/yh-oplogout-XXXXXX)
 PID= PID2= RPID=
