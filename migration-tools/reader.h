@@ -75,6 +75,9 @@ struct mig_sources {
  * writes one clear message into err naming the file, the source and the problem: JSON
  * syntax (with line:column), a missing "name", "file", "format", "kind" or "fields", an
  * unknown key (keys starting with '_' are comments), an unknown field name in "fields",
+ * a field that does not fit the source's kind (name and id_number are person fields;
+ * org_name, uscc, org_code and legal_rep_id_number organization fields; the others
+ * both),
  * an unknown format, encoding, kind or password_scheme, a delimiter that is not one
  * ASCII byte, a duplicate source name, a status_map value other than active, disabled,
  * locked or deregistered, password_hash mapped without a password_scheme, or a data

@@ -41,6 +41,27 @@ static const char *const field_names[MIG_F_COUNT] = {
 	[MIG_F_LEGAL_REP_ID_NUMBER] = "legal_rep_id_number",
 };
 
+/* Which kinds of source a field applies to: cleanse.c reads name and id_number only for
+ * persons, the organization fields only for organizations, the rest for both. */
+#define KIND_PERSON (1u << MIG_KIND_PERSON)
+#define KIND_ORG (1u << MIG_KIND_ORG)
+static const unsigned field_kinds[MIG_F_COUNT] = {
+	[MIG_F_LEGACY_ID] = KIND_PERSON | KIND_ORG,
+	[MIG_F_NAME] = KIND_PERSON,
+	[MIG_F_ID_NUMBER] = KIND_PERSON,
+	[MIG_F_PHONE] = KIND_PERSON | KIND_ORG,
+	[MIG_F_EMAIL] = KIND_PERSON | KIND_ORG,
+	[MIG_F_USERNAME] = KIND_PERSON | KIND_ORG,
+	[MIG_F_PASSWORD_HASH] = KIND_PERSON | KIND_ORG,
+	[MIG_F_PASSWORD_SALT] = KIND_PERSON | KIND_ORG,
+	[MIG_F_STATUS] = KIND_PERSON | KIND_ORG,
+	[MIG_F_LAST_LOGIN] = KIND_PERSON | KIND_ORG,
+	[MIG_F_ORG_NAME] = KIND_ORG,
+	[MIG_F_USCC] = KIND_ORG,
+	[MIG_F_ORG_CODE] = KIND_ORG,
+	[MIG_F_LEGAL_REP_ID_NUMBER] = KIND_ORG,
+};
+
 /* The legacy password schemes identity/passwd understands (foundation issue). */
 static const char *const schemes[] = {
 	"argon2id", "md5-hex", "sha1-hex", "sha256-hex", "md5-salt", "sha1-salt",
@@ -324,6 +345,10 @@ parse_fields(struct load_ctx *c, json_t *o, struct mig_source *s)
 	json_object_foreach(fields, key, v) {
 		if (mig_field_parse(key, &f) != 0)
 			return fail(c, "unknown field \"%s\" in \"fields\"", key);
+		if ((field_kinds[f] & (1u << s->kind)) == 0)
+			return fail(c, "field \"%s\" does not apply to %s source (it is for %s "
+			    "sources)", key, s->kind == MIG_KIND_ORG ? "an org" : "a person",
+			    s->kind == MIG_KIND_ORG ? "person" : "org");
 		if (!json_is_string(v) || json_string_value(v)[0] == '\0')
 			return fail(c, "field \"%s\" must name a column (a non-empty string)", key);
 		if (json_string_length(v) > COLUMN_MAX_LEN)

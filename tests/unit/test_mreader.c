@@ -834,6 +834,46 @@ test_sources_errors(void **state)
 	sources_fail(SRC("{\"name\": \"a\", \"file\": \"d.csv\", \"format\": \"csv\", "
 	    "\"kind\": \"person\", \"fields\": {\"name\": 3}}"), YH_ERR_CONFIG,
 	    "field \"name\" must name a column");
+	/* A field that does not fit the source's kind. */
+	sources_fail(SRC("{\"name\": \"p\", \"file\": \"d.csv\", \"format\": \"csv\", "
+	    "\"kind\": \"person\", \"fields\": {\"name\": \"xm\", \"uscc\": \"xm\"}}"),
+	    YH_ERR_CONFIG, "source \"p\": field \"uscc\" does not apply to a person source (it "
+	    "is for org sources)");
+	sources_fail(SRC("{\"name\": \"p\", \"file\": \"d.csv\", \"format\": \"csv\", "
+	    "\"kind\": \"person\", \"fields\": {\"org_code\": \"xm\"}}"), YH_ERR_CONFIG,
+	    "source \"p\": field \"org_code\" does not apply to a person source");
+	sources_fail(SRC("{\"name\": \"p\", \"file\": \"d.csv\", \"format\": \"csv\", "
+	    "\"kind\": \"person\", \"fields\": {\"org_name\": \"xm\"}}"), YH_ERR_CONFIG,
+	    "source \"p\": field \"org_name\" does not apply to a person source");
+	sources_fail(SRC("{\"name\": \"p\", \"file\": \"d.csv\", \"format\": \"csv\", "
+	    "\"kind\": \"person\", \"fields\": {\"legal_rep_id_number\": \"xm\"}}"),
+	    YH_ERR_CONFIG, "source \"p\": field \"legal_rep_id_number\" does not apply to a "
+	    "person source");
+	sources_fail(SRC(OK_ENTRY ", {\"name\": \"o\", \"file\": \"d.csv\", \"format\": \"csv\", "
+	    "\"kind\": \"org\", \"fields\": {\"org_name\": \"xm\", \"id_number\": \"xm\"}}"),
+	    YH_ERR_CONFIG, "source \"o\": field \"id_number\" does not apply to an org source "
+	    "(it is for person sources)");
+	sources_fail(SRC("{\"name\": \"o\", \"file\": \"d.csv\", \"format\": \"csv\", "
+	    "\"kind\": \"org\", \"fields\": {\"name\": \"xm\"}}"), YH_ERR_CONFIG,
+	    "source \"o\": field \"name\" does not apply to an org source");
+	/* Every field either kind shares, and every field of its own kind, is accepted. */
+	snprintf(path, sizeof(path), "%s", write_str("s.json", SRC(
+	    "{\"name\": \"p\", \"file\": \"d.csv\", \"format\": \"csv\", \"kind\": \"person\", "
+	    "\"fields\": {\"legacy_id\": \"xm\", \"name\": \"xm\", \"id_number\": \"xm\", "
+	    "\"phone\": \"xm\", \"email\": \"xm\", \"username\": \"xm\", \"password_hash\": \"xm\", "
+	    "\"password_salt\": \"xm\", \"status\": \"xm\", \"last_login\": \"xm\"}, "
+	    "\"password_scheme\": \"plain\"}, "
+	    "{\"name\": \"o\", \"file\": \"d.csv\", \"format\": \"csv\", \"kind\": \"org\", "
+	    "\"fields\": {\"legacy_id\": \"xm\", \"org_name\": \"xm\", \"uscc\": \"xm\", "
+	    "\"org_code\": \"xm\", \"legal_rep_id_number\": \"xm\", \"phone\": \"xm\", "
+	    "\"email\": \"xm\", \"username\": \"xm\", \"password_hash\": \"xm\", "
+	    "\"password_salt\": \"xm\", \"status\": \"xm\", \"last_login\": \"xm\"}, "
+	    "\"password_scheme\": \"plain\"}")));
+	if (mig_sources_load(path, &all, errbuf, sizeof(errbuf)) != 0)
+		fail_msg("both kinds: %s", errbuf);
+	assert_int_equal(all->n, 2);
+	mig_sources_free(all);
+	all = NULL;
 	sources_fail(SRC(OK_ENTRY ", " OK_ENTRY), YH_ERR_CONFIG,
 	    "source #2: duplicate source name \"a\"");
 	sources_fail(SRC("{\"name\": \"a\", \"file\": \"d.csv\", \"format\": \"csv\", "
