@@ -98,6 +98,8 @@ struct mig_reader {
 	struct mig_input *in;
 	uint64_t seq;              /* records returned so far */
 	uint64_t line;             /* line number of the first unconsumed window byte */
+	uint64_t good;             /* records returned without a record-level error */
+	uint32_t seen;             /* (1u << field): the field's key appeared in a good record */
 	char *store;               /* values of the current record, NUL-terminated */
 	size_t store_len;
 	size_t store_cap;

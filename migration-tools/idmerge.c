@@ -91,7 +91,7 @@ read_only(const struct mig_sources *s)
 			memset(&rec, 0, sizeof(rec));
 			e = mig_reader_next(rd, &rec, err, sizeof(err));
 			if (e == YH_ERR_NOT_FOUND) {
-				e = 0;
+				e = mig_reader_check_keys(rd, err, sizeof(err));
 				break;
 			}
 			if (e == YH_ERR_IO || e == YH_ERR_ALLOC)
@@ -104,7 +104,7 @@ read_only(const struct mig_sources *s)
 	}
 	if (e != 0) {
 		fprintf(stderr, "idmerge: %s\n", err);
-		return 1;
+		return e == YH_ERR_CONFIG ? 2 : 1;
 	}
 	printf("read %llu records (%llu unreadable) in %.3f s\n", (unsigned long long)n,
 	    (unsigned long long)bad, (double)(yh_mono_ms() - t0) / 1000.0);

@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/atomicfile.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
@@ -457,11 +458,12 @@ choose_nparts(const struct mig_sources *s)
 }
 
 static int
-make_out_dir(const char *dir, char *err, size_t errsz)
+make_out_dir(const char *dir, bool *created, char *err, size_t errsz)
 {
 	struct stat st;
 
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	*created = mkdir(dir, 0700) == 0;
+	if (!*created && errno != EEXIST) {
 		snprintf(err, errsz, "cannot create output directory %s: %s", dir, strerror(errno));
 		return YH_ERR_IO;
 	}
@@ -472,21 +474,51 @@ make_out_dir(const char *dir, char *err, size_t errsz)
 	return 0;
 }
 
+static const char *const output_names[3] = {
+	"identities.jsonl", "rejects.jsonl", "review.jsonl"
+};
+
+/* The outputs are written inside the temporary directory and moved into the output
+ * directory only when the run has finished (publish_outputs): a run that fails, e.g. on
+ * a mapped key that no record holds, leaves no output file behind. */
 static int
 open_outputs(struct mig_run *r, char *err, size_t errsz)
 {
-	static const char *const names[3] = { "identities.jsonl", "rejects.jsonl", "review.jsonl" };
 	FILE **slots[3] = { &r->ident, &r->rejects, &r->review };
 	char path[4200];
 
 	if (r->o.dry_run)
 		return 0;
 	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", r->o.out_dir, names[i]);
+		snprintf(path, sizeof(path), "%s/%s", r->tmp, output_names[i]);
 		if (mig_create_file(path, slots[i]) != 0) {
 			snprintf(err, errsz, "cannot create %s", path);
 			return YH_ERR_IO;
 		}
+	}
+	return 0;
+}
+
+/* Moves the finished outputs from the temporary directory into the output directory. */
+static int
+publish_outputs(struct mig_run *r, char *err, size_t errsz)
+{
+	char from[4200], to[4200];
+
+	if (r->o.dry_run)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		snprintf(from, sizeof(from), "%s/%s", r->tmp, output_names[i]);
+		snprintf(to, sizeof(to), "%s/%s", r->o.out_dir, output_names[i]);
+		if (rename(from, to) != 0) {
+			snprintf(err, errsz, "cannot move %s into %s: %s", output_names[i],
+			    r->o.out_dir, strerror(errno));
+			return YH_ERR_IO;
+		}
+	}
+	if (yh_file_sync_dir(r->o.out_dir) != 0) {
+		snprintf(err, errsz, "cannot sync %s: %s", r->o.out_dir, strerror(errno));
+		return YH_ERR_IO;
 	}
 	return 0;
 }
@@ -520,7 +552,7 @@ mig_run_open(const struct mig_run_opts *o, const struct mig_sources *s, struct m
 		e = YH_ERR_ALLOC;
 		goto fail;
 	}
-	if ((e = make_out_dir(o->out_dir, err, errsz)) != 0)
+	if ((e = make_out_dir(o->out_dir, &r->out_created, err, errsz)) != 0)
 		goto fail;
 	snprintf(r->tmp, sizeof(r->tmp), "%s/.idmerge-tmp-XXXXXX", o->out_dir);
 	if (mkdtemp(r->tmp) == NULL) {
@@ -635,7 +667,7 @@ read_source(struct mig_run *r, uint32_t idx, struct mig_reader *rd, uint64_t bas
 		memset(&rec, 0, sizeof(rec));
 		e = mig_reader_next(rd, &rec, err, errsz);
 		if (e == YH_ERR_NOT_FOUND)
-			return 0;
+			return mig_reader_check_keys(rd, err, errsz);
 		if (e == YH_ERR_IO || e == YH_ERR_ALLOC || e == YH_ERR_INTERNAL ||
 		    (e != 0 && rec.seq <= last_seq))
 			return e != 0 ? e : YH_ERR_INTERNAL; /* the stream itself failed */
@@ -746,8 +778,10 @@ mig_run_finish(struct mig_run *r, char *err, size_t errsz)
 		snprintf(err, errsz, "cannot write the outputs in %s", r->o.out_dir);
 		return e;
 	}
-	if ((e = mig_counts_check(&r->c, r->s, err, errsz)) != 0)
+	if ((e = mig_counts_check(&r->c, r->s, err, errsz)) != 0 ||
+	    (e = publish_outputs(r, err, errsz)) != 0)
 		return e;
+	r->published = true;
 	if ((e = mig_report_write(r->o.out_dir, r->s, &r->c, r->o.dry_run)) != 0)
 		snprintf(err, errsz, "cannot write the report in %s", r->o.out_dir);
 	return e;
@@ -794,6 +828,9 @@ mig_run_free(struct mig_run *r)
 	if (e != 0)
 		yh_debug("closing after the run failed");
 	remove_tmp(r->tmp);
+	/* A failed run leaves no empty output directory it made itself either. */
+	if (r->out_created && !r->published)
+		(void)rmdir(r->o.out_dir);
 	mig_progress_free(r->prog);
 	yh_buf_free(&r->line);
 	free(r->c.src);

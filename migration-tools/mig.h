@@ -16,7 +16,8 @@
  *   4. each P partition again: merge groups into identities (merge.c).
  *   5. each O partition: merge organizations (merge.c).
  * Temporary files live in a private 0700 directory inside the output directory and
- * are removed at the end. Every pass visits partitions in order and sorts inside a
+ * are removed at the end; the outputs are written there too and moved into the output
+ * directory only when the run has succeeded, so a failed run leaves none. Every pass visits partitions in order and sorts inside a
  * partition, so the same input gives the same bytes.
  */
 #ifndef YH_MIG_MIG_H
@@ -230,7 +231,9 @@ int mig_run_add_unreadable(struct mig_run *r, uint32_t src_index, uint64_t seq,
  * reported (err) before a run creates anything. */
 int mig_sources_check(const struct mig_sources *s, char *err, size_t errsz) YH_WUR;
 
-/* Reads every source through the readers and feeds pass 1. */
+/* Reads every source through the readers and feeds pass 1. A mapped JSONL key or LDIF
+ * attribute that no record of its source holds is YH_ERR_CONFIG (mig_reader_check_keys)
+ * once that source is read; the run must then be freed without finishing. */
 int mig_run_read_all(struct mig_run *r, char *err, size_t errsz) YH_WUR;
 
 /* Passes 2-5, the outputs, the report and the invariant check. */
@@ -268,6 +271,8 @@ struct mig_run {
 	struct mig_clean clean;    /* scratch for pass 1 */
 	uint64_t records;          /* records seen in pass 1 */
 	bool finished;
+	bool out_created;          /* this run made the output directory */
+	bool published;            /* the outputs are in the output directory */
 };
 
 /* Path of temporary file type ('P', 'N', 'O') number i. */

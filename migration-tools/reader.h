@@ -111,7 +111,8 @@ struct mig_reader;
  * missing from it or a header name appearing twice is YH_ERR_CONFIG, a malformed or
  * missing header YH_ERR_INVALID, each with a message naming the source, the file and
  * the column. JSONL keys and LDIF attributes that are absent from a record simply
- * leave the field NULL (LDIF attribute names match without regard to case). Other
+ * leave the field NULL (LDIF attribute names match without regard to case); one absent
+ * from every record is reported by mig_reader_check_keys at the end. Other
  * errors: YH_ERR_IO (the file), YH_ERR_UNSUPPORTED (iconv lacks the encoding),
  * YH_ERR_ALLOC. *out is owned by the caller (mig_reader_close); it must not outlive src.
  */
@@ -139,6 +140,17 @@ int mig_reader_open(const struct mig_source *src, struct mig_reader **out, char 
  */
 int mig_reader_next(struct mig_reader *r, struct mig_record *rec, char *err,
     size_t errsz) YH_WUR;
+
+/*
+ * After the last record (mig_reader_next returned YH_ERR_NOT_FOUND): checks that every
+ * mapped JSON key or LDIF attribute appeared in at least one record read without a
+ * record-level error (a key holding null counts as appearing; CSV columns are checked
+ * against the header at open). A key that never appears is almost always a misspelt
+ * mapping, which would otherwise leave the field absent from every record. Returns 0
+ * (also when no record could be read at all: nothing to judge by), or YH_ERR_CONFIG with
+ * a message naming the source, the file and each missing key with its field.
+ */
+int mig_reader_check_keys(const struct mig_reader *r, char *err, size_t errsz) YH_WUR;
 
 /* Raw bytes read so far and the file's size at open (0 when not a regular file), for
  * progress lines. */

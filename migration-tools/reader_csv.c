@@ -134,12 +134,45 @@ mig_reader_next(struct mig_reader *r, struct mig_record *rec, char *err, size_t 
 		err[0] = '\0';
 	r->store_len = 0;
 	rc = r->next(r, rec, err, errsz);
+	if (rc == 0)
+		r->good++;
 	if (rc != 0 && rc != YH_ERR_NOT_FOUND) {
 		/* A record-level error: no value survives it. */
 		memset(rec->f, 0, sizeof(rec->f));
 		rec->multivalued = 0;
 	}
 	return rc;
+}
+
+int
+mig_reader_check_keys(const struct mig_reader *r, char *err, size_t errsz)
+{
+	const struct mig_source *src = r->src;
+	const char *what = src->format == MIG_FMT_LDIF ? "attribute" : "key";
+	size_t n, missing = 0;
+
+	if (errsz > 0)
+		err[0] = '\0';
+	if (r->good == 0)
+		return 0;
+	for (int f = 0; f < MIG_F_COUNT; f++) {
+		if (src->columns[f] == NULL || (r->seen & (1u << f)) != 0)
+			continue;
+		n = strnlen(err, errsz);
+		if (missing++ == 0)
+			snprintf(err, errsz, "source \"%s\": %s: %s \"%s\" (field %s)", src->name,
+			    src->path, what, src->columns[f], mig_field_name(f));
+		else if (n < errsz)
+			snprintf(err + n, errsz - n, ", %s \"%s\" (field %s)", what, src->columns[f],
+			    mig_field_name(f));
+	}
+	if (missing == 0)
+		return 0;
+	n = strnlen(err, errsz);
+	if (n < errsz)
+		snprintf(err + n, errsz - n, " never appear%s in any of its %llu readable "
+		    "records", missing > 1 ? "" : "s", (unsigned long long)r->good);
+	return YH_ERR_CONFIG;
 }
 
 void
@@ -587,6 +620,7 @@ csv_map_header(struct mig_reader *r, struct csv *c, char *err, size_t errsz)
 			    "the header", src->name, src->path, src->columns[f], mig_field_name(f));
 			return YH_ERR_CONFIG;
 		}
+		r->seen |= 1u << f;
 	}
 	return 0;
 }

@@ -376,10 +376,11 @@ member_value(struct mig_reader *r, struct js *j, uint32_t mask, long *off, char 
 	return 0;
 }
 
-/* Parses the object's members, filling off[] for mapped keys. */
+/* Parses the object's members, filling off[] for mapped keys and *seenp with the fields
+ * whose key is present (even when null). */
 static int
-parse_members(struct mig_reader *r, struct js *j, long *off, char *err, size_t errsz,
-    const struct mig_record *rec)
+parse_members(struct mig_reader *r, struct js *j, long *off, uint32_t *seenp, char *err,
+    size_t errsz, const struct mig_record *rec)
 {
 	char key[JS_KEY_MAX];
 	uint32_t seen = 0, mask;
@@ -403,6 +404,7 @@ parse_members(struct mig_reader *r, struct js *j, long *off, char *err, size_t e
 			return YH_ERR_INVALID;
 		}
 		seen |= mask;
+		*seenp = seen;
 		if (mask != 0)
 			rc = member_value(r, j, mask, off, err, errsz, rec);
 		else
@@ -429,6 +431,7 @@ parse_line(struct mig_reader *r, const char *p, size_t n, struct mig_record *rec
 {
 	struct js j = { .p = p, .end = p + n, .start = p };
 	long off[MIG_F_COUNT];
+	uint32_t seen = 0;
 	size_t bad;
 	int rc = 0;
 
@@ -449,7 +452,7 @@ parse_line(struct mig_reader *r, const char *p, size_t n, struct mig_record *rec
 	if (j.p < j.end && *j.p == '}')
 		j.p++;
 	else
-		rc = parse_members(r, &j, off, err, errsz, rec);
+		rc = parse_members(r, &j, off, &seen, err, errsz, rec);
 	if (rc == 0) {
 		js_ws(&j);
 		if (j.p != j.end)
@@ -460,6 +463,7 @@ parse_line(struct mig_reader *r, const char *p, size_t n, struct mig_record *rec
 		    j.why, (size_t)(j.p - j.start) + 1);
 	if (rc != 0)
 		return rc;
+	r->seen |= seen;
 	for (int f = 0; f < MIG_F_COUNT; f++)
 		if (off[f] >= 0)
 			rec->f[f] = r->store + off[f];

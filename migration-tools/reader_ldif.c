@@ -32,6 +32,7 @@ struct ldif {
 struct entry {
 	long off[MIG_F_COUNT];
 	uint32_t multi;
+	uint32_t seen;           /* fields whose attribute the entry holds */
 	uint64_t line;           /* physical line of the logical line at hand */
 	uint64_t dn_line;
 	bool has_dn;
@@ -172,6 +173,7 @@ store_value(struct mig_reader *r, struct entry *e, const char *attr, size_t alen
 	for (int f = 0; f < MIG_F_COUNT; f++) {
 		if (r->src->columns[f] == NULL || !attr_is(attr, alen, r->src->columns[f]))
 			continue;
+		e->seen |= 1u << f;
 		if (e->off[f] >= 0) {
 			e->multi |= 1u << f;
 			continue;
@@ -368,6 +370,7 @@ ldif_next(struct mig_reader *r, struct mig_record *rec, char *err, size_t errsz)
 			return rc;
 		rec->line = e.dn_line;
 		rec->multivalued = e.multi;
+		r->seen |= e.seen;
 		for (int f = 0; f < MIG_F_COUNT; f++)
 			if (e.off[f] >= 0)
 				rec->f[f] = r->store + e.off[f];

@@ -56,6 +56,47 @@ set -e
 grep -q shoujihaoma "$TMP/bad.log" || fail "missing column not named: $(cat "$TMP/bad.log")"
 [[ ! -e $TMP/bad/identities.jsonl ]] || fail "outputs written despite a bad sources file"
 
+# A mapped JSONL key or LDIF attribute that no record holds (a misspelt mapping): one
+# clear error naming the source, the field and the key, exit 2, and no output file, even
+# though the CSV sources before it were read already.
+badkey() { # badkey NAME SOURCE FIELD KEY: a sources file with one field remapped
+	python3 - "$FIX/sources.json" "$TMP/$1.json" "$2" "$3" "$4" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for src in s["sources"]:
+    if src["name"] == sys.argv[3]:
+        src["fields"][sys.argv[4]] = sys.argv[5]
+json.dump(s, open(sys.argv[2], "w"), ensure_ascii=False)
+PY
+}
+expect_badkey() { # expect_badkey NAME OUTDIR WANT...: exit 2, each WANT in the message
+	local name=$1 out=$2 rc
+	shift 2
+	set +e
+	"$IDMERGE" run --sources "$TMP/$name.json" --out "$out" --today 20260101 >"$TMP/$name.log" 2>&1
+	rc=$?
+	set -e
+	[[ $rc == 2 ]] || fail "$name: exit $rc, want 2: $(cat "$TMP/$name.log")"
+	for want in "$@"; do
+		grep -qF -- "$want" "$TMP/$name.log" || fail "$name: message lacks '$want': $(cat "$TMP/$name.log")"
+	done
+}
+badkey badkey_jsonl jiaoyu id_number sfz_hao
+expect_badkey badkey_jsonl "$TMP/badkey_jsonl" 'source "jiaoyu"' 'jiaoyu.jsonl' \
+	'key "sfz_hao" (field id_number) never appears in any of its'
+[[ ! -e $TMP/badkey_jsonl ]] || fail "a failed run left its output directory: $(ls -A "$TMP/badkey_jsonl")"
+badkey badkey_ldif minzheng phone telephoneNumber
+mkdir "$TMP/badkey_ldif"   # an output directory that exists already is left as it was
+expect_badkey badkey_ldif "$TMP/badkey_ldif" 'source "minzheng"' 'minzheng.ldif' \
+	'attribute "telephoneNumber" (field phone) never appears'
+[[ -z $(ls -A "$TMP/badkey_ldif") ]] || fail "a failed run wrote: $(ls -A "$TMP/badkey_ldif")"
+set +e
+"$IDMERGE" run --sources "$TMP/badkey_jsonl.json" --read-only >"$TMP/badkey_ro.log" 2>&1
+rc=$?
+set -e
+[[ $rc == 2 ]] && grep -qF 'key "sfz_hao" (field id_number)' "$TMP/badkey_ro.log" ||
+	fail "--read-only with a missing key: exit $rc: $(cat "$TMP/badkey_ro.log")"
+
 python3 - "$FIX" "$TMP/a" <<'PY'
 import base64, csv, io, json, re, sys
 fix, out = sys.argv[1], sys.argv[2]

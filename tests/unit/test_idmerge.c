@@ -562,6 +562,44 @@ test_run_memory(void **state)
 	rm_dir(dir2);
 }
 
+/* A run that is freed without finishing (a source failed) leaves no output behind:
+ * the outputs live in the temporary directory until the run succeeds, and an output
+ * directory the run made itself is removed again. */
+static void
+test_run_unfinished(void **state)
+{
+	char parent[] = "/tmp/yh_test_idmerge_failXXXXXX", dir[64], err[512] = "";
+	struct mig_run_opts o;
+	struct mig_run *r = NULL;
+	struct mig_record x;
+	struct stat st;
+
+	(void)state;
+	setup_sources();
+	memset(seqs, 0, sizeof(seqs));
+	assert_non_null(mkdtemp(parent));
+	snprintf(dir, sizeof(dir), "%s/out", parent);
+	memset(&o, 0, sizeof(o));
+	o.out_dir = dir;
+	o.today = 20260101;
+	assert_int_equal(mig_run_open(&o, &test_sources, &r, err, sizeof(err)), 0);
+	x = rec(0, MIG_F_LEGACY_ID, "r1", MIG_F_NAME, "孙八", -1);   /* a reject, written at once */
+	assert_int_equal(mig_run_add(r, 0, &x), 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	mig_run_free(r);
+	assert_int_not_equal(stat(dir, &st), 0);
+
+	/* An output directory that existed before stays, empty. */
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(mig_run_open(&o, &test_sources, &r, err, sizeof(err)), 0);
+	x = rec(0, MIG_F_LEGACY_ID, "r2", MIG_F_NAME, "孙八", -1);
+	assert_int_equal(mig_run_add(r, 0, &x), 0);
+	mig_run_free(r);
+	assert_int_equal(rmdir(dir), 0);   /* fails unless empty */
+	assert_int_equal(rmdir(parent), 0);
+}
+
 static void
 test_counts_check(void **state)
 {
@@ -618,6 +656,7 @@ main(void)
 		cmocka_unit_test(test_rec_roundtrip),
 		cmocka_unit_test(test_cleanse),
 		cmocka_unit_test(test_run_memory),
+		cmocka_unit_test(test_run_unfinished),
 		cmocka_unit_test(test_counts_check),
 		cmocka_unit_test(test_reason_table),
 	};

@@ -755,6 +755,78 @@ test_ldif_oversized(void **state)
 	src_free(&s);
 }
 
+/* ---- mapped keys that no record holds ---- */
+
+/* Reads a source to its end; returns mig_reader_check_keys's answer (message in errbuf). */
+static int
+read_all_check(const struct mig_source *s)
+{
+	struct mig_reader *r = open_ok(s);
+	struct mig_record rec;
+	int rc;
+
+	while ((rc = mig_reader_next(r, &rec, errbuf, sizeof(errbuf))) != YH_ERR_NOT_FOUND)
+		assert_true(rc != YH_ERR_IO && rc != YH_ERR_ALLOC);
+	rc = mig_reader_check_keys(r, errbuf, sizeof(errbuf));
+	mig_reader_close(r);
+	return rc;
+}
+
+static void
+test_check_keys(void **state)
+{
+	struct mig_source s;
+	const char *p;
+
+	(void)state;
+	/* JSONL: "tel" is present only as null (it appears); "sfz" and "mail" never do,
+	 * except "sfz" in a malformed line, which proves nothing. */
+	p = write_str("k.jsonl", "{\"id\": 1, \"tel\": null}\n{\"id\": 2, \"sfz\": }\n"
+	    "{\"id\": 3, \"xm\": \"张三\"}\n");
+	src_init(&s, p, MIG_FMT_JSONL, "UTF-8");
+	src_map(&s, MIG_F_LEGACY_ID, "id");
+	src_map(&s, MIG_F_PHONE, "tel");
+	src_map(&s, MIG_F_NAME, "xm");
+	assert_int_equal(read_all_check(&s), 0);
+	assert_string_equal(errbuf, "");
+	src_map(&s, MIG_F_ID_NUMBER, "sfz");
+	src_map(&s, MIG_F_EMAIL, "mail");
+	assert_int_equal(read_all_check(&s), YH_ERR_CONFIG);
+	assert_non_null(strstr(errbuf, "source \"t\": "));
+	assert_non_null(strstr(errbuf, "k.jsonl: key \"sfz\" (field id_number), key \"mail\" "
+	    "(field email) never appear in any of its 2 readable records"));
+	src_free(&s);
+
+	/* Nothing readable, or nothing at all: nothing to judge by. */
+	for (int i = 0; i < 2; i++) {
+		p = write_str("n.jsonl", i == 0 ? "not json\n[1]\n" : "\n");
+		src_init(&s, p, MIG_FMT_JSONL, "UTF-8");
+		src_map(&s, MIG_F_ID_NUMBER, "sfz");
+		assert_int_equal(read_all_check(&s), 0);
+		src_free(&s);
+	}
+
+	/* LDIF: attribute names match without regard to case; an empty value appears. */
+	p = write_str("k.ldif", "dn: uid=a\nUID: a\nsn:\n\ndn: uid=b\nuid: b\n");
+	src_init(&s, p, MIG_FMT_LDIF, "UTF-8");
+	src_map(&s, MIG_F_LEGACY_ID, "uid");
+	src_map(&s, MIG_F_NAME, "sn");
+	assert_int_equal(read_all_check(&s), 0);
+	src_map(&s, MIG_F_PHONE, "mobile");
+	assert_int_equal(read_all_check(&s), YH_ERR_CONFIG);
+	assert_non_null(strstr(errbuf, "k.ldif: attribute \"mobile\" (field phone) never appears "
+	    "in any of its 2 readable records"));
+	src_free(&s);
+
+	/* CSV: the header decided at open; a column present but always empty is fine. */
+	p = write_str("k.csv", "id,sjhm\n1,\n");
+	src_init(&s, p, MIG_FMT_CSV, "UTF-8");
+	src_map(&s, MIG_F_LEGACY_ID, "id");
+	src_map(&s, MIG_F_PHONE, "sjhm");
+	assert_int_equal(read_all_check(&s), 0);
+	src_free(&s);
+}
+
 /* ---- the sources file ---- */
 
 /* Writes tmpdir/s.json and expects loading it to fail with a message holding want. */
@@ -969,6 +1041,7 @@ main(void)
 		cmocka_unit_test(test_ldif),
 		cmocka_unit_test(test_ldif_edges),
 		cmocka_unit_test(test_ldif_oversized),
+		cmocka_unit_test(test_check_keys),
 		cmocka_unit_test(test_sources_errors),
 		cmocka_unit_test(test_sources_good),
 	};
