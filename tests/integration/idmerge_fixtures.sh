@@ -97,6 +97,25 @@ set -e
 [[ $rc == 2 ]] && grep -qF 'key "sfz_hao" (field id_number)' "$TMP/badkey_ro.log" ||
 	fail "--read-only with a missing key: exit $rc: $(cat "$TMP/badkey_ro.log")"
 
+# The progress line (phase, percent, records/s, ETA) is drawn on a terminal (script(1)
+# gives idmerge a pty) and never when CI=true or when stderr is not a terminal.
+command -v script >/dev/null || fail "script (util-linux) is needed for the progress test"
+prog_cmd="$(printf '%q ' "$IDMERGE" run --sources "$FIX/sources.json" --today 20260101 --out "$TMP/prog")"
+env -u CI script -qec "$prog_cmd" /dev/null >"$TMP/prog_tty.log" 2>&1 ||
+	fail "idmerge on a terminal: $(cat "$TMP/prog_tty.log")"
+grep -qF '[1/5 read + cleanse]' "$TMP/prog_tty.log" && grep -qF '[5/5 merge organizations]' \
+	"$TMP/prog_tty.log" && grep -q 'ETA [0-9]*:[0-9][0-9]' "$TMP/prog_tty.log" ||
+	fail "no progress line on a terminal: $(cat -v "$TMP/prog_tty.log")"
+CI=true script -qec "$prog_cmd" /dev/null >"$TMP/prog_ci.log" 2>&1 || fail "idmerge with CI=true"
+env -u CI script -qec "$prog_cmd 2>$(printf '%q' "$TMP/prog_err.log")" /dev/null \
+	>"$TMP/prog_pipe.log" 2>&1 || fail "idmerge with stderr to a file"
+for f in prog_ci prog_pipe prog_err; do
+	! grep -qE 'ETA|read \+ cleanse' "$TMP/$f.log" || fail "$f: a progress line: $(cat -v "$TMP/$f.log")"
+done
+grep -q 'records: .* merged into' "$TMP/prog_ci.log" && grep -q 'records: .* merged into' \
+	"$TMP/prog_pipe.log" && grep -q 'records/s, peak RSS' "$TMP/prog_err.log" ||
+	fail "the runs without a progress line did not run"
+
 python3 - "$FIX" "$TMP/a" <<'PY'
 import base64, csv, io, json, re, sys
 fix, out = sys.argv[1], sys.argv[2]
