@@ -4,7 +4,8 @@
 # and the legacy username and the legacy password succeeds for EVERY legacy scheme
 # (tests/fixtures/idmerge/import: hashes made with python3 hashlib/crypt and openssl)
 # and upgrades the hash to argon2id. Also imports the dirty five-source fixtures
-# (persons and organizations) twice.
+# (persons and organizations) twice. The same logins over HTTP against a real authd:
+# idmerge_login.sh.
 set -euo pipefail
 
 BUILD=${YH_BUILD:-build}
