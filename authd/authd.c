@@ -164,17 +164,27 @@ signals_setup(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-/* SIGHUP: reloads what can change while running (keys rotated by authctl, clients). */
+/* SIGHUP: reloads what can change while running (keys rotated by authctl, clients).
+ * Each part that fails keeps its previous state and says so; the summary line names only
+ * what was really reloaded. */
 static void
 reload(struct authd_app *app)
 {
 	char err[512];
+	bool ring_ok, clients_ok;
 
-	if (tok_ring_reload(app->ring, err, sizeof(err)) != 0)
+	ring_ok = tok_ring_reload(app->ring, err, sizeof(err)) == 0;
+	if (!ring_ok)
 		yh_error("SIGHUP: key ring not reloaded (the previous keys stay): %s", err);
-	if (clients_reload(app->clients, err, sizeof(err)) != 0)
+	clients_ok = clients_reload(app->clients, err, sizeof(err)) == 0;
+	if (!clients_ok)
 		yh_error("SIGHUP: clients not reloaded (the previous list stays): %s", err);
-	yh_info("SIGHUP: key ring and clients reloaded");
+	if (ring_ok && clients_ok)
+		yh_info("SIGHUP: key ring and clients reloaded");
+	else if (ring_ok || clients_ok)
+		yh_warn("SIGHUP: only the %s reloaded", ring_ok ? "key ring" : "clients");
+	else
+		yh_warn("SIGHUP: nothing reloaded");
 }
 
 /* Waits for SIGTERM/SIGINT; SIGHUP reloads the key ring and the clients. */
