@@ -525,6 +525,12 @@ load_key(const char *dir, const struct ring_rec *rec, struct tok_key **out, char
 		ring_err(err, errsz, rc, "%s: readable by group or others; chmod 600 it", path);
 		goto out;
 	}
+	if (rc == YH_ERR_IO && access(path, F_OK) != 0 && errno == ENOENT) {
+		ring_err(err, errsz, YH_ERR_KEY, "%s: missing, though keyring.json names it "
+		    "(restore it from the backup)", path);
+		rc = YH_ERR_KEY;
+		goto out;
+	}
 	if (rc != 0) {
 		ring_err(err, errsz, YH_ERR_KEY, "%s: cannot load a %s key: %s", path,
 		    tok_alg_name(rec->alg), yh_strerror(rc));

@@ -551,6 +551,7 @@ test_key_files(void **state)
 	/* a missing key file */
 	assert_int_equal(unlink(pn), 0);
 	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_KEY);
+	assert_non_null(strstr(err, "missing, though keyring.json names it"));
 	write_text(pn, n);
 	assert_int_equal(chmod(pn, 0600), 0);
 	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), 0);
