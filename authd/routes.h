@@ -16,6 +16,7 @@
 #include "authd/http.h"
 #include "authd/metrics.h"
 #include "common/err.h"
+#include "identity/identity.h"
 
 struct dir;
 struct wk_pool;
@@ -42,7 +43,7 @@ struct clients_registry;
 struct yh_audit;
 struct wk_pool;
 
-#define AUTHD_SUBJECT_KEY_LEN 32
+#define AUTHD_SUBJECT_KEY_LEN IDENT_SUBJECT_KEY_LEN
 
 struct authd_app {
 	const struct authd_cfg *cfg;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/keyfile.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "identity/identity.h"
@@ -97,6 +98,24 @@ state_dir_ready(const char *dir, bool create, char *err, size_t errsz)
 	return create ? check_writable(dir, err, errsz) : 0;
 }
 
+/* Makes STATE_DIR/subject.key for a directory being created (keeps one already there). */
+static int
+subject_key_create(const char *state_dir, char *err, size_t errsz)
+{
+	unsigned char key[IDENT_SUBJECT_KEY_LEN];
+	char path[IDENT_PATH_MAX + sizeof(IDENT_SUBJECT_KEY_NAME) + 1];
+	int r;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir, IDENT_SUBJECT_KEY_NAME) >=
+	    sizeof(path)) {
+		snprintf(err, errsz, "state directory path too long");
+		return YH_ERR_CONFIG;
+	}
+	r = yh_keyfile_get(path, sizeof(key), true, key, err, errsz);
+	yh_wipe(key, sizeof(key));
+	return r;
+}
+
 int
 ident_open(const struct ident_cfg *cfg, bool create, struct ident **out, char *err,
     size_t errsz)
@@ -136,6 +155,8 @@ ident_open(const struct ident_cfg *cfg, bool create, struct ident **out, char *e
 	ident_cfg_pw_params(cfg, &id->pw);
 	if ((r = vault_open(cfg->vault_key_file, cfg->vault_cipher, create && !db_exists,
 	    &id->vault, err, errsz)) != 0)
+		goto out;
+	if (create && !db_exists && (r = subject_key_create(cfg->state_dir, err, errsz)) != 0)
 		goto out;
 	if ((r = dir_open(cfg, id->vault, create, &id->dir, err, errsz)) != 0)
 		goto out;

@@ -22,11 +22,21 @@ struct ident {
 };
 
 /*
+ * The pairwise-subject key: the HMAC key from which every app's `sub` for a person is
+ * derived (authd/oidc.h). It belongs to the directory, like the vault key: it is made
+ * in the state directory together with a new directory (whoever creates it: authd,
+ * authctl or idmerge import) and must never be replaced next to an existing one.
+ */
+#define IDENT_SUBJECT_KEY_LEN 32
+#define IDENT_SUBJECT_KEY_NAME "subject.key"
+
+/*
  * Opens the vault and the directory of a finished configuration (ident_cfg_finish).
  *
  * With create (authd, authctl user add, idmerge import) a missing state directory is
  * created mode 0700 (with missing parents) and must be writable; a missing directory
- * database is created with a fresh vault key (or with the existing key file). Without
+ * database is created with a fresh vault key (or with the existing key file) and, beside
+ * it, the pairwise-subject key STATE_DIR/subject.key (an existing one is kept). Without
  * create, both must exist.
  *
  * Refuses, with one line in err naming the path and what to do:

@@ -64,17 +64,16 @@ stop_authd() {
 	return $rc
 }
 
-# authd's first start creates the state (subject key, signing keys, vault key, an empty
-# directory): authd refuses a directory without its subject key, so an operator starts
-# authd once before importing into a new state directory.
-start_authd
-stop_authd || fail "authd did not stop cleanly"
+# The import makes the new state directory itself (directory, vault key and the
+# pairwise-subject key beside it); authd then starts on it as it is.
+[[ ! -e $ST ]] || fail "state directory exists before the import"
 "$IDMERGE" run --sources "$FIX/import/sources.json" --out "$TMP/out" --today 20260101 \
 	>"$TMP/run.log" 2>&1 || { cat "$TMP/run.log"; fail "idmerge run (import fixtures)"; }
 "$IDMERGE" import --in "$TMP/out" -c "$TMP/authd.conf" >"$TMP/import.log" 2>&1 ||
 	{ cat "$TMP/import.log"; fail "idmerge import"; }
 n=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))))" "$FIX/import/expected.json")
 grep -q "persons $n added 0 updated" "$TMP/import.log" || fail "import: $(cat "$TMP/import.log")"
+[[ $(stat -c %a "$ST/subject.key") == 600 ]] || fail "import made no 0600 subject.key"
 
 # login JAR IDENT PASSWORD: a fresh browser (cookie jar) fetches the form and posts it.
 # Sets STATUS, BODY and SID (the yh_sid cookie set by the answer, "" when none).
