@@ -8,7 +8,9 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 
-#define LOG_MAX 8192
+#define LOG_MAX 8192   /* a record's message: at most LOG_MAX - 1 bytes */
+#define LOG_SLACK 32   /* formatted past the cut, so that a number straddling it is
+                        * redacted whole before the cut (ID numbers are 18 bytes) */
 
 static enum yh_log_level log_level = YH_LOG_INFO;
 static int log_fd = 2;
@@ -154,7 +156,7 @@ void
 yh_log_msg(enum yh_log_level lvl, const char *file, int line, const char *func,
     const char *fmt, ...)
 {
-	char msg[LOG_MAX], ts[40];
+	char msg[LOG_MAX + LOG_SLACK], ts[40];
 	struct yh_buf out;
 	va_list ap;
 	int n, r = 0;
@@ -169,6 +171,10 @@ yh_log_msg(enum yh_log_level lvl, const char *file, int line, const char *func,
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
 	log_redactor(msg, (size_t)n);
+	if (n > LOG_MAX - 1) {
+		n = LOG_MAX - 1;
+		msg[n] = '\0';
+	}
 
 	yh_buf_init(&out, LOG_MAX * 6 + 512);
 	if (log_json) {

@@ -268,6 +268,8 @@ test_config(void **state)
 	assert_int_equal(yh_cfg_load_file(topts, &c, "/nonexistent/x.conf", 0, &err), YH_ERR_IO);
 }
 
+#define LOG_CAPTURE_MAX 16384  /* more than one record can hold (8 KiB message) */
+
 static void
 test_redact(void **state)
 {
@@ -279,6 +281,78 @@ test_redact(void **state)
 	assert_string_equal(m1, "login id=110105********002X phone=138****5678 n=12345");
 	yh_redact_default(m2, strlen(m2));
 	assert_string_equal(m2, "old 110105*****1002 ok");
+}
+
+/* Runs one yh_info/yh_warn through the logger into a pipe and returns what it wrote. */
+static void
+log_capture(bool json, enum yh_log_level lvl, const char *arg, char *out, size_t outsz)
+{
+	int fds[2];
+	ssize_t n;
+
+	assert_int_equal(pipe(fds), 0);
+	yh_log_set_fd(fds[1]);
+	yh_log_set_json(json);
+	if (lvl == YH_LOG_WARN)
+		yh_warn("check of %s for %s", arg, "13812345678");
+	else
+		yh_info("check of %s for %s", arg, "13812345678");
+	yh_log_set_fd(2);
+	close(fds[1]);
+	n = read(fds[0], out, outsz - 1);
+	close(fds[0]);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+/* A redactor of the test's own: every 'q' becomes '#', nothing else changes. */
+static void
+redact_q(char *msg, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (msg[i] == 'q')
+			msg[i] = '#';
+}
+
+static void
+test_log_redaction(void **state)
+{
+	char out[LOG_CAPTURE_MAX], big[9000];
+
+	(void)state;
+	yh_log_set_prog("t");
+	yh_log_set_level(YH_LOG_INFO);
+	/* The default redactor runs on the formatted message: the %s arguments too. */
+	log_capture(false, YH_LOG_WARN, "11010519491231002X", out, sizeof(out));
+	assert_string_equal(out, "t: warn: check of 110105********002X for 138****5678\n");
+	log_capture(true, YH_LOG_INFO, "11010519491231002x", out, sizeof(out));
+	assert_non_null(strstr(out, "\"level\":\"info\""));
+	assert_non_null(strstr(out, "\"src\":\"test_common.c:"));
+	assert_non_null(strstr(out, "\"func\":\"log_capture\""));
+	assert_non_null(strstr(out, "\"msg\":\"check of 110105********002x for 138****5678\"}\n"));
+	assert_null(strstr(out, "19491231"));
+	/* A message longer than a record is cut at 8191 bytes; an ID number straddling the
+	 * cut is masked as a whole, not left as a too-short run of its first digits. */
+	memset(big, 'a', sizeof(big));
+	memcpy(big + 8191 - 9 - 8, "11010519491231002X", 18);  /* "check of " is 9 bytes */
+	big[sizeof(big) - 1] = '\0';
+	log_capture(false, YH_LOG_INFO, big, out, sizeof(out));
+	assert_int_equal(strlen(out), strlen("t: ") + 8191 + 1);
+	assert_null(strstr(out, "11010519"));
+	assert_non_null(strstr(out, "a110105**\n"));
+	/* A replacement redactor is the one applied (and only it). */
+	yh_log_set_redactor(redact_q);
+	log_capture(false, YH_LOG_INFO, "quiz", out, sizeof(out));
+	assert_string_equal(out, "t: check of #uiz for 13812345678\n");
+	/* NULL restores the default. */
+	yh_log_set_redactor(NULL);
+	log_capture(false, YH_LOG_INFO, "quiz", out, sizeof(out));
+	assert_string_equal(out, "t: check of quiz for 138****5678\n");
+	/* Below the threshold nothing is written at all. */
+	yh_log_set_level(YH_LOG_WARN);
+	log_capture(false, YH_LOG_INFO, "quiz", out, sizeof(out));
+	assert_string_equal(out, "");
+	yh_log_set_level(YH_LOG_INFO);
+	yh_log_set_json(false);
 }
 
 static void
@@ -597,6 +671,7 @@ main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_log_redaction),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_utf8_decode),
