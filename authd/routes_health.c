@@ -28,15 +28,16 @@ int
 authd_check_directory(void *ctx, char *reason, size_t reasonsz)
 {
 	struct dir *d = ctx;
+	char why[160];
 	int r;
 
 	if (d == NULL) {
 		snprintf(reason, reasonsz, "directory not open");
 		return YH_ERR_UNAVAILABLE;
 	}
-	if ((r = dir_ping(d)) != 0)
+	if ((r = dir_ping(d, why, sizeof(why))) != 0)
 		snprintf(reason, reasonsz, "directory (%s): %s", dir_backend_name(d),
-		    yh_strerror(r));
+		    why[0] != '\0' ? why : yh_strerror(r));
 	return r;
 }
 

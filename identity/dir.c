@@ -448,9 +448,16 @@ dir_close(struct dir *d)
 }
 
 int
-dir_ping(struct dir *d)
+dir_ping(struct dir *d, char *why, size_t whysz)
 {
-	return d->ops->ping(d->be);
+	char scratch[8];
+
+	if (why == NULL || whysz == 0) {
+		why = scratch;
+		whysz = sizeof(scratch);
+	}
+	why[0] = '\0';
+	return d->ops->ping(d->be, why, whysz);
 }
 
 const char *

@@ -156,8 +156,12 @@ int dir_open(const struct ident_cfg *cfg, struct vault *v, bool create, struct d
 /* Closes the directory. NULL is fine. */
 void dir_close(struct dir *d);
 
-/* A cheap round trip to the backend (for /readyz). 0 or YH_ERR_DB/YH_ERR_UNAVAILABLE. */
-int dir_ping(struct dir *d) YH_WUR;
+/* A cheap readiness check (for /readyz): a round trip to the backend and, for SQLite,
+ * that the database file at the configured path is still the one open (SQLite keeps
+ * working on a removed or replaced file, so everything written from then on would be
+ * lost at the next start). 0, or YH_ERR_DB / YH_ERR_UNAVAILABLE with a one-line reason
+ * in why (no file paths: /readyz shows it to anyone; why may be NULL). */
+int dir_ping(struct dir *d, char *why, size_t whysz) YH_WUR;
 
 /* The backend's name ("sqlite"). */
 const char *dir_backend_name(const struct dir *d);

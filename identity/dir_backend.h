@@ -48,7 +48,7 @@ struct dir_totp_rec {
 struct dir_ops {
 	const char *name;
 	void (*close)(void *be);
-	int (*ping)(void *be);
+	int (*ping)(void *be, char *why, size_t whysz);  /* why: see dir_ping */
 	int (*bulk)(void *be, bool begin);
 	/* Store-wide settings (schema and key bookkeeping). NOT_FOUND when unset. */
 	int (*meta_get)(void *be, const char *key, char **val);

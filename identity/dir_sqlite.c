@@ -192,6 +192,8 @@ struct sq {
 	pthread_mutex_t mu;
 	bool bulk;
 	char *path;
+	dev_t dev;   /* the database file as opened: a ping notices when the path */
+	ino_t ino;   /* no longer leads to it */
 	sqlite3_stmt *st[ST_COUNT];
 };
 
@@ -501,11 +503,15 @@ static void clear_legacy_v(void *p) { dir_legacy_clear(p); }
 
 /* ---- meta ---- */
 
+/* A statement round trip, then the path: an open SQLite connection keeps reading and
+ * writing its file after an rm, a restore over it or a lazy unmount, and what it writes
+ * then is lost to the next start, so only a look at the path shows the directory gone. */
 static int
-sq_ping(void *be)
+sq_ping(void *be, char *why, size_t whysz)
 {
 	struct sq *s = be;
 	sqlite3_stmt *st;
+	struct stat sb;
 	int r = YH_ERR_DB;
 
 	LOCK(s);
@@ -513,7 +519,20 @@ sq_ping(void *be)
 		r = sq_row(s, st, "ping") == 1 ? 0 : YH_ERR_DB;
 	sq_done(st);
 	UNLOCK(s);
-	return r;
+	if (r != 0) {
+		snprintf(why, whysz, "the database does not answer a query");
+		return r;
+	}
+	if (stat(s->path, &sb) != 0) {
+		snprintf(why, whysz, "the database file is gone (%s)", strerror(errno));
+		return YH_ERR_UNAVAILABLE;
+	}
+	if (sb.st_dev != s->dev || sb.st_ino != s->ino) {
+		snprintf(why, whysz, "the database file was replaced since it was opened "
+		    "(restart to use the new one)");
+		return YH_ERR_UNAVAILABLE;
+	}
+	return 0;
 }
 
 static int
@@ -1701,6 +1720,7 @@ int
 dir_sqlite_open(const char *path, bool create, void **be, char *err, size_t errsz)
 {
 	struct sq *s = NULL;
+	struct stat sb;
 	int64_t dummy;
 	int r;
 
@@ -1724,6 +1744,14 @@ dir_sqlite_open(const char *path, bool create, void **be, char *err, size_t errs
 	sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
 	if ((r = sq_scalar(s, "PRAGMA schema_version", &dummy, err, errsz)) != 0)
 		goto out;
+	/* The file just opened (sq_prepare_file checked it is a regular file). */
+	if (stat(path, &sb) != 0) {
+		snprintf(err, errsz, "cannot stat directory %s: %s", path, strerror(errno));
+		r = YH_ERR_IO;
+		goto out;
+	}
+	s->dev = sb.st_dev;
+	s->ino = sb.st_ino;
 	if ((r = sq_const(s, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
 	    " PRAGMA trusted_schema = OFF; PRAGMA synchronous = FULL;", err, errsz)) != 0)
 		goto out;

@@ -2,7 +2,8 @@
 # Bad input gives ONE clear error line and a non-zero exit, never a crash: malformed
 # configuration files (file:line named), `authd -t` on good and bad files, a bad listen
 # address, a busy port, a missing vault key file next to an existing directory, an
-# unwritable state directory; the same for authctl where it applies.
+# unwritable state directory; the same for authctl where it applies. And the directory's
+# file removed under a running authd: /readyz answers 503 with a JSON body.
 set -u
 BUILD=${YH_BUILD:-build}
 AUTHD=$BUILD/authd/authd
@@ -109,6 +110,33 @@ done
 curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" || { cat "$TMP/authd.log"; exit 1; }
 expect_error "busy port" "cannot listen on 127\\.0\\.0\\.1:$PORT: Address already in use" \
   "$AUTHD" -d "$TMP/other" -l "127.0.0.1:$PORT"
+
+# --- the directory's file removed under a running authd (an operator's rm or mv, a
+# restore that swaps the file, a lost mount): SQLite would go on writing to the orphaned
+# file, so /readyz must say 503 with a JSON body, and recover when the file is back.
+readyz() {  # prints "STATUS CONTENT-TYPE" and leaves the body in $TMP/ready.json
+  curl -s -o "$TMP/ready.json" -w '%{http_code} %{content_type}' "http://127.0.0.1:$PORT/readyz"
+}
+db=$(ls "$TMP/state"/*.db 2>/dev/null | head -1)
+[[ $(readyz) == "200 application/json"* ]] && ok "/readyz 200 with the directory in place" ||
+  fail "/readyz before: $(readyz) $(cat "$TMP/ready.json")"
+if [[ -n $db ]] && mv "$db" "$db.away"; then
+  got=$(readyz)
+  if [[ $got == "503 application/json"* ]] &&
+    jq -e '.status == "unavailable" and .check == "directory" and
+      (.reason | test("directory \\(sqlite\\): the database file is gone"))' "$TMP/ready.json" >/dev/null; then
+    ok "/readyz 503 JSON when the directory file is gone: $(cat "$TMP/ready.json")"
+  else
+    fail "/readyz with the file gone: $got $(cat "$TMP/ready.json")"
+  fi
+  grep -qF "$TMP" "$TMP/ready.json" && fail "/readyz shows a file path" || ok "/readyz shows no path"
+  grep -q 'not ready: directory' "$TMP/authd.log" && ok "logged: not ready" || fail "no log line"
+  mv "$db.away" "$db"
+  [[ $(readyz) == "200 "* ]] && ok "/readyz 200 again with the file back" ||
+    fail "/readyz after restore: $(readyz) $(cat "$TMP/ready.json")"
+else
+  fail "no directory database in $TMP/state"
+fi
 kill -TERM "$PID"
 wait "$PID"
 PID=

@@ -321,6 +321,34 @@ test_encrypted_at_rest(void **state)
 	f->d = f->id->dir;
 }
 
+/* /readyz's check: a removed or replaced database file is noticed although the open
+ * connection still works; the original file back in place is ready again. */
+static void
+test_ping_file_gone(void **state)
+{
+	struct fx *f = *state;
+	char why[160], moved[4200], copy[4200], cmd[8600];
+
+	assert_int_equal(add(f->d, "11010519491231002X", "张三", NULL, NULL, NULL), 0);
+	assert_int_equal(dir_ping(f->d, why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	snprintf(moved, sizeof(moved), "%s.moved", f->cfg.sqlite_path);
+	assert_int_equal(rename(f->cfg.sqlite_path, moved), 0);
+	assert_int_equal(dir_ping(f->d, why, sizeof(why)), YH_ERR_UNAVAILABLE);
+	assert_non_null(strstr(why, "the database file is gone"));
+	assert_null(strstr(why, f->root));  /* /readyz is public: no paths */
+	assert_int_equal(rename(moved, f->cfg.sqlite_path), 0);
+	assert_int_equal(dir_ping(f->d, why, sizeof(why)), 0);
+	/* A restore over the open file: the path now leads to another file. */
+	snprintf(copy, sizeof(copy), "%s.copy", f->cfg.sqlite_path);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", f->cfg.sqlite_path, copy);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rename(copy, f->cfg.sqlite_path), 0);
+	assert_int_equal(dir_ping(f->d, why, sizeof(why)), YH_ERR_UNAVAILABLE);
+	assert_non_null(strstr(why, "replaced"));
+	assert_int_equal(dir_ping(f->d, NULL, 0), YH_ERR_UNAVAILABLE);
+}
+
 static void
 test_legacy(void **state)
 {
@@ -796,7 +824,7 @@ test_bulk(void **state)
 	assert_int_equal(dir_bulk_end(f->d), YH_ERR_BUSY);
 	assert_int_equal(dir_person_count(f->d, &count), 0);
 	assert_int_equal(count, 50);
-	assert_int_equal(dir_ping(f->d), 0);
+	assert_int_equal(dir_ping(f->d, NULL, 0), 0);
 	assert_string_equal(dir_backend_name(f->d), "sqlite");
 }
 
@@ -949,6 +977,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_add_and_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unique_and_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encrypted_at_rest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ping_file_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp, setup, teardown),
