@@ -17,6 +17,7 @@
 #include "identity/dir.h"
 #include "identity/identity.h"
 #include "identity/idnum.h"
+#include "identity/vault.h"
 
 struct fx {
 	char root[64];
@@ -49,8 +50,9 @@ make_orgcode(const char *eight, char out[10])
 	out[9] = '\0';
 }
 
+/* A fresh state directory with the given vault.cipher (NULL: the default). */
 static int
-setup(void **state)
+setup_cipher(void **state, const char *cipher)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct yh_cfg_err cerr;
@@ -64,12 +66,27 @@ setup(void **state)
 	assert_int_equal(yh_cfg_set(ident_cfg_opts, &f->cfg, "state_dir", dir, "test", &cerr), 0);
 	assert_int_equal(yh_cfg_set(ident_cfg_opts, &f->cfg, "password.argon2_m_cost_kib", "64",
 	    "test", &cerr), 0);
+	if (cipher != NULL)
+		assert_int_equal(yh_cfg_set(ident_cfg_opts, &f->cfg, "vault.cipher", cipher,
+		    "test", &cerr), 0);
 	assert_int_equal(ident_cfg_finish(&f->cfg, err, sizeof(err)), 0);
 	if (ident_open(&f->cfg, true, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
 	*state = f;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_cipher(state, NULL);
+}
+
+static int
+setup_sm4(void **state)
+{
+	return setup_cipher(state, VAULT_CIPHER_SM4);
 }
 
 static int
@@ -277,11 +294,13 @@ assert_file_clean(const char *path, char ids[][19], char phones[][12], int n)
 	free(buf);
 }
 
+/* Adds 20 persons, then proves the database and its WAL hold no ID number or phone in
+ * plaintext, open and after a checkpoint at close; the files are private. */
 static void
-test_encrypted_at_rest(void **state)
+check_encrypted_at_rest(struct fx *f, char ids[20][19], char phones[20][12],
+    char uids[20][DIR_UID_LEN + 1])
 {
-	struct fx *f = *state;
-	char ids[20][19], phones[20][12], wal[4200], shm[4200];
+	char wal[4200], shm[4200];
 	char err[512];
 	size_t len;
 	unsigned char *buf;
@@ -290,7 +309,7 @@ test_encrypted_at_rest(void **state)
 	for (int i = 0; i < 20; i++) {
 		make_id(100 + i, ids[i]);
 		make_phone(100 + i, phones[i]);
-		assert_int_equal(add(f->d, ids[i], "测试", phones[i], NULL, NULL), 0);
+		assert_int_equal(add(f->d, ids[i], "测试", phones[i], NULL, uids[i]), 0);
 	}
 	snprintf(wal, sizeof(wal), "%s-wal", f->cfg.sqlite_path);
 	snprintf(shm, sizeof(shm), "%s-shm", f->cfg.sqlite_path);
@@ -317,6 +336,57 @@ test_encrypted_at_rest(void **state)
 	assert_true(contains(buf, len, "测试"));
 	free(buf);
 	assert_file_clean(f->cfg.sqlite_path, ids, phones, 20);
+	assert_int_equal(ident_open(&f->cfg, false, &f->id, err, sizeof(err)), 0);
+	f->d = f->id->dir;
+}
+
+static void
+test_encrypted_at_rest(void **state)
+{
+	struct fx *f = *state;
+	char ids[20][19], phones[20][12], uids[20][DIR_UID_LEN + 1];
+
+	check_encrypted_at_rest(f, ids, phones, uids);
+	assert_string_equal(vault_cipher(f->id->vault), VAULT_CIPHER_AES);
+}
+
+/* The same with vault.cipher = sm4-gcm, plus a round trip through the reopened store:
+ * every record decrypts and is found by its ID number and phone (the HMAC-SM3 blind
+ * index), and the key file cannot be opened as AES-256-GCM. */
+static void
+test_encrypted_at_rest_sm4(void **state)
+{
+	struct fx *f = *state;
+	char ids[20][19], phones[20][12], uids[20][DIR_UID_LEN + 1], err[512];
+	struct ident *other = NULL;
+	struct dir_person p;
+	char *saved;
+
+	assert_string_equal(vault_cipher(f->id->vault), VAULT_CIPHER_SM4);
+	check_encrypted_at_rest(f, ids, phones, uids);
+	assert_string_equal(vault_cipher(f->id->vault), VAULT_CIPHER_SM4);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(dir_person_get(f->d, uids[i], &p), 0);
+		assert_string_equal(p.id_number, ids[i]);
+		assert_string_equal(p.phone, phones[i]);
+		assert_string_equal(p.name, "测试");
+		dir_person_clear(&p);
+		assert_int_equal(dir_person_find_id_number(f->d, ids[i], &p), 0);
+		assert_string_equal(p.uid, uids[i]);
+		dir_person_clear(&p);
+		assert_int_equal(dir_person_find_phone(f->d, phones[i], &p), 0);
+		assert_string_equal(p.uid, uids[i]);
+		dir_person_clear(&p);
+	}
+	/* The cipher is the key file's: an AES configuration is refused, not mixed in. */
+	ident_close(f->id);
+	f->id = NULL;
+	saved = f->cfg.vault_cipher;
+	f->cfg.vault_cipher = (char *)VAULT_CIPHER_AES;
+	assert_int_equal(ident_open(&f->cfg, false, &other, err, sizeof(err)), YH_ERR_CONFIG);
+	assert_null(other);
+	assert_non_null(strstr(err, VAULT_CIPHER_SM4));
+	f->cfg.vault_cipher = saved;
 	assert_int_equal(ident_open(&f->cfg, false, &f->id, err, sizeof(err)), 0);
 	f->d = f->id->dir;
 }
@@ -977,6 +1047,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_add_and_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unique_and_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encrypted_at_rest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_at_rest_sm4, setup_sm4, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_file_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
