@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "authd/authd_config.h"
 #include "authd/state.h"
 #include "common/config.h"
 
@@ -29,6 +30,29 @@ state_finish_cfg(struct ident_cfg *cfg, const char *state_dir,
 	return ident_cfg_finish(cfg, err, errsz);
 }
 
+/*
+ * -c FILE is authd's configuration file, so it is read as authd reads it: every key one
+ * of authd's options and every value checked (a typo such as "stat_dir" is an error here
+ * as it is for authd -t), and only the identity part is kept. YH_CFG_PARTIAL remains for
+ * readers that cannot know authd's table (idmerge import, below authd in the dependency
+ * order) and for a second read of a file already checked this way.
+ */
+static int
+load_from_authd_file(const struct state_args *a, struct ident_cfg *cfg, char *err,
+    size_t errsz)
+{
+	struct authd_cfg full;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if ((r = authd_cfg_load(&full, a->config_path, a->state_dir, NULL, err, errsz)) == 0) {
+		*cfg = full.ident;  /* its strings change hands */
+		memset(&full.ident, 0, sizeof(full.ident));
+	}
+	authd_cfg_free(&full);
+	return r;
+}
+
 int
 state_load_cfg(const struct state_args *a, struct ident_cfg *cfg, char *err, size_t errsz)
 {
@@ -40,12 +64,9 @@ state_load_cfg(const struct state_args *a, struct ident_cfg *cfg, char *err, siz
 		snprintf(err, errsz, "no state directory: pass -d STATE_DIR or -c FILE");
 		return YH_ERR_CONFIG;
 	}
+	if (a->config_path != NULL)
+		return load_from_authd_file(a, cfg, err, errsz);
 	if ((r = ident_cfg_init(cfg, &cerr)) != 0) {
-		yh_cfg_err_format(&cerr, err, errsz);
-		goto out;
-	}
-	if (a->config_path != NULL && (r = yh_cfg_load_file(ident_cfg_opts, cfg,
-	    a->config_path, YH_CFG_PARTIAL, &cerr)) != 0) {
 		yh_cfg_err_format(&cerr, err, errsz);
 		goto out;
 	}

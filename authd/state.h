@@ -1,9 +1,10 @@
 /*
- * Finding the state. authctl, authd (and idmerge import) locate the directory and the
- * vault key through -c FILE and/or -d STATE_DIR: the file's identity options are
- * read (other programs' keys ignored), -d overrides its state_dir, and a program may
- * supply a default state directory for when neither names one (authctl does not:
- * its user commands require -c or -d).
+ * Finding the state. authctl and authd locate the directory and the vault key through
+ * -c FILE and/or -d STATE_DIR: the file is authd's configuration, checked as authd checks
+ * it (an unknown key or a bad value is an error for authctl too) though only its identity
+ * options are used; -d overrides its state_dir; and without a file a program may supply
+ * a default state directory for when -d names none (authctl does not: its user commands
+ * require -c or -d).
  */
 #ifndef YH_AUTHD_STATE_H
 #define YH_AUTHD_STATE_H
@@ -29,9 +30,11 @@ int state_finish_cfg(struct ident_cfg *cfg, const char *state_dir,
     const char *default_state_dir, char *err, size_t errsz) YH_WUR;
 
 /*
- * Loads the identity options (defaults, then a->config_path when set, read with
- * YH_CFG_PARTIAL), then state_finish_cfg. On error err holds one line ("FILE:LINE:
- * problem" for file errors) and *cfg is freed. Free a loaded cfg with ident_cfg_free.
+ * Loads the identity options: with a->config_path, the whole file through authd's table
+ * (authd_cfg_load: every key and value checked, -d applied; default_state_dir is not
+ * used) keeping its identity part; without, the defaults then state_finish_cfg. On error
+ * err holds one line ("FILE:LINE: problem" for file errors) and *cfg is freed. Free a
+ * loaded cfg with ident_cfg_free.
  */
 int state_load_cfg(const struct state_args *a, struct ident_cfg *cfg, char *err,
     size_t errsz) YH_WUR;

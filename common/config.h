@@ -44,7 +44,11 @@ struct yh_cfg_err {
 #define YH_CFG_PARTIAL 0x1u /* ignore unknown keys without a dot, and keys whose
                              * "section." prefix no option in the table shares (another
                              * program's part of a shared file); a typo inside a section
-                             * this table knows is still an error */
+                             * this table knows is still an error. So a typo in an
+                             * undotted key passes: use it only for a part of a file whose
+                             * whole is checked with the full table (authctl reads
+                             * authd's file through authd's table first) or by a program
+                             * that cannot know that table (idmerge import) */
 
 /* Sets every option to its default. Returns 0 or YH_ERR_CONFIG (a bad table). */
 int yh_cfg_defaults(const struct yh_cfg_opt *opts, void *base, struct yh_cfg_err *err) YH_WUR;

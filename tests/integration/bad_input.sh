@@ -2,8 +2,9 @@
 # Bad input gives ONE clear error line and a non-zero exit, never a crash: malformed
 # configuration files (file:line named), `authd -t` on good and bad files, a bad listen
 # address, a busy port, a missing vault key file next to an existing directory, an
-# unwritable state directory; the same for authctl where it applies. And the directory's
-# file removed under a running authd: /readyz answers 503 with a JSON body.
+# unwritable state directory; the same for authctl where it applies (authctl checks
+# authd's file as authd does: a typo is an error for both). And the directory's file
+# removed under a running authd: /readyz answers 503 with a JSON body.
 set -u
 BUILD=${YH_BUILD:-build}
 AUTHD=$BUILD/authd/authd
@@ -181,6 +182,32 @@ if [[ -x $AUTHCTL ]]; then
   printf 'state_dir = st\nvault.no_such = 1\n' >ctlbad.conf
   expect_error "authctl: malformed config" 'ctlbad\.conf:2: unknown option' \
     "$AUTHCTL" -c ctlbad.conf user list
+  # authctl reads authd's file as authd does: a typo in an undotted key, an unknown key
+  # of authd's own sections and a bad authd value are errors for both, while authd's
+  # options (which authctl does not use) are accepted.
+  printf '# authd and authctl share this file\nstat_dir = %s/state\n' "$TMP" >typo.conf
+  expect_error "authd: typo in an undotted key" "typo\\.conf:2: unknown option .stat_dir." \
+    "$AUTHD" -t -c typo.conf
+  expect_error "authctl: typo in an undotted key" "typo\\.conf:2: unknown option .stat_dir." \
+    "$AUTHCTL" -c typo.conf user list
+  expect_error "authctl client list: typo too" "typo\\.conf:2: unknown option" \
+    "$AUTHCTL" -c typo.conf client list
+  printf 'state_dir = %s/state\nhttp.max_bdoy = 1\n' "$TMP" >typo2.conf
+  expect_error "authctl: unknown key in authd's section" "typo2\\.conf:2: unknown option .http\\.max_bdoy." \
+    "$AUTHCTL" -c typo2.conf user list
+  printf 'state_dir = %s/state\nhttp.max_body = lots\n' "$TMP" >typo3.conf
+  expect_error "authctl: bad value of an authd option" 'typo3\.conf:2: http\.max_body: expected a number' \
+    "$AUTHCTL" -c typo3.conf user list
+  printf 'state_dir = %s/state\nhttp.listen = 127.0.0.1:0\nissuer = https://id.example.gov.cn\nlog.format = text\nkeys.alg = ES256\nsession.backend = memory\n' \
+    "$TMP" >shared.conf
+  if "$AUTHD" -t -c shared.conf >/dev/null 2>"$TMP/err" &&
+    "$AUTHCTL" -c shared.conf user list >/dev/null 2>"$TMP/err"; then
+    ok "authctl accepts authd's options in the shared file"
+  else
+    fail "shared file: $(cat "$TMP/err")"
+  fi
+  "$AUTHCTL" -c typo.conf -d "$TMP/state" user list >/dev/null 2>&1 &&
+    fail "authctl: -d does not excuse a typo in the file" || ok "authctl: -d does not excuse a typo"
 fi
 if [[ $(id -u) -ne 0 ]]; then
   mkdir -p "$TMP/ro" && chmod 500 "$TMP/ro"
