@@ -352,7 +352,7 @@ open_app(struct daemon *d, bool fresh, char *err, size_t errsz)
 	d->app.issuer = d->cfg.issuer;
 	/* The pairwise-subject key is made only with a new directory: a new key next to an
 	 * existing one would silently give every user a new `sub` at every app. */
-	if ((path = state_path(&d->cfg, NULL, "subject.key")) == NULL)
+	if ((path = state_path(&d->cfg, NULL, IDENT_SUBJECT_KEY_NAME)) == NULL)
 		return YH_ERR_ALLOC;
 	r = yh_keyfile_get(path, AUTHD_SUBJECT_KEY_LEN, fresh, d->app.subject_key, err, errsz);
 	if (r == YH_ERR_KEY && !fresh && access(path, F_OK) != 0)
