@@ -38,10 +38,6 @@
 #define LOGIN_AGAIN "/login?next=%2Faccount"
 #define ACTOR_SIZE (8 + SESS_UID_MAX)
 #define PW_FIELD_MAX PW_PASSWORD_MAX
-#define GUARD_WINDOW_S 1800             /* failures counted over (current password,
-                                         * TOTP removal) */
-#define GUARD_LIMIT 5
-#define GUARD_LOCK_S 1800
 #define QR_PX 220
 
 /* ---- small helpers ---- */
@@ -781,6 +777,7 @@ static int
 totp_remove_check(struct authd_app *app, struct http_req *req, const char *uid, bool *ok)
 {
 	char name[SESS_NAME_MAX], *code = NULL;
+	struct login_policy pol;
 	int r;
 
 	*ok = false;
@@ -794,7 +791,8 @@ totp_remove_check(struct authd_app *app, struct http_req *req, const char *uid, 
 	r = code == NULL ? YH_ERR_AUTH : totp_verify(app->dir, uid, code, 0, 0, NULL);
 	yh_strfree_secret(code);
 	if (r == YH_ERR_AUTH || r == YH_ERR_INVALID || r == YH_ERR_REPLAY) {
-		if ((r = sess_fail(app->sess, name, GUARD_WINDOW_S, GUARD_LIMIT, GUARD_LOCK_S,
+		login_policy_get(app, &pol);
+		if ((r = sess_fail(app->sess, name, pol.window_s, pol.max_failures, pol.lockout_s,
 		    NULL)) != 0 && r != YH_ERR_LOCKED)
 			return failed(req, r);
 		return message_page(req, 400, page_msg(page_lang_of(req), PAGE_MSG_TOTP_FAILED));
@@ -909,6 +907,7 @@ static int
 pw_run(struct pw_job *j)
 {
 	char guard[SESS_NAME_MAX];
+	struct login_policy pol;
 	size_t ended = 0;
 	int r;
 
@@ -916,7 +915,8 @@ pw_run(struct pw_job *j)
 	if ((r = sess_locked(j->app->sess, guard, NULL)) == YH_ERR_LOCKED)
 		return pw_error(j, 429, page_msg(j->lang, PAGE_MSG_LOCKED));
 	if (r == 0 && (r = pw_check_current(j)) == YH_ERR_AUTH) {
-		r = sess_fail(j->app->sess, guard, GUARD_WINDOW_S, GUARD_LIMIT, GUARD_LOCK_S,
+		login_policy_get(j->app, &pol);
+		r = sess_fail(j->app->sess, guard, pol.window_s, pol.max_failures, pol.lockout_s,
 		    NULL);
 		if (r == 0 || r == YH_ERR_LOCKED)
 			return pw_error(j, 400, page_pick(j->lang, "当前密码不正确。",

@@ -110,9 +110,16 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	      "yields the CPU to token and page requests (0: equal priority)" },
 	{ .name = "login.max_failures", .type = YH_CFG_INT, .def = "5", .min = 1, .max = 1000,
 	  .offset = OFF(login_max_failures),
-	  .help = "failed logins (per account and per address) before a lockout" },
+	  .help = "failures on one account before it is locked: password logins (known or "
+	      "unknown identifier), TOTP codes, the current password or code on the account "
+	      "page" },
+	{ .name = "login.max_failures_per_address", .type = YH_CFG_INT, .def = "50", .min = 1,
+	  .max = 1000000, .offset = OFF(login_addr_max_failures),
+	  .help = "failed password logins from one client address before the address is "
+	      "locked (higher: a service hall sits behind one NAT)" },
 	{ .name = "login.lockout", .type = YH_CFG_DURATION, .def = "30m", .min = 1,
-	  .max = 7 * 86400, .offset = OFF(login_lockout), .help = "how long a lockout lasts" },
+	  .max = 7 * 86400, .offset = OFF(login_lockout),
+	  .help = "how long a lockout (of an account or an address) lasts" },
 	{ .name = "login.failure_window", .type = YH_CFG_DURATION, .def = "30m", .min = 1,
 	  .max = 7 * 86400, .offset = OFF(login_failure_window),
 	  .help = "failures older than this no longer count" },

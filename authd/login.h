@@ -37,19 +37,29 @@ struct authd_app;
 #define LOGIN_NEXT_MAX 4096
 
 /*
- * Brute-force policy (compile-time for now; the config keys that should carry them are
- * listed in the report: login.max_failures, login.failure_window, login.lockout,
- * login.max_failures_per_address, login.address_lockout, register.max_per_address).
- * Failures count per account (the person's uid; for an identifier that names nobody, a
- * keyed hash of it, so that unknown and known identifiers behave alike) and per client
- * address. An address gets a higher limit: a whole office may sit behind one NAT.
+ * Brute-force policy: the login.* options (authd_config.h), these defaults when authd
+ * runs without a configuration (unit tests). Failures count per account (the person's
+ * uid; for an identifier that names nobody, a keyed hash of it, so that unknown and
+ * known identifiers behave alike) and per client address, in a window of
+ * login.failure_window; reaching the limit locks for login.lockout. An address gets a
+ * higher limit: a whole office may sit behind one NAT. The defaults must equal the
+ * table's (tests/unit/test_pages.c checks).
  */
-#define LOGIN_MAX_FAILURES 5
-#define LOGIN_FAIL_WINDOW_S 1800
-#define LOGIN_LOCKOUT_S 1800
-#define LOGIN_ADDR_MAX_FAILURES 50
-#define LOGIN_ADDR_WINDOW_S 1800
-#define LOGIN_ADDR_LOCKOUT_S 1800
+#define LOGIN_DEFAULT_MAX_FAILURES 5       /* login.max_failures */
+#define LOGIN_DEFAULT_ADDR_MAX_FAILURES 50 /* login.max_failures_per_address */
+#define LOGIN_DEFAULT_WINDOW_S 1800        /* login.failure_window */
+#define LOGIN_DEFAULT_LOCKOUT_S 1800       /* login.lockout */
+
+struct login_policy {
+	int64_t max_failures;        /* per account (password, TOTP, current password) */
+	int64_t addr_max_failures;   /* per client address (password logins) */
+	int64_t window_s;            /* failures older than this no longer count */
+	int64_t lockout_s;           /* how long a reached limit locks */
+};
+
+/* The policy of app (its cfg; the defaults above when app or app->cfg is NULL). */
+void login_policy_get(const struct authd_app *app, struct login_policy *out);
+
 #define LOGIN_REG_PER_ADDR 20          /* registrations per address per window */
 #define LOGIN_REG_WINDOW_S 3600
 #define LOGIN_PASSWORD_MIN 8           /* characters of a new password */

@@ -91,6 +91,18 @@ login_session_loa(int person_loa, bool with_otp)
 }
 
 void
+login_policy_get(const struct authd_app *app, struct login_policy *out)
+{
+	const struct authd_cfg *c = app != NULL ? app->cfg : NULL;
+
+	out->max_failures = c != NULL ? c->login_max_failures : LOGIN_DEFAULT_MAX_FAILURES;
+	out->addr_max_failures = c != NULL ? c->login_addr_max_failures :
+	    LOGIN_DEFAULT_ADDR_MAX_FAILURES;
+	out->window_s = c != NULL ? c->login_failure_window : LOGIN_DEFAULT_WINDOW_S;
+	out->lockout_s = c != NULL ? c->login_lockout : LOGIN_DEFAULT_LOCKOUT_S;
+}
+
+void
 login_metric(struct authd_app *app, const char *method, const char *result)
 {
 	struct mx_counter *c = NULL;
@@ -265,25 +277,26 @@ login_failed(struct pw_job *j, const char *uid, const char *acct, const char *ad
 {
 	int64_t count = 0, acount = 0;
 	bool locked_acct = false, locked_addr = false;
+	struct login_policy pol;
 	int r;
 
-	r = sess_fail(j->app->sess, acct, LOGIN_FAIL_WINDOW_S, LOGIN_MAX_FAILURES,
-	    LOGIN_LOCKOUT_S, &count);
+	login_policy_get(j->app, &pol);
+	r = sess_fail(j->app->sess, acct, pol.window_s, pol.max_failures, pol.lockout_s, &count);
 	if (r == YH_ERR_LOCKED)
 		locked_acct = true;
 	else if (r != 0)
 		return r;
-	r = sess_fail(j->app->sess, addr, LOGIN_ADDR_WINDOW_S, LOGIN_ADDR_MAX_FAILURES,
-	    LOGIN_ADDR_LOCKOUT_S, &acount);
+	r = sess_fail(j->app->sess, addr, pol.window_s, pol.addr_max_failures, pol.lockout_s,
+	    &acount);
 	if (r == YH_ERR_LOCKED)
 		locked_addr = true;
 	else if (r != 0)
 		return r;
-	if ((r = audit_failure(j, uid, reason, locked_acct ? LOGIN_MAX_FAILURES : count)) != 0)
+	if ((r = audit_failure(j, uid, reason, locked_acct ? pol.max_failures : count)) != 0)
 		return r;
-	if (locked_acct && (r = audit_lockout(j, uid, "account", LOGIN_LOCKOUT_S)) != 0)
+	if (locked_acct && (r = audit_lockout(j, uid, "account", pol.lockout_s)) != 0)
 		return r;
-	if (locked_addr && (r = audit_lockout(j, uid, "address", LOGIN_ADDR_LOCKOUT_S)) != 0)
+	if (locked_addr && (r = audit_lockout(j, uid, "address", pol.lockout_s)) != 0)
 		return r;
 	yh_info("login failed from %s (%s)%s", j->ip, reason,
 	    locked_acct || locked_addr ? ": now locked" : "");

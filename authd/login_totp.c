@@ -161,22 +161,23 @@ code_refused(struct http_req *req, struct authd_app *app, const struct totp_req 
 {
 	const char *reason = why == YH_ERR_REPLAY ? "replay" :
 	    why == YH_ERR_INVALID ? "malformed" : "bad_code";
+	struct login_policy pol;
 	int64_t count = 0;
 	bool locked = false;
 	int r;
 
-	r = sess_fail(app->sess, counter, LOGIN_FAIL_WINDOW_S, LOGIN_MAX_FAILURES,
-	    LOGIN_LOCKOUT_S, &count);
+	login_policy_get(app, &pol);
+	r = sess_fail(app->sess, counter, pol.window_s, pol.max_failures, pol.lockout_s, &count);
 	if (r == YH_ERR_LOCKED)
 		locked = true;
 	else if (r != 0)
 		return unavailable(req, r);
 	if ((r = audit_event(req, app, t, "login.failure", json_pack("{s:s, s:s, s:I}",
 	    "method", "otp", "reason", reason, "failures",
-	    (json_int_t)(locked ? LOGIN_MAX_FAILURES : count)))) != 0)
+	    (json_int_t)(locked ? pol.max_failures : count)))) != 0)
 		return r;
 	if (locked && (r = audit_event(req, app, t, "login.lockout", json_pack("{s:s, s:s, s:I}",
-	    "method", "otp", "scope", "account", "lockout_s", (json_int_t)LOGIN_LOCKOUT_S))) != 0)
+	    "method", "otp", "scope", "account", "lockout_s", (json_int_t)pol.lockout_s))) != 0)
 		return r;
 	login_metric(app, "otp", locked ? "locked" : "failure");
 	return respond_form(req, app, t, csrf, locked ? 429 : 200,

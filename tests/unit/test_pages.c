@@ -4,8 +4,10 @@
  * server on a free loopback port with the login routes, an in-memory session store, a
  * directory and an audit trail in a temporary state directory, driven by libcurl (with
  * its cookie engine, like a browser): login with CSRF, session id rotation, lockout
- * after 5 failures (known and unknown users alike) with audit lines, missing and wrong
- * CSRF tokens, languages, registration without enumeration, TOTP step-up and replay.
+ * after 5 failures (known and unknown users alike) with audit lines, or as configured
+ * (login.max_failures, login.max_failures_per_address, login.failure_window and
+ * login.lockout), missing and wrong CSRF tokens, languages, registration without
+ * enumeration, TOTP step-up and replay.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "authd/audit.h"
+#include "authd/authd_config.h"
 #include "authd/csrf.h"
 #include "authd/http.h"
 #include "authd/login.h"
@@ -538,8 +541,9 @@ login(struct fx *f, CURL *c, const char *user, const char *password, const char 
 	fetch(f, c, "/login", form, NULL, r);
 }
 
+/* Audit lines of event that also carry text (NULL: every line of event). */
 static int
-count_audit(struct fx *f, const char *event)
+count_audit_with(struct fx *f, const char *event, const char *text)
 {
 	char line[AUDIT_LINE_MAX], pat[64];
 	FILE *fp = fopen(f->audit_path, "r");
@@ -548,10 +552,16 @@ count_audit(struct fx *f, const char *event)
 	assert_non_null(fp);
 	snprintf(pat, sizeof(pat), "\"event\":\"%s\"", event);
 	while (fgets(line, sizeof(line), fp) != NULL)
-		if (strstr(line, pat) != NULL)
+		if (strstr(line, pat) != NULL && (text == NULL || strstr(line, text) != NULL))
 			n++;
 	fclose(fp);
 	return n;
+}
+
+static int
+count_audit(struct fx *f, const char *event)
+{
+	return count_audit_with(f, event, NULL);
 }
 
 static void
@@ -723,6 +733,94 @@ test_lockout(void **state)
 	assert_int_equal(r.status, 303);
 	resp_free(&r);
 	resp_free(&unknown);
+	curl_easy_cleanup(c);
+}
+
+/* The built-in policy is the option table's defaults; a configuration replaces it. */
+static void
+test_policy_defaults(void **state)
+{
+	struct authd_app app;
+	struct authd_cfg c;
+	struct login_policy d, t;
+	char err[512];
+
+	(void)state;
+	memset(&app, 0, sizeof(app));
+	login_policy_get(NULL, &d);
+	assert_int_equal(d.max_failures, 5);
+	assert_int_equal(d.addr_max_failures, 50);
+	assert_int_equal(d.window_s, 1800);
+	assert_int_equal(d.lockout_s, 1800);
+	login_policy_get(&app, &t);
+	assert_memory_equal(&d, &t, sizeof(d));
+	assert_int_equal(authd_cfg_load(&c, NULL, "/tmp/yh-test-pages-none", NULL, err,
+	    sizeof(err)), 0);
+	app.cfg = &c;
+	login_policy_get(&app, &t);
+	assert_memory_equal(&d, &t, sizeof(d));
+	c.login_max_failures = 3;
+	c.login_addr_max_failures = 7;
+	c.login_failure_window = 60;
+	c.login_lockout = 2;
+	login_policy_get(&app, &t);
+	assert_int_equal(t.max_failures, 3);
+	assert_int_equal(t.addr_max_failures, 7);
+	assert_int_equal(t.window_s, 60);
+	assert_int_equal(t.lockout_s, 2);
+	authd_cfg_free(&c);
+}
+
+/* login.max_failures, login.lockout and login.max_failures_per_address apply. */
+static void
+test_lockout_configured(void **state)
+{
+	struct fx *f = *state;
+	CURL *c = browser();
+	struct resp r = { 0 };
+	struct authd_cfg cfg;
+	char err[512], who[32];
+
+	assert_int_equal(authd_cfg_load(&cfg, NULL, "/tmp/yh-test-pages-none", NULL, err,
+	    sizeof(err)), 0);
+	cfg.login_max_failures = 3;
+	cfg.login_addr_max_failures = 5;
+	cfg.login_failure_window = 1;
+	cfg.login_lockout = 2;
+	f->app.cfg = &cfg;      /* before any request: the server threads only read it */
+	/* Two failures, then login.failure_window passes: they no longer count. */
+	for (int i = 1; i <= 2; i++) {
+		login(f, c, USER_PHONE, "wrong password", "/account", &r);
+		assert_int_equal(r.status, 200);
+	}
+	usleep(1300 * 1000);
+	cfg.login_failure_window = 60;
+	for (int i = 1; i <= 3; i++) {
+		login(f, c, USER_PHONE, "wrong password", "/account", &r);
+		assert_int_equal(r.status, i < 3 ? 200 : 429);
+	}
+	assert_true(body_has(&r, "已暂时锁定"));
+	assert_int_equal(count_audit_with(f, "login.lockout", "\"lockout_s\":2"), 1);
+	assert_int_equal(count_audit_with(f, "login.failure", "\"failures\":3"), 1);
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	assert_int_equal(r.status, 429);
+	/* The lockout ends after login.lockout: the right password opens a session. */
+	usleep(2200 * 1000);
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	assert_int_equal(r.status, 303);
+	/* The address has 3 failures (an attempt refused while locked is not counted):
+	 * two more on other names reach login.max_failures_per_address = 5. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(who, sizeof(who), "nobody-%d", i);
+		login(f, c, who, "wrong password", "/account", &r);
+	}
+	assert_int_equal(r.status, 429);
+	assert_int_equal(count_audit_with(f, "login.lockout", "\"scope\":\"address\""), 1);
+	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
+	assert_int_equal(r.status, 429);
+	f->app.cfg = NULL;
+	authd_cfg_free(&cfg);
+	resp_free(&r);
 	curl_easy_cleanup(c);
 }
 
@@ -929,6 +1027,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rehash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_csrf_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lockout, setup, teardown),
+		cmocka_unit_test(test_policy_defaults),
+		cmocka_unit_test_setup_teardown(test_lockout_configured, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inactive_and_language, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_stepup, setup, teardown),
