@@ -20,24 +20,38 @@
 #define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
 /*
- * Group commit: a writer appends its line under the lock, then waits until a
- * fdatasync that started after its write has finished. One writer at a time (the
- * leader) runs the fdatasync with the lock released, so every line written meanwhile
- * shares the next one: durability per line, one disk flush per batch.
+ * Group commit. A writer formats its event outside the lock, queues it in memory and
+ * waits. One writer at a time (the leader) takes everything queued, and with the lock
+ * released chains it (seq, prev), writes it with one write() under the file's flock and
+ * runs one fdatasync; then it settles every line of the batch and wakes their writers.
+ * Lines queued meanwhile form the next batch. So each writer still returns only once
+ * its own line is on disk, while one write and one flush serve a whole batch, and no
+ * write() lands on a page the running flush is writing back (ext4 would make it wait
+ * for that flush, holding up every writer behind it).
  */
+enum { ENTRY_QUEUED, ENTRY_DONE };
+
+struct audit_entry {
+	struct audit_entry *next;
+	const char *body;        /* "\"event\":...,<fields>": the line without seq, ts, prev */
+	size_t len;
+	char ts[40];             /* taken when queued, so ts follows seq */
+	int state;               /* ENTRY_QUEUED until the leader settles it */
+	int rc;                  /* its result then */
+};
+
 struct yh_audit {
 	int fd;
 	pthread_mutex_t lock;
-	pthread_cond_t synced_cv;
-	/* The chain's tail as of our last write; reread when the file changed size. */
+	pthread_cond_t settled_cv;
+	struct audit_entry *queue, **queue_end;  /* queued lines, oldest first */
+	bool leading;            /* a leader is writing and flushing a batch */
+	/* The chain's tail as of our last write; reread when the file changed size. Only
+	 * the leader touches these, so they need no lock. */
 	char prev[65];
 	uint64_t seq;
 	off_t size;
 	bool tail_known;
-	uint64_t written;        /* lines this handle has written */
-	uint64_t synced;         /* of those, lines known to be on disk */
-	uint64_t failed_upto;    /* lines covered by a failed flush */
-	bool syncing;            /* a leader is in fdatasync */
 };
 
 /* Hex SHA-256 of n bytes into out[65]. */
@@ -83,8 +97,9 @@ yh_audit_open(const char *path, struct yh_audit **out, char *err, size_t errsz)
 		return YH_ERR_ALLOC;
 	}
 	a->fd = fd;
+	a->queue_end = &a->queue;
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->synced_cv, NULL);
+	pthread_cond_init(&a->settled_cv, NULL);
 	*out = a;
 	return 0;
 }
@@ -95,7 +110,7 @@ yh_audit_close(struct yh_audit *a)
 	if (a == NULL)
 		return;
 	close(a->fd);
-	pthread_cond_destroy(&a->synced_cv);
+	pthread_cond_destroy(&a->settled_cv);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -204,33 +219,6 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Waits (lock held) until line number mine is on disk; leads a flush when none runs. */
-static int
-wait_synced(struct yh_audit *a, uint64_t mine)
-{
-	while (a->synced < mine && a->failed_upto < mine) {
-		uint64_t target;
-		int rc;
-
-		if (a->syncing) {
-			pthread_cond_wait(&a->synced_cv, &a->lock);
-			continue;
-		}
-		a->syncing = true;
-		target = a->written;
-		pthread_mutex_unlock(&a->lock);
-		rc = fdatasync(a->fd);
-		pthread_mutex_lock(&a->lock);
-		a->syncing = false;
-		if (rc == 0 && target > a->synced)
-			a->synced = target;
-		else if (rc != 0 && target > a->failed_upto)
-			a->failed_upto = target;
-		pthread_cond_broadcast(&a->synced_cv);
-	}
-	return a->synced >= mine ? 0 : YH_ERR_IO;
-}
-
 /* The chain's tail: cached from our own last write unless the file changed size
  * (another process wrote), then read from the file. */
 static int
@@ -251,74 +239,142 @@ tail(struct yh_audit *a)
 	return 0;
 }
 
-/* Builds the line for the next sequence number; *text is a new string. */
+/*
+ * The body of one line, {"event","actor",<fields>} dumped compact without its braces:
+ * the leader wraps it as {"seq":N,"ts":"...",<body>,"prev":"..."}, byte for byte what
+ * json_dumps of the whole object would give. *body is a new string.
+ */
 static int
-build_line(struct yh_audit *a, const char *event, const char *actor, json_t *fields,
-    char **text)
+build_body(const char *event, const char *actor, json_t *fields, char **body, size_t *len)
 {
-	json_t *line;
-	char ts[40];
+	json_t *obj;
+	char *text = NULL;
+	size_t n;
 	int r = YH_ERR_ALLOC;
 
-	*text = NULL;
-	yh_time_iso8601(yh_now_ms(), ts, sizeof(ts));
-	line = json_pack("{s:I,s:s,s:s,s:s}", "seq", (json_int_t)(a->seq + 1), "ts", ts,
-	    "event", event, "actor", actor != NULL ? actor : "system");
-	if (line == NULL)
+	*body = NULL;
+	*len = 0;
+	obj = json_pack("{s:s,s:s}", "event", event, "actor", actor != NULL ? actor : "system");
+	if (obj == NULL)
 		return YH_ERR_ALLOC;
-	if ((r = add_fields(line, fields)) != 0)
+	/* seq, ts and prev are the leader's: a field may not take their names. */
+	if (fields != NULL && (json_object_get(fields, "seq") != NULL ||
+	    json_object_get(fields, "ts") != NULL)) {
+		r = YH_ERR_INVALID;
+		goto out;
+	}
+	if ((r = add_fields(obj, fields)) != 0)
 		goto out;
 	r = YH_ERR_ALLOC;
-	if (json_object_set_new(line, "prev", json_string(a->prev)) != 0)
+	if ((text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
 		goto out;
-	if ((*text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+	n = strlen(text);
+	/* {"seq":<20 digits>,"ts":"<39>",<body>,"prev":"<64>"} stays within the cap. */
+	r = YH_ERR_TOO_LONG;
+	if (n < 2 || n - 2 + 160 > AUDIT_LINE_MAX)
 		goto out;
-	r = strlen(*text) > AUDIT_LINE_MAX ? YH_ERR_TOO_LONG : 0;
+	memmove(text, text + 1, n - 2);
+	text[n - 2] = '\0';
+	*body = text;
+	*len = n - 2;
+	text = NULL;
+	r = 0;
 out:
-	json_decref(line);
+	free(text);
+	json_decref(obj);
+	return r;
+}
+
+/*
+ * The leader's work, without the lock: chains the batch onto the file's tail, writes it
+ * under the flock in one write() and flushes it. The chain state advances only with a
+ * successful write; a failed one makes the next batch reread the tail.
+ */
+static int
+write_batch(struct yh_audit *a, const struct audit_entry *batch)
+{
+	struct yh_buf b;
+	char prev[65];
+	uint64_t seq;
+	int r;
+
+	yh_buf_init(&b, (size_t)1 << 30);
+	if (flock(a->fd, LOCK_EX) != 0)
+		return YH_ERR_IO;
+	if ((r = tail(a)) != 0)
+		goto out;
+	memcpy(prev, a->prev, sizeof(prev));
+	seq = a->seq;
+	for (const struct audit_entry *e = batch; e != NULL; e = e->next) {
+		size_t start = b.len;
+
+		if ((r = yh_buf_printf(&b, "{\"seq\":%llu,\"ts\":\"%s\",", (unsigned long long)(seq + 1),
+		    e->ts)) != 0 || (r = yh_buf_append(&b, e->body, e->len)) != 0 ||
+		    (r = yh_buf_printf(&b, ",\"prev\":\"%s\"}", prev)) != 0)
+			goto out;
+		if ((r = sha256_hex(b.data + start, b.len - start, prev)) != 0 ||
+		    (r = yh_buf_putc(&b, '\n')) != 0)
+			goto out;
+		seq++;
+	}
+	if ((r = write_all(a->fd, b.data, b.len)) != 0) {
+		a->tail_known = false;
+		goto out;
+	}
+	memcpy(a->prev, prev, sizeof(prev));
+	a->seq = seq;
+	a->size += (off_t)b.len;
+out:
+	flock(a->fd, LOCK_UN);
+	yh_buf_free(&b);
+	if (r == 0 && fdatasync(a->fd) != 0)
+		r = YH_ERR_IO;
 	return r;
 }
 
 int
 yh_audit_write(struct yh_audit *a, const char *event, const char *actor, json_t *fields)
 {
-	char *text = NULL;
-	uint64_t mine = 0;
-	size_t n;
-	int r, locked = 0;
+	struct audit_entry e = { .state = ENTRY_QUEUED };
+	char *body = NULL;
+	int r;
 
+	if ((r = build_body(event, actor, fields, &body, &e.len)) != 0)
+		goto out;
+	e.body = body;
 	pthread_mutex_lock(&a->lock);
-	if (flock(a->fd, LOCK_EX) != 0) {
-		r = YH_ERR_IO;
-		goto out;
+	yh_time_iso8601(yh_now_ms(), e.ts, sizeof(e.ts));
+	*a->queue_end = &e;
+	a->queue_end = &e.next;
+	while (e.state == ENTRY_QUEUED) {
+		struct audit_entry *batch, *next;
+		int br;
+
+		if (a->leading) {
+			pthread_cond_wait(&a->settled_cv, &a->lock);
+			continue;
+		}
+		a->leading = true;
+		batch = a->queue;
+		a->queue = NULL;
+		a->queue_end = &a->queue;
+		pthread_mutex_unlock(&a->lock);
+		br = write_batch(a, batch);
+		pthread_mutex_lock(&a->lock);
+		for (struct audit_entry *x = batch; x != NULL; x = next) {
+			next = x->next;
+			x->rc = br;
+			x->state = ENTRY_DONE;
+		}
+		a->leading = false;
+		pthread_cond_broadcast(&a->settled_cv);
 	}
-	locked = 1;
-	if ((r = tail(a)) != 0 || (r = build_line(a, event, actor, fields, &text)) != 0)
-		goto out;
-	n = strlen(text);
-	text[n] = '\n';
-	r = write_all(a->fd, text, n + 1);
-	text[n] = '\0';
-	if (r != 0) {
-		a->tail_known = false;
-		goto out;
-	}
-	if ((r = sha256_hex(text, n, a->prev)) != 0) {
-		a->tail_known = false;
-		goto out;
-	}
-	a->seq++;
-	a->size += (off_t)(n + 1);
-	mine = ++a->written;
-out:
-	if (locked)
-		flock(a->fd, LOCK_UN);
-	if (r == 0)
-		r = wait_synced(a, mine);
+	r = e.rc;
 	pthread_mutex_unlock(&a->lock);
+out:
 	if (r != 0)
 		yh_error("audit write failed for event %s: %s", event, yh_strerror(r));
-	free(text);
+	free(body);
 	return r;
 }
 
