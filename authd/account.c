@@ -792,8 +792,8 @@ totp_remove_check(struct authd_app *app, struct http_req *req, const char *uid, 
 	yh_strfree_secret(code);
 	if (r == YH_ERR_AUTH || r == YH_ERR_INVALID || r == YH_ERR_REPLAY) {
 		login_policy_get(app, &pol);
-		if ((r = sess_fail(app->sess, name, pol.window_s, pol.max_failures, pol.lockout_s,
-		    NULL)) != 0 && r != YH_ERR_LOCKED)
+		if ((r = sess_fail(app->sess, name, pol.otp_window_s, pol.otp_max_failures,
+		    pol.otp_lockout_s, NULL)) != 0 && r != YH_ERR_LOCKED)
 			return failed(req, r);
 		return message_page(req, 400, page_msg(page_lang_of(req), PAGE_MSG_TOTP_FAILED));
 	}

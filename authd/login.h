@@ -50,11 +50,25 @@ struct authd_app;
 #define LOGIN_DEFAULT_WINDOW_S 1800        /* login.failure_window */
 #define LOGIN_DEFAULT_LOCKOUT_S 1800       /* login.lockout */
 
+/*
+ * Second-factor codes have a floor the configuration cannot lower: a TOTP code is one of
+ * 10^6 and three are valid at once, so a password policy relaxed for a helpdesk's sake
+ * (say 1000 failures, 1 s lockout) must not make codes guessable in a day. TOTP failures
+ * count at most LOGIN_OTP_MAX_FAILURES per window of at least LOGIN_OTP_MIN_WINDOW_S and
+ * lock for at least LOGIN_OTP_MIN_LOCKOUT_S: about 500 guesses a day at the most.
+ */
+#define LOGIN_OTP_MAX_FAILURES 10
+#define LOGIN_OTP_MIN_WINDOW_S 1800
+#define LOGIN_OTP_MIN_LOCKOUT_S 300
+
 struct login_policy {
-	int64_t max_failures;        /* per account (password, TOTP, current password) */
+	int64_t max_failures;        /* per account (password, current password) */
 	int64_t addr_max_failures;   /* per client address (password logins) */
 	int64_t window_s;            /* failures older than this no longer count */
 	int64_t lockout_s;           /* how long a reached limit locks */
+	int64_t otp_max_failures;    /* the same for TOTP codes, with the floor above */
+	int64_t otp_window_s;
+	int64_t otp_lockout_s;
 };
 
 /* The policy of app (its cfg; the defaults above when app or app->cfg is NULL). */

@@ -100,6 +100,12 @@ login_policy_get(const struct authd_app *app, struct login_policy *out)
 	    LOGIN_DEFAULT_ADDR_MAX_FAILURES;
 	out->window_s = c != NULL ? c->login_failure_window : LOGIN_DEFAULT_WINDOW_S;
 	out->lockout_s = c != NULL ? c->login_lockout : LOGIN_DEFAULT_LOCKOUT_S;
+	out->otp_max_failures = out->max_failures < LOGIN_OTP_MAX_FAILURES ?
+	    out->max_failures : LOGIN_OTP_MAX_FAILURES;
+	out->otp_window_s = out->window_s > LOGIN_OTP_MIN_WINDOW_S ? out->window_s :
+	    LOGIN_OTP_MIN_WINDOW_S;
+	out->otp_lockout_s = out->lockout_s > LOGIN_OTP_MIN_LOCKOUT_S ? out->lockout_s :
+	    LOGIN_OTP_MIN_LOCKOUT_S;
 }
 
 void

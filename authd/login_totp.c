@@ -167,17 +167,18 @@ code_refused(struct http_req *req, struct authd_app *app, const struct totp_req 
 	int r;
 
 	login_policy_get(app, &pol);
-	r = sess_fail(app->sess, counter, pol.window_s, pol.max_failures, pol.lockout_s, &count);
+	r = sess_fail(app->sess, counter, pol.otp_window_s, pol.otp_max_failures,
+	    pol.otp_lockout_s, &count);
 	if (r == YH_ERR_LOCKED)
 		locked = true;
 	else if (r != 0)
 		return unavailable(req, r);
 	if ((r = audit_event(req, app, t, "login.failure", json_pack("{s:s, s:s, s:I}",
 	    "method", "otp", "reason", reason, "failures",
-	    (json_int_t)(locked ? pol.max_failures : count)))) != 0)
+	    (json_int_t)(locked ? pol.otp_max_failures : count)))) != 0)
 		return r;
 	if (locked && (r = audit_event(req, app, t, "login.lockout", json_pack("{s:s, s:s, s:I}",
-	    "method", "otp", "scope", "account", "lockout_s", (json_int_t)pol.lockout_s))) != 0)
+	    "method", "otp", "scope", "account", "lockout_s", (json_int_t)pol.otp_lockout_s))) != 0)
 		return r;
 	login_metric(app, "otp", locked ? "locked" : "failure");
 	return respond_form(req, app, t, csrf, locked ? 429 : 200,

@@ -752,6 +752,9 @@ test_policy_defaults(void **state)
 	assert_int_equal(d.addr_max_failures, 50);
 	assert_int_equal(d.window_s, 1800);
 	assert_int_equal(d.lockout_s, 1800);
+	assert_int_equal(d.otp_max_failures, 5);
+	assert_int_equal(d.otp_window_s, 1800);
+	assert_int_equal(d.otp_lockout_s, 1800);
 	login_policy_get(&app, &t);
 	assert_memory_equal(&d, &t, sizeof(d));
 	assert_int_equal(authd_cfg_load(&c, NULL, "/tmp/yh-test-pages-none", NULL, err,
@@ -768,6 +771,23 @@ test_policy_defaults(void **state)
 	assert_int_equal(t.addr_max_failures, 7);
 	assert_int_equal(t.window_s, 60);
 	assert_int_equal(t.lockout_s, 2);
+	/* TOTP codes keep their floor: never more than 10 tries per 30 min, locked 5 min. */
+	assert_int_equal(t.otp_max_failures, 3);
+	assert_int_equal(t.otp_window_s, 1800);
+	assert_int_equal(t.otp_lockout_s, 300);
+	c.login_max_failures = 1000;
+	c.login_failure_window = 1;
+	c.login_lockout = 1;
+	login_policy_get(&app, &t);
+	assert_int_equal(t.max_failures, 1000);
+	assert_int_equal(t.otp_max_failures, 10);
+	assert_int_equal(t.otp_window_s, 1800);
+	assert_int_equal(t.otp_lockout_s, 300);
+	c.login_failure_window = 7200;
+	c.login_lockout = 3600;
+	login_policy_get(&app, &t);
+	assert_int_equal(t.otp_window_s, 7200);
+	assert_int_equal(t.otp_lockout_s, 3600);
 	authd_cfg_free(&c);
 }
 
