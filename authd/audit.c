@@ -35,7 +35,6 @@ struct audit_entry {
 	struct audit_entry *next;
 	const char *body;        /* "\"event\":...,<fields>": the line without seq, ts, prev */
 	size_t len;
-	char ts[40];             /* taken when queued, so ts follows seq */
 	int state;               /* ENTRY_QUEUED until the leader settles it */
 	int rc;                  /* its result then */
 };
@@ -287,8 +286,11 @@ out:
 
 /*
  * The leader's work, without the lock: chains the batch onto the file's tail, writes it
- * under the flock in one write() and flushes it. The chain state advances only with a
- * successful write; a failed one makes the next batch reread the tail.
+ * under the flock in one write() and flushes it. Each line's ts is taken under the flock,
+ * so ts follows seq whichever process wrote the line before. The chain state advances
+ * only with a successful write. A failed one (a full disk, a file size limit) may have
+ * written part of the batch: the file is cut back to where the batch began, so no line
+ * of a batch whose writers were told "failed" stays, and no torn line blocks the next.
  */
 static int
 write_batch(struct yh_audit *a, const struct audit_entry *batch)
@@ -307,9 +309,12 @@ write_batch(struct yh_audit *a, const struct audit_entry *batch)
 	seq = a->seq;
 	for (const struct audit_entry *e = batch; e != NULL; e = e->next) {
 		size_t start = b.len;
+		char ts[40];
 
-		if ((r = yh_buf_printf(&b, "{\"seq\":%llu,\"ts\":\"%s\",", (unsigned long long)(seq + 1),
-		    e->ts)) != 0 || (r = yh_buf_append(&b, e->body, e->len)) != 0 ||
+		yh_time_iso8601(yh_now_ms(), ts, sizeof(ts));
+		if ((r = yh_buf_printf(&b, "{\"seq\":%llu,\"ts\":\"%s\",",
+		    (unsigned long long)(seq + 1), ts)) != 0 ||
+		    (r = yh_buf_append(&b, e->body, e->len)) != 0 ||
 		    (r = yh_buf_printf(&b, ",\"prev\":\"%s\"}", prev)) != 0)
 			goto out;
 		if ((r = sha256_hex(b.data + start, b.len - start, prev)) != 0 ||
@@ -318,6 +323,9 @@ write_batch(struct yh_audit *a, const struct audit_entry *batch)
 		seq++;
 	}
 	if ((r = write_all(a->fd, b.data, b.len)) != 0) {
+		if (ftruncate(a->fd, a->size) != 0)
+			yh_error("audit log: cannot cut a partly written batch back to %lld bytes: "
+			    "%s", (long long)a->size, strerror(errno));
 		a->tail_known = false;
 		goto out;
 	}
@@ -343,7 +351,6 @@ yh_audit_write(struct yh_audit *a, const char *event, const char *actor, json_t 
 		goto out;
 	e.body = body;
 	pthread_mutex_lock(&a->lock);
-	yh_time_iso8601(yh_now_ms(), e.ts, sizeof(e.ts));
 	*a->queue_end = &e;
 	a->queue_end = &e.next;
 	while (e.state == ENTRY_QUEUED) {

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <pthread.h>
@@ -280,6 +282,55 @@ test_threads(void **state)
 	assert_int_equal(rep.lines, 3 + 8 * 200 + 2);
 }
 
+/*
+ * A write cut short (here by a file size limit just above the file's size, as a full
+ * disk would) fails its writer and leaves no torn line: the file is cut back, the chain
+ * stays intact and the next write goes on from it.
+ */
+static void
+test_partial_write_rolled_back(void **state)
+{
+	struct yh_audit_report rep;
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	write_events(3, "operator:root");
+	assert_int_equal(stat(path, &st), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = { .rlim_cur = (rlim_t)st.st_size + 100,
+		    .rlim_max = (rlim_t)st.st_size + 100 };
+		struct yh_audit *a;
+		char err[256], big[2000];
+		json_t *f;
+		int r;
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0 ||
+		    yh_audit_open(path, &a, err, sizeof(err)) != 0)
+			_exit(2);
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		f = json_pack("{s:s}", "note", big);
+		r = yh_audit_write(a, "admin.change", "operator:root", f);
+		json_decref(f);
+		yh_audit_close(a);
+		_exit(r == YH_ERR_IO ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(verify(NULL, &rep), 0);
+	assert_int_equal(rep.lines, 3);
+	write_events(2, "operator:root");
+	assert_int_equal(verify(NULL, &rep), 0);
+	assert_int_equal(rep.lines, 5);
+}
+
 static void
 test_unsafe_mode_refused(void **state)
 {
@@ -305,6 +356,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_masking_and_clash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_write_rolled_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsafe_mode_refused, setup, teardown),
 	};
 
