@@ -499,19 +499,38 @@ open_outputs(struct mig_run *r, char *err, size_t errsz)
 	return 0;
 }
 
-/* Moves the finished outputs from the temporary directory into the output directory. */
+/*
+ * Moves the finished run from the temporary directory into the output directory: the
+ * data files, then report.html, then report.json last, so a report.json in the output
+ * directory always describes the data files beside it. The previous run's reports go
+ * first: should a move fail halfway, no complete-looking old report stays next to new
+ * data. A run that fails earlier leaves the previous run's outputs as they were.
+ */
 static int
 publish_outputs(struct mig_run *r, char *err, size_t errsz)
 {
+	static const char *const reports[2] = { "report.html", "report.json" };
+	const char *names[5];
 	char from[4200], to[4200];
+	size_t n = 0;
 
-	if (r->o.dry_run)
-		return 0;
-	for (int i = 0; i < 3; i++) {
-		snprintf(from, sizeof(from), "%s/%s", r->tmp, output_names[i]);
-		snprintf(to, sizeof(to), "%s/%s", r->o.out_dir, output_names[i]);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(to, sizeof(to), "%s/%s", r->o.out_dir, reports[i]);
+		if (unlink(to) != 0 && errno != ENOENT) {
+			snprintf(err, errsz, "cannot replace %s: %s", to, strerror(errno));
+			return YH_ERR_IO;
+		}
+	}
+	if (!r->o.dry_run)
+		for (size_t i = 0; i < 3; i++)
+			names[n++] = output_names[i];
+	names[n++] = reports[0];
+	names[n++] = reports[1];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(from, sizeof(from), "%s/%s", r->tmp, names[i]);
+		snprintf(to, sizeof(to), "%s/%s", r->o.out_dir, names[i]);
 		if (rename(from, to) != 0) {
-			snprintf(err, errsz, "cannot move %s into %s: %s", output_names[i],
+			snprintf(err, errsz, "cannot move %s into %s: %s", names[i],
 			    r->o.out_dir, strerror(errno));
 			return YH_ERR_IO;
 		}
@@ -778,13 +797,16 @@ mig_run_finish(struct mig_run *r, char *err, size_t errsz)
 		snprintf(err, errsz, "cannot write the outputs in %s", r->o.out_dir);
 		return e;
 	}
-	if ((e = mig_counts_check(&r->c, r->s, err, errsz)) != 0 ||
-	    (e = publish_outputs(r, err, errsz)) != 0)
+	if ((e = mig_counts_check(&r->c, r->s, err, errsz)) != 0)
+		return e;
+	if ((e = mig_report_write(r->tmp, r->s, &r->c, r->o.dry_run)) != 0) {
+		snprintf(err, errsz, "cannot write the report in %s", r->tmp);
+		return e;
+	}
+	if ((e = publish_outputs(r, err, errsz)) != 0)
 		return e;
 	r->published = true;
-	if ((e = mig_report_write(r->o.out_dir, r->s, &r->c, r->o.dry_run)) != 0)
-		snprintf(err, errsz, "cannot write the report in %s", r->o.out_dir);
-	return e;
+	return 0;
 }
 
 const struct mig_counts *

@@ -90,6 +90,20 @@ mkdir "$TMP/badkey_ldif"   # an output directory that exists already is left as 
 expect_badkey badkey_ldif "$TMP/badkey_ldif" 'source "minzheng"' 'minzheng.ldif' \
 	'attribute "telephoneNumber" (field phone) never appears'
 [[ -z $(ls -A "$TMP/badkey_ldif") ]] || fail "a failed run wrote: $(ls -A "$TMP/badkey_ldif")"
+# A failed rerun into the output directory of a good run leaves that run's five files
+# exactly as they were (and no temporary directory); the next good run replaces them.
+run --out "$TMP/rerun" >/dev/null 2>&1 || fail "idmerge run (rerun base)"
+sum_outputs() { (cd "$TMP/rerun" && sha256sum identities.jsonl rejects.jsonl review.jsonl \
+	report.json report.html); }
+before=$(sum_outputs)
+expect_badkey badkey_jsonl "$TMP/rerun" 'key "sfz_hao" (field id_number)'
+[[ $(sum_outputs) == "$before" ]] || fail "a failed rerun changed the previous run's outputs"
+[[ $(ls -A "$TMP/rerun" | wc -l) == 5 ]] || fail "a failed rerun left files: $(ls -A "$TMP/rerun")"
+run --out "$TMP/rerun" >/dev/null 2>&1 || fail "idmerge run (rerun after a failure)"
+[[ $(sum_outputs) == "$before" ]] || fail "the same input after a failed run gave other outputs"
+for f in identities.jsonl rejects.jsonl review.jsonl report.json report.html; do
+	[[ $(stat -c %a "$TMP/rerun/$f") == 600 ]] || fail "$f is not 0600 after a rerun"
+done
 set +e
 "$IDMERGE" run --sources "$TMP/badkey_jsonl.json" --read-only >"$TMP/badkey_ro.log" 2>&1
 rc=$?
