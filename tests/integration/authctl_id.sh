@@ -3,16 +3,10 @@
 # field with node), the exit codes (0 all valid, 1 any invalid, 2 usage), values from
 # stdin with '-'.
 set -u
+. "$(dirname "$0")/lib.sh"
 BUILD=${YH_BUILD:-build}
 AUTHCTL=$BUILD/authd/authctl
-TMP=$(mktemp -d)
-FAILS=0
-
-cleanup() { rm -rf "$TMP"; }
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-ok() { echo "ok: $*"; }
+make_tmp
 
 if [[ ! -x $AUTHCTL ]]; then
   echo "FAIL: $AUTHCTL not built"
@@ -135,9 +129,4 @@ for args in "" "check" "verify 11010519491231002X"; do
   fi
 done
 
-if ((FAILS)); then
-  echo "$FAILS check(s) failed"
-  exit 1
-fi
-echo "all authctl id checks passed"
-exit 0
+finish "all authctl id checks passed"

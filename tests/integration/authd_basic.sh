@@ -4,41 +4,14 @@
 # refuses oversized requests, logs JSON lines without query strings, keeps its keys
 # across restarts and stops with exit 0 on SIGTERM.
 set -u
+. "$(dirname "$0")/lib.sh"
 BUILD=${YH_BUILD:-build}
 AUTHD=$BUILD/authd/authd
-TMP=$(mktemp -d)
-PID=
-FAILS=0
+make_tmp
+S=$TMP/state
 
-cleanup() {
-  if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-ok() { echo "ok: $*"; }
-
-free_port() {
-  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
-
-# Starts authd in the background on $PORT with state in $TMP/state; waits for /healthz.
-start_authd() {
-  "$AUTHD" -d "$TMP/state" -l "127.0.0.1:$PORT" "$@" 2>>"$TMP/authd.log" &
-  PID=$!
-  for _ in $(seq 1 200); do
-    if curl -s -o /dev/null "$BASE/healthz"; then return 0; fi
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "authd did not become ready; its log:"
-  cat "$TMP/authd.log"
-  exit 1
-}
-
-# Sends SIGTERM and expects exit 0 within about 5 seconds.
-stop_authd() {
+# term_authd: SIGTERM to PID, expects exit 0 within about 5 seconds (a check).
+term_authd() {
   local rc
   kill -TERM "$PID"
   for _ in $(seq 1 100); do
@@ -53,15 +26,6 @@ stop_authd() {
   rc=$?
   PID=
   [[ $rc -eq 0 ]] && ok "SIGTERM: exit 0" || fail "SIGTERM: exit status $rc"
-}
-
-# get URL [curl args...]: fills STATUS, HEADERS (file) and BODY.
-get() {
-  local url=$1
-  shift
-  STATUS=$(curl -s -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' "$@" "$url")
-  BODY=$(cat "$TMP/body")
-  HEADERS="$TMP/headers"
 }
 
 has_header() {  # has_header NAME VALUE-REGEX
@@ -88,25 +52,25 @@ BASE=http://127.0.0.1:$PORT
 start_authd
 
 # --- health and readiness
-get "$BASE/healthz"
+fetch "$BASE/healthz"
 [[ $STATUS == 200 && $BODY == '{"status":"ok"}' ]] && ok "/healthz" ||
   fail "/healthz: $STATUS $BODY"
 has_header 'Content-Type' 'application/json' || fail "/healthz: Content-Type"
 has_header 'Cache-Control' 'no-store' || fail "/healthz: Cache-Control no-store"
 check_security_headers /healthz
-get "$BASE/readyz"
+fetch "$BASE/readyz"
 [[ $STATUS == 200 && $BODY == '{"status":"ok"}' ]] && ok "/readyz" ||
   fail "/readyz: $STATUS $BODY"
-get "$BASE/healthz" -I
+fetch "$BASE/healthz" -I
 [[ $STATUS == 200 ]] && ok "HEAD /healthz" || fail "HEAD /healthz: $STATUS"
 
 # --- router errors
-get "$BASE/no/such/path"
+fetch "$BASE/no/such/path"
 [[ $STATUS == 404 && $BODY == '{"error":"not_found"}' ]] && ok "404 JSON" ||
   fail "404: $STATUS $BODY"
 has_header 'Content-Type' 'application/json' || fail "404: Content-Type"
 check_security_headers 404
-get "$BASE/healthz" -X DELETE
+fetch "$BASE/healthz" -X DELETE
 [[ $STATUS == 405 && $BODY == '{"error":"method_not_allowed"}' ]] && ok "405 JSON" ||
   fail "405: $STATUS $BODY"
 has_header 'Allow' 'GET, HEAD' || fail "405: Allow header"
@@ -114,13 +78,13 @@ check_security_headers 405
 
 # --- limits
 head -c 70000 /dev/zero >"$TMP/big"
-get "$BASE/healthz" -X POST --data-binary @"$TMP/big"
+fetch "$BASE/healthz" -X POST --data-binary @"$TMP/big"
 [[ $STATUS == 413 ]] && ok "oversized body: 413" || fail "oversized body: $STATUS"
-get "$BASE/healthz" -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)"
+fetch "$BASE/healthz" -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)"
 [[ $STATUS == 431 ]] && ok "oversized headers: 431" || fail "oversized headers: $STATUS"
 
 # --- metrics: format, process series, and a counter that moves
-get "$BASE/metrics"
+fetch "$BASE/metrics"
 [[ $STATUS == 200 ]] || fail "/metrics: $STATUS"
 has_header 'Content-Type' 'text/plain; version=0\.0\.4.*' || fail "/metrics: Content-Type"
 grep -q '^# TYPE yh_http_requests_total counter$' "$TMP/body" || fail "/metrics: counter TYPE line"
@@ -165,7 +129,7 @@ grep -q '"msg":"http method=GET path=/healthz status=200 ' "$TMP/authd.log" ||
   fail "no access log line for /healthz"
 
 # --- state: created 0700 with a 0600 key, kept across a restart
-stop_authd
+term_authd
 mode=$(stat -c %a "$TMP/state")
 [[ $mode == 700 ]] && ok "state dir 0700" || fail "state dir mode $mode"
 key=$(ls "$TMP/state"/*.key 2>/dev/null | head -1)
@@ -176,10 +140,10 @@ else
   [[ $kmode == 600 ]] && ok "key file 0600" || fail "key file mode $kmode"
   sum1=$(sha256sum "$key")
   start_authd
-  get "$BASE/readyz"
+  fetch "$BASE/readyz"
   [[ $STATUS == 200 ]] && ok "restart: ready" || fail "restart: /readyz $STATUS $BODY"
   [[ $(sha256sum "$key") == "$sum1" ]] || fail "restart replaced the key file"
-  stop_authd
+  term_authd
 fi
 grep -q 'SIGTERM received' "$TMP/authd.log" || fail "no SIGTERM log line"
 
@@ -195,16 +159,12 @@ if command -v openssl >/dev/null; then
     "$PORT" >"$TMP/tls.conf"
   "$AUTHD" -c "$TMP/tls.conf" 2>>"$TMP/authd.log" &
   PID=$!
-  for _ in $(seq 1 200); do
-    curl -s -o /dev/null --cacert "$TMP/cert.pem" "$BASE/healthz" && break
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  get "$BASE/healthz" --cacert "$TMP/cert.pem"
+  wait_ready "$BASE/healthz" "$PID" --cacert "$TMP/cert.pem"
+  fetch "$BASE/healthz" --cacert "$TMP/cert.pem"
   [[ $STATUS == 200 ]] && ok "HTTPS /healthz" || fail "HTTPS /healthz: $STATUS"
   has_header 'Strict-Transport-Security' 'max-age=[0-9]+' || fail "HTTPS: no HSTS header"
   grep -q 'issuer https://127.0.0.1:' "$TMP/authd.log" || fail "HTTPS: issuer not https://"
-  stop_authd
+  term_authd
 fi
 
 # The option table in docs/operations.md is the one authd prints (no drift).

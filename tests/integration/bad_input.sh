@@ -6,46 +6,11 @@
 # authd's file as authd does: a typo is an error for both). And the directory's file
 # removed under a running authd: /readyz answers 503 with a JSON body.
 set -u
+. "$(dirname "$0")/lib.sh"
 BUILD=${YH_BUILD:-build}
 AUTHD=$BUILD/authd/authd
 AUTHCTL=$BUILD/authd/authctl
-TMP=$(mktemp -d)
-PID=
-FAILS=0
-
-cleanup() {
-  if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-ok() { echo "ok: $*"; }
-
-free_port() {
-  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
-
-# expect_error NAME REGEX CMD...: CMD must exit non-zero (not by a signal), print
-# exactly one line on stderr matching REGEX, and finish within 20 s.
-expect_error() {
-  local name=$1 re=$2 rc lines
-  shift 2
-  timeout 20 "$@" >"$TMP/out" 2>"$TMP/err"
-  rc=$?
-  lines=$(grep -c '' "$TMP/err")
-  if ((rc == 0)); then
-    fail "$name: exit 0 (expected an error)"
-  elif ((rc >= 124)); then
-    fail "$name: exit $rc (timeout or crash)"
-  elif [[ $lines -ne 1 ]]; then
-    fail "$name: $lines lines on stderr (expected 1): $(head -5 "$TMP/err")"
-  elif ! grep -qE -- "$re" "$TMP/err"; then
-    fail "$name: message does not match /$re/: $(cat "$TMP/err")"
-  else
-    ok "$name (exit $rc): $(cat "$TMP/err")"
-  fi
-}
+make_tmp
 
 [[ -x $AUTHD ]] || { echo "FAIL: $AUTHD not built"; exit 1; }
 cd "$TMP" || exit 1
@@ -101,14 +66,7 @@ PORT=$(free_port)
 expect_error "address not on this host" 'cannot listen on 192\.0\.2\.1:[0-9]+: ' \
   "$AUTHD" -d st -l "192.0.2.1:$PORT"
 
-"$AUTHD" -d "$TMP/state" -l "127.0.0.1:$PORT" 2>"$TMP/authd.log" &
-PID=$!
-for _ in $(seq 1 200); do
-  curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
-  kill -0 "$PID" 2>/dev/null || break
-  sleep 0.05
-done
-curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" || { cat "$TMP/authd.log"; exit 1; }
+start_authd -d "$TMP/state" -l "127.0.0.1:$PORT"
 expect_error "busy port" "cannot listen on 127\\.0\\.0\\.1:$PORT: Address already in use" \
   "$AUTHD" -d "$TMP/other" -l "127.0.0.1:$PORT"
 
@@ -138,9 +96,7 @@ if [[ -n $db ]] && mv "$db" "$db.away"; then
 else
   fail "no directory database in $TMP/state"
 fi
-kill -TERM "$PID"
-wait "$PID"
-PID=
+stop_authd
 
 # --- a missing key file next to an existing directory
 key=$TMP/state/vault.key
@@ -236,8 +192,4 @@ if command -v openssl >/dev/null; then
     "$AUTHD" -c tls3.conf -l "127.0.0.1:$P"
 fi
 
-if ((FAILS)); then
-  echo "bad_input: $FAILS check(s) failed"
-  exit 1
-fi
-echo "bad_input: all checks passed"
+finish "bad_input: all checks passed" "bad_input: "

@@ -12,11 +12,8 @@ JOSE=$YH_SRCDIR/tests/node/jose_interop.mjs
 command -v node >/dev/null || { echo "FAIL: node not installed (./run deps installs it)"; exit 1; }
 [[ -d $YH_SRCDIR/tests/node/node_modules/jose ]] || { echo "FAIL: tests/node/node_modules/jose missing (npm ci in tests/node)"; exit 1; }
 
-work=$(mktemp -d /tmp/yh-jose-XXXXXX)
-trap 'rm -rf "$work"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
+. "$(dirname "$0")/lib.sh"
+make_tmp jose
 
 iss=https://id.example.gov.cn
 aud=portal-app
@@ -33,7 +30,7 @@ tamper() {
 }
 
 for alg in ES256 EdDSA RS256 PS256; do
-  d=$work/$alg
+  d=$TMP/$alg
   mkdir -p "$d/node"
 
   # --- token/ signs, jose verifies ---------------------------------------------------
@@ -98,5 +95,4 @@ for alg in ES256 EdDSA RS256 PS256; do
     fail "$alg: jose verified with only $other allowed"; else ok "$alg: jose rejects outside its allow-list"; fi
 done
 
-if ((fails)); then echo "$fails check(s) failed"; exit 1; fi
-echo "all jose interop checks passed"
+finish "all jose interop checks passed"

@@ -1,0 +1,341 @@
+# The harness the integration scripts share (after Redis' tests/support/util.tcl): check
+# counting, a temporary directory and pids cleaned up at exit, free loopback ports,
+# starting and stopping authd, HTTP requests as a browser, small parsers and a
+# back-channel logout receiver. Sourced, never run, and not a test (meson.build does not
+# list it):
+#
+#   . "$(dirname "$0")/lib.sh"
+#
+# Sourcing it sets FAILS=0, PY, CURLX=(), PIDS_TO_STOP=PID, LOGS=authd and
+# HTTP_MAX_TIME=30, installs cleanup as the EXIT trap and makes INT and TERM exit 1 (so
+# cleanup runs). A script then calls make_tmp first: most helpers keep their files in
+# $TMP. Every server binds 127.0.0.1 only and is stopped by its pid. The helpers also
+# hold under `set -euo pipefail` (the idmerge scripts), except those that count checks.
+# Each script keeps its own closing lines (or calls finish).
+
+# ---- checks
+
+FAILS=0
+
+# ok MSG: prints "ok: MSG".
+ok() { echo "ok: $*"; }
+
+# fail MSG: prints "FAIL: MSG" and counts it in FAILS.
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+
+# show_logs: the last 25 lines of each $TMP/NAME.log for NAME in LOGS (default "authd").
+LOGS=authd
+show_logs() {
+  local f
+  for f in $LOGS; do
+    [[ -f $TMP/$f.log ]] && { echo "--- $f log (tail) ---"; tail -25 "$TMP/$f.log"; }
+  done
+  return 0
+}
+
+# die MSG: prints "FAIL: MSG" and the logs (show_logs), exits 1.
+die() { echo "FAIL: $*"; show_logs; exit 1; }
+
+# finish PASSED [PREFIX]: the closing lines of a script without logs to show: with
+# failures "PREFIX<FAILS> check(s) failed" and exit 1, else PASSED and exit 0.
+finish() {
+  if ((FAILS)); then
+    echo "${2:-}$FAILS check(s) failed"
+    exit 1
+  fi
+  echo "$1"
+  exit 0
+}
+
+# ---- the temporary directory and the processes
+
+# make_tmp [NAME]: a fresh directory in TMP (/tmp/yh-NAME-XXXXXX, or mktemp's default),
+# removed by cleanup.
+make_tmp() {
+  if (($#)); then TMP=$(mktemp -d "/tmp/yh-$1-XXXXXX"); else TMP=$(mktemp -d); fi ||
+    { echo "FAIL: mktemp"; exit 1; }
+}
+
+# stop_pid PID: KILL and reap, if it still runs (PID may be empty).
+stop_pid() {
+  if [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; then
+    kill -KILL "$1"
+    wait "$1" 2>/dev/null || true
+  fi
+}
+
+# cleanup: the EXIT trap. stop_pid on the pid in each variable named in PIDS_TO_STOP
+# (default "PID"; a script with more processes lists them all), then removes TMP.
+PIDS_TO_STOP=PID
+cleanup() {
+  local v
+  for v in $PIDS_TO_STOP; do stop_pid "${!v:-}"; done
+  if [[ -n ${TMP:-} ]]; then rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# The system python3 when there is one: a version manager's shim costs a second per call
+# and another uid may not be able to run it. "python3" when there is none, so that a
+# call fails visibly; a script that cannot do without checks for it.
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=$(command -v python3) || PY=python3
+
+# free_port: prints a free TCP port on 127.0.0.1, never one it printed before in this
+# run (they are kept in $TMP/.used-ports, so that $(free_port) remembers them too).
+free_port() {
+  local p
+  while :; do
+    p=$("$PY" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+    grep -qx -- "$p" "${TMP:?}/.used-ports" 2>/dev/null || break
+  done
+  echo "$p" >>"$TMP/.used-ports"
+  echo "$p"
+}
+
+# wait_ready URL [PID [curl args...]]: polls URL (2 s per try, with CURLX and the curl
+# args) every 0.05 s, at most 300 times. Returns 0 once it answers, 1 when PID has exited
+# or the time is up.
+wait_ready() {
+  local url=$1 pid=${2:-} _
+  shift $(($# < 2 ? $# : 2))
+  for _ in $(seq 1 300); do
+    curl -s -o /dev/null --max-time 2 "${CURLX[@]}" "$@" "$url" && return 0
+    [[ -z $pid ]] || kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+# start_authd [ARGS...]: runs "$AUTHD" ARGS... in the background (without ARGS:
+# -d "$S" -l 127.0.0.1:$PORT), stderr appended to AUTHD_LOG (default $TMP/authd.log);
+# sets PID and waits for SCHEME://127.0.0.1:$PORT/healthz (SCHEME default http, CURLX
+# for the CA). When authd does not answer: die.
+start_authd() {
+  local log=${AUTHD_LOG:-$TMP/authd.log}
+  (($#)) || set -- -d "$S" -l "127.0.0.1:$PORT"
+  "$AUTHD" "$@" 2>>"$log" &
+  PID=$!
+  wait_ready "${SCHEME:-http}://127.0.0.1:$PORT/healthz" "$PID" ||
+    die "authd did not start (its log: $log)"
+}
+
+# stop_authd: SIGTERM to PID and waits for it; clears PID; returns authd's exit status.
+stop_authd() {
+  local rc=0
+  kill -TERM "$PID"
+  wait "$PID" || rc=$?
+  PID=
+  return "$rc"
+}
+
+# check_stop_authd: stop_authd as a check: "authd: exit 0 on SIGTERM", or a failure.
+check_stop_authd() {
+  local rc=0
+  stop_authd || rc=$?
+  [[ $rc -eq 0 ]] && ok "authd: exit 0 on SIGTERM" || fail "authd exited $rc"
+}
+
+# no_errors_in MSG FILE...: fail MSG, with the first 20 such lines, when a FILE has an
+# error line (JSON "level":"error" or text ": error:").
+no_errors_in() {
+  local msg=$1
+  shift
+  if grep -qE '"level":"error"|: error:' "$@"; then
+    fail "$msg"; grep -hE '"level":"error"|: error:' "$@" | head -20
+  fi
+}
+
+# no_sanitizer_in MSG FILE...: fail MSG, with the reports (first 40 lines), when a FILE
+# has an ASan/UBSan report.
+no_sanitizer_in() {
+  local msg=$1
+  shift
+  if grep -qE 'Sanitizer|runtime error:' "$@"; then
+    fail "$msg"; grep -hE -A5 'Sanitizer|runtime error:' "$@" | head -40
+  fi
+}
+
+# ---- commands
+
+# ctl ARGS...: authctl on the state directory S; its stderr appended to $TMP/ctl.log.
+ctl() { "$AUTHCTL" -d "$S" "$@" 2>>"$TMP/ctl.log"; }
+
+# ctl_or_die ARGS...: authctl on S, all its output to $TMP/ctl.log; a failure ends the
+# script (set-up steps).
+ctl_or_die() {
+  "$AUTHCTL" -d "$S" "$@" >>"$TMP/ctl.log" 2>&1 || { echo "FAIL: authctl $*"; cat "$TMP/ctl.log"; exit 1; }
+}
+
+# expect_error NAME REGEX CMD...: CMD (stdin /dev/null) must exit non-zero but not by a
+# signal or timeout (20 s), and print exactly one line on stderr, matching REGEX. Output
+# in $TMP/out and $TMP/err.
+expect_error() {
+  local name=$1 re=$2 rc lines
+  shift 2
+  timeout 20 "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+  rc=$?
+  lines=$(grep -c '' "$TMP/err")
+  if ((rc == 0)); then
+    fail "$name: exit 0 (expected an error)"
+  elif ((rc >= 124)); then
+    fail "$name: exit $rc (timeout or crash)"
+  elif [[ $lines -ne 1 ]]; then
+    fail "$name: $lines lines on stderr (expected 1): $(head -5 "$TMP/err")"
+  elif ! grep -qE -- "$re" "$TMP/err"; then
+    fail "$name: message does not match /$re/: $(cat "$TMP/err")"
+  else
+    ok "$name (exit $rc): $(cat "$TMP/err")"
+  fi
+}
+
+# expect_rc WANT DESCRIPTION CMD...: CMD must exit WANT. Output in $TMP/out and $TMP/err.
+expect_rc() {
+  local want=$1 what=$2 rc
+  shift 2
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  if [[ $rc -eq $want ]]; then ok "$what"; else fail "$what: exit $rc, want $want: $(cat "$TMP/err")"; fi
+}
+
+# ---- HTTP
+
+CURLX=()          # extra curl arguments for every request (the CA with TLS)
+HTTP_MAX_TIME=30  # seconds one request may take
+
+# fetch URL [curl args...]: one request (no -X: pass it in the args). The body in
+# $TMP/body, the headers in $TMP/headers; sets STATUS ("000" when nothing answered),
+# BODY, HEADERS (the headers file), LOCATION and CTYPE (Content-Type).
+fetch() {
+  local url=$1
+  shift
+  STATUS=$(curl -s --max-time "$HTTP_MAX_TIME" -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' \
+    "${CURLX[@]}" "$@" "$url") || true
+  BODY=$(cat "$TMP/body" 2>/dev/null)
+  HEADERS=$TMP/headers
+  LOCATION=$(header Location)
+  CTYPE=$(header Content-Type)
+}
+
+# req JAR METHOD PATH|URL [curl args...]: fetch as a browser with the cookie jar
+# $TMP/JAR.jar (JAR "-": no jar; pass cookies with -H Cookie:). A PATH is on BASE.
+req() {
+  local jar=$1 method=$2 url=$3
+  local -a cj=()
+  shift 3
+  [[ $url == http://* || $url == https://* ]] || url=$BASE$url
+  [[ $jar == - ]] || cj=(-b "$TMP/$jar.jar" -c "$TMP/$jar.jar")
+  fetch "$url" -X "$method" "${cj[@]}" "$@"
+}
+
+# header NAME: the value of response header NAME of the last fetch ("" when absent).
+header() {
+  { grep -i "^$1: " "$TMP/headers" 2>/dev/null || true; } | tr -d '\r' | sed 's/^[^:]*: //'
+}
+
+# cookie_line NAME: the Set-Cookie line for NAME of the last fetch; cookie_value NAME:
+# the value it sets ("" when none).
+cookie_line() {
+  { grep -i "^Set-Cookie: $1=" "$TMP/headers" 2>/dev/null || true; } | head -1 | tr -d '\r'
+}
+cookie_value() { cookie_line "$1" | sed -E "s/^[^:]*: $1=([^;]*).*/\1/"; }
+
+# jar_value JAR NAME: the value of cookie NAME in $TMP/JAR.jar.
+jar_value() { awk -v n="$2" '$6 == n { v = $7 } END { print v }' "$TMP/$1.jar"; }
+
+# form_value NAME: the value of the first input NAME in the last body (&amp; decoded).
+form_value() {
+  { grep -oE "name=\"$1\" value=\"[^\"]+\"" "$TMP/body" 2>/dev/null || true; } | head -1 |
+    sed -E 's/.*value="([^"]+)"/\1/' | sed 's/&amp;/\&/g'
+}
+
+# authorize_code JAR SCOPE: /authorize for the public app app1 (redirect
+# http://127.0.0.1:9/cb, PKCE S256, SCOPE url-encoded) with JAR's session, consenting
+# when asked; sets CODE and VERIFIER; fails and returns 1 when no code comes back to CB.
+authorize_code() {
+  local jar=$1 scope=$2 challenge state next tok
+  VERIFIER=$(openssl rand -hex 32)
+  challenge=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A |
+    tr '+/' '-_' | tr -d '=')
+  state=$(openssl rand -hex 8)
+  CODE=
+  req "$jar" GET "/authorize?response_type=code&client_id=app1&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=$scope&state=$state&nonce=n$state&code_challenge=$challenge&code_challenge_method=S256"
+  if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
+    req "$jar" GET "$LOCATION"
+    tok=$(form_value csrf)
+    next=$(form_value next)
+    req "$jar" POST /consent --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
+      --data-urlencode "action=allow"
+    [[ $STATUS == 30[23] && $LOCATION == /authorize\?* ]] || { fail "consent: $STATUS '$LOCATION'"; return 1; }
+    req "$jar" GET "$LOCATION"
+  fi
+  if [[ $STATUS == 302 && $LOCATION == "$CB?"* && $(qparam "$LOCATION" state) == "$state" ]]; then
+    CODE=$(qparam "$LOCATION" code)
+  fi
+  [[ -n $CODE ]] || { fail "/authorize gave no code: $STATUS '$LOCATION'"; return 1; }
+}
+
+# ---- parsers and data
+
+# qparam URL NAME: the query parameter NAME of URL ("" when absent).
+qparam() {
+  "$PY" -c 'import sys,urllib.parse as u;q=u.parse_qs(u.urlsplit(sys.argv[1]).query);print(q.get(sys.argv[2],[""])[0])' "$1" "$2"
+}
+
+# jwt_part JWT 0|1 KEY: a member of the (unverified) header or payload ("" when absent);
+# jwt_claim JWT KEY: a member of the payload.
+jwt_part() {
+  "$PY" -c 'import sys,json,base64;p=sys.argv[1].split(".")[int(sys.argv[2])];p+="="*(-len(p)%4);print(json.loads(base64.urlsafe_b64decode(p)).get(sys.argv[3],""))' "$1" "$2" "$3" 2>/dev/null
+}
+jwt_claim() { jwt_part "$1" 1 "$2"; }
+
+# audit_count EVENT [TEXT...]: how many lines of $S/audit.log record EVENT and contain
+# every TEXT.
+audit_count() {
+  local lines t
+  lines=$(grep -F "\"event\":\"$1\"" "$S/audit.log" || true)
+  shift
+  for t in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$t" || true); done
+  if [[ -z $lines ]]; then echo 0; else printf '%s\n' "$lines" | wc -l; fi
+}
+
+# id_number DIGITS17: a valid resident ID number (GB 11643 check character) from 17 digits.
+id_number() {
+  "$PY" - "$1" <<'EOF'
+import sys
+d = sys.argv[1]
+w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+print(d + "10X98765432"[sum(int(a) * b for a, b in zip(d, w)) % 11])
+EOF
+}
+
+# ---- a back-channel logout receiver
+
+# start_receiver PORT FILE: a python3 stdlib HTTP server on 127.0.0.1:PORT that appends
+# each POST body as one line to FILE (emptied first) and answers GET with 204; its log
+# $TMP/receiver.log. Sets RPID (list it in PIDS_TO_STOP); dies when it does not answer.
+start_receiver() {
+  cat >"$TMP/receiver.py" <<'EOF'
+import http.server, sys
+out = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(min(n, 65536)).decode("ascii", "replace")
+        with open(out, "a") as f:
+            f.write(body.replace("\n", " ") + "\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def do_GET(self):
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+EOF
+  : >"$2"
+  "$PY" "$TMP/receiver.py" "$1" "$2" >>"$TMP/receiver.log" 2>&1 &
+  RPID=$!
+  wait_ready "http://127.0.0.1:$1/" "$RPID" || die "the receiver did not start"
+}
