@@ -7,17 +7,9 @@ set -u
 : "${YH_BUILD:?}"
 AUTHD=$YH_BUILD/authd/authd
 A=$YH_BUILD/authd/authctl
-TMP=$(mktemp -d /tmp/yh-apps-XXXXXX)
-PID=
-FAILS=0
-cleanup() {
-  if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-ok() { echo "ok: $*"; }
-PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+. "$(dirname "$0")/lib.sh"
+make_tmp apps
+PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 ETC=$TMP/etc
 mkdir -p "$ETC/secrets"
@@ -61,14 +53,7 @@ rc=$?
 chmod 600 "$ETC/secrets/svc"
 [[ -e $TMP/state ]] && fail "authd -t created state" || ok "authd -t wrote nothing"
 
-"$AUTHD" -c "$ETC/authd.conf" 2>>"$TMP/authd.log" &
-PID=$!
-for _ in $(seq 1 200); do
-  curl -s -o /dev/null "$BASE/healthz" && break
-  kill -0 "$PID" 2>/dev/null || break
-  sleep 0.05
-done
-curl -s -o /dev/null "$BASE/healthz" || { echo "authd did not start:"; cat "$TMP/authd.log"; exit 1; }
+start_authd -c "$ETC/authd.conf"
 
 cc() {  # cc ID SECRET: prints the HTTP status of a client_credentials grant
   curl -s -o "$TMP/tok" -w '%{http_code}' -u "$1:$2" -d grant_type=client_credentials "$BASE/token"
@@ -135,11 +120,5 @@ done
 [[ $(cc svc "$SECRET1") == 401 ]] && ok "old secret refused after rotation" || fail "old secret still works"
 kill -0 "$PID" 2>/dev/null && ok "authd still running" || fail "authd died"
 
-kill -TERM "$PID"
-wait "$PID"
-PID=
-if [[ $FAILS -gt 0 ]]; then
-  echo "$FAILS check(s) failed"
-  exit 1
-fi
-echo "all apps_config checks passed"
+stop_authd
+finish "all apps_config checks passed"

@@ -23,59 +23,26 @@ command -v node >/dev/null || { echo "FAIL: node not installed"; exit 1; }
   { echo "FAIL: tests/node/node_modules lacks playwright-core or jose (npm ci in tests/node)"; exit 1; }
 [[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
 
-TMP=$(mktemp -d /tmp/yh-browser-XXXXXX)
-PID=
-NODEPID=
-cleanup() {
-  if [[ -n $NODEPID ]] && kill -0 "$NODEPID" 2>/dev/null; then kill -KILL "$NODEPID"; wait "$NODEPID" 2>/dev/null; fi
-  if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; wait "$PID" 2>/dev/null; fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-free_port() {
-  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
+. "$(dirname "$0")/lib.sh"
+make_tmp browser
+PID= NODEPID=
+PIDS_TO_STOP="NODEPID PID"
 
 PORT=$(free_port)
 RPPORT=$(free_port)
-while [[ $RPPORT == "$PORT" ]]; do RPPORT=$(free_port); done
 ISSUER=http://127.0.0.1:$PORT
 RP=http://127.0.0.1:$RPPORT
 S=$TMP/state
 SECRET1=$(openssl rand -hex 24)
 SECRET2=$(openssl rand -hex 24)
 
-start_authd() {
-  "$AUTHD" -d "$S" -l "127.0.0.1:$PORT" 2>>"$TMP/authd.log" &
-  PID=$!
-  for _ in $(seq 1 300); do
-    curl -s -o /dev/null --max-time 2 "$ISSUER/healthz" && return 0
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "FAIL: authd did not start; its log:"; cat "$TMP/authd.log"; exit 1
-}
-stop_authd() {
-  kill -TERM "$PID"
-  wait "$PID"
-  local rc=$?
-  PID=
-  return $rc
-}
-ctl() { "$AUTHCTL" -d "$S" "$@" >>"$TMP/ctl.log" 2>&1 || { echo "FAIL: authctl $*"; cat "$TMP/ctl.log"; exit 1; }; }
-
 # The first start creates the state; the apps are added while authd is stopped.
 start_authd
-stop_authd || { echo "FAIL: authd did not stop cleanly"; cat "$TMP/authd.log"; exit 1; }
-ctl client add app1 --redirect-uri "$RP/app1/cb" --secret "$SECRET1" \
+stop_authd || die "authd did not stop cleanly"
+ctl_or_die client add app1 --redirect-uri "$RP/app1/cb" --secret "$SECRET1" \
   --post-logout-redirect-uri "$RP/app1/bye" --backchannel-logout-uri "$RP/app1/bcl" \
   --scope openid profile --name "App One"
-ctl client add app2 --redirect-uri "$RP/app2/cb" --secret "$SECRET2" \
+ctl_or_die client add app2 --redirect-uri "$RP/app2/cb" --secret "$SECRET2" \
   --post-logout-redirect-uri "$RP/app2/bye" --backchannel-logout-uri "$RP/app2/bcl" \
   --scope openid profile --min-loa 3 --name "App Two"
 start_authd
@@ -107,26 +74,20 @@ NODEPID=
 [[ $rc -eq 0 ]] && ok "browser scenario" || fail "browser scenario: node exited $rc"
 
 kill -0 "$PID" 2>/dev/null && ok "authd still running" || fail "authd died"
-if grep -qE '"level":"error"|: error:' "$TMP/authd.log"; then
-  fail "authd logged errors:"; grep -E '"level":"error"|: error:' "$TMP/authd.log" | head -20
-fi
+no_errors_in "authd logged errors:" "$TMP/authd.log"
 "$AUTHCTL" audit verify "$S/audit.log" >/dev/null 2>&1 && ok "audit chain intact" || fail "audit verify"
 for ev in register login.success totp.enrol login.stepup logout; do
   grep -q "\"event\":\"$ev\"" "$S/audit.log" && ok "audit: $ev" || fail "audit has no $ev line"
 done
 grep -qF 'Chang Cheng 1987!' "$S/audit.log" "$TMP/authd.log" && fail "the password reached a log" ||
   ok "no password in the logs"
-stop_authd
-rc=$?
-[[ $rc -eq 0 ]] && ok "authd: exit 0 on SIGTERM" || fail "authd exited $rc"
-if grep -qE 'Sanitizer|runtime error:' "$TMP/authd.log"; then
-  fail "sanitizer reports in the authd log:"; grep -E -A5 'Sanitizer|runtime error:' "$TMP/authd.log" | head -40
-fi
+check_stop_authd
+no_sanitizer_in "sanitizer reports in the authd log:" "$TMP/authd.log"
 echo "screenshots: $SHOTS"
 if command -v fc-list >/dev/null && [[ -z $(fc-list :lang=zh 2>/dev/null) ]]; then
   echo "note: no Chinese font installed (fonts-noto-cjk or fonts-wqy-zenhei): the screenshots show boxes for Chinese text"
 fi
-if [[ $fails -ne 0 ]]; then
+if [[ $FAILS -ne 0 ]]; then
   echo "--- authd log (tail) ---"
   tail -40 "$TMP/authd.log"
   exit 1

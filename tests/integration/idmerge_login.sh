@@ -8,6 +8,7 @@
 # the legacy one until the first successful login and argon2id after it; the audit log
 # records each upgrade ("rehashed": true).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 BUILD=${YH_BUILD:-build}
 SRC=${YH_SRCDIR:-.}
@@ -15,15 +16,10 @@ IDMERGE=$BUILD/migration-tools/idmerge
 AUTHD=$BUILD/authd/authd
 AUTHCTL=$BUILD/authd/authctl
 FIX=$(cd "$SRC/tests/fixtures/idmerge" && pwd)
-TMP=$(mktemp -d)
-PID=
-cleanup() {
-	if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+make_tmp
 export CI=true
 
+# Replaces lib.sh's fail: this script stops at the first failure.
 fail() {
 	echo "FAIL: $*" >&2
 	[[ -f $TMP/authd.log ]] && tail -20 "$TMP/authd.log" >&2
@@ -32,9 +28,6 @@ fail() {
 
 for p in "$IDMERGE" "$AUTHD" "$AUTHCTL"; do [[ -x $p ]] || fail "not built: $p"; done
 
-free_port() {
-	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 ST=$TMP/state
@@ -45,24 +38,6 @@ state_dir = $ST
 password.argon2_t_cost = 1
 password.argon2_m_cost_kib = 256
 EOF
-
-start_authd() {
-	"$AUTHD" -c "$TMP/authd.conf" -l "127.0.0.1:$PORT" 2>>"$TMP/authd.log" &
-	PID=$!
-	for _ in $(seq 1 200); do
-		curl -s -o /dev/null "$BASE/healthz" && return 0
-		kill -0 "$PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	fail "authd did not become ready"
-}
-stop_authd() {
-	local rc=0
-	kill -TERM "$PID"
-	wait "$PID" || rc=$?
-	PID=
-	return $rc
-}
 
 # The import makes the new state directory itself (directory, vault key and the
 # pairwise-subject key beside it); authd then starts on it as it is.
@@ -78,19 +53,16 @@ grep -q "persons $n added 0 updated" "$TMP/import.log" || fail "import: $(cat "$
 # login JAR IDENT PASSWORD: a fresh browser (cookie jar) fetches the form and posts it.
 # Sets STATUS, BODY and SID (the yh_sid cookie set by the answer, "" when none).
 login() {
-	local jar=$TMP/$1.jar tok
-	rm -f "$jar"
-	curl -s -o "$TMP/body" -b "$jar" -c "$jar" "$BASE/login" || fail "GET /login"
-	tok=$(grep -oE 'name="csrf" value="[^"]+"' "$TMP/body" | head -1 |
-		sed -E 's/.*value="([^"]+)"/\1/' || true)
+	local tok
+	rm -f "$TMP/$1.jar"
+	req "$1" GET /login
+	[[ $STATUS != 000 ]] || fail "GET /login"
+	tok=$(form_value csrf)
 	[[ -n $tok ]] || fail "no CSRF token in the login form"
-	grep -q yh_csrf "$jar" || fail "no yh_csrf cookie with the login form"
-	STATUS=$(curl -s -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' -b "$jar" -c "$jar" \
-		-X POST "$BASE/login" --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
-		--data-urlencode "username=$2" --data-urlencode "password=$3")
-	BODY=$(cat "$TMP/body")
-	SID=$(grep -i '^Set-Cookie: yh_sid=' "$TMP/headers" | head -1 | tr -d '\r' |
-		sed -E 's/^[^:]*: yh_sid=([^;]*).*/\1/' || true)
+	grep -q yh_csrf "$TMP/$1.jar" || fail "no yh_csrf cookie with the login form"
+	req "$1" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
+		--data-urlencode "username=$2" --data-urlencode "password=$3"
+	SID=$(cookie_value yh_sid)
 }
 login_ok() { # login_ok TAG WHAT IDENT PASSWORD
 	login "$1" "$3" "$4"
@@ -115,7 +87,7 @@ for p in json.load(open(sys.argv[1])):
 legacy=$(awk -F'\t' '$2 != "plain"' "$TMP/people.tsv" | wc -l)
 [[ $legacy -ge 12 ]] || fail "the fixtures hold only $legacy legacy-hashed persons"
 
-start_authd
+start_authd -c "$TMP/authd.conf" -l "127.0.0.1:$PORT"
 i=0
 while IFS=$'\t' read -r tag scheme idn phone user pw; do
 	ids=("$idn" "$phone" "$user")

@@ -9,39 +9,21 @@ set -u
 : "${YH_BUILD:?}"
 AUTHD=$YH_BUILD/authd/authd
 A=$YH_BUILD/authd/authctl
-TMP=$(mktemp -d /tmp/yh-keys-reload-XXXXXX)
-PID=
-FAILS=0
-cleanup() {
-  if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-ok() { echo "ok: $*"; }
-PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+. "$(dirname "$0")/lib.sh"
+make_tmp keys-reload
+PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 S=$TMP/state
 K=$S/keys  # authd keeps its ring in STATE_DIR/keys (keys.dir unset)
 LOG=$TMP/authd.log
 SECRET=svc-secret-for-the-key-reload-test-000000001
 
-"$AUTHD" -d "$S" -l "127.0.0.1:$PORT" 2>>"$LOG" &
-PID=$!
-for _ in $(seq 1 200); do
-  curl -s -o /dev/null "$BASE/healthz" && break
-  kill -0 "$PID" 2>/dev/null || break
-  sleep 0.05
-done
-curl -s -o /dev/null "$BASE/healthz" || { echo "FAIL: authd did not start:"; cat "$LOG"; exit 1; }
+start_authd  # -d "$S" -l 127.0.0.1:$PORT, its log in $LOG
 
 # jwks_kids: the kids /jwks publishes, sorted, one line. token_kid FILE: the kid in the
 # header of the access token in a /token answer.
 jwks_kids() { curl -sf "$BASE/jwks" | jq -r '[.keys[].kid] | sort | join(" ")'; }
-token_kid() {
-  jq -r .access_token "$1" | cut -d. -f1 |
-    python3 -c 'import sys,base64,json;h=sys.stdin.read().strip();print(json.loads(base64.urlsafe_b64decode(h+"="*(-len(h)%4)))["kid"])'
-}
+token_kid() { jwt_part "$(jq -r .access_token "$1")" 0 kid; }
 cc() {  # cc OUT: a client_credentials grant into OUT; prints the HTTP status
   curl -s -o "$1" -w '%{http_code}' -u "svc:$SECRET" -d grant_type=client_credentials "$BASE/token"
 }
@@ -148,13 +130,7 @@ jwks3=$(jwks_kids)
 [[ $(cc "$TMP/tok3") == 200 && $(token_kid "$TMP/tok3") == "$active3" ]] && has "$jwks3" "$next3" &&
   has "$jwks3" "$next1" && ok "repaired ring serves the third rotation" || fail "after repair: $jwks3 $(cat "$TMP/tok3")"
 
-kill -TERM "$PID"
-wait "$PID"
-rc=$?
-PID=
+rc=0
+stop_authd || rc=$?
 [[ $rc -eq 0 ]] && ok "authd stopped cleanly" || fail "authd exit $rc"
-if [[ $FAILS -gt 0 ]]; then
-  echo "$FAILS check(s) failed"
-  exit 1
-fi
-echo "all keys_reload checks passed"
+finish "all keys_reload checks passed"

@@ -211,7 +211,7 @@ fetch() {
   shift
   STATUS=$(curl -s --max-time "$HTTP_MAX_TIME" -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' \
     "${CURLX[@]}" "$@" "$url") || true
-  BODY=$(cat "$TMP/body" 2>/dev/null)
+  BODY=$(cat "$TMP/body" 2>/dev/null) || true
   HEADERS=$TMP/headers
   LOCATION=$(header Location)
   CTYPE=$(header Content-Type)

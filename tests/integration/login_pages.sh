@@ -10,74 +10,23 @@
 # (?lang=en sets yh_lang; the cookie and Accept-Language are honoured), and /login/totp
 # without a session going back to /login.
 set -u
+. "$(dirname "$0")/lib.sh"
 BUILD=${YH_BUILD:-build}
 AUTHD=$BUILD/authd/authd
 AUTHCTL=$BUILD/authd/authctl
-TMP=$(mktemp -d)
-PID=
-FAILS=0
-
-cleanup() {
-  if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-ok() { echo "ok: $*"; }
-
-free_port() {
-  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
+make_tmp
 
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
-ST="$TMP/state"
-
-start_authd() {
-  "$AUTHD" -d "$ST" -l "127.0.0.1:$PORT" 2>>"$TMP/authd.log" &
-  PID=$!
-  for _ in $(seq 1 200); do
-    if curl -s -o /dev/null "$BASE/healthz"; then return 0; fi
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "authd did not become ready; its log:"
-  cat "$TMP/authd.log"
-  exit 1
-}
-
-# req JAR METHOD PATH [curl args...]: fills STATUS, BODY, HEADERS (a file) and LOCATION.
-req() {
-  local jar=$1 method=$2 path=$3
-  shift 3
-  STATUS=$(curl -s -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' -X "$method" \
-    -b "$TMP/$jar.jar" -c "$TMP/$jar.jar" "$@" "$BASE$path")
-  BODY=$(cat "$TMP/body")
-  HEADERS="$TMP/headers"
-  LOCATION=$(grep -i '^Location: ' "$HEADERS" | tr -d '\r' | sed 's/^[Ll]ocation: //')
-}
-
-# The CSRF token on the last page, found as the end-to-end tests find it.
-csrf_token() {
-  grep -oE 'name="csrf" value="[^"]+"' "$TMP/body" | head -1 | sed -E 's/.*value="([^"]+)"/\1/'
-}
+S="$TMP/state"
 
 # login JAR USER PASSWORD [NEXT]: GET the form, POST it with its token.
 login() {
   local jar=$1 user=$2 password=$3 next=${4:-/account} tok
   req "$jar" GET /login
-  tok=$(csrf_token)
+  tok=$(form_value csrf)
   req "$jar" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
     --data-urlencode "username=$user" --data-urlencode "password=$password"
-}
-
-set_cookie() {  # set_cookie NAME: the value set by the last response, or ""
-  grep -i "^Set-Cookie: $1=" "$HEADERS" | head -1 | tr -d '\r' | sed -E "s/^[^:]*: $1=([^;]*).*/\1/"
-}
-
-audit_count() {  # audit_count EVENT
-  grep -c "\"event\":\"$1\"" "$ST/audit.log" || true
 }
 
 ID1=11010519491231002X
@@ -87,7 +36,7 @@ PW1='Tian An Men 1949'
 start_authd
 
 # An operator adds the person (argon2id at the default cost).
-printf '%s\n' "$PW1" | "$AUTHCTL" -d "$ST" user add --id-number "$ID1" --name 张三 \
+printf '%s\n' "$PW1" | "$AUTHCTL" -d "$S" user add --id-number "$ID1" --name 张三 \
   --phone "$PHONE1" --password-stdin >/dev/null || fail "authctl user add"
 
 # ---- the form
@@ -100,33 +49,33 @@ for want in 'name="username"' 'name="password"' 'name="next" value="/authorize?c
   [[ $BODY == *"$want"* ]] || fail "login form lacks $want"
 done
 [[ $BODY != *'<script'* ]] || fail "a script on the login page"
-[[ -n $(set_cookie yh_csrf) ]] && ok "yh_csrf cookie set" || fail "no yh_csrf cookie"
+[[ -n $(cookie_value yh_csrf) ]] && ok "yh_csrf cookie set" || fail "no yh_csrf cookie"
 grep -qiE "^Content-Security-Policy: default-src 'none'; style-src 'sha256-" "$HEADERS" ||
   fail "page CSP missing"
 grep -qiE '^Cache-Control: no-store' "$HEADERS" || fail "login page cacheable"
-[[ -n $(csrf_token) ]] || fail "no csrf token in the form"
+[[ -n $(form_value csrf) ]] || fail "no csrf token in the form"
 
 # ---- logging in
 login a "$ID1" "$PW1" '/authorize?client_id=app&scope=openid'
 [[ $STATUS == 303 && $LOCATION == '/authorize?client_id=app&scope=openid' ]] &&
   ok "login: 303 to next" || fail "login: $STATUS to '$LOCATION'"
-SID1=$(set_cookie yh_sid)
+SID1=$(cookie_value yh_sid)
 [[ ${#SID1} == 43 ]] || fail "yh_sid not set ('$SID1')"
 grep -i '^Set-Cookie: yh_sid=' "$HEADERS" | grep -qi 'HttpOnly' || fail "yh_sid not HttpOnly"
 grep -i '^Set-Cookie: yh_sid=' "$HEADERS" | grep -qi 'SameSite=Lax' || fail "yh_sid not SameSite=Lax"
 login a "$PHONE1" "$PW1" 'https://evil.example/'
 [[ $STATUS == 303 && $LOCATION == /account ]] && ok "foreign next replaced by /account" ||
   fail "foreign next: $STATUS '$LOCATION'"
-SID2=$(set_cookie yh_sid)
+SID2=$(cookie_value yh_sid)
 [[ -n $SID2 && $SID2 != "$SID1" ]] && ok "session id rotates at login" ||
   fail "session id did not rotate"
 
 # ---- CSRF
 req a GET /login
-TOK=$(csrf_token)
+TOK=$(form_value csrf)
 req a POST /login --data-urlencode "username=$ID1" --data-urlencode "password=$PW1"
 [[ $STATUS == 400 ]] && ok "missing CSRF token: 400" || fail "missing CSRF token: $STATUS"
-[[ -z $(set_cookie yh_sid) ]] || fail "a session despite the missing token"
+[[ -z $(cookie_value yh_sid) ]] || fail "a session despite the missing token"
 req a POST /login --data-urlencode "csrf=${TOK:0:42}x" --data-urlencode "username=$ID1" \
   --data-urlencode "password=$PW1"
 [[ $STATUS == 400 ]] && ok "wrong CSRF token: 400" || fail "wrong CSRF token: $STATUS"
@@ -146,14 +95,14 @@ done
 [[ $STATUS == 429 && $BODY == *'已暂时锁定'* ]] && ok "5th failure: lockout message" ||
   fail "5th failure: $STATUS"
 login c "$ID1" "$PW1"
-[[ $STATUS == 429 && -z $(set_cookie yh_sid) ]] && ok "locked: right password refused" ||
+[[ $STATUS == 429 && -z $(cookie_value yh_sid) ]] && ok "locked: right password refused" ||
   fail "locked account logged in: $STATUS"
 FAIL_AFTER=$(audit_count login.failure)
 [[ $((FAIL_AFTER - FAIL_BEFORE)) -eq 6 ]] && ok "6 login.failure audit lines" ||
   fail "login.failure lines: $((FAIL_AFTER - FAIL_BEFORE))"
 [[ $(audit_count login.lockout) -eq 1 ]] && ok "login.lockout audited" || fail "no login.lockout line"
-grep -q "$ID1" "$ST/audit.log" && fail "the whole ID number in the audit log"
-"$AUTHCTL" audit verify "$ST/audit.log" >/dev/null && ok "audit chain intact" ||
+grep -q "$ID1" "$S/audit.log" && fail "the whole ID number in the audit log"
+"$AUTHCTL" audit verify "$S/audit.log" >/dev/null && ok "audit chain intact" ||
   fail "audit verify"
 login d 'nobody-at-all' 'whatever pw'
 [[ $STATUS == 200 && $BODY == *'账号或密码不正确'* ]] && ok "unknown user: same words" ||
@@ -161,7 +110,7 @@ login d 'nobody-at-all' 'whatever pw'
 
 # ---- registration
 req e GET '/register?next=%2Faccount'
-TOK=$(csrf_token)
+TOK=$(form_value csrf)
 req e POST /register --data-urlencode "csrf=$TOK" --data-urlencode "next=/account" \
   --data-urlencode "name=李四" --data-urlencode "id_number=110101199001010021" \
   --data-urlencode "phone=139" --data-urlencode "password=short" --data-urlencode "password2=short"
@@ -170,15 +119,13 @@ req e POST /register --data-urlencode "csrf=$TOK" --data-urlencode "next=/accoun
 register() {  # register JAR ID PASSWORD
   req "$1" GET /register
   local tok
-  tok=$(csrf_token)
+  tok=$(form_value csrf)
   req "$1" POST /register --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
     --data-urlencode "name=李四" --data-urlencode "id_number=$2" \
     --data-urlencode "phone=13900139000" --data-urlencode "password=$3" \
     --data-urlencode "password2=$3"
 }
-ID2=$(python3 -c '
-d="11010119900101002"; w=[7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2]
-print(d + "10X98765432"[sum(int(a)*b for a,b in zip(d,w)) % 11])')
+ID2=$(id_number 11010119900101002)
 register e "$ID2" 'new password 1'
 [[ $STATUS == 200 && $BODY == *'注册申请已提交'* ]] && ok "registered" || fail "register: $STATUS"
 cp "$TMP/body" "$TMP/reg1"
@@ -191,7 +138,7 @@ login e "$ID2" 'new password 1'
 
 # ---- languages
 req f GET '/login?lang=en&next=%2Faccount'
-[[ $BODY == *'<html lang="en">'* && $(set_cookie yh_lang) == en ]] &&
+[[ $BODY == *'<html lang="en">'* && $(cookie_value yh_lang) == en ]] &&
   ok "?lang=en: English and the yh_lang cookie" || fail "?lang=en"
 [[ $BODY == *'href="/login?lang=zh-CN&amp;next=%2Faccount"'* ]] || fail "no switch link back"
 req f GET /login -H 'Accept-Language: zh-CN'
@@ -218,11 +165,7 @@ metric() { awk -v k="$1" '$1 == k { print $2 }' "$TMP/metrics"; }
 grep -q '^# TYPE yh_sessions_ended_total counter$' "$TMP/metrics" &&
   ok "metrics: sessions ended by reason" || fail "metrics: no yh_sessions_ended_total"
 
-kill -TERM "$PID"
-wait "$PID"
-RC=$?
-PID=
-[[ $RC -eq 0 ]] || fail "authd exited with status $RC"
+stop_authd || fail "authd exited with status $?"
 if [[ $FAILS -ne 0 ]]; then
   echo "$FAILS check(s) failed; authd log:"
   tail -50 "$TMP/authd.log"
