@@ -25,54 +25,18 @@ YH_BUILD=$(cd "$YH_BUILD" && pwd) || exit 1
 AUTHD=$YH_BUILD/authd/authd
 AUTHCTL=$YH_BUILD/authd/authctl
 [[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
-PY=/usr/bin/python3
-[[ -x $PY ]] || PY=$(command -v python3) || { echo "FAIL: python3 not installed"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+command -v "$PY" >/dev/null || { echo "FAIL: python3 not installed"; exit 1; }
 command -v node >/dev/null || { echo "FAIL: node not installed (./run deps installs it)"; exit 1; }
 [[ -d $YH_SRCDIR/tests/node/node_modules/jose ]] ||
   { echo "FAIL: tests/node/node_modules/jose missing (npm ci in tests/node)"; exit 1; }
 command -v openssl >/dev/null || { echo "FAIL: the openssl command is not installed"; exit 1; }
 
-TMP=$(mktemp -d /tmp/yh-oidcsess-XXXXXX)
+make_tmp oidcsess
 PID= RPID=
+PIDS_TO_STOP="PID RPID"
+LOGS="main untrusted tls receiver ctl verify"
 LOG=$TMP/authd.log
-stop_pid() {  # stop_pid PID: KILL and reap, if it still runs
-  if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then kill -KILL "$1"; wait "$1" 2>/dev/null; fi
-}
-cleanup() {
-  stop_pid "$PID"
-  stop_pid "$RPID"
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-show_logs() {
-  for f in main untrusted tls receiver ctl verify; do
-    [[ -f $TMP/$f.log ]] && { echo "--- $f log (tail) ---"; tail -25 "$TMP/$f.log"; }
-  done
-}
-die() { echo "FAIL: $*"; show_logs; exit 1; }
-
-USED_PORTS=" "
-free_port() {  # a free loopback port not handed out before in this run
-  local p
-  while :; do
-    p=$("$PY" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-    [[ $USED_PORTS == *" $p "* ]] || break
-  done
-  USED_PORTS+="$p "
-  echo "$p"
-}
-id_number() {  # a valid resident ID number from 17 digits
-  "$PY" - "$1" <<'EOF'
-import sys
-d = sys.argv[1]
-w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-print(d + "10X98765432"[sum(int(a) * b for a, b in zip(d, w)) % 11])
-EOF
-}
 
 RPORT=$(free_port)
 S=$TMP/state
@@ -81,36 +45,9 @@ ID1=$(id_number 11010119880808123)
 PW1='Sessions Test 2026!'
 ID2=$(id_number 11010219790101456)
 PW2='Lockout Test 2026!'
-CURLX=()                          # extra curl arguments (the CA with TLS)
 
-# ---- the back-channel receiver: appends each POST body as one line to bodies.txt
-cat >"$TMP/receiver.py" <<'EOF'
-import http.server, sys
-out = sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(min(n, 65536)).decode("ascii", "replace")
-        with open(out, "a") as f:
-            f.write(body.replace("\n", " ") + "\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def do_GET(self):
-        self.send_response(204)
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-EOF
-: >"$TMP/bodies.txt"
-"$PY" "$TMP/receiver.py" "$RPORT" "$TMP/bodies.txt" >>"$TMP/receiver.log" 2>&1 &
-RPID=$!
-for _ in $(seq 1 200); do
-  curl -s -o /dev/null "http://127.0.0.1:$RPORT/" && break
-  sleep 0.05
-done
-curl -s -o /dev/null "http://127.0.0.1:$RPORT/" || die "the receiver did not start"
+# ---- the back-channel receiver: each POST body one line of bodies.txt
+start_receiver "$RPORT" "$TMP/bodies.txt"
 
 # ---- the logout token verifier (jose, as a department's app would verify it)
 cat >"$TMP/verify.cjs" <<'EOF'
@@ -146,67 +83,23 @@ write_conf() {
     echo "http.listen = 127.0.0.1:$PORT"
     printf '%s\n' "$@"; } >"$TMP/$name.conf"
 }
-# start_authd NAME [https]: runs authd -c $TMP/NAME.conf, logging to $TMP/NAME.log.
-start_authd() {
-  local scheme=${2:-http}
+# start_conf NAME [https]: lib.sh's start_authd with -c $TMP/NAME.conf, logging to LOG,
+# $TMP/NAME.log; sets ISSUER and BASE (for req).
+start_conf() {
+  SCHEME=${2:-http}
   LOG=$TMP/$1.log
-  ISSUER=$scheme://127.0.0.1:$PORT
-  "$AUTHD" -c "$TMP/$1.conf" 2>>"$LOG" &
-  PID=$!
-  for _ in $(seq 1 300); do
-    curl -s -o /dev/null --max-time 2 "${CURLX[@]}" "$ISSUER/healthz" && return 0
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  die "authd ($1) did not start"
+  AUTHD_LOG=$LOG
+  ISSUER=$SCHEME://127.0.0.1:$PORT
+  BASE=$ISSUER
+  start_authd -c "$TMP/$1.conf"
 }
-stop_authd() {
-  kill -TERM "$PID"
-  wait "$PID"
-  local rc=$?
-  PID=
-  [[ $rc == 0 ]] && ok "authd: exit 0 on SIGTERM" || fail "authd exited $rc"
-}
-ctl() { "$AUTHCTL" -d "$S" "$@" 2>>"$TMP/ctl.log"; }
 
-# ---- HTTP
-# req JAR METHOD PATH [curl args...]: STATUS, LOCATION, $TMP/body, $TMP/headers; JAR "-"
-# sends and keeps no cookies (pass them with -H Cookie:).
-req() {
-  local jar=$1 method=$2 path=$3
-  local -a cj=()
-  shift 3
-  [[ $jar != - ]] && cj=(-b "$TMP/$jar.jar" -c "$TMP/$jar.jar")
-  STATUS=$(curl -s --max-time 30 -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' \
-    -X "$method" "${CURLX[@]}" "${cj[@]}" "$@" "$ISSUER$path")
-  LOCATION=$(grep -i '^Location: ' "$TMP/headers" | tr -d '\r' | sed 's/^[Ll]ocation: //')
-}
+# ---- HTTP: lib.sh's req JAR METHOD PATH (JAR "-": no cookies but -H Cookie:), CURLX
 body_has() { grep -qF -- "$1" "$TMP/body"; }
 has_hsts() { grep -qiE '^Strict-Transport-Security: max-age=[1-9][0-9]*' "$TMP/headers"; }
-cookie_line() {  # cookie_line NAME: the Set-Cookie line for NAME of the last response
-  grep -i "^Set-Cookie: $1=" "$TMP/headers" | head -1 | tr -d '\r'
-}
-cookie_value() { cookie_line "$1" | sed -E "s/^[^:]*: $1=([^;]*).*/\1/"; }
 is_secure() { cookie_line "$1" | grep -qiE '; *Secure(;|$)'; }
-form_value() {  # form_value NAME: the value of the first hidden input NAME in the last body
-  grep -oE "name=\"$1\" value=\"[^\"]+\"" "$TMP/body" | head -1 | sed -E 's/.*value="([^"]+)"/\1/' |
-    sed 's/&amp;/\&/g'
-}
-qparam() {  # qparam URL NAME
-  "$PY" -c 'import sys,urllib.parse as u;q=u.parse_qs(u.urlsplit(sys.argv[1]).query);print(q.get(sys.argv[2],[""])[0])' "$1" "$2"
-}
 jfield() {  # jfield FILE KEY: a top-level string or number of a JSON file ("" when absent)
   "$PY" -c 'import sys,json;v=json.load(open(sys.argv[1])).get(sys.argv[2],"");print(v)' "$1" "$2" 2>/dev/null
-}
-jwt_claim() {  # jwt_claim JWT KEY: a payload member (unverified)
-  "$PY" -c 'import sys,json,base64;p=sys.argv[1].split(".")[1];p+="="*(-len(p)%4);print(json.loads(base64.urlsafe_b64decode(p)).get(sys.argv[2],""))' "$1" "$2" 2>/dev/null
-}
-audit_count() {  # audit_count EVENT TEXT...: lines of EVENT containing every TEXT
-  local lines t
-  lines=$(grep -F "\"event\":\"$1\"" "$S/audit.log")
-  shift
-  for t in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$t"); done
-  if [[ -z $lines ]]; then echo 0; else printf '%s\n' "$lines" | wc -l; fi
 }
 metric() {  # metric 'NAME{LABELS}': its value in /metrics (0 when absent)
   curl -s --max-time 10 "${CURLX[@]}" "$ISSUER/metrics" | awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }'
@@ -224,28 +117,7 @@ login() {
 }
 # code JAR: /authorize for the public app (PKCE S256) with the jar's session, consent on
 # the first time; sets CODE and VERIFIER. The session then records app1.
-code() {
-  local challenge state next tok
-  VERIFIER=$(openssl rand -hex 32)
-  challenge=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A |
-    tr '+/' '-_' | tr -d '=')
-  state=$(openssl rand -hex 8)
-  CODE=
-  req "$1" GET "/authorize?response_type=code&client_id=app1&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20profile%20offline_access&state=$state&nonce=n$state&code_challenge=$challenge&code_challenge_method=S256"
-  if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
-    req "$1" GET "$LOCATION"
-    tok=$(form_value csrf)
-    next=$(form_value next)
-    req "$1" POST /consent --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
-      --data-urlencode "action=allow"
-    [[ $STATUS == 30[23] && $LOCATION == /authorize\?* ]] || { fail "consent: $STATUS '$LOCATION'"; return 1; }
-    req "$1" GET "$LOCATION"
-  fi
-  if [[ $STATUS == 302 && $LOCATION == "$CB?"* && $(qparam "$LOCATION" state) == "$state" ]]; then
-    CODE=$(qparam "$LOCATION" code)
-  fi
-  [[ -n $CODE ]] || { fail "/authorize gave no code: $STATUS '$LOCATION'"; return 1; }
-}
+code() { authorize_code "$1" "openid%20profile%20offline_access"; }
 # redeem: POST /token with CODE and VERIFIER; TOKSTATUS, $TMP/tok.json.
 redeem() {
   TOKSTATUS=$(curl -s --max-time 30 -o "$TMP/tok.json" -w '%{http_code}' "${CURLX[@]}" \
@@ -298,8 +170,8 @@ write_conf main "http.trusted_proxies = 127.0.0.1" "session.idle_timeout = 60s" 
   "login.max_failures = 3" "login.lockout = 4s" "login.failure_window = 1m" \
   "login.max_failures_per_address = 6"
 "$AUTHD" -t -c "$TMP/main.conf" >"$TMP/t.out" 2>&1 || die "authd -t: $(cat "$TMP/t.out")"
-start_authd main
-stop_authd
+start_conf main
+check_stop_authd
 ctl client add app1 --public --redirect-uri "$CB" --scope openid profile offline_access \
   --backchannel-logout-uri "http://127.0.0.1:$RPORT/bcl" --name "App One" >>"$TMP/ctl.log" ||
   die "authctl client add"
@@ -307,7 +179,7 @@ printf '%s\n' "$PW1" | ctl user add --id-number "$ID1" --name 王小明 --passwo
   die "authctl user add 1"
 printf '%s\n' "$PW2" | ctl user add --id-number "$ID2" --name 李小红 --password-stdin >/dev/null ||
   die "authctl user add 2"
-start_authd main
+start_conf main
 
 # ---- the session left to expire; tokens issued with it move yh_tokens_issued_total
 login e "$ID1" "$PW1" && [[ $STATUS == 303 ]] || die "login for the expiring session: $STATUS"
@@ -460,11 +332,11 @@ req e GET /account
 [[ $STATUS == 30[23] && $LOCATION == /login* ]] && ok "the expired session's cookie goes to /login" ||
   fail "the expired session: $STATUS '$LOCATION'"
 kill -0 "$PID" 2>/dev/null && ok "authd still running" || fail "authd died"
-stop_authd
+check_stop_authd
 
 # ==== 2. the same headers from an address that is not a trusted proxy are ignored
 write_conf untrusted "http.trusted_proxies = 192.0.2.1"
-start_authd untrusted
+start_conf untrusted
 req - GET '/login?next=%2Faccount' "${PH[@]}"
 has_hsts && fail "untrusted peer: X-Forwarded-Proto gave HSTS" || ok "untrusted peer: no HSTS"
 is_secure yh_csrf && fail "untrusted peer: the CSRF cookie is Secure" || ok "untrusted peer: CSRF cookie not Secure"
@@ -483,7 +355,7 @@ is_secure yh_sid && fail "untrusted peer: the session cookie is Secure" ||
   fail "untrusted peer: the forwarded address reached the audit trail"
 grep 'path=/login status=303' "$LOG" | grep -qF 'client=127.0.0.1' && ! grep -qF '198.51.100.23' "$LOG" &&
   ok "untrusted peer: the access log has client=127.0.0.1" || fail "untrusted peer: access log client"
-stop_authd
+check_stop_authd
 
 # ==== 3. native TLS
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -492,7 +364,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 chmod 600 "$TMP/key.pem"
 write_conf tls "tls.cert_file = $TMP/cert.pem" "tls.key_file = $TMP/key.pem"
 CURLX=(--cacert "$TMP/cert.pem")
-start_authd tls https
+start_conf tls https
 req t GET '/login?next=%2Faccount'
 [[ $STATUS == 200 ]] && has_hsts && ok "TLS: HSTS on the login page" || fail "TLS: login page $STATUS, HSTS?"
 is_secure yh_csrf && ok "TLS: the CSRF cookie is Secure" || fail "TLS: CSRF cookie '$(cookie_line yh_csrf)'"
@@ -505,21 +377,17 @@ req t GET /account
 [[ $STATUS == 200 ]] && ok "TLS: the Secure session cookie opens /account" || fail "TLS: /account $STATUS"
 [[ $(curl -s "${CURLX[@]}" "$ISSUER/.well-known/openid-configuration" | "$PY" -c 'import sys,json;print(json.load(sys.stdin)["issuer"])') == "$ISSUER" ]] &&
   ok "TLS: the derived issuer is https://" || fail "TLS: issuer is not $ISSUER"
-stop_authd
+check_stop_authd
 CURLX=()
 
 "$AUTHCTL" audit verify "$S/audit.log" >/dev/null 2>&1 && ok "audit chain intact" || fail "audit verify"
 for f in main untrusted tls; do
-  if grep -qE '"level":"error"|: error:' "$TMP/$f.log"; then
-    fail "authd ($f) logged errors:"; grep -E '"level":"error"|: error:' "$TMP/$f.log" | head -20
-  fi
-  if grep -qE 'Sanitizer|runtime error:' "$TMP/$f.log"; then
-    fail "sanitizer reports ($f):"; grep -E -A5 'Sanitizer|runtime error:' "$TMP/$f.log" | head -40
-  fi
+  no_errors_in "authd ($f) logged errors:" "$TMP/$f.log"
+  no_sanitizer_in "sanitizer reports ($f):" "$TMP/$f.log"
 done
 grep -qF -e "$PW1" -e "$PW2" "$S/audit.log" "$TMP"/main.log "$TMP"/untrusted.log "$TMP"/tls.log &&
   fail "a password reached a log" || ok "no password in the logs"
-if [[ $fails -ne 0 ]]; then
+if [[ $FAILS -ne 0 ]]; then
   show_logs
   exit 1
 fi

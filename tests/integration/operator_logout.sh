@@ -17,125 +17,46 @@ YH_BUILD=$(cd "$YH_BUILD" && pwd) || exit 1
 AUTHD=$YH_BUILD/authd/authd
 AUTHCTL=$YH_BUILD/authd/authctl
 [[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
-# The system python3 when there is one: a version manager's shim costs a second per call
-# and another uid may not be able to run it.
-PY=/usr/bin/python3
-[[ -x $PY ]] || PY=$(command -v python3) || { echo "FAIL: python3 not installed"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+# lib.sh's PY: the system python3 when there is one (nobody must be able to run it).
+command -v "$PY" >/dev/null || { echo "FAIL: python3 not installed"; exit 1; }
 
-TMP=$(mktemp -d /tmp/yh-oplogout-XXXXXX)
+make_tmp oplogout
 PID= PID2= RPID=
-stop_pid() {  # stop_pid PID: KILL and reap, if it still runs
-  if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then kill -KILL "$1"; wait "$1" 2>/dev/null; fi
-}
-cleanup() {
-  stop_pid "$PID"
-  stop_pid "$PID2"
-  stop_pid "$RPID"
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-die() { echo "FAIL: $*"; show_logs; exit 1; }
-show_logs() {
-  for f in authd authd2 receiver ctl; do
-    [[ -f $TMP/$f.log ]] && { echo "--- $f log (tail) ---"; tail -25 "$TMP/$f.log"; }
-  done
-}
+PIDS_TO_STOP="PID PID2 RPID"
+LOGS="authd authd2 receiver ctl"
+HTTP_MAX_TIME=15
 
-free_port() {
-  "$PY" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
 PORT=$(free_port)
 RPORT=$(free_port)
-while [[ $RPORT == "$PORT" ]]; do RPORT=$(free_port); done
 ISSUER=http://127.0.0.1:$PORT
+BASE=$ISSUER
 S=$TMP/state
 SOCK=$S/authd.sock
 CB=http://127.0.0.1:9/cb          # nothing listens: the flow stops at the redirect
 ID=11010519491231002X
 PW='Operator Logout 2026!'
 
-# ---- the back-channel receiver: appends each POST body as one line to bodies.txt
-cat >"$TMP/receiver.py" <<'EOF'
-import http.server, sys
-out = sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(min(n, 65536)).decode("ascii", "replace")
-        with open(out, "a") as f:
-            f.write(body.replace("\n", " ") + "\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def do_GET(self):
-        self.send_response(204)
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-EOF
-"$PY" "$TMP/receiver.py" "$RPORT" "$TMP/bodies.txt" >>"$TMP/receiver.log" 2>&1 &
-RPID=$!
-for _ in $(seq 1 200); do
-  curl -s -o /dev/null "http://127.0.0.1:$RPORT/" && break
-  sleep 0.05
-done
-curl -s -o /dev/null "http://127.0.0.1:$RPORT/" || die "the receiver did not start"
-: >"$TMP/bodies.txt"
+# ---- the back-channel receiver: each POST body one line of bodies.txt
+start_receiver "$RPORT" "$TMP/bodies.txt"
 : >"$TMP/authd2.log"
 
 # ---- authd
-start_authd() {
-  "$AUTHD" -d "$S" -l "127.0.0.1:$PORT" 2>>"$TMP/authd.log" &
-  PID=$!
-  for _ in $(seq 1 300); do
-    if curl -s -o /dev/null --max-time 2 "$ISSUER/healthz"; then
-      # The control socket comes just after the HTTP server.
-      for _ in $(seq 1 100); do
-        [[ -S $SOCK ]] && return 0
-        sleep 0.02
-      done
-      die "authd serves HTTP but made no control socket $SOCK"
-    fi
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.05
+# start_authd_socket: lib.sh's start_authd, then waits for the control socket (it comes
+# just after the HTTP server).
+start_authd_socket() {
+  start_authd
+  for _ in $(seq 1 100); do
+    [[ -S $SOCK ]] && return 0
+    sleep 0.02
   done
-  die "authd did not start"
+  die "authd serves HTTP but made no control socket $SOCK"
 }
-stop_authd() {
-  kill -TERM "$PID"
-  wait "$PID"
-  local rc=$?
-  PID=
-  return $rc
-}
-ctl() { "$AUTHCTL" -d "$S" "$@" 2>>"$TMP/ctl.log"; }
 
-# ---- HTTP as a browser (one cookie jar)
-# req METHOD PATH [curl args...]: STATUS, LOCATION, body in $TMP/body
-req() {
-  local method=$1 path=$2
-  shift 2
-  STATUS=$(curl -s --max-time 15 -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' -X "$method" \
-    -b "$TMP/jar" -c "$TMP/jar" "$@" "$ISSUER$path")
-  LOCATION=$(grep -i '^Location: ' "$TMP/headers" | tr -d '\r' | sed 's/^[Ll]ocation: //')
-}
-form_value() {  # form_value NAME: the value of the hidden input NAME in the last body
-  grep -oE "name=\"$1\" value=\"[^\"]+\"" "$TMP/body" | head -1 | sed -E 's/.*value="([^"]+)"/\1/' |
-    sed 's/&amp;/\&/g'
-}
-qparam() {  # qparam URL NAME
-  "$PY" -c 'import sys,urllib.parse as u;q=u.parse_qs(u.urlsplit(sys.argv[1]).query);print(q.get(sys.argv[2],[""])[0])' "$1" "$2"
-}
+# ---- HTTP as a browser: one cookie jar, "jar" (lib.sh's req jar METHOD PATH)
+# jget differs from two_nodes.sh's: a missing key prints nothing, null prints "null".
 jget() {  # jget JSON KEY: a top-level value (null prints "null")
   "$PY" -c 'import sys,json;v=json.loads(sys.argv[1])[sys.argv[2]];print(json.dumps(v) if not isinstance(v,str) else v)' "$1" "$2" 2>/dev/null
-}
-jwt_part() {  # jwt_part JWT 0|1 KEY: a member of the (unverified) header or payload
-  "$PY" -c 'import sys,json,base64;p=sys.argv[1].split(".")[int(sys.argv[2])];p+="="*(-len(p)%4);print(json.loads(base64.urlsafe_b64decode(p)).get(sys.argv[3],""))' "$1" "$2" "$3" 2>/dev/null
 }
 # control REQUEST_JSON: one request on the control socket; prints the answer line.
 control() {
@@ -161,47 +82,22 @@ EOF
 
 # login: the real form (GET /login?next=/account, csrf, POST); the session in the jar.
 login() {
-  rm -f "$TMP/jar"
-  req GET '/login?next=%2Faccount'
+  rm -f "$TMP/jar.jar"
+  req jar GET '/login?next=%2Faccount'
   local tok
   tok=$(form_value csrf)
   [[ $STATUS == 200 && -n $tok ]] || { fail "GET /login: $STATUS, csrf '$tok'"; return 1; }
-  req POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
+  req jar POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
     --data-urlencode "username=$ID" --data-urlencode "password=$PW"
   [[ $STATUS == 303 && $LOCATION == /account* ]] || { fail "POST /login: $STATUS '$LOCATION'"; return 1; }
-  SID_COOKIE=$(awk '$6 == "yh_sid" { v = $7 } END { print v }' "$TMP/jar")
+  SID_COOKIE=$(jar_value jar yh_sid)
   [[ -n $SID_COOKIE ]] || { fail "no yh_sid cookie after login"; return 1; }
 }
 # code: /authorize for the public app with PKCE S256 and the session (consent on the
 # first time); ends with CODE set, so the session records app1.
-code() {
-  local verifier challenge state next tok
-  verifier=$(openssl rand -hex 32)
-  challenge=$(printf '%s' "$verifier" | openssl dgst -sha256 -binary | openssl base64 -A |
-    tr '+/' '-_' | tr -d '=')
-  state=$(openssl rand -hex 8)
-  CODE=
-  req GET "/authorize?response_type=code&client_id=app1&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20profile&state=$state&nonce=n$state&code_challenge=$challenge&code_challenge_method=S256"
-  if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
-    req GET "$LOCATION"
-    tok=$(form_value csrf)
-    next=$(form_value next)
-    req POST /consent --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
-      --data-urlencode "action=allow"
-    [[ $STATUS == 30[23] && $LOCATION == /authorize\?* ]] || { fail "consent: $STATUS '$LOCATION'"; return 1; }
-    req GET "$LOCATION"
-  fi
-  if [[ $STATUS == 302 && $LOCATION == "$CB?"* && $(qparam "$LOCATION" state) == "$state" ]]; then
-    CODE=$(qparam "$LOCATION" code)
-  fi
-  [[ -n $CODE ]] || { fail "/authorize gave no code: $STATUS '$LOCATION'"; return 1; }
-}
+code() { authorize_code jar "openid%20profile"; }
 # account_with COOKIE: STATUS/LOCATION of GET /account with only that session cookie.
-account_with() {
-  STATUS=$(curl -s --max-time 15 -o /dev/null -D "$TMP/headers" -w '%{http_code}' \
-    -H "Cookie: yh_sid=$1" "$ISSUER/account")
-  LOCATION=$(grep -i '^Location: ' "$TMP/headers" | tr -d '\r' | sed 's/^[Ll]ocation: //')
-}
+account_with() { req - GET /account -H "Cookie: yh_sid=$1"; }
 # wait_bodies N: waits (bounded) until the receiver has N bodies.
 wait_bodies() {
   for _ in $(seq 1 300); do
@@ -241,7 +137,7 @@ print(s[0]["sid"])' "$a" 2>/dev/null || { fail "list_sessions: $a"; return 1; }
 }
 
 # ---- set-up: the state (first start creates it), the app, the person
-start_authd
+start_authd_socket
 stop_authd || die "authd did not stop cleanly"
 [[ ! -e $SOCK ]] && ok "the socket is removed at exit" || fail "the socket is left after exit"
 ctl client add app1 --public --redirect-uri "$CB" --scope openid profile \
@@ -253,7 +149,7 @@ USER_ID=$(printf '%s\n' "$PW" | ctl user add --id-number "$ID" --name 王小明 
 # A stale socket (its process gone) does not stop authd.
 "$PY" -c 'import socket,sys;s=socket.socket(socket.AF_UNIX);s.bind(sys.argv[1])' "$SOCK"
 [[ -S $SOCK ]] || die "could not make a stale socket"
-start_authd
+start_authd_socket
 [[ $(control '{"cmd":"ping"}') == *'"ok":true'* ]] && ok "a stale socket is replaced; ping answers" ||
   fail "ping after a stale socket: $(control '{"cmd":"ping"}')"
 grep -q "removed the stale socket" "$TMP/authd.log" && ok "the stale socket was noticed" ||
@@ -344,15 +240,10 @@ fi
 
 # ---- a second authd on the same state directory leaves the live socket alone
 P2=$(free_port)
-while [[ $P2 == "$PORT" || $P2 == "$RPORT" ]]; do P2=$(free_port); done
 ino=$(stat -c %i "$SOCK")
 "$AUTHD" -d "$S" -l "127.0.0.1:$P2" 2>>"$TMP/authd2.log" &
 PID2=$!
-for _ in $(seq 1 300); do
-  curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$P2/healthz" && break
-  kill -0 "$PID2" 2>/dev/null || break
-  sleep 0.05
-done
+wait_ready "http://127.0.0.1:$P2/healthz" "$PID2"
 kill -0 "$PID2" 2>/dev/null && ok "a second authd starts beside the first" ||
   fail "the second authd did not start: $(tail -3 "$TMP/authd2.log")"
 kill -TERM "$PID2"
@@ -366,9 +257,7 @@ PID2=
 # ---- authd stopped: no socket; logout says so and succeeds; lock reports null
 kill -0 "$PID" 2>/dev/null && ok "authd still running" || fail "authd died"
 "$AUTHCTL" audit verify "$S/audit.log" >/dev/null 2>&1 && ok "audit chain intact" || fail "audit verify"
-stop_authd
-rc=$?
-[[ $rc -eq 0 ]] && ok "authd: exit 0 on SIGTERM" || fail "authd exited $rc"
+check_stop_authd
 [[ ! -e $SOCK ]] && ok "the socket is removed at exit" || fail "the socket is left after exit"
 out=$("$AUTHCTL" -d "$S" user logout "$USER_ID" 2>"$TMP/err")
 rc=$?
@@ -379,13 +268,9 @@ rc=$?
 [[ $rc == 0 && $(jget "$out" sessions_ended) == null && $(jget "$out" status) == locked ]] &&
   ok "lock without authd: sessions_ended null" || fail "lock without authd: $rc '$out' '$(cat "$TMP/err")'"
 
-if grep -qE '"level":"error"|: error:' "$TMP/authd.log"; then
-  fail "authd logged errors:"; grep -E '"level":"error"|: error:' "$TMP/authd.log" | head -20
-fi
-if grep -qE 'Sanitizer|runtime error:' "$TMP/authd.log" "$TMP/authd2.log" "$TMP/ctl.log"; then
-  fail "sanitizer reports:"; grep -hE -A5 'Sanitizer|runtime error:' "$TMP/authd.log" "$TMP/authd2.log" "$TMP/ctl.log" | head -40
-fi
-if [[ $fails -ne 0 ]]; then
+no_errors_in "authd logged errors:" "$TMP/authd.log"
+no_sanitizer_in "sanitizer reports:" "$TMP/authd.log" "$TMP/authd2.log" "$TMP/ctl.log"
+if [[ $FAILS -ne 0 ]]; then
   show_logs
   exit 1
 fi

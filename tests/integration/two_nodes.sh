@@ -17,37 +17,16 @@ AUTHCTL=$YH_BUILD/authd/authctl
 REDIS=$(command -v redis-server) || { echo "FAIL: redis-server not installed"; exit 1; }
 [[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
 
-TMP=$(mktemp -d /tmp/yh-2nodes-XXXXXX)
+. "$(dirname "$0")/lib.sh"
+make_tmp 2nodes
 PID1= PID2= RPID=
-stop_pid() {  # stop_pid PID: KILL and reap, if it still runs
-  if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then kill -KILL "$1"; wait "$1" 2>/dev/null; fi
-}
-cleanup() {
-  stop_pid "$PID1"
-  stop_pid "$PID2"
-  stop_pid "$RPID"
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-die() { echo "FAIL: $*"; show_logs; exit 1; }
-show_logs() {
-  for f in authd1 authd2 redis; do
-    [[ -f $TMP/$f.log ]] && { echo "--- $f log (tail) ---"; tail -25 "$TMP/$f.log"; }
-  done
-}
+PIDS_TO_STOP="PID1 PID2 RPID"
+LOGS="authd1 authd2 redis"
+HTTP_MAX_TIME=15
 
-free_port() {
-  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
 P1=$(free_port)
 P2=$(free_port)
 RPORT=$(free_port)
-while [[ $P2 == "$P1" ]]; do P2=$(free_port); done
-while [[ $RPORT == "$P1" || $RPORT == "$P2" ]]; do RPORT=$(free_port); done
 N1=http://127.0.0.1:$P1
 N2=http://127.0.0.1:$P2
 ISSUER=$N1
@@ -88,12 +67,7 @@ start_node() {  # start_node N PORT: sets PIDN
   "$AUTHD" -c "$TMP/authd.conf" -d "$S" -l "127.0.0.1:$2" 2>>"$TMP/authd$1.log" &
   local pid=$!
   eval "PID$1=$pid"
-  for _ in $(seq 1 300); do
-    curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$2/healthz" && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  die "authd node $1 did not start"
+  wait_ready "http://127.0.0.1:$2/healthz" "$pid" || die "authd node $1 did not start"
 }
 stop_node() {  # stop_node N: SIGTERM, returns its exit status
   local pid
@@ -105,54 +79,34 @@ stop_node() {  # stop_node N: SIGTERM, returns its exit status
   return $rc
 }
 
-# ---- HTTP as a browser: one jar (cookies are per host, so it serves both nodes)
-# req BASE METHOD PATH [curl args...]: STATUS, BODY, LOCATION, CTYPE
-req() {
-  local base=$1 method=$2 path=$3
-  shift 3
-  STATUS=$(curl -s --max-time 15 -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' -X "$method" \
-    -b "$TMP/jar" -c "$TMP/jar" "$@" "$base$path")
-  BODY=$(cat "$TMP/body")
-  LOCATION=$(grep -i '^Location: ' "$TMP/headers" | tr -d '\r' | sed 's/^[Ll]ocation: //')
-  CTYPE=$(grep -i '^Content-Type: ' "$TMP/headers" | tr -d '\r' | sed 's/^[^:]*: //')
-}
-# raw BASE METHOD PATH COOKIE [curl args...]: like req with an explicit cookie, no jar.
+# ---- HTTP as a browser: one jar, "jar" (cookies are per host, so it serves both nodes);
+# lib.sh's req jar METHOD URL gives STATUS, BODY, LOCATION, CTYPE.
+# raw BASE METHOD PATH COOKIE [curl args...]: a request with an explicit cookie, no jar.
 raw() {
   local base=$1 method=$2 path=$3 cookie=$4
   shift 4
-  STATUS=$(curl -s --max-time 15 -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' -X "$method" \
-    ${cookie:+-H "Cookie: $cookie"} "$@" "$base$path")
-  BODY=$(cat "$TMP/body")
-  LOCATION=$(grep -i '^Location: ' "$TMP/headers" | tr -d '\r' | sed 's/^[Ll]ocation: //')
-  CTYPE=$(grep -i '^Content-Type: ' "$TMP/headers" | tr -d '\r' | sed 's/^[^:]*: //')
+  req - "$method" "$base$path" ${cookie:+-H "Cookie: $cookie"} "$@"
 }
-csrf_token() { grep -oE 'name="csrf" value="[^"]+"' "$TMP/body" | head -1 | sed -E 's/.*value="([^"]+)"/\1/'; }
 # logout BASE: RP-initiated logout without an id_token_hint, as a user does it: the
 # confirmation page, then its form (CSRF token included).
 logout() {
   local base=$1 tok
-  req "$base" GET "/logout?client_id=app1"
+  req jar GET "$base/logout?client_id=app1"
   [[ $STATUS == 200 && $BODY == *'name="confirm"'* ]] || { LOGOUT_STATUS="no confirmation page: $STATUS"; return; }
-  tok=$(csrf_token)
-  req "$base" POST /logout --data-urlencode confirm=1 --data-urlencode "csrf=$tok" \
+  tok=$(form_value csrf)
+  req jar POST "$base/logout" --data-urlencode confirm=1 --data-urlencode "csrf=$tok" \
     --data-urlencode client_id=app1
 }
-jar_sid() { awk '$6 == "yh_sid" { v = $7 } END { print v }' "$TMP/jar"; }
-qparam() {  # qparam URL NAME
-  python3 -c 'import sys,urllib.parse as u;q=u.parse_qs(u.urlsplit(sys.argv[1]).query);print(q.get(sys.argv[2],[""])[0])' "$1" "$2"
-}
+jar_sid() { jar_value jar yh_sid; }
 jget() {  # jget JSON KEY: a top-level string (or number) value of a JSON object
   python3 -c 'import sys,json;v=json.loads(sys.argv[1]).get(sys.argv[2],"");print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2" 2>/dev/null
-}
-claim() {  # claim JWT KEY: a claim of the (unverified) payload
-  python3 -c 'import sys,json,base64;p=sys.argv[1].split(".")[1];p+="="*(-len(p)%4);print(json.loads(base64.urlsafe_b64decode(p)).get(sys.argv[2],""))' "$1" "$2" 2>/dev/null
 }
 
 AUTHZ="/authorize?response_type=code&client_id=app1&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20profile"
 # authorize BASE: GET /authorize (new state each time); STATE is what was sent.
 authorize() {
   STATE=$(openssl rand -hex 8)
-  req "$1" GET "$AUTHZ&state=$STATE&nonce=n$STATE"
+  req jar GET "$1$AUTHZ&state=$STATE&nonce=n$STATE"
 }
 # Asserts the last response is the redirect to the app with a code; sets CODE.
 got_code() {
@@ -169,24 +123,22 @@ login() {
   local base=$1 next tok
   authorize "$base"
   [[ $STATUS == 302 && $LOCATION == /login\?* ]] || { fail "login via $base: /authorize gave $STATUS '$LOCATION'"; return 1; }
-  req "$base" GET "$LOCATION"
-  tok=$(csrf_token)
+  req jar GET "$base$LOCATION"
+  tok=$(form_value csrf)
   [[ $STATUS == 200 && -n $tok ]] || { fail "login via $base: GET /login $STATUS"; return 1; }
-  next=$(grep -oE 'name="next" value="[^"]+"' "$TMP/body" | head -1 | sed -E 's/.*value="([^"]+)"/\1/' |
-    sed 's/&amp;/\&/g')
-  req "$base" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
+  next=$(form_value next)
+  req jar POST "$base/login" --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
     --data-urlencode "username=$ID" --data-urlencode "password=$PW"
   [[ $STATUS == 303 && $LOCATION == /authorize\?* ]] || { fail "login via $base: POST /login gave $STATUS '$LOCATION'"; return 1; }
-  req "$base" GET "$LOCATION"
+  req jar GET "$base$LOCATION"
   if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
-    req "$base" GET "$LOCATION"
-    tok=$(csrf_token)
-    next=$(grep -oE 'name="next" value="[^"]+"' "$TMP/body" | head -1 | sed -E 's/.*value="([^"]+)"/\1/' |
-      sed 's/&amp;/\&/g')
-    req "$base" POST /consent --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
+    req jar GET "$base$LOCATION"
+    tok=$(form_value csrf)
+    next=$(form_value next)
+    req jar POST "$base/consent" --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
       --data-urlencode "action=allow"
     [[ $STATUS == 30[23] && $LOCATION == /authorize\?* ]] || { fail "consent via $base: $STATUS '$LOCATION'"; return 1; }
-    req "$base" GET "$LOCATION"
+    req jar GET "$base$LOCATION"
   fi
   got_code || { fail "login via $base: no code: $STATUS '$LOCATION'"; return 1; }
 }
@@ -217,7 +169,7 @@ if login "$N1"; then
   ok "login through node 1: a code"
   token "$N1" "$CODE"
   [[ $TOKEN_STATUS == 200 ]] && ok "node 1 redeems its code" || fail "node 1 /token: $TOKEN_STATUS $TOKEN_BODY"
-  SID1=$(claim "$(jget "$TOKEN_BODY" id_token)" sid)
+  SID1=$(jwt_claim "$(jget "$TOKEN_BODY" id_token)" sid)
 fi
 OLD=$(jar_sid)
 [[ -n $OLD ]] || die "no yh_sid cookie after the login"
@@ -230,9 +182,9 @@ if got_code; then
     fail "node 1 /token with node 2's code: $TOKEN_STATUS $TOKEN_BODY"
   IDT=$(jget "$TOKEN_BODY" id_token)
   RT=$(jget "$TOKEN_BODY" refresh_token)
-  [[ $(claim "$IDT" iss) == "$ISSUER" ]] && ok "ID token from node 2's code: iss $ISSUER" || fail "iss $(claim "$IDT" iss)"
-  [[ -n $SID1 && $(claim "$IDT" sid) == "$SID1" ]] && ok "same session (sid) on both nodes" ||
-    fail "sid differs: '$SID1' vs '$(claim "$IDT" sid)'"
+  [[ $(jwt_claim "$IDT" iss) == "$ISSUER" ]] && ok "ID token from node 2's code: iss $ISSUER" || fail "iss $(jwt_claim "$IDT" iss)"
+  [[ -n $SID1 && $(jwt_claim "$IDT" sid) == "$SID1" ]] && ok "same session (sid) on both nodes" ||
+    fail "sid differs: '$SID1' vs '$(jwt_claim "$IDT" sid)'"
   token "$N2" "$CODE"
   [[ $TOKEN_STATUS == 400 && $(jget "$TOKEN_BODY" error) == invalid_grant ]] &&
     ok "the code is single-use across nodes (node 2 refuses it after node 1)" ||
@@ -243,7 +195,7 @@ fi
 
 # ---- log out through node 2; node 1 refuses the session at once
 # Without a hint, a bare GET only asks: the session must survive it.
-req "$N2" GET "/logout?client_id=app1"
+req jar GET "$N2/logout?client_id=app1"
 raw "$N1" GET "$AUTHZ&state=notyet" "yh_sid=$(jar_sid)"
 [[ $STATUS == 302 && $LOCATION == *code=* ]] && ok "a bare GET /logout only asks for confirmation" ||
   fail "a bare GET /logout ended the session: $STATUS '$LOCATION'"
@@ -261,7 +213,7 @@ raw "$N2" GET "$AUTHZ&state=after2" "yh_sid=$OLD"
   fail "node 2 /authorize after its logout: $STATUS '$LOCATION'"
 
 # ---- fault: Redis stops mid-run
-rm -f "$TMP/jar"
+rm -f "$TMP/jar.jar"
 login "$N1" && ok "second login through node 1 (before the fault)"
 PENDING=$CODE
 stop_redis
@@ -293,11 +245,11 @@ raw "$N1" GET "$AUTHZ&state=down" "yh_sid=$(jar_sid)"
   fail "/authorize with a cookie without Redis: $STATUS '$LOCATION'"
 echo "   /authorize without Redis answered: $STATUS $CTYPE $(printf '%s' "$BODY" | head -c 160 | tr '\n' ' ')"
 # A password login needs the store (failure counters, the session): refused, not crashed.
-rm -f "$TMP/jar"
-req "$N2" GET "/login?next=%2Faccount"
-tok=$(csrf_token)
+rm -f "$TMP/jar.jar"
+req jar GET "$N2/login?next=%2Faccount"
+tok=$(form_value csrf)
 echo "   GET /login without Redis answered: $STATUS $CTYPE"
-req "$N2" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
+req jar POST "$N2/login" --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
   --data-urlencode "username=$ID" --data-urlencode "password=$PW"
 [[ $STATUS == 503 && -z $(jar_sid) ]] && ok "POST /login without Redis: 503, no session cookie ($CTYPE)" ||
   fail "POST /login without Redis: $STATUS '$LOCATION' (want 503)"
@@ -317,7 +269,7 @@ for _ in $(seq 1 150); do    # at most ~15 s
   sleep 0.1
 done
 [[ -n $back ]] && ok "both nodes ready again by themselves" || fail "not ready 15 s after Redis came back: $r1 $STATUS"
-rm -f "$TMP/jar"
+rm -f "$TMP/jar.jar"
 if login "$N2"; then
   ok "a new login works after Redis came back (node 2)"
   token "$N1" "$CODE"
@@ -343,13 +295,11 @@ for n in 1 2; do
   fi
 done
 for n in 1 2; do
-  if grep -qE 'Sanitizer|runtime error:' "$TMP/authd$n.log"; then
-    fail "sanitizer reports in node $n's log:"; grep -E -A5 'Sanitizer|runtime error:' "$TMP/authd$n.log" | head -40
-  fi
+  no_sanitizer_in "sanitizer reports in node $n's log:" "$TMP/authd$n.log"
 done
 "$AUTHCTL" audit verify "$S/audit.log" >/dev/null 2>&1 && ok "audit chain intact (both nodes wrote it)" ||
   fail "audit verify: $("$AUTHCTL" audit verify "$S/audit.log" 2>&1 | tail -3)"
-if [[ $fails -ne 0 ]]; then
+if [[ $FAILS -ne 0 ]]; then
   show_logs
   exit 1
 fi
