@@ -9,9 +9,9 @@
 # $YH_SRCDIR/tests/artifacts/browser/ (printed at the end).
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
-YH_BUILD=$(cd "$YH_BUILD" && pwd) YH_SRCDIR=$(cd "$YH_SRCDIR" && pwd) || exit 1
-AUTHD=$YH_BUILD/authd/authd
-AUTHCTL=$YH_BUILD/authd/authctl
+. "$(dirname "$0")/lib.sh"
+need_authd
+YH_SRCDIR=$(cd "$YH_SRCDIR" && pwd) || exit 1
 SCRIPT=$YH_SRCDIR/tests/node/browser.mjs
 CHROMIUM=/usr/bin/chromium
 SHOTS=$YH_SRCDIR/tests/artifacts/browser
@@ -21,9 +21,7 @@ SHOTS=$YH_SRCDIR/tests/artifacts/browser
 command -v node >/dev/null || { echo "FAIL: node not installed"; exit 1; }
 [[ -d $YH_SRCDIR/tests/node/node_modules/playwright-core && -d $YH_SRCDIR/tests/node/node_modules/jose ]] ||
   { echo "FAIL: tests/node/node_modules lacks playwright-core or jose (npm ci in tests/node)"; exit 1; }
-[[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
 
-. "$(dirname "$0")/lib.sh"
 make_tmp browser
 PID= NODEPID=
 PIDS_TO_STOP="NODEPID PID"

@@ -47,6 +47,17 @@ finish() {
   exit 0
 }
 
+# ---- the programs
+
+# need_authd: AUTHD and AUTHCTL of the build YH_BUILD, which it makes absolute (for the
+# scripts that hand paths to node or another cwd); FAIL and exit 1 when one is not built.
+need_authd() {
+  YH_BUILD=$(cd "${YH_BUILD:?}" && pwd) || exit 1
+  AUTHD=$YH_BUILD/authd/authd
+  AUTHCTL=$YH_BUILD/authd/authctl
+  [[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
+}
+
 # ---- the temporary directory and the processes
 
 # make_tmp [NAME]: a fresh directory in TMP (/tmp/yh-NAME-XXXXXX, or mktemp's default),

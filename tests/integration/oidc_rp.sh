@@ -10,16 +10,14 @@
 #   oidc_rp.sh attacks    the attack cases instead (tests/integration/oidc_attacks.sh)
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
+. "$(dirname "$0")/lib.sh"
+need_authd
 MODE=${1:-rp}
-AUTHD=$YH_BUILD/authd/authd
-AUTHCTL=$YH_BUILD/authd/authctl
 RP=$YH_SRCDIR/tests/node/oidc_rp.mjs
 command -v node >/dev/null || { echo "FAIL: node not installed (./run deps installs it)"; exit 1; }
 [[ -d $YH_SRCDIR/tests/node/node_modules/openid-client ]] ||
   { echo "FAIL: tests/node/node_modules/openid-client missing (npm ci in tests/node)"; exit 1; }
-[[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
 
-. "$(dirname "$0")/lib.sh"
 make_tmp oidc
 PID=
 

@@ -21,11 +21,8 @@
 #    pairwise sub of the ID token), and the audit trail records the delivery.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
-YH_BUILD=$(cd "$YH_BUILD" && pwd) || exit 1
-AUTHD=$YH_BUILD/authd/authd
-AUTHCTL=$YH_BUILD/authd/authctl
-[[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
 . "$(dirname "$0")/lib.sh"
+need_authd
 command -v "$PY" >/dev/null || { echo "FAIL: python3 not installed"; exit 1; }
 command -v node >/dev/null || { echo "FAIL: node not installed (./run deps installs it)"; exit 1; }
 [[ -d $YH_SRCDIR/tests/node/node_modules/jose ]] ||

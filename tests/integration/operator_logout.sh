@@ -13,11 +13,8 @@
 # says there are no live sessions (exit 0).
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
-YH_BUILD=$(cd "$YH_BUILD" && pwd) || exit 1
-AUTHD=$YH_BUILD/authd/authd
-AUTHCTL=$YH_BUILD/authd/authctl
-[[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
 . "$(dirname "$0")/lib.sh"
+need_authd
 # lib.sh's PY: the system python3 when there is one (nobody must be able to run it).
 command -v "$PY" >/dev/null || { echo "FAIL: python3 not installed"; exit 1; }
 

@@ -11,13 +11,10 @@
 # one jar serves both nodes as a browser's would behind one host name.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
-YH_BUILD=$(cd "$YH_BUILD" && pwd) || exit 1
-AUTHD=$YH_BUILD/authd/authd
-AUTHCTL=$YH_BUILD/authd/authctl
-REDIS=$(command -v redis-server) || { echo "FAIL: redis-server not installed"; exit 1; }
-[[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
-
 . "$(dirname "$0")/lib.sh"
+need_authd
+REDIS=$(command -v redis-server) || { echo "FAIL: redis-server not installed"; exit 1; }
+
 make_tmp 2nodes
 PID1= PID2= RPID=
 PIDS_TO_STOP="PID1 PID2 RPID"
