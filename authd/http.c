@@ -77,6 +77,7 @@ struct http_server {
 	size_t nproxies;
 	struct mx_registry *mx;
 	struct mx_gauge *open_conns;
+	atomic_bool quiescing;        /* http_server_quiesce: refuse new connections */
 	pthread_mutex_t log_lock;     /* guards starting and start_err */
 	bool starting;
 	char start_err[256];
@@ -529,12 +530,16 @@ http_server_tls(const struct http_server *srv)
 void
 http_server_quiesce(struct http_server *srv)
 {
-	MHD_socket fd;
-
 	if (srv == NULL || srv->daemon == NULL)
 		return;
-	if ((fd = MHD_quiesce_daemon(srv->daemon)) != MHD_INVALID_SOCKET)
-		close(fd);
+	/*
+	 * Not MHD_quiesce_daemon: with a thread pool on epoll it races each pool thread's own
+	 * removal of the listen socket from its epoll set, and the loser aborts the process
+	 * ("Failed to remove listen FD from epoll set", an open libmicrohttpd defect seen
+	 * here about once in 40 shutdowns). The accept policy refuses new connections
+	 * instead: they are closed as soon as accepted, while open ones are still served.
+	 */
+	atomic_store(&srv->quiescing, true);
 }
 
 unsigned
@@ -975,6 +980,17 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 	mx_gauge_add(srv->open_conns, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
+/* MHD's accept policy: every connection, until http_server_quiesce. */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_server *srv = cls;
+
+	(void)addr;
+	(void)addrlen;
+	return atomic_load(&srv->quiescing) ? MHD_NO : MHD_YES;
+}
+
 /* libmicrohttpd's messages: logged, except while starting, when the first one is kept
  * for the single startup error line. */
 static void
@@ -1032,7 +1048,7 @@ http_server_start(struct http_server *srv, char *errmsg, size_t errsz)
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
 	srv->starting = true;
-	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, srv,
+	srv->daemon = MHD_start_daemon(flags, 0, on_accept, srv, on_access, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
