@@ -17,8 +17,9 @@
  *   5. each O partition: merge organizations (merge.c).
  * Temporary files live in a private 0700 directory inside the output directory and
  * are removed at the end; the outputs are written there too and moved into the output
- * directory only when the run has succeeded, so a failed run leaves none. Every pass visits partitions in order and sorts inside a
- * partition, so the same input gives the same bytes.
+ * directory only when the run has succeeded, so a failed run leaves none. Every pass
+ * visits partitions in order and sorts inside a partition, so the same input gives the
+ * same bytes.
  */
 #ifndef YH_MIG_MIG_H
 #define YH_MIG_MIG_H

@@ -404,7 +404,6 @@ parse_members(struct mig_reader *r, struct js *j, long *off, uint32_t *seenp, ch
 			return YH_ERR_INVALID;
 		}
 		seen |= mask;
-		*seenp = seen;
 		if (mask != 0)
 			rc = member_value(r, j, mask, off, err, errsz, rec);
 		else
@@ -419,6 +418,7 @@ parse_members(struct mig_reader *r, struct js *j, long *off, uint32_t *seenp, ch
 		}
 		if (j->p < j->end && *j->p == '}') {
 			j->p++;
+			*seenp = seen;
 			return 0;
 		}
 		return js_fail(j, "expected ',' or '}'");
