@@ -30,7 +30,6 @@
 #include "authd/routes.h"
 #include "authd/sess.h"
 #include "authd/workers.h"
-#include "common/keyfile.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "identity/identity.h"
@@ -341,7 +340,7 @@ open_bcl(struct daemon *d, char *err, size_t errsz)
 
 /* Opens everything the endpoints share: keys, sessions, clients, audit, workers. */
 static int
-open_app(struct daemon *d, bool fresh, char *err, size_t errsz)
+open_app(struct daemon *d, char *err, size_t errsz)
 {
 	struct tok_ring_opts ro = { .create = true };
 	struct clients_opts co = { .create = true };
@@ -350,16 +349,10 @@ open_app(struct daemon *d, bool fresh, char *err, size_t errsz)
 
 	d->app.ident = d->ident;
 	d->app.issuer = d->cfg.issuer;
-	/* The pairwise-subject key is made only with a new directory: a new key next to an
-	 * existing one would silently give every user a new `sub` at every app. */
-	if ((path = state_path(&d->cfg, NULL, IDENT_SUBJECT_KEY_NAME)) == NULL)
-		return YH_ERR_ALLOC;
-	r = yh_keyfile_get(path, AUTHD_SUBJECT_KEY_LEN, fresh, d->app.subject_key, err, errsz);
-	if (r == YH_ERR_KEY && !fresh && access(path, F_OK) != 0)
-		snprintf(err, errsz, "%s is missing but the directory exists: restore it from "
-		    "the backup (a new key would change every user's subject identifier)", path);
-	free(path);
-	if (r != 0)
+	/* The pairwise-subject key: ident_open made it with a new directory, and a new key
+	 * next to an existing one would silently give every user a new `sub` at every app. */
+	if ((r = ident_subject_key(d->cfg.ident.state_dir, false, d->app.subject_key, err,
+	    errsz)) != 0)
 		return r;
 	if ((path = state_path(&d->cfg, d->cfg.keys_dir, "keys")) == NULL)
 		return YH_ERR_ALLOC;
@@ -391,7 +384,6 @@ open_app(struct daemon *d, bool fresh, char *err, size_t errsz)
 static int
 daemon_start(struct daemon *d, char *err, size_t errsz)
 {
-	bool fresh;
 	int r;
 
 	if ((r = mx_registry_new(&d->app.metrics)) != 0 ||
@@ -405,9 +397,8 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 		snprintf(err, errsz, "%s", yh_strerror(r));
 		return r;
 	}
-	/* Creates the state directory (0700) and the vault key on first start; refuses a
-	 * directory whose key file is missing. */
-	fresh = access(d->cfg.ident.sqlite_path, F_OK) != 0;
+	/* Creates the state directory (0700), the vault key and the subject key on first
+	 * start; refuses a directory whose vault key file is missing. */
 	if ((r = ident_open(&d->cfg.ident, true, &d->ident, err, errsz)) != 0)
 		return r;
 	d->app.cfg = &d->cfg;
@@ -417,7 +408,7 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 		snprintf(err, errsz, "cannot add the directory check: %s", yh_strerror(r));
 		return r;
 	}
-	if ((r = open_app(d, fresh, err, errsz)) != 0)
+	if ((r = open_app(d, err, errsz)) != 0)
 		return r;
 	if ((r = serve_http(d->srv, &d->app, err, errsz)) != 0)
 		return r;

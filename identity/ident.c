@@ -98,20 +98,34 @@ state_dir_ready(const char *dir, bool create, char *err, size_t errsz)
 	return create ? check_writable(dir, err, errsz) : 0;
 }
 
-/* Makes STATE_DIR/subject.key for a directory being created (keeps one already there). */
-static int
-subject_key_create(const char *state_dir, char *err, size_t errsz)
+int
+ident_subject_key(const char *state_dir, bool create, unsigned char out[IDENT_SUBJECT_KEY_LEN],
+    char *err, size_t errsz)
 {
-	unsigned char key[IDENT_SUBJECT_KEY_LEN];
 	char path[IDENT_PATH_MAX + sizeof(IDENT_SUBJECT_KEY_NAME) + 1];
 	int r;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir, IDENT_SUBJECT_KEY_NAME) >=
 	    sizeof(path)) {
+		yh_wipe(out, IDENT_SUBJECT_KEY_LEN);
 		snprintf(err, errsz, "state directory path too long");
 		return YH_ERR_CONFIG;
 	}
-	r = yh_keyfile_get(path, sizeof(key), true, key, err, errsz);
+	r = yh_keyfile_get(path, IDENT_SUBJECT_KEY_LEN, create, out, err, errsz);
+	if (r == YH_ERR_KEY && !create && access(path, F_OK) != 0)
+		snprintf(err, errsz, "%s is missing but the directory exists: restore it from "
+		    "the backup (a new key would change every user's subject identifier)", path);
+	return r;
+}
+
+/* Makes STATE_DIR/subject.key for a directory being created (keeps one already there). */
+static int
+subject_key_create(const char *state_dir, char *err, size_t errsz)
+{
+	unsigned char key[IDENT_SUBJECT_KEY_LEN];
+	int r;
+
+	r = ident_subject_key(state_dir, true, key, err, errsz);
 	yh_wipe(key, sizeof(key));
 	return r;
 }

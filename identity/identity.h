@@ -31,6 +31,16 @@ struct ident {
 #define IDENT_SUBJECT_KEY_NAME "subject.key"
 
 /*
+ * Reads STATE_DIR/subject.key into out, creating it first when create is true and it
+ * does not exist (ident_open does, with a new directory). Returns 0, or YH_ERR_KEY
+ * (missing: err says to restore it from the backup, since a new key would change every
+ * user's subject identifier; or malformed), YH_ERR_PERM, YH_ERR_IO, YH_ERR_CONFIG (path
+ * too long), with one line in err naming the file. out is wiped on error.
+ */
+int ident_subject_key(const char *state_dir, bool create,
+    unsigned char out[IDENT_SUBJECT_KEY_LEN], char *err, size_t errsz) YH_WUR;
+
+/*
  * Opens the vault and the directory of a finished configuration (ident_cfg_finish).
  *
  * With create (authd, authctl user add, idmerge import) a missing state directory is
