@@ -762,32 +762,30 @@ test_policy_defaults(void **state)
 	app.cfg = &c;
 	login_policy_get(&app, &t);
 	assert_memory_equal(&d, &t, sizeof(d));
-	c.login_max_failures = 3;
-	c.login_addr_max_failures = 7;
-	c.login_failure_window = 60;
-	c.login_lockout = 2;
-	login_policy_get(&app, &t);
-	assert_int_equal(t.max_failures, 3);
-	assert_int_equal(t.addr_max_failures, 7);
-	assert_int_equal(t.window_s, 60);
-	assert_int_equal(t.lockout_s, 2);
-	/* TOTP codes keep their floor: never more than 10 tries per 30 min, locked 5 min. */
-	assert_int_equal(t.otp_max_failures, 3);
-	assert_int_equal(t.otp_window_s, 1800);
-	assert_int_equal(t.otp_lockout_s, 300);
-	c.login_max_failures = 1000;
-	c.login_failure_window = 1;
-	c.login_lockout = 1;
-	login_policy_get(&app, &t);
-	assert_int_equal(t.max_failures, 1000);
-	assert_int_equal(t.otp_max_failures, 10);
-	assert_int_equal(t.otp_window_s, 1800);
-	assert_int_equal(t.otp_lockout_s, 300);
-	c.login_failure_window = 7200;
-	c.login_lockout = 3600;
-	login_policy_get(&app, &t);
-	assert_int_equal(t.otp_window_s, 7200);
-	assert_int_equal(t.otp_lockout_s, 3600);
+	/* Configured values apply; TOTP codes keep their floor (never more than 10 tries
+	 * per 30 min, locked at least 5 min) while stricter settings still apply to them. */
+	static const struct {
+		int64_t max, addr, window, lockout;          /* configured */
+		int64_t otp_max, otp_window, otp_lockout;    /* expected for TOTP */
+	} cases[] = {
+		{ 3, 7, 60, 2, 3, 1800, 300 },
+		{ 1000, 7, 1, 1, 10, 1800, 300 },
+		{ 1000, 7, 7200, 3600, 10, 7200, 3600 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		c.login_max_failures = cases[i].max;
+		c.login_addr_max_failures = cases[i].addr;
+		c.login_failure_window = cases[i].window;
+		c.login_lockout = cases[i].lockout;
+		login_policy_get(&app, &t);
+		assert_int_equal(t.max_failures, cases[i].max);
+		assert_int_equal(t.addr_max_failures, cases[i].addr);
+		assert_int_equal(t.window_s, cases[i].window);
+		assert_int_equal(t.lockout_s, cases[i].lockout);
+		assert_int_equal(t.otp_max_failures, cases[i].otp_max);
+		assert_int_equal(t.otp_window_s, cases[i].otp_window);
+		assert_int_equal(t.otp_lockout_s, cases[i].otp_lockout);
+	}
 	authd_cfg_free(&c);
 }
 
