@@ -31,6 +31,8 @@
 #define CONTROL_BACKLOG 16
 #define CONTROL_ACCEPT_PAUSE_MS 100     /* after a failed accept (EMFILE...) */
 #define CONTROL_ACTOR_SIZE 32
+#define CONTROL_DRAIN_MS 500            /* to let a refused peer finish sending */
+#define CONTROL_DRAIN_MAX (4 * CONTROL_LINE_MAX)
 
 struct control {
 	struct authd_app *app;
@@ -408,6 +410,38 @@ serve(struct control *c, int fd)
 	json_decref(rq.req);
 }
 
+/*
+ * Closes a connection after its answer without resetting it: a peer refused before its
+ * request line was read (wrong uid, a line too long) may still be sending, and closing
+ * a unix socket with unread input makes the peer's read fail with ECONNRESET, losing
+ * the answer already sent. So: no more output, then read and drop what the peer sends
+ * until it closes, at most CONTROL_DRAIN_MAX bytes or CONTROL_DRAIN_MS.
+ */
+static void
+close_after_answer(struct control *c, int fd)
+{
+	int64_t deadline = yh_mono_ms() + CONTROL_DRAIN_MS;
+	size_t drained = 0;
+	char sink[4096];
+
+	(void)shutdown(fd, SHUT_WR);
+	while (drained < CONTROL_DRAIN_MAX) {
+		struct pollfd p[2] = { { fd, POLLIN, 0 }, { c->wake[0], POLLIN, 0 } };
+		int64_t left = deadline - yh_mono_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(p, 2, (int)left) <= 0 || p[1].revents != 0)
+			break;
+		n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
+		drained += (size_t)n;
+	}
+	close(fd);
+}
+
 static void *
 conn_main(void *arg)
 {
@@ -415,7 +449,7 @@ conn_main(void *arg)
 	struct control *c = k->c;
 
 	serve(c, k->fd);
-	close(k->fd);
+	close_after_answer(c, k->fd);
 	free(k);
 	pthread_mutex_lock(&c->lock);
 	if (--c->active == 0)

@@ -207,8 +207,9 @@ a=$(control "{\"cmd\":\"ping\",\"pad\":\"$(head -c 5000 /dev/zero | tr '\0' a)\"
 if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null &&
   setpriv --reuid=nobody --regid=nogroup --clear-groups "$PY" -c pass 2>/dev/null; then
   as_nobody() {
-    setpriv --reuid=nobody --regid=nogroup --clear-groups "$PY" - "$SOCK" <<'EOF'
-import socket, sys
+    # as_nobody [DELAY]: ping as nobody, sending the line DELAY seconds after connecting.
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$PY" - "$SOCK" "${1:-0}" <<'EOF'
+import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(10)
 try:
@@ -216,6 +217,7 @@ try:
 except OSError as e:
     print("connect: " + (e.strerror or str(e)))
     sys.exit(0)
+time.sleep(float(sys.argv[2]))
 s.sendall(b'{"cmd":"ping"}\n')
 print(s.recv(4096).decode().strip())
 EOF
@@ -227,10 +229,15 @@ EOF
   chmod o+x "$TMP" "$S"
   chmod 666 "$SOCK"
   a=$(as_nobody)
+  # The refusal is answered before the request line is read; a peer still sending
+  # after it must get the answer, not a reset connection.
+  b=$(as_nobody 0.3 2>&1)
   chmod 600 "$SOCK"
   chmod o-x "$TMP" "$S"
   [[ $a == '{"ok":false,"error":"permission denied"}' ]] && ok "the peer uid check refuses nobody" ||
     fail "peer uid check: '$a'"
+  [[ $b == '{"ok":false,"error":"permission denied"}' ]] &&
+    ok "a refused peer that sends late still reads the refusal" || fail "late sender: '$b'"
 else
   echo "SKIP: another uid (needs root, setpriv and a python3 that nobody can run)"
 fi
