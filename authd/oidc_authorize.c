@@ -601,7 +601,8 @@ az_issue_code(struct az_ctx *z, const struct sess_info *si, const char *scope)
 		    si->sid, z->client->id);
 	else if (r != 0)
 		goto out;
-	if ((r = sess_code_new(z->app->sess, payload, oidc_lifetime(z->app, OIDC_LT_CODE), code)) != 0)
+	if ((r = sess_code_new(z->app->sess, z->client->id, payload,
+	    oidc_lifetime(z->app, OIDC_LT_CODE), code)) != 0)
 		goto out;
 	if ((r = yh_buf_puts(&b, g.redirect_uri)) != 0 ||
 	    (r = oidc_url_param(&b, "code", code)) != 0 ||

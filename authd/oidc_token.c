@@ -281,8 +281,8 @@ static const char *
 code_check(struct treq *t, const struct oidc_grant *g, const char *redirect_uri,
     const char *verifier)
 {
-	if (strcmp(g->client_id, t->c->id) != 0)
-		return "code was issued to another client";
+	if (strcmp(g->client_id, t->c->id) != 0)   /* the store binds codes to clients: */
+		return "code was issued to another client";  /* a second check only */
 	if (redirect_uri == NULL || g->redirect_uri == NULL ||
 	    strcmp(redirect_uri, g->redirect_uri) != 0)
 		return "redirect_uri does not match";
@@ -421,7 +421,7 @@ grant_code(struct treq *t)
 	if ((r = sess_family_id_new(fam)) != 0 || (r = tok_jti_new(is.jti)) != 0)
 		goto out;
 	snprintf(issued, sizeof(issued), "%s:%s", refresh ? fam : "", is.jti);
-	r = sess_code_take(t->app->sess, cp.code, issued, &payload, &prev);
+	r = sess_code_take(t->app->sess, t->c->id, cp.code, issued, &payload, &prev);
 	if (r == YH_ERR_REPLAY) {
 		r = code_replayed(t, payload, prev);
 		goto out;

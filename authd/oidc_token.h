@@ -26,6 +26,8 @@
  *     in the session store until the token expires).
  *   - A code presented a second time revokes the refresh family and the access token
  *     issued from it (the code's "issued" record is "<family id>:<jti>").
+ *   - A code is bound to its client in the session store (sess_code_take): another
+ *     client gets the answer to an unknown code and the code stays good for its own.
  */
 #ifndef YH_AUTHD_OIDC_TOKEN_H
 #define YH_AUTHD_OIDC_TOKEN_H

@@ -522,7 +522,7 @@ test_code_issued(void **state)
 	assert_int_equal(consent_calls, 1);
 	code = url_param(res.location, "code");
 	assert_non_null(code);
-	assert_int_equal(sess_code_take(f->sess, code, NULL, &payload, NULL), 0);
+	assert_int_equal(sess_code_take(f->sess, "web", code, NULL, &payload, NULL), 0);
 	assert_int_equal(oidc_grant_parse(payload, &g), 0);
 	assert_string_equal(g.client_id, "web");
 	assert_string_equal(g.redirect_uri, RPQ);

@@ -367,7 +367,7 @@ make_code(const char *client, const char *scope, const char *challenge, const ch
 	g.amr[0] = "pwd";
 	g.namr = 1;
 	assert_int_equal(oidc_grant_json(&g, &payload), 0);
-	assert_int_equal(sess_code_new(F->sess, payload, OIDC_CODE_TTL, code), 0);
+	assert_int_equal(sess_code_new(F->sess, client, payload, OIDC_CODE_TTL, code), 0);
 	free(payload);
 }
 
@@ -695,13 +695,33 @@ test_code_errors(void **state)
 	post("/token", body, conf_auth(), &r);
 	assert_string_equal(jstr(&r, "error"), "invalid_grant");
 	resp_free(&r);
-	/* a code for another client */
+	/* a code for another client: the answer to an unknown code, and the code is still
+	 * good for its own client afterwards; used, it is still unknown to the other one */
 	make_code("conf2", "openid", CHALLENGE, NULL, code);
 	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
 	    "&code_verifier=%s", code, ru, VERIFIER);
 	post("/token", body, conf_auth(), &r);
+	assert_int_equal(r.status, 400);
 	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	assert_string_equal(jstr(&r, "error_description"), "unknown or expired code");
 	resp_free(&r);
+	{
+		char h[512], bearer[2048];
+		struct resp r2;
+
+		basic("conf2", SECRET, h, sizeof(h));
+		post("/token", body, h, &r);
+		assert_int_equal(r.status, 200);
+		post("/token", body, conf_auth(), &r2);
+		assert_string_equal(jstr(&r2, "error_description"), "unknown or expired code");
+		resp_free(&r2);
+		/* and that revoked nothing of what conf2 got */
+		snprintf(bearer, sizeof(bearer), "Bearer %s", jstr(&r, "access_token"));
+		http("GET", "/userinfo", NULL, bearer, &r2);
+		assert_int_equal(r2.status, 200);
+		resp_free(&r2);
+		resp_free(&r);
+	}
 	/* public client without PKCE */
 	make_code("pub", "openid", NULL, NULL, code);
 	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
