@@ -29,11 +29,26 @@
  *   3. No live session (or its person is gone or not active): prompt=none ->
  *      login_required, else 302 to /login?next=<this request>.
  *      prompt=login, or max_age exceeded: prompt=none -> login_required, else 302 to
- *      /login?next=...&force=1. Every next sent to /login carries yh_reauth=<now>: the
- *      resumed request accepts the session for prompt=login and max_age when its
- *      auth_time >= yh_reauth (a marker older than 10 minutes is ignored), which ends
- *      the loop without dropping prompt=login from next (so skipping the login page
- *      does not skip the re-authentication).
+ *      /login?next=...&force=1. Every next sent to /login carries a re-authentication
+ *      marker yh_reauth=<t>.<mac>: t is the time of the detour, mac an HMAC-SHA256 under
+ *      a key derived from the subject key over t, the public sid of the session the
+ *      detour was made from ("" for none) and every forwarded parameter of the request.
+ *      The resumed request counts its session's login as the re-authentication that
+ *      prompt=login and max_age ask for only when the marker is at most 10 minutes old,
+ *      the session's auth_time >= t, and the MAC is right for this request and either
+ *      this session's sid or "" with the session created at or after t (there was no
+ *      session, or another person logged in). That ends the loop without dropping
+ *      prompt=login from next (so skipping the login page does not skip the
+ *      re-authentication), and a marker written by hand, taken from another session or
+ *      carried over to another request (other state, nonce, max_age, ...) counts for
+ *      nothing: internal state never comes from the query string unchecked.
+ *      A MAC rather than a single-use record in the session store because the detour
+ *      comes before any authentication: a record per detour would let anyone fill the
+ *      store by requesting /authorize (the reason CSRF tokens are MACs too,
+ *      authd/csrf.h), while a MAC costs no state and holds on every node. What it does
+ *      not stop, the same marker again for the same request in the same session within
+ *      10 minutes, gains nothing: it still needs a login made after this very request
+ *      was sent to the login page, which is all the marker stands for.
  *   4. Session LoA below max(client min LoA, lowest level in acr_values): when a TOTP
  *      step-up can reach it (a confirmed TOTP enrolment, the session has no "otp" yet
  *      and oidc_loa_for(person LoA, pwd+otp) reaches the level): prompt=none ->
@@ -69,7 +84,8 @@ struct authd_app;
  * Returns what http_routes_add returns. */
 int oidc_discovery_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
-/* GET and POST /authorize. Needs app->issuer, app->clients, app->sess, app->dir. */
+/* GET and POST /authorize. Needs app->issuer, app->clients, app->sess, app->dir and
+ * app->subject_key (the re-authentication marker's key). */
 int oidc_authorize_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /* GET and POST /logout. Needs app->issuer, app->ring, app->clients, app->sess,
@@ -109,7 +125,7 @@ enum oidc_az_param {
 	OIDC_AZ_RESPONSE_MODE,
 	OIDC_AZ_DISPLAY,
 	OIDC_AZ_CLAIMS_LOCALES,
-	OIDC_AZ_REAUTH,                 /* yh_reauth: our own marker, see above */
+	OIDC_AZ_REAUTH,                 /* yh_reauth: our own MAC'd marker, see above */
 	OIDC_AZ_REQUEST,                /* read only to be refused */
 	OIDC_AZ_REQUEST_URI,
 	OIDC_AZ_REGISTRATION,

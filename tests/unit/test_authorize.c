@@ -603,6 +603,96 @@ test_prompt_login_loop_ends(void **state)
 	free(next);
 }
 
+/* The marker of the detour to /login for query with cookie tok (malloc'd), and next. */
+static char *
+detour_marker(struct fix *f, const char *query, const char *tok, char **next)
+{
+	struct oidc_az_result res;
+	char *m;
+
+	assert_int_equal(run(f, query, tok, &res), OIDC_AZ_STEP_LOGIN);
+	*next = url_param(res.location, "next");
+	oidc_az_result_clear(&res);
+	assert_non_null(*next);
+	m = url_param(*next, "yh_reauth");
+	assert_non_null(m);
+	return m;
+}
+
+/* The step for query + "&yh_reauth=" + mark with cookie tok. */
+static enum oidc_az_step
+run_marked(struct fix *f, const char *query, const char *mark, const char *tok)
+{
+	struct oidc_az_result res;
+	char q[1024];
+	enum oidc_az_step st;
+
+	snprintf(q, sizeof(q), "%s&yh_reauth=%s", query, mark);
+	st = run(f, q, tok, &res);
+	oidc_az_result_clear(&res);
+	return st;
+}
+
+/* prompt=login and max_age: a yh_reauth marker counts only as /authorize made it */
+static void
+test_reauth_marker_not_forgeable(void **state)
+{
+	struct fix *f = *state;
+	const char *amr[1] = { "pwd" };
+	struct sess_auth a = { .uid = f->uid1, .loa = 1, .amr = amr, .namr = 1 };
+	const char *qs[] = { WEB "&scope=openid&state=s1&max_age=5",
+	    WEB "&scope=openid&state=s1&prompt=login" };
+	struct sess_info si, si2;
+	char tok[SESS_TOKEN_SIZE], tok2[SESS_TOKEN_SIZE], t[24], forged[96];
+	char *mark, *next;
+
+	/* a session that logged in 30 s ago */
+	login(f, f->uid1, 1, false, f->now - 30, tok, &si);
+	for (size_t i = 0; i < 2; i++) {
+		/* a bare time, the old form of the marker, counts for nothing */
+		snprintf(t, sizeof(t), "%lld", (long long)(f->now - 60));
+		assert_int_equal(run_marked(f, qs[i], t, tok), OIDC_AZ_STEP_LOGIN);
+		/* nor a time with a made-up MAC */
+		snprintf(forged, sizeof(forged), "%s.%s", t, CHAL);
+		assert_int_equal(run_marked(f, qs[i], forged, tok), OIDC_AZ_STEP_LOGIN);
+	}
+	/* the real marker, from the detour, before and after the login it leads to */
+	mark = detour_marker(f, qs[1], tok, &next);
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	a.auth_time = f->now;
+	assert_int_equal(sess_reauth(f->sess, tok, &a, tok2, &si2), 0);
+	/* its time changed: the MAC no longer fits */
+	snprintf(forged, sizeof(forged), "%lld%s", (long long)(f->now - 1), strchr(mark, '.'));
+	f->now += 10;
+	assert_int_equal(run_marked(f, qs[1], forged, tok2), OIDC_AZ_STEP_LOGIN);
+	/* another request (another state, or a parameter more) with it */
+	assert_int_equal(run_marked(f, WEB "&scope=openid&state=s2&prompt=login", mark, tok2),
+	    OIDC_AZ_STEP_LOGIN);
+	assert_int_equal(run_marked(f, WEB "&scope=openid&state=s1&prompt=login&max_age=60",
+	    mark, tok2), OIDC_AZ_STEP_LOGIN);
+	/* the same request, after the login: the code */
+	assert_int_equal(run_marked(f, qs[1], mark, tok2), OIDC_AZ_STEP_CODE);
+	/* in another session, even one that logged in (and was created) after it: no */
+	login(f, f->uid1, 1, false, f->now, tok, &si);
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	free(mark);
+	free(next);
+
+	/* made without a session: good only for a session created after it (by the login
+	 * it leads to), not for one that was there before (this clock is the store's) */
+	sleep(1);
+	f->now = yh_now();
+	mark = detour_marker(f, qs[1], NULL, &next);
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	login(f, f->uid1, 1, false, f->now, tok, &si);
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_CODE);
+	/* ... and only while it is fresh */
+	f->now += 601;
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	free(mark);
+	free(next);
+}
+
 static void
 test_max_age(void **state)
 {
@@ -1086,6 +1176,7 @@ main(void)
 		T(test_post_body_parses_like_query),
 		T(test_prompt_login_loop_ends),
 		T(test_max_age),
+		T(test_reauth_marker_not_forgeable),
 		T(test_step_up_or_unmet),
 		T(test_consent),
 		T(test_unauthorized_and_scope_rules),
