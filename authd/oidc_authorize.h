@@ -209,6 +209,7 @@ struct oidc_lo_params {
 	const char *state;
 	const char *ui_locales;
 	bool bad;                  /* some parameter was repeated, too long or malformed */
+	bool confirmed;            /* the person confirmed on our page (CSRF token checked) */
 };
 
 /* What /logout answers. */
@@ -216,6 +217,8 @@ struct oidc_lo_result {
 	char *location;            /* redirect to the post-logout URI (malloc'd), or NULL:
 	                            * show the "logged out" page */
 	bool ended;                /* a session was ended */
+	bool confirm;              /* ask first: a live session that the request does not
+	                            * show to be its own; nothing was ended, no location */
 	bool hint_ok;              /* the id_token_hint verified */
 	char client_id[65];        /* the client the request named (or the hint's aud), "" */
 };
@@ -226,12 +229,16 @@ void oidc_lo_result_clear(struct oidc_lo_result *r);
 /*
  * Carries out a logout request: verifies id_token_hint (our signature, our issuer; an
  * expired hint is accepted; its aud names the client; a client_id that disagrees with
- * it is ignored along with the redirect), ends the session whose cookie value is
- * sid_cookie (reason logout: the session store's event then sends the back-channel
- * logout tokens), writes the audit line "logout", and decides the redirect: only to a
- * post_logout_redirect_uri registered for the identified client (exact bytes), with
- * state; otherwise none (the "logged out" page). Returns 0, YH_ERR_UNAVAILABLE (session
- * store down: 503) or another error (the audit line could not be written...: 500).
+ * it is ignored along with the redirect). When the cookie sid_cookie names a live
+ * session that the hint was not issued in (its sid and its pairwise sub must be the
+ * session's; without a hint, or with a malformed request, it never is) and the person
+ * has not confirmed (p->confirmed), nothing is ended: res->confirm is set, with
+ * res->client_id for the confirmation page. Otherwise ends that session (reason logout:
+ * the session store's event then sends the back-channel logout tokens), writes the
+ * audit line "logout", and decides the redirect: only to a post_logout_redirect_uri
+ * registered for the identified client (exact bytes), with state; otherwise none (the
+ * "logged out" page). Returns 0, YH_ERR_UNAVAILABLE (session store down: 503) or
+ * another error (the audit line could not be written...: 500).
  */
 int oidc_lo_run(struct authd_app *app, const struct oidc_lo_params *p,
     const char *sid_cookie, struct oidc_lo_result *res) YH_WUR;
