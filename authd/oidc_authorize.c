@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "authd/clients.h"
 #include "authd/consent.h"
@@ -29,6 +31,9 @@
 #pragma weak consent_granted
 
 #define AZ_REAUTH_WINDOW 600          /* seconds a yh_reauth marker is honoured */
+#define AZ_MARK_SIZE 80               /* "<t>.<43 base64url>" + NUL, with room */
+#define AZ_MARK_MSG_MAX 16384         /* bytes MAC'd: the forwarded parameters fit */
+#define AZ_MARK_KEY_LABEL "yihao/reauth/v1"
 #define AZ_MAX_AGE_MAX 1000000000ull  /* largest max_age accepted, seconds */
 #define AZ_LOCATION_MAX 16384         /* bytes of a redirect we build */
 #define AZ_S256_LEN 43                /* base64url of a SHA-256 digest */
@@ -55,7 +60,7 @@ static const struct {
 	[OIDC_AZ_RESPONSE_MODE] = { "response_mode", 32, true },
 	[OIDC_AZ_DISPLAY] = { "display", 16, true },
 	[OIDC_AZ_CLAIMS_LOCALES] = { "claims_locales", 64, true },
-	[OIDC_AZ_REAUTH] = { "yh_reauth", 20, false },
+	[OIDC_AZ_REAUTH] = { "yh_reauth", AZ_MARK_SIZE - 1, false },
 	[OIDC_AZ_REQUEST] = { "request", 16384, false },
 	[OIDC_AZ_REQUEST_URI] = { "request_uri", 2048, false },
 	[OIDC_AZ_REGISTRATION] = { "registration", 16384, false },
@@ -177,14 +182,13 @@ oidc_az_error_location(const char *redirect_uri, const char *error,
 }
 
 /*
- * "/authorize?<the request's forwarded parameters>", with yh_reauth set to reauth when
- * reauth > 0 (else the request's own marker is kept).
+ * "/authorize?<the request's forwarded parameters>&yh_reauth=<mark>", or with the
+ * request's own marker when mark is NULL.
  */
 static int
-next_url(const struct oidc_az_params *p, int64_t reauth, char **out)
+next_url(const struct oidc_az_params *p, const char *mark, char **out)
 {
 	struct yh_buf b;
-	char mark[24];
 	int r = 0;
 
 	*out = NULL;
@@ -197,12 +201,8 @@ next_url(const struct oidc_az_params *p, int64_t reauth, char **out)
 		if ((r = oidc_url_param(&b, az_params[i].name, p->v[i])) != 0)
 			goto out;
 	}
-	if (reauth > 0) {
-		snprintf(mark, sizeof(mark), "%lld", (long long)reauth);
-		r = oidc_url_param(&b, az_params[OIDC_AZ_REAUTH].name, mark);
-	} else {
-		r = oidc_url_param(&b, az_params[OIDC_AZ_REAUTH].name, p->v[OIDC_AZ_REAUTH]);
-	}
+	r = oidc_url_param(&b, az_params[OIDC_AZ_REAUTH].name,
+	    mark != NULL ? mark : p->v[OIDC_AZ_REAUTH]);
 	if (r == 0 && (*out = yh_buf_steal(&b)) == NULL)
 		r = YH_ERR_ALLOC;
 out:
@@ -248,7 +248,9 @@ struct az_ctx {
 	bool has_max_age;
 	uint64_t max_age;
 	int acr_loa;                  /* lowest level named in acr_values; 0 none */
-	int64_t reauth;               /* a valid yh_reauth marker, or 0 */
+	int64_t reauth;               /* the time of the request's yh_reauth marker (its
+	                               * MAC is checked on use), or 0 */
+	const char *sid;              /* the live session's public id, or "" */
 };
 
 static void
@@ -274,6 +276,98 @@ az_error(struct az_ctx *z, const char *error, const char *desc)
 	    z->p->v[OIDC_AZ_STATE], z->app->issuer, &z->res->location);
 }
 
+/* ---- the re-authentication marker (rule 3 in the header) ---------------------------- */
+
+/* What a marker's MAC covers: the label, ts and sid, each with a NUL after it, then for
+ * every forwarded parameter in table order '0' (absent) or '1' and its value, and a NUL
+ * (values hold no NUL). Appended to b. */
+static int
+az_mark_msg(const struct az_ctx *z, const char *ts, const char *sid, struct yh_buf *b)
+{
+	int r = yh_buf_append(b, AZ_MARK_KEY_LABEL, sizeof(AZ_MARK_KEY_LABEL));
+
+	if (r == 0)
+		r = yh_buf_append(b, ts, strlen(ts) + 1);
+	if (r == 0)
+		r = yh_buf_append(b, sid, strlen(sid) + 1);
+	for (unsigned i = 0; r == 0 && i < OIDC_AZ_PARAM_COUNT; i++) {
+		const char *v = z->p->v[i] != NULL ? z->p->v[i] : "";
+
+		if (!az_params[i].forward)
+			continue;
+		if ((r = yh_buf_putc(b, z->p->v[i] != NULL ? '1' : '0')) == 0)
+			r = yh_buf_append(b, v, strlen(v) + 1);
+	}
+	return r;
+}
+
+/*
+ * The marker that lets this request, resumed after a login that /authorize sent it to
+ * at time t from the session sid ("" for none), count that login as its
+ * re-authentication: "<t>.<base64url(HMAC-SHA256(K, az_mark_msg))>" into out, with
+ * K = HMAC-SHA256(subject_key, AZ_MARK_KEY_LABEL). Returns 0, YH_ERR_TOO_LONG,
+ * YH_ERR_CRYPTO.
+ */
+static int
+az_mark_make(const struct az_ctx *z, int64_t t, const char *sid, char out[AZ_MARK_SIZE])
+{
+	unsigned char key[32], mac[32];
+	char ts[24], enc[48];
+	unsigned int n = 0;
+	struct yh_buf b;
+	int r;
+
+	out[0] = '\0';
+	snprintf(ts, sizeof(ts), "%lld", (long long)t);
+	yh_buf_init(&b, AZ_MARK_MSG_MAX);
+	if ((r = az_mark_msg(z, ts, sid, &b)) != 0)
+		goto out;
+	r = YH_ERR_CRYPTO;
+	if (HMAC(EVP_sha256(), z->app->subject_key, AUTHD_SUBJECT_KEY_LEN,
+	    (const unsigned char *)AZ_MARK_KEY_LABEL, sizeof(AZ_MARK_KEY_LABEL) - 1, key,
+	    &n) == NULL || n != sizeof(key))
+		goto out;
+	if (HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)b.data, b.len, mac,
+	    &n) == NULL || n != sizeof(mac))
+		goto out;
+	yh_b64url_encode(mac, sizeof(mac), enc);
+	snprintf(out, AZ_MARK_SIZE, "%s.%s", ts, enc);
+	r = 0;
+out:
+	yh_wipe(key, sizeof(key));
+	yh_wipe(mac, sizeof(mac));
+	yh_buf_free(&b);
+	return r;
+}
+
+/* True when the request's marker, made for sid, is the one az_mark_make gives. */
+static bool
+az_mark_matches(const struct az_ctx *z, const char *sid)
+{
+	char want[AZ_MARK_SIZE];
+	bool ok;
+
+	ok = az_mark_make(z, z->reauth, sid, want) == 0 &&
+	    yh_ct_streq(z->p->v[OIDC_AZ_REAUTH], want);
+	yh_wipe(want, sizeof(want));
+	return ok;
+}
+
+/*
+ * True when the session si logged in after /authorize sent this very request to the
+ * login page: the marker is authentic for this request, not stale, and either made for
+ * this session (its sid) or made without a session and si was created after it.
+ */
+static bool
+az_mark_honoured(const struct az_ctx *z, const struct sess_info *si)
+{
+	if (z->reauth <= 0 || si->auth_time < z->reauth)
+		return false;
+	if (az_mark_matches(z, si->sid))
+		return true;
+	return si->created_ms >= z->reauth * 1000 && az_mark_matches(z, "");
+}
+
 /* A detour to /login, /login/totp or /consent; a next too long is invalid_request. */
 static int
 az_detour(struct az_ctx *z, enum oidc_az_step step, bool force, int loa)
@@ -283,12 +377,16 @@ az_detour(struct az_ctx *z, enum oidc_az_step step, bool force, int loa)
 		[OIDC_AZ_STEP_STEPUP] = "/login/totp",
 		[OIDC_AZ_STEP_CONSENT] = "/consent",
 	};
+	char mark[AZ_MARK_SIZE];
 	char *next = NULL;
-	int r;
+	int r = 0;
 
 	/* Every detour to /login marks next, so the login it leads to satisfies
 	 * prompt=login and max_age when the request resumes. */
-	r = next_url(z->p, step == OIDC_AZ_STEP_LOGIN ? z->now : 0, &next);
+	if (step == OIDC_AZ_STEP_LOGIN)
+		r = az_mark_make(z, z->now, z->sid, mark);
+	if (r == 0)
+		r = next_url(z->p, step == OIDC_AZ_STEP_LOGIN ? mark : NULL, &next);
 	if (r == YH_ERR_TOO_LONG)
 		return az_error(z, "invalid_request", "the request is too large");
 	if (r == 0)
@@ -471,11 +569,14 @@ az_check_request(struct az_ctx *z, const char **desc)
 	if (p->v[OIDC_AZ_NONCE] != NULL && !az_utf8_ok(p->v[OIDC_AZ_NONCE]))
 		return az_fail(desc, "invalid_request", "nonce is not UTF-8 text");
 	if (p->v[OIDC_AZ_REAUTH] != NULL) {
-		int64_t t;
+		struct yh_span rest = yh_span_cstr(p->v[OIDC_AZ_REAUTH]), ts;
+		uint64_t t;
 
-		if (yh_parse_i64(p->v[OIDC_AZ_REAUTH], 1, z->now, &t) == 0 &&
-		    z->now - t <= AZ_REAUTH_WINDOW)
-			z->reauth = t;
+		/* only the time here; the MAC is checked against the session on use */
+		if (yh_span_split(&rest, '.', &ts) == 0 && rest.p != NULL &&
+		    yh_span_u64(ts, 1, (uint64_t)z->now, &t) == 0 &&
+		    z->now - (int64_t)t <= AZ_REAUTH_WINDOW)
+			z->reauth = (int64_t)t;
 	}
 	return NULL;
 }
@@ -488,7 +589,7 @@ az_reauth_needed(const struct az_ctx *z, const struct sess_info *si)
 	bool need = z->prompt_login || (z->has_max_age && z->now > si->auth_time &&
 	    (uint64_t)(z->now - si->auth_time) > z->max_age);
 
-	if (need && z->reauth > 0 && si->auth_time >= z->reauth)
+	if (need && az_mark_honoured(z, si))
 		need = false;
 	return need;
 }
@@ -601,7 +702,8 @@ az_issue_code(struct az_ctx *z, const struct sess_info *si, const char *scope)
 		    si->sid, z->client->id);
 	else if (r != 0)
 		goto out;
-	if ((r = sess_code_new(z->app->sess, payload, oidc_lifetime(z->app, OIDC_LT_CODE), code)) != 0)
+	if ((r = sess_code_new(z->app->sess, z->client->id, payload,
+	    oidc_lifetime(z->app, OIDC_LT_CODE), code)) != 0)
 		goto out;
 	if ((r = yh_buf_puts(&b, g.redirect_uri)) != 0 ||
 	    (r = oidc_url_param(&b, "code", code)) != 0 ||
@@ -633,6 +735,7 @@ az_flow(struct az_ctx *z, const char *cookie)
 	memset(&si, 0, sizeof(si));
 	if ((r = az_session(z, cookie, &si, &have, &person_loa)) != 0)
 		return r;
+	z->sid = have ? si.sid : "";
 	if (!have)
 		return z->prompt_none ? az_error(z, "login_required", "no session") :
 		    az_detour(z, OIDC_AZ_STEP_LOGIN, false, 0);
@@ -659,9 +762,11 @@ az_flow(struct az_ctx *z, const char *cookie)
 		return z->prompt_none ? az_error(z, "consent_required", "consent is needed") :
 		    az_detour(z, OIDC_AZ_STEP_CONSENT, false, 0);
 	r = az_issue_code(z, &si, scope);
-	if (r == YH_ERR_NOT_FOUND)  /* the session ended meanwhile */
+	if (r == YH_ERR_NOT_FOUND) {  /* the session ended meanwhile */
+		z->sid = "";
 		return z->prompt_none ? az_error(z, "login_required", "no session") :
 		    az_detour(z, OIDC_AZ_STEP_LOGIN, false, 0);
+	}
 	return r;
 }
 
@@ -680,6 +785,7 @@ oidc_az_decide(struct authd_app *app, const struct oidc_az_params *p,
 	z.p = p;
 	z.res = res;
 	z.now = now;
+	z.sid = "";
 	(void)clients_refresh_if_changed(app->clients);
 	cs = clients_acquire(app->clients);
 	if (az_check_client(&z, cs)) {

@@ -29,11 +29,26 @@
  *   3. No live session (or its person is gone or not active): prompt=none ->
  *      login_required, else 302 to /login?next=<this request>.
  *      prompt=login, or max_age exceeded: prompt=none -> login_required, else 302 to
- *      /login?next=...&force=1. Every next sent to /login carries yh_reauth=<now>: the
- *      resumed request accepts the session for prompt=login and max_age when its
- *      auth_time >= yh_reauth (a marker older than 10 minutes is ignored), which ends
- *      the loop without dropping prompt=login from next (so skipping the login page
- *      does not skip the re-authentication).
+ *      /login?next=...&force=1. Every next sent to /login carries a re-authentication
+ *      marker yh_reauth=<t>.<mac>: t is the time of the detour, mac an HMAC-SHA256 under
+ *      a key derived from the subject key over t, the public sid of the session the
+ *      detour was made from ("" for none) and every forwarded parameter of the request.
+ *      The resumed request counts its session's login as the re-authentication that
+ *      prompt=login and max_age ask for only when the marker is at most 10 minutes old,
+ *      the session's auth_time >= t, and the MAC is right for this request and either
+ *      this session's sid or "" with the session created at or after t (there was no
+ *      session, or another person logged in). That ends the loop without dropping
+ *      prompt=login from next (so skipping the login page does not skip the
+ *      re-authentication), and a marker written by hand, taken from another session or
+ *      carried over to another request (other state, nonce, max_age, ...) counts for
+ *      nothing: internal state never comes from the query string unchecked.
+ *      A MAC rather than a single-use record in the session store because the detour
+ *      comes before any authentication: a record per detour would let anyone fill the
+ *      store by requesting /authorize (the reason CSRF tokens are MACs too,
+ *      authd/csrf.h), while a MAC costs no state and holds on every node. What it does
+ *      not stop, the same marker again for the same request in the same session within
+ *      10 minutes, gains nothing: it still needs a login made after this very request
+ *      was sent to the login page, which is all the marker stands for.
  *   4. Session LoA below max(client min LoA, lowest level in acr_values): when a TOTP
  *      step-up can reach it (a confirmed TOTP enrolment, the session has no "otp" yet
  *      and oidc_loa_for(person LoA, pwd+otp) reaches the level): prompt=none ->
@@ -69,7 +84,8 @@ struct authd_app;
  * Returns what http_routes_add returns. */
 int oidc_discovery_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
-/* GET and POST /authorize. Needs app->issuer, app->clients, app->sess, app->dir. */
+/* GET and POST /authorize. Needs app->issuer, app->clients, app->sess, app->dir and
+ * app->subject_key (the re-authentication marker's key). */
 int oidc_authorize_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /* GET and POST /logout. Needs app->issuer, app->ring, app->clients, app->sess,
@@ -109,7 +125,7 @@ enum oidc_az_param {
 	OIDC_AZ_RESPONSE_MODE,
 	OIDC_AZ_DISPLAY,
 	OIDC_AZ_CLAIMS_LOCALES,
-	OIDC_AZ_REAUTH,                 /* yh_reauth: our own marker, see above */
+	OIDC_AZ_REAUTH,                 /* yh_reauth: our own MAC'd marker, see above */
 	OIDC_AZ_REQUEST,                /* read only to be refused */
 	OIDC_AZ_REQUEST_URI,
 	OIDC_AZ_REGISTRATION,
@@ -193,6 +209,7 @@ struct oidc_lo_params {
 	const char *state;
 	const char *ui_locales;
 	bool bad;                  /* some parameter was repeated, too long or malformed */
+	bool confirmed;            /* the person confirmed on our page (CSRF token checked) */
 };
 
 /* What /logout answers. */
@@ -200,6 +217,8 @@ struct oidc_lo_result {
 	char *location;            /* redirect to the post-logout URI (malloc'd), or NULL:
 	                            * show the "logged out" page */
 	bool ended;                /* a session was ended */
+	bool confirm;              /* ask first: a live session that the request does not
+	                            * show to be its own; nothing was ended, no location */
 	bool hint_ok;              /* the id_token_hint verified */
 	char client_id[65];        /* the client the request named (or the hint's aud), "" */
 };
@@ -210,12 +229,16 @@ void oidc_lo_result_clear(struct oidc_lo_result *r);
 /*
  * Carries out a logout request: verifies id_token_hint (our signature, our issuer; an
  * expired hint is accepted; its aud names the client; a client_id that disagrees with
- * it is ignored along with the redirect), ends the session whose cookie value is
- * sid_cookie (reason logout: the session store's event then sends the back-channel
- * logout tokens), writes the audit line "logout", and decides the redirect: only to a
- * post_logout_redirect_uri registered for the identified client (exact bytes), with
- * state; otherwise none (the "logged out" page). Returns 0, YH_ERR_UNAVAILABLE (session
- * store down: 503) or another error (the audit line could not be written...: 500).
+ * it is ignored along with the redirect). When the cookie sid_cookie names a live
+ * session that the hint was not issued in (its sid and its pairwise sub must be the
+ * session's; without a hint, or with a malformed request, it never is) and the person
+ * has not confirmed (p->confirmed), nothing is ended: res->confirm is set, with
+ * res->client_id for the confirmation page. Otherwise ends that session (reason logout:
+ * the session store's event then sends the back-channel logout tokens), writes the
+ * audit line "logout", and decides the redirect: only to a post_logout_redirect_uri
+ * registered for the identified client (exact bytes), with state; otherwise none (the
+ * "logged out" page). Returns 0, YH_ERR_UNAVAILABLE (session store down: 503) or
+ * another error (the audit line could not be written...: 500).
  */
 int oidc_lo_run(struct authd_app *app, const struct oidc_lo_params *p,
     const char *sid_cookie, struct oidc_lo_result *res) YH_WUR;

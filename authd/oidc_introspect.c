@@ -7,9 +7,9 @@
  * client cannot probe other clients' tokens). Introspection needs a confidential client
  * (secret or private_key_jwt); revocation accepts public clients too (RFC 7009 5).
  *
- * Revoking a refresh token revokes its whole family; revoking an access token records
- * its jti in the session store until the token expires, after which /userinfo and
- * /introspect refuse it.
+ * Revoking a refresh token revokes its whole family and the access tokens issued from it
+ * (oidc_family_revoke); revoking an access token records its jti in the session store
+ * until the token expires. /userinfo and /introspect refuse what was revoked.
  */
 #include "authd/oidc_token.h"
 
@@ -264,10 +264,8 @@ revoke_refresh(struct ireq *q)
 		return 0;
 	if (r != 0)
 		return r;
-	r = sess_refresh_revoke(q->app->sess, q->token, &fam);
-	if (r == YH_ERR_NOT_FOUND)
-		return 0;
-	if (r != 0)
+	/* RFC 7009 2.1: the access tokens of the same grant go with it. */
+	if ((r = oidc_family_revoke(q->app, q->ca.client, fam.id)) != 0)
 		return r;
 	return audit_revoke(q, "refresh_token", fam.uid, fam.id);
 }

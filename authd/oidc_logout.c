@@ -5,6 +5,14 @@
  * browser back to the app only when the post_logout_redirect_uri is registered for the
  * client the request identifies (through client_id or the id_token_hint's aud): any
  * other URI gets the "logged out" page instead, never a redirect (no open redirect).
+ *
+ * A live session ends without asking only when the id_token_hint was issued in it: its
+ * sid is the session's and its sub the pairwise sub of the session's person for the
+ * hint's client (an expired hint is fine for that, section 4). Otherwise (no hint, a
+ * hint of another person or another session, a malformed request) the person confirms
+ * on our page first (sections 2 and 3): a link planted on any site reaches /logout with
+ * the browser's cookie (SameSite=Lax lets a top-level GET through), and anyone can get
+ * an ID token of their own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,14 +73,31 @@ hint_client(const json_t *claims)
 	return NULL;
 }
 
+/* What a verified id_token_hint says ("" for a claim it lacks or that does not fit). */
+struct lo_hint {
+	char client[CLIENTS_ID_MAX + 1];  /* its aud (or azp) */
+	char sub[OIDC_SUB_SIZE];
+	char sid[SESS_PUBID_SIZE];
+};
+
+/* Copies the string claim name of claims into out, or "" when absent or too long. */
+static void
+hint_claim(const json_t *claims, const char *name, char *out, size_t outsz)
+{
+	const json_t *v = json_object_get(claims, name);
+
+	if (!json_is_string(v) || yh_strlcpy(out, json_string_value(v), outsz) != 0)
+		out[0] = '\0';
+}
+
 /*
  * Verifies an id_token_hint: signed by one of our published keys, an ID token (typ),
  * our issuer, and well-formed. Expiry does not matter: the time rules are applied as of
- * the token's own iat. On success client (CLIENTS_ID_MAX + 1 bytes) gets the client it
- * was issued to. Returns 0 or the reason it is not acceptable.
+ * the token's own iat. On success *h says what it names. Returns 0 or the reason it is
+ * not acceptable.
  */
 static int
-verify_hint(struct authd_app *app, const char *hint, char *client, size_t clientsz)
+verify_hint(struct authd_app *app, const char *hint, struct lo_hint *h)
 {
 	struct tok_ring_snap *snap = tok_ring_acquire(app->ring);
 	struct tok_jws jws;
@@ -83,7 +108,7 @@ verify_hint(struct authd_app *app, const char *hint, char *client, size_t client
 	char why[160] = "";
 	int r;
 
-	client[0] = '\0';
+	memset(h, 0, sizeof(*h));
 	memset(&jws, 0, sizeof(jws));
 	if ((r = tok_jws_verify(hint, strlen(hint), tok_snap_keyset(snap), tok_snap_algs(snap),
 	    &jws)) != 0)
@@ -105,14 +130,42 @@ verify_hint(struct authd_app *app, const char *hint, char *client, size_t client
 	if ((r = tok_claims_check(claims, json_is_string(typ) ? json_string_value(typ) : NULL,
 	    jws.alg, &chk, why, sizeof(why))) != 0)
 		goto out;
-	r = yh_strlcpy(client, aud, clientsz);
+	if ((r = yh_strlcpy(h->client, aud, sizeof(h->client))) != 0)
+		goto out;
+	hint_claim(claims, "sub", h->sub, sizeof(h->sub));
+	hint_claim(claims, "sid", h->sid, sizeof(h->sid));
 out:
-	if (r != 0)
+	if (r != 0) {
 		yh_debug("logout: id_token_hint refused: %s %s", yh_errname(r), why);
+		memset(h, 0, sizeof(*h));
+	}
 	json_decref(claims);
 	tok_jws_clear(&jws);
 	tok_snap_release(snap);
 	return r;
+}
+
+/*
+ * True when the verified hint h was issued in session si: the same sid, and the sub the
+ * session's person has at the hint's client (pairwise, by the client's sector).
+ */
+static bool
+hint_is_session(struct authd_app *app, const struct lo_hint *h, const struct sess_info *si)
+{
+	struct clients_snap *cs;
+	const struct clients_client *c;
+	char sub[OIDC_SUB_SIZE];
+	bool same = false;
+
+	if (h->sid[0] == '\0' || strcmp(h->sid, si->sid) != 0 || h->sub[0] == '\0')
+		return false;
+	(void)clients_refresh_if_changed(app->clients);
+	cs = clients_acquire(app->clients);
+	if ((c = clients_find(cs, h->client)) != NULL &&
+	    oidc_pairwise_sub(app->subject_key, oidc_client_sector(c), si->uid, sub) == 0)
+		same = strcmp(sub, h->sub) == 0;
+	clients_release(cs);
+	return same;
 }
 
 /* The post-logout redirect, when the URI is registered for client; else *out NULL. */
@@ -163,41 +216,69 @@ lo_audit(struct authd_app *app, const struct sess_info *ended, const char *clien
 	return r;
 }
 
+/*
+ * The session the cookie names: 0 with *live set (and *si) or not, or the store's
+ * error (YH_ERR_UNAVAILABLE).
+ */
+static int
+lo_session(struct authd_app *app, const char *sid_cookie, struct sess_info *si, bool *live)
+{
+	int r;
+
+	*live = false;
+	if (sid_cookie == NULL || sid_cookie[0] == '\0')
+		return 0;
+	r = sess_get(app->sess, sid_cookie, 0, si);
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_EXPIRED)
+		return 0;
+	*live = r == 0;
+	return r;
+}
+
 int
 oidc_lo_run(struct authd_app *app, const struct oidc_lo_params *p, const char *sid_cookie,
     struct oidc_lo_result *res)
 {
-	struct sess_info ended;
-	char client[CLIENTS_ID_MAX + 1] = "";
+	struct sess_info ended, si;
+	struct lo_hint h;
+	bool live = false;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	memset(&ended, 0, sizeof(ended));
+	memset(&h, 0, sizeof(h));
 	if (p->id_token_hint != NULL && p->id_token_hint[0] != '\0')
-		res->hint_ok = verify_hint(app, p->id_token_hint, client, sizeof(client)) == 0;
+		res->hint_ok = verify_hint(app, p->id_token_hint, &h) == 0;
 	if (p->client_id != NULL && p->client_id[0] != '\0') {
 		/* A client_id that disagrees with the hint identifies nobody. */
-		if (res->hint_ok && strcmp(client, p->client_id) != 0)
-			client[0] = '\0';
-		else if (!res->hint_ok && yh_strlcpy(client, p->client_id, sizeof(client)) != 0)
-			client[0] = '\0';
+		if (res->hint_ok && strcmp(h.client, p->client_id) != 0)
+			h.client[0] = '\0';
+		else if (!res->hint_ok && yh_strlcpy(h.client, p->client_id, sizeof(h.client)) != 0)
+			h.client[0] = '\0';
 	}
 	if (p->bad)
-		client[0] = '\0';
-	snprintf(res->client_id, sizeof(res->client_id), "%s", client);
+		h.client[0] = '\0';
+	snprintf(res->client_id, sizeof(res->client_id), "%s", h.client);
 
-	if (sid_cookie != NULL && sid_cookie[0] != '\0') {
+	if ((r = lo_session(app, sid_cookie, &si, &live)) != 0)
+		goto out;
+	if (live && !p->confirmed &&
+	    !(res->hint_ok && !p->bad && hint_is_session(app, &h, &si))) {
+		res->confirm = true;     /* nothing ended: the person decides */
+		goto out;
+	}
+	if (live) {
 		r = sess_end_token(app->sess, sid_cookie, SESS_END_LOGOUT, &ended);
 		if (r == 0)
 			res->ended = true;
 		else if (r != YH_ERR_NOT_FOUND && r != YH_ERR_EXPIRED)
 			goto out;
 	}
-	if (res->ended && (r = lo_audit(app, &ended, client, res->hint_ok)) != 0) {
+	if (res->ended && (r = lo_audit(app, &ended, h.client, res->hint_ok)) != 0) {
 		yh_error("logout: the audit line could not be written: %s", yh_strerror(r));
 		goto out;
 	}
-	r = lo_location(app, client, p, &res->location);
+	r = lo_location(app, h.client, p, &res->location);
 out:
 	if (r != 0)
 		oidc_lo_result_clear(res);
@@ -257,23 +338,6 @@ lo_params(struct http_req *req, struct lo_raw *w, struct oidc_lo_params *p)
 	return 0;
 }
 
-/*
- * A live session and no verified id_token_hint: the request may come from any site
- * (a link, an image), so the user confirms (RP-Initiated Logout 1.0, section 2). A
- * request without a session has nothing to end and needs no confirmation.
- */
-static bool
-lo_needs_confirm(struct authd_app *app, struct http_req *req, const struct oidc_lo_params *p)
-{
-	const char *cookie = http_req_cookie(req, LO_COOKIE);
-	char client[CLIENTS_ID_MAX + 1];
-
-	if (cookie == NULL || cookie[0] == '\0')
-		return false;
-	return p->bad || p->id_token_hint == NULL || p->id_token_hint[0] == '\0' ||
-	    verify_hint(app, p->id_token_hint, client, sizeof(client)) != 0;
-}
-
 /* One hidden input carrying a logout parameter to the confirming POST. */
 static void
 lo_hidden(struct page *pg, const char *name, const char *value)
@@ -282,9 +346,14 @@ lo_hidden(struct page *pg, const char *name, const char *value)
 		page_html(pg, "<input type=\"hidden\" name=\"%s\" value=\"%s\">", name, value);
 }
 
-/* The confirmation page: a POST form back to /logout with the request's parameters. */
+/*
+ * The confirmation page: a POST form back to /logout with the request's parameters, the
+ * client named by client (the one the request identified, through client_id or the
+ * hint) instead of the request's client_id and hint.
+ */
 static int
-lo_confirm_page(struct http_req *req, struct authd_app *app, const struct oidc_lo_params *p)
+lo_confirm_page(struct http_req *req, struct authd_app *app, const struct oidc_lo_params *p,
+    const char *client)
 {
 	char csrf[CSRF_TOKEN_SIZE];
 	struct page pg;
@@ -303,7 +372,7 @@ lo_confirm_page(struct http_req *req, struct authd_app *app, const struct oidc_l
 	page_raw_trusted(&pg, "<form method=\"post\" action=\"/logout\">");
 	page_form_hidden(&pg, csrf, NULL);
 	page_raw_trusted(&pg, "<input type=\"hidden\" name=\"confirm\" value=\"1\">");
-	lo_hidden(&pg, "client_id", p->client_id);
+	lo_hidden(&pg, "client_id", client);
 	lo_hidden(&pg, "post_logout_redirect_uri", p->post_logout_redirect_uri);
 	lo_hidden(&pg, "state", p->state);
 	lo_hidden(&pg, "ui_locales", p->ui_locales);
@@ -316,6 +385,30 @@ lo_confirm_page(struct http_req *req, struct authd_app *app, const struct oidc_l
 	return r;
 }
 
+/*
+ * Reads the confirming POST's confirm=1: *asked set when it is there, p->confirmed when
+ * its CSRF token is right too. 0, or an error of csrf_verify other than YH_ERR_DENIED.
+ */
+static int
+lo_confirmation(struct http_req *req, struct authd_app *app, struct oidc_lo_params *p,
+    bool *asked)
+{
+	char *confirm = NULL;
+	int r = 0;
+
+	*asked = false;
+	if (strcmp(http_req_method(req), "POST") == 0 &&
+	    oidc_req_param(req, true, "confirm", 8, &confirm) == 0 && strcmp(confirm, "1") == 0) {
+		*asked = true;
+		r = csrf_verify(req, app->subject_key, "logout");
+		p->confirmed = r == 0;
+		if (r == YH_ERR_DENIED)
+			r = 0;
+	}
+	free(confirm);
+	return r;
+}
+
 static int
 logout_handler(struct http_req *req, void *arg)
 {
@@ -324,29 +417,19 @@ logout_handler(struct http_req *req, void *arg)
 	struct oidc_lo_result res;
 	struct lo_raw w;
 	enum page_lang l;
-	char *confirm = NULL;
+	bool asked = false;
 	int r;
 
 	memset(&res, 0, sizeof(res));
-	if ((r = lo_params(req, &w, &p)) != 0)
+	if ((r = lo_params(req, &w, &p)) != 0 || (r = lo_confirmation(req, app, &p, &asked)) != 0)
 		goto out;
-	if (lo_needs_confirm(app, req, &p)) {
-		bool post = strcmp(http_req_method(req), "POST") == 0;
-
-		if (!post || oidc_req_param(req, true, "confirm", 8, &confirm) != 0 ||
-		    strcmp(confirm, "1") != 0) {
-			r = lo_confirm_page(req, app, &p);
-			goto out;
-		}
-		if ((r = csrf_verify(req, app->subject_key, "logout")) == YH_ERR_DENIED) {
-			r = csrf_respond_rejected(req);
-			goto out;
-		}
-		if (r != 0)
-			goto out;
-	}
 	if ((r = oidc_lo_run(app, &p, http_req_cookie(req, LO_COOKIE), &res)) != 0)
 		goto out;
+	if (res.confirm) {
+		/* a confirming POST whose CSRF token is wrong is refused, not asked again */
+		r = asked ? csrf_respond_rejected(req) : lo_confirm_page(req, app, &p, res.client_id);
+		goto out;
+	}
 	if ((r = page_set_cookie(req, LO_COOKIE, "", -1, http_req_is_https(req))) != 0)
 		goto out;
 	if (res.location != NULL) {
@@ -359,7 +442,6 @@ logout_handler(struct http_req *req, void *arg)
 	    "You have been logged out of Yihao. For your security, close the browser window."),
 	    NULL, NULL);
 out:
-	free(confirm);
 	oidc_lo_result_clear(&res);
 	lo_raw_free(&w);
 	return r;

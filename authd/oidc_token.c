@@ -45,6 +45,7 @@ struct issue {
 	const char *nonce;               /* ID token nonce (code grant) */
 	bool id_token;
 	bool bound;                      /* access token carries sid */
+	const char *family;              /* refresh family (yh_fam claim) or NULL */
 	const char *refresh_token;       /* to return (NULL: none) */
 	/* results */
 	char *at;
@@ -56,6 +57,14 @@ static int64_t
 lifetime_or(int64_t v, int64_t dflt)
 {
 	return v > 0 ? v : dflt;
+}
+
+/* The access-token lifetime of client c (NULL: the server's). */
+static int64_t
+at_lifetime(const struct authd_app *app, const struct clients_client *c)
+{
+	return lifetime_or(c != NULL ? c->access_token_lifetime : 0,
+	    oidc_lifetime(app, OIDC_LT_ACCESS));
 }
 
 /* Counts an issued grant in the metrics (best effort). */
@@ -89,7 +98,7 @@ mint_access(struct treq *t, struct issue *is, const char *sub, const char *scope
 	size_t i;
 	int r = YH_ERR_ALLOC;
 
-	is->at_lifetime = lifetime_or(t->c->access_token_lifetime, oidc_lifetime(t->app, OIDC_LT_ACCESS));
+	is->at_lifetime = at_lifetime(t->app, t->c);
 	if ((c = json_pack("{s:s, s:s, s:[s,s], s:I, s:I, s:s, s:s}", "iss", t->app->issuer,
 	    "sub", sub, "aud", t->c->id, t->app->issuer, "iat", (json_int_t)t->now, "exp",
 	    (json_int_t)(t->now + is->at_lifetime), "jti", is->jti, "client_id", t->c->id)) == NULL)
@@ -110,7 +119,9 @@ mint_access(struct treq *t, struct issue *is, const char *sub, const char *scope
 		    json_object_set(c, "amr", amr) != 0 ||
 		    json_object_set_new(c, "yh_ref", json_string(ref)) != 0 ||
 		    (is->bound && is->g->sid != NULL &&
-		    json_object_set_new(c, "sid", json_string(is->g->sid)) != 0))
+		    json_object_set_new(c, "sid", json_string(is->g->sid)) != 0) ||
+		    (is->family != NULL &&
+		    json_object_set_new(c, "yh_fam", json_string(is->family)) != 0))
 			goto out;
 	}
 	r = tok_jwt_sign(t->key, "at+jwt", c, &is->at);
@@ -259,11 +270,10 @@ code_replayed(struct treq *t, const char *payload, const char *prev)
 		fam[colon - prev] = '\0';
 		memcpy(jti, colon + 1, strlen(colon + 1) + 1);
 	}
-	if (fam[0] != '\0' && (r = sess_family_revoke(t->app->sess, fam)) != 0 &&
-	    r != YH_ERR_NOT_FOUND)
+	if (fam[0] != '\0' && (r = oidc_family_revoke(t->app, t->c, fam)) != 0)
 		return r;
 	if (jti[0] != '\0' && (r = oidc_at_revoke(t->app->sess, jti,
-	    lifetime_or(t->c->access_token_lifetime, oidc_lifetime(t->app, OIDC_LT_ACCESS)) + OIDC_LEEWAY)) != 0)
+	    at_lifetime(t->app, t->c) + OIDC_LEEWAY)) != 0)
 		return r;
 	if (oidc_grant_parse(payload, &g) != 0)
 		g.uid = NULL;
@@ -281,8 +291,8 @@ static const char *
 code_check(struct treq *t, const struct oidc_grant *g, const char *redirect_uri,
     const char *verifier)
 {
-	if (strcmp(g->client_id, t->c->id) != 0)
-		return "code was issued to another client";
+	if (strcmp(g->client_id, t->c->id) != 0)   /* the store binds codes to clients: */
+		return "code was issued to another client";  /* a second check only */
 	if (redirect_uri == NULL || g->redirect_uri == NULL ||
 	    strcmp(redirect_uri, g->redirect_uri) != 0)
 		return "redirect_uri does not match";
@@ -421,7 +431,7 @@ grant_code(struct treq *t)
 	if ((r = sess_family_id_new(fam)) != 0 || (r = tok_jti_new(is.jti)) != 0)
 		goto out;
 	snprintf(issued, sizeof(issued), "%s:%s", refresh ? fam : "", is.jti);
-	r = sess_code_take(t->app->sess, cp.code, issued, &payload, &prev);
+	r = sess_code_take(t->app->sess, t->c->id, cp.code, issued, &payload, &prev);
 	if (r == YH_ERR_REPLAY) {
 		r = code_replayed(t, payload, prev);
 		goto out;
@@ -453,6 +463,7 @@ grant_code(struct treq *t)
 	is.id_token = (scopes & CLIENTS_SCOPE_OPENID) != 0;
 	is.bound = (scopes & CLIENTS_SCOPE_OFFLINE_ACCESS) == 0;
 	is.refresh_token = refresh ? rt : NULL;
+	is.family = refresh ? fam : NULL;
 	if ((r = audit_event(t, "token.issue", "authorization_code", g.uid, refresh ? fam : NULL,
 	    is.jti, scopes)) != 0)
 		goto out;
@@ -473,12 +484,16 @@ out:
 
 /* ---- refresh_token ------------------------------------------------------------------ */
 
-/* The refresh token was reused: the store revoked the family; record it. */
+/* The refresh token was reused: the store revoked the family; revoke its access
+ * tokens too and record it. */
 static int
 refresh_replayed(struct treq *t, const struct sess_family *fam)
 {
 	int r;
 
+	if ((r = oidc_family_revoke(t->app, clients_find(t->snap, fam->client_id),
+	    fam->id)) != 0)
+		return r;
 	yh_warn("client %s: refresh token reused; family %s revoked", t->c->id, fam->id);
 	if ((r = audit_event(t, "token.replay", "refresh_token", fam->uid, fam->id, NULL, 0)) != 0)
 		return r;
@@ -518,7 +533,8 @@ refresh_checks(struct treq *t, const struct sess_family *fam, const char *payloa
 	*scopes = 0;
 	if (strcmp(fam->client_id, t->c->id) != 0) {
 		/* Another client holds this client's token: treat it as stolen. */
-		if ((r = sess_family_revoke(t->app->sess, fam->id)) != 0 && r != YH_ERR_NOT_FOUND)
+		if ((r = oidc_family_revoke(t->app, clients_find(t->snap, fam->client_id),
+		    fam->id)) != 0)
 			return r;
 		return oidc_error(t->req, "invalid_grant", "refresh token issued to another client");
 	}
@@ -587,6 +603,7 @@ grant_refresh(struct treq *t)
 	is.id_token = (is.scopes & CLIENTS_SCOPE_OPENID) != 0;
 	is.bound = !g.offline;
 	is.refresh_token = rt;
+	is.family = fam.id;
 	if ((r = audit_event(t, "token.issue", "refresh_token", g.uid, fam.id, is.jti,
 	    is.scopes)) != 0)
 		goto out;
@@ -700,37 +717,64 @@ out:
 
 /* ---- revoked access tokens (shared with userinfo and introspection) ------------------- */
 
-/* The lock name of a revoked access token. */
-static void
-at_name(const char *jti, char *out, size_t outsz)
+/* The lock name of a revoked access token ("at") or refresh family's tokens ("fam"). */
+static int
+revoked_name(const char *kind, const char *id, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "atrev:%s", jti);
+	if (id == NULL || strlen(id) == 0 || strlen(id) > 128)
+		return YH_ERR_INVALID;
+	snprintf(out, outsz, "%srev:%s", kind, id);
+	return 0;
+}
+
+/* 0 when the lock name of kind and id is not set, else YH_ERR_DENIED or the store's. */
+static int
+revoked_check(struct sess_store *sess, const char *kind, const char *id)
+{
+	char name[SESS_NAME_MAX];
+	int r;
+
+	if (revoked_name(kind, id, name, sizeof(name)) != 0)
+		return YH_ERR_DENIED;
+	r = sess_locked(sess, name, NULL);
+	return r == YH_ERR_LOCKED ? YH_ERR_DENIED : r;
 }
 
 int
 oidc_at_revoked(struct sess_store *sess, const char *jti)
 {
-	char name[SESS_NAME_MAX];
-	int r;
-
-	if (jti == NULL || strlen(jti) == 0 || strlen(jti) > 128)
-		return YH_ERR_DENIED;
-	at_name(jti, name, sizeof(name));
-	r = sess_locked(sess, name, NULL);
-	if (r == YH_ERR_LOCKED)
-		return YH_ERR_DENIED;
-	return r;
+	return revoked_check(sess, "at", jti);
 }
 
 int
 oidc_at_revoke(struct sess_store *sess, const char *jti, int64_t ttl_s)
 {
 	char name[SESS_NAME_MAX];
+	int r;
 
-	if (jti == NULL || strlen(jti) == 0 || strlen(jti) > 128)
-		return YH_ERR_INVALID;
-	at_name(jti, name, sizeof(name));
+	if ((r = revoked_name("at", jti, name, sizeof(name))) != 0)
+		return r;
 	return sess_lock(sess, name, ttl_s > 0 ? ttl_s : 1);
+}
+
+int
+oidc_family_revoke(struct authd_app *app, const struct clients_client *owner,
+    const char *family_id)
+{
+	char name[SESS_NAME_MAX];
+	int r;
+
+	if ((r = revoked_name("fam", family_id, name, sizeof(name))) != 0)
+		return r;
+	if ((r = sess_family_revoke(app->sess, family_id)) != 0 && r != YH_ERR_NOT_FOUND)
+		return r;
+	return sess_lock(app->sess, name, at_lifetime(app, owner) + OIDC_LEEWAY);
+}
+
+int
+oidc_family_revoked(struct sess_store *sess, const char *family_id)
+{
+	return revoked_check(sess, "fam", family_id);
 }
 
 static const struct http_route token_routes[] = {

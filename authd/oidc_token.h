@@ -24,8 +24,15 @@
  *     oidc_uref_seal). /userinfo and /introspect answer "inactive" once the session
  *     named by sid has ended or the token was revoked at /revoke (its jti is recorded
  *     in the session store until the token expires).
- *   - A code presented a second time revokes the refresh family and the access token
- *     issued from it (the code's "issued" record is "<family id>:<jti>").
+ *   - Access tokens issued with a refresh family (by the code exchange or a refresh)
+ *     carry its id in yh_fam. Whenever the family is revoked for cause (code replay,
+ *     refresh-token reuse, a refresh token presented by another client, /revoke of the
+ *     refresh token) its access tokens are revoked with it (oidc_family_revoke).
+ *   - A code presented a second time revokes the refresh family and the access tokens
+ *     issued from it, and the code's own access token by its jti (the code's "issued"
+ *     record is "<family id>:<jti>"; a client without refresh tokens has no family).
+ *   - A code is bound to its client in the session store (sess_code_take): another
+ *     client gets the answer to an unknown code and the code stays good for its own.
  */
 #ifndef YH_AUTHD_OIDC_TOKEN_H
 #define YH_AUTHD_OIDC_TOKEN_H
@@ -116,5 +123,21 @@ int oidc_at_check(struct authd_app *app, const char *token, struct tok_ring_snap
 
 /* Records the access token jti as revoked for ttl_s seconds (its remaining lifetime). */
 int oidc_at_revoke(struct sess_store *sess, const char *jti, int64_t ttl_s) YH_WUR;
+
+/*
+ * Revokes the refresh family family_id (sess_family_revoke; one that is already gone is
+ * fine) and every access token issued from it: those carry the family in their yh_fam
+ * claim, and the family is recorded as revoked for as long as such a token can live (the
+ * access-token lifetime of owner, the client the family belongs to, or the server's when
+ * owner is NULL, plus OIDC_LEEWAY). Used on code replay, refresh-token reuse, a refresh
+ * token presented by another client, and /revoke of a refresh token. Returns 0,
+ * YH_ERR_UNAVAILABLE, YH_ERR_INVALID (malformed id).
+ */
+int oidc_family_revoke(struct authd_app *app, const struct clients_client *owner,
+    const char *family_id) YH_WUR;
+
+/* Whether the access tokens of family family_id were revoked (oidc_family_revoke):
+ * 0 (not), YH_ERR_DENIED (revoked), YH_ERR_UNAVAILABLE. */
+int oidc_family_revoked(struct sess_store *sess, const char *family_id) YH_WUR;
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * GET/POST /userinfo (OpenID Connect Core 5.3) with a Bearer access token (RFC 6750:
  * the Authorization header, or access_token in a POST form). The token must be one of
- * ours (signature by the key ring, typ at+jwt, iss, aud, exp), not revoked, issued to a
- * client that is still registered, and - when it carries sid - its login session must
+ * ours (signature by the key ring, typ at+jwt, iss, aud, exp), not revoked (by itself or
+ * with its refresh family: oidc_family_revoke), issued to a client that is still
+ * registered, and - when it carries sid - its login session must
  * still be live, so a logout takes effect at once. The claims are those of the scopes
  * the token carries (oidc_user_claims) plus the pairwise sub.
  */
@@ -114,6 +115,9 @@ at_check(struct authd_app *app, const char *token, struct tok_ring_snap *ring,
 		return YH_ERR_AUTH;
 	if ((r = oidc_at_revoked(app->sess, info->jti)) != 0)
 		return r == YH_ERR_DENIED ? YH_ERR_AUTH : r;
+	if (claim_str(jwt->claims, "yh_fam") != NULL &&
+	    (r = oidc_family_revoked(app->sess, claim_str(jwt->claims, "yh_fam"))) != 0)
+		return r == YH_ERR_DENIED ? YH_ERR_AUTH : r;   /* its refresh family was revoked */
 	if (claim_str(jwt->claims, "yh_ref") == NULL)
 		return 0;    /* a client_credentials token: no user */
 	if (oidc_uref_open(app->subject_key, info->client_id, claim_str(jwt->claims, "yh_ref"),

@@ -101,23 +101,36 @@ token_new(char token[SESS_TOKEN_SIZE], char key[SESS_KEY_SIZE])
 	return rc;
 }
 
+/*
+ * The key of a token handed back by a client, bound to bind ("" for none): hex SHA-256 of
+ * the token's 32 bytes followed by bind (at most SESS_CLIENT_MAX bytes). Unbound keys are
+ * the SHA-256 of the token alone. YH_ERR_NOT_FOUND when the token is malformed.
+ */
+static int
+token_key_bound(const char *token, const char *bind, char key[SESS_KEY_SIZE])
+{
+	unsigned char buf[SESS_TOKEN_BYTES + SESS_CLIENT_MAX];
+	size_t len = 0, n = strnlen(bind, SESS_CLIENT_MAX + 1);
+	int rc = YH_ERR_NOT_FOUND;
+
+	key[0] = '\0';
+	if (token == NULL || strnlen(token, SESS_TOKEN_SIZE) != SESS_TOKEN_SIZE - 1 ||
+	    n > SESS_CLIENT_MAX)
+		return YH_ERR_NOT_FOUND;
+	if (yh_b64url_decode(token, SESS_TOKEN_SIZE - 1, buf, SESS_TOKEN_BYTES, &len) == 0 &&
+	    len == SESS_TOKEN_BYTES) {
+		memcpy(buf + SESS_TOKEN_BYTES, bind, n);
+		rc = hash_hex(buf, SESS_TOKEN_BYTES + n, key);
+	}
+	yh_wipe(buf, sizeof(buf));
+	return rc;
+}
+
 /* The key of a token handed back by a client; YH_ERR_NOT_FOUND when malformed. */
 static int
 token_key(const char *token, char key[SESS_KEY_SIZE])
 {
-	unsigned char raw[SESS_TOKEN_BYTES];
-	size_t len = 0;
-	int rc;
-
-	key[0] = '\0';
-	if (token == NULL || strnlen(token, SESS_TOKEN_SIZE) != SESS_TOKEN_SIZE - 1)
-		return YH_ERR_NOT_FOUND;
-	if (yh_b64url_decode(token, SESS_TOKEN_SIZE - 1, raw, sizeof(raw), &len) != 0 ||
-	    len != sizeof(raw))
-		return YH_ERR_NOT_FOUND;
-	rc = hash_hex(raw, sizeof(raw), key);
-	yh_wipe(raw, sizeof(raw));
-	return rc;
+	return token_key_bound(token, "", key);
 }
 
 static int
@@ -953,8 +966,8 @@ payload_check(const char *payload)
 }
 
 int
-sess_code_new(struct sess_store *s, const char *payload, int64_t ttl_s,
-    char code[SESS_TOKEN_SIZE])
+sess_code_new(struct sess_store *s, const char *client_id, const char *payload,
+    int64_t ttl_s, char code[SESS_TOKEN_SIZE])
 {
 	char key[SESS_KEY_SIZE];
 	int rc;
@@ -962,18 +975,20 @@ sess_code_new(struct sess_store *s, const char *payload, int64_t ttl_s,
 	code[0] = '\0';
 	if ((rc = payload_check(payload)) != 0)
 		return rc;
-	if (ttl_s < 1 || ttl_s > 600)
+	if (ttl_s < 1 || ttl_s > 600 || !sess_str_ok(client_id, SESS_CLIENT_MAX))
 		return YH_ERR_INVALID;
-	if ((rc = token_new(code, key)) != 0)
+	if ((rc = token_new(code, key)) != 0 || (rc = token_key_bound(code, client_id, key)) != 0) {
+		yh_wipe(code, SESS_TOKEN_SIZE);
 		return rc;
+	}
 	if ((rc = s->ops->code_put(s, key, payload, ttl_s * 1000)) != 0)
 		yh_wipe(code, SESS_TOKEN_SIZE);
 	return rc;
 }
 
 int
-sess_code_take(struct sess_store *s, const char *code, const char *issued, char **payload,
-    char **prev_issued)
+sess_code_take(struct sess_store *s, const char *client_id, const char *code,
+    const char *issued, char **payload, char **prev_issued)
 {
 	char key[SESS_KEY_SIZE];
 	char *prev = NULL;
@@ -984,7 +999,9 @@ sess_code_take(struct sess_store *s, const char *code, const char *issued, char 
 		*prev_issued = NULL;
 	if (issued != NULL && strnlen(issued, SESS_NAME_MAX) >= SESS_NAME_MAX)
 		return YH_ERR_INVALID;
-	if ((rc = token_key(code, key)) != 0)
+	if (!sess_str_ok(client_id, SESS_CLIENT_MAX))
+		return YH_ERR_INVALID;
+	if ((rc = token_key_bound(code, client_id, key)) != 0)
 		return rc;
 	rc = s->ops->code_take(s, key, issued != NULL ? issued : "", payload, &prev);
 	if (rc == YH_ERR_REPLAY && prev_issued != NULL) {

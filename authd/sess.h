@@ -258,27 +258,38 @@ int sess_sweep(struct sess_store *s, size_t *n) YH_WUR;
 /* ---- authorization codes ------------------------------------------------------------ */
 
 /*
- * Stores a new single-use code for ttl_s seconds (1..600) with an opaque payload (the
- * grant: client, redirect URI, PKCE challenge, scope, nonce, sid, ...; at most
- * SESS_PAYLOAD_MAX bytes, no NUL) and writes the code to code (SESS_TOKEN_SIZE).
- * Returns 0, YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
+ * Codes are bound to the client they were issued to: the store keeps the SHA-256 of the
+ * code's bytes followed by the client id, so the same code presented with another client
+ * id names no stored record. Such an attempt finds nothing (YH_ERR_NOT_FOUND, as for an
+ * unknown code), consumes nothing, learns nothing and extends nothing: the code stays
+ * good for its own client (RFC 6749 4.1.3 refuses the other client; a refused request is
+ * not a redemption). A replay by the client it was issued to is a replay.
  */
-int sess_code_new(struct sess_store *s, const char *payload, int64_t ttl_s,
-    char code[SESS_TOKEN_SIZE]) YH_WUR;
 
 /*
- * Redeems a code, atomically, once. issued (may be NULL; < SESS_NAME_MAX bytes) names
- * what the caller will issue for it (e.g. the refresh family id) and is stored with the
- * used code. *payload gets the code's payload (malloc'd, free()).
+ * Stores a new single-use code for client_id (1..SESS_CLIENT_MAX bytes, no control bytes)
+ * for ttl_s seconds (1..600) with an opaque payload (the grant: client, redirect URI,
+ * PKCE challenge, scope, nonce, sid, ...; at most SESS_PAYLOAD_MAX bytes, no NUL) and
+ * writes the code to code (SESS_TOKEN_SIZE). Returns 0, YH_ERR_INVALID,
+ * YH_ERR_TOO_LONG, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
+ */
+int sess_code_new(struct sess_store *s, const char *client_id, const char *payload,
+    int64_t ttl_s, char code[SESS_TOKEN_SIZE]) YH_WUR;
+
+/*
+ * Redeems a code for client_id, atomically, once. issued (may be NULL; < SESS_NAME_MAX
+ * bytes) names what the caller will issue for it (e.g. the refresh family id) and is
+ * stored with the used code. *payload gets the code's payload (malloc'd, free()).
  *  - 0: first use;
  *  - YH_ERR_REPLAY: the code was redeemed before (and is still within its lifetime):
  *    *payload is set as well, and *prev_issued (may be NULL; malloc'd, "" when none)
  *    gets what the first redemption recorded, so the caller can revoke it;
  *  - YH_ERR_NOT_FOUND: unknown, malformed or expired (also a replay after the code's
- *    lifetime); YH_ERR_UNAVAILABLE.
+ *    lifetime), or issued to another client (see above); YH_ERR_INVALID (client_id or
+ *    issued malformed); YH_ERR_UNAVAILABLE.
  */
-int sess_code_take(struct sess_store *s, const char *code, const char *issued, char **payload,
-    char **prev_issued) YH_WUR;
+int sess_code_take(struct sess_store *s, const char *client_id, const char *code,
+    const char *issued, char **payload, char **prev_issued) YH_WUR;
 
 /* ---- refresh tokens ----------------------------------------------------------------- */
 

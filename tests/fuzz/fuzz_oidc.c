@@ -569,7 +569,8 @@ fuzz_authorize(unsigned sel, const uint8_t *data, size_t size)
 		CHECK(cookie != NULL && cookie[0] != '\0' && (sel & 7) < 3);
 		CHECK((code = url_param(res.location, "code")) != NULL);
 		/* redeem it, so that codes do not pile up in the store */
-		CHECK(sess_code_take(fx.sess, code, NULL, &payload, NULL) == 0);
+		CHECK(sess_code_take(fx.sess, p.v[OIDC_AZ_CLIENT_ID], code, NULL, &payload,
+		    NULL) == 0);
 		free(payload);
 		break;
 	case OIDC_AZ_STEP_LOGIN:

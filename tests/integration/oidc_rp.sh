@@ -31,6 +31,7 @@ SECRET1=$(openssl rand -hex 24)
 SECRET3=$(openssl rand -hex 24)
 PASSWORD='Zhang-San-2026!pw'
 LOCKPW='Li-Si-2026!pw-ok'
+OTHERPW='Wang-Wu-2026!pw'
 
 # The first start creates the state (directory, vault key, subject key, signing keys);
 # the apps and users are added while it is stopped.
@@ -50,6 +51,8 @@ printf '%s\n' "$PASSWORD" | ctl_or_die user add --id-number "$(id_number 1101011
   --name 张三 --phone 13812345678 --username zhangsan --password-stdin
 printf '%s\n' "$LOCKPW" | ctl_or_die user add --id-number "$(id_number 11010119850612456)" \
   --name 李四 --phone 13987654321 --username lisi --password-stdin
+printf '%s\n' "$OTHERPW" | ctl_or_die user add --id-number "$(id_number 11010119920815789)" \
+  --name 王五 --phone 13611112222 --username wangwu --password-stdin
 
 start_authd
 curl -sf -o /dev/null "$ISSUER/.well-known/openid-configuration" ||
@@ -61,6 +64,7 @@ cat >"$TMP/config.json" <<EOF
   "audit_file": "$S/audit.log",
   "user": {"username": "zhangsan", "password": "$PASSWORD"},
   "lockuser": {"username": "lisi", "password": "$LOCKPW"},
+  "otheruser": {"username": "wangwu", "password": "$OTHERPW"},
   "apps": {
     "app1": {"client_id": "app1", "client_secret": "$SECRET1", "redirect_uri": "$CB/cb1",
              "post_logout": "$CB/bye1", "bcl_port": $BCL1},

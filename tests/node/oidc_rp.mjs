@@ -6,6 +6,7 @@
 //   node oidc_rp.mjs attacks CONFIG.json  the attack cases (tests/integration/oidc_attacks.sh)
 //
 // CONFIG: {"issuer", "user": {"username","password"}, "lockuser": {...},
+//          "otheruser": {...},
 //          "apps": {"app1": {"client_id","client_secret","redirect_uri","post_logout",
 //                            "bcl_port"}, "app2": {..., "jwks_file"}, "app3": {...}},
 //          "audit_file"}
@@ -553,6 +554,136 @@ async function attacks(cfg) {
       check(audit.includes('"token.replay"'), 'replays: recorded in the audit trail');
     }
   }
+
+  // 11. logout with an ID token of another person or another session: asks first
+  {
+    const victim = new Browser(origin);
+    const mine = await codeFlow(victim, c1, app1, 'openid', cfg.user);
+    const attacker = new Browser(origin);
+    const theirs = await codeFlow(attacker, c1, app1, 'openid', cfg.otheruser);
+    const elsewhere = await codeFlow(new Browser(origin), c1, app1, 'openid', cfg.user);
+    const cases = [
+      ['another person\'s ID token', theirs.tokens.id_token],
+      ['the same person\'s ID token from another session', elsewhere.tokens.id_token],
+    ];
+    for (const [what, hint] of cases) {
+      const res = await victim.request(endSession(issuer, hint, app1.post_logout));
+      const form = res.status === 200 ? formFields(res.text, '/logout') : null;
+      check(form && form.confirm === '1', `logout with ${what}: the confirmation page`,
+        `${res.status} ${res.location}`);
+      check(await sessionAlive(victim, c1, app1), `logout with ${what}: the session lives on`);
+    }
+    // confirming ends it, and the hint still names the app to go back to
+    const res = await victim.request(endSession(issuer, theirs.tokens.id_token, app1.post_logout));
+    const form = formFields(res.text, '/logout') || {};
+    const done = await victim.request(new URL('/logout', origin).href, { method: 'POST', form });
+    check(done.status === 302 && (done.location || '').startsWith(app1.post_logout),
+      'logout confirmed: back to the app the hint names', `${done.status} ${done.location}`);
+    check(!(await sessionAlive(victim, c1, app1)), 'logout confirmed: the session ended');
+    // the attacker's own token still logs the attacker out at once
+    const own = await attacker.request(endSession(issuer, theirs.tokens.id_token, app1.post_logout));
+    check(own.status === 302 && (own.location || '').startsWith(app1.post_logout),
+      'logout with the session\'s own ID token: no confirmation', `${own.status} ${own.location}`);
+    check(!(await sessionAlive(attacker, c1, app1)), 'logout with the own ID token: the session ended');
+    check(mine.tokens.id_token !== theirs.tokens.id_token, 'logout: two distinct ID tokens');
+  }
+
+  // 12. prompt=login and max_age: the re-authentication marker cannot come from the URL
+  {
+    const v = new Browser(origin);
+    await getCode(v, c1, app1, 'openid', cfg.user);
+    await new Promise((r) => setTimeout(r, 2100));
+    const forged = String(Math.floor(Date.now() / 1000) - 300);
+    for (const extra of [{ max_age: '1' }, { prompt: 'login' }]) {
+      const what = Object.entries(extra).map(([k, x]) => `${k}=${x}`).join('');
+      const a = authRequest(c1, app1, 'openid', { ...extra, yh_reauth: forged });
+      const res = await v.request(a.url);
+      check(res.status === 302 && (res.location || '').startsWith('/login?'),
+        `${what} with a yh_reauth of the attacker's choosing: to the login page`,
+        `${res.status} ${res.location}`);
+      const t0 = Math.floor(Date.now() / 1000);
+      const f = await codeFlow(v, c1, app1, 'openid', cfg.user, extra);
+      const c = f.tokens.claims();
+      check(f.drive.sawLogin && c.auth_time >= t0, `${what}: a real login gives a fresh auth_time`,
+        `sawLogin ${f.drive.sawLogin}, auth_time ${c.auth_time} < ${t0}`);
+    }
+    // the marker /authorize made for one session is no good in another
+    const a = authRequest(c1, app1, 'openid', { prompt: 'login' });
+    const first = await v.request(a.url);
+    const next = first.location ? new URL(first.location, origin).searchParams.get('next') : null;
+    const w = new Browser(origin);
+    await getCode(w, c1, app1, 'openid', cfg.user);
+    const replay = next ? await w.request(new URL(next, origin).href) : { status: 0 };
+    check(next && replay.status === 302 && (replay.location || '').startsWith('/login?'),
+      'prompt=login: a marker made for another session is refused', `${replay.status} ${replay.location}`);
+  }
+
+  // 13. refresh-token reuse also kills the family's access tokens
+  {
+    const g = await getCode(b, c1, app1, 'openid', null);
+    const t = await tokenPost(issuer, { grant_type: 'authorization_code', code: g.code, redirect_uri: app1.redirect_uri, code_verifier: g.verifier }, auth1);
+    const r1 = await tokenPost(issuer, { grant_type: 'refresh_token', refresh_token: t.json.refresh_token }, auth1);
+    const ats = [['the code\'s access token', t.json.access_token], ['the refreshed access token', r1.json.access_token]];
+    for (const [what, at] of ats) {
+      check((await userinfo(issuer, at)) === 200, `refresh reuse: before it, userinfo takes ${what}`);
+    }
+    await tokenPost(issuer, { grant_type: 'refresh_token', refresh_token: t.json.refresh_token }, auth1);
+    for (const [what, at] of ats) {
+      const st = await userinfo(issuer, at);
+      check(st === 401, `refresh reuse: userinfo refuses ${what}`, `${st}`);
+      const i = await introspect(issuer, at, auth1);
+      check(i.active === false, `refresh reuse: ${what} is inactive at introspection`, JSON.stringify(i));
+    }
+  }
+
+  // 14. a code presented by another client: nothing learnt, nothing burnt
+  if (app3) {
+    const auth3 = [app3.client_id, app3.client_secret];
+    const g = await getCode(b, c1, app1, 'openid', null);
+    const form = { grant_type: 'authorization_code', code: g.code, redirect_uri: app1.redirect_uri, code_verifier: g.verifier };
+    const unknown = await tokenPost(issuer, { ...form, code: generators.codeVerifier() }, auth3);
+    const wrong = await tokenPost(issuer, form, auth3);
+    check(wrong.status === 400 && JSON.stringify(wrong.json) === JSON.stringify(unknown.json),
+      'code at another client: the answer to an unknown code', `${JSON.stringify(wrong.json)} vs ${JSON.stringify(unknown.json)}`);
+    const right = await tokenPost(issuer, form, auth1);
+    check(right.status === 200 && right.json.access_token, 'code at another client: still good for its own client',
+      JSON.stringify(right.json));
+    const late = await tokenPost(issuer, form, auth3);
+    check(JSON.stringify(late.json) === JSON.stringify(unknown.json),
+      'a used code at another client: the answer to an unknown code', JSON.stringify(late.json));
+    check((await userinfo(issuer, right.json.access_token)) === 200,
+      'a used code at another client: revokes nothing');
+  }
+}
+
+// The end-session URL with an id_token_hint and a post-logout URI.
+function endSession(issuer, hint, uri) {
+  const u = new URL(issuer.end_session_endpoint);
+  u.searchParams.set('id_token_hint', hint);
+  u.searchParams.set('post_logout_redirect_uri', uri);
+  return u.href;
+}
+
+// True when prompt=none still gets app a code in browser b.
+async function sessionAlive(b, client, app) {
+  const a = authRequest(client, app, 'openid', { prompt: 'none' });
+  const res = await b.request(a.url);
+  return !!(res.location && new URL(res.location).searchParams.get('code'));
+}
+
+// The HTTP status /userinfo answers for an access token.
+async function userinfo(issuer, at) {
+  const res = await fetch(issuer.userinfo_endpoint, { headers: { authorization: `Bearer ${at}` } });
+  await res.text();
+  return res.status;
+}
+
+// What /introspect says about a token.
+async function introspect(issuer, token, auth) {
+  const headers = { 'content-type': 'application/x-www-form-urlencoded',
+    authorization: `Basic ${Buffer.from(`${auth[0]}:${auth[1]}`).toString('base64')}` };
+  const res = await fetch(issuer.introspection_endpoint, { method: 'POST', headers, body: new URLSearchParams({ token }).toString() });
+  return res.json();
 }
 
 // ---- main -----------------------------------------------------------------------------------

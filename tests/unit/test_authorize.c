@@ -522,7 +522,7 @@ test_code_issued(void **state)
 	assert_int_equal(consent_calls, 1);
 	code = url_param(res.location, "code");
 	assert_non_null(code);
-	assert_int_equal(sess_code_take(f->sess, code, NULL, &payload, NULL), 0);
+	assert_int_equal(sess_code_take(f->sess, "web", code, NULL, &payload, NULL), 0);
 	assert_int_equal(oidc_grant_parse(payload, &g), 0);
 	assert_string_equal(g.client_id, "web");
 	assert_string_equal(g.redirect_uri, RPQ);
@@ -600,6 +600,96 @@ test_prompt_login_loop_ends(void **state)
 	f->now += 700;
 	assert_int_equal(run(f, strchr(next, '?') + 1, tok2, &res), OIDC_AZ_STEP_LOGIN);
 	oidc_az_result_clear(&res);
+	free(next);
+}
+
+/* The marker of the detour to /login for query with cookie tok (malloc'd), and next. */
+static char *
+detour_marker(struct fix *f, const char *query, const char *tok, char **next)
+{
+	struct oidc_az_result res;
+	char *m;
+
+	assert_int_equal(run(f, query, tok, &res), OIDC_AZ_STEP_LOGIN);
+	*next = url_param(res.location, "next");
+	oidc_az_result_clear(&res);
+	assert_non_null(*next);
+	m = url_param(*next, "yh_reauth");
+	assert_non_null(m);
+	return m;
+}
+
+/* The step for query + "&yh_reauth=" + mark with cookie tok. */
+static enum oidc_az_step
+run_marked(struct fix *f, const char *query, const char *mark, const char *tok)
+{
+	struct oidc_az_result res;
+	char q[1024];
+	enum oidc_az_step st;
+
+	snprintf(q, sizeof(q), "%s&yh_reauth=%s", query, mark);
+	st = run(f, q, tok, &res);
+	oidc_az_result_clear(&res);
+	return st;
+}
+
+/* prompt=login and max_age: a yh_reauth marker counts only as /authorize made it */
+static void
+test_reauth_marker_not_forgeable(void **state)
+{
+	struct fix *f = *state;
+	const char *amr[1] = { "pwd" };
+	struct sess_auth a = { .uid = f->uid1, .loa = 1, .amr = amr, .namr = 1 };
+	const char *qs[] = { WEB "&scope=openid&state=s1&max_age=5",
+	    WEB "&scope=openid&state=s1&prompt=login" };
+	struct sess_info si, si2;
+	char tok[SESS_TOKEN_SIZE], tok2[SESS_TOKEN_SIZE], t[24], forged[96];
+	char *mark, *next;
+
+	/* a session that logged in 30 s ago */
+	login(f, f->uid1, 1, false, f->now - 30, tok, &si);
+	for (size_t i = 0; i < 2; i++) {
+		/* a bare time, the old form of the marker, counts for nothing */
+		snprintf(t, sizeof(t), "%lld", (long long)(f->now - 60));
+		assert_int_equal(run_marked(f, qs[i], t, tok), OIDC_AZ_STEP_LOGIN);
+		/* nor a time with a made-up MAC */
+		snprintf(forged, sizeof(forged), "%s.%s", t, CHAL);
+		assert_int_equal(run_marked(f, qs[i], forged, tok), OIDC_AZ_STEP_LOGIN);
+	}
+	/* the real marker, from the detour, before and after the login it leads to */
+	mark = detour_marker(f, qs[1], tok, &next);
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	a.auth_time = f->now;
+	assert_int_equal(sess_reauth(f->sess, tok, &a, tok2, &si2), 0);
+	/* its time changed: the MAC no longer fits */
+	snprintf(forged, sizeof(forged), "%lld%s", (long long)(f->now - 1), strchr(mark, '.'));
+	f->now += 10;
+	assert_int_equal(run_marked(f, qs[1], forged, tok2), OIDC_AZ_STEP_LOGIN);
+	/* another request (another state, or a parameter more) with it */
+	assert_int_equal(run_marked(f, WEB "&scope=openid&state=s2&prompt=login", mark, tok2),
+	    OIDC_AZ_STEP_LOGIN);
+	assert_int_equal(run_marked(f, WEB "&scope=openid&state=s1&prompt=login&max_age=60",
+	    mark, tok2), OIDC_AZ_STEP_LOGIN);
+	/* the same request, after the login: the code */
+	assert_int_equal(run_marked(f, qs[1], mark, tok2), OIDC_AZ_STEP_CODE);
+	/* in another session, even one that logged in (and was created) after it: no */
+	login(f, f->uid1, 1, false, f->now, tok, &si);
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	free(mark);
+	free(next);
+
+	/* made without a session: good only for a session created after it (by the login
+	 * it leads to), not for one that was there before (this clock is the store's) */
+	sleep(1);
+	f->now = yh_now();
+	mark = detour_marker(f, qs[1], NULL, &next);
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	login(f, f->uid1, 1, false, f->now, tok, &si);
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_CODE);
+	/* ... and only while it is fresh */
+	f->now += 601;
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	free(mark);
 	free(next);
 }
 
@@ -731,26 +821,37 @@ test_unauthorized_and_scope_rules(void **state)
 
 /* ---- /logout ---------------------------------------------------------------------------- */
 
+/* An ID token signed by ring, for uid (its pairwise sub at aud; NULL: a sub of nobody)
+ * in the session sid. */
+static char *
+mint_hint(struct fix *f, struct tok_ring *ring, const char *iss, const char *aud,
+    int64_t iat, const char *uid, const char *sid)
+{
+	struct tok_ring_snap *snap = tok_ring_acquire(ring);
+	struct tok_id_token t;
+	char sub[OIDC_SUB_SIZE] = "pairwise-sub";
+	char *out = NULL;
+
+	if (uid != NULL)
+		assert_int_equal(oidc_pairwise_sub(f->app.subject_key, aud, uid, sub), 0);
+	memset(&t, 0, sizeof(t));
+	t.iss = iss;
+	t.sub = sub;
+	t.aud = aud;
+	t.iat = iat;
+	t.lifetime = 600;
+	t.sid = sid;
+	assert_int_equal(tok_mint_id_token(tok_snap_signing_key(snap, TOK_ALG_UNSET), &t, &out),
+	    0);
+	tok_snap_release(snap);
+	return out;
+}
+
 static char *
 mint_id_token(struct fix *f, struct tok_ring *ring, const char *iss, const char *aud,
     int64_t iat)
 {
-	struct tok_ring_snap *snap = tok_ring_acquire(ring);
-	struct tok_id_token t;
-	char *out = NULL;
-
-	memset(&t, 0, sizeof(t));
-	t.iss = iss;
-	t.sub = "pairwise-sub";
-	t.aud = aud;
-	t.iat = iat;
-	t.lifetime = 600;
-	t.sid = "AAAAAAAAAAAAAAAAAAAAAA";
-	assert_int_equal(tok_mint_id_token(tok_snap_signing_key(snap, TOK_ALG_UNSET), &t, &out),
-	    0);
-	tok_snap_release(snap);
-	(void)f;
-	return out;
+	return mint_hint(f, ring, iss, aud, iat, NULL, "AAAAAAAAAAAAAAAAAAAAAA");
 }
 
 static int
@@ -777,18 +878,22 @@ test_logout_redirect_rules(void **state)
 	struct oidc_lo_result res;
 	struct sess_info si, tmp;
 	char tok[SESS_TOKEN_SIZE];
-	char *hint = mint_id_token(f, f->ring, ISS, "web", f->now - 7200);   /* expired */
+	char *hint, *own;
 	char *mobile_hint = mint_id_token(f, f->ring, ISS, "mobile", f->now);
 	char *foreign_iss = mint_id_token(f, f->ring, "https://evil.example", "web", f->now);
 
-	/* a valid (expired) hint and a registered URI: redirect with state, session ended */
+	/* the session's own (expired) hint and a registered URI: redirect with state, the
+	 * session ended */
 	login(f, f->uid1, 1, false, 0, tok, &si);
+	hint = mint_id_token(f, f->ring, ISS, "web", f->now - 7200);   /* expired */
+	own = mint_hint(f, f->ring, ISS, "web", f->now - 7200, f->uid1, si.sid);
 	memset(&p, 0, sizeof(p));
-	p.id_token_hint = hint;
+	p.id_token_hint = own;
 	p.post_logout_redirect_uri = RP_LOGOUT;
 	p.state = "s 1";
 	assert_int_equal(oidc_lo_run(&f->app, &p, tok, &res), 0);
 	assert_true(res.hint_ok);
+	assert_false(res.confirm);
 	assert_true(res.ended);
 	assert_string_equal(res.client_id, "web");
 	assert_non_null(res.location);
@@ -796,6 +901,13 @@ test_logout_redirect_rules(void **state)
 	oidc_lo_result_clear(&res);
 	assert_int_equal(sess_get(f->sess, tok, 0, &tmp), YH_ERR_NOT_FOUND);
 	assert_int_equal(audit_lines(f, "logout"), 1);
+
+	/* without a session an expired hint still identifies the client */
+	p.id_token_hint = hint;
+	assert_int_equal(oidc_lo_run(&f->app, &p, NULL, &res), 0);
+	assert_true(res.hint_ok);
+	assert_string_equal(res.location, RP_LOGOUT "?state=s%201");
+	oidc_lo_result_clear(&res);
 
 	/* the open redirect: an unregistered URI never redirects */
 	p.post_logout_redirect_uri = "https://evil.example/";
@@ -860,8 +972,94 @@ test_logout_redirect_rules(void **state)
 	oidc_lo_result_clear(&res);
 	assert_int_equal(audit_lines(f, "logout"), 1);
 	free(hint);
+	free(own);
 	free(mobile_hint);
 	free(foreign_iss);
+}
+
+/*
+ * The id_token_hint ends a live session without asking only when it was issued in that
+ * session: its sid, and the sub its person has at the hint's client. Any other hint (of
+ * another person, another session of the same person, another client's sub), expired or
+ * not, only identifies the client: the person is asked first.
+ */
+static void
+test_logout_hint_must_match(void **state)
+{
+	struct fix *f = *state;
+	struct oidc_lo_params p;
+	struct oidc_lo_result res;
+	struct sess_info si, other, tmp;
+	char tok[SESS_TOKEN_SIZE], tok2[SESS_TOKEN_SIZE], wrong_sub[OIDC_SUB_SIZE];
+	char *hints[5];
+
+	login(f, f->uid1, 1, false, 0, tok, &si);
+	login(f, f->uid2, 2, false, 0, tok2, &other);
+	hints[0] = mint_hint(f, f->ring, ISS, "web", f->now, f->uid2, other.sid);
+	hints[1] = mint_hint(f, f->ring, ISS, "web", f->now - 7200, f->uid2, other.sid);
+	hints[2] = mint_hint(f, f->ring, ISS, "web", f->now, f->uid1, other.sid);
+	hints[3] = mint_hint(f, f->ring, ISS, "web", f->now, f->uid2, si.sid);
+	hints[4] = mint_hint(f, f->ring, ISS, "web", f->now, f->uid1, NULL);
+	memset(&p, 0, sizeof(p));
+	p.post_logout_redirect_uri = RP_LOGOUT;
+	for (size_t i = 0; i < 5; i++) {
+		p.id_token_hint = hints[i];
+		assert_int_equal(oidc_lo_run(&f->app, &p, tok, &res), 0);
+		if (!res.confirm)
+			fail_msg("hint %zu ended the session without asking", i);
+		assert_true(res.hint_ok);
+		assert_false(res.ended);
+		assert_null(res.location);
+		assert_string_equal(res.client_id, "web");
+		oidc_lo_result_clear(&res);
+		assert_int_equal(sess_get(f->sess, tok, 0, &tmp), 0);
+	}
+	/* the person's sub at another client (mobile's hint carrying web's sub) */
+	{
+		struct tok_ring_snap *snap = tok_ring_acquire(f->ring);
+		struct tok_id_token t = { .iss = ISS, .sub = wrong_sub, .aud = "mobile",
+		    .iat = f->now, .lifetime = 600, .sid = si.sid };
+		char *h = NULL;
+
+		assert_int_equal(oidc_pairwise_sub(f->app.subject_key, "web", f->uid1, wrong_sub),
+		    0);
+		assert_int_equal(tok_mint_id_token(tok_snap_signing_key(snap, TOK_ALG_UNSET), &t,
+		    &h), 0);
+		tok_snap_release(snap);
+		p.id_token_hint = h;
+		assert_int_equal(oidc_lo_run(&f->app, &p, tok, &res), 0);
+		assert_true(res.confirm);
+		oidc_lo_result_clear(&res);
+		free(h);
+	}
+	/* a malformed request with the session's own hint asks too */
+	free(hints[4]);
+	hints[4] = mint_hint(f, f->ring, ISS, "web", f->now, f->uid1, si.sid);
+	p.id_token_hint = hints[4];
+	p.bad = true;
+	assert_int_equal(oidc_lo_run(&f->app, &p, tok, &res), 0);
+	assert_true(res.confirm);
+	oidc_lo_result_clear(&res);
+	p.bad = false;
+	assert_int_equal(audit_lines(f, "logout"), 0);
+	/* once the person confirmed, another person's hint names the app to go back to */
+	p.id_token_hint = hints[1];
+	p.confirmed = true;
+	assert_int_equal(oidc_lo_run(&f->app, &p, tok, &res), 0);
+	assert_false(res.confirm);
+	assert_true(res.ended);
+	assert_string_equal(res.location, RP_LOGOUT);
+	oidc_lo_result_clear(&res);
+	assert_int_equal(sess_get(f->sess, tok, 0, &tmp), YH_ERR_NOT_FOUND);
+	/* the other session was never touched; its own hint ends it at once */
+	p.confirmed = false;
+	p.id_token_hint = hints[0];
+	assert_int_equal(oidc_lo_run(&f->app, &p, tok2, &res), 0);
+	assert_false(res.confirm);
+	assert_true(res.ended);
+	oidc_lo_result_clear(&res);
+	for (size_t i = 0; i < 5; i++)
+		free(hints[i]);
 }
 
 /* ---- discovery ---------------------------------------------------------------------------- */
@@ -1086,10 +1284,12 @@ main(void)
 		T(test_post_body_parses_like_query),
 		T(test_prompt_login_loop_ends),
 		T(test_max_age),
+		T(test_reauth_marker_not_forgeable),
 		T(test_step_up_or_unmet),
 		T(test_consent),
 		T(test_unauthorized_and_scope_rules),
 		T(test_logout_redirect_rules),
+		T(test_logout_hint_must_match),
 		T(test_discovery_doc),
 		T(test_http_endpoints),
 	};

@@ -367,7 +367,7 @@ make_code(const char *client, const char *scope, const char *challenge, const ch
 	g.amr[0] = "pwd";
 	g.namr = 1;
 	assert_int_equal(oidc_grant_json(&g, &payload), 0);
-	assert_int_equal(sess_code_new(F->sess, payload, OIDC_CODE_TTL, code), 0);
+	assert_int_equal(sess_code_new(F->sess, client, payload, OIDC_CODE_TTL, code), 0);
 	free(payload);
 }
 
@@ -695,13 +695,33 @@ test_code_errors(void **state)
 	post("/token", body, conf_auth(), &r);
 	assert_string_equal(jstr(&r, "error"), "invalid_grant");
 	resp_free(&r);
-	/* a code for another client */
+	/* a code for another client: the answer to an unknown code, and the code is still
+	 * good for its own client afterwards; used, it is still unknown to the other one */
 	make_code("conf2", "openid", CHALLENGE, NULL, code);
 	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
 	    "&code_verifier=%s", code, ru, VERIFIER);
 	post("/token", body, conf_auth(), &r);
+	assert_int_equal(r.status, 400);
 	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	assert_string_equal(jstr(&r, "error_description"), "unknown or expired code");
 	resp_free(&r);
+	{
+		char h[512], bearer[2048];
+		struct resp r2;
+
+		basic("conf2", SECRET, h, sizeof(h));
+		post("/token", body, h, &r);
+		assert_int_equal(r.status, 200);
+		post("/token", body, conf_auth(), &r2);
+		assert_string_equal(jstr(&r2, "error_description"), "unknown or expired code");
+		resp_free(&r2);
+		/* and that revoked nothing of what conf2 got */
+		snprintf(bearer, sizeof(bearer), "Bearer %s", jstr(&r, "access_token"));
+		http("GET", "/userinfo", NULL, bearer, &r2);
+		assert_int_equal(r2.status, 200);
+		resp_free(&r2);
+		resp_free(&r);
+	}
 	/* public client without PKCE */
 	make_code("pub", "openid", NULL, NULL, code);
 	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
@@ -769,6 +789,35 @@ test_code_replay(void **state)
 	resp_free(&r);
 }
 
+/* The HTTP status of /userinfo and whether /introspect (by conf) says active, for at. */
+static void
+at_state(const char *at, long *userinfo, bool *active)
+{
+	char bearer[2048], body[2048];
+	struct resp r;
+
+	snprintf(bearer, sizeof(bearer), "Bearer %s", at);
+	http("GET", "/userinfo", NULL, bearer, &r);
+	*userinfo = r.status;
+	resp_free(&r);
+	snprintf(body, sizeof(body), "token=%s", at);
+	post("/introspect", body, conf_auth(), &r);
+	assert_int_equal(r.status, 200);
+	*active = json_is_true(json_object_get(r.json, "active"));
+	resp_free(&r);
+}
+
+static void
+assert_at_live(const char *at, bool live)
+{
+	long status;
+	bool active;
+
+	at_state(at, &status, &active);
+	assert_int_equal(status, live ? 200 : 401);
+	assert_true(active == live);
+}
+
 /* ---- /token: refresh_token -------------------------------------------------------------- */
 
 static void
@@ -818,6 +867,7 @@ test_refresh(void **state)
 	post("/token", body2, conf_auth(), &r2);
 	assert_string_equal(jstr(&r2, "error"), "invalid_grant");
 	resp_free(&r2);
+	assert_at_live(jstr(&r1, "access_token"), false);
 	resp_free(&r1);
 	resp_free(&r);
 }
@@ -826,14 +876,17 @@ static void
 test_refresh_reuse(void **state)
 {
 	char old[256], cur[256];
-	struct resp r, r1, r2;
+	struct resp r, r1, r2, other;
 
 	(void)state;
 	redeem_conf("openid", &r);
+	redeem_conf("openid", &other);              /* another family of the same client */
 	snprintf(old, sizeof(old), "grant_type=refresh_token&refresh_token=%s",
 	    jstr(&r, "refresh_token"));
 	post("/token", old, conf_auth(), &r1);
 	assert_int_equal(r1.status, 200);
+	assert_at_live(jstr(&r, "access_token"), true);
+	assert_at_live(jstr(&r1, "access_token"), true);
 	snprintf(cur, sizeof(cur), "grant_type=refresh_token&refresh_token=%s",
 	    jstr(&r1, "refresh_token"));
 	post("/token", old, conf_auth(), &r2);        /* reuse of the rotated token */
@@ -843,6 +896,11 @@ test_refresh_reuse(void **state)
 	post("/token", cur, conf_auth(), &r2);        /* the whole family is gone */
 	assert_string_equal(jstr(&r2, "error"), "invalid_grant");
 	resp_free(&r2);
+	/* and so are its access tokens, the code's and the refresh's; not another family's */
+	assert_at_live(jstr(&r, "access_token"), false);
+	assert_at_live(jstr(&r1, "access_token"), false);
+	assert_at_live(jstr(&other, "access_token"), true);
+	resp_free(&other);
 	resp_free(&r1);
 	resp_free(&r);
 }
@@ -1082,7 +1140,7 @@ static void
 test_introspect_revoke(void **state)
 {
 	char body[2048], bearer[2048], h[512];
-	struct resp r, i;
+	struct resp r, i, i2;
 
 	(void)state;
 	redeem_conf("openid profile", &r);
@@ -1131,16 +1189,23 @@ test_introspect_revoke(void **state)
 	post("/introspect", body, conf_auth(), &i);
 	assert_true(json_is_false(json_object_get(i.json, "active")));
 	resp_free(&i);
-	/* revoke the refresh token: the family is gone */
-	snprintf(body, sizeof(body), "token=%s&token_type_hint=refresh_token",
-	    jstr(&r, "refresh_token"));
-	post("/revoke", body, conf_auth(), &i);
-	assert_int_equal(i.status, 200);
-	resp_free(&i);
+	/* revoke the refresh token: the family is gone, with the access tokens it gave */
 	snprintf(body, sizeof(body), "grant_type=refresh_token&refresh_token=%s",
 	    jstr(&r, "refresh_token"));
 	post("/token", body, conf_auth(), &i);
-	assert_string_equal(jstr(&i, "error"), "invalid_grant");
+	assert_int_equal(i.status, 200);
+	assert_at_live(jstr(&i, "access_token"), true);
+	snprintf(body, sizeof(body), "token=%s&token_type_hint=refresh_token",
+	    jstr(&i, "refresh_token"));
+	post("/revoke", body, conf_auth(), &i2);
+	assert_int_equal(i2.status, 200);
+	resp_free(&i2);
+	snprintf(body, sizeof(body), "grant_type=refresh_token&refresh_token=%s",
+	    jstr(&i, "refresh_token"));
+	post("/token", body, conf_auth(), &i2);
+	assert_string_equal(jstr(&i2, "error"), "invalid_grant");
+	resp_free(&i2);
+	assert_at_live(jstr(&i, "access_token"), false);
 	resp_free(&i);
 	resp_free(&r);
 }

@@ -669,28 +669,60 @@ test_codes_single_use(void **state)
 	char code[SESS_TOKEN_SIZE], code2[SESS_TOKEN_SIZE], *p = NULL, *prev = NULL;
 	const char *payload = "{\"client_id\":\"portal\",\"scope\":\"openid\"}";
 
-	assert_int_equal(sess_code_new(f->s, payload, 60, code), 0);
+	assert_int_equal(sess_code_new(f->s, "portal", payload, 60, code), 0);
 	assert_int_equal(strlen(code), 43);
-	assert_int_equal(sess_code_take(f->s, code, "fam-1", &p, &prev), 0);
+	assert_int_equal(sess_code_take(f->s, "portal", code, "fam-1", &p, &prev), 0);
 	assert_string_equal(p, payload);
 	assert_null(prev);
 	free(p);
 	/* a replay within the code's lifetime: YH_ERR_REPLAY, with what the first use issued */
-	assert_int_equal(sess_code_take(f->s, code, "fam-2", &p, &prev), YH_ERR_REPLAY);
+	assert_int_equal(sess_code_take(f->s, "portal", code, "fam-2", &p, &prev), YH_ERR_REPLAY);
 	assert_string_equal(p, payload);
 	assert_string_equal(prev, "fam-1");
 	free(p);
 	free(prev);
-	assert_int_equal(sess_code_take(f->s, "xyz", NULL, &p, NULL), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_code_take(f->s, "portal", "xyz", NULL, &p, NULL), YH_ERR_NOT_FOUND);
 	assert_null(p);
 	/* the bounds */
-	assert_int_equal(sess_code_new(f->s, payload, 0, code2), YH_ERR_INVALID);
-	assert_int_equal(sess_code_new(f->s, payload, 601, code2), YH_ERR_INVALID);
+	assert_int_equal(sess_code_new(f->s, "portal", payload, 0, code2), YH_ERR_INVALID);
+	assert_int_equal(sess_code_new(f->s, "portal", payload, 601, code2), YH_ERR_INVALID);
+	assert_int_equal(sess_code_new(f->s, "", payload, 60, code2), YH_ERR_INVALID);
+	assert_int_equal(sess_code_new(f->s, NULL, payload, 60, code2), YH_ERR_INVALID);
+	assert_int_equal(sess_code_take(f->s, NULL, code, NULL, &p, NULL), YH_ERR_INVALID);
 	/* after its lifetime: NOT_FOUND, replay or not */
-	assert_int_equal(sess_code_new(f->s, payload, 1, code2), 0);
+	assert_int_equal(sess_code_new(f->s, "portal", payload, 1, code2), 0);
 	sleep_ms(2200);
-	assert_int_equal(sess_code_take(f->s, code2, NULL, &p, NULL), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_code_take(f->s, "portal", code2, NULL, &p, NULL), YH_ERR_NOT_FOUND);
 	assert_null(p);
+}
+
+/* A code is bound to its client: another client's attempt finds nothing and uses nothing. */
+static void
+test_codes_bound_to_client(void **state)
+{
+	struct fx *f = *state;
+	char code[SESS_TOKEN_SIZE], *p = NULL, *prev = NULL;
+	const char *payload = "{\"client_id\":\"portal\"}";
+
+	assert_int_equal(sess_code_new(f->s, "portal", payload, 60, code), 0);
+	/* another client, one whose id extends the right one's, and a prefix of it */
+	assert_int_equal(sess_code_take(f->s, "tax", code, "x", &p, &prev), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_code_take(f->s, "portal2", code, "x", &p, &prev), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_code_take(f->s, "porta", code, "x", &p, &prev), YH_ERR_NOT_FOUND);
+	assert_null(p);
+	assert_null(prev);
+	/* the code is still good for its own client */
+	assert_int_equal(sess_code_take(f->s, "portal", code, "fam-1", &p, &prev), 0);
+	assert_string_equal(p, payload);
+	free(p);
+	/* a used code at another client is still just unknown there: no replay, no record */
+	assert_int_equal(sess_code_take(f->s, "tax", code, "x", &p, &prev), YH_ERR_NOT_FOUND);
+	assert_null(p);
+	assert_null(prev);
+	assert_int_equal(sess_code_take(f->s, "portal", code, "fam-2", &p, &prev), YH_ERR_REPLAY);
+	assert_string_equal(prev, "fam-1");
+	free(p);
+	free(prev);
 }
 
 static void
@@ -934,8 +966,8 @@ test_redis_down_and_back(void **state)
 		FAST(YH_ERR_UNAVAILABLE, sess_get(f->s2, tok, 0, &got));
 		FAST(YH_ERR_UNAVAILABLE, sess_create(f->s, &(struct sess_auth){ .uid = "u-leo",
 		    .loa = 1 }, t2, NULL));
-		FAST(YH_ERR_UNAVAILABLE, sess_code_new(f->s, "{}", 60, t2));
-		FAST(YH_ERR_UNAVAILABLE, sess_code_take(f->s, tok, NULL, &p, NULL));
+		FAST(YH_ERR_UNAVAILABLE, sess_code_new(f->s, "portal", "{}", 60, t2));
+		FAST(YH_ERR_UNAVAILABLE, sess_code_take(f->s, "portal", tok, NULL, &p, NULL));
 		FAST(YH_ERR_UNAVAILABLE, sess_fail(f->s, "acct:u-leo", 60, 5, 30, &n));
 		FAST(YH_ERR_UNAVAILABLE, sess_nonce_take(f->s, nonce, "login"));
 		FAST(YH_ERR_UNAVAILABLE, sess_end_user(f->s, "u-leo", SESS_END_ADMIN, NULL, NULL));
@@ -1041,6 +1073,7 @@ main(void)
 		BOTH(test_create_get), BOTH(test_config), BOTH(test_idle_timeout), BOTH(test_touch_extends),
 		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
+		BOTH(test_codes_bound_to_client),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout),
 		BOTH(test_nonce_single_use), BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_mem_bounded), BOTH(test_metrics),
@@ -1051,6 +1084,7 @@ main(void)
 		BOTH(test_create_get), BOTH(test_config), BOTH(test_idle_timeout), BOTH(test_touch_extends),
 		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
+		BOTH(test_codes_bound_to_client),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout),
 		BOTH(test_nonce_single_use), BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_pubsub), BOTH(test_fault), BOTH(test_metrics),
