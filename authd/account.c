@@ -89,17 +89,6 @@ session_of(struct authd_app *app, struct http_req *req, struct sess_info *si)
 	return r == YH_ERR_EXPIRED ? YH_ERR_NOT_FOUND : r;
 }
 
-/* An error page for a failed dependency (503 for an unavailable store, else 500). */
-static int
-failed(struct http_req *req, int err)
-{
-	enum page_lang l = page_lang_of(req);
-	bool down = err == YH_ERR_UNAVAILABLE || err == YH_ERR_BUSY;
-
-	return page_error_send(req, down ? 503 : 500,
-	    page_msg(l, down ? PAGE_MSG_UNAVAILABLE : PAGE_MSG_SERVER_ERROR), NULL, NULL);
-}
-
 static int
 bad_request(struct http_req *req)
 {
@@ -121,7 +110,7 @@ enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *
 		return false;
 	}
 	if (*r != 0) {
-		*r = failed(req, *r);
+		*r = page_failure_send(req, *r);
 		return false;
 	}
 	if (post && (*r = csrf_verify(req, app->subject_key, ACCOUNT_PURPOSE)) != 0) {
@@ -442,7 +431,7 @@ account_view(struct authd_app *app, struct http_req *req, const struct sess_info
 	    (r = sess_list_user(app->sess, si->uid, &sl, &ns)) != 0 ||
 	    (r = dir_consent_list(app->dir, si->uid, &cl, &nc)) != 0 ||
 	    (r = totp_state(app->dir, si->uid, &tstate, &since)) != 0) {
-		r = failed(req, r);
+		r = page_failure_send(req, r);
 		goto out;
 	}
 	if ((r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, csrf)) != 0)
@@ -504,12 +493,12 @@ session_end(struct http_req *req, void *arg)
 	}
 	r = sess_end_sid(app->sess, si.uid, sid, SESS_END_USER, NULL);
 	if (r != 0 && r != YH_ERR_NOT_FOUND) {
-		r = failed(req, r);
+		r = page_failure_send(req, r);
 		goto out;
 	}
 	if (r == 0 && (r = audit_end(app, si.uid, strcmp(sid, si.sid) == 0 ? "current" : "one",
 	    1)) != 0) {
-		r = failed(req, r);
+		r = page_failure_send(req, r);
 		goto out;
 	}
 	if (strcmp(sid, si.sid) == 0 && (r = drop_cookie(req)) == 0)
@@ -559,7 +548,7 @@ sessions_end_many(struct http_req *req, struct authd_app *app, bool all)
 		return r;
 	if ((r = end_sessions(app, si.uid, all ? NULL : si.sid, SESS_END_USER, &n)) != 0 ||
 	    (r = audit_end(app, si.uid, all ? "all" : "others", n)) != 0)
-		return failed(req, r);
+		return page_failure_send(req, r);
 	if (!all)
 		return back(req, "others");
 	if ((r = drop_cookie(req)) != 0)
@@ -603,7 +592,7 @@ app_revoke(struct http_req *req, void *arg)
 	if (r == 0)
 		r = audit(app, "consent.revoke", si.uid, json_pack("{s:s, s:I}", "client_id",
 		    client, "refresh_families", (json_int_t)fams));
-	r = r == 0 ? back(req, "revoked") : failed(req, r);
+	r = r == 0 ? back(req, "revoked") : page_failure_send(req, r);
 out:
 	free(client);
 	return r;
@@ -623,14 +612,14 @@ totp_new(struct http_req *req, void *arg)
 	if (!enter(app, req, true, &si, &r))
 		return r;
 	if ((r = totp_state(app->dir, si.uid, &state, &since)) != 0)
-		return failed(req, r);
+		return page_failure_send(req, r);
 	if (state == 2)
 		return back(req, "totp-exists");
 	if ((r = totp_new_seed(seed)) == 0)
 		r = dir_totp_set(app->dir, si.uid, seed, sizeof(seed), false);
 	yh_wipe(seed, sizeof(seed));
 	if (r != 0)
-		return failed(req, r);
+		return page_failure_send(req, r);
 	return http_respond_redirect(req, 303, "/account/totp");
 }
 
@@ -689,7 +678,7 @@ totp_page(struct authd_app *app, struct http_req *req, const struct sess_info *s
 	}
 	if (r != 0 || (r = dir_person_get(app->dir, si->uid, &person)) != 0 ||
 	    (r = enrol_material(&t, &person, &svg, &b32)) != 0) {
-		r = failed(req, r);
+		r = page_failure_send(req, r);
 		goto out;
 	}
 	if ((r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, csrf)) != 0)
@@ -756,7 +745,7 @@ totp_confirm(struct http_req *req, void *arg)
 		r = http_respond_redirect(req, 303, "/account");
 	else if (r != 0 || (r = dir_totp_confirm(app->dir, si.uid)) != 0 ||
 	    (r = audit(app, "totp.enrol", si.uid, NULL)) != 0)
-		r = failed(req, r);
+		r = page_failure_send(req, r);
 	else
 		r = back(req, "totp");
 out:
@@ -785,7 +774,7 @@ totp_remove_check(struct authd_app *app, struct http_req *req, const char *uid, 
 	if ((r = sess_locked(app->sess, name, NULL)) == YH_ERR_LOCKED)
 		return message_page(req, 429, page_msg(page_lang_of(req), PAGE_MSG_LOCKED));
 	if (r != 0)
-		return failed(req, r);
+		return page_failure_send(req, r);
 	if ((r = field(req, "code", 32, &code)) != 0)
 		return bad_request(req);
 	r = code == NULL ? YH_ERR_AUTH : totp_verify(app->dir, uid, code, 0, 0, NULL);
@@ -794,11 +783,11 @@ totp_remove_check(struct authd_app *app, struct http_req *req, const char *uid, 
 		login_policy_get(app, &pol);
 		if ((r = sess_fail(app->sess, name, pol.otp_window_s, pol.otp_max_failures,
 		    pol.otp_lockout_s, NULL)) != 0 && r != YH_ERR_LOCKED)
-			return failed(req, r);
+			return page_failure_send(req, r);
 		return message_page(req, 400, page_msg(page_lang_of(req), PAGE_MSG_TOTP_FAILED));
 	}
 	if (r != 0)
-		return failed(req, r);
+		return page_failure_send(req, r);
 	*ok = true;
 	return 0;
 }
@@ -815,15 +804,15 @@ totp_remove(struct http_req *req, void *arg)
 	if (!enter(app, req, true, &si, &r))
 		return r;
 	if ((r = totp_state(app->dir, si.uid, &state, &since)) != 0)
-		return failed(req, r);
+		return page_failure_send(req, r);
 	if (state == 0)
 		return http_respond_redirect(req, 303, "/account");
 	if (state == 2 && ((r = totp_remove_check(app, req, si.uid, &ok)) != 0 || !ok))
 		return r;
 	if ((r = dir_totp_delete(app->dir, si.uid)) != 0 && r != YH_ERR_NOT_FOUND)
-		return failed(req, r);
+		return page_failure_send(req, r);
 	if (state == 2 && (r = audit(app, "totp.remove", si.uid, NULL)) != 0)
-		return failed(req, r);
+		return page_failure_send(req, r);
 	return state == 2 ? back(req, "totp-removed") : http_respond_redirect(req, 303,
 	    "/account");
 }
@@ -927,8 +916,7 @@ pw_run(struct pw_job *j)
 		r = end_sessions(j->app, j->uid, j->sid, SESS_END_ADMIN, &ended);
 	if (r != 0) {
 		yh_error("password change: %s", yh_strerror(r));
-		return pw_error(j, r == YH_ERR_UNAVAILABLE ? 503 : 500, page_msg(j->lang,
-		    r == YH_ERR_UNAVAILABLE ? PAGE_MSG_UNAVAILABLE : PAGE_MSG_SERVER_ERROR));
+		return pw_error(j, page_failure_status(r), page_failure_msg(j->lang, r));
 	}
 	if (sess_fail_clear(j->app->sess, guard) != 0)
 		yh_warn("password change: cannot clear the failure count");
@@ -1027,7 +1015,7 @@ password_post(struct http_req *req, void *arg)
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return YH_ERR_ALLOC;
 	if ((r = pw_job_fill(app, req, &si, j, &msg)) != 0 || msg != NULL) {
-		r = r != 0 ? failed(req, r) : pw_error(j, 400, msg);
+		r = r != 0 ? page_failure_send(req, r) : pw_error(j, 400, msg);
 		pw_job_free(j);
 		return r;
 	}

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "authd/audit.h"
+#include "common/atomicfile.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
@@ -41,6 +42,7 @@ struct audit_entry {
 
 struct yh_audit {
 	int fd;
+	char *path;              /* as opened, for the readiness check */
 	pthread_mutex_t lock;
 	pthread_cond_t settled_cv;
 	struct audit_entry *queue, **queue_end;  /* queued lines, oldest first */
@@ -90,7 +92,8 @@ yh_audit_open(const char *path, struct yh_audit **out, char *err, size_t errsz)
 		close(fd);
 		return YH_ERR_PERM;
 	}
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
+	if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = strdup(path)) == NULL) {
+		free(a);
 		close(fd);
 		snprintf(err, errsz, "out of memory");
 		return YH_ERR_ALLOC;
@@ -109,6 +112,7 @@ yh_audit_close(struct yh_audit *a)
 	if (a == NULL)
 		return;
 	close(a->fd);
+	free(a->path);
 	pthread_cond_destroy(&a->settled_cv);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
@@ -202,22 +206,6 @@ add_fields(json_t *line, json_t *fields)
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return YH_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The chain's tail: cached from our own last write unless the file changed size
  * (another process wrote), then read from the file. */
 static int
@@ -285,12 +273,40 @@ out:
 }
 
 /*
+ * After a failed flush (a file system that finds out at fdatasync that it is full, an
+ * I/O error) the batch's writers are told it failed, so its lines must not stay: they
+ * are cut off while they are still the file's last bytes (begin..end). When another
+ * process has appended since, they cannot be, and the log says so.
+ */
+static void
+cut_unflushed(struct yh_audit *a, off_t begin, off_t end)
+{
+	struct stat st;
+
+	a->tail_known = false;
+	if (flock(a->fd, LOCK_EX) != 0) {
+		yh_error("audit log: cannot lock it to remove lines whose flush failed: %s",
+		    strerror(errno));
+		return;
+	}
+	if (fstat(a->fd, &st) == 0 && st.st_size == end) {
+		if (ftruncate(a->fd, begin) != 0)
+			yh_error("audit log: cannot remove lines whose flush failed: %s",
+			    strerror(errno));
+	} else
+		yh_error("audit log: lines whose flush failed stay at bytes %lld..%lld: "
+		    "another process wrote after them", (long long)begin, (long long)end);
+	flock(a->fd, LOCK_UN);
+}
+
+/*
  * The leader's work, without the lock: chains the batch onto the file's tail, writes it
  * under the flock in one write() and flushes it. Each line's ts is taken under the flock,
  * so ts follows seq whichever process wrote the line before. The chain state advances
  * only with a successful write. A failed one (a full disk, a file size limit) may have
  * written part of the batch: the file is cut back to where the batch began, so no line
- * of a batch whose writers were told "failed" stays, and no torn line blocks the next.
+ * of a batch whose writers were told "failed" stays, and no torn line blocks the next;
+ * so is a batch whose flush failed (cut_unflushed).
  */
 static int
 write_batch(struct yh_audit *a, const struct audit_entry *batch)
@@ -298,6 +314,7 @@ write_batch(struct yh_audit *a, const struct audit_entry *batch)
 	struct yh_buf b;
 	char prev[65];
 	uint64_t seq;
+	off_t begin = 0, end = 0;
 	int r;
 
 	yh_buf_init(&b, (size_t)1 << 30);
@@ -322,7 +339,8 @@ write_batch(struct yh_audit *a, const struct audit_entry *batch)
 			goto out;
 		seq++;
 	}
-	if ((r = write_all(a->fd, b.data, b.len)) != 0) {
+	if ((r = yh_file_write_fd(a->fd, b.data, b.len)) != 0) {
+		r = yh_err_from_errno(errno);
 		if (ftruncate(a->fd, a->size) != 0)
 			yh_error("audit log: cannot cut a partly written batch back to %lld bytes: "
 			    "%s", (long long)a->size, strerror(errno));
@@ -331,12 +349,15 @@ write_batch(struct yh_audit *a, const struct audit_entry *batch)
 	}
 	memcpy(a->prev, prev, sizeof(prev));
 	a->seq = seq;
-	a->size += (off_t)b.len;
+	begin = a->size;
+	end = a->size += (off_t)b.len;
 out:
 	flock(a->fd, LOCK_UN);
 	yh_buf_free(&b);
-	if (r == 0 && fdatasync(a->fd) != 0)
-		r = YH_ERR_IO;
+	if (r == 0 && fdatasync(a->fd) != 0) {
+		r = yh_err_from_errno(errno);
+		cut_unflushed(a, begin, end);
+	}
 	return r;
 }
 
@@ -383,6 +404,12 @@ out:
 		yh_error("audit write failed for event %s: %s", event, yh_strerror(r));
 	free(body);
 	return r;
+}
+
+int
+yh_audit_room(struct yh_audit *a, char *why, size_t whysz)
+{
+	return yh_file_room(a->path, why, whysz);
 }
 
 static void

@@ -30,11 +30,17 @@ void yh_audit_close(struct yh_audit *a);
  * Appends one event: {"seq","ts","event","actor",<fields...>,"prev"}. event is a dotted
  * name ("login.failure", "user.lock"); actor who did it ("operator:root", "user:<uid>",
  * "client:<id>"); fields (borrowed, may be NULL) must be an object whose keys do not clash
- * with the fixed ones. Returns 0 once the line is on disk (fsync), YH_ERR_IO otherwise:
- * callers must then fail the action they were recording. Thread-safe.
+ * with the fixed ones. Returns 0 once the line is on disk (fsync), YH_ERR_NOSPACE when
+ * the disk or the quota is full, YH_ERR_IO on another failure: callers must then fail
+ * the action they were recording (and so record an action only once it is durable,
+ * never before). Thread-safe.
  */
 int yh_audit_write(struct yh_audit *a, const char *event, const char *actor,
     json_t *fields) YH_WUR;
+
+/* Whether the audit file's file system can take more lines (for /readyz): 0,
+ * YH_ERR_NOSPACE or YH_ERR_PERM with a short public reason in why (yh_file_room). */
+int yh_audit_room(struct yh_audit *a, char *why, size_t whysz) YH_WUR;
 
 /* The result of verifying a file. */
 struct yh_audit_report {

@@ -370,6 +370,10 @@ open_app(struct daemon *d, char *err, size_t errsz)
 	free(path);
 	if (r != 0)
 		return r;
+	if ((r = authd_add_check(&d->app, "audit", authd_check_audit, d->app.audit)) != 0) {
+		snprintf(err, errsz, "cannot add the audit check: %s", yh_strerror(r));
+		return r;
+	}
 	if ((r = wk_pool_new((unsigned)d->cfg.worker_threads, (size_t)d->cfg.worker_queue,
 	    (int)d->cfg.worker_nice, &d->app.workers)) != 0) {
 		snprintf(err, errsz, "cannot start the worker pool: %s", yh_strerror(r));

@@ -280,17 +280,6 @@ bad_request(struct http_req *req)
 	return page_error_send(req, 400, page_msg(l, PAGE_MSG_BAD_REQUEST), NULL, NULL);
 }
 
-/* An error page for a failed dependency (503 for an unavailable store, else 500). */
-static int
-failed(struct http_req *req, int err)
-{
-	enum page_lang l = page_lang_of(req);
-	bool down = err == YH_ERR_UNAVAILABLE || err == YH_ERR_BUSY;
-
-	return page_error_send(req, down ? 503 : 500,
-	    page_msg(l, down ? PAGE_MSG_UNAVAILABLE : PAGE_MSG_SERVER_ERROR), NULL, NULL);
-}
-
 /* ---- the page ---- */
 
 /* One line of "what the app will receive": a label and, when known, a value. */
@@ -391,11 +380,11 @@ consent_get(struct http_req *req, void *arg)
 	if ((r = session_of(app, req, &si)) == YH_ERR_NOT_FOUND)
 		r = to_login(req, 302, next);
 	else if (r != 0)
-		r = failed(req, r);
+		r = page_failure_send(req, r);
 	else if (c.bits == 0)   /* nothing to consent to */
 		r = http_respond_redirect(req, 302, next);
 	else if ((r = dir_person_get(app->dir, si.uid, &person)) != 0)
-		r = failed(req, r);
+		r = page_failure_send(req, r);
 	else
 		r = consent_page(app, req, next, &c, &person);
 	dir_person_clear(&person);
@@ -431,11 +420,11 @@ allow(struct authd_app *app, struct http_req *req, const char *uid, const char *
 	if (c->bits != 0) {
 		if ((r = dir_consent_set(app->dir, uid, c->client->id, c->scopes)) != 0) {
 			yh_error("consent for %s: %s", c->client->id, yh_strerror(r));
-			return failed(req, r);
+			return page_failure_send(req, r);
 		}
 		if ((r = audit_grant(app, uid, c)) != 0) {
 			yh_error("audit consent.grant: %s", yh_strerror(r));
-			return failed(req, r);
+			return page_failure_send(req, r);
 		}
 	}
 	if ((r = next_without_prompt_consent(next, &to)) == 0)
@@ -483,7 +472,7 @@ consent_post(struct http_req *req, void *arg)
 		goto out;
 	}
 	if (r != 0) {
-		r = failed(req, r);
+		r = page_failure_send(req, r);
 		goto out;
 	}
 	if ((r = csrf_verify(req, app->subject_key, CONSENT_PURPOSE)) != 0) {

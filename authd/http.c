@@ -848,16 +848,17 @@ run_handler(struct http_req *req)
 		return MHD_YES;
 	}
 	if (r != 0 || req->state != REQ_RESPONDED) {
-		bool busy = r == YH_ERR_UNAVAILABLE || r == YH_ERR_BUSY;
+		bool busy = yh_err_temporary(r);
 
 		yh_error("handler for %s %s failed (request %s): %s", req->method,
 		    req->route->path, req->id, r != 0 ? yh_strerror(r) : "no response set");
 		drop_resp_headers(req);
 		if (http_respond_error(req, busy ? 503 : 500,
 		    busy ? "temporarily_unavailable" : "server_error",
-		    busy ? "a service authd depends on (such as the session store) is "
-		    "unavailable; try again shortly" : "internal error; see the server log "
-		    "for this request id") != 0)
+		    r == YH_ERR_NOSPACE ? "the server cannot store anything at the moment; "
+		    "try again shortly" : busy ? "a service authd depends on (such as the "
+		    "session store) is unavailable; try again shortly" : "internal error; see "
+		    "the server log for this request id") != 0)
 			return MHD_NO;
 	}
 	return queue_response(req);

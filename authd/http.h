@@ -18,8 +18,8 @@
  *
  * returns 0 once it has set a response with one of the http_respond_* calls, or a
  * negative YH_ERR_* (the server answers 503 {"error":"temporarily_unavailable"} for
- * YH_ERR_UNAVAILABLE/YH_ERR_BUSY and 500 {"error":"server_error"} for the rest, and logs
- * it), or HTTP_SUSPENDED (below).
+ * a temporary failure, yh_err_temporary: YH_ERR_UNAVAILABLE/YH_ERR_BUSY/YH_ERR_NOSPACE,
+ * and 500 {"error":"server_error"} for the rest, and logs it), or HTTP_SUSPENDED (below).
  *
  * Slow work (argon2, LDAP, upstream HTTP) must not run on the HTTP threads. A handler
  * hands it to a worker pool like this:

@@ -325,8 +325,9 @@ login_locked(struct pw_job *j, const char *uid)
 }
 
 /* Replaces a legacy or weaker hash with argon2id at the current cost. Best effort: a
- * failure is logged and the login goes on. */
-static void
+ * failure (the disk full) is logged, the old hash stays and the login goes on. True
+ * when the new hash is stored. */
+static bool
 rehash(struct pw_job *j, const char *uid, const struct pw_params *pw)
 {
 	char *enc = NULL;
@@ -339,6 +340,7 @@ rehash(struct pw_job *j, const char *uid, const struct pw_params *pw)
 	else
 		yh_info("rehashed the password of user %s with argon2id", uid);
 	free(enc);
+	return r == 0;
 }
 
 /* Creates the session, or re-authenticates the browser's current one (same person:
@@ -375,10 +377,11 @@ login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
 	struct sess_info info;
 	struct sess_auth a;
 	json_t *f = NULL;
+	bool rehashed = false;
 	int r;
 
 	if (needs_rehash)
-		rehash(j, p->uid, pw);
+		rehashed = rehash(j, p->uid, pw);
 	if ((r = sess_fail_clear(j->app->sess, acct)) != 0)
 		yh_warn("cannot clear login failures: %s", yh_strerror(r));
 	memset(&a, 0, sizeof(a));
@@ -392,7 +395,7 @@ login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
 		goto out;
 	snprintf(actor, sizeof(actor), "user:%s", p->uid);
 	f = json_pack("{s:s, s:s, s:s, s:i, s:b}", "method", "pwd", "sid", info.sid, "ip",
-	    j->ip, "loa", info.loa, "rehashed", needs_rehash);
+	    j->ip, "loa", info.loa, "rehashed", rehashed);
 	if (f == NULL)
 		r = YH_ERR_ALLOC;
 	if (r == 0 && (r = login_audit(j->app, "login.success", actor, f)) != 0) {
@@ -488,11 +491,8 @@ pw_job_run(void *arg)
 	int r = pw_attempt(j);
 
 	if (r != 0) {
-		bool busy = r == YH_ERR_UNAVAILABLE || r == YH_ERR_BUSY;
-
 		yh_error("login failed with an error: %s", yh_strerror(r));
-		if (page_error_send_as(req, j->lang, j->https, "/login", busy ? 503 : 500,
-		    page_msg(j->lang, busy ? PAGE_MSG_UNAVAILABLE : PAGE_MSG_SERVER_ERROR)) != 0 &&
+		if (page_failure_send_as(req, j->lang, j->https, "/login", r) != 0 &&
 		    !suspended)
 			yh_error("cannot answer the login error");
 	}

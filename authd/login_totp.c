@@ -94,14 +94,12 @@ respond_form(struct http_req *req, struct authd_app *app, const struct totp_req 
 	return page_send(&p, req, status);
 }
 
+/* The 503 page for a temporary failure (a store down, the disk full); other errors are
+ * returned as they are. */
 static int
 unavailable(struct http_req *req, int r)
 {
-	enum page_lang l = page_lang_of(req);
-
-	if (r != YH_ERR_UNAVAILABLE && r != YH_ERR_BUSY)
-		return r;
-	return page_error_send(req, 503, page_msg(l, PAGE_MSG_UNAVAILABLE), NULL, NULL);
+	return yh_err_temporary(r) ? page_failure_send(req, r) : r;
 }
 
 static int
@@ -282,6 +280,8 @@ totp_post(struct http_req *req, void *arg)
 		r = code_refused(req, app, &t, counter, csrf, r);
 	else if (r == YH_ERR_NOT_FOUND)
 		r = respond_form(req, app, &t, csrf, 403, PAGE_MSG_COUNT);
+	/* The code's step not stored, an audit line not written: nothing happened. */
+	r = unavailable(req, r);
 out:
 	yh_strfree_secret(code);
 	free(next);

@@ -280,6 +280,9 @@ static const struct msg msgs[PAGE_MSG_COUNT] = {
 		"the page and try again." },
 	[PAGE_MSG_UNAVAILABLE] = { "服务暂时繁忙，请稍后再试。",
 		"The service is busy at the moment. Please try again shortly." },
+	[PAGE_MSG_NOT_SAVED] = { "系统暂时无法保存数据，请稍后再试。",
+		"The service cannot save anything at the moment. Please try again "
+		"shortly." },
 	[PAGE_MSG_SERVER_ERROR] = { "系统出现错误，请稍后再试。",
 		"An error occurred. Please try again later." },
 	[PAGE_MSG_BACK_TO_LOGIN] = { "返回登录", "Back to log in" },
@@ -884,4 +887,32 @@ page_error_send_as(struct http_req *req, enum page_lang lang, bool https, const 
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_ERROR_TITLE));
 	page_alert(&p, msg);
 	return page_send(&p, req, status);
+}
+
+unsigned
+page_failure_status(int err)
+{
+	return yh_err_temporary(err) ? 503 : 500;
+}
+
+const char *
+page_failure_msg(enum page_lang lang, int err)
+{
+	return page_msg(lang, err == YH_ERR_NOSPACE ? PAGE_MSG_NOT_SAVED :
+	    yh_err_temporary(err) ? PAGE_MSG_UNAVAILABLE : PAGE_MSG_SERVER_ERROR);
+}
+
+int
+page_failure_send(struct http_req *req, int err)
+{
+	return page_error_send(req, page_failure_status(err),
+	    page_failure_msg(page_lang_of(req), err), NULL, NULL);
+}
+
+int
+page_failure_send_as(struct http_req *req, enum page_lang lang, bool https,
+    const char *path, int err)
+{
+	return page_error_send_as(req, lang, https, path, page_failure_status(err),
+	    page_failure_msg(lang, err));
 }

@@ -118,6 +118,7 @@ enum page_msg {
 	PAGE_MSG_BAD_REQUEST,         /* generic 400 */
 	PAGE_MSG_CSRF,                /* the form expired or came from elsewhere */
 	PAGE_MSG_UNAVAILABLE,         /* 503 */
+	PAGE_MSG_NOT_SAVED,           /* 503: the disk is full, nothing could be saved */
 	PAGE_MSG_SERVER_ERROR,        /* 500 */
 	PAGE_MSG_BACK_TO_LOGIN,
 	PAGE_MSG_CONTINUE,
@@ -233,6 +234,21 @@ int page_error_send(struct http_req *req, unsigned status, const char *msg,
  * language, HTTPS and the page's path given. No link. */
 int page_error_send_as(struct http_req *req, enum page_lang lang, bool https,
     const char *path, unsigned status, const char *msg) YH_WUR;
+
+/* The status for a failure a page handler cannot recover from (a negative YH_ERR_*):
+ * 503 for a temporary one (yh_err_temporary: a store down or busy, the disk full), 500
+ * for the rest. */
+unsigned page_failure_status(int err);
+
+/* The words for such a failure in lang: PAGE_MSG_NOT_SAVED for a full disk,
+ * PAGE_MSG_UNAVAILABLE for another temporary failure, PAGE_MSG_SERVER_ERROR else. */
+const char *page_failure_msg(enum page_lang lang, int err);
+
+/* The error page for such a failure (page_error_send with page_failure_status and
+ * page_failure_msg), and its variant for a suspended request (page_error_send_as). */
+int page_failure_send(struct http_req *req, int err) YH_WUR;
+int page_failure_send_as(struct http_req *req, enum page_lang lang, bool https,
+    const char *path, int err) YH_WUR;
 
 /* A whole "done" page: title, text, and a button-like link (link_href may be NULL). */
 int page_done_send(struct http_req *req, unsigned status, const char *title,

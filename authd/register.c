@@ -264,8 +264,14 @@ reg_create(struct reg_job *j)
 			yh_error("cannot disable the half-registered %s", uid);
 		goto out;
 	}
-	if ((r = audit_register(j, uid, "created")) != 0)
+	/* Only now, with the person committed: the trail never claims an account that a
+	 * failed write took back. Without the line the registration is answered as failed
+	 * (a retry gets the usual answer: the account is there). */
+	if ((r = audit_register(j, uid, "created")) != 0) {
+		yh_error("registered user %s, but its audit line could not be written: %s",
+		    uid, yh_strerror(r));
 		goto out;
+	}
 	yh_info("registered user %s at LoA 1 from %s", uid, j->ip);
 	login_metric(j->app, "register", "success");
 	r = respond_done(j);
@@ -283,11 +289,8 @@ reg_job_run(void *arg)
 	int r = reg_create(j);
 
 	if (r != 0) {
-		bool busy = r == YH_ERR_UNAVAILABLE || r == YH_ERR_BUSY;
-
 		yh_error("registration failed with an error: %s", yh_strerror(r));
-		if (page_error_send_as(req, j->lang, j->https, REG_PATH, busy ? 503 : 500,
-		    page_msg(j->lang, busy ? PAGE_MSG_UNAVAILABLE : PAGE_MSG_SERVER_ERROR)) != 0)
+		if (page_failure_send_as(req, j->lang, j->https, REG_PATH, r) != 0)
 			yh_error("cannot answer the registration error");
 	}
 	reg_job_free(j);
@@ -418,8 +421,8 @@ reg_post(struct http_req *req, void *arg)
 		r = respond_form(req, &f, f.csrf, f.next, 429, &e);
 		goto out;
 	}
-	if (r == YH_ERR_UNAVAILABLE) {
-		r = page_error_send(req, 503, page_msg(l, PAGE_MSG_UNAVAILABLE), NULL, NULL);
+	if (yh_err_temporary(r)) {
+		r = page_failure_send(req, r);
 		goto out;
 	}
 	if (r != 0)

@@ -69,6 +69,10 @@ int authd_add_check(struct authd_app *app, const char *name, authd_check_fn fn, 
 /* The directory's readiness check (ctx is a struct dir *): dir_ping. */
 int authd_check_directory(void *ctx, char *reason, size_t reasonsz);
 
+/* The audit trail's readiness check (ctx is a struct yh_audit *): its file system can
+ * take more lines (yh_audit_room). */
+int authd_check_audit(void *ctx, char *reason, size_t reasonsz);
+
 /* routes_health.c: GET /healthz, GET /readyz, GET /metrics. */
 int routes_health_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 

@@ -1,11 +1,13 @@
 /*
  * Health and metrics: /healthz (the process answers), /readyz (every registered
- * dependency answers), /metrics (Prometheus text). None of them needs authentication;
+ * dependency answers, and the directory and the audit log can be written: 503 naming
+ * the first check that fails), /metrics (Prometheus text). None of them needs authentication;
  * expose /metrics only to the monitoring network (see docs/operations.md).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "authd/audit.h"
 #include "authd/routes.h"
 #include "common/log.h"
 #include "identity/dir.h"
@@ -41,6 +43,17 @@ authd_check_directory(void *ctx, char *reason, size_t reasonsz)
 	return r;
 }
 
+int
+authd_check_audit(void *ctx, char *reason, size_t reasonsz)
+{
+	char why[160];
+	int r;
+
+	if ((r = yh_audit_room(ctx, why, sizeof(why))) != 0)
+		snprintf(reason, reasonsz, "audit log: %s", why);
+	return r;
+}
+
 static int
 healthz(struct http_req *req, void *arg)
 {
@@ -49,23 +62,44 @@ healthz(struct http_req *req, void *arg)
 	return http_respond_json(req, 200, o);
 }
 
+/* Runs every check (so that a full disk under both the directory and the audit log
+ * shows both); the first failure gives check and reason, "failed" names them all. */
 static int
 readyz(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
+	json_t *o = NULL, *failed = json_array();
 	char reason[256];
 
+	if (failed == NULL)
+		return YH_ERR_ALLOC;
 	for (size_t i = 0; i < app->nchecks; i++) {
 		const struct authd_check *c = &app->checks[i];
 
 		reason[0] = '\0';
-		if (c->fn(c->ctx, reason, sizeof(reason)) != 0) {
-			yh_warn("not ready: %s: %s", c->name, reason);
-			return http_respond_json(req, 503, json_pack("{s:s, s:s, s:s}", "status",
-			    "unavailable", "check", c->name, "reason", reason));
+		if (c->fn(c->ctx, reason, sizeof(reason)) == 0)
+			continue;
+		yh_warn("not ready: %s: %s", c->name, reason);
+		if (json_array_append_new(failed, json_string(c->name)) != 0) {
+			json_decref(failed);
+			json_decref(o);
+			return YH_ERR_ALLOC;
+		}
+		if (o == NULL && (o = json_pack("{s:s, s:s, s:s}", "status", "unavailable",
+		    "check", c->name, "reason", reason)) == NULL) {
+			json_decref(failed);
+			return YH_ERR_ALLOC;
 		}
 	}
-	return http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+	if (o == NULL) {
+		json_decref(failed);
+		return http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+	}
+	if (json_object_set_new(o, "failed", failed) != 0) {
+		json_decref(o);
+		return YH_ERR_ALLOC;
+	}
+	return http_respond_json(req, 503, o);
 }
 
 static int

@@ -5,20 +5,22 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/atomicfile.h"
 #include "common/buf.h"
 #include "common/secmem.h"
 
-/* Records the failed step and returns rc. */
+/* Records the failed step and returns rc; an I/O error that ran out of space is
+ * YH_ERR_NOSPACE. */
 static int
 fail(struct yh_file_fail *f, enum yh_file_step step, int errnum, const char *file, int rc)
 {
 	f->step = step;
 	f->errnum = errnum;
 	snprintf(f->file, sizeof(f->file), "%s", file);
-	return rc;
+	return rc == YH_ERR_IO ? yh_err_from_errno(errnum) : rc;
 }
 
 int
@@ -290,4 +292,31 @@ yh_file_fail_msg(const struct yh_file_fail *f, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: %s", f->file, e);
 		break;
 	}
+}
+
+int
+yh_file_room(const char *path, char *why, size_t whysz)
+{
+	struct statvfs sv;
+	unsigned long long avail;
+
+	why[0] = '\0';
+	if (statvfs(path, &sv) != 0) {
+		snprintf(why, whysz, "statvfs: %s", strerror(errno));
+		return yh_err_from_errno(errno);
+	}
+	if (sv.f_flag & ST_RDONLY) {
+		snprintf(why, whysz, "the file system is mounted read-only");
+		return YH_ERR_PERM;
+	}
+	/* root may also use the blocks an ext4 file system keeps in reserve. */
+	avail = (unsigned long long)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) *
+	    (unsigned long long)sv.f_frsize;
+	if (avail < YH_FILE_ROOM_MIN) {
+		snprintf(why, whysz, "no space left on the device (disk full): %llu KiB free, "
+		    "at least %u KiB needed", avail / 1024,
+		    (unsigned)(YH_FILE_ROOM_MIN / 1024));
+		return YH_ERR_NOSPACE;
+	}
+	return 0;
 }

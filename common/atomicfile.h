@@ -1,7 +1,8 @@
 /*
  * Files that must never be seen half-written, and secret files that must not be readable
  * by anyone but their owner: state files (clients.json, keyring.json) and key files
- * (the client-secret key, vault keys, the pairwise-subject key, signing keys).
+ * (the client-secret key, vault keys, the pairwise-subject key, signing keys). Also
+ * whether a file system still has room for the writes of a running service.
  *
  * The functions do not format messages: each module words its own. On failure they fill
  * a struct yh_file_fail telling which step failed, on which file, and its errno.
@@ -113,5 +114,19 @@ void yh_file_unlock(int fd);
  * by group or others (mode 0NN); chmod 600 it", "FILE: larger than the limit".
  */
 void yh_file_fail_msg(const struct yh_file_fail *f, char *err, size_t errsz);
+
+/* The least free space yh_file_room accepts: below it the next directory commit, WAL
+ * checkpoint or audit line may fail for want of a block. */
+#define YH_FILE_ROOM_MIN (1024u * 1024u)
+
+/*
+ * Whether the file system holding path can take more writes (for readiness checks):
+ * 0; YH_ERR_NOSPACE when less than YH_FILE_ROOM_MIN bytes are free for this process
+ * (root counts the blocks a file system keeps in reserve; a quota is not seen);
+ * YH_ERR_PERM when it is mounted read-only; the statvfs error otherwise. why (whysz
+ * bytes) gets the problem in a few words without the path (readiness answers are
+ * public), "" on 0.
+ */
+int yh_file_room(const char *path, char *why, size_t whysz) YH_WUR;
 
 #endif

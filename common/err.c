@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stddef.h>
 
 #include "common/err.h"
@@ -32,6 +33,7 @@ static const struct err_desc errs[] = {
 	{ YH_ERR_LIMIT, "limit", "limit reached" },
 	{ YH_ERR_REPLAY, "replay", "single-use value reused" },
 	{ YH_ERR_PERM, "perm", "unsafe or insufficient permissions" },
+	{ YH_ERR_NOSPACE, "nospace", "no space left on the device (disk full)" },
 };
 
 static const struct err_desc *
@@ -53,4 +55,16 @@ const char *
 yh_errname(int err)
 {
 	return find(err)->name;
+}
+
+int
+yh_err_from_errno(int errnum)
+{
+	return errnum == ENOSPC || errnum == EDQUOT ? YH_ERR_NOSPACE : YH_ERR_IO;
+}
+
+bool
+yh_err_temporary(int err)
+{
+	return err == YH_ERR_UNAVAILABLE || err == YH_ERR_BUSY || err == YH_ERR_NOSPACE;
 }

@@ -2,6 +2,8 @@
 #ifndef YH_COMMON_ERR_H
 #define YH_COMMON_ERR_H
 
+#include <stdbool.h>
+
 #define YH_WUR __attribute__((warn_unused_result))
 
 enum {
@@ -28,6 +30,7 @@ enum {
 	YH_ERR_LIMIT = -20,       /* rate limit or quota reached */
 	YH_ERR_REPLAY = -21,      /* a single-use value was used again */
 	YH_ERR_PERM = -22,        /* file permissions unsafe or not writable */
+	YH_ERR_NOSPACE = -23,     /* no space left: the disk or the quota is full */
 };
 
 /* Returns a static English description of a YH_ERR_* code (never NULL). */
@@ -35,5 +38,13 @@ const char *yh_strerror(int err);
 
 /* Returns the stable short name of a code, e.g. "not_found" (never NULL). */
 const char *yh_errname(int err);
+
+/* The code for a failed file system call's errno: YH_ERR_NOSPACE for ENOSPC and EDQUOT
+ * (the disk or the quota is full), YH_ERR_IO for anything else. */
+int yh_err_from_errno(int errnum);
+
+/* True for the failures that pass by themselves and deserve "try again later" (HTTP
+ * 503) rather than "internal error": a dependency unavailable or busy, no space left. */
+bool yh_err_temporary(int err);
 
 #endif

@@ -24,8 +24,13 @@
  * username, credit code, organization code, legacy link, uid), YH_ERR_CONFLICT (a
  * lookup that must name one person matched several), YH_ERR_INVALID / YH_ERR_TOO_LONG
  * (a malformed or over-long field; nothing was written), YH_ERR_DB (the backend
- * failed; logged), YH_ERR_KEY / YH_ERR_AUTH (a sealed value does not open: wrong vault
- * key or tampering), YH_ERR_ALLOC.
+ * failed; logged), YH_ERR_NOSPACE (the disk or the quota is full; logged as such),
+ * YH_ERR_KEY / YH_ERR_AUTH (a sealed value does not open: wrong vault key or
+ * tampering), YH_ERR_ALLOC.
+ *
+ * Durability: outside bulk mode a write returns 0 only once it is committed to disk,
+ * and a write that fails has changed nothing (a failed commit is rolled back, never
+ * left pending for a later write to carry).
  *
  * Ownership: structs filled by a dir_*_get/find/list call own their strings; release
  * them with the matching dir_*_clear / dir_*_list_free (which wipe plaintext personal
@@ -159,8 +164,10 @@ void dir_close(struct dir *d);
 /* A cheap readiness check (for /readyz): a round trip to the backend and, for SQLite,
  * that the database file at the configured path is still the one open (SQLite keeps
  * working on a removed or replaced file, so everything written from then on would be
- * lost at the next start). 0, or YH_ERR_DB / YH_ERR_UNAVAILABLE with a one-line reason
- * in why (no file paths: /readyz shows it to anyone; why may be NULL). */
+ * lost at the next start) and that its file system can take writes (yh_file_room: not
+ * full, not read-only). 0, or YH_ERR_DB / YH_ERR_UNAVAILABLE / YH_ERR_NOSPACE /
+ * YH_ERR_PERM with a one-line reason in why (no file paths: /readyz shows it to anyone;
+ * why may be NULL). */
 int dir_ping(struct dir *d, char *why, size_t whysz) YH_WUR;
 
 /* The backend's name ("sqlite"). */
@@ -170,9 +177,12 @@ const char *dir_backend_name(const struct dir *d);
  * Bulk mode for imports: the writes that follow (from any thread) until dir_bulk_end
  * are grouped into one backend commit instead of one each. A grouping hint, not a
  * transaction: a call that fails leaves no trace and the others stay; everything
- * becomes durable at dir_bulk_end (a crash before it loses the group). Backends
- * without such a notion (LDAP) accept and ignore it. YH_ERR_BUSY when bulk mode is
- * already on (begin) or off (end); YH_ERR_DB.
+ * becomes durable at dir_bulk_end (a crash before it loses the group). Except when
+ * the backend loses the whole group (SQLite does when a write finds the disk full):
+ * then every write until dir_bulk_end, and dir_bulk_end itself, fail with that error
+ * and nothing of the group is kept. Backends without such a notion (LDAP) accept and
+ * ignore it. YH_ERR_BUSY when bulk mode is already on (begin) or off (end);
+ * YH_ERR_NOSPACE; YH_ERR_DB.
  */
 int dir_bulk_begin(struct dir *d) YH_WUR;
 int dir_bulk_end(struct dir *d) YH_WUR;

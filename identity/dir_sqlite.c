@@ -2,7 +2,17 @@
  * The SQLite directory backend: one file (created 0600), WAL mode, a busy timeout for
  * other processes, foreign keys on, secure_delete on, every statement prepared once
  * with bound parameters and cached. One connection per struct dir, serialized by a
- * mutex. The schema version lives in the meta table; opening a store of an older
+ * mutex.
+ *
+ * A write returns 0 only once it is committed (synchronous = FULL: the WAL is fsync'd).
+ * Outside bulk mode every write leaves the connection in autocommit: when a commit fails
+ * (SQLITE_FULL: the disk is full) SQLite may keep the transaction open, as it does for a
+ * failed RELEASE of the outermost savepoint, and a transaction left open would take every
+ * later write with it (each then "succeeds" without ever being committed, and other
+ * processes find the database locked); so the write rolls it back and fails (sq_wend).
+ * A full disk is YH_ERR_NOSPACE.
+ *
+ * The schema version lives in the meta table; opening a store of an older
  * version migrates it (sq_migrate), so existing databases keep working:
  *   1  the first schema
  *   2  adds the consent table (scopes a person allowed an app)
@@ -17,6 +27,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "common/atomicfile.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
@@ -191,6 +202,7 @@ struct sq {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	bool bulk;
+	int bulk_err;  /* why SQLite ended the bulk transaction early (0: it is open) */
 	char *path;
 	dev_t dev;   /* the database file as opened: a ping notices when the path */
 	ino_t ino;   /* no longer leads to it */
@@ -198,6 +210,17 @@ struct sq {
 };
 
 /* ---- statement helpers (called with the mutex held) ---- */
+
+/* True when a failed call ran out of space: SQLITE_FULL (SQLite's word for ENOSPC), or
+ * an I/O error whose errno says the disk or the quota is full. */
+static bool
+sq_nospace(struct sq *s, int rc)
+{
+	if ((rc & 0xff) == SQLITE_FULL)
+		return true;
+	return (rc & 0xff) == SQLITE_IOERR &&
+	    yh_err_from_errno(sqlite3_system_errno(s->db)) == YH_ERR_NOSPACE;
+}
 
 static int
 sq_map(struct sq *s, int rc, const char *what)
@@ -213,6 +236,11 @@ sq_map(struct sq *s, int rc, const char *what)
 		return YH_ERR_INVALID;
 	default:
 		break;
+	}
+	if (sq_nospace(s, rc)) {
+		yh_error("sqlite %s (%s): %s (%s)", what, s->path, yh_strerror(YH_ERR_NOSPACE),
+		    sqlite3_errmsg(s->db));
+		return YH_ERR_NOSPACE;
 	}
 	yh_error("sqlite %s (%s): %s", what, s->path, sqlite3_errmsg(s->db));
 	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
@@ -319,39 +347,131 @@ col_status(sqlite3_stmt *st, int i, enum dir_status *out)
 	return 0;
 }
 
-/* Savepoints make a multi-statement operation atomic inside or outside bulk mode. */
+/* Runs one cached statement that returns no rows, with text parameters ?1 = p1 and
+ * ?2 = p2 where they are not NULL. */
 static int
-sp_begin(struct sq *s)
+sq_run(struct sq *s, enum sq_stmt id, const char *what, const char *p1, const char *p2)
 {
-	sqlite3_stmt *st = sq_get(s, ST_SAVEPOINT);
+	sqlite3_stmt *st = sq_get(s, id);
 	int r;
 
 	if (st == NULL)
 		return YH_ERR_DB;
-	r = sq_exec(s, st, "savepoint");
+	if (p1 != NULL)
+		bind_text(st, 1, p1);
+	if (p2 != NULL)
+		bind_text(st, 2, p2);
+	r = sq_exec(s, st, what);
 	sq_done(st);
 	return r;
 }
 
+/*
+ * Rolls the whole transaction back (ROLLBACK, not ROLLBACK TO: the outermost savepoint
+ * could not be released, or a write left the connection in a transaction) and checks
+ * that the connection is in autocommit again. In bulk mode this ends the bulk group,
+ * which is recorded. Returns e, or YH_ERR_DB when e is 0 (nothing was committed).
+ */
+static int
+sq_abort(struct sq *s, int e)
+{
+	char *msg = NULL;
+
+	if (e == 0)
+		e = YH_ERR_DB;
+	if (!sqlite3_get_autocommit(s->db) &&
+	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, &msg) != SQLITE_OK)
+		yh_error("sqlite rollback (%s): %s", s->path, msg != NULL ? msg : "?");
+	sqlite3_free(msg);
+	if (!sqlite3_get_autocommit(s->db))
+		yh_error("sqlite (%s): still in a transaction after ROLLBACK", s->path);
+	if (s->bulk && s->bulk_err == 0)
+		s->bulk_err = e;
+	return e;
+}
+
+/* Savepoints make a multi-statement operation atomic inside or outside bulk mode. */
+static int
+sp_begin(struct sq *s)
+{
+	return sq_run(s, ST_SAVEPOINT, "savepoint", NULL, NULL);
+}
+
+/*
+ * Ends the savepoint: releases it when the operation succeeded (r == 0), else rolls it
+ * back to where it began. Releasing the outermost savepoint is the commit; when that
+ * fails (the disk full) SQLite keeps the transaction open, so it is rolled back whole;
+ * so is one whose ROLLBACK TO failed, which must not be released with half its work.
+ */
 static int
 sp_end(struct sq *s, int r)
 {
-	sqlite3_stmt *st;
-	int r2;
-
-	if (r != 0 && (st = sq_get(s, ST_ROLLBACK)) != NULL) {
-		(void)sq_exec(s, st, "rollback");
-		sq_done(st);
+	if (r == 0) {
+		if ((r = sq_run(s, ST_RELEASE, "release", NULL, NULL)) != 0)
+			return sq_abort(s, r);
+		return 0;
 	}
-	if ((st = sq_get(s, ST_RELEASE)) == NULL)
-		return r != 0 ? r : YH_ERR_DB;
-	r2 = sq_exec(s, st, "release");
-	sq_done(st);
-	return r != 0 ? r : r2;
+	if (sq_run(s, ST_ROLLBACK, "rollback to", NULL, NULL) != 0 ||
+	    sq_run(s, ST_RELEASE, "release", NULL, NULL) != 0)
+		return sq_abort(s, r);
+	return r;
 }
 
 #define LOCK(s) pthread_mutex_lock(&(s)->mu)
 #define UNLOCK(s) pthread_mutex_unlock(&(s)->mu)
+
+/*
+ * Takes the connection for a write. In bulk mode the write joins the group's
+ * transaction; once SQLite has ended that transaction on an error (a statement that
+ * failed for want of space rolls the whole group back), later writes are refused with
+ * that error: on their own they would commit one by one, without the rest of the group.
+ * Call sq_wend after, whatever this returned.
+ */
+static int
+sq_wbegin(struct sq *s)
+{
+	LOCK(s);
+	if (s->bulk && s->bulk_err == 0 && sqlite3_get_autocommit(s->db))
+		s->bulk_err = YH_ERR_DB;
+	return s->bulk ? s->bulk_err : 0;
+}
+
+/* sq_wbegin, then the cached statement id in *st (NULL on error). Call sq_done(*st) and
+ * sq_wend after, whatever this returned. */
+static int
+sq_wstmt(struct sq *s, enum sq_stmt id, sqlite3_stmt **st)
+{
+	int e;
+
+	*st = NULL;
+	if ((e = sq_wbegin(s)) != 0)
+		return e;
+	return (*st = sq_get(s, id)) != NULL ? 0 : YH_ERR_DB;
+}
+
+/*
+ * Ends a write begun with sq_wbegin and releases the connection; e is its result.
+ * Outside bulk mode the connection must be in autocommit now: a transaction the write
+ * left open is rolled back and the write fails. In bulk mode, notes a group SQLite
+ * rolled back. Returns the write's result.
+ */
+static int
+sq_wend(struct sq *s, int e)
+{
+	bool autocommit = sqlite3_get_autocommit(s->db) != 0;
+
+	if (!s->bulk && !autocommit) {
+		yh_error("sqlite (%s): a write left its transaction open; rolling it back",
+		    s->path);
+		e = sq_abort(s, e);
+	} else if (s->bulk && autocommit && s->bulk_err == 0) {
+		yh_error("sqlite (%s): a write failed and SQLite rolled the bulk transaction "
+		    "back", s->path);
+		e = sq_abort(s, e);
+	}
+	UNLOCK(s);
+	return e;
+}
 
 /* ---- rows ---- */
 
@@ -505,7 +625,8 @@ static void clear_legacy_v(void *p) { dir_legacy_clear(p); }
 
 /* A statement round trip, then the path: an open SQLite connection keeps reading and
  * writing its file after an rm, a restore over it or a lazy unmount, and what it writes
- * then is lost to the next start, so only a look at the path shows the directory gone. */
+ * then is lost to the next start, so only a look at the path shows the directory gone.
+ * Then the room left on its file system (yh_file_room). */
 static int
 sq_ping(void *be, char *why, size_t whysz)
 {
@@ -532,27 +653,48 @@ sq_ping(void *be, char *why, size_t whysz)
 		    "(restart to use the new one)");
 		return YH_ERR_UNAVAILABLE;
 	}
-	return 0;
+	/* Reads work on a full disk; the next commit or checkpoint would not. */
+	return yh_file_room(s->path, why, whysz);
 }
 
+/* Runs BEGIN IMMEDIATE or COMMIT (sqlite3_exec: nothing to bind). */
+static int
+sq_txn(struct sq *s, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : sq_map(s, rc, what);
+}
+
+/*
+ * Begins or ends bulk mode: one transaction for the writes in between. Ending it is
+ * the commit; when that fails, or SQLite had already rolled the group back (sq_wbegin),
+ * the group is gone, the connection is back in autocommit and the error says why.
+ */
 static int
 sq_bulk(void *be, bool begin)
 {
 	struct sq *s = be;
-	char *msg = NULL;
-	int r = 0;
+	int r;
 
 	LOCK(s);
 	if (s->bulk == begin)
 		r = YH_ERR_BUSY;
-	else if (sqlite3_exec(s->db, begin ? "BEGIN IMMEDIATE" : "COMMIT", NULL, NULL,
-	    &msg) != SQLITE_OK) {
-		yh_error("sqlite %s (%s): %s", begin ? "begin" : "commit", s->path,
-		    msg != NULL ? msg : "?");
-		r = YH_ERR_DB;
-	} else
-		s->bulk = begin;
-	sqlite3_free(msg);
+	else if (begin) {
+		if ((r = sq_txn(s, "BEGIN IMMEDIATE", "begin")) == 0) {
+			s->bulk = true;
+			s->bulk_err = 0;
+		}
+	} else {
+		if ((r = s->bulk_err) == 0 && sqlite3_get_autocommit(s->db))
+			r = YH_ERR_DB;    /* cannot happen: sq_wend notes it */
+		if (r == 0)
+			r = sq_txn(s, "COMMIT", "commit");
+		if (r != 0)
+			r = sq_abort(s, r);
+		s->bulk = false;
+		s->bulk_err = 0;
+	}
 	UNLOCK(s);
 	return r;
 }
@@ -577,37 +719,28 @@ sq_meta_get(void *be, const char *key, char **val)
 	return r;
 }
 
+/* Sets a meta value (with the mutex held, or while opening). */
+static int
+meta_put(struct sq *s, const char *key, const char *val)
+{
+	return sq_run(s, ST_META_SET, "meta", key, val);
+}
+
 static int
 sq_meta_set(void *be, const char *key, const char *val)
 {
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int r = YH_ERR_DB;
+	int r;
 
-	LOCK(s);
-	if ((st = sq_get(s, ST_META_SET)) != NULL) {
-		bind_text(st, 1, key);
-		bind_text(st, 2, val);
-		r = sq_exec(s, st, "meta");
-	}
-	sq_done(st);
-	UNLOCK(s);
-	return r;
+	if ((r = sq_wbegin(s)) == 0)
+		r = meta_put(s, key, val);
+	return sq_wend(s, r);
 }
 
 static int
 entity_add(struct sq *s, const char *uid, const char *kind)
 {
-	sqlite3_stmt *st = sq_get(s, ST_ENTITY_ADD);
-	int r;
-
-	if (st == NULL)
-		return YH_ERR_DB;
-	bind_text(st, 1, uid);
-	bind_text(st, 2, kind);
-	r = sq_exec(s, st, "entity add");
-	sq_done(st);
-	return r;
+	return sq_run(s, ST_ENTITY_ADD, "entity add", uid, kind);
 }
 
 /* ---- persons ---- */
@@ -648,15 +781,13 @@ sq_person_add(void *be, const struct dir_person_rec *r)
 	struct sq *s = be;
 	int e;
 
-	LOCK(s);
-	if ((e = sp_begin(s)) == 0) {
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0) {
 		e = entity_add(s, r->p.uid, "person");
 		if (e == 0)
 			e = person_insert(s, r);
 		e = sp_end(s, e);
 	}
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 static int
@@ -664,11 +795,10 @@ sq_person_update(void *be, const struct dir_person_rec *r)
 {
 	const struct dir_person *p = &r->p;
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, ST_PERSON_UPDATE)) != NULL) {
+	if ((e = sq_wstmt(s, ST_PERSON_UPDATE, &st)) == 0) {
 		bind_text(st, 1, p->uid);
 		bind_text(st, 2, p->name);
 		bind_opt(st, 3, p->phone);
@@ -680,8 +810,7 @@ sq_person_update(void *be, const struct dir_person_rec *r)
 			e = YH_ERR_NOT_FOUND;
 	}
 	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 static int
@@ -722,11 +851,10 @@ sq_person_find(void *be, enum dir_pkey by, const char *key, const char *source,
 static int
 set_status(struct sq *s, enum sq_stmt id, const char *uid, enum dir_status stv, int64_t now)
 {
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, id)) != NULL) {
+	if ((e = sq_wstmt(s, id, &st)) == 0) {
 		bind_text(st, 1, uid);
 		bind_text(st, 2, dir_status_str(stv));
 		sqlite3_bind_int64(st, 3, now);
@@ -734,8 +862,7 @@ set_status(struct sq *s, enum sq_stmt id, const char *uid, enum dir_status stv, 
 			e = YH_ERR_NOT_FOUND;
 	}
 	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 static int
@@ -797,10 +924,9 @@ sq_person_set_loa(void *be, const char *uid, const struct dir_loa *v, bool raise
 	int e;
 
 	*applied = false;
-	LOCK(s);
-	if ((e = sp_begin(s)) == 0)
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
 		e = sp_end(s, loa_apply(s, uid, v, raise_only, now, applied));
-	UNLOCK(s);
+	e = sq_wend(s, e);
 	if (e != 0)
 		*applied = false;
 	return e;
@@ -876,26 +1002,23 @@ sq_org_add(void *be, const struct dir_org *o)
 	struct sq *s = be;
 	int e;
 
-	LOCK(s);
-	if ((e = sp_begin(s)) == 0) {
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0) {
 		e = entity_add(s, o->uid, "org");
 		if (e == 0)
 			e = org_insert(s, o);
 		e = sp_end(s, e);
 	}
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 static int
 sq_org_update(void *be, const struct dir_org *o)
 {
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, ST_ORG_UPDATE)) != NULL) {
+	if ((e = sq_wstmt(s, ST_ORG_UPDATE, &st)) == 0) {
 		bind_text(st, 1, o->uid);
 		bind_text(st, 2, o->name);
 		bind_opt(st, 3, o->legal_rep_uid);
@@ -905,8 +1028,7 @@ sq_org_update(void *be, const struct dir_org *o)
 			e = YH_ERR_NOT_FOUND;
 	}
 	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 static int
@@ -946,11 +1068,10 @@ static int
 sq_mandate_add(void *be, const struct dir_mandate *m)
 {
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, ST_MANDATE_ADD)) != NULL) {
+	if ((e = sq_wstmt(s, ST_MANDATE_ADD, &st)) == 0) {
 		bind_text(st, 1, m->id);
 		bind_text(st, 2, m->person_uid);
 		bind_text(st, 3, m->org_uid);
@@ -962,8 +1083,7 @@ sq_mandate_add(void *be, const struct dir_mandate *m)
 		e = sq_exec(s, st, "mandate add");
 	}
 	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 static int
@@ -1013,19 +1133,17 @@ static int
 sq_mandate_revoke(void *be, const char *id, int64_t at)
 {
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, ST_MANDATE_REVOKE)) != NULL) {
+	if ((e = sq_wstmt(s, ST_MANDATE_REVOKE, &st)) == 0) {
 		bind_text(st, 1, id);
 		sqlite3_bind_int64(st, 2, at);
 		if ((e = sq_exec(s, st, "mandate revoke")) == 0 && sqlite3_changes(s->db) == 0)
 			e = YH_ERR_NOT_FOUND;
 	}
 	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 /* ---- legacy links ---- */
@@ -1034,11 +1152,10 @@ static int
 sq_legacy_add(void *be, const struct dir_legacy *l)
 {
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, ST_LEGACY_ADD)) != NULL) {
+	if ((e = sq_wstmt(s, ST_LEGACY_ADD, &st)) == 0) {
 		bind_text(st, 1, l->owner_uid);
 		bind_text(st, 2, l->source);
 		bind_text(st, 3, l->legacy_id);
@@ -1048,8 +1165,7 @@ sq_legacy_add(void *be, const struct dir_legacy *l)
 		e = sq_exec(s, st, "legacy add");
 	}
 	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 static int
@@ -1121,19 +1237,17 @@ static int
 sq_legacy_remove(void *be, const char *source, const char *legacy_id)
 {
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, ST_LEGACY_REMOVE)) != NULL) {
+	if ((e = sq_wstmt(s, ST_LEGACY_REMOVE, &st)) == 0) {
 		bind_text(st, 1, source);
 		bind_text(st, 2, legacy_id);
 		if ((e = sq_exec(s, st, "legacy remove")) == 0 && sqlite3_changes(s->db) == 0)
 			e = YH_ERR_NOT_FOUND;
 	}
 	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 /* ---- credentials ---- */
@@ -1171,11 +1285,10 @@ sq_cred_set(void *be, const char *owner, const char *scheme, const char *hash,
     const char *salt, int64_t now)
 {
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, ST_CRED_SET)) != NULL) {
+	if ((e = sq_wstmt(s, ST_CRED_SET, &st)) == 0) {
 		bind_text(st, 1, owner);
 		bind_text(st, 2, scheme);
 		bind_text(st, 3, hash);
@@ -1184,8 +1297,7 @@ sq_cred_set(void *be, const char *owner, const char *scheme, const char *hash,
 		e = sq_exec(s, st, "cred set");
 	}
 	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 /* ---- TOTP ---- */
@@ -1195,11 +1307,10 @@ sq_totp_set(void *be, const char *owner, const char *seed_sealed, bool confirmed
     int64_t now)
 {
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, ST_TOTP_SET)) != NULL) {
+	if ((e = sq_wstmt(s, ST_TOTP_SET, &st)) == 0) {
 		bind_text(st, 1, owner);
 		bind_text(st, 2, seed_sealed);
 		sqlite3_bind_int(st, 3, confirmed ? 1 : 0);
@@ -1207,26 +1318,23 @@ sq_totp_set(void *be, const char *owner, const char *seed_sealed, bool confirmed
 		e = sq_exec(s, st, "totp set");
 	}
 	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 /* Runs a one-parameter (owner) statement; NOT_FOUND when it changed nothing. */
 static int
 owner_change(struct sq *s, enum sq_stmt id, const char *owner, const char *what)
 {
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, id)) != NULL) {
+	if ((e = sq_wstmt(s, id, &st)) == 0) {
 		bind_text(st, 1, owner);
 		if ((e = sq_exec(s, st, what)) == 0 && sqlite3_changes(s->db) == 0)
 			e = YH_ERR_NOT_FOUND;
 	}
 	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 static int
@@ -1271,11 +1379,10 @@ static int
 sq_totp_consume(void *be, const char *owner, int64_t step)
 {
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, ST_TOTP_CONSUME)) != NULL) {
+	if ((e = sq_wstmt(s, ST_TOTP_CONSUME, &st)) == 0) {
 		bind_text(st, 1, owner);
 		sqlite3_bind_int64(st, 2, step);
 		if ((e = sq_exec(s, st, "totp consume")) == 0 && sqlite3_changes(s->db) == 0)
@@ -1290,8 +1397,7 @@ sq_totp_consume(void *be, const char *owner, int64_t step)
 			e = YH_ERR_NOT_FOUND;
 		sq_done(st);
 	}
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 /* ---- consents ---- */
@@ -1464,11 +1570,9 @@ sq_consent_add(void *be, const char *owner, const char *client, const char *cons
 	struct sq *s = be;
 	int e;
 
-	LOCK(s);
-	if ((e = sp_begin(s)) == 0)
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
 		e = sp_end(s, consent_insert(s, owner, client, scopes, n, now));
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 static int
@@ -1494,19 +1598,17 @@ static int
 sq_consent_remove(void *be, const char *owner, const char *client)
 {
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	sqlite3_stmt *st = NULL;
+	int e;
 
-	LOCK(s);
-	if ((st = sq_get(s, ST_CONSENT_REMOVE)) != NULL) {
+	if ((e = sq_wstmt(s, ST_CONSENT_REMOVE, &st)) == 0) {
 		bind_text(st, 1, owner);
 		bind_text(st, 2, client);
 		if ((e = sq_exec(s, st, "consent remove")) == 0 && sqlite3_changes(s->db) == 0)
 			e = YH_ERR_NOT_FOUND;
 	}
 	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return sq_wend(s, e);
 }
 
 /* ---- opening ---- */
@@ -1573,7 +1675,7 @@ sq_create_schema(struct sq *s, char *err, size_t errsz)
 	if ((r = sq_scalar(s, "SELECT count(*) FROM sqlite_master", &n, err, errsz)) == 0 &&
 	    n == 0 && (r = sq_const(s, sq_schema_sql, err, errsz)) == 0) {
 		snprintf(ver, sizeof(ver), "%d", SQ_SCHEMA_VERSION);
-		r = sq_meta_set(s, "schema_version", ver);
+		r = meta_put(s, "schema_version", ver);
 		if (r != 0)
 			snprintf(err, errsz, "directory %s: cannot record the schema version",
 			    s->path);
@@ -1622,7 +1724,7 @@ sq_migrate(struct sq *s, uint64_t *v, char *err, size_t errsz)
 		if ((r = sq_const(s, sq_migrations[*v - 1], err, errsz)) != 0)
 			break;
 		snprintf(ver, sizeof(ver), "%llu", (unsigned long long)(*v + 1));
-		if ((r = sq_meta_set(s, "schema_version", ver)) != 0) {
+		if ((r = meta_put(s, "schema_version", ver)) != 0) {
 			snprintf(err, errsz, "directory %s: cannot record the schema version",
 			    s->path);
 			break;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -362,6 +363,17 @@ test_errors(void **state)
 	assert_string_equal(yh_strerror(YH_ERR_NOT_FOUND), "not found");
 	assert_string_equal(yh_errname(YH_ERR_LOCKED), "locked");
 	assert_string_equal(yh_errname(12345), "internal");
+	/* A full disk is named as such, not as an I/O error. */
+	assert_int_equal(yh_err_from_errno(ENOSPC), YH_ERR_NOSPACE);
+	assert_int_equal(yh_err_from_errno(EDQUOT), YH_ERR_NOSPACE);
+	assert_int_equal(yh_err_from_errno(EIO), YH_ERR_IO);
+	assert_non_null(strstr(yh_strerror(YH_ERR_NOSPACE), "disk full"));
+	assert_string_equal(yh_errname(YH_ERR_NOSPACE), "nospace");
+	assert_true(yh_err_temporary(YH_ERR_NOSPACE));
+	assert_true(yh_err_temporary(YH_ERR_UNAVAILABLE));
+	assert_true(yh_err_temporary(YH_ERR_BUSY));
+	assert_false(yh_err_temporary(YH_ERR_IO));
+	assert_false(yh_err_temporary(YH_ERR_DB));
 }
 
 /* Decodes the whole of s (n bytes): 1 when every sequence is well formed. */
@@ -580,6 +592,27 @@ test_json_escape(void **state)
 	yh_buf_free(&b);
 }
 
+/* The room check reads the file system's free space; its reason names no path. */
+static void
+test_file_room(void **state)
+{
+	char dir[] = "/tmp/yh-common-XXXXXX", path[128], why[160];
+	struct statvfs sv;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(statvfs(dir, &sv), 0);
+	if ((unsigned long long)sv.f_bavail * sv.f_frsize >= 2ull * YH_FILE_ROOM_MIN) {
+		assert_int_equal(yh_file_room(dir, why, sizeof(why)), 0);
+		assert_string_equal(why, "");
+	}
+	snprintf(path, sizeof(path), "%s/missing/file", dir);
+	assert_int_equal(yh_file_room(path, why, sizeof(why)), YH_ERR_IO);
+	assert_non_null(strstr(why, "statvfs"));
+	assert_null(strstr(why, dir));
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void
 test_atomicfile_lock(void **state)
 {
@@ -679,6 +712,7 @@ main(void)
 		cmocka_unit_test(test_atomicfile_write),
 		cmocka_unit_test(test_atomicfile_read_private),
 		cmocka_unit_test(test_atomicfile_lock),
+		cmocka_unit_test(test_file_room),
 		cmocka_unit_test(test_keyfile),
 	};
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "common/err.h"
 #include "common/secmem.h"
@@ -898,6 +899,164 @@ test_bulk(void **state)
 	assert_string_equal(dir_backend_name(f->d), "sqlite");
 }
 
+/*
+ * A full disk without filling one: a VFS over SQLite's default one whose writes fail with
+ * SQLITE_FULL (what the unix VFS reports for ENOSPC) while disk_full is set. It becomes
+ * the default before the directory is opened, so the directory's connection uses it.
+ */
+static bool disk_full;
+static sqlite3_vfs full_vfs;
+
+/* The unix VFS has a few method tables (one per locking style): each gets a copy whose
+ * xWrite is full_write. They all share one xWrite. */
+static struct {
+	const sqlite3_io_methods *real;
+	sqlite3_io_methods full;
+} full_methods[4];
+static int (*real_write)(sqlite3_file *, const void *, int, sqlite3_int64);
+
+static int
+full_write(sqlite3_file *file, const void *buf, int n, sqlite3_int64 off)
+{
+	return __atomic_load_n(&disk_full, __ATOMIC_ACQUIRE) ? SQLITE_FULL :
+	    real_write(file, buf, n, off);
+}
+
+static int
+full_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *out)
+{
+	sqlite3_vfs *real = vfs->pAppData;
+	int rc = real->xOpen(real, name, file, flags, out);
+	size_t i;
+
+	if (rc != SQLITE_OK || file->pMethods == NULL)
+		return rc;
+	if (real_write == NULL)
+		real_write = file->pMethods->xWrite;
+	assert_ptr_equal(file->pMethods->xWrite, real_write);
+	for (i = 0; full_methods[i].real != NULL && full_methods[i].real != file->pMethods; i++)
+		assert_true(i + 1 < sizeof(full_methods) / sizeof(full_methods[0]));
+	if (full_methods[i].real == NULL) {
+		full_methods[i].real = file->pMethods;
+		full_methods[i].full = *file->pMethods;
+		full_methods[i].full.xWrite = full_write;
+	}
+	file->pMethods = &full_methods[i].full;
+	return rc;
+}
+
+/* A fresh state directory whose directory connection goes through full_vfs. */
+static int
+setup_full(void **state)
+{
+	sqlite3_vfs *real = sqlite3_vfs_find(NULL);
+
+	assert_non_null(real);
+	full_vfs = *real;
+	full_vfs.zName = "yh-test-full";
+	full_vfs.pAppData = real;
+	full_vfs.xOpen = full_open;
+	assert_int_equal(sqlite3_vfs_register(&full_vfs, 1), SQLITE_OK);
+	disk_full = false;
+	return setup(state);
+}
+
+static int
+teardown_full(void **state)
+{
+	disk_full = false;
+	teardown(state);
+	assert_int_equal(sqlite3_vfs_unregister(&full_vfs), SQLITE_OK);
+	return 0;
+}
+
+/* The number of persons as another connection sees it: what is committed. */
+static int
+committed_persons(const struct fx *f)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open_v2(f->cfg.sqlite_path, &db, SQLITE_OPEN_READONLY,
+	    "unix"), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM person", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Another connection can take the write lock: nobody holds a transaction open. */
+static void
+assert_not_locked(const struct fx *f)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->cfg.sqlite_path, &db, SQLITE_OPEN_READWRITE,
+	    "unix"), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE; ROLLBACK;", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/*
+ * Writes on a full disk fail with YH_ERR_NOSPACE and change nothing: a commit that
+ * cannot be written (the RELEASE of a savepoint, an autocommit statement, the end of
+ * bulk mode) is rolled back, so the next write does not land in a transaction that never
+ * commits, and once there is space again writes commit and other processes can write.
+ */
+static void
+test_disk_full(void **state)
+{
+	struct fx *f = *state;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id[19], why[160];
+	uint64_t count = 0;
+
+	make_id(901, id);
+	assert_int_equal(add(f->d, id, "甲", NULL, NULL, a), 0);
+	assert_int_equal(committed_persons(f), 1);
+
+	disk_full = true;
+	for (int i = 0; i < 3; i++) {   /* the second one "succeeded" inside the first's */
+		make_id(902 + i, id);
+		assert_int_equal(add(f->d, id, "乙", NULL, NULL, NULL), YH_ERR_NOSPACE);
+	}
+	assert_int_equal(dir_cred_set(f->d, a, "argon2id", "$argon2id$v=19$m=64,t=1,p=1$"
+	    "c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", NULL), YH_ERR_NOSPACE);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "openid"), YH_ERR_NOSPACE);
+	assert_int_equal(dir_person_set_status(f->d, a, DIR_STATUS_LOCKED), YH_ERR_NOSPACE);
+	/* Reads still work, and see nothing of the failed writes. */
+	assert_int_equal(dir_person_count(f->d, &count), 0);
+	assert_int_equal(count, 1);
+	disk_full = false;
+
+	assert_int_equal(committed_persons(f), 1);
+	assert_not_locked(f);
+	make_id(902, id);
+	assert_int_equal(add(f->d, id, "乙", NULL, NULL, b), 0);
+	assert_int_equal(committed_persons(f), 2);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "openid"), 0);
+	assert_int_equal(dir_ping(f->d, why, sizeof(why)), 0);
+
+	/* Bulk mode: the group's commit fails, the group is gone, bulk mode is over. */
+	assert_int_equal(dir_bulk_begin(f->d), 0);
+	make_id(910, id);
+	assert_int_equal(add(f->d, id, "丙", NULL, NULL, NULL), 0);
+	disk_full = true;
+	assert_int_equal(dir_bulk_end(f->d), YH_ERR_NOSPACE);
+	disk_full = false;
+	assert_int_equal(dir_bulk_end(f->d), YH_ERR_BUSY);
+	assert_int_equal(committed_persons(f), 2);
+	assert_not_locked(f);
+	assert_int_equal(add(f->d, id, "丙", NULL, NULL, NULL), 0);
+	assert_int_equal(committed_persons(f), 3);
+	assert_int_equal(dir_bulk_begin(f->d), 0);
+	assert_int_equal(dir_bulk_end(f->d), 0);
+}
+
 static void
 test_status_names(void **state)
 {
@@ -1060,6 +1219,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_consents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_consent_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
