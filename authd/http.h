@@ -1,6 +1,7 @@
 /*
- * authd's HTTP layer over libmicrohttpd: an internal thread pool with epoll, limits on
- * header size, body size, connection time and connections per address, a router from
+ * authd's HTTP layer over libmicrohttpd: an internal thread pool with epoll, requests
+ * with ambiguous framing refused (RFC 9112 section 6), limits on header size, body
+ * size, connection time and connections per address, a router from
  * (method, exact path) to a handler, responses built as data and sent with the security
  * headers every response carries, a request id, per-route metrics and a JSON access log.
  *
