@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "authd/http.h"
+#include "authd/http_watch.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
@@ -69,6 +70,7 @@ struct http_server {
 	char *cert_pem, *key_pem;
 	size_t key_len;
 	unsigned threads, timeout, max_conn, max_per_ip;
+	unsigned head_timeout, body_timeout;
 	size_t max_body, max_header;
 	struct route_ent *routes[HTTP_MAX_ROUTES];
 	size_t nroutes;
@@ -77,6 +79,7 @@ struct http_server {
 	size_t nproxies;
 	struct mx_registry *mx;
 	struct mx_gauge *open_conns;
+	struct hw_set *watch;         /* head and body deadlines, while serving */
 	atomic_bool quiescing;        /* http_server_quiesce: refuse new connections */
 	pthread_mutex_t log_lock;     /* guards starting and start_err */
 	bool starting;
@@ -92,6 +95,7 @@ struct resp_header {
 struct http_req {
 	struct http_server *srv;
 	struct MHD_Connection *conn;
+	struct hw_conn *watch;     /* the connection's deadlines (NULL: none) */
 	const struct route_ent *route;
 	struct route_stats *stats;
 	char id[17];
@@ -438,6 +442,8 @@ http_server_new(const struct http_opts *opts, struct http_server **out, char *er
 	srv->timeout = opts->connection_timeout;
 	srv->max_conn = opts->max_connections;
 	srv->max_per_ip = opts->max_per_ip;
+	srv->head_timeout = opts->head_timeout;
+	srv->body_timeout = opts->body_timeout;
 	srv->max_body = opts->max_body;
 	srv->max_header = opts->max_header;
 	srv->mx = opts->metrics;
@@ -576,6 +582,7 @@ http_server_free(struct http_server *srv)
 		return;
 	if (srv->daemon != NULL)
 		MHD_stop_daemon(srv->daemon);
+	hw_set_free(srv->watch);   /* after the daemon: its connections are gone */
 	if (srv->lfd >= 0)
 		close(srv->lfd);
 	for (size_t i = 0; i < srv->nroutes; i++)
@@ -665,6 +672,7 @@ static struct http_req *
 req_new(struct http_server *srv, struct MHD_Connection *conn, const char *method,
     const char *url)
 {
+	const union MHD_ConnectionInfo *ci;
 	unsigned char rnd[8];
 	struct http_req *req;
 
@@ -676,6 +684,8 @@ req_new(struct http_server *srv, struct MHD_Connection *conn, const char *method
 	}
 	req->srv = srv;
 	req->conn = conn;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	req->watch = ci != NULL ? ci->socket_context : NULL;
 	req->start_ns = yh_mono_ns();
 	req->path = url;
 	req->stats = &srv->unmatched;
@@ -1020,7 +1030,13 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		*con_cls = req;
 		if (early_answer(req, version) != 0)
 			return MHD_NO;
-		return req->state == REQ_RESPONDED ? queue_response(req) : MHD_YES;
+		if (req->state == REQ_RESPONDED) {
+			hw_conn_phase(srv->watch, req->watch, HW_BUSY);
+			return queue_response(req);
+		}
+		/* The head is complete: the body (if any) now has http.body_timeout. */
+		hw_conn_phase(srv->watch, req->watch, HW_BODY);
+		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		if (!req->too_large &&
@@ -1037,6 +1053,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	pthread_mutex_unlock(&req->lock);
 	switch (state) {
 	case REQ_NEW:
+		hw_conn_phase(srv->watch, req->watch, HW_BUSY);
 		return run_handler(req);
 	case REQ_RESPONDED:
 		return queue_response(req);     /* resumed with a response */
@@ -1105,7 +1122,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	secs = (double)(yh_mono_ns() - req->start_ns) / 1e9;
 	if (req->state != REQ_QUEUED)
-		req->status = req->too_large ? 413 : 0;
+		req->status = req->too_large ? 413 :
+		    hw_conn_cut(req->watch) == HW_CUT_BODY ? 408 : 0;
+	/* Between requests: the next head's deadline starts with its first byte. */
+	hw_conn_phase(req->srv->watch, req->watch, HW_WAIT);
 	record_metrics(req, secs);
 	log_safe_path(req->path, path, sizeof(path));
 	yh_info("http method=%s path=%s status=%u duration_ms=%.3f client=%s request_id=%s%s",
@@ -1114,13 +1134,28 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	req_free(req);
 }
 
+/* Registers each connection with the deadline sweeper (before libmicrohttpd closes its
+ * socket, it is unregistered here). */
 static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
 	struct http_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
 
-	mx_gauge_add(srv->open_conns, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED) {
+		hw_conn_remove(srv->watch, *socket_context);
+		*socket_context = NULL;
+		mx_gauge_add(srv->open_conns, -1);
+		return;
+	}
+	mx_gauge_add(srv->open_conns, 1);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return;
+	/* Out of memory: closed at once rather than served without deadlines. */
+	if ((*socket_context = hw_conn_add(srv->watch, ci->connect_fd)) == NULL)
+		(void)shutdown(ci->connect_fd, SHUT_RDWR);
 }
 
 /* MHD's accept policy: every connection, until http_server_quiesce. */
@@ -1166,6 +1201,7 @@ http_server_start(struct http_server *srv, char *errmsg, size_t errsz)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	size_t mem = srv->max_header * 2;
+	struct hw_opts wo = { srv->head_timeout, srv->body_timeout, srv->max_conn, srv->mx };
 	struct MHD_OptionItem opts[16];
 	size_t n = 0;
 
@@ -1190,6 +1226,10 @@ http_server_start(struct http_server *srv, char *errmsg, size_t errsz)
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
+	if (hw_set_new(&wo, &srv->watch) != 0) {
+		errfmt(errmsg, errsz, "cannot start the HTTP deadline sweeper");
+		return YH_ERR_INTERNAL;
+	}
 	srv->starting = true;
 	srv->daemon = MHD_start_daemon(flags, 0, on_accept, srv, on_access, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
