@@ -134,8 +134,7 @@ if grep -q 'path=/metrics' "$TMP/authd.log"; then
 else
   ok "no smuggled GET /metrics reached a handler"
 fi
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/healthz")
-[[ $code == 200 ]] && ok "authd still answers normally" || fail "/healthz afterwards: $code"
+check_healthz "authd still answers normally"
 check_stop_authd
 no_errors_in "authd logged errors" "$TMP/authd.log"
 no_sanitizer_in "sanitizer report in the authd log" "$TMP/authd.log"

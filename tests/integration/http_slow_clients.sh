@@ -211,8 +211,7 @@ n408=$(grep -c 'path=/token status=408' "$TMP/authd.log")
 [[ $n408 == 5 ]] && ok "the cut bodies are logged as 408" || fail "408 in the access log: $n408, want 5"
 grep -q 'request head took longer than' "$TMP/authd.log" &&
   ok "authd logged the cut connections" || fail "no log line about the cut connections"
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/healthz")
-[[ $code == 200 ]] && ok "authd answers normally afterwards" || fail "/healthz afterwards: $code"
+check_healthz "authd answers normally afterwards"
 check_stop_authd
 
 # A small connection limit: reaching it is said in the log, and authd serves again
@@ -233,8 +232,7 @@ PY
 grep -q 'connections open, the limit (http.max_connections)' "$TMP/authd.log" &&
   ok "reaching http.max_connections is logged" ||
   fail "no log line when http.max_connections was reached"
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/healthz")
-[[ $code == 200 ]] && ok "authd answers again once they are closed" || fail "/healthz afterwards: $code"
+check_healthz "authd answers again once they are closed"
 check_stop_authd
 no_errors_in "authd logged errors" "$TMP/authd.log"
 no_sanitizer_in "sanitizer report in the authd log" "$TMP/authd.log"
