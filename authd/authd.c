@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -40,6 +41,7 @@
 #endif
 
 #define AUTHD_DRAIN_MS 2000   /* how long SIGTERM waits for requests in flight */
+#define AUTHD_FD_RESERVE 256  /* descriptors besides connections: files, Redis, logout calls */
 #define EXIT_CONFIG 1
 #define EXIT_RUNTIME 2
 
@@ -106,6 +108,8 @@ bind_http(const struct authd_cfg *cfg, struct mx_registry *mx, struct http_serve
 		.max_body = (size_t)cfg->http_max_body,
 		.max_header = (size_t)cfg->http_max_header,
 		.connection_timeout = (unsigned)cfg->http_connection_timeout,
+		.head_timeout = (unsigned)cfg->http_head_timeout,
+		.body_timeout = (unsigned)cfg->http_body_timeout,
 		.max_connections = (unsigned)cfg->http_max_connections,
 		.max_per_ip = (unsigned)cfg->http_max_connections_per_ip,
 		.trusted_proxies = cfg->http_trusted_proxies,
@@ -253,6 +257,35 @@ setup_logging(const struct authd_cfg *cfg)
 	if (yh_log_level_parse(cfg->log_level, &lvl) == 0)
 		yh_log_set_level(lvl);
 	yh_log_set_json(strcmp(cfg->log_format, "json") == 0);
+}
+
+/*
+ * Each HTTP connection is a descriptor: raises the open-file soft limit to what
+ * http.max_connections needs (never past the hard limit), and warns when even the hard
+ * limit is short (accept then fails with EMFILE and clients wait in the backlog).
+ */
+static void
+fit_fd_limit(const struct authd_cfg *cfg)
+{
+	rlim_t want = (rlim_t)cfg->http_max_connections + AUTHD_FD_RESERVE +
+	    2 * (rlim_t)cfg->threads;    /* each HTTP thread's epoll and wake-up descriptors */
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+	if (rl.rlim_cur > was && setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		yh_info("raised the open-file limit from %llu to %llu for http.max_connections",
+		    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+	else
+		rl.rlim_cur = was;
+	if (rl.rlim_cur < want)
+		yh_warn("http.max_connections = %lld needs about %llu open files, but the limit "
+		    "is %llu: connections past it wait in the listen backlog; raise the hard "
+		    "limit (systemd: LimitNOFILE=)", (long long)cfg->http_max_connections,
+		    (unsigned long long)want, (unsigned long long)rl.rlim_cur);
 }
 
 /* Everything the running daemon holds; released by daemon_stop. */
@@ -485,6 +518,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	setup_logging(&d.cfg);
+	fit_fd_limit(&d.cfg);
 	umask(077);
 	/* Before any thread exists, so that every thread inherits the blocked mask. */
 	if ((d.sfd = signals_setup()) < 0) {

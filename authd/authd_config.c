@@ -42,9 +42,18 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "http.connection_timeout", .type = YH_CFG_DURATION, .def = "30s", .min = 1,
 	  .max = 3600, .offset = OFF(http_connection_timeout),
 	  .help = "an idle connection is closed after this long" },
-	{ .name = "http.max_connections", .type = YH_CFG_INT, .def = "1024", .min = 1,
+	{ .name = "http.head_timeout", .type = YH_CFG_DURATION, .def = "10s", .min = 1,
+	  .max = 3600, .offset = OFF(http_head_timeout),
+	  .help = "the request line and headers must be complete this long after their first "
+	      "byte, however slowly they trickle in; else the connection is closed" },
+	{ .name = "http.body_timeout", .type = YH_CFG_DURATION, .def = "20s", .min = 1,
+	  .max = 3600, .offset = OFF(http_body_timeout),
+	  .help = "a request body must be complete this long after its headers; else the "
+	      "connection is closed (raise it with http.max_body)" },
+	{ .name = "http.max_connections", .type = YH_CFG_INT, .def = "10000", .min = 1,
 	  .max = 65536, .offset = OFF(http_max_connections),
-	  .help = "open connections in total" },
+	  .help = "open connections in total; past it new ones wait in the listen backlog "
+	      "(authd raises its open-file limit to fit, up to the hard limit)" },
 	{ .name = "http.max_connections_per_ip", .type = YH_CFG_INT, .def = "128", .min = 0,
 	  .max = 65536, .offset = OFF(http_max_connections_per_ip),
 	  .help = "open connections from one client address; 0 = no cap (set 0 behind a "

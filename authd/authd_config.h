@@ -34,6 +34,8 @@ struct authd_cfg {
 	int64_t http_max_body;            /* http.max_body: bytes */
 	int64_t http_max_header;          /* http.max_header: bytes */
 	int64_t http_connection_timeout;  /* http.connection_timeout: seconds idle */
+	int64_t http_head_timeout;        /* http.head_timeout: seconds from a head's first byte */
+	int64_t http_body_timeout;        /* http.body_timeout: seconds after the head */
 	int64_t http_max_connections;     /* http.max_connections */
 	int64_t http_max_connections_per_ip; /* http.max_connections_per_ip; 0 = no cap */
 	char *http_trusted_proxies;       /* http.trusted_proxies: addresses/CIDRs, comma list */

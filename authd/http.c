@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "authd/http.h"
+#include "authd/http_watch.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
@@ -69,6 +70,7 @@ struct http_server {
 	char *cert_pem, *key_pem;
 	size_t key_len;
 	unsigned threads, timeout, max_conn, max_per_ip;
+	unsigned head_timeout, body_timeout;
 	size_t max_body, max_header;
 	struct route_ent *routes[HTTP_MAX_ROUTES];
 	size_t nroutes;
@@ -77,6 +79,7 @@ struct http_server {
 	size_t nproxies;
 	struct mx_registry *mx;
 	struct mx_gauge *open_conns;
+	struct hw_set *watch;         /* head and body deadlines, while serving */
 	atomic_bool quiescing;        /* http_server_quiesce: refuse new connections */
 	pthread_mutex_t log_lock;     /* guards starting and start_err */
 	bool starting;
@@ -92,6 +95,7 @@ struct resp_header {
 struct http_req {
 	struct http_server *srv;
 	struct MHD_Connection *conn;
+	struct hw_conn *watch;     /* the connection's deadlines (NULL: none) */
 	const struct route_ent *route;
 	struct route_stats *stats;
 	char id[17];
@@ -438,6 +442,8 @@ http_server_new(const struct http_opts *opts, struct http_server **out, char *er
 	srv->timeout = opts->connection_timeout;
 	srv->max_conn = opts->max_connections;
 	srv->max_per_ip = opts->max_per_ip;
+	srv->head_timeout = opts->head_timeout;
+	srv->body_timeout = opts->body_timeout;
 	srv->max_body = opts->max_body;
 	srv->max_header = opts->max_header;
 	srv->mx = opts->metrics;
@@ -576,6 +582,7 @@ http_server_free(struct http_server *srv)
 		return;
 	if (srv->daemon != NULL)
 		MHD_stop_daemon(srv->daemon);
+	hw_set_free(srv->watch);   /* after the daemon: its connections are gone */
 	if (srv->lfd >= 0)
 		close(srv->lfd);
 	for (size_t i = 0; i < srv->nroutes; i++)
@@ -665,6 +672,7 @@ static struct http_req *
 req_new(struct http_server *srv, struct MHD_Connection *conn, const char *method,
     const char *url)
 {
+	const union MHD_ConnectionInfo *ci;
 	unsigned char rnd[8];
 	struct http_req *req;
 
@@ -676,6 +684,8 @@ req_new(struct http_server *srv, struct MHD_Connection *conn, const char *method
 	}
 	req->srv = srv;
 	req->conn = conn;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	req->watch = ci != NULL ? ci->socket_context : NULL;
 	req->start_ns = yh_mono_ns();
 	req->path = url;
 	req->stats = &srv->unmatched;
@@ -748,14 +758,157 @@ header_bytes(struct http_req *req)
 	return total;
 }
 
-/* Answers what the router and the limits can answer before the body is read. */
-static int
-early_answer(struct http_req *req)
+/*
+ * ---- message framing (RFC 9112 section 6)
+ *
+ * libmicrohttpd 0.9.75 frames a request by its first Transfer-Encoding header (chunked
+ * only when the value is exactly "chunked", else "read until the client closes"), or
+ * else by its first Content-Length, and it accepts field names with whitespace before
+ * the colon and obs-fold continuation lines. A proxy in front of authd that frames the
+ * same bytes differently would let a second request ride inside the first one's body.
+ * So every header is checked here, on the first call of the access handler, before
+ * any of the body is read: an ambiguous request is answered 400 (501 for a transfer
+ * coding authd does not implement) and its connection closed, so the bytes after its
+ * head are never parsed as a request.
+ */
+
+struct head_scan {
+	unsigned n_length;          /* Content-Length fields */
+	unsigned n_coding;          /* Transfer-Encoding fields */
+	struct yh_span coding;      /* the (first) Transfer-Encoding value */
+	const char *bad;            /* why a field is malformed, or NULL */
+};
+
+/* RFC 9110 tchar: the bytes a field name may consist of. */
+static bool
+is_tchar(unsigned char c)
 {
-	const char *cl;
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static bool
+is_token(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_tchar((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static enum MHD_Result
+head_scan_iter(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+    const char *value, size_t value_size)
+{
+	struct head_scan *hs = cls;
+	uintptr_t k = (uintptr_t)key, v = (uintptr_t)value;
+
+	(void)kind;
+	if (!is_token(key, key_size)) {
+		/* "Transfer-Encoding : chunked" arrives as the name "Transfer-Encoding " */
+		hs->bad = "a header field name that is not a token (whitespace before the colon?)";
+		return MHD_NO;
+	}
+	/*
+	 * obs-fold: libmicrohttpd 0.9.75 appends a continuation line to the field *name*,
+	 * moved to new memory, and leaves the value in the request buffer; an unfolded
+	 * field's value always follows its name on the same line.
+	 */
+	if (value == NULL || v < k + key_size + 1) {
+		hs->bad = "a header field continued on the next line (obs-fold)";
+		return MHD_NO;
+	}
+	if (memchr(value, '\r', value_size) != NULL || memchr(value, '\n', value_size) != NULL ||
+	    strlen(value) != value_size) {
+		hs->bad = "a CR, LF or NUL byte in a header field value";
+		return MHD_NO;
+	}
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		hs->n_length++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0 && hs->n_coding++ == 0)
+		hs->coding = yh_span_mem(value, value_size);
+	return MHD_YES;
+}
+
+/* True when the last transfer coding of the list is chunked. */
+static bool
+chunked_is_last(struct yh_span list)
+{
+	struct yh_span last;
+	size_t i = list.len;
+
+	while (i > 0 && list.p[i - 1] != ',')
+		i--;
+	last = yh_span_trim(yh_span_mem(list.p + i, list.len - i));
+	return last.len == 7 && strncasecmp(last.p, "chunked", 7) == 0;
+}
+
+/*
+ * Checks the framing of the request head. Returns 0 when the body length is
+ * unambiguous, else the status to answer (400, or 501 for a transfer coding other
+ * than chunked) with *why saying what was wrong.
+ */
+static unsigned
+framing_error(struct http_req *req, const char *version, const char **why)
+{
+	struct head_scan hs = { 0 };
+	struct yh_span coding;
+
+	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, head_scan_iter, &hs);
+	if ((*why = hs.bad) != NULL)
+		return 400;
+	if (hs.n_length > 1) {
+		*why = "more than one Content-Length field";
+		return 400;
+	}
+	if (hs.n_coding == 0)
+		return 0;
+	coding = yh_span_trim(hs.coding);
+	if (hs.n_length > 0)
+		*why = "both Content-Length and Transfer-Encoding";
+	else if (hs.n_coding > 1)
+		*why = "more than one Transfer-Encoding field";
+	else if (version == NULL || strcmp(version, MHD_HTTP_VERSION_1_1) != 0)
+		*why = "Transfer-Encoding in a request older than HTTP/1.1";
+	else if (!chunked_is_last(coding))
+		*why = "a Transfer-Encoding whose final coding is not chunked";
+	else if (coding.len != 7) {
+		*why = "a transfer coding other than chunked (only chunked is implemented)";
+		return 501;
+	} else if (hs.coding.len != 7)
+		/* libmicrohttpd keeps trailing whitespace and then would not decode it */
+		*why = "whitespace after Transfer-Encoding: chunked";
+	else
+		return 0;
+	return 400;
+}
+
+/* Answers an ambiguous request and closes its connection (nothing after it is read). */
+static int
+refuse_framing(struct http_req *req, unsigned status, const char *why)
+{
+	int r;
+
+	if ((r = http_resp_header(req, "Connection", "close")) != 0)
+		return r;
+	return http_respond_error(req, status, status == 501 ? "not_implemented" : "bad_request",
+	    why);
+}
+
+/* Answers what the framing checks, the router and the limits can answer before the
+ * body is read. */
+static int
+early_answer(struct http_req *req, const char *version)
+{
+	const char *cl, *why;
+	unsigned status;
 	bool path_known;
 	uint64_t len;
 
+	if ((status = framing_error(req, version, &why)) != 0)
+		return refuse_framing(req, status, why);
 	/* Limits come before routing: oversized requests are refused whatever the path.
 	 * (libmicrohttpd itself answers 431 past its memory pool, twice max_header.) */
 	if (header_bytes(req) > req->srv->max_header)
@@ -876,9 +1029,15 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		if ((req = req_new(srv, conn, method, url)) == NULL)
 			return MHD_NO;
 		*con_cls = req;
-		if (early_answer(req) != 0)
+		if (early_answer(req, version) != 0)
 			return MHD_NO;
-		return req->state == REQ_RESPONDED ? queue_response(req) : MHD_YES;
+		if (req->state == REQ_RESPONDED) {
+			hw_conn_phase(srv->watch, req->watch, HW_BUSY);
+			return queue_response(req);
+		}
+		/* The head is complete: the body (if any) now has http.body_timeout. */
+		hw_conn_phase(srv->watch, req->watch, HW_BODY);
+		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		if (!req->too_large &&
@@ -895,6 +1054,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	pthread_mutex_unlock(&req->lock);
 	switch (state) {
 	case REQ_NEW:
+		hw_conn_phase(srv->watch, req->watch, HW_BUSY);
 		return run_handler(req);
 	case REQ_RESPONDED:
 		return queue_response(req);     /* resumed with a response */
@@ -963,7 +1123,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	secs = (double)(yh_mono_ns() - req->start_ns) / 1e9;
 	if (req->state != REQ_QUEUED)
-		req->status = req->too_large ? 413 : 0;
+		req->status = req->too_large ? 413 :
+		    hw_conn_cut(req->watch) == HW_CUT_BODY ? 408 : 0;
+	/* Between requests: the next head's deadline starts with its first byte. */
+	hw_conn_phase(req->srv->watch, req->watch, HW_WAIT);
 	record_metrics(req, secs);
 	log_safe_path(req->path, path, sizeof(path));
 	yh_info("http method=%s path=%s status=%u duration_ms=%.3f client=%s request_id=%s%s",
@@ -972,13 +1135,28 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	req_free(req);
 }
 
+/* Registers each connection with the deadline sweeper (before libmicrohttpd closes its
+ * socket, it is unregistered here). */
 static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
 	struct http_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
 
-	mx_gauge_add(srv->open_conns, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED) {
+		hw_conn_remove(srv->watch, *socket_context);
+		*socket_context = NULL;
+		mx_gauge_add(srv->open_conns, -1);
+		return;
+	}
+	mx_gauge_add(srv->open_conns, 1);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return;
+	/* Out of memory: closed at once rather than served without deadlines. */
+	if ((*socket_context = hw_conn_add(srv->watch, ci->connect_fd)) == NULL)
+		(void)shutdown(ci->connect_fd, SHUT_RDWR);
 }
 
 /* MHD's accept policy: every connection, until http_server_quiesce. */
@@ -1024,6 +1202,7 @@ http_server_start(struct http_server *srv, char *errmsg, size_t errsz)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	size_t mem = srv->max_header * 2;
+	struct hw_opts wo = { srv->head_timeout, srv->body_timeout, srv->max_conn, srv->mx };
 	struct MHD_OptionItem opts[16];
 	size_t n = 0;
 
@@ -1048,6 +1227,10 @@ http_server_start(struct http_server *srv, char *errmsg, size_t errsz)
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
+	if (hw_set_new(&wo, &srv->watch) != 0) {
+		errfmt(errmsg, errsz, "cannot start the HTTP deadline sweeper");
+		return YH_ERR_INTERNAL;
+	}
 	srv->starting = true;
 	srv->daemon = MHD_start_daemon(flags, 0, on_accept, srv, on_access, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,

@@ -1,8 +1,11 @@
 /*
- * authd's HTTP layer over libmicrohttpd: an internal thread pool with epoll, limits on
- * header size, body size, connection time and connections per address, a router from
- * (method, exact path) to a handler, responses built as data and sent with the security
- * headers every response carries, a request id, per-route metrics and a JSON access log.
+ * authd's HTTP layer over libmicrohttpd: an internal thread pool with epoll, requests
+ * with ambiguous framing refused (RFC 9112 section 6), limits on header size, body
+ * size, idle time, the time a request's head and body may take however slowly they
+ * trickle in (authd/http_watch.h), and connections in total and per address, a router
+ * from (method, exact path) to a handler, responses built as data and sent with the
+ * security headers every response carries, a request id, per-route metrics and a JSON
+ * access log.
  *
  * Writing an endpoint family (issue 4: oidc_authorize.c, oidc_token.c, ...): put the
  * handlers of one family in one file, list them in a `static const struct http_route[]`
@@ -71,6 +74,9 @@ struct http_opts {
 	size_t max_body;               /* request body cap in bytes (413 past it) */
 	size_t max_header;             /* request line + headers cap in bytes (431 past it) */
 	unsigned connection_timeout;   /* idle seconds before a connection is closed */
+	unsigned head_timeout;         /* seconds for a request head from its first byte
+	                                  however slowly it trickles; 0 = no limit */
+	unsigned body_timeout;         /* seconds for a body after its head; 0 = no limit */
 	unsigned max_connections;      /* open connections in total */
 	unsigned max_per_ip;           /* open connections per client address (0 = no cap) */
 	const char *trusted_proxies;   /* comma-separated addresses/CIDRs, or NULL */

@@ -19,6 +19,12 @@ int64_t yh_mono_ms(void);
 /* Monotonic nanoseconds (for benchmarks). */
 int64_t yh_mono_ns(void);
 
+struct timespec;
+
+/* Sets *out to the wall-clock time ms milliseconds from now: the absolute deadline that
+ * pthread_cond_timedwait takes. */
+void yh_realtime_after_ms(int64_t ms, struct timespec *out);
+
 /* True when y-m-d is a real Gregorian date (year 1..9999). */
 bool yh_date_valid(int y, int m, int d);
 

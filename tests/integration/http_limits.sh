@@ -69,9 +69,7 @@ t=$(probe partial)
 n=$(probe cap)
 [[ $n == 4 ]] && ok "one address keeps at most 4 connections (5 tried)" ||
 	fail "per-address cap: $n of 5 connections kept open, want 4"
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/healthz")
-[[ $code == 200 ]] && ok "authd answers again once the idle connections are gone" ||
-	fail "/healthz after the probes: $code"
+check_healthz "authd answers again once the idle connections are gone"
 check_stop_authd
 no_errors_in "authd logged errors" "$TMP/authd.log"
 no_sanitizer_in "sanitizer report in the authd log" "$TMP/authd.log"

@@ -228,6 +228,15 @@ fetch() {
   CTYPE=$(header Content-Type)
 }
 
+# check_healthz MSG: GET /healthz on 127.0.0.1:$PORT must answer 200 within 5 s: prints
+# "ok: MSG", or fails with the status it got.
+check_healthz() {
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${CURLX[@]}" \
+    "${SCHEME:-http}://127.0.0.1:$PORT/healthz")
+  [[ $code == 200 ]] && ok "$1" || fail "$1: /healthz answered $code"
+}
+
 # req JAR METHOD PATH|URL [curl args...]: fetch as a browser with the cookie jar
 # $TMP/JAR.jar (JAR "-": no jar; pass cookies with -H Cookie:). A PATH is on BASE.
 req() {
