@@ -247,7 +247,8 @@ reg_create(struct reg_job *j)
 	p.id_number = j->f.id.canonical;
 	p.name = j->f.name;
 	p.phone = j->f.phone_key;
-	/* loa.level 0: LoA 1 by "self" (dir_person_add). */
+	/* Typed in by whoever fills the form: not verified, so not a login identifier
+	 * (phone_verified false). loa.level 0: LoA 1 by "self" (dir_person_add). */
 	r = dir_person_add(j->app->dir, &p, uid);
 	if (r == YH_ERR_EXISTS) {
 		if ((r = audit_register(j, NULL, "exists")) == 0) {

@@ -480,8 +480,8 @@ dir_bulk_end(struct dir *d)
 
 /* ---- persons ---- */
 
-/* Checks the mutable fields of a person and fills the record's name, phone, email and
- * username (sealing the phone). */
+/* Checks the mutable fields of a person and fills the record's name, phone (sealed,
+ * with its verified flag), email and username. */
 static int
 person_fields(struct dir *d, const struct dir_person *in, struct dir_person_rec *rec)
 {
@@ -496,6 +496,7 @@ person_fields(struct dir *d, const struct dir_person *in, struct dir_person_rec 
 	rec->p.username = empty(in->username) ? NULL : in->username;
 	if (empty(in->phone))
 		return 0;
+	rec->p.phone_verified = in->phone_verified;
 	if ((r = canon_phone(in->phone, phone)) == 0)
 		r = seal_indexed(d, VAULT_DOMAIN_PHONE, phone, &rec->p.phone, rec->phone_index);
 	yh_wipe(phone, sizeof(phone));
