@@ -245,8 +245,9 @@ show_profile(struct view *v, const struct dir_person *person)
 	page_html(v->p, "<dt>%s</dt><dd>%s</dd>", page_pick(l, "居民身份证号码",
 	    "Resident ID number"), masked);
 	oidc_phone_mask(person->phone, masked, sizeof(masked));
-	page_html(v->p, "<dt>%s</dt><dd>%s</dd>", page_pick(l, "手机号码", "Phone"),
-	    masked[0] != '\0' ? masked : "-");
+	page_html(v->p, "<dt>%s</dt><dd>%s%s</dd>", page_pick(l, "手机号码", "Phone"),
+	    masked[0] != '\0' ? masked : "-", person->phone == NULL || person->phone_verified ?
+	    "" : page_pick(l, "（未验证，不能用于登录）", " (not verified: not usable to log in)"));
 	fmt_cst(person->loa.at, when, sizeof(when));
 	page_html(v->p, "<dt>%s</dt><dd>%s %d%s%s", page_pick(l, "实名认证等级",
 	    "Assurance level"), page_pick(l, "等级", "level"), person->loa.level,
