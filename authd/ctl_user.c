@@ -14,6 +14,7 @@
 
 #include "authd/authd_config.h"
 #include "authd/ctl.h"
+#include "authd/login.h"
 #include "authd/state.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -818,8 +819,9 @@ user_check_password(int argc, char **argv)
 		goto out;
 	r = check_login(id, o.ident, pw, pwlen, &rehashed, &st);
 	if ((r == 0 || r == YH_ERR_AUTH) && record(id, r == 0 && st == DIR_STATUS_ACTIVE ?
-	    "login.success" : "login.failure", NULL, json_pack("{s:s,s:s,s:b,s:s}", "method",
-	    "password", "via", "authctl", "rehashed", rehashed, "identifier", o.ident)) != 0) {
+	    "login.success" : "login.failure", NULL, json_pack("{s:s,s:s,s:b,s:o*}", "method",
+	    "password", "via", "authctl", "rehashed", rehashed, "identifier",
+	    login_audit_name(o.ident))) != 0) {
 		r = 2;
 		goto out;
 	}

@@ -235,6 +235,25 @@ int dir_person_find_username(struct dir *d, const char *username,
 int dir_person_find_legacy_username(struct dir *d, const char *username,
     const char *source, struct dir_person *out) YH_WUR;
 
+/* What a login identifier is read as (dir_login_parse). */
+enum dir_login_kind {
+	DIR_LOGIN_ID_NUMBER,   /* a valid resident ID number */
+	DIR_LOGIN_PHONE,       /* a phone number (mk_phone_key folds it) */
+	DIR_LOGIN_NAME,        /* anything else: a username or a legacy username */
+};
+
+#define DIR_LOGIN_KEY_MAX 32   /* bytes of dir_login_parse's key, NUL included */
+
+/*
+ * How dir_person_find_login reads an identifier of len bytes (trimmed): a resident ID
+ * number in any spelling idn_resident_check accepts (key: the canonical number), else a
+ * phone number in any spelling mk_phone_key folds (key: the phone key), else a name (key
+ * ""). The one place that decides it, for the lookup and for whoever must mask what a
+ * person typed (the audit trail). key holds personal data: wipe it after use.
+ */
+enum dir_login_kind dir_login_parse(const char *id, size_t len,
+    char key[DIR_LOGIN_KEY_MAX]);
+
 /*
  * Finds the person a login form's identifier names: a valid resident ID number, else a
  * verified phone number (dir_person_find_phone), else a username, else a legacy
