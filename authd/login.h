@@ -32,7 +32,7 @@
 
 struct authd_app;
 
-#define LOGIN_SID_COOKIE "yh_sid"
+#define LOGIN_SID_COOKIE "yh_sid"          /* "__Host-yh_sid" over HTTPS (page_cookie) */
 #define LOGIN_NEXT_DEFAULT "/account"
 #define LOGIN_NEXT_MAX 4096
 

@@ -63,7 +63,7 @@ int
 login_session_of(struct http_req *req, struct authd_app *app, unsigned flags,
     struct sess_info *out)
 {
-	const char *tok = http_req_cookie(req, LOGIN_SID_COOKIE);
+	const char *tok = page_cookie(req, LOGIN_SID_COOKIE);
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -541,7 +541,7 @@ login_get(struct http_req *req, void *arg)
 	next = login_next_pick(next);
 	if (http_req_query(req, "login_hint", DIR_LEGACY_FIELD_MAX, &hint) != 0)
 		hint = owned_hint = hint_from_next(next);
-	if ((r = csrf_prepare(req, app->subject_key, LOGIN_PURPOSE, csrf)) != 0)
+	if ((r = csrf_prepare(req, app->subject_key, LOGIN_PURPOSE, NULL, csrf)) != 0)
 		goto out;
 	page_init(&p, req, "/login");
 	page_set_next(&p, next);
@@ -559,7 +559,7 @@ pw_job_new(struct http_req *req, struct authd_app *app, char *username, char *pa
     const char *next, const char *csrf, struct pw_job **out)
 {
 	struct pw_job *j = calloc(1, sizeof(*j));
-	const char *sid = http_req_cookie(req, LOGIN_SID_COOKIE);
+	const char *sid = page_cookie(req, LOGIN_SID_COOKIE);
 	const char *ua = http_req_header(req, "User-Agent");
 
 	*out = NULL;
@@ -615,7 +615,7 @@ login_post(struct http_req *req, void *arg)
 	const char *nx;
 	int r, ru, rp;
 
-	if ((r = csrf_verify(req, app->subject_key, LOGIN_PURPOSE)) != 0)
+	if ((r = csrf_verify(req, app->subject_key, LOGIN_PURPOSE, NULL)) != 0)
 		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 	if ((r = http_req_form(req, CSRF_FIELD, CSRF_TOKEN_SIZE, &csrf)) != 0)
 		goto out;

@@ -15,6 +15,7 @@
 #include "authd/audit.h"
 #include "authd/clients.h"
 #include "authd/csrf.h"
+#include "authd/login.h"
 #include "authd/oidc.h"
 #include "authd/oidc_authorize.h"
 #include "authd/pages.h"
@@ -26,7 +27,6 @@
 #include "token/jwt.h"
 #include "token/keyring.h"
 
-#define LO_COOKIE "yh_sid"
 #define LO_LOCATION_MAX 8192
 
 void
@@ -265,7 +265,7 @@ lo_params(struct http_req *req, struct lo_raw *w, struct oidc_lo_params *p)
 static bool
 lo_needs_confirm(struct authd_app *app, struct http_req *req, const struct oidc_lo_params *p)
 {
-	const char *cookie = http_req_cookie(req, LO_COOKIE);
+	const char *cookie = page_cookie(req, LOGIN_SID_COOKIE);
 	char client[CLIENTS_ID_MAX + 1];
 
 	if (cookie == NULL || cookie[0] == '\0')
@@ -282,16 +282,26 @@ lo_hidden(struct page *pg, const char *name, const char *value)
 		page_html(pg, "<input type=\"hidden\" name=\"%s\" value=\"%s\">", name, value);
 }
 
+/* What the confirmation's CSRF token is bound to: the live session (its key, in si),
+ * or NULL when the cookie names none (the pre-session cookie then). */
+static const char *
+lo_csrf_binding(struct authd_app *app, struct http_req *req, struct sess_info *si)
+{
+	return login_session_of(req, app, 0, si) == 0 ? si->key : NULL;
+}
+
 /* The confirmation page: a POST form back to /logout with the request's parameters. */
 static int
 lo_confirm_page(struct http_req *req, struct authd_app *app, const struct oidc_lo_params *p)
 {
 	char csrf[CSRF_TOKEN_SIZE];
+	struct sess_info si;
 	struct page pg;
 	enum page_lang l;
 	int r;
 
-	if ((r = csrf_prepare(req, app->subject_key, "logout", csrf)) != 0)
+	if ((r = csrf_prepare(req, app->subject_key, "logout", lo_csrf_binding(app, req, &si),
+	    csrf)) != 0)
 		return r;
 	page_init(&pg, req, "/logout");
 	l = pg.lang;
@@ -323,6 +333,7 @@ logout_handler(struct http_req *req, void *arg)
 	struct oidc_lo_params p;
 	struct oidc_lo_result res;
 	struct lo_raw w;
+	struct sess_info si;
 	enum page_lang l;
 	char *confirm = NULL;
 	int r;
@@ -338,16 +349,17 @@ logout_handler(struct http_req *req, void *arg)
 			r = lo_confirm_page(req, app, &p);
 			goto out;
 		}
-		if ((r = csrf_verify(req, app->subject_key, "logout")) == YH_ERR_DENIED) {
+		if ((r = csrf_verify(req, app->subject_key, "logout",
+		    lo_csrf_binding(app, req, &si))) == YH_ERR_DENIED) {
 			r = csrf_respond_rejected(req);
 			goto out;
 		}
 		if (r != 0)
 			goto out;
 	}
-	if ((r = oidc_lo_run(app, &p, http_req_cookie(req, LO_COOKIE), &res)) != 0)
+	if ((r = oidc_lo_run(app, &p, page_cookie(req, LOGIN_SID_COOKIE), &res)) != 0)
 		goto out;
-	if ((r = page_set_cookie(req, LO_COOKIE, "", -1, http_req_is_https(req))) != 0)
+	if ((r = page_set_cookie(req, LOGIN_SID_COOKIE, "", -1, http_req_is_https(req))) != 0)
 		goto out;
 	if (res.location != NULL) {
 		r = http_respond_redirect(req, 302, res.location);

@@ -22,6 +22,7 @@
 #include "authd/audit.h"
 #include "authd/clients.h"
 #include "authd/consent.h"
+#include "authd/csrf.h"
 #include "authd/http.h"
 #include "authd/routes.h"
 #include "authd/sess.h"
@@ -631,8 +632,8 @@ test_account_page(void **state)
 	hx_session(h, other, osid);
 	http("/account", NULL, h->stoken, &r);
 	assert_int_equal(r.status, 200);
-	keep_csrf_cookie(&r);
-	assert_true(h->csrf_cookie[0] != '\0');
+	/* Its forms are bound to the session: no pre-session cookie is needed or set. */
+	assert_null(strstr(yh_buf_cstr(&r.headers), "yh_csrf="));
 	assert_non_null(strstr(yh_buf_cstr(&r.body), "张三"));
 	assert_non_null(strstr(yh_buf_cstr(&r.body), "110101********"));
 	assert_null(strstr(yh_buf_cstr(&r.body), h->id_number));
@@ -662,6 +663,28 @@ test_account_page(void **state)
 	http("/account/session/end", body, h->stoken, &r);
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
+	assert_int_equal(sess_get(h->sess, other, 0, &si), 0);
+
+	/* A yh_csrf cookie of the sender's choosing with the token that goes with it (what
+	 * a planted cookie gives an attacker): refused, for this form and for TOTP set-up. */
+	{
+		unsigned char key[CSRF_KEY_BYTES];
+		char planted[CSRF_TOKEN_SIZE];
+
+		assert_int_equal(csrf_cookie_new(h->csrf_cookie), 0);
+		assert_int_equal(csrf_key_derive(h->app.subject_key, key), 0);
+		assert_int_equal(csrf_token_make(key, CSRF_BIND_PRE, h->csrf_cookie, "account",
+		    planted), 0);
+		snprintf(body, sizeof(body), "sid=%s&csrf=%s", osid, planted);
+		http("/account/session/end", body, h->stoken, &r);
+		assert_int_equal(r.status, 400);
+		resp_free(&r);
+		snprintf(body, sizeof(body), "csrf=%s", planted);
+		http("/account/totp/new", body, h->stoken, &r);
+		assert_int_equal(r.status, 400);
+		resp_free(&r);
+		h->csrf_cookie[0] = '\0';
+	}
 	assert_int_equal(sess_get(h->sess, other, 0, &si), 0);
 
 	/* With it, the other session ends; this one stays. */
