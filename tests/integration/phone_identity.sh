@@ -29,14 +29,6 @@ COPIER_PW='Copied a phone 2026!'
 LONE_ID=$(id_number 11010119920303345)
 LONE_PW='Lone self signup 2026!'
 
-# login JAR USER PASSWORD: the real form (GET, token, POST) with next=/account.
-login() {
-  local tok
-  req "$1" GET '/login?next=%2Faccount'
-  tok=$(form_value csrf)
-  req "$1" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
-    --data-urlencode "username=$2" --data-urlencode "password=$3"
-}
 # register JAR ID PHONE PASSWORD: the registration form.
 register() {
   local tok
@@ -80,18 +72,18 @@ register r "$COPIER_ID" '+86 138 0013 8000' "$COPIER_PW"
   fail "registration: $STATUS"
 
 # ---- the owner's login by phone keeps working
-login o 13800138000 "$OWNER_PW"
+login_form o 13800138000 "$OWNER_PW"
 logged_in o && ok "the owner logs in with the phone after the copy" ||
   fail "the owner's phone login: $STATUS '$LOCATION'$( [[ $BODY == *'账号或密码不正确'* ]] && echo ' (refused)')"
 [[ $(audit_count login.failure '"reason":"ambiguous"') == 0 ]] &&
   ok "no login refused as ambiguous" || fail "a login was refused as ambiguous"
 
 # ---- the registrant: not by the copied phone, by the ID number
-login c 13800138000 "$COPIER_PW"
+login_form c 13800138000 "$COPIER_PW"
 [[ $STATUS == 200 && $BODY == *'账号或密码不正确'* && -z $(jar_value c yh_sid) ]] &&
   ok "the copied (unverified) phone does not log the registrant in" ||
   fail "the registrant's phone login: $STATUS '$LOCATION'"
-login c "$COPIER_ID" "$COPIER_PW"
+login_form c "$COPIER_ID" "$COPIER_PW"
 logged_in c && ok "the registrant logs in with the ID number" || fail "registrant login: $STATUS"
 
 # ---- what an app with the phone scope receives
@@ -114,14 +106,14 @@ curl -s "$ISSUER/.well-known/openid-configuration" | grep -q '"phone_number_veri
 # ---- a lone self-registered number: an identifier once an operator vouches for it
 register l "$LONE_ID" 13900139000 "$LONE_PW"
 [[ $STATUS == 200 ]] || fail "registration 2: $STATUS"
-login l 13900139000 "$LONE_PW"
+login_form l 13900139000 "$LONE_PW"
 [[ $STATUS == 200 && -z $(jar_value l yh_sid) ]] && ok "a self-registered phone does not log in" ||
   fail "unverified lone phone: $STATUS '$LOCATION'"
 ctl user show "$LONE_ID" >"$TMP/show.json" || fail "authctl user show"
 grep -q '"phone_verified":false' "$TMP/show.json" && ok "authctl user show: phone_verified false" ||
   fail "authctl user show: $(cat "$TMP/show.json")"
 ctl user phone "$LONE_ID" --phone-verified yes >/dev/null || fail "authctl user phone"
-login l 13900139000 "$LONE_PW"
+login_form l 13900139000 "$LONE_PW"
 logged_in l && ok "after authctl user phone --phone-verified yes the phone logs in" ||
   fail "verified lone phone: $STATUS '$LOCATION'"
 
