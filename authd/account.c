@@ -34,7 +34,6 @@
 #include "identity/totp.h"
 
 #define ACCOUNT_PURPOSE "account"
-#define SID_COOKIE "yh_sid"
 #define LOGIN_AGAIN "/login?next=%2Faccount"
 #define ACTOR_SIZE (8 + SESS_UID_MAX)
 #define PW_FIELD_MAX PW_PASSWORD_MAX
@@ -75,20 +74,6 @@ audit(struct authd_app *app, const char *event, const char *uid, json_t *fields)
 	return r;
 }
 
-/* The request's session: 0 with *si set, YH_ERR_NOT_FOUND when there is none. */
-static int
-session_of(struct authd_app *app, struct http_req *req, struct sess_info *si)
-{
-	const char *tok = http_req_cookie(req, SID_COOKIE);
-	int r;
-
-	memset(si, 0, sizeof(*si));
-	if (tok == NULL)
-		return YH_ERR_NOT_FOUND;
-	r = sess_get(app->sess, tok, SESS_TOUCH, si);
-	return r == YH_ERR_EXPIRED ? YH_ERR_NOT_FOUND : r;
-}
-
 static int
 bad_request(struct http_req *req)
 {
@@ -104,7 +89,7 @@ bad_request(struct http_req *req)
 static bool
 enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *si, int *r)
 {
-	*r = session_of(app, req, si);
+	*r = login_session_of(req, app, SESS_TOUCH, si);
 	if (*r == YH_ERR_NOT_FOUND) {
 		*r = http_respond_redirect(req, post ? 303 : 302, LOGIN_AGAIN);
 		return false;
@@ -113,7 +98,7 @@ enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *
 		*r = page_failure_send(req, *r);
 		return false;
 	}
-	if (post && (*r = csrf_verify(req, app->subject_key, ACCOUNT_PURPOSE)) != 0) {
+	if (post && (*r = csrf_verify(req, app->subject_key, ACCOUNT_PURPOSE, si->key)) != 0) {
 		*r = *r == YH_ERR_DENIED ? csrf_respond_rejected(req) : *r;
 		return false;
 	}
@@ -134,7 +119,7 @@ back(struct http_req *req, const char *done)
 static int
 drop_cookie(struct http_req *req)
 {
-	return page_set_cookie(req, SID_COOKIE, "deleted", -1, http_req_is_https(req));
+	return page_set_cookie(req, LOGIN_SID_COOKIE, "deleted", -1, http_req_is_https(req));
 }
 
 /* A form's text field into *out (malloc'd); NULL when absent. */
@@ -234,8 +219,9 @@ show_profile(struct view *v, const struct dir_person *person)
 	page_html(v->p, "<dt>%s</dt><dd>%s</dd>", page_pick(l, "居民身份证号码",
 	    "Resident ID number"), masked);
 	oidc_phone_mask(person->phone, masked, sizeof(masked));
-	page_html(v->p, "<dt>%s</dt><dd>%s</dd>", page_pick(l, "手机号码", "Phone"),
-	    masked[0] != '\0' ? masked : "-");
+	page_html(v->p, "<dt>%s</dt><dd>%s%s</dd>", page_pick(l, "手机号码", "Phone"),
+	    masked[0] != '\0' ? masked : "-", person->phone == NULL || person->phone_verified ?
+	    "" : page_pick(l, "（未验证，不能用于登录）", " (not verified: not usable to log in)"));
 	fmt_cst(person->loa.at, when, sizeof(when));
 	page_html(v->p, "<dt>%s</dt><dd>%s %d%s%s", page_pick(l, "实名认证等级",
 	    "Assurance level"), page_pick(l, "等级", "level"), person->loa.level,
@@ -434,7 +420,7 @@ account_view(struct authd_app *app, struct http_req *req, const struct sess_info
 		r = page_failure_send(req, r);
 		goto out;
 	}
-	if ((r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, csrf)) != 0)
+	if ((r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, si->key, csrf)) != 0)
 		goto out;
 	page_init(&p, req, "/account");
 	v.p = &p;
@@ -681,7 +667,7 @@ totp_page(struct authd_app *app, struct http_req *req, const struct sess_info *s
 		r = page_failure_send(req, r);
 		goto out;
 	}
-	if ((r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, csrf)) != 0)
+	if ((r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, si->key, csrf)) != 0)
 		goto out;
 	page_init(&p, req, "/account/totp");
 	page_begin(&p, page_pick(p.lang, "设置身份验证器", "Set up your authenticator app"));
@@ -995,7 +981,7 @@ pw_job_fill(struct authd_app *app, struct http_req *req, const struct sess_info 
 	} else if ((r = dir_person_get(app->dir, si->uid, &who)) == 0)
 		*msg = pw_policy(j->lang, j->password, pw2, &who);
 	if (r == 0)
-		r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, j->csrf);
+		r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, si->key, j->csrf);
 	yh_strfree_secret(pw2);
 	dir_person_clear(&who);
 	return r;

@@ -195,8 +195,7 @@ add_fields(json_t *line, json_t *fields)
 
 			if (s == NULL)
 				return YH_ERR_ALLOC;
-			yh_redact_default(s, strlen(s));
-			copy = json_string(s);
+			copy = json_stringn(s, yh_redact_default(s, strlen(s)));
 			free(s);
 		} else
 			copy = json_deep_copy(v);

@@ -4,8 +4,8 @@
  * removing or reordering any line breaks the chain that yh_audit_verify checks. Every
  * line is written and fsync'd before yh_audit_write returns, under an exclusive flock,
  * so several processes (authd nodes on one host, authctl) can share one file. String
- * values pass through the log redactor: ID-number-like and mobile-number-like digit runs
- * are masked even if a caller forgot.
+ * values pass through the log redactor (yh_redact_default): ID numbers and phone numbers
+ * are masked in whatever spelling, even if a caller forgot.
  */
 #ifndef YH_AUTHD_AUDIT_H
 #define YH_AUTHD_AUDIT_H

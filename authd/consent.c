@@ -16,6 +16,7 @@
 #include "authd/consent.h"
 #include "authd/csrf.h"
 #include "authd/oidc.h"
+#include "authd/login.h"
 #include "authd/pages.h"
 #include "authd/routes.h"
 #include "authd/sess.h"
@@ -26,7 +27,6 @@
 #include "identity/idnum.h"
 
 #define CONSENT_PURPOSE "consent"
-#define SID_COOKIE "yh_sid"
 #define AUTHORIZE_PREFIX "/authorize?"
 #define PARAM_MAX 2048            /* bytes of one parameter read out of next */
 #define URL_MAX 8192              /* bytes of a redirect we build */
@@ -243,20 +243,6 @@ next_without_prompt_consent(const char *next, char **out)
 
 /* ---- helpers for both methods ---- */
 
-/* The request's session: 0 with *si set, YH_ERR_NOT_FOUND when there is none. */
-static int
-session_of(struct authd_app *app, struct http_req *req, struct sess_info *si)
-{
-	const char *tok = http_req_cookie(req, SID_COOKIE);
-	int r;
-
-	memset(si, 0, sizeof(*si));
-	if (tok == NULL)
-		return YH_ERR_NOT_FOUND;
-	r = sess_get(app->sess, tok, SESS_TOUCH, si);
-	return r == YH_ERR_EXPIRED ? YH_ERR_NOT_FOUND : r;
-}
-
 /* 302/303 to /login?next=<next>. */
 static int
 to_login(struct http_req *req, unsigned status, const char *next)
@@ -330,15 +316,16 @@ claims_list(struct page *p, const struct consent_req *c, const struct dir_person
 	page_html(p, "</ul>");
 }
 
+/* The consent form, its token bound to the session si. */
 static int
-consent_page(struct authd_app *app, struct http_req *req, const char *next,
-    const struct consent_req *c, const struct dir_person *person)
+consent_page(struct authd_app *app, struct http_req *req, const struct sess_info *si,
+    const char *next, const struct consent_req *c, const struct dir_person *person)
 {
 	char csrf[CSRF_TOKEN_SIZE];
 	struct page p;
 	int r;
 
-	if ((r = csrf_prepare(req, app->subject_key, CONSENT_PURPOSE, csrf)) != 0)
+	if ((r = csrf_prepare(req, app->subject_key, CONSENT_PURPOSE, si->key, csrf)) != 0)
 		return r;
 	page_init(&p, req, "/consent");
 	page_set_next(&p, next);
@@ -377,7 +364,7 @@ consent_get(struct http_req *req, void *arg)
 		creq_clear(&c);
 		return bad_request(req);
 	}
-	if ((r = session_of(app, req, &si)) == YH_ERR_NOT_FOUND)
+	if ((r = login_session_of(req, app, SESS_TOUCH, &si)) == YH_ERR_NOT_FOUND)
 		r = to_login(req, 302, next);
 	else if (r != 0)
 		r = page_failure_send(req, r);
@@ -386,7 +373,7 @@ consent_get(struct http_req *req, void *arg)
 	else if ((r = dir_person_get(app->dir, si.uid, &person)) != 0)
 		r = page_failure_send(req, r);
 	else
-		r = consent_page(app, req, next, &c, &person);
+		r = consent_page(app, req, &si, next, &c, &person);
 	dir_person_clear(&person);
 	creq_clear(&c);
 	return r;
@@ -467,7 +454,7 @@ consent_post(struct http_req *req, void *arg)
 		r = bad_request(req);
 		goto out;
 	}
-	if ((r = session_of(app, req, &si)) == YH_ERR_NOT_FOUND) {
+	if ((r = login_session_of(req, app, SESS_TOUCH, &si)) == YH_ERR_NOT_FOUND) {
 		r = to_login(req, 303, next);
 		goto out;
 	}
@@ -475,7 +462,7 @@ consent_post(struct http_req *req, void *arg)
 		r = page_failure_send(req, r);
 		goto out;
 	}
-	if ((r = csrf_verify(req, app->subject_key, CONSENT_PURPOSE)) != 0) {
+	if ((r = csrf_verify(req, app->subject_key, CONSENT_PURPOSE, si.key)) != 0) {
 		r = r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 		goto out;
 	}

@@ -1,4 +1,5 @@
-/* CSRF tokens bound to the yh_csrf cookie: see csrf.h for the design and why. */
+/* CSRF tokens bound to the session or to the yh_csrf pre-session cookie: see csrf.h
+ * for the design and why. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 
 #define CSRF_RAW_BYTES 32
 #define CSRF_B64_LEN 43
-#define CSRF_LABEL "yh-csrf-v1"
+#define CSRF_LABEL "yh-csrf-v2"
+#define CSRF_SESSION_KEY_LEN 64   /* hex SHA-256: sess_info.key */
 #define CSRF_KEY_LABEL "yihao/csrf/v1"
 
 static int
@@ -77,42 +79,64 @@ purpose_ok(const char *purpose)
 	return true;
 }
 
-int
-csrf_token_make(const unsigned char key[CSRF_KEY_BYTES], const char *cookie,
-    const char *purpose, char out[CSRF_TOKEN_SIZE])
+/* A well-formed binding of kind: a yh_csrf cookie, or a session key (64 lower-case hex). */
+static bool
+binding_ok(enum csrf_bind kind, const char *binding)
 {
-	unsigned char msg[sizeof(CSRF_LABEL) + CSRF_B64_LEN + 1 + CSRF_PURPOSE_MAX];
+	if (kind == CSRF_BIND_PRE)
+		return csrf_cookie_ok(binding);
+	if (kind != CSRF_BIND_SESSION || binding == NULL ||
+	    strnlen(binding, CSRF_SESSION_KEY_LEN + 1) != CSRF_SESSION_KEY_LEN)
+		return false;
+	for (size_t i = 0; i < CSRF_SESSION_KEY_LEN; i++)
+		if (!((binding[i] >= '0' && binding[i] <= '9') ||
+		    (binding[i] >= 'a' && binding[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int
+csrf_token_make(const unsigned char key[CSRF_KEY_BYTES], enum csrf_bind kind,
+    const char *binding, const char *purpose, char out[CSRF_TOKEN_SIZE])
+{
+	unsigned char msg[sizeof(CSRF_LABEL) + 5 + CSRF_SESSION_KEY_LEN + 1 + CSRF_PURPOSE_MAX];
+	const char *kname = kind == CSRF_BIND_SESSION ? "sess" : "pre";
 	unsigned char mac[32];
-	size_t n = 0, plen;
+	size_t n = 0, blen, plen;
 	int r;
 
 	out[0] = '\0';
-	if (!csrf_cookie_ok(cookie) || !purpose_ok(purpose))
+	if (!binding_ok(kind, binding) || !purpose_ok(purpose))
 		return YH_ERR_INVALID;
+	blen = strlen(binding);
 	plen = strlen(purpose);
-	memcpy(msg, CSRF_LABEL, sizeof(CSRF_LABEL));    /* with its NUL as separator */
+	/* Each part with a NUL after it: kind, binding and purpose cannot run together. */
+	memcpy(msg, CSRF_LABEL, sizeof(CSRF_LABEL));
 	n = sizeof(CSRF_LABEL);
-	memcpy(msg + n, cookie, CSRF_B64_LEN);
-	n += CSRF_B64_LEN;
+	memcpy(msg + n, kname, strlen(kname) + 1);
+	n += strlen(kname) + 1;
+	memcpy(msg + n, binding, blen);
+	n += blen;
 	msg[n++] = '\0';
 	memcpy(msg + n, purpose, plen);
 	n += plen;
 	if ((r = hmac256(key, CSRF_KEY_BYTES, msg, n, mac)) == 0)
 		yh_b64url_encode(mac, sizeof(mac), out);
 	yh_wipe(mac, sizeof(mac));
+	yh_wipe(msg, sizeof(msg));
 	return r;
 }
 
 int
-csrf_token_check(const unsigned char key[CSRF_KEY_BYTES], const char *cookie,
-    const char *purpose, const char *token)
+csrf_token_check(const unsigned char key[CSRF_KEY_BYTES], enum csrf_bind kind,
+    const char *binding, const char *purpose, const char *token)
 {
 	char want[CSRF_TOKEN_SIZE];
 	int r;
 
 	if (token == NULL || strnlen(token, CSRF_B64_LEN + 1) != CSRF_B64_LEN)
 		return YH_ERR_DENIED;
-	if ((r = csrf_token_make(key, cookie, purpose, want)) != 0)
+	if ((r = csrf_token_make(key, kind, binding, purpose, want)) != 0)
 		return r == YH_ERR_INVALID ? YH_ERR_DENIED : r;
 	r = yh_ct_eq(want, token, CSRF_B64_LEN) ? 0 : YH_ERR_DENIED;
 	yh_wipe(want, sizeof(want));
@@ -121,23 +145,24 @@ csrf_token_check(const unsigned char key[CSRF_KEY_BYTES], const char *cookie,
 
 int
 csrf_prepare(struct http_req *req, const unsigned char subject_key[32], const char *purpose,
-    char token[CSRF_TOKEN_SIZE])
+    const char *session_key, char token[CSRF_TOKEN_SIZE])
 {
 	unsigned char key[CSRF_KEY_BYTES];
-	char fresh[CSRF_TOKEN_SIZE];
-	const char *cookie = http_req_cookie(req, CSRF_COOKIE);
+	char fresh[CSRF_TOKEN_SIZE] = "";
+	const char *binding = session_key;
 	int r;
 
 	token[0] = '\0';
-	if (!csrf_cookie_ok(cookie)) {
+	if (session_key == NULL && !csrf_cookie_ok(binding = page_cookie(req, CSRF_COOKIE))) {
 		if ((r = csrf_cookie_new(fresh)) != 0 ||
 		    (r = page_set_cookie(req, CSRF_COOKIE, fresh, 0, http_req_is_https(req))) != 0)
 			goto out;
-		cookie = fresh;
+		binding = fresh;
 	}
 	if ((r = csrf_key_derive(subject_key, key)) != 0)
 		goto out;
-	r = csrf_token_make(key, cookie, purpose, token);
+	r = csrf_token_make(key, session_key != NULL ? CSRF_BIND_SESSION : CSRF_BIND_PRE,
+	    binding, purpose, token);
 out:
 	yh_wipe(key, sizeof(key));
 	yh_wipe(fresh, sizeof(fresh));
@@ -145,7 +170,8 @@ out:
 }
 
 int
-csrf_verify(struct http_req *req, const unsigned char subject_key[32], const char *purpose)
+csrf_verify(struct http_req *req, const unsigned char subject_key[32], const char *purpose,
+    const char *session_key)
 {
 	unsigned char key[CSRF_KEY_BYTES];
 	char *token = NULL;
@@ -157,7 +183,11 @@ csrf_verify(struct http_req *req, const unsigned char subject_key[32], const cha
 	}
 	if ((r = csrf_key_derive(subject_key, key)) != 0)
 		goto out;
-	r = csrf_token_check(key, http_req_cookie(req, CSRF_COOKIE), purpose, token);
+	if (session_key != NULL)
+		r = csrf_token_check(key, CSRF_BIND_SESSION, session_key, purpose, token);
+	else
+		r = csrf_token_check(key, CSRF_BIND_PRE, page_cookie(req, CSRF_COOKIE), purpose,
+		    token);
 out:
 	if (r == YH_ERR_DENIED)
 		yh_info("form rejected: missing or wrong CSRF token (%s, %s)", purpose,

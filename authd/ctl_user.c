@@ -1,9 +1,10 @@
 /*
- * authctl user add|show|list|lock|unlock|deregister|logout|verify|check-password: persons
- * in the directory. ID numbers and phone numbers are printed masked; passwords are read
- * from stdin only and wiped. logout, lock and deregister end the person's sessions in the
- * running authd through its control socket (authd/control.h), which sends the apps
- * back-channel logout.
+ * authctl user add|show|list|phone|lock|unlock|deregister|logout|verify|check-password:
+ * persons in the directory. A phone an operator gives is verified unless they say
+ * otherwise (--phone-verified no): the operator answers for it. ID numbers and phone
+ * numbers are printed masked; passwords are read from stdin only and wiped. logout,
+ * lock and deregister end the person's sessions in the running authd through its
+ * control socket (authd/control.h), which sends the apps back-channel logout.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "authd/authd_config.h"
 #include "authd/ctl.h"
+#include "authd/login.h"
 #include "authd/state.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -30,13 +32,15 @@ enum {
 	O_ID_NUMBER = 1u << 0, O_NAME = 1u << 1, O_PHONE = 1u << 2, O_EMAIL = 1u << 3,
 	O_USERNAME = 1u << 4, O_PASSWORD_STDIN = 1u << 5, O_LIMIT = 1u << 6,
 	O_OFFSET = 1u << 7, O_LOA = 1u << 8, O_BY = 1u << 9, O_EVIDENCE = 1u << 10,
+	O_PHONE_VERIFIED = 1u << 11,
 };
 
 struct uopts {
 	const char *id_number, *name, *phone, *email, *username, *limit, *offset, *loa, *by,
-	    *evidence;
+	    *evidence, *phone_verified;
 	bool password_stdin;
 	const char *ident;   /* the one positional argument, when the command takes it */
+	const char *cmd;     /* the command's name (argv[1]), for messages */
 };
 
 struct uopt_def {
@@ -57,6 +61,7 @@ static const struct uopt_def uopt_defs[] = {
 	{ "--loa", O_LOA, offsetof(struct uopts, loa) },
 	{ "--by", O_BY, offsetof(struct uopts, by) },
 	{ "--evidence", O_EVIDENCE, offsetof(struct uopts, evidence) },
+	{ "--phone-verified", O_PHONE_VERIFIED, offsetof(struct uopts, phone_verified) },
 	{ NULL, 0, 0 },
 };
 
@@ -66,6 +71,7 @@ static int
 parse_opts(int argc, char **argv, unsigned mask, bool want_ident, struct uopts *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->cmd = argv[1];
 	for (int i = 2; i < argc; i++) {
 		const struct uopt_def *d = uopt_defs;
 
@@ -88,8 +94,8 @@ parse_opts(int argc, char **argv, unsigned mask, bool want_ident, struct uopts *
 		*(const char **)(void *)((char *)o + d->offset) = argv[++i];
 	}
 	if (want_ident && o->ident == NULL)
-		return ctl_fail("user %s: missing the user (uid, ID number, phone or username)",
-		    argv[1]);
+		return ctl_fail("user %s: missing the user (uid, ID number, verified phone or "
+		    "username)", argv[1]);
 	return 0;
 }
 
@@ -214,6 +220,8 @@ person_json(const struct dir_person *p)
 	if (p->phone != NULL)
 		mask_phone(p->phone, phm, sizeof(phm));
 	set_str(o, "phone", p->phone != NULL ? phm : NULL);
+	json_object_set_new(o, "phone_verified", p->phone != NULL ?
+	    json_boolean(p->phone_verified) : json_null());
 	set_str(o, "email", p->email);
 	set_str(o, "username", p->username);
 	set_str(o, "status", dir_status_str(p->status));
@@ -243,6 +251,17 @@ print_json(json_t *o)
 	return 0;
 }
 
+/* --phone-verified yes|no into *verified (default yes: the operator answers for a
+ * phone they give). Returns 0 or 2 (after a message). */
+static int
+phone_verified_opt(const struct uopts *o, bool *verified)
+{
+	*verified = true;
+	if (o->phone_verified != NULL && yh_parse_bool(o->phone_verified, verified) != 0)
+		return ctl_fail("user %s: --phone-verified must be yes or no", o->cmd);
+	return 0;
+}
+
 /* Records an operator action on a user; takes ownership of fields (may be NULL). */
 static int
 record(struct ident *id, const char *event, const char *uid, json_t *fields)
@@ -268,13 +287,18 @@ user_add(int argc, char **argv)
 	char uid[DIR_UID_LEN + 1], *pw = NULL, *hash = NULL, phone[32];
 	size_t pwlen = 0;
 	enum idn_reason why;
+	bool verified = true;
 	int r;
 
 	if ((r = parse_opts(argc, argv, O_ID_NUMBER | O_NAME | O_PHONE | O_EMAIL | O_USERNAME |
-	    O_PASSWORD_STDIN, false, &o)) != 0)
+	    O_PASSWORD_STDIN | O_PHONE_VERIFIED, false, &o)) != 0)
 		return r;
 	if (o.id_number == NULL || o.name == NULL)
 		return ctl_fail("user add: --id-number and --name are required");
+	if (o.phone_verified != NULL && o.phone == NULL)
+		return ctl_fail("user add: --phone-verified goes with --phone");
+	if ((r = phone_verified_opt(&o, &verified)) != 0)
+		return r;
 	if ((why = idn_resident_check(o.id_number, strlen(o.id_number), &idr)) != IDN_OK)
 		return ctl_fail("invalid ID number: %s", idn_reason_str(why));
 	if (o.phone != NULL && mk_phone_key(o.phone, strlen(o.phone), phone, sizeof(phone)) != 0)
@@ -291,6 +315,7 @@ user_add(int argc, char **argv)
 	p.id_number = idr.canonical;
 	p.name = (char *)o.name;
 	p.phone = (char *)o.phone;
+	p.phone_verified = verified;
 	p.email = (char *)o.email;
 	p.username = (char *)o.username;
 	p.status = DIR_STATUS_ACTIVE;
@@ -310,7 +335,8 @@ user_add(int argc, char **argv)
 		    yh_strerror(r));
 		goto out;
 	}
-	if ((r = record(id, "user.add", uid, NULL)) != 0)
+	if ((r = record(id, "user.add", uid, o.phone == NULL ? NULL :
+	    json_pack("{s:b}", "phone_verified", verified))) != 0)
 		goto out;
 	printf("%s\n", uid);
 out:
@@ -415,6 +441,67 @@ user_list(int argc, char **argv)
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = print_json(person_json(&list[i])) == 0 ? 0 : 2;
 	dir_person_list_free(list, n);
+	ident_close(id);
+	return r;
+}
+
+/*
+ * phone: sets a person's phone (--phone P; --phone "" removes it) and whether it is
+ * verified (--phone-verified, default yes), or with --phone-verified alone only the
+ * latter: the way to vouch for a phone the person typed in themselves once it was
+ * checked, or to withdraw that.
+ */
+static int
+user_phone(int argc, char **argv)
+{
+	struct uopts o;
+	struct dir_person p, after;
+	struct ident *id = NULL;
+	char key[32], *cur;
+	bool verified;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	memset(&after, 0, sizeof(after));
+	if ((r = parse_opts(argc, argv, O_PHONE | O_PHONE_VERIFIED, true, &o)) != 0)
+		return r;
+	if (o.phone == NULL && o.phone_verified == NULL)
+		return ctl_fail("user phone: give --phone P, --phone-verified yes|no, or both");
+	if ((r = phone_verified_opt(&o, &verified)) != 0)
+		return r;
+	if (o.phone != NULL && o.phone[0] != '\0' &&
+	    mk_phone_key(o.phone, strlen(o.phone), key, sizeof(key)) != 0)
+		return ctl_fail("invalid phone number");
+	if ((r = open_state(false, &id)) != 0)
+		return r;
+	if ((r = resolve(id->dir, o.ident, &p)) != 0)
+		goto out;
+	if (o.phone == NULL && p.phone == NULL) {
+		r = ctl_fail("user %s has no phone", p.uid);
+		goto out;
+	}
+	cur = p.phone;
+	if (o.phone != NULL)
+		p.phone = (char *)o.phone;
+	p.phone_verified = verified;
+	r = dir_person_update(id->dir, &p);
+	p.phone = cur;
+	if (r != 0) {
+		r = ctl_fail("cannot change the phone: %s", yh_strerror(r));
+		goto out;
+	}
+	if ((r = dir_person_get(id->dir, p.uid, &after)) != 0) {
+		r = ctl_fail("cannot read the directory: %s", yh_strerror(r));
+		goto out;
+	}
+	if ((r = record(id, "user.phone", p.uid, json_pack("{s:b, s:b}", "changed",
+	    o.phone != NULL, "phone_verified", after.phone_verified))) != 0)
+		goto out;
+	r = print_json(person_json(&after)) == 0 ? 0 : 2;
+out:
+	yh_wipe(key, sizeof(key));
+	dir_person_clear(&p);
+	dir_person_clear(&after);
 	ident_close(id);
 	return r;
 }
@@ -732,8 +819,9 @@ user_check_password(int argc, char **argv)
 		goto out;
 	r = check_login(id, o.ident, pw, pwlen, &rehashed, &st);
 	if ((r == 0 || r == YH_ERR_AUTH) && record(id, r == 0 && st == DIR_STATUS_ACTIVE ?
-	    "login.success" : "login.failure", NULL, json_pack("{s:s,s:s,s:b,s:s}", "method",
-	    "password", "via", "authctl", "rehashed", rehashed, "identifier", o.ident)) != 0) {
+	    "login.success" : "login.failure", NULL, json_pack("{s:s,s:s,s:b,s:o*}", "method",
+	    "password", "via", "authctl", "rehashed", rehashed, "identifier",
+	    login_audit_name(o.ident))) != 0) {
 		r = 2;
 		goto out;
 	}
@@ -764,10 +852,13 @@ user_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: authctl (-c FILE | -d STATE_DIR) user COMMAND ...\n"
-	    "  add --id-number N --name NAME [--phone P] [--email E] [--username U]"
-	    " [--password-stdin]\n"
-	    "  show USER                      (USER: uid, ID number, phone or username)\n"
+	    "  add --id-number N --name NAME [--phone P [--phone-verified yes|no]] [--email E]"
+	    " [--username U] [--password-stdin]\n"
+	    "  show USER                      (USER: uid, ID number, verified phone or"
+	    " username)\n"
 	    "  list [--limit N] [--offset N]\n"
+	    "  phone USER [--phone P] [--phone-verified yes|no]   (a phone is verified"
+	    " unless 'no')\n"
 	    "  lock|unlock|deregister USER   (lock, deregister: also end USER's sessions)\n"
 	    "  logout USER                    end every session of USER in the running authd\n"
 	    "  verify USER --loa 2|4 --by STAFF --evidence TEXT\n"
@@ -793,6 +884,8 @@ ctl_user(int argc, char **argv)
 		return user_show(argc, argv);
 	if (strcmp(cmd, "list") == 0)
 		return user_list(argc, argv);
+	if (strcmp(cmd, "phone") == 0)
+		return user_phone(argc, argv);
 	if (strcmp(cmd, "lock") == 0)
 		return user_status(argc, argv, DIR_STATUS_LOCKED);
 	if (strcmp(cmd, "unlock") == 0)

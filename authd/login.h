@@ -32,7 +32,7 @@
 
 struct authd_app;
 
-#define LOGIN_SID_COOKIE "yh_sid"
+#define LOGIN_SID_COOKIE "yh_sid"          /* "__Host-yh_sid" over HTTPS (page_cookie) */
 #define LOGIN_NEXT_DEFAULT "/account"
 #define LOGIN_NEXT_MAX 4096
 
@@ -132,5 +132,14 @@ void login_metric(struct authd_app *app, const char *method, const char *result)
  * YH_ERR_IO, or YH_ERR_INTERNAL when app->audit is NULL (authd.c must open it). */
 int login_audit(struct authd_app *app, const char *event, const char *actor,
     json_t *fields) YH_WUR;
+
+/*
+ * A login identifier as the audit trail keeps it (a new JSON string, NULL when out of
+ * memory): read the way the login lookup reads it (dir_login_parse), an ID number as
+ * idn_mask shows it ("110101********0011") and a phone number as its key masked
+ * ("138****8000"), whatever the spelling typed; anything else cut to 64 bytes of valid
+ * UTF-8 (the audit writer still masks any long number in it).
+ */
+json_t *login_audit_name(const char *identifier);
 
 #endif

@@ -20,6 +20,7 @@
 #include "authd/csrf.h"
 #include "authd/login.h"
 #include "authd/metrics.h"
+#include "authd/oidc.h"
 #include "authd/pages.h"
 #include "authd/routes.h"
 #include "authd/workers.h"
@@ -62,7 +63,7 @@ int
 login_session_of(struct http_req *req, struct authd_app *app, unsigned flags,
     struct sess_info *out)
 {
-	const char *tok = http_req_cookie(req, LOGIN_SID_COOKIE);
+	const char *tok = page_cookie(req, LOGIN_SID_COOKIE);
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -166,15 +167,24 @@ pw_job_free(struct pw_job *j)
 	free(j);
 }
 
-/* The identifier as the audit trail keeps it: an ID-number-like value masked, the rest
- * cut to LOGIN_AUDIT_ID_MAX bytes of valid UTF-8 (else ASCII with '?'). */
-static json_t *
-audit_login_name(const char *in)
+json_t *
+login_audit_name(const char *in)
 {
-	char out[LOGIN_AUDIT_ID_MAX * 2 + 1];
+	char out[LOGIN_AUDIT_ID_MAX * 2 + 1], key[DIR_LOGIN_KEY_MAX];
+	struct yh_span id = yh_span_trim(yh_span_cstr(in));
+	enum dir_login_kind kind = DIR_LOGIN_NAME;
 	size_t n = strlen(in), digits = 0;
 	json_t *s;
 
+	if (id.len <= IDN_INPUT_MAX)
+		kind = dir_login_parse(id.p, id.len, key);
+	if (kind == DIR_LOGIN_ID_NUMBER)
+		idn_mask(key, out, sizeof(out));
+	else if (kind == DIR_LOGIN_PHONE)
+		oidc_phone_mask(key, out, sizeof(out));
+	yh_wipe(key, sizeof(key));
+	if (kind != DIR_LOGIN_NAME)
+		return json_string(out);
 	for (size_t i = 0; i < n; i++)
 		if ((in[i] >= '0' && in[i] <= '9') || in[i] == 'X' || in[i] == 'x')
 			digits++;
@@ -250,7 +260,7 @@ audit_failure(struct pw_job *j, const char *uid, const char *reason, int64_t cou
 	snprintf(actor, sizeof(actor), "%s%s", uid != NULL ? "user:" : "anonymous",
 	    uid != NULL ? uid : "");
 	f = json_pack("{s:s, s:s, s:s, s:o*, s:I}", "method", "pwd", "reason", reason,
-	    "ip", j->ip, "login", audit_login_name(j->username), "failures", (json_int_t)count);
+	    "ip", j->ip, "login", login_audit_name(j->username), "failures", (json_int_t)count);
 	if (f == NULL)
 		return YH_ERR_ALLOC;
 	r = login_audit(j->app, "login.failure", actor, f);
@@ -268,7 +278,7 @@ audit_lockout(struct pw_job *j, const char *uid, const char *scope, int64_t lock
 	snprintf(actor, sizeof(actor), "%s%s", uid != NULL ? "user:" : "anonymous",
 	    uid != NULL ? uid : "");
 	f = json_pack("{s:s, s:s, s:s, s:o*, s:I}", "method", "pwd", "scope", scope, "ip", j->ip,
-	    "login", audit_login_name(j->username), "lockout_s", (json_int_t)lockout_s);
+	    "login", login_audit_name(j->username), "lockout_s", (json_int_t)lockout_s);
 	if (f == NULL)
 		return YH_ERR_ALLOC;
 	r = login_audit(j->app, "login.lockout", actor, f);
@@ -531,7 +541,7 @@ login_get(struct http_req *req, void *arg)
 	next = login_next_pick(next);
 	if (http_req_query(req, "login_hint", DIR_LEGACY_FIELD_MAX, &hint) != 0)
 		hint = owned_hint = hint_from_next(next);
-	if ((r = csrf_prepare(req, app->subject_key, LOGIN_PURPOSE, csrf)) != 0)
+	if ((r = csrf_prepare(req, app->subject_key, LOGIN_PURPOSE, NULL, csrf)) != 0)
 		goto out;
 	page_init(&p, req, "/login");
 	page_set_next(&p, next);
@@ -549,7 +559,7 @@ pw_job_new(struct http_req *req, struct authd_app *app, char *username, char *pa
     const char *next, const char *csrf, struct pw_job **out)
 {
 	struct pw_job *j = calloc(1, sizeof(*j));
-	const char *sid = http_req_cookie(req, LOGIN_SID_COOKIE);
+	const char *sid = page_cookie(req, LOGIN_SID_COOKIE);
 	const char *ua = http_req_header(req, "User-Agent");
 
 	*out = NULL;
@@ -605,7 +615,7 @@ login_post(struct http_req *req, void *arg)
 	const char *nx;
 	int r, ru, rp;
 
-	if ((r = csrf_verify(req, app->subject_key, LOGIN_PURPOSE)) != 0)
+	if ((r = csrf_verify(req, app->subject_key, LOGIN_PURPOSE, NULL)) != 0)
 		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 	if ((r = http_req_form(req, CSRF_FIELD, CSRF_TOKEN_SIZE, &csrf)) != 0)
 		goto out;

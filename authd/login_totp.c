@@ -126,7 +126,7 @@ totp_get(struct http_req *req, void *arg)
 		r = unavailable(req, r);
 		goto out;
 	}
-	if ((r = csrf_prepare(req, app->subject_key, TOTP_PURPOSE, csrf)) == 0)
+	if ((r = csrf_prepare(req, app->subject_key, TOTP_PURPOSE, t.sess.key, csrf)) == 0)
 		r = respond_form(req, app, &t, csrf, 200, PAGE_MSG_COUNT);
 out:
 	dir_person_clear(&t.person);
@@ -190,7 +190,7 @@ code_accepted(struct http_req *req, struct authd_app *app, struct totp_req *t,
 {
 	static const char *const amr_mfa[] = { "otp", "mfa" };
 	static const char *const amr_otp[] = { "otp" };
-	const char *old = http_req_cookie(req, LOGIN_SID_COOKIE);
+	const char *old = page_cookie(req, LOGIN_SID_COOKIE);
 	char token[SESS_TOKEN_SIZE] = "";
 	struct sess_auth a;
 	bool had_pwd = false;
@@ -237,15 +237,12 @@ totp_post(struct http_req *req, void *arg)
 	int r;
 
 	memset(&t, 0, sizeof(t));
-	if ((r = csrf_verify(req, app->subject_key, TOTP_PURPOSE)) != 0)
-		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
-	if ((r = http_req_form(req, CSRF_FIELD, CSRF_TOKEN_SIZE, &csrf)) != 0)
-		goto out;
 	if (http_req_form(req, "next", LOGIN_NEXT_MAX, &next) != 0)
 		next = NULL;
 	t.next = login_next_pick(next);
 	if (http_req_form(req, "loa", 1, &loa_s) == 0 && yh_parse_u64(loa_s, 1, 4, &loa) == 0)
 		t.loa = (int)loa;
+	/* The session first: the form's token is bound to it. */
 	if ((r = load(req, app, &t)) == YH_ERR_NOT_FOUND) {
 		r = to_login(req, t.next);
 		goto out;
@@ -254,6 +251,12 @@ totp_post(struct http_req *req, void *arg)
 		r = unavailable(req, r);
 		goto out;
 	}
+	if ((r = csrf_verify(req, app->subject_key, TOTP_PURPOSE, t.sess.key)) != 0) {
+		r = r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
+		goto out;
+	}
+	if ((r = http_req_form(req, CSRF_FIELD, CSRF_TOKEN_SIZE, &csrf)) != 0)
+		goto out;
 	snprintf(counter, sizeof(counter), "totp:acct:%s", t.person.uid);
 	if ((r = sess_locked(app->sess, counter, NULL)) == YH_ERR_LOCKED) {
 		if ((r = audit_event(req, app, &t, "login.failure", json_pack("{s:s, s:s}",

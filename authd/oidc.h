@@ -10,7 +10,9 @@
  *   - sub is pairwise: base64url(HMAC-SHA256(subject_key, sector "\0" uid)), sector =
  *     the client's sector (default: its id).
  *   - Claims by scope: profile gives name, phone_number masked ("138****5678") and
- *     yh_id_type; phone gives phone_number unmasked; email gives email; yh_id_number
+ *     yh_id_type; phone gives phone_number unmasked; phone_number_verified (true only
+ *     for a phone an operator, an import or a later SMS check vouched for) goes with
+ *     either phone_number; email gives email; yh_id_number
  *     gives yh_id_number and yh_id_type, only when the client has allow_id_number (the
  *     scope in a grant means the user consented to it). The ID token and /userinfo
  *     carry the same user claims.
@@ -221,9 +223,10 @@ void oidc_phone_mask(const char *phone, char *out, size_t outsz);
 /*
  * The user claims released to client c for scopes (CLIENTS_SCOPE_* bits) about the
  * person uid, as a new JSON object (*out, json_decref it) WITHOUT sub (the caller adds
- * the pairwise sub): name, phone_number, email, yh_id_type, yh_id_number as in the rules
- * at the top of this file. Returns 0, YH_ERR_NOT_FOUND (no such person), YH_ERR_DENIED
- * (the person is not active: disabled, locked, deregistered), or the directory's errors.
+ * the pairwise sub): name, phone_number, phone_number_verified, email, yh_id_type,
+ * yh_id_number as in the rules at the top of this file. Returns 0, YH_ERR_NOT_FOUND (no
+ * such person), YH_ERR_DENIED (the person is not active: disabled, locked,
+ * deregistered), or the directory's errors.
  */
 int oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *uid,
     unsigned scopes, json_t **out) YH_WUR;

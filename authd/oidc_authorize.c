@@ -11,6 +11,7 @@
 
 #include "authd/clients.h"
 #include "authd/consent.h"
+#include "authd/login.h"
 #include "authd/oidc.h"
 #include "authd/oidc_authorize.h"
 #include "authd/pages.h"
@@ -37,7 +38,6 @@
 #define AZ_MAX_AGE_MAX 1000000000ull  /* largest max_age accepted, seconds */
 #define AZ_LOCATION_MAX 16384         /* bytes of a redirect we build */
 #define AZ_S256_LEN 43                /* base64url of a SHA-256 digest */
-#define AZ_COOKIE "yh_sid"
 
 static const struct {
 	const char *name;
@@ -835,7 +835,7 @@ authorize_handler(struct http_req *req, void *arg)
 	memset(&res, 0, sizeof(res));
 	if ((r = az_params_read(&p, post ? get_form : get_query, req)) != 0)
 		return r;
-	r = oidc_az_decide(app, &p, http_req_cookie(req, AZ_COOKIE), yh_now(), &res);
+	r = oidc_az_decide(app, &p, page_cookie(req, LOGIN_SID_COOKIE), yh_now(), &res);
 	if (r == 0)
 		r = authorize_answer(req, &res);
 	oidc_az_result_clear(&res);

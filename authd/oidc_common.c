@@ -466,6 +466,12 @@ person_claims(json_t *o, const struct clients_client *c, const struct dir_person
 		if (json_object_set_new(o, "phone_number", json_string(masked)) != 0)
 			return YH_ERR_ALLOC;
 	}
+	/* Whenever a number goes out: an app must not take a typed-in number for a
+	 * checked one (OIDC Core 5.1). */
+	if (json_object_get(o, "phone_number") != NULL &&
+	    json_object_set_new(o, "phone_number_verified",
+	    json_boolean(p->phone_verified)) != 0)
+		return YH_ERR_ALLOC;
 	if ((scopes & CLIENTS_SCOPE_EMAIL) != 0 && p->email != NULL &&
 	    json_object_set_new(o, "email", json_string(p->email)) != 0)
 		return YH_ERR_ALLOC;

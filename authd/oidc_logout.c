@@ -23,6 +23,7 @@
 #include "authd/audit.h"
 #include "authd/clients.h"
 #include "authd/csrf.h"
+#include "authd/login.h"
 #include "authd/oidc.h"
 #include "authd/oidc_authorize.h"
 #include "authd/pages.h"
@@ -34,7 +35,6 @@
 #include "token/jwt.h"
 #include "token/keyring.h"
 
-#define LO_COOKIE "yh_sid"
 #define LO_LOCATION_MAX 8192
 
 void
@@ -346,6 +346,14 @@ lo_hidden(struct page *pg, const char *name, const char *value)
 		page_html(pg, "<input type=\"hidden\" name=\"%s\" value=\"%s\">", name, value);
 }
 
+/* What the confirmation's CSRF token is bound to: the live session (its key, in si),
+ * or NULL when the cookie names none (the pre-session cookie then). */
+static const char *
+lo_csrf_binding(struct authd_app *app, struct http_req *req, struct sess_info *si)
+{
+	return login_session_of(req, app, 0, si) == 0 ? si->key : NULL;
+}
+
 /*
  * The confirmation page: a POST form back to /logout with the request's parameters, the
  * client named by client (the one the request identified, through client_id or the
@@ -356,11 +364,13 @@ lo_confirm_page(struct http_req *req, struct authd_app *app, const struct oidc_l
     const char *client)
 {
 	char csrf[CSRF_TOKEN_SIZE];
+	struct sess_info si;
 	struct page pg;
 	enum page_lang l;
 	int r;
 
-	if ((r = csrf_prepare(req, app->subject_key, "logout", csrf)) != 0)
+	if ((r = csrf_prepare(req, app->subject_key, "logout", lo_csrf_binding(app, req, &si),
+	    csrf)) != 0)
 		return r;
 	page_init(&pg, req, "/logout");
 	l = pg.lang;
@@ -393,6 +403,7 @@ static int
 lo_confirmation(struct http_req *req, struct authd_app *app, struct oidc_lo_params *p,
     bool *asked)
 {
+	struct sess_info si;
 	char *confirm = NULL;
 	int r = 0;
 
@@ -400,7 +411,7 @@ lo_confirmation(struct http_req *req, struct authd_app *app, struct oidc_lo_para
 	if (strcmp(http_req_method(req), "POST") == 0 &&
 	    oidc_req_param(req, true, "confirm", 8, &confirm) == 0 && strcmp(confirm, "1") == 0) {
 		*asked = true;
-		r = csrf_verify(req, app->subject_key, "logout");
+		r = csrf_verify(req, app->subject_key, "logout", lo_csrf_binding(app, req, &si));
 		p->confirmed = r == 0;
 		if (r == YH_ERR_DENIED)
 			r = 0;
@@ -423,14 +434,14 @@ logout_handler(struct http_req *req, void *arg)
 	memset(&res, 0, sizeof(res));
 	if ((r = lo_params(req, &w, &p)) != 0 || (r = lo_confirmation(req, app, &p, &asked)) != 0)
 		goto out;
-	if ((r = oidc_lo_run(app, &p, http_req_cookie(req, LO_COOKIE), &res)) != 0)
+	if ((r = oidc_lo_run(app, &p, page_cookie(req, LOGIN_SID_COOKIE), &res)) != 0)
 		goto out;
 	if (res.confirm) {
 		/* a confirming POST whose CSRF token is wrong is refused, not asked again */
 		r = asked ? csrf_respond_rejected(req) : lo_confirm_page(req, app, &p, res.client_id);
 		goto out;
 	}
-	if ((r = page_set_cookie(req, LO_COOKIE, "", -1, http_req_is_https(req))) != 0)
+	if ((r = page_set_cookie(req, LOGIN_SID_COOKIE, "", -1, http_req_is_https(req))) != 0)
 		goto out;
 	if (res.location != NULL) {
 		r = http_respond_redirect(req, 302, res.location);

@@ -172,7 +172,7 @@ page_lang_of(struct http_req *req)
 
 	if (http_req_query(req, "lang", LANG_PARAM_MAX, &lang) != 0)
 		lang = NULL;
-	l = page_lang_negotiate(lang, http_req_cookie(req, PAGE_LANG_COOKIE),
+	l = page_lang_negotiate(lang, page_cookie(req, PAGE_LANG_COOKIE),
 	    request_ui_locales(req, &owned), http_req_header(req, "Accept-Language"));
 	free(owned);
 	return l;
@@ -665,37 +665,63 @@ page_form_hidden(struct page *p, const char *csrf, const char *next)
 		page_html(p, "<input type=\"hidden\" name=\"next\" value=\"%s\">\n", next);
 }
 
+/* The name of cookie name as authd sets it (see PAGE_COOKIE_HOST_PREFIX) into out. */
+static int
+cookie_name(const char *name, bool https, char out[sizeof(PAGE_COOKIE_HOST_PREFIX) +
+    PAGE_COOKIE_NAME_MAX])
+{
+	size_t n;
+
+	out[0] = '\0';
+	if (name == NULL || (n = strnlen(name, PAGE_COOKIE_NAME_MAX + 1)) == 0 ||
+	    n > PAGE_COOKIE_NAME_MAX)
+		return YH_ERR_INVALID;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-'))
+			return YH_ERR_INVALID;
+	snprintf(out, sizeof(PAGE_COOKIE_HOST_PREFIX) + PAGE_COOKIE_NAME_MAX, "%s%s",
+	    https ? PAGE_COOKIE_HOST_PREFIX : "", name);
+	return 0;
+}
+
 int
 page_set_cookie(struct http_req *req, const char *name, const char *value,
     long long max_age_s, bool https)
 {
-	char line[512];
+	char line[512], full[sizeof(PAGE_COOKIE_HOST_PREFIX) + PAGE_COOKIE_NAME_MAX];
 	int n;
 
 	if (max_age_s < 0)
 		value = "";
-	if (name == NULL || value == NULL || name[0] == '\0')
+	if (value == NULL || cookie_name(name, https, full) != 0)
 		return YH_ERR_INVALID;
-	for (const char *s = name; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
-			return YH_ERR_INVALID;
 	for (const char *s = value; *s != '\0'; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
 		    (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
 			return YH_ERR_INVALID;
 	if (max_age_s > 0)
 		n = snprintf(line, sizeof(line), "%s=%s; Path=/; Max-Age=%lld; HttpOnly; "
-		    "SameSite=Lax%s", name, value, max_age_s, https ? "; Secure" : "");
+		    "SameSite=Lax%s", full, value, max_age_s, https ? "; Secure" : "");
 	else if (max_age_s < 0)
 		n = snprintf(line, sizeof(line), "%s=; Path=/; Max-Age=0; HttpOnly; "
-		    "SameSite=Lax%s", name, https ? "; Secure" : "");
+		    "SameSite=Lax%s", full, https ? "; Secure" : "");
 	else
-		n = snprintf(line, sizeof(line), "%s=%s; Path=/; HttpOnly; SameSite=Lax%s", name,
+		n = snprintf(line, sizeof(line), "%s=%s; Path=/; HttpOnly; SameSite=Lax%s", full,
 		    value, https ? "; Secure" : "");
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return YH_ERR_TOO_LONG;
 	return http_resp_header(req, "Set-Cookie", line);
+}
+
+const char *
+page_cookie(struct http_req *req, const char *name)
+{
+	char full[sizeof(PAGE_COOKIE_HOST_PREFIX) + PAGE_COOKIE_NAME_MAX];
+
+	if (cookie_name(name, http_req_is_https(req), full) != 0)
+		return NULL;
+	return http_req_cookie(req, full);
 }
 
 int

@@ -255,13 +255,28 @@ int page_done_send(struct http_req *req, unsigned status, const char *title,
     const char *text, const char *link_href, const char *link_text) YH_WUR;
 
 /*
- * Sets a cookie on the response: name=value; Path=/; SameSite=Lax; HttpOnly; Secure when
- * https; Max-Age when max_age_s > 0 (0: a browser-session cookie; < 0: expire it now,
- * value ignored). name and value must be cookie-safe (token characters / base64url).
- * Returns 0, YH_ERR_INVALID or what http_resp_header returns.
+ * Cookie names. Over HTTPS (http_req_is_https: authd's TLS, or a trusted proxy that says
+ * https) every cookie authd sets is named "__Host-" + name ("__Host-yh_sid"): a browser
+ * keeps such a cookie only when it is Secure, for Path=/ and without Domain, so neither a
+ * sibling subdomain nor a man in the middle on plain HTTP can plant one (session
+ * fixation, a planted CSRF cookie). Over plain HTTP the name is name as it is.
+ */
+#define PAGE_COOKIE_HOST_PREFIX "__Host-"
+#define PAGE_COOKIE_NAME_MAX 32      /* bytes of a name, before the prefix */
+
+/*
+ * Sets a cookie on the response: name=value (name with the __Host- prefix when https);
+ * Path=/; SameSite=Lax; HttpOnly; Secure when https; no Domain; Max-Age when
+ * max_age_s > 0 (0: a browser-session cookie; < 0: expire it now, value ignored). name
+ * (at most PAGE_COOKIE_NAME_MAX bytes) and value must be cookie-safe (token characters /
+ * base64url). Returns 0, YH_ERR_INVALID or what http_resp_header returns.
  */
 int page_set_cookie(struct http_req *req, const char *name, const char *value,
     long long max_age_s, bool https) YH_WUR;
+
+/* The request's cookie that page_set_cookie names name on this request (the __Host-
+ * one over HTTPS), or NULL. Owned by the connection. */
+const char *page_cookie(struct http_req *req, const char *name);
 
 /* Appends s percent-encoded for a query value (RFC 3986 unreserved kept). */
 int page_pct_encode(struct yh_buf *b, const char *s) YH_WUR;

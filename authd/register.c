@@ -247,7 +247,8 @@ reg_create(struct reg_job *j)
 	p.id_number = j->f.id.canonical;
 	p.name = j->f.name;
 	p.phone = j->f.phone_key;
-	/* loa.level 0: LoA 1 by "self" (dir_person_add). */
+	/* Typed in by whoever fills the form: not verified, so not a login identifier
+	 * (phone_verified false). loa.level 0: LoA 1 by "self" (dir_person_add). */
 	r = dir_person_add(j->app->dir, &p, uid);
 	if (r == YH_ERR_EXISTS) {
 		if ((r = audit_register(j, NULL, "exists")) == 0) {
@@ -311,7 +312,7 @@ reg_get(struct http_req *req, void *arg)
 	if (http_req_query(req, "next", LOGIN_NEXT_MAX, &next) != 0)
 		next = NULL;
 	next = login_next_pick(next);
-	if ((r = csrf_prepare(req, app->subject_key, REG_PURPOSE, csrf)) != 0)
+	if ((r = csrf_prepare(req, app->subject_key, REG_PURPOSE, NULL, csrf)) != 0)
 		return r;
 	return respond_form(req, NULL, csrf, next, 200, NULL);
 }
@@ -367,7 +368,7 @@ submit(struct http_req *req, struct authd_app *app, struct reg_form *f)
 	j->lang = page_lang_of(req);
 	snprintf(j->ip, sizeof(j->ip), "%s", http_req_client_ip(req));
 	/* The login form on the "done" page: the browser's cookie is known good here. */
-	if ((r = csrf_prepare(req, app->subject_key, "login", j->login_csrf)) != 0) {
+	if ((r = csrf_prepare(req, app->subject_key, "login", NULL, j->login_csrf)) != 0) {
 		free(j);
 		return r;
 	}
@@ -406,7 +407,7 @@ reg_post(struct http_req *req, void *arg)
 	int r;
 
 	memset(&f, 0, sizeof(f));
-	if ((r = csrf_verify(req, app->subject_key, REG_PURPOSE)) != 0)
+	if ((r = csrf_verify(req, app->subject_key, REG_PURPOSE, NULL)) != 0)
 		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 	if ((r = read_form(req, &f, &pw_too_long)) != 0)
 		goto out;

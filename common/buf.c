@@ -276,6 +276,25 @@ yh_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 }
 
 int
+yh_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+	static const char *const no[] = { "no", "false", "off", "0", NULL };
+
+	for (int i = 0; s != NULL && yes[i] != NULL; i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return YH_ERR_INVALID;
+}
+
+int
 yh_span_strdup(struct yh_span s, size_t max, char **out)
 {
 	char *d;

@@ -94,6 +94,10 @@ int yh_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) YH_WU
 /* Parses a signed decimal (optional leading '-') within [min, max]. */
 int yh_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) YH_WUR;
 
+/* Parses a yes/no word: "yes", "true", "on", "1" or "no", "false", "off", "0" (exactly,
+ * lower case). Returns 0 with *out set, or YH_ERR_INVALID (*out untouched). */
+int yh_parse_bool(const char *s, bool *out) YH_WUR;
+
 /* Copies the span into a new NUL-terminated string if it passes yh_span_check(max).
  * Sets *out (NULL on error). */
 int yh_span_strdup(struct yh_span s, size_t max, char **out) YH_WUR;

@@ -54,25 +54,6 @@ free_str(const struct yh_cfg_opt *o, char **slot)
 	*slot = NULL;
 }
 
-static int
-parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
-	static const char *const no[] = { "no", "false", "off", "0", NULL };
-
-	for (int i = 0; yes[i] != NULL; i++) {
-		if (strcmp(v, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcmp(v, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return YH_ERR_INVALID;
-}
-
 /* Resolves a relative path against the directory of the file it came from. */
 static char *
 resolve_path(const char *value, const char *file)
@@ -146,7 +127,7 @@ set_value(const struct yh_cfg_opt *o, void *base, const char *value, const char 
 		*(int64_t *)(void *)slot_base = iv;
 		return 0;
 	case YH_CFG_BOOL:
-		if (value == NULL || parse_bool(value, &bv) != 0) {
+		if (value == NULL || yh_parse_bool(value, &bv) != 0) {
 			seterr(err, where, "%s: expected yes or no", o->name, NULL);
 			return YH_ERR_CONFIG;
 		}

@@ -5,12 +5,17 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/fold.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 
 #define LOG_MAX 8192   /* a record's message: at most LOG_MAX - 1 bytes */
-#define LOG_SLACK 32   /* formatted past the cut, so that a number straddling it is
-                        * redacted whole before the cut (ID numbers are 18 bytes) */
+#define LOG_SLACK 256  /* formatted past the cut, so that a number straddling it is
+                        * redacted whole before the cut; a message cut short by the
+                        * buffer loses as much again at its end, where a number whose
+                        * rest was cut off (under 11 digits seen: at most 112 bytes with
+                        * full-width digits and separators) may stand unredacted */
 
 static enum yh_log_level log_level = YH_LOG_INFO;
 static int log_fd = 2;
@@ -61,43 +66,163 @@ yh_log_set_redactor(yh_log_redactor fn)
 	log_redactor = fn != NULL ? fn : yh_redact_default;
 }
 
+/*
+ * The redactor's unit: a number as the login lookup reads one, wherever it stands in a
+ * message. ASCII or full-width digits, joined by at most SPAN_GAP_MAX spaces or dashes
+ * (common/fold.h: what the identifier folding drops), after an optional '+' and with an
+ * 'X' closing 17 digits (a resident ID number's check character). Only the first
+ * SPAN_HEAD and the last SPAN_TAIL characters are kept: the rest is masked anyway.
+ */
+#define SPAN_GAP_MAX 3
+#define SPAN_HEAD 6
+#define SPAN_TAIL 4
+
+struct id_span {
+	size_t start, end;         /* its bytes in the message: [start, end) */
+	bool plus;                 /* led by '+' (kept: a country code is no secret) */
+	size_t n;                  /* characters after folding: digits, and the 'X' */
+	size_t digits;
+	char head[SPAN_HEAD];      /* the first characters, folded */
+	char tail[SPAN_TAIL];      /* the last ones, a ring: tail[(n - k) % SPAN_TAIL] */
+};
+
+/* The code point at msg[i] after yh_fold_width, and the bytes it takes (a malformed
+ * byte is one byte of nothing foldable). */
+static size_t
+folded_at(const char *msg, size_t len, size_t i, uint32_t *cp)
+{
+	size_t step = yh_utf8_next(msg + i, len - i, cp);
+
+	if (step == 0) {
+		*cp = 0xfffd;
+		return 1;
+	}
+	*cp = yh_fold_width(*cp);
+	return step;
+}
+
 static bool
-is_digit(char c)
+is_digit_cp(uint32_t cp)
 {
-	return c >= '0' && c <= '9';
+	return cp >= '0' && cp <= '9';
 }
 
-/* Masks [keep_head, len - keep_tail) of a run with '*'. */
 static void
-mask_run(char *p, size_t len, size_t keep_head, size_t keep_tail)
+span_put(struct id_span *sp, char c)
 {
-	for (size_t i = keep_head; i + keep_tail < len; i++)
-		p[i] = '*';
+	if (sp->n < SPAN_HEAD)
+		sp->head[sp->n] = c;
+	sp->tail[sp->n % SPAN_TAIL] = c;
+	sp->n++;
 }
 
-void
+/* Reads the number starting at msg[i], if one does (a digit, or '+' and a digit). */
+static bool
+span_at(const char *msg, size_t len, size_t i, struct id_span *sp)
+{
+	size_t p = i, step, gap = 0;
+	uint32_t cp;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->start = i;
+	step = folded_at(msg, len, p, &cp);
+	if (cp == '+') {
+		if (p + step >= len)
+			return false;
+		(void)folded_at(msg, len, p + step, &cp);
+		if (!is_digit_cp(cp))
+			return false;
+		sp->plus = true;
+		p += step;
+	} else if (!is_digit_cp(cp))
+		return false;
+	while (p < len) {
+		step = folded_at(msg, len, p, &cp);
+		if (is_digit_cp(cp)) {
+			span_put(sp, (char)cp);
+			sp->digits++;
+			gap = 0;
+			sp->end = p += step;
+		} else if ((cp == 'X' || cp == 'x') && gap == 0 && sp->digits == 17) {
+			span_put(sp, (char)cp);
+			sp->end = p + step;
+			break;
+		} else if ((yh_fold_is_space(cp) || yh_fold_is_dash(cp)) && gap < SPAN_GAP_MAX) {
+			gap++;
+			p += step;
+		} else
+			break;
+	}
+	return true;
+}
+
+/* A byte that makes a number part of a word (a hex id, a token), not a number. */
+static bool
+word_byte(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    c == '_';
+}
+
+/*
+ * Whether to mask a number: 11 digits or more standing on their own (an ID number, a
+ * phone with or without country code and separators); inside a word only what the
+ * shape gives away, 15 digits or more or a mobile-like 11 starting with 1.
+ */
+static bool
+span_personal(const char *msg, size_t len, const struct id_span *sp)
+{
+	bool word = (sp->start > 0 && word_byte(msg[sp->start - 1])) ||
+	    (sp->end < len && word_byte(msg[sp->end]));
+
+	if (sp->digits >= 15 || (sp->digits == 11 && sp->head[0] == '1'))
+		return true;
+	return !word && sp->digits >= 11;
+}
+
+/* Writes the masked number at out: '+' if it had one, the folded characters with the
+ * first 6 (ID numbers, 15 digits and more) or all but the last 8 (phones: the country
+ * code and the 3-digit prefix) kept, and the last 4 kept. Returns the bytes written,
+ * never more than the span took. */
+static size_t
+span_write_masked(const struct id_span *sp, char *out)
+{
+	size_t head = sp->digits >= 15 ? SPAN_HEAD : sp->digits - 8, o = 0;
+
+	if (sp->plus)
+		out[o++] = '+';
+	for (size_t k = 0; k < sp->n; k++) {
+		if (k < head)
+			out[o++] = sp->head[k];
+		else if (k + SPAN_TAIL >= sp->n)
+			out[o++] = sp->tail[k % SPAN_TAIL];
+		else
+			out[o++] = '*';
+	}
+	return o;
+}
+
+size_t
 yh_redact_default(char *msg, size_t len)
 {
-	size_t i = 0;
+	struct id_span sp;
+	size_t i = 0, o = 0;   /* read and write positions: the message only shrinks */
 
 	while (i < len) {
-		size_t j = i;
-
-		if (!is_digit(msg[i])) {
-			i++;
+		if (!span_at(msg, len, i, &sp)) {
+			msg[o++] = msg[i++];
 			continue;
 		}
-		while (j < len && is_digit(msg[j]))
-			j++;
-		/* An 18th character 'X'/'x' after 17 digits belongs to the run. */
-		if (j - i == 17 && j < len && (msg[j] == 'X' || msg[j] == 'x'))
-			j++;
-		if (j - i >= 15)
-			mask_run(msg + i, j - i, 6, 4);
-		else if (j - i == 11 && msg[i] == '1')
-			mask_run(msg + i, j - i, 3, 4);
-		i = j;
+		if (span_personal(msg, len, &sp)) {
+			o += span_write_masked(&sp, msg + o);
+		} else {
+			memmove(msg + o, msg + i, sp.end - i);
+			o += sp.end - i;
+		}
+		i = sp.end;
 	}
+	msg[o] = '\0';
+	return o;
 }
 
 /* True for bytes a JSON string may hold as they are (the rest are escaped). */
@@ -159,22 +284,24 @@ yh_log_msg(enum yh_log_level lvl, const char *file, int line, const char *func,
 	char msg[LOG_MAX + LOG_SLACK], ts[40];
 	struct yh_buf out;
 	va_list ap;
-	int n, r = 0;
+	size_t n;
+	bool cut;
+	int w, r = 0;
 
 	if (lvl < log_level || lvl >= YH_LOG_OFF)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	w = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (w < 0)
 		return;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	log_redactor(msg, (size_t)n);
-	if (n > LOG_MAX - 1) {
+	cut = (size_t)w >= sizeof(msg);
+	n = log_redactor(msg, cut ? sizeof(msg) - 1 : (size_t)w);
+	if (cut)
+		n = n > LOG_SLACK ? n - LOG_SLACK : 0;
+	if (n > LOG_MAX - 1)
 		n = LOG_MAX - 1;
-		msg[n] = '\0';
-	}
+	msg[n] = '\0';
 
 	yh_buf_init(&out, LOG_MAX * 6 + 512);
 	if (log_json) {
@@ -185,7 +312,7 @@ yh_log_msg(enum yh_log_level lvl, const char *file, int line, const char *func,
 		    "\"func\":\"%s\",\"msg\":\"", ts, level_names[lvl],
 		    base != NULL ? base + 1 : file, line, func);
 		if (r == 0)
-			r = yh_json_escape(&out, msg, (size_t)n);
+			r = yh_json_escape(&out, msg, n);
 		if (r == 0)
 			r = yh_buf_puts(&out, "\"}\n");
 	} else {

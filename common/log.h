@@ -1,8 +1,8 @@
 /*
  * Logging that cannot leak. Each record carries level, file:line and function; in JSON
  * mode it is one JSON object per line. The message passes through a redactor before it
- * is written: by default every run that looks like a resident ID number (15 or 17 digits
- * plus a digit or X) or a mainland mobile number is masked.
+ * is written: by default every number the login lookup could read as a resident ID
+ * number or a phone number is masked, in whatever spelling (see yh_redact_default).
  */
 #ifndef YH_COMMON_LOG_H
 #define YH_COMMON_LOG_H
@@ -13,8 +13,9 @@
 
 enum yh_log_level { YH_LOG_DEBUG, YH_LOG_INFO, YH_LOG_WARN, YH_LOG_ERROR, YH_LOG_OFF };
 
-/* Rewrites msg (NUL-terminated, len bytes, same length after) in place to mask personal data. */
-typedef void (*yh_log_redactor)(char *msg, size_t len);
+/* Rewrites msg (len bytes) in place to mask personal data; it may only shrink. Returns
+ * the new length and leaves msg NUL-terminated there (msg has room for len + 1 bytes). */
+typedef size_t (*yh_log_redactor)(char *msg, size_t len);
 
 /* Sets the threshold; records below it are dropped. Default INFO. */
 void yh_log_set_level(enum yh_log_level lvl);
@@ -34,8 +35,21 @@ void yh_log_set_prog(const char *prog);
 /* Replaces the redactor (NULL restores the default). */
 void yh_log_set_redactor(yh_log_redactor fn);
 
-/* The default redactor: masks ID-number-like and mobile-number-like digit runs. */
-void yh_redact_default(char *msg, size_t len);
+/*
+ * The default redactor. A number is ASCII or full-width digits joined by spaces or
+ * dashes (up to 3 between two digits; the separators the login lookup's folding drops,
+ * common/fold.h), after an optional '+', with an 'X' closing 17 digits. One with 11
+ * digits or more that stands on its own, and one inside a word (a hex id, a token) with
+ * 15 or more or a mobile-like 11 starting with 1, is replaced by its folded form masked:
+ *   15 digits and more (ID numbers): the first 6 and the last 4 kept,
+ *     "110101 19900307 0011" -> "110101********0011";
+ *   11 to 14 (phones): the last 4 and what precedes the last 8 (a country code, the
+ *     3-digit prefix) kept, "+86 138-0013-8000" -> "+86138****8000",
+ *     "１３８００１３８０００" -> "138****8000".
+ * Dots and parentheses do not join digits (IP addresses, OIDs stay readable). Returns
+ * the new length (yh_log_redactor).
+ */
+size_t yh_redact_default(char *msg, size_t len);
 
 /* Writes one record. Use the macros below. */
 void yh_log_msg(enum yh_log_level lvl, const char *file, int line, const char *func,

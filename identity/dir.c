@@ -480,8 +480,8 @@ dir_bulk_end(struct dir *d)
 
 /* ---- persons ---- */
 
-/* Checks the mutable fields of a person and fills the record's name, phone, email and
- * username (sealing the phone). */
+/* Checks the mutable fields of a person and fills the record's name, phone (sealed,
+ * with its verified flag), email and username. */
 static int
 person_fields(struct dir *d, const struct dir_person *in, struct dir_person_rec *rec)
 {
@@ -496,6 +496,7 @@ person_fields(struct dir *d, const struct dir_person *in, struct dir_person_rec 
 	rec->p.username = empty(in->username) ? NULL : in->username;
 	if (empty(in->phone))
 		return 0;
+	rec->p.phone_verified = in->phone_verified;
 	if ((r = canon_phone(in->phone, phone)) == 0)
 		r = seal_indexed(d, VAULT_DOMAIN_PHONE, phone, &rec->p.phone, rec->phone_index);
 	yh_wipe(phone, sizeof(phone));
@@ -646,11 +647,26 @@ dir_person_find_legacy_username(struct dir *d, const char *username, const char 
 	return person_find(d, DIR_PK_LEGACY_USERNAME, username, source, out);
 }
 
+enum dir_login_kind
+dir_login_parse(const char *id, size_t len, char key[DIR_LOGIN_KEY_MAX])
+{
+	struct idn_resident idr;
+	enum dir_login_kind k = DIR_LOGIN_NAME;
+
+	key[0] = '\0';
+	if (idn_resident_check(id, len, &idr) == IDN_OK) {
+		memcpy(key, idr.canonical, sizeof(idr.canonical));
+		k = DIR_LOGIN_ID_NUMBER;
+	} else if (mk_phone_key(id, len, key, DIR_LOGIN_KEY_MAX) == 0)
+		k = DIR_LOGIN_PHONE;
+	yh_wipe(&idr, sizeof(idr));
+	return k;
+}
+
 int
 dir_person_find_login(struct dir *d, const char *identifier, struct dir_person *out)
 {
-	struct idn_resident idr;
-	char key[PHONE_KEY_MAX], *id = NULL;
+	char key[DIR_LOGIN_KEY_MAX], *id = NULL;
 	struct yh_span sp;
 	int r;
 
@@ -662,22 +678,23 @@ dir_person_find_login(struct dir *d, const char *identifier, struct dir_person *
 		return r;
 	if ((r = check_text(id, DIR_LEGACY_FIELD_MAX, true)) != 0)
 		goto out;
-	if (idn_resident_check(id, strlen(id), &idr) == IDN_OK) {
-		r = dir_person_find_id_number(d, idr.canonical, out);
-		yh_wipe(&idr, sizeof(idr));
+	switch (dir_login_parse(id, strlen(id), key)) {
+	case DIR_LOGIN_ID_NUMBER:
+		r = dir_person_find_id_number(d, key, out);
 		goto out;
-	}
-	if (mk_phone_key(id, strlen(id), key, sizeof(key)) == 0) {
-		r = dir_person_find_phone(d, key, out);
-		yh_wipe(key, sizeof(key));
-		if (r != YH_ERR_NOT_FOUND)
+	case DIR_LOGIN_PHONE:
+		if ((r = dir_person_find_phone(d, key, out)) != YH_ERR_NOT_FOUND)
 			goto out;
+		break;
+	case DIR_LOGIN_NAME:
+		break;
 	}
 	if (strlen(id) <= DIR_USERNAME_MAX &&
 	    (r = person_find(d, DIR_PK_USERNAME, id, NULL, out)) != YH_ERR_NOT_FOUND)
 		goto out;
 	r = person_find(d, DIR_PK_LEGACY_USERNAME, id, NULL, out);
 out:
+	yh_wipe(key, sizeof(key));
 	yh_strfree_secret(id);
 	return r;
 }

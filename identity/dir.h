@@ -88,6 +88,8 @@ struct dir_person {
 	char *id_number;  /* canonical 18-character resident ID number (plaintext) */
 	char *name;
 	char *phone;      /* phone matching key (mk_phone_key, "13800138000"); or NULL */
+	bool phone_verified; /* the phone is known to be the person's (see below); false
+	                      * when there is no phone */
 	char *email;      /* or NULL */
 	char *username;   /* unique (ASCII case-insensitive) login name; or NULL */
 	struct dir_loa loa;
@@ -198,7 +200,10 @@ bool dir_uid_valid(const char *s);
 /*
  * Adds a person. in->id_number (any accepted spelling: it is canonicalized with
  * idn_resident_check) and in->name are required; phone (folded with mk_phone_key),
- * email and username are optional (NULL or ""). in->uid may be "" (a fresh uid is
+ * email and username are optional (NULL or ""). in->phone_verified is taken as given
+ * (ignored without a phone): true only when whoever supplies the phone vouches for it
+ * (an operator, an import from a department's database; later an SMS code), never for
+ * a phone a person typed in themselves. in->uid may be "" (a fresh uid is
  * made) or a uid to use (idmerge keeps its own). in->loa.level 0 means LoA 1 by
  * "self"; in->status and in->created (0 = now) are taken as given. The new uid is
  * written to uid_out (may be NULL).
@@ -209,8 +214,8 @@ bool dir_uid_valid(const char *s);
 int dir_person_add(struct dir *d, const struct dir_person *in, char *uid_out) YH_WUR;
 
 /*
- * Replaces the person's name, phone, email and username (NULL or "" clears the
- * optional ones) by in->uid. The ID number, LoA, status and created time are not
+ * Replaces the person's name, phone (with in->phone_verified), email and username
+ * (NULL or "" clears the optional ones) by in->uid. The ID number, LoA, status and created time are not
  * changed (see dir_person_set_status / dir_person_set_loa). Errors as dir_person_add,
  * plus YH_ERR_NOT_FOUND.
  */
@@ -224,8 +229,10 @@ int dir_person_get(struct dir *d, const char *uid, struct dir_person *out) YH_WU
 int dir_person_find_id_number(struct dir *d, const char *id_number,
     struct dir_person *out) YH_WUR;
 
-/* Finds the one person with this phone (any spelling mk_phone_key folds).
- * YH_ERR_INVALID (not a phone number), YH_ERR_NOT_FOUND, YH_ERR_CONFLICT (several). */
+/* Finds the one person with this VERIFIED phone (any spelling mk_phone_key folds): a
+ * phone is an identifier only once verified, so an unverified one neither finds its
+ * holder nor makes a verified holder ambiguous. YH_ERR_INVALID (not a phone number),
+ * YH_ERR_NOT_FOUND, YH_ERR_CONFLICT (several verified holders: a family's phone). */
 int dir_person_find_phone(struct dir *d, const char *phone, struct dir_person *out) YH_WUR;
 
 /* Finds a person by username (ASCII case-insensitive). YH_ERR_NOT_FOUND. */
@@ -238,10 +245,30 @@ int dir_person_find_username(struct dir *d, const char *username,
 int dir_person_find_legacy_username(struct dir *d, const char *username,
     const char *source, struct dir_person *out) YH_WUR;
 
+/* What a login identifier is read as (dir_login_parse). */
+enum dir_login_kind {
+	DIR_LOGIN_ID_NUMBER,   /* a valid resident ID number */
+	DIR_LOGIN_PHONE,       /* a phone number (mk_phone_key folds it) */
+	DIR_LOGIN_NAME,        /* anything else: a username or a legacy username */
+};
+
+#define DIR_LOGIN_KEY_MAX 32   /* bytes of dir_login_parse's key, NUL included */
+
+/*
+ * How dir_person_find_login reads an identifier of len bytes (trimmed): a resident ID
+ * number in any spelling idn_resident_check accepts (key: the canonical number), else a
+ * phone number in any spelling mk_phone_key folds (key: the phone key), else a name (key
+ * ""). The one place that decides it, for the lookup and for whoever must mask what a
+ * person typed (the audit trail). key holds personal data: wipe it after use.
+ */
+enum dir_login_kind dir_login_parse(const char *id, size_t len,
+    char key[DIR_LOGIN_KEY_MAX]);
+
 /*
  * Finds the person a login form's identifier names: a valid resident ID number, else a
- * phone number, else a username, else a legacy username (any source). A numeric
- * identifier that finds nobody by phone is still tried as a (legacy) username.
+ * verified phone number (dir_person_find_phone), else a username, else a legacy
+ * username (any source). A numeric identifier that finds nobody by phone is still
+ * tried as a (legacy) username.
  * Returns 0, YH_ERR_NOT_FOUND, YH_ERR_CONFLICT (ambiguous: refuse the login and say
  * the same as for a wrong password), YH_ERR_TOO_LONG / YH_ERR_INVALID (empty, over
  * DIR_LEGACY_FIELD_MAX, or containing NUL or control bytes).

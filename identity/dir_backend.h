@@ -31,7 +31,7 @@ struct dir_person_rec {
 enum dir_pkey {
 	DIR_PK_UID,
 	DIR_PK_ID_INDEX,
-	DIR_PK_PHONE_INDEX,       /* several matches: YH_ERR_CONFLICT */
+	DIR_PK_PHONE_INDEX,       /* verified phones only; several matches: YH_ERR_CONFLICT */
 	DIR_PK_USERNAME,
 	DIR_PK_LEGACY_USERNAME,   /* source narrows it (NULL = any); several: CONFLICT */
 };
@@ -55,7 +55,7 @@ struct dir_ops {
 	int (*meta_set)(void *be, const char *key, const char *val);
 
 	int (*person_add)(void *be, const struct dir_person_rec *r);
-	/* Replaces name, phone (sealed + index), email, username, updated. */
+	/* Replaces name, phone (sealed + index + verified flag), email, username, updated. */
 	int (*person_update)(void *be, const struct dir_person_rec *r);
 	int (*person_find)(void *be, enum dir_pkey by, const char *key, const char *source,
 	    struct dir_person_rec *out);

@@ -16,6 +16,7 @@
  * version migrates it (sq_migrate), so existing databases keep working:
  *   1  the first schema
  *   2  adds the consent table (scopes a person allowed an app)
+ *   3  adds person.phone_verified; only verified phones are indexed for lookup
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +34,7 @@
 #include "common/secmem.h"
 #include "identity/dir_backend.h"
 
-#define SQ_SCHEMA_VERSION 2
+#define SQ_SCHEMA_VERSION 3
 #define SQ_BUSY_TIMEOUT_MS 5000
 
 /* Version 2: one row per (person, app, scope); a grant is an insert that ignores what
@@ -43,6 +44,32 @@
     " owner_uid TEXT NOT NULL REFERENCES person(uid)," \
     " client_id TEXT NOT NULL, scope TEXT NOT NULL, granted INTEGER NOT NULL," \
     " PRIMARY KEY (owner_uid, client_id, scope)) WITHOUT ROWID;"
+
+/* Version 3: a phone is an identifier only once verified. The lookup index holds the
+ * verified phones alone, so that unverified copies of a phone (anyone can type anyone's
+ * number into the registration form) neither find a person nor make the owner's phone
+ * ambiguous. */
+#define SQ_PHONE_INDEX_SQL \
+    "CREATE INDEX IF NOT EXISTS person_phone_verified ON person(phone_index)" \
+    " WHERE phone_verified = 1;"
+
+/*
+ * From version 2 to 3. Which phones already stored count as verified: those a
+ * department's database supplied through idmerge (the person was imported, "import",
+ * or has a legacy account link), which the operator answers for. Every other phone is
+ * one a person typed in at registration, or one an operator gave to authctl user add,
+ * and version 2 kept nothing that tells these two apart (both are "LoA 1 by self"):
+ * they become unverified, and an operator re-marks the ones they vouch for with
+ * "authctl user phone USER --phone-verified yes" (docs/operations.md). A raised LoA
+ * proves the name and ID number, not the phone, so it does not count.
+ */
+#define SQ_MIGRATE_3_SQL \
+    "ALTER TABLE person ADD COLUMN phone_verified INTEGER NOT NULL DEFAULT 0" \
+    " CHECK (phone_verified IN (0, 1));" \
+    "UPDATE person SET phone_verified = 1 WHERE phone_sealed IS NOT NULL AND" \
+    " (loa_method = 'import' OR uid IN (SELECT owner_uid FROM legacy_link));" \
+    "DROP INDEX IF EXISTS person_phone;" \
+    SQ_PHONE_INDEX_SQL
 
 static const char sq_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -58,8 +85,9 @@ static const char sq_schema_sql[] =
     " loa INTEGER NOT NULL CHECK (loa BETWEEN 1 AND 4), loa_method TEXT NOT NULL,"
     " loa_by TEXT, loa_evidence TEXT, loa_at INTEGER NOT NULL,"
     " status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered')),"
-    " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS person_phone ON person(phone_index);"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " phone_verified INTEGER NOT NULL DEFAULT 0 CHECK (phone_verified IN (0, 1)));"
+    SQ_PHONE_INDEX_SQL
     "CREATE INDEX IF NOT EXISTS person_created ON person(created, uid);"
     "CREATE TABLE IF NOT EXISTS loa_event (id INTEGER PRIMARY KEY,"
     " person_uid TEXT NOT NULL REFERENCES person(uid), loa INTEGER NOT NULL,"
@@ -94,7 +122,8 @@ static const char sq_schema_sql[] =
     SQ_CONSENT_SQL;
 
 #define PERSON_COLS "uid, id_sealed, id_index, name, phone_sealed, phone_index, email," \
-	" username, loa, loa_method, loa_by, loa_evidence, loa_at, status, created, updated"
+	" username, loa, loa_method, loa_by, loa_evidence, loa_at, status, created, updated," \
+	" phone_verified"
 #define ORG_COLS "uid, uscc, org_code, name, legal_rep_uid, status, created, updated"
 #define MANDATE_COLS "id, person_uid, org_uid, role, granted_by, expires, created, revoked"
 #define LEGACY_COLS "owner_uid, source, legacy_id, username, status, created"
@@ -127,13 +156,14 @@ static const char *const sq_sql[ST_COUNT] = {
 	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[ST_ENTITY_ADD] = "INSERT INTO entity (uid, kind) VALUES (?1, ?2)",
 	[ST_PERSON_ADD] = "INSERT INTO person (" PERSON_COLS ") VALUES"
-	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
 	[ST_PERSON_UPDATE] = "UPDATE person SET name = ?2, phone_sealed = ?3,"
-	    " phone_index = ?4, email = ?5, username = ?6, updated = ?7 WHERE uid = ?1",
+	    " phone_index = ?4, email = ?5, username = ?6, updated = ?7, phone_verified = ?8"
+	    " WHERE uid = ?1",
 	[ST_PERSON_BY_UID] = "SELECT " PERSON_COLS " FROM person WHERE uid = ?1",
 	[ST_PERSON_BY_ID_INDEX] = "SELECT " PERSON_COLS " FROM person WHERE id_index = ?1",
 	[ST_PERSON_BY_PHONE] = "SELECT " PERSON_COLS " FROM person WHERE phone_index = ?1"
-	    " LIMIT 2",
+	    " AND phone_verified = 1 LIMIT 2",
 	[ST_PERSON_BY_USERNAME] = "SELECT " PERSON_COLS " FROM person WHERE username = ?1",
 	[ST_PERSON_BY_LEGACY] = "SELECT " PERSON_COLS " FROM person WHERE uid IN"
 	    " (SELECT owner_uid FROM legacy_link WHERE username = ?1"
@@ -514,6 +544,7 @@ read_person(sqlite3_stmt *st, struct dir_person_rec *r)
 	e = e ? e : col_status(st, 13, &p->status);
 	p->created = sqlite3_column_int64(st, 14);
 	p->updated = sqlite3_column_int64(st, 15);
+	p->phone_verified = p->phone != NULL && sqlite3_column_int(st, 16) == 1;
 	if (e == 0 && p->id_number == NULL)
 		e = YH_ERR_DB;
 	if (e != 0)
@@ -770,6 +801,7 @@ person_insert(struct sq *s, const struct dir_person_rec *r)
 	bind_text(st, 14, dir_status_str(p->status));
 	sqlite3_bind_int64(st, 15, p->created);
 	sqlite3_bind_int64(st, 16, p->updated);
+	sqlite3_bind_int(st, 17, p->phone != NULL && p->phone_verified ? 1 : 0);
 	e = sq_exec(s, st, "person add");
 	sq_done(st);
 	return e;
@@ -806,6 +838,7 @@ sq_person_update(void *be, const struct dir_person_rec *r)
 		bind_opt(st, 5, p->email);
 		bind_opt(st, 6, p->username);
 		sqlite3_bind_int64(st, 7, p->updated);
+		sqlite3_bind_int(st, 8, p->phone != NULL && p->phone_verified ? 1 : 0);
 		if ((e = sq_exec(s, st, "person update")) == 0 && sqlite3_changes(s->db) == 0)
 			e = YH_ERR_NOT_FOUND;
 	}
@@ -1701,9 +1734,10 @@ sq_version(struct sq *s, uint64_t *v)
 }
 
 /* The steps from one version to the next; step i turns version i + 1 into i + 2. Each
- * is idempotent DDL. */
+ * runs once, in the transaction that records the version it makes (sq_migrate). */
 static const char *const sq_migrations[SQ_SCHEMA_VERSION - 1] = {
 	SQ_CONSENT_SQL,
+	SQ_MIGRATE_3_SQL,
 };
 
 /*

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/fold.h"
 #include "common/utf8.h"
 #include "identity/idnum.h"
 
@@ -35,25 +36,25 @@ static const unsigned char fold_class[256] = {
 };
 
 /* Maps a non-ASCII code point to the ASCII byte it folds to, FC_DROP/FC_QUOTE markers
- * through *cls, or leaves it alone (returns 0, *cls = FC_COPY). */
+ * through *cls, or leaves it alone (returns 0, *cls = FC_COPY). Width and the spaces and
+ * dashes dropped are common/fold.h's, shared with the phone key and the log redactor. */
 static unsigned char
 fold_wide(uint32_t cp, int *cls)
 {
-	*cls = FC_COPY;
-	if (cp >= 0xff01 && cp <= 0xff5e) {          /* full-width ASCII */
-		unsigned char c = (unsigned char)(cp - 0xfee0);
+	uint32_t c = yh_fold_width(cp);
 
+	*cls = FC_COPY;
+	if (c < 0x80) {                               /* full-width ASCII, U+3000 */
 		*cls = fold_class[c];
 		if (*cls == FC_UPPER)
 			return (unsigned char)(c - 'a' + 'A');
-		return c;
+		return (unsigned char)c;
 	}
-	switch (cp) {
-	case 0x00a0: case 0x3000: case 0x202f: case 0x205f: case 0xfeff:
-	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015:
-	case 0x2212: case 0xfe58: case 0xfe63:
+	if (yh_fold_is_space(c) || yh_fold_is_dash(c)) {
 		*cls = FC_DROP;
 		return 0;
+	}
+	switch (c) {
 	case 0x2018: case 0x2019:
 		*cls = FC_QUOTE;
 		return '\'';
@@ -61,13 +62,8 @@ fold_wide(uint32_t cp, int *cls)
 		*cls = FC_QUOTE;
 		return '"';
 	default:
-		break;
-	}
-	if (cp >= 0x2000 && cp <= 0x200b) {          /* typographic spaces, zero width */
-		*cls = FC_DROP;
 		return 0;
 	}
-	return 0;
 }
 
 int

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/fold.h"
 #include "common/utf8.h"
 #include "identity/matchkey.h"
 
@@ -28,30 +29,6 @@ utf8_put(char *out, size_t outsz, size_t *o, uint32_t cp)
 	memcpy(out + *o, b, n);
 	*o += n;
 	return true;
-}
-
-/* Full-width ASCII (U+FF01-U+FF5E) and the ideographic space to ASCII. */
-static uint32_t
-fold_width(uint32_t cp)
-{
-	if (cp >= 0xff01 && cp <= 0xff5e)
-		return cp - 0xfee0;
-	if (cp == 0x3000)
-		return ' ';
-	return cp;
-}
-
-static bool
-is_space(uint32_t cp)
-{
-	switch (cp) {
-	case ' ': case '\t': case '\n': case '\r': case '\v': case '\f':
-	case 0x00a0: case 0x1680: case 0x2028: case 0x2029: case 0x202f: case 0x205f:
-	case 0x2060: case 0x3000: case 0xfeff:
-		return true;
-	default:
-		return cp >= 0x2000 && cp <= 0x200d;   /* typographic and zero-width spaces */
-	}
 }
 
 /* The separators of minority (and foreign) names' parts, all folded to U+00B7. */
@@ -92,8 +69,8 @@ mk_name_key(const char *name, size_t len, char *out, size_t outsz)
 			goto out;
 		}
 		i += step;
-		cp = fold_width(cp);
-		if (is_space(cp))
+		cp = yh_fold_width(cp);
+		if (yh_fold_is_space(cp))
 			continue;
 		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
 			err = YH_ERR_INVALID;     /* control characters are no part of a name */
@@ -162,15 +139,15 @@ phone_digits(const char *phone, size_t len, char *d, size_t *nd, bool *plus)
 		if (step == 0)
 			return YH_ERR_INVALID;
 		i += step;
-		cp = fold_width(cp);
+		cp = yh_fold_width(cp);
 		if (cp >= '0' && cp <= '9') {
 			if (n == MK_PHONE_DIGITS)
 				return YH_ERR_INVALID;
 			d[n++] = (char)cp;
 		} else if (cp == '+' && n == 0 && !*plus) {
 			*plus = true;
-		} else if (!(is_space(cp) || cp == '-' || cp == '.' || cp == '(' || cp == ')' ||
-		    (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212)) {
+		} else if (!(yh_fold_is_space(cp) || yh_fold_is_dash(cp) || cp == '.' || cp == '(' ||
+		    cp == ')')) {
 			return YH_ERR_INVALID;
 		}
 	}

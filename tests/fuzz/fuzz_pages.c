@@ -310,20 +310,29 @@ fuzz_csrf(const char *s)
 	CHECK(csrf_cookie_ok(s) == syntax);
 	CHECK(csrf_key_derive(subject, key) == 0);
 	/* s as a token for a fixed cookie: never valid unless it is that cookie's token */
-	CHECK(csrf_token_make(key, cookie_fixed, "login", tok) == 0);
-	CHECK((csrf_token_check(key, cookie_fixed, "login", s) == 0) == (strcmp(s, tok) == 0));
+	CHECK(csrf_token_make(key, CSRF_BIND_PRE, cookie_fixed, "login", tok) == 0);
+	CHECK((csrf_token_check(key, CSRF_BIND_PRE, cookie_fixed, "login", s) == 0) ==
+	    (strcmp(s, tok) == 0));
 	/* s as a cookie */
-	if (csrf_token_make(key, s, "login", tok) == 0) {
+	if (csrf_token_make(key, CSRF_BIND_PRE, s, "login", tok) == 0) {
 		CHECK(syntax);
-		CHECK(csrf_token_check(key, s, "login", tok) == 0);
-		CHECK(csrf_token_check(key, s, "totp", tok) == YH_ERR_DENIED);
+		CHECK(csrf_token_check(key, CSRF_BIND_PRE, s, "login", tok) == 0);
+		CHECK(csrf_token_check(key, CSRF_BIND_PRE, s, "totp", tok) == YH_ERR_DENIED);
 		CHECK(strcmp(s, cookie_fixed) == 0 ||
-		    csrf_token_check(key, cookie_fixed, "login", tok) == YH_ERR_DENIED);
+		    csrf_token_check(key, CSRF_BIND_PRE, cookie_fixed, "login", tok) == YH_ERR_DENIED);
 	} else
 		CHECK(!syntax);
 	/* s as a purpose */
-	if (n >= 1 && n <= CSRF_PURPOSE_MAX && csrf_token_make(key, cookie_fixed, s, tok) == 0)
-		CHECK(csrf_token_check(key, cookie_fixed, s, tok) == 0);
+	if (n >= 1 && n <= CSRF_PURPOSE_MAX &&
+	    csrf_token_make(key, CSRF_BIND_PRE, cookie_fixed, s, tok) == 0)
+		CHECK(csrf_token_check(key, CSRF_BIND_PRE, cookie_fixed, s, tok) == 0);
+	/* s as a session key: a token for it never passes for a pre-session cookie */
+	if (csrf_token_make(key, CSRF_BIND_SESSION, s, "account", tok) == 0) {
+		CHECK(n == 64 && strspn(s, "0123456789abcdef") == 64);
+		CHECK(csrf_token_check(key, CSRF_BIND_SESSION, s, "account", tok) == 0);
+		CHECK(csrf_token_check(key, CSRF_BIND_PRE, cookie_fixed, "account", tok) ==
+		    YH_ERR_DENIED);
+	}
 	yh_wipe(key, sizeof(key));
 }
 

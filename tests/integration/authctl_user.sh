@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# authctl user add|show|list|lock|unlock|deregister|verify|check-password through the
-# real binary on a temporary state directory: ID numbers and phones shown masked, never
-# stored in clear; legacy hashes upgraded at the first good password; bad input gives
+# authctl user add|show|list|phone|lock|unlock|deregister|verify|check-password through
+# the real binary on a temporary state directory: ID numbers and phones shown masked, never
+# stored in clear; an operator's phone verified unless they say no, an unverified phone
+# no identifier; legacy hashes upgraded at the first good password; bad input gives
 # one clear error line and a non-zero exit.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -76,9 +77,34 @@ check "show loa" "$(json "$TMP/show.json" 'j["loa"]')" "1"
 check "show password scheme" "$(json "$TMP/show.json" 'j["password_scheme"]')" "argon2id"
 expect_error "show unknown user" 'no such user' "$AUTHCTL" -d "$ST" user show nobody
 
+# --- phone verification: an operator's phone is verified unless they say no
+check "show: the operator's phone is verified" "$(json "$TMP/show.json" 'j["phone_verified"]')" True
+check "show: no phone, no verification" \
+  "$(ctl user show "$uid2" | python3 -c 'import json,sys;print(json.load(sys.stdin)["phone_verified"])')" None
+uid4=$(ctl user add --id-number 110101199003070038 --name 赵六 --phone 13900139000 \
+  --phone-verified no)
+check "add --phone-verified no" \
+  "$(ctl user show "$uid4" | python3 -c 'import json,sys;print(json.load(sys.stdin)["phone_verified"])')" False
+expect_error "an unverified phone is no identifier" 'no such user' \
+  "$AUTHCTL" -d "$ST" user show 13900139000
+ctl user phone "$uid4" --phone-verified yes >"$TMP/ph.json" || fail "user phone: exit $?"
+check "user phone --phone-verified yes" "$(json "$TMP/ph.json" 'j["phone_verified"]')" True
+check "the verified phone finds the user" \
+  "$(ctl user show 139-0013-9000 | python3 -c 'import json,sys;print(json.load(sys.stdin)["uid"])')" "$uid4"
+ctl user phone "$uid4" --phone 13700137000 --phone-verified no >"$TMP/ph.json" ||
+  fail "user phone --phone: exit $?"
+check "user phone --phone sets the number" "$(json "$TMP/ph.json" 'j["phone"]')" "137****7000"
+check "user phone --phone ... no" "$(json "$TMP/ph.json" 'j["phone_verified"]')" False
+expect_error "--phone-verified needs yes or no" 'yes or no' \
+  "$AUTHCTL" -d "$ST" user phone "$uid4" --phone-verified maybe
+expect_error "--phone-verified without --phone at add" 'goes with --phone' \
+  "$AUTHCTL" -d "$ST" user add --id-number 110101199003070054 --name x --phone-verified no
+expect_error "user phone without a change" 'give --phone' "$AUTHCTL" -d "$ST" user phone "$uid4"
+ctl user deregister "$uid4" >/dev/null || fail "deregister $uid4"
+
 # --- list
 ctl user list >"$TMP/list.jsonl" || fail "list: exit $?"
-check "list has 2 users" "$(grep -c '' "$TMP/list.jsonl")" 2
+check "list has 3 users" "$(grep -c '' "$TMP/list.jsonl")" 3
 grep -q -e "$ID1" -e "$ID2" "$TMP/list.jsonl" && fail "list leaks an ID number" ||
   ok "list masks ID numbers"
 check "list --limit 1 --offset 1" "$(ctl user list --limit 1 --offset 1 | grep -c uid)" 1
@@ -145,7 +171,7 @@ expect_error "malformed config" "bad\\.conf:2: vault\\.cipher: 'des' is not one 
 
 # --- -c FILE: the identity options of a shared file, authd-only sections ignored
 printf 'state_dir = state\nhttp.listen = 127.0.0.1:1\nvault.cipher = aes-256-gcm\n' >"$TMP/ok.conf"
-check "-c FILE finds the same state" "$("$AUTHCTL" -c "$TMP/ok.conf" user list | grep -c uid)" 2
+check "-c FILE finds the same state" "$("$AUTHCTL" -c "$TMP/ok.conf" user list | grep -c uid)" 3
 
 # --- a legacy hash is upgraded at the first good password (needs python3 + sqlite3 module)
 if python3 -c 'import sqlite3' 2>/dev/null; then

@@ -248,6 +248,16 @@ req() {
   fetch "$url" -X "$method" "${cj[@]}" "$@"
 }
 
+# login_form JAR USER PASSWORD: the login form as a browser fills it: GET /login
+# (next=/account), then POST it with its csrf token; STATUS, LOCATION... of the POST.
+login_form() {
+  local tok
+  req "$1" GET '/login?next=%2Faccount'
+  tok=$(form_value csrf)
+  req "$1" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
+    --data-urlencode "username=$2" --data-urlencode "password=$3"
+}
+
 # header NAME: the value of response header NAME of the last fetch ("" when absent).
 header() {
   { grep -i "^$1: " "$TMP/headers" 2>/dev/null || true; } | tr -d '\r' | sed 's/^[^:]*: //'

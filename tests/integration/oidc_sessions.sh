@@ -12,7 +12,10 @@
 #    HSTS and Secure cookies, the nearest untrusted X-Forwarded-For address is the client
 #    in the audit trail, the access log and the account page (a spoofed leftmost entry is
 #    not); an authd that does not trust 127.0.0.1 ignores the same headers;
-#  - native TLS (tls.cert_file/key_file): HSTS on the login page, Secure session cookie;
+#  - native TLS (tls.cert_file/key_file): HSTS on the login page, the cookies named
+#    __Host-yh_csrf and __Host-yh_sid (Secure, Path=/, no Domain) and read only under
+#    those names, the account page's session-bound token, logout expiring the cookie;
+#    behind the trusted proxy with X-Forwarded-Proto https the same names;
 #  - yh_tokens_issued_total moves with a code exchange and a refresh, not with a replay;
 #  - back-channel logout: a session ended from the account page (by another browser of
 #    the same person) and a session left idle past session.idle_timeout (60 s, ended by
@@ -261,18 +264,18 @@ has_hsts && fail "plain HTTP without forwarded headers has HSTS" || ok "plain HT
 is_secure yh_csrf && fail "plain HTTP: the CSRF cookie is Secure" || ok "plain HTTP: cookies not Secure"
 req - GET '/login?next=%2Faccount' "${PH[@]}"
 has_hsts && ok "trusted proxy, X-Forwarded-Proto https: HSTS" || fail "trusted proxy: no HSTS"
-is_secure yh_csrf && ok "trusted proxy: the CSRF cookie is Secure" ||
-  fail "trusted proxy: CSRF cookie '$(cookie_line yh_csrf)'"
-CSRF_C=$(cookie_value yh_csrf)
+is_secure __Host-yh_csrf && ok "trusted proxy: the CSRF cookie is Secure and named __Host-yh_csrf" ||
+  fail "trusted proxy: CSRF cookie '$(cookie_line __Host-yh_csrf)' ($(grep -i '^Set-Cookie' "$HEADERS" | tr -d '\r'))"
+CSRF_C=$(cookie_value __Host-yh_csrf)
 TOK=$(form_value csrf)
 SUCC0=$(audit_count login.success '"ip":"198.51.100.23"')
-req - POST /login "${PH[@]}" -H "Cookie: yh_csrf=$CSRF_C" --data-urlencode "csrf=$TOK" \
+req - POST /login "${PH[@]}" -H "Cookie: __Host-yh_csrf=$CSRF_C" --data-urlencode "csrf=$TOK" \
   --data-urlencode "next=/account" --data-urlencode "username=$ID1" --data-urlencode "password=$PW1"
-SID_P=$(cookie_value yh_sid)
+SID_P=$(cookie_value __Host-yh_sid)
 [[ $STATUS == 303 && -n $SID_P ]] && ok "trusted proxy: login 303" || fail "trusted proxy login: $STATUS"
-is_secure yh_sid && cookie_line yh_sid | grep -qi HttpOnly &&
-  ok "trusted proxy: the session cookie is Secure and HttpOnly" ||
-  fail "trusted proxy: session cookie '$(cookie_line yh_sid)'"
+is_secure __Host-yh_sid && cookie_line __Host-yh_sid | grep -qi HttpOnly &&
+  ok "trusted proxy: the session cookie is __Host-yh_sid, Secure and HttpOnly" ||
+  fail "trusted proxy: session cookie '$(cookie_line __Host-yh_sid)'"
 has_hsts && ok "trusted proxy: HSTS on the login response" || fail "trusted proxy: no HSTS on POST /login"
 [[ $(audit_count login.success '"ip":"198.51.100.23"') == $((SUCC0 + 1)) ]] &&
   ok "audit: login.success records the forwarded client 198.51.100.23" ||
@@ -281,7 +284,7 @@ grep -qF 'path=/login status=303' "$LOG" && grep 'path=/login status=303' "$LOG"
   ok "access log: the forwarded client 198.51.100.23" || fail "access log lacks client=198.51.100.23"
 grep -qF -e '10.9.9.9' "$LOG" "$S/audit.log" && fail "the spoofed leftmost X-Forwarded-For entry was believed" ||
   ok "the spoofed leftmost X-Forwarded-For entry is not the client"
-req - GET /account "${PH[@]}" -H "Cookie: yh_sid=$SID_P"
+req - GET /account "${PH[@]}" -H "Cookie: __Host-yh_sid=$SID_P"
 [[ $STATUS == 200 ]] && body_has '198.51.100.23' && ok "account page: the session's address is 198.51.100.23" ||
   fail "account page through the proxy: $STATUS"
 
@@ -362,16 +365,41 @@ chmod 600 "$TMP/key.pem"
 write_conf tls "tls.cert_file = $TMP/cert.pem" "tls.key_file = $TMP/key.pem"
 CURLX=(--cacert "$TMP/cert.pem")
 start_conf tls https
+# host_only NAME: NAME's Set-Cookie is Secure, Path=/ and has no Domain (what a browser
+# demands of a __Host- cookie).
+host_only() {
+  local l
+  l=$(cookie_line "$1")
+  [[ -n $l ]] && is_secure "$1" && grep -qiE '; *Path=/(;|$)' <<<"$l" && ! grep -qi 'Domain=' <<<"$l"
+}
 req t GET '/login?next=%2Faccount'
 [[ $STATUS == 200 ]] && has_hsts && ok "TLS: HSTS on the login page" || fail "TLS: login page $STATUS, HSTS?"
-is_secure yh_csrf && ok "TLS: the CSRF cookie is Secure" || fail "TLS: CSRF cookie '$(cookie_line yh_csrf)'"
+host_only __Host-yh_csrf && ok "TLS: the CSRF cookie is __Host-yh_csrf (Secure, Path=/, no Domain)" ||
+  fail "TLS: CSRF cookie: $(grep -i '^Set-Cookie' "$HEADERS" | tr -d '\r')"
+[[ -z $(cookie_line yh_csrf) ]] && ok "TLS: no cookie named plain yh_csrf" || fail "TLS: $(cookie_line yh_csrf)"
 login t "$ID1" "$PW1"
 [[ $STATUS == 303 && $LOCATION == /account ]] && ok "TLS: login 303" || fail "TLS: login $STATUS '$LOCATION'"
-is_secure yh_sid && cookie_line yh_sid | grep -qi HttpOnly && cookie_line yh_sid | grep -qi 'SameSite=Lax' &&
-  ok "TLS: the session cookie is Secure, HttpOnly, SameSite=Lax" || fail "TLS: session cookie '$(cookie_line yh_sid)'"
+host_only __Host-yh_sid && cookie_line __Host-yh_sid | grep -qi HttpOnly &&
+  cookie_line __Host-yh_sid | grep -qi 'SameSite=Lax' &&
+  ok "TLS: the session cookie is __Host-yh_sid (Secure, Path=/, no Domain), HttpOnly, SameSite=Lax" ||
+  fail "TLS: session cookie: $(grep -i '^Set-Cookie' "$HEADERS" | tr -d '\r')"
+[[ -z $(cookie_line yh_sid) ]] && ok "TLS: no cookie named plain yh_sid" || fail "TLS: $(cookie_line yh_sid)"
 has_hsts && ok "TLS: HSTS on the login response" || fail "TLS: no HSTS on POST /login"
 req t GET /account
-[[ $STATUS == 200 ]] && ok "TLS: the Secure session cookie opens /account" || fail "TLS: /account $STATUS"
+[[ $STATUS == 200 ]] && ok "TLS: the __Host- session cookie opens /account" || fail "TLS: /account $STATUS"
+TSID=$(jar_value t __Host-yh_sid)
+TTOK=$(form_value csrf)
+req - GET /account -H "Cookie: yh_sid=$TSID"
+[[ $STATUS == 30[23] && $LOCATION == /login* ]] &&
+  ok "TLS: the session id under the plain name yh_sid is not read" || fail "TLS: plain yh_sid: $STATUS"
+req t POST /account/session/end-others --data-urlencode "csrf=$TTOK"
+[[ $STATUS == 303 ]] && ok "TLS: the account page's session-bound token works" ||
+  fail "TLS: end-others with the page's token: $STATUS"
+req t GET '/logout?client_id=app1'
+req t POST /logout --data-urlencode "csrf=$(form_value csrf)" --data-urlencode confirm=1 \
+  --data-urlencode client_id=app1
+[[ $STATUS == 200 ]] && grep -qiE '^Set-Cookie: __Host-yh_sid=; Path=/; Max-Age=0' "$HEADERS" &&
+  ok "TLS: logout expires __Host-yh_sid" || fail "TLS: logout $STATUS: $(grep -i '^Set-Cookie' "$HEADERS" | tr -d '\r')"
 [[ $(curl -s "${CURLX[@]}" "$ISSUER/.well-known/openid-configuration" | "$PY" -c 'import sys,json;print(json.load(sys.stdin)["issuer"])') == "$ISSUER" ]] &&
   ok "TLS: the derived issuer is https://" || fail "TLS: issuer is not $ISSUER"
 check_stop_authd

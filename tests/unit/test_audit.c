@@ -203,6 +203,11 @@ test_masking_and_clash(void **state)
 	f = json_pack("{s:s}", "target", "id 11010519491231002X phone 13812345678");
 	assert_int_equal(yh_audit_write(a, "user.lock", "operator:root", f), 0);
 	json_decref(f);
+	/* Spelled as people type them: masked in the folded form. */
+	f = json_pack("{s:s, s:s}", "login", "110101 19900307 0011", "phone",
+	    "\uff0b\uff18\uff16 138-0013-8000");
+	assert_int_equal(yh_audit_write(a, "login.failure", "anonymous", f), 0);
+	json_decref(f);
 	f = json_pack("{s:s}", "prev", "forged");
 	assert_int_equal(yh_audit_write(a, "x", "y", f), YH_ERR_INVALID);
 	json_decref(f);
@@ -214,6 +219,10 @@ test_masking_and_clash(void **state)
 	assert_null(strstr(buf, "11010519491231002X"));
 	assert_null(strstr(buf, "13812345678"));
 	assert_non_null(strstr(buf, "110105********002X"));
+	assert_non_null(strstr(buf, "\"login\":\"110101********0011\""));
+	assert_non_null(strstr(buf, "\"phone\":\"+86138****8000\""));
+	assert_null(strstr(buf, "19900307"));
+	assert_null(strstr(buf, "0013-8000"));
 }
 
 static void

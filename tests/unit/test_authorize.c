@@ -1240,18 +1240,28 @@ test_http_endpoints(void **state)
 	assert_int_equal(r.status, 400);
 	reply_free(&r);
 	assert_int_equal(sess_get(f->sess, tok, 0, &si), 0);
-	/* with it: an unregistered URI gets the page; the cookie is cleared */
+	/* with it: an unregistered URI gets the page; the cookie is cleared. The token is
+	 * the session's: one made for a yh_csrf cookie of the sender's choosing is not. */
 	{
 		unsigned char key[CSRF_KEY_BYTES];
 		char csrf_cookie[CSRF_TOKEN_SIZE], csrf[CSRF_TOKEN_SIZE], body[512], cookies[600];
 
 		assert_int_equal(csrf_key_derive(f->app.subject_key, key), 0);
 		assert_int_equal(csrf_cookie_new(csrf_cookie), 0);
-		assert_int_equal(csrf_token_make(key, csrf_cookie, "logout", csrf), 0);
+		assert_int_equal(csrf_token_make(key, CSRF_BIND_PRE, csrf_cookie, "logout", csrf),
+		    0);
 		snprintf(cookies, sizeof(cookies), "%s; yh_csrf=%s", cookie, csrf_cookie);
 		snprintf(body, sizeof(body), "confirm=1&csrf=%s&client_id=web&"
 		    "post_logout_redirect_uri=https%%3A%%2F%%2Fevil.example%%2F", csrf);
 		fetch(port, "/logout", body, cookies, &r);
+		assert_int_equal(r.status, 400);
+		reply_free(&r);
+		assert_int_equal(sess_get(f->sess, tok, 0, &si), 0);
+		assert_int_equal(csrf_token_make(key, CSRF_BIND_SESSION, si.key, "logout", csrf),
+		    0);
+		snprintf(body, sizeof(body), "confirm=1&csrf=%s&client_id=web&"
+		    "post_logout_redirect_uri=https%%3A%%2F%%2Fevil.example%%2F", csrf);
+		fetch(port, "/logout", body, cookie, &r);
 	}
 	assert_int_equal(r.status, 200);
 	assert_false(has_header(&r, "\nLocation:"));

@@ -21,6 +21,7 @@
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/err.h"
+#include "common/fold.h"
 #include "common/keyfile.h"
 #include "common/log.h"
 #include "common/secmem.h"
@@ -278,10 +279,116 @@ test_redact(void **state)
 	char m2[] = "old 110105491231002 ok";
 
 	(void)state;
-	yh_redact_default(m1, strlen(m1));
+	assert_int_equal(yh_redact_default(m1, strlen(m1)), strlen(m1));
 	assert_string_equal(m1, "login id=110105********002X phone=138****5678 n=12345");
-	yh_redact_default(m2, strlen(m2));
+	assert_int_equal(yh_redact_default(m2, strlen(m2)), strlen(m2));
 	assert_string_equal(m2, "old 110105*****1002 ok");
+}
+
+/* Runs the default redactor over in and compares with want. */
+static void
+redacts_to(const char *in, const char *want)
+{
+	char buf[512];
+	size_t n = strlen(in);
+
+	assert_true(n < sizeof(buf));
+	memcpy(buf, in, n + 1);
+	n = yh_redact_default(buf, n);
+	if (strcmp(buf, want) != 0 || n != strlen(want))
+		fail_msg("redact '%s': got '%s' (%zu bytes), want '%s'", in, buf, n, want);
+}
+
+/* The longest run of digits left in s after folding as the login lookup does (full-
+ * width digits to ASCII, spaces and dashes dropped). */
+static size_t
+longest_digits(const char *s)
+{
+	size_t best = 0, run = 0, i = 0, n = strlen(s);
+
+	while (i < n) {
+		uint32_t cp;
+		size_t step = yh_utf8_next(s + i, n - i, &cp);
+
+		if (step == 0)
+			step = 1, cp = 0xfffd;
+		cp = yh_fold_width(cp);
+		if (cp >= '0' && cp <= '9')
+			best = ++run > best ? run : best;
+		else if (!yh_fold_is_space(cp) && !yh_fold_is_dash(cp))
+			run = 0;
+		i += step;
+	}
+	return best;
+}
+
+/*
+ * Every spelling the login lookup folds to an ID number or a phone number is masked, in
+ * its folded form: separators, full-width digits, a country code. What only looks like a
+ * number inside a word (hex ids) or is short stays.
+ */
+static void
+test_redact_folded(void **state)
+{
+	static const char *const shapes[] = {
+		"110101 19900307 0011", "110101-19900307-0011", "１１０１０１１９９００３０７００１１",
+		"+86 138 0013 8000", "138-0013-8000", "138 0013 8000", "＋８６ １３８－００１３－８０００",
+		"110101\u00a019900307\u20140011", "0086 13800138000", "8613800138000",
+		"11010519491231002x", "110105 19491231 002X", "010-8888-6666",
+	};
+
+	(void)state;
+	redacts_to("login 110101 19900307 0011 failed", "login 110101********0011 failed");
+	redacts_to("id=110101-19900307-0011", "id=110101********0011");
+	redacts_to("１１０１０１１９９００３０７００１１", "110101********0011");
+	redacts_to("110105 19491231 002X.", "110105********002X.");
+	redacts_to("tel +86 138 0013 8000;", "tel +86138****8000;");
+	redacts_to("138-0013-8000", "138****8000");
+	redacts_to("＋８６ １３８－００１３－８０００", "+86138****8000");
+	redacts_to("手机１３８００１３８０００号", "手机138****8000号");
+	redacts_to("\"login\":\"010-8888-6666\"", "\"login\":\"010****6666\"");
+	/* Kept: short numbers, IP addresses, dates, numbers inside a hex id or a token. */
+	redacts_to("from 192.168.100.200 at 2026-12-06 12:00:00 n=12345",
+	    "from 192.168.100.200 at 2026-12-06 12:00:00 n=12345");
+	redacts_to("uid=4f0e23456789012aa9 sid=Ab3-x", "uid=4f0e23456789012aa9 sid=Ab3-x");
+	redacts_to("oid 1.2.156.10260.4.1.1 ok", "oid 1.2.156.10260.4.1.1 ok");
+	redacts_to("+ 12 - 34", "+ 12 - 34");
+	/* Inside a word the shape alone counts: an 11-digit mobile, 15 digits and more. */
+	redacts_to("user13800138000", "user138****8000");
+	redacts_to("ab1234567890123456cd", "ab123456******3456cd");
+	/* Malformed UTF-8 passes through. */
+	redacts_to("\xff\xfe 13800138000 \xc3", "\xff\xfe 138****8000 \xc3");
+	/* Any bytes: never grows, always terminated, stable once redacted. */
+	srand(7);
+	for (int t = 0; t < 3000; t++) {
+		static const char *const bits[] = { "1", "8", "0", "\uff11", "\uff10", " ", "-",
+		    "\u3000", "\u2014", "+", "X", "a", ".", "\xe4", "\xff" };
+		char buf[300], again[300];
+		size_t n = 0, m;
+
+		while (n < 200) {
+			const char *b = bits[rand() % (int)(sizeof(bits) / sizeof(bits[0]))];
+
+			memcpy(buf + n, b, strlen(b));
+			n += strlen(b);
+		}
+		buf[n] = '\0';
+		m = yh_redact_default(buf, n);
+		assert_true(m <= n);
+		assert_int_equal(strlen(buf), m);
+		memcpy(again, buf, m + 1);
+		assert_int_equal(yh_redact_default(again, m), m);
+		assert_string_equal(again, buf);
+	}
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		char buf[256];
+
+		snprintf(buf, sizeof(buf), "identifier %s refused", shapes[i]);
+		(void)yh_redact_default(buf, strlen(buf));
+		if (longest_digits(buf) >= 11)
+			fail_msg("'%s' leaves a digit run of %zu: '%s'", shapes[i],
+			    longest_digits(buf), buf);
+	}
 }
 
 /* Runs one yh_info/yh_warn through the logger into a pipe and returns what it wrote. */
@@ -306,12 +413,13 @@ log_capture(bool json, enum yh_log_level lvl, const char *arg, char *out, size_t
 }
 
 /* A redactor of the test's own: every 'q' becomes '#', nothing else changes. */
-static void
+static size_t
 redact_q(char *msg, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		if (msg[i] == 'q')
 			msg[i] = '#';
+	return len;
 }
 
 static void
@@ -704,6 +812,7 @@ main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_redact_folded),
 		cmocka_unit_test(test_log_redaction),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_json_escape),

@@ -22,6 +22,7 @@
 #include "authd/audit.h"
 #include "authd/clients.h"
 #include "authd/consent.h"
+#include "authd/csrf.h"
 #include "authd/http.h"
 #include "authd/routes.h"
 #include "authd/sess.h"
@@ -34,6 +35,7 @@
 #include "identity/idnum.h"
 #include "identity/passwd.h"
 #include "identity/totp.h"
+#include "tests/unit/dir_raw.h"
 
 struct fx {
 	char root[64];
@@ -153,40 +155,10 @@ test_records_round_trip(void **state)
 	assert_null(list);
 }
 
-/* Runs SQL on the directory file directly (the program's own connection is closed). */
-static void
-raw_sql(struct fx *f, const char *sql)
-{
-	sqlite3 *db = NULL;
-	char *msg = NULL;
-
-	assert_int_equal(sqlite3_open_v2(f->cfg.sqlite_path, &db, SQLITE_OPEN_READWRITE, NULL),
-	    SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	sqlite3_close(db);
-}
-
-static int64_t
-raw_int(struct fx *f, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	sqlite3 *db = NULL;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_open_v2(f->cfg.sqlite_path, &db, SQLITE_OPEN_READONLY, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 /*
  * A store made by the first program (schema version 1: no consent table) opens, keeps
- * its data and is migrated to version 2; a store from a newer program is refused.
+ * its data and is migrated to the current version; a store from a newer program is
+ * refused.
  */
 static void
 test_migration(void **state)
@@ -199,14 +171,15 @@ test_migration(void **state)
 	add_person(f->d, 2, "李四", uid);
 	fx_close(f);
 	/* Turn the store into exactly what version 1 made. */
-	raw_sql(f, "DROP TABLE consent; UPDATE meta SET value = '1' WHERE key = 'schema_version'");
-	assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'consent'"),
-	    0);
+	raw_sql(f->cfg.sqlite_path, DIR_RAW_TO_V1);
+	assert_int_equal(raw_int(f->cfg.sqlite_path,
+	    "SELECT count(*) FROM sqlite_master WHERE name = 'consent'"), 0);
 
 	fx_open(f, false);
-	assert_int_equal(raw_int(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
-	assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'consent'"),
-	    1);
+	assert_int_equal(raw_int(f->cfg.sqlite_path,
+	    "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+	assert_int_equal(raw_int(f->cfg.sqlite_path,
+	    "SELECT count(*) FROM sqlite_master WHERE name = 'consent'"), 1);
 	assert_int_equal(dir_person_get(f->d, uid, &p), 0);
 	assert_string_equal(p.name, "李四");
 	dir_person_clear(&p);
@@ -222,11 +195,11 @@ test_migration(void **state)
 	free(sc);
 	fx_close(f);
 
-	raw_sql(f, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '4' WHERE key = 'schema_version'");
 	assert_int_equal(ident_open(&f->cfg, false, &id, err, sizeof(err)), YH_ERR_UNSUPPORTED);
 	assert_null(id);
-	assert_non_null(strstr(err, "schema version 3"));
-	raw_sql(f, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+	assert_non_null(strstr(err, "schema version 4"));
+	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
 	fx_open(f, false);
 }
 
@@ -659,8 +632,8 @@ test_account_page(void **state)
 	hx_session(h, other, osid);
 	http("/account", NULL, h->stoken, &r);
 	assert_int_equal(r.status, 200);
-	keep_csrf_cookie(&r);
-	assert_true(h->csrf_cookie[0] != '\0');
+	/* Its forms are bound to the session: no pre-session cookie is needed or set. */
+	assert_null(strstr(yh_buf_cstr(&r.headers), "yh_csrf="));
 	assert_non_null(strstr(yh_buf_cstr(&r.body), "张三"));
 	assert_non_null(strstr(yh_buf_cstr(&r.body), "110101********"));
 	assert_null(strstr(yh_buf_cstr(&r.body), h->id_number));
@@ -690,6 +663,28 @@ test_account_page(void **state)
 	http("/account/session/end", body, h->stoken, &r);
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
+	assert_int_equal(sess_get(h->sess, other, 0, &si), 0);
+
+	/* A yh_csrf cookie of the sender's choosing with the token that goes with it (what
+	 * a planted cookie gives an attacker): refused, for this form and for TOTP set-up. */
+	{
+		unsigned char key[CSRF_KEY_BYTES];
+		char planted[CSRF_TOKEN_SIZE];
+
+		assert_int_equal(csrf_cookie_new(h->csrf_cookie), 0);
+		assert_int_equal(csrf_key_derive(h->app.subject_key, key), 0);
+		assert_int_equal(csrf_token_make(key, CSRF_BIND_PRE, h->csrf_cookie, "account",
+		    planted), 0);
+		snprintf(body, sizeof(body), "sid=%s&csrf=%s", osid, planted);
+		http("/account/session/end", body, h->stoken, &r);
+		assert_int_equal(r.status, 400);
+		resp_free(&r);
+		snprintf(body, sizeof(body), "csrf=%s", planted);
+		http("/account/totp/new", body, h->stoken, &r);
+		assert_int_equal(r.status, 400);
+		resp_free(&r);
+		h->csrf_cookie[0] = '\0';
+	}
 	assert_int_equal(sess_get(h->sess, other, 0, &si), 0);
 
 	/* With it, the other session ends; this one stays. */

@@ -19,6 +19,7 @@
 #include "identity/identity.h"
 #include "identity/idnum.h"
 #include "identity/vault.h"
+#include "tests/unit/dir_raw.h"
 
 struct fx {
 	char root[64];
@@ -104,7 +105,8 @@ teardown(void **state)
 	return 0;
 }
 
-/* Adds a person with the given fields; returns the dir_person_add result. */
+/* Adds a person with the given fields, as an operator would (a phone verified);
+ * returns the dir_person_add result. */
 static int
 add(struct dir *d, const char *idnum, const char *name, const char *phone,
     const char *username, char *uid)
@@ -115,8 +117,36 @@ add(struct dir *d, const char *idnum, const char *name, const char *phone,
 	p.id_number = (char *)idnum;
 	p.name = (char *)name;
 	p.phone = (char *)phone;
+	p.phone_verified = true;
 	p.username = (char *)username;
 	return dir_person_add(d, &p, uid);
+}
+
+/* Adds a person as the registration form does: the phone typed in, not verified. */
+static void
+add_self(struct dir *d, const char *idnum, const char *phone, char *uid)
+{
+	struct dir_person p;
+
+	memset(&p, 0, sizeof(p));
+	p.id_number = (char *)idnum;
+	p.name = (char *)"自助注册";
+	p.phone = (char *)phone;
+	assert_int_equal(dir_person_add(d, &p, uid), 0);
+}
+
+/* The person a login identifier finds (its uid in uid), or the error. */
+static int
+login_uid(struct dir *d, const char *identifier, char uid[DIR_UID_LEN + 1])
+{
+	struct dir_person p;
+	int r = dir_person_find_login(d, identifier, &p);
+
+	uid[0] = '\0';
+	if (r == 0)
+		memcpy(uid, p.uid, DIR_UID_LEN + 1);
+	dir_person_clear(&p);
+	return r;
 }
 
 static void
@@ -418,6 +448,160 @@ test_ping_file_gone(void **state)
 	assert_int_equal(dir_ping(f->d, why, sizeof(why)), YH_ERR_UNAVAILABLE);
 	assert_non_null(strstr(why, "replaced"));
 	assert_int_equal(dir_ping(f->d, NULL, 0), YH_ERR_UNAVAILABLE);
+}
+
+/*
+ * A phone is an identifier only once verified: someone registering with another
+ * person's phone neither logs in with it nor makes the owner's phone ambiguous, and
+ * is told apart (phone_verified false) wherever the person is read.
+ */
+static void
+test_phone_verification(void **state)
+{
+	struct fx *f = *state;
+	struct dir_person p;
+	char owner[DIR_UID_LEN + 1], other[DIR_UID_LEN + 1], lone[DIR_UID_LEN + 1];
+	char found[DIR_UID_LEN + 1], id1[19], id2[19], id3[19];
+
+	make_id(31, id1);
+	make_id(32, id2);
+	make_id(33, id3);
+	assert_int_equal(add(f->d, id1, "机主", "13800138000", NULL, owner), 0);
+	add_self(f->d, id2, "+86 138 0013 8000", other);
+	add_self(f->d, id3, "13900139000", lone);
+
+	/* The owner's phone still names the owner, in every spelling. */
+	assert_int_equal(login_uid(f->d, "13800138000", found), 0);
+	assert_string_equal(found, owner);
+	assert_int_equal(login_uid(f->d, "138-0013-8000", found), 0);
+	assert_string_equal(found, owner);
+	assert_int_equal(dir_person_find_phone(f->d, "+86 13800138000", &p), 0);
+	assert_string_equal(p.uid, owner);
+	assert_true(p.phone_verified);
+	dir_person_clear(&p);
+	/* An unverified phone finds nobody, not even its only holder. */
+	assert_int_equal(login_uid(f->d, "13900139000", found), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_find_phone(f->d, "13900139000", &p), YH_ERR_NOT_FOUND);
+	/* It is stored all the same, and read back as unverified. */
+	assert_int_equal(dir_person_get(f->d, other, &p), 0);
+	assert_string_equal(p.phone, "13800138000");
+	assert_false(p.phone_verified);
+	dir_person_clear(&p);
+
+	/* Verified later (an operator vouches for it): now it is the person's identifier. */
+	assert_int_equal(dir_person_get(f->d, lone, &p), 0);
+	p.phone_verified = true;
+	assert_int_equal(dir_person_update(f->d, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(login_uid(f->d, "13900139000", found), 0);
+	assert_string_equal(found, lone);
+	/* Two verified holders (a family's phone) are ambiguous, as before. */
+	assert_int_equal(dir_person_get(f->d, other, &p), 0);
+	p.phone_verified = true;
+	assert_int_equal(dir_person_update(f->d, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(login_uid(f->d, "13800138000", found), YH_ERR_CONFLICT);
+	/* Removing the phone removes its verification too. */
+	assert_int_equal(dir_person_get(f->d, other, &p), 0);
+	yh_strfree_secret(p.phone);
+	p.phone = NULL;
+	assert_int_equal(dir_person_update(f->d, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_get(f->d, other, &p), 0);
+	assert_null(p.phone);
+	assert_false(p.phone_verified);
+	dir_person_clear(&p);
+	assert_int_equal(login_uid(f->d, "13800138000", found), 0);
+	assert_string_equal(found, owner);
+	/* A verified flag without a phone is not kept. */
+	memset(&p, 0, sizeof(p));
+	make_id(34, id1);
+	p.id_number = id1;
+	p.name = (char *)"无手机";
+	p.phone_verified = true;
+	assert_int_equal(dir_person_add(f->d, &p, found), 0);
+	assert_int_equal(dir_person_get(f->d, found, &p), 0);
+	assert_false(p.phone_verified);
+	dir_person_clear(&p);
+}
+
+/*
+ * A store of schema version 2 (no verification flag) is migrated: phones from an
+ * import (LoA method "import", or a person with a legacy account link) count as
+ * verified; every other phone (registration, or authctl before version 3: the two
+ * cannot be told apart) does not. Then the owner of a phone that a self-registered
+ * account copied logs in with it again.
+ */
+static void
+test_migration_phone_verified(void **state)
+{
+	struct fx *f = *state;
+	struct dir_person p;
+	struct dir_legacy l;
+	char imported[DIR_UID_LEN + 1], linked[DIR_UID_LEN + 1], self[DIR_UID_LEN + 1];
+	char copier[DIR_UID_LEN + 1], nophone[DIR_UID_LEN + 1], found[DIR_UID_LEN + 1];
+	char id[5][19], err[512];
+	const char *db = f->cfg.sqlite_path;
+
+	for (int i = 0; i < 5; i++)
+		make_id(40 + i, id[i]);
+	memset(&p, 0, sizeof(p));
+	p.id_number = id[0];
+	p.name = (char *)"导入";
+	p.phone = (char *)"13800138000";
+	p.loa.level = 1;
+	p.loa.method = (char *)"import";
+	assert_int_equal(dir_person_add(f->d, &p, imported), 0);
+	add_self(f->d, id[1], "13800138000", copier);      /* copied the imported phone */
+	add_self(f->d, id[2], "13700137000", linked);
+	memset(&l, 0, sizeof(l));
+	memcpy(l.owner_uid, linked, sizeof(l.owner_uid));
+	l.source = (char *)"shebao";
+	l.legacy_id = (char *)"sb-1";
+	assert_int_equal(dir_legacy_add(f->d, &l), 0);
+	add_self(f->d, id[3], "13600136000", self);
+	assert_int_equal(add(f->d, id[4], "无手机", NULL, NULL, nophone), 0);
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	raw_sql(db, DIR_RAW_TO_V2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('person')"
+	    " WHERE name = 'phone_verified'"), 0);
+
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name = 'person_phone'"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name = 'person_phone_verified'"), 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM person WHERE phone_verified = 1"),
+	    2);
+	{
+		const char *uids[] = { imported, linked, copier, self, nophone };
+		const bool want[] = { true, true, false, false, false };
+
+		for (int i = 0; i < 5; i++) {
+			assert_int_equal(dir_person_get(f->d, uids[i], &p), 0);
+			if (p.phone_verified != want[i])
+				fail_msg("person %d: phone_verified %d after the migration", i,
+				    p.phone_verified);
+			dir_person_clear(&p);
+		}
+	}
+	assert_int_equal(login_uid(f->d, "13800138000", found), 0);
+	assert_string_equal(found, imported);
+	assert_int_equal(login_uid(f->d, "13700137000", found), 0);
+	assert_string_equal(found, linked);
+	assert_int_equal(login_uid(f->d, "13600136000", found), YH_ERR_NOT_FOUND);
+	/* New records after the migration carry the flag as given. */
+	assert_int_equal(dir_person_get(f->d, self, &p), 0);
+	p.phone_verified = true;
+	assert_int_equal(dir_person_update(f->d, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(login_uid(f->d, "13600136000", found), 0);
+	assert_string_equal(found, self);
 }
 
 static void
@@ -1208,6 +1392,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_encrypted_at_rest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encrypted_at_rest_sm4, setup_sm4, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_file_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_phone_verification, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_phone_verified, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp, setup, teardown),

@@ -546,6 +546,18 @@ test_grant_json(void **state)
 	assert_int_equal(oidc_grant_json(&g, &s), YH_ERR_INVALID);
 }
 
+/* Marks the fixture person's phone verified or not. */
+static void
+set_phone_verified(bool yes)
+{
+	struct dir_person p;
+
+	assert_int_equal(dir_person_get(F->id->dir, F->uid, &p), 0);
+	p.phone_verified = yes;
+	assert_int_equal(dir_person_update(F->id->dir, &p), 0);
+	dir_person_clear(&p);
+}
+
 static void
 test_claims(void **state)
 {
@@ -561,6 +573,8 @@ test_claims(void **state)
 	    CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE | CLIENTS_SCOPE_ID_NUMBER, &o), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "name")), "张三");
 	assert_string_equal(json_string_value(json_object_get(o, "phone_number")), "138****5678");
+	/* The person typed the phone in (added without verification): apps are told. */
+	assert_true(json_is_false(json_object_get(o, "phone_number_verified")));
 	assert_string_equal(json_string_value(json_object_get(o, "yh_id_type")), "resident_id");
 	assert_null(json_object_get(o, "yh_id_number"));   /* conf may not receive it */
 	assert_null(json_object_get(o, "email"));
@@ -579,6 +593,17 @@ test_claims(void **state)
 	json_decref(o);
 	assert_int_equal(oidc_user_claims(F->id->dir, idn, "00000000000000000000000000000000",
 	    CLIENTS_SCOPE_PROFILE, &o), YH_ERR_NOT_FOUND);
+	/* No phone claims, no verification claim. */
+	assert_int_equal(oidc_user_claims(F->id->dir, idn, F->uid, CLIENTS_SCOPE_EMAIL, &o), 0);
+	assert_null(json_object_get(o, "phone_number_verified"));
+	json_decref(o);
+	/* Once verified, the phone scope says so (and the fixture's person goes back). */
+	set_phone_verified(true);
+	assert_int_equal(oidc_user_claims(F->id->dir, idn, F->uid, CLIENTS_SCOPE_PHONE, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "phone_number")), "13812345678");
+	assert_true(json_is_true(json_object_get(o, "phone_number_verified")));
+	json_decref(o);
+	set_phone_verified(false);
 	clients_release(s);
 }
 
@@ -639,6 +664,7 @@ test_code_flow(void **state)
 	assert_string_equal(json_string_value(json_object_get(jwt.claims, "name")), "张三");
 	assert_string_equal(json_string_value(json_object_get(jwt.claims, "phone_number")),
 	    "138****5678");
+	assert_true(json_is_false(json_object_get(jwt.claims, "phone_number_verified")));
 	assert_non_null(json_object_get(jwt.claims, "auth_time"));
 	assert_non_null(json_object_get(jwt.claims, "amr"));
 	tok_jwt_clear(&jwt);

@@ -209,30 +209,112 @@ test_csrf_tokens(void **state)
 	assert_true(csrf_cookie_ok(cookie));
 	assert_string_not_equal(cookie, cookie2);
 	assert_int_equal(strlen(cookie), 43);
-	assert_int_equal(csrf_token_make(key, cookie, "login", tok), 0);
+	assert_int_equal(csrf_token_make(key, CSRF_BIND_PRE, cookie, "login", tok), 0);
 	assert_int_equal(strlen(tok), 43);
 	/* Deterministic for (key, cookie, purpose): a reloaded form keeps working. */
-	assert_int_equal(csrf_token_make(key, cookie, "login", tok2), 0);
+	assert_int_equal(csrf_token_make(key, CSRF_BIND_PRE, cookie, "login", tok2), 0);
 	assert_string_equal(tok, tok2);
-	assert_int_equal(csrf_token_check(key, cookie, "login", tok), 0);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_PRE, cookie, "login", tok), 0);
 	/* Another purpose, cookie or key: rejected. */
-	assert_int_equal(csrf_token_check(key, cookie, "register", tok), YH_ERR_DENIED);
-	assert_int_equal(csrf_token_check(key, cookie2, "login", tok), YH_ERR_DENIED);
-	assert_int_equal(csrf_token_check(key2, cookie, "login", tok), YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_PRE, cookie, "register", tok),
+	    YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_PRE, cookie2, "login", tok),
+	    YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key2, CSRF_BIND_PRE, cookie, "login", tok),
+	    YH_ERR_DENIED);
 	/* Missing or malformed parts: rejected. */
-	assert_int_equal(csrf_token_check(key, NULL, "login", tok), YH_ERR_DENIED);
-	assert_int_equal(csrf_token_check(key, cookie, "login", NULL), YH_ERR_DENIED);
-	assert_int_equal(csrf_token_check(key, cookie, "login", ""), YH_ERR_DENIED);
-	assert_int_equal(csrf_token_check(key, "short", "login", tok), YH_ERR_DENIED);
-	assert_int_equal(csrf_token_check(key, cookie, "", tok), YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_PRE, NULL, "login", tok), YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_PRE, cookie, "login", NULL),
+	    YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_PRE, cookie, "login", ""),
+	    YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_PRE, "short", "login", tok),
+	    YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_PRE, cookie, "", tok), YH_ERR_DENIED);
 	memcpy(tok2, tok, sizeof(tok2));
 	tok2[10] = tok2[10] == 'A' ? 'B' : 'A';
-	assert_int_equal(csrf_token_check(key, cookie, "login", tok2), YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_PRE, cookie, "login", tok2),
+	    YH_ERR_DENIED);
 	tok2[42] = '\0';
-	assert_int_equal(csrf_token_check(key, cookie, "login", tok2), YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_PRE, cookie, "login", tok2),
+	    YH_ERR_DENIED);
 	assert_false(csrf_cookie_ok("AAAA"));
 	assert_false(csrf_cookie_ok("++++++++++++++++++++++++++++++++++++++++++="));
-	assert_int_equal(csrf_token_make(key, "bad cookie", "login", tok), YH_ERR_INVALID);
+	assert_int_equal(csrf_token_make(key, CSRF_BIND_PRE, "bad cookie", "login", tok),
+	    YH_ERR_INVALID);
+}
+
+/*
+ * A form shown in a session is bound to that session: a token made for any pre-session
+ * cookie (one an attacker planted, with the token that goes with it) or for another
+ * session does not pass, and a session's token does not pass for a cookie either.
+ */
+static void
+test_csrf_session_binding(void **state)
+{
+	unsigned char sk[32], key[CSRF_KEY_BYTES];
+	char victim[SESS_KEY_SIZE], other[SESS_KEY_SIZE], cookie[CSRF_TOKEN_SIZE];
+	char tok[CSRF_TOKEN_SIZE], planted[CSRF_TOKEN_SIZE];
+
+	(void)state;
+	memset(sk, 9, sizeof(sk));
+	assert_int_equal(csrf_key_derive(sk, key), 0);
+	memset(victim, 'a', 64);
+	victim[64] = '\0';
+	memcpy(other, victim, sizeof(other));
+	other[63] = 'b';
+	assert_int_equal(csrf_token_make(key, CSRF_BIND_SESSION, victim, "account", tok), 0);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_SESSION, victim, "account", tok), 0);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_SESSION, other, "account", tok),
+	    YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_SESSION, victim, "consent", tok),
+	    YH_ERR_DENIED);
+	/* The attacker's own cookie and token are worthless against the victim's session. */
+	assert_int_equal(csrf_cookie_new(cookie), 0);
+	assert_int_equal(csrf_token_make(key, CSRF_BIND_PRE, cookie, "account", planted), 0);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_SESSION, victim, "account", planted),
+	    YH_ERR_DENIED);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_PRE, cookie, "account", tok),
+	    YH_ERR_DENIED);
+	/* A session key is 64 lower-case hex digits; anything else is no binding. */
+	assert_int_equal(csrf_token_make(key, CSRF_BIND_SESSION, cookie, "account", tok),
+	    YH_ERR_INVALID);
+	victim[0] = 'A';
+	assert_int_equal(csrf_token_make(key, CSRF_BIND_SESSION, victim, "account", tok),
+	    YH_ERR_INVALID);
+	assert_int_equal(csrf_token_check(key, CSRF_BIND_SESSION, NULL, "account", planted),
+	    YH_ERR_DENIED);
+}
+
+/* The identifier a failed login leaves in the audit trail: read as the lookup reads it,
+ * masked in its folded form whatever the spelling. */
+static void
+test_audit_name(void **state)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "110101 19900307 0011", "110101********0011" },
+		{ "110101-19900307-0011", "110101********0011" },
+		{ " \uff11\uff11\uff10\uff11\uff10\uff11\uff11\uff19\uff19\uff10\uff10\uff13"
+		  "\uff10\uff17\uff10\uff10\uff11\uff11 ", "110101********0011" },
+		{ "11010519491231002x", "110105********002X" },
+		{ "+86 138 0013 8000", "138****8000" },
+		{ "138-0013-8000", "138****8000" },
+		{ "(+86) 138.0013.8000", "138****8000" },
+		{ "0086 13800138000", "138****8000" },
+		{ "zhangsan", "zhangsan" },
+		{ "1234567", "1*****7" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *s = login_audit_name(cases[i].in);
+
+		assert_non_null(s);
+		if (strcmp(json_string_value(s), cases[i].want) != 0)
+			fail_msg("'%s': '%s', want '%s'", cases[i].in, json_string_value(s),
+			    cases[i].want);
+		json_decref(s);
+	}
 }
 
 static void
@@ -301,6 +383,7 @@ add_user(struct fx *f, int n, const char *phone, const char *password, char uid[
 	p.id_number = idn;
 	p.name = (char *)"张三";
 	p.phone = (char *)phone;
+	p.phone_verified = true;      /* as an operator adds a person */
 	assert_int_equal(dir_person_add(f->id->dir, &p, uid), 0);
 	assert_int_equal(pw_hash(&f->id->pw, password, strlen(password), &enc), 0);
 	assert_int_equal(dir_cred_set(f->id->dir, uid, PW_SCHEME_ARGON2ID, enc, NULL), 0);
@@ -1040,7 +1123,9 @@ main(void)
 		cmocka_unit_test(test_random_input),
 		cmocka_unit_test(test_lang),
 		cmocka_unit_test(test_csrf_tokens),
+		cmocka_unit_test(test_csrf_session_binding),
 		cmocka_unit_test(test_next_and_loa),
+		cmocka_unit_test(test_audit_name),
 		cmocka_unit_test_setup_teardown(test_login_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rehash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_csrf_rejected, setup, teardown),
