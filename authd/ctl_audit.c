@@ -49,15 +49,16 @@ ctl_record(const struct ident *id, const char *event, json_t *fields)
 int
 ctl_audit(int argc, char **argv)
 {
+	struct yh_audit_verify_opts o = { 0 };
 	struct yh_audit_report rep;
-	const char *path = NULL, *head = NULL;
+	const char *path = NULL;
 	int r;
 
 	if (argc < 2 || strcmp(argv[1], "verify") != 0)
 		return ctl_fail("usage: authctl audit verify FILE [--head HASH]");
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--head") == 0 && i + 1 < argc)
-			head = argv[++i];
+			o.head = argv[++i];
 		else if (path == NULL && argv[i][0] != '-')
 			path = argv[i];
 		else
@@ -65,8 +66,8 @@ ctl_audit(int argc, char **argv)
 	}
 	if (path == NULL)
 		return ctl_fail("usage: authctl audit verify FILE [--head HASH]");
-	r = yh_audit_verify(path, head, &rep);
-	if (r == YH_ERR_IO)
+	r = yh_audit_verify(path, &o, &rep);
+	if (r == YH_ERR_IO || r == YH_ERR_INVALID || r == YH_ERR_ALLOC)
 		return ctl_fail("%s: %s", path, rep.reason);
 	if (r != 0) {
 		printf("{\"valid\":false,\"lines\":%llu,\"bad_line\":%llu,\"reason\":\"%s\"}\n",

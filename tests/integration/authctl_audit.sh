@@ -38,7 +38,7 @@ head=$(printf '%s' "$out" | sed -E 's/.*"head":"([0-9a-f]{64})".*/\1/')
 
 cp "$log" "$tmp/edited"; sed -i '2s/user.lock/user.LOCK/' "$tmp/edited"
 "$ctl" audit verify "$tmp/edited" > "$tmp/o" && bad "edited line accepted" ||
-  { grep -q '"bad_line":3' "$tmp/o" && ok "edit detected at the next line" || bad "edit: $(cat "$tmp/o")"; }
+  { grep -q '"bad_line":2' "$tmp/o" && ok "edit detected at the edited line" || bad "edit: $(cat "$tmp/o")"; }
 cp "$log" "$tmp/removed"; sed -i '3d' "$tmp/removed"
 "$ctl" audit verify "$tmp/removed" > /dev/null && bad "removed line accepted" || ok "removal detected"
 { sed -n 1p "$log"; sed -n 3p "$log"; sed -n 2p "$log"; sed -n '4,$p' "$log"; } > "$tmp/reordered"
