@@ -6,10 +6,19 @@
  * so several processes (authd nodes on one host, authctl) can share one file. String
  * values pass through the log redactor (yh_redact_default): ID numbers and phone numbers
  * are masked in whatever spelling, even if a caller forgot.
+ *
+ * The chain alone is unkeyed: whoever can write the file can edit a line and compute
+ * every later "prev" again. Checkpoints close that: a checkpoint is one more line of the
+ * chain, {"event":"audit.checkpoint","kid":...,"mac":...}, whose tag (HMAC-SHA256 with a
+ * key kept out of the log, its own key and no other's) authenticates its sequence
+ * number, its time and the hash of the line before it, and so every line before it. A
+ * rewrite then fails at the next checkpoint. The latest checkpoint is also copied to
+ * PATH.checkpoint, so that lines cut from the end show too.
  */
 #ifndef YH_AUTHD_AUDIT_H
 #define YH_AUTHD_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -17,23 +26,31 @@
 
 #define AUDIT_LINE_MAX (16 * 1024)
 
+#define YH_AUDIT_KEY_LEN 32      /* bytes of a checkpoint key */
+#define YH_AUDIT_TAG_LEN 32      /* bytes of a checkpoint tag */
+#define YH_AUDIT_KID_LEN 16      /* hex digits of a key id */
+#define YH_AUDIT_CHECKPOINT_EVENT "audit.checkpoint"
+#define YH_AUDIT_CHECKPOINT_SUFFIX ".checkpoint"  /* PATH.checkpoint: the latest one */
+
 struct yh_audit;
 
 /* Opens (creating 0600 if missing) the audit file at path. Returns 0, YH_ERR_IO or
  * YH_ERR_PERM with a message in err. */
 int yh_audit_open(const char *path, struct yh_audit **out, char *err, size_t errsz) YH_WUR;
 
-/* Closes the file. NULL is fine. */
+/* Stops the checkpoint timer, writes a last checkpoint when checkpoints are on and lines
+ * this handle wrote are not covered yet (a failure is logged), and closes the file. NULL
+ * is fine. */
 void yh_audit_close(struct yh_audit *a);
 
 /*
  * Appends one event: {"seq","ts","event","actor",<fields...>,"prev"}. event is a dotted
- * name ("login.failure", "user.lock"); actor who did it ("operator:root", "user:<uid>",
- * "client:<id>"); fields (borrowed, may be NULL) must be an object whose keys do not clash
- * with the fixed ones. Returns 0 once the line is on disk (fsync), YH_ERR_NOSPACE when
- * the disk or the quota is full, YH_ERR_IO on another failure: callers must then fail
- * the action they were recording (and so record an action only once it is durable,
- * never before). Thread-safe.
+ * name ("login.failure", "user.lock"; not "audit.checkpoint"); actor who did it
+ * ("operator:root", "user:<uid>", "client:<id>"); fields (borrowed, may be NULL) must be
+ * an object whose keys do not clash with the fixed ones. Returns 0 once the line is on
+ * disk (fsync), YH_ERR_NOSPACE when the disk or the quota is full, YH_ERR_IO on another
+ * failure: callers must then fail the action they were recording (and so record an
+ * action only once it is durable, never before). Thread-safe.
  */
 int yh_audit_write(struct yh_audit *a, const char *event, const char *actor,
     json_t *fields) YH_WUR;
@@ -42,21 +59,120 @@ int yh_audit_write(struct yh_audit *a, const char *event, const char *actor,
  * YH_ERR_NOSPACE or YH_ERR_PERM with a short public reason in why (yh_file_room). */
 int yh_audit_room(struct yh_audit *a, char *why, size_t whysz) YH_WUR;
 
-/* The result of verifying a file. */
-struct yh_audit_report {
-	uint64_t lines;          /* lines read */
-	uint64_t bad_line;       /* first line that breaks the chain (1-based), 0 when intact */
-	char reason[160];        /* why it broke */
-	char head[65];           /* hash of the last good line (hex) */
+/* A checkpoint key: the HMAC-SHA256 key and the id that names it in each checkpoint. */
+struct yh_audit_key {
+	unsigned char key[YH_AUDIT_KEY_LEN];
+	char kid[YH_AUDIT_KID_LEN + 1];   /* hex; derived from the key, reveals nothing */
 };
 
 /*
- * Checks the whole chain of the file at path. Returns 0 when intact, YH_ERR_AUTH when a
- * line was edited, removed, inserted or reordered (report says which and why), YH_ERR_IO
- * when the file cannot be read. When expect_head is not NULL, the last line's hash must
- * equal it (detects a truncated tail).
+ * Reads the checkpoint key at path (32 random bytes as hex, mode 0600), creating it
+ * first when it does not exist and create is true. Errors as yh_keyfile_get's:
+ * YH_ERR_KEY (missing without create, malformed), YH_ERR_PERM, YH_ERR_IO, YH_ERR_CRYPTO,
+ * with one line in err naming the file. out is wiped on error; wipe it with
+ * yh_audit_key_wipe when done.
  */
-int yh_audit_verify(const char *path, const char *expect_head, struct yh_audit_report *rep)
+int yh_audit_key_load(const char *path, bool create, struct yh_audit_key *out, char *err,
+    size_t errsz) YH_WUR;
+
+/* Sets the key from raw bytes and derives its id (tests, a key holder). */
+int yh_audit_key_set(struct yh_audit_key *k, const unsigned char key[YH_AUDIT_KEY_LEN])
     YH_WUR;
+
+/* Wipes a key. NULL is fine. */
+void yh_audit_key_wipe(struct yh_audit_key *k);
+
+/*
+ * The one operation a checkpoint needs from its key: tag = HMAC-SHA256(key, msg). ctx is
+ * a struct yh_audit_key. This is the function a key-holder process will answer in its
+ * place: it sees only the bytes to authenticate and returns only the tag. Returns 0 or
+ * YH_ERR_CRYPTO.
+ */
+int yh_audit_key_mac(void *ctx, const void *msg, size_t len,
+    unsigned char tag[YH_AUDIT_TAG_LEN]) YH_WUR;
+
+/* When and with what the writer makes checkpoints. */
+struct yh_audit_cp_opts {
+	uint64_t every_lines;   /* one when a batch takes the sequence past a multiple of this
+	                         * (1: after every batch); 0 = not by count */
+	int64_t every_ms;       /* and this often, when lines are not covered yet (a thread
+	                         * waits in between); 0 = not by time */
+	const char *kid;        /* the key's id, copied */
+	int (*mac)(void *ctx, const void *msg, size_t len, unsigned char tag[YH_AUDIT_TAG_LEN]);
+	void *mac_ctx;          /* borrowed: must outlive the handle */
+};
+
+/*
+ * Turns checkpoints on for a handle, once, before it is shared between threads: from
+ * now on a checkpoint line rides in the same write and flush as the batch it closes
+ * (written with the file's lock held through that flush, then copied to
+ * PATH.checkpoint). Returns 0, YH_ERR_INVALID (no mac or kid, or already on), YH_ERR_IO
+ * (PATH.checkpoint cannot be opened; err says why) or YH_ERR_INTERNAL (no timer thread).
+ */
+int yh_audit_checkpoints(struct yh_audit *a, const struct yh_audit_cp_opts *o, char *err,
+    size_t errsz) YH_WUR;
+
+/*
+ * Writes a checkpoint now unless the file's last line already is one (or the file is
+ * empty), and returns once it is on disk: authd calls it at start, so that lines written
+ * while no checkpointing process ran are covered. Returns 0, YH_ERR_INVALID (checkpoints
+ * are off), or the write's error. Thread-safe.
+ */
+int yh_audit_checkpoint(struct yh_audit *a) YH_WUR;
+
+/* What yh_audit_verify found; YH_AUDIT_INTACT when nothing. */
+enum yh_audit_damage {
+	YH_AUDIT_INTACT = 0,
+	YH_AUDIT_MALFORMED,     /* a line that is not a chain line (not JSON, cut short, ...) */
+	YH_AUDIT_EDITED,        /* a line edited in place: the chain breaks at it */
+	YH_AUDIT_GAP,           /* lines removed in the middle: the sequence jumps */
+	YH_AUDIT_ORDER,         /* a line moved, inserted or duplicated */
+	YH_AUDIT_REWRITTEN,     /* lines edited and the chain computed again after them: a
+	                         * checkpoint (or the recorded head) no longer matches */
+	YH_AUDIT_UNKNOWN_KEY,   /* a checkpoint made with a key that was not given */
+	YH_AUDIT_TRUNCATED,     /* lines removed from the end */
+	YH_AUDIT_LAST_EDITED,   /* the last line differs from the recorded head */
+	YH_AUDIT_HEAD_NOT_FOUND,/* a bare recorded head hash names no line of the file */
+};
+
+/* The stable short name of a damage kind ("edited", "gap", ...), never NULL. */
+const char *yh_audit_damage_name(enum yh_audit_damage d);
+
+#define YH_AUDIT_WARN_MAX 6
+
+/* The result of verifying a file. */
+struct yh_audit_report {
+	uint64_t lines;          /* lines read */
+	uint64_t bad_line;       /* the line at fault (1-based), 0 when intact */
+	enum yh_audit_damage damage;
+	char reason[320];        /* what is wrong, in words naming the lines */
+	char head[65];           /* hash of the last good line (hex) */
+	uint64_t checkpoints;    /* checkpoint lines read */
+	uint64_t checked;        /* of which the tag verified */
+	uint64_t covered;        /* lines up to and with the last verified checkpoint */
+	unsigned nwarnings;      /* intact, but not everything could be vouched for: */
+	char warnings[YH_AUDIT_WARN_MAX][320];
+};
+
+/* What to check beyond the chain; every field may be left zero. */
+struct yh_audit_verify_opts {
+	const char *head;                 /* recorded head, "LINE:HASH" or "HASH" (the
+	                                   * `lines` and `head` a verify printed) */
+	const struct yh_audit_key *keys;  /* checkpoint keys (old ones too); none: tags are
+	                                   * not checked, and a warning says so */
+	size_t nkeys;
+};
+
+/*
+ * Checks the file at path (o may be NULL): the chain, each checkpoint's tag, PATH.checkpoint
+ * (a copy of the latest checkpoint: it may not claim more lines than the file has) and
+ * the recorded head. Lines appended while it runs are not read. Returns 0 when intact
+ * (rep->warnings may still say that lines are not covered by a checkpoint, that the file
+ * has none, or that no key was given), YH_ERR_AUTH when damaged (rep->damage, bad_line and
+ * reason say which line and how), YH_ERR_INVALID for a malformed o->head, YH_ERR_IO when
+ * the file cannot be read (reason says why).
+ */
+int yh_audit_verify(const char *path, const struct yh_audit_verify_opts *o,
+    struct yh_audit_report *rep) YH_WUR;
 
 #endif

@@ -53,7 +53,7 @@ main(int argc, char **argv)
 		{ "keys", ctl_keys, "keys generate|rotate|jwks|list --dir DIR   signing keys" },
 		{ "jwt", ctl_jwt, "jwt sign|verify               sign claims or verify a token" },
 		{ "client", ctl_client, "client add|list|show|remove|reset-secret|check-secret   registered apps" },
-		{ "audit", ctl_audit, "audit verify FILE            check the audit log's hash chain" },
+		{ "audit", ctl_audit, "audit verify FILE [--key KEYFILE]... [--head [LINE:]HASH] [--strict]   check the audit log" },
 		{ NULL, NULL, NULL },
 	};
 	int i = 1;

@@ -296,25 +296,10 @@ struct daemon {
 	struct ident *ident;
 	struct bcl *bcl;
 	struct control *ctl;
+	struct yh_audit_key audit_key;   /* tags the audit log's checkpoints */
 	int sfd;
 	bool served;
 };
-
-/* "STATE_DIR/name" unless the option set a path. Returns a new string or NULL. */
-static char *
-state_path(const struct authd_cfg *cfg, const char *opt, const char *name)
-{
-	struct yh_buf b;
-
-	if (opt != NULL && opt[0] != '\0')
-		return strdup(opt);
-	yh_buf_init(&b, 8192);
-	if (yh_buf_printf(&b, "%s/%s", cfg->ident.state_dir, name) != 0) {
-		yh_buf_free(&b);
-		return NULL;
-	}
-	return yh_buf_steal(&b);
-}
 
 static int
 open_sessions(struct daemon *d, char *err, size_t errsz)
@@ -371,6 +356,68 @@ open_bcl(struct daemon *d, char *err, size_t errsz)
 	return r;
 }
 
+/* Refuses a checkpoint key file that is another key's file: each key has one job. */
+static int
+key_alone(const struct daemon *d, const char *key, char *err, size_t errsz)
+{
+	const char *others[] = { d->cfg.ident.vault_key_file, NULL };
+	char subject[4096];
+	struct stat k, o;
+
+	if ((size_t)snprintf(subject, sizeof(subject), "%s/%s", d->cfg.ident.state_dir,
+	    IDENT_SUBJECT_KEY_NAME) < sizeof(subject))
+		others[1] = subject;
+	if (stat(key, &k) != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		if (others[i] != NULL && stat(others[i], &o) == 0 && o.st_dev == k.st_dev &&
+		    o.st_ino == k.st_ino) {
+			snprintf(err, errsz, "audit.key_file %s is the key file %s: the audit "
+			    "checkpoint key must be a key of its own", key, others[i]);
+			return YH_ERR_CONFIG;
+		}
+	return 0;
+}
+
+/*
+ * The audit log and its checkpoints: the key (its own file, created on first start),
+ * the timer, and a checkpoint now, covering what authctl wrote while no authd ran.
+ */
+static int
+open_audit(struct daemon *d, char *err, size_t errsz)
+{
+	struct yh_audit_cp_opts o = {
+		.every_lines = (uint64_t)d->cfg.audit_cp_lines,
+		.every_ms = d->cfg.audit_cp_interval * 1000,
+		.kid = d->audit_key.kid,
+		.mac = yh_audit_key_mac,
+		.mac_ctx = &d->audit_key,
+	};
+	char *path, *key = NULL;
+	int r = YH_ERR_ALLOC;
+
+	if ((path = authd_cfg_state_path(&d->cfg, d->cfg.audit_file, "audit.log")) == NULL ||
+	    (key = authd_cfg_state_path(&d->cfg, d->cfg.audit_key_file, "audit.key")) == NULL)
+		goto out;
+	if ((r = key_alone(d, key, err, errsz)) != 0 ||
+	    (r = yh_audit_key_load(key, true, &d->audit_key, err, errsz)) != 0 ||
+	    (r = yh_audit_open(path, &d->app.audit, err, errsz)) != 0 ||
+	    (r = yh_audit_checkpoints(d->app.audit, &o, err, errsz)) != 0)
+		goto out;
+	if ((r = yh_audit_checkpoint(d->app.audit)) != 0) {
+		snprintf(err, errsz, "%s: cannot write a checkpoint: %s", path,
+		    r == YH_ERR_AUTH ? "its last line is cut short or not an audit line (see "
+		    "authctl audit verify)" : yh_strerror(r));
+		goto out;
+	}
+	yh_info("audit log %s: checkpoints tagged with key %s (%s)", path, d->audit_key.kid,
+	    key);
+out:
+	free(path);
+	free(key);
+	return r;
+}
+
 /* Opens everything the endpoints share: keys, sessions, clients, audit, workers. */
 static int
 open_app(struct daemon *d, char *err, size_t errsz)
@@ -387,7 +434,7 @@ open_app(struct daemon *d, char *err, size_t errsz)
 	if ((r = ident_subject_key(d->cfg.ident.state_dir, false, d->app.subject_key, err,
 	    errsz)) != 0)
 		return r;
-	if ((path = state_path(&d->cfg, d->cfg.keys_dir, "keys")) == NULL)
+	if ((path = authd_cfg_state_path(&d->cfg, d->cfg.keys_dir, "keys")) == NULL)
 		return YH_ERR_ALLOC;
 	if ((r = tok_alg_from_name(d->cfg.keys_alg, &ro.alg)) == 0)
 		r = tok_ring_open(path, &ro, &d->app.ring, err, errsz);
@@ -397,11 +444,7 @@ open_app(struct daemon *d, char *err, size_t errsz)
 	co.apps_file = d->cfg.clients_file;
 	if ((r = clients_open(d->cfg.ident.state_dir, &co, &d->app.clients, err, errsz)) != 0)
 		return r;
-	if ((path = state_path(&d->cfg, d->cfg.audit_file, "audit.log")) == NULL)
-		return YH_ERR_ALLOC;
-	r = yh_audit_open(path, &d->app.audit, err, errsz);
-	free(path);
-	if (r != 0)
+	if ((r = open_audit(d, err, errsz)) != 0)
 		return r;
 	if ((r = authd_add_check(&d->app, "audit", authd_check_audit, d->app.audit)) != 0) {
 		snprintf(err, errsz, "cannot add the audit check: %s", yh_strerror(r));
@@ -482,6 +525,7 @@ daemon_stop(struct daemon *d)
 	clients_close(d->app.clients);
 	tok_ring_free(d->app.ring);
 	yh_audit_close(d->app.audit);
+	yh_audit_key_wipe(&d->audit_key);
 	yh_wipe(d->app.subject_key, sizeof(d->app.subject_key));
 	ident_close(d->ident);
 	mx_registry_free(d->app.metrics);

@@ -106,6 +106,19 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "audit.file", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_file),
 	  .help = "the hash-chained audit log; unset = STATE_DIR/audit.log" },
+	{ .name = "audit.key_file", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_key_file),
+	  .help = "the HMAC-SHA256 key that tags audit checkpoints (created 0600 on first "
+	      "start; used for nothing else); unset = STATE_DIR/audit.key. Keep it off the "
+	      "log's disk, and keep every retired one as long as its logs" },
+	{ .name = "audit.checkpoint_lines", .type = YH_CFG_INT, .def = "1000", .min = 0,
+	  .max = 1000000, .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_cp_lines),
+	  .help = "a tagged checkpoint at least every this many audit lines, in the same write "
+	      "and flush as the lines; 0 = not by count" },
+	{ .name = "audit.checkpoint_interval", .type = YH_CFG_DURATION, .def = "10s", .min = 0,
+	  .max = 86400, .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_cp_interval),
+	  .help = "and this often while audit lines are not covered by one; 0 = not by time "
+	      "(there is always one at start and at a clean stop)" },
 	CLIENTS_CFG_OPTIONS(OFF(clients_file)),
 	{ .name = "workers.threads", .type = YH_CFG_INT, .def = "2", .min = 1, .max = 256,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_threads),
@@ -251,6 +264,21 @@ derive_issuer(struct authd_cfg *c, uint16_t port)
 	c->issuer = s;
 	c->issuer_derived = true;
 	return 0;
+}
+
+char *
+authd_cfg_state_path(const struct authd_cfg *c, const char *opt, const char *name)
+{
+	struct yh_buf b;
+
+	if (opt != NULL && opt[0] != '\0')
+		return strdup(opt);
+	yh_buf_init(&b, 8192);
+	if (yh_buf_printf(&b, "%s/%s", c->ident.state_dir, name) != 0) {
+		yh_buf_free(&b);
+		return NULL;
+	}
+	return yh_buf_steal(&b);
 }
 
 int

@@ -54,6 +54,9 @@ struct authd_cfg {
 	char *keys_dir;                   /* keys.dir: the signing key ring; "" = STATE_DIR/keys */
 	char *keys_alg;                   /* keys.alg: algorithm of a new ring */
 	char *audit_file;                 /* audit.file; "" = STATE_DIR/audit.log */
+	char *audit_key_file;             /* audit.key_file; "" = STATE_DIR/audit.key */
+	int64_t audit_cp_lines;           /* audit.checkpoint_lines; 0 = not by count */
+	int64_t audit_cp_interval;        /* audit.checkpoint_interval: seconds; 0 = not by time */
 	char *clients_file;               /* clients.file: the operator's apps; NULL none */
 	int64_t worker_threads;           /* workers.threads: slow-work pool (argon2, ...) */
 	int64_t worker_queue;             /* workers.queue: jobs waiting before 503 */
@@ -87,6 +90,13 @@ extern const struct yh_cfg_opt authd_cfg_opts[];
  */
 int authd_cfg_load(struct authd_cfg *c, const char *path, const char *state_dir,
     const char *listen, char *err, size_t errsz) YH_WUR;
+
+/*
+ * The path of a file of the state directory that an option may put elsewhere: opt (the
+ * option's value) when set, else STATE_DIR/name. Returns a new string (free it), or NULL
+ * when out of memory.
+ */
+char *authd_cfg_state_path(const struct authd_cfg *c, const char *opt, const char *name);
 
 /*
  * Tells the configuration the port actually bound (differs from http.listen's only for

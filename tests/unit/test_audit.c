@@ -1,6 +1,13 @@
-/* Unit tests for the hash-chained audit log. */
+/*
+ * Unit tests for the hash-chained audit log: the group-commit writer, its checkpoints
+ * (by count, by time, at start and close, under threads and processes) and the verifier's
+ * word for each kind of damage: a line edited in place, lines removed in the middle,
+ * lines moved, a line edited and the chain computed again after it, lines removed from
+ * the end, the last line edited, and what only earns a warning.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,9 +22,13 @@
 #include <cmocka.h>
 
 #include "authd/audit.h"
+#include "authd/audit_int.h"
 
 static char dir[64];
 static char path[128];
+static char cppath[160];           /* PATH.checkpoint */
+static struct yh_audit_key key_a;  /* the writer's checkpoint key */
+static struct yh_audit_key key_b;  /* another one */
 
 static int
 setup(void **state)
@@ -27,6 +38,7 @@ setup(void **state)
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	snprintf(cppath, sizeof(cppath), "%s.checkpoint", path);
 	return 0;
 }
 
@@ -35,6 +47,7 @@ teardown(void **state)
 {
 	(void)state;
 	unlink(path);
+	unlink(cppath);
 	rmdir(dir);
 	return 0;
 }
@@ -91,10 +104,110 @@ free_lines(char **v, size_t n)
 	free(v);
 }
 
+/* Verifies the chain only (no keys), against head when not NULL. */
 static int
 verify(const char *head, struct yh_audit_report *rep)
 {
-	return yh_audit_verify(path, head, rep);
+	struct yh_audit_verify_opts o = { .head = head };
+
+	return yh_audit_verify(path, &o, rep);
+}
+
+/* Verifies with the writer's key (key_a). */
+static int
+verify_k(const char *head, struct yh_audit_report *rep)
+{
+	struct yh_audit_verify_opts o = { .head = head, .keys = &key_a, .nkeys = 1 };
+
+	return yh_audit_verify(path, &o, rep);
+}
+
+/* A handle whose checkpoints are tagged with key_a. */
+static struct yh_audit *
+open_cp(uint64_t every_lines, int64_t every_ms)
+{
+	struct yh_audit_cp_opts o = { .every_lines = every_lines, .every_ms = every_ms,
+	    .kid = key_a.kid, .mac = yh_audit_key_mac, .mac_ctx = &key_a };
+	struct yh_audit *a;
+	char err[256];
+
+	assert_int_equal(yh_audit_open(path, &a, err, sizeof(err)), 0);
+	assert_int_equal(yh_audit_checkpoints(a, &o, err, sizeof(err)), 0);
+	return a;
+}
+
+/* n events through a checkpointing handle, closed after (a last checkpoint). */
+static void
+write_cp_events(int n, uint64_t every_lines)
+{
+	struct yh_audit *a = open_cp(every_lines, 0);
+
+	for (int i = 0; i < n; i++) {
+		json_t *f = json_pack("{s:i}", "i", i);
+
+		assert_int_equal(yh_audit_write(a, "token.issue", "client:portal", f), 0);
+		json_decref(f);
+	}
+	yh_audit_close(a);
+}
+
+static bool
+is_cp(const char *line)
+{
+	return strstr(line, "\"event\":\"" YH_AUDIT_CHECKPOINT_EVENT "\"") != NULL;
+}
+
+/* The 1-based number of the first checkpoint line after line `after`, 0 when none. */
+static size_t
+next_cp(char **v, size_t n, size_t after)
+{
+	for (size_t i = after; i < n; i++)
+		if (is_cp(v[i]))
+			return i + 1;
+	return 0;
+}
+
+/*
+ * What a forger with write access does after editing line `from` (1-based): computes
+ * every later line's prev again, so that the chain alone holds. Checkpoints are kept
+ * (their tags cannot be made again without the key).
+ */
+static void
+rechain(char **v, size_t n, size_t from)
+{
+	for (size_t i = from; i < n; i++) {
+		size_t plen = strlen(v[i - 1]), len = strlen(v[i]);
+		char h[65];
+
+		assert_int_equal(audit_sha256_hex(v[i - 1], plen - 1, h), 0);
+		/* ..."prev":"<64 hex>"}\n */
+		assert_true(len > 68);
+		memcpy(v[i] + len - 67, h, 64);
+	}
+}
+
+/* The whole of a small file as a string (free it). */
+static char *
+slurp(const char *p)
+{
+	FILE *f = fopen(p, "r");
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static bool
+warned(const struct yh_audit_report *rep, const char *text)
+{
+	for (unsigned i = 0; i < rep->nwarnings; i++)
+		if (strstr(rep->warnings[i], text) != NULL)
+			return true;
+	return false;
 }
 
 static void
@@ -123,11 +236,13 @@ test_edit_detected(void **state)
 	(void)state;
 	write_events(5, "operator:root");
 	v = read_lines(&n);
-	v[2][strlen(v[2]) - 3] ^= 1; /* flip a bit inside line 3 */
+	memcpy(strstr(v[2], "login.success"), "login.failure", 13);
 	write_lines(v, n);
 	free_lines(v, n);
 	assert_int_equal(verify(NULL, &rep), YH_ERR_AUTH);
-	assert_true(rep.bad_line == 3 || rep.bad_line == 4);
+	assert_int_equal(rep.damage, YH_AUDIT_EDITED);
+	assert_int_equal(rep.bad_line, 3);
+	assert_non_null(strstr(rep.reason, "line 3 was edited"));
 }
 
 static void
@@ -145,7 +260,9 @@ test_remove_detected(void **state)
 	write_lines(v, n);
 	free_lines(v, n);
 	assert_int_equal(verify(NULL, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_GAP);
 	assert_int_equal(rep.bad_line, 2);
+	assert_non_null(strstr(rep.reason, "line 2 was removed"));
 }
 
 static void
@@ -164,6 +281,7 @@ test_reorder_detected(void **state)
 	write_lines(v, n);
 	free_lines(v, n);
 	assert_int_equal(verify(NULL, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_ORDER);
 	assert_int_equal(rep.bad_line, 3);
 }
 
@@ -171,7 +289,7 @@ static void
 test_truncated_tail_with_head(void **state)
 {
 	struct yh_audit_report rep;
-	char head[65];
+	char head[65], ref[96];
 	size_t n;
 	char **v;
 
@@ -179,14 +297,30 @@ test_truncated_tail_with_head(void **state)
 	write_events(4, "operator:root");
 	assert_int_equal(verify(NULL, &rep), 0);
 	memcpy(head, rep.head, 65);
+	snprintf(ref, sizeof(ref), "4:%s", head);
 	assert_int_equal(verify(head, &rep), 0);
+	assert_int_equal(verify(ref, &rep), 0);
 	v = read_lines(&n);
 	free(v[n - 1]);
 	v[n - 1] = NULL;
 	write_lines(v, n);
 	free_lines(v, n);
 	assert_int_equal(verify(NULL, &rep), 0); /* the chain alone cannot see it */
+	assert_int_equal(verify(ref, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_TRUNCATED);
+	assert_non_null(strstr(rep.reason, "lines removed from the end"));
+	assert_non_null(strstr(rep.reason, "the recorded head is line 4, but the file ends at "
+	    "line 3"));
+	/* A bare hash cannot say which line it named: the message says both. */
 	assert_int_equal(verify(head, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_HEAD_NOT_FOUND);
+	/* A head recorded before more lines came is still in the file. */
+	write_events(2, "operator:root");
+	assert_int_equal(verify(NULL, &rep), 0);
+	snprintf(ref, sizeof(ref), "5:%s", rep.head);
+	write_events(2, "operator:root");
+	assert_int_equal(verify(ref, &rep), 0);
+	assert_int_equal(verify("x:abc", &rep), YH_ERR_INVALID);
 }
 
 static void
@@ -353,9 +487,431 @@ test_unsafe_mode_refused(void **state)
 	assert_non_null(strstr(err, "audit.log"));
 }
 
+/* Counting lines of the file. */
+static size_t
+count_lines(void)
+{
+	size_t n;
+	char **v = read_lines(&n);
+
+	free_lines(v, n);
+	return n;
+}
+
+/* Checkpoints by count ride in the batch that crosses a multiple; one more at close.
+ * Everything verifies with the key, with no warning, and the copy is the last line. */
+static void
+test_checkpoints_by_count(void **state)
+{
+	struct yh_audit_report rep;
+	size_t n, cps = 0;
+	char **v, *copy;
+
+	(void)state;
+	write_cp_events(20, 5);
+	v = read_lines(&n);
+	for (size_t i = 0; i < n; i++)
+		cps += is_cp(v[i]);
+	assert_int_equal(n, 20 + cps);
+	assert_int_equal(next_cp(v, n, 0), 6);    /* after line 5 */
+	assert_int_equal(next_cp(v, n, 6), 11);   /* after line 10 */
+	assert_true(is_cp(v[n - 1]));             /* the close */
+	copy = slurp(cppath);
+	assert_string_equal(copy, v[n - 1]);
+	free(copy);
+	assert_int_equal(verify_k(NULL, &rep), 0);
+	assert_int_equal(rep.nwarnings, 0);
+	assert_int_equal(rep.checkpoints, cps);
+	assert_int_equal(rep.checked, cps);
+	assert_int_equal(rep.covered, n);
+	free_lines(v, n);
+}
+
+/* The timer covers lines while no more come; the close then adds nothing. */
+static void
+test_checkpoint_by_time(void **state)
+{
+	struct yh_audit_report rep;
+	struct yh_audit *a;
+	size_t n = 0;
+	char **v;
+
+	(void)state;
+	a = open_cp(0, 20);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(yh_audit_write(a, "login.success", "user:u1", NULL), 0);
+	for (int i = 0; i < 300 && n != 4; i++) {
+		usleep(10000);
+		n = count_lines();
+	}
+	v = read_lines(&n);
+	assert_int_equal(n, 4);
+	assert_true(is_cp(v[3]));
+	free_lines(v, n);
+	assert_int_equal(verify_k(NULL, &rep), 0);
+	assert_int_equal(rep.nwarnings, 0);
+	usleep(60000);                            /* more ticks write nothing */
+	yh_audit_close(a);
+	assert_int_equal(count_lines(), 4);
+}
+
+/* An empty log gets none; lines written without checkpoints (an old log, or authctl
+ * without the key) are covered by the next start's checkpoint, once. */
+static void
+test_checkpoint_at_start_and_close(void **state)
+{
+	struct yh_audit_report rep;
+	struct yh_audit *a;
+
+	(void)state;
+	a = open_cp(0, 0);
+	assert_int_equal(yh_audit_checkpoint(a), 0);
+	yh_audit_close(a);
+	assert_int_equal(count_lines(), 0);
+	write_events(3, "operator:root");
+	assert_int_equal(verify_k(NULL, &rep), 0);
+	assert_true(warned(&rep, "no checkpoints"));
+	a = open_cp(0, 0);
+	assert_int_equal(yh_audit_checkpoint(a), 0);
+	assert_int_equal(yh_audit_checkpoint(a), 0);
+	yh_audit_close(a);
+	assert_int_equal(count_lines(), 4);
+	assert_int_equal(verify_k(NULL, &rep), 0);
+	assert_int_equal(rep.nwarnings, 0);
+	assert_int_equal(rep.covered, 4);
+	/* Only the writer makes checkpoints. */
+	a = open_cp(0, 0);
+	assert_int_equal(yh_audit_write(a, YH_AUDIT_CHECKPOINT_EVENT, "x", NULL),
+	    YH_ERR_INVALID);
+	yh_audit_close(a);
+	assert_int_equal(count_lines(), 4);
+}
+
+/* An old log (no checkpoints) verifies, with a warning that says so. */
+static void
+test_old_log_warns(void **state)
+{
+	struct yh_audit_report rep;
+
+	(void)state;
+	write_events(4, "operator:root");
+	assert_int_equal(verify_k(NULL, &rep), 0);
+	assert_int_equal(rep.lines, 4);
+	assert_int_equal(rep.nwarnings, 1);
+	assert_true(warned(&rep, "no checkpoints: only the hash chain was checked"));
+}
+
+/* A line's prev edited: that line is named, not the one before. */
+static void
+test_prev_edited(void **state)
+{
+	struct yh_audit_report rep;
+	size_t n;
+	char **v;
+
+	(void)state;
+	write_cp_events(8, 5);
+	v = read_lines(&n);
+	memset(v[2] + strlen(v[2]) - 67, '0', 64);
+	write_lines(v, n);
+	free_lines(v, n);
+	assert_int_equal(verify_k(NULL, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_EDITED);
+	assert_int_equal(rep.bad_line, 3);
+	assert_non_null(strstr(rep.reason, "line 3 was edited: its prev"));
+}
+
+/* Two lines removed from the middle of a checkpointed log: a gap, named. */
+static void
+test_gap_named(void **state)
+{
+	struct yh_audit_report rep;
+	size_t n;
+	char **v;
+
+	(void)state;
+	write_cp_events(20, 5);
+	v = read_lines(&n);
+	free(v[3]);
+	free(v[4]);
+	v[3] = v[4] = NULL;
+	write_lines(v, n);
+	free_lines(v, n);
+	assert_int_equal(verify_k(NULL, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_GAP);
+	assert_int_equal(rep.bad_line, 4);
+	assert_non_null(strstr(rep.reason, "lines 4 to 5 were removed"));
+}
+
+/*
+ * The forgery the chain alone cannot see: line 7 edited and every later prev computed
+ * again (and the checkpoint copy replaced to match). The chain holds; the first
+ * checkpoint after the edit does not verify, and the message names the span.
+ */
+static void
+test_rewrite_rechained(void **state)
+{
+	struct yh_audit_verify_opts both = { 0 };
+	struct yh_audit_key keys[2];
+	struct yh_audit_report rep;
+	size_t n, cp;
+	char **v;
+	FILE *f;
+
+	(void)state;
+	write_cp_events(20, 5);
+	v = read_lines(&n);
+	assert_false(is_cp(v[6]));
+	memcpy(strstr(v[6], "token.issue"), "token.eaten", 11);
+	rechain(v, n, 7);
+	write_lines(v, n);
+	assert_non_null(f = fopen(cppath, "w"));
+	fputs(v[n - 1], f);
+	fclose(f);
+	cp = next_cp(v, n, 7);
+	free_lines(v, n);
+	assert_int_equal(cp, 11);
+	assert_int_equal(verify(NULL, &rep), 0);  /* the chain alone: fooled */
+	assert_true(warned(&rep, "not checked: no checkpoint key"));
+	assert_int_equal(verify_k(NULL, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_REWRITTEN);
+	assert_int_equal(rep.bad_line, 11);
+	assert_non_null(strstr(rep.reason, "the chain was rewritten between line 6 and line 11"));
+	/* An old key beside the current one changes nothing. */
+	keys[0] = key_b;
+	keys[1] = key_a;
+	both.keys = keys;
+	both.nkeys = 2;
+	assert_int_equal(yh_audit_verify(path, &both, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_REWRITTEN);
+	assert_int_equal(rep.bad_line, 11);
+}
+
+/* The same forgery before the first checkpoint. */
+static void
+test_rewrite_before_first_checkpoint(void **state)
+{
+	struct yh_audit_report rep;
+	size_t n;
+	char **v;
+
+	(void)state;
+	write_cp_events(8, 5);
+	v = read_lines(&n);
+	memcpy(strstr(v[1], "token.issue"), "token.eaten", 11);
+	rechain(v, n, 2);
+	write_lines(v, n);
+	free_lines(v, n);
+	assert_int_equal(verify_k(NULL, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_REWRITTEN);
+	assert_int_equal(rep.bad_line, 6);
+	assert_non_null(strstr(rep.reason, "the chain was rewritten before line 6"));
+}
+
+/* A checkpoint made with a key not given is not taken on trust. */
+static void
+test_unknown_key(void **state)
+{
+	struct yh_audit_verify_opts o = { .keys = &key_b, .nkeys = 1 };
+	struct yh_audit_report rep;
+
+	(void)state;
+	write_cp_events(6, 5);
+	assert_int_equal(yh_audit_verify(path, &o, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_UNKNOWN_KEY);
+	assert_int_equal(rep.bad_line, 6);
+	assert_non_null(strstr(rep.reason, key_a.kid));
+}
+
+/* Lines cut from the end, the last checkpoint with them: its copy says so. */
+static void
+test_tail_removed(void **state)
+{
+	struct yh_audit_report rep;
+	size_t n;
+	char **v;
+	char want[128];
+
+	(void)state;
+	write_cp_events(20, 5);
+	v = read_lines(&n);
+	for (size_t i = n - 3; i < n; i++) {
+		free(v[i]);
+		v[i] = NULL;
+	}
+	write_lines(v, n);
+	free_lines(v, n);
+	assert_int_equal(verify(NULL, &rep), YH_ERR_AUTH);  /* no key needed */
+	assert_int_equal(verify_k(NULL, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_TRUNCATED);
+	assert_int_equal(rep.bad_line, n - 2);
+	assert_non_null(strstr(rep.reason, "lines removed from the end"));
+	snprintf(want, sizeof(want), "is line %zu, but the file ends at line %zu", n, n - 3);
+	assert_non_null(strstr(rep.reason, want));
+	/* Without the copy, only a warning says the tail is unguarded. */
+	unlink(cppath);
+	assert_int_equal(verify_k(NULL, &rep), 0);
+	assert_true(warned(&rep, "lines removed from the end can only be seen against a "
+	    "recorded head"));
+}
+
+/* The copy of the latest checkpoint is tagged too: a forged one is refused. */
+static void
+test_checkpoint_copy_forged(void **state)
+{
+	struct yh_audit_report rep;
+	char *copy, *ts;
+	FILE *f;
+
+	(void)state;
+	write_cp_events(6, 5);
+	copy = slurp(cppath);
+	ts = strstr(copy, "\"ts\":\"") + 6;
+	ts[0] = ts[0] == '1' ? '2' : '1';
+	assert_non_null(f = fopen(cppath, "w"));
+	fputs(copy, f);
+	fclose(f);
+	free(copy);
+	assert_int_equal(verify_k(NULL, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_REWRITTEN);
+	assert_non_null(strstr(rep.reason, "does not verify: it was forged or edited"));
+}
+
+/*
+ * The last line edited is said to be that, never "lines removed from the end": a last
+ * line not yet covered (seen against the recorded LINE:HASH head), and a last line that
+ * is the closing checkpoint (seen against its copy).
+ */
+static void
+test_last_line_edited(void **state)
+{
+	struct yh_audit_report rep;
+	char ref[96];
+	size_t n;
+	char **v;
+
+	(void)state;
+	write_cp_events(10, 5);
+	write_events(2, "operator:root");         /* authctl without the key */
+	assert_int_equal(verify_k(NULL, &rep), 0);
+	assert_true(warned(&rep, "2 lines after the last checkpoint (line 13) are not covered"));
+	snprintf(ref, sizeof(ref), "%llu:%s", (unsigned long long)rep.lines, rep.head);
+	v = read_lines(&n);
+	memcpy(strstr(v[n - 1], "operator:root"), "operator:evil", 13);
+	write_lines(v, n);
+	free_lines(v, n);
+	assert_int_equal(verify_k(NULL, &rep), 0);  /* nothing covers it: */
+	assert_int_equal(verify_k(ref, &rep), YH_ERR_AUTH);
+	assert_int_equal(rep.damage, YH_AUDIT_LAST_EDITED);
+	assert_int_equal(rep.bad_line, 15);
+	assert_non_null(strstr(rep.reason, "the last line (line 15) was edited"));
+	assert_null(strstr(rep.reason, "removed"));
+
+	/* The closing checkpoint edited: in a field its tag covers (ts), and in one it
+	 * does not (actor). */
+	for (int i = 0; i < 2; i++) {
+		teardown(state);
+		setup(state);
+		write_cp_events(10, 5);
+		v = read_lines(&n);
+		assert_true(is_cp(v[n - 1]));
+		if (i == 0)
+			memcpy(strstr(v[n - 1], "\"ts\":\"") + 6, "1999", 4);
+		else
+			memcpy(strstr(v[n - 1], "\"actor\":\"system\""), "\"actor\":\"sysadm\"", 16);
+		write_lines(v, n);
+		free_lines(v, n);
+		assert_int_equal(verify_k(NULL, &rep), YH_ERR_AUTH);
+		assert_int_equal(rep.damage, YH_AUDIT_EDITED);
+		assert_int_equal(rep.bad_line, n);
+		assert_non_null(strstr(rep.reason, "(a checkpoint) was edited"));
+		assert_null(strstr(rep.reason, "removed"));
+	}
+}
+
+static void *
+cp_writer_thread(void *arg)
+{
+	struct yh_audit *a = arg;
+
+	for (int i = 0; i < 200; i++)
+		if (yh_audit_write(a, "token.issue", "client:bench", NULL) != 0)
+			return (void *)1;
+	return NULL;
+}
+
+/* Checkpoints under group commit (threads, and a timer beside them) and between
+ * processes sharing the file: intact, every line covered, every tag good. */
+static void
+test_checkpoints_threads_and_processes(void **state)
+{
+	struct yh_audit_report rep;
+	struct yh_audit *a;
+	pthread_t t[8];
+	pid_t p[2];
+	void *rv;
+	int st;
+
+	(void)state;
+	a = open_cp(50, 5);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, cp_writer_thread, a), 0);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(pthread_join(t[i], &rv), 0);
+		assert_null(rv);
+	}
+	yh_audit_close(a);
+	assert_int_equal(verify_k(NULL, &rep), 0);
+	assert_int_equal(rep.nwarnings, 0);
+	assert_int_equal(rep.lines, 1600 + rep.checkpoints);
+	assert_true(rep.checkpoints >= 1600 / 50);
+	assert_int_equal(rep.checked, rep.checkpoints);
+	for (int i = 0; i < 2; i++) {
+		p[i] = fork();
+		assert_true(p[i] >= 0);
+		if (p[i] == 0) {
+			write_cp_events(150, 7);
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(waitpid(p[i], &st, 0), p[i]);
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	assert_int_equal(verify_k(NULL, &rep), 0);
+	assert_int_equal(rep.nwarnings, 0);
+	assert_int_equal(rep.covered, rep.lines);
+	assert_int_equal(rep.lines - rep.checkpoints, 1600 + 300);
+}
+
+/* The key file: made 0600 on first use, the same id when read again, another key
+ * another id. */
+static void
+test_key_file(void **state)
+{
+	struct yh_audit_key k1, k2;
+	char kp[160], err[256];
+	struct stat st;
+
+	(void)state;
+	snprintf(kp, sizeof(kp), "%s/audit.key", dir);
+	assert_int_equal(yh_audit_key_load(kp, false, &k1, err, sizeof(err)), YH_ERR_KEY);
+	assert_int_equal(yh_audit_key_load(kp, true, &k1, err, sizeof(err)), 0);
+	assert_int_equal(stat(kp, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(yh_audit_key_load(kp, false, &k2, err, sizeof(err)), 0);
+	assert_string_equal(k1.kid, k2.kid);
+	assert_int_equal(strlen(k1.kid), YH_AUDIT_KID_LEN);
+	assert_string_not_equal(k1.kid, key_a.kid);
+	yh_audit_key_wipe(&k1);
+	yh_audit_key_wipe(&k2);
+	unlink(kp);
+}
+
 int
 main(void)
 {
+	unsigned char ka[YH_AUDIT_KEY_LEN], kb[YH_AUDIT_KEY_LEN];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_intact_and_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_detected, setup, teardown),
@@ -367,7 +923,29 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_write_rolled_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsafe_mode_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoints_by_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_by_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_at_start_and_close, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_old_log_warns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prev_edited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gap_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_rechained, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_before_first_checkpoint, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tail_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_copy_forged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_last_line_edited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoints_threads_and_processes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
 	};
+
+	memset(ka, 0x11, sizeof(ka));
+	memset(kb, 0x22, sizeof(kb));
+	if (yh_audit_key_set(&key_a, ka) != 0 || yh_audit_key_set(&key_b, kb) != 0)
+		return 1;
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
