@@ -6,6 +6,7 @@
  * the end, the last line edited, and what only earns a warning.
  */
 #include <setjmp.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +30,27 @@ static char path[128];
 static char cppath[160];           /* PATH.checkpoint */
 static struct yh_audit_key key_a;  /* the writer's checkpoint key */
 static struct yh_audit_key key_b;  /* another one */
+
+/*
+ * fdatasync as the writer sees it (this test links with -Wl,--wrap=fdatasync): the next
+ * flush_failures calls fail with ENOSPC, as on a file system that finds out only at the
+ * flush that it is full; every other call is the real one.
+ */
+static int flush_failures;
+
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+
+int
+__wrap_fdatasync(int fd)
+{
+	if (flush_failures > 0) {
+		flush_failures--;
+		errno = ENOSPC;
+		return -1;
+	}
+	return __real_fdatasync(fd);
+}
 
 static int
 setup(void **state)
@@ -498,6 +520,59 @@ count_lines(void)
 	return n;
 }
 
+/*
+ * A flush that fails (a full disk found out at fdatasync): the writer is told "disk full"
+ * and the batch's lines are cut off again, its checkpoint with them, and that checkpoint
+ * is not copied to PATH.checkpoint, which still names the last checkpoint on disk; a
+ * batch without a checkpoint is cut the same way. The chain then goes on from what is
+ * on disk and everything verifies.
+ */
+static void
+test_failed_flush_cuts_batch(void **state)
+{
+	struct yh_audit_report rep;
+	struct yh_audit *a;
+	size_t n;
+	char **v, *copy, *copy2;
+
+	(void)state;
+	a = open_cp(3, 0);
+	for (int i = 0; i < 4; i++)          /* lines 1-3, checkpoint 4, line 5 */
+		assert_int_equal(yh_audit_write(a, "login.success", "user:u1", NULL), 0);
+	assert_int_equal(count_lines(), 5);
+	copy = slurp(cppath);
+	assert_true(is_cp(copy));
+	flush_failures = 1;                  /* line 6 and checkpoint 7: not flushed */
+	assert_int_equal(yh_audit_write(a, "login.success", "user:u1", NULL),
+	    YH_ERR_NOSPACE);
+	assert_int_equal(count_lines(), 5);
+	copy2 = slurp(cppath);
+	assert_string_equal(copy2, copy);
+	free(copy2);
+	assert_int_equal(verify_k(NULL, &rep), 0);
+	assert_int_equal(rep.lines, 5);
+	/* once the flush works: line 6 and checkpoint 7, copied */
+	assert_int_equal(yh_audit_write(a, "login.success", "user:u1", NULL), 0);
+	v = read_lines(&n);
+	assert_int_equal(n, 7);
+	assert_true(is_cp(v[6]));
+	copy2 = slurp(cppath);
+	assert_string_equal(copy2, v[6]);
+	free(copy2);
+	free_lines(v, n);
+	flush_failures = 1;                  /* line 8 alone, no checkpoint due */
+	assert_int_equal(yh_audit_write(a, "login.success", "user:u1", NULL),
+	    YH_ERR_NOSPACE);
+	assert_int_equal(count_lines(), 7);
+	yh_audit_close(a);                   /* the last line is a checkpoint: none more */
+	assert_int_equal(count_lines(), 7);
+	assert_int_equal(verify_k(NULL, &rep), 0);
+	assert_int_equal(rep.lines, 7);
+	assert_int_equal(rep.covered, 7);
+	assert_int_equal(rep.nwarnings, 0);
+	free(copy);
+}
+
 /* Checkpoints by count ride in the batch that crosses a multiple; one more at close.
  * Everything verifies with the key, with no warning, and the copy is the last line. */
 static void
@@ -922,6 +997,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_write_rolled_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_flush_cuts_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsafe_mode_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoints_by_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_by_time, setup, teardown),
