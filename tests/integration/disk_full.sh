@@ -13,7 +13,7 @@
 #    locked by a transaction that never ended), registration and tokens work again;
 #  - after SIGTERM: every person answered as registered or added is in the directory
 #    (sqlite3 count and authctl user show), the audit log has no "created" line for a
-#    person who is not there, and its chain is intact.
+#    person who is not there, and its chain is intact and covered by checkpoints.
 # Needs root (mount); skipped (77) with the reason when a tmpfs cannot be mounted.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -228,8 +228,11 @@ done
 if [[ $LOGIN_STATUS == 303 ]]; then
   [[ $(audit_count login.success) -ge 1 ]] || fail "a login on a full disk without its line"
 fi
-"$AUTHCTL" audit verify "$S/audit.log" >/dev/null && ok "audit chain intact" ||
-  fail "audit verify: $("$AUTHCTL" audit verify "$S/audit.log" 2>&1)"
+# --strict: every line covered by a checkpoint that verifies with the key (audit.key
+# beside the log), none of them cut with a batch that could not be written
+VERIFY=$("$AUTHCTL" audit verify "$S/audit.log" --strict 2>&1)
+[[ $? -eq 0 && $VERIFY == *'"checkpoints":'[1-9]* ]] && ok "audit chain intact, checkpoints verified: $VERIFY" ||
+  fail "audit verify --strict: $VERIFY"
 no_sanitizer_in "sanitizer report in authd's log" "$TMP/authd.log"
 
 if ((FAILS)); then
