@@ -8,7 +8,7 @@ set -euo pipefail
 
 BUILD=${YH_BUILD:-build}
 SRC=${YH_SRCDIR:-.}
-IDMERGE=$BUILD/migration-tools/idmerge
+IDMERGE=$BUILD/migration-tools/idmerge/idmerge
 FIX=$(cd "$SRC/tests/fixtures/idmerge" && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

@@ -10,7 +10,7 @@ set -euo pipefail
 
 BUILD=${YH_BUILD:-build}
 SRC=${YH_SRCDIR:-.}
-IDMERGE=$BUILD/migration-tools/idmerge
+IDMERGE=$BUILD/migration-tools/idmerge/idmerge
 AUTHCTL=$BUILD/authd/authctl
 FIX=$(cd "$SRC/tests/fixtures/idmerge" && pwd)
 TMP=$(mktemp -d)

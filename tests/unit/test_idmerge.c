@@ -1,6 +1,6 @@
 /*
- * Unit tests for idmerge's pipeline (migration-tools/mig.h): placeholders, time and
- * status normalization, masking, the typo/contradiction rule, cleansing, uids, the
+ * Unit tests for idmerge's pipeline (migration-tools/idmerge/mig.h): placeholders, time
+ * and status normalization, masking, the typo/contradiction rule, cleansing, uids, the
  * temporary record format, and whole runs fed from memory: the invariant (every record
  * in exactly one output), never merging two valid ID numbers, name+phone joins,
  * ambiguity and name conflicts going to review, determinism.
@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "identity/idnum.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 /* ---------- helpers ---------- */
 

@@ -16,8 +16,8 @@
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "migration-tools/encoding.h"
-#include "migration-tools/reader.h"
+#include "migration-tools/idmerge/input/encoding.h"
+#include "migration-tools/idmerge/input/reader.h"
 
 #ifndef YH_SRCDIR
 #define YH_SRCDIR "."

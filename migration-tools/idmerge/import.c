@@ -20,7 +20,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "identity/identity.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 #define IMPORT_LINE_MAX (16u << 20)
 #define IMPORT_BATCH 5000

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 /* Every reason code idmerge gives. The tables keep pointers to these static strings
  * (a reason read back from a temporary file lives only as long as its partition). */

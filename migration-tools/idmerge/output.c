@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 #define REC_FIELDS (4 + MV_COUNT)
 

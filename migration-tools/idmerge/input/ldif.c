@@ -17,8 +17,7 @@
 
 #include "common/b64.h"
 #include "common/buf.h"
-#include "migration-tools/encoding.h"
-#include "migration-tools/reader.h"
+#include "migration-tools/idmerge/input/format.h"
 
 #define ATTR_MAX 256
 

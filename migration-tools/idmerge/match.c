@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 bool
 mig_group_conflicts(const struct mig_rec *g, size_t n)

@@ -18,7 +18,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 /* The public HMAC key used for uids when the operator gives none. */
 static const char uid_domain[] = "yihao/idmerge/uid/v1";

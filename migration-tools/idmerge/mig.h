@@ -1,5 +1,5 @@
 /*
- * idmerge internals: the pipeline between the readers (reader.h) and the outputs.
+ * idmerge internals: the pipeline between the readers (input/reader.h) and the outputs.
  *
  * A run has five passes over bounded temporary files, so memory does not grow with
  * the input:
@@ -21,14 +21,14 @@
  * visits partitions in order and sorts inside a partition, so the same input gives the
  * same bytes.
  */
-#ifndef YH_MIG_MIG_H
-#define YH_MIG_MIG_H
+#ifndef YH_MIG_IDMERGE_MIG_H
+#define YH_MIG_IDMERGE_MIG_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "common/buf.h"
-#include "migration-tools/reader.h"
+#include "migration-tools/idmerge/input/reader.h"
 
 /* The values a cleansed record carries through the temporary files. */
 enum mig_val {

@@ -21,7 +21,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 static void
 usage(FILE *f)
