@@ -116,6 +116,29 @@ void mig_mask_value(const char *raw, char *out, size_t outsz);
  * canonical: used before a record joins an identity through name and phone. */
 bool mig_id_contradicts(const char *raw_folded, const char *reason, const char *canonical);
 
+/* ---------- counts: where the records of each source went ---------- */
+
+#define MIG_REASONS_MAX 48
+
+struct mig_reason_count {
+	const char *reason;   /* static string */
+	uint64_t n;
+};
+
+struct mig_src_counts {
+	uint64_t read, accounts, rejects, review;
+	struct mig_reason_count rej[MIG_REASONS_MAX];
+	size_t n_rej;
+	struct mig_reason_count rev[MIG_REASONS_MAX];
+	size_t n_rev;
+};
+
+struct mig_counts {
+	struct mig_src_counts *src;   /* one per source */
+	size_t n_src;
+	uint64_t persons, orgs, conflicts;
+};
+
 /* ---------- output.c: temporary record files, JSON output files ---------- */
 
 /* Writes one record as a tab-separated, escaped line. Returns 0 or YH_ERR_IO. */
@@ -141,11 +164,19 @@ int mig_part_sort(struct mig_part *p) YH_WUR;
 /* Frees a partition's memory. */
 void mig_part_free(struct mig_part *p);
 
+/* Partition of a key: FNV-1a 64 modulo nparts. */
+unsigned mig_part_of(const char *key, unsigned nparts);
+
 /* Creates (truncates) an output file with mode 0600 and returns a buffered stream. */
 int mig_create_file(const char *path, FILE **out) YH_WUR;
 
 /* Appends a JSON string ("..." or null for NULL/"") to b. */
 int mig_json_str(struct yh_buf *b, const char *s) YH_WUR;
+
+/* Adds one to a reason's count in a table. The reason is compared by content and
+ * stored as idmerge's own static copy of the code ("other" for an unknown one), so the
+ * caller's string may be freed afterwards. */
+void mig_reason_add(struct mig_reason_count *t, size_t *n, const char *reason);
 
 /* ---------- progress.c ---------- */
 
@@ -167,32 +198,6 @@ void mig_progress_free(struct mig_progress *p);
 
 /* ---------- report.c ---------- */
 
-#define MIG_REASONS_MAX 48
-
-struct mig_reason_count {
-	const char *reason;   /* static string */
-	uint64_t n;
-};
-
-struct mig_src_counts {
-	uint64_t read, accounts, rejects, review;
-	struct mig_reason_count rej[MIG_REASONS_MAX];
-	size_t n_rej;
-	struct mig_reason_count rev[MIG_REASONS_MAX];
-	size_t n_rev;
-};
-
-struct mig_counts {
-	struct mig_src_counts *src;   /* one per source */
-	size_t n_src;
-	uint64_t persons, orgs, conflicts;
-};
-
-/* Adds one to a reason's count in a table. The reason is compared by content and
- * stored as idmerge's own static copy of the code ("other" for an unknown one), so the
- * caller's string may be freed afterwards. */
-void mig_reason_add(struct mig_reason_count *t, size_t *n, const char *reason);
-
 /* Checks that every source's records are accounted for exactly once:
  * read == accounts + rejects + review. Returns 0 or YH_ERR_INTERNAL (message in err). */
 int mig_counts_check(const struct mig_counts *c, const struct mig_sources *s, char *err,
@@ -202,7 +207,7 @@ int mig_counts_check(const struct mig_counts *c, const struct mig_sources *s, ch
 int mig_report_write(const char *dir, const struct mig_sources *s,
     const struct mig_counts *c, bool dry_run) YH_WUR;
 
-/* ---------- merge.c: the run ---------- */
+/* ---------- run.c: the run ---------- */
 
 struct mig_run_opts {
 	const char *out_dir;
@@ -246,16 +251,7 @@ const struct mig_counts *mig_run_counts(const struct mig_run *r);
 /* Removes the temporary directory and frees the run. NULL is fine. */
 void mig_run_free(struct mig_run *r);
 
-/* The stable uid of an identity: 32 lower-case hex digits (the directory's uid form)
- * of HMAC-SHA256(key, kind ':' canonical key), kind 'p' (ID number) or 'o'
- * (organization code); key NULL means the fixed public domain. out >= 33 bytes. */
-int mig_uid(const unsigned char *key, size_t keylen, char kind, const char *canon,
-    char *out, size_t outsz) YH_WUR;
-
-/* Partition of a key: FNV-1a 64 modulo nparts. */
-unsigned mig_part_of(const char *key, unsigned nparts);
-
-/* The state of a run, shared by merge.c, match.c and output.c. */
+/* The state of a run, shared by run.c, match.c, merge.c and output.c. */
 struct mig_run {
 	struct mig_run_opts o;
 	const struct mig_sources *s;
@@ -276,6 +272,8 @@ struct mig_run {
 	bool published;            /* the outputs are in the output directory */
 };
 
+/* ---------- output.c: the files the passes write ---------- */
+
 /* Path of temporary file type ('P', 'N', 'O') number i. */
 void mig_tmp_path(const struct mig_run *r, char type, unsigned i, char *out, size_t outsz);
 
@@ -294,6 +292,14 @@ int mig_emit_reject(struct mig_run *r, uint32_t src, const char *legacy_id,
 /* Writes one review line (candidates: uids, sorted by the caller) and counts it. */
 int mig_emit_review(struct mig_run *r, uint32_t src, const char *legacy_id,
     const char *reason, const char *const *cands, size_t ncands) YH_WUR;
+
+/* ---------- uid.c ---------- */
+
+/* The stable uid of an identity: 32 lower-case hex digits (the directory's uid form)
+ * of HMAC-SHA256(key, kind ':' canonical key), kind 'p' (ID number) or 'o'
+ * (organization code); key NULL means the fixed public domain. out >= 33 bytes. */
+int mig_uid(const unsigned char *key, size_t keylen, char kind, const char *canon,
+    char *out, size_t outsz) YH_WUR;
 
 /* ---------- match.c (passes 2 and 3) ---------- */
 
