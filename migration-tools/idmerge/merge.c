@@ -4,6 +4,7 @@
  * source, then the most recent last login; the status is active when any account is,
  * deregistered when all are; the credential is the most recently used account's.
  */
+#define _GNU_SOURCE   /* qsort_r */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,25 +13,18 @@
 
 /* ---------- choosing values ---------- */
 
-/* The run whose comparators need the sources' trust (qsort has no context pointer). */
-static const struct mig_sources *cmp_sources;
-
+/* Field priority: higher trust (of the sources, the qsort_r context), then the more
+ * recent last login, then input order. */
 static int
-trust_of(uint32_t src)
-{
-	return cmp_sources->v[src].trust;
-}
-
-/* Field priority: higher trust, then the more recent last login, then input order. */
-static int
-prio_cmp(const void *a, const void *b)
+prio_cmp(const void *a, const void *b, void *sources)
 {
 	const struct mig_rec *x = *(const struct mig_rec *const *)a;
 	const struct mig_rec *y = *(const struct mig_rec *const *)b;
-	int c;
+	const struct mig_sources *s = sources;
+	int c, tx = s->v[x->src].trust, ty = s->v[y->src].trust;
 
-	if (trust_of(x->src) != trust_of(y->src))
-		return trust_of(x->src) > trust_of(y->src) ? -1 : 1;
+	if (tx != ty)
+		return tx > ty ? -1 : 1;
 	if ((c = strcmp(x->v[MV_LAST_LOGIN], y->v[MV_LAST_LOGIN])) != 0)
 		return -c;
 	if (x->src != y->src)
@@ -40,7 +34,7 @@ prio_cmp(const void *a, const void *b)
 
 /* Credential priority: the more recent last login first, then trust, then order. */
 static int
-cred_cmp(const void *a, const void *b)
+cred_cmp(const void *a, const void *b, void *sources)
 {
 	const struct mig_rec *x = *(const struct mig_rec *const *)a;
 	const struct mig_rec *y = *(const struct mig_rec *const *)b;
@@ -48,7 +42,7 @@ cred_cmp(const void *a, const void *b)
 
 	if (c != 0)
 		return -c;
-	return prio_cmp(a, b);
+	return prio_cmp(a, b, sources);
 }
 
 /* Account order in the output: source, then record number. */
@@ -130,7 +124,7 @@ put_credential(struct mig_run *r, struct yh_buf *b, struct mig_rec **g, size_t n
 	const struct mig_rec *best = NULL;
 	int e;
 
-	qsort(g, n, sizeof(*g), cred_cmp);
+	qsort_r(g, n, sizeof(*g), cred_cmp, (void *)r->s);
 	for (size_t i = 0; i < n && best == NULL; i++)
 		if (g[i]->v[MV_PW_HASH][0] != '\0' && r->s->v[g[i]->src].password_scheme != NULL)
 			best = g[i];
@@ -154,7 +148,7 @@ write_identity(struct mig_run *r, char kind, const char *uid, const char *key,
 	struct yh_buf *b = &r->line;
 	int e;
 
-	qsort(g, n, sizeof(*g), prio_cmp);
+	qsort_r(g, n, sizeof(*g), prio_cmp, (void *)r->s);
 	yh_buf_reset(b);
 	if ((e = yh_buf_puts(b, "{\"uid\":")) != 0 || (e = mig_json_str(b, uid)) != 0)
 		return e;
@@ -222,7 +216,7 @@ make_groups(struct mig_run *r, char kind, const struct mig_part *p, struct group
 			;
 		gs[ng].start = i;
 		gs[ng].n = j - i;
-		if ((e = mig_uid(r->uid_key, r->uid_key_len, kind, p->recs[i].key, gs[ng].uid,
+		if ((e = mig_uid(r->uid, kind, p->recs[i].key, gs[ng].uid,
 		    sizeof(gs[ng].uid))) != 0)
 			break;
 		ng++;
@@ -290,7 +284,7 @@ org_group(struct mig_run *r, struct mig_rec *g, size_t n, const char *uid,
 			    NULL, 0);
 		return e;
 	}
-	qsort(ptrs, np, sizeof(*ptrs), prio_cmp);
+	qsort_r(ptrs, np, sizeof(*ptrs), prio_cmp, (void *)r->s);
 	rep = first_value(ptrs, np, MV_LEGAL_REP);
 	for (size_t i = 0; i < n && rep[0] != '\0'; i++)
 		if (g[i].type == MIG_T_LEGALREP && strcmp(g[i].v[MV_LEGAL_REP], rep) == 0) {
@@ -344,13 +338,11 @@ output_pass(struct mig_run *r, char type, const char *label)
 int
 mig_pass_persons(struct mig_run *r)
 {
-	cmp_sources = r->s;
 	return output_pass(r, 'P', "4/5 merge persons");
 }
 
 int
 mig_pass_orgs(struct mig_run *r)
 {
-	cmp_sources = r->s;
 	return output_pass(r, 'O', "5/5 merge organizations");
 }

@@ -207,6 +207,35 @@ int mig_counts_check(const struct mig_counts *c, const struct mig_sources *s, ch
 int mig_report_write(const char *dir, const struct mig_sources *s,
     const struct mig_counts *c, bool dry_run) YH_WUR;
 
+/* ---------- uid.c ---------- */
+
+#define MIG_UID_KEY_MIN 16     /* bytes of a uid key */
+#define MIG_UID_KEY_MAX 64
+#define MIG_UID_CANON_MAX 62   /* bytes of a canonical key (an ID number has 18) */
+
+/* A uid key: HMAC-SHA256 keyed once (OpenSSL EVP_MAC). Used by one thread at a time. */
+struct mig_uid_key;
+
+/*
+ * Makes a uid key from len secret bytes (MIG_UID_KEY_MIN..MIG_UID_KEY_MAX). Returns 0,
+ * YH_ERR_KEY (no key, or a length out of range), YH_ERR_ALLOC or YH_ERR_CRYPTO. *out is
+ * owned by the caller (mig_uid_key_free); the key bytes may be wiped afterwards.
+ */
+int mig_uid_key_new(const unsigned char *key, size_t len, struct mig_uid_key **out) YH_WUR;
+
+/* The uid key of the fixed public domain "yihao/idmerge/uid/v1". */
+int mig_uid_key_legacy(struct mig_uid_key **out) YH_WUR;
+
+/* Frees a uid key (OpenSSL wipes the key). NULL is fine. */
+void mig_uid_key_free(struct mig_uid_key *k);
+
+/* The stable uid of an identity: 32 lower-case hex digits (the directory's uid form)
+ * of HMAC-SHA256(key, kind ':' canonical key), kind 'p' (ID number) or 'o'
+ * (organization code). out >= 33 bytes. YH_ERR_KEY when k is NULL; YH_ERR_INTERNAL
+ * (out too small, canon empty or over MIG_UID_CANON_MAX); YH_ERR_CRYPTO. */
+int mig_uid(struct mig_uid_key *k, char kind, const char *canon, char *out, size_t outsz)
+    YH_WUR;
+
 /* ---------- run.c: the run ---------- */
 
 struct mig_run_opts {
@@ -256,8 +285,7 @@ struct mig_run {
 	struct mig_run_opts o;
 	const struct mig_sources *s;
 	int today;
-	unsigned char uid_key[64];
-	size_t uid_key_len;
+	struct mig_uid_key *uid;   /* the key of every uid of the run */
 	char tmp[4096];            /* private temporary directory */
 	unsigned nparts;
 	FILE **pf, **nf, **of;     /* pass-1 writers, nparts each */
@@ -292,14 +320,6 @@ int mig_emit_reject(struct mig_run *r, uint32_t src, const char *legacy_id,
 /* Writes one review line (candidates: uids, sorted by the caller) and counts it. */
 int mig_emit_review(struct mig_run *r, uint32_t src, const char *legacy_id,
     const char *reason, const char *const *cands, size_t ncands) YH_WUR;
-
-/* ---------- uid.c ---------- */
-
-/* The stable uid of an identity: 32 lower-case hex digits (the directory's uid form)
- * of HMAC-SHA256(key, kind ':' canonical key), kind 'p' (ID number) or 'o'
- * (organization code); key NULL means the fixed public domain. out >= 33 bytes. */
-int mig_uid(const unsigned char *key, size_t keylen, char kind, const char *canon,
-    char *out, size_t outsz) YH_WUR;
 
 /* ---------- match.c (passes 2 and 3) ---------- */
 

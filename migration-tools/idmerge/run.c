@@ -13,7 +13,6 @@
 
 #include "common/atomicfile.h"
 #include "common/log.h"
-#include "common/secmem.h"
 #include "common/timeutil.h"
 #include "migration-tools/idmerge/mig.h"
 
@@ -132,14 +131,13 @@ mig_run_open(const struct mig_run_opts *o, const struct mig_sources *s, struct m
 	r->o = *o;
 	r->s = s;
 	r->today = o->today > 0 ? o->today : yh_today_cst();
-	if (o->uid_key != NULL) {
-		if (o->uid_key_len == 0 || o->uid_key_len > sizeof(r->uid_key)) {
-			snprintf(err, errsz, "uid key must be 1-%zu bytes", sizeof(r->uid_key));
-			e = YH_ERR_CONFIG;
-			goto fail;
-		}
-		memcpy(r->uid_key, o->uid_key, o->uid_key_len);
-		r->uid_key_len = o->uid_key_len;
+	e = o->uid_key != NULL ? mig_uid_key_new(o->uid_key, o->uid_key_len, &r->uid) :
+	    mig_uid_key_legacy(&r->uid);
+	if (e != 0) {
+		snprintf(err, errsz, e == YH_ERR_KEY ? "uid key must be %d-%d bytes" :
+		    "cannot set up HMAC-SHA256 for uids", MIG_UID_KEY_MIN, MIG_UID_KEY_MAX);
+		e = e == YH_ERR_KEY ? YH_ERR_CONFIG : e;
+		goto fail;
 	}
 	r->nparts = o->nparts > 0 ? o->nparts : choose_nparts(s);
 	yh_buf_init(&r->line, 256u << 20);
@@ -433,6 +431,6 @@ mig_run_free(struct mig_run *r)
 	mig_progress_free(r->prog);
 	yh_buf_free(&r->line);
 	free(r->c.src);
-	yh_wipe(r->uid_key, sizeof(r->uid_key));
+	mig_uid_key_free(r->uid);
 	free(r);
 }

@@ -1,69 +1,95 @@
 /*
- * Uids: the stable directory uid of an identity, an HMAC of its canonical key.
+ * Uids: the stable directory uid of an identity, HMAC-SHA256 of its canonical key.
+ *
+ * A struct mig_uid_key is an OpenSSL EVP_MAC context (HMAC, SHA256) keyed once; every
+ * uid restarts it with EVP_MAC_init(ctx, NULL, 0, NULL), which keeps the key, so a uid
+ * costs no fetch, no allocation and no lock. The context is the caller's own (the run
+ * holds one), never a static, so two runs in two threads share nothing.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "common/secmem.h"
 #include "migration-tools/idmerge/mig.h"
 
-/* The public HMAC key used for uids when the operator gives none. */
-static const char uid_domain[] = "yihao/idmerge/uid/v1";
+/* The fixed public key of earlier versions, for uids made without a key of one's own. */
+static const char uid_legacy_key[] = "yihao/idmerge/uid/v1";
 
-/* SHA-256 fetched once: HMAC() would fetch it (under a lock) for every uid. */
-static const EVP_MD *
-sha256_md(void)
+struct mig_uid_key {
+	EVP_MAC_CTX *ctx;
+};
+
+void
+mig_uid_key_free(struct mig_uid_key *k)
 {
-	static EVP_MD *md;
+	if (k == NULL)
+		return;
+	EVP_MAC_CTX_free(k->ctx);   /* wipes the key it holds */
+	free(k);
+}
 
-	if (md == NULL)
-		md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	return md;
+/* An HMAC-SHA256 context keyed with the len bytes at key. */
+static int
+uid_key_make(const unsigned char *key, size_t len, struct mig_uid_key **out)
+{
+	OSSL_PARAM params[2];
+	struct mig_uid_key *k;
+	EVP_MAC *mac = NULL;
+	int e = YH_ERR_CRYPTO;
+
+	*out = NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return YH_ERR_ALLOC;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) != NULL &&
+	    (k->ctx = EVP_MAC_CTX_new(mac)) != NULL && EVP_MAC_init(k->ctx, key, len, params) == 1)
+		e = 0;
+	EVP_MAC_free(mac);   /* the context keeps its own reference */
+	if (e != 0) {
+		mig_uid_key_free(k);
+		return e;
+	}
+	*out = k;
+	return 0;
 }
 
 int
-mig_uid(const unsigned char *key, size_t keylen, char kind, const char *canon, char *out,
-    size_t outsz)
+mig_uid_key_new(const unsigned char *key, size_t len, struct mig_uid_key **out)
 {
-	unsigned char pad[64 + 64], inner[32], outer[64 + 32], md[32];
-	unsigned int len = 0;
-	size_t n = strlen(canon);
-	const EVP_MD *sha = sha256_md();
-	int e = 0;
+	*out = NULL;
+	if (key == NULL || len < MIG_UID_KEY_MIN || len > MIG_UID_KEY_MAX)
+		return YH_ERR_KEY;
+	return uid_key_make(key, len, out);
+}
 
-	if (outsz < 33 || n + 2 > 64 || sha == NULL)
+int
+mig_uid_key_legacy(struct mig_uid_key **out)
+{
+	return uid_key_make((const unsigned char *)uid_legacy_key, sizeof(uid_legacy_key) - 1,
+	    out);
+}
+
+int
+mig_uid(struct mig_uid_key *k, char kind, const char *canon, char *out, size_t outsz)
+{
+	/* The kind is inside the MAC, so a person and an organization never share a uid. */
+	const unsigned char prefix[2] = { (unsigned char)kind, ':' };
+	unsigned char md[32];
+	size_t n = strlen(canon), len = 0;
+
+	if (k == NULL)
+		return YH_ERR_KEY;
+	if (outsz < 33 || n == 0 || n > MIG_UID_CANON_MAX)
 		return YH_ERR_INTERNAL;
-	if (key == NULL || keylen == 0) {
-		key = (const unsigned char *)uid_domain;
-		keylen = sizeof(uid_domain) - 1;
-	}
-	if (keylen > 64)
-		return YH_ERR_INTERNAL;
-	/* HMAC-SHA256 (RFC 2104) over kind ':' canon; the kind is inside the MAC so a
-	 * person and an organization never share a uid. */
-	memset(pad, 0, sizeof(pad));
-	memcpy(pad, key, keylen);
-	memcpy(outer, pad, 64);
-	for (int i = 0; i < 64; i++) {
-		pad[i] ^= 0x36;
-		outer[i] ^= 0x5c;
-	}
-	pad[64] = (unsigned char)kind;
-	pad[65] = ':';
-	memcpy(pad + 66, canon, n);
-	if (EVP_Digest(pad, 66 + n, inner, &len, sha, NULL) != 1 || len != 32) {
-		e = YH_ERR_CRYPTO;
-		goto out;
-	}
-	memcpy(outer + 64, inner, 32);
-	if (EVP_Digest(outer, sizeof(outer), md, &len, sha, NULL) != 1 || len != 32) {
-		e = YH_ERR_CRYPTO;
-		goto out;
-	}
+	if (EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1 || EVP_MAC_update(k->ctx, prefix, 2) != 1 ||
+	    EVP_MAC_update(k->ctx, (const unsigned char *)canon, n) != 1 ||
+	    EVP_MAC_final(k->ctx, md, &len, sizeof(md)) != 1 || len != sizeof(md))
+		return YH_ERR_CRYPTO;
 	yh_hex_encode(md, 16, out);
-out:
-	yh_wipe(pad, sizeof(pad));
-	yh_wipe(outer, sizeof(outer));
-	return e;
+	return 0;
 }

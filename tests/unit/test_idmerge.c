@@ -250,26 +250,34 @@ test_uid(void **state)
 {
 	char a[40], b[40], c[40];
 	const unsigned char key[16] = "0123456789abcdef";
+	struct mig_uid_key *legacy = NULL, *k = NULL;
 
 	(void)state;
-	assert_int_equal(mig_uid(NULL, 0, 'p', "11010519491231002X", a, sizeof(a)), 0);
-	assert_int_equal(mig_uid(NULL, 0, 'p', "11010519491231002X", b, sizeof(b)), 0);
+	assert_int_equal(mig_uid_key_legacy(&legacy), 0);
+	assert_int_equal(mig_uid(legacy, 'p', "11010519491231002X", a, sizeof(a)), 0);
+	assert_int_equal(mig_uid(legacy, 'p', "11010519491231002X", b, sizeof(b)), 0);
 	assert_string_equal(a, b);
 	/* Known answer: python3 hmac.new(b"yihao/idmerge/uid/v1", b"p:11010519491231002X",
 	 * hashlib.sha256).hexdigest()[:32]. A change here changes every imported uid. */
 	assert_string_equal(a, "d39f456fe21e322909163d6c740c341e");
 	assert_int_equal(strlen(a), 32);
 	assert_int_equal(strspn(a, "0123456789abcdef"), 32);
-	assert_int_equal(mig_uid(NULL, 0, 'o', "11010519491231002X", c, sizeof(c)), 0);
+	assert_int_equal(mig_uid(legacy, 'o', "11010519491231002X", c, sizeof(c)), 0);
 	assert_string_not_equal(a, c);
-	assert_int_equal(mig_uid(key, sizeof(key), 'p', "11010519491231002X", c, sizeof(c)), 0);
+	assert_int_equal(mig_uid_key_new(key, sizeof(key), &k), 0);
+	assert_int_equal(mig_uid(k, 'p', "11010519491231002X", c, sizeof(c)), 0);
 	assert_string_not_equal(a, c);
-	assert_int_not_equal(mig_uid(NULL, 0, 'p', "x", a, 20), 0);
+	/* Known answer: hmac.new(b"0123456789abcdef", b"p:11010519491231002X",
+	 * hashlib.sha256).hexdigest()[:32]. */
+	assert_string_equal(c, "204710101a2b4aed8dfeb5aadb5faf4c");
+	assert_int_not_equal(mig_uid(k, 'p', "x", a, 20), 0);
+	mig_uid_key_free(k);
+	mig_uid_key_free(legacy);
 	for (int i = 0; i < 100; i++) {
-		char k[8];
+		char kk[8];
 
-		snprintf(k, sizeof(k), "k%d", i);
-		assert_true(mig_part_of(k, 7) < 7);
+		snprintf(kk, sizeof(kk), "k%d", i);
+		assert_true(mig_part_of(kk, 7) < 7);
 	}
 }
 
@@ -535,9 +543,12 @@ test_run_memory(void **state)
 	assert_int_equal(count_lines(x.ident, "\"legacy_id\":\"o2\""), 1);
 	assert_non_null(strstr(x.ident, "\"uscc\":\"91350100M000100Y43\",\"org_code\":\"M000100Y4\""));
 	{
+		struct mig_uid_key *k = NULL;
 		char uid[40], want[80];
 
-		assert_int_equal(mig_uid(NULL, 0, 'p', a, uid, sizeof(uid)), 0);
+		assert_int_equal(mig_uid_key_legacy(&k), 0);
+		assert_int_equal(mig_uid(k, 'p', a, uid, sizeof(uid)), 0);
+		mig_uid_key_free(k);
 		snprintf(want, sizeof(want), "\"legal_rep_uid\":\"%s\"", uid);
 		assert_non_null(strstr(x.ident, want));
 	}
