@@ -4,22 +4,18 @@
  *
  *   idmerge run --sources FILE --out DIR [--dry-run] [--today YYYYMMDD]
  *               [--uid-key FILE] [--partitions N] [--read-only]
- *   idmerge import --in DIR [-c authd.conf | -d STATE_DIR]
+ *   idmerge import --in DIR [-c authd.conf | -d STATE_DIR] [--uid-key FILE]
  *
  * Exit status: 0 success, 1 the work failed (I/O, an internal check), 2 usage or
  * configuration error. See docs/idmerge.md.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "common/secmem.h"
 #include "common/timeutil.h"
 #include "migration-tools/idmerge/mig.h"
 
@@ -29,7 +25,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: idmerge run --sources FILE --out DIR [--dry-run] [--today YYYYMMDD]\n"
 	    "                   [--uid-key FILE] [--partitions N] [--read-only]\n"
-	    "       idmerge import --in DIR [-c CONFIG | -d STATE_DIR]\n");
+	    "       idmerge import --in DIR [-c CONFIG | -d STATE_DIR] [--uid-key FILE]\n");
 }
 
 static int
@@ -37,29 +33,6 @@ fail(const char *msg)
 {
 	fprintf(stderr, "idmerge: %s\n", msg);
 	return 2;
-}
-
-/* Reads the uid key file: 16..64 bytes of secret, kept so uids stay stable. */
-static int
-read_key_file(const char *path, unsigned char *key, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-	unsigned char extra;
-
-	*len = 0;
-	if (fd < 0)
-		return YH_ERR_IO;
-	n = read(fd, key, 64);
-	if (n > 0 && read(fd, &extra, 1) != 0)
-		n = -1; /* longer than 64 bytes */
-	close(fd);
-	if (n < 16) {
-		yh_wipe(key, 64);
-		return YH_ERR_INVALID;
-	}
-	*len = (size_t)n;
-	return 0;
 }
 
 static long
@@ -138,8 +111,6 @@ cmd_run(int argc, char **argv)
 	struct mig_run_opts o;
 	struct mig_sources *s = NULL;
 	struct mig_run *r = NULL;
-	unsigned char key[64];
-	size_t keylen = 0;
 	bool ro = false;
 	char err[1024] = "";
 	int64_t t0 = yh_mono_ms();
@@ -193,18 +164,12 @@ cmd_run(int argc, char **argv)
 		fprintf(stderr, "idmerge: %s\n", err);
 		goto out;
 	}
-	if (keyfile != NULL) {
-		if (read_key_file(keyfile, key, &keylen) != 0) {
-			rc = fail("--uid-key: the file must hold 16 to 64 bytes");
-			goto out;
-		}
-		o.uid_key = key;
-		o.uid_key_len = keylen;
-	}
+	o.uid_key_file = keyfile;
 	o.out_dir = out;
 	o.progress = true;
 	if ((e = mig_run_open(&o, s, &r, err, sizeof(err))) != 0) {
 		fprintf(stderr, "idmerge: %s\n", err);
+		rc = e == YH_ERR_CONFIG || e == YH_ERR_KEY || e == YH_ERR_PERM ? 2 : 1;
 		goto out;
 	}
 	if ((e = mig_run_read_all(r, err, sizeof(err))) != 0) {
@@ -222,7 +187,6 @@ cmd_run(int argc, char **argv)
 out:
 	mig_run_free(r);
 	mig_sources_free(s);
-	yh_wipe(key, sizeof(key));
 	return rc;
 }
 
@@ -248,6 +212,8 @@ cmd_import(int argc, char **argv)
 			o.config_path = argv[++i];
 		else if (strcmp(a, "-d") == 0)
 			o.state_dir = argv[++i];
+		else if (strcmp(a, "--uid-key") == 0)
+			o.uid_key_file = argv[++i];
 		else {
 			usage(stderr);
 			return 2;

@@ -5,7 +5,9 @@
  * only changed fields are written; a legacy link is added once; a credential is only
  * set when the owner has none, so a password already upgraded to argon2id is never
  * replaced by the legacy hash. A legacy account linked to somebody else is never moved:
- * it is counted as failed and logged.
+ * it is counted as failed and logged. A uid that the run's uid key does not give (a file
+ * made with another key, or with the public key of earlier versions, whose uids can be
+ * reversed to ID numbers) never enters the directory.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -75,9 +77,26 @@ same(const char *a, const char *b)
 
 struct import_ctx {
 	struct ident *id;
+	struct mig_uid_key *uid_key;
 	struct mig_import_stats *st;
 	uint64_t line;
 };
+
+/* True when uid is the one the run's key gives kind ('p', 'o') and canonical key. */
+static bool
+uid_is_keyed(struct import_ctx *c, const char *uid, char kind, const char *canon)
+{
+	char want[DIR_UID_LEN + 1];
+
+	if (canon == NULL || mig_uid(c->uid_key, kind, canon, want, sizeof(want)) != 0 ||
+	    strcmp(want, uid) != 0) {
+		yh_warn("identities.jsonl:%llu: uid %s is not the one the uid key gives: not "
+		    "imported (a file made with another key or an older idmerge?)",
+		    (unsigned long long)c->line, uid);
+		return false;
+	}
+	return true;
+}
 
 /* Adds or updates a person; owner gets the directory uid to link accounts to. */
 static int
@@ -318,9 +337,11 @@ import_one(struct import_ctx *c, const char *line, size_t len)
 	if (uid == NULL || !dir_uid_valid(uid) || kind == NULL)
 		e = YH_ERR_INVALID;
 	else if (strcmp(kind, "person") == 0)
-		e = import_person(c, j, uid, owner);
+		e = uid_is_keyed(c, uid, 'p', jstr(j, "id_number")) ?
+		    import_person(c, j, uid, owner) : YH_ERR_KEY;
 	else if (strcmp(kind, "org") == 0)
-		e = import_org(c, j, uid, owner);
+		e = uid_is_keyed(c, uid, 'o', jstr(j, "org_code")) ?
+		    import_org(c, j, uid, owner) : YH_ERR_KEY;
 	else
 		e = YH_ERR_INVALID;
 	if (e == 0) {
@@ -379,6 +400,12 @@ mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *e
 		snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
 		return YH_ERR_IO;
 	}
+	if (o->uid_key_file == NULL)
+		snprintf(path, sizeof(path), "%s/%s", o->in_dir, MIG_UID_KEY_NAME);
+	if ((e = mig_uid_key_load(o->uid_key_file != NULL ? o->uid_key_file : path, false,
+	    &c.uid_key, err, errsz)) != 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/identities.jsonl", o->in_dir);
 	if ((e = load_cfg(o, &cfg, err, errsz)) != 0)
 		goto out;
 	e = ident_open(&cfg, true, &c.id, err, errsz);
@@ -430,5 +457,6 @@ out:
 		fclose(f);
 	yh_buf_free(&line);
 	ident_close(c.id);
+	mig_uid_key_free(c.uid_key);
 	return e;
 }

@@ -211,6 +211,8 @@ int mig_report_write(const char *dir, const struct mig_sources *s,
 
 #define MIG_UID_KEY_MIN 16     /* bytes of a uid key */
 #define MIG_UID_KEY_MAX 64
+#define MIG_UID_KEY_FILE_LEN 32 /* bytes of the key a run makes */
+#define MIG_UID_KEY_NAME "uid.key" /* the key file a run makes in its output directory */
 #define MIG_UID_CANON_MAX 62   /* bytes of a canonical key (an ID number has 18) */
 
 /* A uid key: HMAC-SHA256 keyed once (OpenSSL EVP_MAC). Used by one thread at a time. */
@@ -218,12 +220,25 @@ struct mig_uid_key;
 
 /*
  * Makes a uid key from len secret bytes (MIG_UID_KEY_MIN..MIG_UID_KEY_MAX). Returns 0,
- * YH_ERR_KEY (no key, or a length out of range), YH_ERR_ALLOC or YH_ERR_CRYPTO. *out is
- * owned by the caller (mig_uid_key_free); the key bytes may be wiped afterwards.
+ * YH_ERR_KEY (no key, a length out of range, or the public key of earlier versions),
+ * YH_ERR_ALLOC or YH_ERR_CRYPTO. *out is owned by the caller (mig_uid_key_free); the
+ * key bytes may be wiped afterwards.
  */
 int mig_uid_key_new(const unsigned char *key, size_t len, struct mig_uid_key **out) YH_WUR;
 
-/* The uid key of the fixed public domain "yihao/idmerge/uid/v1". */
+/*
+ * Reads the uid key file at path: either the form a run makes (MIG_UID_KEY_FILE_LEN
+ * random bytes as one line of hex, mode 0600; with create it is made first, atomically,
+ * when missing, common/keyfile.h) or, without create, a file whose 16..64 bytes are the
+ * key (--uid-key). The file must not be accessible by group or others. Returns 0;
+ * YH_ERR_KEY (missing, malformed, the wrong length, the public key), YH_ERR_PERM,
+ * YH_ERR_IO, YH_ERR_CRYPTO, YH_ERR_ALLOC, with one line in err naming the file.
+ */
+int mig_uid_key_load(const char *path, bool create, struct mig_uid_key **out, char *err,
+    size_t errsz) YH_WUR;
+
+/* The uid key of the fixed public domain "yihao/idmerge/uid/v1" that earlier versions
+ * used when given no key: only to recognise the uids made with it (idmerge rekey). */
 int mig_uid_key_legacy(struct mig_uid_key **out) YH_WUR;
 
 /* Frees a uid key (OpenSSL wipes the key). NULL is fine. */
@@ -242,16 +257,16 @@ struct mig_run_opts {
 	const char *out_dir;
 	bool dry_run;
 	int today;                  /* yyyymmdd; 0 = today (CST) */
-	const unsigned char *uid_key; /* HMAC key for uids; NULL = the fixed public domain */
-	size_t uid_key_len;
+	const char *uid_key_file;   /* --uid-key FILE; NULL: OUT_DIR/uid.key (made when missing) */
 	unsigned nparts;            /* 0 = chosen from the input size */
 	bool progress;              /* allow a progress line (still only on a terminal) */
 };
 
 struct mig_run;
 
-/* Starts a run over the loaded sources: creates the output directory's private temp
- * directory and the partition files. */
+/* Starts a run over the loaded sources: creates the output directory (0700), reads or
+ * makes the uid key (see uid_key_file), the private temporary directory and the
+ * partition files. err says what failed; YH_ERR_KEY / YH_ERR_PERM: the uid key. */
 int mig_run_open(const struct mig_run_opts *o, const struct mig_sources *s,
     struct mig_run **out, char *err, size_t errsz) YH_WUR;
 
@@ -286,6 +301,8 @@ struct mig_run {
 	const struct mig_sources *s;
 	int today;
 	struct mig_uid_key *uid;   /* the key of every uid of the run */
+	char key_path[4200];       /* OUT_DIR/uid.key, when no uid_key_file was given */
+	bool key_created;          /* this run made key_path */
 	char tmp[4096];            /* private temporary directory */
 	unsigned nparts;
 	FILE **pf, **nf, **of;     /* pass-1 writers, nparts each */
@@ -348,6 +365,7 @@ struct mig_import_opts {
 	const char *in_dir;
 	const char *config_path;   /* -c, or NULL */
 	const char *state_dir;     /* -d, or NULL */
+	const char *uid_key_file;  /* --uid-key, or NULL: IN_DIR/uid.key */
 	bool progress;
 };
 
@@ -360,9 +378,12 @@ struct mig_import_stats {
 /*
  * Loads identities.jsonl from in_dir into the directory found through config_path
  * and/or state_dir (created when missing), idempotently: a second import of the same
- * file changes nothing. Returns 0; YH_ERR_CONFIG/KEY/PERM (err: the state cannot be
- * opened); YH_ERR_IO; YH_ERR_CONFLICT when some identities failed (counted in
- * st->failed, each logged) while the others were imported.
+ * file changes nothing. Every identity's uid must be the one the run's uid key gives
+ * its ID number or organization code (uid_key_file, or in_dir/uid.key): one made with
+ * another key, or with the public key of earlier versions, is not imported. Returns 0;
+ * YH_ERR_CONFIG/KEY/PERM (err: the uid key or the state cannot be opened); YH_ERR_IO;
+ * YH_ERR_CONFLICT when some identities failed (counted in st->failed, each logged)
+ * while the others were imported.
  */
 int mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *err,
     size_t errsz) YH_WUR;

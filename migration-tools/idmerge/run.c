@@ -13,6 +13,7 @@
 
 #include "common/atomicfile.h"
 #include "common/log.h"
+#include "common/secmem.h"
 #include "common/timeutil.h"
 #include "migration-tools/idmerge/mig.h"
 
@@ -118,6 +119,40 @@ publish_outputs(struct mig_run *r, char *err, size_t errsz)
 	return 0;
 }
 
+/*
+ * The run's uid key: --uid-key FILE, else OUT/uid.key, made (0600, atomically) on the
+ * first run into OUT and reused by every later one, so uids stay stable. A dry run that
+ * finds no OUT/uid.key leaves none behind: its uids, written nowhere, use a throwaway
+ * key. A key this run made is removed again should the run fail (mig_run_free).
+ */
+static int
+open_uid_key(struct mig_run *r, char *err, size_t errsz)
+{
+	unsigned char key[MIG_UID_KEY_FILE_LEN];
+	struct stat st;
+	int e;
+
+	if (r->o.uid_key_file != NULL)
+		return mig_uid_key_load(r->o.uid_key_file, false, &r->uid, err, errsz);
+	if ((size_t)snprintf(r->key_path, sizeof(r->key_path), "%s/%s", r->o.out_dir,
+	    MIG_UID_KEY_NAME) >= sizeof(r->key_path)) {
+		snprintf(err, errsz, "output directory path too long");
+		return YH_ERR_CONFIG;
+	}
+	if (lstat(r->key_path, &st) == 0 || errno != ENOENT)
+		return mig_uid_key_load(r->key_path, true, &r->uid, err, errsz);
+	if (r->o.dry_run) {
+		if ((e = yh_random(key, sizeof(key))) == 0)
+			e = mig_uid_key_new(key, sizeof(key), &r->uid);
+		yh_wipe(key, sizeof(key));
+		if (e != 0)
+			snprintf(err, errsz, "cannot make a uid key: %s", yh_strerror(e));
+		return e;
+	}
+	r->key_created = true;
+	return mig_uid_key_load(r->key_path, true, &r->uid, err, errsz);
+}
+
 int
 mig_run_open(const struct mig_run_opts *o, const struct mig_sources *s, struct mig_run **out,
     char *err, size_t errsz)
@@ -131,14 +166,6 @@ mig_run_open(const struct mig_run_opts *o, const struct mig_sources *s, struct m
 	r->o = *o;
 	r->s = s;
 	r->today = o->today > 0 ? o->today : yh_today_cst();
-	e = o->uid_key != NULL ? mig_uid_key_new(o->uid_key, o->uid_key_len, &r->uid) :
-	    mig_uid_key_legacy(&r->uid);
-	if (e != 0) {
-		snprintf(err, errsz, e == YH_ERR_KEY ? "uid key must be %d-%d bytes" :
-		    "cannot set up HMAC-SHA256 for uids", MIG_UID_KEY_MIN, MIG_UID_KEY_MAX);
-		e = e == YH_ERR_KEY ? YH_ERR_CONFIG : e;
-		goto fail;
-	}
 	r->nparts = o->nparts > 0 ? o->nparts : choose_nparts(s);
 	yh_buf_init(&r->line, 256u << 20);
 	r->c.n_src = s->n;
@@ -146,7 +173,8 @@ mig_run_open(const struct mig_run_opts *o, const struct mig_sources *s, struct m
 		e = YH_ERR_ALLOC;
 		goto fail;
 	}
-	if ((e = make_out_dir(o->out_dir, &r->out_created, err, errsz)) != 0)
+	if ((e = make_out_dir(o->out_dir, &r->out_created, err, errsz)) != 0 ||
+	    (e = open_uid_key(r, err, errsz)) != 0)
 		goto fail;
 	snprintf(r->tmp, sizeof(r->tmp), "%s/.idmerge-tmp-XXXXXX", o->out_dir);
 	if (mkdtemp(r->tmp) == NULL) {
@@ -425,7 +453,9 @@ mig_run_free(struct mig_run *r)
 	if (e != 0)
 		yh_debug("closing after the run failed");
 	remove_tmp(r->tmp);
-	/* A failed run leaves no empty output directory it made itself either. */
+	/* A failed run leaves neither a uid key nor an empty output directory it made. */
+	if (r->key_created && !r->published)
+		(void)unlink(r->key_path);
 	if (r->out_created && !r->published)
 		(void)rmdir(r->o.out_dir);
 	mig_progress_free(r->prog);

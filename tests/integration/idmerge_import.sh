@@ -4,7 +4,7 @@
 # and the legacy username and the legacy password succeeds for EVERY legacy scheme
 # (tests/fixtures/idmerge/import: hashes made with python3 hashlib/crypt and openssl)
 # and upgrades the hash to argon2id. Also imports the dirty five-source fixtures
-# (persons and organizations) twice. The same logins over HTTP against a real authd:
+# (persons and organizations) twice, and refuses uids the run's uid key does not give. The same logins over HTTP against a real authd:
 # idmerge_login.sh.
 set -euo pipefail
 
@@ -101,6 +101,46 @@ bad=$(sqlite3 "$DB" "select count(*) from credential where scheme != 'argon2id'"
 "$IDMERGE" import --in "$TMP/out" -c "$TMP/authd.conf" >/dev/null 2>&1 || fail "third import"
 bad=$(sqlite3 "$DB" "select count(*) from credential where scheme != 'argon2id'")
 [[ $bad == 0 ]] || fail "re-import replaced upgraded hashes with legacy ones"
+
+# Uids that the run's key does not give never enter the directory: a file whose uids
+# were made with the public key of earlier versions (reversible to the ID numbers), or
+# one imported with another key, adds nobody (exit 1); without a uid key: exit 2.
+mkdir "$TMP/legacy"
+python3 - "$TMP/out/identities.jsonl" "$TMP/legacy/identities.jsonl" <<'PY'
+import hashlib, hmac, json, sys
+def uid(kind, canon):
+    return hmac.new(b"yihao/idmerge/uid/v1", f"{kind}:{canon}".encode(), hashlib.sha256).hexdigest()[:32]
+with open(sys.argv[2], "w") as out:
+    for l in open(sys.argv[1]):
+        o = json.loads(l)
+        o["uid"] = uid("p", o["id_number"]) if o["kind"] == "person" else uid("o", o["org_code"])
+        out.write(json.dumps(o, ensure_ascii=False) + "\n")
+PY
+cp -p "$TMP/out/uid.key" "$TMP/legacy/uid.key"
+set +e
+"$IDMERGE" import --in "$TMP/legacy" -d "$TMP/state_legacy" >"$TMP/legacy.log" 2>&1
+rc=$?
+set -e
+[[ $rc == 1 ]] && grep -q "persons 0 added\|$n of $n identities could not be imported" "$TMP/legacy.log" &&
+	grep -q "is not the one the uid key gives" "$TMP/legacy.log" ||
+	fail "public-key uids: exit $rc: $(cat "$TMP/legacy.log")"
+[[ $(sqlite3 "$TMP/state_legacy/directory.db" "select count(*) from entity") == 0 ]] ||
+	fail "public-key uids entered the directory"
+head -c 32 /dev/urandom >"$TMP/other.key"
+chmod 600 "$TMP/other.key"
+set +e
+"$IDMERGE" import --in "$TMP/out" -d "$TMP/state_other" --uid-key "$TMP/other.key" >"$TMP/other.log" 2>&1
+rc=$?
+set -e
+[[ $rc == 1 && $(sqlite3 "$TMP/state_other/directory.db" "select count(*) from entity") == 0 ]] ||
+	fail "another uid key: exit $rc: $(cat "$TMP/other.log")"
+rm "$TMP/legacy/uid.key"
+set +e
+"$IDMERGE" import --in "$TMP/legacy" -d "$TMP/state_nokey" >"$TMP/nokey.log" 2>&1
+rc=$?
+set -e
+[[ $rc == 2 ]] && grep -qF "$TMP/legacy/uid.key" "$TMP/nokey.log" ||
+	fail "import without a uid key: exit $rc: $(cat "$TMP/nokey.log")"
 
 # The dirty fixtures: persons and organizations (legal representatives), twice.
 "$IDMERGE" run --sources "$FIX/sources.json" --out "$TMP/fx" --today 20260101 >/dev/null 2>&1 ||

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -115,10 +116,10 @@ static void
 rm_dir(const char *dir)
 {
 	const char *names[] = { "identities.jsonl", "rejects.jsonl", "review.jsonl",
-		"report.json", "report.html" };
+		"report.json", "report.html", "uid.key" };
 	char path[512];
 
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < 6; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		unlink(path);
 	}
@@ -281,6 +282,49 @@ test_uid(void **state)
 	}
 }
 
+/* A uid is never made without a secret key: no key, a short one or the public key of
+ * earlier versions is refused. */
+static void
+test_uid_needs_key(void **state)
+{
+	static const char legacy[] = "yihao/idmerge/uid/v1";
+	struct mig_uid_key *k = NULL;
+	char out[40] = "untouched", err[256];
+	char path[] = "/tmp/yh_test_idmerge_keyXXXXXX";
+	int fd;
+
+	(void)state;
+	assert_int_equal(mig_uid(NULL, 'p', "11010519491231002X", out, sizeof(out)), YH_ERR_KEY);
+	assert_string_equal(out, "untouched");
+	assert_int_equal(mig_uid_key_new(NULL, 0, &k), YH_ERR_KEY);
+	assert_null(k);
+	assert_int_equal(mig_uid_key_new((const unsigned char *)"0123456789abcde", 15, &k),
+	    YH_ERR_KEY);
+	assert_null(k);
+	assert_int_equal(mig_uid_key_new((const unsigned char *)legacy, sizeof(legacy) - 1, &k),
+	    YH_ERR_KEY);
+	assert_null(k);
+	/* Nor as a key file (--uid-key): refused with a message naming the file. */
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, legacy, sizeof(legacy) - 1), (ssize_t)(sizeof(legacy) - 1));
+	close(fd);
+	assert_int_equal(mig_uid_key_load(path, false, &k, err, sizeof(err)), YH_ERR_KEY);
+	assert_null(k);
+	assert_non_null(strstr(err, path));
+	/* A key file others may read is refused too. */
+	assert_int_equal(truncate(path, 0), 0);
+	assert_true((fd = open(path, O_WRONLY)) >= 0);
+	assert_int_equal(write(fd, "0123456789abcdef", 16), 16);
+	close(fd);
+	assert_int_equal(mig_uid_key_load(path, false, &k, err, sizeof(err)), 0);
+	mig_uid_key_free(k);
+	k = NULL;
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(mig_uid_key_load(path, false, &k, err, sizeof(err)), YH_ERR_PERM);
+	assert_null(k);
+	unlink(path);
+}
+
 static void
 test_rec_roundtrip(void **state)
 {
@@ -426,9 +470,10 @@ free_result(struct run_result *x)
 	free(x->report);
 }
 
-/* Feeds a fixed set of records through a run with nparts partitions. */
+/* Feeds a fixed set of records through a run with nparts partitions, its uids keyed by
+ * keyfile (--uid-key) or, when NULL, by dir/uid.key. */
 static void
-run_memory(const char *dir, unsigned nparts, struct run_result *res)
+run_memory(const char *dir, unsigned nparts, const char *keyfile, struct run_result *res)
 {
 	struct mig_run_opts o;
 	struct mig_run *r = NULL;
@@ -445,7 +490,9 @@ run_memory(const char *dir, unsigned nparts, struct run_result *res)
 	o.out_dir = dir;
 	o.today = 20260101;
 	o.nparts = nparts;
-	assert_int_equal(mig_run_open(&o, &test_sources, &r, err, sizeof(err)), 0);
+	o.uid_key_file = keyfile;
+	if (mig_run_open(&o, &test_sources, &r, err, sizeof(err)) != 0)
+		fail_msg("open: %s", err);
 
 #define ADD(s, ...) do { x = rec(s, __VA_ARGS__, -1); assert_int_equal(mig_run_add(r, s, &x), 0); } while (0)
 	/* Person A twice (one 15-digit), with passwords: the more recent login wins. */
@@ -492,6 +539,7 @@ static void
 test_run_memory(void **state)
 {
 	char dir[] = "/tmp/yh_test_idmerge_runXXXXXX", dir2[] = "/tmp/yh_test_idmerge_runXXXXXX";
+	char dir3[] = "/tmp/yh_test_idmerge_runXXXXXX", keyfile[600];
 	struct run_result x, y;
 	char a[19], b[19], line[4096];
 	const char *p;
@@ -500,7 +548,8 @@ test_run_memory(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	assert_non_null(mkdtemp(dir2));
-	run_memory(dir, 4, &x);
+	assert_non_null(mkdtemp(dir3));
+	run_memory(dir, 4, NULL, &x);
 	make_id("11010519491231002", a);
 	make_id("44052418800101001", b);
 
@@ -542,35 +591,59 @@ test_run_memory(void **state)
 	/* The organization: both records, credit code kept, legal representative = A. */
 	assert_int_equal(count_lines(x.ident, "\"legacy_id\":\"o2\""), 1);
 	assert_non_null(strstr(x.ident, "\"uscc\":\"91350100M000100Y43\",\"org_code\":\"M000100Y4\""));
+	/* The run made its own key, dir/uid.key (0600): A's uid is the one it gives, never
+	 * the one of the public key earlier versions used. */
+	snprintf(keyfile, sizeof(keyfile), "%s/uid.key", dir);
+	assert_int_equal(stat(keyfile, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 65);
 	{
 		struct mig_uid_key *k = NULL;
 		char uid[40], want[80];
 
-		assert_int_equal(mig_uid_key_legacy(&k), 0);
+		assert_int_equal(mig_uid_key_load(keyfile, false, &k, line, sizeof(line)), 0);
 		assert_int_equal(mig_uid(k, 'p', a, uid, sizeof(uid)), 0);
 		mig_uid_key_free(k);
 		snprintf(want, sizeof(want), "\"legal_rep_uid\":\"%s\"", uid);
 		assert_non_null(strstr(x.ident, want));
+		assert_int_equal(mig_uid_key_legacy(&k), 0);
+		assert_int_equal(mig_uid(k, 'p', a, uid, sizeof(uid)), 0);
+		mig_uid_key_free(k);
+		assert_null(strstr(x.ident, uid));
 	}
 	/* Outputs are 0600. */
 	snprintf(line, sizeof(line), "%s/identities.jsonl", dir);
 	assert_int_equal(stat(line, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 
-	/* Determinism, whatever the partition count (order by uid within partitions). */
-	run_memory(dir2, 4, &y);
+	/* Determinism: a rerun into dir reuses dir/uid.key; another directory given that key
+	 * (--uid-key) gives the same bytes, whatever the partition count (order by uid within
+	 * partitions), and makes no key of its own. */
+	run_memory(dir, 4, NULL, &y);
+	assert_string_equal(x.ident, y.ident);
+	assert_string_equal(x.review, y.review);
+	free_result(&y);
+	run_memory(dir2, 4, keyfile, &y);
 	assert_string_equal(x.ident, y.ident);
 	assert_string_equal(x.rejects, y.rejects);
 	assert_string_equal(x.review, y.review);
 	assert_string_equal(x.report, y.report);
 	free_result(&y);
-	run_memory(dir2, 1, &y);
+	snprintf(line, sizeof(line), "%s/uid.key", dir2);
+	assert_int_not_equal(stat(line, &st), 0);
+	run_memory(dir2, 1, keyfile, &y);
 	assert_string_equal(x.report, y.report);
 	assert_int_equal(count_lines(y.ident, NULL), 4);
+	free_result(&y);
+	/* A directory of its own makes a key of its own: the same decisions, other uids. */
+	run_memory(dir3, 4, NULL, &y);
+	assert_string_equal(x.report, y.report);
+	assert_string_not_equal(x.ident, y.ident);
 	free_result(&y);
 	free_result(&x);
 	rm_dir(dir);
 	rm_dir(dir2);
+	rm_dir(dir3);
 }
 
 /* A run that is freed without finishing (a source failed) leaves no output behind:
@@ -664,6 +737,7 @@ main(void)
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_contradicts),
 		cmocka_unit_test(test_uid),
+		cmocka_unit_test(test_uid_needs_key),
 		cmocka_unit_test(test_rec_roundtrip),
 		cmocka_unit_test(test_cleanse),
 		cmocka_unit_test(test_run_memory),
