@@ -18,7 +18,6 @@
 #include <jansson.h>
 
 #include "common/buf.h"
-#include "common/config.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "identity/identity.h"
@@ -26,39 +25,6 @@
 
 #define IMPORT_LINE_MAX (16u << 20)
 #define IMPORT_BATCH 5000
-
-/* Loads the identity configuration from -c and/or -d, like authctl does. */
-static int
-load_cfg(const struct mig_import_opts *o, struct ident_cfg *cfg, char *err, size_t errsz)
-{
-	struct yh_cfg_err cerr;
-	int r;
-
-	if (o->config_path == NULL && o->state_dir == NULL) {
-		memset(cfg, 0, sizeof(*cfg));
-		snprintf(err, errsz, "no state directory: pass -d STATE_DIR or -c FILE");
-		return YH_ERR_CONFIG;
-	}
-	if ((r = ident_cfg_init(cfg, &cerr)) != 0) {
-		yh_cfg_err_format(&cerr, err, errsz);
-		goto out;
-	}
-	if (o->config_path != NULL && (r = yh_cfg_load_file(ident_cfg_opts, cfg, o->config_path,
-	    YH_CFG_PARTIAL, &cerr)) != 0) {
-		yh_cfg_err_format(&cerr, err, errsz);
-		goto out;
-	}
-	if (o->state_dir != NULL && (r = yh_cfg_set(ident_cfg_opts, cfg, "state_dir", o->state_dir,
-	    "command line", &cerr)) != 0) {
-		yh_cfg_err_format(&cerr, err, errsz);
-		goto out;
-	}
-	r = ident_cfg_finish(cfg, err, errsz);
-out:
-	if (r != 0)
-		ident_cfg_free(cfg);
-	return r;
-}
 
 /* A string member, or NULL when absent, null or empty. */
 static const char *
@@ -78,9 +44,21 @@ same(const char *a, const char *b)
 struct import_ctx {
 	struct ident *id;
 	struct mig_uid_key *uid_key;
+	struct mig_uid_key *legacy;   /* to notice uids made with the public key */
 	struct mig_import_stats *st;
 	uint64_t line;
 };
+
+/* Counts an identity the directory holds under the public-key uid of its key: one
+ * imported by an earlier idmerge, for `idmerge rekey`. */
+static void
+note_legacy(struct import_ctx *c, const char *dir_uid, char kind, const char *canon)
+{
+	char old[DIR_UID_LEN + 1];
+
+	if (mig_uid(c->legacy, kind, canon, old, sizeof(old)) == 0 && strcmp(old, dir_uid) == 0)
+		c->st->legacy_uids++;
+}
 
 /* True when uid is the one the run's key gives kind ('p', 'o') and canonical key. */
 static bool
@@ -132,6 +110,7 @@ import_person(struct import_ctx *c, json_t *j, const char *uid, char owner[DIR_U
 		e = dir_person_find_id_number(c->id->dir, idn, &cur);
 		if (e == 0) {
 			memcpy(owner, cur.uid, DIR_UID_LEN + 1);
+			note_legacy(c, cur.uid, 'p', cur.id_number);
 			c->st->unchanged++;
 			goto out;
 		}
@@ -207,6 +186,7 @@ import_org(struct import_ctx *c, json_t *j, const char *uid, char owner[DIR_UID_
 		e = dir_org_find_org_code(c->id->dir, oc, &cur);
 		if (e == 0) {
 			memcpy(owner, cur.uid, DIR_UID_LEN + 1);
+			note_legacy(c, cur.uid, 'o', cur.org_code);
 			c->st->unchanged++;
 			goto out;
 		}
@@ -382,7 +362,6 @@ int
 mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *err,
     size_t errsz)
 {
-	struct ident_cfg cfg;
 	struct import_ctx c;
 	struct yh_buf line;
 	char path[4200];
@@ -395,22 +374,17 @@ mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *e
 	memset(st, 0, sizeof(*st));
 	memset(&c, 0, sizeof(c));
 	yh_buf_init(&line, IMPORT_LINE_MAX);
-	snprintf(path, sizeof(path), "%s/identities.jsonl", o->in_dir);
+	snprintf(path, sizeof(path), "%s/identities.jsonl", o->where.in_dir);
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
 		return YH_ERR_IO;
 	}
-	if (o->uid_key_file == NULL)
-		snprintf(path, sizeof(path), "%s/%s", o->in_dir, MIG_UID_KEY_NAME);
-	if ((e = mig_uid_key_load(o->uid_key_file != NULL ? o->uid_key_file : path, false,
-	    &c.uid_key, err, errsz)) != 0)
+	if ((e = mig_uid_key_open(o->where.in_dir, o->where.uid_key_file, &c.uid_key, err,
+	    errsz)) != 0 ||
+	    (e = mig_uid_key_legacy(&c.legacy)) != 0)
 		goto out;
-	snprintf(path, sizeof(path), "%s/identities.jsonl", o->in_dir);
-	if ((e = load_cfg(o, &cfg, err, errsz)) != 0)
-		goto out;
-	e = ident_open(&cfg, true, &c.id, err, errsz);
-	ident_cfg_free(&cfg);
-	if (e != 0)
+	if ((e = mig_state_open(o->where.config_path, o->where.state_dir, true, &c.id, err,
+	    errsz)) != 0)
 		goto out;
 	c.st = st;
 	if (o->progress && (prog = mig_progress_new(false)) != NULL) {
@@ -458,5 +432,6 @@ out:
 	yh_buf_free(&line);
 	ident_close(c.id);
 	mig_uid_key_free(c.uid_key);
+	mig_uid_key_free(c.legacy);
 	return e;
 }

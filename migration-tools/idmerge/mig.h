@@ -237,6 +237,11 @@ int mig_uid_key_new(const unsigned char *key, size_t len, struct mig_uid_key **o
 int mig_uid_key_load(const char *path, bool create, struct mig_uid_key **out, char *err,
     size_t errsz) YH_WUR;
 
+/* The uid key of a run whose outputs are in dir: key_file (--uid-key) when not NULL,
+ * else dir/uid.key. As mig_uid_key_load without create. */
+int mig_uid_key_open(const char *dir, const char *key_file, struct mig_uid_key **out,
+    char *err, size_t errsz) YH_WUR;
+
 /* The uid key of the fixed public domain "yihao/idmerge/uid/v1" that earlier versions
  * used when given no key: only to recognise the uids made with it (idmerge rekey). */
 int mig_uid_key_legacy(struct mig_uid_key **out) YH_WUR;
@@ -359,13 +364,34 @@ int mig_pass_persons(struct mig_run *r) YH_WUR;
 /* Pass 5: organizations out. */
 int mig_pass_orgs(struct mig_run *r) YH_WUR;
 
+/* ---------- state.c ---------- */
+
+struct ident;
+
+/* Where import and rekey find what they work on: a run's output directory (its
+ * identities.jsonl and uid.key), the run's uid key when it was given one (--uid-key,
+ * NULL: in_dir/uid.key), and Yihao's state (-c and/or -d, NULL when not given). */
+struct mig_where {
+	const char *in_dir;
+	const char *uid_key_file;
+	const char *config_path;
+	const char *state_dir;
+};
+
+/*
+ * Opens the vault and the directory from an authd configuration file (config_path, its
+ * identity options) and/or a state directory (state_dir), as authctl does; with create a
+ * new state directory is made (ident_open). At least one of the two is required
+ * (YH_ERR_CONFIG otherwise). Errors as ident_open, with one line in err. *out is owned
+ * by the caller (ident_close).
+ */
+int mig_state_open(const char *config_path, const char *state_dir, bool create,
+    struct ident **out, char *err, size_t errsz) YH_WUR;
+
 /* ---------- import.c ---------- */
 
 struct mig_import_opts {
-	const char *in_dir;
-	const char *config_path;   /* -c, or NULL */
-	const char *state_dir;     /* -d, or NULL */
-	const char *uid_key_file;  /* --uid-key, or NULL: IN_DIR/uid.key */
+	struct mig_where where;    /* in_dir is required */
 	bool progress;
 };
 
@@ -373,19 +399,47 @@ struct mig_import_stats {
 	uint64_t persons_added, persons_updated, orgs_added, orgs_updated;
 	uint64_t links_added, credentials_set, unchanged;
 	uint64_t failed;          /* identities not (fully) imported: logged */
+	uint64_t legacy_uids;     /* found in the directory under a public-key uid */
 };
 
 /*
- * Loads identities.jsonl from in_dir into the directory found through config_path
- * and/or state_dir (created when missing), idempotently: a second import of the same
- * file changes nothing. Every identity's uid must be the one the run's uid key gives
- * its ID number or organization code (uid_key_file, or in_dir/uid.key): one made with
+ * Loads identities.jsonl from where.in_dir into the directory found through
+ * where.config_path and/or where.state_dir (created when missing), idempotently: a
+ * second import of the same file changes nothing. Every identity's uid must be the one
+ * the run's uid key gives its ID number or organization code (where.uid_key_file, or
+ * in_dir/uid.key): one made with
  * another key, or with the public key of earlier versions, is not imported. Returns 0;
  * YH_ERR_CONFIG/KEY/PERM (err: the uid key or the state cannot be opened); YH_ERR_IO;
  * YH_ERR_CONFLICT when some identities failed (counted in st->failed, each logged)
  * while the others were imported.
  */
 int mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *err,
+    size_t errsz) YH_WUR;
+
+/* ---------- rekey.c ---------- */
+
+struct mig_rekey_opts {
+	struct mig_where where;    /* in_dir or uid_key_file: the uid key */
+	bool apply;                /* re-key; false: only count what would be */
+};
+
+struct mig_rekey_stats {
+	uint64_t scanned;          /* entities looked at */
+	uint64_t persons, orgs;    /* those with a public-key uid (re-keyed when applied) */
+};
+
+/*
+ * Finds every person and organization in the existing directory (where.config_path
+ * and/or where.state_dir) whose uid was made with the public key of earlier versions,
+ * and with apply gives each the uid the run's key gives (where.uid_key_file, or
+ * where.in_dir/uid.key), every record
+ * referring to it following in the same transaction (dir_uid_rekey). Idempotent. The
+ * pairwise subjects apps know for a re-keyed person change with the uid
+ * (docs/idmerge.md): the caller decides whether to apply. Returns 0, or an error with
+ * one line in err: YH_ERR_KEY/PERM/CONFIG (the uid key or the state), YH_ERR_NOT_FOUND
+ * (no directory), YH_ERR_DB, YH_ERR_ALLOC.
+ */
+int mig_rekey(const struct mig_rekey_opts *o, struct mig_rekey_stats *st, char *err,
     size_t errsz) YH_WUR;
 
 #endif

@@ -141,3 +141,18 @@ mig_uid(struct mig_uid_key *k, char kind, const char *canon, char *out, size_t o
 	yh_hex_encode(md, 16, out);
 	return 0;
 }
+
+int
+mig_uid_key_open(const char *dir, const char *key_file, struct mig_uid_key **out, char *err,
+    size_t errsz)
+{
+	char path[4200];
+
+	if (key_file == NULL && (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+	    MIG_UID_KEY_NAME) >= sizeof(path)) {
+		*out = NULL;
+		snprintf(err, errsz, "%s: path too long", dir);
+		return YH_ERR_CONFIG;
+	}
+	return mig_uid_key_load(key_file != NULL ? key_file : path, false, out, err, errsz);
+}

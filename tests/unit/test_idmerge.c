@@ -17,7 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
+#include "identity/identity.h"
 #include "identity/idnum.h"
 #include "migration-tools/idmerge/mig.h"
 
@@ -727,6 +729,252 @@ test_reason_table(void **state)
 	assert_string_equal(t[1].reason, "other");
 }
 
+/* ---------- re-keying ---------- */
+
+/* The uid the key k gives kind and canon. */
+static void
+uid_of(struct mig_uid_key *k, char kind, const char *canon, char out[DIR_UID_LEN + 1])
+{
+	assert_int_equal(mig_uid(k, kind, canon, out, DIR_UID_LEN + 1), 0);
+}
+
+/* Rows of every table in the database at path holding one of the uids in any column. */
+static int64_t
+rows_naming(const char *path, const char *const *uids, size_t n)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *tables = NULL, *cols, *st;
+	int64_t found = 0;
+	char sql[512];
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = "
+	    "'table'", -1, &tables, NULL), SQLITE_OK);
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(tables, 0);
+
+		snprintf(sql, sizeof(sql), "SELECT name FROM pragma_table_info('%s')", t);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &cols, NULL), SQLITE_OK);
+		while (sqlite3_step(cols) == SQLITE_ROW) {
+			for (size_t i = 0; i < n; i++) {
+				snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\" WHERE \"%s\" = ?1",
+				    t, (const char *)sqlite3_column_text(cols, 0));
+				assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+				sqlite3_bind_text(st, 1, uids[i], -1, SQLITE_STATIC);
+				assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+				found += sqlite3_column_int64(st, 0);
+				sqlite3_finalize(st);
+			}
+		}
+		sqlite3_finalize(cols);
+	}
+	sqlite3_finalize(tables);
+	/* And the references are whole again. */
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return found;
+}
+
+/* A directory as an earlier idmerge left it: persons A and B and organization O under
+ * public-key uids, with everything that can refer to a uid; C registered on her own. */
+static void
+legacy_directory(struct ident *id, char a[19], char b[19], char oa[33], char ob[33],
+    char oo[33], char c_uid[33])
+{
+	struct mig_uid_key *legacy = NULL;
+	struct dir_person p;
+	struct dir_org o;
+	struct dir_mandate m;
+	struct dir_legacy l;
+	struct dir_loa v;
+	char c[19];
+	const unsigned char seed[20] = "12345678901234567890";
+	static const char *const links[4][2] = { { "shebao", "a1" }, { "gjj", "a2" },
+		{ "shichang", "o1" }, { "jiaoyu", "b1" } };
+
+	assert_int_equal(mig_uid_key_legacy(&legacy), 0);
+	make_id("11010519491231002", a);
+	make_id("44052418800101001", b);
+	make_id("32010219700101001", c);
+	uid_of(legacy, 'p', a, oa);
+	uid_of(legacy, 'p', b, ob);
+	uid_of(legacy, 'o', "M000100Y4", oo);
+	mig_uid_key_free(legacy);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)"张三";
+	p.id_number = a;
+	p.phone = (char *)"13800138000";
+	memcpy(p.uid, oa, 33);
+	assert_int_equal(dir_person_add(id->dir, &p, NULL), 0);
+	p.name = (char *)"李四";
+	p.id_number = b;
+	p.phone = NULL;
+	memcpy(p.uid, ob, 33);
+	assert_int_equal(dir_person_add(id->dir, &p, NULL), 0);
+	p.name = (char *)"王五";
+	p.id_number = c;
+	p.uid[0] = '\0';
+	assert_int_equal(dir_person_add(id->dir, &p, c_uid), 0);
+	memset(&o, 0, sizeof(o));
+	memcpy(o.uid, oo, 33);
+	o.org_code = (char *)"M000100Y4";
+	o.name = (char *)"福州公司";
+	memcpy(o.legal_rep_uid, oa, 33);
+	assert_int_equal(dir_org_add(id->dir, &o, NULL), 0);
+	memset(&m, 0, sizeof(m));
+	memcpy(m.person_uid, ob, 33);
+	memcpy(m.org_uid, oo, 33);
+	m.role = (char *)"agent";
+	m.granted_by = oa;
+	assert_int_equal(dir_mandate_add(id->dir, &m, NULL), 0);
+	memset(&l, 0, sizeof(l));
+	for (size_t i = 0; i < 4; i++) {
+		memcpy(l.owner_uid, i < 2 ? oa : i == 2 ? oo : ob, 33);
+		l.source = (char *)links[i][0];
+		l.legacy_id = (char *)links[i][1];
+		assert_int_equal(dir_legacy_add(id->dir, &l), 0);
+	}
+	assert_int_equal(dir_cred_set(id->dir, oa, "sha1-hex", "hash-of-a", NULL), 0);
+	assert_int_equal(dir_cred_set(id->dir, oo, "md5-hex", "hash-of-o", NULL), 0);
+	assert_int_equal(dir_totp_set(id->dir, oa, seed, sizeof(seed), true), 0);
+	assert_int_equal(dir_consent_set(id->dir, oa, "app1", "openid profile"), 0);
+	assert_int_equal(dir_consent_set(id->dir, ob, "app2", "openid"), 0);
+	memset(&v, 0, sizeof(v));
+	v.level = 2;
+	v.method = (char *)"counter";
+	v.by = (char *)"staff-7";
+	assert_int_equal(dir_person_set_loa(id->dir, oa, &v, 0, NULL), 0);
+}
+
+/* idmerge rekey: every public-key uid becomes the keyed one, and every person keeps
+ * their legacy links, credential, TOTP seed, consents, mandates, verification history
+ * and legal representation; nothing in any table names an old uid afterwards. */
+static void
+test_rekey(void **state)
+{
+	char root[] = "/tmp/yh_test_idmerge_rekeyXXXXXX", st_dir[64], keyfile[64], db[80];
+	char a[19], b[19], oa[33], ob[33], oo[33], c_uid[33], na[33], nb[33], no[33];
+	char err[512], *scopes = NULL;
+	const char *olds[3] = { oa, ob, oo };
+	struct mig_rekey_opts o;
+	struct mig_rekey_stats st;
+	struct mig_uid_key *k = NULL;
+	struct ident *id = NULL;
+	struct dir_person p;
+	struct dir_org org;
+	struct dir_legacy *links = NULL;
+	struct dir_mandate *ms = NULL;
+	struct dir_cred cred;
+	struct dir_totp totp;
+	size_t n = 0;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(st_dir, sizeof(st_dir), "%s/state", root);
+	snprintf(keyfile, sizeof(keyfile), "%s/uid.key", root);
+	snprintf(db, sizeof(db), "%s/directory.db", st_dir);
+	assert_true((fd = open(keyfile, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	assert_int_equal(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);
+	close(fd);
+	if (mig_state_open(NULL, st_dir, true, &id, err, sizeof(err)) != 0)
+		fail_msg("state: %s", err);
+	legacy_directory(id, a, b, oa, ob, oo, c_uid);
+	ident_close(id);
+	id = NULL;
+	assert_int_equal(mig_uid_key_load(keyfile, false, &k, err, sizeof(err)), 0);
+	uid_of(k, 'p', a, na);
+	uid_of(k, 'p', b, nb);
+	uid_of(k, 'o', "M000100Y4", no);
+	mig_uid_key_free(k);
+
+	/* Without apply: counted, nothing changed. */
+	memset(&o, 0, sizeof(o));
+	o.where.uid_key_file = keyfile;
+	o.where.state_dir = st_dir;
+	if (mig_rekey(&o, &st, err, sizeof(err)) != 0)
+		fail_msg("rekey (count): %s", err);
+	assert_int_equal(st.persons, 2);
+	assert_int_equal(st.orgs, 1);
+	assert_int_equal(st.scanned, 4);
+	assert_int_equal(rows_naming(db, olds, 3) > 0, 1);
+	o.apply = true;
+	if (mig_rekey(&o, &st, err, sizeof(err)) != 0)
+		fail_msg("rekey: %s", err);
+	assert_int_equal(st.persons, 2);
+	assert_int_equal(st.orgs, 1);
+	assert_int_equal(rows_naming(db, olds, 3), 0);
+
+	if (mig_state_open(NULL, st_dir, false, &id, err, sizeof(err)) != 0)
+		fail_msg("state: %s", err);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(dir_person_get(id->dir, oa, &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_get(id->dir, na, &p), 0);
+	assert_string_equal(p.id_number, a);
+	assert_string_equal(p.phone, "13800138000");
+	assert_int_equal(p.loa.level, 2);
+	assert_string_equal(p.loa.by, "staff-7");
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_find_id_number(id->dir, b, &p), 0);
+	assert_string_equal(p.uid, nb);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_get(id->dir, c_uid, &p), 0);   /* her own uid: kept */
+	dir_person_clear(&p);
+	/* Legacy links, credential, TOTP, consents. */
+	assert_int_equal(dir_legacy_list(id->dir, na, &links, &n), 0);
+	assert_int_equal(n, 2);
+	dir_legacy_list_free(links, n);
+	assert_int_equal(dir_legacy_list(id->dir, no, &links, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(links[0].legacy_id, "o1");
+	dir_legacy_list_free(links, n);
+	memset(&cred, 0, sizeof(cred));
+	assert_int_equal(dir_cred_get(id->dir, na, &cred), 0);
+	assert_string_equal(cred.hash, "hash-of-a");
+	dir_cred_clear(&cred);
+	assert_int_equal(dir_cred_get(id->dir, no, &cred), 0);
+	assert_string_equal(cred.hash, "hash-of-o");
+	dir_cred_clear(&cred);
+	memset(&totp, 0, sizeof(totp));
+	assert_int_equal(dir_totp_get(id->dir, na, &totp), 0);
+	assert_int_equal(totp.seed_len, 20);
+	assert_memory_equal(totp.seed, "12345678901234567890", 20);
+	assert_true(totp.confirmed);
+	dir_totp_clear(&totp);
+	assert_int_equal(dir_consent_get(id->dir, na, "app1", &scopes), 0);
+	assert_string_equal(scopes, "openid profile");
+	free(scopes);
+	assert_int_equal(dir_consent_get(id->dir, nb, "app2", &scopes), 0);
+	assert_string_equal(scopes, "openid");
+	free(scopes);
+	/* The mandate (both sides and who granted it) and the legal representative. */
+	assert_int_equal(dir_mandate_list_person(id->dir, nb, 0, &ms, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ms[0].org_uid, no);
+	assert_string_equal(ms[0].granted_by, na);
+	dir_mandate_list_free(ms, n);
+	memset(&org, 0, sizeof(org));
+	assert_int_equal(dir_org_get(id->dir, no, &org), 0);
+	assert_string_equal(org.legal_rep_uid, na);
+	dir_org_clear(&org);
+	ident_close(id);
+
+	/* Nothing left to do the second time. */
+	if (mig_rekey(&o, &st, err, sizeof(err)) != 0)
+		fail_msg("rekey again: %s", err);
+	assert_int_equal(st.persons + st.orgs, 0);
+	assert_int_equal(st.scanned, 4);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -744,6 +992,7 @@ main(void)
 		cmocka_unit_test(test_run_unfinished),
 		cmocka_unit_test(test_counts_check),
 		cmocka_unit_test(test_reason_table),
+		cmocka_unit_test(test_rekey),
 	};
 
 	setenv("CI", "true", 1);
