@@ -279,7 +279,7 @@ mig_run_add_unreadable(struct mig_run *r, uint32_t src_index, uint64_t seq, uint
 /* Reads one source to the end, feeding pass 1. */
 static int
 read_source(struct mig_run *r, uint32_t idx, struct mig_reader *rd, uint64_t base,
-    uint64_t total, char *err, size_t errsz)
+    char *err, size_t errsz)
 {
 	struct mig_record rec;
 	uint64_t last_seq = 0, done = 0, tot = 0, n = 0;
@@ -311,7 +311,6 @@ read_source(struct mig_run *r, uint32_t idx, struct mig_reader *rd, uint64_t bas
 			mig_progress_update(r->prog, base + done, r->records);
 		}
 	}
-	(void)total;
 }
 
 int
@@ -347,7 +346,7 @@ mig_run_read_all(struct mig_run *r, char *err, size_t errsz)
 	if (e == 0)
 		mig_progress_phase(r->prog, "1/5 read + cleanse", total);
 	for (size_t i = 0; i < r->s->n && e == 0; i++) {
-		e = read_source(r, (uint32_t)i, rd[i], base, total, err, errsz);
+		e = read_source(r, (uint32_t)i, rd[i], base, err, errsz);
 		mig_reader_progress(rd[i], &done, &tot);
 		base += tot;
 		mig_reader_close(rd[i]);
