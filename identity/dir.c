@@ -1368,3 +1368,28 @@ dir_consent_revoke(struct dir *d, const char *uid, const char *client_id)
 		return r;
 	return d->ops->consent_remove(d->be, uid, client_id);
 }
+
+/* ---- re-keying ---- */
+
+int
+dir_entity_list(struct dir *d, const char *after, size_t limit, struct dir_entity *out,
+    size_t *n)
+{
+	*n = 0;
+	if (limit == 0 || limit > DIR_LIST_MAX || after == NULL ||
+	    (after[0] != '\0' && !dir_uid_valid(after)))
+		return YH_ERR_INVALID;
+	return d->ops->entity_list(d->be, after, limit, out, n);
+}
+
+int
+dir_uid_rekey(struct dir *d, const struct dir_rekey *pairs, size_t n)
+{
+	if (n == 0 || n > DIR_LIST_MAX)
+		return YH_ERR_INVALID;
+	for (size_t i = 0; i < n; i++)
+		if (!dir_uid_valid(pairs[i].old_uid) || !dir_uid_valid(pairs[i].new_uid) ||
+		    strcmp(pairs[i].old_uid, pairs[i].new_uid) == 0)
+			return YH_ERR_INVALID;
+	return d->ops->uid_rekey(d->be, pairs, n);
+}

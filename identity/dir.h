@@ -503,4 +503,42 @@ int dir_consent_revoke(struct dir *d, const char *uid, const char *client_id) YH
 void dir_consent_clear(struct dir_consent *c);
 void dir_consent_list_free(struct dir_consent *a, size_t n);
 
+/* ---- re-keying (idmerge rekey) ---- */
+
+/* An entity: a person's or an organization's uid. */
+struct dir_entity {
+	char uid[DIR_UID_LEN + 1];
+	bool org;                 /* an organization; else a person */
+};
+
+/*
+ * Lists up to limit (1..DIR_LIST_MAX) entities whose uid sorts after `after` ("" for the
+ * first page), in uid order, into out (the caller's array of limit entries); *n is how
+ * many (0 at the end). Paging by uid stays correct while the caller changes uids: an
+ * entity given a new uid may be listed once more, none is skipped. Returns 0,
+ * YH_ERR_INVALID (a malformed `after`, a limit out of range), YH_ERR_DB.
+ */
+int dir_entity_list(struct dir *d, const char *after, size_t limit, struct dir_entity *out,
+    size_t *n) YH_WUR;
+
+/* An entity's uid and the uid it is to have. */
+struct dir_rekey {
+	char old_uid[DIR_UID_LEN + 1];
+	char new_uid[DIR_UID_LEN + 1];
+};
+
+/*
+ * Gives each of the n entities pairs[i].old_uid the uid pairs[i].new_uid, and with it
+ * every record that refers to it: the person or organization, its verification history,
+ * the organizations it is the legal representative of, its mandates (as the person, as
+ * the organization, and granted_by when that names it), legacy account links, credential,
+ * TOTP seed and consents. All n in one transaction: afterwards no record refers to an old
+ * uid, or on error nothing changed. Sessions, tokens and audit lines holding an old uid
+ * are not the directory's (docs/idmerge.md). Not in bulk mode. Returns 0, YH_ERR_INVALID
+ * (a malformed uid, an old uid equal to its new one, n outside 1..DIR_LIST_MAX),
+ * YH_ERR_NOT_FOUND (no entity old_uid), YH_ERR_EXISTS (a new uid is taken), YH_ERR_BUSY
+ * (bulk mode is on), YH_ERR_DB.
+ */
+int dir_uid_rekey(struct dir *d, const struct dir_rekey *pairs, size_t n) YH_WUR;
+
 #endif

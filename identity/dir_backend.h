@@ -110,6 +110,13 @@ struct dir_ops {
 	    size_t *n);
 	/* NOT_FOUND when nothing was recorded. */
 	int (*consent_remove)(void *be, const char *owner, const char *client);
+
+	/* Entities with a uid above after, in uid order, at most limit (dir_entity_list). */
+	int (*entity_list)(void *be, const char *after, size_t limit, struct dir_entity *out,
+	    size_t *n);
+	/* Moves every record of each old uid to its new uid, all in one transaction
+	 * (dir_uid_rekey); YH_ERR_BUSY in bulk mode. */
+	int (*uid_rekey)(void *be, const struct dir_rekey *pairs, size_t n);
 };
 
 /* The SQLite backend (dir_sqlite.c). Opens (with create: creates, mode 0600) the file

@@ -13,7 +13,7 @@ set -euo pipefail
 N=${N:-200000}
 BUILD=${YH_BUILD:-build}
 SRC=${YH_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-IDMERGE=$BUILD/migration-tools/idmerge
+IDMERGE=$BUILD/migration-tools/idmerge/idmerge
 [[ -x $IDMERGE ]] || { echo "bench_idmerge: $IDMERGE not built" >&2; exit 1; }
 export CI=true
 

@@ -11,8 +11,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "migration-tools/encoding.h"
-#include "migration-tools/reader.h"
+#include "migration-tools/idmerge/input/encoding.h"
+#include "migration-tools/idmerge/input/reader.h"
 
 static const char *const encodings[] = { "UTF-8", "GBK", "GB18030" };
 

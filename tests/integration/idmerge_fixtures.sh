@@ -3,12 +3,15 @@
 # make_fixtures.py): every record reaches the destination expected.json names, exactly
 # once; no identity holds two different valid ID numbers (checked against an independent
 # reading of the source files); every reject reason appears; outputs are 0600, masked
-# and byte-identical across runs and partition counts; --dry-run writes only the report.
+# and byte-identical across runs and partition counts under one uid key; --dry-run
+# writes only the report. Uids: a run makes OUT/uid.key (0600) and reuses it; every uid
+# is HMAC-SHA256 under that key (recomputed here with python's hmac) and none is the
+# one the public key of earlier versions gives; that public key is refused as a key.
 set -euo pipefail
 
 BUILD=${YH_BUILD:-build}
 SRC=${YH_SRCDIR:-.}
-IDMERGE=$BUILD/migration-tools/idmerge
+IDMERGE=$BUILD/migration-tools/idmerge/idmerge
 FIX=$(cd "$SRC/tests/fixtures/idmerge" && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -21,15 +24,43 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 run() { "$IDMERGE" run --sources "$FIX/sources.json" --today 20260101 "$@"; }
 
 run --out "$TMP/a" >"$TMP/a.log" 2>&1 || { cat "$TMP/a.log"; fail "idmerge run"; }
-run --out "$TMP/b" >/dev/null 2>&1 || fail "second run"
-run --out "$TMP/p1" --partitions 1 >/dev/null 2>&1 || fail "run with 1 partition"
-run --out "$TMP/p7" --partitions 7 >/dev/null 2>&1 || fail "run with 7 partitions"
+KEY=$TMP/a/uid.key
+[[ -f $KEY && $(stat -c %a "$KEY") == 600 && $(stat -c %s "$KEY") == 65 ]] ||
+	fail "the run made no 0600 uid.key of 64 hex digits: $(ls -l "$TMP/a")"
+grep -qxE '[0-9a-f]{64}' "$KEY" || fail "uid.key is not one line of 64 hex digits"
+cp "$TMP/a/identities.jsonl" "$TMP/a1.jsonl"
+run --out "$TMP/a" >/dev/null 2>&1 || fail "rerun into the same directory"
+cmp -s "$TMP/a/identities.jsonl" "$TMP/a1.jsonl" || fail "a rerun did not reuse OUT/uid.key"
+run --out "$TMP/b" --uid-key "$KEY" >/dev/null 2>&1 || fail "second run"
+[[ ! -e $TMP/b/uid.key ]] || fail "a run given --uid-key made a key of its own"
+run --out "$TMP/p1" --partitions 1 --uid-key "$KEY" >/dev/null 2>&1 || fail "run with 1 partition"
+run --out "$TMP/p7" --partitions 7 --uid-key "$KEY" >/dev/null 2>&1 || fail "run with 7 partitions"
 
-# Determinism: byte-identical outputs.
+# Determinism under one key: byte-identical outputs.
 for f in identities.jsonl rejects.jsonl review.jsonl report.json report.html; do
 	cmp -s "$TMP/a/$f" "$TMP/b/$f" || fail "$f differs between two runs"
 	mode=$(stat -c %a "$TMP/a/$f")
 	[[ $mode == 600 ]] || fail "$f has mode $mode, want 600"
+done
+# Another output directory makes another key: the same decisions under other uids.
+run --out "$TMP/c" >/dev/null 2>&1 || fail "run into a second directory"
+! cmp -s "$KEY" "$TMP/c/uid.key" || fail "two output directories got the same uid key"
+! cmp -s "$TMP/a/identities.jsonl" "$TMP/c/identities.jsonl" || fail "another key gave the same uids"
+cmp -s "$TMP/a/report.json" "$TMP/c/report.json" || fail "another key changed the decisions"
+
+# The public key of earlier versions, or a key file others may read, is refused (exit 2).
+printf '%s' 'yihao/idmerge/uid/v1' >"$TMP/public.key"
+chmod 600 "$TMP/public.key"
+head -c 32 /dev/urandom >"$TMP/open.key"
+chmod 644 "$TMP/open.key"
+for k in public open; do
+	set +e
+	run --out "$TMP/k_$k" --uid-key "$TMP/$k.key" >"$TMP/k_$k.log" 2>&1
+	rc=$?
+	set -e
+	[[ $rc == 2 ]] && grep -qF "$TMP/$k.key" "$TMP/k_$k.log" ||
+		fail "--uid-key $k.key: exit $rc: $(cat "$TMP/k_$k.log")"
+	[[ ! -e $TMP/k_$k ]] || fail "--uid-key $k.key: the refused run left $(ls -A "$TMP/k_$k")"
 done
 # Partitioning changes the order of lines, never the decisions.
 for f in identities.jsonl rejects.jsonl review.jsonl; do
@@ -94,11 +125,11 @@ expect_badkey badkey_ldif "$TMP/badkey_ldif" 'source "minzheng"' 'minzheng.ldif'
 # exactly as they were (and no temporary directory); the next good run replaces them.
 run --out "$TMP/rerun" >/dev/null 2>&1 || fail "idmerge run (rerun base)"
 sum_outputs() { (cd "$TMP/rerun" && sha256sum identities.jsonl rejects.jsonl review.jsonl \
-	report.json report.html); }
+	report.json report.html uid.key); }
 before=$(sum_outputs)
 expect_badkey badkey_jsonl "$TMP/rerun" 'key "sfz_hao" (field id_number)'
 [[ $(sum_outputs) == "$before" ]] || fail "a failed rerun changed the previous run's outputs"
-[[ $(ls -A "$TMP/rerun" | wc -l) == 5 ]] || fail "a failed rerun left files: $(ls -A "$TMP/rerun")"
+[[ $(ls -A "$TMP/rerun" | wc -l) == 6 ]] || fail "a failed rerun left files: $(ls -A "$TMP/rerun")"
 run --out "$TMP/rerun" >/dev/null 2>&1 || fail "idmerge run (rerun after a failure)"
 [[ $(sum_outputs) == "$before" ]] || fail "the same input after a failed run gave other outputs"
 for f in identities.jsonl rejects.jsonl review.jsonl report.json report.html; do
@@ -131,7 +162,7 @@ grep -q 'records: .* merged into' "$TMP/prog_ci.log" && grep -q 'records: .* mer
 	fail "the runs without a progress line did not run"
 
 python3 - "$FIX" "$TMP/a" <<'PY'
-import base64, csv, io, json, re, sys
+import base64, csv, hashlib, hmac, io, json, re, sys
 fix, out = sys.argv[1], sys.argv[2]
 errors = []
 def err(m): errors.append(m)
@@ -252,6 +283,14 @@ for lid, n in exp["review_candidates"].items():
     r = [x for x in review if x["legacy_id"] == lid][0]
     if len(r["candidates"]) != n or not all(c in {o["uid"] for o in idents} for c in r["candidates"]):
         err(f"review {lid} candidates {r['candidates']}, want {n} existing uids")
+
+# --- uids: HMAC-SHA256 under OUT/uid.key, never under the public key ---
+key = bytes.fromhex(open(f"{out}/uid.key").read().strip())
+def uid(k, kind, canon): return hmac.new(k, f"{kind}:{canon}".encode(), hashlib.sha256).hexdigest()[:32]
+for o in idents:
+    kind, canon = ("p", o["id_number"]) if o["kind"] == "person" else ("o", o["org_code"])
+    if o["uid"] != uid(key, kind, canon): err(f"uid {o['uid']} is not HMAC(uid.key, {kind}:...)")
+    if o["uid"] == uid(b"yihao/idmerge/uid/v1", kind, canon): err(f"uid {o['uid']} made with the public key")
 
 html = open(f"{out}/report.html", encoding="utf-8").read()
 if "<svg" not in html or "<script" in html.lower() or re.search(r"(src|href)\s*=", html, re.I):

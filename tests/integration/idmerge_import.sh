@@ -4,13 +4,14 @@
 # and the legacy username and the legacy password succeeds for EVERY legacy scheme
 # (tests/fixtures/idmerge/import: hashes made with python3 hashlib/crypt and openssl)
 # and upgrades the hash to argon2id. Also imports the dirty five-source fixtures
-# (persons and organizations) twice. The same logins over HTTP against a real authd:
+# (persons and organizations) twice, refuses uids the run's uid key does not give, and
+# re-keys a directory whose uids were made with the public key (idmerge rekey). The same logins over HTTP against a real authd:
 # idmerge_login.sh.
 set -euo pipefail
 
 BUILD=${YH_BUILD:-build}
 SRC=${YH_SRCDIR:-.}
-IDMERGE=$BUILD/migration-tools/idmerge
+IDMERGE=$BUILD/migration-tools/idmerge/idmerge
 AUTHCTL=$BUILD/authd/authctl
 FIX=$(cd "$SRC/tests/fixtures/idmerge" && pwd)
 TMP=$(mktemp -d)
@@ -102,6 +103,46 @@ bad=$(sqlite3 "$DB" "select count(*) from credential where scheme != 'argon2id'"
 bad=$(sqlite3 "$DB" "select count(*) from credential where scheme != 'argon2id'")
 [[ $bad == 0 ]] || fail "re-import replaced upgraded hashes with legacy ones"
 
+# Uids that the run's key does not give never enter the directory: a file whose uids
+# were made with the public key of earlier versions (reversible to the ID numbers), or
+# one imported with another key, adds nobody (exit 1); without a uid key: exit 2.
+mkdir "$TMP/legacy"
+python3 - "$TMP/out/identities.jsonl" "$TMP/legacy/identities.jsonl" <<'PY'
+import hashlib, hmac, json, sys
+def uid(kind, canon):
+    return hmac.new(b"yihao/idmerge/uid/v1", f"{kind}:{canon}".encode(), hashlib.sha256).hexdigest()[:32]
+with open(sys.argv[2], "w") as out:
+    for l in open(sys.argv[1]):
+        o = json.loads(l)
+        o["uid"] = uid("p", o["id_number"]) if o["kind"] == "person" else uid("o", o["org_code"])
+        out.write(json.dumps(o, ensure_ascii=False) + "\n")
+PY
+cp -p "$TMP/out/uid.key" "$TMP/legacy/uid.key"
+set +e
+"$IDMERGE" import --in "$TMP/legacy" -d "$TMP/state_legacy" >"$TMP/legacy.log" 2>&1
+rc=$?
+set -e
+[[ $rc == 1 ]] && grep -q "persons 0 added\|$n of $n identities could not be imported" "$TMP/legacy.log" &&
+	grep -q "is not the one the uid key gives" "$TMP/legacy.log" ||
+	fail "public-key uids: exit $rc: $(cat "$TMP/legacy.log")"
+[[ $(sqlite3 "$TMP/state_legacy/directory.db" "select count(*) from entity") == 0 ]] ||
+	fail "public-key uids entered the directory"
+head -c 32 /dev/urandom >"$TMP/other.key"
+chmod 600 "$TMP/other.key"
+set +e
+"$IDMERGE" import --in "$TMP/out" -d "$TMP/state_other" --uid-key "$TMP/other.key" >"$TMP/other.log" 2>&1
+rc=$?
+set -e
+[[ $rc == 1 && $(sqlite3 "$TMP/state_other/directory.db" "select count(*) from entity") == 0 ]] ||
+	fail "another uid key: exit $rc: $(cat "$TMP/other.log")"
+rm "$TMP/legacy/uid.key"
+set +e
+"$IDMERGE" import --in "$TMP/legacy" -d "$TMP/state_nokey" >"$TMP/nokey.log" 2>&1
+rc=$?
+set -e
+[[ $rc == 2 ]] && grep -qF "$TMP/legacy/uid.key" "$TMP/nokey.log" ||
+	fail "import without a uid key: exit $rc: $(cat "$TMP/nokey.log")"
+
 # The dirty fixtures: persons and organizations (legal representatives), twice.
 "$IDMERGE" run --sources "$FIX/sources.json" --out "$TMP/fx" --today 20260101 >/dev/null 2>&1 ||
 	fail "idmerge run (fixtures)"
@@ -128,5 +169,66 @@ out=$(check_fx zw2019 pw-A-gjj) || fail "merged person: legacy username + newest
 if check_fx zhangwei pw-A-shebao >/dev/null; then
 	fail "an older account's password was kept instead of the newest"
 fi
+
+# idmerge rekey: a directory as an earlier idmerge left it (the same import, its uids
+# made with the public key; simulated by renaming every uid in every column with
+# sqlite3) is given the keyed uids back: afterwards it holds exactly what the keyed
+# import wrote (every row of every table), nothing names a public-key uid, the merged
+# person still logs in, and a second rekey finds nothing.
+cp -a "$TMP/state2" "$TMP/state3"
+python3 - "$TMP/fx/identities.jsonl" "$TMP/state3/directory.db" "$TMP/legacy_uids.txt" <<'PY'
+import hashlib, hmac, json, sqlite3, sys
+def uid(kind, canon):
+    return hmac.new(b"yihao/idmerge/uid/v1", f"{kind}:{canon}".encode(), hashlib.sha256).hexdigest()[:32]
+pairs = []
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    pairs.append((o["uid"], uid("p", o["id_number"]) if o["kind"] == "person" else uid("o", o["org_code"])))
+db = sqlite3.connect(sys.argv[2])
+db.execute("PRAGMA foreign_keys = OFF")
+for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+    for c in [r[1] for r in db.execute(f"PRAGMA table_info('{t}')")]:
+        for new, old in pairs:
+            db.execute(f'UPDATE "{t}" SET "{c}" = ? WHERE "{c}" = ?', (old, new))
+db.commit()
+open(sys.argv[3], "w").write("\n".join(old for _, old in pairs) + "\n")
+PY
+fx_persons=$(grep -c '"kind":"person"' "$TMP/fx/identities.jsonl")
+fx_orgs=$(grep -c '"kind":"org"' "$TMP/fx/identities.jsonl")
+"$IDMERGE" import --in "$TMP/fx" -d "$TMP/state3" >"$TMP/fx3.log" 2>&1 || fail "import over public-key uids: $(cat "$TMP/fx3.log")"
+grep -q "note: $((fx_persons + fx_orgs)) of these identities were already in the directory under uids made with the public key" \
+	"$TMP/fx3.log" || fail "import did not notice the public-key uids: $(cat "$TMP/fx3.log")"
+set +e
+"$IDMERGE" rekey --in "$TMP/fx" -d "$TMP/state3" >"$TMP/rekey0.log" 2>&1
+rc=$?
+set -e
+[[ $rc == 2 ]] && grep -q "found $fx_persons persons and $fx_orgs organizations" "$TMP/rekey0.log" &&
+	grep -q -- "--accept-new-subjects" "$TMP/rekey0.log" ||
+	fail "rekey without --accept-new-subjects: exit $rc: $(cat "$TMP/rekey0.log")"
+"$IDMERGE" rekey --in "$TMP/fx" -d "$TMP/state3" --accept-new-subjects >"$TMP/rekey1.log" 2>&1 ||
+	fail "rekey: $(cat "$TMP/rekey1.log")"
+grep -q "re-keyed $fx_persons persons and $fx_orgs organizations" "$TMP/rekey1.log" ||
+	fail "rekey: $(cat "$TMP/rekey1.log")"
+python3 - "$TMP/state2/directory.db" "$TMP/state3/directory.db" "$TMP/legacy_uids.txt" <<'PY' ||
+import sqlite3, sys
+def rows(path):
+    db = sqlite3.connect(path)
+    out = {}
+    for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        out[t] = sorted(map(repr, db.execute(f'SELECT * FROM "{t}"').fetchall()))
+    return out
+want, got = rows(sys.argv[1]), rows(sys.argv[2])
+bad = [t for t in want if want[t] != got.get(t)]
+old = set(open(sys.argv[3]).read().split())
+named = [t for t in got for r in got[t] if any(u in r for u in old)]
+if bad or named or len(old) < 2:
+    print("differ:", bad, "public-key uids left in:", sorted(set(named))); sys.exit(1)
+PY
+	fail "the re-keyed directory is not the keyed import"
+check_fx3() { printf '%s' "$2" | "$AUTHCTL" -d "$TMP/state3" user check-password "$1" --password-stdin 2>&1; }
+out=$(check_fx3 zw2019 pw-A-gjj) || fail "merged person after rekey: $out"
+"$IDMERGE" rekey --in "$TMP/fx" -d "$TMP/state3" --accept-new-subjects >"$TMP/rekey2.log" 2>&1 ||
+	fail "second rekey: $(cat "$TMP/rekey2.log")"
+grep -q "re-keyed 0 persons and 0 organizations" "$TMP/rekey2.log" || fail "second rekey: $(cat "$TMP/rekey2.log")"
 
 echo "idmerge_import: ok"

@@ -12,7 +12,7 @@ set -euo pipefail
 
 BUILD=${YH_BUILD:-build}
 SRC=${YH_SRCDIR:-.}
-IDMERGE=$BUILD/migration-tools/idmerge
+IDMERGE=$BUILD/migration-tools/idmerge/idmerge
 AUTHD=$BUILD/authd/authd
 AUTHCTL=$BUILD/authd/authctl
 FIX=$(cd "$SRC/tests/fixtures/idmerge" && pwd)

@@ -1,6 +1,6 @@
 /*
- * Unit tests for idmerge's pipeline (migration-tools/mig.h): placeholders, time and
- * status normalization, masking, the typo/contradiction rule, cleansing, uids, the
+ * Unit tests for idmerge's pipeline (migration-tools/idmerge/mig.h): placeholders, time
+ * and status normalization, masking, the typo/contradiction rule, cleansing, uids, the
  * temporary record format, and whole runs fed from memory: the invariant (every record
  * in exactly one output), never merging two valid ID numbers, name+phone joins,
  * ambiguity and name conflicts going to review, determinism.
@@ -13,12 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
+#include "identity/identity.h"
 #include "identity/idnum.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 /* ---------- helpers ---------- */
 
@@ -115,10 +118,10 @@ static void
 rm_dir(const char *dir)
 {
 	const char *names[] = { "identities.jsonl", "rejects.jsonl", "review.jsonl",
-		"report.json", "report.html" };
+		"report.json", "report.html", "uid.key" };
 	char path[512];
 
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < 6; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		unlink(path);
 	}
@@ -250,27 +253,78 @@ test_uid(void **state)
 {
 	char a[40], b[40], c[40];
 	const unsigned char key[16] = "0123456789abcdef";
+	struct mig_uid_key *legacy = NULL, *k = NULL;
 
 	(void)state;
-	assert_int_equal(mig_uid(NULL, 0, 'p', "11010519491231002X", a, sizeof(a)), 0);
-	assert_int_equal(mig_uid(NULL, 0, 'p', "11010519491231002X", b, sizeof(b)), 0);
+	assert_int_equal(mig_uid_key_legacy(&legacy), 0);
+	assert_int_equal(mig_uid(legacy, 'p', "11010519491231002X", a, sizeof(a)), 0);
+	assert_int_equal(mig_uid(legacy, 'p', "11010519491231002X", b, sizeof(b)), 0);
 	assert_string_equal(a, b);
 	/* Known answer: python3 hmac.new(b"yihao/idmerge/uid/v1", b"p:11010519491231002X",
 	 * hashlib.sha256).hexdigest()[:32]. A change here changes every imported uid. */
 	assert_string_equal(a, "d39f456fe21e322909163d6c740c341e");
 	assert_int_equal(strlen(a), 32);
 	assert_int_equal(strspn(a, "0123456789abcdef"), 32);
-	assert_int_equal(mig_uid(NULL, 0, 'o', "11010519491231002X", c, sizeof(c)), 0);
+	assert_int_equal(mig_uid(legacy, 'o', "11010519491231002X", c, sizeof(c)), 0);
 	assert_string_not_equal(a, c);
-	assert_int_equal(mig_uid(key, sizeof(key), 'p', "11010519491231002X", c, sizeof(c)), 0);
+	assert_int_equal(mig_uid_key_new(key, sizeof(key), &k), 0);
+	assert_int_equal(mig_uid(k, 'p', "11010519491231002X", c, sizeof(c)), 0);
 	assert_string_not_equal(a, c);
-	assert_int_not_equal(mig_uid(NULL, 0, 'p', "x", a, 20), 0);
+	/* Known answer: hmac.new(b"0123456789abcdef", b"p:11010519491231002X",
+	 * hashlib.sha256).hexdigest()[:32]. */
+	assert_string_equal(c, "204710101a2b4aed8dfeb5aadb5faf4c");
+	assert_int_not_equal(mig_uid(k, 'p', "x", a, 20), 0);
+	mig_uid_key_free(k);
+	mig_uid_key_free(legacy);
 	for (int i = 0; i < 100; i++) {
-		char k[8];
+		char kk[8];
 
-		snprintf(k, sizeof(k), "k%d", i);
-		assert_true(mig_part_of(k, 7) < 7);
+		snprintf(kk, sizeof(kk), "k%d", i);
+		assert_true(mig_part_of(kk, 7) < 7);
 	}
+}
+
+/* A uid is never made without a secret key: no key, a short one or the public key of
+ * earlier versions is refused. */
+static void
+test_uid_needs_key(void **state)
+{
+	static const char legacy[] = "yihao/idmerge/uid/v1";
+	struct mig_uid_key *k = NULL;
+	char out[40] = "untouched", err[256];
+	char path[] = "/tmp/yh_test_idmerge_keyXXXXXX";
+	int fd;
+
+	(void)state;
+	assert_int_equal(mig_uid(NULL, 'p', "11010519491231002X", out, sizeof(out)), YH_ERR_KEY);
+	assert_string_equal(out, "untouched");
+	assert_int_equal(mig_uid_key_new(NULL, 0, &k), YH_ERR_KEY);
+	assert_null(k);
+	assert_int_equal(mig_uid_key_new((const unsigned char *)"0123456789abcde", 15, &k),
+	    YH_ERR_KEY);
+	assert_null(k);
+	assert_int_equal(mig_uid_key_new((const unsigned char *)legacy, sizeof(legacy) - 1, &k),
+	    YH_ERR_KEY);
+	assert_null(k);
+	/* Nor as a key file (--uid-key): refused with a message naming the file. */
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, legacy, sizeof(legacy) - 1), (ssize_t)(sizeof(legacy) - 1));
+	close(fd);
+	assert_int_equal(mig_uid_key_load(path, false, &k, err, sizeof(err)), YH_ERR_KEY);
+	assert_null(k);
+	assert_non_null(strstr(err, path));
+	/* A key file others may read is refused too. */
+	assert_int_equal(truncate(path, 0), 0);
+	assert_true((fd = open(path, O_WRONLY)) >= 0);
+	assert_int_equal(write(fd, "0123456789abcdef", 16), 16);
+	close(fd);
+	assert_int_equal(mig_uid_key_load(path, false, &k, err, sizeof(err)), 0);
+	mig_uid_key_free(k);
+	k = NULL;
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(mig_uid_key_load(path, false, &k, err, sizeof(err)), YH_ERR_PERM);
+	assert_null(k);
+	unlink(path);
 }
 
 static void
@@ -418,9 +472,10 @@ free_result(struct run_result *x)
 	free(x->report);
 }
 
-/* Feeds a fixed set of records through a run with nparts partitions. */
+/* Feeds a fixed set of records through a run with nparts partitions, its uids keyed by
+ * keyfile (--uid-key) or, when NULL, by dir/uid.key. */
 static void
-run_memory(const char *dir, unsigned nparts, struct run_result *res)
+run_memory(const char *dir, unsigned nparts, const char *keyfile, struct run_result *res)
 {
 	struct mig_run_opts o;
 	struct mig_run *r = NULL;
@@ -437,7 +492,9 @@ run_memory(const char *dir, unsigned nparts, struct run_result *res)
 	o.out_dir = dir;
 	o.today = 20260101;
 	o.nparts = nparts;
-	assert_int_equal(mig_run_open(&o, &test_sources, &r, err, sizeof(err)), 0);
+	o.uid_key_file = keyfile;
+	if (mig_run_open(&o, &test_sources, &r, err, sizeof(err)) != 0)
+		fail_msg("open: %s", err);
 
 #define ADD(s, ...) do { x = rec(s, __VA_ARGS__, -1); assert_int_equal(mig_run_add(r, s, &x), 0); } while (0)
 	/* Person A twice (one 15-digit), with passwords: the more recent login wins. */
@@ -484,6 +541,7 @@ static void
 test_run_memory(void **state)
 {
 	char dir[] = "/tmp/yh_test_idmerge_runXXXXXX", dir2[] = "/tmp/yh_test_idmerge_runXXXXXX";
+	char dir3[] = "/tmp/yh_test_idmerge_runXXXXXX", keyfile[600];
 	struct run_result x, y;
 	char a[19], b[19], line[4096];
 	const char *p;
@@ -492,7 +550,8 @@ test_run_memory(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	assert_non_null(mkdtemp(dir2));
-	run_memory(dir, 4, &x);
+	assert_non_null(mkdtemp(dir3));
+	run_memory(dir, 4, NULL, &x);
 	make_id("11010519491231002", a);
 	make_id("44052418800101001", b);
 
@@ -534,32 +593,59 @@ test_run_memory(void **state)
 	/* The organization: both records, credit code kept, legal representative = A. */
 	assert_int_equal(count_lines(x.ident, "\"legacy_id\":\"o2\""), 1);
 	assert_non_null(strstr(x.ident, "\"uscc\":\"91350100M000100Y43\",\"org_code\":\"M000100Y4\""));
+	/* The run made its own key, dir/uid.key (0600): A's uid is the one it gives, never
+	 * the one of the public key earlier versions used. */
+	snprintf(keyfile, sizeof(keyfile), "%s/uid.key", dir);
+	assert_int_equal(stat(keyfile, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 65);
 	{
+		struct mig_uid_key *k = NULL;
 		char uid[40], want[80];
 
-		assert_int_equal(mig_uid(NULL, 0, 'p', a, uid, sizeof(uid)), 0);
+		assert_int_equal(mig_uid_key_load(keyfile, false, &k, line, sizeof(line)), 0);
+		assert_int_equal(mig_uid(k, 'p', a, uid, sizeof(uid)), 0);
+		mig_uid_key_free(k);
 		snprintf(want, sizeof(want), "\"legal_rep_uid\":\"%s\"", uid);
 		assert_non_null(strstr(x.ident, want));
+		assert_int_equal(mig_uid_key_legacy(&k), 0);
+		assert_int_equal(mig_uid(k, 'p', a, uid, sizeof(uid)), 0);
+		mig_uid_key_free(k);
+		assert_null(strstr(x.ident, uid));
 	}
 	/* Outputs are 0600. */
 	snprintf(line, sizeof(line), "%s/identities.jsonl", dir);
 	assert_int_equal(stat(line, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 
-	/* Determinism, whatever the partition count (order by uid within partitions). */
-	run_memory(dir2, 4, &y);
+	/* Determinism: a rerun into dir reuses dir/uid.key; another directory given that key
+	 * (--uid-key) gives the same bytes, whatever the partition count (order by uid within
+	 * partitions), and makes no key of its own. */
+	run_memory(dir, 4, NULL, &y);
+	assert_string_equal(x.ident, y.ident);
+	assert_string_equal(x.review, y.review);
+	free_result(&y);
+	run_memory(dir2, 4, keyfile, &y);
 	assert_string_equal(x.ident, y.ident);
 	assert_string_equal(x.rejects, y.rejects);
 	assert_string_equal(x.review, y.review);
 	assert_string_equal(x.report, y.report);
 	free_result(&y);
-	run_memory(dir2, 1, &y);
+	snprintf(line, sizeof(line), "%s/uid.key", dir2);
+	assert_int_not_equal(stat(line, &st), 0);
+	run_memory(dir2, 1, keyfile, &y);
 	assert_string_equal(x.report, y.report);
 	assert_int_equal(count_lines(y.ident, NULL), 4);
+	free_result(&y);
+	/* A directory of its own makes a key of its own: the same decisions, other uids. */
+	run_memory(dir3, 4, NULL, &y);
+	assert_string_equal(x.report, y.report);
+	assert_string_not_equal(x.ident, y.ident);
 	free_result(&y);
 	free_result(&x);
 	rm_dir(dir);
 	rm_dir(dir2);
+	rm_dir(dir3);
 }
 
 /* A run that is freed without finishing (a source failed) leaves no output behind:
@@ -643,6 +729,252 @@ test_reason_table(void **state)
 	assert_string_equal(t[1].reason, "other");
 }
 
+/* ---------- re-keying ---------- */
+
+/* The uid the key k gives kind and canon. */
+static void
+uid_of(struct mig_uid_key *k, char kind, const char *canon, char out[DIR_UID_LEN + 1])
+{
+	assert_int_equal(mig_uid(k, kind, canon, out, DIR_UID_LEN + 1), 0);
+}
+
+/* Rows of every table in the database at path holding one of the uids in any column. */
+static int64_t
+rows_naming(const char *path, const char *const *uids, size_t n)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *tables = NULL, *cols, *st;
+	int64_t found = 0;
+	char sql[512];
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = "
+	    "'table'", -1, &tables, NULL), SQLITE_OK);
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(tables, 0);
+
+		snprintf(sql, sizeof(sql), "SELECT name FROM pragma_table_info('%s')", t);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &cols, NULL), SQLITE_OK);
+		while (sqlite3_step(cols) == SQLITE_ROW) {
+			for (size_t i = 0; i < n; i++) {
+				snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\" WHERE \"%s\" = ?1",
+				    t, (const char *)sqlite3_column_text(cols, 0));
+				assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+				sqlite3_bind_text(st, 1, uids[i], -1, SQLITE_STATIC);
+				assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+				found += sqlite3_column_int64(st, 0);
+				sqlite3_finalize(st);
+			}
+		}
+		sqlite3_finalize(cols);
+	}
+	sqlite3_finalize(tables);
+	/* And the references are whole again. */
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return found;
+}
+
+/* A directory as an earlier idmerge left it: persons A and B and organization O under
+ * public-key uids, with everything that can refer to a uid; C registered on her own. */
+static void
+legacy_directory(struct ident *id, char a[19], char b[19], char oa[33], char ob[33],
+    char oo[33], char c_uid[33])
+{
+	struct mig_uid_key *legacy = NULL;
+	struct dir_person p;
+	struct dir_org o;
+	struct dir_mandate m;
+	struct dir_legacy l;
+	struct dir_loa v;
+	char c[19];
+	const unsigned char seed[20] = "12345678901234567890";
+	static const char *const links[4][2] = { { "shebao", "a1" }, { "gjj", "a2" },
+		{ "shichang", "o1" }, { "jiaoyu", "b1" } };
+
+	assert_int_equal(mig_uid_key_legacy(&legacy), 0);
+	make_id("11010519491231002", a);
+	make_id("44052418800101001", b);
+	make_id("32010219700101001", c);
+	uid_of(legacy, 'p', a, oa);
+	uid_of(legacy, 'p', b, ob);
+	uid_of(legacy, 'o', "M000100Y4", oo);
+	mig_uid_key_free(legacy);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)"张三";
+	p.id_number = a;
+	p.phone = (char *)"13800138000";
+	memcpy(p.uid, oa, 33);
+	assert_int_equal(dir_person_add(id->dir, &p, NULL), 0);
+	p.name = (char *)"李四";
+	p.id_number = b;
+	p.phone = NULL;
+	memcpy(p.uid, ob, 33);
+	assert_int_equal(dir_person_add(id->dir, &p, NULL), 0);
+	p.name = (char *)"王五";
+	p.id_number = c;
+	p.uid[0] = '\0';
+	assert_int_equal(dir_person_add(id->dir, &p, c_uid), 0);
+	memset(&o, 0, sizeof(o));
+	memcpy(o.uid, oo, 33);
+	o.org_code = (char *)"M000100Y4";
+	o.name = (char *)"福州公司";
+	memcpy(o.legal_rep_uid, oa, 33);
+	assert_int_equal(dir_org_add(id->dir, &o, NULL), 0);
+	memset(&m, 0, sizeof(m));
+	memcpy(m.person_uid, ob, 33);
+	memcpy(m.org_uid, oo, 33);
+	m.role = (char *)"agent";
+	m.granted_by = oa;
+	assert_int_equal(dir_mandate_add(id->dir, &m, NULL), 0);
+	memset(&l, 0, sizeof(l));
+	for (size_t i = 0; i < 4; i++) {
+		memcpy(l.owner_uid, i < 2 ? oa : i == 2 ? oo : ob, 33);
+		l.source = (char *)links[i][0];
+		l.legacy_id = (char *)links[i][1];
+		assert_int_equal(dir_legacy_add(id->dir, &l), 0);
+	}
+	assert_int_equal(dir_cred_set(id->dir, oa, "sha1-hex", "hash-of-a", NULL), 0);
+	assert_int_equal(dir_cred_set(id->dir, oo, "md5-hex", "hash-of-o", NULL), 0);
+	assert_int_equal(dir_totp_set(id->dir, oa, seed, sizeof(seed), true), 0);
+	assert_int_equal(dir_consent_set(id->dir, oa, "app1", "openid profile"), 0);
+	assert_int_equal(dir_consent_set(id->dir, ob, "app2", "openid"), 0);
+	memset(&v, 0, sizeof(v));
+	v.level = 2;
+	v.method = (char *)"counter";
+	v.by = (char *)"staff-7";
+	assert_int_equal(dir_person_set_loa(id->dir, oa, &v, 0, NULL), 0);
+}
+
+/* idmerge rekey: every public-key uid becomes the keyed one, and every person keeps
+ * their legacy links, credential, TOTP seed, consents, mandates, verification history
+ * and legal representation; nothing in any table names an old uid afterwards. */
+static void
+test_rekey(void **state)
+{
+	char root[] = "/tmp/yh_test_idmerge_rekeyXXXXXX", st_dir[64], keyfile[64], db[80];
+	char a[19], b[19], oa[33], ob[33], oo[33], c_uid[33], na[33], nb[33], no[33];
+	char err[512], *scopes = NULL;
+	const char *olds[3] = { oa, ob, oo };
+	struct mig_rekey_opts o;
+	struct mig_rekey_stats st;
+	struct mig_uid_key *k = NULL;
+	struct ident *id = NULL;
+	struct dir_person p;
+	struct dir_org org;
+	struct dir_legacy *links = NULL;
+	struct dir_mandate *ms = NULL;
+	struct dir_cred cred;
+	struct dir_totp totp;
+	size_t n = 0;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(st_dir, sizeof(st_dir), "%s/state", root);
+	snprintf(keyfile, sizeof(keyfile), "%s/uid.key", root);
+	snprintf(db, sizeof(db), "%s/directory.db", st_dir);
+	assert_true((fd = open(keyfile, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	assert_int_equal(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);
+	close(fd);
+	if (mig_state_open(NULL, st_dir, true, &id, err, sizeof(err)) != 0)
+		fail_msg("state: %s", err);
+	legacy_directory(id, a, b, oa, ob, oo, c_uid);
+	ident_close(id);
+	id = NULL;
+	assert_int_equal(mig_uid_key_load(keyfile, false, &k, err, sizeof(err)), 0);
+	uid_of(k, 'p', a, na);
+	uid_of(k, 'p', b, nb);
+	uid_of(k, 'o', "M000100Y4", no);
+	mig_uid_key_free(k);
+
+	/* Without apply: counted, nothing changed. */
+	memset(&o, 0, sizeof(o));
+	o.where.uid_key_file = keyfile;
+	o.where.state_dir = st_dir;
+	if (mig_rekey(&o, &st, err, sizeof(err)) != 0)
+		fail_msg("rekey (count): %s", err);
+	assert_int_equal(st.persons, 2);
+	assert_int_equal(st.orgs, 1);
+	assert_int_equal(st.scanned, 4);
+	assert_int_equal(rows_naming(db, olds, 3) > 0, 1);
+	o.apply = true;
+	if (mig_rekey(&o, &st, err, sizeof(err)) != 0)
+		fail_msg("rekey: %s", err);
+	assert_int_equal(st.persons, 2);
+	assert_int_equal(st.orgs, 1);
+	assert_int_equal(rows_naming(db, olds, 3), 0);
+
+	if (mig_state_open(NULL, st_dir, false, &id, err, sizeof(err)) != 0)
+		fail_msg("state: %s", err);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(dir_person_get(id->dir, oa, &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_get(id->dir, na, &p), 0);
+	assert_string_equal(p.id_number, a);
+	assert_string_equal(p.phone, "13800138000");
+	assert_int_equal(p.loa.level, 2);
+	assert_string_equal(p.loa.by, "staff-7");
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_find_id_number(id->dir, b, &p), 0);
+	assert_string_equal(p.uid, nb);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_get(id->dir, c_uid, &p), 0);   /* her own uid: kept */
+	dir_person_clear(&p);
+	/* Legacy links, credential, TOTP, consents. */
+	assert_int_equal(dir_legacy_list(id->dir, na, &links, &n), 0);
+	assert_int_equal(n, 2);
+	dir_legacy_list_free(links, n);
+	assert_int_equal(dir_legacy_list(id->dir, no, &links, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(links[0].legacy_id, "o1");
+	dir_legacy_list_free(links, n);
+	memset(&cred, 0, sizeof(cred));
+	assert_int_equal(dir_cred_get(id->dir, na, &cred), 0);
+	assert_string_equal(cred.hash, "hash-of-a");
+	dir_cred_clear(&cred);
+	assert_int_equal(dir_cred_get(id->dir, no, &cred), 0);
+	assert_string_equal(cred.hash, "hash-of-o");
+	dir_cred_clear(&cred);
+	memset(&totp, 0, sizeof(totp));
+	assert_int_equal(dir_totp_get(id->dir, na, &totp), 0);
+	assert_int_equal(totp.seed_len, 20);
+	assert_memory_equal(totp.seed, "12345678901234567890", 20);
+	assert_true(totp.confirmed);
+	dir_totp_clear(&totp);
+	assert_int_equal(dir_consent_get(id->dir, na, "app1", &scopes), 0);
+	assert_string_equal(scopes, "openid profile");
+	free(scopes);
+	assert_int_equal(dir_consent_get(id->dir, nb, "app2", &scopes), 0);
+	assert_string_equal(scopes, "openid");
+	free(scopes);
+	/* The mandate (both sides and who granted it) and the legal representative. */
+	assert_int_equal(dir_mandate_list_person(id->dir, nb, 0, &ms, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ms[0].org_uid, no);
+	assert_string_equal(ms[0].granted_by, na);
+	dir_mandate_list_free(ms, n);
+	memset(&org, 0, sizeof(org));
+	assert_int_equal(dir_org_get(id->dir, no, &org), 0);
+	assert_string_equal(org.legal_rep_uid, na);
+	dir_org_clear(&org);
+	ident_close(id);
+
+	/* Nothing left to do the second time. */
+	if (mig_rekey(&o, &st, err, sizeof(err)) != 0)
+		fail_msg("rekey again: %s", err);
+	assert_int_equal(st.persons + st.orgs, 0);
+	assert_int_equal(st.scanned, 4);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -653,12 +985,14 @@ main(void)
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_contradicts),
 		cmocka_unit_test(test_uid),
+		cmocka_unit_test(test_uid_needs_key),
 		cmocka_unit_test(test_rec_roundtrip),
 		cmocka_unit_test(test_cleanse),
 		cmocka_unit_test(test_run_memory),
 		cmocka_unit_test(test_run_unfinished),
 		cmocka_unit_test(test_counts_check),
 		cmocka_unit_test(test_reason_table),
+		cmocka_unit_test(test_rekey),
 	};
 
 	setenv("CI", "true", 1);

@@ -16,8 +16,8 @@
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "migration-tools/encoding.h"
-#include "migration-tools/reader.h"
+#include "migration-tools/idmerge/input/encoding.h"
+#include "migration-tools/idmerge/input/reader.h"
 
 #ifndef YH_SRCDIR
 #define YH_SRCDIR "."
@@ -723,6 +723,52 @@ test_ldif_edges(void **state)
 	src_free(&s);
 }
 
+/* Lines libldap's routines would read otherwise, read as RFC 2849 says: base64 with
+ * data after its padding or a space inside is malformed, trailing spaces after base64
+ * and an empty base64 value are fine, "version::" is not a version, a folded attribute
+ * name is one name, and a URL value is refused, never opened. */
+static void
+test_ldif_strict_base64(void **state)
+{
+	struct mig_source s;
+	struct mig_reader *r;
+	struct mig_record rec;
+	const char *p = write_str("b.ldif",
+	    "version:: MQ==\n"
+	    "\n"
+	    "dn: cn=a\n"
+	    "cn:: QUJD\n"
+	    " ====\n"
+	    "\n"
+	    "dn: cn=b\n"
+	    "cn:: QUJD IA==\n"
+	    "\n"
+	    "dn: cn=c\n"
+	    "cn:: QUJD  \n"
+	    "s\n"
+	    " n::\n"
+	    "\n"
+	    "dn: cn=d\n"
+	    "cn:< file:///etc/hostname\n");
+
+	(void)state;
+	src_init(&s, p, MIG_FMT_LDIF, "UTF-8");
+	src_map(&s, MIG_F_NAME, "cn");
+	src_map(&s, MIG_F_PHONE, "sn");
+	r = open_ok(&s);
+	next_err(r, &rec, YH_ERR_UNSUPPORTED, "b.ldif:1: unsupported LDIF version");
+	next_err(r, &rec, YH_ERR_INVALID, "b.ldif:4: malformed base64 value");
+	next_err(r, &rec, YH_ERR_INVALID, "b.ldif:8: malformed base64 value");
+	next_ok(r, &rec);
+	assert_int_equal(rec.line, 10);
+	assert_string_equal(rec.f[MIG_F_NAME], "ABC");
+	assert_string_equal(rec.f[MIG_F_PHONE], "");
+	next_err(r, &rec, YH_ERR_UNSUPPORTED, "b.ldif:16: value of cn given by URL");
+	next_end(r, &rec);
+	mig_reader_close(r);
+	src_free(&s);
+}
+
 static void
 test_ldif_oversized(void **state)
 {
@@ -1040,6 +1086,7 @@ main(void)
 		cmocka_unit_test(test_jsonl_edges),
 		cmocka_unit_test(test_ldif),
 		cmocka_unit_test(test_ldif_edges),
+		cmocka_unit_test(test_ldif_strict_base64),
 		cmocka_unit_test(test_ldif_oversized),
 		cmocka_unit_test(test_check_keys),
 		cmocka_unit_test(test_sources_errors),

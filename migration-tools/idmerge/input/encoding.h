@@ -3,7 +3,7 @@
  *
  * A struct mig_input reads a file in large chunks and converts each chunk from its
  * declared encoding (UTF-8, GBK or GB18030) into a window of UTF-8 bytes that the
- * format readers (reader_csv.c, reader_jsonl.c, reader_ldif.c) parse. Pure ASCII runs
+ * format readers (csv.c, jsonl.c, ldif.c) parse. Pure ASCII runs
  * are copied as they are; other runs go through one iconv descriptor kept for the
  * life of the input (GBK, GB18030) or through a strict UTF-8 validator (UTF-8). A UTF-8
  * byte order mark (U+FEFF) at the start of the file is dropped.
@@ -14,18 +14,17 @@
  * a record-level error naming file:line. Line feeds survive conversion unchanged in all
  * three encodings, so line numbers counted in the window are those of the file.
  *
- * The second half of this header is the private contract between the format readers
- * and the dispatcher in reader_csv.c; callers use migration-tools/reader.h instead.
+ * The format readers' shared state is in format.h; callers use reader.h instead.
  */
-#ifndef YH_MIG_ENCODING_H
-#define YH_MIG_ENCODING_H
+#ifndef YH_MIG_INPUT_ENCODING_H
+#define YH_MIG_INPUT_ENCODING_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "common/buf.h"
 #include "common/err.h"
-#include "migration-tools/reader.h"
+#include "migration-tools/idmerge/input/reader.h"
 
 /* The byte that stands for an invalid input byte in a decoded window. */
 #define MIG_ENC_BAD 0xFF
@@ -89,45 +88,6 @@ int mig_input_convert(struct mig_input *in, const char *p, size_t n, struct yh_b
 
 /* Closes the file and frees the input. NULL is fine. */
 void mig_input_close(struct mig_input *in);
-
-/* ---- private to reader_csv.c, reader_jsonl.c, reader_ldif.c ---- */
-
-/* The state every format reader shares. The dispatcher owns it. */
-struct mig_reader {
-	const struct mig_source *src;
-	struct mig_input *in;
-	uint64_t seq;              /* records returned so far */
-	uint64_t line;             /* line number of the first unconsumed window byte */
-	uint64_t good;             /* records returned without a record-level error */
-	uint32_t seen;             /* (1u << field): the field's key appeared in a good record */
-	char *store;               /* values of the current record, NUL-terminated */
-	size_t store_len;
-	size_t store_cap;
-	void *fmt;                 /* the format's own state */
-	int (*next)(struct mig_reader *r, struct mig_record *rec, char *err, size_t errsz);
-	void (*close)(struct mig_reader *r);
-};
-
-/* Per-format open: sets r->fmt, r->next and r->close, may read a header. Messages name
- * the source and file. */
-int mig_csv_open(struct mig_reader *r, char *err, size_t errsz) YH_WUR;
-int mig_jsonl_open(struct mig_reader *r, char *err, size_t errsz) YH_WUR;
-int mig_ldif_open(struct mig_reader *r, char *err, size_t errsz) YH_WUR;
-
-/* Appends n bytes and a NUL to r->store (capacity fixed at open, sized for any record
- * within MIG_RECORD_MAX). Returns the offset of the copy, or -1 when full. */
-long mig_store_add(struct mig_reader *r, const char *p, size_t n);
-
-/*
- * Consumes the input up to and including the next line feed, counting the line in
- * r->line, or (no line feed left) to the end of the file. Returns 1 with *blank telling
- * whether the line was empty or a lone CR, 0 at the end of the file, or a stream error.
- */
-int mig_skip_line(struct mig_reader *r, bool *blank) YH_WUR;
-
-/* Writes "<file>:<line>: <message>" into err. */
-void mig_record_error(const struct mig_reader *r, uint64_t line, char *err, size_t errsz,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* True when the bytes hold MIG_ENC_BAD or NUL; *off gets the first such offset. */
 bool mig_has_bad_byte(const char *p, size_t n, size_t *off);

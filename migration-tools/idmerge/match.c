@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 bool
 mig_group_conflicts(const struct mig_rec *g, size_t n)
@@ -66,7 +66,7 @@ index_group(struct mig_run *r, unsigned part, struct mig_rec *g, size_t n, FILE 
 	if (persons == 0)
 		return 0; /* only legal-representative requests: nobody by that number */
 	conflict = mig_group_conflicts(g, n);
-	if ((e = mig_uid(r->uid_key, r->uid_key_len, 'p', g[0].key, uid, sizeof(uid))) != 0)
+	if ((e = mig_uid(r->uid, 'p', g[0].key, uid, sizeof(uid))) != 0)
 		return e;
 	snprintf(partstr, sizeof(partstr), "%u", part);
 	for (size_t i = 0; i < n; i++) {

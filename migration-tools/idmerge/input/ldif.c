@@ -4,10 +4,16 @@
  * space continuing the one before, "#" comments, an optional "version: 1" first.
  * Attribute names match the sources file without regard to case ("dn" may be mapped
  * too; an attribute with options such as "cn;lang-zh" matches only a column written
- * with the same options); of a multi-valued attribute the first value is taken and the field's bit set in
- * rec->multivalued. Base64 values are bytes in the source's declared encoding and are
- * converted like the rest. Values given by URL ("attr:< file:...") and change records
- * are record-level errors.
+ * with the same options); of a multi-valued attribute the first value is taken and the
+ * field's bit set in rec->multivalued. Base64 values are bytes in the source's declared
+ * encoding and are converted like the rest. Values given by URL ("attr:< file:...") and
+ * change records are record-level errors.
+ *
+ * This file frames entries within the size cap and counts lines; OpenLDAP's libldap
+ * (ldif.h) reads inside an entry: ldif_getline unfolds continuation lines and skips
+ * comments, ldif_parse_line2 splits "attr: value" and decodes base64, both in place in a
+ * copy of the entry. A URL value is refused before ldif_parse_line2 sees it, which would
+ * otherwise open the file it names.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -15,15 +21,17 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/b64.h"
+#include <lber.h>
+#include <ldif.h>
+
 #include "common/buf.h"
-#include "migration-tools/encoding.h"
-#include "migration-tools/reader.h"
+#include "migration-tools/idmerge/input/format.h"
 
 #define ATTR_MAX 256
+#define FOLD '\r'   /* libldap's mark for what unfolding removed (and for CR) */
 
 struct ldif {
-	struct yh_buf logical;   /* the unfolded line being parsed */
+	struct yh_buf entry;     /* a copy of the entry for libldap to parse in place */
 	struct yh_buf value;     /* a converted base64 value */
 	bool seen_first;         /* past the place where "version:" may stand */
 };
@@ -119,15 +127,24 @@ skip_entry(struct mig_reader *r)
 	return rc < 0 ? rc : 0;
 }
 
+/* The attribute name of an unfolded line, [p, colon), without libldap's fold marks,
+ * into name. false when it is not letters, digits, '-', ';' and '.'. */
 static bool
-attr_name_ok(const char *p, size_t n)
+attr_name(const char *p, const char *colon, char name[ATTR_MAX + 1], size_t *len)
 {
-	if (n == 0 || n > ATTR_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)p[i]) && p[i] != '-' && p[i] != ';' && p[i] != '.')
+	size_t n = 0;
+
+	for (; p < colon; p++) {
+		if (*p == FOLD)
+			continue;
+		if (n == ATTR_MAX || (!isalnum((unsigned char)*p) && *p != '-' && *p != ';' &&
+		    *p != '.'))
 			return false;
-	return true;
+		name[n++] = *p;
+	}
+	name[n] = '\0';
+	*len = n;
+	return n > 0;
 }
 
 static bool
@@ -136,32 +153,21 @@ attr_is(const char *p, size_t n, const char *name)
 	return strlen(name) == n && strncasecmp(p, name, n) == 0;
 }
 
-/* Decodes a base64 value and converts it to UTF-8 in l->value. */
+/* Converts a base64-decoded value (bytes in the source's encoding) into l->value. */
 static int
-base64_value(struct mig_reader *r, struct ldif *l, const char *p, size_t n, char *err,
+convert_value(struct mig_reader *r, struct ldif *l, const struct berval *raw, char *err,
     size_t errsz, struct entry *e)
 {
-	unsigned char *raw;
-	size_t rawlen;
 	int rc;
 
-	while (n > 0 && p[n - 1] == ' ')
-		n--;
 	yh_buf_reset(&l->value);
-	if ((raw = malloc(n / 4 * 3 + 3)) == NULL)
-		return YH_ERR_ALLOC;
-	if (yh_b64_decode(p, n, raw, n / 4 * 3 + 3, &rawlen) != 0) {
-		mig_record_error(r, e->line, err, errsz, "malformed base64 value");
-		rc = YH_ERR_INVALID;
-	} else if ((rc = mig_input_convert(r->in, (const char *)raw, rawlen, &l->value)) != 0) {
-		if (rc == YH_ERR_TOO_LONG)
-			mig_record_error(r, e->line, err, errsz, "value longer than %d bytes",
-			    MIG_FIELD_MAX);
-		else
-			mig_record_error(r, e->line, err, errsz, "base64 value is not valid %s "
-			    "text", r->src->encoding);
-	}
-	free(raw);
+	rc = mig_input_convert(r->in, raw->bv_val, raw->bv_len, &l->value);
+	if (rc == YH_ERR_TOO_LONG)
+		mig_record_error(r, e->line, err, errsz, "value longer than %d bytes",
+		    MIG_FIELD_MAX);
+	else if (rc != 0)
+		mig_record_error(r, e->line, err, errsz, "base64 value is not valid %s text",
+		    r->src->encoding);
 	return rc;
 }
 
@@ -191,103 +197,160 @@ store_value(struct mig_reader *r, struct entry *e, const char *attr, size_t alen
 	return 0;
 }
 
-/* Handles one unfolded line "attr: value", "attr:: base64" or "attr:< url". */
-static int
-attr_line(struct mig_reader *r, struct ldif *l, struct entry *e, char *err, size_t errsz)
+/*
+ * True when base64 text (fold marks aside) is whole groups of the RFC 4648 alphabet,
+ * padded only at its end. libldap's decoder is only handed such text: it stops at the
+ * first '=' and ignores what follows, and on a bad byte it prints that byte to stderr
+ * whatever the debug level (values are personal data).
+ */
+static bool
+base64_ok(const char *p)
 {
-	const char *p = l->logical.data, *colon, *v;
-	size_t n = l->logical.len, alen, vlen;
-	int rc;
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/";
+	size_t n = 0, pad = 0;
 
-	if (n > 0 && p[0] == '#')
+	for (; *p != '\0'; p++) {
+		if (*p == FOLD)
+			continue;
+		if (*p == '=')
+			pad++;
+		else if (pad > 0 || strchr(alphabet, *p) == NULL)
+			return false;
+		n++;
+	}
+	return n % 4 == 0 && pad <= 2;
+}
+
+/* Splits an unfolded line with libldap: v is the value (base64 decoded, fold marks
+ * removed). A base64 value may end in spaces and may be empty, as RFC 2849 allows and
+ * libldap does not. Never called on a URL value. */
+static int
+split_line(char *line, char *colon, bool b64, struct berval *v)
+{
+	struct berval type;
+	char *end = colon + strlen(colon), *b;
+	int freeval = 0;
+
+	while (b64 && end > colon + 2 && (end[-1] == ' ' || end[-1] == FOLD))
+		*--end = '\0';
+	b = colon + 2 + strspn(colon + 2, " \r");
+	if (b64 && *b == '\0') {
+		v->bv_val = end;
+		v->bv_len = 0;
 		return 0;
-	if ((colon = memchr(p, ':', n)) == NULL || !attr_name_ok(p, (size_t)(colon - p))) {
-		mig_record_error(r, e->line, err, errsz, colon == NULL ? "line without ':'" :
-		    "malformed attribute name");
+	}
+	if ((b64 && !base64_ok(b)) || ldif_parse_line2(line, &type, v, &freeval) != 0)
+		return YH_ERR_INVALID;
+	if (freeval != 0) {   /* a fetched URL: cannot happen, refused before */
+		ber_memfree(v->bv_val);
 		return YH_ERR_INVALID;
 	}
-	alen = (size_t)(colon - p);
-	v = colon + 1;
-	vlen = n - alen - 1;
-	if (!l->seen_first && attr_is(p, alen, "version")) {
-		l->seen_first = true;
-		while (vlen > 0 && *v == ' ')
-			v++, vlen--;
-		if (vlen == 1 && v[0] == '1')
-			return 0;
-		mig_record_error(r, e->line, err, errsz, "unsupported LDIF version");
-		return YH_ERR_UNSUPPORTED;
-	}
-	l->seen_first = true;
+	return 0;
+}
+
+/* "dn:" first in an entry, no change records. */
+static int
+check_order(struct mig_reader *r, struct entry *e, const char *name, size_t alen,
+    char *err, size_t errsz)
+{
 	if (!e->has_dn) {
-		if (!attr_is(p, alen, "dn")) {
+		if (!attr_is(name, alen, "dn")) {
 			mig_record_error(r, e->line, err, errsz, "entry does not start with dn:");
 			return YH_ERR_INVALID;
 		}
 		e->has_dn = true;
 		e->dn_line = e->line;
-	} else if (attr_is(p, alen, "changetype") || attr_is(p, alen, "control")) {
+	} else if (attr_is(name, alen, "changetype") || attr_is(name, alen, "control")) {
 		mig_record_error(r, e->line, err, errsz, "LDIF change records are not supported");
 		return YH_ERR_UNSUPPORTED;
 	}
-	if (vlen > 0 && *v == '<') {
-		mig_record_error(r, e->line, err, errsz, "value of %.*s given by URL is not "
-		    "supported", (int)alen, p);
-		return YH_ERR_UNSUPPORTED;
-	}
-	if (vlen > 0 && *v == ':') {
-		for (v++, vlen--; vlen > 0 && *v == ' '; v++, vlen--)
-			;
-		if ((rc = base64_value(r, l, v, vlen, err, errsz, e)) != 0)
-			return rc;
-		v = l->value.data != NULL ? l->value.data : "";
-		vlen = l->value.len;
-	} else {
-		while (vlen > 0 && *v == ' ')
-			v++, vlen--;
-	}
-	return store_value(r, e, p, alen, v, vlen, err, errsz);
+	return 0;
 }
 
-/* Parses the entry in the window's first n bytes. */
+/* Handles one unfolded line of the entry copy: "version: 1" before the first entry,
+ * "attr: value", "attr:: base64", or "attr:< url" (refused). */
+static int
+attr_line(struct mig_reader *r, struct ldif *l, struct entry *e, char *line, char *err,
+    size_t errsz)
+{
+	char name[ATTR_MAX + 1], *colon;
+	struct berval v;
+	size_t alen;
+	bool b64, version;
+	int rc;
+
+	if ((colon = strchr(line, ':')) == NULL || !attr_name(line, colon, name, &alen)) {
+		mig_record_error(r, e->line, err, errsz, colon == NULL ? "line without ':'" :
+		    "malformed attribute name");
+		return YH_ERR_INVALID;
+	}
+	version = !l->seen_first && attr_is(name, alen, "version");
+	l->seen_first = true;
+	if (version) {
+		if (colon[1] != '<' && colon[1] != ':' && split_line(line, colon, false, &v) == 0 &&
+		    v.bv_len == 1 && v.bv_val[0] == '1')
+			return 0;
+		mig_record_error(r, e->line, err, errsz, "unsupported LDIF version");
+		return YH_ERR_UNSUPPORTED;
+	}
+	if ((rc = check_order(r, e, name, alen, err, errsz)) != 0)
+		return rc;
+	if (colon[1] == '<') {
+		mig_record_error(r, e->line, err, errsz, "value of %s given by URL is not "
+		    "supported", name);
+		return YH_ERR_UNSUPPORTED;
+	}
+	b64 = colon[1] == ':';
+	if (split_line(line, colon, b64, &v) != 0) {
+		mig_record_error(r, e->line, err, errsz, b64 ? "malformed base64 value" :
+		    "malformed line");
+		return YH_ERR_INVALID;
+	}
+	if (b64 && v.bv_len > 0) {
+		if ((rc = convert_value(r, l, &v, err, errsz, e)) != 0)
+			return rc;
+		v.bv_val = l->value.data;
+		v.bv_len = l->value.len;
+	}
+	return store_value(r, e, name, alen, v.bv_val, v.bv_len, err, errsz);
+}
+
+/* Parses the entry in the window's first n bytes: a copy goes to libldap, which hands
+ * back one unfolded line at a time; the line numbers come from the window. */
 static int
 parse_entry(struct mig_reader *r, struct ldif *l, struct entry *e, size_t n, char *err,
     size_t errsz)
 {
-	const char *d = mig_input_data(r->in), *lf, *line;
-	size_t pos = 0, len;
+	const char *d = mig_input_data(r->in), *lf;
+	char *next, *line;
+	size_t counted = 0;   /* window bytes whose line feeds are in e->line */
 	int rc;
 
-	yh_buf_reset(&l->logical);
-	for (uint64_t phys = r->line; pos < n; phys++) {
-		line = d + pos;
-		lf = memchr(line, '\n', n - pos);
-		len = lf != NULL ? (size_t)(lf - line) : n - pos;
-		pos += len + 1;
-		if (len > 0 && line[len - 1] == '\r')
-			len--;
-		if (len > 0 && line[0] == ' ') {
-			if (phys == r->line) {
-				e->line = phys;
-				mig_record_error(r, phys, err, errsz, "continuation line without a "
-				    "line before it");
-				return YH_ERR_INVALID;
-			}
-			if (yh_buf_append(&l->logical, line + 1, len - 1) != 0)
-				goto too_long;
-			continue;
-		}
-		if (phys > r->line && (rc = attr_line(r, l, e, err, errsz)) != 0)
-			return rc;
-		yh_buf_reset(&l->logical);
-		e->line = phys;
-		if (yh_buf_append(&l->logical, line, len) != 0)
-			goto too_long;
+	e->line = r->line;
+	if (n > 0 && d[0] == ' ') {
+		mig_record_error(r, e->line, err, errsz, "continuation line without a line "
+		    "before it");
+		return YH_ERR_INVALID;
 	}
-	return attr_line(r, l, e, err, errsz);
-too_long:
-	mig_record_error(r, e->line, err, errsz, "entry too large");
-	return YH_ERR_TOO_LONG;
+	yh_buf_reset(&l->entry);
+	if (yh_buf_append(&l->entry, d, n) != 0 || yh_buf_putc(&l->entry, '\0') != 0) {
+		mig_record_error(r, e->line, err, errsz, "entry too large");
+		return YH_ERR_TOO_LONG;
+	}
+	next = l->entry.data;
+	while ((line = ldif_getline(&next)) != NULL) {
+		size_t off = (size_t)(line - l->entry.data);
+
+		while ((lf = memchr(d + counted, '\n', off - counted)) != NULL) {
+			e->line++;
+			counted = (size_t)(lf - d) + 1;
+		}
+		counted = off;
+		if ((rc = attr_line(r, l, e, line, err, errsz)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* Counts the line of window offset off within the entry starting at r->line. */
@@ -303,7 +366,7 @@ line_of(struct mig_reader *r, size_t off)
 }
 
 static int
-ldif_entry(struct mig_reader *r, struct ldif *l, struct entry *e, size_t end, char *err,
+check_entry(struct mig_reader *r, struct ldif *l, struct entry *e, size_t end, char *err,
     size_t errsz)
 {
 	size_t bad;
@@ -332,7 +395,7 @@ count_lf(const char *p, size_t n)
 }
 
 static int
-ldif_next(struct mig_reader *r, struct mig_record *rec, char *err, size_t errsz)
+fmt_next(struct mig_reader *r, struct mig_record *rec, char *err, size_t errsz)
 {
 	struct ldif *l = r->fmt;
 	struct entry e;
@@ -358,7 +421,7 @@ ldif_next(struct mig_reader *r, struct mig_record *rec, char *err, size_t errsz)
 			mig_record_error(r, r->line, err, errsz, "read error: %s", yh_strerror(rc));
 			return rc;
 		}
-		rc = ldif_entry(r, l, &e, end, err, errsz);
+		rc = check_entry(r, l, &e, end, err, errsz);
 		lines = count_lf(mig_input_data(r->in), next);
 		mig_input_consume(r->in, next);
 		r->line += lines;
@@ -379,13 +442,13 @@ ldif_next(struct mig_reader *r, struct mig_record *rec, char *err, size_t errsz)
 }
 
 static void
-ldif_close(struct mig_reader *r)
+fmt_close(struct mig_reader *r)
 {
 	struct ldif *l = r->fmt;
 
 	if (l == NULL)
 		return;
-	yh_buf_free(&l->logical);
+	yh_buf_free(&l->entry);
 	yh_buf_free(&l->value);
 	free(l);
 	r->fmt = NULL;
@@ -400,10 +463,10 @@ mig_ldif_open(struct mig_reader *r, char *err, size_t errsz)
 		snprintf(err, errsz, "source \"%s\": out of memory", r->src->name);
 		return YH_ERR_ALLOC;
 	}
-	yh_buf_init(&l->logical, MIG_RECORD_MAX);
+	yh_buf_init(&l->entry, MIG_RECORD_MAX + 2);
 	yh_buf_init(&l->value, MIG_FIELD_MAX);
 	r->fmt = l;
-	r->next = ldif_next;
-	r->close = ldif_close;
+	r->next = fmt_next;
+	r->close = fmt_close;
 	return 0;
 }

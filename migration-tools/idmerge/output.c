@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 #define REC_FIELDS (4 + MV_COUNT)
 
@@ -301,10 +301,63 @@ mig_json_str(struct yh_buf *b, const char *s)
 	return yh_buf_putc(b, '"');
 }
 
+unsigned
+mig_part_of(const char *key, unsigned nparts)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 29;
+	return (unsigned)(h % nparts);
+}
+
 void
 mig_tmp_path(const struct mig_run *r, char type, unsigned i, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "%s/%c%04u", r->tmp, type, i);
+}
+
+/* Every reason code idmerge gives. The tables keep pointers to these static strings
+ * (a reason read back from a temporary file lives only as long as its partition). */
+static const char *const known_reasons[] = {
+	"bad_length", "bad_charset", "bad_checksum", "bad_birthdate", "future_birthdate",
+	"bad_region", "bad_registration", "bad_org_code", "scientific_notation", "placeholder",
+	"missing_id", "unreadable", "too_long", "name_conflict", "uscc_conflict",
+	"org_code_mismatch", "ambiguous_match", "id_contradiction", "candidate_in_conflict",
+};
+
+static const char *
+intern_reason(const char *reason)
+{
+	for (size_t i = 0; reason != NULL && i < sizeof(known_reasons) / sizeof(known_reasons[0]); i++)
+		if (strcmp(known_reasons[i], reason) == 0)
+			return known_reasons[i];
+	return "other";
+}
+
+void
+mig_reason_add(struct mig_reason_count *t, size_t *n, const char *reason)
+{
+	size_t i;
+
+	reason = intern_reason(reason);
+	for (i = 0; i < *n; i++)
+		if (strcmp(t[i].reason, reason) == 0) {
+			t[i].n++;
+			return;
+		}
+	if (*n == MIG_REASONS_MAX) {
+		/* The table is far larger than the set of codes; fold any excess. */
+		t[*n - 1].reason = "other";
+		t[*n - 1].n++;
+		return;
+	}
+	t[*n].reason = reason;
+	t[*n].n = 1;
+	(*n)++;
 }
 
 /* Writes the scratch line to f (when not a dry run). */

@@ -1,27 +1,26 @@
 /*
  * idmerge: cleanse, match and merge the departments' legacy user databases, then
- * import the result into the directory.
+ * import the result into the directory; rekey moves uids made with the public key of
+ * earlier versions to the secret uid key.
  *
  *   idmerge run --sources FILE --out DIR [--dry-run] [--today YYYYMMDD]
  *               [--uid-key FILE] [--partitions N] [--read-only]
- *   idmerge import --in DIR [-c authd.conf | -d STATE_DIR]
+ *   idmerge import --in DIR [-c authd.conf | -d STATE_DIR] [--uid-key FILE]
+ *   idmerge rekey (--in DIR | --uid-key FILE) (-c authd.conf | -d STATE_DIR)
+ *                 [--accept-new-subjects]
  *
  * Exit status: 0 success, 1 the work failed (I/O, an internal check), 2 usage or
  * configuration error. See docs/idmerge.md.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "common/secmem.h"
 #include "common/timeutil.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 static void
 usage(FILE *f)
@@ -29,7 +28,9 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: idmerge run --sources FILE --out DIR [--dry-run] [--today YYYYMMDD]\n"
 	    "                   [--uid-key FILE] [--partitions N] [--read-only]\n"
-	    "       idmerge import --in DIR [-c CONFIG | -d STATE_DIR]\n");
+	    "       idmerge import --in DIR [-c CONFIG | -d STATE_DIR] [--uid-key FILE]\n"
+	    "       idmerge rekey (--in DIR | --uid-key FILE) (-c CONFIG | -d STATE_DIR)\n"
+	    "                     [--accept-new-subjects]\n");
 }
 
 static int
@@ -37,29 +38,6 @@ fail(const char *msg)
 {
 	fprintf(stderr, "idmerge: %s\n", msg);
 	return 2;
-}
-
-/* Reads the uid key file: 16..64 bytes of secret, kept so uids stay stable. */
-static int
-read_key_file(const char *path, unsigned char *key, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-	unsigned char extra;
-
-	*len = 0;
-	if (fd < 0)
-		return YH_ERR_IO;
-	n = read(fd, key, 64);
-	if (n > 0 && read(fd, &extra, 1) != 0)
-		n = -1; /* longer than 64 bytes */
-	close(fd);
-	if (n < 16) {
-		yh_wipe(key, 64);
-		return YH_ERR_INVALID;
-	}
-	*len = (size_t)n;
-	return 0;
 }
 
 static long
@@ -138,8 +116,6 @@ cmd_run(int argc, char **argv)
 	struct mig_run_opts o;
 	struct mig_sources *s = NULL;
 	struct mig_run *r = NULL;
-	unsigned char key[64];
-	size_t keylen = 0;
 	bool ro = false;
 	char err[1024] = "";
 	int64_t t0 = yh_mono_ms();
@@ -193,18 +169,12 @@ cmd_run(int argc, char **argv)
 		fprintf(stderr, "idmerge: %s\n", err);
 		goto out;
 	}
-	if (keyfile != NULL) {
-		if (read_key_file(keyfile, key, &keylen) != 0) {
-			rc = fail("--uid-key: the file must hold 16 to 64 bytes");
-			goto out;
-		}
-		o.uid_key = key;
-		o.uid_key_len = keylen;
-	}
+	o.uid_key_file = keyfile;
 	o.out_dir = out;
 	o.progress = true;
 	if ((e = mig_run_open(&o, s, &r, err, sizeof(err))) != 0) {
 		fprintf(stderr, "idmerge: %s\n", err);
+		rc = e == YH_ERR_CONFIG || e == YH_ERR_KEY || e == YH_ERR_PERM ? 2 : 1;
 		goto out;
 	}
 	if ((e = mig_run_read_all(r, err, sizeof(err))) != 0) {
@@ -222,8 +192,42 @@ cmd_run(int argc, char **argv)
 out:
 	mig_run_free(r);
 	mig_sources_free(s);
-	yh_wipe(key, sizeof(key));
 	return rc;
+}
+
+/* Parses the options import and rekey share: --in DIR, -c FILE, -d DIR, --uid-key FILE,
+ * and for rekey (accept not NULL) --accept-new-subjects. 0, or 2 after the usage. */
+static int
+parse_where(int argc, char **argv, struct mig_where *w, bool *accept)
+{
+	memset(w, 0, sizeof(*w));
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i], **slot = NULL;
+
+		if (accept != NULL && strcmp(o, "--accept-new-subjects") == 0) {
+			*accept = true;
+			continue;
+		}
+		if (strcmp(o, "--in") == 0)
+			slot = &w->in_dir;
+		else if (strcmp(o, "-c") == 0)
+			slot = &w->config_path;
+		else if (strcmp(o, "-d") == 0)
+			slot = &w->state_dir;
+		else if (strcmp(o, "--uid-key") == 0)
+			slot = &w->uid_key_file;
+		if (slot == NULL || i + 1 >= argc) {
+			usage(stderr);
+			return 2;
+		}
+		*slot = argv[++i];
+	}
+	if ((w->in_dir == NULL && (accept == NULL || w->uid_key_file == NULL)) ||
+	    (w->config_path != NULL && w->state_dir != NULL)) {
+		usage(stderr);
+		return 2;
+	}
+	return 0;
 }
 
 static int
@@ -235,28 +239,8 @@ cmd_import(int argc, char **argv)
 	int e;
 
 	memset(&o, 0, sizeof(o));
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (i + 1 >= argc) {
-			usage(stderr);
-			return 2;
-		}
-		if (strcmp(a, "--in") == 0)
-			o.in_dir = argv[++i];
-		else if (strcmp(a, "-c") == 0)
-			o.config_path = argv[++i];
-		else if (strcmp(a, "-d") == 0)
-			o.state_dir = argv[++i];
-		else {
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (o.in_dir == NULL || (o.config_path != NULL && o.state_dir != NULL)) {
-		usage(stderr);
+	if (parse_where(argc, argv, &o.where, NULL) != 0)
 		return 2;
-	}
 	o.progress = true;
 	if ((e = mig_import(&o, &st, err, sizeof(err))) != 0) {
 		fprintf(stderr, "idmerge: %s\n", err[0] ? err : yh_strerror(e));
@@ -268,7 +252,41 @@ cmd_import(int argc, char **argv)
 	    (unsigned long long)st.orgs_added, (unsigned long long)st.orgs_updated,
 	    (unsigned long long)st.links_added, (unsigned long long)st.credentials_set,
 	    (unsigned long long)st.unchanged);
+	if (st.legacy_uids > 0)
+		fprintf(stderr, "idmerge: note: %llu of these identities were already in the "
+		    "directory under uids made with the public key of earlier versions: see "
+		    "'idmerge rekey' in docs/idmerge.md\n", (unsigned long long)st.legacy_uids);
 	return 0;
+}
+
+/* rekey: without --accept-new-subjects it only counts and says what re-keying means. */
+static int
+cmd_rekey(int argc, char **argv)
+{
+	struct mig_rekey_opts o;
+	struct mig_rekey_stats st;
+	char err[1024] = "";
+	int e;
+
+	memset(&o, 0, sizeof(o));
+	if (parse_where(argc, argv, &o.where, &o.apply) != 0)
+		return 2;
+	if ((e = mig_rekey(&o, &st, err, sizeof(err))) != 0) {
+		fprintf(stderr, "idmerge: %s\n", err[0] ? err : yh_strerror(e));
+		return e == YH_ERR_CONFIG || e == YH_ERR_KEY || e == YH_ERR_PERM ||
+		    e == YH_ERR_NOT_FOUND ? 2 : 1;
+	}
+	printf("idmerge: %s %llu persons and %llu organizations with uids made with the "
+	    "public key (%llu entities looked at)\n", o.apply ? "re-keyed" : "found",
+	    (unsigned long long)st.persons, (unsigned long long)st.orgs,
+	    (unsigned long long)st.scanned);
+	if (o.apply || st.persons + st.orgs == 0)
+		return 0;
+	fprintf(stderr, "idmerge: nothing changed. Re-keying gives each of them a new uid, and "
+	    "with it a new pairwise 'sub' at every app (authd does not keep the previous ones "
+	    "yet). Stop every authd, then run again with --accept-new-subjects; with Redis "
+	    "sessions, clear them before authd starts again (docs/idmerge.md)\n");
+	return 2;
 }
 
 int
@@ -284,6 +302,8 @@ main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0)
 		return cmd_import(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rekey") == 0)
+		return cmd_rekey(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;

@@ -1,5 +1,5 @@
 /*
- * idmerge internals: the pipeline between the readers (reader.h) and the outputs.
+ * idmerge internals: the pipeline between the readers (input/reader.h) and the outputs.
  *
  * A run has five passes over bounded temporary files, so memory does not grow with
  * the input:
@@ -21,14 +21,14 @@
  * visits partitions in order and sorts inside a partition, so the same input gives the
  * same bytes.
  */
-#ifndef YH_MIG_MIG_H
-#define YH_MIG_MIG_H
+#ifndef YH_MIG_IDMERGE_MIG_H
+#define YH_MIG_IDMERGE_MIG_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "common/buf.h"
-#include "migration-tools/reader.h"
+#include "migration-tools/idmerge/input/reader.h"
 
 /* The values a cleansed record carries through the temporary files. */
 enum mig_val {
@@ -116,6 +116,29 @@ void mig_mask_value(const char *raw, char *out, size_t outsz);
  * canonical: used before a record joins an identity through name and phone. */
 bool mig_id_contradicts(const char *raw_folded, const char *reason, const char *canonical);
 
+/* ---------- counts: where the records of each source went ---------- */
+
+#define MIG_REASONS_MAX 48
+
+struct mig_reason_count {
+	const char *reason;   /* static string */
+	uint64_t n;
+};
+
+struct mig_src_counts {
+	uint64_t read, accounts, rejects, review;
+	struct mig_reason_count rej[MIG_REASONS_MAX];
+	size_t n_rej;
+	struct mig_reason_count rev[MIG_REASONS_MAX];
+	size_t n_rev;
+};
+
+struct mig_counts {
+	struct mig_src_counts *src;   /* one per source */
+	size_t n_src;
+	uint64_t persons, orgs, conflicts;
+};
+
 /* ---------- output.c: temporary record files, JSON output files ---------- */
 
 /* Writes one record as a tab-separated, escaped line. Returns 0 or YH_ERR_IO. */
@@ -141,11 +164,19 @@ int mig_part_sort(struct mig_part *p) YH_WUR;
 /* Frees a partition's memory. */
 void mig_part_free(struct mig_part *p);
 
+/* Partition of a key: FNV-1a 64 modulo nparts. */
+unsigned mig_part_of(const char *key, unsigned nparts);
+
 /* Creates (truncates) an output file with mode 0600 and returns a buffered stream. */
 int mig_create_file(const char *path, FILE **out) YH_WUR;
 
 /* Appends a JSON string ("..." or null for NULL/"") to b. */
 int mig_json_str(struct yh_buf *b, const char *s) YH_WUR;
+
+/* Adds one to a reason's count in a table. The reason is compared by content and
+ * stored as idmerge's own static copy of the code ("other" for an unknown one), so the
+ * caller's string may be freed afterwards. */
+void mig_reason_add(struct mig_reason_count *t, size_t *n, const char *reason);
 
 /* ---------- progress.c ---------- */
 
@@ -167,32 +198,6 @@ void mig_progress_free(struct mig_progress *p);
 
 /* ---------- report.c ---------- */
 
-#define MIG_REASONS_MAX 48
-
-struct mig_reason_count {
-	const char *reason;   /* static string */
-	uint64_t n;
-};
-
-struct mig_src_counts {
-	uint64_t read, accounts, rejects, review;
-	struct mig_reason_count rej[MIG_REASONS_MAX];
-	size_t n_rej;
-	struct mig_reason_count rev[MIG_REASONS_MAX];
-	size_t n_rev;
-};
-
-struct mig_counts {
-	struct mig_src_counts *src;   /* one per source */
-	size_t n_src;
-	uint64_t persons, orgs, conflicts;
-};
-
-/* Adds one to a reason's count in a table. The reason is compared by content and
- * stored as idmerge's own static copy of the code ("other" for an unknown one), so the
- * caller's string may be freed afterwards. */
-void mig_reason_add(struct mig_reason_count *t, size_t *n, const char *reason);
-
 /* Checks that every source's records are accounted for exactly once:
  * read == accounts + rejects + review. Returns 0 or YH_ERR_INTERNAL (message in err). */
 int mig_counts_check(const struct mig_counts *c, const struct mig_sources *s, char *err,
@@ -202,22 +207,71 @@ int mig_counts_check(const struct mig_counts *c, const struct mig_sources *s, ch
 int mig_report_write(const char *dir, const struct mig_sources *s,
     const struct mig_counts *c, bool dry_run) YH_WUR;
 
-/* ---------- merge.c: the run ---------- */
+/* ---------- uid.c ---------- */
+
+#define MIG_UID_KEY_MIN 16     /* bytes of a uid key */
+#define MIG_UID_KEY_MAX 64
+#define MIG_UID_KEY_FILE_LEN 32 /* bytes of the key a run makes */
+#define MIG_UID_KEY_NAME "uid.key" /* the key file a run makes in its output directory */
+#define MIG_UID_CANON_MAX 62   /* bytes of a canonical key (an ID number has 18) */
+
+/* A uid key: HMAC-SHA256 keyed once (OpenSSL EVP_MAC). Used by one thread at a time. */
+struct mig_uid_key;
+
+/*
+ * Makes a uid key from len secret bytes (MIG_UID_KEY_MIN..MIG_UID_KEY_MAX). Returns 0,
+ * YH_ERR_KEY (no key, a length out of range, or the public key of earlier versions),
+ * YH_ERR_ALLOC or YH_ERR_CRYPTO. *out is owned by the caller (mig_uid_key_free); the
+ * key bytes may be wiped afterwards.
+ */
+int mig_uid_key_new(const unsigned char *key, size_t len, struct mig_uid_key **out) YH_WUR;
+
+/*
+ * Reads the uid key file at path: either the form a run makes (MIG_UID_KEY_FILE_LEN
+ * random bytes as one line of hex, mode 0600; with create it is made first, atomically,
+ * when missing, common/keyfile.h) or, without create, a file whose 16..64 bytes are the
+ * key (--uid-key). The file must not be accessible by group or others. Returns 0;
+ * YH_ERR_KEY (missing, malformed, the wrong length, the public key), YH_ERR_PERM,
+ * YH_ERR_IO, YH_ERR_CRYPTO, YH_ERR_ALLOC, with one line in err naming the file.
+ */
+int mig_uid_key_load(const char *path, bool create, struct mig_uid_key **out, char *err,
+    size_t errsz) YH_WUR;
+
+/* The uid key of a run whose outputs are in dir: key_file (--uid-key) when not NULL,
+ * else dir/uid.key. As mig_uid_key_load without create. */
+int mig_uid_key_open(const char *dir, const char *key_file, struct mig_uid_key **out,
+    char *err, size_t errsz) YH_WUR;
+
+/* The uid key of the fixed public domain "yihao/idmerge/uid/v1" that earlier versions
+ * used when given no key: only to recognise the uids made with it (idmerge rekey). */
+int mig_uid_key_legacy(struct mig_uid_key **out) YH_WUR;
+
+/* Frees a uid key (OpenSSL wipes the key). NULL is fine. */
+void mig_uid_key_free(struct mig_uid_key *k);
+
+/* The stable uid of an identity: 32 lower-case hex digits (the directory's uid form)
+ * of HMAC-SHA256(key, kind ':' canonical key), kind 'p' (ID number) or 'o'
+ * (organization code). out >= 33 bytes. YH_ERR_KEY when k is NULL; YH_ERR_INTERNAL
+ * (out too small, canon empty or over MIG_UID_CANON_MAX); YH_ERR_CRYPTO. */
+int mig_uid(struct mig_uid_key *k, char kind, const char *canon, char *out, size_t outsz)
+    YH_WUR;
+
+/* ---------- run.c: the run ---------- */
 
 struct mig_run_opts {
 	const char *out_dir;
 	bool dry_run;
 	int today;                  /* yyyymmdd; 0 = today (CST) */
-	const unsigned char *uid_key; /* HMAC key for uids; NULL = the fixed public domain */
-	size_t uid_key_len;
+	const char *uid_key_file;   /* --uid-key FILE; NULL: OUT_DIR/uid.key (made when missing) */
 	unsigned nparts;            /* 0 = chosen from the input size */
 	bool progress;              /* allow a progress line (still only on a terminal) */
 };
 
 struct mig_run;
 
-/* Starts a run over the loaded sources: creates the output directory's private temp
- * directory and the partition files. */
+/* Starts a run over the loaded sources: creates the output directory (0700), reads or
+ * makes the uid key (see uid_key_file), the private temporary directory and the
+ * partition files. err says what failed; YH_ERR_KEY / YH_ERR_PERM: the uid key. */
 int mig_run_open(const struct mig_run_opts *o, const struct mig_sources *s,
     struct mig_run **out, char *err, size_t errsz) YH_WUR;
 
@@ -246,22 +300,14 @@ const struct mig_counts *mig_run_counts(const struct mig_run *r);
 /* Removes the temporary directory and frees the run. NULL is fine. */
 void mig_run_free(struct mig_run *r);
 
-/* The stable uid of an identity: 32 lower-case hex digits (the directory's uid form)
- * of HMAC-SHA256(key, kind ':' canonical key), kind 'p' (ID number) or 'o'
- * (organization code); key NULL means the fixed public domain. out >= 33 bytes. */
-int mig_uid(const unsigned char *key, size_t keylen, char kind, const char *canon,
-    char *out, size_t outsz) YH_WUR;
-
-/* Partition of a key: FNV-1a 64 modulo nparts. */
-unsigned mig_part_of(const char *key, unsigned nparts);
-
-/* The state of a run, shared by merge.c, match.c and output.c. */
+/* The state of a run, shared by run.c, match.c, merge.c and output.c. */
 struct mig_run {
 	struct mig_run_opts o;
 	const struct mig_sources *s;
 	int today;
-	unsigned char uid_key[64];
-	size_t uid_key_len;
+	struct mig_uid_key *uid;   /* the key of every uid of the run */
+	char key_path[4200];       /* OUT_DIR/uid.key, when no uid_key_file was given */
+	bool key_created;          /* this run made key_path */
 	char tmp[4096];            /* private temporary directory */
 	unsigned nparts;
 	FILE **pf, **nf, **of;     /* pass-1 writers, nparts each */
@@ -275,6 +321,8 @@ struct mig_run {
 	bool out_created;          /* this run made the output directory */
 	bool published;            /* the outputs are in the output directory */
 };
+
+/* ---------- output.c: the files the passes write ---------- */
 
 /* Path of temporary file type ('P', 'N', 'O') number i. */
 void mig_tmp_path(const struct mig_run *r, char type, unsigned i, char *out, size_t outsz);
@@ -316,12 +364,34 @@ int mig_pass_persons(struct mig_run *r) YH_WUR;
 /* Pass 5: organizations out. */
 int mig_pass_orgs(struct mig_run *r) YH_WUR;
 
+/* ---------- state.c ---------- */
+
+struct ident;
+
+/* Where import and rekey find what they work on: a run's output directory (its
+ * identities.jsonl and uid.key), the run's uid key when it was given one (--uid-key,
+ * NULL: in_dir/uid.key), and Yihao's state (-c and/or -d, NULL when not given). */
+struct mig_where {
+	const char *in_dir;
+	const char *uid_key_file;
+	const char *config_path;
+	const char *state_dir;
+};
+
+/*
+ * Opens the vault and the directory from an authd configuration file (config_path, its
+ * identity options) and/or a state directory (state_dir), as authctl does; with create a
+ * new state directory is made (ident_open). At least one of the two is required
+ * (YH_ERR_CONFIG otherwise). Errors as ident_open, with one line in err. *out is owned
+ * by the caller (ident_close).
+ */
+int mig_state_open(const char *config_path, const char *state_dir, bool create,
+    struct ident **out, char *err, size_t errsz) YH_WUR;
+
 /* ---------- import.c ---------- */
 
 struct mig_import_opts {
-	const char *in_dir;
-	const char *config_path;   /* -c, or NULL */
-	const char *state_dir;     /* -d, or NULL */
+	struct mig_where where;    /* in_dir is required */
 	bool progress;
 };
 
@@ -329,16 +399,47 @@ struct mig_import_stats {
 	uint64_t persons_added, persons_updated, orgs_added, orgs_updated;
 	uint64_t links_added, credentials_set, unchanged;
 	uint64_t failed;          /* identities not (fully) imported: logged */
+	uint64_t legacy_uids;     /* found in the directory under a public-key uid */
 };
 
 /*
- * Loads identities.jsonl from in_dir into the directory found through config_path
- * and/or state_dir (created when missing), idempotently: a second import of the same
- * file changes nothing. Returns 0; YH_ERR_CONFIG/KEY/PERM (err: the state cannot be
- * opened); YH_ERR_IO; YH_ERR_CONFLICT when some identities failed (counted in
- * st->failed, each logged) while the others were imported.
+ * Loads identities.jsonl from where.in_dir into the directory found through
+ * where.config_path and/or where.state_dir (created when missing), idempotently: a
+ * second import of the same file changes nothing. Every identity's uid must be the one
+ * the run's uid key gives its ID number or organization code (where.uid_key_file, or
+ * in_dir/uid.key): one made with
+ * another key, or with the public key of earlier versions, is not imported. Returns 0;
+ * YH_ERR_CONFIG/KEY/PERM (err: the uid key or the state cannot be opened); YH_ERR_IO;
+ * YH_ERR_CONFLICT when some identities failed (counted in st->failed, each logged)
+ * while the others were imported.
  */
 int mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *err,
+    size_t errsz) YH_WUR;
+
+/* ---------- rekey.c ---------- */
+
+struct mig_rekey_opts {
+	struct mig_where where;    /* in_dir or uid_key_file: the uid key */
+	bool apply;                /* re-key; false: only count what would be */
+};
+
+struct mig_rekey_stats {
+	uint64_t scanned;          /* entities looked at */
+	uint64_t persons, orgs;    /* those with a public-key uid (re-keyed when applied) */
+};
+
+/*
+ * Finds every person and organization in the existing directory (where.config_path
+ * and/or where.state_dir) whose uid was made with the public key of earlier versions,
+ * and with apply gives each the uid the run's key gives (where.uid_key_file, or
+ * where.in_dir/uid.key), every record
+ * referring to it following in the same transaction (dir_uid_rekey). Idempotent. The
+ * pairwise subjects apps know for a re-keyed person change with the uid
+ * (docs/idmerge.md): the caller decides whether to apply. Returns 0, or an error with
+ * one line in err: YH_ERR_KEY/PERM/CONFIG (the uid key or the state), YH_ERR_NOT_FOUND
+ * (no directory), YH_ERR_DB, YH_ERR_ALLOC.
+ */
+int mig_rekey(const struct mig_rekey_opts *o, struct mig_rekey_stats *st, char *err,
     size_t errsz) YH_WUR;
 
 #endif

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "common/timeutil.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 struct mig_progress {
 	const char *label;

@@ -5,7 +5,9 @@
  * only changed fields are written; a legacy link is added once; a credential is only
  * set when the owner has none, so a password already upgraded to argon2id is never
  * replaced by the legacy hash. A legacy account linked to somebody else is never moved:
- * it is counted as failed and logged.
+ * it is counted as failed and logged. A uid that the run's uid key does not give (a file
+ * made with another key, or with the public key of earlier versions, whose uids can be
+ * reversed to ID numbers) never enters the directory.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,47 +18,13 @@
 #include <jansson.h>
 
 #include "common/buf.h"
-#include "common/config.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "identity/identity.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 #define IMPORT_LINE_MAX (16u << 20)
 #define IMPORT_BATCH 5000
-
-/* Loads the identity configuration from -c and/or -d, like authctl does. */
-static int
-load_cfg(const struct mig_import_opts *o, struct ident_cfg *cfg, char *err, size_t errsz)
-{
-	struct yh_cfg_err cerr;
-	int r;
-
-	if (o->config_path == NULL && o->state_dir == NULL) {
-		memset(cfg, 0, sizeof(*cfg));
-		snprintf(err, errsz, "no state directory: pass -d STATE_DIR or -c FILE");
-		return YH_ERR_CONFIG;
-	}
-	if ((r = ident_cfg_init(cfg, &cerr)) != 0) {
-		yh_cfg_err_format(&cerr, err, errsz);
-		goto out;
-	}
-	if (o->config_path != NULL && (r = yh_cfg_load_file(ident_cfg_opts, cfg, o->config_path,
-	    YH_CFG_PARTIAL, &cerr)) != 0) {
-		yh_cfg_err_format(&cerr, err, errsz);
-		goto out;
-	}
-	if (o->state_dir != NULL && (r = yh_cfg_set(ident_cfg_opts, cfg, "state_dir", o->state_dir,
-	    "command line", &cerr)) != 0) {
-		yh_cfg_err_format(&cerr, err, errsz);
-		goto out;
-	}
-	r = ident_cfg_finish(cfg, err, errsz);
-out:
-	if (r != 0)
-		ident_cfg_free(cfg);
-	return r;
-}
 
 /* A string member, or NULL when absent, null or empty. */
 static const char *
@@ -75,9 +43,38 @@ same(const char *a, const char *b)
 
 struct import_ctx {
 	struct ident *id;
+	struct mig_uid_key *uid_key;
+	struct mig_uid_key *legacy;   /* to notice uids made with the public key */
 	struct mig_import_stats *st;
 	uint64_t line;
 };
+
+/* Counts an identity the directory holds under the public-key uid of its key: one
+ * imported by an earlier idmerge, for `idmerge rekey`. */
+static void
+note_legacy(struct import_ctx *c, const char *dir_uid, char kind, const char *canon)
+{
+	char old[DIR_UID_LEN + 1];
+
+	if (mig_uid(c->legacy, kind, canon, old, sizeof(old)) == 0 && strcmp(old, dir_uid) == 0)
+		c->st->legacy_uids++;
+}
+
+/* True when uid is the one the run's key gives kind ('p', 'o') and canonical key. */
+static bool
+uid_is_keyed(struct import_ctx *c, const char *uid, char kind, const char *canon)
+{
+	char want[DIR_UID_LEN + 1];
+
+	if (canon == NULL || mig_uid(c->uid_key, kind, canon, want, sizeof(want)) != 0 ||
+	    strcmp(want, uid) != 0) {
+		yh_warn("identities.jsonl:%llu: uid %s is not the one the uid key gives: not "
+		    "imported (a file made with another key or an older idmerge?)",
+		    (unsigned long long)c->line, uid);
+		return false;
+	}
+	return true;
+}
 
 /* Adds or updates a person; owner gets the directory uid to link accounts to. */
 static int
@@ -115,6 +112,7 @@ import_person(struct import_ctx *c, json_t *j, const char *uid, char owner[DIR_U
 		e = dir_person_find_id_number(c->id->dir, idn, &cur);
 		if (e == 0) {
 			memcpy(owner, cur.uid, DIR_UID_LEN + 1);
+			note_legacy(c, cur.uid, 'p', cur.id_number);
 			c->st->unchanged++;
 			goto out;
 		}
@@ -190,6 +188,7 @@ import_org(struct import_ctx *c, json_t *j, const char *uid, char owner[DIR_UID_
 		e = dir_org_find_org_code(c->id->dir, oc, &cur);
 		if (e == 0) {
 			memcpy(owner, cur.uid, DIR_UID_LEN + 1);
+			note_legacy(c, cur.uid, 'o', cur.org_code);
 			c->st->unchanged++;
 			goto out;
 		}
@@ -320,9 +319,11 @@ import_one(struct import_ctx *c, const char *line, size_t len)
 	if (uid == NULL || !dir_uid_valid(uid) || kind == NULL)
 		e = YH_ERR_INVALID;
 	else if (strcmp(kind, "person") == 0)
-		e = import_person(c, j, uid, owner);
+		e = uid_is_keyed(c, uid, 'p', jstr(j, "id_number")) ?
+		    import_person(c, j, uid, owner) : YH_ERR_KEY;
 	else if (strcmp(kind, "org") == 0)
-		e = import_org(c, j, uid, owner);
+		e = uid_is_keyed(c, uid, 'o', jstr(j, "org_code")) ?
+		    import_org(c, j, uid, owner) : YH_ERR_KEY;
 	else
 		e = YH_ERR_INVALID;
 	if (e == 0) {
@@ -363,7 +364,6 @@ int
 mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *err,
     size_t errsz)
 {
-	struct ident_cfg cfg;
 	struct import_ctx c;
 	struct yh_buf line;
 	char path[4200];
@@ -376,16 +376,17 @@ mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *e
 	memset(st, 0, sizeof(*st));
 	memset(&c, 0, sizeof(c));
 	yh_buf_init(&line, IMPORT_LINE_MAX);
-	snprintf(path, sizeof(path), "%s/identities.jsonl", o->in_dir);
+	snprintf(path, sizeof(path), "%s/identities.jsonl", o->where.in_dir);
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
 		return YH_ERR_IO;
 	}
-	if ((e = load_cfg(o, &cfg, err, errsz)) != 0)
+	if ((e = mig_uid_key_open(o->where.in_dir, o->where.uid_key_file, &c.uid_key, err,
+	    errsz)) != 0 ||
+	    (e = mig_uid_key_legacy(&c.legacy)) != 0)
 		goto out;
-	e = ident_open(&cfg, true, &c.id, err, errsz);
-	ident_cfg_free(&cfg);
-	if (e != 0)
+	if ((e = mig_state_open(o->where.config_path, o->where.state_dir, true, &c.id, err,
+	    errsz)) != 0)
 		goto out;
 	c.st = st;
 	if (o->progress && (prog = mig_progress_new(false)) != NULL) {
@@ -432,5 +433,7 @@ out:
 		fclose(f);
 	yh_buf_free(&line);
 	ident_close(c.id);
+	mig_uid_key_free(c.uid_key);
+	mig_uid_key_free(c.legacy);
 	return e;
 }

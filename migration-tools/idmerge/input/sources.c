@@ -15,8 +15,8 @@
 #include <jansson.h>
 
 #include "common/buf.h"
-#include "migration-tools/encoding.h"
-#include "migration-tools/reader.h"
+#include "migration-tools/idmerge/input/encoding.h"
+#include "migration-tools/idmerge/input/reader.h"
 
 #define SOURCES_FILE_MAX (1024 * 1024)
 #define SOURCES_MAX 1000

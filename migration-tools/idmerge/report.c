@@ -9,47 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "migration-tools/mig.h"
-
-/* Every reason code idmerge gives. The tables keep pointers to these static strings
- * (a reason read back from a temporary file lives only as long as its partition). */
-static const char *const known_reasons[] = {
-	"bad_length", "bad_charset", "bad_checksum", "bad_birthdate", "future_birthdate",
-	"bad_region", "bad_registration", "bad_org_code", "scientific_notation", "placeholder",
-	"missing_id", "unreadable", "too_long", "name_conflict", "uscc_conflict",
-	"org_code_mismatch", "ambiguous_match", "id_contradiction", "candidate_in_conflict",
-};
-
-static const char *
-intern_reason(const char *reason)
-{
-	for (size_t i = 0; reason != NULL && i < sizeof(known_reasons) / sizeof(known_reasons[0]); i++)
-		if (strcmp(known_reasons[i], reason) == 0)
-			return known_reasons[i];
-	return "other";
-}
-
-void
-mig_reason_add(struct mig_reason_count *t, size_t *n, const char *reason)
-{
-	size_t i;
-
-	reason = intern_reason(reason);
-	for (i = 0; i < *n; i++)
-		if (strcmp(t[i].reason, reason) == 0) {
-			t[i].n++;
-			return;
-		}
-	if (*n == MIG_REASONS_MAX) {
-		/* The table is far larger than the set of codes; fold any excess. */
-		t[*n - 1].reason = "other";
-		t[*n - 1].n++;
-		return;
-	}
-	t[*n].reason = reason;
-	t[*n].n = 1;
-	(*n)++;
-}
+#include "migration-tools/idmerge/mig.h"
 
 int
 mig_counts_check(const struct mig_counts *c, const struct mig_sources *s, char *err,

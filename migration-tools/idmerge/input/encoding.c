@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "migration-tools/encoding.h"
+#include "migration-tools/idmerge/input/encoding.h"
 
 #define RAW_CHUNK (256 * 1024)
 #define RAW_CARRY 8             /* an incomplete character kept for the next chunk */

@@ -11,7 +11,7 @@
 #include "common/timeutil.h"
 #include "identity/idnum.h"
 #include "identity/matchkey.h"
-#include "migration-tools/mig.h"
+#include "migration-tools/idmerge/mig.h"
 
 /* Values clerks type when they do not know the number. Compared after trimming. */
 static const char *const placeholder_words[] = {

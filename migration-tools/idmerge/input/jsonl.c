@@ -13,8 +13,7 @@
 #include <string.h>
 
 #include "common/utf8.h"
-#include "migration-tools/encoding.h"
-#include "migration-tools/reader.h"
+#include "migration-tools/idmerge/input/format.h"
 
 /* Finds the end of the line at the start of the window, within the record cap.
  * Returns 1 with *len (without the LF) and *next (with it), 0 at the end of the file,

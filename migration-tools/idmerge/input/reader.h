@@ -4,8 +4,8 @@
  * record at a time with its values already converted to UTF-8 and mapped from the
  * source's column names to the logical fields below. Memory is bounded per record.
  */
-#ifndef YH_MIG_READER_H
-#define YH_MIG_READER_H
+#ifndef YH_MIG_INPUT_READER_H
+#define YH_MIG_INPUT_READER_H
 
 #include <stddef.h>
 #include <stdint.h>
