@@ -319,7 +319,8 @@ user_add(int argc, char **argv)
 	p.email = (char *)o.email;
 	p.username = (char *)o.username;
 	p.status = DIR_STATUS_ACTIVE;
-	if ((r = dir_person_add(id->dir, &p, uid)) != 0) {
+	if ((r = dir_person_add_cred(id->dir, &p, hash != NULL ? PW_SCHEME_ARGON2ID : NULL,
+	    hash, uid)) != 0) {
 		if (r == YH_ERR_EXISTS)
 			r = ctl_fail("a user with this ID number or username already exists");
 		else if (r == YH_ERR_INVALID || r == YH_ERR_TOO_LONG)
@@ -327,12 +328,6 @@ user_add(int argc, char **argv)
 			    "look like an ID number or a phone number)");
 		else
 			r = ctl_fail("cannot add the user: %s", yh_strerror(r));
-		goto out;
-	}
-	if (hash != NULL && (r = dir_cred_set(id->dir, uid, PW_SCHEME_ARGON2ID, hash,
-	    NULL)) != 0) {
-		r = ctl_fail("user %s added but the password was not stored: %s", uid,
-		    yh_strerror(r));
 		goto out;
 	}
 	if ((r = record(id, "user.add", uid, o.phone == NULL ? NULL :

@@ -231,7 +231,7 @@ audit_register(struct reg_job *j, const char *uid, const char *result)
 	return r;
 }
 
-/* Hash first (same time whatever follows), then create the person and the password. */
+/* Hash first (same time whatever follows), then create the person with the password. */
 static int
 reg_create(struct reg_job *j)
 {
@@ -248,8 +248,9 @@ reg_create(struct reg_job *j)
 	p.name = j->f.name;
 	p.phone = j->f.phone_key;
 	/* Typed in by whoever fills the form: not verified, so not a login identifier
-	 * (phone_verified false). loa.level 0: LoA 1 by "self" (dir_person_add). */
-	r = dir_person_add(j->app->dir, &p, uid);
+	 * (phone_verified false). loa.level 0: LoA 1 by "self" (dir_person_add). The
+	 * person and the password are stored in one transaction. */
+	r = dir_person_add_cred(j->app->dir, &p, PW_SCHEME_ARGON2ID, enc, uid);
 	if (r == YH_ERR_EXISTS) {
 		if ((r = audit_register(j, NULL, "exists")) == 0) {
 			login_metric(j->app, "register", "failure");
@@ -259,12 +260,6 @@ reg_create(struct reg_job *j)
 	}
 	if (r != 0)
 		goto out;
-	if ((r = dir_cred_set(j->app->dir, uid, PW_SCHEME_ARGON2ID, enc, NULL)) != 0) {
-		yh_error("registered %s but cannot store the password: %s", uid, yh_strerror(r));
-		if (dir_person_set_status(j->app->dir, uid, DIR_STATUS_DISABLED) != 0)
-			yh_error("cannot disable the half-registered %s", uid);
-		goto out;
-	}
 	/* Only now, with the person committed: the trail never claims an account that a
 	 * failed write took back. Without the line the registration is answered as failed
 	 * (a retry gets the usual answer: the account is there). */

@@ -503,8 +503,31 @@ person_fields(struct dir *d, const struct dir_person *in, struct dir_person_rec 
 	return r;
 }
 
+/* Checks a credential as dir_cred_set stores it. */
+static int
+check_cred(const char *scheme, const char *hash, const char *salt)
+{
+	int r;
+
+	if (scheme == NULL || !pw_scheme_valid(scheme))
+		return YH_ERR_UNSUPPORTED;
+	if (!pw_scheme_storable(scheme))
+		return YH_ERR_DENIED;
+	if ((r = check_text(hash, PW_HASH_MAX, true)) != 0 ||
+	    (r = check_text(salt, PW_SALT_MAX, false)) != 0)
+		return r;
+	return 0;
+}
+
 int
 dir_person_add(struct dir *d, const struct dir_person *in, char *uid_out)
+{
+	return dir_person_add_cred(d, in, NULL, NULL, uid_out);
+}
+
+int
+dir_person_add_cred(struct dir *d, const struct dir_person *in, const char *scheme,
+    const char *hash, char *uid_out)
 {
 	struct dir_person_rec rec;
 	char idnum[19];
@@ -514,6 +537,10 @@ dir_person_add(struct dir *d, const struct dir_person *in, char *uid_out)
 	memset(&rec, 0, sizeof(rec));
 	if (uid_out != NULL)
 		uid_out[0] = '\0';
+	if ((scheme != NULL || hash != NULL) && (r = check_cred(scheme, hash, NULL)) != 0)
+		return r;
+	rec.cred_scheme = scheme;
+	rec.cred_hash = hash;
 	if (!empty(in->uid) && !dir_uid_valid(in->uid))
 		return YH_ERR_INVALID;
 	if (in->loa.level != 0 && (r = check_loa(&in->loa)) != 0)
@@ -1097,15 +1124,10 @@ dir_cred_set(struct dir *d, const char *owner_uid, const char *scheme, const cha
 {
 	int r;
 
-	if (scheme == NULL || !pw_scheme_valid(scheme))
-		return YH_ERR_UNSUPPORTED;
-	if (!pw_scheme_storable(scheme))
-		return YH_ERR_DENIED;
+	if ((r = check_cred(scheme, hash, salt)) != 0)
+		return r;
 	if (!dir_uid_valid(owner_uid))
 		return YH_ERR_INVALID;
-	if ((r = check_text(hash, PW_HASH_MAX, true)) != 0 ||
-	    (r = check_text(salt, PW_SALT_MAX, false)) != 0)
-		return r;
 	return d->ops->cred_set(d->be, owner_uid, scheme, hash,
 	    empty(salt) ? NULL : salt, yh_now());
 }

@@ -214,6 +214,15 @@ bool dir_uid_valid(const char *s);
 int dir_person_add(struct dir *d, const struct dir_person *in, char *uid_out) YH_WUR;
 
 /*
+ * dir_person_add with a first credential (scheme and hash as for dir_cred_set, no
+ * salt) stored in the same transaction: either both are stored or neither is, so a
+ * failed write (a full disk) never leaves a person who cannot log in. Errors as
+ * dir_person_add and dir_cred_set.
+ */
+int dir_person_add_cred(struct dir *d, const struct dir_person *in, const char *scheme,
+    const char *hash, char *uid_out) YH_WUR;
+
+/*
  * Replaces the person's name, phone (with in->phone_verified), email and username
  * (NULL or "" clears the optional ones) by in->uid. The ID number, LoA, status and created time are not
  * changed (see dir_person_set_status / dir_person_set_loa). Errors as dir_person_add,

@@ -25,6 +25,9 @@ struct dir_person_rec {
 	struct dir_person p;   /* p.id_number, p.phone: sealed strings (phone may be NULL) */
 	char id_index[VAULT_BLIND_HEX_LEN + 1];
 	char phone_index[VAULT_BLIND_HEX_LEN + 1];   /* "" when no phone */
+	/* person_add only: a first credential stored with the person, all or nothing
+	 * (NULL scheme: none). */
+	const char *cred_scheme, *cred_hash;
 };
 
 /* How person_find looks a person up. */

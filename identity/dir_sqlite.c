@@ -776,6 +776,26 @@ entity_add(struct sq *s, const char *uid, const char *kind)
 
 /* ---- persons ---- */
 
+/* Stores (replaces) owner's credential; the caller holds the connection for a write. */
+static int
+cred_write(struct sq *s, const char *owner, const char *scheme, const char *hash,
+    const char *salt, int64_t now)
+{
+	sqlite3_stmt *st = sq_get(s, ST_CRED_SET);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, owner);
+	bind_text(st, 2, scheme);
+	bind_text(st, 3, hash);
+	bind_opt(st, 4, salt);
+	sqlite3_bind_int64(st, 5, now);
+	e = sq_exec(s, st, "cred set");
+	sq_done(st);
+	return e;
+}
+
 static int
 person_insert(struct sq *s, const struct dir_person_rec *r)
 {
@@ -817,6 +837,8 @@ sq_person_add(void *be, const struct dir_person_rec *r)
 		e = entity_add(s, r->p.uid, "person");
 		if (e == 0)
 			e = person_insert(s, r);
+		if (e == 0 && r->cred_scheme != NULL)
+			e = cred_write(s, r->p.uid, r->cred_scheme, r->cred_hash, NULL, r->p.created);
 		e = sp_end(s, e);
 	}
 	return sq_wend(s, e);
@@ -1318,18 +1340,10 @@ sq_cred_set(void *be, const char *owner, const char *scheme, const char *hash,
     const char *salt, int64_t now)
 {
 	struct sq *s = be;
-	sqlite3_stmt *st = NULL;
 	int e;
 
-	if ((e = sq_wstmt(s, ST_CRED_SET, &st)) == 0) {
-		bind_text(st, 1, owner);
-		bind_text(st, 2, scheme);
-		bind_text(st, 3, hash);
-		bind_opt(st, 4, salt);
-		sqlite3_bind_int64(st, 5, now);
-		e = sq_exec(s, st, "cred set");
-	}
-	sq_done(st);
+	if ((e = sq_wbegin(s)) == 0)
+		e = cred_write(s, owner, scheme, hash, salt, now);
 	return sq_wend(s, e);
 }
 

@@ -1241,6 +1241,41 @@ test_disk_full(void **state)
 	assert_int_equal(dir_bulk_end(f->d), 0);
 }
 
+/*
+ * A person added with a password gets both or neither: when the credential cannot be
+ * stored (here a trigger refuses it), the person is not stored either, so no account is
+ * left that nobody can log in to.
+ */
+static void
+test_person_with_password(void **state)
+{
+	static const char hash[] = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+	struct fx *f = *state;
+	struct dir_person p;
+	struct dir_cred c;
+	char uid[DIR_UID_LEN + 1], id[19];
+
+	make_id(920, id);
+	memset(&p, 0, sizeof(p));
+	p.id_number = id;
+	p.name = (char *)"丁";
+	raw_sql(f->cfg.sqlite_path, "CREATE TRIGGER refuse_cred BEFORE INSERT ON credential"
+	    " BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+	assert_int_not_equal(dir_person_add_cred(f->d, &p, "argon2id", hash, uid), 0);
+	assert_string_equal(uid, "");
+	assert_int_equal(raw_int(f->cfg.sqlite_path, "SELECT count(*) FROM person"), 0);
+	assert_int_equal(raw_int(f->cfg.sqlite_path, "SELECT count(*) FROM entity"), 0);
+	raw_sql(f->cfg.sqlite_path, "DROP TRIGGER refuse_cred;");
+
+	assert_int_equal(dir_person_add_cred(f->d, &p, "plain", "x", uid), YH_ERR_DENIED);
+	assert_int_equal(dir_person_add_cred(f->d, &p, "argon2id", hash, uid), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(dir_cred_get(f->d, uid, &c), 0);
+	assert_string_equal(c.scheme, "argon2id");
+	assert_string_equal(c.hash, hash);
+	dir_cred_clear(&c);
+}
+
 static void
 test_status_names(void **state)
 {
@@ -1406,6 +1441,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_consents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_consent_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
+		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
