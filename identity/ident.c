@@ -13,8 +13,8 @@
 #include "common/secmem.h"
 #include "identity/identity.h"
 #include "identity/identity_config.h"
-#include "identity/passwd.h"
-#include "identity/vault.h"
+#include "identity/passwd/passwd.h"
+#include "identity/vault/vault.h"
 
 static bool
 empty(const char *s)

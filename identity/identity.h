@@ -9,10 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "common/err.h"
-#include "identity/dir.h"
+#include "identity/dir/dir.h"
 #include "identity/identity_config.h"
-#include "identity/passwd.h"
-#include "identity/vault.h"
+#include "identity/passwd/passwd.h"
+#include "identity/vault/vault.h"
 
 struct ident {
 	struct vault *vault;     /* owned; thread-safe */
@@ -23,7 +23,7 @@ struct ident {
 
 /*
  * The pairwise-subject key: the HMAC key from which every app's `sub` for a person is
- * derived (authd/oidc.h). It belongs to the directory, like the vault key: it is made
+ * derived (authd/oidc/oidc.h). It belongs to the directory, like the vault key: it is made
  * in the state directory together with a new directory (whoever creates it: authd,
  * authctl or idmerge import) and must never be replaced next to an existing one.
  */

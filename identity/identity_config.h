@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include "common/config.h"
 #include "common/err.h"
-#include "identity/passwd.h"
+#include "identity/passwd/passwd.h"
 
 /* Longest path accepted for any of the paths below. */
 #define IDENT_PATH_MAX 3072

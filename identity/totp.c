@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
-#include "identity/dir.h"
+#include "identity/dir/dir.h"
 #include "identity/totp.h"
 
 #define TOTP_LABEL_MAX 128

@@ -9,8 +9,8 @@
 
 #include "common/buf.h"
 #include "common/timeutil.h"
-#include "identity/idnum.h"
-#include "identity/matchkey.h"
+#include "identity/idn/idnum.h"
+#include "identity/match/matchkey.h"
 #include "migration-tools/idmerge/mig.h"
 
 /* Values clerks type when they do not know the number. Compared after trimming. */

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "authd/audit.h"
+#include "authcore/audit/audit.h"
 #include "common/timeutil.h"
 
 #define THREADS 16

@@ -14,8 +14,8 @@
 #include <time.h>
 
 #include "common/timeutil.h"
-#include "identity/idnum.h"
-#include "identity/matchkey.h"
+#include "identity/idn/idnum.h"
+#include "identity/match/matchkey.h"
 
 #define NINPUT 4096              /* distinct inputs, cycled (fits in L1/L2) */
 #define SLICE_NS 100000000LL     /* one measurement slice: 0.1 s */

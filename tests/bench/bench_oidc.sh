@@ -48,7 +48,7 @@ set -euo pipefail
 BUILD=${YH_BUILD:-build}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 AUTHD=$BUILD/authd/authd
-AUTHCTL=$BUILD/authd/authctl
+AUTHCTL=$BUILD/authctl/authctl
 JWS=$BUILD/tests/bench/bench_jws
 FLOWS=$SRC/tests/bench/bench_oidc_flows.mjs
 CC_LUA=$SRC/tests/bench/bench_oidc_cc.lua

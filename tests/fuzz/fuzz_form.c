@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authd/http.h"
+#include "authd/http/http.h"
+#include "common/netaddr.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -45,9 +46,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < sizeof(text)) {
 		memcpy(text, data, size);
 		text[size] = '\0';
-		if (http_parse_listen(text, host, sizeof(host), &port) == 0)
+		if (net_listen_parse(text, host, sizeof(host), &port) == 0)
 			CHECK(strlen(host) > 0 && strlen(host) < sizeof(host));
-		(void)http_check_proxies(text, bad, sizeof(bad));
+		(void)net_cidr_list_check(text, bad, sizeof(bad));
 	}
 	return 0;
 }

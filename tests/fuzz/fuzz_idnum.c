@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "identity/idnum.h"
-#include "identity/matchkey.h"
+#include "identity/idn/idnum.h"
+#include "identity/match/matchkey.h"
 
 #define FUZZ_TODAY 20261122
 

@@ -10,7 +10,7 @@
  * open: the directory is only read afterwards).
  *
  * The Basic header parser and the PKCE check are static functions of
- * authd/oidc_client_auth.c and authd/oidc_token.c: those two files are compiled into
+ * authd/oidc/client_auth.c and authd/oidc/token.c: those two files are compiled into
  * this target (their archive members are then not linked), with http_req_header
  * renamed so that the Basic parser reads the fuzzed header.
  *
@@ -27,30 +27,30 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
-#include "authd/http.h"
+#include "authd/http/http.h"
 
 /* The Basic parser reads its header through this stub. */
 const char *fuzz_req_header(struct http_req *req, const char *name);
 #define http_req_header fuzz_req_header
-#include "authd/oidc_client_auth.c"
-#include "authd/oidc_token.c"
+#include "authd/oidc/client_auth.c"
+#include "authd/oidc/token.c"
 #undef http_req_header
 
-#include "authd/clients.h"
-#include "authd/consent.h"
-#include "authd/login.h"
-#include "authd/oidc.h"
-#include "authd/oidc_authorize.h"
-#include "authd/routes.h"
-#include "authd/sess.h"
+#include "authcore/clients/clients.h"
+#include "authd/oidc/consent.h"
+#include "authd/login/login.h"
+#include "authd/oidc/oidc.h"
+#include "authd/oidc/authorize.h"
+#include "authd/app.h"
+#include "authd/session/sess.h"
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "identity/dir.h"
+#include "identity/dir/dir.h"
 #include "identity/identity.h"
-#include "identity/idnum.h"
+#include "identity/idn/idnum.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 

@@ -1,6 +1,6 @@
 /*
- * libFuzzer target for what the login pages do with request text (authd/pages.h,
- * authd/login.h, authd/csrf.h, identity/totp.h): HTML escaping and the page builder,
+ * libFuzzer target for what the login pages do with request text (authd/ui/pages.h,
+ * authd/login/login.h, authd/ui/csrf.h, identity/totp.h): HTML escaping and the page builder,
  * language negotiation (lang, yh_lang, ui_locales, Accept-Language), percent-encoding,
  * the `next` rule, CSRF cookies and tokens, and typed TOTP codes.
  *
@@ -27,10 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authd/csrf.h"
-#include "authd/http.h"
-#include "authd/login.h"
-#include "authd/pages.h"
+#include "authd/ui/csrf.h"
+#include "authd/http/http.h"
+#include "authd/login/login.h"
+#include "authd/ui/pages.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for password verification against stored hashes (identity/passwd.h):
+ * libFuzzer target for password verification against stored hashes (identity/passwd/passwd.h):
  * the argon2id PHC parser, the legacy digest / Django PBKDF2 / crypt(3) parsers and the
  * plaintext scheme, all through pw_verify with the cheap test cost as `current`.
  *
@@ -24,7 +24,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "identity/passwd.h"
+#include "identity/passwd/passwd.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 

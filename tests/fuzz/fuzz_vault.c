@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the PII vault's sealed-value parser and decryption
- * (identity/vault.h: vault_open_value), for both ciphers.
+ * (identity/vault/vault.h: vault_open_value), for both ciphers.
  *
  * At start two key files with FIXED keys (one per cipher) are written to a temporary
  * directory and opened, so the seed corpus (values sealed under those keys) reaches the
@@ -29,7 +29,7 @@
 
 #include "common/log.h"
 #include "common/secmem.h"
-#include "identity/vault.h"
+#include "identity/vault/vault.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 

@@ -6,7 +6,7 @@
 set -u
 : "${YH_BUILD:?}"
 AUTHD=$YH_BUILD/authd/authd
-A=$YH_BUILD/authd/authctl
+A=$YH_BUILD/authctl/authctl
 . "$(dirname "$0")/lib.sh"
 make_tmp apps
 PORT=$(free_port)

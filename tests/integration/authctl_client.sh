@@ -4,7 +4,7 @@
 # that write nothing, exit codes, private_key_jwt JWKS, parallel authctl runs.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
-A=$YH_BUILD/authd/authctl
+A=$YH_BUILD/authctl/authctl
 . "$(dirname "$0")/lib.sh"
 make_tmp client
 S=$TMP/state

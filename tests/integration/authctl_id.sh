@@ -5,7 +5,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 BUILD=${YH_BUILD:-build}
-AUTHCTL=$BUILD/authd/authctl
+AUTHCTL=$BUILD/authctl/authctl
 make_tmp
 
 if [[ ! -x $AUTHCTL ]]; then

@@ -4,7 +4,7 @@
 # one line and exit 1.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
-A=$YH_BUILD/authd/authctl
+A=$YH_BUILD/authctl/authctl
 . "$(dirname "$0")/lib.sh"
 make_tmp keys
 kid_of() { awk -v s="$1" -v a="$2" '$1 == s && $2 == a { print $3; exit }' "$3"; }

@@ -7,7 +7,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 BUILD=${YH_BUILD:-build}
-AUTHCTL=$BUILD/authd/authctl
+AUTHCTL=$BUILD/authctl/authctl
 make_tmp
 
 # json FILE EXPR: evaluates a python expression over the JSON value j read from FILE.

@@ -9,7 +9,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 BUILD=${YH_BUILD:-build}
 AUTHD=$BUILD/authd/authd
-AUTHCTL=$BUILD/authd/authctl
+AUTHCTL=$BUILD/authctl/authctl
 make_tmp
 
 [[ -x $AUTHD ]] || { echo "FAIL: $AUTHD not built"; exit 1; }

@@ -12,7 +12,7 @@ set -euo pipefail
 BUILD=${YH_BUILD:-build}
 SRC=${YH_SRCDIR:-.}
 IDMERGE=$BUILD/migration-tools/idmerge/idmerge
-AUTHCTL=$BUILD/authd/authctl
+AUTHCTL=$BUILD/authctl/authctl
 FIX=$(cd "$SRC/tests/fixtures/idmerge" && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

@@ -14,7 +14,7 @@ BUILD=${YH_BUILD:-build}
 SRC=${YH_SRCDIR:-.}
 IDMERGE=$BUILD/migration-tools/idmerge/idmerge
 AUTHD=$BUILD/authd/authd
-AUTHCTL=$BUILD/authd/authctl
+AUTHCTL=$BUILD/authctl/authctl
 FIX=$(cd "$SRC/tests/fixtures/idmerge" && pwd)
 make_tmp
 export CI=true

@@ -7,7 +7,7 @@
 #   - a tampered token is rejected by both; an alg outside the allow-list is rejected
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
-AUTHCTL=$YH_BUILD/authd/authctl
+AUTHCTL=$YH_BUILD/authctl/authctl
 JOSE=$YH_SRCDIR/tests/node/jose_interop.mjs
 command -v node >/dev/null || { echo "FAIL: node not installed (./run deps installs it)"; exit 1; }
 [[ -d $YH_SRCDIR/tests/node/node_modules/jose ]] || { echo "FAIL: tests/node/node_modules/jose missing (npm ci in tests/node)"; exit 1; }

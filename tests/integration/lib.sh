@@ -54,7 +54,7 @@ finish() {
 need_authd() {
   YH_BUILD=$(cd "${YH_BUILD:?}" && pwd) || exit 1
   AUTHD=$YH_BUILD/authd/authd
-  AUTHCTL=$YH_BUILD/authd/authctl
+  AUTHCTL=$YH_BUILD/authctl/authctl
   [[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# An operator ends a person's sessions through authd's control socket (authd/control.h):
+# An operator ends a person's sessions through authd's control socket (authd/control/control.h):
 # a person logs in through the real /login form (curl with a cookie jar), a public app
 # (PKCE S256) gets a code so the session records it; `authctl user logout UID` ends the
 # session (ended 1), authd POSTs a logout token to the app's back-channel receiver (a

@@ -22,8 +22,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "authd/audit.h"
-#include "authd/audit_int.h"
+#include "authcore/audit/audit.h"
+#include "authcore/audit/audit_int.h"
 
 static char dir[64];
 static char path[128];

@@ -18,10 +18,11 @@
 #include <sys/time.h>
 #include <cmocka.h>
 
-#include "authd/authd_config.h"
-#include "authd/http.h"
-#include "authd/metrics.h"
-#include "authd/workers.h"
+#include "authcore/authd_config.h"
+#include "authd/http/http.h"
+#include "common/netaddr.h"
+#include "common/metrics.h"
+#include "common/workers.h"
 
 static void
 test_parse_listen(void **state)
@@ -30,20 +31,20 @@ test_parse_listen(void **state)
 	uint16_t port;
 
 	(void)state;
-	assert_int_equal(http_parse_listen("127.0.0.1:8080", host, sizeof(host), &port), 0);
+	assert_int_equal(net_listen_parse("127.0.0.1:8080", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 8080);
-	assert_int_equal(http_parse_listen("[::1]:0", host, sizeof(host), &port), 0);
+	assert_int_equal(net_listen_parse("[::1]:0", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 0);
-	assert_int_equal(http_parse_listen("0.0.0.0:65535", host, sizeof(host), &port), 0);
+	assert_int_equal(net_listen_parse("0.0.0.0:65535", host, sizeof(host), &port), 0);
 	static const char *const bad[] = {
 		"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:+80",
 		"localhost:80", "::1:80", "[::1:80", "[127.0.0.1]:80", ":80", "1.2.3:80",
 		"127.0.0.1:80 ", "127.0.0.1:0x50", "",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(http_parse_listen(bad[i], host, sizeof(host), &port),
+		assert_int_equal(net_listen_parse(bad[i], host, sizeof(host), &port),
 		    YH_ERR_INVALID);
 }
 
@@ -53,15 +54,15 @@ test_proxies(void **state)
 	char bad[80];
 
 	(void)state;
-	assert_int_equal(http_check_proxies(NULL, bad, sizeof(bad)), 0);
-	assert_int_equal(http_check_proxies("", bad, sizeof(bad)), 0);
-	assert_int_equal(http_check_proxies("10.0.0.1, 192.168.0.0/16,::1, fd00::/8", bad,
+	assert_int_equal(net_cidr_list_check(NULL, bad, sizeof(bad)), 0);
+	assert_int_equal(net_cidr_list_check("", bad, sizeof(bad)), 0);
+	assert_int_equal(net_cidr_list_check("10.0.0.1, 192.168.0.0/16,::1, fd00::/8", bad,
 	    sizeof(bad)), 0);
-	assert_int_equal(http_check_proxies("10.0.0.1, nope", bad, sizeof(bad)), YH_ERR_INVALID);
+	assert_int_equal(net_cidr_list_check("10.0.0.1, nope", bad, sizeof(bad)), YH_ERR_INVALID);
 	assert_string_equal(bad, "nope");
-	assert_int_equal(http_check_proxies("10.0.0.0/33", bad, sizeof(bad)), YH_ERR_INVALID);
-	assert_int_equal(http_check_proxies("::/129", bad, sizeof(bad)), YH_ERR_INVALID);
-	assert_int_equal(http_check_proxies("10.0.0.0/", bad, sizeof(bad)), YH_ERR_INVALID);
+	assert_int_equal(net_cidr_list_check("10.0.0.0/33", bad, sizeof(bad)), YH_ERR_INVALID);
+	assert_int_equal(net_cidr_list_check("::/129", bad, sizeof(bad)), YH_ERR_INVALID);
+	assert_int_equal(net_cidr_list_check("10.0.0.0/", bad, sizeof(bad)), YH_ERR_INVALID);
 }
 
 static void

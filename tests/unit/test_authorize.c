@@ -1,5 +1,5 @@
 /*
- * Unit tests for /authorize, /logout and discovery (authd/oidc_authorize.h), through
+ * Unit tests for /authorize, /logout and discovery (authd/oidc/authorize.h), through
  * their decision functions: an app with a memory session store, a temporary key ring,
  * a client registry and a directory in a temporary state directory. Requests are query
  * strings parsed by oidc_az_params_parse, as the handler reads them.
@@ -17,22 +17,22 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "authd/audit.h"
-#include "authd/clients.h"
-#include "authd/csrf.h"
-#include "authd/consent.h"
-#include "authd/http.h"
-#include "authd/oidc.h"
-#include "authd/oidc_authorize.h"
-#include "authd/routes.h"
-#include "authd/sess.h"
+#include "authcore/audit/audit.h"
+#include "authcore/clients/clients.h"
+#include "authd/ui/csrf.h"
+#include "authd/oidc/consent.h"
+#include "authd/http/http.h"
+#include "authd/oidc/oidc.h"
+#include "authd/oidc/authorize.h"
+#include "authd/app.h"
+#include "authd/session/sess.h"
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "identity/dir.h"
+#include "identity/dir/dir.h"
 #include "identity/identity.h"
-#include "identity/idnum.h"
+#include "identity/idn/idnum.h"
 #include "token/jwt.h"
 #include "token/keyring.h"
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for back-channel logout delivery (authd/bcl.h): a tiny HTTP receiver on
+ * Unit tests for back-channel logout delivery (authd/oidc/backchannel.h): a tiny HTTP receiver on
  * 127.0.0.1:0 in a thread answers with scripted statuses and keeps every logout token;
  * the tests verify them with tok_jwt_verify (kind LOGOUT) and check retries, give-up,
  * skipped clients, the queue cap, the session-store event path and the audit record.
@@ -23,13 +23,13 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "authd/audit.h"
-#include "authd/bcl.h"
-#include "authd/clients.h"
-#include "authd/http.h"
-#include "authd/metrics.h"
-#include "authd/oidc.h"
-#include "authd/sess.h"
+#include "authcore/audit/audit.h"
+#include "authd/oidc/backchannel.h"
+#include "authcore/clients/clients.h"
+#include "authd/http/http.h"
+#include "common/metrics.h"
+#include "authd/oidc/oidc.h"
+#include "authd/session/sess.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "token/jwt.h"

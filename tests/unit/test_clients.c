@@ -1,4 +1,4 @@
-/* Unit tests for the app (client) registry: authd/clients.h. */
+/* Unit tests for the app (client) registry: authcore/clients/clients.h. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "authd/clients.h"
+#include "authcore/clients/clients.h"
 #include "common/log.h"
 #include "token/jwk.h"
 

@@ -1,6 +1,6 @@
 /*
- * Unit tests for consent (authd/consent.h), the directory's consent records and their
- * schema migration, and the account page (authd/account.h): its QR code, and the pages
+ * Unit tests for consent (authd/oidc/consent.h), the directory's consent records and their
+ * schema migration, and the account page (authd/account/account.h): its QR code, and the pages
  * themselves through a real HTTP server on a free loopback port.
  */
 #include <setjmp.h>
@@ -18,22 +18,22 @@
 #include <qrencode.h>
 #include <sqlite3.h>
 
-#include "authd/account.h"
-#include "authd/audit.h"
-#include "authd/clients.h"
-#include "authd/consent.h"
-#include "authd/csrf.h"
-#include "authd/http.h"
-#include "authd/routes.h"
-#include "authd/sess.h"
-#include "authd/workers.h"
+#include "authd/account/account.h"
+#include "authcore/audit/audit.h"
+#include "authcore/clients/clients.h"
+#include "authd/oidc/consent.h"
+#include "authd/ui/csrf.h"
+#include "authd/http/http.h"
+#include "authd/app.h"
+#include "authd/session/sess.h"
+#include "common/workers.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/secmem.h"
-#include "identity/dir.h"
+#include "identity/dir/dir.h"
 #include "identity/identity.h"
-#include "identity/idnum.h"
-#include "identity/passwd.h"
+#include "identity/idn/idnum.h"
+#include "identity/passwd/passwd.h"
 #include "identity/totp.h"
 #include "tests/unit/dir_raw.h"
 

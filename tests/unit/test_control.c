@@ -1,6 +1,6 @@
 /*
- * Unit tests for authd's control socket (authd/control.h) and authctl's client side
- * (ctl_control_call): a memory session store whose event handler counts the ENDED events
+ * Unit tests for authd's control socket (authd/control/control.h) and authctl's client side
+ * (control_call): a memory session store whose event handler counts the ENDED events
  * (what bcl.c would turn into back-channel logouts), a real audit file, and the socket in
  * a fresh temporary state directory. The timeout tests wait for the server's 2 s read
  * timeout with a generous margin. The peer-uid refusal needs a second uid and is in
@@ -25,11 +25,11 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "authd/audit.h"
-#include "authd/control.h"
-#include "authd/ctl.h"
-#include "authd/routes.h"
-#include "authd/sess.h"
+#include "authcore/audit/audit.h"
+#include "authd/control/control.h"
+#include "authctl/ctl.h"
+#include "authd/app.h"
+#include "authd/session/sess.h"
 #include "common/log.h"
 
 #define UID_A "0123456789abcdef0123456789abcdef"
@@ -165,7 +165,7 @@ call(struct fix *f, const char *req)
 	json_error_t je;
 	json_t *j;
 
-	assert_int_equal(ctl_control_call(f->dir, req, &line, err, sizeof(err)), 0);
+	assert_int_equal(control_call(f->dir, req, &line, err, sizeof(err)), 0);
 	assert_non_null(line);
 	j = json_loads(line, 0, &je);
 	free(line);
@@ -336,7 +336,7 @@ test_bad_requests(void **state)
 		char *line = NULL, err[256];
 
 		big[sizeof(big) - 1] = '\0';
-		assert_int_equal(ctl_control_call(f->dir, big, &line, err, sizeof(err)),
+		assert_int_equal(control_call(f->dir, big, &line, err, sizeof(err)),
 		    YH_ERR_TOO_LONG);
 		assert_null(line);
 	}
@@ -449,7 +449,7 @@ test_client_errors_and_long_path(void **state)
 	struct control *c = (struct control *)1;
 
 	/* No authd: the socket is missing. */
-	assert_int_equal(ctl_control_call(f->dir, "{\"cmd\":\"ping\"}", &line, err,
+	assert_int_equal(control_call(f->dir, "{\"cmd\":\"ping\"}", &line, err,
 	    sizeof(err)), YH_ERR_UNAVAILABLE);
 	assert_null(line);
 	assert_non_null(strstr(err, "not running"));
@@ -459,7 +459,7 @@ test_client_errors_and_long_path(void **state)
 	assert_int_equal(control_start(&f->app, long_dir, &c, err, sizeof(err)),
 	    YH_ERR_TOO_LONG);
 	assert_null(c);
-	assert_int_equal(ctl_control_call(long_dir, "{}", &line, err, sizeof(err)),
+	assert_int_equal(control_call(long_dir, "{}", &line, err, sizeof(err)),
 	    YH_ERR_TOO_LONG);
 }
 

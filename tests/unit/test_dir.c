@@ -1,4 +1,4 @@
-/* Unit tests for the directory (identity/dir.h) on its SQLite backend, and ident_open. */
+/* Unit tests for the directory (identity/dir/dir.h) on its SQLite backend, and ident_open. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,10 +15,10 @@
 #include "common/err.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
-#include "identity/dir.h"
+#include "identity/dir/dir.h"
 #include "identity/identity.h"
-#include "identity/idnum.h"
-#include "identity/vault.h"
+#include "identity/idn/idnum.h"
+#include "identity/vault/vault.h"
 #include "tests/unit/dir_raw.h"
 
 struct fx {

@@ -20,7 +20,7 @@
 #include <sqlite3.h>
 
 #include "identity/identity.h"
-#include "identity/idnum.h"
+#include "identity/idn/idnum.h"
 #include "migration-tools/idmerge/mig.h"
 
 /* ---------- helpers ---------- */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for identity/idnum.h: resident ID numbers (GB 11643), unified social credit
+ * Unit tests for identity/idn/idnum.h: resident ID numbers (GB 11643), unified social credit
  * codes (GB 32100), organization codes (GB 11714), folding, classification, masking.
  * Vectors marked "reference" were computed with an independent implementation.
  * Property tests use a fixed-seed generator and a fixed "today", so they never depend on
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "identity/idnum.h"
+#include "identity/idn/idnum.h"
 
 #define TODAY 20261122
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for identity/matchkey.h: name keys (width, spaces, middle dots, case,
+ * Unit tests for identity/match/matchkey.h: name keys (width, spaces, middle dots, case,
  * traditional -> simplified) and phone keys (country prefixes, separators, full-width
  * digits, landlines with their area code).
  */
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "identity/matchkey.h"
+#include "identity/match/matchkey.h"
 
 static void
 assert_name_key(const char *name, const char *want)

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the token side of the OIDC provider: authd/oidc_common.c (errors,
+ * Unit tests for the token side of the OIDC provider: authd/oidc/common.c (errors,
  * scopes, LoA, pairwise sub, grants, claims, sealed references) and, through a real
  * HTTP server on a loopback port driven by libcurl, /token (three grants, four client
  * authentication methods), /userinfo, /introspect and /revoke.
@@ -20,21 +20,22 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "authd/audit.h"
-#include "authd/clients.h"
-#include "authd/http.h"
-#include "authd/oidc.h"
-#include "authd/oidc_token.h"
-#include "authd/routes.h"
-#include "authd/sess.h"
+#include "authcore/audit/audit.h"
+#include "authcore/clients/clients.h"
+#include "authd/http/http.h"
+#include "authd/oidc/oidc.h"
+#include "authd/oidc/token.h"
+#include "authd/app.h"
+#include "authd/session/sess.h"
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
-#include "identity/dir.h"
+#include "identity/match/matchkey.h"
+#include "identity/dir/dir.h"
 #include "identity/identity.h"
-#include "identity/idnum.h"
+#include "identity/idn/idnum.h"
 #include "token/jwk.h"
 #include "token/jwt.h"
 #include "token/keyring.h"
@@ -567,7 +568,7 @@ test_claims(void **state)
 	json_t *o = NULL;
 
 	(void)state;
-	oidc_phone_mask("13812345678", m, sizeof(m));
+	mk_phone_mask("13812345678", m, sizeof(m));
 	assert_string_equal(m, "138****5678");
 	assert_int_equal(oidc_user_claims(F->id->dir, conf, F->uid,
 	    CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE | CLIENTS_SCOPE_ID_NUMBER, &o), 0);

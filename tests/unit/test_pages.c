@@ -22,22 +22,22 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
-#include "authd/audit.h"
-#include "authd/authd_config.h"
-#include "authd/csrf.h"
-#include "authd/http.h"
-#include "authd/login.h"
-#include "authd/pages.h"
-#include "authd/routes.h"
-#include "authd/sess.h"
-#include "authd/workers.h"
+#include "authcore/audit/audit.h"
+#include "authcore/authd_config.h"
+#include "authd/ui/csrf.h"
+#include "authd/http/http.h"
+#include "authd/login/login.h"
+#include "authd/ui/pages.h"
+#include "authd/app.h"
+#include "authd/session/sess.h"
+#include "common/workers.h"
 #include "common/config.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
-#include "identity/dir.h"
+#include "identity/dir/dir.h"
 #include "identity/identity.h"
-#include "identity/idnum.h"
-#include "identity/passwd.h"
+#include "identity/idn/idnum.h"
+#include "identity/passwd/passwd.h"
 #include "identity/totp.h"
 
 /* ---- escaping and layout ---------------------------------------------------------- */
@@ -307,7 +307,7 @@ test_audit_name(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		json_t *s = login_audit_name(cases[i].in);
+		json_t *s = dir_login_masked(cases[i].in);
 
 		assert_non_null(s);
 		if (strcmp(json_string_value(s), cases[i].want) != 0)

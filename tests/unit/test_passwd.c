@@ -26,7 +26,7 @@
 #include <cmocka.h>
 
 #include "common/err.h"
-#include "identity/passwd.h"
+#include "identity/passwd/passwd.h"
 
 #define PW "s3cret-\xe5\x8f\xa3\xe4\xbb\xa4"
 #define SALT "NaCl:42"

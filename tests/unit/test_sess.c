@@ -27,8 +27,8 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
-#include "authd/metrics.h"
-#include "authd/sess.h"
+#include "common/metrics.h"
+#include "authd/session/sess.h"
 #include "common/buf.h"
 #include "common/b64.h"
 #include "common/secmem.h"

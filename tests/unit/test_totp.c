@@ -14,9 +14,9 @@
 
 #include "common/config.h"
 #include "common/secmem.h"
-#include "identity/dir.h"
+#include "identity/dir/dir.h"
 #include "identity/identity.h"
-#include "identity/idnum.h"
+#include "identity/idn/idnum.h"
 #include "identity/totp.h"
 
 static const unsigned char rfc_seed[] = "12345678901234567890";

@@ -31,7 +31,7 @@
 
 #include "common/err.h"
 #include "common/secmem.h"
-#include "identity/vault.h"
+#include "identity/vault/vault.h"
 
 #define IDN "110101199003070011"
 #define KEY_ENC "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"

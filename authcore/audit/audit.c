@@ -1,0 +1,651 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authcore/audit/audit_int.h"
+#include "common/atomicfile.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+
+/*
+ * Group commit. A writer formats its event outside the lock, queues it in memory and
+ * waits. One writer at a time (the leader) takes everything queued, and with the lock
+ * released chains it (seq, prev), writes it with one write() under the file's flock and
+ * runs one fdatasync; then it settles every line of the batch and wakes their writers.
+ * Lines queued meanwhile form the next batch. So each writer still returns only once
+ * its own line is on disk, while one write and one flush serve a whole batch, and no
+ * write() lands on a page the running flush is writing back (ext4 would make it wait
+ * for that flush, holding up every writer behind it).
+ *
+ * A checkpoint is one more line at the end of a batch: when the batch takes the
+ * sequence past a multiple of every_lines, when a request asks for one (the timer, the
+ * start, the close), never when the last line already is one. Such a batch is flushed
+ * before the file's lock is released and its checkpoint then copied to PATH.checkpoint,
+ * so that copy never names a line that is not on disk, and copies made by several
+ * processes land in the chain's order. Its cost is the tag and one small pwrite.
+ */
+enum { ENTRY_QUEUED, ENTRY_DONE };
+
+struct audit_entry {
+	struct audit_entry *next;
+	const char *body;        /* "\"event\":...,<fields>": the line without seq, ts, prev;
+	                          * NULL: a request for a checkpoint */
+	size_t len;
+	int state;               /* ENTRY_QUEUED until the leader settles it */
+	int rc;                  /* its result then */
+};
+
+struct yh_audit {
+	int fd;
+	char *path;              /* as opened, for the readiness check */
+	pthread_mutex_t lock;
+	pthread_cond_t settled_cv;
+	struct audit_entry *queue, **queue_end;  /* queued lines, oldest first */
+	bool leading;            /* a leader is writing and flushing a batch */
+	/* The chain's tail as of our last write; reread when the file changed size. Only
+	 * the leader touches these, so they need no lock. */
+	char prev[65];
+	uint64_t seq;
+	off_t size;
+	bool tail_known;
+	bool tail_cp;            /* the last line is a checkpoint */
+	bool dirty;              /* we wrote lines after our last checkpoint */
+	/* Checkpoints: set by yh_audit_checkpoints before the handle is shared. */
+	bool cp_on;
+	uint64_t cp_every;
+	int64_t cp_every_ms;
+	char kid[YH_AUDIT_KID_LEN + 1];
+	int (*mac)(void *ctx, const void *msg, size_t len, unsigned char tag[YH_AUDIT_TAG_LEN]);
+	void *mac_ctx;
+	int cp_fd;               /* PATH.checkpoint; -1 */
+	/* The checkpoint timer; stopping is under lock. */
+	pthread_t timer;
+	bool timer_on, stopping;
+	pthread_cond_t timer_cv; /* on CLOCK_MONOTONIC */
+};
+
+int
+yh_audit_open(const char *path, struct yh_audit **out, char *err, size_t errsz)
+{
+	pthread_condattr_t ca;
+	struct yh_audit *a;
+	struct stat st;
+	int fd;
+
+	*out = NULL;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errsz, "%s: cannot open audit log: %s", path, strerror(errno));
+		return YH_ERR_IO;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s: audit log is not a regular file", path);
+		close(fd);
+		return YH_ERR_IO;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errsz, "%s: audit log is readable by group or others (mode %03o)",
+		    path, (unsigned)(st.st_mode & 0777));
+		close(fd);
+		return YH_ERR_PERM;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = strdup(path)) == NULL) {
+		free(a);
+		close(fd);
+		snprintf(err, errsz, "out of memory");
+		return YH_ERR_ALLOC;
+	}
+	a->fd = fd;
+	a->cp_fd = -1;
+	a->queue_end = &a->queue;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->settled_cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->timer_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	*out = a;
+	return 0;
+}
+
+/*
+ * Reads the last line of the file through a separate read-only descriptor (the write fd
+ * is O_APPEND-only) and returns its hash, its sequence number and whether it is a
+ * checkpoint; AUDIT_GENESIS and 0 when empty.
+ */
+static int
+read_tail(int wfd, char prev[65], uint64_t *seq, bool *is_cp)
+{
+	char path[64], buf[AUDIT_LINE_MAX + 2];
+	off_t size, start;
+	ssize_t n;
+	char *line, *end;
+	json_t *obj, *js, *je;
+	int fd, r = YH_ERR_IO;
+
+	memcpy(prev, AUDIT_GENESIS, 65);
+	*seq = 0;
+	*is_cp = false;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", wfd);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return YH_ERR_IO;
+	if ((size = lseek(fd, 0, SEEK_END)) < 0)
+		goto out;
+	if (size == 0) {
+		r = 0;
+		goto out;
+	}
+	start = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
+	if ((n = pread(fd, buf, (size_t)(size - start), start)) != size - start)
+		goto out;
+	buf[n] = '\0';
+	end = buf + n;
+	if (end[-1] != '\n') {
+		/* A torn last line (crash mid-write): refuse to chain onto it. */
+		r = YH_ERR_AUTH;
+		goto out;
+	}
+	*--end = '\0';
+	line = memrchr(buf, '\n', (size_t)(end - buf));
+	line = line != NULL ? line + 1 : buf;
+	if (line == buf && start != 0)
+		goto out;
+	if ((r = audit_sha256_hex(line, (size_t)(end - line), prev)) != 0)
+		goto out;
+	r = YH_ERR_AUTH;
+	if ((obj = json_loadb(line, (size_t)(end - line), JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		goto out;
+	js = json_object_get(obj, "seq");
+	je = json_object_get(obj, "event");
+	if (json_is_integer(js) && json_integer_value(js) > 0) {
+		*seq = (uint64_t)json_integer_value(js);
+		*is_cp = json_is_string(je) &&
+		    strcmp(json_string_value(je), YH_AUDIT_CHECKPOINT_EVENT) == 0;
+		r = 0;
+	}
+	json_decref(obj);
+out:
+	close(fd);
+	return r;
+}
+
+/* Copies fields into line, masking personal data in string values. */
+static int
+add_fields(json_t *line, json_t *fields)
+{
+	const char *key;
+	json_t *v;
+
+	if (fields == NULL)
+		return 0;
+	if (!json_is_object(fields))
+		return YH_ERR_INVALID;
+	json_object_foreach(fields, key, v) {
+		json_t *copy;
+
+		if (json_object_get(line, key) != NULL || strcmp(key, "prev") == 0)
+			return YH_ERR_INVALID;
+		if (json_is_string(v)) {
+			char *s = strdup(json_string_value(v));
+
+			if (s == NULL)
+				return YH_ERR_ALLOC;
+			copy = json_stringn(s, yh_redact_default(s, strlen(s)));
+			free(s);
+		} else
+			copy = json_deep_copy(v);
+		if (copy == NULL || json_object_set_new(line, key, copy) != 0)
+			return YH_ERR_ALLOC;
+	}
+	return 0;
+}
+
+/* The chain's tail: cached from our own last write unless the file changed size
+ * (another process wrote), then read from the file. */
+static int
+tail(struct yh_audit *a)
+{
+	struct stat st;
+	int r;
+
+	if (fstat(a->fd, &st) != 0)
+		return YH_ERR_IO;
+	if (a->tail_known && st.st_size == a->size)
+		return 0;
+	a->tail_known = false;
+	if ((r = read_tail(a->fd, a->prev, &a->seq, &a->tail_cp)) != 0)
+		return r;
+	a->size = st.st_size;
+	a->tail_known = true;
+	return 0;
+}
+
+/*
+ * The body of one line, {"event","actor",<fields>} dumped compact without its braces:
+ * the leader wraps it as {"seq":N,"ts":"...",<body>,"prev":"..."}, byte for byte what
+ * json_dumps of the whole object would give. *body is a new string.
+ */
+static int
+build_body(const char *event, const char *actor, json_t *fields, char **body, size_t *len)
+{
+	json_t *obj;
+	char *text = NULL;
+	size_t n;
+	int r = YH_ERR_ALLOC;
+
+	*body = NULL;
+	*len = 0;
+	obj = json_pack("{s:s,s:s}", "event", event, "actor", actor != NULL ? actor : "system");
+	if (obj == NULL)
+		return YH_ERR_ALLOC;
+	/* seq, ts and prev are the leader's: a field may not take their names. */
+	if (fields != NULL && (json_object_get(fields, "seq") != NULL ||
+	    json_object_get(fields, "ts") != NULL)) {
+		r = YH_ERR_INVALID;
+		goto out;
+	}
+	if ((r = add_fields(obj, fields)) != 0)
+		goto out;
+	r = YH_ERR_ALLOC;
+	if ((text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+		goto out;
+	n = strlen(text);
+	/* {"seq":<20 digits>,"ts":"<39>",<body>,"prev":"<64>"} stays within the cap. */
+	r = YH_ERR_TOO_LONG;
+	if (n < 2 || n - 2 + 160 > AUDIT_LINE_MAX)
+		goto out;
+	memmove(text, text + 1, n - 2);
+	text[n - 2] = '\0';
+	*body = text;
+	*len = n - 2;
+	text = NULL;
+	r = 0;
+out:
+	free(text);
+	json_decref(obj);
+	return r;
+}
+
+/*
+ * cut_unflushed's work, with the file's flock held: the lines begin..end are cut off
+ * when they are still the file's last bytes, else the log says where they stay.
+ */
+static void
+cut_batch(struct yh_audit *a, off_t begin, off_t end)
+{
+	struct stat st;
+
+	a->tail_known = false;
+	if (fstat(a->fd, &st) == 0 && st.st_size == end) {
+		if (ftruncate(a->fd, begin) != 0)
+			yh_error("audit log: cannot remove lines whose flush failed: %s",
+			    strerror(errno));
+	} else
+		yh_error("audit log: lines whose flush failed stay at bytes %lld..%lld: "
+		    "another process wrote after them", (long long)begin, (long long)end);
+}
+
+/*
+ * After a failed flush (a file system that finds out at fdatasync that it is full, an
+ * I/O error) the batch's writers are told it failed, so its lines must not stay: they
+ * are cut off while they are still the file's last bytes (begin..end). When another
+ * process has appended since, they cannot be, and the log says so.
+ */
+static void
+cut_unflushed(struct yh_audit *a, off_t begin, off_t end)
+{
+	a->tail_known = false;
+	if (flock(a->fd, LOCK_EX) != 0) {
+		yh_error("audit log: cannot lock it to remove lines whose flush failed: %s",
+		    strerror(errno));
+		return;
+	}
+	cut_batch(a, begin, end);
+	flock(a->fd, LOCK_UN);
+}
+
+/*
+ * Appends {"seq":N,"ts":"...",<body>,"prev":"<prev>"} and its newline to b, and puts
+ * the new line's hash in prev.
+ */
+static int
+put_line(struct yh_buf *b, uint64_t seq, const char *ts, const char *body, size_t len,
+    char prev[65])
+{
+	size_t start = b->len;
+	int r;
+
+	if ((r = yh_buf_printf(b, "{\"seq\":%llu,\"ts\":\"%s\",", (unsigned long long)seq,
+	    ts)) != 0 || (r = yh_buf_append(b, body, len)) != 0 ||
+	    (r = yh_buf_printf(b, ",\"prev\":\"%s\"}", prev)) != 0 ||
+	    (r = audit_sha256_hex(b->data + start, b->len - start, prev)) != 0)
+		return r;
+	return yh_buf_putc(b, '\n');
+}
+
+/*
+ * Appends the checkpoint that follows prev as line seq. *tagged is false when the tag
+ * could not be made (logged; the batch goes without it), and b is then unchanged.
+ */
+static int
+put_checkpoint(struct yh_audit *a, struct yh_buf *b, uint64_t seq, char prev[65],
+    bool *tagged)
+{
+	unsigned char tag[YH_AUDIT_TAG_LEN];
+	char ts[40], hex[2 * YH_AUDIT_TAG_LEN + 1];
+	struct yh_buf m;
+	int r;
+
+	*tagged = false;
+	yh_time_iso8601(yh_now_ms(), ts, sizeof(ts));
+	yh_buf_init(&m, 1024);
+	if ((r = audit_cp_message(&m, seq, ts, prev)) == 0)
+		r = a->mac(a->mac_ctx, m.data, m.len, tag);
+	yh_buf_free(&m);
+	if (r != 0) {
+		yh_error("audit log: no checkpoint after line %llu: no tag: %s",
+		    (unsigned long long)(seq - 1), yh_strerror(r));
+		return 0;
+	}
+	yh_hex_encode(tag, sizeof(tag), hex);
+	yh_buf_init(&m, 512);
+	if ((r = yh_buf_printf(&m, "\"event\":\"" YH_AUDIT_CHECKPOINT_EVENT "\","
+	    "\"actor\":\"system\",\"kid\":\"%s\",\"mac\":\"%s\"", a->kid, hex)) == 0 &&
+	    (r = put_line(b, seq, ts, m.data, m.len, prev)) == 0)
+		*tagged = true;
+	yh_buf_free(&m);
+	return r;
+}
+
+/* Whether a batch that took the sequence from seq0 to seq ends with a checkpoint. */
+static bool
+checkpoint_due(const struct yh_audit *a, bool asked, uint64_t seq0, uint64_t seq)
+{
+	if (!a->cp_on)
+		return false;
+	if (seq == seq0)
+		return asked && seq0 > 0 && !a->tail_cp;
+	return asked || (a->cp_every > 0 && seq / a->cp_every > seq0 / a->cp_every);
+}
+
+/* Copies the checkpoint line (with its newline) to PATH.checkpoint; only logs on error:
+ * the copy helps the verifier see a cut tail, the lines themselves are on disk. */
+static void
+copy_checkpoint(struct yh_audit *a, const char *line, size_t len)
+{
+	ssize_t w = pwrite(a->cp_fd, line, len, 0);
+	struct stat st;
+
+	/* Lines grow with the sequence: only a shorter one (a new log) leaves a rest to
+	 * cut, and a truncate that changes nothing would still cost a journal entry. */
+	if (w == (ssize_t)len && (fstat(a->cp_fd, &st) != 0 ||
+	    (st.st_size > (off_t)len && ftruncate(a->cp_fd, (off_t)len) != 0)))
+		w = -1;
+	if (w != (ssize_t)len)
+		yh_warn("audit log: %s%s not updated: %s", a->path, YH_AUDIT_CHECKPOINT_SUFFIX,
+		    w < 0 ? strerror(errno) : "short write");
+}
+
+/*
+ * The leader's work, without the lock: chains the batch onto the file's tail, adds a
+ * checkpoint when one is due, writes it under the flock in one write() and flushes it.
+ * Each line's ts is taken under the flock, so ts follows seq whichever process wrote the
+ * line before. The chain state advances only with a successful write. A failed one (a
+ * full disk, a file size limit) may have written part of the batch: the file is cut back
+ * to where the batch began, so no line of a batch whose writers were told "failed"
+ * stays, and no torn line blocks the next; so is a batch whose flush failed (cut_batch
+ * under the lock when it holds a checkpoint, which is then not copied; cut_unflushed
+ * otherwise). *cp_rc gets YH_ERR_CRYPTO when a checkpoint was due but could not be
+ * tagged (the lines are written all the same), else 0.
+ */
+static int
+write_batch(struct yh_audit *a, const struct audit_entry *batch, int *cp_rc)
+{
+	struct yh_buf b;
+	char prev[65];
+	uint64_t seq, seq0;
+	off_t begin = 0, end = 0;
+	size_t cp_at = 0;
+	bool asked = false, cp = false, synced = false;
+	int r;
+
+	*cp_rc = 0;
+	yh_buf_init(&b, (size_t)1 << 30);
+	if (flock(a->fd, LOCK_EX) != 0)
+		return YH_ERR_IO;
+	if ((r = tail(a)) != 0)
+		goto out;
+	memcpy(prev, a->prev, sizeof(prev));
+	seq = seq0 = a->seq;
+	for (const struct audit_entry *e = batch; e != NULL; e = e->next) {
+		char ts[40];
+
+		if (e->body == NULL) {
+			asked = true;
+			continue;
+		}
+		yh_time_iso8601(yh_now_ms(), ts, sizeof(ts));
+		if ((r = put_line(&b, ++seq, ts, e->body, e->len, prev)) != 0)
+			goto out;
+	}
+	if (checkpoint_due(a, asked, seq0, seq)) {
+		cp_at = b.len;
+		if ((r = put_checkpoint(a, &b, seq + 1, prev, &cp)) != 0)
+			goto out;
+		seq += cp ? 1 : 0;
+		*cp_rc = cp ? 0 : YH_ERR_CRYPTO;
+	}
+	if (b.len == 0)
+		goto out;
+	if ((r = yh_file_write_fd(a->fd, b.data, b.len)) != 0) {
+		r = yh_err_from_errno(errno);
+		if (ftruncate(a->fd, a->size) != 0)
+			yh_error("audit log: cannot cut a partly written batch back to %lld bytes: "
+			    "%s", (long long)a->size, strerror(errno));
+		a->tail_known = false;
+		goto out;
+	}
+	memcpy(a->prev, prev, sizeof(prev));
+	a->seq = seq;
+	begin = a->size;
+	end = a->size += (off_t)b.len;
+	a->tail_cp = cp;
+	if (!cp) {
+		a->dirty = true;
+	} else {
+		/* flushed under the lock: the copy must never name a line not on disk */
+		synced = true;
+		if (fdatasync(a->fd) != 0) {
+			r = yh_err_from_errno(errno);
+			cut_batch(a, begin, end);
+		} else {
+			a->dirty = false;
+			copy_checkpoint(a, b.data + cp_at, b.len - cp_at);
+		}
+	}
+out:
+	flock(a->fd, LOCK_UN);
+	if (r == 0 && b.len > 0 && !synced && fdatasync(a->fd) != 0) {
+		r = yh_err_from_errno(errno);
+		cut_unflushed(a, begin, end);
+	}
+	yh_buf_free(&b);
+	return r;
+}
+
+/* Queues e and returns its result once a leader (perhaps this thread) settled it. */
+static int
+submit(struct yh_audit *a, struct audit_entry *e)
+{
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	*a->queue_end = e;
+	a->queue_end = &e->next;
+	while (e->state == ENTRY_QUEUED) {
+		struct audit_entry *batch, *next;
+		int br, cr;
+
+		if (a->leading) {
+			pthread_cond_wait(&a->settled_cv, &a->lock);
+			continue;
+		}
+		a->leading = true;
+		batch = a->queue;
+		a->queue = NULL;
+		a->queue_end = &a->queue;
+		pthread_mutex_unlock(&a->lock);
+		br = write_batch(a, batch, &cr);
+		pthread_mutex_lock(&a->lock);
+		for (struct audit_entry *x = batch; x != NULL; x = next) {
+			next = x->next;
+			x->rc = br != 0 || x->body != NULL ? br : cr;
+			x->state = ENTRY_DONE;
+		}
+		a->leading = false;
+		pthread_cond_broadcast(&a->settled_cv);
+	}
+	r = e->rc;
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+int
+yh_audit_write(struct yh_audit *a, const char *event, const char *actor, json_t *fields)
+{
+	struct audit_entry e = { .state = ENTRY_QUEUED };
+	char *body = NULL;
+	int r = YH_ERR_INVALID;
+
+	/* Only the writer makes checkpoints: an event may not pass for one. */
+	if (strcmp(event, YH_AUDIT_CHECKPOINT_EVENT) == 0)
+		goto out;
+	if ((r = build_body(event, actor, fields, &body, &e.len)) != 0)
+		goto out;
+	e.body = body;
+	r = submit(a, &e);
+out:
+	if (r != 0)
+		yh_error("audit write failed for event %s: %s", event, yh_strerror(r));
+	free(body);
+	return r;
+}
+
+int
+yh_audit_room(struct yh_audit *a, char *why, size_t whysz)
+{
+	return yh_file_room(a->path, why, whysz);
+}
+
+int
+yh_audit_checkpoint(struct yh_audit *a)
+{
+	struct audit_entry e = { .state = ENTRY_QUEUED };
+
+	if (!a->cp_on)
+		return YH_ERR_INVALID;
+	return submit(a, &e);
+}
+
+/* The checkpoint timer: asks for a checkpoint every cp_every_ms until stopping. */
+static void *
+cp_timer(void *arg)
+{
+	struct yh_audit *a = arg;
+	struct timespec at;
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	while (!a->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &at);
+		at.tv_sec += (time_t)(a->cp_every_ms / 1000);
+		at.tv_nsec += (long)(a->cp_every_ms % 1000) * 1000000L;
+		if (at.tv_nsec >= 1000000000L) {
+			at.tv_sec++;
+			at.tv_nsec -= 1000000000L;
+		}
+		while (!a->stopping &&
+		    pthread_cond_timedwait(&a->timer_cv, &a->lock, &at) != ETIMEDOUT)
+			;
+		if (a->stopping)
+			break;
+		pthread_mutex_unlock(&a->lock);
+		if ((r = yh_audit_checkpoint(a)) != 0)
+			yh_error("audit log: timed checkpoint failed: %s", yh_strerror(r));
+		pthread_mutex_lock(&a->lock);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+int
+yh_audit_checkpoints(struct yh_audit *a, const struct yh_audit_cp_opts *o, char *err,
+    size_t errsz)
+{
+	char path[4096 + sizeof(YH_AUDIT_CHECKPOINT_SUFFIX)];
+
+	if (a->cp_on || o->mac == NULL || o->kid == NULL ||
+	    yh_strlcpy(a->kid, o->kid, sizeof(a->kid)) != 0 || o->every_ms < 0) {
+		snprintf(err, errsz, "audit log: bad checkpoint options");
+		return YH_ERR_INVALID;
+	}
+	if (audit_cp_path(a->path, path, sizeof(path)) != 0) {
+		snprintf(err, errsz, "%s: path too long", a->path);
+		return YH_ERR_IO;
+	}
+	if ((a->cp_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+		return YH_ERR_IO;
+	}
+	a->cp_every = o->every_lines;
+	a->cp_every_ms = o->every_ms;
+	a->mac = o->mac;
+	a->mac_ctx = o->mac_ctx;
+	a->cp_on = true;
+	if (o->every_ms > 0) {
+		if (pthread_create(&a->timer, NULL, cp_timer, a) != 0) {
+			snprintf(err, errsz, "audit log: cannot start the checkpoint timer");
+			return YH_ERR_INTERNAL;
+		}
+		a->timer_on = true;
+	}
+	return 0;
+}
+
+void
+yh_audit_close(struct yh_audit *a)
+{
+	int r;
+
+	if (a == NULL)
+		return;
+	if (a->timer_on) {
+		pthread_mutex_lock(&a->lock);
+		a->stopping = true;
+		pthread_cond_signal(&a->timer_cv);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->timer, NULL);
+	}
+	/* A clean stop leaves none of our lines uncovered. */
+	if (a->cp_on && a->dirty && (r = yh_audit_checkpoint(a)) != 0)
+		yh_error("audit log: closing checkpoint failed: %s", yh_strerror(r));
+	if (a->cp_fd >= 0)
+		close(a->cp_fd);
+	close(a->fd);
+	pthread_cond_destroy(&a->timer_cv);
+	pthread_cond_destroy(&a->settled_cv);
+	pthread_mutex_destroy(&a->lock);
+	free(a->path);
+	free(a);
+}

@@ -1,0 +1,441 @@
+/* authd's configuration table, loading order and the checks the table cannot express. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "authcore/authd_config.h"
+#include "authcore/clients/clients.h"
+#include "authcore/state.h"
+#include "common/netaddr.h"
+
+#define AUTHD_CFG_LINE_MAX 4096
+#define AUTHD_THREADS_MAX 256
+
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const char *const log_formats[] = { "json", "text", NULL };
+static const char *const session_backends[] = { "memory", "redis", NULL };
+static const char *const key_algs[] = { "ES256", "EdDSA", "RS256", "PS256", "SM2", NULL };
+
+#define OFF(field) offsetof(struct authd_cfg, field)
+
+const struct yh_cfg_opt authd_cfg_opts[] = {
+	IDENT_CFG_OPTIONS(OFF(ident)),
+	{ .name = "http.listen", .type = YH_CFG_STR, .def = AUTHD_DEFAULT_LISTEN, .max = 80,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(http_listen),
+	  .help = "address and port to listen on: ADDR:PORT or [IPV6]:PORT" },
+	{ .name = "issuer", .type = YH_CFG_STR, .def = NULL, .max = 512,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(issuer),
+	  .help = "the OpenID Connect issuer URL; unset: http://ADDR:PORT of http.listen "
+	      "(https:// with tls.*)" },
+	{ .name = "http.threads", .type = YH_CFG_INT, .def = "0", .min = 0,
+	  .max = AUTHD_THREADS_MAX, .flags = YH_CFG_IMMUTABLE, .offset = OFF(http_threads),
+	  .help = "HTTP threads (each with its own epoll loop); 0 = 8 per CPU, at least 16 (handlers "
+	      "wait on the audit fsync and Redis)" },
+	{ .name = "http.max_body", .type = YH_CFG_INT, .def = "65536", .min = 1024,
+	  .max = 16 * 1024 * 1024, .offset = OFF(http_max_body),
+	  .help = "largest request body in bytes; larger requests get 413" },
+	{ .name = "http.max_header", .type = YH_CFG_INT, .def = "16384", .min = 2048,
+	  .max = 1024 * 1024, .offset = OFF(http_max_header),
+	  .help = "largest request line plus headers in bytes; larger requests get 431" },
+	{ .name = "http.connection_timeout", .type = YH_CFG_DURATION, .def = "30s", .min = 1,
+	  .max = 3600, .offset = OFF(http_connection_timeout),
+	  .help = "an idle connection is closed after this long" },
+	{ .name = "http.head_timeout", .type = YH_CFG_DURATION, .def = "10s", .min = 1,
+	  .max = 3600, .offset = OFF(http_head_timeout),
+	  .help = "the request line and headers must be complete this long after their first "
+	      "byte, however slowly they trickle in; else the connection is closed" },
+	{ .name = "http.body_timeout", .type = YH_CFG_DURATION, .def = "20s", .min = 1,
+	  .max = 3600, .offset = OFF(http_body_timeout),
+	  .help = "a request body must be complete this long after its headers; else the "
+	      "connection is closed (raise it with http.max_body)" },
+	{ .name = "http.max_connections", .type = YH_CFG_INT, .def = "10000", .min = 1,
+	  .max = 65536, .offset = OFF(http_max_connections),
+	  .help = "open connections in total; past it new ones wait in the listen backlog "
+	      "(authd raises its open-file limit to fit, up to the hard limit)" },
+	{ .name = "http.max_connections_per_ip", .type = YH_CFG_INT, .def = "128", .min = 0,
+	  .max = 65536, .offset = OFF(http_max_connections_per_ip),
+	  .help = "open connections from one client address; 0 = no cap (set 0 behind a "
+	      "load balancer)" },
+	{ .name = "http.trusted_proxies", .type = YH_CFG_STR, .def = NULL, .max = 2048,
+	  .offset = OFF(http_trusted_proxies),
+	  .help = "comma-separated proxy addresses or CIDRs whose X-Forwarded-For and "
+	      "X-Forwarded-Proto are believed" },
+	{ .name = "tls.cert_file", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(tls_cert_file),
+	  .help = "PEM certificate chain; with tls.key_file authd speaks HTTPS itself" },
+	{ .name = "tls.key_file", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
+	  .flags = YH_CFG_IMMUTABLE | YH_CFG_SENSITIVE, .offset = OFF(tls_key_file),
+	  .help = "PEM private key for tls.cert_file (keep it 0600)" },
+	{ .name = "log.level", .type = YH_CFG_ENUM, .def = "info", .max = 8,
+	  .choices = log_levels, .offset = OFF(log_level),
+	  .help = "lowest level logged: debug, info, warn or error" },
+	{ .name = "log.format", .type = YH_CFG_ENUM, .def = "json", .max = 8,
+	  .choices = log_formats, .offset = OFF(log_format),
+	  .help = "json (one object per line) or text" },
+	{ .name = "session.backend", .type = YH_CFG_ENUM, .def = "memory", .max = 8,
+	  .choices = session_backends, .flags = YH_CFG_IMMUTABLE,
+	  .offset = OFF(session_backend),
+	  .help = "memory (one process) or redis (shared by any number of authd processes)" },
+	{ .name = "session.idle_timeout", .type = YH_CFG_DURATION, .def = "30m", .min = 60,
+	  .max = 86400, .offset = OFF(session_idle),
+	  .help = "a session unused this long ends" },
+	{ .name = "session.absolute_timeout", .type = YH_CFG_DURATION, .def = "8h", .min = 300,
+	  .max = 30 * 86400, .offset = OFF(session_absolute),
+	  .help = "a session ends this long after its login, used or not" },
+	{ .name = "session.redis_host", .type = YH_CFG_STR, .def = "127.0.0.1", .max = 255,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(redis_host), .help = "Redis host" },
+	{ .name = "session.redis_port", .type = YH_CFG_INT, .def = "6379", .min = 1,
+	  .max = 65535, .flags = YH_CFG_IMMUTABLE, .offset = OFF(redis_port),
+	  .help = "Redis port" },
+	{ .name = "session.redis_password", .type = YH_CFG_STR, .def = NULL, .max = 512,
+	  .flags = YH_CFG_IMMUTABLE | YH_CFG_SENSITIVE, .offset = OFF(redis_password),
+	  .help = "Redis AUTH password" },
+	{ .name = "session.redis_db", .type = YH_CFG_INT, .def = "0", .min = 0, .max = 255,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(redis_db), .help = "Redis database" },
+	{ .name = "session.redis_prefix", .type = YH_CFG_STR, .def = "yh:", .max = 32,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(redis_prefix),
+	  .help = "key namespace, so several deployments can share one Redis" },
+	{ .name = "keys.dir", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(keys_dir),
+	  .help = "the signing key ring; unset = STATE_DIR/keys (created on first start)" },
+	{ .name = "keys.alg", .type = YH_CFG_ENUM, .def = "ES256", .max = 8, .choices = key_algs,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(keys_alg),
+	  .help = "algorithm of the keys a new ring is created with" },
+	{ .name = "audit.file", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_file),
+	  .help = "the hash-chained audit log; unset = STATE_DIR/audit.log" },
+	{ .name = "audit.key_file", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_key_file),
+	  .help = "the HMAC-SHA256 key that tags audit checkpoints (created 0600 on first "
+	      "start; used for nothing else); unset = STATE_DIR/audit.key. Keep it off the "
+	      "log's disk, and keep every retired one as long as its logs" },
+	{ .name = "audit.checkpoint_lines", .type = YH_CFG_INT, .def = "1000", .min = 0,
+	  .max = 1000000, .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_cp_lines),
+	  .help = "a tagged checkpoint at least every this many audit lines, in the same write "
+	      "and flush as the lines; 0 = not by count" },
+	{ .name = "audit.checkpoint_interval", .type = YH_CFG_DURATION, .def = "10s", .min = 0,
+	  .max = 86400, .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_cp_interval),
+	  .help = "and this often while audit lines are not covered by one; 0 = not by time "
+	      "(there is always one at start and at a clean stop)" },
+	CLIENTS_CFG_OPTIONS(OFF(clients_file)),
+	{ .name = "workers.threads", .type = YH_CFG_INT, .def = "2", .min = 1, .max = 256,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_threads),
+	  .help = "threads for slow work (password hashing, upstream calls)" },
+	{ .name = "workers.queue", .type = YH_CFG_INT, .def = "1024", .min = 1, .max = 1000000,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_queue),
+	  .help = "slow jobs waiting before new ones get 503" },
+	{ .name = "workers.nice", .type = YH_CFG_INT, .def = "10", .min = 0, .max = 19,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_nice),
+	  .help = "niceness added to the worker threads, so a burst of password hashing "
+	      "yields the CPU to token and page requests (0: equal priority)" },
+	{ .name = "login.max_failures", .type = YH_CFG_INT, .def = "5", .min = 1, .max = 1000,
+	  .offset = OFF(login_max_failures),
+	  .help = "failures on one account before it is locked: password logins (known or "
+	      "unknown identifier), TOTP codes, the current password or code on the account "
+	      "page" },
+	{ .name = "login.max_failures_per_address", .type = YH_CFG_INT, .def = "50", .min = 1,
+	  .max = 1000000, .offset = OFF(login_addr_max_failures),
+	  .help = "failed password logins from one client address before the address is "
+	      "locked (higher: a service hall sits behind one NAT)" },
+	{ .name = "login.lockout", .type = YH_CFG_DURATION, .def = "30m", .min = 1,
+	  .max = 7 * 86400, .offset = OFF(login_lockout),
+	  .help = "how long a lockout (of an account or an address) lasts" },
+	{ .name = "login.failure_window", .type = YH_CFG_DURATION, .def = "30m", .min = 1,
+	  .max = 7 * 86400, .offset = OFF(login_failure_window),
+	  .help = "failures older than this no longer count" },
+	{ .name = "token.access_lifetime", .type = YH_CFG_DURATION, .def = "10m", .min = 30,
+	  .max = 86400, .offset = OFF(access_token_lifetime),
+	  .help = "access token lifetime unless the client sets its own" },
+	{ .name = "token.id_lifetime", .type = YH_CFG_DURATION, .def = "10m", .min = 30,
+	  .max = 86400, .offset = OFF(id_token_lifetime),
+	  .help = "ID token lifetime unless the client sets its own" },
+	{ .name = "token.refresh_lifetime", .type = YH_CFG_DURATION, .def = "8h", .min = 60,
+	  .max = 90 * 86400, .offset = OFF(refresh_token_lifetime),
+	  .help = "lifetime of a refresh token family bound to the login session, unless "
+	      "the client sets its own" },
+	{ .name = "token.offline_lifetime", .type = YH_CFG_DURATION, .def = "30d", .min = 60,
+	  .max = 365 * 86400, .offset = OFF(offline_token_lifetime),
+	  .help = "lifetime of a refresh token family granted offline_access" },
+	{ .name = "token.code_lifetime", .type = YH_CFG_DURATION, .def = "60s", .min = 10,
+	  .max = 600, .offset = OFF(code_lifetime), .help = "authorization code lifetime" },
+	{ .name = NULL },
+};
+
+/* Finds "path:line" of the line setting key in the config file ("" when none). */
+static void
+where_in_file(const char *path, const char *key, char *out, size_t outsz)
+{
+	char line[AUTHD_CFG_LINE_MAX + 2];
+	unsigned lineno = 0;
+	size_t klen = strlen(key);
+	FILE *f;
+
+	out[0] = '\0';
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *p = line;
+
+		lineno++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, key, klen) != 0)
+			continue;
+		p += klen;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '=') {
+			snprintf(out, outsz, "%s:%u", path, lineno);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* Writes "origin: key: msg" where origin is the file:line, the command line or default. */
+static int
+fail(const struct authd_cfg *c, const char *key, char *err, size_t errsz, const char *msg)
+{
+	char where[400];
+
+	if ((strcmp(key, "http.listen") == 0 && c->cli_listen) ||
+	    (strcmp(key, "state_dir") == 0 && c->cli_state_dir))
+		snprintf(where, sizeof(where), "command line");
+	else {
+		where_in_file(c->config_path, key, where, sizeof(where));
+		if (where[0] == '\0')
+			snprintf(where, sizeof(where), "%s",
+			    c->config_path != NULL ? c->config_path : "default configuration");
+	}
+	snprintf(err, errsz, "%s: %s: %s", where, key, msg);
+	return YH_ERR_CONFIG;
+}
+
+static bool
+issuer_ok(const char *s, const char **why)
+{
+	const char *host;
+
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else {
+		*why = "must start with https:// (or http:// for testing)";
+		return false;
+	}
+	if (*host == '\0' || *host == '/') {
+		*why = "has no host";
+		return false;
+	}
+	for (const char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '?' ||
+		    *p == '#' || *p == '"' || *p == '<' || *p == '>' || *p == '\\') {
+			*why = "must be a plain URL without query, fragment, spaces or quotes";
+			return false;
+		}
+	if (s[strlen(s) - 1] == '/') {
+		*why = "must not end with '/' (clients compare the issuer byte for byte)";
+		return false;
+	}
+	return true;
+}
+
+/* issuer = http(s)://ADDR:PORT of the listen address, with port (0: as configured). */
+static int
+derive_issuer(struct authd_cfg *c, uint16_t port)
+{
+	const char *colon = strrchr(c->http_listen, ':');
+	size_t n = strlen(c->http_listen) + 16;
+	int hostlen = colon != NULL ? (int)(colon - c->http_listen) : 0;
+	char *s;
+
+	if ((s = malloc(n)) == NULL)
+		return YH_ERR_ALLOC;
+	if (port != 0 && colon != NULL)
+		snprintf(s, n, "%s://%.*s:%u", c->tls_cert_file != NULL ? "https" : "http",
+		    hostlen, c->http_listen, (unsigned)port);
+	else
+		snprintf(s, n, "%s://%s", c->tls_cert_file != NULL ? "https" : "http",
+		    c->http_listen);
+	free(c->issuer);
+	c->issuer = s;
+	c->issuer_derived = true;
+	return 0;
+}
+
+char *
+authd_cfg_state_path(const struct authd_cfg *c, const char *opt, const char *name)
+{
+	struct yh_buf b;
+
+	if (opt != NULL && opt[0] != '\0')
+		return strdup(opt);
+	yh_buf_init(&b, 8192);
+	if (yh_buf_printf(&b, "%s/%s", c->ident.state_dir, name) != 0) {
+		yh_buf_free(&b);
+		return NULL;
+	}
+	return yh_buf_steal(&b);
+}
+
+int
+authd_cfg_bound_port(struct authd_cfg *c, uint16_t port)
+{
+	return c->issuer_derived ? derive_issuer(c, port) : 0;
+}
+
+static unsigned
+resolve_threads(int64_t configured)
+{
+	long n;
+
+	if (configured > 0)
+		return (unsigned)configured;
+	/* Handlers wait for the audit log's fsync (shared by group commit) and for Redis
+	 * round trips, so a thread is cheap concurrency: 8 per CPU, at least 16. */
+	n = sysconf(_SC_NPROCESSORS_ONLN) * 8;
+	if (n < 16)
+		n = 16;
+	if (n > AUTHD_THREADS_MAX)
+		n = AUTHD_THREADS_MAX;
+	return (unsigned)n;
+}
+
+/* Checks what the table cannot and fills in derived values; state_dir is -d or NULL. */
+static int
+finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
+{
+	char host[64], bad[80], ierr[400];
+	const char *why;
+	uint16_t port;
+	int r;
+
+	if (net_listen_parse(c->http_listen, host, sizeof(host), &port) != 0)
+		return fail(c, "http.listen", err, errsz, "expected ADDR:PORT with a numeric "
+		    "IPv4 address or [IPv6] address and a port 0-65535");
+	if (net_cidr_list_check(c->http_trusted_proxies, bad, sizeof(bad)) != 0) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "'%s' is not an address or CIDR", bad);
+		return fail(c, "http.trusted_proxies", err, errsz, msg);
+	}
+	if ((c->tls_cert_file == NULL) != (c->tls_key_file == NULL))
+		return fail(c, c->tls_cert_file == NULL ? "tls.key_file" : "tls.cert_file", err,
+		    errsz, "tls.cert_file and tls.key_file must be set together");
+	if (c->issuer != NULL && c->issuer[0] != '\0' && !issuer_ok(c->issuer, &why))
+		return fail(c, "issuer", err, errsz, why);
+	/* -d wins over the file's state_dir; with no file at all, ./state. */
+	if ((r = state_finish_cfg(&c->ident, state_dir,
+	    c->config_path == NULL ? AUTHD_DEFAULT_STATE_DIR : NULL, ierr, sizeof(ierr))) != 0) {
+		/* The message starts with the option name: find the line that set it. */
+		char key[64];
+		const char *colon = strchr(ierr, ':');
+		size_t kl = colon != NULL ? (size_t)(colon - ierr) : 0;
+
+		if (r != YH_ERR_CONFIG || kl == 0 || kl >= sizeof(key) || ierr[0] == '-') {
+			snprintf(err, errsz, "%s", ierr);
+			return r;
+		}
+		memcpy(key, ierr, kl);
+		key[kl] = '\0';
+		return fail(c, key, err, errsz, colon[1] == ' ' ? colon + 2 : colon + 1);
+	}
+	if ((c->issuer == NULL || c->issuer[0] == '\0') && (r = derive_issuer(c, 0)) != 0) {
+		snprintf(err, errsz, "out of memory");
+		return r;
+	}
+	c->threads = resolve_threads(c->http_threads);
+	return 0;
+}
+
+int
+authd_cfg_load(struct authd_cfg *c, const char *path, const char *state_dir,
+    const char *listen, char *err, size_t errsz)
+{
+	struct yh_cfg_err e;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	err[0] = '\0';
+	if ((r = yh_cfg_defaults(authd_cfg_opts, c, &e)) != 0)
+		goto cfgerr;
+	if (path != NULL) {
+		if ((c->config_path = strdup(path)) == NULL) {
+			snprintf(err, errsz, "out of memory");
+			return YH_ERR_ALLOC;
+		}
+		if ((r = yh_cfg_load_file(authd_cfg_opts, c, path, 0, &e)) != 0)
+			goto cfgerr;
+	}
+	c->cli_state_dir = state_dir != NULL;
+	if (listen != NULL) {
+		c->cli_listen = true;
+		if ((r = yh_cfg_set(authd_cfg_opts, c, "http.listen", listen, "command line",
+		    &e)) != 0)
+			goto cfgerr;
+	}
+	return finish(c, state_dir, err, errsz);
+cfgerr:
+	yh_cfg_err_format(&e, err, errsz);
+	return r;
+}
+
+void
+authd_cfg_free(struct authd_cfg *c)
+{
+	if (c == NULL)
+		return;
+	yh_cfg_free(authd_cfg_opts, c);
+	free(c->config_path);
+	c->config_path = NULL;
+}
+
+static const char *
+type_name(const struct yh_cfg_opt *o)
+{
+	switch (o->type) {
+	case YH_CFG_STR: return "string";
+	case YH_CFG_PATH: return "path";
+	case YH_CFG_ENUM: return "choice";
+	case YH_CFG_INT: return "integer";
+	case YH_CFG_DURATION: return "duration";
+	case YH_CFG_BOOL: return "yes/no";
+	}
+	return "?";
+}
+
+static int
+reference_row(struct yh_buf *out, const struct yh_cfg_opt *o)
+{
+	int r;
+
+	r = yh_buf_printf(out, "| `%s` | %s | %s%s%s | ", o->name, type_name(o),
+	    o->def != NULL && o->def[0] != '\0' ? "`" : "",
+	    o->def != NULL && o->def[0] != '\0' ? o->def : "(unset)",
+	    o->def != NULL && o->def[0] != '\0' ? "`" : "");
+	if (r == 0 && (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION))
+		r = yh_buf_printf(out, "%lld..%lld%s", (long long)o->min, (long long)o->max,
+		    o->type == YH_CFG_DURATION ? " s" : "");
+	for (size_t i = 0; r == 0 && o->choices != NULL && o->choices[i] != NULL; i++)
+		r = yh_buf_printf(out, "%s%s", i > 0 ? ", " : "", o->choices[i]);
+	if (r == 0)
+		r = yh_buf_printf(out, " | %s%s%s |\n", o->help != NULL ? o->help : "",
+		    (o->flags & YH_CFG_SENSITIVE) ? " (sensitive: never printed)" : "",
+		    (o->flags & YH_CFG_IMMUTABLE) ? " (restart to change)" : "");
+	return r;
+}
+
+int
+authd_cfg_reference(struct yh_buf *out)
+{
+	int r;
+
+	r = yh_buf_puts(out, "| option | type | default | allowed | meaning |\n"
+	    "|---|---|---|---|---|\n");
+	for (const struct yh_cfg_opt *o = authd_cfg_opts; o->name != NULL && r == 0; o++)
+		r = reference_row(out, o);
+	return r;
+}

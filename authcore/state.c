@@ -1,0 +1,93 @@
+/* Finding the state directory from -c / -d and opening the identity core. */
+#include <stdio.h>
+#include <string.h>
+
+#include "authcore/authd_config.h"
+#include "authcore/state.h"
+#include "common/config.h"
+
+int
+state_finish_cfg(struct ident_cfg *cfg, const char *state_dir,
+    const char *default_state_dir, char *err, size_t errsz)
+{
+	struct yh_cfg_err cerr;
+	const char *dir = state_dir;
+	int r;
+
+	if (dir == NULL && (cfg->state_dir == NULL || cfg->state_dir[0] == '\0'))
+		dir = default_state_dir;
+	if (dir != NULL) {
+		if (dir[0] == '\0') {
+			snprintf(err, errsz, "-d: empty state directory");
+			return YH_ERR_CONFIG;
+		}
+		if ((r = yh_cfg_set(ident_cfg_opts, cfg, "state_dir", dir, "command line",
+		    &cerr)) != 0) {
+			yh_cfg_err_format(&cerr, err, errsz);
+			return r;
+		}
+	}
+	return ident_cfg_finish(cfg, err, errsz);
+}
+
+/*
+ * -c FILE is authd's configuration file, so it is read as authd reads it: every key one
+ * of authd's options and every value checked (a typo such as "stat_dir" is an error here
+ * as it is for authd -t), and only the identity part is kept. YH_CFG_PARTIAL remains for
+ * readers that cannot know authd's table (idmerge import, below authd in the dependency
+ * order) and for a second read of a file already checked this way.
+ */
+static int
+load_from_authd_file(const struct state_args *a, struct ident_cfg *cfg, char *err,
+    size_t errsz)
+{
+	struct authd_cfg full;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if ((r = authd_cfg_load(&full, a->config_path, a->state_dir, NULL, err, errsz)) == 0) {
+		*cfg = full.ident;  /* its strings change hands */
+		memset(&full.ident, 0, sizeof(full.ident));
+	}
+	authd_cfg_free(&full);
+	return r;
+}
+
+int
+state_load_cfg(const struct state_args *a, struct ident_cfg *cfg, char *err, size_t errsz)
+{
+	struct yh_cfg_err cerr;
+	int r;
+
+	if (a->config_path == NULL && a->state_dir == NULL && a->default_state_dir == NULL) {
+		memset(cfg, 0, sizeof(*cfg));
+		snprintf(err, errsz, "no state directory: pass -d STATE_DIR or -c FILE");
+		return YH_ERR_CONFIG;
+	}
+	if (a->config_path != NULL)
+		return load_from_authd_file(a, cfg, err, errsz);
+	if ((r = ident_cfg_init(cfg, &cerr)) != 0) {
+		yh_cfg_err_format(&cerr, err, errsz);
+		goto out;
+	}
+	r = state_finish_cfg(cfg, a->state_dir, a->default_state_dir, err, errsz);
+out:
+	if (r != 0)
+		ident_cfg_free(cfg);
+	return r;
+}
+
+int
+state_open(const struct state_args *a, bool create, struct ident **out, char *err,
+    size_t errsz)
+{
+	struct ident_cfg cfg;
+	int r;
+
+	*out = NULL;
+	if ((r = state_load_cfg(a, &cfg, err, errsz)) != 0)
+		return r;
+	r = ident_open(&cfg, create, out, err, errsz);
+	ident_cfg_free(&cfg);
+	return r;
+}

@@ -1,0 +1,88 @@
+/* authctl: the operator tool's entry point; global options, then one subcommand group. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "authctl/ctl.h"
+#include "common/log.h"
+
+struct ctl_opts ctl_opts;
+
+/* Groups whose file has not landed resolve to NULL through weak symbols. */
+int ctl_id(int, char **) __attribute__((weak));
+int ctl_user(int, char **) __attribute__((weak));
+int ctl_keys(int, char **) __attribute__((weak));
+int ctl_jwt(int, char **) __attribute__((weak));
+int ctl_client(int, char **) __attribute__((weak));
+int ctl_audit(int, char **) __attribute__((weak));
+
+struct group {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *usage;
+};
+
+static void
+usage(FILE *f, const struct group *groups)
+{
+	fprintf(f, "usage: authctl [-c FILE] [-d STATE_DIR] GROUP COMMAND [ARGS...]\n\n");
+	for (const struct group *g = groups; g->name != NULL; g++)
+		if (g->fn != NULL)
+			fprintf(f, "  %s\n", g->usage);
+}
+
+int
+ctl_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("authctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct group groups[] = {
+		{ "id", ctl_id, "id check VALUE...            validate ID numbers, credit codes, org codes" },
+		{ "user", ctl_user, "user add|show|list|lock|unlock|deregister|logout|verify|check-password" },
+		{ "keys", ctl_keys, "keys generate|rotate|jwks|list --dir DIR   signing keys" },
+		{ "jwt", ctl_jwt, "jwt sign|verify               sign claims or verify a token" },
+		{ "client", ctl_client, "client add|list|show|remove|reset-secret|check-secret   registered apps" },
+		{ "audit", ctl_audit, "audit verify FILE [--key KEYFILE]... [--head [LINE:]HASH] [--strict]   check the audit log" },
+		{ NULL, NULL, NULL },
+	};
+	int i = 1;
+
+	yh_log_set_prog("authctl");
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout, groups);
+			return 0;
+		}
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-d") == 0) && i + 1 < argc) {
+			if (argv[i][1] == 'c')
+				ctl_opts.config_path = argv[i + 1];
+			else
+				ctl_opts.state_dir = argv[i + 1];
+			i += 2;
+			continue;
+		}
+		usage(stderr, groups);
+		return 2;
+	}
+	if (i >= argc) {
+		usage(stderr, groups);
+		return 2;
+	}
+	for (const struct group *g = groups; g->name != NULL; g++)
+		if (strcmp(argv[i], g->name) == 0 && g->fn != NULL)
+			return g->fn(argc - i, argv + i);
+	fprintf(stderr, "authctl: unknown command group '%s'\n", argv[i]);
+	usage(stderr, groups);
+	return 2;
+}

@@ -1,0 +1,41 @@
+/*
+ * authctl: the operator tool. authctl.c parses the global options and dispatches to one
+ * function per subcommand group, each in its own ctl_*.c file. A group function gets the
+ * arguments after the group word (argv[0] is the group word) and returns the process
+ * exit code: 0 success, 1 a negative answer (invalid value, verification failed), 2 a
+ * usage or operational error (after printing one clear line to stderr).
+ */
+#ifndef YH_AUTHD_CTL_H
+#define YH_AUTHD_CTL_H
+
+/* Global options shared by every group. */
+struct ctl_opts {
+	const char *config_path;  /* -c FILE, or NULL */
+	const char *state_dir;    /* -d DIR, or NULL */
+};
+
+extern struct ctl_opts ctl_opts;
+
+int ctl_id(int argc, char **argv);      /* ctl_id.c: id check */
+int ctl_user(int argc, char **argv);    /* ctl_user.c: user add|show|list|lock|unlock|... */
+int ctl_keys(int argc, char **argv);    /* ctl_keys.c: keys generate|rotate|jwks */
+int ctl_jwt(int argc, char **argv);     /* ctl_jwt.c: jwt sign|verify */
+int ctl_client(int argc, char **argv);  /* ctl_client.c: client add|list|show|remove|reset-secret|check-secret */
+int ctl_audit(int argc, char **argv);   /* ctl_audit.c: audit verify */
+
+struct ident;
+struct json_t;
+
+/*
+ * Appends an operator action to STATE_DIR/audit.log (the same hash-chained trail authd
+ * writes), with actor "operator:<login name>". fields (borrowed, may be NULL) is a JSON
+ * object. Returns 0, or prints one error line and returns 2: the caller must then
+ * report the action as not recorded.
+ */
+int ctl_record(const struct ident *id, const char *event, struct json_t *fields);
+
+
+/* Prints "authctl: " and the message to stderr, returns 2. */
+int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * authctl audit verify FILE [--key KEYFILE]... [--head [LINE:]HASH] [--strict]: checks
+ * the audit log's hash chain and its checkpoints; and ctl_record, the operator actions'
+ * way onto the same log.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "authcore/audit/audit.h"
+#include "authcore/authd_config.h"
+#include "authctl/ctl.h"
+#include "identity/identity.h"
+
+#define VERIFY_USAGE "usage: authctl [-c FILE | -d STATE_DIR] audit verify FILE " \
+	"[--key KEYFILE]... [--head [LINE:]HASH] [--strict]"
+#define MAX_KEYS 16
+#define EXIT_UNPROVEN 3   /* --strict: intact, but not all of it vouched for */
+
+/* Who runs authctl: the sudo caller when there is one, else the login of the uid. */
+static void
+operator_name(char *out, size_t outsz)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (sudo != NULL && sudo[0] != '\0' && strlen(sudo) < 64) {
+		snprintf(out, outsz, "operator:%s(sudo)", sudo);
+		return;
+	}
+	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+		snprintf(out, outsz, "operator:%s", res->pw_name);
+	else
+		snprintf(out, outsz, "operator:uid%u", (unsigned)getuid());
+}
+
+/*
+ * The audit log's and its checkpoint key's paths as authd has them: with -c, its
+ * audit.file and audit.key_file; else in state_dir. New strings; 0 or 2 after a message.
+ */
+static int
+audit_paths(const char *state_dir, char **log, char **key)
+{
+	struct authd_cfg cfg;
+	char err[512];
+	int r = 0;
+
+	*log = *key = NULL;
+	if (ctl_opts.config_path != NULL) {
+		if (authd_cfg_load(&cfg, ctl_opts.config_path, ctl_opts.state_dir, NULL, err,
+		    sizeof(err)) != 0)
+			r = ctl_fail("%s", err);
+		else {
+			*log = authd_cfg_state_path(&cfg, cfg.audit_file, "audit.log");
+			*key = authd_cfg_state_path(&cfg, cfg.audit_key_file, "audit.key");
+		}
+		authd_cfg_free(&cfg);
+	} else if (state_dir != NULL) {
+		size_t n = strlen(state_dir) + sizeof("/audit.log");
+
+		if ((*log = malloc(n)) != NULL && (*key = malloc(n)) != NULL) {
+			snprintf(*log, n, "%s/audit.log", state_dir);
+			snprintf(*key, n, "%s/audit.key", state_dir);
+		}
+	}
+	if (r == 0 && (state_dir != NULL || ctl_opts.config_path != NULL) &&
+	    (*log == NULL || *key == NULL))
+		r = ctl_fail("out of memory");
+	if (r != 0) {
+		free(*log);
+		free(*key);
+		*log = *key = NULL;
+	}
+	return r;
+}
+
+/*
+ * Loads the checkpoint key at path into k when the file exists. Returns 0 (*have says
+ * whether it was there) or 2 after a message (unreadable, unsafe mode, malformed).
+ */
+static int
+load_key(const char *path, struct yh_audit_key *k, bool *have)
+{
+	char err[512];
+	struct stat st;
+
+	*have = false;
+	if (stat(path, &st) != 0 && errno == ENOENT)
+		return 0;
+	if (yh_audit_key_load(path, false, k, err, sizeof(err)) != 0)
+		return ctl_fail("%s", err);
+	*have = true;
+	return 0;
+}
+
+int
+ctl_record(const struct ident *id, const char *event, json_t *fields)
+{
+	struct yh_audit_key key;
+	struct yh_audit_cp_opts o = {
+		.every_lines = 1,   /* the checkpoint rides in the same write as the line */
+		.kid = key.kid,
+		.mac = yh_audit_key_mac,
+		.mac_ctx = &key,
+	};
+	char actor[128], err[512], *path, *keypath;
+	struct yh_audit *a = NULL;
+	struct stat st;
+	bool have = false;
+	int r;
+
+	if (audit_paths(id->state_dir, &path, &keypath) != 0)
+		return 2;
+	operator_name(actor, sizeof(actor));
+	/* Without the key (authd has not started yet) the line waits for authd's next
+	 * checkpoint; so it does with a key that cannot be read, but the action is
+	 * recorded all the same. */
+	if (stat(keypath, &st) == 0 || errno != ENOENT) {
+		have = yh_audit_key_load(keypath, false, &key, err, sizeof(err)) == 0;
+		if (!have)
+			fprintf(stderr, "authctl: warning: %s; the audit line waits for authd's "
+			    "next checkpoint\n", err);
+	}
+	if (yh_audit_open(path, &a, err, sizeof(err)) != 0 ||
+	    (have && yh_audit_checkpoints(a, &o, err, sizeof(err)) != 0)) {
+		r = ctl_fail("%s", err);
+		goto out;
+	}
+	if ((r = yh_audit_write(a, event, actor, fields)) != 0)
+		r = ctl_fail("%s: cannot record %s: %s", path, event, yh_strerror(r));
+out:
+	yh_audit_close(a);
+	yh_audit_key_wipe(&key);
+	free(path);
+	free(keypath);
+	return r;
+}
+
+/* Where the key is when no --key names one: authd's (-c, -d), else beside the log. */
+static int
+default_key(const char *log, char **out)
+{
+	char *copy, *unused = NULL;
+	size_t n;
+
+	*out = NULL;
+	if (ctl_opts.config_path != NULL || ctl_opts.state_dir != NULL) {
+		if (audit_paths(ctl_opts.state_dir, &unused, out) != 0)
+			return 2;
+		free(unused);
+		return 0;
+	}
+	if ((copy = strdup(log)) == NULL)
+		return ctl_fail("out of memory");
+	n = strlen(copy) + sizeof("/audit.key");
+	if ((*out = malloc(n)) != NULL)
+		snprintf(*out, n, "%s/audit.key", dirname(copy));
+	free(copy);
+	return *out != NULL ? 0 : ctl_fail("out of memory");
+}
+
+/* Prints the report as one JSON object, the warnings also on stderr. */
+static int
+print_report(const struct yh_audit_report *rep, bool intact)
+{
+	json_t *o, *w = json_array();
+	char *text;
+
+	for (unsigned i = 0; w != NULL && i < rep->nwarnings; i++) {
+		fprintf(stderr, "authctl: warning: %s\n", rep->warnings[i]);
+		json_array_append_new(w, json_string(rep->warnings[i]));
+	}
+	if (intact)
+		o = json_pack("{s:b,s:I,s:s,s:I,s:I,s:I,s:o*}", "valid", 1, "lines",
+		    (json_int_t)rep->lines, "head", rep->head, "checkpoints",
+		    (json_int_t)rep->checkpoints, "checked", (json_int_t)rep->checked, "covered",
+		    (json_int_t)rep->covered, "warnings", w);
+	else
+		o = json_pack("{s:b,s:I,s:I,s:s,s:s,s:o*}", "valid", 0, "lines",
+		    (json_int_t)rep->lines, "bad_line", (json_int_t)rep->bad_line, "damage",
+		    yh_audit_damage_name(rep->damage), "reason", rep->reason, "warnings", w);
+	if (o == NULL || (text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+		json_decref(o);
+		return ctl_fail("out of memory");
+	}
+	puts(text);
+	free(text);
+	json_decref(o);
+	return 0;
+}
+
+/* Parses verify's arguments; key paths go to keys (borrowed). 0 or 2 after a message. */
+static int
+parse_verify(int argc, char **argv, const char **path, const char **head,
+    const char **keys, size_t *nkeys, bool *strict)
+{
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--head") == 0 && i + 1 < argc)
+			*head = argv[++i];
+		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc && *nkeys < MAX_KEYS)
+			keys[(*nkeys)++] = argv[++i];
+		else if (strcmp(argv[i], "--strict") == 0)
+			*strict = true;
+		else if (*path == NULL && argv[i][0] != '-')
+			*path = argv[i];
+		else
+			return ctl_fail(VERIFY_USAGE);
+	}
+	return *path == NULL ? ctl_fail(VERIFY_USAGE) : 0;
+}
+
+/*
+ * Exit 0 intact (warnings on stderr), 1 damaged, 2 cannot check (usage, an unreadable
+ * file or key), 3 with --strict when intact but not all of it is vouched for.
+ */
+int
+ctl_audit(int argc, char **argv)
+{
+	struct yh_audit_verify_opts o = { 0 };
+	struct yh_audit_report rep;
+	struct yh_audit_key keys[MAX_KEYS];
+	const char *path = NULL, *keypaths[MAX_KEYS];
+	char *defkey = NULL;
+	size_t nkeys = 0, nloaded = 0;
+	bool strict = false, have;
+	int r;
+
+	if (argc < 2 || strcmp(argv[1], "verify") != 0)
+		return ctl_fail(VERIFY_USAGE);
+	if ((r = parse_verify(argc, argv, &path, &o.head, keypaths, &nkeys, &strict)) != 0)
+		return r;
+	if (nkeys == 0) {
+		if ((r = default_key(path, &defkey)) != 0)
+			return r;
+		keypaths[nkeys++] = defkey;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		if ((r = load_key(keypaths[i], &keys[nloaded], &have)) != 0)
+			goto out;
+		if (have)
+			nloaded++;
+		else if (keypaths[i] != defkey) {
+			r = ctl_fail("%s: no such key file", keypaths[i]);
+			goto out;
+		}
+	}
+	o.keys = keys;
+	o.nkeys = nloaded;
+	r = yh_audit_verify(path, &o, &rep);
+	if (r == YH_ERR_IO || r == YH_ERR_INVALID || r == YH_ERR_ALLOC) {
+		r = ctl_fail("%s: %s", r == YH_ERR_INVALID ? "--head" : path, rep.reason);
+		goto out;
+	}
+	if ((r = print_report(&rep, r == 0)) != 0)
+		goto out;
+	r = rep.damage != YH_AUDIT_INTACT ? 1 : strict && rep.nwarnings > 0 ? EXIT_UNPROVEN : 0;
+out:
+	for (size_t i = 0; i < nloaded; i++)
+		yh_audit_key_wipe(&keys[i]);
+	free(defkey);
+	return r;
+}

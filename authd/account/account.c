@@ -1,0 +1,1101 @@
+/*
+ * The account page (see account.h): GET /account and the POSTs that change what it
+ * shows. Every handler starts with the session (none: to the login page) and every
+ * POST with the CSRF check; slow work (argon2 for a password change) goes to the
+ * worker pool. What the page prints about the person is masked (ID number, phone).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <jansson.h>
+#include <qrencode.h>
+
+#include "authd/account/account.h"
+#include "authcore/audit/audit.h"
+#include "authcore/clients/clients.h"
+#include "authd/ui/csrf.h"
+#include "authd/login/login.h"
+#include "authd/oidc/oidc.h"
+#include "authd/ui/pages.h"
+#include "authd/app.h"
+#include "authd/session/sess.h"
+#include "common/workers.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "identity/match/matchkey.h"
+#include "identity/dir/dir.h"
+#include "identity/identity.h"
+#include "identity/idn/idnum.h"
+#include "identity/passwd/passwd.h"
+#include "identity/totp.h"
+
+#define ACCOUNT_PURPOSE "account"
+#define LOGIN_AGAIN "/login?next=%2Faccount"
+#define ACTOR_SIZE (8 + SESS_UID_MAX)
+#define PW_FIELD_MAX PW_PASSWORD_MAX
+#define QR_PX 220
+
+/* ---- small helpers ---- */
+
+/* Unix seconds as China Standard Time, "2026-11-22 12:30". */
+static void
+fmt_cst(int64_t secs, char *out, size_t outsz)
+{
+	time_t t = (time_t)(secs + 8 * 3600);
+	struct tm tm;
+
+	if (secs <= 0 || gmtime_r(&t, &tm) == NULL || strftime(out, outsz, "%Y-%m-%d %H:%M",
+	    &tm) == 0)
+		snprintf(out, outsz, "-");
+}
+
+static void
+actor_of(const char *uid, char out[ACTOR_SIZE])
+{
+	snprintf(out, ACTOR_SIZE, "user:%s", uid);
+}
+
+/* Writes one audit event for the user; fields (may be NULL) is consumed. */
+static int
+audit(struct authd_app *app, const char *event, const char *uid, json_t *fields)
+{
+	char actor[ACTOR_SIZE];
+	int r;
+
+	actor_of(uid, actor);
+	r = yh_audit_write(app->audit, event, actor, fields);
+	json_decref(fields);
+	if (r != 0)
+		yh_error("audit %s: %s", event, yh_strerror(r));
+	return r;
+}
+
+static int
+bad_request(struct http_req *req)
+{
+	return page_error_send(req, 400, page_msg(page_lang_of(req), PAGE_MSG_BAD_REQUEST),
+	    "/account", page_msg(page_lang_of(req), PAGE_MSG_ACCOUNT_LINK));
+}
+
+/*
+ * The start of every handler: the session, and for a POST the CSRF token. Returns true
+ * when the handler goes on; false when *r holds the answer already (the login page, an
+ * error page, the CSRF rejection) or the error to return.
+ */
+static bool
+enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *si, int *r)
+{
+	*r = login_session_of(req, app, SESS_TOUCH, si);
+	if (*r == YH_ERR_NOT_FOUND) {
+		*r = http_respond_redirect(req, post ? 303 : 302, LOGIN_AGAIN);
+		return false;
+	}
+	if (*r != 0) {
+		*r = page_failure_send(req, *r);
+		return false;
+	}
+	if (post && (*r = csrf_verify(req, app->subject_key, ACCOUNT_PURPOSE, si->key)) != 0) {
+		*r = *r == YH_ERR_DENIED ? csrf_respond_rejected(req) : *r;
+		return false;
+	}
+	return true;
+}
+
+/* 303 back to the account page with a notice key (one of the fixed ones below). */
+static int
+back(struct http_req *req, const char *done)
+{
+	char to[64];
+
+	snprintf(to, sizeof(to), "/account?done=%s", done);
+	return http_respond_redirect(req, 303, to);
+}
+
+/* Expires the session cookie (after ending the current session). */
+static int
+drop_cookie(struct http_req *req)
+{
+	return page_set_cookie(req, LOGIN_SID_COOKIE, "deleted", -1, http_req_is_https(req));
+}
+
+/* A form's text field into *out (malloc'd); NULL when absent. */
+static int
+field(struct http_req *req, const char *name, size_t max, char **out)
+{
+	int r = http_req_form(req, name, max, out);
+
+	return r == YH_ERR_NOT_FOUND ? 0 : r;
+}
+
+/* ---- words ---- */
+
+static const char *
+method_words(enum page_lang l, const char *m)
+{
+	static const struct { const char *m, *zh, *en; } t[] = {
+		{ "self", "自助注册", "self-registered" },
+		{ "registry", "人口库核验", "checked against the population registry" },
+		{ "counter", "窗口现场核验", "verified in person at a service counter" },
+		{ "ca", "数字证书", "digital certificate" },
+		{ "import", "从部门系统迁移", "migrated from a department system" },
+		{ "totp", "身份验证器", "authenticator app" },
+	};
+
+	for (size_t i = 0; m != NULL && i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(m, t[i].m) == 0)
+			return page_pick(l, t[i].zh, t[i].en);
+	return m != NULL ? m : "-";
+}
+
+static const char *
+amr_words(enum page_lang l, const char *a)
+{
+	if (strcmp(a, "pwd") == 0)
+		return page_pick(l, "密码", "password");
+	if (strcmp(a, "otp") == 0)
+		return page_pick(l, "动态口令", "authenticator code");
+	return a;
+}
+
+static const char *
+scope_words(enum page_lang l, unsigned bit)
+{
+	switch (bit) {
+	case CLIENTS_SCOPE_OPENID: return page_pick(l, "账号标识", "identifier");
+	case CLIENTS_SCOPE_PROFILE: return page_pick(l, "姓名", "name");
+	case CLIENTS_SCOPE_PHONE: return page_pick(l, "手机号码", "phone number");
+	case CLIENTS_SCOPE_EMAIL: return page_pick(l, "电子邮箱", "e-mail address");
+	case CLIENTS_SCOPE_ID_NUMBER: return page_pick(l, "身份证号码", "ID number");
+	case CLIENTS_SCOPE_OFFLINE_ACCESS: return page_pick(l, "离线访问", "offline access");
+	default: return "?";
+	}
+}
+
+/* The notice for /account?done=KEY (fixed keys only: the parameter is never echoed). */
+static const char *
+done_words(enum page_lang l, const char *key)
+{
+	static const struct { const char *k, *zh, *en; } t[] = {
+		{ "ended", "会话已结束。", "The session was ended." },
+		{ "others", "其他会话均已结束。", "Every other session was ended." },
+		{ "revoked", "已撤销该应用的授权。", "The app's access was revoked." },
+		{ "totp", "身份验证器已启用。", "Your authenticator app is set up." },
+		{ "totp-removed", "身份验证器已移除。", "Your authenticator app was removed." },
+		{ "totp-exists", "已启用身份验证器；如需更换，请先移除。",
+		    "An authenticator app is already set up; remove it first to replace it." },
+		{ "password", "密码已修改，其他会话已结束。",
+		    "Your password was changed and your other sessions were ended." },
+	};
+
+	for (size_t i = 0; key != NULL && i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(key, t[i].k) == 0)
+			return page_pick(l, t[i].zh, t[i].en);
+	return NULL;
+}
+
+/* ---- GET /account ---- */
+
+struct view {
+	struct authd_app *app;
+	struct page *p;
+	const struct sess_info *si;
+	const char *csrf;
+};
+
+static void
+show_profile(struct view *v, const struct dir_person *person)
+{
+	enum page_lang l = v->p->lang;
+	char masked[64], when[32];
+
+	page_html(v->p, "<section id=\"profile\"><h2>%s</h2><dl>",
+	    page_pick(l, "个人信息", "Profile"));
+	page_html(v->p, "<dt>%s</dt><dd>%s</dd>", page_pick(l, "姓名", "Name"), person->name);
+	idn_mask(person->id_number, masked, sizeof(masked));
+	page_html(v->p, "<dt>%s</dt><dd>%s</dd>", page_pick(l, "居民身份证号码",
+	    "Resident ID number"), masked);
+	mk_phone_mask(person->phone, masked, sizeof(masked));
+	page_html(v->p, "<dt>%s</dt><dd>%s%s</dd>", page_pick(l, "手机号码", "Phone"),
+	    masked[0] != '\0' ? masked : "-", person->phone == NULL || person->phone_verified ?
+	    "" : page_pick(l, "（未验证，不能用于登录）", " (not verified: not usable to log in)"));
+	fmt_cst(person->loa.at, when, sizeof(when));
+	page_html(v->p, "<dt>%s</dt><dd>%s %d%s%s", page_pick(l, "实名认证等级",
+	    "Assurance level"), page_pick(l, "等级", "level"), person->loa.level,
+	    page_pick(l, "（", " ("), method_words(l, person->loa.method));
+	if (person->loa.by != NULL)
+		page_html(v->p, "%s%s", page_pick(l, "，", ", "), person->loa.by);
+	page_html(v->p, "%s%s%s</dd>", page_pick(l, "，", ", "), when, page_pick(l, "）", ")"));
+	page_html(v->p, "<dt>%s</dt><dd>%s %d%s", page_pick(l, "本次登录", "This login"),
+	    page_pick(l, "等级", "level"), v->si->loa, page_pick(l, "（", " ("));
+	for (size_t i = 0; i < v->si->namr; i++)
+		page_html(v->p, "%s%s", i > 0 ? " + " : "", amr_words(l, v->si->amr[i]));
+	page_html(v->p, "%s</dd></dl></section>", page_pick(l, "）", ")"));
+}
+
+/* One small POST form: hidden csrf, an optional hidden name=value, a button. */
+static void
+button_form(struct view *v, const char *action, const char *name, const char *value,
+    const char *label)
+{
+	page_html(v->p, "<form method=\"post\" action=\"%s\" class=\"inline\">", action);
+	page_form_hidden(v->p, v->csrf, NULL);
+	if (name != NULL)
+		page_html(v->p, "<input type=\"hidden\" name=\"%s\" value=\"%s\">", name, value);
+	page_html(v->p, "<button type=\"submit\">%s</button></form>", label);
+}
+
+static void
+show_sessions(struct view *v, const struct sess_info *list, size_t n)
+{
+	enum page_lang l = v->p->lang;
+	char a[32], b[32];
+
+	page_html(v->p, "<section id=\"sessions\"><h2>%s</h2><table><tr><th>%s</th><th>%s"
+	    "</th><th>%s</th><th>%s</th><th></th></tr>", page_pick(l, "登录会话", "Sessions"),
+	    page_pick(l, "登录时间", "Logged in"), page_pick(l, "最近活动", "Last seen"),
+	    page_pick(l, "地址", "Address"), page_pick(l, "浏览器", "Browser"));
+	for (size_t i = 0; i < n; i++) {
+		bool cur = strcmp(list[i].sid, v->si->sid) == 0;
+
+		fmt_cst(list[i].created_ms / 1000, a, sizeof(a));
+		fmt_cst(list[i].seen_ms / 1000, b, sizeof(b));
+		page_html(v->p, cur ? "<tr class=\"current\">" : "<tr>");
+		page_html(v->p, "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>", a, b,
+		    list[i].addr, list[i].ua);
+		if (cur)
+			page_html(v->p, "<strong>%s</strong> ", page_pick(l, "（当前）", "(this one)"));
+		button_form(v, "/account/session/end", "sid", list[i].sid,
+		    cur ? page_pick(l, "退出登录", "Log out") : page_pick(l, "结束", "End"));
+		page_html(v->p, "</td></tr>");
+	}
+	page_html(v->p, "</table><div class=\"actions\">");
+	button_form(v, "/account/session/end-others", NULL, NULL,
+	    page_pick(l, "结束其他所有会话", "End every other session"));
+	button_form(v, "/account/session/end-all", NULL, NULL,
+	    page_pick(l, "结束全部会话（包括本次）", "End every session, this one too"));
+	page_html(v->p, "</div></section>");
+}
+
+static void
+show_app(struct view *v, const struct clients_snap *snap, const struct dir_consent *c)
+{
+	enum page_lang l = v->p->lang;
+	const struct clients_client *cl = clients_find(snap, c->client_id);
+	unsigned bits = 0, unknown = 0, k = 0;
+	char when[32];
+
+	fmt_cst(c->updated, when, sizeof(when));
+	page_html(v->p, "<li><strong>%s</strong> (%s)%s", cl != NULL ? cl->name : c->client_id,
+	    c->client_id, page_pick(l, "：", ": "));
+	if (clients_scope_parse(c->scopes, &bits, &unknown) != 0)
+		bits = 0;
+	for (unsigned bit = 1; bit <= CLIENTS_SCOPE_OFFLINE_ACCESS; bit <<= 1)
+		if (bits & bit)
+			page_html(v->p, "%s%s", k++ > 0 ? page_pick(l, "、", ", ") : "",
+			    scope_words(l, bit));
+	page_html(v->p, " <span class=\"note\">%s %s</span> ", page_pick(l, "授权于",
+	    "allowed"), when);
+	button_form(v, "/account/app/revoke", "client_id", c->client_id,
+	    page_pick(l, "撤销授权", "Revoke"));
+	page_html(v->p, "</li>");
+}
+
+static void
+show_apps(struct view *v, const struct dir_consent *list, size_t n)
+{
+	enum page_lang l = v->p->lang;
+	struct clients_snap *snap;
+
+	page_html(v->p, "<section id=\"apps\"><h2>%s</h2>", page_pick(l, "已授权的应用",
+	    "Apps you allowed"));
+	if (n == 0)
+		page_html(v->p, "<p>%s</p>", page_pick(l, "暂无。", "None."));
+	(void)clients_refresh_if_changed(v->app->clients);
+	snap = clients_acquire(v->app->clients);
+	page_html(v->p, "<ul>");
+	for (size_t i = 0; i < n; i++)
+		show_app(v, snap, &list[i]);
+	page_html(v->p, "</ul></section>");
+	clients_release(snap);
+}
+
+static void
+show_totp(struct view *v, const struct dir_person *person, int state, int64_t since)
+{
+	enum page_lang l = v->p->lang;
+	char when[32];
+
+	page_html(v->p, "<section id=\"totp\"><h2>%s</h2>", page_pick(l, "身份验证器（动态口令）",
+	    "Authenticator app (TOTP)"));
+	if (state == 0) {
+		page_html(v->p, "<p>%s</p>", page_pick(l, "未启用。", "Not set up."));
+		button_form(v, "/account/totp/new", NULL, NULL, page_pick(l, "启用", "Set up"));
+	} else if (state == 1) {
+		page_html(v->p, "<p>%s <a href=\"/account/totp\">%s</a></p>", page_pick(l,
+		    "设置尚未完成。", "Set-up not finished."), page_pick(l, "继续设置",
+		    "Continue"));
+		button_form(v, "/account/totp/remove", NULL, NULL, page_pick(l, "取消", "Cancel"));
+	} else {
+		fmt_cst(since, when, sizeof(when));
+		page_html(v->p, "<p>%s %s</p>", page_pick(l, "已启用，自", "Set up since"), when);
+		page_html(v->p, "<form method=\"post\" action=\"/account/totp/remove\">");
+		page_form_hidden(v->p, v->csrf, NULL);
+		page_html(v->p, "<label>%s <input name=\"code\" inputmode=\"numeric\" "
+		    "autocomplete=\"one-time-code\" maxlength=\"8\" required></label> "
+		    "<button type=\"submit\">%s</button></form>", page_pick(l,
+		    "当前动态口令", "Current code"), page_pick(l, "移除", "Remove"));
+	}
+	if (person->loa.level < 2)
+		page_html(v->p, "<p class=\"note\">%s</p>", page_pick(l,
+		    "完成实名核验（等级 2）后，密码加动态口令登录可达到等级 3。",
+		    "Once your identity is verified (level 2), a password plus an authenticator "
+		    "code reaches level 3."));
+	page_html(v->p, "</section>");
+}
+
+/* The change-password form (also shown alone, with an error, after a failed change). */
+static void
+password_form(struct page *p, const char *csrf, const char *error)
+{
+	enum page_lang l = p->lang;
+
+	page_html(p, "<section id=\"password\"><h2>%s</h2>", page_pick(l, "修改密码",
+	    "Change password"));
+	page_alert(p, error);
+	page_html(p, "<form method=\"post\" action=\"/account/password\">");
+	page_form_hidden(p, csrf, NULL);
+	page_html(p, "<label>%s <input type=\"password\" name=\"current\" "
+	    "autocomplete=\"current-password\" required></label>"
+	    "<label>%s <input type=\"password\" name=\"password\" autocomplete=\"new-password\" "
+	    "required></label><label>%s <input type=\"password\" name=\"password2\" "
+	    "autocomplete=\"new-password\" required></label><button type=\"submit\">%s</button>"
+	    "</form></section>", page_pick(l, "当前密码", "Current password"),
+	    page_pick(l, "新密码", "New password"), page_pick(l, "再次输入新密码",
+	    "New password again"),
+	    page_pick(l, "修改", "Change"));
+}
+
+/* 0 no enrolment, 1 unconfirmed, 2 confirmed (since *created). */
+static int
+totp_state(struct dir *d, const char *uid, int *state, int64_t *created)
+{
+	struct dir_totp t;
+	int r;
+
+	*state = 0;
+	*created = 0;
+	if ((r = dir_totp_get(d, uid, &t)) == YH_ERR_NOT_FOUND)
+		return 0;
+	if (r == 0) {
+		*state = t.confirmed ? 2 : 1;
+		*created = t.created;
+	}
+	dir_totp_clear(&t);
+	return r;
+}
+
+static int
+account_view(struct authd_app *app, struct http_req *req, const struct sess_info *si)
+{
+	struct dir_person person;
+	struct sess_info *sl = NULL;
+	struct dir_consent *cl = NULL;
+	char csrf[CSRF_TOKEN_SIZE];
+	size_t ns = 0, nc = 0;
+	const char *done = NULL;
+	struct view v = { app, NULL, si, csrf };
+	struct page p;
+	int64_t since;
+	int r, tstate;
+
+	memset(&person, 0, sizeof(person));
+	if ((r = dir_person_get(app->dir, si->uid, &person)) != 0 ||
+	    (r = sess_list_user(app->sess, si->uid, &sl, &ns)) != 0 ||
+	    (r = dir_consent_list(app->dir, si->uid, &cl, &nc)) != 0 ||
+	    (r = totp_state(app->dir, si->uid, &tstate, &since)) != 0) {
+		r = page_failure_send(req, r);
+		goto out;
+	}
+	if ((r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, si->key, csrf)) != 0)
+		goto out;
+	page_init(&p, req, "/account");
+	v.p = &p;
+	page_begin(&p, page_pick(p.lang, "我的账号", "My account"));
+	if (http_req_query(req, "done", 32, &done) == 0 && done_words(p.lang, done) != NULL)
+		page_html(&p, "<p class=\"notice\" role=\"status\">%s</p>",
+		    done_words(p.lang, done));
+	show_profile(&v, &person);
+	show_sessions(&v, sl, ns);
+	show_apps(&v, cl, nc);
+	show_totp(&v, &person, tstate, since);
+	password_form(&p, csrf, NULL);
+	r = page_send(&p, req, 200);
+out:
+	yh_wipe(csrf, sizeof(csrf));
+	dir_person_clear(&person);
+	dir_consent_list_free(cl, nc);
+	free(sl);
+	return r;
+}
+
+static int
+account_get(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct sess_info si;
+	int r;
+
+	if (!enter(app, req, false, &si, &r))
+		return r;
+	return account_view(app, req, &si);
+}
+
+/* ---- sessions ---- */
+
+static int
+audit_end(struct authd_app *app, const char *uid, const char *what, size_t n)
+{
+	return audit(app, "session.end", uid, json_pack("{s:s, s:s, s:I}", "by", "account",
+	    "which", what, "count", (json_int_t)n));
+}
+
+static int
+session_end(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct sess_info si;
+	char *sid = NULL;
+	int r;
+
+	if (!enter(app, req, true, &si, &r))
+		return r;
+	if (http_req_form(req, "sid", SESS_PUBID_SIZE, &sid) != 0) {
+		r = bad_request(req);
+		goto out;
+	}
+	r = sess_end_sid(app->sess, si.uid, sid, SESS_END_USER, NULL);
+	if (r != 0 && r != YH_ERR_NOT_FOUND) {
+		r = page_failure_send(req, r);
+		goto out;
+	}
+	if (r == 0 && (r = audit_end(app, si.uid, strcmp(sid, si.sid) == 0 ? "current" : "one",
+	    1)) != 0) {
+		r = page_failure_send(req, r);
+		goto out;
+	}
+	if (strcmp(sid, si.sid) == 0 && (r = drop_cookie(req)) == 0)
+		r = http_respond_redirect(req, 303, LOGIN_AGAIN);
+	else
+		r = back(req, "ended");
+out:
+	free(sid);
+	return r;
+}
+
+/* Ends every session of uid but the one with public id keep (NULL: all). */
+static int
+end_sessions(struct authd_app *app, const char *uid, const char *keep, enum sess_reason why,
+    size_t *ended)
+{
+	struct sess_info *list = NULL;
+	size_t n = 0;
+	int r, e;
+
+	*ended = 0;
+	if (keep == NULL)
+		return sess_end_user(app->sess, uid, why, NULL, ended);
+	if ((r = sess_list_user(app->sess, uid, &list, &n)) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(list[i].sid, keep) == 0)
+			continue;
+		e = sess_end_sid(app->sess, uid, list[i].sid, why, NULL);
+		if (e == 0)
+			(*ended)++;
+		else if (e != YH_ERR_NOT_FOUND && r == 0)
+			r = e;
+	}
+	free(list);
+	return r;
+}
+
+static int
+sessions_end_many(struct http_req *req, struct authd_app *app, bool all)
+{
+	struct sess_info si;
+	size_t n = 0;
+	int r;
+
+	if (!enter(app, req, true, &si, &r))
+		return r;
+	if ((r = end_sessions(app, si.uid, all ? NULL : si.sid, SESS_END_USER, &n)) != 0 ||
+	    (r = audit_end(app, si.uid, all ? "all" : "others", n)) != 0)
+		return page_failure_send(req, r);
+	if (!all)
+		return back(req, "others");
+	if ((r = drop_cookie(req)) != 0)
+		return r;
+	return http_respond_redirect(req, 303, LOGIN_AGAIN);
+}
+
+static int
+session_end_others(struct http_req *req, void *arg)
+{
+	return sessions_end_many(req, arg, false);
+}
+
+static int
+session_end_all(struct http_req *req, void *arg)
+{
+	return sessions_end_many(req, arg, true);
+}
+
+/* ---- apps ---- */
+
+static int
+app_revoke(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct sess_info si;
+	char *client = NULL;
+	size_t fams = 0;
+	int r;
+
+	if (!enter(app, req, true, &si, &r))
+		return r;
+	if (http_req_form(req, "client_id", CLIENTS_ID_MAX, &client) != 0 ||
+	    !clients_id_valid(client)) {
+		r = bad_request(req);
+		goto out;
+	}
+	r = dir_consent_revoke(app->dir, si.uid, client);
+	if (r == 0 || r == YH_ERR_NOT_FOUND)
+		r = sess_refresh_revoke_user(app->sess, si.uid, client, &fams);
+	if (r == 0)
+		r = audit(app, "consent.revoke", si.uid, json_pack("{s:s, s:I}", "client_id",
+		    client, "refresh_families", (json_int_t)fams));
+	r = r == 0 ? back(req, "revoked") : page_failure_send(req, r);
+out:
+	free(client);
+	return r;
+}
+
+/* ---- TOTP ---- */
+
+static int
+totp_new(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	unsigned char seed[TOTP_SEED_BYTES];
+	struct sess_info si;
+	int64_t since;
+	int r, state;
+
+	if (!enter(app, req, true, &si, &r))
+		return r;
+	if ((r = totp_state(app->dir, si.uid, &state, &since)) != 0)
+		return page_failure_send(req, r);
+	if (state == 2)
+		return back(req, "totp-exists");
+	if ((r = totp_new_seed(seed)) == 0)
+		r = dir_totp_set(app->dir, si.uid, seed, sizeof(seed), false);
+	yh_wipe(seed, sizeof(seed));
+	if (r != 0)
+		return page_failure_send(req, r);
+	return http_respond_redirect(req, 303, "/account/totp");
+}
+
+/* Appends the base32 secret in groups of four ("JBSW Y3DP ..."), for typing by hand. */
+static int
+grouped_base32(const unsigned char *seed, size_t len, struct yh_buf *out)
+{
+	char b32[(DIR_TOTP_SEED_MAX * 8 + 4) / 5 + 1];
+	int r;
+
+	if ((r = totp_base32(seed, len, b32, sizeof(b32))) != 0)
+		return r;
+	for (size_t i = 0; r == 0 && b32[i] != '\0'; i++)
+		if ((i > 0 && i % 4 == 0 && (r = yh_buf_putc(out, ' ')) != 0) ||
+		    (r = yh_buf_putc(out, b32[i])) != 0)
+			break;
+	yh_wipe(b32, sizeof(b32));
+	return r;
+}
+
+/* The QR code and the typed form of the seed of an unconfirmed enrolment. */
+static int
+enrol_material(const struct dir_totp *t, const struct dir_person *person, struct yh_buf *svg,
+    struct yh_buf *b32)
+{
+	char label[64], *uri = NULL;
+	int r;
+
+	idn_mask(person->id_number, label, sizeof(label));
+	if ((r = totp_uri(t->seed, t->seed_len, NULL, label, &uri)) == 0 &&
+	    (r = account_qr_svg(uri, QR_PX, svg)) == 0)
+		r = grouped_base32(t->seed, t->seed_len, b32);
+	yh_strfree_secret(uri);
+	return r;
+}
+
+static int
+totp_page(struct authd_app *app, struct http_req *req, const struct sess_info *si,
+    const char *error)
+{
+	struct dir_person person;
+	struct yh_buf svg, b32;
+	struct dir_totp t;
+	char csrf[CSRF_TOKEN_SIZE];
+	struct page p;
+	int r;
+
+	memset(&person, 0, sizeof(person));
+	memset(&t, 0, sizeof(t));
+	yh_buf_init_secret(&svg, 256 * 1024);
+	yh_buf_init_secret(&b32, 256);
+	if ((r = dir_totp_get(app->dir, si->uid, &t)) == YH_ERR_NOT_FOUND || (r == 0 &&
+	    t.confirmed)) {
+		r = http_respond_redirect(req, 303, "/account");
+		goto out;
+	}
+	if (r != 0 || (r = dir_person_get(app->dir, si->uid, &person)) != 0 ||
+	    (r = enrol_material(&t, &person, &svg, &b32)) != 0) {
+		r = page_failure_send(req, r);
+		goto out;
+	}
+	if ((r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, si->key, csrf)) != 0)
+		goto out;
+	page_init(&p, req, "/account/totp");
+	page_begin(&p, page_pick(p.lang, "设置身份验证器", "Set up your authenticator app"));
+	page_alert(&p, error);
+	page_html(&p, "<p>%s</p>", page_pick(p.lang,
+	    "用手机上的身份验证器应用扫描下面的二维码，或手动输入密钥；然后输入应用显示的 6 位数字。",
+	    "Scan the QR code with the authenticator app on your phone, or type the key in; "
+	    "then enter the 6-digit code the app shows."));
+	page_html(&p, "<figure class=\"qr\">");
+	page_raw_trusted(&p, yh_buf_cstr(&svg));
+	page_html(&p, "</figure><p>%s <code class=\"secret\">%s</code></p>",
+	    page_pick(p.lang, "密钥：", "Key:"), yh_buf_cstr(&b32));
+	page_html(&p, "<form method=\"post\" action=\"/account/totp/confirm\">");
+	page_form_hidden(&p, csrf, NULL);
+	page_html(&p, "<label>%s <input name=\"code\" inputmode=\"numeric\" "
+	    "autocomplete=\"one-time-code\" maxlength=\"8\" required autofocus></label>"
+	    "<button type=\"submit\">%s</button></form>", page_msg(p.lang, PAGE_MSG_TOTP_CODE),
+	    page_pick(p.lang, "确认", "Confirm"));
+	page_html(&p, "<p><a href=\"/account\">%s</a></p>", page_msg(p.lang,
+	    PAGE_MSG_ACCOUNT_LINK));
+	yh_wipe(csrf, sizeof(csrf));
+	r = page_send(&p, req, error != NULL ? 400 : 200);
+out:
+	yh_buf_free(&svg);
+	yh_buf_free(&b32);
+	dir_totp_clear(&t);
+	dir_person_clear(&person);
+	return r;
+}
+
+static int
+totp_get(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct sess_info si;
+	int r;
+
+	if (!enter(app, req, false, &si, &r))
+		return r;
+	return totp_page(app, req, &si, NULL);
+}
+
+static int
+totp_confirm(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct sess_info si;
+	char *code = NULL;
+	int r;
+
+	if (!enter(app, req, true, &si, &r))
+		return r;
+	if ((r = field(req, "code", 32, &code)) != 0 || code == NULL) {
+		r = bad_request(req);
+		goto out;
+	}
+	r = totp_verify(app->dir, si.uid, code, 0, TOTP_ALLOW_UNCONFIRMED, NULL);
+	if (r == YH_ERR_AUTH || r == YH_ERR_INVALID || r == YH_ERR_REPLAY)
+		r = totp_page(app, req, &si, page_msg(page_lang_of(req), PAGE_MSG_TOTP_FAILED));
+	else if (r == YH_ERR_NOT_FOUND)
+		r = http_respond_redirect(req, 303, "/account");
+	else if (r != 0 || (r = dir_totp_confirm(app->dir, si.uid)) != 0 ||
+	    (r = audit(app, "totp.enrol", si.uid, NULL)) != 0)
+		r = page_failure_send(req, r);
+	else
+		r = back(req, "totp");
+out:
+	yh_strfree_secret(code);
+	return r;
+}
+
+/* A small page with one message and a link back to the account page. */
+static int
+message_page(struct http_req *req, unsigned status, const char *msg)
+{
+	return page_error_send(req, status, msg, "/account",
+	    page_msg(page_lang_of(req), PAGE_MSG_ACCOUNT_LINK));
+}
+
+/* Removing a confirmed enrolment needs a current code (counted against guessing). */
+static int
+totp_remove_check(struct authd_app *app, struct http_req *req, const char *uid, bool *ok)
+{
+	char name[SESS_NAME_MAX], *code = NULL;
+	struct login_policy pol;
+	int r;
+
+	*ok = false;
+	snprintf(name, sizeof(name), "totp-remove:%s", uid);
+	if ((r = sess_locked(app->sess, name, NULL)) == YH_ERR_LOCKED)
+		return message_page(req, 429, page_msg(page_lang_of(req), PAGE_MSG_LOCKED));
+	if (r != 0)
+		return page_failure_send(req, r);
+	if ((r = field(req, "code", 32, &code)) != 0)
+		return bad_request(req);
+	r = code == NULL ? YH_ERR_AUTH : totp_verify(app->dir, uid, code, 0, 0, NULL);
+	yh_strfree_secret(code);
+	if (r == YH_ERR_AUTH || r == YH_ERR_INVALID || r == YH_ERR_REPLAY) {
+		login_policy_get(app, &pol);
+		if ((r = sess_fail(app->sess, name, pol.otp_window_s, pol.otp_max_failures,
+		    pol.otp_lockout_s, NULL)) != 0 && r != YH_ERR_LOCKED)
+			return page_failure_send(req, r);
+		return message_page(req, 400, page_msg(page_lang_of(req), PAGE_MSG_TOTP_FAILED));
+	}
+	if (r != 0)
+		return page_failure_send(req, r);
+	*ok = true;
+	return 0;
+}
+
+static int
+totp_remove(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct sess_info si;
+	bool ok = true;
+	int64_t since;
+	int r, state;
+
+	if (!enter(app, req, true, &si, &r))
+		return r;
+	if ((r = totp_state(app->dir, si.uid, &state, &since)) != 0)
+		return page_failure_send(req, r);
+	if (state == 0)
+		return http_respond_redirect(req, 303, "/account");
+	if (state == 2 && ((r = totp_remove_check(app, req, si.uid, &ok)) != 0 || !ok))
+		return r;
+	if ((r = dir_totp_delete(app->dir, si.uid)) != 0 && r != YH_ERR_NOT_FOUND)
+		return page_failure_send(req, r);
+	if (state == 2 && (r = audit(app, "totp.remove", si.uid, NULL)) != 0)
+		return page_failure_send(req, r);
+	return state == 2 ? back(req, "totp-removed") : http_respond_redirect(req, 303,
+	    "/account");
+}
+
+/* ---- password ---- */
+
+/* What a password change carries to the worker (copied off the request). */
+struct pw_job {
+	struct authd_app *app;
+	struct http_req *req;
+	char uid[SESS_UID_MAX + 1];
+	char sid[SESS_PUBID_SIZE];
+	char csrf[CSRF_TOKEN_SIZE];
+	char *current, *password;        /* secrets */
+	enum page_lang lang;
+	bool https;
+};
+
+static void
+pw_job_free(struct pw_job *j)
+{
+	if (j == NULL)
+		return;
+	yh_strfree_secret(j->current);
+	yh_strfree_secret(j->password);
+	yh_wipe(j->csrf, sizeof(j->csrf));
+	free(j);
+}
+
+/* The password form alone with an error (any thread: reads nothing of the request). */
+static int
+pw_error(struct pw_job *j, unsigned status, const char *msg)
+{
+	struct page p;
+
+	page_init_lang(&p, j->lang, j->https, "/account");
+	page_begin(&p, page_pick(j->lang, "修改密码", "Change password"));
+	password_form(&p, j->csrf, msg);
+	page_html(&p, "<p><a href=\"/account\">%s</a></p>", page_msg(j->lang,
+	    PAGE_MSG_ACCOUNT_LINK));
+	return page_send(&p, j->req, status);
+}
+
+/* Checks the current password (argon2 or a legacy scheme). 0, YH_ERR_AUTH, or else. */
+static int
+pw_check_current(struct pw_job *j)
+{
+	const struct pw_params *cost = j->app->ident != NULL ? &j->app->ident->pw : NULL;
+	struct dir_cred c;
+	int r;
+
+	if ((r = dir_cred_get(j->app->dir, j->uid, &c)) == YH_ERR_NOT_FOUND)
+		r = pw_verify_dummy(cost, j->current, strlen(j->current));
+	else if (r == 0)
+		r = pw_verify(c.scheme, c.hash, c.salt, j->current, strlen(j->current), cost,
+		    NULL);
+	dir_cred_clear(&c);
+	return r == YH_ERR_INVALID || r == YH_ERR_UNSUPPORTED ? YH_ERR_AUTH : r;
+}
+
+static int
+pw_store_new(struct pw_job *j)
+{
+	const struct pw_params *cost = j->app->ident != NULL ? &j->app->ident->pw : NULL;
+	struct pw_params def;
+	char *hash = NULL;
+	int r;
+
+	if (cost == NULL) {
+		pw_params_default(&def);
+		cost = &def;
+	}
+	if ((r = pw_hash(cost, j->password, strlen(j->password), &hash)) == 0)
+		r = dir_cred_set(j->app->dir, j->uid, PW_SCHEME_ARGON2ID, hash, NULL);
+	free(hash);
+	return r;
+}
+
+/* The whole change; sets the response. */
+static int
+pw_run(struct pw_job *j)
+{
+	char guard[SESS_NAME_MAX];
+	struct login_policy pol;
+	size_t ended = 0;
+	int r;
+
+	snprintf(guard, sizeof(guard), "pwchange:%s", j->uid);
+	if ((r = sess_locked(j->app->sess, guard, NULL)) == YH_ERR_LOCKED)
+		return pw_error(j, 429, page_msg(j->lang, PAGE_MSG_LOCKED));
+	if (r == 0 && (r = pw_check_current(j)) == YH_ERR_AUTH) {
+		login_policy_get(j->app, &pol);
+		r = sess_fail(j->app->sess, guard, pol.window_s, pol.max_failures, pol.lockout_s,
+		    NULL);
+		if (r == 0 || r == YH_ERR_LOCKED)
+			return pw_error(j, 400, page_pick(j->lang, "当前密码不正确。",
+			    "The current password is wrong."));
+	}
+	if (r == 0 && (r = pw_store_new(j)) == 0 &&
+	    (r = audit(j->app, "password.change", j->uid, NULL)) == 0)
+		r = end_sessions(j->app, j->uid, j->sid, SESS_END_ADMIN, &ended);
+	if (r != 0) {
+		yh_error("password change: %s", yh_strerror(r));
+		return pw_error(j, page_failure_status(r), page_failure_msg(j->lang, r));
+	}
+	if (sess_fail_clear(j->app->sess, guard) != 0)
+		yh_warn("password change: cannot clear the failure count");
+	return http_respond_redirect(j->req, 303, "/account?done=password");
+}
+
+static void
+pw_job_fn(void *arg)
+{
+	struct pw_job *j = arg;
+	struct http_req *req = j->req;
+
+	/* On failure no response is set: the server answers 500 at resume. */
+	if (pw_run(j) != 0)
+		yh_error("password change: no response could be set");
+	pw_job_free(j);
+	http_req_resume(req);
+}
+
+/* UTF-8 characters in s (continuation bytes not counted). */
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* The new password's rules (those of registration, register.c): the message, or NULL
+ * when fine. */
+static const char *
+pw_policy(enum page_lang l, const char *pw, const char *pw2, const struct dir_person *who)
+{
+	size_t n = strlen(pw), digits = strspn(pw, "0123456789");
+
+	if (strcmp(pw, pw2) != 0)
+		return page_msg(l, PAGE_MSG_ERR_PW_MISMATCH);
+	if (n > PW_PASSWORD_MAX)
+		return page_msg(l, PAGE_MSG_ERR_PW_LONG);
+	if (utf8_chars(pw) < LOGIN_PASSWORD_MIN)
+		return page_msg(l, PAGE_MSG_ERR_PW_SHORT);
+	if (digits == n)
+		return page_msg(l, PAGE_MSG_ERR_PW_DIGITS);
+	if ((who->id_number != NULL && strcasecmp(pw, who->id_number) == 0) ||
+	    (who->phone != NULL && strcmp(pw, who->phone) == 0))
+		return page_msg(l, PAGE_MSG_ERR_PW_SAME);
+	return NULL;
+}
+
+/* Reads the form into j; *msg gets a policy message when the new password is refused. */
+static int
+pw_job_fill(struct authd_app *app, struct http_req *req, const struct sess_info *si,
+    struct pw_job *j, const char **msg)
+{
+	struct dir_person who;
+	char *pw2 = NULL;
+	int r;
+
+	*msg = NULL;
+	memset(&who, 0, sizeof(who));
+	j->app = app;
+	j->req = req;
+	j->lang = page_lang_of(req);
+	j->https = http_req_is_https(req);
+	if (yh_strlcpy(j->uid, si->uid, sizeof(j->uid)) != 0 ||
+	    yh_strlcpy(j->sid, si->sid, sizeof(j->sid)) != 0)
+		return YH_ERR_INVALID;
+	if ((r = http_req_form(req, "current", PW_FIELD_MAX, &j->current)) != 0 ||
+	    (r = http_req_form(req, "password", PW_FIELD_MAX, &j->password)) != 0 ||
+	    (r = http_req_form(req, "password2", PW_FIELD_MAX, &pw2)) != 0) {
+		*msg = page_msg(j->lang, r == YH_ERR_TOO_LONG ? PAGE_MSG_ERR_PW_LONG :
+		    PAGE_MSG_MISSING_FIELDS);
+		r = 0;
+	} else if ((r = dir_person_get(app->dir, si->uid, &who)) == 0)
+		*msg = pw_policy(j->lang, j->password, pw2, &who);
+	if (r == 0)
+		r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, si->key, j->csrf);
+	yh_strfree_secret(pw2);
+	dir_person_clear(&who);
+	return r;
+}
+
+static int
+password_post(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct sess_info si;
+	struct pw_job *j;
+	const char *msg = NULL;
+	int r;
+
+	if (!enter(app, req, true, &si, &r))
+		return r;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return YH_ERR_ALLOC;
+	if ((r = pw_job_fill(app, req, &si, j, &msg)) != 0 || msg != NULL) {
+		r = r != 0 ? page_failure_send(req, r) : pw_error(j, 400, msg);
+		pw_job_free(j);
+		return r;
+	}
+	if (app->workers == NULL) {
+		r = pw_run(j);
+		pw_job_free(j);
+		return r;
+	}
+	if ((r = http_req_suspend(req)) != 0) {
+		pw_job_free(j);
+		return r;
+	}
+	if (wk_submit(app->workers, pw_job_fn, j) != 0) {
+		/* No response set = 500 at resume. */
+		if (pw_error(j, 503, page_msg(j->lang, PAGE_MSG_UNAVAILABLE)) != 0)
+			yh_error("password change: no response could be set");
+		pw_job_free(j);
+		http_req_resume(req);
+	}
+	return HTTP_SUSPENDED;
+}
+
+/* ---- QR code ---- */
+
+#define QR_QUIET 4   /* modules of white border (ISO/IEC 18004) */
+
+/* Appends the path data of one row's black runs: "M{x} {y}h{n}v1h-{n}z" each. */
+static int
+qr_row(struct yh_buf *b, const QRcode *q, int y)
+{
+	const unsigned char *row = q->data + (size_t)y * (size_t)q->width;
+	int x = 0, start, r = 0;
+
+	while (r == 0 && x < q->width) {
+		if ((row[x] & 1) == 0) {
+			x++;
+			continue;
+		}
+		for (start = x; x < q->width && (row[x] & 1) != 0; x++)
+			;
+		r = yh_buf_printf(b, "M%d %dh%dv1h-%dz", start + QR_QUIET, y + QR_QUIET,
+		    x - start, x - start);
+	}
+	return r;
+}
+
+int
+account_qr_svg(const char *text, unsigned px, struct yh_buf *b)
+{
+	QRcode *q = NULL;
+	size_t len;
+	int n, r;
+
+	if (text == NULL || (len = strnlen(text, ACCOUNT_QR_TEXT_MAX + 1)) == 0 ||
+	    px < 64 || px > 1024)
+		return YH_ERR_INVALID;
+	if (len > ACCOUNT_QR_TEXT_MAX)
+		return YH_ERR_TOO_LONG;
+	errno = 0;
+	if ((q = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M)) == NULL)
+		return errno == ERANGE ? YH_ERR_TOO_LONG : YH_ERR_ALLOC;
+	n = q->width + 2 * QR_QUIET;
+	r = yh_buf_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"qr\" "
+	    "width=\"%u\" height=\"%u\" viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\" "
+	    "role=\"img\" aria-label=\"QR\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>"
+	    "<path fill=\"#000\" d=\"", px, px, n, n, n, n);
+	for (int y = 0; r == 0 && y < q->width; y++)
+		r = qr_row(b, q, y);
+	if (r == 0)
+		r = yh_buf_puts(b, "\"/></svg>");
+	yh_wipe(q->data, (size_t)q->width * (size_t)q->width);
+	QRcode_free(q);
+	return r;
+}
+
+/* ---- routes ---- */
+
+static const struct http_route account_routes[] = {
+	{ "GET", "/account", account_get, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/account/session/end", session_end, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/account/session/end-others", session_end_others, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/account/session/end-all", session_end_all, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/account/app/revoke", app_revoke, HTTP_ROUTE_NO_STORE },
+	{ "GET", "/account/totp", totp_get, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/account/totp/new", totp_new, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/account/totp/confirm", totp_confirm, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/account/totp/remove", totp_remove, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/account/password", password_post, HTTP_ROUTE_NO_STORE },
+	{ NULL, NULL, NULL, 0 },
+};
+
+int
+account_register(struct http_server *srv, struct authd_app *app)
+{
+	return http_routes_add(srv, account_routes, app);
+}

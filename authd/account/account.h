@@ -1,0 +1,54 @@
+/*
+ * The account page (prefix account_): what a person sees of themselves and controls.
+ * Every page needs a valid session (else 302 to /login?next=/account); every change is a
+ * POST carrying the page's CSRF token; pages are Simplified Chinese by default, English
+ * selectable (authd/ui/pages.h).
+ *
+ *   GET  /account                    profile (name, masked ID number, masked phone, LoA
+ *                                    and how it was reached), my sessions, my apps,
+ *                                    TOTP, change password
+ *   POST /account/session/end        sid: end that session of mine
+ *   POST /account/session/end-others end every session but this one
+ *   POST /account/session/end-all    end every session (this one too: to /login)
+ *   POST /account/app/revoke         client_id: forget my consent, revoke the app's
+ *                                    refresh tokens (audit consent.revoke)
+ *   POST /account/totp/new           a new seed, stored unconfirmed; 303 /account/totp
+ *   GET  /account/totp               the unconfirmed seed as a QR code (inline SVG, no
+ *                                    script) and in base32, and a code field
+ *   POST /account/totp/confirm       code: confirms the seed (audit totp.enrol)
+ *   POST /account/totp/remove        code: removes a confirmed enrolment (needs a
+ *                                    current code) or an unconfirmed one
+ *   POST /account/password           current, password, password2: the rules of
+ *                                    registration (login.h), argon2 on the worker
+ *                                    pool, audit password.change, ends my other
+ *                                    sessions (5 wrong current passwords in 30 min
+ *                                    lock the form for 30 min)
+ */
+#ifndef YH_AUTHD_ACCOUNT_H
+#define YH_AUTHD_ACCOUNT_H
+
+#include "authd/http/http.h"
+#include "common/buf.h"
+#include "common/err.h"
+
+struct authd_app;
+
+#define ACCOUNT_QR_TEXT_MAX 1024     /* bytes of the text a QR code may carry */
+
+/* Adds the routes above. Needs app->dir, app->ident (password cost), app->sess,
+ * app->clients, app->audit, app->workers (NULL: hashing runs inline). Returns what
+ * http_routes_add returns. */
+int account_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/*
+ * Appends text (1..ACCOUNT_QR_TEXT_MAX bytes) as a QR code (libqrencode, error
+ * correction level M, 8-bit data) to b as one inline <svg> element: a white square with
+ * a four-module quiet zone and one black <path> made of horizontal runs of modules, one
+ * unit per module, drawn px pixels wide. No script, no external resource. The text is
+ * often a secret (an otpauth:// URI): give a secret buffer (yh_buf_init_secret).
+ * Returns 0, YH_ERR_INVALID (empty text, px outside 64..1024), YH_ERR_TOO_LONG (text,
+ * or b's cap), YH_ERR_ALLOC.
+ */
+int account_qr_svg(const char *text, unsigned px, struct yh_buf *b) YH_WUR;
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * What authd's endpoint families share, and how each one joins the server. Every family
+ * lives in its own file (routes_health.c now; oidc_discovery.c, oidc_authorize.c,
+ * oidc_token.c, account.c, ... later) and exports one register function that adds its
+ * routes with http_routes_add(srv, routes, app). Handlers reach everything through the
+ * struct authd_app they are given as arg; authd.c builds it once at start, and it
+ * outlives the HTTP server. Fields are set before the server starts and only read
+ * afterwards (the objects they point to are thread-safe themselves).
+ */
+#ifndef YH_AUTHD_ROUTES_H
+#define YH_AUTHD_ROUTES_H
+
+#include <stddef.h>
+
+#include "authcore/authd_config.h"
+#include "authd/http/http.h"
+#include "common/metrics.h"
+#include "common/err.h"
+#include "identity/identity.h"
+
+struct dir;
+struct wk_pool;
+
+/*
+ * A readiness check for /readyz: returns 0 when the dependency answers, else a negative
+ * YH_ERR_* with a short reason (no secrets, no personal data) in reason. Checks run on
+ * the HTTP thread and must be cheap (one round trip, with the dependency's own timeout).
+ */
+typedef int (*authd_check_fn)(void *ctx, char *reason, size_t reasonsz);
+
+#define AUTHD_MAX_CHECKS 8
+
+struct authd_check {
+	const char *name;      /* "directory", later "redis", ... (static storage) */
+	authd_check_fn fn;
+	void *ctx;
+};
+
+struct ident;
+struct tok_ring;
+struct sess_store;
+struct clients_registry;
+struct yh_audit;
+struct wk_pool;
+
+#define AUTHD_SUBJECT_KEY_LEN IDENT_SUBJECT_KEY_LEN
+
+struct authd_app {
+	const struct authd_cfg *cfg;
+	struct mx_registry *metrics;
+	struct dir *dir;                 /* the directory (identity/dir/dir.h) */
+	struct ident *ident;             /* vault + directory + password cost (identity.h) */
+	struct tok_ring *ring;           /* signing keys, JWKS (token/keyring.h) */
+	struct sess_store *sess;         /* sessions and one-time artefacts (authd/session/sess.h) */
+	struct clients_registry *clients; /* registered apps (authcore/clients/clients.h) */
+	struct yh_audit *audit;          /* the audit trail (authcore/audit/audit.h) */
+	struct wk_pool *workers;         /* slow work off the HTTP threads (common/workers.h) */
+	const char *issuer;              /* no trailing slash; owned by cfg */
+	unsigned char subject_key[AUTHD_SUBJECT_KEY_LEN]; /* pairwise sub HMAC key */
+	struct authd_check checks[AUTHD_MAX_CHECKS];
+	size_t nchecks;
+};
+
+/*
+ * Adds a readiness check (before the server starts). Returns 0 or YH_ERR_LIMIT.
+ */
+int authd_add_check(struct authd_app *app, const char *name, authd_check_fn fn, void *ctx) YH_WUR;
+
+/* The directory's readiness check (ctx is a struct dir *): dir_ping. */
+int authd_check_directory(void *ctx, char *reason, size_t reasonsz);
+
+/* The audit trail's readiness check (ctx is a struct yh_audit *): its file system can
+ * take more lines (yh_audit_room). */
+int authd_check_audit(void *ctx, char *reason, size_t reasonsz);
+
+/* routes_health.c: GET /healthz, GET /readyz, GET /metrics. */
+int routes_health_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+#endif

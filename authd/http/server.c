@@ -1,0 +1,1462 @@
+/*
+ * authd's HTTP layer over libmicrohttpd. Reading this file: the server (socket, daemon,
+ * routes) first, then the life of a request (access handler -> handler -> queue ->
+ * completion with metrics and access log), then the request accessors, then responses.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "authd/http/http.h"
+#include "authd/http/watch.h"
+#include "common/netaddr.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+
+#define HTTP_MAX_ROUTES 256
+#define HTTP_MAX_RESP_HEADERS 24
+#define HTTP_MAX_HDR_VALUE 8192
+#define HTTP_CODE_MIN 100
+#define HTTP_CODE_MAX 599
+#define HTTP_TLS_FILE_MAX (1024 * 1024)
+#define HTTP_HSTS "max-age=31536000"
+#define HTTP_CSP "default-src 'none'; frame-ancestors 'none'"
+
+/* Per-route metrics: a lazily created counter per status code, a latency histogram. */
+struct route_stats {
+	char route[128];
+	char method[16];
+	_Atomic(struct mx_counter *) by_code[HTTP_CODE_MAX - HTTP_CODE_MIN + 1];
+	struct mx_hist *latency;
+};
+
+struct route_ent {
+	char method[16];
+	char *path;
+	http_handler_fn fn;
+	void *arg;
+	unsigned flags;
+	struct route_stats stats;
+};
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	int lfd;
+	uint16_t port;
+	int family;
+	bool tls;
+	char *cert_pem, *key_pem;
+	size_t key_len;
+	unsigned threads, timeout, max_conn, max_per_ip;
+	unsigned head_timeout, body_timeout;
+	size_t max_body, max_header;
+	struct route_ent *routes[HTTP_MAX_ROUTES];
+	size_t nroutes;
+	struct route_stats unmatched;
+	struct net_cidr proxies[NET_CIDR_LIST_MAX];
+	size_t nproxies;
+	struct mx_registry *mx;
+	struct mx_gauge *open_conns;
+	struct hw_set *watch;         /* head and body deadlines, while serving */
+	atomic_bool quiescing;        /* http_server_quiesce: refuse new connections */
+	pthread_mutex_t log_lock;     /* guards starting and start_err */
+	bool starting;
+	char start_err[256];
+};
+
+enum req_state { REQ_NEW, REQ_SUSPENDED, REQ_RESPONDED, REQ_QUEUED };
+
+struct resp_header {
+	char *name, *value;
+};
+
+struct http_req {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	struct hw_conn *watch;     /* the connection's deadlines (NULL: none) */
+	const struct route_ent *route;
+	struct route_stats *stats;
+	char id[17];
+	char method[16];
+	const char *path;          /* owned by the connection */
+	char client_ip[INET6_ADDRSTRLEN];
+	bool https;
+	int64_t start_ns;
+	struct yh_buf body;
+	bool too_large;
+	bool in_handler;
+	bool suspended;            /* set once by http_req_suspend, on the HTTP thread */
+	enum req_state state;
+	/* the response being built */
+	unsigned status;
+	char *ctype;
+	char *rbody;
+	size_t rlen;
+	struct resp_header hdr[HTTP_MAX_RESP_HEADERS];
+	size_t nhdr;
+	bool no_store;
+	pthread_mutex_t lock;      /* guards the response while suspended */
+};
+
+static void
+errfmt(char *errmsg, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+errfmt(char *errmsg, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errmsg == NULL || errsz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errmsg, errsz, fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ addresses */
+
+static bool
+addr_trusted(const struct http_server *srv, const char *text)
+{
+	unsigned char addr[16];
+	int family = strchr(text, ':') != NULL ? AF_INET6 : AF_INET;
+
+	if (inet_pton(family, text, addr) != 1)
+		return false;
+	for (size_t i = 0; i < srv->nproxies; i++)
+		if (net_cidr_contains(&srv->proxies[i], family, addr))
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------ server */
+
+static int
+open_listener(struct http_server *srv, const char *listen_s, char *errmsg, size_t errsz)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char host[64];
+	uint16_t port;
+	int one = 1, fd;
+
+	if (net_listen_parse(listen_s, host, sizeof(host), &port) != 0) {
+		errfmt(errmsg, errsz, "bad listen address '%s' (expected ADDR:PORT)", listen_s);
+		return YH_ERR_INVALID;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (listen_s[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return YH_ERR_INVALID;
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return YH_ERR_INVALID;
+		sl = sizeof(*s4);
+	}
+	srv->family = ss.ss_family;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+		errfmt(errmsg, errsz, "cannot create a socket: %s", strerror(errno));
+		return YH_ERR_IO;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 511) != 0) {
+		errfmt(errmsg, errsz, "cannot listen on %s: %s", listen_s, strerror(errno));
+		close(fd);
+		return YH_ERR_IO;
+	}
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		srv->port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)(void *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)(void *)&ss)->sin_port);
+	srv->lfd = fd;
+	return 0;
+}
+
+/* Reads a whole small file into a NUL-terminated buffer. */
+static int
+read_small_file(const char *what, const char *path, char **out, size_t *outlen,
+    char *errmsg, size_t errsz)
+{
+	struct yh_buf b;
+	char chunk[4096];
+	ssize_t n;
+	int fd, r = 0;
+
+	*out = NULL;
+	yh_buf_init_secret(&b, HTTP_TLS_FILE_MAX);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		errfmt(errmsg, errsz, "%s %s: cannot read: %s", what, path, strerror(errno));
+		return YH_ERR_IO;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if ((r = yh_buf_append(&b, chunk, (size_t)n)) != 0)
+			break;
+	if (n < 0 || r != 0) {
+		errfmt(errmsg, errsz, "%s %s: cannot read: %s", what, path,
+		    r != 0 ? "file too large" : strerror(errno));
+		r = YH_ERR_IO;
+	}
+	close(fd);
+	yh_wipe(chunk, sizeof(chunk));
+	if (r == 0) {
+		*outlen = b.len;
+		if ((*out = yh_buf_steal(&b)) == NULL)
+			r = YH_ERR_ALLOC;
+	}
+	yh_buf_free(&b);
+	return r;
+}
+
+static int
+no_password(char *buf, int size, int rwflag, void *u)
+{
+	return -1;   /* never prompt: an encrypted key is refused with a clear message */
+}
+
+/* Checks the PEM pair with OpenSSL first, so a bad file is one clear line. */
+static int
+check_tls_pair(const struct http_server *srv, size_t cert_len, const char *cert_file,
+    const char *key_file, char *errmsg, size_t errsz)
+{
+	BIO *cb = BIO_new_mem_buf(srv->cert_pem, (int)cert_len);
+	BIO *kb = BIO_new_mem_buf(srv->key_pem, (int)srv->key_len);
+	X509 *x = NULL;
+	EVP_PKEY *pk = NULL;
+	struct stat st;
+	int r = YH_ERR_INVALID;
+
+	if (cb == NULL || kb == NULL)
+		r = YH_ERR_ALLOC;
+	else if ((x = PEM_read_bio_X509(cb, NULL, no_password, NULL)) == NULL)
+		errfmt(errmsg, errsz, "tls.cert_file %s: no PEM certificate in it", cert_file);
+	else if ((pk = PEM_read_bio_PrivateKey(kb, NULL, no_password, NULL)) == NULL)
+		errfmt(errmsg, errsz, "tls.key_file %s: not an unencrypted PEM private key",
+		    key_file);
+	else if (X509_check_private_key(x, pk) != 1)
+		errfmt(errmsg, errsz, "tls.key_file %s does not match the certificate in %s",
+		    key_file, cert_file);
+	else
+		r = 0;
+	ERR_clear_error();
+	EVP_PKEY_free(pk);
+	X509_free(x);
+	BIO_free(cb);
+	BIO_free(kb);
+	if (r == 0 && stat(key_file, &st) == 0 && (st.st_mode & 077) != 0)
+		yh_warn("tls.key_file %s is readable by group or others (mode %03o); use 0600",
+		    key_file, (unsigned)(st.st_mode & 0777));
+	return r;
+}
+
+static int
+stats_init(struct http_server *srv, struct route_stats *st, const char *route,
+    const char *method)
+{
+	struct yh_buf l;
+	int r;
+
+	if (yh_strlcpy(st->route, route, sizeof(st->route)) != 0 ||
+	    yh_strlcpy(st->method, method, sizeof(st->method)) != 0)
+		return YH_ERR_INVALID;
+	if (srv->mx == NULL)
+		return 0;
+	yh_buf_init(&l, 512);
+	if ((r = yh_buf_puts(&l, "route=\"")) == 0 && (r = mx_label_escape(&l, route)) == 0 &&
+	    (r = yh_buf_puts(&l, "\",method=\"")) == 0 &&
+	    (r = mx_label_escape(&l, method)) == 0 && (r = yh_buf_putc(&l, '"')) == 0)
+		r = mx_hist_get(srv->mx, "yh_http_request_duration_seconds",
+		    "HTTP request latency from first byte read to response sent.",
+		    yh_buf_cstr(&l), mx_latency_buckets, mx_latency_nbuckets, &st->latency);
+	yh_buf_free(&l);
+	return r;
+}
+
+int
+http_server_new(const struct http_opts *opts, struct http_server **out, char *errmsg,
+    size_t errsz)
+{
+	struct http_server *srv;
+	char bad[80];
+	int r;
+
+	*out = NULL;
+	if (opts == NULL || opts->listen == NULL || opts->threads == 0 || opts->max_body == 0 ||
+	    opts->max_header < 1024) {
+		errfmt(errmsg, errsz, "invalid HTTP options");
+		return YH_ERR_INVALID;
+	}
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return YH_ERR_ALLOC;
+	if (pthread_mutex_init(&srv->log_lock, NULL) != 0) {
+		free(srv);
+		return YH_ERR_ALLOC;
+	}
+	srv->lfd = -1;
+	srv->threads = opts->threads;
+	srv->timeout = opts->connection_timeout;
+	srv->max_conn = opts->max_connections;
+	srv->max_per_ip = opts->max_per_ip;
+	srv->head_timeout = opts->head_timeout;
+	srv->body_timeout = opts->body_timeout;
+	srv->max_body = opts->max_body;
+	srv->max_header = opts->max_header;
+	srv->mx = opts->metrics;
+	if (net_cidr_list_parse(opts->trusted_proxies, srv->proxies, NET_CIDR_LIST_MAX, &srv->nproxies,
+	    bad, sizeof(bad)) != 0) {
+		errfmt(errmsg, errsz, "bad trusted proxy '%s'", bad);
+		r = YH_ERR_INVALID;
+		goto out;
+	}
+	if ((opts->tls_cert_file == NULL) != (opts->tls_key_file == NULL)) {
+		errfmt(errmsg, errsz, "tls.cert_file and tls.key_file go together");
+		r = YH_ERR_INVALID;
+		goto out;
+	}
+	if (opts->tls_cert_file != NULL) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			errfmt(errmsg, errsz, "this libmicrohttpd has no TLS support");
+			r = YH_ERR_UNSUPPORTED;
+			goto out;
+		}
+		size_t clen;
+
+		if ((r = read_small_file("tls.cert_file", opts->tls_cert_file, &srv->cert_pem, &clen, errmsg,
+		    errsz)) != 0 || (r = read_small_file("tls.key_file", opts->tls_key_file, &srv->key_pem,
+		    &srv->key_len, errmsg, errsz)) != 0 || (r = check_tls_pair(srv, clen,
+		    opts->tls_cert_file, opts->tls_key_file, errmsg, errsz)) != 0)
+			goto out;
+		srv->tls = true;
+	}
+	if ((r = stats_init(srv, &srv->unmatched, "unmatched", "any")) != 0)
+		goto out;
+	if (srv->mx != NULL && (r = mx_gauge_get(srv->mx, "yh_http_connections_open",
+	    "Open HTTP connections.", NULL, &srv->open_conns)) != 0)
+		goto out;
+	r = open_listener(srv, opts->listen, errmsg, errsz);
+out:
+	if (r != 0)
+		http_server_free(srv);
+	else
+		*out = srv;
+	return r;
+}
+
+int
+http_routes_add(struct http_server *srv, const struct http_route *routes, void *arg)
+{
+	int r;
+
+	if (srv == NULL || routes == NULL || srv->daemon != NULL)
+		return YH_ERR_INVALID;
+	for (const struct http_route *rt = routes; rt->path != NULL; rt++) {
+		struct route_ent *e;
+
+		if (rt->method == NULL || rt->fn == NULL || rt->path[0] != '/' ||
+		    strlen(rt->method) >= sizeof(e->method))
+			return YH_ERR_INVALID;
+		for (size_t i = 0; i < srv->nroutes; i++)
+			if (strcmp(srv->routes[i]->path, rt->path) == 0 &&
+			    strcmp(srv->routes[i]->method, rt->method) == 0)
+				return YH_ERR_EXISTS;
+		if (srv->nroutes >= HTTP_MAX_ROUTES)
+			return YH_ERR_LIMIT;
+		if ((e = calloc(1, sizeof(*e))) == NULL || (e->path = strdup(rt->path)) == NULL) {
+			free(e);
+			return YH_ERR_ALLOC;
+		}
+		memcpy(e->method, rt->method, strlen(rt->method) + 1);  /* length checked above */
+		e->fn = rt->fn;
+		e->arg = arg;
+		e->flags = rt->flags;
+		srv->routes[srv->nroutes++] = e;
+		if ((r = stats_init(srv, &e->stats, rt->path, rt->method)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+uint16_t
+http_server_port(const struct http_server *srv)
+{
+	return srv->port;
+}
+
+bool
+http_server_tls(const struct http_server *srv)
+{
+	return srv->tls;
+}
+
+void
+http_server_quiesce(struct http_server *srv)
+{
+	if (srv == NULL || srv->daemon == NULL)
+		return;
+	/*
+	 * Not MHD_quiesce_daemon: with a thread pool on epoll it races each pool thread's own
+	 * removal of the listen socket from its epoll set, and the loser aborts the process
+	 * ("Failed to remove listen FD from epoll set", an open libmicrohttpd defect seen
+	 * here about once in 40 shutdowns). The accept policy refuses new connections
+	 * instead: they are closed as soon as accepted, while open ones are still served.
+	 */
+	atomic_store(&srv->quiescing, true);
+}
+
+unsigned
+http_server_drain(struct http_server *srv, unsigned max_ms)
+{
+	const union MHD_DaemonInfo *di;
+	int64_t deadline = yh_mono_ms() + max_ms;
+
+	if (srv == NULL || srv->daemon == NULL)
+		return 0;
+	for (;;) {
+		di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (di == NULL || di->num_connections == 0)
+			return 0;
+		if (yh_mono_ms() >= deadline)
+			return di->num_connections;
+		usleep(10000);
+	}
+}
+
+static void
+route_free(struct route_ent *e)
+{
+	if (e == NULL)
+		return;
+	free(e->path);
+	free(e);
+}
+
+void
+http_server_free(struct http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	if (srv->daemon != NULL)
+		MHD_stop_daemon(srv->daemon);
+	hw_set_free(srv->watch);   /* after the daemon: its connections are gone */
+	if (srv->lfd >= 0)
+		close(srv->lfd);
+	for (size_t i = 0; i < srv->nroutes; i++)
+		route_free(srv->routes[i]);
+	free(srv->cert_pem);
+	yh_freezero(srv->key_pem, srv->key_len);
+	pthread_mutex_destroy(&srv->log_lock);
+	free(srv);
+}
+
+/* ------------------------------------------------------------------ a request's life */
+
+/* Drops the headers a failed handler may have set (Location, Set-Cookie, ...). */
+static void
+drop_resp_headers(struct http_req *req)
+{
+	for (size_t i = 0; i < req->nhdr; i++) {
+		free(req->hdr[i].name);
+		free(req->hdr[i].value);
+	}
+	req->nhdr = 0;
+}
+
+static void
+req_free(struct http_req *req)
+{
+	if (req == NULL)
+		return;
+	yh_buf_free(&req->body);
+	free(req->ctype);
+	free(req->rbody);
+	drop_resp_headers(req);
+	pthread_mutex_destroy(&req->lock);
+	free(req);
+}
+
+static void
+set_client(struct http_req *req)
+{
+	const union MHD_ConnectionInfo *ci;
+	const char *xff, *proto;
+	const struct sockaddr *sa;
+
+	req->client_ip[0] = '\0';
+	req->https = req->srv->tls;
+	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    req->client_ip, sizeof(req->client_ip));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    req->client_ip, sizeof(req->client_ip));
+	if (req->srv->nproxies == 0 || !addr_trusted(req->srv, req->client_ip))
+		return;
+	proto = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+	if (proto != NULL)
+		req->https = strcasecmp(proto, "https") == 0;
+	xff = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+	if (xff == NULL || strlen(xff) > HTTP_MAX_HDR_VALUE)
+		return;
+	/* Walk from the right: the first address we do not trust is the client. */
+	for (size_t end = strlen(xff); end > 0;) {
+		size_t start = end;
+		char one[INET6_ADDRSTRLEN];
+		unsigned char tmp[16];
+		struct yh_span t;
+
+		while (start > 0 && xff[start - 1] != ',')
+			start--;
+		t = yh_span_trim(yh_span_mem(xff + start, end - start));
+		end = start > 0 ? start - 1 : 0;
+		if (t.len == 0 || t.len >= sizeof(one))
+			break;
+		memcpy(one, t.p, t.len);
+		one[t.len] = '\0';
+		if (inet_pton(strchr(one, ':') != NULL ? AF_INET6 : AF_INET, one, tmp) != 1)
+			break;
+		memcpy(req->client_ip, one, t.len + 1);
+		if (!addr_trusted(req->srv, one))
+			break;
+	}
+}
+
+static struct http_req *
+req_new(struct http_server *srv, struct MHD_Connection *conn, const char *method,
+    const char *url)
+{
+	const union MHD_ConnectionInfo *ci;
+	unsigned char rnd[8];
+	struct http_req *req;
+
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		return NULL;
+	if (pthread_mutex_init(&req->lock, NULL) != 0) {
+		free(req);
+		return NULL;
+	}
+	req->srv = srv;
+	req->conn = conn;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	req->watch = ci != NULL ? ci->socket_context : NULL;
+	req->start_ns = yh_mono_ns();
+	req->path = url;
+	req->stats = &srv->unmatched;
+	if (yh_strlcpy(req->method, method, sizeof(req->method)) != 0)
+		memcpy(req->method, "?", 2);   /* no route has such a method: 404/405 */
+	if (yh_random(rnd, sizeof(rnd)) != 0)
+		memset(rnd, 0, sizeof(rnd));
+	yh_hex_encode(rnd, sizeof(rnd), req->id);
+	/* Bodies carry passwords and client secrets: wiped on growth and on free. */
+	yh_buf_init_secret(&req->body, srv->max_body);
+	set_client(req);
+	return req;
+}
+
+/* Finds the route for method+path; *path_known tells 405 from 404. */
+static const struct route_ent *
+route_find(const struct http_server *srv, const char *method, const char *path,
+    bool *path_known)
+{
+	const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+
+	*path_known = false;
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		if (strcmp(srv->routes[i]->path, path) != 0)
+			continue;
+		*path_known = true;
+		if (strcmp(srv->routes[i]->method, m) == 0)
+			return srv->routes[i];
+	}
+	return NULL;
+}
+
+static int
+set_allow(struct http_req *req, const char *path)
+{
+	char allow[128] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < req->srv->nroutes; i++) {
+		const struct route_ent *e = req->srv->routes[i];
+		int w;
+
+		if (strcmp(e->path, path) != 0)
+			continue;
+		w = snprintf(allow + n, sizeof(allow) - n, "%s%s%s", n > 0 ? ", " : "",
+		    e->method, strcmp(e->method, "GET") == 0 ? ", HEAD" : "");
+		if (w < 0 || (size_t)w >= sizeof(allow) - n)
+			break;
+		n += (size_t)w;
+	}
+	return http_resp_header(req, "Allow", allow);
+}
+
+static enum MHD_Result
+header_size_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	size_t *total = cls;
+
+	*total += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;  /* ": " CRLF */
+	return MHD_YES;
+}
+
+/* The request line plus headers, roughly as they came on the wire. */
+static size_t
+header_bytes(struct http_req *req)
+{
+	size_t total = strlen(req->method) + strlen(req->path) + 12;
+
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_size_iter, &total);
+	return total;
+}
+
+/*
+ * ---- message framing (RFC 9112 section 6)
+ *
+ * libmicrohttpd 0.9.75 frames a request by its first Transfer-Encoding header (chunked
+ * only when the value is exactly "chunked", else "read until the client closes"), or
+ * else by its first Content-Length, and it accepts field names with whitespace before
+ * the colon and obs-fold continuation lines. A proxy in front of authd that frames the
+ * same bytes differently would let a second request ride inside the first one's body.
+ * So every header is checked here, on the first call of the access handler, before
+ * any of the body is read: an ambiguous request is answered 400 (501 for a transfer
+ * coding authd does not implement) and its connection closed, so the bytes after its
+ * head are never parsed as a request.
+ */
+
+struct head_scan {
+	unsigned n_length;          /* Content-Length fields */
+	unsigned n_coding;          /* Transfer-Encoding fields */
+	struct yh_span coding;      /* the (first) Transfer-Encoding value */
+	const char *bad;            /* why a field is malformed, or NULL */
+};
+
+/* RFC 9110 tchar: the bytes a field name may consist of. */
+static bool
+is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static bool
+is_token(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_tchar((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static enum MHD_Result
+head_scan_iter(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+    const char *value, size_t value_size)
+{
+	struct head_scan *hs = cls;
+	uintptr_t k = (uintptr_t)key, v = (uintptr_t)value;
+
+	(void)kind;
+	if (!is_token(key, key_size)) {
+		/* "Transfer-Encoding : chunked" arrives as the name "Transfer-Encoding " */
+		hs->bad = "a header field name that is not a token (whitespace before the colon?)";
+		return MHD_NO;
+	}
+	/*
+	 * obs-fold: libmicrohttpd 0.9.75 appends a continuation line to the field *name*,
+	 * moved to new memory, and leaves the value in the request buffer; an unfolded
+	 * field's value always follows its name on the same line.
+	 */
+	if (value == NULL || v < k + key_size + 1) {
+		hs->bad = "a header field continued on the next line (obs-fold)";
+		return MHD_NO;
+	}
+	if (memchr(value, '\r', value_size) != NULL || memchr(value, '\n', value_size) != NULL ||
+	    strlen(value) != value_size) {
+		hs->bad = "a CR, LF or NUL byte in a header field value";
+		return MHD_NO;
+	}
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		hs->n_length++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0 && hs->n_coding++ == 0)
+		hs->coding = yh_span_mem(value, value_size);
+	return MHD_YES;
+}
+
+/* True when the last transfer coding of the list is chunked. */
+static bool
+chunked_is_last(struct yh_span list)
+{
+	struct yh_span last;
+	size_t i = list.len;
+
+	while (i > 0 && list.p[i - 1] != ',')
+		i--;
+	last = yh_span_trim(yh_span_mem(list.p + i, list.len - i));
+	return last.len == 7 && strncasecmp(last.p, "chunked", 7) == 0;
+}
+
+/*
+ * Checks the framing of the request head. Returns 0 when the body length is
+ * unambiguous, else the status to answer (400, or 501 for a transfer coding other
+ * than chunked) with *why saying what was wrong.
+ */
+static unsigned
+framing_error(struct http_req *req, const char *version, const char **why)
+{
+	struct head_scan hs = { 0 };
+	struct yh_span coding;
+
+	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, head_scan_iter, &hs);
+	if ((*why = hs.bad) != NULL)
+		return 400;
+	if (hs.n_length > 1) {
+		*why = "more than one Content-Length field";
+		return 400;
+	}
+	if (hs.n_coding == 0)
+		return 0;
+	coding = yh_span_trim(hs.coding);
+	if (hs.n_length > 0)
+		*why = "both Content-Length and Transfer-Encoding";
+	else if (hs.n_coding > 1)
+		*why = "more than one Transfer-Encoding field";
+	else if (version == NULL || strcmp(version, MHD_HTTP_VERSION_1_1) != 0)
+		*why = "Transfer-Encoding in a request older than HTTP/1.1";
+	else if (!chunked_is_last(coding))
+		*why = "a Transfer-Encoding whose final coding is not chunked";
+	else if (coding.len != 7) {
+		*why = "a transfer coding other than chunked (only chunked is implemented)";
+		return 501;
+	} else if (hs.coding.len != 7)
+		/* libmicrohttpd keeps trailing whitespace and then would not decode it */
+		*why = "whitespace after Transfer-Encoding: chunked";
+	else
+		return 0;
+	return 400;
+}
+
+/* Answers an ambiguous request and closes its connection (nothing after it is read). */
+static int
+refuse_framing(struct http_req *req, unsigned status, const char *why)
+{
+	int r;
+
+	if ((r = http_resp_header(req, "Connection", "close")) != 0)
+		return r;
+	return http_respond_error(req, status, status == 501 ? "not_implemented" : "bad_request",
+	    why);
+}
+
+/* Answers what the framing checks, the router and the limits can answer before the
+ * body is read. */
+static int
+early_answer(struct http_req *req, const char *version)
+{
+	const char *cl, *why;
+	unsigned status;
+	bool path_known;
+	uint64_t len;
+
+	if ((status = framing_error(req, version, &why)) != 0)
+		return refuse_framing(req, status, why);
+	/* Limits come before routing: oversized requests are refused whatever the path.
+	 * (libmicrohttpd itself answers 431 past its memory pool, twice max_header.) */
+	if (header_bytes(req) > req->srv->max_header)
+		return http_respond_error(req, 431, "request_header_fields_too_large", NULL);
+	cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL && (yh_parse_u64(cl, 0, UINT64_MAX, &len) != 0 || len > req->srv->max_body))
+		return http_respond_error(req, 413, "request_too_large", NULL);
+	req->route = route_find(req->srv, req->method, req->path, &path_known);
+	if (req->route == NULL) {
+		if (path_known) {
+			int r = set_allow(req, req->path);
+
+			return r != 0 ? r : http_respond_error(req, 405, "method_not_allowed", NULL);
+		}
+		return http_respond_error(req, 404, "not_found", NULL);
+	}
+	req->stats = (struct route_stats *)&req->route->stats;
+	return 0;
+}
+
+static bool
+has_header(const struct http_req *req, const char *name)
+{
+	for (size_t i = 0; i < req->nhdr; i++)
+		if (strcasecmp(req->hdr[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Adds the headers every response carries unless the handler set its own. */
+static int
+add_standard_headers(struct http_req *req, struct MHD_Response *resp)
+{
+	bool ok = true;
+
+	for (size_t i = 0; i < req->nhdr; i++)
+		ok = ok && MHD_add_response_header(resp, req->hdr[i].name, req->hdr[i].value) == MHD_YES;
+	if (req->ctype != NULL)
+		ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->ctype) == MHD_YES;
+	if (!has_header(req, "Content-Security-Policy"))
+		ok = ok && MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP) == MHD_YES;
+	if (!has_header(req, "Referrer-Policy"))
+		ok = ok && MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") == MHD_YES;
+	ok = ok && MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES;
+	ok = ok && MHD_add_response_header(resp, "X-Frame-Options", "DENY") == MHD_YES;
+	ok = ok && MHD_add_response_header(resp, "X-Request-ID", req->id) == MHD_YES;
+	if (req->no_store && !has_header(req, "Cache-Control"))
+		ok = ok && MHD_add_response_header(resp, "Cache-Control", "no-store") == MHD_YES &&
+		    MHD_add_response_header(resp, "Pragma", "no-cache") == MHD_YES;
+	if (req->https)
+		ok = ok && MHD_add_response_header(resp, "Strict-Transport-Security", HTTP_HSTS) == MHD_YES;
+	return ok ? 0 : YH_ERR_ALLOC;
+}
+
+static enum MHD_Result
+queue_response(struct http_req *req)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (req->route != NULL && (req->route->flags & HTTP_ROUTE_NO_STORE))
+		req->no_store = true;
+	resp = MHD_create_response_from_buffer(req->rlen, req->rbody, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL)
+		return MHD_NO;
+	req->rbody = NULL;   /* the response owns it now */
+	if (add_standard_headers(req, resp) != 0) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	req->state = REQ_QUEUED;
+	ret = MHD_queue_response(req->conn, req->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Runs the route's handler and turns its result into a response or a suspension. */
+static enum MHD_Result
+run_handler(struct http_req *req)
+{
+	int r;
+
+	req->in_handler = true;
+	r = req->route->fn(req, req->route->arg);
+	req->in_handler = false;
+	if (req->suspended) {
+		/* The job owns the request now (it may even have answered already). */
+		if (r != HTTP_SUSPENDED)
+			yh_error("handler for %s suspended but returned %d", req->route->path, r);
+		return MHD_YES;
+	}
+	if (r != 0 || req->state != REQ_RESPONDED) {
+		bool busy = yh_err_temporary(r);
+
+		yh_error("handler for %s %s failed (request %s): %s", req->method,
+		    req->route->path, req->id, r != 0 ? yh_strerror(r) : "no response set");
+		drop_resp_headers(req);
+		if (http_respond_error(req, busy ? 503 : 500,
+		    busy ? "temporarily_unavailable" : "server_error",
+		    r == YH_ERR_NOSPACE ? "the server cannot store anything at the moment; "
+		    "try again shortly" : busy ? "a service authd depends on (such as the "
+		    "session store) is unavailable; try again shortly" : "internal error; see "
+		    "the server log for this request id") != 0)
+			return MHD_NO;
+	}
+	return queue_response(req);
+}
+
+static enum MHD_Result
+on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_req *req = *con_cls;
+	enum req_state state;
+
+	if (req == NULL) {
+		if ((req = req_new(srv, conn, method, url)) == NULL)
+			return MHD_NO;
+		*con_cls = req;
+		if (early_answer(req, version) != 0)
+			return MHD_NO;
+		if (req->state == REQ_RESPONDED) {
+			hw_conn_phase(srv->watch, req->watch, HW_BUSY);
+			return queue_response(req);
+		}
+		/* The head is complete: the body (if any) now has http.body_timeout. */
+		hw_conn_phase(srv->watch, req->watch, HW_BODY);
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!req->too_large &&
+		    yh_buf_append(&req->body, upload_data, *upload_data_size) != 0)
+			req->too_large = true;
+		*upload_data_size = 0;
+		/* A body past the cap without a Content-Length (chunked): libmicrohttpd
+		 * cannot answer in the middle of an upload, so close the connection; it is
+		 * counted and logged as 413. With a Content-Length, early_answer sent 413. */
+		return req->too_large ? MHD_NO : MHD_YES;
+	}
+	pthread_mutex_lock(&req->lock);
+	state = req->state;
+	pthread_mutex_unlock(&req->lock);
+	switch (state) {
+	case REQ_NEW:
+		hw_conn_phase(srv->watch, req->watch, HW_BUSY);
+		return run_handler(req);
+	case REQ_RESPONDED:
+		return queue_response(req);     /* resumed with a response */
+	case REQ_SUSPENDED:
+		/* Resumed without a response: the job broke its contract. */
+		yh_error("request %s resumed without a response", req->id);
+		drop_resp_headers(req);
+		if (http_respond_error(req, 500, "server_error", NULL) != 0)
+			return MHD_NO;
+		return queue_response(req);
+	case REQ_QUEUED:
+		break;
+	}
+	return MHD_YES;
+}
+
+/* Keeps the path readable and bounded in the access log. */
+static void
+log_safe_path(const char *path, char *out, size_t outsz)
+{
+	size_t i = 0;
+
+	for (; path != NULL && path[i] != '\0' && i + 1 < outsz; i++) {
+		unsigned char c = (unsigned char)path[i];
+
+		out[i] = c < 0x21 || c > 0x7e ? '?' : (char)c;
+	}
+	out[i] = '\0';
+}
+
+static void
+record_metrics(struct http_req *req, double secs)
+{
+	struct route_stats *st = req->stats;
+	struct mx_counter *c;
+	char labels[256];
+	size_t idx;
+
+	if (req->srv->mx == NULL || req->status < HTTP_CODE_MIN || req->status > HTTP_CODE_MAX)
+		return;
+	mx_hist_observe(st->latency, secs);
+	idx = req->status - HTTP_CODE_MIN;
+	c = atomic_load_explicit(&st->by_code[idx], memory_order_acquire);
+	if (c == NULL) {
+		/* route and method are ours (registered paths), never request bytes */
+		snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",code=\"%u\"",
+		    st->route, st->method, req->status);
+		if (mx_counter_get(req->srv->mx, "yh_http_requests_total",
+		    "HTTP requests by route, method and status code.", labels, &c) != 0)
+			return;
+		atomic_store_explicit(&st->by_code[idx], c, memory_order_release);
+	}
+	mx_counter_add(c, 1);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_req *req = *con_cls;
+	char path[201];
+	double secs;
+
+	if (req == NULL)
+		return;
+	*con_cls = NULL;
+	secs = (double)(yh_mono_ns() - req->start_ns) / 1e9;
+	if (req->state != REQ_QUEUED)
+		req->status = req->too_large ? 413 :
+		    hw_conn_cut(req->watch) == HW_CUT_BODY ? 408 : 0;
+	/* Between requests: the next head's deadline starts with its first byte. */
+	hw_conn_phase(req->srv->watch, req->watch, HW_WAIT);
+	record_metrics(req, secs);
+	log_safe_path(req->path, path, sizeof(path));
+	yh_info("http method=%s path=%s status=%u duration_ms=%.3f client=%s request_id=%s%s",
+	    req->method, path, req->status, secs * 1000.0, req->client_ip, req->id,
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=yes");
+	req_free(req);
+}
+
+/* Registers each connection with the deadline sweeper (before libmicrohttpd closes its
+ * socket, it is unregistered here). */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED) {
+		hw_conn_remove(srv->watch, *socket_context);
+		*socket_context = NULL;
+		mx_gauge_add(srv->open_conns, -1);
+		return;
+	}
+	mx_gauge_add(srv->open_conns, 1);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return;
+	/* Out of memory: closed at once rather than served without deadlines. */
+	if ((*socket_context = hw_conn_add(srv->watch, ci->connect_fd)) == NULL)
+		(void)shutdown(ci->connect_fd, SHUT_RDWR);
+}
+
+/* MHD's accept policy: every connection, until http_server_quiesce. */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_server *srv = cls;
+
+	(void)addr;
+	(void)addrlen;
+	return atomic_load(&srv->quiescing) ? MHD_NO : MHD_YES;
+}
+
+/* libmicrohttpd's messages: logged, except while starting, when the first one is kept
+ * for the single startup error line. */
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_server *srv = cls;
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	pthread_mutex_lock(&srv->log_lock);
+	if (srv->starting) {
+		if (srv->start_err[0] == '\0')
+			memcpy(srv->start_err, msg, n + 1 < sizeof(srv->start_err) ? n + 1 :
+			    sizeof(srv->start_err));
+		srv->start_err[sizeof(srv->start_err) - 1] = '\0';
+		pthread_mutex_unlock(&srv->log_lock);
+		return;
+	}
+	pthread_mutex_unlock(&srv->log_lock);
+	yh_warn("libmicrohttpd: %s", msg);
+}
+
+int
+http_server_start(struct http_server *srv, char *errmsg, size_t errsz)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	size_t mem = srv->max_header * 2;
+	struct hw_opts wo = { srv->head_timeout, srv->body_timeout, srv->max_conn, srv->mx };
+	struct MHD_OptionItem opts[16];
+	size_t n = 0;
+
+	if (srv->family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (srv->tls)
+		flags |= MHD_USE_TLS;
+	if (mem < 8192)
+		mem = 8192;
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, srv->lfd, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)mem, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, srv->max_conn, NULL };
+	if (srv->max_per_ip > 0)
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    srv->max_per_ip, NULL };
+	if (srv->threads > 1)
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, srv->threads, NULL };
+	if (srv->tls) {
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key_pem };
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+
+	if (hw_set_new(&wo, &srv->watch) != 0) {
+		errfmt(errmsg, errsz, "cannot start the HTTP deadline sweeper");
+		return YH_ERR_INTERNAL;
+	}
+	srv->starting = true;
+	srv->daemon = MHD_start_daemon(flags, 0, on_accept, srv, on_access, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	pthread_mutex_lock(&srv->log_lock);
+	srv->starting = false;
+	pthread_mutex_unlock(&srv->log_lock);
+	if (srv->daemon == NULL) {
+		errfmt(errmsg, errsz, "cannot start the HTTP server: %s", srv->start_err[0] != '\0' ?
+		    srv->start_err : "libmicrohttpd refused the settings");
+		return YH_ERR_IO;
+	}
+	/* The daemon owns the socket now and closes it when stopped. */
+	srv->lfd = -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ reading a request */
+
+const char *
+http_req_method(const struct http_req *req)
+{
+	return req->method;
+}
+
+const char *
+http_req_path(const struct http_req *req)
+{
+	return req->path;
+}
+
+const char *
+http_req_id(const struct http_req *req)
+{
+	return req->id;
+}
+
+const char *
+http_req_client_ip(const struct http_req *req)
+{
+	return req->client_ip;
+}
+
+bool
+http_req_is_https(const struct http_req *req)
+{
+	return req->https;
+}
+
+const char *
+http_req_header(struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_req_cookie(struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+struct yh_span
+http_req_body(const struct http_req *req)
+{
+	return yh_span_mem(req->body.data, req->body.len);
+}
+
+struct query_scan {
+	const char *name;
+	const char *value;
+	size_t value_len;
+	unsigned count;
+};
+
+static enum MHD_Result
+query_iter(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+    const char *value, size_t value_size)
+{
+	struct query_scan *qs = cls;
+
+	if (key != NULL && strlen(key) == key_size && strcmp(key, qs->name) == 0) {
+		qs->count++;
+		qs->value = value != NULL ? value : "";
+		qs->value_len = value != NULL ? value_size : 0;
+	}
+	return MHD_YES;
+}
+
+int
+http_req_query(struct http_req *req, const char *name, size_t max, const char **out)
+{
+	struct query_scan qs = { name, NULL, 0, 0 };
+
+	*out = NULL;
+	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, query_iter, &qs);
+	if (qs.count == 0)
+		return YH_ERR_NOT_FOUND;
+	if (qs.count > 1)
+		return YH_ERR_CONFLICT;
+	if (qs.value_len > max)
+		return YH_ERR_TOO_LONG;
+	/* %00 decodes to a NUL byte: the C string would silently be cut short. */
+	if (strlen(qs.value) != qs.value_len)
+		return YH_ERR_INVALID;
+	*out = qs.value;
+	return 0;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes one form component (+ is a space, %XX a byte) into b; NUL bytes rejected. */
+static int
+form_decode(struct yh_span s, struct yh_buf *b)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < s.len && r == 0; i++) {
+		char c = s.p[i];
+
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= s.len)
+				return YH_ERR_INVALID;
+			if ((hi = hexval(s.p[i + 1])) < 0 || (lo = hexval(s.p[i + 2])) < 0)
+				return YH_ERR_INVALID;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (c == '\0')
+			return YH_ERR_INVALID;
+		r = yh_buf_putc(b, c);
+	}
+	return r;
+}
+
+static bool
+is_form(struct http_req *req)
+{
+	const char *ct = http_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+	static const char form[] = "application/x-www-form-urlencoded";
+	size_t n = sizeof(form) - 1;
+
+	return ct != NULL && strncasecmp(ct, form, n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+int
+http_form_get(struct yh_span s, const char *name, size_t max, char **out)
+{
+	struct yh_span pair, key;
+	struct yh_buf kb, vb;
+	unsigned count = 0;
+	int r = 0;
+
+	*out = NULL;
+	yh_buf_init(&kb, 256);
+	yh_buf_init_secret(&vb, max > 0 ? max : 1);
+	if (s.len == 0)
+		s.p = NULL;
+	while (r == 0 && yh_span_split(&s, '&', &pair) == 0) {
+		yh_buf_reset(&kb);
+		if (yh_span_split(&pair, '=', &key) != 0)
+			continue;
+		/* A name that does not decode, or is longer than any we ask for, is not ours. */
+		if (form_decode(key, &kb) != 0 || strcmp(yh_buf_cstr(&kb), name) != 0)
+			continue;
+		if (++count > 1) {
+			r = YH_ERR_CONFLICT;
+			break;
+		}
+		yh_buf_reset(&vb);
+		if (pair.p != NULL)
+			r = form_decode(pair, &vb);
+	}
+	if (r == 0 && count == 0)
+		r = YH_ERR_NOT_FOUND;
+	if (r == 0 && (max == 0 && vb.len > 0))
+		r = YH_ERR_TOO_LONG;
+	if (r == 0 && (*out = yh_buf_steal(&vb)) == NULL)
+		r = YH_ERR_ALLOC;
+	yh_buf_free(&kb);
+	yh_buf_free(&vb);
+	return r;
+}
+
+int
+http_req_form(struct http_req *req, const char *name, size_t max, char **out)
+{
+	*out = NULL;
+	if (!is_form(req))
+		return YH_ERR_UNSUPPORTED;
+	return http_form_get(http_req_body(req), name, max, out);
+}
+
+/* ------------------------------------------------------------------ answering */
+
+static bool
+header_text_ok(const char *s, bool is_name)
+{
+	if (s == NULL || (is_name && s[0] == '\0') || strlen(s) > HTTP_MAX_HDR_VALUE)
+		return false;
+	for (const char *p = s; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\r' || c == '\n' || (is_name && (c <= 0x20 || c >= 0x7f || c == ':')))
+			return false;
+	}
+	return true;
+}
+
+int
+http_respond(struct http_req *req, unsigned status, const char *content_type,
+    const void *body, size_t len)
+{
+	char *copy = NULL, *ct = NULL;
+
+	if (status < HTTP_CODE_MIN || status > HTTP_CODE_MAX ||
+	    (content_type != NULL && !header_text_ok(content_type, false)))
+		return YH_ERR_INVALID;
+	if (len > 0 && (copy = malloc(len)) == NULL)
+		return YH_ERR_ALLOC;
+	if (content_type != NULL && (ct = strdup(content_type)) == NULL) {
+		free(copy);
+		return YH_ERR_ALLOC;
+	}
+	if (len > 0)
+		memcpy(copy, body, len);
+	pthread_mutex_lock(&req->lock);
+	free(req->rbody);
+	free(req->ctype);
+	req->rbody = copy;
+	req->rlen = len;
+	req->ctype = ct;
+	req->status = status;
+	if (req->state == REQ_NEW || req->state == REQ_SUSPENDED)
+		req->state = REQ_RESPONDED;
+	pthread_mutex_unlock(&req->lock);
+	return 0;
+}
+
+int
+http_respond_json(struct http_req *req, unsigned status, json_t *body)
+{
+	char *text;
+	int r;
+
+	if (body == NULL)
+		return YH_ERR_ALLOC;
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (text == NULL)
+		return YH_ERR_ALLOC;
+	r = http_respond(req, status, "application/json", text, strlen(text));
+	free(text);
+	return r;
+}
+
+int
+http_respond_error(struct http_req *req, unsigned status, const char *error,
+    const char *description)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || json_object_set_new(o, "error", json_string(error)) != 0 ||
+	    (description != NULL &&
+	    json_object_set_new(o, "error_description", json_string(description)) != 0)) {
+		json_decref(o);
+		return YH_ERR_ALLOC;
+	}
+	return http_respond_json(req, status, o);
+}
+
+int
+http_respond_redirect(struct http_req *req, unsigned status, const char *location)
+{
+	int r;
+
+	if ((status != 302 && status != 303) || !header_text_ok(location, false))
+		return YH_ERR_INVALID;
+	if ((r = http_resp_header(req, "Location", location)) != 0)
+		return r;
+	return http_respond(req, status, NULL, NULL, 0);
+}
+
+int
+http_resp_header(struct http_req *req, const char *name, const char *value)
+{
+	char *n, *v;
+
+	if (!header_text_ok(name, true) || !header_text_ok(value, false))
+		return YH_ERR_INVALID;
+	if (req->nhdr >= HTTP_MAX_RESP_HEADERS)
+		return YH_ERR_LIMIT;
+	n = strdup(name);
+	v = strdup(value);
+	if (n == NULL || v == NULL) {
+		free(n);
+		free(v);
+		return YH_ERR_ALLOC;
+	}
+	pthread_mutex_lock(&req->lock);
+	req->hdr[req->nhdr].name = n;
+	req->hdr[req->nhdr].value = v;
+	req->nhdr++;
+	pthread_mutex_unlock(&req->lock);
+	return 0;
+}
+
+void
+http_resp_no_store(struct http_req *req)
+{
+	req->no_store = true;
+}
+
+/* ------------------------------------------------------------------ suspending */
+
+int
+http_req_suspend(struct http_req *req)
+{
+	if (!req->in_handler || req->suspended || req->state != REQ_NEW)
+		return YH_ERR_INTERNAL;
+	req->suspended = true;
+	req->state = REQ_SUSPENDED;
+	MHD_suspend_connection(req->conn);
+	return 0;
+}
+
+void
+http_req_resume(struct http_req *req)
+{
+	MHD_resume_connection(req->conn);
+}

@@ -1,0 +1,137 @@
+/*
+ * Logging in (prefix login_): the password form (login_password.c), the TOTP step-up
+ * (login_totp.c) and self-registration (register.c), plus what they share with the rest
+ * of authd: the session cookie, the `next` rule, the LoA policy.
+ *
+ *   GET  /login?next=...[&force=1][&login_hint=...]   the form: username, password,
+ *                                                     hidden csrf and next
+ *   POST /login          CSRF; lockout checks; password check on the worker pool;
+ *                        session created (or re-authenticated: the id rotates);
+ *                        yh_sid set; 303 to next
+ *   GET  /login/totp?next=...&loa=N   (a session is required) the code form
+ *   POST /login/totp     CSRF; code checked and its time step consumed; session
+ *                        re-authenticated with amr + "otp"; 303 to next
+ *   GET  /register?next=...           the registration form
+ *   POST /register       CSRF; field checks; argon2 on the worker pool; person at LoA 1;
+ *                        the same "done" page whether or not the ID number was taken
+ *
+ * Everything answers in pages (authd/ui/pages.h), Simplified Chinese by default. Failures
+ * and lockouts are audited (login.failure, login.lockout, login.success, login.stepup,
+ * register) before the response is sent.
+ */
+#ifndef YH_AUTHD_LOGIN_H
+#define YH_AUTHD_LOGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authd/http/http.h"
+#include "authd/session/sess.h"
+#include "common/err.h"
+
+struct authd_app;
+
+#define LOGIN_SID_COOKIE "yh_sid"          /* "__Host-yh_sid" over HTTPS (page_cookie) */
+#define LOGIN_NEXT_DEFAULT "/account"
+#define LOGIN_NEXT_MAX 4096
+
+/*
+ * Brute-force policy: the login.* options (authd_config.h), these defaults when authd
+ * runs without a configuration (unit tests). Failures count per account (the person's
+ * uid; for an identifier that names nobody, a keyed hash of it, so that unknown and
+ * known identifiers behave alike) and per client address, in a window of
+ * login.failure_window; reaching the limit locks for login.lockout. An address gets a
+ * higher limit: a whole office may sit behind one NAT. The defaults must equal the
+ * table's (tests/unit/test_pages.c checks).
+ */
+#define LOGIN_DEFAULT_MAX_FAILURES 5       /* login.max_failures */
+#define LOGIN_DEFAULT_ADDR_MAX_FAILURES 50 /* login.max_failures_per_address */
+#define LOGIN_DEFAULT_WINDOW_S 1800        /* login.failure_window */
+#define LOGIN_DEFAULT_LOCKOUT_S 1800       /* login.lockout */
+
+/*
+ * Second-factor codes have a floor the configuration cannot lower: a TOTP code is one of
+ * 10^6 and three are valid at once, so a password policy relaxed for a helpdesk's sake
+ * (say 1000 failures, 1 s lockout) must not make codes guessable in a day. TOTP failures
+ * count at most LOGIN_OTP_MAX_FAILURES per window of at least LOGIN_OTP_MIN_WINDOW_S and
+ * lock for at least LOGIN_OTP_MIN_LOCKOUT_S: about 500 guesses a day at the most.
+ */
+#define LOGIN_OTP_MAX_FAILURES 10
+#define LOGIN_OTP_MIN_WINDOW_S 1800
+#define LOGIN_OTP_MIN_LOCKOUT_S 300
+
+struct login_policy {
+	int64_t max_failures;        /* per account (password, current password) */
+	int64_t addr_max_failures;   /* per client address (password logins) */
+	int64_t window_s;            /* failures older than this no longer count */
+	int64_t lockout_s;           /* how long a reached limit locks */
+	int64_t otp_max_failures;    /* the same for TOTP codes, with the floor above */
+	int64_t otp_window_s;
+	int64_t otp_lockout_s;
+};
+
+/* The policy of app (its cfg; the defaults above when app or app->cfg is NULL). */
+void login_policy_get(const struct authd_app *app, struct login_policy *out);
+
+#define LOGIN_REG_PER_ADDR 20          /* registrations per address per window */
+#define LOGIN_REG_WINDOW_S 3600
+#define LOGIN_PASSWORD_MIN 8           /* characters of a new password */
+
+/* GET/POST /login. Needs app->dir, ->ident, ->sess, ->audit, ->subject_key;
+ * app->workers NULL runs the password check inline. */
+int login_password_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* GET/POST /login/totp. Needs app->dir, ->sess, ->audit, ->subject_key. */
+int login_totp_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* GET/POST /register. Needs app->dir, ->ident, ->sess, ->audit, ->subject_key;
+ * app->workers as for /login. */
+int login_signup_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* The three above, in that order. Returns the first error. */
+int login_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/*
+ * True when next may be followed after a login, step-up, consent or registration: a
+ * local path starting with "/authorize?" or equal to "/account" or starting with
+ * "/account?", at most LOGIN_NEXT_MAX bytes of printable ASCII (no space, no
+ * backslash).
+ */
+bool login_next_ok(const char *next);
+
+/* next when login_next_ok, else LOGIN_NEXT_DEFAULT (static storage). */
+const char *login_next_pick(const char *next);
+
+/*
+ * The session named by the request's yh_sid cookie (sess_get with flags, e.g.
+ * SESS_TOUCH). Returns 0 (record in *out), YH_ERR_NOT_FOUND (no cookie, unknown or
+ * expired session), YH_ERR_UNAVAILABLE (the store is down). Only on the HTTP thread.
+ */
+int login_session_of(struct http_req *req, struct authd_app *app, unsigned flags,
+    struct sess_info *out) YH_WUR;
+
+/* Sets the yh_sid cookie to token (HttpOnly; SameSite=Lax; Path=/; Secure over HTTPS; a
+ * browser-session cookie), or clears it when token is NULL. Any thread while the
+ * request is suspended. */
+int login_set_session_cookie(struct http_req *req, const char *token, bool https) YH_WUR;
+
+/*
+ * The LoA a session gets from an authentication (contract: DESIGN.md): a password alone
+ * gives min(person LoA, 2); a password plus TOTP gives 3 when the person's LoA is at
+ * least 2 (real-name verified), else the same as the password. person_loa 0 counts as 1.
+ */
+int login_session_loa(int person_loa, bool with_otp);
+
+/* Counts a login in the yh_logins_total{method,result} metric (app->metrics may be
+ * NULL). method: "pwd", "otp", "register"; result: "success", "failure", "locked". */
+void login_metric(struct authd_app *app, const char *method, const char *result);
+
+/* Writes the audit line for event with actor and fields (borrowed, may be NULL); logs
+ * and returns the error when it cannot be written (the caller then fails the action):
+ * YH_ERR_IO, or YH_ERR_INTERNAL when app->audit is NULL (authd.c must open it). */
+int login_audit(struct authd_app *app, const char *event, const char *actor,
+    json_t *fields) YH_WUR;
+
+
+#endif

@@ -1,0 +1,651 @@
+/*
+ * Password login: GET and POST /login, and the helpers the login family shares
+ * (login.h). The password check, like everything slow, runs on the worker pool; the
+ * HTTP thread only checks the CSRF token and copies the form.
+ *
+ * No enumeration: an identifier that names nobody (or several people) goes through
+ * pw_verify_dummy, which costs what a real argon2id check costs, counts failures and
+ * locks exactly like a real account, and gets the same words. A disabled, locked or
+ * deregistered account has its password checked too (same time) and gets the same
+ * words whatever the result.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "authcore/audit/audit.h"
+#include "authd/ui/csrf.h"
+#include "authd/login/login.h"
+#include "common/metrics.h"
+#include "authd/oidc/oidc.h"
+#include "authd/ui/pages.h"
+#include "authd/app.h"
+#include "common/workers.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "identity/dir/dir.h"
+#include "identity/identity.h"
+#include "identity/idn/idnum.h"
+#include "identity/passwd/passwd.h"
+
+#define LOGIN_PURPOSE "login"
+
+/* ------------------------------------------------------------------ shared helpers */
+
+bool
+login_next_ok(const char *next)
+{
+	size_t n;
+
+	if (next == NULL || (n = strnlen(next, LOGIN_NEXT_MAX + 1)) > LOGIN_NEXT_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)next[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '\\')
+			return false;
+	}
+	return strncmp(next, "/authorize?", 11) == 0 || strcmp(next, "/account") == 0 ||
+	    strncmp(next, "/account?", 9) == 0;
+}
+
+const char *
+login_next_pick(const char *next)
+{
+	return login_next_ok(next) ? next : LOGIN_NEXT_DEFAULT;
+}
+
+int
+login_session_of(struct http_req *req, struct authd_app *app, unsigned flags,
+    struct sess_info *out)
+{
+	const char *tok = page_cookie(req, LOGIN_SID_COOKIE);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (tok == NULL || tok[0] == '\0')
+		return YH_ERR_NOT_FOUND;
+	r = sess_get(app->sess, tok, flags, out);
+	return r == YH_ERR_EXPIRED ? YH_ERR_NOT_FOUND : r;
+}
+
+int
+login_set_session_cookie(struct http_req *req, const char *token, bool https)
+{
+	if (token == NULL)
+		return page_set_cookie(req, LOGIN_SID_COOKIE, "", -1, https);
+	return page_set_cookie(req, LOGIN_SID_COOKIE, token, 0, https);
+}
+
+int
+login_session_loa(int person_loa, bool with_otp)
+{
+	int base = person_loa < 1 ? 1 : person_loa;
+
+	if (with_otp && base >= 2)
+		return 3;
+	return base < 2 ? base : 2;
+}
+
+void
+login_policy_get(const struct authd_app *app, struct login_policy *out)
+{
+	const struct authd_cfg *c = app != NULL ? app->cfg : NULL;
+
+	out->max_failures = c != NULL ? c->login_max_failures : LOGIN_DEFAULT_MAX_FAILURES;
+	out->addr_max_failures = c != NULL ? c->login_addr_max_failures :
+	    LOGIN_DEFAULT_ADDR_MAX_FAILURES;
+	out->window_s = c != NULL ? c->login_failure_window : LOGIN_DEFAULT_WINDOW_S;
+	out->lockout_s = c != NULL ? c->login_lockout : LOGIN_DEFAULT_LOCKOUT_S;
+	out->otp_max_failures = out->max_failures < LOGIN_OTP_MAX_FAILURES ?
+	    out->max_failures : LOGIN_OTP_MAX_FAILURES;
+	out->otp_window_s = out->window_s > LOGIN_OTP_MIN_WINDOW_S ? out->window_s :
+	    LOGIN_OTP_MIN_WINDOW_S;
+	out->otp_lockout_s = out->lockout_s > LOGIN_OTP_MIN_LOCKOUT_S ? out->lockout_s :
+	    LOGIN_OTP_MIN_LOCKOUT_S;
+}
+
+void
+login_metric(struct authd_app *app, const char *method, const char *result)
+{
+	struct mx_counter *c = NULL;
+	char labels[96];
+
+	if (app->metrics == NULL)
+		return;
+	snprintf(labels, sizeof(labels), "method=\"%s\",result=\"%s\"", method, result);
+	if (mx_counter_get(app->metrics, "yh_logins_total",
+	    "Login attempts by method and result.", labels, &c) == 0)
+		mx_counter_add(c, 1);
+}
+
+int
+login_audit(struct authd_app *app, const char *event, const char *actor, json_t *fields)
+{
+	int r;
+
+	if (app->audit == NULL) {
+		yh_error("no audit trail open: refusing %s", event);
+		return YH_ERR_INTERNAL;
+	}
+	if ((r = yh_audit_write(app->audit, event, actor, fields)) != 0)
+		yh_error("cannot write the audit line for %s: %s", event, yh_strerror(r));
+	return r;
+}
+
+/* ------------------------------------------------------------------ the login attempt */
+
+/* What a POST /login hands to the worker: copies, since the request cannot be read
+ * while suspended. */
+struct pw_job {
+	struct authd_app *app;
+	struct http_req *req;
+	bool suspended;
+	bool https;
+	enum page_lang lang;
+	char *username;
+	char *password;                     /* secret: wiped */
+	char next[LOGIN_NEXT_MAX + 1];
+	char csrf[CSRF_TOKEN_SIZE];
+	char old_sid[SESS_TOKEN_SIZE];      /* the yh_sid cookie, or "" */
+	char ip[SESS_ADDR_MAX + 1];
+	char ua[SESS_UA_MAX + 1];
+};
+
+static void
+pw_job_free(struct pw_job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->username);
+	yh_strfree_secret(j->password);
+	yh_wipe(j->old_sid, sizeof(j->old_sid));
+	free(j);
+}
+
+/* The counter name of an account: the uid when the identifier names a person, else a
+ * keyed hash of the identifier (lower-cased ASCII), never the identifier itself (the
+ * store hashes names with plain SHA-256, which an ID number would not survive). */
+static int
+acct_counter_name(const struct pw_job *j, const char *uid, char *out, size_t outsz)
+{
+	unsigned char msg[64 + DIR_LEGACY_FIELD_MAX + 1], mac[32];
+	static const char label[] = "yihao/login-name/v1";
+	unsigned int maclen = 0;
+	char hex[65];
+	size_t n = 0, len = strlen(j->username);
+
+	if (uid != NULL) {
+		snprintf(out, outsz, "login:acct:%s", uid);
+		return 0;
+	}
+	if (len > DIR_LEGACY_FIELD_MAX)
+		len = DIR_LEGACY_FIELD_MAX;
+	memcpy(msg, label, sizeof(label));   /* with the NUL as separator */
+	n = sizeof(label);
+	for (size_t i = 0; i < len; i++) {
+		char c = j->username[i];
+
+		msg[n++] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	if (HMAC(EVP_sha256(), j->app->subject_key, AUTHD_SUBJECT_KEY_LEN, msg, n, mac,
+	    &maclen) == NULL || maclen != sizeof(mac))
+		return YH_ERR_CRYPTO;
+	yh_hex_encode(mac, sizeof(mac), hex);
+	snprintf(out, outsz, "login:acct:x:%s", hex);
+	return 0;
+}
+
+/* The login form again, with an alert. */
+static int
+respond_form(struct pw_job *j, unsigned status, enum page_msg alert)
+{
+	struct page p;
+
+	page_init_lang(&p, j->lang, j->https, "/login");
+	page_set_next(&p, j->next);
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_LOGIN_TITLE));
+	page_login_form(&p, j->csrf, j->next, j->username, page_msg(p.lang, alert));
+	return page_send(&p, j->req, status);
+}
+
+static int
+audit_failure(struct pw_job *j, const char *uid, const char *reason, int64_t count)
+{
+	char actor[16 + DIR_UID_LEN];
+	json_t *f;
+	int r;
+
+	snprintf(actor, sizeof(actor), "%s%s", uid != NULL ? "user:" : "anonymous",
+	    uid != NULL ? uid : "");
+	f = json_pack("{s:s, s:s, s:s, s:o*, s:I}", "method", "pwd", "reason", reason,
+	    "ip", j->ip, "login", dir_login_masked(j->username), "failures", (json_int_t)count);
+	if (f == NULL)
+		return YH_ERR_ALLOC;
+	r = login_audit(j->app, "login.failure", actor, f);
+	json_decref(f);
+	return r;
+}
+
+static int
+audit_lockout(struct pw_job *j, const char *uid, const char *scope, int64_t lockout_s)
+{
+	char actor[16 + DIR_UID_LEN];
+	json_t *f;
+	int r;
+
+	snprintf(actor, sizeof(actor), "%s%s", uid != NULL ? "user:" : "anonymous",
+	    uid != NULL ? uid : "");
+	f = json_pack("{s:s, s:s, s:s, s:o*, s:I}", "method", "pwd", "scope", scope, "ip", j->ip,
+	    "login", dir_login_masked(j->username), "lockout_s", (json_int_t)lockout_s);
+	if (f == NULL)
+		return YH_ERR_ALLOC;
+	r = login_audit(j->app, "login.lockout", actor, f);
+	json_decref(f);
+	return r;
+}
+
+/* A refused attempt: count it (account and address), audit it, answer the form. */
+static int
+login_failed(struct pw_job *j, const char *uid, const char *acct, const char *addr,
+    const char *reason)
+{
+	int64_t count = 0, acount = 0;
+	bool locked_acct = false, locked_addr = false;
+	struct login_policy pol;
+	int r;
+
+	login_policy_get(j->app, &pol);
+	r = sess_fail(j->app->sess, acct, pol.window_s, pol.max_failures, pol.lockout_s, &count);
+	if (r == YH_ERR_LOCKED)
+		locked_acct = true;
+	else if (r != 0)
+		return r;
+	r = sess_fail(j->app->sess, addr, pol.window_s, pol.addr_max_failures, pol.lockout_s,
+	    &acount);
+	if (r == YH_ERR_LOCKED)
+		locked_addr = true;
+	else if (r != 0)
+		return r;
+	if ((r = audit_failure(j, uid, reason, locked_acct ? pol.max_failures : count)) != 0)
+		return r;
+	if (locked_acct && (r = audit_lockout(j, uid, "account", pol.lockout_s)) != 0)
+		return r;
+	if (locked_addr && (r = audit_lockout(j, uid, "address", pol.lockout_s)) != 0)
+		return r;
+	yh_info("login failed from %s (%s)%s", j->ip, reason,
+	    locked_acct || locked_addr ? ": now locked" : "");
+	login_metric(j->app, "pwd", locked_acct || locked_addr ? "locked" : "failure");
+	if (locked_acct || locked_addr)
+		return respond_form(j, 429, PAGE_MSG_LOCKED);
+	return respond_form(j, 200, PAGE_MSG_LOGIN_FAILED);
+}
+
+/* An attempt while the account or the address is locked: no password check at all. */
+static int
+login_locked(struct pw_job *j, const char *uid)
+{
+	int r;
+
+	if ((r = audit_failure(j, uid, "locked", 0)) != 0)
+		return r;
+	login_metric(j->app, "pwd", "locked");
+	return respond_form(j, 429, PAGE_MSG_LOCKED);
+}
+
+/* Replaces a legacy or weaker hash with argon2id at the current cost. Best effort: a
+ * failure (the disk full) is logged, the old hash stays and the login goes on. True
+ * when the new hash is stored. */
+static bool
+rehash(struct pw_job *j, const char *uid, const struct pw_params *pw)
+{
+	char *enc = NULL;
+	int r;
+
+	if ((r = pw_hash(pw, j->password, strlen(j->password), &enc)) == 0)
+		r = dir_cred_set(j->app->dir, uid, PW_SCHEME_ARGON2ID, enc, NULL);
+	if (r != 0)
+		yh_warn("cannot rehash the password of user %s: %s", uid, yh_strerror(r));
+	else
+		yh_info("rehashed the password of user %s with argon2id", uid);
+	free(enc);
+	return r == 0;
+}
+
+/* Creates the session, or re-authenticates the browser's current one (same person:
+ * the id rotates; another person: that session ends first). */
+static int
+open_session(struct pw_job *j, const struct sess_auth *a, char token[SESS_TOKEN_SIZE],
+    struct sess_info *info)
+{
+	struct sess_store *s = j->app->sess;
+	int r = YH_ERR_NOT_FOUND;
+
+	if (j->old_sid[0] != '\0') {
+		r = sess_reauth(s, j->old_sid, a, token, info);
+		if (r == YH_ERR_DENIED) {
+			r = sess_end_token(s, j->old_sid, SESS_END_LOGOUT, NULL);
+			if (r != 0 && r != YH_ERR_NOT_FOUND)
+				return r;
+			r = YH_ERR_NOT_FOUND;
+		}
+		if (r == YH_ERR_EXPIRED)
+			r = YH_ERR_NOT_FOUND;
+	}
+	if (r == YH_ERR_NOT_FOUND)
+		r = sess_create(s, a, token, info);
+	return r;
+}
+
+static int
+login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
+    bool needs_rehash, const struct pw_params *pw)
+{
+	static const char *const amr[] = { "pwd" };
+	char token[SESS_TOKEN_SIZE] = "", actor[16 + DIR_UID_LEN];
+	struct sess_info info;
+	struct sess_auth a;
+	json_t *f = NULL;
+	bool rehashed = false;
+	int r;
+
+	if (needs_rehash)
+		rehashed = rehash(j, p->uid, pw);
+	if ((r = sess_fail_clear(j->app->sess, acct)) != 0)
+		yh_warn("cannot clear login failures: %s", yh_strerror(r));
+	memset(&a, 0, sizeof(a));
+	a.uid = p->uid;
+	a.loa = login_session_loa(p->loa.level, false);
+	a.amr = amr;
+	a.namr = 1;
+	a.ua = j->ua;
+	a.addr = j->ip;
+	if ((r = open_session(j, &a, token, &info)) != 0)
+		goto out;
+	snprintf(actor, sizeof(actor), "user:%s", p->uid);
+	f = json_pack("{s:s, s:s, s:s, s:i, s:b}", "method", "pwd", "sid", info.sid, "ip",
+	    j->ip, "loa", info.loa, "rehashed", rehashed);
+	if (f == NULL)
+		r = YH_ERR_ALLOC;
+	if (r == 0 && (r = login_audit(j->app, "login.success", actor, f)) != 0) {
+		/* Not on the record: the login does not happen. */
+		if (sess_end_token(j->app->sess, token, SESS_END_ADMIN, NULL) != 0)
+			yh_warn("cannot end the unaudited session");
+		goto out;
+	}
+	login_metric(j->app, "pwd", "success");
+	if ((r = login_set_session_cookie(j->req, token, j->https)) == 0)
+		r = http_respond_redirect(j->req, 303, j->next);
+out:
+	json_decref(f);
+	yh_wipe(token, sizeof(token));
+	return r;
+}
+
+/* The password check and what follows; sets the response unless it returns an error. */
+static int
+pw_attempt(struct pw_job *j)
+{
+	struct dir *d = j->app->dir;
+	const struct pw_params *pw = j->app->ident != NULL ? &j->app->ident->pw : NULL;
+	char acct[SESS_NAME_MAX], addr[SESS_NAME_MAX];
+	size_t pwlen = strlen(j->password);
+	const char *reason = NULL;
+	struct dir_person p;
+	struct dir_cred c;
+	bool found, needs_rehash = false;
+	int r, vr;
+
+	memset(&p, 0, sizeof(p));
+	memset(&c, 0, sizeof(c));
+	r = dir_person_find_login(d, j->username, &p);
+	if (r != 0 && r != YH_ERR_NOT_FOUND && r != YH_ERR_CONFLICT && r != YH_ERR_INVALID &&
+	    r != YH_ERR_TOO_LONG)
+		goto out;
+	found = r == 0;
+	if (!found)
+		reason = r == YH_ERR_CONFLICT ? "ambiguous" : "unknown";
+	if ((r = acct_counter_name(j, found ? p.uid : NULL, acct, sizeof(acct))) != 0)
+		goto out;
+	snprintf(addr, sizeof(addr), "login:addr:%s", j->ip);
+	if ((r = sess_locked(j->app->sess, acct, NULL)) == 0)
+		r = sess_locked(j->app->sess, addr, NULL);
+	if (r == YH_ERR_LOCKED) {
+		r = login_locked(j, found ? p.uid : NULL);
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if (found && (r = dir_cred_get(d, p.uid, &c)) == 0) {
+		vr = pw_verify(c.scheme, c.hash, c.salt, j->password, pwlen, pw, &needs_rehash);
+		/* A legacy hash checks in microseconds: spend what an argon2id check costs,
+		 * so that imported accounts cannot be told apart by the response time (a
+		 * successful one spends it on the rehash). */
+		if (vr != 0 && pw_scheme_is_legacy(c.scheme) &&
+		    pw_verify_dummy(pw, j->password, pwlen) == YH_ERR_ALLOC)
+			vr = YH_ERR_ALLOC;
+	} else {
+		if (found && r != YH_ERR_NOT_FOUND)
+			goto out;
+		vr = pw_verify_dummy(pw, j->password, pwlen);
+		if (reason == NULL)
+			reason = "no_password";
+	}
+	if (vr == YH_ERR_ALLOC || vr == YH_ERR_CRYPTO) {
+		r = vr;
+		goto out;
+	}
+	if (vr != 0 && vr != YH_ERR_AUTH && vr != YH_ERR_TOO_LONG)
+		yh_warn("stored password of user %s cannot be checked: %s", p.uid, yh_strerror(vr));
+	if (vr == 0 && found && p.status == DIR_STATUS_ACTIVE) {
+		r = login_succeeded(j, &p, acct, needs_rehash, pw);
+		goto out;
+	}
+	if (reason == NULL)
+		reason = vr != 0 ? "bad_password" : dir_status_str(p.status);
+	r = login_failed(j, found ? p.uid : NULL, acct, addr, reason);
+out:
+	dir_cred_clear(&c);
+	dir_person_clear(&p);
+	return r;
+}
+
+/* On a worker (or inline without a pool). */
+static void
+pw_job_run(void *arg)
+{
+	struct pw_job *j = arg;
+	struct http_req *req = j->req;
+	bool suspended = j->suspended;
+	int r = pw_attempt(j);
+
+	if (r != 0) {
+		yh_error("login failed with an error: %s", yh_strerror(r));
+		if (page_failure_send_as(req, j->lang, j->https, "/login", r) != 0 &&
+		    !suspended)
+			yh_error("cannot answer the login error");
+	}
+	pw_job_free(j);
+	if (suspended)
+		http_req_resume(req);
+}
+
+/* ------------------------------------------------------------------ handlers */
+
+/* login_hint of the /authorize request carried in next (malloc'd), or NULL. */
+static char *
+hint_from_next(const char *next)
+{
+	const char *q = strchr(next, '?');
+	char *hint = NULL;
+
+	if (q == NULL || http_form_get(yh_span_cstr(q + 1), "login_hint", DIR_LEGACY_FIELD_MAX,
+	    &hint) != 0)
+		return NULL;
+	return hint;
+}
+
+static int
+login_get(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	char csrf[CSRF_TOKEN_SIZE];
+	const char *next = NULL, *hint = NULL;
+	char *owned_hint = NULL;
+	struct page p;
+	int r;
+
+	if (http_req_query(req, "next", LOGIN_NEXT_MAX, &next) != 0)
+		next = NULL;
+	next = login_next_pick(next);
+	if (http_req_query(req, "login_hint", DIR_LEGACY_FIELD_MAX, &hint) != 0)
+		hint = owned_hint = hint_from_next(next);
+	if ((r = csrf_prepare(req, app->subject_key, LOGIN_PURPOSE, NULL, csrf)) != 0)
+		goto out;
+	page_init(&p, req, "/login");
+	page_set_next(&p, next);
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_LOGIN_TITLE));
+	page_login_form(&p, csrf, next, hint, NULL);
+	r = page_send(&p, req, 200);
+out:
+	free(owned_hint);
+	return r;
+}
+
+/* Copies what the worker needs out of the request. */
+static int
+pw_job_new(struct http_req *req, struct authd_app *app, char *username, char *password,
+    const char *next, const char *csrf, struct pw_job **out)
+{
+	struct pw_job *j = calloc(1, sizeof(*j));
+	const char *sid = page_cookie(req, LOGIN_SID_COOKIE);
+	const char *ua = http_req_header(req, "User-Agent");
+
+	*out = NULL;
+	if (j == NULL)
+		return YH_ERR_ALLOC;
+	j->app = app;
+	j->req = req;
+	j->https = http_req_is_https(req);
+	j->lang = page_lang_of(req);
+	j->username = username;
+	j->password = password;
+	snprintf(j->next, sizeof(j->next), "%s", next);
+	snprintf(j->csrf, sizeof(j->csrf), "%s", csrf);
+	if (sid != NULL && strlen(sid) < sizeof(j->old_sid))
+		memcpy(j->old_sid, sid, strlen(sid) + 1);
+	snprintf(j->ip, sizeof(j->ip), "%s", http_req_client_ip(req));
+	/* Cut at a character boundary; the session store keeps SESS_UA_MAX bytes. */
+	if (ua != NULL) {
+		size_t n = strnlen(ua, SESS_UA_MAX + 1);
+
+		if (n > SESS_UA_MAX) {
+			n = SESS_UA_MAX;
+			while (n > 0 && ((unsigned char)ua[n] & 0xc0) == 0x80)
+				n--;
+		}
+		memcpy(j->ua, ua, n);
+		j->ua[n] = '\0';
+	}
+	*out = j;
+	return 0;
+}
+
+/* The form without the slow part: a missing or over-long field. */
+static int
+respond_quick(struct http_req *req, const char *csrf, const char *next, const char *username,
+    enum page_msg alert)
+{
+	struct page p;
+
+	page_init(&p, req, "/login");
+	page_set_next(&p, next);
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_LOGIN_TITLE));
+	page_login_form(&p, csrf, next, username, page_msg(p.lang, alert));
+	return page_send(&p, req, 200);
+}
+
+static int
+login_post(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	char *username = NULL, *password = NULL, *next = NULL, *csrf = NULL;
+	struct pw_job *j = NULL;
+	const char *nx;
+	int r, ru, rp;
+
+	if ((r = csrf_verify(req, app->subject_key, LOGIN_PURPOSE, NULL)) != 0)
+		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
+	if ((r = http_req_form(req, CSRF_FIELD, CSRF_TOKEN_SIZE, &csrf)) != 0)
+		goto out;
+	if (http_req_form(req, "next", LOGIN_NEXT_MAX, &next) != 0)
+		next = NULL;
+	nx = login_next_pick(next);
+	ru = http_req_form(req, "username", DIR_LEGACY_FIELD_MAX, &username);
+	rp = http_req_form(req, "password", PW_PASSWORD_MAX, &password);
+	if (ru == YH_ERR_TOO_LONG || rp == YH_ERR_TOO_LONG) {
+		/* No account has such a name or password: the generic answer, no hashing. */
+		r = respond_quick(req, csrf, nx, NULL, PAGE_MSG_LOGIN_FAILED);
+		goto out;
+	}
+	if (ru != 0 || rp != 0 || username[0] == '\0' || password[0] == '\0') {
+		r = respond_quick(req, csrf, nx, ru == 0 ? username : NULL, PAGE_MSG_MISSING_FIELDS);
+		goto out;
+	}
+	if ((r = pw_job_new(req, app, username, password, nx, csrf, &j)) != 0)
+		goto out;
+	username = password = NULL;   /* the job owns them */
+	if (app->workers == NULL) {
+		pw_job_run(j);
+		r = 0;
+		goto out;
+	}
+	if ((r = http_req_suspend(req)) != 0) {
+		pw_job_free(j);
+		goto out;
+	}
+	j->suspended = true;
+	if ((r = wk_submit(app->workers, pw_job_run, j)) != 0) {
+		enum page_lang l = j->lang;
+		bool https = j->https;
+
+		pw_job_free(j);
+		if (page_error_send_as(req, l, https, "/login", 503,
+		    page_msg(l, PAGE_MSG_UNAVAILABLE)) != 0)
+			yh_error("cannot answer a refused login");
+		http_req_resume(req);
+	}
+	r = HTTP_SUSPENDED;
+out:
+	free(username);
+	yh_strfree_secret(password);
+	free(next);
+	free(csrf);
+	return r;
+}
+
+static const struct http_route login_routes[] = {
+	{ "GET", "/login", login_get, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/login", login_post, HTTP_ROUTE_NO_STORE },
+	{ NULL, NULL, NULL, 0 },
+};
+
+int
+login_password_register(struct http_server *srv, struct authd_app *app)
+{
+	return http_routes_add(srv, login_routes, app);
+}
+
+int
+login_register(struct http_server *srv, struct authd_app *app)
+{
+	int r;
+
+	if ((r = login_password_register(srv, app)) != 0 ||
+	    (r = login_totp_register(srv, app)) != 0)
+		return r;
+	return login_signup_register(srv, app);
+}

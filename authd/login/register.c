@@ -1,0 +1,442 @@
+/*
+ * Self-registration: GET and POST /register. A person gives name, resident ID number,
+ * mobile phone and a password; the account is created at LoA 1 ("self": the ID number
+ * is only known to be well-formed). The argon2id hash runs on the worker pool.
+ *
+ * No enumeration. Whether the ID number was already registered, the answer is the same
+ * page, in the same time (the password is hashed before the directory is asked): "if
+ * this ID number was not registered before, your account is ready; if it was, log in
+ * with your existing password or recover it at a counter", followed by the login form
+ * with the ID number filled in. For the same reason registration does not log the new
+ * user in by itself: a session after a fresh registration and none after a taken ID
+ * number would tell anyone who types a stranger's ID number whether that stranger has
+ * an account. The honest user types the password once more.
+ *
+ * Registrations are counted per client address (LOGIN_REG_PER_ADDR per
+ * LOGIN_REG_WINDOW_S), so that the form cannot be used to create accounts in bulk.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <jansson.h>
+
+#include "authd/ui/csrf.h"
+#include "authd/login/login.h"
+#include "authd/ui/pages.h"
+#include "authd/app.h"
+#include "common/workers.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "identity/dir/dir.h"
+#include "identity/identity.h"
+#include "identity/idn/idnum.h"
+#include "identity/match/matchkey.h"
+#include "identity/passwd/passwd.h"
+
+#define REG_PURPOSE "register"
+#define REG_PATH "/register"
+#define REG_PHONE_MAX 64
+
+/* The submitted form. Strings are owned; password fields are secrets. */
+struct reg_form {
+	char *name, *id_number, *phone, *password, *password2, *next, *csrf;
+	struct idn_resident id;            /* when the ID number is valid */
+	char phone_key[16];
+};
+
+static void
+reg_form_clear(struct reg_form *f)
+{
+	free(f->name);
+	free(f->id_number);
+	free(f->phone);
+	yh_strfree_secret(f->password);
+	yh_strfree_secret(f->password2);
+	free(f->next);
+	free(f->csrf);
+	memset(f, 0, sizeof(*f));
+}
+
+/* The job for the worker: the checked values, copied. */
+struct reg_job {
+	struct authd_app *app;
+	struct http_req *req;
+	bool suspended, https;
+	enum page_lang lang;
+	struct reg_form f;
+	char login_csrf[CSRF_TOKEN_SIZE];
+	char ip[SESS_ADDR_MAX + 1];
+};
+
+/* ------------------------------------------------------------------ checks */
+
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static bool
+all_digits(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* The password rules; returns the message, or PAGE_MSG_COUNT when it is acceptable. */
+static enum page_msg
+password_problem(const struct reg_form *f)
+{
+	if (strlen(f->password) > PW_PASSWORD_MAX)
+		return PAGE_MSG_ERR_PW_LONG;
+	if (utf8_chars(f->password) < LOGIN_PASSWORD_MIN)
+		return PAGE_MSG_ERR_PW_SHORT;
+	if (all_digits(f->password))
+		return PAGE_MSG_ERR_PW_DIGITS;
+	if (strcasecmp(f->password, f->id_number) == 0 ||
+	    (f->id.canonical[0] != '\0' && strcasecmp(f->password, f->id.canonical) == 0) ||
+	    strcmp(f->password, f->phone) == 0 ||
+	    (f->phone_key[0] != '\0' && strcmp(f->password, f->phone_key) == 0))
+		return PAGE_MSG_ERR_PW_SAME;
+	return PAGE_MSG_COUNT;
+}
+
+/* Trims ASCII spaces at both ends, in place. */
+static void
+trim(char *s)
+{
+	size_t n = strlen(s), start = 0;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	while (s[start] == ' ' || s[start] == '\t')
+		start++;
+	memmove(s, s + start, n - start + 1);
+}
+
+/* Reads one field; a missing field is "", an over-long one is cut to "" and flagged. */
+static int
+field(struct http_req *req, const char *name, size_t max, char **out, bool *too_long)
+{
+	int r = http_req_form(req, name, max, out);
+
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_TOO_LONG || r == YH_ERR_INVALID ||
+	    r == YH_ERR_CONFLICT) {
+		if (r == YH_ERR_TOO_LONG && too_long != NULL)
+			*too_long = true;
+		return (*out = strdup("")) == NULL ? YH_ERR_ALLOC : 0;
+	}
+	return r;
+}
+
+/* Fills e with what is wrong (messages in lang); true when everything is fine. */
+static bool
+reg_check(struct reg_form *f, enum page_lang l, bool pw_too_long, struct page_reg_errors *e)
+{
+	char namekey[DIR_NAME_MAX * 2];
+	enum idn_reason why;
+	enum page_msg pm;
+
+	memset(e, 0, sizeof(*e));
+	trim(f->name);
+	trim(f->id_number);
+	trim(f->phone);
+	if (f->name[0] == '\0' || strlen(f->name) > DIR_NAME_MAX ||
+	    mk_name_key(f->name, strlen(f->name), namekey, sizeof(namekey)) != 0)
+		e->name = page_msg(l, PAGE_MSG_ERR_NAME);
+	why = idn_resident_check(f->id_number, strlen(f->id_number), &f->id);
+	if (why != IDN_OK)
+		e->id_number = page_idn_reason(l, why);
+	if (mk_phone_key(f->phone, strlen(f->phone), f->phone_key, sizeof(f->phone_key)) != 0 ||
+	    !mk_phone_is_mobile(f->phone_key)) {
+		f->phone_key[0] = '\0';
+		e->phone = page_msg(l, PAGE_MSG_ERR_PHONE);
+	}
+	pm = pw_too_long ? PAGE_MSG_ERR_PW_LONG : password_problem(f);
+	if (pm != PAGE_MSG_COUNT)
+		e->password = page_msg(l, pm);
+	else if (strcmp(f->password, f->password2) != 0)
+		e->password2 = page_msg(l, PAGE_MSG_ERR_PW_MISMATCH);
+	return e->name == NULL && e->id_number == NULL && e->phone == NULL &&
+	    e->password == NULL && e->password2 == NULL;
+}
+
+/* ------------------------------------------------------------------ pages */
+
+static int
+respond_form(struct http_req *req, const struct reg_form *f, const char *csrf,
+    const char *next, unsigned status, const struct page_reg_errors *e)
+{
+	struct page_reg_values v = { NULL, NULL, NULL };
+	struct page p;
+
+	if (f != NULL) {
+		v.name = f->name;
+		v.id_number = f->id_number;
+		v.phone = f->phone;
+	}
+	page_init(&p, req, REG_PATH);
+	page_set_next(&p, next);
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_TITLE));
+	page_register_form(&p, csrf, next, &v, e);
+	return page_send(&p, req, status);
+}
+
+/* The one answer to an accepted registration, new or not. */
+static int
+respond_done(struct reg_job *j)
+{
+	struct page p;
+
+	page_init_lang(&p, j->lang, j->https, REG_PATH);
+	page_set_next(&p, j->f.next);
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_DONE_TITLE));
+	page_html(&p, "<p>%s</p>\n", page_msg(p.lang, PAGE_MSG_REG_DONE_TEXT));
+	page_login_form(&p, j->login_csrf, j->f.next, j->f.id.canonical, NULL);
+	return page_send(&p, j->req, 200);
+}
+
+/* ------------------------------------------------------------------ the worker */
+
+static void
+reg_job_free(struct reg_job *j)
+{
+	if (j == NULL)
+		return;
+	reg_form_clear(&j->f);
+	free(j);
+}
+
+static int
+audit_register(struct reg_job *j, const char *uid, const char *result)
+{
+	char actor[16 + DIR_UID_LEN];
+	json_t *f;
+	int r;
+
+	snprintf(actor, sizeof(actor), "%s%s", uid != NULL ? "user:" : "anonymous",
+	    uid != NULL ? uid : "");
+	if ((f = json_pack("{s:s, s:s, s:i}", "result", result, "ip", j->ip, "loa", 1)) == NULL)
+		return YH_ERR_ALLOC;
+	r = login_audit(j->app, "register", actor, f);
+	json_decref(f);
+	return r;
+}
+
+/* Hash first (same time whatever follows), then create the person with the password. */
+static int
+reg_create(struct reg_job *j)
+{
+	const struct pw_params *pw = j->app->ident != NULL ? &j->app->ident->pw : NULL;
+	char uid[DIR_UID_LEN + 1] = "";
+	struct dir_person p;
+	char *enc = NULL;
+	int r;
+
+	if ((r = pw_hash(pw, j->f.password, strlen(j->f.password), &enc)) != 0)
+		goto out;
+	memset(&p, 0, sizeof(p));
+	p.id_number = j->f.id.canonical;
+	p.name = j->f.name;
+	p.phone = j->f.phone_key;
+	/* Typed in by whoever fills the form: not verified, so not a login identifier
+	 * (phone_verified false). loa.level 0: LoA 1 by "self" (dir_person_add). The
+	 * person and the password are stored in one transaction. */
+	r = dir_person_add_cred(j->app->dir, &p, PW_SCHEME_ARGON2ID, enc, uid);
+	if (r == YH_ERR_EXISTS) {
+		if ((r = audit_register(j, NULL, "exists")) == 0) {
+			login_metric(j->app, "register", "failure");
+			r = respond_done(j);
+		}
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	/* Only now, with the person committed: the trail never claims an account that a
+	 * failed write took back. Without the line the registration is answered as failed
+	 * (a retry gets the usual answer: the account is there). */
+	if ((r = audit_register(j, uid, "created")) != 0) {
+		yh_error("registered user %s, but its audit line could not be written: %s",
+		    uid, yh_strerror(r));
+		goto out;
+	}
+	yh_info("registered user %s at LoA 1 from %s", uid, j->ip);
+	login_metric(j->app, "register", "success");
+	r = respond_done(j);
+out:
+	free(enc);
+	return r;
+}
+
+static void
+reg_job_run(void *arg)
+{
+	struct reg_job *j = arg;
+	struct http_req *req = j->req;
+	bool suspended = j->suspended;
+	int r = reg_create(j);
+
+	if (r != 0) {
+		yh_error("registration failed with an error: %s", yh_strerror(r));
+		if (page_failure_send_as(req, j->lang, j->https, REG_PATH, r) != 0)
+			yh_error("cannot answer the registration error");
+	}
+	reg_job_free(j);
+	if (suspended)
+		http_req_resume(req);
+}
+
+/* ------------------------------------------------------------------ handlers */
+
+static int
+reg_get(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	char csrf[CSRF_TOKEN_SIZE];
+	const char *next = NULL;
+	int r;
+
+	if (http_req_query(req, "next", LOGIN_NEXT_MAX, &next) != 0)
+		next = NULL;
+	next = login_next_pick(next);
+	if ((r = csrf_prepare(req, app->subject_key, REG_PURPOSE, NULL, csrf)) != 0)
+		return r;
+	return respond_form(req, NULL, csrf, next, 200, NULL);
+}
+
+static int
+read_form(struct http_req *req, struct reg_form *f, bool *pw_too_long)
+{
+	int r;
+
+	if ((r = field(req, "name", DIR_NAME_MAX, &f->name, NULL)) != 0 ||
+	    (r = field(req, "id_number", IDN_INPUT_MAX, &f->id_number, NULL)) != 0 ||
+	    (r = field(req, "phone", REG_PHONE_MAX, &f->phone, NULL)) != 0 ||
+	    (r = field(req, "password", PW_PASSWORD_MAX, &f->password, pw_too_long)) != 0 ||
+	    (r = field(req, "password2", PW_PASSWORD_MAX, &f->password2, pw_too_long)) != 0 ||
+	    (r = field(req, "csrf", CSRF_TOKEN_SIZE, &f->csrf, NULL)) != 0)
+		return r;
+	if (http_req_form(req, "next", LOGIN_NEXT_MAX, &f->next) != 0)
+		f->next = NULL;
+	if (!login_next_ok(f->next)) {
+		free(f->next);
+		if ((f->next = strdup(LOGIN_NEXT_DEFAULT)) == NULL)
+			return YH_ERR_ALLOC;
+	}
+	return 0;
+}
+
+/* Counts this registration against the address; YH_ERR_LIMIT when over. */
+static int
+count_address(struct authd_app *app, const char *ip)
+{
+	char name[SESS_NAME_MAX];
+	int r;
+
+	snprintf(name, sizeof(name), "register:addr:%s", ip);
+	if ((r = sess_locked(app->sess, name, NULL)) != 0)
+		return r == YH_ERR_LOCKED ? YH_ERR_LIMIT : r;
+	r = sess_fail(app->sess, name, LOGIN_REG_WINDOW_S, LOGIN_REG_PER_ADDR,
+	    LOGIN_REG_WINDOW_S, NULL);
+	return r == YH_ERR_LOCKED ? YH_ERR_LIMIT : r;
+}
+
+static int
+submit(struct http_req *req, struct authd_app *app, struct reg_form *f)
+{
+	struct reg_job *j = calloc(1, sizeof(*j));
+	int r;
+
+	if (j == NULL)
+		return YH_ERR_ALLOC;
+	j->app = app;
+	j->req = req;
+	j->https = http_req_is_https(req);
+	j->lang = page_lang_of(req);
+	snprintf(j->ip, sizeof(j->ip), "%s", http_req_client_ip(req));
+	/* The login form on the "done" page: the browser's cookie is known good here. */
+	if ((r = csrf_prepare(req, app->subject_key, "login", NULL, j->login_csrf)) != 0) {
+		free(j);
+		return r;
+	}
+	j->f = *f;
+	memset(f, 0, sizeof(*f));          /* the job owns the strings now */
+	if (app->workers == NULL) {
+		reg_job_run(j);
+		return 0;
+	}
+	if ((r = http_req_suspend(req)) != 0) {
+		reg_job_free(j);
+		return r;
+	}
+	j->suspended = true;
+	if (wk_submit(app->workers, reg_job_run, j) != 0) {
+		enum page_lang l = j->lang;
+		bool https = j->https;
+
+		reg_job_free(j);
+		if (page_error_send_as(req, l, https, REG_PATH, 503,
+		    page_msg(l, PAGE_MSG_UNAVAILABLE)) != 0)
+			yh_error("cannot answer a refused registration");
+		http_req_resume(req);
+	}
+	return HTTP_SUSPENDED;
+}
+
+static int
+reg_post(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct page_reg_errors e;
+	struct reg_form f;
+	bool pw_too_long = false;
+	enum page_lang l;
+	int r;
+
+	memset(&f, 0, sizeof(f));
+	if ((r = csrf_verify(req, app->subject_key, REG_PURPOSE, NULL)) != 0)
+		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
+	if ((r = read_form(req, &f, &pw_too_long)) != 0)
+		goto out;
+	l = page_lang_of(req);
+	if (!reg_check(&f, l, pw_too_long, &e)) {
+		r = respond_form(req, &f, f.csrf, f.next, 400, &e);
+		goto out;
+	}
+	if ((r = count_address(app, http_req_client_ip(req))) == YH_ERR_LIMIT) {
+		memset(&e, 0, sizeof(e));
+		e.form = page_msg(l, PAGE_MSG_REG_TOO_MANY);
+		r = respond_form(req, &f, f.csrf, f.next, 429, &e);
+		goto out;
+	}
+	if (yh_err_temporary(r)) {
+		r = page_failure_send(req, r);
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	r = submit(req, app, &f);
+out:
+	reg_form_clear(&f);
+	return r;
+}
+
+static const struct http_route reg_routes[] = {
+	{ "GET", REG_PATH, reg_get, HTTP_ROUTE_NO_STORE },
+	{ "POST", REG_PATH, reg_post, HTTP_ROUTE_NO_STORE },
+	{ NULL, NULL, NULL, 0 },
+};
+
+int
+login_signup_register(struct http_server *srv, struct authd_app *app)
+{
+	return http_routes_add(srv, reg_routes, app);
+}

@@ -1,0 +1,585 @@
+/*
+ * authd: the daemon. Loads the configuration (embedded defaults when no -c), prepares
+ * the state directory and the identity store (creating keys on first start), serves
+ * HTTP until SIGTERM or SIGINT, then stops cleanly with exit status 0. Any startup
+ * failure is one clear error line and a non-zero exit (1 for configuration, 2 for
+ * everything else).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "authd/account/account.h"
+#include "authcore/audit/audit.h"
+#include "authcore/authd_config.h"
+#include "authd/oidc/backchannel.h"
+#include "authcore/clients/clients.h"
+#include "authd/oidc/consent.h"
+#include "authd/control/control.h"
+#include "authd/login/login.h"
+#include "authd/oidc/authorize.h"
+#include "authd/oidc/token.h"
+#include "authd/http/http.h"
+#include "common/metrics.h"
+#include "authd/app.h"
+#include "authd/session/sess.h"
+#include "common/workers.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "identity/identity.h"
+#include "token/keyring.h"
+
+#ifndef YH_VERSION
+#define YH_VERSION "0.1.0"
+#endif
+
+#define AUTHD_DRAIN_MS 2000   /* how long SIGTERM waits for requests in flight */
+#define AUTHD_FD_RESERVE 256  /* descriptors besides connections: files, Redis, logout calls */
+#define EXIT_CONFIG 1
+#define EXIT_RUNTIME 2
+
+struct args {
+	const char *config, *state_dir, *listen;
+	bool test, dump, reference;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: authd [-c FILE] [-d STATE_DIR] [-l ADDR:PORT] [-t | -T]\n"
+	    "       authd --config-reference\n"
+	    "  -c FILE       configuration file (default: embedded defaults)\n"
+	    "  -d DIR        state directory (overrides state_dir; default ./state)\n"
+	    "  -l ADDR:PORT  listen address (overrides http.listen; default %s)\n"
+	    "  -t            check the configuration and exit\n"
+	    "  -T            check the configuration, print the effective values and exit\n"
+	    "  --config-reference  print every option as a Markdown table\n",
+	    AUTHD_DEFAULT_LISTEN);
+}
+
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+
+		if (strcmp(o, "-t") == 0)
+			a->test = true;
+		else if (strcmp(o, "-T") == 0)
+			a->test = a->dump = true;
+		else if (strcmp(o, "--config-reference") == 0)
+			a->reference = true;
+		else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+			usage(stdout);
+			exit(0);
+		} else if ((strcmp(o, "-c") == 0 || strcmp(o, "-d") == 0 ||
+		    strcmp(o, "-l") == 0) && i + 1 < argc) {
+			const char **slot = o[1] == 'c' ? &a->config :
+			    o[1] == 'd' ? &a->state_dir : &a->listen;
+
+			*slot = argv[++i];
+		} else {
+			fprintf(stderr, "authd: unknown or incomplete option '%s' (authd -h lists "
+			    "them)\n", o);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Binds the listen socket (before anything is created on disk, so a busy port fails
+ * early) but does not serve yet. */
+static int
+bind_http(const struct authd_cfg *cfg, struct mx_registry *mx, struct http_server **srv,
+    char *err, size_t errsz)
+{
+	struct http_opts o = {
+		.listen = cfg->http_listen,
+		.threads = cfg->threads,
+		.max_body = (size_t)cfg->http_max_body,
+		.max_header = (size_t)cfg->http_max_header,
+		.connection_timeout = (unsigned)cfg->http_connection_timeout,
+		.head_timeout = (unsigned)cfg->http_head_timeout,
+		.body_timeout = (unsigned)cfg->http_body_timeout,
+		.max_connections = (unsigned)cfg->http_max_connections,
+		.max_per_ip = (unsigned)cfg->http_max_connections_per_ip,
+		.trusted_proxies = cfg->http_trusted_proxies,
+		.tls_cert_file = cfg->tls_cert_file,
+		.tls_key_file = cfg->tls_key_file,
+		.metrics = mx,
+	};
+
+	return http_server_new(&o, srv, err, errsz);
+}
+
+/* Adds every endpoint family's routes and starts serving. */
+static int
+serve_http(struct http_server *srv, struct authd_app *app, char *err, size_t errsz)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct http_server *, struct authd_app *);
+	} families[] = {
+		{ "health", routes_health_register },
+		{ "discovery", oidc_discovery_register },
+		{ "authorize", oidc_authorize_register },
+		{ "token", oidc_token_register },
+		{ "userinfo", oidc_userinfo_register },
+		{ "introspection", oidc_introspect_register },
+		{ "logout", oidc_logout_register },
+		{ "login", login_register },
+		{ "consent", consent_register },
+		{ "account", account_register },
+	};
+	int r;
+
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if ((r = families[i].fn(srv, app)) != 0) {
+			snprintf(err, errsz, "cannot register the %s routes: %s", families[i].name,
+			    yh_strerror(r));
+			return r;
+		}
+	return http_server_start(srv, err, errsz);
+}
+
+/* Blocks the signals we handle (before any thread starts) and returns a signalfd. */
+static int
+signals_setup(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+/* SIGHUP: reloads what can change while running (keys rotated by authctl, clients).
+ * Each part that fails keeps its previous state and says so; the summary line names only
+ * what was really reloaded. */
+static void
+reload(struct authd_app *app)
+{
+	char err[512];
+	bool ring_ok, clients_ok;
+
+	ring_ok = tok_ring_reload(app->ring, err, sizeof(err)) == 0;
+	if (!ring_ok)
+		yh_error("SIGHUP: key ring not reloaded (the previous keys stay): %s", err);
+	clients_ok = clients_reload(app->clients, err, sizeof(err)) == 0;
+	if (!clients_ok)
+		yh_error("SIGHUP: clients not reloaded (the previous list stays): %s", err);
+	if (ring_ok && clients_ok)
+		yh_info("SIGHUP: key ring and clients reloaded");
+	else if (ring_ok || clients_ok)
+		yh_warn("SIGHUP: only the %s reloaded", ring_ok ? "key ring" : "clients");
+	else
+		yh_warn("SIGHUP: nothing reloaded");
+}
+
+/* Waits for SIGTERM/SIGINT; SIGHUP reloads the key ring and the clients. */
+static void
+wait_for_stop(int sfd, struct authd_app *app)
+{
+	struct signalfd_siginfo si;
+
+	for (;;) {
+		ssize_t n = read(sfd, &si, sizeof(si));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si)) {
+			yh_error("signalfd read failed: %s", n < 0 ? strerror(errno) : "short read");
+			return;
+		}
+		if (si.ssi_signo == SIGHUP) {
+			reload(app);
+			continue;
+		}
+		yh_info("%s received, stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+}
+
+static int
+print_reference(void)
+{
+	struct yh_buf b;
+	int r;
+
+	yh_buf_init(&b, 1024 * 1024);
+	if ((r = authd_cfg_reference(&b)) == 0)
+		fputs(yh_buf_cstr(&b), stdout);
+	yh_buf_free(&b);
+	return r == 0 ? 0 : EXIT_RUNTIME;
+}
+
+static int
+check_only(const struct authd_cfg *cfg, bool dump)
+{
+	char err[1024];
+	struct yh_buf b;
+	int r = 0;
+
+	if (cfg->clients_file != NULL && cfg->clients_file[0] != '\0' &&
+	    clients_check_file(cfg->clients_file, err, sizeof(err)) != 0) {
+		yh_error("%s", err);
+		return EXIT_CONFIG;
+	}
+	if (dump) {
+		yh_buf_init(&b, 1024 * 1024);
+		if ((r = yh_cfg_dump(authd_cfg_opts, cfg, &b)) == 0)
+			fputs(yh_buf_cstr(&b), stdout);
+		yh_buf_free(&b);
+	}
+	printf("configuration ok\n");
+	return r == 0 ? 0 : EXIT_RUNTIME;
+}
+
+static void
+setup_logging(const struct authd_cfg *cfg)
+{
+	enum yh_log_level lvl = YH_LOG_INFO;
+
+	if (yh_log_level_parse(cfg->log_level, &lvl) == 0)
+		yh_log_set_level(lvl);
+	yh_log_set_json(strcmp(cfg->log_format, "json") == 0);
+}
+
+/*
+ * Each HTTP connection is a descriptor: raises the open-file soft limit to what
+ * http.max_connections needs (never past the hard limit), and warns when even the hard
+ * limit is short (accept then fails with EMFILE and clients wait in the backlog).
+ */
+static void
+fit_fd_limit(const struct authd_cfg *cfg)
+{
+	rlim_t want = (rlim_t)cfg->http_max_connections + AUTHD_FD_RESERVE +
+	    2 * (rlim_t)cfg->threads;    /* each HTTP thread's epoll and wake-up descriptors */
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+	if (rl.rlim_cur > was && setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		yh_info("raised the open-file limit from %llu to %llu for http.max_connections",
+		    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+	else
+		rl.rlim_cur = was;
+	if (rl.rlim_cur < want)
+		yh_warn("http.max_connections = %lld needs about %llu open files, but the limit "
+		    "is %llu: connections past it wait in the listen backlog; raise the hard "
+		    "limit (systemd: LimitNOFILE=)", (long long)cfg->http_max_connections,
+		    (unsigned long long)want, (unsigned long long)rl.rlim_cur);
+}
+
+/* Everything the running daemon holds; released by daemon_stop. */
+struct daemon {
+	struct authd_cfg cfg;
+	struct authd_app app;
+	struct http_server *srv;
+	struct ident *ident;
+	struct bcl *bcl;
+	struct control *ctl;
+	struct yh_audit_key audit_key;   /* tags the audit log's checkpoints */
+	int sfd;
+	bool served;
+};
+
+static int
+open_sessions(struct daemon *d, char *err, size_t errsz)
+{
+	struct sess_config sc;
+	int r;
+
+	sess_config_defaults(&sc);
+	sc.backend = strcmp(d->cfg.session_backend, "redis") == 0 ? SESS_BACKEND_REDIS :
+	    SESS_BACKEND_MEMORY;
+	sc.idle_timeout_s = d->cfg.session_idle;
+	sc.absolute_timeout_s = d->cfg.session_absolute;
+	sc.redis_host = d->cfg.redis_host;
+	sc.redis_port = (int)d->cfg.redis_port;
+	sc.redis_password = d->cfg.redis_password;
+	sc.redis_db = (int)d->cfg.redis_db;
+	sc.prefix = d->cfg.redis_prefix;
+	/* Ended sessions (logout, expiry, account page, operator) reach every app of the
+	 * session through back-channel logout. */
+	sc.on_event = bcl_on_session_event;
+	sc.metrics = d->app.metrics;
+	sc.event_ctx = d->bcl;
+	if ((r = sess_open(&sc, &d->app.sess)) != 0) {
+		snprintf(err, errsz, "cannot open the session store (%s): %s",
+		    d->cfg.session_backend, yh_strerror(r));
+		return r;
+	}
+	if (sc.backend == SESS_BACKEND_REDIS &&
+	    (r = authd_add_check(&d->app, "redis", sess_check, d->app.sess)) != 0) {
+		snprintf(err, errsz, "cannot add the redis check: %s", yh_strerror(r));
+		return r;
+	}
+	return 0;
+}
+
+/* The back-channel logout deliverer (needs the final issuer, keys, clients, audit). */
+static int
+open_bcl(struct daemon *d, char *err, size_t errsz)
+{
+	struct bcl_config bc;
+	int r;
+
+	bcl_config_defaults(&bc);
+	bc.issuer = d->app.issuer;
+	bc.ring = d->app.ring;
+	bc.clients = d->app.clients;
+	bc.audit = d->app.audit;
+	bc.metrics = d->app.metrics;
+	memcpy(bc.subject_key, d->app.subject_key, sizeof(bc.subject_key));
+	r = bcl_new(&bc, &d->bcl);
+	yh_wipe(bc.subject_key, sizeof(bc.subject_key));
+	if (r != 0)
+		snprintf(err, errsz, "cannot start back-channel logout: %s", yh_strerror(r));
+	return r;
+}
+
+/* Refuses a checkpoint key file that is another key's file: each key has one job. */
+static int
+key_alone(const struct daemon *d, const char *key, char *err, size_t errsz)
+{
+	const char *others[] = { d->cfg.ident.vault_key_file, NULL };
+	char subject[4096];
+	struct stat k, o;
+
+	if ((size_t)snprintf(subject, sizeof(subject), "%s/%s", d->cfg.ident.state_dir,
+	    IDENT_SUBJECT_KEY_NAME) < sizeof(subject))
+		others[1] = subject;
+	if (stat(key, &k) != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		if (others[i] != NULL && stat(others[i], &o) == 0 && o.st_dev == k.st_dev &&
+		    o.st_ino == k.st_ino) {
+			snprintf(err, errsz, "audit.key_file %s is the key file %s: the audit "
+			    "checkpoint key must be a key of its own", key, others[i]);
+			return YH_ERR_CONFIG;
+		}
+	return 0;
+}
+
+/*
+ * The audit log and its checkpoints: the key (its own file, created on first start),
+ * the timer, and a checkpoint now, covering what authctl wrote while no authd ran.
+ */
+static int
+open_audit(struct daemon *d, char *err, size_t errsz)
+{
+	struct yh_audit_cp_opts o = {
+		.every_lines = (uint64_t)d->cfg.audit_cp_lines,
+		.every_ms = d->cfg.audit_cp_interval * 1000,
+		.kid = d->audit_key.kid,
+		.mac = yh_audit_key_mac,
+		.mac_ctx = &d->audit_key,
+	};
+	char *path, *key = NULL;
+	int r = YH_ERR_ALLOC;
+
+	if ((path = authd_cfg_state_path(&d->cfg, d->cfg.audit_file, "audit.log")) == NULL ||
+	    (key = authd_cfg_state_path(&d->cfg, d->cfg.audit_key_file, "audit.key")) == NULL)
+		goto out;
+	if ((r = key_alone(d, key, err, errsz)) != 0 ||
+	    (r = yh_audit_key_load(key, true, &d->audit_key, err, errsz)) != 0 ||
+	    (r = yh_audit_open(path, &d->app.audit, err, errsz)) != 0 ||
+	    (r = yh_audit_checkpoints(d->app.audit, &o, err, errsz)) != 0)
+		goto out;
+	if ((r = yh_audit_checkpoint(d->app.audit)) != 0) {
+		snprintf(err, errsz, "%s: cannot write a checkpoint: %s", path,
+		    r == YH_ERR_AUTH ? "its last line is cut short or not an audit line (see "
+		    "authctl audit verify)" : yh_strerror(r));
+		goto out;
+	}
+	yh_info("audit log %s: checkpoints tagged with key %s (%s)", path, d->audit_key.kid,
+	    key);
+out:
+	free(path);
+	free(key);
+	return r;
+}
+
+/* Opens everything the endpoints share: keys, sessions, clients, audit, workers. */
+static int
+open_app(struct daemon *d, char *err, size_t errsz)
+{
+	struct tok_ring_opts ro = { .create = true };
+	struct clients_opts co = { .create = true };
+	char *path = NULL;
+	int r;
+
+	d->app.ident = d->ident;
+	d->app.issuer = d->cfg.issuer;
+	/* The pairwise-subject key: ident_open made it with a new directory, and a new key
+	 * next to an existing one would silently give every user a new `sub` at every app. */
+	if ((r = ident_subject_key(d->cfg.ident.state_dir, false, d->app.subject_key, err,
+	    errsz)) != 0)
+		return r;
+	if ((path = authd_cfg_state_path(&d->cfg, d->cfg.keys_dir, "keys")) == NULL)
+		return YH_ERR_ALLOC;
+	if ((r = tok_alg_from_name(d->cfg.keys_alg, &ro.alg)) == 0)
+		r = tok_ring_open(path, &ro, &d->app.ring, err, errsz);
+	free(path);
+	if (r != 0)
+		return r;
+	co.apps_file = d->cfg.clients_file;
+	if ((r = clients_open(d->cfg.ident.state_dir, &co, &d->app.clients, err, errsz)) != 0)
+		return r;
+	if ((r = open_audit(d, err, errsz)) != 0)
+		return r;
+	if ((r = authd_add_check(&d->app, "audit", authd_check_audit, d->app.audit)) != 0) {
+		snprintf(err, errsz, "cannot add the audit check: %s", yh_strerror(r));
+		return r;
+	}
+	if ((r = wk_pool_new((unsigned)d->cfg.worker_threads, (size_t)d->cfg.worker_queue,
+	    (int)d->cfg.worker_nice, &d->app.workers)) != 0) {
+		snprintf(err, errsz, "cannot start the worker pool: %s", yh_strerror(r));
+		return r;
+	}
+	if ((r = open_bcl(d, err, errsz)) != 0)
+		return r;
+	return open_sessions(d, err, errsz);
+}
+
+/* Binds the port, opens the identity core and starts serving. err gets one line. */
+static int
+daemon_start(struct daemon *d, char *err, size_t errsz)
+{
+	int r;
+
+	if ((r = mx_registry_new(&d->app.metrics)) != 0 ||
+	    (r = mx_register_process(d->app.metrics, YH_VERSION)) != 0) {
+		snprintf(err, errsz, "cannot set up metrics: %s", yh_strerror(r));
+		return r;
+	}
+	if ((r = bind_http(&d->cfg, d->app.metrics, &d->srv, err, errsz)) != 0)
+		return r;
+	if ((r = authd_cfg_bound_port(&d->cfg, http_server_port(d->srv))) != 0) {
+		snprintf(err, errsz, "%s", yh_strerror(r));
+		return r;
+	}
+	/* Creates the state directory (0700), the vault key and the subject key on first
+	 * start; refuses a directory whose vault key file is missing. */
+	if ((r = ident_open(&d->cfg.ident, true, &d->ident, err, errsz)) != 0)
+		return r;
+	d->app.cfg = &d->cfg;
+	d->app.dir = d->ident->dir;
+	if ((r = authd_add_check(&d->app, "directory", authd_check_directory,
+	    d->app.dir)) != 0) {
+		snprintf(err, errsz, "cannot add the directory check: %s", yh_strerror(r));
+		return r;
+	}
+	if ((r = open_app(d, err, errsz)) != 0)
+		return r;
+	if ((r = serve_http(d->srv, &d->app, err, errsz)) != 0)
+		return r;
+	/* The operator's way to the sessions (authctl user logout/lock/deregister). */
+	r = control_start(&d->app, d->cfg.ident.state_dir, &d->ctl, err, errsz);
+	if (r == YH_ERR_EXISTS) {
+		yh_warn("%s: authctl reaches the sessions through that process", err);
+		r = 0;
+	}
+	return r;
+}
+
+/* Finishes requests in flight (bounded), then releases everything. */
+static void
+daemon_stop(struct daemon *d)
+{
+	unsigned left;
+
+	/* First: it uses the sessions and the audit trail. */
+	control_stop(d->ctl);
+	d->ctl = NULL;
+	if (d->served)
+		http_server_quiesce(d->srv);
+	/* Stopping the pool runs the queued jobs, which resume their suspended requests. */
+	wk_pool_stop(d->app.workers);
+	if (d->served && (left = http_server_drain(d->srv, AUTHD_DRAIN_MS)) > 0)
+		yh_info("closing %u idle or slow connections", left);
+	http_server_free(d->srv);
+	wk_pool_free(d->app.workers);
+	sess_close(d->app.sess);
+	/* Deliveries in flight get a moment; bcl reads the ring, clients and audit. */
+	bcl_drain(d->bcl, AUTHD_DRAIN_MS);
+	bcl_free(d->bcl);
+	clients_close(d->app.clients);
+	tok_ring_free(d->app.ring);
+	yh_audit_close(d->app.audit);
+	yh_audit_key_wipe(&d->audit_key);
+	yh_wipe(d->app.subject_key, sizeof(d->app.subject_key));
+	ident_close(d->ident);
+	mx_registry_free(d->app.metrics);
+	authd_cfg_free(&d->cfg);
+	if (d->sfd >= 0)
+		close(d->sfd);
+	if (d->served)
+		yh_info("stopped");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	char err[1024];
+	struct args a;
+	int rc = EXIT_RUNTIME;
+
+	memset(&d, 0, sizeof(d));
+	d.sfd = -1;
+	yh_log_set_prog("authd");
+	yh_log_set_json(false);
+	if (parse_args(argc, argv, &a) != 0)
+		return EXIT_CONFIG;
+	if (a.reference)
+		return print_reference();
+	if (authd_cfg_load(&d.cfg, a.config, a.state_dir, a.listen, err, sizeof(err)) != 0) {
+		yh_error("%s", err);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	if (a.test) {
+		rc = check_only(&d.cfg, a.dump);
+		goto out;
+	}
+	setup_logging(&d.cfg);
+	fit_fd_limit(&d.cfg);
+	umask(077);
+	/* Before any thread exists, so that every thread inherits the blocked mask. */
+	if ((d.sfd = signals_setup()) < 0) {
+		yh_error("cannot set up signal handling: %s", strerror(errno));
+		goto out;
+	}
+	if (daemon_start(&d, err, sizeof(err)) != 0) {
+		yh_error("%s", err);
+		goto out;
+	}
+	yh_info("authd %s listening on %s (port %u, %u threads%s); issuer %s; state %s",
+	    YH_VERSION, d.cfg.http_listen, (unsigned)http_server_port(d.srv), d.cfg.threads,
+	    http_server_tls(d.srv) ? ", TLS" : "", d.cfg.issuer, d.cfg.ident.state_dir);
+	d.served = true;
+	wait_for_stop(d.sfd, &d.app);
+	rc = 0;
+out:
+	daemon_stop(&d);
+	return rc;
+}

@@ -1,0 +1,862 @@
+/*
+ * GET and POST /authorize: the authorization code flow's front door. The rules are at
+ * the top of authd/oidc/authorize.h; this file reads the parameters, decides
+ * (oidc_az_decide, testable without HTTP) and answers with a page or a redirect.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "authcore/clients/clients.h"
+#include "authd/oidc/consent.h"
+#include "authd/login/login.h"
+#include "authd/oidc/oidc.h"
+#include "authd/oidc/authorize.h"
+#include "authd/ui/pages.h"
+#include "authd/app.h"
+#include "authd/session/sess.h"
+#include "common/b64.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+#include "common/utf8.h"
+#include "identity/dir/dir.h"
+
+/*
+ * consent_granted lives in consent.c (the account family). The reference is weak so that
+ * a program linking this file without the consent records (a unit test) still links;
+ * then consent is asked only for prompt=consent. authd links consent.c.
+ */
+#pragma weak consent_granted
+
+#define AZ_REAUTH_WINDOW 600          /* seconds a yh_reauth marker is honoured */
+#define AZ_MARK_SIZE 80               /* "<t>.<43 base64url>" + NUL, with room */
+#define AZ_MARK_MSG_MAX 16384         /* bytes MAC'd: the forwarded parameters fit */
+#define AZ_MARK_KEY_LABEL "yihao/reauth/v1"
+#define AZ_MAX_AGE_MAX 1000000000ull  /* largest max_age accepted, seconds */
+#define AZ_LOCATION_MAX 16384         /* bytes of a redirect we build */
+#define AZ_S256_LEN 43                /* base64url of a SHA-256 digest */
+
+static const struct {
+	const char *name;
+	size_t max;
+	bool forward;                 /* carried in `next` when the flow detours */
+} az_params[OIDC_AZ_PARAM_COUNT] = {
+	[OIDC_AZ_RESPONSE_TYPE] = { "response_type", 64, true },
+	[OIDC_AZ_CLIENT_ID] = { "client_id", CLIENTS_ID_MAX, true },
+	[OIDC_AZ_REDIRECT_URI] = { "redirect_uri", CLIENTS_URI_MAX, true },
+	[OIDC_AZ_SCOPE] = { "scope", OIDC_SCOPE_MAX, true },
+	[OIDC_AZ_STATE] = { "state", OIDC_NONCE_MAX, true },
+	[OIDC_AZ_NONCE] = { "nonce", OIDC_NONCE_MAX, true },
+	[OIDC_AZ_PROMPT] = { "prompt", 64, true },
+	[OIDC_AZ_MAX_AGE] = { "max_age", 20, true },
+	[OIDC_AZ_ACR_VALUES] = { "acr_values", 256, true },
+	[OIDC_AZ_LOGIN_HINT] = { "login_hint", 256, true },
+	[OIDC_AZ_UI_LOCALES] = { "ui_locales", 64, true },
+	[OIDC_AZ_CODE_CHALLENGE] = { "code_challenge", OIDC_CHALLENGE_MAX, true },
+	[OIDC_AZ_CODE_CHALLENGE_METHOD] = { "code_challenge_method", 16, true },
+	[OIDC_AZ_RESPONSE_MODE] = { "response_mode", 32, true },
+	[OIDC_AZ_DISPLAY] = { "display", 16, true },
+	[OIDC_AZ_CLAIMS_LOCALES] = { "claims_locales", 64, true },
+	[OIDC_AZ_REAUTH] = { "yh_reauth", AZ_MARK_SIZE - 1, false },
+	[OIDC_AZ_REQUEST] = { "request", 16384, false },
+	[OIDC_AZ_REQUEST_URI] = { "request_uri", 2048, false },
+	[OIDC_AZ_REGISTRATION] = { "registration", 16384, false },
+	[OIDC_AZ_ID_TOKEN_HINT] = { "id_token_hint", 16384, false },
+	[OIDC_AZ_CLAIMS] = { "claims", 16384, false },
+};
+
+const char *
+oidc_az_param_name(enum oidc_az_param i)
+{
+	return (unsigned)i < OIDC_AZ_PARAM_COUNT ? az_params[i].name : "?";
+}
+
+size_t
+oidc_az_param_max(enum oidc_az_param i)
+{
+	return (unsigned)i < OIDC_AZ_PARAM_COUNT ? az_params[i].max : 0;
+}
+
+/* ---- reading the parameters ------------------------------------------------------ */
+
+typedef int (*az_get_fn)(void *ctx, const char *name, size_t max, char **out);
+
+static int
+az_params_read(struct oidc_az_params *p, az_get_fn get, void *ctx)
+{
+	memset(p, 0, sizeof(*p));
+	for (unsigned i = 0; i < OIDC_AZ_PARAM_COUNT; i++) {
+		int r = get(ctx, az_params[i].name, az_params[i].max, &p->v[i]);
+
+		if (r == YH_ERR_ALLOC) {
+			oidc_az_params_clear(p);
+			return r;
+		}
+		if (r != 0) {
+			free(p->v[i]);
+			p->v[i] = NULL;
+		}
+		p->err[i] = r;
+	}
+	return 0;
+}
+
+static int
+get_text(void *ctx, const char *name, size_t max, char **out)
+{
+	return http_form_get(*(struct yh_span *)ctx, name, max, out);
+}
+
+int
+oidc_az_params_parse(struct yh_span text, struct oidc_az_params *p)
+{
+	return az_params_read(p, get_text, &text);
+}
+
+static int
+get_query(void *ctx, const char *name, size_t max, char **out)
+{
+	const char *v;
+	int r;
+
+	*out = NULL;
+	if ((r = http_req_query(ctx, name, max, &v)) != 0)
+		return r;
+	return (*out = strdup(v)) != NULL ? 0 : YH_ERR_ALLOC;
+}
+
+static int
+get_form(void *ctx, const char *name, size_t max, char **out)
+{
+	return http_req_form(ctx, name, max, out);
+}
+
+int
+oidc_req_param(struct http_req *req, bool post, const char *name, size_t max, char **out)
+{
+	return post ? get_form(req, name, max, out) : get_query(req, name, max, out);
+}
+
+void
+oidc_az_params_clear(struct oidc_az_params *p)
+{
+	if (p == NULL)
+		return;
+	for (unsigned i = 0; i < OIDC_AZ_PARAM_COUNT; i++)
+		free(p->v[i]);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+oidc_az_result_clear(struct oidc_az_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->location);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- building redirects ---------------------------------------------------------- */
+
+int
+oidc_az_error_location(const char *redirect_uri, const char *error,
+    const char *description, const char *state, const char *iss, char **out)
+{
+	struct yh_buf b;
+	int r;
+
+	*out = NULL;
+	yh_buf_init(&b, AZ_LOCATION_MAX);
+	if ((r = yh_buf_puts(&b, redirect_uri)) == 0 &&
+	    (r = oidc_url_param(&b, "error", error)) == 0 &&
+	    (r = oidc_url_param(&b, "error_description", description)) == 0 &&
+	    (r = oidc_url_param(&b, "state", state)) == 0 &&
+	    (r = oidc_url_param(&b, "iss", iss)) == 0 &&
+	    (*out = yh_buf_steal(&b)) == NULL)
+		r = YH_ERR_ALLOC;
+	yh_buf_free(&b);
+	return r;
+}
+
+/*
+ * "/authorize?<the request's forwarded parameters>&yh_reauth=<mark>", or with the
+ * request's own marker when mark is NULL.
+ */
+static int
+next_url(const struct oidc_az_params *p, const char *mark, char **out)
+{
+	struct yh_buf b;
+	int r = 0;
+
+	*out = NULL;
+	yh_buf_init(&b, PAGE_NEXT_MAX);
+	if ((r = yh_buf_puts(&b, "/authorize")) != 0)
+		goto out;
+	for (unsigned i = 0; i < OIDC_AZ_PARAM_COUNT; i++) {
+		if (!az_params[i].forward)
+			continue;
+		if ((r = oidc_url_param(&b, az_params[i].name, p->v[i])) != 0)
+			goto out;
+	}
+	r = oidc_url_param(&b, az_params[OIDC_AZ_REAUTH].name,
+	    mark != NULL ? mark : p->v[OIDC_AZ_REAUTH]);
+	if (r == 0 && (*out = yh_buf_steal(&b)) == NULL)
+		r = YH_ERR_ALLOC;
+out:
+	yh_buf_free(&b);
+	return r;
+}
+
+/* "<page>?next=<next>[&force=1][&loa=N][&login_hint=..][&ui_locales=..]" */
+static int
+detour_location(const struct oidc_az_params *p, const char *page, const char *next,
+    bool force, int loa, bool hint, char **out)
+{
+	struct yh_buf b;
+	char n[8];
+	int r;
+
+	*out = NULL;
+	yh_buf_init(&b, AZ_LOCATION_MAX);
+	snprintf(n, sizeof(n), "%d", loa);
+	if ((r = yh_buf_puts(&b, page)) == 0 &&
+	    (r = oidc_url_param(&b, "next", next)) == 0 &&
+	    (r = oidc_url_param(&b, "force", force ? "1" : NULL)) == 0 &&
+	    (r = oidc_url_param(&b, "loa", loa > 0 ? n : NULL)) == 0 &&
+	    (r = oidc_url_param(&b, "login_hint", hint ? p->v[OIDC_AZ_LOGIN_HINT] : NULL)) == 0 &&
+	    (r = oidc_url_param(&b, "ui_locales", p->v[OIDC_AZ_UI_LOCALES])) == 0 &&
+	    (*out = yh_buf_steal(&b)) == NULL)
+		r = YH_ERR_ALLOC;
+	yh_buf_free(&b);
+	return r;
+}
+
+/* ---- the decision ---------------------------------------------------------------- */
+
+/* A request being decided. */
+struct az_ctx {
+	struct authd_app *app;
+	const struct oidc_az_params *p;
+	struct oidc_az_result *res;
+	const struct clients_client *client;
+	int64_t now;
+	unsigned granted;             /* CLIENTS_SCOPE_* bits */
+	bool prompt_none, prompt_login, prompt_consent;
+	bool has_max_age;
+	uint64_t max_age;
+	int acr_loa;                  /* lowest level named in acr_values; 0 none */
+	int64_t reauth;               /* the time of the request's yh_reauth marker (its
+	                               * MAC is checked on use), or 0 */
+	const char *sid;              /* the live session's public id, or "" */
+};
+
+static void
+az_page(struct az_ctx *z, const char *error, const char *desc, const char *zh)
+{
+	z->res->step = OIDC_AZ_STEP_PAGE;
+	z->res->status = 400;
+	z->res->error = error;
+	z->res->description = desc;
+	z->res->page_zh = zh;
+	yh_debug("authorize: error page: %s (%s)", error, desc);
+}
+
+static int
+az_error(struct az_ctx *z, const char *error, const char *desc)
+{
+	z->res->step = OIDC_AZ_STEP_ERROR;
+	z->res->status = 302;
+	z->res->error = error;
+	z->res->description = desc;
+	yh_debug("authorize: client %s: %s (%s)", z->client->id, error, desc);
+	return oidc_az_error_location(z->p->v[OIDC_AZ_REDIRECT_URI], error, desc,
+	    z->p->v[OIDC_AZ_STATE], z->app->issuer, &z->res->location);
+}
+
+/* ---- the re-authentication marker (rule 3 in the header) ---------------------------- */
+
+/* What a marker's MAC covers: the label, ts and sid, each with a NUL after it, then for
+ * every forwarded parameter in table order '0' (absent) or '1' and its value, and a NUL
+ * (values hold no NUL). Appended to b. */
+static int
+az_mark_msg(const struct az_ctx *z, const char *ts, const char *sid, struct yh_buf *b)
+{
+	int r = yh_buf_append(b, AZ_MARK_KEY_LABEL, sizeof(AZ_MARK_KEY_LABEL));
+
+	if (r == 0)
+		r = yh_buf_append(b, ts, strlen(ts) + 1);
+	if (r == 0)
+		r = yh_buf_append(b, sid, strlen(sid) + 1);
+	for (unsigned i = 0; r == 0 && i < OIDC_AZ_PARAM_COUNT; i++) {
+		const char *v = z->p->v[i] != NULL ? z->p->v[i] : "";
+
+		if (!az_params[i].forward)
+			continue;
+		if ((r = yh_buf_putc(b, z->p->v[i] != NULL ? '1' : '0')) == 0)
+			r = yh_buf_append(b, v, strlen(v) + 1);
+	}
+	return r;
+}
+
+/*
+ * The marker that lets this request, resumed after a login that /authorize sent it to
+ * at time t from the session sid ("" for none), count that login as its
+ * re-authentication: "<t>.<base64url(HMAC-SHA256(K, az_mark_msg))>" into out, with
+ * K = HMAC-SHA256(subject_key, AZ_MARK_KEY_LABEL). Returns 0, YH_ERR_TOO_LONG,
+ * YH_ERR_CRYPTO.
+ */
+static int
+az_mark_make(const struct az_ctx *z, int64_t t, const char *sid, char out[AZ_MARK_SIZE])
+{
+	unsigned char key[32], mac[32];
+	char ts[24], enc[48];
+	unsigned int n = 0;
+	struct yh_buf b;
+	int r;
+
+	out[0] = '\0';
+	snprintf(ts, sizeof(ts), "%lld", (long long)t);
+	yh_buf_init(&b, AZ_MARK_MSG_MAX);
+	if ((r = az_mark_msg(z, ts, sid, &b)) != 0)
+		goto out;
+	r = YH_ERR_CRYPTO;
+	if (HMAC(EVP_sha256(), z->app->subject_key, AUTHD_SUBJECT_KEY_LEN,
+	    (const unsigned char *)AZ_MARK_KEY_LABEL, sizeof(AZ_MARK_KEY_LABEL) - 1, key,
+	    &n) == NULL || n != sizeof(key))
+		goto out;
+	if (HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)b.data, b.len, mac,
+	    &n) == NULL || n != sizeof(mac))
+		goto out;
+	yh_b64url_encode(mac, sizeof(mac), enc);
+	snprintf(out, AZ_MARK_SIZE, "%s.%s", ts, enc);
+	r = 0;
+out:
+	yh_wipe(key, sizeof(key));
+	yh_wipe(mac, sizeof(mac));
+	yh_buf_free(&b);
+	return r;
+}
+
+/* True when the request's marker, made for sid, is the one az_mark_make gives. */
+static bool
+az_mark_matches(const struct az_ctx *z, const char *sid)
+{
+	char want[AZ_MARK_SIZE];
+	bool ok;
+
+	ok = az_mark_make(z, z->reauth, sid, want) == 0 &&
+	    yh_ct_streq(z->p->v[OIDC_AZ_REAUTH], want);
+	yh_wipe(want, sizeof(want));
+	return ok;
+}
+
+/*
+ * True when the session si logged in after /authorize sent this very request to the
+ * login page: the marker is authentic for this request, not stale, and either made for
+ * this session (its sid) or made without a session and si was created after it.
+ */
+static bool
+az_mark_honoured(const struct az_ctx *z, const struct sess_info *si)
+{
+	if (z->reauth <= 0 || si->auth_time < z->reauth)
+		return false;
+	if (az_mark_matches(z, si->sid))
+		return true;
+	return si->created_ms >= z->reauth * 1000 && az_mark_matches(z, "");
+}
+
+/* A detour to /login, /login/totp or /consent; a next too long is invalid_request. */
+static int
+az_detour(struct az_ctx *z, enum oidc_az_step step, bool force, int loa)
+{
+	static const char *const pages[] = {
+		[OIDC_AZ_STEP_LOGIN] = "/login",
+		[OIDC_AZ_STEP_STEPUP] = "/login/totp",
+		[OIDC_AZ_STEP_CONSENT] = "/consent",
+	};
+	char mark[AZ_MARK_SIZE];
+	char *next = NULL;
+	int r = 0;
+
+	/* Every detour to /login marks next, so the login it leads to satisfies
+	 * prompt=login and max_age when the request resumes. */
+	if (step == OIDC_AZ_STEP_LOGIN)
+		r = az_mark_make(z, z->now, z->sid, mark);
+	if (r == 0)
+		r = next_url(z->p, step == OIDC_AZ_STEP_LOGIN ? mark : NULL, &next);
+	if (r == YH_ERR_TOO_LONG)
+		return az_error(z, "invalid_request", "the request is too large");
+	if (r == 0)
+		r = detour_location(z->p, pages[step], next, force, loa,
+		    step == OIDC_AZ_STEP_LOGIN, &z->res->location);
+	free(next);
+	if (r == YH_ERR_TOO_LONG)
+		return az_error(z, "invalid_request", "the request is too large");
+	if (r != 0)
+		return r;
+	z->res->step = step;
+	z->res->status = 302;
+	z->res->loa = loa;
+	return 0;
+}
+
+/* Rule 1: the client and its redirect URI. True when a page was decided instead. */
+static bool
+az_check_client(struct az_ctx *z, const struct clients_snap *cs)
+{
+	const struct oidc_az_params *p = z->p;
+
+	if (p->err[OIDC_AZ_CLIENT_ID] != 0) {
+		az_page(z, "invalid_request", "client_id is missing, repeated or malformed",
+		    "请求缺少应用标识（client_id）或格式不正确。");
+		return true;
+	}
+	if ((z->client = clients_find(cs, p->v[OIDC_AZ_CLIENT_ID])) == NULL) {
+		az_page(z, "invalid_client", "unknown client_id", "此应用未在本平台登记。");
+		return true;
+	}
+	if (p->err[OIDC_AZ_REDIRECT_URI] != 0) {
+		az_page(z, "invalid_request", "redirect_uri is missing, repeated or malformed",
+		    "请求缺少回调地址（redirect_uri）或格式不正确。");
+		return true;
+	}
+	if (!clients_redirect_ok(z->client, p->v[OIDC_AZ_REDIRECT_URI])) {
+		az_page(z, "invalid_request", "redirect_uri is not registered for this client",
+		    "回调地址与该应用登记的地址不符。");
+		return true;
+	}
+	return false;
+}
+
+/* The first parameter that was repeated, too long or malformed, or NULL. */
+static const char *
+az_bad_param(const struct oidc_az_params *p)
+{
+	for (unsigned i = 0; i < OIDC_AZ_PARAM_COUNT; i++) {
+		if (p->err[i] != 0 && p->err[i] != YH_ERR_NOT_FOUND)
+			return az_params[i].name;
+	}
+	return NULL;
+}
+
+static int
+az_parse_prompt(struct az_ctx *z, const char *prompt)
+{
+	struct yh_span s = yh_span_cstr(prompt), tok;
+	unsigned n = 0;
+
+	if (prompt == NULL)
+		return 0;
+	while (yh_span_split(&s, ' ', &tok) == 0) {
+		if (tok.len == 0)
+			continue;
+		n++;
+		if (yh_span_eq(tok, "none"))
+			z->prompt_none = true;
+		else if (yh_span_eq(tok, "login"))
+			z->prompt_login = true;
+		else if (yh_span_eq(tok, "consent"))
+			z->prompt_consent = true;
+		else if (!yh_span_eq(tok, "select_account"))
+			return YH_ERR_INVALID;
+	}
+	if (z->prompt_none && n > 1)
+		return YH_ERR_INVALID;
+	return 0;
+}
+
+static bool
+challenge_ok(const char *c)
+{
+	unsigned char d[32];
+	size_t n = 0;
+
+	return strlen(c) == AZ_S256_LEN &&
+	    yh_b64url_decode(c, AZ_S256_LEN, d, sizeof(d), &n) == 0 && n == sizeof(d);
+}
+
+/* Rule 2 from the PKCE parameters. NULL when they are fine, else the description. */
+static const char *
+az_check_pkce(const struct az_ctx *z)
+{
+	const char *ch = z->p->v[OIDC_AZ_CODE_CHALLENGE];
+	const char *m = z->p->v[OIDC_AZ_CODE_CHALLENGE_METHOD];
+
+	if (m != NULL && strcmp(m, "S256") != 0)
+		return "code_challenge_method must be S256 (plain is not accepted)";
+	if (ch == NULL && m != NULL)
+		return "code_challenge_method without code_challenge";
+	if (ch != NULL && m == NULL)
+		return "code_challenge_method S256 is required with code_challenge";
+	if (ch != NULL && !challenge_ok(ch))
+		return "code_challenge must be 43 base64url characters (S256)";
+	if (ch == NULL && (z->client->auth == CLIENTS_AUTH_NONE || z->client->require_pkce))
+		return "PKCE with code_challenge_method S256 is required for this client";
+	return NULL;
+}
+
+/* Sets *desc and returns error (for az_check_request). */
+/* True when s is well-formed UTF-8 (the nonce goes into the code's JSON and the ID token). */
+static bool
+az_utf8_ok(const char *s)
+{
+	size_t n = strlen(s), k;
+	uint32_t cp;
+
+	for (size_t i = 0; i < n; i += k)
+		if ((k = yh_utf8_next(s + i, n - i, &cp)) == 0)
+			return false;
+	return true;
+}
+
+static const char *
+az_fail(const char **desc, const char *error, const char *description)
+{
+	*desc = description;
+	return error;
+}
+
+/*
+ * Rule 2: the first error that goes back to the redirect URI, as an OAuth error code
+ * and a description (static strings); NULL when the request is fine. Also fills the
+ * parsed fields of z.
+ */
+static const char *
+az_check_request(struct az_ctx *z, const char **desc)
+{
+	const struct oidc_az_params *p = z->p;
+	const char *why;
+
+	*desc = NULL;
+	if (p->err[OIDC_AZ_REQUEST] != YH_ERR_NOT_FOUND)
+		return az_fail(desc, "request_not_supported", "request objects are not supported");
+	if (p->err[OIDC_AZ_REQUEST_URI] != YH_ERR_NOT_FOUND)
+		return az_fail(desc, "request_uri_not_supported", "request_uri is not supported");
+	if (p->err[OIDC_AZ_REGISTRATION] != YH_ERR_NOT_FOUND)
+		return az_fail(desc, "registration_not_supported",
+		    "the registration parameter is not supported");
+	if (az_bad_param(p) != NULL)
+		return az_fail(desc, "invalid_request", "a parameter is repeated, too long or malformed");
+	if (p->v[OIDC_AZ_RESPONSE_TYPE] == NULL)
+		return az_fail(desc, "invalid_request", "response_type is missing");
+	if (strcmp(p->v[OIDC_AZ_RESPONSE_TYPE], "code") != 0)
+		return az_fail(desc, "unsupported_response_type", "only response_type=code is supported");
+	if (!clients_grant_ok(z->client, CLIENTS_GRANT_AUTHORIZATION_CODE))
+		return az_fail(desc, "unauthorized_client",
+		    "the client may not use the authorization code grant");
+	if (p->v[OIDC_AZ_RESPONSE_MODE] != NULL &&
+	    strcmp(p->v[OIDC_AZ_RESPONSE_MODE], "query") != 0)
+		return az_fail(desc, "invalid_request", "only response_mode=query is supported");
+	if (oidc_scope_grant(z->client, p->v[OIDC_AZ_SCOPE], &z->granted) != 0 ||
+	    (z->granted & CLIENTS_SCOPE_OPENID) == 0)
+		return az_fail(desc, "invalid_scope",
+		    "the scope must include openid, allowed for this client");
+	if (az_parse_prompt(z, p->v[OIDC_AZ_PROMPT]) != 0)
+		return az_fail(desc, "invalid_request",
+		    "prompt has an unknown value, or none with another value");
+	if (p->v[OIDC_AZ_MAX_AGE] != NULL) {
+		if (yh_parse_u64(p->v[OIDC_AZ_MAX_AGE], 0, AZ_MAX_AGE_MAX, &z->max_age) != 0)
+			return az_fail(desc, "invalid_request", "max_age is not a number of seconds");
+		z->has_max_age = true;
+	}
+	if (oidc_acr_values_min(p->v[OIDC_AZ_ACR_VALUES], &z->acr_loa) != 0)
+		return az_fail(desc, "invalid_request", "acr_values is malformed");
+	if ((why = az_check_pkce(z)) != NULL)
+		return az_fail(desc, "invalid_request", why);
+	if (p->v[OIDC_AZ_NONCE] != NULL && !az_utf8_ok(p->v[OIDC_AZ_NONCE]))
+		return az_fail(desc, "invalid_request", "nonce is not UTF-8 text");
+	if (p->v[OIDC_AZ_REAUTH] != NULL) {
+		struct yh_span rest = yh_span_cstr(p->v[OIDC_AZ_REAUTH]), ts;
+		uint64_t t;
+
+		/* only the time here; the MAC is checked against the session on use */
+		if (yh_span_split(&rest, '.', &ts) == 0 && rest.p != NULL &&
+		    yh_span_u64(ts, 1, (uint64_t)z->now, &t) == 0 &&
+		    z->now - (int64_t)t <= AZ_REAUTH_WINDOW)
+			z->reauth = (int64_t)t;
+	}
+	return NULL;
+}
+
+/* Rule 3: does the session's authentication need renewing? */
+static bool
+az_reauth_needed(const struct az_ctx *z, const struct sess_info *si)
+{
+	/* an auth_time ahead of our clock (another node's) counts as age 0 */
+	bool need = z->prompt_login || (z->has_max_age && z->now > si->auth_time &&
+	    (uint64_t)(z->now - si->auth_time) > z->max_age);
+
+	if (need && az_mark_honoured(z, si))
+		need = false;
+	return need;
+}
+
+static bool
+sess_has_amr(const struct sess_info *si, const char *m)
+{
+	for (size_t i = 0; i < si->namr && i < SESS_AMR_MAX; i++) {
+		if (strcmp(si->amr[i], m) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Rule 4: can a TOTP step-up lift this session to loa? */
+static int
+az_can_step_up(struct az_ctx *z, const struct sess_info *si, int person_loa, int loa,
+    bool *can)
+{
+	struct dir_totp t;
+	int r;
+
+	*can = false;
+	if (sess_has_amr(si, "otp") || oidc_loa_for(person_loa, OIDC_AMR_PWD | OIDC_AMR_OTP) < loa)
+		return 0;
+	memset(&t, 0, sizeof(t));
+	r = dir_totp_get(z->app->dir, si->uid, &t);
+	if (r == 0)
+		*can = t.confirmed;
+	dir_totp_clear(&t);
+	return r == YH_ERR_NOT_FOUND ? 0 : r;
+}
+
+/*
+ * The session from the cookie, when it is live and its person active: 0 with *have
+ * set, or an error of the store or the directory. person_loa gets the person's LoA.
+ */
+static int
+az_session(struct az_ctx *z, const char *cookie, struct sess_info *si, bool *have,
+    int *person_loa)
+{
+	struct dir_person pe;
+	int r;
+
+	*have = false;
+	*person_loa = 0;
+	if (cookie == NULL || cookie[0] == '\0')
+		return 0;
+	r = sess_get(z->app->sess, cookie, SESS_TOUCH, si);
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_EXPIRED)
+		return 0;
+	if (r != 0)
+		return r;
+	memset(&pe, 0, sizeof(pe));
+	r = dir_person_get(z->app->dir, si->uid, &pe);
+	if (r == 0 && pe.status == DIR_STATUS_ACTIVE) {
+		*have = true;
+		*person_loa = pe.loa.level;
+	}
+	dir_person_clear(&pe);
+	return r == YH_ERR_NOT_FOUND ? 0 : r;
+}
+
+/* Rule 5. */
+static int
+az_consent_needed(struct az_ctx *z, const struct sess_info *si, const char *scope,
+    bool *need)
+{
+	bool granted = false;
+	int r;
+
+	*need = z->prompt_consent;
+	if (*need || consent_granted == NULL)
+		return 0;
+	if ((r = consent_granted(z->app, si->uid, z->client->id, scope, &granted)) != 0)
+		return r;
+	*need = !granted;
+	return 0;
+}
+
+/* Rule 6: the code, the client recorded, the redirect. */
+static int
+az_issue_code(struct az_ctx *z, const struct sess_info *si, const char *scope)
+{
+	struct oidc_grant g;
+	char code[SESS_TOKEN_SIZE];
+	char *payload = NULL;
+	struct yh_buf b;
+	int r;
+
+	memset(&g, 0, sizeof(g));
+	g.client_id = z->client->id;
+	g.redirect_uri = z->p->v[OIDC_AZ_REDIRECT_URI];
+	g.uid = si->uid;
+	g.sid = si->sid;
+	g.scope = scope;
+	g.nonce = z->p->v[OIDC_AZ_NONCE];
+	g.code_challenge = z->p->v[OIDC_AZ_CODE_CHALLENGE];
+	g.code_challenge_method = g.code_challenge != NULL ? "S256" : NULL;
+	g.auth_time = si->auth_time;
+	g.loa = si->loa;
+	for (size_t i = 0; i < si->namr && i < SESS_AMR_MAX; i++)
+		g.amr[g.namr++] = si->amr[i];
+	yh_buf_init(&b, AZ_LOCATION_MAX);
+	if ((r = oidc_grant_json(&g, &payload)) != 0)
+		goto out;
+	r = sess_add_client(z->app->sess, si->key, z->client->id);
+	if (r == YH_ERR_LIMIT)
+		yh_warn("session %s: too many apps to record %s for back-channel logout",
+		    si->sid, z->client->id);
+	else if (r != 0)
+		goto out;
+	if ((r = sess_code_new(z->app->sess, z->client->id, payload,
+	    oidc_lifetime(z->app, OIDC_LT_CODE), code)) != 0)
+		goto out;
+	if ((r = yh_buf_puts(&b, g.redirect_uri)) != 0 ||
+	    (r = oidc_url_param(&b, "code", code)) != 0 ||
+	    (r = oidc_url_param(&b, "state", z->p->v[OIDC_AZ_STATE])) != 0 ||
+	    (r = oidc_url_param(&b, "iss", z->app->issuer)) != 0)
+		goto out;
+	if ((z->res->location = yh_buf_steal(&b)) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	z->res->step = OIDC_AZ_STEP_CODE;
+	z->res->status = 302;
+out:
+	yh_wipe(code, sizeof(code));
+	free(payload);
+	yh_buf_free(&b);
+	return r;
+}
+
+/* Rules 3 to 6, for a request that passed rules 1 and 2. */
+static int
+az_flow(struct az_ctx *z, const char *cookie)
+{
+	struct sess_info si;
+	char scope[256];
+	bool have, need, can;
+	int person_loa, need_loa, r;
+
+	memset(&si, 0, sizeof(si));
+	if ((r = az_session(z, cookie, &si, &have, &person_loa)) != 0)
+		return r;
+	z->sid = have ? si.sid : "";
+	if (!have)
+		return z->prompt_none ? az_error(z, "login_required", "no session") :
+		    az_detour(z, OIDC_AZ_STEP_LOGIN, false, 0);
+	if (az_reauth_needed(z, &si))
+		return z->prompt_none ? az_error(z, "login_required",
+		    "the session's authentication is too old") :
+		    az_detour(z, OIDC_AZ_STEP_LOGIN, true, 0);
+	need_loa = z->client->min_loa > z->acr_loa ? z->client->min_loa : z->acr_loa;
+	if (si.loa < need_loa) {
+		if ((r = az_can_step_up(z, &si, person_loa, need_loa, &can)) != 0)
+			return r;
+		if (!can)
+			return az_error(z, "unmet_authentication_requirements",
+			    "the assurance level asked for cannot be reached");
+		return z->prompt_none ? az_error(z, "login_required",
+		    "a higher assurance level needs a second factor") :
+		    az_detour(z, OIDC_AZ_STEP_STEPUP, false, need_loa);
+	}
+	if ((r = clients_scope_format(z->granted, scope, sizeof(scope))) != 0)
+		return r;
+	if ((r = az_consent_needed(z, &si, scope, &need)) != 0)
+		return r;
+	if (need)
+		return z->prompt_none ? az_error(z, "consent_required", "consent is needed") :
+		    az_detour(z, OIDC_AZ_STEP_CONSENT, false, 0);
+	r = az_issue_code(z, &si, scope);
+	if (r == YH_ERR_NOT_FOUND) {  /* the session ended meanwhile */
+		z->sid = "";
+		return z->prompt_none ? az_error(z, "login_required", "no session") :
+		    az_detour(z, OIDC_AZ_STEP_LOGIN, false, 0);
+	}
+	return r;
+}
+
+int
+oidc_az_decide(struct authd_app *app, const struct oidc_az_params *p,
+    const char *sid_cookie, int64_t now, struct oidc_az_result *res)
+{
+	struct az_ctx z;
+	struct clients_snap *cs;
+	const char *error, *desc;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	memset(&z, 0, sizeof(z));
+	z.app = app;
+	z.p = p;
+	z.res = res;
+	z.now = now;
+	z.sid = "";
+	(void)clients_refresh_if_changed(app->clients);
+	cs = clients_acquire(app->clients);
+	if (az_check_client(&z, cs)) {
+		r = 0;
+		goto out;
+	}
+	if ((error = az_check_request(&z, &desc)) != NULL)
+		r = az_error(&z, error, desc);
+	else if ((r = az_flow(&z, sid_cookie)) == YH_ERR_UNAVAILABLE || r == YH_ERR_BUSY) {
+		/* The client and its redirect URI are known good: tell the app (RFC 6749
+		 * 4.1.2.1) rather than leave the browser on a bare error. */
+		oidc_az_result_clear(res);
+		r = az_error(&z, "temporarily_unavailable",
+		    "the session store is unavailable; try again shortly");
+	}
+out:
+	clients_release(cs);
+	if (r != 0)
+		oidc_az_result_clear(res);
+	return r;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------ */
+
+static int
+authorize_answer(struct http_req *req, const struct oidc_az_result *res)
+{
+	if (res->step == OIDC_AZ_STEP_PAGE) {
+		enum page_lang l = page_lang_of(req);
+		const char *en = res->description != NULL ? res->description : "bad request";
+
+		return page_error_send(req, res->status,
+		    page_pick(l, res->page_zh != NULL ? res->page_zh : en, en), NULL, NULL);
+	}
+	return http_respond_redirect(req, 302, res->location);
+}
+
+static int
+authorize_handler(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct oidc_az_params p;
+	struct oidc_az_result res;
+	bool post = strcmp(http_req_method(req), "POST") == 0;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	if ((r = az_params_read(&p, post ? get_form : get_query, req)) != 0)
+		return r;
+	r = oidc_az_decide(app, &p, page_cookie(req, LOGIN_SID_COOKIE), yh_now(), &res);
+	if (r == 0)
+		r = authorize_answer(req, &res);
+	oidc_az_result_clear(&res);
+	oidc_az_params_clear(&p);
+	return r;
+}
+
+static const struct http_route authorize_routes[] = {
+	{ "GET", "/authorize", authorize_handler, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/authorize", authorize_handler, HTTP_ROUTE_NO_STORE },
+	{ NULL, NULL, NULL, 0 },
+};
+
+int
+oidc_authorize_register(struct http_server *srv, struct authd_app *app)
+{
+	if (app == NULL || app->issuer == NULL || app->clients == NULL || app->sess == NULL ||
+	    app->dir == NULL)
+		return YH_ERR_INVALID;
+	if (consent_granted == NULL)
+		yh_warn("authorize: consent records are not linked in: consent is asked only "
+		    "for prompt=consent");
+	return http_routes_add(srv, authorize_routes, app);
+}

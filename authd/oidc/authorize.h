@@ -1,0 +1,246 @@
+/*
+ * The browser-facing OIDC endpoints (prefix oidc_az_ for /authorize, oidc_lo_ for
+ * /logout) and their register functions:
+ *
+ *   oidc_discovery.c   GET /.well-known/openid-configuration, GET /jwks
+ *   oidc_authorize.c   GET and POST /authorize
+ *   oidc_logout.c      GET and POST /logout (RP-Initiated Logout 1.0)
+ *
+ * Each endpoint's decision logic is a function over already-read parameters, so it can
+ * be tested without HTTP: the handlers only read the request, call it, and turn the
+ * result into a response.
+ *
+ * /authorize, in order (the first rule that applies decides):
+ *   1. client_id unknown, missing, repeated or malformed, or redirect_uri not one of the
+ *      client's registered URIs (exact bytes): an error PAGE (400), never a redirect.
+ *   2. Every other error goes back to the redirect URI as error, error_description,
+ *      state and iss (RFC 9207): request / request_uri / registration ->
+ *      request_not_supported / request_uri_not_supported / registration_not_supported;
+ *      a parameter given twice, over its cap or with a NUL byte -> invalid_request;
+ *      response_type not "code" -> unsupported_response_type (missing: invalid_request);
+ *      a client without the authorization_code grant -> unauthorized_client;
+ *      response_mode other than "query" -> invalid_request; no openid among the scopes
+ *      the client may get -> invalid_scope (other unknown or unallowed scopes are left
+ *      out of the grant, RFC 6749 3.3); prompt with an unknown value or none with
+ *      another -> invalid_request; a bad max_age or acr_values -> invalid_request;
+ *      PKCE: code_challenge_method other than S256 (plain is refused), a challenge
+ *      without S256 or not 43 base64url characters, or a public client (or one
+ *      registered with require_pkce) without a challenge -> invalid_request.
+ *   3. No live session (or its person is gone or not active): prompt=none ->
+ *      login_required, else 302 to /login?next=<this request>.
+ *      prompt=login, or max_age exceeded: prompt=none -> login_required, else 302 to
+ *      /login?next=...&force=1. Every next sent to /login carries a re-authentication
+ *      marker yh_reauth=<t>.<mac>: t is the time of the detour, mac an HMAC-SHA256 under
+ *      a key derived from the subject key over t, the public sid of the session the
+ *      detour was made from ("" for none) and every forwarded parameter of the request.
+ *      The resumed request counts its session's login as the re-authentication that
+ *      prompt=login and max_age ask for only when the marker is at most 10 minutes old,
+ *      the session's auth_time >= t, and the MAC is right for this request and either
+ *      this session's sid or "" with the session created at or after t (there was no
+ *      session, or another person logged in). That ends the loop without dropping
+ *      prompt=login from next (so skipping the login page does not skip the
+ *      re-authentication), and a marker written by hand, taken from another session or
+ *      carried over to another request (other state, nonce, max_age, ...) counts for
+ *      nothing: internal state never comes from the query string unchecked.
+ *      A MAC rather than a single-use record in the session store because the detour
+ *      comes before any authentication: a record per detour would let anyone fill the
+ *      store by requesting /authorize (the reason CSRF tokens are MACs too,
+ *      authd/ui/csrf.h), while a MAC costs no state and holds on every node. What it does
+ *      not stop, the same marker again for the same request in the same session within
+ *      10 minutes, gains nothing: it still needs a login made after this very request
+ *      was sent to the login page, which is all the marker stands for.
+ *   4. Session LoA below max(client min LoA, lowest level in acr_values): when a TOTP
+ *      step-up can reach it (a confirmed TOTP enrolment, the session has no "otp" yet
+ *      and oidc_loa_for(person LoA, pwd+otp) reaches the level): prompt=none ->
+ *      login_required, else 302 to /login/totp?next=...&loa=N; otherwise
+ *      unmet_authentication_requirements.
+ *   5. prompt=consent, or the person has not consented to the granted scopes
+ *      (consent_granted, authd/oidc/consent.h): prompt=none -> consent_required, else 302 to
+ *      /consent?next=... (prompt=consent stays in next: the consent page takes it out).
+ *   6. A code (sess_code_new, 60 s, payload oidc_grant_json), the client recorded in the
+ *      session (sess_add_client, for back-channel logout), 302 to the redirect URI with
+ *      code, state and iss.
+ * The login, step-up and consent redirects also carry ui_locales, and /login carries
+ * login_hint. /authorize writes no audit line (token.issue is written by /token when the
+ * code is redeemed); errors are logged at debug level.
+ */
+#ifndef YH_AUTHD_OIDC_AUTHORIZE_H
+#define YH_AUTHD_OIDC_AUTHORIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "authd/http/http.h"
+#include "common/buf.h"
+#include "common/err.h"
+
+struct authd_app;
+
+/* ---- register functions ---------------------------------------------------------- */
+
+/* GET /.well-known/openid-configuration and GET /jwks. Needs app->issuer, app->ring.
+ * Returns what http_routes_add returns. */
+int oidc_discovery_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* GET and POST /authorize. Needs app->issuer, app->clients, app->sess, app->dir and
+ * app->subject_key (the re-authentication marker's key). */
+int oidc_authorize_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* GET and POST /logout. Needs app->issuer, app->ring, app->clients, app->sess,
+ * app->audit. Back-channel logout follows from the session store's ENDED event
+ * (bcl_on_session_event, authd/oidc/backchannel.h), which authd.c wires. */
+int oidc_logout_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* The discovery document for issuer with the signing algorithms algs (a TOK_ALGSET bit
+ * set), as a new JSON object (NULL on allocation failure). */
+json_t *oidc_discovery_doc(const char *issuer, unsigned algs);
+
+/*
+ * One parameter of a GET (query) or POST (x-www-form-urlencoded body) request, as a new
+ * string (*out, free() it). Errors as http_req_query / http_req_form: YH_ERR_NOT_FOUND,
+ * YH_ERR_CONFLICT (repeated), YH_ERR_TOO_LONG (over max), YH_ERR_INVALID, and
+ * YH_ERR_UNSUPPORTED for a POST body that is not a form.
+ */
+int oidc_req_param(struct http_req *req, bool post, const char *name, size_t max,
+    char **out) YH_WUR;
+
+/* ---- /authorize ------------------------------------------------------------------ */
+
+enum oidc_az_param {
+	OIDC_AZ_RESPONSE_TYPE = 0,
+	OIDC_AZ_CLIENT_ID,
+	OIDC_AZ_REDIRECT_URI,
+	OIDC_AZ_SCOPE,
+	OIDC_AZ_STATE,
+	OIDC_AZ_NONCE,
+	OIDC_AZ_PROMPT,
+	OIDC_AZ_MAX_AGE,
+	OIDC_AZ_ACR_VALUES,
+	OIDC_AZ_LOGIN_HINT,
+	OIDC_AZ_UI_LOCALES,
+	OIDC_AZ_CODE_CHALLENGE,
+	OIDC_AZ_CODE_CHALLENGE_METHOD,
+	OIDC_AZ_RESPONSE_MODE,
+	OIDC_AZ_DISPLAY,
+	OIDC_AZ_CLAIMS_LOCALES,
+	OIDC_AZ_REAUTH,                 /* yh_reauth: our own MAC'd marker, see above */
+	OIDC_AZ_REQUEST,                /* read only to be refused */
+	OIDC_AZ_REQUEST_URI,
+	OIDC_AZ_REGISTRATION,
+	OIDC_AZ_ID_TOKEN_HINT,          /* read (duplicates refused) and ignored */
+	OIDC_AZ_CLAIMS,                 /* read (duplicates refused) and ignored */
+	OIDC_AZ_PARAM_COUNT
+};
+
+/* The request's parameters, each read once. v[i] is NULL when absent or bad; err[i] is
+ * 0, YH_ERR_NOT_FOUND (absent), YH_ERR_CONFLICT (repeated), YH_ERR_TOO_LONG (over its
+ * cap) or YH_ERR_INVALID (a NUL byte or bad escape). */
+struct oidc_az_params {
+	char *v[OIDC_AZ_PARAM_COUNT];
+	int err[OIDC_AZ_PARAM_COUNT];
+};
+
+/* The parameter's name ("client_id", ...) and cap in bytes. */
+const char *oidc_az_param_name(enum oidc_az_param i);
+size_t oidc_az_param_max(enum oidc_az_param i);
+
+/*
+ * Reads the parameters from application/x-www-form-urlencoded text (a query string or
+ * a POST body; '+' is a space). p is cleared first; free with oidc_az_params_clear.
+ * Returns 0 or YH_ERR_ALLOC (parameter problems are recorded in p->err).
+ */
+int oidc_az_params_parse(struct yh_span text, struct oidc_az_params *p) YH_WUR;
+
+/* Frees the values and zeroes p. */
+void oidc_az_params_clear(struct oidc_az_params *p);
+
+enum oidc_az_step {
+	OIDC_AZ_STEP_PAGE = 0,     /* an error page (no client or redirect URI to trust) */
+	OIDC_AZ_STEP_ERROR,        /* an error sent to the redirect URI */
+	OIDC_AZ_STEP_LOGIN,        /* to /login */
+	OIDC_AZ_STEP_STEPUP,       /* to /login/totp */
+	OIDC_AZ_STEP_CONSENT,      /* to /consent */
+	OIDC_AZ_STEP_CODE,         /* a code sent to the redirect URI */
+};
+
+/* What /authorize answers. */
+struct oidc_az_result {
+	enum oidc_az_step step;
+	unsigned status;           /* 400 for a page, 302 otherwise */
+	const char *error;         /* OAuth error code (PAGE, ERROR); static */
+	const char *description;   /* English text (PAGE, ERROR); static */
+	const char *page_zh;       /* PAGE: what the page says, Chinese; static */
+	char *location;            /* the redirect target (malloc'd); NULL for PAGE */
+	int loa;                   /* STEPUP: the level asked for */
+};
+
+/* Frees what r owns and zeroes it. */
+void oidc_az_result_clear(struct oidc_az_result *r);
+
+/*
+ * Decides an authorization request (the rules at the top of this file) for the session
+ * whose cookie value is sid_cookie (NULL: none) at time now (seconds). On success the
+ * code has been issued (STEP_CODE) and *res says what to answer. Returns 0, or a
+ * negative YH_ERR_*: YH_ERR_UNAVAILABLE when the session store cannot be reached (answer
+ * 503), anything else is a server error (500).
+ */
+int oidc_az_decide(struct authd_app *app, const struct oidc_az_params *p,
+    const char *sid_cookie, int64_t now, struct oidc_az_result *res) YH_WUR;
+
+/*
+ * Builds the error redirect: redirect_uri + error, error_description (may be NULL),
+ * state (may be NULL) and iss as query parameters ('?' or '&' as the URI needs).
+ * *out is malloc'd. Returns 0, YH_ERR_TOO_LONG or YH_ERR_ALLOC.
+ */
+int oidc_az_error_location(const char *redirect_uri, const char *error,
+    const char *description, const char *state, const char *iss, char **out) YH_WUR;
+
+/* ---- /logout --------------------------------------------------------------------- */
+
+#define OIDC_LO_HINT_MAX 16384        /* id_token_hint bytes (TOK_JWS_MAX) */
+
+/* The parameters of a logout request (borrowed strings; NULL when absent). */
+struct oidc_lo_params {
+	const char *id_token_hint;
+	const char *client_id;
+	const char *post_logout_redirect_uri;
+	const char *state;
+	const char *ui_locales;
+	bool bad;                  /* some parameter was repeated, too long or malformed */
+	bool confirmed;            /* the person confirmed on our page (CSRF token checked) */
+};
+
+/* What /logout answers. */
+struct oidc_lo_result {
+	char *location;            /* redirect to the post-logout URI (malloc'd), or NULL:
+	                            * show the "logged out" page */
+	bool ended;                /* a session was ended */
+	bool confirm;              /* ask first: a live session that the request does not
+	                            * show to be its own; nothing was ended, no location */
+	bool hint_ok;              /* the id_token_hint verified */
+	char client_id[65];        /* the client the request named (or the hint's aud), "" */
+};
+
+/* Frees what r owns and zeroes it. */
+void oidc_lo_result_clear(struct oidc_lo_result *r);
+
+/*
+ * Carries out a logout request: verifies id_token_hint (our signature, our issuer; an
+ * expired hint is accepted; its aud names the client; a client_id that disagrees with
+ * it is ignored along with the redirect). When the cookie sid_cookie names a live
+ * session that the hint was not issued in (its sid and its pairwise sub must be the
+ * session's; without a hint, or with a malformed request, it never is) and the person
+ * has not confirmed (p->confirmed), nothing is ended: res->confirm is set, with
+ * res->client_id for the confirmation page. Otherwise ends that session (reason logout:
+ * the session store's event then sends the back-channel logout tokens), writes the
+ * audit line "logout", and decides the redirect: only to a post_logout_redirect_uri
+ * registered for the identified client (exact bytes), with state; otherwise none (the
+ * "logged out" page). Returns 0, YH_ERR_UNAVAILABLE (session store down: 503) or
+ * another error (the audit line could not be written...: 500).
+ */
+int oidc_lo_run(struct authd_app *app, const struct oidc_lo_params *p,
+    const char *sid_cookie, struct oidc_lo_result *res) YH_WUR;
+
+#endif

@@ -1,0 +1,639 @@
+/*
+ * Shared OpenID Connect helpers: OAuth errors, URLs, scopes, LoA/acr, pairwise sub, the
+ * grant record, user claims and the sealed user reference. See authd/oidc/oidc.h.
+ */
+#include "authd/oidc/oidc.h"
+#include "authd/app.h"
+
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "common/b64.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "identity/match/matchkey.h"
+#include "identity/dir/dir.h"
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+unsigned
+oidc_error_status(const char *error)
+{
+	if (error == NULL)
+		return 400;
+	if (strcmp(error, "invalid_client") == 0 || strcmp(error, "invalid_token") == 0)
+		return 401;
+	if (strcmp(error, "insufficient_scope") == 0)
+		return 403;
+	if (strcmp(error, "server_error") == 0)
+		return 500;
+	if (strcmp(error, "temporarily_unavailable") == 0)
+		return 503;
+	return 400;
+}
+
+int
+oidc_error(struct http_req *req, const char *error, const char *description)
+{
+	http_resp_no_store(req);
+	return http_respond_error(req, oidc_error_status(error), error, description);
+}
+
+int
+oidc_error_client(struct http_req *req, bool basic, const char *description)
+{
+	int r;
+
+	http_resp_no_store(req);
+	if (basic && (r = http_resp_header(req, "WWW-Authenticate",
+	    "Basic realm=\"yihao\", charset=\"UTF-8\"")) != 0)
+		return r;
+	return http_respond_error(req, 401, "invalid_client", description);
+}
+
+int
+oidc_error_bearer(struct http_req *req, const char *error, const char *description)
+{
+	struct yh_buf b;
+	unsigned status;
+	int r;
+
+	yh_buf_init(&b, 512);
+	status = (error != NULL && strcmp(error, "insufficient_scope") == 0) ? 403 : 401;
+	if ((r = yh_buf_puts(&b, "Bearer realm=\"yihao\"")) != 0)
+		goto out;
+	if (error != NULL && (r = yh_buf_printf(&b, ", error=\"%s\"", error)) != 0)
+		goto out;
+	if (error != NULL && description != NULL &&
+	    (r = yh_buf_printf(&b, ", error_description=\"%s\"", description)) != 0)
+		goto out;
+	http_resp_no_store(req);
+	if ((r = http_resp_header(req, "WWW-Authenticate", yh_buf_cstr(&b))) != 0)
+		goto out;
+	r = http_respond_error(req, status, error != NULL ? error : "invalid_request",
+	    description);
+out:
+	yh_buf_free(&b);
+	return r;
+}
+
+/* ---- URLs --------------------------------------------------------------------------- */
+
+static bool
+unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+int
+oidc_pct_encode(struct yh_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	char esc[3];
+	int r;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (unreserved(*p)) {
+			if ((r = yh_buf_putc(b, (char)*p)) != 0)
+				return r;
+			continue;
+		}
+		esc[0] = '%';
+		esc[1] = hex[*p >> 4];
+		esc[2] = hex[*p & 0xf];
+		if ((r = yh_buf_append(b, esc, 3)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+oidc_url_param(struct yh_buf *b, const char *name, const char *value)
+{
+	int r;
+
+	if (value == NULL)
+		return 0;
+	if ((r = yh_buf_putc(b, strchr(yh_buf_cstr(b), '?') == NULL ? '?' : '&')) != 0)
+		return r;
+	if ((r = oidc_pct_encode(b, name)) != 0 || (r = yh_buf_putc(b, '=')) != 0)
+		return r;
+	return oidc_pct_encode(b, value);
+}
+
+/* ---- scopes ------------------------------------------------------------------------- */
+
+int
+oidc_scope_grant(const struct clients_client *c, const char *requested, unsigned *granted)
+{
+	unsigned bits = 0, unknown = 0;
+	int r;
+
+	*granted = 0;
+	if (requested == NULL || requested[0] == '\0')
+		return 0;
+	if ((r = clients_scope_parse(requested, &bits, &unknown)) != 0)
+		return r;
+	bits &= c->scopes;
+	if (!c->allow_id_number)
+		bits &= ~(unsigned)CLIENTS_SCOPE_ID_NUMBER;
+	*granted = bits;
+	return 0;
+}
+
+int
+oidc_scope_narrow(unsigned granted, const char *requested, unsigned *out)
+{
+	unsigned bits = 0;
+	int r;
+
+	*out = 0;
+	if (requested == NULL || requested[0] == '\0') {
+		*out = granted;
+		return 0;
+	}
+	if ((r = clients_scope_parse(requested, &bits, NULL)) != 0)
+		return r == YH_ERR_INVALID ? YH_ERR_DENIED : r;
+	if ((bits & ~granted) != 0)
+		return YH_ERR_DENIED;
+	*out = bits;
+	return 0;
+}
+
+/* ---- assurance levels --------------------------------------------------------------- */
+
+int
+oidc_loa_for(int person_loa, unsigned methods)
+{
+	int loa;
+
+	if ((methods & OIDC_AMR_PWD) == 0 || person_loa < 1)
+		return 0;
+	if (person_loa > 4)
+		person_loa = 4;
+	loa = person_loa < 2 ? person_loa : 2;
+	if ((methods & OIDC_AMR_OTP) != 0 && person_loa >= 2)
+		loa = 3;
+	return loa;
+}
+
+int
+oidc_acr_format(int loa, char out[OIDC_ACR_SIZE])
+{
+	out[0] = '\0';
+	if (loa < 1 || loa > 4)
+		return YH_ERR_INVALID;
+	snprintf(out, OIDC_ACR_SIZE, OIDC_ACR_PREFIX "%d", loa);
+	return 0;
+}
+
+/* The level named by len bytes at p, or 0. */
+static int
+acr_level(const char *p, size_t len)
+{
+	size_t pl = strlen(OIDC_ACR_PREFIX);
+
+	if (len != pl + 1 || memcmp(p, OIDC_ACR_PREFIX, pl) != 0)
+		return 0;
+	if (p[pl] < '1' || p[pl] > '4')
+		return 0;
+	return p[pl] - '0';
+}
+
+int
+oidc_acr_parse(const char *acr, int *loa)
+{
+	*loa = 0;
+	if (acr == NULL)
+		return YH_ERR_INVALID;
+	*loa = acr_level(acr, strlen(acr));
+	return *loa == 0 ? YH_ERR_INVALID : 0;
+}
+
+int
+oidc_acr_values_min(const char *acr_values, int *loa)
+{
+	struct yh_span s, tok;
+	int r, best = 0, l;
+	size_t i;
+
+	*loa = 0;
+	if (acr_values == NULL || acr_values[0] == '\0')
+		return 0;
+	s = yh_span_cstr(acr_values);
+	if ((r = yh_span_check(s, OIDC_SCOPE_MAX)) != 0)
+		return r;
+	for (i = 0; i < s.len; i++)
+		if ((unsigned char)s.p[i] < 0x20 || s.p[i] == 0x7f)
+			return YH_ERR_INVALID;
+	while (yh_span_split(&s, ' ', &tok) == 0) {
+		if (tok.len == 0)
+			continue;
+		l = acr_level(tok.p, tok.len);
+		if (l != 0 && (best == 0 || l < best))
+			best = l;
+	}
+	*loa = best;
+	return 0;
+}
+
+/* ---- pairwise subject --------------------------------------------------------------- */
+
+const char *
+oidc_client_sector(const struct clients_client *c)
+{
+	return (c->sector != NULL && c->sector[0] != '\0') ? c->sector : c->id;
+}
+
+int
+oidc_pairwise_sub(const unsigned char key[32], const char *sector, const char *uid,
+    char out[OIDC_SUB_SIZE])
+{
+	unsigned char msg[CLIENTS_SECTOR_MAX + 1 + SESS_UID_MAX], mac[32];
+	unsigned int ml = 0;
+	size_t sl, ul;
+	int rc = YH_ERR_INVALID;
+
+	out[0] = '\0';
+	if (sector == NULL || uid == NULL)
+		return YH_ERR_INVALID;
+	sl = strlen(sector);
+	ul = strlen(uid);
+	if (sl == 0 || sl > CLIENTS_SECTOR_MAX || ul == 0 || ul > SESS_UID_MAX)
+		return YH_ERR_INVALID;
+	memcpy(msg, sector, sl);
+	msg[sl] = '\0';
+	memcpy(msg + sl + 1, uid, ul);
+	if (HMAC(EVP_sha256(), key, 32, msg, sl + 1 + ul, mac, &ml) == NULL || ml != 32) {
+		rc = YH_ERR_CRYPTO;
+		goto out;
+	}
+	yh_b64url_encode(mac, sizeof(mac), out);
+	rc = 0;
+out:
+	yh_wipe(mac, sizeof(mac));
+	return rc;
+}
+
+/* ---- the grant record --------------------------------------------------------------- */
+
+/* Sets name to a string value when v is not NULL. */
+static int
+set_str(json_t *o, const char *name, const char *v)
+{
+	if (v == NULL)
+		return 0;
+	return json_object_set_new(o, name, json_string(v)) == 0 ? 0 : YH_ERR_INVALID;
+}
+
+int
+oidc_grant_json(const struct oidc_grant *g, char **out)
+{
+	char acr[OIDC_ACR_SIZE];
+	json_t *o = NULL, *amr = NULL;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if (g->client_id == NULL || g->uid == NULL || g->scope == NULL ||
+	    oidc_acr_format(g->loa, acr) != 0 || g->namr > SESS_AMR_MAX)
+		return YH_ERR_INVALID;
+	if ((o = json_object()) == NULL || (amr = json_array()) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	for (i = 0; i < g->namr; i++)
+		if (g->amr[i] == NULL || json_array_append_new(amr, json_string(g->amr[i])) != 0) {
+			r = YH_ERR_INVALID;
+			goto out;
+		}
+	if ((r = set_str(o, "client_id", g->client_id)) != 0 ||
+	    (r = set_str(o, "redirect_uri", g->redirect_uri)) != 0 ||
+	    (r = set_str(o, "uid", g->uid)) != 0 || (r = set_str(o, "sid", g->sid)) != 0 ||
+	    (r = set_str(o, "scope", g->scope)) != 0 ||
+	    (r = set_str(o, "nonce", g->nonce)) != 0 ||
+	    (r = set_str(o, "code_challenge", g->code_challenge)) != 0 ||
+	    (r = set_str(o, "code_challenge_method", g->code_challenge_method)) != 0 ||
+	    (r = set_str(o, "acr", acr)) != 0)
+		goto out;
+	if (json_object_set_new(o, "auth_time", json_integer(g->auth_time)) != 0 ||
+	    json_object_set_new(o, "loa", json_integer(g->loa)) != 0 ||
+	    json_object_set(o, "amr", amr) != 0 ||
+	    (g->offline && json_object_set_new(o, "offline", json_true()) != 0) ||
+	    (g->exp != 0 && json_object_set_new(o, "exp", json_integer(g->exp)) != 0)) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	if ((*out = json_dumps(o, JSON_COMPACT)) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	if (strlen(*out) > SESS_PAYLOAD_MAX) {
+		free(*out);
+		*out = NULL;
+		r = YH_ERR_TOO_LONG;
+		goto out;
+	}
+	r = 0;
+out:
+	json_decref(amr);
+	json_decref(o);
+	return r;
+}
+
+/* A string member (absent or null: NULL); YH_ERR_INVALID for another type. */
+static int
+get_str(json_t *o, const char *name, const char **out)
+{
+	json_t *v = json_object_get(o, name);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return YH_ERR_INVALID;
+	*out = json_string_value(v);
+	return 0;
+}
+
+int
+oidc_grant_parse(const char *json, struct oidc_grant *g)
+{
+	json_t *v, *amr;
+	size_t i;
+	int r = YH_ERR_INVALID;
+
+	memset(g, 0, sizeof(*g));
+	if (json == NULL)
+		return YH_ERR_INVALID;
+	if ((g->root = json_loads(json, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    !json_is_object(g->root))
+		goto out;
+	if (get_str(g->root, "client_id", &g->client_id) != 0 ||
+	    get_str(g->root, "redirect_uri", &g->redirect_uri) != 0 ||
+	    get_str(g->root, "uid", &g->uid) != 0 || get_str(g->root, "sid", &g->sid) != 0 ||
+	    get_str(g->root, "scope", &g->scope) != 0 ||
+	    get_str(g->root, "nonce", &g->nonce) != 0 ||
+	    get_str(g->root, "code_challenge", &g->code_challenge) != 0 ||
+	    get_str(g->root, "code_challenge_method", &g->code_challenge_method) != 0)
+		goto out;
+	if (g->client_id == NULL || g->uid == NULL || g->scope == NULL)
+		goto out;
+	if ((v = json_object_get(g->root, "auth_time")) != NULL) {
+		if (!json_is_integer(v))
+			goto out;
+		g->auth_time = json_integer_value(v);
+	}
+	if ((v = json_object_get(g->root, "loa")) == NULL || !json_is_integer(v) ||
+	    json_integer_value(v) < 1 || json_integer_value(v) > 4)
+		goto out;
+	g->loa = (int)json_integer_value(v);
+	if ((v = json_object_get(g->root, "exp")) != NULL) {
+		if (!json_is_integer(v))
+			goto out;
+		g->exp = json_integer_value(v);
+	}
+	g->offline = json_is_true(json_object_get(g->root, "offline"));
+	if ((amr = json_object_get(g->root, "amr")) != NULL) {
+		if (!json_is_array(amr) || json_array_size(amr) > SESS_AMR_MAX)
+			goto out;
+		for (i = 0; i < json_array_size(amr); i++) {
+			if (!json_is_string(json_array_get(amr, i)))
+				goto out;
+			g->amr[i] = json_string_value(json_array_get(amr, i));
+		}
+		g->namr = json_array_size(amr);
+	}
+	r = 0;
+out:
+	if (r != 0)
+		oidc_grant_clear(g);
+	return r;
+}
+
+void
+oidc_grant_clear(struct oidc_grant *g)
+{
+	if (g == NULL)
+		return;
+	json_decref(g->root);
+	memset(g, 0, sizeof(*g));
+}
+
+/* ---- claims ------------------------------------------------------------------------- */
+
+/* Adds the claims of one person to o. */
+static int
+person_claims(json_t *o, const struct clients_client *c, const struct dir_person *p,
+    unsigned scopes)
+{
+	char masked[64];
+	bool idn = (scopes & CLIENTS_SCOPE_ID_NUMBER) != 0 && c->allow_id_number;
+
+	if ((scopes & CLIENTS_SCOPE_PROFILE) != 0 && p->name != NULL &&
+	    json_object_set_new(o, "name", json_string(p->name)) != 0)
+		return YH_ERR_ALLOC;
+	if (p->phone != NULL && (scopes & CLIENTS_SCOPE_PHONE) != 0) {
+		if (json_object_set_new(o, "phone_number", json_string(p->phone)) != 0)
+			return YH_ERR_ALLOC;
+	} else if (p->phone != NULL && (scopes & CLIENTS_SCOPE_PROFILE) != 0) {
+		mk_phone_mask(p->phone, masked, sizeof(masked));
+		if (json_object_set_new(o, "phone_number", json_string(masked)) != 0)
+			return YH_ERR_ALLOC;
+	}
+	/* Whenever a number goes out: an app must not take a typed-in number for a
+	 * checked one (OIDC Core 5.1). */
+	if (json_object_get(o, "phone_number") != NULL &&
+	    json_object_set_new(o, "phone_number_verified",
+	    json_boolean(p->phone_verified)) != 0)
+		return YH_ERR_ALLOC;
+	if ((scopes & CLIENTS_SCOPE_EMAIL) != 0 && p->email != NULL &&
+	    json_object_set_new(o, "email", json_string(p->email)) != 0)
+		return YH_ERR_ALLOC;
+	if (((scopes & CLIENTS_SCOPE_PROFILE) != 0 || idn) &&
+	    json_object_set_new(o, "yh_id_type", json_string("resident_id")) != 0)
+		return YH_ERR_ALLOC;
+	if (idn && p->id_number != NULL &&
+	    json_object_set_new(o, "yh_id_number", json_string(p->id_number)) != 0)
+		return YH_ERR_ALLOC;
+	return 0;
+}
+
+int
+oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *uid,
+    unsigned scopes, json_t **out)
+{
+	struct dir_person p;
+	json_t *o = NULL;
+	int r;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	if ((r = dir_person_get(dir, uid, &p)) != 0)
+		goto out;
+	if (p.status != DIR_STATUS_ACTIVE) {
+		r = YH_ERR_DENIED;
+		goto out;
+	}
+	if ((o = json_object()) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = person_claims(o, c, &p, scopes)) != 0)
+		goto out;
+	*out = o;
+	o = NULL;
+out:
+	json_decref(o);
+	dir_person_clear(&p);
+	return r;
+}
+
+/* ---- sealed user reference ----------------------------------------------------------- */
+
+#define UREF_IV 12
+#define UREF_TAG 16
+#define UREF_PT_MAX 64
+
+/* The AES key for user references: HMAC(subject_key, "yihao-uref/1"). */
+static int
+uref_key(const unsigned char key[32], unsigned char out[32])
+{
+	static const char label[] = "yihao-uref/1";
+	unsigned int ml = 0;
+
+	if (HMAC(EVP_sha256(), key, 32, (const unsigned char *)label, sizeof(label) - 1, out,
+	    &ml) == NULL || ml != 32)
+		return YH_ERR_CRYPTO;
+	return 0;
+}
+
+/* One AES-256-GCM pass: enc seals in (n bytes) to out + tag; else opens and checks tag. */
+static int
+uref_gcm(bool enc, const unsigned char k[32], const unsigned char *iv, const char *aad,
+    const unsigned char *in, size_t n, unsigned char *out, unsigned char *tag)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	int len = 0, rc = YH_ERR_CRYPTO;
+
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return YH_ERR_ALLOC;
+	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, k, iv, enc ? 1 : 0) != 1 ||
+	    EVP_CipherUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) != 1 ||
+	    EVP_CipherUpdate(ctx, out, &len, in, (int)n) != 1)
+		goto out;
+	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, UREF_TAG, tag) != 1)
+		goto out;
+	if (EVP_CipherFinal_ex(ctx, out + len, &len) != 1) {
+		rc = enc ? YH_ERR_CRYPTO : YH_ERR_AUTH;
+		goto out;
+	}
+	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, UREF_TAG, tag) != 1)
+		goto out;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int
+oidc_uref_seal(const unsigned char key[32], const char *client_id, const char *uid,
+    char out[OIDC_UREF_MAX])
+{
+	unsigned char k[32], blob[UREF_IV + UREF_PT_MAX + UREF_TAG];
+	size_t n;
+	int r;
+
+	out[0] = '\0';
+	if (uid == NULL || client_id == NULL || (n = strlen(uid)) == 0 || n > UREF_PT_MAX)
+		return YH_ERR_INVALID;
+	if ((r = uref_key(key, k)) != 0 || (r = yh_random(blob, UREF_IV)) != 0)
+		goto out;
+	if ((r = uref_gcm(true, k, blob, client_id, (const unsigned char *)uid, n,
+	    blob + UREF_IV, blob + UREF_IV + n)) != 0)
+		goto out;
+	if (yh_b64url_len(UREF_IV + n + UREF_TAG) + 1 > OIDC_UREF_MAX) {
+		r = YH_ERR_TOO_LONG;
+		goto out;
+	}
+	yh_b64url_encode(blob, UREF_IV + n + UREF_TAG, out);
+out:
+	yh_wipe(k, sizeof(k));
+	return r;
+}
+
+int
+oidc_uref_open(const unsigned char key[32], const char *client_id, const char *ref,
+    char *uid, size_t uidsz)
+{
+	unsigned char k[32], blob[UREF_IV + UREF_PT_MAX + UREF_TAG], pt[UREF_PT_MAX + 1];
+	size_t len = 0, n;
+	int r;
+
+	if (uidsz > 0)
+		uid[0] = '\0';
+	if (ref == NULL || client_id == NULL || strlen(ref) >= OIDC_UREF_MAX)
+		return YH_ERR_INVALID;
+	if ((r = yh_b64url_decode(ref, strlen(ref), blob, sizeof(blob), &len)) != 0)
+		return YH_ERR_INVALID;
+	if (len <= UREF_IV + UREF_TAG)
+		return YH_ERR_INVALID;
+	n = len - UREF_IV - UREF_TAG;
+	if ((r = uref_key(key, k)) != 0)
+		goto out;
+	if ((r = uref_gcm(false, k, blob, client_id, blob + UREF_IV, n, pt,
+	    blob + UREF_IV + n)) != 0)
+		goto out;
+	pt[n] = '\0';
+	if (memchr(pt, '\0', n) != NULL || n + 1 > uidsz) {
+		r = YH_ERR_INVALID;
+		goto out;
+	}
+	memcpy(uid, pt, n + 1);
+out:
+	yh_wipe(k, sizeof(k));
+	return r;
+}
+
+int
+oidc_sid_alive(struct sess_store *sess, const char *uid, const char *sid)
+{
+	struct sess_info *list = NULL;
+	size_t n = 0, i;
+	int r;
+
+	if ((r = sess_list_user(sess, uid, &list, &n)) != 0)
+		return r == YH_ERR_INVALID ? YH_ERR_NOT_FOUND : r;
+	r = YH_ERR_NOT_FOUND;
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i].sid, sid) == 0) {
+			r = 0;
+			break;
+		}
+	free(list);
+	return r;
+}
+
+int64_t
+oidc_lifetime(const struct authd_app *app, enum oidc_lifetime which)
+{
+	const struct authd_cfg *c = app != NULL ? app->cfg : NULL;
+
+	switch (which) {
+	case OIDC_LT_CODE:
+		return c != NULL ? c->code_lifetime : OIDC_CODE_TTL;
+	case OIDC_LT_ACCESS:
+		return c != NULL ? c->access_token_lifetime : OIDC_AT_LIFETIME;
+	case OIDC_LT_ID:
+		return c != NULL ? c->id_token_lifetime : OIDC_ID_LIFETIME;
+	case OIDC_LT_REFRESH:
+		return c != NULL ? c->refresh_token_lifetime : OIDC_RT_LIFETIME;
+	case OIDC_LT_OFFLINE:
+		return c != NULL ? c->offline_token_lifetime : OIDC_RT_OFFLINE_LIFETIME;
+	}
+	return OIDC_AT_LIFETIME;
+}

@@ -1,0 +1,252 @@
+/*
+ * What authd's OpenID Connect endpoints share (prefix oidc_): OAuth error responses,
+ * scopes, the grant record stored with a code or a refresh family, pairwise subjects,
+ * assurance levels (acr) and the user claims released to an app.
+ *
+ * Used by oidc_authorize.c, oidc_token.c, oidc_userinfo.c, oidc_introspect.c,
+ * oidc_logout.c and consent.c. Nothing here keeps state; every call is thread-safe.
+ *
+ * Decisions recorded here (see docs/integration.md):
+ *   - sub is pairwise: base64url(HMAC-SHA256(subject_key, sector "\0" uid)), sector =
+ *     the client's sector (default: its id).
+ *   - Claims by scope: profile gives name, phone_number masked ("138****5678") and
+ *     yh_id_type; phone gives phone_number unmasked; phone_number_verified (true only
+ *     for a phone an operator, an import or a later SMS check vouched for) goes with
+ *     either phone_number; email gives email; yh_id_number
+ *     gives yh_id_number and yh_id_type, only when the client has allow_id_number (the
+ *     scope in a grant means the user consented to it). The ID token and /userinfo
+ *     carry the same user claims.
+ *   - LoA: password alone = min(person LoA, 2); password + TOTP when the person's LoA is
+ *     at least 2 = 3; 4 only from a certificate or a counter (later issues).
+ */
+#ifndef YH_AUTHD_OIDC_H
+#define YH_AUTHD_OIDC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "authcore/clients/clients.h"
+#include "authd/http/http.h"
+#include "authd/session/sess.h"
+#include "common/buf.h"
+#include "common/err.h"
+
+struct dir;
+
+#define OIDC_SUB_SIZE 44            /* a pairwise sub: 43 base64url characters + NUL */
+#define OIDC_ACR_SIZE 24            /* "urn:yihao:loa:N" + NUL, with room */
+#define OIDC_ACR_PREFIX "urn:yihao:loa:"
+#define OIDC_SCOPE_MAX 1024         /* a scope parameter, bytes */
+#define OIDC_NONCE_MAX 512          /* a nonce / state parameter, bytes */
+#define OIDC_CHALLENGE_MAX 128      /* a PKCE code_challenge (S256: 43) */
+#define OIDC_CODE_TTL 60            /* seconds an authorization code lives */
+
+/* Default lifetimes (seconds) when the client registers none. */
+#define OIDC_AT_LIFETIME 600        /* access tokens */
+#define OIDC_ID_LIFETIME 600        /* ID tokens */
+#define OIDC_RT_LIFETIME (8 * 3600) /* refresh families bound to the login session */
+#define OIDC_RT_OFFLINE_LIFETIME (30 * 86400) /* refresh families with offline_access */
+
+struct authd_app;
+
+/* The lifetimes the defaults above stand for; the token.* options override them. */
+enum oidc_lifetime {
+	OIDC_LT_CODE,     /* token.code_lifetime */
+	OIDC_LT_ACCESS,   /* token.access_lifetime */
+	OIDC_LT_ID,       /* token.id_lifetime */
+	OIDC_LT_REFRESH,  /* token.refresh_lifetime (bound to the login session) */
+	OIDC_LT_OFFLINE,  /* token.offline_lifetime (offline_access) */
+};
+
+/* The server-wide lifetime in seconds: the configured token.* value, or the built-in
+ * default above when app has no configuration (unit tests). A client's own lifetime,
+ * when registered, wins over this. */
+int64_t oidc_lifetime(const struct authd_app *app, enum oidc_lifetime which);
+
+/* ---- OAuth error responses (RFC 6749 5.2, RFC 6750 3) ------------------------------- */
+
+/*
+ * The HTTP status of an OAuth error code at the token-type endpoints: invalid_client
+ * 401, invalid_token 401, insufficient_scope 403, server_error 500,
+ * temporarily_unavailable 503, everything else (invalid_request, invalid_grant,
+ * unauthorized_client, unsupported_grant_type, invalid_scope, ...) 400.
+ */
+unsigned oidc_error_status(const char *error);
+
+/*
+ * Answers {"error": error, "error_description": description} (description may be NULL)
+ * with oidc_error_status(error), Cache-Control: no-store. Returns what the http_respond
+ * call returned (0 = response set).
+ */
+int oidc_error(struct http_req *req, const char *error, const char *description) YH_WUR;
+
+/*
+ * Answers 401 invalid_client. When the client tried HTTP Basic authentication (basic
+ * true) the response carries WWW-Authenticate: Basic realm="yihao", as RFC 6749 5.2 asks.
+ */
+int oidc_error_client(struct http_req *req, bool basic, const char *description) YH_WUR;
+
+/*
+ * Answers a protected-resource error (RFC 6750 3): status 401 (error NULL: no token
+ * was sent, or invalid_token) or 403 (insufficient_scope), with WWW-Authenticate:
+ * Bearer realm="yihao"[, error="...", error_description="..."]. description must not
+ * contain '"' or '\\' (it is our own static text).
+ */
+int oidc_error_bearer(struct http_req *req, const char *error, const char *description)
+    YH_WUR;
+
+/* ---- URLs ---------------------------------------------------------------------------- */
+
+/* Appends s percent-encoded (RFC 3986 unreserved characters kept) to b. */
+int oidc_pct_encode(struct yh_buf *b, const char *s) YH_WUR;
+
+/*
+ * Appends "name=value" (value percent-encoded) to a URL being built in b, preceded by
+ * '?' when b holds no '?' yet and by '&' otherwise (a registered redirect URI may carry
+ * a query). value NULL appends nothing. Used for redirects with code, state, iss, error.
+ */
+int oidc_url_param(struct yh_buf *b, const char *name, const char *value) YH_WUR;
+
+/* ---- scopes ------------------------------------------------------------------------- */
+
+/*
+ * The scopes granted for a request: the CLIENTS_SCOPE_* bits named in requested that
+ * the client may be granted (unknown names are ignored, RFC 6749 3.3). yh_id_number
+ * is kept only when the client has allow_id_number. Returns 0, YH_ERR_INVALID (bad
+ * scope syntax) or YH_ERR_TOO_LONG.
+ */
+int oidc_scope_grant(const struct clients_client *c, const char *requested, unsigned *granted)
+    YH_WUR;
+
+/*
+ * A narrower scope for a refresh (RFC 6749 6): requested NULL or "" keeps granted;
+ * otherwise every scope named must be in granted (unknown names too are refused).
+ * Returns 0 (*out set), YH_ERR_DENIED (asks for more: invalid_scope), YH_ERR_INVALID.
+ */
+int oidc_scope_narrow(unsigned granted, const char *requested, unsigned *out) YH_WUR;
+
+/* ---- assurance levels ------------------------------------------------------------- */
+
+#define OIDC_AMR_PWD 0x1u   /* a password */
+#define OIDC_AMR_OTP 0x2u   /* a TOTP code */
+
+/*
+ * The LoA a session reaches with these authentications (OIDC_AMR_* bits) for a person
+ * whose verified LoA is person_loa (1..4): password alone min(person_loa, 2); password
+ * and a TOTP code with person_loa >= 2: 3 (a second factor never lifts a person who is
+ * not real-name verified; 4 needs a certificate or a counter). 0 when no password.
+ */
+int oidc_loa_for(int person_loa, unsigned methods);
+
+/* Writes "urn:yihao:loa:N" for loa 1..4 into out (size OIDC_ACR_SIZE). Returns 0 or
+ * YH_ERR_INVALID for a level out of range. */
+int oidc_acr_format(int loa, char out[OIDC_ACR_SIZE]) YH_WUR;
+
+/* Parses "urn:yihao:loa:N" (exactly; N 1..4). Returns 0 or YH_ERR_INVALID. */
+int oidc_acr_parse(const char *acr, int *loa) YH_WUR;
+
+/*
+ * The level an acr_values request parameter asks for: the lowest level among the
+ * values we know (levels nest: a session at 3 satisfies a request listing 2 or 3);
+ * unknown values are ignored; 0 when none is known or acr_values is NULL/"".
+ * Returns 0 or YH_ERR_INVALID / YH_ERR_TOO_LONG (over OIDC_SCOPE_MAX bytes, control
+ * bytes).
+ */
+int oidc_acr_values_min(const char *acr_values, int *loa) YH_WUR;
+
+/* ---- pairwise subject --------------------------------------------------------------- */
+
+/* The sector of a client: its registered sector, or its id. */
+const char *oidc_client_sector(const struct clients_client *c);
+
+/*
+ * sub = base64url(HMAC-SHA256(key, sector || "\0" || uid)) into out (43 characters and a
+ * NUL). Returns 0, YH_ERR_INVALID (empty or over-long sector or uid) or YH_ERR_CRYPTO.
+ */
+int oidc_pairwise_sub(const unsigned char key[32], const char *sector, const char *uid,
+    char out[OIDC_SUB_SIZE]) YH_WUR;
+
+/* ---- the grant record --------------------------------------------------------------- */
+
+/*
+ * What a code carries from /authorize to /token (the JSON payload of sess_code_new, the
+ * contract's field names) and what a refresh family carries between refreshes. Strings
+ * are borrowed when serializing; after oidc_grant_parse they are owned by the struct
+ * (oidc_grant_clear frees them). Optional strings are NULL when absent.
+ */
+struct oidc_grant {
+	const char *client_id;          /* required */
+	const char *redirect_uri;       /* codes: required */
+	const char *uid;                /* required: the directory's internal id */
+	const char *sid;                /* session public id (NULL: none, e.g. offline) */
+	const char *scope;              /* granted (consented) scopes, space-separated */
+	const char *nonce;              /* codes only */
+	const char *code_challenge;     /* codes only */
+	const char *code_challenge_method; /* "S256" (plain is refused) */
+	int64_t auth_time;              /* seconds */
+	int loa;                        /* 1..4; acr is derived from it */
+	const char *amr[SESS_AMR_MAX];
+	size_t namr;
+	bool offline;                   /* refresh families: not bound to the session */
+	int64_t exp;                    /* refresh families: absolute expiry (seconds) */
+	json_t *root;                   /* parsed: owns the strings above */
+};
+
+/*
+ * Serializes g as compact JSON ({"client_id","redirect_uri","uid","sid","scope","nonce",
+ * "code_challenge","code_challenge_method","auth_time","acr","amr","loa"} plus
+ * "offline"/"exp" when set). *out is malloc'd (free() it). YH_ERR_INVALID when a
+ * required field is missing or loa is out of range; YH_ERR_TOO_LONG over
+ * SESS_PAYLOAD_MAX.
+ */
+int oidc_grant_json(const struct oidc_grant *g, char **out) YH_WUR;
+
+/*
+ * Parses a payload made by oidc_grant_json into g (cleared first; strings owned by g).
+ * Returns 0, YH_ERR_INVALID (not our format) or YH_ERR_ALLOC.
+ */
+int oidc_grant_parse(const char *json, struct oidc_grant *g) YH_WUR;
+
+/* Releases what a parsed grant owns and zeroes it. NULL and zeroed structs are fine. */
+void oidc_grant_clear(struct oidc_grant *g);
+
+/* ---- claims ------------------------------------------------------------------------ */
+
+
+/*
+ * The user claims released to client c for scopes (CLIENTS_SCOPE_* bits) about the
+ * person uid, as a new JSON object (*out, json_decref it) WITHOUT sub (the caller adds
+ * the pairwise sub): name, phone_number, phone_number_verified, email, yh_id_type,
+ * yh_id_number as in the rules at the top of this file. Returns 0, YH_ERR_NOT_FOUND (no
+ * such person), YH_ERR_DENIED (the person is not active: disabled, locked,
+ * deregistered), or the directory's errors.
+ */
+int oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *uid,
+    unsigned scopes, json_t **out) YH_WUR;
+
+/* ---- opaque user reference in access tokens ---------------------------------------- */
+
+#define OIDC_UREF_MAX 128           /* length of a sealed uid reference, bytes */
+
+/*
+ * Access tokens carry the pairwise sub only; /userinfo still needs the internal uid.
+ * oidc_uref_seal encrypts uid (AES-256-GCM under a key derived from subject_key, the
+ * client id as associated data) into out as base64url (claim "yh_ref"); oidc_uref_open
+ * reverses it. Returns 0, YH_ERR_INVALID / YH_ERR_TOO_LONG (bad input), YH_ERR_AUTH
+ * (open: forged, or sealed for another client), YH_ERR_CRYPTO.
+ */
+int oidc_uref_seal(const unsigned char key[32], const char *client_id, const char *uid,
+    char out[OIDC_UREF_MAX]) YH_WUR;
+int oidc_uref_open(const unsigned char key[32], const char *client_id, const char *ref,
+    char *uid, size_t uidsz) YH_WUR;
+
+/*
+ * True when the session with public id sid of user uid is still live (logout, expiry
+ * and "end this session" make it false). Returns 0 (live), YH_ERR_NOT_FOUND (gone),
+ * YH_ERR_UNAVAILABLE.
+ */
+int oidc_sid_alive(struct sess_store *sess, const char *uid, const char *sid) YH_WUR;
+
+#endif

@@ -1,0 +1,789 @@
+/*
+ * POST /token: the authorization_code, refresh_token and client_credentials grants
+ * (RFC 6749, RFC 7636, OpenID Connect Core 3.1.3, RFC 9068 access tokens). See
+ * authd/oidc/token.h for the decisions on refresh tokens and access tokens.
+ */
+#include "authd/oidc/token.h"
+
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "authcore/audit/audit.h"
+#include "common/metrics.h"
+#include "authd/oidc/oidc.h"
+#include "authd/app.h"
+#include "authd/session/sess.h"
+#include "common/b64.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+#include "token/jwt.h"
+#include "token/keyring.h"
+
+#define VERIFIER_MIN 43
+#define VERIFIER_MAX 128
+#define ISSUED_MAX (SESS_PUBID_SIZE + TOK_JTI_LEN + 2)
+
+/* One token request. */
+struct treq {
+	struct authd_app *app;
+	struct http_req *req;
+	struct clients_snap *snap;
+	struct tok_ring_snap *ring;
+	const struct tok_key *key;
+	struct oidc_client_auth ca;
+	const struct clients_client *c;
+	int64_t now;
+};
+
+/* What to mint for one grant. */
+struct issue {
+	const struct oidc_grant *g;      /* user grant; NULL for client_credentials */
+	unsigned scopes;                 /* scopes of the tokens issued now */
+	char jti[TOK_JTI_LEN + 1];
+	const char *nonce;               /* ID token nonce (code grant) */
+	bool id_token;
+	bool bound;                      /* access token carries sid */
+	const char *family;              /* refresh family (yh_fam claim) or NULL */
+	const char *refresh_token;       /* to return (NULL: none) */
+	/* results */
+	char *at;
+	char *idt;
+	int64_t at_lifetime;
+};
+
+static int64_t
+lifetime_or(int64_t v, int64_t dflt)
+{
+	return v > 0 ? v : dflt;
+}
+
+/* The access-token lifetime of client c (NULL: the server's). */
+static int64_t
+at_lifetime(const struct authd_app *app, const struct clients_client *c)
+{
+	return lifetime_or(c != NULL ? c->access_token_lifetime : 0,
+	    oidc_lifetime(app, OIDC_LT_ACCESS));
+}
+
+/* Counts an issued grant in the metrics (best effort). */
+static void
+count_grant(struct authd_app *app, const char *grant)
+{
+	struct mx_counter *ctr = NULL;
+	char labels[64];
+
+	if (app->metrics == NULL)
+		return;
+	snprintf(labels, sizeof(labels), "grant=\"%s\"", grant);
+	if (mx_counter_get(app->metrics, "yh_tokens_issued_total",
+	    "Token grants answered with tokens, by grant type.", labels, &ctr) == 0)
+		mx_counter_add(ctr, 1);
+}
+
+/* ---- minting ------------------------------------------------------------------------ */
+
+/*
+ * The access token of one grant (RFC 9068). Built here rather than with
+ * tok_mint_access_token because it also carries "sid" (a registered claim name that
+ * tok_mint_access_token's extra claims may not use) when the grant is bound to a session.
+ */
+static int
+mint_access(struct treq *t, struct issue *is, const char *sub, const char *scope,
+    const char *acr)
+{
+	char ref[OIDC_UREF_MAX];
+	json_t *c = NULL, *amr = NULL;
+	size_t i;
+	int r = YH_ERR_ALLOC;
+
+	is->at_lifetime = at_lifetime(t->app, t->c);
+	if ((c = json_pack("{s:s, s:s, s:[s,s], s:I, s:I, s:s, s:s}", "iss", t->app->issuer,
+	    "sub", sub, "aud", t->c->id, t->app->issuer, "iat", (json_int_t)t->now, "exp",
+	    (json_int_t)(t->now + is->at_lifetime), "jti", is->jti, "client_id", t->c->id)) == NULL)
+		goto out;
+	if (scope[0] != '\0' && json_object_set_new(c, "scope", json_string(scope)) != 0)
+		goto out;
+	if (is->g != NULL) {
+		if ((r = oidc_uref_seal(t->app->subject_key, t->c->id, is->g->uid, ref)) != 0)
+			goto out;
+		r = YH_ERR_ALLOC;
+		if ((amr = json_array()) == NULL)
+			goto out;
+		for (i = 0; i < is->g->namr; i++)
+			if (json_array_append_new(amr, json_string(is->g->amr[i])) != 0)
+				goto out;
+		if (json_object_set_new(c, "auth_time", json_integer(is->g->auth_time)) != 0 ||
+		    json_object_set_new(c, "acr", json_string(acr)) != 0 ||
+		    json_object_set(c, "amr", amr) != 0 ||
+		    json_object_set_new(c, "yh_ref", json_string(ref)) != 0 ||
+		    (is->bound && is->g->sid != NULL &&
+		    json_object_set_new(c, "sid", json_string(is->g->sid)) != 0) ||
+		    (is->family != NULL &&
+		    json_object_set_new(c, "yh_fam", json_string(is->family)) != 0))
+			goto out;
+	}
+	r = tok_jwt_sign(t->key, "at+jwt", c, &is->at);
+out:
+	json_decref(amr);
+	json_decref(c);
+	return r;
+}
+
+/* The ID token of a user grant. */
+static int
+mint_id(struct treq *t, struct issue *is, const char *sub, const char *acr)
+{
+	struct tok_id_token it;
+	json_t *claims = NULL;
+	int r;
+
+	if ((r = oidc_user_claims(t->app->dir, t->c, is->g->uid, is->scopes, &claims)) != 0)
+		return r;
+	memset(&it, 0, sizeof(it));
+	it.iss = t->app->issuer;
+	it.sub = sub;
+	it.aud = t->c->id;
+	it.iat = t->now;
+	it.lifetime = lifetime_or(t->c->id_token_lifetime, oidc_lifetime(t->app, OIDC_LT_ID));
+	it.auth_time = is->g->auth_time;
+	it.nonce = is->nonce;
+	it.acr = acr;
+	it.amr = is->g->amr;
+	it.amr_n = is->g->namr;
+	it.azp = t->c->id;
+	it.sid = is->g->sid;
+	it.access_token = is->at;
+	it.extra = claims;
+	r = tok_mint_id_token(t->key, &it, &is->idt);
+	json_decref(claims);
+	return r;
+}
+
+/* Mints what is asks for and answers the token response. */
+static int
+issue_and_respond(struct treq *t, struct issue *is)
+{
+	char sub[OIDC_SUB_SIZE], scope[OIDC_SCOPE_MAX], acr[OIDC_ACR_SIZE];
+	json_t *o = NULL;
+	int r;
+
+	if ((r = clients_scope_format(is->scopes, scope, sizeof(scope))) != 0)
+		goto out;
+	if (is->g != NULL) {
+		if ((r = oidc_pairwise_sub(t->app->subject_key, oidc_client_sector(t->c),
+		    is->g->uid, sub)) != 0 || (r = oidc_acr_format(is->g->loa, acr)) != 0)
+			goto out;
+		r = mint_access(t, is, sub, scope, acr);
+	} else {
+		r = mint_access(t, is, t->c->id, scope, NULL);   /* sub = the client */
+	}
+	if (r != 0)
+		goto out;
+	if (is->id_token && (r = mint_id(t, is, sub, acr)) != 0)
+		goto out;
+	if ((o = json_pack("{s:s, s:s, s:I}", "access_token", is->at, "token_type", "Bearer",
+	    "expires_in", (json_int_t)is->at_lifetime)) == NULL ||
+	    (scope[0] != '\0' && json_object_set_new(o, "scope", json_string(scope)) != 0) ||
+	    (is->idt != NULL && json_object_set_new(o, "id_token", json_string(is->idt)) != 0) ||
+	    (is->refresh_token != NULL &&
+	    json_object_set_new(o, "refresh_token", json_string(is->refresh_token)) != 0)) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	http_resp_no_store(t->req);
+	r = http_respond_json(t->req, 200, o);
+	o = NULL;
+out:
+	json_decref(o);
+	return r;
+}
+
+/* Writes token.issue (or another event) to the audit trail; must succeed. */
+static int
+audit_event(struct treq *t, const char *event, const char *grant, const char *uid,
+    const char *family, const char *jti, unsigned scopes)
+{
+	char actor[CLIENTS_ID_MAX + 8], scope[OIDC_SCOPE_MAX];
+	json_t *f;
+	int r;
+
+	snprintf(actor, sizeof(actor), "client:%s", t->c->id);
+	if (clients_scope_format(scopes, scope, sizeof(scope)) != 0)
+		scope[0] = '\0';
+	if ((f = json_pack("{s:s, s:s}", "grant", grant, "scope", scope)) == NULL)
+		return YH_ERR_ALLOC;
+	if ((uid != NULL && json_object_set_new(f, "uid", json_string(uid)) != 0) ||
+	    (family != NULL && family[0] != '\0' &&
+	    json_object_set_new(f, "family", json_string(family)) != 0) ||
+	    (jti != NULL && json_object_set_new(f, "jti", json_string(jti)) != 0)) {
+		json_decref(f);
+		return YH_ERR_ALLOC;
+	}
+	r = yh_audit_write(t->app->audit, event, actor, f);
+	json_decref(f);
+	return r;
+}
+
+/* ---- authorization_code ------------------------------------------------------------- */
+
+/* RFC 7636 4.6: BASE64URL(SHA256(verifier)) == challenge, compared in constant time. */
+static bool
+pkce_ok(const char *verifier, const char *challenge)
+{
+	unsigned char md[32];
+	char enc[48];
+	unsigned int ml = 0;
+	size_t n = strlen(verifier), i;
+	bool ok;
+
+	if (n < VERIFIER_MIN || n > VERIFIER_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)verifier[i];
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~'))
+			return false;
+	}
+	if (EVP_Digest(verifier, n, md, &ml, EVP_sha256(), NULL) != 1 || ml != 32)
+		return false;
+	yh_b64url_encode(md, sizeof(md), enc);
+	ok = yh_ct_streq(enc, challenge);
+	yh_wipe(md, sizeof(md));
+	return ok;
+}
+
+/* A code came back a second time: revoke what its first redemption issued. */
+static int
+code_replayed(struct treq *t, const char *payload, const char *prev)
+{
+	char fam[SESS_PUBID_SIZE] = "", jti[TOK_JTI_LEN + 1] = "";
+	const char *colon = prev != NULL ? strchr(prev, ':') : NULL;
+	struct oidc_grant g;
+	int r;
+
+	memset(&g, 0, sizeof(g));
+	if (colon != NULL && (size_t)(colon - prev) < sizeof(fam) &&
+	    strlen(colon + 1) < sizeof(jti)) {
+		memcpy(fam, prev, (size_t)(colon - prev));
+		fam[colon - prev] = '\0';
+		memcpy(jti, colon + 1, strlen(colon + 1) + 1);
+	}
+	if (fam[0] != '\0' && (r = oidc_family_revoke(t->app, t->c, fam)) != 0)
+		return r;
+	if (jti[0] != '\0' && (r = oidc_at_revoke(t->app->sess, jti,
+	    at_lifetime(t->app, t->c) + OIDC_LEEWAY)) != 0)
+		return r;
+	if (oidc_grant_parse(payload, &g) != 0)
+		g.uid = NULL;
+	yh_warn("client %s: authorization code replayed; family %s revoked", t->c->id,
+	    fam[0] != '\0' ? fam : "-");
+	r = audit_event(t, "token.replay", "authorization_code", g.uid, fam, jti, 0);
+	oidc_grant_clear(&g);
+	if (r != 0)
+		return r;
+	return oidc_error(t->req, "invalid_grant", "authorization code already used");
+}
+
+/* Checks a redeemed code's grant against the request. NULL = fine, else the reason. */
+static const char *
+code_check(struct treq *t, const struct oidc_grant *g, const char *redirect_uri,
+    const char *verifier)
+{
+	if (strcmp(g->client_id, t->c->id) != 0)   /* the store binds codes to clients: */
+		return "code was issued to another client";  /* a second check only */
+	if (redirect_uri == NULL || g->redirect_uri == NULL ||
+	    strcmp(redirect_uri, g->redirect_uri) != 0)
+		return "redirect_uri does not match";
+	if (g->code_challenge != NULL) {
+		if (g->code_challenge_method == NULL ||
+		    strcmp(g->code_challenge_method, "S256") != 0)
+			return "unsupported code_challenge_method";
+		if (verifier == NULL)
+			return "code_verifier required";
+		if (!pkce_ok(verifier, g->code_challenge))
+			return "code_verifier does not match";
+	} else {
+		if (t->c->auth == CLIENTS_AUTH_NONE || t->c->require_pkce)
+			return "PKCE required";
+		if (verifier != NULL)
+			return "code_verifier without code_challenge";
+	}
+	return NULL;
+}
+
+/* Starts the refresh family of a code grant; *rt gets the token. */
+static int
+start_family(struct treq *t, const struct oidc_grant *code, unsigned scopes,
+    const char *fam_id, char rt[SESS_TOKEN_SIZE])
+{
+	struct oidc_grant g;
+	struct sess_family fam;
+	char scope[OIDC_SCOPE_MAX], *payload = NULL;
+	int64_t ttl;
+	size_t i;
+	int r;
+
+	memset(&g, 0, sizeof(g));
+	memset(&fam, 0, sizeof(fam));
+	if ((r = clients_scope_format(scopes, scope, sizeof(scope))) != 0)
+		return r;
+	g.offline = (scopes & CLIENTS_SCOPE_OFFLINE_ACCESS) != 0;
+	ttl = lifetime_or(t->c->refresh_token_lifetime,
+	    oidc_lifetime(t->app, g.offline ? OIDC_LT_OFFLINE : OIDC_LT_REFRESH));
+	g.client_id = t->c->id;
+	g.uid = code->uid;
+	g.sid = code->sid;
+	g.scope = scope;
+	g.auth_time = code->auth_time;
+	g.loa = code->loa;
+	for (i = 0; i < code->namr; i++)
+		g.amr[i] = code->amr[i];
+	g.namr = code->namr;
+	g.exp = t->now + ttl;
+	if ((r = oidc_grant_json(&g, &payload)) != 0)
+		return r;
+	if (yh_strlcpy(fam.id, fam_id, sizeof(fam.id)) != 0 ||
+	    yh_strlcpy(fam.uid, code->uid, sizeof(fam.uid)) != 0 ||
+	    yh_strlcpy(fam.client_id, t->c->id, sizeof(fam.client_id)) != 0 ||
+	    (code->sid != NULL && yh_strlcpy(fam.sid, code->sid, sizeof(fam.sid)) != 0)) {
+		r = YH_ERR_INVALID;
+		goto out;
+	}
+	r = sess_refresh_new(t->app->sess, &fam, payload, ttl, rt);
+out:
+	free(payload);
+	return r;
+}
+
+/* The parameters of an authorization_code request (NULL when absent). */
+struct code_params {
+	char *code;
+	char *redirect_uri;
+	char *verifier;
+};
+
+static void
+code_params_free(struct code_params *p)
+{
+	yh_strfree_secret(p->code);
+	free(p->redirect_uri);
+	yh_strfree_secret(p->verifier);
+	memset(p, 0, sizeof(*p));
+}
+
+/* One optional form parameter; a malformed one answers invalid_request (returns 1). */
+static int
+form_param(struct treq *t, const char *name, size_t max, bool required, char **out)
+{
+	char why[96];
+	int r = http_req_form(t->req, name, max, out);
+
+	if (r == 0 || (r == YH_ERR_NOT_FOUND && !required))
+		return 0;
+	if (r == YH_ERR_ALLOC)
+		return r;
+	snprintf(why, sizeof(why), "%s %s", name, r == YH_ERR_NOT_FOUND ? "missing" : "malformed");
+	r = oidc_error(t->req, "invalid_request", why);
+	return r == 0 ? 1 : r;
+}
+
+/* Reads code, redirect_uri and code_verifier: 0, 1 (response set) or an error. */
+static int
+code_params_read(struct treq *t, struct code_params *p)
+{
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	if ((r = form_param(t, "code", 256, true, &p->code)) != 0 ||
+	    (r = form_param(t, "redirect_uri", CLIENTS_URI_MAX, false, &p->redirect_uri)) != 0 ||
+	    (r = form_param(t, "code_verifier", 256, false, &p->verifier)) != 0)
+		return r;
+	return 0;
+}
+
+static int
+grant_code(struct treq *t)
+{
+	char *payload = NULL, *prev = NULL;
+	char fam[SESS_PUBID_SIZE], issued[ISSUED_MAX], rt[SESS_TOKEN_SIZE] = "";
+	struct code_params cp;
+	struct oidc_grant g;
+	struct issue is;
+	const char *why;
+	unsigned scopes = 0;
+	bool refresh;
+	int r;
+
+	memset(&g, 0, sizeof(g));
+	memset(&is, 0, sizeof(is));
+	memset(&cp, 0, sizeof(cp));
+	if (!clients_grant_ok(t->c, CLIENTS_GRANT_AUTHORIZATION_CODE)) {
+		r = oidc_error(t->req, "unauthorized_client", "grant not allowed for this client");
+		goto out;
+	}
+	if ((r = code_params_read(t, &cp)) != 0) {
+		r = r == 1 ? 0 : r;
+		goto out;
+	}
+	refresh = clients_grant_ok(t->c, CLIENTS_GRANT_REFRESH_TOKEN);
+	if ((r = sess_family_id_new(fam)) != 0 || (r = tok_jti_new(is.jti)) != 0)
+		goto out;
+	snprintf(issued, sizeof(issued), "%s:%s", refresh ? fam : "", is.jti);
+	r = sess_code_take(t->app->sess, t->c->id, cp.code, issued, &payload, &prev);
+	if (r == YH_ERR_REPLAY) {
+		r = code_replayed(t, payload, prev);
+		goto out;
+	}
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID) {
+		r = oidc_error(t->req, "invalid_grant", "unknown or expired code");
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if (oidc_grant_parse(payload, &g) != 0) {
+		r = oidc_error(t->req, "invalid_grant", "unusable code");
+		goto out;
+	}
+	if ((why = code_check(t, &g, cp.redirect_uri, cp.verifier)) != NULL) {
+		r = oidc_error(t->req, "invalid_grant", why);
+		goto out;
+	}
+	if ((r = clients_scope_parse(g.scope, &scopes, NULL)) != 0) {
+		r = oidc_error(t->req, "invalid_grant", "unusable code");
+		goto out;
+	}
+	scopes &= t->c->scopes;
+	if (refresh && (r = start_family(t, &g, scopes, fam, rt)) != 0)
+		goto out;
+	is.g = &g;
+	is.scopes = scopes;
+	is.nonce = g.nonce;
+	is.id_token = (scopes & CLIENTS_SCOPE_OPENID) != 0;
+	is.bound = (scopes & CLIENTS_SCOPE_OFFLINE_ACCESS) == 0;
+	is.refresh_token = refresh ? rt : NULL;
+	is.family = refresh ? fam : NULL;
+	if ((r = audit_event(t, "token.issue", "authorization_code", g.uid, refresh ? fam : NULL,
+	    is.jti, scopes)) != 0)
+		goto out;
+	if ((r = issue_and_respond(t, &is)) == 0)
+		count_grant(t->app, "authorization_code");
+out:
+	if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND)   /* person gone or disabled */
+		r = oidc_error(t->req, "invalid_grant", "the user cannot be issued tokens");
+	yh_wipe(rt, sizeof(rt));
+	code_params_free(&cp);
+	free(payload);
+	free(prev);
+	free(is.at);
+	free(is.idt);
+	oidc_grant_clear(&g);
+	return r;
+}
+
+/* ---- refresh_token ------------------------------------------------------------------ */
+
+/* The refresh token was reused: the store revoked the family; revoke its access
+ * tokens too and record it. */
+static int
+refresh_replayed(struct treq *t, const struct sess_family *fam)
+{
+	int r;
+
+	if ((r = oidc_family_revoke(t->app, clients_find(t->snap, fam->client_id),
+	    fam->id)) != 0)
+		return r;
+	yh_warn("client %s: refresh token reused; family %s revoked", t->c->id, fam->id);
+	if ((r = audit_event(t, "token.replay", "refresh_token", fam->uid, fam->id, NULL, 0)) != 0)
+		return r;
+	return oidc_error(t->req, "invalid_grant", "refresh token already used");
+}
+
+/*
+ * Answers what sess_refresh_peek / sess_refresh_rotate refused: reuse of a rotated token
+ * (the store revoked the family) and unknown, expired or revoked tokens. Returns 0 to go
+ * on (r was 0), 1 when a response was set, or r when it is another error.
+ */
+static int
+refresh_outcome(struct treq *t, int r, const struct sess_family *fam)
+{
+	if (r == YH_ERR_REPLAY)
+		r = refresh_replayed(t, fam);
+	else if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID)
+		r = oidc_error(t->req, "invalid_grant", "unknown, expired or revoked refresh token");
+	else
+		return r;
+	return r == 0 ? 1 : r;
+}
+
+/*
+ * Checks a live refresh token's family and grant before it is rotated: the client, the
+ * login session (unless offline), the requested scope. On success *g holds the parsed
+ * grant and *scopes the scopes to issue; when a check fails the error response is set,
+ * *scopes is 0 and 0 is returned. Negative: an internal error.
+ */
+static int
+refresh_checks(struct treq *t, const struct sess_family *fam, const char *payload,
+    const char *scope, struct oidc_grant *g, unsigned *scopes)
+{
+	unsigned granted = 0;
+	int r;
+
+	*scopes = 0;
+	if (strcmp(fam->client_id, t->c->id) != 0) {
+		/* Another client holds this client's token: treat it as stolen. */
+		if ((r = oidc_family_revoke(t->app, clients_find(t->snap, fam->client_id),
+		    fam->id)) != 0)
+			return r;
+		return oidc_error(t->req, "invalid_grant", "refresh token issued to another client");
+	}
+	if (oidc_grant_parse(payload, g) != 0 || clients_scope_parse(g->scope, &granted, NULL) != 0)
+		return oidc_error(t->req, "invalid_grant", "unusable refresh token");
+	if (!g->offline && g->sid != NULL) {
+		r = oidc_sid_alive(t->app->sess, g->uid, g->sid);
+		if (r == YH_ERR_NOT_FOUND) {
+			if ((r = sess_family_revoke(t->app->sess, fam->id)) != 0 &&
+			    r != YH_ERR_NOT_FOUND)
+				return r;
+			return oidc_error(t->req, "invalid_grant", "the login session has ended");
+		}
+		if (r != 0)
+			return r;
+	}
+	r = oidc_scope_narrow(granted & t->c->scopes, scope, scopes);
+	if (r == YH_ERR_DENIED || r == YH_ERR_INVALID) {
+		*scopes = 0;
+		return oidc_error(t->req, "invalid_scope", "scope exceeds the original grant");
+	}
+	if (r == 0 && *scopes == 0)
+		return oidc_error(t->req, "invalid_scope", "no scope left");
+	return r;
+}
+
+static int
+grant_refresh(struct treq *t)
+{
+	char *old = NULL, *scope = NULL, *payload = NULL, rt[SESS_TOKEN_SIZE] = "";
+	struct sess_family fam;
+	struct oidc_grant g;
+	struct issue is;
+	int r;
+
+	memset(&g, 0, sizeof(g));
+	memset(&is, 0, sizeof(is));
+	if (!clients_grant_ok(t->c, CLIENTS_GRANT_REFRESH_TOKEN)) {
+		r = oidc_error(t->req, "unauthorized_client", "grant not allowed for this client");
+		goto out;
+	}
+	if ((r = form_param(t, "refresh_token", 256, true, &old)) != 0 ||
+	    (r = form_param(t, "scope", OIDC_SCOPE_MAX, false, &scope)) != 0) {
+		r = r == 1 ? 0 : r;
+		goto out;
+	}
+	/* Look first, rotate last: a request refused for its scope or its client must not
+	 * consume the token. A token already rotated goes to rotate, which detects reuse. */
+	r = sess_refresh_peek(t->app->sess, old, &fam, &payload);
+	if (r == YH_ERR_DENIED && (r = sess_refresh_rotate(t->app->sess, old, rt, &fam,
+	    &payload)) == 0)
+		r = YH_ERR_DENIED;       /* cannot happen: a rotated token never comes back */
+	if ((r = refresh_outcome(t, r, &fam)) != 0)
+		goto out;
+	if ((r = refresh_checks(t, &fam, payload, scope, &g, &is.scopes)) != 0 ||
+	    is.scopes == 0)              /* 0 with no scopes: refresh_checks answered */
+		goto out;
+	free(payload);
+	payload = NULL;
+	r = sess_refresh_rotate(t->app->sess, old, rt, &fam, &payload);
+	if ((r = refresh_outcome(t, r, &fam)) != 0)
+		goto out;
+	if ((r = tok_jti_new(is.jti)) != 0)
+		goto out;
+	is.g = &g;
+	is.id_token = (is.scopes & CLIENTS_SCOPE_OPENID) != 0;
+	is.bound = !g.offline;
+	is.refresh_token = rt;
+	is.family = fam.id;
+	if ((r = audit_event(t, "token.issue", "refresh_token", g.uid, fam.id, is.jti,
+	    is.scopes)) != 0)
+		goto out;
+	if ((r = issue_and_respond(t, &is)) == 0)
+		count_grant(t->app, "refresh_token");
+out:
+	if (r == 1)
+		r = 0;                   /* answered */
+	else if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND)   /* person gone or disabled */
+		r = oidc_error(t->req, "invalid_grant", "the user cannot be issued tokens");
+	yh_wipe(rt, sizeof(rt));
+	yh_strfree_secret(old);
+	free(scope);
+	free(payload);
+	free(is.at);
+	free(is.idt);
+	oidc_grant_clear(&g);
+	return r;
+}
+
+/* ---- client_credentials ------------------------------------------------------------- */
+
+static int
+grant_client_credentials(struct treq *t)
+{
+	char *scope = NULL;
+	struct issue is;
+	unsigned bits = 0;
+	int r;
+
+	memset(&is, 0, sizeof(is));
+	if (t->c->auth == CLIENTS_AUTH_NONE ||
+	    !clients_grant_ok(t->c, CLIENTS_GRANT_CLIENT_CREDENTIALS)) {
+		r = oidc_error(t->req, "unauthorized_client", "grant not allowed for this client");
+		goto out;
+	}
+	if ((r = form_param(t, "scope", OIDC_SCOPE_MAX, false, &scope)) != 0) {
+		r = r == 1 ? 0 : r;
+		goto out;
+	}
+	if ((r = oidc_scope_grant(t->c, scope, &bits)) != 0) {
+		r = oidc_error(t->req, "invalid_scope", "scope malformed");
+		goto out;
+	}
+	/* No user: scopes about a person make no sense here. */
+	is.scopes = bits & ~(unsigned)(CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_OFFLINE_ACCESS |
+	    CLIENTS_SCOPE_ID_NUMBER);
+	if ((r = tok_jti_new(is.jti)) != 0)
+		goto out;
+	if ((r = audit_event(t, "token.issue", "client_credentials", NULL, NULL, is.jti,
+	    is.scopes)) != 0)
+		goto out;
+	if ((r = issue_and_respond(t, &is)) == 0)
+		count_grant(t->app, "client_credentials");
+out:
+	free(scope);
+	free(is.at);
+	return r;
+}
+
+/* ---- the endpoint ---------------------------------------------------------------------- */
+
+static int
+token_handler(struct http_req *req, void *arg)
+{
+	struct treq t;
+	char *grant = NULL, url[CLIENTS_URI_MAX + 16];
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	t.app = arg;
+	t.req = req;
+	t.now = yh_now();
+	http_resp_no_store(req);
+	r = http_req_form(req, "grant_type", 64, &grant);
+	if (r == YH_ERR_ALLOC)
+		goto out;
+	if (r != 0) {
+		r = oidc_error(req, "invalid_request", "grant_type missing or malformed "
+		    "(the body must be application/x-www-form-urlencoded)");
+		goto out;
+	}
+	(void)clients_refresh_if_changed(t.app->clients);
+	t.snap = clients_acquire(t.app->clients);
+	snprintf(url, sizeof(url), "%s/token", t.app->issuer);
+	if ((r = oidc_client_authenticate(req, t.app, t.snap, url, &t.ca)) != 0) {
+		r = oidc_client_auth_fail(req, &t.ca, r);
+		goto out;
+	}
+	t.c = t.ca.client;
+	t.ring = tok_ring_acquire(t.app->ring);
+	if ((t.key = tok_snap_signing_key(t.ring, TOK_ALG_UNSET)) == NULL) {
+		yh_error("no active signing key in the key ring");
+		r = YH_ERR_KEY;
+		goto out;
+	}
+	if (strcmp(grant, "authorization_code") == 0)
+		r = grant_code(&t);
+	else if (strcmp(grant, "refresh_token") == 0)
+		r = grant_refresh(&t);
+	else if (strcmp(grant, "client_credentials") == 0)
+		r = grant_client_credentials(&t);
+	else
+		r = oidc_error(req, "unsupported_grant_type", NULL);
+out:
+	tok_snap_release(t.ring);
+	clients_release(t.snap);
+	free(grant);
+	return r;
+}
+
+/* ---- revoked access tokens (shared with userinfo and introspection) ------------------- */
+
+/* The lock name of a revoked access token ("at") or refresh family's tokens ("fam"). */
+static int
+revoked_name(const char *kind, const char *id, char *out, size_t outsz)
+{
+	if (id == NULL || strlen(id) == 0 || strlen(id) > 128)
+		return YH_ERR_INVALID;
+	snprintf(out, outsz, "%srev:%s", kind, id);
+	return 0;
+}
+
+/* 0 when the lock name of kind and id is not set, else YH_ERR_DENIED or the store's. */
+static int
+revoked_check(struct sess_store *sess, const char *kind, const char *id)
+{
+	char name[SESS_NAME_MAX];
+	int r;
+
+	if (revoked_name(kind, id, name, sizeof(name)) != 0)
+		return YH_ERR_DENIED;
+	r = sess_locked(sess, name, NULL);
+	return r == YH_ERR_LOCKED ? YH_ERR_DENIED : r;
+}
+
+int
+oidc_at_revoked(struct sess_store *sess, const char *jti)
+{
+	return revoked_check(sess, "at", jti);
+}
+
+int
+oidc_at_revoke(struct sess_store *sess, const char *jti, int64_t ttl_s)
+{
+	char name[SESS_NAME_MAX];
+	int r;
+
+	if ((r = revoked_name("at", jti, name, sizeof(name))) != 0)
+		return r;
+	return sess_lock(sess, name, ttl_s > 0 ? ttl_s : 1);
+}
+
+int
+oidc_family_revoke(struct authd_app *app, const struct clients_client *owner,
+    const char *family_id)
+{
+	char name[SESS_NAME_MAX];
+	int r;
+
+	if ((r = revoked_name("fam", family_id, name, sizeof(name))) != 0)
+		return r;
+	if ((r = sess_family_revoke(app->sess, family_id)) != 0 && r != YH_ERR_NOT_FOUND)
+		return r;
+	return sess_lock(app->sess, name, at_lifetime(app, owner) + OIDC_LEEWAY);
+}
+
+int
+oidc_family_revoked(struct sess_store *sess, const char *family_id)
+{
+	return revoked_check(sess, "fam", family_id);
+}
+
+static const struct http_route token_routes[] = {
+	{ "POST", "/token", token_handler, HTTP_ROUTE_NO_STORE },
+	{ NULL, NULL, NULL, 0 },
+};
+
+int
+oidc_token_register(struct http_server *srv, struct authd_app *app)
+{
+	return http_routes_add(srv, token_routes, app);
+}

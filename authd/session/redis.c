@@ -1,0 +1,1459 @@
+/*
+ * The Redis session store, shared by any number of authd processes. Every key starts
+ * with the configured prefix P:
+ *
+ *   P s:<key>     hash: j (attributes, compact JSON), uid, seen, idle, aexp, c:<client>...
+ *                 PEXPIREAT = expiry + grace, so the sweep can still end it with an event
+ *   P z:sess      sorted set: session key -> expiry (ms), read by the sweep
+ *   P u:<uid>     set of the user's session keys
+ *   P c:<key>     hash: p (payload), u (used), i (what was issued)       TTL = code lifetime
+ *   P rt:<key>    string: family id                                      TTL = family's
+ *   P rf:<id>     hash: j (uid, client, sid JSON), p (payload), cur (current token key), rev
+ *   P uf:<uid>    set of the user's family ids
+ *   P n:<key>     string: purpose (GETDEL takes it once)
+ *   P k:<hash>    counter (INCR + PEXPIRE in one script);  P l:<hash>  lock (PX)
+ *   P events      pub/sub channel of session events (compact JSON)
+ *
+ * Multi-key steps run as Lua scripts (EVALSHA, EVAL when the server forgot them). The
+ * refresh script derives the family key from the token's value, so the store suits a
+ * single Redis or Sentinel, not Cluster.
+ *
+ * Connections: a small pool, each under a mutex, with connect and command timeouts. A
+ * failed command drops its connection; the next use reconnects, at most every
+ * RETRY_MS per connection, so while Redis is down calls fail at once with
+ * YH_ERR_UNAVAILABLE. A subscriber thread on its own connection delivers other nodes'
+ * events and resubscribes after a reconnect (with a RESYNC event). Replies are checked
+ * for type and size before use.
+ */
+#define _GNU_SOURCE
+#define YH_SESS_INTERNAL
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "authd/session/sess.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+
+#define RETRY_MS 250
+#define NARG 16
+#define KEYBUF 320
+#define MSG_MAX 2048
+#define SESS_FIELDS_MAX (5 + SESS_CLIENTS_MAX)
+
+struct rconn {
+	pthread_mutex_t lock;
+	redisContext *c;
+	int64_t retry_at;              /* monotonic ms before which no reconnect is tried */
+};
+
+struct rds {
+	struct rconn *pool;
+	unsigned n;
+	atomic_uint next;
+	/* subscriber */
+	pthread_t sub;
+	bool sub_running;
+	atomic_bool stop;
+	int wake[2];
+	pthread_mutex_t sub_lock;
+	pthread_cond_t sub_cond;
+	bool sub_tried;                /* the first subscription attempt finished */
+	char chan[64];
+};
+
+/* ---- scripts -------------------------------------------------------------------------- */
+
+enum { SC_S_PUT, SC_S_GET, SC_S_TAKE, SC_S_ROTATE, SC_S_ADDCLIENT, SC_CODE_PUT, SC_CODE_TAKE,
+	SC_FAM_PUT, SC_RT_STEP, SC_FAM_REVOKE, SC_CNT_INCR, SC_COUNT };
+
+#define LUA_I "local function I(x) return string.format('%.0f', x) end "
+
+static const char *const scripts[SC_COUNT] = {
+	[SC_S_PUT] =
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+	"redis.call('HSET', KEYS[1], 'j', ARGV[1], 'uid', ARGV[2], 'seen', ARGV[3], "
+	"  'idle', ARGV[4], 'aexp', ARGV[5]) "
+	"redis.call('PEXPIREAT', KEYS[1], ARGV[7]) "
+	"redis.call('ZADD', KEYS[2], ARGV[6], ARGV[8]) "
+	"redis.call('SADD', KEYS[3], ARGV[8]) "
+	"redis.call('PEXPIRE', KEYS[3], ARGV[9]) "
+	"return 1",
+	[SC_S_GET] = LUA_I
+	"local v = redis.call('HMGET', KEYS[1], 'seen', 'idle', 'aexp') "
+	"local seen, idle, aexp = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]) "
+	"if not seen or not idle or not aexp then return {0} end "
+	"local now = tonumber(ARGV[1]) "
+	"local exp = math.min(seen + idle, aexp) "
+	"if now >= exp then return {2, redis.call('HGETALL', KEYS[1])} end "
+	"if ARGV[2] == '1' and now - seen >= math.min(math.floor(idle / 20), 60000) then "
+	"  exp = math.min(now + idle, aexp) "
+	"  redis.call('HSET', KEYS[1], 'seen', ARGV[1]) "
+	"  redis.call('PEXPIREAT', KEYS[1], I(exp + tonumber(ARGV[3]))) "
+	"  redis.call('ZADD', KEYS[2], I(exp), ARGV[4]) "
+	"end "
+	"return {1, redis.call('HGETALL', KEYS[1])}",
+	[SC_S_TAKE] = LUA_I
+	"local h = redis.call('HGETALL', KEYS[1]) "
+	"if #h == 0 then redis.call('ZREM', KEYS[2], ARGV[3]) return {0} end "
+	"if ARGV[1] == '1' then "
+	"  local v = redis.call('HMGET', KEYS[1], 'seen', 'idle', 'aexp') "
+	"  local exp = math.min((tonumber(v[1]) or 0) + (tonumber(v[2]) or 0), "
+	"    tonumber(v[3]) or 0) "
+	"  if tonumber(ARGV[2]) < exp then "
+	"    redis.call('ZADD', KEYS[2], I(exp), ARGV[3]) return {3} end "
+	"end "
+	"redis.call('DEL', KEYS[1]) "
+	"redis.call('ZREM', KEYS[2], ARGV[3]) "
+	"return {1, h}",
+	[SC_S_ROTATE] =
+	"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+	"if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end "
+	"redis.call('RENAME', KEYS[1], KEYS[2]) "
+	"redis.call('HSET', KEYS[2], 'j', ARGV[3], 'seen', ARGV[4]) "
+	"redis.call('PEXPIREAT', KEYS[2], ARGV[5]) "
+	"redis.call('ZREM', KEYS[3], ARGV[1]) "
+	"redis.call('ZADD', KEYS[3], ARGV[6], ARGV[2]) "
+	"redis.call('SREM', KEYS[4], ARGV[1]) "
+	"redis.call('SADD', KEYS[4], ARGV[2]) "
+	"redis.call('PEXPIRE', KEYS[4], ARGV[7]) "
+	"return 1",
+	[SC_S_ADDCLIENT] =
+	"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+	"if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 1 end "
+	"if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end "
+	"redis.call('HSET', KEYS[1], ARGV[1], '1') "
+	"return 1",
+	[SC_CODE_PUT] =
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+	"redis.call('HSET', KEYS[1], 'p', ARGV[1]) "
+	"redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
+	"return 1",
+	[SC_CODE_TAKE] =
+	"local v = redis.call('HMGET', KEYS[1], 'p', 'u', 'i') "
+	"if not v[1] then return {0} end "
+	"if v[2] then return {2, v[1], v[3] or ''} end "
+	"redis.call('HSET', KEYS[1], 'u', '1', 'i', ARGV[1]) "
+	"return {1, v[1]}",
+	[SC_FAM_PUT] =
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+	"redis.call('HSET', KEYS[1], 'j', ARGV[1], 'p', ARGV[2], 'cur', ARGV[3], 'rev', '0') "
+	"redis.call('PEXPIRE', KEYS[1], ARGV[4]) "
+	"redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4]) "
+	"redis.call('SADD', KEYS[3], ARGV[5]) "
+	"if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[4]) then "
+	"  redis.call('PEXPIRE', KEYS[3], ARGV[4]) end "
+	"return 1",
+	[SC_RT_STEP] =
+	"local fam = redis.call('GET', KEYS[1]) "
+	"if not fam then return {0} end "
+	"local fk = ARGV[4] .. fam "
+	"local v = redis.call('HMGET', fk, 'cur', 'rev', 'j', 'p') "
+	"if not v[1] or not v[3] or not v[4] then return {0} end "
+	"if v[2] == '1' then return {3, fam, v[3]} end "
+	"if v[1] ~= ARGV[2] then "
+	"  if ARGV[1] == 'rot' then redis.call('HSET', fk, 'rev', '1') return {2, fam, v[3]} end "
+	"  return {3, fam, v[3]} "
+	"end "
+	"if ARGV[1] == 'rot' then "
+	"  local ttl = redis.call('PTTL', fk) "
+	"  if ttl <= 0 then return {0} end "
+	"  redis.call('HSET', fk, 'cur', ARGV[3]) "
+	"  redis.call('SET', KEYS[2], fam, 'PX', ttl) "
+	"end "
+	"return {1, fam, v[3], v[4]}",
+	[SC_FAM_REVOKE] =
+	"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+	"redis.call('HSET', KEYS[1], 'rev', '1') "
+	"return 1",
+	[SC_CNT_INCR] =
+	"local n = redis.call('INCR', KEYS[1]) "
+	"if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then "
+	"  redis.call('PEXPIRE', KEYS[1], ARGV[1]) end "
+	"return n",
+};
+
+static char script_sha[SC_COUNT][41];
+static pthread_once_t script_once = PTHREAD_ONCE_INIT;
+
+static void
+scripts_hash(void)
+{
+	for (int i = 0; i < SC_COUNT; i++) {
+		unsigned char md[20];
+		unsigned int n = 0;
+
+		if (EVP_Digest(scripts[i], strlen(scripts[i]), md, &n, EVP_sha1(), NULL) == 1 &&
+		    n == 20)
+			yh_hex_encode(md, 20, script_sha[i]);
+	}
+}
+
+/* ---- command arguments ------------------------------------------------------------------ */
+
+struct rargs {
+	const char *v[NARG];
+	size_t l[NARG];
+	int n;
+	char keys[6][KEYBUF];
+	int nkeys;
+	char nums[6][24];
+	int nnums;
+};
+
+static void
+arg(struct rargs *a, const char *p, size_t len)
+{
+	if (a->n < NARG) {
+		a->v[a->n] = p;
+		a->l[a->n++] = len;
+	}
+}
+
+static void
+arg_s(struct rargs *a, const char *p)
+{
+	arg(a, p, strlen(p));
+}
+
+/* Adds the key P<kind><name>. */
+static void
+arg_key(struct sess_store *s, struct rargs *a, const char *kind, const char *name)
+{
+	char *k;
+
+	if (a->nkeys >= 6)
+		return;
+	k = a->keys[a->nkeys++];
+	snprintf(k, KEYBUF, "%s%s%s", s->prefix, kind, name);
+	arg_s(a, k);
+}
+
+static void
+arg_i(struct rargs *a, int64_t v)
+{
+	char *p;
+
+	if (a->nnums >= 6)
+		return;
+	p = a->nums[a->nnums++];
+	snprintf(p, sizeof(a->nums[0]), "%lld", (long long)v);
+	arg_s(a, p);
+}
+
+/* ---- connections ---------------------------------------------------------------------- */
+
+static struct timeval
+tv_ms(int64_t ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	return tv;
+}
+
+/* A connected, authenticated context, or NULL. */
+static redisContext *
+connect_ctx(struct sess_store *s)
+{
+	redisContext *c;
+	redisReply *r;
+
+	c = redisConnectWithTimeout(s->cfg.redis_host, s->cfg.redis_port,
+	    tv_ms(s->cfg.redis_timeout_ms));
+	if (c == NULL)
+		return NULL;
+	if (c->err != 0 || redisSetTimeout(c, tv_ms(s->cfg.redis_timeout_ms)) != REDIS_OK)
+		goto fail;
+	(void)redisEnableKeepAlive(c);
+	if (s->cfg.redis_password != NULL) {
+		r = redisCommand(c, "AUTH %s", s->cfg.redis_password);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			if (r != NULL)
+				yh_warn("redis: AUTH refused");
+			freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	if (s->cfg.redis_db != 0) {
+		r = redisCommand(c, "SELECT %d", s->cfg.redis_db);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	return c;
+fail:
+	redisFree(c);
+	return NULL;
+}
+
+/* Locks a pool connection that is connected; YH_ERR_UNAVAILABLE when none can be. */
+static int
+conn_get(struct sess_store *s, struct rconn **out)
+{
+	struct rds *r = s->be;
+	struct rconn *rc = &r->pool[atomic_fetch_add(&r->next, 1) % r->n];
+
+	*out = NULL;
+	pthread_mutex_lock(&rc->lock);
+	if (rc->c == NULL) {
+		int64_t now = yh_mono_ms();
+
+		if (now < rc->retry_at || (rc->c = connect_ctx(s)) == NULL) {
+			if (now >= rc->retry_at)
+				rc->retry_at = now + RETRY_MS;
+			pthread_mutex_unlock(&rc->lock);
+			return YH_ERR_UNAVAILABLE;
+		}
+	}
+	*out = rc;
+	return 0;
+}
+
+static void
+conn_put(struct rconn *rc, bool broken)
+{
+	if (broken && rc->c != NULL) {
+		redisFree(rc->c);
+		rc->c = NULL;
+		rc->retry_at = 0;    /* the next call may try at once (Redis may be back) */
+	}
+	pthread_mutex_unlock(&rc->lock);
+}
+
+/* Server errors that mean "not now" rather than "bug". */
+static bool
+transient_error(const redisReply *r)
+{
+	static const char *const words[] = { "LOADING", "READONLY", "MASTERDOWN", "BUSY",
+		"NOAUTH", "TRYAGAIN", "CLUSTERDOWN", "OOM" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (r->len >= strlen(words[i]) && strncmp(r->str, words[i], strlen(words[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Runs one command. *out gets a reply that is not an error (free with freeReplyObject).
+ * YH_ERR_UNAVAILABLE when Redis cannot be reached or is not ready, YH_ERR_INTERNAL on
+ * any other server error (logged), YH_ERR_NOT_FOUND for NOSCRIPT (caller falls back).
+ */
+static int
+rcmd(struct sess_store *s, struct rargs *a, redisReply **out)
+{
+	struct rconn *rc;
+	redisReply *r;
+	int ret = 0;
+
+	*out = NULL;
+	if (a->n >= NARG)
+		return YH_ERR_INTERNAL;
+	if ((ret = conn_get(s, &rc)) != 0)
+		return ret;
+	r = redisCommandArgv(rc->c, a->n, a->v, a->l);
+	if (r == NULL) {
+		conn_put(rc, true);
+		return YH_ERR_UNAVAILABLE;
+	}
+	conn_put(rc, false);
+	if (r->type == REDIS_REPLY_ERROR) {
+		if (r->len >= 8 && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+			ret = YH_ERR_NOT_FOUND;
+		} else if (transient_error(r)) {
+			ret = YH_ERR_UNAVAILABLE;
+		} else {
+			yh_error("redis: %.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
+			ret = YH_ERR_INTERNAL;
+		}
+		freeReplyObject(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+/* Runs script sc with the keys and args already in a (after a 3-slot head). */
+static int
+reval(struct sess_store *s, int sc, int nkeys, struct rargs *a, redisReply **out)
+{
+	char nk[8];
+	int rc;
+
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	a->v[0] = "EVALSHA";
+	a->l[0] = 7;
+	a->v[1] = script_sha[sc];
+	a->l[1] = 40;
+	a->v[2] = nk;
+	a->l[2] = strlen(nk);
+	rc = rcmd(s, a, out);
+	if (rc == YH_ERR_NOT_FOUND) {
+		a->v[0] = "EVAL";
+		a->l[0] = 4;
+		a->v[1] = scripts[sc];
+		a->l[1] = strlen(scripts[sc]);
+		rc = rcmd(s, a, out);
+	}
+	return rc;
+}
+
+/* Starts an EVAL argument list (3 head slots filled by reval). */
+static void
+eval_init(struct rargs *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->n = 3;
+}
+
+/* ---- reply checks --------------------------------------------------------------------- */
+
+static bool
+is_arr(const redisReply *r, size_t min, size_t max)
+{
+	return r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= min &&
+	    r->elements <= max;
+}
+
+static bool
+is_str(const redisReply *r, size_t max)
+{
+	return r != NULL && r->type == REDIS_REPLY_STRING && r->len <= max &&
+	    memchr(r->str, '\0', r->len) == NULL;
+}
+
+static bool
+is_int(const redisReply *r)
+{
+	return r != NULL && r->type == REDIS_REPLY_INTEGER;
+}
+
+/* The integer status of a script's {status, ...} reply, or -1. */
+static long long
+status_of(const redisReply *r)
+{
+	return is_arr(r, 1, 8) && is_int(r->element[0]) ? r->element[0]->integer : -1;
+}
+
+/* A reply string as a new C string (max bytes), or NULL. */
+static char *
+str_dup(const redisReply *r, size_t max)
+{
+	char *p;
+
+	if (!is_str(r, max) || (p = malloc(r->len + 1)) == NULL)
+		return NULL;
+	memcpy(p, r->str, r->len);
+	p[r->len] = '\0';
+	return p;
+}
+
+/* Copies a reply string into dst (size bytes) when it fits. */
+static bool
+str_copy(const redisReply *r, char *dst, size_t size)
+{
+	if (!is_str(r, size - 1))
+		return false;
+	memcpy(dst, r->str, r->len);
+	dst[r->len] = '\0';
+	return true;
+}
+
+static bool
+str_i64(const redisReply *r, int64_t *v)
+{
+	char buf[24];
+
+	return str_copy(r, buf, sizeof(buf)) && yh_parse_i64(buf, INT64_MIN + 1, INT64_MAX, v) == 0;
+}
+
+/* Decodes a session hash (HGETALL pairs) into out. */
+static int
+parse_sess(const redisReply *h, const char *key, struct sess_info *out)
+{
+	bool have_j = false, have_seen = false, have_idle = false, have_aexp = false;
+	int64_t aexp = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!is_arr(h, 2, 2 * SESS_FIELDS_MAX) || h->elements % 2 != 0)
+		return YH_ERR_INVALID;
+	for (size_t i = 0; i < h->elements; i += 2) {
+		const redisReply *f = h->element[i], *v = h->element[i + 1];
+
+		if (!is_str(f, 2 + SESS_CLIENT_MAX) || !is_str(v, 4096))
+			return YH_ERR_INVALID;
+		if (f->len == 1 && f->str[0] == 'j') {
+			if (sess_attrs_parse(v->str, v->len, out) != 0)
+				return YH_ERR_INVALID;
+			have_j = true;
+		} else if (f->len == 4 && memcmp(f->str, "seen", 4) == 0) {
+			have_seen = str_i64(v, &out->seen_ms);
+		} else if (f->len == 4 && memcmp(f->str, "idle", 4) == 0) {
+			have_idle = str_i64(v, &out->idle_ms);
+		} else if (f->len == 4 && memcmp(f->str, "aexp", 4) == 0) {
+			have_aexp = str_i64(v, &aexp);
+		} else if (f->len > 2 && memcmp(f->str, "c:", 2) == 0 &&
+		    out->nclients < SESS_CLIENTS_MAX) {
+			memcpy(out->clients[out->nclients], f->str + 2, f->len - 2);
+			out->clients[out->nclients++][f->len - 2] = '\0';
+		}
+	}
+	if (!have_j || !have_seen || !have_idle || !have_aexp)
+		return YH_ERR_INVALID;
+	out->expires_ms = sess_rec_expiry(out->seen_ms, out->idle_ms, aexp);
+	return yh_strlcpy(out->key, key, sizeof(out->key)) == 0 ? 0 : YH_ERR_INVALID;
+}
+
+/* ---- sessions ------------------------------------------------------------------------- */
+
+static int64_t
+grace_ms(struct sess_store *s)
+{
+	return s->cfg.redis_grace_s * 1000;
+}
+
+/* How long a user index lives: past any of its sessions. */
+static int64_t
+uidx_ttl(struct sess_store *s)
+{
+	return s->cfg.absolute_timeout_s * 1000 + grace_ms(s);
+}
+
+static int
+rd_s_put(struct sess_store *s, const struct sess_info *rec)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	char *j;
+	int rc;
+
+	if ((j = sess_attrs_json(rec)) == NULL)
+		return YH_ERR_ALLOC;
+	eval_init(&a);
+	arg_key(s, &a, "s:", rec->key);
+	arg_key(s, &a, "z:", "sess");
+	arg_key(s, &a, "u:", rec->uid);
+	arg_s(&a, j);
+	arg_s(&a, rec->uid);
+	arg_i(&a, rec->seen_ms);
+	arg_i(&a, rec->idle_ms);
+	arg_i(&a, rec->created_ms + s->cfg.absolute_timeout_s * 1000);
+	arg_i(&a, rec->expires_ms);
+	arg_i(&a, rec->expires_ms + grace_ms(s));
+	arg_s(&a, rec->key);
+	arg_i(&a, uidx_ttl(s));
+	if ((rc = reval(s, SC_S_PUT, 3, &a, &r)) == 0)
+		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_EXISTS;
+	freeReplyObject(r);
+	free(j);
+	return rc;
+}
+
+static int
+rd_s_get(struct sess_store *s, const char *key, bool touch, int64_t now, struct sess_info *out)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	long long st;
+	int rc;
+
+	eval_init(&a);
+	arg_key(s, &a, "s:", key);
+	arg_key(s, &a, "z:", "sess");
+	arg_i(&a, now);
+	arg_s(&a, touch ? "1" : "0");
+	arg_i(&a, grace_ms(s));
+	arg_s(&a, key);
+	if ((rc = reval(s, SC_S_GET, 2, &a, &r)) != 0)
+		goto out;
+	st = status_of(r);
+	if (st == 0) {
+		rc = YH_ERR_NOT_FOUND;
+	} else if ((st == 1 || st == 2) && r->elements == 2) {
+		if (parse_sess(r->element[1], key, out) != 0) {
+			yh_error("redis: malformed session record");
+			rc = YH_ERR_INTERNAL;
+		} else if (st == 2)
+			rc = YH_ERR_EXPIRED;
+	} else {
+		rc = YH_ERR_INTERNAL;
+	}
+out:
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_s_take(struct sess_store *s, const char *key, bool only_expired, int64_t now,
+    struct sess_info *out)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	long long st;
+	int rc;
+
+	eval_init(&a);
+	arg_key(s, &a, "s:", key);
+	arg_key(s, &a, "z:", "sess");
+	arg_s(&a, only_expired ? "1" : "0");
+	arg_i(&a, now);
+	arg_s(&a, key);
+	if ((rc = reval(s, SC_S_TAKE, 2, &a, &r)) != 0)
+		goto out;
+	st = status_of(r);
+	if (st == 0)
+		rc = YH_ERR_NOT_FOUND;
+	else if (st == 3)
+		rc = YH_ERR_BUSY;
+	else if (st == 1 && r->elements == 2)
+		rc = parse_sess(r->element[1], key, out) == 0 ? 0 : YH_ERR_NOT_FOUND;
+	else
+		rc = YH_ERR_INTERNAL;
+out:
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_s_rotate(struct sess_store *s, const char *old_key, const struct sess_info *rec)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	char *j;
+	int rc;
+
+	if ((j = sess_attrs_json(rec)) == NULL)
+		return YH_ERR_ALLOC;
+	eval_init(&a);
+	arg_key(s, &a, "s:", old_key);
+	arg_key(s, &a, "s:", rec->key);
+	arg_key(s, &a, "z:", "sess");
+	arg_key(s, &a, "u:", rec->uid);
+	arg_s(&a, old_key);
+	arg_s(&a, rec->key);
+	arg_s(&a, j);
+	arg_i(&a, rec->seen_ms);
+	arg_i(&a, rec->expires_ms + grace_ms(s));
+	arg_i(&a, rec->expires_ms);
+	arg_i(&a, uidx_ttl(s));
+	if ((rc = reval(s, SC_S_ROTATE, 4, &a, &r)) == 0)
+		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 :
+		    r->integer == 0 ? YH_ERR_NOT_FOUND : YH_ERR_EXISTS;
+	freeReplyObject(r);
+	free(j);
+	return rc;
+}
+
+static int
+rd_s_add_client(struct sess_store *s, const char *key, const char *client_id)
+{
+	char field[2 + SESS_CLIENT_MAX + 1];
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	snprintf(field, sizeof(field), "c:%s", client_id);
+	eval_init(&a);
+	arg_key(s, &a, "s:", key);
+	arg_s(&a, field);
+	arg_i(&a, 5 + SESS_CLIENTS_MAX);
+	if ((rc = reval(s, SC_S_ADDCLIENT, 1, &a, &r)) == 0)
+		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 :
+		    r->integer == 0 ? YH_ERR_NOT_FOUND : YH_ERR_LIMIT;
+	freeReplyObject(r);
+	return rc;
+}
+
+/* SMEMBERS of P<kind><name> into out (items of size bytes, checked by ok). */
+static int
+rd_members(struct sess_store *s, const char *kind, const char *name, char *out, size_t size,
+    size_t max, size_t *n, bool (*ok)(const char *))
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	*n = 0;
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "SMEMBERS");
+	arg_key(s, &a, kind, name);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		rc = YH_ERR_INTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < r->elements && *n < max; i++) {
+		char *dst = out + *n * size;
+
+		if (str_copy(r->element[i], dst, size) && ok(dst))
+			(*n)++;
+	}
+out:
+	freeReplyObject(r);
+	return rc;
+}
+
+static bool
+key_ok(const char *k)
+{
+	return sess_key_ok(k);
+}
+
+static bool
+pubid_ok(const char *k)
+{
+	return sess_pubid_ok(k);
+}
+
+static int
+rd_s_user_keys(struct sess_store *s, const char *uid, char (*keys)[SESS_KEY_SIZE], size_t max,
+    size_t *n)
+{
+	return rd_members(s, "u:", uid, keys[0], SESS_KEY_SIZE, max, n, key_ok);
+}
+
+/* A command whose reply does not matter beyond success. */
+static int
+rd_simple(struct sess_store *s, struct rargs *a)
+{
+	redisReply *r = NULL;
+	int rc = rcmd(s, a, &r);
+
+	freeReplyObject(r);
+	return rc;
+}
+
+static void
+rd_s_user_unlink(struct sess_store *s, const char *uid, const char *key)
+{
+	struct rargs a;
+
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "SREM");
+	arg_key(s, &a, "u:", uid);
+	arg_s(&a, key);
+	(void)rd_simple(s, &a);
+}
+
+static int
+rd_s_expired_keys(struct sess_store *s, int64_t now, char (*keys)[SESS_KEY_SIZE], size_t max,
+    size_t *n)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	*n = 0;
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "ZRANGEBYSCORE");
+	arg_key(s, &a, "z:", "sess");
+	arg_s(&a, "-inf");
+	arg_i(&a, now);
+	arg_s(&a, "LIMIT");
+	arg_s(&a, "0");
+	arg_i(&a, (int64_t)max);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	if (r->type != REDIS_REPLY_ARRAY)
+		rc = YH_ERR_INTERNAL;
+	for (size_t i = 0; rc == 0 && i < r->elements && *n < max; i++)
+		if (str_copy(r->element[i], keys[*n], SESS_KEY_SIZE) && sess_key_ok(keys[*n]))
+			(*n)++;
+	freeReplyObject(r);
+	return rc;
+}
+
+/* ---- codes ---------------------------------------------------------------------------- */
+
+static int
+rd_code_put(struct sess_store *s, const char *key, const char *payload, int64_t ttl_ms)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	eval_init(&a);
+	arg_key(s, &a, "c:", key);
+	arg_s(&a, payload);
+	arg_i(&a, ttl_ms);
+	if ((rc = reval(s, SC_CODE_PUT, 1, &a, &r)) == 0)
+		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_EXISTS;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_code_take(struct sess_store *s, const char *key, const char *issued, char **payload,
+    char **prev_issued)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	long long st;
+	int rc;
+
+	*payload = NULL;
+	*prev_issued = NULL;
+	eval_init(&a);
+	arg_key(s, &a, "c:", key);
+	arg_s(&a, issued);
+	if ((rc = reval(s, SC_CODE_TAKE, 1, &a, &r)) != 0)
+		goto out;
+	st = status_of(r);
+	if (st == 0) {
+		rc = YH_ERR_NOT_FOUND;
+	} else if (st == 1 && r->elements == 2) {
+		rc = (*payload = str_dup(r->element[1], SESS_PAYLOAD_MAX)) != NULL ? 0 :
+		    YH_ERR_INTERNAL;
+	} else if (st == 2 && r->elements == 3) {
+		*payload = str_dup(r->element[1], SESS_PAYLOAD_MAX);
+		*prev_issued = str_dup(r->element[2], SESS_NAME_MAX);
+		rc = *payload != NULL && *prev_issued != NULL ? YH_ERR_REPLAY : YH_ERR_INTERNAL;
+	} else {
+		rc = YH_ERR_INTERNAL;
+	}
+out:
+	if (rc != 0 && rc != YH_ERR_REPLAY) {
+		free(*payload);
+		free(*prev_issued);
+		*payload = *prev_issued = NULL;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/* ---- refresh families ----------------------------------------------------------------- */
+
+static int
+rd_fam_put(struct sess_store *s, const struct sess_family *f, const char *payload,
+    int64_t ttl_ms, const char *token_key)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	char *j;
+	int rc;
+
+	if ((j = sess_family_json(f)) == NULL)
+		return YH_ERR_ALLOC;
+	eval_init(&a);
+	arg_key(s, &a, "rf:", f->id);
+	arg_key(s, &a, "rt:", token_key);
+	arg_key(s, &a, "uf:", f->uid);
+	arg_s(&a, j);
+	arg_s(&a, payload);
+	arg_s(&a, token_key);
+	arg_i(&a, ttl_ms);
+	arg_s(&a, f->id);
+	if ((rc = reval(s, SC_FAM_PUT, 3, &a, &r)) == 0)
+		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_EXISTS;
+	freeReplyObject(r);
+	free(j);
+	return rc;
+}
+
+/* Fills f from a family's id and attribute JSON reply strings. */
+static int
+fam_fill(const redisReply *id, const redisReply *j, struct sess_family *f)
+{
+	if (!str_copy(id, f->id, sizeof(f->id)) || !sess_pubid_ok(f->id) || !is_str(j, 1024) ||
+	    sess_family_parse(j->str, j->len, f) != 0)
+		return YH_ERR_INTERNAL;
+	return 0;
+}
+
+static int
+rt_step(struct sess_store *s, bool rotate, const char *key, const char *new_key,
+    struct sess_family *f, char **payload)
+{
+	char famkey[64];
+	struct rargs a;
+	redisReply *r = NULL;
+	long long st;
+	int rc;
+
+	if (payload != NULL)
+		*payload = NULL;
+	snprintf(famkey, sizeof(famkey), "%srf:", s->prefix);
+	eval_init(&a);
+	arg_key(s, &a, "rt:", key);
+	arg_key(s, &a, "rt:", rotate ? new_key : key);
+	arg_s(&a, rotate ? "rot" : "peek");
+	arg_s(&a, key);
+	arg_s(&a, rotate ? new_key : "");
+	arg_s(&a, famkey);
+	if ((rc = reval(s, SC_RT_STEP, 2, &a, &r)) != 0)
+		goto out;
+	st = status_of(r);
+	if (st == 0) {
+		rc = YH_ERR_NOT_FOUND;
+	} else if ((st == 2 || st == 3) && r->elements == 3) {
+		rc = fam_fill(r->element[1], r->element[2], f);
+		if (rc == 0)
+			rc = st == 2 ? YH_ERR_REPLAY : YH_ERR_DENIED;
+	} else if (st == 1 && r->elements == 4) {
+		rc = fam_fill(r->element[1], r->element[2], f);
+		if (rc == 0 && payload != NULL &&
+		    (*payload = str_dup(r->element[3], SESS_PAYLOAD_MAX)) == NULL)
+			rc = YH_ERR_INTERNAL;
+	} else {
+		rc = YH_ERR_INTERNAL;
+	}
+out:
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_rt_rotate(struct sess_store *s, const char *old_key, const char *new_key,
+    struct sess_family *f, char **payload)
+{
+	return rt_step(s, true, old_key, new_key, f, payload);
+}
+
+static int
+rd_rt_peek(struct sess_store *s, const char *key, struct sess_family *f, char **payload)
+{
+	return rt_step(s, false, key, NULL, f, payload);
+}
+
+static int
+rd_rt_family(struct sess_store *s, const char *key, char id[SESS_PUBID_SIZE])
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	id[0] = '\0';
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "GET");
+	arg_key(s, &a, "rt:", key);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	if (r->type == REDIS_REPLY_NIL)
+		rc = YH_ERR_NOT_FOUND;
+	else if (!str_copy(r, id, SESS_PUBID_SIZE) || !sess_pubid_ok(id))
+		rc = YH_ERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_fam_get(struct sess_store *s, const char *id, struct sess_family *f)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "HGET");
+	arg_key(s, &a, "rf:", id);
+	arg_s(&a, "j");
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	if (r->type == REDIS_REPLY_NIL)
+		rc = YH_ERR_NOT_FOUND;
+	else if (!is_str(r, 1024) || sess_family_parse(r->str, r->len, f) != 0 ||
+	    yh_strlcpy(f->id, id, sizeof(f->id)) != 0)
+		rc = YH_ERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_fam_revoke(struct sess_store *s, const char *id)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	eval_init(&a);
+	arg_key(s, &a, "rf:", id);
+	if ((rc = reval(s, SC_FAM_REVOKE, 1, &a, &r)) == 0)
+		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_NOT_FOUND;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_fam_user(struct sess_store *s, const char *uid, char (*ids)[SESS_PUBID_SIZE], size_t max,
+    size_t *n)
+{
+	return rd_members(s, "uf:", uid, ids[0], SESS_PUBID_SIZE, max, n, pubid_ok);
+}
+
+/* ---- nonces --------------------------------------------------------------------------- */
+
+static int
+rd_nonce_put(struct sess_store *s, const char *key, const char *purpose, int64_t ttl_ms)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "SET");
+	arg_key(s, &a, "n:", key);
+	arg_s(&a, purpose);
+	arg_s(&a, "PX");
+	arg_i(&a, ttl_ms);
+	arg_s(&a, "NX");
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	rc = r->type == REDIS_REPLY_NIL ? YH_ERR_EXISTS : r->type == REDIS_REPLY_STATUS ? 0 :
+	    YH_ERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_nonce_take(struct sess_store *s, const char *key, char *purpose, size_t size)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	purpose[0] = '\0';
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "GETDEL");
+	arg_key(s, &a, "n:", key);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	if (r->type == REDIS_REPLY_NIL)
+		rc = YH_ERR_NOT_FOUND;
+	else if (!str_copy(r, purpose, size))
+		rc = YH_ERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
+}
+
+/* ---- counters and locks --------------------------------------------------------------- */
+
+static int
+rd_cnt_incr(struct sess_store *s, const char *key, int64_t window_ms, int64_t *n)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	*n = 0;
+	eval_init(&a);
+	arg_key(s, &a, "k:", key);
+	arg_i(&a, window_ms);
+	if ((rc = reval(s, SC_CNT_INCR, 1, &a, &r)) == 0) {
+		if (is_int(r))
+			*n = r->integer;
+		else
+			rc = YH_ERR_INTERNAL;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_cnt_get(struct sess_store *s, const char *key, int64_t *n)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	*n = 0;
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "GET");
+	arg_key(s, &a, "k:", key);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	if (r->type != REDIS_REPLY_NIL && !str_i64(r, n))
+		rc = YH_ERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_del(struct sess_store *s, const char *kind, const char *key)
+{
+	struct rargs a;
+
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "DEL");
+	arg_key(s, &a, kind, key);
+	return rd_simple(s, &a);
+}
+
+static int
+rd_cnt_del(struct sess_store *s, const char *key)
+{
+	return rd_del(s, "k:", key);
+}
+
+static int
+rd_lock_set(struct sess_store *s, const char *key, int64_t ms)
+{
+	struct rargs a;
+
+	if (ms <= 0)
+		return rd_del(s, "l:", key);
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "SET");
+	arg_key(s, &a, "l:", key);
+	arg_s(&a, "1");
+	arg_s(&a, "PX");
+	arg_i(&a, ms);
+	return rd_simple(s, &a);
+}
+
+static int
+rd_lock_ttl(struct sess_store *s, const char *key, int64_t *ms)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	*ms = 0;
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "PTTL");
+	arg_key(s, &a, "l:", key);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	if (!is_int(r))
+		rc = YH_ERR_INTERNAL;
+	else if (r->integer == -1)
+		*ms = INT64_MAX / 2;     /* a lock without expiry: locked until removed */
+	else if (r->integer > 0)
+		*ms = r->integer;
+	freeReplyObject(r);
+	return rc;
+}
+
+/* ---- events ----------------------------------------------------------------------------- */
+
+static const char *
+type_name(enum sess_event_type t)
+{
+	return t == SESS_EV_ENDED ? "end" : t == SESS_EV_CHANGED ? "chg" : "resync";
+}
+
+static void
+rd_publish(struct sess_store *s, const struct sess_event *ev)
+{
+	struct rds *rd = s->be;
+	struct rargs a;
+	json_t *o;
+	char *msg = NULL;
+
+	o = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "n", s->node, "t", type_name(ev->type),
+	    "r", (int)ev->reason, "k", ev->key, "nk", ev->new_key != NULL ? ev->new_key : "",
+	    "s", ev->sid, "u", ev->uid);
+	if (o == NULL || (msg = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		return;
+	}
+	json_decref(o);
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "PUBLISH");
+	arg_s(&a, rd->chan);
+	arg_s(&a, msg);
+	if (rd_simple(s, &a) != 0)
+		yh_warn("redis: session event not published (other nodes learn it on access)");
+	free(msg);
+}
+
+static const char *
+jstr(json_t *o, const char *name, size_t max)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!json_is_string(v) || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return json_string_value(v);
+}
+
+/* Parses one pub/sub message and hands it to the handler (unless it is our own). */
+static void
+deliver_message(struct sess_store *s, const char *msg, size_t len)
+{
+	struct sess_event ev = { 0 };
+	json_error_t jerr;
+	json_t *o, *r;
+	const char *node, *type, *nk;
+
+	if (len > MSG_MAX || (o = json_loadb(msg, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		return;
+	node = jstr(o, "n", SESS_PUBID_SIZE);
+	type = jstr(o, "t", 8);
+	ev.key = jstr(o, "k", SESS_KEY_SIZE);
+	nk = jstr(o, "nk", SESS_KEY_SIZE);
+	ev.sid = jstr(o, "s", SESS_PUBID_SIZE);
+	ev.uid = jstr(o, "u", SESS_UID_MAX);
+	r = json_object_get(o, "r");
+	if (node == NULL || type == NULL || ev.key == NULL || nk == NULL || ev.sid == NULL ||
+	    ev.uid == NULL || !json_is_integer(r) || json_integer_value(r) < 0 ||
+	    json_integer_value(r) > SESS_CHANGED_ROTATED || !sess_key_ok(ev.key))
+		goto out;
+	if (strcmp(node, s->node) == 0)
+		goto out;
+	if (strcmp(type, "end") == 0) {
+		ev.type = SESS_EV_ENDED;
+	} else if (strcmp(type, "chg") == 0 && sess_key_ok(nk)) {
+		ev.type = SESS_EV_CHANGED;
+		ev.new_key = nk;
+	} else {
+		goto out;
+	}
+	ev.reason = (enum sess_reason)json_integer_value(r);
+	sess_deliver_remote(s, &ev);
+out:
+	json_decref(o);
+}
+
+static void
+handle_pubsub_reply(struct sess_store *s, const redisReply *r)
+{
+	if (!is_arr(r, 3, 3) || !is_str(r->element[0], 16) || !is_str(r->element[2], MSG_MAX))
+		return;
+	if (r->element[0]->len == 7 && memcmp(r->element[0]->str, "message", 7) == 0)
+		deliver_message(s, r->element[2]->str, r->element[2]->len);
+}
+
+/* Connects and subscribes; NULL on failure. */
+static redisContext *
+subscribe(struct sess_store *s)
+{
+	struct rds *rd = s->be;
+	redisContext *c = connect_ctx(s);
+	redisReply *r;
+
+	if (c == NULL)
+		return NULL;
+	r = redisCommand(c, "SUBSCRIBE %s", rd->chan);
+	if (r == NULL || !is_arr(r, 3, 3)) {
+		freeReplyObject(r);
+		redisFree(c);
+		return NULL;
+	}
+	freeReplyObject(r);
+	return c;
+}
+
+/* Waits up to ms for the stop signal; true when stopping. */
+static bool
+sub_wait(struct rds *rd, int fd, int ms, bool *readable)
+{
+	struct pollfd p[2] = { { .fd = rd->wake[0], .events = POLLIN },
+		{ .fd = fd, .events = POLLIN } };
+
+	*readable = false;
+	if (poll(p, fd >= 0 ? 2 : 1, ms) > 0) {
+		if (p[0].revents != 0)
+			return true;
+		*readable = fd >= 0 && p[1].revents != 0;
+	}
+	return atomic_load(&rd->stop);
+}
+
+static void
+sub_first_done(struct rds *rd)
+{
+	pthread_mutex_lock(&rd->sub_lock);
+	rd->sub_tried = true;
+	pthread_cond_broadcast(&rd->sub_cond);
+	pthread_mutex_unlock(&rd->sub_lock);
+}
+
+static void *
+sub_main(void *arg)
+{
+	struct sess_store *s = arg;
+	struct rds *rd = s->be;
+	redisContext *c = NULL;
+	bool first = true, readable;
+
+	while (!atomic_load(&rd->stop)) {
+		void *reply = NULL;
+
+		if (c == NULL) {
+			c = subscribe(s);
+			if (first)
+				sub_first_done(rd);
+			if (c == NULL) {
+				first = false;
+				if (sub_wait(rd, -1, RETRY_MS, &readable))
+					break;
+				continue;
+			}
+			if (!first) {
+				struct sess_event ev = { .type = SESS_EV_RESYNC, .key = "",
+					.sid = "", .uid = "" };
+
+				yh_info("redis: session events resubscribed");
+				sess_deliver_remote(s, &ev);
+			}
+			first = false;
+		}
+		if (redisGetReplyFromReader(c, &reply) != REDIS_OK) {
+			redisFree(c);
+			c = NULL;
+			continue;
+		}
+		if (reply != NULL) {
+			handle_pubsub_reply(s, reply);
+			freeReplyObject(reply);
+			continue;
+		}
+		if (sub_wait(rd, c->fd, 1000, &readable))
+			break;
+		if (readable && redisBufferRead(c) != REDIS_OK) {
+			yh_warn("redis: event subscription lost; reconnecting");
+			redisFree(c);
+			c = NULL;
+		}
+	}
+	if (first)
+		sub_first_done(rd);
+	redisFree(c);
+	return NULL;
+}
+
+/* ---- open / close ------------------------------------------------------------------------ */
+
+static void
+rd_close(struct sess_store *s)
+{
+	struct rds *rd = s->be;
+
+	if (rd == NULL)
+		return;
+	if (rd->sub_running) {
+		atomic_store(&rd->stop, true);
+		if (write(rd->wake[1], "x", 1) < 0)
+			yh_warn("redis: cannot wake the subscriber: %s", strerror(errno));
+		pthread_join(rd->sub, NULL);
+	}
+	if (rd->wake[0] >= 0)
+		close(rd->wake[0]);
+	if (rd->wake[1] >= 0)
+		close(rd->wake[1]);
+	for (unsigned i = 0; rd->pool != NULL && i < rd->n; i++) {
+		if (rd->pool[i].c != NULL)
+			redisFree(rd->pool[i].c);
+		pthread_mutex_destroy(&rd->pool[i].lock);
+	}
+	pthread_mutex_destroy(&rd->sub_lock);
+	pthread_cond_destroy(&rd->sub_cond);
+	free(rd->pool);
+	free(rd);
+	s->be = NULL;
+}
+
+static int
+rd_open(struct sess_store *s)
+{
+	struct rds *rd;
+	int64_t deadline;
+
+	pthread_once(&script_once, scripts_hash);
+	if ((rd = calloc(1, sizeof(*rd))) == NULL)
+		return YH_ERR_ALLOC;
+	s->be = rd;
+	rd->wake[0] = rd->wake[1] = -1;
+	pthread_mutex_init(&rd->sub_lock, NULL);
+	pthread_cond_init(&rd->sub_cond, NULL);
+	snprintf(rd->chan, sizeof(rd->chan), "%sevents", s->prefix);
+	if ((rd->pool = calloc(s->cfg.redis_pool, sizeof(*rd->pool))) == NULL) {
+		rd_close(s);
+		return YH_ERR_ALLOC;
+	}
+	rd->n = s->cfg.redis_pool;
+	for (unsigned i = 0; i < rd->n; i++)
+		pthread_mutex_init(&rd->pool[i].lock, NULL);
+	if (pipe2(rd->wake, O_CLOEXEC) != 0) {
+		rd->wake[0] = rd->wake[1] = -1;
+		rd_close(s);
+		return YH_ERR_INTERNAL;
+	}
+	if (s->cfg.on_event != NULL) {
+		if (pthread_create(&rd->sub, NULL, sub_main, s) != 0) {
+			rd_close(s);
+			return YH_ERR_INTERNAL;
+		}
+		rd->sub_running = true;
+		/* wait (bounded) for the first subscription so no early event is missed */
+		deadline = yh_mono_ms() + 4 * s->cfg.redis_timeout_ms;
+		pthread_mutex_lock(&rd->sub_lock);
+		while (!rd->sub_tried && yh_mono_ms() < deadline) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 20 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&rd->sub_cond, &rd->sub_lock, &ts);
+		}
+		pthread_mutex_unlock(&rd->sub_lock);
+	}
+	return 0;
+}
+
+static int
+rd_ping(struct sess_store *s)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "PING");
+	if ((rc = rcmd(s, &a, &r)) == 0 && r->type != REDIS_REPLY_STATUS)
+		rc = YH_ERR_UNAVAILABLE;
+	freeReplyObject(r);
+	return rc;
+}
+
+const struct sess_ops sess_redis_ops = {
+	.name = "redis",
+	.open = rd_open,
+	.close = rd_close,
+	.ping = rd_ping,
+	.s_put = rd_s_put,
+	.s_get = rd_s_get,
+	.s_take = rd_s_take,
+	.s_rotate = rd_s_rotate,
+	.s_add_client = rd_s_add_client,
+	.s_user_keys = rd_s_user_keys,
+	.s_user_unlink = rd_s_user_unlink,
+	.s_expired_keys = rd_s_expired_keys,
+	.purge = NULL,
+	.code_put = rd_code_put,
+	.code_take = rd_code_take,
+	.fam_put = rd_fam_put,
+	.rt_rotate = rd_rt_rotate,
+	.rt_peek = rd_rt_peek,
+	.rt_family = rd_rt_family,
+	.fam_get = rd_fam_get,
+	.fam_revoke = rd_fam_revoke,
+	.fam_user = rd_fam_user,
+	.nonce_put = rd_nonce_put,
+	.nonce_take = rd_nonce_take,
+	.cnt_incr = rd_cnt_incr,
+	.cnt_get = rd_cnt_get,
+	.cnt_del = rd_cnt_del,
+	.lock_set = rd_lock_set,
+	.lock_ttl = rd_lock_ttl,
+	.publish = rd_publish,
+};

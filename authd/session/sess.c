@@ -1,0 +1,1273 @@
+/*
+ * The session store's shared logic: configuration, ids and their hashes, validation,
+ * events, the sweep thread, and the public calls composed from the backend ops.
+ */
+#define _GNU_SOURCE
+#define YH_SESS_INTERNAL
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "common/metrics.h"
+#include "authd/session/sess.h"
+#include "common/b64.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+
+#define PUBID_BYTES 16
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+bool
+sess_str_ok(const char *str, size_t max)
+{
+	size_t n;
+
+	if (str == NULL)
+		return false;
+	n = strnlen(str, max + 1);
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)str[i] < 0x20 || str[i] == 0x7f)
+			return false;
+	return true;
+}
+
+bool
+sess_key_ok(const char *key)
+{
+	if (key == NULL || strnlen(key, SESS_KEY_SIZE) != SESS_KEY_SIZE - 1)
+		return false;
+	for (size_t i = 0; i < SESS_KEY_SIZE - 1; i++)
+		if (!((key[i] >= '0' && key[i] <= '9') || (key[i] >= 'a' && key[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static bool
+b64url_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '_';
+}
+
+bool
+sess_pubid_ok(const char *id)
+{
+	if (id == NULL || strnlen(id, SESS_PUBID_SIZE) != SESS_PUBID_SIZE - 1)
+		return false;
+	for (size_t i = 0; i < SESS_PUBID_SIZE - 1; i++)
+		if (!b64url_char(id[i]))
+			return false;
+	return true;
+}
+
+/* Hex SHA-256 of n bytes into key. */
+static int
+hash_hex(const void *p, size_t n, char key[SESS_KEY_SIZE])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return YH_ERR_CRYPTO;
+	yh_hex_encode(md, 32, key);
+	return 0;
+}
+
+/* A new random token and its key. */
+static int
+token_new(char token[SESS_TOKEN_SIZE], char key[SESS_KEY_SIZE])
+{
+	unsigned char raw[SESS_TOKEN_BYTES];
+	int rc;
+
+	token[0] = '\0';
+	if ((rc = yh_random(raw, sizeof(raw))) != 0)
+		return rc;
+	yh_b64url_encode(raw, sizeof(raw), token);
+	rc = hash_hex(raw, sizeof(raw), key);
+	yh_wipe(raw, sizeof(raw));
+	if (rc != 0)
+		yh_wipe(token, SESS_TOKEN_SIZE);
+	return rc;
+}
+
+/*
+ * The key of a token handed back by a client, bound to bind ("" for none): hex SHA-256 of
+ * the token's 32 bytes followed by bind (at most SESS_CLIENT_MAX bytes). Unbound keys are
+ * the SHA-256 of the token alone. YH_ERR_NOT_FOUND when the token is malformed.
+ */
+static int
+token_key_bound(const char *token, const char *bind, char key[SESS_KEY_SIZE])
+{
+	unsigned char buf[SESS_TOKEN_BYTES + SESS_CLIENT_MAX];
+	size_t len = 0, n = strnlen(bind, SESS_CLIENT_MAX + 1);
+	int rc = YH_ERR_NOT_FOUND;
+
+	key[0] = '\0';
+	if (token == NULL || strnlen(token, SESS_TOKEN_SIZE) != SESS_TOKEN_SIZE - 1 ||
+	    n > SESS_CLIENT_MAX)
+		return YH_ERR_NOT_FOUND;
+	if (yh_b64url_decode(token, SESS_TOKEN_SIZE - 1, buf, SESS_TOKEN_BYTES, &len) == 0 &&
+	    len == SESS_TOKEN_BYTES) {
+		memcpy(buf + SESS_TOKEN_BYTES, bind, n);
+		rc = hash_hex(buf, SESS_TOKEN_BYTES + n, key);
+	}
+	yh_wipe(buf, sizeof(buf));
+	return rc;
+}
+
+/* The key of a token handed back by a client; YH_ERR_NOT_FOUND when malformed. */
+static int
+token_key(const char *token, char key[SESS_KEY_SIZE])
+{
+	return token_key_bound(token, "", key);
+}
+
+static int
+pubid_new(char id[SESS_PUBID_SIZE])
+{
+	unsigned char raw[PUBID_BYTES];
+	int rc;
+
+	id[0] = '\0';
+	if ((rc = yh_random(raw, sizeof(raw))) != 0)
+		return rc;
+	yh_b64url_encode(raw, sizeof(raw), id);
+	return 0;
+}
+
+int
+sess_family_id_new(char id[SESS_PUBID_SIZE])
+{
+	return pubid_new(id);
+}
+
+/* The key of a counter or lock name. */
+static int
+name_key(const char *name, char key[SESS_KEY_SIZE])
+{
+	key[0] = '\0';
+	if (!sess_str_ok(name, SESS_NAME_MAX))
+		return YH_ERR_INVALID;
+	return hash_hex(name, strlen(name), key);
+}
+
+int64_t
+sess_rec_expiry(int64_t seen_ms, int64_t idle_ms, int64_t aexp_ms)
+{
+	int64_t idle_exp = seen_ms + idle_ms;
+
+	return idle_exp < aexp_ms ? idle_exp : aexp_ms;
+}
+
+int64_t
+sess_touch_gran(int64_t idle_ms)
+{
+	int64_t g = idle_ms / 20;
+
+	return g > 60000 ? 60000 : g;
+}
+
+/* Copies a string that the caller validated or that may be cut (ua). */
+static void
+copy_cut(char *dst, size_t dstsz, const char *src)
+{
+	size_t n;
+
+	dst[0] = '\0';
+	if (src == NULL)
+		return;
+	n = strnlen(src, dstsz - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = '?';
+}
+
+static bool
+amr_ok(const char *v)
+{
+	if (!sess_str_ok(v, SESS_AMR_LEN - 1))
+		return false;
+	for (const char *p = v; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		    *p == '-'))
+			return false;
+	return true;
+}
+
+static int
+auth_check(const struct sess_auth *a)
+{
+	if (a == NULL || !sess_str_ok(a->uid, SESS_UID_MAX) || a->loa < 0 || a->loa > 4 ||
+	    a->namr > SESS_AMR_MAX || (a->namr > 0 && a->amr == NULL) || a->auth_time < 0)
+		return YH_ERR_INVALID;
+	for (size_t i = 0; i < a->namr; i++)
+		if (!amr_ok(a->amr[i]))
+			return YH_ERR_INVALID;
+	if (a->addr != NULL && strnlen(a->addr, SESS_ADDR_MAX + 1) > SESS_ADDR_MAX)
+		return YH_ERR_INVALID;
+	return 0;
+}
+
+/* Adds the amr values of a to rec (a set; the cap drops extras). */
+static void
+amr_merge(struct sess_info *rec, const struct sess_auth *a)
+{
+	for (size_t i = 0; i < a->namr; i++) {
+		bool have = false;
+
+		for (size_t j = 0; j < rec->namr; j++)
+			if (strcmp(rec->amr[j], a->amr[i]) == 0)
+				have = true;
+		if (!have && rec->namr < SESS_AMR_MAX)
+			copy_cut(rec->amr[rec->namr++], SESS_AMR_LEN, a->amr[i]);
+	}
+}
+
+/* ---- events ------------------------------------------------------------------------ */
+
+static void
+emit(struct sess_store *s, enum sess_event_type type, enum sess_reason why,
+    const struct sess_info *rec, const char *new_key)
+{
+	struct sess_event ev = {
+		.type = type, .reason = why, .key = rec->key, .new_key = new_key,
+		.sid = rec->sid, .uid = rec->uid, .origin = true, .info = rec,
+	};
+
+	if (type == SESS_EV_ENDED && why >= SESS_END_LOGOUT && why <= SESS_END_EVICTED) {
+		mx_counter_add(s->mx.ended[why], 1);
+		mx_gauge_add(s->mx.active, -1);
+	} else if (type == SESS_EV_CHANGED) {
+		mx_counter_add(s->mx.reauth, 1);
+	}
+	if (s->cfg.on_event != NULL)
+		s->cfg.on_event(s->cfg.event_ctx, &ev);
+	if (s->ops->publish != NULL)
+		s->ops->publish(s, &ev);
+}
+
+void
+sess_deliver_remote(struct sess_store *s, const struct sess_event *ev)
+{
+	if (s->cfg.on_event != NULL)
+		s->cfg.on_event(s->cfg.event_ctx, ev);
+}
+
+/* ---- JSON forms (Redis) --------------------------------------------------------------- */
+
+char *
+sess_attrs_json(const struct sess_info *rec)
+{
+	json_t *o, *amr;
+	char *out = NULL;
+
+	amr = json_array();
+	for (size_t i = 0; amr != NULL && i < rec->namr; i++)
+		json_array_append_new(amr, json_string(rec->amr[i]));
+	o = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o*,s:s,s:s}", "sid", rec->sid, "uid", rec->uid,
+	    "ct", (json_int_t)rec->created_ms, "at", (json_int_t)rec->auth_time, "loa",
+	    rec->loa, "amr", amr, "ua", rec->ua, "ip", rec->addr);
+	if (o != NULL)
+		out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
+}
+
+/* Copies a JSON string member into dst if it fits and passes the check. */
+static int
+json_str(json_t *o, const char *name, char *dst, size_t dstsz, bool required)
+{
+	json_t *v = json_object_get(o, name);
+	size_t n;
+
+	dst[0] = '\0';
+	if (v == NULL && !required)
+		return 0;
+	if (!json_is_string(v))
+		return YH_ERR_INVALID;
+	n = json_string_length(v);
+	if (n >= dstsz || strlen(json_string_value(v)) != n)
+		return YH_ERR_INVALID;
+	memcpy(dst, json_string_value(v), n + 1);
+	return 0;
+}
+
+int
+sess_attrs_parse(const char *json, size_t len, struct sess_info *rec)
+{
+	json_t *o = NULL, *amr, *v;
+	json_error_t jerr;
+	int rc = YH_ERR_INVALID;
+
+	if (len > 4096)
+		return YH_ERR_TOO_LONG;
+	if ((o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    !json_is_object(o))
+		goto out;
+	if (json_str(o, "sid", rec->sid, sizeof(rec->sid), true) != 0 ||
+	    json_str(o, "uid", rec->uid, sizeof(rec->uid), true) != 0 ||
+	    json_str(o, "ua", rec->ua, sizeof(rec->ua), false) != 0 ||
+	    json_str(o, "ip", rec->addr, sizeof(rec->addr), false) != 0)
+		goto out;
+	if (!json_is_integer(v = json_object_get(o, "ct")))
+		goto out;
+	rec->created_ms = json_integer_value(v);
+	if (!json_is_integer(v = json_object_get(o, "at")))
+		goto out;
+	rec->auth_time = json_integer_value(v);
+	if (!json_is_integer(v = json_object_get(o, "loa")) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 4)
+		goto out;
+	rec->loa = (int)json_integer_value(v);
+	rec->namr = 0;
+	amr = json_object_get(o, "amr");
+	if (amr != NULL) {
+		if (!json_is_array(amr) || json_array_size(amr) > SESS_AMR_MAX)
+			goto out;
+		for (size_t i = 0; i < json_array_size(amr); i++) {
+			v = json_array_get(amr, i);
+			if (!json_is_string(v) || !amr_ok(json_string_value(v)))
+				goto out;
+			copy_cut(rec->amr[rec->namr++], SESS_AMR_LEN, json_string_value(v));
+		}
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+char *
+sess_family_json(const struct sess_family *f)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s}", "uid", f->uid, "cid", f->client_id, "sid", f->sid);
+	char *out = NULL;
+
+	if (o != NULL)
+		out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
+}
+
+int
+sess_family_parse(const char *json, size_t len, struct sess_family *f)
+{
+	json_t *o = NULL;
+	json_error_t jerr;
+	int rc = YH_ERR_INVALID;
+
+	if (len > 1024)
+		return YH_ERR_TOO_LONG;
+	if ((o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    !json_is_object(o))
+		goto out;
+	if (json_str(o, "uid", f->uid, sizeof(f->uid), true) != 0 ||
+	    json_str(o, "cid", f->client_id, sizeof(f->client_id), true) != 0 ||
+	    json_str(o, "sid", f->sid, sizeof(f->sid), false) != 0)
+		goto out;
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+/* ---- open / close / sweep ------------------------------------------------------------- */
+
+void
+sess_config_defaults(struct sess_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->backend = SESS_BACKEND_MEMORY;
+	c->idle_timeout_s = 1800;
+	c->absolute_timeout_s = 8 * 3600;
+	c->max_per_user = 32;
+	c->sweep_interval_ms = 30000;
+	c->max_entries = 1000000;
+	c->shards = 16;
+	c->redis_host = "127.0.0.1";
+	c->redis_port = 6379;
+	c->prefix = "yh:";
+	c->redis_timeout_ms = 500;
+	c->redis_pool = 4;
+	c->redis_grace_s = 120;
+}
+
+static bool
+prefix_ok(const char *p)
+{
+	size_t n = p == NULL ? 0 : strnlen(p, 33);
+
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(b64url_char(p[i]) || p[i] == ':' || p[i] == '.'))
+			return false;
+	return true;
+}
+
+static int
+config_check(const struct sess_config *c)
+{
+	if (c->idle_timeout_s < 1 || c->idle_timeout_s > 30 * 86400 ||
+	    c->absolute_timeout_s < 1 || c->absolute_timeout_s > 365 * 86400 ||
+	    c->max_per_user < 1 || c->max_per_user > SESS_LIST_MAX || c->sweep_interval_ms < 0)
+		return YH_ERR_CONFIG;
+	if (c->backend == SESS_BACKEND_MEMORY)
+		return (c->shards >= 1 && c->shards <= 1024 && c->max_entries >= c->shards) ?
+		    0 : YH_ERR_CONFIG;
+	if (c->backend != SESS_BACKEND_REDIS)
+		return YH_ERR_CONFIG;
+	if (!sess_str_ok(c->redis_host, 255) || c->redis_port < 1 || c->redis_port > 65535 ||
+	    !prefix_ok(c->prefix) || c->redis_timeout_ms < 10 || c->redis_timeout_ms > 60000 ||
+	    c->redis_pool < 1 || c->redis_pool > 64 || c->redis_grace_s < 0 ||
+	    c->redis_db < 0 || c->redis_db > 1000 ||
+	    (c->redis_password != NULL && !sess_str_ok(c->redis_password, 512)))
+		return YH_ERR_CONFIG;
+	return 0;
+}
+
+static void *
+sweeper_main(void *arg)
+{
+	struct sess_store *s = arg;
+
+	pthread_mutex_lock(&s->stop_lock);
+	while (!s->stopping) {
+		struct timespec ts;
+		int64_t ms = s->cfg.sweep_interval_ms;
+		size_t n;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&s->stop_cond, &s->stop_lock, &ts) != ETIMEDOUT)
+			continue;
+		pthread_mutex_unlock(&s->stop_lock);
+		if (sess_sweep(s, &n) == 0 && n > 0)
+			yh_debug("session sweep ended %zu expired sessions", n);
+		pthread_mutex_lock(&s->stop_lock);
+	}
+	pthread_mutex_unlock(&s->stop_lock);
+	return NULL;
+}
+
+static int
+dup_opt(const char *src, char **dst)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return 0;
+	return (*dst = strdup(src)) == NULL ? YH_ERR_ALLOC : 0;
+}
+
+/* The store's series in cfg.metrics (none without a registry). */
+static int
+metrics_setup(struct sess_store *s)
+{
+	static const char *const reasons[] = {
+		[SESS_END_LOGOUT] = "logout", [SESS_END_EXPIRED] = "expired",
+		[SESS_END_USER] = "user", [SESS_END_ADMIN] = "admin",
+		[SESS_END_EVICTED] = "evicted",
+	};
+	struct mx_registry *m = s->cfg.metrics;
+	char label[32];
+	int rc;
+
+	if (m == NULL)
+		return 0;
+	if ((rc = mx_counter_get(m, "yh_sessions_created_total", "login sessions created by "
+	    "this process", NULL, &s->mx.created)) != 0 ||
+	    (rc = mx_counter_get(m, "yh_sessions_reauth_total", "sessions re-authenticated "
+	    "(step-up, new id) by this process", NULL, &s->mx.reauth)) != 0)
+		return rc;
+	for (int r = SESS_END_LOGOUT; r <= SESS_END_EVICTED; r++) {
+		snprintf(label, sizeof(label), "reason=\"%s\"", reasons[r]);
+		if ((rc = mx_counter_get(m, "yh_sessions_ended_total", "sessions ended by this "
+		    "process, by reason", label, &s->mx.ended[r])) != 0)
+			return rc;
+	}
+	/* Only the memory backend knows the live count; Redis is shared by many processes. */
+	if (s->cfg.backend == SESS_BACKEND_MEMORY)
+		rc = mx_gauge_get(m, "yh_sessions_active", "login sessions held in memory",
+		    NULL, &s->mx.active);
+	return rc;
+}
+
+int
+sess_open(const struct sess_config *c, struct sess_store **out)
+{
+	struct sess_store *s = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = config_check(c)) != 0)
+		return rc;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return YH_ERR_ALLOC;
+	s->cfg = *c;
+	pthread_mutex_init(&s->stop_lock, NULL);
+	pthread_cond_init(&s->stop_cond, NULL);
+	s->ops = c->backend == SESS_BACKEND_REDIS ? &sess_redis_ops : &sess_mem_ops;
+	if ((rc = dup_opt(c->redis_host, &s->host)) != 0 ||
+	    (rc = dup_opt(c->redis_password, &s->password)) != 0 ||
+	    (rc = dup_opt(c->prefix, &s->prefix)) != 0 || (rc = pubid_new(s->node)) != 0)
+		goto out;
+	s->cfg.redis_host = s->host;
+	s->cfg.redis_password = s->password;
+	s->cfg.prefix = s->prefix;
+	if ((rc = metrics_setup(s)) != 0 || (rc = s->ops->open(s)) != 0)
+		goto out;
+	if (c->sweep_interval_ms > 0) {
+		if (pthread_create(&s->sweeper, NULL, sweeper_main, s) != 0) {
+			rc = YH_ERR_INTERNAL;
+			goto out;
+		}
+		s->sweeper_running = true;
+	}
+	*out = s;
+	s = NULL;
+out:
+	sess_close(s);
+	return rc;
+}
+
+void
+sess_close(struct sess_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->sweeper_running) {
+		pthread_mutex_lock(&s->stop_lock);
+		s->stopping = true;
+		pthread_cond_broadcast(&s->stop_cond);
+		pthread_mutex_unlock(&s->stop_lock);
+		pthread_join(s->sweeper, NULL);
+	}
+	if (s->be != NULL)
+		s->ops->close(s);
+	pthread_mutex_destroy(&s->stop_lock);
+	pthread_cond_destroy(&s->stop_cond);
+	yh_strfree_secret(s->password);
+	free(s->host);
+	free(s->prefix);
+	free(s);
+}
+
+int
+sess_check(void *ctx, char *reason, size_t reasonsz)
+{
+	struct sess_store *s = ctx;
+	int rc = s->ops->ping(s);
+
+	if (reasonsz > 0)
+		snprintf(reason, reasonsz, "%s", rc == 0 ? "ok" : yh_strerror(rc));
+	return rc;
+}
+
+/* Ends an expired session if it still is (exactly one caller wins), with its event. */
+static int
+claim_expired(struct sess_store *s, const char *key, int64_t now)
+{
+	struct sess_info rec;
+	int rc;
+
+	if ((rc = s->ops->s_take(s, key, true, now, &rec)) != 0)
+		return rc;
+	s->ops->s_user_unlink(s, rec.uid, rec.key);
+	emit(s, SESS_EV_ENDED, SESS_END_EXPIRED, &rec, NULL);
+	return 0;
+}
+
+int
+sess_sweep(struct sess_store *s, size_t *n)
+{
+	char (*keys)[SESS_KEY_SIZE] = NULL;
+	size_t got = 0, ended = 0;
+	int64_t now = yh_now_ms();
+	int rc = 0;
+
+	if (n != NULL)
+		*n = 0;
+	if ((keys = calloc(SESS_SWEEP_BATCH, sizeof(*keys))) == NULL)
+		return YH_ERR_ALLOC;
+	if (s->ops->purge != NULL)
+		s->ops->purge(s, now);
+	for (int round = 0; round < 64; round++) {
+		if ((rc = s->ops->s_expired_keys(s, now, keys, SESS_SWEEP_BATCH, &got)) != 0)
+			break;
+		for (size_t i = 0; i < got; i++) {
+			int r = claim_expired(s, keys[i], now);
+
+			if (r == 0)
+				ended++;
+			else if (r == YH_ERR_UNAVAILABLE) {
+				rc = r;
+				break;
+			}
+		}
+		if (rc != 0 || got < SESS_SWEEP_BATCH)
+			break;
+	}
+	free(keys);
+	if (n != NULL)
+		*n = ended;
+	return rc;
+}
+
+/* ---- sessions ------------------------------------------------------------------------- */
+
+static int
+cmp_created(const void *a, const void *b)
+{
+	const struct sess_info *x = a, *y = b;
+
+	if (x->created_ms != y->created_ms)
+		return x->created_ms < y->created_ms ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* Reads the user's sessions into a malloc'd array (all of them, up to the index cap),
+ * dropping stale index entries and ending expired ones. */
+static int
+user_sessions(struct sess_store *s, const char *uid, struct sess_info **out, size_t *n)
+{
+	char (*keys)[SESS_KEY_SIZE] = NULL;
+	struct sess_info *v = NULL;
+	size_t nkeys = 0, cnt = 0;
+	int64_t now = yh_now_ms();
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!sess_str_ok(uid, SESS_UID_MAX))
+		return YH_ERR_INVALID;
+	if ((keys = calloc(SESS_USER_KEYS_MAX, sizeof(*keys))) == NULL)
+		return YH_ERR_ALLOC;
+	if ((rc = s->ops->s_user_keys(s, uid, keys, SESS_USER_KEYS_MAX, &nkeys)) != 0)
+		goto out;
+	if (nkeys > 0 && (v = calloc(nkeys, sizeof(*v))) == NULL) {
+		rc = YH_ERR_ALLOC;
+		goto out;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		int r = s->ops->s_get(s, keys[i], false, now, &v[cnt]);
+
+		if (r == 0 && strcmp(v[cnt].uid, uid) == 0) {
+			cnt++;
+		} else if (r == YH_ERR_EXPIRED) {
+			(void)claim_expired(s, keys[i], now);
+		} else if (r == YH_ERR_NOT_FOUND || r == 0) {
+			s->ops->s_user_unlink(s, uid, keys[i]);
+		} else {
+			rc = r;
+			goto out;
+		}
+	}
+	if (cnt > 0)
+		qsort(v, cnt, sizeof(*v), cmp_created);
+	*out = v;
+	*n = cnt;
+	v = NULL;
+out:
+	free(v);
+	free(keys);
+	return rc;
+}
+
+/* Ends the oldest sessions of uid beyond max_per_user. */
+static void
+evict_excess(struct sess_store *s, const char *uid)
+{
+	struct sess_info *v = NULL;
+	size_t n = 0;
+
+	if (user_sessions(s, uid, &v, &n) != 0)
+		return;
+	for (size_t i = 0; n > s->cfg.max_per_user && i < n - s->cfg.max_per_user; i++)
+		if (sess_end(s, v[i].key, SESS_END_EVICTED, NULL) != 0)
+			yh_debug("evicting an old session failed (it may have ended already)");
+	free(v);
+}
+
+int
+sess_create(struct sess_store *s, const struct sess_auth *a, char token[SESS_TOKEN_SIZE],
+    struct sess_info *out)
+{
+	struct sess_info *rec = NULL;
+	char (*keys)[SESS_KEY_SIZE] = NULL;
+	size_t nkeys = 0;
+	int64_t now = yh_now_ms();
+	int rc;
+
+	token[0] = '\0';
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if ((rc = auth_check(a)) != 0)
+		return rc;
+	if ((rec = calloc(1, sizeof(*rec))) == NULL)
+		return YH_ERR_ALLOC;
+	if ((rc = token_new(token, rec->key)) != 0 || (rc = pubid_new(rec->sid)) != 0)
+		goto out;
+	copy_cut(rec->uid, sizeof(rec->uid), a->uid);
+	rec->created_ms = rec->seen_ms = now;
+	rec->idle_ms = s->cfg.idle_timeout_s * 1000;
+	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms, now + s->cfg.absolute_timeout_s * 1000);
+	rec->auth_time = a->auth_time != 0 ? a->auth_time : now / 1000;
+	rec->loa = a->loa;
+	amr_merge(rec, a);
+	copy_cut(rec->ua, sizeof(rec->ua), a->ua);
+	copy_cut(rec->addr, sizeof(rec->addr), a->addr);
+	if ((rc = s->ops->s_put(s, rec)) != 0)
+		goto out;
+	/* The per-user cap: only read the sessions when the index says there may be too many. */
+	if ((keys = calloc(SESS_USER_KEYS_MAX, sizeof(*keys))) != NULL &&
+	    s->ops->s_user_keys(s, a->uid, keys, SESS_USER_KEYS_MAX, &nkeys) == 0 &&
+	    nkeys > s->cfg.max_per_user)
+		evict_excess(s, a->uid);
+	mx_counter_add(s->mx.created, 1);
+	mx_gauge_add(s->mx.active, 1);
+	if (out != NULL)
+		*out = *rec;
+out:
+	if (rc != 0)
+		yh_wipe(token, SESS_TOKEN_SIZE);
+	free(keys);
+	free(rec);
+	return rc;
+}
+
+/* Looks up by key, ending it when found expired. */
+static int
+get_key(struct sess_store *s, const char *key, bool touch, struct sess_info *out)
+{
+	int64_t now = yh_now_ms();
+	int rc = s->ops->s_get(s, key, touch, now, out);
+
+	if (rc == YH_ERR_EXPIRED) {
+		int r = claim_expired(s, key, now);
+
+		if (r == YH_ERR_UNAVAILABLE)
+			rc = r;
+	}
+	if (rc != 0)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+int
+sess_get(struct sess_store *s, const char *token, unsigned flags, struct sess_info *out)
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = token_key(token, key)) != 0)
+		return rc;
+	return get_key(s, key, (flags & SESS_TOUCH) != 0, out);
+}
+
+int
+sess_reauth(struct sess_store *s, const char *old_token, const struct sess_auth *a,
+    char token[SESS_TOKEN_SIZE], struct sess_info *out)
+{
+	struct sess_info *rec = NULL;
+	char old_key[SESS_KEY_SIZE];
+	int64_t now = yh_now_ms();
+	int rc;
+
+	token[0] = '\0';
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if ((rc = auth_check(a)) != 0)
+		return rc;
+	if ((rc = token_key(old_token, old_key)) != 0)
+		return rc;
+	if ((rec = calloc(1, sizeof(*rec))) == NULL)
+		return YH_ERR_ALLOC;
+	if ((rc = get_key(s, old_key, false, rec)) != 0)
+		goto out;
+	if (strcmp(rec->uid, a->uid) != 0) {
+		rc = YH_ERR_DENIED;
+		goto out;
+	}
+	if ((rc = token_new(token, rec->key)) != 0)
+		goto out;
+	rec->seen_ms = now;
+	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms,
+	    rec->created_ms + s->cfg.absolute_timeout_s * 1000);
+	rec->auth_time = a->auth_time != 0 ? a->auth_time : now / 1000;
+	if (a->loa > rec->loa)
+		rec->loa = a->loa;
+	amr_merge(rec, a);
+	if ((rc = s->ops->s_rotate(s, old_key, rec)) != 0)
+		goto out;
+	{
+		/* the event names the session by its old key; new_key is the new one */
+		char new_key[SESS_KEY_SIZE];
+
+		memcpy(new_key, rec->key, sizeof(new_key));
+		memcpy(rec->key, old_key, sizeof(rec->key));
+		emit(s, SESS_EV_CHANGED, SESS_CHANGED_ROTATED, rec, new_key);
+		memcpy(rec->key, new_key, sizeof(rec->key));
+	}
+	if (out != NULL)
+		*out = *rec;
+out:
+	if (rc != 0)
+		yh_wipe(token, SESS_TOKEN_SIZE);
+	free(rec);
+	return rc;
+}
+
+int
+sess_add_client(struct sess_store *s, const char *key, const char *client_id)
+{
+	if (!sess_key_ok(key))
+		return YH_ERR_NOT_FOUND;
+	if (!sess_str_ok(client_id, SESS_CLIENT_MAX))
+		return YH_ERR_INVALID;
+	return s->ops->s_add_client(s, key, client_id);
+}
+
+int
+sess_end(struct sess_store *s, const char *key, enum sess_reason why, struct sess_info *ended)
+{
+	struct sess_info *rec;
+	int rc;
+
+	if (ended != NULL)
+		memset(ended, 0, sizeof(*ended));
+	if (!sess_key_ok(key))
+		return YH_ERR_NOT_FOUND;
+	if ((rec = calloc(1, sizeof(*rec))) == NULL)
+		return YH_ERR_ALLOC;
+	if ((rc = s->ops->s_take(s, key, false, yh_now_ms(), rec)) == 0) {
+		s->ops->s_user_unlink(s, rec->uid, rec->key);
+		emit(s, SESS_EV_ENDED, why, rec, NULL);
+		if (ended != NULL)
+			*ended = *rec;
+	}
+	free(rec);
+	return rc;
+}
+
+int
+sess_end_token(struct sess_store *s, const char *token, enum sess_reason why,
+    struct sess_info *ended)
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	if (ended != NULL)
+		memset(ended, 0, sizeof(*ended));
+	if ((rc = token_key(token, key)) != 0)
+		return rc;
+	return sess_end(s, key, why, ended);
+}
+
+int
+sess_list_user(struct sess_store *s, const char *uid, struct sess_info **out, size_t *n)
+{
+	int rc = user_sessions(s, uid, out, n);
+
+	if (rc == 0 && *n > SESS_LIST_MAX) {
+		/* keep the newest SESS_LIST_MAX, oldest first */
+		memmove(*out, *out + (*n - SESS_LIST_MAX), SESS_LIST_MAX * sizeof(**out));
+		*n = SESS_LIST_MAX;
+	}
+	return rc;
+}
+
+int
+sess_end_sid(struct sess_store *s, const char *uid, const char *sid, enum sess_reason why,
+    struct sess_info *ended)
+{
+	struct sess_info *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (ended != NULL)
+		memset(ended, 0, sizeof(*ended));
+	if (!sess_pubid_ok(sid))
+		return YH_ERR_NOT_FOUND;
+	if ((rc = user_sessions(s, uid, &v, &n)) != 0)
+		return rc;
+	rc = YH_ERR_NOT_FOUND;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].sid, sid) == 0) {
+			rc = sess_end(s, v[i].key, why, ended);
+			break;
+		}
+	free(v);
+	return rc;
+}
+
+int
+sess_end_user(struct sess_store *s, const char *uid, enum sess_reason why,
+    struct sess_info **ended, size_t *n)
+{
+	struct sess_info *v = NULL;
+	size_t cnt = 0, done = 0;
+	int rc;
+
+	if (ended != NULL)
+		*ended = NULL;
+	if (n != NULL)
+		*n = 0;
+	if ((rc = user_sessions(s, uid, &v, &cnt)) != 0)
+		return rc;
+	for (size_t i = 0; i < cnt; i++) {
+		char key[SESS_KEY_SIZE];
+		int r;
+
+		memcpy(key, v[i].key, sizeof(key));
+		r = sess_end(s, key, why, &v[done]);
+
+		if (r == 0)
+			done++;
+		else if (r != YH_ERR_NOT_FOUND)
+			rc = r;
+	}
+	if (ended != NULL && done > 0) {
+		*ended = v;
+		v = NULL;
+	}
+	if (n != NULL)
+		*n = done;
+	free(v);
+	return rc;
+}
+
+/* ---- codes ---------------------------------------------------------------------------- */
+
+static int
+payload_check(const char *payload)
+{
+	if (payload == NULL)
+		return YH_ERR_INVALID;
+	return strnlen(payload, SESS_PAYLOAD_MAX + 1) > SESS_PAYLOAD_MAX ? YH_ERR_TOO_LONG : 0;
+}
+
+int
+sess_code_new(struct sess_store *s, const char *client_id, const char *payload,
+    int64_t ttl_s, char code[SESS_TOKEN_SIZE])
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	code[0] = '\0';
+	if ((rc = payload_check(payload)) != 0)
+		return rc;
+	if (ttl_s < 1 || ttl_s > 600 || !sess_str_ok(client_id, SESS_CLIENT_MAX))
+		return YH_ERR_INVALID;
+	if ((rc = token_new(code, key)) != 0 || (rc = token_key_bound(code, client_id, key)) != 0) {
+		yh_wipe(code, SESS_TOKEN_SIZE);
+		return rc;
+	}
+	if ((rc = s->ops->code_put(s, key, payload, ttl_s * 1000)) != 0)
+		yh_wipe(code, SESS_TOKEN_SIZE);
+	return rc;
+}
+
+int
+sess_code_take(struct sess_store *s, const char *client_id, const char *code,
+    const char *issued, char **payload, char **prev_issued)
+{
+	char key[SESS_KEY_SIZE];
+	char *prev = NULL;
+	int rc;
+
+	*payload = NULL;
+	if (prev_issued != NULL)
+		*prev_issued = NULL;
+	if (issued != NULL && strnlen(issued, SESS_NAME_MAX) >= SESS_NAME_MAX)
+		return YH_ERR_INVALID;
+	if (!sess_str_ok(client_id, SESS_CLIENT_MAX))
+		return YH_ERR_INVALID;
+	if ((rc = token_key_bound(code, client_id, key)) != 0)
+		return rc;
+	rc = s->ops->code_take(s, key, issued != NULL ? issued : "", payload, &prev);
+	if (rc == YH_ERR_REPLAY && prev_issued != NULL) {
+		*prev_issued = prev;
+		prev = NULL;
+	}
+	free(prev);
+	return rc;
+}
+
+/* ---- refresh tokens ------------------------------------------------------------------- */
+
+static int
+family_check(const struct sess_family *f)
+{
+	if (!sess_pubid_ok(f->id) || !sess_str_ok(f->uid, SESS_UID_MAX) ||
+	    !sess_str_ok(f->client_id, SESS_CLIENT_MAX) ||
+	    (f->sid[0] != '\0' && !sess_pubid_ok(f->sid)))
+		return YH_ERR_INVALID;
+	return 0;
+}
+
+int
+sess_refresh_new(struct sess_store *s, struct sess_family *fam, const char *payload,
+    int64_t ttl_s, char token[SESS_TOKEN_SIZE])
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	token[0] = '\0';
+	if ((rc = payload_check(payload)) != 0)
+		return rc;
+	if (ttl_s < 60 || ttl_s > 366 * 86400)
+		return YH_ERR_INVALID;
+	if (fam->id[0] == '\0' && (rc = pubid_new(fam->id)) != 0)
+		return rc;
+	if ((rc = family_check(fam)) != 0)
+		return rc;
+	if ((rc = token_new(token, key)) != 0)
+		return rc;
+	if ((rc = s->ops->fam_put(s, fam, payload, ttl_s * 1000, key)) != 0)
+		yh_wipe(token, SESS_TOKEN_SIZE);
+	return rc;
+}
+
+int
+sess_refresh_rotate(struct sess_store *s, const char *old_token, char token[SESS_TOKEN_SIZE],
+    struct sess_family *fam, char **payload)
+{
+	char old_key[SESS_KEY_SIZE], new_key[SESS_KEY_SIZE];
+	int rc;
+
+	token[0] = '\0';
+	*payload = NULL;
+	memset(fam, 0, sizeof(*fam));
+	if ((rc = token_key(old_token, old_key)) != 0)
+		return rc;
+	if ((rc = token_new(token, new_key)) != 0)
+		return rc;
+	rc = s->ops->rt_rotate(s, old_key, new_key, fam, payload);
+	if (rc != 0) {
+		yh_wipe(token, SESS_TOKEN_SIZE);
+		if (rc != YH_ERR_REPLAY && rc != YH_ERR_DENIED)
+			memset(fam, 0, sizeof(*fam));
+	}
+	return rc;
+}
+
+int
+sess_refresh_peek(struct sess_store *s, const char *token, struct sess_family *fam,
+    char **payload)
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	memset(fam, 0, sizeof(*fam));
+	if (payload != NULL)
+		*payload = NULL;
+	if ((rc = token_key(token, key)) != 0)
+		return rc;
+	return s->ops->rt_peek(s, key, fam, payload);
+}
+
+int
+sess_refresh_revoke(struct sess_store *s, const char *token, struct sess_family *fam)
+{
+	char key[SESS_KEY_SIZE], id[SESS_PUBID_SIZE];
+	struct sess_family f;
+	int rc;
+
+	if (fam != NULL)
+		memset(fam, 0, sizeof(*fam));
+	if ((rc = token_key(token, key)) != 0)
+		return rc;
+	if ((rc = s->ops->rt_family(s, key, id)) != 0)
+		return rc;
+	if ((rc = s->ops->fam_get(s, id, &f)) != 0)
+		return rc;
+	if ((rc = s->ops->fam_revoke(s, id)) == 0 && fam != NULL)
+		*fam = f;
+	return rc;
+}
+
+int
+sess_family_revoke(struct sess_store *s, const char *family_id)
+{
+	if (!sess_pubid_ok(family_id))
+		return YH_ERR_NOT_FOUND;
+	return s->ops->fam_revoke(s, family_id);
+}
+
+int
+sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *client_id,
+    size_t *n)
+{
+	char (*ids)[SESS_PUBID_SIZE] = NULL;
+	size_t nids = 0, done = 0;
+	int rc;
+
+	if (n != NULL)
+		*n = 0;
+	if (!sess_str_ok(uid, SESS_UID_MAX) ||
+	    (client_id != NULL && !sess_str_ok(client_id, SESS_CLIENT_MAX)))
+		return YH_ERR_INVALID;
+	if ((ids = calloc(1024, sizeof(*ids))) == NULL)
+		return YH_ERR_ALLOC;
+	if ((rc = s->ops->fam_user(s, uid, ids, 1024, &nids)) != 0)
+		goto out;
+	for (size_t i = 0; i < nids; i++) {
+		struct sess_family f;
+		int r = s->ops->fam_get(s, ids[i], &f);
+
+		if (r == YH_ERR_NOT_FOUND || (r == 0 && (strcmp(f.uid, uid) != 0 ||
+		    (client_id != NULL && strcmp(f.client_id, client_id) != 0))))
+			continue;
+		if (r == 0)
+			r = s->ops->fam_revoke(s, ids[i]);
+		if (r == 0)
+			done++;
+		else if (r != YH_ERR_NOT_FOUND)
+			rc = r;
+	}
+	if (n != NULL)
+		*n = done;
+out:
+	free(ids);
+	return rc;
+}
+
+/* ---- nonces --------------------------------------------------------------------------- */
+
+int
+sess_nonce_new(struct sess_store *s, const char *purpose, int64_t ttl_s,
+    char nonce[SESS_TOKEN_SIZE])
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	nonce[0] = '\0';
+	if (!sess_str_ok(purpose, SESS_NAME_MAX) || ttl_s < 1 || ttl_s > 86400)
+		return YH_ERR_INVALID;
+	if ((rc = token_new(nonce, key)) != 0)
+		return rc;
+	if ((rc = s->ops->nonce_put(s, key, purpose, ttl_s * 1000)) != 0)
+		yh_wipe(nonce, SESS_TOKEN_SIZE);
+	return rc;
+}
+
+int
+sess_nonce_take(struct sess_store *s, const char *nonce, const char *purpose)
+{
+	char key[SESS_KEY_SIZE], stored[SESS_NAME_MAX + 1];
+	int rc;
+
+	if (!sess_str_ok(purpose, SESS_NAME_MAX))
+		return YH_ERR_INVALID;
+	if ((rc = token_key(nonce, key)) != 0)
+		return rc;
+	if ((rc = s->ops->nonce_take(s, key, stored, sizeof(stored))) != 0)
+		return rc;
+	return strcmp(stored, purpose) == 0 ? 0 : YH_ERR_DENIED;
+}
+
+/* ---- counters and locks --------------------------------------------------------------- */
+
+int
+sess_fail(struct sess_store *s, const char *name, int64_t window_s, int64_t limit,
+    int64_t lockout_s, int64_t *count)
+{
+	char key[SESS_KEY_SIZE];
+	int64_t n = 0;
+	int rc;
+
+	if (count != NULL)
+		*count = 0;
+	if (window_s < 1 || window_s > 30 * 86400 || limit < 0 || lockout_s < 0 ||
+	    lockout_s > 365 * 86400)
+		return YH_ERR_INVALID;
+	if ((rc = name_key(name, key)) != 0)
+		return rc;
+	if ((rc = s->ops->cnt_incr(s, key, window_s * 1000, &n)) != 0)
+		return rc;
+	if (count != NULL)
+		*count = n;
+	if (limit > 0 && n >= limit) {
+		if (lockout_s > 0 && (rc = s->ops->lock_set(s, key, lockout_s * 1000)) != 0)
+			return rc;
+		if ((rc = s->ops->cnt_del(s, key)) != 0)
+			return rc;
+		return YH_ERR_LOCKED;
+	}
+	return 0;
+}
+
+int
+sess_fail_count(struct sess_store *s, const char *name, int64_t *count)
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	*count = 0;
+	if ((rc = name_key(name, key)) != 0)
+		return rc;
+	return s->ops->cnt_get(s, key, count);
+}
+
+int
+sess_fail_clear(struct sess_store *s, const char *name)
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	if ((rc = name_key(name, key)) != 0)
+		return rc;
+	return s->ops->cnt_del(s, key);
+}
+
+int
+sess_locked(struct sess_store *s, const char *name, int64_t *remaining_s)
+{
+	char key[SESS_KEY_SIZE];
+	int64_t ms = 0;
+	int rc;
+
+	if (remaining_s != NULL)
+		*remaining_s = 0;
+	if ((rc = name_key(name, key)) != 0)
+		return rc;
+	if ((rc = s->ops->lock_ttl(s, key, &ms)) != 0)
+		return rc;
+	if (ms <= 0)
+		return 0;
+	if (remaining_s != NULL)
+		*remaining_s = (ms + 999) / 1000;
+	return YH_ERR_LOCKED;
+}
+
+int
+sess_lock(struct sess_store *s, const char *name, int64_t lockout_s)
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	if (lockout_s < 0 || lockout_s > 365 * 86400)
+		return YH_ERR_INVALID;
+	if ((rc = name_key(name, key)) != 0)
+		return rc;
+	return s->ops->lock_set(s, key, lockout_s * 1000);
+}

@@ -1,0 +1,121 @@
+/* Network address text: see netaddr.h. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/buf.h"
+#include "common/netaddr.h"
+
+int
+net_listen_parse(const char *s, char *host, size_t hostsz, uint16_t *port)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *colon, *hs, *he;
+	uint64_t p;
+	size_t hl;
+
+	if (s == NULL || hostsz < 64 || (colon = strrchr(s, ':')) == NULL)
+		return YH_ERR_INVALID;
+	hs = s;
+	he = colon;
+	if (s[0] == '[') {
+		if (colon == s || colon[-1] != ']')
+			return YH_ERR_INVALID;
+		hs = s + 1;
+		he = colon - 1;
+	}
+	hl = (size_t)(he - hs);
+	if (hl == 0 || hl >= hostsz || yh_parse_u64(colon + 1, 0, 65535, &p) != 0)
+		return YH_ERR_INVALID;
+	memcpy(host, hs, hl);
+	host[hl] = '\0';
+	if (s[0] == '[' ? inet_pton(AF_INET6, host, &a6) != 1 : inet_pton(AF_INET, host, &a4) != 1)
+		return YH_ERR_INVALID;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* Parses "ADDR" or "ADDR/PREFIX" (v4 or v6) of at most 63 bytes. */
+static int
+parse_cidr(struct yh_span tok, struct net_cidr *out)
+{
+	char text[64], *slash;
+	uint64_t prefix;
+	unsigned maxp;
+
+	tok = yh_span_trim(tok);
+	if (tok.len == 0 || tok.len >= sizeof(text) || yh_span_check(tok, sizeof(text) - 1) != 0)
+		return YH_ERR_INVALID;
+	memcpy(text, tok.p, tok.len);
+	text[tok.len] = '\0';
+	if ((slash = strchr(text, '/')) != NULL)
+		*slash = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, text, out->addr) == 1) {
+		out->family = AF_INET;
+		maxp = 32;
+	} else if (inet_pton(AF_INET6, text, out->addr) == 1) {
+		out->family = AF_INET6;
+		maxp = 128;
+	} else
+		return YH_ERR_INVALID;
+	out->prefix = maxp;
+	if (slash != NULL) {
+		if (yh_parse_u64(slash + 1, 0, maxp, &prefix) != 0)
+			return YH_ERR_INVALID;
+		out->prefix = (unsigned)prefix;
+	}
+	return 0;
+}
+
+int
+net_cidr_list_parse(const char *list, struct net_cidr *nets, size_t max, size_t *n,
+    char *bad, size_t badsz)
+{
+	struct yh_span s = yh_span_cstr(list), tok;
+	struct net_cidr tmp;
+
+	*n = 0;
+	if (list == NULL)
+		return 0;
+	while (yh_span_split(&s, ',', &tok) == 0) {
+		if (yh_span_trim(tok).len == 0)
+			continue;
+		if (parse_cidr(tok, &tmp) != 0 || *n >= max) {
+			struct yh_span t = yh_span_trim(tok);
+
+			if (bad != NULL)
+				snprintf(bad, badsz, "%.*s", (int)(t.len > 64 ? 64 : t.len), t.p);
+			return YH_ERR_INVALID;
+		}
+		if (nets != NULL)
+			nets[*n] = tmp;
+		(*n)++;
+	}
+	return 0;
+}
+
+int
+net_cidr_list_check(const char *list, char *bad, size_t badsz)
+{
+	size_t n;
+
+	return net_cidr_list_parse(list, NULL, NET_CIDR_LIST_MAX, &n, bad, badsz);
+}
+
+bool
+net_cidr_contains(const struct net_cidr *net, int family, const unsigned char *addr)
+{
+	unsigned full = net->prefix / 8, rest = net->prefix % 8;
+
+	if (net->family != family)
+		return false;
+	if (memcmp(net->addr, addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((net->addr[full] ^ addr[full]) & (0xffu << (8 - rest)) & 0xffu) == 0;
+}

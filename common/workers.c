@@ -1,0 +1,167 @@
+/* A fixed pool of worker threads over a bounded ring of jobs. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common/workers.h"
+
+#define WK_THREADS_MAX 256
+#define WK_QUEUE_MAX 1000000
+
+struct wk_job {
+	wk_job_fn fn;
+	void *arg;
+};
+
+struct wk_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t ready;        /* a job was queued, or stopping */
+	struct wk_job *ring;
+	size_t cap, head, count;     /* jobs at ring[(head + i) % cap], i < count */
+	size_t running;
+	bool stopping;
+	pthread_t *threads;
+	unsigned nthreads;           /* threads actually started */
+	int nice;                    /* added to each worker's niceness */
+};
+
+/* Lowers the calling thread's priority by p->nice (best effort: lowering one's own
+ * priority needs no privilege; nice values stop at 19). */
+static void
+lower_priority(const struct wk_pool *p)
+{
+	int base;
+
+	if (p->nice <= 0)
+		return;
+	errno = 0;
+	base = getpriority(PRIO_PROCESS, (id_t)gettid());
+	if (errno != 0)
+		return;
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), base + p->nice > 19 ? 19 :
+	    base + p->nice);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct wk_pool *p = arg;
+	struct wk_job job;
+
+	lower_priority(p);
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (p->count == 0 && !p->stopping)
+			pthread_cond_wait(&p->ready, &p->lock);
+		if (p->count == 0)
+			break;   /* stopping and drained */
+		job = p->ring[p->head];
+		p->head = (p->head + 1) % p->cap;
+		p->count--;
+		p->running++;
+		pthread_mutex_unlock(&p->lock);
+		job.fn(job.arg);
+		pthread_mutex_lock(&p->lock);
+		p->running--;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int
+wk_pool_new(unsigned nthreads, size_t max_queue, int nice, struct wk_pool **out)
+{
+	struct wk_pool *p;
+
+	*out = NULL;
+	if (nthreads == 0 || nthreads > WK_THREADS_MAX || max_queue == 0 ||
+	    max_queue > WK_QUEUE_MAX || nice < 0 || nice > 19)
+		return YH_ERR_INVALID;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return YH_ERR_ALLOC;
+	p->cap = max_queue;
+	p->nice = nice;
+	p->ring = calloc(max_queue, sizeof(*p->ring));
+	p->threads = calloc(nthreads, sizeof(*p->threads));
+	if (p->ring == NULL || p->threads == NULL || pthread_mutex_init(&p->lock, NULL) != 0) {
+		free(p->ring);
+		free(p->threads);
+		free(p);
+		return YH_ERR_ALLOC;
+	}
+	if (pthread_cond_init(&p->ready, NULL) != 0) {
+		pthread_mutex_destroy(&p->lock);
+		free(p->ring);
+		free(p->threads);
+		free(p);
+		return YH_ERR_ALLOC;
+	}
+	for (; p->nthreads < nthreads; p->nthreads++)
+		if (pthread_create(&p->threads[p->nthreads], NULL, worker_main, p) != 0) {
+			wk_pool_free(p);
+			return YH_ERR_ALLOC;
+		}
+	*out = p;
+	return 0;
+}
+
+int
+wk_submit(struct wk_pool *p, wk_job_fn fn, void *arg)
+{
+	int r = 0;
+
+	if (p == NULL || fn == NULL)
+		return YH_ERR_INVALID;
+	pthread_mutex_lock(&p->lock);
+	if (p->stopping)
+		r = YH_ERR_UNAVAILABLE;
+	else if (p->count == p->cap)
+		r = YH_ERR_BUSY;
+	else {
+		p->ring[(p->head + p->count) % p->cap] = (struct wk_job){ fn, arg };
+		p->count++;
+		pthread_cond_signal(&p->ready);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+void
+wk_pool_load(struct wk_pool *p, size_t *queued, size_t *running)
+{
+	pthread_mutex_lock(&p->lock);
+	*queued = p->count;
+	*running = p->running;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+wk_pool_stop(struct wk_pool *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->ready);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	p->nthreads = 0;
+}
+
+void
+wk_pool_free(struct wk_pool *p)
+{
+	if (p == NULL)
+		return;
+	wk_pool_stop(p);
+	pthread_cond_destroy(&p->ready);
+	pthread_mutex_destroy(&p->lock);
+	free(p->ring);
+	free(p->threads);
+	free(p);
+}

@@ -1,0 +1,59 @@
+/*
+ * A fixed pool of worker threads with a bounded job queue, for the slow work that must
+ * not run on an HTTP thread: argon2 password hashing, LDAP, upstream HTTP, revocation
+ * checks. Used with the HTTP layer's suspend/resume (see authd/http/http.h):
+ *
+ *     handler:  http_req_suspend(req); copy inputs into a job struct;
+ *               if (wk_submit(pool, job_fn, job) != 0) {
+ *                       http_respond_error(req, 503, "temporarily_unavailable", NULL);
+ *                       http_req_resume(req);     // answer at once, nothing queued
+ *               }
+ *               return HTTP_SUSPENDED;
+ *     job_fn:   do the work; http_respond_*(req, ...); free the job; http_req_resume(req);
+ *
+ * A full queue refuses new jobs (YH_ERR_BUSY) instead of growing: under a login storm
+ * the excess logins get 503 quickly while token refreshes (which never queue) go on.
+ */
+#ifndef YH_AUTHD_WORKERS_H
+#define YH_AUTHD_WORKERS_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+
+struct wk_pool;
+
+typedef void (*wk_job_fn)(void *arg);
+
+/*
+ * Starts nthreads workers (1..256) with room for max_queue waiting jobs (1..1000000).
+ * nice (0..19) is added to the workers' scheduling niceness (Linux keeps it per thread),
+ * so that CPU-bound jobs (argon2id) yield the CPU to the HTTP threads when both want it
+ * and take all of it when the HTTP threads are idle. *out is NULL on error. Returns 0,
+ * YH_ERR_INVALID or YH_ERR_ALLOC (threads could not be created).
+ */
+int wk_pool_new(unsigned nthreads, size_t max_queue, int nice, struct wk_pool **out)
+    YH_WUR;
+
+/*
+ * Queues fn(arg) to run on a worker. Thread-safe. Returns 0, YH_ERR_BUSY (queue full)
+ * or YH_ERR_UNAVAILABLE (the pool is stopping). On error fn is not called and arg
+ * stays the caller's.
+ */
+int wk_submit(struct wk_pool *p, wk_job_fn fn, void *arg) YH_WUR;
+
+/* Jobs waiting and jobs running right now (for metrics; a snapshot). */
+void wk_pool_load(struct wk_pool *p, size_t *queued, size_t *running);
+
+/*
+ * Stops taking jobs (wk_submit then answers YH_ERR_UNAVAILABLE), runs every job already
+ * queued and joins the workers. Shutdown order: http_server_quiesce, wk_pool_stop (every
+ * suspended request gets resumed), http_server_drain, http_server_free, wk_pool_free.
+ * Idempotent; only from one thread. NULL is fine.
+ */
+void wk_pool_stop(struct wk_pool *p);
+
+/* Stops the pool if needed (wk_pool_stop) and frees it. NULL is fine. */
+void wk_pool_free(struct wk_pool *p);
+
+#endif

@@ -1,0 +1,1456 @@
+/*
+ * The directory front end: validates and canonicalizes fields, seals personal data
+ * and computes blind indexes with the vault, and hands records to the backend
+ * (dir_backend.h). Also ident_open (identity.h), which opens the vault and the
+ * directory together.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+#include "identity/dir/dir_backend.h"
+#include "identity/identity.h"
+#include "identity/identity_config.h"
+#include "identity/idn/idnum.h"
+#include "identity/match/matchkey.h"
+#include "identity/passwd/passwd.h"
+#include "identity/vault/vault.h"
+
+#define DIR_LOGIN_MASKED_MAX 64   /* bytes of a name kept by dir_login_masked */
+
+struct dir {
+	const struct dir_ops *ops;
+	void *be;
+	struct vault *vault;
+};
+
+#define DIR_DOMAIN_TOTP "totp"
+#define DIR_DOMAIN_CHECK "keycheck"
+#define DIR_KEY_CHECK_TEXT "yihao directory key check"
+#define PHONE_KEY_MAX 32
+
+/* ---- small helpers ---- */
+
+static const char *const status_names[] = {
+	[DIR_STATUS_ACTIVE] = "active",
+	[DIR_STATUS_DISABLED] = "disabled",
+	[DIR_STATUS_LOCKED] = "locked",
+	[DIR_STATUS_DEREGISTERED] = "deregistered",
+};
+
+const char *
+dir_status_str(enum dir_status s)
+{
+	if ((unsigned)s < sizeof(status_names) / sizeof(status_names[0]))
+		return status_names[s];
+	return "unknown";
+}
+
+int
+dir_status_parse(const char *s, enum dir_status *out)
+{
+	for (size_t i = 0; s != NULL && i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (strcmp(s, status_names[i]) == 0) {
+			*out = (enum dir_status)i;
+			return 0;
+		}
+	return YH_ERR_INVALID;
+}
+
+bool
+dir_uid_valid(const char *s)
+{
+	if (s == NULL || strlen(s) != DIR_UID_LEN)
+		return false;
+	for (size_t i = 0; i < DIR_UID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int
+dir_uid_new(char out[DIR_UID_LEN + 1])
+{
+	unsigned char raw[DIR_UID_LEN / 2];
+
+	out[0] = '\0';
+	if (yh_random(raw, sizeof(raw)) != 0)
+		return YH_ERR_CRYPTO;
+	yh_hex_encode(raw, sizeof(raw), out);
+	return 0;
+}
+
+static bool
+empty(const char *s)
+{
+	return s == NULL || s[0] == '\0';
+}
+
+/* A text field: at most max bytes, no NUL or control byte; required or optional. */
+static int
+check_text(const char *s, size_t max, bool required)
+{
+	size_t n;
+	int r;
+
+	if (empty(s))
+		return required ? YH_ERR_INVALID : 0;
+	n = strlen(s);
+	if ((r = yh_span_check(yh_span_mem(s, n), max)) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return YH_ERR_INVALID;
+	return 0;
+}
+
+static int
+check_name(const char *name)
+{
+	char key[DIR_NAME_MAX * 4 + 1];
+	int r;
+
+	if ((r = check_text(name, DIR_NAME_MAX, true)) != 0)
+		return r;
+	r = mk_name_key(name, strlen(name), key, sizeof(key));
+	yh_wipe(key, sizeof(key));
+	return r == 0 ? 0 : YH_ERR_INVALID;
+}
+
+static int
+check_email(const char *e)
+{
+	const char *at;
+	int r;
+
+	if (empty(e))
+		return 0;
+	if ((r = check_text(e, DIR_EMAIL_MAX, true)) != 0)
+		return r;
+	if ((at = strchr(e, '@')) == NULL || at == e || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL || strpbrk(e, " \t") != NULL)
+		return YH_ERR_INVALID;
+	return 0;
+}
+
+/* A username must not be taken for an ID number or a phone number by the login form. */
+static int
+check_username(const char *u)
+{
+	struct idn_resident idr;
+	char key[PHONE_KEY_MAX];
+	bool digits = true;
+	size_t n;
+	int r;
+
+	if (empty(u))
+		return 0;
+	if ((r = check_text(u, DIR_USERNAME_MAX, true)) != 0)
+		return r;
+	n = strlen(u);
+	for (size_t i = 0; i < n; i++) {
+		if (u[i] == ' ' || u[i] == '\t')
+			return YH_ERR_INVALID;
+		digits = digits && u[i] >= '0' && u[i] <= '9';
+	}
+	if (digits || idn_resident_check(u, n, &idr) == IDN_OK ||
+	    mk_phone_key(u, n, key, sizeof(key)) == 0)
+		return YH_ERR_INVALID;
+	return 0;
+}
+
+static int
+check_loa(const struct dir_loa *v)
+{
+	int r;
+
+	if (v->level < 1 || v->level > 4)
+		return YH_ERR_INVALID;
+	if ((r = check_text(v->method, DIR_LOA_METHOD_MAX, true)) != 0 ||
+	    (r = check_text(v->by, DIR_LOA_BY_MAX, false)) != 0 ||
+	    (r = check_text(v->evidence, DIR_EVIDENCE_MAX, false)) != 0)
+		return r;
+	return 0;
+}
+
+/* Canonical resident ID number into out[19]. */
+static int
+canon_idnum(const char *in, char out[19])
+{
+	struct idn_resident idr;
+	int r = 0;
+
+	out[0] = '\0';
+	if (empty(in))
+		return YH_ERR_INVALID;
+	if (strlen(in) > IDN_INPUT_MAX)
+		return YH_ERR_TOO_LONG;
+	if (idn_resident_check(in, strlen(in), &idr) != IDN_OK)
+		r = YH_ERR_INVALID;
+	else
+		memcpy(out, idr.canonical, 19);
+	yh_wipe(&idr, sizeof(idr));
+	return r;
+}
+
+static int
+canon_phone(const char *in, char out[PHONE_KEY_MAX])
+{
+	out[0] = '\0';
+	if (strlen(in) > 64)
+		return YH_ERR_TOO_LONG;
+	return mk_phone_key(in, strlen(in), out, PHONE_KEY_MAX) == 0 ? 0 : YH_ERR_INVALID;
+}
+
+/* Seals a value and computes its blind index. */
+static int
+seal_indexed(struct dir *d, const char *domain, const char *value, char **sealed,
+    char index[VAULT_BLIND_HEX_LEN + 1])
+{
+	int r;
+
+	if ((r = vault_seal(d->vault, domain, value, strlen(value), sealed)) != 0)
+		return r;
+	if ((r = vault_blind(d->vault, domain, value, index)) != 0) {
+		free(*sealed);
+		*sealed = NULL;
+	}
+	return r;
+}
+
+/* Replaces a sealed string by its plaintext. */
+static int
+unseal_in_place(struct dir *d, const char *domain, char **slot)
+{
+	char *pt = NULL;
+	int r;
+
+	if (*slot == NULL)
+		return 0;
+	if ((r = vault_open_value(d->vault, domain, *slot, &pt)) != 0) {
+		yh_error("cannot open a sealed %s value: %s", domain, yh_strerror(r));
+		return r;
+	}
+	free(*slot);
+	*slot = pt;
+	return 0;
+}
+
+/* Turns a backend record into a caller's person (opening the sealed fields). */
+static int
+rec_to_person(struct dir *d, struct dir_person_rec *rec, struct dir_person *out)
+{
+	int r;
+
+	if ((r = unseal_in_place(d, VAULT_DOMAIN_IDNUM, &rec->p.id_number)) != 0 ||
+	    (r = unseal_in_place(d, VAULT_DOMAIN_PHONE, &rec->p.phone)) != 0) {
+		dir_person_rec_clear(rec);
+		return r;
+	}
+	*out = rec->p;
+	memset(rec, 0, sizeof(*rec));
+	return 0;
+}
+
+void
+dir_person_clear(struct dir_person *p)
+{
+	if (p == NULL)
+		return;
+	yh_strfree_secret(p->id_number);
+	yh_strfree_secret(p->phone);
+	free(p->name);
+	free(p->email);
+	free(p->username);
+	free(p->loa.method);
+	free(p->loa.by);
+	free(p->loa.evidence);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+dir_person_list_free(struct dir_person *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_person_clear(&a[i]);
+	free(a);
+}
+
+void
+dir_org_clear(struct dir_org *o)
+{
+	if (o == NULL)
+		return;
+	free(o->uscc);
+	free(o->org_code);
+	free(o->name);
+	memset(o, 0, sizeof(*o));
+}
+
+void
+dir_mandate_clear(struct dir_mandate *m)
+{
+	if (m == NULL)
+		return;
+	free(m->role);
+	free(m->granted_by);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+dir_mandate_list_free(struct dir_mandate *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_mandate_clear(&a[i]);
+	free(a);
+}
+
+void
+dir_legacy_clear(struct dir_legacy *l)
+{
+	if (l == NULL)
+		return;
+	free(l->source);
+	free(l->legacy_id);
+	free(l->username);
+	memset(l, 0, sizeof(*l));
+}
+
+void
+dir_legacy_list_free(struct dir_legacy *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_legacy_clear(&a[i]);
+	free(a);
+}
+
+void
+dir_cred_clear(struct dir_cred *c)
+{
+	if (c == NULL)
+		return;
+	free(c->scheme);
+	yh_strfree_secret(c->hash);
+	yh_strfree_secret(c->salt);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+dir_totp_clear(struct dir_totp *t)
+{
+	if (t == NULL)
+		return;
+	yh_freezero(t->seed, t->seed_len);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- opening ---- */
+
+/* Records the vault key on first use; refuses another key later. */
+static int
+key_check(struct dir *d, const char *where, char *err, size_t errsz)
+{
+	char *kid = NULL, *sealed = NULL, *pt = NULL;
+	int r;
+
+	r = d->ops->meta_get(d->be, "vault_kid", &kid);
+	if (r == YH_ERR_NOT_FOUND) {
+		if ((r = vault_seal(d->vault, DIR_DOMAIN_CHECK, DIR_KEY_CHECK_TEXT,
+		    strlen(DIR_KEY_CHECK_TEXT), &sealed)) == 0 &&
+		    (r = d->ops->meta_set(d->be, "key_check", sealed)) == 0 &&
+		    (r = d->ops->meta_set(d->be, "vault_cipher", vault_cipher(d->vault))) == 0)
+			r = d->ops->meta_set(d->be, "vault_kid", vault_kid(d->vault));
+		if (r != 0)
+			snprintf(err, errsz, "directory %s: cannot record the vault key id: %s",
+			    where, yh_strerror(r));
+		goto out;
+	}
+	if (r != 0) {
+		snprintf(err, errsz, "directory %s: cannot read the vault key id: %s", where,
+		    yh_strerror(r));
+		goto out;
+	}
+	if (strcmp(kid, vault_kid(d->vault)) != 0) {
+		snprintf(err, errsz, "the vault key (key id %s) is not the key of directory %s "
+		    "(key id %s): wrong vault.key_file?", vault_kid(d->vault), where, kid);
+		r = YH_ERR_KEY;
+		goto out;
+	}
+	if ((r = d->ops->meta_get(d->be, "key_check", &sealed)) != 0 ||
+	    (r = vault_open_value(d->vault, DIR_DOMAIN_CHECK, sealed, &pt)) != 0 ||
+	    strcmp(pt, DIR_KEY_CHECK_TEXT) != 0) {
+		snprintf(err, errsz, "the vault key does not open directory %s "
+		    "(damaged key file or directory)", where);
+		r = YH_ERR_KEY;
+	}
+out:
+	free(kid);
+	free(sealed);
+	yh_strfree_secret(pt);
+	return r;
+}
+
+int
+dir_open(const struct ident_cfg *cfg, struct vault *v, bool create, struct dir **out,
+    char *err, size_t errsz)
+{
+	struct dir *d = NULL;
+	int r;
+
+	*out = NULL;
+	if (cfg == NULL || v == NULL || empty(cfg->sqlite_path) ||
+	    cfg->directory_backend == NULL) {
+		snprintf(err, errsz, "directory: configuration not finished");
+		return YH_ERR_CONFIG;
+	}
+	if (strcmp(cfg->directory_backend, "sqlite") != 0) {
+		snprintf(err, errsz, "directory.backend: '%s' is not supported",
+		    cfg->directory_backend);
+		return YH_ERR_UNSUPPORTED;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return YH_ERR_ALLOC;
+	}
+	d->ops = &dir_sqlite_ops;
+	d->vault = v;
+	if ((r = dir_sqlite_open(cfg->sqlite_path, create, &d->be, err, errsz)) != 0)
+		goto out;
+	if ((r = key_check(d, cfg->sqlite_path, err, errsz)) != 0)
+		goto out;
+	*out = d;
+	d = NULL;
+out:
+	dir_close(d);
+	return r;
+}
+
+void
+dir_close(struct dir *d)
+{
+	if (d == NULL)
+		return;
+	if (d->be != NULL)
+		d->ops->close(d->be);
+	free(d);
+}
+
+int
+dir_ping(struct dir *d, char *why, size_t whysz)
+{
+	char scratch[8];
+
+	if (why == NULL || whysz == 0) {
+		why = scratch;
+		whysz = sizeof(scratch);
+	}
+	why[0] = '\0';
+	return d->ops->ping(d->be, why, whysz);
+}
+
+const char *
+dir_backend_name(const struct dir *d)
+{
+	return d->ops->name;
+}
+
+int
+dir_bulk_begin(struct dir *d)
+{
+	return d->ops->bulk(d->be, true);
+}
+
+int
+dir_bulk_end(struct dir *d)
+{
+	return d->ops->bulk(d->be, false);
+}
+
+/* ---- persons ---- */
+
+/* Checks the mutable fields of a person and fills the record's name, phone (sealed,
+ * with its verified flag), email and username. */
+static int
+person_fields(struct dir *d, const struct dir_person *in, struct dir_person_rec *rec)
+{
+	char phone[PHONE_KEY_MAX];
+	int r;
+
+	if ((r = check_name(in->name)) != 0 || (r = check_email(in->email)) != 0 ||
+	    (r = check_username(in->username)) != 0)
+		return r;
+	rec->p.name = in->name;
+	rec->p.email = empty(in->email) ? NULL : in->email;
+	rec->p.username = empty(in->username) ? NULL : in->username;
+	if (empty(in->phone))
+		return 0;
+	rec->p.phone_verified = in->phone_verified;
+	if ((r = canon_phone(in->phone, phone)) == 0)
+		r = seal_indexed(d, VAULT_DOMAIN_PHONE, phone, &rec->p.phone, rec->phone_index);
+	yh_wipe(phone, sizeof(phone));
+	return r;
+}
+
+/* Checks a credential as dir_cred_set stores it. */
+static int
+check_cred(const char *scheme, const char *hash, const char *salt)
+{
+	int r;
+
+	if (scheme == NULL || !pw_scheme_valid(scheme))
+		return YH_ERR_UNSUPPORTED;
+	if (!pw_scheme_storable(scheme))
+		return YH_ERR_DENIED;
+	if ((r = check_text(hash, PW_HASH_MAX, true)) != 0 ||
+	    (r = check_text(salt, PW_SALT_MAX, false)) != 0)
+		return r;
+	return 0;
+}
+
+int
+dir_person_add(struct dir *d, const struct dir_person *in, char *uid_out)
+{
+	return dir_person_add_cred(d, in, NULL, NULL, uid_out);
+}
+
+int
+dir_person_add_cred(struct dir *d, const struct dir_person *in, const char *scheme,
+    const char *hash, char *uid_out)
+{
+	struct dir_person_rec rec;
+	char idnum[19];
+	int64_t now = yh_now();
+	int r;
+
+	memset(&rec, 0, sizeof(rec));
+	if (uid_out != NULL)
+		uid_out[0] = '\0';
+	if ((scheme != NULL || hash != NULL) && (r = check_cred(scheme, hash, NULL)) != 0)
+		return r;
+	rec.cred_scheme = scheme;
+	rec.cred_hash = hash;
+	if (!empty(in->uid) && !dir_uid_valid(in->uid))
+		return YH_ERR_INVALID;
+	if (in->loa.level != 0 && (r = check_loa(&in->loa)) != 0)
+		return r;
+	if ((unsigned)in->status > DIR_STATUS_DEREGISTERED)
+		return YH_ERR_INVALID;
+	if ((r = canon_idnum(in->id_number, idnum)) != 0)
+		return r;
+	if ((r = person_fields(d, in, &rec)) != 0)
+		goto out;
+	if ((r = seal_indexed(d, VAULT_DOMAIN_IDNUM, idnum, &rec.p.id_number,
+	    rec.id_index)) != 0)
+		goto out;
+	if (empty(in->uid))
+		r = dir_uid_new(rec.p.uid);
+	else
+		r = yh_strlcpy(rec.p.uid, in->uid, sizeof(rec.p.uid));
+	if (r != 0)
+		goto out;
+	rec.p.loa = in->loa;
+	if (in->loa.level == 0) {
+		rec.p.loa.level = 1;
+		rec.p.loa.method = (char *)"self";
+		rec.p.loa.by = rec.p.loa.evidence = NULL;
+	}
+	rec.p.loa.at = in->loa.at != 0 ? in->loa.at : now;
+	rec.p.status = in->status;
+	rec.p.created = in->created != 0 ? in->created : now;
+	rec.p.updated = now;
+	if ((r = d->ops->person_add(d->be, &rec)) == 0 && uid_out != NULL)
+		memcpy(uid_out, rec.p.uid, DIR_UID_LEN + 1);
+out:
+	yh_wipe(idnum, sizeof(idnum));
+	free(rec.p.id_number);
+	free(rec.p.phone);
+	return r;
+}
+
+int
+dir_person_update(struct dir *d, const struct dir_person *in)
+{
+	struct dir_person_rec rec;
+	int r;
+
+	memset(&rec, 0, sizeof(rec));
+	if (!dir_uid_valid(in->uid))
+		return YH_ERR_INVALID;
+	if ((r = person_fields(d, in, &rec)) == 0) {
+		memcpy(rec.p.uid, in->uid, sizeof(rec.p.uid));
+		rec.p.updated = yh_now();
+		r = d->ops->person_update(d->be, &rec);
+	}
+	free(rec.p.phone);
+	return r;
+}
+
+/* Runs a backend find and opens the result. */
+static int
+person_find(struct dir *d, enum dir_pkey by, const char *key, const char *source,
+    struct dir_person *out)
+{
+	struct dir_person_rec rec;
+	int r;
+
+	memset(&rec, 0, sizeof(rec));
+	if ((r = d->ops->person_find(d->be, by, key, source, &rec)) != 0)
+		return r;
+	return rec_to_person(d, &rec, out);
+}
+
+int
+dir_person_get(struct dir *d, const char *uid, struct dir_person *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!dir_uid_valid(uid))
+		return YH_ERR_NOT_FOUND;
+	return person_find(d, DIR_PK_UID, uid, NULL, out);
+}
+
+int
+dir_person_find_id_number(struct dir *d, const char *id_number, struct dir_person *out)
+{
+	char idnum[19], index[VAULT_BLIND_HEX_LEN + 1];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = canon_idnum(id_number, idnum)) == 0 &&
+	    (r = vault_blind(d->vault, VAULT_DOMAIN_IDNUM, idnum, index)) == 0)
+		r = person_find(d, DIR_PK_ID_INDEX, index, NULL, out);
+	yh_wipe(idnum, sizeof(idnum));
+	return r;
+}
+
+int
+dir_person_find_phone(struct dir *d, const char *phone, struct dir_person *out)
+{
+	char key[PHONE_KEY_MAX], index[VAULT_BLIND_HEX_LEN + 1];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (empty(phone))
+		return YH_ERR_INVALID;
+	if ((r = canon_phone(phone, key)) == 0 &&
+	    (r = vault_blind(d->vault, VAULT_DOMAIN_PHONE, key, index)) == 0)
+		r = person_find(d, DIR_PK_PHONE_INDEX, index, NULL, out);
+	yh_wipe(key, sizeof(key));
+	return r;
+}
+
+int
+dir_person_find_username(struct dir *d, const char *username, struct dir_person *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = check_text(username, DIR_USERNAME_MAX, true)) != 0)
+		return r == YH_ERR_TOO_LONG ? YH_ERR_NOT_FOUND : r;
+	return person_find(d, DIR_PK_USERNAME, username, NULL, out);
+}
+
+int
+dir_person_find_legacy_username(struct dir *d, const char *username, const char *source,
+    struct dir_person *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = check_text(username, DIR_LEGACY_FIELD_MAX, true)) != 0 ||
+	    (source != NULL && (r = check_text(source, DIR_SOURCE_MAX, true)) != 0))
+		return r;
+	return person_find(d, DIR_PK_LEGACY_USERNAME, username, source, out);
+}
+
+enum dir_login_kind
+dir_login_parse(const char *id, size_t len, char key[DIR_LOGIN_KEY_MAX])
+{
+	struct idn_resident idr;
+	enum dir_login_kind k = DIR_LOGIN_NAME;
+
+	key[0] = '\0';
+	if (idn_resident_check(id, len, &idr) == IDN_OK) {
+		memcpy(key, idr.canonical, sizeof(idr.canonical));
+		k = DIR_LOGIN_ID_NUMBER;
+	} else if (mk_phone_key(id, len, key, DIR_LOGIN_KEY_MAX) == 0)
+		k = DIR_LOGIN_PHONE;
+	yh_wipe(&idr, sizeof(idr));
+	return k;
+}
+
+int
+dir_person_find_login(struct dir *d, const char *identifier, struct dir_person *out)
+{
+	char key[DIR_LOGIN_KEY_MAX], *id = NULL;
+	struct yh_span sp;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (identifier == NULL)
+		return YH_ERR_INVALID;
+	sp = yh_span_trim(yh_span_cstr(identifier));
+	if ((r = yh_span_strdup(sp, DIR_LEGACY_FIELD_MAX, &id)) != 0)
+		return r;
+	if ((r = check_text(id, DIR_LEGACY_FIELD_MAX, true)) != 0)
+		goto out;
+	switch (dir_login_parse(id, strlen(id), key)) {
+	case DIR_LOGIN_ID_NUMBER:
+		r = dir_person_find_id_number(d, key, out);
+		goto out;
+	case DIR_LOGIN_PHONE:
+		if ((r = dir_person_find_phone(d, key, out)) != YH_ERR_NOT_FOUND)
+			goto out;
+		break;
+	case DIR_LOGIN_NAME:
+		break;
+	}
+	if (strlen(id) <= DIR_USERNAME_MAX &&
+	    (r = person_find(d, DIR_PK_USERNAME, id, NULL, out)) != YH_ERR_NOT_FOUND)
+		goto out;
+	r = person_find(d, DIR_PK_LEGACY_USERNAME, id, NULL, out);
+out:
+	yh_wipe(key, sizeof(key));
+	yh_strfree_secret(id);
+	return r;
+}
+
+int
+dir_person_set_status(struct dir *d, const char *uid, enum dir_status st)
+{
+	if ((unsigned)st > DIR_STATUS_DEREGISTERED)
+		return YH_ERR_INVALID;
+	if (!dir_uid_valid(uid))
+		return YH_ERR_NOT_FOUND;
+	return d->ops->person_set_status(d->be, uid, st, yh_now());
+}
+
+int
+dir_person_set_loa(struct dir *d, const char *uid, const struct dir_loa *v, unsigned flags,
+    bool *applied)
+{
+	struct dir_loa l;
+	bool done = false;
+	int r;
+
+	if (applied != NULL)
+		*applied = false;
+	if ((r = check_loa(v)) != 0)
+		return r;
+	if (!dir_uid_valid(uid))
+		return YH_ERR_NOT_FOUND;
+	l = *v;
+	if (l.at == 0)
+		l.at = yh_now();
+	r = d->ops->person_set_loa(d->be, uid, &l, (flags & DIR_LOA_RAISE) != 0, yh_now(),
+	    &done);
+	if (applied != NULL)
+		*applied = r == 0 && done;
+	return r;
+}
+
+int
+dir_person_list(struct dir *d, uint64_t offset, size_t limit, struct dir_person **out,
+    size_t *n)
+{
+	struct dir_person_rec *recs = NULL;
+	struct dir_person *arr = NULL;
+	size_t cnt = 0, i;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (limit == 0 || limit > DIR_LIST_MAX)
+		return YH_ERR_INVALID;
+	if ((r = d->ops->person_list(d->be, offset, limit, &recs, &cnt)) != 0)
+		return r;
+	if (cnt > 0 && (arr = calloc(cnt, sizeof(*arr))) == NULL)
+		r = YH_ERR_ALLOC;
+	for (i = 0; r == 0 && i < cnt; i++)
+		r = rec_to_person(d, &recs[i], &arr[i]);
+	for (i = 0; i < cnt; i++)
+		dir_person_rec_clear(&recs[i]);
+	free(recs);
+	if (r != 0) {
+		dir_person_list_free(arr, cnt);
+		return r;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+int
+dir_person_count(struct dir *d, uint64_t *out)
+{
+	*out = 0;
+	return d->ops->person_count(d->be, out);
+}
+
+/* ---- organizations ---- */
+
+/* Canonicalizes an organization's codes into uscc[19] ("" if none) and code[10]. */
+static int
+canon_org_codes(const struct dir_org *in, char uscc[19], char code[10])
+{
+	struct idn_uscc u;
+	struct idn_orgcode oc;
+
+	uscc[0] = code[0] = '\0';
+	if (empty(in->uscc) && empty(in->org_code))
+		return YH_ERR_INVALID;
+	if (!empty(in->uscc)) {
+		if (strlen(in->uscc) > IDN_INPUT_MAX)
+			return YH_ERR_TOO_LONG;
+		if (idn_uscc_check(in->uscc, strlen(in->uscc), &u) != IDN_OK)
+			return YH_ERR_INVALID;
+		memcpy(uscc, u.canonical, 19);
+		memcpy(code, u.org_code, 10);
+	}
+	if (!empty(in->org_code)) {
+		if (strlen(in->org_code) > IDN_INPUT_MAX)
+			return YH_ERR_TOO_LONG;
+		if (idn_orgcode_check(in->org_code, strlen(in->org_code), &oc) != IDN_OK)
+			return YH_ERR_INVALID;
+		if (code[0] != '\0' && strcmp(code, oc.canonical) != 0)
+			return YH_ERR_INVALID;
+		memcpy(code, oc.canonical, 10);
+	}
+	return 0;
+}
+
+int
+dir_org_add(struct dir *d, const struct dir_org *in, char *uid_out)
+{
+	char uscc[19], code[10];
+	struct dir_org o;
+	int64_t now = yh_now();
+	int r;
+
+	if (uid_out != NULL)
+		uid_out[0] = '\0';
+	if ((r = canon_org_codes(in, uscc, code)) != 0 || (r = check_name(in->name)) != 0)
+		return r;
+	if ((!empty(in->uid) && !dir_uid_valid(in->uid)) ||
+	    (in->legal_rep_uid[0] != '\0' && !dir_uid_valid(in->legal_rep_uid)) ||
+	    (unsigned)in->status > DIR_STATUS_DEREGISTERED)
+		return YH_ERR_INVALID;
+	memset(&o, 0, sizeof(o));
+	if (empty(in->uid))
+		r = dir_uid_new(o.uid);
+	else
+		memcpy(o.uid, in->uid, sizeof(o.uid));
+	if (r != 0)
+		return r;
+	o.uscc = uscc[0] != '\0' ? uscc : NULL;
+	o.org_code = code;
+	o.name = in->name;
+	memcpy(o.legal_rep_uid, in->legal_rep_uid, sizeof(o.legal_rep_uid));
+	o.status = in->status;
+	o.created = in->created != 0 ? in->created : now;
+	o.updated = now;
+	if ((r = d->ops->org_add(d->be, &o)) == 0 && uid_out != NULL)
+		memcpy(uid_out, o.uid, DIR_UID_LEN + 1);
+	return r;
+}
+
+int
+dir_org_update(struct dir *d, const struct dir_org *in)
+{
+	char uscc[19], code[10];
+	struct dir_org cur, o;
+	int r;
+
+	memset(&cur, 0, sizeof(cur));
+	if ((r = check_name(in->name)) != 0)
+		return r;
+	if (in->legal_rep_uid[0] != '\0' && !dir_uid_valid(in->legal_rep_uid))
+		return YH_ERR_INVALID;
+	if ((r = dir_org_get(d, in->uid, &cur)) != 0)
+		return r;
+	if (empty(in->uscc) && empty(in->org_code)) {
+		uscc[0] = '\0';
+		if (yh_strlcpy(code, cur.org_code, sizeof(code)) != 0) {
+			r = YH_ERR_DB;
+			goto out;
+		}
+	} else if ((r = canon_org_codes(in, uscc, code)) != 0)
+		goto out;
+	/* The organization code is the identity: it cannot change; the credit code can
+	 * only be added to an organization known by its organization code. */
+	if (strcmp(cur.org_code, code) != 0 ||
+	    (cur.uscc != NULL && uscc[0] != '\0' && strcmp(cur.uscc, uscc) != 0)) {
+		r = YH_ERR_INVALID;
+		goto out;
+	}
+	o = cur;
+	o.uscc = uscc[0] != '\0' ? uscc : cur.uscc;
+	o.name = in->name;
+	memcpy(o.legal_rep_uid, in->legal_rep_uid, sizeof(o.legal_rep_uid));
+	o.updated = yh_now();
+	r = d->ops->org_update(d->be, &o);
+out:
+	dir_org_clear(&cur);
+	return r;
+}
+
+int
+dir_org_get(struct dir *d, const char *uid, struct dir_org *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!dir_uid_valid(uid))
+		return YH_ERR_NOT_FOUND;
+	return d->ops->org_find(d->be, DIR_OK_UID, uid, out);
+}
+
+int
+dir_org_find_uscc(struct dir *d, const char *uscc, struct dir_org *out)
+{
+	struct idn_uscc u;
+
+	memset(out, 0, sizeof(*out));
+	if (empty(uscc) || strlen(uscc) > IDN_INPUT_MAX ||
+	    idn_uscc_check(uscc, strlen(uscc), &u) != IDN_OK)
+		return YH_ERR_INVALID;
+	return d->ops->org_find(d->be, DIR_OK_USCC, u.canonical, out);
+}
+
+int
+dir_org_find_org_code(struct dir *d, const char *org_code, struct dir_org *out)
+{
+	struct idn_orgcode oc;
+
+	memset(out, 0, sizeof(*out));
+	if (empty(org_code) || strlen(org_code) > IDN_INPUT_MAX ||
+	    idn_orgcode_check(org_code, strlen(org_code), &oc) != IDN_OK)
+		return YH_ERR_INVALID;
+	return d->ops->org_find(d->be, DIR_OK_ORG_CODE, oc.canonical, out);
+}
+
+int
+dir_org_set_status(struct dir *d, const char *uid, enum dir_status st)
+{
+	if ((unsigned)st > DIR_STATUS_DEREGISTERED)
+		return YH_ERR_INVALID;
+	if (!dir_uid_valid(uid))
+		return YH_ERR_NOT_FOUND;
+	return d->ops->org_set_status(d->be, uid, st, yh_now());
+}
+
+/* ---- mandates ---- */
+
+bool
+dir_mandate_in_force(const struct dir_mandate *m, int64_t now)
+{
+	return m->revoked == 0 && (m->expires == 0 || m->expires > now);
+}
+
+int
+dir_mandate_add(struct dir *d, const struct dir_mandate *in, char *id_out)
+{
+	struct dir_mandate m;
+	int r;
+
+	if (id_out != NULL)
+		id_out[0] = '\0';
+	if (!dir_uid_valid(in->person_uid) || !dir_uid_valid(in->org_uid) ||
+	    (!empty(in->id) && !dir_uid_valid(in->id)) || in->revoked != 0 ||
+	    in->expires < 0 || in->created < 0)
+		return YH_ERR_INVALID;
+	if ((r = check_text(in->role, DIR_ROLE_MAX, true)) != 0 ||
+	    (r = check_text(in->granted_by, DIR_LOA_BY_MAX, false)) != 0)
+		return r;
+	m = *in;
+	m.created = in->created != 0 ? in->created : yh_now();
+	if (m.expires != 0 && m.expires <= m.created)
+		return YH_ERR_INVALID;
+	if (empty(in->id) && (r = dir_uid_new(m.id)) != 0)
+		return r;
+	m.granted_by = empty(in->granted_by) ? NULL : in->granted_by;
+	if ((r = d->ops->mandate_add(d->be, &m)) == 0 && id_out != NULL)
+		memcpy(id_out, m.id, DIR_UID_LEN + 1);
+	return r;
+}
+
+int
+dir_mandate_get(struct dir *d, const char *id, struct dir_mandate *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!dir_uid_valid(id))
+		return YH_ERR_NOT_FOUND;
+	return d->ops->mandate_get(d->be, id, out);
+}
+
+static int
+mandate_list(struct dir *d, bool by_org, const char *uid, int64_t in_force_at,
+    struct dir_mandate **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!dir_uid_valid(uid) || in_force_at < 0)
+		return YH_ERR_INVALID;
+	return d->ops->mandate_list(d->be, by_org, uid, in_force_at, out, n);
+}
+
+int
+dir_mandate_list_person(struct dir *d, const char *person_uid, int64_t in_force_at,
+    struct dir_mandate **out, size_t *n)
+{
+	return mandate_list(d, false, person_uid, in_force_at, out, n);
+}
+
+int
+dir_mandate_list_org(struct dir *d, const char *org_uid, int64_t in_force_at,
+    struct dir_mandate **out, size_t *n)
+{
+	return mandate_list(d, true, org_uid, in_force_at, out, n);
+}
+
+int
+dir_mandate_revoke(struct dir *d, const char *id, int64_t at)
+{
+	if (!dir_uid_valid(id))
+		return YH_ERR_NOT_FOUND;
+	if (at < 0)
+		return YH_ERR_INVALID;
+	return d->ops->mandate_revoke(d->be, id, at != 0 ? at : yh_now());
+}
+
+/* ---- legacy links ---- */
+
+static int
+check_legacy_key(const char *source, const char *legacy_id)
+{
+	int r;
+
+	if ((r = check_text(source, DIR_SOURCE_MAX, true)) != 0 ||
+	    (r = check_text(legacy_id, DIR_LEGACY_FIELD_MAX, true)) != 0)
+		return r;
+	return 0;
+}
+
+int
+dir_legacy_add(struct dir *d, const struct dir_legacy *in)
+{
+	struct dir_legacy l;
+	int r;
+
+	if ((r = check_legacy_key(in->source, in->legacy_id)) != 0 ||
+	    (r = check_text(in->username, DIR_LEGACY_FIELD_MAX, false)) != 0)
+		return r;
+	if (!dir_uid_valid(in->owner_uid))
+		return YH_ERR_INVALID;
+	if ((unsigned)in->status > DIR_STATUS_DEREGISTERED)
+		return YH_ERR_INVALID;
+	l = *in;
+	l.username = empty(in->username) ? NULL : in->username;
+	if (l.created == 0)
+		l.created = yh_now();
+	return d->ops->legacy_add(d->be, &l);
+}
+
+int
+dir_legacy_get(struct dir *d, const char *source, const char *legacy_id,
+    struct dir_legacy *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = check_legacy_key(source, legacy_id)) != 0)
+		return r;
+	return d->ops->legacy_get(d->be, source, legacy_id, out);
+}
+
+int
+dir_legacy_list(struct dir *d, const char *owner_uid, struct dir_legacy **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!dir_uid_valid(owner_uid))
+		return YH_ERR_INVALID;
+	return d->ops->legacy_list(d->be, owner_uid, out, n);
+}
+
+int
+dir_legacy_find_username(struct dir *d, const char *username, const char *source,
+    char owner_uid[DIR_UID_LEN + 1])
+{
+	int r;
+
+	owner_uid[0] = '\0';
+	if ((r = check_text(username, DIR_LEGACY_FIELD_MAX, true)) != 0 ||
+	    (source != NULL && (r = check_text(source, DIR_SOURCE_MAX, true)) != 0))
+		return r;
+	if ((r = d->ops->legacy_find_username(d->be, username, source, owner_uid)) != 0)
+		owner_uid[0] = '\0';
+	return r;
+}
+
+int
+dir_legacy_remove(struct dir *d, const char *source, const char *legacy_id)
+{
+	int r;
+
+	if ((r = check_legacy_key(source, legacy_id)) != 0)
+		return r;
+	return d->ops->legacy_remove(d->be, source, legacy_id);
+}
+
+/* ---- credentials ---- */
+
+int
+dir_cred_get(struct dir *d, const char *owner_uid, struct dir_cred *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!dir_uid_valid(owner_uid))
+		return YH_ERR_NOT_FOUND;
+	return d->ops->cred_get(d->be, owner_uid, out);
+}
+
+int
+dir_cred_set(struct dir *d, const char *owner_uid, const char *scheme, const char *hash,
+    const char *salt)
+{
+	int r;
+
+	if ((r = check_cred(scheme, hash, salt)) != 0)
+		return r;
+	if (!dir_uid_valid(owner_uid))
+		return YH_ERR_INVALID;
+	return d->ops->cred_set(d->be, owner_uid, scheme, hash,
+	    empty(salt) ? NULL : salt, yh_now());
+}
+
+/* ---- TOTP ---- */
+
+int
+dir_totp_set(struct dir *d, const char *owner_uid, const unsigned char *seed, size_t len,
+    bool confirmed)
+{
+	char hex[DIR_TOTP_SEED_MAX * 2 + 1], *sealed = NULL;
+	int r;
+
+	if (seed == NULL || len == 0 || len > DIR_TOTP_SEED_MAX || !dir_uid_valid(owner_uid))
+		return YH_ERR_INVALID;
+	yh_hex_encode(seed, len, hex);
+	r = vault_seal(d->vault, DIR_DOMAIN_TOTP, hex, len * 2, &sealed);
+	yh_wipe(hex, sizeof(hex));
+	if (r == 0)
+		r = d->ops->totp_set(d->be, owner_uid, sealed, confirmed, yh_now());
+	free(sealed);
+	return r;
+}
+
+int
+dir_totp_confirm(struct dir *d, const char *owner_uid)
+{
+	if (!dir_uid_valid(owner_uid))
+		return YH_ERR_NOT_FOUND;
+	return d->ops->totp_confirm(d->be, owner_uid);
+}
+
+int
+dir_totp_get(struct dir *d, const char *owner_uid, struct dir_totp *out)
+{
+	struct dir_totp_rec rec;
+	char *hex = NULL;
+	size_t n;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&rec, 0, sizeof(rec));
+	if (!dir_uid_valid(owner_uid))
+		return YH_ERR_NOT_FOUND;
+	if ((r = d->ops->totp_get(d->be, owner_uid, &rec)) != 0)
+		goto out;
+	if ((r = vault_open_value(d->vault, DIR_DOMAIN_TOTP, rec.seed_sealed, &hex)) != 0)
+		goto out;
+	n = strlen(hex);
+	if (n == 0 || n % 2 != 0 || n / 2 > DIR_TOTP_SEED_MAX) {
+		r = YH_ERR_DB;
+		goto out;
+	}
+	if ((out->seed = malloc(n / 2)) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = yh_hex_decode(hex, n, out->seed, n / 2)) != 0) {
+		yh_freezero(out->seed, n / 2);
+		out->seed = NULL;
+		r = YH_ERR_DB;
+		goto out;
+	}
+	out->seed_len = n / 2;
+	out->confirmed = rec.confirmed;
+	out->last_step = rec.last_step;
+	out->created = rec.created;
+out:
+	yh_strfree_secret(hex);
+	free(rec.seed_sealed);
+	return r;
+}
+
+int
+dir_totp_consume_step(struct dir *d, const char *owner_uid, int64_t step)
+{
+	if (step < 0)
+		return YH_ERR_INVALID;
+	if (!dir_uid_valid(owner_uid))
+		return YH_ERR_NOT_FOUND;
+	return d->ops->totp_consume(d->be, owner_uid, step);
+}
+
+int
+dir_totp_delete(struct dir *d, const char *owner_uid)
+{
+	if (!dir_uid_valid(owner_uid))
+		return YH_ERR_NOT_FOUND;
+	return d->ops->totp_delete(d->be, owner_uid);
+}
+
+
+/* ---- consents ---- */
+
+#define SCOPE_LIST_MAX 4096   /* bytes of a scope list given to dir_consent_set */
+
+/* A client id as the directory stores it: 1..DIR_CLIENT_ID_MAX printable ASCII bytes,
+ * no space (the registry's own rules are stricter). */
+static int
+check_client_id(const char *c)
+{
+	size_t n;
+
+	if (empty(c))
+		return YH_ERR_INVALID;
+	if ((n = strnlen(c, DIR_CLIENT_ID_MAX + 1)) > DIR_CLIENT_ID_MAX)
+		return YH_ERR_TOO_LONG;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)c[i] <= 0x20 || (unsigned char)c[i] >= 0x7f)
+			return YH_ERR_INVALID;
+	return 0;
+}
+
+/* One scope name (RFC 6749 3.3 scope-token): %x21 / %x23-5B / %x5D-7E. */
+static int
+check_scope(const char *t, size_t len)
+{
+	if (len == 0)
+		return YH_ERR_INVALID;
+	if (len > DIR_SCOPE_MAX)
+		return YH_ERR_TOO_LONG;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)t[i];
+
+		if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+			return YH_ERR_INVALID;
+	}
+	return 0;
+}
+
+static int
+consent_keys(const char *uid, const char *client_id)
+{
+	if (!dir_uid_valid(uid))
+		return YH_ERR_INVALID;
+	return check_client_id(client_id);
+}
+
+/*
+ * Splits a space-separated scope list into distinct names: *copy (free() it) holds the
+ * text the names point into. YH_ERR_INVALID for an empty list or a bad name,
+ * YH_ERR_TOO_LONG, YH_ERR_LIMIT past DIR_SCOPES_MAX distinct names.
+ */
+static int
+split_scopes(const char *list, char **copy, const char *names[DIR_SCOPES_MAX], size_t *n)
+{
+	struct yh_span rest, tok;
+	char *c;
+	size_t k = 0, i;
+	int r;
+
+	*copy = NULL;
+	*n = 0;
+	if (list == NULL)
+		return YH_ERR_INVALID;
+	if ((r = yh_span_strdup(yh_span_cstr(list), SCOPE_LIST_MAX, copy)) != 0)
+		return r;
+	c = *copy;
+	for (i = 0; c[i] != '\0'; i++)
+		if (c[i] == ' ')
+			c[i] = '\0';
+	rest = yh_span_mem(c, i);
+	while (yh_span_split(&rest, '\0', &tok) == 0) {
+		if (tok.len == 0)
+			continue;
+		if ((r = check_scope(tok.p, tok.len)) != 0)
+			goto out;
+		for (i = 0; i < k && strcmp(names[i], tok.p) != 0; i++)
+			;
+		if (i < k)
+			continue;
+		if (k == DIR_SCOPES_MAX) {
+			r = YH_ERR_LIMIT;
+			goto out;
+		}
+		names[k++] = tok.p;
+	}
+	r = k == 0 ? YH_ERR_INVALID : 0;
+out:
+	if (r != 0) {
+		free(*copy);
+		*copy = NULL;
+		k = 0;
+	}
+	*n = k;
+	return r;
+}
+
+void
+dir_consent_clear(struct dir_consent *c)
+{
+	if (c == NULL)
+		return;
+	free(c->client_id);
+	free(c->scopes);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+dir_consent_list_free(struct dir_consent *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_consent_clear(&a[i]);
+	free(a);
+}
+
+int
+dir_consent_get(struct dir *d, const char *uid, const char *client_id, char **scopes)
+{
+	struct dir_consent c;
+	int r;
+
+	*scopes = NULL;
+	memset(&c, 0, sizeof(c));
+	if ((r = consent_keys(uid, client_id)) != 0)
+		return r;
+	if ((r = d->ops->consent_get(d->be, uid, client_id, &c)) == 0) {
+		*scopes = c.scopes;
+		c.scopes = NULL;
+	}
+	dir_consent_clear(&c);
+	return r;
+}
+
+int
+dir_consent_set(struct dir *d, const char *uid, const char *client_id, const char *scopes)
+{
+	const char *names[DIR_SCOPES_MAX];
+	char *copy = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = consent_keys(uid, client_id)) != 0)
+		return r;
+	if ((r = split_scopes(scopes, &copy, names, &n)) != 0)
+		return r;
+	r = d->ops->consent_add(d->be, uid, client_id, names, n, yh_now());
+	free(copy);
+	return r;
+}
+
+int
+dir_consent_list(struct dir *d, const char *uid, struct dir_consent **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!dir_uid_valid(uid))
+		return YH_ERR_INVALID;
+	return d->ops->consent_list(d->be, uid, out, n);
+}
+
+int
+dir_consent_revoke(struct dir *d, const char *uid, const char *client_id)
+{
+	int r;
+
+	if ((r = consent_keys(uid, client_id)) != 0)
+		return r;
+	return d->ops->consent_remove(d->be, uid, client_id);
+}
+
+/* ---- re-keying ---- */
+
+int
+dir_entity_list(struct dir *d, const char *after, size_t limit, struct dir_entity *out,
+    size_t *n)
+{
+	*n = 0;
+	if (limit == 0 || limit > DIR_LIST_MAX || after == NULL ||
+	    (after[0] != '\0' && !dir_uid_valid(after)))
+		return YH_ERR_INVALID;
+	return d->ops->entity_list(d->be, after, limit, out, n);
+}
+
+int
+dir_uid_rekey(struct dir *d, const struct dir_rekey *pairs, size_t n)
+{
+	if (n == 0 || n > DIR_LIST_MAX)
+		return YH_ERR_INVALID;
+	for (size_t i = 0; i < n; i++)
+		if (!dir_uid_valid(pairs[i].old_uid) || !dir_uid_valid(pairs[i].new_uid) ||
+		    strcmp(pairs[i].old_uid, pairs[i].new_uid) == 0)
+			return YH_ERR_INVALID;
+	return d->ops->uid_rekey(d->be, pairs, n);
+}
+
+json_t *
+dir_login_masked(const char *in)
+{
+	char out[DIR_LOGIN_MASKED_MAX * 2 + 1], key[DIR_LOGIN_KEY_MAX];
+	struct yh_span id = yh_span_trim(yh_span_cstr(in));
+	enum dir_login_kind kind = DIR_LOGIN_NAME;
+	size_t n = strlen(in), digits = 0;
+	json_t *s;
+
+	if (id.len <= IDN_INPUT_MAX)
+		kind = dir_login_parse(id.p, id.len, key);
+	if (kind == DIR_LOGIN_ID_NUMBER)
+		idn_mask(key, out, sizeof(out));
+	else if (kind == DIR_LOGIN_PHONE)
+		mk_phone_mask(key, out, sizeof(out));
+	yh_wipe(key, sizeof(key));
+	if (kind != DIR_LOGIN_NAME)
+		return json_string(out);
+	for (size_t i = 0; i < n; i++)
+		if ((in[i] >= '0' && in[i] <= '9') || in[i] == 'X' || in[i] == 'x')
+			digits++;
+	if (n >= 7 && digits == n && n < sizeof(out)) {
+		idn_mask(in, out, sizeof(out));
+		return json_string(out);
+	}
+	if (n > DIR_LOGIN_MASKED_MAX) {
+		n = DIR_LOGIN_MASKED_MAX;
+		while (n > 0 && ((unsigned char)in[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if ((s = json_stringn(in, n)) != NULL)
+		return s;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (unsigned char)in[i] >= 0x20 && (unsigned char)in[i] < 0x7f ? in[i] : '?';
+	return json_stringn(out, n);
+}

@@ -1,0 +1,563 @@
+/*
+ * The directory: persons, organizations, mandates (a person acting for an
+ * organization), legacy account links, password credentials, TOTP seeds, and consents
+ * (the scopes a person allowed each app).
+ *
+ * Callers see plaintext; the directory seals what is personal before it reaches the
+ * backend: the resident ID number and the phone number are stored encrypted by the
+ * vault (identity/vault/vault.h) and found through a blind index (the ID number's index is
+ * unique; the phone's is not: a family may share a phone). TOTP seeds are sealed too.
+ * Names, e-mail addresses, usernames and organization data are stored as given.
+ *
+ * Operations are entity-oriented (one person, one organization, one link at a time),
+ * with no transaction spanning several calls, so that an LDAP backend can implement
+ * them as one entry operation each. The SQLite backend (the embedded default) is in
+ * dir_sqlite.c.
+ *
+ * Threads: a struct dir may be shared by any number of threads. The SQLite backend
+ * keeps one connection per struct dir and serializes calls on it with a mutex; calls
+ * are short (no password hashing happens inside). Several processes may open the same
+ * file (WAL mode, busy timeout).
+ *
+ * Errors used throughout: YH_ERR_NOT_FOUND (no such entity, or the entity a new
+ * record refers to does not exist), YH_ERR_EXISTS (a unique key is taken: ID number,
+ * username, credit code, organization code, legacy link, uid), YH_ERR_CONFLICT (a
+ * lookup that must name one person matched several), YH_ERR_INVALID / YH_ERR_TOO_LONG
+ * (a malformed or over-long field; nothing was written), YH_ERR_DB (the backend
+ * failed; logged), YH_ERR_NOSPACE (the disk or the quota is full; logged as such),
+ * YH_ERR_KEY / YH_ERR_AUTH (a sealed value does not open: wrong vault key or
+ * tampering), YH_ERR_ALLOC.
+ *
+ * Durability: outside bulk mode a write returns 0 only once it is committed to disk,
+ * and a write that fails has changed nothing (a failed commit is rolled back, never
+ * left pending for a later write to carry).
+ *
+ * Ownership: structs filled by a dir_*_get/find/list call own their strings; release
+ * them with the matching dir_*_clear / dir_*_list_free (which wipe plaintext personal
+ * data and secrets). Structs passed in are only read.
+ */
+#ifndef YH_IDENTITY_DIR_H
+#define YH_IDENTITY_DIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "common/err.h"
+
+struct ident_cfg;
+struct vault;
+struct dir;
+
+#define DIR_UID_LEN 32           /* internal ids: 128 random bits as lower-case hex */
+#define DIR_NAME_MAX 256         /* bytes of a person's or organization's name */
+#define DIR_EMAIL_MAX 254
+#define DIR_USERNAME_MAX 64
+#define DIR_SOURCE_MAX 64        /* legacy source system name */
+#define DIR_LEGACY_FIELD_MAX 256 /* legacy id and legacy username */
+#define DIR_ROLE_MAX 64
+#define DIR_LOA_METHOD_MAX 32
+#define DIR_LOA_BY_MAX 128
+#define DIR_EVIDENCE_MAX 1024
+#define DIR_LIST_MAX 1000        /* most entries one list call returns */
+#define DIR_TOTP_SEED_MAX 64     /* bytes of a TOTP seed */
+
+enum dir_status {
+	DIR_STATUS_ACTIVE = 0,
+	DIR_STATUS_DISABLED,      /* switched off by a legacy system or an operator */
+	DIR_STATUS_LOCKED,        /* locked (brute force, operator); may be unlocked */
+	DIR_STATUS_DEREGISTERED,  /* the account was closed (注销) */
+};
+
+/* "active", "disabled", "locked", "deregistered" (never NULL). */
+const char *dir_status_str(enum dir_status s);
+
+/* Parses the names above. Returns 0 or YH_ERR_INVALID. */
+int dir_status_parse(const char *s, enum dir_status *out) YH_WUR;
+
+/* How a person's assurance level was reached. */
+struct dir_loa {
+	int level;        /* 1..4 (DESIGN.md) */
+	char *method;     /* "self", "registry", "counter", "ca", "totp", "import", ... */
+	char *by;         /* who verified: staff id, registry name; or NULL */
+	char *evidence;   /* free text (document checked, registry reference); or NULL */
+	int64_t at;       /* Unix seconds */
+};
+
+struct dir_person {
+	char uid[DIR_UID_LEN + 1];
+	char *id_number;  /* canonical 18-character resident ID number (plaintext) */
+	char *name;
+	char *phone;      /* phone matching key (mk_phone_key, "13800138000"); or NULL */
+	bool phone_verified; /* the phone is known to be the person's (see below); false
+	                      * when there is no phone */
+	char *email;      /* or NULL */
+	char *username;   /* unique (ASCII case-insensitive) login name; or NULL */
+	struct dir_loa loa;
+	enum dir_status status;
+	int64_t created, updated;   /* Unix seconds */
+};
+
+struct dir_org {
+	char uid[DIR_UID_LEN + 1];
+	char *uscc;       /* canonical unified social credit code; NULL when only an org code is known */
+	char *org_code;   /* canonical 9-character organization code (always set when read) */
+	char *name;
+	char legal_rep_uid[DIR_UID_LEN + 1];   /* a person's uid, or "" */
+	enum dir_status status;
+	int64_t created, updated;
+};
+
+/* A person acts for an organization in a role until an expiry (经办人授权). */
+struct dir_mandate {
+	char id[DIR_UID_LEN + 1];
+	char person_uid[DIR_UID_LEN + 1];
+	char org_uid[DIR_UID_LEN + 1];
+	char *role;       /* e.g. "agent", "admin" */
+	char *granted_by; /* who granted it (legal representative's uid, staff id); or NULL */
+	int64_t expires;  /* Unix seconds; 0 = no expiry */
+	int64_t created;
+	int64_t revoked;  /* Unix seconds; 0 = not revoked */
+};
+
+/* An account in a department's old system, linked to its owner (person or org). */
+struct dir_legacy {
+	char owner_uid[DIR_UID_LEN + 1];
+	char *source;     /* source system name, e.g. "shebao" */
+	char *legacy_id;  /* the account's id in that system; (source, legacy_id) is unique */
+	char *username;   /* the account's login name there; or NULL */
+	enum dir_status status;
+	int64_t created;
+};
+
+/* A stored password credential (identity/passwd/passwd.h schemes, never "plain"). */
+struct dir_cred {
+	char *scheme;
+	char *hash;       /* secret-ish: wiped by dir_cred_clear */
+	char *salt;       /* or NULL */
+	int64_t updated;
+};
+
+/* A TOTP enrolment. */
+struct dir_totp {
+	unsigned char *seed;  /* secret: wiped by dir_totp_clear */
+	size_t seed_len;
+	bool confirmed;       /* the user proved possession with a first code */
+	int64_t last_step;    /* last accepted RFC 6238 time step; -1 when none */
+	int64_t created;
+};
+
+/* ---- opening ---- */
+
+/*
+ * Opens the directory described by cfg (a finished struct ident_cfg: see
+ * ident_cfg_finish), sealing personal data with v (borrowed: it must outlive the
+ * directory). With create, a missing store is created (SQLite: the file 0600, its
+ * schema); without, a missing store is YH_ERR_NOT_FOUND. The first open records the
+ * vault's key id; a later open with another key is YH_ERR_KEY. A store made by a newer
+ * program (schema version) is YH_ERR_UNSUPPORTED. err receives one line naming the file and
+ * the problem. *out is NULL on error; free it with dir_close.
+ */
+int dir_open(const struct ident_cfg *cfg, struct vault *v, bool create, struct dir **out,
+    char *err, size_t errsz) YH_WUR;
+
+/* Closes the directory. NULL is fine. */
+void dir_close(struct dir *d);
+
+/* A cheap readiness check (for /readyz): a round trip to the backend and, for SQLite,
+ * that the database file at the configured path is still the one open (SQLite keeps
+ * working on a removed or replaced file, so everything written from then on would be
+ * lost at the next start) and that its file system can take writes (yh_file_room: not
+ * full, not read-only). 0, or YH_ERR_DB / YH_ERR_UNAVAILABLE / YH_ERR_NOSPACE /
+ * YH_ERR_PERM with a one-line reason in why (no file paths: /readyz shows it to anyone;
+ * why may be NULL). */
+int dir_ping(struct dir *d, char *why, size_t whysz) YH_WUR;
+
+/* The backend's name ("sqlite"). */
+const char *dir_backend_name(const struct dir *d);
+
+/*
+ * Bulk mode for imports: the writes that follow (from any thread) until dir_bulk_end
+ * are grouped into one backend commit instead of one each. A grouping hint, not a
+ * transaction: a call that fails leaves no trace and the others stay; everything
+ * becomes durable at dir_bulk_end (a crash before it loses the group). Except when
+ * the backend loses the whole group (SQLite does when a write finds the disk full):
+ * then every write until dir_bulk_end, and dir_bulk_end itself, fail with that error
+ * and nothing of the group is kept. Backends without such a notion (LDAP) accept and
+ * ignore it. YH_ERR_BUSY when bulk mode is already on (begin) or off (end);
+ * YH_ERR_NOSPACE; YH_ERR_DB.
+ */
+int dir_bulk_begin(struct dir *d) YH_WUR;
+int dir_bulk_end(struct dir *d) YH_WUR;
+
+/* Fills out (DIR_UID_LEN + 1 bytes) with a fresh random uid. 0 or YH_ERR_CRYPTO. */
+int dir_uid_new(char out[DIR_UID_LEN + 1]) YH_WUR;
+
+/* True when s is a well-formed uid (32 lower-case hex digits). */
+bool dir_uid_valid(const char *s);
+
+/* ---- persons ---- */
+
+/*
+ * Adds a person. in->id_number (any accepted spelling: it is canonicalized with
+ * idn_resident_check) and in->name are required; phone (folded with mk_phone_key),
+ * email and username are optional (NULL or ""). in->phone_verified is taken as given
+ * (ignored without a phone): true only when whoever supplies the phone vouches for it
+ * (an operator, an import from a department's database; later an SMS code), never for
+ * a phone a person typed in themselves. in->uid may be "" (a fresh uid is
+ * made) or a uid to use (idmerge keeps its own). in->loa.level 0 means LoA 1 by
+ * "self"; in->status and in->created (0 = now) are taken as given. The new uid is
+ * written to uid_out (may be NULL).
+ * Errors: YH_ERR_INVALID (bad ID number, phone, e-mail, username or LoA; a username
+ * that looks like an ID number or phone), YH_ERR_TOO_LONG, YH_ERR_EXISTS (the ID
+ * number, the username or the uid is taken), YH_ERR_DB.
+ */
+int dir_person_add(struct dir *d, const struct dir_person *in, char *uid_out) YH_WUR;
+
+/*
+ * dir_person_add with a first credential (scheme and hash as for dir_cred_set, no
+ * salt) stored in the same transaction: either both are stored or neither is, so a
+ * failed write (a full disk) never leaves a person who cannot log in. Errors as
+ * dir_person_add and dir_cred_set.
+ */
+int dir_person_add_cred(struct dir *d, const struct dir_person *in, const char *scheme,
+    const char *hash, char *uid_out) YH_WUR;
+
+/*
+ * Replaces the person's name, phone (with in->phone_verified), email and username
+ * (NULL or "" clears the optional ones) by in->uid. The ID number, LoA, status and created time are not
+ * changed (see dir_person_set_status / dir_person_set_loa). Errors as dir_person_add,
+ * plus YH_ERR_NOT_FOUND.
+ */
+int dir_person_update(struct dir *d, const struct dir_person *in) YH_WUR;
+
+/* Reads the person with this uid into *out (cleared first). YH_ERR_NOT_FOUND. */
+int dir_person_get(struct dir *d, const char *uid, struct dir_person *out) YH_WUR;
+
+/* Finds a person by ID number (any accepted spelling). YH_ERR_INVALID when it is not a
+ * valid resident ID number, YH_ERR_NOT_FOUND. */
+int dir_person_find_id_number(struct dir *d, const char *id_number,
+    struct dir_person *out) YH_WUR;
+
+/* Finds the one person with this VERIFIED phone (any spelling mk_phone_key folds): a
+ * phone is an identifier only once verified, so an unverified one neither finds its
+ * holder nor makes a verified holder ambiguous. YH_ERR_INVALID (not a phone number),
+ * YH_ERR_NOT_FOUND, YH_ERR_CONFLICT (several verified holders: a family's phone). */
+int dir_person_find_phone(struct dir *d, const char *phone, struct dir_person *out) YH_WUR;
+
+/* Finds a person by username (ASCII case-insensitive). YH_ERR_NOT_FOUND. */
+int dir_person_find_username(struct dir *d, const char *username,
+    struct dir_person *out) YH_WUR;
+
+/* Finds the person owning a legacy account with this legacy username (in source, or
+ * in any source when source is NULL). YH_ERR_NOT_FOUND (also when the owner is an
+ * organization), YH_ERR_CONFLICT (the name belongs to several persons). */
+int dir_person_find_legacy_username(struct dir *d, const char *username,
+    const char *source, struct dir_person *out) YH_WUR;
+
+/* What a login identifier is read as (dir_login_parse). */
+enum dir_login_kind {
+	DIR_LOGIN_ID_NUMBER,   /* a valid resident ID number */
+	DIR_LOGIN_PHONE,       /* a phone number (mk_phone_key folds it) */
+	DIR_LOGIN_NAME,        /* anything else: a username or a legacy username */
+};
+
+#define DIR_LOGIN_KEY_MAX 32   /* bytes of dir_login_parse's key, NUL included */
+
+/*
+ * How dir_person_find_login reads an identifier of len bytes (trimmed): a resident ID
+ * number in any spelling idn_resident_check accepts (key: the canonical number), else a
+ * phone number in any spelling mk_phone_key folds (key: the phone key), else a name (key
+ * ""). The one place that decides it, for the lookup and for whoever must mask what a
+ * person typed (the audit trail). key holds personal data: wipe it after use.
+ */
+enum dir_login_kind dir_login_parse(const char *id, size_t len,
+    char key[DIR_LOGIN_KEY_MAX]);
+
+/*
+ * A login identifier as the audit trail keeps it (a new JSON string, NULL when out of
+ * memory): read the way the login lookup reads it (dir_login_parse), an ID number as
+ * idn_mask shows it ("110101********0011") and a phone number as its key masked
+ * ("138****8000"), whatever the spelling typed; anything else cut to 64 bytes of valid
+ * UTF-8 (the audit writer still masks any long number in it).
+ */
+json_t *dir_login_masked(const char *identifier);
+
+/*
+ * Finds the person a login form's identifier names: a valid resident ID number, else a
+ * verified phone number (dir_person_find_phone), else a username, else a legacy
+ * username (any source). A numeric identifier that finds nobody by phone is still
+ * tried as a (legacy) username.
+ * Returns 0, YH_ERR_NOT_FOUND, YH_ERR_CONFLICT (ambiguous: refuse the login and say
+ * the same as for a wrong password), YH_ERR_TOO_LONG / YH_ERR_INVALID (empty, over
+ * DIR_LEGACY_FIELD_MAX, or containing NUL or control bytes).
+ */
+int dir_person_find_login(struct dir *d, const char *identifier,
+    struct dir_person *out) YH_WUR;
+
+/* Sets a person's status. YH_ERR_NOT_FOUND. */
+int dir_person_set_status(struct dir *d, const char *uid, enum dir_status st) YH_WUR;
+
+#define DIR_LOA_RAISE 0x1u  /* only raise: a lower level is recorded but not applied */
+
+/*
+ * Records a verification of a person (appended to the person's verification history)
+ * and sets their LoA to v->level with its method, verifier and evidence (v->at 0 =
+ * now). With DIR_LOA_RAISE a level not above the current one leaves the person as is.
+ * *applied (may be NULL) says whether the person's LoA fields changed.
+ * Errors: YH_ERR_INVALID (level outside 1..4, missing method), YH_ERR_TOO_LONG,
+ * YH_ERR_NOT_FOUND.
+ */
+int dir_person_set_loa(struct dir *d, const char *uid, const struct dir_loa *v,
+    unsigned flags, bool *applied) YH_WUR;
+
+/* Lists persons ordered by creation (then uid), skipping offset, at most limit
+ * (1..DIR_LIST_MAX). *out is a malloc'd array of *n persons (NULL when none); free it
+ * with dir_person_list_free. */
+int dir_person_list(struct dir *d, uint64_t offset, size_t limit, struct dir_person **out,
+    size_t *n) YH_WUR;
+
+/* The number of persons. */
+int dir_person_count(struct dir *d, uint64_t *out) YH_WUR;
+
+/* Wipes the plaintext ID number and phone, frees every string, zeroes *p. NULL is fine. */
+void dir_person_clear(struct dir_person *p);
+
+/* Clears n persons and frees the array. NULL is fine. */
+void dir_person_list_free(struct dir_person *a, size_t n);
+
+/* ---- organizations ---- */
+
+/*
+ * Adds an organization. At least one of in->uscc and in->org_code is required (any
+ * accepted spelling, canonicalized); when both are given the credit code's positions
+ * 9-17 must equal the organization code. in->name is required; in->legal_rep_uid is ""
+ * or an existing person. in->uid "" makes a fresh uid. The uid goes to uid_out (may be
+ * NULL). Errors: YH_ERR_INVALID (bad code, codes that disagree, missing name),
+ * YH_ERR_EXISTS (credit code, organization code or uid taken), YH_ERR_NOT_FOUND (no
+ * such legal representative).
+ */
+int dir_org_add(struct dir *d, const struct dir_org *in, char *uid_out) YH_WUR;
+
+/* Replaces name and legal representative (by in->uid), and sets the credit code of an
+ * organization that only had an organization code (the codes must agree; both may be
+ * left NULL to keep them). Errors as dir_org_add, plus YH_ERR_NOT_FOUND. */
+int dir_org_update(struct dir *d, const struct dir_org *in) YH_WUR;
+
+/* Reads an organization by uid. YH_ERR_NOT_FOUND. */
+int dir_org_get(struct dir *d, const char *uid, struct dir_org *out) YH_WUR;
+
+/* Finds an organization by unified social credit code (any accepted spelling).
+ * YH_ERR_INVALID (not a valid credit code), YH_ERR_NOT_FOUND. */
+int dir_org_find_uscc(struct dir *d, const char *uscc, struct dir_org *out) YH_WUR;
+
+/* Finds an organization by organization code ("12345678-9" or "123456789"); this also
+ * finds organizations registered with a credit code containing it.
+ * YH_ERR_INVALID, YH_ERR_NOT_FOUND. */
+int dir_org_find_org_code(struct dir *d, const char *org_code, struct dir_org *out) YH_WUR;
+
+/* Sets an organization's status. YH_ERR_NOT_FOUND. */
+int dir_org_set_status(struct dir *d, const char *uid, enum dir_status st) YH_WUR;
+
+/* Frees the strings of *o and zeroes it. NULL is fine. */
+void dir_org_clear(struct dir_org *o);
+
+/* ---- mandates ---- */
+
+/*
+ * Records that in->person_uid acts for in->org_uid in in->role until in->expires
+ * (0 = no expiry; otherwise after in->created). in->id "" makes a fresh id (written to
+ * id_out, may be NULL); in->created 0 = now; in->revoked must be 0.
+ * Errors: YH_ERR_INVALID, YH_ERR_NOT_FOUND (no such person or organization),
+ * YH_ERR_EXISTS (the id is taken).
+ */
+int dir_mandate_add(struct dir *d, const struct dir_mandate *in, char *id_out) YH_WUR;
+
+/* Reads a mandate by id. YH_ERR_NOT_FOUND. */
+int dir_mandate_get(struct dir *d, const char *id, struct dir_mandate *out) YH_WUR;
+
+/* Lists the mandates of a person (dir_mandate_list_person) or of an organization
+ * (dir_mandate_list_org), oldest first, at most DIR_LIST_MAX. With in_force_at > 0
+ * only those in force at that time (not revoked, not expired) are listed; 0 lists all.
+ * *out is a malloc'd array (NULL when none); free with dir_mandate_list_free. */
+int dir_mandate_list_person(struct dir *d, const char *person_uid, int64_t in_force_at,
+    struct dir_mandate **out, size_t *n) YH_WUR;
+int dir_mandate_list_org(struct dir *d, const char *org_uid, int64_t in_force_at,
+    struct dir_mandate **out, size_t *n) YH_WUR;
+
+/* Revokes a mandate at time at (0 = now). YH_ERR_NOT_FOUND; revoking a revoked
+ * mandate keeps the first revocation time and returns 0. */
+int dir_mandate_revoke(struct dir *d, const char *id, int64_t at) YH_WUR;
+
+/* True when m is in force at time now (not revoked, not expired). */
+bool dir_mandate_in_force(const struct dir_mandate *m, int64_t now);
+
+/* Frees the strings of *m and zeroes it; the list variant also frees the array. */
+void dir_mandate_clear(struct dir_mandate *m);
+void dir_mandate_list_free(struct dir_mandate *a, size_t n);
+
+/* ---- legacy account links ---- */
+
+/*
+ * Links a legacy account to its owner (a person or an organization). source and
+ * legacy_id are required; username is optional; created 0 = now.
+ * Errors: YH_ERR_EXISTS ((source, legacy_id) is already linked, to anyone),
+ * YH_ERR_NOT_FOUND (no such owner), YH_ERR_INVALID, YH_ERR_TOO_LONG.
+ */
+int dir_legacy_add(struct dir *d, const struct dir_legacy *in) YH_WUR;
+
+/* Reads the link of (source, legacy_id). YH_ERR_NOT_FOUND. */
+int dir_legacy_get(struct dir *d, const char *source, const char *legacy_id,
+    struct dir_legacy *out) YH_WUR;
+
+/* Lists the links of an owner ordered by source, legacy id (at most DIR_LIST_MAX).
+ * *out is malloc'd (NULL when none); free with dir_legacy_list_free. */
+int dir_legacy_list(struct dir *d, const char *owner_uid, struct dir_legacy **out,
+    size_t *n) YH_WUR;
+
+/* Finds the owner of the legacy accounts called username (ASCII case-insensitive) in
+ * source (NULL = any). owner_uid receives the uid. YH_ERR_NOT_FOUND, YH_ERR_CONFLICT (the
+ * name belongs to several owners). */
+int dir_legacy_find_username(struct dir *d, const char *username, const char *source,
+    char owner_uid[DIR_UID_LEN + 1]) YH_WUR;
+
+/* Removes a link. YH_ERR_NOT_FOUND. */
+int dir_legacy_remove(struct dir *d, const char *source, const char *legacy_id) YH_WUR;
+
+/* Frees the strings of *l and zeroes it; the list variant also frees the array. */
+void dir_legacy_clear(struct dir_legacy *l);
+void dir_legacy_list_free(struct dir_legacy *a, size_t n);
+
+/* ---- credentials ---- */
+
+/* Reads the password credential of an owner. YH_ERR_NOT_FOUND (none, or no owner). */
+int dir_cred_get(struct dir *d, const char *owner_uid, struct dir_cred *out) YH_WUR;
+
+/*
+ * Stores (replaces) the password credential of an owner. scheme must be storable
+ * (pw_scheme_storable): "plain" is YH_ERR_DENIED, an unknown scheme
+ * YH_ERR_UNSUPPORTED. hash is required (at most PW_HASH_MAX bytes), salt optional
+ * (PW_SALT_MAX). Errors also: YH_ERR_NOT_FOUND (no such owner), YH_ERR_INVALID.
+ */
+int dir_cred_set(struct dir *d, const char *owner_uid, const char *scheme,
+    const char *hash, const char *salt) YH_WUR;
+
+/* Wipes and frees the strings of *c, zeroes it. NULL is fine. */
+void dir_cred_clear(struct dir_cred *c);
+
+/* ---- TOTP ---- */
+
+/* Stores (replaces) an owner's TOTP seed (1..DIR_TOTP_SEED_MAX bytes, sealed by the
+ * vault), with last_step reset to -1. YH_ERR_NOT_FOUND (no such owner). */
+int dir_totp_set(struct dir *d, const char *owner_uid, const unsigned char *seed,
+    size_t len, bool confirmed) YH_WUR;
+
+/* Marks the owner's seed confirmed. YH_ERR_NOT_FOUND (no seed). */
+int dir_totp_confirm(struct dir *d, const char *owner_uid) YH_WUR;
+
+/* Reads the owner's TOTP enrolment (the seed opened). YH_ERR_NOT_FOUND. */
+int dir_totp_get(struct dir *d, const char *owner_uid, struct dir_totp *out) YH_WUR;
+
+/*
+ * Accepts time step `step` once: atomically records it as the last used step when it
+ * is later than the stored one. Returns 0, YH_ERR_REPLAY (this step or a later one was
+ * already used: reject the code), YH_ERR_NOT_FOUND (no seed), YH_ERR_INVALID (step < 0).
+ */
+int dir_totp_consume_step(struct dir *d, const char *owner_uid, int64_t step) YH_WUR;
+
+/* Removes the owner's TOTP enrolment. YH_ERR_NOT_FOUND. */
+int dir_totp_delete(struct dir *d, const char *owner_uid) YH_WUR;
+
+/* Wipes the seed, frees it, zeroes *t. NULL is fine. */
+void dir_totp_clear(struct dir_totp *t);
+
+/* ---- consents (the scopes a person allowed an app to receive) ---- */
+
+#define DIR_CLIENT_ID_MAX 64       /* bytes of a client id in a consent record */
+#define DIR_SCOPE_MAX 64           /* bytes of one scope name */
+#define DIR_SCOPES_MAX 32          /* scope names in one consent */
+
+/* What a person consented to for one app. */
+struct dir_consent {
+	char *client_id;
+	char *scopes;      /* the granted scope names, sorted, space-separated */
+	int64_t created;   /* first grant, Unix seconds */
+	int64_t updated;   /* last grant */
+};
+
+/*
+ * Reads the scopes the person uid consented to for client_id into *scopes: a malloc'd,
+ * sorted, space-separated list (free() it; NULL on error). Returns 0, YH_ERR_NOT_FOUND
+ * (no consent recorded, or no such person), YH_ERR_INVALID (a malformed uid or client
+ * id), YH_ERR_DB.
+ */
+int dir_consent_get(struct dir *d, const char *uid, const char *client_id, char **scopes)
+    YH_WUR;
+
+/*
+ * Records that the person uid allows client_id the scopes of the space-separated list
+ * scopes (OAuth scope syntax; runs of spaces allowed): the consent becomes the union of
+ * what was granted before and these, atomically. Returns 0, YH_ERR_NOT_FOUND (no such
+ * person), YH_ERR_INVALID (malformed uid, client id or scope name, or an empty list),
+ * YH_ERR_TOO_LONG (a scope name over DIR_SCOPE_MAX bytes), YH_ERR_LIMIT (more than
+ * DIR_SCOPES_MAX names in all), YH_ERR_DB.
+ */
+int dir_consent_set(struct dir *d, const char *uid, const char *client_id,
+    const char *scopes) YH_WUR;
+
+/*
+ * Lists the person's consents ordered by client id (at most DIR_LIST_MAX). *out is a
+ * malloc'd array of *n records (NULL when none); free it with dir_consent_list_free.
+ * Returns 0 (also for an unknown person: no consents), YH_ERR_INVALID, YH_ERR_DB.
+ */
+int dir_consent_list(struct dir *d, const char *uid, struct dir_consent **out, size_t *n)
+    YH_WUR;
+
+/* Forgets the person's consent for client_id ("my apps: revoke"). Returns 0,
+ * YH_ERR_NOT_FOUND (none recorded), YH_ERR_INVALID, YH_ERR_DB. */
+int dir_consent_revoke(struct dir *d, const char *uid, const char *client_id) YH_WUR;
+
+/* Frees the strings of *c and zeroes it; the list variant also frees the array. NULL
+ * is fine. */
+void dir_consent_clear(struct dir_consent *c);
+void dir_consent_list_free(struct dir_consent *a, size_t n);
+
+/* ---- re-keying (idmerge rekey) ---- */
+
+/* An entity: a person's or an organization's uid. */
+struct dir_entity {
+	char uid[DIR_UID_LEN + 1];
+	bool org;                 /* an organization; else a person */
+};
+
+/*
+ * Lists up to limit (1..DIR_LIST_MAX) entities whose uid sorts after `after` ("" for the
+ * first page), in uid order, into out (the caller's array of limit entries); *n is how
+ * many (0 at the end). Paging by uid stays correct while the caller changes uids: an
+ * entity given a new uid may be listed once more, none is skipped. Returns 0,
+ * YH_ERR_INVALID (a malformed `after`, a limit out of range), YH_ERR_DB.
+ */
+int dir_entity_list(struct dir *d, const char *after, size_t limit, struct dir_entity *out,
+    size_t *n) YH_WUR;
+
+/* An entity's uid and the uid it is to have. */
+struct dir_rekey {
+	char old_uid[DIR_UID_LEN + 1];
+	char new_uid[DIR_UID_LEN + 1];
+};
+
+/*
+ * Gives each of the n entities pairs[i].old_uid the uid pairs[i].new_uid, and with it
+ * every record that refers to it: the person or organization, its verification history,
+ * the organizations it is the legal representative of, its mandates (as the person, as
+ * the organization, and granted_by when that names it), legacy account links, credential,
+ * TOTP seed and consents. All n in one transaction: afterwards no record refers to an old
+ * uid, or on error nothing changed. Sessions, tokens and audit lines holding an old uid
+ * are not the directory's (docs/idmerge.md). Not in bulk mode. Returns 0, YH_ERR_INVALID
+ * (a malformed uid, an old uid equal to its new one, n outside 1..DIR_LIST_MAX),
+ * YH_ERR_NOT_FOUND (no entity old_uid), YH_ERR_EXISTS (a new uid is taken), YH_ERR_BUSY
+ * (bulk mode is on), YH_ERR_DB.
+ */
+int dir_uid_rekey(struct dir *d, const struct dir_rekey *pairs, size_t n) YH_WUR;
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * Internal to the directory: the operations a backend implements. dir.c validates and
+ * canonicalizes every field, seals personal data and computes blind indexes; a
+ * backend only stores and finds records, enforcing uniqueness (ID number index,
+ * username, credit code, organization code, (source, legacy id), uids) and
+ * referential integrity (NOT_FOUND when a referenced entity is missing).
+ *
+ * Records are the public structs with one difference: in a person record,
+ * p.id_number and p.phone hold the SEALED strings (vault_seal output), and the blind
+ * indexes travel next to them. Every operation is one entity at a time so that an
+ * LDAP backend can map it to one search or one modify.
+ *
+ * Every function returns 0 or a negative YH_ERR_*; out-params are filled only on 0.
+ */
+#ifndef YH_IDENTITY_DIR_BACKEND_H
+#define YH_IDENTITY_DIR_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "identity/dir/dir.h"
+#include "identity/vault/vault.h"
+
+struct dir_person_rec {
+	struct dir_person p;   /* p.id_number, p.phone: sealed strings (phone may be NULL) */
+	char id_index[VAULT_BLIND_HEX_LEN + 1];
+	char phone_index[VAULT_BLIND_HEX_LEN + 1];   /* "" when no phone */
+	/* person_add only: a first credential stored with the person, all or nothing
+	 * (NULL scheme: none). */
+	const char *cred_scheme, *cred_hash;
+};
+
+/* How person_find looks a person up. */
+enum dir_pkey {
+	DIR_PK_UID,
+	DIR_PK_ID_INDEX,
+	DIR_PK_PHONE_INDEX,       /* verified phones only; several matches: YH_ERR_CONFLICT */
+	DIR_PK_USERNAME,
+	DIR_PK_LEGACY_USERNAME,   /* source narrows it (NULL = any); several: CONFLICT */
+};
+
+enum dir_okey { DIR_OK_UID, DIR_OK_USCC, DIR_OK_ORG_CODE };
+
+struct dir_totp_rec {
+	char *seed_sealed;   /* hex seed sealed by the vault */
+	bool confirmed;
+	int64_t last_step;
+	int64_t created;
+};
+
+struct dir_ops {
+	const char *name;
+	void (*close)(void *be);
+	int (*ping)(void *be, char *why, size_t whysz);  /* why: see dir_ping */
+	int (*bulk)(void *be, bool begin);
+	/* Store-wide settings (schema and key bookkeeping). NOT_FOUND when unset. */
+	int (*meta_get)(void *be, const char *key, char **val);
+	int (*meta_set)(void *be, const char *key, const char *val);
+
+	int (*person_add)(void *be, const struct dir_person_rec *r);
+	/* Replaces name, phone (sealed + index + verified flag), email, username, updated. */
+	int (*person_update)(void *be, const struct dir_person_rec *r);
+	int (*person_find)(void *be, enum dir_pkey by, const char *key, const char *source,
+	    struct dir_person_rec *out);
+	int (*person_set_status)(void *be, const char *uid, enum dir_status st, int64_t now);
+	int (*person_set_loa)(void *be, const char *uid, const struct dir_loa *v,
+	    bool raise_only, int64_t now, bool *applied);
+	int (*person_list)(void *be, uint64_t offset, size_t limit,
+	    struct dir_person_rec **out, size_t *n);
+	int (*person_count)(void *be, uint64_t *out);
+
+	int (*org_add)(void *be, const struct dir_org *o);
+	/* Replaces name, legal_rep_uid, uscc, updated. */
+	int (*org_update)(void *be, const struct dir_org *o);
+	int (*org_find)(void *be, enum dir_okey by, const char *key, struct dir_org *out);
+	int (*org_set_status)(void *be, const char *uid, enum dir_status st, int64_t now);
+
+	int (*mandate_add)(void *be, const struct dir_mandate *m);
+	int (*mandate_get)(void *be, const char *id, struct dir_mandate *out);
+	int (*mandate_list)(void *be, bool by_org, const char *uid, int64_t in_force_at,
+	    struct dir_mandate **out, size_t *n);
+	int (*mandate_revoke)(void *be, const char *id, int64_t at);
+
+	int (*legacy_add)(void *be, const struct dir_legacy *l);
+	int (*legacy_get)(void *be, const char *source, const char *legacy_id,
+	    struct dir_legacy *out);
+	int (*legacy_list)(void *be, const char *owner, struct dir_legacy **out, size_t *n);
+	int (*legacy_find_username)(void *be, const char *username, const char *source,
+	    char owner[DIR_UID_LEN + 1]);
+	int (*legacy_remove)(void *be, const char *source, const char *legacy_id);
+
+	int (*cred_get)(void *be, const char *owner, struct dir_cred *out);
+	int (*cred_set)(void *be, const char *owner, const char *scheme, const char *hash,
+	    const char *salt, int64_t now);
+
+	int (*totp_set)(void *be, const char *owner, const char *seed_sealed, bool confirmed,
+	    int64_t now);
+	int (*totp_confirm)(void *be, const char *owner);
+	int (*totp_get)(void *be, const char *owner, struct dir_totp_rec *out);
+	/* 0 and stores step when step > last_step; YH_ERR_REPLAY otherwise. */
+	int (*totp_consume)(void *be, const char *owner, int64_t step);
+	int (*totp_delete)(void *be, const char *owner);
+
+	/* Consents: one record per (owner, client) holding a set of scope names. get
+	 * fills c->scopes (sorted, space-separated) and the times; NOT_FOUND when none. */
+	int (*consent_get)(void *be, const char *owner, const char *client,
+	    struct dir_consent *out);
+	/* Adds the n scope names to the set, atomically (a union); NOT_FOUND when the
+	 * owner is not a person. */
+	int (*consent_add)(void *be, const char *owner, const char *client,
+	    const char *const *scopes, size_t n, int64_t now);
+	int (*consent_list)(void *be, const char *owner, struct dir_consent **out,
+	    size_t *n);
+	/* NOT_FOUND when nothing was recorded. */
+	int (*consent_remove)(void *be, const char *owner, const char *client);
+
+	/* Entities with a uid above after, in uid order, at most limit (dir_entity_list). */
+	int (*entity_list)(void *be, const char *after, size_t limit, struct dir_entity *out,
+	    size_t *n);
+	/* Moves every record of each old uid to its new uid, all in one transaction
+	 * (dir_uid_rekey); YH_ERR_BUSY in bulk mode. */
+	int (*uid_rekey)(void *be, const struct dir_rekey *pairs, size_t n);
+};
+
+/* The SQLite backend (dir_sqlite.c). Opens (with create: creates, mode 0600) the file
+ * at path. err receives one line. */
+extern const struct dir_ops dir_sqlite_ops;
+int dir_sqlite_open(const char *path, bool create, void **be, char *err, size_t errsz)
+    YH_WUR;
+
+/* Frees the strings of a record and zeroes it (the sealed strings are not secret). */
+void dir_person_rec_clear(struct dir_person_rec *r);
+
+#endif

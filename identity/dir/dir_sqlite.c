@@ -1,0 +1,2071 @@
+/*
+ * The SQLite directory backend: one file (created 0600), WAL mode, a busy timeout for
+ * other processes, foreign keys on, secure_delete on, every statement prepared once
+ * with bound parameters and cached. One connection per struct dir, serialized by a
+ * mutex.
+ *
+ * A write returns 0 only once it is committed (synchronous = FULL: the WAL is fsync'd).
+ * Outside bulk mode every write leaves the connection in autocommit: when a commit fails
+ * (SQLITE_FULL: the disk is full) SQLite may keep the transaction open, as it does for a
+ * failed RELEASE of the outermost savepoint, and a transaction left open would take every
+ * later write with it (each then "succeeds" without ever being committed, and other
+ * processes find the database locked); so the write rolls it back and fails (sq_wend).
+ * A full disk is YH_ERR_NOSPACE.
+ *
+ * The schema version lives in the meta table; opening a store of an older
+ * version migrates it (sq_migrate), so existing databases keep working:
+ *   1  the first schema
+ *   2  adds the consent table (scopes a person allowed an app)
+ *   3  adds person.phone_verified; only verified phones are indexed for lookup
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "common/atomicfile.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "identity/dir/dir_backend.h"
+
+#define SQ_SCHEMA_VERSION 3
+#define SQ_BUSY_TIMEOUT_MS 5000
+
+/* Version 2: one row per (person, app, scope); a grant is an insert that ignores what
+ * is already there, so concurrent grants make a union and never lose a scope. */
+#define SQ_CONSENT_SQL \
+    "CREATE TABLE IF NOT EXISTS consent (" \
+    " owner_uid TEXT NOT NULL REFERENCES person(uid)," \
+    " client_id TEXT NOT NULL, scope TEXT NOT NULL, granted INTEGER NOT NULL," \
+    " PRIMARY KEY (owner_uid, client_id, scope)) WITHOUT ROWID;"
+
+/* Version 3: a phone is an identifier only once verified. The lookup index holds the
+ * verified phones alone, so that unverified copies of a phone (anyone can type anyone's
+ * number into the registration form) neither find a person nor make the owner's phone
+ * ambiguous. */
+#define SQ_PHONE_INDEX_SQL \
+    "CREATE INDEX IF NOT EXISTS person_phone_verified ON person(phone_index)" \
+    " WHERE phone_verified = 1;"
+
+/*
+ * From version 2 to 3. Which phones already stored count as verified: those a
+ * department's database supplied through idmerge (the person was imported, "import",
+ * or has a legacy account link), which the operator answers for. Every other phone is
+ * one a person typed in at registration, or one an operator gave to authctl user add,
+ * and version 2 kept nothing that tells these two apart (both are "LoA 1 by self"):
+ * they become unverified, and an operator re-marks the ones they vouch for with
+ * "authctl user phone USER --phone-verified yes" (docs/operations.md). A raised LoA
+ * proves the name and ID number, not the phone, so it does not count.
+ */
+#define SQ_MIGRATE_3_SQL \
+    "ALTER TABLE person ADD COLUMN phone_verified INTEGER NOT NULL DEFAULT 0" \
+    " CHECK (phone_verified IN (0, 1));" \
+    "UPDATE person SET phone_verified = 1 WHERE phone_sealed IS NOT NULL AND" \
+    " (loa_method = 'import' OR uid IN (SELECT owner_uid FROM legacy_link));" \
+    "DROP INDEX IF EXISTS person_phone;" \
+    SQ_PHONE_INDEX_SQL
+
+static const char sq_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS entity (uid TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('person', 'org'))) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS person ("
+    " uid TEXT PRIMARY KEY REFERENCES entity(uid),"
+    " id_sealed TEXT NOT NULL, id_index TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL,"
+    " phone_sealed TEXT, phone_index TEXT,"
+    " email TEXT, username TEXT UNIQUE COLLATE NOCASE,"
+    " loa INTEGER NOT NULL CHECK (loa BETWEEN 1 AND 4), loa_method TEXT NOT NULL,"
+    " loa_by TEXT, loa_evidence TEXT, loa_at INTEGER NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered')),"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " phone_verified INTEGER NOT NULL DEFAULT 0 CHECK (phone_verified IN (0, 1)));"
+    SQ_PHONE_INDEX_SQL
+    "CREATE INDEX IF NOT EXISTS person_created ON person(created, uid);"
+    "CREATE TABLE IF NOT EXISTS loa_event (id INTEGER PRIMARY KEY,"
+    " person_uid TEXT NOT NULL REFERENCES person(uid), loa INTEGER NOT NULL,"
+    " method TEXT NOT NULL, verifier TEXT, evidence TEXT, at INTEGER NOT NULL,"
+    " applied INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS loa_event_person ON loa_event(person_uid);"
+    "CREATE TABLE IF NOT EXISTS org ("
+    " uid TEXT PRIMARY KEY REFERENCES entity(uid),"
+    " uscc TEXT UNIQUE, org_code TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+    " legal_rep_uid TEXT REFERENCES person(uid),"
+    " status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered')),"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS mandate (id TEXT PRIMARY KEY,"
+    " person_uid TEXT NOT NULL REFERENCES person(uid),"
+    " org_uid TEXT NOT NULL REFERENCES org(uid),"
+    " role TEXT NOT NULL, granted_by TEXT, expires INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS mandate_person ON mandate(person_uid);"
+    "CREATE INDEX IF NOT EXISTS mandate_org ON mandate(org_uid);"
+    "CREATE TABLE IF NOT EXISTS legacy_link (source TEXT NOT NULL, legacy_id TEXT NOT NULL,"
+    " owner_uid TEXT NOT NULL REFERENCES entity(uid), username TEXT COLLATE NOCASE,"
+    " status TEXT NOT NULL, created INTEGER NOT NULL,"
+    " PRIMARY KEY (source, legacy_id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS legacy_owner ON legacy_link(owner_uid);"
+    "CREATE INDEX IF NOT EXISTS legacy_username ON legacy_link(username);"
+    "CREATE TABLE IF NOT EXISTS credential (owner_uid TEXT PRIMARY KEY REFERENCES entity(uid),"
+    " scheme TEXT NOT NULL CHECK (scheme <> 'plain'), hash TEXT NOT NULL, salt TEXT,"
+    " updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS totp (owner_uid TEXT PRIMARY KEY REFERENCES entity(uid),"
+    " seed_sealed TEXT NOT NULL, confirmed INTEGER NOT NULL, last_step INTEGER NOT NULL,"
+    " created INTEGER NOT NULL);"
+    SQ_CONSENT_SQL;
+
+#define PERSON_COLS "uid, id_sealed, id_index, name, phone_sealed, phone_index, email," \
+	" username, loa, loa_method, loa_by, loa_evidence, loa_at, status, created, updated," \
+	" phone_verified"
+#define ORG_COLS "uid, uscc, org_code, name, legal_rep_uid, status, created, updated"
+#define MANDATE_COLS "id, person_uid, org_uid, role, granted_by, expires, created, revoked"
+#define LEGACY_COLS "owner_uid, source, legacy_id, username, status, created"
+
+enum sq_stmt {
+	ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK, ST_PING,
+	ST_META_GET, ST_META_SET, ST_ENTITY_ADD,
+	ST_PERSON_ADD, ST_PERSON_UPDATE, ST_PERSON_BY_UID, ST_PERSON_BY_ID_INDEX,
+	ST_PERSON_BY_PHONE, ST_PERSON_BY_USERNAME, ST_PERSON_BY_LEGACY, ST_PERSON_STATUS,
+	ST_PERSON_LOA_GET, ST_PERSON_LOA_SET, ST_LOA_EVENT, ST_PERSON_LIST, ST_PERSON_COUNT,
+	ST_ORG_ADD, ST_ORG_UPDATE, ST_ORG_BY_UID, ST_ORG_BY_USCC, ST_ORG_BY_CODE, ST_ORG_STATUS,
+	ST_MANDATE_ADD, ST_MANDATE_GET, ST_MANDATE_BY_PERSON, ST_MANDATE_BY_ORG,
+	ST_MANDATE_REVOKE,
+	ST_LEGACY_ADD, ST_LEGACY_GET, ST_LEGACY_LIST, ST_LEGACY_FIND_USER, ST_LEGACY_REMOVE,
+	ST_CRED_GET, ST_CRED_SET,
+	ST_TOTP_SET, ST_TOTP_CONFIRM, ST_TOTP_GET, ST_TOTP_CONSUME, ST_TOTP_DELETE,
+	ST_CONSENT_ADD, ST_CONSENT_COUNT, ST_CONSENT_GET, ST_CONSENT_LIST, ST_CONSENT_REMOVE,
+	ST_COUNT
+};
+
+#define MANDATE_IN_FORCE "(?2 = 0 OR (revoked = 0 AND (expires = 0 OR expires > ?2)))"
+
+static const char *const sq_sql[ST_COUNT] = {
+	[ST_SAVEPOINT] = "SAVEPOINT dirop",
+	[ST_RELEASE] = "RELEASE dirop",
+	[ST_ROLLBACK] = "ROLLBACK TO dirop",
+	[ST_PING] = "SELECT 1",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[ST_ENTITY_ADD] = "INSERT INTO entity (uid, kind) VALUES (?1, ?2)",
+	[ST_PERSON_ADD] = "INSERT INTO person (" PERSON_COLS ") VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+	[ST_PERSON_UPDATE] = "UPDATE person SET name = ?2, phone_sealed = ?3,"
+	    " phone_index = ?4, email = ?5, username = ?6, updated = ?7, phone_verified = ?8"
+	    " WHERE uid = ?1",
+	[ST_PERSON_BY_UID] = "SELECT " PERSON_COLS " FROM person WHERE uid = ?1",
+	[ST_PERSON_BY_ID_INDEX] = "SELECT " PERSON_COLS " FROM person WHERE id_index = ?1",
+	[ST_PERSON_BY_PHONE] = "SELECT " PERSON_COLS " FROM person WHERE phone_index = ?1"
+	    " AND phone_verified = 1 LIMIT 2",
+	[ST_PERSON_BY_USERNAME] = "SELECT " PERSON_COLS " FROM person WHERE username = ?1",
+	[ST_PERSON_BY_LEGACY] = "SELECT " PERSON_COLS " FROM person WHERE uid IN"
+	    " (SELECT owner_uid FROM legacy_link WHERE username = ?1"
+	    " AND (?2 IS NULL OR source = ?2)) LIMIT 2",
+	[ST_PERSON_STATUS] = "UPDATE person SET status = ?2, updated = ?3 WHERE uid = ?1",
+	[ST_PERSON_LOA_GET] = "SELECT loa FROM person WHERE uid = ?1",
+	[ST_PERSON_LOA_SET] = "UPDATE person SET loa = ?2, loa_method = ?3, loa_by = ?4,"
+	    " loa_evidence = ?5, loa_at = ?6, updated = ?7 WHERE uid = ?1",
+	[ST_LOA_EVENT] = "INSERT INTO loa_event (person_uid, loa, method, verifier, evidence,"
+	    " at, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_PERSON_LIST] = "SELECT " PERSON_COLS " FROM person ORDER BY created, uid"
+	    " LIMIT ?1 OFFSET ?2",
+	[ST_PERSON_COUNT] = "SELECT count(*) FROM person",
+	[ST_ORG_ADD] = "INSERT INTO org (" ORG_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_ORG_UPDATE] = "UPDATE org SET name = ?2, legal_rep_uid = ?3, uscc = ?4,"
+	    " updated = ?5 WHERE uid = ?1",
+	[ST_ORG_BY_UID] = "SELECT " ORG_COLS " FROM org WHERE uid = ?1",
+	[ST_ORG_BY_USCC] = "SELECT " ORG_COLS " FROM org WHERE uscc = ?1",
+	[ST_ORG_BY_CODE] = "SELECT " ORG_COLS " FROM org WHERE org_code = ?1",
+	[ST_ORG_STATUS] = "UPDATE org SET status = ?2, updated = ?3 WHERE uid = ?1",
+	[ST_MANDATE_ADD] = "INSERT INTO mandate (" MANDATE_COLS ") VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_MANDATE_GET] = "SELECT " MANDATE_COLS " FROM mandate WHERE id = ?1",
+	[ST_MANDATE_BY_PERSON] = "SELECT " MANDATE_COLS " FROM mandate WHERE person_uid = ?1"
+	    " AND " MANDATE_IN_FORCE " ORDER BY created, id LIMIT ?3",
+	[ST_MANDATE_BY_ORG] = "SELECT " MANDATE_COLS " FROM mandate WHERE org_uid = ?1"
+	    " AND " MANDATE_IN_FORCE " ORDER BY created, id LIMIT ?3",
+	[ST_MANDATE_REVOKE] = "UPDATE mandate SET revoked = CASE WHEN revoked = 0 THEN ?2"
+	    " ELSE revoked END WHERE id = ?1",
+	[ST_LEGACY_ADD] = "INSERT INTO legacy_link (" LEGACY_COLS ") VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_LEGACY_GET] = "SELECT " LEGACY_COLS " FROM legacy_link WHERE source = ?1"
+	    " AND legacy_id = ?2",
+	[ST_LEGACY_LIST] = "SELECT " LEGACY_COLS " FROM legacy_link WHERE owner_uid = ?1"
+	    " ORDER BY source, legacy_id LIMIT ?2",
+	[ST_LEGACY_FIND_USER] = "SELECT DISTINCT owner_uid FROM legacy_link WHERE"
+	    " username = ?1 AND (?2 IS NULL OR source = ?2) LIMIT 2",
+	[ST_LEGACY_REMOVE] = "DELETE FROM legacy_link WHERE source = ?1 AND legacy_id = ?2",
+	[ST_CRED_GET] = "SELECT scheme, hash, salt, updated FROM credential WHERE owner_uid = ?1",
+	[ST_CRED_SET] = "INSERT INTO credential (owner_uid, scheme, hash, salt, updated)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (owner_uid) DO UPDATE SET"
+	    " scheme = excluded.scheme, hash = excluded.hash, salt = excluded.salt,"
+	    " updated = excluded.updated",
+	[ST_TOTP_SET] = "INSERT INTO totp (owner_uid, seed_sealed, confirmed, last_step,"
+	    " created) VALUES (?1, ?2, ?3, -1, ?4) ON CONFLICT (owner_uid) DO UPDATE SET"
+	    " seed_sealed = excluded.seed_sealed, confirmed = excluded.confirmed,"
+	    " last_step = -1, created = excluded.created",
+	[ST_TOTP_CONFIRM] = "UPDATE totp SET confirmed = 1 WHERE owner_uid = ?1",
+	[ST_TOTP_GET] = "SELECT seed_sealed, confirmed, last_step, created FROM totp"
+	    " WHERE owner_uid = ?1",
+	[ST_TOTP_CONSUME] = "UPDATE totp SET last_step = ?2 WHERE owner_uid = ?1"
+	    " AND last_step < ?2",
+	[ST_TOTP_DELETE] = "DELETE FROM totp WHERE owner_uid = ?1",
+	[ST_CONSENT_ADD] = "INSERT INTO consent (owner_uid, client_id, scope, granted)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (owner_uid, client_id, scope) DO NOTHING",
+	[ST_CONSENT_COUNT] = "SELECT count(*) FROM consent WHERE owner_uid = ?1"
+	    " AND client_id = ?2",
+	[ST_CONSENT_GET] = "SELECT client_id, scope, granted FROM consent WHERE"
+	    " owner_uid = ?1 AND client_id = ?2 ORDER BY scope",
+	[ST_CONSENT_LIST] = "SELECT client_id, scope, granted FROM consent WHERE"
+	    " owner_uid = ?1 ORDER BY client_id, scope",
+	[ST_CONSENT_REMOVE] = "DELETE FROM consent WHERE owner_uid = ?1 AND client_id = ?2",
+};
+
+struct sq {
+	sqlite3 *db;
+	pthread_mutex_t mu;
+	bool bulk;
+	int bulk_err;  /* why SQLite ended the bulk transaction early (0: it is open) */
+	char *path;
+	dev_t dev;   /* the database file as opened: a ping notices when the path */
+	ino_t ino;   /* no longer leads to it */
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+/* ---- statement helpers (called with the mutex held) ---- */
+
+/* True when a failed call ran out of space: SQLITE_FULL (SQLite's word for ENOSPC), or
+ * an I/O error whose errno says the disk or the quota is full. */
+static bool
+sq_nospace(struct sq *s, int rc)
+{
+	if ((rc & 0xff) == SQLITE_FULL)
+		return true;
+	return (rc & 0xff) == SQLITE_IOERR &&
+	    yh_err_from_errno(sqlite3_system_errno(s->db)) == YH_ERR_NOSPACE;
+}
+
+static int
+sq_map(struct sq *s, int rc, const char *what)
+{
+	switch (rc) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return YH_ERR_EXISTS;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return YH_ERR_NOT_FOUND;
+	case SQLITE_CONSTRAINT_CHECK:
+	case SQLITE_CONSTRAINT_NOTNULL:
+		return YH_ERR_INVALID;
+	default:
+		break;
+	}
+	if (sq_nospace(s, rc)) {
+		yh_error("sqlite %s (%s): %s (%s)", what, s->path, yh_strerror(YH_ERR_NOSPACE),
+		    sqlite3_errmsg(s->db));
+		return YH_ERR_NOSPACE;
+	}
+	yh_error("sqlite %s (%s): %s", what, s->path, sqlite3_errmsg(s->db));
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return YH_ERR_BUSY;
+	return YH_ERR_DB;
+}
+
+/* The cached prepared statement id, reset and unbound; NULL (logged) on failure. */
+static sqlite3_stmt *
+sq_get(struct sq *s, enum sq_stmt id)
+{
+	if (s->st[id] == NULL && sqlite3_prepare_v3(s->db, sq_sql[id], -1,
+	    SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) != SQLITE_OK) {
+		yh_error("sqlite prepare (%s): %s", s->path, sqlite3_errmsg(s->db));
+		s->st[id] = NULL;
+	}
+	return s->st[id];
+}
+
+static void
+sq_done(sqlite3_stmt *st)
+{
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+/* Binds text, NULL for a NULL pointer. */
+static int
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* Binds text, NULL for a NULL pointer or "". */
+static int
+bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+	return bind_text(st, i, v != NULL && v[0] != '\0' ? v : NULL);
+}
+
+/* Runs a statement that returns no rows. */
+static int
+sq_exec(struct sq *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	return sq_map(s, rc, what);
+}
+
+/* One step: 1 for a row, 0 when done, or an error. */
+static int
+sq_row(struct sq *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return sq_map(s, rc, what);
+}
+
+static int
+col_str(sqlite3_stmt *st, int i, char **out)
+{
+	const unsigned char *t;
+
+	*out = NULL;
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return 0;
+	if ((t = sqlite3_column_text(st, i)) == NULL)
+		return YH_ERR_ALLOC;
+	if ((*out = strdup((const char *)t)) == NULL)
+		return YH_ERR_ALLOC;
+	return 0;
+}
+
+/* Copies a text column into a fixed buffer ("" for NULL). */
+static int
+col_fixed(sqlite3_stmt *st, int i, char *out, size_t outsz)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	if (t == NULL) {
+		out[0] = '\0';
+		return 0;
+	}
+	return yh_strlcpy(out, (const char *)t, outsz) == 0 ? 0 : YH_ERR_DB;
+}
+
+static int
+col_status(sqlite3_stmt *st, int i, enum dir_status *out)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	if (t == NULL || dir_status_parse((const char *)t, out) != 0)
+		return YH_ERR_DB;
+	return 0;
+}
+
+/* Runs one cached statement that returns no rows, with text parameters ?1 = p1 and
+ * ?2 = p2 where they are not NULL. */
+static int
+sq_run(struct sq *s, enum sq_stmt id, const char *what, const char *p1, const char *p2)
+{
+	sqlite3_stmt *st = sq_get(s, id);
+	int r;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	if (p1 != NULL)
+		bind_text(st, 1, p1);
+	if (p2 != NULL)
+		bind_text(st, 2, p2);
+	r = sq_exec(s, st, what);
+	sq_done(st);
+	return r;
+}
+
+/*
+ * Rolls the whole transaction back (ROLLBACK, not ROLLBACK TO: the outermost savepoint
+ * could not be released, or a write left the connection in a transaction) and checks
+ * that the connection is in autocommit again. In bulk mode this ends the bulk group,
+ * which is recorded. Returns e, or YH_ERR_DB when e is 0 (nothing was committed).
+ */
+static int
+sq_abort(struct sq *s, int e)
+{
+	char *msg = NULL;
+
+	if (e == 0)
+		e = YH_ERR_DB;
+	if (!sqlite3_get_autocommit(s->db) &&
+	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, &msg) != SQLITE_OK)
+		yh_error("sqlite rollback (%s): %s", s->path, msg != NULL ? msg : "?");
+	sqlite3_free(msg);
+	if (!sqlite3_get_autocommit(s->db))
+		yh_error("sqlite (%s): still in a transaction after ROLLBACK", s->path);
+	if (s->bulk && s->bulk_err == 0)
+		s->bulk_err = e;
+	return e;
+}
+
+/* Savepoints make a multi-statement operation atomic inside or outside bulk mode. */
+static int
+sp_begin(struct sq *s)
+{
+	return sq_run(s, ST_SAVEPOINT, "savepoint", NULL, NULL);
+}
+
+/*
+ * Ends the savepoint: releases it when the operation succeeded (r == 0), else rolls it
+ * back to where it began. Releasing the outermost savepoint is the commit; when that
+ * fails (the disk full) SQLite keeps the transaction open, so it is rolled back whole;
+ * so is one whose ROLLBACK TO failed, which must not be released with half its work.
+ */
+static int
+sp_end(struct sq *s, int r)
+{
+	if (r == 0) {
+		if ((r = sq_run(s, ST_RELEASE, "release", NULL, NULL)) != 0)
+			return sq_abort(s, r);
+		return 0;
+	}
+	if (sq_run(s, ST_ROLLBACK, "rollback to", NULL, NULL) != 0 ||
+	    sq_run(s, ST_RELEASE, "release", NULL, NULL) != 0)
+		return sq_abort(s, r);
+	return r;
+}
+
+#define LOCK(s) pthread_mutex_lock(&(s)->mu)
+#define UNLOCK(s) pthread_mutex_unlock(&(s)->mu)
+
+/*
+ * Takes the connection for a write. In bulk mode the write joins the group's
+ * transaction; once SQLite has ended that transaction on an error (a statement that
+ * failed for want of space rolls the whole group back), later writes are refused with
+ * that error: on their own they would commit one by one, without the rest of the group.
+ * Call sq_wend after, whatever this returned.
+ */
+static int
+sq_wbegin(struct sq *s)
+{
+	LOCK(s);
+	if (s->bulk && s->bulk_err == 0 && sqlite3_get_autocommit(s->db))
+		s->bulk_err = YH_ERR_DB;
+	return s->bulk ? s->bulk_err : 0;
+}
+
+/* sq_wbegin, then the cached statement id in *st (NULL on error). Call sq_done(*st) and
+ * sq_wend after, whatever this returned. */
+static int
+sq_wstmt(struct sq *s, enum sq_stmt id, sqlite3_stmt **st)
+{
+	int e;
+
+	*st = NULL;
+	if ((e = sq_wbegin(s)) != 0)
+		return e;
+	return (*st = sq_get(s, id)) != NULL ? 0 : YH_ERR_DB;
+}
+
+/*
+ * Ends a write begun with sq_wbegin and releases the connection; e is its result.
+ * Outside bulk mode the connection must be in autocommit now: a transaction the write
+ * left open is rolled back and the write fails. In bulk mode, notes a group SQLite
+ * rolled back. Returns the write's result.
+ */
+static int
+sq_wend(struct sq *s, int e)
+{
+	bool autocommit = sqlite3_get_autocommit(s->db) != 0;
+
+	if (!s->bulk && !autocommit) {
+		yh_error("sqlite (%s): a write left its transaction open; rolling it back",
+		    s->path);
+		e = sq_abort(s, e);
+	} else if (s->bulk && autocommit && s->bulk_err == 0) {
+		yh_error("sqlite (%s): a write failed and SQLite rolled the bulk transaction "
+		    "back", s->path);
+		e = sq_abort(s, e);
+	}
+	UNLOCK(s);
+	return e;
+}
+
+/* ---- rows ---- */
+
+void
+dir_person_rec_clear(struct dir_person_rec *r)
+{
+	if (r == NULL)
+		return;
+	free(r->p.id_number);
+	free(r->p.name);
+	free(r->p.phone);
+	free(r->p.email);
+	free(r->p.username);
+	free(r->p.loa.method);
+	free(r->p.loa.by);
+	free(r->p.loa.evidence);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+read_person(sqlite3_stmt *st, struct dir_person_rec *r)
+{
+	struct dir_person *p = &r->p;
+	int e = 0;
+
+	memset(r, 0, sizeof(*r));
+	e = e ? e : col_fixed(st, 0, p->uid, sizeof(p->uid));
+	e = e ? e : col_str(st, 1, &p->id_number);
+	e = e ? e : col_fixed(st, 2, r->id_index, sizeof(r->id_index));
+	e = e ? e : col_str(st, 3, &p->name);
+	e = e ? e : col_str(st, 4, &p->phone);
+	e = e ? e : col_fixed(st, 5, r->phone_index, sizeof(r->phone_index));
+	e = e ? e : col_str(st, 6, &p->email);
+	e = e ? e : col_str(st, 7, &p->username);
+	p->loa.level = sqlite3_column_int(st, 8);
+	e = e ? e : col_str(st, 9, &p->loa.method);
+	e = e ? e : col_str(st, 10, &p->loa.by);
+	e = e ? e : col_str(st, 11, &p->loa.evidence);
+	p->loa.at = sqlite3_column_int64(st, 12);
+	e = e ? e : col_status(st, 13, &p->status);
+	p->created = sqlite3_column_int64(st, 14);
+	p->updated = sqlite3_column_int64(st, 15);
+	p->phone_verified = p->phone != NULL && sqlite3_column_int(st, 16) == 1;
+	if (e == 0 && p->id_number == NULL)
+		e = YH_ERR_DB;
+	if (e != 0)
+		dir_person_rec_clear(r);
+	return e;
+}
+
+static int
+read_org(sqlite3_stmt *st, struct dir_org *o)
+{
+	int e = 0;
+
+	memset(o, 0, sizeof(*o));
+	e = e ? e : col_fixed(st, 0, o->uid, sizeof(o->uid));
+	e = e ? e : col_str(st, 1, &o->uscc);
+	e = e ? e : col_str(st, 2, &o->org_code);
+	e = e ? e : col_str(st, 3, &o->name);
+	e = e ? e : col_fixed(st, 4, o->legal_rep_uid, sizeof(o->legal_rep_uid));
+	e = e ? e : col_status(st, 5, &o->status);
+	o->created = sqlite3_column_int64(st, 6);
+	o->updated = sqlite3_column_int64(st, 7);
+	if (e != 0)
+		dir_org_clear(o);
+	return e;
+}
+
+static int
+read_mandate(sqlite3_stmt *st, struct dir_mandate *m)
+{
+	int e = 0;
+
+	memset(m, 0, sizeof(*m));
+	e = e ? e : col_fixed(st, 0, m->id, sizeof(m->id));
+	e = e ? e : col_fixed(st, 1, m->person_uid, sizeof(m->person_uid));
+	e = e ? e : col_fixed(st, 2, m->org_uid, sizeof(m->org_uid));
+	e = e ? e : col_str(st, 3, &m->role);
+	e = e ? e : col_str(st, 4, &m->granted_by);
+	m->expires = sqlite3_column_int64(st, 5);
+	m->created = sqlite3_column_int64(st, 6);
+	m->revoked = sqlite3_column_int64(st, 7);
+	if (e != 0)
+		dir_mandate_clear(m);
+	return e;
+}
+
+static int
+read_legacy(sqlite3_stmt *st, struct dir_legacy *l)
+{
+	int e = 0;
+
+	memset(l, 0, sizeof(*l));
+	e = e ? e : col_fixed(st, 0, l->owner_uid, sizeof(l->owner_uid));
+	e = e ? e : col_str(st, 1, &l->source);
+	e = e ? e : col_str(st, 2, &l->legacy_id);
+	e = e ? e : col_str(st, 3, &l->username);
+	e = e ? e : col_status(st, 4, &l->status);
+	l->created = sqlite3_column_int64(st, 5);
+	if (e != 0)
+		dir_legacy_clear(l);
+	return e;
+}
+
+/* Collects up to max rows of a prepared statement into a malloc'd array of elemsz-byte
+ * elements read by fn; clear frees one element. */
+static int
+collect(struct sq *s, sqlite3_stmt *st, size_t elemsz, size_t max,
+    int (*fn)(sqlite3_stmt *, void *), void (*clear)(void *), void **out, size_t *n)
+{
+	char *arr = NULL, *grown;
+	size_t cnt = 0, cap = 0;
+	int r;
+
+	while ((r = sq_row(s, st, "list")) == 1) {
+		if (cnt == max) {
+			r = 0;
+			break;
+		}
+		if (cnt == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((grown = realloc(arr, cap * elemsz)) == NULL) {
+				r = YH_ERR_ALLOC;
+				break;
+			}
+			arr = grown;
+		}
+		if ((r = fn(st, arr + cnt * elemsz)) != 0)
+			break;
+		cnt++;
+	}
+	if (r != 0) {
+		for (size_t i = 0; i < cnt; i++)
+			clear(arr + i * elemsz);
+		free(arr);
+		return r;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+static int read_person_v(sqlite3_stmt *st, void *p) { return read_person(st, p); }
+static void clear_person_v(void *p) { dir_person_rec_clear(p); }
+static int read_mandate_v(sqlite3_stmt *st, void *p) { return read_mandate(st, p); }
+static void clear_mandate_v(void *p) { dir_mandate_clear(p); }
+static int read_legacy_v(sqlite3_stmt *st, void *p) { return read_legacy(st, p); }
+static void clear_legacy_v(void *p) { dir_legacy_clear(p); }
+
+/* ---- meta ---- */
+
+/* A statement round trip, then the path: an open SQLite connection keeps reading and
+ * writing its file after an rm, a restore over it or a lazy unmount, and what it writes
+ * then is lost to the next start, so only a look at the path shows the directory gone.
+ * Then the room left on its file system (yh_file_room). */
+static int
+sq_ping(void *be, char *why, size_t whysz)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	struct stat sb;
+	int r = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_PING)) != NULL)
+		r = sq_row(s, st, "ping") == 1 ? 0 : YH_ERR_DB;
+	sq_done(st);
+	UNLOCK(s);
+	if (r != 0) {
+		snprintf(why, whysz, "the database does not answer a query");
+		return r;
+	}
+	if (stat(s->path, &sb) != 0) {
+		snprintf(why, whysz, "the database file is gone (%s)", strerror(errno));
+		return YH_ERR_UNAVAILABLE;
+	}
+	if (sb.st_dev != s->dev || sb.st_ino != s->ino) {
+		snprintf(why, whysz, "the database file was replaced since it was opened "
+		    "(restart to use the new one)");
+		return YH_ERR_UNAVAILABLE;
+	}
+	/* Reads work on a full disk; the next commit or checkpoint would not. */
+	return yh_file_room(s->path, why, whysz);
+}
+
+/* Runs BEGIN IMMEDIATE or COMMIT (sqlite3_exec: nothing to bind). */
+static int
+sq_txn(struct sq *s, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : sq_map(s, rc, what);
+}
+
+/*
+ * Begins or ends bulk mode: one transaction for the writes in between. Ending it is
+ * the commit; when that fails, or SQLite had already rolled the group back (sq_wbegin),
+ * the group is gone, the connection is back in autocommit and the error says why.
+ */
+static int
+sq_bulk(void *be, bool begin)
+{
+	struct sq *s = be;
+	int r;
+
+	LOCK(s);
+	if (s->bulk == begin)
+		r = YH_ERR_BUSY;
+	else if (begin) {
+		if ((r = sq_txn(s, "BEGIN IMMEDIATE", "begin")) == 0) {
+			s->bulk = true;
+			s->bulk_err = 0;
+		}
+	} else {
+		if ((r = s->bulk_err) == 0 && sqlite3_get_autocommit(s->db))
+			r = YH_ERR_DB;    /* cannot happen: sq_wend notes it */
+		if (r == 0)
+			r = sq_txn(s, "COMMIT", "commit");
+		if (r != 0)
+			r = sq_abort(s, r);
+		s->bulk = false;
+		s->bulk_err = 0;
+	}
+	UNLOCK(s);
+	return r;
+}
+
+static int
+sq_meta_get(void *be, const char *key, char **val)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int r = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_META_GET)) != NULL) {
+		bind_text(st, 1, key);
+		if ((r = sq_row(s, st, "meta")) == 1)
+			r = col_str(st, 0, val);
+		else if (r == 0)
+			r = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return r;
+}
+
+/* Sets a meta value (with the mutex held, or while opening). */
+static int
+meta_put(struct sq *s, const char *key, const char *val)
+{
+	return sq_run(s, ST_META_SET, "meta", key, val);
+}
+
+static int
+sq_meta_set(void *be, const char *key, const char *val)
+{
+	struct sq *s = be;
+	int r;
+
+	if ((r = sq_wbegin(s)) == 0)
+		r = meta_put(s, key, val);
+	return sq_wend(s, r);
+}
+
+static int
+entity_add(struct sq *s, const char *uid, const char *kind)
+{
+	return sq_run(s, ST_ENTITY_ADD, "entity add", uid, kind);
+}
+
+/* ---- persons ---- */
+
+/* Stores (replaces) owner's credential; the caller holds the connection for a write. */
+static int
+cred_write(struct sq *s, const char *owner, const char *scheme, const char *hash,
+    const char *salt, int64_t now)
+{
+	sqlite3_stmt *st = sq_get(s, ST_CRED_SET);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, owner);
+	bind_text(st, 2, scheme);
+	bind_text(st, 3, hash);
+	bind_opt(st, 4, salt);
+	sqlite3_bind_int64(st, 5, now);
+	e = sq_exec(s, st, "cred set");
+	sq_done(st);
+	return e;
+}
+
+static int
+person_insert(struct sq *s, const struct dir_person_rec *r)
+{
+	const struct dir_person *p = &r->p;
+	sqlite3_stmt *st = sq_get(s, ST_PERSON_ADD);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, p->uid);
+	bind_text(st, 2, p->id_number);
+	bind_text(st, 3, r->id_index);
+	bind_text(st, 4, p->name);
+	bind_opt(st, 5, p->phone);
+	bind_opt(st, 6, r->phone_index);
+	bind_opt(st, 7, p->email);
+	bind_opt(st, 8, p->username);
+	sqlite3_bind_int(st, 9, p->loa.level);
+	bind_text(st, 10, p->loa.method);
+	bind_opt(st, 11, p->loa.by);
+	bind_opt(st, 12, p->loa.evidence);
+	sqlite3_bind_int64(st, 13, p->loa.at);
+	bind_text(st, 14, dir_status_str(p->status));
+	sqlite3_bind_int64(st, 15, p->created);
+	sqlite3_bind_int64(st, 16, p->updated);
+	sqlite3_bind_int(st, 17, p->phone != NULL && p->phone_verified ? 1 : 0);
+	e = sq_exec(s, st, "person add");
+	sq_done(st);
+	return e;
+}
+
+static int
+sq_person_add(void *be, const struct dir_person_rec *r)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0) {
+		e = entity_add(s, r->p.uid, "person");
+		if (e == 0)
+			e = person_insert(s, r);
+		if (e == 0 && r->cred_scheme != NULL)
+			e = cred_write(s, r->p.uid, r->cred_scheme, r->cred_hash, NULL, r->p.created);
+		e = sp_end(s, e);
+	}
+	return sq_wend(s, e);
+}
+
+static int
+sq_person_update(void *be, const struct dir_person_rec *r)
+{
+	const struct dir_person *p = &r->p;
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_PERSON_UPDATE, &st)) == 0) {
+		bind_text(st, 1, p->uid);
+		bind_text(st, 2, p->name);
+		bind_opt(st, 3, p->phone);
+		bind_opt(st, 4, r->phone_index);
+		bind_opt(st, 5, p->email);
+		bind_opt(st, 6, p->username);
+		sqlite3_bind_int64(st, 7, p->updated);
+		sqlite3_bind_int(st, 8, p->phone != NULL && p->phone_verified ? 1 : 0);
+		if ((e = sq_exec(s, st, "person update")) == 0 && sqlite3_changes(s->db) == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+static int
+sq_person_find(void *be, enum dir_pkey by, const char *key, const char *source,
+    struct dir_person_rec *out)
+{
+	static const enum sq_stmt ids[] = {
+		[DIR_PK_UID] = ST_PERSON_BY_UID,
+		[DIR_PK_ID_INDEX] = ST_PERSON_BY_ID_INDEX,
+		[DIR_PK_PHONE_INDEX] = ST_PERSON_BY_PHONE,
+		[DIR_PK_USERNAME] = ST_PERSON_BY_USERNAME,
+		[DIR_PK_LEGACY_USERNAME] = ST_PERSON_BY_LEGACY,
+	};
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ids[by])) != NULL) {
+		bind_text(st, 1, key);
+		if (by == DIR_PK_LEGACY_USERNAME)
+			bind_text(st, 2, source);
+		if ((e = sq_row(s, st, "person find")) == 0)
+			e = YH_ERR_NOT_FOUND;
+		else if (e == 1 && (e = read_person(st, out)) == 0 &&
+		    (e = sq_row(s, st, "person find")) == 1) {
+			dir_person_rec_clear(out);
+			e = YH_ERR_CONFLICT;
+		} else if (e < 0)
+			dir_person_rec_clear(out);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
+/* Runs a "SET status = ?2, updated = ?3 WHERE uid = ?1" statement. */
+static int
+set_status(struct sq *s, enum sq_stmt id, const char *uid, enum dir_status stv, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, id, &st)) == 0) {
+		bind_text(st, 1, uid);
+		bind_text(st, 2, dir_status_str(stv));
+		sqlite3_bind_int64(st, 3, now);
+		if ((e = sq_exec(s, st, "set status")) == 0 && sqlite3_changes(s->db) == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+static int
+sq_person_set_status(void *be, const char *uid, enum dir_status stv, int64_t now)
+{
+	return set_status(be, ST_PERSON_STATUS, uid, stv, now);
+}
+
+static int
+loa_apply(struct sq *s, const char *uid, const struct dir_loa *v, bool raise_only,
+    int64_t now, bool *applied)
+{
+	sqlite3_stmt *st;
+	int e, cur;
+
+	if ((st = sq_get(s, ST_PERSON_LOA_GET)) == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, uid);
+	e = sq_row(s, st, "loa get");
+	cur = sqlite3_column_int(st, 0);
+	sq_done(st);
+	if (e <= 0)
+		return e == 0 ? YH_ERR_NOT_FOUND : e;
+	*applied = !raise_only || v->level > cur;
+	if (*applied) {
+		if ((st = sq_get(s, ST_PERSON_LOA_SET)) == NULL)
+			return YH_ERR_DB;
+		bind_text(st, 1, uid);
+		sqlite3_bind_int(st, 2, v->level);
+		bind_text(st, 3, v->method);
+		bind_opt(st, 4, v->by);
+		bind_opt(st, 5, v->evidence);
+		sqlite3_bind_int64(st, 6, v->at);
+		sqlite3_bind_int64(st, 7, now);
+		e = sq_exec(s, st, "loa set");
+		sq_done(st);
+		if (e != 0)
+			return e;
+	}
+	if ((st = sq_get(s, ST_LOA_EVENT)) == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, uid);
+	sqlite3_bind_int(st, 2, v->level);
+	bind_text(st, 3, v->method);
+	bind_opt(st, 4, v->by);
+	bind_opt(st, 5, v->evidence);
+	sqlite3_bind_int64(st, 6, v->at);
+	sqlite3_bind_int(st, 7, *applied ? 1 : 0);
+	e = sq_exec(s, st, "loa event");
+	sq_done(st);
+	return e;
+}
+
+static int
+sq_person_set_loa(void *be, const char *uid, const struct dir_loa *v, bool raise_only,
+    int64_t now, bool *applied)
+{
+	struct sq *s = be;
+	int e;
+
+	*applied = false;
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, loa_apply(s, uid, v, raise_only, now, applied));
+	e = sq_wend(s, e);
+	if (e != 0)
+		*applied = false;
+	return e;
+}
+
+static int
+sq_person_list(void *be, uint64_t offset, size_t limit, struct dir_person_rec **out,
+    size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	void *arr = NULL;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_PERSON_LIST)) != NULL) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+		sqlite3_bind_int64(st, 2, offset > INT64_MAX ? INT64_MAX : (sqlite3_int64)offset);
+		e = collect(s, st, sizeof(struct dir_person_rec), limit, read_person_v,
+		    clear_person_v, &arr, n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	*out = arr;
+	return e;
+}
+
+static int
+sq_person_count(void *be, uint64_t *out)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_PERSON_COUNT)) != NULL &&
+	    (e = sq_row(s, st, "count")) == 1) {
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		e = 0;
+	} else if (e == 0)
+		e = YH_ERR_DB;
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
+/* ---- organizations ---- */
+
+static int
+org_insert(struct sq *s, const struct dir_org *o)
+{
+	sqlite3_stmt *st = sq_get(s, ST_ORG_ADD);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, o->uid);
+	bind_opt(st, 2, o->uscc);
+	bind_text(st, 3, o->org_code);
+	bind_text(st, 4, o->name);
+	bind_opt(st, 5, o->legal_rep_uid);
+	bind_text(st, 6, dir_status_str(o->status));
+	sqlite3_bind_int64(st, 7, o->created);
+	sqlite3_bind_int64(st, 8, o->updated);
+	e = sq_exec(s, st, "org add");
+	sq_done(st);
+	return e;
+}
+
+static int
+sq_org_add(void *be, const struct dir_org *o)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0) {
+		e = entity_add(s, o->uid, "org");
+		if (e == 0)
+			e = org_insert(s, o);
+		e = sp_end(s, e);
+	}
+	return sq_wend(s, e);
+}
+
+static int
+sq_org_update(void *be, const struct dir_org *o)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_ORG_UPDATE, &st)) == 0) {
+		bind_text(st, 1, o->uid);
+		bind_text(st, 2, o->name);
+		bind_opt(st, 3, o->legal_rep_uid);
+		bind_opt(st, 4, o->uscc);
+		sqlite3_bind_int64(st, 5, o->updated);
+		if ((e = sq_exec(s, st, "org update")) == 0 && sqlite3_changes(s->db) == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+static int
+sq_org_find(void *be, enum dir_okey by, const char *key, struct dir_org *out)
+{
+	static const enum sq_stmt ids[] = {
+		[DIR_OK_UID] = ST_ORG_BY_UID,
+		[DIR_OK_USCC] = ST_ORG_BY_USCC,
+		[DIR_OK_ORG_CODE] = ST_ORG_BY_CODE,
+	};
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ids[by])) != NULL) {
+		bind_text(st, 1, key);
+		if ((e = sq_row(s, st, "org find")) == 1)
+			e = read_org(st, out);
+		else if (e == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
+static int
+sq_org_set_status(void *be, const char *uid, enum dir_status stv, int64_t now)
+{
+	return set_status(be, ST_ORG_STATUS, uid, stv, now);
+}
+
+/* ---- mandates ---- */
+
+static int
+sq_mandate_add(void *be, const struct dir_mandate *m)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_MANDATE_ADD, &st)) == 0) {
+		bind_text(st, 1, m->id);
+		bind_text(st, 2, m->person_uid);
+		bind_text(st, 3, m->org_uid);
+		bind_text(st, 4, m->role);
+		bind_opt(st, 5, m->granted_by);
+		sqlite3_bind_int64(st, 6, m->expires);
+		sqlite3_bind_int64(st, 7, m->created);
+		sqlite3_bind_int64(st, 8, m->revoked);
+		e = sq_exec(s, st, "mandate add");
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+static int
+sq_mandate_get(void *be, const char *id, struct dir_mandate *out)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_MANDATE_GET)) != NULL) {
+		bind_text(st, 1, id);
+		if ((e = sq_row(s, st, "mandate get")) == 1)
+			e = read_mandate(st, out);
+		else if (e == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
+static int
+sq_mandate_list(void *be, bool by_org, const char *uid, int64_t in_force_at,
+    struct dir_mandate **out, size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	void *arr = NULL;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, by_org ? ST_MANDATE_BY_ORG : ST_MANDATE_BY_PERSON)) != NULL) {
+		bind_text(st, 1, uid);
+		sqlite3_bind_int64(st, 2, in_force_at);
+		sqlite3_bind_int64(st, 3, DIR_LIST_MAX);
+		e = collect(s, st, sizeof(struct dir_mandate), DIR_LIST_MAX, read_mandate_v,
+		    clear_mandate_v, &arr, n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	*out = arr;
+	return e;
+}
+
+static int
+sq_mandate_revoke(void *be, const char *id, int64_t at)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_MANDATE_REVOKE, &st)) == 0) {
+		bind_text(st, 1, id);
+		sqlite3_bind_int64(st, 2, at);
+		if ((e = sq_exec(s, st, "mandate revoke")) == 0 && sqlite3_changes(s->db) == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+/* ---- legacy links ---- */
+
+static int
+sq_legacy_add(void *be, const struct dir_legacy *l)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_LEGACY_ADD, &st)) == 0) {
+		bind_text(st, 1, l->owner_uid);
+		bind_text(st, 2, l->source);
+		bind_text(st, 3, l->legacy_id);
+		bind_opt(st, 4, l->username);
+		bind_text(st, 5, dir_status_str(l->status));
+		sqlite3_bind_int64(st, 6, l->created);
+		e = sq_exec(s, st, "legacy add");
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+static int
+sq_legacy_get(void *be, const char *source, const char *legacy_id, struct dir_legacy *out)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_LEGACY_GET)) != NULL) {
+		bind_text(st, 1, source);
+		bind_text(st, 2, legacy_id);
+		if ((e = sq_row(s, st, "legacy get")) == 1)
+			e = read_legacy(st, out);
+		else if (e == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
+static int
+sq_legacy_list(void *be, const char *owner, struct dir_legacy **out, size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	void *arr = NULL;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_LEGACY_LIST)) != NULL) {
+		bind_text(st, 1, owner);
+		sqlite3_bind_int64(st, 2, DIR_LIST_MAX);
+		e = collect(s, st, sizeof(struct dir_legacy), DIR_LIST_MAX, read_legacy_v,
+		    clear_legacy_v, &arr, n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	*out = arr;
+	return e;
+}
+
+static int
+sq_legacy_find_username(void *be, const char *username, const char *source,
+    char owner[DIR_UID_LEN + 1])
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_LEGACY_FIND_USER)) != NULL) {
+		bind_text(st, 1, username);
+		bind_text(st, 2, source);
+		if ((e = sq_row(s, st, "legacy find")) == 0)
+			e = YH_ERR_NOT_FOUND;
+		else if (e == 1 && (e = col_fixed(st, 0, owner, DIR_UID_LEN + 1)) == 0 &&
+		    (e = sq_row(s, st, "legacy find")) == 1)
+			e = YH_ERR_CONFLICT;
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
+static int
+sq_legacy_remove(void *be, const char *source, const char *legacy_id)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_LEGACY_REMOVE, &st)) == 0) {
+		bind_text(st, 1, source);
+		bind_text(st, 2, legacy_id);
+		if ((e = sq_exec(s, st, "legacy remove")) == 0 && sqlite3_changes(s->db) == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+/* ---- credentials ---- */
+
+static int
+sq_cred_get(void *be, const char *owner, struct dir_cred *out)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_CRED_GET)) != NULL) {
+		bind_text(st, 1, owner);
+		if ((e = sq_row(s, st, "cred get")) == 1) {
+			memset(out, 0, sizeof(*out));
+			e = col_str(st, 0, &out->scheme);
+			e = e ? e : col_str(st, 1, &out->hash);
+			e = e ? e : col_str(st, 2, &out->salt);
+			out->updated = sqlite3_column_int64(st, 3);
+			if (e == 0 && (out->scheme == NULL || out->hash == NULL))
+				e = YH_ERR_DB;
+			if (e != 0)
+				dir_cred_clear(out);
+		} else if (e == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
+static int
+sq_cred_set(void *be, const char *owner, const char *scheme, const char *hash,
+    const char *salt, int64_t now)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0)
+		e = cred_write(s, owner, scheme, hash, salt, now);
+	return sq_wend(s, e);
+}
+
+/* ---- TOTP ---- */
+
+static int
+sq_totp_set(void *be, const char *owner, const char *seed_sealed, bool confirmed,
+    int64_t now)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_TOTP_SET, &st)) == 0) {
+		bind_text(st, 1, owner);
+		bind_text(st, 2, seed_sealed);
+		sqlite3_bind_int(st, 3, confirmed ? 1 : 0);
+		sqlite3_bind_int64(st, 4, now);
+		e = sq_exec(s, st, "totp set");
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+/* Runs a one-parameter (owner) statement; NOT_FOUND when it changed nothing. */
+static int
+owner_change(struct sq *s, enum sq_stmt id, const char *owner, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, id, &st)) == 0) {
+		bind_text(st, 1, owner);
+		if ((e = sq_exec(s, st, what)) == 0 && sqlite3_changes(s->db) == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+static int
+sq_totp_confirm(void *be, const char *owner)
+{
+	return owner_change(be, ST_TOTP_CONFIRM, owner, "totp confirm");
+}
+
+static int
+sq_totp_delete(void *be, const char *owner)
+{
+	return owner_change(be, ST_TOTP_DELETE, owner, "totp delete");
+}
+
+static int
+sq_totp_get(void *be, const char *owner, struct dir_totp_rec *out)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_TOTP_GET)) != NULL) {
+		bind_text(st, 1, owner);
+		if ((e = sq_row(s, st, "totp get")) == 1) {
+			memset(out, 0, sizeof(*out));
+			e = col_str(st, 0, &out->seed_sealed);
+			out->confirmed = sqlite3_column_int(st, 1) != 0;
+			out->last_step = sqlite3_column_int64(st, 2);
+			out->created = sqlite3_column_int64(st, 3);
+			if (e == 0 && out->seed_sealed == NULL)
+				e = YH_ERR_DB;
+		} else if (e == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
+static int
+sq_totp_consume(void *be, const char *owner, int64_t step)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_TOTP_CONSUME, &st)) == 0) {
+		bind_text(st, 1, owner);
+		sqlite3_bind_int64(st, 2, step);
+		if ((e = sq_exec(s, st, "totp consume")) == 0 && sqlite3_changes(s->db) == 0)
+			e = YH_ERR_REPLAY;
+	}
+	sq_done(st);
+	if (e == YH_ERR_REPLAY && (st = sq_get(s, ST_TOTP_GET)) != NULL) {
+		bind_text(st, 1, owner);
+		if ((e = sq_row(s, st, "totp get")) == 1)
+			e = YH_ERR_REPLAY;
+		else if (e == 0)
+			e = YH_ERR_NOT_FOUND;
+		sq_done(st);
+	}
+	return sq_wend(s, e);
+}
+
+/* ---- consents ---- */
+
+/* Ends the record being built: its scopes are the buffer's contents. */
+static int
+consent_finish(struct dir_consent *c, struct yh_buf *b)
+{
+	if ((c->scopes = yh_buf_steal(b)) == NULL)
+		return YH_ERR_ALLOC;
+	return 0;
+}
+
+/* Starts a record for client at the end of *arr (grown as needed). */
+static int
+consent_start(struct dir_consent **arr, size_t *cnt, size_t *cap, const char *client,
+    int64_t at)
+{
+	struct dir_consent *grown, *c;
+
+	if (*cnt == *cap) {
+		*cap = *cap == 0 ? 8 : *cap * 2;
+		if ((grown = realloc(*arr, *cap * sizeof(**arr))) == NULL)
+			return YH_ERR_ALLOC;
+		*arr = grown;
+	}
+	c = &(*arr)[*cnt];
+	memset(c, 0, sizeof(*c));
+	if ((c->client_id = strdup(client)) == NULL)
+		return YH_ERR_ALLOC;
+	c->created = c->updated = at;
+	(*cnt)++;
+	return 0;
+}
+
+/*
+ * Reads rows (client_id, scope, granted) ordered by client then scope into one record
+ * per client (at most max records): scopes space-separated, created the earliest
+ * grant, updated the latest.
+ */
+static int
+consent_collect(struct sq *s, sqlite3_stmt *st, size_t max, struct dir_consent **out,
+    size_t *n)
+{
+	struct dir_consent *arr = NULL, *cur = NULL;
+	const char *client, *scope;
+	struct yh_buf b;
+	size_t cnt = 0, cap = 0;
+	int64_t at;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	yh_buf_init(&b, DIR_SCOPES_MAX * (DIR_SCOPE_MAX + 1));
+	while ((r = sq_row(s, st, "consent")) == 1) {
+		client = (const char *)sqlite3_column_text(st, 0);
+		scope = (const char *)sqlite3_column_text(st, 1);
+		at = sqlite3_column_int64(st, 2);
+		if (client == NULL || scope == NULL) {
+			r = YH_ERR_DB;
+			break;
+		}
+		if (cur == NULL || strcmp(cur->client_id, client) != 0) {
+			if (cur != NULL && (r = consent_finish(cur, &b)) != 0)
+				break;
+			cur = NULL;
+			if (cnt == max)
+				break;
+			if ((r = consent_start(&arr, &cnt, &cap, client, at)) != 0)
+				break;
+			cur = &arr[cnt - 1];
+		}
+		if ((b.len > 0 && (r = yh_buf_putc(&b, ' ')) != 0) ||
+		    (r = yh_buf_puts(&b, scope)) != 0) {
+			r = r == YH_ERR_TOO_LONG ? YH_ERR_DB : r;
+			break;
+		}
+		cur->created = at < cur->created ? at : cur->created;
+		cur->updated = at > cur->updated ? at : cur->updated;
+	}
+	if (r == 0 && cur != NULL)
+		r = consent_finish(cur, &b);
+	yh_buf_free(&b);
+	if (r != 0) {
+		dir_consent_list_free(arr, cnt);
+		return r;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+static int
+sq_consent_get(void *be, const char *owner, const char *client, struct dir_consent *out)
+{
+	struct dir_consent *arr = NULL;
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_CONSENT_GET)) != NULL) {
+		bind_text(st, 1, owner);
+		bind_text(st, 2, client);
+		e = consent_collect(s, st, 1, &arr, &n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	if (e == 0 && n == 0)
+		e = YH_ERR_NOT_FOUND;
+	if (e == 0) {
+		*out = arr[0];
+		free(arr);
+		arr = NULL;
+	}
+	dir_consent_list_free(arr, n);
+	return e;
+}
+
+/* The number of scopes recorded for (owner, client). */
+static int
+consent_count(struct sq *s, const char *owner, const char *client, int64_t *cnt)
+{
+	sqlite3_stmt *st = sq_get(s, ST_CONSENT_COUNT);
+	int e = YH_ERR_DB;
+
+	if (st != NULL) {
+		bind_text(st, 1, owner);
+		bind_text(st, 2, client);
+		if ((e = sq_row(s, st, "consent count")) == 1) {
+			*cnt = sqlite3_column_int64(st, 0);
+			e = 0;
+		} else if (e == 0)
+			e = YH_ERR_DB;
+	}
+	sq_done(st);
+	return e;
+}
+
+/* Inserts the scopes that are not there yet; refuses a set past DIR_SCOPES_MAX. */
+static int
+consent_insert(struct sq *s, const char *owner, const char *client,
+    const char *const *scopes, size_t n, int64_t now)
+{
+	sqlite3_stmt *st;
+	int64_t cnt = 0;
+	int e = 0;
+
+	for (size_t i = 0; e == 0 && i < n; i++) {
+		if ((st = sq_get(s, ST_CONSENT_ADD)) == NULL)
+			return YH_ERR_DB;
+		bind_text(st, 1, owner);
+		bind_text(st, 2, client);
+		bind_text(st, 3, scopes[i]);
+		sqlite3_bind_int64(st, 4, now);
+		e = sq_exec(s, st, "consent add");
+		sq_done(st);
+	}
+	if (e == 0 && (e = consent_count(s, owner, client, &cnt)) == 0 &&
+	    cnt > DIR_SCOPES_MAX)
+		e = YH_ERR_LIMIT;
+	return e;
+}
+
+static int
+sq_consent_add(void *be, const char *owner, const char *client, const char *const *scopes,
+    size_t n, int64_t now)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, consent_insert(s, owner, client, scopes, n, now));
+	return sq_wend(s, e);
+}
+
+static int
+sq_consent_list(void *be, const char *owner, struct dir_consent **out, size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	*out = NULL;
+	*n = 0;
+	LOCK(s);
+	if ((st = sq_get(s, ST_CONSENT_LIST)) != NULL) {
+		bind_text(st, 1, owner);
+		e = consent_collect(s, st, DIR_LIST_MAX, out, n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
+static int
+sq_consent_remove(void *be, const char *owner, const char *client)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_CONSENT_REMOVE, &st)) == 0) {
+		bind_text(st, 1, owner);
+		bind_text(st, 2, client);
+		if ((e = sq_exec(s, st, "consent remove")) == 0 && sqlite3_changes(s->db) == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+/* ---- re-keying ---- */
+
+static int
+sq_entity_list(void *be, const char *after, size_t limit, struct dir_entity *out,
+    size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	const unsigned char *kind;
+	int e;
+
+	*n = 0;
+	LOCK(s);
+	if (sqlite3_prepare_v2(s->db, "SELECT uid, kind FROM entity WHERE uid > ?1"
+	    " ORDER BY uid LIMIT ?2", -1, &st, NULL) != SQLITE_OK) {
+		e = sq_map(s, sqlite3_errcode(s->db), "entity list");
+		goto out;
+	}
+	bind_text(st, 1, after);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while (*n < limit && (e = sq_row(s, st, "entity list")) == 1) {
+		if ((e = col_fixed(st, 0, out[*n].uid, sizeof(out[*n].uid))) != 0)
+			break;
+		kind = sqlite3_column_text(st, 1);
+		out[*n].org = kind != NULL && strcmp((const char *)kind, "org") == 0;
+		(*n)++;
+	}
+	if (e == 1)
+		e = 0;
+out:
+	sqlite3_finalize(st);
+	UNLOCK(s);
+	return e;
+}
+
+/* Every column that holds a person's or an organization's uid, entity first (it must
+ * change exactly one row). A table added to the schema with such a column belongs here;
+ * test_idmerge's re-key test looks for old uids in every column of every table. */
+static const char *const rekey_sql[] = {
+	"UPDATE entity SET uid = ?2 WHERE uid = ?1",
+	"UPDATE person SET uid = ?2 WHERE uid = ?1",
+	"UPDATE org SET uid = ?2 WHERE uid = ?1",
+	"UPDATE loa_event SET person_uid = ?2 WHERE person_uid = ?1",
+	"UPDATE org SET legal_rep_uid = ?2 WHERE legal_rep_uid = ?1",
+	"UPDATE mandate SET person_uid = ?2 WHERE person_uid = ?1",
+	"UPDATE mandate SET org_uid = ?2 WHERE org_uid = ?1",
+	"UPDATE mandate SET granted_by = ?2 WHERE granted_by = ?1",
+	"UPDATE legacy_link SET owner_uid = ?2 WHERE owner_uid = ?1",
+	"UPDATE credential SET owner_uid = ?2 WHERE owner_uid = ?1",
+	"UPDATE totp SET owner_uid = ?2 WHERE owner_uid = ?1",
+	"UPDATE consent SET owner_uid = ?2 WHERE owner_uid = ?1",
+};
+#define REKEY_STMTS (sizeof(rekey_sql) / sizeof(rekey_sql[0]))
+
+/* Moves one entity's records; the transaction is open and its foreign keys deferred. */
+static int
+rekey_one(struct sq *s, sqlite3_stmt **st, const struct dir_rekey *p)
+{
+	int e = 0;
+
+	for (size_t i = 0; i < REKEY_STMTS && e == 0; i++) {
+		bind_text(st[i], 1, p->old_uid);
+		bind_text(st[i], 2, p->new_uid);
+		e = sq_exec(s, st[i], "re-key");
+		if (e == 0 && i == 0 && sqlite3_changes(s->db) != 1)
+			e = YH_ERR_NOT_FOUND;
+		sq_done(st[i]);
+	}
+	return e;
+}
+
+/*
+ * One transaction for the whole batch. The foreign keys are deferred to its commit (the
+ * pragma lasts until then): an entity and the rows referring to it change uid one
+ * statement after the other, consistent again only at the end.
+ */
+static int
+sq_uid_rekey(void *be, const struct dir_rekey *pairs, size_t n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st[REKEY_STMTS];
+	int e = 0, rc;
+
+	memset(st, 0, sizeof(st));
+	LOCK(s);
+	if (s->bulk) {
+		UNLOCK(s);
+		return YH_ERR_BUSY;
+	}
+	if ((rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK) {
+		e = sq_map(s, rc, "re-key begin");
+		UNLOCK(s);
+		return e;
+	}
+	if ((rc = sqlite3_exec(s->db, "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL)) !=
+	    SQLITE_OK)
+		e = sq_map(s, rc, "re-key");
+	for (size_t i = 0; i < REKEY_STMTS && e == 0; i++)
+		if ((rc = sqlite3_prepare_v2(s->db, rekey_sql[i], -1, &st[i], NULL)) != SQLITE_OK)
+			e = sq_map(s, rc, "re-key prepare");
+	for (size_t i = 0; i < n && e == 0; i++)
+		e = rekey_one(s, st, &pairs[i]);
+	for (size_t i = 0; i < REKEY_STMTS; i++)
+		sqlite3_finalize(st[i]);
+	if (e == 0 && (rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+		e = sq_map(s, rc, "re-key commit");   /* a deferred foreign key still open */
+	if (e != 0)
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	UNLOCK(s);
+	return e;
+}
+
+/* ---- opening ---- */
+
+static void
+sq_close(void *be)
+{
+	struct sq *s = be;
+
+	if (s == NULL)
+		return;
+	if (s->bulk && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		yh_error("sqlite commit at close (%s): %s", s->path, sqlite3_errmsg(s->db));
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->mu);
+	free(s->path);
+	free(s);
+}
+
+/* Runs a constant SQL text (pragmas, DDL: nothing to bind). */
+static int
+sq_const(struct sq *s, const char *sql, char *err, size_t errsz)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	snprintf(err, errsz, "directory %s: %s", s->path, msg != NULL ? msg : "sqlite error");
+	sqlite3_free(msg);
+	return YH_ERR_DB;
+}
+
+/* Runs a one-value query into an int64. */
+static int
+sq_scalar(struct sq *s, const char *sql, int64_t *out, char *err, size_t errsz)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) == SQLITE_OK &&
+	    (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		return 0;
+	}
+	snprintf(err, errsz, "directory %s: %s", s->path,
+	    rc == SQLITE_DONE ? "no result" : sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return (rc & 0xff) == SQLITE_NOTADB || rc == SQLITE_DONE ? YH_ERR_INVALID : YH_ERR_DB;
+}
+
+static int
+sq_create_schema(struct sq *s, char *err, size_t errsz)
+{
+	char ver[16];
+	int64_t n;
+	int r;
+
+	if ((r = sq_const(s, "BEGIN IMMEDIATE", err, errsz)) != 0)
+		return r;
+	/* Another process may have created it meanwhile. */
+	if ((r = sq_scalar(s, "SELECT count(*) FROM sqlite_master", &n, err, errsz)) == 0 &&
+	    n == 0 && (r = sq_const(s, sq_schema_sql, err, errsz)) == 0) {
+		snprintf(ver, sizeof(ver), "%d", SQ_SCHEMA_VERSION);
+		r = meta_put(s, "schema_version", ver);
+		if (r != 0)
+			snprintf(err, errsz, "directory %s: cannot record the schema version",
+			    s->path);
+	}
+	if (r == 0)
+		return sq_const(s, "COMMIT", err, errsz);
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+/* Reads the recorded schema version (1..1000000). */
+static int
+sq_version(struct sq *s, uint64_t *v)
+{
+	char *ver = NULL;
+	int r;
+
+	*v = 0;
+	if ((r = sq_meta_get(s, "schema_version", &ver)) == 0)
+		r = yh_parse_u64(ver, 1, 1000000, v);
+	free(ver);
+	return r;
+}
+
+/* The steps from one version to the next; step i turns version i + 1 into i + 2. Each
+ * runs once, in the transaction that records the version it makes (sq_migrate). */
+static const char *const sq_migrations[SQ_SCHEMA_VERSION - 1] = {
+	SQ_CONSENT_SQL,
+	SQ_MIGRATE_3_SQL,
+};
+
+/*
+ * Brings a store of version *v up to SQ_SCHEMA_VERSION in one transaction (re-reading
+ * the version under the write lock: another process may have migrated it meanwhile).
+ */
+static int
+sq_migrate(struct sq *s, uint64_t *v, char *err, size_t errsz)
+{
+	char ver[16];
+	int r;
+
+	if ((r = sq_const(s, "BEGIN IMMEDIATE", err, errsz)) != 0)
+		return r;
+	if ((r = sq_version(s, v)) != 0)
+		snprintf(err, errsz, "directory %s: cannot read the schema version", s->path);
+	while (r == 0 && *v < SQ_SCHEMA_VERSION) {
+		if ((r = sq_const(s, sq_migrations[*v - 1], err, errsz)) != 0)
+			break;
+		snprintf(ver, sizeof(ver), "%llu", (unsigned long long)(*v + 1));
+		if ((r = meta_put(s, "schema_version", ver)) != 0) {
+			snprintf(err, errsz, "directory %s: cannot record the schema version",
+			    s->path);
+			break;
+		}
+		yh_info("directory %s: schema migrated from version %llu to %s", s->path,
+		    (unsigned long long)*v, ver);
+		(*v)++;
+	}
+	if (r == 0)
+		return sq_const(s, "COMMIT", err, errsz);
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static int
+sq_schema(struct sq *s, bool create, char *err, size_t errsz)
+{
+	uint64_t v;
+	int64_t n;
+	int r;
+
+	if ((r = sq_scalar(s, "SELECT count(*) FROM sqlite_master", &n, err, errsz)) != 0)
+		return r;
+	if (n == 0) {
+		if (!create) {
+			snprintf(err, errsz, "directory %s is empty (never initialized)", s->path);
+			return YH_ERR_NOT_FOUND;
+		}
+		if ((r = sq_create_schema(s, err, errsz)) != 0)
+			return r;
+	}
+	if ((r = sq_scalar(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	    " AND name = 'meta'", &n, err, errsz)) != 0)
+		return r;
+	if (n != 1 || sq_version(s, &v) != 0) {
+		snprintf(err, errsz, "%s is not a Yihao directory database", s->path);
+		return YH_ERR_INVALID;
+	}
+	if (v > SQ_SCHEMA_VERSION) {
+		snprintf(err, errsz, "directory %s has schema version %llu; this program "
+		    "knows versions up to %d (upgrade the program)", s->path,
+		    (unsigned long long)v, SQ_SCHEMA_VERSION);
+		return YH_ERR_UNSUPPORTED;
+	}
+	if (v < SQ_SCHEMA_VERSION)
+		return sq_migrate(s, &v, err, errsz);
+	return 0;
+}
+
+/* Creates the file 0600 when missing (SQLite gives its -wal and -shm files the same
+ * mode), or checks the existing file's type and mode. */
+static int
+sq_prepare_file(const char *path, bool create, char *err, size_t errsz)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, errsz, "directory %s is not a regular file", path);
+			return YH_ERR_PERM;
+		}
+		if ((st.st_mode & 077) != 0) {
+			snprintf(err, errsz, "directory %s is accessible by group or others "
+			    "(mode %04o): chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+			return YH_ERR_PERM;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errsz, "cannot stat directory %s: %s", path, strerror(errno));
+		return YH_ERR_IO;
+	}
+	if (!create) {
+		snprintf(err, errsz, "directory %s does not exist", path);
+		return YH_ERR_NOT_FOUND;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST) {
+		snprintf(err, errsz, "cannot create directory %s: %s", path, strerror(errno));
+		return errno == EACCES || errno == EROFS ? YH_ERR_PERM : YH_ERR_IO;
+	}
+	if (fd >= 0) {
+		if (fchmod(fd, 0600) != 0) {
+			snprintf(err, errsz, "cannot chmod %s: %s", path, strerror(errno));
+			close(fd);
+			return YH_ERR_IO;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+int
+dir_sqlite_open(const char *path, bool create, void **be, char *err, size_t errsz)
+{
+	struct sq *s = NULL;
+	struct stat sb;
+	int64_t dummy;
+	int r;
+
+	*be = NULL;
+	if ((r = sq_prepare_file(path, create, err, errsz)) != 0)
+		return r;
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL) {
+		free(s);
+		snprintf(err, errsz, "out of memory");
+		return YH_ERR_ALLOC;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "cannot open directory %s: %s", path,
+		    s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+		r = YH_ERR_DB;
+		goto out;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
+	if ((r = sq_scalar(s, "PRAGMA schema_version", &dummy, err, errsz)) != 0)
+		goto out;
+	/* The file just opened (sq_prepare_file checked it is a regular file). */
+	if (stat(path, &sb) != 0) {
+		snprintf(err, errsz, "cannot stat directory %s: %s", path, strerror(errno));
+		r = YH_ERR_IO;
+		goto out;
+	}
+	s->dev = sb.st_dev;
+	s->ino = sb.st_ino;
+	if ((r = sq_const(s, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+	    " PRAGMA trusted_schema = OFF; PRAGMA synchronous = FULL;", err, errsz)) != 0)
+		goto out;
+	if ((r = sq_const(s, "PRAGMA journal_mode = WAL", err, errsz)) != 0)
+		goto out;
+	if ((r = sq_schema(s, create, err, errsz)) != 0)
+		goto out;
+	*be = s;
+	s = NULL;
+out:
+	sq_close(s);
+	return r;
+}
+
+const struct dir_ops dir_sqlite_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.ping = sq_ping,
+	.bulk = sq_bulk,
+	.meta_get = sq_meta_get,
+	.meta_set = sq_meta_set,
+	.person_add = sq_person_add,
+	.person_update = sq_person_update,
+	.person_find = sq_person_find,
+	.person_set_status = sq_person_set_status,
+	.person_set_loa = sq_person_set_loa,
+	.person_list = sq_person_list,
+	.person_count = sq_person_count,
+	.org_add = sq_org_add,
+	.org_update = sq_org_update,
+	.org_find = sq_org_find,
+	.org_set_status = sq_org_set_status,
+	.mandate_add = sq_mandate_add,
+	.mandate_get = sq_mandate_get,
+	.mandate_list = sq_mandate_list,
+	.mandate_revoke = sq_mandate_revoke,
+	.legacy_add = sq_legacy_add,
+	.legacy_get = sq_legacy_get,
+	.legacy_list = sq_legacy_list,
+	.legacy_find_username = sq_legacy_find_username,
+	.legacy_remove = sq_legacy_remove,
+	.cred_get = sq_cred_get,
+	.cred_set = sq_cred_set,
+	.totp_set = sq_totp_set,
+	.totp_confirm = sq_totp_confirm,
+	.totp_get = sq_totp_get,
+	.totp_consume = sq_totp_consume,
+	.totp_delete = sq_totp_delete,
+	.consent_get = sq_consent_get,
+	.consent_add = sq_consent_add,
+	.consent_list = sq_consent_list,
+	.consent_remove = sq_consent_remove,
+	.entity_list = sq_entity_list,
+	.uid_rekey = sq_uid_rekey,
+};
