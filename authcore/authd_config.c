@@ -7,7 +7,6 @@
 
 #include "authcore/authd_config.h"
 #include "authcore/clients/clients.h"
-#include "authcore/state.h"
 #include "common/netaddr.h"
 
 #define AUTHD_CFG_LINE_MAX 4096
@@ -328,7 +327,7 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 	if (c->issuer != NULL && c->issuer[0] != '\0' && !issuer_ok(c->issuer, &why))
 		return fail(c, "issuer", err, errsz, why);
 	/* -d wins over the file's state_dir; with no file at all, ./state. */
-	if ((r = state_finish_cfg(&c->ident, state_dir,
+	if ((r = ident_cfg_finish_dir(&c->ident, state_dir,
 	    c->config_path == NULL ? AUTHD_DEFAULT_STATE_DIR : NULL, ierr, sizeof(ierr))) != 0) {
 		/* The message starts with the option name: find the line that set it. */
 		char key[64];

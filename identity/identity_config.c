@@ -88,6 +88,30 @@ ident_cfg_finish(struct ident_cfg *c, char *err, size_t errsz)
 	return 0;
 }
 
+int
+ident_cfg_finish_dir(struct ident_cfg *cfg, const char *state_dir,
+    const char *default_state_dir, char *err, size_t errsz)
+{
+	struct yh_cfg_err cerr;
+	const char *dir = state_dir;
+	int r;
+
+	if (dir == NULL && (cfg->state_dir == NULL || cfg->state_dir[0] == '\0'))
+		dir = default_state_dir;
+	if (dir != NULL) {
+		if (dir[0] == '\0') {
+			snprintf(err, errsz, "-d: empty state directory");
+			return YH_ERR_CONFIG;
+		}
+		if ((r = yh_cfg_set(ident_cfg_opts, cfg, "state_dir", dir, "command line",
+		    &cerr)) != 0) {
+			yh_cfg_err_format(&cerr, err, errsz);
+			return r;
+		}
+	}
+	return ident_cfg_finish(cfg, err, errsz);
+}
+
 void
 ident_cfg_pw_params(const struct ident_cfg *c, struct pw_params *out)
 {
