@@ -6,12 +6,12 @@
  * No call holds two shard locks at once.
  */
 #define _GNU_SOURCE
-#define YH_SESS_INTERNAL
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
 
+#define YH_SESS_INTERNAL
 #include "authd/session/sess.h"
 #include "common/log.h"
 #include "common/buf.h"

@@ -26,7 +26,6 @@
  * for type and size before use.
  */
 #define _GNU_SOURCE
-#define YH_SESS_INTERNAL
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -40,6 +39,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#define YH_SESS_INTERNAL
 #include "authd/session/sess.h"
 #include "common/buf.h"
 #include "common/log.h"

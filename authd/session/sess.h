@@ -158,7 +158,7 @@ int sess_open(const struct sess_config *c, struct sess_store **out) YH_WUR;
 void sess_close(struct sess_store *s);
 
 /* One round trip to the backend: 0 or YH_ERR_UNAVAILABLE with a short reason. Its
- * signature fits authd_check_fn (routes.h) with ctx = the store. */
+ * signature fits authd_check_fn (authd/app.h) with ctx = the store. */
 int sess_check(void *ctx, char *reason, size_t reasonsz);
 
 /* ---- sessions -------------------------------------------------------------------- */
@@ -396,7 +396,8 @@ int sess_locked(struct sess_store *s, const char *name, int64_t *remaining_s) YH
 /* Locks name for lockout_s seconds (operator action), or unlocks it when lockout_s is 0. */
 int sess_lock(struct sess_store *s, const char *name, int64_t lockout_s) YH_WUR;
 
-/* ---- for the backends only (sess.c, sess_mem.c, sess_redis.c) ---------------------- */
+/* ---- for the store and its backends only (sess.c, common.c, backends.c, mem.c,
+ * redis.c) ------------------------------------------------------------------------------ */
 #ifdef YH_SESS_INTERNAL
 #include <pthread.h>
 
@@ -477,8 +478,13 @@ struct sess_store {
 	pthread_cond_t stop_cond;
 };
 
+/* The backends (mem.c, redis.c). sess_open finds the one configured through
+ * sess_backend_ops (backends.c); nothing else names them. */
 extern const struct sess_ops sess_mem_ops;
 extern const struct sess_ops sess_redis_ops;
+
+/* The ops of backend b, or NULL when no backend of that kind is built in. */
+const struct sess_ops *sess_backend_ops(enum sess_backend b);
 
 /* Expiry of a record from its fields: min(seen + idle, created + absolute). */
 int64_t sess_rec_expiry(int64_t seen_ms, int64_t idle_ms, int64_t aexp_ms);
@@ -492,9 +498,18 @@ void sess_deliver_remote(struct sess_store *s, const struct sess_event *ev);
 /* True when str is 1..max bytes with no control bytes (and no NUL within max). */
 bool sess_str_ok(const char *str, size_t max);
 
+/* True when v is an amr value: 1..SESS_AMR_LEN-1 bytes of [a-z0-9_-]. */
+bool sess_amr_ok(const char *v);
+
+/* Copies src (NULL: "") into dst, cut to dstsz - 1 bytes, control bytes as '?'. */
+void sess_copy_cut(char *dst, size_t dstsz, const char *src);
+
 /* True when str is a 64-digit lower-case hex key / a 22-char base64url public id. */
 bool sess_key_ok(const char *key);
 bool sess_pubid_ok(const char *id);
+
+/* True when p is a key prefix: 1..32 bytes of base64url characters, ':' and '.'. */
+bool sess_prefix_ok(const char *p);
 
 /* Session attributes as compact JSON (jansson) and back; used by the Redis backend.
  * sess_attrs_json returns a malloc'd string (NULL on allocation failure). */
