@@ -201,6 +201,14 @@ int http_resp_header(struct http_req *req, const char *name, const char *value) 
 /* Asks for Cache-Control: no-store on this response (token responses, pages). */
 void http_resp_no_store(struct http_req *req);
 
+/*
+ * True once a response has been set on req (any http_respond* call; headers alone do
+ * not count). A helper that may answer the request itself (an OAuth error, an error
+ * page) returns 0 or a negative error like any other call, and its caller asks this
+ * to know whether to go on: no return value means "answered already".
+ */
+bool http_req_answered(struct http_req *req);
+
 /* --- suspending (see the top of this file) --- */
 
 /* Suspends the request's connection; the handler must then return HTTP_SUSPENDED.

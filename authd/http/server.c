@@ -1442,6 +1442,17 @@ http_resp_no_store(struct http_req *req)
 	req->no_store = true;
 }
 
+bool
+http_req_answered(struct http_req *req)
+{
+	bool set;
+
+	pthread_mutex_lock(&req->lock);
+	set = req->status != 0;
+	pthread_mutex_unlock(&req->lock);
+	return set;
+}
+
 /* ------------------------------------------------------------------ suspending */
 
 int

@@ -517,6 +517,64 @@ ping(int fd, char *buf, size_t bufsz)
 	return n > 0 ? n : 0;
 }
 
+/* Reports what http_req_answered said before anything, after a header alone, and after
+ * a response (which the JSON one then replaces). */
+static int
+answered_handler(struct http_req *req, void *arg)
+{
+	bool before = http_req_answered(req), with_header;
+	int r;
+
+	(void)arg;
+	if ((r = http_resp_header(req, "X-Test", "1")) != 0)
+		return r;
+	with_header = http_req_answered(req);
+	if ((r = http_respond(req, 204, NULL, NULL, 0)) != 0)
+		return r;
+	return http_respond_json(req, 200, json_pack("{s:b, s:b, s:b}", "before", before,
+	    "header", with_header, "after", http_req_answered(req)));
+}
+
+/* Sends raw (a whole request) on a new connection to port and reads the answer into
+ * buf (NUL-terminated) until the server closes or buf is full. */
+static void
+exchange(uint16_t port, const char *raw, size_t rawlen, char *buf, size_t bufsz)
+{
+	int fd = connect_port(port);
+	size_t have = 0;
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	assert_int_equal(send(fd, raw, rawlen, MSG_NOSIGNAL), (ssize_t)rawlen);
+	while (have + 1 < bufsz && (n = recv(fd, buf + have, bufsz - 1 - have, 0)) > 0)
+		have += (size_t)n;
+	buf[have] = '\0';
+	close(fd);
+}
+
+/* http_req_answered: false until a response is set (a header alone does not count). */
+static void
+test_answered(void **state)
+{
+	static const struct http_route routes[] = {
+		{ "GET", "/answered", answered_handler, 0 }, { NULL, NULL, NULL, 0 },
+	};
+	static const char rq[] = "GET /answered HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	struct http_opts o = { .listen = "127.0.0.1:0", .threads = 1, .max_body = 4096,
+	    .max_header = 8192, .connection_timeout = 10, .max_connections = 8 };
+	struct http_server *srv;
+	char err[256], buf[4096];
+
+	(void)state;
+	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
+	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
+	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 200"));
+	assert_non_null(strstr(buf, "{\"before\":false,\"header\":false,\"after\":true}"));
+	http_server_free(srv);
+}
+
 /*
  * http_server_quiesce: a connection opened afterwards gets no answer, one already open
  * is still served, and the server drains and stops cleanly, 40 times over. (The
@@ -563,6 +621,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_listen),
 		cmocka_unit_test(test_quiesce),
+		cmocka_unit_test(test_answered),
 		cmocka_unit_test(test_proxies),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_metrics_render),
