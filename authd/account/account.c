@@ -20,6 +20,7 @@
 #include "authd/ui/csrf.h"
 #include "authd/login/login.h"
 #include "authd/oidc/oidc.h"
+#include "authd/oidc/token.h"
 #include "authd/ui/pages.h"
 #include "authd/app.h"
 #include "authd/session/sess.h"
@@ -570,7 +571,7 @@ app_revoke(struct http_req *req, void *arg)
 	}
 	r = dir_consent_revoke(app->dir, si.uid, client);
 	if (r == 0 || r == YH_ERR_NOT_FOUND)
-		r = sess_refresh_revoke_user(app->sess, si.uid, client, &fams);
+		r = oidc_user_families_revoke(app, si.uid, client, &fams);
 	if (r == 0)
 		r = audit(app, "consent.revoke", si.uid, json_pack("{s:s, s:I}", "client_id",
 		    client, "refresh_families", (json_int_t)fams));

@@ -710,66 +710,63 @@ out:
 	return r;
 }
 
-/* ---- revoked access tokens (shared with userinfo and introspection) ------------------- */
-
-/* The lock name of a revoked access token ("at") or refresh family's tokens ("fam"). */
-static int
-revoked_name(const char *kind, const char *id, char *out, size_t outsz)
-{
-	if (id == NULL || strlen(id) == 0 || strlen(id) > 128)
-		return YH_ERR_INVALID;
-	snprintf(out, outsz, "%srev:%s", kind, id);
-	return 0;
-}
-
-/* 0 when the lock name of kind and id is not set, else YH_ERR_DENIED or the store's. */
-static int
-revoked_check(struct sess_store *sess, const char *kind, const char *id)
-{
-	char name[SESS_NAME_MAX];
-	int r;
-
-	if (revoked_name(kind, id, name, sizeof(name)) != 0)
-		return YH_ERR_DENIED;
-	r = sess_locked(sess, name, NULL);
-	return r == YH_ERR_LOCKED ? YH_ERR_DENIED : r;
-}
+/* ---- revoked access tokens (shared with userinfo, introspection, the account page) -------- */
 
 int
 oidc_at_revoked(struct sess_store *sess, const char *jti)
 {
-	return revoked_check(sess, "at", jti);
+	return sess_deny_check(sess, SESS_DENY_ACCESS, jti);
 }
 
 int
 oidc_at_revoke(struct sess_store *sess, const char *jti, int64_t ttl_s)
 {
-	char name[SESS_NAME_MAX];
-	int r;
-
-	if ((r = revoked_name("at", jti, name, sizeof(name))) != 0)
-		return r;
-	return sess_lock(sess, name, ttl_s > 0 ? ttl_s : 1);
+	if (ttl_s < 1)
+		ttl_s = 1;
+	if (ttl_s > SESS_DENY_TTL_MAX)
+		ttl_s = SESS_DENY_TTL_MAX;
+	return sess_deny_add(sess, SESS_DENY_ACCESS, jti, ttl_s);
 }
 
 int
 oidc_family_revoke(struct authd_app *app, const struct clients_client *owner,
     const char *family_id)
 {
-	char name[SESS_NAME_MAX];
 	int r;
 
-	if ((r = revoked_name("fam", family_id, name, sizeof(name))) != 0)
-		return r;
 	if ((r = sess_family_revoke(app->sess, family_id)) != 0 && r != YH_ERR_NOT_FOUND)
 		return r;
-	return sess_lock(app->sess, name, at_lifetime(app, owner) + OIDC_LEEWAY);
+	return sess_deny_add(app->sess, SESS_DENY_FAMILY, family_id,
+	    at_lifetime(app, owner) + OIDC_LEEWAY);
 }
 
 int
 oidc_family_revoked(struct sess_store *sess, const char *family_id)
 {
-	return revoked_check(sess, "fam", family_id);
+	return sess_deny_check(sess, SESS_DENY_FAMILY, family_id);
+}
+
+int
+oidc_user_families_revoke(struct authd_app *app, const char *uid, const char *client_id,
+    size_t *n)
+{
+	struct clients_snap *snap;
+	int64_t ttl = at_lifetime(app, NULL);
+	int r;
+
+	if (n != NULL)
+		*n = 0;
+	snap = clients_acquire(app->clients);
+	if (client_id != NULL) {
+		ttl = at_lifetime(app, clients_find(snap, client_id));
+	} else {
+		for (size_t i = 0; i < clients_count(snap); i++)
+			if (at_lifetime(app, clients_at(snap, i)) > ttl)
+				ttl = at_lifetime(app, clients_at(snap, i));
+	}
+	clients_release(snap);
+	r = sess_refresh_revoke_user(app->sess, uid, client_id, ttl + OIDC_LEEWAY, n);
+	return r;
 }
 
 static const struct http_route token_routes[] = {

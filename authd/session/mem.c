@@ -20,7 +20,7 @@
 
 enum {
 	K_SESS = 'S', K_CODE = 'C', K_RT = 'R', K_FAM = 'F', K_NONCE = 'N', K_CNT = 'K',
-	K_LOCK = 'L', K_USESS = 'U', K_UFAM = 'V',
+	K_LOCK = 'L', K_USESS = 'U', K_UFAM = 'V', K_DENY = 'D',
 };
 
 #define INDEX_FAM_MAX 1024
@@ -1009,8 +1009,11 @@ mem_cnt_del(struct sess_store *s, const char *key)
 	return mem_del(s, K_CNT, key);
 }
 
+/* Sets the expiry of the kind entry key to now + ms, creating it; with extend_only a
+ * live entry keeps a later expiry it already has. */
 static int
-mem_lock_set(struct sess_store *s, const char *key, int64_t ms)
+expiry_set(struct sess_store *s, unsigned char kind, const char *key, int64_t ms,
+    bool extend_only)
 {
 	struct mkey k;
 	struct mshard *sh;
@@ -1018,14 +1021,13 @@ mem_lock_set(struct sess_store *s, const char *key, int64_t ms)
 	int64_t now = yh_now_ms();
 	int rc = 0;
 
-	if (ms <= 0)
-		return mem_del(s, K_LOCK, key);
-	if (key_hex(K_LOCK, key, &k) != 0)
+	if (key_hex(kind, key, &k) != 0)
 		return YH_ERR_INTERNAL;
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
 	if ((e = find_live(sh, &k, now)) != NULL) {
-		e->exp = now + ms;
+		if (!extend_only || e->exp < now + ms)
+			e->exp = now + ms;
 	} else if ((e = ent_new(&k, now + ms)) == NULL) {
 		rc = YH_ERR_ALLOC;
 	} else if ((rc = insert(s, sh, e, now)) != 0) {
@@ -1035,8 +1037,9 @@ mem_lock_set(struct sess_store *s, const char *key, int64_t ms)
 	return rc;
 }
 
+/* The ms left of the live kind entry key (0 when there is none). */
 static int
-mem_lock_ttl(struct sess_store *s, const char *key, int64_t *ms)
+expiry_left(struct sess_store *s, unsigned char kind, const char *key, int64_t *ms)
 {
 	struct mkey k;
 	struct mshard *sh;
@@ -1044,7 +1047,7 @@ mem_lock_ttl(struct sess_store *s, const char *key, int64_t *ms)
 	int64_t now = yh_now_ms();
 
 	*ms = 0;
-	if (key_hex(K_LOCK, key, &k) != 0)
+	if (key_hex(kind, key, &k) != 0)
 		return YH_ERR_INTERNAL;
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
@@ -1052,6 +1055,37 @@ mem_lock_ttl(struct sess_store *s, const char *key, int64_t *ms)
 		*ms = e->exp - now;
 	pthread_mutex_unlock(&sh->lock);
 	return 0;
+}
+
+static int
+mem_lock_set(struct sess_store *s, const char *key, int64_t ms)
+{
+	if (ms <= 0)
+		return mem_del(s, K_LOCK, key);
+	return expiry_set(s, K_LOCK, key, ms, false);
+}
+
+static int
+mem_lock_ttl(struct sess_store *s, const char *key, int64_t *ms)
+{
+	return expiry_left(s, K_LOCK, key, ms);
+}
+
+/* ---- denylist ---------------------------------------------------------------------------- */
+
+static int
+mem_deny_put(struct sess_store *s, const char *key, int64_t ms)
+{
+	return expiry_set(s, K_DENY, key, ms, true);
+}
+
+static int
+mem_deny_get(struct sess_store *s, const char *key)
+{
+	int64_t ms;
+	int rc = expiry_left(s, K_DENY, key, &ms);
+
+	return rc != 0 ? rc : ms > 0 ? 0 : YH_ERR_NOT_FOUND;
 }
 
 /* ---- open / close ------------------------------------------------------------------------ */
@@ -1145,5 +1179,7 @@ const struct sess_ops sess_mem_ops = {
 	.cnt_del = mem_cnt_del,
 	.lock_set = mem_lock_set,
 	.lock_ttl = mem_lock_ttl,
+	.deny_put = mem_deny_put,
+	.deny_get = mem_deny_get,
 	.publish = NULL,
 };

@@ -12,6 +12,7 @@
  *   P uf:<uid>    set of the user's family ids
  *   P n:<key>     string: purpose (GETDEL takes it once)
  *   P k:<hash>    counter (INCR + PEXPIRE in one script);  P l:<hash>  lock (PX)
+ *   P d:<hash>    denylist entry (a revoked access token or family; PX, the longer kept)
  *   P events      pub/sub channel of session events (compact JSON)
  *
  * Multi-key steps run as Lua scripts (EVALSHA, EVAL when the server forgot them). The
@@ -76,7 +77,7 @@ struct rds {
 /* ---- scripts -------------------------------------------------------------------------- */
 
 enum { SC_S_PUT, SC_S_GET, SC_S_TAKE, SC_S_ROTATE, SC_S_ADDCLIENT, SC_CODE_PUT, SC_CODE_TAKE,
-	SC_FAM_PUT, SC_RT_STEP, SC_FAM_REVOKE, SC_CNT_INCR, SC_COUNT };
+	SC_FAM_PUT, SC_RT_STEP, SC_FAM_REVOKE, SC_CNT_INCR, SC_DENY_PUT, SC_COUNT };
 
 #define LUA_I "local function I(x) return string.format('%.0f', x) end "
 
@@ -182,6 +183,11 @@ static const char *const scripts[SC_COUNT] = {
 	"if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then "
 	"  redis.call('PEXPIRE', KEYS[1], ARGV[1]) end "
 	"return n",
+	[SC_DENY_PUT] =
+	"local t = redis.call('PTTL', KEYS[1]) "
+	"if t >= 0 and t >= tonumber(ARGV[1]) then return 0 end "
+	"redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) "
+	"return 1",
 };
 
 static char script_sha[SC_COUNT][41];
@@ -1138,6 +1144,41 @@ rd_lock_ttl(struct sess_store *s, const char *key, int64_t *ms)
 	return rc;
 }
 
+/* ---- denylist ---------------------------------------------------------------------------- */
+
+static int
+rd_deny_put(struct sess_store *s, const char *key, int64_t ms)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	eval_init(&a);
+	arg_key(s, &a, "d:", key);
+	arg_i(&a, ms);
+	if ((rc = reval(s, SC_DENY_PUT, 1, &a, &r)) == 0 && !is_int(r))
+		rc = YH_ERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_deny_get(struct sess_store *s, const char *key)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "EXISTS");
+	arg_key(s, &a, "d:", key);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_NOT_FOUND;
+	freeReplyObject(r);
+	return rc;
+}
+
 /* ---- events ----------------------------------------------------------------------------- */
 
 static const char *
@@ -1455,5 +1496,7 @@ const struct sess_ops sess_redis_ops = {
 	.cnt_del = rd_cnt_del,
 	.lock_set = rd_lock_set,
 	.lock_ttl = rd_lock_ttl,
+	.deny_put = rd_deny_put,
+	.deny_get = rd_deny_get,
 	.publish = rd_publish,
 };

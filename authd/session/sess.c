@@ -888,7 +888,7 @@ sess_family_revoke(struct sess_store *s, const char *family_id)
 
 int
 sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *client_id,
-    size_t *n)
+    int64_t deny_ttl_s, size_t *n)
 {
 	char (*ids)[SESS_PUBID_SIZE] = NULL;
 	size_t nids = 0, done = 0;
@@ -897,7 +897,8 @@ sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *clie
 	if (n != NULL)
 		*n = 0;
 	if (!sess_str_ok(uid, SESS_UID_MAX) ||
-	    (client_id != NULL && !sess_str_ok(client_id, SESS_CLIENT_MAX)))
+	    (client_id != NULL && !sess_str_ok(client_id, SESS_CLIENT_MAX)) ||
+	    deny_ttl_s < 1 || deny_ttl_s > SESS_DENY_TTL_MAX)
 		return YH_ERR_INVALID;
 	if ((ids = calloc(1024, sizeof(*ids))) == NULL)
 		return YH_ERR_ALLOC;
@@ -910,6 +911,8 @@ sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *clie
 		if (r == YH_ERR_NOT_FOUND || (r == 0 && (strcmp(f.uid, uid) != 0 ||
 		    (client_id != NULL && strcmp(f.client_id, client_id) != 0))))
 			continue;
+		if (r == 0)
+			r = sess_deny_add(s, SESS_DENY_FAMILY, ids[i], deny_ttl_s);
 		if (r == 0)
 			r = s->ops->fam_revoke(s, ids[i]);
 		if (r == 0)
@@ -956,6 +959,46 @@ sess_nonce_take(struct sess_store *s, const char *nonce, const char *purpose)
 	if ((rc = s->ops->nonce_take(s, key, stored, sizeof(stored))) != 0)
 		return rc;
 	return strcmp(stored, purpose) == 0 ? 0 : YH_ERR_DENIED;
+}
+
+/* ---- denylist ------------------------------------------------------------------------- */
+
+/* The stored key of kind/id: the hash of "<kind>:<id>". */
+static int
+deny_key(enum sess_deny_kind kind, const char *id, char key[SESS_KEY_SIZE])
+{
+	char name[SESS_DENY_ID_MAX + 8];
+
+	if ((kind != SESS_DENY_ACCESS && kind != SESS_DENY_FAMILY) ||
+	    !sess_str_ok(id, SESS_DENY_ID_MAX))
+		return YH_ERR_INVALID;
+	snprintf(name, sizeof(name), "%s:%s", kind == SESS_DENY_ACCESS ? "at" : "fam", id);
+	return name_key(name, key);
+}
+
+int
+sess_deny_add(struct sess_store *s, enum sess_deny_kind kind, const char *id, int64_t ttl_s)
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	if (ttl_s < 1 || ttl_s > SESS_DENY_TTL_MAX)
+		return YH_ERR_INVALID;
+	if ((rc = deny_key(kind, id, key)) != 0)
+		return rc;
+	return s->ops->deny_put(s, key, ttl_s * 1000);
+}
+
+int
+sess_deny_check(struct sess_store *s, enum sess_deny_kind kind, const char *id)
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	if ((rc = deny_key(kind, id, key)) != 0)
+		return rc;
+	rc = s->ops->deny_get(s, key);
+	return rc == 0 ? YH_ERR_DENIED : rc == YH_ERR_NOT_FOUND ? 0 : rc;
 }
 
 /* ---- counters and locks --------------------------------------------------------------- */

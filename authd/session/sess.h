@@ -343,10 +343,15 @@ int sess_family_revoke(struct sess_store *s, const char *family_id) YH_WUR;
 
 /*
  * Revokes every family of uid, or only those of client_id when it is not NULL ("my
- * apps: revoke"). *n (may be NULL) gets how many were live. 0 or YH_ERR_UNAVAILABLE.
+ * apps: revoke"), and puts each family on the denylist (SESS_DENY_FAMILY) for deny_ttl_s
+ * seconds, so that the access tokens issued from it are refused as well: pass how long
+ * such a token can still live (1..SESS_DENY_TTL_MAX). The denylist entry is written
+ * before the family is revoked. *n (may be NULL) gets how many were live. Returns 0,
+ * YH_ERR_INVALID, YH_ERR_LIMIT (memory store full), YH_ERR_UNAVAILABLE (some may have
+ * been revoked).
  */
 int sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *client_id,
-    size_t *n) YH_WUR;
+    int64_t deny_ttl_s, size_t *n) YH_WUR;
 
 /* ---- CSRF and other single-use nonces --------------------------------------------------- */
 
@@ -364,6 +369,33 @@ int sess_nonce_new(struct sess_store *s, const char *purpose, int64_t ttl_s,
  * unknown, malformed, used or expired; YH_ERR_UNAVAILABLE.
  */
 int sess_nonce_take(struct sess_store *s, const char *nonce, const char *purpose) YH_WUR;
+
+/* ---- the denylist: what was revoked before it expired ------------------------------------ */
+
+/*
+ * Access tokens are JWTs checked without the store; revoking one (RFC 7009), or every
+ * one issued from a refresh family (reuse, replay, "revoke app"), puts its id here until
+ * it would have expired anyway. Entries are keyed by a SHA-256 of kind and id; in Redis
+ * a key with a TTL (P d:<hash>), in memory an entry of the bounded table, dropped by the
+ * sweep and on access once past its TTL. A second add keeps the longer of the two TTLs.
+ */
+enum sess_deny_kind {
+	SESS_DENY_ACCESS = 1,    /* an access token, by its jti */
+	SESS_DENY_FAMILY,        /* every access token of a refresh family, by family id */
+};
+
+#define SESS_DENY_ID_MAX 128             /* bytes of an id */
+#define SESS_DENY_TTL_MAX (366 * 86400)  /* seconds an entry may be kept */
+
+/* Denies kind/id (1..SESS_DENY_ID_MAX bytes, no control bytes) for ttl_s seconds
+ * (1..SESS_DENY_TTL_MAX). Returns 0, YH_ERR_INVALID, YH_ERR_LIMIT (memory store full),
+ * YH_ERR_UNAVAILABLE. */
+int sess_deny_add(struct sess_store *s, enum sess_deny_kind kind, const char *id,
+    int64_t ttl_s) YH_WUR;
+
+/* 0 when kind/id is not denied, YH_ERR_DENIED when it is, YH_ERR_INVALID (a malformed
+ * kind or id), YH_ERR_UNAVAILABLE. */
+int sess_deny_check(struct sess_store *s, enum sess_deny_kind kind, const char *id) YH_WUR;
 
 /* ---- brute-force counters and lockouts --------------------------------------------------- */
 
@@ -458,6 +490,9 @@ struct sess_ops {
 	int (*cnt_del)(struct sess_store *s, const char *key);
 	int (*lock_set)(struct sess_store *s, const char *key, int64_t ms);
 	int (*lock_ttl)(struct sess_store *s, const char *key, int64_t *ms);
+	/* denylist: put keeps the longer TTL; get is 0 when present, else NOT_FOUND */
+	int (*deny_put)(struct sess_store *s, const char *key, int64_t ms);
+	int (*deny_get)(struct sess_store *s, const char *key);
 	/* tells the other processes (Redis pub/sub); NULL for memory */
 	void (*publish)(struct sess_store *s, const struct sess_event *ev);
 };

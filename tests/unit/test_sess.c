@@ -769,8 +769,14 @@ test_refresh_rotation(void **state)
 		assert_int_equal(sess_family_id_new(a.id), 0);
 		assert_int_equal(sess_refresh_new(f->s, &a, "{}", 3600, ta), 0);
 		assert_int_equal(sess_refresh_new(f->s, &b, "{}", 3600, tb), 0);
-		assert_int_equal(sess_refresh_revoke_user(f->s, "u-grace", "app1", &n), 0);
+		assert_int_equal(sess_refresh_revoke_user(f->s, "u-grace", "app1", 0, &n),
+		    YH_ERR_INVALID);
+		assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, a.id), 0);
+		assert_int_equal(sess_refresh_revoke_user(f->s, "u-grace", "app1", 60, &n), 0);
 		assert_int_equal(n, 1);
+		/* the revoked family's access tokens are denied, the other app's are not */
+		assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, a.id), YH_ERR_DENIED);
+		assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, b.id), 0);
 		assert_int_equal(sess_refresh_rotate(f->s, ta, tn, &g, &p), YH_ERR_DENIED);
 		assert_int_equal(sess_refresh_rotate(f->s, tb, tn, &g, &p), 0);
 		free(p);
@@ -820,6 +826,58 @@ test_counters_lockout(void **state)
 	sleep_ms(2200);
 	assert_int_equal(sess_locked(f->s, "addr:198.51.100.7", &rem), 0);
 	assert_int_equal(sess_fail(f->s, "", 60, 5, 30, &n), YH_ERR_INVALID);
+}
+
+/* The denylist: kinds apart, bad input refused, the longer TTL kept, entries gone after
+ * their TTL, and only a hash of the id stored. */
+static void
+test_denylist(void **state)
+{
+	struct fx *f = *state;
+	char longid[SESS_DENY_ID_MAX + 2];
+
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, "jti-one"), 0);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "jti-one", 1), 0);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, "jti-one"), YH_ERR_DENIED);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, "jti-one"), 0);
+	/* a shorter second add keeps the first's longer TTL */
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_FAMILY, "fam-two", 30), 0);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_FAMILY, "fam-two", 1), 0);
+	/* a longer second add extends a shorter first */
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "jti-three", 1), 0);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "jti-three", 30), 0);
+	/* bad input */
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "", 10), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, NULL, 10), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, longid, 10), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "a\nb", 10), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "j", 0), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "j", SESS_DENY_TTL_MAX + 1),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, (enum sess_deny_kind)7, "j", 10), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_check(f->s, (enum sess_deny_kind)0, "j"), YH_ERR_INVALID);
+	longid[SESS_DENY_ID_MAX] = '\0';
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, longid, 10), 0);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, longid), YH_ERR_DENIED);
+	if (f->backend == SESS_BACKEND_REDIS) {
+		/* P d:<hex SHA-256 of "at:<id>">, and the id itself nowhere */
+		char name[sizeof(longid) + 4], key[2 + 65];
+		unsigned char md[32];
+		unsigned int mdlen = 0;
+
+		snprintf(name, sizeof(name), "at:%s", longid);
+		assert_int_equal(EVP_Digest(name, strlen(name), md, &mdlen, EVP_sha256(), NULL), 1);
+		memcpy(key, "d:", 2);
+		yh_hex_encode(md, sizeof(md), key + 2);
+		assert_true(redis_holds(f->prefix, key));
+		assert_false(redis_holds(f->prefix, longid));
+	}
+	sleep_ms(2200);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, "jti-one"), 0);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, "fam-two"), YH_ERR_DENIED);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, "jti-three"), YH_ERR_DENIED);
 }
 
 static void
@@ -1074,7 +1132,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client),
-		BOTH(test_refresh_rotation), BOTH(test_counters_lockout),
+		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_nonce_single_use), BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_mem_bounded), BOTH(test_metrics),
 	};
@@ -1085,7 +1143,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client),
-		BOTH(test_refresh_rotation), BOTH(test_counters_lockout),
+		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_nonce_single_use), BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_pubsub), BOTH(test_fault), BOTH(test_metrics),
 	};
