@@ -35,6 +35,11 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "http.max_body", .type = YH_CFG_INT, .def = "65536", .min = 1024,
 	  .max = 16 * 1024 * 1024, .offset = OFF(http_max_body),
 	  .help = "largest request body in bytes; larger requests get 413" },
+	{ .name = "http.max_body_preauth", .type = YH_CFG_INT, .def = "16384", .min = 1024,
+	  .max = 16 * 1024 * 1024, .offset = OFF(http_max_body_preauth),
+	  .help = "largest request body in bytes where nobody is authenticated yet (POST "
+	      "/login, /register, /token, /introspect, /revoke, /authorize, /logout; at most "
+	      "http.max_body); larger requests get 413" },
 	{ .name = "http.max_header", .type = YH_CFG_INT, .def = "16384", .min = 2048,
 	  .max = 1024 * 1024, .offset = OFF(http_max_header),
 	  .help = "largest request line plus headers in bytes; larger requests get 431" },

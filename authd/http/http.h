@@ -59,6 +59,14 @@ typedef int (*http_handler_fn)(struct http_req *req, void *arg);
 
 /* Route flags. */
 #define HTTP_ROUTE_NO_STORE 0x1u  /* add Cache-Control: no-store, Pragma: no-cache */
+/*
+ * The route reads its body before anyone is authenticated (a login or registration
+ * form, client credentials in a token request): its body may hold at most
+ * http_opts.max_body_preauth bytes (413 past it), much less than the max_body of routes
+ * whose requests carry a session or a bearer token. After Redis, which caps a client's
+ * query buffer far lower until it has sent AUTH.
+ */
+#define HTTP_ROUTE_PREAUTH 0x2u
 
 struct http_route {
 	const char *method;   /* "GET", "POST", ...; GET routes answer HEAD too */
@@ -72,6 +80,8 @@ struct http_opts {
 	const char *listen;            /* "ADDR:PORT", "[V6ADDR]:PORT"; port 0 = any free */
 	unsigned threads;              /* HTTP threads (>= 1) */
 	size_t max_body;               /* request body cap in bytes (413 past it) */
+	size_t max_body_preauth;       /* the cap of HTTP_ROUTE_PREAUTH routes; 0 or more
+	                                  than max_body: max_body */
 	size_t max_header;             /* request line + headers cap in bytes (431 past it) */
 	unsigned connection_timeout;   /* idle seconds before a connection is closed */
 	unsigned head_timeout;         /* seconds for a request head from its first byte

@@ -286,8 +286,8 @@ out:
 }
 
 static const struct http_route introspect_routes[] = {
-	{ "POST", "/introspect", introspect_handler, HTTP_ROUTE_NO_STORE },
-	{ "POST", "/revoke", revoke_handler, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/introspect", introspect_handler, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
+	{ "POST", "/revoke", revoke_handler, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ NULL, NULL, NULL, 0 },
 };
 

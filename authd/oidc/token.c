@@ -770,7 +770,7 @@ oidc_user_families_revoke(struct authd_app *app, const char *uid, const char *cl
 }
 
 static const struct http_route token_routes[] = {
-	{ "POST", "/token", token_handler, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/token", token_handler, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ NULL, NULL, NULL, 0 },
 };
 
