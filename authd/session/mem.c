@@ -19,7 +19,7 @@
 #include "common/timeutil.h"
 
 enum {
-	K_SESS = 'S', K_CODE = 'C', K_RT = 'R', K_FAM = 'F', K_NONCE = 'N', K_CNT = 'K',
+	K_SESS = 'S', K_CODE = 'C', K_RT = 'R', K_FAM = 'F', K_CNT = 'K',
 	K_LOCK = 'L', K_USESS = 'U', K_UFAM = 'V', K_DENY = 'D',
 };
 
@@ -58,7 +58,6 @@ struct ment {
 		struct { char *payload, *issued; bool used; } c;
 		char fam[SESS_PUBID_SIZE];     /* K_RT: the family id */
 		struct mfam *f;
-		char *purpose;
 		int64_t count;
 		struct { char **items; size_t n; } l;
 	} u;
@@ -143,9 +142,6 @@ ent_free(struct ment *e)
 		if (e->u.f != NULL)
 			free(e->u.f->payload);
 		free(e->u.f);
-		break;
-	case K_NONCE:
-		free(e->u.purpose);
 		break;
 	case K_USESS:
 	case K_UFAM:
@@ -888,55 +884,6 @@ mem_fam_user(struct sess_store *s, const char *uid, char (*ids)[SESS_PUBID_SIZE]
 	return list_read(s, K_UFAM, uid, ids[0], SESS_PUBID_SIZE, max, n);
 }
 
-/* ---- nonces --------------------------------------------------------------------------- */
-
-static int
-mem_nonce_put(struct sess_store *s, const char *key, const char *purpose, int64_t ttl_ms)
-{
-	struct mkey k;
-	struct mshard *sh;
-	struct ment *e;
-	int64_t now = yh_now_ms();
-	int rc;
-
-	if (key_hex(K_NONCE, key, &k) != 0)
-		return YH_ERR_INTERNAL;
-	if ((e = ent_new(&k, now + ttl_ms)) == NULL || (e->u.purpose = strdup(purpose)) == NULL) {
-		ent_free(e);
-		return YH_ERR_ALLOC;
-	}
-	sh = shard_of(s, &k);
-	pthread_mutex_lock(&sh->lock);
-	rc = find_live(sh, &k, now) != NULL ? YH_ERR_EXISTS : insert(s, sh, e, now);
-	pthread_mutex_unlock(&sh->lock);
-	if (rc != 0)
-		ent_free(e);
-	return rc;
-}
-
-static int
-mem_nonce_take(struct sess_store *s, const char *key, char *purpose, size_t size)
-{
-	struct mkey k;
-	struct mshard *sh;
-	struct ment *e = NULL;
-	int rc;
-
-	purpose[0] = '\0';
-	if (key_hex(K_NONCE, key, &k) != 0)
-		return YH_ERR_NOT_FOUND;
-	sh = shard_of(s, &k);
-	pthread_mutex_lock(&sh->lock);
-	if (find_live(sh, &k, yh_now_ms()) != NULL)
-		e = unlink_at(sh, find_link(sh, &k));
-	pthread_mutex_unlock(&sh->lock);
-	if (e == NULL)
-		return YH_ERR_NOT_FOUND;
-	rc = yh_strlcpy(purpose, e->u.purpose, size) == 0 ? 0 : YH_ERR_INTERNAL;
-	ent_free(e);
-	return rc;
-}
-
 /* ---- counters and locks --------------------------------------------------------------- */
 
 static int
@@ -1172,8 +1119,6 @@ const struct sess_ops sess_mem_ops = {
 	.fam_get = mem_fam_get,
 	.fam_revoke = mem_fam_revoke,
 	.fam_user = mem_fam_user,
-	.nonce_put = mem_nonce_put,
-	.nonce_take = mem_nonce_take,
 	.cnt_incr = mem_cnt_incr,
 	.cnt_get = mem_cnt_get,
 	.cnt_del = mem_cnt_del,

@@ -10,7 +10,6 @@
  *   P rt:<key>    string: family id                                      TTL = family's
  *   P rf:<id>     hash: j (uid, client, sid JSON), p (payload), cur (current token key), rev
  *   P uf:<uid>    set of the user's family ids
- *   P n:<key>     string: purpose (GETDEL takes it once)
  *   P k:<hash>    counter (INCR + PEXPIRE in one script);  P l:<hash>  lock (PX)
  *   P d:<hash>    denylist entry (a revoked access token or family; PX, the longer kept)
  *   P events      pub/sub channel of session events (compact JSON)
@@ -1001,51 +1000,6 @@ rd_fam_user(struct sess_store *s, const char *uid, char (*ids)[SESS_PUBID_SIZE],
 	return rd_members(s, "uf:", uid, ids[0], SESS_PUBID_SIZE, max, n, pubid_ok);
 }
 
-/* ---- nonces --------------------------------------------------------------------------- */
-
-static int
-rd_nonce_put(struct sess_store *s, const char *key, const char *purpose, int64_t ttl_ms)
-{
-	struct rargs a;
-	redisReply *r = NULL;
-	int rc;
-
-	memset(&a, 0, sizeof(a));
-	arg_s(&a, "SET");
-	arg_key(s, &a, "n:", key);
-	arg_s(&a, purpose);
-	arg_s(&a, "PX");
-	arg_i(&a, ttl_ms);
-	arg_s(&a, "NX");
-	if ((rc = rcmd(s, &a, &r)) != 0)
-		return rc;
-	rc = r->type == REDIS_REPLY_NIL ? YH_ERR_EXISTS : r->type == REDIS_REPLY_STATUS ? 0 :
-	    YH_ERR_INTERNAL;
-	freeReplyObject(r);
-	return rc;
-}
-
-static int
-rd_nonce_take(struct sess_store *s, const char *key, char *purpose, size_t size)
-{
-	struct rargs a;
-	redisReply *r = NULL;
-	int rc;
-
-	purpose[0] = '\0';
-	memset(&a, 0, sizeof(a));
-	arg_s(&a, "GETDEL");
-	arg_key(s, &a, "n:", key);
-	if ((rc = rcmd(s, &a, &r)) != 0)
-		return rc;
-	if (r->type == REDIS_REPLY_NIL)
-		rc = YH_ERR_NOT_FOUND;
-	else if (!str_copy(r, purpose, size))
-		rc = YH_ERR_INTERNAL;
-	freeReplyObject(r);
-	return rc;
-}
-
 /* ---- counters and locks --------------------------------------------------------------- */
 
 static int
@@ -1489,8 +1443,6 @@ const struct sess_ops sess_redis_ops = {
 	.fam_get = rd_fam_get,
 	.fam_revoke = rd_fam_revoke,
 	.fam_user = rd_fam_user,
-	.nonce_put = rd_nonce_put,
-	.nonce_take = rd_nonce_take,
 	.cnt_incr = rd_cnt_incr,
 	.cnt_get = rd_cnt_get,
 	.cnt_del = rd_cnt_del,

@@ -859,26 +859,6 @@ sess_refresh_peek(struct sess_store *s, const char *token, struct sess_family *f
 }
 
 int
-sess_refresh_revoke(struct sess_store *s, const char *token, struct sess_family *fam)
-{
-	char key[SESS_KEY_SIZE], id[SESS_PUBID_SIZE];
-	struct sess_family f;
-	int rc;
-
-	if (fam != NULL)
-		memset(fam, 0, sizeof(*fam));
-	if ((rc = token_key(token, key)) != 0)
-		return rc;
-	if ((rc = s->ops->rt_family(s, key, id)) != 0)
-		return rc;
-	if ((rc = s->ops->fam_get(s, id, &f)) != 0)
-		return rc;
-	if ((rc = s->ops->fam_revoke(s, id)) == 0 && fam != NULL)
-		*fam = f;
-	return rc;
-}
-
-int
 sess_family_revoke(struct sess_store *s, const char *family_id)
 {
 	if (!sess_pubid_ok(family_id))
@@ -925,40 +905,6 @@ sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *clie
 out:
 	free(ids);
 	return rc;
-}
-
-/* ---- nonces --------------------------------------------------------------------------- */
-
-int
-sess_nonce_new(struct sess_store *s, const char *purpose, int64_t ttl_s,
-    char nonce[SESS_TOKEN_SIZE])
-{
-	char key[SESS_KEY_SIZE];
-	int rc;
-
-	nonce[0] = '\0';
-	if (!sess_str_ok(purpose, SESS_NAME_MAX) || ttl_s < 1 || ttl_s > 86400)
-		return YH_ERR_INVALID;
-	if ((rc = token_new(nonce, key)) != 0)
-		return rc;
-	if ((rc = s->ops->nonce_put(s, key, purpose, ttl_s * 1000)) != 0)
-		yh_wipe(nonce, SESS_TOKEN_SIZE);
-	return rc;
-}
-
-int
-sess_nonce_take(struct sess_store *s, const char *nonce, const char *purpose)
-{
-	char key[SESS_KEY_SIZE], stored[SESS_NAME_MAX + 1];
-	int rc;
-
-	if (!sess_str_ok(purpose, SESS_NAME_MAX))
-		return YH_ERR_INVALID;
-	if ((rc = token_key(nonce, key)) != 0)
-		return rc;
-	if ((rc = s->ops->nonce_take(s, key, stored, sizeof(stored))) != 0)
-		return rc;
-	return strcmp(stored, purpose) == 0 ? 0 : YH_ERR_DENIED;
 }
 
 /* ---- denylist ------------------------------------------------------------------------- */

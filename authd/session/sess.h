@@ -1,7 +1,8 @@
 /*
  * The session store (sess_): browser sessions for single sign-on and the one-time
- * artefacts of the OIDC endpoints (authorization codes, refresh-token families, CSRF
- * nonces, brute-force counters and lockouts), behind one interface with two backends:
+ * artefacts of the OIDC endpoints (authorization codes, refresh-token families, the
+ * denylist of revoked access tokens, brute-force counters and lockouts), behind one
+ * interface with two backends:
  *
  *   memory  the embedded default: sharded hash tables under mutexes, expiry on access
  *           and by a periodic sweep, bounded by max_entries;
@@ -10,7 +11,7 @@
  *           every command has a timeout, connections reconnect by themselves and every
  *           call returns YH_ERR_UNAVAILABLE at once while Redis is down.
  *
- * Secrets handed out (session ids, codes, refresh tokens, nonces) are 256-bit random
+ * Secrets handed out (session ids, codes, refresh tokens) are 256-bit random
  * values written as 43 characters of base64url. The store keeps only their SHA-256 (the
  * "key", 64 hex digits): the raw value is hashed on entry and never stored or logged.
  * A malformed value is treated as an unknown one (YH_ERR_NOT_FOUND).
@@ -41,7 +42,7 @@ struct mx_registry;
 struct mx_counter;
 struct mx_gauge;
 
-#define SESS_TOKEN_BYTES 32      /* raw bytes of a session id, code, refresh token, nonce */
+#define SESS_TOKEN_BYTES 32      /* raw bytes of a session id, code, refresh token */
 #define SESS_TOKEN_SIZE 44       /* its base64url text (43) + NUL */
 #define SESS_KEY_SIZE 65         /* hex SHA-256 of a token + NUL: the stored key */
 #define SESS_PUBID_SIZE 23       /* public ids (sid, refresh family): 128 bits, 22 chars + NUL */
@@ -53,7 +54,7 @@ struct mx_gauge;
 #define SESS_UA_MAX 160          /* user-agent bytes kept (longer ones are cut) */
 #define SESS_ADDR_MAX 64         /* client address bytes */
 #define SESS_PAYLOAD_MAX 8192    /* bytes of a code / refresh payload */
-#define SESS_NAME_MAX 256        /* counter / lock name and nonce purpose bytes */
+#define SESS_NAME_MAX 256        /* counter / lock name bytes */
 #define SESS_LIST_MAX 64         /* sessions returned per user */
 
 enum sess_backend { SESS_BACKEND_MEMORY, SESS_BACKEND_REDIS };
@@ -334,10 +335,6 @@ int sess_refresh_rotate(struct sess_store *s, const char *old_token, char token[
 int sess_refresh_peek(struct sess_store *s, const char *token, struct sess_family *fam,
     char **payload) YH_WUR;
 
-/* Revokes the family of a refresh token (RFC 7009). 0 also when it was revoked before;
- * YH_ERR_NOT_FOUND, YH_ERR_UNAVAILABLE. fam (may be NULL) is set on 0. */
-int sess_refresh_revoke(struct sess_store *s, const char *token, struct sess_family *fam) YH_WUR;
-
 /* Revokes a family by id (code replay, operator). 0, YH_ERR_NOT_FOUND, YH_ERR_UNAVAILABLE. */
 int sess_family_revoke(struct sess_store *s, const char *family_id) YH_WUR;
 
@@ -352,23 +349,6 @@ int sess_family_revoke(struct sess_store *s, const char *family_id) YH_WUR;
  */
 int sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *client_id,
     int64_t deny_ttl_s, size_t *n) YH_WUR;
-
-/* ---- CSRF and other single-use nonces --------------------------------------------------- */
-
-/*
- * Stores a single-use nonce for ttl_s seconds (1..86400) bound to purpose (e.g. "login",
- * "consent:<client>"; 1..SESS_NAME_MAX bytes) and writes it to nonce. Returns 0,
- * YH_ERR_INVALID, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
- */
-int sess_nonce_new(struct sess_store *s, const char *purpose, int64_t ttl_s,
-    char nonce[SESS_TOKEN_SIZE]) YH_WUR;
-
-/*
- * Consumes a nonce: 0 when it exists and was made for purpose; YH_ERR_DENIED when it
- * was made for another purpose (it is consumed all the same); YH_ERR_NOT_FOUND when
- * unknown, malformed, used or expired; YH_ERR_UNAVAILABLE.
- */
-int sess_nonce_take(struct sess_store *s, const char *nonce, const char *purpose) YH_WUR;
 
 /* ---- the denylist: what was revoked before it expired ------------------------------------ */
 
@@ -480,10 +460,6 @@ struct sess_ops {
 	int (*fam_revoke)(struct sess_store *s, const char *id);
 	int (*fam_user)(struct sess_store *s, const char *uid, char (*ids)[SESS_PUBID_SIZE],
 	    size_t max, size_t *n);
-	/* nonces */
-	int (*nonce_put)(struct sess_store *s, const char *key, const char *purpose,
-	    int64_t ttl_ms);
-	int (*nonce_take)(struct sess_store *s, const char *key, char *purpose, size_t size);
 	/* counters and locks */
 	int (*cnt_incr)(struct sess_store *s, const char *key, int64_t window_ms, int64_t *n);
 	int (*cnt_get)(struct sess_store *s, const char *key, int64_t *n);

@@ -32,6 +32,15 @@ struct dir {
 	struct vault *vault;
 };
 
+/* What a login identifier is read as (dir_login_parse). */
+enum dir_login_kind {
+	DIR_LOGIN_ID_NUMBER,   /* a valid resident ID number */
+	DIR_LOGIN_PHONE,       /* a phone number (mk_phone_key folds it) */
+	DIR_LOGIN_NAME,        /* anything else: a username or a legacy username */
+};
+
+#define DIR_LOGIN_KEY_MAX 32   /* bytes of dir_login_parse's key, NUL included */
+
 #define DIR_DOMAIN_TOTP "totp"
 #define DIR_DOMAIN_CHECK "keycheck"
 #define DIR_KEY_CHECK_TEXT "yihao directory key check"
@@ -50,7 +59,8 @@ dir_uid_valid(const char *s)
 	return true;
 }
 
-int
+/* Fills out (DIR_UID_LEN + 1 bytes) with a fresh random uid. 0 or YH_ERR_CRYPTO. */
+static int
 dir_uid_new(char out[DIR_UID_LEN + 1])
 {
 	unsigned char raw[DIR_UID_LEN / 2];
@@ -552,7 +562,14 @@ dir_person_find_legacy_username(struct dir *d, const char *username, const char 
 	return person_find(d, DIR_PK_LEGACY_USERNAME, username, source, out);
 }
 
-enum dir_login_kind
+/*
+ * How dir_person_find_login reads an identifier of len bytes (trimmed): a resident ID
+ * number in any spelling idn_resident_check accepts (key: the canonical number), else a
+ * phone number in any spelling mk_phone_key folds (key: the phone key), else a name (key
+ * ""). The one place that decides it, for the lookup and for whoever must mask what a
+ * person typed (the audit trail). key holds personal data: wipe it after use.
+ */
+static enum dir_login_kind
 dir_login_parse(const char *id, size_t len, char key[DIR_LOGIN_KEY_MAX])
 {
 	struct idn_resident idr;

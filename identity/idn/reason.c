@@ -68,16 +68,9 @@ fold_wide(uint32_t cp, int *cls)
 	}
 }
 
-int
-idn_fold(const char *in, size_t len, char *out, size_t outsz)
-{
-	size_t n;
-
-	return idn_fold_len(in, len, out, outsz, &n);
-}
-
-int
-idn_fold_len(const char *in, size_t len, char *out, size_t outsz, size_t *outlen)
+/* idn_fold that also gives the length of the result in *outlen (0 on error). */
+static int
+fold_len(const char *in, size_t len, char *out, size_t outsz, size_t *outlen)
 {
 	const unsigned char *p = (const unsigned char *)in;
 	size_t o = 0, i = 0;
@@ -148,10 +141,18 @@ out:
 	return err;
 }
 
+int
+idn_fold(const char *in, size_t len, char *out, size_t outsz)
+{
+	size_t n;
+
+	return fold_len(in, len, out, outsz, &n);
+}
+
 enum idn_reason
 idn_fold_reason(const char *in, size_t len, char *buf, size_t *n)
 {
-	int err = idn_fold_len(in, len, buf, IDN_INPUT_MAX + 1, n);
+	int err = fold_len(in, len, buf, IDN_INPUT_MAX + 1, n);
 
 	if (err != 0)
 		return err == YH_ERR_TOO_LONG ? IDN_BAD_LENGTH : IDN_BAD_CHARSET;
