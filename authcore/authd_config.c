@@ -7,7 +7,6 @@
 
 #include "authcore/authd_config.h"
 #include "authcore/clients/clients.h"
-#include "authcore/state.h"
 #include "common/netaddr.h"
 
 #define AUTHD_CFG_LINE_MAX 4096
@@ -36,6 +35,11 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "http.max_body", .type = YH_CFG_INT, .def = "65536", .min = 1024,
 	  .max = 16 * 1024 * 1024, .offset = OFF(http_max_body),
 	  .help = "largest request body in bytes; larger requests get 413" },
+	{ .name = "http.max_body_preauth", .type = YH_CFG_INT, .def = "16384", .min = 1024,
+	  .max = 16 * 1024 * 1024, .offset = OFF(http_max_body_preauth),
+	  .help = "largest request body in bytes where nobody is authenticated yet (POST "
+	      "/login, /register, /token, /introspect, /revoke, /authorize, /logout; at most "
+	      "http.max_body); larger requests get 413" },
 	{ .name = "http.max_header", .type = YH_CFG_INT, .def = "16384", .min = 2048,
 	  .max = 1024 * 1024, .offset = OFF(http_max_header),
 	  .help = "largest request line plus headers in bytes; larger requests get 431" },
@@ -328,7 +332,7 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 	if (c->issuer != NULL && c->issuer[0] != '\0' && !issuer_ok(c->issuer, &why))
 		return fail(c, "issuer", err, errsz, why);
 	/* -d wins over the file's state_dir; with no file at all, ./state. */
-	if ((r = state_finish_cfg(&c->ident, state_dir,
+	if ((r = ident_cfg_finish_dir(&c->ident, state_dir,
 	    c->config_path == NULL ? AUTHD_DEFAULT_STATE_DIR : NULL, ierr, sizeof(ierr))) != 0) {
 		/* The message starts with the option name: find the line that set it. */
 		char key[64];

@@ -32,6 +32,7 @@ struct authd_cfg {
 	char *issuer;                     /* issuer; NULL in the file = derived, see below */
 	int64_t http_threads;             /* http.threads; 0 = 8 per CPU (at least 16) */
 	int64_t http_max_body;            /* http.max_body: bytes */
+	int64_t http_max_body_preauth;    /* http.max_body_preauth: bytes, routes before auth */
 	int64_t http_max_header;          /* http.max_header: bytes */
 	int64_t http_connection_timeout;  /* http.connection_timeout: seconds idle */
 	int64_t http_head_timeout;        /* http.head_timeout: seconds from a head's first byte */

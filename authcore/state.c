@@ -6,30 +6,6 @@
 #include "authcore/state.h"
 #include "common/config.h"
 
-int
-state_finish_cfg(struct ident_cfg *cfg, const char *state_dir,
-    const char *default_state_dir, char *err, size_t errsz)
-{
-	struct yh_cfg_err cerr;
-	const char *dir = state_dir;
-	int r;
-
-	if (dir == NULL && (cfg->state_dir == NULL || cfg->state_dir[0] == '\0'))
-		dir = default_state_dir;
-	if (dir != NULL) {
-		if (dir[0] == '\0') {
-			snprintf(err, errsz, "-d: empty state directory");
-			return YH_ERR_CONFIG;
-		}
-		if ((r = yh_cfg_set(ident_cfg_opts, cfg, "state_dir", dir, "command line",
-		    &cerr)) != 0) {
-			yh_cfg_err_format(&cerr, err, errsz);
-			return r;
-		}
-	}
-	return ident_cfg_finish(cfg, err, errsz);
-}
-
 /*
  * -c FILE is authd's configuration file, so it is read as authd reads it: every key one
  * of authd's options and every value checked (a typo such as "stat_dir" is an error here
@@ -70,7 +46,7 @@ state_load_cfg(const struct state_args *a, struct ident_cfg *cfg, char *err, siz
 		yh_cfg_err_format(&cerr, err, errsz);
 		goto out;
 	}
-	r = state_finish_cfg(cfg, a->state_dir, a->default_state_dir, err, errsz);
+	r = ident_cfg_finish_dir(cfg, a->state_dir, a->default_state_dir, err, errsz);
 out:
 	if (r != 0)
 		ident_cfg_free(cfg);

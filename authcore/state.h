@@ -21,18 +21,9 @@ struct state_args {
 };
 
 /*
- * Sets the state directory of a loaded identity configuration from -d (state_dir,
- * which wins), else keeps the file's, else default_state_dir, and finishes it
- * (ident_cfg_finish). authd calls this after loading its full table. Returns 0,
- * YH_ERR_CONFIG (err: one line, e.g. no state directory given) or YH_ERR_ALLOC.
- */
-int state_finish_cfg(struct ident_cfg *cfg, const char *state_dir,
-    const char *default_state_dir, char *err, size_t errsz) YH_WUR;
-
-/*
  * Loads the identity options: with a->config_path, the whole file through authd's table
  * (authd_cfg_load: every key and value checked, -d applied; default_state_dir is not
- * used) keeping its identity part; without, the defaults then state_finish_cfg. On error
+ * used) keeping its identity part; without, the defaults then ident_cfg_finish_dir. On error
  * err holds one line ("FILE:LINE: problem" for file errors) and *cfg is freed. Free a
  * loaded cfg with ident_cfg_free.
  */

@@ -1,12 +1,9 @@
 /* authctl: the operator tool's entry point; global options, then one subcommand group. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "authctl/ctl.h"
 #include "common/log.h"
-
-struct ctl_opts ctl_opts;
 
 /* Groups whose file has not landed resolve to NULL through weak symbols. */
 int ctl_id(int, char **) __attribute__((weak));
@@ -29,19 +26,6 @@ usage(FILE *f, const struct group *groups)
 	for (const struct group *g = groups; g->name != NULL; g++)
 		if (g->fn != NULL)
 			fprintf(f, "  %s\n", g->usage);
-}
-
-int
-ctl_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("authctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
 }
 
 int

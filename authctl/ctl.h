@@ -8,7 +8,7 @@
 #ifndef YH_AUTHD_CTL_H
 #define YH_AUTHD_CTL_H
 
-/* Global options shared by every group. */
+/* Global options shared by every group (ctl_common.c, set by authctl.c). */
 struct ctl_opts {
 	const char *config_path;  /* -c FILE, or NULL */
 	const char *state_dir;    /* -d DIR, or NULL */
@@ -35,7 +35,7 @@ struct json_t;
 int ctl_record(const struct ident *id, const char *event, struct json_t *fields);
 
 
-/* Prints "authctl: " and the message to stderr, returns 2. */
+/* Prints "authctl: " and the message to stderr, returns 2 (ctl_common.c). */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

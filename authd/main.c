@@ -106,6 +106,7 @@ bind_http(const struct authd_cfg *cfg, struct mx_registry *mx, struct http_serve
 		.listen = cfg->http_listen,
 		.threads = cfg->threads,
 		.max_body = (size_t)cfg->http_max_body,
+		.max_body_preauth = (size_t)cfg->http_max_body_preauth,
 		.max_header = (size_t)cfg->http_max_header,
 		.connection_timeout = (unsigned)cfg->http_connection_timeout,
 		.head_timeout = (unsigned)cfg->http_head_timeout,

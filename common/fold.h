@@ -1,7 +1,7 @@
 /*
  * Identifier folding, code point by code point (prefix yh_fold_): what a clerk's or a
  * citizen's spelling of an ID number or a phone number differs in from the canonical
- * digits. The one definition that the ID-number folding (identity/idn/idkind.c idn_fold),
+ * digits. The one definition that the ID-number folding (identity/idn/reason.c idn_fold),
  * the name and phone matching keys (identity/match/matchkey.c) and the log redactor
  * (common/log.c) all use, so that whatever the login lookup reads as a number the logs
  * recognize as one too. Pure functions, no locale.

@@ -1,10 +1,13 @@
 /* The identity part of the configuration table, and filling in derived defaults. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "identity/identity_config.h"
 
+/* The directory backends directory.backend may name: those identity/dir/backends.c
+ * lists. */
 const char *const ident_cfg_backends[] = { "sqlite", NULL };
 const char *const ident_cfg_ciphers[] = { "aes-256-gcm", "sm4-gcm", NULL };
 
@@ -54,6 +57,17 @@ default_in_state(char **slot, const char *state_dir, const char *name, const cha
 	return 0;
 }
 
+/* True when name is one of ident_cfg_backends (identity/dir/backends.c has a row for
+ * each). */
+static bool
+backend_known(const char *name)
+{
+	for (size_t i = 0; name != NULL && ident_cfg_backends[i] != NULL; i++)
+		if (strcmp(ident_cfg_backends[i], name) == 0)
+			return true;
+	return false;
+}
+
 int
 ident_cfg_finish(struct ident_cfg *c, char *err, size_t errsz)
 {
@@ -65,8 +79,9 @@ ident_cfg_finish(struct ident_cfg *c, char *err, size_t errsz)
 		    "(set state_dir in the config file or pass -d STATE_DIR)");
 		return YH_ERR_CONFIG;
 	}
-	if (c->directory_backend == NULL || strcmp(c->directory_backend, "sqlite") != 0) {
-		snprintf(err, errsz, "directory.backend: only 'sqlite' is supported");
+	if (!backend_known(c->directory_backend)) {
+		snprintf(err, errsz, "directory.backend: '%s' is not one of the backends built in",
+		    c->directory_backend != NULL ? c->directory_backend : "");
 		return YH_ERR_CONFIG;
 	}
 	if (c->vault_cipher == NULL) {
@@ -86,6 +101,30 @@ ident_cfg_finish(struct ident_cfg *c, char *err, size_t errsz)
 		return YH_ERR_CONFIG;
 	}
 	return 0;
+}
+
+int
+ident_cfg_finish_dir(struct ident_cfg *cfg, const char *state_dir,
+    const char *default_state_dir, char *err, size_t errsz)
+{
+	struct yh_cfg_err cerr;
+	const char *dir = state_dir;
+	int r;
+
+	if (dir == NULL && (cfg->state_dir == NULL || cfg->state_dir[0] == '\0'))
+		dir = default_state_dir;
+	if (dir != NULL) {
+		if (dir[0] == '\0') {
+			snprintf(err, errsz, "-d: empty state directory");
+			return YH_ERR_CONFIG;
+		}
+		if ((r = yh_cfg_set(ident_cfg_opts, cfg, "state_dir", dir, "command line",
+		    &cerr)) != 0) {
+			yh_cfg_err_format(&cerr, err, errsz);
+			return r;
+		}
+	}
+	return ident_cfg_finish(cfg, err, errsz);
 }
 
 void

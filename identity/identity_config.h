@@ -108,6 +108,15 @@ void ident_cfg_free(struct ident_cfg *c);
  */
 int ident_cfg_finish(struct ident_cfg *c, char *err, size_t errsz) YH_WUR;
 
+/*
+ * Sets the state directory from -d (state_dir, which wins), else keeps the one already
+ * in *c, else default_state_dir, then ident_cfg_finish. authd calls this after loading
+ * its full table, authctl and idmerge after loading the identity options. Returns 0,
+ * YH_ERR_CONFIG (err: one line, e.g. no state directory given) or YH_ERR_ALLOC.
+ */
+int ident_cfg_finish_dir(struct ident_cfg *c, const char *state_dir,
+    const char *default_state_dir, char *err, size_t errsz) YH_WUR;
+
 /* The argon2id cost of a finished configuration. */
 void ident_cfg_pw_params(const struct ident_cfg *c, struct pw_params *out);
 

@@ -25,7 +25,6 @@
 #include "common/atomicfile.h"
 #include "common/secmem.h"
 #include "token/jose_alg.h"
-#include "token/jwk.h"
 
 #define PEM_MAX (64 * 1024)
 #define EC_SIG_RAW 64
@@ -645,50 +644,6 @@ out:
 }
 
 int
-tok_key_generate(enum tok_alg alg, unsigned rsa_bits, struct tok_key **out)
-{
-	EVP_PKEY *pk = NULL;
-	int r;
-
-	*out = NULL;
-	switch (alg) {
-	case TOK_ALG_ES256:
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-		break;
-	case TOK_ALG_EDDSA:
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-		break;
-	case TOK_ALG_SM2:
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
-		break;
-	case TOK_ALG_RS256:
-	case TOK_ALG_PS256:
-		if (rsa_bits == 0)
-			rsa_bits = TOK_RSA_MIN_BITS;
-		if (rsa_bits < TOK_RSA_MIN_BITS || rsa_bits > TOK_RSA_MAX_BITS)
-			return YH_ERR_INVALID;
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)rsa_bits);
-		break;
-	default:
-		return YH_ERR_UNSUPPORTED;
-	}
-	if (pk == NULL) {
-		ERR_clear_error();
-		return YH_ERR_CRYPTO;
-	}
-	if ((r = tok_key_from_pkey(pk, alg, out)) != 0)
-		goto out;
-	(*out)->use = TOK_USE_SIG;
-	if ((r = tok_key_set_kid_thumbprint(*out)) != 0) {
-		tok_key_free(*out);
-		*out = NULL;
-	}
-out:
-	EVP_PKEY_free(pk);
-	return r;
-}
-
-int
 tok_key_set_kid(struct tok_key *key, const char *kid)
 {
 	size_t n;
@@ -710,17 +665,6 @@ tok_key_set_kid(struct tok_key *key, const char *kid)
 	}
 	memcpy(key->kid, kid, n + 1);
 	return 0;
-}
-
-int
-tok_key_set_kid_thumbprint(struct tok_key *key)
-{
-	char tp[TOK_THUMBPRINT_LEN + 1];
-	int r;
-
-	if ((r = tok_jwk_thumbprint(key, tp)) != 0)
-		return r;
-	return tok_key_set_kid(key, tp);
 }
 
 int

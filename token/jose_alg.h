@@ -90,12 +90,6 @@ bool tok_key_can_alg(const struct tok_key *key, enum tok_alg alg);
 
 /* --- key objects ------------------------------------------------------------------- */
 
-/* Generates a fresh key for alg. rsa_bits is used for RS256/PS256 only (0 means 2048;
- * else TOK_RSA_MIN_BITS..TOK_RSA_MAX_BITS). The new key has alg set, use "sig", and its
- * kid set to its RFC 7638 thumbprint. *out is owned by the caller (tok_key_free).
- * YH_ERR_UNSUPPORTED for TOK_ALG_UNSET, YH_ERR_INVALID for bad rsa_bits, YH_ERR_CRYPTO. */
-int tok_key_generate(enum tok_alg alg, unsigned rsa_bits, struct tok_key **out) YH_WUR;
-
 /* Wraps an EVP_PKEY (public or private). On success the key holds its own reference to
  * pkey (the caller keeps its own and frees it as usual). alg may be TOK_ALG_UNSET (any
  * alg of the family) or an alg of the key's family. The kid is left empty.
@@ -117,9 +111,6 @@ int tok_key_public(const struct tok_key *key, struct tok_key **out) YH_WUR;
 /* Sets the kid (1..TOK_KID_MAX bytes, printable ASCII without '"' or '\\'), or clears it
  * when kid is NULL. YH_ERR_INVALID / YH_ERR_TOO_LONG. Only before the key is shared. */
 int tok_key_set_kid(struct tok_key *key, const char *kid) YH_WUR;
-
-/* Sets the kid to the key's RFC 7638 thumbprint (43 base64url characters). */
-int tok_key_set_kid_thumbprint(struct tok_key *key) YH_WUR;
 
 /* Pins the key to one algorithm (or TOK_ALG_UNSET for any of its family).
  * YH_ERR_INVALID when alg belongs to another family. Only before the key is shared. */

@@ -701,6 +701,63 @@ out:
 	return r;
 }
 
+int
+tok_key_set_kid_thumbprint(struct tok_key *key)
+{
+	char tp[TOK_THUMBPRINT_LEN + 1];
+	int r;
+
+	if ((r = tok_jwk_thumbprint(key, tp)) != 0)
+		return r;
+	return tok_key_set_kid(key, tp);
+}
+
+/* ---- new keys ---- */
+
+int
+tok_key_generate(enum tok_alg alg, unsigned rsa_bits, struct tok_key **out)
+{
+	EVP_PKEY *pk = NULL;
+	int r;
+
+	*out = NULL;
+	switch (alg) {
+	case TOK_ALG_ES256:
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case TOK_ALG_EDDSA:
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		break;
+	case TOK_ALG_SM2:
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+		break;
+	case TOK_ALG_RS256:
+	case TOK_ALG_PS256:
+		if (rsa_bits == 0)
+			rsa_bits = TOK_RSA_MIN_BITS;
+		if (rsa_bits < TOK_RSA_MIN_BITS || rsa_bits > TOK_RSA_MAX_BITS)
+			return YH_ERR_INVALID;
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)rsa_bits);
+		break;
+	default:
+		return YH_ERR_UNSUPPORTED;
+	}
+	if (pk == NULL) {
+		ERR_clear_error();
+		return YH_ERR_CRYPTO;
+	}
+	if ((r = tok_key_from_pkey(pk, alg, out)) != 0)
+		goto out;
+	tok_key_set_use(*out, TOK_USE_SIG);
+	if ((r = tok_key_set_kid_thumbprint(*out)) != 0) {
+		tok_key_free(*out);
+		*out = NULL;
+	}
+out:
+	EVP_PKEY_free(pk);
+	return r;
+}
+
 /* ---- JWK Sets ---- */
 
 /* True when an import error only means "a key we do not use" (skippable). */
@@ -759,8 +816,9 @@ out:
 	return r;
 }
 
-int
-tok_jwks_export(const struct tok_keyset *set, json_t **out)
+/* The set as a new {"keys":[...]} object of public JWKs; *out: json_decref it. */
+static int
+jwks_export(const struct tok_keyset *set, json_t **out)
 {
 	json_t *root = NULL, *arr = NULL;
 	int r;
@@ -797,7 +855,7 @@ tok_jwks_export_string(const struct tok_keyset *set, char **out)
 	int r;
 
 	*out = NULL;
-	if ((r = tok_jwks_export(set, &root)) != 0)
+	if ((r = jwks_export(set, &root)) != 0)
 		return r;
 	if ((*out = json_dumps(root, JSON_COMPACT)) == NULL)
 		r = YH_ERR_ALLOC;

@@ -52,6 +52,15 @@ int tok_jwk_export(const struct tok_key *key, bool private, json_t **out) YH_WUR
  * TOK_THUMBPRINT_LEN characters). */
 int tok_jwk_thumbprint(const struct tok_key *key, char out[TOK_THUMBPRINT_LEN + 1]) YH_WUR;
 
+/* Sets the kid to the key's RFC 7638 thumbprint (43 base64url characters). */
+int tok_key_set_kid_thumbprint(struct tok_key *key) YH_WUR;
+
+/* Generates a fresh key for alg. rsa_bits is used for RS256/PS256 only (0 means 2048;
+ * else TOK_RSA_MIN_BITS..TOK_RSA_MAX_BITS). The new key has alg set, use "sig", and its
+ * kid set to its RFC 7638 thumbprint. *out is owned by the caller (tok_key_free).
+ * YH_ERR_UNSUPPORTED for TOK_ALG_UNSET, YH_ERR_INVALID for bad rsa_bits, YH_ERR_CRYPTO. */
+int tok_key_generate(enum tok_alg alg, unsigned rsa_bits, struct tok_key **out) YH_WUR;
+
 /* Parses a JWK Set document {"keys":[...]} (at most TOK_JWKS_MAX bytes, duplicate names
  * rejected anywhere) into set, which must be initialized (tok_keyset_init or zeroed): it
  * is emptied first, and left empty on error. Keys this library cannot use are skipped, per RFC 7517 section 5: unknown
@@ -63,11 +72,8 @@ int tok_jwk_thumbprint(const struct tok_key *key, char out[TOK_THUMBPRINT_LEN + 
 int tok_jwks_parse(const char *json, size_t len, unsigned flags, struct tok_keyset *set)
     YH_WUR;
 
-/* Exports the set as a new {"keys":[...]} object of public JWKs (never private members).
- * *out: caller json_decref's it. */
-int tok_jwks_export(const struct tok_keyset *set, json_t **out) YH_WUR;
-
-/* tok_jwks_export serialized compactly: *out is a malloc'd NUL-terminated string. */
+/* Exports the set as {"keys":[...]} of public JWKs (never private members), serialized
+ * compactly: *out is a malloc'd NUL-terminated string. */
 int tok_jwks_export_string(const struct tok_keyset *set, char **out) YH_WUR;
 
 #endif

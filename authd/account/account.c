@@ -20,6 +20,7 @@
 #include "authd/ui/csrf.h"
 #include "authd/login/login.h"
 #include "authd/oidc/oidc.h"
+#include "authd/oidc/token.h"
 #include "authd/ui/pages.h"
 #include "authd/app.h"
 #include "authd/session/sess.h"
@@ -83,27 +84,22 @@ bad_request(struct http_req *req)
 }
 
 /*
- * The start of every handler: the session, and for a POST the CSRF token. Returns true
- * when the handler goes on; false when *r holds the answer already (the login page, an
- * error page, the CSRF rejection) or the error to return.
+ * The start of every handler: the session, and for a POST the CSRF token. Returns 0
+ * (the handler goes on, unless the request was answered: the login page, an error
+ * page, the CSRF rejection; http_req_answered) or an error to return.
  */
-static bool
-enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *si, int *r)
+static int
+enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *si)
 {
-	*r = login_session_of(req, app, SESS_TOUCH, si);
-	if (*r == YH_ERR_NOT_FOUND) {
-		*r = http_respond_redirect(req, post ? 303 : 302, LOGIN_AGAIN);
-		return false;
-	}
-	if (*r != 0) {
-		*r = page_failure_send(req, *r);
-		return false;
-	}
-	if (post && (*r = csrf_verify(req, app->subject_key, ACCOUNT_PURPOSE, si->key)) != 0) {
-		*r = *r == YH_ERR_DENIED ? csrf_respond_rejected(req) : *r;
-		return false;
-	}
-	return true;
+	int r = login_session_of(req, app, SESS_TOUCH, si);
+
+	if (r == YH_ERR_NOT_FOUND)
+		return http_respond_redirect(req, post ? 303 : 302, LOGIN_AGAIN);
+	if (r != 0)
+		return page_failure_send(req, r);
+	if (post && (r = csrf_verify(req, app->subject_key, ACCOUNT_PURPOSE, si->key)) != 0)
+		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
+	return 0;
 }
 
 /* 303 back to the account page with a notice key (one of the fixed ones below). */
@@ -450,7 +446,7 @@ account_get(struct http_req *req, void *arg)
 	struct sess_info si;
 	int r;
 
-	if (!enter(app, req, false, &si, &r))
+	if ((r = enter(app, req, false, &si)) != 0 || http_req_answered(req))
 		return r;
 	return account_view(app, req, &si);
 }
@@ -472,7 +468,7 @@ session_end(struct http_req *req, void *arg)
 	char *sid = NULL;
 	int r;
 
-	if (!enter(app, req, true, &si, &r))
+	if ((r = enter(app, req, true, &si)) != 0 || http_req_answered(req))
 		return r;
 	if (http_req_form(req, "sid", SESS_PUBID_SIZE, &sid) != 0) {
 		r = bad_request(req);
@@ -531,7 +527,7 @@ sessions_end_many(struct http_req *req, struct authd_app *app, bool all)
 	size_t n = 0;
 	int r;
 
-	if (!enter(app, req, true, &si, &r))
+	if ((r = enter(app, req, true, &si)) != 0 || http_req_answered(req))
 		return r;
 	if ((r = end_sessions(app, si.uid, all ? NULL : si.sid, SESS_END_USER, &n)) != 0 ||
 	    (r = audit_end(app, si.uid, all ? "all" : "others", n)) != 0)
@@ -566,7 +562,7 @@ app_revoke(struct http_req *req, void *arg)
 	size_t fams = 0;
 	int r;
 
-	if (!enter(app, req, true, &si, &r))
+	if ((r = enter(app, req, true, &si)) != 0 || http_req_answered(req))
 		return r;
 	if (http_req_form(req, "client_id", CLIENTS_ID_MAX, &client) != 0 ||
 	    !clients_id_valid(client)) {
@@ -575,7 +571,7 @@ app_revoke(struct http_req *req, void *arg)
 	}
 	r = dir_consent_revoke(app->dir, si.uid, client);
 	if (r == 0 || r == YH_ERR_NOT_FOUND)
-		r = sess_refresh_revoke_user(app->sess, si.uid, client, &fams);
+		r = oidc_user_families_revoke(app, si.uid, client, &fams);
 	if (r == 0)
 		r = audit(app, "consent.revoke", si.uid, json_pack("{s:s, s:I}", "client_id",
 		    client, "refresh_families", (json_int_t)fams));
@@ -596,7 +592,7 @@ totp_new(struct http_req *req, void *arg)
 	int64_t since;
 	int r, state;
 
-	if (!enter(app, req, true, &si, &r))
+	if ((r = enter(app, req, true, &si)) != 0 || http_req_answered(req))
 		return r;
 	if ((r = totp_state(app->dir, si.uid, &state, &since)) != 0)
 		return page_failure_send(req, r);
@@ -706,7 +702,7 @@ totp_get(struct http_req *req, void *arg)
 	struct sess_info si;
 	int r;
 
-	if (!enter(app, req, false, &si, &r))
+	if ((r = enter(app, req, false, &si)) != 0 || http_req_answered(req))
 		return r;
 	return totp_page(app, req, &si, NULL);
 }
@@ -719,7 +715,7 @@ totp_confirm(struct http_req *req, void *arg)
 	char *code = NULL;
 	int r;
 
-	if (!enter(app, req, true, &si, &r))
+	if ((r = enter(app, req, true, &si)) != 0 || http_req_answered(req))
 		return r;
 	if ((r = field(req, "code", 32, &code)) != 0 || code == NULL) {
 		r = bad_request(req);
@@ -788,7 +784,7 @@ totp_remove(struct http_req *req, void *arg)
 	int64_t since;
 	int r, state;
 
-	if (!enter(app, req, true, &si, &r))
+	if ((r = enter(app, req, true, &si)) != 0 || http_req_answered(req))
 		return r;
 	if ((r = totp_state(app->dir, si.uid, &state, &since)) != 0)
 		return page_failure_send(req, r);
@@ -997,7 +993,7 @@ password_post(struct http_req *req, void *arg)
 	const char *msg = NULL;
 	int r;
 
-	if (!enter(app, req, true, &si, &r))
+	if ((r = enter(app, req, true, &si)) != 0 || http_req_answered(req))
 		return r;
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return YH_ERR_ALLOC;

@@ -59,6 +59,14 @@ typedef int (*http_handler_fn)(struct http_req *req, void *arg);
 
 /* Route flags. */
 #define HTTP_ROUTE_NO_STORE 0x1u  /* add Cache-Control: no-store, Pragma: no-cache */
+/*
+ * The route reads its body before anyone is authenticated (a login or registration
+ * form, client credentials in a token request): its body may hold at most
+ * http_opts.max_body_preauth bytes (413 past it), much less than the max_body of routes
+ * whose requests carry a session or a bearer token. After Redis, which caps a client's
+ * query buffer far lower until it has sent AUTH.
+ */
+#define HTTP_ROUTE_PREAUTH 0x2u
 
 struct http_route {
 	const char *method;   /* "GET", "POST", ...; GET routes answer HEAD too */
@@ -72,6 +80,8 @@ struct http_opts {
 	const char *listen;            /* "ADDR:PORT", "[V6ADDR]:PORT"; port 0 = any free */
 	unsigned threads;              /* HTTP threads (>= 1) */
 	size_t max_body;               /* request body cap in bytes (413 past it) */
+	size_t max_body_preauth;       /* the cap of HTTP_ROUTE_PREAUTH routes; 0 or more
+	                                  than max_body: max_body */
 	size_t max_header;             /* request line + headers cap in bytes (431 past it) */
 	unsigned connection_timeout;   /* idle seconds before a connection is closed */
 	unsigned head_timeout;         /* seconds for a request head from its first byte
@@ -200,6 +210,14 @@ int http_resp_header(struct http_req *req, const char *name, const char *value) 
 
 /* Asks for Cache-Control: no-store on this response (token responses, pages). */
 void http_resp_no_store(struct http_req *req);
+
+/*
+ * True once a response has been set on req (any http_respond* call; headers alone do
+ * not count). A helper that may answer the request itself (an OAuth error, an error
+ * page) returns 0 or a negative error like any other call, and its caller asks this
+ * to know whether to go on: no return value means "answered already".
+ */
+bool http_req_answered(struct http_req *req);
 
 /* --- suspending (see the top of this file) --- */
 

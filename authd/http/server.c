@@ -52,6 +52,7 @@ struct route_ent {
 	http_handler_fn fn;
 	void *arg;
 	unsigned flags;
+	size_t max_body;              /* this route's body cap */
 	struct route_stats stats;
 };
 
@@ -65,7 +66,7 @@ struct http_server {
 	size_t key_len;
 	unsigned threads, timeout, max_conn, max_per_ip;
 	unsigned head_timeout, body_timeout;
-	size_t max_body, max_header;
+	size_t max_body, max_body_preauth, max_header;
 	struct route_ent *routes[HTTP_MAX_ROUTES];
 	size_t nroutes;
 	struct route_stats unmatched;
@@ -327,6 +328,8 @@ http_server_new(const struct http_opts *opts, struct http_server **out, char *er
 	srv->head_timeout = opts->head_timeout;
 	srv->body_timeout = opts->body_timeout;
 	srv->max_body = opts->max_body;
+	srv->max_body_preauth = opts->max_body_preauth > 0 &&
+	    opts->max_body_preauth < opts->max_body ? opts->max_body_preauth : opts->max_body;
 	srv->max_header = opts->max_header;
 	srv->mx = opts->metrics;
 	if (net_cidr_list_parse(opts->trusted_proxies, srv->proxies, NET_CIDR_LIST_MAX, &srv->nproxies,
@@ -396,6 +399,8 @@ http_routes_add(struct http_server *srv, const struct http_route *routes, void *
 		e->fn = rt->fn;
 		e->arg = arg;
 		e->flags = rt->flags;
+		e->max_body = (rt->flags & HTTP_ROUTE_PREAUTH) ? srv->max_body_preauth :
+		    srv->max_body;
 		srv->routes[srv->nroutes++] = e;
 		if ((r = stats_init(srv, &e->stats, rt->path, rt->method)) != 0)
 			return r;
@@ -787,7 +792,7 @@ early_answer(struct http_req *req, const char *version)
 	const char *cl, *why;
 	unsigned status;
 	bool path_known;
-	uint64_t len;
+	uint64_t len = 0;
 
 	if ((status = framing_error(req, version, &why)) != 0)
 		return refuse_framing(req, status, why);
@@ -808,6 +813,10 @@ early_answer(struct http_req *req, const char *version)
 		return http_respond_error(req, 404, "not_found", NULL);
 	}
 	req->stats = (struct route_stats *)&req->route->stats;
+	/* The route's own cap (HTTP_ROUTE_PREAUTH): announced, or met while reading. */
+	if (cl != NULL && len > req->route->max_body)
+		return http_respond_error(req, 413, "request_too_large", NULL);
+	yh_buf_init_secret(&req->body, req->route->max_body);    /* empty so far */
 	return 0;
 }
 
@@ -1440,6 +1449,17 @@ void
 http_resp_no_store(struct http_req *req)
 {
 	req->no_store = true;
+}
+
+bool
+http_req_answered(struct http_req *req)
+{
+	bool set;
+
+	pthread_mutex_lock(&req->lock);
+	set = req->status != 0;
+	pthread_mutex_unlock(&req->lock);
+	return set;
 }
 
 /* ------------------------------------------------------------------ suspending */

@@ -1,7 +1,8 @@
 /*
- * Logging in (prefix login_): the password form (login_password.c), the TOTP step-up
- * (login_totp.c) and self-registration (register.c), plus what they share with the rest
- * of authd: the session cookie, the `next` rule, the LoA policy.
+ * Logging in (prefix login_): the password form (password.c), the TOTP step-up
+ * (totp.c) and self-registration (register.c), their routes (routes.c), plus what they
+ * share with each other and the rest of authd (common.c): the session cookie, the `next`
+ * rule, the LoA policy.
  *
  *   GET  /login?next=...[&force=1][&login_hint=...]   the form: username, password,
  *                                                     hidden csrf and next
@@ -78,19 +79,23 @@ void login_policy_get(const struct authd_app *app, struct login_policy *out);
 #define LOGIN_REG_WINDOW_S 3600
 #define LOGIN_PASSWORD_MIN 8           /* characters of a new password */
 
-/* GET/POST /login. Needs app->dir, ->ident, ->sess, ->audit, ->subject_key;
- * app->workers NULL runs the password check inline. */
-int login_password_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+#define LOGIN_PATH "/login"
+#define LOGIN_TOTP_PATH "/login/totp"
+#define LOGIN_REG_PATH "/register"
 
-/* GET/POST /login/totp. Needs app->dir, ->sess, ->audit, ->subject_key. */
-int login_totp_register(struct http_server *srv, struct authd_app *app) YH_WUR;
-
-/* GET/POST /register. Needs app->dir, ->ident, ->sess, ->audit, ->subject_key;
- * app->workers as for /login. */
-int login_signup_register(struct http_server *srv, struct authd_app *app) YH_WUR;
-
-/* The three above, in that order. Returns the first error. */
+/* Adds the login room's routes (routes.c): GET/POST /login, /login/totp and /register.
+ * They need app->dir, ->ident, ->sess, ->audit, ->subject_key; app->workers NULL runs
+ * the password checks and hashing inline. */
 int login_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* The handlers (http_handler_fn, arg = the struct authd_app): GET/POST /login
+ * (password.c), /login/totp (totp.c), /register (register.c). */
+int login_password_get(struct http_req *req, void *arg);
+int login_password_post(struct http_req *req, void *arg);
+int login_totp_get(struct http_req *req, void *arg);
+int login_totp_post(struct http_req *req, void *arg);
+int login_signup_get(struct http_req *req, void *arg);
+int login_signup_post(struct http_req *req, void *arg);
 
 /*
  * True when next may be followed after a login, step-up, consent or registration: a

@@ -1,6 +1,5 @@
 /*
- * Password login: GET and POST /login, and the helpers the login family shares
- * (login.h). The password check, like everything slow, runs on the worker pool; the
+ * Password login: GET and POST /login (routes.c lists the routes). The password check, like everything slow, runs on the worker pool; the
  * HTTP thread only checks the CSRF token and copies the form.
  *
  * No enumeration: an identifier that names nobody (or several people) goes through
@@ -16,10 +15,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "authcore/audit/audit.h"
 #include "authd/ui/csrf.h"
 #include "authd/login/login.h"
-#include "common/metrics.h"
 #include "authd/oidc/oidc.h"
 #include "authd/ui/pages.h"
 #include "authd/app.h"
@@ -32,109 +29,6 @@
 #include "identity/passwd/passwd.h"
 
 #define LOGIN_PURPOSE "login"
-
-/* ------------------------------------------------------------------ shared helpers */
-
-bool
-login_next_ok(const char *next)
-{
-	size_t n;
-
-	if (next == NULL || (n = strnlen(next, LOGIN_NEXT_MAX + 1)) > LOGIN_NEXT_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)next[i];
-
-		if (c <= 0x20 || c >= 0x7f || c == '\\')
-			return false;
-	}
-	return strncmp(next, "/authorize?", 11) == 0 || strcmp(next, "/account") == 0 ||
-	    strncmp(next, "/account?", 9) == 0;
-}
-
-const char *
-login_next_pick(const char *next)
-{
-	return login_next_ok(next) ? next : LOGIN_NEXT_DEFAULT;
-}
-
-int
-login_session_of(struct http_req *req, struct authd_app *app, unsigned flags,
-    struct sess_info *out)
-{
-	const char *tok = page_cookie(req, LOGIN_SID_COOKIE);
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if (tok == NULL || tok[0] == '\0')
-		return YH_ERR_NOT_FOUND;
-	r = sess_get(app->sess, tok, flags, out);
-	return r == YH_ERR_EXPIRED ? YH_ERR_NOT_FOUND : r;
-}
-
-int
-login_set_session_cookie(struct http_req *req, const char *token, bool https)
-{
-	if (token == NULL)
-		return page_set_cookie(req, LOGIN_SID_COOKIE, "", -1, https);
-	return page_set_cookie(req, LOGIN_SID_COOKIE, token, 0, https);
-}
-
-int
-login_session_loa(int person_loa, bool with_otp)
-{
-	int base = person_loa < 1 ? 1 : person_loa;
-
-	if (with_otp && base >= 2)
-		return 3;
-	return base < 2 ? base : 2;
-}
-
-void
-login_policy_get(const struct authd_app *app, struct login_policy *out)
-{
-	const struct authd_cfg *c = app != NULL ? app->cfg : NULL;
-
-	out->max_failures = c != NULL ? c->login_max_failures : LOGIN_DEFAULT_MAX_FAILURES;
-	out->addr_max_failures = c != NULL ? c->login_addr_max_failures :
-	    LOGIN_DEFAULT_ADDR_MAX_FAILURES;
-	out->window_s = c != NULL ? c->login_failure_window : LOGIN_DEFAULT_WINDOW_S;
-	out->lockout_s = c != NULL ? c->login_lockout : LOGIN_DEFAULT_LOCKOUT_S;
-	out->otp_max_failures = out->max_failures < LOGIN_OTP_MAX_FAILURES ?
-	    out->max_failures : LOGIN_OTP_MAX_FAILURES;
-	out->otp_window_s = out->window_s > LOGIN_OTP_MIN_WINDOW_S ? out->window_s :
-	    LOGIN_OTP_MIN_WINDOW_S;
-	out->otp_lockout_s = out->lockout_s > LOGIN_OTP_MIN_LOCKOUT_S ? out->lockout_s :
-	    LOGIN_OTP_MIN_LOCKOUT_S;
-}
-
-void
-login_metric(struct authd_app *app, const char *method, const char *result)
-{
-	struct mx_counter *c = NULL;
-	char labels[96];
-
-	if (app->metrics == NULL)
-		return;
-	snprintf(labels, sizeof(labels), "method=\"%s\",result=\"%s\"", method, result);
-	if (mx_counter_get(app->metrics, "yh_logins_total",
-	    "Login attempts by method and result.", labels, &c) == 0)
-		mx_counter_add(c, 1);
-}
-
-int
-login_audit(struct authd_app *app, const char *event, const char *actor, json_t *fields)
-{
-	int r;
-
-	if (app->audit == NULL) {
-		yh_error("no audit trail open: refusing %s", event);
-		return YH_ERR_INTERNAL;
-	}
-	if ((r = yh_audit_write(app->audit, event, actor, fields)) != 0)
-		yh_error("cannot write the audit line for %s: %s", event, yh_strerror(r));
-	return r;
-}
 
 /* ------------------------------------------------------------------ the login attempt */
 
@@ -205,7 +99,7 @@ respond_form(struct pw_job *j, unsigned status, enum page_msg alert)
 {
 	struct page p;
 
-	page_init_lang(&p, j->lang, j->https, "/login");
+	page_init_lang(&p, j->lang, j->https, LOGIN_PATH);
 	page_set_next(&p, j->next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_LOGIN_TITLE));
 	page_login_form(&p, j->csrf, j->next, j->username, page_msg(p.lang, alert));
@@ -464,7 +358,7 @@ pw_job_run(void *arg)
 
 	if (r != 0) {
 		yh_error("login failed with an error: %s", yh_strerror(r));
-		if (page_failure_send_as(req, j->lang, j->https, "/login", r) != 0 &&
+		if (page_failure_send_as(req, j->lang, j->https, LOGIN_PATH, r) != 0 &&
 		    !suspended)
 			yh_error("cannot answer the login error");
 	}
@@ -488,8 +382,8 @@ hint_from_next(const char *next)
 	return hint;
 }
 
-static int
-login_get(struct http_req *req, void *arg)
+int
+login_password_get(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	char csrf[CSRF_TOKEN_SIZE];
@@ -505,7 +399,7 @@ login_get(struct http_req *req, void *arg)
 		hint = owned_hint = hint_from_next(next);
 	if ((r = csrf_prepare(req, app->subject_key, LOGIN_PURPOSE, NULL, csrf)) != 0)
 		goto out;
-	page_init(&p, req, "/login");
+	page_init(&p, req, LOGIN_PATH);
 	page_set_next(&p, next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_LOGIN_TITLE));
 	page_login_form(&p, csrf, next, hint, NULL);
@@ -561,15 +455,15 @@ respond_quick(struct http_req *req, const char *csrf, const char *next, const ch
 {
 	struct page p;
 
-	page_init(&p, req, "/login");
+	page_init(&p, req, LOGIN_PATH);
 	page_set_next(&p, next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_LOGIN_TITLE));
 	page_login_form(&p, csrf, next, username, page_msg(p.lang, alert));
 	return page_send(&p, req, 200);
 }
 
-static int
-login_post(struct http_req *req, void *arg)
+int
+login_password_post(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	char *username = NULL, *password = NULL, *next = NULL, *csrf = NULL;
@@ -613,7 +507,7 @@ login_post(struct http_req *req, void *arg)
 		bool https = j->https;
 
 		pw_job_free(j);
-		if (page_error_send_as(req, l, https, "/login", 503,
+		if (page_error_send_as(req, l, https, LOGIN_PATH, 503,
 		    page_msg(l, PAGE_MSG_UNAVAILABLE)) != 0)
 			yh_error("cannot answer a refused login");
 		http_req_resume(req);
@@ -625,27 +519,4 @@ out:
 	free(next);
 	free(csrf);
 	return r;
-}
-
-static const struct http_route login_routes[] = {
-	{ "GET", "/login", login_get, HTTP_ROUTE_NO_STORE },
-	{ "POST", "/login", login_post, HTTP_ROUTE_NO_STORE },
-	{ NULL, NULL, NULL, 0 },
-};
-
-int
-login_password_register(struct http_server *srv, struct authd_app *app)
-{
-	return http_routes_add(srv, login_routes, app);
-}
-
-int
-login_register(struct http_server *srv, struct authd_app *app)
-{
-	int r;
-
-	if ((r = login_password_register(srv, app)) != 0 ||
-	    (r = login_totp_register(srv, app)) != 0)
-		return r;
-	return login_signup_register(srv, app);
 }

@@ -35,7 +35,6 @@
 #include "identity/passwd/passwd.h"
 
 #define REG_PURPOSE "register"
-#define REG_PATH "/register"
 #define REG_PHONE_MAX 64
 
 /* The submitted form. Strings are owned; password fields are secrets. */
@@ -183,7 +182,7 @@ respond_form(struct http_req *req, const struct reg_form *f, const char *csrf,
 		v.id_number = f->id_number;
 		v.phone = f->phone;
 	}
-	page_init(&p, req, REG_PATH);
+	page_init(&p, req, LOGIN_REG_PATH);
 	page_set_next(&p, next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_TITLE));
 	page_register_form(&p, csrf, next, &v, e);
@@ -196,7 +195,7 @@ respond_done(struct reg_job *j)
 {
 	struct page p;
 
-	page_init_lang(&p, j->lang, j->https, REG_PATH);
+	page_init_lang(&p, j->lang, j->https, LOGIN_REG_PATH);
 	page_set_next(&p, j->f.next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_DONE_TITLE));
 	page_html(&p, "<p>%s</p>\n", page_msg(p.lang, PAGE_MSG_REG_DONE_TEXT));
@@ -286,7 +285,7 @@ reg_job_run(void *arg)
 
 	if (r != 0) {
 		yh_error("registration failed with an error: %s", yh_strerror(r));
-		if (page_failure_send_as(req, j->lang, j->https, REG_PATH, r) != 0)
+		if (page_failure_send_as(req, j->lang, j->https, LOGIN_REG_PATH, r) != 0)
 			yh_error("cannot answer the registration error");
 	}
 	reg_job_free(j);
@@ -296,8 +295,8 @@ reg_job_run(void *arg)
 
 /* ------------------------------------------------------------------ handlers */
 
-static int
-reg_get(struct http_req *req, void *arg)
+int
+login_signup_get(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	char csrf[CSRF_TOKEN_SIZE];
@@ -383,7 +382,7 @@ submit(struct http_req *req, struct authd_app *app, struct reg_form *f)
 		bool https = j->https;
 
 		reg_job_free(j);
-		if (page_error_send_as(req, l, https, REG_PATH, 503,
+		if (page_error_send_as(req, l, https, LOGIN_REG_PATH, 503,
 		    page_msg(l, PAGE_MSG_UNAVAILABLE)) != 0)
 			yh_error("cannot answer a refused registration");
 		http_req_resume(req);
@@ -391,8 +390,8 @@ submit(struct http_req *req, struct authd_app *app, struct reg_form *f)
 	return HTTP_SUSPENDED;
 }
 
-static int
-reg_post(struct http_req *req, void *arg)
+int
+login_signup_post(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	struct page_reg_errors e;
@@ -427,16 +426,4 @@ reg_post(struct http_req *req, void *arg)
 out:
 	reg_form_clear(&f);
 	return r;
-}
-
-static const struct http_route reg_routes[] = {
-	{ "GET", REG_PATH, reg_get, HTTP_ROUTE_NO_STORE },
-	{ "POST", REG_PATH, reg_post, HTTP_ROUTE_NO_STORE },
-	{ NULL, NULL, NULL, 0 },
-};
-
-int
-login_signup_register(struct http_server *srv, struct authd_app *app)
-{
-	return http_routes_add(srv, reg_routes, app);
 }

@@ -23,7 +23,6 @@
 #include "identity/totp.h"
 
 #define TOTP_PURPOSE "totp"
-#define TOTP_PATH "/login/totp"
 #define TOTP_CODE_FIELD_MAX 16
 
 /* What the handlers learn from the request. */
@@ -69,7 +68,7 @@ respond_form(struct http_req *req, struct authd_app *app, const struct totp_req 
 	struct page p;
 	int r;
 
-	page_init(&p, req, TOTP_PATH);
+	page_init(&p, req, LOGIN_TOTP_PATH);
 	page_set_next(&p, t->next);
 	if (t->loa > 0)
 		p.loa = t->loa;
@@ -102,8 +101,8 @@ unavailable(struct http_req *req, int r)
 	return yh_err_temporary(r) ? page_failure_send(req, r) : r;
 }
 
-static int
-totp_get(struct http_req *req, void *arg)
+int
+login_totp_get(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	char csrf[CSRF_TOKEN_SIZE];
@@ -226,8 +225,8 @@ out:
 	return r;
 }
 
-static int
-totp_post(struct http_req *req, void *arg)
+int
+login_totp_post(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	char *next = NULL, *code = NULL, *csrf = NULL, *loa_s = NULL;
@@ -292,16 +291,4 @@ out:
 	free(loa_s);
 	dir_person_clear(&t.person);
 	return r;
-}
-
-static const struct http_route totp_routes[] = {
-	{ "GET", TOTP_PATH, totp_get, HTTP_ROUTE_NO_STORE },
-	{ "POST", TOTP_PATH, totp_post, HTTP_ROUTE_NO_STORE },
-	{ NULL, NULL, NULL, 0 },
-};
-
-int
-login_totp_register(struct http_server *srv, struct authd_app *app)
-{
-	return http_routes_add(srv, totp_routes, app);
 }

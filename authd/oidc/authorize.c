@@ -845,7 +845,7 @@ authorize_handler(struct http_req *req, void *arg)
 
 static const struct http_route authorize_routes[] = {
 	{ "GET", "/authorize", authorize_handler, HTTP_ROUTE_NO_STORE },
-	{ "POST", "/authorize", authorize_handler, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/authorize", authorize_handler, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ NULL, NULL, NULL, 0 },
 };
 

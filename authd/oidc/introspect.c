@@ -47,7 +47,8 @@ ireq_clear(struct ireq *q)
 
 /*
  * Common start: client authentication against endpoint, then the token parameter.
- * Returns 0 to go on; 1 when a response was already set; or a negative error.
+ * Returns 0 (go on, unless a refusal was answered: http_req_answered) or a negative
+ * error.
  */
 static int
 ireq_start(struct ireq *q, const char *endpoint, bool confidential)
@@ -59,21 +60,15 @@ ireq_start(struct ireq *q, const char *endpoint, bool confidential)
 	(void)clients_refresh_if_changed(q->app->clients);
 	q->snap = clients_acquire(q->app->clients);
 	snprintf(url, sizeof(url), "%s%s", q->app->issuer, endpoint);
-	if ((r = oidc_client_authenticate(q->req, q->app, q->snap, url, &q->ca)) != 0) {
-		r = oidc_client_auth_fail(q->req, &q->ca, r);
-		return r == 0 ? 1 : r;
-	}
-	if (confidential && q->ca.method == OIDC_AUTH_PUBLIC) {
-		r = oidc_error_client(q->req, false, "this endpoint needs client authentication");
-		return r == 0 ? 1 : r;
-	}
+	if ((r = oidc_client_authenticate(q->req, q->app, q->snap, url, &q->ca)) != 0)
+		return oidc_client_auth_fail(q->req, &q->ca, r);
+	if (confidential && q->ca.method == OIDC_AUTH_PUBLIC)
+		return oidc_error_client(q->req, false, "this endpoint needs client authentication");
 	r = http_req_form(q->req, "token", TOK_JWS_MAX, &q->token);
 	if (r == YH_ERR_ALLOC)
 		return r;
-	if (r != 0) {
-		r = oidc_error(q->req, "invalid_request", "token missing or malformed");
-		return r == 0 ? 1 : r;
-	}
+	if (r != 0)
+		return oidc_error(q->req, "invalid_request", "token missing or malformed");
 	q->ring = tok_ring_acquire(q->app->ring);
 	return 0;
 }
@@ -208,10 +203,8 @@ introspect_handler(struct http_req *req, void *arg)
 	memset(&q, 0, sizeof(q));
 	q.app = arg;
 	q.req = req;
-	if ((r = ireq_start(&q, "/introspect", true)) != 0) {
-		r = r == 1 ? 0 : r;
+	if ((r = ireq_start(&q, "/introspect", true)) != 0 || http_req_answered(req))
 		goto out;
-	}
 	if (strchr(q.token, '.') != NULL)
 		r = introspect_access(&q);
 	else
@@ -279,10 +272,8 @@ revoke_handler(struct http_req *req, void *arg)
 	memset(&q, 0, sizeof(q));
 	q.app = arg;
 	q.req = req;
-	if ((r = ireq_start(&q, "/revoke", false)) != 0) {
-		r = r == 1 ? 0 : r;
+	if ((r = ireq_start(&q, "/revoke", false)) != 0 || http_req_answered(req))
 		goto out;
-	}
 	if (strchr(q.token, '.') != NULL)
 		r = revoke_access(&q);
 	else
@@ -295,8 +286,8 @@ out:
 }
 
 static const struct http_route introspect_routes[] = {
-	{ "POST", "/introspect", introspect_handler, HTTP_ROUTE_NO_STORE },
-	{ "POST", "/revoke", revoke_handler, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/introspect", introspect_handler, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
+	{ "POST", "/revoke", revoke_handler, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ NULL, NULL, NULL, 0 },
 };
 

@@ -460,7 +460,7 @@ out:
 
 static const struct http_route logout_routes[] = {
 	{ "GET", "/logout", logout_handler, HTTP_ROUTE_NO_STORE },
-	{ "POST", "/logout", logout_handler, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/logout", logout_handler, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ NULL, NULL, NULL, 0 },
 };
 

@@ -373,7 +373,8 @@ code_params_free(struct code_params *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* One optional form parameter; a malformed one answers invalid_request (returns 1). */
+/* One form parameter (*out NULL when absent and not required). A malformed one, or a
+ * required one missing, answers invalid_request (http_req_answered). */
 static int
 form_param(struct treq *t, const char *name, size_t max, bool required, char **out)
 {
@@ -385,22 +386,22 @@ form_param(struct treq *t, const char *name, size_t max, bool required, char **o
 	if (r == YH_ERR_ALLOC)
 		return r;
 	snprintf(why, sizeof(why), "%s %s", name, r == YH_ERR_NOT_FOUND ? "missing" : "malformed");
-	r = oidc_error(t->req, "invalid_request", why);
-	return r == 0 ? 1 : r;
+	return oidc_error(t->req, "invalid_request", why);
 }
 
-/* Reads code, redirect_uri and code_verifier: 0, 1 (response set) or an error. */
+/* Reads code, redirect_uri and code_verifier, stopping at the first one form_param
+ * answered for. */
 static int
 code_params_read(struct treq *t, struct code_params *p)
 {
 	int r;
 
 	memset(p, 0, sizeof(*p));
-	if ((r = form_param(t, "code", 256, true, &p->code)) != 0 ||
-	    (r = form_param(t, "redirect_uri", CLIENTS_URI_MAX, false, &p->redirect_uri)) != 0 ||
-	    (r = form_param(t, "code_verifier", 256, false, &p->verifier)) != 0)
-		return r;
-	return 0;
+	if ((r = form_param(t, "code", 256, true, &p->code)) == 0 && !http_req_answered(t->req) &&
+	    (r = form_param(t, "redirect_uri", CLIENTS_URI_MAX, false, &p->redirect_uri)) == 0 &&
+	    !http_req_answered(t->req))
+		r = form_param(t, "code_verifier", 256, false, &p->verifier);
+	return r;
 }
 
 static int
@@ -423,10 +424,8 @@ grant_code(struct treq *t)
 		r = oidc_error(t->req, "unauthorized_client", "grant not allowed for this client");
 		goto out;
 	}
-	if ((r = code_params_read(t, &cp)) != 0) {
-		r = r == 1 ? 0 : r;
+	if ((r = code_params_read(t, &cp)) != 0 || http_req_answered(t->req))
 		goto out;
-	}
 	refresh = clients_grant_ok(t->c, CLIENTS_GRANT_REFRESH_TOKEN);
 	if ((r = sess_family_id_new(fam)) != 0 || (r = tok_jti_new(is.jti)) != 0)
 		goto out;
@@ -502,26 +501,25 @@ refresh_replayed(struct treq *t, const struct sess_family *fam)
 
 /*
  * Answers what sess_refresh_peek / sess_refresh_rotate refused: reuse of a rotated token
- * (the store revoked the family) and unknown, expired or revoked tokens. Returns 0 to go
- * on (r was 0), 1 when a response was set, or r when it is another error.
+ * (the store revoked the family) and unknown, expired or revoked tokens. Returns 0 (go
+ * on when r was 0; else the request is answered: http_req_answered), or r when it is
+ * another error.
  */
 static int
 refresh_outcome(struct treq *t, int r, const struct sess_family *fam)
 {
 	if (r == YH_ERR_REPLAY)
-		r = refresh_replayed(t, fam);
-	else if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID)
-		r = oidc_error(t->req, "invalid_grant", "unknown, expired or revoked refresh token");
-	else
-		return r;
-	return r == 0 ? 1 : r;
+		return refresh_replayed(t, fam);
+	if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID)
+		return oidc_error(t->req, "invalid_grant", "unknown, expired or revoked refresh token");
+	return r;
 }
 
 /*
  * Checks a live refresh token's family and grant before it is rotated: the client, the
  * login session (unless offline), the requested scope. On success *g holds the parsed
- * grant and *scopes the scopes to issue; when a check fails the error response is set,
- * *scopes is 0 and 0 is returned. Negative: an internal error.
+ * grant and *scopes the scopes to issue; when a check fails the error response is set
+ * (http_req_answered) and 0 is returned. Negative: an internal error.
  */
 static int
 refresh_checks(struct treq *t, const struct sess_family *fam, const char *payload,
@@ -577,25 +575,25 @@ grant_refresh(struct treq *t)
 		goto out;
 	}
 	if ((r = form_param(t, "refresh_token", 256, true, &old)) != 0 ||
-	    (r = form_param(t, "scope", OIDC_SCOPE_MAX, false, &scope)) != 0) {
-		r = r == 1 ? 0 : r;
+	    http_req_answered(t->req) ||
+	    (r = form_param(t, "scope", OIDC_SCOPE_MAX, false, &scope)) != 0 ||
+	    http_req_answered(t->req))
 		goto out;
-	}
 	/* Look first, rotate last: a request refused for its scope or its client must not
 	 * consume the token. A token already rotated goes to rotate, which detects reuse. */
 	r = sess_refresh_peek(t->app->sess, old, &fam, &payload);
 	if (r == YH_ERR_DENIED && (r = sess_refresh_rotate(t->app->sess, old, rt, &fam,
 	    &payload)) == 0)
 		r = YH_ERR_DENIED;       /* cannot happen: a rotated token never comes back */
-	if ((r = refresh_outcome(t, r, &fam)) != 0)
+	if ((r = refresh_outcome(t, r, &fam)) != 0 || http_req_answered(t->req))
 		goto out;
 	if ((r = refresh_checks(t, &fam, payload, scope, &g, &is.scopes)) != 0 ||
-	    is.scopes == 0)              /* 0 with no scopes: refresh_checks answered */
+	    http_req_answered(t->req))
 		goto out;
 	free(payload);
 	payload = NULL;
 	r = sess_refresh_rotate(t->app->sess, old, rt, &fam, &payload);
-	if ((r = refresh_outcome(t, r, &fam)) != 0)
+	if ((r = refresh_outcome(t, r, &fam)) != 0 || http_req_answered(t->req))
 		goto out;
 	if ((r = tok_jti_new(is.jti)) != 0)
 		goto out;
@@ -610,9 +608,7 @@ grant_refresh(struct treq *t)
 	if ((r = issue_and_respond(t, &is)) == 0)
 		count_grant(t->app, "refresh_token");
 out:
-	if (r == 1)
-		r = 0;                   /* answered */
-	else if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND)   /* person gone or disabled */
+	if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND)   /* person gone or disabled */
 		r = oidc_error(t->req, "invalid_grant", "the user cannot be issued tokens");
 	yh_wipe(rt, sizeof(rt));
 	yh_strfree_secret(old);
@@ -640,10 +636,9 @@ grant_client_credentials(struct treq *t)
 		r = oidc_error(t->req, "unauthorized_client", "grant not allowed for this client");
 		goto out;
 	}
-	if ((r = form_param(t, "scope", OIDC_SCOPE_MAX, false, &scope)) != 0) {
-		r = r == 1 ? 0 : r;
+	if ((r = form_param(t, "scope", OIDC_SCOPE_MAX, false, &scope)) != 0 ||
+	    http_req_answered(t->req))
 		goto out;
-	}
 	if ((r = oidc_scope_grant(t->c, scope, &bits)) != 0) {
 		r = oidc_error(t->req, "invalid_scope", "scope malformed");
 		goto out;
@@ -715,70 +710,67 @@ out:
 	return r;
 }
 
-/* ---- revoked access tokens (shared with userinfo and introspection) ------------------- */
-
-/* The lock name of a revoked access token ("at") or refresh family's tokens ("fam"). */
-static int
-revoked_name(const char *kind, const char *id, char *out, size_t outsz)
-{
-	if (id == NULL || strlen(id) == 0 || strlen(id) > 128)
-		return YH_ERR_INVALID;
-	snprintf(out, outsz, "%srev:%s", kind, id);
-	return 0;
-}
-
-/* 0 when the lock name of kind and id is not set, else YH_ERR_DENIED or the store's. */
-static int
-revoked_check(struct sess_store *sess, const char *kind, const char *id)
-{
-	char name[SESS_NAME_MAX];
-	int r;
-
-	if (revoked_name(kind, id, name, sizeof(name)) != 0)
-		return YH_ERR_DENIED;
-	r = sess_locked(sess, name, NULL);
-	return r == YH_ERR_LOCKED ? YH_ERR_DENIED : r;
-}
+/* ---- revoked access tokens (shared with userinfo, introspection, the account page) -------- */
 
 int
 oidc_at_revoked(struct sess_store *sess, const char *jti)
 {
-	return revoked_check(sess, "at", jti);
+	return sess_deny_check(sess, SESS_DENY_ACCESS, jti);
 }
 
 int
 oidc_at_revoke(struct sess_store *sess, const char *jti, int64_t ttl_s)
 {
-	char name[SESS_NAME_MAX];
-	int r;
-
-	if ((r = revoked_name("at", jti, name, sizeof(name))) != 0)
-		return r;
-	return sess_lock(sess, name, ttl_s > 0 ? ttl_s : 1);
+	if (ttl_s < 1)
+		ttl_s = 1;
+	if (ttl_s > SESS_DENY_TTL_MAX)
+		ttl_s = SESS_DENY_TTL_MAX;
+	return sess_deny_add(sess, SESS_DENY_ACCESS, jti, ttl_s);
 }
 
 int
 oidc_family_revoke(struct authd_app *app, const struct clients_client *owner,
     const char *family_id)
 {
-	char name[SESS_NAME_MAX];
 	int r;
 
-	if ((r = revoked_name("fam", family_id, name, sizeof(name))) != 0)
-		return r;
 	if ((r = sess_family_revoke(app->sess, family_id)) != 0 && r != YH_ERR_NOT_FOUND)
 		return r;
-	return sess_lock(app->sess, name, at_lifetime(app, owner) + OIDC_LEEWAY);
+	return sess_deny_add(app->sess, SESS_DENY_FAMILY, family_id,
+	    at_lifetime(app, owner) + OIDC_LEEWAY);
 }
 
 int
 oidc_family_revoked(struct sess_store *sess, const char *family_id)
 {
-	return revoked_check(sess, "fam", family_id);
+	return sess_deny_check(sess, SESS_DENY_FAMILY, family_id);
+}
+
+int
+oidc_user_families_revoke(struct authd_app *app, const char *uid, const char *client_id,
+    size_t *n)
+{
+	struct clients_snap *snap;
+	int64_t ttl = at_lifetime(app, NULL);
+	int r;
+
+	if (n != NULL)
+		*n = 0;
+	snap = clients_acquire(app->clients);
+	if (client_id != NULL) {
+		ttl = at_lifetime(app, clients_find(snap, client_id));
+	} else {
+		for (size_t i = 0; i < clients_count(snap); i++)
+			if (at_lifetime(app, clients_at(snap, i)) > ttl)
+				ttl = at_lifetime(app, clients_at(snap, i));
+	}
+	clients_release(snap);
+	r = sess_refresh_revoke_user(app->sess, uid, client_id, ttl + OIDC_LEEWAY, n);
+	return r;
 }
 
 static const struct http_route token_routes[] = {
-	{ "POST", "/token", token_handler, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/token", token_handler, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ NULL, NULL, NULL, 0 },
 };
 

@@ -103,8 +103,9 @@ int oidc_userinfo_register(struct http_server *srv, struct authd_app *app) YH_WU
 int oidc_introspect_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /*
- * Checks whether the access token with this jti was revoked (/revoke, code replay).
- * Returns 0 (not revoked), YH_ERR_DENIED (revoked), YH_ERR_UNAVAILABLE.
+ * Checks whether the access token with this jti was revoked (/revoke, code replay): the
+ * session store's denylist (sess_deny_check, SESS_DENY_ACCESS). Returns 0 (not
+ * revoked), YH_ERR_DENIED (revoked), YH_ERR_UNAVAILABLE.
  */
 int oidc_at_revoked(struct sess_store *sess, const char *jti) YH_WUR;
 
@@ -121,15 +122,16 @@ struct tok_jwt;
 int oidc_at_check(struct authd_app *app, const char *token, struct tok_ring_snap *ring,
     struct tok_jwt *jwt, const char **client_id, char *uid, size_t uidsz) YH_WUR;
 
-/* Records the access token jti as revoked for ttl_s seconds (its remaining lifetime). */
+/* Puts the access token jti on the denylist for ttl_s seconds (its remaining lifetime;
+ * clamped to 1..SESS_DENY_TTL_MAX). */
 int oidc_at_revoke(struct sess_store *sess, const char *jti, int64_t ttl_s) YH_WUR;
 
 /*
  * Revokes the refresh family family_id (sess_family_revoke; one that is already gone is
  * fine) and every access token issued from it: those carry the family in their yh_fam
- * claim, and the family is recorded as revoked for as long as such a token can live (the
- * access-token lifetime of owner, the client the family belongs to, or the server's when
- * owner is NULL, plus OIDC_LEEWAY). Used on code replay, refresh-token reuse, a refresh
+ * claim, and the family goes on the denylist (SESS_DENY_FAMILY) for as long as such a
+ * token can live (the access-token lifetime of owner, the client the family belongs to,
+ * or the server's when owner is NULL, plus OIDC_LEEWAY). Used on code replay, refresh-token reuse, a refresh
  * token presented by another client, and /revoke of a refresh token. Returns 0,
  * YH_ERR_UNAVAILABLE, YH_ERR_INVALID (malformed id).
  */
@@ -139,5 +141,16 @@ int oidc_family_revoke(struct authd_app *app, const struct clients_client *owner
 /* Whether the access tokens of family family_id were revoked (oidc_family_revoke):
  * 0 (not), YH_ERR_DENIED (revoked), YH_ERR_UNAVAILABLE. */
 int oidc_family_revoked(struct sess_store *sess, const char *family_id) YH_WUR;
+
+/*
+ * Revokes every refresh family of uid, or those of client_id when it is not NULL (the
+ * account page's "revoke app", an operator), and with them the access tokens issued from
+ * them: sess_refresh_revoke_user with a denylist TTL of the client's access-token
+ * lifetime (with client_id NULL, the longest any registered client has) plus
+ * OIDC_LEEWAY. *n (may be NULL) gets how many families were live. Returns as
+ * sess_refresh_revoke_user.
+ */
+int oidc_user_families_revoke(struct authd_app *app, const char *uid, const char *client_id,
+    size_t *n) YH_WUR;
 
 #endif

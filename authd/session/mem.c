@@ -6,12 +6,12 @@
  * No call holds two shard locks at once.
  */
 #define _GNU_SOURCE
-#define YH_SESS_INTERNAL
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
 
+#define YH_SESS_INTERNAL
 #include "authd/session/sess.h"
 #include "common/log.h"
 #include "common/buf.h"
@@ -19,8 +19,8 @@
 #include "common/timeutil.h"
 
 enum {
-	K_SESS = 'S', K_CODE = 'C', K_RT = 'R', K_FAM = 'F', K_NONCE = 'N', K_CNT = 'K',
-	K_LOCK = 'L', K_USESS = 'U', K_UFAM = 'V',
+	K_SESS = 'S', K_CODE = 'C', K_RT = 'R', K_FAM = 'F', K_CNT = 'K',
+	K_LOCK = 'L', K_USESS = 'U', K_UFAM = 'V', K_DENY = 'D',
 };
 
 #define INDEX_FAM_MAX 1024
@@ -58,7 +58,6 @@ struct ment {
 		struct { char *payload, *issued; bool used; } c;
 		char fam[SESS_PUBID_SIZE];     /* K_RT: the family id */
 		struct mfam *f;
-		char *purpose;
 		int64_t count;
 		struct { char **items; size_t n; } l;
 	} u;
@@ -143,9 +142,6 @@ ent_free(struct ment *e)
 		if (e->u.f != NULL)
 			free(e->u.f->payload);
 		free(e->u.f);
-		break;
-	case K_NONCE:
-		free(e->u.purpose);
 		break;
 	case K_USESS:
 	case K_UFAM:
@@ -888,55 +884,6 @@ mem_fam_user(struct sess_store *s, const char *uid, char (*ids)[SESS_PUBID_SIZE]
 	return list_read(s, K_UFAM, uid, ids[0], SESS_PUBID_SIZE, max, n);
 }
 
-/* ---- nonces --------------------------------------------------------------------------- */
-
-static int
-mem_nonce_put(struct sess_store *s, const char *key, const char *purpose, int64_t ttl_ms)
-{
-	struct mkey k;
-	struct mshard *sh;
-	struct ment *e;
-	int64_t now = yh_now_ms();
-	int rc;
-
-	if (key_hex(K_NONCE, key, &k) != 0)
-		return YH_ERR_INTERNAL;
-	if ((e = ent_new(&k, now + ttl_ms)) == NULL || (e->u.purpose = strdup(purpose)) == NULL) {
-		ent_free(e);
-		return YH_ERR_ALLOC;
-	}
-	sh = shard_of(s, &k);
-	pthread_mutex_lock(&sh->lock);
-	rc = find_live(sh, &k, now) != NULL ? YH_ERR_EXISTS : insert(s, sh, e, now);
-	pthread_mutex_unlock(&sh->lock);
-	if (rc != 0)
-		ent_free(e);
-	return rc;
-}
-
-static int
-mem_nonce_take(struct sess_store *s, const char *key, char *purpose, size_t size)
-{
-	struct mkey k;
-	struct mshard *sh;
-	struct ment *e = NULL;
-	int rc;
-
-	purpose[0] = '\0';
-	if (key_hex(K_NONCE, key, &k) != 0)
-		return YH_ERR_NOT_FOUND;
-	sh = shard_of(s, &k);
-	pthread_mutex_lock(&sh->lock);
-	if (find_live(sh, &k, yh_now_ms()) != NULL)
-		e = unlink_at(sh, find_link(sh, &k));
-	pthread_mutex_unlock(&sh->lock);
-	if (e == NULL)
-		return YH_ERR_NOT_FOUND;
-	rc = yh_strlcpy(purpose, e->u.purpose, size) == 0 ? 0 : YH_ERR_INTERNAL;
-	ent_free(e);
-	return rc;
-}
-
 /* ---- counters and locks --------------------------------------------------------------- */
 
 static int
@@ -1009,8 +956,11 @@ mem_cnt_del(struct sess_store *s, const char *key)
 	return mem_del(s, K_CNT, key);
 }
 
+/* Sets the expiry of the kind entry key to now + ms, creating it; with extend_only a
+ * live entry keeps a later expiry it already has. */
 static int
-mem_lock_set(struct sess_store *s, const char *key, int64_t ms)
+expiry_set(struct sess_store *s, unsigned char kind, const char *key, int64_t ms,
+    bool extend_only)
 {
 	struct mkey k;
 	struct mshard *sh;
@@ -1018,14 +968,13 @@ mem_lock_set(struct sess_store *s, const char *key, int64_t ms)
 	int64_t now = yh_now_ms();
 	int rc = 0;
 
-	if (ms <= 0)
-		return mem_del(s, K_LOCK, key);
-	if (key_hex(K_LOCK, key, &k) != 0)
+	if (key_hex(kind, key, &k) != 0)
 		return YH_ERR_INTERNAL;
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
 	if ((e = find_live(sh, &k, now)) != NULL) {
-		e->exp = now + ms;
+		if (!extend_only || e->exp < now + ms)
+			e->exp = now + ms;
 	} else if ((e = ent_new(&k, now + ms)) == NULL) {
 		rc = YH_ERR_ALLOC;
 	} else if ((rc = insert(s, sh, e, now)) != 0) {
@@ -1035,8 +984,9 @@ mem_lock_set(struct sess_store *s, const char *key, int64_t ms)
 	return rc;
 }
 
+/* The ms left of the live kind entry key (0 when there is none). */
 static int
-mem_lock_ttl(struct sess_store *s, const char *key, int64_t *ms)
+expiry_left(struct sess_store *s, unsigned char kind, const char *key, int64_t *ms)
 {
 	struct mkey k;
 	struct mshard *sh;
@@ -1044,7 +994,7 @@ mem_lock_ttl(struct sess_store *s, const char *key, int64_t *ms)
 	int64_t now = yh_now_ms();
 
 	*ms = 0;
-	if (key_hex(K_LOCK, key, &k) != 0)
+	if (key_hex(kind, key, &k) != 0)
 		return YH_ERR_INTERNAL;
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
@@ -1052,6 +1002,37 @@ mem_lock_ttl(struct sess_store *s, const char *key, int64_t *ms)
 		*ms = e->exp - now;
 	pthread_mutex_unlock(&sh->lock);
 	return 0;
+}
+
+static int
+mem_lock_set(struct sess_store *s, const char *key, int64_t ms)
+{
+	if (ms <= 0)
+		return mem_del(s, K_LOCK, key);
+	return expiry_set(s, K_LOCK, key, ms, false);
+}
+
+static int
+mem_lock_ttl(struct sess_store *s, const char *key, int64_t *ms)
+{
+	return expiry_left(s, K_LOCK, key, ms);
+}
+
+/* ---- denylist ---------------------------------------------------------------------------- */
+
+static int
+mem_deny_put(struct sess_store *s, const char *key, int64_t ms)
+{
+	return expiry_set(s, K_DENY, key, ms, true);
+}
+
+static int
+mem_deny_get(struct sess_store *s, const char *key)
+{
+	int64_t ms;
+	int rc = expiry_left(s, K_DENY, key, &ms);
+
+	return rc != 0 ? rc : ms > 0 ? 0 : YH_ERR_NOT_FOUND;
 }
 
 /* ---- open / close ------------------------------------------------------------------------ */
@@ -1138,12 +1119,12 @@ const struct sess_ops sess_mem_ops = {
 	.fam_get = mem_fam_get,
 	.fam_revoke = mem_fam_revoke,
 	.fam_user = mem_fam_user,
-	.nonce_put = mem_nonce_put,
-	.nonce_take = mem_nonce_take,
 	.cnt_incr = mem_cnt_incr,
 	.cnt_get = mem_cnt_get,
 	.cnt_del = mem_cnt_del,
 	.lock_set = mem_lock_set,
 	.lock_ttl = mem_lock_ttl,
+	.deny_put = mem_deny_put,
+	.deny_get = mem_deny_get,
 	.publish = NULL,
 };

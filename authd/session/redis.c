@@ -10,8 +10,8 @@
  *   P rt:<key>    string: family id                                      TTL = family's
  *   P rf:<id>     hash: j (uid, client, sid JSON), p (payload), cur (current token key), rev
  *   P uf:<uid>    set of the user's family ids
- *   P n:<key>     string: purpose (GETDEL takes it once)
  *   P k:<hash>    counter (INCR + PEXPIRE in one script);  P l:<hash>  lock (PX)
+ *   P d:<hash>    denylist entry (a revoked access token or family; PX, the longer kept)
  *   P events      pub/sub channel of session events (compact JSON)
  *
  * Multi-key steps run as Lua scripts (EVALSHA, EVAL when the server forgot them). The
@@ -26,7 +26,6 @@
  * for type and size before use.
  */
 #define _GNU_SOURCE
-#define YH_SESS_INTERNAL
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -40,6 +39,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#define YH_SESS_INTERNAL
 #include "authd/session/sess.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -76,7 +76,7 @@ struct rds {
 /* ---- scripts -------------------------------------------------------------------------- */
 
 enum { SC_S_PUT, SC_S_GET, SC_S_TAKE, SC_S_ROTATE, SC_S_ADDCLIENT, SC_CODE_PUT, SC_CODE_TAKE,
-	SC_FAM_PUT, SC_RT_STEP, SC_FAM_REVOKE, SC_CNT_INCR, SC_COUNT };
+	SC_FAM_PUT, SC_RT_STEP, SC_FAM_REVOKE, SC_CNT_INCR, SC_DENY_PUT, SC_COUNT };
 
 #define LUA_I "local function I(x) return string.format('%.0f', x) end "
 
@@ -182,6 +182,11 @@ static const char *const scripts[SC_COUNT] = {
 	"if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then "
 	"  redis.call('PEXPIRE', KEYS[1], ARGV[1]) end "
 	"return n",
+	[SC_DENY_PUT] =
+	"local t = redis.call('PTTL', KEYS[1]) "
+	"if t >= 0 and t >= tonumber(ARGV[1]) then return 0 end "
+	"redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) "
+	"return 1",
 };
 
 static char script_sha[SC_COUNT][41];
@@ -995,51 +1000,6 @@ rd_fam_user(struct sess_store *s, const char *uid, char (*ids)[SESS_PUBID_SIZE],
 	return rd_members(s, "uf:", uid, ids[0], SESS_PUBID_SIZE, max, n, pubid_ok);
 }
 
-/* ---- nonces --------------------------------------------------------------------------- */
-
-static int
-rd_nonce_put(struct sess_store *s, const char *key, const char *purpose, int64_t ttl_ms)
-{
-	struct rargs a;
-	redisReply *r = NULL;
-	int rc;
-
-	memset(&a, 0, sizeof(a));
-	arg_s(&a, "SET");
-	arg_key(s, &a, "n:", key);
-	arg_s(&a, purpose);
-	arg_s(&a, "PX");
-	arg_i(&a, ttl_ms);
-	arg_s(&a, "NX");
-	if ((rc = rcmd(s, &a, &r)) != 0)
-		return rc;
-	rc = r->type == REDIS_REPLY_NIL ? YH_ERR_EXISTS : r->type == REDIS_REPLY_STATUS ? 0 :
-	    YH_ERR_INTERNAL;
-	freeReplyObject(r);
-	return rc;
-}
-
-static int
-rd_nonce_take(struct sess_store *s, const char *key, char *purpose, size_t size)
-{
-	struct rargs a;
-	redisReply *r = NULL;
-	int rc;
-
-	purpose[0] = '\0';
-	memset(&a, 0, sizeof(a));
-	arg_s(&a, "GETDEL");
-	arg_key(s, &a, "n:", key);
-	if ((rc = rcmd(s, &a, &r)) != 0)
-		return rc;
-	if (r->type == REDIS_REPLY_NIL)
-		rc = YH_ERR_NOT_FOUND;
-	else if (!str_copy(r, purpose, size))
-		rc = YH_ERR_INTERNAL;
-	freeReplyObject(r);
-	return rc;
-}
-
 /* ---- counters and locks --------------------------------------------------------------- */
 
 static int
@@ -1134,6 +1094,41 @@ rd_lock_ttl(struct sess_store *s, const char *key, int64_t *ms)
 		*ms = INT64_MAX / 2;     /* a lock without expiry: locked until removed */
 	else if (r->integer > 0)
 		*ms = r->integer;
+	freeReplyObject(r);
+	return rc;
+}
+
+/* ---- denylist ---------------------------------------------------------------------------- */
+
+static int
+rd_deny_put(struct sess_store *s, const char *key, int64_t ms)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	eval_init(&a);
+	arg_key(s, &a, "d:", key);
+	arg_i(&a, ms);
+	if ((rc = reval(s, SC_DENY_PUT, 1, &a, &r)) == 0 && !is_int(r))
+		rc = YH_ERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_deny_get(struct sess_store *s, const char *key)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "EXISTS");
+	arg_key(s, &a, "d:", key);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_NOT_FOUND;
 	freeReplyObject(r);
 	return rc;
 }
@@ -1448,12 +1443,12 @@ const struct sess_ops sess_redis_ops = {
 	.fam_get = rd_fam_get,
 	.fam_revoke = rd_fam_revoke,
 	.fam_user = rd_fam_user,
-	.nonce_put = rd_nonce_put,
-	.nonce_take = rd_nonce_take,
 	.cnt_incr = rd_cnt_incr,
 	.cnt_get = rd_cnt_get,
 	.cnt_del = rd_cnt_del,
 	.lock_set = rd_lock_set,
 	.lock_ttl = rd_lock_ttl,
+	.deny_put = rd_deny_put,
+	.deny_get = rd_deny_get,
 	.publish = rd_publish,
 };

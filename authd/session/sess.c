@@ -3,17 +3,16 @@
  * events, the sweep thread, and the public calls composed from the backend ops.
  */
 #define _GNU_SOURCE
-#define YH_SESS_INTERNAL
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "common/metrics.h"
+#define YH_SESS_INTERNAL
 #include "authd/session/sess.h"
 #include "common/b64.h"
 #include "common/buf.h"
@@ -24,51 +23,6 @@
 #define PUBID_BYTES 16
 
 /* ---- small helpers ------------------------------------------------------------------ */
-
-bool
-sess_str_ok(const char *str, size_t max)
-{
-	size_t n;
-
-	if (str == NULL)
-		return false;
-	n = strnlen(str, max + 1);
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)str[i] < 0x20 || str[i] == 0x7f)
-			return false;
-	return true;
-}
-
-bool
-sess_key_ok(const char *key)
-{
-	if (key == NULL || strnlen(key, SESS_KEY_SIZE) != SESS_KEY_SIZE - 1)
-		return false;
-	for (size_t i = 0; i < SESS_KEY_SIZE - 1; i++)
-		if (!((key[i] >= '0' && key[i] <= '9') || (key[i] >= 'a' && key[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static bool
-b64url_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '-' || c == '_';
-}
-
-bool
-sess_pubid_ok(const char *id)
-{
-	if (id == NULL || strnlen(id, SESS_PUBID_SIZE) != SESS_PUBID_SIZE - 1)
-		return false;
-	for (size_t i = 0; i < SESS_PUBID_SIZE - 1; i++)
-		if (!b64url_char(id[i]))
-			return false;
-	return true;
-}
 
 /* Hex SHA-256 of n bytes into key. */
 static int
@@ -162,51 +116,6 @@ name_key(const char *name, char key[SESS_KEY_SIZE])
 	return hash_hex(name, strlen(name), key);
 }
 
-int64_t
-sess_rec_expiry(int64_t seen_ms, int64_t idle_ms, int64_t aexp_ms)
-{
-	int64_t idle_exp = seen_ms + idle_ms;
-
-	return idle_exp < aexp_ms ? idle_exp : aexp_ms;
-}
-
-int64_t
-sess_touch_gran(int64_t idle_ms)
-{
-	int64_t g = idle_ms / 20;
-
-	return g > 60000 ? 60000 : g;
-}
-
-/* Copies a string that the caller validated or that may be cut (ua). */
-static void
-copy_cut(char *dst, size_t dstsz, const char *src)
-{
-	size_t n;
-
-	dst[0] = '\0';
-	if (src == NULL)
-		return;
-	n = strnlen(src, dstsz - 1);
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
-			dst[i] = '?';
-}
-
-static bool
-amr_ok(const char *v)
-{
-	if (!sess_str_ok(v, SESS_AMR_LEN - 1))
-		return false;
-	for (const char *p = v; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-		    *p == '-'))
-			return false;
-	return true;
-}
-
 static int
 auth_check(const struct sess_auth *a)
 {
@@ -214,7 +123,7 @@ auth_check(const struct sess_auth *a)
 	    a->namr > SESS_AMR_MAX || (a->namr > 0 && a->amr == NULL) || a->auth_time < 0)
 		return YH_ERR_INVALID;
 	for (size_t i = 0; i < a->namr; i++)
-		if (!amr_ok(a->amr[i]))
+		if (!sess_amr_ok(a->amr[i]))
 			return YH_ERR_INVALID;
 	if (a->addr != NULL && strnlen(a->addr, SESS_ADDR_MAX + 1) > SESS_ADDR_MAX)
 		return YH_ERR_INVALID;
@@ -232,7 +141,7 @@ amr_merge(struct sess_info *rec, const struct sess_auth *a)
 			if (strcmp(rec->amr[j], a->amr[i]) == 0)
 				have = true;
 		if (!have && rec->namr < SESS_AMR_MAX)
-			copy_cut(rec->amr[rec->namr++], SESS_AMR_LEN, a->amr[i]);
+			sess_copy_cut(rec->amr[rec->namr++], SESS_AMR_LEN, a->amr[i]);
 	}
 }
 
@@ -259,131 +168,6 @@ emit(struct sess_store *s, enum sess_event_type type, enum sess_reason why,
 		s->ops->publish(s, &ev);
 }
 
-void
-sess_deliver_remote(struct sess_store *s, const struct sess_event *ev)
-{
-	if (s->cfg.on_event != NULL)
-		s->cfg.on_event(s->cfg.event_ctx, ev);
-}
-
-/* ---- JSON forms (Redis) --------------------------------------------------------------- */
-
-char *
-sess_attrs_json(const struct sess_info *rec)
-{
-	json_t *o, *amr;
-	char *out = NULL;
-
-	amr = json_array();
-	for (size_t i = 0; amr != NULL && i < rec->namr; i++)
-		json_array_append_new(amr, json_string(rec->amr[i]));
-	o = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o*,s:s,s:s}", "sid", rec->sid, "uid", rec->uid,
-	    "ct", (json_int_t)rec->created_ms, "at", (json_int_t)rec->auth_time, "loa",
-	    rec->loa, "amr", amr, "ua", rec->ua, "ip", rec->addr);
-	if (o != NULL)
-		out = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return out;
-}
-
-/* Copies a JSON string member into dst if it fits and passes the check. */
-static int
-json_str(json_t *o, const char *name, char *dst, size_t dstsz, bool required)
-{
-	json_t *v = json_object_get(o, name);
-	size_t n;
-
-	dst[0] = '\0';
-	if (v == NULL && !required)
-		return 0;
-	if (!json_is_string(v))
-		return YH_ERR_INVALID;
-	n = json_string_length(v);
-	if (n >= dstsz || strlen(json_string_value(v)) != n)
-		return YH_ERR_INVALID;
-	memcpy(dst, json_string_value(v), n + 1);
-	return 0;
-}
-
-int
-sess_attrs_parse(const char *json, size_t len, struct sess_info *rec)
-{
-	json_t *o = NULL, *amr, *v;
-	json_error_t jerr;
-	int rc = YH_ERR_INVALID;
-
-	if (len > 4096)
-		return YH_ERR_TOO_LONG;
-	if ((o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
-	    !json_is_object(o))
-		goto out;
-	if (json_str(o, "sid", rec->sid, sizeof(rec->sid), true) != 0 ||
-	    json_str(o, "uid", rec->uid, sizeof(rec->uid), true) != 0 ||
-	    json_str(o, "ua", rec->ua, sizeof(rec->ua), false) != 0 ||
-	    json_str(o, "ip", rec->addr, sizeof(rec->addr), false) != 0)
-		goto out;
-	if (!json_is_integer(v = json_object_get(o, "ct")))
-		goto out;
-	rec->created_ms = json_integer_value(v);
-	if (!json_is_integer(v = json_object_get(o, "at")))
-		goto out;
-	rec->auth_time = json_integer_value(v);
-	if (!json_is_integer(v = json_object_get(o, "loa")) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > 4)
-		goto out;
-	rec->loa = (int)json_integer_value(v);
-	rec->namr = 0;
-	amr = json_object_get(o, "amr");
-	if (amr != NULL) {
-		if (!json_is_array(amr) || json_array_size(amr) > SESS_AMR_MAX)
-			goto out;
-		for (size_t i = 0; i < json_array_size(amr); i++) {
-			v = json_array_get(amr, i);
-			if (!json_is_string(v) || !amr_ok(json_string_value(v)))
-				goto out;
-			copy_cut(rec->amr[rec->namr++], SESS_AMR_LEN, json_string_value(v));
-		}
-	}
-	rc = 0;
-out:
-	json_decref(o);
-	return rc;
-}
-
-char *
-sess_family_json(const struct sess_family *f)
-{
-	json_t *o = json_pack("{s:s,s:s,s:s}", "uid", f->uid, "cid", f->client_id, "sid", f->sid);
-	char *out = NULL;
-
-	if (o != NULL)
-		out = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return out;
-}
-
-int
-sess_family_parse(const char *json, size_t len, struct sess_family *f)
-{
-	json_t *o = NULL;
-	json_error_t jerr;
-	int rc = YH_ERR_INVALID;
-
-	if (len > 1024)
-		return YH_ERR_TOO_LONG;
-	if ((o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
-	    !json_is_object(o))
-		goto out;
-	if (json_str(o, "uid", f->uid, sizeof(f->uid), true) != 0 ||
-	    json_str(o, "cid", f->client_id, sizeof(f->client_id), true) != 0 ||
-	    json_str(o, "sid", f->sid, sizeof(f->sid), false) != 0)
-		goto out;
-	rc = 0;
-out:
-	json_decref(o);
-	return rc;
-}
-
 /* ---- open / close / sweep ------------------------------------------------------------- */
 
 void
@@ -405,19 +189,6 @@ sess_config_defaults(struct sess_config *c)
 	c->redis_grace_s = 120;
 }
 
-static bool
-prefix_ok(const char *p)
-{
-	size_t n = p == NULL ? 0 : strnlen(p, 33);
-
-	if (n == 0 || n > 32)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(b64url_char(p[i]) || p[i] == ':' || p[i] == '.'))
-			return false;
-	return true;
-}
-
 static int
 config_check(const struct sess_config *c)
 {
@@ -431,7 +202,7 @@ config_check(const struct sess_config *c)
 	if (c->backend != SESS_BACKEND_REDIS)
 		return YH_ERR_CONFIG;
 	if (!sess_str_ok(c->redis_host, 255) || c->redis_port < 1 || c->redis_port > 65535 ||
-	    !prefix_ok(c->prefix) || c->redis_timeout_ms < 10 || c->redis_timeout_ms > 60000 ||
+	    !sess_prefix_ok(c->prefix) || c->redis_timeout_ms < 10 || c->redis_timeout_ms > 60000 ||
 	    c->redis_pool < 1 || c->redis_pool > 64 || c->redis_grace_s < 0 ||
 	    c->redis_db < 0 || c->redis_db > 1000 ||
 	    (c->redis_password != NULL && !sess_str_ok(c->redis_password, 512)))
@@ -519,12 +290,14 @@ sess_open(const struct sess_config *c, struct sess_store **out)
 	*out = NULL;
 	if ((rc = config_check(c)) != 0)
 		return rc;
+	if (sess_backend_ops(c->backend) == NULL)
+		return YH_ERR_CONFIG;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return YH_ERR_ALLOC;
 	s->cfg = *c;
 	pthread_mutex_init(&s->stop_lock, NULL);
 	pthread_cond_init(&s->stop_cond, NULL);
-	s->ops = c->backend == SESS_BACKEND_REDIS ? &sess_redis_ops : &sess_mem_ops;
+	s->ops = sess_backend_ops(c->backend);
 	if ((rc = dup_opt(c->redis_host, &s->host)) != 0 ||
 	    (rc = dup_opt(c->redis_password, &s->password)) != 0 ||
 	    (rc = dup_opt(c->prefix, &s->prefix)) != 0 || (rc = pubid_new(s->node)) != 0)
@@ -725,15 +498,15 @@ sess_create(struct sess_store *s, const struct sess_auth *a, char token[SESS_TOK
 		return YH_ERR_ALLOC;
 	if ((rc = token_new(token, rec->key)) != 0 || (rc = pubid_new(rec->sid)) != 0)
 		goto out;
-	copy_cut(rec->uid, sizeof(rec->uid), a->uid);
+	sess_copy_cut(rec->uid, sizeof(rec->uid), a->uid);
 	rec->created_ms = rec->seen_ms = now;
 	rec->idle_ms = s->cfg.idle_timeout_s * 1000;
 	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms, now + s->cfg.absolute_timeout_s * 1000);
 	rec->auth_time = a->auth_time != 0 ? a->auth_time : now / 1000;
 	rec->loa = a->loa;
 	amr_merge(rec, a);
-	copy_cut(rec->ua, sizeof(rec->ua), a->ua);
-	copy_cut(rec->addr, sizeof(rec->addr), a->addr);
+	sess_copy_cut(rec->ua, sizeof(rec->ua), a->ua);
+	sess_copy_cut(rec->addr, sizeof(rec->addr), a->addr);
 	if ((rc = s->ops->s_put(s, rec)) != 0)
 		goto out;
 	/* The per-user cap: only read the sessions when the index says there may be too many. */
@@ -1086,26 +859,6 @@ sess_refresh_peek(struct sess_store *s, const char *token, struct sess_family *f
 }
 
 int
-sess_refresh_revoke(struct sess_store *s, const char *token, struct sess_family *fam)
-{
-	char key[SESS_KEY_SIZE], id[SESS_PUBID_SIZE];
-	struct sess_family f;
-	int rc;
-
-	if (fam != NULL)
-		memset(fam, 0, sizeof(*fam));
-	if ((rc = token_key(token, key)) != 0)
-		return rc;
-	if ((rc = s->ops->rt_family(s, key, id)) != 0)
-		return rc;
-	if ((rc = s->ops->fam_get(s, id, &f)) != 0)
-		return rc;
-	if ((rc = s->ops->fam_revoke(s, id)) == 0 && fam != NULL)
-		*fam = f;
-	return rc;
-}
-
-int
 sess_family_revoke(struct sess_store *s, const char *family_id)
 {
 	if (!sess_pubid_ok(family_id))
@@ -1115,7 +868,7 @@ sess_family_revoke(struct sess_store *s, const char *family_id)
 
 int
 sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *client_id,
-    size_t *n)
+    int64_t deny_ttl_s, size_t *n)
 {
 	char (*ids)[SESS_PUBID_SIZE] = NULL;
 	size_t nids = 0, done = 0;
@@ -1124,7 +877,8 @@ sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *clie
 	if (n != NULL)
 		*n = 0;
 	if (!sess_str_ok(uid, SESS_UID_MAX) ||
-	    (client_id != NULL && !sess_str_ok(client_id, SESS_CLIENT_MAX)))
+	    (client_id != NULL && !sess_str_ok(client_id, SESS_CLIENT_MAX)) ||
+	    deny_ttl_s < 1 || deny_ttl_s > SESS_DENY_TTL_MAX)
 		return YH_ERR_INVALID;
 	if ((ids = calloc(1024, sizeof(*ids))) == NULL)
 		return YH_ERR_ALLOC;
@@ -1137,6 +891,8 @@ sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *clie
 		if (r == YH_ERR_NOT_FOUND || (r == 0 && (strcmp(f.uid, uid) != 0 ||
 		    (client_id != NULL && strcmp(f.client_id, client_id) != 0))))
 			continue;
+		if (r == 0)
+			r = sess_deny_add(s, SESS_DENY_FAMILY, ids[i], deny_ttl_s);
 		if (r == 0)
 			r = s->ops->fam_revoke(s, ids[i]);
 		if (r == 0)
@@ -1151,38 +907,44 @@ out:
 	return rc;
 }
 
-/* ---- nonces --------------------------------------------------------------------------- */
+/* ---- denylist ------------------------------------------------------------------------- */
+
+/* The stored key of kind/id: the hash of "<kind>:<id>". */
+static int
+deny_key(enum sess_deny_kind kind, const char *id, char key[SESS_KEY_SIZE])
+{
+	char name[SESS_DENY_ID_MAX + 8];
+
+	if ((kind != SESS_DENY_ACCESS && kind != SESS_DENY_FAMILY) ||
+	    !sess_str_ok(id, SESS_DENY_ID_MAX))
+		return YH_ERR_INVALID;
+	snprintf(name, sizeof(name), "%s:%s", kind == SESS_DENY_ACCESS ? "at" : "fam", id);
+	return name_key(name, key);
+}
 
 int
-sess_nonce_new(struct sess_store *s, const char *purpose, int64_t ttl_s,
-    char nonce[SESS_TOKEN_SIZE])
+sess_deny_add(struct sess_store *s, enum sess_deny_kind kind, const char *id, int64_t ttl_s)
 {
 	char key[SESS_KEY_SIZE];
 	int rc;
 
-	nonce[0] = '\0';
-	if (!sess_str_ok(purpose, SESS_NAME_MAX) || ttl_s < 1 || ttl_s > 86400)
+	if (ttl_s < 1 || ttl_s > SESS_DENY_TTL_MAX)
 		return YH_ERR_INVALID;
-	if ((rc = token_new(nonce, key)) != 0)
+	if ((rc = deny_key(kind, id, key)) != 0)
 		return rc;
-	if ((rc = s->ops->nonce_put(s, key, purpose, ttl_s * 1000)) != 0)
-		yh_wipe(nonce, SESS_TOKEN_SIZE);
-	return rc;
+	return s->ops->deny_put(s, key, ttl_s * 1000);
 }
 
 int
-sess_nonce_take(struct sess_store *s, const char *nonce, const char *purpose)
+sess_deny_check(struct sess_store *s, enum sess_deny_kind kind, const char *id)
 {
-	char key[SESS_KEY_SIZE], stored[SESS_NAME_MAX + 1];
+	char key[SESS_KEY_SIZE];
 	int rc;
 
-	if (!sess_str_ok(purpose, SESS_NAME_MAX))
-		return YH_ERR_INVALID;
-	if ((rc = token_key(nonce, key)) != 0)
+	if ((rc = deny_key(kind, id, key)) != 0)
 		return rc;
-	if ((rc = s->ops->nonce_take(s, key, stored, sizeof(stored))) != 0)
-		return rc;
-	return strcmp(stored, purpose) == 0 ? 0 : YH_ERR_DENIED;
+	rc = s->ops->deny_get(s, key);
+	return rc == 0 ? YH_ERR_DENIED : rc == YH_ERR_NOT_FOUND ? 0 : rc;
 }
 
 /* ---- counters and locks --------------------------------------------------------------- */

@@ -1,7 +1,8 @@
 /*
  * The session store (sess_): browser sessions for single sign-on and the one-time
- * artefacts of the OIDC endpoints (authorization codes, refresh-token families, CSRF
- * nonces, brute-force counters and lockouts), behind one interface with two backends:
+ * artefacts of the OIDC endpoints (authorization codes, refresh-token families, the
+ * denylist of revoked access tokens, brute-force counters and lockouts), behind one
+ * interface with two backends:
  *
  *   memory  the embedded default: sharded hash tables under mutexes, expiry on access
  *           and by a periodic sweep, bounded by max_entries;
@@ -10,7 +11,7 @@
  *           every command has a timeout, connections reconnect by themselves and every
  *           call returns YH_ERR_UNAVAILABLE at once while Redis is down.
  *
- * Secrets handed out (session ids, codes, refresh tokens, nonces) are 256-bit random
+ * Secrets handed out (session ids, codes, refresh tokens) are 256-bit random
  * values written as 43 characters of base64url. The store keeps only their SHA-256 (the
  * "key", 64 hex digits): the raw value is hashed on entry and never stored or logged.
  * A malformed value is treated as an unknown one (YH_ERR_NOT_FOUND).
@@ -41,7 +42,7 @@ struct mx_registry;
 struct mx_counter;
 struct mx_gauge;
 
-#define SESS_TOKEN_BYTES 32      /* raw bytes of a session id, code, refresh token, nonce */
+#define SESS_TOKEN_BYTES 32      /* raw bytes of a session id, code, refresh token */
 #define SESS_TOKEN_SIZE 44       /* its base64url text (43) + NUL */
 #define SESS_KEY_SIZE 65         /* hex SHA-256 of a token + NUL: the stored key */
 #define SESS_PUBID_SIZE 23       /* public ids (sid, refresh family): 128 bits, 22 chars + NUL */
@@ -53,7 +54,7 @@ struct mx_gauge;
 #define SESS_UA_MAX 160          /* user-agent bytes kept (longer ones are cut) */
 #define SESS_ADDR_MAX 64         /* client address bytes */
 #define SESS_PAYLOAD_MAX 8192    /* bytes of a code / refresh payload */
-#define SESS_NAME_MAX 256        /* counter / lock name and nonce purpose bytes */
+#define SESS_NAME_MAX 256        /* counter / lock name bytes */
 #define SESS_LIST_MAX 64         /* sessions returned per user */
 
 enum sess_backend { SESS_BACKEND_MEMORY, SESS_BACKEND_REDIS };
@@ -158,7 +159,7 @@ int sess_open(const struct sess_config *c, struct sess_store **out) YH_WUR;
 void sess_close(struct sess_store *s);
 
 /* One round trip to the backend: 0 or YH_ERR_UNAVAILABLE with a short reason. Its
- * signature fits authd_check_fn (routes.h) with ctx = the store. */
+ * signature fits authd_check_fn (authd/app.h) with ctx = the store. */
 int sess_check(void *ctx, char *reason, size_t reasonsz);
 
 /* ---- sessions -------------------------------------------------------------------- */
@@ -334,36 +335,47 @@ int sess_refresh_rotate(struct sess_store *s, const char *old_token, char token[
 int sess_refresh_peek(struct sess_store *s, const char *token, struct sess_family *fam,
     char **payload) YH_WUR;
 
-/* Revokes the family of a refresh token (RFC 7009). 0 also when it was revoked before;
- * YH_ERR_NOT_FOUND, YH_ERR_UNAVAILABLE. fam (may be NULL) is set on 0. */
-int sess_refresh_revoke(struct sess_store *s, const char *token, struct sess_family *fam) YH_WUR;
-
 /* Revokes a family by id (code replay, operator). 0, YH_ERR_NOT_FOUND, YH_ERR_UNAVAILABLE. */
 int sess_family_revoke(struct sess_store *s, const char *family_id) YH_WUR;
 
 /*
  * Revokes every family of uid, or only those of client_id when it is not NULL ("my
- * apps: revoke"). *n (may be NULL) gets how many were live. 0 or YH_ERR_UNAVAILABLE.
+ * apps: revoke"), and puts each family on the denylist (SESS_DENY_FAMILY) for deny_ttl_s
+ * seconds, so that the access tokens issued from it are refused as well: pass how long
+ * such a token can still live (1..SESS_DENY_TTL_MAX). The denylist entry is written
+ * before the family is revoked. *n (may be NULL) gets how many were live. Returns 0,
+ * YH_ERR_INVALID, YH_ERR_LIMIT (memory store full), YH_ERR_UNAVAILABLE (some may have
+ * been revoked).
  */
 int sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *client_id,
-    size_t *n) YH_WUR;
+    int64_t deny_ttl_s, size_t *n) YH_WUR;
 
-/* ---- CSRF and other single-use nonces --------------------------------------------------- */
-
-/*
- * Stores a single-use nonce for ttl_s seconds (1..86400) bound to purpose (e.g. "login",
- * "consent:<client>"; 1..SESS_NAME_MAX bytes) and writes it to nonce. Returns 0,
- * YH_ERR_INVALID, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
- */
-int sess_nonce_new(struct sess_store *s, const char *purpose, int64_t ttl_s,
-    char nonce[SESS_TOKEN_SIZE]) YH_WUR;
+/* ---- the denylist: what was revoked before it expired ------------------------------------ */
 
 /*
- * Consumes a nonce: 0 when it exists and was made for purpose; YH_ERR_DENIED when it
- * was made for another purpose (it is consumed all the same); YH_ERR_NOT_FOUND when
- * unknown, malformed, used or expired; YH_ERR_UNAVAILABLE.
+ * Access tokens are JWTs checked without the store; revoking one (RFC 7009), or every
+ * one issued from a refresh family (reuse, replay, "revoke app"), puts its id here until
+ * it would have expired anyway. Entries are keyed by a SHA-256 of kind and id; in Redis
+ * a key with a TTL (P d:<hash>), in memory an entry of the bounded table, dropped by the
+ * sweep and on access once past its TTL. A second add keeps the longer of the two TTLs.
  */
-int sess_nonce_take(struct sess_store *s, const char *nonce, const char *purpose) YH_WUR;
+enum sess_deny_kind {
+	SESS_DENY_ACCESS = 1,    /* an access token, by its jti */
+	SESS_DENY_FAMILY,        /* every access token of a refresh family, by family id */
+};
+
+#define SESS_DENY_ID_MAX 128             /* bytes of an id */
+#define SESS_DENY_TTL_MAX (366 * 86400)  /* seconds an entry may be kept */
+
+/* Denies kind/id (1..SESS_DENY_ID_MAX bytes, no control bytes) for ttl_s seconds
+ * (1..SESS_DENY_TTL_MAX). Returns 0, YH_ERR_INVALID, YH_ERR_LIMIT (memory store full),
+ * YH_ERR_UNAVAILABLE. */
+int sess_deny_add(struct sess_store *s, enum sess_deny_kind kind, const char *id,
+    int64_t ttl_s) YH_WUR;
+
+/* 0 when kind/id is not denied, YH_ERR_DENIED when it is, YH_ERR_INVALID (a malformed
+ * kind or id), YH_ERR_UNAVAILABLE. */
+int sess_deny_check(struct sess_store *s, enum sess_deny_kind kind, const char *id) YH_WUR;
 
 /* ---- brute-force counters and lockouts --------------------------------------------------- */
 
@@ -396,7 +408,8 @@ int sess_locked(struct sess_store *s, const char *name, int64_t *remaining_s) YH
 /* Locks name for lockout_s seconds (operator action), or unlocks it when lockout_s is 0. */
 int sess_lock(struct sess_store *s, const char *name, int64_t lockout_s) YH_WUR;
 
-/* ---- for the backends only (sess.c, sess_mem.c, sess_redis.c) ---------------------- */
+/* ---- for the store and its backends only (sess.c, common.c, backends.c, mem.c,
+ * redis.c) ------------------------------------------------------------------------------ */
 #ifdef YH_SESS_INTERNAL
 #include <pthread.h>
 
@@ -447,16 +460,15 @@ struct sess_ops {
 	int (*fam_revoke)(struct sess_store *s, const char *id);
 	int (*fam_user)(struct sess_store *s, const char *uid, char (*ids)[SESS_PUBID_SIZE],
 	    size_t max, size_t *n);
-	/* nonces */
-	int (*nonce_put)(struct sess_store *s, const char *key, const char *purpose,
-	    int64_t ttl_ms);
-	int (*nonce_take)(struct sess_store *s, const char *key, char *purpose, size_t size);
 	/* counters and locks */
 	int (*cnt_incr)(struct sess_store *s, const char *key, int64_t window_ms, int64_t *n);
 	int (*cnt_get)(struct sess_store *s, const char *key, int64_t *n);
 	int (*cnt_del)(struct sess_store *s, const char *key);
 	int (*lock_set)(struct sess_store *s, const char *key, int64_t ms);
 	int (*lock_ttl)(struct sess_store *s, const char *key, int64_t *ms);
+	/* denylist: put keeps the longer TTL; get is 0 when present, else NOT_FOUND */
+	int (*deny_put)(struct sess_store *s, const char *key, int64_t ms);
+	int (*deny_get)(struct sess_store *s, const char *key);
 	/* tells the other processes (Redis pub/sub); NULL for memory */
 	void (*publish)(struct sess_store *s, const struct sess_event *ev);
 };
@@ -477,8 +489,13 @@ struct sess_store {
 	pthread_cond_t stop_cond;
 };
 
+/* The backends (mem.c, redis.c). sess_open finds the one configured through
+ * sess_backend_ops (backends.c); nothing else names them. */
 extern const struct sess_ops sess_mem_ops;
 extern const struct sess_ops sess_redis_ops;
+
+/* The ops of backend b, or NULL when no backend of that kind is built in. */
+const struct sess_ops *sess_backend_ops(enum sess_backend b);
 
 /* Expiry of a record from its fields: min(seen + idle, created + absolute). */
 int64_t sess_rec_expiry(int64_t seen_ms, int64_t idle_ms, int64_t aexp_ms);
@@ -492,9 +509,18 @@ void sess_deliver_remote(struct sess_store *s, const struct sess_event *ev);
 /* True when str is 1..max bytes with no control bytes (and no NUL within max). */
 bool sess_str_ok(const char *str, size_t max);
 
+/* True when v is an amr value: 1..SESS_AMR_LEN-1 bytes of [a-z0-9_-]. */
+bool sess_amr_ok(const char *v);
+
+/* Copies src (NULL: "") into dst, cut to dstsz - 1 bytes, control bytes as '?'. */
+void sess_copy_cut(char *dst, size_t dstsz, const char *src);
+
 /* True when str is a 64-digit lower-case hex key / a 22-char base64url public id. */
 bool sess_key_ok(const char *key);
 bool sess_pubid_ok(const char *id);
+
+/* True when p is a key prefix: 1..32 bytes of base64url characters, ':' and '.'. */
+bool sess_prefix_ok(const char *p);
 
 /* Session attributes as compact JSON (jansson) and back; used by the Redis backend.
  * sess_attrs_json returns a malloc'd string (NULL on allocation failure). */

@@ -1,7 +1,7 @@
 /*
  * The directory front end: validates and canonicalizes fields, seals personal data
  * and computes blind indexes with the vault, and hands records to the backend
- * (dir_backend.h). Also ident_open (identity.h), which opens the vault and the
+ * (dir_backend.h) that directory.backend names (backends.c). Also ident_open (identity.h), which opens the vault and the
  * directory together.
  */
 #include <errno.h>
@@ -32,38 +32,21 @@ struct dir {
 	struct vault *vault;
 };
 
+/* What a login identifier is read as (dir_login_parse). */
+enum dir_login_kind {
+	DIR_LOGIN_ID_NUMBER,   /* a valid resident ID number */
+	DIR_LOGIN_PHONE,       /* a phone number (mk_phone_key folds it) */
+	DIR_LOGIN_NAME,        /* anything else: a username or a legacy username */
+};
+
+#define DIR_LOGIN_KEY_MAX 32   /* bytes of dir_login_parse's key, NUL included */
+
 #define DIR_DOMAIN_TOTP "totp"
 #define DIR_DOMAIN_CHECK "keycheck"
 #define DIR_KEY_CHECK_TEXT "yihao directory key check"
 #define PHONE_KEY_MAX 32
 
 /* ---- small helpers ---- */
-
-static const char *const status_names[] = {
-	[DIR_STATUS_ACTIVE] = "active",
-	[DIR_STATUS_DISABLED] = "disabled",
-	[DIR_STATUS_LOCKED] = "locked",
-	[DIR_STATUS_DEREGISTERED] = "deregistered",
-};
-
-const char *
-dir_status_str(enum dir_status s)
-{
-	if ((unsigned)s < sizeof(status_names) / sizeof(status_names[0]))
-		return status_names[s];
-	return "unknown";
-}
-
-int
-dir_status_parse(const char *s, enum dir_status *out)
-{
-	for (size_t i = 0; s != NULL && i < sizeof(status_names) / sizeof(status_names[0]); i++)
-		if (strcmp(s, status_names[i]) == 0) {
-			*out = (enum dir_status)i;
-			return 0;
-		}
-	return YH_ERR_INVALID;
-}
 
 bool
 dir_uid_valid(const char *s)
@@ -76,7 +59,8 @@ dir_uid_valid(const char *s)
 	return true;
 }
 
-int
+/* Fills out (DIR_UID_LEN + 1 bytes) with a fresh random uid. 0 or YH_ERR_CRYPTO. */
+static int
 dir_uid_new(char out[DIR_UID_LEN + 1])
 {
 	unsigned char raw[DIR_UID_LEN / 2];
@@ -260,104 +244,6 @@ rec_to_person(struct dir *d, struct dir_person_rec *rec, struct dir_person *out)
 	return 0;
 }
 
-void
-dir_person_clear(struct dir_person *p)
-{
-	if (p == NULL)
-		return;
-	yh_strfree_secret(p->id_number);
-	yh_strfree_secret(p->phone);
-	free(p->name);
-	free(p->email);
-	free(p->username);
-	free(p->loa.method);
-	free(p->loa.by);
-	free(p->loa.evidence);
-	memset(p, 0, sizeof(*p));
-}
-
-void
-dir_person_list_free(struct dir_person *a, size_t n)
-{
-	if (a == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		dir_person_clear(&a[i]);
-	free(a);
-}
-
-void
-dir_org_clear(struct dir_org *o)
-{
-	if (o == NULL)
-		return;
-	free(o->uscc);
-	free(o->org_code);
-	free(o->name);
-	memset(o, 0, sizeof(*o));
-}
-
-void
-dir_mandate_clear(struct dir_mandate *m)
-{
-	if (m == NULL)
-		return;
-	free(m->role);
-	free(m->granted_by);
-	memset(m, 0, sizeof(*m));
-}
-
-void
-dir_mandate_list_free(struct dir_mandate *a, size_t n)
-{
-	if (a == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		dir_mandate_clear(&a[i]);
-	free(a);
-}
-
-void
-dir_legacy_clear(struct dir_legacy *l)
-{
-	if (l == NULL)
-		return;
-	free(l->source);
-	free(l->legacy_id);
-	free(l->username);
-	memset(l, 0, sizeof(*l));
-}
-
-void
-dir_legacy_list_free(struct dir_legacy *a, size_t n)
-{
-	if (a == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		dir_legacy_clear(&a[i]);
-	free(a);
-}
-
-void
-dir_cred_clear(struct dir_cred *c)
-{
-	if (c == NULL)
-		return;
-	free(c->scheme);
-	yh_strfree_secret(c->hash);
-	yh_strfree_secret(c->salt);
-	memset(c, 0, sizeof(*c));
-}
-
-void
-dir_totp_clear(struct dir_totp *t)
-{
-	if (t == NULL)
-		return;
-	yh_freezero(t->seed, t->seed_len);
-	memset(t, 0, sizeof(*t));
-}
-
 /* ---- opening ---- */
 
 /* Records the vault key on first use; refuses another key later. */
@@ -408,16 +294,16 @@ int
 dir_open(const struct ident_cfg *cfg, struct vault *v, bool create, struct dir **out,
     char *err, size_t errsz)
 {
+	const struct dir_backend *b;
 	struct dir *d = NULL;
 	int r;
 
 	*out = NULL;
-	if (cfg == NULL || v == NULL || empty(cfg->sqlite_path) ||
-	    cfg->directory_backend == NULL) {
+	if (cfg == NULL || v == NULL || cfg->directory_backend == NULL) {
 		snprintf(err, errsz, "directory: configuration not finished");
 		return YH_ERR_CONFIG;
 	}
-	if (strcmp(cfg->directory_backend, "sqlite") != 0) {
+	if ((b = dir_backend_find(cfg->directory_backend)) == NULL) {
 		snprintf(err, errsz, "directory.backend: '%s' is not supported",
 		    cfg->directory_backend);
 		return YH_ERR_UNSUPPORTED;
@@ -426,11 +312,11 @@ dir_open(const struct ident_cfg *cfg, struct vault *v, bool create, struct dir *
 		snprintf(err, errsz, "out of memory");
 		return YH_ERR_ALLOC;
 	}
-	d->ops = &dir_sqlite_ops;
+	d->ops = b->ops;
 	d->vault = v;
-	if ((r = dir_sqlite_open(cfg->sqlite_path, create, &d->be, err, errsz)) != 0)
+	if ((r = b->open(cfg, create, &d->be, err, errsz)) != 0)
 		goto out;
-	if ((r = key_check(d, cfg->sqlite_path, err, errsz)) != 0)
+	if ((r = key_check(d, d->ops->where(d->be), err, errsz)) != 0)
 		goto out;
 	*out = d;
 	d = NULL;
@@ -676,7 +562,14 @@ dir_person_find_legacy_username(struct dir *d, const char *username, const char 
 	return person_find(d, DIR_PK_LEGACY_USERNAME, username, source, out);
 }
 
-enum dir_login_kind
+/*
+ * How dir_person_find_login reads an identifier of len bytes (trimmed): a resident ID
+ * number in any spelling idn_resident_check accepts (key: the canonical number), else a
+ * phone number in any spelling mk_phone_key folds (key: the phone key), else a name (key
+ * ""). The one place that decides it, for the lookup and for whoever must mask what a
+ * person typed (the audit trail). key holds personal data: wipe it after use.
+ */
+static enum dir_login_kind
 dir_login_parse(const char *id, size_t len, char key[DIR_LOGIN_KEY_MAX])
 {
 	struct idn_resident idr;
@@ -1316,26 +1209,6 @@ out:
 	}
 	*n = k;
 	return r;
-}
-
-void
-dir_consent_clear(struct dir_consent *c)
-{
-	if (c == NULL)
-		return;
-	free(c->client_id);
-	free(c->scopes);
-	memset(c, 0, sizeof(*c));
-}
-
-void
-dir_consent_list_free(struct dir_consent *a, size_t n)
-{
-	if (a == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		dir_consent_clear(&a[i]);
-	free(a);
 }
 
 int

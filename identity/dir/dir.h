@@ -190,9 +190,6 @@ const char *dir_backend_name(const struct dir *d);
 int dir_bulk_begin(struct dir *d) YH_WUR;
 int dir_bulk_end(struct dir *d) YH_WUR;
 
-/* Fills out (DIR_UID_LEN + 1 bytes) with a fresh random uid. 0 or YH_ERR_CRYPTO. */
-int dir_uid_new(char out[DIR_UID_LEN + 1]) YH_WUR;
-
 /* True when s is a well-formed uid (32 lower-case hex digits). */
 bool dir_uid_valid(const char *s);
 
@@ -255,28 +252,9 @@ int dir_person_find_username(struct dir *d, const char *username,
 int dir_person_find_legacy_username(struct dir *d, const char *username,
     const char *source, struct dir_person *out) YH_WUR;
 
-/* What a login identifier is read as (dir_login_parse). */
-enum dir_login_kind {
-	DIR_LOGIN_ID_NUMBER,   /* a valid resident ID number */
-	DIR_LOGIN_PHONE,       /* a phone number (mk_phone_key folds it) */
-	DIR_LOGIN_NAME,        /* anything else: a username or a legacy username */
-};
-
-#define DIR_LOGIN_KEY_MAX 32   /* bytes of dir_login_parse's key, NUL included */
-
-/*
- * How dir_person_find_login reads an identifier of len bytes (trimmed): a resident ID
- * number in any spelling idn_resident_check accepts (key: the canonical number), else a
- * phone number in any spelling mk_phone_key folds (key: the phone key), else a name (key
- * ""). The one place that decides it, for the lookup and for whoever must mask what a
- * person typed (the audit trail). key holds personal data: wipe it after use.
- */
-enum dir_login_kind dir_login_parse(const char *id, size_t len,
-    char key[DIR_LOGIN_KEY_MAX]);
-
 /*
  * A login identifier as the audit trail keeps it (a new JSON string, NULL when out of
- * memory): read the way the login lookup reads it (dir_login_parse), an ID number as
+ * memory): read the way the login lookup (dir_person_find_login) reads it, an ID number as
  * idn_mask shows it ("110101********0011") and a phone number as its key masked
  * ("138****8000"), whatever the spelling typed; anything else cut to 64 bytes of valid
  * UTF-8 (the audit writer still masks any long number in it).

@@ -11,6 +11,9 @@
  * LDAP backend can map it to one search or one modify.
  *
  * Every function returns 0 or a negative YH_ERR_*; out-params are filled only on 0.
+ *
+ * Backends register in backends.c ({"sqlite", dir_sqlite_open, &dir_sqlite_ops}) and
+ * dir.c finds the configured one there: it names no backend itself.
  */
 #ifndef YH_IDENTITY_DIR_BACKEND_H
 #define YH_IDENTITY_DIR_BACKEND_H
@@ -19,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "identity/dir/dir.h"
+#include "identity/identity_config.h"
 #include "identity/vault/vault.h"
 
 struct dir_person_rec {
@@ -50,6 +54,8 @@ struct dir_totp_rec {
 
 struct dir_ops {
 	const char *name;
+	/* Where the store is, for messages (a file path, a server URL). */
+	const char *(*where)(void *be);
 	void (*close)(void *be);
 	int (*ping)(void *be, char *why, size_t whysz);  /* why: see dir_ping */
 	int (*bulk)(void *be, bool begin);
@@ -122,11 +128,20 @@ struct dir_ops {
 	int (*uid_rekey)(void *be, const struct dir_rekey *pairs, size_t n);
 };
 
-/* The SQLite backend (dir_sqlite.c). Opens (with create: creates, mode 0600) the file
- * at path. err receives one line. */
-extern const struct dir_ops dir_sqlite_ops;
-int dir_sqlite_open(const char *path, bool create, void **be, char *err, size_t errsz)
-    YH_WUR;
+/*
+ * A backend as directory.backend names it: open makes its state *be for the store cfg
+ * describes (with create: creates an empty one), err receiving one line; ops is what
+ * dir.c calls with that state. backends.c lists them.
+ */
+struct dir_backend {
+	const char *name;
+	int (*open)(const struct ident_cfg *cfg, bool create, void **be, char *err,
+	    size_t errsz);
+	const struct dir_ops *ops;
+};
+
+/* The backend called name (directory.backend), or NULL when none is built in. */
+const struct dir_backend *dir_backend_find(const char *name);
 
 /* Frees the strings of a record and zeroes it (the sealed strings are not secret). */
 void dir_person_rec_clear(struct dir_person_rec *r);

@@ -32,7 +32,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
-#include "identity/dir/dir_backend.h"
+#include "identity/dir/dir_sqlite.h"
 
 #define SQ_SCHEMA_VERSION 3
 #define SQ_BUSY_TIMEOUT_MS 5000
@@ -504,22 +504,6 @@ sq_wend(struct sq *s, int e)
 }
 
 /* ---- rows ---- */
-
-void
-dir_person_rec_clear(struct dir_person_rec *r)
-{
-	if (r == NULL)
-		return;
-	free(r->p.id_number);
-	free(r->p.name);
-	free(r->p.phone);
-	free(r->p.email);
-	free(r->p.username);
-	free(r->p.loa.method);
-	free(r->p.loa.by);
-	free(r->p.loa.evidence);
-	memset(r, 0, sizeof(*r));
-}
 
 static int
 read_person(sqlite3_stmt *st, struct dir_person_rec *r)
@@ -1978,15 +1962,27 @@ sq_prepare_file(const char *path, bool create, char *err, size_t errsz)
 	return 0;
 }
 
-int
-dir_sqlite_open(const char *path, bool create, void **be, char *err, size_t errsz)
+static const char *
+sq_where(void *be)
 {
+	return ((struct sq *)be)->path;
+}
+
+int
+dir_sqlite_open(const struct ident_cfg *cfg, bool create, void **be, char *err,
+    size_t errsz)
+{
+	const char *path = cfg->sqlite_path;
 	struct sq *s = NULL;
 	struct stat sb;
 	int64_t dummy;
 	int r;
 
 	*be = NULL;
+	if (path == NULL || path[0] == '\0') {
+		snprintf(err, errsz, "directory: configuration not finished");
+		return YH_ERR_CONFIG;
+	}
 	if ((r = sq_prepare_file(path, create, err, errsz)) != 0)
 		return r;
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL) {
@@ -2030,6 +2026,7 @@ out:
 
 const struct dir_ops dir_sqlite_ops = {
 	.name = "sqlite",
+	.where = sq_where,
 	.close = sq_close,
 	.ping = sq_ping,
 	.bulk = sq_bulk,

@@ -63,9 +63,6 @@ struct idn_orgcode {
  */
 int idn_fold(const char *in, size_t len, char *out, size_t outsz) YH_WUR;
 
-/* idn_fold that also gives the length of the result in *outlen (0 on error). */
-int idn_fold_len(const char *in, size_t len, char *out, size_t outsz, size_t *outlen) YH_WUR;
-
 /*
  * Canonicalizes and validates a resident ID number as of today (China Standard Time).
  * 15-digit numbers are upgraded to 18. On IDN_OK *out is filled; otherwise it is zeroed.

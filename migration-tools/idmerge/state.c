@@ -31,12 +31,7 @@ load_cfg(const char *config_path, const char *state_dir, struct ident_cfg *cfg, 
 		yh_cfg_err_format(&cerr, err, errsz);
 		goto out;
 	}
-	if (state_dir != NULL && (r = yh_cfg_set(ident_cfg_opts, cfg, "state_dir", state_dir,
-	    "command line", &cerr)) != 0) {
-		yh_cfg_err_format(&cerr, err, errsz);
-		goto out;
-	}
-	r = ident_cfg_finish(cfg, err, errsz);
+	r = ident_cfg_finish_dir(cfg, state_dir, NULL, err, errsz);
 out:
 	if (r != 0)
 		ident_cfg_free(cfg);

@@ -31,6 +31,7 @@
 #include "common/b64.h"
 #include "common/timeutil.h"
 #include "token/jose_alg.h"
+#include "token/jwk.h"
 #include "token/jws.h"
 
 static const char claims[] =

@@ -2,7 +2,11 @@
 # authd's connection limits against idle and slow clients: a connection that sends
 # nothing, or stops half way through its request line, is closed after
 # http.connection_timeout; one address holds at most http.max_connections_per_ip
-# connections at once; and authd answers normally once those are gone.
+# connections at once; and authd answers normally once those are gone. Body limits per
+# route: with the default caps (http.max_body 64 KiB, http.max_body_preauth 16 KiB) a
+# 20 KB POST to /login, /register or /token, where nobody is authenticated yet, gets 413
+# (announced by Content-Length) or its connection cut (chunked), while the same body to
+# an account-page form is read and answered as usual, and a small login POST is not 413.
 set -u
 . "$(dirname "$0")/lib.sh"
 need_authd
@@ -70,6 +74,28 @@ n=$(probe cap)
 [[ $n == 4 ]] && ok "one address keeps at most 4 connections (5 tried)" ||
 	fail "per-address cap: $n of 5 connections kept open, want 4"
 check_healthz "authd answers again once the idle connections are gone"
+
+# ---- body limits per route
+BASE=http://127.0.0.1:$PORT
+head -c 20000 /dev/zero | tr '\0' 'a' | sed 's/^/pad=/' >"$TMP/big.form"
+for path in /login /register /token; do
+  req - POST "$path" --data-binary @"$TMP/big.form"
+  [[ $STATUS == 413 && $BODY == *request_too_large* ]] &&
+    ok "POST $path with a 20 KB body (under http.max_body): 413" ||
+    fail "POST $path with a 20 KB body: $STATUS $BODY"
+done
+req - POST /login --data-binary @"$TMP/big.form" -H 'Transfer-Encoding: chunked'
+[[ $STATUS != 2* && $STATUS != 3* && $STATUS != 400 ]] &&
+  ok "POST /login with a 20 KB chunked body: cut off ($STATUS)" ||
+  fail "POST /login with a 20 KB chunked body was read: $STATUS"
+req - POST /account/app/revoke --data-binary @"$TMP/big.form"
+[[ $STATUS == 303 ]] && ok "POST /account/app/revoke with the same body: read (303 to log in)" ||
+  fail "POST /account/app/revoke with a 20 KB body: $STATUS $BODY"
+req - POST /login --data 'csrf=x&username=a&password=b'
+[[ $STATUS == 400 ]] && ok "a small POST /login is read (400: no CSRF cookie)" ||
+  fail "a small POST /login: $STATUS"
+grep -q 'path=/login status=413' "$TMP/authd.log" && ok "the access log has the 413" ||
+  fail "no 413 for /login in the access log"
 check_stop_authd
 no_errors_in "authd logged errors" "$TMP/authd.log"
 no_sanitizer_in "sanitizer report in the authd log" "$TMP/authd.log"

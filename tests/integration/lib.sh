@@ -279,17 +279,18 @@ form_value() {
     sed -E 's/.*value="([^"]+)"/\1/' | sed 's/&amp;/\&/g'
 }
 
-# authorize_code JAR SCOPE: /authorize for the public app app1 (redirect
-# http://127.0.0.1:9/cb, PKCE S256, SCOPE url-encoded) with JAR's session, consenting
-# when asked; sets CODE and VERIFIER; fails and returns 1 when no code comes back to CB.
+# authorize_code JAR SCOPE [CLIENT]: /authorize for CLIENT (default the public app app1;
+# redirect http://127.0.0.1:9/cb, PKCE S256, SCOPE url-encoded) with JAR's session,
+# consenting when asked; sets CODE and VERIFIER; fails and returns 1 when no code comes
+# back to CB.
 authorize_code() {
-  local jar=$1 scope=$2 challenge state next tok
+  local jar=$1 scope=$2 client=${3:-app1} challenge state next tok
   VERIFIER=$(openssl rand -hex 32)
   challenge=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A |
     tr '+/' '-_' | tr -d '=')
   state=$(openssl rand -hex 8)
   CODE=
-  req "$jar" GET "/authorize?response_type=code&client_id=app1&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=$scope&state=$state&nonce=n$state&code_challenge=$challenge&code_challenge_method=S256"
+  req "$jar" GET "/authorize?response_type=code&client_id=$client&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=$scope&state=$state&nonce=n$state&code_challenge=$challenge&code_challenge_method=S256"
   if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
     req "$jar" GET "$LOCATION"
     tok=$(form_value csrf)

@@ -517,6 +517,168 @@ ping(int fd, char *buf, size_t bufsz)
 	return n > 0 ? n : 0;
 }
 
+/* Reports what http_req_answered said before anything, after a header alone, and after
+ * a response (which the JSON one then replaces). */
+static int
+answered_handler(struct http_req *req, void *arg)
+{
+	bool before = http_req_answered(req), with_header;
+	int r;
+
+	(void)arg;
+	if ((r = http_resp_header(req, "X-Test", "1")) != 0)
+		return r;
+	with_header = http_req_answered(req);
+	if ((r = http_respond(req, 204, NULL, NULL, 0)) != 0)
+		return r;
+	return http_respond_json(req, 200, json_pack("{s:b, s:b, s:b}", "before", before,
+	    "header", with_header, "after", http_req_answered(req)));
+}
+
+/* Sends raw (a whole request) on a new connection to port and reads the answer into
+ * buf (NUL-terminated) until the server closes or buf is full. */
+static void
+exchange(uint16_t port, const char *raw, size_t rawlen, char *buf, size_t bufsz)
+{
+	int fd = connect_port(port);
+	size_t have = 0;
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	assert_int_equal(send(fd, raw, rawlen, MSG_NOSIGNAL), (ssize_t)rawlen);
+	while (have + 1 < bufsz && (n = recv(fd, buf + have, bufsz - 1 - have, 0)) > 0)
+		have += (size_t)n;
+	buf[have] = '\0';
+	close(fd);
+}
+
+/* http_req_answered: false until a response is set (a header alone does not count). */
+static void
+test_answered(void **state)
+{
+	static const struct http_route routes[] = {
+		{ "GET", "/answered", answered_handler, 0 }, { NULL, NULL, NULL, 0 },
+	};
+	static const char rq[] = "GET /answered HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	struct http_opts o = { .listen = "127.0.0.1:0", .threads = 1, .max_body = 4096,
+	    .max_header = 8192, .connection_timeout = 10, .max_connections = 8 };
+	struct http_server *srv;
+	char err[256], buf[4096];
+
+	(void)state;
+	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
+	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
+	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 200"));
+	assert_non_null(strstr(buf, "{\"before\":false,\"header\":false,\"after\":true}"));
+	http_server_free(srv);
+}
+
+/* Answers 200 with the body's length. */
+static int
+length_handler(struct http_req *req, void *arg)
+{
+	(void)arg;
+	return http_respond_json(req, 200, json_pack("{s:I}", "length",
+	    (json_int_t)http_req_body(req).len));
+}
+
+/* POST path with a body of n bytes ('a'), announced by Content-Length or (chunked) sent
+ * in 1000-byte chunks; the answer in buf. */
+static void
+post_body(uint16_t port, const char *path, size_t n, bool chunked, char *buf, size_t bufsz)
+{
+	size_t cap = n + n / 1000 * 16 + 512, len;
+	char *rq = malloc(cap);
+
+	assert_non_null(rq);
+	len = (size_t)snprintf(rq, cap, "POST %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Type: application/octet-stream\r\n", path);
+	if (!chunked) {
+		len += (size_t)snprintf(rq + len, cap - len, "Content-Length: %zu\r\n\r\n", n);
+		memset(rq + len, 'a', n);
+		len += n;
+	} else {
+		len += (size_t)snprintf(rq + len, cap - len, "Transfer-Encoding: chunked\r\n\r\n");
+		for (size_t left = n; left > 0;) {
+			size_t k = left < 1000 ? left : 1000;
+
+			len += (size_t)snprintf(rq + len, cap - len, "%zx\r\n", k);
+			memset(rq + len, 'a', k);
+			len += k;
+			memcpy(rq + len, "\r\n", 2);
+			len += 2;
+			left -= k;
+		}
+		len += (size_t)snprintf(rq + len, cap - len, "0\r\n\r\n");
+	}
+	exchange(port, rq, len, buf, bufsz);
+	free(rq);
+}
+
+/*
+ * A route flagged HTTP_ROUTE_PREAUTH takes at most max_body_preauth bytes of body (413
+ * when announced, the connection cut when chunked), the others max_body; a preauth cap
+ * above max_body is max_body.
+ */
+static void
+test_route_body_limit(void **state)
+{
+	static const struct http_route routes[] = {
+		{ "POST", "/pre", length_handler, HTTP_ROUTE_PREAUTH },
+		{ "POST", "/auth", length_handler, 0 },
+		{ NULL, NULL, NULL, 0 },
+	};
+	struct http_opts o = { .listen = "127.0.0.1:0", .threads = 2, .max_body = 16384,
+	    .max_body_preauth = 2048, .max_header = 8192, .connection_timeout = 10,
+	    .max_connections = 8 };
+	struct http_server *srv;
+	char err[256], buf[4096];
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
+	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
+	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	port = http_server_port(srv);
+	post_body(port, "/pre", 2048, false, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 200"));
+	assert_non_null(strstr(buf, "{\"length\":2048}"));
+	post_body(port, "/pre", 2049, false, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 413"));
+	assert_non_null(strstr(buf, "request_too_large"));
+	post_body(port, "/pre", 4000, true, buf, sizeof(buf));
+	assert_null(strstr(buf, "HTTP/1.1 200"));
+	post_body(port, "/pre", 1500, true, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"length\":1500}"));
+	post_body(port, "/auth", 8000, false, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"length\":8000}"));
+	post_body(port, "/auth", 8000, true, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"length\":8000}"));
+	post_body(port, "/auth", 16385, false, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 413"));
+	http_server_free(srv);
+	/* a preauth cap over max_body is max_body; 0 is max_body */
+	o.max_body = 4096;
+	o.max_body_preauth = 1 << 20;
+	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
+	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
+	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	post_body(http_server_port(srv), "/pre", 4097, false, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 413"));
+	post_body(http_server_port(srv), "/pre", 4096, false, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"length\":4096}"));
+	http_server_free(srv);
+	o.max_body_preauth = 0;
+	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
+	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
+	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	post_body(http_server_port(srv), "/pre", 4096, false, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"length\":4096}"));
+	http_server_free(srv);
+}
+
 /*
  * http_server_quiesce: a connection opened afterwards gets no answer, one already open
  * is still served, and the server drains and stops cleanly, 40 times over. (The
@@ -563,6 +725,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_listen),
 		cmocka_unit_test(test_quiesce),
+		cmocka_unit_test(test_answered),
+		cmocka_unit_test(test_route_body_limit),
 		cmocka_unit_test(test_proxies),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_metrics_render),

@@ -16,6 +16,7 @@
 #include "common/secmem.h"
 #include "common/timeutil.h"
 #include "identity/dir/dir.h"
+#include "identity/dir/dir_backend.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
 #include "identity/vault/vault.h"
@@ -1015,6 +1016,40 @@ test_open_errors(void **state)
 	ident_cfg_free(&c);
 }
 
+/* directory.backend picks a row of the backend table; a name without a row is refused
+ * by the option table, by ident_cfg_finish and by dir_open. */
+static void
+test_backend_table(void **state)
+{
+	struct fx *f = *state;
+	const struct dir_backend *b = dir_backend_find("sqlite");
+	struct ident_cfg c;
+	struct yh_cfg_err cerr;
+	struct dir *d = NULL;
+	char err[512];
+
+	assert_non_null(b);
+	assert_string_equal(b->name, "sqlite");
+	assert_string_equal(b->ops->name, "sqlite");
+	assert_string_equal(dir_backend_name(f->d), "sqlite");
+	assert_null(dir_backend_find("ldap"));
+	assert_null(dir_backend_find(NULL));
+	assert_int_equal(ident_cfg_init(&c, &cerr), 0);
+	assert_int_not_equal(yh_cfg_set(ident_cfg_opts, &c, "directory.backend", "ldap", "t",
+	    &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &c, "state_dir", f->root, "t", &cerr), 0);
+	free(c.directory_backend);
+	c.directory_backend = strdup("ldap");
+	assert_non_null(c.directory_backend);
+	assert_int_equal(ident_cfg_finish(&c, err, sizeof(err)), YH_ERR_CONFIG);
+	assert_non_null(strstr(err, "directory.backend"));
+	assert_int_equal(dir_open(&c, f->id->vault, false, &d, err, sizeof(err)),
+	    YH_ERR_UNSUPPORTED);
+	assert_null(d);
+	assert_non_null(strstr(err, "'ldap'"));
+	ident_cfg_free(&c);
+}
+
 struct thr {
 	struct dir *d;
 	int base;
@@ -1436,6 +1471,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_status_loa_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_consents, setup, teardown),

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "token/jwk.h"
 #include "token/jws.h"
 #include "token/jwt.h"
 

@@ -1163,6 +1163,63 @@ test_userinfo(void **state)
 	resp_free(&r);
 }
 
+/* Expects a 4xx OAuth error with error and, when given, error_description. */
+static void
+expect_refusal(const char *path, const char *body, const char *auth, long status,
+    const char *error, const char *description)
+{
+	struct resp r;
+
+	post(path, body, auth, &r);
+	if (r.status != status || jstr(&r, "error") == NULL || strcmp(jstr(&r, "error"), error) != 0 ||
+	    (description != NULL && (jstr(&r, "error_description") == NULL ||
+	    strcmp(jstr(&r, "error_description"), description) != 0)))
+		fail_msg("%s %s: %ld %s", path, body, r.status, yh_buf_cstr(&r.body));
+	resp_free(&r);
+}
+
+/*
+ * Every refusal a helper of the token, introspection and revocation endpoints answers
+ * by itself (a parameter missing or given twice, client authentication, an unknown
+ * refresh token) comes out as that answer, and the handler goes no further.
+ */
+static void
+test_helper_refusals(void **state)
+{
+	(void)state;
+	expect_refusal("/token", "grant_type=authorization_code", conf_auth(), 400,
+	    "invalid_request", "code missing");
+	expect_refusal("/token", "grant_type=authorization_code&code=a&redirect_uri=x&"
+	    "redirect_uri=y", conf_auth(), 400, "invalid_request", "redirect_uri malformed");
+	expect_refusal("/token", "grant_type=authorization_code&code=a&code_verifier=1&"
+	    "code_verifier=2", conf_auth(), 400, "invalid_request", "code_verifier malformed");
+	/* two faults: the first one answered is the answer */
+	expect_refusal("/token", "grant_type=authorization_code&code_verifier=1&code_verifier=2",
+	    conf_auth(), 400, "invalid_request", "code missing");
+	expect_refusal("/token", "grant_type=refresh_token&scope=a&scope=b", conf_auth(), 400,
+	    "invalid_request", "refresh_token missing");
+	expect_refusal("/token", "grant_type=refresh_token", conf_auth(), 400, "invalid_request",
+	    "refresh_token missing");
+	expect_refusal("/token", "grant_type=refresh_token&refresh_token=x&scope=a&scope=b",
+	    conf_auth(), 400, "invalid_request", "scope malformed");
+	expect_refusal("/token", "grant_type=refresh_token&refresh_token=AAAA", conf_auth(), 400,
+	    "invalid_grant", "unknown, expired or revoked refresh token");
+	expect_refusal("/token", "grant_type=client_credentials&scope=a&scope=b", conf_auth(),
+	    400, "invalid_request", "scope malformed");
+	expect_refusal("/token", "grant_type=client_credentials", "Basic Y29uZjp3cm9uZw==",
+	    401, "invalid_client", NULL);
+	expect_refusal("/introspect", "client_id=pub&token=x", NULL, 401, "invalid_client",
+	    "this endpoint needs client authentication");
+	expect_refusal("/introspect", "", conf_auth(), 400, "invalid_request",
+	    "token missing or malformed");
+	expect_refusal("/introspect", "token=a&token=b", conf_auth(), 400, "invalid_request",
+	    "token missing or malformed");
+	expect_refusal("/revoke", "client_id=pub", NULL, 400, "invalid_request",
+	    "token missing or malformed");
+	expect_refusal("/revoke", "token=x", "Basic Y29uZjp3cm9uZw==", 401, "invalid_client",
+	    NULL);
+}
+
 static void
 test_introspect_revoke(void **state)
 {
@@ -1283,6 +1340,7 @@ main(void)
 		cmocka_unit_test(test_client_credentials),
 		cmocka_unit_test(test_userinfo),
 		cmocka_unit_test(test_introspect_revoke),
+		cmocka_unit_test(test_helper_refusals),
 		cmocka_unit_test(test_audit_written),
 	};
 

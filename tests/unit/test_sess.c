@@ -751,13 +751,14 @@ test_refresh_rotation(void **state)
 	assert_int_equal(sess_refresh_rotate(f->s, "garbage", t3, &g, &p), YH_ERR_NOT_FOUND);
 	/* the id is taken */
 	assert_int_equal(sess_refresh_new(f->s, &fam, "{}", 3600, t3), YH_ERR_EXISTS);
-	/* RFC 7009 revocation */
+	/* RFC 7009 revocation, as /revoke does it: the token's family, by id */
 	memset(&fam, 0, sizeof(fam));
 	snprintf(fam.uid, sizeof(fam.uid), "u-frank");
 	snprintf(fam.client_id, sizeof(fam.client_id), "portal");
 	assert_int_equal(sess_refresh_new(f->s, &fam, "{}", 3600, t1), 0);
-	assert_int_equal(sess_refresh_revoke(f->s, t1, &g), 0);
+	assert_int_equal(sess_refresh_peek(f->s, t1, &g, NULL), 0);
 	assert_string_equal(g.id, fam.id);
+	assert_int_equal(sess_family_revoke(f->s, g.id), 0);
 	assert_int_equal(sess_refresh_rotate(f->s, t1, t2, &g, &p), YH_ERR_DENIED);
 	/* per user and client ("my apps: revoke") */
 	{
@@ -769,8 +770,14 @@ test_refresh_rotation(void **state)
 		assert_int_equal(sess_family_id_new(a.id), 0);
 		assert_int_equal(sess_refresh_new(f->s, &a, "{}", 3600, ta), 0);
 		assert_int_equal(sess_refresh_new(f->s, &b, "{}", 3600, tb), 0);
-		assert_int_equal(sess_refresh_revoke_user(f->s, "u-grace", "app1", &n), 0);
+		assert_int_equal(sess_refresh_revoke_user(f->s, "u-grace", "app1", 0, &n),
+		    YH_ERR_INVALID);
+		assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, a.id), 0);
+		assert_int_equal(sess_refresh_revoke_user(f->s, "u-grace", "app1", 60, &n), 0);
 		assert_int_equal(n, 1);
+		/* the revoked family's access tokens are denied, the other app's are not */
+		assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, a.id), YH_ERR_DENIED);
+		assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, b.id), 0);
 		assert_int_equal(sess_refresh_rotate(f->s, ta, tn, &g, &p), YH_ERR_DENIED);
 		assert_int_equal(sess_refresh_rotate(f->s, tb, tn, &g, &p), 0);
 		free(p);
@@ -822,23 +829,56 @@ test_counters_lockout(void **state)
 	assert_int_equal(sess_fail(f->s, "", 60, 5, 30, &n), YH_ERR_INVALID);
 }
 
+/* The denylist: kinds apart, bad input refused, the longer TTL kept, entries gone after
+ * their TTL, and only a hash of the id stored. */
 static void
-test_nonce_single_use(void **state)
+test_denylist(void **state)
 {
 	struct fx *f = *state;
-	char n1[SESS_TOKEN_SIZE], n2[SESS_TOKEN_SIZE], n3[SESS_TOKEN_SIZE];
+	char longid[SESS_DENY_ID_MAX + 2];
 
-	assert_int_equal(sess_nonce_new(f->s, "login", 600, n1), 0);
-	assert_int_equal(sess_nonce_take(f->s, n1, "login"), 0);
-	assert_int_equal(sess_nonce_take(f->s, n1, "login"), YH_ERR_NOT_FOUND);
-	/* made for another form: refused, and spent */
-	assert_int_equal(sess_nonce_new(f->s, "login", 600, n2), 0);
-	assert_int_equal(sess_nonce_take(f->s, n2, "consent:portal"), YH_ERR_DENIED);
-	assert_int_equal(sess_nonce_take(f->s, n2, "login"), YH_ERR_NOT_FOUND);
-	assert_int_equal(sess_nonce_take(f->s, "", "login"), YH_ERR_NOT_FOUND);
-	assert_int_equal(sess_nonce_new(f->s, "login", 1, n3), 0);
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, "jti-one"), 0);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "jti-one", 1), 0);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, "jti-one"), YH_ERR_DENIED);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, "jti-one"), 0);
+	/* a shorter second add keeps the first's longer TTL */
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_FAMILY, "fam-two", 30), 0);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_FAMILY, "fam-two", 1), 0);
+	/* a longer second add extends a shorter first */
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "jti-three", 1), 0);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "jti-three", 30), 0);
+	/* bad input */
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "", 10), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, NULL, 10), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, longid, 10), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "a\nb", 10), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "j", 0), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "j", SESS_DENY_TTL_MAX + 1),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_deny_add(f->s, (enum sess_deny_kind)7, "j", 10), YH_ERR_INVALID);
+	assert_int_equal(sess_deny_check(f->s, (enum sess_deny_kind)0, "j"), YH_ERR_INVALID);
+	longid[SESS_DENY_ID_MAX] = '\0';
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, longid, 10), 0);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, longid), YH_ERR_DENIED);
+	if (f->backend == SESS_BACKEND_REDIS) {
+		/* P d:<hex SHA-256 of "at:<id>">, and the id itself nowhere */
+		char name[sizeof(longid) + 4], key[2 + 65];
+		unsigned char md[32];
+		unsigned int mdlen = 0;
+
+		snprintf(name, sizeof(name), "at:%s", longid);
+		assert_int_equal(EVP_Digest(name, strlen(name), md, &mdlen, EVP_sha256(), NULL), 1);
+		memcpy(key, "d:", 2);
+		yh_hex_encode(md, sizeof(md), key + 2);
+		assert_true(redis_holds(f->prefix, key));
+		assert_false(redis_holds(f->prefix, longid));
+	}
 	sleep_ms(2200);
-	assert_int_equal(sess_nonce_take(f->s, n3, "login"), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, "jti-one"), 0);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, "fam-two"), YH_ERR_DENIED);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, "jti-three"), YH_ERR_DENIED);
 }
 
 static void
@@ -892,7 +932,7 @@ test_mem_bounded(void **state)
 {
 	struct fx *f = *state;
 	struct sess_config c;
-	char n[SESS_TOKEN_SIZE];
+	char id[32];
 	int i, rc = 0;
 
 	if (f->backend != SESS_BACKEND_MEMORY)
@@ -902,8 +942,12 @@ test_mem_bounded(void **state)
 	c.max_entries = 64;
 	c.shards = 4;
 	f->s = open_with(&c);
-	for (i = 0; i < 1000 && (rc = sess_nonce_new(f->s, "login", 600, n)) == 0; i++)
-		;
+	/* the denylist shares the bounded table */
+	for (i = 0; i < 1000; i++) {
+		snprintf(id, sizeof(id), "jti-%d", i);
+		if ((rc = sess_deny_add(f->s, SESS_DENY_ACCESS, id, 600)) != 0)
+			break;
+	}
 	assert_int_equal(rc, YH_ERR_LIMIT);
 	assert_true(i <= 64);
 	assert_true(i >= 4);
@@ -950,7 +994,7 @@ test_redis_down_and_back(void **state)
 	struct fx *f = *state;
 	struct sess_config c;
 	struct sess_info a, got;
-	char tok[SESS_TOKEN_SIZE], t2[SESS_TOKEN_SIZE], nonce[SESS_TOKEN_SIZE], *p = NULL;
+	char tok[SESS_TOKEN_SIZE], t2[SESS_TOKEN_SIZE], *p = NULL;
 	char reason[64];
 	int64_t n, end;
 	int rc = -1;
@@ -958,7 +1002,7 @@ test_redis_down_and_back(void **state)
 	cfg_base(&c, f, &f->log2);
 	f->s2 = open_with(&c);
 	login(f->s, "u-leo", tok, &a);
-	assert_int_equal(sess_nonce_new(f->s, "login", 600, nonce), 0);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "jti-leo", 600), 0);
 
 	redis_kill();
 	for (int round = 0; round < 3; round++) {
@@ -969,7 +1013,8 @@ test_redis_down_and_back(void **state)
 		FAST(YH_ERR_UNAVAILABLE, sess_code_new(f->s, "portal", "{}", 60, t2));
 		FAST(YH_ERR_UNAVAILABLE, sess_code_take(f->s, "portal", tok, NULL, &p, NULL));
 		FAST(YH_ERR_UNAVAILABLE, sess_fail(f->s, "acct:u-leo", 60, 5, 30, &n));
-		FAST(YH_ERR_UNAVAILABLE, sess_nonce_take(f->s, nonce, "login"));
+		FAST(YH_ERR_UNAVAILABLE, sess_deny_check(f->s, SESS_DENY_ACCESS, "jti-leo"));
+		FAST(YH_ERR_UNAVAILABLE, sess_deny_add(f->s, SESS_DENY_FAMILY, "fam-leo", 60));
 		FAST(YH_ERR_UNAVAILABLE, sess_end_user(f->s, "u-leo", SESS_END_ADMIN, NULL, NULL));
 		FAST(YH_ERR_UNAVAILABLE, sess_check(f->s, reason, sizeof(reason)));
 		sleep_ms(300);
@@ -1074,8 +1119,8 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client),
-		BOTH(test_refresh_rotation), BOTH(test_counters_lockout),
-		BOTH(test_nonce_single_use), BOTH(test_sweep), BOTH(test_sweep_thread),
+		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
+		BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_mem_bounded), BOTH(test_metrics),
 	};
 #undef SETUP
@@ -1085,8 +1130,8 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client),
-		BOTH(test_refresh_rotation), BOTH(test_counters_lockout),
-		BOTH(test_nonce_single_use), BOTH(test_sweep), BOTH(test_sweep_thread),
+		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
+		BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_pubsub), BOTH(test_fault), BOTH(test_metrics),
 	};
 #undef SETUP

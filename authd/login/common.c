@@ -1,0 +1,116 @@
+/*
+ * What the login room's pages share (login.h): the `next` rule, the session cookie, the
+ * LoA a login gives, the brute-force policy, the login metric and the audit line.
+ * password.c, totp.c and register.c use these and not each other.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "authcore/audit/audit.h"
+#include "authd/app.h"
+#include "authd/login/login.h"
+#include "authd/ui/pages.h"
+#include "common/log.h"
+#include "common/metrics.h"
+
+bool
+login_next_ok(const char *next)
+{
+	size_t n;
+
+	if (next == NULL || (n = strnlen(next, LOGIN_NEXT_MAX + 1)) > LOGIN_NEXT_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)next[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '\\')
+			return false;
+	}
+	return strncmp(next, "/authorize?", 11) == 0 || strcmp(next, "/account") == 0 ||
+	    strncmp(next, "/account?", 9) == 0;
+}
+
+const char *
+login_next_pick(const char *next)
+{
+	return login_next_ok(next) ? next : LOGIN_NEXT_DEFAULT;
+}
+
+int
+login_session_of(struct http_req *req, struct authd_app *app, unsigned flags,
+    struct sess_info *out)
+{
+	const char *tok = page_cookie(req, LOGIN_SID_COOKIE);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (tok == NULL || tok[0] == '\0')
+		return YH_ERR_NOT_FOUND;
+	r = sess_get(app->sess, tok, flags, out);
+	return r == YH_ERR_EXPIRED ? YH_ERR_NOT_FOUND : r;
+}
+
+int
+login_set_session_cookie(struct http_req *req, const char *token, bool https)
+{
+	if (token == NULL)
+		return page_set_cookie(req, LOGIN_SID_COOKIE, "", -1, https);
+	return page_set_cookie(req, LOGIN_SID_COOKIE, token, 0, https);
+}
+
+int
+login_session_loa(int person_loa, bool with_otp)
+{
+	int base = person_loa < 1 ? 1 : person_loa;
+
+	if (with_otp && base >= 2)
+		return 3;
+	return base < 2 ? base : 2;
+}
+
+void
+login_policy_get(const struct authd_app *app, struct login_policy *out)
+{
+	const struct authd_cfg *c = app != NULL ? app->cfg : NULL;
+
+	out->max_failures = c != NULL ? c->login_max_failures : LOGIN_DEFAULT_MAX_FAILURES;
+	out->addr_max_failures = c != NULL ? c->login_addr_max_failures :
+	    LOGIN_DEFAULT_ADDR_MAX_FAILURES;
+	out->window_s = c != NULL ? c->login_failure_window : LOGIN_DEFAULT_WINDOW_S;
+	out->lockout_s = c != NULL ? c->login_lockout : LOGIN_DEFAULT_LOCKOUT_S;
+	out->otp_max_failures = out->max_failures < LOGIN_OTP_MAX_FAILURES ?
+	    out->max_failures : LOGIN_OTP_MAX_FAILURES;
+	out->otp_window_s = out->window_s > LOGIN_OTP_MIN_WINDOW_S ? out->window_s :
+	    LOGIN_OTP_MIN_WINDOW_S;
+	out->otp_lockout_s = out->lockout_s > LOGIN_OTP_MIN_LOCKOUT_S ? out->lockout_s :
+	    LOGIN_OTP_MIN_LOCKOUT_S;
+}
+
+void
+login_metric(struct authd_app *app, const char *method, const char *result)
+{
+	struct mx_counter *c = NULL;
+	char labels[96];
+
+	if (app->metrics == NULL)
+		return;
+	snprintf(labels, sizeof(labels), "method=\"%s\",result=\"%s\"", method, result);
+	if (mx_counter_get(app->metrics, "yh_logins_total",
+	    "Login attempts by method and result.", labels, &c) == 0)
+		mx_counter_add(c, 1);
+}
+
+int
+login_audit(struct authd_app *app, const char *event, const char *actor, json_t *fields)
+{
+	int r;
+
+	if (app->audit == NULL) {
+		yh_error("no audit trail open: refusing %s", event);
+		return YH_ERR_INTERNAL;
+	}
+	if ((r = yh_audit_write(app->audit, event, actor, fields)) != 0)
+		yh_error("cannot write the audit line for %s: %s", event, yh_strerror(r));
+	return r;
+}

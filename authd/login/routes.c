@@ -1,0 +1,22 @@
+/*
+ * The login room's routes, all in one table: the password form (password.c), the TOTP
+ * step-up (totp.c) and self-registration (register.c). authd adds them with
+ * login_register.
+ */
+#include "authd/login/login.h"
+
+static const struct http_route login_routes[] = {
+	{ "GET", LOGIN_PATH, login_password_get, HTTP_ROUTE_NO_STORE },
+	{ "POST", LOGIN_PATH, login_password_post, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
+	{ "GET", LOGIN_TOTP_PATH, login_totp_get, HTTP_ROUTE_NO_STORE },
+	{ "POST", LOGIN_TOTP_PATH, login_totp_post, HTTP_ROUTE_NO_STORE },
+	{ "GET", LOGIN_REG_PATH, login_signup_get, HTTP_ROUTE_NO_STORE },
+	{ "POST", LOGIN_REG_PATH, login_signup_post, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
+	{ NULL, NULL, NULL, 0 },
+};
+
+int
+login_register(struct http_server *srv, struct authd_app *app)
+{
+	return http_routes_add(srv, login_routes, app);
+}

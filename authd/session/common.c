@@ -1,0 +1,245 @@
+/*
+ * What the session store (sess.c) and its backends (mem.c, redis.c) share: checks of
+ * names, keys and public ids, the expiry arithmetic of a session record, handing a
+ * remote event to the handler, and the JSON forms of records kept in Redis. Nothing
+ * here knows which backend is in use.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+#include <jansson.h>
+
+#define YH_SESS_INTERNAL
+#include "authd/session/sess.h"
+
+/* ---- checks ------------------------------------------------------------------------- */
+
+bool
+sess_str_ok(const char *str, size_t max)
+{
+	size_t n;
+
+	if (str == NULL)
+		return false;
+	n = strnlen(str, max + 1);
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)str[i] < 0x20 || str[i] == 0x7f)
+			return false;
+	return true;
+}
+
+bool
+sess_key_ok(const char *key)
+{
+	if (key == NULL || strnlen(key, SESS_KEY_SIZE) != SESS_KEY_SIZE - 1)
+		return false;
+	for (size_t i = 0; i < SESS_KEY_SIZE - 1; i++)
+		if (!((key[i] >= '0' && key[i] <= '9') || (key[i] >= 'a' && key[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static bool
+b64url_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '_';
+}
+
+bool
+sess_pubid_ok(const char *id)
+{
+	if (id == NULL || strnlen(id, SESS_PUBID_SIZE) != SESS_PUBID_SIZE - 1)
+		return false;
+	for (size_t i = 0; i < SESS_PUBID_SIZE - 1; i++)
+		if (!b64url_char(id[i]))
+			return false;
+	return true;
+}
+
+void
+sess_copy_cut(char *dst, size_t dstsz, const char *src)
+{
+	size_t n;
+
+	dst[0] = '\0';
+	if (src == NULL)
+		return;
+	n = strnlen(src, dstsz - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = '?';
+}
+
+bool
+sess_amr_ok(const char *v)
+{
+	if (!sess_str_ok(v, SESS_AMR_LEN - 1))
+		return false;
+	for (const char *p = v; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		    *p == '-'))
+			return false;
+	return true;
+}
+
+bool
+sess_prefix_ok(const char *p)
+{
+	size_t n = p == NULL ? 0 : strnlen(p, 33);
+
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(b64url_char(p[i]) || p[i] == ':' || p[i] == '.'))
+			return false;
+	return true;
+}
+
+/* ---- records ------------------------------------------------------------------------ */
+
+int64_t
+sess_rec_expiry(int64_t seen_ms, int64_t idle_ms, int64_t aexp_ms)
+{
+	int64_t idle_exp = seen_ms + idle_ms;
+
+	return idle_exp < aexp_ms ? idle_exp : aexp_ms;
+}
+
+int64_t
+sess_touch_gran(int64_t idle_ms)
+{
+	int64_t g = idle_ms / 20;
+
+	return g > 60000 ? 60000 : g;
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+void
+sess_deliver_remote(struct sess_store *s, const struct sess_event *ev)
+{
+	if (s->cfg.on_event != NULL)
+		s->cfg.on_event(s->cfg.event_ctx, ev);
+}
+
+/* ---- JSON forms (Redis) --------------------------------------------------------------- */
+
+char *
+sess_attrs_json(const struct sess_info *rec)
+{
+	json_t *o, *amr;
+	char *out = NULL;
+
+	amr = json_array();
+	for (size_t i = 0; amr != NULL && i < rec->namr; i++)
+		json_array_append_new(amr, json_string(rec->amr[i]));
+	o = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o*,s:s,s:s}", "sid", rec->sid, "uid", rec->uid,
+	    "ct", (json_int_t)rec->created_ms, "at", (json_int_t)rec->auth_time, "loa",
+	    rec->loa, "amr", amr, "ua", rec->ua, "ip", rec->addr);
+	if (o != NULL)
+		out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
+}
+
+/* Copies a JSON string member into dst if it fits and passes the check. */
+static int
+json_str(json_t *o, const char *name, char *dst, size_t dstsz, bool required)
+{
+	json_t *v = json_object_get(o, name);
+	size_t n;
+
+	dst[0] = '\0';
+	if (v == NULL && !required)
+		return 0;
+	if (!json_is_string(v))
+		return YH_ERR_INVALID;
+	n = json_string_length(v);
+	if (n >= dstsz || strlen(json_string_value(v)) != n)
+		return YH_ERR_INVALID;
+	memcpy(dst, json_string_value(v), n + 1);
+	return 0;
+}
+
+int
+sess_attrs_parse(const char *json, size_t len, struct sess_info *rec)
+{
+	json_t *o = NULL, *amr, *v;
+	json_error_t jerr;
+	int rc = YH_ERR_INVALID;
+
+	if (len > 4096)
+		return YH_ERR_TOO_LONG;
+	if ((o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    !json_is_object(o))
+		goto out;
+	if (json_str(o, "sid", rec->sid, sizeof(rec->sid), true) != 0 ||
+	    json_str(o, "uid", rec->uid, sizeof(rec->uid), true) != 0 ||
+	    json_str(o, "ua", rec->ua, sizeof(rec->ua), false) != 0 ||
+	    json_str(o, "ip", rec->addr, sizeof(rec->addr), false) != 0)
+		goto out;
+	if (!json_is_integer(v = json_object_get(o, "ct")))
+		goto out;
+	rec->created_ms = json_integer_value(v);
+	if (!json_is_integer(v = json_object_get(o, "at")))
+		goto out;
+	rec->auth_time = json_integer_value(v);
+	if (!json_is_integer(v = json_object_get(o, "loa")) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 4)
+		goto out;
+	rec->loa = (int)json_integer_value(v);
+	rec->namr = 0;
+	amr = json_object_get(o, "amr");
+	if (amr != NULL) {
+		if (!json_is_array(amr) || json_array_size(amr) > SESS_AMR_MAX)
+			goto out;
+		for (size_t i = 0; i < json_array_size(amr); i++) {
+			v = json_array_get(amr, i);
+			if (!json_is_string(v) || !sess_amr_ok(json_string_value(v)))
+				goto out;
+			sess_copy_cut(rec->amr[rec->namr++], SESS_AMR_LEN, json_string_value(v));
+		}
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+char *
+sess_family_json(const struct sess_family *f)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s}", "uid", f->uid, "cid", f->client_id, "sid", f->sid);
+	char *out = NULL;
+
+	if (o != NULL)
+		out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
+}
+
+int
+sess_family_parse(const char *json, size_t len, struct sess_family *f)
+{
+	json_t *o = NULL;
+	json_error_t jerr;
+	int rc = YH_ERR_INVALID;
+
+	if (len > 1024)
+		return YH_ERR_TOO_LONG;
+	if ((o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    !json_is_object(o))
+		goto out;
+	if (json_str(o, "uid", f->uid, sizeof(f->uid), true) != 0 ||
+	    json_str(o, "cid", f->client_id, sizeof(f->client_id), true) != 0 ||
+	    json_str(o, "sid", f->sid, sizeof(f->sid), false) != 0)
+		goto out;
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}

@@ -1,0 +1,23 @@
+/*
+ * The directory backends, one row each: the name directory.backend gives, how to open
+ * it, its operations. dir_open looks the configured one up here, so the front end names
+ * no backend and another one (LDAP) is a row and its file.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "identity/dir/dir_backend.h"
+#include "identity/dir/dir_sqlite.h"
+
+static const struct dir_backend backends[] = {
+	{ "sqlite", dir_sqlite_open, &dir_sqlite_ops },
+};
+
+const struct dir_backend *
+dir_backend_find(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(backends[i].name, name) == 0)
+			return &backends[i];
+	return NULL;
+}

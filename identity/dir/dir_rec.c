@@ -1,0 +1,174 @@
+/*
+ * Directory records: the names of the statuses and freeing what the directory hands
+ * out. The front end (dir.c) and every backend use these; they use nothing of either.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/secmem.h"
+#include "identity/dir/dir_backend.h"
+
+/* ---- statuses ---- */
+
+static const char *const status_names[] = {
+	[DIR_STATUS_ACTIVE] = "active",
+	[DIR_STATUS_DISABLED] = "disabled",
+	[DIR_STATUS_LOCKED] = "locked",
+	[DIR_STATUS_DEREGISTERED] = "deregistered",
+};
+
+const char *
+dir_status_str(enum dir_status s)
+{
+	if ((unsigned)s < sizeof(status_names) / sizeof(status_names[0]))
+		return status_names[s];
+	return "unknown";
+}
+
+int
+dir_status_parse(const char *s, enum dir_status *out)
+{
+	for (size_t i = 0; s != NULL && i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (strcmp(s, status_names[i]) == 0) {
+			*out = (enum dir_status)i;
+			return 0;
+		}
+	return YH_ERR_INVALID;
+}
+
+/* ---- freeing records ---- */
+
+void
+dir_person_clear(struct dir_person *p)
+{
+	if (p == NULL)
+		return;
+	yh_strfree_secret(p->id_number);
+	yh_strfree_secret(p->phone);
+	free(p->name);
+	free(p->email);
+	free(p->username);
+	free(p->loa.method);
+	free(p->loa.by);
+	free(p->loa.evidence);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+dir_person_list_free(struct dir_person *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_person_clear(&a[i]);
+	free(a);
+}
+
+void
+dir_org_clear(struct dir_org *o)
+{
+	if (o == NULL)
+		return;
+	free(o->uscc);
+	free(o->org_code);
+	free(o->name);
+	memset(o, 0, sizeof(*o));
+}
+
+void
+dir_mandate_clear(struct dir_mandate *m)
+{
+	if (m == NULL)
+		return;
+	free(m->role);
+	free(m->granted_by);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+dir_mandate_list_free(struct dir_mandate *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_mandate_clear(&a[i]);
+	free(a);
+}
+
+void
+dir_legacy_clear(struct dir_legacy *l)
+{
+	if (l == NULL)
+		return;
+	free(l->source);
+	free(l->legacy_id);
+	free(l->username);
+	memset(l, 0, sizeof(*l));
+}
+
+void
+dir_legacy_list_free(struct dir_legacy *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_legacy_clear(&a[i]);
+	free(a);
+}
+
+void
+dir_cred_clear(struct dir_cred *c)
+{
+	if (c == NULL)
+		return;
+	free(c->scheme);
+	yh_strfree_secret(c->hash);
+	yh_strfree_secret(c->salt);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+dir_totp_clear(struct dir_totp *t)
+{
+	if (t == NULL)
+		return;
+	yh_freezero(t->seed, t->seed_len);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+dir_consent_clear(struct dir_consent *c)
+{
+	if (c == NULL)
+		return;
+	free(c->client_id);
+	free(c->scopes);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+dir_consent_list_free(struct dir_consent *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_consent_clear(&a[i]);
+	free(a);
+}
+
+/* A backend's person record: the sealed strings are not secret, so plain free(). */
+void
+dir_person_rec_clear(struct dir_person_rec *r)
+{
+	if (r == NULL)
+		return;
+	free(r->p.id_number);
+	free(r->p.name);
+	free(r->p.phone);
+	free(r->p.email);
+	free(r->p.username);
+	free(r->p.loa.method);
+	free(r->p.loa.by);
+	free(r->p.loa.evidence);
+	memset(r, 0, sizeof(*r));
+}
