@@ -480,7 +480,8 @@ struct sess_store {
 extern const struct sess_ops sess_mem_ops;
 extern const struct sess_ops sess_redis_ops;
 
-/* Expiry of a record from its fields: min(seen + idle, created + absolute). */
+/* Expiry of a record from its fields: min(seen + idle, created + absolute), the sum
+ * saturating at the ends of the range. */
 int64_t sess_rec_expiry(int64_t seen_ms, int64_t idle_ms, int64_t aexp_ms);
 
 /* The touch granularity: seen is rewritten only when older than this (ms). */
@@ -497,7 +498,9 @@ bool sess_key_ok(const char *key);
 bool sess_pubid_ok(const char *id);
 
 /* Session attributes as compact JSON (jansson) and back; used by the Redis backend.
- * sess_attrs_json returns a malloc'd string (NULL on allocation failure). */
+ * sess_attrs_json returns a malloc'd string (NULL on allocation failure);
+ * sess_attrs_parse refuses (YH_ERR_INVALID) a negative creation time or an auth_time
+ * outside 0..INT64_MAX / 1000 seconds. */
 char *sess_attrs_json(const struct sess_info *rec);
 int sess_attrs_parse(const char *json, size_t len, struct sess_info *rec) YH_WUR;
 
