@@ -15,10 +15,17 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <sanitizer/common_interface_defs.h>
+
+/* The temporary directory of fuzz_tmpdir ("" when none). */
+static char fuzz_tmp[256];
+
+static void fuzz_tmp_remove(void);
 
 /* An invariant of the code under test: a failure is a finding, so abort (libFuzzer
- * then keeps the input as a crash reproducer). */
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+ * then keeps the input as a crash reproducer), leaving no temporary directory behind
+ * (libFuzzer exits without running atexit handlers). */
+#define CHECK(cond) do { if (!(cond)) { fuzz_tmp_remove(); abort(); } } while (0)
 
 /* Writes size bytes to fd from its start (truncating what was there). 0 or -1. */
 static inline int
@@ -71,24 +78,6 @@ fuzz_write_file(const char *path, const void *data, size_t size)
 	return close(fd) == 0 ? r : -1;
 }
 
-/*
- * Makes a private temporary directory named /dev/shm/yh_fuzz_NAME_XXXXXX (tmpfs: files
- * rewritten for every input cost no disk writeback; /tmp when there is no /dev/shm) into
- * dir. 0 or -1.
- */
-static inline int
-fuzz_tmpdir(const char *name, char *dir, size_t dirsz)
-{
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	int n = snprintf(dir, dirsz, "%s/yh_fuzz_%s_XXXXXX", base, name);
-
-	if (n < 0 || (size_t)n >= dirsz || mkdtemp(dir) == NULL) {
-		dir[0] = '\0';
-		return -1;
-	}
-	return 0;
-}
-
 static inline int
 fuzz_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -104,6 +93,35 @@ fuzz_rmtree(const char *dir)
 {
 	if (dir[0] != '\0')
 		(void)nftw(dir, fuzz_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+fuzz_tmp_remove(void)
+{
+	fuzz_rmtree(fuzz_tmp);
+	fuzz_tmp[0] = '\0';
+}
+
+/*
+ * Makes a private temporary directory named /dev/shm/yh_fuzz_NAME_XXXXXX (tmpfs: files
+ * rewritten for every input cost no disk writeback; /tmp when there is no /dev/shm) into
+ * dir, and has it removed when a check or a sanitizer ends the run (at a normal exit the
+ * target's atexit handler removes it). One per target. 0 or -1.
+ */
+static inline int
+fuzz_tmpdir(const char *name, char *dir, size_t dirsz)
+{
+	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	int n = snprintf(dir, dirsz, "%s/yh_fuzz_%s_XXXXXX", base, name);
+
+	if (n < 0 || (size_t)n >= dirsz || (size_t)n >= sizeof(fuzz_tmp) ||
+	    mkdtemp(dir) == NULL) {
+		dir[0] = '\0';
+		return -1;
+	}
+	memcpy(fuzz_tmp, dir, (size_t)n + 1);
+	__sanitizer_set_death_callback(fuzz_tmp_remove);
+	return 0;
 }
 
 /* The number of lines of a text: line feeds, plus one for a last line without one. */
