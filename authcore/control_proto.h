@@ -1,6 +1,6 @@
 /*
  * The protocol of authd's control socket, shared by authd (authd/control/) and authctl
- * (authctl/ctl_socket.c).
+ * (authcore/control_client.c).
  *
  * The socket is STATE_DIR/authd.sock, a Unix stream socket created 0600 in the 0700
  * state directory; only a peer with authd's uid, or root, is served.

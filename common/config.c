@@ -201,6 +201,30 @@ split_line(char *line, char **key, char **value)
 	return **key == '\0' ? YH_ERR_INVALID : 0;
 }
 
+/*
+ * Reads the next line, its line feed included, into line (CFG_LINE_MAX + 2 bytes) with a
+ * NUL after it; *n is its length, NUL bytes inside it counted (fgets cannot tell them
+ * from its end, and would let the rest of such a line vanish). Returns 1, 0 at the end
+ * of the file, or -1 when the line is longer than CFG_LINE_MAX bytes (*n: the bytes read
+ * of it, CFG_LINE_MAX + 1).
+ */
+static int
+read_line(FILE *f, char *line, size_t *n)
+{
+	int c = 0;
+
+	*n = 0;
+	while (*n <= CFG_LINE_MAX && (c = getc(f)) != EOF) {
+		line[(*n)++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	line[*n] = '\0';
+	if (*n > CFG_LINE_MAX)
+		return -1;
+	return *n > 0 ? 1 : 0;
+}
+
 int
 yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
     unsigned flags, struct yh_cfg_err *err)
@@ -208,10 +232,10 @@ yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
 	char line[CFG_LINE_MAX + 2], where[300], *key, *value;
 	const struct yh_cfg_opt *o;
 	unsigned lineno = 0;
-	size_t total = 0, nseen = 0, nopts = 0;
+	size_t total = 0, nseen = 0, nopts = 0, n;
 	const struct yh_cfg_opt **seen;
 	FILE *f;
-	int r = 0;
+	int got, r = 0;
 
 	for (o = opts; o->name != NULL; o++)
 		nopts++;
@@ -224,8 +248,7 @@ yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
 		seterr(err, path, "out of memory", NULL, NULL);
 		return YH_ERR_ALLOC;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t n = strlen(line);
+	while ((got = read_line(f, line, &n)) != 0) {
 		int s;
 
 		lineno++;
@@ -236,14 +259,14 @@ yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
 			r = YH_ERR_CONFIG;
 			break;
 		}
-		if (n > CFG_LINE_MAX || (n > 0 && line[n - 1] != '\n' && !feof(f))) {
+		if (got < 0) {
 			seterr(err, where, "line too long (max %s bytes)", "4096", NULL);
 			r = YH_ERR_CONFIG;
 			break;
 		}
-		if (n > 0 && line[n - 1] == '\n')
+		if (line[n - 1] == '\n')
 			line[--n] = '\0';
-		if (memchr(line, '\0', n) != NULL || strlen(line) != n) {
+		if (memchr(line, '\0', n) != NULL) {
 			seterr(err, where, "NUL byte in line", NULL, NULL);
 			r = YH_ERR_CONFIG;
 			break;

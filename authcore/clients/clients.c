@@ -813,17 +813,24 @@ id_cmp(const void *a, const void *b)
 	    ((const struct clients_client *)b)->id);
 }
 
-/* The line where each client object of a well-formed file starts: '{' at nesting depth 2
- * ({"clients":[ HERE ). Only meaningful after the structure was checked. */
+/* The line where each element of the clients array of a well-formed file starts: the
+ * first byte after the array's '[' or after a ',' inside it ({"clients":[ HERE, HERE ]),
+ * whatever the element is, so that an element that is not an object is named by its own
+ * line too. Only meaningful after the structure was checked. */
 static void
 client_lines(const char *text, int *lines, size_t max)
 {
 	int depth = 0, line = 1;
-	bool in_str = false, esc = false;
+	bool in_str = false, esc = false, element = false;
 	size_t n = 0;
 
 	for (const char *p = text; *p != '\0'; p++) {
 		char c = *p;
+		if (element && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+			if (n < max)
+				lines[n++] = line;
+			element = false;
+		}
 		if (c == '\n')
 			line++;
 		if (in_str) {
@@ -836,11 +843,12 @@ client_lines(const char *text, int *lines, size_t max)
 		} else if (c == '"') {
 			in_str = true;
 		} else if (c == '{' || c == '[') {
-			if (c == '{' && depth == 2 && n < max)
-				lines[n++] = line;
 			depth++;
+			element = c == '[' && depth == 2;
 		} else if (c == '}' || c == ']') {
 			depth--;
+		} else if (c == ',' && depth == 2) {
+			element = true;
 		}
 	}
 }

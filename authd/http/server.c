@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "authd/http/http.h"
+#include "authd/http/framing.h"
 #include "authd/http/watch.h"
 #include "common/netaddr.h"
 #include "common/log.h"
@@ -646,130 +647,41 @@ header_bytes(struct http_req *req)
 }
 
 /*
- * ---- message framing (RFC 9112 section 6)
- *
- * libmicrohttpd 0.9.75 frames a request by its first Transfer-Encoding header (chunked
- * only when the value is exactly "chunked", else "read until the client closes"), or
- * else by its first Content-Length, and it accepts field names with whitespace before
- * the colon and obs-fold continuation lines. A proxy in front of authd that frames the
- * same bytes differently would let a second request ride inside the first one's body.
- * So every header is checked here, on the first call of the access handler, before
- * any of the body is read: an ambiguous request is answered 400 (501 for a transfer
- * coding authd does not implement) and its connection closed, so the bytes after its
- * head are never parsed as a request.
+ * ---- message framing (RFC 9112 section 6): the decision is http_framing_check's (see
+ * authd/http/framing.h); here only how libmicrohttpd hands the fields over.
  */
 
-struct head_scan {
-	unsigned n_length;          /* Content-Length fields */
-	unsigned n_coding;          /* Transfer-Encoding fields */
-	struct yh_span coding;      /* the (first) Transfer-Encoding value */
-	const char *bad;            /* why a field is malformed, or NULL */
-};
-
-/* RFC 9110 tchar: the bytes a field name may consist of. */
-static bool
-is_tchar(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-static bool
-is_token(const char *s, size_t n)
-{
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!is_tchar((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 static enum MHD_Result
-head_scan_iter(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+framing_iter(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
     const char *value, size_t value_size)
 {
-	struct head_scan *hs = cls;
+	struct http_framing *fr = cls;
 	uintptr_t k = (uintptr_t)key, v = (uintptr_t)value;
-
-	(void)kind;
-	if (!is_token(key, key_size)) {
-		/* "Transfer-Encoding : chunked" arrives as the name "Transfer-Encoding " */
-		hs->bad = "a header field name that is not a token (whitespace before the colon?)";
-		return MHD_NO;
-	}
 	/*
 	 * obs-fold: libmicrohttpd 0.9.75 appends a continuation line to the field *name*,
 	 * moved to new memory, and leaves the value in the request buffer; an unfolded
 	 * field's value always follows its name on the same line.
 	 */
-	if (value == NULL || v < k + key_size + 1) {
-		hs->bad = "a header field continued on the next line (obs-fold)";
-		return MHD_NO;
-	}
-	if (memchr(value, '\r', value_size) != NULL || memchr(value, '\n', value_size) != NULL ||
-	    strlen(value) != value_size) {
-		hs->bad = "a CR, LF or NUL byte in a header field value";
-		return MHD_NO;
-	}
-	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-		hs->n_length++;
-	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0 && hs->n_coding++ == 0)
-		hs->coding = yh_span_mem(value, value_size);
-	return MHD_YES;
-}
+	struct http_field f = { .name = key, .name_len = key_size, .value = value,
+		.value_len = value_size, .folded = value == NULL || v < k + key_size + 1 };
 
-/* True when the last transfer coding of the list is chunked. */
-static bool
-chunked_is_last(struct yh_span list)
-{
-	struct yh_span last;
-	size_t i = list.len;
-
-	while (i > 0 && list.p[i - 1] != ',')
-		i--;
-	last = yh_span_trim(yh_span_mem(list.p + i, list.len - i));
-	return last.len == 7 && strncasecmp(last.p, "chunked", 7) == 0;
+	(void)kind;
+	return http_framing_field(fr, &f) ? MHD_YES : MHD_NO;
 }
 
 /*
- * Checks the framing of the request head. Returns 0 when the body length is
- * unambiguous, else the status to answer (400, or 501 for a transfer coding other
- * than chunked) with *why saying what was wrong.
+ * Checks the framing of the request head, every header field before any of the body is
+ * read. Returns 0 when the body length is unambiguous, else the status to answer (400,
+ * or 501 for a transfer coding other than chunked) with *why saying what was wrong.
  */
 static unsigned
 framing_error(struct http_req *req, const char *version, const char **why)
 {
-	struct head_scan hs = { 0 };
-	struct yh_span coding;
+	struct http_framing fr;
 
-	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, head_scan_iter, &hs);
-	if ((*why = hs.bad) != NULL)
-		return 400;
-	if (hs.n_length > 1) {
-		*why = "more than one Content-Length field";
-		return 400;
-	}
-	if (hs.n_coding == 0)
-		return 0;
-	coding = yh_span_trim(hs.coding);
-	if (hs.n_length > 0)
-		*why = "both Content-Length and Transfer-Encoding";
-	else if (hs.n_coding > 1)
-		*why = "more than one Transfer-Encoding field";
-	else if (version == NULL || strcmp(version, MHD_HTTP_VERSION_1_1) != 0)
-		*why = "Transfer-Encoding in a request older than HTTP/1.1";
-	else if (!chunked_is_last(coding))
-		*why = "a Transfer-Encoding whose final coding is not chunked";
-	else if (coding.len != 7) {
-		*why = "a transfer coding other than chunked (only chunked is implemented)";
-		return 501;
-	} else if (hs.coding.len != 7)
-		/* libmicrohttpd keeps trailing whitespace and then would not decode it */
-		*why = "whitespace after Transfer-Encoding: chunked";
-	else
-		return 0;
-	return 400;
+	http_framing_init(&fr);
+	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, framing_iter, &fr);
+	return http_framing_result(&fr, version, why);
 }
 
 /* Answers an ambiguous request and closes its connection (nothing after it is read). */

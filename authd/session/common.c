@@ -104,8 +104,11 @@ sess_prefix_ok(const char *p)
 int64_t
 sess_rec_expiry(int64_t seen_ms, int64_t idle_ms, int64_t aexp_ms)
 {
-	int64_t idle_exp = seen_ms + idle_ms;
+	int64_t idle_exp;
 
+	/* the fields may come from Redis: a sum past the range saturates, never wraps */
+	if (__builtin_add_overflow(seen_ms, idle_ms, &idle_exp))
+		idle_exp = idle_ms > 0 ? INT64_MAX : INT64_MIN;
 	return idle_exp < aexp_ms ? idle_exp : aexp_ms;
 }
 
@@ -182,10 +185,12 @@ sess_attrs_parse(const char *json, size_t len, struct sess_info *rec)
 	    json_str(o, "ua", rec->ua, sizeof(rec->ua), false) != 0 ||
 	    json_str(o, "ip", rec->addr, sizeof(rec->addr), false) != 0)
 		goto out;
-	if (!json_is_integer(v = json_object_get(o, "ct")))
+	/* times within what their readers compute with: auth_time * 1000, now - auth_time */
+	if (!json_is_integer(v = json_object_get(o, "ct")) || json_integer_value(v) < 0)
 		goto out;
 	rec->created_ms = json_integer_value(v);
-	if (!json_is_integer(v = json_object_get(o, "at")))
+	if (!json_is_integer(v = json_object_get(o, "at")) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > INT64_MAX / 1000)
 		goto out;
 	rec->auth_time = json_integer_value(v);
 	if (!json_is_integer(v = json_object_get(o, "loa")) || json_integer_value(v) < 0 ||

@@ -497,7 +497,8 @@ extern const struct sess_ops sess_redis_ops;
 /* The ops of backend b, or NULL when no backend of that kind is built in. */
 const struct sess_ops *sess_backend_ops(enum sess_backend b);
 
-/* Expiry of a record from its fields: min(seen + idle, created + absolute). */
+/* Expiry of a record from its fields: min(seen + idle, created + absolute), the sum
+ * saturating at the ends of the range. */
 int64_t sess_rec_expiry(int64_t seen_ms, int64_t idle_ms, int64_t aexp_ms);
 
 /* The touch granularity: seen is rewritten only when older than this (ms). */
@@ -523,7 +524,9 @@ bool sess_pubid_ok(const char *id);
 bool sess_prefix_ok(const char *p);
 
 /* Session attributes as compact JSON (jansson) and back; used by the Redis backend.
- * sess_attrs_json returns a malloc'd string (NULL on allocation failure). */
+ * sess_attrs_json returns a malloc'd string (NULL on allocation failure);
+ * sess_attrs_parse refuses (YH_ERR_INVALID) a negative creation time or an auth_time
+ * outside 0..INT64_MAX / 1000 seconds. */
 char *sess_attrs_json(const struct sess_info *rec);
 int sess_attrs_parse(const char *json, size_t len, struct sess_info *rec) YH_WUR;
 

@@ -1,58 +1,20 @@
 /*
  * libFuzzer target for the idmerge CSV reader (and the JSON-lines reader, which shares
- * its input layer and has no target of its own). The first byte picks the encoding and
- * the delimiter, and with its top bit set the JSONL format; the rest is the file, read
- * through the real reader (from a memfd) until its end. Every value a record hands out
- * must be NUL-free UTF-8 within MIG_FIELD_MAX.
+ * its input layer; fuzz_jsonl checks that one against jansson). The first byte picks
+ * the encoding and the delimiter, and with its top bit set the JSONL format; the rest
+ * is the file, read through the real reader (from a memfd) until its end. Every value a
+ * record hands out must be NUL-free UTF-8 within MIG_FIELD_MAX.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "migration-tools/idmerge/input/encoding.h"
-#include "migration-tools/idmerge/input/reader.h"
+#include "fuzz_mig.h"
+#include "fuzz_util.h"
 
 static const char *const encodings[] = { "UTF-8", "GBK", "GB18030" };
 static const char delimiters[] = { ',', '|', '\t', ';' };
-
-/* Writes the input to a memfd; returns the fd (or -1) and its path in path. */
-static int
-to_memfd(const uint8_t *data, size_t size, char *path, size_t pathsz)
-{
-	int fd = memfd_create("fuzz_csv", MFD_CLOEXEC);
-	size_t off = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	while (off < size) {
-		if ((n = write(fd, data + off, size - off)) <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	snprintf(path, pathsz, "/proc/self/fd/%d", fd);
-	return fd;
-}
-
-static void
-check_record(const struct mig_record *rec)
-{
-	for (int f = 0; f < MIG_F_COUNT; f++) {
-		size_t n;
-
-		if (rec->f[f] == NULL)
-			continue;
-		n = strlen(rec->f[f]);
-		if (n > MIG_FIELD_MAX || !mig_utf8_valid(rec->f[f], n))
-			abort();
-	}
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -73,7 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	src.columns[MIG_F_LEGACY_ID] = "id";
 	src.columns[MIG_F_NAME] = "name";
 	src.columns[MIG_F_ID_NUMBER] = "id";   /* two fields on one column */
-	if ((fd = to_memfd(data + 1, size - 1, path, sizeof(path))) < 0)
+	if ((fd = fuzz_memfd("fuzz_csv", data + 1, size - 1, path, sizeof(path))) < 0)
 		return 0;
 	src.path = path;
 	if (mig_reader_open(&src, &r, err, sizeof(err)) == 0) {
@@ -82,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (rc == YH_ERR_NOT_FOUND || rc == YH_ERR_IO || rc == YH_ERR_ALLOC)
 				break;
 			if (rc == 0)
-				check_record(&rec);
+				fuzz_mig_check_record(&rec);
 			else if (err[0] == '\0')
 				abort(); /* a record-level error always says why */
 		}

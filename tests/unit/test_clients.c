@@ -939,6 +939,32 @@ test_apps_file(void **state)
 	assert_null(r);
 }
 
+/* An element of the clients array that is not an object is named by its own line: the
+ * lines were those of the '{' of each element, so such an element got line 0 or the line
+ * of the next object. */
+static void
+test_element_lines(void **state)
+{
+	char apps[160], err[512];
+
+	(void)state;
+	snprintf(apps, sizeof(apps), "%s/apps.json", dir);
+	put_file("apps.json", APPS_HEAD "1\n]}\n", 0644);
+	assert_int_equal(clients_check_file(apps, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "apps.json:2: client 0 \"\": a client is not an object"));
+	put_file("apps.json", APPS_HEAD APP_PORTAL ",\n\"x\",\n" APP_PORTAL "\n]}\n", 0644);
+	assert_int_equal(clients_check_file(apps, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "apps.json:3: client 1 \"\": a client is not an object"));
+	put_file("apps.json", APPS_HEAD "[],\n  " APP_PORTAL "]}\n", 0644);
+	assert_int_equal(clients_check_file(apps, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "apps.json:2: client 0"));
+	/* objects keep their lines, in the duplicate message too */
+	put_file("apps.json", APPS_HEAD APP_PORTAL ",\n\n" APP_PORTAL "\n]}\n", 0644);
+	assert_int_equal(clients_check_file(apps, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "apps.json:4: client \"portal\" registered twice (also "));
+	assert_non_null(strstr(err, "apps.json:2)"));
+}
+
 int
 main(void)
 {
@@ -956,6 +982,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_private_key_jwt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apps_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_element_lines, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

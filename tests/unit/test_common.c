@@ -192,22 +192,25 @@ static const struct yh_cfg_opt topts[] = {
 	{ NULL, 0, NULL, 0, 0, 0, NULL, 0, NULL },
 };
 
+/* A temporary file holding the len bytes of text (NUL bytes too). */
 static char *
-write_tmp(const char *text)
+write_tmp_mem(const char *text, size_t len)
 {
 	char *path = strdup("/tmp/yh_cfg_XXXXXX");
 	int fd = mkstemp(path);
 
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	close(fd);
 	return path;
 }
 
+/* Loads the len bytes of text over the defaults of c. */
 static int
-load(const char *text, unsigned flags, struct tcfg *c, struct yh_cfg_err *err)
+load_mem(const char *text, size_t len, unsigned flags, struct tcfg *c,
+    struct yh_cfg_err *err)
 {
-	char *path = write_tmp(text);
+	char *path = write_tmp_mem(text, len);
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -216,6 +219,12 @@ load(const char *text, unsigned flags, struct tcfg *c, struct yh_cfg_err *err)
 	unlink(path);
 	free(path);
 	return r;
+}
+
+static int
+load(const char *text, unsigned flags, struct tcfg *c, struct yh_cfg_err *err)
+{
+	return load_mem(text, strlen(text), flags, c, err);
 }
 
 static void
@@ -268,6 +277,45 @@ test_config(void **state)
 	yh_cfg_free(topts, &c);
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(yh_cfg_load_file(topts, &c, "/nonexistent/x.conf", 0, &err), YH_ERR_IO);
+}
+
+/* A NUL byte anywhere in a line is refused and named by its line: fgets stopped at it,
+ * so a line starting with one vanished and the rest of a last line was dropped. */
+static void
+test_config_nul(void **state)
+{
+	static const char first[] = "name = a\n\0http.count = 9\n";
+	static const char last[] = "name = a\0b";
+	static const char mid[] = "http.count = 9\nname = a\0b\n";
+	struct yh_cfg_err err;
+	struct tcfg c;
+	char text[4200];
+
+	(void)state;
+	assert_int_equal(load_mem(first, sizeof(first) - 1, 0, &c, &err), YH_ERR_CONFIG);
+	assert_non_null(strstr(err.where, ":2"));
+	assert_non_null(strstr(err.msg, "NUL"));
+	yh_cfg_free(topts, &c);
+	assert_int_equal(load_mem(last, sizeof(last) - 1, 0, &c, &err), YH_ERR_CONFIG);
+	assert_non_null(strstr(err.where, ":1"));
+	assert_non_null(strstr(err.msg, "NUL"));
+	yh_cfg_free(topts, &c);
+	assert_int_equal(load_mem(mid, sizeof(mid) - 1, 0, &c, &err), YH_ERR_CONFIG);
+	assert_non_null(strstr(err.where, ":2"));
+	assert_non_null(strstr(err.msg, "NUL"));
+	yh_cfg_free(topts, &c);
+	/* the longest line: 4096 bytes with its line feed; one more is refused */
+	memset(text, '#', sizeof(text));
+	text[4095] = '\n';
+	memcpy(text + 4096, "name = b\n", 9);
+	assert_int_equal(load_mem(text, 4105, 0, &c, &err), 0);
+	assert_string_equal(c.name, "b");
+	yh_cfg_free(topts, &c);
+	text[4095] = '#';
+	text[4096] = '\n';
+	assert_int_equal(load_mem(text, 4097, 0, &c, &err), YH_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "too long"));
+	yh_cfg_free(topts, &c);
 }
 
 #define LOG_CAPTURE_MAX 16384  /* more than one record can hold (8 KiB message) */
@@ -811,6 +859,7 @@ main(void)
 		cmocka_unit_test(test_secmem),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_nul),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_redact_folded),
 		cmocka_unit_test(test_log_redaction),

@@ -28,6 +28,7 @@
 #include <openssl/evp.h>
 
 #include "common/metrics.h"
+#define YH_SESS_INTERNAL   /* sess_rec_expiry, sess_attrs_parse: what Redis data meets */
 #include "authd/session/sess.h"
 #include "common/buf.h"
 #include "common/b64.h"
@@ -1058,6 +1059,35 @@ test_fault(void **state)
 	test_redis_down_and_back(state);
 }
 
+/* Times read back from Redis: seen + idle past the range saturates (it wrapped into the
+ * past, undefined behaviour), and session attributes whose times their readers cannot
+ * compute with (auth_time * 1000, now - auth_time) are refused. */
+static void
+test_times_from_redis(void **state)
+{
+	static const char ok[] = "{\"sid\":\"abcdefghijklmnopqrstuv\",\"uid\":\"u\","
+	    "\"ct\":1700000000000,\"at\":1700000000,\"loa\":2}";
+	static const char *const bad[] = {
+		"{\"sid\":\"abcdefghijklmnopqrstuv\",\"uid\":\"u\",\"ct\":1,"
+		    "\"at\":9223372036854775807,\"loa\":2}",
+		"{\"sid\":\"abcdefghijklmnopqrstuv\",\"uid\":\"u\",\"ct\":1,\"at\":-1,\"loa\":2}",
+		"{\"sid\":\"abcdefghijklmnopqrstuv\",\"uid\":\"u\",\"ct\":-1,\"at\":1,\"loa\":2}",
+	};
+	struct sess_info rec;
+
+	(void)state;
+	assert_true(sess_rec_expiry(1000, 500, 2000) == 1500);
+	assert_true(sess_rec_expiry(1000, 500, 1200) == 1200);
+	assert_true(sess_rec_expiry(INT64_MAX, 1800000, INT64_MAX) == INT64_MAX);
+	assert_true(sess_rec_expiry(INT64_MAX - 10, 1800000, 5000) == 5000);
+	assert_true(sess_rec_expiry(INT64_MIN + 1, -5, 0) == INT64_MIN);
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(sess_attrs_parse(ok, strlen(ok), &rec), 0);
+	assert_true(rec.auth_time == 1700000000 && rec.created_ms == 1700000000000LL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(sess_attrs_parse(bad[i], strlen(bad[i]), &rec), YH_ERR_INVALID);
+}
+
 /* The metrics the store keeps for /metrics: created, re-authenticated, ended by reason
  * and, in memory, the live count. */
 static void
@@ -1122,6 +1152,7 @@ main(void)
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_mem_bounded), BOTH(test_metrics),
+		cmocka_unit_test(test_times_from_redis),
 	};
 #undef SETUP
 #define SETUP setup_redis
