@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,23 +72,8 @@ tok_key_state_name(enum tok_key_state st)
 	return state_names[st];
 }
 
-static int
-ring_err(char *err, size_t errsz, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Formats the explanation into err (when given) and returns rc. */
-static int
-ring_err(char *err, size_t errsz, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errsz > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+/* yh_errf then rc, with the arguments in this file's order. */
+#define ring_err(err, errsz, rc, ...) YH_FAIL(rc, err, errsz, __VA_ARGS__)
 
 static int64_t
 ring_now(const struct tok_ring_opts *o)

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,24 +81,6 @@ static const char *const grant_names[] = {
 	"authorization_code", "refresh_token", "client_credentials", NULL,
 };
 static const char *const auth_names[] = { "none", "client_secret", "private_key_jwt" };
-
-static int
-cerr(char *err, size_t errsz, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Formats the explanation into err (when given) and returns rc. */
-static int
-cerr(char *err, size_t errsz, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errsz > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* --- names ---------------------------------------------------------------------------- */
 
@@ -412,15 +393,15 @@ uri_list_check(const char *what, const char *const *v, size_t n, char *err, size
 	const char *why;
 
 	if (n > CLIENTS_URIS_MAX)
-		return cerr(err, errsz, YH_ERR_INVALID, "%s: more than %d URIs", what,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: more than %d URIs", what,
 		    CLIENTS_URIS_MAX);
 	for (size_t i = 0; i < n; i++) {
 		if (clients_uri_check(v[i], false, &why) != 0)
-			return cerr(err, errsz, YH_ERR_INVALID, "%s[%zu]: %s: %s", what, i,
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s[%zu]: %s: %s", what, i,
 			    v[i] != NULL ? v[i] : "(null)", why);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(v[i], v[j]) == 0)
-				return cerr(err, errsz, YH_ERR_INVALID, "%s[%zu]: %s listed twice",
+				return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s[%zu]: %s listed twice",
 				    what, i, v[i]);
 	}
 	return 0;
@@ -430,7 +411,7 @@ static int
 lifetime_check(const char *what, int64_t v, int64_t max, char *err, size_t errsz)
 {
 	if (v != 0 && (v < CLIENTS_LIFETIME_MIN || v > max))
-		return cerr(err, errsz, YH_ERR_INVALID, "%s: %lld s outside %d..%lld s", what,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: %lld s outside %d..%lld s", what,
 		    (long long)v, CLIENTS_LIFETIME_MIN, (long long)max);
 	return 0;
 }
@@ -444,17 +425,17 @@ jwks_check(const char *text, struct tok_keyset *out, char *err, size_t errsz)
 
 	tok_keyset_init(&set);
 	if ((rc = tok_jwks_parse(text, strlen(text), TOK_JWKS_STRICT, &set)) != 0) {
-		rc = cerr(err, errsz, YH_ERR_INVALID, "jwks: not a usable JWK Set (%s)",
+		rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "jwks: not a usable JWK Set (%s)",
 		    yh_strerror(rc));
 		goto out;
 	}
 	if (set.n == 0) {
-		rc = cerr(err, errsz, YH_ERR_INVALID, "jwks: no keys");
+		rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "jwks: no keys");
 		goto out;
 	}
 	for (size_t i = 0; i < set.n; i++)
 		if (tok_key_is_private(set.keys[i])) {
-			rc = cerr(err, errsz, YH_ERR_INVALID,
+			rc = YH_FAIL(YH_ERR_INVALID, err, errsz,
 			    "jwks: key %zu is a private key; register the public keys only", i);
 			goto out;
 		}
@@ -474,16 +455,16 @@ grants_check(const struct clients_client *c, char *err, size_t errsz)
 	    CLIENTS_GRANT_CLIENT_CREDENTIALS;
 
 	if (c->grants == 0 || (c->grants & ~all) != 0)
-		return cerr(err, errsz, YH_ERR_INVALID, "grants: none or unknown");
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "grants: none or unknown");
 	if ((c->grants & CLIENTS_GRANT_REFRESH_TOKEN) &&
 	    !(c->grants & CLIENTS_GRANT_AUTHORIZATION_CODE))
-		return cerr(err, errsz, YH_ERR_INVALID,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "grants: refresh_token needs authorization_code");
 	if ((c->grants & CLIENTS_GRANT_CLIENT_CREDENTIALS) && c->auth == CLIENTS_AUTH_NONE)
-		return cerr(err, errsz, YH_ERR_INVALID,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "grants: client_credentials is for confidential clients only");
 	if ((c->grants & CLIENTS_GRANT_AUTHORIZATION_CODE) && c->n_redirect_uris == 0)
-		return cerr(err, errsz, YH_ERR_INVALID,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "redirect_uris: at least one is needed for authorization_code");
 	return 0;
 }
@@ -495,9 +476,9 @@ scopes_check(const struct clients_client *c, char *err, size_t errsz)
 	bool idn = (c->scopes & CLIENTS_SCOPE_ID_NUMBER) != 0;
 
 	if ((c->scopes & ~all) != 0)
-		return cerr(err, errsz, YH_ERR_INVALID, "scopes: unknown scope");
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "scopes: unknown scope");
 	if (idn != c->allow_id_number)
-		return cerr(err, errsz, YH_ERR_INVALID, "%s",
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s",
 		    idn ? "scopes: yh_id_number needs allow_id_number" :
 		    "allow_id_number without the yh_id_number scope");
 	return 0;
@@ -510,29 +491,29 @@ clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 	int rc;
 
 	if (!clients_id_valid(c->id))
-		return cerr(err, errsz, YH_ERR_INVALID,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "client_id: 1..%d characters of A-Z a-z 0-9 . _ -", CLIENTS_ID_MAX);
 	if (c->name != NULL && !text_valid(c->name, CLIENTS_NAME_MAX))
-		return cerr(err, errsz, YH_ERR_INVALID,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "name: 1..%d bytes of UTF-8 text without control characters", CLIENTS_NAME_MAX);
 	if ((unsigned)c->auth > CLIENTS_AUTH_PRIVATE_KEY_JWT)
-		return cerr(err, errsz, YH_ERR_INVALID, "auth: unknown");
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "auth: unknown");
 	if (c->auth == CLIENTS_AUTH_NONE && !c->require_pkce)
-		return cerr(err, errsz, YH_ERR_INVALID, "public clients require PKCE");
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "public clients require PKCE");
 	if ((rc = uri_list_check("redirect_uris", c->redirect_uris, c->n_redirect_uris, err,
 	    errsz)) != 0 || (rc = uri_list_check("post_logout_redirect_uris",
 	    c->post_logout_uris, c->n_post_logout_uris, err, errsz)) != 0)
 		return rc;
 	if (c->backchannel_logout_uri != NULL &&
 	    clients_uri_check(c->backchannel_logout_uri, true, &why) != 0)
-		return cerr(err, errsz, YH_ERR_INVALID, "backchannel_logout_uri: %s: %s",
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "backchannel_logout_uri: %s: %s",
 		    c->backchannel_logout_uri, why);
 	if ((rc = grants_check(c, err, errsz)) != 0 || (rc = scopes_check(c, err, errsz)) != 0)
 		return rc;
 	if (c->min_loa < 1 || c->min_loa > 4)
-		return cerr(err, errsz, YH_ERR_INVALID, "min_loa: 1..4");
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "min_loa: 1..4");
 	if (c->sector != NULL && !token_valid(c->sector, CLIENTS_SECTOR_MAX, "._:-"))
-		return cerr(err, errsz, YH_ERR_INVALID,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "sector: 1..%d characters of A-Z a-z 0-9 . _ : -", CLIENTS_SECTOR_MAX);
 	if ((rc = lifetime_check("access_token_lifetime", c->access_token_lifetime,
 	    CLIENTS_AT_LIFETIME_MAX, err, errsz)) != 0 ||
@@ -543,11 +524,11 @@ clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 		return rc;
 	if (c->auth == CLIENTS_AUTH_PRIVATE_KEY_JWT) {
 		if (c->jwks_json == NULL)
-			return cerr(err, errsz, YH_ERR_INVALID, "private_key_jwt needs a jwks");
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "private_key_jwt needs a jwks");
 		return jwks_check(c->jwks_json, NULL, err, errsz);
 	}
 	if (c->jwks_json != NULL)
-		return cerr(err, errsz, YH_ERR_INVALID, "jwks: only for private_key_jwt clients");
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "jwks: only for private_key_jwt clients");
 	return 0;
 }
 
@@ -581,7 +562,7 @@ write_atomic(const char *dir, const char *name, const char *data, size_t len, ch
 	int rc;
 
 	if (dir_path(dst, dir, name) != 0)
-		return cerr(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
+		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", dir);
 	if ((rc = yh_file_write_atomic(dst, data, len, 0600, YH_FILE_REPLACE, &f)) != 0)
 		yh_file_fail_msg(&f, err, errsz);
 	return rc;
@@ -597,7 +578,7 @@ writer_lock(const char *dir, int *fd, char *err, size_t errsz)
 
 	*fd = -1;
 	if (dir_path(path, dir, CLIENTS_LOCK_FILE) != 0)
-		return cerr(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
+		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", dir);
 	if ((rc = yh_file_lock(path, true, fd, &f)) != 0)
 		yh_file_fail_msg(&f, err, errsz);
 	return rc;
@@ -686,7 +667,7 @@ key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
 	int rc;
 
 	if (dir_path(path, dir, CLIENTS_KEY_FILE) != 0)
-		return cerr(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
+		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", dir);
 	rc = yh_file_read_private(path, KEY_FILE_MAX, &text, &len, &f);
 	switch (f.step) {
 	case YH_FILE_OK:
@@ -694,7 +675,7 @@ key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
 	case YH_FILE_OPEN:
 		if (rc == YH_ERR_NOT_FOUND)
 			return 0;
-		return cerr(err, errsz, YH_ERR_KEY, "%s: %s", path, strerror(f.errnum));
+		return YH_FAIL(YH_ERR_KEY, err, errsz, "%s: %s", path, strerror(f.errnum));
 	case YH_FILE_NOT_REGULAR:
 		yh_file_fail_msg(&f, err, errsz);
 		return YH_ERR_KEY;
@@ -702,10 +683,10 @@ key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
 		yh_file_fail_msg(&f, err, errsz);
 		return YH_ERR_PERM;
 	default:  /* read error, too large */
-		return cerr(err, errsz, YH_ERR_KEY, "%s: unreadable or malformed key file", path);
+		return YH_FAIL(YH_ERR_KEY, err, errsz, "%s: unreadable or malformed key file", path);
 	}
 	if ((rc = key_parse(text, s->key)) != 0) {
-		rc = cerr(err, errsz, YH_ERR_KEY, "%s: unreadable or malformed key file", path);
+		rc = YH_FAIL(YH_ERR_KEY, err, errsz, "%s: unreadable or malformed key file", path);
 		yh_wipe(s->key, sizeof(s->key));
 		goto out;
 	}
@@ -729,18 +710,18 @@ key_create(const char *dir, char *err, size_t errsz)
 
 	yh_buf_init_secret(&b, KEY_FILE_MAX);
 	if (dir_path(path, dir, CLIENTS_KEY_FILE) != 0) {
-		rc = cerr(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
+		rc = YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", dir);
 		goto out;
 	}
 	if ((rc = yh_random(key, sizeof(key))) != 0) {
-		cerr(err, errsz, rc, "no randomness for the client secret key");
+		yh_errf(err, errsz, "no randomness for the client secret key");
 		goto out;
 	}
 	yh_hex_encode(key, sizeof(key), hex);
 	if ((rc = yh_buf_printf(&b, "# Yihao client-secret hashing key. Secret: keep it mode "
 	    "0600 and back it up\n# with clients.json; without it no client secret "
 	    "verifies.\n%s\n%s\n", KEY_MAGIC, hex)) != 0) {
-		cerr(err, errsz, rc, "out of memory");
+		yh_errf(err, errsz, "out of memory");
 		goto out;
 	}
 	/* An existing key (another creator won the race) is kept: theirs wins. */
@@ -857,17 +838,17 @@ str_array(const json_t *a, const char *what, const char *const **out, size_t *n,
 	*out = NULL;
 	*n = 0;
 	if (!json_is_array(a))
-		return cerr(err, errsz, YH_ERR_INVALID, "%s: not an array", what);
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not an array", what);
 	if (json_array_size(a) > max)
-		return cerr(err, errsz, YH_ERR_INVALID, "%s: more than %zu entries", what, max);
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: more than %zu entries", what, max);
 	if (json_array_size(a) == 0)
 		return 0;
 	if ((v = calloc(json_array_size(a), sizeof(*v))) == NULL)
-		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	json_array_foreach(a, i, e) {
 		if (!json_is_string(e)) {
 			free(v);
-			return cerr(err, errsz, YH_ERR_INVALID, "%s[%zu]: not a string", what, i);
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s[%zu]: not a string", what, i);
 		}
 		v[i] = json_string_value(e);
 	}
@@ -886,7 +867,7 @@ name_bits(const json_t *a, const char *what, const char *const *names, unsigned 
 
 	*bits = 0;
 	if (!json_is_array(a))
-		return cerr(err, errsz, YH_ERR_INVALID, "%s: not an array", what);
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not an array", what);
 	json_array_foreach(a, i, e) {
 		unsigned k;
 		const char *s = json_string_value(e);
@@ -894,7 +875,7 @@ name_bits(const json_t *a, const char *what, const char *const *names, unsigned 
 		for (k = 0; s != NULL && names[k] != NULL && strcmp(names[k], s) != 0; k++)
 			;
 		if (s == NULL || names[k] == NULL)
-			return cerr(err, errsz, YH_ERR_INVALID, "%s[%zu]: unknown value", what, i);
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s[%zu]: unknown value", what, i);
 		*bits |= 1u << k;
 	}
 	return 0;
@@ -904,7 +885,7 @@ static int
 get_lifetime(const json_t *v, const char *what, int64_t *out, char *err, size_t errsz)
 {
 	if (!json_is_integer(v))
-		return cerr(err, errsz, YH_ERR_INVALID, "%s: not an integer", what);
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not an integer", what);
 	*out = json_integer_value(v);
 	return 0;
 }
@@ -919,10 +900,10 @@ parse_secret(json_t *o, struct clients_client *c, char *err, size_t errsz)
 	    strcmp(alg, HASH_ALG) != 0 || strlen(kid) != CLIENTS_KID_LEN ||
 	    strlen(hash) != 2 * CLIENTS_HASH_LEN ||
 	    yh_hex_decode(hash, strlen(hash), c->secret_hash, CLIENTS_HASH_LEN) != 0)
-		return cerr(err, errsz, YH_ERR_INVALID,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "secret: want {\"alg\":\"" HASH_ALG "\",\"kid\":16 hex,\"hash\":64 hex}");
 	if (yh_strlcpy(c->secret_kid, kid, sizeof(c->secret_kid)) != 0)
-		return cerr(err, errsz, YH_ERR_INVALID, "secret: bad kid");
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "secret: bad kid");
 	c->has_secret = true;
 	return 0;
 }
@@ -935,22 +916,22 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 	if (strcmp(k, "client_id") == 0) {
 		if (!json_is_string(v) || yh_strlcpy(c->id, json_string_value(v),
 		    sizeof(c->id)) != 0)
-			return cerr(err, errsz, YH_ERR_INVALID, "client_id: bad value");
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "client_id: bad value");
 	} else if (strcmp(k, "name") == 0) {
 		if ((c->name = json_string_value(v)) == NULL)
-			return cerr(err, errsz, YH_ERR_INVALID, "name: not a string");
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "name: not a string");
 	} else if (strcmp(k, "auth") == 0) {
 		if (!json_is_string(v) || auth_from_name(json_string_value(v), &c->auth) != 0)
-			return cerr(err, errsz, YH_ERR_INVALID,
+			return YH_FAIL(YH_ERR_INVALID, err, errsz,
 			    "auth: none, client_secret or private_key_jwt");
 	} else if (strcmp(k, "secret") == 0) {
 		return parse_secret(v, c, err, errsz);
 	} else if (strcmp(k, "secret_file") == 0 && c->from_apps_file) {
 		if ((c->secret_file = json_string_value(v)) == NULL || c->secret_file[0] == '\0')
-			return cerr(err, errsz, YH_ERR_INVALID, "secret_file: not a path");
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "secret_file: not a path");
 	} else if (strcmp(k, "require_pkce") == 0) {
 		if (!json_is_boolean(v))
-			return cerr(err, errsz, YH_ERR_INVALID, "require_pkce: not a boolean");
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "require_pkce: not a boolean");
 		c->require_pkce = json_is_true(v);
 		*pkce_set = true;
 	} else if (strcmp(k, "redirect_uris") == 0) {
@@ -961,22 +942,22 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 		    CLIENTS_URIS_MAX, err, errsz);
 	} else if (strcmp(k, "backchannel_logout_uri") == 0) {
 		if ((c->backchannel_logout_uri = json_string_value(v)) == NULL)
-			return cerr(err, errsz, YH_ERR_INVALID, "%s: not a string", k);
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a string", k);
 	} else if (strcmp(k, "scopes") == 0) {
 		return name_bits(v, k, scope_names, &c->scopes, err, errsz);
 	} else if (strcmp(k, "grants") == 0) {
 		return name_bits(v, k, grant_names, &c->grants, err, errsz);
 	} else if (strcmp(k, "allow_id_number") == 0) {
 		if (!json_is_boolean(v))
-			return cerr(err, errsz, YH_ERR_INVALID, "%s: not a boolean", k);
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a boolean", k);
 		c->allow_id_number = json_is_true(v);
 	} else if (strcmp(k, "min_loa") == 0) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 4)
-			return cerr(err, errsz, YH_ERR_INVALID, "min_loa: 1..4");
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "min_loa: 1..4");
 		c->min_loa = (int)json_integer_value(v);
 	} else if (strcmp(k, "sector") == 0) {
 		if ((c->sector = json_string_value(v)) == NULL)
-			return cerr(err, errsz, YH_ERR_INVALID, "sector: not a string");
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "sector: not a string");
 	} else if (strcmp(k, "access_token_lifetime") == 0) {
 		return get_lifetime(v, k, &c->access_token_lifetime, err, errsz);
 	} else if (strcmp(k, "id_token_lifetime") == 0) {
@@ -985,13 +966,13 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 		return get_lifetime(v, k, &c->refresh_token_lifetime, err, errsz);
 	} else if (strcmp(k, "created") == 0) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
-			return cerr(err, errsz, YH_ERR_INVALID, "created: not a time");
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "created: not a time");
 		c->created = json_integer_value(v);
 	} else if (strcmp(k, "jwks") == 0) {
 		if (!json_is_object(v) || (c->jwks_json = json_dumps(v, JSON_COMPACT)) == NULL)
-			return cerr(err, errsz, YH_ERR_INVALID, "jwks: not an object");
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "jwks: not an object");
 	} else {
-		return cerr(err, errsz, YH_ERR_INVALID, "unknown member \"%s\"", k);
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "unknown member \"%s\"", k);
 	}
 	return 0;
 }
@@ -1022,12 +1003,12 @@ secret_from_file(struct clients_snap *s, const struct doc *d, struct clients_cli
 		n = snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - d->path), d->path,
 		    c->secret_file);
 	if (n < 0 || (size_t)n >= sizeof(path))
-		return cerr(err, errsz, YH_ERR_TOO_LONG, "secret_file: path too long");
+		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "secret_file: path too long");
 	if ((rc = yh_file_read_private(path, CLIENTS_SECRET_MAX + 2, &text, &len, &f)) != 0) {
 		char why[400];
 
 		yh_file_fail_msg(&f, why, sizeof(why));
-		return cerr(err, errsz, rc == YH_ERR_TOO_LONG ? YH_ERR_INVALID : rc,
+		return YH_FAIL(rc == YH_ERR_TOO_LONG ? YH_ERR_INVALID : rc, err, errsz,
 		    "secret_file: %s", rc == YH_ERR_TOO_LONG ? "longer than the largest secret" :
 		    why);
 	}
@@ -1037,10 +1018,10 @@ secret_from_file(struct clients_snap *s, const struct doc *d, struct clients_cli
 		text[--len] = '\0';
 	for (size_t i = 0; i < len && rc == 0; i++)
 		if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] == 0x7f)
-			rc = cerr(err, errsz, YH_ERR_INVALID, "secret_file %s: a control character "
+			rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "secret_file %s: a control character "
 			    "in the secret (only printable characters)", path);
 	if (rc == 0 && (len < CLIENTS_SECRET_MIN || len > CLIENTS_SECRET_MAX))
-		rc = cerr(err, errsz, YH_ERR_INVALID, "secret_file %s: the secret must be "
+		rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "secret_file %s: the secret must be "
 		    "%d..%d bytes (authctl client add prints a good one)", path, CLIENTS_SECRET_MIN,
 		    CLIENTS_SECRET_MAX);
 	if (rc == 0 && d->dir == NULL) {  /* clients_check_file: checked, not hashed */
@@ -1051,9 +1032,9 @@ secret_from_file(struct clients_snap *s, const struct doc *d, struct clients_cli
 	    (rc = key_load(d->dir, s, err, errsz)) != 0))
 		goto out;
 	if (rc == 0 && !s->have_key)
-		rc = cerr(err, errsz, YH_ERR_KEY, "%s/%s: not created", d->dir, CLIENTS_KEY_FILE);
+		rc = YH_FAIL(YH_ERR_KEY, err, errsz, "%s/%s: not created", d->dir, CLIENTS_KEY_FILE);
 	if (rc == 0 && (rc = secret_hash(s->key, c->id, text, len, c->secret_hash)) != 0)
-		cerr(err, errsz, rc, "cannot hash the secret");
+		yh_errf(err, errsz, "cannot hash the secret");
 	if (rc == 0) {
 		memcpy(c->secret_kid, s->kid, sizeof(c->secret_kid));
 		c->has_secret = true;
@@ -1080,27 +1061,27 @@ parse_client(json_t *o, struct clients_client *c, struct clients_snap *s,
 	c->file = d->path;
 	c->from_apps_file = d->apps;
 	if (!json_is_object(o))
-		return cerr(err, errsz, YH_ERR_INVALID, "a client is not an object");
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "a client is not an object");
 	json_object_foreach(o, k, v)
 		if ((rc = parse_member(k, v, c, &pkce_set, err, errsz)) != 0)
 			return rc;
 	if (c->id[0] == '\0' || c->min_loa == 0 || json_object_get(o, "auth") == NULL ||
 	    json_object_get(o, "scopes") == NULL || json_object_get(o, "grants") == NULL)
-		return cerr(err, errsz, YH_ERR_INVALID,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "client_id, auth, scopes, grants and min_loa are required");
 	if (!pkce_set)
 		c->require_pkce = c->auth == CLIENTS_AUTH_NONE;
 	if (c->secret_file != NULL && c->has_secret)
-		return cerr(err, errsz, YH_ERR_INVALID, "secret and secret_file: give one");
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "secret and secret_file: give one");
 	if (c->secret_file != NULL && c->auth != CLIENTS_AUTH_SECRET)
-		return cerr(err, errsz, YH_ERR_INVALID, "secret_file: only for client_secret "
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "secret_file: only for client_secret "
 		    "clients");
 	if (!clients_id_valid(c->id))  /* before the secret is hashed under it */
-		return cerr(err, errsz, YH_ERR_INVALID, "client_id: [A-Za-z0-9._-]{1,64}");
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "client_id: [A-Za-z0-9._-]{1,64}");
 	if (c->secret_file != NULL && (rc = secret_from_file(s, d, c, err, errsz)) != 0)
 		return rc;
 	if ((c->auth == CLIENTS_AUTH_SECRET) != c->has_secret)
-		return cerr(err, errsz, YH_ERR_INVALID, "%s",
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s",
 		    c->has_secret ? "secret: only for client_secret clients" :
 		    d->apps ? "client_secret client without a secret_file" :
 		    "client_secret client without a secret");
@@ -1124,12 +1105,12 @@ parse_top(json_t *root, json_t **arr, char *err, size_t errsz)
 	*arr = NULL;
 	if (json_unpack(root, "{s:s, s:o !}", "format", &fmt, "clients", arr) != 0 ||
 	    !json_is_array(*arr))
-		return cerr(err, errsz, YH_ERR_INVALID,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "1: want {\"format\":\"" CLIENTS_FORMAT "\",\"clients\":[...]} and nothing else");
 	if (strcmp(fmt, CLIENTS_FORMAT) != 0)
-		return cerr(err, errsz, YH_ERR_INVALID, "1: unknown format \"%s\"", fmt);
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "1: unknown format \"%s\"", fmt);
 	if (json_array_size(*arr) > CLIENTS_MAX)
-		return cerr(err, errsz, YH_ERR_INVALID, "more than %d clients", CLIENTS_MAX);
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "more than %d clients", CLIENTS_MAX);
 	return 0;
 }
 
@@ -1145,17 +1126,17 @@ parse_clients(struct clients_snap *s, const struct doc *d, json_t *root, const c
 	size_t i, base = s->n;
 
 	if ((rc = parse_top(root, &arr, why, sizeof(why))) != 0)
-		return cerr(err, errsz, rc, "%s:%s", d->path, why);
+		return YH_FAIL(rc, err, errsz, "%s:%s", d->path, why);
 	if (json_array_size(arr) == 0)
 		return 0;
 	if (base + json_array_size(arr) > CLIENTS_MAX)
-		return cerr(err, errsz, YH_ERR_INVALID, "%s: more than %d clients in all", d->path,
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: more than %d clients in all", d->path,
 		    CLIENTS_MAX);
 	if ((grown = realloc(s->v, (base + json_array_size(arr)) * sizeof(*s->v))) == NULL)
-		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	s->v = grown;
 	if ((lines = calloc(json_array_size(arr), sizeof(*lines))) == NULL)
-		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	client_lines(text, lines, json_array_size(arr));
 	json_array_foreach(arr, i, o) {
 		struct clients_client *c = &s->v[base + i];
@@ -1163,7 +1144,7 @@ parse_clients(struct clients_snap *s, const struct doc *d, json_t *root, const c
 		memset(c, 0, sizeof(*c));
 		s->n = base + i + 1;
 		if ((rc = parse_client(o, c, s, d, why, sizeof(why))) != 0) {
-			cerr(err, errsz, rc, "%s:%d: client %zu \"%s\": %s", d->path, lines[i], i,
+			yh_errf(err, errsz, "%s:%d: client %zu \"%s\": %s", d->path, lines[i], i,
 			    c->id, why);
 			goto out;
 		}
@@ -1195,7 +1176,7 @@ sort_clients(struct clients_snap *s, char *err, size_t errsz)
 				a = b;
 				b = t;
 			}
-			return cerr(err, errsz, YH_ERR_INVALID, "%s:%d: client \"%s\" registered "
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s:%d: client \"%s\" registered "
 			    "twice (also %s:%d)", b->file, b->line, b->id, a->file, a->line);
 		}
 	}
@@ -1218,25 +1199,25 @@ load_doc(struct clients_snap *s, const struct doc *d, char *err, size_t errsz)
 	if ((fd = open(d->path, O_RDONLY | O_CLOEXEC | (d->apps ? 0 : O_NOFOLLOW))) < 0) {
 		if (errno == ENOENT && !d->apps)
 			return 0;
-		return cerr(err, errsz, errno == ENOENT ? YH_ERR_NOT_FOUND : YH_ERR_IO,
+		return YH_FAIL(errno == ENOENT ? YH_ERR_NOT_FOUND : YH_ERR_IO, err, errsz,
 		    "%s%s: %s", d->path, d->apps ? " (clients.file)" : "", strerror(errno));
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = cerr(err, errsz, YH_ERR_INVALID, "%s: not a regular file", d->path);
+		rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a regular file", d->path);
 		goto out;
 	}
 	ident_of(&st, d->id);
 	if ((rc = yh_file_read_fd(fd, CLIENTS_FILE_MAX, false, &text, &len)) != 0) {
-		cerr(err, errsz, rc, "%s: %s", d->path, rc == YH_ERR_TOO_LONG ?
+		yh_errf(err, errsz, "%s: %s", d->path, rc == YH_ERR_TOO_LONG ?
 		    "larger than the limit" : strerror(errno));
 		goto out;
 	}
 	if (memchr(text, '\0', len) != NULL) {
-		rc = cerr(err, errsz, YH_ERR_INVALID, "%s: NUL byte in the file", d->path);
+		rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: NUL byte in the file", d->path);
 		goto out;
 	}
 	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		rc = cerr(err, errsz, YH_ERR_INVALID, "%s:%d:%d: %s", d->path, je.line, je.column,
+		rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "%s:%d:%d: %s", d->path, je.line, je.column,
 		    je.text);
 		goto out;
 	}
@@ -1265,7 +1246,7 @@ snap_load(const struct clients_registry *r, struct clients_snap **out, struct id
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->state_path = strdup(r->path)) == NULL ||
 	    (r->apps_path[0] != '\0' && (s->apps_path = strdup(r->apps_path)) == NULL)) {
 		snap_free(s);
-		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	}
 	s->refs = 1;
 	if ((rc = key_load(r->dir, s, err, errsz)) == 0)
@@ -1293,7 +1274,7 @@ clients_check_file(const char *path, char *err, size_t errsz)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->apps_path = strdup(path)) == NULL) {
 		snap_free(s);
-		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	}
 	if ((rc = load_doc(s, &(struct doc){ NULL, s->apps_path, true, &id }, err,
 	    errsz)) == 0)
@@ -1310,12 +1291,12 @@ dir_ready(const char *dir, bool create, char *err, size_t errsz)
 	struct stat st;
 
 	if (create && mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return cerr(err, errsz, YH_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+		return YH_FAIL(YH_ERR_IO, err, errsz, "cannot create %s: %s", dir, strerror(errno));
 	if (stat(dir, &st) != 0)
-		return cerr(err, errsz, errno == ENOENT ? YH_ERR_NOT_FOUND : YH_ERR_IO,
+		return YH_FAIL(errno == ENOENT ? YH_ERR_NOT_FOUND : YH_ERR_IO, err, errsz,
 		    "state directory %s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return cerr(err, errsz, YH_ERR_INVALID, "state directory %s: not a directory", dir);
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "state directory %s: not a directory", dir);
 	return 0;
 }
 
@@ -1359,12 +1340,12 @@ clients_open(const char *state_dir, const struct clients_opts *opts,
 
 	*out = NULL;
 	if (state_dir == NULL || state_dir[0] == '\0')
-		return cerr(err, errsz, YH_ERR_CONFIG, "no state directory");
+		return YH_FAIL(YH_ERR_CONFIG, err, errsz, "no state directory");
 	if ((rc = dir_ready(state_dir, opts != NULL && opts->create, err, errsz)) != 0)
 		return rc;
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->dir = strdup(state_dir)) == NULL) {
 		free(r);
-		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	}
 	if (opts != NULL)
 		r->opts = *opts;
@@ -1375,12 +1356,12 @@ clients_open(const char *state_dir, const struct clients_opts *opts,
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_mutex_init(&r->reload_mu, NULL);
 	if (dir_path(r->path, state_dir, CLIENTS_FILE) != 0) {
-		rc = cerr(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", state_dir);
+		rc = YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", state_dir);
 		goto out;
 	}
 	if (r->opts.apps_file != NULL && yh_strlcpy(r->apps_path, r->opts.apps_file,
 	    sizeof(r->apps_path)) != 0) {
-		rc = cerr(err, errsz, YH_ERR_TOO_LONG, "clients.file: path too long");
+		rc = YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "clients.file: path too long");
 		goto out;
 	}
 	r->opts.apps_file = NULL;  /* the caller's string: not kept */
@@ -1705,7 +1686,7 @@ write_doc(const char *dir, json_t *arr, char *err, size_t errsz)
 	if (rc == 0)
 		rc = yh_buf_puts(&b, json_array_size(arr) > 0 ? "\n  ]\n}\n" : "]\n}\n");
 	if (rc != 0)
-		rc = cerr(err, errsz, rc, "cannot serialize the registry: %s", yh_strerror(rc));
+		rc = YH_FAIL(rc, err, errsz, "cannot serialize the registry: %s", yh_strerror(rc));
 	else
 		rc = write_atomic(dir, CLIENTS_FILE, b.data, b.len, err, errsz);
 	yh_buf_free(&b);
@@ -1728,7 +1709,7 @@ disk_clients(struct clients_registry *r, struct clients_snap **snap, json_t **ar
 		*arr = json_array();
 	else  /* a shallow copy: the snapshot's strings stay untouched */
 		*arr = json_copy(json_object_get((*snap)->root, "clients"));
-	return *arr != NULL ? 0 : cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
+	return *arr != NULL ? 0 : YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 }
 
 /* Hashes secret under the installation key, creating the key on first use. */
@@ -1744,7 +1725,7 @@ hash_new_secret(struct clients_registry *r, const char *id, const char *secret,
 	memset(&k, 0, sizeof(k));
 	len = secret != NULL ? strnlen(secret, CLIENTS_SECRET_MAX + 1) : 0;
 	if (len < CLIENTS_SECRET_MIN || len > CLIENTS_SECRET_MAX)
-		return cerr(err, errsz, YH_ERR_INVALID, "secret: %d..%d bytes",
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "secret: %d..%d bytes",
 		    CLIENTS_SECRET_MIN, CLIENTS_SECRET_MAX);
 	if ((rc = key_load(r->dir, &k, err, errsz)) != 0)
 		goto out;
@@ -1752,11 +1733,11 @@ hash_new_secret(struct clients_registry *r, const char *id, const char *secret,
 	    (rc = key_load(r->dir, &k, err, errsz)) != 0))
 		goto out;
 	if (!k.have_key) {
-		rc = cerr(err, errsz, YH_ERR_KEY, "%s/%s: not created", r->dir, CLIENTS_KEY_FILE);
+		rc = YH_FAIL(YH_ERR_KEY, err, errsz, "%s/%s: not created", r->dir, CLIENTS_KEY_FILE);
 		goto out;
 	}
 	if ((rc = secret_hash(k.key, id, secret, len, hash)) != 0) {
-		cerr(err, errsz, rc, "cannot hash the secret");
+		yh_errf(err, errsz, "cannot hash the secret");
 		goto out;
 	}
 	memcpy(kid, k.kid, CLIENTS_KID_LEN + 1);
@@ -1773,7 +1754,7 @@ not_in_apps_file(const struct clients_snap *snap, const char *id, char *err, siz
 
 	if (c == NULL || !c->from_apps_file)
 		return 0;
-	return cerr(err, errsz, YH_ERR_EXISTS, "client \"%s\" is declared in %s:%d "
+	return YH_FAIL(YH_ERR_EXISTS, err, errsz, "client \"%s\" is declared in %s:%d "
 	    "(clients.file): change it there", id, c->file, c->line);
 }
 
@@ -1808,7 +1789,7 @@ clients_add(struct clients_registry *r, const struct clients_client *in,
 	if ((rc = clients_client_check(&c, err, errsz)) != 0)
 		return rc;
 	if ((c.auth == CLIENTS_AUTH_SECRET) != (secret != NULL))
-		return cerr(err, errsz, YH_ERR_INVALID, "%s", secret != NULL ?
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s", secret != NULL ?
 		    "a secret is only for client_secret clients" : "a secret is required");
 	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
 	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0)
@@ -1816,11 +1797,11 @@ clients_add(struct clients_registry *r, const struct clients_client *in,
 	if ((rc = not_in_apps_file(snap, c.id, err, errsz)) != 0)
 		goto out;
 	if (clients_find(snap, c.id) != NULL) {
-		rc = cerr(err, errsz, YH_ERR_EXISTS, "client \"%s\" already exists", c.id);
+		rc = YH_FAIL(YH_ERR_EXISTS, err, errsz, "client \"%s\" already exists", c.id);
 		goto out;
 	}
 	if (snap->n >= CLIENTS_MAX) {
-		rc = cerr(err, errsz, YH_ERR_LIMIT, "the registry is full (%d clients)",
+		rc = YH_FAIL(YH_ERR_LIMIT, err, errsz, "the registry is full (%d clients)",
 		    CLIENTS_MAX);
 		goto out;
 	}
@@ -1829,7 +1810,7 @@ clients_add(struct clients_registry *r, const struct clients_client *in,
 		goto out;
 	if ((rec = client_record(&c, kid, secret != NULL ? hash : NULL)) == NULL ||
 	    json_array_append_new(arr, rec) != 0) {
-		rc = cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
+		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 		goto out;
 	}
 	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)
@@ -1872,17 +1853,17 @@ clients_set_secret(struct clients_registry *r, const char *id, const char *secre
 
 	memset(hash, 0, sizeof(hash));
 	if (!clients_id_valid(id))
-		return cerr(err, errsz, YH_ERR_NOT_FOUND, "no client \"%s\"", id);
+		return YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
 	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
 	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0 ||
 	    (rc = not_in_apps_file(snap, id, err, errsz)) != 0)
 		goto out;
 	if ((c = clients_find(snap, id)) == NULL || (at = index_of(arr, id)) == (size_t)-1) {
-		rc = cerr(err, errsz, YH_ERR_NOT_FOUND, "no client \"%s\"", id);
+		rc = YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
 		goto out;
 	}
 	if (c->auth != CLIENTS_AUTH_SECRET) {
-		rc = cerr(err, errsz, YH_ERR_INVALID, "client \"%s\" does not use a secret (%s)",
+		rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "client \"%s\" does not use a secret (%s)",
 		    id, clients_auth_name(c->auth));
 		goto out;
 	}
@@ -1892,7 +1873,7 @@ clients_set_secret(struct clients_registry *r, const char *id, const char *secre
 	if ((o = json_deep_copy(json_array_get(arr, at))) == NULL ||
 	    json_object_set_new(o, "secret", json_pack("{s:s,s:s,s:s}", "alg", HASH_ALG, "kid",
 	    kid, "hash", hex)) != 0 || json_array_set(arr, at, o) != 0) {
-		rc = cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
+		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 		goto out;
 	}
 	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)
@@ -1918,17 +1899,17 @@ clients_remove(struct clients_registry *r, const char *id, char *err, size_t err
 	int lock = -1, rc;
 
 	if (!clients_id_valid(id))
-		return cerr(err, errsz, YH_ERR_NOT_FOUND, "no client \"%s\"", id);
+		return YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
 	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
 	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0 ||
 	    (rc = not_in_apps_file(snap, id, err, errsz)) != 0)
 		goto out;
 	if ((at = index_of(arr, id)) == (size_t)-1) {
-		rc = cerr(err, errsz, YH_ERR_NOT_FOUND, "no client \"%s\"", id);
+		rc = YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
 		goto out;
 	}
 	if (json_array_remove(arr, at) != 0) {
-		rc = cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
+		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 		goto out;
 	}
 	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)

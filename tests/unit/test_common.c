@@ -484,6 +484,36 @@ test_errors(void **state)
 	assert_false(yh_err_temporary(YH_ERR_DB));
 }
 
+/* A caller of yh_errf that returns its own code, as the modules do. */
+static int
+fail_with(char *err, size_t errsz, int n)
+{
+	return YH_FAIL(YH_ERR_INVALID, err, errsz, "item %d: %s", n, "bad");
+}
+
+static void
+test_errf(void **state)
+{
+	char err[16], tiny[4];
+
+	(void)state;
+	yh_errf(err, sizeof(err), "%s:%d: %s", "f", 7, "x");
+	assert_string_equal(err, "f:7: x");
+	/* Cut short, always terminated. */
+	memset(tiny, 'z', sizeof(tiny));
+	yh_errf(tiny, sizeof(tiny), "abcdef");
+	assert_string_equal(tiny, "abc");
+	/* No buffer, or a zero size: nothing written, no crash. */
+	yh_errf(NULL, 0, "ignored %d", 1);
+	memset(tiny, 'z', sizeof(tiny));
+	yh_errf(tiny, 0, "ignored");
+	assert_memory_equal(tiny, "zzzz", 4);
+	/* YH_FAIL formats and hands back the code. */
+	assert_int_equal(fail_with(err, sizeof(err), 3), YH_ERR_INVALID);
+	assert_string_equal(err, "item 3: bad");
+	assert_int_equal(fail_with(NULL, 0, 3), YH_ERR_INVALID);
+}
+
 /* Decodes the whole of s (n bytes): 1 when every sequence is well formed. */
 static int
 utf8_all_ok(const char *s, size_t n)
@@ -815,6 +845,7 @@ main(void)
 		cmocka_unit_test(test_redact_folded),
 		cmocka_unit_test(test_log_redaction),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_errf),
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_utf8_decode),
 		cmocka_unit_test(test_utf8_roundtrip),
