@@ -11,6 +11,7 @@
 #include "authd/ui/pages.h"
 #include "common/b64.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "identity/idn/idnum.h"
 
 #define LANG_TAG_MAX 35            /* BCP 47 tags we look at */
@@ -404,21 +405,6 @@ page_escape(struct yh_buf *b, const char *s)
 	return r;
 }
 
-int
-page_pct_encode(struct yh_buf *b, const char *s)
-{
-	int r = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && r == 0; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~')
-			r = yh_buf_putc(b, (char)*p);
-		else
-			r = yh_buf_printf(b, "%%%02X", *p);
-	}
-	return r;
-}
-
 /* ------------------------------------------------------------------ the page builder */
 
 static void
@@ -620,7 +606,7 @@ switch_href(struct page *p, enum page_lang other, struct yh_buf *h)
 	int r = yh_buf_printf(h, "%s?lang=%s", p->path, page_lang_tag(other));
 
 	if (r == 0 && p->next != NULL && (r = yh_buf_puts(h, "&next=")) == 0)
-		r = page_pct_encode(h, p->next);
+		r = yh_url_pct_encode(h, p->next);
 	if (r == 0 && p->loa > 0)
 		r = yh_buf_printf(h, "&loa=%d", p->loa);
 	sticky(p, r);
@@ -759,7 +745,7 @@ link_with_next(struct page *p, const char *path, const char *next, struct yh_buf
 	int r = yh_buf_puts(h, path);
 
 	if (r == 0 && next != NULL && (r = yh_buf_puts(h, "?next=")) == 0)
-		r = page_pct_encode(h, next);
+		r = yh_url_pct_encode(h, next);
 	sticky(p, r);
 }
 

@@ -278,7 +278,5 @@ int page_set_cookie(struct http_req *req, const char *name, const char *value,
  * one over HTTPS), or NULL. Owned by the connection. */
 const char *page_cookie(struct http_req *req, const char *name);
 
-/* Appends s percent-encoded for a query value (RFC 3986 unreserved kept). */
-int page_pct_encode(struct yh_buf *b, const char *s) YH_WUR;
 
 #endif

@@ -35,6 +35,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/utf8.h"
+#include "common/url.h"
 #include "identity/totp.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
@@ -346,7 +347,7 @@ fuzz_pct(const char *s)
 
 	yh_buf_init(&b, 3 * INPUT_MAX + 16);
 	CHECK(yh_buf_puts(&b, "v=") == 0);
-	CHECK(page_pct_encode(&b, s) == 0);
+	CHECK(yh_url_pct_encode(&b, s) == 0);
 	for (size_t i = 2; i < b.len; i++)
 		CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%",
 		    b.data[i]) != NULL);

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "common/url.h"
 #include "common/utf8.h"
 
 static void
@@ -514,6 +515,34 @@ test_errf(void **state)
 	assert_int_equal(fail_with(NULL, 0, 3), YH_ERR_INVALID);
 }
 
+static void
+test_url_pct_encode(void **state)
+{
+	struct yh_buf b;
+
+	(void)state;
+	yh_buf_init(&b, 256);
+	/* Unreserved kept; reserved, space, '+', '%', controls and UTF-8 bytes as %XX. */
+	assert_int_equal(yh_url_pct_encode(&b, "Az09-._~"), 0);
+	assert_string_equal(yh_buf_cstr(&b), "Az09-._~");
+	yh_buf_reset(&b);
+	assert_int_equal(yh_url_pct_encode(&b, "a b+c/d?e=f&g#h%i:j@k\x01\x7f"), 0);
+	assert_string_equal(yh_buf_cstr(&b),
+	    "a%20b%2Bc%2Fd%3Fe%3Df%26g%23h%25i%3Aj%40k%01%7F");
+	yh_buf_reset(&b);
+	assert_int_equal(yh_url_pct_encode(&b, "\xe5\x9b\x9e"), 0);   /* 回 */
+	assert_string_equal(yh_buf_cstr(&b), "%E5%9B%9E");
+	yh_buf_reset(&b);
+	assert_int_equal(yh_url_pct_encode(&b, ""), 0);
+	assert_string_equal(yh_buf_cstr(&b), "");
+	yh_buf_free(&b);
+	/* Past the buffer's cap: YH_ERR_TOO_LONG, never a cut escape. */
+	yh_buf_init(&b, 4);
+	assert_int_equal(yh_url_pct_encode(&b, "ab/c"), YH_ERR_TOO_LONG);
+	assert_string_equal(yh_buf_cstr(&b), "ab");
+	yh_buf_free(&b);
+}
+
 /* Decodes the whole of s (n bytes): 1 when every sequence is well formed. */
 static int
 utf8_all_ok(const char *s, size_t n)
@@ -846,6 +875,7 @@ main(void)
 		cmocka_unit_test(test_log_redaction),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_errf),
+		cmocka_unit_test(test_url_pct_encode),
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_utf8_decode),
 		cmocka_unit_test(test_utf8_roundtrip),
