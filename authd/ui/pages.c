@@ -12,6 +12,7 @@
 #include "common/b64.h"
 #include "common/log.h"
 #include "common/url.h"
+#include "common/utf8.h"
 #include "identity/idn/idnum.h"
 
 #define LANG_TAG_MAX 35            /* BCP 47 tags we look at */
@@ -336,36 +337,6 @@ page_idn_reason(enum page_lang l, int reason)
 
 /* ------------------------------------------------------------------ escaping */
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), or 0 when invalid. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
-{
-	uint32_t cp;
-	size_t len;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 int
 page_escape(struct yh_buf *b, const char *s)
 {
@@ -374,7 +345,8 @@ page_escape(struct yh_buf *b, const char *s)
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0;) {
-		size_t len = utf8_len(p + i, n - i);
+		uint32_t cp;
+		size_t len = yh_utf8_next((const char *)p + i, n - i, &cp);
 		unsigned char c = p[i];
 
 		if (len == 0) {

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/utf8.h"
 #include "migration-tools/idmerge/input/encoding.h"
 #include "migration-tools/idmerge/input/reader.h"
 
@@ -49,7 +50,7 @@ check_record(const struct mig_record *rec)
 		if (rec->f[f] == NULL)
 			continue;
 		n = strlen(rec->f[f]);
-		if (n > MIG_FIELD_MAX || !mig_utf8_valid(rec->f[f], n))
+		if (n > MIG_FIELD_MAX || !yh_utf8_valid(rec->f[f], n))
 			abort();
 	}
 }

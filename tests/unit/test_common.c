@@ -543,19 +543,69 @@ test_url_pct_encode(void **state)
 	yh_buf_free(&b);
 }
 
-/* Decodes the whole of s (n bytes): 1 when every sequence is well formed. */
-static int
-utf8_all_ok(const char *s, size_t n)
+/* RFC 3629's table of well-formed sequences: true when the n bytes at p could still
+ * become one (a reference for yh_utf8_incomplete, written from the RFC's byte ranges). */
+static bool
+utf8_prefix_ref(const unsigned char *p, size_t n)
 {
-	uint32_t cp;
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t len;
 
-	for (size_t i = 0; i < n;) {
-		size_t l = yh_utf8_next(s + i, n - i, &cp);
-		if (l == 0)
-			return 0;
-		i += l;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return false;
+	if (n >= len)
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
+			return false;
+	return true;
+}
+
+static void
+test_utf8_stream(void **state)
+{
+	unsigned char b[3];
+
+	(void)state;
+	/* Every 1-, 2- and 3-byte input: cut short exactly when the RFC says it may go on. */
+	for (unsigned x = 0; x < 256; x++) {
+		b[0] = (unsigned char)x;
+		assert_int_equal(yh_utf8_incomplete((char *)b, 1), utf8_prefix_ref(b, 1));
+		for (unsigned y = 0; y < 256; y++) {
+			b[1] = (unsigned char)y;
+			assert_int_equal(yh_utf8_incomplete((char *)b, 2), utf8_prefix_ref(b, 2));
+			if (x < 0xe0)
+				continue;
+			for (unsigned z = 0; z < 256; z++) {
+				b[2] = (unsigned char)z;
+				assert_int_equal(yh_utf8_incomplete((char *)b, 3),
+				    utf8_prefix_ref(b, 3));
+			}
+		}
 	}
-	return 1;
+	assert_true(yh_utf8_incomplete("\xe4\xb8", 2));        /* 中 cut */
+	assert_false(yh_utf8_incomplete("\xe4\xb8\xad", 3));   /* 中 whole */
+	assert_false(yh_utf8_incomplete("\xed\xa0", 2));        /* a surrogate's start */
+	assert_false(yh_utf8_incomplete("A", 1));
+	/* Whole strings. */
+	assert_true(yh_utf8_valid("\xe4\xb8\xad\xf0\x9f\x98\x80", 7));
+	assert_true(yh_utf8_valid("a\0b", 3));
+	assert_true(yh_utf8_valid("", 0));
+	assert_false(yh_utf8_valid("\xc0\xaf", 2));
+	assert_false(yh_utf8_valid("\xed\xa0\x80", 3));
+	assert_false(yh_utf8_valid("\xf4\x90\x80\x80", 4));
+	assert_false(yh_utf8_valid("ok\xe4\xb8", 4));
+	/* Code points, not bytes. */
+	assert_int_equal(yh_utf8_chars(""), 0);
+	assert_int_equal(yh_utf8_chars("abc"), 3);
+	assert_int_equal(yh_utf8_chars("\xe5\xbc\xa0\xe4\xb8\x89 Li"), 5);
+	assert_int_equal(yh_utf8_chars("\xf0\x9f\x98\x80!"), 2);
 }
 
 static void
@@ -593,8 +643,8 @@ test_utf8_decode(void **state)
 		assert_int_equal(yh_utf8_next(bad[i], strlen(bad[i]), &cp), 0);
 		assert_int_equal(cp, 12345);
 	}
-	assert_true(utf8_all_ok("\xe5\xbc\xa0\xe4\xb8\x89 Li", 9));
-	assert_false(utf8_all_ok("ok\xe5\xbc", 4));
+	assert_true(yh_utf8_valid("\xe5\xbc\xa0\xe4\xb8\x89 Li", 9));
+	assert_false(yh_utf8_valid("ok\xe5\xbc", 4));
 }
 
 static void
@@ -879,6 +929,7 @@ main(void)
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_utf8_decode),
 		cmocka_unit_test(test_utf8_roundtrip),
+		cmocka_unit_test(test_utf8_stream),
 		cmocka_unit_test(test_atomicfile_write),
 		cmocka_unit_test(test_atomicfile_read_private),
 		cmocka_unit_test(test_atomicfile_lock),
