@@ -1208,18 +1208,6 @@ http_req_query(struct http_req *req, const char *name, size_t max, const char **
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes one form component (+ is a space, %XX a byte) into b; NUL bytes rejected. */
 static int
 form_decode(struct yh_span s, struct yh_buf *b)
@@ -1236,7 +1224,7 @@ form_decode(struct yh_span s, struct yh_buf *b)
 
 			if (i + 2 >= s.len)
 				return YH_ERR_INVALID;
-			if ((hi = hexval(s.p[i + 1])) < 0 || (lo = hexval(s.p[i + 2])) < 0)
+			if ((hi = yh_hex_digit(s.p[i + 1])) < 0 || (lo = yh_hex_digit(s.p[i + 2])) < 0)
 				return YH_ERR_INVALID;
 			c = (char)(hi * 16 + lo);
 			i += 2;

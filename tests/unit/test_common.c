@@ -144,6 +144,15 @@ test_secmem(void **state)
 	assert_int_equal(yh_hex_decode(hex, 32, back, sizeof(back)), 0);
 	assert_memory_equal(k, back, sizeof(k));
 	assert_int_equal(yh_hex_decode("zz", 2, back, 1), YH_ERR_INVALID);
+	/* One digit at a time, either case; everything else -1. */
+	for (int c = 0; c < 256; c++) {
+		const char *digits = "0123456789abcdef", *up = "0123456789ABCDEF";
+		const char *at = c != 0 ? strchr(digits, c) : NULL;
+		const char *atu = c != 0 ? strchr(up, c) : NULL;
+		int want = at != NULL ? (int)(at - digits) : atu != NULL ? (int)(atu - up) : -1;
+
+		assert_int_equal(yh_hex_digit((char)c), want);
+	}
 	yh_wipe(k, sizeof(k));
 	for (size_t i = 0; i < sizeof(k); i++)
 		assert_int_equal(k[i], 0);
