@@ -3,6 +3,7 @@
  * and reloads. See authcore/clients/clients.h for the rules and the on-disk layout.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/snapshot.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
 #include "token/jwk.h"
@@ -49,7 +51,7 @@ struct idents {
 };
 
 struct clients_snap {
-	int refs;                       /* atomic */
+	struct yh_snap hdr;             /* the reference count */
 	json_t *root;                   /* clients.json parsed: client strings point into it */
 	json_t *apps_root;              /* the apps file parsed (NULL: none) */
 	char *state_path, *apps_path;   /* for clients_client.file */
@@ -65,8 +67,7 @@ struct clients_registry {
 	char path[PATH_MAX_];
 	char apps_path[PATH_MAX_];      /* "": no apps file */
 	struct clients_opts opts;
-	pthread_mutex_t mu;             /* guards cur */
-	struct clients_snap *cur;
+	struct yh_snap_slot slot;       /* the current snapshot */
 	pthread_mutex_t reload_mu;      /* one loader at a time; guards the idents */
 	struct idents loaded;           /* identities of the files cur came from */
 	struct idents failed;           /* identities of the last files that failed to load */
@@ -787,6 +788,12 @@ snap_free(struct clients_snap *s)
 	yh_freezero(s, sizeof(*s));
 }
 
+static void
+snap_free_hdr(struct yh_snap *h)
+{
+	snap_free((struct clients_snap *)((char *)h - offsetof(struct clients_snap, hdr)));
+}
+
 static int
 id_cmp(const void *a, const void *b)
 {
@@ -1248,7 +1255,7 @@ snap_load(const struct clients_registry *r, struct clients_snap **out, struct id
 		snap_free(s);
 		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	}
-	s->refs = 1;
+	yh_snap_init(&s->hdr, snap_free_hdr);
 	if ((rc = key_load(r->dir, s, err, errsz)) == 0)
 		rc = load_doc(s, &(struct doc){ r->dir, s->state_path, false, &id->state }, err,
 		    errsz);
@@ -1300,18 +1307,6 @@ dir_ready(const char *dir, bool create, char *err, size_t errsz)
 	return 0;
 }
 
-static void
-swap_in(struct clients_registry *r, struct clients_snap *s)
-{
-	struct clients_snap *old;
-
-	pthread_mutex_lock(&r->mu);
-	old = r->cur;
-	r->cur = s;
-	pthread_mutex_unlock(&r->mu);
-	clients_release(old);
-}
-
 /* Loads the file; on success swaps the snapshot in. Caller holds reload_mu. */
 static int
 reload_locked(struct clients_registry *r, char *err, size_t errsz)
@@ -1327,7 +1322,7 @@ reload_locked(struct clients_registry *r, char *err, size_t errsz)
 	}
 	r->loaded = id;
 	r->have_failed = false;
-	swap_in(r, s);
+	yh_snap_publish(&r->slot, &s->hdr);
 	return 0;
 }
 
@@ -1347,13 +1342,17 @@ clients_open(const char *state_dir, const struct clients_opts *opts,
 		free(r);
 		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	}
+	if (yh_snap_slot_init(&r->slot) != 0) {
+		free(r->dir);
+		free(r);
+		return YH_FAIL(YH_ERR_INTERNAL, err, errsz, "cannot make a mutex");
+	}
 	if (opts != NULL)
 		r->opts = *opts;
 	if (r->opts.check_interval_ms == 0)
 		r->opts.check_interval_ms = CLIENTS_CHECK_INTERVAL_MS;
 	if (r->opts.mono_ms == NULL)
 		r->opts.mono_ms = yh_mono_ms;
-	pthread_mutex_init(&r->mu, NULL);
 	pthread_mutex_init(&r->reload_mu, NULL);
 	if (dir_path(r->path, state_dir, CLIENTS_FILE) != 0) {
 		rc = YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", state_dir);
@@ -1382,8 +1381,7 @@ clients_close(struct clients_registry *r)
 {
 	if (r == NULL)
 		return;
-	clients_release(r->cur);
-	pthread_mutex_destroy(&r->mu);
+	yh_snap_slot_destroy(&r->slot);
 	pthread_mutex_destroy(&r->reload_mu);
 	free(r->dir);
 	free(r);
@@ -1434,20 +1432,16 @@ out:
 struct clients_snap *
 clients_acquire(struct clients_registry *r)
 {
-	struct clients_snap *s;
-
-	pthread_mutex_lock(&r->mu);
-	s = r->cur;
-	__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&r->mu);
-	return s;
+	/* Never NULL: clients_open publishes a first snapshot or fails. */
+	return (struct clients_snap *)((char *)yh_snap_acquire(&r->slot) -
+	    offsetof(struct clients_snap, hdr));
 }
 
 void
 clients_release(struct clients_snap *s)
 {
-	if (s != NULL && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		snap_free(s);
+	if (s != NULL)
+		yh_snap_release(&s->hdr);
 }
 
 const char *
