@@ -142,7 +142,7 @@ struct clients_client {
 	const char *jwks_json;             /* private_key_jwt: the public JWKS as JSON text */
 	struct tok_keyset jwks;            /* its keys, parsed (in snapshots only) */
 
-	/* Internal to clients.c: the stored secret hash. */
+	/* Internal to authcore/clients/: the stored secret hash. */
 	bool has_secret;
 	char secret_kid[CLIENTS_KID_LEN + 1];
 	unsigned char secret_hash[CLIENTS_HASH_LEN];
