@@ -8,6 +8,12 @@
 #include "common/utf8.h"
 #include "token/jwk.h"
 
+static bool
+is_alnum(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
 /* 1..max characters, each alphanumeric or in extra. */
 static bool
 token_valid(const char *s, size_t max, const char *extra)
@@ -17,7 +23,7 @@ token_valid(const char *s, size_t max, const char *extra)
 	if (s == NULL || (n = strnlen(s, max + 1)) == 0 || n > max)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!clients_is_alnum(s[i]) && strchr(extra, s[i]) == NULL)
+		if (!is_alnum(s[i]) && strchr(extra, s[i]) == NULL)
 			return false;
 	return true;
 }

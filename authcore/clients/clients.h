@@ -29,7 +29,10 @@
  *   - http:// on a loopback host: 127.0.0.1, [::1] or localhost (RFC 8252 7.3)
  *   - a private-use scheme for native apps with a dot in it, e.g. com.example.app:/cb
  *     (RFC 8252 7.1)
- * The back-channel logout URI follows the first two rules (no custom scheme).
+ * The back-channel logout URI follows the first two rules (no custom scheme). An http(s)
+ * URI is parsed with libcurl's URL API and its host must be written as curl reads it (a
+ * DNS name of letters, digits, dots and hyphens, a dotted-quad IPv4 address, an [IPv6]
+ * literal without a zone), its port 1..65535; the stored string is never curl's.
  *
  * Scopes a client may be granted come from a fixed, documented set: openid, profile,
  * phone, email, yh_id_number, offline_access (no operator-defined scopes yet). The

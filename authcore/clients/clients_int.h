@@ -108,11 +108,4 @@ int clients_hash_new_secret(struct clients_registry *r, const char *id, const ch
     char kid[CLIENTS_KID_LEN + 1], unsigned char hash[CLIENTS_HASH_LEN], char *err,
     size_t errsz) YH_WUR;
 
-/* True for an ASCII letter or digit. */
-static inline bool
-clients_is_alnum(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
 #endif
