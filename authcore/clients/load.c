@@ -23,36 +23,99 @@ id_cmp(const void *a, const void *b)
 	    ((const struct clients_client *)b)->id);
 }
 
-/* The line where each client object of a well-formed file starts: '{' at nesting depth 2
- * ({"clients":[ HERE ). Only meaningful after the structure was checked. */
+/* A walk over the text of a document jansson has already parsed, to tell where its
+ * values stand: jansson reads each value, the walk only steps over what lies between. */
+struct walk {
+	const char *t;
+	size_t len, i;           /* the text, its length, the position */
+	size_t nl_at;            /* newlines are counted up to here... */
+	int line;                /* ...and this is the line there */
+};
+
+/* Steps over JSON whitespace. */
 static void
-client_lines(const char *text, int *lines, size_t max)
+walk_ws(struct walk *w)
 {
-	int depth = 0, line = 1;
-	bool in_str = false, esc = false;
+	while (w->i < w->len && (w->t[w->i] == ' ' || w->t[w->i] == '\t' ||
+	    w->t[w->i] == '\n' || w->t[w->i] == '\r'))
+		w->i++;
+}
+
+/* Steps over whitespace; true when the next character is c (then stepped over too). */
+static bool
+walk_past(struct walk *w, char c)
+{
+	walk_ws(w);
+	if (w->i >= w->len || w->t[w->i] != c)
+		return false;
+	w->i++;
+	return true;
+}
+
+/* Reads the value at the position with jansson and steps over it; NULL at the end or on
+ * anything that is not a value. The caller owns the value. */
+static json_t *
+walk_value(struct walk *w)
+{
+	json_error_t je;
+	json_t *v = json_loadb(w->t + w->i, w->len - w->i,
+	    JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &je);
+
+	if (v != NULL)
+		w->i += (size_t)je.position;
+	return v;
+}
+
+/* The line of the position (the walk only moves forward). */
+static int
+walk_line(struct walk *w)
+{
+	for (; w->nl_at < w->i; w->nl_at++)
+		if (w->t[w->nl_at] == '\n')
+			w->line++;
+	return w->line;
+}
+
+/* Notes the line where each element of the "clients" array starts (at most max), stepping
+ * over the other members of the top-level object. For a document that jansson parsed and
+ * parse_top checked. YH_ERR_INVALID if the text does not read as such. */
+static int
+client_lines(const char *text, size_t len, int *lines, size_t max)
+{
+	struct walk w = { .t = text, .len = len, .line = 1 };
 	size_t n = 0;
 
-	for (const char *p = text; *p != '\0'; p++) {
-		char c = *p;
-		if (c == '\n')
-			line++;
-		if (in_str) {
-			if (esc)
-				esc = false;
-			else if (c == '\\')
-				esc = true;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '{' || c == '[') {
-			if (c == '{' && depth == 2 && n < max)
-				lines[n++] = line;
-			depth++;
-		} else if (c == '}' || c == ']') {
-			depth--;
+	if (!walk_past(&w, '{'))
+		return YH_ERR_INVALID;
+	do {
+		json_t *k = walk_value(&w), *v;
+		bool clients = json_is_string(k) && strcmp(json_string_value(k), "clients") == 0;
+
+		json_decref(k);
+		if (k == NULL || !walk_past(&w, ':'))
+			return YH_ERR_INVALID;
+		if (!clients) {
+			if ((v = walk_value(&w)) == NULL)
+				return YH_ERR_INVALID;
+			json_decref(v);
+			continue;
 		}
-	}
+		if (!walk_past(&w, '['))
+			return YH_ERR_INVALID;
+		if (walk_past(&w, ']'))
+			continue;
+		do {
+			walk_ws(&w);
+			if (n < max)
+				lines[n++] = walk_line(&w);
+			if ((v = walk_value(&w)) == NULL)
+				return YH_ERR_INVALID;
+			json_decref(v);
+		} while (walk_past(&w, ','));
+		if (!walk_past(&w, ']'))
+			return YH_ERR_INVALID;
+	} while (walk_past(&w, ','));
+	return n == max ? 0 : YH_ERR_INVALID;
 }
 
 /* A JSON array of strings as a malloc'd array of pointers into the JSON. */
@@ -351,7 +414,7 @@ parse_top(json_t *root, json_t **arr, char *err, size_t errsz)
 /* Appends the clients of a parsed document (text: its contents) to s. */
 static int
 parse_clients(struct clients_snap *s, const struct doc *d, json_t *root, const char *text,
-    char *err, size_t errsz)
+    size_t len, char *err, size_t errsz)
 {
 	struct clients_client *grown;
 	char why[384];
@@ -371,7 +434,11 @@ parse_clients(struct clients_snap *s, const struct doc *d, json_t *root, const c
 	s->v = grown;
 	if ((lines = calloc(json_array_size(arr), sizeof(*lines))) == NULL)
 		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
-	client_lines(text, lines, json_array_size(arr));
+	if (client_lines(text, len, lines, json_array_size(arr)) != 0) {
+		free(lines);
+		return YH_FAIL(YH_ERR_INTERNAL, err, errsz, "%s: the clients could not be located",
+		    d->path);
+	}
 	json_array_foreach(arr, i, o) {
 		struct clients_client *c = &s->v[base + i];
 
@@ -460,7 +527,7 @@ load_doc(struct clients_snap *s, const struct doc *d, char *err, size_t errsz)
 		s->apps_root = root;
 	else
 		s->root = root;
-	rc = parse_clients(s, d, root, text, err, errsz);
+	rc = parse_clients(s, d, root, text, len, err, errsz);
 out:
 	free(text);
 	close(fd);

@@ -957,6 +957,47 @@ open_apps(const char *apps, struct clients_registry **r, char *err, size_t errsz
 	"\"svc.secret\", \"redirect_uris\": [], \"scopes\": [\"openid\"], \"grants\": " \
 	"[\"client_credentials\"], \"min_loa\": 1}"
 
+/* An app of one line, named name, with this redirect URI. */
+#define APP_LINE(name, uri) "{\"client_id\": \"" name "\", \"auth\": \"none\", " \
+	"\"redirect_uris\": [\"" uri "\"], \"scopes\": [\"openid\"], \"grants\": " \
+	"[\"authorization_code\"], \"min_loa\": 1}"
+
+/* Checks the apps file text: the error names want (file:line: client N ...). */
+static void
+check_apps_line(const char *text, const char *want)
+{
+	char path[160], err[512];
+
+	snprintf(path, sizeof(path), "%s/apps.json", dir);
+	put_file("apps.json", text, 0644);
+	assert_int_equal(clients_check_file(path, err, sizeof(err)), YH_ERR_INVALID);
+	if (strstr(err, want) == NULL)
+		fail_msg("got \"%s\", want \"%s\"", err, want);
+}
+
+/* The loader names the line where the client at fault starts, however the operator laid
+ * the file out: members in any order, several clients on a line, braces, brackets, quotes
+ * and escaped newlines inside strings, a nested object before the array. */
+static void
+test_loader_lines(void **state)
+{
+	(void)state;
+	check_apps_line("{\n\"clients\": [\n" APP_LINE("a", "https://a.example/cb") ",\n\n"
+	    APP_LINE("b", "https://b.example/cb#x") "\n], \"format\": \"yihao-clients/1\"}\n",
+	    "apps.json:5: client 1 \"b\": redirect_uris[0]");
+	check_apps_line("{\"format\": \"yihao-clients/1\", \"clients\": [\n"
+	    "{\"client_id\": \"a\", \"name\": \"{[\\\"}]\\u007b\", \"auth\": \"none\", "
+	    "\"redirect_uris\": [\"https://a.example/cb\"], \"scopes\": [\"openid\"],\n"
+	    "\"grants\": [\"authorization_code\"], \"min_loa\": 1}, "
+	    APP_LINE("b", "https://b.example/cb") ", " APP_LINE("c", "http://c.example/cb")
+	    "\n]}\n", "apps.json:3: client 2 \"c\": redirect_uris[0]");
+	check_apps_line("{\"format\": \"yihao-clients/1\",\n\"clients\":\n[\n  \n  7\n]}\n",
+	    "apps.json:5: client 0 \"\": a client is not an object");
+	/* A syntax error: jansson's own line and column. */
+	check_apps_line("{\"format\": \"yihao-clients/1\",\n\"clients\": [\n{\"client_id\": }\n]}\n",
+	    "apps.json:3:");
+}
+
 /* Apps declared by the operator in clients.file, beside authctl's clients.json. */
 static void
 test_apps_file(void **state)
@@ -1061,6 +1102,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_private_key_jwt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apps_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loader_lines, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
