@@ -309,18 +309,12 @@ int clients_set_secret(struct clients_registry *r, const char *id, const char *s
 int clients_remove(struct clients_registry *r, const char *id, char *err, size_t errsz)
     YH_WUR;
 
-/* The path of clients.json (owned by the registry). */
-const char *clients_path(const struct clients_registry *r);
-
 /*
  * Checks an apps file on its own (authd -t): the document, every client, each
  * secret_file readable, private and well-formed, no id twice. Touches no state (nothing
  * is hashed, no key created). Errors as clients_open, naming file:line.
  */
 int clients_check_file(const char *path, char *err, size_t errsz) YH_WUR;
-
-/* The path of the operator's apps file, or NULL when none is configured. */
-const char *clients_apps_path(const struct clients_registry *r);
 
 /* The config option naming the apps file, for the tables of authd and authctl (offset:
  * of a char * member receiving the path, resolved relative to the config file). */

@@ -253,18 +253,6 @@ clients_release(struct clients_snap *s)
 		yh_snap_release(&s->hdr);
 }
 
-const char *
-clients_path(const struct clients_registry *r)
-{
-	return r->path;
-}
-
-const char *
-clients_apps_path(const struct clients_registry *r)
-{
-	return r->apps_path[0] != '\0' ? r->apps_path : NULL;
-}
-
 const struct clients_client *
 clients_find(const struct clients_snap *s, const char *id)
 {

@@ -23,7 +23,8 @@
 
 /* ------------------------------------------------------------------ languages */
 
-const char *
+/* "zh-CN" or "en" (the html lang attribute and the yh_lang cookie value). */
+static const char *
 page_lang_tag(enum page_lang l)
 {
 	return l == PAGE_LANG_EN ? "en" : "zh-CN";

@@ -46,9 +46,6 @@
 
 enum page_lang { PAGE_LANG_ZH = 0, PAGE_LANG_EN = 1 };
 
-/* "zh-CN" or "en" (the html lang attribute and the yh_lang cookie value). */
-const char *page_lang_tag(enum page_lang l);
-
 /* Parses one language tag: "zh", "zh-CN", "zh-Hans", "zh-Hans-CN", ... -> ZH; "en",
  * "en-US", ... -> EN (ASCII case-insensitive). Returns 0 or YH_ERR_NOT_FOUND. */
 int page_lang_parse(const char *tag, size_t len, enum page_lang *out) YH_WUR;
