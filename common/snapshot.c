@@ -1,4 +1,3 @@
-#include <assert.h>
 #include <stddef.h>
 
 #include "common/snapshot.h"
@@ -8,19 +7,6 @@ yh_snap_init(struct yh_snap *s, void (*free_fn)(struct yh_snap *))
 {
 	s->refs = 1;
 	s->free_fn = free_fn;
-}
-
-void
-yh_snap_release(struct yh_snap *s)
-{
-	int left;
-
-	if (s == NULL)
-		return;
-	left = __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
-	assert(left >= 0);
-	if (left == 0)
-		s->free_fn(s);
 }
 
 int
@@ -36,21 +22,6 @@ yh_snap_slot_destroy(struct yh_snap_slot *slot)
 	yh_snap_release(slot->cur);
 	slot->cur = NULL;
 	pthread_mutex_destroy(&slot->mu);
-}
-
-struct yh_snap *
-yh_snap_acquire(struct yh_snap_slot *slot)
-{
-	struct yh_snap *s;
-
-	pthread_mutex_lock(&slot->mu);
-	s = slot->cur;
-	if (s != NULL) {
-		assert(__atomic_load_n(&s->refs, __ATOMIC_RELAXED) > 0);
-		__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
-	}
-	pthread_mutex_unlock(&slot->mu);
-	return s;
 }
 
 void

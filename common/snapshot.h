@@ -15,6 +15,7 @@
 #define YH_COMMON_SNAPSHOT_H
 
 #include <pthread.h>
+#include <stddef.h>
 
 #include "common/err.h"
 
@@ -33,8 +34,14 @@ struct yh_snap_slot {
 /* Starts s with one reference (the builder's) and the function that frees it. */
 void yh_snap_init(struct yh_snap *s, void (*free_fn)(struct yh_snap *));
 
-/* Drops one reference; the last one calls free_fn. NULL is fine. */
-void yh_snap_release(struct yh_snap *s);
+/* Drops one reference; the last one calls free_fn. NULL is fine. Inline: the read path
+ * of every request. */
+static inline void
+yh_snap_release(struct yh_snap *s)
+{
+	if (s != NULL && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		s->free_fn(s);
+}
 
 /* An empty slot (yh_snap_acquire gives NULL until the first publish). Returns 0 or
  * YH_ERR_INTERNAL (the mutex could not be made). */
@@ -45,8 +52,19 @@ int yh_snap_slot_init(struct yh_snap_slot *slot) YH_WUR;
 void yh_snap_slot_destroy(struct yh_snap_slot *slot);
 
 /* A new reference to the current snapshot (NULL when none was published yet); the
- * caller drops it with yh_snap_release. Any number of threads at once. */
-struct yh_snap *yh_snap_acquire(struct yh_snap_slot *slot);
+ * caller drops it with yh_snap_release. Any number of threads at once. Inline, as is
+ * yh_snap_release. */
+static inline struct yh_snap *
+yh_snap_acquire(struct yh_snap_slot *slot)
+{
+	struct yh_snap *s;
+
+	pthread_mutex_lock(&slot->mu);
+	if ((s = slot->cur) != NULL)
+		__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&slot->mu);
+	return s;
+}
 
 /* Makes s current, taking over the caller's reference, and drops the slot's reference
  * to the previous one. */

@@ -696,14 +696,15 @@ static void *
 snap_reader(void *arg)
 {
 	struct snap_race *r = arg;
+	long bad = 0;
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		struct yh_snap *s = yh_snap_acquire(&r->slot);
 
-		if (((struct tsnap *)s)->value < 0)
-			__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+		bad += s == NULL || ((struct tsnap *)s)->value < 0;
 		yh_snap_release(s);
 	}
+	__atomic_add_fetch(&r->bad, bad, __ATOMIC_RELAXED);
 	return NULL;
 }
 
