@@ -25,6 +25,10 @@ struct yh_snap {
 	void (*free_fn)(struct yh_snap *);     /* frees the whole snapshot */
 };
 
+/* The snapshot of type type whose struct yh_snap member is named member, from a pointer
+ * h to that member (not NULL). */
+#define YH_SNAP_OF(h, type, member) ((type *)((char *)(h) - offsetof(type, member)))
+
 /* Where the current snapshot is published. */
 struct yh_snap_slot {
 	pthread_mutex_t mu;                    /* guards cur */

@@ -561,7 +561,7 @@ snap_free(struct tok_ring_snap *s)
 static void
 snap_free_hdr(struct yh_snap *h)
 {
-	snap_free((struct tok_ring_snap *)((char *)h - offsetof(struct tok_ring_snap, hdr)));
+	snap_free(YH_SNAP_OF(h, struct tok_ring_snap, hdr));
 }
 
 /* Publication order in the JWKS: the default alg's active key first, other active keys,
@@ -683,8 +683,7 @@ struct tok_ring_snap *
 tok_ring_acquire(struct tok_ring *r)
 {
 	/* Never NULL: tok_ring_open publishes a first snapshot or fails. */
-	return (struct tok_ring_snap *)((char *)yh_snap_acquire(&r->slot) -
-	    offsetof(struct tok_ring_snap, hdr));
+	return YH_SNAP_OF(yh_snap_acquire(&r->slot), struct tok_ring_snap, hdr);
 }
 
 void

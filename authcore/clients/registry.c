@@ -87,7 +87,7 @@ clients_snap_free(struct clients_snap *s)
 static void
 snap_free_hdr(struct yh_snap *h)
 {
-	clients_snap_free((struct clients_snap *)((char *)h - offsetof(struct clients_snap, hdr)));
+	clients_snap_free(YH_SNAP_OF(h, struct clients_snap, hdr));
 }
 
 struct clients_snap *
@@ -242,8 +242,7 @@ struct clients_snap *
 clients_acquire(struct clients_registry *r)
 {
 	/* Never NULL: clients_open publishes a first snapshot or fails. */
-	return (struct clients_snap *)((char *)yh_snap_acquire(&r->slot) -
-	    offsetof(struct clients_snap, hdr));
+	return YH_SNAP_OF(yh_snap_acquire(&r->slot), struct clients_snap, hdr);
 }
 
 void
