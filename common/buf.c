@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +78,8 @@ yh_buf_putc(struct yh_buf *b, char c)
 	return yh_buf_append(b, &c, 1);
 }
 
-int
-yh_buf_vprintf(struct yh_buf *b, const char *fmt, va_list ap)
+static int
+buf_vprintf(struct yh_buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;
 	int n, r;
@@ -102,7 +103,7 @@ yh_buf_printf(struct yh_buf *b, const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = yh_buf_vprintf(b, fmt, ap);
+	r = buf_vprintf(b, fmt, ap);
 	va_end(ap);
 	return r;
 }

@@ -6,7 +6,6 @@
 #ifndef YH_COMMON_BUF_H
 #define YH_COMMON_BUF_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,7 +38,6 @@ int yh_buf_putc(struct yh_buf *b, char c) YH_WUR;
 /* Appends formatted text (vsnprintf semantics, bounded by max). */
 int yh_buf_printf(struct yh_buf *b, const char *fmt, ...) YH_WUR
 	__attribute__((format(printf, 2, 3)));
-int yh_buf_vprintf(struct yh_buf *b, const char *fmt, va_list ap) YH_WUR;
 
 /* The contents as a C string ("" when empty; never NULL). Owned by the buffer. */
 const char *yh_buf_cstr(const struct yh_buf *b);

@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/err.h"
 
@@ -67,4 +69,16 @@ bool
 yh_err_temporary(int err)
 {
 	return err == YH_ERR_UNAVAILABLE || err == YH_ERR_BUSY || err == YH_ERR_NOSPACE;
+}
+
+void
+yh_errf(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errsz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
 }

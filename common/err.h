@@ -3,6 +3,7 @@
 #define YH_COMMON_ERR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define YH_WUR __attribute__((warn_unused_result))
 
@@ -46,5 +47,17 @@ int yh_err_from_errno(int errnum);
 /* True for the failures that pass by themselves and deserve "try again later" (HTTP
  * 503) rather than "internal error": a dependency unavailable or busy, no space left. */
 bool yh_err_temporary(int err);
+
+/*
+ * Writes one line of explanation, printf-style, into err (errsz bytes, always
+ * NUL-terminated, cut short when longer). err may be NULL or errsz 0: nothing is written.
+ * The one formatter behind the tree's "char *err, size_t errsz" out-parameters.
+ */
+void yh_errf(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* yh_errf, then the value rc: `return YH_FAIL(YH_ERR_INVALID, err, errsz, "...", ...)`. */
+#define YH_FAIL(rc, err, errsz, ...) \
+	({ yh_errf((err), (errsz), __VA_ARGS__); (rc); })
 
 #endif

@@ -68,8 +68,8 @@ yh_hex_encode(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-hexval(char c)
+int
+yh_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -86,7 +86,7 @@ yh_hex_decode(const char *hex, size_t hexlen, unsigned char *out, size_t outlen)
 	if (hexlen != 2 * outlen)
 		return YH_ERR_INVALID;
 	for (size_t i = 0; i < outlen; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = yh_hex_digit(hex[2 * i]), lo = yh_hex_digit(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return YH_ERR_INVALID;

@@ -27,6 +27,9 @@ int yh_random(void *buf, size_t n) YH_WUR;
 /* Writes 2n lower-case hex digits and a NUL into out (size >= 2n+1). */
 void yh_hex_encode(const unsigned char *in, size_t n, char *out);
 
+/* The value of one hex digit (0-9, a-f, A-F), or -1 for any other character. */
+int yh_hex_digit(char c);
+
 /* Decodes exactly 2*outlen hex digits (either case). Returns 0 or YH_ERR_INVALID. */
 int yh_hex_decode(const char *hex, size_t hexlen, unsigned char *out, size_t outlen) YH_WUR;
 

@@ -6,6 +6,7 @@
 #ifndef YH_COMMON_UTF8_H
 #define YH_COMMON_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,21 @@ yh_utf8_next(const char *p, size_t n, uint32_t *cp)
 	}
 	return yh_utf8_next_multi((const unsigned char *)p, n, cp);
 }
+
+/* True when the n bytes at p are well-formed UTF-8 throughout (NUL bytes count as
+ * well-formed: callers that refuse them check separately). */
+bool yh_utf8_valid(const char *p, size_t n);
+
+/*
+ * True when the n bytes at p (n >= 1) are the well-formed start of a sequence that needs
+ * more bytes than n: a reader of a stream in chunks keeps them for the next chunk rather
+ * than call them invalid. False for a complete sequence and for an invalid one.
+ */
+bool yh_utf8_incomplete(const char *p, size_t n);
+
+/* The number of code points in the well-formed UTF-8 string s (its bytes that are not
+ * continuation bytes). */
+size_t yh_utf8_chars(const char *s);
 
 /*
  * Encodes cp (at most U+10FFFF; the caller passes only decoded or checked values) as

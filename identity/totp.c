@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "common/url.h"
 #include "identity/dir/dir.h"
 #include "identity/totp.h"
 
@@ -221,23 +222,6 @@ totp_base32(const unsigned char *in, size_t n, char *out, size_t outsz)
 	return 0;
 }
 
-/* Appends s percent-encoded for a URI path segment or query value (RFC 3986
- * unreserved characters kept; everything else, UTF-8 bytes included, as %XX). */
-static int
-put_pct(struct yh_buf *b, const char *s)
-{
-	int r = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && r == 0; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~')
-			r = yh_buf_putc(b, (char)*p);
-		else
-			r = yh_buf_printf(b, "%%%02X", *p);
-	}
-	return r;
-}
-
 static int
 check_text(const char *s, bool allow_empty)
 {
@@ -276,10 +260,10 @@ totp_uri(const unsigned char *seed, size_t len, const char *issuer, const char *
 		return r;
 	if ((r = totp_base32(seed, len, secret, sizeof(secret))) != 0)
 		goto out;
-	if ((r = yh_buf_puts(&b, "otpauth://totp/")) != 0 || (r = put_pct(&b, issuer)) != 0 ||
-	    (r = yh_buf_putc(&b, ':')) != 0 || (r = put_pct(&b, label)) != 0 ||
+	if ((r = yh_buf_puts(&b, "otpauth://totp/")) != 0 || (r = yh_url_pct_encode(&b, issuer)) != 0 ||
+	    (r = yh_buf_putc(&b, ':')) != 0 || (r = yh_url_pct_encode(&b, label)) != 0 ||
 	    (r = yh_buf_printf(&b, "?secret=%s&issuer=", secret)) != 0 ||
-	    (r = put_pct(&b, issuer)) != 0 ||
+	    (r = yh_url_pct_encode(&b, issuer)) != 0 ||
 	    (r = yh_buf_printf(&b, "&algorithm=SHA1&digits=%d&period=%d", TOTP_DIGITS,
 	    TOTP_STEP_S)) != 0)
 		goto out;

@@ -1,6 +1,5 @@
 /* JWT minting (ID, access, logout tokens) and checking. See token/jwt.h. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,23 +48,8 @@ static const struct claim_rule {
 
 #define NRULES (sizeof(claim_rules) / sizeof(claim_rules[0]))
 
-static int
-why_set(char *why, size_t whysz, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Formats the reason (when wanted) and returns rc. */
-static int
-why_set(char *why, size_t whysz, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why != NULL && whysz > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, whysz, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+/* yh_errf then rc, with the arguments in this file's order. */
+#define why_set(why, whysz, rc, ...) YH_FAIL(rc, why, whysz, __VA_ARGS__)
 
 /* --- hashes and ids ----------------------------------------------------------------- */
 

@@ -6,7 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/snapshot.h"
 #include "common/timeutil.h"
 #include "token/jwk.h"
 #include "token/keyring.h"
@@ -46,7 +47,7 @@ struct ring_state {
 };
 
 struct tok_ring_snap {
-	int refs;                                /* atomic */
+	struct yh_snap hdr;                      /* the reference count */
 	enum tok_alg def;
 	struct ring_rec recs[TOK_RING_MAX_KEYS]; /* with effective states */
 	size_t n;
@@ -59,8 +60,7 @@ struct tok_ring_snap {
 struct tok_ring {
 	char *dir;
 	struct tok_ring_opts opts;
-	pthread_mutex_t mu;        /* guards cur */
-	struct tok_ring_snap *cur;
+	struct yh_snap_slot slot;  /* the current snapshot */
 };
 
 static const char *const state_names[] = { "next", "active", "retiring", "retired" };
@@ -73,23 +73,8 @@ tok_key_state_name(enum tok_key_state st)
 	return state_names[st];
 }
 
-static int
-ring_err(char *err, size_t errsz, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Formats the explanation into err (when given) and returns rc. */
-static int
-ring_err(char *err, size_t errsz, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errsz > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+/* yh_errf then rc, with the arguments in this file's order. */
+#define ring_err(err, errsz, rc, ...) YH_FAIL(rc, err, errsz, __VA_ARGS__)
 
 static int64_t
 ring_now(const struct tok_ring_opts *o)
@@ -573,6 +558,12 @@ snap_free(struct tok_ring_snap *s)
 	free(s);
 }
 
+static void
+snap_free_hdr(struct yh_snap *h)
+{
+	snap_free(YH_SNAP_OF(h, struct tok_ring_snap, hdr));
+}
+
 /* Publication order in the JWKS: the default alg's active key first, other active keys,
  * then next keys, then retiring keys. */
 static int
@@ -618,7 +609,7 @@ snap_build(const char *dir, const struct ring_state *st, int64_t now,
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
-	s->refs = 1;
+	yh_snap_init(&s->hdr, snap_free_hdr);
 	s->def = st->def;
 	s->n = st->n;
 	memcpy(s->recs, st->recs, st->n * sizeof(st->recs[0]));
@@ -674,18 +665,6 @@ out:
 	return rc;
 }
 
-static void
-snap_swap(struct tok_ring *r, struct tok_ring_snap *s)
-{
-	struct tok_ring_snap *old;
-
-	pthread_mutex_lock(&r->mu);
-	old = r->cur;
-	r->cur = s;
-	pthread_mutex_unlock(&r->mu);
-	tok_snap_release(old);
-}
-
 int
 tok_ring_reload(struct tok_ring *r, char *err, size_t errsz)
 {
@@ -696,27 +675,22 @@ tok_ring_reload(struct tok_ring *r, char *err, size_t errsz)
 		return ring_err(err, errsz, YH_ERR_INVALID, "no ring");
 	if ((rc = ring_load(r->dir, &r->opts, &s, err, errsz)) != 0)
 		return rc;
-	snap_swap(r, s);
+	yh_snap_publish(&r->slot, &s->hdr);
 	return 0;
 }
 
 struct tok_ring_snap *
 tok_ring_acquire(struct tok_ring *r)
 {
-	struct tok_ring_snap *s;
-
-	pthread_mutex_lock(&r->mu);
-	s = r->cur;
-	__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&r->mu);
-	return s;
+	/* Never NULL: tok_ring_open publishes a first snapshot or fails. */
+	return YH_SNAP_OF(yh_snap_acquire(&r->slot), struct tok_ring_snap, hdr);
 }
 
 void
 tok_snap_release(struct tok_ring_snap *s)
 {
-	if (s != NULL && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		snap_free(s);
+	if (s != NULL)
+		yh_snap_release(&s->hdr);
 }
 
 const struct tok_key *
@@ -833,6 +807,7 @@ tok_ring_open(const char *dir, const struct tok_ring_opts *opts, struct tok_ring
     char *err, size_t errsz)
 {
 	struct tok_ring *r = NULL;
+	struct tok_ring_snap *s = NULL;
 	int rc;
 
 	*out = NULL;
@@ -843,7 +818,7 @@ tok_ring_open(const char *dir, const struct tok_ring_opts *opts, struct tok_ring
 		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
 	}
 	opts_fill(&r->opts, opts);
-	if (pthread_mutex_init(&r->mu, NULL) != 0) {
+	if (yh_snap_slot_init(&r->slot) != 0) {
 		free(r->dir);
 		free(r);
 		return ring_err(err, errsz, YH_ERR_INTERNAL, "mutex init failed");
@@ -854,8 +829,9 @@ tok_ring_open(const char *dir, const struct tok_ring_opts *opts, struct tok_ring
 	}
 	if (r->opts.create && (rc = ring_create(dir, &r->opts, err, errsz)) != 0)
 		goto out;
-	if ((rc = ring_load(dir, &r->opts, &r->cur, err, errsz)) != 0)
+	if ((rc = ring_load(dir, &r->opts, &s, err, errsz)) != 0)
 		goto out;
+	yh_snap_publish(&r->slot, &s->hdr);
 	*out = r;
 	r = NULL;
 out:
@@ -868,8 +844,7 @@ tok_ring_free(struct tok_ring *r)
 {
 	if (r == NULL)
 		return;
-	tok_snap_release(r->cur);
-	pthread_mutex_destroy(&r->mu);
+	yh_snap_slot_destroy(&r->slot);
 	free(r->dir);
 	free(r);
 }

@@ -29,7 +29,10 @@
  *   - http:// on a loopback host: 127.0.0.1, [::1] or localhost (RFC 8252 7.3)
  *   - a private-use scheme for native apps with a dot in it, e.g. com.example.app:/cb
  *     (RFC 8252 7.1)
- * The back-channel logout URI follows the first two rules (no custom scheme).
+ * The back-channel logout URI follows the first two rules (no custom scheme). An http(s)
+ * URI is parsed with libcurl's URL API and its host must be written as curl reads it (a
+ * DNS name of letters, digits, dots and hyphens, a dotted-quad IPv4 address, an [IPv6]
+ * literal without a zone), its port 1..65535; the stored string is never curl's.
  *
  * Scopes a client may be granted come from a fixed, documented set: openid, profile,
  * phone, email, yh_id_number, offline_access (no operator-defined scopes yet). The
@@ -142,7 +145,7 @@ struct clients_client {
 	const char *jwks_json;             /* private_key_jwt: the public JWKS as JSON text */
 	struct tok_keyset jwks;            /* its keys, parsed (in snapshots only) */
 
-	/* Internal to clients.c: the stored secret hash. */
+	/* Internal to authcore/clients/: the stored secret hash. */
 	bool has_secret;
 	char secret_kid[CLIENTS_KID_LEN + 1];
 	unsigned char secret_hash[CLIENTS_HASH_LEN];
@@ -306,18 +309,12 @@ int clients_set_secret(struct clients_registry *r, const char *id, const char *s
 int clients_remove(struct clients_registry *r, const char *id, char *err, size_t errsz)
     YH_WUR;
 
-/* The path of clients.json (owned by the registry). */
-const char *clients_path(const struct clients_registry *r);
-
 /*
  * Checks an apps file on its own (authd -t): the document, every client, each
  * secret_file readable, private and well-formed, no id twice. Touches no state (nothing
  * is hashed, no key created). Errors as clients_open, naming file:line.
  */
 int clients_check_file(const char *path, char *err, size_t errsz) YH_WUR;
-
-/* The path of the operator's apps file, or NULL when none is configured. */
-const char *clients_apps_path(const struct clients_registry *r);
 
 /* The config option naming the apps file, for the tables of authd and authctl (offset:
  * of a char * member receiving the path, resolved relative to the config file). */

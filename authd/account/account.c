@@ -28,6 +28,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/utf8.h"
 #include "identity/match/matchkey.h"
 #include "identity/dir/dir.h"
 #include "identity/identity.h"
@@ -919,17 +920,6 @@ pw_job_fn(void *arg)
 	http_req_resume(req);
 }
 
-/* UTF-8 characters in s (continuation bytes not counted). */
-static size_t
-utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
 /* The new password's rules (those of registration, register.c): the message, or NULL
  * when fine. */
 static const char *
@@ -941,7 +931,7 @@ pw_policy(enum page_lang l, const char *pw, const char *pw2, const struct dir_pe
 		return page_msg(l, PAGE_MSG_ERR_PW_MISMATCH);
 	if (n > PW_PASSWORD_MAX)
 		return page_msg(l, PAGE_MSG_ERR_PW_LONG);
-	if (utf8_chars(pw) < LOGIN_PASSWORD_MIN)
+	if (yh_utf8_chars(pw) < LOGIN_PASSWORD_MIN)
 		return page_msg(l, PAGE_MSG_ERR_PW_SHORT);
 	if (digits == n)
 		return page_msg(l, PAGE_MSG_ERR_PW_DIGITS);

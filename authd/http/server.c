@@ -116,21 +116,6 @@ struct http_req {
 	pthread_mutex_t lock;      /* guards the response while suspended */
 };
 
-static void
-errfmt(char *errmsg, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-errfmt(char *errmsg, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errmsg == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errmsg, errsz, fmt, ap);
-	va_end(ap);
-}
-
 /* ------------------------------------------------------------------ addresses */
 
 static bool
@@ -159,7 +144,7 @@ open_listener(struct http_server *srv, const char *listen_s, char *errmsg, size_
 	int one = 1, fd;
 
 	if (net_listen_parse(listen_s, host, sizeof(host), &port) != 0) {
-		errfmt(errmsg, errsz, "bad listen address '%s' (expected ADDR:PORT)", listen_s);
+		yh_errf(errmsg, errsz, "bad listen address '%s' (expected ADDR:PORT)", listen_s);
 		return YH_ERR_INVALID;
 	}
 	memset(&ss, 0, sizeof(ss));
@@ -182,14 +167,14 @@ open_listener(struct http_server *srv, const char *listen_s, char *errmsg, size_
 	}
 	srv->family = ss.ss_family;
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
-		errfmt(errmsg, errsz, "cannot create a socket: %s", strerror(errno));
+		yh_errf(errmsg, errsz, "cannot create a socket: %s", strerror(errno));
 		return YH_ERR_IO;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 511) != 0) {
-		errfmt(errmsg, errsz, "cannot listen on %s: %s", listen_s, strerror(errno));
+		yh_errf(errmsg, errsz, "cannot listen on %s: %s", listen_s, strerror(errno));
 		close(fd);
 		return YH_ERR_IO;
 	}
@@ -215,14 +200,14 @@ read_small_file(const char *what, const char *path, char **out, size_t *outlen,
 	*out = NULL;
 	yh_buf_init_secret(&b, HTTP_TLS_FILE_MAX);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		errfmt(errmsg, errsz, "%s %s: cannot read: %s", what, path, strerror(errno));
+		yh_errf(errmsg, errsz, "%s %s: cannot read: %s", what, path, strerror(errno));
 		return YH_ERR_IO;
 	}
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		if ((r = yh_buf_append(&b, chunk, (size_t)n)) != 0)
 			break;
 	if (n < 0 || r != 0) {
-		errfmt(errmsg, errsz, "%s %s: cannot read: %s", what, path,
+		yh_errf(errmsg, errsz, "%s %s: cannot read: %s", what, path,
 		    r != 0 ? "file too large" : strerror(errno));
 		r = YH_ERR_IO;
 	}
@@ -258,12 +243,12 @@ check_tls_pair(const struct http_server *srv, size_t cert_len, const char *cert_
 	if (cb == NULL || kb == NULL)
 		r = YH_ERR_ALLOC;
 	else if ((x = PEM_read_bio_X509(cb, NULL, no_password, NULL)) == NULL)
-		errfmt(errmsg, errsz, "tls.cert_file %s: no PEM certificate in it", cert_file);
+		yh_errf(errmsg, errsz, "tls.cert_file %s: no PEM certificate in it", cert_file);
 	else if ((pk = PEM_read_bio_PrivateKey(kb, NULL, no_password, NULL)) == NULL)
-		errfmt(errmsg, errsz, "tls.key_file %s: not an unencrypted PEM private key",
+		yh_errf(errmsg, errsz, "tls.key_file %s: not an unencrypted PEM private key",
 		    key_file);
 	else if (X509_check_private_key(x, pk) != 1)
-		errfmt(errmsg, errsz, "tls.key_file %s does not match the certificate in %s",
+		yh_errf(errmsg, errsz, "tls.key_file %s does not match the certificate in %s",
 		    key_file, cert_file);
 	else
 		r = 0;
@@ -312,7 +297,7 @@ http_server_new(const struct http_opts *opts, struct http_server **out, char *er
 	*out = NULL;
 	if (opts == NULL || opts->listen == NULL || opts->threads == 0 || opts->max_body == 0 ||
 	    opts->max_header < 1024) {
-		errfmt(errmsg, errsz, "invalid HTTP options");
+		yh_errf(errmsg, errsz, "invalid HTTP options");
 		return YH_ERR_INVALID;
 	}
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
@@ -335,18 +320,18 @@ http_server_new(const struct http_opts *opts, struct http_server **out, char *er
 	srv->mx = opts->metrics;
 	if (net_cidr_list_parse(opts->trusted_proxies, srv->proxies, NET_CIDR_LIST_MAX, &srv->nproxies,
 	    bad, sizeof(bad)) != 0) {
-		errfmt(errmsg, errsz, "bad trusted proxy '%s'", bad);
+		yh_errf(errmsg, errsz, "bad trusted proxy '%s'", bad);
 		r = YH_ERR_INVALID;
 		goto out;
 	}
 	if ((opts->tls_cert_file == NULL) != (opts->tls_key_file == NULL)) {
-		errfmt(errmsg, errsz, "tls.cert_file and tls.key_file go together");
+		yh_errf(errmsg, errsz, "tls.cert_file and tls.key_file go together");
 		r = YH_ERR_INVALID;
 		goto out;
 	}
 	if (opts->tls_cert_file != NULL) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-			errfmt(errmsg, errsz, "this libmicrohttpd has no TLS support");
+			yh_errf(errmsg, errsz, "this libmicrohttpd has no TLS support");
 			r = YH_ERR_UNSUPPORTED;
 			goto out;
 		}
@@ -1031,7 +1016,7 @@ http_server_start(struct http_server *srv, char *errmsg, size_t errsz)
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
 	if (hw_set_new(&wo, &srv->watch) != 0) {
-		errfmt(errmsg, errsz, "cannot start the HTTP deadline sweeper");
+		yh_errf(errmsg, errsz, "cannot start the HTTP deadline sweeper");
 		return YH_ERR_INTERNAL;
 	}
 	srv->starting = true;
@@ -1044,7 +1029,7 @@ http_server_start(struct http_server *srv, char *errmsg, size_t errsz)
 	srv->starting = false;
 	pthread_mutex_unlock(&srv->log_lock);
 	if (srv->daemon == NULL) {
-		errfmt(errmsg, errsz, "cannot start the HTTP server: %s", srv->start_err[0] != '\0' ?
+		yh_errf(errmsg, errsz, "cannot start the HTTP server: %s", srv->start_err[0] != '\0' ?
 		    srv->start_err : "libmicrohttpd refused the settings");
 		return YH_ERR_IO;
 	}
@@ -1144,18 +1129,6 @@ http_req_query(struct http_req *req, const char *name, size_t max, const char **
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes one form component (+ is a space, %XX a byte) into b; NUL bytes rejected. */
 static int
 form_decode(struct yh_span s, struct yh_buf *b)
@@ -1172,7 +1145,7 @@ form_decode(struct yh_span s, struct yh_buf *b)
 
 			if (i + 2 >= s.len)
 				return YH_ERR_INVALID;
-			if ((hi = hexval(s.p[i + 1])) < 0 || (lo = hexval(s.p[i + 2])) < 0)
+			if ((hi = yh_hex_digit(s.p[i + 1])) < 0 || (lo = yh_hex_digit(s.p[i + 2])) < 0)
 				return YH_ERR_INVALID;
 			c = (char)(hi * 16 + lo);
 			i += 2;

@@ -28,6 +28,7 @@
 #include "common/workers.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/utf8.h"
 #include "identity/dir/dir.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
@@ -70,17 +71,6 @@ struct reg_job {
 
 /* ------------------------------------------------------------------ checks */
 
-static size_t
-utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 static bool
 all_digits(const char *s)
 {
@@ -96,7 +86,7 @@ password_problem(const struct reg_form *f)
 {
 	if (strlen(f->password) > PW_PASSWORD_MAX)
 		return PAGE_MSG_ERR_PW_LONG;
-	if (utf8_chars(f->password) < LOGIN_PASSWORD_MIN)
+	if (yh_utf8_chars(f->password) < LOGIN_PASSWORD_MIN)
 		return PAGE_MSG_ERR_PW_SHORT;
 	if (all_digits(f->password))
 		return PAGE_MSG_ERR_PW_DIGITS;

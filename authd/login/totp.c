@@ -19,6 +19,7 @@
 #include "authd/app.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/url.h"
 #include "identity/dir/dir.h"
 #include "identity/totp.h"
 
@@ -41,7 +42,7 @@ to_login(struct http_req *req, const char *next)
 	int r;
 
 	yh_buf_init(&b, LOGIN_NEXT_MAX * 3 + 32);
-	if ((r = yh_buf_puts(&b, "/login?next=")) == 0 && (r = page_pct_encode(&b, next)) == 0)
+	if ((r = yh_buf_puts(&b, "/login?next=")) == 0 && (r = yh_url_pct_encode(&b, next)) == 0)
 		r = http_respond_redirect(req, 302, yh_buf_cstr(&b));
 	yh_buf_free(&b);
 	return r;

@@ -499,19 +499,6 @@ az_check_pkce(const struct az_ctx *z)
 }
 
 /* Sets *desc and returns error (for az_check_request). */
-/* True when s is well-formed UTF-8 (the nonce goes into the code's JSON and the ID token). */
-static bool
-az_utf8_ok(const char *s)
-{
-	size_t n = strlen(s), k;
-	uint32_t cp;
-
-	for (size_t i = 0; i < n; i += k)
-		if ((k = yh_utf8_next(s + i, n - i, &cp)) == 0)
-			return false;
-	return true;
-}
-
 static const char *
 az_fail(const char **desc, const char *error, const char *description)
 {
@@ -566,7 +553,7 @@ az_check_request(struct az_ctx *z, const char **desc)
 		return az_fail(desc, "invalid_request", "acr_values is malformed");
 	if ((why = az_check_pkce(z)) != NULL)
 		return az_fail(desc, "invalid_request", why);
-	if (p->v[OIDC_AZ_NONCE] != NULL && !az_utf8_ok(p->v[OIDC_AZ_NONCE]))
+	if (p->v[OIDC_AZ_NONCE] != NULL && !yh_utf8_valid(p->v[OIDC_AZ_NONCE], strlen(p->v[OIDC_AZ_NONCE])))
 		return az_fail(desc, "invalid_request", "nonce is not UTF-8 text");
 	if (p->v[OIDC_AZ_REAUTH] != NULL) {
 		struct yh_span rest = yh_span_cstr(p->v[OIDC_AZ_REAUTH]), ts;

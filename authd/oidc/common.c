@@ -13,6 +13,7 @@
 #include "common/b64.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/url.h"
 #include "identity/match/matchkey.h"
 #include "identity/dir/dir.h"
 
@@ -81,36 +82,6 @@ out:
 
 /* ---- URLs --------------------------------------------------------------------------- */
 
-static bool
-unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-int
-oidc_pct_encode(struct yh_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-	char esc[3];
-	int r;
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (unreserved(*p)) {
-			if ((r = yh_buf_putc(b, (char)*p)) != 0)
-				return r;
-			continue;
-		}
-		esc[0] = '%';
-		esc[1] = hex[*p >> 4];
-		esc[2] = hex[*p & 0xf];
-		if ((r = yh_buf_append(b, esc, 3)) != 0)
-			return r;
-	}
-	return 0;
-}
-
 int
 oidc_url_param(struct yh_buf *b, const char *name, const char *value)
 {
@@ -120,9 +91,9 @@ oidc_url_param(struct yh_buf *b, const char *name, const char *value)
 		return 0;
 	if ((r = yh_buf_putc(b, strchr(yh_buf_cstr(b), '?') == NULL ? '?' : '&')) != 0)
 		return r;
-	if ((r = oidc_pct_encode(b, name)) != 0 || (r = yh_buf_putc(b, '=')) != 0)
+	if ((r = yh_url_pct_encode(b, name)) != 0 || (r = yh_buf_putc(b, '=')) != 0)
 		return r;
-	return oidc_pct_encode(b, value);
+	return yh_url_pct_encode(b, value);
 }
 
 /* ---- scopes ------------------------------------------------------------------------- */

@@ -23,6 +23,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/url.h"
 #include "identity/match/matchkey.h"
 #include "identity/dir/dir.h"
 #include "identity/idn/idnum.h"
@@ -231,7 +232,7 @@ next_without_prompt_consent(const char *next, char **out)
 		if ((r = http_form_get(piece, "prompt", PARAM_MAX, &val)) == 0 &&
 		    (r = drop_consent_word(val, &words)) == 0 && words.len > 0 &&
 		    (r = query_piece(&b, plen, "prompt=", 7)) == 0)
-			r = oidc_pct_encode(&b, yh_buf_cstr(&words));
+			r = yh_url_pct_encode(&b, yh_buf_cstr(&words));
 		free(val);
 		val = NULL;
 	}
@@ -253,7 +254,7 @@ to_login(struct http_req *req, unsigned status, const char *next)
 
 	yh_buf_init(&b, URL_MAX);
 	if ((r = yh_buf_puts(&b, "/login?next=")) == 0 &&
-	    (r = oidc_pct_encode(&b, next)) == 0)
+	    (r = yh_url_pct_encode(&b, next)) == 0)
 		r = http_respond_redirect(req, status, yh_buf_cstr(&b));
 	yh_buf_free(&b);
 	return r;

@@ -99,9 +99,6 @@ int oidc_error_bearer(struct http_req *req, const char *error, const char *descr
 
 /* ---- URLs ---------------------------------------------------------------------------- */
 
-/* Appends s percent-encoded (RFC 3986 unreserved characters kept) to b. */
-int oidc_pct_encode(struct yh_buf *b, const char *s) YH_WUR;
-
 /*
  * Appends "name=value" (value percent-encoded) to a URL being built in b, preceded by
  * '?' when b holds no '?' yet and by '&' otherwise (a registered redirect URI may carry

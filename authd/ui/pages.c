@@ -11,6 +11,8 @@
 #include "authd/ui/pages.h"
 #include "common/b64.h"
 #include "common/log.h"
+#include "common/url.h"
+#include "common/utf8.h"
 #include "identity/idn/idnum.h"
 
 #define LANG_TAG_MAX 35            /* BCP 47 tags we look at */
@@ -21,7 +23,8 @@
 
 /* ------------------------------------------------------------------ languages */
 
-const char *
+/* "zh-CN" or "en" (the html lang attribute and the yh_lang cookie value). */
+static const char *
 page_lang_tag(enum page_lang l)
 {
 	return l == PAGE_LANG_EN ? "en" : "zh-CN";
@@ -335,36 +338,6 @@ page_idn_reason(enum page_lang l, int reason)
 
 /* ------------------------------------------------------------------ escaping */
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), or 0 when invalid. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
-{
-	uint32_t cp;
-	size_t len;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 int
 page_escape(struct yh_buf *b, const char *s)
 {
@@ -373,7 +346,8 @@ page_escape(struct yh_buf *b, const char *s)
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0;) {
-		size_t len = utf8_len(p + i, n - i);
+		uint32_t cp;
+		size_t len = yh_utf8_next((const char *)p + i, n - i, &cp);
 		unsigned char c = p[i];
 
 		if (len == 0) {
@@ -400,21 +374,6 @@ page_escape(struct yh_buf *b, const char *s)
 				r = yh_buf_putc(b, (char)c);
 		}
 		i++;
-	}
-	return r;
-}
-
-int
-page_pct_encode(struct yh_buf *b, const char *s)
-{
-	int r = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && r == 0; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~')
-			r = yh_buf_putc(b, (char)*p);
-		else
-			r = yh_buf_printf(b, "%%%02X", *p);
 	}
 	return r;
 }
@@ -620,7 +579,7 @@ switch_href(struct page *p, enum page_lang other, struct yh_buf *h)
 	int r = yh_buf_printf(h, "%s?lang=%s", p->path, page_lang_tag(other));
 
 	if (r == 0 && p->next != NULL && (r = yh_buf_puts(h, "&next=")) == 0)
-		r = page_pct_encode(h, p->next);
+		r = yh_url_pct_encode(h, p->next);
 	if (r == 0 && p->loa > 0)
 		r = yh_buf_printf(h, "&loa=%d", p->loa);
 	sticky(p, r);
@@ -759,7 +718,7 @@ link_with_next(struct page *p, const char *path, const char *next, struct yh_buf
 	int r = yh_buf_puts(h, path);
 
 	if (r == 0 && next != NULL && (r = yh_buf_puts(h, "?next=")) == 0)
-		r = page_pct_encode(h, next);
+		r = yh_url_pct_encode(h, next);
 	sticky(p, r);
 }
 

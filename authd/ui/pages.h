@@ -46,9 +46,6 @@
 
 enum page_lang { PAGE_LANG_ZH = 0, PAGE_LANG_EN = 1 };
 
-/* "zh-CN" or "en" (the html lang attribute and the yh_lang cookie value). */
-const char *page_lang_tag(enum page_lang l);
-
 /* Parses one language tag: "zh", "zh-CN", "zh-Hans", "zh-Hans-CN", ... -> ZH; "en",
  * "en-US", ... -> EN (ASCII case-insensitive). Returns 0 or YH_ERR_NOT_FOUND. */
 int page_lang_parse(const char *tag, size_t len, enum page_lang *out) YH_WUR;
@@ -278,7 +275,5 @@ int page_set_cookie(struct http_req *req, const char *name, const char *value,
  * one over HTTPS), or NULL. Owned by the connection. */
 const char *page_cookie(struct http_req *req, const char *name);
 
-/* Appends s percent-encoded for a query value (RFC 3986 unreserved kept). */
-int page_pct_encode(struct yh_buf *b, const char *s) YH_WUR;
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "migration-tools/idmerge/input/encoding.h"
 #include "migration-tools/idmerge/input/reader.h"
 
@@ -21,7 +22,7 @@ fuzz_mig_check_record(const struct mig_record *rec)
 		if (rec->f[f] == NULL)
 			continue;
 		n = strlen(rec->f[f]);
-		if (n > MIG_FIELD_MAX || !mig_utf8_valid(rec->f[f], n))
+		if (n > MIG_FIELD_MAX || !yh_utf8_valid(rec->f[f], n))
 			abort();
 	}
 }

@@ -35,6 +35,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/utf8.h"
+#include "common/url.h"
 #include "identity/totp.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
@@ -62,21 +63,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 /* ---- escaping -------------------------------------------------------------------------- */
 
 static bool
-utf8_ok(const char *s, size_t n)
-{
-	uint32_t cp;
-
-	for (size_t i = 0; i < n;) {
-		size_t k = yh_utf8_next(s + i, n - i, &cp);
-
-		if (k == 0)
-			return false;
-		i += k;
-	}
-	return true;
-}
-
-static bool
 entity_at(const char *s)
 {
 	static const char *const ents[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&#39;" };
@@ -96,7 +82,7 @@ fuzz_escape(const char *s)
 	yh_buf_init(&b, 8 * INPUT_MAX + 16);
 	CHECK(page_escape(&b, s) == 0);
 	o = yh_buf_cstr(&b);
-	CHECK(strlen(o) == b.len && utf8_ok(o, b.len));
+	CHECK(strlen(o) == b.len && yh_utf8_valid(o, b.len));
 	for (size_t i = 0; i < b.len; i++) {
 		unsigned char c = (unsigned char)o[i];
 
@@ -168,7 +154,7 @@ fuzz_page(unsigned sel, const char *s)
 	memset(x, 'x', n);
 	x[n] = '\0';
 	if (render(lang, s, &a, &la) == 0 && render(lang, x, &b, &lb) == 0) {
-		CHECK(utf8_ok(a, la));
+		CHECK(yh_utf8_valid(a, la));
 		count_marks(a, la, &ma);
 		count_marks(b, lb, &mb);
 		CHECK(ma.lt == mb.lt && ma.gt == mb.gt && ma.quot == mb.quot &&
@@ -346,7 +332,7 @@ fuzz_pct(const char *s)
 
 	yh_buf_init(&b, 3 * INPUT_MAX + 16);
 	CHECK(yh_buf_puts(&b, "v=") == 0);
-	CHECK(page_pct_encode(&b, s) == 0);
+	CHECK(yh_url_pct_encode(&b, s) == 0);
 	for (size_t i = 2; i < b.len; i++)
 		CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%",
 		    b.data[i]) != NULL);

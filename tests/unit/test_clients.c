@@ -413,28 +413,131 @@ test_uri_rules(void **state)
 	check_uri(longuri, false, YH_ERR_TOO_LONG);
 }
 
+/* The same as check_uri, and the reason names what is wrong (a piece of it). */
+static void
+check_uri_why(const char *uri, int want, const char *why_part)
+{
+	const char *why = NULL;
+
+	check_uri(uri, false, want);
+	assert_int_equal(clients_uri_check(uri, false, &why), want);
+	if (why_part != NULL && (why == NULL || strstr(why, why_part) == NULL))
+		print_error("%s: reason \"%s\", want one with \"%s\"\n", uri, why ? why : "-",
+		    why_part);
+	assert_true(why_part == NULL || (why != NULL && strstr(why, why_part) != NULL));
+}
+
+/* The edges of the URL parser under the rules: international hosts, IPv6 literals,
+ * ports, percent-encoded paths, hosts that a parser reads differently from how they are
+ * written. */
+static void
+test_uri_parser_edges(void **state)
+{
+	(void)state;
+	/* An internationalized host only in its A-label form. */
+	check_uri_why("https://\xe6\x94\xbf\xe5\xba\x9c.cn/cb", YH_ERR_INVALID, "xn--");
+	check_uri_why("https://xn--mxtq1m.cn/cb", 0, NULL);
+	check_uri_why("https://%E6%94%BF.cn/cb", YH_ERR_INVALID, "host");
+	/* IPv6 literals: well formed, no zone; http only on [::1] written so. */
+	check_uri_why("https://[2001:db8::1]:8443/cb", 0, NULL);
+	check_uri_why("https://[2001:DB8::1]/cb", 0, NULL);
+	check_uri_why("http://[::1]/cb", 0, NULL);
+	check_uri_why("http://[::1%25lo]/cb", YH_ERR_INVALID, "zone");
+	check_uri_why("https://[fe80::1%25eth0]/cb", YH_ERR_INVALID, "zone");
+	check_uri_why("https://[zz]/cb", YH_ERR_INVALID, "IPv6");
+	check_uri_why("https://[]/cb", YH_ERR_INVALID, NULL);
+	check_uri_why("http://[0:0:0:0:0:0:0:1]/cb", YH_ERR_INVALID, NULL);
+	check_uri_why("https://[::1]x/cb", YH_ERR_INVALID, NULL);
+	/* Ports: 1..65535, digits only, leading zeros read as written. */
+	check_uri_why("https://rp.example:65535/cb", 0, NULL);
+	check_uri_why("https://rp.example:0443/cb", 0, NULL);
+	check_uri_why("https://rp.example:/cb", YH_ERR_INVALID, "port");
+	check_uri_why("https://rp.example:65536/cb", YH_ERR_INVALID, "port");
+	check_uri_why("https://rp.example:+443/cb", YH_ERR_INVALID, NULL);
+	check_uri_why("https://[::1]:/cb", YH_ERR_INVALID, "port");
+	/* A host is read as written, or refused: short and hex IPv4 forms, escapes. */
+	check_uri_why("http://127.1/cb", YH_ERR_INVALID, "written");
+	check_uri_why("http://0x7f.0.0.1/cb", YH_ERR_INVALID, "written");
+	check_uri_why("https://2130706433/cb", YH_ERR_INVALID, "written");
+	check_uri_why("https://r%70.example/cb", YH_ERR_INVALID, NULL);
+	check_uri_why("https://a_b.example/cb", YH_ERR_INVALID, "host");
+	check_uri_why("https://rp.example\\@evil.example/cb", YH_ERR_INVALID, "userinfo");
+	check_uri_why("https://rp.example%2F@evil.example/cb", YH_ERR_INVALID, "userinfo");
+	check_uri_why("https://:443/cb", YH_ERR_INVALID, "host");
+	check_uri_why("https:/rp.example/cb", YH_ERR_INVALID, "//host");
+	/* Paths and queries are not the parser's business: kept as written. */
+	check_uri_why("https://rp.example/%7Ecb%2F", 0, NULL);
+	check_uri_why("https://rp.example/a/../cb", 0, NULL);
+	check_uri_why("https://rp.example/%zz", 0, NULL);
+	check_uri_why("https://rp.example?x=1", 0, NULL);
+	/* Case: the scheme is written in lower case; a host in any case is accepted. */
+	check_uri_why("Https://rp.example/cb", YH_ERR_INVALID, "lower case");
+	check_uri_why("https://RP.Example/cb", 0, NULL);
+	check_uri_why("http://LOCALHOST/cb", YH_ERR_INVALID, "loopback");
+}
+
+/* Registers the public client "rp" with these redirect URIs; *s gets a snapshot and the
+ * client in it is returned. */
+static const struct clients_client *
+add_rp(struct clients_registry *r, const char *const *uris, size_t n,
+    struct clients_snap **s)
+{
+	const struct clients_client *c;
+	struct clients_client in;
+	char err[512];
+
+	clients_client_init(&in);
+	snprintf(in.id, sizeof(in.id), "rp");
+	in.auth = CLIENTS_AUTH_NONE;
+	in.redirect_uris = uris;
+	in.n_redirect_uris = n;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), 0);
+	*s = clients_acquire(r);
+	c = clients_find(*s, "rp");
+	assert_non_null(c);
+	return c;
+}
+
+/* What a parser would normalise stays distinct: a registration matches only itself. */
+static void
+test_redirect_exact_not_normalised(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	const struct clients_client *c;
+	const char *uris[4] = { "https://RP.Example/Cb", "https://rp.example/%7Ecb",
+	    "https://rp.example:0443/a/../cb", "https://[2001:DB8::1]/cb" };
+
+	(void)state;
+	r = open_reg(-1, NULL);
+	c = add_rp(r, uris, 4, &s);
+	for (int i = 0; i < 4; i++) {
+		assert_string_equal(c->redirect_uris[i], uris[i]);   /* stored as given */
+		assert_true(clients_redirect_ok(c, uris[i]));
+	}
+	assert_false(clients_redirect_ok(c, "https://rp.example/Cb"));
+	assert_false(clients_redirect_ok(c, "https://rp.example/cb"));
+	assert_false(clients_redirect_ok(c, "https://rp.example/~cb"));
+	assert_false(clients_redirect_ok(c, "https://rp.example/%7ecb"));
+	assert_false(clients_redirect_ok(c, "https://rp.example:443/a/../cb"));
+	assert_false(clients_redirect_ok(c, "https://rp.example:0443/cb"));
+	assert_false(clients_redirect_ok(c, "https://[2001:db8::1]/cb"));
+	clients_release(s);
+	clients_close(r);
+}
+
 static void
 test_redirect_exact(void **state)
 {
 	struct clients_registry *r;
 	struct clients_snap *s;
 	const struct clients_client *c;
-	struct clients_client in;
 	const char *uris[4] = { "https://rp.example.gov.cn/cb", "https://rp.example.gov.cn/q?a=1",
 	    "http://127.0.0.1:8123/cb", "com.example.app:/cb" };
-	char err[512];
 
 	(void)state;
 	r = open_reg(-1, NULL);
-	clients_client_init(&in);
-	snprintf(in.id, sizeof(in.id), "rp");
-	in.auth = CLIENTS_AUTH_NONE;
-	in.redirect_uris = uris;
-	in.n_redirect_uris = 4;
-	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), 0);
-	s = clients_acquire(r);
-	c = clients_find(s, "rp");
-	assert_non_null(c);
+	c = add_rp(r, uris, 4, &s);
 	for (int i = 0; i < 4; i++)
 		assert_true(clients_redirect_ok(c, uris[i]));
 	assert_false(clients_redirect_ok(c, "https://rp.example.gov.cn/cb/"));    /* slash */
@@ -854,6 +957,47 @@ open_apps(const char *apps, struct clients_registry **r, char *err, size_t errsz
 	"\"svc.secret\", \"redirect_uris\": [], \"scopes\": [\"openid\"], \"grants\": " \
 	"[\"client_credentials\"], \"min_loa\": 1}"
 
+/* An app of one line, named name, with this redirect URI. */
+#define APP_LINE(name, uri) "{\"client_id\": \"" name "\", \"auth\": \"none\", " \
+	"\"redirect_uris\": [\"" uri "\"], \"scopes\": [\"openid\"], \"grants\": " \
+	"[\"authorization_code\"], \"min_loa\": 1}"
+
+/* Checks the apps file text: the error names want (file:line: client N ...). */
+static void
+check_apps_line(const char *text, const char *want)
+{
+	char path[160], err[512];
+
+	snprintf(path, sizeof(path), "%s/apps.json", dir);
+	put_file("apps.json", text, 0644);
+	assert_int_equal(clients_check_file(path, err, sizeof(err)), YH_ERR_INVALID);
+	if (strstr(err, want) == NULL)
+		fail_msg("got \"%s\", want \"%s\"", err, want);
+}
+
+/* The loader names the line where the client at fault starts, however the operator laid
+ * the file out: members in any order, several clients on a line, braces, brackets, quotes
+ * and escaped newlines inside strings, a nested object before the array. */
+static void
+test_loader_lines(void **state)
+{
+	(void)state;
+	check_apps_line("{\n\"clients\": [\n" APP_LINE("a", "https://a.example/cb") ",\n\n"
+	    APP_LINE("b", "https://b.example/cb#x") "\n], \"format\": \"yihao-clients/1\"}\n",
+	    "apps.json:5: client 1 \"b\": redirect_uris[0]");
+	check_apps_line("{\"format\": \"yihao-clients/1\", \"clients\": [\n"
+	    "{\"client_id\": \"a\", \"name\": \"{[\\\"}]\\u007b\", \"auth\": \"none\", "
+	    "\"redirect_uris\": [\"https://a.example/cb\"], \"scopes\": [\"openid\"],\n"
+	    "\"grants\": [\"authorization_code\"], \"min_loa\": 1}, "
+	    APP_LINE("b", "https://b.example/cb") ", " APP_LINE("c", "http://c.example/cb")
+	    "\n]}\n", "apps.json:3: client 2 \"c\": redirect_uris[0]");
+	check_apps_line("{\"format\": \"yihao-clients/1\",\n\"clients\":\n[\n  \n  7\n]}\n",
+	    "apps.json:5: client 0 \"\": a client is not an object");
+	/* A syntax error: jansson's own line and column. */
+	check_apps_line("{\"format\": \"yihao-clients/1\",\n\"clients\": [\n{\"client_id\": }\n]}\n",
+	    "apps.json:3:");
+}
+
 /* Apps declared by the operator in clients.file, beside authctl's clients.json. */
 static void
 test_apps_file(void **state)
@@ -974,6 +1118,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_verify_secret, setup, teardown),
 		cmocka_unit_test(test_uri_rules),
 		cmocka_unit_test_setup_teardown(test_redirect_exact, setup, teardown),
+		cmocka_unit_test(test_uri_parser_edges),
+		cmocka_unit_test_setup_teardown(test_redirect_exact_not_normalised, setup, teardown),
 		cmocka_unit_test(test_client_rules),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test_setup_teardown(test_reload_other_writer, setup, teardown),
@@ -983,6 +1129,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apps_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_element_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loader_lines, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/statvfs.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +26,9 @@
 #include "common/keyfile.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/snapshot.h"
 #include "common/timeutil.h"
+#include "common/url.h"
 #include "common/utf8.h"
 
 static void
@@ -143,6 +146,15 @@ test_secmem(void **state)
 	assert_int_equal(yh_hex_decode(hex, 32, back, sizeof(back)), 0);
 	assert_memory_equal(k, back, sizeof(k));
 	assert_int_equal(yh_hex_decode("zz", 2, back, 1), YH_ERR_INVALID);
+	/* One digit at a time, either case; everything else -1. */
+	for (int c = 0; c < 256; c++) {
+		const char *digits = "0123456789abcdef", *up = "0123456789ABCDEF";
+		const char *at = c != 0 ? strchr(digits, c) : NULL;
+		const char *atu = c != 0 ? strchr(up, c) : NULL;
+		int want = at != NULL ? (int)(at - digits) : atu != NULL ? (int)(atu - up) : -1;
+
+		assert_int_equal(yh_hex_digit((char)c), want);
+	}
 	yh_wipe(k, sizeof(k));
 	for (size_t i = 0; i < sizeof(k); i++)
 		assert_int_equal(k[i], 0);
@@ -532,19 +544,242 @@ test_errors(void **state)
 	assert_false(yh_err_temporary(YH_ERR_DB));
 }
 
-/* Decodes the whole of s (n bytes): 1 when every sequence is well formed. */
+/* A caller of yh_errf that returns its own code, as the modules do. */
 static int
-utf8_all_ok(const char *s, size_t n)
+fail_with(char *err, size_t errsz, int n)
 {
-	uint32_t cp;
+	return YH_FAIL(YH_ERR_INVALID, err, errsz, "item %d: %s", n, "bad");
+}
 
-	for (size_t i = 0; i < n;) {
-		size_t l = yh_utf8_next(s + i, n - i, &cp);
-		if (l == 0)
-			return 0;
-		i += l;
+static void
+test_errf(void **state)
+{
+	char err[16], tiny[4];
+
+	(void)state;
+	yh_errf(err, sizeof(err), "%s:%d: %s", "f", 7, "x");
+	assert_string_equal(err, "f:7: x");
+	/* Cut short, always terminated. */
+	memset(tiny, 'z', sizeof(tiny));
+	yh_errf(tiny, sizeof(tiny), "abcdef");
+	assert_string_equal(tiny, "abc");
+	/* No buffer, or a zero size: nothing written, no crash. */
+	yh_errf(NULL, 0, "ignored %d", 1);
+	memset(tiny, 'z', sizeof(tiny));
+	yh_errf(tiny, 0, "ignored");
+	assert_memory_equal(tiny, "zzzz", 4);
+	/* YH_FAIL formats and hands back the code. */
+	assert_int_equal(fail_with(err, sizeof(err), 3), YH_ERR_INVALID);
+	assert_string_equal(err, "item 3: bad");
+	assert_int_equal(fail_with(NULL, 0, 3), YH_ERR_INVALID);
+}
+
+static void
+test_url_pct_encode(void **state)
+{
+	struct yh_buf b;
+
+	(void)state;
+	yh_buf_init(&b, 256);
+	/* Unreserved kept; reserved, space, '+', '%', controls and UTF-8 bytes as %XX. */
+	assert_int_equal(yh_url_pct_encode(&b, "Az09-._~"), 0);
+	assert_string_equal(yh_buf_cstr(&b), "Az09-._~");
+	yh_buf_reset(&b);
+	assert_int_equal(yh_url_pct_encode(&b, "a b+c/d?e=f&g#h%i:j@k\x01\x7f"), 0);
+	assert_string_equal(yh_buf_cstr(&b),
+	    "a%20b%2Bc%2Fd%3Fe%3Df%26g%23h%25i%3Aj%40k%01%7F");
+	yh_buf_reset(&b);
+	assert_int_equal(yh_url_pct_encode(&b, "\xe5\x9b\x9e"), 0);   /* 回 */
+	assert_string_equal(yh_buf_cstr(&b), "%E5%9B%9E");
+	yh_buf_reset(&b);
+	assert_int_equal(yh_url_pct_encode(&b, ""), 0);
+	assert_string_equal(yh_buf_cstr(&b), "");
+	yh_buf_free(&b);
+	/* Past the buffer's cap: YH_ERR_TOO_LONG, never a cut escape. */
+	yh_buf_init(&b, 4);
+	assert_int_equal(yh_url_pct_encode(&b, "ab/c"), YH_ERR_TOO_LONG);
+	assert_string_equal(yh_buf_cstr(&b), "ab");
+	yh_buf_free(&b);
+}
+
+/* RFC 3629's table of well-formed sequences: true when the n bytes at p could still
+ * become one (a reference for yh_utf8_incomplete, written from the RFC's byte ranges). */
+static bool
+utf8_prefix_ref(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return false;
+	if (n >= len)
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
+			return false;
+	return true;
+}
+
+static void
+test_utf8_stream(void **state)
+{
+	unsigned char b[3];
+
+	(void)state;
+	/* Every 1-, 2- and 3-byte input: cut short exactly when the RFC says it may go on. */
+	for (unsigned x = 0; x < 256; x++) {
+		b[0] = (unsigned char)x;
+		assert_int_equal(yh_utf8_incomplete((char *)b, 1), utf8_prefix_ref(b, 1));
+		for (unsigned y = 0; y < 256; y++) {
+			b[1] = (unsigned char)y;
+			assert_int_equal(yh_utf8_incomplete((char *)b, 2), utf8_prefix_ref(b, 2));
+			if (x < 0xe0)
+				continue;
+			for (unsigned z = 0; z < 256; z++) {
+				b[2] = (unsigned char)z;
+				assert_int_equal(yh_utf8_incomplete((char *)b, 3),
+				    utf8_prefix_ref(b, 3));
+			}
+		}
 	}
-	return 1;
+	assert_true(yh_utf8_incomplete("\xe4\xb8", 2));        /* 中 cut */
+	assert_false(yh_utf8_incomplete("\xe4\xb8\xad", 3));   /* 中 whole */
+	assert_false(yh_utf8_incomplete("\xed\xa0", 2));        /* a surrogate's start */
+	assert_false(yh_utf8_incomplete("A", 1));
+	/* Whole strings. */
+	assert_true(yh_utf8_valid("\xe4\xb8\xad\xf0\x9f\x98\x80", 7));
+	assert_true(yh_utf8_valid("a\0b", 3));
+	assert_true(yh_utf8_valid("", 0));
+	assert_false(yh_utf8_valid("\xc0\xaf", 2));
+	assert_false(yh_utf8_valid("\xed\xa0\x80", 3));
+	assert_false(yh_utf8_valid("\xf4\x90\x80\x80", 4));
+	assert_false(yh_utf8_valid("ok\xe4\xb8", 4));
+	/* Code points, not bytes. */
+	assert_int_equal(yh_utf8_chars(""), 0);
+	assert_int_equal(yh_utf8_chars("abc"), 3);
+	assert_int_equal(yh_utf8_chars("\xe5\xbc\xa0\xe4\xb8\x89 Li"), 5);
+	assert_int_equal(yh_utf8_chars("\xf0\x9f\x98\x80!"), 2);
+}
+
+/* A snapshot for the tests: a value, and a count of frees shared by all of them. */
+struct tsnap {
+	struct yh_snap hdr;
+	int value;
+	int *freed;
+};
+
+static void
+tsnap_free(struct yh_snap *h)
+{
+	struct tsnap *t = (struct tsnap *)h;
+
+	__atomic_add_fetch(t->freed, 1, __ATOMIC_RELAXED);
+	t->value = -1;
+	free(t);
+}
+
+static struct yh_snap *
+tsnap_new(int value, int *freed)
+{
+	struct tsnap *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	yh_snap_init(&t->hdr, tsnap_free);
+	t->value = value;
+	t->freed = freed;
+	return &t->hdr;
+}
+
+static void
+test_snapshot(void **state)
+{
+	struct yh_snap_slot slot;
+	struct yh_snap *a, *b;
+	int freed = 0;
+
+	(void)state;
+	assert_int_equal(yh_snap_slot_init(&slot), 0);
+	assert_null(yh_snap_acquire(&slot));
+	yh_snap_publish(&slot, tsnap_new(1, &freed));
+	a = yh_snap_acquire(&slot);
+	assert_int_equal(((struct tsnap *)a)->value, 1);
+	/* Replaced while held: the reader's copy stays whole until it lets go. */
+	yh_snap_publish(&slot, tsnap_new(2, &freed));
+	assert_int_equal(freed, 0);
+	assert_int_equal(((struct tsnap *)a)->value, 1);
+	b = yh_snap_acquire(&slot);
+	assert_int_equal(((struct tsnap *)b)->value, 2);
+	yh_snap_release(a);
+	assert_int_equal(freed, 1);
+	/* Replaced while nobody holds it: freed at once. */
+	yh_snap_release(b);
+	yh_snap_publish(&slot, tsnap_new(3, &freed));
+	assert_int_equal(freed, 2);
+	/* The slot's reference goes with the slot; a reader's outlives it. */
+	a = yh_snap_acquire(&slot);
+	yh_snap_slot_destroy(&slot);
+	assert_int_equal(freed, 2);
+	assert_int_equal(((struct tsnap *)a)->value, 3);
+	yh_snap_release(a);
+	assert_int_equal(freed, 3);
+	yh_snap_release(NULL);
+}
+
+#define SNAP_READERS 4
+#define SNAP_ROUNDS 20000
+
+struct snap_race {
+	struct yh_snap_slot slot;
+	int stop;
+	long bad;
+};
+
+static void *
+snap_reader(void *arg)
+{
+	struct snap_race *r = arg;
+	long bad = 0;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		struct yh_snap *s = yh_snap_acquire(&r->slot);
+
+		bad += s == NULL || ((struct tsnap *)s)->value < 0;
+		yh_snap_release(s);
+	}
+	__atomic_add_fetch(&r->bad, bad, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* Readers take and drop snapshots while one thread keeps replacing them: no reader sees
+ * a freed one, and every snapshot is freed exactly once (ASan checks the rest). */
+static void
+test_snapshot_threads(void **state)
+{
+	struct snap_race r;
+	pthread_t t[SNAP_READERS];
+	int freed = 0;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(yh_snap_slot_init(&r.slot), 0);
+	yh_snap_publish(&r.slot, tsnap_new(0, &freed));
+	for (int i = 0; i < SNAP_READERS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, snap_reader, &r), 0);
+	for (int i = 1; i <= SNAP_ROUNDS; i++)
+		yh_snap_publish(&r.slot, tsnap_new(i, &freed));
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < SNAP_READERS; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(r.bad, 0);
+	assert_int_equal(freed, SNAP_ROUNDS);
+	yh_snap_slot_destroy(&r.slot);
+	assert_int_equal(freed, SNAP_ROUNDS + 1);
 }
 
 static void
@@ -582,8 +817,8 @@ test_utf8_decode(void **state)
 		assert_int_equal(yh_utf8_next(bad[i], strlen(bad[i]), &cp), 0);
 		assert_int_equal(cp, 12345);
 	}
-	assert_true(utf8_all_ok("\xe5\xbc\xa0\xe4\xb8\x89 Li", 9));
-	assert_false(utf8_all_ok("ok\xe5\xbc", 4));
+	assert_true(yh_utf8_valid("\xe5\xbc\xa0\xe4\xb8\x89 Li", 9));
+	assert_false(yh_utf8_valid("ok\xe5\xbc", 4));
 }
 
 static void
@@ -864,9 +1099,14 @@ main(void)
 		cmocka_unit_test(test_redact_folded),
 		cmocka_unit_test(test_log_redaction),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_errf),
+		cmocka_unit_test(test_url_pct_encode),
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_utf8_decode),
 		cmocka_unit_test(test_utf8_roundtrip),
+		cmocka_unit_test(test_utf8_stream),
+		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_snapshot_threads),
 		cmocka_unit_test(test_atomicfile_write),
 		cmocka_unit_test(test_atomicfile_read_private),
 		cmocka_unit_test(test_atomicfile_lock),

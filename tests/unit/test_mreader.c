@@ -16,6 +16,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/utf8.h"
 #include "migration-tools/idmerge/input/encoding.h"
 #include "migration-tools/idmerge/input/reader.h"
 
@@ -461,11 +462,11 @@ test_utf8_validation(void **state)
 	const char *p = write_file("u.csv", data, sizeof(data) - 1);
 
 	(void)state;
-	assert_true(mig_utf8_valid("\xe4\xb8\xad\xf0\x9f\x98\x80", 7));
-	assert_false(mig_utf8_valid("\xc0\xaf", 2));
-	assert_false(mig_utf8_valid("\xed\xa0\x80", 3));
-	assert_false(mig_utf8_valid("\xf4\x90\x80\x80", 4));
-	assert_false(mig_utf8_valid("\xe4\xb8", 2));
+	assert_true(yh_utf8_valid("\xe4\xb8\xad\xf0\x9f\x98\x80", 7));
+	assert_false(yh_utf8_valid("\xc0\xaf", 2));
+	assert_false(yh_utf8_valid("\xed\xa0\x80", 3));
+	assert_false(yh_utf8_valid("\xf4\x90\x80\x80", 4));
+	assert_false(yh_utf8_valid("\xe4\xb8", 2));
 	src_init(&s, p, MIG_FMT_CSV, "UTF-8");
 	src_map(&s, MIG_F_NAME, "a");
 	r = open_ok(&s);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "migration-tools/idmerge/input/encoding.h"
+#include "common/utf8.h"
 
 #define RAW_CHUNK (256 * 1024)
 #define RAW_CARRY 8             /* an incomplete character kept for the next chunk */
@@ -61,60 +62,6 @@ mig_enc_name(enum mig_enc enc)
 	}
 }
 
-/* Length of the well-formed UTF-8 sequence at p (n bytes available): > 0 when valid,
- * 0 when valid so far but cut off by the end of the bytes, -1 when invalid. */
-static int
-utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-	int len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else
-		return -1;
-	for (int i = 1; i < len; i++) {
-		if ((size_t)i >= n)
-			return 0;
-		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
-			return -1;
-	}
-	return len;
-}
-
-bool
-mig_utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	int l;
-
-	while (i < n) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((l = utf8_seq(p + i, n - i)) <= 0)
-			return false;
-		i += (size_t)l;
-	}
-	return true;
-}
-
 /* Length of the run of ASCII bytes at p. */
 static size_t
 ascii_run(const unsigned char *p, size_t n)
@@ -138,8 +85,8 @@ ascii_run(const unsigned char *p, size_t n)
 static size_t
 decode_utf8(const unsigned char *in, size_t n, char *out, size_t *outlen, bool last)
 {
-	size_t i = 0, o = *outlen, a;
-	int l;
+	size_t i = 0, o = *outlen, a, l;
+	uint32_t cp;
 
 	while (i < n) {
 		a = ascii_run(in + i, n - i);
@@ -147,17 +94,17 @@ decode_utf8(const unsigned char *in, size_t n, char *out, size_t *outlen, bool l
 		i += a;
 		o += a;
 		while (i < n && in[i] >= 0x80) {
-			l = utf8_seq(in + i, n - i);
-			if (l == 0 && !last)
+			l = yh_utf8_next((const char *)in + i, n - i, &cp);
+			if (l == 0 && !last && yh_utf8_incomplete((const char *)in + i, n - i))
 				goto done;
-			if (l <= 0) {
+			if (l == 0) {
 				out[o++] = (char)MIG_ENC_BAD;
 				i++;
 				continue;
 			}
-			memcpy(out + o, in + i, (size_t)l);
-			o += (size_t)l;
-			i += (size_t)l;
+			memcpy(out + o, in + i, l);
+			o += l;
+			i += l;
 		}
 	}
 done:

@@ -40,10 +40,6 @@ int mig_enc_parse(const char *name, enum mig_enc *out) YH_WUR;
 /* The canonical name of an encoding ("UTF-8", "GBK", "GB18030"); never NULL. */
 const char *mig_enc_name(enum mig_enc enc);
 
-/* True when the n bytes are well-formed UTF-8 (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF). NUL bytes count as well-formed. */
-bool mig_utf8_valid(const char *p, size_t n);
-
 struct mig_input;
 
 /*

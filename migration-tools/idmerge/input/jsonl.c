@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/secmem.h"
 #include "common/utf8.h"
 #include "migration-tools/idmerge/input/format.h"
 
@@ -99,15 +100,11 @@ hex4(struct js *j, unsigned *v)
 	if (j->end - j->p < 4)
 		return js_fail(j, "short \\u escape");
 	for (int i = 0; i < 4; i++) {
-		char c = *j->p++;
+		int d = yh_hex_digit(*j->p++);
 
-		*v <<= 4;
-		if (c >= '0' && c <= '9')
-			*v |= (unsigned)(c - '0');
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			*v |= (unsigned)((c | 0x20) - 'a' + 10);
-		else
+		if (d < 0)
 			return js_fail(j, "bad \\u escape");
+		*v = *v << 4 | (unsigned)d;
 	}
 	return 0;
 }

@@ -1,0 +1,212 @@
+/*
+ * The registration rules of a client: its id, name, URI lists, grants, scopes, LoA,
+ * sector, lifetimes and JWKS (see authcore/clients/clients.h).
+ */
+#include <string.h>
+
+#include "authcore/clients/clients_int.h"
+#include "common/utf8.h"
+#include "token/jwk.h"
+
+static bool
+is_alnum(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* 1..max characters, each alphanumeric or in extra. */
+static bool
+token_valid(const char *s, size_t max, const char *extra)
+{
+	size_t n;
+
+	if (s == NULL || (n = strnlen(s, max + 1)) == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alnum(s[i]) && strchr(extra, s[i]) == NULL)
+			return false;
+	return true;
+}
+
+bool
+clients_id_valid(const char *id)
+{
+	return token_valid(id, CLIENTS_ID_MAX, "._-");
+}
+
+/* Well-formed UTF-8 without control characters. */
+static bool
+text_valid(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t step = yh_utf8_next(s + i, n - i, &cp);
+
+		if (step == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+			return false;
+		i += step;
+	}
+	return true;
+}
+
+static int
+uri_list_check(const char *what, const char *const *v, size_t n, char *err, size_t errsz)
+{
+	const char *why;
+
+	if (n > CLIENTS_URIS_MAX)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: more than %d URIs", what,
+		    CLIENTS_URIS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (clients_uri_check(v[i], false, &why) != 0)
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s[%zu]: %s: %s", what, i,
+			    v[i] != NULL ? v[i] : "(null)", why);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(v[i], v[j]) == 0)
+				return YH_FAIL(YH_ERR_INVALID, err, errsz,
+				    "%s[%zu]: %s listed twice", what, i, v[i]);
+	}
+	return 0;
+}
+
+static int
+lifetime_check(const char *what, int64_t v, int64_t max, char *err, size_t errsz)
+{
+	if (v != 0 && (v < CLIENTS_LIFETIME_MIN || v > max))
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: %lld s outside %d..%lld s", what,
+		    (long long)v, CLIENTS_LIFETIME_MIN, (long long)max);
+	return 0;
+}
+
+/* private_key_jwt: a JWKS of 1..TOK_KEYSET_MAX public signing keys we can use. */
+int
+clients_jwks_check(const char *text, struct tok_keyset *out, char *err, size_t errsz)
+{
+	struct tok_keyset set;
+	int rc;
+
+	tok_keyset_init(&set);
+	if ((rc = tok_jwks_parse(text, strlen(text), TOK_JWKS_STRICT, &set)) != 0) {
+		rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "jwks: not a usable JWK Set (%s)",
+		    yh_strerror(rc));
+		goto out;
+	}
+	if (set.n == 0) {
+		rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "jwks: no keys");
+		goto out;
+	}
+	for (size_t i = 0; i < set.n; i++)
+		if (tok_key_is_private(set.keys[i])) {
+			rc = YH_FAIL(YH_ERR_INVALID, err, errsz,
+			    "jwks: key %zu is a private key; register the public keys only", i);
+			goto out;
+		}
+	if (out != NULL) {
+		*out = set;
+		tok_keyset_init(&set);
+	}
+out:
+	tok_keyset_clear(&set);
+	return rc;
+}
+
+static int
+grants_check(const struct clients_client *c, char *err, size_t errsz)
+{
+	unsigned all = CLIENTS_GRANT_AUTHORIZATION_CODE | CLIENTS_GRANT_REFRESH_TOKEN |
+	    CLIENTS_GRANT_CLIENT_CREDENTIALS;
+
+	if (c->grants == 0 || (c->grants & ~all) != 0)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "grants: none or unknown");
+	if ((c->grants & CLIENTS_GRANT_REFRESH_TOKEN) &&
+	    !(c->grants & CLIENTS_GRANT_AUTHORIZATION_CODE))
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "grants: refresh_token needs authorization_code");
+	if ((c->grants & CLIENTS_GRANT_CLIENT_CREDENTIALS) && c->auth == CLIENTS_AUTH_NONE)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "grants: client_credentials is for confidential clients only");
+	if ((c->grants & CLIENTS_GRANT_AUTHORIZATION_CODE) && c->n_redirect_uris == 0)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "redirect_uris: at least one is needed for authorization_code");
+	return 0;
+}
+
+static int
+scopes_check(const struct clients_client *c, char *err, size_t errsz)
+{
+	unsigned all = 0;
+	bool idn = (c->scopes & CLIENTS_SCOPE_ID_NUMBER) != 0;
+
+	for (unsigned i = 0; clients_scope_names[i] != NULL; i++)
+		all |= 1u << i;
+	if ((c->scopes & ~all) != 0)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "scopes: unknown scope");
+	if (idn != c->allow_id_number)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s",
+		    idn ? "scopes: yh_id_number needs allow_id_number" :
+		    "allow_id_number without the yh_id_number scope");
+	return 0;
+}
+
+int
+clients_client_check(const struct clients_client *c, char *err, size_t errsz)
+{
+	const char *why;
+	int rc;
+
+	if (!clients_id_valid(c->id))
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "client_id: 1..%d characters of A-Z a-z 0-9 . _ -", CLIENTS_ID_MAX);
+	if (c->name != NULL && !text_valid(c->name, CLIENTS_NAME_MAX))
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "name: 1..%d bytes of UTF-8 text without control characters", CLIENTS_NAME_MAX);
+	if ((unsigned)c->auth > CLIENTS_AUTH_PRIVATE_KEY_JWT)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "auth: unknown");
+	if (c->auth == CLIENTS_AUTH_NONE && !c->require_pkce)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "public clients require PKCE");
+	if ((rc = uri_list_check("redirect_uris", c->redirect_uris, c->n_redirect_uris, err,
+	    errsz)) != 0 || (rc = uri_list_check("post_logout_redirect_uris",
+	    c->post_logout_uris, c->n_post_logout_uris, err, errsz)) != 0)
+		return rc;
+	if (c->backchannel_logout_uri != NULL &&
+	    clients_uri_check(c->backchannel_logout_uri, true, &why) != 0)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "backchannel_logout_uri: %s: %s",
+		    c->backchannel_logout_uri, why);
+	if ((rc = grants_check(c, err, errsz)) != 0 || (rc = scopes_check(c, err, errsz)) != 0)
+		return rc;
+	if (c->min_loa < 1 || c->min_loa > 4)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "min_loa: 1..4");
+	if (c->sector != NULL && !token_valid(c->sector, CLIENTS_SECTOR_MAX, "._:-"))
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "sector: 1..%d characters of A-Z a-z 0-9 . _ : -", CLIENTS_SECTOR_MAX);
+	if ((rc = lifetime_check("access_token_lifetime", c->access_token_lifetime,
+	    CLIENTS_AT_LIFETIME_MAX, err, errsz)) != 0 ||
+	    (rc = lifetime_check("id_token_lifetime", c->id_token_lifetime,
+	    CLIENTS_ID_LIFETIME_MAX, err, errsz)) != 0 ||
+	    (rc = lifetime_check("refresh_token_lifetime", c->refresh_token_lifetime,
+	    CLIENTS_RT_LIFETIME_MAX, err, errsz)) != 0)
+		return rc;
+	if (c->auth == CLIENTS_AUTH_PRIVATE_KEY_JWT) {
+		if (c->jwks_json == NULL)
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "private_key_jwt needs a jwks");
+		return clients_jwks_check(c->jwks_json, NULL, err, errsz);
+	}
+	if (c->jwks_json != NULL)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "jwks: only for private_key_jwt clients");
+	return 0;
+}
+
+void
+clients_client_init(struct clients_client *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->auth = CLIENTS_AUTH_SECRET;
+	c->scopes = CLIENTS_SCOPES_DEFAULT;
+	c->grants = CLIENTS_GRANTS_DEFAULT;
+	c->min_loa = 1;
+}

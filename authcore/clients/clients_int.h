@@ -1,0 +1,111 @@
+/*
+ * What the files of the client registry share (authcore/clients/): the snapshot and
+ * registry structures, the on-disk constants, and the helpers one file offers another.
+ * Not for use outside authcore/clients/; the public API is clients.h.
+ */
+#ifndef YH_AUTHCORE_CLIENTS_INT_H
+#define YH_AUTHCORE_CLIENTS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <pthread.h>
+#include <jansson.h>
+
+#include "authcore/clients/clients.h"
+#include "common/err.h"
+#include "common/snapshot.h"
+
+#define CLIENTS_FORMAT "yihao-clients/1"
+#define KEY_MAGIC "yihao-client-secret-key/1"
+#define KEY_BYTES 32
+#define KEY_FILE_MAX 1024
+#define HASH_ALG "hmac-sha256"
+#define HASH_DOMAIN "yihao-client-secret/1"
+#define PATH_MAX_ 4096
+#define SCOPE_TEXT_MAX 1024
+
+/* What identifies one version of clients.json: a rename always gives a new inode. */
+struct file_ident {
+	bool present;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	int64_t mtime_ns;
+};
+
+/* Both files' identities: clients.json and the apps file. */
+struct idents {
+	struct file_ident state, apps;
+};
+
+struct clients_snap {
+	struct yh_snap hdr;             /* the reference count */
+	json_t *root;                   /* clients.json parsed: client strings point into it */
+	json_t *apps_root;              /* the apps file parsed (NULL: none) */
+	char *state_path, *apps_path;   /* for clients_client.file */
+	struct clients_client *v;       /* sorted by id */
+	size_t n;
+	bool have_key;
+	unsigned char key[KEY_BYTES];
+	char kid[CLIENTS_KID_LEN + 1];
+};
+
+struct clients_registry {
+	char *dir;
+	char path[PATH_MAX_];
+	char apps_path[PATH_MAX_];      /* "": no apps file */
+	struct clients_opts opts;
+	struct yh_snap_slot slot;       /* the current snapshot */
+	pthread_mutex_t reload_mu;      /* one loader at a time; guards the idents */
+	struct idents loaded;           /* identities of the files cur came from */
+	struct idents failed;           /* identities of the last files that failed to load */
+	bool have_failed;
+	int64_t next_check;             /* atomic: mono ms of the next allowed stat */
+};
+
+/* The scope and grant names, NULL-terminated; bit i is 1u << i (names.c). */
+extern const char *const clients_scope_names[];
+extern const char *const clients_grant_names[];
+
+/* The auth kind named s ("none", "client_secret", "private_key_jwt"). */
+int clients_auth_from_name(const char *s, enum clients_auth *out) YH_WUR;
+
+/* private_key_jwt: checks that text is a JWKS of 1..TOK_KEYSET_MAX public signing keys;
+ * out (may be NULL) gets them. YH_ERR_INVALID with err set (check.c). */
+int clients_jwks_check(const char *text, struct tok_keyset *out, char *err, size_t errsz)
+    YH_WUR;
+
+/* out (PATH_MAX_ bytes) = dir/name; YH_ERR_TOO_LONG when it does not fit. */
+int clients_dir_path(char *out, const char *dir, const char *name) YH_WUR;
+
+/* The identity of a file from its stat. */
+void clients_ident_of(const struct stat *st, struct file_ident *id);
+
+/* A new empty snapshot with one reference (NULL: out of memory), and its destructor. */
+struct clients_snap *clients_snap_new(void);
+void clients_snap_free(struct clients_snap *s);
+
+/* Loads clients.json and the apps file (if any) of r into a new snapshot holding the key
+ * of the state directory; *id gets the files' identities (load.c). */
+int clients_snap_load(const struct clients_registry *r, struct clients_snap **out,
+    struct idents *id, char *err, size_t errsz) YH_WUR;
+
+/* Loads DIR/client-secret.key into s; a missing file leaves s->have_key false. Creates
+ * it (32 random bytes) unless it exists. (key.c) */
+int clients_key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
+    YH_WUR;
+int clients_key_create(const char *dir, char *err, size_t errsz) YH_WUR;
+
+/* HMAC-SHA256(key, HASH_DOMAIN NUL id NUL secret). */
+int clients_secret_hash(const unsigned char key[KEY_BYTES], const char *id,
+    const char *secret, size_t len, unsigned char out[CLIENTS_HASH_LEN]) YH_WUR;
+
+/* Hashes a new secret of client id under the installation key, creating the key on
+ * first use: kid and hash get the stored form. */
+int clients_hash_new_secret(struct clients_registry *r, const char *id, const char *secret,
+    char kid[CLIENTS_KID_LEN + 1], unsigned char hash[CLIENTS_HASH_LEN], char *err,
+    size_t errsz) YH_WUR;
+
+#endif

@@ -1,0 +1,255 @@
+/*
+ * Redirect URIs: the rules a registered one follows (clients.h), and the exact match of a
+ * requested one against a client's list.
+ *
+ * An http(s) URI is parsed by libcurl's URL API, and what curl read is then held against
+ * the text as written: the host must be the very characters between "//" and the port
+ * (ASCII case aside), the port the digits after it. A URI that a parser would read
+ * differently from how it is written (127.1 or 0x7f.0.0.1 for 127.0.0.1, %41 in a host,
+ * an [IPv6] zone, a backslash before '@') is refused, so that Yihao, the app and the
+ * browser cannot take one registered URI for different hosts. Nothing of curl's reading
+ * is stored: the registration keeps the string as given and is matched byte for byte.
+ *
+ * A private-use scheme (com.example.app:/cb) is checked by its scheme alone: curl's URL
+ * API knows only the scheme://authority form, and RFC 8252 7.1 URIs usually have none.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <curl/curl.h>
+
+#include "authcore/clients/clients_int.h"
+
+#define LOWER "abcdefghijklmnopqrstuvwxyz"
+#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define DIGIT "0123456789"
+
+/* The length of uri's scheme (RFC 3986 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+ * before the ':'), or 0 when it has none. */
+static size_t
+scheme_len(const char *uri)
+{
+	size_t n = strspn(uri, LOWER UPPER DIGIT "+-.");
+
+	if (n == 0 || uri[n] != ':' || strchr(LOWER UPPER, uri[0]) == NULL)
+		return 0;
+	return n;
+}
+
+/* Where the authority of an http(s) URI starts (after "scheme://"), or NULL. */
+static const char *
+authority_of(const char *uri)
+{
+	size_t s = scheme_len(uri);
+
+	return s > 0 && strncmp(uri + s, "://", 3) == 0 ? uri + s + 3 : NULL;
+}
+
+/* Why the first byte of uri that may not stand in a registered URI is refused, or NULL
+ * when there is none (printable ASCII only, no '#'). */
+static const char *
+char_check(const char *uri, size_t len)
+{
+	const char *auth = authority_of(uri);
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)uri[i];
+
+		if (c >= 0x80 && auth != NULL && uri + i >= auth &&
+		    uri + i < auth + strcspn(auth, "/?#"))
+			return "non-ASCII host: register an internationalized domain name in its "
+			    "A-label (xn--) form";
+		if (c <= 0x20 || c >= 0x7f)
+			return "space, control or non-ASCII character (percent-encode it)";
+	}
+	if (memchr(uri, '#', len) != NULL)
+		return "fragment (#) not allowed";
+	return NULL;
+}
+
+/* Why curl_url_set refused an http(s) URI. Static strings. */
+static const char *
+curl_why(CURLUcode cu)
+{
+	switch (cu) {
+	case CURLUE_BAD_PORT_NUMBER:
+		return "malformed port or port out of range";
+	case CURLUE_BAD_IPV6:
+		return "malformed [IPv6] host";
+	case CURLUE_BAD_HOSTNAME:
+	case CURLUE_NO_HOST:
+		return "empty or malformed host";
+	case CURLUE_BAD_LOGIN:
+	case CURLUE_BAD_USER:
+	case CURLUE_BAD_PASSWORD:
+		return "userinfo (user@) not allowed";
+	default:
+		return curl_url_strerror(cu);
+	}
+}
+
+/* True when curl read a part of the URI (a user, a zone id, ...). */
+static bool
+has_part(CURLU *u, CURLUPart what)
+{
+	char *v = NULL;
+	bool has = curl_url_get(u, what, &v, 0) == CURLUE_OK;
+
+	curl_free(v);
+	return has;
+}
+
+/* The length of the host at the start of the authority a (alen bytes) as written: an
+ * [IPv6] literal with its brackets, otherwise up to the port's ':'. */
+static size_t
+host_len(const char *a, size_t alen)
+{
+	const char *close;
+
+	if (alen > 0 && a[0] == '[')
+		return (close = memchr(a, ']', alen)) != NULL ? (size_t)(close - a) + 1 : alen;
+	return strcspn(a, ":/?") < alen ? strcspn(a, ":/?") : alen;
+}
+
+/* The port as written after the host (":" 1*5DIGIT) against the one curl read (port,
+ * NULL when it read none). */
+static const char *
+port_check(const char *p, size_t len, const char *port)
+{
+	unsigned long v = 0;
+
+	if (len == 0)
+		return NULL;
+	if (p[0] != ':' || len < 2 || len > 6 || strspn(p + 1, DIGIT) < len - 1)
+		return "malformed host or port";
+	for (size_t i = 1; i < len; i++)
+		v = v * 10 + (unsigned long)(p[i] - '0');
+	if (v == 0 || v > 65535)
+		return "port out of range";
+	if (port == NULL || strtoul(port, NULL, 10) != v)
+		return "the port is not written the way it is read";
+	return NULL;
+}
+
+/* The authority of an http(s) URI, read by curl (u) and as written (a, alen bytes). */
+static const char *
+authority_check(CURLU *u, const char *a, size_t alen, bool *loopback)
+{
+	char *host = NULL, *port = NULL;
+	size_t hlen = host_len(a, alen);
+	const char *why = NULL;
+
+	*loopback = false;
+	if (memchr(a, '@', alen) != NULL || has_part(u, CURLUPART_USER) ||
+	    has_part(u, CURLUPART_PASSWORD) || has_part(u, CURLUPART_OPTIONS))
+		return "userinfo (user@) not allowed";
+	if (has_part(u, CURLUPART_ZONEID))
+		return "an [IPv6] zone id is not allowed";
+	if (hlen == 0 || (a[0] == '[' && hlen == 2))
+		return "empty host";
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || strlen(host) != hlen ||
+	    strncasecmp(host, a, hlen) != 0)
+		why = "the host is not written the way it is read (an IPv4 address in full, no "
+		    "%-escapes)";
+	else if (a[0] != '[' && strspn(host, LOWER UPPER DIGIT ".-") != hlen)
+		why = "malformed host (a DNS name is letters, digits, dots and hyphens)";
+	else if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+		port = NULL;
+	if (why == NULL)
+		why = port_check(a + hlen, alen - hlen, port);
+	*loopback = why == NULL && ((hlen == 9 && memcmp(a, "127.0.0.1", 9) == 0) ||
+	    (hlen == 5 && memcmp(a, "[::1]", 5) == 0) ||
+	    (hlen == 9 && memcmp(a, "localhost", 9) == 0));
+	curl_free(host);
+	curl_free(port);
+	return why;
+}
+
+/* An http(s) URI: parsed by curl, then its authority checked as written. */
+static int
+web_uri_check(const char *uri, bool http, const char **why)
+{
+	const char *a = authority_of(uri);
+	bool loopback = false;
+	CURLUcode cu;
+	CURLU *u;
+
+	if (a == NULL) {
+		*why = "http(s) URI without //host";
+		return YH_ERR_INVALID;
+	}
+	if ((u = curl_url()) == NULL) {
+		*why = "out of memory";
+		return YH_ERR_ALLOC;
+	}
+	cu = curl_url_set(u, CURLUPART_URL, uri, CURLU_NON_SUPPORT_SCHEME | CURLU_PATH_AS_IS);
+	if (cu != CURLUE_OK)
+		*why = curl_why(cu);
+	else
+		*why = authority_check(u, a, strcspn(a, "/?"), &loopback);
+	curl_url_cleanup(u);
+	if (cu == CURLUE_OUT_OF_MEMORY)
+		return YH_ERR_ALLOC;
+	if (*why == NULL && http && !loopback)
+		*why = "http only on loopback (127.0.0.1, [::1], localhost); use https";
+	return *why == NULL ? 0 : YH_ERR_INVALID;
+}
+
+int
+clients_uri_check(const char *uri, bool loopback_or_https_only, const char **why)
+{
+	size_t len, s;
+
+	*why = NULL;
+	if (uri == NULL || (len = strnlen(uri, CLIENTS_URI_MAX + 1)) == 0) {
+		*why = "empty";
+		return YH_ERR_INVALID;
+	}
+	if (len > CLIENTS_URI_MAX) {
+		*why = "longer than 1024 bytes";
+		return YH_ERR_TOO_LONG;
+	}
+	if ((*why = char_check(uri, len)) != NULL)
+		return YH_ERR_INVALID;
+	if ((s = scheme_len(uri)) == 0) {
+		*why = "not an absolute URI (no scheme)";
+		return YH_ERR_INVALID;
+	}
+	if (strspn(uri, LOWER DIGIT "+-.") < s) {
+		*why = "write the scheme in lower case";
+		return YH_ERR_INVALID;
+	}
+	if ((s == 5 && memcmp(uri, "https", 5) == 0) || (s == 4 && memcmp(uri, "http", 4) == 0))
+		return web_uri_check(uri, s == 4, why);
+	if (loopback_or_https_only)
+		*why = "must be https (or http on 127.0.0.1, [::1], localhost)";
+	else if (memchr(uri, '.', s) == NULL)
+		*why = "use https, http on loopback, or a private-use scheme with a dot "
+		    "(reverse domain name, e.g. com.example.app:/cb)";
+	else if (uri[s + 1] == '\0')
+		*why = "nothing after the scheme";
+	return *why == NULL ? 0 : YH_ERR_INVALID;
+}
+
+static bool
+uri_in(const char *const *v, size_t n, const char *uri)
+{
+	if (uri == NULL || strnlen(uri, CLIENTS_URI_MAX + 1) > CLIENTS_URI_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], uri) == 0)
+			return true;
+	return false;
+}
+
+bool
+clients_redirect_ok(const struct clients_client *c, const char *uri)
+{
+	return c != NULL && uri_in(c->redirect_uris, c->n_redirect_uris, uri);
+}
+
+bool
+clients_post_logout_redirect_ok(const struct clients_client *c, const char *uri)
+{
+	return c != NULL && uri_in(c->post_logout_uris, c->n_post_logout_uris, uri);
+}

@@ -1,0 +1,356 @@
+/*
+ * The writers (authctl client add, set-secret, remove): under the writer lock, from the
+ * file on disk, written atomically one client per line, then reloaded.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "authcore/clients/clients_int.h"
+#include "common/atomicfile.h"
+#include "common/buf.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
+
+/* DIR/name replaced atomically (mode 0600): temporary file, fsync, rename, fsync DIR. */
+static int
+write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err,
+    size_t errsz)
+{
+	struct yh_file_fail f;
+	char dst[PATH_MAX_];
+	int rc;
+
+	if (clients_dir_path(dst, dir, name) != 0)
+		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", dir);
+	if ((rc = yh_file_write_atomic(dst, data, len, 0600, YH_FILE_REPLACE, &f)) != 0)
+		yh_file_fail_msg(&f, err, errsz);
+	return rc;
+}
+
+/* The writers' lock: exclusive flock on DIR/clients.lock. *fd is -1 on error. */
+static int
+writer_lock(const char *dir, int *fd, char *err, size_t errsz)
+{
+	struct yh_file_fail f;
+	char path[PATH_MAX_];
+	int rc;
+
+	*fd = -1;
+	if (clients_dir_path(path, dir, CLIENTS_LOCK_FILE) != 0)
+		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", dir);
+	if ((rc = yh_file_lock(path, true, fd, &f)) != 0)
+		yh_file_fail_msg(&f, err, errsz);
+	return rc;
+}
+
+static json_t *
+json_str_array(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static json_t *
+json_bits(unsigned bits, const char *(*name)(unsigned))
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a != NULL && i < 32; i++)
+		if ((bits & (1u << i)) && json_array_append_new(a,
+		    json_string(name(1u << i))) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* Adds k: v to o, remembering a failure in *bad. */
+static void
+put(json_t *o, const char *k, json_t *v, bool *bad)
+{
+	if (v == NULL || json_object_set_new(o, k, v) != 0)
+		*bad = true;
+}
+
+/* The stored form of a new client (hash is the secret's, or NULL). */
+static json_t *
+client_record(const struct clients_client *c, const char *kid, const unsigned char *hash)
+{
+	char hex[2 * CLIENTS_HASH_LEN + 1];
+	json_t *o = json_object(), *jwks = NULL;
+	json_error_t je;
+	bool bad = o == NULL;
+
+	if (bad)
+		return NULL;
+	put(o, "client_id", json_string(c->id), &bad);
+	put(o, "name", json_string(c->name != NULL ? c->name : c->id), &bad);
+	put(o, "created", json_integer(c->created), &bad);
+	put(o, "auth", json_string(clients_auth_name(c->auth)), &bad);
+	if (hash != NULL) {
+		yh_hex_encode(hash, CLIENTS_HASH_LEN, hex);
+		put(o, "secret", json_pack("{s:s,s:s,s:s}", "alg", HASH_ALG, "kid", kid, "hash",
+		    hex), &bad);
+	}
+	put(o, "require_pkce", json_boolean(c->require_pkce), &bad);
+	put(o, "redirect_uris", json_str_array(c->redirect_uris, c->n_redirect_uris), &bad);
+	if (c->n_post_logout_uris > 0)
+		put(o, "post_logout_redirect_uris", json_str_array(c->post_logout_uris,
+		    c->n_post_logout_uris), &bad);
+	if (c->backchannel_logout_uri != NULL)
+		put(o, "backchannel_logout_uri", json_string(c->backchannel_logout_uri), &bad);
+	put(o, "scopes", json_bits(c->scopes, clients_scope_name), &bad);
+	put(o, "grants", json_bits(c->grants, clients_grant_name), &bad);
+	put(o, "allow_id_number", json_boolean(c->allow_id_number), &bad);
+	put(o, "min_loa", json_integer(c->min_loa), &bad);
+	put(o, "sector", json_string(c->sector != NULL ? c->sector : c->id), &bad);
+	if (c->access_token_lifetime != 0)
+		put(o, "access_token_lifetime", json_integer(c->access_token_lifetime), &bad);
+	if (c->id_token_lifetime != 0)
+		put(o, "id_token_lifetime", json_integer(c->id_token_lifetime), &bad);
+	if (c->refresh_token_lifetime != 0)
+		put(o, "refresh_token_lifetime", json_integer(c->refresh_token_lifetime), &bad);
+	if (c->jwks_json != NULL) {
+		jwks = json_loads(c->jwks_json, JSON_REJECT_DUPLICATES, &je);
+		put(o, "jwks", jwks, &bad);
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Writes the document: one client per line (so file:line messages point at a client). */
+static int
+write_doc(const char *dir, json_t *arr, char *err, size_t errsz)
+{
+	struct yh_buf b;
+	size_t i;
+	json_t *o;
+	int rc;
+
+	yh_buf_init(&b, CLIENTS_FILE_MAX);
+	rc = yh_buf_puts(&b, "{\n  \"format\": \"" CLIENTS_FORMAT "\",\n  \"clients\": [");
+	json_array_foreach(arr, i, o) {
+		char *line = json_dumps(o, JSON_COMPACT);
+		if (line == NULL) {
+			rc = YH_ERR_ALLOC;
+			break;
+		}
+		if (rc == 0)
+			rc = yh_buf_printf(&b, "%s\n    %s", i > 0 ? "," : "", line);
+		free(line);
+	}
+	if (rc == 0)
+		rc = yh_buf_puts(&b, json_array_size(arr) > 0 ? "\n  ]\n}\n" : "]\n}\n");
+	if (rc != 0)
+		rc = YH_FAIL(rc, err, errsz, "cannot serialize the registry: %s", yh_strerror(rc));
+	else
+		rc = write_atomic(dir, CLIENTS_FILE, b.data, b.len, err, errsz);
+	yh_buf_free(&b);
+	return rc;
+}
+
+/* The file's current clients array (a new reference; empty when there is no file),
+ * checked by a full load. Caller holds the writer lock. */
+static int
+disk_clients(struct clients_registry *r, struct clients_snap **snap, json_t **arr,
+    char *err, size_t errsz)
+{
+	struct idents id;
+	int rc;
+
+	*arr = NULL;
+	if ((rc = clients_snap_load(r, snap, &id, err, errsz)) != 0)
+		return rc;
+	if ((*snap)->root == NULL)
+		*arr = json_array();
+	else  /* a shallow copy: the snapshot's strings stay untouched */
+		*arr = json_copy(json_object_get((*snap)->root, "clients"));
+	return *arr != NULL ? 0 : YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
+}
+
+/* Writers leave the operator's apps file alone: an id declared there is refused. */
+static int
+not_in_apps_file(const struct clients_snap *snap, const char *id, char *err, size_t errsz)
+{
+	const struct clients_client *c = clients_find(snap, id);
+
+	if (c == NULL || !c->from_apps_file)
+		return 0;
+	return YH_FAIL(YH_ERR_EXISTS, err, errsz, "client \"%s\" is declared in %s:%d "
+	    "(clients.file): change it there", id, c->file, c->line);
+}
+
+/* Normalizes the input: defaults, implied flags, creation time. */
+static void
+normalize(const struct clients_client *in, struct clients_client *c)
+{
+	*c = *in;
+	if (c->auth == CLIENTS_AUTH_NONE)
+		c->require_pkce = true;
+	if (c->allow_id_number)
+		c->scopes |= CLIENTS_SCOPE_ID_NUMBER;
+	if (c->created == 0)
+		c->created = yh_now();
+	c->has_secret = false;
+	tok_keyset_init(&c->jwks);
+}
+
+int
+clients_add(struct clients_registry *r, const struct clients_client *in,
+    const char *secret, char *err, size_t errsz)
+{
+	struct clients_client c;
+	struct clients_snap *snap = NULL;
+	unsigned char hash[CLIENTS_HASH_LEN];
+	char kid[CLIENTS_KID_LEN + 1] = "";
+	json_t *arr = NULL, *rec = NULL;
+	int lock = -1, rc;
+
+	memset(hash, 0, sizeof(hash));
+	normalize(in, &c);
+	if ((rc = clients_client_check(&c, err, errsz)) != 0)
+		return rc;
+	if ((c.auth == CLIENTS_AUTH_SECRET) != (secret != NULL))
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s", secret != NULL ?
+		    "a secret is only for client_secret clients" : "a secret is required");
+	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
+	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0)
+		goto out;
+	if ((rc = not_in_apps_file(snap, c.id, err, errsz)) != 0)
+		goto out;
+	if (clients_find(snap, c.id) != NULL) {
+		rc = YH_FAIL(YH_ERR_EXISTS, err, errsz, "client \"%s\" already exists", c.id);
+		goto out;
+	}
+	if (snap->n >= CLIENTS_MAX) {
+		rc = YH_FAIL(YH_ERR_LIMIT, err, errsz, "the registry is full (%d clients)",
+		    CLIENTS_MAX);
+		goto out;
+	}
+	if (secret != NULL && (rc = clients_hash_new_secret(r, c.id, secret, kid, hash, err,
+	    errsz)) != 0)
+		goto out;
+	if ((rec = client_record(&c, kid, secret != NULL ? hash : NULL)) == NULL ||
+	    json_array_append_new(arr, rec) != 0) {
+		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
+		goto out;
+	}
+	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)
+		goto out;
+	yh_file_unlock(lock);
+	lock = -1;
+	rc = clients_reload(r, err, errsz);
+out:
+	yh_file_unlock(lock);
+	yh_wipe(hash, sizeof(hash));
+	json_decref(arr);
+	clients_release(snap);
+	return rc;
+}
+
+/* The index of client id in a checked clients array, or (size_t)-1. */
+static size_t
+index_of(json_t *arr, const char *id)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(arr, i, o)
+		if (strcmp(json_string_value(json_object_get(o, "client_id")), id) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+int
+clients_set_secret(struct clients_registry *r, const char *id, const char *secret,
+    char *err, size_t errsz)
+{
+	struct clients_snap *snap = NULL;
+	const struct clients_client *c;
+	unsigned char hash[CLIENTS_HASH_LEN];
+	char kid[CLIENTS_KID_LEN + 1] = "", hex[2 * CLIENTS_HASH_LEN + 1];
+	json_t *arr = NULL, *o = NULL;
+	size_t at;
+	int lock = -1, rc;
+
+	memset(hash, 0, sizeof(hash));
+	if (!clients_id_valid(id))
+		return YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
+	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
+	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0 ||
+	    (rc = not_in_apps_file(snap, id, err, errsz)) != 0)
+		goto out;
+	if ((c = clients_find(snap, id)) == NULL || (at = index_of(arr, id)) == (size_t)-1) {
+		rc = YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
+		goto out;
+	}
+	if (c->auth != CLIENTS_AUTH_SECRET) {
+		rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "client \"%s\" does not use a secret (%s)",
+		    id, clients_auth_name(c->auth));
+		goto out;
+	}
+	if ((rc = clients_hash_new_secret(r, id, secret, kid, hash, err, errsz)) != 0)
+		goto out;
+	yh_hex_encode(hash, CLIENTS_HASH_LEN, hex);
+	if ((o = json_deep_copy(json_array_get(arr, at))) == NULL ||
+	    json_object_set_new(o, "secret", json_pack("{s:s,s:s,s:s}", "alg", HASH_ALG, "kid",
+	    kid, "hash", hex)) != 0 || json_array_set(arr, at, o) != 0) {
+		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
+		goto out;
+	}
+	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)
+		goto out;
+	yh_file_unlock(lock);
+	lock = -1;
+	rc = clients_reload(r, err, errsz);
+out:
+	yh_file_unlock(lock);
+	yh_wipe(hash, sizeof(hash));
+	json_decref(o);
+	json_decref(arr);
+	clients_release(snap);
+	return rc;
+}
+
+int
+clients_remove(struct clients_registry *r, const char *id, char *err, size_t errsz)
+{
+	struct clients_snap *snap = NULL;
+	json_t *arr = NULL;
+	size_t at;
+	int lock = -1, rc;
+
+	if (!clients_id_valid(id))
+		return YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
+	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
+	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0 ||
+	    (rc = not_in_apps_file(snap, id, err, errsz)) != 0)
+		goto out;
+	if ((at = index_of(arr, id)) == (size_t)-1) {
+		rc = YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
+		goto out;
+	}
+	if (json_array_remove(arr, at) != 0) {
+		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
+		goto out;
+	}
+	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)
+		goto out;
+	yh_file_unlock(lock);
+	lock = -1;
+	rc = clients_reload(r, err, errsz);
+out:
+	yh_file_unlock(lock);
+	json_decref(arr);
+	clients_release(snap);
+	return rc;
+}
