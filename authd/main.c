@@ -27,6 +27,7 @@
 #include "authd/oidc/authorize.h"
 #include "authd/oidc/token.h"
 #include "authd/http/http.h"
+#include "authd/keyd/keys.h"
 #include "common/metrics.h"
 #include "authd/app.h"
 #include "authd/session/sess.h"
@@ -348,10 +349,8 @@ open_bcl(struct daemon *d, char *err, size_t errsz)
 	bc.clients = d->app.clients;
 	bc.audit = d->app.audit;
 	bc.metrics = d->app.metrics;
-	memcpy(bc.subject_key, d->app.subject_key, sizeof(bc.subject_key));
-	r = bcl_new(&bc, &d->bcl);
-	yh_wipe(bc.subject_key, sizeof(bc.subject_key));
-	if (r != 0)
+	bc.keys = d->app.keys;
+	if ((r = bcl_new(&bc, &d->bcl)) != 0)
 		snprintf(err, errsz, "cannot start back-channel logout: %s", yh_strerror(r));
 	return r;
 }
@@ -424,6 +423,7 @@ open_app(struct daemon *d, char *err, size_t errsz)
 {
 	struct tok_ring_opts ro = { .create = true };
 	struct clients_opts co = { .create = true };
+	unsigned char subject_key[IDENT_SUBJECT_KEY_LEN];
 	char *path = NULL;
 	int r;
 
@@ -431,9 +431,15 @@ open_app(struct daemon *d, char *err, size_t errsz)
 	d->app.issuer = d->cfg.issuer;
 	/* The pairwise-subject key: ident_open made it with a new directory, and a new key
 	 * next to an existing one would silently give every user a new `sub` at every app. */
-	if ((r = ident_subject_key(d->cfg.ident.state_dir, false, d->app.subject_key, err,
+	if ((r = ident_subject_key(d->cfg.ident.state_dir, false, subject_key, err,
 	    errsz)) != 0)
 		return r;
+	r = keys_local_new(subject_key, NULL, &d->app.keys);
+	yh_wipe(subject_key, sizeof(subject_key));
+	if (r != 0) {
+		snprintf(err, errsz, "cannot set up the keys: %s", yh_strerror(r));
+		return r;
+	}
 	if ((path = authd_cfg_state_path(&d->cfg, d->cfg.keys_dir, "keys")) == NULL)
 		return YH_ERR_ALLOC;
 	if ((r = tok_alg_from_name(d->cfg.keys_alg, &ro.alg)) == 0)
@@ -526,7 +532,7 @@ daemon_stop(struct daemon *d)
 	tok_ring_free(d->app.ring);
 	yh_audit_close(d->app.audit);
 	yh_audit_key_wipe(&d->audit_key);
-	yh_wipe(d->app.subject_key, sizeof(d->app.subject_key));
+	keys_free(d->app.keys);
 	ident_close(d->ident);
 	mx_registry_free(d->app.metrics);
 	authd_cfg_free(&d->cfg);

@@ -57,8 +57,9 @@ struct clients_snap {
 	struct clients_client *v;       /* sorted by id */
 	size_t n;
 	bool have_key;
-	unsigned char key[KEY_BYTES];
+	unsigned char key[KEY_BYTES];   /* only without a hasher */
 	char kid[CLIENTS_KID_LEN + 1];
+	const struct clients_hasher *hasher;  /* the key is elsewhere (clients_opts.hasher) */
 };
 
 struct clients_registry {
@@ -779,6 +780,69 @@ secret_hash(const unsigned char key[KEY_BYTES], const char *id, const char *secr
 	return rc;
 }
 
+/* The installation key of s: read from dir (created first with create when missing),
+ * or only its id from the hasher. No key at all leaves s->have_key false. */
+static int
+snap_key(struct clients_snap *s, const char *dir, bool create, char *err, size_t errsz)
+{
+	int rc;
+
+	if (s->hasher != NULL) {
+		rc = s->hasher->kid(s->hasher->ctx, create, s->kid, err, errsz);
+		s->have_key = rc == 0;
+		return rc == YH_ERR_NOT_FOUND ? 0 : rc;
+	}
+	if ((rc = key_load(dir, s, err, errsz)) != 0 || s->have_key || !create)
+		return rc;
+	if ((rc = key_create(dir, err, errsz)) != 0)
+		return rc;
+	return key_load(dir, s, err, errsz);
+}
+
+/* The keyed hash of a secret under s's key (all zeros without one, so that the work is
+ * the same): computed here, or by the hasher, which must use the key s names. */
+static int
+snap_hash(const struct clients_snap *s, const char *id, const char *secret, size_t len,
+    unsigned char out[CLIENTS_HASH_LEN])
+{
+	static const unsigned char zero_key[KEY_BYTES];
+	char kid[CLIENTS_KID_LEN + 1] = "";
+	int rc;
+
+	if (s->hasher == NULL)
+		return secret_hash(s->have_key ? s->key : zero_key, id, secret, len, out);
+	if ((rc = s->hasher->hash(s->hasher->ctx, id, secret, len, out, kid)) != 0)
+		return rc;
+	return s->have_key && strcmp(kid, s->kid) == 0 ? 0 : YH_ERR_KEY;
+}
+
+int
+clients_secret_key_load(const char *state_dir, bool create, struct clients_secret_key *out,
+    char *err, size_t errsz)
+{
+	struct clients_snap t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	memset(out, 0, sizeof(*out));
+	if ((rc = snap_key(&t, state_dir, create, err, errsz)) == 0 && t.have_key) {
+		out->have = true;
+		memcpy(out->key, t.key, sizeof(out->key));
+		memcpy(out->kid, t.kid, sizeof(out->kid));
+	}
+	yh_wipe(&t, sizeof(t));
+	return rc;
+}
+
+int
+clients_secret_key_hash(const struct clients_secret_key *k, const char *id,
+    const char *secret, size_t len, unsigned char out[CLIENTS_HASH_LEN])
+{
+	if (!k->have)
+		return YH_ERR_NOT_FOUND;
+	return secret_hash(k->key, id, secret, len, out);
+}
+
 /* --- snapshots ------------------------------------------------------------------------ */
 
 static void
@@ -1047,12 +1111,11 @@ secret_from_file(struct clients_snap *s, const struct doc *d, struct clients_cli
 		c->has_secret = true;
 		goto out;
 	}
-	if (rc == 0 && !s->have_key && ((rc = key_create(d->dir, err, errsz)) != 0 ||
-	    (rc = key_load(d->dir, s, err, errsz)) != 0))
+	if (rc == 0 && !s->have_key && (rc = snap_key(s, d->dir, true, err, errsz)) != 0)
 		goto out;
 	if (rc == 0 && !s->have_key)
 		rc = cerr(err, errsz, YH_ERR_KEY, "%s/%s: not created", d->dir, CLIENTS_KEY_FILE);
-	if (rc == 0 && (rc = secret_hash(s->key, c->id, text, len, c->secret_hash)) != 0)
+	if (rc == 0 && (rc = snap_hash(s, c->id, text, len, c->secret_hash)) != 0)
 		cerr(err, errsz, rc, "cannot hash the secret");
 	if (rc == 0) {
 		memcpy(c->secret_kid, s->kid, sizeof(c->secret_kid));
@@ -1268,7 +1331,8 @@ snap_load(const struct clients_registry *r, struct clients_snap **out, struct id
 		return cerr(err, errsz, YH_ERR_ALLOC, "out of memory");
 	}
 	s->refs = 1;
-	if ((rc = key_load(r->dir, s, err, errsz)) == 0)
+	s->hasher = r->opts.hasher;
+	if ((rc = snap_key(s, r->dir, false, err, errsz)) == 0)
 		rc = load_doc(s, &(struct doc){ r->dir, s->state_path, false, &id->state }, err,
 		    errsz);
 	if (rc == 0 && s->apps_path != NULL)
@@ -1519,7 +1583,6 @@ int
 clients_verify_secret(const struct clients_snap *s, const char *client_id,
     const char *secret, size_t secret_len, const struct clients_client **out)
 {
-	static const unsigned char zero_key[KEY_BYTES];
 	unsigned char mac[CLIENTS_HASH_LEN], dummy[CLIENTS_HASH_LEN];
 	const struct clients_client *c;
 	const unsigned char *want = dummy;
@@ -1534,8 +1597,8 @@ clients_verify_secret(const struct clients_snap *s, const char *client_id,
 	if (usable)
 		want = c->secret_hash;
 	/* The same work whatever the client: one HMAC, one constant-time comparison. */
-	if (secret_hash(s->have_key ? s->key : zero_key, usable ? c->id : "", secret != NULL ?
-	    secret : "", secret != NULL ? secret_len : 0, mac) != 0)
+	if (snap_hash(s, usable ? c->id : "", secret != NULL ? secret : "", secret != NULL ?
+	    secret_len : 0, mac) != 0)
 		usable = false;
 	eq = yh_ct_eq(mac, want, sizeof(mac));
 	yh_wipe(mac, sizeof(mac));
@@ -1746,16 +1809,14 @@ hash_new_secret(struct clients_registry *r, const char *id, const char *secret,
 	if (len < CLIENTS_SECRET_MIN || len > CLIENTS_SECRET_MAX)
 		return cerr(err, errsz, YH_ERR_INVALID, "secret: %d..%d bytes",
 		    CLIENTS_SECRET_MIN, CLIENTS_SECRET_MAX);
-	if ((rc = key_load(r->dir, &k, err, errsz)) != 0)
-		goto out;
-	if (!k.have_key && ((rc = key_create(r->dir, err, errsz)) != 0 ||
-	    (rc = key_load(r->dir, &k, err, errsz)) != 0))
+	k.hasher = r->opts.hasher;
+	if ((rc = snap_key(&k, r->dir, true, err, errsz)) != 0)
 		goto out;
 	if (!k.have_key) {
 		rc = cerr(err, errsz, YH_ERR_KEY, "%s/%s: not created", r->dir, CLIENTS_KEY_FILE);
 		goto out;
 	}
-	if ((rc = secret_hash(k.key, id, secret, len, hash)) != 0) {
+	if ((rc = snap_hash(&k, id, secret, len, hash)) != 0) {
 		cerr(err, errsz, rc, "cannot hash the secret");
 		goto out;
 	}

@@ -78,14 +78,14 @@ void login_policy_get(const struct authd_app *app, struct login_policy *out);
 #define LOGIN_REG_WINDOW_S 3600
 #define LOGIN_PASSWORD_MIN 8           /* characters of a new password */
 
-/* GET/POST /login. Needs app->dir, ->ident, ->sess, ->audit, ->subject_key;
+/* GET/POST /login. Needs app->dir, ->ident, ->sess, ->audit, ->keys;
  * app->workers NULL runs the password check inline. */
 int login_password_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
-/* GET/POST /login/totp. Needs app->dir, ->sess, ->audit, ->subject_key. */
+/* GET/POST /login/totp. Needs app->dir, ->sess, ->audit, ->keys. */
 int login_totp_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
-/* GET/POST /register. Needs app->dir, ->ident, ->sess, ->audit, ->subject_key;
+/* GET/POST /register. Needs app->dir, ->ident, ->sess, ->audit, ->keys;
  * app->workers as for /login. */
 int login_signup_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
