@@ -1,7 +1,9 @@
 /* The HTTP process's side of keyd: channels, round trips, and the interfaces they serve.
  * See client.h. */
+#define _GNU_SOURCE    /* sched_getcpu */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "authcore/clients/clients.h"
 #include "authd/keyd/client.h"
@@ -26,12 +29,28 @@
 #define KDC_EXIT 2                 /* authd's exit status for everything but config */
 #define KDC_REAP_MS 2000
 #define CIPHER_MAX 16
+#define SECRET_CACHE 1024          /* remembered client authentications (a power of 2) */
 
 /* One work channel: its descriptor and buffers, used by one caller at a time. */
 struct chan {
 	int fd;
+	size_t pool;                    /* the CPU keyd serves it on (index into pools) */
 	struct yh_buf req;
 	unsigned char ans[KD_MSG_MAX];
+};
+
+/* The free channels served on one CPU. */
+struct pool {
+	size_t *ids, n;
+};
+
+/* A client secret keyd hashed: the salted digest of what was presented and keyd's
+ * answer (see r_secret_hash). */
+struct seen_secret {
+	unsigned char digest[CLIENTS_HASH_LEN];
+	unsigned char hash[CLIENTS_HASH_LEN];
+	char kid[CLIENTS_KID_LEN + 1];
+	bool used;
 };
 
 struct kdc {
@@ -44,14 +63,20 @@ struct kdc {
 	unsigned char *ctl_ans;         /* KD_CTL_MSG_MAX bytes */
 	struct chan *ch;
 	size_t n;
-	pthread_mutex_t mu;             /* guards free_ids, nfree */
+	pthread_mutex_t mu;             /* guards the pools */
 	pthread_cond_t cv;              /* a channel was put back */
-	size_t *free_ids, nfree;
+	struct pool *pools;             /* one per CPU of cpus */
+	size_t npools;
+	int cpus[KD_CPUS_MAX];          /* kd_cpus: pools[i] is served on cpus[i] */
 	char cipher[CIPHER_MAX + 1];
 	char vault_kid[KD_KID_MAX + 1];
 	char audit_kid[KD_KID_MAX + 1];
 	char *ring_doc;                 /* HELLO's ring, until the ring is opened */
 	struct clients_hasher hasher;
+	pthread_mutex_t seen_mu;        /* guards seen, seen_kid */
+	unsigned char salt[32];         /* of the digests in seen */
+	struct seen_secret *seen;       /* SECRET_CACHE entries */
+	char seen_kid[CLIENTS_KID_LEN + 1];  /* the key their hashes were made with */
 };
 
 /* A field of a request. */
@@ -159,15 +184,36 @@ take_answer(int status, struct kd_rd *rd, const struct out *out, size_t nout, ch
 	return kd_end(rd) == 0 ? 0 : YH_ERR_INTERNAL;
 }
 
+/* The pool of the CPU the calling thread runs on (0 when it is none of them). */
+static size_t
+my_pool(const struct kdc *c)
+{
+	int cpu = sched_getcpu();
+
+	for (size_t i = 0; cpu >= 0 && i < c->npools; i++)
+		if (c->cpus[i] == cpu)
+			return i;
+	return 0;
+}
+
+/* A free channel: one of this CPU's when there is one, else any other's, else waits. */
 static struct chan *
 take(struct kdc *c)
 {
-	struct chan *ch;
+	size_t mine = my_pool(c);
+	struct chan *ch = NULL;
 
 	pthread_mutex_lock(&c->mu);
-	while (c->nfree == 0)
-		pthread_cond_wait(&c->cv, &c->mu);
-	ch = &c->ch[c->free_ids[--c->nfree]];
+	while (ch == NULL) {
+		for (size_t k = 0; k < c->npools && ch == NULL; k++) {
+			struct pool *p = &c->pools[(mine + k) % c->npools];
+
+			if (p->n > 0)
+				ch = &c->ch[p->ids[--p->n]];
+		}
+		if (ch == NULL)
+			pthread_cond_wait(&c->cv, &c->mu);
+	}
 	pthread_mutex_unlock(&c->mu);
 	return ch;
 }
@@ -175,8 +221,10 @@ take(struct kdc *c)
 static void
 give(struct kdc *c, struct chan *ch)
 {
+	struct pool *p = &c->pools[ch->pool];
+
 	pthread_mutex_lock(&c->mu);
-	c->free_ids[c->nfree++] = (size_t)(ch - c->ch);
+	p->ids[p->n++] = (size_t)(ch - c->ch);
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
@@ -420,29 +468,99 @@ kdc_ring(struct kdc *c, struct tok_ring **out, char *err, size_t errsz)
 
 /* ---- client secrets ------------------------------------------------------------------ */
 
+/*
+ * A client authenticates with the same secret at every token request, so keyd's keyed
+ * hash of a secret is remembered here under SHA-256(salt, id, secret) (salt: random, per
+ * process): presenting it again costs no round trip. What this process keeps is no key:
+ * the hashes are what clients.json holds anyway, and a salted digest of a secret this
+ * process was shown in clear (as it is shown again at every request). A new key id
+ * (authctl made or replaced the key) forgets everything.
+ */
+static int
+seen_digest(const struct kdc *c, const char *id, const char *secret, size_t len,
+    unsigned char out[CLIENTS_HASH_LEN])
+{
+	unsigned int n = 0;
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	int ok = m != NULL && EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(m, c->salt, sizeof(c->salt)) == 1 &&
+	    EVP_DigestUpdate(m, id, strlen(id) + 1) == 1 &&
+	    EVP_DigestUpdate(m, secret, len) == 1 && EVP_DigestFinal_ex(m, out, &n) == 1 &&
+	    n == CLIENTS_HASH_LEN;
+
+	EVP_MD_CTX_free(m);
+	return ok ? 0 : YH_ERR_CRYPTO;
+}
+
+static struct seen_secret *
+seen_slot(const struct kdc *c, const unsigned char digest[CLIENTS_HASH_LEN])
+{
+	return &c->seen[((size_t)digest[0] << 8 | digest[1]) & (SECRET_CACHE - 1)];
+}
+
+/* Forgets every remembered hash when keyd names a key other than theirs. */
+static void
+seen_key(struct kdc *c, const char kid[CLIENTS_KID_LEN + 1])
+{
+	pthread_mutex_lock(&c->seen_mu);
+	if (strcmp(kid, c->seen_kid) != 0) {
+		yh_wipe(c->seen, SECRET_CACHE * sizeof(*c->seen));
+		memcpy(c->seen_kid, kid, sizeof(c->seen_kid));
+	}
+	pthread_mutex_unlock(&c->seen_mu);
+}
+
 static int
 r_secret_kid(void *ctx, bool create, char kid[CLIENTS_KID_LEN + 1], char *err, size_t errsz)
 {
 	unsigned char flag = create ? 1 : 0;
 	struct in in[] = { { &flag, 1 } };
+	int r;
 
-	return call(ctx, KD_REQ_SECRET_KID, in, 1, &(struct out){ kid, CLIENTS_KID_LEN + 1,
+	r = call(ctx, KD_REQ_SECRET_KID, in, 1, &(struct out){ kid, CLIENTS_KID_LEN + 1,
 	    NULL }, 1, err, errsz);
+	seen_key(ctx, r == 0 ? kid : "");
+	return r;
 }
 
 static int
 r_secret_hash(void *ctx, const char *id, const char *secret, size_t len,
     unsigned char out[CLIENTS_HASH_LEN], char kid[CLIENTS_KID_LEN + 1])
 {
+	struct kdc *c = ctx;
 	struct in in[] = { IN_STR(id), { secret, len } };
 	struct out o[] = { { out, CLIENTS_HASH_LEN, NULL }, { kid, CLIENTS_KID_LEN + 1, NULL } };
+	unsigned char digest[CLIENTS_HASH_LEN];
+	struct seen_secret *e;
+	bool hit;
 	size_t n = 0;
 	int r;
 
-	o[0].len = &n;
 	kid[0] = '\0';
-	r = call(ctx, KD_REQ_SECRET_HASH, in, 2, o, 2, NULL, 0);
-	return r == 0 && n != CLIENTS_HASH_LEN ? YH_ERR_INTERNAL : r;
+	if ((r = seen_digest(c, id, secret, len, digest)) != 0)
+		return r;
+	e = seen_slot(c, digest);
+	pthread_mutex_lock(&c->seen_mu);
+	if ((hit = e->used && yh_ct_eq(e->digest, digest, sizeof(digest)))) {
+		memcpy(out, e->hash, CLIENTS_HASH_LEN);
+		memcpy(kid, e->kid, CLIENTS_KID_LEN + 1);
+	}
+	pthread_mutex_unlock(&c->seen_mu);
+	if (hit)
+		return 0;
+	o[0].len = &n;
+	r = call(c, KD_REQ_SECRET_HASH, in, 2, o, 2, NULL, 0);
+	if (r == 0 && n != CLIENTS_HASH_LEN)
+		return YH_ERR_INTERNAL;
+	pthread_mutex_lock(&c->seen_mu);
+	if (r == 0 && strcmp(kid, c->seen_kid) == 0) {
+		memcpy(e->digest, digest, sizeof(digest));
+		memcpy(e->hash, out, CLIENTS_HASH_LEN);
+		memcpy(e->kid, kid, sizeof(e->kid));
+		e->used = true;
+	}
+	pthread_mutex_unlock(&c->seen_mu);
+	return r;
 }
 
 const struct clients_hasher *
@@ -512,8 +630,12 @@ kdc_close(struct kdc *c)
 	yh_buf_free(&c->ctl_req);
 	free(c->ctl_ans);
 	free(c->ring_doc);
-	free(c->free_ids);
+	for (size_t i = 0; c->pools != NULL && i < c->npools; i++)
+		free(c->pools[i].ids);
+	free(c->pools);
 	free(c->ch);
+	yh_freezero(c->seen, SECRET_CACHE * sizeof(*c->seen));
+	pthread_mutex_destroy(&c->seen_mu);
 	pthread_mutex_destroy(&c->ctl_mu);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
@@ -532,21 +654,33 @@ kdc_new(unsigned nchan, struct kdc **out)
 		return YH_ERR_ALLOC;
 	c->ctl = -1;
 	pthread_mutex_init(&c->ctl_mu, NULL);
+	pthread_mutex_init(&c->seen_mu, NULL);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	yh_buf_init(&c->ctl_req, KD_MSG_MAX);
 	c->hasher = (struct clients_hasher){ r_secret_kid, r_secret_hash, c };
 	c->n = nchan;
+	c->npools = kd_cpus(c->cpus, KD_CPUS_MAX);
 	if ((c->ch = calloc(nchan, sizeof(*c->ch))) == NULL ||
-	    (c->free_ids = calloc(nchan, sizeof(*c->free_ids))) == NULL ||
-	    (c->ctl_ans = malloc(KD_CTL_MSG_MAX)) == NULL) {
+	    (c->pools = calloc(c->npools, sizeof(*c->pools))) == NULL ||
+	    (c->ctl_ans = malloc(KD_CTL_MSG_MAX)) == NULL ||
+	    (c->seen = calloc(SECRET_CACHE, sizeof(*c->seen))) == NULL ||
+	    yh_random(c->salt, sizeof(c->salt)) != 0) {
 		kdc_close(c);
 		return YH_ERR_ALLOC;
 	}
-	for (size_t i = 0; i < nchan; i++) {
+	for (size_t i = 0; i < c->npools; i++)
+		if ((c->pools[i].ids = calloc(nchan, sizeof(size_t))) == NULL) {
+			kdc_close(c);
+			return YH_ERR_ALLOC;
+		}
+	for (size_t i = nchan; i-- > 0;) {   /* keyd binds work channel i to cpus[i % n] */
+		struct pool *p = &c->pools[i % c->npools];
+
 		c->ch[i].fd = -1;
+		c->ch[i].pool = i % c->npools;
 		yh_buf_init_secret(&c->ch[i].req, KD_MSG_MAX);
-		c->free_ids[c->nfree++] = nchan - 1 - i;
+		p->ids[p->n++] = i;
 	}
 	*out = c;
 	return 0;

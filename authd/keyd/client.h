@@ -10,11 +10,16 @@
  *   kdc_audit_kid with keys_audit_mac over kdc_keys: the audit checkpoints' tag
  *
  * Channels: one control channel (start and reload, under a lock) and a pool of work
- * channels, one caller at a time each: a call takes a free channel (a short lock around a
- * stack of free ones), makes one round trip on it and puts it back, so callers on
- * different threads never wait for each other unless every channel is busy. The pool
- * should be as large as the number of threads that call at once (HTTP threads, workers,
- * a few others); past that, callers wait for a channel.
+ * channels, one caller at a time each: a call takes a free channel (a short lock around
+ * one stack of free channels per CPU: the caller's CPU first, see keyd.h), makes one
+ * round trip on it and puts it back, so callers on different threads never wait for each
+ * other unless every channel is busy. The pool should be as large as the number of
+ * threads that call at once (HTTP threads, workers, a few others); past that, callers
+ * wait for a channel.
+ *
+ * Client secrets: keyd's keyed hash of a presented secret is remembered (under a salted
+ * SHA-256 of the client id and secret) so that a client's next token request with the
+ * same secret costs no round trip; see client.c for why that holds no key.
  *
  * keyd never going away is an invariant: when a channel breaks (keyd exited, having
  * refused a request, or was killed), the calling thread logs it and the process exits

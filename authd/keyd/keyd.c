@@ -2,18 +2,17 @@
  * keyd, the key holder: the request table, the answers, the serving threads and the
  * process set-up. See keyd.h for what it is and proto.h for the messages.
  */
-#define _GNU_SOURCE    /* dup3, close_range */
+#define _GNU_SOURCE    /* dup3, close_range, CPU affinity */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -31,8 +30,7 @@
 #include "token/jws.h"
 #include "token/keyring.h"
 
-#define KEYD_THREADS_MAX 8
-#define STOP_TAG UINT32_MAX        /* the epoll tag of the stop eventfd */
+#define KEYD_STACK (256 * 1024)    /* a serving thread's stack: the answers need ~20 KiB */
 #define ALG_NAME_MAX 16
 
 /* Request flags, after OpenSSH's monitor (MON_ONCE, MON_PERMIT). */
@@ -44,7 +42,6 @@ struct keyd {
 	struct kh *kh;
 	pthread_mutex_t ring_mu;         /* one reload at a time; guards prev */
 	struct tok_ring_snap *prev;      /* the snapshot the last reload replaced */
-	int epfd, stopfd;
 	const int *fds;                  /* fds[0]: control; fds[1..]: work channels */
 	size_t nfds;
 	unsigned permit[KD_REQ_COUNT];   /* KD_PERMIT bits, atomic */
@@ -438,7 +435,8 @@ find_entry(uint32_t type)
 
 enum served { SERVED, CLOSED };
 
-/* Reads one request from channel chan, checks it against the table and answers it. */
+/* Reads one request from channel chan (waiting for it), checks it against the table and
+ * answers it. */
 static enum served
 serve_one(struct keyd *k, size_t chan, unsigned char *buf, struct yh_buf *ans)
 {
@@ -450,8 +448,8 @@ serve_one(struct keyd *k, size_t chan, unsigned char *buf, struct yh_buf *ans)
 	ssize_t n;
 	int fd = k->fds[chan];
 
-	if ((n = recvmsg(fd, &mh, MSG_DONTWAIT)) < 0)
-		return errno == EINTR || errno == EAGAIN ? SERVED : CLOSED;
+	if ((n = recvmsg(fd, &mh, 0)) < 0)
+		return errno == EINTR ? SERVED : CLOSED;
 	if (n == 0)
 		return CLOSED;
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
@@ -477,13 +475,22 @@ serve_one(struct keyd *k, size_t chan, unsigned char *buf, struct yh_buf *ans)
 	return n < 0 ? CLOSED : SERVED;
 }
 
-/* A serving thread: takes a ready channel (each armed once: one thread per channel at a
- * time), answers one request, re-arms it. */
+/* One channel's thread. */
+struct server {
+	struct keyd *k;
+	size_t chan;
+	pthread_t th;
+};
+
+/* Serves one channel until it closes: the HTTP process uses a channel for one request at
+ * a time, so a thread blocked on its socket is woken by exactly its own requests (no
+ * thread wakes for another's). When the control channel closes (authd is done), the work
+ * channels are shut down, which ends their threads. */
 static void *
 serve(void *arg)
 {
-	struct keyd *k = arg;
-	struct epoll_event ev;
+	struct server *sv = arg;
+	struct keyd *k = sv->k;
 	struct yh_buf ans;
 	unsigned char *buf;
 
@@ -491,55 +498,15 @@ serve(void *arg)
 		yh_error("out of memory");
 		_exit(KEYD_EXIT_INTERNAL);
 	}
-	yh_buf_init_secret(&ans, KD_CTL_MSG_MAX);
-	for (;;) {
-		int n = epoll_wait(k->epfd, &ev, 1, -1);
-		size_t chan = ev.data.u32;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n != 1 || ev.data.u32 == STOP_TAG)
-			break;
-		if (serve_one(k, chan, buf, &ans) == CLOSED) {
-			if (chan == 0) {   /* authd closed the control channel: stop */
-				uint64_t one = 1;
-
-				(void)!write(k->stopfd, &one, sizeof(one));
-				break;
-			}
-			(void)epoll_ctl(k->epfd, EPOLL_CTL_DEL, k->fds[chan], NULL);
-			continue;
-		}
-		ev.events = EPOLLIN | EPOLLONESHOT;
-		if (epoll_ctl(k->epfd, EPOLL_CTL_MOD, k->fds[chan], &ev) != 0) {
-			yh_error("epoll_ctl: %s", strerror(errno));
-			_exit(KEYD_EXIT_INTERNAL);
-		}
-	}
+	yh_buf_init_secret(&ans, sv->chan == 0 ? KD_CTL_MSG_MAX : KD_MSG_MAX);
+	while (serve_one(k, sv->chan, buf, &ans) == SERVED)
+		;
+	if (sv->chan == 0)
+		for (size_t i = 1; i < k->nfds; i++)
+			(void)shutdown(k->fds[i], SHUT_RDWR);
 	yh_buf_free(&ans);
 	yh_freezero(buf, KD_MSG_MAX);
 	return NULL;
-}
-
-static int
-watch_channels(struct keyd *k)
-{
-	struct epoll_event ev;
-
-	if ((k->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    (k->stopfd = eventfd(0, EFD_CLOEXEC)) < 0)
-		return YH_ERR_IO;
-	ev.events = EPOLLIN;      /* level-triggered and never read: wakes every thread */
-	ev.data.u32 = STOP_TAG;
-	if (epoll_ctl(k->epfd, EPOLL_CTL_ADD, k->stopfd, &ev) != 0)
-		return YH_ERR_IO;
-	for (size_t i = 0; i < k->nfds; i++) {
-		ev.events = EPOLLIN | EPOLLONESHOT;
-		ev.data.u32 = (uint32_t)i;
-		if (epoll_ctl(k->epfd, EPOLL_CTL_ADD, k->fds[i], &ev) != 0)
-			return YH_ERR_IO;
-	}
-	return 0;
 }
 
 /* keys could not be opened: the first request (which must be HELLO) gets the reason. */
@@ -610,44 +577,52 @@ keep_only(int *fds, size_t n)
 		_exit(KEYD_EXIT_INTERNAL);
 }
 
-static unsigned
-thread_count(void)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (cpus < 2)
-		return 2;
-	return cpus > KEYD_THREADS_MAX ? KEYD_THREADS_MAX : (unsigned)cpus;
-}
-
 /* Serves until authd closes the control channel; returns the exit status. */
 static int
 run(struct keyd *k)
 {
-	pthread_t th[KEYD_THREADS_MAX];
-	unsigned nth = thread_count(), started = 0;
+	int cpus[KD_CPUS_MAX];
+	struct server *sv;
+	pthread_attr_t attr;
+	size_t started = 0, ncpus;
+	cpu_set_t all;
 	char why[256];
 	int r;
 
 	k->permit[KD_REQ_HELLO] = KD_PERMIT;
-	if (watch_channels(k) != 0) {
-		yh_error("cannot watch the channels: %s", strerror(errno));
+	CPU_ZERO(&all);
+	if (sched_getaffinity(0, sizeof(all), &all) != 0 ||
+	    (sv = calloc(k->nfds, sizeof(*sv))) == NULL || pthread_attr_init(&attr) != 0 ||
+	    pthread_attr_setstacksize(&attr, KEYD_STACK) != 0) {
+		yh_error("cannot set up the serving threads");
 		return KEYD_EXIT_INTERNAL;
 	}
-	for (; started < nth; started++)
-		if (pthread_create(&th[started], NULL, serve, k) != 0)
+	ncpus = kd_cpus(cpus, KD_CPUS_MAX);
+	for (; started < k->nfds; started++) {
+		int cpu = started == 0 ? -1 : cpus[(started - 1) % ncpus];
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		if (cpu >= 0)
+			CPU_SET(cpu, &one);
+		sv[started] = (struct server){ k, started, 0 };
+		if (pthread_attr_setaffinity_np(&attr, sizeof(one), cpu >= 0 ? &one : &all) != 0 ||
+		    pthread_create(&sv[started].th, &attr, serve, &sv[started]) != 0)
 			break;
-	if (started == 0) {
-		yh_error("cannot start a serving thread");
-		return KEYD_EXIT_INTERNAL;
+	}
+	pthread_attr_destroy(&attr);
+	if (started < k->nfds) {
+		yh_error("cannot start a serving thread for each of the %zu channels", k->nfds);
+		_exit(KEYD_EXIT_INTERNAL);
 	}
 	if ((r = kd_sandbox(why, sizeof(why))) != 0)
 		yh_log_msg(r == YH_ERR_UNSUPPORTED ? YH_LOG_INFO : YH_LOG_WARN, __FILE__,
 		    __LINE__, __func__, "no system-call filter: %s", why);
-	yh_info("holding the keys (pid %ld, %u threads, %zu channels)", (long)getpid(),
-	    started, k->nfds);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	yh_info("holding the keys (pid %ld, a thread for each of the %zu channels)",
+	    (long)getpid(), k->nfds);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(sv[i].th, NULL);
+	free(sv);
 	return 0;
 }
 
@@ -667,7 +642,6 @@ keyd_main(const struct authd_cfg *cfg, pid_t parent, const int *given, size_t n)
 	memset(&k, 0, sizeof(k));
 	k.fds = fds;
 	k.nfds = n;
-	k.epfd = k.stopfd = -1;
 	pthread_mutex_init(&k.ring_mu, NULL);
 	if ((status = kh_open(cfg, &k.kh, err, sizeof(err))) != 0)
 		tell_failure(fds, status, err);

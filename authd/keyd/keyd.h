@@ -6,6 +6,13 @@
  * a request of an unknown type, on the wrong channel, not permitted yet (or any more), or
  * malformed in any way is logged and keyd exits; the HTTP process then stops too.
  *
+ * Threads: one per channel, blocked on its socket, so a request wakes exactly the thread
+ * that serves it; the thread of work channel w is bound to CPU kd_cpus()[w % n], and the
+ * HTTP process takes a channel of the CPU its caller runs on, so that a request is a
+ * hand-over on one CPU rather than a wake-up across CPUs (which costs a virtual machine
+ * an exit; measured by tests/bench/bench_keyd.sh). A ring reload runs on the control
+ * channel's thread while the others keep signing.
+ *
  * The process: not dumpable (the HTTP process, same uid, can neither ptrace it nor read
  * /proc/PID/mem), killed when authd dies (PR_SET_PDEATHSIG), no core files, every other
  * descriptor closed, SIGINT/SIGTERM/SIGHUP ignored (authd drains its requests first and

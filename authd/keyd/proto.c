@@ -1,4 +1,6 @@
 /* keyd's message framing: see proto.h. */
+#define _GNU_SOURCE    /* sched_getaffinity, CPU_ISSET */
+#include <sched.h>
 #include <string.h>
 
 #include "authd/keyd/proto.h"
@@ -114,4 +116,20 @@ kd_req_name(uint32_t type)
 	};
 
 	return type < KD_REQ_COUNT && names[type] != NULL ? names[type] : "unknown";
+}
+
+size_t
+kd_cpus(int *cpus, size_t max)
+{
+	cpu_set_t set;
+	size_t n = 0;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (int i = 0; i < CPU_SETSIZE && n < max; i++)
+			if (CPU_ISSET(i, &set))
+				cpus[n++] = i;
+	if (n == 0)
+		cpus[n++] = -1;
+	return n;
 }

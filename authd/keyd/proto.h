@@ -83,6 +83,18 @@ int kd_get_str(struct kd_rd *r, size_t max, char *out) YH_WUR;
 /* 0 when the whole message was read, YH_ERR_INVALID when bytes are left over. */
 int kd_end(const struct kd_rd *r) YH_WUR;
 
+#define KD_CPUS_MAX 256              /* CPUs work channels are spread over */
+
+/*
+ * The CPUs this process may run on (sched_getaffinity), at most max, into cpus; returns
+ * how many (at least 1: {-1} when unknown). Work channel w (0-based) is served by a keyd
+ * thread bound to cpus[w % n], and the HTTP process prefers a channel of the CPU its
+ * calling thread is on: the request then wakes a thread on the same CPU (no
+ * inter-processor wake-up, which a virtual machine pays dearly for). Both sides call
+ * this before keyd is forked, so they agree.
+ */
+size_t kd_cpus(int *cpus, size_t max);
+
 /* The name of a request type for log lines ("sign", ...; "unknown" past the table). */
 const char *kd_req_name(uint32_t type);
 

@@ -41,8 +41,8 @@ static const int killed[] = {
 static const int allowed[] = {
 	/* the channels, the log, the key files */
 	__NR_read, __NR_write, __NR_readv, __NR_writev, __NR_pread64, __NR_recvmsg,
-	__NR_recvfrom, __NR_sendmsg, __NR_sendto, __NR_close, __NR_openat, __NR_fstat,
-	__NR_newfstatat, __NR_statx, __NR_lseek, __NR_fcntl, __NR_flock, __NR_fsync,
+	__NR_recvfrom, __NR_sendmsg, __NR_sendto, __NR_shutdown, __NR_close, __NR_openat,
+	__NR_fstat, __NR_newfstatat, __NR_statx, __NR_lseek, __NR_fcntl, __NR_flock, __NR_fsync,
 	__NR_fdatasync, __NR_renameat, __NR_renameat2, __NR_linkat, __NR_unlinkat,
 	__NR_fchmod, __NR_getdents64, __NR_faccessat, __NR_umask,
 #ifdef __NR_open
@@ -58,7 +58,8 @@ static const int allowed[] = {
 	__NR_futex, __NR_sched_yield, __NR_nanosleep, __NR_clock_nanosleep,
 	__NR_clock_gettime, __NR_gettimeofday, __NR_getrandom, __NR_getpid, __NR_gettid,
 	__NR_getppid, __NR_rt_sigreturn, __NR_rt_sigprocmask, __NR_tgkill, __NR_exit,
-	__NR_exit_group, __NR_rseq, __NR_set_robust_list,
+	__NR_exit_group, __NR_rseq, __NR_set_robust_list, __NR_sched_getaffinity,
+	__NR_sched_setaffinity,
 };
 
 #define N_KILLED (sizeof(killed) / sizeof(killed[0]))

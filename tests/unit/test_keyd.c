@@ -162,6 +162,31 @@ check_secrets(const struct clients_hasher *h, struct kh *local)
 	assert_string_equal(kid, kid2);
 	assert_int_equal(kh_secret_hash(local, "svc", secret, strlen(secret), b, kid2), 0);
 	assert_memory_equal(a, b, sizeof(a));
+	/* again: the same answer (remembered in this process, see client.c) */
+	assert_int_equal(h->hash(h->ctx, "svc", secret, strlen(secret), a, kid2), 0);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_string_equal(kid, kid2);
+}
+
+/* A new client-secret key (an operator replaced it): what was remembered under the old
+ * one is forgotten, the hashes follow the new key. */
+static void
+check_secret_key_change(const struct clients_hasher *h, struct kh *local, const char *state)
+{
+	unsigned char a[CLIENTS_HASH_LEN], b[CLIENTS_HASH_LEN];
+	char kid[CLIENTS_KID_LEN + 1], old[CLIENTS_KID_LEN + 1], err[256], path[160];
+	static const char secret[] = "a-secret-of-at-least-thirty-two-bytes-000";
+
+	assert_int_equal(h->kid(h->ctx, false, old, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/%s", state, CLIENTS_KEY_FILE);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(h->kid(h->ctx, true, kid, err, sizeof(err)), 0);
+	assert_string_not_equal(kid, old);
+	assert_int_equal(h->hash(h->ctx, "svc", secret, strlen(secret), a, kid), 0);
+	assert_int_equal(kh_secret_kid(local, false, old, err, sizeof(err)), 0);
+	assert_int_equal(kh_secret_hash(local, "svc", secret, strlen(secret), b, old), 0);
+	assert_string_equal(kid, old);
+	assert_memory_equal(a, b, sizeof(a));
 }
 
 static void
@@ -189,6 +214,7 @@ test_same_answers(void **state)
 	check_vault(vault, local->vault);
 	check_signs(ring, local->ring);
 	check_secrets(kdc_hasher(c), local);
+	check_secret_key_change(kdc_hasher(c), local, f->state);
 
 	/* a rotation on disk: keyd's reload hands over the new ring */
 	assert_int_equal(tok_ring_rotate(local->ring, TOK_ALG_UNSET, err, sizeof(err)), 0);
