@@ -284,6 +284,19 @@ setup_logging(const struct authd_cfg *cfg)
 	yh_log_set_json(strcmp(cfg->log_format, "json") == 0);
 }
 
+/* keyd's work channels: one per thread that may call at once (HTTP threads, workers,
+ * and the main, audit timer, back-channel, sweeper and operator threads); none without
+ * keyd. */
+static unsigned
+keyd_channels(const struct authd_cfg *cfg)
+{
+	unsigned n = cfg->threads + (unsigned)cfg->worker_threads + 16;
+
+	if (cfg->keys_in_process)
+		return 0;
+	return n > 1024 ? 1024 : n;
+}
+
 /*
  * Each HTTP connection is a descriptor: raises the open-file soft limit to what
  * http.max_connections needs (never past the hard limit), and warns when even the hard
@@ -293,7 +306,8 @@ static void
 fit_fd_limit(const struct authd_cfg *cfg)
 {
 	rlim_t want = (rlim_t)cfg->http_max_connections + AUTHD_FD_RESERVE +
-	    2 * (rlim_t)cfg->threads;    /* each HTTP thread's epoll and wake-up descriptors */
+	    2 * (rlim_t)cfg->threads +   /* each HTTP thread's epoll and wake-up descriptors */
+	    keyd_channels(cfg) + 1;      /* keyd's channels and its control channel */
 	struct rlimit rl;
 	rlim_t was;
 
@@ -424,15 +438,11 @@ out:
 static int
 open_keys(struct daemon *d, char *err, size_t errsz)
 {
-	/* One channel per thread that may call at once: HTTP threads, workers, and the
-	 * main, audit timer, back-channel, sweeper and operator threads. */
-	unsigned nchan = d->cfg.threads + (unsigned)d->cfg.worker_threads + 16;
 	struct kh *kh = NULL;
 	int r;
 
 	if (!d->cfg.keys_in_process) {
-		if ((r = kdc_spawn(&d->cfg, nchan > 1024 ? 1024 : nchan, &d->keyd, err,
-		    errsz)) != 0)
+		if ((r = kdc_spawn(&d->cfg, keyd_channels(&d->cfg), &d->keyd, err, errsz)) != 0)
 			return r;
 		snprintf(d->audit_kid, sizeof(d->audit_kid), "%s", kdc_audit_kid(d->keyd));
 		if ((r = kdc_vault(d->keyd, &d->vault)) != 0 ||

@@ -48,11 +48,6 @@ static const int allowed[] = {
 #ifdef __NR_open
 	__NR_open, __NR_stat, __NR_lstat, __NR_access, __NR_rename, __NR_link, __NR_unlink,
 #endif
-	/* waiting for requests */
-	__NR_epoll_ctl, __NR_epoll_pwait,
-#ifdef __NR_epoll_wait
-	__NR_epoll_wait,
-#endif
 	/* memory, threads, time, randomness, exit */
 	__NR_mmap, __NR_munmap, __NR_mremap, __NR_mprotect, __NR_madvise, __NR_brk,
 	__NR_futex, __NR_sched_yield, __NR_nanosleep, __NR_clock_nanosleep,
@@ -116,7 +111,8 @@ int
 kd_sandbox(char *why, size_t whysz)
 {
 #if defined(KD_ASAN)
-	snprintf(why, whysz, "an AddressSanitizer build (its leak check traces the process)");
+	snprintf(why, whysz, "an address-sanitizing build (ASan: its leak checker traces the "
+	    "process at exit)");
 #else
 	snprintf(why, whysz, "no system-call list for this CPU architecture");
 #endif

@@ -417,8 +417,8 @@ test_refusals(void **state)
 	n = msg(m, KD_REQ_SUB, 2, "sector", (size_t)6, "uid", (size_t)3);
 	le32(m + 4, 1000);      /* the first field claims more bytes than the packet has */
 	refused(f, false, 1, m, n, "malformed subject request");
-	memset(m + 100, 'x', 300);
-	n = msg(m, KD_REQ_SUB, 2, (const char *)m + 100, (size_t)300, "uid", (size_t)3);
+	memset(big, 'x', 300);
+	n = msg(m, KD_REQ_SUB, 2, (const char *)big, (size_t)300, "uid", (size_t)3);
 	refused(f, false, 1, m, n, "malformed subject request");   /* a sector over 255 */
 	n = msg(m, KD_REQ_MAC, 3, "\1", (size_t)1, "msg", (size_t)3, "more", (size_t)4);
 	refused(f, false, 1, m, n, "malformed mac request");       /* trailing field */
