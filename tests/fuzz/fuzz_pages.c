@@ -335,7 +335,6 @@ fuzz_csrf(const char *s)
 		CHECK(csrf_token_check(key, CSRF_BIND_PRE, cookie_fixed, "account", tok) ==
 		    YH_ERR_DENIED);
 	}
-	yh_wipe(key, sizeof(key));
 }
 
 /* ---- percent-encoding --------------------------------------------------------------------- */
