@@ -9,7 +9,8 @@
 # from the HTTP process; keyd must have opened each of them (the check is not vacuous),
 # and the HTTP process must show in the trace (it opens directory.db). As a control,
 # authd with keys.in_process = yes on the same state: the same check must then find the
-# HTTP process opening them (so the check can fail).
+# HTTP process opening them (so the check can fail). Last, keyd's signals: SIGTERM to
+# keyd alone is ignored, and keyd killed stops authd with status 2 and a log line.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -108,4 +109,22 @@ for f in vault.key subject.key client-secret.key audit.key; do
     fail "control: the check misses $f opened by the HTTP process"
 done
 no_errors_in "authd logged errors" "$TMP/authd.log"
+
+# ---- keyd's signals: a stop signal to keyd alone is ignored; keyd killed stops authd
+start_authd
+KEYD=$(cat "/proc/$PID/task/$PID/children" | tr -d ' ')
+kill -TERM "$KEYD"
+sleep 0.3
+[[ $(curl -s -o /dev/null -w '%{http_code}' -u "svc:$SECRET" -d grant_type=client_credentials \
+  "$BASE/token") == 200 ]] && ok "keyd ignores SIGTERM (authd stops it); grants still signed" ||
+  fail "after SIGTERM to keyd no grant"
+mark=$(wc -l <"$TMP/authd.log")
+kill -KILL "$KEYD"
+rc=0
+for _ in $(seq 1 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
+wait "$PID" || rc=$?
+PID=
+[[ $rc == 2 ]] && ok "keyd killed: authd exits 2" || fail "keyd killed: authd exit $rc"
+tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q "key holder keyd (pid $KEYD) exited" &&
+  ok "authd logs that keyd exited" || fail "no log line about keyd: $(tail -3 "$TMP/authd.log")"
 finish "all keyd_files checks passed"
