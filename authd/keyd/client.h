@@ -72,7 +72,8 @@ int kdc_vault(struct kdc *c, struct vault **out) YH_WUR;
 /* The keys served by keyd: free with keys_free before kdc_close. */
 int kdc_keys(struct kdc *c, struct keys **out) YH_WUR;
 
-/* The ring held by keyd (tok_ring_open_remote): free with tok_ring_free before kdc_close. */
+/* The ring held by keyd (tok_ring_open_remote): free it with tok_ring_free before
+ * kdc_close. */
 int kdc_ring(struct kdc *c, struct tok_ring **out, char *err, size_t errsz) YH_WUR;
 
 /* The client registry's hasher (owned by c). */

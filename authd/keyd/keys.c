@@ -256,8 +256,8 @@ static const struct keys_ops local_ops = {
 };
 
 int
-keys_local_new(const unsigned char subject_key[KEYS_KEY_LEN], const unsigned char *audit_key,
-    struct keys **out)
+keys_local_new(const unsigned char subject_key[KEYS_KEY_LEN],
+    const unsigned char *audit_key, struct keys **out)
 {
 	struct local *l;
 	int r = 0;

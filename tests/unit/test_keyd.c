@@ -264,7 +264,7 @@ test_key_error(void **state)
 	assert_non_null(strstr(err, "restore the key file"));
 }
 
-/* ---- refusals -------------------------------------------------------------------------- */
+/* ---- refusals ------------------------------------------------------------------------ */
 
 /* A keyd on raw socket pairs: fds[0] control, fds[1] a work channel (the test's ends);
  * its log goes to *logfd. */
@@ -410,7 +410,8 @@ test_refusals(void **state)
 	close(fds[1]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		fail_msg("keyd: status %d signal %d", WEXITSTATUS(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		fail_msg("keyd: status %d signal %d", WEXITSTATUS(status),
+		    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	close(logfd);
 
 	refused(f, false, 1, "\x63\0\0\0", 4, "unknown request type 99");
