@@ -107,6 +107,11 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "keys.alg", .type = YH_CFG_ENUM, .def = "ES256", .max = 8, .choices = key_algs,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(keys_alg),
 	  .help = "algorithm of the keys a new ring is created with" },
+	{ .name = "keys.in_process", .type = YH_CFG_BOOL, .def = "no", .max = 8,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(keys_in_process),
+	  .help = "yes: every key in the HTTP process itself instead of the key holder keyd. "
+	      "For measurement and diagnosis only: whoever takes over the HTTP process then "
+	      "has the keys" },
 	{ .name = "audit.file", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_file),
 	  .help = "the hash-chained audit log; unset = STATE_DIR/audit.log" },

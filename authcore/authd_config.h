@@ -54,6 +54,7 @@ struct authd_cfg {
 	char *redis_prefix;               /* session.redis_prefix: key namespace */
 	char *keys_dir;                   /* keys.dir: the signing key ring; "" = STATE_DIR/keys */
 	char *keys_alg;                   /* keys.alg: algorithm of a new ring */
+	bool keys_in_process;             /* keys.in_process: no keyd (measurement only) */
 	char *audit_file;                 /* audit.file; "" = STATE_DIR/audit.log */
 	char *audit_key_file;             /* audit.key_file; "" = STATE_DIR/audit.key */
 	int64_t audit_cp_lines;           /* audit.checkpoint_lines; 0 = not by count */

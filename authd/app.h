@@ -42,8 +42,7 @@ struct sess_store;
 struct clients_registry;
 struct yh_audit;
 struct wk_pool;
-
-#define AUTHD_SUBJECT_KEY_LEN IDENT_SUBJECT_KEY_LEN
+struct keys;
 
 struct authd_app {
 	const struct authd_cfg *cfg;
@@ -56,7 +55,7 @@ struct authd_app {
 	struct yh_audit *audit;          /* the audit trail (authcore/audit/audit.h) */
 	struct wk_pool *workers;         /* slow work off the HTTP threads (common/workers.h) */
 	const char *issuer;              /* no trailing slash; owned by cfg */
-	unsigned char subject_key[AUTHD_SUBJECT_KEY_LEN]; /* pairwise sub HMAC key */
+	struct keys *keys;               /* pairwise sub, form MACs, user refs (keyd/keys.h) */
 	struct authd_check checks[AUTHD_MAX_CHECKS];
 	size_t nchecks;
 };

@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "authd/account/account.h"
@@ -27,6 +28,9 @@
 #include "authd/oidc/authorize.h"
 #include "authd/oidc/token.h"
 #include "authd/http/http.h"
+#include "authd/keyd/client.h"
+#include "authd/keyd/holder.h"
+#include "authd/keyd/keys.h"
 #include "common/metrics.h"
 #include "authd/app.h"
 #include "authd/session/sess.h"
@@ -163,6 +167,7 @@ signals_setup(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);    /* keyd exited */
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
 		return -1;
 	return signalfd(-1, &set, SFD_CLOEXEC);
@@ -191,9 +196,24 @@ reload(struct authd_app *app)
 		yh_warn("SIGHUP: nothing reloaded");
 }
 
-/* Waits for SIGTERM/SIGINT; SIGHUP reloads the key ring and the clients. */
-static void
-wait_for_stop(int sfd, struct authd_app *app)
+/* True (and logged) when the key holder has exited: the daemon cannot go on. */
+static bool
+keyd_gone(struct kdc *keyd)
+{
+	int st = 0;
+
+	if (keyd == NULL || !kdc_exited(keyd, &st))
+		return false;
+	yh_error("the key holder keyd (pid %ld) exited (%s %d): stopping",
+	    (long)kdc_pid(keyd), WIFSIGNALED(st) ? "signal" : "status",
+	    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	return true;
+}
+
+/* Waits for SIGTERM/SIGINT; SIGHUP reloads the key ring and the clients. Returns 0, or
+ * -1 when the key holder exited (SIGCHLD) or the signals cannot be read. */
+static int
+wait_for_stop(int sfd, struct authd_app *app, struct kdc *keyd)
 {
 	struct signalfd_siginfo si;
 
@@ -204,14 +224,19 @@ wait_for_stop(int sfd, struct authd_app *app)
 			continue;
 		if (n != (ssize_t)sizeof(si)) {
 			yh_error("signalfd read failed: %s", n < 0 ? strerror(errno) : "short read");
-			return;
+			return -1;
 		}
 		if (si.ssi_signo == SIGHUP) {
 			reload(app);
 			continue;
 		}
+		if (si.ssi_signo == SIGCHLD) {
+			if (keyd_gone(keyd))
+				return -1;
+			continue;
+		}
 		yh_info("%s received, stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-		return;
+		return 0;
 	}
 }
 
@@ -260,6 +285,19 @@ setup_logging(const struct authd_cfg *cfg)
 	yh_log_set_json(strcmp(cfg->log_format, "json") == 0);
 }
 
+/* keyd's work channels: one per thread that may call at once (HTTP threads, workers,
+ * and the main, audit timer, back-channel, sweeper and operator threads); none without
+ * keyd. */
+static unsigned
+keyd_channels(const struct authd_cfg *cfg)
+{
+	unsigned n = cfg->threads + (unsigned)cfg->worker_threads + 16;
+
+	if (cfg->keys_in_process)
+		return 0;
+	return n > 1024 ? 1024 : n;
+}
+
 /*
  * Each HTTP connection is a descriptor: raises the open-file soft limit to what
  * http.max_connections needs (never past the hard limit), and warns when even the hard
@@ -269,7 +307,8 @@ static void
 fit_fd_limit(const struct authd_cfg *cfg)
 {
 	rlim_t want = (rlim_t)cfg->http_max_connections + AUTHD_FD_RESERVE +
-	    2 * (rlim_t)cfg->threads;    /* each HTTP thread's epoll and wake-up descriptors */
+	    2 * (rlim_t)cfg->threads +   /* each HTTP thread's epoll and wake-up descriptors */
+	    keyd_channels(cfg) + 1;      /* keyd's channels and its control channel */
 	struct rlimit rl;
 	rlim_t was;
 
@@ -297,7 +336,9 @@ struct daemon {
 	struct ident *ident;
 	struct bcl *bcl;
 	struct control *ctl;
-	struct yh_audit_key audit_key;   /* tags the audit log's checkpoints */
+	struct kdc *keyd;                /* the key holder (NULL with keys.in_process) */
+	struct vault *vault;             /* until the directory takes it */
+	char audit_kid[YH_AUDIT_KID_LEN + 1];  /* the checkpoint key's id */
 	int sfd;
 	bool served;
 };
@@ -349,40 +390,16 @@ open_bcl(struct daemon *d, char *err, size_t errsz)
 	bc.clients = d->app.clients;
 	bc.audit = d->app.audit;
 	bc.metrics = d->app.metrics;
-	memcpy(bc.subject_key, d->app.subject_key, sizeof(bc.subject_key));
-	r = bcl_new(&bc, &d->bcl);
-	yh_wipe(bc.subject_key, sizeof(bc.subject_key));
-	if (r != 0)
+	bc.keys = d->app.keys;
+	if ((r = bcl_new(&bc, &d->bcl)) != 0)
 		snprintf(err, errsz, "cannot start back-channel logout: %s", yh_strerror(r));
 	return r;
 }
 
-/* Refuses a checkpoint key file that is another key's file: each key has one job. */
-static int
-key_alone(const struct daemon *d, const char *key, char *err, size_t errsz)
-{
-	const char *others[] = { d->cfg.ident.vault_key_file, NULL };
-	char subject[4096];
-	struct stat k, o;
-
-	if ((size_t)snprintf(subject, sizeof(subject), "%s/%s", d->cfg.ident.state_dir,
-	    IDENT_SUBJECT_KEY_NAME) < sizeof(subject))
-		others[1] = subject;
-	if (stat(key, &k) != 0)
-		return 0;
-	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
-		if (others[i] != NULL && stat(others[i], &o) == 0 && o.st_dev == k.st_dev &&
-		    o.st_ino == k.st_ino) {
-			snprintf(err, errsz, "audit.key_file %s is the key file %s: the audit "
-			    "checkpoint key must be a key of its own", key, others[i]);
-			return YH_ERR_CONFIG;
-		}
-	return 0;
-}
-
 /*
- * The audit log and its checkpoints: the key (its own file, created on first start),
- * the timer, and a checkpoint now, covering what authctl wrote while no authd ran.
+ * The audit log and its checkpoints: tagged by the audit key (keys_audit_mac: the key
+ * holder has the key), the timer, and a checkpoint now, covering what authctl wrote
+ * while no authd ran.
  */
 static int
 open_audit(struct daemon *d, char *err, size_t errsz)
@@ -390,19 +407,16 @@ open_audit(struct daemon *d, char *err, size_t errsz)
 	struct yh_audit_cp_opts o = {
 		.every_lines = (uint64_t)d->cfg.audit_cp_lines,
 		.every_ms = d->cfg.audit_cp_interval * 1000,
-		.kid = d->audit_key.kid,
-		.mac = yh_audit_key_mac,
-		.mac_ctx = &d->audit_key,
+		.kid = d->audit_kid,
+		.mac = keys_audit_mac,
+		.mac_ctx = d->app.keys,
 	};
-	char *path, *key = NULL;
+	char *path;
 	int r = YH_ERR_ALLOC;
 
-	if ((path = authd_cfg_state_path(&d->cfg, d->cfg.audit_file, "audit.log")) == NULL ||
-	    (key = authd_cfg_state_path(&d->cfg, d->cfg.audit_key_file, "audit.key")) == NULL)
+	if ((path = authd_cfg_state_path(&d->cfg, d->cfg.audit_file, "audit.log")) == NULL)
 		goto out;
-	if ((r = key_alone(d, key, err, errsz)) != 0 ||
-	    (r = yh_audit_key_load(key, true, &d->audit_key, err, errsz)) != 0 ||
-	    (r = yh_audit_open(path, &d->app.audit, err, errsz)) != 0 ||
+	if ((r = yh_audit_open(path, &d->app.audit, err, errsz)) != 0 ||
 	    (r = yh_audit_checkpoints(d->app.audit, &o, err, errsz)) != 0)
 		goto out;
 	if ((r = yh_audit_checkpoint(d->app.audit)) != 0) {
@@ -411,38 +425,60 @@ open_audit(struct daemon *d, char *err, size_t errsz)
 		    "authctl audit verify)" : yh_strerror(r));
 		goto out;
 	}
-	yh_info("audit log %s: checkpoints tagged with key %s (%s)", path, d->audit_key.kid,
-	    key);
+	yh_info("audit log %s: checkpoints tagged with key %s", path, d->audit_kid);
 out:
 	free(path);
-	free(key);
 	return r;
 }
 
-/* Opens everything the endpoints share: keys, sessions, clients, audit, workers. */
+/*
+ * The keys, before any thread starts: keyd is forked and loads them (the vault, the ring
+ * and the keys of this process are served by it), or with keys.in_process they are
+ * loaded here. Either way the vault waits in d->vault for the directory.
+ */
+static int
+open_keys(struct daemon *d, char *err, size_t errsz)
+{
+	struct kh *kh = NULL;
+	int r;
+
+	if (!d->cfg.keys_in_process) {
+		if ((r = kdc_spawn(&d->cfg, keyd_channels(&d->cfg), &d->keyd, err, errsz)) != 0)
+			return r;
+		snprintf(d->audit_kid, sizeof(d->audit_kid), "%s", kdc_audit_kid(d->keyd));
+		if ((r = kdc_vault(d->keyd, &d->vault)) != 0 ||
+		    (r = kdc_keys(d->keyd, &d->app.keys)) != 0) {
+			snprintf(err, errsz, "cannot reach the keys held by keyd: %s", yh_strerror(r));
+			return r;
+		}
+		return kdc_ring(d->keyd, &d->app.ring, err, errsz);
+	}
+	yh_warn("keys.in_process = yes: the keys are in the HTTP process (for measurement "
+	    "and diagnosis only)");
+	if ((r = kh_open(&d->cfg, &kh, err, errsz)) != 0)
+		return r;
+	d->vault = kh->vault;
+	d->app.keys = kh->keys;
+	d->app.ring = kh->ring;
+	kh->vault = NULL;
+	kh->keys = NULL;
+	kh->ring = NULL;
+	snprintf(d->audit_kid, sizeof(d->audit_kid), "%s", kh->audit_kid);
+	kh_free(kh);
+	return 0;
+}
+
+/* Opens everything the endpoints share: sessions, clients, audit, workers. */
 static int
 open_app(struct daemon *d, char *err, size_t errsz)
 {
-	struct tok_ring_opts ro = { .create = true };
 	struct clients_opts co = { .create = true };
-	char *path = NULL;
 	int r;
 
 	d->app.ident = d->ident;
 	d->app.issuer = d->cfg.issuer;
-	/* The pairwise-subject key: ident_open made it with a new directory, and a new key
-	 * next to an existing one would silently give every user a new `sub` at every app. */
-	if ((r = ident_subject_key(d->cfg.ident.state_dir, false, d->app.subject_key, err,
-	    errsz)) != 0)
-		return r;
-	if ((path = authd_cfg_state_path(&d->cfg, d->cfg.keys_dir, "keys")) == NULL)
-		return YH_ERR_ALLOC;
-	if ((r = tok_alg_from_name(d->cfg.keys_alg, &ro.alg)) == 0)
-		r = tok_ring_open(path, &ro, &d->app.ring, err, errsz);
-	free(path);
-	if (r != 0)
-		return r;
 	co.apps_file = d->cfg.clients_file;
+	co.hasher = d->keyd != NULL ? kdc_hasher(d->keyd) : NULL;
 	if ((r = clients_open(d->cfg.ident.state_dir, &co, &d->app.clients, err, errsz)) != 0)
 		return r;
 	if ((r = open_audit(d, err, errsz)) != 0)
@@ -480,7 +516,11 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 	}
 	/* Creates the state directory (0700), the vault key and the subject key on first
 	 * start; refuses a directory whose vault key file is missing. */
-	if ((r = ident_open(&d->cfg.ident, true, &d->ident, err, errsz)) != 0)
+	if ((r = open_keys(d, err, errsz)) != 0)
+		return r;
+	r = ident_open_dir(&d->cfg.ident, true, d->vault, &d->ident, err, errsz);
+	d->vault = NULL;    /* the directory's now, or closed */
+	if (r != 0)
 		return r;
 	d->app.cfg = &d->cfg;
 	d->app.dir = d->ident->dir;
@@ -507,6 +547,7 @@ static void
 daemon_stop(struct daemon *d)
 {
 	unsigned left;
+	int st;
 
 	/* First: it uses the sessions and the audit trail. */
 	control_stop(d->ctl);
@@ -526,9 +567,12 @@ daemon_stop(struct daemon *d)
 	clients_close(d->app.clients);
 	tok_ring_free(d->app.ring);
 	yh_audit_close(d->app.audit);
-	yh_audit_key_wipe(&d->audit_key);
-	yh_wipe(d->app.subject_key, sizeof(d->app.subject_key));
+	keys_free(d->app.keys);
 	ident_close(d->ident);
+	vault_close(d->vault);
+	/* Last: everything above may have asked it for a signature or a MAC. */
+	if (d->keyd != NULL && (st = kdc_close(d->keyd)) != 0)
+		yh_warn("the key holder keyd ended with wait status %d", st);
 	mx_registry_free(d->app.metrics);
 	authd_cfg_free(&d->cfg);
 	if (d->sfd >= 0)
@@ -578,8 +622,7 @@ main(int argc, char **argv)
 	    YH_VERSION, d.cfg.http_listen, (unsigned)http_server_port(d.srv), d.cfg.threads,
 	    http_server_tls(d.srv) ? ", TLS" : "", d.cfg.issuer, d.cfg.ident.state_dir);
 	d.served = true;
-	wait_for_stop(d.sfd, &d.app);
-	rc = 0;
+	rc = wait_for_stop(d.sfd, &d.app, d.keyd) == 0 ? 0 : EXIT_RUNTIME;
 out:
 	daemon_stop(&d);
 	return rc;

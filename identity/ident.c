@@ -130,16 +130,20 @@ subject_key_create(const char *state_dir, char *err, size_t errsz)
 	return r;
 }
 
-int
-ident_open(const struct ident_cfg *cfg, bool create, struct ident **out, char *err,
+/*
+ * The key half of opening the state: the configuration checked, the state directory ready,
+ * the vault opened (its key created with a new directory, refused when missing beside an
+ * existing one) and, with a new directory, the pairwise-subject key made.
+ */
+static int
+open_vault(const struct ident_cfg *cfg, bool create, struct vault **vault, char *err,
     size_t errsz)
 {
-	struct ident *id = NULL;
 	struct stat st;
 	bool db_exists, key_exists;
 	int r;
 
-	*out = NULL;
+	*vault = NULL;
 	if (cfg == NULL || empty(cfg->state_dir) || empty(cfg->sqlite_path) ||
 	    empty(cfg->vault_key_file)) {
 		snprintf(err, errsz, "identity configuration not finished (no state_dir?)");
@@ -160,6 +164,56 @@ ident_open(const struct ident_cfg *cfg, bool create, struct ident **out, char *e
 		    cfg->sqlite_path, cfg->state_dir);
 		return YH_ERR_NOT_FOUND;
 	}
+	if ((r = vault_open(cfg->vault_key_file, cfg->vault_cipher, create && !db_exists,
+	    vault, err, errsz)) != 0)
+		return r;
+	if (create && !db_exists && (r = subject_key_create(cfg->state_dir, err, errsz)) != 0) {
+		vault_close(*vault);
+		*vault = NULL;
+	}
+	return r;
+}
+
+int
+ident_open_keys(const struct ident_cfg *cfg, bool create, struct vault **vault,
+    unsigned char subject_key[IDENT_SUBJECT_KEY_LEN], char *err, size_t errsz)
+{
+	int r;
+
+	yh_wipe(subject_key, IDENT_SUBJECT_KEY_LEN);
+	if ((r = open_vault(cfg, create, vault, err, errsz)) != 0)
+		return r;
+	/* A new directory made the key just now; beside an existing one it must be there:
+	 * a new key would silently give every user a new `sub` at every app. */
+	if ((r = ident_subject_key(cfg->state_dir, false, subject_key, err, errsz)) != 0) {
+		vault_close(*vault);
+		*vault = NULL;
+	}
+	return r;
+}
+
+int
+ident_open_dir(const struct ident_cfg *cfg, bool create, struct vault *vault,
+    struct ident **out, char *err, size_t errsz)
+{
+	struct ident *id = NULL;
+	struct stat st;
+	int r;
+
+	*out = NULL;
+	if (vault == NULL || cfg == NULL || empty(cfg->state_dir) || empty(cfg->sqlite_path)) {
+		snprintf(err, errsz, "identity configuration not finished (no state_dir?)");
+		r = YH_ERR_CONFIG;
+		goto out;
+	}
+	if ((r = state_dir_ready(cfg->state_dir, create, err, errsz)) != 0)
+		goto out;
+	if (!create && stat(cfg->sqlite_path, &st) != 0) {
+		snprintf(err, errsz, "directory %s does not exist (nothing stored in %s yet)",
+		    cfg->sqlite_path, cfg->state_dir);
+		r = YH_ERR_NOT_FOUND;
+		goto out;
+	}
 	if ((id = calloc(1, sizeof(*id))) == NULL ||
 	    (id->state_dir = strdup(cfg->state_dir)) == NULL) {
 		snprintf(err, errsz, "out of memory");
@@ -167,18 +221,29 @@ ident_open(const struct ident_cfg *cfg, bool create, struct ident **out, char *e
 		goto out;
 	}
 	ident_cfg_pw_params(cfg, &id->pw);
-	if ((r = vault_open(cfg->vault_key_file, cfg->vault_cipher, create && !db_exists,
-	    &id->vault, err, errsz)) != 0)
-		goto out;
-	if (create && !db_exists && (r = subject_key_create(cfg->state_dir, err, errsz)) != 0)
-		goto out;
+	id->vault = vault;
+	vault = NULL;
 	if ((r = dir_open(cfg, id->vault, create, &id->dir, err, errsz)) != 0)
 		goto out;
 	*out = id;
 	id = NULL;
 out:
+	vault_close(vault);
 	ident_close(id);
 	return r;
+}
+
+int
+ident_open(const struct ident_cfg *cfg, bool create, struct ident **out, char *err,
+    size_t errsz)
+{
+	struct vault *vault = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = open_vault(cfg, create, &vault, err, errsz)) != 0)
+		return r;
+	return ident_open_dir(cfg, create, vault, out, err, errsz);
 }
 
 void

@@ -63,6 +63,27 @@ int ident_subject_key(const char *state_dir, bool create,
 int ident_open(const struct ident_cfg *cfg, bool create, struct ident **out, char *err,
     size_t errsz) YH_WUR;
 
+/*
+ * The key half of ident_open, for the process that holds the keys (authd's keyd, or
+ * authd itself with keys.in_process): the same checks and state directory preparation,
+ * the vault opened (or created with a new directory) into *vault, and the pairwise-
+ * subject key read into subject_key (made with a new directory; missing beside an
+ * existing one: YH_ERR_KEY, see ident_subject_key). Errors as ident_open's and
+ * ident_subject_key's. On error *vault is NULL and subject_key wiped; otherwise close
+ * the vault with vault_close and wipe the key.
+ */
+int ident_open_keys(const struct ident_cfg *cfg, bool create, struct vault **vault,
+    unsigned char subject_key[IDENT_SUBJECT_KEY_LEN], char *err, size_t errsz) YH_WUR;
+
+/*
+ * The directory half of ident_open, for a process whose vault is given (a vault held
+ * by keyd: vault_new_remote): the state directory ready (created with create), the
+ * directory opened with vault, which the struct ident takes over (closed on error too).
+ * The key files are never touched. Errors as ident_open's directory errors.
+ */
+int ident_open_dir(const struct ident_cfg *cfg, bool create, struct vault *vault,
+    struct ident **out, char *err, size_t errsz) YH_WUR;
+
 /* Closes the directory, wipes and frees the vault, frees the struct. NULL is fine. */
 void ident_close(struct ident *id);
 

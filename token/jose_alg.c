@@ -41,6 +41,8 @@ struct tok_key {
 	char kid[TOK_KID_MAX + 1];
 	EVP_MD_CTX *sign_proto[TOK_ALG_COUNT];
 	EVP_MD_CTX *verify_proto[TOK_ALG_COUNT];
+	tok_sign_fn signer;   /* signs for a public key whose private half is elsewhere */
+	void *signer_ctx;
 };
 
 static const char *const alg_names[TOK_ALG_COUNT] = {
@@ -415,6 +417,8 @@ tok_key_sign(const struct tok_key *key, enum tok_alg alg, const void *data, size
 		alg = tok_key_sign_alg(key);
 	if (!tok_key_can_alg(key, alg))
 		return YH_ERR_UNSUPPORTED;
+	if (key->signer != NULL)
+		return key->signer(key->signer_ctx, key, alg, data, len, sig, sigmax, siglen);
 	if (!key->priv)
 		return YH_ERR_KEY;
 	if ((r = ctx_get(key, alg, false, &m)) != 0)
@@ -731,6 +735,28 @@ bool
 tok_key_is_private(const struct tok_key *key)
 {
 	return key->priv;
+}
+
+bool
+tok_key_can_sign(const struct tok_key *key)
+{
+	return key->priv || key->signer != NULL;
+}
+
+int
+tok_key_with_signer(const struct tok_key *key, tok_sign_fn fn, void *ctx,
+    struct tok_key **out)
+{
+	int r;
+
+	*out = NULL;
+	if (key == NULL || fn == NULL)
+		return YH_ERR_INVALID;
+	if ((r = tok_key_public(key, out)) != 0)
+		return r;
+	(*out)->signer = fn;
+	(*out)->signer_ctx = ctx;
+	return 0;
 }
 
 unsigned

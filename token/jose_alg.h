@@ -132,9 +132,32 @@ EVP_PKEY *tok_key_pkey(const struct tok_key *key);
 
 /* --- signing and verifying bytes ---------------------------------------------------- */
 
+/*
+ * A signer: makes the signature of a key whose private half lives elsewhere (a key-holder
+ * process, later a PKCS#11 token). It gets the public key (its kid and alg say which
+ * private key to use), alg (never TOK_ALG_UNSET) and the bytes to sign, and writes the
+ * JOSE-format signature as tok_key_sign does. Returns 0 or a negative YH_ERR_*. Called
+ * from any thread at once.
+ */
+typedef int (*tok_sign_fn)(void *ctx, const struct tok_key *key, enum tok_alg alg,
+    const void *data, size_t len, unsigned char *sig, size_t sigmax, size_t *siglen);
+
+/*
+ * A new key holding the public half of key (same kid, alg and use) whose signatures
+ * tok_key_sign asks fn for (ctx is passed back; both must outlive the key). Such a key
+ * holds no private material (tok_key_is_private is false) but tok_key_can_sign is true.
+ * *out is owned by the caller (tok_key_free). YH_ERR_INVALID when fn is NULL.
+ */
+int tok_key_with_signer(const struct tok_key *key, tok_sign_fn fn, void *ctx,
+    struct tok_key **out) YH_WUR;
+
+/* True when tok_key_sign can sign with key: it holds the private key or has a signer. */
+bool tok_key_can_sign(const struct tok_key *key);
+
 /* Signs len bytes with key under alg (TOK_ALG_UNSET means tok_key_sign_alg(key)) and
  * writes the JOSE-format signature to sig (sigmax >= TOK_SIG_MAX is always enough):
  * ES256 and SM2 as raw r||s (64 bytes), EdDSA 64 bytes, RS256/PS256 the modulus size.
+ * A key made by tok_key_with_signer asks its signer (and returns what it returns).
  * YH_ERR_KEY when key is public only, YH_ERR_UNSUPPORTED when the key cannot do alg,
  * YH_ERR_TOO_LONG when sigmax is too small, YH_ERR_CRYPTO. Thread-safe. */
 int tok_key_sign(const struct tok_key *key, enum tok_alg alg, const void *data, size_t len,

@@ -816,9 +816,8 @@ out:
 	return r;
 }
 
-/* The set as a new {"keys":[...]} object of public JWKs; *out: json_decref it. */
-static int
-jwks_export(const struct tok_keyset *set, json_t **out)
+int
+tok_jwks_export(const struct tok_keyset *set, json_t **out)
 {
 	json_t *root = NULL, *arr = NULL;
 	int r;
@@ -855,7 +854,7 @@ tok_jwks_export_string(const struct tok_keyset *set, char **out)
 	int r;
 
 	*out = NULL;
-	if ((r = jwks_export(set, &root)) != 0)
+	if ((r = tok_jwks_export(set, &root)) != 0)
 		return r;
 	if ((*out = json_dumps(root, JSON_COMPACT)) == NULL)
 		r = YH_ERR_ALLOC;

@@ -72,6 +72,10 @@ int tok_key_generate(enum tok_alg alg, unsigned rsa_bits, struct tok_key **out) 
 int tok_jwks_parse(const char *json, size_t len, unsigned flags, struct tok_keyset *set)
     YH_WUR;
 
+/* Exports the set as a new {"keys":[...]} object of public JWKs (never private members).
+ * *out: caller json_decref's it. */
+int tok_jwks_export(const struct tok_keyset *set, json_t **out) YH_WUR;
+
 /* Exports the set as {"keys":[...]} of public JWKs (never private members), serialized
  * compactly: *out is a malloc'd NUL-terminated string. */
 int tok_jwks_export_string(const struct tok_keyset *set, char **out) YH_WUR;

@@ -108,7 +108,7 @@ tok_jws_sign_ex(const struct tok_key *key, const char *typ, const json_t *extra,
 		r = YH_ERR_INTERNAL;
 		goto out;
 	}
-	if (!tok_key_is_private(key)) {
+	if (!tok_key_can_sign(key)) {
 		r = YH_ERR_KEY;
 		goto out;
 	}

@@ -28,6 +28,8 @@
 #define RING_STATE_FILE "keyring.json"
 #define RING_LOCK_FILE "keyring.lock"
 #define RING_FORMAT "yihao-keyring/1"
+#define RING_PUBLIC_FORMAT "yihao-keyring-public/1"
+#define RING_PUBLIC_SOURCE "the key holder's ring description"
 #define RING_STATE_MAX (256 * 1024)  /* keyring.json size cap */
 #define RING_PATH_MAX 4096
 
@@ -58,7 +60,8 @@ struct tok_ring_snap {
 };
 
 struct tok_ring {
-	char *dir;
+	char *dir;                 /* the directory of the private keys; NULL: held elsewhere */
+	struct tok_ring_source src;  /* with dir NULL: where the keys are described and used */
 	struct tok_ring_opts opts;
 	struct yh_snap_slot slot;  /* the current snapshot */
 };
@@ -287,62 +290,60 @@ state_check(const struct ring_state *st, const char *file, char *err, size_t err
 	return 0;
 }
 
+/* The state from a parsed keyring.json object (file names it in errors). */
+static int
+state_from_json(const json_t *root, const char *file, struct ring_state *st, char *err,
+    size_t errsz)
+{
+	const char *fmt, *def, *name;
+	json_t *keys, *v;
+	size_t i;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (!json_is_object(root))
+		return ring_err(err, errsz, YH_ERR_INVALID, "%s: not a JSON object", file);
+	json_object_foreach((json_t *)root, name, v) {
+		if (strcmp(name, "format") != 0 && strcmp(name, "default_alg") != 0 &&
+		    strcmp(name, "keys") != 0)
+			return ring_err(err, errsz, YH_ERR_INVALID, "%s: unknown member \"%.32s\"",
+			    file, name);
+	}
+	fmt = json_string_value(json_object_get(root, "format"));
+	if (fmt == NULL || strcmp(fmt, RING_FORMAT) != 0)
+		return ring_err(err, errsz, YH_ERR_INVALID, "%s: format is not \"%s\"", file,
+		    RING_FORMAT);
+	def = json_string_value(json_object_get(root, "default_alg"));
+	if (def == NULL || tok_alg_from_name(def, &st->def) != 0)
+		return ring_err(err, errsz, YH_ERR_INVALID, "%s: default_alg missing or "
+		    "unsupported", file);
+	keys = json_object_get(root, "keys");
+	if (!json_is_array(keys))
+		return ring_err(err, errsz, YH_ERR_INVALID, "%s: keys is not an array", file);
+	if (json_array_size(keys) > TOK_RING_MAX_KEYS)
+		return ring_err(err, errsz, YH_ERR_LIMIT, "%s: more than %d keys", file,
+		    TOK_RING_MAX_KEYS);
+	json_array_foreach(keys, i, v) {
+		if ((rc = parse_rec(v, i, &st->recs[i], file, err, errsz)) != 0)
+			return rc;
+		st->n++;
+	}
+	return state_check(st, file, err, errsz);
+}
+
 static int
 state_parse(const char *text, size_t len, const char *file, struct ring_state *st,
     char *err, size_t errsz)
 {
 	json_error_t je;
-	json_t *root = NULL, *keys;
-	const char *fmt, *def, *name;
-	json_t *v;
-	size_t i;
-	int rc = YH_ERR_INVALID;
+	json_t *root;
+	int rc;
 
 	memset(st, 0, sizeof(*st));
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL) {
-		ring_err(err, errsz, rc, "%s: line %d column %d: %s", file, je.line, je.column,
-		    je.text);
-		goto out;
-	}
-	if (!json_is_object(root)) {
-		ring_err(err, errsz, rc, "%s: not a JSON object", file);
-		goto out;
-	}
-	json_object_foreach(root, name, v) {
-		if (strcmp(name, "format") != 0 && strcmp(name, "default_alg") != 0 &&
-		    strcmp(name, "keys") != 0) {
-			ring_err(err, errsz, rc, "%s: unknown member \"%.32s\"", file, name);
-			goto out;
-		}
-	}
-	fmt = json_string_value(json_object_get(root, "format"));
-	if (fmt == NULL || strcmp(fmt, RING_FORMAT) != 0) {
-		ring_err(err, errsz, rc, "%s: format is not \"%s\"", file, RING_FORMAT);
-		goto out;
-	}
-	def = json_string_value(json_object_get(root, "default_alg"));
-	if (def == NULL || tok_alg_from_name(def, &st->def) != 0) {
-		ring_err(err, errsz, rc, "%s: default_alg missing or unsupported", file);
-		goto out;
-	}
-	keys = json_object_get(root, "keys");
-	if (!json_is_array(keys)) {
-		ring_err(err, errsz, rc, "%s: keys is not an array", file);
-		goto out;
-	}
-	if (json_array_size(keys) > TOK_RING_MAX_KEYS) {
-		rc = ring_err(err, errsz, YH_ERR_LIMIT, "%s: more than %d keys", file,
-		    TOK_RING_MAX_KEYS);
-		goto out;
-	}
-	json_array_foreach(keys, i, v) {
-		if ((rc = parse_rec(v, i, &st->recs[i], file, err, errsz)) != 0)
-			goto out;
-		st->n++;
-	}
-	rc = state_check(st, file, err, errsz);
-out:
+	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		return ring_err(err, errsz, YH_ERR_INVALID, "%s: line %d column %d: %s", file,
+		    je.line, je.column, je.text);
+	rc = state_from_json(root, file, st, err, errsz);
 	json_decref(root);
 	return rc;
 }
@@ -355,9 +356,10 @@ put_time(json_t *o, const char *name, int64_t t)
 	return json_object_set_new(o, name, json_integer(t)) == 0 ? 0 : YH_ERR_ALLOC;
 }
 
-/* Serializes the state (pretty, stable member order, trailing newline). */
+/* The state as a keyring.json object (*out: the caller json_decref's it). Retired
+ * records are left out when published_only. */
 static int
-state_dump(const struct ring_state *st, char **out)
+state_json(const struct ring_state *st, bool published_only, json_t **out)
 {
 	json_t *root = json_object(), *keys = json_array();
 	int rc = YH_ERR_ALLOC;
@@ -371,8 +373,10 @@ state_dump(const struct ring_state *st, char **out)
 		goto out;
 	for (size_t i = 0; i < st->n; i++) {
 		const struct ring_rec *r = &st->recs[i];
-		json_t *o = json_object();
-		if (o == NULL || json_array_append_new(keys, o) != 0)
+		json_t *o;
+		if (published_only && r->state == TOK_KS_RETIRED)
+			continue;
+		if ((o = json_object()) == NULL || json_array_append_new(keys, o) != 0)
 			goto out;
 		if (json_object_set_new(o, "kid", json_string(r->kid)) != 0 ||
 		    json_object_set_new(o, "alg", json_string(tok_alg_name(r->alg))) != 0 ||
@@ -384,23 +388,39 @@ state_dump(const struct ring_state *st, char **out)
 		    put_time(o, "retired", r->retired) != 0)
 			goto out;
 	}
-	{
-		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		size_t n;
-		if (s == NULL)
-			goto out;
-		n = strlen(s);
-		*out = malloc(n + 2);
-		if (*out != NULL) {
-			memcpy(*out, s, n);
-			(*out)[n] = '\n';
-			(*out)[n + 1] = '\0';
-			rc = 0;
-		}
-		free(s);
-	}
+	*out = root;
+	root = NULL;
+	rc = 0;
 out:
 	json_decref(keys);
+	json_decref(root);
+	return rc;
+}
+
+/* Serializes the state (pretty, stable member order, trailing newline). */
+static int
+state_dump(const struct ring_state *st, char **out)
+{
+	json_t *root = NULL;
+	char *s = NULL;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if ((rc = state_json(st, false, &root)) != 0)
+		return rc;
+	rc = YH_ERR_ALLOC;
+	if ((s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
+		goto out;
+	n = strlen(s);
+	if ((*out = malloc(n + 2)) == NULL)
+		goto out;
+	memcpy(*out, s, n);
+	(*out)[n] = '\n';
+	(*out)[n + 1] = '\0';
+	rc = 0;
+out:
+	free(s);
 	json_decref(root);
 	return rc;
 }
@@ -574,33 +594,67 @@ pub_rank(const struct tok_ring_snap *s, const struct ring_rec *r)
 	return r->state == TOK_KS_NEXT ? 2 : 3;
 }
 
+/* Where a snapshot's keys come from: the private key files of the ring's directory, or
+ * the public keys a key holder described (the active ones then sign through src). */
+struct key_src {
+	const char *dir;
+	const struct tok_keyset *described;
+	const struct tok_ring_source *src;
+};
+
+/* The public key of record r, and for an active key the key that signs for it. */
 static int
-snap_add_published(struct tok_ring_snap *s, const char *dir, const struct ring_rec *r,
-    char *err, size_t errsz)
+src_keys(const struct key_src *ks, const struct ring_rec *r, struct tok_key **pub,
+    struct tok_key **signer, char *err, size_t errsz)
 {
-	struct tok_key *priv = NULL, *pub = NULL;
+	const struct tok_key *k;
 	int rc;
 
-	if ((rc = load_key(dir, r, &priv, err, errsz)) != 0)
+	*pub = *signer = NULL;
+	if (ks->dir != NULL) {
+		if ((rc = load_key(ks->dir, r, signer, err, errsz)) != 0)
+			return rc;
+		if ((rc = tok_key_public(*signer, pub)) != 0)
+			return ring_err(err, errsz, rc, "key %s: %s", r->kid, yh_strerror(rc));
+		return 0;
+	}
+	if ((k = tok_keyset_find(ks->described, r->kid)) == NULL || tok_key_alg(k) != r->alg)
+		return ring_err(err, errsz, YH_ERR_KEY, "%s: key %s: no %s public key for it",
+		    RING_PUBLIC_SOURCE, r->kid, tok_alg_name(r->alg));
+	*pub = tok_key_ref((struct tok_key *)k);
+	if (r->state == TOK_KS_ACTIVE && (rc = tok_key_with_signer(k, ks->src->sign,
+	    ks->src->ctx, signer)) != 0)
+		return ring_err(err, errsz, rc, "key %s: %s", r->kid, yh_strerror(rc));
+	return 0;
+}
+
+static int
+snap_add_published(struct tok_ring_snap *s, const struct key_src *ks,
+    const struct ring_rec *r, char *err, size_t errsz)
+{
+	struct tok_key *signer = NULL, *pub = NULL;
+	int rc;
+
+	if ((rc = src_keys(ks, r, &pub, &signer, err, errsz)) != 0)
 		goto out;
-	if ((rc = tok_key_public(priv, &pub)) != 0 || (rc = tok_keyset_add(&s->pub, pub)) != 0) {
+	if ((rc = tok_keyset_add(&s->pub, pub)) != 0) {
 		ring_err(err, errsz, rc, "key %s: %s", r->kid, yh_strerror(rc));
 		goto out;
 	}
 	s->algs |= TOK_ALGSET(r->alg);
 	if (r->state == TOK_KS_ACTIVE) {
-		s->signing[r->alg] = priv;
-		priv = NULL;
+		s->signing[r->alg] = signer;
+		signer = NULL;
 	}
 out:
 	tok_key_free(pub);
-	tok_key_free(priv);
+	tok_key_free(signer);
 	return rc;
 }
 
 /* Builds a snapshot from a checked state: effective states at now, keys loaded. */
 static int
-snap_build(const char *dir, const struct ring_state *st, int64_t now,
+snap_build(const struct key_src *ks, const struct ring_state *st, int64_t now,
     struct tok_ring_snap **out, char *err, size_t errsz)
 {
 	struct tok_ring_snap *s;
@@ -622,12 +676,12 @@ snap_build(const char *dir, const struct ring_state *st, int64_t now,
 			const struct ring_rec *r = &s->recs[i];
 			if (r->state == TOK_KS_RETIRED || pub_rank(s, r) != rank)
 				continue;
-			if ((rc = snap_add_published(s, dir, r, err, errsz)) != 0)
+			if ((rc = snap_add_published(s, ks, r, err, errsz)) != 0)
 				goto out;
 		}
 	if (s->pub.n > TOK_JWKS_MAX_KEYS) {
-		rc = ring_err(err, errsz, YH_ERR_LIMIT, "%s: more than %d published keys", dir,
-		    TOK_JWKS_MAX_KEYS);
+		rc = ring_err(err, errsz, YH_ERR_LIMIT, "%s: more than %d published keys",
+		    ks->dir != NULL ? ks->dir : RING_PUBLIC_SOURCE, TOK_JWKS_MAX_KEYS);
 		goto out;
 	}
 	if ((rc = tok_jwks_export_string(&s->pub, &s->jwks)) != 0) {
@@ -658,10 +712,80 @@ ring_load(const char *dir, const struct tok_ring_opts *o, struct tok_ring_snap *
 		goto out;
 	if ((rc = state_read(dir, st, err, errsz)) != 0)
 		goto out;
-	rc = snap_build(dir, st, ring_now(o), out, err, errsz);
+	rc = snap_build(&(struct key_src){ .dir = dir }, st, ring_now(o), out, err, errsz);
 out:
 	yh_file_unlock(lock);
 	free(st);
+	return rc;
+}
+
+/* Builds a snapshot from a key holder's description (tok_snap_describe's document). */
+static int
+remote_load(const struct tok_ring_source *src, const char *doc, struct tok_ring_snap **out,
+    char *err, size_t errsz)
+{
+	struct tok_keyset described;
+	struct ring_state *st = NULL;
+	json_t *root = NULL, *jwks;
+	json_error_t je;
+	const char *fmt;
+	char *text = NULL;
+	int rc = YH_ERR_INVALID;
+
+	*out = NULL;
+	tok_keyset_init(&described);
+	if ((st = malloc(sizeof(*st))) == NULL)
+		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
+	if ((root = json_loads(doc, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		ring_err(err, errsz, rc, "%s: %s", RING_PUBLIC_SOURCE, je.text);
+		goto out;
+	}
+	fmt = json_string_value(json_object_get(root, "format"));
+	jwks = json_object_get(root, "jwks");
+	if (fmt == NULL || strcmp(fmt, RING_PUBLIC_FORMAT) != 0 || !json_is_object(jwks) ||
+	    json_object_size(root) != 3) {
+		ring_err(err, errsz, rc, "%s: not a %s document", RING_PUBLIC_SOURCE,
+		    RING_PUBLIC_FORMAT);
+		goto out;
+	}
+	if ((rc = state_from_json(json_object_get(root, "ring"), RING_PUBLIC_SOURCE, st, err,
+	    errsz)) != 0)
+		goto out;
+	if ((text = json_dumps(jwks, JSON_COMPACT)) == NULL) {
+		rc = ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
+		goto out;
+	}
+	if ((rc = tok_jwks_parse(text, strlen(text), TOK_JWKS_STRICT, &described)) != 0) {
+		ring_err(err, errsz, rc, "%s: jwks: %s", RING_PUBLIC_SOURCE, yh_strerror(rc));
+		goto out;
+	}
+	/* The holder sent effective states: no clock here decides anything. */
+	rc = snap_build(&(struct key_src){ .described = &described, .src = src }, st,
+	    INT64_MIN, out, err, errsz);
+out:
+	tok_keyset_clear(&described);
+	free(text);
+	json_decref(root);
+	free(st);
+	return rc;
+}
+
+/* A fresh snapshot from where the ring lives: its directory, or the key holder (which
+ * reloads its own ring first when reload is true). */
+static int
+ring_fetch(struct tok_ring *r, bool reload, struct tok_ring_snap **out, char *err,
+    size_t errsz)
+{
+	char *doc = NULL;
+	int rc;
+
+	if (r->dir != NULL)
+		return ring_load(r->dir, &r->opts, out, err, errsz);
+	*out = NULL;
+	if ((rc = r->src.describe(r->src.ctx, reload, &doc, err, errsz)) != 0)
+		return rc;
+	rc = remote_load(&r->src, doc, out, err, errsz);
+	free(doc);
 	return rc;
 }
 
@@ -673,7 +797,7 @@ tok_ring_reload(struct tok_ring *r, char *err, size_t errsz)
 
 	if (r == NULL)
 		return ring_err(err, errsz, YH_ERR_INVALID, "no ring");
-	if ((rc = ring_load(r->dir, &r->opts, &s, err, errsz)) != 0)
+	if ((rc = ring_fetch(r, true, &s, err, errsz)) != 0)
 		return rc;
 	yh_snap_publish(&r->slot, &s->hdr);
 	return 0;
@@ -731,6 +855,47 @@ size_t
 tok_snap_count(const struct tok_ring_snap *s)
 {
 	return s->n;
+}
+
+const struct tok_key *
+tok_snap_active_key(const struct tok_ring_snap *s, const char *kid)
+{
+	for (int a = 1; a < TOK_ALG_COUNT; a++)
+		if (s->signing[a] != NULL && kid != NULL && strcmp(tok_key_kid(s->signing[a]),
+		    kid) == 0)
+			return s->signing[a];
+	return NULL;
+}
+
+int
+tok_snap_describe(const struct tok_ring_snap *s, char **out)
+{
+	struct ring_state *st;
+	json_t *root = NULL, *ring = NULL, *jwks = NULL;
+	int rc = YH_ERR_ALLOC;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return YH_ERR_ALLOC;
+	st->def = s->def;
+	st->n = s->n;
+	memcpy(st->recs, s->recs, s->n * sizeof(s->recs[0]));
+	if ((rc = state_json(st, true, &ring)) != 0 ||
+	    (rc = tok_jwks_export(&s->pub, &jwks)) != 0)
+		goto out;
+	rc = YH_ERR_ALLOC;
+	if ((root = json_object()) == NULL ||
+	    json_object_set_new(root, "format", json_string(RING_PUBLIC_FORMAT)) != 0 ||
+	    json_object_set(root, "ring", ring) != 0 || json_object_set(root, "jwks", jwks) != 0 ||
+	    (*out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	json_decref(root);
+	json_decref(ring);
+	json_decref(jwks);
+	free(st);
+	return rc;
 }
 
 int
@@ -800,6 +965,44 @@ opts_fill(struct tok_ring_opts *o, const struct tok_ring_opts *in)
 		o->purge_after = TOK_RING_DEFAULT_PURGE;
 	if (o->next_min_age < 0)
 		o->next_min_age = 0;
+}
+
+int
+tok_ring_open_remote(const struct tok_ring_source *src, struct tok_ring **out, char *err,
+    size_t errsz)
+{
+	struct tok_ring *r = NULL;
+	struct tok_ring_snap *s = NULL;
+	int rc;
+
+	*out = NULL;
+	if (src == NULL || src->describe == NULL || src->sign == NULL)
+		return ring_err(err, errsz, YH_ERR_INVALID, "no key holder to describe the ring");
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
+	r->src = *src;
+	opts_fill(&r->opts, NULL);
+	if (yh_snap_slot_init(&r->slot) != 0) {
+		free(r);
+		return ring_err(err, errsz, YH_ERR_INTERNAL, "mutex init failed");
+	}
+	if ((rc = ring_fetch(r, false, &s, err, errsz)) != 0) {
+		tok_ring_free(r);
+		return rc;
+	}
+	yh_snap_publish(&r->slot, &s->hdr);
+	*out = r;
+	return 0;
+}
+
+/* Rotation and adding keys work on the directory: not through a key holder. */
+static int
+writable(const struct tok_ring *r, char *err, size_t errsz)
+{
+	if (r->dir == NULL)
+		return ring_err(err, errsz, YH_ERR_UNSUPPORTED, "this ring is held by a key "
+		    "holder: change it with authctl keys on its directory");
+	return check_dir(r->dir, err, errsz);
 }
 
 int
@@ -945,7 +1148,7 @@ tok_ring_rotate(struct tok_ring *r, enum tok_alg alg, char *err, size_t errsz)
 	int lock = -1, rc;
 	int64_t now = ring_now(&r->opts);
 
-	if ((rc = check_dir(r->dir, err, errsz)) != 0)
+	if ((rc = writable(r, err, errsz)) != 0)
 		return rc;
 	st = malloc(sizeof(*st));
 	gone = calloc(TOK_RING_MAX_KEYS, sizeof(*gone));
@@ -992,7 +1195,7 @@ tok_ring_add_alg(struct tok_ring *r, enum tok_alg alg, char *err, size_t errsz)
 
 	if (tok_alg_name(alg) == NULL)
 		return ring_err(err, errsz, YH_ERR_UNSUPPORTED, "unsupported algorithm");
-	if ((rc = check_dir(r->dir, err, errsz)) != 0)
+	if ((rc = writable(r, err, errsz)) != 0)
 		return rc;
 	if ((st = malloc(sizeof(*st))) == NULL)
 		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");

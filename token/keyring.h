@@ -98,6 +98,44 @@ struct tok_ring_entry {
 int tok_ring_open(const char *dir, const struct tok_ring_opts *opts, struct tok_ring **out,
     char *err, size_t errsz) YH_WUR;
 
+/*
+ * Where the private keys of a ring live when not in this process: a key holder (authd's
+ * keyd; later a PKCS#11 token) that loads the ring from its directory and signs with it.
+ */
+struct tok_ring_source {
+	/* Writes the holder's ring as tok_snap_describe makes it into *doc (malloc'd; the
+	 * caller frees it). With reload, the holder first re-reads its ring from disk; a
+	 * failed reload leaves the holder's keys as they were and returns its error (err:
+	 * one line, the holder's explanation). */
+	int (*describe)(void *ctx, bool reload, char **doc, char *err, size_t errsz);
+	tok_sign_fn sign;  /* signs for the active keys (the kid names the key) */
+	void *ctx;         /* for both; must outlive the ring */
+};
+
+/*
+ * Opens a ring whose private keys are held elsewhere: its snapshots hold the public keys
+ * of src's description (JWKS, algorithms, states: exactly what the holder's own
+ * snapshot says), and each active key signs through src->sign. tok_ring_reload asks the
+ * holder to reload and takes its new description; tok_ring_rotate and tok_ring_add_alg
+ * answer YH_ERR_UNSUPPORTED (authctl changes the directory; a reload then picks it up).
+ * src is copied. Errors: what src->describe returns, YH_ERR_INVALID (a malformed
+ * description), YH_ERR_KEY (a key of the state missing from the JWKS), YH_ERR_ALLOC.
+ */
+int tok_ring_open_remote(const struct tok_ring_source *src, struct tok_ring **out,
+    char *err, size_t errsz) YH_WUR;
+
+/*
+ * The public description of a snapshot, for a process that signs through its holder
+ * (tok_ring_open_remote): {"format":"yihao-keyring-public/1","ring":<the keyring.json
+ * object of the published keys, with their effective states>,"jwks":<the JWKS>}. No
+ * private key material. *out is a malloc'd compact JSON string. Returns 0 or YH_ERR_ALLOC.
+ */
+int tok_snap_describe(const struct tok_ring_snap *s, char **out) YH_WUR;
+
+/* The active (signing) key whose kid is kid, or NULL: how a key holder finds the key a
+ * signing request names. Borrowed from the snapshot. */
+const struct tok_key *tok_snap_active_key(const struct tok_ring_snap *s, const char *kid);
+
 /* Frees the handle and drops its snapshot reference (snapshots still held by callers
  * stay valid until released). NULL is fine. */
 void tok_ring_free(struct tok_ring *r);
@@ -131,9 +169,10 @@ struct tok_ring_snap *tok_ring_acquire(struct tok_ring *r);
 /* Drops a reference taken by tok_ring_acquire. NULL is fine. */
 void tok_snap_release(struct tok_ring_snap *s);
 
-/* The private key that signs for alg (TOK_ALG_UNSET: the ring's default algorithm), or
- * NULL when the ring has no active key of alg. Borrowed from the snapshot; it carries its
- * kid and alg. */
+/* The key that signs for alg (TOK_ALG_UNSET: the ring's default algorithm), or NULL when
+ * the ring has no active key of alg: the private key, or for a ring held elsewhere
+ * (tok_ring_open_remote) its public key with the holder as signer. Borrowed from the
+ * snapshot; it carries its kid and alg. */
 const struct tok_key *tok_snap_signing_key(const struct tok_ring_snap *s, enum tok_alg alg);
 
 /* The ring's default algorithm (the one new rings and "sign without --alg" use). */

@@ -158,6 +158,23 @@ struct clients_client {
 struct clients_registry;
 struct clients_snap;
 
+/*
+ * Client secrets hashed where the installation key is not in this process (authd's key
+ * holder, keyd). Both are called from any thread at once.
+ */
+struct clients_hasher {
+	/* The id of the installation key (CLIENTS_KID_LEN hex digits and a NUL into kid);
+	 * with create, the key file is made first when there is none. Returns 0,
+	 * YH_ERR_NOT_FOUND (no key, and not create) or an error with err set (one line). */
+	int (*kid)(void *ctx, bool create, char kid[CLIENTS_KID_LEN + 1], char *err,
+	    size_t errsz);
+	/* The keyed hash of a secret (see above) of client id into out, and the id of the
+	 * key it was made with into kid. Returns 0, YH_ERR_NOT_FOUND (no key) or an error. */
+	int (*hash)(void *ctx, const char *id, const char *secret, size_t len,
+	    unsigned char out[CLIENTS_HASH_LEN], char kid[CLIENTS_KID_LEN + 1]);
+	void *ctx;
+};
+
 struct clients_opts {
 	bool create;                     /* create the state directory (0700) if missing */
 	int64_t check_interval_ms;       /* refresh_if_changed stats at most this often;
@@ -165,7 +182,31 @@ struct clients_opts {
 	int64_t (*mono_ms)(void);        /* clock for the rate limit; NULL = yh_mono_ms */
 	const char *apps_file;           /* the operator's apps file (clients.file); NULL or
 	                                  * "": none. It must exist when named. */
+	const struct clients_hasher *hasher;  /* NULL: STATE_DIR/client-secret.key is read
+	                                  * here; else secrets are hashed through it (borrowed:
+	                                  * it must outlive the registry) */
 };
+
+/* The installation key as a key holder keeps it. */
+struct clients_secret_key {
+	bool have;                          /* false: there is no key file (yet) */
+	unsigned char key[CLIENTS_HASH_LEN];
+	char kid[CLIENTS_KID_LEN + 1];
+};
+
+/*
+ * Reads STATE_DIR/client-secret.key into out (out->have false when there is none),
+ * creating it first when create is true. For the key holder. Returns 0, YH_ERR_KEY
+ * (malformed), YH_ERR_PERM (accessible by group or others), YH_ERR_IO, with err set. Wipe
+ * out when done.
+ */
+int clients_secret_key_load(const char *state_dir, bool create,
+    struct clients_secret_key *out, char *err, size_t errsz) YH_WUR;
+
+/* The keyed hash of secret (len bytes) for client id under k (see above). Returns 0,
+ * YH_ERR_NOT_FOUND (no key) or YH_ERR_CRYPTO. */
+int clients_secret_key_hash(const struct clients_secret_key *k, const char *id,
+    const char *secret, size_t len, unsigned char out[CLIENTS_HASH_LEN]) YH_WUR;
 
 /* Sets c to an empty input: no id, confidential with a secret, default scopes and
  * grants, min LoA 1, no lifetimes. */

@@ -48,8 +48,9 @@ struct clients_snap {
 	struct clients_client *v;       /* sorted by id */
 	size_t n;
 	bool have_key;
-	unsigned char key[KEY_BYTES];
+	unsigned char key[KEY_BYTES];   /* only without a hasher */
 	char kid[CLIENTS_KID_LEN + 1];
+	const struct clients_hasher *hasher;  /* the key is elsewhere (clients_opts.hasher) */
 };
 
 struct clients_registry {
@@ -97,6 +98,16 @@ int clients_snap_load(const struct clients_registry *r, struct clients_snap **ou
 int clients_key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
     YH_WUR;
 int clients_key_create(const char *dir, char *err, size_t errsz) YH_WUR;
+
+/* The installation key of s: read from dir (created first with create when missing),
+ * or only its id from s->hasher. No key at all leaves s->have_key false. (key.c) */
+int clients_snap_key(struct clients_snap *s, const char *dir, bool create, char *err,
+    size_t errsz) YH_WUR;
+
+/* The keyed hash of a secret under s's key (all zeros without one, so that the work is
+ * the same): computed here, or by s->hasher, which must use the key s names. */
+int clients_snap_hash(const struct clients_snap *s, const char *id, const char *secret,
+    size_t len, unsigned char out[CLIENTS_HASH_LEN]) YH_WUR;
 
 /* HMAC-SHA256(key, HASH_DOMAIN NUL id NUL secret). */
 int clients_secret_hash(const unsigned char key[KEY_BYTES], const char *id,

@@ -149,6 +149,66 @@ clients_secret_hash(const unsigned char key[KEY_BYTES], const char *id, const ch
 	return rc;
 }
 
+int
+clients_snap_key(struct clients_snap *s, const char *dir, bool create, char *err,
+    size_t errsz)
+{
+	int rc;
+
+	if (s->hasher != NULL) {
+		rc = s->hasher->kid(s->hasher->ctx, create, s->kid, err, errsz);
+		s->have_key = rc == 0;
+		return rc == YH_ERR_NOT_FOUND ? 0 : rc;
+	}
+	if ((rc = clients_key_load(dir, s, err, errsz)) != 0 || s->have_key || !create)
+		return rc;
+	if ((rc = clients_key_create(dir, err, errsz)) != 0)
+		return rc;
+	return clients_key_load(dir, s, err, errsz);
+}
+
+int
+clients_snap_hash(const struct clients_snap *s, const char *id, const char *secret,
+    size_t len, unsigned char out[CLIENTS_HASH_LEN])
+{
+	static const unsigned char zero_key[KEY_BYTES];
+	char kid[CLIENTS_KID_LEN + 1] = "";
+	int rc;
+
+	if (s->hasher == NULL)
+		return clients_secret_hash(s->have_key ? s->key : zero_key, id, secret, len, out);
+	if ((rc = s->hasher->hash(s->hasher->ctx, id, secret, len, out, kid)) != 0)
+		return rc;
+	return s->have_key && strcmp(kid, s->kid) == 0 ? 0 : YH_ERR_KEY;
+}
+
+int
+clients_secret_key_load(const char *state_dir, bool create, struct clients_secret_key *out,
+    char *err, size_t errsz)
+{
+	struct clients_snap t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	memset(out, 0, sizeof(*out));
+	if ((rc = clients_snap_key(&t, state_dir, create, err, errsz)) == 0 && t.have_key) {
+		out->have = true;
+		memcpy(out->key, t.key, sizeof(out->key));
+		memcpy(out->kid, t.kid, sizeof(out->kid));
+	}
+	yh_wipe(&t, sizeof(t));
+	return rc;
+}
+
+int
+clients_secret_key_hash(const struct clients_secret_key *k, const char *id,
+    const char *secret, size_t len, unsigned char out[CLIENTS_HASH_LEN])
+{
+	if (!k->have)
+		return YH_ERR_NOT_FOUND;
+	return clients_secret_hash(k->key, id, secret, len, out);
+}
+
 /* Hashes secret under the installation key, creating the key on first use. */
 int
 clients_hash_new_secret(struct clients_registry *r, const char *id, const char *secret,
@@ -164,17 +224,15 @@ clients_hash_new_secret(struct clients_registry *r, const char *id, const char *
 	if (len < CLIENTS_SECRET_MIN || len > CLIENTS_SECRET_MAX)
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "secret: %d..%d bytes",
 		    CLIENTS_SECRET_MIN, CLIENTS_SECRET_MAX);
-	if ((rc = clients_key_load(r->dir, &k, err, errsz)) != 0)
-		goto out;
-	if (!k.have_key && ((rc = clients_key_create(r->dir, err, errsz)) != 0 ||
-	    (rc = clients_key_load(r->dir, &k, err, errsz)) != 0))
+	k.hasher = r->opts.hasher;
+	if ((rc = clients_snap_key(&k, r->dir, true, err, errsz)) != 0)
 		goto out;
 	if (!k.have_key) {
 		rc = YH_FAIL(YH_ERR_KEY, err, errsz, "%s/%s: not created", r->dir,
 		    CLIENTS_KEY_FILE);
 		goto out;
 	}
-	if ((rc = clients_secret_hash(k.key, id, secret, len, hash)) != 0) {
+	if ((rc = clients_snap_hash(&k, id, secret, len, hash)) != 0) {
 		yh_errf(err, errsz, "cannot hash the secret");
 		goto out;
 	}
@@ -188,7 +246,6 @@ int
 clients_verify_secret(const struct clients_snap *s, const char *client_id,
     const char *secret, size_t secret_len, const struct clients_client **out)
 {
-	static const unsigned char zero_key[KEY_BYTES];
 	unsigned char mac[CLIENTS_HASH_LEN], dummy[CLIENTS_HASH_LEN];
 	const struct clients_client *c;
 	const unsigned char *want = dummy;
@@ -203,9 +260,8 @@ clients_verify_secret(const struct clients_snap *s, const char *client_id,
 	if (usable)
 		want = c->secret_hash;
 	/* The same work whatever the client: one HMAC, one constant-time comparison. */
-	if (clients_secret_hash(s->have_key ? s->key : zero_key, usable ? c->id : "",
-	    secret != NULL ?
-	    secret : "", secret != NULL ? secret_len : 0, mac) != 0)
+	if (clients_snap_hash(s, usable ? c->id : "", secret != NULL ? secret : "",
+	    secret != NULL ? secret_len : 0, mac) != 0)
 		usable = false;
 	eq = yh_ct_eq(mac, want, sizeof(mac));
 	yh_wipe(mac, sizeof(mac));

@@ -324,13 +324,12 @@ secret_from_file(struct clients_snap *s, const struct doc *d, struct clients_cli
 		c->has_secret = true;
 		goto out;
 	}
-	if (rc == 0 && !s->have_key && ((rc = clients_key_create(d->dir, err, errsz)) != 0 ||
-	    (rc = clients_key_load(d->dir, s, err, errsz)) != 0))
+	if (rc == 0 && !s->have_key && (rc = clients_snap_key(s, d->dir, true, err, errsz)) != 0)
 		goto out;
 	if (rc == 0 && !s->have_key)
 		rc = YH_FAIL(YH_ERR_KEY, err, errsz, "%s/%s: not created", d->dir,
 		    CLIENTS_KEY_FILE);
-	if (rc == 0 && (rc = clients_secret_hash(s->key, c->id, text, len, c->secret_hash)) != 0)
+	if (rc == 0 && (rc = clients_snap_hash(s, c->id, text, len, c->secret_hash)) != 0)
 		yh_errf(err, errsz, "cannot hash the secret");
 	if (rc == 0) {
 		memcpy(c->secret_kid, s->kid, sizeof(c->secret_kid));
@@ -550,7 +549,8 @@ clients_snap_load(const struct clients_registry *r, struct clients_snap **out, s
 		clients_snap_free(s);
 		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	}
-	if ((rc = clients_key_load(r->dir, s, err, errsz)) == 0)
+	s->hasher = r->opts.hasher;
+	if ((rc = clients_snap_key(s, r->dir, false, err, errsz)) == 0)
 		rc = load_doc(s, &(struct doc){ r->dir, s->state_path, false, &id->state }, err,
 		    errsz);
 	if (rc == 0 && s->apps_path != NULL)

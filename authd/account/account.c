@@ -98,7 +98,7 @@ enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *
 		return http_respond_redirect(req, post ? 303 : 302, LOGIN_AGAIN);
 	if (r != 0)
 		return page_failure_send(req, r);
-	if (post && (r = csrf_verify(req, app->subject_key, ACCOUNT_PURPOSE, si->key)) != 0)
+	if (post && (r = csrf_verify(req, app->keys, ACCOUNT_PURPOSE, si->key)) != 0)
 		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 	return 0;
 }
@@ -418,7 +418,7 @@ account_view(struct authd_app *app, struct http_req *req, const struct sess_info
 		r = page_failure_send(req, r);
 		goto out;
 	}
-	if ((r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, si->key, csrf)) != 0)
+	if ((r = csrf_prepare(req, app->keys, ACCOUNT_PURPOSE, si->key, csrf)) != 0)
 		goto out;
 	page_init(&p, req, "/account");
 	v.p = &p;
@@ -665,7 +665,7 @@ totp_page(struct authd_app *app, struct http_req *req, const struct sess_info *s
 		r = page_failure_send(req, r);
 		goto out;
 	}
-	if ((r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, si->key, csrf)) != 0)
+	if ((r = csrf_prepare(req, app->keys, ACCOUNT_PURPOSE, si->key, csrf)) != 0)
 		goto out;
 	page_init(&p, req, "/account/totp");
 	page_begin(&p, page_pick(p.lang, "设置身份验证器", "Set up your authenticator app"));
@@ -968,7 +968,7 @@ pw_job_fill(struct authd_app *app, struct http_req *req, const struct sess_info 
 	} else if ((r = dir_person_get(app->dir, si->uid, &who)) == 0)
 		*msg = pw_policy(j->lang, j->password, pw2, &who);
 	if (r == 0)
-		r = csrf_prepare(req, app->subject_key, ACCOUNT_PURPOSE, si->key, j->csrf);
+		r = csrf_prepare(req, app->keys, ACCOUNT_PURPOSE, si->key, j->csrf);
 	yh_strfree_secret(pw2);
 	dir_person_clear(&who);
 	return r;

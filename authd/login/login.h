@@ -84,7 +84,7 @@ void login_policy_get(const struct authd_app *app, struct login_policy *out);
 #define LOGIN_REG_PATH "/register"
 
 /* Adds the login room's routes (routes.c): GET/POST /login, /login/totp and /register.
- * They need app->dir, ->ident, ->sess, ->audit, ->subject_key; app->workers NULL runs
+ * They need app->dir, ->ident, ->sess, ->audit, ->keys; app->workers NULL runs
  * the password checks and hashing inline. */
 int login_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 

@@ -12,14 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "authd/ui/csrf.h"
 #include "authd/login/login.h"
 #include "authd/oidc/oidc.h"
 #include "authd/ui/pages.h"
 #include "authd/app.h"
+#include "authd/keyd/keys.h"
 #include "common/workers.h"
 #include "common/log.h"
 #include "common/secmem.h"
@@ -61,16 +60,16 @@ pw_job_free(struct pw_job *j)
 }
 
 /* The counter name of an account: the uid when the identifier names a person, else a
- * keyed hash of the identifier (lower-cased ASCII), never the identifier itself (the
- * store hashes names with plain SHA-256, which an ID number would not survive). */
+ * keyed hash of the identifier (lower-cased ASCII; keys_mac KEYS_MAC_LOGIN_NAME), never
+ * the identifier itself (the store hashes names with plain SHA-256, which an ID number
+ * would not survive). */
 static int
 acct_counter_name(const struct pw_job *j, const char *uid, char *out, size_t outsz)
 {
-	unsigned char msg[64 + DIR_LEGACY_FIELD_MAX + 1], mac[32];
-	static const char label[] = "yihao/login-name/v1";
-	unsigned int maclen = 0;
-	char hex[65];
-	size_t n = 0, len = strlen(j->username);
+	unsigned char msg[DIR_LEGACY_FIELD_MAX], mac[KEYS_MAC_LEN];
+	char hex[2 * KEYS_MAC_LEN + 1];
+	size_t len = strlen(j->username);
+	int r;
 
 	if (uid != NULL) {
 		snprintf(out, outsz, "login:acct:%s", uid);
@@ -78,16 +77,15 @@ acct_counter_name(const struct pw_job *j, const char *uid, char *out, size_t out
 	}
 	if (len > DIR_LEGACY_FIELD_MAX)
 		len = DIR_LEGACY_FIELD_MAX;
-	memcpy(msg, label, sizeof(label));   /* with the NUL as separator */
-	n = sizeof(label);
 	for (size_t i = 0; i < len; i++) {
 		char c = j->username[i];
 
-		msg[n++] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		msg[i] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
 	}
-	if (HMAC(EVP_sha256(), j->app->subject_key, AUTHD_SUBJECT_KEY_LEN, msg, n, mac,
-	    &maclen) == NULL || maclen != sizeof(mac))
-		return YH_ERR_CRYPTO;
+	r = keys_mac(j->app->keys, KEYS_MAC_LOGIN_NAME, msg, len, mac);
+	yh_wipe(msg, sizeof(msg));
+	if (r != 0)
+		return r;
 	yh_hex_encode(mac, sizeof(mac), hex);
 	snprintf(out, outsz, "login:acct:x:%s", hex);
 	return 0;
@@ -397,7 +395,7 @@ login_password_get(struct http_req *req, void *arg)
 	next = login_next_pick(next);
 	if (http_req_query(req, "login_hint", DIR_LEGACY_FIELD_MAX, &hint) != 0)
 		hint = owned_hint = hint_from_next(next);
-	if ((r = csrf_prepare(req, app->subject_key, LOGIN_PURPOSE, NULL, csrf)) != 0)
+	if ((r = csrf_prepare(req, app->keys, LOGIN_PURPOSE, NULL, csrf)) != 0)
 		goto out;
 	page_init(&p, req, LOGIN_PATH);
 	page_set_next(&p, next);
@@ -471,7 +469,7 @@ login_password_post(struct http_req *req, void *arg)
 	const char *nx;
 	int r, ru, rp;
 
-	if ((r = csrf_verify(req, app->subject_key, LOGIN_PURPOSE, NULL)) != 0)
+	if ((r = csrf_verify(req, app->keys, LOGIN_PURPOSE, NULL)) != 0)
 		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 	if ((r = http_req_form(req, CSRF_FIELD, CSRF_TOKEN_SIZE, &csrf)) != 0)
 		goto out;

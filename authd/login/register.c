@@ -296,7 +296,7 @@ login_signup_get(struct http_req *req, void *arg)
 	if (http_req_query(req, "next", LOGIN_NEXT_MAX, &next) != 0)
 		next = NULL;
 	next = login_next_pick(next);
-	if ((r = csrf_prepare(req, app->subject_key, REG_PURPOSE, NULL, csrf)) != 0)
+	if ((r = csrf_prepare(req, app->keys, REG_PURPOSE, NULL, csrf)) != 0)
 		return r;
 	return respond_form(req, NULL, csrf, next, 200, NULL);
 }
@@ -352,7 +352,7 @@ submit(struct http_req *req, struct authd_app *app, struct reg_form *f)
 	j->lang = page_lang_of(req);
 	snprintf(j->ip, sizeof(j->ip), "%s", http_req_client_ip(req));
 	/* The login form on the "done" page: the browser's cookie is known good here. */
-	if ((r = csrf_prepare(req, app->subject_key, "login", NULL, j->login_csrf)) != 0) {
+	if ((r = csrf_prepare(req, app->keys, "login", NULL, j->login_csrf)) != 0) {
 		free(j);
 		return r;
 	}
@@ -391,7 +391,7 @@ login_signup_post(struct http_req *req, void *arg)
 	int r;
 
 	memset(&f, 0, sizeof(f));
-	if ((r = csrf_verify(req, app->subject_key, REG_PURPOSE, NULL)) != 0)
+	if ((r = csrf_verify(req, app->keys, REG_PURPOSE, NULL)) != 0)
 		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 	if ((r = read_form(req, &f, &pw_too_long)) != 0)
 		goto out;

@@ -126,7 +126,7 @@ login_totp_get(struct http_req *req, void *arg)
 		r = unavailable(req, r);
 		goto out;
 	}
-	if ((r = csrf_prepare(req, app->subject_key, TOTP_PURPOSE, t.sess.key, csrf)) == 0)
+	if ((r = csrf_prepare(req, app->keys, TOTP_PURPOSE, t.sess.key, csrf)) == 0)
 		r = respond_form(req, app, &t, csrf, 200, PAGE_MSG_COUNT);
 out:
 	dir_person_clear(&t.person);
@@ -251,7 +251,7 @@ login_totp_post(struct http_req *req, void *arg)
 		r = unavailable(req, r);
 		goto out;
 	}
-	if ((r = csrf_verify(req, app->subject_key, TOTP_PURPOSE, t.sess.key)) != 0) {
+	if ((r = csrf_verify(req, app->keys, TOTP_PURPOSE, t.sess.key)) != 0) {
 		r = r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 		goto out;
 	}

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "authcore/clients/clients.h"
 #include "authd/oidc/consent.h"
@@ -16,6 +14,7 @@
 #include "authd/oidc/authorize.h"
 #include "authd/ui/pages.h"
 #include "authd/app.h"
+#include "authd/keyd/keys.h"
 #include "authd/session/sess.h"
 #include "common/b64.h"
 #include "common/log.h"
@@ -305,15 +304,14 @@ az_mark_msg(const struct az_ctx *z, const char *ts, const char *sid, struct yh_b
  * The marker that lets this request, resumed after a login that /authorize sent it to
  * at time t from the session sid ("" for none), count that login as its
  * re-authentication: "<t>.<base64url(HMAC-SHA256(K, az_mark_msg))>" into out, with
- * K = HMAC-SHA256(subject_key, AZ_MARK_KEY_LABEL). Returns 0, YH_ERR_TOO_LONG,
- * YH_ERR_CRYPTO.
+ * K = HMAC-SHA256(subject_key, AZ_MARK_KEY_LABEL): keys_mac(KEYS_MAC_REAUTH). Returns 0,
+ * YH_ERR_TOO_LONG, YH_ERR_CRYPTO.
  */
 static int
 az_mark_make(const struct az_ctx *z, int64_t t, const char *sid, char out[AZ_MARK_SIZE])
 {
-	unsigned char key[32], mac[32];
+	unsigned char mac[KEYS_MAC_LEN];
 	char ts[24], enc[48];
-	unsigned int n = 0;
 	struct yh_buf b;
 	int r;
 
@@ -322,19 +320,11 @@ az_mark_make(const struct az_ctx *z, int64_t t, const char *sid, char out[AZ_MAR
 	yh_buf_init(&b, AZ_MARK_MSG_MAX);
 	if ((r = az_mark_msg(z, ts, sid, &b)) != 0)
 		goto out;
-	r = YH_ERR_CRYPTO;
-	if (HMAC(EVP_sha256(), z->app->subject_key, AUTHD_SUBJECT_KEY_LEN,
-	    (const unsigned char *)AZ_MARK_KEY_LABEL, sizeof(AZ_MARK_KEY_LABEL) - 1, key,
-	    &n) == NULL || n != sizeof(key))
-		goto out;
-	if (HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)b.data, b.len, mac,
-	    &n) == NULL || n != sizeof(mac))
+	if ((r = keys_mac(z->app->keys, KEYS_MAC_REAUTH, b.data, b.len, mac)) != 0)
 		goto out;
 	yh_b64url_encode(mac, sizeof(mac), enc);
 	snprintf(out, AZ_MARK_SIZE, "%s.%s", ts, enc);
-	r = 0;
 out:
-	yh_wipe(key, sizeof(key));
 	yh_wipe(mac, sizeof(mac));
 	yh_buf_free(&b);
 	return r;

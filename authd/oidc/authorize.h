@@ -85,7 +85,7 @@ struct authd_app;
 int oidc_discovery_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /* GET and POST /authorize. Needs app->issuer, app->clients, app->sess, app->dir and
- * app->subject_key (the re-authentication marker's key). */
+ * app->keys (the re-authentication marker's key). */
 int oidc_authorize_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /* GET and POST /logout. Needs app->issuer, app->ring, app->clients, app->sess,

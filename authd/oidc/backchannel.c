@@ -298,7 +298,7 @@ mint_body(struct bcl *b, struct bcl_job *j, const struct clients_client *c)
 	t.aud = j->client_id;
 	t.sid = j->sid[0] != '\0' ? j->sid : NULL;
 	if (j->uid[0] != '\0') {
-		if ((r = oidc_pairwise_sub(b->cfg.subject_key, oidc_client_sector(c), j->uid,
+		if ((r = oidc_pairwise_sub(b->cfg.keys, oidc_client_sector(c), j->uid,
 		    sub)) != 0)
 			goto out;
 		t.sub = sub;
@@ -592,7 +592,8 @@ bcl_thread(void *arg)
 static int
 config_check(const struct bcl_config *c)
 {
-	if (c->issuer == NULL || c->issuer[0] == '\0' || c->ring == NULL || c->clients == NULL)
+	if (c->issuer == NULL || c->issuer[0] == '\0' || c->ring == NULL || c->clients == NULL ||
+	    c->keys == NULL)
 		return YH_ERR_CONFIG;
 	if (c->max_attempts < 1 || c->max_attempts > BCL_ATTEMPTS_MAX ||
 	    c->base_delay_ms < 1 || c->base_delay_ms > 3600000 ||
@@ -707,7 +708,6 @@ out:
 			pthread_cond_destroy(&b->idle);
 			pthread_mutex_destroy(&b->lock);
 		}
-		yh_wipe(b->cfg.subject_key, sizeof(b->cfg.subject_key));
 		free(b->issuer);
 		free(b);
 	}
@@ -789,7 +789,6 @@ bcl_free(struct bcl *b)
 	curl_global_unref();
 	pthread_cond_destroy(&b->idle);
 	pthread_mutex_destroy(&b->lock);
-	yh_wipe(b->cfg.subject_key, sizeof(b->cfg.subject_key));
 	free(b->issuer);
 	free(b);
 }

@@ -38,6 +38,7 @@ struct tok_ring;
 struct clients_registry;
 struct yh_audit;
 struct mx_registry;
+struct keys;
 
 #define BCL_DEFAULT_ATTEMPTS 5
 #define BCL_DEFAULT_BASE_DELAY_MS 4000
@@ -45,11 +46,10 @@ struct mx_registry;
 #define BCL_DEFAULT_TIMEOUT_MS 5000
 #define BCL_DEFAULT_MAX_PENDING 10000
 #define BCL_DEFAULT_PARALLEL 16
-#define BCL_SUBJECT_KEY_LEN 32
 
 /*
  * What the deliverer needs. The objects are borrowed and must outlive the struct bcl;
- * issuer and subject_key are copied. Zero numeric fields take the defaults above.
+ * issuer is copied. Zero numeric fields take the defaults above.
  */
 struct bcl_config {
 	const char *issuer;                  /* "iss" of the logout tokens (required) */
@@ -57,7 +57,7 @@ struct bcl_config {
 	struct clients_registry *clients;    /* where the backchannel_logout_uri is read */
 	struct yh_audit *audit;              /* NULL: no audit line (tests) */
 	struct mx_registry *metrics;         /* NULL: no metrics */
-	unsigned char subject_key[BCL_SUBJECT_KEY_LEN];  /* pairwise sub key (wiped at free) */
+	const struct keys *keys;             /* the pairwise sub (required) */
 	unsigned max_attempts;               /* attempts per delivery (1..20) */
 	int64_t base_delay_ms;               /* first retry delay; doubles each time */
 	int64_t connect_timeout_ms;          /* per attempt */

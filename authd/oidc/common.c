@@ -4,11 +4,10 @@
  */
 #include "authd/oidc/oidc.h"
 #include "authd/app.h"
+#include "authd/keyd/keys.h"
 
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "common/b64.h"
 #include "common/log.h"
@@ -221,31 +220,17 @@ oidc_client_sector(const struct clients_client *c)
 }
 
 int
-oidc_pairwise_sub(const unsigned char key[32], const char *sector, const char *uid,
+oidc_pairwise_sub(const struct keys *keys, const char *sector, const char *uid,
     char out[OIDC_SUB_SIZE])
 {
-	unsigned char msg[CLIENTS_SECTOR_MAX + 1 + SESS_UID_MAX], mac[32];
-	unsigned int ml = 0;
-	size_t sl, ul;
-	int rc = YH_ERR_INVALID;
+	unsigned char mac[KEYS_MAC_LEN];
+	int rc;
 
+	_Static_assert(CLIENTS_SECTOR_MAX <= KEYS_SECTOR_MAX && SESS_UID_MAX <= KEYS_UID_MAX,
+	    "every sector and uid fits keys_sub");
 	out[0] = '\0';
-	if (sector == NULL || uid == NULL)
-		return YH_ERR_INVALID;
-	sl = strlen(sector);
-	ul = strlen(uid);
-	if (sl == 0 || sl > CLIENTS_SECTOR_MAX || ul == 0 || ul > SESS_UID_MAX)
-		return YH_ERR_INVALID;
-	memcpy(msg, sector, sl);
-	msg[sl] = '\0';
-	memcpy(msg + sl + 1, uid, ul);
-	if (HMAC(EVP_sha256(), key, 32, msg, sl + 1 + ul, mac, &ml) == NULL || ml != 32) {
-		rc = YH_ERR_CRYPTO;
-		goto out;
-	}
-	yh_b64url_encode(mac, sizeof(mac), out);
-	rc = 0;
-out:
+	if ((rc = keys_sub(keys, sector, uid, mac)) == 0)
+		yh_b64url_encode(mac, sizeof(mac), out);
 	yh_wipe(mac, sizeof(mac));
 	return rc;
 }
@@ -466,108 +451,19 @@ out:
 
 /* ---- sealed user reference ----------------------------------------------------------- */
 
-#define UREF_IV 12
-#define UREF_TAG 16
-#define UREF_PT_MAX 64
-
-/* The AES key for user references: HMAC(subject_key, "yihao-uref/1"). */
-static int
-uref_key(const unsigned char key[32], unsigned char out[32])
-{
-	static const char label[] = "yihao-uref/1";
-	unsigned int ml = 0;
-
-	if (HMAC(EVP_sha256(), key, 32, (const unsigned char *)label, sizeof(label) - 1, out,
-	    &ml) == NULL || ml != 32)
-		return YH_ERR_CRYPTO;
-	return 0;
-}
-
-/* One AES-256-GCM pass: enc seals in (n bytes) to out + tag; else opens and checks tag. */
-static int
-uref_gcm(bool enc, const unsigned char k[32], const unsigned char *iv, const char *aad,
-    const unsigned char *in, size_t n, unsigned char *out, unsigned char *tag)
-{
-	EVP_CIPHER_CTX *ctx = NULL;
-	int len = 0, rc = YH_ERR_CRYPTO;
-
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
-		return YH_ERR_ALLOC;
-	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, k, iv, enc ? 1 : 0) != 1 ||
-	    EVP_CipherUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) != 1 ||
-	    EVP_CipherUpdate(ctx, out, &len, in, (int)n) != 1)
-		goto out;
-	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, UREF_TAG, tag) != 1)
-		goto out;
-	if (EVP_CipherFinal_ex(ctx, out + len, &len) != 1) {
-		rc = enc ? YH_ERR_CRYPTO : YH_ERR_AUTH;
-		goto out;
-	}
-	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, UREF_TAG, tag) != 1)
-		goto out;
-	rc = 0;
-out:
-	EVP_CIPHER_CTX_free(ctx);
-	return rc;
-}
-
 int
-oidc_uref_seal(const unsigned char key[32], const char *client_id, const char *uid,
+oidc_uref_seal(const struct keys *keys, const char *client_id, const char *uid,
     char out[OIDC_UREF_MAX])
 {
-	unsigned char k[32], blob[UREF_IV + UREF_PT_MAX + UREF_TAG];
-	size_t n;
-	int r;
-
-	out[0] = '\0';
-	if (uid == NULL || client_id == NULL || (n = strlen(uid)) == 0 || n > UREF_PT_MAX)
-		return YH_ERR_INVALID;
-	if ((r = uref_key(key, k)) != 0 || (r = yh_random(blob, UREF_IV)) != 0)
-		goto out;
-	if ((r = uref_gcm(true, k, blob, client_id, (const unsigned char *)uid, n,
-	    blob + UREF_IV, blob + UREF_IV + n)) != 0)
-		goto out;
-	if (yh_b64url_len(UREF_IV + n + UREF_TAG) + 1 > OIDC_UREF_MAX) {
-		r = YH_ERR_TOO_LONG;
-		goto out;
-	}
-	yh_b64url_encode(blob, UREF_IV + n + UREF_TAG, out);
-out:
-	yh_wipe(k, sizeof(k));
-	return r;
+	_Static_assert(OIDC_UREF_MAX == KEYS_UREF_MAX, "a user reference is what keys seals");
+	return keys_uref_seal(keys, client_id, uid, out);
 }
 
 int
-oidc_uref_open(const unsigned char key[32], const char *client_id, const char *ref,
-    char *uid, size_t uidsz)
+oidc_uref_open(const struct keys *keys, const char *client_id, const char *ref, char *uid,
+    size_t uidsz)
 {
-	unsigned char k[32], blob[UREF_IV + UREF_PT_MAX + UREF_TAG], pt[UREF_PT_MAX + 1];
-	size_t len = 0, n;
-	int r;
-
-	if (uidsz > 0)
-		uid[0] = '\0';
-	if (ref == NULL || client_id == NULL || strlen(ref) >= OIDC_UREF_MAX)
-		return YH_ERR_INVALID;
-	if ((r = yh_b64url_decode(ref, strlen(ref), blob, sizeof(blob), &len)) != 0)
-		return YH_ERR_INVALID;
-	if (len <= UREF_IV + UREF_TAG)
-		return YH_ERR_INVALID;
-	n = len - UREF_IV - UREF_TAG;
-	if ((r = uref_key(key, k)) != 0)
-		goto out;
-	if ((r = uref_gcm(false, k, blob, client_id, blob + UREF_IV, n, pt,
-	    blob + UREF_IV + n)) != 0)
-		goto out;
-	pt[n] = '\0';
-	if (memchr(pt, '\0', n) != NULL || n + 1 > uidsz) {
-		r = YH_ERR_INVALID;
-		goto out;
-	}
-	memcpy(uid, pt, n + 1);
-out:
-	yh_wipe(k, sizeof(k));
-	return r;
+	return keys_uref_open(keys, client_id, ref, uid, uidsz);
 }
 
 int

@@ -327,7 +327,7 @@ consent_page(struct authd_app *app, struct http_req *req, const struct sess_info
 	struct page p;
 	int r;
 
-	if ((r = csrf_prepare(req, app->subject_key, CONSENT_PURPOSE, si->key, csrf)) != 0)
+	if ((r = csrf_prepare(req, app->keys, CONSENT_PURPOSE, si->key, csrf)) != 0)
 		return r;
 	page_init(&p, req, "/consent");
 	page_set_next(&p, next);
@@ -464,7 +464,7 @@ consent_post(struct http_req *req, void *arg)
 		r = page_failure_send(req, r);
 		goto out;
 	}
-	if ((r = csrf_verify(req, app->subject_key, CONSENT_PURPOSE, si.key)) != 0) {
+	if ((r = csrf_verify(req, app->keys, CONSENT_PURPOSE, si.key)) != 0) {
 		r = r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 		goto out;
 	}

@@ -162,7 +162,7 @@ hint_is_session(struct authd_app *app, const struct lo_hint *h, const struct ses
 	(void)clients_refresh_if_changed(app->clients);
 	cs = clients_acquire(app->clients);
 	if ((c = clients_find(cs, h->client)) != NULL &&
-	    oidc_pairwise_sub(app->subject_key, oidc_client_sector(c), si->uid, sub) == 0)
+	    oidc_pairwise_sub(app->keys, oidc_client_sector(c), si->uid, sub) == 0)
 		same = strcmp(sub, h->sub) == 0;
 	clients_release(cs);
 	return same;
@@ -369,7 +369,7 @@ lo_confirm_page(struct http_req *req, struct authd_app *app, const struct oidc_l
 	enum page_lang l;
 	int r;
 
-	if ((r = csrf_prepare(req, app->subject_key, "logout", lo_csrf_binding(app, req, &si),
+	if ((r = csrf_prepare(req, app->keys, "logout", lo_csrf_binding(app, req, &si),
 	    csrf)) != 0)
 		return r;
 	page_init(&pg, req, "/logout");
@@ -411,7 +411,7 @@ lo_confirmation(struct http_req *req, struct authd_app *app, struct oidc_lo_para
 	if (strcmp(http_req_method(req), "POST") == 0 &&
 	    oidc_req_param(req, true, "confirm", 8, &confirm) == 0 && strcmp(confirm, "1") == 0) {
 		*asked = true;
-		r = csrf_verify(req, app->subject_key, "logout", lo_csrf_binding(app, req, &si));
+		r = csrf_verify(req, app->keys, "logout", lo_csrf_binding(app, req, &si));
 		p->confirmed = r == 0;
 		if (r == YH_ERR_DENIED)
 			r = 0;

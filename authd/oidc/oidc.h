@@ -34,6 +34,7 @@
 #include "common/err.h"
 
 struct dir;
+struct keys;
 
 #define OIDC_SUB_SIZE 44            /* a pairwise sub: 43 base64url characters + NUL */
 #define OIDC_ACR_SIZE 24            /* "urn:yihao:loa:N" + NUL, with room */
@@ -159,10 +160,11 @@ int oidc_acr_values_min(const char *acr_values, int *loa) YH_WUR;
 const char *oidc_client_sector(const struct clients_client *c);
 
 /*
- * sub = base64url(HMAC-SHA256(key, sector || "\0" || uid)) into out (43 characters and a
- * NUL). Returns 0, YH_ERR_INVALID (empty or over-long sector or uid) or YH_ERR_CRYPTO.
+ * sub = base64url(HMAC-SHA256(subject_key, sector || "\0" || uid)) into out (43
+ * characters and a NUL), through keys_sub (the key stays with the key holder). Returns
+ * 0, YH_ERR_INVALID (empty or over-long sector or uid) or YH_ERR_CRYPTO.
  */
-int oidc_pairwise_sub(const unsigned char key[32], const char *sector, const char *uid,
+int oidc_pairwise_sub(const struct keys *keys, const char *sector, const char *uid,
     char out[OIDC_SUB_SIZE]) YH_WUR;
 
 /* ---- the grant record --------------------------------------------------------------- */
@@ -229,14 +231,15 @@ int oidc_user_claims(struct dir *dir, const struct clients_client *c, const char
 
 /*
  * Access tokens carry the pairwise sub only; /userinfo still needs the internal uid.
- * oidc_uref_seal encrypts uid (AES-256-GCM under a key derived from subject_key, the
- * client id as associated data) into out as base64url (claim "yh_ref"); oidc_uref_open
- * reverses it. Returns 0, YH_ERR_INVALID / YH_ERR_TOO_LONG (bad input), YH_ERR_AUTH
- * (open: forged, or sealed for another client), YH_ERR_CRYPTO.
+ * oidc_uref_seal encrypts uid (AES-256-GCM under a key derived from the subject key,
+ * the client id as associated data: keys_uref_seal, authd/keyd/keys.h) into out as
+ * base64url (claim "yh_ref"); oidc_uref_open reverses it. Returns 0, YH_ERR_INVALID /
+ * YH_ERR_TOO_LONG (bad input), YH_ERR_AUTH (open: forged, or sealed for another client),
+ * YH_ERR_CRYPTO.
  */
-int oidc_uref_seal(const unsigned char key[32], const char *client_id, const char *uid,
+int oidc_uref_seal(const struct keys *keys, const char *client_id, const char *uid,
     char out[OIDC_UREF_MAX]) YH_WUR;
-int oidc_uref_open(const unsigned char key[32], const char *client_id, const char *ref,
+int oidc_uref_open(const struct keys *keys, const char *client_id, const char *ref,
     char *uid, size_t uidsz) YH_WUR;
 
 /*

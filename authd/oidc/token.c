@@ -106,7 +106,7 @@ mint_access(struct treq *t, struct issue *is, const char *sub, const char *scope
 	if (scope[0] != '\0' && json_object_set_new(c, "scope", json_string(scope)) != 0)
 		goto out;
 	if (is->g != NULL) {
-		if ((r = oidc_uref_seal(t->app->subject_key, t->c->id, is->g->uid, ref)) != 0)
+		if ((r = oidc_uref_seal(t->app->keys, t->c->id, is->g->uid, ref)) != 0)
 			goto out;
 		r = YH_ERR_ALLOC;
 		if ((amr = json_array()) == NULL)
@@ -172,7 +172,7 @@ issue_and_respond(struct treq *t, struct issue *is)
 	if ((r = clients_scope_format(is->scopes, scope, sizeof(scope))) != 0)
 		goto out;
 	if (is->g != NULL) {
-		if ((r = oidc_pairwise_sub(t->app->subject_key, oidc_client_sector(t->c),
+		if ((r = oidc_pairwise_sub(t->app->keys, oidc_client_sector(t->c),
 		    is->g->uid, sub)) != 0 || (r = oidc_acr_format(is->g->loa, acr)) != 0)
 			goto out;
 		r = mint_access(t, is, sub, scope, acr);

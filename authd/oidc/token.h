@@ -9,7 +9,7 @@
  *
  * Each register function adds its routes with http_routes_add(srv, routes, app); the
  * handlers use app->cfg, app->dir, app->ring, app->sess, app->clients, app->audit,
- * app->issuer and app->subject_key (authd/app.h), which must be set before the
+ * app->issuer and app->keys (authd/app.h), which must be set before the
  * server starts.
  *
  * Decisions (docs/integration.md):

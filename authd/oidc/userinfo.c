@@ -120,7 +120,7 @@ at_check(struct authd_app *app, const char *token, struct tok_ring_snap *ring,
 		return r == YH_ERR_DENIED ? YH_ERR_AUTH : r;   /* its refresh family was revoked */
 	if (claim_str(jwt->claims, "yh_ref") == NULL)
 		return 0;    /* a client_credentials token: no user */
-	if (oidc_uref_open(app->subject_key, info->client_id, claim_str(jwt->claims, "yh_ref"),
+	if (oidc_uref_open(app->keys, info->client_id, claim_str(jwt->claims, "yh_ref"),
 	    info->uid, sizeof(info->uid)) != 0)
 		return YH_ERR_AUTH;
 	if (info->sid != NULL && (r = oidc_sid_alive(app->sess, info->uid, info->sid)) != 0)

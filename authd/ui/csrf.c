@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "authd/ui/csrf.h"
 #include "authd/ui/pages.h"
@@ -16,25 +14,6 @@
 #define CSRF_B64_LEN 43
 #define CSRF_LABEL "yh-csrf-v2"
 #define CSRF_SESSION_KEY_LEN 64   /* hex SHA-256: sess_info.key */
-#define CSRF_KEY_LABEL "yihao/csrf/v1"
-
-static int
-hmac256(const unsigned char *key, size_t keylen, const unsigned char *in, size_t len,
-    unsigned char out[32])
-{
-	unsigned int outlen = 0;
-
-	if (HMAC(EVP_sha256(), key, (int)keylen, in, len, out, &outlen) == NULL || outlen != 32)
-		return YH_ERR_CRYPTO;
-	return 0;
-}
-
-int
-csrf_key_derive(const unsigned char subject_key[32], unsigned char key[CSRF_KEY_BYTES])
-{
-	return hmac256(subject_key, 32, (const unsigned char *)CSRF_KEY_LABEL,
-	    sizeof(CSRF_KEY_LABEL) - 1, key);
-}
 
 bool
 csrf_cookie_ok(const char *cookie)
@@ -96,7 +75,7 @@ binding_ok(enum csrf_bind kind, const char *binding)
 }
 
 int
-csrf_token_make(const unsigned char key[CSRF_KEY_BYTES], enum csrf_bind kind,
+csrf_token_make(const struct keys *keys, enum csrf_bind kind,
     const char *binding, const char *purpose, char out[CSRF_TOKEN_SIZE])
 {
 	unsigned char msg[sizeof(CSRF_LABEL) + 5 + CSRF_SESSION_KEY_LEN + 1 + CSRF_PURPOSE_MAX];
@@ -120,7 +99,7 @@ csrf_token_make(const unsigned char key[CSRF_KEY_BYTES], enum csrf_bind kind,
 	msg[n++] = '\0';
 	memcpy(msg + n, purpose, plen);
 	n += plen;
-	if ((r = hmac256(key, CSRF_KEY_BYTES, msg, n, mac)) == 0)
+	if ((r = keys_mac(keys, KEYS_MAC_CSRF, msg, n, mac)) == 0)
 		yh_b64url_encode(mac, sizeof(mac), out);
 	yh_wipe(mac, sizeof(mac));
 	yh_wipe(msg, sizeof(msg));
@@ -128,7 +107,7 @@ csrf_token_make(const unsigned char key[CSRF_KEY_BYTES], enum csrf_bind kind,
 }
 
 int
-csrf_token_check(const unsigned char key[CSRF_KEY_BYTES], enum csrf_bind kind,
+csrf_token_check(const struct keys *keys, enum csrf_bind kind,
     const char *binding, const char *purpose, const char *token)
 {
 	char want[CSRF_TOKEN_SIZE];
@@ -136,7 +115,7 @@ csrf_token_check(const unsigned char key[CSRF_KEY_BYTES], enum csrf_bind kind,
 
 	if (token == NULL || strnlen(token, CSRF_B64_LEN + 1) != CSRF_B64_LEN)
 		return YH_ERR_DENIED;
-	if ((r = csrf_token_make(key, kind, binding, purpose, want)) != 0)
+	if ((r = csrf_token_make(keys, kind, binding, purpose, want)) != 0)
 		return r == YH_ERR_INVALID ? YH_ERR_DENIED : r;
 	r = yh_ct_eq(want, token, CSRF_B64_LEN) ? 0 : YH_ERR_DENIED;
 	yh_wipe(want, sizeof(want));
@@ -144,10 +123,9 @@ csrf_token_check(const unsigned char key[CSRF_KEY_BYTES], enum csrf_bind kind,
 }
 
 int
-csrf_prepare(struct http_req *req, const unsigned char subject_key[32], const char *purpose,
+csrf_prepare(struct http_req *req, const struct keys *keys, const char *purpose,
     const char *session_key, char token[CSRF_TOKEN_SIZE])
 {
-	unsigned char key[CSRF_KEY_BYTES];
 	char fresh[CSRF_TOKEN_SIZE] = "";
 	const char *binding = session_key;
 	int r;
@@ -159,21 +137,17 @@ csrf_prepare(struct http_req *req, const unsigned char subject_key[32], const ch
 			goto out;
 		binding = fresh;
 	}
-	if ((r = csrf_key_derive(subject_key, key)) != 0)
-		goto out;
-	r = csrf_token_make(key, session_key != NULL ? CSRF_BIND_SESSION : CSRF_BIND_PRE,
+	r = csrf_token_make(keys, session_key != NULL ? CSRF_BIND_SESSION : CSRF_BIND_PRE,
 	    binding, purpose, token);
 out:
-	yh_wipe(key, sizeof(key));
 	yh_wipe(fresh, sizeof(fresh));
 	return r;
 }
 
 int
-csrf_verify(struct http_req *req, const unsigned char subject_key[32], const char *purpose,
+csrf_verify(struct http_req *req, const struct keys *keys, const char *purpose,
     const char *session_key)
 {
-	unsigned char key[CSRF_KEY_BYTES];
 	char *token = NULL;
 	int r;
 
@@ -181,18 +155,15 @@ csrf_verify(struct http_req *req, const unsigned char subject_key[32], const cha
 		r = YH_ERR_DENIED;
 		goto out;
 	}
-	if ((r = csrf_key_derive(subject_key, key)) != 0)
-		goto out;
 	if (session_key != NULL)
-		r = csrf_token_check(key, CSRF_BIND_SESSION, session_key, purpose, token);
+		r = csrf_token_check(keys, CSRF_BIND_SESSION, session_key, purpose, token);
 	else
-		r = csrf_token_check(key, CSRF_BIND_PRE, page_cookie(req, CSRF_COOKIE), purpose,
+		r = csrf_token_check(keys, CSRF_BIND_PRE, page_cookie(req, CSRF_COOKIE), purpose,
 		    token);
 out:
 	if (r == YH_ERR_DENIED)
 		yh_info("form rejected: missing or wrong CSRF token (%s, %s)", purpose,
 		    http_req_client_ip(req));
-	yh_wipe(key, sizeof(key));
 	free(token);
 	return r;
 }

@@ -7,10 +7,11 @@
  *                              || purpose))
  *
  * where purpose names the form ("login", "totp", "register", "consent", "account",
- * "logout") and K is derived from the server's subject key (app->subject_key,
- * STATE_DIR/subject.key) as HMAC-SHA256(subject_key, "yihao/csrf/v1"), so that every node
- * sharing the state directory accepts every node's forms and the key is never used raw
- * for two jobs. What a form is bound to:
+ * "logout") and K is derived from the server's subject key (STATE_DIR/subject.key) as
+ * HMAC-SHA256(subject_key, "yihao/csrf/v1"), so that every node sharing the state
+ * directory accepts every node's forms and the key is never used raw for two jobs. The
+ * HMAC is keys_mac(KEYS_MAC_CSRF) (authd/keyd/keys.h): the key holder computes it, the
+ * HTTP process never holds K. What a form is bound to:
  *
  *   - a form shown in a session ("sess": the account page, consent, the TOTP step-up, a
  *     logout of a live session): the session's key, the SHA-256 of its session id, which
@@ -43,18 +44,13 @@
 #include <stddef.h>
 
 #include "authd/http/http.h"
+#include "authd/keyd/keys.h"
 #include "common/err.h"
 
 #define CSRF_COOKIE "yh_csrf"
 #define CSRF_FIELD "csrf"            /* the hidden form field */
-#define CSRF_KEY_BYTES 32
 #define CSRF_TOKEN_SIZE 44           /* 43 base64url characters + NUL (cookie and token) */
 #define CSRF_PURPOSE_MAX 64
-
-/* The form-token key from the server's 32-byte subject key (see above). Wipe it after
- * use. Returns 0 or YH_ERR_CRYPTO. */
-int csrf_key_derive(const unsigned char subject_key[32], unsigned char key[CSRF_KEY_BYTES])
-    YH_WUR;
 
 /* True when cookie is a well-formed yh_csrf value (43 base64url characters). */
 bool csrf_cookie_ok(const char *cookie);
@@ -72,12 +68,12 @@ enum csrf_bind {
  * The token for a form of purpose (1..CSRF_PURPOSE_MAX bytes, no NUL) bound to binding
  * of kind. Returns 0, YH_ERR_INVALID (malformed binding or purpose) or YH_ERR_CRYPTO.
  */
-int csrf_token_make(const unsigned char key[CSRF_KEY_BYTES], enum csrf_bind kind,
+int csrf_token_make(const struct keys *keys, enum csrf_bind kind,
     const char *binding, const char *purpose, char out[CSRF_TOKEN_SIZE]) YH_WUR;
 
 /* 0 when token is the one for (kind, binding, purpose); YH_ERR_DENIED when not (also
  * when token, binding or purpose is NULL or malformed); YH_ERR_CRYPTO. Constant-time. */
-int csrf_token_check(const unsigned char key[CSRF_KEY_BYTES], enum csrf_bind kind,
+int csrf_token_check(const struct keys *keys, enum csrf_bind kind,
     const char *binding, const char *purpose, const char *token) YH_WUR;
 
 /*
@@ -86,11 +82,10 @@ int csrf_token_check(const unsigned char key[CSRF_KEY_BYTES], enum csrf_bind kin
  * for a pre-login form: then the request's yh_csrf cookie is the binding, and when it is
  * absent or malformed a new one is made and its Set-Cookie added to the response
  * (HttpOnly; SameSite=Lax; Path=/; Secure and __Host- over HTTPS; a browser-session
- * cookie). subject_key is app->subject_key (the form-token key is derived from it on
- * each call: two HMACs). Returns 0, YH_ERR_INVALID (a malformed session_key),
+ * cookie). keys is app->keys. Returns 0, YH_ERR_INVALID (a malformed session_key),
  * YH_ERR_CRYPTO, or what http_resp_header returns.
  */
-int csrf_prepare(struct http_req *req, const unsigned char subject_key[32],
+int csrf_prepare(struct http_req *req, const struct keys *keys,
     const char *purpose, const char *session_key, char token[CSRF_TOKEN_SIZE]) YH_WUR;
 
 /*
@@ -99,7 +94,7 @@ int csrf_prepare(struct http_req *req, const unsigned char subject_key[32],
  * its yh_csrf cookie. Returns 0, YH_ERR_DENIED (missing or wrong token, no cookie),
  * YH_ERR_CRYPTO. On YH_ERR_DENIED answer with csrf_respond_rejected.
  */
-int csrf_verify(struct http_req *req, const unsigned char subject_key[32],
+int csrf_verify(struct http_req *req, const struct keys *keys,
     const char *purpose, const char *session_key) YH_WUR;
 
 /* Sets the 400 page for a rejected form ("the form expired or was not sent from this

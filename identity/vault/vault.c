@@ -59,6 +59,8 @@ struct vault {
 	EVP_CIPHER *cipher;                     /* AES-256-GCM or SM4-CTR */
 	EVP_MAC *hmac;
 	const char *mdname;                     /* "SHA256" or "SM3" */
+	const struct vault_ops *ops;            /* keys held elsewhere: none of the above */
+	void *ops_ctx;
 };
 
 /* The parsed contents of a key file. */
@@ -426,6 +428,27 @@ out:
 	return rc;
 }
 
+int
+vault_new_remote(const struct vault_ops *ops, void *ctx, const char *cipher,
+    const char *kid, struct vault **out)
+{
+	struct vault *v;
+
+	*out = NULL;
+	if (ops == NULL || ops->seal == NULL || ops->open == NULL || ops->blind == NULL ||
+	    cipher == NULL || !cipher_known(cipher) || kid == NULL ||
+	    strlen(kid) != VAULT_KID_LEN || strspn(kid, "0123456789abcdef") != VAULT_KID_LEN)
+		return YH_ERR_INVALID;
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return YH_ERR_ALLOC;
+	v->alg = strcmp(cipher, VAULT_CIPHER_AES) == 0 ? ALG_AES_GCM : ALG_SM4_CTR_HMAC;
+	memcpy(v->kid, kid, VAULT_KID_LEN + 1);
+	v->ops = ops;
+	v->ops_ctx = ctx;
+	*out = v;
+	return 0;
+}
+
 void
 vault_close(struct vault *v)
 {
@@ -484,6 +507,8 @@ vault_blind(struct vault *v, const char *domain, const char *value,
 		return YH_ERR_INVALID;
 	if (strlen(value) > VAULT_VALUE_MAX)
 		return YH_ERR_TOO_LONG;
+	if (v->ops != NULL)
+		return v->ops->blind(v->ops_ctx, domain, value, out_hex);
 	parts[0] = yh_span_cstr(domain);
 	parts[1] = yh_span_cstr(":");
 	parts[2] = yh_span_cstr(value);
@@ -604,6 +629,8 @@ vault_seal(struct vault *v, const char *domain, const void *pt, size_t n, char *
 		return YH_ERR_TOO_LONG;
 	if (n > 0 && memchr(pt, '\0', n) != NULL)
 		return YH_ERR_INVALID;
+	if (v->ops != NULL)
+		return v->ops->seal(v->ops_ctx, domain, pt, n, out_b64);
 	bodylen = n + tag_len(v);
 	if ((body = malloc(bodylen)) == NULL) {
 		rc = YH_ERR_ALLOC;
@@ -684,6 +711,10 @@ vault_open_value(struct vault *v, const char *domain, const char *sealed, char *
 		*out_pt = NULL;
 	if (v == NULL || out_pt == NULL || !domain_valid(domain) || sealed == NULL)
 		return YH_ERR_INVALID;
+	if (strnlen(sealed, VAULT_SEALED_MAX + 1) > VAULT_SEALED_MAX)
+		return YH_ERR_TOO_LONG;
+	if (v->ops != NULL)
+		return v->ops->open(v->ops_ctx, domain, sealed, out_pt);
 	if ((body = malloc(bodymax)) == NULL || (pt = malloc(bodymax + 1)) == NULL) {
 		rc = YH_ERR_ALLOC;
 		goto out;

@@ -69,6 +69,30 @@ struct vault;
 int vault_open(const char *key_path, const char *cipher, bool create_if_missing,
     struct vault **out, char *err, size_t errsz) YH_WUR;
 
+/*
+ * A vault whose keys are held elsewhere (authd's key holder, keyd): the three operations
+ * go to these functions, which answer exactly as vault_seal, vault_open_value and
+ * vault_blind do for the vault of the holder (same errors, same outputs, *out malloc'd).
+ * Arguments are checked here first, so a function never sees a NULL, a bad domain or an
+ * over-long value. Each is called from any thread at once.
+ */
+struct vault_ops {
+	int (*seal)(void *ctx, const char *domain, const void *pt, size_t n, char **out_b64);
+	int (*open)(void *ctx, const char *domain, const char *sealed, char **out_pt);
+	int (*blind)(void *ctx, const char *domain, const char *value,
+	    char out_hex[VAULT_BLIND_HEX_LEN + 1]);
+};
+
+/*
+ * Makes a vault that seals, opens and indexes through ops (borrowed, with ctx: both must
+ * outlive the vault), for the holder's key of the given cipher and kid (what vault_cipher
+ * and vault_kid of the holder's vault say; copied). No key is in this process. Returns
+ * 0, YH_ERR_INVALID (no ops, an unknown cipher, a kid not VAULT_KID_LEN hex digits) or
+ * YH_ERR_ALLOC. Free it with vault_close.
+ */
+int vault_new_remote(const struct vault_ops *ops, void *ctx, const char *cipher,
+    const char *kid, struct vault **out) YH_WUR;
+
 /* Wipes the keys and frees the vault. NULL is fine. */
 void vault_close(struct vault *v);
 

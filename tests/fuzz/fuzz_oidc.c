@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
+#include "authd/keyd/keys.h"
 #include "authd/http/http.h"
 
 /* The Basic parser reads its header through this stub. */
@@ -213,7 +214,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fx.app.sess = fx.sess;
 	fx.app.clients = fx.clients;
 	fx.app.issuer = ISS;
-	memset(fx.app.subject_key, 0x42, sizeof(fx.app.subject_key));
+	{
+		unsigned char sk[KEYS_KEY_LEN];
+
+		memset(sk, 0x42, sizeof(sk));
+		CHECK(keys_local_new(sk, NULL, &fx.app.keys) == 0);
+	}
 	fx.now = yh_now();
 	add_person(1, 1, false, uid[0]);
 	add_person(2, 2, true, uid[1]);
@@ -486,12 +492,12 @@ fuzz_uref(const char *s)
 {
 	char ref[OIDC_UREF_MAX], uid[128];
 
-	if (oidc_uref_open(fx.app.subject_key, "web", s, uid, sizeof(uid)) == 0)
+	if (oidc_uref_open(fx.app.keys, "web", s, uid, sizeof(uid)) == 0)
 		CHECK(strlen(uid) < sizeof(uid));
-	if (oidc_uref_seal(fx.app.subject_key, "web", s, ref) == 0) {
-		CHECK(oidc_uref_open(fx.app.subject_key, "web", ref, uid, sizeof(uid)) == 0);
+	if (oidc_uref_seal(fx.app.keys, "web", s, ref) == 0) {
+		CHECK(oidc_uref_open(fx.app.keys, "web", ref, uid, sizeof(uid)) == 0);
 		CHECK(strcmp(uid, s) == 0);
-		CHECK(oidc_uref_open(fx.app.subject_key, "mobile", ref, uid, sizeof(uid)) != 0);
+		CHECK(oidc_uref_open(fx.app.keys, "mobile", ref, uid, sizeof(uid)) != 0);
 	}
 }
 

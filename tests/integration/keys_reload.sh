@@ -29,17 +29,6 @@ cc() {  # cc OUT: a client_credentials grant into OUT; prints the HTTP status
 }
 ring_kid() { "$A" keys list --dir "$K" | awk -v s="$1" '$1 == s && $2 == "ES256" { print $3; exit }'; }
 has() { [[ " $1 " == *" $2 "* ]]; }
-# hup_and_wait MARK: sends SIGHUP and waits for the summary line it logs after MARK lines.
-hup_and_wait() {
-  local from=$1
-  kill -HUP "$PID"
-  for _ in $(seq 1 100); do
-    tail -n +"$((from + 1))" "$LOG" | grep -q 'SIGHUP: \(key ring and clients reloaded\|only the\|nothing\)' && return 0
-    sleep 0.05
-  done
-  fail "no SIGHUP summary in the log"
-  return 1
-}
 
 # An app to ask for tokens; the running authd picks the registry change up by itself.
 "$A" -d "$S" client add svc --secret "$SECRET" --grant client_credentials >/dev/null 2>"$TMP/err" ||

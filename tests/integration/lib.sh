@@ -131,6 +131,19 @@ start_authd() {
     die "authd did not start (its log: $log)"
 }
 
+# hup_and_wait MARK: sends SIGHUP to PID and waits for the summary line authd logs after
+# line MARK of AUTHD_LOG (default $TMP/authd.log); fails and returns 1 when none comes.
+hup_and_wait() {
+  local from=$1 log=${AUTHD_LOG:-$TMP/authd.log}
+  kill -HUP "$PID"
+  for _ in $(seq 1 100); do
+    tail -n +"$((from + 1))" "$log" | grep -q 'SIGHUP: \(key ring and clients reloaded\|only the\|nothing\)' && return 0
+    sleep 0.05
+  done
+  fail "no SIGHUP summary in the log"
+  return 1
+}
+
 # stop_authd: SIGTERM to PID and waits for it; clears PID; returns authd's exit status.
 stop_authd() {
   local rc=0
@@ -369,4 +382,53 @@ EOF
   "$PY" "$TMP/receiver.py" "$1" "$2" >>"$TMP/receiver.log" 2>&1 &
   RPID=$!
   wait_ready "http://127.0.0.1:$1/" "$RPID" || die "the receiver did not start"
+}
+
+# ---- one pass over the endpoints that use every key
+
+# oidc_round_setup ID_NUMBER PASSWORD SVC_SECRET: what oidc_round needs, registered with
+# authctl on S while authd runs: the public app app1 (redirect CB), the confidential app
+# svc (client_credentials) and a person with a phone number; then waits until authd has
+# picked the apps up (svc gets a token). Ends the script when a step fails.
+oidc_round_setup() {
+  local i
+  ctl_or_die client add app1 --public --redirect-uri "$CB" --scope openid profile phone
+  ctl_or_die client add svc --secret "$3" --grant client_credentials
+  printf '%s\n' "$2" | ctl_or_die user add --id-number "$1" --name 王小明 --phone 13812345678 \
+    --password-stdin
+  for i in $(seq 1 40); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' -u "svc:$3" -d grant_type=client_credentials \
+      "$BASE/token") == 200 ]] && return 0
+    sleep 0.1
+  done
+  die "authd did not pick up the app svc"
+}
+
+# oidc_round JAR USER PASSWORD SVC_SECRET: a client_credentials grant for the
+# confidential app svc (client secret hash, a signature), the login form (CSRF MAC, vault
+# blind index, the failed-login counter name of an unknown identifier), /authorize for
+# the public app app1 (consent, re-authentication marker), the code redeemed (pairwise
+# sub, ID and access token signatures, sealed user reference) and /userinfo (the user
+# reference opened, the vault opening the phone number). Needs BASE, CB, and app1 and svc
+# registered; fails (and returns 1) when a step does not answer as it should.
+oidc_round() {
+  local jar=$1 user=$2 pw=$3 secret=$4 at code
+  code=$(curl -s -o "$TMP/cc.json" -w '%{http_code}' -u "svc:$secret" \
+    -d grant_type=client_credentials "$BASE/token")
+  [[ $code == 200 ]] || { fail "client_credentials: $code $(cat "$TMP/cc.json")"; return 1; }
+  login_form "$jar" "no-such-$user" "$pw"
+  [[ $STATUS == 200 ]] || { fail "an unknown identifier: $STATUS"; return 1; }
+  login_form "$jar" "$user" "$pw"
+  [[ $STATUS == 303 ]] || { fail "login: $STATUS '$LOCATION'"; return 1; }
+  authorize_code "$jar" "openid%20profile%20phone" || return 1
+  code=$(curl -s -o "$TMP/tok.json" -w '%{http_code}' -d grant_type=authorization_code \
+    -d client_id=app1 --data-urlencode "code=$CODE" --data-urlencode "redirect_uri=$CB" \
+    --data-urlencode "code_verifier=$VERIFIER" "$BASE/token")
+  at=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("access_token",""))' \
+    "$TMP/tok.json" 2>/dev/null)
+  [[ $code == 200 && -n $at ]] || { fail "code redeemed: $code $(cat "$TMP/tok.json")"; return 1; }
+  code=$(curl -s -o "$TMP/ui.json" -w '%{http_code}' -H "Authorization: Bearer $at" \
+    "$BASE/userinfo")
+  [[ $code == 200 ]] && grep -q phone_number "$TMP/ui.json" ||
+    { fail "userinfo: $code $(cat "$TMP/ui.json")"; return 1; }
 }

@@ -25,6 +25,7 @@
 #include "authd/oidc/oidc.h"
 #include "authd/oidc/authorize.h"
 #include "authd/app.h"
+#include "authd/keyd/keys.h"
 #include "authd/session/sess.h"
 #include "common/buf.h"
 #include "common/config.h"
@@ -171,7 +172,12 @@ setup(void **state)
 	f->app.clients = f->clients;
 	f->app.audit = f->audit;
 	f->app.issuer = ISS;
-	memset(f->app.subject_key, 0x42, sizeof(f->app.subject_key));
+	{
+		unsigned char sk[KEYS_KEY_LEN];
+
+		memset(sk, 0x42, sizeof(sk));
+		assert_int_equal(keys_local_new(sk, NULL, &f->app.keys), 0);
+	}
 
 	add_person(f, 1, 1, f->uid1);
 	add_person(f, 2, 2, f->uid2);
@@ -200,6 +206,7 @@ teardown(void **state)
 	yh_audit_close(f->audit);
 	clients_close(f->clients);
 	tok_ring_free(f->ring);
+	keys_free(f->app.keys);
 	ident_close(f->ident);
 	ident_cfg_free(&f->icfg);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
@@ -833,7 +840,7 @@ mint_hint(struct fix *f, struct tok_ring *ring, const char *iss, const char *aud
 	char *out = NULL;
 
 	if (uid != NULL)
-		assert_int_equal(oidc_pairwise_sub(f->app.subject_key, aud, uid, sub), 0);
+		assert_int_equal(oidc_pairwise_sub(f->app.keys, aud, uid, sub), 0);
 	memset(&t, 0, sizeof(t));
 	t.iss = iss;
 	t.sub = sub;
@@ -1021,7 +1028,7 @@ test_logout_hint_must_match(void **state)
 		    .iat = f->now, .lifetime = 600, .sid = si.sid };
 		char *h = NULL;
 
-		assert_int_equal(oidc_pairwise_sub(f->app.subject_key, "web", f->uid1, wrong_sub),
+		assert_int_equal(oidc_pairwise_sub(f->app.keys, "web", f->uid1, wrong_sub),
 		    0);
 		assert_int_equal(tok_mint_id_token(tok_snap_signing_key(snap, TOK_ALG_UNSET), &t,
 		    &h), 0);
@@ -1243,10 +1250,9 @@ test_http_endpoints(void **state)
 	/* with it: an unregistered URI gets the page; the cookie is cleared. The token is
 	 * the session's: one made for a yh_csrf cookie of the sender's choosing is not. */
 	{
-		unsigned char key[CSRF_KEY_BYTES];
+		const struct keys *key = f->app.keys;
 		char csrf_cookie[CSRF_TOKEN_SIZE], csrf[CSRF_TOKEN_SIZE], body[512], cookies[600];
 
-		assert_int_equal(csrf_key_derive(f->app.subject_key, key), 0);
 		assert_int_equal(csrf_cookie_new(csrf_cookie), 0);
 		assert_int_equal(csrf_token_make(key, CSRF_BIND_PRE, csrf_cookie, "logout", csrf),
 		    0);

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "authcore/audit/audit.h"
+#include "authd/keyd/keys.h"
 #include "authd/oidc/backchannel.h"
 #include "authcore/clients/clients.h"
 #include "authd/http/http.h"
@@ -241,6 +242,7 @@ struct fix {
 	struct bcl *bcl;
 	struct rx *rx;
 	unsigned char key[32];
+	struct keys *keys;    /* over key */
 };
 
 static void
@@ -290,6 +292,7 @@ setup(void **state)
 	}
 	for (size_t i = 0; i < sizeof(f->key); i++)
 		f->key[i] = (unsigned char)(i * 7 + 1);
+	assert_int_equal(keys_local_new(f->key, NULL, &f->keys), 0);
 	*state = f;
 	return 0;
 }
@@ -304,6 +307,7 @@ teardown(void **state)
 	yh_audit_close(f->audit);
 	clients_close(f->clients);
 	tok_ring_free(f->ring);
+	keys_free(f->keys);
 	mx_registry_free(f->mx);
 	rm_tree(f->dir);
 	free(f);
@@ -353,7 +357,7 @@ start_bcl(struct fix *f, unsigned attempts, size_t max_pending)
 	c.clients = f->clients;
 	c.audit = f->audit;
 	c.metrics = f->mx;
-	memcpy(c.subject_key, f->key, sizeof(f->key));
+	c.keys = f->keys;
 	c.max_attempts = attempts;
 	c.base_delay_ms = 20;
 	c.connect_timeout_ms = 2000;
@@ -392,7 +396,7 @@ check_token(struct fix *f, size_t i, const char *client, const char *sector)
 		print_error("tok_jwt_verify: %s\n", why);
 	assert_int_equal(r, 0);
 	assert_string_equal(json_string_value(json_object_get(jwt.claims, "sid")), SID);
-	assert_int_equal(oidc_pairwise_sub(f->key, sector, UID, sub), 0);
+	assert_int_equal(oidc_pairwise_sub(f->keys, sector, UID, sub), 0);
 	assert_string_equal(json_string_value(json_object_get(jwt.claims, "sub")), sub);
 	assert_non_null(json_object_get(jwt.claims, "jti"));
 	assert_null(json_object_get(jwt.claims, "nonce"));
@@ -671,6 +675,7 @@ test_free_with_pending(void **state)
 	c.issuer = ISSUER;
 	c.ring = f->ring;
 	c.clients = f->clients;
+	c.keys = f->keys;
 	c.base_delay_ms = 60000;
 	assert_int_equal(bcl_new(&c, &f->bcl), 0);
 	info_init(&si, cl, 1);
@@ -693,6 +698,8 @@ test_config_checked(void **state)
 	c.issuer = ISSUER;
 	c.ring = f->ring;
 	c.clients = f->clients;
+	assert_int_equal(bcl_new(&c, &b), YH_ERR_CONFIG);   /* no keys for the sub */
+	c.keys = f->keys;
 	c.max_attempts = 99;
 	assert_int_equal(bcl_new(&c, &b), YH_ERR_CONFIG);
 	c.max_attempts = 0;   /* default */

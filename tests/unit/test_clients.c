@@ -17,6 +17,7 @@
 
 #include "authcore/clients/clients.h"
 #include "common/log.h"
+#include "common/secmem.h"
 #include "token/jwk.h"
 
 #define SECRET_A "correct horse battery staple, and then some more bytes"
@@ -1109,6 +1110,87 @@ test_element_lines(void **state)
 	assert_non_null(strstr(err, "apps.json:2)"));
 }
 
+/* A key holder stand-in for clients_opts.hasher: the key it loaded, and a count. */
+struct holder {
+	struct clients_secret_key key;
+	int kids, hashes;
+	bool other_kid;   /* answer with a key id that is not the one it named */
+};
+
+static int
+h_kid(void *ctx, bool create, char kid[CLIENTS_KID_LEN + 1], char *err, size_t errsz)
+{
+	struct holder *h = ctx;
+	int rc;
+
+	h->kids++;
+	if (!h->key.have && (rc = clients_secret_key_load(dir, create, &h->key, err,
+	    errsz)) != 0)
+		return rc;
+	if (!h->key.have)
+		return YH_ERR_NOT_FOUND;
+	memcpy(kid, h->key.kid, CLIENTS_KID_LEN + 1);
+	return 0;
+}
+
+static int
+h_hash(void *ctx, const char *id, const char *secret, size_t len,
+    unsigned char out[CLIENTS_HASH_LEN], char kid[CLIENTS_KID_LEN + 1])
+{
+	struct holder *h = ctx;
+
+	h->hashes++;
+	memcpy(kid, h->other_kid ? "0000000000000000" : h->key.kid, CLIENTS_KID_LEN + 1);
+	return clients_secret_key_hash(&h->key, id, secret, len, out);
+}
+
+/* With a hasher, the registry never reads the key: secrets from the apps file, new ones
+ * from clients_add and presented ones are all hashed by the holder, under the key it
+ * names; an answer under another key never authenticates. */
+static void
+test_hasher(void **state)
+{
+	struct holder h = { 0 };
+	struct clients_hasher hs = { h_kid, h_hash, &h };
+	struct clients_opts o = { .check_interval_ms = -1, .hasher = &hs };
+	struct clients_registry *r = NULL, *plain = NULL;
+	struct clients_snap *s;
+	char apps[160], err[512];
+
+	(void)state;
+	snprintf(apps, sizeof(apps), "%s/apps.json", dir);
+	put_file("svc.secret", SECRET_A "\n", 0600);
+	put_file("apps.json", APPS_HEAD APP_SVC "\n]}\n", 0644);
+	o.apps_file = apps;
+	if (clients_open(dir, &o, &r, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_true(h.key.have);            /* made on first use, by the holder */
+	assert_int_equal(h.hashes, 1);
+	assert_int_equal(add_one(r, "b", CLIENTS_AUTH_SECRET, "https://b.example/cb", SECRET_B),
+	    0);
+	s = clients_acquire(r);
+	assert_int_equal(clients_verify_secret(s, "svc", SECRET_A, strlen(SECRET_A), NULL), 0);
+	assert_int_equal(clients_verify_secret(s, "b", SECRET_B, strlen(SECRET_B), NULL), 0);
+	assert_int_equal(clients_verify_secret(s, "b", SECRET_A, strlen(SECRET_A), NULL),
+	    YH_ERR_AUTH);
+	/* the same hashes as a registry that reads the key itself */
+	o.hasher = NULL;
+	assert_int_equal(clients_open(dir, &o, &plain, err, sizeof(err)), 0);
+	clients_release(s);
+	s = clients_acquire(plain);
+	assert_int_equal(clients_verify_secret(s, "svc", SECRET_A, strlen(SECRET_A), NULL), 0);
+	assert_int_equal(clients_verify_secret(s, "b", SECRET_B, strlen(SECRET_B), NULL), 0);
+	clients_release(s);
+	clients_close(plain);
+	h.other_kid = true;
+	s = clients_acquire(r);
+	assert_int_equal(clients_verify_secret(s, "b", SECRET_B, strlen(SECRET_B), NULL),
+	    YH_ERR_AUTH);
+	clients_release(s);
+	clients_close(r);
+	yh_wipe(&h.key, sizeof(h.key));
+}
+
 int
 main(void)
 {
@@ -1130,6 +1212,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_apps_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_element_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hasher, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

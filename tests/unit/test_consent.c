@@ -18,6 +18,7 @@
 #include <qrencode.h>
 #include <sqlite3.h>
 
+#include "authd/keyd/keys.h"
 #include "authd/account/account.h"
 #include "authcore/audit/audit.h"
 #include "authcore/clients/clients.h"
@@ -459,7 +460,12 @@ hsetup(void **state)
 	h->app.audit = h->audit;
 	h->app.workers = h->workers;
 	h->app.issuer = h->issuer;
-	assert_int_equal(yh_random(h->app.subject_key, sizeof(h->app.subject_key)), 0);
+	{
+		unsigned char sk[KEYS_KEY_LEN];
+
+		assert_int_equal(yh_random(sk, sizeof(sk)), 0);
+		assert_int_equal(keys_local_new(sk, NULL, &h->app.keys), 0);
+	}
 	assert_int_equal(account_register(h->srv, &h->app), 0);
 	assert_int_equal(consent_register(h->srv, &h->app), 0);
 	assert_int_equal(http_server_start(h->srv, err, sizeof(err)), 0);
@@ -482,6 +488,7 @@ hteardown(void **state)
 	yh_audit_close(h->audit);
 	clients_close(h->clients);
 	sess_close(h->sess);
+	keys_free(h->app.keys);
 	curl_global_cleanup();
 	assert_non_null(f);
 	*f = h->f;
@@ -668,12 +675,10 @@ test_account_page(void **state)
 	/* A yh_csrf cookie of the sender's choosing with the token that goes with it (what
 	 * a planted cookie gives an attacker): refused, for this form and for TOTP set-up. */
 	{
-		unsigned char key[CSRF_KEY_BYTES];
 		char planted[CSRF_TOKEN_SIZE];
 
 		assert_int_equal(csrf_cookie_new(h->csrf_cookie), 0);
-		assert_int_equal(csrf_key_derive(h->app.subject_key, key), 0);
-		assert_int_equal(csrf_token_make(key, CSRF_BIND_PRE, h->csrf_cookie, "account",
+		assert_int_equal(csrf_token_make(h->app.keys, CSRF_BIND_PRE, h->csrf_cookie, "account",
 		    planted), 0);
 		snprintf(body, sizeof(body), "sid=%s&csrf=%s", osid, planted);
 		http("/account/session/end", body, h->stoken, &r);

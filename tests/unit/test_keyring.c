@@ -648,6 +648,119 @@ test_concurrent_reload(void **state)
 	tok_ring_free(rc.r);
 }
 
+/* ---- a ring held elsewhere (tok_ring_open_remote) ---------------------------------- */
+
+/* A stand-in key holder: the local ring of the directory, reached only through the
+ * source's two functions, as authd reaches keyd. */
+struct holder {
+	struct tok_ring *ring;
+	int signs, fail_reload;
+	char last_kid[TOK_KID_MAX + 1];
+};
+
+static int
+holder_describe(void *ctx, bool reload, char **doc, char *err, size_t errsz)
+{
+	struct holder *h = ctx;
+	struct tok_ring_snap *s;
+	int rc;
+
+	*doc = NULL;
+	if (reload && h->fail_reload) {
+		snprintf(err, errsz, "keyring.json: broken on purpose");
+		return YH_ERR_INVALID;
+	}
+	if (reload && (rc = tok_ring_reload(h->ring, err, errsz)) != 0)
+		return rc;
+	s = tok_ring_acquire(h->ring);
+	rc = tok_snap_describe(s, doc);
+	tok_snap_release(s);
+	return rc;
+}
+
+static int
+holder_sign(void *ctx, const struct tok_key *key, enum tok_alg alg, const void *data,
+    size_t len, unsigned char *sig, size_t sigmax, size_t *siglen)
+{
+	struct holder *h = ctx;
+	struct tok_ring_snap *s = tok_ring_acquire(h->ring);
+	const struct tok_key *k = tok_snap_active_key(s, tok_key_kid(key));
+	int rc = k == NULL ? YH_ERR_KEY : tok_key_sign(k, alg, data, len, sig, sigmax, siglen);
+
+	h->signs++;
+	snprintf(h->last_kid, sizeof(h->last_kid), "%s", tok_key_kid(key));
+	tok_snap_release(s);
+	return rc;
+}
+
+static void
+test_remote_ring(void **state)
+{
+	struct fix *f = *state;
+	struct holder h = { 0 };
+	struct tok_ring_source src = { holder_describe, holder_sign, &h };
+	struct tok_ring *remote = NULL;
+	struct tok_ring_snap *ls, *rs;
+	const struct tok_key *k;
+	char err[256], *tok = NULL, *doc = NULL, active[64];
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &h.ring, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_open_remote(&src, &remote, err, sizeof(err)), 0);
+	ls = tok_ring_acquire(h.ring);
+	rs = tok_ring_acquire(remote);
+	/* the same public face, and not one private key on this side */
+	assert_string_equal(tok_snap_jwks(rs), tok_snap_jwks(ls));
+	assert_int_equal(tok_snap_algs(rs), tok_snap_algs(ls));
+	assert_int_equal(tok_snap_default_alg(rs), TOK_ALG_ES256);
+	assert_non_null(k = tok_snap_signing_key(rs, TOK_ALG_UNSET));
+	assert_false(tok_key_is_private(k));
+	assert_true(tok_key_can_sign(k));
+	for (size_t i = 0; i < tok_snap_keyset(rs)->n; i++)
+		assert_false(tok_key_is_private(tok_snap_keyset(rs)->keys[i]));
+	assert_int_equal(tok_snap_describe(rs, &doc), 0);
+	assert_null(strstr(doc, "\"d\""));
+	free(doc);
+	/* signing goes to the holder, and the token verifies against the JWKS */
+	snprintf(active, sizeof(active), "%s", tok_key_kid(tok_snap_signing_key(ls,
+	    TOK_ALG_UNSET)));
+	assert_int_equal(tok_jws_sign(k, "JWT", "{}", 2, &tok), 0);
+	assert_int_equal(h.signs, 1);
+	assert_string_equal(h.last_kid, active);
+	assert_int_equal(verify_with(rs, tok), 0);
+	free(tok);
+	tok_snap_release(ls);
+	tok_snap_release(rs);
+	assert_int_equal(tok_ring_rotate(remote, TOK_ALG_UNSET, err, sizeof(err)),
+	    YH_ERR_UNSUPPORTED);
+
+	/* a rotation on disk shows only after a reload, which the holder does first */
+	assert_int_equal(tok_ring_rotate(h.ring, TOK_ALG_UNSET, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_reload(h.ring, err, sizeof(err)), 0);
+	rs = tok_ring_acquire(remote);
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(rs, TOK_ALG_UNSET)), active);
+	tok_snap_release(rs);
+	assert_int_equal(tok_ring_reload(remote, err, sizeof(err)), 0);
+	rs = tok_ring_acquire(remote);
+	ls = tok_ring_acquire(h.ring);
+	assert_string_not_equal(tok_key_kid(tok_snap_signing_key(rs, TOK_ALG_UNSET)), active);
+	assert_string_equal(tok_snap_jwks(rs), tok_snap_jwks(ls));
+	assert_true(jwks_has(rs, active));  /* retiring: still published */
+	tok_snap_release(ls);
+	tok_snap_release(rs);
+
+	/* a holder whose reload fails: the error comes back, the previous keys stay */
+	h.fail_reload = 1;
+	rs = tok_ring_acquire(remote);
+	assert_int_equal(tok_ring_reload(remote, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "broken on purpose"));
+	ls = tok_ring_acquire(remote);
+	assert_ptr_equal(ls, rs);
+	tok_snap_release(ls);
+	tok_snap_release(rs);
+	tok_ring_free(remote);
+	tok_ring_free(h.ring);
+}
+
 int
 main(void)
 {
@@ -661,6 +774,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_key_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_alg_and_min_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_ring, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

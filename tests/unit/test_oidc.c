@@ -26,6 +26,7 @@
 #include "authd/oidc/oidc.h"
 #include "authd/oidc/token.h"
 #include "authd/app.h"
+#include "authd/keyd/keys.h"
 #include "authd/session/sess.h"
 #include "common/b64.h"
 #include "common/buf.h"
@@ -212,7 +213,12 @@ setup(void **state)
 	f->app.clients = f->clients;
 	f->app.audit = f->audit;
 	f->app.issuer = f->issuer;
-	assert_int_equal(yh_random(f->app.subject_key, sizeof(f->app.subject_key)), 0);
+	{
+		unsigned char sk[KEYS_KEY_LEN];
+
+		assert_int_equal(yh_random(sk, sizeof(sk)), 0);
+		assert_int_equal(keys_local_new(sk, NULL, &f->app.keys), 0);
+	}
 	assert_int_equal(oidc_token_register(f->srv, &f->app), 0);
 	assert_int_equal(oidc_userinfo_register(f->srv, &f->app), 0);
 	assert_int_equal(oidc_introspect_register(f->srv, &f->app), 0);
@@ -234,6 +240,7 @@ teardown(void **state)
 	clients_close(f->clients);
 	sess_close(f->sess);
 	tok_ring_free(f->ring);
+	keys_free(f->app.keys);
 	tok_key_free(f->cakey);
 	tok_key_free(f->otherkey);
 	ident_close(f->id);
@@ -483,18 +490,20 @@ test_loa_acr(void **state)
 static void
 test_pairwise(void **state)
 {
-	unsigned char key[32], mac[32], msg[64];
+	unsigned char sk[32], mac[32], msg[64];
 	char a[OIDC_SUB_SIZE], b[OIDC_SUB_SIZE], want[OIDC_SUB_SIZE];
+	struct keys *key;
 	unsigned int ml = 0;
 
 	(void)state;
-	memset(key, 7, sizeof(key));
+	memset(sk, 7, sizeof(sk));
+	assert_int_equal(keys_local_new(sk, NULL, &key), 0);
 	assert_int_equal(oidc_pairwise_sub(key, "portal", "u1", a), 0);
 	assert_int_equal(oidc_pairwise_sub(key, "portal", "u1", b), 0);
 	assert_string_equal(a, b);
 	assert_int_equal(strlen(a), 43);
 	memcpy(msg, "portal\0u1", 9);
-	assert_non_null(HMAC(EVP_sha256(), key, 32, msg, 9, mac, &ml));
+	assert_non_null(HMAC(EVP_sha256(), sk, 32, msg, 9, mac, &ml));
 	yh_b64url_encode(mac, 32, want);
 	assert_string_equal(a, want);
 	assert_int_equal(oidc_pairwise_sub(key, "other", "u1", b), 0);
@@ -503,6 +512,7 @@ test_pairwise(void **state)
 	assert_int_equal(oidc_pairwise_sub(key, "portalu", "1", b), 0);
 	assert_string_not_equal(a, b);
 	assert_int_equal(oidc_pairwise_sub(key, "", "u1", b), YH_ERR_INVALID);
+	keys_free(key);
 }
 
 static void
@@ -611,11 +621,13 @@ test_claims(void **state)
 static void
 test_uref(void **state)
 {
-	unsigned char key[32];
+	unsigned char sk[32];
 	char ref[OIDC_UREF_MAX], uid[64];
+	struct keys *key;
 
 	(void)state;
-	memset(key, 3, sizeof(key));
+	memset(sk, 3, sizeof(sk));
+	assert_int_equal(keys_local_new(sk, NULL, &key), 0);
 	assert_int_equal(oidc_uref_seal(key, "conf", "0123456789abcdef0123456789abcdef", ref), 0);
 	assert_int_equal(oidc_uref_open(key, "conf", ref, uid, sizeof(uid)), 0);
 	assert_string_equal(uid, "0123456789abcdef0123456789abcdef");
@@ -623,6 +635,7 @@ test_uref(void **state)
 	ref[5] = ref[5] == 'A' ? 'B' : 'A';
 	assert_int_equal(oidc_uref_open(key, "conf", ref, uid, sizeof(uid)), YH_ERR_AUTH);
 	assert_int_equal(oidc_uref_open(key, "conf", "!!", uid, sizeof(uid)), YH_ERR_INVALID);
+	keys_free(key);
 }
 
 /* ---- /token: authorization_code ------------------------------------------------------- */
@@ -657,7 +670,7 @@ test_code_flow(void **state)
 	if (tok_jwt_verify(idt, strlen(idt), tok_snap_keyset(rs), tok_snap_algs(rs), &chk, &jwt,
 	    why, sizeof(why)) != 0)
 		fail_msg("id token: %s", why);
-	assert_int_equal(oidc_pairwise_sub(F->app.subject_key, "conf", F->uid, sub), 0);
+	assert_int_equal(oidc_pairwise_sub(F->app.keys, "conf", F->uid, sub), 0);
 	assert_string_equal(json_string_value(json_object_get(jwt.claims, "sub")), sub);
 	assert_string_equal(json_string_value(json_object_get(jwt.claims, "acr")),
 	    "urn:yihao:loa:2");

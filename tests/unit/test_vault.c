@@ -560,6 +560,81 @@ struct worker {
 	int failures;
 };
 
+/* A vault held elsewhere (vault_new_remote): each operation reaches the holder's vault
+ * through the ops, and bad arguments never leave this side. */
+struct holder {
+	struct vault *v;
+	int calls;
+};
+
+static int
+h_seal(void *ctx, const char *domain, const void *pt, size_t n, char **out)
+{
+	struct holder *h = ctx;
+
+	h->calls++;
+	return vault_seal(h->v, domain, pt, n, out);
+}
+
+static int
+h_open(void *ctx, const char *domain, const char *sealed, char **out)
+{
+	struct holder *h = ctx;
+
+	h->calls++;
+	return vault_open_value(h->v, domain, sealed, out);
+}
+
+static int
+h_blind(void *ctx, const char *domain, const char *value, char out[VAULT_BLIND_HEX_LEN + 1])
+{
+	struct holder *h = ctx;
+
+	h->calls++;
+	return vault_blind(h->v, domain, value, out);
+}
+
+static void
+test_remote_ops(void **state)
+{
+	static const struct vault_ops ops = { h_seal, h_open, h_blind };
+	char p[300], a[VAULT_BLIND_HEX_LEN + 1], b[VAULT_BLIND_HEX_LEN + 1], big[VAULT_SEALED_MAX + 2];
+	struct holder h = { 0 };
+	struct vault *r = NULL;
+	char *sealed = NULL, *pt = NULL;
+
+	(void)state;
+	path_of(p, sizeof(p), "remote.key");
+	h.v = open_ok(p, VAULT_CIPHER_SM4, true);
+	assert_int_equal(vault_new_remote(&ops, &h, "rot13", vault_kid(h.v), &r), YH_ERR_INVALID);
+	assert_int_equal(vault_new_remote(&ops, &h, VAULT_CIPHER_SM4, "xyz", &r), YH_ERR_INVALID);
+	assert_int_equal(vault_new_remote(&ops, &h, VAULT_CIPHER_SM4, vault_kid(h.v), &r), 0);
+	assert_string_equal(vault_cipher(r), VAULT_CIPHER_SM4);
+	assert_string_equal(vault_kid(r), vault_kid(h.v));
+	/* sealed on one side, opened on the other */
+	assert_int_equal(vault_seal(r, VAULT_DOMAIN_IDNUM, IDN, strlen(IDN), &sealed), 0);
+	assert_int_equal(vault_open_value(h.v, VAULT_DOMAIN_IDNUM, sealed, &pt), 0);
+	assert_string_equal(pt, IDN);
+	yh_strfree_secret(pt);
+	assert_int_equal(vault_open_value(r, VAULT_DOMAIN_PHONE, sealed, &pt), YH_ERR_AUTH);
+	assert_null(pt);
+	free(sealed);
+	assert_int_equal(vault_blind(r, VAULT_DOMAIN_IDNUM, IDN, a), 0);
+	assert_int_equal(vault_blind(h.v, VAULT_DOMAIN_IDNUM, IDN, b), 0);
+	assert_string_equal(a, b);
+	assert_int_equal(h.calls, 3);
+	/* refused here, never asked */
+	assert_int_equal(vault_seal(r, "Bad Domain", IDN, strlen(IDN), &sealed), YH_ERR_INVALID);
+	assert_int_equal(vault_seal(r, VAULT_DOMAIN_IDNUM, "a\0b", 3, &sealed), YH_ERR_INVALID);
+	assert_int_equal(vault_blind(r, VAULT_DOMAIN_IDNUM, NULL, a), YH_ERR_INVALID);
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(vault_open_value(r, VAULT_DOMAIN_IDNUM, big, &pt), YH_ERR_TOO_LONG);
+	assert_int_equal(h.calls, 3);
+	vault_close(r);
+	vault_close(h.v);
+}
+
 static void *
 worker_run(void *arg)
 {
@@ -625,6 +700,7 @@ main(void)
 		cmocka_unit_test(test_cipher_mismatch),
 		cmocka_unit_test(test_symlink_refused),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_remote_ops),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,162 @@
+/* Opening every key of authd's configuration: see holder.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "authcore/audit/audit.h"
+#include "authd/keyd/holder.h"
+#include "authd/keyd/keys.h"
+#include "common/secmem.h"
+#include "identity/identity.h"
+#include "identity/vault/vault.h"
+#include "token/keyring.h"
+
+_Static_assert(VAULT_KID_LEN == KD_KID_MAX && YH_AUDIT_KID_LEN == KD_KID_MAX &&
+    CLIENTS_KID_LEN == KD_KID_MAX, "every key id fits the protocol's");
+_Static_assert(IDENT_SUBJECT_KEY_LEN == KEYS_KEY_LEN && YH_AUDIT_KEY_LEN == KEYS_KEY_LEN,
+    "the subject and audit keys are what keys_local_new takes");
+
+/* Refuses an audit key file that is another key's file: each key has one job. */
+static int
+audit_key_alone(const struct authd_cfg *cfg, const char *key, char *err, size_t errsz)
+{
+	const char *others[] = { cfg->ident.vault_key_file, NULL };
+	char subject[4096];
+	struct stat k, o;
+
+	if ((size_t)snprintf(subject, sizeof(subject), "%s/%s", cfg->ident.state_dir,
+	    IDENT_SUBJECT_KEY_NAME) < sizeof(subject))
+		others[1] = subject;
+	if (stat(key, &k) != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		if (others[i] != NULL && stat(others[i], &o) == 0 && o.st_dev == k.st_dev &&
+		    o.st_ino == k.st_ino) {
+			snprintf(err, errsz, "audit.key_file %s is the key file %s: the audit "
+			    "checkpoint key must be a key of its own", key, others[i]);
+			return YH_ERR_CONFIG;
+		}
+	return 0;
+}
+
+/* The audit checkpoint key (created on first start) and the subject key, as keys. */
+static int
+open_keys(struct kh *k, const struct authd_cfg *cfg,
+    const unsigned char subject[IDENT_SUBJECT_KEY_LEN], char *err, size_t errsz)
+{
+	struct yh_audit_key ak;
+	char *path;
+	int r;
+
+	memset(&ak, 0, sizeof(ak));
+	if ((path = authd_cfg_state_path(cfg, cfg->audit_key_file, "audit.key")) == NULL)
+		return YH_ERR_ALLOC;
+	if ((r = audit_key_alone(cfg, path, err, errsz)) != 0 ||
+	    (r = yh_audit_key_load(path, true, &ak, err, errsz)) != 0)
+		goto out;
+	memcpy(k->audit_kid, ak.kid, sizeof(k->audit_kid));
+	if ((r = keys_local_new(subject, ak.key, &k->keys)) != 0)
+		snprintf(err, errsz, "cannot set up the keys: %s", yh_strerror(r));
+out:
+	yh_audit_key_wipe(&ak);
+	free(path);
+	return r;
+}
+
+static int
+open_ring(struct kh *k, const struct authd_cfg *cfg, char *err, size_t errsz)
+{
+	struct tok_ring_opts ro = { .create = true };
+	char *path;
+	int r;
+
+	if ((path = authd_cfg_state_path(cfg, cfg->keys_dir, "keys")) == NULL)
+		return YH_ERR_ALLOC;
+	if ((r = tok_alg_from_name(cfg->keys_alg, &ro.alg)) == 0)
+		r = tok_ring_open(path, &ro, &k->ring, err, errsz);
+	else
+		snprintf(err, errsz, "keys.alg %s: unsupported", cfg->keys_alg);
+	free(path);
+	return r;
+}
+
+int
+kh_open(const struct authd_cfg *cfg, struct kh **out, char *err, size_t errsz)
+{
+	unsigned char subject[IDENT_SUBJECT_KEY_LEN];
+	struct kh *k;
+	int r;
+
+	*out = NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return YH_ERR_ALLOC;
+	if (pthread_rwlock_init(&k->secret_lock, NULL) != 0) {
+		free(k);
+		return YH_ERR_INTERNAL;
+	}
+	/* The vault and the subject key: made with a new directory; beside an existing
+	 * one a missing key is an error (a new one would lose data or change every sub). */
+	if ((r = ident_open_keys(&cfg->ident, true, &k->vault, subject, err, errsz)) != 0)
+		goto out;
+	if ((k->state_dir = strdup(cfg->ident.state_dir)) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = open_ring(k, cfg, err, errsz)) != 0 ||
+	    (r = clients_secret_key_load(k->state_dir, false, &k->secret, err, errsz)) != 0 ||
+	    (r = open_keys(k, cfg, subject, err, errsz)) != 0)
+		goto out;
+	*out = k;
+	k = NULL;
+out:
+	yh_wipe(subject, sizeof(subject));
+	kh_free(k);
+	return r;
+}
+
+void
+kh_free(struct kh *k)
+{
+	if (k == NULL)
+		return;
+	vault_close(k->vault);
+	keys_free(k->keys);
+	tok_ring_free(k->ring);
+	free(k->state_dir);
+	pthread_rwlock_destroy(&k->secret_lock);
+	yh_freezero(k, sizeof(*k));
+}
+
+int
+kh_secret_kid(struct kh *k, bool create, char kid[KD_KID_MAX + 1], char *err, size_t errsz)
+{
+	struct clients_secret_key fresh;
+	int r;
+
+	kid[0] = '\0';
+	if ((r = clients_secret_key_load(k->state_dir, create, &fresh, err, errsz)) != 0)
+		goto out;
+	pthread_rwlock_wrlock(&k->secret_lock);
+	k->secret = fresh;
+	if (k->secret.have)
+		memcpy(kid, k->secret.kid, KD_KID_MAX + 1);
+	pthread_rwlock_unlock(&k->secret_lock);
+	r = kid[0] != '\0' ? 0 : YH_ERR_NOT_FOUND;
+out:
+	yh_wipe(&fresh, sizeof(fresh));
+	return r;
+}
+
+int
+kh_secret_hash(struct kh *k, const char *id, const char *secret, size_t len,
+    unsigned char out[CLIENTS_HASH_LEN], char kid[KD_KID_MAX + 1])
+{
+	int r;
+
+	pthread_rwlock_rdlock(&k->secret_lock);
+	memcpy(kid, k->secret.have ? k->secret.kid : "", k->secret.have ? KD_KID_MAX + 1 : 1);
+	r = clients_secret_key_hash(&k->secret, id, secret, len, out);
+	pthread_rwlock_unlock(&k->secret_lock);
+	return r;
+}
