@@ -56,6 +56,7 @@ const char *fuzz_req_header(struct http_req *req, const char *name);
 #undef http_req_query
 #undef http_req_header
 
+#include "authd/keyd/keys.h"
 #include "authd/ui/csrf.h"
 #include "authd/login/login.h"
 #include "authd/session/sess.h"
@@ -132,7 +133,7 @@ fuzz_req_header(struct http_req *req, const char *name)
 
 static struct sess_store *store;
 static char session_token[SESS_TOKEN_SIZE], refresh_token[SESS_TOKEN_SIZE];
-static unsigned char csrf_key[CSRF_KEY_BYTES];
+static struct keys *csrf_keys;     /* the CSRF MAC over a fixed subject key */
 static const char csrf_fixed[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 static void
@@ -140,6 +141,8 @@ cleanup(void)
 {
 	sess_close(store);
 	store = NULL;
+	keys_free(csrf_keys);
+	csrf_keys = NULL;
 }
 
 int
@@ -164,7 +167,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(fam.uid, sizeof(fam.uid), "%s", a.uid);
 	snprintf(fam.client_id, sizeof(fam.client_id), "rp");
 	CHECK(sess_refresh_new(store, &fam, "{}", 3600, refresh_token) == 0);
-	CHECK(csrf_key_derive(subject, csrf_key) == 0);
+	CHECK(keys_local_new(subject, NULL, &csrf_keys) == 0);
 	return 0;
 }
 
@@ -235,8 +238,8 @@ check_csrf(const char *v)
 		canonical = strcmp(again, v) == 0;
 	}
 	CHECK(csrf_cookie_ok(v) == canonical);
-	CHECK(csrf_token_make(csrf_key, CSRF_BIND_PRE, csrf_fixed, "login", tok) == 0);
-	CHECK((csrf_token_check(csrf_key, CSRF_BIND_PRE, v, "login", tok) == 0) ==
+	CHECK(csrf_token_make(csrf_keys, CSRF_BIND_PRE, csrf_fixed, "login", tok) == 0);
+	CHECK((csrf_token_check(csrf_keys, CSRF_BIND_PRE, v, "login", tok) == 0) ==
 	    (strcmp(v, csrf_fixed) == 0));
 }
 
