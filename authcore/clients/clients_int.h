@@ -93,14 +93,9 @@ void clients_snap_free(struct clients_snap *s);
 int clients_snap_load(const struct clients_registry *r, struct clients_snap **out,
     struct idents *id, char *err, size_t errsz) YH_WUR;
 
-/* Loads DIR/client-secret.key into s; a missing file leaves s->have_key false. Creates
- * it (32 random bytes) unless it exists. (key.c) */
-int clients_key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
-    YH_WUR;
-int clients_key_create(const char *dir, char *err, size_t errsz) YH_WUR;
-
-/* The installation key of s: read from dir (created first with create when missing),
- * or only its id from s->hasher. No key at all leaves s->have_key false. (key.c) */
+/* The installation key of s: read from DIR/client-secret.key (created first, 32 random
+ * bytes, with create when missing), or only its id from s->hasher. No key at all leaves
+ * s->have_key false. (key.c) */
 int clients_snap_key(struct clients_snap *s, const char *dir, bool create, char *err,
     size_t errsz) YH_WUR;
 
@@ -108,10 +103,6 @@ int clients_snap_key(struct clients_snap *s, const char *dir, bool create, char 
  * the same): computed here, or by s->hasher, which must use the key s names. */
 int clients_snap_hash(const struct clients_snap *s, const char *id, const char *secret,
     size_t len, unsigned char out[CLIENTS_HASH_LEN]) YH_WUR;
-
-/* HMAC-SHA256(key, HASH_DOMAIN NUL id NUL secret). */
-int clients_secret_hash(const unsigned char key[KEY_BYTES], const char *id,
-    const char *secret, size_t len, unsigned char out[CLIENTS_HASH_LEN]) YH_WUR;
 
 /* Hashes a new secret of client id under the installation key, creating the key on
  * first use: kid and hash get the stored form. */

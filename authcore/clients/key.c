@@ -1,6 +1,8 @@
 /*
  * The client-secret key file (STATE_DIR/client-secret.key), the keyed hash of a client
- * secret, and the secrets themselves: generated, hashed for storage, verified.
+ * secret, and the secrets themselves: generated, hashed for storage, verified. With
+ * clients_opts.hasher the key stays with a key holder (authd's keyd) and only its id and
+ * the hashes it makes reach this file; clients_secret_key_* are the holder's side.
  */
 #include <string.h>
 #include <openssl/evp.h>
@@ -46,8 +48,8 @@ key_parse(const char *text, unsigned char key[KEY_BYTES])
 }
 
 /* Loads DIR/client-secret.key into s. A missing file leaves s->have_key false. */
-int
-clients_key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
+static int
+key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
 {
 	struct yh_file_fail f;
 	char path[PATH_MAX_], *text = NULL;
@@ -88,8 +90,8 @@ out:
 
 /* Creates DIR/client-secret.key (32 random bytes) unless it exists: written to a temporary
  * name and link()ed into place, so two creators never clobber each other. */
-int
-clients_key_create(const char *dir, char *err, size_t errsz)
+static int
+key_create(const char *dir, char *err, size_t errsz)
 {
 	unsigned char key[KEY_BYTES];
 	char hex[2 * KEY_BYTES + 1], path[PATH_MAX_];
@@ -127,8 +129,8 @@ out:
 }
 
 /* HMAC-SHA256(key, HASH_DOMAIN NUL id NUL secret). */
-int
-clients_secret_hash(const unsigned char key[KEY_BYTES], const char *id, const char *secret,
+static int
+secret_hash(const unsigned char key[KEY_BYTES], const char *id, const char *secret,
     size_t len, unsigned char out[CLIENTS_HASH_LEN])
 {
 	unsigned char msg[sizeof(HASH_DOMAIN) + CLIENTS_ID_MAX + 1 + CLIENTS_SECRET_MAX];
@@ -160,11 +162,11 @@ clients_snap_key(struct clients_snap *s, const char *dir, bool create, char *err
 		s->have_key = rc == 0;
 		return rc == YH_ERR_NOT_FOUND ? 0 : rc;
 	}
-	if ((rc = clients_key_load(dir, s, err, errsz)) != 0 || s->have_key || !create)
+	if ((rc = key_load(dir, s, err, errsz)) != 0 || s->have_key || !create)
 		return rc;
-	if ((rc = clients_key_create(dir, err, errsz)) != 0)
+	if ((rc = key_create(dir, err, errsz)) != 0)
 		return rc;
-	return clients_key_load(dir, s, err, errsz);
+	return key_load(dir, s, err, errsz);
 }
 
 int
@@ -176,7 +178,7 @@ clients_snap_hash(const struct clients_snap *s, const char *id, const char *secr
 	int rc;
 
 	if (s->hasher == NULL)
-		return clients_secret_hash(s->have_key ? s->key : zero_key, id, secret, len, out);
+		return secret_hash(s->have_key ? s->key : zero_key, id, secret, len, out);
 	if ((rc = s->hasher->hash(s->hasher->ctx, id, secret, len, out, kid)) != 0)
 		return rc;
 	return s->have_key && strcmp(kid, s->kid) == 0 ? 0 : YH_ERR_KEY;
@@ -206,7 +208,7 @@ clients_secret_key_hash(const struct clients_secret_key *k, const char *id,
 {
 	if (!k->have)
 		return YH_ERR_NOT_FOUND;
-	return clients_secret_hash(k->key, id, secret, len, out);
+	return secret_hash(k->key, id, secret, len, out);
 }
 
 /* Hashes secret under the installation key, creating the key on first use. */
