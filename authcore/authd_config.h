@@ -7,8 +7,8 @@
  * the issuer URL, the proxy list, the TLS pair) and fills in derived values; its errors
  * name the file:line where the offending option was set.
  *
- * Later issues add their sections (session.*, redis.*, token.*, clients, ...) as more
- * rows of authd_cfg_opts and more fields of struct authd_cfg.
+ * A new section (e.g. upstream.*, cert.*) is more rows of authd_cfg_opts and more fields
+ * of struct authd_cfg; the table is the only place a default or a bound is written.
  */
 #ifndef YH_AUTHD_AUTHD_CONFIG_H
 #define YH_AUTHD_AUTHD_CONFIG_H

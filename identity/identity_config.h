@@ -34,7 +34,7 @@
 
 struct ident_cfg {
 	char *state_dir;          /* state_dir; NULL = not configured */
-	char *directory_backend;  /* directory.backend: "sqlite" (ldap later) */
+	char *directory_backend;  /* directory.backend: "sqlite" (the table in identity/dir/backends.c) */
 	char *sqlite_path;        /* directory.sqlite_path; NULL/"" = STATE_DIR/directory.db */
 	char *vault_cipher;       /* vault.cipher: "aes-256-gcm" or "sm4-gcm" */
 	char *vault_key_file;     /* vault.key_file; NULL/"" = STATE_DIR/vault.key */

@@ -7,7 +7,7 @@
  * security headers every response carries, a request id, per-route metrics and a JSON
  * access log.
  *
- * Writing an endpoint family (issue 4: oidc_authorize.c, oidc_token.c, ...): put the
+ * Writing an endpoint family (authd/oidc/authorize.c, authd/oidc/token.c, ...): put the
  * handlers of one family in one file, list them in a `static const struct http_route[]`
  * and add them with http_routes_add(srv, routes, family_context) from that file's
  * register function (see authd/app.h). A handler:

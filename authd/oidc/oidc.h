@@ -17,7 +17,7 @@
  *     scope in a grant means the user consented to it). The ID token and /userinfo
  *     carry the same user claims.
  *   - LoA: password alone = min(person LoA, 2); password + TOTP when the person's LoA is
- *     at least 2 = 3; 4 only from a certificate or a counter (later issues).
+ *     at least 2 = 3; 4 only from a certificate or an in-person check at a counter.
  */
 #ifndef YH_AUTHD_OIDC_H
 #define YH_AUTHD_OIDC_H

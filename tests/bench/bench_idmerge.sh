@@ -6,7 +6,7 @@
 #   3. the full `idmerge run` (cleanse, match, merge, outputs),
 # and prints records/s for each, the ratios, and the full run's peak RSS.
 # Never passes or fails on time.
-#   N=200000 (default, seconds)   N=10000000 (the scale, a few minutes)
+#   N=200000 (default, seconds)   N=10000000 (a provincial merge's scale, a few minutes)
 #   BENCH_DIR=DIR keeps the generated data (reused when present with the same N).
 set -euo pipefail
 

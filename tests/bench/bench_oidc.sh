@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# authd OpenID Connect benchmark (issue 4). Starts a release authd on a free loopback port
+# authd OpenID Connect benchmark. Starts a release authd on a free loopback port
 # (log.level = warn), registers two apps and a few users, then measures in the same run:
 #
 #   baseline  the ES256 signing limit of this machine: bench_jws's JWS ES256 sign rate

@@ -62,7 +62,7 @@ static const unsigned field_kinds[MIG_F_COUNT] = {
 	[MIG_F_LEGAL_REP_ID_NUMBER] = KIND_ORG,
 };
 
-/* The legacy password schemes identity/passwd understands (foundation issue). */
+/* The legacy password schemes identity/passwd understands. */
 static const char *const schemes[] = {
 	"argon2id", "md5-hex", "sha1-hex", "sha256-hex", "md5-salt", "sha1-salt",
 	"sha256-salt", "md5-saltfirst", "sha1-saltfirst", "sha256-saltfirst",
