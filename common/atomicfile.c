@@ -185,8 +185,9 @@ yh_file_read_fd(int fd, size_t max, bool secret, char **out, size_t *outlen)
 	return rc;
 }
 
-int
-yh_file_read_private(const char *path, size_t max, char **out, size_t *outlen,
+/* yh_file_read_private, and with key the owner check of yh_file_read_key. */
+static int
+read_private(const char *path, size_t max, bool key, char **out, size_t *outlen,
     struct yh_file_fail *f)
 {
 	struct stat st;
@@ -196,6 +197,13 @@ yh_file_read_private(const char *path, size_t max, char **out, size_t *outlen,
 	*outlen = 0;
 	memset(f, 0, sizeof(*f));
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == EACCES && key && lstat(path, &st) == 0 &&
+	    st.st_uid != geteuid()) {
+		/* Another account's key file, unreadable here (root without CAP_DAC_OVERRIDE,
+		 * as under systemd): say so rather than only "Permission denied". */
+		f->owner = st.st_uid;
+		return fail(f, YH_FILE_OWNER, EACCES, path, YH_ERR_PERM);
+	}
 	if (fd < 0)
 		return fail(f, YH_FILE_OPEN, errno, path,
 		    errno == ENOENT ? YH_ERR_NOT_FOUND : YH_ERR_IO);
@@ -212,6 +220,11 @@ yh_file_read_private(const char *path, size_t max, char **out, size_t *outlen,
 		rc = fail(f, YH_FILE_MODE, 0, path, YH_ERR_PERM);
 		goto out;
 	}
+	if (key && st.st_uid != geteuid()) {
+		f->owner = st.st_uid;
+		rc = fail(f, YH_FILE_OWNER, 0, path, YH_ERR_PERM);
+		goto out;
+	}
 	rc = yh_file_read_fd(fd, max, true, out, outlen);
 	if (rc == YH_ERR_TOO_LONG)
 		fail(f, YH_FILE_TOO_LARGE, 0, path, rc);
@@ -220,6 +233,20 @@ yh_file_read_private(const char *path, size_t max, char **out, size_t *outlen,
 out:
 	close(fd);
 	return rc;
+}
+
+int
+yh_file_read_private(const char *path, size_t max, char **out, size_t *outlen,
+    struct yh_file_fail *f)
+{
+	return read_private(path, max, false, out, outlen, f);
+}
+
+int
+yh_file_read_key(const char *path, size_t max, char **out, size_t *outlen,
+    struct yh_file_fail *f)
+{
+	return read_private(path, max, true, out, outlen, f);
 }
 
 int
@@ -284,6 +311,17 @@ yh_file_fail_msg(const struct yh_file_fail *f, char *err, size_t errsz)
 	case YH_FILE_MODE:
 		snprintf(err, errsz, "%s: accessible by group or others (mode %03o); chmod 600 it",
 		    f->file, (unsigned)(f->mode & 0777));
+		break;
+	case YH_FILE_OWNER:
+		if (f->owner == 0)
+			snprintf(err, errsz, "%s: owned by root, not by uid %u that reads it: a "
+			    "key file is used only by its owner (run this as root)", f->file,
+			    (unsigned)geteuid());
+		else
+			snprintf(err, errsz, "%s: owned by uid %u, not by uid %u that reads it (a "
+			    "key file must belong to the user holding the keys; if nobody meant to "
+			    "replace it, restore it from the backup)", f->file, (unsigned)f->owner,
+			    (unsigned)geteuid());
 		break;
 	case YH_FILE_TOO_LARGE:
 		snprintf(err, errsz, "%s: larger than the limit", f->file);

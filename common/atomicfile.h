@@ -35,17 +35,19 @@ enum yh_file_step {
 	YH_FILE_OPEN,         /* opening for reading (file: path) */
 	YH_FILE_NOT_REGULAR,  /* fstat failed or not a regular file (file: path) */
 	YH_FILE_MODE,         /* group or others may access it; mode in .mode (file: path) */
+	YH_FILE_OWNER,        /* a key file not owned by the reader's euid; .owner (file: path) */
 	YH_FILE_READ,         /* read error (file: path) */
 	YH_FILE_TOO_LARGE,    /* more than the caller's maximum (file: path) */
 	YH_FILE_LOCK,         /* flock (file: the lock file) */
 };
 
 /* What failed: the step, the file or directory it acted on, the errno it saw (0 when the
- * step has none), and for YH_FILE_MODE the file's st_mode. */
+ * step has none), for YH_FILE_MODE the file's st_mode and for YH_FILE_OWNER its owner. */
 struct yh_file_fail {
 	enum yh_file_step step;
 	int errnum;
 	mode_t mode;
+	uid_t owner;
 	char file[YH_FILE_PATH_MAX];
 };
 
@@ -96,6 +98,17 @@ int yh_file_read_private(const char *path, size_t max, char **out, size_t *outle
     struct yh_file_fail *f) YH_WUR;
 
 /*
+ * yh_file_read_private for a key file: it must also be owned by the effective uid of the
+ * process reading it, so that a key file another account put in its place (one that
+ * could write the directory, or a file root would otherwise read whatever its owner) is
+ * refused, never used. YH_ERR_PERM with YH_FILE_OWNER (f->owner: the file's owner) when
+ * it is not, also when it cannot even be opened for that reason (EACCES: another
+ * account's file); otherwise as yh_file_read_private.
+ */
+int yh_file_read_key(const char *path, size_t max, char **out, size_t *outlen,
+    struct yh_file_fail *f) YH_WUR;
+
+/*
  * Takes an advisory lock on the lock file path, waiting for it: exclusive (the file is
  * created, mode 0600, when missing) or shared (a missing file means nobody ever wrote:
  * no lock, *fd is -1 and 0 is returned). The lock lasts until yh_file_unlock(*fd).
@@ -111,7 +124,9 @@ void yh_file_unlock(int fd);
  * "FILE: <strerror>" for most steps, "DIR: fsync: <strerror>", "FILE: flock: <strerror>",
  * "DIR: path too long",
  * "no randomness for a temporary name", "FILE: not a regular file", "FILE: accessible
- * by group or others (mode 0NN); chmod 600 it", "FILE: larger than the limit".
+ * by group or others (mode 0NN); chmod 600 it", "FILE: owned by uid N, not by uid M that
+ * reads it (...)" (or "owned by root ... (run this as root)"), "FILE: larger than the
+ * limit".
  */
 void yh_file_fail_msg(const struct yh_file_fail *f, char *err, size_t errsz);
 

@@ -67,11 +67,11 @@ yh_keyfile_get(const char *path, size_t len, bool create, unsigned char *out, ch
 		snprintf(err, errsz, "%s: bad key length", path);
 		return YH_ERR_INTERNAL;
 	}
-	r = yh_file_read_private(path, 2 * len + 1, &hex, &n, &f);
+	r = yh_file_read_key(path, 2 * len + 1, &hex, &n, &f);
 	if (r == YH_ERR_NOT_FOUND && create) {
 		if ((r = create_key(path, len, err, errsz)) != 0)
 			return r;
-		r = yh_file_read_private(path, 2 * len + 1, &hex, &n, &f);
+		r = yh_file_read_key(path, 2 * len + 1, &hex, &n, &f);
 	}
 	switch (f.step) {
 	case YH_FILE_OK:
@@ -85,6 +85,9 @@ yh_keyfile_get(const char *path, size_t len, bool create, unsigned char *out, ch
 	case YH_FILE_MODE:
 		snprintf(err, errsz, "%s: key file is accessible by group or others (mode %03o)",
 		    path, (unsigned)(f.mode & 0777));
+		return YH_ERR_PERM;
+	case YH_FILE_OWNER:
+		yh_file_fail_msg(&f, err, errsz);
 		return YH_ERR_PERM;
 	default:  /* too large, unreadable */
 		r = YH_ERR_KEY;

@@ -26,7 +26,7 @@
 #include "common/secmem.h"
 #include "token/jose_alg.h"
 
-#define PEM_MAX (64 * 1024)
+#define PEM_MAX TOK_PEM_MAX
 #define EC_SIG_RAW 64
 #define EC_FIELD 32
 

@@ -184,8 +184,11 @@ int tok_sig_der_to_raw(enum tok_alg alg, const unsigned char *der, size_t derlen
 
 /* --- PEM ---------------------------------------------------------------------------- */
 
+/* The largest PEM key accepted. */
+#define TOK_PEM_MAX (64 * 1024)
+
 /* Parses one PEM key (PKCS#8 "PRIVATE KEY", traditional EC/RSA private keys, or
- * "PUBLIC KEY" SPKI) of at most 64 KiB. alg as in tok_key_from_pkey. Encrypted PEM is
+ * "PUBLIC KEY" SPKI) of at most TOK_PEM_MAX bytes. alg as in tok_key_from_pkey. Encrypted PEM is
  * refused (no passphrase prompt ever). The kid is left empty. */
 int tok_key_from_pem(const char *pem, size_t len, enum tok_alg alg, struct tok_key **out)
     YH_WUR;

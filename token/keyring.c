@@ -161,7 +161,9 @@ ring_lock(const char *dir, bool exclusive, int *fd, char *err, size_t errsz)
 	return rc;
 }
 
-/* The directory must exist, be a directory and not be writable by group or others. */
+/* The directory must exist, be a directory, belong to the effective uid (the account
+ * holding the keys: a ring directory another account made or put in its place is not
+ * used) and be closed to group and others. */
 static int
 check_dir(const char *dir, char *err, size_t errsz)
 {
@@ -174,10 +176,14 @@ check_dir(const char *dir, char *err, size_t errsz)
 	}
 	if (!S_ISDIR(st.st_mode))
 		return ring_err(err, errsz, YH_ERR_INVALID, "%s: not a directory", dir);
-	if ((st.st_mode & 022) != 0)
+	if (st.st_uid != geteuid())
+		return ring_err(err, errsz, YH_ERR_PERM, "%s: key directory owned by uid %u, "
+		    "not by uid %u that holds the keys (if nobody meant to replace it, restore "
+		    "it from the backup)", dir, (unsigned)st.st_uid, (unsigned)geteuid());
+	if ((st.st_mode & 077) != 0)
 		return ring_err(err, errsz, YH_ERR_PERM,
-		    "%s: writable by group or others (mode %03o); chmod 700 it", dir,
-		    (unsigned)(st.st_mode & 0777));
+		    "%s: key directory accessible by group or others (mode %03o); chmod 700 it",
+		    dir, (unsigned)(st.st_mode & 0777));
 	return 0;
 }
 
@@ -511,6 +517,35 @@ out:
 	return rc;
 }
 
+/* Reads the private key file path (0600, owned by the effective uid: yh_file_read_key)
+ * as a key of alg. err names the file and the problem. */
+static int
+load_pem(const char *path, enum tok_alg alg, struct tok_key **out, char *err, size_t errsz)
+{
+	struct yh_file_fail f;
+	char *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	rc = yh_file_read_key(path, TOK_PEM_MAX, &pem, &len, &f);
+	if (rc == YH_ERR_NOT_FOUND)
+		return ring_err(err, errsz, YH_ERR_KEY, "%s: missing, though keyring.json names "
+		    "it (restore it from the backup)", path);
+	if (rc != 0 && (f.step == YH_FILE_MODE || f.step == YH_FILE_OWNER)) {
+		yh_file_fail_msg(&f, err, errsz);
+		return rc;
+	}
+	if (rc == 0)
+		rc = tok_key_from_pem(pem, len, alg, out);
+	if (pem != NULL)
+		yh_freezero(pem, len + 1);
+	if (rc != 0)
+		return ring_err(err, errsz, YH_ERR_KEY, "%s: cannot load a %s key: %s", path,
+		    tok_alg_name(alg), yh_strerror(rc));
+	return 0;
+}
+
 /* Loads DIR/<kid>.pem as a private key of rec->alg and checks it is the key the kid
  * names. */
 static int
@@ -525,23 +560,9 @@ load_key(const char *dir, const struct ring_rec *rec, struct tok_key **out, char
 	snprintf(name, sizeof(name), "%s.pem", rec->kid);
 	if (ring_path(path, dir, name) != 0)
 		return ring_err(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
-	rc = tok_key_load_pem_file(path, rec->alg, &key);
-	if (rc == YH_ERR_PERM) {
-		ring_err(err, errsz, rc, "%s: readable by group or others; chmod 600 it", path);
+	rc = load_pem(path, rec->alg, &key, err, errsz);
+	if (rc != 0)
 		goto out;
-	}
-	if (rc == YH_ERR_IO && access(path, F_OK) != 0 && errno == ENOENT) {
-		ring_err(err, errsz, YH_ERR_KEY, "%s: missing, though keyring.json names it "
-		    "(restore it from the backup)", path);
-		rc = YH_ERR_KEY;
-		goto out;
-	}
-	if (rc != 0) {
-		ring_err(err, errsz, YH_ERR_KEY, "%s: cannot load a %s key: %s", path,
-		    tok_alg_name(rec->alg), yh_strerror(rc));
-		rc = YH_ERR_KEY;
-		goto out;
-	}
 	rc = YH_ERR_KEY;
 	if (!tok_key_is_private(key)) {
 		ring_err(err, errsz, rc, "%s: holds no private key", path);

@@ -197,8 +197,8 @@ struct clients_secret_key {
 /*
  * Reads STATE_DIR/client-secret.key into out (out->have false when there is none),
  * creating it first when create is true. For the key holder. Returns 0, YH_ERR_KEY
- * (malformed), YH_ERR_PERM (accessible by group or others), YH_ERR_IO, with err set. Wipe
- * out when done.
+ * (malformed), YH_ERR_PERM (accessible by group or others, or not owned by this
+ * process's effective uid), YH_ERR_IO, with err set. Wipe out when done.
  */
 int clients_secret_key_load(const char *state_dir, bool create,
     struct clients_secret_key *out, char *err, size_t errsz) YH_WUR;
@@ -217,7 +217,8 @@ void clients_client_init(struct clients_client *c);
  * registry). opts may be NULL. *out is owned by the caller (clients_close).
  * Errors: YH_ERR_NOT_FOUND (no state directory and no create), YH_ERR_INVALID (the file
  * does not load: err names file:line), YH_ERR_KEY (the key file is unreadable or
- * malformed), YH_ERR_PERM (the key file is accessible by group or others),
+ * malformed), YH_ERR_PERM (the key file is accessible by group or others, or another
+ * user's),
  * YH_ERR_CONFIG (state_dir empty), YH_ERR_TOO_LONG, YH_ERR_IO, YH_ERR_ALLOC. A client
  * whose secret was hashed under another key (or with the key file missing) loads, with a
  * warning in the log, but can never authenticate.

@@ -58,7 +58,7 @@ key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
 
 	if (clients_dir_path(path, dir, CLIENTS_KEY_FILE) != 0)
 		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", dir);
-	rc = yh_file_read_private(path, KEY_FILE_MAX, &text, &len, &f);
+	rc = yh_file_read_key(path, KEY_FILE_MAX, &text, &len, &f);
 	switch (f.step) {
 	case YH_FILE_OK:
 		break;
@@ -70,6 +70,7 @@ key_load(const char *dir, struct clients_snap *s, char *err, size_t errsz)
 		yh_file_fail_msg(&f, err, errsz);
 		return YH_ERR_KEY;
 	case YH_FILE_MODE:
+	case YH_FILE_OWNER:
 		yh_file_fail_msg(&f, err, errsz);
 		return YH_ERR_PERM;
 	default:  /* read error, too large */

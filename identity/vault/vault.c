@@ -217,7 +217,7 @@ read_keyfile(const char *path, struct keyfile *kf, char *err, size_t errsz)
 	const char *why;
 	int rc;
 
-	switch ((rc = yh_file_read_private(path, VAULT_FILE_MAX, &buf, &len, &f))) {
+	switch ((rc = yh_file_read_key(path, VAULT_FILE_MAX, &buf, &len, &f))) {
 	case 0:
 		break;
 	case YH_ERR_NOT_FOUND:
@@ -227,7 +227,12 @@ read_keyfile(const char *path, struct keyfile *kf, char *err, size_t errsz)
 		if (f.step == YH_FILE_MODE)
 			seterr(err, errsz, "vault key file %s: unsafe permissions %04o (group or "
 			    "other may access it); chmod 600 it", path, (unsigned)(f.mode & 07777));
-		else
+		else if (f.step == YH_FILE_OWNER) {
+			char why[YH_FILE_PATH_MAX + 256];
+
+			yh_file_fail_msg(&f, why, sizeof(why));
+			seterr(err, errsz, "vault key file %s", why);
+		} else
 			seterr(err, errsz, "vault key file %s: not a regular file", path);
 		return rc;
 	case YH_ERR_TOO_LONG:

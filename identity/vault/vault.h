@@ -59,7 +59,8 @@ struct vault;
  * Errors (err gets one line naming the file and the problem; err may be NULL):
  *   YH_ERR_KEY      missing file with create_if_missing false; corrupted, truncated
  *                   or unknown-version file; key id that does not match the keys
- *   YH_ERR_PERM     file readable or writable by group/other, or not a regular file
+ *   YH_ERR_PERM     file readable or writable by group/other, not owned by the process's
+ *                   effective uid, or not a regular file
  *   YH_ERR_CONFIG   cipher unknown, or different from the one recorded in the file
  *   YH_ERR_IO       cannot read or create the file (errno text in err)
  *   YH_ERR_UNSUPPORTED  the OpenSSL in use lacks the cipher

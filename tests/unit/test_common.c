@@ -1004,6 +1004,52 @@ test_file_room(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* Key files: also owned by the reader's effective uid (root reads anyone's, so only the
+ * owner tells a key another account put in place). */
+static void
+test_atomicfile_read_key(void **state)
+{
+	char dir[] = "/tmp/yh-common-XXXXXX", path[128], err[512], *text = NULL;
+	unsigned char key[32];
+	struct yh_file_fail f;
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/k.key", dir);
+	assert_int_equal(yh_file_write_atomic(path, "secret", 6, 0600, YH_FILE_REPLACE, &f), 0);
+	assert_int_equal(yh_file_read_key(path, 64, &text, &len, &f), 0);
+	yh_freezero(text, len + 1);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(yh_file_read_key(path, 64, &text, &len, &f), YH_ERR_PERM);
+	assert_int_equal(f.step, YH_FILE_MODE);
+	assert_int_equal(chmod(path, 0600), 0);
+	if (geteuid() != 0) {
+		unlink(path);
+		rmdir(dir);
+		skip();
+	}
+	assert_int_equal(chown(path, 4242, 4242), 0);
+	assert_int_equal(yh_file_read_key(path, 64, &text, &len, &f), YH_ERR_PERM);
+	assert_int_equal(f.step, YH_FILE_OWNER);
+	assert_int_equal(f.owner, 4242);
+	assert_null(text);
+	yh_file_fail_msg(&f, err, sizeof(err));
+	assert_non_null(strstr(err, "k.key: owned by uid 4242, not by uid 0 that reads it"));
+	/* the private files that are not keys (an app's secret file) need no owner */
+	assert_int_equal(yh_file_read_private(path, 64, &text, &len, &f), 0);
+	yh_freezero(text, len + 1);
+	/* and the key files of yh_keyfile_get are keys */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(yh_keyfile_get(path, sizeof(key), true, key, err, sizeof(err)), 0);
+	assert_int_equal(chown(path, 4242, 4242), 0);
+	assert_int_equal(yh_keyfile_get(path, sizeof(key), false, key, err, sizeof(err)),
+	    YH_ERR_PERM);
+	assert_non_null(strstr(err, "owned by uid 4242"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void
 test_atomicfile_lock(void **state)
 {
@@ -1109,6 +1155,7 @@ main(void)
 		cmocka_unit_test(test_snapshot_threads),
 		cmocka_unit_test(test_atomicfile_write),
 		cmocka_unit_test(test_atomicfile_read_private),
+		cmocka_unit_test(test_atomicfile_read_key),
 		cmocka_unit_test(test_atomicfile_lock),
 		cmocka_unit_test(test_file_room),
 		cmocka_unit_test(test_keyfile),

@@ -555,6 +555,24 @@ test_key_files(void **state)
 	write_text(pn, n);
 	assert_int_equal(chmod(pn, 0600), 0);
 	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), 0);
+	/* a directory others may read: refused (so is one they may write) */
+	assert_int_equal(chmod(f->dir, 0750), 0);
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_PERM);
+	assert_non_null(strstr(err, "key directory accessible by group or others (mode 750)"));
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	if (geteuid() == 0) {
+		/* another account's key file, or directory: refused, never used (root can
+		 * read them, so only the owner tells) */
+		assert_int_equal(chown(pa, 4242, 4242), 0);
+		assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_PERM);
+		assert_non_null(strstr(err, ".pem: owned by uid 4242, not by uid 0"));
+		assert_int_equal(chown(pa, 0, 0), 0);
+		assert_int_equal(chown(f->dir, 4242, 4242), 0);
+		assert_int_equal(tok_ring_reload(r, err, sizeof(err)), YH_ERR_PERM);
+		assert_non_null(strstr(err, "key directory owned by uid 4242"));
+		assert_int_equal(chown(f->dir, 0, 0), 0);
+	}
+	assert_int_equal(tok_ring_reload(r, err, sizeof(err)), 0);
 	free(a);
 	free(n);
 	tok_ring_free(r);
