@@ -1,8 +1,10 @@
 /* Opening every key of authd's configuration: see holder.h. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "authcore/audit/audit.h"
 #include "authd/keyd/holder.h"
@@ -16,6 +18,64 @@ _Static_assert(VAULT_KID_LEN == KD_KID_MAX && YH_AUDIT_KID_LEN == KD_KID_MAX &&
     CLIENTS_KID_LEN == KD_KID_MAX, "every key id fits the protocol's");
 _Static_assert(IDENT_SUBJECT_KEY_LEN == KEYS_KEY_LEN && YH_AUDIT_KEY_LEN == KEYS_KEY_LEN,
     "the subject and audit keys are what keys_local_new takes");
+
+/*
+ * The directory holding the key file (or key directory) path: only the key holder's
+ * user or root may own it, and group and others may not write it unless it has the
+ * sticky bit (the state directory under `user`, root:GROUP 1770: the HTTP process's
+ * account makes its own files there but cannot rename or remove keyd's). Otherwise
+ * another account could swap a key file for another, or the ring's directory for one of
+ * its choosing. A directory that does not exist yet is made by the first start.
+ */
+static int
+dir_safe(const char *path, char *err, size_t errsz)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096] = ".";
+	size_t n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
+	struct stat st;
+
+	if (n >= sizeof(dir))
+		return YH_FAIL(YH_ERR_CONFIG, err, errsz, "%s: path too long", path);
+	if (n > 0) {
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	if (stat(dir, &st) != 0)
+		return errno == ENOENT ? 0 : YH_FAIL(YH_ERR_IO, err, errsz, "%s: %s", dir,
+		    strerror(errno));
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return YH_FAIL(YH_ERR_PERM, err, errsz, "%s, the directory of the key file %s, "
+		    "is owned by uid %u: it must be the key holder's (uid %u) or root's", dir,
+		    path, (unsigned)st.st_uid, (unsigned)geteuid());
+	if ((st.st_mode & 022) != 0 && !(st.st_mode & S_ISVTX))
+		return YH_FAIL(YH_ERR_PERM, err, errsz, "%s, the directory of the key file %s, "
+		    "is writable by group or others without the sticky bit (mode %04o): another "
+		    "account could swap the key files; chmod 700 it (1770 under `user`)", dir,
+		    path, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* dir_safe for every key of cfg: the vault key, the state directory's (subject.key,
+ * client-secret.key), the audit key and the ring's directory. */
+static int
+key_dirs_safe(const struct authd_cfg *cfg, char *err, size_t errsz)
+{
+	char *audit = authd_cfg_state_path(cfg, cfg->audit_key_file, "audit.key");
+	char *keys = authd_cfg_state_path(cfg, cfg->keys_dir, "keys");
+	char *subject = authd_cfg_state_path(cfg, NULL, IDENT_SUBJECT_KEY_NAME);
+	int r = YH_ERR_ALLOC;
+
+	if (audit == NULL || keys == NULL || subject == NULL)
+		snprintf(err, errsz, "out of memory");
+	else if ((r = dir_safe(cfg->ident.vault_key_file, err, errsz)) == 0 &&
+	    (r = dir_safe(subject, err, errsz)) == 0 && (r = dir_safe(audit, err, errsz)) == 0)
+		r = dir_safe(keys, err, errsz);
+	free(audit);
+	free(keys);
+	free(subject);
+	return r;
+}
 
 /* Refuses an audit key file that is another key's file: each key has one job. */
 static int
@@ -95,6 +155,8 @@ kh_open(const struct authd_cfg *cfg, struct kh **out, char *err, size_t errsz)
 		free(k);
 		return YH_ERR_INTERNAL;
 	}
+	if ((r = key_dirs_safe(cfg, err, errsz)) != 0)
+		goto out;
 	/* The vault and the subject key: made with a new directory; beside an existing
 	 * one a missing key is an error (a new one would lose data or change every sub). */
 	if ((r = ident_open_keys(&cfg->ident, true, &k->vault, subject, err, errsz)) != 0)

@@ -39,7 +39,10 @@ struct kh {
  * Opens every key of cfg (creating what a first start creates, see above). err gets one
  * line naming the file and what to do, as authd printed it before keyd existed: a vault
  * key missing beside an existing directory, a key file readable by others, a broken
- * keyring.json, an audit key file that is another key's file... Returns 0 or the
+ * keyring.json, an audit key file that is another key's file... Key files and the ring's
+ * directory must be owned by this process's effective uid; the directories holding them
+ * by it or root, not writable by group or others unless sticky (so another account, the
+ * HTTP process's under `user`, cannot put its own key in place of one). Returns 0 or the
  * error of the key that failed. Free *out with kh_free.
  */
 int kh_open(const struct authd_cfg *cfg, struct kh **out, char *err, size_t errsz) YH_WUR;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -262,6 +263,37 @@ test_key_error(void **state)
 	assert_null(c);
 	assert_non_null(strstr(err, "vault.key"));
 	assert_non_null(strstr(err, "restore the key file"));
+}
+
+/* The directories that hold key files: another account must not be able to swap the
+ * files in them. */
+static void
+test_key_dirs(void **state)
+{
+	struct fx *f = *state;
+	struct kh *k = NULL;
+	char err[512];
+
+	assert_int_equal(kh_open(&f->cfg, &k, err, sizeof(err)), 0);
+	kh_free(k);
+	/* group-writable without the sticky bit: refused, naming the directory */
+	assert_int_equal(chmod(f->state, 0770), 0);
+	assert_int_equal(kh_open(&f->cfg, &k, err, sizeof(err)), YH_ERR_PERM);
+	assert_null(k);
+	assert_non_null(strstr(err, "is writable by group or others without the sticky bit"));
+	assert_non_null(strstr(err, f->state));
+	/* with it (the layout under `user`): only the owner renames its files */
+	assert_int_equal(chmod(f->state, 01770), 0);
+	assert_int_equal(kh_open(&f->cfg, &k, err, sizeof(err)), 0);
+	kh_free(k);
+	assert_int_equal(chmod(f->state, 0700), 0);
+	if (geteuid() != 0)
+		return;
+	/* owned by another account (not the holder's, not root's) */
+	assert_int_equal(chown(f->state, 4242, 4242), 0);
+	assert_int_equal(kh_open(&f->cfg, &k, err, sizeof(err)), YH_ERR_PERM);
+	assert_non_null(strstr(err, "is owned by uid 4242"));
+	assert_int_equal(chown(f->state, 0, 0), 0);
 }
 
 /* ---- refusals ------------------------------------------------------------------------ */
@@ -519,6 +551,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_same_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_process, setup, teardown),
 		cmocka_unit_test(test_sandbox),
