@@ -112,6 +112,12 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .help = "yes: every key in the HTTP process itself instead of the key holder keyd. "
 	      "For measurement and diagnosis only: whoever takes over the HTTP process then "
 	      "has the keys" },
+	{ .name = "user", .type = YH_CFG_STR, .def = NULL, .max = 128,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(user),
+	  .help = "the account authd's HTTP process switches to when authd starts as root: "
+	      "NAME, NAME:GROUP or UID:GID. keyd keeps root and the key files, which that "
+	      "account cannot read. Unset (or not started as root): both processes run as "
+	      "the starting user, and the HTTP process can read the key files from disk" },
 	{ .name = "audit.file", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_file),
 	  .help = "the hash-chained audit log; unset = STATE_DIR/audit.log" },
@@ -313,6 +319,21 @@ resolve_threads(int64_t configured)
 	return (unsigned)n;
 }
 
+/* `user`, resolved into run_as. keys.in_process cannot go with it: the HTTP process
+ * would then need the key files, which stay with the starting user (root). */
+static int
+check_user(struct authd_cfg *c, char *err, size_t errsz)
+{
+	char why[256];
+
+	if (runas_parse(c->user, &c->run_as, why, sizeof(why)) != 0)
+		return fail(c, "user", err, errsz, why);
+	if (c->run_as.set && c->keys_in_process)
+		return fail(c, "keys.in_process", err, errsz, "cannot be combined with user: the "
+		    "HTTP process would need the key files, which stay with the starting user");
+	return 0;
+}
+
 /* Checks what the table cannot and fills in derived values; state_dir is -d or NULL. */
 static int
 finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
@@ -336,6 +357,8 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 		    errsz, "tls.cert_file and tls.key_file must be set together");
 	if (c->issuer != NULL && c->issuer[0] != '\0' && !issuer_ok(c->issuer, &why))
 		return fail(c, "issuer", err, errsz, why);
+	if ((r = check_user(c, err, errsz)) != 0)
+		return r;
 	/* -d wins over the file's state_dir; with no file at all, ./state. */
 	if ((r = ident_cfg_finish_dir(&c->ident, state_dir,
 	    c->config_path == NULL ? AUTHD_DEFAULT_STATE_DIR : NULL, ierr, sizeof(ierr))) != 0) {

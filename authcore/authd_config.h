@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authcore/runas.h"
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/err.h"
@@ -55,6 +56,7 @@ struct authd_cfg {
 	char *keys_dir;                   /* keys.dir: the signing key ring; "" = STATE_DIR/keys */
 	char *keys_alg;                   /* keys.alg: algorithm of a new ring */
 	bool keys_in_process;             /* keys.in_process: no keyd (measurement only) */
+	char *user;                       /* user: the HTTP process's account; NULL: none */
 	char *audit_file;                 /* audit.file; "" = STATE_DIR/audit.log */
 	char *audit_key_file;             /* audit.key_file; "" = STATE_DIR/audit.key */
 	int64_t audit_cp_lines;           /* audit.checkpoint_lines; 0 = not by count */
@@ -78,6 +80,7 @@ struct authd_cfg {
 	bool cli_state_dir, cli_listen;   /* set by -d / -l */
 	bool issuer_derived;              /* issuer was not configured: made from http.listen */
 	unsigned threads;                 /* http.threads resolved */
+	struct runas run_as;              /* user resolved (run_as.set false without it) */
 };
 
 /* The whole table (identity options included), NULL-terminated. */
