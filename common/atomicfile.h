@@ -65,6 +65,16 @@ int yh_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
     unsigned flags, struct yh_file_fail *f) YH_WUR;
 
 /*
+ * yh_file_write_atomic with the new file's group set to gid (fchown of the temporary
+ * file, before its mode is set and before it is placed, so that no reader ever sees it
+ * with another group); (gid_t)-1 keeps the writer's group. For a file another account
+ * reads through its group (mode 0640). Setting a group the writer is not a member of
+ * takes root (CAP_CHOWN); that failure is YH_FILE_WRITE.
+ */
+int yh_file_write_atomic_group(const char *path, const void *data, size_t len,
+    mode_t mode, gid_t gid, unsigned flags, struct yh_file_fail *f) YH_WUR;
+
+/*
  * fsyncs the directory dir, so that files created, renamed or removed in it stay so
  * after a crash. Returns 0 or YH_ERR_IO (errno set). Not marked warn-unused: after
  * removing files a failure is often only worth ignoring.

@@ -65,6 +65,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/config.h"
 #include "common/err.h"
@@ -185,6 +186,9 @@ struct clients_opts {
 	const struct clients_hasher *hasher;  /* NULL: STATE_DIR/client-secret.key is read
 	                                  * here; else secrets are hashed through it (borrowed:
 	                                  * it must outlive the registry) */
+	gid_t group;                     /* writers: clients.json gets this group and mode
+	                                  * 0640, for authd's HTTP process running as another
+	                                  * account (`user`); 0: the writer's group, 0600 */
 };
 
 /* The installation key as a key holder keeps it. */

@@ -11,18 +11,21 @@
 #include "common/secmem.h"
 #include "common/timeutil.h"
 
-/* DIR/name replaced atomically (mode 0600): temporary file, fsync, rename, fsync DIR. */
+/* DIR/name replaced atomically (temporary file, fsync, rename, fsync DIR): mode 0600,
+ * or 0640 with the group opts.group (the HTTP process's account reads it). */
 static int
-write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err,
-    size_t errsz)
+write_atomic(const struct clients_registry *r, const char *name, const char *data,
+    size_t len, char *err, size_t errsz)
 {
+	gid_t group = r->opts.group != 0 ? r->opts.group : (gid_t)-1;
 	struct yh_file_fail f;
 	char dst[PATH_MAX_];
 	int rc;
 
-	if (clients_dir_path(dst, dir, name) != 0)
-		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", dir);
-	if ((rc = yh_file_write_atomic(dst, data, len, 0600, YH_FILE_REPLACE, &f)) != 0)
+	if (clients_dir_path(dst, r->dir, name) != 0)
+		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", r->dir);
+	if ((rc = yh_file_write_atomic_group(dst, data, len, r->opts.group != 0 ? 0640 : 0600,
+	    group, YH_FILE_REPLACE, &f)) != 0)
 		yh_file_fail_msg(&f, err, errsz);
 	return rc;
 }
@@ -129,7 +132,7 @@ client_record(const struct clients_client *c, const char *kid, const unsigned ch
 
 /* Writes the document: one client per line (so file:line messages point at a client). */
 static int
-write_doc(const char *dir, json_t *arr, char *err, size_t errsz)
+write_doc(const struct clients_registry *r, json_t *arr, char *err, size_t errsz)
 {
 	struct yh_buf b;
 	size_t i;
@@ -153,7 +156,7 @@ write_doc(const char *dir, json_t *arr, char *err, size_t errsz)
 	if (rc != 0)
 		rc = YH_FAIL(rc, err, errsz, "cannot serialize the registry: %s", yh_strerror(rc));
 	else
-		rc = write_atomic(dir, CLIENTS_FILE, b.data, b.len, err, errsz);
+		rc = write_atomic(r, CLIENTS_FILE, b.data, b.len, err, errsz);
 	yh_buf_free(&b);
 	return rc;
 }
@@ -244,7 +247,7 @@ clients_add(struct clients_registry *r, const struct clients_client *in,
 		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 		goto out;
 	}
-	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)
+	if ((rc = write_doc(r, arr, err, errsz)) != 0)
 		goto out;
 	yh_file_unlock(lock);
 	lock = -1;
@@ -307,7 +310,7 @@ clients_set_secret(struct clients_registry *r, const char *id, const char *secre
 		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 		goto out;
 	}
-	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)
+	if ((rc = write_doc(r, arr, err, errsz)) != 0)
 		goto out;
 	yh_file_unlock(lock);
 	lock = -1;
@@ -343,7 +346,7 @@ clients_remove(struct clients_registry *r, const char *id, char *err, size_t err
 		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 		goto out;
 	}
-	if ((rc = write_doc(r->dir, arr, err, errsz)) != 0)
+	if ((rc = write_doc(r, arr, err, errsz)) != 0)
 		goto out;
 	yh_file_unlock(lock);
 	lock = -1;

@@ -477,6 +477,32 @@ test_uri_parser_edges(void **state)
 	check_uri_why("http://LOCALHOST/cb", YH_ERR_INVALID, "loopback");
 }
 
+/* With opts.group (authd's HTTP process runs as another account), clients.json is
+ * written with that group and mode 0640 from the start, so the account never sees a file
+ * it cannot read; without, 0600. */
+static void
+test_group_readable(void **state)
+{
+	struct clients_opts o = { .group = geteuid() == 0 ? 4242 : getegid() };
+	struct clients_registry *r = NULL;
+	char err[512], path[160];
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/clients.json", dir);
+	assert_int_equal(clients_open(dir, &o, &r, err, sizeof(err)), 0);
+	assert_int_equal(add_one(r, "app1", CLIENTS_AUTH_NONE, "https://a.example/cb", NULL), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_gid, o.group);
+	clients_close(r);
+	r = open_reg(0, NULL);
+	assert_int_equal(add_one(r, "app2", CLIENTS_AUTH_NONE, "https://b.example/cb", NULL), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	clients_close(r);
+}
+
 /* Registers the public client "rp" with these redirect URIs; *s gets a snapshot and the
  * client in it is returned. */
 static const struct clients_client *
@@ -1213,6 +1239,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_element_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hasher, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_readable, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

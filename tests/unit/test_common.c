@@ -1050,6 +1050,28 @@ test_atomicfile_read_key(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* A file another account reads through its group: that group and 0640 from the start. */
+static void
+test_atomicfile_write_group(void **state)
+{
+	char dir[] = "/tmp/yh-common-XXXXXX", path[128];
+	gid_t gid = geteuid() == 0 ? 4242 : getegid();
+	struct yh_file_fail f;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/shared.json", dir);
+	assert_int_equal(yh_file_write_atomic_group(path, "{}", 2, 0640, gid, YH_FILE_REPLACE,
+	    &f), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_gid, gid);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(count_named(dir, ".tmp-"), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void
 test_atomicfile_lock(void **state)
 {
@@ -1156,6 +1178,7 @@ main(void)
 		cmocka_unit_test(test_atomicfile_write),
 		cmocka_unit_test(test_atomicfile_read_private),
 		cmocka_unit_test(test_atomicfile_read_key),
+		cmocka_unit_test(test_atomicfile_write_group),
 		cmocka_unit_test(test_atomicfile_lock),
 		cmocka_unit_test(test_file_room),
 		cmocka_unit_test(test_keyfile),
