@@ -2,7 +2,7 @@
  * The account authd's HTTP process runs as (prefix runas_), after OpenSSH's unprivileged
  * child: with the `user` option and authd started as root, keyd keeps root and the key
  * files, and the HTTP process, once everything that needs root is done, switches to this
- * account for good.
+ * account for good. Its files and the state directory's layout are in authcore/layout.h.
  */
 #ifndef YH_AUTHCORE_RUNAS_H
 #define YH_AUTHCORE_RUNAS_H
