@@ -64,8 +64,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 	for (const struct group *g = groups; g->name != NULL; g++)
-		if (strcmp(argv[i], g->name) == 0 && g->fn != NULL)
-			return g->fn(argc - i, argv + i);
+		if (strcmp(argv[i], g->name) == 0 && g->fn != NULL) {
+			int rc = g->fn(argc - i, argv + i);
+
+			ctl_settle_owners();
+			return rc;
+		}
 	fprintf(stderr, "authctl: unknown command group '%s'\n", argv[i]);
 	usage(stderr, groups);
 	return 2;

@@ -8,6 +8,8 @@
 #ifndef YH_AUTHD_CTL_H
 #define YH_AUTHD_CTL_H
 
+#include <sys/types.h>
+
 /* Global options shared by every group (ctl_common.c, set by authctl.c). */
 struct ctl_opts {
 	const char *config_path;  /* -c FILE, or NULL */
@@ -34,6 +36,21 @@ struct json_t;
  */
 int ctl_record(const struct ident *id, const char *event, struct json_t *fields);
 
+
+/*
+ * With -c naming `user` (authd's HTTP process runs as that account) and authctl run as
+ * root: the account's group, which clients.json is written readable by (mode 0640);
+ * otherwise 0 (ctl_common.c).
+ */
+gid_t ctl_reader_group(void);
+
+/*
+ * The same case, after a command: gives the state directory and the files the HTTP
+ * process writes their owners (authcore/layout.h), so that nothing authctl made as root
+ * (a new directory database, the audit log, a stale -wal or -shm) keeps authd from
+ * writing. Prints one warning line when that fails (ctl_common.c).
+ */
+void ctl_settle_owners(void);
 
 /* Prints "authctl: " and the message to stderr, returns 2 (ctl_common.c). */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -280,7 +280,7 @@ open_registry(bool create, struct clients_registry **r)
 		.state_dir = ctl_opts.state_dir,
 		.default_state_dir = NULL,
 	};
-	struct clients_opts o = { .create = create };
+	struct clients_opts o = { .create = create, .group = ctl_reader_group() };
 	struct apps_cfg apps = { NULL };
 	struct yh_cfg_err cerr;
 	struct ident_cfg cfg;

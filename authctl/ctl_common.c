@@ -1,10 +1,61 @@
-/* What every authctl group uses: the global options and the error line. */
+/* What every authctl group uses: the global options, the error line, and the owners of
+ * what authctl writes when authd's HTTP process runs as another account. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
+#include "authcore/authd_config.h"
+#include "authcore/layout.h"
 #include "authctl/ctl.h"
 
 struct ctl_opts ctl_opts;
+
+/* The configuration of -c when it names `user` and authctl runs as root: true and *cfg
+ * loaded (free it), else false. */
+static bool
+split_cfg(struct authd_cfg *cfg)
+{
+	char err[512];
+
+	if (ctl_opts.config_path == NULL || geteuid() != 0)
+		return false;
+	if (authd_cfg_load(cfg, ctl_opts.config_path, ctl_opts.state_dir, NULL, err,
+	    sizeof(err)) == 0 && cfg->run_as.set)
+		return true;
+	authd_cfg_free(cfg);
+	return false;
+}
+
+gid_t
+ctl_reader_group(void)
+{
+	struct authd_cfg cfg;
+	gid_t gid;
+
+	if (!split_cfg(&cfg))
+		return 0;
+	gid = cfg.run_as.gid;
+	authd_cfg_free(&cfg);
+	return gid;
+}
+
+void
+ctl_settle_owners(void)
+{
+	struct authd_cfg cfg;
+	char err[1024];
+	int r;
+
+	if (!split_cfg(&cfg))
+		return;
+	r = layout_prepare(&cfg, false, NULL, err, sizeof(err));
+	if (r == 0)
+		r = layout_repair(&cfg, NULL, err, sizeof(err));
+	if (r != 0 && r != YH_ERR_NOT_FOUND)
+		fprintf(stderr, "authctl: warning: %s (authd gives the files their owners at its "
+		    "next start)\n", err);
+	authd_cfg_free(&cfg);
+}
 
 int
 ctl_fail(const char *fmt, ...)

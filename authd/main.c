@@ -20,6 +20,8 @@
 #include "authd/account/account.h"
 #include "authcore/audit/audit.h"
 #include "authcore/authd_config.h"
+#include "authcore/layout.h"
+#include "authcore/runas.h"
 #include "authd/oidc/backchannel.h"
 #include "authcore/clients/clients.h"
 #include "authd/oidc/consent.h"
@@ -253,6 +255,23 @@ print_reference(void)
 	return r == 0 ? 0 : EXIT_RUNTIME;
 }
 
+/* True when the HTTP process switches to `user`: configured, and authd started as root.
+ * With `user` but another starting uid, says what that means (once, at start). */
+static bool
+splits_uid(const struct authd_cfg *cfg, bool say)
+{
+	if (!cfg->run_as.set)
+		return false;
+	if (geteuid() == 0)
+		return true;
+	if (say)
+		yh_log_msg(geteuid() == cfg->run_as.uid ? YH_LOG_INFO : YH_LOG_WARN, __FILE__,
+		    __LINE__, __func__, "user = %s: authd was not started as root, so both "
+		    "processes run as uid %u and the HTTP process can read the key files", cfg->user,
+		    (unsigned)geteuid());
+	return false;
+}
+
 static int
 check_only(const struct authd_cfg *cfg, bool dump)
 {
@@ -260,6 +279,11 @@ check_only(const struct authd_cfg *cfg, bool dump)
 	struct yh_buf b;
 	int r = 0;
 
+	/* The apps' secret files are read by the HTTP process: check them as its account. */
+	if (splits_uid(cfg, false) && runas_become(&cfg->run_as, err, sizeof(err)) != 0) {
+		yh_error("%s", err);
+		return EXIT_RUNTIME;
+	}
 	if (cfg->clients_file != NULL && cfg->clients_file[0] != '\0' &&
 	    clients_check_file(cfg->clients_file, err, sizeof(err)) != 0) {
 		yh_error("%s", err);
@@ -468,6 +492,52 @@ open_keys(struct daemon *d, char *err, size_t errsz)
 	return 0;
 }
 
+/* Under `user`, before keyd starts: the state directory root's, the account's group,
+ * mode 1770 (made on first start). */
+static int
+prepare_state(struct daemon *d, char *err, size_t errsz)
+{
+	bool changed = false;
+	int r;
+
+	if ((r = layout_prepare(&d->cfg, true, &changed, err, errsz)) == 0 && changed)
+		yh_info("state directory %s: owner uid %u, group %u, mode 1770 (user = %s)",
+		    d->cfg.ident.state_dir, (unsigned)geteuid(), (unsigned)d->cfg.run_as.gid,
+		    d->cfg.user);
+	return r;
+}
+
+/*
+ * Under `user`, once keyd holds the keys and before anything is opened for the endpoints:
+ * the files the HTTP process writes become the account's (layout_repair), the process
+ * becomes the account for good (runas_become), and the account must reach and write the
+ * state directory.
+ */
+static int
+drop_root(struct daemon *d, char *err, size_t errsz)
+{
+	const struct runas *u = &d->cfg.run_as;
+	unsigned changed = 0;
+	int r;
+
+	if ((r = layout_repair(&d->cfg, &changed, err, errsz)) != 0)
+		return r;
+	if (changed > 0)
+		yh_info("gave %u file(s) of the state to uid %u gid %u (user = %s)", changed,
+		    (unsigned)u->uid, (unsigned)u->gid, d->cfg.user);
+	if ((r = runas_become(u, err, errsz)) != 0)
+		return r;
+	if (access(d->cfg.ident.state_dir, R_OK | W_OK | X_OK) != 0) {
+		snprintf(err, errsz, "state directory %s: %s for uid %u (user = %s): every "
+		    "directory above it must let that account through", d->cfg.ident.state_dir,
+		    strerror(errno), (unsigned)u->uid, d->cfg.user);
+		return YH_ERR_PERM;
+	}
+	yh_info("the HTTP process runs as uid %u gid %u; keyd (pid %ld) keeps uid 0 and the "
+	    "key files", (unsigned)u->uid, (unsigned)u->gid, (long)kdc_pid(d->keyd));
+	return 0;
+}
+
 /* Opens everything the endpoints share: sessions, clients, audit, workers. */
 static int
 open_app(struct daemon *d, char *err, size_t errsz)
@@ -514,9 +584,14 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 		snprintf(err, errsz, "%s", yh_strerror(r));
 		return r;
 	}
+	if (splits_uid(&d->cfg, true) && (r = prepare_state(d, err, errsz)) != 0)
+		return r;
 	/* Creates the state directory (0700), the vault key and the subject key on first
 	 * start; refuses a directory whose vault key file is missing. */
 	if ((r = open_keys(d, err, errsz)) != 0)
+		return r;
+	/* Root is needed no more: binding, the TLS key, keyd and the owners are done. */
+	if (splits_uid(&d->cfg, false) && (r = drop_root(d, err, errsz)) != 0)
 		return r;
 	r = ident_open_dir(&d->cfg.ident, true, d->vault, &d->ident, err, errsz);
 	d->vault = NULL;    /* the directory's now, or closed */

@@ -626,12 +626,15 @@ control_alloc(struct authd_app *app)
 	return c;
 }
 
+/* Warns when others may enter the state directory, or a group that is not this
+ * process's (under `user` the directory is root:GROUP 1770, GROUP being ours). */
 static void
 warn_dir_mode(const char *state_dir)
 {
 	struct stat st;
 
-	if (stat(state_dir, &st) == 0 && (st.st_mode & 077) != 0)
+	if (stat(state_dir, &st) == 0 && ((st.st_mode & 007) != 0 ||
+	    ((st.st_mode & 070) != 0 && st.st_gid != getegid())))
 		yh_warn("control: %s is accessible to other users (mode %03o); the control "
 		    "socket itself is 0600", state_dir, (unsigned)(st.st_mode & 0777));
 }

@@ -587,7 +587,9 @@ kdc_exited(struct kdc *c, int *status)
 	return c->reaped;
 }
 
-/* Waits for keyd at most KDC_REAP_MS, then kills it. */
+/* Waits for keyd at most KDC_REAP_MS, then kills it. Under `user` the HTTP process may
+ * no longer signal keyd (root's): it then leaves keyd to the kernel, which kills it
+ * when this process exits (keyd's PR_SET_PDEATHSIG). */
 static void
 reap(struct kdc *c)
 {
@@ -595,11 +597,15 @@ reap(struct kdc *c)
 
 	for (int waited = 0; !kdc_exited(c, NULL) && waited < KDC_REAP_MS; waited += 10)
 		nanosleep(&tick, NULL);
-	if (!c->reaped) {
-		kill(c->pid, SIGKILL);
-		if (waitpid(c->pid, &c->status, 0) == c->pid)
-			c->reaped = true;
+	if (c->reaped)
+		return;
+	if (kill(c->pid, SIGKILL) != 0) {
+		yh_warn("the key holder keyd (pid %ld) did not end and cannot be killed from "
+		    "here (%s): it ends with authd", (long)c->pid, strerror(errno));
+		return;
 	}
+	if (waitpid(c->pid, &c->status, 0) == c->pid)
+		c->reaped = true;
 }
 
 static void
