@@ -18,7 +18,6 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
-#include "common/timeutil.h"
 
 #define PUBID_BYTES 16
 
@@ -373,7 +372,7 @@ sess_sweep(struct sess_store *s, size_t *n)
 {
 	char (*keys)[SESS_KEY_SIZE] = NULL;
 	size_t got = 0, ended = 0;
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc = 0;
 
 	if (n != NULL)
@@ -424,7 +423,7 @@ user_sessions(struct sess_store *s, const char *uid, struct sess_info **out, siz
 	char (*keys)[SESS_KEY_SIZE] = NULL;
 	struct sess_info *v = NULL;
 	size_t nkeys = 0, cnt = 0;
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc;
 
 	*out = NULL;
@@ -486,7 +485,7 @@ sess_create(struct sess_store *s, const struct sess_auth *a, char token[SESS_TOK
 	struct sess_info *rec = NULL;
 	char (*keys)[SESS_KEY_SIZE] = NULL;
 	size_t nkeys = 0;
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc;
 
 	token[0] = '\0';
@@ -530,7 +529,7 @@ out:
 static int
 get_key(struct sess_store *s, const char *key, bool touch, struct sess_info *out)
 {
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc = s->ops->s_get(s, key, touch, now, out);
 
 	if (rc == YH_ERR_EXPIRED) {
@@ -562,7 +561,7 @@ sess_reauth(struct sess_store *s, const char *old_token, const struct sess_auth 
 {
 	struct sess_info *rec = NULL;
 	char old_key[SESS_KEY_SIZE];
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc;
 
 	token[0] = '\0';
@@ -631,7 +630,7 @@ sess_end(struct sess_store *s, const char *key, enum sess_reason why, struct ses
 		return YH_ERR_NOT_FOUND;
 	if ((rec = calloc(1, sizeof(*rec))) == NULL)
 		return YH_ERR_ALLOC;
-	if ((rc = s->ops->s_take(s, key, false, yh_now_ms(), rec)) == 0) {
+	if ((rc = s->ops->s_take(s, key, false, sess_now(s), rec)) == 0) {
 		s->ops->s_user_unlink(s, rec->uid, rec->key);
 		emit(s, SESS_EV_ENDED, why, rec, NULL);
 		if (ended != NULL)

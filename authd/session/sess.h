@@ -118,6 +118,17 @@ struct sess_config {
 	size_t max_per_user;          /* sessions per user before the oldest is evicted; 32 */
 	int64_t sweep_interval_ms;    /* expiry sweep thread period; default 30000; 0 = none
 	                               * (call sess_sweep yourself) */
+	int64_t (*now_ms)(void *clock_ctx); /* the wall clock in ms since the epoch that
+	                               * sessions, codes, refresh families, counters, locks
+	                               * and the denylist are timed by; NULL (the default):
+	                               * the real one. Tests inject a clock they move on
+	                               * instead of sleeping. With Redis, session keys get
+	                               * their Redis expiry (expiry + redis_grace_s) from it,
+	                               * so it must not run behind the real clock by more
+	                               * than the grace; codes, refresh families, counters,
+	                               * locks and the denylist expire by Redis's own clock
+	                               * there (relative TTLs) */
+	void *clock_ctx;
 	sess_event_fn on_event;       /* may be NULL */
 	void *event_ctx;
 	/* memory backend */
@@ -418,8 +429,9 @@ int sess_lock(struct sess_store *s, const char *name, int64_t lockout_s) YH_WUR;
 
 /*
  * What a backend implements. Keys are hex SHA-256 strings (SESS_KEY_SIZE); counter and
- * lock names arrive hashed the same way. "now" is wall-clock ms. Every op returns 0 or a
- * YH_ERR_* as documented on the public call that uses it; Redis adds YH_ERR_UNAVAILABLE.
+ * lock names arrive hashed the same way. "now" is the store's clock (sess_now), which a
+ * backend also reads itself where no "now" is passed. Every op returns 0 or a YH_ERR_*
+ * as documented on the public call that uses it; Redis adds YH_ERR_UNAVAILABLE.
  */
 struct sess_ops {
 	const char *name;
@@ -506,6 +518,9 @@ int64_t sess_touch_gran(int64_t idle_ms);
 
 /* Hands an event from another process (origin false) to the handler. */
 void sess_deliver_remote(struct sess_store *s, const struct sess_event *ev);
+
+/* The store's wall clock (cfg.now_ms, else the real one), ms since the epoch. */
+int64_t sess_now(const struct sess_store *s);
 
 /* True when str is 1..max bytes with no control bytes (and no NUL within max). */
 bool sess_str_ok(const char *str, size_t max);
