@@ -1,4 +1,5 @@
 /* authd's configuration table, loading order and the checks the table cannot express. */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +8,9 @@
 
 #include "authcore/authd_config.h"
 #include "authcore/clients/clients.h"
+#include "common/log.h"
 #include "common/netaddr.h"
+#include "common/workers.h"
 
 #define AUTHD_CFG_LINE_MAX 4096
 #define AUTHD_THREADS_MAX 256
@@ -129,13 +132,16 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .help = "and this often while audit lines are not covered by one; 0 = not by time "
 	      "(there is always one at start and at a clean stop)" },
 	CLIENTS_CFG_OPTIONS(OFF(clients_file)),
-	{ .name = "workers.threads", .type = YH_CFG_INT, .def = "2", .min = 1, .max = 256,
+	{ .name = "workers.threads", .type = YH_CFG_INT, .def = "2", .min = 1,
+	  .max = WK_THREADS_MAX,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_threads),
 	  .help = "threads for slow work (password hashing, upstream calls)" },
-	{ .name = "workers.queue", .type = YH_CFG_INT, .def = "1024", .min = 1, .max = 1000000,
+	{ .name = "workers.queue", .type = YH_CFG_INT, .def = "1024", .min = 1,
+	  .max = WK_QUEUE_MAX,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_queue),
 	  .help = "slow jobs waiting before new ones get 503" },
-	{ .name = "workers.nice", .type = YH_CFG_INT, .def = "10", .min = 0, .max = 19,
+	{ .name = "workers.nice", .type = YH_CFG_INT, .def = "10", .min = 0,
+	  .max = WK_NICE_MAX,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_nice),
 	  .help = "niceness added to the worker threads, so a burst of password hashing "
 	      "yields the CPU to token and page requests (0: equal priority)" },
@@ -171,6 +177,39 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .max = 600, .offset = OFF(code_lifetime), .help = "authorization code lifetime" },
 	{ .name = NULL },
 };
+
+const struct yh_cfg_opt *
+authd_cfg_opt(const char *name)
+{
+	return yh_cfg_find(authd_cfg_opts, name);
+}
+
+int64_t
+authd_cfg_max(const char *name)
+{
+	const struct yh_cfg_opt *o = authd_cfg_opt(name);
+
+	return o != NULL && (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION) ? o->max : 0;
+}
+
+static struct authd_cfg builtin;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void
+builtin_init(void)
+{
+	struct yh_cfg_err e;
+
+	if (yh_cfg_defaults(authd_cfg_opts, &builtin, &e) != 0)
+		yh_error("authd's option table: %s: %s", e.where, e.msg);
+}
+
+const struct authd_cfg *
+authd_cfg_builtin(void)
+{
+	pthread_once(&builtin_once, builtin_init);
+	return &builtin;
+}
 
 /* Finds "path:line" of the line setting key in the config file ("" when none). */
 static void

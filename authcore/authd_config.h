@@ -83,6 +83,21 @@ struct authd_cfg {
 /* The whole table (identity options included), NULL-terminated. */
 extern const struct yh_cfg_opt authd_cfg_opts[];
 
+/* The option called name in authd_cfg_opts, or NULL. Modules that take a value of an
+ * option from their caller check it against this row's bounds (yh_cfg_int_ok). */
+const struct yh_cfg_opt *authd_cfg_opt(const char *name);
+
+/* The upper bound of authd's INT or DURATION option name (0 when there is none). */
+int64_t authd_cfg_max(const char *name);
+
+/*
+ * The table's defaults as a configuration (built once, static storage, never freed;
+ * nothing derived: no state_dir, no issuer). What a module uses when it runs without
+ * a loaded configuration (unit tests, a store opened with sess_config_defaults), so
+ * that no default is written anywhere but in the table.
+ */
+const struct authd_cfg *authd_cfg_builtin(void);
+
 /*
  * Builds a configuration: defaults, then the file at path (NULL: none; with no state_dir
  * anywhere, AUTHD_DEFAULT_STATE_DIR), then state_dir and listen from the command line

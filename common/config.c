@@ -18,13 +18,41 @@ seterr(struct yh_cfg_err *err, const char *where, const char *fmt, const char *a
 	snprintf(err->msg, sizeof(err->msg), fmt, a, b);
 }
 
-static const struct yh_cfg_opt *
-find_opt(const struct yh_cfg_opt *opts, const char *name)
+const struct yh_cfg_opt *
+yh_cfg_find(const struct yh_cfg_opt *opts, const char *name)
 {
 	for (; opts->name != NULL; opts++)
 		if (strcmp(opts->name, name) == 0)
 			return opts;
 	return NULL;
+}
+
+bool
+yh_cfg_int_ok(const struct yh_cfg_opt *o, int64_t v)
+{
+	return o != NULL && (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION) &&
+	    v >= o->min && v <= o->max;
+}
+
+/* True when value is one of o's choices. */
+static bool
+choice_ok(const struct yh_cfg_opt *o, const char *value)
+{
+	for (size_t i = 0; o->choices != NULL && o->choices[i] != NULL; i++)
+		if (strcmp(o->choices[i], value) == 0)
+			return true;
+	return false;
+}
+
+bool
+yh_cfg_str_ok(const struct yh_cfg_opt *o, const char *s)
+{
+	if (o == NULL || s == NULL || (o->type != YH_CFG_STR && o->type != YH_CFG_PATH &&
+	    o->type != YH_CFG_ENUM))
+		return false;
+	if (o->max > 0 && strnlen(s, (size_t)o->max + 1) > (size_t)o->max)
+		return false;
+	return o->type != YH_CFG_ENUM || choice_ok(o, s);
 }
 
 /* True when some option shares name's "section." prefix. A key without a dot belongs
@@ -93,16 +121,10 @@ set_value(const struct yh_cfg_opt *o, void *base, const char *value, const char 
 			seterr(err, where, "%s: value too long", o->name, NULL);
 			return YH_ERR_CONFIG;
 		}
-		if (o->type == YH_CFG_ENUM) {
-			bool ok = false;
-
-			for (size_t i = 0; o->choices != NULL && o->choices[i] != NULL; i++)
-				ok = ok || strcmp(o->choices[i], value) == 0;
-			if (!ok) {
-				seterr(err, where, "%s: '%s' is not one of the allowed values",
-				    o->name, value);
-				return YH_ERR_CONFIG;
-			}
+		if (o->type == YH_CFG_ENUM && !choice_ok(o, value)) {
+			seterr(err, where, "%s: '%s' is not one of the allowed values", o->name,
+			    value);
+			return YH_ERR_CONFIG;
 		}
 		s = o->type == YH_CFG_PATH ? resolve_path(value, file) : strdup(value);
 		if (s == NULL) {
@@ -159,7 +181,7 @@ int
 yh_cfg_set(const struct yh_cfg_opt *opts, void *base, const char *name, const char *value,
     const char *where, struct yh_cfg_err *err)
 {
-	const struct yh_cfg_opt *o = find_opt(opts, name);
+	const struct yh_cfg_opt *o = yh_cfg_find(opts, name);
 
 	if (o == NULL) {
 		seterr(err, where, "unknown option '%s'", name, NULL);
@@ -278,7 +300,7 @@ yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
 			r = YH_ERR_CONFIG;
 			break;
 		}
-		if ((o = find_opt(opts, key)) == NULL) {
+		if ((o = yh_cfg_find(opts, key)) == NULL) {
 			if ((flags & YH_CFG_PARTIAL) && !prefix_known(opts, key))
 				continue;
 			seterr(err, where, "unknown option '%s'", key, NULL);

@@ -62,6 +62,20 @@ int yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path
 int yh_cfg_set(const struct yh_cfg_opt *opts, void *base, const char *name,
     const char *value, const char *where, struct yh_cfg_err *err) YH_WUR;
 
+/* The option called name in opts, or NULL when there is none. */
+const struct yh_cfg_opt *yh_cfg_find(const struct yh_cfg_opt *opts, const char *name);
+
+/*
+ * True when v is a value o accepts: o is an INT or DURATION option and v is within
+ * [min, max]. For modules that take a value of an option from their caller and must
+ * hold it to the table's bounds rather than to bounds of their own.
+ */
+bool yh_cfg_int_ok(const struct yh_cfg_opt *o, int64_t v);
+
+/* True when s is a value the string option o accepts: not NULL, at most max bytes (when
+ * max > 0) and, for an ENUM, one of its choices. */
+bool yh_cfg_str_ok(const struct yh_cfg_opt *o, const char *s);
+
 /* Frees string values (wiping SENSITIVE ones). */
 void yh_cfg_free(const struct yh_cfg_opt *opts, void *base);
 

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <openssl/evp.h>
 
+#include "authcore/authd_config.h"
 #include "common/metrics.h"
 #define YH_SESS_INTERNAL
 #include "authd/session/sess.h"
@@ -172,27 +173,46 @@ emit(struct sess_store *s, enum sess_event_type type, enum sess_reason why,
 void
 sess_config_defaults(struct sess_config *c)
 {
+	const struct authd_cfg *d = authd_cfg_builtin();
+
 	memset(c, 0, sizeof(*c));
 	c->backend = SESS_BACKEND_MEMORY;
-	c->idle_timeout_s = 1800;
-	c->absolute_timeout_s = 8 * 3600;
+	c->idle_timeout_s = d->session_idle;
+	c->absolute_timeout_s = d->session_absolute;
 	c->max_per_user = 32;
 	c->sweep_interval_ms = 30000;
 	c->max_entries = 1000000;
 	c->shards = 16;
-	c->redis_host = "127.0.0.1";
-	c->redis_port = 6379;
-	c->prefix = "yh:";
+	c->redis_host = d->redis_host;
+	c->redis_port = (int)d->redis_port;
+	c->redis_db = (int)d->redis_db;
+	c->prefix = d->redis_prefix;
 	c->redis_timeout_ms = 500;
 	c->redis_pool = 4;
 	c->redis_grace_s = 120;
 }
 
+/* True when v is within the bounds of authd's option name. */
+static bool
+opt_int_ok(const char *name, int64_t v)
+{
+	return yh_cfg_int_ok(authd_cfg_opt(name), v);
+}
+
+/* True when s is a value of authd's string option name, without control bytes. */
+static bool
+opt_text_ok(const char *name, const char *s)
+{
+	const struct yh_cfg_opt *o = authd_cfg_opt(name);
+
+	return yh_cfg_str_ok(o, s) && sess_str_ok(s, (size_t)o->max);
+}
+
 static int
 config_check(const struct sess_config *c)
 {
-	if (c->idle_timeout_s < 1 || c->idle_timeout_s > 30 * 86400 ||
-	    c->absolute_timeout_s < 1 || c->absolute_timeout_s > 365 * 86400 ||
+	if (!opt_int_ok("session.idle_timeout", c->idle_timeout_s) ||
+	    !opt_int_ok("session.absolute_timeout", c->absolute_timeout_s) ||
 	    c->max_per_user < 1 || c->max_per_user > SESS_LIST_MAX || c->sweep_interval_ms < 0)
 		return YH_ERR_CONFIG;
 	if (c->backend == SESS_BACKEND_MEMORY)
@@ -200,11 +220,15 @@ config_check(const struct sess_config *c)
 		    0 : YH_ERR_CONFIG;
 	if (c->backend != SESS_BACKEND_REDIS)
 		return YH_ERR_CONFIG;
-	if (!sess_str_ok(c->redis_host, 255) || c->redis_port < 1 || c->redis_port > 65535 ||
-	    !sess_prefix_ok(c->prefix) || c->redis_timeout_ms < 10 || c->redis_timeout_ms > 60000 ||
-	    c->redis_pool < 1 || c->redis_pool > 64 || c->redis_grace_s < 0 ||
-	    c->redis_db < 0 || c->redis_db > 1000 ||
-	    (c->redis_password != NULL && !sess_str_ok(c->redis_password, 512)))
+	/* The prefix also fits the store's own key buffers (sess_prefix_ok). */
+	if (!opt_text_ok("session.redis_host", c->redis_host) ||
+	    !opt_int_ok("session.redis_port", c->redis_port) ||
+	    !opt_text_ok("session.redis_prefix", c->prefix) || !sess_prefix_ok(c->prefix) ||
+	    !opt_int_ok("session.redis_db", c->redis_db) ||
+	    (c->redis_password != NULL &&
+	    !opt_text_ok("session.redis_password", c->redis_password)) ||
+	    c->redis_timeout_ms < 10 || c->redis_timeout_ms > 60000 ||
+	    c->redis_pool < 1 || c->redis_pool > 64 || c->redis_grace_s < 0)
 		return YH_ERR_CONFIG;
 	return 0;
 }
@@ -747,7 +771,7 @@ sess_code_new(struct sess_store *s, const char *client_id, const char *payload,
 	code[0] = '\0';
 	if ((rc = payload_check(payload)) != 0)
 		return rc;
-	if (ttl_s < 1 || ttl_s > 600 || !sess_str_ok(client_id, SESS_CLIENT_MAX))
+	if (!opt_int_ok("token.code_lifetime", ttl_s) || !sess_str_ok(client_id, SESS_CLIENT_MAX))
 		return YH_ERR_INVALID;
 	if ((rc = token_new(code, key)) != 0 || (rc = token_key_bound(code, client_id, key)) != 0) {
 		yh_wipe(code, SESS_TOKEN_SIZE);
@@ -806,7 +830,8 @@ sess_refresh_new(struct sess_store *s, struct sess_family *fam, const char *payl
 	token[0] = '\0';
 	if ((rc = payload_check(payload)) != 0)
 		return rc;
-	if (ttl_s < 60 || ttl_s > 366 * 86400)
+	if (!opt_int_ok("token.refresh_lifetime", ttl_s) &&
+	    !opt_int_ok("token.offline_lifetime", ttl_s))
 		return YH_ERR_INVALID;
 	if (fam->id[0] == '\0' && (rc = pubid_new(fam->id)) != 0)
 		return rc;

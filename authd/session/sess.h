@@ -111,10 +111,16 @@ struct sess_event {
 
 typedef void (*sess_event_fn)(void *ctx, const struct sess_event *ev);
 
+/*
+ * What sess_config_defaults takes from authd's option table (authcore/authd_config.h),
+ * whose defaults and bounds they have (sess_open refuses a value outside them): the
+ * timeouts (session.idle_timeout, session.absolute_timeout) and the Redis server
+ * (session.redis_*). The rest are the store's own.
+ */
 struct sess_config {
 	enum sess_backend backend;
-	int64_t idle_timeout_s;       /* default 1800 */
-	int64_t absolute_timeout_s;   /* default 28800 */
+	int64_t idle_timeout_s;       /* session.idle_timeout */
+	int64_t absolute_timeout_s;   /* session.absolute_timeout */
 	size_t max_per_user;          /* sessions per user before the oldest is evicted; 32 */
 	int64_t sweep_interval_ms;    /* expiry sweep thread period; default 30000; 0 = none
 	                               * (call sess_sweep yourself) */
@@ -135,11 +141,12 @@ struct sess_config {
 	size_t max_entries;           /* all records together; default 1000000 */
 	unsigned shards;              /* default 16 */
 	/* redis backend */
-	const char *redis_host;       /* default "127.0.0.1" */
-	int redis_port;               /* default 6379 */
+	const char *redis_host;       /* session.redis_host */
+	int redis_port;               /* session.redis_port */
 	const char *redis_password;   /* AUTH; NULL = none (borrowed, copied by sess_open) */
-	int redis_db;                 /* SELECT; default 0 */
-	const char *prefix;           /* key namespace, default "yh:"; [A-Za-z0-9:._-]{1,32} */
+	int redis_db;                 /* SELECT; session.redis_db */
+	const char *prefix;           /* key namespace, session.redis_prefix; also
+	                               * [A-Za-z0-9:._-]{1,32} */
 	int64_t redis_timeout_ms;     /* connect and command timeout; default 500 */
 	unsigned redis_pool;          /* connections; default 4 */
 	int64_t redis_grace_s;        /* Redis keeps expired sessions this long for the sweep
@@ -154,7 +161,8 @@ struct sess_config {
 
 struct sess_store;
 
-/* Fills c with the defaults listed above (memory backend, no event handler). */
+/* Fills c with the defaults: the option table's where it has the option, the store's own
+ * listed above for the rest (memory backend, no event handler, the real clock). */
 void sess_config_defaults(struct sess_config *c);
 
 /*
@@ -280,10 +288,10 @@ int sess_sweep(struct sess_store *s, size_t *n) YH_WUR;
 
 /*
  * Stores a new single-use code for client_id (1..SESS_CLIENT_MAX bytes, no control bytes)
- * for ttl_s seconds (1..600) with an opaque payload (the grant: client, redirect URI,
- * PKCE challenge, scope, nonce, sid, ...; at most SESS_PAYLOAD_MAX bytes, no NUL) and
- * writes the code to code (SESS_TOKEN_SIZE). Returns 0, YH_ERR_INVALID,
- * YH_ERR_TOO_LONG, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
+ * for ttl_s seconds (within the bounds of token.code_lifetime) with an opaque payload
+ * (the grant: client, redirect URI, PKCE challenge, scope, nonce, sid, ...; at most
+ * SESS_PAYLOAD_MAX bytes, no NUL) and writes the code to code (SESS_TOKEN_SIZE).
+ * Returns 0, YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
  */
 int sess_code_new(struct sess_store *s, const char *client_id, const char *payload,
     int64_t ttl_s, char code[SESS_TOKEN_SIZE]) YH_WUR;
@@ -317,11 +325,12 @@ struct sess_family {
 int sess_family_id_new(char id[SESS_PUBID_SIZE]) YH_WUR;
 
 /*
- * Starts a refresh-token family that lives ttl_s seconds (absolute; 60..31536000) with
- * its first token in token. fam->id: a fresh id from sess_family_id_new, or "" to get
- * one (written back). fam->uid and fam->client_id are required, fam->sid optional.
- * payload (opaque grant: scope, claims, auth_time, acr, ...) as for codes. Returns 0,
- * YH_ERR_INVALID, YH_ERR_EXISTS (id taken), YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
+ * Starts a refresh-token family that lives ttl_s seconds (absolute; within the bounds of
+ * token.refresh_lifetime or of token.offline_lifetime) with its first token in token.
+ * fam->id: a fresh id from sess_family_id_new, or "" to get one (written back).
+ * fam->uid and fam->client_id are required, fam->sid optional. payload (opaque grant:
+ * scope, claims, auth_time, acr, ...) as for codes. Returns 0, YH_ERR_INVALID,
+ * YH_ERR_EXISTS (id taken), YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
  */
 int sess_refresh_new(struct sess_store *s, struct sess_family *fam, const char *payload,
     int64_t ttl_s, char token[SESS_TOKEN_SIZE]) YH_WUR;

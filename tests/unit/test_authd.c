@@ -355,6 +355,20 @@ test_config_defaults(void **state)
 	assert_int_equal(c.http_max_body, 65536);
 	assert_true(c.threads >= 2);
 	assert_true(c.issuer_derived);
+	/* The built-in configuration (modules without a loaded one) is the table's. */
+	{
+		const struct authd_cfg *b = authd_cfg_builtin();
+
+		assert_true(b == authd_cfg_builtin());
+		assert_int_equal(b->session_idle, c.session_idle);
+		assert_int_equal(b->session_absolute, c.session_absolute);
+		assert_int_equal(b->login_max_failures, c.login_max_failures);
+		assert_int_equal(b->code_lifetime, c.code_lifetime);
+		assert_string_equal(b->redis_prefix, c.redis_prefix);
+		assert_int_equal(authd_cfg_max("session.idle_timeout"), 86400);
+		assert_int_equal(authd_cfg_max("log.level"), 0);
+		assert_null(authd_cfg_opt("no.such"));
+	}
 	/* Port 0: the issuer learns the bound port. */
 	authd_cfg_free(&c);
 	assert_int_equal(authd_cfg_load(&c, NULL, "/tmp/s", "[::1]:0", err, sizeof(err)), 0);

@@ -291,6 +291,32 @@ test_config(void **state)
 	assert_int_equal(yh_cfg_load_file(topts, &c, "/nonexistent/x.conf", 0, &err), YH_ERR_IO);
 }
 
+/* What a module holding a value of an option checks it with: the option's row. */
+static void
+test_config_bounds(void **state)
+{
+	const struct yh_cfg_opt *idle = yh_cfg_find(topts, "session.idle");
+	const struct yh_cfg_opt *mode = yh_cfg_find(topts, "mode");
+	const struct yh_cfg_opt *name = yh_cfg_find(topts, "name");
+	char big[70];
+
+	(void)state;
+	assert_null(yh_cfg_find(topts, "session"));
+	assert_non_null(idle);
+	assert_true(yh_cfg_int_ok(idle, 60) && yh_cfg_int_ok(idle, 86400));
+	assert_false(yh_cfg_int_ok(idle, 59) || yh_cfg_int_ok(idle, 86401));
+	assert_false(yh_cfg_int_ok(NULL, 60) || yh_cfg_int_ok(mode, 0));
+	assert_true(yh_cfg_str_ok(mode, "fast"));
+	assert_false(yh_cfg_str_ok(mode, "turbo") || yh_cfg_str_ok(mode, NULL));
+	assert_false(yh_cfg_str_ok(idle, "60") || yh_cfg_str_ok(NULL, "x"));
+	memset(big, 'a', sizeof(big) - 1);
+	big[64] = '\0';
+	assert_true(yh_cfg_str_ok(name, big));
+	big[64] = 'a';
+	big[65] = '\0';
+	assert_false(yh_cfg_str_ok(name, big));
+}
+
 /* A NUL byte anywhere in a line is refused and named by its line: fgets stopped at it,
  * so a line starting with one vanished and the rest of a last line was dropped. */
 static void
@@ -1095,6 +1121,7 @@ main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_config_nul),
+		cmocka_unit_test(test_config_bounds),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_redact_folded),
 		cmocka_unit_test(test_log_redaction),

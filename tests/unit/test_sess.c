@@ -512,9 +512,30 @@ test_config(void **state)
 	c.prefix = "yh:";
 	c.redis_port = 0;
 	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
-	cfg_base(&c, f, &f->log);
-	c.idle_timeout_s = 0;
+	c.redis_port = 1;
+	c.redis_db = 256;
 	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
+	/* the timeouts within the option table's bounds (session.*_timeout), no others */
+	{
+		static const int64_t bad[][2] = {
+			{ 0, 3600 }, { 59, 3600 }, { 86401, 3600 }, { 60, 299 },
+			{ 60, 30 * 86400 + 1 },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			cfg_base(&c, f, &f->log);
+			c.idle_timeout_s = bad[i][0];
+			c.absolute_timeout_s = bad[i][1];
+			assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
+			assert_null(s);
+		}
+	}
+	cfg_base(&c, f, &f->log);
+	c.idle_timeout_s = 60;
+	c.absolute_timeout_s = 300;
+	s = open_with(&c);
+	sess_close(s);
+	s = NULL;
 	cfg_base(&c, f, &f->log);
 	c.max_per_user = 0;
 	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
@@ -758,6 +779,7 @@ test_codes_single_use(void **state)
 	assert_null(p);
 	/* the bounds */
 	assert_int_equal(sess_code_new(f->s, "portal", payload, 0, code2), YH_ERR_INVALID);
+	assert_int_equal(sess_code_new(f->s, "portal", payload, 9, code2), YH_ERR_INVALID);
 	assert_int_equal(sess_code_new(f->s, "portal", payload, 601, code2), YH_ERR_INVALID);
 	assert_int_equal(sess_code_new(f->s, "", payload, 60, code2), YH_ERR_INVALID);
 	assert_int_equal(sess_code_new(f->s, NULL, payload, 60, code2), YH_ERR_INVALID);
@@ -827,6 +849,15 @@ test_refresh_rotation(void **state)
 	assert_int_equal(sess_refresh_rotate(f->s, "garbage", t3, &g, &p), YH_ERR_NOT_FOUND);
 	/* the id is taken */
 	assert_int_equal(sess_refresh_new(f->s, &fam, "{}", 3600, t3), YH_ERR_EXISTS);
+	/* lifetimes within the bounds of token.refresh_lifetime or token.offline_lifetime */
+	{
+		struct sess_family x = { .uid = "u-frank", .client_id = "portal" };
+
+		assert_int_equal(sess_refresh_new(f->s, &x, "{}", 59, t3), YH_ERR_INVALID);
+		assert_int_equal(sess_refresh_new(f->s, &x, "{}", 365 * 86400 + 1, t3),
+		    YH_ERR_INVALID);
+		assert_int_equal(sess_refresh_new(f->s, &x, "{}", 365 * 86400, t3), 0);
+	}
 	/* RFC 7009 revocation, as /revoke does it: the token's family, by id */
 	memset(&fam, 0, sizeof(fam));
 	snprintf(fam.uid, sizeof(fam.uid), "u-frank");
