@@ -379,6 +379,7 @@ msess_fill(const struct ment *e, struct sess_info *out)
 	out->created_ms = m->created;
 	out->seen_ms = m->seen;
 	out->idle_ms = m->idle;
+	out->aexp_ms = m->aexp;
 	out->expires_ms = e->exp;
 	out->auth_time = m->auth_time;
 	out->loa = m->loa;
@@ -428,7 +429,7 @@ mem_s_put(struct sess_store *s, const struct sess_info *rec)
 	memcpy(m->uid, rec->uid, sizeof(m->uid));
 	m->created = rec->created_ms;
 	m->idle = rec->idle_ms;
-	m->aexp = rec->created_ms + (s->cfg.absolute_timeout_s * 1000);
+	m->aexp = rec->aexp_ms;
 	msess_set_auth(m, rec);
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);

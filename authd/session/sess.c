@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,6 +319,9 @@ sess_open(const struct sess_config *c, struct sess_store **out)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return YH_ERR_ALLOC;
 	s->cfg = *c;
+	atomic_init(&s->idle_s, c->idle_timeout_s);
+	atomic_init(&s->absolute_s, c->absolute_timeout_s);
+	atomic_init(&s->absolute_max_s, c->absolute_timeout_s);
 	pthread_mutex_init(&s->stop_lock, NULL);
 	pthread_cond_init(&s->stop_cond, NULL);
 	s->ops = sess_backend_ops(c->backend);
@@ -364,6 +368,23 @@ sess_close(struct sess_store *s)
 	free(s->host);
 	free(s->prefix);
 	free(s);
+}
+
+int
+sess_set_timeouts(struct sess_store *s, int64_t idle_s, int64_t absolute_s)
+{
+	int64_t max;
+
+	if (!opt_int_ok("session.idle_timeout", idle_s) ||
+	    !opt_int_ok("session.absolute_timeout", absolute_s))
+		return YH_ERR_INVALID;
+	atomic_store(&s->idle_s, idle_s);
+	atomic_store(&s->absolute_s, absolute_s);
+	max = atomic_load(&s->absolute_max_s);
+	while (absolute_s > max && !atomic_compare_exchange_weak(&s->absolute_max_s, &max,
+	    absolute_s))
+		;
+	return 0;
 }
 
 int
@@ -523,8 +544,9 @@ sess_create(struct sess_store *s, const struct sess_auth *a, char token[SESS_TOK
 		goto out;
 	sess_copy_cut(rec->uid, sizeof(rec->uid), a->uid);
 	rec->created_ms = rec->seen_ms = now;
-	rec->idle_ms = s->cfg.idle_timeout_s * 1000;
-	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms, now + s->cfg.absolute_timeout_s * 1000);
+	rec->idle_ms = atomic_load(&s->idle_s) * 1000;
+	rec->aexp_ms = now + atomic_load(&s->absolute_s) * 1000;
+	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms, rec->aexp_ms);
 	rec->auth_time = a->auth_time != 0 ? a->auth_time : now / 1000;
 	rec->loa = a->loa;
 	amr_merge(rec, a);
@@ -606,8 +628,7 @@ sess_reauth(struct sess_store *s, const char *old_token, const struct sess_auth 
 	if ((rc = token_new(token, rec->key)) != 0)
 		goto out;
 	rec->seen_ms = now;
-	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms,
-	    rec->created_ms + s->cfg.absolute_timeout_s * 1000);
+	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms, rec->aexp_ms);
 	rec->auth_time = a->auth_time != 0 ? a->auth_time : now / 1000;
 	if (a->loa > rec->loa)
 		rec->loa = a->loa;

@@ -84,8 +84,10 @@ struct sess_info {
 	char uid[SESS_UID_MAX + 1];       /* the directory's internal user id */
 	int64_t created_ms;               /* creation, ms since the epoch */
 	int64_t seen_ms;                  /* last use (updated at most every few seconds) */
-	int64_t expires_ms;               /* min(seen + idle, created + absolute) */
+	int64_t expires_ms;               /* min(seen + idle, aexp) */
 	int64_t idle_ms;                  /* idle timeout of this session */
+	int64_t aexp_ms;                  /* created + the absolute timeout in force when
+	                                   * the session was created */
 	int64_t auth_time;                /* last authentication, seconds (OIDC auth_time) */
 	int loa;                          /* 0..4: strongest authentication in the session */
 	char amr[SESS_AMR_MAX][SESS_AMR_LEN];
@@ -119,8 +121,8 @@ typedef void (*sess_event_fn)(void *ctx, const struct sess_event *ev);
  */
 struct sess_config {
 	enum sess_backend backend;
-	int64_t idle_timeout_s;       /* session.idle_timeout */
-	int64_t absolute_timeout_s;   /* session.absolute_timeout */
+	int64_t idle_timeout_s;       /* session.idle_timeout (sess_set_timeouts changes it) */
+	int64_t absolute_timeout_s;   /* session.absolute_timeout (likewise) */
 	size_t max_per_user;          /* sessions per user before the oldest is evicted; 32 */
 	int64_t sweep_interval_ms;    /* expiry sweep thread period; default 30000; 0 = none
 	                               * (call sess_sweep yourself) */
@@ -176,6 +178,14 @@ int sess_open(const struct sess_config *c, struct sess_store **out) YH_WUR;
 /* Stops the threads and frees everything (wiping nothing secret: only hashes are held).
  * NULL is fine. No handler call is running or starts once it returns. */
 void sess_close(struct sess_store *s);
+
+/*
+ * Sets the timeouts of the sessions created from now on (a configuration reload):
+ * idle_s and absolute_s within the bounds of session.idle_timeout and
+ * session.absolute_timeout. A session keeps the idle timeout and the absolute expiry it
+ * was created with. Any thread. Returns 0 or YH_ERR_INVALID (nothing changed).
+ */
+int sess_set_timeouts(struct sess_store *s, int64_t idle_s, int64_t absolute_s) YH_WUR;
 
 /* One round trip to the backend: 0 or YH_ERR_UNAVAILABLE with a short reason. Its
  * signature fits authd_check_fn (authd/app.h) with ctx = the store. */
@@ -495,7 +505,12 @@ struct sess_ops {
 };
 
 struct sess_store {
-	struct sess_config cfg;        /* strings point at the copies below */
+	struct sess_config cfg;        /* strings point at the copies below; the timeouts in
+	                                * force are these: */
+	_Atomic int64_t idle_s;        /* of new sessions (sess_set_timeouts) */
+	_Atomic int64_t absolute_s;
+	_Atomic int64_t absolute_max_s; /* the longest absolute timeout since open: a user's
+	                                * session index lives past every session in it */
 	char *host, *password, *prefix;
 	const struct sess_ops *ops;
 	void *be;                      /* the backend's state */

@@ -566,6 +566,19 @@ exchange(uint16_t port, const char *raw, size_t rawlen, char *buf, size_t bufsz)
 	close(fd);
 }
 
+/* A server on o with routes (arg NULL), serving. */
+static struct http_server *
+serve(const struct http_opts *o, const struct http_route *routes)
+{
+	struct http_server *srv = NULL;
+	char err[256];
+
+	assert_int_equal(http_server_new(o, &srv, err, sizeof(err)), 0);
+	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
+	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	return srv;
+}
+
 /* http_req_answered: false until a response is set (a header alone does not count). */
 static void
 test_answered(void **state)
@@ -577,12 +590,10 @@ test_answered(void **state)
 	struct http_opts o = { .listen = "127.0.0.1:0", .threads = 1, .max_body = 4096,
 	    .max_header = 8192, .connection_timeout = 10, .max_connections = 8 };
 	struct http_server *srv;
-	char err[256], buf[4096];
+	char buf[4096];
 
 	(void)state;
-	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
-	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
-	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	srv = serve(&o, routes);
 	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 200"));
 	assert_non_null(strstr(buf, "{\"before\":false,\"header\":false,\"after\":true}"));
@@ -648,13 +659,11 @@ test_route_body_limit(void **state)
 	    .max_body_preauth = 2048, .max_header = 8192, .connection_timeout = 10,
 	    .max_connections = 8 };
 	struct http_server *srv;
-	char err[256], buf[4096];
+	char buf[4096];
 	uint16_t port;
 
 	(void)state;
-	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
-	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
-	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	srv = serve(&o, routes);
 	port = http_server_port(srv);
 	post_body(port, "/pre", 2048, false, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 200"));
@@ -676,20 +685,60 @@ test_route_body_limit(void **state)
 	/* a preauth cap over max_body is max_body; 0 is max_body */
 	o.max_body = 4096;
 	o.max_body_preauth = 1 << 20;
-	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
-	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
-	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	srv = serve(&o, routes);
 	post_body(http_server_port(srv), "/pre", 4097, false, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 413"));
 	post_body(http_server_port(srv), "/pre", 4096, false, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "{\"length\":4096}"));
 	http_server_free(srv);
 	o.max_body_preauth = 0;
-	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
-	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
-	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	srv = serve(&o, routes);
 	post_body(http_server_port(srv), "/pre", 4096, false, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "{\"length\":4096}"));
+	http_server_free(srv);
+}
+
+/* Answers 200 with the client address and scheme the server made of the request. */
+static int
+whoami_handler(struct http_req *req, void *arg)
+{
+	(void)arg;
+	return http_respond_json(req, 200, json_pack("{s:s,s:b}", "ip", http_req_client_ip(req),
+	    "https", http_req_is_https(req)));
+}
+
+/* The trusted proxies replaced while serving (a reload): requests after it are judged
+ * by the new list; a bad list is refused and the one in force stays. */
+static void
+test_proxies_reload(void **state)
+{
+	static const struct http_route routes[] = {
+		{ "GET", "/whoami", whoami_handler, 0 }, { NULL, NULL, NULL, 0 },
+	};
+	static const char rq[] = "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\n\r\n";
+	struct http_opts o = { .listen = "127.0.0.1:0", .threads = 2, .max_body = 4096,
+	    .max_header = 8192, .connection_timeout = 10, .max_connections = 8,
+	    .trusted_proxies = "192.0.2.1" };
+	struct http_server *srv;
+	char err[256], buf[4096];
+
+	(void)state;
+	srv = serve(&o, routes);
+	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"ip\":\"127.0.0.1\",\"https\":false}"));
+	assert_int_equal(http_server_set_trusted_proxies(srv, "192.0.2.1, 127.0.0.0/8", err,
+	    sizeof(err)), 0);
+	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"ip\":\"203.0.113.9\",\"https\":true}"));
+	assert_int_equal(http_server_set_trusted_proxies(srv, "127.0.0.1, nope", err,
+	    sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "nope"));
+	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"ip\":\"203.0.113.9\",\"https\":true}"));
+	assert_int_equal(http_server_set_trusted_proxies(srv, NULL, err, sizeof(err)), 0);
+	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"ip\":\"127.0.0.1\",\"https\":false}"));
 	http_server_free(srv);
 }
 
@@ -742,6 +791,7 @@ main(void)
 		cmocka_unit_test(test_answered),
 		cmocka_unit_test(test_route_body_limit),
 		cmocka_unit_test(test_proxies),
+		cmocka_unit_test(test_proxies_reload),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_metrics_render),
 		cmocka_unit_test(test_metrics_concurrent),

@@ -605,6 +605,49 @@ test_absolute_timeout(void **state)
 	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), YH_ERR_EXPIRED);
 }
 
+/* New timeouts (a reload) apply to sessions created from then on; a session keeps its
+ * own, and its user's index outlives it although the absolute timeout got shorter. */
+static void
+test_set_timeouts(void **state)
+{
+	struct fx *f = *state;
+	struct sess_auth up = { .uid = "u-tim", .loa = 2, .amr = AMR_OTP, .namr = 2 };
+	struct sess_info a, b, got, *v = NULL;
+	char ta[SESS_TOKEN_SIZE], tb[SESS_TOKEN_SIZE], tc[SESS_TOKEN_SIZE];
+	size_t n = 0;
+
+	reopen(f, 1800, 28800);
+	login(f->s, "u-tim", ta, &a);
+	assert_int_equal(a.idle_ms, 1800000);
+	assert_true(a.aexp_ms == a.created_ms + 28800000);
+	/* outside the option table's bounds: refused, nothing changes */
+	assert_int_equal(sess_set_timeouts(f->s, 59, 300), YH_ERR_INVALID);
+	assert_int_equal(sess_set_timeouts(f->s, 60, 299), YH_ERR_INVALID);
+	assert_int_equal(sess_set_timeouts(f->s, 86401, 300), YH_ERR_INVALID);
+	login(f->s, "u-una", tb, &b);
+	assert_int_equal(b.idle_ms, 1800000);
+	assert_int_equal(sess_set_timeouts(f->s, 60, 300), 0);
+	login(f->s, "u-tim", tb, &b);
+	assert_int_equal(b.idle_ms, 60000);
+	assert_true(b.aexp_ms == b.created_ms + 300000);
+	assert_true(b.expires_ms == b.created_ms + 60000);
+	advance(f, 61000);
+	assert_int_equal(sess_get(f->s, tb, SESS_TOUCH, &got), YH_ERR_EXPIRED);
+	assert_int_equal(sess_get(f->s, ta, SESS_TOUCH, &got), 0);     /* still 30 min */
+	assert_int_equal(got.idle_ms, 1800000);
+	/* a step-up keeps the session's absolute expiry */
+	assert_int_equal(sess_reauth(f->s, ta, &up, tc, &got), 0);
+	assert_true(got.aexp_ms == a.aexp_ms);
+	assert_true(got.expires_ms == got.seen_ms + 1800000);
+	/* 500 s on: past the new absolute timeout and Redis's grace, the older session
+	 * still alive is still in its user's index */
+	advance(f, 439000);
+	assert_int_equal(sess_list_user(f->s, "u-tim", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].sid, a.sid);
+	free(v);
+}
+
 static void
 test_reauth_rotates(void **state)
 {
@@ -1262,7 +1305,8 @@ main(void)
 #define SETUP setup_mem
 	const struct CMUnitTest mem_tests[] = {
 		BOTH(test_create_get), BOTH(test_config), BOTH(test_idle_timeout), BOTH(test_touch_extends),
-		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
+		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
+		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
@@ -1274,7 +1318,8 @@ main(void)
 #define SETUP setup_redis
 	const struct CMUnitTest redis_tests[] = {
 		BOTH(test_create_get), BOTH(test_config), BOTH(test_idle_timeout), BOTH(test_touch_extends),
-		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
+		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
+		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
