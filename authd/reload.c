@@ -102,7 +102,9 @@ authd_reload_config(struct authd_reload *rl, struct authd_app *app, struct http_
 			yh_info("SIGHUP: %s", err);
 		else
 			yh_error("SIGHUP: configuration not reloaded (everything stays as it was): "
-			    "%s", err);
+			    "%s%s", err, r == YH_ERR_IO && app->cfg->run_as.set ?
+			    " (the HTTP process re-reads it as `user`: give the file to that "
+			    "account's group, mode 0640)" : "");
 		return;
 	}
 	if (how.applied == 0) {

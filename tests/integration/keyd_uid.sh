@@ -23,6 +23,8 @@
 #     at SIGHUP (the previous keys stay);
 #   - idmerge import as root, into the running state and into a fresh directory that
 #     authd then starts on;
+#   - SIGHUP re-reads the configuration file as the account: a root-only file is refused
+#     with a line naming it, a root:4242 0640 one is applied;
 #   - `authd -t` as root checks the configuration as the account.
 # Needs root (authd must start as root to switch): skipped (exit 77) otherwise.
 set -u
@@ -183,6 +185,21 @@ register r3 "$(id_number 11010119900101105)"
 ctl user show "$(id_number 11010119900101104)" >/dev/null && ok "the person added while stopped is there" ||
   fail "the person added while authd was stopped is missing"
 
+# ---- SIGHUP re-reads the configuration file as the account
+echo "login.max_failures = 7" >>"$CONF"
+chown 0:0 "$CONF"; chmod 600 "$CONF"
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
+tail -n +"$((mark + 1))" "$TMP/authd.log" | grep 'configuration not reloaded' | grep -qF "$CONF" &&
+  ok "SIGHUP: a configuration file the account cannot read is refused, naming the file" ||
+  fail "SIGHUP over a root-only configuration: $(tail -n +"$((mark + 1))" "$TMP/authd.log" | head -5)"
+chown 0:$U "$CONF"; chmod 640 "$CONF"
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
+tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'SIGHUP: login.max_failures = 7 (was 5)' &&
+  ok "SIGHUP: the configuration file readable by the account's group is applied" ||
+  fail "SIGHUP over a root:$U 0640 configuration: $(tail -n +"$((mark + 1))" "$TMP/authd.log" | head -5)"
+
 # ---- keyd refuses a ring key replaced while authd runs (at SIGHUP)
 PEM=$S/keys/$(ls "$S/keys" | grep -m1 '\.pem$')
 cp -p "$PEM" "$TMP/ring.bak"
@@ -237,5 +254,5 @@ register r4 "$(id_number 11010119900101107)"
 check_stop_authd
 
 no_errors_in "authd logged errors besides the refusals" \
-  <(grep -v 'key ring not reloaded' "$TMP/authd.log")
+  <(grep -v -e 'key ring not reloaded' -e 'configuration not reloaded' "$TMP/authd.log")
 finish "all keyd_uid checks passed"
