@@ -32,6 +32,7 @@
 #include "authd/http/http.h"
 #include "authd/login/login.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
@@ -132,7 +133,7 @@ render(enum page_lang lang, const char *s, char **out, size_t *len)
 	page_begin(&p, s);
 	page_html(&p, "<p class=\"note\">%s %d %s</p>\n", s, 7, s);
 	page_text(&p, s);
-	page_alert(&p, s);
+	tpl_error_render(&p, &(struct tpl_error){ .alert = s });
 	page_login_form(&p, s, s, s, s);
 	page_totp_form(&p, s, s, 3, s);
 	if ((r = p.err) == 0) {

@@ -150,8 +150,9 @@ test_page_html(void **state)
 	assert_int_equal(p.err, YH_ERR_INVALID);
 	page_free(&p);
 
-	/* Every message exists in both languages. */
-	for (int m = 0; m < PAGE_MSG_COUNT; m++) {
+	/* Every message exists in both languages; PAGE_MSG_NONE is the empty text. */
+	assert_string_equal(page_msg(PAGE_LANG_ZH, PAGE_MSG_NONE), "");
+	for (int m = PAGE_MSG_NONE + 1; m < PAGE_MSG_COUNT; m++) {
 		assert_true(page_msg(PAGE_LANG_ZH, m)[0] != '\0');
 		assert_true(page_msg(PAGE_LANG_EN, m)[0] != '\0');
 	}
