@@ -330,8 +330,9 @@ def tokenize(path, text):
         pos = m.end()
     lit(pos, len(text))
     for t in toks:
-        if t.kind == "lit" and ("{{" in t.text or "}}" in t.text):
-            t.where("a lone {{ or }}")
+        m = re.search(r"\{\{|\}\}", t.text) if t.kind == "lit" else None
+        if m is not None:
+            fail(path, t.line + t.text.count("\n", 0, m.start()), "a lone {{ or }}")
     return toks
 
 
@@ -411,7 +412,11 @@ class Html:
                     self.state = "comment"
                     i += 4
                     continue
-                if c == "<" and i + 1 < len(s) and (s[i + 1].isalpha() or s[i + 1] in "/!"):
+                if c == "<" and i + 1 == len(s):
+                    self.state = "tagopen"      # what follows decides
+                    i += 1
+                    continue
+                if c == "<" and (s[i + 1].isalpha() or s[i + 1] in "/!"):
                     self.state, self.tag, self.closing = "tagname", "", s[i + 1] == "/"
                     i += 2 if s[i + 1] == "/" else 1
                     continue
@@ -424,6 +429,13 @@ class Html:
                 if c.isalpha() or "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff":
                     tok.where("literal words in a template (%r): put them in the message "
                               "catalog and write {{@id}}" % s[i:i + 20])
+            elif st == "tagopen":
+                if c.isalpha() or c in "/!":
+                    self.state, self.tag, self.closing = "tagname", "", c == "/"
+                    i += 1 if c == "/" else 0
+                else:
+                    self.state = "data"
+                continue
             elif st == "comment":
                 if s.startswith("-->", i):
                     self.state = "data"
@@ -690,11 +702,12 @@ def cmd_templates(args):
             templates.append((stem_of(p), p))
         else:
             others.append((stem_of(p), p))
-    srcs = ", ".join(sorted(os.path.basename(p) for p in args.files))
-    h = [generated_note("authd/ui/templates/ (%s)" % srcs),
+    srcs = "%s/ (%s)" % (rel(os.path.dirname(args.files[0])),
+                         ", ".join(sorted(os.path.basename(p) for p in args.files)))
+    h = [generated_note(srcs),
          "#ifndef %s\n#define %s\n\n#include <stdbool.h>\n#include <stddef.h>\n\n"
          "#include \"authd/ui/pages.h\"\n\n" % (guard_of(args.header), guard_of(args.header))]
-    c = [generated_note("authd/ui/templates/"),
+    c = [generated_note(srcs),
          "#include <stddef.h>\n\n#include \"%s\"\n\n" % os.path.basename(args.header)]
     for stem, p in others:
         data = read_text(p).encode("utf-8")
