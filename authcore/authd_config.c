@@ -1,13 +1,17 @@
 /* authd's configuration table, loading order and the checks the table cannot express. */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "authcore/audit/audit.h"
 #include "authcore/authd_config.h"
 #include "authcore/clients/clients.h"
+#include "common/log.h"
 #include "common/netaddr.h"
+#include "common/workers.h"
 
 #define AUTHD_CFG_LINE_MAX 4096
 #define AUTHD_THREADS_MAX 256
@@ -18,6 +22,67 @@ static const char *const session_backends[] = { "memory", "redis", NULL };
 static const char *const key_algs[] = { "ES256", "EdDSA", "RS256", "PS256", "SM2", NULL };
 
 #define OFF(field) offsetof(struct authd_cfg, field)
+
+/* ---- the apply hooks of the reloadable options (ctx: struct authd_cfg_targets) ---- */
+
+/* log.level, log.format: the process's logger. */
+static int
+apply_log(void *ctx, const void *old, const void *new, char *err, size_t errsz)
+{
+	const struct authd_cfg *n = new;
+	enum yh_log_level lvl;
+
+	(void)ctx;
+	(void)old;
+	if (yh_log_level_parse(n->log_level, &lvl) != 0) {
+		snprintf(err, errsz, "unknown level '%s'", n->log_level);
+		return YH_ERR_INVALID;
+	}
+	yh_log_set_level(lvl);
+	yh_log_set_json(strcmp(n->log_format, "json") == 0);
+	return 0;
+}
+
+/* session.idle_timeout, session.absolute_timeout: of the sessions created from now on. */
+static int
+apply_sessions(void *ctx, const void *old, const void *new, char *err, size_t errsz)
+{
+	const struct authd_cfg_targets *t = ctx;
+	const struct authd_cfg *n = new;
+
+	(void)old;
+	if (t->sessions == NULL)
+		return 0;
+	return t->sessions(t->arg, n->session_idle, n->session_absolute, err, errsz);
+}
+
+/* http.trusted_proxies: requests starting from now on. */
+static int
+apply_proxies(void *ctx, const void *old, const void *new, char *err, size_t errsz)
+{
+	const struct authd_cfg_targets *t = ctx;
+	const struct authd_cfg *n = new;
+
+	(void)old;
+	return t->proxies != NULL ? t->proxies(t->arg, n->http_trusted_proxies, err, errsz) : 0;
+}
+
+/* audit.checkpoint_lines, audit.checkpoint_interval: the audit writer. */
+static int
+apply_audit(void *ctx, const void *old, const void *new, char *err, size_t errsz)
+{
+	const struct authd_cfg_targets *t = ctx;
+	const struct authd_cfg *n = new;
+	int r;
+
+	(void)old;
+	if (t->audit == NULL)
+		return 0;
+	if ((r = yh_audit_set_checkpoints(t->audit, (uint64_t)n->audit_cp_lines,
+	    n->audit_cp_interval * 1000)) != 0)
+		snprintf(err, errsz, "the audit checkpoints cannot change: %s", yh_strerror(r));
+	return r;
+}
 
 const struct yh_cfg_opt authd_cfg_opts[] = {
 	IDENT_CFG_OPTIONS(OFF(ident)),
@@ -33,37 +98,39 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .help = "HTTP threads (each with its own epoll loop); 0 = 8 per CPU, at least 16 (handlers "
 	      "wait on the audit fsync and Redis)" },
 	{ .name = "http.max_body", .type = YH_CFG_INT, .def = "65536", .min = 1024,
-	  .max = 16 * 1024 * 1024, .offset = OFF(http_max_body),
+	  .max = 16 * 1024 * 1024, .flags = YH_CFG_IMMUTABLE, .offset = OFF(http_max_body),
 	  .help = "largest request body in bytes; larger requests get 413" },
 	{ .name = "http.max_body_preauth", .type = YH_CFG_INT, .def = "16384", .min = 1024,
-	  .max = 16 * 1024 * 1024, .offset = OFF(http_max_body_preauth),
+	  .max = 16 * 1024 * 1024, .flags = YH_CFG_IMMUTABLE,
+	  .offset = OFF(http_max_body_preauth),
 	  .help = "largest request body in bytes where nobody is authenticated yet (POST "
 	      "/login, /register, /token, /introspect, /revoke, /authorize, /logout; at most "
 	      "http.max_body); larger requests get 413" },
 	{ .name = "http.max_header", .type = YH_CFG_INT, .def = "16384", .min = 2048,
-	  .max = 1024 * 1024, .offset = OFF(http_max_header),
+	  .max = 1024 * 1024, .flags = YH_CFG_IMMUTABLE, .offset = OFF(http_max_header),
 	  .help = "largest request line plus headers in bytes; larger requests get 431" },
 	{ .name = "http.connection_timeout", .type = YH_CFG_DURATION, .def = "30s", .min = 1,
-	  .max = 3600, .offset = OFF(http_connection_timeout),
+	  .max = 3600, .flags = YH_CFG_IMMUTABLE, .offset = OFF(http_connection_timeout),
 	  .help = "an idle connection is closed after this long" },
 	{ .name = "http.head_timeout", .type = YH_CFG_DURATION, .def = "10s", .min = 1,
-	  .max = 3600, .offset = OFF(http_head_timeout),
+	  .max = 3600, .flags = YH_CFG_IMMUTABLE, .offset = OFF(http_head_timeout),
 	  .help = "the request line and headers must be complete this long after their first "
 	      "byte, however slowly they trickle in; else the connection is closed" },
 	{ .name = "http.body_timeout", .type = YH_CFG_DURATION, .def = "20s", .min = 1,
-	  .max = 3600, .offset = OFF(http_body_timeout),
+	  .max = 3600, .flags = YH_CFG_IMMUTABLE, .offset = OFF(http_body_timeout),
 	  .help = "a request body must be complete this long after its headers; else the "
 	      "connection is closed (raise it with http.max_body)" },
 	{ .name = "http.max_connections", .type = YH_CFG_INT, .def = "10000", .min = 1,
-	  .max = 65536, .offset = OFF(http_max_connections),
+	  .max = 65536, .flags = YH_CFG_IMMUTABLE, .offset = OFF(http_max_connections),
 	  .help = "open connections in total; past it new ones wait in the listen backlog "
 	      "(authd raises its open-file limit to fit, up to the hard limit)" },
 	{ .name = "http.max_connections_per_ip", .type = YH_CFG_INT, .def = "128", .min = 0,
-	  .max = 65536, .offset = OFF(http_max_connections_per_ip),
+	  .max = 65536, .flags = YH_CFG_IMMUTABLE, .offset = OFF(http_max_connections_per_ip),
 	  .help = "open connections from one client address; 0 = no cap (set 0 behind a "
 	      "load balancer)" },
 	{ .name = "http.trusted_proxies", .type = YH_CFG_STR, .def = NULL, .max = 2048,
-	  .offset = OFF(http_trusted_proxies),
+	  .flags = YH_CFG_RELOADABLE,
+	  .apply = apply_proxies, .offset = OFF(http_trusted_proxies),
 	  .help = "comma-separated proxy addresses or CIDRs whose X-Forwarded-For and "
 	      "X-Forwarded-Proto are believed" },
 	{ .name = "tls.cert_file", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
@@ -73,20 +140,24 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .flags = YH_CFG_IMMUTABLE | YH_CFG_SENSITIVE, .offset = OFF(tls_key_file),
 	  .help = "PEM private key for tls.cert_file (keep it 0600)" },
 	{ .name = "log.level", .type = YH_CFG_ENUM, .def = "info", .max = 8,
-	  .choices = log_levels, .offset = OFF(log_level),
+	  .choices = log_levels, .flags = YH_CFG_RELOADABLE,
+	  .apply = apply_log, .offset = OFF(log_level),
 	  .help = "lowest level logged: debug, info, warn or error" },
 	{ .name = "log.format", .type = YH_CFG_ENUM, .def = "json", .max = 8,
-	  .choices = log_formats, .offset = OFF(log_format),
+	  .choices = log_formats, .flags = YH_CFG_RELOADABLE,
+	  .apply = apply_log, .offset = OFF(log_format),
 	  .help = "json (one object per line) or text" },
 	{ .name = "session.backend", .type = YH_CFG_ENUM, .def = "memory", .max = 8,
 	  .choices = session_backends, .flags = YH_CFG_IMMUTABLE,
 	  .offset = OFF(session_backend),
 	  .help = "memory (one process) or redis (shared by any number of authd processes)" },
 	{ .name = "session.idle_timeout", .type = YH_CFG_DURATION, .def = "30m", .min = 60,
-	  .max = 86400, .offset = OFF(session_idle),
+	  .max = 86400, .flags = YH_CFG_RELOADABLE,
+	  .apply = apply_sessions, .offset = OFF(session_idle),
 	  .help = "a session unused this long ends" },
 	{ .name = "session.absolute_timeout", .type = YH_CFG_DURATION, .def = "8h", .min = 300,
-	  .max = 30 * 86400, .offset = OFF(session_absolute),
+	  .max = 30 * 86400, .flags = YH_CFG_RELOADABLE,
+	  .apply = apply_sessions, .offset = OFF(session_absolute),
 	  .help = "a session ends this long after its login, used or not" },
 	{ .name = "session.redis_host", .type = YH_CFG_STR, .def = "127.0.0.1", .max = 255,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(redis_host), .help = "Redis host" },
@@ -121,56 +192,95 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	      "start; used for nothing else); unset = STATE_DIR/audit.key. Keep it off the "
 	      "log's disk, and keep every retired one as long as its logs" },
 	{ .name = "audit.checkpoint_lines", .type = YH_CFG_INT, .def = "1000", .min = 0,
-	  .max = 1000000, .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_cp_lines),
+	  .max = 1000000, .flags = YH_CFG_RELOADABLE,
+	  .apply = apply_audit, .offset = OFF(audit_cp_lines),
 	  .help = "a tagged checkpoint at least every this many audit lines, in the same write "
 	      "and flush as the lines; 0 = not by count" },
 	{ .name = "audit.checkpoint_interval", .type = YH_CFG_DURATION, .def = "10s", .min = 0,
-	  .max = 86400, .flags = YH_CFG_IMMUTABLE, .offset = OFF(audit_cp_interval),
+	  .max = 86400, .flags = YH_CFG_RELOADABLE,
+	  .apply = apply_audit, .offset = OFF(audit_cp_interval),
 	  .help = "and this often while audit lines are not covered by one; 0 = not by time "
 	      "(there is always one at start and at a clean stop)" },
 	CLIENTS_CFG_OPTIONS(OFF(clients_file)),
-	{ .name = "workers.threads", .type = YH_CFG_INT, .def = "2", .min = 1, .max = 256,
+	{ .name = "workers.threads", .type = YH_CFG_INT, .def = "2", .min = 1,
+	  .max = WK_THREADS_MAX,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_threads),
 	  .help = "threads for slow work (password hashing, upstream calls)" },
-	{ .name = "workers.queue", .type = YH_CFG_INT, .def = "1024", .min = 1, .max = 1000000,
+	{ .name = "workers.queue", .type = YH_CFG_INT, .def = "1024", .min = 1,
+	  .max = WK_QUEUE_MAX,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_queue),
 	  .help = "slow jobs waiting before new ones get 503" },
-	{ .name = "workers.nice", .type = YH_CFG_INT, .def = "10", .min = 0, .max = 19,
+	{ .name = "workers.nice", .type = YH_CFG_INT, .def = "10", .min = 0,
+	  .max = WK_NICE_MAX,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_nice),
 	  .help = "niceness added to the worker threads, so a burst of password hashing "
 	      "yields the CPU to token and page requests (0: equal priority)" },
 	{ .name = "login.max_failures", .type = YH_CFG_INT, .def = "5", .min = 1, .max = 1000,
-	  .offset = OFF(login_max_failures),
+	  .flags = YH_CFG_RELOADABLE, .offset = OFF(login_max_failures),
 	  .help = "failures on one account before it is locked: password logins (known or "
 	      "unknown identifier), TOTP codes, the current password or code on the account "
 	      "page" },
 	{ .name = "login.max_failures_per_address", .type = YH_CFG_INT, .def = "50", .min = 1,
-	  .max = 1000000, .offset = OFF(login_addr_max_failures),
+	  .max = 1000000, .flags = YH_CFG_RELOADABLE, .offset = OFF(login_addr_max_failures),
 	  .help = "failed password logins from one client address before the address is "
 	      "locked (higher: a service hall sits behind one NAT)" },
 	{ .name = "login.lockout", .type = YH_CFG_DURATION, .def = "30m", .min = 1,
-	  .max = 7 * 86400, .offset = OFF(login_lockout),
+	  .max = 7 * 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(login_lockout),
 	  .help = "how long a lockout (of an account or an address) lasts" },
 	{ .name = "login.failure_window", .type = YH_CFG_DURATION, .def = "30m", .min = 1,
-	  .max = 7 * 86400, .offset = OFF(login_failure_window),
+	  .max = 7 * 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(login_failure_window),
 	  .help = "failures older than this no longer count" },
 	{ .name = "token.access_lifetime", .type = YH_CFG_DURATION, .def = "10m", .min = 30,
-	  .max = 86400, .offset = OFF(access_token_lifetime),
+	  .max = 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(access_token_lifetime),
 	  .help = "access token lifetime unless the client sets its own" },
 	{ .name = "token.id_lifetime", .type = YH_CFG_DURATION, .def = "10m", .min = 30,
-	  .max = 86400, .offset = OFF(id_token_lifetime),
+	  .max = 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(id_token_lifetime),
 	  .help = "ID token lifetime unless the client sets its own" },
 	{ .name = "token.refresh_lifetime", .type = YH_CFG_DURATION, .def = "8h", .min = 60,
-	  .max = 90 * 86400, .offset = OFF(refresh_token_lifetime),
+	  .max = 90 * 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(refresh_token_lifetime),
 	  .help = "lifetime of a refresh token family bound to the login session, unless "
 	      "the client sets its own" },
 	{ .name = "token.offline_lifetime", .type = YH_CFG_DURATION, .def = "30d", .min = 60,
-	  .max = 365 * 86400, .offset = OFF(offline_token_lifetime),
+	  .max = 365 * 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(offline_token_lifetime),
 	  .help = "lifetime of a refresh token family granted offline_access" },
 	{ .name = "token.code_lifetime", .type = YH_CFG_DURATION, .def = "60s", .min = 10,
-	  .max = 600, .offset = OFF(code_lifetime), .help = "authorization code lifetime" },
+	  .max = 600, .flags = YH_CFG_RELOADABLE,
+	  .offset = OFF(code_lifetime), .help = "authorization code lifetime" },
 	{ .name = NULL },
 };
+
+const struct yh_cfg_opt *
+authd_cfg_opt(const char *name)
+{
+	return yh_cfg_find(authd_cfg_opts, name);
+}
+
+int64_t
+authd_cfg_max(const char *name)
+{
+	const struct yh_cfg_opt *o = authd_cfg_opt(name);
+
+	return o != NULL && (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION) ? o->max : 0;
+}
+
+static struct authd_cfg builtin;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void
+builtin_init(void)
+{
+	struct yh_cfg_err e;
+
+	if (yh_cfg_defaults(authd_cfg_opts, &builtin, &e) != 0)
+		yh_error("authd's option table: %s: %s", e.where, e.msg);
+}
+
+const struct authd_cfg *
+authd_cfg_builtin(void)
+{
+	pthread_once(&builtin_once, builtin_init);
+	return &builtin;
+}
 
 /* Finds "path:line" of the line setting key in the config file ("" when none). */
 static void
@@ -392,6 +502,41 @@ cfgerr:
 	return r;
 }
 
+int
+authd_cfg_reload(const struct authd_cfg *cur, struct authd_cfg *next,
+    struct yh_cfg_reload *rl, char *err, size_t errsz)
+{
+	struct yh_cfg_err e;
+	int r;
+
+	memset(next, 0, sizeof(*next));
+	if (cur->config_path == NULL) {
+		snprintf(err, errsz, "authd runs without a configuration file (-c): nothing to "
+		    "reload");
+		return YH_ERR_NOT_FOUND;
+	}
+	if ((r = authd_cfg_load(next, cur->config_path,
+	    cur->cli_state_dir ? cur->ident.state_dir : NULL,
+	    cur->cli_listen ? cur->http_listen : NULL, err, errsz)) != 0)
+		return r;
+	/* A derived issuer names the port bound at start; a changed http.listen says so
+	 * itself. */
+	if (cur->issuer_derived && next->issuer_derived) {
+		free(next->issuer);
+		if ((next->issuer = strdup(cur->issuer)) == NULL) {
+			snprintf(err, errsz, "out of memory");
+			return YH_ERR_ALLOC;
+		}
+	}
+	if ((r = yh_cfg_reload(authd_cfg_opts, cur, next, rl, &e)) != 0) {
+		yh_cfg_err_format(&e, err, errsz);
+		return r;
+	}
+	next->issuer_derived = cur->issuer_derived;
+	next->threads = cur->threads;
+	return 0;
+}
+
 void
 authd_cfg_free(struct authd_cfg *c)
 {
@@ -431,9 +576,10 @@ reference_row(struct yh_buf *out, const struct yh_cfg_opt *o)
 	for (size_t i = 0; r == 0 && o->choices != NULL && o->choices[i] != NULL; i++)
 		r = yh_buf_printf(out, "%s%s", i > 0 ? ", " : "", o->choices[i]);
 	if (r == 0)
-		r = yh_buf_printf(out, " | %s%s%s |\n", o->help != NULL ? o->help : "",
-		    (o->flags & YH_CFG_SENSITIVE) ? " (sensitive: never printed)" : "",
-		    (o->flags & YH_CFG_IMMUTABLE) ? " (restart to change)" : "");
+		r = yh_buf_printf(out, " | %s | %s%s |\n",
+		    (o->flags & YH_CFG_RELOADABLE) ? "applied" : "restart",
+		    o->help != NULL ? o->help : "",
+		    (o->flags & YH_CFG_SENSITIVE) ? " (sensitive: never printed)" : "");
 	return r;
 }
 
@@ -442,8 +588,8 @@ authd_cfg_reference(struct yh_buf *out)
 {
 	int r;
 
-	r = yh_buf_puts(out, "| option | type | default | allowed | meaning |\n"
-	    "|---|---|---|---|---|\n");
+	r = yh_buf_puts(out, "| option | type | default | allowed | on SIGHUP | meaning |\n"
+	    "|---|---|---|---|---|---|\n");
 	for (const struct yh_cfg_opt *o = authd_cfg_opts; o->name != NULL && r == 0; o++)
 		r = reference_row(out, o);
 	return r;

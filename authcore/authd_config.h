@@ -7,6 +7,13 @@
  * the issuer URL, the proxy list, the TLS pair) and fills in derived values; its errors
  * name the file:line where the offending option was set.
  *
+ * Every option is IMMUTABLE (read at start: the listen address, the state directory,
+ * thread counts, the Redis server, ...) or RELOADABLE. On SIGHUP authd_cfg_reload reads
+ * the file again, checks it as at start, and applies what changed: log.* and the session
+ * timeouts, trusted proxies and audit checkpoints through their hooks (the parts that
+ * hold them are reached through struct authd_cfg_targets), login.* and token.* by the
+ * new configuration replacing the old (they are read from it at each use).
+ *
  * A new section (e.g. upstream.*, cert.*) is more rows of authd_cfg_opts and more fields
  * of struct authd_cfg; the table is the only place a default or a bound is written.
  */
@@ -83,6 +90,21 @@ struct authd_cfg {
 /* The whole table (identity options included), NULL-terminated. */
 extern const struct yh_cfg_opt authd_cfg_opts[];
 
+/* The option called name in authd_cfg_opts, or NULL. Modules that take a value of an
+ * option from their caller check it against this row's bounds (yh_cfg_int_ok). */
+const struct yh_cfg_opt *authd_cfg_opt(const char *name);
+
+/* The upper bound of authd's INT or DURATION option name (0 when there is none). */
+int64_t authd_cfg_max(const char *name);
+
+/*
+ * The table's defaults as a configuration (built once, static storage, never freed;
+ * nothing derived: no state_dir, no issuer). What a module uses when it runs without
+ * a loaded configuration (unit tests, a store opened with sess_config_defaults), so
+ * that no default is written anywhere but in the table.
+ */
+const struct authd_cfg *authd_cfg_builtin(void);
+
 /*
  * Builds a configuration: defaults, then the file at path (NULL: none; with no state_dir
  * anywhere, AUTHD_DEFAULT_STATE_DIR), then state_dir and listen from the command line
@@ -92,6 +114,39 @@ extern const struct yh_cfg_opt authd_cfg_opts[];
  */
 int authd_cfg_load(struct authd_cfg *c, const char *path, const char *state_dir,
     const char *listen, char *err, size_t errsz) YH_WUR;
+
+/*
+ * What the apply hooks of authd's reloadable options reach (the ctx of struct
+ * yh_cfg_reload for authd_cfg_reload): the parts of the running daemon that copied an
+ * option at start. This layer cannot name authd's HTTP server and session store, so
+ * authd hands in functions for those (authd/reload.c). A NULL member: that part does not
+ * run here, nothing to apply. log.* is applied to the process's logger directly.
+ */
+struct authd_cfg_targets {
+	struct yh_audit *audit;   /* audit.checkpoint_lines/_interval */
+	void *arg;                /* for the functions below */
+	/* session.idle_timeout, session.absolute_timeout: of sessions created from now on */
+	int (*sessions)(void *arg, int64_t idle_s, int64_t absolute_s, char *err,
+	    size_t errsz);
+	/* http.trusted_proxies (NULL: none) */
+	int (*proxies)(void *arg, const char *list, char *err, size_t errsz);
+};
+
+/*
+ * Reloads cur's configuration (SIGHUP): loads it into next from the same sources as cur
+ * (its -c file, -d and -l as given then) and checks it completely (authd_cfg_load),
+ * then hands both to yh_cfg_reload with rl (rl->ctx: a struct authd_cfg_targets), which
+ * reports every changed IMMUTABLE option through rl->note and keeps it as in cur, and
+ * applies every changed RELOADABLE one. Values derived at start (the issuer made from
+ * the bound port, the thread count) are cur's. On 0, next describes what runs from now
+ * on: the caller puts it in cur's place (and frees it with authd_cfg_free when done).
+ * On error nothing was applied, next is safe to free and err (errsz bytes) holds one
+ * line naming file:line where the file is at fault. Returns 0, YH_ERR_NOT_FOUND (authd
+ * runs without a file: nothing to reload), YH_ERR_IO, YH_ERR_CONFIG, YH_ERR_ALLOC or a
+ * hook's error.
+ */
+int authd_cfg_reload(const struct authd_cfg *cur, struct authd_cfg *next,
+    struct yh_cfg_reload *rl, char *err, size_t errsz) YH_WUR;
 
 /*
  * The path of a file of the state directory that an option may put elsewhere: opt (the

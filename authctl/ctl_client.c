@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "authcore/authd_config.h"
 #include "authcore/clients/clients.h"
 #include "authctl/ctl.h"
 #include "authcore/state.h"
@@ -105,8 +106,10 @@ add_grant(struct add_args *a, const char *arg)
 }
 
 static int
-parse_lifetime(const char *opt, const char *v, int64_t max, int64_t *out)
+parse_lifetime(const char *opt, const char *v, const char *cfg_opt, int64_t *out)
 {
+	int64_t max = authd_cfg_max(cfg_opt);
+
 	if (yh_parse_duration(v, max, out) != 0 || *out < CLIENTS_LIFETIME_MIN)
 		return ctl_fail("client add: %s: a duration of %d s..%lld s (e.g. 600, 10m, 8h)",
 		    opt, CLIENTS_LIFETIME_MIN, (long long)max);
@@ -136,11 +139,13 @@ add_single(struct add_args *a, const char *o, const char *v)
 	} else if (strcmp(o, "--name") == 0) {
 		a->c.name = v;
 	} else if (strcmp(o, "--access-token-lifetime") == 0) {
-		return parse_lifetime(o, v, CLIENTS_AT_LIFETIME_MAX, &a->c.access_token_lifetime);
+		return parse_lifetime(o, v, "token.access_lifetime",
+		    &a->c.access_token_lifetime);
 	} else if (strcmp(o, "--id-token-lifetime") == 0) {
-		return parse_lifetime(o, v, CLIENTS_ID_LIFETIME_MAX, &a->c.id_token_lifetime);
+		return parse_lifetime(o, v, "token.id_lifetime", &a->c.id_token_lifetime);
 	} else if (strcmp(o, "--refresh-token-lifetime") == 0) {
-		return parse_lifetime(o, v, CLIENTS_RT_LIFETIME_MAX, &a->c.refresh_token_lifetime);
+		return parse_lifetime(o, v, "token.refresh_lifetime",
+		    &a->c.refresh_token_lifetime);
 	} else {
 		return -1;
 	}

@@ -5,7 +5,8 @@
  * routes with http_routes_add(srv, routes, app). Handlers reach everything through the
  * struct authd_app they are given as arg; authd.c builds it once at start, and it
  * outlives the HTTP server. Fields are set before the server starts and only read
- * afterwards (the objects they point to are thread-safe themselves).
+ * afterwards (the objects they point to are thread-safe themselves), except cfg, which
+ * a SIGHUP's reload replaces.
  */
 #ifndef YH_AUTHD_ROUTES_H
 #define YH_AUTHD_ROUTES_H
@@ -45,7 +46,10 @@ struct wk_pool;
 struct keys;
 
 struct authd_app {
-	const struct authd_cfg *cfg;
+	/* The configuration in force: a reload (authd/reload.c) puts a new one here while
+	 * handlers run, hence atomic; read it once per use and keep that pointer (each
+	 * configuration stays valid until the daemon stops). */
+	const struct authd_cfg *_Atomic cfg;
 	struct mx_registry *metrics;
 	struct dir *dir;                 /* the directory (identity/dir/dir.h) */
 	struct ident *ident;             /* vault + directory + password cost (identity.h) */

@@ -33,6 +33,7 @@
 #include "authd/keyd/keys.h"
 #include "common/metrics.h"
 #include "authd/app.h"
+#include "authd/reload.h"
 #include "authd/session/sess.h"
 #include "common/workers.h"
 #include "common/log.h"
@@ -173,15 +174,17 @@ signals_setup(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-/* SIGHUP: reloads what can change while running (keys rotated by authctl, clients).
- * Each part that fails keeps its previous state and says so; the summary line names only
- * what was really reloaded. */
+/* SIGHUP: reloads what can change while running: the configuration file's reloadable
+ * options (authd/reload.h; srv takes the trusted proxies), the keys rotated by authctl
+ * and the clients. Each part that fails keeps its previous state and says so; the
+ * summary line names only what of the keys and clients was really reloaded. */
 static void
-reload(struct authd_app *app)
+reload(struct authd_app *app, struct authd_reload *rl, struct http_server *srv)
 {
 	char err[512];
 	bool ring_ok, clients_ok;
 
+	authd_reload_config(rl, app, srv);    /* it logs what it did */
 	ring_ok = tok_ring_reload(app->ring, err, sizeof(err)) == 0;
 	if (!ring_ok)
 		yh_error("SIGHUP: key ring not reloaded (the previous keys stay): %s", err);
@@ -210,10 +213,12 @@ keyd_gone(struct kdc *keyd)
 	return true;
 }
 
-/* Waits for SIGTERM/SIGINT; SIGHUP reloads the key ring and the clients. Returns 0, or
- * -1 when the key holder exited (SIGCHLD) or the signals cannot be read. */
+/* Waits for SIGTERM/SIGINT; SIGHUP reloads the configuration, the key ring and the
+ * clients. Returns 0, or -1 when the key holder exited (SIGCHLD) or the signals cannot be
+ * read. */
 static int
-wait_for_stop(int sfd, struct authd_app *app, struct kdc *keyd)
+wait_for_stop(int sfd, struct authd_app *app, struct kdc *keyd, struct authd_reload *rl,
+    struct http_server *srv)
 {
 	struct signalfd_siginfo si;
 
@@ -227,7 +232,7 @@ wait_for_stop(int sfd, struct authd_app *app, struct kdc *keyd)
 			return -1;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			reload(app);
+			reload(app, rl, srv);
 			continue;
 		}
 		if (si.ssi_signo == SIGCHLD) {
@@ -338,6 +343,7 @@ struct daemon {
 	struct control *ctl;
 	struct kdc *keyd;                /* the key holder (NULL with keys.in_process) */
 	struct vault *vault;             /* until the directory takes it */
+	struct authd_reload reload;      /* configurations SIGHUP loaded */
 	char audit_kid[YH_AUDIT_KID_LEN + 1];  /* the checkpoint key's id */
 	int sfd;
 	bool served;
@@ -575,6 +581,7 @@ daemon_stop(struct daemon *d)
 		yh_warn("the key holder keyd ended with wait status %d", st);
 	mx_registry_free(d->app.metrics);
 	authd_cfg_free(&d->cfg);
+	authd_reload_free(&d->reload);
 	if (d->sfd >= 0)
 		close(d->sfd);
 	if (d->served)
@@ -622,7 +629,7 @@ main(int argc, char **argv)
 	    YH_VERSION, d.cfg.http_listen, (unsigned)http_server_port(d.srv), d.cfg.threads,
 	    http_server_tls(d.srv) ? ", TLS" : "", d.cfg.issuer, d.cfg.ident.state_dir);
 	d.served = true;
-	rc = wait_for_stop(d.sfd, &d.app, d.keyd) == 0 ? 0 : EXIT_RUNTIME;
+	rc = wait_for_stop(d.sfd, &d.app, d.keyd, &d.reload, d.srv) == 0 ? 0 : EXIT_RUNTIME;
 out:
 	daemon_stop(&d);
 	return rc;

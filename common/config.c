@@ -18,13 +18,47 @@ seterr(struct yh_cfg_err *err, const char *where, const char *fmt, const char *a
 	snprintf(err->msg, sizeof(err->msg), fmt, a, b);
 }
 
-static const struct yh_cfg_opt *
-find_opt(const struct yh_cfg_opt *opts, const char *name)
+/* True for the options whose value is a string (char *). */
+static bool
+is_str(const struct yh_cfg_opt *o)
+{
+	return o->type == YH_CFG_STR || o->type == YH_CFG_PATH || o->type == YH_CFG_ENUM;
+}
+
+const struct yh_cfg_opt *
+yh_cfg_find(const struct yh_cfg_opt *opts, const char *name)
 {
 	for (; opts->name != NULL; opts++)
 		if (strcmp(opts->name, name) == 0)
 			return opts;
 	return NULL;
+}
+
+bool
+yh_cfg_int_ok(const struct yh_cfg_opt *o, int64_t v)
+{
+	return o != NULL && (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION) &&
+	    v >= o->min && v <= o->max;
+}
+
+/* True when value is one of o's choices. */
+static bool
+choice_ok(const struct yh_cfg_opt *o, const char *value)
+{
+	for (size_t i = 0; o->choices != NULL && o->choices[i] != NULL; i++)
+		if (strcmp(o->choices[i], value) == 0)
+			return true;
+	return false;
+}
+
+bool
+yh_cfg_str_ok(const struct yh_cfg_opt *o, const char *s)
+{
+	if (o == NULL || s == NULL || !is_str(o))
+		return false;
+	if (o->max > 0 && strnlen(s, (size_t)o->max + 1) > (size_t)o->max)
+		return false;
+	return o->type != YH_CFG_ENUM || choice_ok(o, s);
 }
 
 /* True when some option shares name's "section." prefix. A key without a dot belongs
@@ -93,16 +127,10 @@ set_value(const struct yh_cfg_opt *o, void *base, const char *value, const char 
 			seterr(err, where, "%s: value too long", o->name, NULL);
 			return YH_ERR_CONFIG;
 		}
-		if (o->type == YH_CFG_ENUM) {
-			bool ok = false;
-
-			for (size_t i = 0; o->choices != NULL && o->choices[i] != NULL; i++)
-				ok = ok || strcmp(o->choices[i], value) == 0;
-			if (!ok) {
-				seterr(err, where, "%s: '%s' is not one of the allowed values",
-				    o->name, value);
-				return YH_ERR_CONFIG;
-			}
+		if (o->type == YH_CFG_ENUM && !choice_ok(o, value)) {
+			seterr(err, where, "%s: '%s' is not one of the allowed values", o->name,
+			    value);
+			return YH_ERR_CONFIG;
 		}
 		s = o->type == YH_CFG_PATH ? resolve_path(value, file) : strdup(value);
 		if (s == NULL) {
@@ -144,8 +172,7 @@ yh_cfg_defaults(const struct yh_cfg_opt *opts, void *base, struct yh_cfg_err *er
 	int r;
 
 	for (const struct yh_cfg_opt *o = opts; o->name != NULL; o++) {
-		if (o->def == NULL && (o->type == YH_CFG_STR || o->type == YH_CFG_PATH ||
-		    o->type == YH_CFG_ENUM)) {
+		if (o->def == NULL && is_str(o)) {
 			*(char **)(void *)((char *)base + o->offset) = NULL;
 			continue;
 		}
@@ -159,7 +186,7 @@ int
 yh_cfg_set(const struct yh_cfg_opt *opts, void *base, const char *name, const char *value,
     const char *where, struct yh_cfg_err *err)
 {
-	const struct yh_cfg_opt *o = find_opt(opts, name);
+	const struct yh_cfg_opt *o = yh_cfg_find(opts, name);
 
 	if (o == NULL) {
 		seterr(err, where, "unknown option '%s'", name, NULL);
@@ -278,7 +305,7 @@ yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
 			r = YH_ERR_CONFIG;
 			break;
 		}
-		if ((o = find_opt(opts, key)) == NULL) {
+		if ((o = yh_cfg_find(opts, key)) == NULL) {
 			if ((flags & YH_CFG_PARTIAL) && !prefix_known(opts, key))
 				continue;
 			seterr(err, where, "unknown option '%s'", key, NULL);
@@ -310,32 +337,201 @@ void
 yh_cfg_free(const struct yh_cfg_opt *opts, void *base)
 {
 	for (const struct yh_cfg_opt *o = opts; o->name != NULL; o++)
-		if (o->type == YH_CFG_STR || o->type == YH_CFG_PATH || o->type == YH_CFG_ENUM)
+		if (is_str(o))
 			free_str(o, (char **)(void *)((char *)base + o->offset));
+}
+
+static int64_t
+int_at(const struct yh_cfg_opt *o, const void *base)
+{
+	return *(const int64_t *)(const void *)((const char *)base + o->offset);
+}
+
+static bool
+bool_at(const struct yh_cfg_opt *o, const void *base)
+{
+	return *(const bool *)(const void *)((const char *)base + o->offset);
+}
+
+static const char *
+str_at(const struct yh_cfg_opt *o, const void *base)
+{
+	return *(char *const *)(const void *)((const char *)base + o->offset);
+}
+
+void
+yh_cfg_format(const struct yh_cfg_opt *o, const void *base, char *out, size_t outsz)
+{
+	const char *s;
+
+	if (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION) {
+		snprintf(out, outsz, "%lld", (long long)int_at(o, base));
+		return;
+	}
+	if (o->type == YH_CFG_BOOL) {
+		snprintf(out, outsz, "%s", bool_at(o, base) ? "yes" : "no");
+		return;
+	}
+	s = str_at(o, base);
+	if (s != NULL && (o->flags & YH_CFG_SENSITIVE))
+		s = "(set)";
+	snprintf(out, outsz, "%s", s != NULL ? s : "");
 }
 
 int
 yh_cfg_dump(const struct yh_cfg_opt *opts, const void *base, struct yh_buf *out)
 {
+	char *v;
 	int r = 0;
 
+	/* The longest value a string option holds, with its NUL. */
+	if ((v = malloc(CFG_LINE_MAX * 2)) == NULL)
+		return YH_ERR_ALLOC;
 	for (const struct yh_cfg_opt *o = opts; o->name != NULL && r == 0; o++) {
-		const char *slot = (const char *)base + o->offset;
+		yh_cfg_format(o, base, v, CFG_LINE_MAX * 2);
+		r = yh_buf_printf(out, "%s = %s\n", o->name, v);
+	}
+	yh_wipe(v, CFG_LINE_MAX * 2);
+	free(v);
+	return r;
+}
 
-		if (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION)
-			r = yh_buf_printf(out, "%s = %lld\n", o->name,
-			    (long long)*(const int64_t *)(const void *)slot);
-		else if (o->type == YH_CFG_BOOL)
-			r = yh_buf_printf(out, "%s = %s\n", o->name,
-			    *(const bool *)(const void *)slot ? "yes" : "no");
-		else {
-			const char *s = *(char *const *)(const void *)slot;
+static bool
+value_equal(const struct yh_cfg_opt *o, const void *a, const void *b)
+{
+	const char *x, *y;
 
-			if (s != NULL && (o->flags & YH_CFG_SENSITIVE))
-				s = "(set)";
-			r = yh_buf_printf(out, "%s = %s\n", o->name, s != NULL ? s : "");
+	if (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION)
+		return int_at(o, a) == int_at(o, b);
+	if (o->type == YH_CFG_BOOL)
+		return bool_at(o, a) == bool_at(o, b);
+	x = str_at(o, a);
+	y = str_at(o, b);
+	return x == NULL || y == NULL ? x == y : strcmp(x, y) == 0;
+}
+
+/* Copies o's value from src into dst (a string duplicated, dst's old one freed). */
+static int
+value_copy(const struct yh_cfg_opt *o, void *dst, const void *src)
+{
+	char *slot = (char *)dst + o->offset, *dup = NULL;
+	const char *s;
+
+	if (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION) {
+		*(int64_t *)(void *)slot = int_at(o, src);
+		return 0;
+	}
+	if (o->type == YH_CFG_BOOL) {
+		*(bool *)(void *)slot = bool_at(o, src);
+		return 0;
+	}
+	if ((s = str_at(o, src)) != NULL && (dup = strdup(s)) == NULL)
+		return YH_ERR_ALLOC;
+	free_str(o, (char **)(void *)slot);
+	*(char **)(void *)slot = dup;
+	return 0;
+}
+
+/* Every option is exactly one of IMMUTABLE and RELOADABLE; only the latter has hooks. */
+static int
+reload_table_check(const struct yh_cfg_opt *opts, size_t *n, struct yh_cfg_err *err)
+{
+	const unsigned kinds = YH_CFG_IMMUTABLE | YH_CFG_RELOADABLE;
+
+	*n = 0;
+	for (const struct yh_cfg_opt *o = opts; o->name != NULL; o++, (*n)++) {
+		if ((o->flags & kinds) == 0 || (o->flags & kinds) == kinds) {
+			seterr(err, "option table", "%s: not exactly one of IMMUTABLE and "
+			    "RELOADABLE", o->name, NULL);
+			return YH_ERR_CONFIG;
+		}
+		if ((o->flags & YH_CFG_IMMUTABLE) && o->apply != NULL) {
+			seterr(err, "option table", "%s: an IMMUTABLE option with an apply hook",
+			    o->name, NULL);
+			return YH_ERR_CONFIG;
 		}
 	}
+	return 0;
+}
+
+/* True when one of the n options in hooks has the hook fn. */
+static bool
+hook_listed(const struct yh_cfg_opt *const *hooks, size_t n, yh_cfg_apply_fn fn)
+{
+	for (size_t i = 0; i < n; i++)
+		if (hooks[i]->apply == fn)
+			return true;
+	return false;
+}
+
+/* Runs the n hooks of hooks; when one fails, undoes those before it. */
+static int
+run_hooks(const struct yh_cfg_opt *const *hooks, size_t n, const void *cur, void *next,
+    struct yh_cfg_reload *rl, struct yh_cfg_err *err)
+{
+	char msg[256];
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		msg[0] = '\0';
+		if ((r = hooks[i]->apply(rl->ctx, cur, next, msg, sizeof(msg))) == 0)
+			continue;
+		seterr(err, hooks[i]->name, "%s", msg[0] != '\0' ? msg : yh_strerror(r), NULL);
+		while (i-- > 0)
+			(void)hooks[i]->apply(rl->ctx, next, cur, msg, sizeof(msg));
+		return r;
+	}
+	return 0;
+}
+
+int
+yh_cfg_reload(const struct yh_cfg_opt *opts, const void *cur, void *next,
+    struct yh_cfg_reload *rl, struct yh_cfg_err *err)
+{
+	const struct yh_cfg_opt **hooks = NULL;
+	size_t n, nhooks = 0, i;
+	bool *changed = NULL;
+	int r;
+
+	rl->applied = rl->restart = 0;
+	if ((r = reload_table_check(opts, &n, err)) != 0)
+		return r;
+	if ((changed = calloc(n + 1, sizeof(*changed))) == NULL ||
+	    (hooks = calloc(n + 1, sizeof(*hooks))) == NULL) {
+		seterr(err, "reload", "out of memory", NULL, NULL);
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		changed[i] = !value_equal(&opts[i], cur, next);
+	/* What waits for a restart: noted, and next gets the value in force back. */
+	for (i = 0; i < n; i++) {
+		if (!changed[i] || !(opts[i].flags & YH_CFG_IMMUTABLE))
+			continue;
+		if (rl->note != NULL)
+			rl->note(rl->note_arg, &opts[i], false, cur, next);
+		if ((r = value_copy(&opts[i], next, cur)) != 0) {
+			seterr(err, "reload", "out of memory", NULL, NULL);
+			goto out;
+		}
+		rl->restart++;
+	}
+	for (i = 0; i < n; i++)
+		if (changed[i] && opts[i].apply != NULL &&
+		    !hook_listed(hooks, nhooks, opts[i].apply))
+			hooks[nhooks++] = &opts[i];
+	if ((r = run_hooks(hooks, nhooks, cur, next, rl, err)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (!changed[i] || !(opts[i].flags & YH_CFG_RELOADABLE))
+			continue;
+		if (rl->note != NULL)
+			rl->note(rl->note_arg, &opts[i], true, cur, next);
+		rl->applied++;
+	}
+out:
+	free(hooks);
+	free(changed);
 	return r;
 }
 

@@ -2,6 +2,15 @@
  * A declarative configuration table. Each option has a name, a type, a default, bounds
  * and flags; values land at an offset in a caller's struct. Files are "key = value"
  * lines with '#' comments; every error names file:line. Unknown keys are rejected.
+ *
+ * Reload (after Redis's config.c, whose options carry an apply function): an option
+ * is either YH_CFG_IMMUTABLE (read once at start; a new value waits for a restart) or
+ * YH_CFG_RELOADABLE (a new value takes effect while running). A reloadable option may
+ * have an apply hook, which hands the new value to the part of the program that copied
+ * the old one (a logger level, a store's timeouts); one without a hook is read from the
+ * configuration at each use, so the new configuration replacing the old is all it
+ * takes. yh_cfg_reload compares a freshly loaded configuration with the one in force,
+ * runs the hooks of what changed and says what waits for a restart.
  */
 #ifndef YH_COMMON_CONFIG_H
 #define YH_COMMON_CONFIG_H
@@ -21,8 +30,23 @@ enum yh_cfg_type {
 	YH_CFG_BOOL,     /* bool; yes/no/true/false/on/off/1/0 */
 };
 
-#define YH_CFG_SENSITIVE 0x1u /* never printed; wiped when freed */
-#define YH_CFG_IMMUTABLE 0x2u /* cannot change on reload */
+#define YH_CFG_SENSITIVE 0x1u  /* never printed; wiped when freed */
+#define YH_CFG_IMMUTABLE 0x2u  /* read at start only: changed on reload, it keeps its
+                                * value until a restart */
+#define YH_CFG_RELOADABLE 0x4u /* changed on reload, it takes effect: through apply,
+                                * or (no apply) by being read at each use */
+
+/*
+ * An option's apply hook. ctx is what the caller of yh_cfg_reload gave it; old is the
+ * configuration in force and new the one replacing it (whole structs of the caller's
+ * type, read-only), so that one hook can apply several related options: it runs once
+ * per reload however many of its options changed. It must only read reloadable
+ * options (an immutable one of new may still hold the file's value). Returns 0, or a
+ * negative YH_ERR_* with err set (one line, no secrets); the reload then undoes the
+ * hooks run before it (each called again with old and new swapped) and fails.
+ */
+typedef int (*yh_cfg_apply_fn)(void *ctx, const void *old, const void *new, char *err,
+    size_t errsz);
 
 struct yh_cfg_opt {
 	const char *name;            /* NULL ends the table */
@@ -33,6 +57,7 @@ struct yh_cfg_opt {
 	const char *const *choices;  /* NULL-terminated, for ENUM */
 	size_t offset;               /* where the value lives in the caller's struct */
 	const char *help;
+	yh_cfg_apply_fn apply;       /* RELOADABLE only; NULL: read at each use */
 };
 
 struct yh_cfg_err {
@@ -61,6 +86,56 @@ int yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path
 /* Sets one option from text; where names the origin for messages. */
 int yh_cfg_set(const struct yh_cfg_opt *opts, void *base, const char *name,
     const char *value, const char *where, struct yh_cfg_err *err) YH_WUR;
+
+/* The option called name in opts, or NULL when there is none. */
+const struct yh_cfg_opt *yh_cfg_find(const struct yh_cfg_opt *opts, const char *name);
+
+/*
+ * True when v is a value o accepts: o is an INT or DURATION option and v is within
+ * [min, max]. For modules that take a value of an option from their caller and must
+ * hold it to the table's bounds rather than to bounds of their own.
+ */
+bool yh_cfg_int_ok(const struct yh_cfg_opt *o, int64_t v);
+
+/* True when s is a value the string option o accepts: not NULL, at most max bytes (when
+ * max > 0) and, for an ENUM, one of its choices. */
+bool yh_cfg_str_ok(const struct yh_cfg_opt *o, const char *s);
+
+/*
+ * Writes o's value in base as text into out (outsz bytes, cut to fit): a number, "yes"
+ * or "no", the string ("" when unset); a SENSITIVE string set prints as "(set)".
+ */
+void yh_cfg_format(const struct yh_cfg_opt *o, const void *base, char *out, size_t outsz);
+
+/* What yh_cfg_reload tells its caller about one option whose value changed. */
+typedef void (*yh_cfg_note_fn)(void *arg, const struct yh_cfg_opt *o, bool applied,
+    const void *old, const void *new);
+
+struct yh_cfg_reload {
+	void *ctx;                 /* given to every apply hook */
+	yh_cfg_note_fn note;       /* may be NULL; applied false: IMMUTABLE, kept as it was
+	                            * (called before any hook runs); true: RELOADABLE, taken
+	                            * (called once every hook succeeded) */
+	void *note_arg;
+	size_t applied;            /* out: reloadable options that changed */
+	size_t restart;            /* out: immutable options that changed and were kept */
+};
+
+/*
+ * Reloads: cur is the configuration in force, next one freshly loaded and checked
+ * completely from the same sources (the caller keeps cur when loading or checking it
+ * fails). Every option of the table must be exactly one of IMMUTABLE and RELOADABLE,
+ * and only a RELOADABLE one may have a hook (else YH_ERR_CONFIG: a bad table). For
+ * every option whose value differs: an IMMUTABLE one is noted and gets cur's value
+ * back in next (so next describes what runs); a RELOADABLE one is noted once the hooks
+ * of all the changed options ran (each hook once), in table order. When a hook fails,
+ * the hooks run before it are undone (called with cur and next swapped), err names
+ * the option and YH_ERR_* of the hook is returned: keep cur. On 0 the caller puts next
+ * in cur's place (if rl->applied is 0, nothing reloadable changed) and cur is left
+ * untouched. Returns 0, YH_ERR_CONFIG, YH_ERR_ALLOC or a hook's error.
+ */
+int yh_cfg_reload(const struct yh_cfg_opt *opts, const void *cur, void *next,
+    struct yh_cfg_reload *rl, struct yh_cfg_err *err) YH_WUR;
 
 /* Frees string values (wiping SENSITIVE ones). */
 void yh_cfg_free(const struct yh_cfg_opt *opts, void *base);

@@ -1,4 +1,5 @@
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,9 +18,10 @@
                         * rest was cut off (under 11 digits seen: at most 112 bytes with
                         * full-width digits and separators) may stand unredacted */
 
-static enum yh_log_level log_level = YH_LOG_INFO;
+/* The level and the format change while other threads log (a reload). */
+static atomic_int log_level = YH_LOG_INFO;
 static int log_fd = 2;
-static bool log_json;
+static atomic_bool log_json;
 static const char *log_prog = "yihao";
 static yh_log_redactor log_redactor = yh_redact_default;
 
@@ -28,7 +30,7 @@ static const char *const level_names[] = { "debug", "info", "warn", "error", "of
 void
 yh_log_set_level(enum yh_log_level lvl)
 {
-	log_level = lvl;
+	atomic_store_explicit(&log_level, (int)lvl, memory_order_relaxed);
 }
 
 int
@@ -51,7 +53,7 @@ yh_log_set_fd(int fd)
 void
 yh_log_set_json(bool json)
 {
-	log_json = json;
+	atomic_store_explicit(&log_json, json, memory_order_relaxed);
 }
 
 void
@@ -288,7 +290,8 @@ yh_log_msg(enum yh_log_level lvl, const char *file, int line, const char *func,
 	bool cut;
 	int w, r = 0;
 
-	if (lvl < log_level || lvl >= YH_LOG_OFF)
+	if ((int)lvl < atomic_load_explicit(&log_level, memory_order_relaxed) ||
+	    lvl >= YH_LOG_OFF)
 		return;
 	va_start(ap, fmt);
 	w = vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -304,7 +307,7 @@ yh_log_msg(enum yh_log_level lvl, const char *file, int line, const char *func,
 	msg[n] = '\0';
 
 	yh_buf_init(&out, LOG_MAX * 6 + 512);
-	if (log_json) {
+	if (atomic_load_explicit(&log_json, memory_order_relaxed)) {
 		const char *base = strrchr(file, '/');
 
 		yh_time_iso8601(yh_now_ms(), ts, sizeof(ts));

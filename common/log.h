@@ -17,7 +17,8 @@ enum yh_log_level { YH_LOG_DEBUG, YH_LOG_INFO, YH_LOG_WARN, YH_LOG_ERROR, YH_LOG
  * the new length and leaves msg NUL-terminated there (msg has room for len + 1 bytes). */
 typedef size_t (*yh_log_redactor)(char *msg, size_t len);
 
-/* Sets the threshold; records below it are dropped. Default INFO. */
+/* Sets the threshold; records below it are dropped. Default INFO. Safe while other
+ * threads log (a configuration reload changes it). */
 void yh_log_set_level(enum yh_log_level lvl);
 
 /* Parses "debug", "info", "warn", "error", "off". Returns 0 or -1. */
@@ -26,7 +27,8 @@ int yh_log_level_parse(const char *s, enum yh_log_level *out);
 /* Where records go (default 2, stderr). */
 void yh_log_set_fd(int fd);
 
-/* JSON lines (true, the daemon) or "prog: level: message" text (false, the CLI tools). */
+/* JSON lines (true, the daemon) or "prog: level: message" text (false, the CLI tools).
+ * Safe while other threads log. */
 void yh_log_set_json(bool json);
 
 /* The program name used in text mode. */

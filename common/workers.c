@@ -9,9 +9,6 @@
 
 #include "common/workers.h"
 
-#define WK_THREADS_MAX 256
-#define WK_QUEUE_MAX 1000000
-
 struct wk_job {
 	wk_job_fn fn;
 	void *arg;
@@ -30,7 +27,7 @@ struct wk_pool {
 };
 
 /* Lowers the calling thread's priority by p->nice (best effort: lowering one's own
- * priority needs no privilege; nice values stop at 19). */
+ * priority needs no privilege; nice values stop at WK_NICE_MAX). */
 static void
 lower_priority(const struct wk_pool *p)
 {
@@ -42,8 +39,8 @@ lower_priority(const struct wk_pool *p)
 	base = getpriority(PRIO_PROCESS, (id_t)gettid());
 	if (errno != 0)
 		return;
-	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), base + p->nice > 19 ? 19 :
-	    base + p->nice);
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(),
+	    base + p->nice > WK_NICE_MAX ? WK_NICE_MAX : base + p->nice);
 }
 
 static void *
@@ -79,7 +76,7 @@ wk_pool_new(unsigned nthreads, size_t max_queue, int nice, struct wk_pool **out)
 
 	*out = NULL;
 	if (nthreads == 0 || nthreads > WK_THREADS_MAX || max_queue == 0 ||
-	    max_queue > WK_QUEUE_MAX || nice < 0 || nice > 19)
+	    max_queue > WK_QUEUE_MAX || nice < 0 || nice > WK_NICE_MAX)
 		return YH_ERR_INVALID;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return YH_ERR_ALLOC;

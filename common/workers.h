@@ -25,9 +25,14 @@ struct wk_pool;
 
 typedef void (*wk_job_fn)(void *arg);
 
+/* What a pool can be made with (authd's workers.* options take these bounds). */
+#define WK_THREADS_MAX 256
+#define WK_QUEUE_MAX 1000000
+#define WK_NICE_MAX 19          /* niceness stops at 19 */
+
 /*
- * Starts nthreads workers (1..256) with room for max_queue waiting jobs (1..1000000).
- * nice (0..19) is added to the workers' scheduling niceness (Linux keeps it per thread),
+ * Starts nthreads workers (1..WK_THREADS_MAX) with room for max_queue waiting jobs
+ * (1..WK_QUEUE_MAX). nice (0..WK_NICE_MAX) is added to the workers' scheduling niceness (Linux keeps it per thread),
  * so that CPU-bound jobs (argon2id) yield the CPU to the HTTP threads when both want it
  * and take all of it when the HTTP threads are idle. *out is NULL on error. Returns 0,
  * YH_ERR_INVALID or YH_ERR_ALLOC (threads could not be created).

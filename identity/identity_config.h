@@ -77,16 +77,19 @@ extern const char *const ident_cfg_ciphers[];
 	      IDENT_KEY_FILE }, \
 	{ .name = "password.argon2_t_cost", .type = YH_CFG_INT, \
 	  .def = IDENT_CFG_STR_(PW_T_COST_DEFAULT), .min = PW_T_COST_MIN, .max = PW_T_COST_MAX, \
+	  .flags = YH_CFG_IMMUTABLE, \
 	  .offset = (base) + offsetof(struct ident_cfg, argon2_t_cost), \
 	  .help = "argon2id passes for new password hashes" }, \
 	{ .name = "password.argon2_m_cost_kib", .type = YH_CFG_INT, \
 	  .def = IDENT_CFG_STR_(PW_M_COST_KIB_DEFAULT), .min = PW_M_COST_KIB_MIN, \
 	  .max = PW_M_COST_KIB_MAX, \
+	  .flags = YH_CFG_IMMUTABLE, \
 	  .offset = (base) + offsetof(struct ident_cfg, argon2_m_cost_kib), \
 	  .help = "argon2id memory in KiB for new password hashes" }, \
 	{ .name = "password.argon2_parallelism", .type = YH_CFG_INT, \
 	  .def = IDENT_CFG_STR_(PW_PARALLELISM_DEFAULT), .min = PW_PARALLELISM_MIN, \
 	  .max = PW_PARALLELISM_MAX, \
+	  .flags = YH_CFG_IMMUTABLE, \
 	  .offset = (base) + offsetof(struct ident_cfg, argon2_parallelism), \
 	  .help = "argon2id lanes for new password hashes" }
 

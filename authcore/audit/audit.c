@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,10 +62,11 @@ struct yh_audit {
 	bool tail_known;
 	bool tail_cp;            /* the last line is a checkpoint */
 	bool dirty;              /* we wrote lines after our last checkpoint */
-	/* Checkpoints: set by yh_audit_checkpoints before the handle is shared. */
+	/* Checkpoints: set by yh_audit_checkpoints before the handle is shared; how often
+	 * may change later (yh_audit_set_checkpoints). */
 	bool cp_on;
-	uint64_t cp_every;
-	int64_t cp_every_ms;
+	_Atomic uint64_t cp_every;
+	int64_t cp_every_ms;     /* under lock */
 	char kid[YH_AUDIT_KID_LEN + 1];
 	int (*mac)(void *ctx, const void *msg, size_t len, unsigned char tag[YH_AUDIT_TAG_LEN]);
 	void *mac_ctx;
@@ -376,7 +378,9 @@ checkpoint_due(const struct yh_audit *a, bool asked, uint64_t seq0, uint64_t seq
 		return false;
 	if (seq == seq0)
 		return asked && seq0 > 0 && !a->tail_cp;
-	return asked || (a->cp_every > 0 && seq / a->cp_every > seq0 / a->cp_every);
+	uint64_t every = atomic_load(&a->cp_every);
+
+	return asked || (every > 0 && seq / every > seq0 / every);
 }
 
 /* Copies the checkpoint line (with its newline) to PATH.checkpoint; only logs on error:
@@ -558,7 +562,9 @@ yh_audit_checkpoint(struct yh_audit *a)
 	return submit(a, &e);
 }
 
-/* The checkpoint timer: asks for a checkpoint every cp_every_ms until stopping. */
+/* The checkpoint timer: asks for a checkpoint every cp_every_ms until stopping; waits
+ * without one while cp_every_ms is 0, and starts its wait over when woken (stopping, or
+ * a new interval). */
 static void *
 cp_timer(void *arg)
 {
@@ -568,6 +574,10 @@ cp_timer(void *arg)
 
 	pthread_mutex_lock(&a->lock);
 	while (!a->stopping) {
+		if (a->cp_every_ms <= 0) {
+			pthread_cond_wait(&a->timer_cv, &a->lock);
+			continue;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &at);
 		at.tv_sec += (time_t)(a->cp_every_ms / 1000);
 		at.tv_nsec += (long)(a->cp_every_ms % 1000) * 1000000L;
@@ -575,11 +585,9 @@ cp_timer(void *arg)
 			at.tv_sec++;
 			at.tv_nsec -= 1000000000L;
 		}
-		while (!a->stopping &&
-		    pthread_cond_timedwait(&a->timer_cv, &a->lock, &at) != ETIMEDOUT)
-			;
-		if (a->stopping)
-			break;
+		if (pthread_cond_timedwait(&a->timer_cv, &a->lock, &at) != ETIMEDOUT ||
+		    a->stopping)
+			continue;
 		pthread_mutex_unlock(&a->lock);
 		if ((r = yh_audit_checkpoint(a)) != 0)
 			yh_error("audit log: timed checkpoint failed: %s", yh_strerror(r));
@@ -587,6 +595,16 @@ cp_timer(void *arg)
 	}
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
+}
+
+/* Starts the checkpoint timer thread. Returns 0 or YH_ERR_INTERNAL. */
+static int
+timer_start(struct yh_audit *a)
+{
+	if (pthread_create(&a->timer, NULL, cp_timer, a) != 0)
+		return YH_ERR_INTERNAL;
+	a->timer_on = true;
+	return 0;
 }
 
 int
@@ -608,19 +626,34 @@ yh_audit_checkpoints(struct yh_audit *a, const struct yh_audit_cp_opts *o, char 
 		snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
 		return YH_ERR_IO;
 	}
-	a->cp_every = o->every_lines;
+	atomic_store(&a->cp_every, o->every_lines);
 	a->cp_every_ms = o->every_ms;
 	a->mac = o->mac;
 	a->mac_ctx = o->mac_ctx;
 	a->cp_on = true;
-	if (o->every_ms > 0) {
-		if (pthread_create(&a->timer, NULL, cp_timer, a) != 0) {
-			snprintf(err, errsz, "audit log: cannot start the checkpoint timer");
-			return YH_ERR_INTERNAL;
-		}
-		a->timer_on = true;
+	if (o->every_ms > 0 && timer_start(a) != 0) {
+		snprintf(err, errsz, "audit log: cannot start the checkpoint timer");
+		return YH_ERR_INTERNAL;
 	}
 	return 0;
+}
+
+int
+yh_audit_set_checkpoints(struct yh_audit *a, uint64_t every_lines, int64_t every_ms)
+{
+	int r = 0;
+
+	if (!a->cp_on || every_ms < 0)
+		return YH_ERR_INVALID;
+	atomic_store(&a->cp_every, every_lines);
+	pthread_mutex_lock(&a->lock);
+	a->cp_every_ms = every_ms;
+	if (a->timer_on)
+		pthread_cond_signal(&a->timer_cv);
+	else if (every_ms > 0)
+		r = timer_start(a);
+	pthread_mutex_unlock(&a->lock);
+	return r;
 }
 
 void

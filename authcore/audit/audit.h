@@ -113,6 +113,15 @@ int yh_audit_checkpoints(struct yh_audit *a, const struct yh_audit_cp_opts *o, c
     size_t errsz) YH_WUR;
 
 /*
+ * Changes how often checkpoints are made (a configuration reload), with the meaning of
+ * every_lines and every_ms in struct yh_audit_cp_opts; the timer's next wait is
+ * every_ms from now. Thread-safe. Returns 0, YH_ERR_INVALID (checkpoints are off, or
+ * every_ms < 0) or YH_ERR_INTERNAL (no timer thread; the counts apply all the same).
+ */
+int yh_audit_set_checkpoints(struct yh_audit *a, uint64_t every_lines, int64_t every_ms)
+    YH_WUR;
+
+/*
  * Writes a checkpoint now unless the file's last line already is one (or the file is
  * empty), and returns once it is on disk: authd calls it at start, so that lines written
  * while no checkpointing process ran are covered. Returns 0, YH_ERR_INVALID (checkpoints

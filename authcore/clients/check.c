@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "authcore/authd_config.h"
 #include "authcore/clients/clients_int.h"
 #include "common/utf8.h"
 #include "token/jwk.h"
@@ -73,9 +74,13 @@ uri_list_check(const char *what, const char *const *v, size_t n, char *err, size
 	return 0;
 }
 
+/* A client's own lifetime (0: none) replaces the server's option opt for its tokens: at
+ * least CLIENTS_LIFETIME_MIN, at most what opt itself may be set to. */
 static int
-lifetime_check(const char *what, int64_t v, int64_t max, char *err, size_t errsz)
+lifetime_check(const char *what, int64_t v, const char *opt, char *err, size_t errsz)
 {
+	int64_t max = authd_cfg_max(opt);
+
 	if (v != 0 && (v < CLIENTS_LIFETIME_MIN || v > max))
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: %lld s outside %d..%lld s", what,
 		    (long long)v, CLIENTS_LIFETIME_MIN, (long long)max);
@@ -184,11 +189,11 @@ clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "sector: 1..%d characters of A-Z a-z 0-9 . _ : -", CLIENTS_SECTOR_MAX);
 	if ((rc = lifetime_check("access_token_lifetime", c->access_token_lifetime,
-	    CLIENTS_AT_LIFETIME_MAX, err, errsz)) != 0 ||
+	    "token.access_lifetime", err, errsz)) != 0 ||
 	    (rc = lifetime_check("id_token_lifetime", c->id_token_lifetime,
-	    CLIENTS_ID_LIFETIME_MAX, err, errsz)) != 0 ||
+	    "token.id_lifetime", err, errsz)) != 0 ||
 	    (rc = lifetime_check("refresh_token_lifetime", c->refresh_token_lifetime,
-	    CLIENTS_RT_LIFETIME_MAX, err, errsz)) != 0)
+	    "token.refresh_lifetime", err, errsz)) != 0)
 		return rc;
 	if (c->auth == CLIENTS_AUTH_PRIVATE_KEY_JWT) {
 		if (c->jwks_json == NULL)

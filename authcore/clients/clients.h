@@ -86,10 +86,8 @@
 #define CLIENTS_FILE_MAX (8u << 20)  /* clients.json size cap */
 #define CLIENTS_HASH_LEN 32          /* HMAC-SHA256 output */
 #define CLIENTS_KID_LEN 16           /* hex id of the secret key (8 bytes of its SHA-256) */
-#define CLIENTS_LIFETIME_MIN 60      /* token lifetimes: seconds */
-#define CLIENTS_AT_LIFETIME_MAX 86400
-#define CLIENTS_ID_LIFETIME_MAX 86400
-#define CLIENTS_RT_LIFETIME_MAX (90 * 86400)
+#define CLIENTS_LIFETIME_MIN 60      /* a client's token lifetimes, seconds; at most what
+                                      * the token.* option may be set to */
 #define CLIENTS_CHECK_INTERVAL_MS 1000  /* default stat rate limit of refresh_if_changed */
 
 /* How a client authenticates at the token endpoint. */

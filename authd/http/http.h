@@ -115,6 +115,14 @@ int http_routes_add(struct http_server *srv, const struct http_route *routes, vo
 /* Starts serving on the HTTP threads. Returns 0 or YH_ERR_IO (errmsg says why). */
 int http_server_start(struct http_server *srv, char *errmsg, size_t errsz) YH_WUR;
 
+/*
+ * Replaces the trusted proxies (trusted_proxies of http_opts) while serving: a request
+ * that starts afterwards is judged by the new list. Any thread. Returns 0, or
+ * YH_ERR_INVALID (errmsg names the entry; the list in force stays).
+ */
+int http_server_set_trusted_proxies(struct http_server *srv, const char *list, char *errmsg,
+    size_t errsz) YH_WUR;
+
 /* The bound port (useful after listening on port 0). */
 uint16_t http_server_port(const struct http_server *srv);
 

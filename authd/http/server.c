@@ -71,6 +71,7 @@ struct http_server {
 	struct route_ent *routes[HTTP_MAX_ROUTES];
 	size_t nroutes;
 	struct route_stats unmatched;
+	pthread_rwlock_t proxies_lock; /* the list changes while serving (a reload) */
 	struct net_cidr proxies[NET_CIDR_LIST_MAX];
 	size_t nproxies;
 	struct mx_registry *mx;
@@ -306,6 +307,11 @@ http_server_new(const struct http_opts *opts, struct http_server **out, char *er
 		free(srv);
 		return YH_ERR_ALLOC;
 	}
+	if (pthread_rwlock_init(&srv->proxies_lock, NULL) != 0) {
+		pthread_mutex_destroy(&srv->log_lock);
+		free(srv);
+		return YH_ERR_ALLOC;
+	}
 	srv->lfd = -1;
 	srv->threads = opts->threads;
 	srv->timeout = opts->connection_timeout;
@@ -462,8 +468,28 @@ http_server_free(struct http_server *srv)
 		route_free(srv->routes[i]);
 	free(srv->cert_pem);
 	yh_freezero(srv->key_pem, srv->key_len);
+	pthread_rwlock_destroy(&srv->proxies_lock);
 	pthread_mutex_destroy(&srv->log_lock);
 	free(srv);
+}
+
+int
+http_server_set_trusted_proxies(struct http_server *srv, const char *list, char *errmsg,
+    size_t errsz)
+{
+	struct net_cidr nets[NET_CIDR_LIST_MAX];
+	char bad[80];
+	size_t n = 0;
+
+	if (net_cidr_list_parse(list, nets, NET_CIDR_LIST_MAX, &n, bad, sizeof(bad)) != 0) {
+		yh_errf(errmsg, errsz, "bad trusted proxy '%s'", bad);
+		return YH_ERR_INVALID;
+	}
+	pthread_rwlock_wrlock(&srv->proxies_lock);
+	memcpy(srv->proxies, nets, n * sizeof(nets[0]));
+	srv->nproxies = n;
+	pthread_rwlock_unlock(&srv->proxies_lock);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ a request's life */
@@ -492,26 +518,13 @@ req_free(struct http_req *req)
 	free(req);
 }
 
+/* The peer is a trusted proxy: the scheme and the client address it forwards
+ * (proxies_lock held). */
 static void
-set_client(struct http_req *req)
+set_forwarded(struct http_req *req)
 {
-	const union MHD_ConnectionInfo *ci;
 	const char *xff, *proto;
-	const struct sockaddr *sa;
 
-	req->client_ip[0] = '\0';
-	req->https = req->srv->tls;
-	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || (sa = ci->client_addr) == NULL)
-		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    req->client_ip, sizeof(req->client_ip));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-		    req->client_ip, sizeof(req->client_ip));
-	if (req->srv->nproxies == 0 || !addr_trusted(req->srv, req->client_ip))
-		return;
 	proto = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
 	if (proto != NULL)
 		req->https = strcasecmp(proto, "https") == 0;
@@ -539,6 +552,29 @@ set_client(struct http_req *req)
 		if (!addr_trusted(req->srv, one))
 			break;
 	}
+}
+
+static void
+set_client(struct http_req *req)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	req->client_ip[0] = '\0';
+	req->https = req->srv->tls;
+	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    req->client_ip, sizeof(req->client_ip));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    req->client_ip, sizeof(req->client_ip));
+	pthread_rwlock_rdlock(&req->srv->proxies_lock);
+	if (req->srv->nproxies > 0 && addr_trusted(req->srv, req->client_ip))
+		set_forwarded(req);
+	pthread_rwlock_unlock(&req->srv->proxies_lock);
 }
 
 static struct http_req *

@@ -45,6 +45,7 @@ struct keyd {
 	const int *fds;                  /* fds[0]: control; fds[1..]: work channels */
 	size_t nfds;
 	unsigned permit[KD_REQ_COUNT];   /* KD_PERMIT bits, atomic */
+	pthread_barrier_t gate;          /* no thread serves before the filter is in place */
 };
 
 /* ---- refusing ---------------------------------------------------------------------- */
@@ -498,6 +499,7 @@ serve(void *arg)
 		yh_error("out of memory");
 		_exit(KEYD_EXIT_INTERNAL);
 	}
+	(void)pthread_barrier_wait(&k->gate);
 	yh_buf_init_secret(&ans, sv->chan == 0 ? KD_CTL_MSG_MAX : KD_MSG_MAX);
 	while (serve_one(k, sv->chan, buf, &ans) == SERVED)
 		;
@@ -592,7 +594,9 @@ run(struct keyd *k)
 	k->permit[KD_REQ_HELLO] = KD_PERMIT;
 	CPU_ZERO(&all);
 	if (sched_getaffinity(0, sizeof(all), &all) != 0 ||
-	    (sv = calloc(k->nfds, sizeof(*sv))) == NULL || pthread_attr_init(&attr) != 0 ||
+	    (sv = calloc(k->nfds, sizeof(*sv))) == NULL ||
+	    pthread_barrier_init(&k->gate, NULL, (unsigned)k->nfds + 1) != 0 ||
+	    pthread_attr_init(&attr) != 0 ||
 	    pthread_attr_setstacksize(&attr, KEYD_STACK) != 0) {
 		yh_error("cannot set up the serving threads");
 		return KEYD_EXIT_INTERNAL;
@@ -615,9 +619,12 @@ run(struct keyd *k)
 		yh_error("cannot start a serving thread for each of the %zu channels", k->nfds);
 		_exit(KEYD_EXIT_INTERNAL);
 	}
+	/* The threads exist (the filter forbids making more) but serve nothing until the
+	 * filter covers them all (TSYNC): no request is ever answered unfiltered. */
 	if ((r = kd_sandbox(why, sizeof(why))) != 0)
 		yh_log_msg(r == YH_ERR_UNSUPPORTED ? YH_LOG_INFO : YH_LOG_WARN, __FILE__,
 		    __LINE__, __func__, "no system-call filter: %s", why);
+	(void)pthread_barrier_wait(&k->gate);
 	yh_info("holding the keys (pid %ld, a thread for each of the %zu channels)",
 	    (long)getpid(), k->nfds);
 	for (size_t i = 0; i < started; i++)

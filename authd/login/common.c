@@ -74,11 +74,12 @@ login_policy_get(const struct authd_app *app, struct login_policy *out)
 {
 	const struct authd_cfg *c = app != NULL ? app->cfg : NULL;
 
-	out->max_failures = c != NULL ? c->login_max_failures : LOGIN_DEFAULT_MAX_FAILURES;
-	out->addr_max_failures = c != NULL ? c->login_addr_max_failures :
-	    LOGIN_DEFAULT_ADDR_MAX_FAILURES;
-	out->window_s = c != NULL ? c->login_failure_window : LOGIN_DEFAULT_WINDOW_S;
-	out->lockout_s = c != NULL ? c->login_lockout : LOGIN_DEFAULT_LOCKOUT_S;
+	if (c == NULL)
+		c = authd_cfg_builtin();
+	out->max_failures = c->login_max_failures;
+	out->addr_max_failures = c->login_addr_max_failures;
+	out->window_s = c->login_failure_window;
+	out->lockout_s = c->login_lockout;
 	out->otp_max_failures = out->max_failures < LOGIN_OTP_MAX_FAILURES ?
 	    out->max_failures : LOGIN_OTP_MAX_FAILURES;
 	out->otp_window_s = out->window_s > LOGIN_OTP_MIN_WINDOW_S ? out->window_s :

@@ -38,18 +38,13 @@ struct authd_app;
 #define LOGIN_NEXT_MAX 4096
 
 /*
- * Brute-force policy: the login.* options (authd_config.h), these defaults when authd
- * runs without a configuration (unit tests). Failures count per account (the person's
- * uid; for an identifier that names nobody, a keyed hash of it, so that unknown and
- * known identifiers behave alike) and per client address, in a window of
- * login.failure_window; reaching the limit locks for login.lockout. An address gets a
- * higher limit: a whole office may sit behind one NAT. The defaults must equal the
- * table's (tests/unit/test_pages.c checks).
+ * Brute-force policy: the login.* options (authd_config.h) of the configuration in
+ * force, the option table's defaults when authd runs without one (unit tests).
+ * Failures count per account (the person's uid; for an identifier that names nobody, a
+ * keyed hash of it, so that unknown and known identifiers behave alike) and per client
+ * address, in a window of login.failure_window; reaching the limit locks for
+ * login.lockout. An address gets a higher limit: a whole office may sit behind one NAT.
  */
-#define LOGIN_DEFAULT_MAX_FAILURES 5       /* login.max_failures */
-#define LOGIN_DEFAULT_ADDR_MAX_FAILURES 50 /* login.max_failures_per_address */
-#define LOGIN_DEFAULT_WINDOW_S 1800        /* login.failure_window */
-#define LOGIN_DEFAULT_LOCKOUT_S 1800       /* login.lockout */
 
 /*
  * Second-factor codes have a floor the configuration cannot lower: a TOTP code is one of
@@ -72,7 +67,8 @@ struct login_policy {
 	int64_t otp_lockout_s;
 };
 
-/* The policy of app (its cfg; the defaults above when app or app->cfg is NULL). */
+/* The policy of app (its cfg in force; the table's defaults when app or app->cfg is
+ * NULL). */
 void login_policy_get(const struct authd_app *app, struct login_policy *out);
 
 #define LOGIN_REG_PER_ADDR 20          /* registrations per address per window */

@@ -490,17 +490,19 @@ oidc_lifetime(const struct authd_app *app, enum oidc_lifetime which)
 {
 	const struct authd_cfg *c = app != NULL ? app->cfg : NULL;
 
+	if (c == NULL)
+		c = authd_cfg_builtin();
 	switch (which) {
 	case OIDC_LT_CODE:
-		return c != NULL ? c->code_lifetime : OIDC_CODE_TTL;
+		return c->code_lifetime;
 	case OIDC_LT_ACCESS:
-		return c != NULL ? c->access_token_lifetime : OIDC_AT_LIFETIME;
+		return c->access_token_lifetime;
 	case OIDC_LT_ID:
-		return c != NULL ? c->id_token_lifetime : OIDC_ID_LIFETIME;
+		return c->id_token_lifetime;
 	case OIDC_LT_REFRESH:
-		return c != NULL ? c->refresh_token_lifetime : OIDC_RT_LIFETIME;
+		return c->refresh_token_lifetime;
 	case OIDC_LT_OFFLINE:
-		return c != NULL ? c->offline_token_lifetime : OIDC_RT_OFFLINE_LIFETIME;
+		return c->offline_token_lifetime;
 	}
-	return OIDC_AT_LIFETIME;
+	return c->access_token_lifetime;
 }

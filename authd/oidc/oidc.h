@@ -42,17 +42,10 @@ struct keys;
 #define OIDC_SCOPE_MAX 1024         /* a scope parameter, bytes */
 #define OIDC_NONCE_MAX 512          /* a nonce / state parameter, bytes */
 #define OIDC_CHALLENGE_MAX 128      /* a PKCE code_challenge (S256: 43) */
-#define OIDC_CODE_TTL 60            /* seconds an authorization code lives */
-
-/* Default lifetimes (seconds) when the client registers none. */
-#define OIDC_AT_LIFETIME 600        /* access tokens */
-#define OIDC_ID_LIFETIME 600        /* ID tokens */
-#define OIDC_RT_LIFETIME (8 * 3600) /* refresh families bound to the login session */
-#define OIDC_RT_OFFLINE_LIFETIME (30 * 86400) /* refresh families with offline_access */
 
 struct authd_app;
 
-/* The lifetimes the defaults above stand for; the token.* options override them. */
+/* The server-wide lifetimes: the token.* options. */
 enum oidc_lifetime {
 	OIDC_LT_CODE,     /* token.code_lifetime */
 	OIDC_LT_ACCESS,   /* token.access_lifetime */
@@ -61,9 +54,9 @@ enum oidc_lifetime {
 	OIDC_LT_OFFLINE,  /* token.offline_lifetime (offline_access) */
 };
 
-/* The server-wide lifetime in seconds: the configured token.* value, or the built-in
- * default above when app has no configuration (unit tests). A client's own lifetime,
- * when registered, wins over this. */
+/* The server-wide lifetime in seconds: the token.* value of app's configuration in
+ * force, or the option table's default when app has none (unit tests). A client's own
+ * lifetime, when registered, wins over this. */
 int64_t oidc_lifetime(const struct authd_app *app, enum oidc_lifetime which);
 
 /* ---- OAuth error responses (RFC 6749 5.2, RFC 6750 3) ------------------------------- */

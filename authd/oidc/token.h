@@ -16,8 +16,8 @@
  *   - A refresh token is issued with every authorization_code grant to a client that
  *     has the refresh_token grant (the default). Without scope offline_access the
  *     refresh family is bound to the login session: once the session ends (logout,
- *     expiry, "end this session") refreshing fails, and its lifetime defaults to 8 h.
- *     With offline_access it outlives the session (default 30 days).
+ *     expiry, "end this session") refreshing fails, and it lives token.refresh_lifetime.
+ *     With offline_access it outlives the session (token.offline_lifetime).
  *   - Access tokens are RFC 9068 JWTs (typ at+jwt) with aud [client_id, issuer], the
  *     pairwise sub, scope, client_id, jti, acr/amr/auth_time, sid when the grant is
  *     bound to a session, and yh_ref (the internal user id sealed for the client, see

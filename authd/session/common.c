@@ -1,8 +1,8 @@
 /*
  * What the session store (sess.c) and its backends (mem.c, redis.c) share: checks of
- * names, keys and public ids, the expiry arithmetic of a session record, handing a
- * remote event to the handler, and the JSON forms of records kept in Redis. Nothing
- * here knows which backend is in use.
+ * names, keys and public ids, the store's clock, the expiry arithmetic of a session
+ * record, handing a remote event to the handler, and the JSON forms of records kept in
+ * Redis. Nothing here knows which backend is in use.
  */
 #define _GNU_SOURCE
 #include <string.h>
@@ -10,6 +10,7 @@
 
 #define YH_SESS_INTERNAL
 #include "authd/session/sess.h"
+#include "common/timeutil.h"
 
 /* ---- checks ------------------------------------------------------------------------- */
 
@@ -100,6 +101,12 @@ sess_prefix_ok(const char *p)
 }
 
 /* ---- records ------------------------------------------------------------------------ */
+
+int64_t
+sess_now(const struct sess_store *s)
+{
+	return s->cfg.now_ms != NULL ? s->cfg.now_ms(s->cfg.clock_ctx) : yh_now_ms();
+}
 
 int64_t
 sess_rec_expiry(int64_t seen_ms, int64_t idle_ms, int64_t aexp_ms)

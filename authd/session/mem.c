@@ -16,7 +16,6 @@
 #include "common/log.h"
 #include "common/buf.h"
 #include "common/secmem.h"
-#include "common/timeutil.h"
 
 enum {
 	K_SESS = 'S', K_CODE = 'C', K_RT = 'R', K_FAM = 'F', K_CNT = 'K',
@@ -358,7 +357,7 @@ list_read(struct sess_store *s, unsigned char kind, const char *name, char *out,
 		return rc;
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
-	if ((e = find_live(sh, &k, yh_now_ms())) != NULL)
+	if ((e = find_live(sh, &k, sess_now(s))) != NULL)
 		for (size_t i = 0; i < e->u.l.n && *n < max; i++)
 			if (yh_strlcpy(out + *n * size, e->u.l.items[i], size) == 0)
 				(*n)++;
@@ -380,6 +379,7 @@ msess_fill(const struct ment *e, struct sess_info *out)
 	out->created_ms = m->created;
 	out->seen_ms = m->seen;
 	out->idle_ms = m->idle;
+	out->aexp_ms = m->aexp;
 	out->expires_ms = e->exp;
 	out->auth_time = m->auth_time;
 	out->loa = m->loa;
@@ -429,7 +429,7 @@ mem_s_put(struct sess_store *s, const struct sess_info *rec)
 	memcpy(m->uid, rec->uid, sizeof(m->uid));
 	m->created = rec->created_ms;
 	m->idle = rec->idle_ms;
-	m->aexp = rec->created_ms + (s->cfg.absolute_timeout_s * 1000);
+	m->aexp = rec->aexp_ms;
 	msess_set_auth(m, rec);
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
@@ -538,13 +538,14 @@ mem_s_add_client(struct sess_store *s, const char *key, const char *client_id)
 	struct ment *e;
 	struct msess *m;
 	char **v;
+	int64_t now = sess_now(s);
 	int rc = 0;
 
 	if (key_hex(K_SESS, key, &k) != 0)
 		return YH_ERR_NOT_FOUND;
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
-	if ((e = find_live(sh, &k, yh_now_ms())) == NULL || yh_now_ms() >= e->exp) {
+	if ((e = find_live(sh, &k, now)) == NULL || now >= e->exp) {
 		rc = YH_ERR_NOT_FOUND;
 		goto out;
 	}
@@ -624,7 +625,7 @@ mem_code_put(struct sess_store *s, const char *key, const char *payload, int64_t
 	struct mkey k;
 	struct mshard *sh;
 	struct ment *e;
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc;
 
 	if (key_hex(K_CODE, key, &k) != 0)
@@ -657,7 +658,7 @@ mem_code_take(struct sess_store *s, const char *key, const char *issued, char **
 		return YH_ERR_NOT_FOUND;
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
-	if ((e = find_live(sh, &k, yh_now_ms())) == NULL) {
+	if ((e = find_live(sh, &k, sess_now(s))) == NULL) {
 		rc = YH_ERR_NOT_FOUND;
 		goto out;
 	}
@@ -692,7 +693,7 @@ mem_fam_put(struct sess_store *s, const struct sess_family *f, const char *paylo
 	struct mkey kf, kt;
 	struct mshard *sh;
 	struct ment *ef = NULL, *et = NULL;
-	int64_t now = yh_now_ms(), exp = now + ttl_ms;
+	int64_t now = sess_now(s), exp = now + ttl_ms;
 	int rc;
 
 	if ((rc = key_name(K_FAM, f->id, &kf)) != 0 || key_hex(K_RT, token_key, &kt) != 0)
@@ -741,7 +742,7 @@ rt_lookup(struct sess_store *s, const char *key, char id[SESS_PUBID_SIZE])
 		return YH_ERR_NOT_FOUND;
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
-	if ((e = find_live(sh, &k, yh_now_ms())) == NULL)
+	if ((e = find_live(sh, &k, sess_now(s))) == NULL)
 		rc = YH_ERR_NOT_FOUND;
 	else
 		memcpy(id, e->u.fam, SESS_PUBID_SIZE);
@@ -770,7 +771,7 @@ fam_step(struct sess_store *s, const char *id, enum fam_op op, const char *key,
 		return rc;
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
-	if ((e = find_live(sh, &k, yh_now_ms())) == NULL) {
+	if ((e = find_live(sh, &k, sess_now(s))) == NULL) {
 		rc = YH_ERR_NOT_FOUND;
 		goto out;
 	}
@@ -805,7 +806,7 @@ mem_rt_rotate(struct sess_store *s, const char *old_key, const char *new_key,
 	struct mkey k;
 	struct mshard *sh;
 	struct ment *e;
-	int64_t exp = 0, now = yh_now_ms();
+	int64_t exp = 0, now = sess_now(s);
 	int rc;
 
 	if ((rc = rt_lookup(s, old_key, id)) != 0)
@@ -861,7 +862,7 @@ mem_fam_get(struct sess_store *s, const char *id, struct sess_family *f)
 		return rc;
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
-	if ((e = find_live(sh, &k, yh_now_ms())) == NULL)
+	if ((e = find_live(sh, &k, sess_now(s))) == NULL)
 		rc = YH_ERR_NOT_FOUND;
 	else
 		*f = e->u.f->f;
@@ -892,7 +893,7 @@ mem_cnt_incr(struct sess_store *s, const char *key, int64_t window_ms, int64_t *
 	struct mkey k;
 	struct mshard *sh;
 	struct ment *e;
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc = 0;
 
 	*n = 0;
@@ -925,7 +926,7 @@ mem_cnt_get(struct sess_store *s, const char *key, int64_t *n)
 		return YH_ERR_INTERNAL;
 	sh = shard_of(s, &k);
 	pthread_mutex_lock(&sh->lock);
-	if ((e = find_live(sh, &k, yh_now_ms())) != NULL)
+	if ((e = find_live(sh, &k, sess_now(s))) != NULL)
 		*n = e->u.count;
 	pthread_mutex_unlock(&sh->lock);
 	return 0;
@@ -965,7 +966,7 @@ expiry_set(struct sess_store *s, unsigned char kind, const char *key, int64_t ms
 	struct mkey k;
 	struct mshard *sh;
 	struct ment *e;
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc = 0;
 
 	if (key_hex(kind, key, &k) != 0)
@@ -991,7 +992,7 @@ expiry_left(struct sess_store *s, unsigned char kind, const char *key, int64_t *
 	struct mkey k;
 	struct mshard *sh;
 	struct ment *e;
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 
 	*ms = 0;
 	if (key_hex(kind, key, &k) != 0)

@@ -407,6 +407,7 @@ parse_sess(const redisReply *h, const char *key, struct sess_info *out)
 	}
 	if (!have_j || !have_seen || !have_idle || !have_aexp)
 		return YH_ERR_INVALID;
+	out->aexp_ms = aexp;
 	out->expires_ms = sess_rec_expiry(out->seen_ms, out->idle_ms, aexp);
 	return yh_strlcpy(out->key, key, sizeof(out->key)) == 0 ? 0 : YH_ERR_INVALID;
 }
@@ -419,11 +420,12 @@ grace_ms(struct sess_store *s)
 	return s->cfg.redis_grace_s * 1000;
 }
 
-/* How long a user index lives: past any of its sessions. */
+/* How long a user index lives: past any of its sessions, those created before the
+ * absolute timeout was shortened included. */
 static int64_t
 uidx_ttl(struct sess_store *s)
 {
-	return s->cfg.absolute_timeout_s * 1000 + grace_ms(s);
+	return atomic_load(&s->absolute_max_s) * 1000 + grace_ms(s);
 }
 
 static int
@@ -444,7 +446,7 @@ rd_s_put(struct sess_store *s, const struct sess_info *rec)
 	arg_s(&a, rec->uid);
 	arg_i(&a, rec->seen_ms);
 	arg_i(&a, rec->idle_ms);
-	arg_i(&a, rec->created_ms + s->cfg.absolute_timeout_s * 1000);
+	arg_i(&a, rec->aexp_ms);
 	arg_i(&a, rec->expires_ms);
 	arg_i(&a, rec->expires_ms + grace_ms(s));
 	arg_s(&a, rec->key);

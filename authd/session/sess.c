@@ -5,12 +5,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <openssl/evp.h>
 
+#include "authcore/authd_config.h"
 #include "common/metrics.h"
 #define YH_SESS_INTERNAL
 #include "authd/session/sess.h"
@@ -18,7 +20,6 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
-#include "common/timeutil.h"
 
 #define PUBID_BYTES 16
 
@@ -173,27 +174,46 @@ emit(struct sess_store *s, enum sess_event_type type, enum sess_reason why,
 void
 sess_config_defaults(struct sess_config *c)
 {
+	const struct authd_cfg *d = authd_cfg_builtin();
+
 	memset(c, 0, sizeof(*c));
 	c->backend = SESS_BACKEND_MEMORY;
-	c->idle_timeout_s = 1800;
-	c->absolute_timeout_s = 8 * 3600;
+	c->idle_timeout_s = d->session_idle;
+	c->absolute_timeout_s = d->session_absolute;
 	c->max_per_user = 32;
 	c->sweep_interval_ms = 30000;
 	c->max_entries = 1000000;
 	c->shards = 16;
-	c->redis_host = "127.0.0.1";
-	c->redis_port = 6379;
-	c->prefix = "yh:";
+	c->redis_host = d->redis_host;
+	c->redis_port = (int)d->redis_port;
+	c->redis_db = (int)d->redis_db;
+	c->prefix = d->redis_prefix;
 	c->redis_timeout_ms = 500;
 	c->redis_pool = 4;
 	c->redis_grace_s = 120;
 }
 
+/* True when v is within the bounds of authd's option name. */
+static bool
+opt_int_ok(const char *name, int64_t v)
+{
+	return yh_cfg_int_ok(authd_cfg_opt(name), v);
+}
+
+/* True when s is a value of authd's string option name, without control bytes. */
+static bool
+opt_text_ok(const char *name, const char *s)
+{
+	const struct yh_cfg_opt *o = authd_cfg_opt(name);
+
+	return yh_cfg_str_ok(o, s) && sess_str_ok(s, (size_t)o->max);
+}
+
 static int
 config_check(const struct sess_config *c)
 {
-	if (c->idle_timeout_s < 1 || c->idle_timeout_s > 30 * 86400 ||
-	    c->absolute_timeout_s < 1 || c->absolute_timeout_s > 365 * 86400 ||
+	if (!opt_int_ok("session.idle_timeout", c->idle_timeout_s) ||
+	    !opt_int_ok("session.absolute_timeout", c->absolute_timeout_s) ||
 	    c->max_per_user < 1 || c->max_per_user > SESS_LIST_MAX || c->sweep_interval_ms < 0)
 		return YH_ERR_CONFIG;
 	if (c->backend == SESS_BACKEND_MEMORY)
@@ -201,11 +221,15 @@ config_check(const struct sess_config *c)
 		    0 : YH_ERR_CONFIG;
 	if (c->backend != SESS_BACKEND_REDIS)
 		return YH_ERR_CONFIG;
-	if (!sess_str_ok(c->redis_host, 255) || c->redis_port < 1 || c->redis_port > 65535 ||
-	    !sess_prefix_ok(c->prefix) || c->redis_timeout_ms < 10 || c->redis_timeout_ms > 60000 ||
-	    c->redis_pool < 1 || c->redis_pool > 64 || c->redis_grace_s < 0 ||
-	    c->redis_db < 0 || c->redis_db > 1000 ||
-	    (c->redis_password != NULL && !sess_str_ok(c->redis_password, 512)))
+	/* The prefix also fits the store's own key buffers (sess_prefix_ok). */
+	if (!opt_text_ok("session.redis_host", c->redis_host) ||
+	    !opt_int_ok("session.redis_port", c->redis_port) ||
+	    !opt_text_ok("session.redis_prefix", c->prefix) || !sess_prefix_ok(c->prefix) ||
+	    !opt_int_ok("session.redis_db", c->redis_db) ||
+	    (c->redis_password != NULL &&
+	    !opt_text_ok("session.redis_password", c->redis_password)) ||
+	    c->redis_timeout_ms < 10 || c->redis_timeout_ms > 60000 ||
+	    c->redis_pool < 1 || c->redis_pool > 64 || c->redis_grace_s < 0)
 		return YH_ERR_CONFIG;
 	return 0;
 }
@@ -295,6 +319,9 @@ sess_open(const struct sess_config *c, struct sess_store **out)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return YH_ERR_ALLOC;
 	s->cfg = *c;
+	atomic_init(&s->idle_s, c->idle_timeout_s);
+	atomic_init(&s->absolute_s, c->absolute_timeout_s);
+	atomic_init(&s->absolute_max_s, c->absolute_timeout_s);
 	pthread_mutex_init(&s->stop_lock, NULL);
 	pthread_cond_init(&s->stop_cond, NULL);
 	s->ops = sess_backend_ops(c->backend);
@@ -344,6 +371,23 @@ sess_close(struct sess_store *s)
 }
 
 int
+sess_set_timeouts(struct sess_store *s, int64_t idle_s, int64_t absolute_s)
+{
+	int64_t max;
+
+	if (!opt_int_ok("session.idle_timeout", idle_s) ||
+	    !opt_int_ok("session.absolute_timeout", absolute_s))
+		return YH_ERR_INVALID;
+	atomic_store(&s->idle_s, idle_s);
+	atomic_store(&s->absolute_s, absolute_s);
+	max = atomic_load(&s->absolute_max_s);
+	while (absolute_s > max && !atomic_compare_exchange_weak(&s->absolute_max_s, &max,
+	    absolute_s))
+		;
+	return 0;
+}
+
+int
 sess_check(void *ctx, char *reason, size_t reasonsz)
 {
 	struct sess_store *s = ctx;
@@ -373,7 +417,7 @@ sess_sweep(struct sess_store *s, size_t *n)
 {
 	char (*keys)[SESS_KEY_SIZE] = NULL;
 	size_t got = 0, ended = 0;
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc = 0;
 
 	if (n != NULL)
@@ -424,7 +468,7 @@ user_sessions(struct sess_store *s, const char *uid, struct sess_info **out, siz
 	char (*keys)[SESS_KEY_SIZE] = NULL;
 	struct sess_info *v = NULL;
 	size_t nkeys = 0, cnt = 0;
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc;
 
 	*out = NULL;
@@ -486,7 +530,7 @@ sess_create(struct sess_store *s, const struct sess_auth *a, char token[SESS_TOK
 	struct sess_info *rec = NULL;
 	char (*keys)[SESS_KEY_SIZE] = NULL;
 	size_t nkeys = 0;
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc;
 
 	token[0] = '\0';
@@ -500,8 +544,9 @@ sess_create(struct sess_store *s, const struct sess_auth *a, char token[SESS_TOK
 		goto out;
 	sess_copy_cut(rec->uid, sizeof(rec->uid), a->uid);
 	rec->created_ms = rec->seen_ms = now;
-	rec->idle_ms = s->cfg.idle_timeout_s * 1000;
-	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms, now + s->cfg.absolute_timeout_s * 1000);
+	rec->idle_ms = atomic_load(&s->idle_s) * 1000;
+	rec->aexp_ms = now + atomic_load(&s->absolute_s) * 1000;
+	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms, rec->aexp_ms);
 	rec->auth_time = a->auth_time != 0 ? a->auth_time : now / 1000;
 	rec->loa = a->loa;
 	amr_merge(rec, a);
@@ -530,7 +575,7 @@ out:
 static int
 get_key(struct sess_store *s, const char *key, bool touch, struct sess_info *out)
 {
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc = s->ops->s_get(s, key, touch, now, out);
 
 	if (rc == YH_ERR_EXPIRED) {
@@ -562,7 +607,7 @@ sess_reauth(struct sess_store *s, const char *old_token, const struct sess_auth 
 {
 	struct sess_info *rec = NULL;
 	char old_key[SESS_KEY_SIZE];
-	int64_t now = yh_now_ms();
+	int64_t now = sess_now(s);
 	int rc;
 
 	token[0] = '\0';
@@ -583,8 +628,7 @@ sess_reauth(struct sess_store *s, const char *old_token, const struct sess_auth 
 	if ((rc = token_new(token, rec->key)) != 0)
 		goto out;
 	rec->seen_ms = now;
-	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms,
-	    rec->created_ms + s->cfg.absolute_timeout_s * 1000);
+	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms, rec->aexp_ms);
 	rec->auth_time = a->auth_time != 0 ? a->auth_time : now / 1000;
 	if (a->loa > rec->loa)
 		rec->loa = a->loa;
@@ -631,7 +675,7 @@ sess_end(struct sess_store *s, const char *key, enum sess_reason why, struct ses
 		return YH_ERR_NOT_FOUND;
 	if ((rec = calloc(1, sizeof(*rec))) == NULL)
 		return YH_ERR_ALLOC;
-	if ((rc = s->ops->s_take(s, key, false, yh_now_ms(), rec)) == 0) {
+	if ((rc = s->ops->s_take(s, key, false, sess_now(s), rec)) == 0) {
 		s->ops->s_user_unlink(s, rec->uid, rec->key);
 		emit(s, SESS_EV_ENDED, why, rec, NULL);
 		if (ended != NULL)
@@ -748,7 +792,7 @@ sess_code_new(struct sess_store *s, const char *client_id, const char *payload,
 	code[0] = '\0';
 	if ((rc = payload_check(payload)) != 0)
 		return rc;
-	if (ttl_s < 1 || ttl_s > 600 || !sess_str_ok(client_id, SESS_CLIENT_MAX))
+	if (!opt_int_ok("token.code_lifetime", ttl_s) || !sess_str_ok(client_id, SESS_CLIENT_MAX))
 		return YH_ERR_INVALID;
 	if ((rc = token_new(code, key)) != 0 || (rc = token_key_bound(code, client_id, key)) != 0) {
 		yh_wipe(code, SESS_TOKEN_SIZE);
@@ -807,7 +851,8 @@ sess_refresh_new(struct sess_store *s, struct sess_family *fam, const char *payl
 	token[0] = '\0';
 	if ((rc = payload_check(payload)) != 0)
 		return rc;
-	if (ttl_s < 60 || ttl_s > 366 * 86400)
+	if (!opt_int_ok("token.refresh_lifetime", ttl_s) &&
+	    !opt_int_ok("token.offline_lifetime", ttl_s))
 		return YH_ERR_INVALID;
 	if (fam->id[0] == '\0' && (rc = pubid_new(fam->id)) != 0)
 		return rc;

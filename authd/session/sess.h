@@ -84,8 +84,10 @@ struct sess_info {
 	char uid[SESS_UID_MAX + 1];       /* the directory's internal user id */
 	int64_t created_ms;               /* creation, ms since the epoch */
 	int64_t seen_ms;                  /* last use (updated at most every few seconds) */
-	int64_t expires_ms;               /* min(seen + idle, created + absolute) */
+	int64_t expires_ms;               /* min(seen + idle, aexp) */
 	int64_t idle_ms;                  /* idle timeout of this session */
+	int64_t aexp_ms;                  /* created + the absolute timeout in force when
+	                                   * the session was created */
 	int64_t auth_time;                /* last authentication, seconds (OIDC auth_time) */
 	int loa;                          /* 0..4: strongest authentication in the session */
 	char amr[SESS_AMR_MAX][SESS_AMR_LEN];
@@ -111,24 +113,42 @@ struct sess_event {
 
 typedef void (*sess_event_fn)(void *ctx, const struct sess_event *ev);
 
+/*
+ * What sess_config_defaults takes from authd's option table (authcore/authd_config.h),
+ * whose defaults and bounds they have (sess_open refuses a value outside them): the
+ * timeouts (session.idle_timeout, session.absolute_timeout) and the Redis server
+ * (session.redis_*). The rest are the store's own.
+ */
 struct sess_config {
 	enum sess_backend backend;
-	int64_t idle_timeout_s;       /* default 1800 */
-	int64_t absolute_timeout_s;   /* default 28800 */
+	int64_t idle_timeout_s;       /* session.idle_timeout (sess_set_timeouts changes it) */
+	int64_t absolute_timeout_s;   /* session.absolute_timeout (likewise) */
 	size_t max_per_user;          /* sessions per user before the oldest is evicted; 32 */
 	int64_t sweep_interval_ms;    /* expiry sweep thread period; default 30000; 0 = none
 	                               * (call sess_sweep yourself) */
+	int64_t (*now_ms)(void *clock_ctx); /* the wall clock in ms since the epoch that
+	                               * sessions, codes, refresh families, counters, locks
+	                               * and the denylist are timed by; NULL (the default):
+	                               * the real one. Tests inject a clock they move on
+	                               * instead of sleeping. With Redis, session keys get
+	                               * their Redis expiry (expiry + redis_grace_s) from it,
+	                               * so it must not run behind the real clock by more
+	                               * than the grace; codes, refresh families, counters,
+	                               * locks and the denylist expire by Redis's own clock
+	                               * there (relative TTLs) */
+	void *clock_ctx;
 	sess_event_fn on_event;       /* may be NULL */
 	void *event_ctx;
 	/* memory backend */
 	size_t max_entries;           /* all records together; default 1000000 */
 	unsigned shards;              /* default 16 */
 	/* redis backend */
-	const char *redis_host;       /* default "127.0.0.1" */
-	int redis_port;               /* default 6379 */
+	const char *redis_host;       /* session.redis_host */
+	int redis_port;               /* session.redis_port */
 	const char *redis_password;   /* AUTH; NULL = none (borrowed, copied by sess_open) */
-	int redis_db;                 /* SELECT; default 0 */
-	const char *prefix;           /* key namespace, default "yh:"; [A-Za-z0-9:._-]{1,32} */
+	int redis_db;                 /* SELECT; session.redis_db */
+	const char *prefix;           /* key namespace, session.redis_prefix; also
+	                               * [A-Za-z0-9:._-]{1,32} */
 	int64_t redis_timeout_ms;     /* connect and command timeout; default 500 */
 	unsigned redis_pool;          /* connections; default 4 */
 	int64_t redis_grace_s;        /* Redis keeps expired sessions this long for the sweep
@@ -143,7 +163,8 @@ struct sess_config {
 
 struct sess_store;
 
-/* Fills c with the defaults listed above (memory backend, no event handler). */
+/* Fills c with the defaults: the option table's where it has the option, the store's own
+ * listed above for the rest (memory backend, no event handler, the real clock). */
 void sess_config_defaults(struct sess_config *c);
 
 /*
@@ -157,6 +178,14 @@ int sess_open(const struct sess_config *c, struct sess_store **out) YH_WUR;
 /* Stops the threads and frees everything (wiping nothing secret: only hashes are held).
  * NULL is fine. No handler call is running or starts once it returns. */
 void sess_close(struct sess_store *s);
+
+/*
+ * Sets the timeouts of the sessions created from now on (a configuration reload):
+ * idle_s and absolute_s within the bounds of session.idle_timeout and
+ * session.absolute_timeout. A session keeps the idle timeout and the absolute expiry it
+ * was created with. Any thread. Returns 0 or YH_ERR_INVALID (nothing changed).
+ */
+int sess_set_timeouts(struct sess_store *s, int64_t idle_s, int64_t absolute_s) YH_WUR;
 
 /* One round trip to the backend: 0 or YH_ERR_UNAVAILABLE with a short reason. Its
  * signature fits authd_check_fn (authd/app.h) with ctx = the store. */
@@ -269,10 +298,10 @@ int sess_sweep(struct sess_store *s, size_t *n) YH_WUR;
 
 /*
  * Stores a new single-use code for client_id (1..SESS_CLIENT_MAX bytes, no control bytes)
- * for ttl_s seconds (1..600) with an opaque payload (the grant: client, redirect URI,
- * PKCE challenge, scope, nonce, sid, ...; at most SESS_PAYLOAD_MAX bytes, no NUL) and
- * writes the code to code (SESS_TOKEN_SIZE). Returns 0, YH_ERR_INVALID,
- * YH_ERR_TOO_LONG, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
+ * for ttl_s seconds (within the bounds of token.code_lifetime) with an opaque payload
+ * (the grant: client, redirect URI, PKCE challenge, scope, nonce, sid, ...; at most
+ * SESS_PAYLOAD_MAX bytes, no NUL) and writes the code to code (SESS_TOKEN_SIZE).
+ * Returns 0, YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
  */
 int sess_code_new(struct sess_store *s, const char *client_id, const char *payload,
     int64_t ttl_s, char code[SESS_TOKEN_SIZE]) YH_WUR;
@@ -306,11 +335,12 @@ struct sess_family {
 int sess_family_id_new(char id[SESS_PUBID_SIZE]) YH_WUR;
 
 /*
- * Starts a refresh-token family that lives ttl_s seconds (absolute; 60..31536000) with
- * its first token in token. fam->id: a fresh id from sess_family_id_new, or "" to get
- * one (written back). fam->uid and fam->client_id are required, fam->sid optional.
- * payload (opaque grant: scope, claims, auth_time, acr, ...) as for codes. Returns 0,
- * YH_ERR_INVALID, YH_ERR_EXISTS (id taken), YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
+ * Starts a refresh-token family that lives ttl_s seconds (absolute; within the bounds of
+ * token.refresh_lifetime or of token.offline_lifetime) with its first token in token.
+ * fam->id: a fresh id from sess_family_id_new, or "" to get one (written back).
+ * fam->uid and fam->client_id are required, fam->sid optional. payload (opaque grant:
+ * scope, claims, auth_time, acr, ...) as for codes. Returns 0, YH_ERR_INVALID,
+ * YH_ERR_EXISTS (id taken), YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
  */
 int sess_refresh_new(struct sess_store *s, struct sess_family *fam, const char *payload,
     int64_t ttl_s, char token[SESS_TOKEN_SIZE]) YH_WUR;
@@ -418,8 +448,9 @@ int sess_lock(struct sess_store *s, const char *name, int64_t lockout_s) YH_WUR;
 
 /*
  * What a backend implements. Keys are hex SHA-256 strings (SESS_KEY_SIZE); counter and
- * lock names arrive hashed the same way. "now" is wall-clock ms. Every op returns 0 or a
- * YH_ERR_* as documented on the public call that uses it; Redis adds YH_ERR_UNAVAILABLE.
+ * lock names arrive hashed the same way. "now" is the store's clock (sess_now), which a
+ * backend also reads itself where no "now" is passed. Every op returns 0 or a YH_ERR_*
+ * as documented on the public call that uses it; Redis adds YH_ERR_UNAVAILABLE.
  */
 struct sess_ops {
 	const char *name;
@@ -474,7 +505,12 @@ struct sess_ops {
 };
 
 struct sess_store {
-	struct sess_config cfg;        /* strings point at the copies below */
+	struct sess_config cfg;        /* strings point at the copies below; the timeouts in
+	                                * force are these: */
+	_Atomic int64_t idle_s;        /* of new sessions (sess_set_timeouts) */
+	_Atomic int64_t absolute_s;
+	_Atomic int64_t absolute_max_s; /* the longest absolute timeout since open: a user's
+	                                * session index lives past every session in it */
 	char *host, *password, *prefix;
 	const struct sess_ops *ops;
 	void *be;                      /* the backend's state */
@@ -506,6 +542,9 @@ int64_t sess_touch_gran(int64_t idle_ms);
 
 /* Hands an event from another process (origin false) to the handler. */
 void sess_deliver_remote(struct sess_store *s, const struct sess_event *ev);
+
+/* The store's wall clock (cfg.now_ms, else the real one), ms since the epoch. */
+int64_t sess_now(const struct sess_store *s);
 
 /* True when str is 1..max bytes with no control bytes (and no NUL within max). */
 bool sess_str_ok(const char *str, size_t max);

@@ -35,6 +35,7 @@
 
 #include "fuzz_util.h"
 
+#include "authcore/authd_config.h"
 #include "authcore/clients/clients.h"
 #include "common/log.h"
 #include "token/jwk.h"
@@ -170,9 +171,9 @@ check_uris(const struct clients_client *c)
 }
 
 static bool
-lifetime_ok(int64_t v, int64_t max)
+lifetime_ok(int64_t v, const char *opt)
 {
-	return v == 0 || (v >= CLIENTS_LIFETIME_MIN && v <= max);
+	return v == 0 || (v >= CLIENTS_LIFETIME_MIN && v <= authd_cfg_max(opt));
 }
 
 static void
@@ -198,9 +199,9 @@ check_client(const struct clients_snap *s, const struct clients_client *c)
 	CHECK(!(c->grants & CLIENTS_GRANT_CLIENT_CREDENTIALS) || c->auth != CLIENTS_AUTH_NONE);
 	CHECK(!(c->grants & CLIENTS_GRANT_AUTHORIZATION_CODE) || c->n_redirect_uris > 0);
 	CHECK(c->min_loa >= 1 && c->min_loa <= 4);
-	CHECK(lifetime_ok(c->access_token_lifetime, CLIENTS_AT_LIFETIME_MAX) &&
-	    lifetime_ok(c->id_token_lifetime, CLIENTS_ID_LIFETIME_MAX) &&
-	    lifetime_ok(c->refresh_token_lifetime, CLIENTS_RT_LIFETIME_MAX));
+	CHECK(lifetime_ok(c->access_token_lifetime, "token.access_lifetime") &&
+	    lifetime_ok(c->id_token_lifetime, "token.id_lifetime") &&
+	    lifetime_ok(c->refresh_token_lifetime, "token.refresh_lifetime"));
 	if (c->auth == CLIENTS_AUTH_PRIVATE_KEY_JWT) {
 		CHECK(c->jwks_json != NULL && c->jwks.n > 0);
 		for (size_t i = 0; i < c->jwks.n; i++)

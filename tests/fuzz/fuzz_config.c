@@ -18,7 +18,11 @@
  *     [min, max], strings at most max bytes (relative paths: plus the file's directory
  *     they were resolved against), a choice one of the choices; authd's derived issuer
  *     is an http(s) URL and its thread count within 1..256;
- *   - (test table) the values dumped by yh_cfg_dump load back to the same values.
+ *   - (test table) the values dumped by yh_cfg_dump load back to the same values;
+ *   - (authd) a running authd whose file held only state_dir reloads it holding the input
+ *     (authd_cfg_reload, no parts to apply to): it fails exactly when the load failed,
+ *     and otherwise every IMMUTABLE option keeps the running value and every
+ *     RELOADABLE one takes the input's, each change noted once.
  */
 #define _GNU_SOURCE
 #include <stdbool.h>
@@ -148,6 +152,68 @@ check_bounds(const struct yh_cfg_opt *opts, const void *base, size_t dirlen)
 
 /* ---- authd's table ---------------------------------------------------------------------- */
 
+/* True when o has the same value in a and b. */
+static bool
+same_value(const struct yh_cfg_opt *o, const void *a, const void *b)
+{
+	const char *x = (const char *)a + o->offset, *y = (const char *)b + o->offset;
+
+	switch (o->type) {
+	case YH_CFG_INT:
+	case YH_CFG_DURATION:
+		return *(const int64_t *)(const void *)x == *(const int64_t *)(const void *)y;
+	case YH_CFG_BOOL:
+		return *(const bool *)(const void *)x == *(const bool *)(const void *)y;
+	default:
+		x = *(char *const *)(const void *)x;
+		y = *(char *const *)(const void *)y;
+		return x == NULL || y == NULL ? x == y : strcmp(x, y) == 0;
+	}
+}
+
+/* Counts the changes a reload notes, checking each against the option's kind. */
+static void
+count_note(void *arg, const struct yh_cfg_opt *o, bool applied, const void *old,
+    const void *new)
+{
+	size_t *n = arg;
+
+	CHECK(applied == ((o->flags & YH_CFG_RELOADABLE) != 0));
+	CHECK(!same_value(o, old, new));
+	(*n)++;
+}
+
+/* A running authd, started on a file holding only state_dir, reloads the input. */
+static void
+fuzz_reload(const struct authd_cfg *loaded, int loaded_r, bool cli)
+{
+	static const char empty[] = "state_dir = /var/lib/yihao\n";
+	struct authd_cfg_targets none = { 0 };
+	size_t notes = 0;
+	struct yh_cfg_reload rl = { .ctx = &none, .note = count_note, .note_arg = &notes };
+	struct authd_cfg cur, next;
+	char err[1024];
+	int r;
+
+	CHECK(fuzz_write_all(dumpfd, empty, sizeof(empty) - 1) == 0);
+	CHECK(authd_cfg_load(&cur, dumppath, cli ? "/var/lib/yihao" : NULL,
+	    cli ? "127.0.0.1:0" : NULL, err, sizeof(err)) == 0);
+	free(cur.config_path);
+	CHECK((cur.config_path = strdup(inpath)) != NULL);
+	r = authd_cfg_reload(&cur, &next, &rl, err, sizeof(err));
+	yh_log_set_level(YH_LOG_OFF);           /* log.level may have been applied */
+	CHECK(r == loaded_r);
+	if (r == 0) {
+		for (const struct yh_cfg_opt *o = authd_cfg_opts; o->name != NULL; o++)
+			CHECK(same_value(o, &next, (o->flags & YH_CFG_IMMUTABLE) ? (const void *)&cur :
+			    (const void *)loaded));
+		CHECK(notes == rl.applied + rl.restart);
+		CHECK(next.threads == cur.threads);
+	}
+	authd_cfg_free(&next);
+	authd_cfg_free(&cur);
+}
+
 static void
 fuzz_authd(const uint8_t *text, size_t size, bool cli)
 {
@@ -175,6 +241,7 @@ fuzz_authd(const uint8_t *text, size_t size, bool cli)
 			CHECK(strcmp(c.http_listen, "127.0.0.1:0") == 0);
 		}
 	}
+	fuzz_reload(&c, r, cli);
 	authd_cfg_free(&c);
 }
 

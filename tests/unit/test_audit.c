@@ -630,6 +630,59 @@ test_checkpoint_by_time(void **state)
 	assert_int_equal(count_lines(), 4);
 }
 
+/* Waits (up to 3 s) until the log has want lines; returns how many it has. */
+static size_t
+wait_lines(size_t want)
+{
+	size_t n = count_lines();
+
+	for (int i = 0; i < 300 && n != want; i++) {
+		usleep(10000);
+		n = count_lines();
+	}
+	return n;
+}
+
+/* How often changes while the handle is in use (a reload): a timer starts, stops and
+ * starts again with the new interval, and the count takes effect with the next batch. */
+static void
+test_set_checkpoints(void **state)
+{
+	struct yh_audit *a;
+	char **v;
+	size_t n;
+
+	(void)state;
+	a = open_cp(0, 0);                        /* neither by count nor by time */
+	assert_int_equal(yh_audit_write(a, "login.success", "user:u1", NULL), 0);
+	usleep(100000);
+	assert_int_equal(count_lines(), 1);
+	assert_int_equal(yh_audit_set_checkpoints(a, 0, -1), YH_ERR_INVALID);
+	assert_int_equal(yh_audit_set_checkpoints(a, 0, 20), 0);     /* a timer now */
+	assert_int_equal(wait_lines(2), 2);
+	assert_int_equal(yh_audit_set_checkpoints(a, 3, 0), 0);      /* by count only */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(yh_audit_write(a, "login.success", "user:u1", NULL), 0);
+	usleep(100000);                           /* no timer: only the count's */
+	v = read_lines(&n);
+	assert_int_equal(n, 7);                   /* past sequence 3 and past 6 */
+	assert_true(!is_cp(v[2]) && is_cp(v[3]) && !is_cp(v[5]) && is_cp(v[6]));
+	free_lines(v, n);
+	assert_int_equal(yh_audit_write(a, "login.success", "user:u1", NULL), 0);
+	assert_int_equal(yh_audit_set_checkpoints(a, 0, 20), 0);     /* the timer again */
+	assert_int_equal(wait_lines(9), 9);
+	yh_audit_close(a);
+	assert_int_equal(count_lines(), 9);
+	/* without checkpoints there is nothing to change */
+	{
+		char err[256];
+
+		assert_int_equal(yh_audit_open(path, &a, err, sizeof(err)), 0);
+		assert_int_equal(yh_audit_set_checkpoints(a, 1, 10), YH_ERR_INVALID);
+		yh_audit_close(a);
+	}
+}
+
 /* An empty log gets none; lines written without checkpoints (an old log, or authctl
  * without the key) are covered by the next start's checkpoint, once. */
 static void
@@ -1000,6 +1053,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failed_flush_cuts_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsafe_mode_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoints_by_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_checkpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_by_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_at_start_and_close, setup,
 		    teardown),

@@ -20,6 +20,7 @@
 
 #include "authcore/authd_config.h"
 #include "authd/http/http.h"
+#include "common/log.h"
 #include "common/netaddr.h"
 #include "common/metrics.h"
 #include "common/workers.h"
@@ -355,6 +356,20 @@ test_config_defaults(void **state)
 	assert_int_equal(c.http_max_body, 65536);
 	assert_true(c.threads >= 2);
 	assert_true(c.issuer_derived);
+	/* The built-in configuration (modules without a loaded one) is the table's. */
+	{
+		const struct authd_cfg *b = authd_cfg_builtin();
+
+		assert_true(b == authd_cfg_builtin());
+		assert_int_equal(b->session_idle, c.session_idle);
+		assert_int_equal(b->session_absolute, c.session_absolute);
+		assert_int_equal(b->login_max_failures, c.login_max_failures);
+		assert_int_equal(b->code_lifetime, c.code_lifetime);
+		assert_string_equal(b->redis_prefix, c.redis_prefix);
+		assert_int_equal(authd_cfg_max("session.idle_timeout"), 86400);
+		assert_int_equal(authd_cfg_max("log.level"), 0);
+		assert_null(authd_cfg_opt("no.such"));
+	}
 	/* Port 0: the issuer learns the bound port. */
 	authd_cfg_free(&c);
 	assert_int_equal(authd_cfg_load(&c, NULL, "/tmp/s", "[::1]:0", err, sizeof(err)), 0);
@@ -457,7 +472,140 @@ test_config_reference(void **state)
 	assert_non_null(strstr(yh_buf_cstr(&b), "| `tls.key_file` | path | (unset) |"));
 	assert_non_null(strstr(yh_buf_cstr(&b), "(sensitive: never printed)"));
 	assert_non_null(strstr(yh_buf_cstr(&b), "| `vault.cipher` |"));
+	/* what SIGHUP does with each option */
+	assert_non_null(strstr(yh_buf_cstr(&b), "| `http.listen` | string | `127.0.0.1:8080` |  | "
+	    "restart |"));
+	assert_non_null(strstr(yh_buf_cstr(&b), "| `login.max_failures` | integer | `5` | 1..1000 | "
+	    "applied |"));
+	assert_non_null(strstr(yh_buf_cstr(&b), "| `log.level` | choice | `info` | debug, info, "
+	    "warn, error | applied |"));
 	yh_buf_free(&b);
+}
+
+/* What the reload hooks reached (struct authd_cfg_targets' functions). */
+struct reached {
+	int sessions, proxies;
+	int64_t idle, absolute;
+	char list[64];
+	bool refuse_sessions;
+	char notes[8][64];
+	size_t nnotes;
+};
+
+static int
+reach_sessions(void *arg, int64_t idle_s, int64_t absolute_s, char *err, size_t errsz)
+{
+	struct reached *r = arg;
+
+	r->sessions++;
+	if (r->refuse_sessions) {
+		snprintf(err, errsz, "refused");
+		return YH_ERR_INVALID;
+	}
+	r->idle = idle_s;
+	r->absolute = absolute_s;
+	return 0;
+}
+
+static int
+reach_proxies(void *arg, const char *list, char *err, size_t errsz)
+{
+	struct reached *r = arg;
+
+	(void)err;
+	(void)errsz;
+	r->proxies++;
+	snprintf(r->list, sizeof(r->list), "%s", list != NULL ? list : "(none)");
+	return 0;
+}
+
+static void
+reach_note(void *arg, const struct yh_cfg_opt *o, bool applied, const void *old,
+    const void *new)
+{
+	struct reached *r = arg;
+
+	(void)old;
+	(void)new;
+	assert_true(r->nnotes < 8);
+	snprintf(r->notes[r->nnotes++], sizeof(r->notes[0]), "%s%s", applied ? "+" : "!",
+	    o->name);
+}
+
+/*
+ * SIGHUP's configuration reload: the file read again from the same sources; a changed
+ * immutable option is noted and kept, the reloadable ones applied (through the targets
+ * or by the new configuration itself); a broken file, or a hook that fails, changes
+ * nothing; without a file there is nothing to reload.
+ */
+static void
+test_config_reload(void **state)
+{
+	struct reached got = { 0 };
+	struct authd_cfg_targets t = { .arg = &got, .sessions = reach_sessions,
+	    .proxies = reach_proxies };
+	struct yh_cfg_reload rl = { .ctx = &t, .note = reach_note, .note_arg = &got };
+	struct authd_cfg cur, next;
+	const char *p;
+	char err[512], want[600];
+
+	(void)state;
+	p = write_conf("reload.conf", "state_dir = st\nlogin.max_failures = 5\n");
+	assert_int_equal(authd_cfg_load(&cur, p, NULL, "127.0.0.1:0", err, sizeof(err)), 0);
+	assert_int_equal(authd_cfg_bound_port(&cur, 4242), 0);
+	/* nothing changed */
+	assert_int_equal(authd_cfg_reload(&cur, &next, &rl, err, sizeof(err)), 0);
+	assert_true(rl.applied == 0 && rl.restart == 0 && got.nnotes == 0);
+	assert_string_equal(next.issuer, "http://127.0.0.1:4242");
+	assert_string_equal(next.http_listen, "127.0.0.1:0");      /* -l as given */
+	authd_cfg_free(&next);
+
+	write_conf("reload.conf", "state_dir = st\nlogin.max_failures = 3\nlog.level = debug\n"
+	    "workers.threads = 7\nsession.idle_timeout = 10m\nhttp.trusted_proxies = 10.0.0.1\n"
+	    "http.listen = 127.0.0.1:1\n");
+	assert_int_equal(authd_cfg_reload(&cur, &next, &rl, err, sizeof(err)), 0);
+	yh_log_set_level(YH_LOG_INFO);
+	assert_int_equal(rl.restart, 1);          /* -l wins over http.listen: unchanged */
+	assert_int_equal(rl.applied, 4);
+	assert_string_equal(got.notes[0], "!workers.threads");
+	assert_string_equal(got.notes[1], "+http.trusted_proxies");
+	assert_string_equal(got.notes[2], "+log.level");
+	assert_string_equal(got.notes[3], "+session.idle_timeout");
+	assert_string_equal(got.notes[4], "+login.max_failures");
+	assert_true(got.sessions == 1 && got.idle == 600 && got.absolute == 28800);
+	assert_true(got.proxies == 1 && strcmp(got.list, "10.0.0.1") == 0);
+	assert_int_equal(next.worker_threads, cur.worker_threads);
+	assert_int_equal(next.login_max_failures, 3);
+	assert_string_equal(next.issuer, "http://127.0.0.1:4242");
+	assert_int_equal(next.threads, cur.threads);
+	authd_cfg_free(&cur);
+	cur = next;
+
+	/* A broken file: file:line, nothing applied. */
+	memset(&got, 0, sizeof(got));
+	p = write_conf("reload.conf", "state_dir = st\nlogin.max_failures = 0\n");
+	assert_int_equal(authd_cfg_reload(&cur, &next, &rl, err, sizeof(err)), YH_ERR_CONFIG);
+	snprintf(want, sizeof(want), "%s:2: login.max_failures: expected a number in 1..1000", p);
+	assert_string_equal(err, want);
+	assert_true(got.sessions == 0 && got.proxies == 0 && got.nnotes == 0);
+	authd_cfg_free(&next);
+
+	/* A hook that fails: the ones before it are undone, nothing is noted as taken. */
+	got.refuse_sessions = true;
+	write_conf("reload.conf", "state_dir = st\nsession.idle_timeout = 5m\n");
+	assert_int_equal(authd_cfg_reload(&cur, &next, &rl, err, sizeof(err)), YH_ERR_INVALID);
+	assert_string_equal(err, "session.idle_timeout: refused");
+	assert_int_equal(got.proxies, 2);         /* dropped, then given back */
+	assert_string_equal(got.list, "10.0.0.1");
+	assert_int_equal(got.nnotes, 0);
+	authd_cfg_free(&next);
+	authd_cfg_free(&cur);
+
+	/* Without a file there is nothing to reload. */
+	assert_int_equal(authd_cfg_load(&cur, NULL, tmpdir, NULL, err, sizeof(err)), 0);
+	assert_int_equal(authd_cfg_reload(&cur, &next, &rl, err, sizeof(err)), YH_ERR_NOT_FOUND);
+	authd_cfg_free(&next);
+	authd_cfg_free(&cur);
 }
 
 static int
@@ -552,6 +700,19 @@ exchange(uint16_t port, const char *raw, size_t rawlen, char *buf, size_t bufsz)
 	close(fd);
 }
 
+/* A server on o with routes (arg NULL), serving. */
+static struct http_server *
+serve(const struct http_opts *o, const struct http_route *routes)
+{
+	struct http_server *srv = NULL;
+	char err[256];
+
+	assert_int_equal(http_server_new(o, &srv, err, sizeof(err)), 0);
+	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
+	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	return srv;
+}
+
 /* http_req_answered: false until a response is set (a header alone does not count). */
 static void
 test_answered(void **state)
@@ -563,12 +724,10 @@ test_answered(void **state)
 	struct http_opts o = { .listen = "127.0.0.1:0", .threads = 1, .max_body = 4096,
 	    .max_header = 8192, .connection_timeout = 10, .max_connections = 8 };
 	struct http_server *srv;
-	char err[256], buf[4096];
+	char buf[4096];
 
 	(void)state;
-	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
-	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
-	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	srv = serve(&o, routes);
 	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 200"));
 	assert_non_null(strstr(buf, "{\"before\":false,\"header\":false,\"after\":true}"));
@@ -634,13 +793,11 @@ test_route_body_limit(void **state)
 	    .max_body_preauth = 2048, .max_header = 8192, .connection_timeout = 10,
 	    .max_connections = 8 };
 	struct http_server *srv;
-	char err[256], buf[4096];
+	char buf[4096];
 	uint16_t port;
 
 	(void)state;
-	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
-	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
-	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	srv = serve(&o, routes);
 	port = http_server_port(srv);
 	post_body(port, "/pre", 2048, false, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 200"));
@@ -662,20 +819,60 @@ test_route_body_limit(void **state)
 	/* a preauth cap over max_body is max_body; 0 is max_body */
 	o.max_body = 4096;
 	o.max_body_preauth = 1 << 20;
-	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
-	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
-	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	srv = serve(&o, routes);
 	post_body(http_server_port(srv), "/pre", 4097, false, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 413"));
 	post_body(http_server_port(srv), "/pre", 4096, false, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "{\"length\":4096}"));
 	http_server_free(srv);
 	o.max_body_preauth = 0;
-	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
-	assert_int_equal(http_routes_add(srv, routes, NULL), 0);
-	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	srv = serve(&o, routes);
 	post_body(http_server_port(srv), "/pre", 4096, false, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "{\"length\":4096}"));
+	http_server_free(srv);
+}
+
+/* Answers 200 with the client address and scheme the server made of the request. */
+static int
+whoami_handler(struct http_req *req, void *arg)
+{
+	(void)arg;
+	return http_respond_json(req, 200, json_pack("{s:s,s:b}", "ip", http_req_client_ip(req),
+	    "https", http_req_is_https(req)));
+}
+
+/* The trusted proxies replaced while serving (a reload): requests after it are judged
+ * by the new list; a bad list is refused and the one in force stays. */
+static void
+test_proxies_reload(void **state)
+{
+	static const struct http_route routes[] = {
+		{ "GET", "/whoami", whoami_handler, 0 }, { NULL, NULL, NULL, 0 },
+	};
+	static const char rq[] = "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\n\r\n";
+	struct http_opts o = { .listen = "127.0.0.1:0", .threads = 2, .max_body = 4096,
+	    .max_header = 8192, .connection_timeout = 10, .max_connections = 8,
+	    .trusted_proxies = "192.0.2.1" };
+	struct http_server *srv;
+	char err[256], buf[4096];
+
+	(void)state;
+	srv = serve(&o, routes);
+	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"ip\":\"127.0.0.1\",\"https\":false}"));
+	assert_int_equal(http_server_set_trusted_proxies(srv, "192.0.2.1, 127.0.0.0/8", err,
+	    sizeof(err)), 0);
+	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"ip\":\"203.0.113.9\",\"https\":true}"));
+	assert_int_equal(http_server_set_trusted_proxies(srv, "127.0.0.1, nope", err,
+	    sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "nope"));
+	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"ip\":\"203.0.113.9\",\"https\":true}"));
+	assert_int_equal(http_server_set_trusted_proxies(srv, NULL, err, sizeof(err)), 0);
+	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"ip\":\"127.0.0.1\",\"https\":false}"));
 	http_server_free(srv);
 }
 
@@ -728,6 +925,7 @@ main(void)
 		cmocka_unit_test(test_answered),
 		cmocka_unit_test(test_route_body_limit),
 		cmocka_unit_test(test_proxies),
+		cmocka_unit_test(test_proxies_reload),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_metrics_render),
 		cmocka_unit_test(test_metrics_concurrent),
@@ -737,6 +935,7 @@ main(void)
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_config_reference),
+		cmocka_unit_test(test_config_reload),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);

@@ -191,17 +191,24 @@ struct tcfg {
 
 static const char *const modes[] = { "fast", "safe", NULL };
 
+#define TOFF(f) offsetof(struct tcfg, f)
+
 static const struct yh_cfg_opt topts[] = {
-	{ "name", YH_CFG_STR, "yihao", 0, 64, 0, NULL, offsetof(struct tcfg, name), "a name" },
-	{ "mode", YH_CFG_ENUM, "safe", 0, 0, 0, modes, offsetof(struct tcfg, mode), "" },
-	{ "http.secret", YH_CFG_STR, NULL, 0, 0, YH_CFG_SENSITIVE, NULL,
-	  offsetof(struct tcfg, secret), "" },
-	{ "http.path", YH_CFG_PATH, NULL, 0, 0, 0, NULL, offsetof(struct tcfg, path), "" },
-	{ "http.count", YH_CFG_INT, "4", 1, 64, 0, NULL, offsetof(struct tcfg, count), "" },
-	{ "session.idle", YH_CFG_DURATION, "30m", 60, 86400, 0, NULL,
-	  offsetof(struct tcfg, idle), "" },
-	{ "session.on", YH_CFG_BOOL, "yes", 0, 0, 0, NULL, offsetof(struct tcfg, on), "" },
-	{ NULL, 0, NULL, 0, 0, 0, NULL, 0, NULL },
+	{ .name = "name", .type = YH_CFG_STR, .def = "yihao", .max = 64, .offset = TOFF(name),
+	  .help = "a name" },
+	{ .name = "mode", .type = YH_CFG_ENUM, .def = "safe", .choices = modes,
+	  .offset = TOFF(mode), .help = "" },
+	{ .name = "http.secret", .type = YH_CFG_STR, .def = NULL, .flags = YH_CFG_SENSITIVE,
+	  .offset = TOFF(secret), .help = "" },
+	{ .name = "http.path", .type = YH_CFG_PATH, .def = NULL, .offset = TOFF(path),
+	  .help = "" },
+	{ .name = "http.count", .type = YH_CFG_INT, .def = "4", .min = 1, .max = 64,
+	  .offset = TOFF(count), .help = "" },
+	{ .name = "session.idle", .type = YH_CFG_DURATION, .def = "30m", .min = 60,
+	  .max = 86400, .offset = TOFF(idle), .help = "" },
+	{ .name = "session.on", .type = YH_CFG_BOOL, .def = "yes", .offset = TOFF(on),
+	  .help = "" },
+	{ .name = NULL },
 };
 
 /* A temporary file holding the len bytes of text (NUL bytes too). */
@@ -291,6 +298,32 @@ test_config(void **state)
 	assert_int_equal(yh_cfg_load_file(topts, &c, "/nonexistent/x.conf", 0, &err), YH_ERR_IO);
 }
 
+/* What a module holding a value of an option checks it with: the option's row. */
+static void
+test_config_bounds(void **state)
+{
+	const struct yh_cfg_opt *idle = yh_cfg_find(topts, "session.idle");
+	const struct yh_cfg_opt *mode = yh_cfg_find(topts, "mode");
+	const struct yh_cfg_opt *name = yh_cfg_find(topts, "name");
+	char big[70];
+
+	(void)state;
+	assert_null(yh_cfg_find(topts, "session"));
+	assert_non_null(idle);
+	assert_true(yh_cfg_int_ok(idle, 60) && yh_cfg_int_ok(idle, 86400));
+	assert_false(yh_cfg_int_ok(idle, 59) || yh_cfg_int_ok(idle, 86401));
+	assert_false(yh_cfg_int_ok(NULL, 60) || yh_cfg_int_ok(mode, 0));
+	assert_true(yh_cfg_str_ok(mode, "fast"));
+	assert_false(yh_cfg_str_ok(mode, "turbo") || yh_cfg_str_ok(mode, NULL));
+	assert_false(yh_cfg_str_ok(idle, "60") || yh_cfg_str_ok(NULL, "x"));
+	memset(big, 'a', sizeof(big) - 1);
+	big[64] = '\0';
+	assert_true(yh_cfg_str_ok(name, big));
+	big[64] = 'a';
+	big[65] = '\0';
+	assert_false(yh_cfg_str_ok(name, big));
+}
+
 /* A NUL byte anywhere in a line is refused and named by its line: fgets stopped at it,
  * so a line starting with one vanished and the rest of a last line was dropped. */
 static void
@@ -328,6 +361,193 @@ test_config_nul(void **state)
 	assert_int_equal(load_mem(text, 4097, 0, &c, &err), YH_ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "too long"));
 	yh_cfg_free(topts, &c);
+}
+
+/* ---- reload: a table with hooks -------------------------------------------------------- */
+
+struct rcfg {
+	char *listen, *secret;
+	int64_t level, a, b, plain;
+	bool on;
+};
+
+/* What the hooks applied to: the running program's copies. */
+struct rlive {
+	int64_t level, a, b;
+	int level_calls, pair_calls;
+	char notes[16][96];
+	size_t nnotes;
+};
+
+static int
+apply_level(void *ctx, const void *old, const void *new, char *err, size_t errsz)
+{
+	struct rlive *l = ctx;
+
+	(void)old;
+	(void)err;
+	(void)errsz;
+	l->level = ((const struct rcfg *)new)->level;
+	l->level_calls++;
+	return 0;
+}
+
+/* pair.a and pair.b go together; a = 13 is refused, as a hook refuses what it cannot do. */
+static int
+apply_pair(void *ctx, const void *old, const void *new, char *err, size_t errsz)
+{
+	const struct rcfg *n = new;
+	struct rlive *l = ctx;
+
+	(void)old;
+	l->pair_calls++;
+	if (n->a == 13) {
+		snprintf(err, errsz, "13 cannot be applied");
+		return YH_ERR_INVALID;
+	}
+	l->a = n->a;
+	l->b = n->b;
+	return 0;
+}
+
+#define ROFF(f) offsetof(struct rcfg, f)
+
+static const struct yh_cfg_opt ropts[] = {
+	{ .name = "listen", .type = YH_CFG_STR, .def = "a:1", .max = 64,
+	  .flags = YH_CFG_IMMUTABLE, .offset = ROFF(listen) },
+	{ .name = "secret", .type = YH_CFG_STR, .def = NULL, .max = 64,
+	  .flags = YH_CFG_IMMUTABLE | YH_CFG_SENSITIVE, .offset = ROFF(secret) },
+	{ .name = "log.level", .type = YH_CFG_INT, .def = "1", .min = 0, .max = 9,
+	  .flags = YH_CFG_RELOADABLE, .offset = ROFF(level), .apply = apply_level },
+	{ .name = "pair.a", .type = YH_CFG_INT, .def = "1", .min = 0, .max = 99,
+	  .flags = YH_CFG_RELOADABLE, .offset = ROFF(a), .apply = apply_pair },
+	{ .name = "pair.b", .type = YH_CFG_INT, .def = "2", .min = 0, .max = 99,
+	  .flags = YH_CFG_RELOADABLE, .offset = ROFF(b), .apply = apply_pair },
+	{ .name = "plain", .type = YH_CFG_DURATION, .def = "1m", .min = 1, .max = 3600,
+	  .flags = YH_CFG_RELOADABLE, .offset = ROFF(plain) },
+	{ .name = "on", .type = YH_CFG_BOOL, .def = "no", .flags = YH_CFG_IMMUTABLE,
+	  .offset = ROFF(on) },
+	{ .name = NULL },
+};
+
+static void
+note(void *arg, const struct yh_cfg_opt *o, bool applied, const void *old, const void *new)
+{
+	struct rlive *l = arg;
+	char was[24], now[24];
+
+	yh_cfg_format(o, old, was, sizeof(was));
+	yh_cfg_format(o, new, now, sizeof(now));
+	assert_true(l->nnotes < 16);
+	snprintf(l->notes[l->nnotes++], sizeof(l->notes[0]), "%s %.16s %s>%s",
+	    applied ? "+" : "!", o->name, was, now);
+}
+
+/* A configuration: the defaults, then name = value pairs (NULL-terminated). */
+static void
+rcfg_make(struct rcfg *c, ...)
+{
+	struct yh_cfg_err err;
+	const char *k, *v;
+	va_list ap;
+
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(yh_cfg_defaults(ropts, c, &err), 0);
+	va_start(ap, c);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		assert_int_equal(yh_cfg_set(ropts, c, k, v, "test", &err), 0);
+	}
+	va_end(ap);
+}
+
+/* Changed options: the immutable ones are noted and kept, the reloadable ones applied
+ * through their hooks (a shared hook once) or, without one, simply taken. */
+static void
+test_config_reload(void **state)
+{
+	struct rlive l = { .level = 1, .a = 1, .b = 2 };
+	struct yh_cfg_reload rl = { .ctx = &l, .note = note, .note_arg = &l };
+	struct yh_cfg_err err;
+	struct rcfg cur, next;
+
+	(void)state;
+	rcfg_make(&cur, NULL);
+	rcfg_make(&next, NULL);
+	assert_int_equal(yh_cfg_reload(ropts, &cur, &next, &rl, &err), 0);
+	assert_true(rl.applied == 0 && rl.restart == 0 && l.nnotes == 0);
+	assert_true(l.level_calls == 0 && l.pair_calls == 0);
+	yh_cfg_free(ropts, &next);
+
+	rcfg_make(&next, "listen", "b:2", "secret", "hush", "on", "yes", "log.level", "5",
+	    "pair.a", "7", "pair.b", "8", "plain", "2m", NULL);
+	assert_int_equal(yh_cfg_reload(ropts, &cur, &next, &rl, &err), 0);
+	assert_int_equal(rl.restart, 3);
+	assert_int_equal(rl.applied, 4);
+	assert_int_equal(l.nnotes, 7);
+	/* the ones waiting for a restart first (the secret never printed), then the rest */
+	assert_string_equal(l.notes[0], "! listen a:1>b:2");
+	assert_string_equal(l.notes[1], "! secret >(set)");
+	assert_string_equal(l.notes[2], "! on no>yes");
+	assert_string_equal(l.notes[3], "+ log.level 1>5");
+	assert_string_equal(l.notes[4], "+ pair.a 1>7");
+	assert_string_equal(l.notes[5], "+ pair.b 2>8");
+	assert_string_equal(l.notes[6], "+ plain 60>120");
+	assert_true(l.level == 5 && l.level_calls == 1);
+	assert_true(l.a == 7 && l.b == 8 && l.pair_calls == 1);
+	/* next describes what runs: the immutable options as they were */
+	assert_string_equal(next.listen, "a:1");
+	assert_null(next.secret);
+	assert_false(next.on);
+	assert_int_equal(next.plain, 120);
+	yh_cfg_free(ropts, &cur);
+	cur = next;
+
+	/* A hook that fails: the hooks before it are undone, nothing is noted as taken. */
+	l.nnotes = 0;
+	l.level_calls = l.pair_calls = 0;
+	rcfg_make(&next, "log.level", "9", "pair.a", "13", "plain", "3m", NULL);
+	assert_int_equal(yh_cfg_reload(ropts, &cur, &next, &rl, &err), YH_ERR_INVALID);
+	assert_string_equal(err.where, "pair.a");
+	assert_string_equal(err.msg, "13 cannot be applied");
+	assert_int_equal(l.level, 5);              /* applied, then undone */
+	assert_int_equal(l.level_calls, 2);
+	assert_true(l.a == 7 && l.b == 8);
+	assert_int_equal(l.nnotes, 0);
+	yh_cfg_free(ropts, &next);
+	yh_cfg_free(ropts, &cur);
+}
+
+/* A table a reload cannot trust: an option neither (or both) IMMUTABLE and RELOADABLE,
+ * or an IMMUTABLE one with a hook. */
+static void
+test_config_reload_table(void **state)
+{
+	static const struct yh_cfg_opt neither[] = {
+		{ .name = "x", .type = YH_CFG_INT, .def = "1", .min = 0, .max = 9, .offset = 0 },
+		{ .name = NULL },
+	};
+	static const struct yh_cfg_opt both[] = {
+		{ .name = "x", .type = YH_CFG_INT, .def = "1", .min = 0, .max = 9,
+		  .flags = YH_CFG_IMMUTABLE | YH_CFG_RELOADABLE, .offset = 0 },
+		{ .name = NULL },
+	};
+	static const struct yh_cfg_opt hooked[] = {
+		{ .name = "x", .type = YH_CFG_INT, .def = "1", .min = 0, .max = 9,
+		  .flags = YH_CFG_IMMUTABLE, .offset = 0, .apply = apply_level },
+		{ .name = NULL },
+	};
+	struct yh_cfg_reload rl = { 0 };
+	struct yh_cfg_err err;
+	int64_t a = 1, b = 2;
+
+	(void)state;
+	assert_int_equal(yh_cfg_reload(neither, &a, &b, &rl, &err), YH_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "x: not exactly one"));
+	assert_int_equal(yh_cfg_reload(both, &a, &b, &rl, &err), YH_ERR_CONFIG);
+	assert_int_equal(yh_cfg_reload(hooked, &a, &b, &rl, &err), YH_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "apply hook"));
+	assert_int_equal(b, 2);
 }
 
 #define LOG_CAPTURE_MAX 16384  /* more than one record can hold (8 KiB message) */
@@ -1095,6 +1315,9 @@ main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_config_nul),
+		cmocka_unit_test(test_config_bounds),
+		cmocka_unit_test(test_config_reload),
+		cmocka_unit_test(test_config_reload_table),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_redact_folded),
 		cmocka_unit_test(test_log_redaction),

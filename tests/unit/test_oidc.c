@@ -375,7 +375,8 @@ make_code(const char *client, const char *scope, const char *challenge, const ch
 	g.amr[0] = "pwd";
 	g.namr = 1;
 	assert_int_equal(oidc_grant_json(&g, &payload), 0);
-	assert_int_equal(sess_code_new(F->sess, client, payload, OIDC_CODE_TTL, code), 0);
+	assert_int_equal(sess_code_new(F->sess, client, payload,
+	    oidc_lifetime(NULL, OIDC_LT_CODE), code), 0);
 	free(payload);
 }
 

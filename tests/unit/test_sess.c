@@ -3,8 +3,14 @@
  * in-memory one and Redis, for which the binary starts its own redis-server on a free
  * loopback port (no persistence) and kills it by pid at the end. Two Redis-only tests
  * check pub/sub between two store instances (two authd nodes) and the fault path
- * (redis-server stopped and restarted mid-test). Timeouts in these tests are 1-3 s and
- * every wait leaves at least a second of margin.
+ * (redis-server stopped and restarted mid-test).
+ *
+ * Time: each fixture gives its stores a clock (sess_config.now_ms) frozen at the real
+ * time of its set-up, which only advance() moves on. With Redis, advance() also ages
+ * every key under the fixture's prefix by as much (a TTL that runs out is deleted), so
+ * what expires by Redis's own clock (codes, counters, locks, the denylist) expires as
+ * if that time had passed. No test sleeps for an expiry, and what a test checks does
+ * not depend on how fast the machine runs it.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -16,6 +22,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,7 +207,18 @@ struct fx {
 	struct sess_store *s, *s2;
 	struct evlog log, log2;
 	char prefix[32];
+	int64_t clock_base;          /* the real time at set-up, ms */
+	atomic_llong clock_off;      /* how far advance() moved the clock on, ms */
 };
+
+/* The stores' clock (sess_config.now_ms): clock_base + clock_off. */
+static int64_t
+fx_now(void *ctx)
+{
+	struct fx *f = ctx;
+
+	return f->clock_base + (int64_t)atomic_load(&f->clock_off);
+}
 
 static unsigned prefix_seq;
 
@@ -214,6 +232,8 @@ cfg_base(struct sess_config *c, struct fx *f, struct evlog *log)
 	c->event_ctx = log;
 	c->redis_port = redis_port;
 	c->prefix = f->prefix;
+	c->now_ms = fx_now;
+	c->clock_ctx = f;
 }
 
 static struct sess_store *
@@ -247,6 +267,8 @@ setup(void **state, enum sess_backend b)
 	if (f == NULL)
 		return -1;
 	f->backend = b;
+	f->clock_base = yh_now_ms();
+	atomic_init(&f->clock_off, 0);
 	pthread_mutex_init(&f->log.lock, NULL);
 	pthread_mutex_init(&f->log2.lock, NULL);
 	snprintf(f->prefix, sizeof(f->prefix), "t%u-%d:", ++prefix_seq, (int)getpid());
@@ -368,6 +390,50 @@ redis_holds(const char *prefix, const char *needle)
 	return found;
 }
 
+/*
+ * Ages every key under prefix that has a TTL by ms, as if Redis's clock had moved on:
+ * a TTL of at most ms is deleted (it would have expired), a longer one shortened.
+ */
+static void
+redis_age(const char *prefix, int64_t ms)
+{
+	struct timeval tv = { 2, 0 };
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+	redisReply *keys, *t, *r;
+
+	assert_non_null(c);
+	assert_int_equal(c->err, 0);
+	keys = redisCommand(c, "KEYS %s*", prefix);
+	assert_non_null(keys);
+	assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i < keys->elements; i++) {
+		const char *k = keys->element[i]->str;
+
+		t = redisCommand(c, "PTTL %s", k);
+		assert_non_null(t);
+		assert_int_equal(t->type, REDIS_REPLY_INTEGER);
+		if (t->integer > 0) {
+			r = t->integer <= ms ? redisCommand(c, "DEL %s", k) :
+			    redisCommand(c, "PEXPIRE %s %lld", k, (long long)(t->integer - ms));
+			assert_non_null(r);
+			assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+			freeReplyObject(r);
+		}
+		freeReplyObject(t);
+	}
+	freeReplyObject(keys);
+	redisFree(c);
+}
+
+/* Moves the fixture's clock on by ms (and, with Redis, the keys' TTLs: redis_age). */
+static void
+advance(struct fx *f, int64_t ms)
+{
+	atomic_fetch_add(&f->clock_off, ms);
+	if (f->backend == SESS_BACKEND_REDIS)
+		redis_age(f->prefix, ms);
+}
+
 /* ---- tests ---------------------------------------------------------------------------- */
 
 static void
@@ -398,7 +464,7 @@ test_create_get(void **state)
 	assert_string_equal(b.amr[0], "pwd");
 	assert_string_equal(b.ua, "Mozilla/5.0 (test)");
 	assert_string_equal(b.addr, "127.0.0.1");
-	assert_true(b.expires_ms > yh_now_ms());
+	assert_true(b.expires_ms > fx_now(f));
 	assert_true(b.auth_time > 0);
 	/* unknown, malformed, empty */
 	memcpy(bogus, tok, sizeof(bogus));
@@ -446,9 +512,30 @@ test_config(void **state)
 	c.prefix = "yh:";
 	c.redis_port = 0;
 	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
-	cfg_base(&c, f, &f->log);
-	c.idle_timeout_s = 0;
+	c.redis_port = 1;
+	c.redis_db = 256;
 	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
+	/* the timeouts within the option table's bounds (session.*_timeout), no others */
+	{
+		static const int64_t bad[][2] = {
+			{ 0, 3600 }, { 59, 3600 }, { 86401, 3600 }, { 60, 299 },
+			{ 60, 30 * 86400 + 1 },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			cfg_base(&c, f, &f->log);
+			c.idle_timeout_s = bad[i][0];
+			c.absolute_timeout_s = bad[i][1];
+			assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
+			assert_null(s);
+		}
+	}
+	cfg_base(&c, f, &f->log);
+	c.idle_timeout_s = 60;
+	c.absolute_timeout_s = 300;
+	s = open_with(&c);
+	sess_close(s);
+	s = NULL;
 	cfg_base(&c, f, &f->log);
 	c.max_per_user = 0;
 	assert_int_equal(sess_open(&c, &s), YH_ERR_CONFIG);
@@ -465,10 +552,12 @@ test_idle_timeout(void **state)
 	struct sess_info a, b;
 	char tok[SESS_TOKEN_SIZE];
 
-	reopen(f, 1, 60);
+	reopen(f, 60, 3600);
 	login(f->s, "u-idle", tok, &a);
 	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), 0);
-	sleep_ms(2500);
+	advance(f, 59999);
+	assert_int_equal(sess_get(f->s, tok, 0, &b), 0);
+	advance(f, 1);
 	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), YH_ERR_EXPIRED);
 	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, a.key, true), 1);
 	assert_int_equal(sess_get(f->s, tok, 0, &b), YH_ERR_NOT_FOUND);
@@ -481,18 +570,18 @@ test_touch_extends(void **state)
 	struct sess_info a, b;
 	char tok[SESS_TOKEN_SIZE];
 
-	reopen(f, 3, 60);
+	reopen(f, 60, 3600);
 	login(f->s, "u-touch", tok, &a);
-	sleep_ms(1600);
+	advance(f, 40000);
 	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), 0);
-	assert_true(b.seen_ms > a.seen_ms);
-	sleep_ms(1600);
-	/* 3.2 s after login but 1.6 s after the last use: alive */
+	assert_true(b.seen_ms == a.seen_ms + 40000);
+	advance(f, 40000);
+	/* 80 s after login but 40 s after the last use: alive */
 	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), 0);
 	/* without SESS_TOUCH the idle timer runs on */
-	sleep_ms(1600);
+	advance(f, 40000);
 	assert_int_equal(sess_get(f->s, tok, 0, &b), 0);
-	sleep_ms(2000);
+	advance(f, 20000);
 	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), YH_ERR_EXPIRED);
 }
 
@@ -503,13 +592,60 @@ test_absolute_timeout(void **state)
 	struct sess_info a, b;
 	char tok[SESS_TOKEN_SIZE];
 
-	reopen(f, 60, 2);
+	reopen(f, 3600, 300);
 	login(f->s, "u-abs", tok, &a);
-	assert_true(a.expires_ms <= a.created_ms + 2000);
-	sleep_ms(1000);
+	assert_true(a.expires_ms == a.created_ms + 300000);
+	advance(f, 100000);
 	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), 0);
-	sleep_ms(2000);
+	assert_true(b.expires_ms == a.created_ms + 300000);   /* a touch cannot pass it */
+	advance(f, 199999);
+	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), 0);
+	/* used 200 s ago, well within the idle timeout, but 300 s after login */
+	advance(f, 1);
 	assert_int_equal(sess_get(f->s, tok, SESS_TOUCH, &b), YH_ERR_EXPIRED);
+}
+
+/* New timeouts (a reload) apply to sessions created from then on; a session keeps its
+ * own, and its user's index outlives it although the absolute timeout got shorter. */
+static void
+test_set_timeouts(void **state)
+{
+	struct fx *f = *state;
+	struct sess_auth up = { .uid = "u-tim", .loa = 2, .amr = AMR_OTP, .namr = 2 };
+	struct sess_info a, b, got, *v = NULL;
+	char ta[SESS_TOKEN_SIZE], tb[SESS_TOKEN_SIZE], tc[SESS_TOKEN_SIZE];
+	size_t n = 0;
+
+	reopen(f, 1800, 28800);
+	login(f->s, "u-tim", ta, &a);
+	assert_int_equal(a.idle_ms, 1800000);
+	assert_true(a.aexp_ms == a.created_ms + 28800000);
+	/* outside the option table's bounds: refused, nothing changes */
+	assert_int_equal(sess_set_timeouts(f->s, 59, 300), YH_ERR_INVALID);
+	assert_int_equal(sess_set_timeouts(f->s, 60, 299), YH_ERR_INVALID);
+	assert_int_equal(sess_set_timeouts(f->s, 86401, 300), YH_ERR_INVALID);
+	login(f->s, "u-una", tb, &b);
+	assert_int_equal(b.idle_ms, 1800000);
+	assert_int_equal(sess_set_timeouts(f->s, 60, 300), 0);
+	login(f->s, "u-tim", tb, &b);
+	assert_int_equal(b.idle_ms, 60000);
+	assert_true(b.aexp_ms == b.created_ms + 300000);
+	assert_true(b.expires_ms == b.created_ms + 60000);
+	advance(f, 61000);
+	assert_int_equal(sess_get(f->s, tb, SESS_TOUCH, &got), YH_ERR_EXPIRED);
+	assert_int_equal(sess_get(f->s, ta, SESS_TOUCH, &got), 0);     /* still 30 min */
+	assert_int_equal(got.idle_ms, 1800000);
+	/* a step-up keeps the session's absolute expiry */
+	assert_int_equal(sess_reauth(f->s, ta, &up, tc, &got), 0);
+	assert_true(got.aexp_ms == a.aexp_ms);
+	assert_true(got.expires_ms == got.seen_ms + 1800000);
+	/* 500 s on: past the new absolute timeout and Redis's grace, the older session
+	 * still alive is still in its user's index */
+	advance(f, 439000);
+	assert_int_equal(sess_list_user(f->s, "u-tim", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].sid, a.sid);
+	free(v);
 }
 
 static void
@@ -570,7 +706,7 @@ test_end_one_and_all(void **state)
 
 	for (int i = 0; i < 3; i++) {
 		login(f->s, "u-carol", tok[i], &a[i]);
-		sleep_ms(5);
+		advance(f, 5);
 	}
 	login(f->s, "u-bob", btok, &bob);
 	assert_int_equal(sess_list_user(f->s, "u-carol", &v, &n), 0);
@@ -653,7 +789,7 @@ test_max_per_user(void **state)
 	f->s = open_with(&c);
 	for (int i = 0; i < 4; i++) {
 		login(f->s, "u-erin", tok[i], &a[i]);
-		sleep_ms(5);
+		advance(f, 5);
 	}
 	assert_int_equal(sess_list_user(f->s, "u-erin", &v, &n), 0);
 	assert_int_equal(n, 3);
@@ -686,13 +822,17 @@ test_codes_single_use(void **state)
 	assert_null(p);
 	/* the bounds */
 	assert_int_equal(sess_code_new(f->s, "portal", payload, 0, code2), YH_ERR_INVALID);
+	assert_int_equal(sess_code_new(f->s, "portal", payload, 9, code2), YH_ERR_INVALID);
 	assert_int_equal(sess_code_new(f->s, "portal", payload, 601, code2), YH_ERR_INVALID);
 	assert_int_equal(sess_code_new(f->s, "", payload, 60, code2), YH_ERR_INVALID);
 	assert_int_equal(sess_code_new(f->s, NULL, payload, 60, code2), YH_ERR_INVALID);
 	assert_int_equal(sess_code_take(f->s, NULL, code, NULL, &p, NULL), YH_ERR_INVALID);
 	/* after its lifetime: NOT_FOUND, replay or not */
-	assert_int_equal(sess_code_new(f->s, "portal", payload, 1, code2), 0);
-	sleep_ms(2200);
+	assert_int_equal(sess_code_new(f->s, "portal", payload, 10, code2), 0);
+	advance(f, 9000);
+	assert_int_equal(sess_code_take(f->s, "portal", code2, NULL, &p, NULL), 0);
+	free(p);
+	advance(f, 1000);
 	assert_int_equal(sess_code_take(f->s, "portal", code2, NULL, &p, NULL), YH_ERR_NOT_FOUND);
 	assert_null(p);
 }
@@ -752,6 +892,15 @@ test_refresh_rotation(void **state)
 	assert_int_equal(sess_refresh_rotate(f->s, "garbage", t3, &g, &p), YH_ERR_NOT_FOUND);
 	/* the id is taken */
 	assert_int_equal(sess_refresh_new(f->s, &fam, "{}", 3600, t3), YH_ERR_EXISTS);
+	/* lifetimes within the bounds of token.refresh_lifetime or token.offline_lifetime */
+	{
+		struct sess_family x = { .uid = "u-frank", .client_id = "portal" };
+
+		assert_int_equal(sess_refresh_new(f->s, &x, "{}", 59, t3), YH_ERR_INVALID);
+		assert_int_equal(sess_refresh_new(f->s, &x, "{}", 365 * 86400 + 1, t3),
+		    YH_ERR_INVALID);
+		assert_int_equal(sess_refresh_new(f->s, &x, "{}", 365 * 86400, t3), 0);
+	}
 	/* RFC 7009 revocation, as /revoke does it: the token's family, by id */
 	memset(&fam, 0, sizeof(fam));
 	snprintf(fam.uid, sizeof(fam.uid), "u-frank");
@@ -817,15 +966,21 @@ test_counters_lockout(void **state)
 	assert_int_equal(sess_fail_count(f->s, "acct:u-henry", &n), 0);
 	assert_int_equal(n, 0);
 	/* the window and the lockout end by themselves */
-	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 1, 3, 1, &n), 0);
-	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 1, 3, 1, &n), 0);
-	sleep_ms(2200);
-	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 1, 3, 1, &n), 0);
+	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 10, 3, 20, &n), 0);
+	advance(f, 9000);
+	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 10, 3, 20, &n), 0);
+	assert_int_equal(n, 2);
+	advance(f, 1000);
+	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 10, 3, 20, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 1, 3, 1, &n), 0);
-	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 1, 3, 1, &n), YH_ERR_LOCKED);
+	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 10, 3, 20, &n), 0);
+	assert_int_equal(sess_fail(f->s, "addr:198.51.100.7", 10, 3, 20, &n), YH_ERR_LOCKED);
 	assert_int_equal(sess_locked(f->s, "addr:198.51.100.7", &rem), YH_ERR_LOCKED);
-	sleep_ms(2200);
+	assert_true(rem == 20);
+	advance(f, 19000);
+	assert_int_equal(sess_locked(f->s, "addr:198.51.100.7", &rem), YH_ERR_LOCKED);
+	assert_true(rem == 1);
+	advance(f, 1000);
 	assert_int_equal(sess_locked(f->s, "addr:198.51.100.7", &rem), 0);
 	assert_int_equal(sess_fail(f->s, "", 60, 5, 30, &n), YH_ERR_INVALID);
 }
@@ -876,7 +1031,7 @@ test_denylist(void **state)
 		assert_true(redis_holds(f->prefix, key));
 		assert_false(redis_holds(f->prefix, longid));
 	}
-	sleep_ms(2200);
+	advance(f, 1000);
 	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, "jti-one"), 0);
 	assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, "fam-two"), YH_ERR_DENIED);
 	assert_int_equal(sess_deny_check(f->s, SESS_DENY_ACCESS, "jti-three"), YH_ERR_DENIED);
@@ -890,12 +1045,15 @@ test_sweep(void **state)
 	char ta[SESS_TOKEN_SIZE], tb[SESS_TOKEN_SIZE], tc[SESS_TOKEN_SIZE];
 	size_t n = 0;
 
-	reopen(f, 2, 60);
+	reopen(f, 60, 3600);
 	login(f->s, "u-ivan", ta, &a);
 	assert_int_equal(sess_add_client(f->s, a.key, "portal"), 0);
 	login(f->s, "u-ivan", tb, &b);
-	sleep_ms(3000);
-	login(f->s, "u-ivan", tc, &c);   /* fresh: the sweep must leave it (2 s margin) */
+	advance(f, 59999);
+	login(f->s, "u-ivan", tc, &c);   /* fresh: the sweep must leave it */
+	assert_int_equal(sess_sweep(f->s, &n), 0);
+	assert_int_equal(n, 0);          /* a and b have a millisecond left */
+	advance(f, 1);
 	assert_int_equal(sess_sweep(f->s, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, a.key, true), 1);
@@ -921,10 +1079,11 @@ test_sweep_thread(void **state)
 
 	sess_close(f->s);
 	cfg_base(&c, f, &f->log);
-	c.idle_timeout_s = 1;
+	c.idle_timeout_s = 60;
 	c.sweep_interval_ms = 200;
 	f->s = open_with(&c);
 	login(f->s, "u-judy", tok, &a);
+	advance(f, 60000);
 	assert_true(ev_wait(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, a.key, true, 1, 8000));
 }
 
@@ -1146,7 +1305,8 @@ main(void)
 #define SETUP setup_mem
 	const struct CMUnitTest mem_tests[] = {
 		BOTH(test_create_get), BOTH(test_config), BOTH(test_idle_timeout), BOTH(test_touch_extends),
-		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
+		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
+		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
@@ -1158,7 +1318,8 @@ main(void)
 #define SETUP setup_redis
 	const struct CMUnitTest redis_tests[] = {
 		BOTH(test_create_get), BOTH(test_config), BOTH(test_idle_timeout), BOTH(test_touch_extends),
-		BOTH(test_absolute_timeout), BOTH(test_reauth_rotates), BOTH(test_end_one_and_all),
+		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
+		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
