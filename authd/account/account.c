@@ -22,6 +22,7 @@
 #include "authd/oidc/oidc.h"
 #include "authd/oidc/token.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "authd/app.h"
 #include "authd/session/sess.h"
 #include "common/workers.h"
@@ -131,21 +132,22 @@ field(struct http_req *req, const char *name, size_t max, char **out)
 
 /* ---- words ---- */
 
+/* How a level of assurance was reached, in words; an unknown method as it is. */
 static const char *
 method_words(enum page_lang l, const char *m)
 {
-	static const struct { const char *m, *zh, *en; } t[] = {
-		{ "self", "自助注册", "self-registered" },
-		{ "registry", "人口库核验", "checked against the population registry" },
-		{ "counter", "窗口现场核验", "verified in person at a service counter" },
-		{ "ca", "数字证书", "digital certificate" },
-		{ "import", "从部门系统迁移", "migrated from a department system" },
-		{ "totp", "身份验证器", "authenticator app" },
+	static const struct { const char *m; enum page_msg msg; } t[] = {
+		{ "self", PAGE_MSG_METHOD_SELF },
+		{ "registry", PAGE_MSG_METHOD_REGISTRY },
+		{ "counter", PAGE_MSG_METHOD_COUNTER },
+		{ "ca", PAGE_MSG_METHOD_CA },
+		{ "import", PAGE_MSG_METHOD_IMPORT },
+		{ "totp", PAGE_MSG_METHOD_TOTP },
 	};
 
 	for (size_t i = 0; m != NULL && i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(m, t[i].m) == 0)
-			return page_pick(l, t[i].zh, t[i].en);
+			return page_msg(l, t[i].msg);
 	return m != NULL ? m : "-";
 }
 
@@ -153,228 +155,167 @@ static const char *
 amr_words(enum page_lang l, const char *a)
 {
 	if (strcmp(a, "pwd") == 0)
-		return page_pick(l, "密码", "password");
+		return page_msg(l, PAGE_MSG_AMR_PWD);
 	if (strcmp(a, "otp") == 0)
-		return page_pick(l, "动态口令", "authenticator code");
+		return page_msg(l, PAGE_MSG_AMR_OTP);
 	return a;
 }
 
-static const char *
-scope_words(enum page_lang l, unsigned bit)
+static enum page_msg
+scope_words(unsigned bit)
 {
 	switch (bit) {
-	case CLIENTS_SCOPE_OPENID: return page_pick(l, "账号标识", "identifier");
-	case CLIENTS_SCOPE_PROFILE: return page_pick(l, "姓名", "name");
-	case CLIENTS_SCOPE_PHONE: return page_pick(l, "手机号码", "phone number");
-	case CLIENTS_SCOPE_EMAIL: return page_pick(l, "电子邮箱", "e-mail address");
-	case CLIENTS_SCOPE_ID_NUMBER: return page_pick(l, "身份证号码", "ID number");
-	case CLIENTS_SCOPE_OFFLINE_ACCESS: return page_pick(l, "离线访问", "offline access");
-	default: return "?";
+	case CLIENTS_SCOPE_OPENID: return PAGE_MSG_SCOPE_OPENID;
+	case CLIENTS_SCOPE_PROFILE: return PAGE_MSG_SCOPE_PROFILE;
+	case CLIENTS_SCOPE_PHONE: return PAGE_MSG_SCOPE_PHONE;
+	case CLIENTS_SCOPE_EMAIL: return PAGE_MSG_SCOPE_EMAIL;
+	case CLIENTS_SCOPE_ID_NUMBER: return PAGE_MSG_SCOPE_ID_NUMBER;
+	case CLIENTS_SCOPE_OFFLINE_ACCESS: return PAGE_MSG_SCOPE_OFFLINE_ACCESS;
+	default: return PAGE_MSG_NONE;
 	}
 }
 
-/* The notice for /account?done=KEY (fixed keys only: the parameter is never echoed). */
+/* The notice for /account?done=KEY (fixed keys only: the parameter is never echoed),
+ * or NULL. */
 static const char *
 done_words(enum page_lang l, const char *key)
 {
-	static const struct { const char *k, *zh, *en; } t[] = {
-		{ "ended", "会话已结束。", "The session was ended." },
-		{ "others", "其他会话均已结束。", "Every other session was ended." },
-		{ "revoked", "已撤销该应用的授权。", "The app's access was revoked." },
-		{ "totp", "身份验证器已启用。", "Your authenticator app is set up." },
-		{ "totp-removed", "身份验证器已移除。", "Your authenticator app was removed." },
-		{ "totp-exists", "已启用身份验证器；如需更换，请先移除。",
-		    "An authenticator app is already set up; remove it first to replace it." },
-		{ "password", "密码已修改，其他会话已结束。",
-		    "Your password was changed and your other sessions were ended." },
+	static const struct { const char *k; enum page_msg msg; } t[] = {
+		{ "ended", PAGE_MSG_ACCT_DONE_ENDED },
+		{ "others", PAGE_MSG_ACCT_DONE_OTHERS },
+		{ "revoked", PAGE_MSG_ACCT_DONE_REVOKED },
+		{ "totp", PAGE_MSG_ACCT_DONE_TOTP },
+		{ "totp-removed", PAGE_MSG_ACCT_DONE_TOTP_REMOVED },
+		{ "totp-exists", PAGE_MSG_ACCT_DONE_TOTP_EXISTS },
+		{ "password", PAGE_MSG_ACCT_DONE_PASSWORD },
 	};
 
 	for (size_t i = 0; key != NULL && i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(key, t[i].k) == 0)
-			return page_pick(l, t[i].zh, t[i].en);
+			return page_msg(l, t[i].msg);
 	return NULL;
+}
+
+/* Appends word to the list in out (sep between words); a list that would not fit is
+ * cut at the last whole word. */
+static void
+list_add(char *out, size_t outsz, const char *sep, const char *word)
+{
+	size_t n = strlen(out);
+	int w = snprintf(out + n, outsz - n, "%s%s", n > 0 ? sep : "", word);
+
+	if (w < 0 || (size_t)w >= outsz - n)
+		out[n] = '\0';
 }
 
 /* ---- GET /account ---- */
 
+#define WORDS_MAX 256                 /* bytes of a list of words (scopes, amr) */
+#define TIME_MAX 32                   /* bytes of fmt_cst's text */
+
+/* What templates/account.html shows, and the storage its slots point into. */
 struct view {
-	struct authd_app *app;
-	struct page *p;
-	const struct sess_info *si;
-	const char *csrf;
+	struct tpl_account v;
+	char masked_id[64], masked_phone[64], loa_at[TIME_MAX], amr[WORDS_MAX];
+	char totp_since[TIME_MAX];
+	struct tpl_account_sessions *sessions;
+	char (*session_times)[2][TIME_MAX];
+	struct tpl_account_apps *apps;
+	char (*app_words)[WORDS_MAX];
+	char (*app_times)[TIME_MAX];
+	struct clients_snap *snap;        /* the apps' names */
 };
 
 static void
-show_profile(struct view *v, const struct dir_person *person)
+view_free(struct view *w)
 {
-	enum page_lang l = v->p->lang;
-	char masked[64], when[32];
-
-	page_html(v->p, "<section id=\"profile\"><h2>%s</h2><dl>",
-	    page_pick(l, "个人信息", "Profile"));
-	page_html(v->p, "<dt>%s</dt><dd>%s</dd>", page_pick(l, "姓名", "Name"), person->name);
-	idn_mask(person->id_number, masked, sizeof(masked));
-	page_html(v->p, "<dt>%s</dt><dd>%s</dd>", page_pick(l, "居民身份证号码",
-	    "Resident ID number"), masked);
-	mk_phone_mask(person->phone, masked, sizeof(masked));
-	page_html(v->p, "<dt>%s</dt><dd>%s%s</dd>", page_pick(l, "手机号码", "Phone"),
-	    masked[0] != '\0' ? masked : "-", person->phone == NULL || person->phone_verified ?
-	    "" : page_pick(l, "（未验证，不能用于登录）", " (not verified: not usable to log in)"));
-	fmt_cst(person->loa.at, when, sizeof(when));
-	page_html(v->p, "<dt>%s</dt><dd>%s %d%s%s", page_pick(l, "实名认证等级",
-	    "Assurance level"), page_pick(l, "等级", "level"), person->loa.level,
-	    page_pick(l, "（", " ("), method_words(l, person->loa.method));
-	if (person->loa.by != NULL)
-		page_html(v->p, "%s%s", page_pick(l, "，", ", "), person->loa.by);
-	page_html(v->p, "%s%s%s</dd>", page_pick(l, "，", ", "), when, page_pick(l, "）", ")"));
-	page_html(v->p, "<dt>%s</dt><dd>%s %d%s", page_pick(l, "本次登录", "This login"),
-	    page_pick(l, "等级", "level"), v->si->loa, page_pick(l, "（", " ("));
-	for (size_t i = 0; i < v->si->namr; i++)
-		page_html(v->p, "%s%s", i > 0 ? " + " : "", amr_words(l, v->si->amr[i]));
-	page_html(v->p, "%s</dd></dl></section>", page_pick(l, "）", ")"));
-}
-
-/* One small POST form: hidden csrf, an optional hidden name=value, a button. */
-static void
-button_form(struct view *v, const char *action, const char *name, const char *value,
-    const char *label)
-{
-	page_html(v->p, "<form method=\"post\" action=\"%s\" class=\"inline\">", action);
-	page_form_hidden(v->p, v->csrf, NULL);
-	if (name != NULL)
-		page_html(v->p, "<input type=\"hidden\" name=\"%s\" value=\"%s\">", name, value);
-	page_html(v->p, "<button type=\"submit\">%s</button></form>", label);
+	free(w->sessions);
+	free(w->session_times);
+	free(w->apps);
+	free(w->app_words);
+	free(w->app_times);
+	clients_release(w->snap);
 }
 
 static void
-show_sessions(struct view *v, const struct sess_info *list, size_t n)
+view_profile(struct view *w, enum page_lang l, const struct dir_person *person,
+    const struct sess_info *si)
 {
-	enum page_lang l = v->p->lang;
-	char a[32], b[32];
-
-	page_html(v->p, "<section id=\"sessions\"><h2>%s</h2><table><tr><th>%s</th><th>%s"
-	    "</th><th>%s</th><th>%s</th><th></th></tr>", page_pick(l, "登录会话", "Sessions"),
-	    page_pick(l, "登录时间", "Logged in"), page_pick(l, "最近活动", "Last seen"),
-	    page_pick(l, "地址", "Address"), page_pick(l, "浏览器", "Browser"));
-	for (size_t i = 0; i < n; i++) {
-		bool cur = strcmp(list[i].sid, v->si->sid) == 0;
-
-		fmt_cst(list[i].created_ms / 1000, a, sizeof(a));
-		fmt_cst(list[i].seen_ms / 1000, b, sizeof(b));
-		page_html(v->p, cur ? "<tr class=\"current\">" : "<tr>");
-		page_html(v->p, "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>", a, b,
-		    list[i].addr, list[i].ua);
-		if (cur)
-			page_html(v->p, "<strong>%s</strong> ", page_pick(l, "（当前）", "(this one)"));
-		button_form(v, "/account/session/end", "sid", list[i].sid,
-		    cur ? page_pick(l, "退出登录", "Log out") : page_pick(l, "结束", "End"));
-		page_html(v->p, "</td></tr>");
-	}
-	page_html(v->p, "</table><div class=\"actions\">");
-	button_form(v, "/account/session/end-others", NULL, NULL,
-	    page_pick(l, "结束其他所有会话", "End every other session"));
-	button_form(v, "/account/session/end-all", NULL, NULL,
-	    page_pick(l, "结束全部会话（包括本次）", "End every session, this one too"));
-	page_html(v->p, "</div></section>");
+	idn_mask(person->id_number, w->masked_id, sizeof(w->masked_id));
+	mk_phone_mask(person->phone, w->masked_phone, sizeof(w->masked_phone));
+	fmt_cst(person->loa.at, w->loa_at, sizeof(w->loa_at));
+	for (size_t i = 0; i < si->namr; i++)
+		list_add(w->amr, sizeof(w->amr), " + ", amr_words(l, si->amr[i]));
+	w->v.name = person->name;
+	w->v.id_number = w->masked_id;
+	w->v.phone = w->masked_phone[0] != '\0' ? w->masked_phone : "-";
+	w->v.phone_unverified = person->phone != NULL && !person->phone_verified;
+	w->v.loa = person->loa.level;
+	w->v.loa_method = method_words(l, person->loa.method);
+	w->v.loa_by = person->loa.by;
+	w->v.loa_at = w->loa_at;
+	w->v.session_loa = si->loa;
+	w->v.amr = w->amr;
+	w->v.verified = person->loa.level >= 2;
 }
 
-static void
-show_app(struct view *v, const struct clients_snap *snap, const struct dir_consent *c)
+static int
+view_sessions(struct view *w, const struct sess_info *si, const struct sess_info *list,
+    size_t n)
 {
-	enum page_lang l = v->p->lang;
-	const struct clients_client *cl = clients_find(snap, c->client_id);
-	unsigned bits = 0, unknown = 0, k = 0;
-	char when[32];
-
-	fmt_cst(c->updated, when, sizeof(when));
-	page_html(v->p, "<li><strong>%s</strong> (%s)%s", cl != NULL ? cl->name : c->client_id,
-	    c->client_id, page_pick(l, "：", ": "));
-	if (clients_scope_parse(c->scopes, &bits, &unknown) != 0)
-		bits = 0;
-	for (unsigned bit = 1; bit <= CLIENTS_SCOPE_OFFLINE_ACCESS; bit <<= 1)
-		if (bits & bit)
-			page_html(v->p, "%s%s", k++ > 0 ? page_pick(l, "、", ", ") : "",
-			    scope_words(l, bit));
-	page_html(v->p, " <span class=\"note\">%s %s</span> ", page_pick(l, "授权于",
-	    "allowed"), when);
-	button_form(v, "/account/app/revoke", "client_id", c->client_id,
-	    page_pick(l, "撤销授权", "Revoke"));
-	page_html(v->p, "</li>");
-}
-
-static void
-show_apps(struct view *v, const struct dir_consent *list, size_t n)
-{
-	enum page_lang l = v->p->lang;
-	struct clients_snap *snap;
-
-	page_html(v->p, "<section id=\"apps\"><h2>%s</h2>", page_pick(l, "已授权的应用",
-	    "Apps you allowed"));
 	if (n == 0)
-		page_html(v->p, "<p>%s</p>", page_pick(l, "暂无。", "None."));
-	(void)clients_refresh_if_changed(v->app->clients);
-	snap = clients_acquire(v->app->clients);
-	page_html(v->p, "<ul>");
-	for (size_t i = 0; i < n; i++)
-		show_app(v, snap, &list[i]);
-	page_html(v->p, "</ul></section>");
-	clients_release(snap);
-}
-
-static void
-show_totp(struct view *v, const struct dir_person *person, int state, int64_t since)
-{
-	enum page_lang l = v->p->lang;
-	char when[32];
-
-	page_html(v->p, "<section id=\"totp\"><h2>%s</h2>", page_pick(l, "身份验证器（动态口令）",
-	    "Authenticator app (TOTP)"));
-	if (state == 0) {
-		page_html(v->p, "<p>%s</p>", page_pick(l, "未启用。", "Not set up."));
-		button_form(v, "/account/totp/new", NULL, NULL, page_pick(l, "启用", "Set up"));
-	} else if (state == 1) {
-		page_html(v->p, "<p>%s <a href=\"/account/totp\">%s</a></p>", page_pick(l,
-		    "设置尚未完成。", "Set-up not finished."), page_pick(l, "继续设置",
-		    "Continue"));
-		button_form(v, "/account/totp/remove", NULL, NULL, page_pick(l, "取消", "Cancel"));
-	} else {
-		fmt_cst(since, when, sizeof(when));
-		page_html(v->p, "<p>%s %s</p>", page_pick(l, "已启用，自", "Set up since"), when);
-		page_html(v->p, "<form method=\"post\" action=\"/account/totp/remove\">");
-		page_form_hidden(v->p, v->csrf, NULL);
-		page_html(v->p, "<label>%s <input name=\"code\" inputmode=\"numeric\" "
-		    "autocomplete=\"one-time-code\" maxlength=\"8\" required></label> "
-		    "<button type=\"submit\">%s</button></form>", page_pick(l,
-		    "当前动态口令", "Current code"), page_pick(l, "移除", "Remove"));
+		return 0;
+	if ((w->sessions = calloc(n, sizeof(*w->sessions))) == NULL ||
+	    (w->session_times = calloc(n, sizeof(*w->session_times))) == NULL)
+		return YH_ERR_ALLOC;
+	for (size_t i = 0; i < n; i++) {
+		fmt_cst(list[i].created_ms / 1000, w->session_times[i][0], TIME_MAX);
+		fmt_cst(list[i].seen_ms / 1000, w->session_times[i][1], TIME_MAX);
+		w->sessions[i] = (struct tpl_account_sessions){
+			.created = w->session_times[i][0], .seen = w->session_times[i][1],
+			.addr = list[i].addr, .ua = list[i].ua, .sid = list[i].sid,
+			.current = strcmp(list[i].sid, si->sid) == 0,
+		};
 	}
-	if (person->loa.level < 2)
-		page_html(v->p, "<p class=\"note\">%s</p>", page_pick(l,
-		    "完成实名核验（等级 2）后，密码加动态口令登录可达到等级 3。",
-		    "Once your identity is verified (level 2), a password plus an authenticator "
-		    "code reaches level 3."));
-	page_html(v->p, "</section>");
+	w->v.sessions = w->sessions;
+	w->v.sessions_n = n;
+	return 0;
 }
 
-/* The change-password form (also shown alone, with an error, after a failed change). */
-static void
-password_form(struct page *p, const char *csrf, const char *error)
+static int
+view_apps(struct view *w, enum page_lang l, struct authd_app *app,
+    const struct dir_consent *list, size_t n)
 {
-	enum page_lang l = p->lang;
+	const struct clients_client *cl;
+	unsigned bits, unknown;
 
-	page_html(p, "<section id=\"password\"><h2>%s</h2>", page_pick(l, "修改密码",
-	    "Change password"));
-	page_alert(p, error);
-	page_html(p, "<form method=\"post\" action=\"/account/password\">");
-	page_form_hidden(p, csrf, NULL);
-	page_html(p, "<label>%s <input type=\"password\" name=\"current\" "
-	    "autocomplete=\"current-password\" required></label>"
-	    "<label>%s <input type=\"password\" name=\"password\" autocomplete=\"new-password\" "
-	    "required></label><label>%s <input type=\"password\" name=\"password2\" "
-	    "autocomplete=\"new-password\" required></label><button type=\"submit\">%s</button>"
-	    "</form></section>", page_pick(l, "当前密码", "Current password"),
-	    page_pick(l, "新密码", "New password"), page_pick(l, "再次输入新密码",
-	    "New password again"),
-	    page_pick(l, "修改", "Change"));
+	if (n == 0)
+		return 0;
+	if ((w->apps = calloc(n, sizeof(*w->apps))) == NULL ||
+	    (w->app_words = calloc(n, sizeof(*w->app_words))) == NULL ||
+	    (w->app_times = calloc(n, sizeof(*w->app_times))) == NULL)
+		return YH_ERR_ALLOC;
+	(void)clients_refresh_if_changed(app->clients);
+	w->snap = clients_acquire(app->clients);
+	for (size_t i = 0; i < n; i++) {
+		cl = clients_find(w->snap, list[i].client_id);
+		bits = unknown = 0;
+		if (clients_scope_parse(list[i].scopes, &bits, &unknown) != 0)
+			bits = 0;
+		for (unsigned bit = 1; bit <= CLIENTS_SCOPE_OFFLINE_ACCESS; bit <<= 1)
+			if (bits & bit)
+				list_add(w->app_words[i], WORDS_MAX, page_msg(l, PAGE_MSG_LIST_SEP),
+				    page_msg(l, scope_words(bit)));
+		fmt_cst(list[i].updated, w->app_times[i], TIME_MAX);
+		w->apps[i] = (struct tpl_account_apps){
+			.name = cl != NULL ? cl->name : list[i].client_id,
+			.client_id = list[i].client_id, .scopes = w->app_words[i],
+			.when = w->app_times[i],
+		};
+	}
+	w->v.apps = w->apps;
+	w->v.apps_n = n;
+	return 0;
 }
 
 /* 0 no enrolment, 1 unconfirmed, 2 confirmed (since *created). */
@@ -405,12 +346,13 @@ account_view(struct authd_app *app, struct http_req *req, const struct sess_info
 	char csrf[CSRF_TOKEN_SIZE];
 	size_t ns = 0, nc = 0;
 	const char *done = NULL;
-	struct view v = { app, NULL, si, csrf };
+	struct view w;
 	struct page p;
 	int64_t since;
 	int r, tstate;
 
 	memset(&person, 0, sizeof(person));
+	memset(&w, 0, sizeof(w));
 	if ((r = dir_person_get(app->dir, si->uid, &person)) != 0 ||
 	    (r = sess_list_user(app->sess, si->uid, &sl, &ns)) != 0 ||
 	    (r = dir_consent_list(app->dir, si->uid, &cl, &nc)) != 0 ||
@@ -421,19 +363,27 @@ account_view(struct authd_app *app, struct http_req *req, const struct sess_info
 	if ((r = csrf_prepare(req, app->keys, ACCOUNT_PURPOSE, si->key, csrf)) != 0)
 		goto out;
 	page_init(&p, req, "/account");
-	v.p = &p;
-	page_begin(&p, page_pick(p.lang, "我的账号", "My account"));
-	if (http_req_query(req, "done", 32, &done) == 0 && done_words(p.lang, done) != NULL)
-		page_html(&p, "<p class=\"notice\" role=\"status\">%s</p>",
-		    done_words(p.lang, done));
-	show_profile(&v, &person);
-	show_sessions(&v, sl, ns);
-	show_apps(&v, cl, nc);
-	show_totp(&v, &person, tstate, since);
-	password_form(&p, csrf, NULL);
+	view_profile(&w, p.lang, &person, si);
+	if ((r = view_sessions(&w, si, sl, ns)) != 0 ||
+	    (r = view_apps(&w, p.lang, app, cl, nc)) != 0) {
+		page_free(&p);
+		goto out;
+	}
+	if (http_req_query(req, "done", 32, &done) == 0)
+		w.v.notice = done_words(p.lang, done);
+	w.v.csrf = csrf;
+	w.v.totp_off = tstate == 0;
+	w.v.totp_unconfirmed = tstate == 1;
+	if (tstate == 2) {
+		fmt_cst(since, w.totp_since, sizeof(w.totp_since));
+		w.v.totp_since = w.totp_since;
+	}
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_ACCT_TITLE));
+	tpl_account_render(&p, &w.v);
 	r = page_send(&p, req, 200);
 out:
 	yh_wipe(csrf, sizeof(csrf));
+	view_free(&w);
 	dir_person_clear(&person);
 	dir_consent_list_free(cl, nc);
 	free(sl);
@@ -668,24 +618,9 @@ totp_page(struct authd_app *app, struct http_req *req, const struct sess_info *s
 	if ((r = csrf_prepare(req, app->keys, ACCOUNT_PURPOSE, si->key, csrf)) != 0)
 		goto out;
 	page_init(&p, req, "/account/totp");
-	page_begin(&p, page_pick(p.lang, "设置身份验证器", "Set up your authenticator app"));
-	page_alert(&p, error);
-	page_html(&p, "<p>%s</p>", page_pick(p.lang,
-	    "用手机上的身份验证器应用扫描下面的二维码，或手动输入密钥；然后输入应用显示的 6 位数字。",
-	    "Scan the QR code with the authenticator app on your phone, or type the key in; "
-	    "then enter the 6-digit code the app shows."));
-	page_html(&p, "<figure class=\"qr\">");
-	page_raw_trusted(&p, yh_buf_cstr(&svg));
-	page_html(&p, "</figure><p>%s <code class=\"secret\">%s</code></p>",
-	    page_pick(p.lang, "密钥：", "Key:"), yh_buf_cstr(&b32));
-	page_html(&p, "<form method=\"post\" action=\"/account/totp/confirm\">");
-	page_form_hidden(&p, csrf, NULL);
-	page_html(&p, "<label>%s <input name=\"code\" inputmode=\"numeric\" "
-	    "autocomplete=\"one-time-code\" maxlength=\"8\" required autofocus></label>"
-	    "<button type=\"submit\">%s</button></form>", page_msg(p.lang, PAGE_MSG_TOTP_CODE),
-	    page_pick(p.lang, "确认", "Confirm"));
-	page_html(&p, "<p><a href=\"/account\">%s</a></p>", page_msg(p.lang,
-	    PAGE_MSG_ACCOUNT_LINK));
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_ACCT_TOTP_TITLE));
+	tpl_account_totp_render(&p, &(struct tpl_account_totp){ .alert = error, .csrf = csrf,
+	    .qr = yh_buf_cstr(&svg), .secret = yh_buf_cstr(&b32) });
 	yh_wipe(csrf, sizeof(csrf));
 	r = page_send(&p, req, error != NULL ? 400 : 200);
 out:
@@ -833,10 +768,9 @@ pw_error(struct pw_job *j, unsigned status, const char *msg)
 	struct page p;
 
 	page_init_lang(&p, j->lang, j->https, "/account");
-	page_begin(&p, page_pick(j->lang, "修改密码", "Change password"));
-	password_form(&p, j->csrf, msg);
-	page_html(&p, "<p><a href=\"/account\">%s</a></p>", page_msg(j->lang,
-	    PAGE_MSG_ACCOUNT_LINK));
+	page_begin(&p, page_msg(j->lang, PAGE_MSG_ACCT_PASSWORD));
+	tpl_account_password_render(&p, &(struct tpl_account_password){ .alert = msg,
+	    .csrf = j->csrf });
 	return page_send(&p, j->req, status);
 }
 
@@ -892,8 +826,7 @@ pw_run(struct pw_job *j)
 		r = sess_fail(j->app->sess, guard, pol.window_s, pol.max_failures, pol.lockout_s,
 		    NULL);
 		if (r == 0 || r == YH_ERR_LOCKED)
-			return pw_error(j, 400, page_pick(j->lang, "当前密码不正确。",
-			    "The current password is wrong."));
+			return pw_error(j, 400, page_msg(j->lang, PAGE_MSG_ACCT_PASSWORD_WRONG));
 	}
 	if (r == 0 && (r = pw_store_new(j)) == 0 &&
 	    (r = audit(j->app, "password.change", j->uid, NULL)) == 0)

@@ -24,6 +24,7 @@
 #include "authd/ui/csrf.h"
 #include "authd/login/login.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "authd/app.h"
 #include "common/workers.h"
 #include "common/log.h"
@@ -80,7 +81,7 @@ all_digits(const char *s)
 	return true;
 }
 
-/* The password rules; returns the message, or PAGE_MSG_COUNT when it is acceptable. */
+/* The password rules; returns the message, or PAGE_MSG_NONE when it is acceptable. */
 static enum page_msg
 password_problem(const struct reg_form *f)
 {
@@ -95,7 +96,7 @@ password_problem(const struct reg_form *f)
 	    strcmp(f->password, f->phone) == 0 ||
 	    (f->phone_key[0] != '\0' && strcmp(f->password, f->phone_key) == 0))
 		return PAGE_MSG_ERR_PW_SAME;
-	return PAGE_MSG_COUNT;
+	return PAGE_MSG_NONE;
 }
 
 /* Trims ASCII spaces at both ends, in place. */
@@ -150,7 +151,7 @@ reg_check(struct reg_form *f, enum page_lang l, bool pw_too_long, struct page_re
 		e->phone = page_msg(l, PAGE_MSG_ERR_PHONE);
 	}
 	pm = pw_too_long ? PAGE_MSG_ERR_PW_LONG : password_problem(f);
-	if (pm != PAGE_MSG_COUNT)
+	if (pm != PAGE_MSG_NONE)
 		e->password = page_msg(l, pm);
 	else if (strcmp(f->password, f->password2) != 0)
 		e->password2 = page_msg(l, PAGE_MSG_ERR_PW_MISMATCH);
@@ -188,7 +189,7 @@ respond_done(struct reg_job *j)
 	page_init_lang(&p, j->lang, j->https, LOGIN_REG_PATH);
 	page_set_next(&p, j->f.next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_DONE_TITLE));
-	page_html(&p, "<p>%s</p>\n", page_msg(p.lang, PAGE_MSG_REG_DONE_TEXT));
+	tpl_register_done_render(&p, &(struct tpl_register_done){ 0 });
 	page_login_form(&p, j->login_csrf, j->f.next, j->f.id.canonical, NULL);
 	return page_send(&p, j->req, 200);
 }

@@ -16,6 +16,7 @@
 #include "authd/ui/csrf.h"
 #include "authd/login/login.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "authd/app.h"
 #include "common/log.h"
 #include "common/secmem.h"
@@ -81,14 +82,13 @@ respond_form(struct http_req *req, struct authd_app *app, const struct totp_req 
 		return r;
 	}
 	if (r == YH_ERR_NOT_FOUND || !enr.confirmed || t->person.loa.level < 2) {
-		page_alert(&p, page_msg(p.lang, r == 0 && enr.confirmed ? PAGE_MSG_TOTP_NOT_ENOUGH :
-		    PAGE_MSG_TOTP_NONE));
-		page_html(&p, "<p class=\"alt\"><a href=\"/account\">%s</a></p>\n",
-		    page_msg(p.lang, PAGE_MSG_ACCOUNT_LINK));
+		struct tpl_totp_unavailable v = { .alert = page_msg(p.lang, r == 0 &&
+		    enr.confirmed ? PAGE_MSG_TOTP_NOT_ENOUGH : PAGE_MSG_TOTP_NONE) };
+
+		tpl_totp_unavailable_render(&p, &v);
 		status = 403;
 	} else {
-		page_totp_form(&p, csrf, t->next, t->loa, alert == PAGE_MSG_COUNT ? NULL :
-		    page_msg(p.lang, alert));
+		page_totp_form(&p, csrf, t->next, t->loa, page_msg(p.lang, alert));
 	}
 	dir_totp_clear(&enr);
 	return page_send(&p, req, status);
@@ -127,7 +127,7 @@ login_totp_get(struct http_req *req, void *arg)
 		goto out;
 	}
 	if ((r = csrf_prepare(req, app->keys, TOTP_PURPOSE, t.sess.key, csrf)) == 0)
-		r = respond_form(req, app, &t, csrf, 200, PAGE_MSG_COUNT);
+		r = respond_form(req, app, &t, csrf, 200, PAGE_MSG_NONE);
 out:
 	dir_person_clear(&t.person);
 	return r;
@@ -282,7 +282,7 @@ login_totp_post(struct http_req *req, void *arg)
 	else if (r == YH_ERR_AUTH || r == YH_ERR_REPLAY || r == YH_ERR_INVALID)
 		r = code_refused(req, app, &t, counter, csrf, r);
 	else if (r == YH_ERR_NOT_FOUND)
-		r = respond_form(req, app, &t, csrf, 403, PAGE_MSG_COUNT);
+		r = respond_form(req, app, &t, csrf, 403, PAGE_MSG_NONE);
 	/* The code's step not stored, an audit line not written: nothing happened. */
 	r = unavailable(req, r);
 out:

@@ -253,13 +253,13 @@ struct az_ctx {
 };
 
 static void
-az_page(struct az_ctx *z, const char *error, const char *desc, const char *zh)
+az_page(struct az_ctx *z, const char *error, const char *desc, enum page_msg msg)
 {
 	z->res->step = OIDC_AZ_STEP_PAGE;
 	z->res->status = 400;
 	z->res->error = error;
 	z->res->description = desc;
-	z->res->page_zh = zh;
+	z->res->msg = msg;
 	yh_debug("authorize: error page: %s (%s)", error, desc);
 }
 
@@ -401,21 +401,21 @@ az_check_client(struct az_ctx *z, const struct clients_snap *cs)
 
 	if (p->err[OIDC_AZ_CLIENT_ID] != 0) {
 		az_page(z, "invalid_request", "client_id is missing, repeated or malformed",
-		    "请求缺少应用标识（client_id）或格式不正确。");
+		    PAGE_MSG_AZ_CLIENT_ID);
 		return true;
 	}
 	if ((z->client = clients_find(cs, p->v[OIDC_AZ_CLIENT_ID])) == NULL) {
-		az_page(z, "invalid_client", "unknown client_id", "此应用未在本平台登记。");
+		az_page(z, "invalid_client", "unknown client_id", PAGE_MSG_AZ_UNKNOWN_CLIENT);
 		return true;
 	}
 	if (p->err[OIDC_AZ_REDIRECT_URI] != 0) {
 		az_page(z, "invalid_request", "redirect_uri is missing, repeated or malformed",
-		    "请求缺少回调地址（redirect_uri）或格式不正确。");
+		    PAGE_MSG_AZ_REDIRECT_URI);
 		return true;
 	}
 	if (!clients_redirect_ok(z->client, p->v[OIDC_AZ_REDIRECT_URI])) {
 		az_page(z, "invalid_request", "redirect_uri is not registered for this client",
-		    "回调地址与该应用登记的地址不符。");
+		    PAGE_MSG_AZ_REDIRECT_UNREGISTERED);
 		return true;
 	}
 	return false;
@@ -790,13 +790,9 @@ out:
 static int
 authorize_answer(struct http_req *req, const struct oidc_az_result *res)
 {
-	if (res->step == OIDC_AZ_STEP_PAGE) {
-		enum page_lang l = page_lang_of(req);
-		const char *en = res->description != NULL ? res->description : "bad request";
-
-		return page_error_send(req, res->status,
-		    page_pick(l, res->page_zh != NULL ? res->page_zh : en, en), NULL, NULL);
-	}
+	if (res->step == OIDC_AZ_STEP_PAGE)
+		return page_error_send(req, res->status, page_msg(page_lang_of(req),
+		    res->msg != PAGE_MSG_NONE ? res->msg : PAGE_MSG_BAD_REQUEST), NULL, NULL);
 	return http_respond_redirect(req, 302, res->location);
 }
 

@@ -73,6 +73,7 @@
 #include <jansson.h>
 
 #include "authd/http/http.h"
+#include "authd/ui/messages_gen.h"
 #include "common/buf.h"
 #include "common/err.h"
 
@@ -171,7 +172,7 @@ struct oidc_az_result {
 	unsigned status;           /* 400 for a page, 302 otherwise */
 	const char *error;         /* OAuth error code (PAGE, ERROR); static */
 	const char *description;   /* English text (PAGE, ERROR); static */
-	const char *page_zh;       /* PAGE: what the page says, Chinese; static */
+	enum page_msg msg;         /* PAGE: what the page says (in the page's language) */
 	char *location;            /* the redirect target (malloc'd); NULL for PAGE */
 	int loa;                   /* STEPUP: the level asked for */
 };

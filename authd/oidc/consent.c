@@ -18,6 +18,7 @@
 #include "authd/oidc/oidc.h"
 #include "authd/login/login.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "authd/app.h"
 #include "authd/session/sess.h"
 #include "common/buf.h"
@@ -270,81 +271,39 @@ bad_request(struct http_req *req)
 
 /* ---- the page ---- */
 
-/* One line of "what the app will receive": a label and, when known, a value. */
-static void
-claim_line(struct page *p, const char *label, const char *value)
-{
-	if (value != NULL && value[0] != '\0')
-		page_html(p, "<li><span class=\"claim\">%s</span>%s%s</li>", label,
-		    page_pick(p->lang, "：", ": "), value);
-	else
-		page_html(p, "<li><span class=\"claim\">%s</span></li>", label);
-}
-
-/* The claims of the scopes in c->bits, in words, with the person's values masked. */
-static void
-claims_list(struct page *p, const struct consent_req *c, const struct dir_person *person)
-{
-	enum page_lang l = p->lang;
-	char masked[64];
-
-	page_html(p, "<ul class=\"claims\">");
-	if (c->bits & CLIENTS_SCOPE_OPENID)
-		claim_line(p, page_pick(l, "账号标识（仅本应用可见的匿名编号）、登录方式和认证等级",
-		    "An identifier for you (pseudonymous, for this app only), how you "
-		    "logged in and your assurance level"), NULL);
-	if (c->bits & CLIENTS_SCOPE_PROFILE) {
-		claim_line(p, page_pick(l, "姓名", "Name"), person->name);
-		mk_phone_mask(person->phone, masked, sizeof(masked));
-		if ((c->bits & CLIENTS_SCOPE_PHONE) == 0 && person->phone != NULL)
-			claim_line(p, page_pick(l, "手机号码（隐去中间四位）",
-			    "Phone number (middle digits hidden)"), masked);
-	}
-	if (c->bits & CLIENTS_SCOPE_PHONE) {
-		mk_phone_mask(person->phone, masked, sizeof(masked));
-		claim_line(p, page_pick(l, "完整手机号码", "Your full phone number"), masked);
-	}
-	if (c->bits & CLIENTS_SCOPE_EMAIL)
-		claim_line(p, page_pick(l, "电子邮箱", "E-mail address"), person->email);
-	if ((c->bits & CLIENTS_SCOPE_ID_NUMBER) && c->client->allow_id_number) {
-		idn_mask(person->id_number, masked, sizeof(masked));
-		claim_line(p, page_pick(l, "完整居民身份证号码", "Your full resident ID number"),
-		    masked);
-	}
-	if (c->bits & CLIENTS_SCOPE_OFFLINE_ACCESS)
-		claim_line(p, page_pick(l, "在你退出登录后继续访问以上信息（可在“我的账号”中撤销）",
-		    "Keep access to the above after you log out (you can revoke it on "
-		    "your account page)"), NULL);
-	page_html(p, "</ul>");
-}
-
-/* The consent form, its token bound to the session si. */
+/* The consent form (templates/consent.html), its token bound to the session si: the
+ * claims of the scopes in c->bits, in words, with the person's values masked. */
 static int
 consent_page(struct authd_app *app, struct http_req *req, const struct sess_info *si,
     const char *next, const struct consent_req *c, const struct dir_person *person)
 {
-	char csrf[CSRF_TOKEN_SIZE];
+	char csrf[CSRF_TOKEN_SIZE], phone[64], idn[64];
+	struct tpl_consent v;
 	struct page p;
 	int r;
 
 	if ((r = csrf_prepare(req, app->keys, CONSENT_PURPOSE, si->key, csrf)) != 0)
 		return r;
+	mk_phone_mask(person->phone, phone, sizeof(phone));
+	idn_mask(person->id_number, idn, sizeof(idn));
+	v = (struct tpl_consent){
+		.client_name = c->client->name, .client_id = c->client->id,
+		.csrf = csrf, .next = next,
+		.openid = (c->bits & CLIENTS_SCOPE_OPENID) != 0,
+		.profile = (c->bits & CLIENTS_SCOPE_PROFILE) != 0, .name = person->name,
+		.phone_hidden = (c->bits & CLIENTS_SCOPE_PROFILE) != 0 &&
+		    (c->bits & CLIENTS_SCOPE_PHONE) == 0 && person->phone != NULL,
+		.phone_full = (c->bits & CLIENTS_SCOPE_PHONE) != 0, .phone = phone,
+		.email_scope = (c->bits & CLIENTS_SCOPE_EMAIL) != 0, .email = person->email,
+		.id_number_scope = (c->bits & CLIENTS_SCOPE_ID_NUMBER) != 0 &&
+		    c->client->allow_id_number,
+		.id_number = idn,
+		.offline = (c->bits & CLIENTS_SCOPE_OFFLINE_ACCESS) != 0,
+	};
 	page_init(&p, req, "/consent");
 	page_set_next(&p, next);
-	page_begin(&p, page_pick(p.lang, "授权确认", "Allow access"));
-	page_html(&p, "<p>%s <strong>%s</strong> (%s) %s</p>",
-	    page_pick(p.lang, "应用", "The app"), c->client->name, c->client->id,
-	    page_pick(p.lang, "请求获取你的以下信息：", "asks to receive:"));
-	claims_list(&p, c, person);
-	page_html(&p, "<form method=\"post\" action=\"/consent\">");
-	page_form_hidden(&p, csrf, next);
-	page_html(&p, "<button type=\"submit\" name=\"action\" value=\"allow\">%s</button> "
-	    "<button type=\"submit\" name=\"action\" value=\"deny\" class=\"secondary\">%s"
-	    "</button></form>", page_pick(p.lang, "同意", "Allow"),
-	    page_pick(p.lang, "拒绝", "Deny"));
-	page_html(&p, "<p class=\"note\">%s</p>", page_pick(p.lang,
-	    "你的选择会被记住；可随时在“我的账号”中撤销。",
-	    "Your choice is remembered; you can revoke it any time on your account page."));
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_CONSENT_TITLE));
+	tpl_consent_render(&p, &v);
 	yh_wipe(csrf, sizeof(csrf));
 	return page_send(&p, req, 200);
 }

@@ -27,6 +27,7 @@
 #include "authd/oidc/oidc.h"
 #include "authd/oidc/authorize.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "authd/app.h"
 #include "authd/session/sess.h"
 #include "common/log.h"
@@ -338,14 +339,6 @@ lo_params(struct http_req *req, struct lo_raw *w, struct oidc_lo_params *p)
 	return 0;
 }
 
-/* One hidden input carrying a logout parameter to the confirming POST. */
-static void
-lo_hidden(struct page *pg, const char *name, const char *value)
-{
-	if (value != NULL && value[0] != '\0')
-		page_html(pg, "<input type=\"hidden\" name=\"%s\" value=\"%s\">", name, value);
-}
-
 /* What the confirmation's CSRF token is bound to: the live session (its key, in si),
  * or NULL when the cookie names none (the pre-session cookie then). */
 static const char *
@@ -365,31 +358,21 @@ lo_confirm_page(struct http_req *req, struct authd_app *app, const struct oidc_l
 {
 	char csrf[CSRF_TOKEN_SIZE];
 	struct sess_info si;
+	struct tpl_logout v;
 	struct page pg;
-	enum page_lang l;
 	int r;
 
 	if ((r = csrf_prepare(req, app->keys, "logout", lo_csrf_binding(app, req, &si),
 	    csrf)) != 0)
 		return r;
+	v = (struct tpl_logout){
+		.csrf = csrf, .client_id = client,
+		.post_logout_redirect_uri = p->post_logout_redirect_uri,
+		.state = p->state, .ui_locales = p->ui_locales,
+	};
 	page_init(&pg, req, "/logout");
-	l = pg.lang;
-	page_begin(&pg, page_pick(l, "退出登录", "Log out"));
-	page_html(&pg, "<p>%s</p>", page_pick(l,
-	    "是否退出一号登录？退出后，所有通过一号登录的政务服务都需要重新登录。",
-	    "Log out of Yihao? Every service you reached through Yihao will ask you to log "
-	    "in again."));
-	page_raw_trusted(&pg, "<form method=\"post\" action=\"/logout\">");
-	page_form_hidden(&pg, csrf, NULL);
-	page_raw_trusted(&pg, "<input type=\"hidden\" name=\"confirm\" value=\"1\">");
-	lo_hidden(&pg, "client_id", client);
-	lo_hidden(&pg, "post_logout_redirect_uri", p->post_logout_redirect_uri);
-	lo_hidden(&pg, "state", p->state);
-	lo_hidden(&pg, "ui_locales", p->ui_locales);
-	page_html(&pg, "<button type=\"submit\">%s</button></form>",
-	    page_pick(l, "退出登录", "Log out"));
-	page_html(&pg, "<p><a href=\"/account\">%s</a></p>",
-	    page_pick(l, "取消，返回我的账号", "Cancel, back to my account"));
+	page_begin(&pg, page_msg(pg.lang, PAGE_MSG_LOGOUT));
+	tpl_logout_render(&pg, &v);
 	r = page_send(&pg, req, 200);
 	yh_wipe(csrf, sizeof(csrf));
 	return r;
@@ -448,10 +431,8 @@ logout_handler(struct http_req *req, void *arg)
 		goto out;
 	}
 	l = page_lang_of(req);
-	r = page_done_send(req, 200, page_pick(l, "已退出登录", "Logged out"),
-	    page_pick(l, "您已退出一号登录。为安全起见，请关闭浏览器窗口。",
-	    "You have been logged out of Yihao. For your security, close the browser window."),
-	    NULL, NULL);
+	r = page_done_send(req, 200, page_msg(l, PAGE_MSG_LOGOUT_DONE_TITLE),
+	    page_msg(l, PAGE_MSG_LOGOUT_DONE_TEXT), NULL, NULL);
 out:
 	oidc_lo_result_clear(&res);
 	lo_raw_free(&w);

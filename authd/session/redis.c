@@ -14,9 +14,9 @@
  *   P d:<hash>    denylist entry (a revoked access token or family; PX, the longer kept)
  *   P events      pub/sub channel of session events (compact JSON)
  *
- * Multi-key steps run as Lua scripts (EVALSHA, EVAL when the server forgot them). The
- * refresh script derives the family key from the token's value, so the store suits a
- * single Redis or Sentinel, not Cluster.
+ * Multi-key steps run as Lua scripts (authd/session/lua/, compiled in; EVALSHA, EVAL
+ * when the server forgot them). The refresh script derives the family key from the
+ * token's value, so the store suits a single Redis or Sentinel, not Cluster.
  *
  * Connections: a small pool, each under a mutex, with connect and command timeouts. A
  * failed command drops its connection; the next use reconnects, at most every
@@ -40,6 +40,7 @@
 #include <openssl/evp.h>
 
 #define YH_SESS_INTERNAL
+#include "authd/session/lua_gen.h"
 #include "authd/session/sess.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -75,131 +76,19 @@ struct rds {
 
 /* ---- scripts -------------------------------------------------------------------------- */
 
-enum { SC_S_PUT, SC_S_GET, SC_S_TAKE, SC_S_ROTATE, SC_S_ADDCLIENT, SC_CODE_PUT, SC_CODE_TAKE,
-	SC_FAM_PUT, SC_RT_STEP, SC_FAM_REVOKE, SC_CNT_INCR, SC_DENY_PUT, SC_COUNT };
-
-#define LUA_I "local function I(x) return string.format('%.0f', x) end "
-
-static const char *const scripts[SC_COUNT] = {
-	[SC_S_PUT] =
-	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
-	"redis.call('HSET', KEYS[1], 'j', ARGV[1], 'uid', ARGV[2], 'seen', ARGV[3], "
-	"  'idle', ARGV[4], 'aexp', ARGV[5]) "
-	"redis.call('PEXPIREAT', KEYS[1], ARGV[7]) "
-	"redis.call('ZADD', KEYS[2], ARGV[6], ARGV[8]) "
-	"redis.call('SADD', KEYS[3], ARGV[8]) "
-	"redis.call('PEXPIRE', KEYS[3], ARGV[9]) "
-	"return 1",
-	[SC_S_GET] = LUA_I
-	"local v = redis.call('HMGET', KEYS[1], 'seen', 'idle', 'aexp') "
-	"local seen, idle, aexp = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]) "
-	"if not seen or not idle or not aexp then return {0} end "
-	"local now = tonumber(ARGV[1]) "
-	"local exp = math.min(seen + idle, aexp) "
-	"if now >= exp then return {2, redis.call('HGETALL', KEYS[1])} end "
-	"if ARGV[2] == '1' and now - seen >= math.min(math.floor(idle / 20), 60000) then "
-	"  exp = math.min(now + idle, aexp) "
-	"  redis.call('HSET', KEYS[1], 'seen', ARGV[1]) "
-	"  redis.call('PEXPIREAT', KEYS[1], I(exp + tonumber(ARGV[3]))) "
-	"  redis.call('ZADD', KEYS[2], I(exp), ARGV[4]) "
-	"end "
-	"return {1, redis.call('HGETALL', KEYS[1])}",
-	[SC_S_TAKE] = LUA_I
-	"local h = redis.call('HGETALL', KEYS[1]) "
-	"if #h == 0 then redis.call('ZREM', KEYS[2], ARGV[3]) return {0} end "
-	"if ARGV[1] == '1' then "
-	"  local v = redis.call('HMGET', KEYS[1], 'seen', 'idle', 'aexp') "
-	"  local exp = math.min((tonumber(v[1]) or 0) + (tonumber(v[2]) or 0), "
-	"    tonumber(v[3]) or 0) "
-	"  if tonumber(ARGV[2]) < exp then "
-	"    redis.call('ZADD', KEYS[2], I(exp), ARGV[3]) return {3} end "
-	"end "
-	"redis.call('DEL', KEYS[1]) "
-	"redis.call('ZREM', KEYS[2], ARGV[3]) "
-	"return {1, h}",
-	[SC_S_ROTATE] =
-	"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
-	"if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end "
-	"redis.call('RENAME', KEYS[1], KEYS[2]) "
-	"redis.call('HSET', KEYS[2], 'j', ARGV[3], 'seen', ARGV[4]) "
-	"redis.call('PEXPIREAT', KEYS[2], ARGV[5]) "
-	"redis.call('ZREM', KEYS[3], ARGV[1]) "
-	"redis.call('ZADD', KEYS[3], ARGV[6], ARGV[2]) "
-	"redis.call('SREM', KEYS[4], ARGV[1]) "
-	"redis.call('SADD', KEYS[4], ARGV[2]) "
-	"redis.call('PEXPIRE', KEYS[4], ARGV[7]) "
-	"return 1",
-	[SC_S_ADDCLIENT] =
-	"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
-	"if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 1 end "
-	"if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end "
-	"redis.call('HSET', KEYS[1], ARGV[1], '1') "
-	"return 1",
-	[SC_CODE_PUT] =
-	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
-	"redis.call('HSET', KEYS[1], 'p', ARGV[1]) "
-	"redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
-	"return 1",
-	[SC_CODE_TAKE] =
-	"local v = redis.call('HMGET', KEYS[1], 'p', 'u', 'i') "
-	"if not v[1] then return {0} end "
-	"if v[2] then return {2, v[1], v[3] or ''} end "
-	"redis.call('HSET', KEYS[1], 'u', '1', 'i', ARGV[1]) "
-	"return {1, v[1]}",
-	[SC_FAM_PUT] =
-	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
-	"redis.call('HSET', KEYS[1], 'j', ARGV[1], 'p', ARGV[2], 'cur', ARGV[3], 'rev', '0') "
-	"redis.call('PEXPIRE', KEYS[1], ARGV[4]) "
-	"redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4]) "
-	"redis.call('SADD', KEYS[3], ARGV[5]) "
-	"if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[4]) then "
-	"  redis.call('PEXPIRE', KEYS[3], ARGV[4]) end "
-	"return 1",
-	[SC_RT_STEP] =
-	"local fam = redis.call('GET', KEYS[1]) "
-	"if not fam then return {0} end "
-	"local fk = ARGV[4] .. fam "
-	"local v = redis.call('HMGET', fk, 'cur', 'rev', 'j', 'p') "
-	"if not v[1] or not v[3] or not v[4] then return {0} end "
-	"if v[2] == '1' then return {3, fam, v[3]} end "
-	"if v[1] ~= ARGV[2] then "
-	"  if ARGV[1] == 'rot' then redis.call('HSET', fk, 'rev', '1') return {2, fam, v[3]} end "
-	"  return {3, fam, v[3]} "
-	"end "
-	"if ARGV[1] == 'rot' then "
-	"  local ttl = redis.call('PTTL', fk) "
-	"  if ttl <= 0 then return {0} end "
-	"  redis.call('HSET', fk, 'cur', ARGV[3]) "
-	"  redis.call('SET', KEYS[2], fam, 'PX', ttl) "
-	"end "
-	"return {1, fam, v[3], v[4]}",
-	[SC_FAM_REVOKE] =
-	"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
-	"redis.call('HSET', KEYS[1], 'rev', '1') "
-	"return 1",
-	[SC_CNT_INCR] =
-	"local n = redis.call('INCR', KEYS[1]) "
-	"if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then "
-	"  redis.call('PEXPIRE', KEYS[1], ARGV[1]) end "
-	"return n",
-	[SC_DENY_PUT] =
-	"local t = redis.call('PTTL', KEYS[1]) "
-	"if t >= 0 and t >= tonumber(ARGV[1]) then return 0 end "
-	"redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) "
-	"return 1",
-};
-
-static char script_sha[SC_COUNT][41];
+/* The scripts are authd/session/lua/NAME.lua, compiled in as sess_lua_text[SESS_LUA_NAME]
+ * (authd/session/lua_gen.h); each one's header says its KEYS, ARGV and reply. */
+static char script_sha[SESS_LUA_COUNT][41];
 static pthread_once_t script_once = PTHREAD_ONCE_INIT;
 
 static void
 scripts_hash(void)
 {
-	for (int i = 0; i < SC_COUNT; i++) {
+	for (int i = 0; i < SESS_LUA_COUNT; i++) {
 		unsigned char md[20];
 		unsigned int n = 0;
 
-		if (EVP_Digest(scripts[i], strlen(scripts[i]), md, &n, EVP_sha1(), NULL) == 1 &&
+		if (EVP_Digest(sess_lua_text[i], sess_lua_len[i], md, &n, EVP_sha1(), NULL) == 1 &&
 		    n == 20)
 			yh_hex_encode(md, 20, script_sha[i]);
 	}
@@ -393,7 +282,7 @@ rcmd(struct sess_store *s, struct rargs *a, redisReply **out)
 
 /* Runs script sc with the keys and args already in a (after a 3-slot head). */
 static int
-reval(struct sess_store *s, int sc, int nkeys, struct rargs *a, redisReply **out)
+reval(struct sess_store *s, enum sess_lua_file sc, int nkeys, struct rargs *a, redisReply **out)
 {
 	char nk[8];
 	int rc;
@@ -409,8 +298,8 @@ reval(struct sess_store *s, int sc, int nkeys, struct rargs *a, redisReply **out
 	if (rc == YH_ERR_NOT_FOUND) {
 		a->v[0] = "EVAL";
 		a->l[0] = 4;
-		a->v[1] = scripts[sc];
-		a->l[1] = strlen(scripts[sc]);
+		a->v[1] = sess_lua_text[sc];
+		a->l[1] = sess_lua_len[sc];
 		rc = rcmd(s, a, out);
 	}
 	return rc;
@@ -562,7 +451,7 @@ rd_s_put(struct sess_store *s, const struct sess_info *rec)
 	arg_i(&a, rec->expires_ms + grace_ms(s));
 	arg_s(&a, rec->key);
 	arg_i(&a, uidx_ttl(s));
-	if ((rc = reval(s, SC_S_PUT, 3, &a, &r)) == 0)
+	if ((rc = reval(s, SESS_LUA_SESSION_PUT, 3, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_EXISTS;
 	freeReplyObject(r);
 	free(j);
@@ -584,7 +473,7 @@ rd_s_get(struct sess_store *s, const char *key, bool touch, int64_t now, struct 
 	arg_s(&a, touch ? "1" : "0");
 	arg_i(&a, grace_ms(s));
 	arg_s(&a, key);
-	if ((rc = reval(s, SC_S_GET, 2, &a, &r)) != 0)
+	if ((rc = reval(s, SESS_LUA_SESSION_GET, 2, &a, &r)) != 0)
 		goto out;
 	st = status_of(r);
 	if (st == 0) {
@@ -618,7 +507,7 @@ rd_s_take(struct sess_store *s, const char *key, bool only_expired, int64_t now,
 	arg_s(&a, only_expired ? "1" : "0");
 	arg_i(&a, now);
 	arg_s(&a, key);
-	if ((rc = reval(s, SC_S_TAKE, 2, &a, &r)) != 0)
+	if ((rc = reval(s, SESS_LUA_SESSION_TAKE, 2, &a, &r)) != 0)
 		goto out;
 	st = status_of(r);
 	if (st == 0)
@@ -656,7 +545,7 @@ rd_s_rotate(struct sess_store *s, const char *old_key, const struct sess_info *r
 	arg_i(&a, rec->expires_ms + grace_ms(s));
 	arg_i(&a, rec->expires_ms);
 	arg_i(&a, uidx_ttl(s));
-	if ((rc = reval(s, SC_S_ROTATE, 4, &a, &r)) == 0)
+	if ((rc = reval(s, SESS_LUA_SESSION_ROTATE, 4, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 :
 		    r->integer == 0 ? YH_ERR_NOT_FOUND : YH_ERR_EXISTS;
 	freeReplyObject(r);
@@ -677,7 +566,7 @@ rd_s_add_client(struct sess_store *s, const char *key, const char *client_id)
 	arg_key(s, &a, "s:", key);
 	arg_s(&a, field);
 	arg_i(&a, 5 + SESS_CLIENTS_MAX);
-	if ((rc = reval(s, SC_S_ADDCLIENT, 1, &a, &r)) == 0)
+	if ((rc = reval(s, SESS_LUA_SESSION_ADD_CLIENT, 1, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 :
 		    r->integer == 0 ? YH_ERR_NOT_FOUND : YH_ERR_LIMIT;
 	freeReplyObject(r);
@@ -797,7 +686,7 @@ rd_code_put(struct sess_store *s, const char *key, const char *payload, int64_t 
 	arg_key(s, &a, "c:", key);
 	arg_s(&a, payload);
 	arg_i(&a, ttl_ms);
-	if ((rc = reval(s, SC_CODE_PUT, 1, &a, &r)) == 0)
+	if ((rc = reval(s, SESS_LUA_CODE_PUT, 1, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_EXISTS;
 	freeReplyObject(r);
 	return rc;
@@ -817,7 +706,7 @@ rd_code_take(struct sess_store *s, const char *key, const char *issued, char **p
 	eval_init(&a);
 	arg_key(s, &a, "c:", key);
 	arg_s(&a, issued);
-	if ((rc = reval(s, SC_CODE_TAKE, 1, &a, &r)) != 0)
+	if ((rc = reval(s, SESS_LUA_CODE_TAKE, 1, &a, &r)) != 0)
 		goto out;
 	st = status_of(r);
 	if (st == 0) {
@@ -864,7 +753,7 @@ rd_fam_put(struct sess_store *s, const struct sess_family *f, const char *payloa
 	arg_s(&a, token_key);
 	arg_i(&a, ttl_ms);
 	arg_s(&a, f->id);
-	if ((rc = reval(s, SC_FAM_PUT, 3, &a, &r)) == 0)
+	if ((rc = reval(s, SESS_LUA_FAMILY_PUT, 3, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_EXISTS;
 	freeReplyObject(r);
 	free(j);
@@ -901,7 +790,7 @@ rt_step(struct sess_store *s, bool rotate, const char *key, const char *new_key,
 	arg_s(&a, key);
 	arg_s(&a, rotate ? new_key : "");
 	arg_s(&a, famkey);
-	if ((rc = reval(s, SC_RT_STEP, 2, &a, &r)) != 0)
+	if ((rc = reval(s, SESS_LUA_REFRESH_STEP, 2, &a, &r)) != 0)
 		goto out;
 	st = status_of(r);
 	if (st == 0) {
@@ -989,7 +878,7 @@ rd_fam_revoke(struct sess_store *s, const char *id)
 
 	eval_init(&a);
 	arg_key(s, &a, "rf:", id);
-	if ((rc = reval(s, SC_FAM_REVOKE, 1, &a, &r)) == 0)
+	if ((rc = reval(s, SESS_LUA_FAMILY_REVOKE, 1, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_NOT_FOUND;
 	freeReplyObject(r);
 	return rc;
@@ -1015,7 +904,7 @@ rd_cnt_incr(struct sess_store *s, const char *key, int64_t window_ms, int64_t *n
 	eval_init(&a);
 	arg_key(s, &a, "k:", key);
 	arg_i(&a, window_ms);
-	if ((rc = reval(s, SC_CNT_INCR, 1, &a, &r)) == 0) {
+	if ((rc = reval(s, SESS_LUA_COUNTER_INCR, 1, &a, &r)) == 0) {
 		if (is_int(r))
 			*n = r->integer;
 		else
@@ -1112,7 +1001,7 @@ rd_deny_put(struct sess_store *s, const char *key, int64_t ms)
 	eval_init(&a);
 	arg_key(s, &a, "d:", key);
 	arg_i(&a, ms);
-	if ((rc = reval(s, SC_DENY_PUT, 1, &a, &r)) == 0 && !is_int(r))
+	if ((rc = reval(s, SESS_LUA_DENY_PUT, 1, &a, &r)) == 0 && !is_int(r))
 		rc = YH_ERR_INTERNAL;
 	freeReplyObject(r);
 	return rc;

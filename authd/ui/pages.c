@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "common/b64.h"
 #include "common/log.h"
 #include "common/url.h"
@@ -181,159 +182,34 @@ page_lang_of(struct http_req *req)
 	return l;
 }
 
-const char *
-page_pick(enum page_lang l, const char *zh, const char *en)
-{
-	return l == PAGE_LANG_EN ? en : zh;
-}
-
-/* ------------------------------------------------------------------ strings */
-
-struct msg { const char *zh, *en; };
-
-static const struct msg msgs[PAGE_MSG_COUNT] = {
-	[PAGE_MSG_SITE] = { "一号 · 统一身份认证", "Yihao · Unified Identity" },
-	[PAGE_MSG_SWITCH] = { "English", "简体中文" },
-	[PAGE_MSG_FOOTER] = {
-		"请勿向任何人透露您的密码或动态口令，工作人员不会向您索要。",
-		"Never tell anyone your password or one-time code: our staff will never ask "
-		"for them." },
-	[PAGE_MSG_LOGIN_TITLE] = { "登录", "Log in" },
-	[PAGE_MSG_LOGIN_INTRO] = { "一个账号，登录所有接入的政务服务。",
-		"One account for every connected government service." },
-	[PAGE_MSG_USERNAME] = { "身份证号、手机号或用户名",
-		"ID number, phone number or username" },
-	[PAGE_MSG_USERNAME_HINT] = { "在部门系统中注册过的用户，也可以使用原用户名。",
-		"If you registered with a department's system, your old username works "
-		"too." },
-	[PAGE_MSG_PASSWORD] = { "密码", "Password" },
-	[PAGE_MSG_LOGIN_BUTTON] = { "登录", "Log in" },
-	[PAGE_MSG_LOGIN_FAILED] = { "账号或密码不正确，或该账号目前无法使用。",
-		"The account or the password is not correct, or the account cannot be used "
-		"at present." },
-	[PAGE_MSG_LOCKED] = {
-		"登录失败次数过多，已暂时锁定。请30分钟后再试，或到服务窗口办理。",
-		"Too many failed attempts: logging in is locked for now. Please try again in "
-		"30 minutes, or visit a service counter." },
-	[PAGE_MSG_MISSING_FIELDS] = { "请填写账号和密码。",
-		"Please enter your account and your password." },
-	[PAGE_MSG_NO_ACCOUNT] = { "还没有账号？", "No account yet?" },
-	[PAGE_MSG_REGISTER_LINK] = { "注册新账号", "Create one" },
-	[PAGE_MSG_TOTP_TITLE] = { "动态口令验证", "Authenticator code" },
-	[PAGE_MSG_TOTP_INTRO] = {
-		"此服务要求更高的安全级别。请打开您绑定的身份验证器应用，输入其中显示的6位动态口令。",
-		"This service needs a higher level of assurance. Open your authenticator app "
-		"and enter the 6-digit code it shows." },
-	[PAGE_MSG_TOTP_CODE] = { "6位动态口令", "6-digit code" },
-	[PAGE_MSG_TOTP_BUTTON] = { "验证", "Verify" },
-	[PAGE_MSG_TOTP_FAILED] = {
-		"动态口令不正确或已经使用过。请等待下一个口令后重试。",
-		"The code is not correct or was already used. Wait for the next code and try "
-		"again." },
-	[PAGE_MSG_TOTP_NONE] = {
-		"您还没有绑定身份验证器。请先在“我的账号”页面绑定。",
-		"You have not set up an authenticator app yet. Set one up on your account "
-		"page first." },
-	[PAGE_MSG_TOTP_NOT_ENOUGH] = {
-		"此服务要求经过实名核验的身份。请携带居民身份证到服务窗口办理核验。",
-		"This service requires a verified identity. Please have your identity "
-		"verified at a service counter (bring your resident identity card)." },
-	[PAGE_MSG_REG_TITLE] = { "注册账号", "Create an account" },
-	[PAGE_MSG_REG_INTRO] = { "请填写与居民身份证一致的信息。",
-		"Enter your details exactly as they are on your resident identity card." },
-	[PAGE_MSG_REG_NAME] = { "姓名", "Full name" },
-	[PAGE_MSG_REG_ID_NUMBER] = { "居民身份证号码", "Resident ID number" },
-	[PAGE_MSG_REG_PHONE] = { "手机号码", "Mobile phone number" },
-	[PAGE_MSG_REG_PASSWORD] = { "设置密码", "Choose a password" },
-	[PAGE_MSG_REG_PASSWORD_HINT] = {
-		"至少8个字符，不能全是数字，不能与身份证号码或手机号码相同。",
-		"At least 8 characters, not only digits, and neither your ID number nor your "
-		"phone number." },
-	[PAGE_MSG_REG_PASSWORD2] = { "再次输入密码", "Repeat the password" },
-	[PAGE_MSG_REG_BUTTON] = { "注册", "Create the account" },
-	[PAGE_MSG_REG_HAVE_ACCOUNT] = { "已有账号？", "Already have an account?" },
-	[PAGE_MSG_REG_DONE_TITLE] = { "注册申请已提交", "Registration received" },
-	[PAGE_MSG_REG_DONE_TEXT] = {
-		"如果该身份证号码此前没有注册过，您的账号已经创建，请使用身份证号码和刚才设置的密码登录。"
-		"如果该号码已经注册过，请使用原来的密码登录；忘记密码的，请到服务窗口办理。",
-		"If this ID number was not registered before, your account has been created: "
-		"log in with your ID number and the password you just chose. If it was "
-		"registered before, log in with your existing password; if you have forgotten "
-		"it, please visit a service counter." },
-	[PAGE_MSG_REG_TOO_MANY] = { "注册请求过于频繁，请稍后再试。",
-		"Too many registrations from your network. Please try again later." },
-	[PAGE_MSG_ERR_NAME] = { "请填写正确的姓名。", "Please enter your full name." },
-	[PAGE_MSG_ERR_PHONE] = { "请填写正确的手机号码（11位）。",
-		"Please enter a valid mainland mobile phone number (11 digits)." },
-	[PAGE_MSG_ERR_PW_SHORT] = { "密码至少需要8个字符。",
-		"The password must have at least 8 characters." },
-	[PAGE_MSG_ERR_PW_DIGITS] = { "密码不能全部是数字。",
-		"The password must not consist of digits only." },
-	[PAGE_MSG_ERR_PW_SAME] = { "密码不能与身份证号码或手机号码相同。",
-		"The password must not be your ID number or your phone number." },
-	[PAGE_MSG_ERR_PW_MISMATCH] = { "两次输入的密码不一致。",
-		"The two passwords are not the same." },
-	[PAGE_MSG_ERR_PW_LONG] = { "密码过长。", "The password is too long." },
-	[PAGE_MSG_ERROR_TITLE] = { "出错了", "Something went wrong" },
-	[PAGE_MSG_BAD_REQUEST] = { "请求无效，请返回后重试。",
-		"The request was not valid. Please go back and try again." },
-	[PAGE_MSG_CSRF] = {
-		"表单已过期，或并非从本网站提交。请返回上一页，刷新后重试。",
-		"The form has expired or was not sent from this site. Please go back, reload "
-		"the page and try again." },
-	[PAGE_MSG_UNAVAILABLE] = { "服务暂时繁忙，请稍后再试。",
-		"The service is busy at the moment. Please try again shortly." },
-	[PAGE_MSG_NOT_SAVED] = { "系统暂时无法保存数据，请稍后再试。",
-		"The service cannot save anything at the moment. Please try again "
-		"shortly." },
-	[PAGE_MSG_SERVER_ERROR] = { "系统出现错误，请稍后再试。",
-		"An error occurred. Please try again later." },
-	[PAGE_MSG_BACK_TO_LOGIN] = { "返回登录", "Back to log in" },
-	[PAGE_MSG_CONTINUE] = { "继续", "Continue" },
-	[PAGE_MSG_ACCOUNT_LINK] = { "我的账号", "My account" },
-};
+/* ------------------------------------------------------------------ messages */
 
 const char *
 page_msg(enum page_lang l, enum page_msg m)
 {
-	if ((unsigned)m >= PAGE_MSG_COUNT || msgs[m].zh == NULL)
+	if ((unsigned)m >= PAGE_MSG_COUNT)
 		return "";
-	return l == PAGE_LANG_EN ? msgs[m].en : msgs[m].zh;
+	return page_msg_text[m][l == PAGE_LANG_EN ? 1 : 0];
 }
 
 const char *
 page_idn_reason(enum page_lang l, int reason)
 {
+	enum page_msg m;
+
 	switch (reason) {
-	case IDN_OK:
-		return "";
-	case IDN_EMPTY:
-		return page_pick(l, "请填写身份证号码。", "Please enter your ID number.");
-	case IDN_BAD_LENGTH:
-		return page_pick(l, "居民身份证号码应为18位（或旧版15位）。",
-		    "A resident ID number has 18 characters (old ones 15).");
-	case IDN_BAD_CHARSET:
-		return page_pick(l, "身份证号码只能包含数字，最后一位可以是X。",
-		    "An ID number has only digits; the last character may be X.");
-	case IDN_BAD_CHECKSUM:
-		return page_pick(l, "身份证号码的校验位不正确，请仔细核对。",
-		    "The check character of this ID number is wrong: please check the number.");
-	case IDN_BAD_BIRTHDATE:
-		return page_pick(l, "身份证号码中的出生日期不存在。",
-		    "The date of birth in this ID number is not a real date.");
-	case IDN_FUTURE_BIRTHDATE:
-		return page_pick(l, "身份证号码中的出生日期晚于今天。",
-		    "The date of birth in this ID number is in the future.");
-	case IDN_BAD_REGION:
-		return page_pick(l, "身份证号码开头的地区代码无效。",
-		    "The region code at the start of this ID number is not valid.");
-	case IDN_SCIENTIFIC:
-		return page_pick(l, "号码被改写成了科学计数法，请输入完整的18位号码。",
-		    "The number was turned into scientific notation: enter all 18 characters.");
-	default:
-		return page_pick(l, "这不是有效的居民身份证号码。",
-		    "This is not a valid resident ID number.");
+	case IDN_OK: m = PAGE_MSG_NONE; break;
+	case IDN_EMPTY: m = PAGE_MSG_IDN_EMPTY; break;
+	case IDN_BAD_LENGTH: m = PAGE_MSG_IDN_BAD_LENGTH; break;
+	case IDN_BAD_CHARSET: m = PAGE_MSG_IDN_BAD_CHARSET; break;
+	case IDN_BAD_CHECKSUM: m = PAGE_MSG_IDN_BAD_CHECKSUM; break;
+	case IDN_BAD_BIRTHDATE: m = PAGE_MSG_IDN_BAD_BIRTHDATE; break;
+	case IDN_FUTURE_BIRTHDATE: m = PAGE_MSG_IDN_FUTURE_BIRTHDATE; break;
+	case IDN_BAD_REGION: m = PAGE_MSG_IDN_BAD_REGION; break;
+	case IDN_SCIENTIFIC: m = PAGE_MSG_IDN_SCIENTIFIC; break;
+	default: m = PAGE_MSG_IDN_INVALID; break;
 	}
+	return page_msg(l, m);
 }
 
 /* ------------------------------------------------------------------ escaping */
@@ -487,57 +363,166 @@ page_html(struct page *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ------------------------------------------------------------------ layout */
+/* ------------------------------------------------------------------ templates */
 
-/* The stylesheet, inline and allowed by its hash (no 'unsafe-inline'). Plain, legible,
- * large targets, visible focus; works from 320 px wide up. */
-static const char page_css[] =
-	"*{box-sizing:border-box}"
-	"body{margin:0;font:16px/1.6 \"PingFang SC\",\"Microsoft YaHei\",\"Noto Sans CJK SC\","
-	"\"Source Han Sans SC\",system-ui,sans-serif;color:#1b1f24;background:#f2f4f7}"
-	".wrap{max-width:34rem;margin:0 auto;padding:0 1rem}"
-	".top{background:#0b4ea2;color:#fff}"
-	".top .wrap{display:flex;justify-content:space-between;align-items:center;"
-	"min-height:3.25rem}"
-	".brand{font-weight:600;font-size:1.0625rem}"
-	".top a{color:#fff}"
-	".card{background:#fff;border:1px solid #d5dbe3;border-radius:6px;padding:1.5rem;"
-	"margin:1.5rem 0}"
-	"h1{font-size:1.375rem;margin:0 0 .75rem}"
-	"p{margin:.5rem 0}"
-	"label{display:block;font-weight:600;margin:1rem 0 .25rem}"
-	".hint{font-size:.875rem;color:#4a5563;margin:0 0 .25rem}"
-	"input{width:100%;padding:.625rem .75rem;font:inherit;border:1px solid #7d8796;"
-	"border-radius:4px;background:#fff}"
-	"input[aria-invalid=true]{border-color:#b3261e}"
-	"input:focus,button:focus,a:focus{outline:3px solid #f0b400;outline-offset:1px}"
-	"button,.button{display:block;width:100%;margin-top:1.5rem;padding:.75rem;font:inherit;"
-	"font-weight:600;color:#fff;background:#0b4ea2;border:0;border-radius:4px;"
-	"text-align:center;text-decoration:none;cursor:pointer}"
-	"button:hover,.button:hover{background:#083b7a}"
-	".alert{border-left:4px solid #b3261e;background:#fdecea;padding:.75rem 1rem;"
-	"margin:0 0 1rem}"
-	".field-error{color:#b3261e;font-size:.875rem;margin:.25rem 0 0}"
-	".alt{margin-top:1.25rem;text-align:center}"
-	"a{color:#0b4ea2}"
-	"footer{color:#5b6573;font-size:.8125rem;padding-bottom:2rem}"
-	/* the account and consent pages */
-	"h2{font-size:1.125rem;margin:1.5rem 0 .5rem;padding-top:1rem;border-top:1px solid #e3e7ed}"
-	"dl{margin:.5rem 0}dt{font-weight:600;margin-top:.5rem}dd{margin:0 0 .25rem}"
-	"table{width:100%;border-collapse:collapse;font-size:.875rem;margin:.5rem 0}"
-	"th,td{text-align:left;padding:.375rem .25rem;border-bottom:1px solid #e3e7ed;"
-	"vertical-align:top}"
-	"tr.current{background:#eef4fc}"
-	"form.inline{display:inline}"
-	"form.inline button,.actions button{display:inline-block;width:auto;margin:.25rem .25rem 0 0;"
-	"padding:.375rem .75rem;font-size:.875rem}"
-	"button.secondary{background:#fff;color:#0b4ea2;border:1px solid #0b4ea2}"
-	".actions{margin:.5rem 0}"
-	".note{color:#4a5563;font-size:.875rem}"
-	".notice{border-left:4px solid #1d7a3a;background:#e8f5ec;padding:.75rem 1rem}"
-	"figure.qr{margin:1rem 0;text-align:center}figure.qr svg{max-width:100%;height:auto}"
-	"code.secret{font-size:1rem;word-break:break-all;letter-spacing:.05em}"
-	"ul.claims{padding-left:1.25rem}.claim{font-weight:600;margin-right:.5rem}";
+/* The value of a slot at offset off of the struct at base (memcpy: no alignment or
+ * aliasing assumption about the generated offsets). */
+static const char *
+slot_str(const void *base, size_t off)
+{
+	const char *s;
+
+	memcpy(&s, (const char *)base + off, sizeof(s));
+	return s;
+}
+
+static int
+slot_int(const void *base, size_t off)
+{
+	int v;
+
+	memcpy(&v, (const char *)base + off, sizeof(v));
+	return v;
+}
+
+static bool
+slot_present(const void *base, const struct page_tpl_op *o)
+{
+	const char *s;
+	size_t n;
+	bool b;
+
+	switch (o->kind) {
+	case PAGE_SLOT_STR:
+		s = slot_str(base, o->a);
+		return s != NULL && s[0] != '\0';
+	case PAGE_SLOT_INT:
+		return slot_int(base, o->a) != 0;
+	case PAGE_SLOT_BOOL:
+		memcpy(&b, (const char *)base + o->a, sizeof(b));
+		return b;
+	case PAGE_SLOT_SIZE:
+		memcpy(&n, (const char *)base + o->a, sizeof(n));
+		return n > 0;
+	default:
+		return false;
+	}
+}
+
+/* A local path of this program's: "/" and more, never "//host" nor "/\\host". */
+static bool
+local_path(const char *s)
+{
+	return s[0] == '/' && s[1] != '/' && s[1] != '\\';
+}
+
+/* Appends a string slot as o says. */
+static void
+render_str(struct page *p, const struct page_tpl *t, const struct page_tpl_op *o,
+    const char *s)
+{
+	if (s == NULL) {
+		if (o->required) {
+			yh_error("page %s: template %s: slot %s is NULL", p->path, t->name,
+			    o->name);
+			sticky(p, YH_ERR_INVALID);
+		}
+		return;
+	}
+	switch (o->op) {
+	case PAGE_OP_TEXT:
+		page_text(p, s);
+		break;
+	case PAGE_OP_URL:
+		if (local_path(s))
+			page_text(p, s);
+		else {
+			yh_error("page %s: template %s: slot %s is not a local path", p->path,
+			    t->name, o->name);
+			sticky(p, YH_ERR_INVALID);
+		}
+		break;
+	case PAGE_OP_PCT:
+		sticky(p, yh_url_pct_encode(&p->b, s));
+		break;
+	default:
+		page_raw_trusted(p, s);
+		break;
+	}
+}
+
+static void render_ops(struct page *p, const struct page_tpl *t, const void *v,
+    const void *item, size_t i, size_t end);
+
+/* The body of a list (ops from + 1 to o->end) once for each of its items. */
+static void
+render_each(struct page *p, const struct page_tpl *t, const void *v, size_t from)
+{
+	const struct page_tpl_op *o = &t->ops[from];
+	const char *items;
+	size_t n;
+
+	memcpy(&items, (const char *)v + o->a, sizeof(items));
+	memcpy(&n, (const char *)v + o->b, sizeof(n));
+	for (size_t k = 0; k < n && items != NULL && p->err == 0; k++)
+		render_ops(p, t, v, items + k * o->size, from + 1, o->end);
+}
+
+/* Runs ops i .. end of t on the values v (item: the current list item, or NULL). */
+static void
+render_ops(struct page *p, const struct page_tpl *t, const void *v, const void *item,
+    size_t i, size_t end)
+{
+	while (i < end && p->err == 0) {
+		const struct page_tpl_op *o = &t->ops[i];
+		const void *base = o->item ? item : v;
+
+		if (base == NULL) {
+			sticky(p, YH_ERR_INTERNAL);
+			break;
+		}
+		switch (o->op) {
+		case PAGE_OP_LIT:
+			sticky(p, yh_buf_append(&p->b, t->text + o->a, o->b));
+			break;
+		case PAGE_OP_TEXT:
+		case PAGE_OP_URL:
+		case PAGE_OP_PCT:
+		case PAGE_OP_RAW:
+			render_str(p, t, o, slot_str(base, o->a));
+			break;
+		case PAGE_OP_INT:
+			sticky(p, yh_buf_printf(&p->b, "%d", slot_int(base, o->a)));
+			break;
+		case PAGE_OP_MSG:
+			page_text(p, page_msg(p->lang, (enum page_msg)o->a));
+			break;
+		case PAGE_OP_IF:
+		case PAGE_OP_UNLESS:
+			if (slot_present(base, o) != (o->op == PAGE_OP_IF)) {
+				i = o->end;
+				continue;
+			}
+			break;
+		case PAGE_OP_EACH:
+			render_each(p, t, v, i);
+			i = o->end;
+			continue;
+		default:
+			sticky(p, YH_ERR_INTERNAL);
+			break;
+		}
+		i++;
+	}
+}
+
+void
+page_render(struct page *p, const struct page_tpl *t, const void *v)
+{
+	render_ops(p, t, v, NULL, 0, t->body);
+}
+
+/* ------------------------------------------------------------------ layout */
 
 static pthread_once_t csp_once = PTHREAD_ONCE_INIT;
 static char csp_text[256];
@@ -549,7 +534,8 @@ csp_init(void)
 	char b64[48];
 	unsigned mdlen = 0;
 
-	if (EVP_Digest(page_css, sizeof(page_css) - 1, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	/* The stylesheet (templates/style.css), inline in every page's <style>. */
+	if (EVP_Digest(tpl_file_style, tpl_file_style_len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
 	    mdlen != sizeof(md)) {
 		/* Unreachable in practice; fall back to a policy that still blocks scripts. */
 		snprintf(csp_text, sizeof(csp_text), "default-src 'none'; style-src "
@@ -572,56 +558,31 @@ page_csp(void)
 	return csp_text;
 }
 
-/* The language switch link: this page's path with lang=<other>, keeping next and loa. */
+/* The layout's slots: the page's language, the other one (for the switch link, which
+ * keeps next and loa), its path and title. */
 static void
-switch_href(struct page *p, enum page_lang other, struct yh_buf *h)
+layout_values(const struct page *p, const char *title, struct tpl_layout *v)
 {
-	int r = yh_buf_printf(h, "%s?lang=%s", p->path, page_lang_tag(other));
-
-	if (r == 0 && p->next != NULL && (r = yh_buf_puts(h, "&next=")) == 0)
-		r = yh_url_pct_encode(h, p->next);
-	if (r == 0 && p->loa > 0)
-		r = yh_buf_printf(h, "&loa=%d", p->loa);
-	sticky(p, r);
+	memset(v, 0, sizeof(*v));
+	v->lang = page_lang_tag(p->lang);
+	v->other = page_lang_tag(p->lang == PAGE_LANG_EN ? PAGE_LANG_ZH : PAGE_LANG_EN);
+	v->path = p->path;
+	v->next = p->next;
+	v->loa = p->loa;
+	v->title = title;
+	v->css = tpl_file_style;
 }
 
 void
 page_begin(struct page *p, const char *title)
 {
-	enum page_lang other = p->lang == PAGE_LANG_EN ? PAGE_LANG_ZH : PAGE_LANG_EN;
-	struct yh_buf h;
+	struct tpl_layout v;
 
 	if (p->begun)
 		return;
 	p->begun = true;
-	yh_buf_init(&h, PAGE_NEXT_MAX * 3 + PAGE_PATH_MAX + 64);
-	switch_href(p, other, &h);
-	page_html(p, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
-	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	    "<meta name=\"referrer\" content=\"no-referrer\">\n<title>%s - %s</title>\n<style>",
-	    page_lang_tag(p->lang), title, page_msg(p->lang, PAGE_MSG_SITE));
-	page_raw_trusted(p, page_css);
-	page_html(p, "</style>\n</head>\n<body>\n<header class=\"top\"><div class=\"wrap\">"
-	    "<span class=\"brand\">%s</span>\n<a href=\"%s\" hreflang=\"%s\" lang=\"%s\">%s</a>"
-	    "</div></header>\n<main class=\"wrap\"><div class=\"card\">\n<h1>%s</h1>\n",
-	    page_msg(p->lang, PAGE_MSG_SITE), yh_buf_cstr(&h), page_lang_tag(other),
-	    page_lang_tag(other), page_msg(p->lang, PAGE_MSG_SWITCH), title);
-	yh_buf_free(&h);
-}
-
-void
-page_alert(struct page *p, const char *msg)
-{
-	if (msg != NULL && msg[0] != '\0')
-		page_html(p, "<div class=\"alert\" role=\"alert\">%s</div>\n", msg);
-}
-
-void
-page_form_hidden(struct page *p, const char *csrf, const char *next)
-{
-	page_html(p, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">\n", csrf);
-	if (next != NULL)
-		page_html(p, "<input type=\"hidden\" name=\"next\" value=\"%s\">\n", next);
+	layout_values(p, title, &v);
+	tpl_layout_render(p, &v);
 }
 
 /* The name of cookie name as authd sets it (see PAGE_COOKIE_HOST_PREFIX) into out. */
@@ -686,12 +647,13 @@ page_cookie(struct http_req *req, const char *name)
 int
 page_send(struct page *p, struct http_req *req, unsigned status)
 {
+	struct tpl_layout v;
 	int r;
 
 	if (!p->begun)
 		sticky(p, YH_ERR_INTERNAL);
-	page_html(p, "</div></main>\n<footer class=\"wrap\"><p>%s</p></footer>\n</body>\n"
-	    "</html>\n", page_msg(p->lang, PAGE_MSG_FOOTER));
+	layout_values(p, "", &v);
+	render_ops(p, &tpl_layout, &v, NULL, tpl_layout.body + 1, tpl_layout.nops);
 	if ((r = p->err) != 0)
 		goto out;
 	if (p->set_lang_cookie &&
@@ -711,139 +673,63 @@ out:
 
 /* ------------------------------------------------------------------ the login pages */
 
-/* "/register?next=..." or "/login?next=..." for the cross links. */
-static void
-link_with_next(struct page *p, const char *path, const char *next, struct yh_buf *h)
-{
-	int r = yh_buf_puts(h, path);
-
-	if (r == 0 && next != NULL && (r = yh_buf_puts(h, "?next=")) == 0)
-		r = yh_url_pct_encode(h, next);
-	sticky(p, r);
-}
-
 void
 page_login_form(struct page *p, const char *csrf, const char *next, const char *username,
     const char *error)
 {
-	enum page_lang l = p->lang;
-	struct yh_buf h;
+	struct tpl_login v = {
+		.alert = error, .csrf = csrf, .next = next,
+		.username = username != NULL ? username : "",
+		.prefilled = username != NULL && username[0] != '\0',
+	};
 
-	yh_buf_init(&h, PAGE_NEXT_MAX * 3 + 64);
-	link_with_next(p, "/register", next, &h);
-	page_html(p, "<p>%s</p>\n", page_msg(l, PAGE_MSG_LOGIN_INTRO));
-	page_alert(p, error);
-	page_html(p, "<form method=\"post\" action=\"/login\">\n");
-	page_form_hidden(p, csrf, next);
-	page_html(p, "<label for=\"username\">%s</label>\n"
-	    "<p class=\"hint\" id=\"username-hint\">%s</p>\n"
-	    "<input type=\"text\" id=\"username\" name=\"username\" value=\"%s\" "
-	    "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" "
-	    "maxlength=\"256\" aria-describedby=\"username-hint\" required%s>\n"
-	    "<label for=\"password\">%s</label>\n"
-	    "<input type=\"password\" id=\"password\" name=\"password\" "
-	    "autocomplete=\"current-password\" maxlength=\"1024\" required%s>\n"
-	    "<button type=\"submit\">%s</button>\n</form>\n"
-	    "<p class=\"alt\">%s <a href=\"%s\">%s</a></p>\n",
-	    page_msg(l, PAGE_MSG_USERNAME), page_msg(l, PAGE_MSG_USERNAME_HINT),
-	    username != NULL ? username : "",
-	    username != NULL && username[0] != '\0' ? "" : " autofocus",
-	    page_msg(l, PAGE_MSG_PASSWORD),
-	    username != NULL && username[0] != '\0' ? " autofocus" : "",
-	    page_msg(l, PAGE_MSG_LOGIN_BUTTON), page_msg(l, PAGE_MSG_NO_ACCOUNT),
-	    yh_buf_cstr(&h), page_msg(l, PAGE_MSG_REGISTER_LINK));
-	yh_buf_free(&h);
+	tpl_login_render(p, &v);
 }
 
 void
 page_totp_form(struct page *p, const char *csrf, const char *next, int loa,
     const char *error)
 {
-	enum page_lang l = p->lang;
+	struct tpl_totp v = { .alert = error, .csrf = csrf, .next = next, .loa = loa };
 
-	page_html(p, "<p>%s</p>\n", page_msg(l, PAGE_MSG_TOTP_INTRO));
-	page_alert(p, error);
-	page_html(p, "<form method=\"post\" action=\"/login/totp\">\n");
-	page_form_hidden(p, csrf, next);
-	page_html(p, "<input type=\"hidden\" name=\"loa\" value=\"%d\">\n"
-	    "<label for=\"code\">%s</label>\n"
-	    "<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" "
-	    "maxlength=\"7\" autocomplete=\"one-time-code\" "
-	    "required autofocus>\n<button type=\"submit\">%s</button>\n</form>\n",
-	    loa, page_msg(l, PAGE_MSG_TOTP_CODE), page_msg(l, PAGE_MSG_TOTP_BUTTON));
-}
-
-/* One labelled input of the registration form, with its error under it. */
-static void
-reg_field(struct page *p, const char *id, const char *type, const char *label,
-    const char *hint, const char *value, const char *autocomplete, unsigned maxlen,
-    const char *error)
-{
-	bool bad = error != NULL && error[0] != '\0';
-
-	page_html(p, "<label for=\"%s\">%s</label>\n", id, label);
-	if (hint != NULL)
-		page_html(p, "<p class=\"hint\" id=\"%s-hint\">%s</p>\n", id, hint);
-	page_html(p, "<input type=\"%s\" id=\"%s\" name=\"%s\" value=\"%s\" autocomplete=\"%s\" "
-	    "maxlength=\"%u\" required", type, id, id, value != NULL ? value : "", autocomplete,
-	    maxlen);
-	if (bad)
-		page_html(p, " aria-invalid=\"true\" aria-describedby=\"%s-error\"", id);
-	else if (hint != NULL)
-		page_html(p, " aria-describedby=\"%s-hint\"", id);
-	page_html(p, ">\n");
-	if (bad)
-		page_html(p, "<p class=\"field-error\" id=\"%s-error\">%s</p>\n", id, error);
+	tpl_totp_render(p, &v);
 }
 
 void
 page_register_form(struct page *p, const char *csrf, const char *next,
-    const struct page_reg_values *v, const struct page_reg_errors *e)
+    const struct page_reg_values *rv, const struct page_reg_errors *e)
 {
 	static const struct page_reg_values nov;
 	static const struct page_reg_errors noe;
-	enum page_lang l = p->lang;
-	struct yh_buf h;
+	struct tpl_register v;
 
-	if (v == NULL)
-		v = &nov;
+	if (rv == NULL)
+		rv = &nov;
 	if (e == NULL)
 		e = &noe;
-	yh_buf_init(&h, PAGE_NEXT_MAX * 3 + 64);
-	link_with_next(p, "/login", next, &h);
-	page_html(p, "<p>%s</p>\n", page_msg(l, PAGE_MSG_REG_INTRO));
-	page_alert(p, e->form);
-	page_html(p, "<form method=\"post\" action=\"/register\">\n");
-	page_form_hidden(p, csrf, next);
-	reg_field(p, "name", "text", page_msg(l, PAGE_MSG_REG_NAME), NULL, v->name, "name", 85,
-	    e->name);
-	reg_field(p, "id_number", "text", page_msg(l, PAGE_MSG_REG_ID_NUMBER), NULL,
-	    v->id_number, "off", 32, e->id_number);
-	reg_field(p, "phone", "tel", page_msg(l, PAGE_MSG_REG_PHONE), NULL, v->phone, "tel", 20,
-	    e->phone);
-	reg_field(p, "password", "password", page_msg(l, PAGE_MSG_REG_PASSWORD),
-	    page_msg(l, PAGE_MSG_REG_PASSWORD_HINT), NULL, "new-password", 1024, e->password);
-	reg_field(p, "password2", "password", page_msg(l, PAGE_MSG_REG_PASSWORD2), NULL, NULL,
-	    "new-password", 1024, e->password2);
-	page_html(p, "<button type=\"submit\">%s</button>\n</form>\n"
-	    "<p class=\"alt\">%s <a href=\"%s\">%s</a></p>\n",
-	    page_msg(l, PAGE_MSG_REG_BUTTON), page_msg(l, PAGE_MSG_REG_HAVE_ACCOUNT),
-	    yh_buf_cstr(&h), page_msg(l, PAGE_MSG_LOGIN_BUTTON));
-	yh_buf_free(&h);
+	v = (struct tpl_register){
+		.csrf = csrf, .next = next, .alert = e->form,
+		.name = rv->name != NULL ? rv->name : "", .name_error = e->name,
+		.id_number = rv->id_number != NULL ? rv->id_number : "",
+		.id_number_error = e->id_number,
+		.phone = rv->phone != NULL ? rv->phone : "", .phone_error = e->phone,
+		.password_error = e->password, .password2_error = e->password2,
+	};
+	tpl_register_render(p, &v);
 }
 
 int
 page_done_send(struct http_req *req, unsigned status, const char *title, const char *text,
     const char *link_href, const char *link_text)
 {
+	struct tpl_done v = { .text = text, .link = link_href, .link_text = link_text };
 	struct page p;
 
 	page_init(&p, req, http_req_path(req));
 	page_begin(&p, title);
-	page_html(&p, "<p>%s</p>\n", text);
-	if (link_href != NULL)
-		page_html(&p, "<a class=\"button\" href=\"%s\">%s</a>\n", link_href,
-		    link_text != NULL ? link_text : page_msg(p.lang, PAGE_MSG_CONTINUE));
+	if (v.link_text == NULL)
+		v.link_text = page_msg(p.lang, PAGE_MSG_CONTINUE);
+	tpl_done_render(&p, &v);
 	return page_send(&p, req, status);
 }
 
@@ -851,14 +737,14 @@ int
 page_error_send(struct http_req *req, unsigned status, const char *msg,
     const char *link_href, const char *link_text)
 {
+	struct tpl_error v = { .alert = msg, .link = link_href, .link_text = link_text };
 	struct page p;
 
 	page_init(&p, req, http_req_path(req));
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_ERROR_TITLE));
-	page_alert(&p, msg);
-	if (link_href != NULL)
-		page_html(&p, "<p class=\"alt\"><a href=\"%s\">%s</a></p>\n", link_href,
-		    link_text != NULL ? link_text : page_msg(p.lang, PAGE_MSG_CONTINUE));
+	if (v.link_text == NULL)
+		v.link_text = page_msg(p.lang, PAGE_MSG_CONTINUE);
+	tpl_error_render(&p, &v);
 	return page_send(&p, req, status);
 }
 
@@ -866,11 +752,12 @@ int
 page_error_send_as(struct http_req *req, enum page_lang lang, bool https, const char *path,
     unsigned status, const char *msg)
 {
+	struct tpl_error v = { .alert = msg };
 	struct page p;
 
 	page_init_lang(&p, lang, https, path);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_ERROR_TITLE));
-	page_alert(&p, msg);
+	tpl_error_render(&p, &v);
 	return page_send(&p, req, status);
 }
 

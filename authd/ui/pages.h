@@ -2,24 +2,33 @@
  * Server-rendered pages (prefix page_): one layout, HTML escaping by default, and the
  * two languages of the user interface, Simplified Chinese (the default) and English.
  *
- * Building a page:
+ * The markup lives in templates (authd/ui/templates/, NAME.html) and every word in one
+ * message catalog (authd/ui/messages.txt); tools/embed.py compiles both in at build time
+ * (authd/ui/templates_gen.h, authd/ui/messages_gen.h) and checks them: the template
+ * language and its rules are described at the top of that script. Building a page:
  *
  *     struct page p;
- *     page_init(&p, req, "/login");        // language negotiated from the request
- *     page_begin(&p, page_msg(p.lang, PAGE_MSG_LOGIN_TITLE));
- *     page_html(&p, "<p class=\"note\">%s</p>", user_supplied_text);   // escaped
+ *     struct tpl_totp v = { .csrf = csrf, .next = next, .loa = 3 };
+ *
+ *     page_init(&p, req, "/login/totp");   // language negotiated from the request
+ *     page_begin(&p, page_msg(p.lang, PAGE_MSG_TOTP_TITLE));    // layout.html's top
+ *     tpl_totp_render(&p, &v);             // totp.html, every slot escaped
  *     return page_send(&p, req, 200);     // layout end, headers, response; frees p
  *
- * page_html's format is trusted markup written in the source; every %s argument is
- * HTML-escaped (& < > " ' and control characters), so untrusted text can only ever be
- * text. Only %s, %d, %u, %zu and %% are understood (the compiler checks the argument
- * types, printf-style). Raw markup from a variable is never accepted, except through
- * page_raw_trusted, whose argument must come from this program (an SVG the account page
- * drew, say), never from a request or the directory.
+ * A template's slots are the members of its struct tpl_NAME, so a slot the code does
+ * not know, or one the template lost, does not compile. Every string slot is escaped for
+ * where it stands (text or attribute: & < > " ' and control characters; a URL's query:
+ * percent-encoded; a URL: a local path of this program's), so request text can only
+ * ever be text. Raw markup is taken only from slots written {{{name}}}, which get markup
+ * this program made (the stylesheet, an SVG), never a request's or the directory's.
+ *
+ * page_html appends markup written in the source with the same escaping of every %s
+ * argument (only %s, %d, %u, %zu and %% are understood; the compiler checks the
+ * argument types, printf-style).
  *
  * Errors are sticky: page_* calls record the first failure (allocation, the page's
- * size cap, a bad format) and page_send reports it, so a builder need not test every
- * call. The page is freed by page_send or page_free.
+ * size cap, a bad format, a required slot left NULL) and page_send reports it, so a
+ * builder need not test every call. The page is freed by page_send or page_free.
  *
  * Every page: <html lang>, a title, a language switch link on the same URL (keeping
  * `next` and `loa`), a small inline stylesheet allowed by its hash in the CSP, no
@@ -36,6 +45,7 @@
 #include <stddef.h>
 
 #include "authd/http/http.h"
+#include "authd/ui/messages_gen.h"
 #include "common/buf.h"
 #include "common/err.h"
 
@@ -65,65 +75,9 @@ enum page_lang page_lang_negotiate(const char *lang_param, const char *cookie,
  * the Accept-Language header. */
 enum page_lang page_lang_of(struct http_req *req);
 
-/* Picks the text of the page's language: zh or en. For strings outside the table. */
-const char *page_pick(enum page_lang l, const char *zh, const char *en);
-
-/* The shared string table. */
-enum page_msg {
-	PAGE_MSG_SITE = 0,            /* the site name in the header */
-	PAGE_MSG_SWITCH,              /* the language switch link text (in the OTHER language) */
-	PAGE_MSG_FOOTER,
-	PAGE_MSG_LOGIN_TITLE,
-	PAGE_MSG_LOGIN_INTRO,
-	PAGE_MSG_USERNAME,
-	PAGE_MSG_USERNAME_HINT,
-	PAGE_MSG_PASSWORD,
-	PAGE_MSG_LOGIN_BUTTON,
-	PAGE_MSG_LOGIN_FAILED,        /* the one answer for every failed login */
-	PAGE_MSG_LOCKED,              /* too many failures; try again later */
-	PAGE_MSG_MISSING_FIELDS,
-	PAGE_MSG_NO_ACCOUNT,          /* "no account yet?" before the register link */
-	PAGE_MSG_REGISTER_LINK,
-	PAGE_MSG_TOTP_TITLE,
-	PAGE_MSG_TOTP_INTRO,
-	PAGE_MSG_TOTP_CODE,
-	PAGE_MSG_TOTP_BUTTON,
-	PAGE_MSG_TOTP_FAILED,
-	PAGE_MSG_TOTP_NONE,           /* no authenticator enrolled */
-	PAGE_MSG_TOTP_NOT_ENOUGH,     /* a verified identity is needed for this level */
-	PAGE_MSG_REG_TITLE,
-	PAGE_MSG_REG_INTRO,
-	PAGE_MSG_REG_NAME,
-	PAGE_MSG_REG_ID_NUMBER,
-	PAGE_MSG_REG_PHONE,
-	PAGE_MSG_REG_PASSWORD,
-	PAGE_MSG_REG_PASSWORD_HINT,
-	PAGE_MSG_REG_PASSWORD2,
-	PAGE_MSG_REG_BUTTON,
-	PAGE_MSG_REG_HAVE_ACCOUNT,
-	PAGE_MSG_REG_DONE_TITLE,
-	PAGE_MSG_REG_DONE_TEXT,       /* the same words whether or not the ID was taken */
-	PAGE_MSG_REG_TOO_MANY,
-	PAGE_MSG_ERR_NAME,
-	PAGE_MSG_ERR_PHONE,
-	PAGE_MSG_ERR_PW_SHORT,
-	PAGE_MSG_ERR_PW_DIGITS,
-	PAGE_MSG_ERR_PW_SAME,         /* equal to the ID number or phone */
-	PAGE_MSG_ERR_PW_MISMATCH,
-	PAGE_MSG_ERR_PW_LONG,
-	PAGE_MSG_ERROR_TITLE,
-	PAGE_MSG_BAD_REQUEST,         /* generic 400 */
-	PAGE_MSG_CSRF,                /* the form expired or came from elsewhere */
-	PAGE_MSG_UNAVAILABLE,         /* 503 */
-	PAGE_MSG_NOT_SAVED,           /* 503: the disk is full, nothing could be saved */
-	PAGE_MSG_SERVER_ERROR,        /* 500 */
-	PAGE_MSG_BACK_TO_LOGIN,
-	PAGE_MSG_CONTINUE,
-	PAGE_MSG_ACCOUNT_LINK,
-	PAGE_MSG_COUNT
-};
-
-/* The text of a message in a language (never NULL; static storage). */
+/* The text of a message in a language (never NULL; static storage). The messages are
+ * enum page_msg of authd/ui/messages_gen.h: PAGE_MSG_<ID> for each [id] of
+ * authd/ui/messages.txt, and PAGE_MSG_NONE, the empty text. */
 const char *page_msg(enum page_lang l, enum page_msg m);
 
 /* The words for an ID number rejection (identity/idn/idnum.h enum idn_reason). */
@@ -169,12 +123,57 @@ void page_text(struct page *p, const char *s);
 /* Appends markup made by this program (never from a request or the directory). */
 void page_raw_trusted(struct page *p, const char *html);
 
-/* Appends an error box (role="alert") with msg escaped; NULL or "" appends nothing. */
-void page_alert(struct page *p, const char *msg);
+/* ---- templates ---- */
 
-/* Appends <input type="hidden" name="csrf" value="..."> and, when next is set, the
- * hidden `next` input. */
-void page_form_hidden(struct page *p, const char *csrf, const char *next);
+/* What one operation of a compiled template does (tools/embed.py writes them). */
+enum page_op {
+	PAGE_OP_LIT = 0,      /* the template's bytes a .. a + b, as they are */
+	PAGE_OP_TEXT,         /* the string slot at offset a, HTML-escaped */
+	PAGE_OP_URL,          /* the string slot: a local path ("/x", not "//x"), escaped */
+	PAGE_OP_PCT,          /* the string slot, percent-encoded (a URL's query) */
+	PAGE_OP_INT,          /* the int slot at offset a */
+	PAGE_OP_RAW,          /* the string slot: markup made by this program */
+	PAGE_OP_MSG,          /* message a in the page's language, escaped */
+	PAGE_OP_IF,           /* slot a absent: go on at op end */
+	PAGE_OP_UNLESS,       /* slot a present: go on at op end */
+	PAGE_OP_EACH,         /* the ops up to end for each item (array at a, count at b,
+	                       * item size `size`) */
+	PAGE_OP_BODY,         /* the layout's split: page_begin stops here, page_send goes on */
+};
+
+/* A slot's type, for IF and UNLESS: a string is present when not NULL nor empty, an int
+ * when not 0, a bool when true, a list (its count, a size_t) when not empty. */
+enum page_slot { PAGE_SLOT_STR = 1, PAGE_SLOT_INT, PAGE_SLOT_BOOL, PAGE_SLOT_SIZE };
+
+struct page_tpl_op {
+	unsigned char op;             /* enum page_op */
+	unsigned char kind;           /* enum page_slot */
+	bool item;                    /* the slot is a field of the current list item */
+	bool required;                /* a NULL string is an error (used outside {{#it}}) */
+	size_t a, b, end, size;       /* see enum page_op */
+	const char *name;             /* the slot's name, for error messages */
+};
+
+/* A compiled template: its literal bytes, its operations, the size of its struct. */
+struct page_tpl {
+	const char *name;
+	const char *text;
+	const struct page_tpl_op *ops;
+	size_t nops;
+	size_t body;                  /* the index of PAGE_OP_BODY, or nops */
+	size_t size;                  /* sizeof(struct tpl_NAME) */
+};
+
+/*
+ * Appends template t filled with v (a struct tpl_NAME of t: call the typed
+ * tpl_NAME_render of authd/ui/templates_gen.h instead) up to its body split, if any.
+ * A required string slot that is NULL, a URL slot that is not a local path or a page
+ * over its cap is a sticky error.
+ */
+void page_render(struct page *p, const struct page_tpl *t, const void *v);
+
+/* Every template compiled in, for the tests (NULL-terminated). */
+extern const struct page_tpl *const page_tpl_all[];
 
 /*
  * Closes the layout and sets the response: status, text/html, the page CSP,

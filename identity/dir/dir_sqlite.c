@@ -12,11 +12,14 @@
  * processes find the database locked); so the write rolls it back and fails (sq_wend).
  * A full disk is YH_ERR_NOSPACE.
  *
- * The schema version lives in the meta table; opening a store of an older
- * version migrates it (sq_migrate), so existing databases keep working:
+ * The schema is identity/dir/sql/schema.sql, compiled in (identity/dir/sql_gen.h). Its
+ * version lives in the meta table; opening a store of an older version migrates it
+ * (sq_migrate, one file sql/migrate_N.sql per step), so existing databases keep working:
  *   1  the first schema
  *   2  adds the consent table (scopes a person allowed an app)
  *   3  adds person.phone_verified; only verified phones are indexed for lookup
+ * The statements the code runs (sq_sql, rekey_sql) stay here, next to the code that
+ * binds their parameters and reads their columns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,93 +36,10 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "identity/dir/dir_sqlite.h"
+#include "identity/dir/sql_gen.h"
 
 #define SQ_SCHEMA_VERSION 3
 #define SQ_BUSY_TIMEOUT_MS 5000
-
-/* Version 2: one row per (person, app, scope); a grant is an insert that ignores what
- * is already there, so concurrent grants make a union and never lose a scope. */
-#define SQ_CONSENT_SQL \
-    "CREATE TABLE IF NOT EXISTS consent (" \
-    " owner_uid TEXT NOT NULL REFERENCES person(uid)," \
-    " client_id TEXT NOT NULL, scope TEXT NOT NULL, granted INTEGER NOT NULL," \
-    " PRIMARY KEY (owner_uid, client_id, scope)) WITHOUT ROWID;"
-
-/* Version 3: a phone is an identifier only once verified. The lookup index holds the
- * verified phones alone, so that unverified copies of a phone (anyone can type anyone's
- * number into the registration form) neither find a person nor make the owner's phone
- * ambiguous. */
-#define SQ_PHONE_INDEX_SQL \
-    "CREATE INDEX IF NOT EXISTS person_phone_verified ON person(phone_index)" \
-    " WHERE phone_verified = 1;"
-
-/*
- * From version 2 to 3. Which phones already stored count as verified: those a
- * department's database supplied through idmerge (the person was imported, "import",
- * or has a legacy account link), which the operator answers for. Every other phone is
- * one a person typed in at registration, or one an operator gave to authctl user add,
- * and version 2 kept nothing that tells these two apart (both are "LoA 1 by self"):
- * they become unverified, and an operator re-marks the ones they vouch for with
- * "authctl user phone USER --phone-verified yes" (docs/operations.md). A raised LoA
- * proves the name and ID number, not the phone, so it does not count.
- */
-#define SQ_MIGRATE_3_SQL \
-    "ALTER TABLE person ADD COLUMN phone_verified INTEGER NOT NULL DEFAULT 0" \
-    " CHECK (phone_verified IN (0, 1));" \
-    "UPDATE person SET phone_verified = 1 WHERE phone_sealed IS NOT NULL AND" \
-    " (loa_method = 'import' OR uid IN (SELECT owner_uid FROM legacy_link));" \
-    "DROP INDEX IF EXISTS person_phone;" \
-    SQ_PHONE_INDEX_SQL
-
-static const char sq_schema_sql[] =
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-    " WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS entity (uid TEXT PRIMARY KEY,"
-    " kind TEXT NOT NULL CHECK (kind IN ('person', 'org'))) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS person ("
-    " uid TEXT PRIMARY KEY REFERENCES entity(uid),"
-    " id_sealed TEXT NOT NULL, id_index TEXT NOT NULL UNIQUE,"
-    " name TEXT NOT NULL,"
-    " phone_sealed TEXT, phone_index TEXT,"
-    " email TEXT, username TEXT UNIQUE COLLATE NOCASE,"
-    " loa INTEGER NOT NULL CHECK (loa BETWEEN 1 AND 4), loa_method TEXT NOT NULL,"
-    " loa_by TEXT, loa_evidence TEXT, loa_at INTEGER NOT NULL,"
-    " status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered')),"
-    " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-    " phone_verified INTEGER NOT NULL DEFAULT 0 CHECK (phone_verified IN (0, 1)));"
-    SQ_PHONE_INDEX_SQL
-    "CREATE INDEX IF NOT EXISTS person_created ON person(created, uid);"
-    "CREATE TABLE IF NOT EXISTS loa_event (id INTEGER PRIMARY KEY,"
-    " person_uid TEXT NOT NULL REFERENCES person(uid), loa INTEGER NOT NULL,"
-    " method TEXT NOT NULL, verifier TEXT, evidence TEXT, at INTEGER NOT NULL,"
-    " applied INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS loa_event_person ON loa_event(person_uid);"
-    "CREATE TABLE IF NOT EXISTS org ("
-    " uid TEXT PRIMARY KEY REFERENCES entity(uid),"
-    " uscc TEXT UNIQUE, org_code TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-    " legal_rep_uid TEXT REFERENCES person(uid),"
-    " status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered')),"
-    " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS mandate (id TEXT PRIMARY KEY,"
-    " person_uid TEXT NOT NULL REFERENCES person(uid),"
-    " org_uid TEXT NOT NULL REFERENCES org(uid),"
-    " role TEXT NOT NULL, granted_by TEXT, expires INTEGER NOT NULL,"
-    " created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX IF NOT EXISTS mandate_person ON mandate(person_uid);"
-    "CREATE INDEX IF NOT EXISTS mandate_org ON mandate(org_uid);"
-    "CREATE TABLE IF NOT EXISTS legacy_link (source TEXT NOT NULL, legacy_id TEXT NOT NULL,"
-    " owner_uid TEXT NOT NULL REFERENCES entity(uid), username TEXT COLLATE NOCASE,"
-    " status TEXT NOT NULL, created INTEGER NOT NULL,"
-    " PRIMARY KEY (source, legacy_id)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS legacy_owner ON legacy_link(owner_uid);"
-    "CREATE INDEX IF NOT EXISTS legacy_username ON legacy_link(username);"
-    "CREATE TABLE IF NOT EXISTS credential (owner_uid TEXT PRIMARY KEY REFERENCES entity(uid),"
-    " scheme TEXT NOT NULL CHECK (scheme <> 'plain'), hash TEXT NOT NULL, salt TEXT,"
-    " updated INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS totp (owner_uid TEXT PRIMARY KEY REFERENCES entity(uid),"
-    " seed_sealed TEXT NOT NULL, confirmed INTEGER NOT NULL, last_step INTEGER NOT NULL,"
-    " created INTEGER NOT NULL);"
-    SQ_CONSENT_SQL;
 
 #define PERSON_COLS "uid, id_sealed, id_index, name, phone_sealed, phone_index, email," \
 	" username, loa, loa_method, loa_by, loa_evidence, loa_at, status, created, updated," \
@@ -1816,7 +1736,7 @@ sq_create_schema(struct sq *s, char *err, size_t errsz)
 		return r;
 	/* Another process may have created it meanwhile. */
 	if ((r = sq_scalar(s, "SELECT count(*) FROM sqlite_master", &n, err, errsz)) == 0 &&
-	    n == 0 && (r = sq_const(s, sq_schema_sql, err, errsz)) == 0) {
+	    n == 0 && (r = sq_const(s, dir_sql_text[DIR_SQL_SCHEMA], err, errsz)) == 0) {
 		snprintf(ver, sizeof(ver), "%d", SQ_SCHEMA_VERSION);
 		r = meta_put(s, "schema_version", ver);
 		if (r != 0)
@@ -1843,11 +1763,12 @@ sq_version(struct sq *s, uint64_t *v)
 	return r;
 }
 
-/* The steps from one version to the next; step i turns version i + 1 into i + 2. Each
- * runs once, in the transaction that records the version it makes (sq_migrate). */
-static const char *const sq_migrations[SQ_SCHEMA_VERSION - 1] = {
-	SQ_CONSENT_SQL,
-	SQ_MIGRATE_3_SQL,
+/* The steps from one version to the next (sql/migrate_N.sql makes version N); step i
+ * turns version i + 1 into i + 2. Each runs once, in the transaction that records the
+ * version it makes (sq_migrate). */
+static const enum dir_sql_file sq_migrations[SQ_SCHEMA_VERSION - 1] = {
+	DIR_SQL_MIGRATE_2,
+	DIR_SQL_MIGRATE_3,
 };
 
 /*
@@ -1865,7 +1786,7 @@ sq_migrate(struct sq *s, uint64_t *v, char *err, size_t errsz)
 	if ((r = sq_version(s, v)) != 0)
 		snprintf(err, errsz, "directory %s: cannot read the schema version", s->path);
 	while (r == 0 && *v < SQ_SCHEMA_VERSION) {
-		if ((r = sq_const(s, sq_migrations[*v - 1], err, errsz)) != 0)
+		if ((r = sq_const(s, dir_sql_text[sq_migrations[*v - 1]], err, errsz)) != 0)
 			break;
 		snprintf(ver, sizeof(ver), "%llu", (unsigned long long)(*v + 1));
 		if ((r = meta_put(s, "schema_version", ver)) != 0) {
@@ -1873,8 +1794,8 @@ sq_migrate(struct sq *s, uint64_t *v, char *err, size_t errsz)
 			    s->path);
 			break;
 		}
-		yh_info("directory %s: schema migrated from version %llu to %s", s->path,
-		    (unsigned long long)*v, ver);
+		yh_info("directory %s: schema migrated from version %llu to %s (%s)", s->path,
+		    (unsigned long long)*v, ver, dir_sql_name[sq_migrations[*v - 1]]);
 		(*v)++;
 	}
 	if (r == 0)

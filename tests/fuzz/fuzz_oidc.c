@@ -562,7 +562,7 @@ fuzz_authorize(unsigned sel, const uint8_t *data, size_t size)
 	switch (res.step) {
 	case OIDC_AZ_STEP_PAGE:
 		CHECK(res.status == 400 && res.location == NULL && res.error != NULL &&
-		    res.page_zh != NULL);
+		    res.msg != PAGE_MSG_NONE);
 		break;
 	case OIDC_AZ_STEP_ERROR:
 		CHECK(res.status == 302 && res.error != NULL && url_clean(res.location));

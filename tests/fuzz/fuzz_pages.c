@@ -10,9 +10,10 @@
  * Invariants checked, beyond "no crash":
  *   - escaped text has no raw < > " ' and every & starts one of the five entities; no
  *     control byte but tab and newline; valid UTF-8;
- *   - a page built with fuzzed text in every slot (title, alert, username, csrf, next)
- *     has exactly as many < > " ' and bare & as the same page built with 'x's of the
- *     same lengths: request text never adds markup;
+ *   - a page built with fuzzed text in every slot (title, alert, username, csrf, next),
+ *     and every template compiled in with fuzzed text in each of its text, query and
+ *     URL slots, has exactly as many < > " ' and bare & as the same page built with
+ *     'x's of the same lengths: request text never adds markup;
  *   - the language follows the documented priority (lang > cookie > ui_locales >
  *     Accept-Language > zh-CN);
  *   - an accepted `next` is "/authorize?..." or "/account" or "/account?...", printable
@@ -32,12 +33,14 @@
 #include "authd/http/http.h"
 #include "authd/login/login.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/utf8.h"
 #include "common/url.h"
 #include "identity/totp.h"
+#include "tests/unit/tpl_fill.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -132,7 +135,7 @@ render(enum page_lang lang, const char *s, char **out, size_t *len)
 	page_begin(&p, s);
 	page_html(&p, "<p class=\"note\">%s %d %s</p>\n", s, 7, s);
 	page_text(&p, s);
-	page_alert(&p, s);
+	tpl_error_render(&p, &(struct tpl_error){ .alert = s });
 	page_login_form(&p, s, s, s, s);
 	page_totp_form(&p, s, s, 3, s);
 	if ((r = p.err) == 0) {
@@ -143,26 +146,74 @@ render(enum page_lang lang, const char *s, char **out, size_t *len)
 	return r;
 }
 
+/* Template t filled with text in every text and query slot and "/" + text in every URL
+ * slot (tests/unit/tpl_fill.h); 0 or the sticky error, the page in *out (free it). */
+static int
+render_tpl(const struct page_tpl *t, enum page_lang lang, bool on, const char *text,
+    char **out, size_t *len)
+{
+	struct tpl_fill_with w = { text, NULL, "", on };
+	struct tpl_fill f;
+	struct page p;
+	char *url;
+	int r;
+
+	*out = NULL;
+	CHECK((url = malloc(strlen(text) + 2)) != NULL);
+	url[0] = '/';
+	memcpy(url + 1, text, strlen(text) + 1);
+	w.url = url;
+	CHECK(tpl_fill(t, &w, &f) == 0);
+	page_init_lang(&p, lang, false, "/t");
+	page_render(&p, t, f.v);
+	if ((r = p.err) == 0) {
+		*len = p.b.len;
+		r = (*out = yh_buf_steal(&p.b)) != NULL ? 0 : YH_ERR_ALLOC;
+	}
+	page_free(&p);
+	tpl_fill_free(&f);
+	free(url);
+	return r;
+}
+
+/* The marks of a and b (two renderings) are the same when both rendered. */
+static void
+same_marks(int ra, const char *a, size_t la, int rb, const char *b, size_t lb)
+{
+	struct marks ma, mb;
+
+	if (ra != 0 || rb != 0)
+		return;
+	CHECK(yh_utf8_valid(a, la));
+	count_marks(a, la, &ma);
+	count_marks(b, lb, &mb);
+	CHECK(ma.lt == mb.lt && ma.gt == mb.gt && ma.quot == mb.quot &&
+	    ma.apos == mb.apos && ma.amp == mb.amp);
+}
+
 static void
 fuzz_page(unsigned sel, const char *s)
 {
 	size_t n = strlen(s), la = 0, lb = 0;
 	char *x, *a = NULL, *b = NULL;
-	struct marks ma, mb;
 	enum page_lang lang = (sel & 1) ? PAGE_LANG_EN : PAGE_LANG_ZH;
+	int ra, rb;
 
 	CHECK((x = malloc(n + 1)) != NULL);
 	memset(x, 'x', n);
 	x[n] = '\0';
-	if (render(lang, s, &a, &la) == 0 && render(lang, x, &b, &lb) == 0) {
-		CHECK(yh_utf8_valid(a, la));
-		count_marks(a, la, &ma);
-		count_marks(b, lb, &mb);
-		CHECK(ma.lt == mb.lt && ma.gt == mb.gt && ma.quot == mb.quot &&
-		    ma.apos == mb.apos && ma.amp == mb.amp);
-	}
+	ra = render(lang, s, &a, &la);
+	rb = render(lang, x, &b, &lb);
+	same_marks(ra, a, la, rb, b, lb);
 	free(a);
 	free(b);
+	for (const struct page_tpl *const *t = page_tpl_all; *t != NULL; t++) {
+		ra = render_tpl(*t, lang, (sel & 2) != 0, s, &a, &la);
+		rb = render_tpl(*t, lang, (sel & 2) != 0, x, &b, &lb);
+		same_marks(ra, a, la, rb, b, lb);
+		free(a);
+		free(b);
+	}
 	free(x);
 }
 

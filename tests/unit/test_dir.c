@@ -605,6 +605,70 @@ test_migration_phone_verified(void **state)
 	assert_string_equal(found, self);
 }
 
+/* The first column of the first row of a query, as text (malloc'd; "" when no row). */
+static char *
+raw_text(const char *path, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	const unsigned char *t = NULL;
+	char *v;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t = sqlite3_column_text(st, 0);
+	v = strdup(t != NULL ? (const char *)t : "");
+	assert_non_null(v);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The shape of a store's schema, one line per table column (name, type, NOT NULL,
+ * default, key position) and per index column (table, index, unique, partial, column),
+ * sorted. */
+#define SCHEMA_SHAPE \
+    "SELECT group_concat(x, char(10)) FROM (" \
+    "SELECT 'column ' || m.name || ' ' || p.name || ' ' || p.type || ' ' ||" \
+    " p.\"notnull\" || ' ' || ifnull(p.dflt_value, '-') || ' ' || p.pk AS x" \
+    " FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table'" \
+    " UNION ALL SELECT 'index ' || m.name || ' ' || l.name || ' ' || l.\"unique\" ||" \
+    " ' ' || l.partial || ' ' || i.seqno || ' ' || ifnull(i.name, '-')" \
+    " FROM sqlite_master m, pragma_index_list(m.name) l, pragma_index_info(l.name) i" \
+    " WHERE m.type = 'table' ORDER BY 1)"
+
+/*
+ * The migrations (sql/migrate_N.sql) bring a store of version 1 to what a new store
+ * gets from sql/schema.sql: the same columns and the same indexes.
+ */
+static void
+test_migration_makes_schema(void **state)
+{
+	struct fx *f = *state;
+	const char *db = f->cfg.sqlite_path;
+	char *fresh, *migrated, err[512];
+
+	fresh = raw_text(db, SCHEMA_SHAPE);
+	assert_non_null(strstr(fresh, "column consent owner_uid TEXT 1 - 1"));
+	assert_non_null(strstr(fresh, "index person person_phone_verified 0 1 0 phone_index"));
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	raw_sql(db, DIR_RAW_TO_V1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = "
+	    "'consent'"), 0);
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+	migrated = raw_text(db, SCHEMA_SHAPE);
+	assert_string_equal(migrated, fresh);
+	free(fresh);
+	free(migrated);
+}
+
 static void
 test_legacy(void **state)
 {
@@ -1464,6 +1528,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ping_file_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_phone_verification, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_phone_verified, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_makes_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp, setup, teardown),

@@ -29,6 +29,7 @@
 #include "authd/http/http.h"
 #include "authd/login/login.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "authd/app.h"
 #include "authd/keyd/keys.h"
 #include "authd/session/sess.h"
@@ -42,6 +43,7 @@
 #include "identity/idn/idnum.h"
 #include "identity/passwd/passwd.h"
 #include "identity/totp.h"
+#include "tests/unit/tpl_fill.h"
 
 /* ---- escaping and layout ---------------------------------------------------------- */
 
@@ -150,8 +152,9 @@ test_page_html(void **state)
 	assert_int_equal(p.err, YH_ERR_INVALID);
 	page_free(&p);
 
-	/* Every message exists in both languages. */
-	for (int m = 0; m < PAGE_MSG_COUNT; m++) {
+	/* Every message exists in both languages; PAGE_MSG_NONE is the empty text. */
+	assert_string_equal(page_msg(PAGE_LANG_ZH, PAGE_MSG_NONE), "");
+	for (int m = PAGE_MSG_NONE + 1; m < PAGE_MSG_COUNT; m++) {
 		assert_true(page_msg(PAGE_LANG_ZH, m)[0] != '\0');
 		assert_true(page_msg(PAGE_LANG_EN, m)[0] != '\0');
 	}
@@ -159,6 +162,110 @@ test_page_html(void **state)
 	assert_non_null(strstr(page_csp(), "style-src 'sha256-"));
 	assert_null(strstr(page_csp(), "unsafe"));
 	assert_non_null(strstr(page_csp(), "frame-ancestors 'none'"));
+}
+
+/* True when template t has an operation op (on the page or in a list). */
+static bool
+tpl_has(const struct page_tpl *t, enum page_op op)
+{
+	for (size_t i = 0; i < t->nops; i++)
+		if (t->ops[i].op == op)
+			return true;
+	return false;
+}
+
+/* True when t has a required text slot outside every section and list (so that a
+ * rendering with every slot NULL reaches it), before its body split. */
+static bool
+tpl_needs_text(const struct page_tpl *t)
+{
+	size_t skip = 0;
+
+	for (size_t i = 0; i < t->body; i++) {
+		const struct page_tpl_op *o = &t->ops[i];
+
+		if (i < skip)
+			continue;
+		if (o->op == PAGE_OP_IF || o->op == PAGE_OP_EACH)
+			skip = o->end;
+		else if (o->op == PAGE_OP_TEXT && o->required)
+			return true;
+	}
+	return false;
+}
+
+/* t rendered (up to its body split) with w, or with every slot NULL when w is NULL;
+ * *err gets the page's sticky error. */
+static char *
+tpl_try(const struct page_tpl *t, const struct tpl_fill_with *w, int *err)
+{
+	struct tpl_fill f;
+	struct page p;
+	char *out;
+
+	memset(&f, 0, sizeof(f));
+	if (w != NULL)
+		assert_int_equal(tpl_fill(t, w, &f), 0);
+	else
+		assert_non_null(f.v = calloc(1, t->size));
+	page_init_lang(&p, PAGE_LANG_EN, false, "/t");
+	page_render(&p, t, f.v);
+	*err = p.err;
+	assert_non_null(out = strdup(yh_buf_cstr(&p.b)));
+	page_free(&p);
+	tpl_fill_free(&f);
+	return out;
+}
+
+/*
+ * Every compiled template, its slots filled from its operations alone: request text
+ * in a text slot is escaped and in a query slot percent-encoded, never markup; raw
+ * slots are copied; no tag of the template language is left; a required slot left
+ * NULL and a URL slot that is not a local path are errors.
+ */
+static void
+test_templates(void **state)
+{
+	const struct tpl_fill_with ok[2] = {
+		{ "<i>&\"'x", "/u?<i>", "<b>raw</b>", true },
+		{ "<i>&\"'x", "/u?<i>", "<b>raw</b>", false },
+	};
+	const struct tpl_fill_with evil = { "t", "//evil.example/", "", true };
+	size_t n = 0;
+	char *html;
+	int err;
+
+	(void)state;
+	for (const struct page_tpl *const *tp = page_tpl_all; *tp != NULL; tp++, n++) {
+		const struct page_tpl *t = *tp;
+
+		for (int k = 0; k < 2; k++) {
+			html = tpl_try(t, &ok[k], &err);
+			if (err != 0)
+				fail_msg("%s: error %d", t->name, err);
+			assert_null(strstr(html, "{{"));
+			assert_null(strstr(html, "<i>"));
+			if (k == 0 && tpl_has(t, PAGE_OP_TEXT))
+				assert_non_null(strstr(html, "&lt;i&gt;&amp;&quot;&#39;x"));
+			if (k == 0 && tpl_has(t, PAGE_OP_PCT))
+				assert_non_null(strstr(html, "%3Ci%3E%26%22%27x"));
+			if (k == 0 && tpl_has(t, PAGE_OP_URL))
+				assert_non_null(strstr(html, "\"/u?&lt;i&gt;"));
+			assert_true((strstr(html, "<b>raw</b>") != NULL) ==
+			    tpl_has(t, PAGE_OP_RAW));
+			free(html);
+		}
+		free(tpl_try(t, NULL, &err));
+		if (err != (tpl_needs_text(t) ? YH_ERR_INVALID : 0))
+			fail_msg("%s with every slot NULL: error %d", t->name, err);
+		free(tpl_try(t, &evil, &err));
+		if (err != (tpl_has(t, PAGE_OP_URL) ? YH_ERR_INVALID : 0))
+			fail_msg("%s with the URL //evil.example/: error %d", t->name, err);
+	}
+	assert_true(n >= 13);
+	/* The stylesheet: inline, nothing that would end the <style> element. */
+	assert_int_equal(strlen(tpl_file_style), tpl_file_style_len);
+	assert_null(strstr(tpl_file_style, "</"));
 }
 
 static void
@@ -1142,6 +1249,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_page_html),
+		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_random_input),
 		cmocka_unit_test(test_lang),
 		cmocka_unit_test(test_csrf_tokens),

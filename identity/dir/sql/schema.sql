@@ -1,0 +1,78 @@
+-- The SQLite directory's schema, as a new store gets it (identity/dir/dir_sqlite.c
+-- runs this file whole, then records the schema version in meta). A store made by an
+-- older program is brought here by migrate_N.sql instead: a change to this file needs
+-- the migration file that makes the same change, and the version raised in
+-- dir_sqlite.c (SQ_SCHEMA_VERSION).
+
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+  WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS entity (uid TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('person', 'org'))) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS person (
+  uid TEXT PRIMARY KEY REFERENCES entity(uid),
+  id_sealed TEXT NOT NULL, id_index TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  phone_sealed TEXT, phone_index TEXT,
+  email TEXT, username TEXT UNIQUE COLLATE NOCASE,
+  loa INTEGER NOT NULL CHECK (loa BETWEEN 1 AND 4), loa_method TEXT NOT NULL,
+  loa_by TEXT, loa_evidence TEXT, loa_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered')),
+  created INTEGER NOT NULL, updated INTEGER NOT NULL,
+  phone_verified INTEGER NOT NULL DEFAULT 0 CHECK (phone_verified IN (0, 1)));
+
+-- A phone is an identifier only once verified: the lookup index holds the verified
+-- phones alone (migrate_3.sql says why).
+CREATE INDEX IF NOT EXISTS person_phone_verified ON person(phone_index)
+  WHERE phone_verified = 1;
+
+CREATE INDEX IF NOT EXISTS person_created ON person(created, uid);
+
+CREATE TABLE IF NOT EXISTS loa_event (id INTEGER PRIMARY KEY,
+  person_uid TEXT NOT NULL REFERENCES person(uid), loa INTEGER NOT NULL,
+  method TEXT NOT NULL, verifier TEXT, evidence TEXT, at INTEGER NOT NULL,
+  applied INTEGER NOT NULL);
+
+CREATE INDEX IF NOT EXISTS loa_event_person ON loa_event(person_uid);
+
+CREATE TABLE IF NOT EXISTS org (
+  uid TEXT PRIMARY KEY REFERENCES entity(uid),
+  uscc TEXT UNIQUE, org_code TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+  legal_rep_uid TEXT REFERENCES person(uid),
+  status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered')),
+  created INTEGER NOT NULL, updated INTEGER NOT NULL);
+
+CREATE TABLE IF NOT EXISTS mandate (id TEXT PRIMARY KEY,
+  person_uid TEXT NOT NULL REFERENCES person(uid),
+  org_uid TEXT NOT NULL REFERENCES org(uid),
+  role TEXT NOT NULL, granted_by TEXT, expires INTEGER NOT NULL,
+  created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+
+CREATE INDEX IF NOT EXISTS mandate_person ON mandate(person_uid);
+
+CREATE INDEX IF NOT EXISTS mandate_org ON mandate(org_uid);
+
+CREATE TABLE IF NOT EXISTS legacy_link (source TEXT NOT NULL, legacy_id TEXT NOT NULL,
+  owner_uid TEXT NOT NULL REFERENCES entity(uid), username TEXT COLLATE NOCASE,
+  status TEXT NOT NULL, created INTEGER NOT NULL,
+  PRIMARY KEY (source, legacy_id)) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS legacy_owner ON legacy_link(owner_uid);
+
+CREATE INDEX IF NOT EXISTS legacy_username ON legacy_link(username);
+
+CREATE TABLE IF NOT EXISTS credential (owner_uid TEXT PRIMARY KEY REFERENCES entity(uid),
+  scheme TEXT NOT NULL CHECK (scheme <> 'plain'), hash TEXT NOT NULL, salt TEXT,
+  updated INTEGER NOT NULL);
+
+CREATE TABLE IF NOT EXISTS totp (owner_uid TEXT PRIMARY KEY REFERENCES entity(uid),
+  seed_sealed TEXT NOT NULL, confirmed INTEGER NOT NULL, last_step INTEGER NOT NULL,
+  created INTEGER NOT NULL);
+
+-- One row per (person, app, scope): a grant is an insert that ignores what is already
+-- there, so concurrent grants make a union and never lose a scope (migrate_2.sql).
+CREATE TABLE IF NOT EXISTS consent (
+  owner_uid TEXT NOT NULL REFERENCES person(uid),
+  client_id TEXT NOT NULL, scope TEXT NOT NULL, granted INTEGER NOT NULL,
+  PRIMARY KEY (owner_uid, client_id, scope)) WITHOUT ROWID;
