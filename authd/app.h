@@ -1,15 +1,14 @@
 /*
  * What authd's endpoint families share, and how each one joins the server. Every family
- * lives in its own file (routes_health.c now; oidc_discovery.c, oidc_authorize.c,
- * oidc_token.c, account.c, ... later) and exports one register function that adds its
- * routes with http_routes_add(srv, routes, app). Handlers reach everything through the
- * struct authd_app they are given as arg; authd.c builds it once at start, and it
- * outlives the HTTP server. Fields are set before the server starts and only read
- * afterwards (the objects they point to are thread-safe themselves), except cfg, which
- * a SIGHUP's reload replaces.
+ * lives in its room (authd/login/, authd/oidc/, authd/account/, health.c, ...) and
+ * exports one register function that adds its routes with http_routes_add(srv, routes,
+ * app). Handlers reach everything through the struct authd_app they are given as arg;
+ * main.c builds it once at start, and it outlives the HTTP server. Fields are set before
+ * the server starts and only read afterwards (the objects they point to are thread-safe
+ * themselves), except cfg, which a SIGHUP's reload replaces.
  */
-#ifndef YH_AUTHD_ROUTES_H
-#define YH_AUTHD_ROUTES_H
+#ifndef YH_AUTHD_APP_H
+#define YH_AUTHD_APP_H
 
 #include <stddef.h>
 
@@ -76,7 +75,7 @@ int authd_check_directory(void *ctx, char *reason, size_t reasonsz);
  * take more lines (yh_audit_room). */
 int authd_check_audit(void *ctx, char *reason, size_t reasonsz);
 
-/* routes_health.c: GET /healthz, GET /readyz, GET /metrics. */
+/* health.c: GET /healthz, GET /readyz, GET /metrics. */
 int routes_health_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 #endif

@@ -19,7 +19,7 @@
  * /1" NUL client_id NUL secret) and the key's id. Secrets generated here are 256-bit
  * random (43 base64url characters); operator-chosen ones must be at least
  * CLIENTS_SECRET_MIN bytes. A keyed hash, not argon2: these secrets are high-entropy, so a
- * slow hash adds nothing but would cap the token endpoint (see docs/ and DESIGN.md).
+ * slow hash adds nothing but would cap the token endpoint (see docs/crypto.md).
  *
  * Redirect URIs (and post-logout redirect URIs) are registered in full and matched as
  * exact byte strings: no prefix, no wildcard, no normalization (a trailing slash, a

@@ -118,7 +118,7 @@ int login_session_of(struct http_req *req, struct authd_app *app, unsigned flags
 int login_set_session_cookie(struct http_req *req, const char *token, bool https) YH_WUR;
 
 /*
- * The LoA a session gets from an authentication (contract: DESIGN.md): a password alone
+ * The LoA a session gets from an authentication (docs/integration.md, "Assurance levels"): a password alone
  * gives min(person LoA, 2); a password plus TOTP gives 3 when the person's LoA is at
  * least 2 (real-name verified), else the same as the password. person_loa 0 counts as 1.
  */

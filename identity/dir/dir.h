@@ -77,7 +77,7 @@ int dir_status_parse(const char *s, enum dir_status *out) YH_WUR;
 
 /* How a person's assurance level was reached. */
 struct dir_loa {
-	int level;        /* 1..4 (DESIGN.md) */
+	int level;        /* 1..4 (docs/integration.md, "Assurance levels") */
 	char *method;     /* "self", "registry", "counter", "ca", "totp", "import", ... */
 	char *by;         /* who verified: staff id, registry name; or NULL */
 	char *evidence;   /* free text (document checked, registry reference); or NULL */
