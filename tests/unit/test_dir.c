@@ -995,7 +995,7 @@ test_org_records(void **state)
 	struct fx *f = *state;
 	struct dir_org o, *list = NULL;
 	struct dir_org_change *h = NULL;
-	char uscc[19], uid[DIR_UID_LEN + 1], uid2[DIR_UID_LEN + 1], code[10];
+	char uscc[19], uid[DIR_UID_LEN + 1], uid2[DIR_UID_LEN + 1], code[10], *saved;
 	size_t n = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -1018,6 +1018,7 @@ test_org_records(void **state)
 	assert_string_equal(o.established, "2019-02-28");
 	assert_int_equal(o.status, DIR_STATUS_ACTIVE);
 	/* An update: a name, the kind stays the code's. */
+	saved = o.name;
 	o.name = (char *)"个体户（新名）";
 	free(o.authority);
 	o.authority = NULL;
@@ -1025,7 +1026,7 @@ test_org_records(void **state)
 	assert_int_equal(dir_org_update(f->d, &o, "operator:b"), 0);
 	o.kind = IDN_ORG_KIND_GOVERNMENT_AGENCY;
 	assert_int_equal(dir_org_update(f->d, &o, "operator:b"), YH_ERR_INVALID);
-	o.name = NULL;
+	o.name = saved;
 	dir_org_clear(&o);
 	assert_int_equal(dir_org_get(f->d, uid, &o), 0);
 	assert_string_equal(o.name, "个体户（新名）");
