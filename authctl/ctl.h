@@ -8,6 +8,9 @@
 #ifndef YH_AUTHD_CTL_H
 #define YH_AUTHD_CTL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Global options shared by every group (ctl_common.c, set by authctl.c). */
@@ -24,6 +27,7 @@ int ctl_keys(int argc, char **argv);    /* ctl_keys.c: keys generate|rotate|jwks
 int ctl_jwt(int argc, char **argv);     /* ctl_jwt.c: jwt sign|verify */
 int ctl_client(int argc, char **argv);  /* ctl_client.c: client add|list|show|remove|reset-secret|check-secret */
 int ctl_audit(int argc, char **argv);   /* ctl_audit.c: audit verify */
+int ctl_org(int argc, char **argv);     /* ctl_org.c: org add|show|list|change|deregister|agent|admin */
 
 struct ident;
 struct json_t;
@@ -51,6 +55,22 @@ gid_t ctl_reader_group(void);
  * writing. Prints one warning line when that fails (ctl_common.c).
  */
 void ctl_settle_owners(void);
+
+/* Who runs authctl, as the audit trail and the directory's history name them:
+ * "operator:<login>" (the sudo caller's login when there is one). */
+void ctl_operator_name(char *out, size_t outsz);
+
+/* Opens the state (-c / -d; with create, a missing state directory is made). 0, or 2
+ * after a message. Close *id with ident_close. */
+int ctl_open_state(bool create, struct ident **id);
+
+/* Sets o[k] to the string v (JSON null for NULL) / to the ISO 8601 time of Unix seconds
+ * t (null for 0). */
+void ctl_set_str(struct json_t *o, const char *k, const char *v);
+void ctl_set_time(struct json_t *o, const char *k, int64_t t);
+
+/* Prints a JSON value on one line and releases it (NULL: out of memory). 0 or 2. */
+int ctl_print_json(struct json_t *o);
 
 /* Prints "authctl: " and the message to stderr, returns 2 (ctl_common.c). */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -23,8 +23,8 @@
 #define EXIT_UNPROVEN 3   /* --strict: intact, but not all of it vouched for */
 
 /* Who runs authctl: the sudo caller when there is one, else the login of the uid. */
-static void
-operator_name(char *out, size_t outsz)
+void
+ctl_operator_name(char *out, size_t outsz)
 {
 	const char *sudo = getenv("SUDO_USER");
 	struct passwd pw, *res = NULL;
@@ -117,7 +117,7 @@ ctl_record(const struct ident *id, const char *event, json_t *fields)
 
 	if (audit_paths(id->state_dir, &path, &keypath) != 0)
 		return 2;
-	operator_name(actor, sizeof(actor));
+	ctl_operator_name(actor, sizeof(actor));
 	/* Without the key (authd has not started yet) the line waits for authd's next
 	 * checkpoint; so it does with a key that cannot be read, but the action is
 	 * recorded all the same. */

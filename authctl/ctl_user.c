@@ -136,21 +136,6 @@ read_password(char **out, size_t *len)
 	return 0;
 }
 
-static int
-open_state(bool create, struct ident **id)
-{
-	struct state_args a = {
-		.config_path = ctl_opts.config_path,
-		.state_dir = ctl_opts.state_dir,
-		.default_state_dir = NULL,
-	};
-	char err[512];
-
-	if (state_open(&a, create, id, err, sizeof(err)) != 0)
-		return ctl_fail("%s", err);
-	return 0;
-}
-
 /* Finds a person by uid or by any login identifier. Returns 0, 1 (not found,
  * ambiguous) or 2, after a message. */
 static int
@@ -185,25 +170,6 @@ mask_phone(const char *phone, char *out, size_t outsz)
 		idn_mask(phone, out, outsz);
 }
 
-static void
-set_str(json_t *o, const char *k, const char *v)
-{
-	json_object_set_new(o, k, v != NULL ? json_string(v) : json_null());
-}
-
-static void
-set_time(json_t *o, const char *k, int64_t t)
-{
-	char buf[40];
-
-	if (t == 0) {
-		json_object_set_new(o, k, json_null());
-		return;
-	}
-	yh_time_iso8601(t * 1000, buf, sizeof(buf));
-	json_object_set_new(o, k, json_string(buf));
-}
-
 /* The person as JSON with the ID number and phone masked. */
 static json_t *
 person_json(const struct dir_person *p)
@@ -214,41 +180,25 @@ person_json(const struct dir_person *p)
 	if (o == NULL)
 		return NULL;
 	idn_mask(p->id_number, idm, sizeof(idm));
-	set_str(o, "uid", p->uid);
-	set_str(o, "id_number", idm);
-	set_str(o, "name", p->name);
+	ctl_set_str(o, "uid", p->uid);
+	ctl_set_str(o, "id_number", idm);
+	ctl_set_str(o, "name", p->name);
 	if (p->phone != NULL)
 		mask_phone(p->phone, phm, sizeof(phm));
-	set_str(o, "phone", p->phone != NULL ? phm : NULL);
+	ctl_set_str(o, "phone", p->phone != NULL ? phm : NULL);
 	json_object_set_new(o, "phone_verified", p->phone != NULL ?
 	    json_boolean(p->phone_verified) : json_null());
-	set_str(o, "email", p->email);
-	set_str(o, "username", p->username);
-	set_str(o, "status", dir_status_str(p->status));
+	ctl_set_str(o, "email", p->email);
+	ctl_set_str(o, "username", p->username);
+	ctl_set_str(o, "status", dir_status_str(p->status));
 	json_object_set_new(o, "loa", json_integer(p->loa.level));
-	set_str(o, "loa_method", p->loa.method);
-	set_str(o, "loa_by", p->loa.by);
-	set_str(o, "loa_evidence", p->loa.evidence);
-	set_time(o, "loa_at", p->loa.at);
-	set_time(o, "created", p->created);
-	set_time(o, "updated", p->updated);
+	ctl_set_str(o, "loa_method", p->loa.method);
+	ctl_set_str(o, "loa_by", p->loa.by);
+	ctl_set_str(o, "loa_evidence", p->loa.evidence);
+	ctl_set_time(o, "loa_at", p->loa.at);
+	ctl_set_time(o, "created", p->created);
+	ctl_set_time(o, "updated", p->updated);
 	return o;
-}
-
-/* Prints a JSON value on one line and releases it. */
-static int
-print_json(json_t *o)
-{
-	char *s;
-
-	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL) {
-		json_decref(o);
-		return ctl_fail("out of memory");
-	}
-	puts(s);
-	free(s);
-	json_decref(o);
-	return 0;
 }
 
 /* --phone-verified yes|no into *verified (default yes: the operator answers for a
@@ -305,7 +255,7 @@ user_add(int argc, char **argv)
 		return ctl_fail("invalid phone number");
 	if (o.password_stdin && (r = read_password(&pw, &pwlen)) != 0)
 		goto out;
-	if ((r = open_state(true, &id)) != 0)
+	if ((r = ctl_open_state(true, &id)) != 0)
 		goto out;
 	if (pw != NULL && (r = pw_hash(&id->pw, pw, pwlen, &hash)) != 0) {
 		r = ctl_fail("cannot hash the password: %s", yh_strerror(r));
@@ -364,16 +314,16 @@ add_account_facts(struct dir *d, const char *uid, json_t *o)
 	for (size_t i = 0; i < n; i++) {
 		json_t *l = json_object();
 
-		set_str(l, "source", links[i].source);
-		set_str(l, "legacy_id", links[i].legacy_id);
-		set_str(l, "username", links[i].username);
-		set_str(l, "status", dir_status_str(links[i].status));
+		ctl_set_str(l, "source", links[i].source);
+		ctl_set_str(l, "legacy_id", links[i].legacy_id);
+		ctl_set_str(l, "username", links[i].username);
+		ctl_set_str(l, "status", dir_status_str(links[i].status));
 		json_array_append_new(arr, l);
 	}
 	dir_legacy_list_free(links, n);
 	json_object_set_new(o, "legacy_accounts", arr);
 	r = dir_cred_get(d, uid, &cred);
-	set_str(o, "password_scheme", r == 0 ? cred.scheme : NULL);
+	ctl_set_str(o, "password_scheme", r == 0 ? cred.scheme : NULL);
 	dir_cred_clear(&cred);
 	if (r != 0 && r != YH_ERR_NOT_FOUND)
 		return r;
@@ -393,7 +343,7 @@ user_show(int argc, char **argv)
 	int r;
 
 	memset(&p, 0, sizeof(p));
-	if ((r = parse_opts(argc, argv, 0, true, &o)) != 0 || (r = open_state(false, &id)) != 0)
+	if ((r = parse_opts(argc, argv, 0, true, &o)) != 0 || (r = ctl_open_state(false, &id)) != 0)
 		return r;
 	if ((r = resolve(id->dir, o.ident, &p)) != 0)
 		goto out;
@@ -406,7 +356,7 @@ user_show(int argc, char **argv)
 		r = ctl_fail("cannot read the directory: %s", yh_strerror(r));
 		goto out;
 	}
-	r = print_json(j) == 0 ? 0 : 2;
+	r = ctl_print_json(j) == 0 ? 0 : 2;
 out:
 	dir_person_clear(&p);
 	ident_close(id);
@@ -429,12 +379,12 @@ user_list(int argc, char **argv)
 		return ctl_fail("user list: --limit must be 1..%d", DIR_LIST_MAX);
 	if (o.offset != NULL && yh_parse_u64(o.offset, 0, INT64_MAX, &offset) != 0)
 		return ctl_fail("user list: --offset must be a number");
-	if ((r = open_state(false, &id)) != 0)
+	if ((r = ctl_open_state(false, &id)) != 0)
 		return r;
 	if ((r = dir_person_list(id->dir, offset, (size_t)limit, &list, &n)) != 0)
 		r = ctl_fail("cannot list users: %s", yh_strerror(r));
 	for (size_t i = 0; r == 0 && i < n; i++)
-		r = print_json(person_json(&list[i])) == 0 ? 0 : 2;
+		r = ctl_print_json(person_json(&list[i])) == 0 ? 0 : 2;
 	dir_person_list_free(list, n);
 	ident_close(id);
 	return r;
@@ -467,7 +417,7 @@ user_phone(int argc, char **argv)
 	if (o.phone != NULL && o.phone[0] != '\0' &&
 	    mk_phone_key(o.phone, strlen(o.phone), key, sizeof(key)) != 0)
 		return ctl_fail("invalid phone number");
-	if ((r = open_state(false, &id)) != 0)
+	if ((r = ctl_open_state(false, &id)) != 0)
 		return r;
 	if ((r = resolve(id->dir, o.ident, &p)) != 0)
 		goto out;
@@ -492,7 +442,7 @@ user_phone(int argc, char **argv)
 	if ((r = record(id, "user.phone", p.uid, json_pack("{s:b, s:b}", "changed",
 	    o.phone != NULL, "phone_verified", after.phone_verified))) != 0)
 		goto out;
-	r = print_json(person_json(&after)) == 0 ? 0 : 2;
+	r = ctl_print_json(person_json(&after)) == 0 ? 0 : 2;
 out:
 	yh_wipe(key, sizeof(key));
 	dir_person_clear(&p);
@@ -610,7 +560,7 @@ user_status(int argc, char **argv, enum dir_status want)
 	int r;
 
 	memset(&p, 0, sizeof(p));
-	if ((r = parse_opts(argc, argv, 0, true, &o)) != 0 || (r = open_state(false, &id)) != 0)
+	if ((r = parse_opts(argc, argv, 0, true, &o)) != 0 || (r = ctl_open_state(false, &id)) != 0)
 		return r;
 	if ((r = resolve(id->dir, o.ident, &p)) != 0)
 		goto out;
@@ -629,13 +579,13 @@ user_status(int argc, char **argv, enum dir_status want)
 	    json_pack("{s:s}", "from", dir_status_str(p.status)))) != 0)
 		goto out;
 	j = json_object();
-	set_str(j, "uid", p.uid);
-	set_str(j, "status", dir_status_str(want));
+	ctl_set_str(j, "uid", p.uid);
+	ctl_set_str(j, "status", dir_status_str(want));
 	/* After the status change, so that no new login slips in between. */
 	if (want != DIR_STATUS_ACTIVE)
 		r = end_after_status(id, p.uid, want == DIR_STATUS_LOCKED ? "lock" :
 		    "deregister", j);
-	if (print_json(j) != 0)
+	if (ctl_print_json(j) != 0)
 		r = 2;
 out:
 	dir_person_clear(&p);
@@ -656,7 +606,7 @@ user_logout(int argc, char **argv)
 	int r;
 
 	memset(&p, 0, sizeof(p));
-	if ((r = parse_opts(argc, argv, 0, true, &o)) != 0 || (r = open_state(false, &id)) != 0)
+	if ((r = parse_opts(argc, argv, 0, true, &o)) != 0 || (r = ctl_open_state(false, &id)) != 0)
 		return r;
 	if ((r = resolve(id->dir, o.ident, &p)) != 0)
 		goto out;
@@ -675,9 +625,9 @@ user_logout(int argc, char **argv)
 		goto out;
 	}
 	j = json_object();
-	set_str(j, "uid", p.uid);
+	ctl_set_str(j, "uid", p.uid);
 	json_object_set_new(j, "ended", json_integer((json_int_t)n));
-	r = print_json(j) == 0 ? 0 : 2;
+	r = ctl_print_json(j) == 0 ? 0 : 2;
 out:
 	dir_person_clear(&p);
 	ident_close(id);
@@ -704,7 +654,7 @@ user_verify(int argc, char **argv)
 		return ctl_fail("user verify: --loa must be 2 (registry) or 4 (in person)");
 	if (o.by == NULL || o.by[0] == '\0' || o.evidence == NULL || o.evidence[0] == '\0')
 		return ctl_fail("user verify: --by STAFF and --evidence TEXT are required");
-	if ((r = open_state(false, &id)) != 0)
+	if ((r = ctl_open_state(false, &id)) != 0)
 		return r;
 	if ((r = resolve(id->dir, o.ident, &p)) != 0)
 		goto out;
@@ -733,11 +683,11 @@ user_verify(int argc, char **argv)
 	    applied))) != 0)
 		goto out;
 	j = json_object();
-	set_str(j, "uid", p.uid);
+	ctl_set_str(j, "uid", p.uid);
 	json_object_set_new(j, "loa", json_integer(after.loa.level));
-	set_str(j, "loa_method", after.loa.method);
+	ctl_set_str(j, "loa_method", after.loa.method);
 	json_object_set_new(j, "applied", json_boolean(applied));
-	r = print_json(j) == 0 ? 0 : 2;
+	r = ctl_print_json(j) == 0 ? 0 : 2;
 out:
 	dir_person_clear(&p);
 	dir_person_clear(&after);
@@ -810,7 +760,7 @@ user_check_password(int argc, char **argv)
 		return ctl_fail("user check-password: --password-stdin is required");
 	if ((r = read_password(&pw, &pwlen)) != 0)
 		return r;
-	if ((r = open_state(false, &id)) != 0)
+	if ((r = ctl_open_state(false, &id)) != 0)
 		goto out;
 	r = check_login(id, o.ident, pw, pwlen, &rehashed, &st);
 	if ((r == 0 || r == YH_ERR_AUTH) && record(id, r == 0 && st == DIR_STATUS_ACTIVE ?
@@ -832,9 +782,9 @@ user_check_password(int argc, char **argv)
 	j = json_object();
 	json_object_set_new(j, "ok", json_boolean(st == DIR_STATUS_ACTIVE));
 	if (st != DIR_STATUS_ACTIVE)
-		set_str(j, "status", dir_status_str(st));
+		ctl_set_str(j, "status", dir_status_str(st));
 	json_object_set_new(j, "rehashed", json_boolean(rehashed));
-	r = print_json(j) == 0 ? (st == DIR_STATUS_ACTIVE ? 0 : 1) : 2;
+	r = ctl_print_json(j) == 0 ? (st == DIR_STATUS_ACTIVE ? 0 : 1) : 2;
 out:
 	if (pw != NULL)
 		yh_freezero(pw, pwlen + 1);

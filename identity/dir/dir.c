@@ -725,8 +725,71 @@ canon_org_codes(const struct dir_org *in, char uscc[19], char code[10])
 	return 0;
 }
 
+/* An optional "YYYY-MM-DD": a real date, not after today (China Standard Time). */
+static int
+check_date(const char *s)
+{
+	int v[3] = { 0, 0, 0 }, k = 0;
+
+	if (empty(s))
+		return 0;
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return YH_ERR_INVALID;
+	for (int i = 0; i < 10; i++) {
+		if (i == 4 || i == 7) {
+			k++;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return YH_ERR_INVALID;
+		v[k] = v[k] * 10 + (s[i] - '0');
+	}
+	if (!yh_date_valid(v[0], v[1], v[2]) || v[0] * 10000 + v[1] * 100 + v[2] > yh_today_cst())
+		return YH_ERR_INVALID;
+	return 0;
+}
+
+/* The kind stored for an organization with credit code uscc ("" if none) when asked is
+ * given: the one the code defines, which asked may only repeat, else asked. */
+static int
+org_kind(const char *uscc, enum idn_org_kind asked, enum idn_org_kind *out)
+{
+	enum idn_org_kind k = IDN_ORG_KIND_UNSPECIFIED;
+	struct idn_uscc u;
+
+	if ((unsigned)asked > IDN_ORG_KIND_PUBLIC_INSTITUTION)
+		return YH_ERR_INVALID;
+	if (uscc[0] != '\0' && idn_uscc_check(uscc, strlen(uscc), &u) == IDN_OK)
+		k = idn_uscc_kind(&u);
+	if (k != IDN_ORG_KIND_UNSPECIFIED && asked != IDN_ORG_KIND_UNSPECIFIED && asked != k)
+		return YH_ERR_INVALID;
+	*out = k != IDN_ORG_KIND_UNSPECIFIED ? k : asked;
+	return 0;
+}
+
+/* Checks the replaceable fields of in and sets them in o (borrowing in's strings); uscc
+ * is the credit code the organization will have ("" if none). */
+static int
+org_fields(const struct dir_org *in, const char *uscc, struct dir_org *o)
+{
+	int r;
+
+	if ((r = check_name(in->name)) != 0 ||
+	    (r = check_text(in->authority, DIR_AUTHORITY_MAX, false)) != 0 ||
+	    (r = check_date(in->established)) != 0 ||
+	    (r = org_kind(uscc, in->kind, &o->kind)) != 0)
+		return r;
+	if (in->legal_rep_uid[0] != '\0' && !dir_uid_valid(in->legal_rep_uid))
+		return YH_ERR_INVALID;
+	o->name = in->name;
+	memcpy(o->legal_rep_uid, in->legal_rep_uid, sizeof(o->legal_rep_uid));
+	o->authority = empty(in->authority) ? NULL : in->authority;
+	o->established = empty(in->established) ? NULL : in->established;
+	return 0;
+}
+
 int
-dir_org_add(struct dir *d, const struct dir_org *in, char *uid_out)
+dir_org_add(struct dir *d, const struct dir_org *in, const char *actor, char *uid_out)
 {
 	char uscc[19], code[10];
 	struct dir_org o;
@@ -735,13 +798,13 @@ dir_org_add(struct dir *d, const struct dir_org *in, char *uid_out)
 
 	if (uid_out != NULL)
 		uid_out[0] = '\0';
-	if ((r = canon_org_codes(in, uscc, code)) != 0 || (r = check_name(in->name)) != 0)
-		return r;
-	if ((!empty(in->uid) && !dir_uid_valid(in->uid)) ||
-	    (in->legal_rep_uid[0] != '\0' && !dir_uid_valid(in->legal_rep_uid)) ||
-	    (unsigned)in->status > DIR_STATUS_DEREGISTERED)
-		return YH_ERR_INVALID;
 	memset(&o, 0, sizeof(o));
+	if ((r = canon_org_codes(in, uscc, code)) != 0 || (r = org_fields(in, uscc, &o)) != 0 ||
+	    (r = check_text(actor, DIR_ACTOR_MAX, false)) != 0)
+		return r;
+	if ((!empty(in->uid) && !dir_uid_valid(in->uid)) || !DIR_ORG_STATUS_OK(in->status) ||
+	    in->created < 0)
+		return YH_ERR_INVALID;
 	if (empty(in->uid))
 		r = dir_uid_new(o.uid);
 	else
@@ -750,28 +813,25 @@ dir_org_add(struct dir *d, const struct dir_org *in, char *uid_out)
 		return r;
 	o.uscc = uscc[0] != '\0' ? uscc : NULL;
 	o.org_code = code;
-	o.name = in->name;
-	memcpy(o.legal_rep_uid, in->legal_rep_uid, sizeof(o.legal_rep_uid));
 	o.status = in->status;
 	o.created = in->created != 0 ? in->created : now;
 	o.updated = now;
-	if ((r = d->ops->org_add(d->be, &o)) == 0 && uid_out != NULL)
+	if ((r = d->ops->org_add(d->be, &o, empty(actor) ? NULL : actor)) == 0 &&
+	    uid_out != NULL)
 		memcpy(uid_out, o.uid, DIR_UID_LEN + 1);
 	return r;
 }
 
 int
-dir_org_update(struct dir *d, const struct dir_org *in)
+dir_org_update(struct dir *d, const struct dir_org *in, const char *actor)
 {
 	char uscc[19], code[10];
 	struct dir_org cur, o;
 	int r;
 
 	memset(&cur, 0, sizeof(cur));
-	if ((r = check_name(in->name)) != 0)
+	if ((r = check_text(actor, DIR_ACTOR_MAX, false)) != 0)
 		return r;
-	if (in->legal_rep_uid[0] != '\0' && !dir_uid_valid(in->legal_rep_uid))
-		return YH_ERR_INVALID;
 	if ((r = dir_org_get(d, in->uid, &cur)) != 0)
 		return r;
 	if (empty(in->uscc) && empty(in->org_code)) {
@@ -791,10 +851,10 @@ dir_org_update(struct dir *d, const struct dir_org *in)
 	}
 	o = cur;
 	o.uscc = uscc[0] != '\0' ? uscc : cur.uscc;
-	o.name = in->name;
-	memcpy(o.legal_rep_uid, in->legal_rep_uid, sizeof(o.legal_rep_uid));
+	if ((r = org_fields(in, o.uscc != NULL ? o.uscc : "", &o)) != 0)
+		goto out;
 	o.updated = yh_now();
-	r = d->ops->org_update(d->be, &o);
+	r = d->ops->org_update(d->be, &o, empty(actor) ? NULL : actor);
 out:
 	dir_org_clear(&cur);
 	return r;
@@ -834,26 +894,121 @@ dir_org_find_org_code(struct dir *d, const char *org_code, struct dir_org *out)
 }
 
 int
-dir_org_set_status(struct dir *d, const char *uid, enum dir_status st)
+dir_org_set_status(struct dir *d, const char *uid, enum dir_status st, const char *actor)
 {
-	if ((unsigned)st > DIR_STATUS_DEREGISTERED)
+	int r;
+
+	if (!DIR_ORG_STATUS_OK(st))
 		return YH_ERR_INVALID;
+	if ((r = check_text(actor, DIR_ACTOR_MAX, false)) != 0)
+		return r;
 	if (!dir_uid_valid(uid))
 		return YH_ERR_NOT_FOUND;
-	return d->ops->org_set_status(d->be, uid, st, yh_now());
+	return d->ops->org_set_status(d->be, uid, st, yh_now(), empty(actor) ? NULL : actor);
 }
 
-/* ---- mandates ---- */
+int
+dir_org_list(struct dir *d, uint64_t offset, size_t limit, struct dir_org **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (limit == 0 || limit > DIR_LIST_MAX)
+		return YH_ERR_INVALID;
+	return d->ops->org_list(d->be, offset, limit, out, n);
+}
+
+int
+dir_org_history(struct dir *d, const char *org_uid, struct dir_org_change **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!dir_uid_valid(org_uid))
+		return YH_ERR_INVALID;
+	return d->ops->org_history(d->be, org_uid, out, n);
+}
+
+/* ---- relations ---- */
+
+static int split_scopes(const char *list, char **copy, const char *names[DIR_SCOPES_MAX],
+    size_t *n);
 
 bool
 dir_mandate_in_force(const struct dir_mandate *m, int64_t now)
 {
-	return m->revoked == 0 && (m->expires == 0 || m->expires > now);
+	return m->revoked == 0 && m->not_before <= now && (m->until == 0 || m->until > now);
+}
+
+/* A role a grant may name (the legal representative comes with the organization). */
+static bool
+grantable_role(const char *role)
+{
+	return role != NULL && (strcmp(role, DIR_ROLE_AGENT) == 0 ||
+	    strcmp(role, DIR_ROLE_ADMIN) == 0);
+}
+
+/* The scope list in canonical form (distinct names, one space apart) in out[outsz];
+ * "" for none. */
+static int
+canon_scopes(const char *list, char *out, size_t outsz)
+{
+	const char *names[DIR_SCOPES_MAX];
+	char *copy = NULL;
+	size_t n = 0, len = 0;
+	int r;
+
+	out[0] = '\0';
+	if (empty(list))
+		return 0;
+	if ((r = split_scopes(list, &copy, names, &n)) != 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		size_t k = strlen(names[i]);
+
+		if (len + k + 2 > outsz)
+			r = YH_ERR_TOO_LONG;
+		else {
+			if (len > 0)
+				out[len++] = ' ';
+			memcpy(out + len, names[i], k + 1);
+			len += k;
+		}
+	}
+	free(copy);
+	return r;
+}
+
+/* The rules for a grant made now (dir_mandate_add). */
+static int
+grant_allowed(struct dir *d, const struct dir_mandate *m)
+{
+	struct dir_person p;
+	struct dir_org o;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = dir_org_get(d, m->org_uid, &o)) != 0)
+		return r;
+	if (o.status != DIR_STATUS_ACTIVE)
+		r = YH_ERR_DENIED;
+	else if ((r = dir_person_get(d, m->person_uid, &p)) == 0) {
+		if (p.status != DIR_STATUS_ACTIVE)
+			r = YH_ERR_DENIED;
+		else if (strcmp(m->role, DIR_ROLE_AGENT) == 0 &&
+		    strcmp(o.legal_rep_uid, m->person_uid) == 0)
+			r = YH_ERR_CONFLICT;
+		else if (strcmp(m->role, DIR_ROLE_AGENT) == 0 && p.loa.level < 2)
+			r = YH_ERR_DENIED;
+	}
+	dir_person_clear(&p);
+	dir_org_clear(&o);
+	return r;
 }
 
 int
-dir_mandate_add(struct dir *d, const struct dir_mandate *in, char *id_out)
+dir_mandate_add(struct dir *d, const struct dir_mandate *in, const char *actor,
+    char *id_out)
 {
+	char scopes[DIR_SCOPES_MAX * (DIR_SCOPE_MAX + 1) + 1];
 	struct dir_mandate m;
 	int r;
 
@@ -861,19 +1016,27 @@ dir_mandate_add(struct dir *d, const struct dir_mandate *in, char *id_out)
 		id_out[0] = '\0';
 	if (!dir_uid_valid(in->person_uid) || !dir_uid_valid(in->org_uid) ||
 	    (!empty(in->id) && !dir_uid_valid(in->id)) || in->revoked != 0 ||
-	    in->expires < 0 || in->created < 0)
+	    in->until < 0 || in->created < 0 || in->not_before < 0 || !grantable_role(in->role))
 		return YH_ERR_INVALID;
-	if ((r = check_text(in->role, DIR_ROLE_MAX, true)) != 0 ||
-	    (r = check_text(in->granted_by, DIR_LOA_BY_MAX, false)) != 0)
+	if ((r = check_text(in->granted_by, DIR_LOA_BY_MAX, false)) != 0 ||
+	    (r = check_text(actor, DIR_ACTOR_MAX, false)) != 0 ||
+	    (r = canon_scopes(in->scopes, scopes, sizeof(scopes))) != 0)
 		return r;
+	if (scopes[0] != '\0' && strcmp(in->role, DIR_ROLE_AGENT) != 0)
+		return YH_ERR_INVALID;
 	m = *in;
 	m.created = in->created != 0 ? in->created : yh_now();
-	if (m.expires != 0 && m.expires <= m.created)
+	m.not_before = in->not_before != 0 ? in->not_before : m.created;
+	if (m.until != 0 && (m.until <= m.not_before || m.until <= m.created))
 		return YH_ERR_INVALID;
+	if (in->created == 0 && (r = grant_allowed(d, &m)) != 0)
+		return r;
 	if (empty(in->id) && (r = dir_uid_new(m.id)) != 0)
 		return r;
 	m.granted_by = empty(in->granted_by) ? NULL : in->granted_by;
-	if ((r = d->ops->mandate_add(d->be, &m)) == 0 && id_out != NULL)
+	m.scopes = scopes[0] != '\0' ? scopes : NULL;
+	if ((r = d->ops->mandate_add(d->be, &m, empty(actor) ? NULL : actor)) == 0 &&
+	    id_out != NULL)
 		memcpy(id_out, m.id, DIR_UID_LEN + 1);
 	return r;
 }
@@ -899,6 +1062,18 @@ mandate_list(struct dir *d, bool by_org, const char *uid, int64_t in_force_at,
 }
 
 int
+dir_mandate_current(struct dir *d, const char *person_uid, const char *org_uid, int64_t at,
+    struct dir_mandate **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if ((person_uid == NULL) == (org_uid == NULL) || at < 0)
+		return YH_ERR_INVALID;
+	return mandate_list(d, org_uid != NULL, org_uid != NULL ? org_uid : person_uid,
+	    at != 0 ? at : yh_now(), out, n);
+}
+
+int
 dir_mandate_list_person(struct dir *d, const char *person_uid, int64_t in_force_at,
     struct dir_mandate **out, size_t *n)
 {
@@ -913,13 +1088,42 @@ dir_mandate_list_org(struct dir *d, const char *org_uid, int64_t in_force_at,
 }
 
 int
-dir_mandate_revoke(struct dir *d, const char *id, int64_t at)
+dir_mandate_revoke(struct dir *d, const char *id, int64_t at, const char *actor)
 {
-	if (!dir_uid_valid(id))
-		return YH_ERR_NOT_FOUND;
+	struct dir_mandate m;
+	int r;
+
 	if (at < 0)
 		return YH_ERR_INVALID;
-	return d->ops->mandate_revoke(d->be, id, at != 0 ? at : yh_now());
+	if ((r = check_text(actor, DIR_ACTOR_MAX, false)) != 0)
+		return r;
+	if ((r = dir_mandate_get(d, id, &m)) != 0)
+		return r;
+	if (!grantable_role(m.role))
+		r = YH_ERR_INVALID;
+	dir_mandate_clear(&m);
+	if (r != 0)
+		return r;
+	return d->ops->mandate_revoke(d->be, id, at != 0 ? at : yh_now(),
+	    empty(actor) ? NULL : actor);
+}
+
+int
+dir_mandate_end(struct dir *d, const char *org_uid, const char *person_uid,
+    const char *role, const char *actor, size_t *ended)
+{
+	size_t scratch;
+	int r;
+
+	if (ended == NULL)
+		ended = &scratch;
+	*ended = 0;
+	if (!dir_uid_valid(org_uid) || !dir_uid_valid(person_uid) || !grantable_role(role))
+		return YH_ERR_INVALID;
+	if ((r = check_text(actor, DIR_ACTOR_MAX, false)) != 0)
+		return r;
+	return d->ops->mandate_end(d->be, org_uid, person_uid, role, yh_now(),
+	    empty(actor) ? NULL : actor, ended);
 }
 
 /* ---- legacy links ---- */

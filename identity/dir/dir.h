@@ -1,6 +1,7 @@
 /*
- * The directory: persons, organizations, mandates (a person acting for an
- * organization), legacy account links, password credentials, TOTP seeds, and consents
+ * The directory: persons, organizations (legal persons) with their change history,
+ * relations between persons and organizations (legal representative, agent, admin),
+ * legacy account links, password credentials, TOTP seeds, and consents
  * (the scopes a person allowed each app).
  *
  * Callers see plaintext; the directory seals what is personal before it reaches the
@@ -44,6 +45,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "common/err.h"
+#include "identity/idn/idnum.h"
 
 struct ident_cfg;
 struct vault;
@@ -61,15 +63,24 @@ struct dir;
 #define DIR_EVIDENCE_MAX 1024
 #define DIR_LIST_MAX 1000        /* most entries one list call returns */
 #define DIR_TOTP_SEED_MAX 64     /* bytes of a TOTP seed */
+#define DIR_AUTHORITY_MAX 256    /* bytes of an organization's registration authority */
+#define DIR_ACTOR_MAX 128        /* bytes of who made a change (history) */
 
 enum dir_status {
 	DIR_STATUS_ACTIVE = 0,
 	DIR_STATUS_DISABLED,      /* switched off by a legacy system or an operator */
 	DIR_STATUS_LOCKED,        /* locked (brute force, operator); may be unlocked */
-	DIR_STATUS_DEREGISTERED,  /* the account was closed (注销) */
+	DIR_STATUS_DEREGISTERED,  /* the account was closed; an organization was
+	                           * deregistered (注销) */
+	DIR_STATUS_REVOKED,       /* organizations only: its licence was revoked (吊销) */
 };
 
-/* "active", "disabled", "locked", "deregistered" (never NULL). */
+/* Persons take active, disabled, locked and deregistered; organizations take active,
+ * deregistered and revoked. */
+#define DIR_ORG_STATUS_OK(s) ((s) == DIR_STATUS_ACTIVE || (s) == DIR_STATUS_DEREGISTERED || \
+	(s) == DIR_STATUS_REVOKED)
+
+/* "active", "disabled", "locked", "deregistered", "revoked" (never NULL). */
 const char *dir_status_str(enum dir_status s);
 
 /* Parses the names above. Returns 0 or YH_ERR_INVALID. */
@@ -98,24 +109,48 @@ struct dir_person {
 	int64_t created, updated;   /* Unix seconds */
 };
 
+/* An organization (a legal person). */
 struct dir_org {
 	char uid[DIR_UID_LEN + 1];
 	char *uscc;       /* canonical unified social credit code; NULL when only an org code is known */
 	char *org_code;   /* canonical 9-character organization code (always set when read) */
 	char *name;
+	enum idn_org_kind kind;   /* derived from the credit code where GB 32100 defines it */
 	char legal_rep_uid[DIR_UID_LEN + 1];   /* a person's uid, or "" */
-	enum dir_status status;
+	char *authority;  /* registration authority (登记机关); or NULL */
+	char *established;   /* establishment date "YYYY-MM-DD"; or NULL */
+	enum dir_status status;   /* active, deregistered or revoked */
 	int64_t created, updated;
 };
 
-/* A person acts for an organization in a role until an expiry (经办人授权). */
+/* One change of an organization or of its relations, as its history keeps it. */
+struct dir_org_change {
+	char *field;      /* "created", "name", "kind", "legal_rep", "authority",
+	                   * "established", "uscc", "status", "agent", "admin" */
+	char *old_value;  /* or NULL; person uids for legal_rep, agent and admin */
+	char *new_value;  /* or NULL */
+	char *actor;      /* who made it ("operator:alice", "idmerge"); or NULL */
+	int64_t at;
+};
+
+#define DIR_ROLE_LEGAL_REP "legal_rep"   /* the legal representative (法定代表人) */
+#define DIR_ROLE_AGENT "agent"           /* acts for the organization (经办人) */
+#define DIR_ROLE_ADMIN "admin"           /* manages the organization's relations */
+
+/*
+ * A relation: a person acts for an organization in a role (法定代表人, 经办人授权). It is
+ * current at time t when not revoked, not_before <= t < until (until 0 = open), and the
+ * person and the organization are both active (dir_mandate_current).
+ */
 struct dir_mandate {
 	char id[DIR_UID_LEN + 1];
 	char person_uid[DIR_UID_LEN + 1];
 	char org_uid[DIR_UID_LEN + 1];
-	char *role;       /* e.g. "agent", "admin" */
-	char *granted_by; /* who granted it (legal representative's uid, staff id); or NULL */
-	int64_t expires;  /* Unix seconds; 0 = no expiry */
+	char *role;       /* DIR_ROLE_LEGAL_REP, DIR_ROLE_AGENT or DIR_ROLE_ADMIN */
+	char *granted_by; /* who granted it (an operator, the legal representative's uid); or NULL */
+	int64_t not_before;  /* Unix seconds: valid from */
+	int64_t until;    /* Unix seconds: valid before; 0 = open */
+	char *scopes;     /* agent: the purposes, space-separated scope names; or NULL (all) */
 	int64_t created;
 	int64_t revoked;  /* Unix seconds; 0 = not revoked */
 };
@@ -309,18 +344,30 @@ void dir_person_list_free(struct dir_person *a, size_t n);
 /*
  * Adds an organization. At least one of in->uscc and in->org_code is required (any
  * accepted spelling, canonicalized); when both are given the credit code's positions
- * 9-17 must equal the organization code. in->name is required; in->legal_rep_uid is ""
- * or an existing person. in->uid "" makes a fresh uid. The uid goes to uid_out (may be
- * NULL). Errors: YH_ERR_INVALID (bad code, codes that disagree, missing name),
- * YH_ERR_EXISTS (credit code, organization code or uid taken), YH_ERR_NOT_FOUND (no
- * such legal representative).
+ * 9-17 must equal the organization code. in->name is required. in->kind: the kind the
+ * credit code defines (idn_uscc_kind) is stored; in->kind must then be it or
+ * IDN_ORG_KIND_UNSPECIFIED; otherwise in->kind is taken as given. in->authority
+ * (DIR_AUTHORITY_MAX bytes) and in->established ("YYYY-MM-DD", a real date not after
+ * today) are optional. in->legal_rep_uid is "" or an existing person, who then also gets
+ * a legal_rep relation from now. in->status must be an organization status. in->uid ""
+ * makes a fresh uid. actor (NULL or up to DIR_ACTOR_MAX bytes) is written to the
+ * organization's history with the record, in one transaction. The uid goes to uid_out
+ * (may be NULL). Errors: YH_ERR_INVALID (bad code, codes that disagree, a kind the code
+ * contradicts, a bad date or status, missing name), YH_ERR_EXISTS (credit code,
+ * organization code or uid taken), YH_ERR_NOT_FOUND (no such legal representative).
  */
-int dir_org_add(struct dir *d, const struct dir_org *in, char *uid_out) YH_WUR;
+int dir_org_add(struct dir *d, const struct dir_org *in, const char *actor, char *uid_out)
+    YH_WUR;
 
-/* Replaces name and legal representative (by in->uid), and sets the credit code of an
- * organization that only had an organization code (the codes must agree; both may be
- * left NULL to keep them). Errors as dir_org_add, plus YH_ERR_NOT_FOUND. */
-int dir_org_update(struct dir *d, const struct dir_org *in) YH_WUR;
+/*
+ * Replaces name, kind, legal representative, authority and establishment date (by
+ * in->uid; checked as for dir_org_add), and sets the credit code of an organization that
+ * only had an organization code (the codes must agree; both may be left NULL to keep
+ * them). Each field that changes is written to the history with actor, in the same
+ * transaction; a new legal representative ends the current legal_rep relation and
+ * begins a new one. Errors as dir_org_add, plus YH_ERR_NOT_FOUND.
+ */
+int dir_org_update(struct dir *d, const struct dir_org *in, const char *actor) YH_WUR;
 
 /* Reads an organization by uid. YH_ERR_NOT_FOUND. */
 int dir_org_get(struct dir *d, const char *uid, struct dir_org *out) YH_WUR;
@@ -334,40 +381,85 @@ int dir_org_find_uscc(struct dir *d, const char *uscc, struct dir_org *out) YH_W
  * YH_ERR_INVALID, YH_ERR_NOT_FOUND. */
 int dir_org_find_org_code(struct dir *d, const char *org_code, struct dir_org *out) YH_WUR;
 
-/* Sets an organization's status. YH_ERR_NOT_FOUND. */
-int dir_org_set_status(struct dir *d, const char *uid, enum dir_status st) YH_WUR;
+/* Sets an organization's status (active, deregistered or revoked), written to its
+ * history with actor. Its relations stay recorded but none is current while it is not
+ * active. YH_ERR_NOT_FOUND, YH_ERR_INVALID (a person-only status). */
+int dir_org_set_status(struct dir *d, const char *uid, enum dir_status st,
+    const char *actor) YH_WUR;
+
+/* Lists organizations ordered by creation (then uid), skipping offset, at most limit
+ * (1..DIR_LIST_MAX). *out is a malloc'd array (NULL when none); free with
+ * dir_org_list_free. */
+int dir_org_list(struct dir *d, uint64_t offset, size_t limit, struct dir_org **out,
+    size_t *n) YH_WUR;
+
+/* The organization's history, oldest first (at most DIR_LIST_MAX entries). *out is a
+ * malloc'd array (NULL when none); free with dir_org_history_free. An unknown
+ * organization has none. YH_ERR_INVALID (a malformed uid). */
+int dir_org_history(struct dir *d, const char *org_uid, struct dir_org_change **out,
+    size_t *n) YH_WUR;
 
 /* Frees the strings of *o and zeroes it. NULL is fine. */
 void dir_org_clear(struct dir_org *o);
+void dir_org_list_free(struct dir_org *a, size_t n);
+void dir_org_history_free(struct dir_org_change *a, size_t n);
 
-/* ---- mandates ---- */
+/* ---- relations (mandates) ---- */
 
 /*
- * Records that in->person_uid acts for in->org_uid in in->role until in->expires
- * (0 = no expiry; otherwise after in->created). in->id "" makes a fresh id (written to
- * id_out, may be NULL); in->created 0 = now; in->revoked must be 0.
- * Errors: YH_ERR_INVALID, YH_ERR_NOT_FOUND (no such person or organization),
- * YH_ERR_EXISTS (the id is taken).
+ * Records that in->person_uid acts for in->org_uid in in->role (DIR_ROLE_AGENT or
+ * DIR_ROLE_ADMIN: the legal representative is set with the organization) from
+ * in->not_before (0 = in->created) until in->until (0 = open; otherwise after both
+ * not_before and created, so a grant from now cannot end in the past), with in->scopes
+ * (agent only: space-separated scope names, at most DIR_SCOPES_MAX; NULL = all).
+ * in->id "" makes a fresh id (written to id_out, may be NULL); in->created 0 = now;
+ * in->revoked must be 0. A new grant (created 0) needs an active organization and an
+ * active person, an agent at LoA 2 or more (real-name verified) who is not the
+ * organization's legal representative (who acts for it already, without a grant).
+ * Written to the history with actor in the same transaction.
+ * Errors: YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_NOT_FOUND (no such person or
+ * organization), YH_ERR_DENIED (organization or person not active, agent below LoA 2),
+ * YH_ERR_CONFLICT (an agent grant to the legal representative), YH_ERR_EXISTS (the id is
+ * taken, or the person already holds an unrevoked, unexpired relation of this role).
  */
-int dir_mandate_add(struct dir *d, const struct dir_mandate *in, char *id_out) YH_WUR;
+int dir_mandate_add(struct dir *d, const struct dir_mandate *in, const char *actor,
+    char *id_out) YH_WUR;
 
-/* Reads a mandate by id. YH_ERR_NOT_FOUND. */
+/* Reads a relation by id. YH_ERR_NOT_FOUND. */
 int dir_mandate_get(struct dir *d, const char *id, struct dir_mandate *out) YH_WUR;
 
-/* Lists the mandates of a person (dir_mandate_list_person) or of an organization
- * (dir_mandate_list_org), oldest first, at most DIR_LIST_MAX. With in_force_at > 0
- * only those in force at that time (not revoked, not expired) are listed; 0 lists all.
- * *out is a malloc'd array (NULL when none); free with dir_mandate_list_free. */
+/*
+ * The current relations (see struct dir_mandate) at time at (0 = now) of a person
+ * (person_uid set, org_uid NULL) or of an organization (org_uid set, person_uid NULL):
+ * the one question the organization choice page asks. Oldest first, at most
+ * DIR_LIST_MAX. *out is a malloc'd array (NULL when none); free with
+ * dir_mandate_list_free. YH_ERR_INVALID (not exactly one uid, a malformed one).
+ */
+int dir_mandate_current(struct dir *d, const char *person_uid, const char *org_uid,
+    int64_t at, struct dir_mandate **out, size_t *n) YH_WUR;
+
+/* Lists every relation of a person or of an organization, revoked and expired ones
+ * too, oldest first, at most DIR_LIST_MAX (with in_force_at > 0: only those current
+ * then, as dir_mandate_current). *out as above. */
 int dir_mandate_list_person(struct dir *d, const char *person_uid, int64_t in_force_at,
     struct dir_mandate **out, size_t *n) YH_WUR;
 int dir_mandate_list_org(struct dir *d, const char *org_uid, int64_t in_force_at,
     struct dir_mandate **out, size_t *n) YH_WUR;
 
-/* Revokes a mandate at time at (0 = now). YH_ERR_NOT_FOUND; revoking a revoked
- * mandate keeps the first revocation time and returns 0. */
-int dir_mandate_revoke(struct dir *d, const char *id, int64_t at) YH_WUR;
+/* Revokes a relation at time at (0 = now), written to the history with actor.
+ * YH_ERR_NOT_FOUND; revoking a revoked relation keeps the first revocation time and
+ * returns 0. A legal_rep relation ends only with dir_org_update (YH_ERR_INVALID). */
+int dir_mandate_revoke(struct dir *d, const char *id, int64_t at, const char *actor)
+    YH_WUR;
 
-/* True when m is in force at time now (not revoked, not expired). */
+/* Revokes, in one transaction, every unrevoked relation of role (DIR_ROLE_AGENT or
+ * DIR_ROLE_ADMIN) that person_uid holds for org_uid, each written to the history with
+ * actor; *ended (may be NULL) says how many. YH_ERR_NOT_FOUND when there was none. */
+int dir_mandate_end(struct dir *d, const char *org_uid, const char *person_uid,
+    const char *role, const char *actor, size_t *ended) YH_WUR;
+
+/* True when m's own fields make it current at time now (not revoked, within its
+ * validity period); the statuses of its person and organization are not in m. */
 bool dir_mandate_in_force(const struct dir_mandate *m, int64_t now);
 
 /* Frees the strings of *m and zeroes it; the list variant also frees the array. */
@@ -527,8 +619,9 @@ struct dir_rekey {
 /*
  * Gives each of the n entities pairs[i].old_uid the uid pairs[i].new_uid, and with it
  * every record that refers to it: the person or organization, its verification history,
- * the organizations it is the legal representative of, its mandates (as the person, as
- * the organization, and granted_by when that names it), legacy account links, credential,
+ * the organizations it is the legal representative of, its relations (as the person, as
+ * the organization, and granted_by when that names it), the organization history (its
+ * own, and the values naming it), legacy account links, credential,
  * TOTP seed and consents. All n in one transaction: afterwards no record refers to an old
  * uid, or on error nothing changed. Sessions, tokens and audit lines holding an old uid
  * are not the directory's (docs/idmerge.md). Not in bulk mode. Returns 0, YH_ERR_INVALID

@@ -75,17 +75,34 @@ struct dir_ops {
 	    struct dir_person_rec **out, size_t *n);
 	int (*person_count)(void *be, uint64_t *out);
 
-	int (*org_add)(void *be, const struct dir_org *o);
-	/* Replaces name, legal_rep_uid, uscc, updated. */
-	int (*org_update)(void *be, const struct dir_org *o);
+	/* Organizations: every write also appends to the organization's history (actor,
+	 * at o->updated or now) in its transaction. org_add stores o and, when
+	 * o->legal_rep_uid is set, its legal_rep relation. */
+	int (*org_add)(void *be, const struct dir_org *o, const char *actor);
+	/* Replaces name, kind, legal_rep_uid, authority, established, uscc, updated; a
+	 * history entry per changed field; a changed legal representative ends the
+	 * unrevoked legal_rep relation and begins one for the new (if any). NOT_FOUND. */
+	int (*org_update)(void *be, const struct dir_org *o, const char *actor);
 	int (*org_find)(void *be, enum dir_okey by, const char *key, struct dir_org *out);
-	int (*org_set_status)(void *be, const char *uid, enum dir_status st, int64_t now);
+	int (*org_set_status)(void *be, const char *uid, enum dir_status st, int64_t now,
+	    const char *actor);
+	int (*org_list)(void *be, uint64_t offset, size_t limit, struct dir_org **out,
+	    size_t *n);
+	int (*org_history)(void *be, const char *uid, struct dir_org_change **out, size_t *n);
 
-	int (*mandate_add)(void *be, const struct dir_mandate *m);
+	/* Relations. mandate_add: EXISTS also when the person holds an unrevoked relation
+	 * of that role for the organization that has not expired at m->created. */
+	int (*mandate_add)(void *be, const struct dir_mandate *m, const char *actor);
 	int (*mandate_get)(void *be, const char *id, struct dir_mandate *out);
-	int (*mandate_list)(void *be, bool by_org, const char *uid, int64_t in_force_at,
+	/* All relations of the person (or org, by_org), or with current_at > 0 the current
+	 * ones then (struct dir_mandate: statuses included). */
+	int (*mandate_list)(void *be, bool by_org, const char *uid, int64_t current_at,
 	    struct dir_mandate **out, size_t *n);
-	int (*mandate_revoke)(void *be, const char *id, int64_t at);
+	int (*mandate_revoke)(void *be, const char *id, int64_t at, const char *actor);
+	/* Revokes every unrevoked relation of role the person holds for the org; *ended
+	 * says how many (NOT_FOUND for none). */
+	int (*mandate_end)(void *be, const char *org_uid, const char *person_uid,
+	    const char *role, int64_t at, const char *actor, size_t *ended);
 
 	int (*legacy_add)(void *be, const struct dir_legacy *l);
 	int (*legacy_get)(void *be, const char *source, const char *legacy_id,

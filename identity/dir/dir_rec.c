@@ -15,6 +15,7 @@ static const char *const status_names[] = {
 	[DIR_STATUS_DISABLED] = "disabled",
 	[DIR_STATUS_LOCKED] = "locked",
 	[DIR_STATUS_DEREGISTERED] = "deregistered",
+	[DIR_STATUS_REVOKED] = "revoked",
 };
 
 const char *
@@ -72,7 +73,33 @@ dir_org_clear(struct dir_org *o)
 	free(o->uscc);
 	free(o->org_code);
 	free(o->name);
+	free(o->authority);
+	free(o->established);
 	memset(o, 0, sizeof(*o));
+}
+
+void
+dir_org_list_free(struct dir_org *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_org_clear(&a[i]);
+	free(a);
+}
+
+void
+dir_org_history_free(struct dir_org_change *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].field);
+		free(a[i].old_value);
+		free(a[i].new_value);
+		free(a[i].actor);
+	}
+	free(a);
 }
 
 void
@@ -82,6 +109,7 @@ dir_mandate_clear(struct dir_mandate *m)
 		return;
 	free(m->role);
 	free(m->granted_by);
+	free(m->scopes);
 	memset(m, 0, sizeof(*m));
 }
 

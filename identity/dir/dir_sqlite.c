@@ -18,6 +18,9 @@
  *   1  the first schema
  *   2  adds the consent table (scopes a person allowed an app)
  *   3  adds person.phone_verified; only verified phones are indexed for lookup
+ *   4  organizations as legal persons: kind, authority, establishment date, their own
+ *      statuses; mandate becomes the relation (legal_rep, agent, admin) with a validity
+ *      period and scopes; the org_history table
  * The statements the code runs (sq_sql, rekey_sql) stay here, next to the code that
  * binds their parameters and reads their columns.
  */
@@ -38,14 +41,18 @@
 #include "identity/dir/dir_sqlite.h"
 #include "identity/dir/sql_gen.h"
 
-#define SQ_SCHEMA_VERSION 3
+#define SQ_SCHEMA_VERSION 4
 #define SQ_BUSY_TIMEOUT_MS 5000
 
 #define PERSON_COLS "uid, id_sealed, id_index, name, phone_sealed, phone_index, email," \
 	" username, loa, loa_method, loa_by, loa_evidence, loa_at, status, created, updated," \
 	" phone_verified"
-#define ORG_COLS "uid, uscc, org_code, name, legal_rep_uid, status, created, updated"
-#define MANDATE_COLS "id, person_uid, org_uid, role, granted_by, expires, created, revoked"
+#define ORG_COLS "uid, uscc, org_code, name, legal_rep_uid, status, created, updated," \
+	" kind, authority, established"
+#define MANDATE_COLS "id, person_uid, org_uid, role, granted_by, not_before, until," \
+	" scopes, created, revoked"
+#define MANDATE_MCOLS "m.id, m.person_uid, m.org_uid, m.role, m.granted_by," \
+	" m.not_before, m.until, m.scopes, m.created, m.revoked"
 #define LEGACY_COLS "owner_uid, source, legacy_id, username, status, created"
 
 enum sq_stmt {
@@ -55,8 +62,9 @@ enum sq_stmt {
 	ST_PERSON_BY_PHONE, ST_PERSON_BY_USERNAME, ST_PERSON_BY_LEGACY, ST_PERSON_STATUS,
 	ST_PERSON_LOA_GET, ST_PERSON_LOA_SET, ST_LOA_EVENT, ST_PERSON_LIST, ST_PERSON_COUNT,
 	ST_ORG_ADD, ST_ORG_UPDATE, ST_ORG_BY_UID, ST_ORG_BY_USCC, ST_ORG_BY_CODE, ST_ORG_STATUS,
+	ST_ORG_LIST, ST_ORG_HIST_ADD, ST_ORG_HIST_LIST, ST_REP_END, ST_REP_BEGIN,
 	ST_MANDATE_ADD, ST_MANDATE_GET, ST_MANDATE_BY_PERSON, ST_MANDATE_BY_ORG,
-	ST_MANDATE_REVOKE,
+	ST_MANDATE_REVOKE, ST_MANDATE_END,
 	ST_LEGACY_ADD, ST_LEGACY_GET, ST_LEGACY_LIST, ST_LEGACY_FIND_USER, ST_LEGACY_REMOVE,
 	ST_CRED_GET, ST_CRED_SET,
 	ST_TOTP_SET, ST_TOTP_CONFIRM, ST_TOTP_GET, ST_TOTP_CONSUME, ST_TOTP_DELETE,
@@ -64,7 +72,11 @@ enum sq_stmt {
 	ST_COUNT
 };
 
-#define MANDATE_IN_FORCE "(?2 = 0 OR (revoked = 0 AND (expires = 0 OR expires > ?2)))"
+/* A relation current at ?2 (struct dir_mandate), or any relation when ?2 is 0. */
+#define MANDATE_CURRENT "(?2 = 0 OR (m.revoked = 0 AND m.not_before <= ?2 AND" \
+	" (m.until = 0 OR m.until > ?2) AND p.status = 'active' AND o.status = 'active'))"
+#define MANDATE_JOIN " FROM mandate m JOIN person p ON p.uid = m.person_uid" \
+	" JOIN org o ON o.uid = m.org_uid"
 
 static const char *const sq_sql[ST_COUNT] = {
 	[ST_SAVEPOINT] = "SAVEPOINT dirop",
@@ -97,22 +109,36 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_PERSON_LIST] = "SELECT " PERSON_COLS " FROM person ORDER BY created, uid"
 	    " LIMIT ?1 OFFSET ?2",
 	[ST_PERSON_COUNT] = "SELECT count(*) FROM person",
-	[ST_ORG_ADD] = "INSERT INTO org (" ORG_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_ORG_ADD] = "INSERT INTO org (" ORG_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	    " ?8, ?9, ?10, ?11)",
 	[ST_ORG_UPDATE] = "UPDATE org SET name = ?2, legal_rep_uid = ?3, uscc = ?4,"
-	    " updated = ?5 WHERE uid = ?1",
+	    " updated = ?5, kind = ?6, authority = ?7, established = ?8 WHERE uid = ?1",
 	[ST_ORG_BY_UID] = "SELECT " ORG_COLS " FROM org WHERE uid = ?1",
 	[ST_ORG_BY_USCC] = "SELECT " ORG_COLS " FROM org WHERE uscc = ?1",
 	[ST_ORG_BY_CODE] = "SELECT " ORG_COLS " FROM org WHERE org_code = ?1",
 	[ST_ORG_STATUS] = "UPDATE org SET status = ?2, updated = ?3 WHERE uid = ?1",
-	[ST_MANDATE_ADD] = "INSERT INTO mandate (" MANDATE_COLS ") VALUES"
-	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[ST_MANDATE_GET] = "SELECT " MANDATE_COLS " FROM mandate WHERE id = ?1",
-	[ST_MANDATE_BY_PERSON] = "SELECT " MANDATE_COLS " FROM mandate WHERE person_uid = ?1"
-	    " AND " MANDATE_IN_FORCE " ORDER BY created, id LIMIT ?3",
-	[ST_MANDATE_BY_ORG] = "SELECT " MANDATE_COLS " FROM mandate WHERE org_uid = ?1"
-	    " AND " MANDATE_IN_FORCE " ORDER BY created, id LIMIT ?3",
-	[ST_MANDATE_REVOKE] = "UPDATE mandate SET revoked = CASE WHEN revoked = 0 THEN ?2"
-	    " ELSE revoked END WHERE id = ?1",
+	[ST_ORG_LIST] = "SELECT " ORG_COLS " FROM org ORDER BY created, uid"
+	    " LIMIT ?1 OFFSET ?2",
+	[ST_ORG_HIST_ADD] = "INSERT INTO org_history (org_uid, field, old_value, new_value,"
+	    " actor, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_ORG_HIST_LIST] = "SELECT field, old_value, new_value, actor, at FROM org_history"
+	    " WHERE org_uid = ?1 ORDER BY id LIMIT ?2",
+	[ST_REP_END] = "UPDATE mandate SET revoked = ?2 WHERE org_uid = ?1"
+	    " AND role = 'legal_rep' AND revoked = 0",
+	[ST_REP_BEGIN] = "INSERT INTO mandate (" MANDATE_COLS ") VALUES"
+	    " (lower(hex(randomblob(16))), ?1, ?2, 'legal_rep', ?3, ?4, 0, NULL, ?4, 0)",
+	[ST_MANDATE_ADD] = "INSERT INTO mandate (" MANDATE_COLS ") SELECT"
+	    " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0 WHERE NOT EXISTS (SELECT 1 FROM mandate"
+	    " WHERE org_uid = ?3 AND person_uid = ?2 AND role = ?4 AND revoked = 0"
+	    " AND (until = 0 OR until > ?9))",
+	[ST_MANDATE_GET] = "SELECT " MANDATE_MCOLS " FROM mandate m WHERE m.id = ?1",
+	[ST_MANDATE_BY_PERSON] = "SELECT " MANDATE_MCOLS MANDATE_JOIN " WHERE"
+	    " m.person_uid = ?1 AND " MANDATE_CURRENT " ORDER BY m.created, m.id LIMIT ?3",
+	[ST_MANDATE_BY_ORG] = "SELECT " MANDATE_MCOLS MANDATE_JOIN " WHERE"
+	    " m.org_uid = ?1 AND " MANDATE_CURRENT " ORDER BY m.created, m.id LIMIT ?3",
+	[ST_MANDATE_REVOKE] = "UPDATE mandate SET revoked = ?2 WHERE id = ?1 AND revoked = 0",
+	[ST_MANDATE_END] = "UPDATE mandate SET revoked = ?4 WHERE org_uid = ?1"
+	    " AND person_uid = ?2 AND role = ?3 AND revoked = 0",
 	[ST_LEGACY_ADD] = "INSERT INTO legacy_link (" LEGACY_COLS ") VALUES"
 	    " (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_LEGACY_GET] = "SELECT " LEGACY_COLS " FROM legacy_link WHERE source = ?1"
@@ -459,6 +485,7 @@ read_person(sqlite3_stmt *st, struct dir_person_rec *r)
 static int
 read_org(sqlite3_stmt *st, struct dir_org *o)
 {
+	const unsigned char *t;
 	int e = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -470,6 +497,11 @@ read_org(sqlite3_stmt *st, struct dir_org *o)
 	e = e ? e : col_status(st, 5, &o->status);
 	o->created = sqlite3_column_int64(st, 6);
 	o->updated = sqlite3_column_int64(st, 7);
+	t = sqlite3_column_text(st, 8);
+	if (e == 0 && (t == NULL || idn_org_kind_parse((const char *)t, &o->kind) != 0))
+		e = YH_ERR_DB;
+	e = e ? e : col_str(st, 9, &o->authority);
+	e = e ? e : col_str(st, 10, &o->established);
 	if (e != 0)
 		dir_org_clear(o);
 	return e;
@@ -486,9 +518,11 @@ read_mandate(sqlite3_stmt *st, struct dir_mandate *m)
 	e = e ? e : col_fixed(st, 2, m->org_uid, sizeof(m->org_uid));
 	e = e ? e : col_str(st, 3, &m->role);
 	e = e ? e : col_str(st, 4, &m->granted_by);
-	m->expires = sqlite3_column_int64(st, 5);
-	m->created = sqlite3_column_int64(st, 6);
-	m->revoked = sqlite3_column_int64(st, 7);
+	m->not_before = sqlite3_column_int64(st, 5);
+	m->until = sqlite3_column_int64(st, 6);
+	e = e ? e : col_str(st, 7, &m->scopes);
+	m->created = sqlite3_column_int64(st, 8);
+	m->revoked = sqlite3_column_int64(st, 9);
 	if (e != 0)
 		dir_mandate_clear(m);
 	return e;
@@ -552,6 +586,8 @@ collect(struct sq *s, sqlite3_stmt *st, size_t elemsz, size_t max,
 static int read_person_v(sqlite3_stmt *st, void *p) { return read_person(st, p); }
 static void clear_person_v(void *p) { dir_person_rec_clear(p); }
 static int read_mandate_v(sqlite3_stmt *st, void *p) { return read_mandate(st, p); }
+static int read_org_v(sqlite3_stmt *st, void *p) { return read_org(st, p); }
+static void clear_org_v(void *p) { dir_org_clear(p); }
 static void clear_mandate_v(void *p) { dir_mandate_clear(p); }
 static int read_legacy_v(sqlite3_stmt *st, void *p) { return read_legacy(st, p); }
 static void clear_legacy_v(void *p) { dir_legacy_clear(p); }
@@ -934,6 +970,69 @@ sq_person_count(void *be, uint64_t *out)
 
 /* ---- organizations ---- */
 
+/* Appends to an organization's history; the caller holds the connection for a write. */
+static int
+hist_add(struct sq *s, const char *org, const char *field, const char *old,
+    const char *new, const char *actor, int64_t at)
+{
+	sqlite3_stmt *st = sq_get(s, ST_ORG_HIST_ADD);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, org);
+	bind_text(st, 2, field);
+	bind_opt(st, 3, old);
+	bind_opt(st, 4, new);
+	bind_opt(st, 5, actor);
+	sqlite3_bind_int64(st, 6, at);
+	e = sq_exec(s, st, "org history");
+	sq_done(st);
+	return e;
+}
+
+/* A history entry when a field's value changes (NULL and "" are the same: none). */
+static int
+hist_diff(struct sq *s, const char *org, const char *field, const char *old,
+    const char *new, const char *actor, int64_t at)
+{
+	if (old != NULL && old[0] == '\0')
+		old = NULL;
+	if (new != NULL && new[0] == '\0')
+		new = NULL;
+	if (old == NULL ? new == NULL : new != NULL && strcmp(old, new) == 0)
+		return 0;
+	return hist_add(s, org, field, old, new, actor, at);
+}
+
+/* Begins person's legal_rep relation for org at `at` (granted by actor), ending the one
+ * in office; the caller holds the connection for a write. */
+static int
+legal_rep_move(struct sq *s, const char *org, const char *person, const char *actor,
+    int64_t at)
+{
+	sqlite3_stmt *st;
+	int e;
+
+	if ((st = sq_get(s, ST_REP_END)) == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, org);
+	sqlite3_bind_int64(st, 2, at);
+	e = sq_exec(s, st, "legal rep end");
+	sq_done(st);
+	if (e != 0 || person == NULL || person[0] == '\0')
+		return e;
+	if ((st = sq_get(s, ST_REP_BEGIN)) == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, person);
+	bind_text(st, 2, org);
+	bind_opt(st, 3, actor);
+	sqlite3_bind_int64(st, 4, at);
+	e = sq_exec(s, st, "legal rep begin");
+	sq_done(st);
+	return e;
+}
+
 static int
 org_insert(struct sq *s, const struct dir_org *o)
 {
@@ -950,13 +1049,16 @@ org_insert(struct sq *s, const struct dir_org *o)
 	bind_text(st, 6, dir_status_str(o->status));
 	sqlite3_bind_int64(st, 7, o->created);
 	sqlite3_bind_int64(st, 8, o->updated);
+	bind_text(st, 9, idn_org_kind_str(o->kind));
+	bind_opt(st, 10, o->authority);
+	bind_opt(st, 11, o->established);
 	e = sq_exec(s, st, "org add");
 	sq_done(st);
 	return e;
 }
 
 static int
-sq_org_add(void *be, const struct dir_org *o)
+sq_org_add(void *be, const struct dir_org *o, const char *actor)
 {
 	struct sq *s = be;
 	int e;
@@ -965,28 +1067,104 @@ sq_org_add(void *be, const struct dir_org *o)
 		e = entity_add(s, o->uid, "org");
 		if (e == 0)
 			e = org_insert(s, o);
+		if (e == 0)
+			e = hist_add(s, o->uid, "created", NULL,
+			    o->uscc != NULL ? o->uscc : o->org_code, actor, o->updated);
+		if (e == 0 && o->legal_rep_uid[0] != '\0')
+			e = legal_rep_move(s, o->uid, o->legal_rep_uid, actor, o->updated);
+		if (e == 0 && o->legal_rep_uid[0] != '\0')
+			e = hist_add(s, o->uid, "legal_rep", NULL, o->legal_rep_uid, actor,
+			    o->updated);
 		e = sp_end(s, e);
 	}
 	return sq_wend(s, e);
 }
 
+/* Finds an organization by key with statement id (the caller holds the connection). */
 static int
-sq_org_update(void *be, const struct dir_org *o)
+org_lookup(struct sq *s, enum sq_stmt id, const char *key, struct dir_org *out)
 {
-	struct sq *s = be;
-	sqlite3_stmt *st = NULL;
-	int e;
+	sqlite3_stmt *st = sq_get(s, id);
+	int e = YH_ERR_DB;
 
-	if ((e = sq_wstmt(s, ST_ORG_UPDATE, &st)) == 0) {
-		bind_text(st, 1, o->uid);
-		bind_text(st, 2, o->name);
-		bind_opt(st, 3, o->legal_rep_uid);
-		bind_opt(st, 4, o->uscc);
-		sqlite3_bind_int64(st, 5, o->updated);
-		if ((e = sq_exec(s, st, "org update")) == 0 && sqlite3_changes(s->db) == 0)
+	if (st != NULL) {
+		bind_text(st, 1, key);
+		if ((e = sq_row(s, st, "org find")) == 1)
+			e = read_org(st, out);
+		else if (e == 0)
 			e = YH_ERR_NOT_FOUND;
 	}
 	sq_done(st);
+	return e;
+}
+
+static int
+org_read(struct sq *s, const char *uid, struct dir_org *out)
+{
+	return org_lookup(s, ST_ORG_BY_UID, uid, out);
+}
+
+/* The history entries of an update from cur to o. */
+static int
+org_update_history(struct sq *s, const struct dir_org *cur, const struct dir_org *o,
+    const char *actor)
+{
+	const char *f[][3] = {
+		{ "name", cur->name, o->name },
+		{ "kind", idn_org_kind_str(cur->kind), idn_org_kind_str(o->kind) },
+		{ "legal_rep", cur->legal_rep_uid, o->legal_rep_uid },
+		{ "authority", cur->authority, o->authority },
+		{ "established", cur->established, o->established },
+		{ "uscc", cur->uscc, o->uscc },
+	};
+	int e = 0;
+
+	for (size_t i = 0; e == 0 && i < sizeof(f) / sizeof(f[0]); i++)
+		e = hist_diff(s, o->uid, f[i][0], f[i][1], f[i][2], actor, o->updated);
+	return e;
+}
+
+/* The update in the open transaction: history, the row, the legal_rep relation. */
+static int
+org_update_txn(struct sq *s, const struct dir_org *o, const char *actor)
+{
+	struct dir_org cur;
+	sqlite3_stmt *st;
+	int e;
+
+	if ((e = org_read(s, o->uid, &cur)) != 0)
+		return e;
+	if ((e = org_update_history(s, &cur, o, actor)) != 0)
+		goto out;
+	if ((st = sq_get(s, ST_ORG_UPDATE)) == NULL) {
+		e = YH_ERR_DB;
+		goto out;
+	}
+	bind_text(st, 1, o->uid);
+	bind_text(st, 2, o->name);
+	bind_opt(st, 3, o->legal_rep_uid);
+	bind_opt(st, 4, o->uscc);
+	sqlite3_bind_int64(st, 5, o->updated);
+	bind_text(st, 6, idn_org_kind_str(o->kind));
+	bind_opt(st, 7, o->authority);
+	bind_opt(st, 8, o->established);
+	e = sq_exec(s, st, "org update");
+	sq_done(st);
+	if (e == 0 && strcmp(cur.legal_rep_uid, o->legal_rep_uid) != 0)
+		e = legal_rep_move(s, o->uid, o->legal_rep_uid, actor, o->updated);
+out:
+	dir_org_clear(&cur);
+	return e;
+}
+
+static int
+sq_org_update(void *be, const struct dir_org *o, const char *actor)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, org_update_txn(s, o, actor));
 	return sq_wend(s, e);
 }
 
@@ -999,61 +1177,172 @@ sq_org_find(void *be, enum dir_okey by, const char *key, struct dir_org *out)
 		[DIR_OK_ORG_CODE] = ST_ORG_BY_CODE,
 	};
 	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
+	int e;
 
 	LOCK(s);
-	if ((st = sq_get(s, ids[by])) != NULL) {
-		bind_text(st, 1, key);
-		if ((e = sq_row(s, st, "org find")) == 1)
-			e = read_org(st, out);
-		else if (e == 0)
-			e = YH_ERR_NOT_FOUND;
-	}
-	sq_done(st);
+	e = org_lookup(s, ids[by], key, out);
 	UNLOCK(s);
 	return e;
 }
 
+/* The status change in the open transaction, with its history entry. */
 static int
-sq_org_set_status(void *be, const char *uid, enum dir_status stv, int64_t now)
+org_status_txn(struct sq *s, const char *uid, enum dir_status stv, int64_t now,
+    const char *actor)
 {
-	return set_status(be, ST_ORG_STATUS, uid, stv, now);
-}
-
-/* ---- mandates ---- */
-
-static int
-sq_mandate_add(void *be, const struct dir_mandate *m)
-{
-	struct sq *s = be;
-	sqlite3_stmt *st = NULL;
+	struct dir_org cur;
+	sqlite3_stmt *st;
 	int e;
 
-	if ((e = sq_wstmt(s, ST_MANDATE_ADD, &st)) == 0) {
-		bind_text(st, 1, m->id);
-		bind_text(st, 2, m->person_uid);
-		bind_text(st, 3, m->org_uid);
-		bind_text(st, 4, m->role);
-		bind_opt(st, 5, m->granted_by);
-		sqlite3_bind_int64(st, 6, m->expires);
-		sqlite3_bind_int64(st, 7, m->created);
-		sqlite3_bind_int64(st, 8, m->revoked);
-		e = sq_exec(s, st, "mandate add");
-	}
+	if ((e = org_read(s, uid, &cur)) != 0)
+		return e;
+	e = hist_diff(s, uid, "status", dir_status_str(cur.status), dir_status_str(stv), actor,
+	    now);
+	dir_org_clear(&cur);
+	if (e != 0)
+		return e;
+	if ((st = sq_get(s, ST_ORG_STATUS)) == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, uid);
+	bind_text(st, 2, dir_status_str(stv));
+	sqlite3_bind_int64(st, 3, now);
+	e = sq_exec(s, st, "org status");
 	sq_done(st);
+	return e;
+}
+
+static int
+sq_org_set_status(void *be, const char *uid, enum dir_status stv, int64_t now,
+    const char *actor)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, org_status_txn(s, uid, stv, now, actor));
 	return sq_wend(s, e);
 }
 
 static int
-sq_mandate_get(void *be, const char *id, struct dir_mandate *out)
+sq_org_list(void *be, uint64_t offset, size_t limit, struct dir_org **out, size_t *n)
 {
 	struct sq *s = be;
 	sqlite3_stmt *st;
+	void *arr = NULL;
 	int e = YH_ERR_DB;
 
+	*n = 0;
 	LOCK(s);
-	if ((st = sq_get(s, ST_MANDATE_GET)) != NULL) {
+	if ((st = sq_get(s, ST_ORG_LIST)) != NULL) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)(offset > INT64_MAX ? INT64_MAX : offset));
+		e = collect(s, st, sizeof(struct dir_org), limit, read_org_v, clear_org_v, &arr,
+		    n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	*out = arr;
+	return e;
+}
+
+static void
+clear_change(void *p)
+{
+	struct dir_org_change *c = p;
+
+	free(c->field);
+	free(c->old_value);
+	free(c->new_value);
+	free(c->actor);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+read_change(sqlite3_stmt *st, void *p)
+{
+	struct dir_org_change *c = p;
+	int e = 0;
+
+	memset(c, 0, sizeof(*c));
+	e = e ? e : col_str(st, 0, &c->field);
+	e = e ? e : col_str(st, 1, &c->old_value);
+	e = e ? e : col_str(st, 2, &c->new_value);
+	e = e ? e : col_str(st, 3, &c->actor);
+	c->at = sqlite3_column_int64(st, 4);
+	if (e != 0)
+		clear_change(c);
+	return e;
+}
+
+static int
+sq_org_history(void *be, const char *uid, struct dir_org_change **out, size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	void *arr = NULL;
+	int e = YH_ERR_DB;
+
+	*n = 0;
+	LOCK(s);
+	if ((st = sq_get(s, ST_ORG_HIST_LIST)) != NULL) {
+		bind_text(st, 1, uid);
+		sqlite3_bind_int64(st, 2, DIR_LIST_MAX);
+		e = collect(s, st, sizeof(struct dir_org_change), DIR_LIST_MAX, read_change,
+		    clear_change, &arr, n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	*out = arr;
+	return e;
+}
+
+/* ---- relations ---- */
+
+/* The grant in the open transaction, with its history entry. */
+static int
+mandate_add_txn(struct sq *s, const struct dir_mandate *m, const char *actor)
+{
+	sqlite3_stmt *st = sq_get(s, ST_MANDATE_ADD);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, m->id);
+	bind_text(st, 2, m->person_uid);
+	bind_text(st, 3, m->org_uid);
+	bind_text(st, 4, m->role);
+	bind_opt(st, 5, m->granted_by);
+	sqlite3_bind_int64(st, 6, m->not_before);
+	sqlite3_bind_int64(st, 7, m->until);
+	bind_opt(st, 8, m->scopes);
+	sqlite3_bind_int64(st, 9, m->created);
+	if ((e = sq_exec(s, st, "mandate add")) == 0 && sqlite3_changes(s->db) == 0)
+		e = YH_ERR_EXISTS;
+	sq_done(st);
+	if (e == 0)
+		e = hist_add(s, m->org_uid, m->role, NULL, m->person_uid, actor, m->created);
+	return e;
+}
+
+static int
+sq_mandate_add(void *be, const struct dir_mandate *m, const char *actor)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, mandate_add_txn(s, m, actor));
+	return sq_wend(s, e);
+}
+
+/* Reads relation id (the caller holds the connection). */
+static int
+mandate_read(struct sq *s, const char *id, struct dir_mandate *out)
+{
+	sqlite3_stmt *st = sq_get(s, ST_MANDATE_GET);
+	int e = YH_ERR_DB;
+
+	if (st != NULL) {
 		bind_text(st, 1, id);
 		if ((e = sq_row(s, st, "mandate get")) == 1)
 			e = read_mandate(st, out);
@@ -1061,12 +1350,23 @@ sq_mandate_get(void *be, const char *id, struct dir_mandate *out)
 			e = YH_ERR_NOT_FOUND;
 	}
 	sq_done(st);
+	return e;
+}
+
+static int
+sq_mandate_get(void *be, const char *id, struct dir_mandate *out)
+{
+	struct sq *s = be;
+	int e;
+
+	LOCK(s);
+	e = mandate_read(s, id, out);
 	UNLOCK(s);
 	return e;
 }
 
 static int
-sq_mandate_list(void *be, bool by_org, const char *uid, int64_t in_force_at,
+sq_mandate_list(void *be, bool by_org, const char *uid, int64_t current_at,
     struct dir_mandate **out, size_t *n)
 {
 	struct sq *s = be;
@@ -1077,7 +1377,7 @@ sq_mandate_list(void *be, bool by_org, const char *uid, int64_t in_force_at,
 	LOCK(s);
 	if ((st = sq_get(s, by_org ? ST_MANDATE_BY_ORG : ST_MANDATE_BY_PERSON)) != NULL) {
 		bind_text(st, 1, uid);
-		sqlite3_bind_int64(st, 2, in_force_at);
+		sqlite3_bind_int64(st, 2, current_at);
 		sqlite3_bind_int64(st, 3, DIR_LIST_MAX);
 		e = collect(s, st, sizeof(struct dir_mandate), DIR_LIST_MAX, read_mandate_v,
 		    clear_mandate_v, &arr, n);
@@ -1088,21 +1388,78 @@ sq_mandate_list(void *be, bool by_org, const char *uid, int64_t in_force_at,
 	return e;
 }
 
+/* The revocation in the open transaction: a history entry unless already revoked. */
 static int
-sq_mandate_revoke(void *be, const char *id, int64_t at)
+mandate_revoke_txn(struct sq *s, const char *id, int64_t at, const char *actor)
 {
-	struct sq *s = be;
-	sqlite3_stmt *st = NULL;
+	struct dir_mandate m;
+	sqlite3_stmt *st;
 	int e;
 
-	if ((e = sq_wstmt(s, ST_MANDATE_REVOKE, &st)) == 0) {
+	if ((e = mandate_read(s, id, &m)) != 0)
+		return e;
+	if (m.revoked == 0 && (st = sq_get(s, ST_MANDATE_REVOKE)) == NULL)
+		e = YH_ERR_DB;
+	else if (m.revoked == 0) {
 		bind_text(st, 1, id);
 		sqlite3_bind_int64(st, 2, at);
-		if ((e = sq_exec(s, st, "mandate revoke")) == 0 && sqlite3_changes(s->db) == 0)
-			e = YH_ERR_NOT_FOUND;
+		e = sq_exec(s, st, "mandate revoke");
+		sq_done(st);
+		if (e == 0)
+			e = hist_add(s, m.org_uid, m.role, m.person_uid, NULL, actor, at);
 	}
-	sq_done(st);
+	dir_mandate_clear(&m);
+	return e;
+}
+
+static int
+sq_mandate_revoke(void *be, const char *id, int64_t at, const char *actor)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, mandate_revoke_txn(s, id, at, actor));
 	return sq_wend(s, e);
+}
+
+/* Ends every unrevoked relation of role in the open transaction, with one history entry. */
+static int
+mandate_end_txn(struct sq *s, const char *org, const char *person, const char *role,
+    int64_t at, const char *actor, size_t *ended)
+{
+	sqlite3_stmt *st = sq_get(s, ST_MANDATE_END);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, org);
+	bind_text(st, 2, person);
+	bind_text(st, 3, role);
+	sqlite3_bind_int64(st, 4, at);
+	if ((e = sq_exec(s, st, "mandate end")) == 0)
+		*ended = (size_t)sqlite3_changes(s->db);
+	sq_done(st);
+	if (e == 0 && *ended == 0)
+		e = YH_ERR_NOT_FOUND;
+	if (e == 0)
+		e = hist_add(s, org, role, person, NULL, actor, at);
+	return e;
+}
+
+static int
+sq_mandate_end(void *be, const char *org, const char *person, const char *role, int64_t at,
+    const char *actor, size_t *ended)
+{
+	struct sq *s = be;
+	int e;
+
+	*ended = 0;
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, mandate_end_txn(s, org, person, role, at, actor, ended));
+	if ((e = sq_wend(s, e)) != 0)
+		*ended = 0;
+	return e;
 }
 
 /* ---- legacy links ---- */
@@ -1609,6 +1966,9 @@ static const char *const rekey_sql[] = {
 	"UPDATE mandate SET person_uid = ?2 WHERE person_uid = ?1",
 	"UPDATE mandate SET org_uid = ?2 WHERE org_uid = ?1",
 	"UPDATE mandate SET granted_by = ?2 WHERE granted_by = ?1",
+	"UPDATE org_history SET org_uid = ?2 WHERE org_uid = ?1",
+	"UPDATE org_history SET old_value = ?2 WHERE old_value = ?1",
+	"UPDATE org_history SET new_value = ?2 WHERE new_value = ?1",
 	"UPDATE legacy_link SET owner_uid = ?2 WHERE owner_uid = ?1",
 	"UPDATE credential SET owner_uid = ?2 WHERE owner_uid = ?1",
 	"UPDATE totp SET owner_uid = ?2 WHERE owner_uid = ?1",
@@ -1769,6 +2129,7 @@ sq_version(struct sq *s, uint64_t *v)
 static const enum dir_sql_file sq_migrations[SQ_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_2,
 	DIR_SQL_MIGRATE_3,
+	DIR_SQL_MIGRATE_4,
 };
 
 /*
@@ -1964,10 +2325,13 @@ const struct dir_ops dir_sqlite_ops = {
 	.org_update = sq_org_update,
 	.org_find = sq_org_find,
 	.org_set_status = sq_org_set_status,
+	.org_list = sq_org_list,
+	.org_history = sq_org_history,
 	.mandate_add = sq_mandate_add,
 	.mandate_get = sq_mandate_get,
 	.mandate_list = sq_mandate_list,
 	.mandate_revoke = sq_mandate_revoke,
+	.mandate_end = sq_mandate_end,
 	.legacy_add = sq_legacy_add,
 	.legacy_get = sq_legacy_get,
 	.legacy_list = sq_legacy_list,

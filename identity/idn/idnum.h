@@ -85,6 +85,36 @@ enum idn_reason idn_uscc_check(const char *in, size_t len, struct idn_uscc *out)
  * one of them is outside the alphabet. */
 char idn_uscc_check_char(const char *chars17);
 
+/*
+ * The kind of a legal person. GB 32100-2015 (Annex A) tells some kinds apart by the
+ * credit code's registration authority (position 1) and organization type (position 2):
+ *   11 机关 -> government agency          12 事业单位 -> public institution
+ *   13 群众团体 (编办) -> social organization
+ *   51 社会团体, 52 民办非企业单位, 53 基金会 -> social organization
+ *   91 企业 -> enterprise                 92 个体工商户 -> individual business
+ * Every other pair (cooperatives, law firms, religious sites, "other" types, ...) says
+ * nothing that fits these kinds: IDN_ORG_KIND_UNSPECIFIED, and an operator may set one.
+ */
+enum idn_org_kind {
+	IDN_ORG_KIND_UNSPECIFIED = 0,
+	IDN_ORG_KIND_ENTERPRISE,
+	IDN_ORG_KIND_INDIVIDUAL_BUSINESS,
+	IDN_ORG_KIND_SOCIAL_ORGANIZATION,
+	IDN_ORG_KIND_GOVERNMENT_AGENCY,
+	IDN_ORG_KIND_PUBLIC_INSTITUTION,
+};
+
+/* The kind a validated credit code's positions 1-2 define (see above), or
+ * IDN_ORG_KIND_UNSPECIFIED when the standard does not define one. */
+enum idn_org_kind idn_uscc_kind(const struct idn_uscc *u);
+
+/* "enterprise", "individual_business", "social_organization", "government_agency",
+ * "public_institution" or "unspecified" (never NULL). */
+const char *idn_org_kind_str(enum idn_org_kind k);
+
+/* Parses the names above ("unspecified" included). Returns 0 or YH_ERR_INVALID. */
+int idn_org_kind_parse(const char *s, enum idn_org_kind *out) YH_WUR;
+
 /* Canonicalizes ("12345678-9" and "123456789" alike) and validates an organization code. */
 enum idn_reason idn_orgcode_check(const char *in, size_t len, struct idn_orgcode *out);
 

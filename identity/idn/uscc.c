@@ -163,3 +163,57 @@ idn_uscc_check(const char *in, size_t len, struct idn_uscc *out)
 	}
 	return idn_uscc_check_folded(buf, n, out);
 }
+
+/* ---- kinds of legal person ---- */
+
+/* The (authority, type) pairs that define a kind (idnum.h). */
+static const struct {
+	char authority, type;
+	enum idn_org_kind kind;
+} uscc_kinds[] = {
+	{ '1', '1', IDN_ORG_KIND_GOVERNMENT_AGENCY },
+	{ '1', '2', IDN_ORG_KIND_PUBLIC_INSTITUTION },
+	{ '1', '3', IDN_ORG_KIND_SOCIAL_ORGANIZATION },
+	{ '5', '1', IDN_ORG_KIND_SOCIAL_ORGANIZATION },
+	{ '5', '2', IDN_ORG_KIND_SOCIAL_ORGANIZATION },
+	{ '5', '3', IDN_ORG_KIND_SOCIAL_ORGANIZATION },
+	{ '9', '1', IDN_ORG_KIND_ENTERPRISE },
+	{ '9', '2', IDN_ORG_KIND_INDIVIDUAL_BUSINESS },
+};
+
+static const char *const org_kind_names[] = {
+	[IDN_ORG_KIND_UNSPECIFIED] = "unspecified",
+	[IDN_ORG_KIND_ENTERPRISE] = "enterprise",
+	[IDN_ORG_KIND_INDIVIDUAL_BUSINESS] = "individual_business",
+	[IDN_ORG_KIND_SOCIAL_ORGANIZATION] = "social_organization",
+	[IDN_ORG_KIND_GOVERNMENT_AGENCY] = "government_agency",
+	[IDN_ORG_KIND_PUBLIC_INSTITUTION] = "public_institution",
+};
+
+#define ORG_KINDS (sizeof(org_kind_names) / sizeof(org_kind_names[0]))
+
+enum idn_org_kind
+idn_uscc_kind(const struct idn_uscc *u)
+{
+	for (size_t i = 0; i < sizeof(uscc_kinds) / sizeof(uscc_kinds[0]); i++)
+		if (uscc_kinds[i].authority == u->authority && uscc_kinds[i].type == u->type)
+			return uscc_kinds[i].kind;
+	return IDN_ORG_KIND_UNSPECIFIED;
+}
+
+const char *
+idn_org_kind_str(enum idn_org_kind k)
+{
+	return (unsigned)k < ORG_KINDS ? org_kind_names[k] : "unspecified";
+}
+
+int
+idn_org_kind_parse(const char *s, enum idn_org_kind *out)
+{
+	for (size_t i = 0; s != NULL && i < ORG_KINDS; i++)
+		if (strcmp(s, org_kind_names[i]) == 0) {
+			*out = (enum idn_org_kind)i;
+			return 0;
+		}
+	return YH_ERR_INVALID;
+}

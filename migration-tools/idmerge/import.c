@@ -23,6 +23,9 @@
 #include "identity/identity.h"
 #include "migration-tools/idmerge/mig.h"
 
+/* Who the organization history names for the changes an import makes. */
+#define IMPORT_ACTOR "idmerge"
+
 #define IMPORT_LINE_MAX (16u << 20)
 #define IMPORT_BATCH 5000
 
@@ -176,6 +179,10 @@ import_org(struct import_ctx *c, json_t *j, const char *uid, char owner[DIR_UID_
 	}
 	if (jstr(j, "status") != NULL && dir_status_parse(jstr(j, "status"), &st) != 0)
 		return YH_ERR_INVALID;
+	/* An organization a source switched off may no longer act: for a legal person
+	 * that is "revoked" (the directory's organization statuses). */
+	if (!DIR_ORG_STATUS_OK(st))
+		st = DIR_STATUS_REVOKED;
 	if ((e = yh_strlcpy(in.uid, uid, sizeof(in.uid))) != 0)
 		return e;
 	in.uscc = (char *)jstr(j, "uscc");
@@ -194,21 +201,27 @@ import_org(struct import_ctx *c, json_t *j, const char *uid, char owner[DIR_UID_
 		}
 		if (e != YH_ERR_NOT_FOUND)
 			goto out;
-		if ((e = dir_org_add(c->id->dir, &in, owner)) == 0)
+		/* The kind comes from the credit code; the legal representative gets a
+		 * legal_rep relation with the record (dir_org_add). */
+		if ((e = dir_org_add(c->id->dir, &in, IMPORT_ACTOR, owner)) == 0)
 			c->st->orgs_added++;
 		goto out;
 	}
 	if (e != 0)
 		goto out;
 	memcpy(owner, cur.uid, DIR_UID_LEN + 1);
+	/* What the sources do not hold stays as an operator set it. */
+	in.kind = cur.kind;
+	in.authority = cur.authority;
+	in.established = cur.established;
 	if (!same(cur.name, in.name) || strcmp(cur.legal_rep_uid, in.legal_rep_uid) != 0 ||
 	    (in.uscc != NULL && !same(cur.uscc, in.uscc))) {
-		if ((e = dir_org_update(c->id->dir, &in)) != 0)
+		if ((e = dir_org_update(c->id->dir, &in, IMPORT_ACTOR)) != 0)
 			goto out;
 		changed = true;
 	}
 	if (cur.status != st) {
-		if ((e = dir_org_set_status(c->id->dir, uid, st)) != 0)
+		if ((e = dir_org_set_status(c->id->dir, uid, st, IMPORT_ACTOR)) != 0)
 			goto out;
 		changed = true;
 	}

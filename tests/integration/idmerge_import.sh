@@ -157,6 +157,15 @@ grep -q "persons 0 added 0 updated, organizations 0 added 0 updated, 0 account l
 	"$TMP/fx2.log" || fail "fixture re-import not a no-op: $(cat "$TMP/fx2.log")"
 reps=$(sqlite3 "$TMP/state2/directory.db" "select count(*) from org where legal_rep_uid is not null and legal_rep_uid != ''")
 [[ $reps == 2 ]] || fail "organizations with a legal representative: $reps, want 2"
+# Each of them has its legal representative in office as a legal_rep relation, and an
+# organization with a credit code its kind from the code.
+rels=$(sqlite3 "$TMP/state2/directory.db" "select count(*) from org o join mandate m on
+  m.org_uid = o.uid and m.person_uid = o.legal_rep_uid where m.role = 'legal_rep'
+  and m.revoked = 0")
+[[ $rels == 2 ]] || fail "legal_rep relations of imported organizations: $rels, want 2"
+kinds=$(sqlite3 "$TMP/state2/directory.db" "select count(*) from org where uscc like '91%'
+  and kind != 'enterprise'")
+[[ $kinds == 0 ]] || fail "imported enterprises without their kind: $kinds"
 links=$(sqlite3 "$TMP/state2/directory.db" "select count(*) from legacy_link")
 want=$(python3 -c "
 import json,sys

@@ -7,8 +7,32 @@
 #ifndef YH_TESTS_DIR_RAW_H
 #define YH_TESTS_DIR_RAW_H
 
+/* Version 4 -> 3: org and mandate as version 3 had them (the legal_rep relations
+ * dropped, a revoked organization disabled), no org_history. */
+#define DIR_RAW_TO_V3 \
+    "DROP TABLE org_history; DROP INDEX org_created;" \
+    "CREATE TABLE org_v3 (uid TEXT PRIMARY KEY REFERENCES entity(uid)," \
+    " uscc TEXT UNIQUE, org_code TEXT NOT NULL UNIQUE, name TEXT NOT NULL," \
+    " legal_rep_uid TEXT REFERENCES person(uid)," \
+    " status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered'))," \
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL);" \
+    "INSERT INTO org_v3 SELECT uid, uscc, org_code, name, legal_rep_uid," \
+    " CASE status WHEN 'revoked' THEN 'disabled' ELSE status END, created, updated FROM org;" \
+    "CREATE TABLE mandate_v3 (id TEXT PRIMARY KEY," \
+    " person_uid TEXT NOT NULL REFERENCES person(uid)," \
+    " org_uid TEXT NOT NULL REFERENCES org_v3(uid), role TEXT NOT NULL, granted_by TEXT," \
+    " expires INTEGER NOT NULL, created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);" \
+    "INSERT INTO mandate_v3 SELECT id, person_uid, org_uid, role, granted_by, until, created," \
+    " revoked FROM mandate WHERE role <> 'legal_rep';" \
+    "DROP TABLE mandate; DROP TABLE org;" \
+    "ALTER TABLE org_v3 RENAME TO org; ALTER TABLE mandate_v3 RENAME TO mandate;" \
+    "CREATE INDEX mandate_person ON mandate(person_uid);" \
+    "CREATE INDEX mandate_org ON mandate(org_uid);" \
+    "UPDATE meta SET value = '3' WHERE key = 'schema_version';"
+
 /* Version 3 -> 2: no phone_verified column; every phone in the lookup index. */
 #define DIR_RAW_TO_V2 \
+    DIR_RAW_TO_V3 \
     "DROP INDEX person_phone_verified;" \
     "ALTER TABLE person DROP COLUMN phone_verified;" \
     "CREATE INDEX person_phone ON person(phone_index);" \
@@ -31,6 +55,23 @@ raw_sql(const char *path, const char *sql)
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
 		fail_msg("%s: %s", sql, msg);
 	sqlite3_close(db);
+}
+
+/* Runs SQL on the database file at path (another connection, foreign keys on) and
+ * returns SQLite's result code: for checks that the schema refuses a write. */
+static int __attribute__((unused))
+raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
 }
 
 /* The first column of the first row of a query, as an integer (-1 when no row). */

@@ -572,7 +572,7 @@ test_migration_phone_verified(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name = 'person_phone'"), 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
@@ -662,7 +662,7 @@ test_migration_makes_schema(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
 	migrated = raw_text(db, SCHEMA_SHAPE);
 	assert_string_equal(migrated, fresh);
 	free(fresh);
@@ -809,6 +809,57 @@ test_totp(void **state)
 	assert_int_equal(dir_totp_delete(f->d, a), YH_ERR_NOT_FOUND);
 }
 
+/* A valid credit code: registration authority and type reg (2 characters), region
+ * 350100, the organization code made from eight. */
+static void
+make_uscc(const char *reg, const char *eight, char out[19])
+{
+	char code[10];
+
+	make_orgcode(eight, code);
+	snprintf(out, 19, "%s350100%s", reg, code);
+	out[17] = idn_uscc_check_char(out);
+	out[18] = '\0';
+}
+
+/* Raises a person to LoA level (real-name verified at 2). */
+static void
+set_level(struct dir *d, const char *uid, int level)
+{
+	struct dir_loa v = { .level = level, .method = (char *)"counter" };
+
+	assert_int_equal(dir_person_set_loa(d, uid, &v, 0, NULL), 0);
+}
+
+/* An agent grant made now (created 0): role, until, scopes. */
+static int
+grant(struct dir *d, const char *org, const char *person, const char *role, int64_t until,
+    const char *scopes, char *id)
+{
+	struct dir_mandate m;
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.person_uid, person, sizeof(m.person_uid));
+	memcpy(m.org_uid, org, sizeof(m.org_uid));
+	m.role = (char *)role;
+	m.until = until;
+	m.scopes = (char *)scopes;
+	return dir_mandate_add(d, &m, "operator:test", id);
+}
+
+/* The number of current relations of a person (by_org false) or an org at time at. */
+static size_t
+current(struct dir *d, bool by_org, const char *uid, int64_t at)
+{
+	struct dir_mandate *list = NULL;
+	size_t n = 0;
+
+	assert_int_equal(dir_mandate_current(d, by_org ? NULL : uid, by_org ? uid : NULL, at,
+	    &list, &n), 0);
+	dir_mandate_list_free(list, n);
+	return n;
+}
+
 static void
 test_orgs_and_mandates(void **state)
 {
@@ -825,18 +876,20 @@ test_orgs_and_mandates(void **state)
 	make_id(42, id2);
 	assert_int_equal(add(f->d, id1, "法人", NULL, NULL, rep), 0);
 	assert_int_equal(add(f->d, id2, "经办人", NULL, NULL, agent), 0);
+	set_level(f->d, agent, 2);
 
 	memset(&o, 0, sizeof(o));
 	o.uscc = (char *)"91350100m000100y43";
 	o.name = (char *)"某某有限公司";
 	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
-	assert_int_equal(dir_org_add(f->d, &o, org), 0);
-	assert_int_equal(dir_org_add(f->d, &o, NULL), YH_ERR_EXISTS);
+	assert_int_equal(dir_org_add(f->d, &o, NULL, org), 0);
+	assert_int_equal(dir_org_add(f->d, &o, NULL, NULL), YH_ERR_EXISTS);
 	assert_int_equal(dir_org_find_org_code(f->d, "M000100Y-4", &o), 0);
 	assert_string_equal(o.uid, org);
 	assert_string_equal(o.uscc, "91350100M000100Y43");
 	assert_string_equal(o.org_code, "M000100Y4");
 	assert_string_equal(o.legal_rep_uid, rep);
+	assert_int_equal(o.kind, IDN_ORG_KIND_ENTERPRISE);
 	dir_org_clear(&o);
 	assert_int_equal(dir_org_find_uscc(f->d, "91350100M000100Y43", &o), 0);
 	assert_string_equal(o.uid, org);
@@ -845,7 +898,7 @@ test_orgs_and_mandates(void **state)
 	memset(&o, 0, sizeof(o));
 	o.org_code = (char *)"M000100Y4";
 	o.name = (char *)"另一个";
-	assert_int_equal(dir_org_add(f->d, &o, NULL), YH_ERR_EXISTS);
+	assert_int_equal(dir_org_add(f->d, &o, NULL, NULL), YH_ERR_EXISTS);
 	assert_int_equal(dir_org_find_uscc(f->d, "91350100M000100Y44", &o), YH_ERR_INVALID);
 	/* A legal representative must exist. */
 	memset(&o, 0, sizeof(o));
@@ -853,47 +906,53 @@ test_orgs_and_mandates(void **state)
 	o.org_code = code;
 	o.name = (char *)"无名";
 	memcpy(o.legal_rep_uid, "0123456789abcdef0123456789abcdef", sizeof(o.legal_rep_uid));
-	assert_int_equal(dir_org_add(f->d, &o, NULL), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_org_add(f->d, &o, NULL, NULL), YH_ERR_NOT_FOUND);
 	/* At least one code; codes that disagree. */
 	o.legal_rep_uid[0] = '\0';
 	o.org_code = NULL;
-	assert_int_equal(dir_org_add(f->d, &o, NULL), YH_ERR_INVALID);
+	assert_int_equal(dir_org_add(f->d, &o, NULL, NULL), YH_ERR_INVALID);
 	o.org_code = code;
 	o.uscc = (char *)"91350100M000100Y43";
-	assert_int_equal(dir_org_add(f->d, &o, NULL), YH_ERR_INVALID);
+	assert_int_equal(dir_org_add(f->d, &o, NULL, NULL), YH_ERR_INVALID);
 
 	/* An org known only by its organization code, given its credit code later. */
 	memset(&o, 0, sizeof(o));
 	make_orgcode("12345670", code);
 	o.org_code = code;
 	o.name = (char *)"老机构";
-	assert_int_equal(dir_org_add(f->d, &o, org2), 0);
+	assert_int_equal(dir_org_add(f->d, &o, NULL, org2), 0);
 	assert_int_equal(dir_org_get(f->d, org2, &o), 0);
 	assert_null(o.uscc);
 	assert_string_equal(o.org_code, code);
+	assert_int_equal(o.kind, IDN_ORG_KIND_UNSPECIFIED);
 	dir_org_clear(&o);
-	assert_int_equal(dir_org_set_status(f->d, org2, DIR_STATUS_DISABLED), 0);
+	/* Persons' statuses are not organizations'. */
+	assert_int_equal(dir_org_set_status(f->d, org2, DIR_STATUS_DISABLED, NULL),
+	    YH_ERR_INVALID);
+	assert_int_equal(dir_org_set_status(f->d, org2, DIR_STATUS_REVOKED, NULL), 0);
 	assert_int_equal(dir_org_get(f->d, org2, &o), 0);
-	assert_int_equal(o.status, DIR_STATUS_DISABLED);
+	assert_int_equal(o.status, DIR_STATUS_REVOKED);
 	dir_org_clear(&o);
+	assert_int_equal(dir_person_set_status(f->d, agent, DIR_STATUS_REVOKED),
+	    YH_ERR_INVALID);
 
-	/* Mandates: one expired, one open-ended. */
+	/* Relations: one expired (recorded with its past times), one open-ended. */
 	memset(&m, 0, sizeof(m));
 	memcpy(m.person_uid, agent, sizeof(m.person_uid));
 	memcpy(m.org_uid, org, sizeof(m.org_uid));
 	m.role = (char *)"agent";
 	m.granted_by = rep;
 	m.created = now - 1000;
-	m.expires = now - 10;
-	assert_int_equal(dir_mandate_add(f->d, &m, m1), 0);
+	m.until = now - 10;
+	assert_int_equal(dir_mandate_add(f->d, &m, NULL, m1), 0);
 	m.created = 0;
-	m.expires = 0;
-	assert_int_equal(dir_mandate_add(f->d, &m, m2), 0);
-	m.expires = 5;
-	assert_int_equal(dir_mandate_add(f->d, &m, NULL), YH_ERR_INVALID);
-	m.expires = 0;
+	m.until = 0;
+	assert_int_equal(dir_mandate_add(f->d, &m, NULL, m2), 0);
+	m.until = 5;
+	assert_int_equal(dir_mandate_add(f->d, &m, NULL, NULL), YH_ERR_INVALID);
+	m.until = 0;
 	memcpy(m.org_uid, rep, sizeof(m.org_uid));  /* a person is not an org */
-	assert_int_equal(dir_mandate_add(f->d, &m, NULL), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_mandate_add(f->d, &m, NULL, NULL), YH_ERR_NOT_FOUND);
 
 	assert_int_equal(dir_mandate_list_person(f->d, agent, 0, &list, &n), 0);
 	assert_int_equal(n, 2);
@@ -907,15 +966,17 @@ test_orgs_and_mandates(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(list[0].id, m2);
 	dir_mandate_list_free(list, n);
+	/* The org's current relations: the agent and the legal representative. */
 	assert_int_equal(dir_mandate_list_org(f->d, org, now, &list, &n), 0);
-	assert_int_equal(n, 1);
-	dir_mandate_list_free(list, n);
-	/* At a time before the first expired, both were in force. */
-	assert_int_equal(dir_mandate_list_org(f->d, org, now - 100, &list, &n), 0);
 	assert_int_equal(n, 2);
 	dir_mandate_list_free(list, n);
+	/* Before the open-ended one began, only the first was current. */
+	assert_int_equal(dir_mandate_list_person(f->d, agent, now - 100, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, m1);
+	dir_mandate_list_free(list, n);
 
-	assert_int_equal(dir_mandate_revoke(f->d, m2, 0), 0);
+	assert_int_equal(dir_mandate_revoke(f->d, m2, 0, "operator:test"), 0);
 	assert_int_equal(dir_mandate_get(f->d, m2, &m), 0);
 	assert_true(m.revoked > 0);
 	assert_false(dir_mandate_in_force(&m, now));
@@ -923,8 +984,292 @@ test_orgs_and_mandates(void **state)
 	assert_int_equal(dir_mandate_list_person(f->d, agent, now, &list, &n), 0);
 	assert_int_equal(n, 0);
 	assert_null(list);
-	assert_int_equal(dir_mandate_revoke(f->d, "0123456789abcdef0123456789abcdef", 0),
+	assert_int_equal(dir_mandate_revoke(f->d, "0123456789abcdef0123456789abcdef", 0, NULL),
 	    YH_ERR_NOT_FOUND);
+}
+
+/* Kinds, registration authority, establishment date, listing and the history. */
+static void
+test_org_records(void **state)
+{
+	struct fx *f = *state;
+	struct dir_org o, *list = NULL;
+	struct dir_org_change *h = NULL;
+	char uscc[19], uid[DIR_UID_LEN + 1], uid2[DIR_UID_LEN + 1], code[10], *saved;
+	size_t n = 0;
+
+	memset(&o, 0, sizeof(o));
+	make_uscc("92", "55555555", uscc);
+	o.uscc = uscc;
+	o.name = (char *)"个体户";
+	o.kind = IDN_ORG_KIND_ENTERPRISE;        /* the code says otherwise */
+	assert_int_equal(dir_org_add(f->d, &o, "operator:a", uid), YH_ERR_INVALID);
+	o.kind = IDN_ORG_KIND_INDIVIDUAL_BUSINESS;
+	o.established = (char *)"2019-02-30";   /* not a date */
+	assert_int_equal(dir_org_add(f->d, &o, "operator:a", uid), YH_ERR_INVALID);
+	o.established = (char *)"2999-01-01";   /* in the future */
+	assert_int_equal(dir_org_add(f->d, &o, "operator:a", uid), YH_ERR_INVALID);
+	o.established = (char *)"2019-02-28";
+	o.authority = (char *)"福州市市场监督管理局";
+	assert_int_equal(dir_org_add(f->d, &o, "operator:a", uid), 0);
+	assert_int_equal(dir_org_get(f->d, uid, &o), 0);
+	assert_int_equal(o.kind, IDN_ORG_KIND_INDIVIDUAL_BUSINESS);
+	assert_string_equal(o.authority, "福州市市场监督管理局");
+	assert_string_equal(o.established, "2019-02-28");
+	assert_int_equal(o.status, DIR_STATUS_ACTIVE);
+	/* An update: a name, the kind stays the code's. */
+	saved = o.name;
+	o.name = (char *)"个体户（新名）";
+	free(o.authority);
+	o.authority = NULL;
+	o.kind = IDN_ORG_KIND_UNSPECIFIED;
+	assert_int_equal(dir_org_update(f->d, &o, "operator:b"), 0);
+	o.kind = IDN_ORG_KIND_GOVERNMENT_AGENCY;
+	assert_int_equal(dir_org_update(f->d, &o, "operator:b"), YH_ERR_INVALID);
+	o.name = saved;
+	dir_org_clear(&o);
+	assert_int_equal(dir_org_get(f->d, uid, &o), 0);
+	assert_string_equal(o.name, "个体户（新名）");
+	assert_int_equal(o.kind, IDN_ORG_KIND_INDIVIDUAL_BUSINESS);
+	assert_null(o.authority);
+	dir_org_clear(&o);
+	/* A code that defines no kind: the kind is the operator's. */
+	memset(&o, 0, sizeof(o));
+	make_orgcode("66666666", code);
+	o.org_code = code;
+	o.name = (char *)"某律师事务所";
+	o.kind = IDN_ORG_KIND_SOCIAL_ORGANIZATION;
+	assert_int_equal(dir_org_add(f->d, &o, NULL, uid2), 0);
+	assert_int_equal(dir_org_get(f->d, uid2, &o), 0);
+	assert_int_equal(o.kind, IDN_ORG_KIND_SOCIAL_ORGANIZATION);
+	dir_org_clear(&o);
+	assert_int_equal(dir_org_set_status(f->d, uid, DIR_STATUS_DEREGISTERED, "operator:c"), 0);
+
+	assert_int_equal(dir_org_history(f->d, uid, &h, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(h[0].field, "created");
+	assert_string_equal(h[0].new_value, uscc);
+	assert_string_equal(h[0].actor, "operator:a");
+	assert_string_equal(h[1].field, "name");
+	assert_string_equal(h[1].old_value, "个体户");
+	assert_string_equal(h[1].new_value, "个体户（新名）");
+	assert_string_equal(h[1].actor, "operator:b");
+	assert_string_equal(h[2].field, "authority");
+	assert_null(h[2].new_value);
+	assert_string_equal(h[3].field, "status");
+	assert_string_equal(h[3].old_value, "active");
+	assert_string_equal(h[3].new_value, "deregistered");
+	assert_string_equal(h[3].actor, "operator:c");
+	assert_true(h[3].at > 0);
+	dir_org_history_free(h, n);
+
+	assert_int_equal(dir_org_list(f->d, 0, 10, &list, &n), 0);
+	assert_int_equal(n, 2);
+	dir_org_list_free(list, n);
+	assert_int_equal(dir_org_list(f->d, 1, 10, &list, &n), 0);
+	assert_int_equal(n, 1);
+	dir_org_list_free(list, n);
+	assert_int_equal(dir_org_list(f->d, 0, 0, &list, &n), YH_ERR_INVALID);
+}
+
+/* Relations: who may be granted what, validity periods, the one legal representative,
+ * an inactive organization or person grants nothing, the history of it all. */
+static void
+test_relations(void **state)
+{
+	struct fx *f = *state;
+	struct dir_org o;
+	struct dir_mandate *list = NULL;
+	struct dir_org_change *h = NULL;
+	char rep[DIR_UID_LEN + 1], rep2[DIR_UID_LEN + 1], ag[DIR_UID_LEN + 1],
+	    low[DIR_UID_LEN + 1], org[DIR_UID_LEN + 1], id[4][19], uscc[19], sql[512],
+	    rel[DIR_UID_LEN + 1];
+	const char *db = f->cfg.sqlite_path;
+	int64_t now = yh_now();
+	size_t n = 0, ended = 0;
+
+	for (int i = 0; i < 4; i++)
+		make_id(60 + i, id[i]);
+	assert_int_equal(add(f->d, id[0], "法人甲", NULL, NULL, rep), 0);
+	assert_int_equal(add(f->d, id[1], "法人乙", NULL, NULL, rep2), 0);
+	assert_int_equal(add(f->d, id[2], "经办人", NULL, NULL, ag), 0);
+	assert_int_equal(add(f->d, id[3], "未实名", NULL, NULL, low), 0);
+	set_level(f->d, ag, 2);
+	set_level(f->d, rep2, 3);
+	memset(&o, 0, sizeof(o));
+	make_uscc("91", "77777777", uscc);
+	o.uscc = uscc;
+	o.name = (char *)"关系测试公司";
+	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_add(f->d, &o, "operator:a", org), 0);
+	assert_int_equal(current(f->d, false, rep, 0), 1);
+
+	/* Who may be an agent. */
+	assert_int_equal(grant(f->d, org, low, DIR_ROLE_AGENT, 0, NULL, NULL), YH_ERR_DENIED);
+	assert_int_equal(grant(f->d, org, rep, DIR_ROLE_AGENT, 0, NULL, NULL), YH_ERR_CONFLICT);
+	assert_int_equal(grant(f->d, org, ag, DIR_ROLE_LEGAL_REP, 0, NULL, NULL),
+	    YH_ERR_INVALID);
+	assert_int_equal(grant(f->d, org, ag, DIR_ROLE_AGENT, now - 1, NULL, NULL),
+	    YH_ERR_INVALID);
+	assert_int_equal(grant(f->d, org, ag, DIR_ROLE_AGENT, 0, "bad\"scope", NULL),
+	    YH_ERR_INVALID);
+	assert_int_equal(grant(f->d, org, ag, DIR_ROLE_ADMIN, 0, "tax", NULL), YH_ERR_INVALID);
+	assert_int_equal(grant(f->d, org, ag, DIR_ROLE_AGENT, now + 100, "tax  social tax",
+	    rel), 0);
+	assert_int_equal(grant(f->d, org, ag, DIR_ROLE_AGENT, 0, NULL, NULL), YH_ERR_EXISTS);
+	assert_int_equal(grant(f->d, org, low, DIR_ROLE_ADMIN, 0, NULL, NULL), 0);
+	{
+		struct dir_mandate m;
+
+		assert_int_equal(dir_mandate_get(f->d, rel, &m), 0);
+		assert_string_equal(m.scopes, "tax social");
+		assert_true(m.not_before >= now && m.not_before <= now + 5);
+		assert_int_equal(m.until, now + 100);
+		dir_mandate_clear(&m);
+	}
+	/* Validity: current now, not after until, not before not_before. */
+	assert_int_equal(current(f->d, false, ag, now + 1), 1);
+	assert_int_equal(current(f->d, false, ag, now + 100), 0);
+	assert_int_equal(current(f->d, false, ag, now - 100), 0);
+	assert_int_equal(current(f->d, true, org, now + 1), 3);
+	assert_int_equal(dir_mandate_current(f->d, ag, org, 0, &list, &n), YH_ERR_INVALID);
+	assert_int_equal(dir_mandate_current(f->d, NULL, NULL, 0, &list, &n), YH_ERR_INVALID);
+
+	/* At most one legal representative: moving it ends the old relation; the
+	 * database refuses a second one in office. */
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(dir_org_get(f->d, org, &o), 0);
+	memcpy(o.legal_rep_uid, rep2, sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_update(f->d, &o, "operator:b"), 0);
+	dir_org_clear(&o);
+	assert_int_equal(current(f->d, false, rep, 0), 0);
+	assert_int_equal(current(f->d, false, rep2, 0), 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM mandate WHERE role = 'legal_rep'"),
+	    2);
+	snprintf(sql, sizeof(sql), "INSERT INTO mandate (id, person_uid, org_uid, role,"
+	    " not_before, created) VALUES ('x', '%s', '%s', 'legal_rep', 1, 1)", rep, org);
+	assert_int_not_equal(raw_exec(db, sql), SQLITE_OK);
+
+	/* Ending the agent's relations. */
+	assert_int_equal(dir_mandate_end(f->d, org, ag, DIR_ROLE_AGENT, "operator:c", &ended), 0);
+	assert_int_equal(ended, 1);
+	assert_int_equal(dir_mandate_end(f->d, org, ag, DIR_ROLE_AGENT, NULL, &ended),
+	    YH_ERR_NOT_FOUND);
+	assert_int_equal(current(f->d, false, ag, 0), 0);
+	assert_int_equal(grant(f->d, org, ag, DIR_ROLE_AGENT, 0, NULL, NULL), 0);
+
+	/* A person or an organization that is not active grants nothing. */
+	assert_int_equal(dir_person_set_status(f->d, ag, DIR_STATUS_LOCKED), 0);
+	assert_int_equal(current(f->d, false, ag, 0), 0);
+	assert_int_equal(dir_person_set_status(f->d, ag, DIR_STATUS_ACTIVE), 0);
+	assert_int_equal(current(f->d, false, ag, 0), 1);
+	assert_int_equal(dir_org_set_status(f->d, org, DIR_STATUS_DEREGISTERED, "operator:d"),
+	    0);
+	assert_int_equal(current(f->d, true, org, 0), 0);
+	assert_int_equal(current(f->d, false, ag, 0), 0);
+	assert_int_equal(current(f->d, false, rep2, 0), 0);
+	assert_int_equal(grant(f->d, org, rep, DIR_ROLE_AGENT, 0, NULL, NULL), YH_ERR_DENIED);
+	assert_int_equal(dir_mandate_list_org(f->d, org, 0, &list, &n), 0);
+	assert_int_equal(n, 5);   /* all recorded still */
+	dir_mandate_list_free(list, n);
+
+	assert_int_equal(dir_org_history(f->d, org, &h, &n), 0);
+	{
+		static const char *const want[][3] = {
+			{ "created", NULL, "u" }, { "legal_rep", NULL, "r" },
+			{ "agent", NULL, "a" }, { "admin", NULL, "l" },
+			{ "legal_rep", "r", "R" }, { "agent", "a", NULL },
+			{ "agent", NULL, "a" }, { "status", "active", "deregistered" },
+		};
+		const char *val[128] = { ['u'] = uscc, ['r'] = rep, ['R'] = rep2, ['a'] = ag,
+			['l'] = low };
+
+		assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+		for (size_t i = 0; i < n; i++) {
+			const char *ov = want[i][1], *nv = want[i][2];
+
+			if (ov != NULL && strlen(ov) == 1)
+				ov = val[(unsigned char)ov[0]];
+			if (nv != NULL && strlen(nv) == 1)
+				nv = val[(unsigned char)nv[0]];
+			assert_string_equal(h[i].field, want[i][0]);
+			if (ov == NULL)
+				assert_null(h[i].old_value);
+			else
+				assert_string_equal(h[i].old_value, ov);
+			if (nv == NULL)
+				assert_null(h[i].new_value);
+			else
+				assert_string_equal(h[i].new_value, nv);
+		}
+	}
+	dir_org_history_free(h, n);
+}
+
+/*
+ * Version 3 -> 4: organizations keep their data, get the kind their code defines and a
+ * legal_rep relation; a disabled organization becomes revoked (with a history entry); a
+ * free-text mandate role becomes an agent relation with that role as its scope.
+ */
+static void
+test_migration_orgs(void **state)
+{
+	struct fx *f = *state;
+	struct dir_org o;
+	struct dir_mandate *list = NULL;
+	struct dir_org_change *h = NULL;
+	char rep[DIR_UID_LEN + 1], ag[DIR_UID_LEN + 1], org[DIR_UID_LEN + 1],
+	    org2[DIR_UID_LEN + 1], id[2][19], code[10], sql[512], err[512];
+	const char *db = f->cfg.sqlite_path;
+	size_t n = 0;
+
+	make_id(70, id[0]);
+	make_id(71, id[1]);
+	assert_int_equal(add(f->d, id[0], "法人", NULL, NULL, rep), 0);
+	assert_int_equal(add(f->d, id[1], "经办人", NULL, NULL, ag), 0);
+	memset(&o, 0, sizeof(o));
+	o.uscc = (char *)"91350100M000100Y43";
+	o.name = (char *)"迁移公司";
+	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_add(f->d, &o, NULL, org), 0);
+	memset(&o, 0, sizeof(o));
+	make_orgcode("12345670", code);
+	o.org_code = code;
+	o.name = (char *)"停用机构";
+	assert_int_equal(dir_org_add(f->d, &o, NULL, org2), 0);
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	raw_sql(db, DIR_RAW_TO_V3);
+	snprintf(sql, sizeof(sql), "UPDATE org SET status = 'disabled' WHERE uid = '%s';"
+	    "INSERT INTO mandate VALUES ('%032d', '%s', '%s', 'signer', NULL, 0, 5, 0);",
+	    org2, 7, ag, org);
+	raw_sql(db, sql);
+
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
+	assert_int_equal(dir_org_get(f->d, org, &o), 0);
+	assert_int_equal(o.kind, IDN_ORG_KIND_ENTERPRISE);
+	assert_string_equal(o.legal_rep_uid, rep);
+	dir_org_clear(&o);
+	assert_int_equal(current(f->d, false, rep, 0), 1);
+	assert_int_equal(dir_org_get(f->d, org2, &o), 0);
+	assert_int_equal(o.status, DIR_STATUS_REVOKED);
+	assert_int_equal(o.kind, IDN_ORG_KIND_UNSPECIFIED);
+	dir_org_clear(&o);
+	assert_int_equal(dir_org_history(f->d, org2, &h, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(h[0].old_value, "disabled");
+	assert_string_equal(h[0].new_value, "revoked");
+	dir_org_history_free(h, n);
+	assert_int_equal(dir_mandate_list_person(f->d, ag, 0, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].role, "agent");
+	assert_string_equal(list[0].scopes, "signer");
+	assert_int_equal(list[0].not_before, 5);
+	dir_mandate_list_free(list, n);
 }
 
 static void
@@ -1533,6 +1878,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orgs_and_mandates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_org_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_orgs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_loa_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),

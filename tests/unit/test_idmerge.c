@@ -812,8 +812,11 @@ legacy_directory(struct ident *id, char a[19], char b[19], char oa[33], char ob[
 	p.name = (char *)"李四";
 	p.id_number = b;
 	p.phone = NULL;
+	p.loa.level = 2;                 /* an agent is real-name verified */
+	p.loa.method = (char *)"counter";
 	memcpy(p.uid, ob, 33);
 	assert_int_equal(dir_person_add(id->dir, &p, NULL), 0);
+	memset(&p.loa, 0, sizeof(p.loa));
 	p.name = (char *)"王五";
 	p.id_number = c;
 	p.uid[0] = '\0';
@@ -823,13 +826,13 @@ legacy_directory(struct ident *id, char a[19], char b[19], char oa[33], char ob[
 	o.org_code = (char *)"M000100Y4";
 	o.name = (char *)"福州公司";
 	memcpy(o.legal_rep_uid, oa, 33);
-	assert_int_equal(dir_org_add(id->dir, &o, NULL), 0);
+	assert_int_equal(dir_org_add(id->dir, &o, NULL, NULL), 0);
 	memset(&m, 0, sizeof(m));
 	memcpy(m.person_uid, ob, 33);
 	memcpy(m.org_uid, oo, 33);
 	m.role = (char *)"agent";
 	m.granted_by = oa;
-	assert_int_equal(dir_mandate_add(id->dir, &m, NULL), 0);
+	assert_int_equal(dir_mandate_add(id->dir, &m, NULL, NULL), 0);
 	memset(&l, 0, sizeof(l));
 	for (size_t i = 0; i < 4; i++) {
 		memcpy(l.owner_uid, i < 2 ? oa : i == 2 ? oo : ob, 33);

@@ -434,6 +434,81 @@ test_uscc_registration_table(void **state)
 	assert_int_equal(ucc(code, &u), IDN_OK);
 }
 
+/* A valid credit code with positions 1-2 = reg (check character computed). */
+static void
+kind_of(const char *reg, enum idn_org_kind want)
+{
+	char code[19];
+	struct idn_uscc u;
+
+	snprintf(code, sizeof(code), "%s350100M000100Y4", reg);
+	code[17] = idn_uscc_check_char(code);
+	code[18] = '\0';
+	assert_int_equal(ucc(code, &u), IDN_OK);
+	assert_int_equal(idn_uscc_kind(&u), want);
+}
+
+static void
+test_uscc_kind_enterprise(void **state)
+{
+	(void)state;
+	kind_of("91", IDN_ORG_KIND_ENTERPRISE);
+	assert_string_equal(idn_org_kind_str(IDN_ORG_KIND_ENTERPRISE), "enterprise");
+}
+
+static void
+test_uscc_kind_individual_business(void **state)
+{
+	(void)state;
+	kind_of("92", IDN_ORG_KIND_INDIVIDUAL_BUSINESS);
+	assert_string_equal(idn_org_kind_str(IDN_ORG_KIND_INDIVIDUAL_BUSINESS),
+	    "individual_business");
+}
+
+static void
+test_uscc_kind_social_organization(void **state)
+{
+	(void)state;
+	kind_of("13", IDN_ORG_KIND_SOCIAL_ORGANIZATION);
+	kind_of("51", IDN_ORG_KIND_SOCIAL_ORGANIZATION);
+	kind_of("52", IDN_ORG_KIND_SOCIAL_ORGANIZATION);
+	kind_of("53", IDN_ORG_KIND_SOCIAL_ORGANIZATION);
+}
+
+static void
+test_uscc_kind_government_agency(void **state)
+{
+	(void)state;
+	kind_of("11", IDN_ORG_KIND_GOVERNMENT_AGENCY);
+}
+
+static void
+test_uscc_kind_public_institution(void **state)
+{
+	(void)state;
+	kind_of("12", IDN_ORG_KIND_PUBLIC_INSTITUTION);
+}
+
+/* Pairs the standard defines no kind for; and the names round trip. */
+static void
+test_uscc_kind_unspecified(void **state)
+{
+	static const char *const none[] = { "19", "21", "31", "59", "71", "81", "93", "99",
+		"A1", "N1", "Y1" };
+	enum idn_org_kind k;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		kind_of(none[i], IDN_ORG_KIND_UNSPECIFIED);
+	for (int i = IDN_ORG_KIND_UNSPECIFIED; i <= IDN_ORG_KIND_PUBLIC_INSTITUTION; i++) {
+		assert_int_equal(idn_org_kind_parse(idn_org_kind_str((enum idn_org_kind)i), &k), 0);
+		assert_int_equal(k, i);
+	}
+	assert_int_equal(idn_org_kind_parse("Enterprise", &k), YH_ERR_INVALID);
+	assert_int_equal(idn_org_kind_parse(NULL, &k), YH_ERR_INVALID);
+	assert_string_equal(idn_org_kind_str((enum idn_org_kind)99), "unspecified");
+}
+
 static void
 test_uscc_remainder_zero(void **state)
 {
@@ -647,6 +722,12 @@ main(void)
 		cmocka_unit_test(test_uscc_registration_table),
 		cmocka_unit_test(test_uscc_remainder_zero),
 		cmocka_unit_test(test_uscc_properties),
+		cmocka_unit_test(test_uscc_kind_enterprise),
+		cmocka_unit_test(test_uscc_kind_individual_business),
+		cmocka_unit_test(test_uscc_kind_social_organization),
+		cmocka_unit_test(test_uscc_kind_government_agency),
+		cmocka_unit_test(test_uscc_kind_public_institution),
+		cmocka_unit_test(test_uscc_kind_unspecified),
 		cmocka_unit_test(test_orgcode),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_reason_names),

@@ -36,22 +36,42 @@ CREATE TABLE IF NOT EXISTS loa_event (id INTEGER PRIMARY KEY,
 
 CREATE INDEX IF NOT EXISTS loa_event_person ON loa_event(person_uid);
 
+-- Organizations (legal persons), their relations to persons and their change history
+-- (migrate_4.sql says what each holds).
 CREATE TABLE IF NOT EXISTS org (
   uid TEXT PRIMARY KEY REFERENCES entity(uid),
   uscc TEXT UNIQUE, org_code TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+  kind TEXT NOT NULL DEFAULT 'unspecified' CHECK (kind IN ('unspecified', 'enterprise',
+    'individual_business', 'social_organization', 'government_agency',
+    'public_institution')),
   legal_rep_uid TEXT REFERENCES person(uid),
-  status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered')),
+  authority TEXT, established TEXT,
+  status TEXT NOT NULL CHECK (status IN ('active', 'deregistered', 'revoked')),
   created INTEGER NOT NULL, updated INTEGER NOT NULL);
+
+CREATE INDEX IF NOT EXISTS org_created ON org(created, uid);
+
+CREATE TABLE IF NOT EXISTS org_history (id INTEGER PRIMARY KEY,
+  org_uid TEXT NOT NULL REFERENCES org(uid),
+  field TEXT NOT NULL, old_value TEXT, new_value TEXT, actor TEXT, at INTEGER NOT NULL);
+
+CREATE INDEX IF NOT EXISTS org_history_org ON org_history(org_uid, id);
 
 CREATE TABLE IF NOT EXISTS mandate (id TEXT PRIMARY KEY,
   person_uid TEXT NOT NULL REFERENCES person(uid),
   org_uid TEXT NOT NULL REFERENCES org(uid),
-  role TEXT NOT NULL, granted_by TEXT, expires INTEGER NOT NULL,
-  created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+  role TEXT NOT NULL CHECK (role IN ('legal_rep', 'agent', 'admin')),
+  granted_by TEXT, not_before INTEGER NOT NULL, until INTEGER NOT NULL DEFAULT 0,
+  scopes TEXT, created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
+  CHECK (until = 0 OR until > not_before));
 
 CREATE INDEX IF NOT EXISTS mandate_person ON mandate(person_uid);
 
 CREATE INDEX IF NOT EXISTS mandate_org ON mandate(org_uid);
+
+-- At most one legal representative in office per organization.
+CREATE UNIQUE INDEX IF NOT EXISTS mandate_one_legal_rep ON mandate(org_uid)
+  WHERE role = 'legal_rep' AND revoked = 0;
 
 CREATE TABLE IF NOT EXISTS legacy_link (source TEXT NOT NULL, legacy_id TEXT NOT NULL,
   owner_uid TEXT NOT NULL REFERENCES entity(uid), username TEXT COLLATE NOCASE,
