@@ -7,8 +7,14 @@
 #ifndef YH_TESTS_DIR_RAW_H
 #define YH_TESTS_DIR_RAW_H
 
+/* Version 4 -> 3: no subject_pin table. */
+#define DIR_RAW_TO_V3 \
+    "DROP TABLE subject_pin;" \
+    "UPDATE meta SET value = '3' WHERE key = 'schema_version';"
+
 /* Version 3 -> 2: no phone_verified column; every phone in the lookup index. */
 #define DIR_RAW_TO_V2 \
+    DIR_RAW_TO_V3 \
     "DROP INDEX person_phone_verified;" \
     "ALTER TABLE person DROP COLUMN phone_verified;" \
     "CREATE INDEX person_phone ON person(phone_index);" \
