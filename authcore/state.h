@@ -37,4 +37,16 @@ int state_load_cfg(const struct state_args *a, struct ident_cfg *cfg, char *err,
 int state_open(const struct state_args *a, bool create, struct ident **out, char *err,
     size_t errsz) YH_WUR;
 
+struct clients_registry;
+
+/*
+ * The client registry of the state a names (state_load_cfg) as authd serves it:
+ * STATE_DIR/clients.json and, when the configuration file names one, the operator's
+ * apps file (clients.file). With create a missing state directory is made (authctl
+ * client add). Errors as state_load_cfg and clients_open, with one line in err. *r is
+ * NULL on error; close it with clients_close.
+ */
+int state_open_clients(const struct state_args *a, bool create, struct clients_registry **r,
+    char *err, size_t errsz) YH_WUR;
+
 #endif

@@ -216,7 +216,7 @@ oidc_acr_values_min(const char *acr_values, int *loa)
 const char *
 oidc_client_sector(const struct clients_client *c)
 {
-	return (c->sector != NULL && c->sector[0] != '\0') ? c->sector : c->id;
+	return clients_sector(c);
 }
 
 int

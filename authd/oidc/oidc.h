@@ -151,7 +151,7 @@ int oidc_acr_values_min(const char *acr_values, int *loa) YH_WUR;
 
 /* ---- pairwise subject --------------------------------------------------------------- */
 
-/* The sector of a client: its registered sector, or its id. */
+/* The sector of a client: its registered sector, or its id (clients_sector). */
 const char *oidc_client_sector(const struct clients_client *c);
 
 /*
