@@ -1,8 +1,10 @@
 /* Finding the state directory from -c / -d and opening the identity core. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "authcore/authd_config.h"
+#include "authcore/clients/clients.h"
 #include "authcore/state.h"
 #include "common/config.h"
 
@@ -51,6 +53,42 @@ out:
 	if (r != 0)
 		ident_cfg_free(cfg);
 	return r;
+}
+
+/* The one option read from authd's part of the configuration file for the registry. */
+struct apps_cfg {
+	char *file;
+};
+
+static const struct yh_cfg_opt apps_cfg_opts[] = {
+	CLIENTS_CFG_OPTIONS(offsetof(struct apps_cfg, file)),
+	{ .name = NULL },
+};
+
+int
+state_open_clients(const struct state_args *a, bool create, struct clients_registry **r,
+    char *err, size_t errsz)
+{
+	struct clients_opts o = { .create = create, .group = a->clients_group };
+	struct apps_cfg apps = { NULL };
+	struct yh_cfg_err cerr;
+	struct ident_cfg cfg;
+	int rc;
+
+	*r = NULL;
+	if ((rc = state_load_cfg(a, &cfg, err, errsz)) != 0)
+		return rc;
+	/* The apps declared in the config's clients.file are part of the registry too. */
+	if ((rc = yh_cfg_defaults(apps_cfg_opts, &apps, &cerr)) == 0 && a->config_path != NULL)
+		rc = yh_cfg_load_file(apps_cfg_opts, &apps, a->config_path, YH_CFG_PARTIAL, &cerr);
+	if (rc != 0)
+		yh_cfg_err_format(&cerr, err, errsz);
+	o.apps_file = apps.file;
+	if (rc == 0)
+		rc = clients_open(cfg.state_dir, &o, r, err, errsz);
+	yh_cfg_free(apps_cfg_opts, &apps);
+	ident_cfg_free(&cfg);
+	return rc;
 }
 
 int

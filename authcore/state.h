@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include "common/err.h"
 #include "identity/identity.h"
 
@@ -18,6 +19,8 @@ struct state_args {
 	const char *config_path;        /* -c FILE, or NULL */
 	const char *state_dir;          /* -d DIR, or NULL: overrides the file's state_dir */
 	const char *default_state_dir;  /* when neither gives one; NULL: one is required */
+	gid_t clients_group;            /* state_open_clients: the group clients.json is
+	                                 * written readable by (0640); 0: none (0600) */
 };
 
 /*
@@ -36,5 +39,17 @@ int state_load_cfg(const struct state_args *a, struct ident_cfg *cfg, char *err,
  */
 int state_open(const struct state_args *a, bool create, struct ident **out, char *err,
     size_t errsz) YH_WUR;
+
+struct clients_registry;
+
+/*
+ * The client registry of the state a names (state_load_cfg) as authd serves it:
+ * STATE_DIR/clients.json and, when the configuration file names one, the operator's
+ * apps file (clients.file). With create a missing state directory is made (authctl
+ * client add). Errors as state_load_cfg and clients_open, with one line in err. *r is
+ * NULL on error; close it with clients_close.
+ */
+int state_open_clients(const struct state_args *a, bool create, struct clients_registry **r,
+    char *err, size_t errsz) YH_WUR;
 
 #endif

@@ -267,16 +267,6 @@ read_secret_stdin(char **out)
 	return rc;
 }
 
-/* The one option authctl reads from authd's part of the config file. */
-struct apps_cfg {
-	char *file;
-};
-
-static const struct yh_cfg_opt apps_cfg_opts[] = {
-	CLIENTS_CFG_OPTIONS(offsetof(struct apps_cfg, file)),
-	{ .name = NULL },
-};
-
 static int
 open_registry(bool create, struct clients_registry **r)
 {
@@ -284,28 +274,11 @@ open_registry(bool create, struct clients_registry **r)
 		.config_path = ctl_opts.config_path,
 		.state_dir = ctl_opts.state_dir,
 		.default_state_dir = NULL,
+		.clients_group = ctl_reader_group(),
 	};
-	struct clients_opts o = { .create = create, .group = ctl_reader_group() };
-	struct apps_cfg apps = { NULL };
-	struct yh_cfg_err cerr;
-	struct ident_cfg cfg;
 	char err[512];
-	int rc;
 
-	*r = NULL;
-	if (state_load_cfg(&a, &cfg, err, sizeof(err)) != 0)
-		return ctl_fail("%s", err);
-	/* The apps declared in the config's clients.file are part of the registry too. */
-	if ((rc = yh_cfg_defaults(apps_cfg_opts, &apps, &cerr)) == 0 && a.config_path != NULL)
-		rc = yh_cfg_load_file(apps_cfg_opts, &apps, a.config_path, YH_CFG_PARTIAL, &cerr);
-	if (rc != 0)
-		yh_cfg_err_format(&cerr, err, sizeof(err));
-	o.apps_file = apps.file;
-	if (rc == 0)
-		rc = clients_open(cfg.state_dir, &o, r, err, sizeof(err));
-	yh_cfg_free(apps_cfg_opts, &apps);
-	ident_cfg_free(&cfg);
-	if (rc != 0)
+	if (state_open_clients(&a, create, r, err, sizeof(err)) != 0)
 		return ctl_fail("%s", err);
 	return 0;
 }

@@ -421,6 +421,7 @@ open_bcl(struct daemon *d, char *err, size_t errsz)
 	bc.audit = d->app.audit;
 	bc.metrics = d->app.metrics;
 	bc.keys = d->app.keys;
+	bc.dir = d->app.dir;
 	if ((r = bcl_new(&bc, &d->bcl)) != 0)
 		snprintf(err, errsz, "cannot start back-channel logout: %s", yh_strerror(r));
 	return r;

@@ -305,6 +305,10 @@ const char *clients_auth_name(enum clients_auth a);
 /* True for [A-Za-z0-9._-]{1,64}. */
 bool clients_id_valid(const char *id);
 
+/* The pairwise-subject sector of c: its registered sector, or its id (a snapshot's
+ * clients always have one; an input struct may leave it NULL). */
+const char *clients_sector(const struct clients_client *c);
+
 /*
  * Checks one URI against the registration rules above. loopback_or_https_only refuses
  * private-use schemes (for the back-channel logout URI). Returns 0 or YH_ERR_INVALID /

@@ -15,6 +15,12 @@ const char *const clients_grant_names[] = {
 static const char *const auth_names[] = { "none", "client_secret", "private_key_jwt" };
 
 const char *
+clients_sector(const struct clients_client *c)
+{
+	return (c->sector != NULL && c->sector[0] != '\0') ? c->sector : c->id;
+}
+
+const char *
 clients_scope_name(unsigned bit)
 {
 	for (unsigned i = 0; clients_scope_names[i] != NULL; i++)

@@ -64,6 +64,22 @@ keys_sub(const struct keys *k, const char *sector, const char *uid,
 }
 
 int
+keys_sub_str(const struct keys *k, const char *sector, const char *uid,
+    char out[KEYS_SUB_STR_SIZE])
+{
+	unsigned char mac[KEYS_MAC_LEN];
+	int rc;
+
+	_Static_assert(KEYS_SUB_STR_SIZE == (KEYS_MAC_LEN * 4 + 2) / 3 + 1,
+	    "base64url of the MAC without padding, and a NUL");
+	out[0] = '\0';
+	if ((rc = keys_sub(k, sector, uid, mac)) == 0)
+		yh_b64url_encode(mac, sizeof(mac), out);
+	yh_wipe(mac, sizeof(mac));
+	return rc;
+}
+
+int
 keys_mac(const struct keys *k, enum keys_purpose purpose, const void *msg, size_t len,
     unsigned char out[KEYS_MAC_LEN])
 {

@@ -42,6 +42,7 @@
 
 #define KEYS_KEY_LEN 32          /* the subject and audit keys, bytes */
 #define KEYS_MAC_LEN 32          /* keys_sub and keys_mac output, bytes */
+#define KEYS_SUB_STR_SIZE 44     /* keys_sub_str: 43 base64url characters and a NUL */
 #define KEYS_SECTOR_MAX 255      /* a sector (CLIENTS_SECTOR_MAX) */
 #define KEYS_UID_MAX 128         /* a user id (SESS_UID_MAX) */
 #define KEYS_UREF_UID_MAX 64     /* a user id that fits in a user reference */
@@ -97,6 +98,12 @@ void keys_free(struct keys *k);
  * bytes). Returns 0, YH_ERR_INVALID, or what the implementation returns (YH_ERR_CRYPTO). */
 int keys_sub(const struct keys *k, const char *sector, const char *uid,
     unsigned char out[KEYS_MAC_LEN]) YH_WUR;
+
+/* The pairwise subject as apps see it: keys_sub in base64url without padding, into out
+ * ("" on error). Returns as keys_sub. authd answers it where no subject pin overrides it
+ * (authd/oidc/oidc.h); idmerge rekey pins it. */
+int keys_sub_str(const struct keys *k, const char *sector, const char *uid,
+    char out[KEYS_SUB_STR_SIZE]) YH_WUR;
 
 /* The MAC of len bytes (at most KEYS_MSG_MAX) for purpose. Returns 0, YH_ERR_INVALID (an
  * unknown purpose, too many bytes), YH_ERR_KEY (KEYS_MAC_AUDIT without an audit key),

@@ -298,7 +298,7 @@ mint_body(struct bcl *b, struct bcl_job *j, const struct clients_client *c)
 	t.aud = j->client_id;
 	t.sid = j->sid[0] != '\0' ? j->sid : NULL;
 	if (j->uid[0] != '\0') {
-		if ((r = oidc_pairwise_sub(b->cfg.keys, oidc_client_sector(c), j->uid,
+		if ((r = oidc_pairwise_sub(b->cfg.keys, b->cfg.dir, oidc_client_sector(c), j->uid,
 		    sub)) != 0)
 			goto out;
 		t.sub = sub;

@@ -39,6 +39,7 @@ struct clients_registry;
 struct yh_audit;
 struct mx_registry;
 struct keys;
+struct dir;
 
 #define BCL_DEFAULT_ATTEMPTS 5
 #define BCL_DEFAULT_BASE_DELAY_MS 4000
@@ -58,6 +59,8 @@ struct bcl_config {
 	struct yh_audit *audit;              /* NULL: no audit line (tests) */
 	struct mx_registry *metrics;         /* NULL: no metrics */
 	const struct keys *keys;             /* the pairwise sub (required) */
+	struct dir *dir;                     /* its subject pins (oidc_pairwise_sub); NULL:
+	                                      * none (tests without a directory) */
 	unsigned max_attempts;               /* attempts per delivery (1..20) */
 	int64_t base_delay_ms;               /* first retry delay; doubles each time */
 	int64_t connect_timeout_ms;          /* per attempt */

@@ -216,23 +216,30 @@ oidc_acr_values_min(const char *acr_values, int *loa)
 const char *
 oidc_client_sector(const struct clients_client *c)
 {
-	return (c->sector != NULL && c->sector[0] != '\0') ? c->sector : c->id;
+	return clients_sector(c);
 }
 
 int
-oidc_pairwise_sub(const struct keys *keys, const char *sector, const char *uid,
-    char out[OIDC_SUB_SIZE])
+oidc_pairwise_sub(const struct keys *keys, struct dir *dir, const char *sector,
+    const char *uid, char out[OIDC_SUB_SIZE])
 {
-	unsigned char mac[KEYS_MAC_LEN];
 	int rc;
 
 	_Static_assert(CLIENTS_SECTOR_MAX <= KEYS_SECTOR_MAX && SESS_UID_MAX <= KEYS_UID_MAX,
 	    "every sector and uid fits keys_sub");
+	_Static_assert(KEYS_SUB_STR_SIZE <= OIDC_SUB_SIZE && DIR_SUB_MAX < OIDC_SUB_SIZE,
+	    "a computed and a pinned sub fit");
 	out[0] = '\0';
-	if ((rc = keys_sub(keys, sector, uid, mac)) == 0)
-		yh_b64url_encode(mac, sizeof(mac), out);
-	yh_wipe(mac, sizeof(mac));
-	return rc;
+	if (dir != NULL) {
+		rc = dir_subject_pin_find(dir, uid, sector, out);
+		if (rc == 0)
+			return 0;
+		out[0] = '\0';
+		/* A uid or sector the directory cannot hold (INVALID) has no pin either. */
+		if (rc != YH_ERR_NOT_FOUND && rc != YH_ERR_INVALID)
+			return rc;
+	}
+	return keys_sub_str(keys, sector, uid, out);
 }
 
 /* ---- the grant record --------------------------------------------------------------- */

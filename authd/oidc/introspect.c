@@ -173,7 +173,8 @@ introspect_refresh(struct ireq *q)
 		if (r != 0)
 			goto out;
 	}
-	if ((r = oidc_pairwise_sub(q->app->keys, oidc_client_sector(c), g.uid, sub)) != 0 ||
+	if ((r = oidc_pairwise_sub(q->app->keys, q->app->dir, oidc_client_sector(c), g.uid,
+	    sub)) != 0 ||
 	    (r = oidc_acr_format(g.loa, acr)) != 0)
 		goto out;
 	if ((o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I}", "active", 1, "token_type",

@@ -163,7 +163,8 @@ hint_is_session(struct authd_app *app, const struct lo_hint *h, const struct ses
 	(void)clients_refresh_if_changed(app->clients);
 	cs = clients_acquire(app->clients);
 	if ((c = clients_find(cs, h->client)) != NULL &&
-	    oidc_pairwise_sub(app->keys, oidc_client_sector(c), si->uid, sub) == 0)
+	    oidc_pairwise_sub(app->keys, app->dir, oidc_client_sector(c), si->uid,
+	    sub) == 0)
 		same = strcmp(sub, h->sub) == 0;
 	clients_release(cs);
 	return same;

@@ -8,7 +8,8 @@
  *
  * Decisions recorded here (see docs/integration.md):
  *   - sub is pairwise: base64url(HMAC-SHA256(subject_key, sector "\0" uid)), sector =
- *     the client's sector (default: its id).
+ *     the client's sector (default: its id), unless the directory pins another sub for
+ *     (uid, sector): the one the person had before idmerge rekey changed their uid.
  *   - Claims by scope: profile gives name, phone_number masked ("138****5678") and
  *     yh_id_type; phone gives phone_number unmasked; phone_number_verified (true only
  *     for a phone an operator, an import or a later SMS check vouched for) goes with
@@ -36,7 +37,8 @@
 struct dir;
 struct keys;
 
-#define OIDC_SUB_SIZE 44            /* a pairwise sub: 43 base64url characters + NUL */
+#define OIDC_SUB_SIZE 65            /* a pairwise sub (43 base64url characters) or a
+                                     * pinned one (DIR_SUB_MAX), + NUL */
 #define OIDC_ACR_SIZE 24            /* "urn:yihao:loa:N" + NUL, with room */
 #define OIDC_ACR_PREFIX "urn:yihao:loa:"
 #define OIDC_SCOPE_MAX 1024         /* a scope parameter, bytes */
@@ -149,16 +151,21 @@ int oidc_acr_values_min(const char *acr_values, int *loa) YH_WUR;
 
 /* ---- pairwise subject --------------------------------------------------------------- */
 
-/* The sector of a client: its registered sector, or its id. */
+/* The sector of a client: its registered sector, or its id (clients_sector). */
 const char *oidc_client_sector(const struct clients_client *c);
 
 /*
- * sub = base64url(HMAC-SHA256(subject_key, sector || "\0" || uid)) into out (43
- * characters and a NUL), through keys_sub (the key stays with the key holder). Returns
- * 0, YH_ERR_INVALID (empty or over-long sector or uid) or YH_ERR_CRYPTO.
+ * The sub of the person uid for the apps of sector, into out: the subject pin of (uid,
+ * sector) in dir when there is one (dir_subject_pin_find: the sub the person had before
+ * idmerge rekey gave them a new uid), else base64url(HMAC-SHA256(subject_key, sector ||
+ * "\0" || uid)) (43 characters, keys_sub_str: the key stays with the key holder). Every
+ * place that hands an app a person's sub calls this, so a pin holds everywhere alike.
+ * dir NULL: the HMAC alone (tests without a directory). Returns 0, YH_ERR_INVALID
+ * (empty or over-long sector or uid), YH_ERR_CRYPTO, or the directory's error (never
+ * the HMAC instead of a pin the directory could not be asked for).
  */
-int oidc_pairwise_sub(const struct keys *keys, const char *sector, const char *uid,
-    char out[OIDC_SUB_SIZE]) YH_WUR;
+int oidc_pairwise_sub(const struct keys *keys, struct dir *dir, const char *sector,
+    const char *uid, char out[OIDC_SUB_SIZE]) YH_WUR;
 
 /* ---- the grant record --------------------------------------------------------------- */
 

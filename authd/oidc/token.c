@@ -172,7 +172,7 @@ issue_and_respond(struct treq *t, struct issue *is)
 	if ((r = clients_scope_format(is->scopes, scope, sizeof(scope))) != 0)
 		goto out;
 	if (is->g != NULL) {
-		if ((r = oidc_pairwise_sub(t->app->keys, oidc_client_sector(t->c),
+		if ((r = oidc_pairwise_sub(t->app->keys, t->app->dir, oidc_client_sector(t->c),
 		    is->g->uid, sub)) != 0 || (r = oidc_acr_format(is->g->loa, acr)) != 0)
 			goto out;
 		r = mint_access(t, is, sub, scope, acr);

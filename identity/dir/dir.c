@@ -1470,6 +1470,73 @@ dir_consent_revoke(struct dir *d, const char *uid, const char *client_id)
 	return d->ops->consent_remove(d->be, uid, client_id);
 }
 
+/* ---- subject pins ---- */
+
+/* 1..max bytes, each a letter, a digit or one of extra. */
+static int
+check_token(const char *s, size_t max, const char *extra)
+{
+	size_t n;
+
+	if (empty(s))
+		return YH_ERR_INVALID;
+	if ((n = strnlen(s, max + 1)) > max)
+		return YH_ERR_TOO_LONG;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || strchr(extra, s[i]) != NULL))
+			return YH_ERR_INVALID;
+	return 0;
+}
+
+/* A sector as the client registry spells it. */
+static int
+check_sector(const char *sector)
+{
+	return check_token(sector, DIR_SECTOR_MAX, "._:-");
+}
+
+/* n pins (0..DIR_PINS_MAX): each sector and sub well-formed. */
+static int
+check_pins(const struct dir_subject_pin *pins, size_t n)
+{
+	int r = 0;
+
+	if (n > DIR_PINS_MAX || (n > 0 && pins == NULL))
+		return YH_ERR_INVALID;
+	for (size_t i = 0; i < n && r == 0; i++)
+		if ((r = check_sector(pins[i].sector)) == 0)
+			r = check_token(pins[i].sub, DIR_SUB_MAX, "-_");
+	return r;
+}
+
+int
+dir_subject_pin_add(struct dir *d, const char *uid, const struct dir_subject_pin *pins,
+    size_t n)
+{
+	int r;
+
+	if (!dir_uid_valid(uid) || n == 0)
+		return YH_ERR_INVALID;
+	if ((r = check_pins(pins, n)) != 0)
+		return r;
+	return d->ops->subject_pin_add(d->be, uid, pins, n);
+}
+
+int
+dir_subject_pin_find(struct dir *d, const char *uid, const char *sector,
+    char sub[DIR_SUB_MAX + 1])
+{
+	int r;
+
+	sub[0] = '\0';
+	if (!dir_uid_valid(uid))
+		return YH_ERR_INVALID;
+	if ((r = check_sector(sector)) != 0)
+		return r;
+	return d->ops->subject_pin_find(d->be, uid, sector, sub);
+}
+
 /* ---- re-keying ---- */
 
 int
@@ -1486,12 +1553,17 @@ dir_entity_list(struct dir *d, const char *after, size_t limit, struct dir_entit
 int
 dir_uid_rekey(struct dir *d, const struct dir_rekey *pairs, size_t n)
 {
+	int r;
+
 	if (n == 0 || n > DIR_LIST_MAX)
 		return YH_ERR_INVALID;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (!dir_uid_valid(pairs[i].old_uid) || !dir_uid_valid(pairs[i].new_uid) ||
 		    strcmp(pairs[i].old_uid, pairs[i].new_uid) == 0)
 			return YH_ERR_INVALID;
+		if ((r = check_pins(pairs[i].pins, pairs[i].npins)) != 0)
+			return r;
+	}
 	return d->ops->uid_rekey(d->be, pairs, n);
 }
 

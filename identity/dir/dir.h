@@ -1,8 +1,9 @@
 /*
  * The directory: persons, organizations (legal persons) with their change history,
  * relations between persons and organizations (legal representative, agent, admin),
- * legacy account links, password credentials, TOTP seeds, and consents
- * (the scopes a person allowed each app).
+ * legacy account links, password credentials, TOTP seeds, consents (the scopes a person
+ * allowed each app) and subject pins (an app's `sub` for a person, kept across a change
+ * of uid).
  *
  * Callers see plaintext; the directory seals what is personal before it reaches the
  * backend: the resident ID number and the phone number are stored encrypted by the
@@ -592,6 +593,42 @@ int dir_consent_revoke(struct dir *d, const char *uid, const char *client_id) YH
 void dir_consent_clear(struct dir_consent *c);
 void dir_consent_list_free(struct dir_consent *a, size_t n);
 
+/* ---- subject pins (the pairwise subjects kept across re-keys) ---- */
+
+#define DIR_SECTOR_MAX 255         /* bytes of an app's sector (CLIENTS_SECTOR_MAX) */
+#define DIR_SUB_MAX 64             /* bytes of a pinned subject identifier */
+#define DIR_PINS_MAX 4096          /* pins of one person in one call (CLIENTS_MAX) */
+
+/*
+ * A subject pin: the `sub` the apps of one sector know a person by, kept when the
+ * person's uid changes (idmerge rekey), so that authd goes on answering that `sub`
+ * instead of the one the new uid would give (authd/oidc/oidc.h, oidc_pairwise_sub).
+ * sector: 1..DIR_SECTOR_MAX bytes of A-Z a-z 0-9 . _ : - (the client registry's
+ * rule); sub: 1..DIR_SUB_MAX base64url characters. Both borrowed.
+ */
+struct dir_subject_pin {
+	const char *sector;
+	const char *sub;
+};
+
+/*
+ * Records the n pins (1..DIR_PINS_MAX, one per sector) of the person uid, all in one
+ * transaction. A pin never changes: where the person already has a pin for a sector,
+ * that one stays and the new one is ignored. Returns 0, YH_ERR_INVALID (a malformed
+ * uid, sector or sub, n out of range), YH_ERR_TOO_LONG, YH_ERR_NOT_FOUND (no such
+ * person), YH_ERR_DB.
+ */
+int dir_subject_pin_add(struct dir *d, const char *uid, const struct dir_subject_pin *pins,
+    size_t n) YH_WUR;
+
+/*
+ * The pinned sub of the person uid in sector into sub ("" on error). Returns 0,
+ * YH_ERR_NOT_FOUND (no pin: the sub is the one the uid gives), YH_ERR_INVALID (a
+ * malformed uid or sector), YH_ERR_DB.
+ */
+int dir_subject_pin_find(struct dir *d, const char *uid, const char *sector,
+    char sub[DIR_SUB_MAX + 1]) YH_WUR;
+
 /* ---- re-keying (idmerge rekey) ---- */
 
 /* An entity: a person's or an organization's uid. */
@@ -610,10 +647,14 @@ struct dir_entity {
 int dir_entity_list(struct dir *d, const char *after, size_t limit, struct dir_entity *out,
     size_t *n) YH_WUR;
 
-/* An entity's uid and the uid it is to have. */
+/* An entity's uid and the uid it is to have, with the subject pins (a person only) to
+ * record under the new uid: the subs the old uid gave (pins borrowed; npins 0 for
+ * none, at most DIR_PINS_MAX). */
 struct dir_rekey {
 	char old_uid[DIR_UID_LEN + 1];
 	char new_uid[DIR_UID_LEN + 1];
+	const struct dir_subject_pin *pins;
+	size_t npins;
 };
 
 /*
@@ -621,12 +662,15 @@ struct dir_rekey {
  * every record that refers to it: the person or organization, its verification history,
  * the organizations it is the legal representative of, its relations (as the person, as
  * the organization, and granted_by when that names it), the organization history (its
- * own, and the values naming it), legacy account links, credential,
- * TOTP seed and consents. All n in one transaction: afterwards no record refers to an old
- * uid, or on error nothing changed. Sessions, tokens and audit lines holding an old uid
- * are not the directory's (docs/idmerge.md). Not in bulk mode. Returns 0, YH_ERR_INVALID
- * (a malformed uid, an old uid equal to its new one, n outside 1..DIR_LIST_MAX),
- * YH_ERR_NOT_FOUND (no entity old_uid), YH_ERR_EXISTS (a new uid is taken), YH_ERR_BUSY
+ * own, and the values naming it), legacy account links, credential, TOTP seed, consents
+ * and subject pins; then records pairs[i].pins under the new uid, except for a sector the
+ * entity already had a pin for (moved along from the old uid): a pin keeps the first,
+ * original sub through any number of re-keys. All n in one transaction: afterwards no
+ * record refers to an old uid, or on error nothing changed. Sessions, tokens and audit
+ * lines holding an old uid are not the directory's (docs/idmerge.md). Not in bulk mode.
+ * Returns 0, YH_ERR_INVALID (a malformed uid, an old uid equal to its new one, n outside
+ * 1..DIR_LIST_MAX, a malformed pin), YH_ERR_TOO_LONG, YH_ERR_NOT_FOUND (no entity
+ * old_uid, or pins for an organization), YH_ERR_EXISTS (a new uid is taken), YH_ERR_BUSY
  * (bulk mode is on), YH_ERR_DB.
  */
 int dir_uid_rekey(struct dir *d, const struct dir_rekey *pairs, size_t n) YH_WUR;

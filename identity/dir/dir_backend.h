@@ -137,10 +137,19 @@ struct dir_ops {
 	/* NOT_FOUND when nothing was recorded. */
 	int (*consent_remove)(void *be, const char *owner, const char *client);
 
+	/* Subject pins: records the n pins of the person uid in one transaction, keeping
+	 * a pin already there for a sector (NOT_FOUND when uid is not a person); finds the
+	 * pin of (uid, sector) (NOT_FOUND when none). */
+	int (*subject_pin_add)(void *be, const char *uid, const struct dir_subject_pin *pins,
+	    size_t n);
+	int (*subject_pin_find)(void *be, const char *uid, const char *sector,
+	    char sub[DIR_SUB_MAX + 1]);
+
 	/* Entities with a uid above after, in uid order, at most limit (dir_entity_list). */
 	int (*entity_list)(void *be, const char *after, size_t limit, struct dir_entity *out,
 	    size_t *n);
-	/* Moves every record of each old uid to its new uid, all in one transaction
+	/* Moves every record of each old uid to its new uid and records each pair's pins
+	 * under the new uid (keeping the pins moved along), all in one transaction
 	 * (dir_uid_rekey); YH_ERR_BUSY in bulk mode. */
 	int (*uid_rekey)(void *be, const struct dir_rekey *pairs, size_t n);
 };

@@ -21,6 +21,7 @@
  *   4  organizations as legal persons: kind, authority, establishment date, their own
  *      statuses; mandate becomes the relation (legal_rep, agent, admin) with a validity
  *      period and scopes; the org_history table
+ *   5  adds the subject_pin table (an app's sub for a person, kept across a re-key)
  * The statements the code runs (sq_sql, rekey_sql) stay here, next to the code that
  * binds their parameters and reads their columns.
  */
@@ -41,7 +42,7 @@
 #include "identity/dir/dir_sqlite.h"
 #include "identity/dir/sql_gen.h"
 
-#define SQ_SCHEMA_VERSION 4
+#define SQ_SCHEMA_VERSION 5
 #define SQ_BUSY_TIMEOUT_MS 5000
 
 #define PERSON_COLS "uid, id_sealed, id_index, name, phone_sealed, phone_index, email," \
@@ -69,6 +70,7 @@ enum sq_stmt {
 	ST_CRED_GET, ST_CRED_SET,
 	ST_TOTP_SET, ST_TOTP_CONFIRM, ST_TOTP_GET, ST_TOTP_CONSUME, ST_TOTP_DELETE,
 	ST_CONSENT_ADD, ST_CONSENT_COUNT, ST_CONSENT_GET, ST_CONSENT_LIST, ST_CONSENT_REMOVE,
+	ST_PIN_ADD, ST_PIN_FIND,
 	ST_COUNT
 };
 
@@ -172,6 +174,10 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_CONSENT_LIST] = "SELECT client_id, scope, granted FROM consent WHERE"
 	    " owner_uid = ?1 ORDER BY client_id, scope",
 	[ST_CONSENT_REMOVE] = "DELETE FROM consent WHERE owner_uid = ?1 AND client_id = ?2",
+	/* A pin never changes: the first one recorded for (uid, sector) stays. */
+	[ST_PIN_ADD] = "INSERT INTO subject_pin (uid, sector, sub) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (uid, sector) DO NOTHING",
+	[ST_PIN_FIND] = "SELECT sub FROM subject_pin WHERE uid = ?1 AND sector = ?2",
 };
 
 struct sq {
@@ -1919,6 +1925,60 @@ sq_consent_remove(void *be, const char *owner, const char *client)
 	return sq_wend(s, e);
 }
 
+/* ---- subject pins ---- */
+
+/* Inserts the n pins of uid (ST_PIN_ADD: one already there for a sector stays). */
+static int
+pin_insert(struct sq *s, const char *uid, const struct dir_subject_pin *pins, size_t n)
+{
+	sqlite3_stmt *st;
+	int e = 0;
+
+	for (size_t i = 0; e == 0 && i < n; i++) {
+		if ((st = sq_get(s, ST_PIN_ADD)) == NULL)
+			return YH_ERR_DB;
+		bind_text(st, 1, uid);
+		bind_text(st, 2, pins[i].sector);
+		bind_text(st, 3, pins[i].sub);
+		e = sq_exec(s, st, "subject pin add");
+		sq_done(st);
+	}
+	return e;
+}
+
+static int
+sq_subject_pin_add(void *be, const char *uid, const struct dir_subject_pin *pins, size_t n)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, pin_insert(s, uid, pins, n));
+	return sq_wend(s, e);
+}
+
+static int
+sq_subject_pin_find(void *be, const char *uid, const char *sector,
+    char sub[DIR_SUB_MAX + 1])
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_PIN_FIND)) != NULL) {
+		bind_text(st, 1, uid);
+		bind_text(st, 2, sector);
+		if ((e = sq_row(s, st, "subject pin")) == 1)
+			e = col_fixed(st, 0, sub, DIR_SUB_MAX + 1);
+		else if (e == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
 /* ---- re-keying ---- */
 
 static int
@@ -1973,10 +2033,13 @@ static const char *const rekey_sql[] = {
 	"UPDATE credential SET owner_uid = ?2 WHERE owner_uid = ?1",
 	"UPDATE totp SET owner_uid = ?2 WHERE owner_uid = ?1",
 	"UPDATE consent SET owner_uid = ?2 WHERE owner_uid = ?1",
+	"UPDATE subject_pin SET uid = ?2 WHERE uid = ?1",
 };
 #define REKEY_STMTS (sizeof(rekey_sql) / sizeof(rekey_sql[0]))
 
-/* Moves one entity's records; the transaction is open and its foreign keys deferred. */
+/* Moves one entity's records, then records its new pins under the new uid (after the
+ * move, so that a pin moved along is the one kept); the transaction is open and its
+ * foreign keys deferred. */
 static int
 rekey_one(struct sq *s, sqlite3_stmt **st, const struct dir_rekey *p)
 {
@@ -1990,6 +2053,8 @@ rekey_one(struct sq *s, sqlite3_stmt **st, const struct dir_rekey *p)
 			e = YH_ERR_NOT_FOUND;
 		sq_done(st[i]);
 	}
+	if (e == 0)
+		e = pin_insert(s, p->new_uid, p->pins, p->npins);
 	return e;
 }
 
@@ -2130,6 +2195,7 @@ static const enum dir_sql_file sq_migrations[SQ_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_2,
 	DIR_SQL_MIGRATE_3,
 	DIR_SQL_MIGRATE_4,
+	DIR_SQL_MIGRATE_5,
 };
 
 /*
@@ -2349,5 +2415,7 @@ const struct dir_ops dir_sqlite_ops = {
 	.consent_list = sq_consent_list,
 	.consent_remove = sq_consent_remove,
 	.entity_list = sq_entity_list,
+	.subject_pin_add = sq_subject_pin_add,
+	.subject_pin_find = sq_subject_pin_find,
 	.uid_rekey = sq_uid_rekey,
 };

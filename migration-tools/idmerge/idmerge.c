@@ -6,8 +6,7 @@
  *   idmerge run --sources FILE --out DIR [--dry-run] [--today YYYYMMDD]
  *               [--uid-key FILE] [--partitions N] [--read-only]
  *   idmerge import --in DIR [-c authd.conf | -d STATE_DIR] [--uid-key FILE]
- *   idmerge rekey (--in DIR | --uid-key FILE) (-c authd.conf | -d STATE_DIR)
- *                 [--accept-new-subjects]
+ *   idmerge rekey (--in DIR | --uid-key FILE) (-c authd.conf | -d STATE_DIR) [--apply]
  *
  * Exit status: 0 success, 1 the work failed (I/O, an internal check), 2 usage or
  * configuration error. See docs/idmerge.md.
@@ -30,7 +29,7 @@ usage(FILE *f)
 	    "                   [--uid-key FILE] [--partitions N] [--read-only]\n"
 	    "       idmerge import --in DIR [-c CONFIG | -d STATE_DIR] [--uid-key FILE]\n"
 	    "       idmerge rekey (--in DIR | --uid-key FILE) (-c CONFIG | -d STATE_DIR)\n"
-	    "                     [--accept-new-subjects]\n");
+	    "                     [--apply]\n");
 }
 
 static int
@@ -196,16 +195,25 @@ out:
 }
 
 /* Parses the options import and rekey share: --in DIR, -c FILE, -d DIR, --uid-key FILE,
- * and for rekey (accept not NULL) --accept-new-subjects. 0, or 2 after the usage. */
+ * and for rekey (apply not NULL) --apply, or its former name --accept-new-subjects
+ * (from before subjects were pinned: scripts written then go on working, with a note).
+ * 0, or 2 after the usage. */
 static int
-parse_where(int argc, char **argv, struct mig_where *w, bool *accept)
+parse_where(int argc, char **argv, struct mig_where *w, bool *apply)
 {
 	memset(w, 0, sizeof(*w));
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], **slot = NULL;
 
-		if (accept != NULL && strcmp(o, "--accept-new-subjects") == 0) {
-			*accept = true;
+		if (apply != NULL && strcmp(o, "--apply") == 0) {
+			*apply = true;
+			continue;
+		}
+		if (apply != NULL && strcmp(o, "--accept-new-subjects") == 0) {
+			fprintf(stderr, "idmerge: note: --accept-new-subjects is the former name of "
+			    "--apply: subjects no longer change (each app keeps the sub it knows "
+			    "a person by), so there is nothing left to accept\n");
+			*apply = true;
 			continue;
 		}
 		if (strcmp(o, "--in") == 0)
@@ -222,7 +230,7 @@ parse_where(int argc, char **argv, struct mig_where *w, bool *accept)
 		}
 		*slot = argv[++i];
 	}
-	if ((w->in_dir == NULL && (accept == NULL || w->uid_key_file == NULL)) ||
+	if ((w->in_dir == NULL && (apply == NULL || w->uid_key_file == NULL)) ||
 	    (w->config_path != NULL && w->state_dir != NULL)) {
 		usage(stderr);
 		return 2;
@@ -259,7 +267,7 @@ cmd_import(int argc, char **argv)
 	return 0;
 }
 
-/* rekey: without --accept-new-subjects it only counts and says what re-keying means. */
+/* rekey: without --apply it only counts and says what re-keying means. */
 static int
 cmd_rekey(int argc, char **argv)
 {
@@ -274,17 +282,20 @@ cmd_rekey(int argc, char **argv)
 	if ((e = mig_rekey(&o, &st, err, sizeof(err))) != 0) {
 		fprintf(stderr, "idmerge: %s\n", err[0] ? err : yh_strerror(e));
 		return e == YH_ERR_CONFIG || e == YH_ERR_KEY || e == YH_ERR_PERM ||
-		    e == YH_ERR_NOT_FOUND ? 2 : 1;
+		    e == YH_ERR_NOT_FOUND || e == YH_ERR_INVALID ? 2 : 1;
 	}
 	printf("idmerge: %s %llu persons and %llu organizations with uids made with the "
 	    "public key (%llu entities looked at)\n", o.apply ? "re-keyed" : "found",
 	    (unsigned long long)st.persons, (unsigned long long)st.orgs,
 	    (unsigned long long)st.scanned);
+	printf("idmerge: %s %llu subject pins (%zu app sectors): each app keeps the sub it "
+	    "knows a re-keyed person by\n", o.apply ? "recorded" : "would record",
+	    (unsigned long long)st.pins, st.sectors);
 	if (o.apply || st.persons + st.orgs == 0)
 		return 0;
-	fprintf(stderr, "idmerge: nothing changed. Re-keying gives each of them a new uid, and "
-	    "with it a new pairwise 'sub' at every app (authd does not keep the previous ones "
-	    "yet). Stop every authd, then run again with --accept-new-subjects; with Redis "
+	fprintf(stderr, "idmerge: nothing changed. Re-keying gives each of them a new uid; "
+	    "the subs of the apps registered now are pinned, an app registered later gets "
+	    "the new uid's. Stop every authd, then run again with --apply; with Redis "
 	    "sessions, clear them before authd starts again (docs/idmerge.md)\n");
 	return 2;
 }

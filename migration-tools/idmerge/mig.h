@@ -426,6 +426,9 @@ struct mig_rekey_opts {
 struct mig_rekey_stats {
 	uint64_t scanned;          /* entities looked at */
 	uint64_t persons, orgs;    /* those with a public-key uid (re-keyed when applied) */
+	size_t sectors;            /* sectors of the apps registered now */
+	uint64_t pins;             /* subject pins made (persons x sectors); a pin a person
+	                            * already had for a sector stays instead */
 };
 
 /*
@@ -433,11 +436,15 @@ struct mig_rekey_stats {
  * and/or where.state_dir) whose uid was made with the public key of earlier versions,
  * and with apply gives each the uid the run's key gives (where.uid_key_file, or
  * where.in_dir/uid.key), every record
- * referring to it following in the same transaction (dir_uid_rekey). Idempotent. The
- * pairwise subjects apps know for a re-keyed person change with the uid
- * (docs/idmerge.md): the caller decides whether to apply. Returns 0, or an error with
- * one line in err: YH_ERR_KEY/PERM/CONFIG (the uid key or the state), YH_ERR_NOT_FOUND
- * (no directory), YH_ERR_DB, YH_ERR_ALLOC.
+ * referring to it following in the same transaction (dir_uid_rekey). So that apps keep
+ * knowing a re-keyed person by the same `sub`, the same transaction records for the
+ * person, in every sector of an app registered now (the client registry as authd reads
+ * it: clients.json and the configuration's clients.file), the sub the old uid gives
+ * (keys_sub_str under STATE_DIR/subject.key) as a subject pin under the new uid; a
+ * person who already had a pin keeps it. Idempotent. Returns 0, or an error with one
+ * line in err: YH_ERR_KEY/PERM/CONFIG (the uid key, the subject key or the state),
+ * YH_ERR_INVALID (the client registry does not load), YH_ERR_NOT_FOUND (no directory),
+ * YH_ERR_DB, YH_ERR_ALLOC.
  */
 int mig_rekey(const struct mig_rekey_opts *o, struct mig_rekey_stats *st, char *err,
     size_t errsz) YH_WUR;

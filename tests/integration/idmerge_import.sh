@@ -5,23 +5,32 @@
 # (tests/fixtures/idmerge/import: hashes made with python3 hashlib/crypt and openssl)
 # and upgrades the hash to argon2id. Also imports the dirty five-source fixtures
 # (persons and organizations) twice, refuses uids the run's uid key does not give, and
-# re-keys a directory whose uids were made with the public key (idmerge rekey). The same logins over HTTP against a real authd:
+# re-keys a directory whose uids were made with the public key (idmerge rekey), an app
+# registered before the re-key seeing the same sub for the person afterwards (ID token
+# and /userinfo of a real authd). The same logins over HTTP against a real authd:
 # idmerge_login.sh.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 BUILD=${YH_BUILD:-build}
 SRC=${YH_SRCDIR:-.}
 IDMERGE=$BUILD/migration-tools/idmerge/idmerge
+AUTHD=$BUILD/authd/authd
 AUTHCTL=$BUILD/authctl/authctl
 FIX=$(cd "$SRC/tests/fixtures/idmerge" && pwd)
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+make_tmp
 export CI=true
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# Replaces lib.sh's fail: this script stops at the first failure.
+fail() {
+	echo "FAIL: $*" >&2
+	[[ -f $TMP/authd.log ]] && tail -20 "$TMP/authd.log" >&2
+	exit 1
+}
 
 [[ -x $IDMERGE ]] || fail "idmerge not built at $IDMERGE"
 [[ -x $AUTHCTL ]] || fail "authctl not built at $AUTHCTL"
+[[ -x $AUTHD ]] || fail "authd not built at $AUTHD"
 
 # A cheap argon2id cost keeps the test quick; the path is the production one.
 cat >"$TMP/authd.conf" <<EOF
@@ -182,10 +191,14 @@ fi
 # idmerge rekey: a directory as an earlier idmerge left it (the same import, its uids
 # made with the public key; simulated by renaming every uid in every column with
 # sqlite3) is given the keyed uids back: afterwards it holds exactly what the keyed
-# import wrote (every row of every table), nothing names a public-key uid, the merged
-# person still logs in, and a second rekey finds nothing.
+# import wrote (every row of every table, the subject pins and authd's consent aside),
+# nothing names a public-key uid, the merged person still logs in, and a third rekey
+# finds nothing. Apps keep their subs: an app registered before the re-key gets the same sub for the
+# merged person from authd afterwards (ID token and /userinfo), and again after a second
+# re-key; an app registered after it gets the HMAC of the new uid.
 cp -a "$TMP/state2" "$TMP/state3"
-python3 - "$TMP/fx/identities.jsonl" "$TMP/state3/directory.db" "$TMP/legacy_uids.txt" <<'PY'
+to_public_uids() { # every keyed uid of the fixtures in DB becomes its public-key uid
+	python3 - "$TMP/fx/identities.jsonl" "$1" "$TMP/legacy_uids.txt" <<'PY'
 import hashlib, hmac, json, sqlite3, sys
 def uid(kind, canon):
     return hmac.new(b"yihao/idmerge/uid/v1", f"{kind}:{canon}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -202,23 +215,82 @@ for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fe
 db.commit()
 open(sys.argv[3], "w").write("\n".join(old for _, old in pairs) + "\n")
 PY
+}
+to_public_uids "$TMP/state3/directory.db"
 fx_persons=$(grep -c '"kind":"person"' "$TMP/fx/identities.jsonl")
 fx_orgs=$(grep -c '"kind":"org"' "$TMP/fx/identities.jsonl")
 "$IDMERGE" import --in "$TMP/fx" -d "$TMP/state3" >"$TMP/fx3.log" 2>&1 || fail "import over public-key uids: $(cat "$TMP/fx3.log")"
 grep -q "note: $((fx_persons + fx_orgs)) of these identities were already in the directory under uids made with the public key" \
 	"$TMP/fx3.log" || fail "import did not notice the public-key uids: $(cat "$TMP/fx3.log")"
+
+PORT=$(free_port)
+BASE=http://127.0.0.1:$PORT
+CB=http://127.0.0.1:9/cb
+S=$TMP/state3
+merged_uid() { sqlite3 "$S/directory.db" "select owner_uid from legacy_link where username = 'zw2019'"; }
+# hmac_sub SECTOR UID: the sub the subject key gives UID in SECTOR (no pin).
+hmac_sub() {
+	python3 - "$S/subject.key" "$1" "$2" <<'PY'
+import base64, hashlib, hmac, sys
+key = bytes.fromhex(open(sys.argv[1]).read().strip())
+mac = hmac.new(key, sys.argv[2].encode() + b"\0" + sys.argv[3].encode(), hashlib.sha256).digest()
+print(base64.urlsafe_b64encode(mac).decode().rstrip("="))
+PY
+}
+# oidc_sub APP: the merged person logs in (a fresh browser), authorizes APP and redeems
+# the code; SUB is the ID token's sub, after checking that /userinfo answers the same.
+oidc_sub() {
+	local app=$1 code idt at usub
+	rm -f "$TMP/b.jar"
+	login_form b zw2019 pw-A-gjj
+	[[ $STATUS == 303 ]] || fail "login to authd: $STATUS $BODY"
+	authorize_code b openid "$app" || fail "authorize for $app: $STATUS '$LOCATION'"
+	code=$(curl -s -o "$TMP/tok.json" -w '%{http_code}' -d grant_type=authorization_code \
+		-d "client_id=$app" --data-urlencode "code=$CODE" --data-urlencode "redirect_uri=$CB" \
+		--data-urlencode "code_verifier=$VERIFIER" "$BASE/token")
+	[[ $code == 200 ]] || fail "token for $app: $code $(cat "$TMP/tok.json")"
+	idt=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["id_token"])' "$TMP/tok.json")
+	at=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["access_token"])' "$TMP/tok.json")
+	SUB=$(jwt_claim "$idt" sub)
+	code=$(curl -s -o "$TMP/ui.json" -w '%{http_code}' -H "Authorization: Bearer $at" "$BASE/userinfo")
+	usub=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1])).get("sub",""))' "$TMP/ui.json")
+	[[ $code == 200 && ${#SUB} == 43 && $usub == "$SUB" ]] ||
+		fail "$app: userinfo $code sub '$usub', ID token sub '$SUB'"
+}
+# subs_now APP...: authd on S, for each APP its sub for the merged person in SUBS[APP].
+declare -A SUBS
+subs_now() {
+	local app
+	start_authd -d "$S" -l "127.0.0.1:$PORT"
+	for app in "$@"; do
+		oidc_sub "$app"
+		SUBS[$app]=$SUB
+	done
+	stop_authd || fail "authd did not stop cleanly"
+}
+"$AUTHCTL" -d "$S" client add before --public --redirect-uri "$CB" --scope openid >/dev/null 2>&1 ||
+	fail "client add before"
+subs_now before
+sub0=${SUBS[before]}
+[[ $sub0 == $(hmac_sub before "$(merged_uid)") ]] || fail "the sub before the re-key is not the HMAC of the uid"
+
 set +e
-"$IDMERGE" rekey --in "$TMP/fx" -d "$TMP/state3" >"$TMP/rekey0.log" 2>&1
+"$IDMERGE" rekey --in "$TMP/fx" -d "$S" >"$TMP/rekey0.log" 2>&1
 rc=$?
 set -e
 [[ $rc == 2 ]] && grep -q "found $fx_persons persons and $fx_orgs organizations" "$TMP/rekey0.log" &&
-	grep -q -- "--accept-new-subjects" "$TMP/rekey0.log" ||
-	fail "rekey without --accept-new-subjects: exit $rc: $(cat "$TMP/rekey0.log")"
-"$IDMERGE" rekey --in "$TMP/fx" -d "$TMP/state3" --accept-new-subjects >"$TMP/rekey1.log" 2>&1 ||
+	grep -q "would record $fx_persons subject pins (1 app sectors)" "$TMP/rekey0.log" &&
+	grep -q -- "--apply" "$TMP/rekey0.log" ||
+	fail "rekey without --apply: exit $rc: $(cat "$TMP/rekey0.log")"
+[[ $(sqlite3 "$S/directory.db" "select count(*) from subject_pin") == 0 ]] || fail "a count recorded pins"
+# The former name of --apply still applies, with a note.
+"$IDMERGE" rekey --in "$TMP/fx" -d "$S" --accept-new-subjects >"$TMP/rekey1.log" 2>&1 ||
 	fail "rekey: $(cat "$TMP/rekey1.log")"
-grep -q "re-keyed $fx_persons persons and $fx_orgs organizations" "$TMP/rekey1.log" ||
+grep -q "re-keyed $fx_persons persons and $fx_orgs organizations" "$TMP/rekey1.log" &&
+	grep -q "recorded $fx_persons subject pins (1 app sectors)" "$TMP/rekey1.log" &&
+	grep -q "note: --accept-new-subjects is the former name of --apply" "$TMP/rekey1.log" ||
 	fail "rekey: $(cat "$TMP/rekey1.log")"
-python3 - "$TMP/state2/directory.db" "$TMP/state3/directory.db" "$TMP/legacy_uids.txt" <<'PY' ||
+python3 - "$TMP/state2/directory.db" "$S/directory.db" "$TMP/legacy_uids.txt" <<'PY' ||
 import sqlite3, sys
 def rows(path):
     db = sqlite3.connect(path)
@@ -227,17 +299,47 @@ def rows(path):
         out[t] = sorted(map(repr, db.execute(f'SELECT * FROM "{t}"').fetchall()))
     return out
 want, got = rows(sys.argv[1]), rows(sys.argv[2])
-bad = [t for t in want if want[t] != got.get(t)]
+# authd's own: the consent the person gave the app "before" (subject pins: below).
+got["consent"] = [r for r in got["consent"] if "'before'" not in r]
+bad = [t for t in want if t != "subject_pin" and want[t] != got.get(t)]
 old = set(open(sys.argv[3]).read().split())
 named = [t for t in got for r in got[t] if any(u in r for u in old)]
 if bad or named or len(old) < 2:
     print("differ:", bad, "public-key uids left in:", sorted(set(named))); sys.exit(1)
 PY
 	fail "the re-keyed directory is not the keyed import"
-check_fx3() { printf '%s' "$2" | "$AUTHCTL" -d "$TMP/state3" user check-password "$1" --password-stdin 2>&1; }
+[[ $(sqlite3 "$S/directory.db" "select count(*) from subject_pin where sector = 'before'") == "$fx_persons" ]] ||
+	fail "subject pins: $(sqlite3 "$S/directory.db" "select count(*) from subject_pin")"
+check_fx3() { printf '%s' "$2" | "$AUTHCTL" -d "$S" user check-password "$1" --password-stdin 2>&1; }
 out=$(check_fx3 zw2019 pw-A-gjj) || fail "merged person after rekey: $out"
-"$IDMERGE" rekey --in "$TMP/fx" -d "$TMP/state3" --accept-new-subjects >"$TMP/rekey2.log" 2>&1 ||
+uid1=$(merged_uid)
+"$AUTHCTL" -d "$S" client add after --public --redirect-uri "$CB" --scope openid >/dev/null 2>&1 ||
+	fail "client add after"
+subs_now before after
+[[ ${SUBS[before]} == "$sub0" ]] || fail "the app registered before the re-key sees a new sub: ${SUBS[before]}, was $sub0"
+[[ ${SUBS[after]} == $(hmac_sub after "$uid1") ]] ||
+	fail "the app registered after the re-key: sub ${SUBS[after]}, not the HMAC of the new uid"
+echo "ok: after the re-key: the same sub at the app registered before, the new uid's at the one registered after"
+
+# A second re-key (the uids made public-key ones again by hand, pins included): each app
+# keeps the sub it had just before, and the first app the one it had at the start.
+to_public_uids "$S/directory.db"
+subs_now before after
+before2=${SUBS[before]} after2=${SUBS[after]}
+[[ $before2 == "$sub0" ]] || fail "the pin did not follow the uid: ${SUBS[before]}"
+"$IDMERGE" rekey --in "$TMP/fx" -d "$S" --apply >"$TMP/rekey2.log" 2>&1 ||
 	fail "second rekey: $(cat "$TMP/rekey2.log")"
-grep -q "re-keyed 0 persons and 0 organizations" "$TMP/rekey2.log" || fail "second rekey: $(cat "$TMP/rekey2.log")"
+grep -q "re-keyed $fx_persons persons and $fx_orgs organizations" "$TMP/rekey2.log" &&
+	grep -q "recorded $((2 * fx_persons)) subject pins (2 app sectors)" "$TMP/rekey2.log" ||
+	fail "second rekey: $(cat "$TMP/rekey2.log")"
+[[ $(sqlite3 "$S/directory.db" "select count(*) from subject_pin") == $((2 * fx_persons)) ]] ||
+	fail "subject pins after the second re-key: $(sqlite3 "$S/directory.db" "select count(*) from subject_pin")"
+subs_now before after
+[[ ${SUBS[before]} == "$sub0" && ${SUBS[after]} == "$after2" ]] ||
+	fail "after the second re-key: before ${SUBS[before]} (want $sub0), after ${SUBS[after]} (want $after2)"
+echo "ok: after a second re-key every app keeps its sub"
+"$IDMERGE" rekey --in "$TMP/fx" -d "$S" --apply >"$TMP/rekey3.log" 2>&1 ||
+	fail "third rekey: $(cat "$TMP/rekey3.log")"
+grep -q "re-keyed 0 persons and 0 organizations" "$TMP/rekey3.log" || fail "third rekey: $(cat "$TMP/rekey3.log")"
 
 echo "idmerge_import: ok"

@@ -7,9 +7,15 @@
 #ifndef YH_TESTS_DIR_RAW_H
 #define YH_TESTS_DIR_RAW_H
 
+/* Version 5 -> 4: no subject_pin table. */
+#define DIR_RAW_TO_V4 \
+    "DROP TABLE subject_pin;" \
+    "UPDATE meta SET value = '4' WHERE key = 'schema_version';"
+
 /* Version 4 -> 3: org and mandate as version 3 had them (the legal_rep relations
  * dropped, a revoked organization disabled), no org_history. */
 #define DIR_RAW_TO_V3 \
+    DIR_RAW_TO_V4 \
     "DROP TABLE org_history; DROP INDEX org_created;" \
     "CREATE TABLE org_v3 (uid TEXT PRIMARY KEY REFERENCES entity(uid)," \
     " uscc TEXT UNIQUE, org_code TEXT NOT NULL UNIQUE, name TEXT NOT NULL," \

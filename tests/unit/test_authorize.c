@@ -840,7 +840,7 @@ mint_hint(struct fix *f, struct tok_ring *ring, const char *iss, const char *aud
 	char *out = NULL;
 
 	if (uid != NULL)
-		assert_int_equal(oidc_pairwise_sub(f->app.keys, aud, uid, sub), 0);
+		assert_int_equal(oidc_pairwise_sub(f->app.keys, f->app.dir, aud, uid, sub), 0);
 	memset(&t, 0, sizeof(t));
 	t.iss = iss;
 	t.sub = sub;
@@ -1028,7 +1028,7 @@ test_logout_hint_must_match(void **state)
 		    .iat = f->now, .lifetime = 600, .sid = si.sid };
 		char *h = NULL;
 
-		assert_int_equal(oidc_pairwise_sub(f->app.keys, "web", f->uid1, wrong_sub),
+		assert_int_equal(oidc_pairwise_sub(f->app.keys, f->app.dir, "web", f->uid1, wrong_sub),
 		    0);
 		assert_int_equal(tok_mint_id_token(tok_snap_signing_key(snap, TOK_ALG_UNSET), &t,
 		    &h), 0);

@@ -396,7 +396,7 @@ check_token(struct fix *f, size_t i, const char *client, const char *sector)
 		print_error("tok_jwt_verify: %s\n", why);
 	assert_int_equal(r, 0);
 	assert_string_equal(json_string_value(json_object_get(jwt.claims, "sid")), SID);
-	assert_int_equal(oidc_pairwise_sub(f->keys, sector, UID, sub), 0);
+	assert_int_equal(oidc_pairwise_sub(f->keys, NULL, sector, UID, sub), 0);
 	assert_string_equal(json_string_value(json_object_get(jwt.claims, "sub")), sub);
 	assert_non_null(json_object_get(jwt.claims, "jti"));
 	assert_null(json_object_get(jwt.claims, "nonce"));

@@ -572,7 +572,7 @@ test_migration_phone_verified(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 5);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name = 'person_phone'"), 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
@@ -652,6 +652,7 @@ test_migration_makes_schema(void **state)
 
 	fresh = raw_text(db, SCHEMA_SHAPE);
 	assert_non_null(strstr(fresh, "column consent owner_uid TEXT 1 - 1"));
+	assert_non_null(strstr(fresh, "column subject_pin sector TEXT 1 - 2"));
 	assert_non_null(strstr(fresh, "index person person_phone_verified 0 1 0 phone_index"));
 	ident_close(f->id);
 	f->id = NULL;
@@ -662,7 +663,7 @@ test_migration_makes_schema(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 5);
 	migrated = raw_text(db, SCHEMA_SHAPE);
 	assert_string_equal(migrated, fresh);
 	free(fresh);
@@ -1249,7 +1250,7 @@ test_migration_orgs(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 5);
 	assert_int_equal(dir_org_get(f->d, org, &o), 0);
 	assert_int_equal(o.kind, IDN_ORG_KIND_ENTERPRISE);
 	assert_string_equal(o.legal_rep_uid, rep);
@@ -1811,6 +1812,149 @@ test_consents(void **state)
 	free(sc);
 }
 
+/* The pin of (uid, sector), or "" when there is none (other errors fail the test). */
+static const char *
+pin_of(struct dir *d, const char *uid, const char *sector, char sub[DIR_SUB_MAX + 1])
+{
+	int r = dir_subject_pin_find(d, uid, sector, sub);
+
+	if (r == YH_ERR_NOT_FOUND) {
+		assert_string_equal(sub, "");
+		return sub;
+	}
+	assert_int_equal(r, 0);
+	return sub;
+}
+
+/*
+ * Subject pins: recorded, found, never replaced; dir_uid_rekey moves a person's pins to
+ * the new uid and records the new ones beside them, the pin moved along winning for its
+ * sector, so a second re-key keeps the first, original sub. A re-key that fails moves
+ * and records nothing; pins are for persons only; malformed input is refused.
+ */
+static void
+test_subject_pins(void **state)
+{
+	struct fx *f = *state;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id1[19], id2[19], code[10];
+	char sub[DIR_SUB_MAX + 1], longsector[DIR_SECTOR_MAX + 2];
+	const char *a2 = "a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2", *a3 = "a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3";
+	const struct dir_subject_pin first[] = {
+		{ "portal", "sub-portal-of-a" }, { "shebao.example.cn", "sub-shebao-of-a" },
+	};
+	const struct dir_subject_pin again[] = { { "portal", "another-sub" } };
+	const struct dir_subject_pin round1[] = {
+		{ "portal", "hmac-of-a-portal" }, { "gjj", "hmac-of-a-gjj" },
+	};
+	const struct dir_subject_pin round2[] = {
+		{ "portal", "hmac-of-a2-portal" }, { "gjj", "hmac-of-a2-gjj" },
+		{ "later", "hmac-of-a2-later" },
+	};
+	struct dir_rekey rk;
+	struct dir_org o;
+
+	make_id(51, id1);
+	make_id(52, id2);
+	assert_int_equal(add(f->d, id1, "甲", NULL, NULL, a), 0);
+	assert_int_equal(add(f->d, id2, "乙", NULL, NULL, b), 0);
+
+	assert_string_equal(pin_of(f->d, a, "portal", sub), "");
+	assert_int_equal(dir_subject_pin_add(f->d, a, first, 2), 0);
+	assert_string_equal(pin_of(f->d, a, "portal", sub), "sub-portal-of-a");
+	assert_string_equal(pin_of(f->d, a, "shebao.example.cn", sub), "sub-shebao-of-a");
+	assert_string_equal(pin_of(f->d, b, "portal", sub), "");
+	/* A pin never changes. */
+	assert_int_equal(dir_subject_pin_add(f->d, a, again, 1), 0);
+	assert_string_equal(pin_of(f->d, a, "portal", sub), "sub-portal-of-a");
+
+	/* The first re-key: the pins go along; the new ones are added, the old kept. */
+	memset(&rk, 0, sizeof(rk));
+	memcpy(rk.old_uid, a, sizeof(rk.old_uid));
+	memcpy(rk.new_uid, a2, sizeof(rk.new_uid));
+	rk.pins = round1;
+	rk.npins = 2;
+	assert_int_equal(dir_uid_rekey(f->d, &rk, 1), 0);
+	assert_string_equal(pin_of(f->d, a, "portal", sub), "");
+	assert_string_equal(pin_of(f->d, a, "gjj", sub), "");
+	assert_string_equal(pin_of(f->d, a2, "portal", sub), "sub-portal-of-a");
+	assert_string_equal(pin_of(f->d, a2, "shebao.example.cn", sub), "sub-shebao-of-a");
+	assert_string_equal(pin_of(f->d, a2, "gjj", sub), "hmac-of-a-gjj");
+	assert_int_equal(raw_int(f->cfg.sqlite_path, "SELECT count(*) FROM subject_pin"), 3);
+
+	/* A re-key that fails (the new uid is taken) changes nothing, pins included. */
+	memcpy(rk.old_uid, a2, sizeof(rk.old_uid));
+	memcpy(rk.new_uid, b, sizeof(rk.new_uid));
+	rk.pins = round2;
+	rk.npins = 3;
+	assert_int_equal(dir_uid_rekey(f->d, &rk, 1), YH_ERR_EXISTS);
+	assert_string_equal(pin_of(f->d, a2, "portal", sub), "sub-portal-of-a");
+	assert_string_equal(pin_of(f->d, a2, "later", sub), "");
+	assert_string_equal(pin_of(f->d, b, "later", sub), "");
+
+	/* The second re-key keeps the first pins and adds the sector that had none. */
+	memcpy(rk.new_uid, a3, sizeof(rk.new_uid));
+	assert_int_equal(dir_uid_rekey(f->d, &rk, 1), 0);
+	assert_string_equal(pin_of(f->d, a2, "portal", sub), "");
+	assert_string_equal(pin_of(f->d, a3, "portal", sub), "sub-portal-of-a");
+	assert_string_equal(pin_of(f->d, a3, "shebao.example.cn", sub), "sub-shebao-of-a");
+	assert_string_equal(pin_of(f->d, a3, "gjj", sub), "hmac-of-a-gjj");
+	assert_string_equal(pin_of(f->d, a3, "later", sub), "hmac-of-a2-later");
+	assert_int_equal(raw_int(f->cfg.sqlite_path, "SELECT count(*) FROM subject_pin"), 4);
+	assert_int_equal(raw_int(f->cfg.sqlite_path,
+	    "SELECT count(*) FROM subject_pin WHERE uid <> 'a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3'"), 0);
+	/* Without pins a re-key still moves the old ones. */
+	memcpy(rk.old_uid, a3, sizeof(rk.old_uid));
+	memcpy(rk.new_uid, a, sizeof(rk.new_uid));
+	rk.pins = NULL;
+	rk.npins = 0;
+	assert_int_equal(dir_uid_rekey(f->d, &rk, 1), 0);
+	assert_string_equal(pin_of(f->d, a, "portal", sub), "sub-portal-of-a");
+
+	/* Pins are a person's: an organization gets none, by itself or in a re-key. */
+	memset(&o, 0, sizeof(o));
+	make_orgcode("12345678", code);
+	o.org_code = code;
+	o.name = (char *)"某单位";
+	assert_int_equal(dir_org_add(f->d, &o, NULL, rk.old_uid), 0);
+	assert_int_equal(dir_subject_pin_add(f->d, rk.old_uid, first, 1), YH_ERR_NOT_FOUND);
+	memcpy(rk.new_uid, a2, sizeof(rk.new_uid));
+	rk.pins = first;
+	rk.npins = 1;
+	assert_int_equal(dir_uid_rekey(f->d, &rk, 1), YH_ERR_NOT_FOUND);
+	assert_int_equal(raw_int(f->cfg.sqlite_path, "SELECT count(*) FROM entity WHERE uid = "
+	    "'a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2'"), 0);
+
+	/* Malformed input. */
+	{
+		const struct dir_subject_pin slash[] = { { "a/b", "x" } };
+		const struct dir_subject_pin pad[] = { { "portal", "abc=" } };
+		const struct dir_subject_pin nosub[] = { { "portal", "" } };
+		const struct dir_subject_pin nosector[] = { { NULL, "x" } };
+		struct dir_subject_pin lng[] = { { longsector, "x" } };
+
+		memset(longsector, 'x', sizeof(longsector) - 1);
+		longsector[sizeof(longsector) - 1] = '\0';
+		assert_int_equal(dir_subject_pin_add(f->d, b, slash, 1), YH_ERR_INVALID);
+		assert_int_equal(dir_subject_pin_add(f->d, b, pad, 1), YH_ERR_INVALID);
+		assert_int_equal(dir_subject_pin_add(f->d, b, nosub, 1), YH_ERR_INVALID);
+		assert_int_equal(dir_subject_pin_add(f->d, b, nosector, 1), YH_ERR_INVALID);
+		assert_int_equal(dir_subject_pin_add(f->d, b, lng, 1), YH_ERR_TOO_LONG);
+		assert_int_equal(dir_subject_pin_add(f->d, b, first, 0), YH_ERR_INVALID);
+		assert_int_equal(dir_subject_pin_add(f->d, b, first, DIR_PINS_MAX + 1),
+		    YH_ERR_INVALID);
+		assert_int_equal(dir_subject_pin_add(f->d, "nope", first, 1), YH_ERR_INVALID);
+		assert_int_equal(dir_subject_pin_add(f->d, "0123456789abcdef0123456789abcdef",
+		    first, 1), YH_ERR_NOT_FOUND);
+		assert_int_equal(dir_subject_pin_find(f->d, b, "a/b", sub), YH_ERR_INVALID);
+		assert_int_equal(dir_subject_pin_find(f->d, "B", "portal", sub), YH_ERR_INVALID);
+		memcpy(rk.old_uid, b, sizeof(rk.old_uid));
+		rk.pins = pad;
+		rk.npins = 1;
+		assert_int_equal(dir_uid_rekey(f->d, &rk, 1), YH_ERR_INVALID);
+		assert_string_equal(pin_of(f->d, b, "portal", sub), "");
+	}
+}
+
 struct consent_arg {
 	struct dir *d;
 	const char *uid;
@@ -1889,6 +2033,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_consents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_consent_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subject_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
 		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
 	};

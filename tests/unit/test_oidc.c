@@ -499,20 +499,20 @@ test_pairwise(void **state)
 	(void)state;
 	memset(sk, 7, sizeof(sk));
 	assert_int_equal(keys_local_new(sk, NULL, &key), 0);
-	assert_int_equal(oidc_pairwise_sub(key, "portal", "u1", a), 0);
-	assert_int_equal(oidc_pairwise_sub(key, "portal", "u1", b), 0);
+	assert_int_equal(oidc_pairwise_sub(key, NULL, "portal", "u1", a), 0);
+	assert_int_equal(oidc_pairwise_sub(key, NULL, "portal", "u1", b), 0);
 	assert_string_equal(a, b);
 	assert_int_equal(strlen(a), 43);
 	memcpy(msg, "portal\0u1", 9);
 	assert_non_null(HMAC(EVP_sha256(), sk, 32, msg, 9, mac, &ml));
 	yh_b64url_encode(mac, 32, want);
 	assert_string_equal(a, want);
-	assert_int_equal(oidc_pairwise_sub(key, "other", "u1", b), 0);
+	assert_int_equal(oidc_pairwise_sub(key, NULL, "other", "u1", b), 0);
 	assert_string_not_equal(a, b);
 	/* "portal" + "u1" must differ from "portalu" + "1": the NUL separates them */
-	assert_int_equal(oidc_pairwise_sub(key, "portalu", "1", b), 0);
+	assert_int_equal(oidc_pairwise_sub(key, NULL, "portalu", "1", b), 0);
 	assert_string_not_equal(a, b);
-	assert_int_equal(oidc_pairwise_sub(key, "", "u1", b), YH_ERR_INVALID);
+	assert_int_equal(oidc_pairwise_sub(key, NULL, "", "u1", b), YH_ERR_INVALID);
 	keys_free(key);
 }
 
@@ -671,7 +671,7 @@ test_code_flow(void **state)
 	if (tok_jwt_verify(idt, strlen(idt), tok_snap_keyset(rs), tok_snap_algs(rs), &chk, &jwt,
 	    why, sizeof(why)) != 0)
 		fail_msg("id token: %s", why);
-	assert_int_equal(oidc_pairwise_sub(F->app.keys, "conf", F->uid, sub), 0);
+	assert_int_equal(oidc_pairwise_sub(F->app.keys, F->app.dir, "conf", F->uid, sub), 0);
 	assert_string_equal(json_string_value(json_object_get(jwt.claims, "sub")), sub);
 	assert_string_equal(json_string_value(json_object_get(jwt.claims, "acr")),
 	    "urn:yihao:loa:2");
@@ -1332,6 +1332,55 @@ test_audit_written(void **state)
 	free(buf);
 }
 
+/*
+ * A subject pin for (person, sector) is the sub every place hands out: oidc_pairwise_sub
+ * answers it instead of the HMAC, and so does the token endpoint (ID and access token);
+ * other sectors, and uids the directory cannot hold, keep the HMAC. Last in the list:
+ * the pin stays for the fixture's person.
+ */
+static void
+test_pinned_sub(void **state)
+{
+	struct tok_ring_snap *rs;
+	const struct dir_subject_pin pin[] = { { "conf", "pinned-sub-of-the-person" } };
+	char hmac[OIDC_SUB_SIZE], sub[OIDC_SUB_SIZE], other[OIDC_SUB_SIZE], why[160];
+	struct tok_check chk;
+	struct tok_jwt jwt;
+	struct resp r;
+	const char *idt;
+
+	(void)state;
+	assert_int_equal(oidc_pairwise_sub(F->app.keys, NULL, "conf", F->uid, hmac), 0);
+	assert_int_equal(oidc_pairwise_sub(F->app.keys, F->app.dir, "conf", F->uid, sub), 0);
+	assert_string_equal(sub, hmac);
+	assert_int_equal(oidc_pairwise_sub(F->app.keys, NULL, "elsewhere", F->uid, other), 0);
+	assert_int_equal(dir_subject_pin_add(F->app.dir, F->uid, pin, 1), 0);
+	assert_int_equal(oidc_pairwise_sub(F->app.keys, F->app.dir, "conf", F->uid, sub), 0);
+	assert_string_equal(sub, "pinned-sub-of-the-person");
+	assert_int_equal(oidc_pairwise_sub(F->app.keys, F->app.dir, "elsewhere", F->uid, sub),
+	    0);
+	assert_string_equal(sub, other);
+	assert_int_equal(oidc_pairwise_sub(F->app.keys, F->app.dir, "conf", "u1", sub), 0);
+	assert_int_equal(strlen(sub), 43);
+
+	redeem_conf("openid", &r);
+	idt = jstr(&r, "id_token");
+	assert_non_null(idt);
+	rs = tok_ring_acquire(F->ring);
+	memset(&chk, 0, sizeof(chk));
+	chk.kind = TOK_KIND_ID;
+	chk.iss = F->issuer;
+	chk.aud = "conf";
+	if (tok_jwt_verify(idt, strlen(idt), tok_snap_keyset(rs), tok_snap_algs(rs), &chk, &jwt,
+	    why, sizeof(why)) != 0)
+		fail_msg("id token: %s", why);
+	assert_string_equal(json_string_value(json_object_get(jwt.claims, "sub")),
+	    "pinned-sub-of-the-person");
+	tok_jwt_clear(&jwt);
+	tok_snap_release(rs);
+	resp_free(&r);
+}
+
 int
 main(void)
 {
@@ -1356,6 +1405,7 @@ main(void)
 		cmocka_unit_test(test_introspect_revoke),
 		cmocka_unit_test(test_helper_refusals),
 		cmocka_unit_test(test_audit_written),
+		cmocka_unit_test(test_pinned_sub),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -96,3 +96,10 @@ CREATE TABLE IF NOT EXISTS consent (
   owner_uid TEXT NOT NULL REFERENCES person(uid),
   client_id TEXT NOT NULL, scope TEXT NOT NULL, granted INTEGER NOT NULL,
   PRIMARY KEY (owner_uid, client_id, scope)) WITHOUT ROWID;
+
+-- The `sub` an app's sector knew a person by before idmerge rekey gave the person a new
+-- uid: authd answers it instead of the new uid's (migrate_4.sql).
+CREATE TABLE IF NOT EXISTS subject_pin (
+  uid TEXT NOT NULL REFERENCES person(uid),
+  sector TEXT NOT NULL, sub TEXT NOT NULL,
+  PRIMARY KEY (uid, sector)) WITHOUT ROWID;
