@@ -252,6 +252,10 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "token.code_lifetime", .type = YH_CFG_DURATION, .def = "60s", .min = 10,
 	  .max = 600, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(code_lifetime), .help = "authorization code lifetime" },
+	{ .name = "cas.ticket_lifetime", .type = YH_CFG_DURATION, .def = "10s", .min = 1,
+	  .max = 300, .flags = YH_CFG_RELOADABLE,
+	  .offset = OFF(cas_ticket_lifetime),
+	  .help = "CAS service ticket lifetime (from /cas/login to its validation)" },
 	{ .name = NULL },
 };
 

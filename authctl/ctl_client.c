@@ -4,7 +4,8 @@
  * of -c FILE. Secrets are never printed except a generated one, once, by "add"; list and
  * show never print secrets or their hashes.
  *
- *   client add ID --redirect-uri URI... [--public | --secret S | --secret-stdin |
+ *   client add ID [--redirect-uri URI...] [--cas-service URL...]
+ *       [--cas-service-prefix URL...] [--public | --secret S | --secret-stdin |
  *       --generate-secret | --jwks-file F] [--post-logout-redirect-uri URI...]
  *       [--backchannel-logout-uri URI] [--scope S...] [--grant G...] [--allow-id-number]
  *       [--min-loa N] [--sector NAME] [--name NAME] [--require-pkce]
@@ -17,7 +18,9 @@
  *   client check-secret ID reads a secret from stdin; exit 0 when it is the client's,
  *                          1 otherwise (one answer for unknown client and wrong secret)
  *
- * Without --public, --secret, --secret-stdin or --jwks-file, add generates a secret.
+ * Without --public, --secret, --secret-stdin or --jwks-file, add generates a secret;
+ * except for a CAS-only app (CAS services and no redirect URI): it gets no secret and no
+ * grant (auth none), and may not be given one.
  */
 #include <fcntl.h>
 #include <stddef.h>
@@ -37,8 +40,10 @@
 #include "token/jwk.h"
 
 #define CLIENT_USAGE                                                                      \
-	"usage: authctl client add ID --redirect-uri URI... [--public | --secret S | "         \
-	"--secret-stdin | --generate-secret | --jwks-file F]\n"                                \
+	"usage: authctl client add ID [--redirect-uri URI...] [--cas-service URL...] "         \
+	"[--cas-service-prefix URL...]\n"                                                     \
+	"           [--public | --secret S | --secret-stdin | --generate-secret | "           \
+	"--jwks-file F]\n"                                                                    \
 	"           [--post-logout-redirect-uri URI...] [--backchannel-logout-uri URI] "       \
 	"[--scope S...] [--grant G...]\n"                                                      \
 	"           [--allow-id-number] [--min-loa 1-4] [--sector NAME] [--name NAME] "        \
@@ -52,6 +57,7 @@
 struct add_args {
 	struct clients_client c;
 	const char *uris[CLIENTS_URIS_MAX], *logout_uris[CLIENTS_URIS_MAX];
+	const char *cas[CLIENTS_CAS_MAX], *cas_prefixes[CLIENTS_CAS_MAX];
 	const char *secret_arg, *jwks_file;
 	bool is_public, secret_stdin, generate, scope_set, grant_set;
 	int nauth;                 /* how many of the auth options were given */
@@ -185,6 +191,8 @@ add_parse(int argc, char **argv, struct add_args *a)
 		    "A-Z a-z 0-9 . _ -", CLIENTS_ID_MAX);
 	a->c.redirect_uris = a->uris;
 	a->c.post_logout_uris = a->logout_uris;
+	a->c.cas_services = a->cas;
+	a->c.cas_prefixes = a->cas_prefixes;
 	for (int i = 3; i < argc; i++) {
 		const char *o = argv[i];
 		size_t n = 0;
@@ -195,6 +203,12 @@ add_parse(int argc, char **argv, struct add_args *a)
 		} else if (strcmp(o, "--post-logout-redirect-uri") == 0) {
 			rc = take_many(argc, argv, &i, a->logout_uris, &a->c.n_post_logout_uris,
 			    CLIENTS_URIS_MAX);
+		} else if (strcmp(o, "--cas-service") == 0) {
+			rc = take_many(argc, argv, &i, a->cas, &a->c.n_cas_services,
+			    CLIENTS_CAS_MAX);
+		} else if (strcmp(o, "--cas-service-prefix") == 0) {
+			rc = take_many(argc, argv, &i, a->cas_prefixes, &a->c.n_cas_prefixes,
+			    CLIENTS_CAS_MAX);
 		} else if (strcmp(o, "--scope") == 0 || strcmp(o, "--grant") == 0) {
 			rc = take_many(argc, argv, &i, many, &n, CLIENTS_URIS_MAX);
 			for (size_t k = 0; rc == 0 && k < n; k++)
@@ -211,6 +225,15 @@ add_parse(int argc, char **argv, struct add_args *a)
 	if (a->nauth > 1)
 		return ctl_fail("client add: give one of --public, --secret, --secret-stdin, "
 		    "--generate-secret, --jwks-file");
+	if (clients_has_cas(&a->c) && a->c.n_redirect_uris == 0) {
+		/* CAS-only: nothing to authenticate at the token endpoint */
+		if (a->nauth > 0 || a->grant_set)
+			return ctl_fail("client add: a CAS-only app (no --redirect-uri) takes no "
+			    "secret, keys or grant");
+		a->c.grants = 0;
+		a->c.auth = CLIENTS_AUTH_NONE;
+		return 0;
+	}
 	if (a->nauth == 0)
 		a->generate = true;
 	a->c.auth = a->is_public ? CLIENTS_AUTH_NONE : a->jwks_file != NULL ?
@@ -320,6 +343,9 @@ client_json(const struct clients_client *c)
 	json_object_set_new(o, "redirect_uris", str_list(c->redirect_uris, c->n_redirect_uris));
 	json_object_set_new(o, "post_logout_redirect_uris", str_list(c->post_logout_uris,
 	    c->n_post_logout_uris));
+	json_object_set_new(o, "cas_services", str_list(c->cas_services, c->n_cas_services));
+	json_object_set_new(o, "cas_service_prefixes", str_list(c->cas_prefixes,
+	    c->n_cas_prefixes));
 	json_object_set_new(o, "backchannel_logout_uri", c->backchannel_logout_uri != NULL ?
 	    json_string(c->backchannel_logout_uri) : json_null());
 	json_object_set_new(o, "scopes", bits_list(c->scopes, clients_scope_name));

@@ -54,16 +54,25 @@ text_valid(const char *s, size_t max)
 	return true;
 }
 
-static int
-uri_list_check(const char *what, const char *const *v, size_t n, char *err, size_t errsz)
-{
-	const char *why;
+/* What a URI list holds: redirect URIs, CAS services or CAS service prefixes. */
+enum uri_kind { URI_REDIRECT, URI_CAS_SERVICE, URI_CAS_PREFIX };
 
-	if (n > CLIENTS_URIS_MAX)
-		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: more than %d URIs", what,
-		    CLIENTS_URIS_MAX);
+static int
+uri_list_check(const char *what, enum uri_kind kind, const char *const *v, size_t n,
+    char *err, size_t errsz)
+{
+	size_t max = kind == URI_REDIRECT ? CLIENTS_URIS_MAX : CLIENTS_CAS_MAX;
+	const char *why;
+	int rc;
+
+	if (n > max)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: more than %zu URIs", what, max);
 	for (size_t i = 0; i < n; i++) {
-		if (clients_uri_check(v[i], false, &why) != 0)
+		if (kind == URI_REDIRECT)
+			rc = clients_uri_check(v[i], false, &why);
+		else
+			rc = clients_cas_service_check(v[i], kind == URI_CAS_PREFIX, &why);
+		if (rc != 0)
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s[%zu]: %s: %s", what, i,
 			    v[i] != NULL ? v[i] : "(null)", why);
 		for (size_t j = 0; j < i; j++)
@@ -125,8 +134,11 @@ grants_check(const struct clients_client *c, char *err, size_t errsz)
 	unsigned all = CLIENTS_GRANT_AUTHORIZATION_CODE | CLIENTS_GRANT_REFRESH_TOKEN |
 	    CLIENTS_GRANT_CLIENT_CREDENTIALS;
 
-	if (c->grants == 0 || (c->grants & ~all) != 0)
+	if ((c->grants == 0 && !clients_has_cas(c)) || (c->grants & ~all) != 0)
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "grants: none or unknown");
+	if (c->grants == 0 && c->auth != CLIENTS_AUTH_NONE)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "a CAS-only app (no grant) has no secret and no keys: auth none");
 	if ((c->grants & CLIENTS_GRANT_REFRESH_TOKEN) &&
 	    !(c->grants & CLIENTS_GRANT_AUTHORIZATION_CODE))
 		return YH_FAIL(YH_ERR_INVALID, err, errsz,
@@ -173,9 +185,14 @@ clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "auth: unknown");
 	if (c->auth == CLIENTS_AUTH_NONE && !c->require_pkce)
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "public clients require PKCE");
-	if ((rc = uri_list_check("redirect_uris", c->redirect_uris, c->n_redirect_uris, err,
-	    errsz)) != 0 || (rc = uri_list_check("post_logout_redirect_uris",
-	    c->post_logout_uris, c->n_post_logout_uris, err, errsz)) != 0)
+	if ((rc = uri_list_check("redirect_uris", URI_REDIRECT, c->redirect_uris,
+	    c->n_redirect_uris, err, errsz)) != 0 ||
+	    (rc = uri_list_check("post_logout_redirect_uris", URI_REDIRECT,
+	    c->post_logout_uris, c->n_post_logout_uris, err, errsz)) != 0 ||
+	    (rc = uri_list_check("cas_services", URI_CAS_SERVICE, c->cas_services,
+	    c->n_cas_services, err, errsz)) != 0 ||
+	    (rc = uri_list_check("cas_service_prefixes", URI_CAS_PREFIX, c->cas_prefixes,
+	    c->n_cas_prefixes, err, errsz)) != 0)
 		return rc;
 	if (c->backchannel_logout_uri != NULL &&
 	    clients_uri_check(c->backchannel_logout_uri, true, &why) != 0)

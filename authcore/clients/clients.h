@@ -34,6 +34,22 @@
  * DNS name of letters, digits, dots and hyphens, a dotted-quad IPv4 address, an [IPv6]
  * literal without a zone), its port 1..65535; the stored string is never curl's.
  *
+ * CAS services (authd/cas/): an app that speaks CAS registers the service URLs it sends
+ * as `service`, each either exact (cas_services) or a prefix (cas_service_prefixes), no
+ * regular expression. Both are https (or http on loopback) URLs that pass the rules
+ * above, without a query; a prefix ends in '/'. A service URL presented by an app is
+ * matched on what comes before its '?': the query an app adds to its page is not matched
+ * (Apereo CAS matches the whole URL by a pattern that usually ends in ".*"; phpCAS and
+ * mod_auth_cas send the page's own query), but a ticket is bound to the service string
+ * in full, query included. An exact service matches those bytes exactly; a prefix
+ * matches when they start with it. Before either, the presented URL must itself pass
+ * the registration rules (so a userinfo, an unusual way of writing the host or port, a
+ * fragment are refused, and "https://a.gov.cn/app/" cannot match "https://a.gov.cn.evil/"
+ * or "https://a.gov.cn/app-other"), and its path may hold no "." or ".." segment (also
+ * percent-encoded), no encoded '/' or '\\' and no backslash, so that nothing under a
+ * prefix names a page above it. An app with CAS services and no redirect URI is a
+ * CAS-only app: no grant, no secret (auth "none").
+ *
  * Scopes a client may be granted come from a fixed, documented set: openid, profile,
  * phone, email, yh_id_number, offline_access (no operator-defined scopes yet). The
  * yh_id_number scope needs allow_id_number, and allow_id_number implies it.
@@ -79,6 +95,7 @@
 #define CLIENTS_NAME_MAX 128         /* display name, UTF-8 bytes */
 #define CLIENTS_URI_MAX 1024         /* any registered URI, bytes */
 #define CLIENTS_URIS_MAX 16          /* redirect URIs (and post-logout ones) per client */
+#define CLIENTS_CAS_MAX 16           /* CAS services, and CAS service prefixes, per client */
 #define CLIENTS_SECTOR_MAX 255       /* sector name: [A-Za-z0-9._:-]{1,255} */
 #define CLIENTS_SECRET_MIN 32        /* operator-chosen secret, bytes */
 #define CLIENTS_SECRET_MAX 256
@@ -132,6 +149,10 @@ struct clients_client {
 	const char *const *post_logout_uris;
 	size_t n_post_logout_uris;
 	const char *backchannel_logout_uri; /* NULL: none */
+	const char *const *cas_services;   /* CAS: exact service URLs (see above) */
+	size_t n_cas_services;
+	const char *const *cas_prefixes;   /* CAS: service URL prefixes, each ending in '/' */
+	size_t n_cas_prefixes;
 	unsigned scopes;                   /* CLIENTS_SCOPE_* the client may be granted */
 	unsigned grants;                   /* CLIENTS_GRANT_* */
 	bool allow_id_number;              /* the yh_id_number claim may be released */
@@ -276,6 +297,22 @@ bool clients_redirect_ok(const struct clients_client *c, const char *uri);
 
 /* True when uri equals one of the client's post-logout redirect URIs byte for byte. */
 bool clients_post_logout_redirect_ok(const struct clients_client *c, const char *uri);
+
+/* True when the client registered a CAS service or service prefix. */
+bool clients_has_cas(const struct clients_client *c);
+
+/*
+ * True when service, a URL an app presented as CAS `service`, is one of the client's CAS
+ * services or lies under one of its prefixes (the rules above). NULL or over-long: false.
+ */
+bool clients_cas_service_ok(const struct clients_client *c, const char *service);
+
+/*
+ * Checks a CAS service (prefix false) or service prefix (prefix true) for registration
+ * (the rules above). Returns 0 or YH_ERR_INVALID / YH_ERR_TOO_LONG with the reason in why
+ * (static string).
+ */
+int clients_cas_service_check(const char *url, bool prefix, const char **why) YH_WUR;
 
 /* True when the client may use this grant (a CLIENTS_GRANT_* bit). */
 bool clients_grant_ok(const struct clients_client *c, unsigned grant);

@@ -235,6 +235,12 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 	} else if (strcmp(k, "post_logout_redirect_uris") == 0) {
 		return str_array(v, k, &c->post_logout_uris, &c->n_post_logout_uris,
 		    CLIENTS_URIS_MAX, err, errsz);
+	} else if (strcmp(k, "cas_services") == 0) {
+		return str_array(v, k, &c->cas_services, &c->n_cas_services, CLIENTS_CAS_MAX,
+		    err, errsz);
+	} else if (strcmp(k, "cas_service_prefixes") == 0) {
+		return str_array(v, k, &c->cas_prefixes, &c->n_cas_prefixes, CLIENTS_CAS_MAX,
+		    err, errsz);
 	} else if (strcmp(k, "backchannel_logout_uri") == 0) {
 		if ((c->backchannel_logout_uri = json_string_value(v)) == NULL)
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a string", k);

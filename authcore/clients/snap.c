@@ -37,6 +37,8 @@ client_free(struct clients_client *c)
 {
 	free((void *)c->redirect_uris);
 	free((void *)c->post_logout_uris);
+	free((void *)c->cas_services);
+	free((void *)c->cas_prefixes);
 	free((void *)c->jwks_json);
 	tok_keyset_clear(&c->jwks);
 	yh_wipe(c->secret_hash, sizeof(c->secret_hash));

@@ -253,3 +253,99 @@ clients_post_logout_redirect_ok(const struct clients_client *c, const char *uri)
 {
 	return c != NULL && uri_in(c->post_logout_uris, c->n_post_logout_uris, uri);
 }
+
+/* ---- CAS services ------------------------------------------------------------------ */
+
+/* True when the path segment s (n bytes) reads as "." or "..", '.' also written %2e. */
+static bool
+dot_segment(const char *s, size_t n)
+{
+	size_t dots = 0;
+
+	for (size_t i = 0; i < n; dots++) {
+		if (s[i] == '.')
+			i++;
+		else if (i + 3 <= n && s[i] == '%' && s[i + 1] == '2' &&
+		    (s[i + 2] == 'e' || s[i + 2] == 'E'))
+			i += 3;
+		else
+			return false;
+	}
+	return dots == 1 || dots == 2;
+}
+
+/* Why the path of a checked http(s) URL could name a page above where it is written (a
+ * dot segment, a backslash, an encoded '/' or '\\'), or NULL. */
+static const char *
+service_path_check(const char *url)
+{
+	const char *a = authority_of(url), *p, *end;
+
+	if (a == NULL)
+		return "not an http(s) URL";
+	p = a + strcspn(a, "/?");
+	end = p + strcspn(p, "?");
+	if (memchr(p, '\\', (size_t)(end - p)) != NULL)
+		return "a backslash in the path";
+	for (const char *q = p; q + 3 <= end; q++)
+		if (q[0] == '%' && ((q[1] == '2' && (q[2] == 'f' || q[2] == 'F')) ||
+		    (q[1] == '5' && (q[2] == 'c' || q[2] == 'C'))))
+			return "an encoded '/' or '\\' in the path";
+	while (p < end) {
+		const char *seg = ++p;  /* past the '/' */
+
+		p += strcspn(p, "/?");
+		if (p > end)
+			p = end;
+		if (dot_segment(seg, (size_t)(p - seg)))
+			return "a '.' or '..' segment in the path";
+	}
+	return NULL;
+}
+
+int
+clients_cas_service_check(const char *url, bool prefix, const char **why)
+{
+	int rc;
+	size_t n;
+
+	if ((rc = clients_uri_check(url, true, why)) != 0)
+		return rc;
+	n = strlen(url);
+	if (strchr(url, '?') != NULL)
+		*why = "no query: a service's query is not matched (see docs/integration.md)";
+	else if (prefix && url[n - 1] != '/')
+		*why = "a service prefix ends in '/'";
+	else
+		*why = service_path_check(url);
+	return *why == NULL ? 0 : YH_ERR_INVALID;
+}
+
+bool
+clients_has_cas(const struct clients_client *c)
+{
+	return c != NULL && (c->n_cas_services > 0 || c->n_cas_prefixes > 0);
+}
+
+bool
+clients_cas_service_ok(const struct clients_client *c, const char *service)
+{
+	const char *why;
+	size_t base;
+
+	if (!clients_has_cas(c) || service == NULL ||
+	    clients_uri_check(service, true, &why) != 0 || service_path_check(service) != NULL)
+		return false;
+	base = strcspn(service, "?");
+	for (size_t i = 0; i < c->n_cas_services; i++)
+		if (strlen(c->cas_services[i]) == base &&
+		    memcmp(c->cas_services[i], service, base) == 0)
+			return true;
+	for (size_t i = 0; i < c->n_cas_prefixes; i++) {
+		size_t n = strlen(c->cas_prefixes[i]);
+
+		if (n <= base && memcmp(c->cas_prefixes[i], service, n) == 0)
+			return true;
+	}
+	return false;
+}

@@ -106,6 +106,11 @@ client_record(const struct clients_client *c, const char *kid, const unsigned ch
 	if (c->n_post_logout_uris > 0)
 		put(o, "post_logout_redirect_uris", json_str_array(c->post_logout_uris,
 		    c->n_post_logout_uris), &bad);
+	if (c->n_cas_services > 0)
+		put(o, "cas_services", json_str_array(c->cas_services, c->n_cas_services), &bad);
+	if (c->n_cas_prefixes > 0)
+		put(o, "cas_service_prefixes", json_str_array(c->cas_prefixes,
+		    c->n_cas_prefixes), &bad);
 	if (c->backchannel_logout_uri != NULL)
 		put(o, "backchannel_logout_uri", json_string(c->backchannel_logout_uri), &bad);
 	put(o, "scopes", json_bits(c->scopes, clients_scope_name), &bad);

@@ -27,7 +27,8 @@ login_next_ok(const char *next)
 		if (c <= 0x20 || c >= 0x7f || c == '\\')
 			return false;
 	}
-	return strncmp(next, "/authorize?", 11) == 0 || strcmp(next, "/account") == 0 ||
+	return strncmp(next, "/authorize?", 11) == 0 || strncmp(next, "/cas/login?", 11) == 0 ||
+	    strcmp(next, "/account") == 0 ||
 	    strncmp(next, "/account?", 9) == 0;
 }
 

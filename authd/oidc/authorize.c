@@ -31,7 +31,7 @@
 #pragma weak consent_granted
 
 #define AZ_REAUTH_WINDOW 600          /* seconds a yh_reauth marker is honoured */
-#define AZ_MARK_SIZE 80               /* "<t>.<43 base64url>" + NUL, with room */
+#define AZ_MARK_SIZE OIDC_MARK_SIZE
 #define AZ_MARK_MSG_MAX 16384         /* bytes MAC'd: the forwarded parameters fit */
 #define AZ_MARK_KEY_LABEL "yihao/reauth/v1"
 #define AZ_MAX_AGE_MAX 1000000000ull  /* largest max_age accepted, seconds */
@@ -300,6 +300,23 @@ az_mark_msg(const struct az_ctx *z, const char *ts, const char *sid, struct yh_b
 	return r;
 }
 
+int
+oidc_mark_seal(const struct keys *keys, const char *ts, const struct yh_buf *msg,
+    char out[OIDC_MARK_SIZE])
+{
+	unsigned char mac[KEYS_MAC_LEN];
+	char enc[48];
+	int r;
+
+	out[0] = '\0';
+	if ((r = keys_mac(keys, KEYS_MAC_REAUTH, msg->data, msg->len, mac)) == 0) {
+		yh_b64url_encode(mac, sizeof(mac), enc);
+		snprintf(out, OIDC_MARK_SIZE, "%s.%s", ts, enc);
+	}
+	yh_wipe(mac, sizeof(mac));
+	return r;
+}
+
 /*
  * The marker that lets this request, resumed after a login that /authorize sent it to
  * at time t from the session sid ("" for none), count that login as its
@@ -310,22 +327,15 @@ az_mark_msg(const struct az_ctx *z, const char *ts, const char *sid, struct yh_b
 static int
 az_mark_make(const struct az_ctx *z, int64_t t, const char *sid, char out[AZ_MARK_SIZE])
 {
-	unsigned char mac[KEYS_MAC_LEN];
-	char ts[24], enc[48];
+	char ts[24];
 	struct yh_buf b;
 	int r;
 
 	out[0] = '\0';
 	snprintf(ts, sizeof(ts), "%lld", (long long)t);
 	yh_buf_init(&b, AZ_MARK_MSG_MAX);
-	if ((r = az_mark_msg(z, ts, sid, &b)) != 0)
-		goto out;
-	if ((r = keys_mac(z->app->keys, KEYS_MAC_REAUTH, b.data, b.len, mac)) != 0)
-		goto out;
-	yh_b64url_encode(mac, sizeof(mac), enc);
-	snprintf(out, AZ_MARK_SIZE, "%s.%s", ts, enc);
-out:
-	yh_wipe(mac, sizeof(mac));
+	if ((r = az_mark_msg(z, ts, sid, &b)) == 0)
+		r = oidc_mark_seal(z->app->keys, ts, &b, out);
 	yh_buf_free(&b);
 	return r;
 }
@@ -581,10 +591,9 @@ sess_has_amr(const struct sess_info *si, const char *m)
 	return false;
 }
 
-/* Rule 4: can a TOTP step-up lift this session to loa? */
-static int
-az_can_step_up(struct az_ctx *z, const struct sess_info *si, int person_loa, int loa,
-    bool *can)
+int
+oidc_az_can_step_up(struct authd_app *app, const struct sess_info *si, int person_loa,
+    int loa, bool *can)
 {
 	struct dir_totp t;
 	int r;
@@ -593,20 +602,16 @@ az_can_step_up(struct az_ctx *z, const struct sess_info *si, int person_loa, int
 	if (sess_has_amr(si, "otp") || oidc_loa_for(person_loa, OIDC_AMR_PWD | OIDC_AMR_OTP) < loa)
 		return 0;
 	memset(&t, 0, sizeof(t));
-	r = dir_totp_get(z->app->dir, si->uid, &t);
+	r = dir_totp_get(app->dir, si->uid, &t);
 	if (r == 0)
 		*can = t.confirmed;
 	dir_totp_clear(&t);
 	return r == YH_ERR_NOT_FOUND ? 0 : r;
 }
 
-/*
- * The session from the cookie, when it is live and its person active: 0 with *have
- * set, or an error of the store or the directory. person_loa gets the person's LoA.
- */
-static int
-az_session(struct az_ctx *z, const char *cookie, struct sess_info *si, bool *have,
-    int *person_loa)
+int
+oidc_az_session(struct authd_app *app, const char *cookie, struct sess_info *si,
+    bool *have, int *person_loa)
 {
 	struct dir_person pe;
 	int r;
@@ -615,13 +620,13 @@ az_session(struct az_ctx *z, const char *cookie, struct sess_info *si, bool *hav
 	*person_loa = 0;
 	if (cookie == NULL || cookie[0] == '\0')
 		return 0;
-	r = sess_get(z->app->sess, cookie, SESS_TOUCH, si);
+	r = sess_get(app->sess, cookie, SESS_TOUCH, si);
 	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_EXPIRED)
 		return 0;
 	if (r != 0)
 		return r;
 	memset(&pe, 0, sizeof(pe));
-	r = dir_person_get(z->app->dir, si->uid, &pe);
+	r = dir_person_get(app->dir, si->uid, &pe);
 	if (r == 0 && pe.status == DIR_STATUS_ACTIVE) {
 		*have = true;
 		*person_loa = pe.loa.level;
@@ -710,7 +715,7 @@ az_flow(struct az_ctx *z, const char *cookie)
 	int person_loa, need_loa, r;
 
 	memset(&si, 0, sizeof(si));
-	if ((r = az_session(z, cookie, &si, &have, &person_loa)) != 0)
+	if ((r = oidc_az_session(z->app, cookie, &si, &have, &person_loa)) != 0)
 		return r;
 	z->sid = have ? si.sid : "";
 	if (!have)
@@ -722,7 +727,7 @@ az_flow(struct az_ctx *z, const char *cookie)
 		    az_detour(z, OIDC_AZ_STEP_LOGIN, true, 0);
 	need_loa = z->client->min_loa > z->acr_loa ? z->client->min_loa : z->acr_loa;
 	if (si.loa < need_loa) {
-		if ((r = az_can_step_up(z, &si, person_loa, need_loa, &can)) != 0)
+		if ((r = oidc_az_can_step_up(z->app, &si, person_loa, need_loa, &can)) != 0)
 			return r;
 		if (!can)
 			return az_error(z, "unmet_authentication_requirements",

@@ -77,6 +77,9 @@
 #include "common/buf.h"
 #include "common/err.h"
 
+struct sess_info;
+struct keys;
+
 struct authd_app;
 
 /* ---- register functions ---------------------------------------------------------- */
@@ -189,6 +192,33 @@ void oidc_az_result_clear(struct oidc_az_result *r);
  */
 int oidc_az_decide(struct authd_app *app, const struct oidc_az_params *p,
     const char *sid_cookie, int64_t now, struct oidc_az_result *res) YH_WUR;
+
+#define OIDC_MARK_SIZE 80             /* "<t>.<43 base64url>" + NUL, with room */
+
+/*
+ * A re-authentication marker (rule 3): "<ts>.<base64url(HMAC)>" into out, the HMAC
+ * keys_mac(KEYS_MAC_REAUTH) over msg, which the caller builds starting with a label of
+ * its own followed by a NUL (AZ_MARK_KEY_LABEL here, CAS_MARK_LABEL in authd/cas/), so
+ * that no marker of one protocol is one of another. Returns 0 or keys_mac's error.
+ */
+int oidc_mark_seal(const struct keys *keys, const char *ts, const struct yh_buf *msg,
+    char out[OIDC_MARK_SIZE]) YH_WUR;
+
+/*
+ * The session whose cookie value is cookie (NULL: none), touched, when it is live and its
+ * person active: 0 with *have set (and *person_loa the person's LoA), or an error of the
+ * store or the directory. Shared with the other protocols' entry points (authd/cas/).
+ */
+int oidc_az_session(struct authd_app *app, const char *cookie, struct sess_info *si,
+    bool *have, int *person_loa) YH_WUR;
+
+/*
+ * Rule 4: whether a TOTP step-up can lift the session si, of a person at person_loa, to
+ * loa (a second factor not used yet, enough for loa, and a confirmed TOTP of the
+ * person's): 0 with *can set, or the directory's error.
+ */
+int oidc_az_can_step_up(struct authd_app *app, const struct sess_info *si, int person_loa,
+    int loa, bool *can) YH_WUR;
 
 /*
  * Builds the error redirect: redirect_uri + error, error_description (may be NULL),

@@ -234,6 +234,53 @@ sess_family_json(const struct sess_family *f)
 	return out;
 }
 
+char *
+sess_ticket_json(const struct sess_ticket *t)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:i,s:b}", "svc", t->service, "cid",
+	    t->client_id, "uid", t->uid, "sid", t->sid, "at", (json_int_t)t->auth_time, "loa",
+	    t->loa, "renew", t->renewed);
+	char *out = NULL;
+
+	if (o != NULL)
+		out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
+}
+
+int
+sess_ticket_parse(const char *json, struct sess_ticket *t)
+{
+	json_t *o = NULL, *at, *loa, *renew;
+	json_error_t jerr;
+	int rc = YH_ERR_INVALID;
+
+	memset(t, 0, sizeof(*t));
+	if (json == NULL || strnlen(json, SESS_PAYLOAD_MAX + 1) > SESS_PAYLOAD_MAX)
+		return YH_ERR_INVALID;
+	if ((o = json_loads(json, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    !json_is_object(o))
+		goto out;
+	at = json_object_get(o, "at");
+	loa = json_object_get(o, "loa");
+	renew = json_object_get(o, "renew");
+	if (json_str(o, "svc", t->service, sizeof(t->service), true) != 0 ||
+	    json_str(o, "cid", t->client_id, sizeof(t->client_id), true) != 0 ||
+	    json_str(o, "uid", t->uid, sizeof(t->uid), true) != 0 ||
+	    json_str(o, "sid", t->sid, sizeof(t->sid), false) != 0 ||
+	    !json_is_integer(at) || json_integer_value(at) < 0 ||
+	    !json_is_integer(loa) || json_integer_value(loa) < 1 || json_integer_value(loa) > 4 ||
+	    !json_is_boolean(renew))
+		goto out;
+	t->auth_time = json_integer_value(at);
+	t->loa = (int)json_integer_value(loa);
+	t->renewed = json_is_true(renew);
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
 int
 sess_family_parse(const char *json, size_t len, struct sess_family *f)
 {

@@ -829,6 +829,60 @@ sess_code_take(struct sess_store *s, const char *client_id, const char *code,
 	return rc;
 }
 
+/* ---- CAS service tickets ---------------------------------------------------------------- */
+
+/* What a ticket's key is bound to: a control byte, which sess_str_ok refuses in a client
+ * id, so that a ticket's key is never a code's. */
+#define TICKET_BIND "\x1f" "cas-st"
+
+int
+sess_ticket_new(struct sess_store *s, const struct sess_ticket *t, int64_t ttl_s,
+    char ticket[SESS_TICKET_SIZE])
+{
+	char key[SESS_KEY_SIZE], raw[SESS_TOKEN_SIZE];
+	char *payload = NULL;
+	int rc;
+
+	ticket[0] = '\0';
+	if (!opt_int_ok("cas.ticket_lifetime", ttl_s) ||
+	    !sess_str_ok(t->service, SESS_SERVICE_MAX) ||
+	    !sess_str_ok(t->client_id, SESS_CLIENT_MAX) || !sess_str_ok(t->uid, SESS_UID_MAX) ||
+	    (t->sid[0] != '\0' && !sess_pubid_ok(t->sid)) || t->loa < 1 || t->loa > 4 ||
+	    t->auth_time < 0)
+		return YH_ERR_INVALID;
+	if ((payload = sess_ticket_json(t)) == NULL)
+		return YH_ERR_ALLOC;
+	if ((rc = token_new(raw, key)) == 0 && (rc = token_key_bound(raw, TICKET_BIND,
+	    key)) == 0)
+		rc = s->ops->code_put(s, key, payload, ttl_s * 1000);
+	if (rc == 0)
+		snprintf(ticket, SESS_TICKET_SIZE, SESS_TICKET_PREFIX "%s", raw);
+	yh_wipe(raw, sizeof(raw));
+	free(payload);
+	return rc;
+}
+
+int
+sess_ticket_take(struct sess_store *s, const char *ticket, struct sess_ticket *out)
+{
+	char key[SESS_KEY_SIZE];
+	char *payload = NULL, *prev = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (ticket == NULL || strncmp(ticket, SESS_TICKET_PREFIX, 3) != 0 ||
+	    (rc = token_key_bound(ticket + 3, TICKET_BIND, key)) != 0)
+		return YH_ERR_NOT_FOUND;
+	rc = s->ops->code_take(s, key, "", &payload, &prev);
+	if ((rc == 0 || rc == YH_ERR_REPLAY) && sess_ticket_parse(payload, out) != 0) {
+		yh_error("a CAS ticket's record does not parse");
+		rc = YH_ERR_INTERNAL;
+	}
+	free(payload);
+	free(prev);
+	return rc;
+}
+
 /* ---- refresh tokens ------------------------------------------------------------------- */
 
 static int

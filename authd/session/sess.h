@@ -1,6 +1,7 @@
 /*
  * The session store (sess_): browser sessions for single sign-on and the one-time
- * artefacts of the OIDC endpoints (authorization codes, refresh-token families, the
+ * artefacts of the OIDC and CAS endpoints (authorization codes, CAS service tickets,
+ * refresh-token families, the
  * denylist of revoked access tokens, brute-force counters and lockouts), behind one
  * interface with two backends:
  *
@@ -321,6 +322,51 @@ int sess_code_new(struct sess_store *s, const char *client_id, const char *paylo
 int sess_code_take(struct sess_store *s, const char *client_id, const char *code,
     const char *issued, char **payload, char **prev_issued) YH_WUR;
 
+/* ---- CAS service tickets ------------------------------------------------------------- */
+
+/*
+ * A CAS service ticket (authd/cas/) is a code of another kind: "ST-" followed by a
+ * 256-bit random value in base64url, stored as the SHA-256 of those 32 bytes followed by
+ * a separator no client id can contain (so that no code is ever a ticket and no ticket a
+ * code), taken atomically once through the same backend operations as codes (the memory
+ * table; GETDEL and the code script in Redis). Unlike a code, a ticket is taken by its
+ * value alone: the caller compares the service it was issued for with the one presented,
+ * and a ticket presented with another service is used up all the same, as the CAS
+ * protocol asks (3.0, 2.5.3: the ticket is invalidated on every validation attempt).
+ */
+#define SESS_TICKET_PREFIX "ST-"
+#define SESS_TICKET_SIZE (3 + SESS_TOKEN_SIZE)  /* "ST-" + 43 + NUL */
+#define SESS_SERVICE_MAX 2048                   /* bytes of a service URL */
+
+/* What a ticket carries from /cas/login to its validation. */
+struct sess_ticket {
+	char service[SESS_SERVICE_MAX + 1];  /* the service URL it was issued for, exactly */
+	char client_id[SESS_CLIENT_MAX + 1]; /* the registered app that service belongs to */
+	char uid[SESS_UID_MAX + 1];
+	char sid[SESS_PUBID_SIZE];           /* the SSO session's public id */
+	int64_t auth_time;                   /* seconds */
+	int loa;                             /* 1..4 */
+	bool renewed;                        /* issued right after a login that renew=true
+	                                      * forced (CAS "renew") */
+};
+
+/*
+ * Stores a new single-use ticket with t's fields for ttl_s seconds (within the bounds
+ * of cas.ticket_lifetime) and writes it to ticket (SESS_TICKET_SIZE; wipe it after use).
+ * Returns 0, YH_ERR_INVALID (a field empty, malformed or too long), YH_ERR_LIMIT,
+ * YH_ERR_UNAVAILABLE.
+ */
+int sess_ticket_new(struct sess_store *s, const struct sess_ticket *t, int64_t ttl_s,
+    char ticket[SESS_TICKET_SIZE]) YH_WUR;
+
+/*
+ * Takes a ticket, atomically, once: 0 (first use, *out set), YH_ERR_REPLAY (taken before
+ * and still within its lifetime; *out set, for the audit line), YH_ERR_NOT_FOUND
+ * (unknown, malformed, expired), YH_ERR_UNAVAILABLE.
+ */
+int sess_ticket_take(struct sess_store *s, const char *ticket, struct sess_ticket *out)
+    YH_WUR;
+
 /* ---- refresh tokens ----------------------------------------------------------------- */
 
 /* A refresh-token family as the token endpoint sees it. */
@@ -568,6 +614,11 @@ bool sess_prefix_ok(const char *p);
  * outside 0..INT64_MAX / 1000 seconds. */
 char *sess_attrs_json(const struct sess_info *rec);
 int sess_attrs_parse(const char *json, size_t len, struct sess_info *rec) YH_WUR;
+
+/* A ticket's fields as compact JSON and back (every backend stores it as a code's
+ * payload). sess_ticket_parse refuses what sess_ticket_json would not write. */
+char *sess_ticket_json(const struct sess_ticket *t);
+int sess_ticket_parse(const char *json, struct sess_ticket *t) YH_WUR;
 
 /* Family attributes (uid, client, sid) as compact JSON and back. */
 char *sess_family_json(const struct sess_family *f);

@@ -1217,6 +1217,152 @@ test_hasher(void **state)
 	yh_wipe(&h.key, sizeof(h.key));
 }
 
+/* A CAS-only app: registered with services and prefixes, no redirect URI, no grant, no
+ * secret; stored and read back. */
+static const struct clients_client *
+add_cas(struct clients_registry *r, struct clients_snap **s)
+{
+	const char *svc[2] = { "https://a.gov.cn/exact/page", "http://127.0.0.1:8080/cas" };
+	const char *pfx[2] = { "https://a.gov.cn/app/", "https://b.gov.cn:8443/" };
+	const struct clients_client *c;
+	struct clients_client in;
+	char err[512];
+
+	clients_client_init(&in);
+	snprintf(in.id, sizeof(in.id), "legacy");
+	in.auth = CLIENTS_AUTH_NONE;
+	in.require_pkce = true;
+	in.grants = 0;
+	in.cas_services = svc;
+	in.n_cas_services = 2;
+	in.cas_prefixes = pfx;
+	in.n_cas_prefixes = 2;
+	if (clients_add(r, &in, NULL, err, sizeof(err)) != 0)
+		print_error("clients_add: %s\n", err);
+	*s = clients_acquire(r);
+	c = clients_find(*s, "legacy");
+	assert_non_null(c);
+	return c;
+}
+
+static void
+test_cas_services(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	const struct clients_client *c;
+	static const char *const good[] = {
+		"https://a.gov.cn/exact/page",
+		"https://a.gov.cn/exact/page?x=1&y=2",           /* the app's own query */
+		"http://127.0.0.1:8080/cas",
+		"https://a.gov.cn/app/",
+		"https://a.gov.cn/app/index.php?ticketless=1",
+		"https://a.gov.cn/app/sub/dir/page",
+		"https://a.gov.cn/app/a..b/c.d",                 /* dots inside a name */
+		"https://b.gov.cn:8443/anything",
+	};
+	static const char *const bad[] = {
+		"https://a.gov.cn.evil/",                        /* a longer host */
+		"https://a.gov.cn.evil/app/",
+		"https://a.gov.cn/app-other",                    /* a longer path name */
+		"https://a.gov.cn/app",                          /* the prefix without its '/' */
+		"https://a.gov.cn/exact/page/more",              /* exact means exact */
+		"https://a.gov.cn/exact/pag",
+		"https://a.gov.cn/exact/page#frag",
+		"https://evil@a.gov.cn/app/",                    /* userinfo */
+		"https://a.gov.cn@evil.example/app/",
+		"https://a.gov.cn/app/../admin",                 /* dot segments */
+		"https://a.gov.cn/app/./x",
+		"https://a.gov.cn/app/%2e%2e/admin",
+		"https://a.gov.cn/app/.%2E/admin",
+		"https://a.gov.cn/app/..",
+		"https://a.gov.cn/app/..?x",
+		"https://a.gov.cn/app/..%2fadmin",               /* encoded slash */
+		"https://a.gov.cn/app/%5c..%5cadmin",
+		"https://a.gov.cn/app/\\..\\admin",
+		"https://a.gov.cn:443/app/",                     /* another way to write it */
+		"https://a.gov.cn:8443/app/",                    /* another port */
+		"http://a.gov.cn/app/",                          /* another scheme */
+		"HTTPS://a.gov.cn/app/",
+		"https://A.gov.cn/app/",
+		"https://b.gov.cn/x",                            /* the prefix's port is 8443 */
+		"http://127.0.0.1:8081/cas",
+		"http://127.1:8080/cas",
+		"https://a.gov.cn/app/ x",
+		"",
+		NULL,
+	};
+	const char *why;
+
+	(void)state;
+	r = open_reg(-1, NULL);
+	c = add_cas(r, &s);
+	assert_true(clients_has_cas(c));
+	assert_int_equal(c->grants, 0);
+	assert_int_equal(c->auth, CLIENTS_AUTH_NONE);
+	assert_int_equal(c->n_redirect_uris, 0);
+	assert_string_equal(c->cas_prefixes[0], "https://a.gov.cn/app/");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (!clients_cas_service_ok(c, good[i]))
+			print_error("refused: %s\n", good[i]);
+		assert_true(clients_cas_service_ok(c, good[i]));
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (clients_cas_service_ok(c, bad[i]))
+			print_error("matched: %s\n", bad[i]);
+		assert_false(clients_cas_service_ok(c, bad[i]));
+	}
+	/* an app without CAS services matches nothing */
+	assert_false(clients_cas_service_ok(NULL, "https://a.gov.cn/app/"));
+	clients_release(s);
+	clients_close(r);
+
+	/* registration rules */
+	assert_int_equal(clients_cas_service_check("https://a.gov.cn/app/", true, &why), 0);
+	assert_int_equal(clients_cas_service_check("https://a.gov.cn/app", true, &why),
+	    YH_ERR_INVALID);
+	assert_int_equal(clients_cas_service_check("https://a.gov.cn/app", false, &why), 0);
+	assert_int_equal(clients_cas_service_check("https://a.gov.cn/app?x=1", false, &why),
+	    YH_ERR_INVALID);
+	assert_int_equal(clients_cas_service_check("https://a.gov.cn/a/../", true, &why),
+	    YH_ERR_INVALID);
+	assert_int_equal(clients_cas_service_check("http://a.gov.cn/app/", true, &why),
+	    YH_ERR_INVALID);
+	assert_int_equal(clients_cas_service_check("com.example.app:/cas", false, &why),
+	    YH_ERR_INVALID);
+	assert_int_equal(clients_cas_service_check("https://u@a.gov.cn/", true, &why),
+	    YH_ERR_INVALID);
+}
+
+/* Without CAS services an app still needs a grant; a CAS-only app has no secret. */
+static void
+test_cas_client_rules(void **state)
+{
+	struct clients_client c;
+	const char *svc[1] = { "https://a.gov.cn/app/" };
+	char err[512];
+
+	(void)state;
+	clients_client_init(&c);
+	snprintf(c.id, sizeof(c.id), "x");
+	c.grants = 0;
+	c.auth = CLIENTS_AUTH_NONE;
+	c.require_pkce = true;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.cas_prefixes = svc;
+	c.n_cas_prefixes = 1;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), 0);
+	c.auth = CLIENTS_AUTH_SECRET;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	c.auth = CLIENTS_AUTH_NONE;
+	c.cas_services = svc;     /* ends in '/', fine as an exact service too */
+	c.n_cas_services = 1;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), 0);
+	svc[0] = "https://a.gov.cn/app?q";
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "cas_services[0]"));
+}
+
 int
 main(void)
 {
@@ -1240,6 +1386,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_loader_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hasher, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_readable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cas_services, setup, teardown),
+		cmocka_unit_test(test_cas_client_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -866,6 +866,84 @@ test_codes_bound_to_client(void **state)
 	free(prev);
 }
 
+/* CAS service tickets: "ST-" + 43, single use, typed record, lifetime, never a code. */
+static void
+test_tickets(void **state)
+{
+	struct fx *f = *state;
+	struct sess_ticket t, got;
+	char st[SESS_TICKET_SIZE], st2[SESS_TICKET_SIZE], code[SESS_TOKEN_SIZE], *p = NULL;
+	char bad[SESS_TICKET_SIZE + 1];
+
+	memset(&t, 0, sizeof(t));
+	snprintf(t.service, sizeof(t.service), "%s", "https://a.gov.cn/app/x?y=1&z=\"<>\"");
+	snprintf(t.client_id, sizeof(t.client_id), "%s", "legacy");
+	snprintf(t.uid, sizeof(t.uid), "%s", "u-frank");
+	snprintf(t.sid, sizeof(t.sid), "%s", "AAAAAAAAAAAAAAAAAAAAAA");
+	t.auth_time = 1700000000;
+	t.loa = 2;
+	t.renewed = true;
+	assert_int_equal(sess_ticket_new(f->s, &t, 10, st), 0);
+	assert_int_equal(strlen(st), 46);
+	assert_memory_equal(st, "ST-", 3);
+	assert_int_equal(sess_ticket_take(f->s, st, &got), 0);
+	assert_string_equal(got.service, t.service);
+	assert_string_equal(got.client_id, "legacy");
+	assert_string_equal(got.uid, "u-frank");
+	assert_string_equal(got.sid, t.sid);
+	assert_int_equal(got.auth_time, 1700000000);
+	assert_int_equal(got.loa, 2);
+	assert_true(got.renewed);
+	/* once: a second take is a replay, with the record */
+	assert_int_equal(sess_ticket_take(f->s, st, &got), YH_ERR_REPLAY);
+	assert_string_equal(got.uid, "u-frank");
+	/* the ticket's value without its prefix, or as a code of any client: nothing */
+	t.renewed = false;
+	assert_int_equal(sess_ticket_new(f->s, &t, 10, st2), 0);
+	assert_int_equal(sess_code_take(f->s, "legacy", st2 + 3, NULL, &p, NULL),
+	    YH_ERR_NOT_FOUND);
+	assert_null(p);
+	assert_int_equal(sess_code_take(f->s, "\x1f" "cas-st", st2 + 3, NULL, &p, NULL),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_ticket_take(f->s, st2 + 3, &got), YH_ERR_NOT_FOUND);
+	snprintf(bad, sizeof(bad), "ST-%sx", st2 + 3);
+	assert_int_equal(sess_ticket_take(f->s, bad, &got), YH_ERR_NOT_FOUND);
+	st2[3] ^= 1;
+	assert_int_equal(sess_ticket_take(f->s, st2, &got), YH_ERR_NOT_FOUND);
+	st2[3] ^= 1;
+	assert_int_equal(sess_ticket_take(f->s, NULL, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_ticket_take(f->s, st2, &got), 0);
+	assert_false(got.renewed);
+	/* a code's value presented as a ticket: nothing */
+	assert_int_equal(sess_code_new(f->s, "legacy", "{}", 60, code), 0);
+	snprintf(bad, sizeof(bad), "ST-%s", code);
+	assert_int_equal(sess_ticket_take(f->s, bad, &got), YH_ERR_NOT_FOUND);
+	/* bounds: the lifetime option's, every field */
+	assert_int_equal(sess_ticket_new(f->s, &t, 0, st2), YH_ERR_INVALID);
+	assert_int_equal(sess_ticket_new(f->s, &t, 301, st2), YH_ERR_INVALID);
+	t.loa = 0;
+	assert_int_equal(sess_ticket_new(f->s, &t, 10, st2), YH_ERR_INVALID);
+	t.loa = 1;
+	t.service[0] = '\0';
+	assert_int_equal(sess_ticket_new(f->s, &t, 10, st2), YH_ERR_INVALID);
+	snprintf(t.service, sizeof(t.service), "%s", "https://a.gov.cn/\n");
+	assert_int_equal(sess_ticket_new(f->s, &t, 10, st2), YH_ERR_INVALID);
+	snprintf(t.service, sizeof(t.service), "%s", "https://a.gov.cn/");
+	snprintf(t.sid, sizeof(t.sid), "%s", "short");
+	assert_int_equal(sess_ticket_new(f->s, &t, 10, st2), YH_ERR_INVALID);
+	t.sid[0] = '\0';
+	/* after its lifetime: gone, replay or not */
+	assert_int_equal(sess_ticket_new(f->s, &t, 2, st2), 0);
+	advance(f, 1900);
+	assert_int_equal(sess_ticket_take(f->s, st2, &got), 0);
+	assert_string_equal(got.sid, "");
+	advance(f, 200);
+	assert_int_equal(sess_ticket_take(f->s, st2, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_ticket_new(f->s, &t, 2, st2), 0);
+	advance(f, 2100);
+	assert_int_equal(sess_ticket_take(f->s, st2, &got), YH_ERR_NOT_FOUND);
+}
+
 static void
 test_refresh_rotation(void **state)
 {
@@ -1308,7 +1386,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
-		BOTH(test_codes_bound_to_client),
+		BOTH(test_codes_bound_to_client), BOTH(test_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_mem_bounded), BOTH(test_metrics),
@@ -1321,7 +1399,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
-		BOTH(test_codes_bound_to_client),
+		BOTH(test_codes_bound_to_client), BOTH(test_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_pubsub), BOTH(test_fault), BOTH(test_metrics),

@@ -1,0 +1,85 @@
+/*
+ * The CAS server (prefix cas_): Apereo CAS Protocol 3.0, with its 1.0 and 2.0
+ * validation endpoints, for apps that speak CAS (Apache mod_auth_cas, phpCAS, the Java
+ * CAS client) on the same single sign-on session as the OpenID Connect endpoints.
+ *
+ *   login.c      GET /cas/login?service=URL[&renew=true][&gateway=true]
+ *   validate.c   GET /cas/validate             (1.0: "yes\nUSER\n" or "no\n")
+ *                GET /cas/serviceValidate      (2.0: XML, or JSON with format=JSON)
+ *                GET /cas/p3/serviceValidate   (3.0: the same with <cas:attributes>)
+ *   xml.c        the XML writer of the responses
+ *
+ * Which apps: a service URL must match a CAS service or prefix of a registered app
+ * (clients_cas_service_ok, authcore/clients/clients.h); an unregistered one gets an error
+ * page at /cas/login, never a redirect, and INVALID_SERVICE at validation.
+ *
+ * /cas/login, in order:
+ *   1. a parameter repeated, too long or with a NUL byte, or a service that no app
+ *      registered: an error page (400);
+ *   2. no service: to /account (through /login when there is no session);
+ *   3. no live session (or its person not active): gateway=true -> 302 to the service
+ *      without a ticket; otherwise 302 to /login?next=/cas/login?...;
+ *   4. renew=true (gateway is then ignored) and the request does not carry a marker
+ *      showing that this session logged in after this very request sent it to the login
+ *      page: 302 to /login?force=1&next=/cas/login?...&yh_reauth=<t>.<mac>; the marker
+ *      is keys_mac(KEYS_MAC_REAUTH) over CAS_MARK_LABEL, t, the session's public sid
+ *      ("" without a session), service, renew and gateway, honoured for 10 minutes when
+ *      the session's auth_time >= t (as /authorize's, authorize.h rule 3);
+ *   5. the session's LoA below the app's min_loa: the TOTP step-up when it can lift
+ *      the session (oidc_az_can_step_up), else an error page;
+ *   6. the app is added to the session's list of apps (logout), a service ticket stored
+ *      (sess_ticket_new: the exact service, the app, uid, sid, auth_time, LoA, renewed)
+ *      for cas.ticket_lifetime, and 302 to service with ticket=ST-... appended ('?' or
+ *      '&' as the service needs).
+ *
+ * Validation: the ticket is taken once whatever happens next (CAS 3.0 2.5.3). Missing
+ * service or ticket: INVALID_REQUEST; unknown, used, expired or malformed ticket, or
+ * renew=true with a ticket not issued from a login that renew forced: INVALID_TICKET;
+ * a service other than the one the ticket was issued for (byte for byte), or one no app
+ * registers now: INVALID_SERVICE; the person gone or no longer active: INVALID_TICKET;
+ * the store or directory failing: INTERNAL_ERROR. pgtUrl is ignored (no proxy tickets).
+ * Every validation writes the audit line "cas.validate" (client, service, result, code,
+ * sid) before it is answered. The user is the person's pairwise subject for the app's
+ * sector (oidc_pairwise_sub). 3.0 attributes: sub, loa (urn:yihao:loa:N),
+ * authenticationDate, isFromNewLogin, longTermAuthenticationRequestTokenUsed, and the
+ * claims the app's registered scopes release (oidc_user_claims: name with profile, the
+ * ID number only for an app with allow_id_number).
+ */
+#ifndef YH_AUTHD_CAS_H
+#define YH_AUTHD_CAS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authd/http/http.h"
+#include "common/buf.h"
+#include "common/err.h"
+
+struct authd_app;
+
+#define CAS_MARK_LABEL "yihao/cas-renew/v1"
+#define CAS_XML_NS "http://www.yale.edu/tp/cas"
+
+/* Adds the CAS routes (/cas/login, /cas/validate, /cas/serviceValidate,
+ * /cas/p3/serviceValidate). Needs app->clients, ->sess, ->dir, ->keys, ->audit. */
+int cas_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* The routes of login.c and of validate.c (cas_register calls both). */
+int cas_login_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+int cas_validate_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* ---- the XML writer (xml.c) ---------------------------------------------------------- */
+
+/*
+ * Appends s as XML character data (and attribute-value safe): & < > " ' escaped. Text that
+ * XML 1.0 cannot carry is refused: YH_ERR_INVALID for bytes that are not UTF-8 and for
+ * control characters other than tab, LF and CR. YH_ERR_TOO_LONG past b's limit.
+ */
+int cas_xml_text(struct yh_buf *b, const char *s) YH_WUR;
+
+/* Appends <cas:NAME>text</cas:NAME> (name: letters, digits, '_' and '-', not checked
+ * further: the callers' names are their own), text escaped by cas_xml_text. */
+int cas_xml_elem(struct yh_buf *b, const char *name, const char *text) YH_WUR;
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * libFuzzer target for what the CAS endpoints do with an app's service URL and with text
+ * they put into XML: the service matcher (clients_cas_service_ok, against the fixed
+ * registration below and against a prefix taken from the input when it registers), the
+ * registration check (clients_cas_service_check) and the XML writer (cas_xml_text).
+ *
+ * Input: "PREFIX\nSERVICE", or SERVICE alone (no newline).
+ *
+ * Invariants checked, beyond "no crash, no leak":
+ *   - a service that matches a registration starts with it (a prefix), or equals it up to
+ *     its '?' (an exact service), and has no '#', no '@' or '\\' before its path, and no
+ *     "/../" or "/./" path segment;
+ *   - a PREFIX that cas_service_check accepts as a prefix ends in '/' and has no '?';
+ *   - cas_xml_text's output, when it writes one, holds no '<', '>', '"' or '\'', every
+ *     '&' starts one of the five entities, and decoding them gives the input back.
+ */
+#define _GNU_SOURCE
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_util.h"
+
+#include "authcore/clients/clients.h"
+#include "authd/cas/cas.h"
+
+#define FX_EXACT "https://a.gov.cn/exact/page"
+#define FX_PREFIX "https://a.gov.cn/app/"
+
+/* True when s before its '?' has a "." or ".." segment (literal dots only). */
+static bool
+has_dot_segment(const char *s)
+{
+	size_t end = strcspn(s, "?");
+
+	for (size_t i = 0; i + 1 < end; i++) {
+		if (s[i] != '/')
+			continue;
+		if ((s[i + 1] == '.' && (i + 2 >= end || s[i + 2] == '/')) ||
+		    (i + 2 < end && s[i + 1] == '.' && s[i + 2] == '.' &&
+		    (i + 3 >= end || s[i + 3] == '/')))
+			return true;
+	}
+	return false;
+}
+
+/* The common checks on a service that matched. */
+static void
+check_matched(const char *s)
+{
+	const char *a = strstr(s, "://");
+	size_t auth_len;
+
+	CHECK(a != NULL);
+	a += 3;
+	auth_len = strcspn(a, "/?");
+	CHECK(memchr(a, '@', auth_len) == NULL && memchr(a, '\\', auth_len) == NULL);
+	CHECK(strchr(s, '#') == NULL);
+	CHECK(!has_dot_segment(s));
+}
+
+static void
+check_fixed(const char *s)
+{
+	const char *svc[1] = { FX_EXACT }, *pfx[1] = { FX_PREFIX };
+	struct clients_client c;
+
+	clients_client_init(&c);
+	c.cas_services = svc;
+	c.n_cas_services = 1;
+	c.cas_prefixes = pfx;
+	c.n_cas_prefixes = 1;
+	if (!clients_cas_service_ok(&c, s))
+		return;
+	check_matched(s);
+	CHECK(strncmp(s, FX_PREFIX, strlen(FX_PREFIX)) == 0 ||
+	    (strncmp(s, FX_EXACT, strlen(FX_EXACT)) == 0 &&
+	    (s[strlen(FX_EXACT)] == '\0' || s[strlen(FX_EXACT)] == '?')));
+}
+
+static void
+check_prefix(const char *prefix, const char *s)
+{
+	struct clients_client c;
+	const char *why, *pfx[1] = { prefix };
+	size_t n = strlen(prefix);
+
+	if (clients_cas_service_check(prefix, true, &why) != 0)
+		return;
+	CHECK(n > 0 && prefix[n - 1] == '/' && strchr(prefix, '?') == NULL);
+	clients_client_init(&c);
+	c.cas_prefixes = pfx;
+	c.n_cas_prefixes = 1;
+	if (!clients_cas_service_ok(&c, s))
+		return;
+	check_matched(s);
+	CHECK(strncmp(s, prefix, n) == 0);
+}
+
+/* Decodes the five entities of out (len bytes) and compares with in. */
+static void
+check_xml(const char *in)
+{
+	static const char *const ent[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&apos;" };
+	static const char chr[] = "&<>\"'";
+	struct yh_buf b;
+	size_t i = 0, j = 0, n;
+
+	yh_buf_init(&b, 1 << 20);
+	if (cas_xml_text(&b, in) == 0) {
+		const char *o = yh_buf_cstr(&b);
+
+		n = strlen(o);
+		CHECK(strpbrk(o, "<>\"'") == NULL);
+		while (i < n) {
+			if (o[i] == '&') {
+				size_t k;
+
+				for (k = 0; k < 5 && strncmp(o + i, ent[k], strlen(ent[k])) != 0; k++)
+					;
+				CHECK(k < 5 && in[j] == chr[k]);
+				i += strlen(ent[k]);
+			} else {
+				CHECK(in[j] == o[i]);
+				i++;
+			}
+			j++;
+		}
+		CHECK(in[j] == '\0');
+	}
+	yh_buf_free(&b);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text, *nl;
+
+	if (size > 8192 || (text = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	if (strlen(text) == size) {  /* C strings only: no NUL inside */
+		nl = strchr(text, '\n');
+		if (nl != NULL) {
+			*nl = '\0';
+			check_prefix(text, nl + 1);
+			check_fixed(nl + 1);
+			*nl = '\n';
+		} else {
+			check_fixed(text);
+		}
+		check_xml(text);
+	}
+	free(text);
+	return 0;
+}

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# The CAS server of a real authd, driven by curl as a browser and as the apps' servers,
+# checked against the XML and JSON of the validation endpoints:
+#
+#  - /cas/login with a service no app registered (also one that only shares a prefix's
+#    characters, a repeated service) is an error page, never a redirect; gateway=true
+#    without a session goes back to the service without a ticket;
+#  - without a session /cas/login goes through the login form and back, and ends at
+#    the service with ticket=ST-...; with the session, another service (another app) gets
+#    its ticket without a password (single sign-on), and a service with its own query
+#    gets "&ticket=";
+#  - /cas/serviceValidate answers the pairwise subject (each app its own), /cas/p3/
+#    serviceValidate with the attributes (name, loa; the ID number only for the app
+#    allowed it), format=JSON the same as JSON, /cas/validate "yes\nUSER\n" / "no\n";
+#  - a ticket is good once (a replay is INVALID_TICKET), a ticket of service A presented
+#    with service B is INVALID_SERVICE and is used up by it, a ticket past
+#    cas.ticket_lifetime (3 s here) is INVALID_TICKET, a missing parameter is
+#    INVALID_REQUEST;
+#  - renew=true with a session asks for the password again (force=1), then issues a
+#    ticket that validates with renew=true; a single-sign-on ticket validated with
+#    renew=true is INVALID_TICKET;
+#  - every validation is in the audit trail as cas.validate.
+set -u
+: "${YH_BUILD:?}" "${YH_SRCDIR:?}"
+. "$(dirname "$0")/lib.sh"
+need_authd
+command -v "$PY" >/dev/null || { echo "FAIL: python3 not installed"; exit 1; }
+
+make_tmp cas
+PID=
+PIDS_TO_STOP="PID"
+LOGS="authd ctl"
+S=$TMP/state
+PORT=$(free_port)
+BASE=http://127.0.0.1:$PORT
+ID=$(id_number 11010119900307123)
+PW='Cas Protocol 2026!'
+SVC_A=http://127.0.0.1:9/app/            # under the prefix of app "legacy"
+SVC_B=http://127.0.0.1:9/other           # the exact service of app "other"
+SVC_ID=http://127.0.0.1:9/idapp          # app "idapp", allowed the ID number
+
+{ echo "state_dir = $S"
+  echo "http.listen = 127.0.0.1:$PORT"
+  echo "cas.ticket_lifetime = 3s"; } >"$TMP/authd.conf"
+start_authd -c "$TMP/authd.conf"
+ctl_or_die client add legacy --cas-service-prefix "$SVC_A"
+ctl_or_die client add other --cas-service "$SVC_B"
+ctl_or_die client add idapp --cas-service "$SVC_ID" --scope openid profile yh_id_number \
+  --allow-id-number
+printf '%s\n' "$PW" | ctl_or_die user add --id-number "$ID" --name 王小明 --password-stdin
+sleep 1.2   # the registry is re-read at most once a second
+
+enc() { "$PY" -c 'import sys,urllib.parse as u;print(u.quote(sys.argv[1],safe=""))' "$1"; }
+# xml_text TAG: the text of the first <cas:TAG> of the last body ("" when none).
+xml_text() {
+  "$PY" - "$TMP/body" "$1" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+ns = {"cas": "http://www.yale.edu/tp/cas"}
+try:
+    e = ET.parse(sys.argv[1]).getroot().find(".//cas:" + sys.argv[2], ns)
+    print("" if e is None else (e.text or ""))
+except ET.ParseError as x:
+    print("PARSE-ERROR %s" % x)
+PYEOF
+}
+# fail_code: the code of the last body's authenticationFailure ("" when none).
+fail_code() {
+  "$PY" - "$TMP/body" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+e = ET.parse(sys.argv[1]).getroot().find(".//{http://www.yale.edu/tp/cas}authenticationFailure")
+print("" if e is None else e.get("code", ""))
+PYEOF
+}
+# validate PATH SERVICE TICKET [more query]: GET PATH?service=..&ticket=.. as an app.
+validate() { fetch "$BASE$1?service=$(enc "$2")&ticket=$(enc "$3")${4:-}"; }
+
+# cas_login JAR SERVICE [more query]: /cas/login; TICKET gets the ticket of a redirect to
+# SERVICE ("" when none).
+cas_login() {
+  req "$1" GET "/cas/login?service=$(enc "$2")${3:-}"
+  TICKET=
+  if [[ $STATUS == 302 && $LOCATION == "$2"[?\&]ticket=ST-* ]]; then TICKET=${LOCATION##*ticket=}; fi
+}
+# through_login JAR: the login form that the last answer sent the browser to, with its
+# next; STATUS, LOCATION of the POST.
+through_login() {
+  local tok next
+  req "$1" GET "$LOCATION"
+  tok=$(form_value csrf)
+  next=$(form_value next)
+  req "$1" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
+    --data-urlencode "username=$ID" --data-urlencode "password=$PW"
+}
+
+# ---- services no app registered: a page, never a redirect
+for bad in "http://127.0.0.1:9/app-other" "http://127.0.0.1:9/app" "http://127.0.0.1:9/app/../x" \
+    "http://evil@127.0.0.1:9/app/" "http://127.0.0.1:99/app/" "https://127.0.0.1:9/app/"; do
+  req b1 GET "/cas/login?service=$(enc "$bad")"
+  [[ $STATUS == 400 && -z $LOCATION ]] && ok "unregistered service $bad: page 400" ||
+    fail "unregistered service $bad: $STATUS '$LOCATION'"
+done
+req b1 GET "/cas/login?service=$(enc "$SVC_A")&service=$(enc "$SVC_A")"
+[[ $STATUS == 400 && -z $LOCATION ]] && ok "a repeated service: page 400" || fail "repeated: $STATUS"
+
+# ---- gateway without a session: back to the service, no ticket
+cas_login b1 "$SVC_A" "&gateway=true"
+[[ $STATUS == 302 && $LOCATION == "$SVC_A" ]] && ok "gateway without a session: to the service, no ticket" ||
+  fail "gateway: $STATUS '$LOCATION'"
+
+# ---- no session: the login form and back
+cas_login b1 "$SVC_A"
+[[ $STATUS == 302 && $LOCATION == /login\?next=%2Fcas%2Flogin%3Fservice%3D* ]] &&
+  ok "no session: to /login with next=/cas/login?..." || fail "no session: $STATUS '$LOCATION'"
+through_login b1
+[[ $STATUS == 303 && $LOCATION == /cas/login\?* ]] && ok "login: back to /cas/login" ||
+  fail "login: $STATUS '$LOCATION'"
+req b1 GET "$LOCATION"
+T1=
+[[ $STATUS == 302 && $LOCATION == "$SVC_A?ticket=ST-"* ]] && T1=${LOCATION##*ticket=}
+[[ ${#T1} == 46 ]] && ok "a ticket ST-... for the service" || fail "no ticket: $STATUS '$LOCATION'"
+
+# ---- 2.0 validation, once
+validate /cas/serviceValidate "$SVC_A" "$T1"
+USER_A=$(xml_text user)
+[[ $STATUS == 200 && ${#USER_A} == 43 && $CTYPE == application/xml* ]] &&
+  ok "serviceValidate: the user is a pairwise subject ($USER_A)" || fail "serviceValidate: $STATUS $BODY"
+grep -q "cas:attributes" "$TMP/body" && fail "2.0 answer carries attributes" || ok "2.0: no attributes"
+validate /cas/serviceValidate "$SVC_A" "$T1"
+[[ $(fail_code) == INVALID_TICKET ]] && ok "replay: INVALID_TICKET" || fail "replay: $BODY"
+
+# ---- single sign-on: another app without a password; each app its own subject
+cas_login b1 "$SVC_B"
+[[ -n $TICKET ]] && ok "SSO: a ticket for another app without a password" || fail "SSO: $STATUS '$LOCATION'"
+validate /cas/p3/serviceValidate "$SVC_B" "$TICKET"
+USER_B=$(xml_text user)
+[[ -n $USER_B && $USER_B != "$USER_A" ]] && ok "pairwise: another subject for another app" ||
+  fail "pairwise: '$USER_B' vs '$USER_A' $BODY"
+[[ $(xml_text name) == 王小明 && $(xml_text loa) == urn:yihao:loa:* && $(xml_text sub) == "$USER_B" ]] &&
+  ok "3.0 attributes: name, loa, sub" || fail "3.0 attributes: $BODY"
+[[ -z $(xml_text yh_id_number) ]] && ok "no ID number for an app not allowed it" || fail "ID number leaked: $BODY"
+[[ $(xml_text isFromNewLogin) == false ]] && ok "isFromNewLogin false on single sign-on" || fail "isFromNewLogin: $BODY"
+
+cas_login b1 "$SVC_ID"
+validate /cas/p3/serviceValidate "$SVC_ID" "$TICKET"
+[[ $(xml_text yh_id_number) == "$ID" ]] && ok "the ID number for the app allowed it" || fail "idapp: $BODY"
+
+# ---- the service's own query: "&ticket=", and the ticket bound to the whole string
+SVC_Q="${SVC_A}page.php?a=1&b=%22x%22"
+cas_login b1 "$SVC_Q"
+[[ -n $TICKET && $LOCATION == "$SVC_Q&ticket=ST-"* ]] && ok "a service with a query: &ticket=" ||
+  fail "query service: $STATUS '$LOCATION'"
+validate /cas/serviceValidate "${SVC_A}page.php?a=1" "$TICKET"
+[[ $(fail_code) == INVALID_SERVICE ]] && ok "the same page, another query: INVALID_SERVICE" || fail "query mismatch: $BODY"
+
+# ---- a ticket of A validated for B: INVALID_SERVICE, and used up
+cas_login b1 "$SVC_A"
+validate /cas/serviceValidate "$SVC_B" "$TICKET"
+[[ $(fail_code) == INVALID_SERVICE ]] && ok "ticket of A at B: INVALID_SERVICE" || fail "A at B: $BODY"
+validate /cas/serviceValidate "$SVC_A" "$TICKET"
+[[ $(fail_code) == INVALID_TICKET ]] && ok "then at A: INVALID_TICKET (used up)" || fail "A after B: $BODY"
+
+# ---- expiry
+cas_login b1 "$SVC_A"
+sleep 4
+validate /cas/serviceValidate "$SVC_A" "$TICKET"
+[[ $(fail_code) == INVALID_TICKET ]] && ok "past cas.ticket_lifetime: INVALID_TICKET" || fail "expired: $BODY"
+
+# ---- missing parameters, bad tickets
+fetch "$BASE/cas/serviceValidate?service=$(enc "$SVC_A")"
+[[ $(fail_code) == INVALID_REQUEST ]] && ok "no ticket: INVALID_REQUEST" || fail "no ticket: $BODY"
+validate /cas/serviceValidate "$SVC_A" "ST-<&>\"'"
+[[ $(fail_code) == INVALID_TICKET ]] && ok "a malformed ticket: INVALID_TICKET" || fail "malformed: $BODY"
+
+# ---- 1.0 and JSON
+cas_login b1 "$SVC_A"
+validate /cas/validate "$SVC_A" "$TICKET"
+[[ $BODY == "yes"$'\n'"$USER_A" ]] && ok "1.0: yes and the user" || fail "1.0: '$BODY'"
+validate /cas/validate "$SVC_A" "$TICKET"
+[[ $BODY == "no" ]] && ok "1.0 replay: no" || fail "1.0 replay: '$BODY'"
+cas_login b1 "$SVC_A"
+validate /cas/p3/serviceValidate "$SVC_A" "$TICKET" "&format=JSON"
+got=$("$PY" -c 'import sys,json;s=json.load(open(sys.argv[1]))["serviceResponse"]["authenticationSuccess"];print(s["user"], s["attributes"]["name"])' "$TMP/body" 2>&1)
+[[ $got == "$USER_A 王小明" ]] && ok "format=JSON: user and attributes" || fail "JSON: $got $BODY"
+validate /cas/serviceValidate "$SVC_A" "$TICKET" "&format=JSON"
+got=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1]))["serviceResponse"]["authenticationFailure"]["code"])' "$TMP/body" 2>&1)
+[[ $got == INVALID_TICKET ]] && ok "format=JSON failure: INVALID_TICKET" || fail "JSON failure: $got"
+
+# ---- renew
+cas_login b1 "$SVC_A"
+validate /cas/serviceValidate "$SVC_A" "$TICKET" "&renew=true"
+[[ $(fail_code) == INVALID_TICKET ]] && ok "an SSO ticket validated with renew=true: INVALID_TICKET" ||
+  fail "renew validation of an SSO ticket: $BODY"
+cas_login b1 "$SVC_A" "&renew=true"
+[[ $STATUS == 302 && $LOCATION == /login\?* && $LOCATION == *force=1* ]] &&
+  ok "renew with a session: the password again (force=1)" || fail "renew: $STATUS '$LOCATION'"
+through_login b1
+[[ $STATUS == 303 && $LOCATION == /cas/login\?*renew=true*yh_reauth=* ]] && ok "renew login: back with the marker" ||
+  fail "renew login: $STATUS '$LOCATION'"
+RENEW_NEXT=$BASE$LOCATION
+req b1 GET "$LOCATION"
+TICKET=
+[[ $STATUS == 302 && $LOCATION == "$SVC_A?ticket=ST-"* ]] && TICKET=${LOCATION##*ticket=}
+validate /cas/p3/serviceValidate "$SVC_A" "$TICKET" "&renew=true"
+[[ $(xml_text user) == "$USER_A" && $(xml_text isFromNewLogin) == true ]] &&
+  ok "renew: a ticket from the new login validates with renew=true" || fail "renew ticket: $BODY"
+# a marker is for its request: carried over to another service it counts for nothing
+mark=$(qparam "$RENEW_NEXT" yh_reauth)
+cas_login b1 "$SVC_B" "&renew=true&yh_reauth=$(enc "$mark")"
+[[ $STATUS == 302 && $LOCATION == /login\?*force=1* ]] &&
+  ok "renew for another service with the first one's marker: the password again" ||
+  fail "marker carried over: $STATUS '$LOCATION'"
+
+# ---- gateway with a session: a ticket
+cas_login b1 "$SVC_A" "&gateway=true"
+[[ -n $TICKET ]] && ok "gateway with a session: a ticket" || fail "gateway with a session: $STATUS '$LOCATION'"
+
+# ---- the audit trail
+n=$(audit_count cas.validate)
+[[ $n -ge 15 && $(audit_count cas.validate INVALID_SERVICE) -ge 2 && $(audit_count cas.validate '"result":"success"') -ge 6 ]] &&
+  ok "audit: $n cas.validate lines" || fail "audit: $n lines"
+
+check_healthz "authd still answers"
+no_errors_in "no errors in authd's log" "$TMP/authd.log"
+finish "cas_protocol: all checks passed"
