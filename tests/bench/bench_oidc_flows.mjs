@@ -143,14 +143,14 @@ async function consent(sid) {
     throw new Error(`consent: /authorize answered ${res.status} to ${loc.slice(0, 120)}`);
   }
   const page = await request('GET', loc, { cookie: `yh_sid=${sid}` });
-  const csrfCookie = cookieOf(page, 'yh_csrf');
+  // The consent form's token is bound to the session (yh_sid), not to a yh_csrf cookie.
   const token = csrfOf(page.body);
   const next = /name="next" value="([^"]*)"/.exec(page.body);
-  if (page.status !== 200 || !csrfCookie || !token || !next) {
+  if (page.status !== 200 || !token || !next) {
     throw new Error(`GET /consent: HTTP ${page.status}`);
   }
   const done = await request('POST', '/consent',
-    { ...FORM, cookie: `yh_sid=${sid}; yh_csrf=${csrfCookie}` },
+    { ...FORM, cookie: `yh_sid=${sid}` },
     form({ csrf: token, next: unescapeHtml(next[1]), action: 'allow' }));
   if (done.status !== 303 && done.status !== 302) throw new Error(`POST /consent: HTTP ${done.status}`);
 }
