@@ -252,6 +252,11 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "token.code_lifetime", .type = YH_CFG_DURATION, .def = "60s", .min = 10,
 	  .max = 600, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(code_lifetime), .help = "authorization code lifetime" },
+	{ .name = "token.client_assertion_max_lifetime", .type = YH_CFG_DURATION, .def = "1h",
+	  .min = 60, .max = 86400, .flags = YH_CFG_RELOADABLE,
+	  .offset = OFF(assertion_lifetime),
+	  .help = "how far ahead a private_key_jwt client assertion's exp may lie (its jti "
+	      "stays single-use until then); one hour takes the libraries' defaults (Authlib)" },
 	{ .name = "cas.ticket_lifetime", .type = YH_CFG_DURATION, .def = "10s", .min = 1,
 	  .max = 300, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(cas_ticket_lifetime),

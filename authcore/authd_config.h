@@ -81,6 +81,7 @@ struct authd_cfg {
 	int64_t refresh_token_lifetime;   /* token.refresh_lifetime */
 	int64_t offline_token_lifetime;   /* token.offline_lifetime */
 	int64_t code_lifetime;            /* token.code_lifetime */
+	int64_t assertion_lifetime;       /* token.client_assertion_max_lifetime */
 	int64_t cas_ticket_lifetime;      /* cas.ticket_lifetime: seconds */
 
 	/* Not options: where the values came from, and values derived by finish. */

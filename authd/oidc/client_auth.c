@@ -209,7 +209,7 @@ assertion_claims(struct authd_app *app, const char *client_id, const json_t *cla
 	if (!json_is_integer(exp))
 		return (*why = "client assertion: exp missing", YH_ERR_AUTH);
 	e = json_integer_value(exp);
-	if (e > now + OIDC_ASSERTION_MAX_LIFETIME)
+	if (e > now + oidc_lifetime(app, OIDC_LT_ASSERTION))
 		return (*why = "client assertion: exp too far ahead", YH_ERR_AUTH);
 	if (!json_is_string(jti) || strlen(json_string_value(jti)) == 0 ||
 	    strlen(json_string_value(jti)) > JTI_MAX)

@@ -510,6 +510,8 @@ oidc_lifetime(const struct authd_app *app, enum oidc_lifetime which)
 		return c->refresh_token_lifetime;
 	case OIDC_LT_OFFLINE:
 		return c->offline_token_lifetime;
+	case OIDC_LT_ASSERTION:
+		return c->assertion_lifetime;
 	}
 	return c->access_token_lifetime;
 }

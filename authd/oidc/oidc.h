@@ -54,6 +54,7 @@ enum oidc_lifetime {
 	OIDC_LT_ID,       /* token.id_lifetime */
 	OIDC_LT_REFRESH,  /* token.refresh_lifetime (bound to the login session) */
 	OIDC_LT_OFFLINE,  /* token.offline_lifetime (offline_access) */
+	OIDC_LT_ASSERTION, /* token.client_assertion_max_lifetime */
 };
 
 /* The server-wide lifetime in seconds: the token.* value of app's configuration in

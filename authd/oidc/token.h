@@ -48,7 +48,6 @@ struct authd_app;
 struct sess_store;
 
 #define OIDC_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-#define OIDC_ASSERTION_MAX_LIFETIME 600  /* a client assertion's exp at most this far ahead */
 #define OIDC_LEEWAY 30                   /* clock skew allowed on client assertions, seconds */
 
 /* ---- client authentication (oidc_client_auth.c) --------------------------------------- */
@@ -73,8 +72,8 @@ struct oidc_client_auth {
  * Basic (id and secret form-urlencoded inside, RFC 6749 2.3.1), client_id +
  * client_secret in the form, a private_key_jwt client assertion (RFC 7523: signed by a
  * key of the client's registered JWKS, iss = sub = client_id, aud the token endpoint,
- * endpoint_url or the issuer, exp within OIDC_ASSERTION_MAX_LIFETIME, jti used once),
- * or a bare client_id for a public client. On success out->client is set (borrowed
+ * endpoint_url or the issuer, exp at most token.client_assertion_max_lifetime ahead (1 h
+ * by default), jti used once), or a bare client_id for a public client. On success out->client is set (borrowed
  * from snap). Returns 0, YH_ERR_AUTH (answer invalid_client: oidc_client_auth_fail),
  * YH_ERR_INVALID (invalid_request: several methods, malformed parameters),
  * YH_ERR_UNAVAILABLE (the session store is down), YH_ERR_ALLOC.

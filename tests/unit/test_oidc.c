@@ -1075,7 +1075,18 @@ test_client_auth(void **state)
 	assert_int_equal(r.status, 401);
 	resp_free(&r);
 	free(a);
-	a = assertion(F->cakey, "jwtc", tokurl, 3600, "jti-5");
+	a = assertion(F->cakey, "jwtc", tokurl, 3600 + 120, "jti-5");
+	cc_with_assertion(a, &r);
+	assert_int_equal(r.status, 401);       /* exp past token.client_assertion_max_lifetime */
+	resp_free(&r);
+	free(a);
+	/* Authlib's default: exp one hour ahead. Accepted once; its jti is then spent for
+	 * as long as the assertion lives. */
+	a = assertion(F->cakey, "jwtc", tokurl, 3600, "jti-hour");
+	cc_with_assertion(a, &r);
+	assert_int_equal(r.status, 400);       /* authenticated: the code is what is wrong */
+	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	resp_free(&r);
 	cc_with_assertion(a, &r);
 	assert_int_equal(r.status, 401);
 	resp_free(&r);
