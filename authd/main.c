@@ -6,6 +6,7 @@
  * everything else).
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include "authd/keyd/keys.h"
 #include "common/metrics.h"
 #include "authd/app.h"
+#include "authd/notify.h"
 #include "authd/reload.h"
 #include "authd/session/sess.h"
 #include "common/workers.h"
@@ -218,17 +220,30 @@ keyd_gone(struct kdc *keyd)
 }
 
 /* Waits for SIGTERM/SIGINT; SIGHUP reloads the configuration, the key ring and the
- * clients. Returns 0, or -1 when the key holder exited (SIGCHLD) or the signals cannot be
- * read. */
+ * clients (telling the service manager, authd/notify.h). With the service manager's
+ * watchdog on, pings it at half its interval while keyd lives. Returns 0, or -1 when the
+ * key holder exited (SIGCHLD) or the signals cannot be read. */
 static int
 wait_for_stop(int sfd, struct authd_app *app, struct kdc *keyd, struct authd_reload *rl,
     struct http_server *srv)
 {
 	struct signalfd_siginfo si;
+	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+	int every = svc_watchdog_every_ms();
 
 	for (;;) {
-		ssize_t n = read(sfd, &si, sizeof(si));
+		ssize_t n;
+		int p = poll(&pfd, 1, every > 0 ? every : -1);
 
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p == 0) {             /* the watchdog's turn: alive, and so is keyd */
+			if (keyd_gone(keyd))
+				return -1;
+			svc_watchdog_ping();
+			continue;
+		}
+		n = read(sfd, &si, sizeof(si));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n != (ssize_t)sizeof(si)) {
@@ -236,7 +251,9 @@ wait_for_stop(int sfd, struct authd_app *app, struct kdc *keyd, struct authd_rel
 			return -1;
 		}
 		if (si.ssi_signo == SIGHUP) {
+			svc_notify_reloading();
 			reload(app, rl, srv);
+			svc_notify_ready(NULL);
 			continue;
 		}
 		if (si.ssi_signo == SIGCHLD) {
@@ -707,7 +724,10 @@ main(int argc, char **argv)
 	    YH_VERSION, d.cfg.http_listen, (unsigned)http_server_port(d.srv), d.cfg.threads,
 	    http_server_tls(d.srv) ? ", TLS" : "", d.cfg.issuer, d.cfg.ident.state_dir);
 	d.served = true;
+	snprintf(err, sizeof(err), "serving on %s, issuer %s", d.cfg.http_listen, d.cfg.issuer);
+	svc_notify_ready(err);
 	rc = wait_for_stop(d.sfd, &d.app, d.keyd, &d.reload, d.srv) == 0 ? 0 : EXIT_RUNTIME;
+	svc_notify_stopping();
 out:
 	daemon_stop(&d);
 	return rc;
