@@ -1308,7 +1308,7 @@ add_org(struct fix *f, const char *uscc, const char *rep, char *uid)
 	o.uscc = (char *)uscc;
 	o.name = (char *)"星海贸易有限公司";
 	o.status = DIR_STATUS_ACTIVE;
-	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
+	assert_int_equal(yh_strlcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid)), 0);
 	assert_int_equal(dir_org_add(f->ident->dir, &o, "test", uid), 0);
 }
 

@@ -1405,7 +1405,7 @@ add_org(const char *uscc, const char *name, const char *rep, char *uid)
 	o.name = (char *)name;
 	o.kind = IDN_ORG_KIND_ENTERPRISE;
 	o.status = DIR_STATUS_ACTIVE;
-	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
+	assert_int_equal(yh_strlcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid)), 0);
 	assert_int_equal(dir_org_add(F->id->dir, &o, "test", uid), 0);
 }
 
