@@ -10,6 +10,7 @@
  *       [--backchannel-logout-uri URI] [--scope S...] [--grant G...] [--allow-id-number]
  *       [--min-loa N] [--sector NAME] [--name NAME] [--require-pkce]
  *       [--access-token-lifetime D] [--id-token-lifetime D] [--refresh-token-lifetime D]
+ *       [--org CREDIT_CODE]
  *   client list            one JSON object per line, in client-id order
  *   client show ID         one JSON object; exit 1 when there is no such client
  *   client remove ID       exit 1 when there is no such client
@@ -20,7 +21,9 @@
  *
  * Without --public, --secret, --secret-stdin or --jwks-file, add generates a secret;
  * except for a CAS-only app (CAS services and no redirect URI): it gets no secret and no
- * grant (auth none), and may not be given one.
+ * grant (auth none), and may not be given one. --org names the organization whose
+ * system the app is: its client_credentials tokens carry yh_org; the organization must
+ * be in the directory and active, and the app needs the client_credentials grant.
  */
 #include <fcntl.h>
 #include <stddef.h>
@@ -33,6 +36,9 @@
 #include "authcore/authd_config.h"
 #include "authcore/clients/clients.h"
 #include "authctl/ctl.h"
+#include "identity/dir/dir.h"
+#include "identity/identity.h"
+#include "identity/idn/idnum.h"
 #include "authcore/state.h"
 #include "common/buf.h"
 #include "common/secmem.h"
@@ -49,7 +55,7 @@
 	"           [--allow-id-number] [--min-loa 1-4] [--sector NAME] [--name NAME] "        \
 	"[--require-pkce]\n"                                                                   \
 	"           [--access-token-lifetime D] [--id-token-lifetime D] "                      \
-	"[--refresh-token-lifetime D]\n"                                                       \
+	"[--refresh-token-lifetime D] [--org CREDIT_CODE]\n"                                   \
 	"       authctl client list | show ID | remove ID | check-secret ID < SECRET\n"        \
 	"       authctl client reset-secret ID [--generate-secret | --secret-stdin]"
 
@@ -58,7 +64,8 @@ struct add_args {
 	struct clients_client c;
 	const char *uris[CLIENTS_URIS_MAX], *logout_uris[CLIENTS_URIS_MAX];
 	const char *cas[CLIENTS_CAS_MAX], *cas_prefixes[CLIENTS_CAS_MAX];
-	const char *secret_arg, *jwks_file;
+	const char *secret_arg, *jwks_file, *org_arg;
+	char org[19];              /* --org, canonical */
 	bool is_public, secret_stdin, generate, scope_set, grant_set;
 	int nauth;                 /* how many of the auth options were given */
 };
@@ -144,6 +151,8 @@ add_single(struct add_args *a, const char *o, const char *v)
 		a->c.sector = v;
 	} else if (strcmp(o, "--name") == 0) {
 		a->c.name = v;
+	} else if (strcmp(o, "--org") == 0) {
+		a->org_arg = v;
 	} else if (strcmp(o, "--access-token-lifetime") == 0) {
 		return parse_lifetime(o, v, "token.access_lifetime",
 		    &a->c.access_token_lifetime);
@@ -239,6 +248,44 @@ add_parse(int argc, char **argv, struct add_args *a)
 	a->c.auth = a->is_public ? CLIENTS_AUTH_NONE : a->jwks_file != NULL ?
 	    CLIENTS_AUTH_PRIVATE_KEY_JWT : CLIENTS_AUTH_SECRET;
 	return 0;
+}
+
+/*
+ * --org: the credit code in canonical form into a->org and a->c.org, after checking that
+ * the directory has the organization and that it is active. Returns 0, 1 (no such
+ * organization) or 2, after a message.
+ */
+static int
+add_org(struct add_args *a)
+{
+	struct idn_uscc u;
+	struct ident *id = NULL;
+	struct dir_org o;
+	enum idn_reason why;
+	int r;
+
+	if (a->org_arg == NULL)
+		return 0;
+	if ((why = idn_uscc_check(a->org_arg, strnlen(a->org_arg, IDN_INPUT_MAX + 1), &u)) !=
+	    IDN_OK)
+		return ctl_fail("client add: --org: invalid credit code: %s", idn_reason_str(why));
+	memcpy(a->org, u.canonical, sizeof(a->org));
+	a->c.org = a->org;
+	if ((r = ctl_open_state(false, &id)) != 0)
+		return r;
+	memset(&o, 0, sizeof(o));
+	r = dir_org_find_uscc(id->dir, a->org, &o);
+	if (r == YH_ERR_NOT_FOUND) {
+		ctl_fail("client add: --org: no organization with credit code %s", a->org);
+		r = 1;
+	} else if (r != 0)
+		r = ctl_fail("client add: --org: cannot read the directory: %s", yh_strerror(r));
+	else if (o.status != DIR_STATUS_ACTIVE)
+		r = ctl_fail("client add: --org: organization %s is %s", a->org,
+		    dir_status_str(o.status));
+	dir_org_clear(&o);
+	ident_close(id);
+	return r;
 }
 
 /* Reads a whole small file (a JWKS) into a malloc'd string. Returns 0 or 2. */
@@ -353,6 +400,7 @@ client_json(const struct clients_client *c)
 	json_object_set_new(o, "allow_id_number", json_boolean(c->allow_id_number));
 	json_object_set_new(o, "min_loa", json_integer(c->min_loa));
 	json_object_set_new(o, "sector", json_string(c->sector));
+	json_object_set_new(o, "org", c->org != NULL ? json_string(c->org) : json_null());
 	json_object_set_new(o, "access_token_lifetime", json_integer(c->access_token_lifetime));
 	json_object_set_new(o, "id_token_lifetime", json_integer(c->id_token_lifetime));
 	json_object_set_new(o, "refresh_token_lifetime",
@@ -430,6 +478,8 @@ client_add(int argc, char **argv)
 	if (a.jwks_file != NULL && (rc = read_small_file(a.jwks_file, TOK_JWKS_MAX, &jwks)) != 0)
 		return rc;
 	a.c.jwks_json = jwks;
+	if ((rc = add_org(&a)) != 0)
+		goto out;
 	/* What clients_add implies, so the early check below agrees with it. */
 	if (a.c.allow_id_number)
 		a.c.scopes |= CLIENTS_SCOPE_ID_NUMBER;

@@ -7,6 +7,7 @@
 #include "authcore/authd_config.h"
 #include "authcore/clients/clients_int.h"
 #include "common/utf8.h"
+#include "identity/idn/idnum.h"
 #include "token/jwk.h"
 
 static bool
@@ -169,6 +170,25 @@ scopes_check(const struct clients_client *c, char *err, size_t errsz)
 	return 0;
 }
 
+/* The organization of an app's client_credentials tokens: a canonical credit code, on
+ * an app that has that grant. */
+static int
+org_check(const struct clients_client *c, char *err, size_t errsz)
+{
+	struct idn_uscc u;
+
+	if (c->org == NULL)
+		return 0;
+	if (idn_uscc_check(c->org, strlen(c->org), &u) != IDN_OK ||
+	    strcmp(u.canonical, c->org) != 0)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "org: not a unified social credit code in canonical form");
+	if ((c->grants & CLIENTS_GRANT_CLIENT_CREDENTIALS) == 0)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "org: only for an app with the client_credentials grant");
+	return 0;
+}
+
 int
 clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 {
@@ -205,6 +225,8 @@ clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 	if (c->sector != NULL && !token_valid(c->sector, CLIENTS_SECTOR_MAX, "._:-"))
 		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "sector: 1..%d characters of A-Z a-z 0-9 . _ : -", CLIENTS_SECTOR_MAX);
+	if ((rc = org_check(c, err, errsz)) != 0)
+		return rc;
 	if ((rc = lifetime_check("access_token_lifetime", c->access_token_lifetime,
 	    "token.access_lifetime", err, errsz)) != 0 ||
 	    (rc = lifetime_check("id_token_lifetime", c->id_token_lifetime,

@@ -51,8 +51,14 @@
  * CAS-only app: no grant, no secret (auth "none").
  *
  * Scopes a client may be granted come from a fixed, documented set: openid, profile,
- * phone, email, yh_id_number, offline_access (no operator-defined scopes yet). The
+ * phone, email, yh_id_number, offline_access, org (no operator-defined scopes yet). The
  * yh_id_number scope needs allow_id_number, and allow_id_number implies it.
+ *
+ * An app may be registered as an organization's system ("org": its unified social
+ * credit code, canonical): its client_credentials access tokens then name that
+ * organization (yh_org). The registry checks the code's form only; whether the
+ * organization exists and is active is authctl's check at registration and authd's at
+ * every grant.
  *
  * In memory, a struct clients_registry hands out immutable, reference-counted snapshots
  * (a sorted array searched by binary search). clients_refresh_if_changed() stats the file
@@ -123,6 +129,7 @@ enum {
 	CLIENTS_SCOPE_EMAIL = 1u << 3,
 	CLIENTS_SCOPE_ID_NUMBER = 1u << 4,     /* "yh_id_number" */
 	CLIENTS_SCOPE_OFFLINE_ACCESS = 1u << 5,
+	CLIENTS_SCOPE_ORG = 1u << 6,           /* acting for an organization: yh_org */
 };
 #define CLIENTS_SCOPES_DEFAULT (CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE)
 
@@ -158,6 +165,8 @@ struct clients_client {
 	bool allow_id_number;              /* the yh_id_number claim may be released */
 	int min_loa;                       /* 1..4 */
 	const char *sector;                /* pairwise-subject sector; NULL in: = id */
+	const char *org;                   /* the organization the app's client_credentials
+	                                    * tokens act for (canonical credit code); NULL */
 	int64_t access_token_lifetime;     /* seconds; 0 = the server's default */
 	int64_t id_token_lifetime;         /* seconds; 0 = the server's default */
 	int64_t refresh_token_lifetime;    /* seconds; 0 = the server's default */

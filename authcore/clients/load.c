@@ -259,6 +259,9 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 	} else if (strcmp(k, "sector") == 0) {
 		if ((c->sector = json_string_value(v)) == NULL)
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "sector: not a string");
+	} else if (strcmp(k, "org") == 0) {
+		if ((c->org = json_string_value(v)) == NULL)
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "org: not a string");
 	} else if (strcmp(k, "access_token_lifetime") == 0) {
 		return get_lifetime(v, k, &c->access_token_lifetime, err, errsz);
 	} else if (strcmp(k, "id_token_lifetime") == 0) {

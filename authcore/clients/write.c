@@ -118,6 +118,8 @@ client_record(const struct clients_client *c, const char *kid, const unsigned ch
 	put(o, "allow_id_number", json_boolean(c->allow_id_number), &bad);
 	put(o, "min_loa", json_integer(c->min_loa), &bad);
 	put(o, "sector", json_string(c->sector != NULL ? c->sector : c->id), &bad);
+	if (c->org != NULL)
+		put(o, "org", json_string(c->org), &bad);
 	if (c->access_token_lifetime != 0)
 		put(o, "access_token_lifetime", json_integer(c->access_token_lifetime), &bad);
 	if (c->id_token_lifetime != 0)

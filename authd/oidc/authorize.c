@@ -12,7 +12,9 @@
 #include "authd/login/login.h"
 #include "authd/oidc/oidc.h"
 #include "authd/oidc/authorize.h"
+#include "authd/ui/csrf.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "authd/app.h"
 #include "authd/keyd/keys.h"
 #include "authd/session/sess.h"
@@ -65,6 +67,8 @@ static const struct {
 	[OIDC_AZ_REGISTRATION] = { "registration", 16384, false },
 	[OIDC_AZ_ID_TOKEN_HINT] = { "id_token_hint", 16384, false },
 	[OIDC_AZ_CLAIMS] = { "claims", 16384, false },
+	[OIDC_AZ_ORG_HINT] = { "org_hint", 64, true },
+	[OIDC_AZ_ORG] = { "org", 64, false },
 };
 
 const char *
@@ -155,6 +159,8 @@ oidc_az_result_clear(struct oidc_az_result *r)
 	if (r == NULL)
 		return;
 	free(r->location);
+	oidc_org_choices_free(r->orgs, r->norgs);
+	yh_wipe(r->sess_key, sizeof(r->sess_key));
 	memset(r, 0, sizeof(*r));
 }
 
@@ -243,7 +249,7 @@ struct az_ctx {
 	const struct clients_client *client;
 	int64_t now;
 	unsigned granted;             /* CLIENTS_SCOPE_* bits */
-	bool prompt_none, prompt_login, prompt_consent;
+	bool prompt_none, prompt_login, prompt_consent, prompt_select;
 	bool has_max_age;
 	uint64_t max_age;
 	int acr_loa;                  /* lowest level named in acr_values; 0 none */
@@ -460,7 +466,9 @@ az_parse_prompt(struct az_ctx *z, const char *prompt)
 			z->prompt_login = true;
 		else if (yh_span_eq(tok, "consent"))
 			z->prompt_consent = true;
-		else if (!yh_span_eq(tok, "select_account"))
+		else if (yh_span_eq(tok, "select_account"))
+			z->prompt_select = true;
+		else
 			return YH_ERR_INVALID;
 	}
 	if (z->prompt_none && n > 1)
@@ -652,9 +660,81 @@ az_consent_needed(struct az_ctx *z, const struct sess_info *si, const char *scop
 	return 0;
 }
 
+/* What rule 5b decided: act as the person (org NULL) or for an organization. */
+struct az_org {
+	const char *org;              /* credit code, or NULL */
+	const char *role;             /* with org: DIR_ROLE_* */
+};
+
+/* Rule 5b's page: the choices move into the result, with the session's key for the
+ * form's CSRF token. */
+static int
+az_org_page(struct az_ctx *z, const struct sess_info *si, struct oidc_org_choice **orgs,
+    size_t *n, const struct oidc_org_choice *hint)
+{
+	if (z->prompt_none)
+		return az_error(z, "account_selection_required",
+		    "the user must choose whom to act for");
+	z->res->step = OIDC_AZ_STEP_ORG;
+	z->res->status = 200;
+	z->res->orgs = *orgs;
+	z->res->norgs = *n;
+	*orgs = NULL;
+	*n = 0;
+	if (hint != NULL)
+		memcpy(z->res->org_selected, hint->uscc, sizeof(z->res->org_selected));
+	memcpy(z->res->sess_key, si->key, sizeof(z->res->sess_key));
+	return 0;
+}
+
+/*
+ * Rule 5b. Returns 0 with *decided true when a page or an error was set, false when
+ * the code may be issued with *out (its strings point into *orgs, freed by the caller).
+ */
+static int
+az_org_decide(struct az_ctx *z, const struct sess_info *si, struct oidc_org_choice **orgs,
+    size_t *n, struct az_org *out, bool *decided)
+{
+	const struct oidc_az_params *p = z->p;
+	const struct oidc_org_choice *c;
+	int r;
+
+	*decided = false;
+	memset(out, 0, sizeof(*out));
+	if ((z->granted & CLIENTS_SCOPE_ORG) == 0)
+		return 0;
+	if ((r = oidc_org_choices(z->app->dir, si->uid, z->now, orgs, n)) != 0)
+		return r;
+	if (p->org_confirmed && p->v[OIDC_AZ_ORG] != NULL) {
+		if (strcmp(p->v[OIDC_AZ_ORG], OIDC_AZ_ORG_SELF) == 0)
+			return 0;
+		if ((c = oidc_org_choice_find(*orgs, *n, p->v[OIDC_AZ_ORG])) == NULL) {
+			*decided = true;
+			az_page(z, "access_denied", "the organization chosen is not one the user "
+			    "may act for", PAGE_MSG_AZ_ORG_REFUSED);
+			z->res->status = 403;
+			return 0;
+		}
+		out->org = c->uscc;
+		out->role = c->role;
+		return 0;
+	}
+	if (*n == 0)
+		return 0;
+	c = oidc_org_choice_find(*orgs, *n, p->v[OIDC_AZ_ORG_HINT]);
+	if (c != NULL && !z->prompt_select) {
+		out->org = c->uscc;
+		out->role = c->role;
+		return 0;
+	}
+	*decided = true;
+	return az_org_page(z, si, orgs, n, c);
+}
+
 /* Rule 6: the code, the client recorded, the redirect. */
 static int
-az_issue_code(struct az_ctx *z, const struct sess_info *si, const char *scope)
+az_issue_code(struct az_ctx *z, const struct sess_info *si, const char *scope,
+    const struct az_org *org)
 {
 	struct oidc_grant g;
 	char code[SESS_TOKEN_SIZE];
@@ -673,6 +753,8 @@ az_issue_code(struct az_ctx *z, const struct sess_info *si, const char *scope)
 	g.code_challenge_method = g.code_challenge != NULL ? "S256" : NULL;
 	g.auth_time = si->auth_time;
 	g.loa = si->loa;
+	g.org = org->org;
+	g.org_role = org->role;
 	for (size_t i = 0; i < si->namr && i < SESS_AMR_MAX; i++)
 		g.amr[g.namr++] = si->amr[i];
 	yh_buf_init(&b, AZ_LOCATION_MAX);
@@ -710,6 +792,9 @@ static int
 az_flow(struct az_ctx *z, const char *cookie)
 {
 	struct sess_info si;
+	struct oidc_org_choice *orgs = NULL;
+	struct az_org org;
+	size_t norgs = 0;
 	char scope[256];
 	bool have, need, can;
 	int person_loa, need_loa, r;
@@ -743,12 +828,16 @@ az_flow(struct az_ctx *z, const char *cookie)
 	if (need)
 		return z->prompt_none ? az_error(z, "consent_required", "consent is needed") :
 		    az_detour(z, OIDC_AZ_STEP_CONSENT, false, 0);
-	r = az_issue_code(z, &si, scope);
+	if ((r = az_org_decide(z, &si, &orgs, &norgs, &org, &need)) != 0 || need)
+		goto out;
+	r = az_issue_code(z, &si, scope, &org);
 	if (r == YH_ERR_NOT_FOUND) {  /* the session ended meanwhile */
 		z->sid = "";
-		return z->prompt_none ? az_error(z, "login_required", "no session") :
+		r = z->prompt_none ? az_error(z, "login_required", "no session") :
 		    az_detour(z, OIDC_AZ_STEP_LOGIN, false, 0);
 	}
+out:
+	oidc_org_choices_free(orgs, norgs);
 	return r;
 }
 
@@ -792,9 +881,100 @@ out:
 
 /* ---- HTTP ------------------------------------------------------------------------ */
 
-static int
-authorize_answer(struct http_req *req, const struct oidc_az_result *res)
+/* The words of a relation on the choice page. */
+static enum page_msg
+role_words(const char *role)
 {
+	if (strcmp(role, DIR_ROLE_LEGAL_REP) == 0)
+		return PAGE_MSG_ROLE_LEGAL_REP;
+	if (strcmp(role, DIR_ROLE_AGENT) == 0)
+		return PAGE_MSG_ROLE_AGENT;
+	return PAGE_MSG_ROLE_ADMIN;
+}
+
+/*
+ * Rule 5b's page (templates/org.html): the organizations of res, the request's
+ * forwarded parameters and its re-authentication marker as hidden fields, and a CSRF
+ * token bound to the session, so that the form posts the same request back to
+ * /authorize with the choice in org.
+ */
+static int
+org_page_send(struct authd_app *app, struct http_req *req, const struct oidc_az_params *ap,
+    const struct oidc_az_result *res)
+{
+	struct tpl_org_params hidden[OIDC_AZ_PARAM_COUNT];
+	struct tpl_org_orgs *items;
+	struct clients_snap *cs;
+	const struct clients_client *cl;
+	char csrf[CSRF_TOKEN_SIZE];
+	struct tpl_org v;
+	struct page p;
+	size_t nh = 0;
+	int r;
+
+	if ((items = calloc(res->norgs > 0 ? res->norgs : 1, sizeof(*items))) == NULL)
+		return YH_ERR_ALLOC;
+	if ((r = csrf_prepare(req, app->keys, OIDC_AZ_ORG_PURPOSE, res->sess_key, csrf)) != 0) {
+		free(items);
+		return r;
+	}
+	for (unsigned i = 0; i < OIDC_AZ_PARAM_COUNT; i++)
+		if ((az_params[i].forward || i == OIDC_AZ_REAUTH) && ap->v[i] != NULL)
+			hidden[nh++] = (struct tpl_org_params){ az_params[i].name, ap->v[i] };
+	cs = clients_acquire(app->clients);
+	cl = clients_find(cs, ap->v[OIDC_AZ_CLIENT_ID]);
+	page_init(&p, req, "/authorize");
+	page_set_next(&p, NULL);
+	for (size_t i = 0; i < res->norgs; i++)
+		items[i] = (struct tpl_org_orgs){ .uscc = res->orgs[i].uscc,
+		    .name = res->orgs[i].name, .role = page_msg(p.lang, role_words(res->orgs[i].role)),
+		    .checked = strcmp(res->orgs[i].uscc, res->org_selected) == 0 };
+	v = (struct tpl_org){
+		.client_name = cl != NULL ? cl->name : ap->v[OIDC_AZ_CLIENT_ID],
+		.client_id = ap->v[OIDC_AZ_CLIENT_ID], .csrf = csrf,
+		.params = hidden, .params_n = nh, .orgs = items, .orgs_n = res->norgs,
+		.any_checked = res->org_selected[0] != '\0',
+	};
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_ORG_TITLE));
+	tpl_org_render(&p, &v);
+	r = page_send(&p, req, 200);
+	clients_release(cs);
+	yh_wipe(csrf, sizeof(csrf));
+	free(items);
+	return r;
+}
+
+/*
+ * A POST carrying org is the choice page's answer: its CSRF token must be the one of
+ * the request's session (then p->org_confirmed). Without a session the flow goes to
+ * /login as usual and the page comes again. Returns 0, 1 (the request was answered: a
+ * rejected form), or an error.
+ */
+static int
+org_form_check(struct authd_app *app, struct http_req *req, bool post,
+    struct oidc_az_params *p)
+{
+	struct sess_info si;
+	int r;
+
+	if (!post || p->err[OIDC_AZ_ORG] == YH_ERR_NOT_FOUND)
+		return 0;
+	if ((r = login_session_of(req, app, 0, &si)) == YH_ERR_NOT_FOUND)
+		return 0;
+	if (r == 0 && (r = csrf_verify(req, app->keys, OIDC_AZ_ORG_PURPOSE, si.key)) ==
+	    YH_ERR_DENIED)
+		return (r = csrf_respond_rejected(req)) != 0 ? r : 1;
+	if (r == 0)
+		p->org_confirmed = true;
+	return r;
+}
+
+static int
+authorize_answer(struct authd_app *app, struct http_req *req,
+    const struct oidc_az_params *p, const struct oidc_az_result *res)
+{
+	if (res->step == OIDC_AZ_STEP_ORG)
+		return org_page_send(app, req, p, res);
 	if (res->step == OIDC_AZ_STEP_PAGE)
 		return page_error_send(req, res->status, page_msg(page_lang_of(req),
 		    res->msg != PAGE_MSG_NONE ? res->msg : PAGE_MSG_BAD_REQUEST), NULL, NULL);
@@ -813,9 +993,13 @@ authorize_handler(struct http_req *req, void *arg)
 	memset(&res, 0, sizeof(res));
 	if ((r = az_params_read(&p, post ? get_form : get_query, req)) != 0)
 		return r;
+	if ((r = org_form_check(app, req, post, &p)) != 0) {
+		oidc_az_params_clear(&p);
+		return r == 1 ? 0 : r;
+	}
 	r = oidc_az_decide(app, &p, page_cookie(req, LOGIN_SID_COOKIE), yh_now(), &res);
 	if (r == 0)
-		r = authorize_answer(req, &res);
+		r = authorize_answer(app, req, &p, &res);
 	oidc_az_result_clear(&res);
 	oidc_az_params_clear(&p);
 	return r;

@@ -57,6 +57,17 @@
  *   5. prompt=consent, or the person has not consented to the granted scopes
  *      (consent_granted, authd/oidc/consent.h): prompt=none -> consent_required, else 302 to
  *      /consent?next=... (prompt=consent stays in next: the consent page takes it out).
+ *   5b. Scope org granted (authd/oidc/org.c; docs/integration.md "Acting for an
+ *      enterprise"): the person's current relations (oidc_org_choices). A choice posted
+ *      back from the choice page (org=CODE or org=self, its CSRF token bound to the
+ *      session checked by the handler: p->org_confirmed) decides: self acts as the
+ *      person, a listed code acts for it, any other value is refused with an error page
+ *      (403, nothing issued). Without a posted choice: no relation -> the person, with
+ *      no page (org_hint ignored); org_hint naming a listed organization and no
+ *      prompt=select_account -> that organization, no page; otherwise prompt=none ->
+ *      account_selection_required, else the choice page (STEP_ORG, 200, org_hint
+ *      preselected when it is listed; an org_hint that is not is ignored, never an
+ *      error, so the answer tells the app nothing about relations the person lacks).
  *   6. A code (sess_code_new, 60 s, payload oidc_grant_json), the client recorded in the
  *      session (sess_add_client, for back-channel logout), 302 to the redirect URI with
  *      code, state and iss.
@@ -73,6 +84,7 @@
 #include <jansson.h>
 
 #include "authd/http/http.h"
+#include "authd/oidc/oidc.h"
 #include "authd/ui/messages_gen.h"
 #include "common/buf.h"
 #include "common/err.h"
@@ -135,6 +147,9 @@ enum oidc_az_param {
 	OIDC_AZ_REGISTRATION,
 	OIDC_AZ_ID_TOKEN_HINT,          /* read (duplicates refused) and ignored */
 	OIDC_AZ_CLAIMS,                 /* read (duplicates refused) and ignored */
+	OIDC_AZ_ORG_HINT,               /* org_hint: a credit code to preselect */
+	OIDC_AZ_ORG,                    /* org: the choice page's answer (CODE or self);
+	                                 * honoured only with p->org_confirmed */
 	OIDC_AZ_PARAM_COUNT
 };
 
@@ -144,6 +159,8 @@ enum oidc_az_param {
 struct oidc_az_params {
 	char *v[OIDC_AZ_PARAM_COUNT];
 	int err[OIDC_AZ_PARAM_COUNT];
+	bool org_confirmed;        /* v[OIDC_AZ_ORG] came from the choice page's form, its
+	                            * CSRF token checked against the request's session */
 };
 
 /* The parameter's name ("client_id", ...) and cap in bytes. */
@@ -167,7 +184,11 @@ enum oidc_az_step {
 	OIDC_AZ_STEP_STEPUP,       /* to /login/totp */
 	OIDC_AZ_STEP_CONSENT,      /* to /consent */
 	OIDC_AZ_STEP_CODE,         /* a code sent to the redirect URI */
+	OIDC_AZ_STEP_ORG,          /* the organization choice page (scope org) */
 };
+
+#define OIDC_AZ_ORG_SELF "self"    /* the choice page's value for acting as oneself */
+#define OIDC_AZ_ORG_PURPOSE "org"  /* its CSRF purpose */
 
 /* What /authorize answers. */
 struct oidc_az_result {
@@ -178,6 +199,10 @@ struct oidc_az_result {
 	enum page_msg msg;         /* PAGE: what the page says (in the page's language) */
 	char *location;            /* the redirect target (malloc'd); NULL for PAGE */
 	int loa;                   /* STEPUP: the level asked for */
+	struct oidc_org_choice *orgs;  /* ORG: the organizations to choose from (owned) */
+	size_t norgs;
+	char org_selected[OIDC_USCC_SIZE]; /* ORG: the one preselected (org_hint), or "" */
+	char sess_key[SESS_KEY_SIZE];  /* ORG: the session the form's token is bound to */
 };
 
 /* Frees what r owns and zeroes it. */
@@ -186,7 +211,8 @@ void oidc_az_result_clear(struct oidc_az_result *r);
 /*
  * Decides an authorization request (the rules at the top of this file) for the session
  * whose cookie value is sid_cookie (NULL: none) at time now (seconds). On success the
- * code has been issued (STEP_CODE) and *res says what to answer. Returns 0, or a
+ * code has been issued (STEP_CODE) and *res says what to answer. A
+ * refused organization choice is a PAGE with status 403 and PAGE_MSG_AZ_ORG_REFUSED. Returns 0, or a
  * negative YH_ERR_*: YH_ERR_UNAVAILABLE when the session store cannot be reached (answer
  * 503), anything else is a server error (500).
  */

@@ -263,7 +263,7 @@ oidc_grant_json(const struct oidc_grant *g, char **out)
 
 	*out = NULL;
 	if (g->client_id == NULL || g->uid == NULL || g->scope == NULL ||
-	    oidc_acr_format(g->loa, acr) != 0 || g->namr > SESS_AMR_MAX)
+	    (g->org == NULL) != (g->org_role == NULL) || oidc_acr_format(g->loa, acr) != 0 || g->namr > SESS_AMR_MAX)
 		return YH_ERR_INVALID;
 	if ((o = json_object()) == NULL || (amr = json_array()) == NULL) {
 		r = YH_ERR_ALLOC;
@@ -281,7 +281,9 @@ oidc_grant_json(const struct oidc_grant *g, char **out)
 	    (r = set_str(o, "nonce", g->nonce)) != 0 ||
 	    (r = set_str(o, "code_challenge", g->code_challenge)) != 0 ||
 	    (r = set_str(o, "code_challenge_method", g->code_challenge_method)) != 0 ||
-	    (r = set_str(o, "acr", acr)) != 0)
+	    (r = set_str(o, "acr", acr)) != 0 ||
+	    (r = set_str(o, "org", g->org)) != 0 ||
+	    (r = set_str(o, "org_role", g->org_role)) != 0)
 		goto out;
 	if (json_object_set_new(o, "auth_time", json_integer(g->auth_time)) != 0 ||
 	    json_object_set_new(o, "loa", json_integer(g->loa)) != 0 ||
@@ -342,9 +344,12 @@ oidc_grant_parse(const char *json, struct oidc_grant *g)
 	    get_str(g->root, "scope", &g->scope) != 0 ||
 	    get_str(g->root, "nonce", &g->nonce) != 0 ||
 	    get_str(g->root, "code_challenge", &g->code_challenge) != 0 ||
-	    get_str(g->root, "code_challenge_method", &g->code_challenge_method) != 0)
+	    get_str(g->root, "code_challenge_method", &g->code_challenge_method) != 0 ||
+	    get_str(g->root, "org", &g->org) != 0 ||
+	    get_str(g->root, "org_role", &g->org_role) != 0)
 		goto out;
-	if (g->client_id == NULL || g->uid == NULL || g->scope == NULL)
+	if (g->client_id == NULL || g->uid == NULL || g->scope == NULL ||
+	    (g->org == NULL) != (g->org_role == NULL))
 		goto out;
 	if ((v = json_object_get(g->root, "auth_time")) != NULL) {
 		if (!json_is_integer(v))

@@ -19,12 +19,12 @@
 #define DISCOVERY_URL_MAX 512
 
 static const char *const scopes[] = {
-	"openid", "profile", "phone", "email", "yh_id_number", "offline_access", NULL
+	"openid", "profile", "phone", "email", "yh_id_number", "offline_access", "org", NULL
 };
 static const char *const claims[] = {
 	"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
 	"name", "phone_number", "phone_number_verified", "email", "yh_id_type", "yh_id_number",
-	NULL
+	"yh_org", NULL
 };
 static const char *const acrs[] = {
 	"urn:yihao:loa:1", "urn:yihao:loa:2", "urn:yihao:loa:3", "urn:yihao:loa:4", NULL

@@ -189,6 +189,8 @@ struct oidc_grant {
 	int loa;                        /* 1..4; acr is derived from it */
 	const char *amr[SESS_AMR_MAX];
 	size_t namr;
+	const char *org;                /* scope org: the credit code acted for, or NULL */
+	const char *org_role;           /* with org: the relation (DIR_ROLE_*) */
 	bool offline;                   /* refresh families: not bound to the session */
 	int64_t exp;                    /* refresh families: absolute expiry (seconds) */
 	json_t *root;                   /* parsed: owns the strings above */
@@ -197,7 +199,7 @@ struct oidc_grant {
 /*
  * Serializes g as compact JSON ({"client_id","redirect_uri","uid","sid","scope","nonce",
  * "code_challenge","code_challenge_method","auth_time","acr","amr","loa"} plus
- * "offline"/"exp" when set). *out is malloc'd (free() it). YH_ERR_INVALID when a
+ * "offline"/"exp" and "org"/"org_role" when set; org and org_role go together). *out is malloc'd (free() it). YH_ERR_INVALID when a
  * required field is missing or loa is out of range; YH_ERR_TOO_LONG over
  * SESS_PAYLOAD_MAX.
  */
@@ -225,6 +227,58 @@ void oidc_grant_clear(struct oidc_grant *g);
  */
 int oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *uid,
     unsigned scopes, json_t **out) YH_WUR;
+
+/* ---- acting for an organization (scope org) --------------------------------------- */
+
+#define OIDC_USCC_SIZE 19           /* a canonical unified social credit code + NUL */
+
+/* An organization a person may act for now, as the choice page lists it. */
+struct oidc_org_choice {
+	char uscc[OIDC_USCC_SIZE];      /* canonical credit code */
+	char *name;                     /* the organization's name (owned) */
+	const char *kind;               /* idn_org_kind_str (static) */
+	const char *role;               /* DIR_ROLE_* (static): the person's strongest
+	                                 * current relation, legal_rep > agent > admin */
+	char *scopes;                   /* agent: the purposes granted, space-separated,
+	                                 * or NULL (no limit); NULL for other roles */
+};
+
+/*
+ * The organizations the person uid holds a current relation to at time at (0 = now;
+ * dir_mandate_current: not revoked, begun, not ended, person and organization active),
+ * one entry per organization with a unified social credit code (an organization known
+ * only by an organization code is not offered), oldest relation first. *out is a
+ * malloc'd array (NULL when none), free with oidc_org_choices_free. Returns 0 or the
+ * directory's error.
+ */
+int oidc_org_choices(struct dir *dir, const char *uid, int64_t at,
+    struct oidc_org_choice **out, size_t *n) YH_WUR;
+
+/* Frees an array from oidc_org_choices. */
+void oidc_org_choices_free(struct oidc_org_choice *a, size_t n);
+
+/* The entry of a whose credit code is code (any spelling idn_uscc_check accepts), or
+ * NULL (none, or not a credit code). */
+const struct oidc_org_choice *oidc_org_choice_find(const struct oidc_org_choice *a,
+    size_t n, const char *code);
+
+/*
+ * The yh_org claim of a person acting for an organization: re-checks at time at that uid
+ * holds a current relation of role to the organization with credit code uscc, and
+ * returns {"uscc", "name", "kind", "role"} (plus "scopes", an array, for an agent whose
+ * grant names purposes) as a new object in *out. Returns 0, YH_ERR_DENIED (the relation
+ * does not hold: ended, revoked, expired, or the person or organization is not active;
+ * no such organization), or the directory's error.
+ */
+int oidc_org_claim(struct dir *dir, const char *uid, const char *uscc, const char *role,
+    int64_t at, json_t **out) YH_WUR;
+
+/*
+ * The yh_org claim of an app registered as an organization's system (clients_client.org):
+ * {"uscc", "name", "kind"} as a new object in *out. Returns 0, YH_ERR_DENIED (no such
+ * organization, or not active), or the directory's error.
+ */
+int oidc_org_client_claim(struct dir *dir, const char *uscc, json_t **out) YH_WUR;
 
 /* ---- opaque user reference in access tokens ---------------------------------------- */
 

@@ -47,6 +47,7 @@ struct issue {
 	bool bound;                      /* access token carries sid */
 	const char *family;              /* refresh family (yh_fam claim) or NULL */
 	const char *refresh_token;       /* to return (NULL: none) */
+	json_t *org;                     /* the yh_org claim, or NULL (owned) */
 	/* results */
 	char *at;
 	char *idt;
@@ -124,6 +125,9 @@ mint_access(struct treq *t, struct issue *is, const char *sub, const char *scope
 		    json_object_set_new(c, "yh_fam", json_string(is->family)) != 0))
 			goto out;
 	}
+	r = YH_ERR_ALLOC;
+	if (is->org != NULL && json_object_set(c, "yh_org", is->org) != 0)
+		goto out;
 	r = tok_jwt_sign(t->key, "at+jwt", c, &is->at);
 out:
 	json_decref(amr);
@@ -141,6 +145,10 @@ mint_id(struct treq *t, struct issue *is, const char *sub, const char *acr)
 
 	if ((r = oidc_user_claims(t->app->dir, t->c, is->g->uid, is->scopes, &claims)) != 0)
 		return r;
+	if (is->org != NULL && json_object_set(claims, "yh_org", is->org) != 0) {
+		json_decref(claims);
+		return YH_ERR_ALLOC;
+	}
 	memset(&it, 0, sizeof(it));
 	it.iss = t->app->issuer;
 	it.sub = sub;
@@ -200,10 +208,11 @@ out:
 	return r;
 }
 
-/* Writes token.issue (or another event) to the audit trail; must succeed. */
+/* Writes token.issue (or another event) to the audit trail, with the credit code of
+ * the organization acted for when there is one (org); must succeed. */
 static int
 audit_event(struct treq *t, const char *event, const char *grant, const char *uid,
-    const char *family, const char *jti, unsigned scopes)
+    const char *family, const char *jti, unsigned scopes, const char *org)
 {
 	char actor[CLIENTS_ID_MAX + 8], scope[OIDC_SCOPE_MAX];
 	json_t *f;
@@ -217,7 +226,8 @@ audit_event(struct treq *t, const char *event, const char *grant, const char *ui
 	if ((uid != NULL && json_object_set_new(f, "uid", json_string(uid)) != 0) ||
 	    (family != NULL && family[0] != '\0' &&
 	    json_object_set_new(f, "family", json_string(family)) != 0) ||
-	    (jti != NULL && json_object_set_new(f, "jti", json_string(jti)) != 0)) {
+	    (jti != NULL && json_object_set_new(f, "jti", json_string(jti)) != 0) ||
+	    (org != NULL && json_object_set_new(f, "org", json_string(org)) != 0)) {
 		json_decref(f);
 		return YH_ERR_ALLOC;
 	}
@@ -279,7 +289,7 @@ code_replayed(struct treq *t, const char *payload, const char *prev)
 		g.uid = NULL;
 	yh_warn("client %s: authorization code replayed; family %s revoked", t->c->id,
 	    fam[0] != '\0' ? fam : "-");
-	r = audit_event(t, "token.replay", "authorization_code", g.uid, fam, jti, 0);
+	r = audit_event(t, "token.replay", "authorization_code", g.uid, fam, jti, 0, g.org);
 	oidc_grant_clear(&g);
 	if (r != 0)
 		return r;
@@ -313,6 +323,29 @@ code_check(struct treq *t, const struct oidc_grant *g, const char *redirect_uri,
 	return NULL;
 }
 
+/*
+ * A grant acting for an organization: the relation must hold now (the directory is
+ * asked at every code redemption and refresh). On success *claim is the yh_org claim
+ * (NULL for a grant acting as the person); when the relation has ended the request is
+ * answered invalid_grant (http_req_answered) and 0 returned.
+ */
+static int
+org_recheck(struct treq *t, const struct oidc_grant *g, json_t **claim)
+{
+	int r;
+
+	*claim = NULL;
+	if (g->org == NULL)
+		return 0;
+	r = oidc_org_claim(t->app->dir, g->uid, g->org, g->org_role, t->now, claim);
+	if (r != YH_ERR_DENIED)
+		return r;
+	yh_info("client %s: the user no longer acts for organization %s as %s", t->c->id,
+	    g->org, g->org_role);
+	return oidc_error(t->req, "invalid_grant",
+	    "the user no longer acts for the organization chosen");
+}
+
 /* Starts the refresh family of a code grant; *rt gets the token. */
 static int
 start_family(struct treq *t, const struct oidc_grant *code, unsigned scopes,
@@ -338,6 +371,8 @@ start_family(struct treq *t, const struct oidc_grant *code, unsigned scopes,
 	g.scope = scope;
 	g.auth_time = code->auth_time;
 	g.loa = code->loa;
+	g.org = code->org;
+	g.org_role = code->org_role;
 	for (i = 0; i < code->namr; i++)
 		g.amr[i] = code->amr[i];
 	g.namr = code->namr;
@@ -454,6 +489,8 @@ grant_code(struct treq *t)
 		goto out;
 	}
 	scopes &= t->c->scopes;
+	if ((r = org_recheck(t, &g, &is.org)) != 0 || http_req_answered(t->req))
+		goto out;
 	if (refresh && (r = start_family(t, &g, scopes, fam, rt)) != 0)
 		goto out;
 	is.g = &g;
@@ -464,7 +501,7 @@ grant_code(struct treq *t)
 	is.refresh_token = refresh ? rt : NULL;
 	is.family = refresh ? fam : NULL;
 	if ((r = audit_event(t, "token.issue", "authorization_code", g.uid, refresh ? fam : NULL,
-	    is.jti, scopes)) != 0)
+	    is.jti, scopes, g.org)) != 0)
 		goto out;
 	if ((r = issue_and_respond(t, &is)) == 0)
 		count_grant(t->app, "authorization_code");
@@ -477,6 +514,7 @@ out:
 	free(prev);
 	free(is.at);
 	free(is.idt);
+	json_decref(is.org);
 	oidc_grant_clear(&g);
 	return r;
 }
@@ -494,7 +532,8 @@ refresh_replayed(struct treq *t, const struct sess_family *fam)
 	    fam->id)) != 0)
 		return r;
 	yh_warn("client %s: refresh token reused; family %s revoked", t->c->id, fam->id);
-	if ((r = audit_event(t, "token.replay", "refresh_token", fam->uid, fam->id, NULL, 0)) != 0)
+	if ((r = audit_event(t, "token.replay", "refresh_token", fam->uid, fam->id, NULL, 0,
+	    NULL)) != 0)
 		return r;
 	return oidc_error(t->req, "invalid_grant", "refresh token already used");
 }
@@ -590,6 +629,12 @@ grant_refresh(struct treq *t)
 	if ((r = refresh_checks(t, &fam, payload, scope, &g, &is.scopes)) != 0 ||
 	    http_req_answered(t->req))
 		goto out;
+	if ((r = org_recheck(t, &g, &is.org)) != 0)
+		goto out;
+	if (http_req_answered(t->req)) {   /* the relation ended: so does the family */
+		r = oidc_family_revoke(t->app, t->c, fam.id);
+		goto out;
+	}
 	free(payload);
 	payload = NULL;
 	r = sess_refresh_rotate(t->app->sess, old, rt, &fam, &payload);
@@ -603,7 +648,7 @@ grant_refresh(struct treq *t)
 	is.refresh_token = rt;
 	is.family = fam.id;
 	if ((r = audit_event(t, "token.issue", "refresh_token", g.uid, fam.id, is.jti,
-	    is.scopes)) != 0)
+	    is.scopes, g.org)) != 0)
 		goto out;
 	if ((r = issue_and_respond(t, &is)) == 0)
 		count_grant(t->app, "refresh_token");
@@ -616,6 +661,7 @@ out:
 	free(payload);
 	free(is.at);
 	free(is.idt);
+	json_decref(is.org);
 	oidc_grant_clear(&g);
 	return r;
 }
@@ -648,14 +694,22 @@ grant_client_credentials(struct treq *t)
 	    CLIENTS_SCOPE_ID_NUMBER);
 	if ((r = tok_jti_new(is.jti)) != 0)
 		goto out;
+	if (t->c->org != NULL &&
+	    (r = oidc_org_client_claim(t->app->dir, t->c->org, &is.org)) != 0) {
+		if (r == YH_ERR_DENIED)
+			r = oidc_error(t->req, "unauthorized_client",
+			    "the organization this app acts for is not active");
+		goto out;
+	}
 	if ((r = audit_event(t, "token.issue", "client_credentials", NULL, NULL, is.jti,
-	    is.scopes)) != 0)
+	    is.scopes, t->c->org)) != 0)
 		goto out;
 	if ((r = issue_and_respond(t, &is)) == 0)
 		count_grant(t->app, "client_credentials");
 out:
 	free(scope);
 	free(is.at);
+	json_decref(is.org);
 	return r;
 }
 

@@ -5,7 +5,9 @@
  * with its refresh family: oidc_family_revoke), issued to a client that is still
  * registered, and - when it carries sid - its login session must
  * still be live, so a logout takes effect at once. The claims are those of the scopes
- * the token carries (oidc_user_claims) plus the pairwise sub.
+ * the token carries (oidc_user_claims) plus the pairwise sub; a token acting for an
+ * organization (yh_org with a role) gets yh_org again, re-checked against the directory
+ * (oidc_org_claim): a relation that has ended makes the token invalid here.
  */
 #include "authd/oidc/token.h"
 
@@ -144,6 +146,25 @@ oidc_at_check(struct authd_app *app, const char *token, struct tok_ring_snap *ri
 	return yh_strlcpy(uid, info.uid, uidsz) == 0 ? 0 : YH_ERR_INTERNAL;
 }
 
+/* The yh_org claim of a token acting for an organization, re-checked now, into claims.
+ * Returns 0 (also for a token acting as the person), YH_ERR_DENIED (the relation has
+ * ended), or the directory's error. */
+static int
+org_claim(struct authd_app *app, const json_t *at, const char *uid, json_t *claims)
+{
+	const json_t *org = json_object_get(at, "yh_org");
+	json_t *c = NULL;
+	int r;
+
+	if (org == NULL)
+		return 0;
+	if ((r = oidc_org_claim(app->dir, uid, claim_str(org, "uscc"), claim_str(org, "role"),
+	    0, &c)) != 0)
+		return r;
+	r = json_object_set_new(claims, "yh_org", c) == 0 ? 0 : YH_ERR_ALLOC;
+	return r;
+}
+
 static int
 userinfo_handler(struct http_req *req, void *arg)
 {
@@ -193,6 +214,13 @@ userinfo_handler(struct http_req *req, void *arg)
 	r = oidc_user_claims(app->dir, c, info.uid, scopes & c->scopes, &claims);
 	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_DENIED) {
 		r = oidc_error_bearer(req, "invalid_token", "the user is not active");
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if ((r = org_claim(app, jwt.claims, info.uid, claims)) == YH_ERR_DENIED) {
+		r = oidc_error_bearer(req, "invalid_token",
+		    "the user no longer acts for the organization");
 		goto out;
 	}
 	if (r != 0)

@@ -1284,6 +1284,176 @@ test_http_endpoints(void **state)
 	http_server_free(srv);
 }
 
+/* ---- rule 5b: the organization choice ------------------------------------------------ */
+
+#define ORGAPP "response_type=code&client_id=orgapp&redirect_uri=" \
+	"https%3A%2F%2Frp.example.gov.cn%2Fcb&scope=openid+org"
+
+/* A valid enterprise credit code around the organization code made from eight. */
+static void
+uscc_of(const char *eight, char out[19])
+{
+	snprintf(out, 19, "91350100%s", eight);
+	out[16] = idn_orgcode_check_char(eight);
+	out[17] = idn_uscc_check_char(out);
+	out[18] = '\0';
+}
+
+static void
+add_org(struct fix *f, const char *uscc, const char *rep, char *uid)
+{
+	struct dir_org o;
+
+	memset(&o, 0, sizeof(o));
+	o.uscc = (char *)uscc;
+	o.name = (char *)"星海贸易有限公司";
+	o.status = DIR_STATUS_ACTIVE;
+	assert_int_equal(yh_strlcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid)), 0);
+	assert_int_equal(dir_org_add(f->ident->dir, &o, "test", uid), 0);
+}
+
+/* Decides query for the session tok, with a choice posted from the page when org is
+ * not NULL; returns the step. */
+static enum oidc_az_step
+run_org(struct fix *f, const char *query, const char *tok, const char *org, int64_t now,
+    struct oidc_az_result *res)
+{
+	struct oidc_az_params p;
+	char q[2048];
+
+	snprintf(q, sizeof(q), "%s%s%s", query, org != NULL ? "&org=" : "",
+	    org != NULL ? org : "");
+	assert_int_equal(oidc_az_params_parse(yh_span_cstr(q), &p), 0);
+	p.org_confirmed = org != NULL;
+	assert_int_equal(oidc_az_decide(&f->app, &p, tok, now, res), 0);
+	oidc_az_params_clear(&p);
+	return res->step;
+}
+
+/* The grant of the code in res: its org and role (NULL: acting as the person). */
+static void
+assert_code_org(struct fix *f, struct oidc_az_result *res, const char *org, const char *role)
+{
+	char *code, *payload = NULL;
+	struct oidc_grant g;
+
+	assert_int_equal(res->step, OIDC_AZ_STEP_CODE);
+	assert_non_null(code = url_param(res->location, "code"));
+	assert_int_equal(sess_code_take(f->sess, "orgapp", code, NULL, &payload, NULL), 0);
+	assert_int_equal(oidc_grant_parse(payload, &g), 0);
+	if (org == NULL) {
+		assert_null(g.org);
+		assert_null(g.org_role);
+	} else {
+		assert_string_equal(g.org, org);
+		assert_string_equal(g.org_role, role);
+	}
+	oidc_grant_clear(&g);
+	free(payload);
+	free(code);
+	oidc_az_result_clear(res);
+}
+
+static void
+test_org_choice(void **state)
+{
+	struct fix *f = *state;
+	struct oidc_az_result res;
+	struct sess_info si;
+	struct dir_mandate m;
+	char a[19], b[19], oa[DIR_UID_LEN + 1], ob[DIR_UID_LEN + 1], uid4[DIR_UID_LEN + 1];
+	char tok1[SESS_TOKEN_SIZE], tok2[SESS_TOKEN_SIZE], tok4[SESS_TOKEN_SIZE], q[1024];
+	int64_t until = f->now + 3600;
+
+	add_client(f, "orgapp", CLIENTS_AUTH_SECRET, 1, CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_ORG);
+	uscc_of("M0002001", a);
+	uscc_of("M0002002", b);
+	add_org(f, a, f->uid1, oa);        /* uid1: legal representative of a */
+	add_org(f, b, "", ob);             /* uid2: agent of b until `until` */
+	memset(&m, 0, sizeof(m));
+	memcpy(m.person_uid, f->uid2, sizeof(m.person_uid));
+	memcpy(m.org_uid, ob, sizeof(m.org_uid));
+	m.role = (char *)DIR_ROLE_AGENT;
+	m.until = until;
+	m.scopes = (char *)"tax";
+	assert_int_equal(dir_mandate_add(f->ident->dir, &m, "test", NULL), 0);
+	add_person(f, 4, 1, uid4);         /* no relation */
+	login(f, f->uid1, 1, false, f->now - 30, tok1, &si);
+	login(f, f->uid2, 2, false, f->now - 30, tok2, &si);
+	login(f, uid4, 1, false, f->now - 30, tok4, &si);
+
+	/* no relation: no page, whatever org_hint says */
+	assert_int_equal(run_org(f, ORGAPP, tok4, NULL, f->now, &res), OIDC_AZ_STEP_CODE);
+	assert_code_org(f, &res, NULL, NULL);
+	snprintf(q, sizeof(q), "%s&org_hint=%s", ORGAPP, b);
+	assert_int_equal(run_org(f, q, tok4, NULL, f->now, &res), OIDC_AZ_STEP_CODE);
+	assert_code_org(f, &res, NULL, NULL);
+	/* an app without scope org: no page for anyone */
+	assert_int_equal(run_org(f, WEB "&scope=openid+org", tok2, NULL, f->now, &res),
+	    OIDC_AZ_STEP_CODE);
+	oidc_az_result_clear(&res);
+
+	/* the agent: the page, listing b alone, nothing preselected, the session's key */
+	assert_int_equal(run_org(f, ORGAPP, tok2, NULL, f->now, &res), OIDC_AZ_STEP_ORG);
+	assert_int_equal(res.status, 200);
+	assert_null(res.location);
+	assert_int_equal(res.norgs, 1);
+	assert_string_equal(res.orgs[0].uscc, b);
+	assert_string_equal(res.orgs[0].role, "agent");
+	assert_string_equal(res.org_selected, "");
+	assert_int_equal(strlen(res.sess_key), SESS_KEY_SIZE - 1);
+	oidc_az_result_clear(&res);
+	/* an org value that did not come from the page's form counts for nothing */
+	snprintf(q, sizeof(q), "%s&org=%s", ORGAPP, b);
+	assert_int_equal(run_org(f, q, tok2, NULL, f->now, &res), OIDC_AZ_STEP_ORG);
+	oidc_az_result_clear(&res);
+	/* prompt=none cannot show it */
+	assert_int_equal(run_org(f, ORGAPP "&prompt=none", tok2, NULL, f->now, &res),
+	    OIDC_AZ_STEP_ERROR);
+	assert_string_equal(res.error, "account_selection_required");
+	oidc_az_result_clear(&res);
+
+	/* org_hint that holds: no page; with prompt=select_account: the page, preselected */
+	snprintf(q, sizeof(q), "%s&org_hint=%s", ORGAPP, b);
+	assert_int_equal(run_org(f, q, tok2, NULL, f->now, &res), OIDC_AZ_STEP_CODE);
+	assert_code_org(f, &res, b, "agent");
+	snprintf(q, sizeof(q), "%s&org_hint=%s&prompt=select_account", ORGAPP, b);
+	assert_int_equal(run_org(f, q, tok2, NULL, f->now, &res), OIDC_AZ_STEP_ORG);
+	assert_string_equal(res.org_selected, b);
+	oidc_az_result_clear(&res);
+	/* org_hint that does not hold: ignored, the page as without it */
+	snprintf(q, sizeof(q), "%s&org_hint=%s", ORGAPP, a);
+	assert_int_equal(run_org(f, q, tok2, NULL, f->now, &res), OIDC_AZ_STEP_ORG);
+	assert_string_equal(res.org_selected, "");
+	oidc_az_result_clear(&res);
+
+	/* the answers from the page: the enterprise, oneself, and a forged code */
+	assert_int_equal(run_org(f, ORGAPP "&prompt=select_account", tok2, b, f->now, &res),
+	    OIDC_AZ_STEP_CODE);
+	assert_code_org(f, &res, b, "agent");
+	assert_int_equal(run_org(f, ORGAPP, tok2, "self", f->now, &res), OIDC_AZ_STEP_CODE);
+	assert_code_org(f, &res, NULL, NULL);
+	assert_int_equal(run_org(f, ORGAPP, tok2, a, f->now, &res), OIDC_AZ_STEP_PAGE);
+	assert_int_equal(res.status, 403);
+	assert_int_equal(res.msg, PAGE_MSG_AZ_ORG_REFUSED);
+	assert_null(res.location);
+	oidc_az_result_clear(&res);
+	assert_int_equal(run_org(f, ORGAPP, tok2, "bogus", f->now, &res), OIDC_AZ_STEP_PAGE);
+	assert_int_equal(res.status, 403);
+	oidc_az_result_clear(&res);
+	/* the legal representative is offered a */
+	assert_int_equal(run_org(f, ORGAPP, tok1, NULL, f->now, &res), OIDC_AZ_STEP_ORG);
+	assert_string_equal(res.orgs[0].uscc, a);
+	assert_string_equal(res.orgs[0].role, "legal_rep");
+	oidc_az_result_clear(&res);
+
+	/* once the agent's grant has expired: no page, and the old choice is refused */
+	assert_int_equal(run_org(f, ORGAPP, tok2, NULL, until + 1, &res), OIDC_AZ_STEP_CODE);
+	assert_code_org(f, &res, NULL, NULL);
+	assert_int_equal(run_org(f, ORGAPP, tok2, b, until + 1, &res), OIDC_AZ_STEP_PAGE);
+	oidc_az_result_clear(&res);
+}
+
 int
 main(void)
 {
@@ -1303,6 +1473,7 @@ main(void)
 		T(test_reauth_marker_not_forgeable),
 		T(test_step_up_or_unmet),
 		T(test_consent),
+		T(test_org_choice),
 		T(test_unauthorized_and_scope_rules),
 		T(test_logout_redirect_rules),
 		T(test_logout_hint_must_match),

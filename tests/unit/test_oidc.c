@@ -1392,6 +1392,299 @@ test_pinned_sub(void **state)
 	resp_free(&r);
 }
 
+/* ---- acting for an organization (scope org) ------------------------------------------ */
+
+/* A valid enterprise credit code (91, region 350100) around the organization code made
+ * from eight. */
+static void
+uscc_of(const char *eight, char out[19])
+{
+	snprintf(out, 19, "91350100%s", eight);
+	out[16] = idn_orgcode_check_char(eight);
+	out[17] = idn_uscc_check_char(out);
+	out[18] = '\0';
+}
+
+/* An active enterprise named name with legal representative rep ("" none). */
+static void
+add_org(const char *uscc, const char *name, const char *rep, char *uid)
+{
+	struct dir_org o;
+
+	memset(&o, 0, sizeof(o));
+	o.uscc = (char *)uscc;
+	o.name = (char *)name;
+	o.kind = IDN_ORG_KIND_ENTERPRISE;
+	o.status = DIR_STATUS_ACTIVE;
+	assert_int_equal(yh_strlcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid)), 0);
+	assert_int_equal(dir_org_add(F->id->dir, &o, "test", uid), 0);
+}
+
+/* Redeems a code of client orgc acting for org (NULL: the person) in role. */
+static void
+redeem_org(const char *org, const char *role, struct resp *out)
+{
+	char code[SESS_TOKEN_SIZE], body[512], *payload = NULL, h[512];
+	struct oidc_grant g;
+
+	memset(&g, 0, sizeof(g));
+	g.client_id = "orgc";
+	g.redirect_uri = REDIRECT;
+	g.uid = F->uid;
+	g.sid = F->sid;
+	g.scope = "openid profile org";
+	g.code_challenge = CHALLENGE;
+	g.code_challenge_method = "S256";
+	g.auth_time = yh_now() - 5;
+	g.loa = 2;
+	g.org = org;
+	g.org_role = role;
+	assert_int_equal(oidc_grant_json(&g, &payload), 0);
+	assert_int_equal(sess_code_new(F->sess, "orgc", payload,
+	    oidc_lifetime(NULL, OIDC_LT_CODE), code), 0);
+	free(payload);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&code=%s&redirect_uri=%s"
+	    "&code_verifier=%s", code, "http%3A%2F%2F127.0.0.1%3A9%2Fcb", VERIFIER);
+	basic("orgc", SECRET, h, sizeof(h));
+	post("/token", body, h, out);
+}
+
+/* The claims of a JWT of ours (verified), as a new object. */
+static json_t *
+jwt_claims(const char *jws, enum tok_kind kind, const char *aud)
+{
+	struct tok_ring_snap *rs = tok_ring_acquire(F->ring);
+	struct tok_check chk;
+	struct tok_jwt jwt;
+	char why[160];
+	json_t *c;
+
+	memset(&chk, 0, sizeof(chk));
+	chk.kind = kind;
+	chk.iss = F->issuer;
+	chk.aud = aud;
+	if (tok_jwt_verify(jws, strlen(jws), tok_snap_keyset(rs), tok_snap_algs(rs), &chk,
+	    &jwt, why, sizeof(why)) != 0)
+		fail_msg("jwt: %s", why);
+	c = json_incref(jwt.claims);
+	tok_jwt_clear(&jwt);
+	tok_snap_release(rs);
+	return c;
+}
+
+/* yh_org of claims is the agent's claim for the enterprise uscc. */
+static void
+assert_agent_org(const json_t *claims, const char *uscc)
+{
+	const json_t *o = json_object_get(claims, "yh_org");
+	const json_t *sc = json_object_get(o, "scopes");
+
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "uscc")), uscc);
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "星海贸易有限公司");
+	assert_string_equal(json_string_value(json_object_get(o, "kind")), "enterprise");
+	assert_string_equal(json_string_value(json_object_get(o, "role")), "agent");
+	assert_int_equal(json_array_size(sc), 2);
+	assert_string_equal(json_string_value(json_array_get(sc, 0)), "tax");
+	assert_string_equal(json_string_value(json_array_get(sc, 1)), "invoice");
+}
+
+/* The claim and the choices from the directory: roles, scopes, expiry, wrong role. */
+static void
+test_org_claims(void **state)
+{
+	char a[19], b[19], oa[DIR_UID_LEN + 1], ob[DIR_UID_LEN + 1];
+	struct oidc_org_choice *ch = NULL;
+	const struct oidc_org_choice *ca;
+	struct dir_mandate m;
+	int64_t until = yh_now() + 86400;
+	json_t *c = NULL, *wrap;
+	size_t n = 0;
+
+	(void)state;
+	uscc_of("M0001001", a);
+	uscc_of("M0001002", b);
+	add_org(a, "闽江科技有限公司", F->uid, oa);
+	add_org(b, "星海贸易有限公司", "", ob);
+	memset(&m, 0, sizeof(m));
+	memcpy(m.person_uid, F->uid, sizeof(m.person_uid));
+	memcpy(m.org_uid, ob, sizeof(m.org_uid));
+	m.role = (char *)DIR_ROLE_AGENT;
+	m.until = until;
+	m.scopes = (char *)"tax invoice";
+	assert_int_equal(dir_mandate_add(F->id->dir, &m, "test", NULL), 0);
+
+	assert_int_equal(oidc_org_choices(F->id->dir, F->uid, 0, &ch, &n), 0);
+	assert_int_equal(n, 2);
+	assert_non_null(ca = oidc_org_choice_find(ch, n, a));
+	assert_string_equal(ca->role, "legal_rep");
+	assert_null(ca->scopes);
+	assert_non_null(ca = oidc_org_choice_find(ch, n, b));
+	assert_string_equal(ca->role, "agent");
+	assert_string_equal(ca->scopes, "tax invoice");
+	assert_string_equal(ca->name, "星海贸易有限公司");
+	assert_null(oidc_org_choice_find(ch, n, "91350100M000100Y43"));
+	assert_null(oidc_org_choice_find(ch, n, "self"));
+	oidc_org_choices_free(ch, n);
+
+	assert_int_equal(oidc_org_claim(F->id->dir, F->uid, b, "agent", 0, &c), 0);
+	wrap = json_pack("{s:o}", "yh_org", c);
+	assert_agent_org(wrap, b);
+	json_decref(wrap);
+	assert_int_equal(oidc_org_claim(F->id->dir, F->uid, a, "legal_rep", 0, &c), 0);
+	assert_null(json_object_get(c, "scopes"));
+	assert_string_equal(json_string_value(json_object_get(c, "role")), "legal_rep");
+	json_decref(c);
+	/* the wrong role, an unknown code, an expired agent give nothing */
+	assert_int_equal(oidc_org_claim(F->id->dir, F->uid, a, "agent", 0, &c), YH_ERR_DENIED);
+	assert_int_equal(oidc_org_claim(F->id->dir, F->uid, "91350100M000100Y43", "agent", 0, &c),
+	    YH_ERR_DENIED);
+	assert_int_equal(oidc_org_claim(F->id->dir, F->uid, b, "agent", until + 1, &c),
+	    YH_ERR_DENIED);
+	assert_null(c);
+	assert_int_equal(oidc_org_choices(F->id->dir, F->uid, until + 1, &ch, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ch[0].uscc, a);
+	oidc_org_choices_free(ch, n);
+	/* an organization's own app */
+	assert_int_equal(oidc_org_client_claim(F->id->dir, a, &c), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "name")), "闽江科技有限公司");
+	assert_null(json_object_get(c, "role"));
+	json_decref(c);
+}
+
+/* Tokens, userinfo, refresh re-check and audit of a grant acting for an organization. */
+static void
+test_org_tokens(void **state)
+{
+	char b[19], ob[DIR_UID_LEN + 1], body[512], bearer[2048], h[512];
+	struct dir_org o;
+	struct resp r, r1, u;
+	json_t *c;
+	struct sess_family fam;
+	const char *at;
+	char *rt = NULL, *payload = NULL;
+
+	(void)state;
+	uscc_of("M0001002", b);
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(dir_org_find_uscc(F->id->dir, b, &o), 0);
+	memcpy(ob, o.uid, sizeof(ob));
+	dir_org_clear(&o);
+	add_client(F, "orgc", CLIENTS_AUTH_SECRET, CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE |
+	    CLIENTS_SCOPE_ORG, CLIENTS_GRANTS_DEFAULT, false, NULL, NULL);
+
+	redeem_org(b, "agent", &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(c = jwt_claims(jstr(&r, "id_token"), TOK_KIND_ID, "orgc"));
+	assert_agent_org(c, b);
+	assert_int_equal(strlen(json_string_value(json_object_get(c, "sub"))), 43);
+	json_decref(c);
+	at = jstr(&r, "access_token");
+	assert_non_null(c = jwt_claims(at, TOK_KIND_ACCESS, F->issuer));
+	assert_agent_org(c, b);
+	json_decref(c);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", at);
+	http("GET", "/userinfo", NULL, bearer, &u);
+	assert_int_equal(u.status, 200);
+	assert_agent_org(u.json, b);
+	resp_free(&u);
+	rt = strdup(jstr(&r, "refresh_token"));
+	resp_free(&r);
+
+	/* a refresh while the relation holds carries it on */
+	snprintf(body, sizeof(body), "grant_type=refresh_token&refresh_token=%s", rt);
+	basic("orgc", SECRET, h, sizeof(h));
+	post("/token", body, h, &r1);
+	assert_int_equal(r1.status, 200);
+	assert_non_null(c = jwt_claims(jstr(&r1, "access_token"), TOK_KIND_ACCESS, F->issuer));
+	assert_agent_org(c, b);
+	json_decref(c);
+	free(rt);
+	rt = strdup(jstr(&r1, "refresh_token"));
+	resp_free(&r1);
+
+	/* the agent's relation ends: userinfo refuses, the refresh fails, the family goes */
+	assert_int_equal(dir_mandate_end(F->id->dir, ob, F->uid, DIR_ROLE_AGENT, "test", NULL), 0);
+	http("GET", "/userinfo", NULL, bearer, &u);
+	assert_int_equal(u.status, 401);
+	resp_free(&u);
+	snprintf(body, sizeof(body), "grant_type=refresh_token&refresh_token=%s", rt);
+	post("/token", body, h, &r1);
+	assert_int_equal(r1.status, 400);
+	assert_string_equal(jstr(&r1, "error"), "invalid_grant");
+	resp_free(&r1);
+	assert_int_not_equal(sess_refresh_peek(F->sess, rt, &fam, &payload), 0);
+	free(payload);
+	/* a code for the organization is refused too; one as the person still works */
+	redeem_org(b, "agent", &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(jstr(&r, "error"), "invalid_grant");
+	resp_free(&r);
+	redeem_org(NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(c = jwt_claims(jstr(&r, "id_token"), TOK_KIND_ID, "orgc"));
+	assert_null(json_object_get(c, "yh_org"));
+	json_decref(c);
+	resp_free(&r);
+	free(rt);
+}
+
+/* client_credentials of an organization's app; token.issue names the organization. */
+static void
+test_org_client_credentials(void **state)
+{
+	const char *uris[1] = { REDIRECT };
+	char a[19], h[512], err[256], line[4096], path[128];
+	struct clients_client cl;
+	struct dir_org o;
+	struct resp r;
+	json_t *c;
+	FILE *fp;
+	bool seen = false;
+
+	(void)state;
+	uscc_of("M0001001", a);
+	clients_client_init(&cl);
+	assert_int_equal(yh_strlcpy(cl.id, "orgsys", sizeof(cl.id)), 0);
+	cl.redirect_uris = uris;
+	cl.n_redirect_uris = 1;
+	cl.grants = CLIENTS_GRANT_CLIENT_CREDENTIALS;
+	cl.scopes = CLIENTS_SCOPE_PROFILE;
+	cl.org = "91350100m000100y43";   /* not canonical */
+	assert_int_not_equal(clients_add(F->clients, &cl, SECRET, err, sizeof(err)), 0);
+	cl.org = a;
+	if (clients_add(F->clients, &cl, SECRET, err, sizeof(err)) != 0)
+		fail_msg("clients_add: %s", err);
+	basic("orgsys", SECRET, h, sizeof(h));
+	post("/token", "grant_type=client_credentials", h, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(c = jwt_claims(jstr(&r, "access_token"), TOK_KIND_ACCESS, F->issuer));
+	assert_string_equal(json_string_value(json_object_get(c, "sub")), "orgsys");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(c, "yh_org"),
+	    "uscc")), a);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(c, "yh_org"),
+	    "kind")), "enterprise");
+	assert_null(json_object_get(json_object_get(c, "yh_org"), "role"));
+	json_decref(c);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "%s/audit.log", F->root);
+	assert_non_null(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, "client:orgsys") != NULL && strstr(line, a) != NULL)
+			seen = true;
+	fclose(fp);
+	assert_true(seen);
+	/* a deregistered organization's app gets nothing */
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(dir_org_find_uscc(F->id->dir, a, &o), 0);
+	assert_int_equal(dir_org_set_status(F->id->dir, o.uid, DIR_STATUS_DEREGISTERED, "test"), 0);
+	dir_org_clear(&o);
+	post("/token", "grant_type=client_credentials", h, &r);
+	assert_string_equal(jstr(&r, "error"), "unauthorized_client");
+	resp_free(&r);
+}
+
 int
 main(void)
 {
@@ -1417,6 +1710,9 @@ main(void)
 		cmocka_unit_test(test_helper_refusals),
 		cmocka_unit_test(test_audit_written),
 		cmocka_unit_test(test_pinned_sub),
+		cmocka_unit_test(test_org_claims),
+		cmocka_unit_test(test_org_tokens),
+		cmocka_unit_test(test_org_client_credentials),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
