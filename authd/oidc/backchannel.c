@@ -506,7 +506,9 @@ job_done(struct bcl *b, struct bcl_job *j, CURLcode cc)
 	pthread_mutex_lock(&b->lock);
 	b->stats.attempts++;
 	pthread_mutex_unlock(&b->lock);
-	if (st >= 200 && st < 300) {
+	/* a CAS client answers a LogoutRequest it acted on with a redirect to the login too
+	 * (mod_auth_cas: the requester has no session of its own) */
+	if ((st >= 200 && st < 300) || (j->cas && st >= 300 && st < 400)) {
 		mx_counter_add(b->mx_att_ok, 1);
 		job_finish(b, j, BCL_DELIVERED);
 		return;

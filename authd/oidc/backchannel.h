@@ -16,6 +16,9 @@
  * http and https only. A 2xx answer is delivered; anything else (another status, a
  * timeout, a refused connection) is retried after base_delay, 2 x base_delay, 4 x ...
  * until max_attempts; the defaults (5 attempts from a 4 s base) span about a minute.
+ * For CAS single logout a 3xx counts as delivered too: CAS clients act on the
+ * LogoutRequest and then send the requester, who has no session there, to the login
+ * (mod_auth_cas answers 302).
  *
  * The record of delivery: one audit line "logout.delivery" per delivery when it ends
  * (actor "user:<uid>"; fields client, sid, protocol "oidc" | "cas", status "delivered" |
