@@ -142,15 +142,6 @@ CURLX=(--cacert "$TMP/ca.pem")
 wait_ready "$AP/who.cgi" "$APID" || die "apache did not start"
 sleep 1.2   # the registry is re-read at most once a second
 
-# through_login JAR: the login form the last answer sent the browser to; the POST's answer.
-through_login() {
-  local tok next
-  req "$1" GET "$LOCATION"
-  tok=$(form_value csrf)
-  next=$(form_value next)
-  req "$1" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
-    --data-urlencode "username=$ID" --data-urlencode "password=$PW"
-}
 # app JAR PATH: GET the apache app as a browser: follows redirects within apache and to
 # authd's /cas/login and back, stopping at authd's /login (STATUS 302 to /login) or at
 # the CGI's page (STATUS 200). HOPS counts the requests.
@@ -176,7 +167,7 @@ remote_user() { sed -n 's/^REMOTE_USER=//p' "$TMP/body"; }
 app a /a/who.cgi
 [[ $STATUS == 302 && $LOCATION == /login\?next=%2Fcas%2Flogin* ]] &&
   ok "apache app A: to authd's /cas/login, then the login form" || fail "app A: $STATUS '$LOCATION' $BODY"
-through_login a
+through_login a "$ID" "$PW"
 [[ $STATUS == 303 && $LOCATION == /cas/login\?* ]] && ok "login: back to /cas/login" || fail "login: $STATUS '$LOCATION'"
 req a GET "$LOCATION"
 [[ $STATUS == 302 && $LOCATION == "$AP/a/who.cgi?ticket=ST-"* ]] && ok "a ticket for app A" ||

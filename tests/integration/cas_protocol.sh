@@ -88,16 +88,6 @@ cas_login() {
   TICKET=
   if [[ $STATUS == 302 && $LOCATION == "$2"[?\&]ticket=ST-* ]]; then TICKET=${LOCATION##*ticket=}; fi
 }
-# through_login JAR: the login form that the last answer sent the browser to, with its
-# next; STATUS, LOCATION of the POST.
-through_login() {
-  local tok next
-  req "$1" GET "$LOCATION"
-  tok=$(form_value csrf)
-  next=$(form_value next)
-  req "$1" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
-    --data-urlencode "username=${LOGIN_ID:-$ID}" --data-urlencode "password=$PW"
-}
 
 # ---- services no app registered: a page, never a redirect
 for bad in "http://127.0.0.1:9/app-other" "http://127.0.0.1:9/app" "http://127.0.0.1:9/app/../x" \
@@ -118,7 +108,7 @@ cas_login b1 "$SVC_A" "&gateway=true"
 cas_login b1 "$SVC_A"
 [[ $STATUS == 302 && $LOCATION == /login\?next=%2Fcas%2Flogin%3Fservice%3D* ]] &&
   ok "no session: to /login with next=/cas/login?..." || fail "no session: $STATUS '$LOCATION'"
-through_login b1
+through_login b1 "$ID" "$PW"
 [[ $STATUS == 303 && $LOCATION == /cas/login\?* ]] && ok "login: back to /cas/login" ||
   fail "login: $STATUS '$LOCATION'"
 req b1 GET "$LOCATION"
@@ -200,7 +190,7 @@ validate /cas/serviceValidate "$SVC_A" "$TICKET" "&renew=true"
 cas_login b1 "$SVC_A" "&renew=true"
 [[ $STATUS == 302 && $LOCATION == /login\?* && $LOCATION == *force=1* ]] &&
   ok "renew with a session: the password again (force=1)" || fail "renew: $STATUS '$LOCATION'"
-through_login b1
+through_login b1 "$ID" "$PW"
 [[ $STATUS == 303 && $LOCATION == /cas/login\?*renew=true*yh_reauth=* ]] && ok "renew login: back with the marker" ||
   fail "renew login: $STATUS '$LOCATION'"
 RENEW_NEXT=$BASE$LOCATION
@@ -254,7 +244,7 @@ slo_wait() {
   return 1
 }
 cas_login b2 "$SVC_S1"
-through_login b2
+through_login b2 "$ID" "$PW"
 req b2 GET "$LOCATION"
 S1T=${LOCATION##*ticket=}
 validate /cas/serviceValidate "$SVC_S1" "$S1T"
@@ -285,9 +275,7 @@ req b2 GET "/cas/logout?service=a&service=b"
 [[ $STATUS == 400 ]] && ok "/cas/logout with a repeated service: 400" || fail "repeated: $STATUS"
 # an operator's logout sends it too
 cas_login b3 "$SVC_S1"
-LOGIN_ID=$ID2
-through_login b3
-LOGIN_ID=$ID
+through_login b3 "$ID2" "$PW"
 req b3 GET "$LOCATION"
 S3T=${LOCATION##*ticket=}
 [[ $S3T == ST-* ]] && ok "second person: a ticket" || fail "b3: $STATUS '$LOCATION'"
