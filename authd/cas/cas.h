@@ -4,6 +4,8 @@
  * CAS client) on the same single sign-on session as the OpenID Connect endpoints.
  *
  *   login.c      GET /cas/login?service=URL[&renew=true][&gateway=true]
+ *   logout.c     GET /cas/logout[?service=URL]
+ *   slo.c        the single logout request to the services
  *   validate.c   GET /cas/validate             (1.0: "yes\nUSER\n" or "no\n")
  *                GET /cas/serviceValidate      (2.0: XML, or JSON with format=JSON)
  *                GET /cas/p3/serviceValidate   (3.0: the same with <cas:attributes>)
@@ -29,8 +31,19 @@
  *      the session (oidc_az_can_step_up), else an error page;
  *   6. the app is added to the session's list of apps (logout), a service ticket stored
  *      (sess_ticket_new: the exact service, the app, uid, sid, auth_time, LoA, renewed)
- *      for cas.ticket_lifetime, and 302 to service with ticket=ST-... appended ('?' or
- *      '&' as the service needs).
+ *      for cas.ticket_lifetime and remembered in the session with its service for
+ *      single logout (sess_add_cas_ticket), and 302 to service with ticket=ST-...
+ *      appended ('?' or '&' as the service needs).
+ *
+ * /cas/logout[?service=URL] ends the browser's session as /logout does once confirmed
+ * (oidc_lo_run: the audit line "logout", the session store's ENDED event), clears the
+ * session cookie, and sends the browser to service when an app registers it, else shows
+ * the "logged out" page. Like every CAS server it asks nothing first: CAS clients send
+ * the browser here to log out. A repeated or over-long parameter: an error page (400).
+ * Single logout: when a session ends, whatever ends it (this, /logout, the account page,
+ * an operator, expiry), every service it issued a ticket to gets a LogoutRequest naming
+ * that ticket (cas_slo_body), POSTed by the back-channel sender with its retries and its
+ * record (authd/oidc/backchannel.h), if an app still registers the service then.
  *
  * Validation: the ticket is taken once whatever happens next (CAS 3.0 2.5.3). Missing
  * service or ticket: INVALID_REQUEST; unknown, used, expired or malformed ticket, or
@@ -57,17 +70,37 @@
 #include "common/err.h"
 
 struct authd_app;
+struct clients_client;
+struct clients_snap;
 
 #define CAS_MARK_LABEL "yihao/cas-renew/v1"
 #define CAS_XML_NS "http://www.yale.edu/tp/cas"
 
-/* Adds the CAS routes (/cas/login, /cas/validate, /cas/serviceValidate,
+/* Adds the CAS routes (/cas/login, /cas/logout, /cas/validate, /cas/serviceValidate,
  * /cas/p3/serviceValidate). Needs app->clients, ->sess, ->dir, ->keys, ->audit. */
 int cas_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /* The routes of login.c and of validate.c (cas_register calls both). */
 int cas_login_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 int cas_validate_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* ---- single logout (slo.c, logout.c) ------------------------------------------------ */
+
+/*
+ * The body of a CAS single logout POST for ticket (the SessionIndex the service matches
+ * against the ticket it validated): "logoutRequest=" and the percent-encoded
+ * <samlp:LogoutRequest> with a random ID, Version 2.0, IssueInstant now_ms and NameID
+ * @NOT_USED@. *out is malloc'd. Returns 0, YH_ERR_INVALID (no ticket, one too long, or
+ * one XML cannot carry), YH_ERR_ALLOC, yh_random's error.
+ */
+int cas_slo_body(const char *ticket, int64_t now_ms, char **out) YH_WUR;
+
+/* The app that registered service in the snapshot cs (clients_cas_service_ok), or NULL. */
+const struct clients_client *cas_client_of(const struct clients_snap *cs,
+    const char *service);
+
+/* Adds GET /cas/logout (logout.c; cas_register calls it). */
+int cas_logout_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /* ---- the XML writer (xml.c) ---------------------------------------------------------- */
 

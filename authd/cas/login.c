@@ -187,6 +187,13 @@ cl_issue(struct cl_ctx *c, const struct sess_info *si, bool renewed)
 		return r;
 	r = sess_ticket_new(c->app->sess, &t, cfg != NULL ? cfg->cas_ticket_lifetime :
 	    authd_cfg_builtin()->cas_ticket_lifetime, st);
+	/* the session remembers the ticket for single logout (sess.h, sess_add_cas_ticket) */
+	if (r == 0 && (r = sess_add_cas_ticket(c->app->sess, si->key, st, c->client->id,
+	    c->v[CL_SERVICE])) == YH_ERR_LIMIT) {
+		yh_warn("session %s: too many CAS tickets to record one for %s for single "
+		    "logout", si->sid, c->client->id);
+		r = 0;
+	}
 	if (r == 0)
 		r = cl_to_service(c, st);
 	yh_wipe(st, sizeof(st));
@@ -228,9 +235,8 @@ cl_flow(struct cl_ctx *c)
 	return r;
 }
 
-/* The app that registered service, from the snapshot cs; NULL when none. */
-static const struct clients_client *
-cl_client_of(const struct clients_snap *cs, const char *service)
+const struct clients_client *
+cas_client_of(const struct clients_snap *cs, const char *service)
 {
 	size_t n = clients_count(cs);
 
@@ -268,7 +274,7 @@ cas_login_handler(struct http_req *req, void *arg)
 		return http_respond_redirect(req, 302, LOGIN_NEXT_DEFAULT);
 	(void)clients_refresh_if_changed(c.app->clients);
 	cs = clients_acquire(c.app->clients);
-	if ((c.client = cl_client_of(cs, c.v[CL_SERVICE])) == NULL) {
+	if ((c.client = cas_client_of(cs, c.v[CL_SERVICE])) == NULL) {
 		yh_debug("cas/login: no app registers this service");
 		r = page_error_send(req, 400, page_msg(page_lang_of(req), PAGE_MSG_CAS_SERVICE),
 		    NULL, NULL);

@@ -1,6 +1,6 @@
 /*
- * The CAS room's routes: /cas/login (login.c) and the validation endpoints
- * (validate.c), registered together by cas_register.
+ * The CAS room's routes: /cas/login (login.c), /cas/logout (logout.c) and the
+ * validation endpoints (validate.c), registered together by cas_register.
  */
 #include "authd/app.h"
 #include "authd/cas/cas.h"
@@ -13,7 +13,7 @@ cas_register(struct http_server *srv, struct authd_app *app)
 	if (app == NULL || app->clients == NULL || app->sess == NULL || app->dir == NULL ||
 	    app->keys == NULL)
 		return YH_ERR_INVALID;
-	if ((r = cas_login_register(srv, app)) != 0)
+	if ((r = cas_login_register(srv, app)) != 0 || (r = cas_logout_register(srv, app)) != 0)
 		return r;
 	return cas_validate_register(srv, app);
 }

@@ -15,6 +15,7 @@
 
 #include "authcore/audit/audit.h"
 #include "authd/oidc/backchannel.h"
+#include "authd/cas/cas.h"
 #include "authcore/clients/clients.h"
 #include "common/metrics.h"
 #include "authd/oidc/oidc.h"
@@ -30,12 +31,16 @@
 #define BCL_POLL_MAX_MS 1000       /* the thread looks at its queue at least this often */
 #define BCL_BODY_PREFIX "logout_token="
 
-/* One delivery: one logout token for one client of one ended session. */
+/* One delivery: one logout token for one client of one ended session, or (cas) one
+ * CAS LogoutRequest for one ticket the session issued. */
 struct bcl_job {
 	struct bcl_job *next;
+	bool cas;                  /* CAS single logout; else OIDC back-channel logout */
 	char uid[SESS_UID_MAX + 1];
 	char sid[SESS_PUBID_SIZE];
 	char client_id[SESS_CLIENT_MAX + 1];
+	char ticket[SESS_TICKET_SIZE];  /* cas: the SessionIndex */
+	char *service;             /* cas: the service the ticket was issued for */
 	enum sess_reason why;
 	unsigned attempts;
 	int64_t due_ms;            /* monotonic time of the next attempt */
@@ -112,6 +117,8 @@ job_free(struct bcl_job *j)
 		return;
 	yh_strfree_secret(j->body);
 	free(j->uri);
+	free(j->service);
+	yh_wipe(j->ticket, sizeof(j->ticket));
 	free(j);
 }
 
@@ -130,6 +137,13 @@ reason_name(enum sess_reason why)
 
 /* ---- statistics and the record of delivery --------------------------------------- */
 
+/* What a delivery is called in the log. */
+static const char *
+kind_name(const struct bcl_job *j)
+{
+	return j->cas ? "CAS single logout" : "back-channel logout";
+}
+
 static void
 audit_delivery(struct bcl *b, const struct bcl_job *j, const char *status)
 {
@@ -139,11 +153,12 @@ audit_delivery(struct bcl *b, const struct bcl_job *j, const char *status)
 	if (b->cfg.audit == NULL)
 		return;
 	snprintf(actor, sizeof(actor), "user:%s", j->uid[0] != '\0' ? j->uid : "unknown");
-	f = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "client", j->client_id, "sid", j->sid,
-	    "status", status, "attempts", (json_int_t)j->attempts, "http_status",
-	    (json_int_t)j->http_status, "reason", reason_name(j->why));
+	f = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "client", j->client_id, "sid",
+	    j->sid, "protocol", j->cas ? "cas" : "oidc", "status", status, "attempts",
+	    (json_int_t)j->attempts, "http_status", (json_int_t)j->http_status, "reason",
+	    reason_name(j->why));
 	if (f == NULL || yh_audit_write(b->cfg.audit, "logout.delivery", actor, f) != 0)
-		yh_error("back-channel logout to client %s: the audit line could not be written",
+		yh_error("%s to client %s: the audit line could not be written", kind_name(j),
 		    j->client_id);
 	json_decref(f);
 }
@@ -158,19 +173,18 @@ job_finish(struct bcl *b, struct bcl_job *j, enum bcl_result res)
 {
 	if (res == BCL_DELIVERED) {
 		mx_counter_add(b->mx_delivered, 1);
-		yh_info("back-channel logout delivered to client %s (sid %s, %u attempt%s)",
+		yh_info("%s delivered to client %s (sid %s, %u attempt%s)", kind_name(j),
 		    j->client_id, j->sid, j->attempts, j->attempts == 1 ? "" : "s");
 		audit_delivery(b, j, "delivered");
 	} else if (res == BCL_FAILED) {
 		mx_counter_add(b->mx_failed, 1);
-		yh_warn("back-channel logout to client %s (sid %s) failed after %u attempts "
-		    "(last HTTP status %ld%s%s)", j->client_id, j->sid, j->attempts,
+		yh_warn("%s to client %s (sid %s) failed after %u attempts "
+		    "(last HTTP status %ld%s%s)", kind_name(j), j->client_id, j->sid, j->attempts,
 		    j->http_status, j->errbuf[0] != '\0' ? ": " : "", j->errbuf);
 		audit_delivery(b, j, "failed");
 	} else if (res == BCL_DROPPED) {
 		mx_counter_add(b->mx_dropped, 1);
-		yh_warn("back-channel logout to client %s (sid %s) dropped", j->client_id,
-		    j->sid);
+		yh_warn("%s to client %s (sid %s) dropped", kind_name(j), j->client_id, j->sid);
 		if (j->attempts > 0)
 			audit_delivery(b, j, "dropped");
 	}
@@ -191,19 +205,24 @@ job_finish(struct bcl *b, struct bcl_job *j, enum bcl_result res)
 
 /* ---- queueing (any thread) ------------------------------------------------------- */
 
+/* Queues a delivery to client_id for the ended session info: a logout token, or with
+ * cas the LogoutRequest for that ticket. */
 static int
 queue_one(struct bcl *b, const struct sess_info *info, const char *client_id,
-    enum sess_reason why)
+    const struct sess_cas_entry *cas, enum sess_reason why)
 {
 	struct bcl_job *j;
 	int r = 0;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return YH_ERR_ALLOC;
+	j->cas = cas != NULL;
 	if (yh_strlcpy(j->uid, info->uid, sizeof(j->uid)) != 0 ||
 	    yh_strlcpy(j->sid, info->sid, sizeof(j->sid)) != 0 ||
-	    yh_strlcpy(j->client_id, client_id, sizeof(j->client_id)) != 0) {
-		free(j);
+	    yh_strlcpy(j->client_id, client_id, sizeof(j->client_id)) != 0 ||
+	    (cas != NULL && (yh_strlcpy(j->ticket, cas->ticket, sizeof(j->ticket)) != 0 ||
+	    (j->service = strdup(cas->service)) == NULL))) {
+		job_free(j);
 		return YH_ERR_INVALID;
 	}
 	j->why = why;
@@ -217,9 +236,9 @@ queue_one(struct bcl *b, const struct sess_info *info, const char *client_id,
 		b->stats.dropped++;
 		pthread_mutex_unlock(&b->lock);
 		mx_counter_add(b->mx_dropped, 1);
-		yh_warn("back-channel logout to client %s (sid %s) dropped: %s", client_id,
+		yh_warn("%s to client %s (sid %s) dropped: %s", kind_name(j), client_id,
 		    info->sid, r == YH_ERR_LIMIT ? "the queue is full" : "shutting down");
-		free(j);
+		job_free(j);
 		return r;
 	}
 	j->next = b->queue;
@@ -242,10 +261,28 @@ bcl_session_ended(struct bcl *b, const struct sess_info *info, enum sess_reason 
 	for (size_t i = 0; i < n; i++) {
 		if (info->clients[i][0] == '\0')
 			continue;
-		if ((e = queue_one(b, info, info->clients[i], why)) != 0 && r == 0)
+		if ((e = queue_one(b, info, info->clients[i], NULL, why)) != 0 && r == 0)
 			r = e;
 	}
 	if (n > 0)
+		curl_multi_wakeup(b->multi);
+	return r;
+}
+
+int
+bcl_cas_session_ended(struct bcl *b, const struct sess_info *info,
+    const struct sess_cas_list *cas, enum sess_reason why)
+{
+	int r = 0, e;
+
+	if (b == NULL || info == NULL || (info->sid[0] == '\0' && info->uid[0] == '\0'))
+		return YH_ERR_INVALID;
+	if (cas == NULL)
+		return 0;
+	for (size_t i = 0; i < cas->n; i++)
+		if ((e = queue_one(b, info, cas->e[i].client_id, &cas->e[i], why)) != 0 && r == 0)
+			r = e;
+	if (cas->n > 0)
 		curl_multi_wakeup(b->multi);
 	return r;
 }
@@ -256,10 +293,13 @@ bcl_on_session_event(void *ctx, const struct sess_event *ev)
 	struct bcl *b = ctx;
 
 	if (b == NULL || ev == NULL || ev->type != SESS_EV_ENDED || !ev->origin ||
-	    ev->info == NULL || ev->info->nclients == 0)
+	    ev->info == NULL)
 		return;
-	if (bcl_session_ended(b, ev->info, ev->reason) != 0)
+	if (ev->info->nclients > 0 && bcl_session_ended(b, ev->info, ev->reason) != 0)
 		yh_warn("back-channel logout for session %s: not every delivery was queued",
+		    ev->info->sid);
+	if (ev->cas != NULL && bcl_cas_session_ended(b, ev->info, ev->cas, ev->reason) != 0)
+		yh_warn("CAS single logout for session %s: not every delivery was queued",
 		    ev->info->sid);
 }
 
@@ -351,7 +391,15 @@ job_prepare(struct bcl *b, struct bcl_job *j)
 	(void)clients_refresh_if_changed(b->cfg.clients);
 	cs = clients_acquire(b->cfg.clients);
 	c = clients_find(cs, j->client_id);
-	if (c == NULL || c->backchannel_logout_uri == NULL) {
+	if (j->cas) {
+		/* the service, only while the app still registers it */
+		if (c == NULL || !clients_cas_service_ok(c, j->service) ||
+		    !uri_deliverable(j->service))
+			res = BCL_SKIPPED;
+		else if ((j->uri = strdup(j->service)) == NULL ||
+		    cas_slo_body(j->ticket, yh_now_ms(), &j->body) != 0)
+			res = BCL_DROPPED;
+	} else if (c == NULL || c->backchannel_logout_uri == NULL) {
 		res = BCL_SKIPPED;
 	} else if (!uri_deliverable(c->backchannel_logout_uri)) {
 		yh_warn("client %s: backchannel_logout_uri is not http(s): not delivered",
@@ -397,7 +445,8 @@ job_start(struct bcl *b, struct bcl_job *j)
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)b->cfg.connect_timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, (long)b->cfg.timeout_ms);
 	SET(CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
-	SET(CURLOPT_USERAGENT, "yihao-authd back-channel-logout");
+	SET(CURLOPT_USERAGENT, j->cas ? "yihao-authd cas-single-logout" :
+	    "yihao-authd back-channel-logout");
 	SET(CURLOPT_WRITEFUNCTION, discard_body);
 	SET(CURLOPT_ERRORBUFFER, j->errbuf);
 	SET(CURLOPT_PRIVATE, (void *)j);
@@ -457,7 +506,9 @@ job_done(struct bcl *b, struct bcl_job *j, CURLcode cc)
 	pthread_mutex_lock(&b->lock);
 	b->stats.attempts++;
 	pthread_mutex_unlock(&b->lock);
-	if (st >= 200 && st < 300) {
+	/* a CAS client answers a LogoutRequest it acted on with a redirect to the login too
+	 * (mod_auth_cas: the requester has no session of its own) */
+	if ((st >= 200 && st < 300) || (j->cas && st >= 300 && st < 400)) {
 		mx_counter_add(b->mx_att_ok, 1);
 		job_finish(b, j, BCL_DELIVERED);
 		return;

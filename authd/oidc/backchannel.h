@@ -1,5 +1,7 @@
 /*
- * Back-channel logout delivery (OpenID Connect Back-Channel Logout 1.0), prefix bcl_.
+ * Back-channel logout delivery (OpenID Connect Back-Channel Logout 1.0), prefix bcl_,
+ * and on the same thread, queue, retries and record CAS single logout
+ * (bcl_cas_session_ended).
  *
  * When a session ends (RP-initiated logout, expiry, the account page, an operator), every
  * app the session gave a code to and that registered a backchannel_logout_uri gets a
@@ -14,10 +16,13 @@
  * http and https only. A 2xx answer is delivered; anything else (another status, a
  * timeout, a refused connection) is retried after base_delay, 2 x base_delay, 4 x ...
  * until max_attempts; the defaults (5 attempts from a 4 s base) span about a minute.
+ * For CAS single logout a 3xx counts as delivered too: CAS clients act on the
+ * LogoutRequest and then send the requester, who has no session there, to the login
+ * (mod_auth_cas answers 302).
  *
  * The record of delivery: one audit line "logout.delivery" per delivery when it ends
- * (actor "user:<uid>"; fields client, sid, status "delivered" | "failed", attempts,
- * http_status, reason), and the metrics
+ * (actor "user:<uid>"; fields client, sid, protocol "oidc" | "cas", status "delivered" |
+ * "failed", attempts, http_status, reason), and the metrics
  *   yh_bcl_deliveries_total{result="delivered|failed|dropped"}
  *   yh_bcl_attempts_total{result="ok|error"}
  *   yh_bcl_pending (deliveries queued or in flight).
@@ -100,9 +105,20 @@ int bcl_session_ended(struct bcl *b, const struct sess_info *info, enum sess_rea
     YH_WUR;
 
 /*
+ * Queues a CAS single logout to every ticket of cas (the tickets the ended session info
+ * issued, sess.h): a LogoutRequest naming the ticket (cas_slo_body, authd/cas/cas.h)
+ * POSTed as logoutRequest=... to the ticket's service, with the retries and the record
+ * of the logout tokens (the audit line's protocol "cas"), if at delivery time the app
+ * still registers that service (else skipped) and it is http(s). cas NULL: nothing.
+ * Returns as bcl_session_ended.
+ */
+int bcl_cas_session_ended(struct bcl *b, const struct sess_info *info,
+    const struct sess_cas_list *cas, enum sess_reason why) YH_WUR;
+
+/*
  * A session-store event handler (sess_event_fn, authd/session/sess.h) with ctx = a struct bcl *:
  * on SESS_EV_ENDED events of this process (origin, with the record) it calls
- * bcl_session_ended; every other event is ignored (the process that ended the session
+ * bcl_session_ended and, with the event's CAS tickets, bcl_cas_session_ended; every other event is ignored (the process that ended the session
  * delivers). Never blocks. Set it in struct sess_config before sess_open.
  */
 void bcl_on_session_event(void *ctx, const struct sess_event *ev);

@@ -29,6 +29,13 @@ struct mkey {
 	unsigned char h[32];
 };
 
+/* A CAS ticket the session issued (sess_add_cas_ticket). */
+struct mcas {
+	char ticket[SESS_TICKET_SIZE];
+	char client_id[SESS_CLIENT_MAX + 1];
+	char *service;
+};
+
 struct msess {
 	char sid[SESS_PUBID_SIZE];
 	char uid[SESS_UID_MAX + 1];
@@ -39,6 +46,8 @@ struct msess {
 	char *ua, *addr;
 	char **clients;
 	size_t nclients;
+	struct mcas *cas;                  /* CAS tickets for single logout */
+	size_t ncas;
 };
 
 struct mfam {
@@ -120,6 +129,14 @@ list_free(char **items, size_t n)
 }
 
 static void
+cas_free(struct mcas *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].service);
+	free(v);
+}
+
+static void
 ent_free(struct ment *e)
 {
 	if (e == NULL)
@@ -130,6 +147,7 @@ ent_free(struct ment *e)
 			free(e->u.s->ua);
 			free(e->u.s->addr);
 			list_free(e->u.s->clients, e->u.s->nclients);
+			cas_free(e->u.s->cas, e->u.s->ncas);
 			free(e->u.s);
 		}
 		break;
@@ -390,6 +408,7 @@ msess_fill(const struct ment *e, struct sess_info *out)
 		if (yh_strlcpy(out->clients[out->nclients], m->clients[i],
 		    sizeof(out->clients[0])) == 0)
 			out->nclients++;
+	out->ncas = m->ncas;
 	if (m->ua == NULL || yh_strlcpy(out->ua, m->ua, sizeof(out->ua)) != 0)
 		out->ua[0] = '\0';
 	if (m->addr == NULL || yh_strlcpy(out->addr, m->addr, sizeof(out->addr)) != 0)
@@ -470,9 +489,31 @@ mem_s_get(struct sess_store *s, const char *key, bool touch, int64_t now, struct
 	return rc;
 }
 
+/* The CAS tickets of m as a list in *out (NULL when none). */
+static int
+msess_cas_list(const struct msess *m, struct sess_cas_list **out)
+{
+	struct sess_cas_list *l;
+
+	*out = NULL;
+	if (m->ncas == 0)
+		return 0;
+	if ((l = calloc(1, sizeof(*l) + m->ncas * sizeof(l->e[0]))) == NULL)
+		return YH_ERR_ALLOC;
+	/* every string was checked against these sizes when stored */
+	for (size_t i = 0; i < m->ncas; i++) {
+		memcpy(l->e[i].ticket, m->cas[i].ticket, sizeof(l->e[i].ticket));
+		memcpy(l->e[i].client_id, m->cas[i].client_id, sizeof(l->e[i].client_id));
+		if (yh_strlcpy(l->e[i].service, m->cas[i].service, sizeof(l->e[i].service)) == 0)
+			l->n++;
+	}
+	*out = l;
+	return 0;
+}
+
 static int
 mem_s_take(struct sess_store *s, const char *key, bool only_expired, int64_t now,
-    struct sess_info *out)
+    struct sess_info *out, struct sess_cas_list **cas)
 {
 	struct mkey k;
 	struct mshard *sh;
@@ -490,8 +531,12 @@ mem_s_take(struct sess_store *s, const char *key, bool only_expired, int64_t now
 	else
 		e = unlink_at(sh, pp);
 	pthread_mutex_unlock(&sh->lock);
-	if (e != NULL)
+	if (e != NULL) {
 		msess_fill(e, out);
+		if (cas != NULL && msess_cas_list(e->u.s, cas) != 0)
+			yh_error("session %s: no memory for its CAS tickets: no single logout",
+			    out->sid);
+	}
 	ent_free(e);
 	return rc;
 }
@@ -530,26 +575,35 @@ mem_s_rotate(struct sess_store *s, const char *old_key, const struct sess_info *
 	return 0;
 }
 
+/* The live session of key with its shard locked (*shp), or NULL (nothing locked). */
+static struct msess *
+msess_lock(struct sess_store *s, const char *key, struct mshard **shp)
+{
+	struct mkey k;
+	struct ment *e;
+	int64_t now = sess_now(s);
+
+	if (key_hex(K_SESS, key, &k) != 0)
+		return NULL;
+	*shp = shard_of(s, &k);
+	pthread_mutex_lock(&(*shp)->lock);
+	if ((e = find_live(*shp, &k, now)) == NULL || now >= e->exp) {
+		pthread_mutex_unlock(&(*shp)->lock);
+		return NULL;
+	}
+	return e->u.s;
+}
+
 static int
 mem_s_add_client(struct sess_store *s, const char *key, const char *client_id)
 {
-	struct mkey k;
 	struct mshard *sh;
-	struct ment *e;
 	struct msess *m;
 	char **v;
-	int64_t now = sess_now(s);
 	int rc = 0;
 
-	if (key_hex(K_SESS, key, &k) != 0)
+	if ((m = msess_lock(s, key, &sh)) == NULL)
 		return YH_ERR_NOT_FOUND;
-	sh = shard_of(s, &k);
-	pthread_mutex_lock(&sh->lock);
-	if ((e = find_live(sh, &k, now)) == NULL || now >= e->exp) {
-		rc = YH_ERR_NOT_FOUND;
-		goto out;
-	}
-	m = e->u.s;
 	for (size_t i = 0; i < m->nclients; i++)
 		if (strcmp(m->clients[i], client_id) == 0)
 			goto out;
@@ -569,6 +623,43 @@ mem_s_add_client(struct sess_store *s, const char *key, const char *client_id)
 	m->nclients++;
 out:
 	pthread_mutex_unlock(&sh->lock);
+	return rc;
+}
+
+static int
+mem_s_add_cas(struct sess_store *s, const char *key, const struct sess_cas_entry *c)
+{
+	struct mshard *sh;
+	struct msess *m;
+	struct mcas *v;
+	char *svc;
+	int rc = 0;
+
+	if ((svc = strdup(c->service)) == NULL)
+		return YH_ERR_ALLOC;
+	if ((m = msess_lock(s, key, &sh)) == NULL) {
+		free(svc);
+		return YH_ERR_NOT_FOUND;
+	}
+	for (size_t i = 0; i < m->ncas; i++)
+		if (strcmp(m->cas[i].ticket, c->ticket) == 0)
+			goto out;
+	if (m->ncas >= SESS_CAS_MAX) {
+		rc = YH_ERR_LIMIT;
+		goto out;
+	}
+	if ((v = realloc(m->cas, (m->ncas + 1) * sizeof(*v))) == NULL) {
+		rc = YH_ERR_ALLOC;
+		goto out;
+	}
+	m->cas = v;
+	memcpy(v[m->ncas].ticket, c->ticket, sizeof(v[0].ticket));
+	memcpy(v[m->ncas].client_id, c->client_id, sizeof(v[0].client_id));
+	v[m->ncas++].service = svc;
+	svc = NULL;
+out:
+	pthread_mutex_unlock(&sh->lock);
+	free(svc);
 	return rc;
 }
 
@@ -1107,6 +1198,7 @@ const struct sess_ops sess_mem_ops = {
 	.s_take = mem_s_take,
 	.s_rotate = mem_s_rotate,
 	.s_add_client = mem_s_add_client,
+	.s_add_cas = mem_s_add_cas,
 	.s_user_keys = mem_s_user_keys,
 	.s_user_unlink = mem_s_user_unlink,
 	.s_expired_keys = mem_s_expired_keys,

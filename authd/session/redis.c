@@ -51,7 +51,7 @@
 #define NARG 16
 #define KEYBUF 320
 #define MSG_MAX 2048
-#define SESS_FIELDS_MAX (5 + SESS_CLIENTS_MAX)
+#define SESS_FIELDS_MAX (5 + SESS_CLIENTS_MAX + SESS_CAS_MAX)
 
 struct rconn {
 	pthread_mutex_t lock;
@@ -403,6 +403,8 @@ parse_sess(const redisReply *h, const char *key, struct sess_info *out)
 		    out->nclients < SESS_CLIENTS_MAX) {
 			memcpy(out->clients[out->nclients], f->str + 2, f->len - 2);
 			out->clients[out->nclients++][f->len - 2] = '\0';
+		} else if (f->len > 2 && memcmp(f->str, "t:", 2) == 0) {
+			out->ncas++;
 		}
 	}
 	if (!have_j || !have_seen || !have_idle || !have_aexp)
@@ -492,9 +494,49 @@ out:
 	return rc;
 }
 
+/* One t:<ticket> field of a session hash into e: false when it is not one. */
+static bool
+parse_cas(const redisReply *f, const redisReply *v, struct sess_cas_entry *e)
+{
+	const char *nl;
+	size_t cl;
+
+	if (f->len < 3 || memcmp(f->str, "t:", 2) != 0 || f->len - 2 >= sizeof(e->ticket) ||
+	    (nl = memchr(v->str, '\n', v->len)) == NULL ||
+	    (cl = (size_t)(nl - v->str)) == 0 || cl >= sizeof(e->client_id) ||
+	    v->len - cl - 1 == 0 || v->len - cl - 1 >= sizeof(e->service))
+		return false;
+	memcpy(e->ticket, f->str + 2, f->len - 2);
+	e->ticket[f->len - 2] = '\0';
+	memcpy(e->client_id, v->str, cl);
+	e->client_id[cl] = '\0';
+	memcpy(e->service, nl + 1, v->len - cl - 1);
+	e->service[v->len - cl - 1] = '\0';
+	return true;
+}
+
+/* The CAS tickets of a session hash (HGETALL pairs, checked by parse_sess) into *out
+ * (NULL when it has none). */
+static int
+cas_list_of(const redisReply *h, size_t n, struct sess_cas_list **out)
+{
+	struct sess_cas_list *l;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	if ((l = calloc(1, sizeof(*l) + n * sizeof(l->e[0]))) == NULL)
+		return YH_ERR_ALLOC;
+	for (size_t i = 0; i < h->elements && l->n < n; i += 2)
+		if (parse_cas(h->element[i], h->element[i + 1], &l->e[l->n]))
+			l->n++;
+	*out = l;
+	return 0;
+}
+
 static int
 rd_s_take(struct sess_store *s, const char *key, bool only_expired, int64_t now,
-    struct sess_info *out)
+    struct sess_info *out, struct sess_cas_list **cas)
 {
 	struct rargs a;
 	redisReply *r = NULL;
@@ -518,6 +560,8 @@ rd_s_take(struct sess_store *s, const char *key, bool only_expired, int64_t now,
 		rc = parse_sess(r->element[1], key, out) == 0 ? 0 : YH_ERR_NOT_FOUND;
 	else
 		rc = YH_ERR_INTERNAL;
+	if (rc == 0 && cas != NULL && cas_list_of(r->element[1], out->ncas, cas) != 0)
+		yh_error("session %s: no memory for its CAS tickets: no single logout", out->sid);
 out:
 	freeReplyObject(r);
 	return rc;
@@ -553,23 +597,54 @@ rd_s_rotate(struct sess_store *s, const char *old_key, const struct sess_info *r
 	return rc;
 }
 
+/* Adds field = value to the session hash key, at most max fields of its kind (the
+ * field's first two bytes). */
 static int
-rd_s_add_client(struct sess_store *s, const char *key, const char *client_id)
+rd_s_add_field(struct sess_store *s, const char *key, const char *field, const char *value,
+    size_t max)
 {
-	char field[2 + SESS_CLIENT_MAX + 1];
+	char prefix[3] = { field[0], field[1], '\0' };
 	struct rargs a;
 	redisReply *r = NULL;
 	int rc;
 
-	snprintf(field, sizeof(field), "c:%s", client_id);
 	eval_init(&a);
 	arg_key(s, &a, "s:", key);
 	arg_s(&a, field);
-	arg_i(&a, 5 + SESS_CLIENTS_MAX);
-	if ((rc = reval(s, SESS_LUA_SESSION_ADD_CLIENT, 1, &a, &r)) == 0)
+	arg_s(&a, value);
+	arg_s(&a, prefix);
+	arg_i(&a, (int64_t)max);
+	if ((rc = reval(s, SESS_LUA_SESSION_ADD_FIELD, 1, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 :
 		    r->integer == 0 ? YH_ERR_NOT_FOUND : YH_ERR_LIMIT;
 	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_s_add_client(struct sess_store *s, const char *key, const char *client_id)
+{
+	char field[2 + SESS_CLIENT_MAX + 1];
+
+	snprintf(field, sizeof(field), "c:%s", client_id);
+	return rd_s_add_field(s, key, field, "1", SESS_CLIENTS_MAX);
+}
+
+/* t:<ticket> = client "\n" service (neither has control bytes: sess_add_cas_ticket). */
+static int
+rd_s_add_cas(struct sess_store *s, const char *key, const struct sess_cas_entry *e)
+{
+	char field[2 + SESS_TICKET_SIZE];
+	char *value;
+	int rc;
+
+	if ((value = malloc(SESS_CLIENT_MAX + SESS_SERVICE_MAX + 2)) == NULL)
+		return YH_ERR_ALLOC;
+	snprintf(field, sizeof(field), "t:%s", e->ticket);
+	snprintf(value, SESS_CLIENT_MAX + SESS_SERVICE_MAX + 2, "%s\n%s", e->client_id,
+	    e->service);
+	rc = rd_s_add_field(s, key, field, value, SESS_CAS_MAX);
+	free(value);
 	return rc;
 }
 
@@ -1321,6 +1396,7 @@ const struct sess_ops sess_redis_ops = {
 	.s_take = rd_s_take,
 	.s_rotate = rd_s_rotate,
 	.s_add_client = rd_s_add_client,
+	.s_add_cas = rd_s_add_cas,
 	.s_user_keys = rd_s_user_keys,
 	.s_user_unlink = rd_s_user_unlink,
 	.s_expired_keys = rd_s_expired_keys,

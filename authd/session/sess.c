@@ -150,11 +150,12 @@ amr_merge(struct sess_info *rec, const struct sess_auth *a)
 
 static void
 emit(struct sess_store *s, enum sess_event_type type, enum sess_reason why,
-    const struct sess_info *rec, const char *new_key)
+    const struct sess_info *rec, const char *new_key, const struct sess_cas_list *cas)
 {
 	struct sess_event ev = {
 		.type = type, .reason = why, .key = rec->key, .new_key = new_key,
 		.sid = rec->sid, .uid = rec->uid, .origin = true, .info = rec,
+		.cas = cas != NULL && cas->n > 0 ? cas : NULL,
 	};
 
 	if (type == SESS_EV_ENDED && why >= SESS_END_LOGOUT && why <= SESS_END_EVICTED) {
@@ -403,12 +404,14 @@ static int
 claim_expired(struct sess_store *s, const char *key, int64_t now)
 {
 	struct sess_info rec;
+	struct sess_cas_list *cas = NULL;
 	int rc;
 
-	if ((rc = s->ops->s_take(s, key, true, now, &rec)) != 0)
+	if ((rc = s->ops->s_take(s, key, true, now, &rec, &cas)) != 0)
 		return rc;
 	s->ops->s_user_unlink(s, rec.uid, rec.key);
-	emit(s, SESS_EV_ENDED, SESS_END_EXPIRED, &rec, NULL);
+	emit(s, SESS_EV_ENDED, SESS_END_EXPIRED, &rec, NULL, cas);
+	free(cas);
 	return 0;
 }
 
@@ -641,7 +644,7 @@ sess_reauth(struct sess_store *s, const char *old_token, const struct sess_auth 
 
 		memcpy(new_key, rec->key, sizeof(new_key));
 		memcpy(rec->key, old_key, sizeof(rec->key));
-		emit(s, SESS_EV_CHANGED, SESS_CHANGED_ROTATED, rec, new_key);
+		emit(s, SESS_EV_CHANGED, SESS_CHANGED_ROTATED, rec, new_key, NULL);
 		memcpy(rec->key, new_key, sizeof(rec->key));
 	}
 	if (out != NULL)
@@ -664,9 +667,33 @@ sess_add_client(struct sess_store *s, const char *key, const char *client_id)
 }
 
 int
+sess_add_cas_ticket(struct sess_store *s, const char *key, const char *ticket,
+    const char *client_id, const char *service)
+{
+	struct sess_cas_entry *e;
+	int rc;
+
+	if (!sess_key_ok(key))
+		return YH_ERR_NOT_FOUND;
+	if (ticket == NULL || strncmp(ticket, SESS_TICKET_PREFIX, 3) != 0 ||
+	    !sess_str_ok(ticket, SESS_TICKET_SIZE - 1) || strchr(ticket, ' ') != NULL ||
+	    !sess_str_ok(client_id, SESS_CLIENT_MAX) || !sess_str_ok(service, SESS_SERVICE_MAX))
+		return YH_ERR_INVALID;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return YH_ERR_ALLOC;
+	memcpy(e->ticket, ticket, strlen(ticket) + 1);
+	memcpy(e->client_id, client_id, strlen(client_id) + 1);
+	memcpy(e->service, service, strlen(service) + 1);
+	rc = s->ops->s_add_cas(s, key, e);
+	free(e);
+	return rc;
+}
+
+int
 sess_end(struct sess_store *s, const char *key, enum sess_reason why, struct sess_info *ended)
 {
 	struct sess_info *rec;
+	struct sess_cas_list *cas = NULL;
 	int rc;
 
 	if (ended != NULL)
@@ -675,12 +702,13 @@ sess_end(struct sess_store *s, const char *key, enum sess_reason why, struct ses
 		return YH_ERR_NOT_FOUND;
 	if ((rec = calloc(1, sizeof(*rec))) == NULL)
 		return YH_ERR_ALLOC;
-	if ((rc = s->ops->s_take(s, key, false, sess_now(s), rec)) == 0) {
+	if ((rc = s->ops->s_take(s, key, false, sess_now(s), rec, &cas)) == 0) {
 		s->ops->s_user_unlink(s, rec->uid, rec->key);
-		emit(s, SESS_EV_ENDED, why, rec, NULL);
+		emit(s, SESS_EV_ENDED, why, rec, NULL, cas);
 		if (ended != NULL)
 			*ended = *rec;
 	}
+	free(cas);
 	free(rec);
 	return rc;
 }

@@ -95,6 +95,9 @@ struct sess_info {
 	size_t namr;
 	char clients[SESS_CLIENTS_MAX][SESS_CLIENT_MAX + 1]; /* apps that got a code */
 	size_t nclients;
+	size_t ncas;                      /* CAS tickets remembered for single logout
+	                                   * (sess_add_cas_ticket; the list itself comes
+	                                   * with the ENDED event) */
 	char ua[SESS_UA_MAX + 1];         /* user agent at login (for the account page) */
 	char addr[SESS_ADDR_MAX + 1];     /* client address at login */
 };
@@ -110,6 +113,8 @@ struct sess_event {
 	bool origin;                      /* this process made the change */
 	const struct sess_info *info;     /* origin events: the record (clients included,
 	                                   * for back-channel logout); else NULL */
+	const struct sess_cas_list *cas;  /* origin ENDED events: the CAS tickets the session
+	                                   * issued (for CAS single logout); NULL when none */
 };
 
 typedef void (*sess_event_fn)(void *ctx, const struct sess_event *ev);
@@ -249,7 +254,7 @@ int sess_add_client(struct sess_store *s, const char *key, const char *client_id
 
 /*
  * Ends the session with this key. The record as it was (clients included) goes to
- * *ended (may be NULL) and to the ENDED event. Returns 0, YH_ERR_NOT_FOUND,
+ * *ended (may be NULL) and to the ENDED event, with the CAS tickets it remembered. Returns 0, YH_ERR_NOT_FOUND,
  * YH_ERR_UNAVAILABLE.
  */
 int sess_end(struct sess_store *s, const char *key, enum sess_reason why,
@@ -366,6 +371,38 @@ int sess_ticket_new(struct sess_store *s, const struct sess_ticket *t, int64_t t
  */
 int sess_ticket_take(struct sess_store *s, const char *ticket, struct sess_ticket *out)
     YH_WUR;
+
+/*
+ * CAS single logout: a session remembers, per ticket it issued, the ticket, the app and
+ * the service URL, because the clients (mod_auth_cas, phpCAS) find their own session by
+ * the ticket they validated when the LogoutRequest names it as SessionIndex. Keeping the
+ * ticket's value in the session record is harmless: it is single-use and consumed (or
+ * expired) within cas.ticket_lifetime, long before the session ends; what it still names
+ * is a session of the app, which is what single logout ends. At most SESS_CAS_MAX
+ * tickets per session.
+ */
+#define SESS_CAS_MAX 64
+
+struct sess_cas_entry {
+	char ticket[SESS_TICKET_SIZE];
+	char client_id[SESS_CLIENT_MAX + 1];
+	char service[SESS_SERVICE_MAX + 1];
+};
+
+/* The CAS tickets of an ended session (n entries, in no particular order). */
+struct sess_cas_list {
+	size_t n;
+	struct sess_cas_entry e[];
+};
+
+/*
+ * Remembers, in the session with this key, that ticket (ST-...) was issued to client_id
+ * for service. Idempotent for the same ticket. Returns 0, YH_ERR_NOT_FOUND (no such
+ * session), YH_ERR_LIMIT (SESS_CAS_MAX tickets already), YH_ERR_INVALID (a field empty,
+ * too long or with control bytes), YH_ERR_UNAVAILABLE.
+ */
+int sess_add_cas_ticket(struct sess_store *s, const char *key, const char *ticket,
+    const char *client_id, const char *service) YH_WUR;
 
 /* ---- refresh tokens ----------------------------------------------------------------- */
 
@@ -508,12 +545,14 @@ struct sess_ops {
 	/* 0, NOT_FOUND, or EXPIRED (record found past its expiry; not removed, out set) */
 	int (*s_get)(struct sess_store *s, const char *key, bool touch, int64_t now,
 	    struct sess_info *out);
-	/* removes and returns the record; with only_expired, YH_ERR_BUSY when still live */
+	/* removes and returns the record; with only_expired, YH_ERR_BUSY when still live;
+	 * its CAS tickets, when it has some and cas is not NULL, to *cas (malloc'd) */
 	int (*s_take)(struct sess_store *s, const char *key, bool only_expired, int64_t now,
-	    struct sess_info *out);
+	    struct sess_info *out, struct sess_cas_list **cas);
 	/* moves old_key's record (clients kept) to rec->key with rec's other fields */
 	int (*s_rotate)(struct sess_store *s, const char *old_key, const struct sess_info *rec);
 	int (*s_add_client)(struct sess_store *s, const char *key, const char *client_id);
+	int (*s_add_cas)(struct sess_store *s, const char *key, const struct sess_cas_entry *e);
 	int (*s_user_keys)(struct sess_store *s, const char *uid, char (*keys)[SESS_KEY_SIZE],
 	    size_t max, size_t *n);
 	void (*s_user_unlink)(struct sess_store *s, const char *uid, const char *key);

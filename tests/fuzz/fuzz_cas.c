@@ -12,7 +12,11 @@
  *     "/../" or "/./" path segment;
  *   - a PREFIX that cas_service_check accepts as a prefix ends in '/' and has no '?';
  *   - cas_xml_text's output, when it writes one, holds no '<', '>', '"' or '\'', every
- *     '&' starts one of the five entities, and decoding them gives the input back.
+ *     '&' starts one of the five entities, and decoding them gives the input back;
+ *   - cas_slo_body (the single logout POST, with the input as the ticket), when it writes
+ *     one, is "logoutRequest=" and a value of unreserved bytes and %XX only, which
+ *     decodes to one <samlp:LogoutRequest> whose only SessionIndex is the input as
+ *     cas_xml_text escapes it.
  */
 #define _GNU_SOURCE
 #include <stdbool.h>
@@ -132,6 +136,56 @@ check_xml(const char *in)
 	yh_buf_free(&b);
 }
 
+/* Value of a hex digit, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The single logout body for the ticket in: one form field, the ticket escaped. */
+static void
+check_slo(const char *in)
+{
+	static const char pre[] = "logoutRequest=";
+	struct yh_buf want;
+	char *body = NULL, *dec, *p;
+	size_t n = 0;
+
+	if (cas_slo_body(in, 1700000000000, &body) != 0) {
+		CHECK(body == NULL);
+		return;
+	}
+	CHECK(strncmp(body, pre, sizeof(pre) - 1) == 0);
+	CHECK((dec = malloc(strlen(body) + 1)) != NULL);
+	for (p = body + sizeof(pre) - 1; *p != '\0'; p++) {
+		if (*p == '%') {
+			CHECK(hexval(p[1]) >= 0 && hexval(p[2]) >= 0);
+			dec[n++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+			p += 2;
+		} else {
+			CHECK(strchr("-._~", *p) != NULL || (*p >= '0' && *p <= '9') ||
+			    (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'));
+			dec[n++] = *p;
+		}
+	}
+	dec[n] = '\0';
+	CHECK(strlen(dec) == n);
+	yh_buf_init(&want, 1 << 20);
+	CHECK(yh_buf_puts(&want, "<samlp:SessionIndex>") == 0 && cas_xml_text(&want, in) == 0 &&
+	    yh_buf_puts(&want, "</samlp:SessionIndex></samlp:LogoutRequest>") == 0);
+	CHECK(strncmp(dec, "<samlp:LogoutRequest ", 21) == 0);
+	CHECK((p = strstr(dec, "<samlp:SessionIndex>")) != NULL);
+	CHECK(strcmp(p, yh_buf_cstr(&want)) == 0);
+	yh_buf_free(&want);
+	free(dec);
+	free(body);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -152,6 +206,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_fixed(text);
 		}
 		check_xml(text);
+		check_slo(text);
 	}
 	free(text);
 	return 0;

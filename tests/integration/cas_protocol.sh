@@ -19,7 +19,13 @@
 #  - renew=true with a session asks for the password again (force=1), then issues a
 #    ticket that validates with renew=true; a single-sign-on ticket validated with
 #    renew=true is INVALID_TICKET;
-#  - every validation is in the audit trail as cas.validate.
+#  - every validation is in the audit trail as cas.validate;
+#  - /cas/logout ends the session (the cookie opens nothing after) and goes to the service
+#    when an app registers it, else shows the logged-out page; single logout: each
+#    service the session got a ticket for (validated or not) receives a POST
+#    logoutRequest=<samlp:LogoutRequest> whose SessionIndex is that ticket (a python3
+#    receiver), recorded as logout.delivery with protocol "cas"; an operator's
+#    `authctl user logout` sends it too.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 . "$(dirname "$0")/lib.sh"
@@ -28,10 +34,11 @@ command -v "$PY" >/dev/null || { echo "FAIL: python3 not installed"; exit 1; }
 
 make_tmp cas
 PID=
-PIDS_TO_STOP="PID"
-LOGS="authd ctl"
+PIDS_TO_STOP="PID RPID"
+LOGS="authd ctl receiver"
 S=$TMP/state
 PORT=$(free_port)
+RPORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 ID=$(id_number 11010119900307123)
 PW='Cas Protocol 2026!'
@@ -81,16 +88,6 @@ cas_login() {
   TICKET=
   if [[ $STATUS == 302 && $LOCATION == "$2"[?\&]ticket=ST-* ]]; then TICKET=${LOCATION##*ticket=}; fi
 }
-# through_login JAR: the login form that the last answer sent the browser to, with its
-# next; STATUS, LOCATION of the POST.
-through_login() {
-  local tok next
-  req "$1" GET "$LOCATION"
-  tok=$(form_value csrf)
-  next=$(form_value next)
-  req "$1" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
-    --data-urlencode "username=$ID" --data-urlencode "password=$PW"
-}
 
 # ---- services no app registered: a page, never a redirect
 for bad in "http://127.0.0.1:9/app-other" "http://127.0.0.1:9/app" "http://127.0.0.1:9/app/../x" \
@@ -111,7 +108,7 @@ cas_login b1 "$SVC_A" "&gateway=true"
 cas_login b1 "$SVC_A"
 [[ $STATUS == 302 && $LOCATION == /login\?next=%2Fcas%2Flogin%3Fservice%3D* ]] &&
   ok "no session: to /login with next=/cas/login?..." || fail "no session: $STATUS '$LOCATION'"
-through_login b1
+through_login b1 "$ID" "$PW"
 [[ $STATUS == 303 && $LOCATION == /cas/login\?* ]] && ok "login: back to /cas/login" ||
   fail "login: $STATUS '$LOCATION'"
 req b1 GET "$LOCATION"
@@ -193,7 +190,7 @@ validate /cas/serviceValidate "$SVC_A" "$TICKET" "&renew=true"
 cas_login b1 "$SVC_A" "&renew=true"
 [[ $STATUS == 302 && $LOCATION == /login\?* && $LOCATION == *force=1* ]] &&
   ok "renew with a session: the password again (force=1)" || fail "renew: $STATUS '$LOCATION'"
-through_login b1
+through_login b1 "$ID" "$PW"
 [[ $STATUS == 303 && $LOCATION == /cas/login\?*renew=true*yh_reauth=* ]] && ok "renew login: back with the marker" ||
   fail "renew login: $STATUS '$LOCATION'"
 RENEW_NEXT=$BASE$LOCATION
@@ -213,6 +210,78 @@ cas_login b1 "$SVC_B" "&renew=true&yh_reauth=$(enc "$mark")"
 # ---- gateway with a session: a ticket
 cas_login b1 "$SVC_A" "&gateway=true"
 [[ -n $TICKET ]] && ok "gateway with a session: a ticket" || fail "gateway with a session: $STATUS '$LOCATION'"
+
+# ---- logout and single logout
+start_receiver "$RPORT" "$TMP/slo.txt"
+SVC_S1=http://127.0.0.1:$RPORT/slo/one
+SVC_S2=http://127.0.0.1:$RPORT/slo2
+ctl_or_die client add slo1 --cas-service-prefix "http://127.0.0.1:$RPORT/slo/"
+ctl_or_die client add slo2 --cas-service "$SVC_S2"
+ID2=$(id_number 11010119851111123)
+UID2=$(printf '%s\n' "$PW" | ctl user add --id-number "$ID2" --name 李四 --password-stdin) ||
+  die "user add"
+sleep 1.2
+# slo_index N: the SessionIndex of the Nth body the receiver got (after its XML checks).
+slo_index() {
+  "$PY" - "$TMP/slo.txt" "$1" <<'PYEOF'
+import sys, urllib.parse as u, xml.etree.ElementTree as ET
+line = open(sys.argv[1]).read().splitlines()[int(sys.argv[2]) - 1]
+q = u.parse_qs(line, strict_parsing=True)
+assert list(q) == ["logoutRequest"] and len(q["logoutRequest"]) == 1, q
+r = ET.fromstring(q["logoutRequest"][0])
+P = "{urn:oasis:names:tc:SAML:2.0:protocol}"
+A = "{urn:oasis:names:tc:SAML:2.0:assertion}"
+assert r.tag == P + "LogoutRequest" and r.get("Version") == "2.0", r.tag
+assert r.get("ID") and r.get("IssueInstant", "").endswith("Z"), r.attrib
+assert r.find(A + "NameID").text == "@NOT_USED@"
+print(r.find(P + "SessionIndex").text)
+PYEOF
+}
+# slo_wait N: waits up to 10 s until the receiver has N bodies.
+slo_wait() {
+  local i
+  for i in $(seq 100); do [[ $(wc -l <"$TMP/slo.txt") -ge $1 ]] && return 0; sleep 0.1; done
+  return 1
+}
+cas_login b2 "$SVC_S1"
+through_login b2 "$ID" "$PW"
+req b2 GET "$LOCATION"
+S1T=${LOCATION##*ticket=}
+validate /cas/serviceValidate "$SVC_S1" "$S1T"
+[[ -n $(xml_text user) ]] && ok "slo1: ticket validated" || fail "slo1 validate: $BODY"
+cas_login b2 "$SVC_S2"
+S2T=$TICKET                       # never validated: single logout names it all the same
+[[ -n $S2T ]] && ok "slo2: a ticket by single sign-on" || fail "slo2: $STATUS '$LOCATION'"
+[[ $(wc -l <"$TMP/slo.txt") == 0 ]] && ok "nothing sent before logout" || fail "early SLO: $(cat "$TMP/slo.txt")"
+req b2 GET "/cas/logout?service=$(enc "$SVC_S2")"
+[[ $STATUS == 302 && $LOCATION == "$SVC_S2" ]] && ok "/cas/logout: to the registered service" ||
+  fail "/cas/logout: $STATUS '$LOCATION'"
+slo_wait 2 && ok "single logout: two LogoutRequests" || fail "single logout: $(cat "$TMP/slo.txt")"
+got="$(slo_index 1) $(slo_index 2)"
+[[ $got == "$S1T $S2T" || $got == "$S2T $S1T" ]] && ok "SessionIndex: each ticket the session issued" ||
+  fail "SessionIndex: '$got' want $S1T $S2T"
+sleep 0.3
+[[ $(audit_count logout.delivery '"protocol":"cas"' '"status":"delivered"') == 2 ]] &&
+  ok "audit: two CAS deliveries" || fail "audit: $(grep logout.delivery "$S/audit.log")"
+[[ $(audit_count logout '"client":"slo2"') == 1 ]] && ok "audit: the logout line names the app" ||
+  fail "audit logout: $(grep '"event":"logout"' "$S/audit.log")"
+cas_login b2 "$SVC_S1"
+[[ $STATUS == 302 && $LOCATION == /login\?* ]] && ok "after /cas/logout: the cookie opens nothing" ||
+  fail "after logout: $STATUS '$LOCATION'"
+req b2 GET "/cas/logout?service=$(enc "http://127.0.0.1:9/unregistered")"
+[[ $STATUS == 200 && -z $LOCATION ]] && ok "/cas/logout with an unregistered service: a page" ||
+  fail "unregistered logout: $STATUS '$LOCATION'"
+req b2 GET "/cas/logout?service=a&service=b"
+[[ $STATUS == 400 ]] && ok "/cas/logout with a repeated service: 400" || fail "repeated: $STATUS"
+# an operator's logout sends it too
+cas_login b3 "$SVC_S1"
+through_login b3 "$ID2" "$PW"
+req b3 GET "$LOCATION"
+S3T=${LOCATION##*ticket=}
+[[ $S3T == ST-* ]] && ok "second person: a ticket" || fail "b3: $STATUS '$LOCATION'"
+ctl user logout "$UID2" >/dev/null || fail "authctl user logout"
+slo_wait 3 && [[ $(slo_index 3) == "$S3T" ]] && ok "authctl user logout: single logout too" ||
+  fail "operator SLO: $(cat "$TMP/slo.txt")"
 
 # ---- the audit trail
 n=$(audit_count cas.validate)

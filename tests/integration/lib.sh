@@ -271,6 +271,17 @@ login_form() {
     --data-urlencode "username=$2" --data-urlencode "password=$3"
 }
 
+# through_login JAR USER PASSWORD: the login form the last answer sent the browser to
+# (LOCATION), filled with its own next; STATUS, LOCATION... of the POST.
+through_login() {
+  local tok next
+  req "$1" GET "$LOCATION"
+  tok=$(form_value csrf)
+  next=$(form_value next)
+  req "$1" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
+    --data-urlencode "username=$2" --data-urlencode "password=$3"
+}
+
 # header NAME: the value of response header NAME of the last fetch ("" when absent).
 header() {
   { grep -i "^$1: " "$TMP/headers" 2>/dev/null || true; } | tr -d '\r' | sed 's/^[^:]*: //'

@@ -139,6 +139,10 @@ struct evrec {
 	char key[SESS_KEY_SIZE], new_key[SESS_KEY_SIZE], uid[SESS_UID_MAX + 1];
 	bool origin, has_info;
 	size_t nclients;
+	size_t ncas;                     /* the CAS tickets of an ENDED event */
+	char cas_ticket[4][SESS_TICKET_SIZE], cas_client[4][16];
+	size_t cas_service_len[4];
+	char cas_service_start[4][48];
 };
 
 struct evlog {
@@ -165,6 +169,15 @@ on_event(void *ctx, const struct sess_event *e)
 		r->origin = e->origin;
 		r->has_info = e->info != NULL;
 		r->nclients = e->info != NULL ? e->info->nclients : 0;
+		r->ncas = e->cas != NULL ? e->cas->n : 0;
+		for (size_t i = 0; i < r->ncas && i < 4; i++) {
+			snprintf(r->cas_ticket[i], sizeof(r->cas_ticket[i]), "%s", e->cas->e[i].ticket);
+			snprintf(r->cas_client[i], sizeof(r->cas_client[i]), "%s",
+			    e->cas->e[i].client_id);
+			snprintf(r->cas_service_start[i], sizeof(r->cas_service_start[i]), "%s",
+			    e->cas->e[i].service);
+			r->cas_service_len[i] = strlen(e->cas->e[i].service);
+		}
 	}
 	pthread_mutex_unlock(&l->lock);
 }
@@ -772,6 +785,118 @@ test_clients(void **state)
 	assert_int_equal(f->log.ev[f->log.n - 1].nclients, SESS_CLIENTS_MAX);
 	pthread_mutex_unlock(&f->log.lock);
 	assert_int_equal(sess_add_client(f->s, a.key, "app3"), YH_ERR_NOT_FOUND);
+}
+
+/* The last ENDED event of key, copied into *out; false when there is none. */
+static bool
+ev_last_ended(struct evlog *l, const char *key, struct evrec *out)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < l->n; i++)
+		if (l->ev[i].type == SESS_EV_ENDED && strcmp(l->ev[i].key, key) == 0) {
+			*out = l->ev[i];
+			found = true;
+		}
+	pthread_mutex_unlock(&l->lock);
+	return found;
+}
+
+/* True when the event lists ticket (among its first four) for client and service. */
+static bool
+ev_has_cas(const struct evrec *r, const char *ticket, const char *client, const char *service)
+{
+	for (size_t i = 0; i < r->ncas && i < 4; i++)
+		if (strcmp(r->cas_ticket[i], ticket) == 0)
+			return strcmp(r->cas_client[i], client) == 0 &&
+			    strncmp(r->cas_service_start[i], service, 47) == 0 &&
+			    r->cas_service_len[i] == strlen(service);
+	return false;
+}
+
+/* CAS single logout: the tickets a session issued, kept across rotation, bounded,
+ * independent of the apps' list, and handed to the ENDED event however it ends. */
+static void
+test_cas_tickets(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b, got;
+	struct evrec ev;
+	char tok[SESS_TOKEN_SIZE], tok2[SESS_TOKEN_SIZE], tb[SESS_TOKEN_SIZE], name[32];
+	char *long_svc = malloc(SESS_SERVICE_MAX + 2);
+	struct sess_auth up = { .uid = "u-cas", .loa = 3, .amr = AMR_OTP, .namr = 2 };
+	size_t n = 0;
+
+	assert_non_null(long_svc);
+	memset(long_svc, 'p', SESS_SERVICE_MAX + 1);
+	memcpy(long_svc, "https://a.example/", 18);
+	long_svc[SESS_SERVICE_MAX + 1] = '\0';
+	login(f->s, "u-cas", tok, &a);
+	assert_int_equal(sess_add_cas_ticket(f->s, a.key, "ST-one", "legacy",
+	    "https://a.example/app/"), 0);
+	assert_int_equal(sess_add_cas_ticket(f->s, a.key, "ST-one", "legacy",
+	    "https://a.example/app/"), 0);
+	assert_int_equal(sess_add_cas_ticket(f->s, a.key, "ST-two", "other",
+	    "https://b.example/x?a=1&b=2"), 0);
+	assert_int_equal(sess_add_cas_ticket(f->s, a.key, "XX-1", "legacy", "https://a/"),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_add_cas_ticket(f->s, a.key, "ST-3", "", "https://a/"),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_add_cas_ticket(f->s, a.key, "ST-3", "legacy", "https://a/\nx"),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_add_cas_ticket(f->s, a.key, "ST-3", "legacy", long_svc),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_add_cas_ticket(f->s, "nothex", "ST-3", "legacy", "https://a/"),
+	    YH_ERR_NOT_FOUND);
+	long_svc[SESS_SERVICE_MAX] = '\0';    /* the longest service there may be */
+	assert_int_equal(sess_add_cas_ticket(f->s, a.key, "ST-long", "legacy", long_svc), 0);
+	assert_int_equal(sess_get(f->s, tok, 0, &got), 0);
+	assert_int_equal(got.ncas, 3);
+	/* a new authentication rotates the id and keeps the tickets */
+	assert_int_equal(sess_reauth(f->s, tok, &up, tok2, &got), 0);
+	assert_int_equal(got.ncas, 3);
+	/* bounded, and apart from the apps' list */
+	for (int i = 3; i < SESS_CAS_MAX; i++) {
+		snprintf(name, sizeof(name), "ST-%d", i);
+		assert_int_equal(sess_add_cas_ticket(f->s, got.key, name, "legacy",
+		    "https://a.example/app/"), 0);
+	}
+	assert_int_equal(sess_add_cas_ticket(f->s, got.key, "ST-more", "legacy",
+	    "https://a.example/app/"), YH_ERR_LIMIT);
+	assert_int_equal(sess_add_client(f->s, got.key, "legacy"), 0);
+	assert_int_equal(sess_end_token(f->s, tok2, SESS_END_LOGOUT, &b), 0);
+	assert_int_equal(b.ncas, SESS_CAS_MAX);
+	assert_int_equal(b.nclients, 1);
+	assert_true(ev_last_ended(&f->log, got.key, &ev));
+	assert_true(ev.origin);
+	assert_int_equal(ev.ncas, SESS_CAS_MAX);
+	assert_int_equal(sess_add_cas_ticket(f->s, got.key, "ST-late", "legacy",
+	    "https://a.example/app/"), YH_ERR_NOT_FOUND);
+
+	/* the ENDED event of an expiry (the sweep) carries them too, and exactly */
+	reopen(f, 60, 3600);
+	login(f->s, "u-cas2", tb, &b);
+	assert_int_equal(sess_add_cas_ticket(f->s, b.key, "ST-one", "legacy",
+	    "https://a.example/app/"), 0);
+	assert_int_equal(sess_add_cas_ticket(f->s, b.key, "ST-two", "other",
+	    "https://b.example/x?a=1&b=2"), 0);
+	assert_int_equal(sess_add_cas_ticket(f->s, b.key, "ST-long", "legacy", long_svc), 0);
+	advance(f, 60000);
+	assert_int_equal(sess_sweep(f->s, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(ev_last_ended(&f->log, b.key, &ev));
+	assert_int_equal(ev.reason, SESS_END_EXPIRED);
+	assert_int_equal(ev.ncas, 3);
+	assert_true(ev_has_cas(&ev, "ST-one", "legacy", "https://a.example/app/"));
+	assert_true(ev_has_cas(&ev, "ST-two", "other", "https://b.example/x?a=1&b=2"));
+	assert_true(ev_has_cas(&ev, "ST-long", "legacy", long_svc));
+	/* a session without tickets: no list */
+	login(f->s, "u-cas3", tb, &b);
+	assert_int_equal(sess_end(f->s, b.key, SESS_END_ADMIN, NULL), 0);
+	assert_true(ev_last_ended(&f->log, b.key, &ev));
+	assert_int_equal(ev.ncas, 0);
+	free(long_svc);
 }
 
 static void
@@ -1385,7 +1510,7 @@ main(void)
 		BOTH(test_create_get), BOTH(test_config), BOTH(test_idle_timeout), BOTH(test_touch_extends),
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
-		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
+		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client), BOTH(test_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_sweep), BOTH(test_sweep_thread),
@@ -1398,7 +1523,7 @@ main(void)
 		BOTH(test_create_get), BOTH(test_config), BOTH(test_idle_timeout), BOTH(test_touch_extends),
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
-		BOTH(test_clients), BOTH(test_max_per_user), BOTH(test_codes_single_use),
+		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client), BOTH(test_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_sweep), BOTH(test_sweep_thread),
