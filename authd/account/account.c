@@ -171,6 +171,7 @@ scope_words(unsigned bit)
 	case CLIENTS_SCOPE_EMAIL: return PAGE_MSG_SCOPE_EMAIL;
 	case CLIENTS_SCOPE_ID_NUMBER: return PAGE_MSG_SCOPE_ID_NUMBER;
 	case CLIENTS_SCOPE_OFFLINE_ACCESS: return PAGE_MSG_SCOPE_OFFLINE_ACCESS;
+	case CLIENTS_SCOPE_STAFF: return PAGE_MSG_SCOPE_STAFF;
 	default: return PAGE_MSG_NONE;
 	}
 }
@@ -302,7 +303,7 @@ view_apps(struct view *w, enum page_lang l, struct authd_app *app,
 		bits = unknown = 0;
 		if (clients_scope_parse(list[i].scopes, &bits, &unknown) != 0)
 			bits = 0;
-		for (unsigned bit = 1; bit <= CLIENTS_SCOPE_OFFLINE_ACCESS; bit <<= 1)
+		for (unsigned bit = 1; bit <= CLIENTS_SCOPE_LAST; bit <<= 1)
 			if (bits & bit)
 				list_add(w->app_words[i], WORDS_MAX, page_msg(l, PAGE_MSG_LIST_SEP),
 				    page_msg(l, scope_words(bit)));
