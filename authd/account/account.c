@@ -99,6 +99,10 @@ enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *
 		return http_respond_redirect(req, post ? 303 : 302, LOGIN_AGAIN);
 	if (r != 0)
 		return page_failure_send(req, r);
+	/* A staff login still owes its second factor (login_staff_pending). */
+	if (si->loa == LOGIN_LOA_PENDING)
+		return http_respond_redirect(req, post ? 303 : 302,
+		    LOGIN_TOTP_PATH "?next=%2Faccount");
 	if (post && (r = csrf_verify(req, app->keys, ACCOUNT_PURPOSE, si->key)) != 0)
 		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 	return 0;
