@@ -29,7 +29,7 @@ login_next_ok(const char *next)
 			return false;
 	}
 	return strncmp(next, "/authorize?", 11) == 0 || strncmp(next, "/cas/login?", 11) == 0 ||
-	    strcmp(next, "/account") == 0 ||
+	    strcmp(next, "/account") == 0 || strcmp(next, "/counter") == 0 ||
 	    strncmp(next, "/account?", 9) == 0;
 }
 

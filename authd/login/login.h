@@ -96,7 +96,7 @@ int login_signup_post(struct http_req *req, void *arg);
 /*
  * True when next may be followed after a login, step-up, consent or registration: a
  * local path starting with "/authorize?" or "/cas/login?" (authd/cas/), or equal to
- * "/account" or starting with
+ * "/account" or "/counter" (authd/counter/) or starting with
  * "/account?", at most LOGIN_NEXT_MAX bytes of printable ASCII (no space, no
  * backslash).
  */
