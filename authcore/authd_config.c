@@ -19,6 +19,7 @@
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "json", "text", NULL };
 static const char *const session_backends[] = { "memory", "redis", NULL };
+static const char *const staff_methods[] = { "totp", NULL };
 static const char *const key_algs[] = { "ES256", "EdDSA", "RS256", "PS256", "SM2", NULL };
 
 #define OFF(field) offsetof(struct authd_cfg, field)
@@ -236,6 +237,11 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "login.failure_window", .type = YH_CFG_DURATION, .def = "30m", .min = 1,
 	  .max = 7 * 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(login_failure_window),
 	  .help = "failures older than this no longer count" },
+	{ .name = "login.staff_methods", .type = YH_CFG_ENUM, .def = "totp", .max = 16,
+	  .choices = staff_methods, .flags = YH_CFG_RELOADABLE,
+	  .offset = OFF(login_staff_methods),
+	  .help = "the second factor a person with a current staff relation must add to a "
+	      "password: totp (a certificate login, cert, comes with the certificate work)" },
 	{ .name = "token.access_lifetime", .type = YH_CFG_DURATION, .def = "10m", .min = 30,
 	  .max = 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(access_token_lifetime),
 	  .help = "access token lifetime unless the client sets its own" },

@@ -76,6 +76,7 @@ struct authd_cfg {
 	int64_t login_addr_max_failures;  /* login.max_failures_per_address */
 	int64_t login_lockout;            /* login.lockout: seconds */
 	int64_t login_failure_window;     /* login.failure_window: seconds failures count */
+	char *login_staff_methods;        /* login.staff_methods: staff's second factor (totp) */
 	int64_t access_token_lifetime;    /* token.access_lifetime: default for clients */
 	int64_t id_token_lifetime;        /* token.id_lifetime */
 	int64_t refresh_token_lifetime;   /* token.refresh_lifetime */

@@ -13,6 +13,7 @@ int ctl_jwt(int, char **) __attribute__((weak));
 int ctl_client(int, char **) __attribute__((weak));
 int ctl_audit(int, char **) __attribute__((weak));
 int ctl_org(int, char **) __attribute__((weak));
+int ctl_staff(int, char **) __attribute__((weak));
 
 struct group {
 	const char *name;
@@ -36,6 +37,7 @@ main(int argc, char **argv)
 		{ "id", ctl_id, "id check VALUE...            validate ID numbers, credit codes, org codes" },
 		{ "user", ctl_user, "user add|show|list|lock|unlock|deregister|logout|verify|check-password" },
 		{ "org", ctl_org, "org add|show|list|change|deregister|agent|admin   organizations and who acts for them" },
+		{ "staff", ctl_staff, "staff add|remove|list   government staff (the service-hall counter)" },
 		{ "keys", ctl_keys, "keys generate|rotate|jwks|list --dir DIR   signing keys" },
 		{ "jwt", ctl_jwt, "jwt sign|verify               sign claims or verify a token" },
 		{ "client", ctl_client, "client add|list|show|remove|reset-secret|check-secret   registered apps" },

@@ -28,9 +28,13 @@ int ctl_jwt(int argc, char **argv);     /* ctl_jwt.c: jwt sign|verify */
 int ctl_client(int argc, char **argv);  /* ctl_client.c: client add|list|show|remove|reset-secret|check-secret */
 int ctl_audit(int argc, char **argv);   /* ctl_audit.c: audit verify */
 int ctl_org(int argc, char **argv);     /* ctl_org.c: org add|show|list|change|deregister|agent|admin */
+int ctl_staff(int argc, char **argv);   /* ctl_staff.c: staff add|remove|list */
 
 struct ident;
 struct json_t;
+struct dir;
+struct dir_org;
+struct dir_person;
 
 /*
  * Appends an operator action to STATE_DIR/audit.log (the same hash-chained trail authd
@@ -71,6 +75,21 @@ void ctl_set_time(struct json_t *o, const char *k, int64_t t);
 
 /* Prints a JSON value on one line and releases it (NULL: out of memory). 0 or 2. */
 int ctl_print_json(struct json_t *o);
+
+/* Finds the organization with credit code code (ctl_org.c). 0, 1 (unknown) or 2, after a
+ * message; *org is cleared first (dir_org_clear it). */
+int ctl_find_org(struct dir *d, const char *code, struct dir_org *org);
+
+/* ctl_find_org, then refuses (2, after a message) an organization that is not active. */
+int ctl_find_active_org(struct dir *d, const char *code, struct dir_org *org);
+
+/* Finds the person with this ID number (ctl_org.c). 0, 1 (unknown) or 2, after a message;
+ * *p is cleared first (dir_person_clear it). */
+int ctl_find_person(struct dir *d, const char *idnum, struct dir_person *p);
+
+/* A person as the output shows them: uid, name, ID number masked, status, LoA (a new
+ * JSON object; JSON null for an empty uid; the uid alone when it names nobody). */
+struct json_t *ctl_person_brief(struct dir *d, const char *uid);
 
 /* Prints "authctl: " and the message to stderr, returns 2 (ctl_common.c). */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -95,7 +95,7 @@ add_scopes(struct add_args *a, const char *arg)
 
 	if (clients_scope_parse(arg, &bits, NULL) != 0 || bits == 0)
 		return ctl_fail("client add: unknown scope in '%s' (known: openid profile phone "
-		    "email yh_id_number offline_access)", arg);
+		    "email yh_id_number offline_access staff)", arg);
 	if (!a->scope_set)
 		a->c.scopes = 0;
 	a->scope_set = true;

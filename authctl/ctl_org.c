@@ -135,9 +135,8 @@ check_uscc(const char *code)
 	return 0;
 }
 
-/* Finds the organization with credit code code. 0, 1 (unknown) or 2, after a message. */
-static int
-find_org(struct dir *d, const char *code, struct dir_org *org)
+int
+ctl_find_org(struct dir *d, const char *code, struct dir_org *org)
 {
 	int r;
 
@@ -153,13 +152,12 @@ find_org(struct dir *d, const char *code, struct dir_org *org)
 	return ctl_fail("cannot read the directory: %s", yh_strerror(r));
 }
 
-/* find_org, then refuses an organization that is not active (changes only). */
-static int
-find_active_org(struct dir *d, const char *code, struct dir_org *org)
+int
+ctl_find_active_org(struct dir *d, const char *code, struct dir_org *org)
 {
 	int r;
 
-	if ((r = find_org(d, code, org)) != 0)
+	if ((r = ctl_find_org(d, code, org)) != 0)
 		return r;
 	if (org->status == DIR_STATUS_ACTIVE)
 		return 0;
@@ -167,9 +165,8 @@ find_active_org(struct dir *d, const char *code, struct dir_org *org)
 	    org->uscc, dir_status_str(org->status));
 }
 
-/* Finds the person with this ID number. 0, 1 (unknown) or 2, after a message. */
-static int
-find_person(struct dir *d, const char *idnum, struct dir_person *p)
+int
+ctl_find_person(struct dir *d, const char *idnum, struct dir_person *p)
 {
 	struct idn_resident idr;
 	enum idn_reason why;
@@ -296,7 +293,7 @@ org_add(int argc, char **argv)
 		return r;
 	if ((r = ctl_open_state(true, &id)) != 0)
 		return r;
-	if (o.legal_rep != NULL && (r = find_person(id->dir, o.legal_rep, &rep)) != 0)
+	if (o.legal_rep != NULL && (r = ctl_find_person(id->dir, o.legal_rep, &rep)) != 0)
 		goto out;
 	memset(&in, 0, sizeof(in));
 	in.uscc = (char *)o.uscc;
@@ -322,9 +319,8 @@ out:
 	return r;
 }
 
-/* A person as the output shows them: uid, name, ID number masked. */
-static json_t *
-person_brief(struct dir *d, const char *uid)
+json_t *
+ctl_person_brief(struct dir *d, const char *uid)
 {
 	struct dir_person p;
 	char idm[40];
@@ -350,7 +346,7 @@ relation_json(struct dir *d, const struct dir_mandate *m, int64_t now)
 		return NULL;
 	ctl_set_str(j, "id", m->id);
 	ctl_set_str(j, "role", m->role);
-	json_object_set_new(j, "person", person_brief(d, m->person_uid));
+	json_object_set_new(j, "person", ctl_person_brief(d, m->person_uid));
 	ctl_set_str(j, "granted_by", m->granted_by);
 	ctl_set_time(j, "not_before", m->not_before);
 	ctl_set_time(j, "until", m->until);
@@ -418,7 +414,7 @@ org_json(struct dir *d, const struct dir_org *o)
 	ctl_set_str(j, "name", o->name);
 	ctl_set_str(j, "kind", idn_org_kind_str(o->kind));
 	ctl_set_str(j, "status", dir_status_str(o->status));
-	json_object_set_new(j, "legal_rep", person_brief(d, o->legal_rep_uid));
+	json_object_set_new(j, "legal_rep", ctl_person_brief(d, o->legal_rep_uid));
 	ctl_set_str(j, "authority", o->authority);
 	ctl_set_str(j, "established", o->established);
 	ctl_set_time(j, "created", o->created);
@@ -439,7 +435,7 @@ org_show(int argc, char **argv)
 	if ((r = parse_opts(argc, argv, 2, "show", 0, true, &o)) != 0 ||
 	    (r = ctl_open_state(false, &id)) != 0)
 		return r;
-	if ((r = find_org(id->dir, o.code, &org)) != 0)
+	if ((r = ctl_find_org(id->dir, o.code, &org)) != 0)
 		goto out;
 	if ((j = org_json(id->dir, &org)) == NULL) {
 		r = ctl_fail("out of memory");
@@ -496,10 +492,10 @@ org_change(int argc, char **argv)
 		return ctl_fail("org change: nothing to change");
 	if ((r = ctl_open_state(false, &id)) != 0)
 		return r;
-	if ((r = find_active_org(id->dir, o.code, &org)) != 0 ||
+	if ((r = ctl_find_active_org(id->dir, o.code, &org)) != 0 ||
 	    (r = check_fields(&o, org.uscc, kind)) != 0)
 		goto out;
-	if (o.legal_rep != NULL && (r = find_person(id->dir, o.legal_rep, &rep)) != 0)
+	if (o.legal_rep != NULL && (r = ctl_find_person(id->dir, o.legal_rep, &rep)) != 0)
 		goto out;
 	in = org;
 	in.uscc = in.org_code = NULL;
@@ -523,7 +519,7 @@ org_change(int argc, char **argv)
 	    "legal_rep", o.legal_rep != NULL ? rep.uid : NULL))) != 0)
 		goto out;
 	dir_org_clear(&org);
-	if ((r = find_org(id->dir, o.code, &org)) == 0)
+	if ((r = ctl_find_org(id->dir, o.code, &org)) == 0)
 		r = ctl_print_json(org_json(id->dir, &org));
 out:
 	dir_org_clear(&org);
@@ -545,7 +541,7 @@ org_deregister(int argc, char **argv)
 	if ((r = parse_opts(argc, argv, 2, "deregister", 0, true, &o)) != 0 ||
 	    (r = ctl_open_state(false, &id)) != 0)
 		return r;
-	if ((r = find_active_org(id->dir, o.code, &org)) != 0)
+	if ((r = ctl_find_active_org(id->dir, o.code, &org)) != 0)
 		goto out;
 	ctl_operator_name(actor, sizeof(actor));
 	if ((r = dir_org_set_status(id->dir, org.uid, DIR_STATUS_DEREGISTERED, actor)) != 0) {
@@ -623,8 +619,8 @@ rel_add(int argc, char **argv, const char *role)
 		return ctl_fail("org %s: --id-number is required", o.cmd);
 	if ((r = ctl_open_state(false, &id)) != 0)
 		return r;
-	if ((r = find_active_org(id->dir, o.code, &org)) != 0 ||
-	    (r = find_person(id->dir, o.id_number, &p)) != 0)
+	if ((r = ctl_find_active_org(id->dir, o.code, &org)) != 0 ||
+	    (r = ctl_find_person(id->dir, o.id_number, &p)) != 0)
 		goto out;
 	ctl_operator_name(actor, sizeof(actor));
 	memset(&m, 0, sizeof(m));
@@ -672,8 +668,8 @@ rel_remove(int argc, char **argv, const char *role)
 		return ctl_fail("org %s: --id-number is required", o.cmd);
 	if ((r = ctl_open_state(false, &id)) != 0)
 		return r;
-	if ((r = find_org(id->dir, o.code, &org)) != 0 ||
-	    (r = find_person(id->dir, o.id_number, &p)) != 0)
+	if ((r = ctl_find_org(id->dir, o.code, &org)) != 0 ||
+	    (r = ctl_find_person(id->dir, o.id_number, &p)) != 0)
 		goto out;
 	ctl_operator_name(actor, sizeof(actor));
 	if ((r = dir_mandate_end(id->dir, org.uid, p.uid, role, actor, &ended)) != 0) {
@@ -713,7 +709,7 @@ rel_list(int argc, char **argv, const char *role)
 	if ((r = parse_opts(argc, argv, 3, "list", 0, true, &o)) != 0 ||
 	    (r = ctl_open_state(false, &id)) != 0)
 		return r;
-	if ((r = find_org(id->dir, o.code, &org)) != 0)
+	if ((r = ctl_find_org(id->dir, o.code, &org)) != 0)
 		goto out;
 	if ((arr = relations_json(id->dir, org.uid, role)) == NULL)
 		r = ctl_fail("cannot read the directory");

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "authd/account/account.h"
+#include "authd/counter/counter.h"
 #include "authd/cas/cas.h"
 #include "authcore/audit/audit.h"
 #include "authcore/authd_config.h"
@@ -150,6 +151,7 @@ serve_http(struct http_server *srv, struct authd_app *app, char *err, size_t err
 		{ "login", login_register },
 		{ "consent", consent_register },
 		{ "account", account_register },
+		{ "counter", counter_register },
 		{ "cas", cas_register },
 	};
 	int r;

@@ -51,8 +51,8 @@
  * CAS-only app: no grant, no secret (auth "none").
  *
  * Scopes a client may be granted come from a fixed, documented set: openid, profile,
- * phone, email, yh_id_number, offline_access, org (no operator-defined scopes yet). The
- * yh_id_number scope needs allow_id_number, and allow_id_number implies it.
+ * phone, email, yh_id_number, offline_access, org, staff (no operator-defined scopes
+ * yet). The yh_id_number scope needs allow_id_number, and allow_id_number implies it.
  *
  * An app may be registered as an organization's system ("org": its unified social
  * credit code, canonical): its client_credentials access tokens then name that
@@ -130,7 +130,9 @@ enum {
 	CLIENTS_SCOPE_ID_NUMBER = 1u << 4,     /* "yh_id_number" */
 	CLIENTS_SCOPE_OFFLINE_ACCESS = 1u << 5,
 	CLIENTS_SCOPE_ORG = 1u << 6,           /* acting for an organization: yh_org */
+	CLIENTS_SCOPE_STAFF = 1u << 7,         /* "staff": the yh_staff claim */
 };
+#define CLIENTS_SCOPE_LAST CLIENTS_SCOPE_STAFF   /* the highest bit */
 #define CLIENTS_SCOPES_DEFAULT (CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE)
 
 /* Grant types, as bits of clients_client.grants. */

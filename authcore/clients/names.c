@@ -7,7 +7,8 @@
 #include "common/buf.h"
 
 const char *const clients_scope_names[] = {
-	"openid", "profile", "phone", "email", "yh_id_number", "offline_access", "org", NULL,
+	"openid", "profile", "phone", "email", "yh_id_number", "offline_access", "org",
+	"staff", NULL,
 };
 const char *const clients_grant_names[] = {
 	"authorization_code", "refresh_token", "client_credentials", NULL,

@@ -99,6 +99,10 @@ enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *
 		return http_respond_redirect(req, post ? 303 : 302, LOGIN_AGAIN);
 	if (r != 0)
 		return page_failure_send(req, r);
+	/* A staff login still owes its second factor (login_staff_pending). */
+	if (si->loa == LOGIN_LOA_PENDING)
+		return http_respond_redirect(req, post ? 303 : 302,
+		    LOGIN_TOTP_PATH "?next=%2Faccount");
 	if (post && (r = csrf_verify(req, app->keys, ACCOUNT_PURPOSE, si->key)) != 0)
 		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 	return 0;
@@ -172,6 +176,7 @@ scope_words(unsigned bit)
 	case CLIENTS_SCOPE_ID_NUMBER: return PAGE_MSG_SCOPE_ID_NUMBER;
 	case CLIENTS_SCOPE_OFFLINE_ACCESS: return PAGE_MSG_SCOPE_OFFLINE_ACCESS;
 	case CLIENTS_SCOPE_ORG: return PAGE_MSG_SCOPE_ORG;
+	case CLIENTS_SCOPE_STAFF: return PAGE_MSG_SCOPE_STAFF;
 	default: return PAGE_MSG_NONE;
 	}
 }
@@ -303,7 +308,7 @@ view_apps(struct view *w, enum page_lang l, struct authd_app *app,
 		bits = unknown = 0;
 		if (clients_scope_parse(list[i].scopes, &bits, &unknown) != 0)
 			bits = 0;
-		for (unsigned bit = 1; bit <= CLIENTS_SCOPE_ORG; bit <<= 1)
+		for (unsigned bit = 1; bit <= CLIENTS_SCOPE_LAST; bit <<= 1)
 			if (bits & bit)
 				list_add(w->app_words[i], WORDS_MAX, page_msg(l, PAGE_MSG_LIST_SEP),
 				    page_msg(l, scope_words(bit)));

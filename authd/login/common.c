@@ -9,6 +9,7 @@
 
 #include "authcore/audit/audit.h"
 #include "authd/app.h"
+#include "identity/dir/dir.h"
 #include "authd/login/login.h"
 #include "authd/ui/pages.h"
 #include "common/log.h"
@@ -28,7 +29,7 @@ login_next_ok(const char *next)
 			return false;
 	}
 	return strncmp(next, "/authorize?", 11) == 0 || strncmp(next, "/cas/login?", 11) == 0 ||
-	    strcmp(next, "/account") == 0 ||
+	    strcmp(next, "/account") == 0 || strcmp(next, "/counter") == 0 ||
 	    strncmp(next, "/account?", 9) == 0;
 }
 
@@ -68,6 +69,22 @@ login_session_loa(int person_loa, bool with_otp)
 	if (with_otp && base >= 2)
 		return 3;
 	return base < 2 ? base : 2;
+}
+
+int
+login_staff_pending(struct authd_app *app, const char *uid, bool *pending)
+{
+	struct dir_mandate m;
+	int r;
+
+	*pending = false;
+	r = dir_staff_current(app->dir, uid, 0, &m, NULL);
+	dir_mandate_clear(&m);
+	if (r == YH_ERR_NOT_FOUND)
+		return 0;
+	/* login.staff_methods names the second factor; totp is the one there is. */
+	*pending = r == 0;
+	return r;
 }
 
 void

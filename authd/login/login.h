@@ -96,7 +96,7 @@ int login_signup_post(struct http_req *req, void *arg);
 /*
  * True when next may be followed after a login, step-up, consent or registration: a
  * local path starting with "/authorize?" or "/cas/login?" (authd/cas/), or equal to
- * "/account" or starting with
+ * "/account" or "/counter" (authd/counter/) or starting with
  * "/account?", at most LOGIN_NEXT_MAX bytes of printable ASCII (no space, no
  * backslash).
  */
@@ -124,6 +124,17 @@ int login_set_session_cookie(struct http_req *req, const char *token, bool https
  * least 2 (real-name verified), else the same as the password. person_loa 0 counts as 1.
  */
 int login_session_loa(int person_loa, bool with_otp);
+
+/*
+ * Staff login policy (login.staff_methods): a person with a current staff relation
+ * (dir_staff_current) is not logged in by a password alone. The password login then
+ * opens the session at LOGIN_LOA_PENDING, which no app, no CAS service, no account page
+ * and no counter accepts, and sends the browser to the TOTP form; a code there raises
+ * the session as any step-up does. *pending says whether uid is held to it. Returns 0
+ * or the directory's error (the caller refuses the login: it cannot tell).
+ */
+#define LOGIN_LOA_PENDING 0
+int login_staff_pending(struct authd_app *app, const char *uid, bool *pending) YH_WUR;
 
 /* Counts a login in the yh_logins_total{method,result} metric (app->metrics may be
  * NULL). method: "pwd", "otp", "register"; result: "success", "failure", "locked". */

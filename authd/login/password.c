@@ -20,8 +20,10 @@
 #include "authd/app.h"
 #include "authd/keyd/keys.h"
 #include "common/workers.h"
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/url.h"
 #include "identity/dir/dir.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
@@ -241,16 +243,20 @@ login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
 	struct sess_info info;
 	struct sess_auth a;
 	json_t *f = NULL;
-	bool rehashed = false;
+	bool rehashed = false, staff = false;
+	struct yh_buf to;
 	int r;
 
+	yh_buf_init(&to, LOGIN_NEXT_MAX * 3 + 32);
+	if ((r = login_staff_pending(j->app, p->uid, &staff)) != 0)
+		goto out;
 	if (needs_rehash)
 		rehashed = rehash(j, p->uid, pw);
 	if ((r = sess_fail_clear(j->app->sess, acct)) != 0)
 		yh_warn("cannot clear login failures: %s", yh_strerror(r));
 	memset(&a, 0, sizeof(a));
 	a.uid = p->uid;
-	a.loa = login_session_loa(p->loa.level, false);
+	a.loa = staff ? LOGIN_LOA_PENDING : login_session_loa(p->loa.level, false);
 	a.amr = amr;
 	a.namr = 1;
 	a.ua = j->ua;
@@ -258,8 +264,8 @@ login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
 	if ((r = open_session(j, &a, token, &info)) != 0)
 		goto out;
 	snprintf(actor, sizeof(actor), "user:%s", p->uid);
-	f = json_pack("{s:s, s:s, s:s, s:i, s:b}", "method", "pwd", "sid", info.sid, "ip",
-	    j->ip, "loa", info.loa, "rehashed", rehashed);
+	f = json_pack("{s:s, s:s, s:s, s:i, s:b, s:s?}", "method", "pwd", "sid", info.sid, "ip",
+	    j->ip, "loa", info.loa, "rehashed", rehashed, "pending", staff ? "totp" : NULL);
 	if (f == NULL)
 		r = YH_ERR_ALLOC;
 	if (r == 0 && (r = login_audit(j->app, "login.success", actor, f)) != 0) {
@@ -269,9 +275,14 @@ login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
 		goto out;
 	}
 	login_metric(j->app, "pwd", "success");
+	/* Staff: the second factor before anything accepts the session. */
+	if (staff && ((r = yh_buf_puts(&to, LOGIN_TOTP_PATH "?next=")) != 0 ||
+	    (r = yh_url_pct_encode(&to, j->next)) != 0))
+		goto out;
 	if ((r = login_set_session_cookie(j->req, token, j->https)) == 0)
-		r = http_respond_redirect(j->req, 303, j->next);
+		r = http_respond_redirect(j->req, 303, staff ? yh_buf_cstr(&to) : j->next);
 out:
+	yh_buf_free(&to);
 	json_decref(f);
 	yh_wipe(token, sizeof(token));
 	return r;

@@ -61,6 +61,20 @@ load(struct http_req *req, struct authd_app *app, struct totp_req *t)
 	return dir_person_get(app->dir, t->sess.uid, &t->person);
 }
 
+/* The session waits for the staff login's second factor (login_staff_pending). */
+static bool
+pending(const struct totp_req *t)
+{
+	return t->sess.loa == LOGIN_LOA_PENDING;
+}
+
+/* Step-up needs a verified identity (LoA 2); the staff login's second factor does not. */
+static bool
+may_step_up(const struct totp_req *t)
+{
+	return t->person.loa.level >= 2 || pending(t);
+}
+
 /* The form, or the page saying why there is none. */
 static int
 respond_form(struct http_req *req, struct authd_app *app, const struct totp_req *t,
@@ -81,9 +95,10 @@ respond_form(struct http_req *req, struct authd_app *app, const struct totp_req 
 		page_free(&p);
 		return r;
 	}
-	if (r == YH_ERR_NOT_FOUND || !enr.confirmed || t->person.loa.level < 2) {
+	if (r == YH_ERR_NOT_FOUND || !enr.confirmed || !may_step_up(t)) {
 		struct tpl_totp_unavailable v = { .alert = page_msg(p.lang, r == 0 &&
-		    enr.confirmed ? PAGE_MSG_TOTP_NOT_ENOUGH : PAGE_MSG_TOTP_NONE) };
+		    enr.confirmed ? PAGE_MSG_TOTP_NOT_ENOUGH : pending(t) ?
+		    PAGE_MSG_TOTP_STAFF_NONE : PAGE_MSG_TOTP_NONE) };
 
 		tpl_totp_unavailable_render(&p, &v);
 		status = 403;
@@ -275,7 +290,7 @@ login_totp_post(struct http_req *req, void *arg)
 		goto out;
 	}
 	/* Step-up needs a verified identity: LoA 1 persons get the explanation page. */
-	r = t.person.loa.level >= 2 ? totp_verify(app->dir, t.person.uid, code, 0, 0, NULL) :
+	r = may_step_up(&t) ? totp_verify(app->dir, t.person.uid, code, 0, 0, NULL) :
 	    YH_ERR_NOT_FOUND;
 	if (r == 0)
 		r = code_accepted(req, app, &t, counter);

@@ -431,6 +431,34 @@ person_claims(json_t *o, const struct clients_client *c, const struct dir_person
 	return 0;
 }
 
+/* With the staff scope, yh_staff for a person with a current staff relation:
+ * {"org": the agency's credit code (its organization code when it has none), "unit",
+ * "position" (when recorded)}. Nothing for anyone else. */
+static int
+staff_claim(json_t *o, struct dir *dir, const char *uid, unsigned scopes)
+{
+	struct dir_mandate m;
+	struct dir_org org;
+	json_t *j;
+	int r;
+
+	if ((scopes & CLIENTS_SCOPE_STAFF) == 0)
+		return 0;
+	if ((r = dir_staff_current(dir, uid, 0, &m, &org)) != 0)
+		return r == YH_ERR_NOT_FOUND ? 0 : r;
+	j = json_pack("{s:s, s:s}", "org", org.uscc != NULL ? org.uscc : org.org_code,
+	    "unit", m.unit);
+	if (j != NULL && m.position != NULL &&
+	    json_object_set_new(j, "position", json_string(m.position)) != 0) {
+		json_decref(j);
+		j = NULL;
+	}
+	r = j != NULL && json_object_set_new(o, "yh_staff", j) == 0 ? 0 : YH_ERR_ALLOC;
+	dir_mandate_clear(&m);
+	dir_org_clear(&org);
+	return r;
+}
+
 int
 oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *uid,
     unsigned scopes, json_t **out)
@@ -451,7 +479,8 @@ oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *ui
 		r = YH_ERR_ALLOC;
 		goto out;
 	}
-	if ((r = person_claims(o, c, &p, scopes)) != 0)
+	if ((r = person_claims(o, c, &p, scopes)) != 0 ||
+	    (r = staff_claim(o, dir, p.uid, scopes)) != 0)
 		goto out;
 	*out = o;
 	o = NULL;

@@ -299,6 +299,7 @@ consent_page(struct authd_app *app, struct http_req *req, const struct sess_info
 		    c->client->allow_id_number,
 		.id_number = idn,
 		.offline = (c->bits & CLIENTS_SCOPE_OFFLINE_ACCESS) != 0,
+		.staff_scope = (c->bits & CLIENTS_SCOPE_STAFF) != 0,
 	};
 	page_init(&p, req, "/consent");
 	page_set_next(&p, next);

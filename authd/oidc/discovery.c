@@ -19,7 +19,8 @@
 #define DISCOVERY_URL_MAX 512
 
 static const char *const scopes[] = {
-	"openid", "profile", "phone", "email", "yh_id_number", "offline_access", "org", NULL
+	"openid", "profile", "phone", "email", "yh_id_number", "offline_access", "org", "staff",
+	NULL
 };
 static const char *const claims[] = {
 	"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",

@@ -221,7 +221,8 @@ void oidc_grant_clear(struct oidc_grant *g);
  * The user claims released to client c for scopes (CLIENTS_SCOPE_* bits) about the
  * person uid, as a new JSON object (*out, json_decref it) WITHOUT sub (the caller adds
  * the pairwise sub): name, phone_number, phone_number_verified, email, yh_id_type,
- * yh_id_number as in the rules at the top of this file. Returns 0, YH_ERR_NOT_FOUND (no
+ * yh_id_number as in the rules at the top of this file, and yh_staff (the staff scope,
+ * for a person with a current staff relation: dir_staff_current). Returns 0, YH_ERR_NOT_FOUND (no
  * such person), YH_ERR_DENIED (the person is not active: disabled, locked,
  * deregistered), or the directory's errors.
  */

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 #include "identity/dir/dir_backend.h"
 #include "identity/identity.h"
 #include "identity/identity_config.h"
@@ -943,7 +944,25 @@ static bool
 grantable_role(const char *role)
 {
 	return role != NULL && (strcmp(role, DIR_ROLE_AGENT) == 0 ||
-	    strcmp(role, DIR_ROLE_ADMIN) == 0);
+	    strcmp(role, DIR_ROLE_ADMIN) == 0 || strcmp(role, DIR_ROLE_STAFF) == 0);
+}
+
+/* A staff relation's unit (required) and position (optional); neither for other roles. */
+static int
+check_staff_fields(const struct dir_mandate *m)
+{
+	bool staff = strcmp(m->role, DIR_ROLE_STAFF) == 0;
+	int r;
+
+	if (!staff)
+		return empty(m->unit) && empty(m->position) ? 0 : YH_ERR_INVALID;
+	if ((r = check_text(m->unit, DIR_UNIT_MAX, true)) != 0 ||
+	    (r = check_text(m->position, DIR_POSITION_MAX, false)) != 0)
+		return r;
+	if (!yh_utf8_valid(m->unit, strlen(m->unit)) ||
+	    (!empty(m->position) && !yh_utf8_valid(m->position, strlen(m->position))))
+		return YH_ERR_INVALID;
+	return 0;
 }
 
 /* The scope list in canonical form (distinct names, one space apart) in out[outsz];
@@ -998,6 +1017,9 @@ grant_allowed(struct dir *d, const struct dir_mandate *m)
 			r = YH_ERR_CONFLICT;
 		else if (strcmp(m->role, DIR_ROLE_AGENT) == 0 && p.loa.level < 2)
 			r = YH_ERR_DENIED;
+		else if (strcmp(m->role, DIR_ROLE_STAFF) == 0 &&
+		    o.kind != IDN_ORG_KIND_GOVERNMENT_AGENCY)
+			r = YH_ERR_DENIED;
 	}
 	dir_person_clear(&p);
 	dir_org_clear(&o);
@@ -1024,6 +1046,8 @@ dir_mandate_add(struct dir *d, const struct dir_mandate *in, const char *actor,
 		return r;
 	if (scopes[0] != '\0' && strcmp(in->role, DIR_ROLE_AGENT) != 0)
 		return YH_ERR_INVALID;
+	if ((r = check_staff_fields(in)) != 0)
+		return r;
 	m = *in;
 	m.created = in->created != 0 ? in->created : yh_now();
 	m.not_before = in->not_before != 0 ? in->not_before : m.created;
@@ -1035,6 +1059,8 @@ dir_mandate_add(struct dir *d, const struct dir_mandate *in, const char *actor,
 		return r;
 	m.granted_by = empty(in->granted_by) ? NULL : in->granted_by;
 	m.scopes = scopes[0] != '\0' ? scopes : NULL;
+	m.unit = empty(in->unit) ? NULL : in->unit;
+	m.position = empty(in->position) ? NULL : in->position;
 	if ((r = d->ops->mandate_add(d->be, &m, empty(actor) ? NULL : actor)) == 0 &&
 	    id_out != NULL)
 		memcpy(id_out, m.id, DIR_UID_LEN + 1);
@@ -1071,6 +1097,43 @@ dir_mandate_current(struct dir *d, const char *person_uid, const char *org_uid, 
 		return YH_ERR_INVALID;
 	return mandate_list(d, org_uid != NULL, org_uid != NULL ? org_uid : person_uid,
 	    at != 0 ? at : yh_now(), out, n);
+}
+
+int
+dir_staff_current(struct dir *d, const char *person_uid, int64_t at, struct dir_mandate *m,
+    struct dir_org *org)
+{
+	struct dir_mandate *list = NULL;
+	struct dir_org o;
+	size_t n = 0;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	memset(&o, 0, sizeof(o));
+	if (org != NULL)
+		memset(org, 0, sizeof(*org));
+	if ((r = dir_mandate_current(d, person_uid, NULL, at, &list, &n)) != 0)
+		return r;
+	r = YH_ERR_NOT_FOUND;
+	for (size_t i = 0; r == YH_ERR_NOT_FOUND && i < n; i++) {
+		if (strcmp(list[i].role, DIR_ROLE_STAFF) != 0)
+			continue;
+		if ((r = dir_org_get(d, list[i].org_uid, &o)) != 0)
+			break;
+		if (o.kind != IDN_ORG_KIND_GOVERNMENT_AGENCY) {
+			dir_org_clear(&o);
+			r = YH_ERR_NOT_FOUND;
+			continue;
+		}
+		*m = list[i];
+		memset(&list[i], 0, sizeof(list[i]));
+	}
+	dir_mandate_list_free(list, n);
+	if (r == 0 && org != NULL)
+		*org = o;
+	else
+		dir_org_clear(&o);
+	return r;
 }
 
 int

@@ -1,6 +1,7 @@
 /*
  * The directory: persons, organizations (legal persons) with their change history,
- * relations between persons and organizations (legal representative, agent, admin),
+ * relations between persons and organizations (legal representative, agent, admin,
+ * government staff),
  * legacy account links, password credentials, TOTP seeds, consents (the scopes a person
  * allowed each app) and subject pins (an app's `sub` for a person, kept across a change
  * of uid).
@@ -127,7 +128,7 @@ struct dir_org {
 /* One change of an organization or of its relations, as its history keeps it. */
 struct dir_org_change {
 	char *field;      /* "created", "name", "kind", "legal_rep", "authority",
-	                   * "established", "uscc", "status", "agent", "admin" */
+	                   * "established", "uscc", "status", "agent", "admin", "staff" */
 	char *old_value;  /* or NULL; person uids for legal_rep, agent and admin */
 	char *new_value;  /* or NULL */
 	char *actor;      /* who made it ("operator:alice", "idmerge"); or NULL */
@@ -137,6 +138,10 @@ struct dir_org_change {
 #define DIR_ROLE_LEGAL_REP "legal_rep"   /* the legal representative (法定代表人) */
 #define DIR_ROLE_AGENT "agent"           /* acts for the organization (经办人) */
 #define DIR_ROLE_ADMIN "admin"           /* manages the organization's relations */
+#define DIR_ROLE_STAFF "staff"           /* works for a government agency (工作人员) */
+
+#define DIR_UNIT_MAX 128       /* bytes of a staff member's unit (科室) */
+#define DIR_POSITION_MAX 128   /* bytes of a staff member's position (职务) */
 
 /*
  * A relation: a person acts for an organization in a role (法定代表人, 经办人授权). It is
@@ -147,13 +152,16 @@ struct dir_mandate {
 	char id[DIR_UID_LEN + 1];
 	char person_uid[DIR_UID_LEN + 1];
 	char org_uid[DIR_UID_LEN + 1];
-	char *role;       /* DIR_ROLE_LEGAL_REP, DIR_ROLE_AGENT or DIR_ROLE_ADMIN */
+	char *role;       /* DIR_ROLE_LEGAL_REP, DIR_ROLE_AGENT, DIR_ROLE_ADMIN or
+	                   * DIR_ROLE_STAFF */
 	char *granted_by; /* who granted it (an operator, the legal representative's uid); or NULL */
 	int64_t not_before;  /* Unix seconds: valid from */
 	int64_t until;    /* Unix seconds: valid before; 0 = open */
 	char *scopes;     /* agent: the purposes, space-separated scope names; or NULL (all) */
 	int64_t created;
 	int64_t revoked;  /* Unix seconds; 0 = not revoked */
+	char *unit;       /* staff only (then required): the unit (科室); else NULL */
+	char *position;   /* staff only: the position (职务); or NULL */
 };
 
 /* An account in a department's old system, linked to its owner (person or org). */
@@ -408,18 +416,23 @@ void dir_org_history_free(struct dir_org_change *a, size_t n);
 /* ---- relations (mandates) ---- */
 
 /*
- * Records that in->person_uid acts for in->org_uid in in->role (DIR_ROLE_AGENT or
- * DIR_ROLE_ADMIN: the legal representative is set with the organization) from
+ * Records that in->person_uid acts for in->org_uid in in->role (DIR_ROLE_AGENT,
+ * DIR_ROLE_ADMIN or DIR_ROLE_STAFF: the legal representative is set with the
+ * organization) from
  * in->not_before (0 = in->created) until in->until (0 = open; otherwise after both
  * not_before and created, so a grant from now cannot end in the past), with in->scopes
- * (agent only: space-separated scope names, at most DIR_SCOPES_MAX; NULL = all).
+ * (agent only: space-separated scope names, at most DIR_SCOPES_MAX; NULL = all),
+ * in->unit (staff only, and then required: 1..DIR_UNIT_MAX bytes) and in->position
+ * (staff only, optional: DIR_POSITION_MAX bytes).
  * in->id "" makes a fresh id (written to id_out, may be NULL); in->created 0 = now;
  * in->revoked must be 0. A new grant (created 0) needs an active organization and an
  * active person, an agent at LoA 2 or more (real-name verified) who is not the
- * organization's legal representative (who acts for it already, without a grant).
+ * organization's legal representative (who acts for it already, without a grant), and
+ * for staff an organization of kind government agency.
  * Written to the history with actor in the same transaction.
  * Errors: YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_NOT_FOUND (no such person or
- * organization), YH_ERR_DENIED (organization or person not active, agent below LoA 2),
+ * organization), YH_ERR_DENIED (organization or person not active, agent below LoA 2,
+ * staff of an organization that is not a government agency),
  * YH_ERR_CONFLICT (an agent grant to the legal representative), YH_ERR_EXISTS (the id is
  * taken, or the person already holds an unrevoked, unexpired relation of this role).
  */
@@ -432,12 +445,23 @@ int dir_mandate_get(struct dir *d, const char *id, struct dir_mandate *out) YH_W
 /*
  * The current relations (see struct dir_mandate) at time at (0 = now) of a person
  * (person_uid set, org_uid NULL) or of an organization (org_uid set, person_uid NULL):
- * the one question the organization choice page asks. Oldest first, at most
- * DIR_LIST_MAX. *out is a malloc'd array (NULL when none); free with
+ * the one question the organization choice page asks (every role: callers look at
+ * role; a staff relation says the person works for an agency, see dir_staff_current).
+ * Oldest first, at most DIR_LIST_MAX. *out is a malloc'd array (NULL when none); free with
  * dir_mandate_list_free. YH_ERR_INVALID (not exactly one uid, a malformed one).
  */
 int dir_mandate_current(struct dir *d, const char *person_uid, const char *org_uid,
     int64_t at, struct dir_mandate **out, size_t *n) YH_WUR;
+
+/*
+ * The person's current staff relation at time at (0 = now): the oldest current relation
+ * of role staff whose organization is (still) a government agency, into *m, and that
+ * organization into *org (may be NULL). Both are cleared first; release them with
+ * dir_mandate_clear / dir_org_clear. Returns 0, YH_ERR_NOT_FOUND (not current staff),
+ * YH_ERR_INVALID (a malformed uid), YH_ERR_DB.
+ */
+int dir_staff_current(struct dir *d, const char *person_uid, int64_t at,
+    struct dir_mandate *m, struct dir_org *org) YH_WUR;
 
 /* Lists every relation of a person or of an organization, revoked and expired ones
  * too, oldest first, at most DIR_LIST_MAX (with in_force_at > 0: only those current
@@ -453,8 +477,8 @@ int dir_mandate_list_org(struct dir *d, const char *org_uid, int64_t in_force_at
 int dir_mandate_revoke(struct dir *d, const char *id, int64_t at, const char *actor)
     YH_WUR;
 
-/* Revokes, in one transaction, every unrevoked relation of role (DIR_ROLE_AGENT or
- * DIR_ROLE_ADMIN) that person_uid holds for org_uid, each written to the history with
+/* Revokes, in one transaction, every unrevoked relation of role (DIR_ROLE_AGENT,
+ * DIR_ROLE_ADMIN or DIR_ROLE_STAFF) that person_uid holds for org_uid, each written to the history with
  * actor; *ended (may be NULL) says how many. YH_ERR_NOT_FOUND when there was none. */
 int dir_mandate_end(struct dir *d, const char *org_uid, const char *person_uid,
     const char *role, const char *actor, size_t *ended) YH_WUR;

@@ -110,6 +110,8 @@ dir_mandate_clear(struct dir_mandate *m)
 	free(m->role);
 	free(m->granted_by);
 	free(m->scopes);
+	free(m->unit);
+	free(m->position);
 	memset(m, 0, sizeof(*m));
 }
 

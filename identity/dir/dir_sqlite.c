@@ -22,6 +22,8 @@
  *      statuses; mandate becomes the relation (legal_rep, agent, admin) with a validity
  *      period and scopes; the org_history table
  *   5  adds the subject_pin table (an app's sub for a person, kept across a re-key)
+ *   6  the staff relation (a person working for a government agency) with its unit and
+ *      position
  * The statements the code runs (sq_sql, rekey_sql) stay here, next to the code that
  * binds their parameters and reads their columns.
  */
@@ -42,7 +44,7 @@
 #include "identity/dir/dir_sqlite.h"
 #include "identity/dir/sql_gen.h"
 
-#define SQ_SCHEMA_VERSION 5
+#define SQ_SCHEMA_VERSION 6
 #define SQ_BUSY_TIMEOUT_MS 5000
 
 #define PERSON_COLS "uid, id_sealed, id_index, name, phone_sealed, phone_index, email," \
@@ -51,9 +53,9 @@
 #define ORG_COLS "uid, uscc, org_code, name, legal_rep_uid, status, created, updated," \
 	" kind, authority, established"
 #define MANDATE_COLS "id, person_uid, org_uid, role, granted_by, not_before, until," \
-	" scopes, created, revoked"
+	" scopes, created, revoked, unit, position"
 #define MANDATE_MCOLS "m.id, m.person_uid, m.org_uid, m.role, m.granted_by," \
-	" m.not_before, m.until, m.scopes, m.created, m.revoked"
+	" m.not_before, m.until, m.scopes, m.created, m.revoked, m.unit, m.position"
 #define LEGACY_COLS "owner_uid, source, legacy_id, username, status, created"
 
 enum sq_stmt {
@@ -128,10 +130,11 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_REP_END] = "UPDATE mandate SET revoked = ?2 WHERE org_uid = ?1"
 	    " AND role = 'legal_rep' AND revoked = 0",
 	[ST_REP_BEGIN] = "INSERT INTO mandate (" MANDATE_COLS ") VALUES"
-	    " (lower(hex(randomblob(16))), ?1, ?2, 'legal_rep', ?3, ?4, 0, NULL, ?4, 0)",
+	    " (lower(hex(randomblob(16))), ?1, ?2, 'legal_rep', ?3, ?4, 0, NULL, ?4, 0, NULL,"
+	    " NULL)",
 	[ST_MANDATE_ADD] = "INSERT INTO mandate (" MANDATE_COLS ") SELECT"
-	    " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0 WHERE NOT EXISTS (SELECT 1 FROM mandate"
-	    " WHERE org_uid = ?3 AND person_uid = ?2 AND role = ?4 AND revoked = 0"
+	    " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11 WHERE NOT EXISTS"
+	    " (SELECT 1 FROM mandate WHERE org_uid = ?3 AND person_uid = ?2 AND role = ?4 AND revoked = 0"
 	    " AND (until = 0 OR until > ?9))",
 	[ST_MANDATE_GET] = "SELECT " MANDATE_MCOLS " FROM mandate m WHERE m.id = ?1",
 	[ST_MANDATE_BY_PERSON] = "SELECT " MANDATE_MCOLS MANDATE_JOIN " WHERE"
@@ -529,6 +532,8 @@ read_mandate(sqlite3_stmt *st, struct dir_mandate *m)
 	e = e ? e : col_str(st, 7, &m->scopes);
 	m->created = sqlite3_column_int64(st, 8);
 	m->revoked = sqlite3_column_int64(st, 9);
+	e = e ? e : col_str(st, 10, &m->unit);
+	e = e ? e : col_str(st, 11, &m->position);
 	if (e != 0)
 		dir_mandate_clear(m);
 	return e;
@@ -1322,6 +1327,8 @@ mandate_add_txn(struct sq *s, const struct dir_mandate *m, const char *actor)
 	sqlite3_bind_int64(st, 7, m->until);
 	bind_opt(st, 8, m->scopes);
 	sqlite3_bind_int64(st, 9, m->created);
+	bind_opt(st, 10, m->unit);
+	bind_opt(st, 11, m->position);
 	if ((e = sq_exec(s, st, "mandate add")) == 0 && sqlite3_changes(s->db) == 0)
 		e = YH_ERR_EXISTS;
 	sq_done(st);
@@ -2196,6 +2203,7 @@ static const enum dir_sql_file sq_migrations[SQ_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_3,
 	DIR_SQL_MIGRATE_4,
 	DIR_SQL_MIGRATE_5,
+	DIR_SQL_MIGRATE_6,
 };
 
 /*

@@ -235,6 +235,38 @@ mk_phone_is_mobile(const char *key)
 }
 
 void
+mk_name_mask(const char *name, char *out, size_t outsz)
+{
+	size_t n, i = 0, o = 0, k;
+	uint32_t cp;
+
+	if (outsz == 0)
+		return;
+	out[0] = '\0';
+	if (name == NULL)
+		return;
+	n = strlen(name);
+	while (i < n) {
+		k = yh_utf8_next(name + i, n - i, &cp);
+		if (i == 0 && k > 0 && yh_utf8_valid(name, n)) {
+			if (k + 1 > outsz)
+				goto small;
+			memcpy(out, name, k);
+			o = k;
+		} else {
+			if (o + 2 > outsz)
+				goto small;
+			out[o++] = '*';
+		}
+		i += k > 0 ? k : 1;
+	}
+	out[o] = '\0';
+	return;
+small:
+	out[0] = '\0';
+}
+
+void
 mk_phone_mask(const char *phone, char *out, size_t outsz)
 {
 	size_t n, i, head = 3, tail = 4;

@@ -43,6 +43,14 @@ int mk_phone_key(const char *phone, size_t len, char *out, size_t outsz) YH_WUR;
  */
 void mk_phone_mask(const char *phone, char *out, size_t outsz);
 
+/*
+ * Masks a person's name for display: the first character (the family name) kept and
+ * every later character shown as '*' ("张三丰" -> "张**", "Li Lei" -> "L*****"). A name
+ * that is not valid UTF-8 is all '*'. out is "" when it is too small (4 bytes per
+ * character of name plus one always suffice).
+ */
+void mk_name_mask(const char *name, char *out, size_t outsz);
+
 /* True when a phone key is a mainland mobile number (11 digits starting with 1). */
 int mk_phone_is_mobile(const char *key);
 

@@ -2,7 +2,7 @@
 # authctl org add|show|list|change|deregister|agent|admin through the real binary on a
 # temporary state directory: kinds from the credit code, the legal representative moved
 # with its history, agents (LoA 2, not the legal representative, --until not past,
-# --scope), admins; a deregistered organization grants nothing and takes no change;
+# --scope), admins; staff of a government agency (authctl staff); a deregistered organization grants nothing and takes no change;
 # every bad input gives one clear error line, a non-zero exit and no write; ID numbers
 # never in clear in output or audit; the audit trail verifies at the end.
 set -u
@@ -132,6 +132,46 @@ bad "agent add to a deregistered org" 'is deregistered' org agent add "$ENT" --i
 bad "change a deregistered org" 'is deregistered' org change "$ENT" --name z
 bad "deregister twice" 'is deregistered' org deregister "$ENT"
 
+# --- staff of a government agency
+GOV=11350100003000014R     # 11: a government agency
+ctl org add --uscc "$GOV" --name 某市政务服务中心 >/dev/null || fail "org add agency"
+staff_rel=$(ctl staff add --id-number "$AG" --org "$GOV" --unit 综合受理窗口 --position 科员) ||
+  fail "staff add"
+[[ $staff_rel =~ ^[0-9a-f]{32}$ ]] && ok "staff add prints the relation id" ||
+  fail "staff add: $staff_rel"
+ctl staff list --org "$GOV" >"$TMP/staff.json" || fail "staff list"
+check "staff listed with unit and position" "$(json "$TMP/staff.json" \
+  '[(s["person"]["uid"], s["unit"], s["position"], s["in_force"]) for s in j]')" \
+  "[('$uid_ag', '综合受理窗口', '科员', True)]"
+check "staff list shows the ID number masked" \
+  "$(json "$TMP/staff.json" 'j[0]["person"]["id_number"]')" "110101********0011"
+check "staff list of all agencies" "$(ctl staff list | python3 -c \
+  'import json,sys; print(len(json.load(sys.stdin)))')" 1
+n0=$(db "select count(*) from mandate")
+bad "staff of an enterprise" 'is social_organization, not a government agency' \
+  staff add --id-number "$LOW" --org "$COOP" --unit 窗口
+bad "staff twice" 'already staff' staff add --id-number "$AG" --org "$GOV" --unit 别的科
+bad "staff unknown person" 'no person with this ID number' \
+  staff add --id-number 110101199003070054 --org "$GOV" --unit 窗口
+bad "staff without a unit" '--unit is required' staff add --id-number "$LOW" --org "$GOV"
+bad "staff with an empty unit" 'must not be empty' \
+  staff add --id-number "$LOW" --org "$GOV" --unit ""
+bad "staff unknown agency" 'no organization with credit code' \
+  staff add --id-number "$LOW" --org 11350100003000022L --unit 窗口
+ctl user lock "$uid_low" >/dev/null 2>&1 || fail "lock low"
+bad "staff inactive person" 'the person is locked' \
+  staff add --id-number "$LOW" --org "$GOV" --unit 窗口
+ctl user unlock "$uid_low" >/dev/null 2>&1 || fail "unlock low"
+check "nothing written by refused staff adds" "$(db "select count(*) from mandate")" "$n0"
+ctl staff remove --id-number "$AG" --org "$GOV" >/dev/null || fail "staff remove"
+bad "staff remove twice" 'not staff' staff remove --id-number "$AG" --org "$GOV"
+check "staff list after remove" "$(ctl staff list --org "$GOV")" "[]"
+check "staff in the agency's history" "$(ctl org show "$GOV" | python3 -c \
+  'import json,sys; print([(h["field"], h["actor"][:9]) for h in json.load(sys.stdin)["history"]][1:])')" \
+  "[('staff', 'operator:'), ('staff', 'operator:')]"
+check "staff audit events name the operator" "$(grep '"event":"staff\.' "$ST/audit.log" |
+  grep -c '"actor":"operator:')" 2
+
 # --- no ID number in clear anywhere in output, audit or the directory files
 for f in "$TMP"/*.json "$ST"/audit.log "$ST"/directory.db*; do
   if grep -aq -e "$REP1" -e "$REP2" -e "$AG" -e "$LOW" "$f"; then
@@ -141,7 +181,7 @@ done
 ok "no plaintext ID number in output, audit or directory"
 check "audit events" "$(grep -o '"event":"org\.[a-z.]*"' "$ST/audit.log" | sort | uniq -c |
   awk '{print $2 $1}' | tr '\n' ' ')" \
-  '"event":"org.add"2 "event":"org.admin.add"1 "event":"org.admin.remove"1 "event":"org.agent.add"2 "event":"org.agent.remove"1 "event":"org.change"1 "event":"org.deregister"1 '
+  '"event":"org.add"3 "event":"org.admin.add"1 "event":"org.admin.remove"1 "event":"org.agent.add"2 "event":"org.agent.remove"1 "event":"org.change"1 "event":"org.deregister"1 '
 ctl audit verify "$ST/audit.log" >"$TMP/verify.out" 2>&1 && ok "audit verify" ||
   fail "audit verify: $(cat "$TMP/verify.out")"
 

@@ -7,8 +7,28 @@
 #ifndef YH_TESTS_DIR_RAW_H
 #define YH_TESTS_DIR_RAW_H
 
+/* Version 6 -> 5: mandate without unit and position, no staff relations. */
+#define DIR_RAW_TO_V5 \
+    "DELETE FROM mandate WHERE role = 'staff';" \
+    "CREATE TABLE mandate_v5 (id TEXT PRIMARY KEY," \
+    " person_uid TEXT NOT NULL REFERENCES person(uid)," \
+    " org_uid TEXT NOT NULL REFERENCES org(uid)," \
+    " role TEXT NOT NULL CHECK (role IN ('legal_rep', 'agent', 'admin'))," \
+    " granted_by TEXT, not_before INTEGER NOT NULL, until INTEGER NOT NULL DEFAULT 0," \
+    " scopes TEXT, created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0," \
+    " CHECK (until = 0 OR until > not_before));" \
+    "INSERT INTO mandate_v5 SELECT id, person_uid, org_uid, role, granted_by, not_before," \
+    " until, scopes, created, revoked FROM mandate;" \
+    "DROP TABLE mandate; ALTER TABLE mandate_v5 RENAME TO mandate;" \
+    "CREATE INDEX mandate_person ON mandate(person_uid);" \
+    "CREATE INDEX mandate_org ON mandate(org_uid);" \
+    "CREATE UNIQUE INDEX mandate_one_legal_rep ON mandate(org_uid)" \
+    " WHERE role = 'legal_rep' AND revoked = 0;" \
+    "UPDATE meta SET value = '5' WHERE key = 'schema_version';"
+
 /* Version 5 -> 4: no subject_pin table. */
 #define DIR_RAW_TO_V4 \
+    DIR_RAW_TO_V5 \
     "DROP TABLE subject_pin;" \
     "UPDATE meta SET value = '4' WHERE key = 'schema_version';"
 

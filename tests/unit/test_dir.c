@@ -572,7 +572,7 @@ test_migration_phone_verified(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 5);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 6);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name = 'person_phone'"), 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
@@ -663,7 +663,7 @@ test_migration_makes_schema(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 5);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 6);
 	migrated = raw_text(db, SCHEMA_SHAPE);
 	assert_string_equal(migrated, fresh);
 	free(fresh);
@@ -1250,7 +1250,7 @@ test_migration_orgs(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 5);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 6);
 	assert_int_equal(dir_org_get(f->d, org, &o), 0);
 	assert_int_equal(o.kind, IDN_ORG_KIND_ENTERPRISE);
 	assert_string_equal(o.legal_rep_uid, rep);
@@ -1271,6 +1271,173 @@ test_migration_orgs(void **state)
 	assert_string_equal(list[0].scopes, "signer");
 	assert_int_equal(list[0].not_before, 5);
 	dir_mandate_list_free(list, n);
+}
+
+/* A staff grant made now: unit and position. */
+static int
+grant_staff(struct dir *d, const char *org, const char *person, const char *unit,
+    const char *position, char *id)
+{
+	struct dir_mandate m;
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.person_uid, person, sizeof(m.person_uid));
+	memcpy(m.org_uid, org, sizeof(m.org_uid));
+	m.role = (char *)DIR_ROLE_STAFF;
+	m.unit = (char *)unit;
+	m.position = (char *)position;
+	return dir_mandate_add(d, &m, "operator:test", id);
+}
+
+/*
+ * Staff: only for a government agency, with a unit (required) and a position; unit and
+ * position belong to staff alone; one unrevoked staff relation per person and agency;
+ * dir_staff_current finds it while the person and the agency are active and the agency
+ * is still a government agency, and no more once the relation ends.
+ */
+static void
+test_staff(void **state)
+{
+	struct fx *f = *state;
+	struct dir_org o, got;
+	struct dir_mandate m;
+	char st[DIR_UID_LEN + 1], other[DIR_UID_LEN + 1], gov[DIR_UID_LEN + 1],
+	    firm[DIR_UID_LEN + 1], rel[DIR_UID_LEN + 1], id1[19], id2[19], uscc[19],
+	    longunit[DIR_UNIT_MAX + 2];
+	size_t ended = 0;
+
+	make_id(81, id1);
+	make_id(82, id2);
+	assert_int_equal(add(f->d, id1, "窗口人员", NULL, NULL, st), 0);
+	assert_int_equal(add(f->d, id2, "路人", NULL, NULL, other), 0);
+	memset(&o, 0, sizeof(o));
+	make_uscc("11", "00200001", uscc);
+	o.uscc = uscc;
+	o.name = (char *)"某市政务服务中心";
+	assert_int_equal(dir_org_add(f->d, &o, NULL, gov), 0);
+	memset(&o, 0, sizeof(o));
+	make_uscc("91", "00200002", uscc);
+	o.uscc = uscc;
+	o.name = (char *)"某公司";
+	assert_int_equal(dir_org_add(f->d, &o, NULL, firm), 0);
+
+	/* Not a government agency; no unit; a unit on another role; a bad unit. */
+	assert_int_equal(grant_staff(f->d, firm, st, "窗口", NULL, NULL), YH_ERR_DENIED);
+	assert_int_equal(grant_staff(f->d, gov, st, NULL, "科员", NULL), YH_ERR_INVALID);
+	assert_int_equal(grant_staff(f->d, gov, st, "", NULL, NULL), YH_ERR_INVALID);
+	assert_int_equal(grant_staff(f->d, gov, st, "窗口\n科", NULL, NULL), YH_ERR_INVALID);
+	assert_int_equal(grant_staff(f->d, gov, st, "\xff\xfe", NULL, NULL), YH_ERR_INVALID);
+	memset(longunit, 'u', sizeof(longunit) - 1);
+	longunit[sizeof(longunit) - 1] = '\0';
+	assert_int_equal(grant_staff(f->d, gov, st, longunit, NULL, NULL), YH_ERR_TOO_LONG);
+	memset(&m, 0, sizeof(m));
+	memcpy(m.person_uid, st, sizeof(m.person_uid));
+	memcpy(m.org_uid, gov, sizeof(m.org_uid));
+	m.role = (char *)DIR_ROLE_ADMIN;
+	m.unit = (char *)"窗口";
+	assert_int_equal(dir_mandate_add(f->d, &m, NULL, NULL), YH_ERR_INVALID);
+	assert_int_equal(dir_staff_current(f->d, st, 0, &m, NULL), YH_ERR_NOT_FOUND);
+
+	assert_int_equal(grant_staff(f->d, gov, st, "综合受理窗口", "科员", rel), 0);
+	assert_int_equal(grant_staff(f->d, gov, st, "另一科", NULL, NULL), YH_ERR_EXISTS);
+	assert_int_equal(dir_mandate_get(f->d, rel, &m), 0);
+	assert_string_equal(m.role, "staff");
+	assert_string_equal(m.unit, "综合受理窗口");
+	assert_string_equal(m.position, "科员");
+	dir_mandate_clear(&m);
+	assert_int_equal(dir_staff_current(f->d, st, 0, &m, &got), 0);
+	assert_string_equal(m.id, rel);
+	assert_string_equal(m.unit, "综合受理窗口");
+	assert_string_equal(got.uid, gov);
+	assert_int_equal(got.kind, IDN_ORG_KIND_GOVERNMENT_AGENCY);
+	dir_mandate_clear(&m);
+	dir_org_clear(&got);
+	assert_int_equal(dir_staff_current(f->d, other, 0, &m, NULL), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_staff_current(f->d, "nope", 0, &m, NULL), YH_ERR_INVALID);
+
+	/* A locked person is not current staff; unlocked, again. */
+	assert_int_equal(dir_person_set_status(f->d, st, DIR_STATUS_LOCKED), 0);
+	assert_int_equal(dir_staff_current(f->d, st, 0, &m, NULL), YH_ERR_NOT_FOUND);
+	assert_int_equal(grant_staff(f->d, gov, other, "窗口", NULL, NULL), 0);
+	assert_int_equal(dir_person_set_status(f->d, st, DIR_STATUS_ACTIVE), 0);
+	assert_int_equal(dir_staff_current(f->d, st, 0, &m, NULL), 0);
+	dir_mandate_clear(&m);
+
+	/* Ended: no longer staff; a new grant is possible again. */
+	assert_int_equal(dir_mandate_end(f->d, gov, st, DIR_ROLE_STAFF, "operator:test",
+	    &ended), 0);
+	assert_int_equal(ended, 1);
+	assert_int_equal(dir_staff_current(f->d, st, 0, &m, NULL), YH_ERR_NOT_FOUND);
+	assert_int_equal(grant_staff(f->d, gov, st, "窗口", NULL, NULL), 0);
+	assert_int_equal(dir_staff_current(f->d, st, 0, &m, NULL), 0);
+	assert_null(m.position);
+	dir_mandate_clear(&m);
+
+	/* The agency deregistered: nobody is its current staff. */
+	assert_int_equal(dir_org_set_status(f->d, gov, DIR_STATUS_DEREGISTERED, NULL), 0);
+	assert_int_equal(dir_staff_current(f->d, st, 0, &m, NULL), YH_ERR_NOT_FOUND);
+	assert_int_equal(grant_staff(f->d, gov, st, "窗口", NULL, NULL), YH_ERR_DENIED);
+}
+
+/* Version 5 -> 6: relations keep their data and gain an empty unit and position; a
+ * staff relation can then be recorded. */
+static void
+test_migration_staff(void **state)
+{
+	struct fx *f = *state;
+	struct dir_org o;
+	struct dir_mandate *list = NULL, m;
+	char rep[DIR_UID_LEN + 1], ag[DIR_UID_LEN + 1], org[DIR_UID_LEN + 1],
+	    gov[DIR_UID_LEN + 1], id[2][19], uscc[19], err[512];
+	const char *db = f->cfg.sqlite_path;
+	size_t n = 0;
+
+	make_id(83, id[0]);
+	make_id(84, id[1]);
+	assert_int_equal(add(f->d, id[0], "法人", NULL, NULL, rep), 0);
+	assert_int_equal(add(f->d, id[1], "管理员", NULL, NULL, ag), 0);
+	memset(&o, 0, sizeof(o));
+	o.uscc = (char *)"91350100M000100Y43";
+	o.name = (char *)"迁移公司";
+	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_add(f->d, &o, NULL, org), 0);
+	assert_int_equal(grant(f->d, org, ag, DIR_ROLE_ADMIN, 0, NULL, NULL), 0);
+	memset(&o, 0, sizeof(o));
+	make_uscc("11", "00200003", uscc);
+	o.uscc = uscc;
+	o.name = (char *)"某局";
+	assert_int_equal(dir_org_add(f->d, &o, NULL, gov), 0);
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	raw_sql(db, DIR_RAW_TO_V5);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('mandate')"
+	    " WHERE name = 'unit'"), 0);
+
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 6);
+	assert_int_equal(dir_mandate_list_org(f->d, org, 0, &list, &n), 0);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		assert_null(list[i].unit);
+		assert_null(list[i].position);
+	}
+	dir_mandate_list_free(list, n);
+	assert_int_equal(current(f->d, false, rep, 0), 1);
+	/* The one-legal-representative index came back with the table. */
+	assert_int_equal(raw_exec(db, "UPDATE mandate SET role = 'legal_rep', revoked = 0"),
+	    SQLITE_CONSTRAINT);
+	assert_int_equal(grant_staff(f->d, gov, ag, "窗口", "科长", NULL), 0);
+	assert_int_equal(dir_staff_current(f->d, ag, 0, &m, NULL), 0);
+	assert_string_equal(m.position, "科长");
+	dir_mandate_clear(&m);
+	/* The schema refuses a unit on another role and a staff relation without one. */
+	assert_int_equal(raw_exec(db, "UPDATE mandate SET unit = 'x' WHERE role = 'admin'"),
+	    SQLITE_CONSTRAINT);
+	assert_int_equal(raw_exec(db, "UPDATE mandate SET unit = NULL WHERE role = 'staff'"),
+	    SQLITE_CONSTRAINT);
 }
 
 static void
@@ -2025,6 +2192,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_org_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_orgs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_loa_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),

@@ -255,6 +255,29 @@ test_phone_landline(void **state)
 	assert_false(mk_phone_is_mobile(key));
 }
 
+/* The counter's masked names: the family name kept, the rest starred. */
+static void
+test_name_mask(void **state)
+{
+	char out[64];
+
+	(void)state;
+	mk_name_mask("张三丰", out, sizeof(out));
+	assert_string_equal(out, "张**");
+	mk_name_mask("李四", out, sizeof(out));
+	assert_string_equal(out, "李*");
+	mk_name_mask("王", out, sizeof(out));
+	assert_string_equal(out, "王");
+	mk_name_mask("Li Lei", out, sizeof(out));
+	assert_string_equal(out, "L*****");
+	mk_name_mask("\xff\xfe" "ab", out, sizeof(out));
+	assert_string_equal(out, "****");
+	mk_name_mask("张三丰", out, 4);
+	assert_string_equal(out, "");
+	mk_name_mask(NULL, out, sizeof(out));
+	assert_string_equal(out, "");
+}
+
 static void
 test_phone_invalid(void **state)
 {
@@ -298,6 +321,7 @@ main(void)
 		cmocka_unit_test(test_phone_mobile),
 		cmocka_unit_test(test_phone_landline),
 		cmocka_unit_test(test_phone_invalid),
+		cmocka_unit_test(test_name_mask),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -619,6 +619,60 @@ test_claims(void **state)
 	clients_release(s);
 }
 
+/*
+ * yh_staff: only with the staff scope and only for a person with a current staff
+ * relation to a government agency; the relation ended, the claim goes.
+ */
+static void
+test_staff_claim(void **state)
+{
+	struct clients_snap *s = clients_acquire(F->clients);
+	const struct clients_client *conf = clients_find(s, "conf");
+	struct dir_org org;
+	struct dir_mandate m;
+	char org_uid[DIR_UID_LEN + 1];
+	json_t *o = NULL, *st;
+
+	(void)state;
+	/* Not staff: no claim even with the scope. */
+	assert_int_equal(oidc_user_claims(F->id->dir, conf, F->uid,
+	    CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_STAFF, &o), 0);
+	assert_null(json_object_get(o, "yh_staff"));
+	json_decref(o);
+	memset(&org, 0, sizeof(org));
+	org.uscc = (char *)"11350100003000014R";
+	org.name = (char *)"某市政务服务中心";
+	assert_int_equal(dir_org_add(F->id->dir, &org, NULL, org_uid), 0);
+	memset(&m, 0, sizeof(m));
+	memcpy(m.person_uid, F->uid, sizeof(m.person_uid));
+	memcpy(m.org_uid, org_uid, sizeof(m.org_uid));
+	m.role = (char *)DIR_ROLE_STAFF;
+	m.unit = (char *)"综合受理窗口";
+	assert_int_equal(dir_mandate_add(F->id->dir, &m, NULL, NULL), 0);
+
+	assert_int_equal(oidc_user_claims(F->id->dir, conf, F->uid,
+	    CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_STAFF, &o), 0);
+	st = json_object_get(o, "yh_staff");
+	assert_non_null(st);
+	assert_string_equal(json_string_value(json_object_get(st, "org")), "11350100003000014R");
+	assert_string_equal(json_string_value(json_object_get(st, "unit")), "综合受理窗口");
+	assert_null(json_object_get(st, "position"));
+	json_decref(o);
+	/* Without the scope: nothing. */
+	assert_int_equal(oidc_user_claims(F->id->dir, conf, F->uid, CLIENTS_SCOPE_PROFILE, &o),
+	    0);
+	assert_null(json_object_get(o, "yh_staff"));
+	json_decref(o);
+	/* Ended: nothing (and the fixture's person is staff no more). */
+	assert_int_equal(dir_mandate_end(F->id->dir, org_uid, F->uid, DIR_ROLE_STAFF, NULL,
+	    NULL), 0);
+	assert_int_equal(oidc_user_claims(F->id->dir, conf, F->uid,
+	    CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_STAFF, &o), 0);
+	assert_null(json_object_get(o, "yh_staff"));
+	json_decref(o);
+	clients_release(s);
+}
+
 static void
 test_uref(void **state)
 {
@@ -1696,6 +1750,7 @@ main(void)
 		cmocka_unit_test(test_pairwise),
 		cmocka_unit_test(test_grant_json),
 		cmocka_unit_test(test_claims),
+		cmocka_unit_test(test_staff_claim),
 		cmocka_unit_test(test_uref),
 		cmocka_unit_test(test_code_flow),
 		cmocka_unit_test(test_code_errors),

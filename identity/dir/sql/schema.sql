@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS loa_event (id INTEGER PRIMARY KEY,
 CREATE INDEX IF NOT EXISTS loa_event_person ON loa_event(person_uid);
 
 -- Organizations (legal persons), their relations to persons and their change history
--- (migrate_4.sql says what each holds).
+-- (migrate_4.sql says what each holds; migrate_6.sql adds staff with unit and position).
 CREATE TABLE IF NOT EXISTS org (
   uid TEXT PRIMARY KEY REFERENCES entity(uid),
   uscc TEXT UNIQUE, org_code TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
@@ -60,10 +60,13 @@ CREATE INDEX IF NOT EXISTS org_history_org ON org_history(org_uid, id);
 CREATE TABLE IF NOT EXISTS mandate (id TEXT PRIMARY KEY,
   person_uid TEXT NOT NULL REFERENCES person(uid),
   org_uid TEXT NOT NULL REFERENCES org(uid),
-  role TEXT NOT NULL CHECK (role IN ('legal_rep', 'agent', 'admin')),
+  role TEXT NOT NULL CHECK (role IN ('legal_rep', 'agent', 'admin', 'staff')),
   granted_by TEXT, not_before INTEGER NOT NULL, until INTEGER NOT NULL DEFAULT 0,
   scopes TEXT, created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
-  CHECK (until = 0 OR until > not_before));
+  unit TEXT, position TEXT,
+  CHECK (until = 0 OR until > not_before),
+  CHECK ((role = 'staff') = (unit IS NOT NULL)),
+  CHECK (role = 'staff' OR position IS NULL));
 
 CREATE INDEX IF NOT EXISTS mandate_person ON mandate(person_uid);
 
