@@ -14,6 +14,8 @@
  *        "addr","ua"}, ...]}
  *   {"cmd":"end_sessions","uid":"<32 hex>","reason":"operator"}
  *                                                   -> {"ok":true,"ended":N}
+ *   {"cmd":"org_relation_ended","uid":"<32 hex>","org":"<32 hex: the organization's uid>"}
+ *                                                   -> {"ok":true,"families":N,"logouts":M}
  *   anything else                                   -> {"ok":false,"error":"..."}
  */
 #ifndef YH_AUTHCORE_CONTROL_PROTO_H

@@ -92,6 +92,16 @@ int ctl_find_person(struct dir *d, const char *idnum, struct dir_person *p);
 struct json_t *ctl_person_brief(struct dir *d, const char *uid);
 
 /* Prints "authctl: " and the message to stderr, returns 2 (ctl_common.c). */
+/*
+ * Sends req (borrowed; NULL: out of memory) to the running authd's control socket
+ * (authcore/control_proto.h) and checks its answer: "ok" true and the member count a
+ * non-negative integer. On 0 *rep is the answer (json_decref it). Returns 0,
+ * YH_ERR_UNAVAILABLE (authd is not running), or another YH_ERR_* (the call failed or
+ * authd refused); err gets one line on error.
+ */
+int ctl_control(const struct ident *id, struct json_t *req, const char *count,
+    struct json_t **rep, char *err, size_t errsz);
+
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

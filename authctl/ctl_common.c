@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "authcore/authd_config.h"
+#include "authcore/control_proto.h"
 #include "authcore/layout.h"
 #include "authctl/ctl.h"
 #include "authcore/state.h"
@@ -122,4 +123,50 @@ ctl_print_json(json_t *o)
 	free(s);
 	json_decref(o);
 	return 0;
+}
+
+int
+ctl_control(const struct ident *id, json_t *req, const char *count, json_t **rep, char *err,
+    size_t errsz)
+{
+	char *line = NULL, *reqs = NULL;
+	json_error_t je;
+	const json_t *c;
+	int r;
+
+	*rep = NULL;
+	if (req == NULL || (reqs = json_dumps(req, JSON_COMPACT)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = control_call(id->state_dir, reqs, &line, err, errsz)) != 0)
+		goto out;
+	if ((*rep = json_loads(line, JSON_REJECT_DUPLICATES, &je)) == NULL ||
+	    !json_is_object(*rep)) {
+		snprintf(err, errsz, "authd's answer is not a JSON object");
+		r = YH_ERR_INVALID;
+		goto out;
+	}
+	if (!json_is_true(json_object_get(*rep, "ok"))) {
+		const char *e = json_string_value(json_object_get(*rep, "error"));
+
+		snprintf(err, errsz, "authd: %s", e != NULL ? e : "failed");
+		r = YH_ERR_INTERNAL;
+		goto out;
+	}
+	c = json_object_get(*rep, count);
+	if (!json_is_integer(c) || json_integer_value(c) < 0) {
+		snprintf(err, errsz, "authd's answer has no count");
+		r = YH_ERR_INVALID;
+		goto out;
+	}
+out:
+	if (r != 0) {
+		json_decref(*rep);
+		*rep = NULL;
+	}
+	free(reqs);
+	free(line);
+	return r;
 }

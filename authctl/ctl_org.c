@@ -25,6 +25,7 @@
 
 #define ORG_SCOPES_MAX 2048   /* bytes of the --scope values joined */
 #define CST_OFFSET (8 * 3600)
+#define ORG_PERSONS_MAX 4096  /* persons told to authd when an organization is deregistered */
 
 struct oopts {
 	const char *uscc, *name, *kind, *legal_rep, *authority, *established, *id_number,
@@ -113,11 +114,86 @@ record(struct ident *id, const char *event, const struct dir_org *org, json_t *f
 
 	if (fields == NULL)
 		fields = json_object();
+	/* "org_uid" names the organization as token.issue and authd's org.grants.end do,
+	 * whose "org" is the credit code (masked in the log when it is all digits). */
 	json_object_set_new(fields, "org", json_string(org->uid));
+	json_object_set_new(fields, "org_uid", json_string(org->uid));
 	if (org->uscc != NULL)
 		json_object_set_new(fields, "uscc", json_string(org->uscc));
 	r = ctl_record(id, event, fields);
 	json_decref(fields);
+	return r;
+}
+
+/*
+ * After a relation of the persons uids[0..n) to org ended in the directory: asks the
+ * running authd to end the grants in which they act for it (its control socket's
+ * org_relation_ended: refresh families and access tokens revoked, back-channel logout
+ * to their apps). Sets "grants_ended" in j to the number of refresh families revoked, or
+ * null when authd is not running (a note on stderr: the directory change stands, and
+ * authd's re-checks at refresh and userinfo refuse those grants). Returns 0, or 2 after
+ * a message when authd is running but did not end them.
+ */
+static int
+end_org_grants(const struct ident *id, const char *org_uid, const char (*uids)[DIR_UID_LEN + 1],
+    size_t n, json_t *j)
+{
+	char err[512];
+	size_t total = 0;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		json_t *req = json_pack("{s:s, s:s, s:s}", "cmd", "org_relation_ended", "uid",
+		    uids[i], "org", org_uid), *rep = NULL;
+
+		if ((r = ctl_control(id, req, "families", &rep, err, sizeof(err))) == 0)
+			total += (size_t)json_integer_value(json_object_get(rep, "families"));
+		json_decref(req);
+		json_decref(rep);
+	}
+	json_object_set_new(j, "grants_ended", r == 0 ? json_integer((json_int_t)total) :
+	    json_null());
+	if (r == 0)
+		return 0;
+	if (r == YH_ERR_UNAVAILABLE) {
+		fprintf(stderr, "authctl: note: %s: the tokens issued for the organization were "
+		    "not revoked now; authd refuses them at their next refresh or userinfo call\n",
+		    err);
+		return 0;
+	}
+	return ctl_fail("the relation ended, but the tokens issued for the organization were "
+	    "not revoked: %s", err);
+}
+
+/* The persons who held a relation to org_uid that was not revoked (deregistration
+ * ends them all): at most max distinct uids into uids, *n of them. */
+static int
+org_persons(struct dir *d, const char *org_uid, char (*uids)[DIR_UID_LEN + 1], size_t max,
+    size_t *n)
+{
+	struct dir_mandate *list = NULL;
+	size_t nl = 0;
+	int r;
+
+	*n = 0;
+	if ((r = dir_mandate_list_org(d, org_uid, 0, &list, &nl)) != 0)
+		return r;
+	for (size_t i = 0; i < nl; i++) {
+		size_t k = 0;
+
+		if (list[i].revoked != 0 || strcmp(list[i].role, DIR_ROLE_STAFF) == 0)
+			continue;
+		while (k < *n && strcmp(uids[k], list[i].person_uid) != 0)
+			k++;
+		if (k < *n)
+			continue;
+		if (*n == max) {
+			r = YH_ERR_LIMIT;
+			break;
+		}
+		memcpy(uids[(*n)++], list[i].person_uid, DIR_UID_LEN + 1);
+	}
+	dir_mandate_list_free(list, nl);
 	return r;
 }
 
@@ -478,8 +554,10 @@ org_change(int argc, char **argv)
 	struct dir_org org, in;
 	struct dir_person rep;
 	struct ident *id = NULL;
-	char actor[96];
+	char actor[96], prev[1][DIR_UID_LEN + 1];
 	enum idn_org_kind kind;
+	bool old_rep;
+	json_t *j;
 	int r;
 
 	memset(&org, 0, sizeof(org));
@@ -518,9 +596,21 @@ org_change(int argc, char **argv)
 	    o.legal_rep != NULL && org.legal_rep_uid[0] != '\0' ? org.legal_rep_uid : NULL,
 	    "legal_rep", o.legal_rep != NULL ? rep.uid : NULL))) != 0)
 		goto out;
+	old_rep = o.legal_rep != NULL && org.legal_rep_uid[0] != '\0' &&
+	    strcmp(org.legal_rep_uid, rep.uid) != 0;
+	memcpy(prev, org.legal_rep_uid, sizeof(prev));
 	dir_org_clear(&org);
-	if ((r = ctl_find_org(id->dir, o.code, &org)) == 0)
-		r = ctl_print_json(org_json(id->dir, &org));
+	if ((r = ctl_find_org(id->dir, o.code, &org)) != 0)
+		goto out;
+	if ((j = org_json(id->dir, &org)) == NULL) {
+		r = ctl_fail("out of memory");
+		goto out;
+	}
+	/* The former legal representative acts for the organization no more. */
+	r = old_rep ? end_org_grants(id, org.uid, (const char (*)[DIR_UID_LEN + 1])prev, 1,
+	    j) : 0;
+	if (ctl_print_json(j) != 0)
+		r = 2;
 out:
 	dir_org_clear(&org);
 	dir_person_clear(&rep);
@@ -534,7 +624,9 @@ org_deregister(int argc, char **argv)
 	struct oopts o;
 	struct dir_org org;
 	struct ident *id = NULL;
-	char actor[96];
+	char actor[96], (*uids)[DIR_UID_LEN + 1] = NULL;
+	size_t n = 0;
+	json_t *j;
 	int r;
 
 	memset(&org, 0, sizeof(org));
@@ -543,6 +635,18 @@ org_deregister(int argc, char **argv)
 		return r;
 	if ((r = ctl_find_active_org(id->dir, o.code, &org)) != 0)
 		goto out;
+	if ((uids = calloc(ORG_PERSONS_MAX, sizeof(*uids))) == NULL) {
+		r = ctl_fail("out of memory");
+		goto out;
+	}
+	if ((r = org_persons(id->dir, org.uid, uids, ORG_PERSONS_MAX, &n)) == YH_ERR_LIMIT)
+		fprintf(stderr, "authctl: note: more than %d persons act for the organization: "
+		    "the tokens of the first %d are revoked now, the others' at their next "
+		    "refresh or userinfo call\n", ORG_PERSONS_MAX, ORG_PERSONS_MAX);
+	else if (r != 0) {
+		r = ctl_fail("cannot read the organization's relations: %s", yh_strerror(r));
+		goto out;
+	}
 	ctl_operator_name(actor, sizeof(actor));
 	if ((r = dir_org_set_status(id->dir, org.uid, DIR_STATUS_DEREGISTERED, actor)) != 0) {
 		r = ctl_fail("cannot change the status: %s", yh_strerror(r));
@@ -550,10 +654,16 @@ org_deregister(int argc, char **argv)
 	}
 	if ((r = record(id, "org.deregister", &org, NULL)) != 0)
 		goto out;
-	/* Sessions acting for the organization would be ended here, through authd's
-	 * control socket as user deregister does, once authd has them. */
-	r = ctl_print_json(json_pack("{s:s, s:s}", "uid", org.uid, "status", "deregistered"));
+	/* Everyone who acted for it acts for it no more. */
+	if ((j = json_pack("{s:s, s:s}", "uid", org.uid, "status", "deregistered")) == NULL) {
+		r = ctl_fail("out of memory");
+		goto out;
+	}
+	r = end_org_grants(id, org.uid, (const char (*)[DIR_UID_LEN + 1])uids, n, j);
+	if (ctl_print_json(j) != 0)
+		r = 2;
 out:
+	free(uids);
 	dir_org_clear(&org);
 	ident_close(id);
 	return r;
@@ -654,9 +764,10 @@ rel_remove(int argc, char **argv, const char *role)
 	struct dir_org org;
 	struct dir_person p;
 	struct ident *id = NULL;
-	char actor[96];
+	char actor[96], who[1][DIR_UID_LEN + 1];
 	bool agent = strcmp(role, DIR_ROLE_AGENT) == 0;
 	size_t ended = 0;
+	json_t *j;
 	int r;
 
 	memset(&org, 0, sizeof(org));
@@ -684,10 +795,15 @@ rel_remove(int argc, char **argv, const char *role)
 	if ((r = record(id, agent ? "org.agent.remove" : "org.admin.remove", &org,
 	    json_pack("{s:s, s:I}", "person", p.uid, "ended", (json_int_t)ended))) != 0)
 		goto out;
-	/* Sessions in which this person acts for the organization would be ended here,
-	 * through authd's control socket, once authd has them. */
-	r = ctl_print_json(json_pack("{s:s, s:I}", "person", p.uid, "ended",
-	    (json_int_t)ended));
+	if ((j = json_pack("{s:s, s:I}", "person", p.uid, "ended", (json_int_t)ended)) ==
+	    NULL) {
+		r = ctl_fail("out of memory");
+		goto out;
+	}
+	memcpy(who[0], p.uid, sizeof(who[0]));
+	r = end_org_grants(id, org.uid, (const char (*)[DIR_UID_LEN + 1])who, 1, j);
+	if (ctl_print_json(j) != 0)
+		r = 2;
 out:
 	dir_person_clear(&p);
 	dir_org_clear(&org);

@@ -461,45 +461,14 @@ end_sessions(const struct ident *id, const char *uid, const char *reason, size_t
     char *err, size_t errsz)
 {
 	json_t *req, *rep = NULL;
-	char *line = NULL, *reqs = NULL;
-	json_error_t je;
-	json_int_t ended;
 	int r;
 
 	*n = 0;
 	req = json_pack("{s:s, s:s, s:s}", "cmd", "end_sessions", "uid", uid, "reason", reason);
-	if (req == NULL || (reqs = json_dumps(req, JSON_COMPACT)) == NULL) {
-		snprintf(err, errsz, "out of memory");
-		r = YH_ERR_ALLOC;
-		goto out;
-	}
-	if ((r = control_call(id->state_dir, reqs, &line, err, errsz)) != 0)
-		goto out;
-	if ((rep = json_loads(line, JSON_REJECT_DUPLICATES, &je)) == NULL ||
-	    !json_is_object(rep)) {
-		snprintf(err, errsz, "authd's answer is not a JSON object");
-		r = YH_ERR_INVALID;
-		goto out;
-	}
-	if (!json_is_true(json_object_get(rep, "ok"))) {
-		const char *e = json_string_value(json_object_get(rep, "error"));
-
-		snprintf(err, errsz, "authd: %s", e != NULL ? e : "failed");
-		r = YH_ERR_INTERNAL;
-		goto out;
-	}
-	ended = json_integer_value(json_object_get(rep, "ended"));
-	if (!json_is_integer(json_object_get(rep, "ended")) || ended < 0) {
-		snprintf(err, errsz, "authd's answer has no count");
-		r = YH_ERR_INVALID;
-		goto out;
-	}
-	*n = (size_t)ended;
-out:
+	if ((r = ctl_control(id, req, "ended", &rep, err, errsz)) == 0)
+		*n = (size_t)json_integer_value(json_object_get(rep, "ended"));
 	json_decref(req);
 	json_decref(rep);
-	free(reqs);
-	free(line);
 	return r;
 }
 

@@ -43,6 +43,7 @@ struct clients_registry;
 struct yh_audit;
 struct wk_pool;
 struct keys;
+struct bcl;
 
 struct authd_app {
 	/* The configuration in force: a reload (authd/reload.c) puts a new one here while
@@ -59,6 +60,7 @@ struct authd_app {
 	struct wk_pool *workers;         /* slow work off the HTTP threads (common/workers.h) */
 	const char *issuer;              /* no trailing slash; owned by cfg */
 	struct keys *keys;               /* pairwise sub, form MACs, user refs (keyd/keys.h) */
+	struct bcl *bcl;                 /* back-channel logout (authd/oidc/backchannel.h) */
 	struct authd_check checks[AUTHD_MAX_CHECKS];
 	size_t nchecks;
 };

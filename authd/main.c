@@ -445,6 +445,7 @@ open_bcl(struct daemon *d, char *err, size_t errsz)
 	bc.dir = d->app.dir;
 	if ((r = bcl_new(&bc, &d->bcl)) != 0)
 		snprintf(err, errsz, "cannot start back-channel logout: %s", yh_strerror(r));
+	d->app.bcl = d->bcl;
 	return r;
 }
 

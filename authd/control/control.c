@@ -23,6 +23,8 @@
 #include "authcore/audit/audit.h"
 #include "authd/control/control.h"
 #include "authd/app.h"
+#include "authd/oidc/backchannel.h"
+#include "authd/oidc/token.h"
 #include "authd/session/sess.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -279,6 +281,98 @@ cmd_end(struct request *rq)
 	return json_pack("{s:b, s:I}", "ok", 1, "ended", (json_int_t)n);
 }
 
+/* The audit line of org_relation_ended: written before the answer. */
+static int
+audit_org_end(struct request *rq, const char *uid, const struct dir_org *o, size_t fams,
+    size_t logouts)
+{
+	char actor[CONTROL_ACTOR_SIZE];
+	json_t *f;
+	int r;
+
+	snprintf(actor, sizeof(actor), "operator:uid%u", (unsigned)rq->peer.uid);
+	f = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:I, s:I}", "by", "operator", "uid", uid,
+	    "org_uid", o->uid, "org", o->uscc, "families", (json_int_t)fams, "logouts",
+	    (json_int_t)logouts, "pid", (json_int_t)rq->peer.pid);
+	if (f == NULL)
+		return YH_ERR_ALLOC;
+	r = yh_audit_write(rq->c->app->audit, "org.grants.end", actor, f);
+	json_decref(f);
+	if (r != 0)
+		yh_error("control: audit org.grants.end for %s: %s", uid, yh_strerror(r));
+	return r;
+}
+
+/* Tells the apps of the revoked families bound to a session; returns how many were
+ * queued. */
+static size_t
+org_logouts(struct request *rq, const struct sess_family *fams, size_t n)
+{
+	size_t queued = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (fams[i].sid[0] == '\0')
+			continue;
+		if (bcl_client_logout(rq->c->app->bcl, fams[i].uid, fams[i].sid,
+		    fams[i].client_id, SESS_END_ADMIN) == 0)
+			queued++;
+		else
+			yh_warn("control: back-channel logout to client %s (sid %s) not queued",
+			    fams[i].client_id, fams[i].sid);
+	}
+	return queued;
+}
+
+/*
+ * org_relation_ended: the person uid no longer acts for the organization org (its
+ * directory uid) in some role. Revokes the refresh families in which the person acts for
+ * it, and their access tokens, and sends their apps back-channel logout for the session
+ * each family is bound to (the session itself goes on).
+ */
+static json_t *
+cmd_org_end(struct request *rq)
+{
+	const char *uid = req_uid(rq->req);
+	const char *org = json_string_value(json_object_get(rq->req, "org"));
+	struct sess_family *fams = NULL;
+	struct dir_org o;
+	json_t *rep = NULL;
+	size_t n = 0, logouts = 0;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	if (uid == NULL || org == NULL || !dir_uid_valid(org))
+		return refuse("uid and org must be 32 lower-case hex digits");
+	if ((r = dir_org_get(rq->c->app->dir, org, &o)) != 0)
+		return refuse(r == YH_ERR_NOT_FOUND ? "no such organization" : yh_strerror(r));
+	/* Grants name the organization by its credit code: none without one. */
+	if (o.uscc != NULL && (fams = calloc(CONTROL_ORG_FAMILIES, sizeof(*fams))) == NULL) {
+		rep = refuse("out of memory");
+		goto out;
+	}
+	if (o.uscc != NULL)
+		r = oidc_org_families_revoke(rq->c->app, uid, o.uscc, fams, CONTROL_ORG_FAMILIES,
+		    &n);
+	logouts = org_logouts(rq, fams, n < CONTROL_ORG_FAMILIES ? n : CONTROL_ORG_FAMILIES);
+	yh_info("control: operator uid %u: %s no longer acts for organization %s: %zu "
+	    "refresh famil%s revoked, %zu back-channel logout%s%s%s", (unsigned)rq->peer.uid,
+	    uid, o.uid, n, n == 1 ? "y" : "ies", logouts, logouts == 1 ? "" : "s",
+	    r != 0 ? ": " : "", r != 0 ? yh_strerror(r) : "");
+	if ((r == 0 || n > 0) && audit_org_end(rq, uid, &o, n, logouts) != 0 && r == 0)
+		rep = json_pack("{s:b, s:s, s:I}", "ok", 0, "error", "grants ended but the audit "
+		    "line was not written", "families", (json_int_t)n);
+	else if (r != 0)
+		rep = json_pack("{s:b, s:s, s:I}", "ok", 0, "error", yh_strerror(r), "families",
+		    (json_int_t)n);
+	else
+		rep = json_pack("{s:b, s:I, s:I}", "ok", 1, "families", (json_int_t)n,
+		    "logouts", (json_int_t)logouts);
+out:
+	free(fams);
+	dir_org_clear(&o);
+	return rep;
+}
+
 static json_t *
 dispatch(struct request *rq)
 {
@@ -289,6 +383,7 @@ dispatch(struct request *rq)
 		{ "ping", cmd_ping },
 		{ "list_sessions", cmd_list },
 		{ "end_sessions", cmd_end },
+		{ "org_relation_ended", cmd_org_end },
 	};
 	const char *cmd;
 
@@ -299,7 +394,7 @@ dispatch(struct request *rq)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)
 			return cmds[i].fn(rq);
-	return refuse("unknown cmd (ping, list_sessions, end_sessions)");
+	return refuse("unknown cmd (ping, list_sessions, end_sessions, org_relation_ended)");
 }
 
 /* ---- one connection ---- */

@@ -205,10 +205,10 @@ job_finish(struct bcl *b, struct bcl_job *j, enum bcl_result res)
 
 /* ---- queueing (any thread) ------------------------------------------------------- */
 
-/* Queues a delivery to client_id for the ended session info: a logout token, or with
- * cas the LogoutRequest for that ticket. */
+/* Queues a delivery to client_id for the ended session sid of uid: a logout token, or
+ * with cas the LogoutRequest for that ticket. */
 static int
-queue_one(struct bcl *b, const struct sess_info *info, const char *client_id,
+queue_one(struct bcl *b, const char *uid, const char *sid, const char *client_id,
     const struct sess_cas_entry *cas, enum sess_reason why)
 {
 	struct bcl_job *j;
@@ -217,8 +217,8 @@ queue_one(struct bcl *b, const struct sess_info *info, const char *client_id,
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return YH_ERR_ALLOC;
 	j->cas = cas != NULL;
-	if (yh_strlcpy(j->uid, info->uid, sizeof(j->uid)) != 0 ||
-	    yh_strlcpy(j->sid, info->sid, sizeof(j->sid)) != 0 ||
+	if (yh_strlcpy(j->uid, uid, sizeof(j->uid)) != 0 ||
+	    yh_strlcpy(j->sid, sid, sizeof(j->sid)) != 0 ||
 	    yh_strlcpy(j->client_id, client_id, sizeof(j->client_id)) != 0 ||
 	    (cas != NULL && (yh_strlcpy(j->ticket, cas->ticket, sizeof(j->ticket)) != 0 ||
 	    (j->service = strdup(cas->service)) == NULL))) {
@@ -237,7 +237,7 @@ queue_one(struct bcl *b, const struct sess_info *info, const char *client_id,
 		pthread_mutex_unlock(&b->lock);
 		mx_counter_add(b->mx_dropped, 1);
 		yh_warn("%s to client %s (sid %s) dropped: %s", kind_name(j), client_id,
-		    info->sid, r == YH_ERR_LIMIT ? "the queue is full" : "shutting down");
+		    sid, r == YH_ERR_LIMIT ? "the queue is full" : "shutting down");
 		job_free(j);
 		return r;
 	}
@@ -261,7 +261,8 @@ bcl_session_ended(struct bcl *b, const struct sess_info *info, enum sess_reason 
 	for (size_t i = 0; i < n; i++) {
 		if (info->clients[i][0] == '\0')
 			continue;
-		if ((e = queue_one(b, info, info->clients[i], NULL, why)) != 0 && r == 0)
+		if ((e = queue_one(b, info->uid, info->sid, info->clients[i], NULL, why)) != 0 &&
+		    r == 0)
 			r = e;
 	}
 	if (n > 0)
@@ -280,9 +281,24 @@ bcl_cas_session_ended(struct bcl *b, const struct sess_info *info,
 	if (cas == NULL)
 		return 0;
 	for (size_t i = 0; i < cas->n; i++)
-		if ((e = queue_one(b, info, cas->e[i].client_id, &cas->e[i], why)) != 0 && r == 0)
+		if ((e = queue_one(b, info->uid, info->sid, cas->e[i].client_id, &cas->e[i],
+		    why)) != 0 && r == 0)
 			r = e;
 	if (cas->n > 0)
+		curl_multi_wakeup(b->multi);
+	return r;
+}
+
+int
+bcl_client_logout(struct bcl *b, const char *uid, const char *sid, const char *client_id,
+    enum sess_reason why)
+{
+	int r;
+
+	if (b == NULL || uid == NULL || sid == NULL || client_id == NULL || sid[0] == '\0' ||
+	    client_id[0] == '\0')
+		return YH_ERR_INVALID;
+	if ((r = queue_one(b, uid, sid, client_id, NULL, why)) == 0)
 		curl_multi_wakeup(b->multi);
 	return r;
 }

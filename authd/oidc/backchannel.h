@@ -116,6 +116,15 @@ int bcl_cas_session_ended(struct bcl *b, const struct sess_info *info,
     const struct sess_cas_list *cas, enum sess_reason why) YH_WUR;
 
 /*
+ * Queues one logout token for client_id naming the session sid of uid, while the session
+ * itself goes on: what an app gets when the grant it holds in that session ends on its
+ * own (the person no longer acts for the organization the grant was for). Returns as
+ * bcl_session_ended; YH_ERR_INVALID also for an empty sid or client_id.
+ */
+int bcl_client_logout(struct bcl *b, const char *uid, const char *sid, const char *client_id,
+    enum sess_reason why) YH_WUR;
+
+/*
  * A session-store event handler (sess_event_fn, authd/session/sess.h) with ctx = a struct bcl *:
  * on SESS_EV_ENDED events of this process (origin, with the record) it calls
  * bcl_session_ended and, with the event's CAS tickets, bcl_cas_session_ended; every other event is ignored (the process that ended the session

@@ -208,8 +208,26 @@ out:
 	return r;
 }
 
-/* Writes token.issue (or another event) to the audit trail, with the credit code of
- * the organization acted for when there is one (org); must succeed. */
+/* Adds org_uid, the directory uid of the organization with credit code uscc, to the
+ * audit fields f: the log masks a code that is all digits, the uid keeps the record
+ * traceable. An organization no longer found is recorded without it. */
+static int
+audit_org_uid(struct treq *t, json_t *f, const char *uscc)
+{
+	struct dir_org o;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	if ((r = dir_org_find_uscc(t->app->dir, uscc, &o)) == YH_ERR_NOT_FOUND)
+		return 0;
+	if (r == 0 && json_object_set_new(f, "org_uid", json_string(o.uid)) != 0)
+		r = YH_ERR_ALLOC;
+	dir_org_clear(&o);
+	return r;
+}
+
+/* Writes token.issue (or another event) to the audit trail, with the credit code and
+ * the uid of the organization acted for when there is one (org); must succeed. */
 static int
 audit_event(struct treq *t, const char *event, const char *grant, const char *uid,
     const char *family, const char *jti, unsigned scopes, const char *org)
@@ -230,6 +248,10 @@ audit_event(struct treq *t, const char *event, const char *grant, const char *ui
 	    (org != NULL && json_object_set_new(f, "org", json_string(org)) != 0)) {
 		json_decref(f);
 		return YH_ERR_ALLOC;
+	}
+	if (org != NULL && (r = audit_org_uid(t, f, org)) != 0) {
+		json_decref(f);
+		return r;
 	}
 	r = yh_audit_write(t->app->audit, event, actor, f);
 	json_decref(f);
@@ -382,7 +404,8 @@ start_family(struct treq *t, const struct oidc_grant *code, unsigned scopes,
 	if (yh_strlcpy(fam.id, fam_id, sizeof(fam.id)) != 0 ||
 	    yh_strlcpy(fam.uid, code->uid, sizeof(fam.uid)) != 0 ||
 	    yh_strlcpy(fam.client_id, t->c->id, sizeof(fam.client_id)) != 0 ||
-	    (code->sid != NULL && yh_strlcpy(fam.sid, code->sid, sizeof(fam.sid)) != 0)) {
+	    (code->sid != NULL && yh_strlcpy(fam.sid, code->sid, sizeof(fam.sid)) != 0) ||
+	    (code->org != NULL && yh_strlcpy(fam.org, code->org, sizeof(fam.org)) != 0)) {
 		r = YH_ERR_INVALID;
 		goto out;
 	}
@@ -800,17 +823,14 @@ oidc_family_revoked(struct sess_store *sess, const char *family_id)
 	return sess_deny_check(sess, SESS_DENY_FAMILY, family_id);
 }
 
-int
-oidc_user_families_revoke(struct authd_app *app, const char *uid, const char *client_id,
-    size_t *n)
+/* How long an access token of client_id (NULL: of any registered client) can live, plus
+ * the leeway: the denylist TTL of a revoked family. */
+static int64_t
+family_deny_ttl(struct authd_app *app, const char *client_id)
 {
-	struct clients_snap *snap;
+	struct clients_snap *snap = clients_acquire(app->clients);
 	int64_t ttl = at_lifetime(app, NULL);
-	int r;
 
-	if (n != NULL)
-		*n = 0;
-	snap = clients_acquire(app->clients);
 	if (client_id != NULL) {
 		ttl = at_lifetime(app, clients_find(snap, client_id));
 	} else {
@@ -819,8 +839,27 @@ oidc_user_families_revoke(struct authd_app *app, const char *uid, const char *cl
 				ttl = at_lifetime(app, clients_at(snap, i));
 	}
 	clients_release(snap);
-	r = sess_refresh_revoke_user(app->sess, uid, client_id, ttl + OIDC_LEEWAY, n);
-	return r;
+	return ttl + OIDC_LEEWAY;
+}
+
+int
+oidc_user_families_revoke(struct authd_app *app, const char *uid, const char *client_id,
+    size_t *n)
+{
+	if (n != NULL)
+		*n = 0;
+	return sess_refresh_revoke_user(app->sess, uid, client_id,
+	    family_deny_ttl(app, client_id), n);
+}
+
+int
+oidc_org_families_revoke(struct authd_app *app, const char *uid, const char *uscc,
+    struct sess_family *out, size_t max, size_t *n)
+{
+	if (n != NULL)
+		*n = 0;
+	return sess_refresh_revoke_org(app->sess, uid, uscc, family_deny_ttl(app, NULL), out,
+	    max, n);
 }
 
 static const struct http_route token_routes[] = {

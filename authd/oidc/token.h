@@ -152,4 +152,17 @@ int oidc_family_revoked(struct sess_store *sess, const char *family_id) YH_WUR;
 int oidc_user_families_revoke(struct authd_app *app, const char *uid, const char *client_id,
     size_t *n) YH_WUR;
 
+/*
+ * Revokes the refresh families in which uid acts for the organization with credit code
+ * uscc (a relation ended: an agent or admin removed, the legal representative changed,
+ * the organization deregistered), and with them their access tokens, as
+ * oidc_user_families_revoke does for all of a user's apps; the person's own families and
+ * those for other organizations stay. The revoked families are copied to out (at most
+ * max; see sess_refresh_revoke_org), for their apps' back-channel logout. Returns as
+ * sess_refresh_revoke_org.
+ */
+struct sess_family;
+int oidc_org_families_revoke(struct authd_app *app, const char *uid, const char *uscc,
+    struct sess_family *out, size_t max, size_t *n) YH_WUR;
+
 #endif

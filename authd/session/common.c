@@ -228,6 +228,11 @@ sess_family_json(const struct sess_family *f)
 	json_t *o = json_pack("{s:s,s:s,s:s}", "uid", f->uid, "cid", f->client_id, "sid", f->sid);
 	char *out = NULL;
 
+	if (o != NULL && f->org[0] != '\0' &&
+	    json_object_set_new(o, "org", json_string(f->org)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o != NULL)
 		out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -295,7 +300,8 @@ sess_family_parse(const char *json, size_t len, struct sess_family *f)
 		goto out;
 	if (json_str(o, "uid", f->uid, sizeof(f->uid), true) != 0 ||
 	    json_str(o, "cid", f->client_id, sizeof(f->client_id), true) != 0 ||
-	    json_str(o, "sid", f->sid, sizeof(f->sid), false) != 0)
+	    json_str(o, "sid", f->sid, sizeof(f->sid), false) != 0 ||
+	    json_str(o, "org", f->org, sizeof(f->org), false) != 0)
 		goto out;
 	rc = 0;
 out:

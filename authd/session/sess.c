@@ -918,7 +918,8 @@ family_check(const struct sess_family *f)
 {
 	if (!sess_pubid_ok(f->id) || !sess_str_ok(f->uid, SESS_UID_MAX) ||
 	    !sess_str_ok(f->client_id, SESS_CLIENT_MAX) ||
-	    (f->sid[0] != '\0' && !sess_pubid_ok(f->sid)))
+	    (f->sid[0] != '\0' && !sess_pubid_ok(f->sid)) ||
+	    (f->org[0] != '\0' && !sess_str_ok(f->org, SESS_ORG_MAX)))
 		return YH_ERR_INVALID;
 	return 0;
 }
@@ -993,9 +994,25 @@ sess_family_revoke(struct sess_store *s, const char *family_id)
 	return s->ops->fam_revoke(s, family_id);
 }
 
-int
-sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *client_id,
-    int64_t deny_ttl_s, size_t *n)
+/* What a revocation of a user's families keeps out: the other apps' families (client_id
+ * set) or the other organizations' and the person's own (org set). */
+struct fam_filter {
+	const char *uid, *client_id, *org;
+};
+
+static bool
+fam_matches(const struct fam_filter *w, const struct sess_family *f)
+{
+	return strcmp(f->uid, w->uid) == 0 &&
+	    (w->client_id == NULL || strcmp(f->client_id, w->client_id) == 0) &&
+	    (w->org == NULL || strcmp(f->org, w->org) == 0);
+}
+
+/* Revokes the families of w->uid that w lets through (see sess_refresh_revoke_user),
+ * copying at most max of them to out. */
+static int
+revoke_families(struct sess_store *s, const struct fam_filter *w, int64_t deny_ttl_s,
+    struct sess_family *out, size_t max, size_t *n)
 {
 	char (*ids)[SESS_PUBID_SIZE] = NULL;
 	size_t nids = 0, done = 0;
@@ -1003,25 +1020,27 @@ sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *clie
 
 	if (n != NULL)
 		*n = 0;
-	if (!sess_str_ok(uid, SESS_UID_MAX) ||
-	    (client_id != NULL && !sess_str_ok(client_id, SESS_CLIENT_MAX)) ||
+	if (!sess_str_ok(w->uid, SESS_UID_MAX) ||
+	    (w->client_id != NULL && !sess_str_ok(w->client_id, SESS_CLIENT_MAX)) ||
+	    (w->org != NULL && !sess_str_ok(w->org, SESS_ORG_MAX)) ||
 	    deny_ttl_s < 1 || deny_ttl_s > SESS_DENY_TTL_MAX)
 		return YH_ERR_INVALID;
 	if ((ids = calloc(1024, sizeof(*ids))) == NULL)
 		return YH_ERR_ALLOC;
-	if ((rc = s->ops->fam_user(s, uid, ids, 1024, &nids)) != 0)
+	if ((rc = s->ops->fam_user(s, w->uid, ids, 1024, &nids)) != 0)
 		goto out;
 	for (size_t i = 0; i < nids; i++) {
 		struct sess_family f;
 		int r = s->ops->fam_get(s, ids[i], &f);
 
-		if (r == YH_ERR_NOT_FOUND || (r == 0 && (strcmp(f.uid, uid) != 0 ||
-		    (client_id != NULL && strcmp(f.client_id, client_id) != 0))))
+		if (r == YH_ERR_NOT_FOUND || (r == 0 && !fam_matches(w, &f)))
 			continue;
 		if (r == 0)
 			r = sess_deny_add(s, SESS_DENY_FAMILY, ids[i], deny_ttl_s);
 		if (r == 0)
 			r = s->ops->fam_revoke(s, ids[i]);
+		if (r == 0 && out != NULL && done < max)
+			out[done] = f;
 		if (r == 0)
 			done++;
 		else if (r != YH_ERR_NOT_FOUND)
@@ -1032,6 +1051,29 @@ sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *clie
 out:
 	free(ids);
 	return rc;
+}
+
+int
+sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *client_id,
+    int64_t deny_ttl_s, size_t *n)
+{
+	struct fam_filter w = { .uid = uid, .client_id = client_id };
+
+	return revoke_families(s, &w, deny_ttl_s, NULL, 0, n);
+}
+
+int
+sess_refresh_revoke_org(struct sess_store *s, const char *uid, const char *org,
+    int64_t deny_ttl_s, struct sess_family *out, size_t max, size_t *n)
+{
+	struct fam_filter w = { .uid = uid, .org = org };
+
+	if (org == NULL || org[0] == '\0') {
+		if (n != NULL)
+			*n = 0;
+		return YH_ERR_INVALID;
+	}
+	return revoke_families(s, &w, deny_ttl_s, out, max, n);
 }
 
 /* ---- denylist ------------------------------------------------------------------------- */

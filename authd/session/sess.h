@@ -49,6 +49,7 @@ struct mx_gauge;
 #define SESS_PUBID_SIZE 23       /* public ids (sid, refresh family): 128 bits, 22 chars + NUL */
 #define SESS_UID_MAX 128         /* user id bytes */
 #define SESS_CLIENT_MAX 64       /* client id bytes */
+#define SESS_ORG_MAX 32          /* bytes of the organization a refresh family acts for */
 #define SESS_AMR_MAX 8           /* amr values per session */
 #define SESS_AMR_LEN 16          /* bytes of one amr value ("pwd", "otp", "hwk", ...) */
 #define SESS_CLIENTS_MAX 32      /* clients recorded per session */
@@ -412,6 +413,8 @@ struct sess_family {
 	char uid[SESS_UID_MAX + 1];
 	char client_id[SESS_CLIENT_MAX + 1];
 	char sid[SESS_PUBID_SIZE];       /* session it came from ("" for none) */
+	char org[SESS_ORG_MAX + 1];      /* the organization acted for: its credit code
+	                                  * (the grant's "org"), "" for none */
 };
 
 /* Writes a new random family id (for sess_code_take's issued, then sess_refresh_new). */
@@ -462,6 +465,16 @@ int sess_family_revoke(struct sess_store *s, const char *family_id) YH_WUR;
  */
 int sess_refresh_revoke_user(struct sess_store *s, const char *uid, const char *client_id,
     int64_t deny_ttl_s, size_t *n) YH_WUR;
+
+/*
+ * As sess_refresh_revoke_user, for the families of uid that act for the organization org
+ * (struct sess_family's org, compared exactly; families of no organization are kept).
+ * The families revoked are copied to out (at most max of them; out may be NULL with max
+ * 0), so that the caller can tell their apps; *n (may be NULL) gets how many were
+ * revoked, which may exceed max. Returns as sess_refresh_revoke_user.
+ */
+int sess_refresh_revoke_org(struct sess_store *s, const char *uid, const char *org,
+    int64_t deny_ttl_s, struct sess_family *out, size_t max, size_t *n) YH_WUR;
 
 /* ---- the denylist: what was revoked before it expired ------------------------------------ */
 

@@ -131,6 +131,18 @@ start_authd() {
     die "authd did not start (its log: $log)"
 }
 
+# start_authd_socket: start_authd, then waits for the control socket SOCK (it comes
+# just after the HTTP server).
+start_authd_socket() {
+  start_authd
+  for _ in $(seq 1 100); do
+    [[ -S $SOCK ]] && return 0
+    sleep 0.02
+  done
+  die "authd serves HTTP but made no control socket $SOCK"
+}
+
+
 # hup_and_wait MARK: sends SIGHUP to PID and waits for the summary line authd logs after
 # line MARK of AUTHD_LOG (default $TMP/authd.log); fails and returns 1 when none comes.
 hup_and_wait() {
@@ -393,6 +405,16 @@ EOF
   "$PY" "$TMP/receiver.py" "$1" "$2" >>"$TMP/receiver.log" 2>&1 &
   RPID=$!
   wait_ready "http://127.0.0.1:$1/" "$RPID" || die "the receiver did not start"
+}
+
+# wait_bodies N: waits (bounded) until the receiver (start_receiver) has written N
+# bodies to $TMP/bodies.txt.
+wait_bodies() {
+  for _ in $(seq 1 300); do
+    [[ $(wc -l <"$TMP/bodies.txt") -ge $1 ]] && return 0
+    sleep 0.05
+  done
+  return 1
 }
 
 # ---- one pass over the endpoints that use every key

@@ -39,17 +39,6 @@ start_receiver "$RPORT" "$TMP/bodies.txt"
 : >"$TMP/authd2.log"
 
 # ---- authd
-# start_authd_socket: lib.sh's start_authd, then waits for the control socket (it comes
-# just after the HTTP server).
-start_authd_socket() {
-  start_authd
-  for _ in $(seq 1 100); do
-    [[ -S $SOCK ]] && return 0
-    sleep 0.02
-  done
-  die "authd serves HTTP but made no control socket $SOCK"
-}
-
 # ---- HTTP as a browser: one cookie jar, "jar" (lib.sh's req jar METHOD PATH)
 # jget differs from two_nodes.sh's: a missing key prints nothing, null prints "null".
 jget() {  # jget JSON KEY: a top-level value (null prints "null")
@@ -95,14 +84,6 @@ login() {
 code() { authorize_code jar "openid%20profile"; }
 # account_with COOKIE: STATUS/LOCATION of GET /account with only that session cookie.
 account_with() { req - GET /account -H "Cookie: yh_sid=$1"; }
-# wait_bodies N: waits (bounded) until the receiver has N bodies.
-wait_bodies() {
-  for _ in $(seq 1 300); do
-    [[ $(wc -l <"$TMP/bodies.txt") -ge $1 ]] && return 0
-    sleep 0.05
-  done
-  return 1
-}
 # check_token N SID: the Nth body is a logout token for app1 about session SID.
 check_token() {
   local body tok claims

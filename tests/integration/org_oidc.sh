@@ -18,6 +18,7 @@
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/org_lib.sh"
 need_authd
 command -v openssl >/dev/null || { echo "FAIL: the openssl command is not installed"; exit 1; }
 make_tmp orgoidc
@@ -34,66 +35,8 @@ AG=$(id_number 11010119900307001)
 NOB=$(id_number 11010119900307003)
 PW='Org oidc test 2026!'
 SECRET=org-app-secret-0123456789abcdef-0123
+APP=orgapp
 SYSSECRET=org-sys-secret-0123456789abcdef-0123
-
-basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | openssl base64 -A)"; }
-jget() {
-  "$PY" -c 'import sys,json;v=json.load(open(sys.argv[1])).get(sys.argv[2],"");print(v)' "$TMP/body" "$1" 2>/dev/null
-}
-# jwt_org JWT EXPR: EXPR over the payload's yh_org (o; None when absent).
-jwt_org() {
-  "$PY" -c 'import sys,json,base64;p=sys.argv[1].split(".")[1];p+="="*(-len(p)%4);o=json.loads(base64.urlsafe_b64decode(p)).get("yh_org");print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
-}
-# body_org EXPR: EXPR over the last JSON body's yh_org.
-body_org() {
-  "$PY" -c 'import sys,json;o=json.load(open(sys.argv[1])).get("yh_org");print(eval(sys.argv[2]))' "$TMP/body" "$1" 2>/dev/null
-}
-# hidden_args: the hidden inputs of the last page as --data-urlencode arguments, one a line.
-hidden_args() {
-  "$PY" -c '
-import sys,re,html
-for n,v in re.findall(r"<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\">", open(sys.argv[1]).read()):
-    print("%s=%s" % (html.unescape(n), html.unescape(v)))' "$TMP/body"
-}
-# to_page JAR: GET /authorize for orgapp asking openid profile org (consenting when
-# asked); the last response is what /authorize finally answered. Sets STATE, VERIFIER.
-to_page() {
-  local challenge tok next
-  VERIFIER=$(openssl rand -hex 32)
-  challenge=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A |
-    tr '+/' '-_' | tr -d '=')
-  STATE=$(openssl rand -hex 8)
-  req "$1" GET "/authorize?response_type=code&client_id=orgapp&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20profile%20org&state=$STATE&code_challenge=$challenge&code_challenge_method=S256${2:-}"
-  if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
-    req "$1" GET "$LOCATION"
-    tok=$(form_value csrf)
-    next=$(form_value next)
-    req "$1" POST /consent --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
-      --data-urlencode "action=allow"
-    req "$1" GET "$LOCATION"
-  fi
-}
-# choose JAR ORG [CSRF]: posts the page's form back with org=ORG (and another csrf).
-choose() {
-  local -a args=()
-  local line
-  while IFS= read -r line; do
-    [[ -n ${3:-} && $line == csrf=* ]] && line="csrf=$3"
-    args+=(--data-urlencode "$line")
-  done < <(hidden_args)
-  req "$1" POST /authorize "${args[@]}" --data-urlencode "org=$2"
-}
-# redeem: the code in LOCATION at /token for orgapp; sets AT, IDT, RT.
-redeem() {
-  AT= IDT= RT=
-  [[ $STATUS == 302 && $LOCATION == "$CB?"* && $(qparam "$LOCATION" state) == "$STATE" ]] ||
-    { fail "no code: $STATUS '$LOCATION'"; return 1; }
-  req - POST /token -H "Authorization: $(basic orgapp "$SECRET")" \
-    --data-urlencode grant_type=authorization_code --data-urlencode "code=$(qparam "$LOCATION" code)" \
-    --data-urlencode "redirect_uri=$CB" --data-urlencode "code_verifier=$VERIFIER"
-  AT=$(jget access_token) IDT=$(jget id_token) RT=$(jget refresh_token)
-  [[ $STATUS == 200 && -n $AT && -n $IDT && -n $RT ]] || { fail "/token: $STATUS $BODY"; return 1; }
-}
 
 start_authd
 stop_authd || die "authd did not stop cleanly"
