@@ -90,8 +90,9 @@ audit(struct authd_app *app, const struct staff *s, const char *event, json_t *f
 {
 	if (fields == NULL)
 		return YH_ERR_ALLOC;
-	json_object_set_new(fields, "org", json_string(s->org.uscc != NULL ? s->org.uscc :
-	    s->org.org_code));
+	/* The agency's uid, as authctl's org and staff events name it: the audit log masks
+	 * a credit code like any long number, which would leave the agency unknown. */
+	json_object_set_new(fields, "org", json_string(s->org.uid));
 	json_object_set_new(fields, "unit", json_string(s->m.unit));
 	json_object_set_new(fields, "sid", json_string(s->si.sid));
 	return login_audit(app, event, s->actor, fields) == 0 ? 0 : YH_ERR_IO;
