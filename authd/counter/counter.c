@@ -220,8 +220,9 @@ out:
 	return r;
 }
 
-/* The citizen the form's uid names, and their re-typed ID number compared: 0, or the
- * page was answered (*done). */
+/* The citizen the form's uid names (never the staff member themselves: nobody raises
+ * their own level), and their re-typed ID number compared: 0, or the page was answered
+ * (*done). */
 static int
 verified_citizen(struct authd_app *app, struct http_req *req, const struct staff *s,
     struct dir_person *p, bool *done)
@@ -234,7 +235,8 @@ verified_citizen(struct authd_app *app, struct http_req *req, const struct staff
 	*done = true;
 	memset(&by_id, 0, sizeof(by_id));
 	if (http_req_form(req, "uid", DIR_UID_LEN, &uid) != 0 || !dir_uid_valid(uid) ||
-	    (r = dir_person_get(app->dir, uid, p)) == YH_ERR_NOT_FOUND) {
+	    (r = dir_person_get(app->dir, uid, p)) == YH_ERR_NOT_FOUND ||
+	    (r == 0 && strcmp(p->uid, s->si.uid) == 0)) {
 		r = render(app, req, s, NULL, true, page_msg(l, PAGE_MSG_BAD_REQUEST), 400);
 		goto out;
 	}

@@ -10,7 +10,7 @@
 #  - a search by ID number shows the citizen masked (neither the full ID number nor the
 #    full name on the page);
 #  - an in-person check whose re-typed ID number differs, or with a missing or forged
-#    CSRF token, is refused with nothing written; the right one raises the citizen to
+#    CSRF token, or of the staff member themselves, is refused with nothing written; the right one raises the citizen to
 #    LoA 4 (method counter, the staff member's uid, the evidence without the ID number);
 #  - the citizen's next password + TOTP login gives an app an ID token with acr
 #    urn:yihao:loa:4;
@@ -227,6 +227,10 @@ req o POST /counter/verify --data-urlencode "csrf=$OTOK" --data-urlencode "uid=$
 check "verify by a person who is not staff" "$STATUS" 403
 req t POST /counter/lock --data-urlencode "uid=$CIT_UID"
 check "lock without a CSRF token" "$STATUS" 400
+counter_post t /counter/verify --data-urlencode "uid=$STAFF_UID" --data-urlencode doc=id_card \
+  --data-urlencode "id_number=$STAFF_ID" --data-urlencode "note=my own card"
+check "a staff member cannot verify themselves" "$STATUS" 400
+check "the staff member still at LoA 2" "$(person_field "$STAFF_UID" loa)" 2
 check "nothing written by refused verifications" "$(db "select count(*) from loa_event")" "$n_loa"
 check "the citizen still at LoA 2" "$(person_field "$CIT_UID" loa)" 2
 check "the citizen still active" "$(person_field "$CIT_UID" status)" active
