@@ -88,6 +88,8 @@ counter_evidence(const char *doc, const char *id_number, const char *note, char 
 static int
 audit(struct authd_app *app, const struct staff *s, const char *event, json_t *fields)
 {
+	int r;
+
 	if (fields == NULL)
 		return YH_ERR_ALLOC;
 	/* The agency's uid, as authctl's org and staff events name it: the audit log masks
@@ -95,7 +97,10 @@ audit(struct authd_app *app, const struct staff *s, const char *event, json_t *f
 	json_object_set_new(fields, "org", json_string(s->org.uid));
 	json_object_set_new(fields, "unit", json_string(s->m.unit));
 	json_object_set_new(fields, "sid", json_string(s->si.sid));
-	return login_audit(app, event, s->actor, fields) == 0 ? 0 : YH_ERR_IO;
+	/* login_audit only reads fields: they are ours to free. */
+	r = login_audit(app, event, s->actor, fields) == 0 ? 0 : YH_ERR_IO;
+	json_decref(fields);
+	return r;
 }
 
 /*
