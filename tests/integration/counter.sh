@@ -13,7 +13,8 @@
 #    CSRF token, or of the staff member themselves, is refused with nothing written; the right one raises the citizen to
 #    LoA 4 (method counter, the staff member's uid, the evidence without the ID number);
 #  - the citizen's next password + TOTP login gives an app an ID token with acr
-#    urn:yihao:loa:4;
+#    urn:yihao:loa:4 (a password alone: loa:2, and acr_values loa:4 leads to the TOTP
+#    step-up);
 #  - a lock at the citizen's request ends their sessions and refuses their next login;
 #  - counter.search/verify/lock are audited with the staff member as actor and no ID
 #    number in clear, and `authctl audit verify` passes.
@@ -263,6 +264,10 @@ check "ID token acr after password + TOTP of a person verified in person" \
   "$(id_token_acr d "openid%20profile")" urn:yihao:loa:4
 login_to e "$CIT_ID" "$CIT_PW" /account
 check "ID token acr after the password alone" "$(id_token_acr e openid)" urn:yihao:loa:2
+req e GET "/authorize?response_type=code&client_id=app1&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid&state=s4&nonce=n4&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&acr_values=urn%3Ayihao%3Aloa%3A4"
+[[ $STATUS == 302 && $LOCATION == /login/totp\?* && $(qparam "http://x$LOCATION" loa) == 4 ]] &&
+  ok "acr_values loa:4 on a password session: the TOTP step-up to LoA 4" ||
+  fail "acr_values loa:4 on a password session: $STATUS '$LOCATION'"
 
 # ---- lock at the citizen's request
 req d GET /account
