@@ -96,8 +96,9 @@ grant_error(int r)
 	return ctl_fail("cannot record the staff relation: %s", yh_strerror(r));
 }
 
-/* Checks what the directory would refuse with a less telling error: the agency's kind and
- * the person's status. 0 or 2 after a message. */
+/* Checks what the directory would refuse with a less telling error (the agency's kind,
+ * the person's status) and that the person is real-name verified (LoA 2 or more): staff
+ * reach the counter, which raises citizens to LoA 4. 0 or 2 after a message. */
 static int
 check_grant(const struct dir_org *org, const struct dir_person *p)
 {
@@ -107,6 +108,9 @@ check_grant(const struct dir_org *org, const struct dir_person *p)
 	if (p->status != DIR_STATUS_ACTIVE)
 		return ctl_fail("the person is %s: only an active person can be staff",
 		    dir_status_str(p->status));
+	if (p->loa.level < 2)
+		return ctl_fail("staff must be real-name verified (LoA 2 or more); this person "
+		    "is at LoA %d (authctl user verify)", p->loa.level);
 	return 0;
 }
 

@@ -88,13 +88,19 @@ counter_evidence(const char *doc, const char *id_number, const char *note, char 
 static int
 audit(struct authd_app *app, const struct staff *s, const char *event, json_t *fields)
 {
+	int r;
+
 	if (fields == NULL)
 		return YH_ERR_ALLOC;
-	json_object_set_new(fields, "org", json_string(s->org.uscc != NULL ? s->org.uscc :
-	    s->org.org_code));
+	/* The agency's uid, as authctl's org and staff events name it: the audit log masks
+	 * a credit code like any long number, which would leave the agency unknown. */
+	json_object_set_new(fields, "org", json_string(s->org.uid));
 	json_object_set_new(fields, "unit", json_string(s->m.unit));
 	json_object_set_new(fields, "sid", json_string(s->si.sid));
-	return login_audit(app, event, s->actor, fields) == 0 ? 0 : YH_ERR_IO;
+	/* login_audit only reads fields: they are ours to free. */
+	r = login_audit(app, event, s->actor, fields) == 0 ? 0 : YH_ERR_IO;
+	json_decref(fields);
+	return r;
 }
 
 /*
@@ -219,8 +225,9 @@ out:
 	return r;
 }
 
-/* The citizen the form's uid names, and their re-typed ID number compared: 0, or the
- * page was answered (*done). */
+/* The citizen the form's uid names (never the staff member themselves: nobody raises
+ * their own level), and their re-typed ID number compared: 0, or the page was answered
+ * (*done). */
 static int
 verified_citizen(struct authd_app *app, struct http_req *req, const struct staff *s,
     struct dir_person *p, bool *done)
@@ -233,7 +240,8 @@ verified_citizen(struct authd_app *app, struct http_req *req, const struct staff
 	*done = true;
 	memset(&by_id, 0, sizeof(by_id));
 	if (http_req_form(req, "uid", DIR_UID_LEN, &uid) != 0 || !dir_uid_valid(uid) ||
-	    (r = dir_person_get(app->dir, uid, p)) == YH_ERR_NOT_FOUND) {
+	    (r = dir_person_get(app->dir, uid, p)) == YH_ERR_NOT_FOUND ||
+	    (r == 0 && strcmp(p->uid, s->si.uid) == 0)) {
 		r = render(app, req, s, NULL, true, page_msg(l, PAGE_MSG_BAD_REQUEST), 400);
 		goto out;
 	}

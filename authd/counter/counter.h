@@ -11,9 +11,11 @@
  *   POST /counter/verify    CSRF; the ID number re-typed and compared, the document
  *                           type and what was seen: the citizen's LoA raised to 4
  *                           (method "counter", by the staff member's uid, the
- *                           evidence); audited counter.verify
+ *                           evidence); never the staff member themselves; audited
+ *                           counter.verify
  *   POST /counter/lock      CSRF; the citizen's account locked on their request and
- *                           their sessions ended; audited counter.lock
+ *                           their sessions ended; never the staff member themselves;
+ *                           audited counter.lock
  *
  * Every form's CSRF token is bound to the staff member's session. The audit actor is
  * "user:<staff uid>", with the agency and unit in the fields.

@@ -66,6 +66,8 @@ login_session_loa(int person_loa, bool with_otp)
 {
 	int base = person_loa < 1 ? 1 : person_loa;
 
+	if (with_otp && base >= 4)
+		return 4;
 	if (with_otp && base >= 2)
 		return 3;
 	return base < 2 ? base : 2;

@@ -120,8 +120,9 @@ int login_set_session_cookie(struct http_req *req, const char *token, bool https
 
 /*
  * The LoA a session gets from an authentication (docs/integration.md, "Assurance levels"): a password alone
- * gives min(person LoA, 2); a password plus TOTP gives 3 when the person's LoA is at
- * least 2 (real-name verified), else the same as the password. person_loa 0 counts as 1.
+ * gives min(person LoA, 2); a password plus TOTP gives 3 when the person's LoA is 2 or 3
+ * (real-name verified), 4 when it is 4 (checked in person at a counter), else the same as
+ * the password. person_loa 0 counts as 1.
  */
 int login_session_loa(int person_loa, bool with_otp);
 

@@ -147,7 +147,7 @@ oidc_loa_for(int person_loa, unsigned methods)
 		person_loa = 4;
 	loa = person_loa < 2 ? person_loa : 2;
 	if ((methods & OIDC_AMR_OTP) != 0 && person_loa >= 2)
-		loa = 3;
+		loa = person_loa >= 4 ? 4 : 3;
 	return loa;
 }
 

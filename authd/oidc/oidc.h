@@ -129,8 +129,9 @@ int oidc_scope_narrow(unsigned granted, const char *requested, unsigned *out) YH
 /*
  * The LoA a session reaches with these authentications (OIDC_AMR_* bits) for a person
  * whose verified LoA is person_loa (1..4): password alone min(person_loa, 2); password
- * and a TOTP code with person_loa >= 2: 3 (a second factor never lifts a person who is
- * not real-name verified; 4 needs a certificate or a counter). 0 when no password.
+ * and a TOTP code: 3 with person_loa 2 or 3, 4 with person_loa 4 (checked in person at a
+ * counter); a second factor never lifts a person who is not real-name verified. 0 when no
+ * password.
  */
 int oidc_loa_for(int person_loa, unsigned methods);
 

@@ -158,6 +158,8 @@ bad "staff with an empty unit" 'must not be empty' \
   staff add --id-number "$LOW" --org "$GOV" --unit ""
 bad "staff unknown agency" 'no organization with credit code' \
   staff add --id-number "$LOW" --org 11350100003000022L --unit 窗口
+bad "staff below LoA 2" 'real-name verified \(LoA 2 or more\); this person is at LoA 1' \
+  staff add --id-number "$LOW" --org "$GOV" --unit 窗口
 ctl user lock "$uid_low" >/dev/null 2>&1 || fail "lock low"
 bad "staff inactive person" 'the person is locked' \
   staff add --id-number "$LOW" --org "$GOV" --unit 窗口

@@ -470,7 +470,10 @@ test_loa_acr(void **state)
 	assert_int_equal(oidc_loa_for(4, OIDC_AMR_PWD), 2);
 	assert_int_equal(oidc_loa_for(1, OIDC_AMR_PWD | OIDC_AMR_OTP), 1);
 	assert_int_equal(oidc_loa_for(2, OIDC_AMR_PWD | OIDC_AMR_OTP), 3);
-	assert_int_equal(oidc_loa_for(4, OIDC_AMR_PWD | OIDC_AMR_OTP), 3);
+	assert_int_equal(oidc_loa_for(3, OIDC_AMR_PWD | OIDC_AMR_OTP), 3);
+	assert_int_equal(oidc_loa_for(4, OIDC_AMR_PWD | OIDC_AMR_OTP), 4);
+	assert_int_equal(oidc_loa_for(5, OIDC_AMR_PWD | OIDC_AMR_OTP), 4);
+	assert_int_equal(oidc_loa_for(4, OIDC_AMR_OTP), 0);
 	assert_int_equal(oidc_loa_for(3, OIDC_AMR_OTP), 0);
 	assert_int_equal(oidc_acr_format(3, acr), 0);
 	assert_string_equal(acr, "urn:yihao:loa:3");

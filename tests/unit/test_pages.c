@@ -471,7 +471,8 @@ test_next_and_loa(void **state)
 	assert_int_equal(login_session_loa(4, false), 2);
 	assert_int_equal(login_session_loa(1, true), 1);
 	assert_int_equal(login_session_loa(2, true), 3);
-	assert_int_equal(login_session_loa(4, true), 3);
+	assert_int_equal(login_session_loa(3, true), 3);
+	assert_int_equal(login_session_loa(4, true), 4);
 }
 
 /* ---- over HTTP -------------------------------------------------------------------- */

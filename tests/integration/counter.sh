@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# The service-hall counter (/counter) against a real authd driven by curl (cookie jars as
+# browsers), with a government agency, a staff member (real-name verified, TOTP enrolled
+# before `authctl staff add`) and a citizen:
+#
+#  - the staff member's password alone is not a login (to /login/totp, no /counter);
+#    a session from before the staff relation (LoA 2) is sent to the step-up too;
+#    after the TOTP code the session is LoA 3 and /counter answers 200;
+#  - a person who is not staff gets 403; no session: to the login page;
+#  - a search by ID number shows the citizen masked (neither the full ID number nor the
+#    full name on the page);
+#  - an in-person check whose re-typed ID number differs, or with a missing or forged
+#    CSRF token, or of the staff member themselves, is refused with nothing written; the right one raises the citizen to
+#    LoA 4 (method counter, the staff member's uid, the evidence without the ID number);
+#  - the citizen's next password + TOTP login gives an app an ID token with acr
+#    urn:yihao:loa:4 (a password alone: loa:2, and acr_values loa:4 leads to the TOTP
+#    step-up);
+#  - a lock at the citizen's request ends their sessions and refuses their next login;
+#  - counter.search/verify/lock are audited with the staff member as actor and no ID
+#    number in clear, and `authctl audit verify` passes.
+set -u
+: "${YH_BUILD:?}"
+. "$(dirname "$0")/lib.sh"
+need_authd
+make_tmp counter
+PID=
+
+PORT=$(free_port)
+BASE=http://127.0.0.1:$PORT
+S=$TMP/state
+CB=http://127.0.0.1:9/cb          # nothing listens: the flow stops at the redirect
+GOV=11350100003000014R            # 11: a government agency
+STAFF_ID=$(id_number 11010119800101123)
+STAFF_PW='Staff password 2026!'
+CIT_ID=$(id_number 35010219900202345)
+CIT_NAME=林美华
+CIT_PW='Citizen password 2026!'
+OTHER_ID=$(id_number 11010119850505123)
+OTHER_PW='Other password 2026!'
+
+check() {
+  if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1: got '$2', expected '$3'"; fi
+}
+db() { sqlite3 "$S/directory.db" "$1"; }
+person_field() { db "select $2 from person where uid = '$1'"; }
+
+# fresh_code WHO: a TOTP code for the seed kept in $TMP/WHO.seed at a step the server has
+# not seen used for that person (the current one, or the next one inside the window;
+# waits for the clock when even that was used).
+fresh_code() {
+  "$PY" - "$TMP/$1.seed" "$TMP/$1.step" <<'EOF'
+import base64, hashlib, hmac, os, struct, sys, time
+seed_s = open(sys.argv[1]).read().replace(" ", "").strip()
+seed = base64.b32decode(seed_s + "=" * (-len(seed_s) % 8))
+last = int(open(sys.argv[2]).read()) if os.path.exists(sys.argv[2]) else -1
+step = max(int(time.time()) // 30, last + 1)
+while step > int(time.time()) // 30 + 1:
+    time.sleep(0.5)
+open(sys.argv[2], "w").write(str(step))
+h = hmac.new(seed, struct.pack(">Q", step), hashlib.sha1).digest()
+o = h[-1] & 15
+print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))
+EOF
+}
+
+# enrol JAR WHO: TOTP enrolment on the account page of JAR's session, confirmed with a
+# code; the seed kept for fresh_code WHO.
+enrol() {
+  local tok
+  req "$1" GET /account
+  tok=$(form_value csrf)
+  req "$1" POST /account/totp/new --data-urlencode "csrf=$tok"
+  [[ $STATUS == 303 ]] || { fail "$1: /account/totp/new $STATUS"; return 1; }
+  req "$1" GET /account/totp
+  tok=$(form_value csrf)
+  grep -oE '<code class="secret">[^<]+' "$TMP/body" | sed 's/.*>//' >"$TMP/$2.seed"
+  [[ -s $TMP/$2.seed ]] || { fail "$1: no TOTP secret on /account/totp"; return 1; }
+  req "$1" POST /account/totp/confirm --data-urlencode "csrf=$tok" \
+    --data-urlencode "code=$(fresh_code "$2")"
+  [[ $STATUS == 303 && $LOCATION == "/account?done=totp" ]] ||
+    { fail "$1: TOTP confirm $STATUS '$LOCATION'"; return 1; }
+}
+
+# login_to JAR USER PASSWORD NEXT: the login form with next NEXT; STATUS... of the POST.
+login_to() {
+  local tok
+  req "$1" GET "/login?next=$("$PY" -c 'import sys,urllib.parse as u;print(u.quote(sys.argv[1],safe=""))' "$4")"
+  tok=$(form_value csrf)
+  req "$1" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=$4" \
+    --data-urlencode "username=$2" --data-urlencode "password=$3"
+}
+
+# totp_step JAR WHO: the TOTP form at LOCATION, filled with fresh_code WHO; STATUS... of
+# the POST.
+totp_step() {
+  local tok next loa
+  req "$1" GET "$LOCATION"
+  tok=$(form_value csrf)
+  next=$(form_value next)
+  loa=$(form_value loa)
+  req "$1" POST /login/totp --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
+    --data-urlencode "loa=$loa" --data-urlencode "code=$(fresh_code "$2")"
+}
+
+# refused_verify NAME DOC ID_NUMBER NOTE: the staff session's verify form for the citizen
+# with these fields must answer 400.
+refused_verify() {
+  counter_post t /counter/verify --data-urlencode "uid=$CIT_UID" --data-urlencode "doc=$2" \
+    --data-urlencode "id_number=$3" --data-urlencode "note=$4"
+  check "$1" "$STATUS" 400
+}
+
+# id_token_acr JAR SCOPE: the acr of the ID token app1 gets with JAR's session ("" when
+# the flow fails).
+id_token_acr() {
+  authorize_code "$1" "$2" || return 0
+  curl -s -o "$TMP/tok.json" -d grant_type=authorization_code -d client_id=app1 \
+    --data-urlencode "code=$CODE" --data-urlencode "redirect_uri=$CB" \
+    --data-urlencode "code_verifier=$VERIFIER" "$BASE/token"
+  jwt_claim "$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("id_token",""))' \
+    "$TMP/tok.json" 2>/dev/null)" acr
+}
+
+# counter_post JAR PATH ARGS...: a counter form POST with the token of the last counter page.
+counter_post() {
+  local jar=$1 path=$2
+  shift 2
+  req "$jar" POST "$path" --data-urlencode "csrf=$CTOK" "$@"
+}
+
+start_authd
+stop_authd || die "authd did not stop cleanly"
+ctl_or_die client add app1 --public --redirect-uri "$CB" --scope openid profile --name "App One"
+printf '%s\n' "$STAFF_PW" | ctl_or_die user add --id-number "$STAFF_ID" --name 陈建国 \
+  --password-stdin
+printf '%s\n' "$CIT_PW" | ctl_or_die user add --id-number "$CIT_ID" --name "$CIT_NAME" \
+  --password-stdin
+printf '%s\n' "$OTHER_PW" | ctl_or_die user add --id-number "$OTHER_ID" --name 路人甲 \
+  --password-stdin
+ctl_or_die user verify "$STAFF_ID" --loa 2 --by registry --evidence "registry check"
+ctl_or_die user verify "$CIT_ID" --loa 2 --by registry --evidence "registry check"
+ctl_or_die org add --uscc "$GOV" --name 某市政务服务中心
+STAFF_UID=$(ctl user show "$STAFF_ID" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["uid"])')
+GOV_UID=$(ctl org show "$GOV" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["uid"])')
+CIT_UID=$(ctl user show "$CIT_ID" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["uid"])')
+[[ -n $STAFF_UID && -n $CIT_UID && -n $GOV_UID ]] || die "no uids from authctl user show"
+start_authd
+
+# ---- no session; not staff
+req - GET /counter
+[[ $STATUS == 302 && $LOCATION == /login\?* ]] && ok "/counter without a session: to /login" ||
+  fail "/counter without a session: $STATUS '$LOCATION'"
+login_to o "$OTHER_ID" "$OTHER_PW" /account
+[[ $STATUS == 303 ]] || fail "login of a person who is not staff: $STATUS '$LOCATION'"
+req o GET /counter
+check "/counter for a person who is not staff: 403" "$STATUS" 403
+
+# ---- the staff member: TOTP enrolled before the staff relation, then staff add
+login_to s "$STAFF_ID" "$STAFF_PW" /account
+[[ $STATUS == 303 && $LOCATION == /account ]] || die "staff login before staff add: $STATUS '$LOCATION'"
+enrol s staff || die "staff TOTP enrolment"
+ctl_or_die staff add --id-number "$STAFF_ID" --org "$GOV" --unit 综合受理窗口
+req s GET /counter
+[[ $STATUS == 302 && $LOCATION == /login/totp\?* ]] &&
+  ok "a staff session at LoA 2 (from before staff add): /counter sends it to the step-up" ||
+  fail "staff session at LoA 2: /counter $STATUS '$LOCATION'"
+
+# ---- staff login: the password alone is not enough
+login_to t "$STAFF_ID" "$STAFF_PW" /counter
+[[ $STATUS == 303 && $LOCATION == /login/totp\?* ]] &&
+  ok "staff password login: to /login/totp" || fail "staff password login: $STATUS '$LOCATION'"
+TOTP_AT=$LOCATION
+req t GET /counter
+[[ $STATUS == 302 && $LOCATION == /login/totp\?* ]] &&
+  ok "staff session after the password only: /counter to the step-up" ||
+  fail "staff session after the password only: /counter $STATUS '$LOCATION'"
+req t GET /account
+[[ $STATUS != 200 ]] && ok "staff session after the password only: no account page ($STATUS)" ||
+  fail "staff session after the password only: /account 200"
+LOCATION=$TOTP_AT
+totp_step t staff
+[[ $STATUS == 303 && $LOCATION == /counter ]] && ok "staff TOTP step: to /counter" ||
+  fail "staff TOTP step: $STATUS '$LOCATION'"
+check "staff session LoA 3 (login.stepup audited)" \
+  "$(audit_count login.stepup "\"actor\":\"user:$STAFF_UID\"" '"loa":3')" 1
+req t GET /counter
+check "/counter after password + TOTP" "$STATUS" 200
+CTOK=$(form_value csrf)
+[[ -n $CTOK ]] || fail "no CSRF token on the counter page"
+grep -q 综合受理窗口 "$TMP/body" && ok "the counter page names the unit" ||
+  fail "the counter page does not name the unit"
+
+# ---- search
+counter_post t /counter/search --data-urlencode "id_number=$CIT_ID"
+check "search by ID number" "$STATUS" 200
+CUID=$(form_value uid)
+check "the search finds the citizen" "$CUID" "$CIT_UID"
+! grep -qF "$CIT_ID" "$TMP/body" && ok "the full ID number is not on the page" ||
+  fail "the full ID number is on the result page"
+! grep -qF "$CIT_NAME" "$TMP/body" && ok "the full name is not on the page" ||
+  fail "the full name is on the result page"
+grep -qF "${CIT_ID:0:6}" "$TMP/body" && ok "the masked ID number is on the page" ||
+  fail "no masked ID number on the page"
+counter_post t /counter/search --data-urlencode "id_number=$(id_number 11010119990909000)"
+[[ $STATUS == 200 ]] && ok "search for nobody: 200" || fail "search for nobody: $STATUS"
+counter_post t /counter/search --data-urlencode "id_number=not-an-id"
+check "search with a malformed ID number" "$STATUS" 400
+
+# ---- verify: refusals write nothing
+n_loa=$(db "select count(*) from loa_event")
+refused_verify "verify with a re-typed ID number of someone else" id_card "$OTHER_ID" "photo matches"
+refused_verify "verify with a mistyped ID number" id_card "${CIT_ID:0:17}0" "photo matches"
+refused_verify "verify with an unknown document" passport "$CIT_ID" "photo matches"
+refused_verify "verify with a note over 500 bytes" id_card "$CIT_ID" "$(printf 'x%.0s' $(seq 1 501))"
+req t POST /counter/verify --data-urlencode "uid=$CIT_UID" --data-urlencode doc=id_card \
+  --data-urlencode "id_number=$CIT_ID"
+check "verify without a CSRF token" "$STATUS" 400
+req t POST /counter/verify --data-urlencode "csrf=${CTOK%?}A" --data-urlencode "uid=$CIT_UID" \
+  --data-urlencode doc=id_card --data-urlencode "id_number=$CIT_ID"
+check "verify with a forged CSRF token" "$STATUS" 400
+req o GET /account
+OTOK=$(form_value csrf)
+req t POST /counter/verify --data-urlencode "csrf=$OTOK" --data-urlencode "uid=$CIT_UID" \
+  --data-urlencode doc=id_card --data-urlencode "id_number=$CIT_ID"
+check "verify with another session's token" "$STATUS" 400
+req o POST /counter/verify --data-urlencode "csrf=$OTOK" --data-urlencode "uid=$CIT_UID" \
+  --data-urlencode doc=id_card --data-urlencode "id_number=$CIT_ID"
+check "verify by a person who is not staff" "$STATUS" 403
+req t POST /counter/lock --data-urlencode "uid=$CIT_UID"
+check "lock without a CSRF token" "$STATUS" 400
+counter_post t /counter/verify --data-urlencode "uid=$STAFF_UID" --data-urlencode doc=id_card \
+  --data-urlencode "id_number=$STAFF_ID" --data-urlencode "note=my own card"
+check "a staff member cannot verify themselves" "$STATUS" 400
+check "the staff member still at LoA 2" "$(person_field "$STAFF_UID" loa)" 2
+check "nothing written by refused verifications" "$(db "select count(*) from loa_event")" "$n_loa"
+check "the citizen still at LoA 2" "$(person_field "$CIT_UID" loa)" 2
+check "the citizen still active" "$(person_field "$CIT_UID" status)" active
+
+# ---- the citizen's TOTP, enrolled while at LoA 2 (their session stays below 4)
+login_to c "$CIT_ID" "$CIT_PW" /account
+[[ $STATUS == 303 && $LOCATION == /account ]] || fail "citizen login: $STATUS '$LOCATION'"
+enrol c cit || die "citizen TOTP enrolment"
+
+# ---- verify in person
+counter_post t /counter/verify --data-urlencode "uid=$CIT_UID" --data-urlencode doc=id_card \
+  --data-urlencode "id_number=$CIT_ID" --data-urlencode "note=photo matches the holder"
+check "verify in person" "$STATUS" 200
+check "the citizen at LoA 4" "$(person_field "$CIT_UID" loa)" 4
+ev=$(db "select method || '|' || verifier || '|' || evidence from loa_event where person_uid =
+  '$CIT_UID' and loa = 4")
+[[ $ev == "counter|user:$STAFF_UID|doc=id_card; number="*"; seen=photo matches the holder" ]] &&
+  ok "LoA history: method counter, the staff member, the evidence" ||
+  fail "LoA history: '$ev'"
+[[ $ev != *"$CIT_ID"* ]] && ok "no ID number in clear in the evidence" ||
+  fail "the evidence holds the ID number"
+
+# ---- the citizen's next password + TOTP login: acr urn:yihao:loa:4
+login_to d "$CIT_ID" "$CIT_PW" /account
+[[ $STATUS == 303 && $LOCATION == /account ]] || fail "citizen login after verify: $STATUS '$LOCATION'"
+LOCATION="/login/totp?next=%2Faccount&loa=4"
+totp_step d cit
+[[ $STATUS == 303 && $LOCATION == /account ]] || fail "citizen TOTP step: $STATUS '$LOCATION'"
+check "ID token acr after password + TOTP of a person verified in person" \
+  "$(id_token_acr d "openid%20profile")" urn:yihao:loa:4
+login_to e "$CIT_ID" "$CIT_PW" /account
+check "ID token acr after the password alone" "$(id_token_acr e openid)" urn:yihao:loa:2
+req e GET "/authorize?response_type=code&client_id=app1&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid&state=s4&nonce=n4&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&acr_values=urn%3Ayihao%3Aloa%3A4"
+[[ $STATUS == 302 && $LOCATION == /login/totp\?* && $(qparam "http://x$LOCATION" loa) == 4 ]] &&
+  ok "acr_values loa:4 on a password session: the TOTP step-up to LoA 4" ||
+  fail "acr_values loa:4 on a password session: $STATUS '$LOCATION'"
+
+# ---- lock at the citizen's request
+req d GET /account
+check "the citizen's session before the lock" "$STATUS" 200
+counter_post t /counter/lock --data-urlencode "uid=$CIT_UID"
+check "lock" "$STATUS" 200
+check "the citizen locked" "$(person_field "$CIT_UID" status)" locked
+req d GET /account
+[[ $STATUS == 302 || $STATUS == 303 ]] && ok "the citizen's session ended by the lock ($STATUS)" ||
+  fail "the citizen's session after the lock: $STATUS"
+login_to f "$CIT_ID" "$CIT_PW" /account
+[[ $STATUS != 303 ]] && ok "the locked citizen's login refused ($STATUS)" ||
+  fail "the locked citizen logged in: $STATUS '$LOCATION'"
+counter_post t /counter/lock --data-urlencode "uid=$STAFF_UID"
+check "a staff member cannot lock themselves" "$STATUS" 400
+
+# ---- the audit trail
+check "counter.search audited with the staff member as actor" \
+  "$(audit_count counter.search "\"actor\":\"user:$STAFF_UID\"" "\"unit\":\"综合受理窗口\"" \
+  "\"org\":\"$GOV_UID\"")" 3
+check "counter.verify audited" "$(audit_count counter.verify "\"actor\":\"user:$STAFF_UID\"" \
+  "\"person\":\"$CIT_UID\"")" 1
+check "counter.lock audited" "$(audit_count counter.lock "\"actor\":\"user:$STAFF_UID\"" \
+  "\"person\":\"$CIT_UID\"")" 1
+for idn in "$CIT_ID" "$STAFF_ID" "$OTHER_ID"; do
+  grep -qF "$idn" "$S/audit.log" && fail "an ID number in clear in the audit log" ||
+    ok "ID number ${idn:0:6}… not in clear in the audit log"
+done
+
+kill -0 "$PID" 2>/dev/null && ok "authd still running" || fail "authd died"
+no_errors_in "authd logged errors:" "$TMP/authd.log"
+check_stop_authd
+no_sanitizer_in "sanitizer reports in the authd log:" "$TMP/authd.log"
+expect_rc 0 "authctl audit verify" "$AUTHCTL" -d "$S" audit verify "$S/audit.log"
+if ((FAILS)); then
+  show_logs
+  echo "$FAILS check(s) failed"
+  exit 1
+fi
+echo "counter: all checks passed"
