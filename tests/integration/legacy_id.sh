@@ -74,19 +74,6 @@ grep -q '"yh_legacy_id"' "$TMP/body" && grep -q '"yh_legacy_username"' "$TMP/bod
   ok "discovery: claims_supported lists yh_legacy_id and yh_legacy_username" ||
   fail "discovery: $(cat "$TMP/body")"
 
-enc() { "$PY" -c 'import sys,urllib.parse as u;print(u.quote(sys.argv[1],safe=""))' "$1"; }
-# xml_text TAG: the text of the first <cas:TAG> of the last body ("" when none).
-xml_text() {
-  "$PY" - "$TMP/body" "$1" <<'PYEOF'
-import sys, xml.etree.ElementTree as ET
-ns = {"cas": "http://www.yale.edu/tp/cas"}
-try:
-    e = ET.parse(sys.argv[1]).getroot().find(".//cas:" + sys.argv[2], ns)
-    print("" if e is None else (e.text or ""))
-except ET.ParseError as x:
-    print("PARSE-ERROR %s" % x)
-PYEOF
-}
 # cas_ticket JAR SERVICE IDNUMBER PASSWORD: /cas/login, through the login form when
 # JAR has no session; sets TICKET ("" when none came back to SERVICE).
 cas_ticket() {
