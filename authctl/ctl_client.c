@@ -10,7 +10,8 @@
  *       [--backchannel-logout-uri URI] [--scope S...] [--grant G...] [--allow-id-number]
  *       [--min-loa N] [--sector NAME] [--name NAME] [--require-pkce]
  *       [--access-token-lifetime D] [--id-token-lifetime D] [--refresh-token-lifetime D]
- *       [--org CREDIT_CODE]
+ *       [--org CREDIT_CODE] [--legacy-source NAME] [--cas-user subject|legacy]
+ *       [--legacy-required]
  *   client list            one JSON object per line, in client-id order
  *   client show ID         one JSON object; exit 1 when there is no such client
  *   client remove ID       exit 1 when there is no such client
@@ -24,6 +25,11 @@
  * grant (auth none), and may not be given one. --org names the organization whose
  * system the app is: its client_credentials tokens carry yh_org; the organization must
  * be in the directory and active, and the app needs the client_credentials grant.
+ * --legacy-source names the old system (a source of idmerge's sources file) whose user
+ * ids the app knows people by: yh_legacy_id in its ID tokens and userinfo, and with
+ * --cas-user legacy its <cas:user>; --legacy-required refuses people without an account
+ * there. The name is not checked against the directory: an app may be registered before
+ * idmerge imports its source.
  */
 #include <fcntl.h>
 #include <stddef.h>
@@ -56,6 +62,7 @@
 	"[--require-pkce]\n"                                                                   \
 	"           [--access-token-lifetime D] [--id-token-lifetime D] "                      \
 	"[--refresh-token-lifetime D] [--org CREDIT_CODE]\n"                                   \
+	"           [--legacy-source NAME] [--cas-user subject|legacy] [--legacy-required]\n"   \
 	"       authctl client list | show ID | remove ID | check-secret ID < SECRET\n"        \
 	"       authctl client reset-secret ID [--generate-secret | --secret-stdin]"
 
@@ -153,6 +160,11 @@ add_single(struct add_args *a, const char *o, const char *v)
 		a->c.name = v;
 	} else if (strcmp(o, "--org") == 0) {
 		a->org_arg = v;
+	} else if (strcmp(o, "--legacy-source") == 0) {
+		a->c.legacy_source = v;
+	} else if (strcmp(o, "--cas-user") == 0) {
+		if (clients_cas_user_parse(v, &a->c.cas_user) != 0)
+			return ctl_fail("client add: --cas-user: subject or legacy");
 	} else if (strcmp(o, "--access-token-lifetime") == 0) {
 		return parse_lifetime(o, v, "token.access_lifetime",
 		    &a->c.access_token_lifetime);
@@ -181,6 +193,8 @@ add_flag(struct add_args *a, const char *o)
 		a->c.allow_id_number = true;
 	else if (strcmp(o, "--require-pkce") == 0)
 		a->c.require_pkce = true;
+	else if (strcmp(o, "--legacy-required") == 0)
+		a->c.legacy_required = true;
 	else
 		return -1;
 	return 0;
@@ -401,6 +415,10 @@ client_json(const struct clients_client *c)
 	json_object_set_new(o, "min_loa", json_integer(c->min_loa));
 	json_object_set_new(o, "sector", json_string(c->sector));
 	json_object_set_new(o, "org", c->org != NULL ? json_string(c->org) : json_null());
+	json_object_set_new(o, "legacy_source", c->legacy_source != NULL ?
+	    json_string(c->legacy_source) : json_null());
+	json_object_set_new(o, "cas_user", json_string(clients_cas_user_name(c->cas_user)));
+	json_object_set_new(o, "legacy_required", json_boolean(c->legacy_required));
 	json_object_set_new(o, "access_token_lifetime", json_integer(c->access_token_lifetime));
 	json_object_set_new(o, "id_token_lifetime", json_integer(c->id_token_lifetime));
 	json_object_set_new(o, "refresh_token_lifetime",

@@ -189,6 +189,28 @@ org_check(const struct clients_client *c, char *err, size_t errsz)
 	return 0;
 }
 
+/* The app's old system: a source name like idmerge's; what depends on it needs it. */
+static int
+legacy_check(const struct clients_client *c, char *err, size_t errsz)
+{
+	if (c->legacy_source != NULL && !text_valid(c->legacy_source, CLIENTS_SOURCE_MAX))
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "legacy_source: 1..%d bytes of UTF-8 text without control characters",
+		    CLIENTS_SOURCE_MAX);
+	if ((unsigned)c->cas_user > CLIENTS_CAS_USER_LEGACY)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "cas_user: subject or legacy");
+	if (c->cas_user == CLIENTS_CAS_USER_LEGACY && c->legacy_source == NULL)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "cas_user legacy needs a legacy_source");
+	if (c->cas_user == CLIENTS_CAS_USER_LEGACY && !clients_has_cas(c))
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "cas_user: only for an app with CAS services");
+	if (c->legacy_required && c->legacy_source == NULL)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz,
+		    "legacy_required needs a legacy_source");
+	return 0;
+}
+
 int
 clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 {
@@ -225,7 +247,7 @@ clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 	if (c->sector != NULL && !token_valid(c->sector, CLIENTS_SECTOR_MAX, "._:-"))
 		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "sector: 1..%d characters of A-Z a-z 0-9 . _ : -", CLIENTS_SECTOR_MAX);
-	if ((rc = org_check(c, err, errsz)) != 0)
+	if ((rc = org_check(c, err, errsz)) != 0 || (rc = legacy_check(c, err, errsz)) != 0)
 		return rc;
 	if ((rc = lifetime_check("access_token_lifetime", c->access_token_lifetime,
 	    "token.access_lifetime", err, errsz)) != 0 ||

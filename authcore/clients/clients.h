@@ -77,6 +77,15 @@
  * authctl client add/remove/set-secret refuse to touch an app of the apps file. Both files
  * are watched; a change to a secret file alone is picked up on SIGHUP (clients_reload).
  *
+ * An app that knew its users by the ids of a department's old system names that system
+ * ("legacy_source": a source name as idmerge's sources file spells it, whose account links
+ * idmerge imported). Its OIDC ID tokens and userinfo then carry yh_legacy_id (and
+ * yh_legacy_username) for a person with an active account there; a CAS app may also take
+ * that id as its <cas:user> ("cas_user": "legacy"; default "subject", the pairwise
+ * subject). With "legacy_required" a person without such an account is refused at login
+ * instead of falling back to the pairwise subject. cas_user "legacy" and legacy_required
+ * need a legacy_source.
+ *
  * Errors carry one line in the caller's err buffer (err may be NULL; 512 bytes is
  * plenty), e.g. "STATE/clients.json:7: client 3 \"portal\": redirect_uris[0]:
  * https://p.example/cb#x: fragment (#) not allowed" (client 3 = the fourth entry).
@@ -103,6 +112,7 @@
 #define CLIENTS_URIS_MAX 16          /* redirect URIs (and post-logout ones) per client */
 #define CLIENTS_CAS_MAX 16           /* CAS services, and CAS service prefixes, per client */
 #define CLIENTS_SECTOR_MAX 255       /* sector name: [A-Za-z0-9._:-]{1,255} */
+#define CLIENTS_SOURCE_MAX 64        /* legacy source name: UTF-8 text, as idmerge's */
 #define CLIENTS_SECRET_MIN 32        /* operator-chosen secret, bytes */
 #define CLIENTS_SECRET_MAX 256
 #define CLIENTS_SECRET_GEN_LEN 43    /* base64url of 32 random bytes */
@@ -119,6 +129,12 @@ enum clients_auth {
 	CLIENTS_AUTH_NONE = 0,        /* public client (native app, SPA): PKCE required */
 	CLIENTS_AUTH_SECRET,          /* client_secret_basic or client_secret_post */
 	CLIENTS_AUTH_PRIVATE_KEY_JWT, /* a JWT signed by a key of the client's JWKS */
+};
+
+/* What a CAS app gets as <cas:user>. */
+enum clients_cas_user {
+	CLIENTS_CAS_USER_SUBJECT = 0, /* the pairwise subject */
+	CLIENTS_CAS_USER_LEGACY,      /* the person's id in the app's legacy_source */
 };
 
 /* Scopes, as bits of clients_client.scopes. */
@@ -169,6 +185,10 @@ struct clients_client {
 	const char *sector;                /* pairwise-subject sector; NULL in: = id */
 	const char *org;                   /* the organization the app's client_credentials
 	                                    * tokens act for (canonical credit code); NULL */
+	const char *legacy_source;         /* the old system whose user ids the app gets
+	                                    * (yh_legacy_id); NULL: none */
+	enum clients_cas_user cas_user;    /* CAS: what <cas:user> is */
+	bool legacy_required;              /* refuse a person without an account there */
 	int64_t access_token_lifetime;     /* seconds; 0 = the server's default */
 	int64_t id_token_lifetime;         /* seconds; 0 = the server's default */
 	int64_t refresh_token_lifetime;    /* seconds; 0 = the server's default */
@@ -346,6 +366,10 @@ const char *clients_scope_name(unsigned bit);
 /* Grant names: "authorization_code", "refresh_token", "client_credentials". */
 int clients_grant_parse(const char *name, unsigned *bit) YH_WUR;
 const char *clients_grant_name(unsigned bit);
+
+/* "subject" or "legacy"; and back (YH_ERR_INVALID for another name). */
+const char *clients_cas_user_name(enum clients_cas_user u);
+int clients_cas_user_parse(const char *s, enum clients_cas_user *out) YH_WUR;
 
 /* "none", "client_secret" or "private_key_jwt". */
 const char *clients_auth_name(enum clients_auth a);

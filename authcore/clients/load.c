@@ -262,6 +262,17 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 	} else if (strcmp(k, "org") == 0) {
 		if ((c->org = json_string_value(v)) == NULL)
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "org: not a string");
+	} else if (strcmp(k, "legacy_source") == 0) {
+		if ((c->legacy_source = json_string_value(v)) == NULL)
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a string", k);
+	} else if (strcmp(k, "cas_user") == 0) {
+		if (!json_is_string(v) || clients_cas_user_parse(json_string_value(v),
+		    &c->cas_user) != 0)
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "cas_user: subject or legacy");
+	} else if (strcmp(k, "legacy_required") == 0) {
+		if (!json_is_boolean(v))
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a boolean", k);
+		c->legacy_required = json_is_true(v);
 	} else if (strcmp(k, "access_token_lifetime") == 0) {
 		return get_lifetime(v, k, &c->access_token_lifetime, err, errsz);
 	} else if (strcmp(k, "id_token_lifetime") == 0) {

@@ -14,6 +14,7 @@ const char *const clients_grant_names[] = {
 	"authorization_code", "refresh_token", "client_credentials", NULL,
 };
 static const char *const auth_names[] = { "none", "client_secret", "private_key_jwt" };
+static const char *const cas_user_names[] = { "subject", "legacy" };
 
 const char *
 clients_sector(const struct clients_client *c)
@@ -138,6 +139,25 @@ clients_auth_from_name(const char *s, enum clients_auth *out)
 	for (unsigned i = 0; i < sizeof(auth_names) / sizeof(auth_names[0]); i++)
 		if (strcmp(s, auth_names[i]) == 0) {
 			*out = (enum clients_auth)i;
+			return 0;
+		}
+	return YH_ERR_INVALID;
+}
+
+const char *
+clients_cas_user_name(enum clients_cas_user u)
+{
+	if ((unsigned)u >= sizeof(cas_user_names) / sizeof(cas_user_names[0]))
+		return "?";
+	return cas_user_names[u];
+}
+
+int
+clients_cas_user_parse(const char *s, enum clients_cas_user *out)
+{
+	for (unsigned i = 0; i < sizeof(cas_user_names) / sizeof(cas_user_names[0]); i++)
+		if (strcmp(s, cas_user_names[i]) == 0) {
+			*out = (enum clients_cas_user)i;
 			return 0;
 		}
 	return YH_ERR_INVALID;

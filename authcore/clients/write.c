@@ -120,6 +120,12 @@ client_record(const struct clients_client *c, const char *kid, const unsigned ch
 	put(o, "sector", json_string(c->sector != NULL ? c->sector : c->id), &bad);
 	if (c->org != NULL)
 		put(o, "org", json_string(c->org), &bad);
+	if (c->legacy_source != NULL)
+		put(o, "legacy_source", json_string(c->legacy_source), &bad);
+	if (c->cas_user != CLIENTS_CAS_USER_SUBJECT)
+		put(o, "cas_user", json_string(clients_cas_user_name(c->cas_user)), &bad);
+	if (c->legacy_required)
+		put(o, "legacy_required", json_true(), &bad);
 	if (c->access_token_lifetime != 0)
 		put(o, "access_token_lifetime", json_integer(c->access_token_lifetime), &bad);
 	if (c->id_token_lifetime != 0)

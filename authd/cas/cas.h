@@ -53,10 +53,16 @@
  * the store or directory failing: INTERNAL_ERROR. pgtUrl is ignored (no proxy tickets).
  * Every validation writes the audit line "cas.validate" (client, service, result, code,
  * sid) before it is answered. The user is the person's pairwise subject for the app's
- * sector (oidc_pairwise_sub). 3.0 attributes: sub, loa (urn:yihao:loa:N),
- * authenticationDate, isFromNewLogin, longTermAuthenticationRequestTokenUsed, and the
- * claims the app's registered scopes release (oidc_user_claims: name with profile, the
- * ID number only for an app with allow_id_number).
+ * sector (oidc_pairwise_sub); for an app registered with cas_user legacy, the person's
+ * id in the app's legacy_source (oidc_legacy_account) when they have an active account
+ * there, the pairwise subject otherwise. An app with legacy_required issues no ticket
+ * to a person without such an account (/cas/login shows an error page, 403), and a
+ * ticket whose person lost the account before validation gets INVALID_TICKET. 3.0
+ * attributes: sub, loa (urn:yihao:loa:N), authenticationDate, isFromNewLogin,
+ * longTermAuthenticationRequestTokenUsed, legacyId and legacyUsername (an app with a
+ * legacy_source, a person with an account there), and the claims the app's registered
+ * scopes release (oidc_user_claims: name with profile, the ID number only for an app
+ * with allow_id_number).
  */
 #ifndef YH_AUTHD_CAS_H
 #define YH_AUTHD_CAS_H

@@ -205,7 +205,7 @@ static int
 cl_flow(struct cl_ctx *c)
 {
 	struct sess_info si;
-	bool have, can, renewed = false;
+	bool have, can, refused, renewed = false;
 	int person_loa, r;
 
 	memset(&si, 0, sizeof(si));
@@ -229,6 +229,11 @@ cl_flow(struct cl_ctx *c)
 			    PAGE_MSG_CAS_LOA), NULL, NULL);
 		return cl_detour(c, LOGIN_TOTP_PATH, si.sid, false, c->client->min_loa);
 	}
+	if ((r = oidc_legacy_refused(c->app->dir, c->client, si.uid, &refused)) != 0)
+		return r;
+	if (refused)
+		return page_error_send(c->req, 403, page_msg(page_lang_of(c->req),
+		    PAGE_MSG_LEGACY_REQUIRED), NULL, NULL);
 	r = cl_issue(c, &si, renewed);
 	if (r == YH_ERR_NOT_FOUND)  /* the session ended meanwhile */
 		return cl_detour(c, LOGIN_PATH, "", c->renew, 0);

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "identity/dir/dir.h"
 
 #define CV_TICKET_MAX 128             /* bytes of a ticket parameter */
 #define CV_BODY_MAX 65536             /* bytes of a response */
@@ -31,7 +32,9 @@ struct cv_result {
 	const char *description;          /* English, static */
 	const struct clients_client *client;
 	struct sess_ticket t;             /* the ticket's record (when it was found) */
-	char sub[OIDC_SUB_SIZE];          /* the user: the pairwise subject */
+	char sub[OIDC_SUB_SIZE];          /* the pairwise subject */
+	char *legacy_id;                  /* the person's id in the app's old system; NULL */
+	const char *user;                 /* <cas:user>: sub, or legacy_id (cas_user legacy) */
 	json_t *claims;                   /* 3.0: the released claims */
 };
 
@@ -40,6 +43,30 @@ cv_fail(struct cv_result *res, const char *code, const char *description)
 {
 	res->code = code;
 	res->description = description;
+}
+
+/* The user of an app with a legacy_source: its old id of the person, when the claims
+ * carry one (moved out of them: 3.0 names it legacyId); without one, the pairwise
+ * subject, or with legacy_required a code. */
+static void
+cv_legacy_user(json_t *claims, struct cv_result *res)
+{
+	const struct clients_client *c = res->client;
+	const char *id = json_string_value(json_object_get(claims, "yh_legacy_id"));
+
+	res->user = res->sub;
+	if (id == NULL) {
+		if (c->legacy_required)
+			cv_fail(res, "INVALID_TICKET", "the person has no account in the system "
+			    "this app was registered with (legacy_required)");
+		return;
+	}
+	if ((res->legacy_id = strdup(id)) == NULL) {
+		cv_fail(res, "INTERNAL_ERROR", "out of memory");
+		return;
+	}
+	if (c->cas_user == CLIENTS_CAS_USER_LEGACY)
+		res->user = res->legacy_id;
 }
 
 /* The person's subject and claims for the ticket's app; a code when they cannot be. */
@@ -59,6 +86,11 @@ cv_person(struct authd_app *app, enum cv_version v, struct cv_result *res)
 	    res->sub) != 0) {
 		json_decref(claims);
 		cv_fail(res, "INTERNAL_ERROR", "the person could not be read");
+		return;
+	}
+	cv_legacy_user(claims, res);
+	if (res->code != NULL) {
+		json_decref(claims);
 		return;
 	}
 	if (v == CV_3)
@@ -138,6 +170,19 @@ claim_text(json_t *v, char *tmp, size_t tmpsz)
 	return NULL;
 }
 
+/* Renames member from of o (when there is one) to to. */
+static int
+attr_rename(json_t *o, const char *from, const char *to)
+{
+	json_t *v = json_object_get(o, from);
+
+	if (v == NULL)
+		return 0;
+	if (json_object_set(o, to, v) != 0 || json_object_del(o, from) != 0)
+		return YH_ERR_ALLOC;
+	return 0;
+}
+
 /* The 3.0 attributes as a JSON object (a new reference; NULL: out of memory). */
 static json_t *
 cv_attributes(const struct cv_result *res)
@@ -150,7 +195,9 @@ cv_attributes(const struct cv_result *res)
 		return NULL;
 	}
 	yh_time_iso8601(res->t.auth_time * 1000, when, sizeof(when));
-	if (json_object_set_new(o, "sub", json_string(res->sub)) != 0 ||
+	if (attr_rename(o, "yh_legacy_id", "legacyId") != 0 ||
+	    attr_rename(o, "yh_legacy_username", "legacyUsername") != 0 ||
+	    json_object_set_new(o, "sub", json_string(res->sub)) != 0 ||
 	    json_object_set_new(o, "loa", json_string(acr)) != 0 ||
 	    json_object_set_new(o, "authenticationDate", json_string(when)) != 0 ||
 	    json_object_set_new(o, "isFromNewLogin", json_boolean(res->t.renewed)) != 0 ||
@@ -179,7 +226,7 @@ cv_xml(struct yh_buf *b, enum cv_version v, const struct cv_result *res)
 		goto out;
 	}
 	if ((r = yh_buf_puts(b, "  <cas:authenticationSuccess>\n    ")) != 0 ||
-	    (r = cas_xml_elem(b, "user", res->sub)) != 0 || (r = yh_buf_putc(b, '\n')) != 0)
+	    (r = cas_xml_elem(b, "user", res->user)) != 0 || (r = yh_buf_putc(b, '\n')) != 0)
 		goto out;
 	if (v == CV_3) {
 		if ((attrs = cv_attributes(res)) == NULL) {
@@ -216,10 +263,10 @@ cv_json(enum cv_version v, const struct cv_result *res)
 		inner = json_pack("{s:{s:s, s:s}}", "authenticationFailure", "code", res->code,
 		    "description", res->description);
 	else if (v == CV_3)
-		inner = json_pack("{s:{s:s, s:o*}}", "authenticationSuccess", "user", res->sub,
+		inner = json_pack("{s:{s:s, s:o*}}", "authenticationSuccess", "user", res->user,
 		    "attributes", cv_attributes(res));
 	else
-		inner = json_pack("{s:{s:s}}", "authenticationSuccess", "user", res->sub);
+		inner = json_pack("{s:{s:s}}", "authenticationSuccess", "user", res->user);
 	return inner != NULL ? json_pack("{s:o}", "serviceResponse", inner) : NULL;
 }
 
@@ -231,11 +278,11 @@ cv_answer(struct http_req *req, enum cv_version v, bool json, const struct cv_re
 	int r;
 
 	if (v == CV_1) {
-		char line[OIDC_SUB_SIZE + 8];
+		char line[DIR_LEGACY_FIELD_MAX + OIDC_SUB_SIZE + 8];
 
 		snprintf(line, sizeof(line), "%s", res->code != NULL ? "no\n" : "");
 		if (res->code == NULL)
-			snprintf(line, sizeof(line), "yes\n%s\n", res->sub);
+			snprintf(line, sizeof(line), "yes\n%s\n", res->user);
 		return http_respond(req, 200, "text/plain; charset=UTF-8", line, strlen(line));
 	}
 	if (json) {
@@ -292,6 +339,7 @@ cv_handle(struct http_req *req, struct authd_app *app, enum cv_version v)
 	r = cv_answer(req, v, json, &res);
 	clients_release(cs);
 	json_decref(res.claims);
+	free(res.legacy_id);
 	yh_wipe(&res.t, sizeof(res.t));
 	return r;
 }

@@ -796,7 +796,7 @@ az_flow(struct az_ctx *z, const char *cookie)
 	struct az_org org;
 	size_t norgs = 0;
 	char scope[256];
-	bool have, need, can;
+	bool have, need, can, refused;
 	int person_loa, need_loa, r;
 
 	memset(&si, 0, sizeof(si));
@@ -821,6 +821,11 @@ az_flow(struct az_ctx *z, const char *cookie)
 		    "a higher assurance level needs a second factor") :
 		    az_detour(z, OIDC_AZ_STEP_STEPUP, false, need_loa);
 	}
+	if ((r = oidc_legacy_refused(z->app->dir, z->client, si.uid, &refused)) != 0)
+		return r;
+	if (refused)
+		return az_error(z, "access_denied", "the user has no account in the system "
+		    "this app was registered with (legacy_required)");
 	if ((r = clients_scope_format(z->granted, scope, sizeof(scope))) != 0)
 		return r;
 	if ((r = az_consent_needed(z, &si, scope, &need)) != 0)

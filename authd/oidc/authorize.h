@@ -54,6 +54,8 @@
  *      and oidc_loa_for(person LoA, pwd+otp) reaches the level): prompt=none ->
  *      login_required, else 302 to /login/totp?next=...&loa=N; otherwise
  *      unmet_authentication_requirements.
+ *   4b. An app registered with legacy_required and a person without an active account
+ *      in its legacy_source (oidc_legacy_account): access_denied, whatever prompt says.
  *   5. prompt=consent, or the person has not consented to the granted scopes
  *      (consent_granted, authd/oidc/consent.h): prompt=none -> consent_required, else 302 to
  *      /consent?next=... (prompt=consent stays in next: the consent page takes it out).

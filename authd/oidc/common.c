@@ -460,6 +460,54 @@ staff_claim(json_t *o, struct dir *dir, const char *uid, unsigned scopes)
 }
 
 int
+oidc_legacy_account(struct dir *dir, const struct clients_client *c, const char *uid,
+    struct dir_legacy *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c->legacy_source == NULL)
+		return YH_ERR_NOT_FOUND;
+	return dir_legacy_of_owner(dir, uid, c->legacy_source, out);
+}
+
+int
+oidc_legacy_refused(struct dir *dir, const struct clients_client *c, const char *uid,
+    bool *refused)
+{
+	struct dir_legacy l;
+	int r;
+
+	*refused = false;
+	if (!c->legacy_required)
+		return 0;
+	r = oidc_legacy_account(dir, c, uid, &l);
+	dir_legacy_clear(&l);
+	if (r == YH_ERR_NOT_FOUND) {
+		yh_debug("app %s: person has no account in %s", c->id, c->legacy_source);
+		*refused = true;
+		r = 0;
+	}
+	return r;
+}
+
+/* For an app with a legacy_source: yh_legacy_id and yh_legacy_username (when known) of
+ * the person's account there. Nothing for a person without one. */
+static int
+legacy_claims(json_t *o, struct dir *dir, const struct clients_client *c, const char *uid)
+{
+	struct dir_legacy l;
+	int r;
+
+	if ((r = oidc_legacy_account(dir, c, uid, &l)) != 0)
+		return r == YH_ERR_NOT_FOUND ? 0 : r;
+	if (json_object_set_new(o, "yh_legacy_id", json_string(l.legacy_id)) != 0 ||
+	    (l.username != NULL && json_object_set_new(o, "yh_legacy_username",
+	    json_string(l.username)) != 0))
+		r = YH_ERR_ALLOC;
+	dir_legacy_clear(&l);
+	return r;
+}
+
+int
 oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *uid,
     unsigned scopes, json_t **out)
 {
@@ -480,7 +528,8 @@ oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *ui
 		goto out;
 	}
 	if ((r = person_claims(o, c, &p, scopes)) != 0 ||
-	    (r = staff_claim(o, dir, p.uid, scopes)) != 0)
+	    (r = staff_claim(o, dir, p.uid, scopes)) != 0 ||
+	    (r = legacy_claims(o, dir, c, p.uid)) != 0)
 		goto out;
 	*out = o;
 	o = NULL;

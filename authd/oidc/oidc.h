@@ -17,6 +17,10 @@
  *     gives yh_id_number and yh_id_type, only when the client has allow_id_number (the
  *     scope in a grant means the user consented to it). The ID token and /userinfo
  *     carry the same user claims.
+ *   - An app that names its old system (legacy_source) gets, whatever the scopes,
+ *     yh_legacy_id (the person's id in that system) and yh_legacy_username (when the
+ *     system had one) for a person with an active account there, nothing otherwise;
+ *     with legacy_required a person without one is refused at /authorize.
  *   - LoA: password alone = min(person LoA, 2); password + TOTP when the person's LoA is
  *     at least 2 = 3; 4 only from a certificate or an in-person check at a counter.
  */
@@ -222,13 +226,33 @@ void oidc_grant_clear(struct oidc_grant *g);
  * The user claims released to client c for scopes (CLIENTS_SCOPE_* bits) about the
  * person uid, as a new JSON object (*out, json_decref it) WITHOUT sub (the caller adds
  * the pairwise sub): name, phone_number, phone_number_verified, email, yh_id_type,
- * yh_id_number as in the rules at the top of this file, and yh_staff (the staff scope,
+ * yh_id_number as in the rules at the top of this file, yh_legacy_id and
+ * yh_legacy_username (oidc_legacy_account), and yh_staff (the staff scope,
  * for a person with a current staff relation: dir_staff_current). Returns 0, YH_ERR_NOT_FOUND (no
  * such person), YH_ERR_DENIED (the person is not active: disabled, locked,
  * deregistered), or the directory's errors.
  */
 int oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *uid,
     unsigned scopes, json_t **out) YH_WUR;
+
+struct dir_legacy;
+
+/*
+ * The account person uid has in the old system of app c (c->legacy_source), for the
+ * app's own user ids: the active link there (dir_legacy_of_owner) into *out, freed with
+ * dir_legacy_clear. Returns 0, YH_ERR_NOT_FOUND (the app names no source, or the person
+ * has no active account in it), or the directory's errors.
+ */
+int oidc_legacy_account(struct dir *dir, const struct clients_client *c, const char *uid,
+    struct dir_legacy *out) YH_WUR;
+
+/*
+ * Whether app c refuses person uid at login: *refused true when c has legacy_required
+ * and the person has no active account in its legacy_source. Returns 0 or the
+ * directory's errors.
+ */
+int oidc_legacy_refused(struct dir *dir, const struct clients_client *c, const char *uid,
+    bool *refused) YH_WUR;
 
 /* ---- acting for an organization (scope org) --------------------------------------- */
 

@@ -1260,6 +1260,20 @@ dir_legacy_find_username(struct dir *d, const char *username, const char *source
 }
 
 int
+dir_legacy_of_owner(struct dir *d, const char *owner_uid, const char *source,
+    struct dir_legacy *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!dir_uid_valid(owner_uid))
+		return YH_ERR_INVALID;
+	if ((r = check_text(source, DIR_SOURCE_MAX, true)) != 0)
+		return r;
+	return d->ops->legacy_of_owner(d->be, owner_uid, source, out);
+}
+
+int
 dir_legacy_remove(struct dir *d, const char *source, const char *legacy_id)
 {
 	int r;

@@ -516,6 +516,16 @@ int dir_legacy_list(struct dir *d, const char *owner_uid, struct dir_legacy **ou
 int dir_legacy_find_username(struct dir *d, const char *username, const char *source,
     char owner_uid[DIR_UID_LEN + 1]) YH_WUR;
 
+/*
+ * The account owner_uid has in source, for an app that knows its users by their old ids:
+ * the owner's active link there (a disabled, locked or deregistered one does not count;
+ * of several active ones, the one with the least legacy id, so the answer is stable).
+ * *out is filled (free with dir_legacy_clear). YH_ERR_NOT_FOUND (no active link),
+ * YH_ERR_INVALID, YH_ERR_TOO_LONG.
+ */
+int dir_legacy_of_owner(struct dir *d, const char *owner_uid, const char *source,
+    struct dir_legacy *out) YH_WUR;
+
 /* Removes a link. YH_ERR_NOT_FOUND. */
 int dir_legacy_remove(struct dir *d, const char *source, const char *legacy_id) YH_WUR;
 

@@ -111,6 +111,9 @@ struct dir_ops {
 	int (*legacy_find_username)(void *be, const char *username, const char *source,
 	    char owner[DIR_UID_LEN + 1]);
 	int (*legacy_remove)(void *be, const char *source, const char *legacy_id);
+	/* The owner's active link in source (the least legacy id when there are several). */
+	int (*legacy_of_owner)(void *be, const char *owner, const char *source,
+	    struct dir_legacy *out);
 
 	int (*cred_get)(void *be, const char *owner, struct dir_cred *out);
 	int (*cred_set)(void *be, const char *owner, const char *scheme, const char *hash,

@@ -69,6 +69,7 @@ enum sq_stmt {
 	ST_MANDATE_ADD, ST_MANDATE_GET, ST_MANDATE_BY_PERSON, ST_MANDATE_BY_ORG,
 	ST_MANDATE_REVOKE, ST_MANDATE_END,
 	ST_LEGACY_ADD, ST_LEGACY_GET, ST_LEGACY_LIST, ST_LEGACY_FIND_USER, ST_LEGACY_REMOVE,
+	ST_LEGACY_OF_OWNER,
 	ST_CRED_GET, ST_CRED_SET,
 	ST_TOTP_SET, ST_TOTP_CONFIRM, ST_TOTP_GET, ST_TOTP_CONSUME, ST_TOTP_DELETE,
 	ST_CONSENT_ADD, ST_CONSENT_COUNT, ST_CONSENT_GET, ST_CONSENT_LIST, ST_CONSENT_REMOVE,
@@ -153,6 +154,8 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_LEGACY_FIND_USER] = "SELECT DISTINCT owner_uid FROM legacy_link WHERE"
 	    " username = ?1 AND (?2 IS NULL OR source = ?2) LIMIT 2",
 	[ST_LEGACY_REMOVE] = "DELETE FROM legacy_link WHERE source = ?1 AND legacy_id = ?2",
+	[ST_LEGACY_OF_OWNER] = "SELECT " LEGACY_COLS " FROM legacy_link WHERE owner_uid = ?1"
+	    " AND source = ?2 AND status = 'active' ORDER BY legacy_id LIMIT 1",
 	[ST_CRED_GET] = "SELECT scheme, hash, salt, updated FROM credential WHERE owner_uid = ?1",
 	[ST_CRED_SET] = "INSERT INTO credential (owner_uid, scheme, hash, salt, updated)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (owner_uid) DO UPDATE SET"
@@ -1563,6 +1566,27 @@ sq_legacy_find_username(void *be, const char *username, const char *source,
 }
 
 static int
+sq_legacy_of_owner(void *be, const char *owner, const char *source, struct dir_legacy *out)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_LEGACY_OF_OWNER)) != NULL) {
+		bind_text(st, 1, owner);
+		bind_text(st, 2, source);
+		if ((e = sq_row(s, st, "legacy of owner")) == 1)
+			e = read_legacy(st, out);
+		else if (e == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
+static int
 sq_legacy_remove(void *be, const char *source, const char *legacy_id)
 {
 	struct sq *s = be;
@@ -2411,6 +2435,7 @@ const struct dir_ops dir_sqlite_ops = {
 	.legacy_list = sq_legacy_list,
 	.legacy_find_username = sq_legacy_find_username,
 	.legacy_remove = sq_legacy_remove,
+	.legacy_of_owner = sq_legacy_of_owner,
 	.cred_get = sq_cred_get,
 	.cred_set = sq_cred_set,
 	.totp_set = sq_totp_set,

@@ -57,19 +57,6 @@ ctl_or_die client add idapp --cas-service "$SVC_ID" --scope openid profile yh_id
 printf '%s\n' "$PW" | ctl_or_die user add --id-number "$ID" --name 王小明 --password-stdin
 sleep 1.2   # the registry is re-read at most once a second
 
-enc() { "$PY" -c 'import sys,urllib.parse as u;print(u.quote(sys.argv[1],safe=""))' "$1"; }
-# xml_text TAG: the text of the first <cas:TAG> of the last body ("" when none).
-xml_text() {
-  "$PY" - "$TMP/body" "$1" <<'PYEOF'
-import sys, xml.etree.ElementTree as ET
-ns = {"cas": "http://www.yale.edu/tp/cas"}
-try:
-    e = ET.parse(sys.argv[1]).getroot().find(".//cas:" + sys.argv[2], ns)
-    print("" if e is None else (e.text or ""))
-except ET.ParseError as x:
-    print("PARSE-ERROR %s" % x)
-PYEOF
-}
 # fail_code: the code of the last body's authenticationFailure ("" when none).
 fail_code() {
   "$PY" - "$TMP/body" <<'PYEOF'

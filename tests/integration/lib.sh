@@ -366,6 +366,21 @@ audit_count() {
   if [[ -z $lines ]]; then echo 0; else printf '%s\n' "$lines" | wc -l; fi
 }
 
+# enc TEXT: TEXT percent-encoded for a query parameter.
+enc() { "$PY" -c 'import sys,urllib.parse as u;print(u.quote(sys.argv[1],safe=""))' "$1"; }
+# xml_text TAG: the text of the first <cas:TAG> of the last body ("" when none).
+xml_text() {
+  "$PY" - "$TMP/body" "$1" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+ns = {"cas": "http://www.yale.edu/tp/cas"}
+try:
+    e = ET.parse(sys.argv[1]).getroot().find(".//cas:" + sys.argv[2], ns)
+    print("" if e is None else (e.text or ""))
+except ET.ParseError as x:
+    print("PARSE-ERROR %s" % x)
+EOF
+}
+
 # id_number DIGITS17: a valid resident ID number (GB 11643 check character) from 17 digits.
 id_number() {
   "$PY" - "$1" <<'EOF'

@@ -1363,6 +1363,89 @@ test_cas_client_rules(void **state)
 	assert_non_null(strstr(err, "cas_services[0]"));
 }
 
+/* An app's old system: stored and read back through clients.json; the rules of
+ * cas_user and legacy_required; bad values in the file are load errors. */
+static void
+test_legacy_source(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	const struct clients_client *c;
+	struct clients_client in;
+	const char *svc[1] = { "https://a.gov.cn/app/" };
+	char err[512];
+
+	(void)state;
+	r = open_reg(-1, NULL);
+	clients_client_init(&in);
+	snprintf(in.id, sizeof(in.id), "shebao-app");
+	in.auth = CLIENTS_AUTH_NONE;
+	in.require_pkce = true;
+	in.grants = 0;
+	in.cas_services = svc;
+	in.n_cas_services = 1;
+	in.cas_user = CLIENTS_CAS_USER_LEGACY;      /* without a source */
+	assert_int_equal(clients_client_check(&in, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "cas_user legacy needs a legacy_source"));
+	in.cas_user = CLIENTS_CAS_USER_SUBJECT;
+	in.legacy_required = true;
+	assert_int_equal(clients_client_check(&in, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "legacy_required needs a legacy_source"));
+	in.legacy_source = "bad\tsource";
+	assert_int_equal(clients_client_check(&in, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "legacy_source"));
+	in.legacy_source = "";
+	assert_int_equal(clients_client_check(&in, err, sizeof(err)), YH_ERR_INVALID);
+	in.legacy_source = "shebao";
+	in.cas_user = CLIENTS_CAS_USER_LEGACY;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), 0);
+	/* An app without a source: none, cas_user subject. */
+	assert_int_equal(add_one(r, "plain", CLIENTS_AUTH_NONE, "https://p.example/cb", NULL),
+	    0);
+
+	s = clients_acquire(r);
+	c = clients_find(s, "shebao-app");
+	assert_non_null(c);
+	assert_string_equal(c->legacy_source, "shebao");
+	assert_int_equal(c->cas_user, CLIENTS_CAS_USER_LEGACY);
+	assert_true(c->legacy_required);
+	c = clients_find(s, "plain");
+	assert_null(c->legacy_source);
+	assert_int_equal(c->cas_user, CLIENTS_CAS_USER_SUBJECT);
+	assert_false(c->legacy_required);
+	clients_release(s);
+	clients_close(r);
+
+	/* cas_user legacy on an app without CAS services. */
+	clients_client_init(&in);
+	snprintf(in.id, sizeof(in.id), "oidc");
+	svc[0] = "https://a.gov.cn/cb";
+	in.redirect_uris = svc;
+	in.n_redirect_uris = 1;
+	in.legacy_source = "gjj";
+	assert_int_equal(clients_client_check(&in, err, sizeof(err)), 0);
+	in.cas_user = CLIENTS_CAS_USER_LEGACY;
+	assert_int_equal(clients_client_check(&in, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "only for an app with CAS services"));
+
+	assert_string_equal(clients_cas_user_name(CLIENTS_CAS_USER_LEGACY), "legacy");
+	assert_int_equal(clients_cas_user_parse("Legacy", &in.cas_user), YH_ERR_INVALID);
+
+	check_apps_line(APPS_HEAD "{\"client_id\": \"a\", \"auth\": \"none\", "
+	    "\"redirect_uris\": [\"https://a.example/cb\"], \"scopes\": [\"openid\"], "
+	    "\"grants\": [\"authorization_code\"], \"min_loa\": 1, "
+	    "\"cas_user\": \"id\"}\n]}\n", "apps.json:2: client 0 \"a\": cas_user: subject or legacy");
+	check_apps_line(APPS_HEAD "{\"client_id\": \"a\", \"auth\": \"none\", "
+	    "\"redirect_uris\": [\"https://a.example/cb\"], \"scopes\": [\"openid\"], "
+	    "\"grants\": [\"authorization_code\"], \"min_loa\": 1, "
+	    "\"legacy_required\": true}\n]}\n",
+	    "apps.json:2: client 0 \"a\": legacy_required needs a legacy_source");
+	check_apps_line(APPS_HEAD "{\"client_id\": \"a\", \"auth\": \"none\", "
+	    "\"redirect_uris\": [\"https://a.example/cb\"], \"scopes\": [\"openid\"], "
+	    "\"grants\": [\"authorization_code\"], \"min_loa\": 1, "
+	    "\"legacy_source\": 7}\n]}\n", "apps.json:2: client 0 \"a\": legacy_source: not a string");
+}
+
 int
 main(void)
 {
@@ -1375,6 +1458,7 @@ main(void)
 		cmocka_unit_test(test_uri_parser_edges),
 		cmocka_unit_test_setup_teardown(test_redirect_exact_not_normalised, setup, teardown),
 		cmocka_unit_test(test_client_rules),
+		cmocka_unit_test_setup_teardown(test_legacy_source, setup, teardown),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test_setup_teardown(test_reload_other_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_keeps_old, setup, teardown),

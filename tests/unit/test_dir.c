@@ -738,6 +738,58 @@ test_legacy(void **state)
 	dir_person_clear(&p);
 }
 
+/* The account a person has in one source system: the active link only, the least legacy
+ * id of several, nothing for another source or another person. */
+static void
+test_legacy_of_owner(void **state)
+{
+	struct fx *f = *state;
+	struct dir_legacy l, got;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id1[19], id2[19];
+
+	make_id(13, id1);
+	make_id(14, id2);
+	assert_int_equal(add(f->d, id1, "丙", NULL, NULL, a), 0);
+	assert_int_equal(add(f->d, id2, "丁", NULL, NULL, b), 0);
+	memset(&l, 0, sizeof(l));
+	memcpy(l.owner_uid, a, sizeof(l.owner_uid));
+	l.source = (char *)"shebao";
+	l.legacy_id = (char *)"a100";
+	l.status = DIR_STATUS_DISABLED;
+	assert_int_equal(dir_legacy_add(f->d, &l), 0);
+	assert_int_equal(dir_legacy_of_owner(f->d, a, "shebao", &got), YH_ERR_NOT_FOUND);
+	l.legacy_id = (char *)"z900";
+	l.username = (char *)"bing_z";
+	l.status = DIR_STATUS_ACTIVE;
+	assert_int_equal(dir_legacy_add(f->d, &l), 0);
+	l.legacy_id = (char *)"m500";
+	l.username = NULL;
+	assert_int_equal(dir_legacy_add(f->d, &l), 0);
+	l.source = (char *)"gjj";
+	l.legacy_id = (char *)"g1";
+	assert_int_equal(dir_legacy_add(f->d, &l), 0);
+
+	assert_int_equal(dir_legacy_of_owner(f->d, a, "shebao", &got), 0);
+	assert_string_equal(got.owner_uid, a);
+	assert_string_equal(got.source, "shebao");
+	assert_string_equal(got.legacy_id, "m500");
+	assert_null(got.username);
+	dir_legacy_clear(&got);
+	assert_int_equal(dir_legacy_remove(f->d, "shebao", "m500"), 0);
+	assert_int_equal(dir_legacy_of_owner(f->d, a, "shebao", &got), 0);
+	assert_string_equal(got.legacy_id, "z900");
+	assert_string_equal(got.username, "bing_z");
+	assert_int_equal(got.status, DIR_STATUS_ACTIVE);
+	dir_legacy_clear(&got);
+
+	assert_int_equal(dir_legacy_of_owner(f->d, a, "minzheng", &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_legacy_of_owner(f->d, b, "shebao", &got), YH_ERR_NOT_FOUND);
+	assert_null(got.legacy_id);
+	assert_int_equal(dir_legacy_of_owner(f->d, "not-a-uid", "shebao", &got),
+	    YH_ERR_INVALID);
+	assert_int_equal(dir_legacy_of_owner(f->d, a, "", &got), YH_ERR_INVALID);
+}
+
 static void
 test_credentials(void **state)
 {
@@ -2186,6 +2238,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migration_phone_verified, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_makes_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_of_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orgs_and_mandates, setup, teardown),
