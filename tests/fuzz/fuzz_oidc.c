@@ -60,7 +60,7 @@ const char *fuzz_req_header(struct http_req *req, const char *name);
 #define RPQ "https://rp.example.gov.cn/cb2?tenant=7"
 #define NATIVE "com.example.app:/cb"
 #define INPUT_MAX 20000
-#define SCOPE_ALL 0x3Fu
+#define SCOPE_ALL ((CLIENTS_SCOPE_LAST << 1) - 1u)   /* every scope bit the registry knows */
 
 enum fuzz_mode {
 	M_SCOPE = 0, M_GRANT_SCOPE, M_ACR, M_GRANT_TYPE, M_BASIC, M_PKCE, M_REDIRECT,
