@@ -1074,6 +1074,10 @@ test_logout_hint_must_match(void **state)
 static void
 test_discovery_doc(void **state)
 {
+	static const char *const issued[] = {
+		"sub", "name", "phone_number", "email", "yh_id_type", "yh_id_number", "yh_org",
+		"yh_staff", "yh_legacy_id", "yh_legacy_username",
+	};
 	struct fix *f = *state;
 	struct tok_ring_snap *snap = tok_ring_acquire(f->ring);
 	json_t *d = oidc_discovery_doc(ISS, tok_snap_algs(snap));
@@ -1099,6 +1103,18 @@ test_discovery_doc(void **state)
 	assert_int_equal(json_array_size(json_object_get(d, "acr_values_supported")), 4);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(d,
 	    "subject_types_supported"), 0)), "pairwise");
+	/* every claim authd issues is listed, its own yh_ ones included */
+	a = json_object_get(d, "claims_supported");
+	assert_true(json_is_array(a));
+	for (size_t i = 0; i < sizeof(issued) / sizeof(issued[0]); i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < json_array_size(a); k++)
+			found = found || strcmp(json_string_value(json_array_get(a, k)),
+			    issued[i]) == 0;
+		if (!found)
+			fail_msg("claims_supported lacks %s", issued[i]);
+	}
 	json_decref(d);
 }
 
