@@ -901,13 +901,15 @@ role_words(const char *role)
  * Rule 5b's page (templates/org.html): the organizations of res, the request's
  * forwarded parameters and its re-authentication marker as hidden fields, and a CSRF
  * token bound to the session, so that the form posts the same request back to
- * /authorize with the choice in org.
+ * /authorize with the choice in org. The language switch link carries the same
+ * parameters, so that it shows this page again (by GET) in the other language.
  */
 static int
 org_page_send(struct authd_app *app, struct http_req *req, const struct oidc_az_params *ap,
     const struct oidc_az_result *res)
 {
 	struct tpl_org_params hidden[OIDC_AZ_PARAM_COUNT];
+	struct tpl_layout_keep keep[OIDC_AZ_PARAM_COUNT];
 	struct tpl_org_orgs *items;
 	struct clients_snap *cs;
 	const struct clients_client *cl;
@@ -924,12 +926,15 @@ org_page_send(struct authd_app *app, struct http_req *req, const struct oidc_az_
 		return r;
 	}
 	for (unsigned i = 0; i < OIDC_AZ_PARAM_COUNT; i++)
-		if ((az_params[i].forward || i == OIDC_AZ_REAUTH) && ap->v[i] != NULL)
+		if ((az_params[i].forward || i == OIDC_AZ_REAUTH) && ap->v[i] != NULL) {
+			keep[nh] = (struct tpl_layout_keep){ az_params[i].name, ap->v[i] };
 			hidden[nh++] = (struct tpl_org_params){ az_params[i].name, ap->v[i] };
+		}
 	cs = clients_acquire(app->clients);
 	cl = clients_find(cs, ap->v[OIDC_AZ_CLIENT_ID]);
 	page_init(&p, req, "/authorize");
 	page_set_next(&p, NULL);
+	page_set_keep(&p, keep, nh);
 	for (size_t i = 0; i < res->norgs; i++)
 		items[i] = (struct tpl_org_orgs){ .uscc = res->orgs[i].uscc,
 		    .name = res->orgs[i].name, .role = page_msg(p.lang, role_words(res->orgs[i].role)),

@@ -25,7 +25,7 @@ static const char *const scopes[] = {
 static const char *const claims[] = {
 	"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
 	"name", "phone_number", "phone_number_verified", "email", "yh_id_type", "yh_id_number",
-	"yh_org", "yh_legacy_id", "yh_legacy_username", NULL
+	"yh_org", "yh_staff", "yh_legacy_id", "yh_legacy_username", NULL
 };
 static const char *const acrs[] = {
 	"urn:yihao:loa:1", "urn:yihao:loa:2", "urn:yihao:loa:3", "urn:yihao:loa:4", NULL

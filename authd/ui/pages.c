@@ -284,6 +284,13 @@ page_set_next(struct page *p, const char *next)
 }
 
 void
+page_set_keep(struct page *p, const struct tpl_layout_keep *keep, size_t n)
+{
+	p->keep = n > 0 ? keep : NULL;
+	p->keep_n = keep != NULL ? n : 0;
+}
+
+void
 page_init(struct page *p, struct http_req *req, const char *path)
 {
 	const char *v = NULL;
@@ -559,7 +566,7 @@ page_csp(void)
 }
 
 /* The layout's slots: the page's language, the other one (for the switch link, which
- * keeps next and loa), its path and title. */
+ * keeps next, loa and the page's kept parameters), its path and title. */
 static void
 layout_values(const struct page *p, const char *title, struct tpl_layout *v)
 {
@@ -569,6 +576,8 @@ layout_values(const struct page *p, const char *title, struct tpl_layout *v)
 	v->path = p->path;
 	v->next = p->next;
 	v->loa = p->loa;
+	v->keep = p->keep;
+	v->keep_n = p->keep_n;
 	v->title = title;
 	v->css = tpl_file_style;
 }

@@ -83,6 +83,8 @@ const char *page_msg(enum page_lang l, enum page_msg m);
 /* The words for an ID number rejection (identity/idn/idnum.h enum idn_reason). */
 const char *page_idn_reason(enum page_lang l, int idn_reason);
 
+struct tpl_layout_keep;
+
 /* A page being built. Fields are read-only for callers except where noted. */
 struct page {
 	struct yh_buf b;
@@ -92,6 +94,8 @@ struct page {
 	char path[PAGE_PATH_MAX];       /* this page's path, for the switch link */
 	char *next;                     /* `next` kept by the switch link (owned), or NULL */
 	int loa;                        /* `loa` kept by the switch link when > 0 */
+	const struct tpl_layout_keep *keep; /* more parameters the switch link keeps */
+	size_t keep_n;                  /* (borrowed, see page_set_keep) */
 	int err;                        /* the first error, or 0 */
 	bool begun;
 };
@@ -109,6 +113,13 @@ void page_init_lang(struct page *p, enum page_lang lang, bool https, const char 
 
 /* Replaces the next kept by the switch link (copied; NULL drops it). */
 void page_set_next(struct page *p, const char *next);
+
+/*
+ * Makes the switch link keep the n parameters of keep too (name and value, both
+ * percent-encoded in the link), for a page whose own request lives in its query, such
+ * as /authorize's organization choice. Borrowed: keep must outlive page_send.
+ */
+void page_set_keep(struct page *p, const struct tpl_layout_keep *keep, size_t n);
 
 /* Writes the document head and the page header, and opens <main> with an <h1>
  * holding title (escaped). */

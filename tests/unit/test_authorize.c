@@ -1074,6 +1074,10 @@ test_logout_hint_must_match(void **state)
 static void
 test_discovery_doc(void **state)
 {
+	static const char *const issued[] = {
+		"sub", "name", "phone_number", "email", "yh_id_type", "yh_id_number", "yh_org",
+		"yh_staff", "yh_legacy_id", "yh_legacy_username",
+	};
 	struct fix *f = *state;
 	struct tok_ring_snap *snap = tok_ring_acquire(f->ring);
 	json_t *d = oidc_discovery_doc(ISS, tok_snap_algs(snap));
@@ -1099,6 +1103,18 @@ test_discovery_doc(void **state)
 	assert_int_equal(json_array_size(json_object_get(d, "acr_values_supported")), 4);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(d,
 	    "subject_types_supported"), 0)), "pairwise");
+	/* every claim authd issues is listed, its own yh_ ones included */
+	a = json_object_get(d, "claims_supported");
+	assert_true(json_is_array(a));
+	for (size_t i = 0; i < sizeof(issued) / sizeof(issued[0]); i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < json_array_size(a); k++)
+			found = found || strcmp(json_string_value(json_array_get(a, k)),
+			    issued[i]) == 0;
+		if (!found)
+			fail_msg("claims_supported lacks %s", issued[i]);
+	}
 	json_decref(d);
 }
 
@@ -1354,6 +1370,86 @@ assert_code_org(struct fix *f, struct oidc_az_result *res, const char *org, cons
 	oidc_az_result_clear(res);
 }
 
+/*
+ * The href of the language switch link of the page in body (the header's link with
+ * hreflang), HTML-unescaped (&amp; to &): malloc'd.
+ */
+static char *
+switch_href(const char *body)
+{
+	const char *a = strstr(body, "<header"), *h, *e;
+	struct yh_buf b;
+
+	assert_non_null(a);
+	assert_non_null(h = strstr(a, "<a href=\""));
+	h += strlen("<a href=\"");
+	assert_non_null(e = strchr(h, '"'));
+	assert_non_null(strstr(e, "hreflang="));
+	yh_buf_init(&b, 8192);
+	while (h < e) {
+		if (strncmp(h, "&amp;", 5) == 0) {
+			assert_int_equal(yh_buf_puts(&b, "&"), 0);
+			h += 5;
+		} else {
+			assert_int_equal(yh_buf_append(&b, h++, 1), 0);
+		}
+	}
+	return yh_buf_steal(&b);
+}
+
+/*
+ * The organization choice page through HTTP (GET, and POST as the form's own answer
+ * would come): its language switch link carries the authorization request, so that
+ * following it shows the same page in the other language, not an error.
+ */
+static void
+org_page_switch(struct fix *f, const char *tok)
+{
+	struct http_opts o = { .listen = "127.0.0.1:0", .threads = 2, .max_body = 65536,
+	    .max_header = 16384, .connection_timeout = 10, .max_connections = 64 };
+	struct http_server *srv = NULL;
+	char err[256], cookie[80];
+	struct reply r;
+	uint16_t port;
+	char *href;
+
+	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), 0);
+	assert_int_equal(oidc_authorize_register(srv, &f->app), 0);
+	assert_int_equal(http_server_start(srv, err, sizeof(err)), 0);
+	port = http_server_port(srv);
+	snprintf(cookie, sizeof(cookie), "yh_sid=%s", tok);
+	for (int post = 0; post < 2; post++) {
+		if (post)
+			fetch(port, "/authorize", ORGAPP "&state=st%26x&nonce=n1", cookie, &r);
+		else
+			fetch(port, "/authorize?" ORGAPP "&state=st%26x&nonce=n1", NULL, cookie,
+			    &r);
+		assert_int_equal(r.status, 200);
+		assert_non_null(strstr(yh_buf_cstr(&r.body), "<html lang=\"zh-CN\">"));
+		assert_non_null(strstr(yh_buf_cstr(&r.body), "name=\"org\""));
+		href = switch_href(yh_buf_cstr(&r.body));
+		reply_free(&r);
+		assert_true(strncmp(href, "/authorize?", 11) == 0);
+		assert_param(href, "lang", "en");
+		assert_param(href, "response_type", "code");
+		assert_param(href, "client_id", "orgapp");
+		assert_param(href, "redirect_uri", RP);
+		assert_param(href, "scope", "openid org");
+		assert_param(href, "state", "st&x");
+		assert_param(href, "nonce", "n1");
+		assert_param(href, "org", NULL);
+		/* following it: the same page, in English, the choice still to make */
+		fetch(port, href, NULL, cookie, &r);
+		free(href);
+		assert_int_equal(r.status, 200);
+		assert_non_null(strstr(yh_buf_cstr(&r.body), "<html lang=\"en\">"));
+		assert_non_null(strstr(yh_buf_cstr(&r.body), "name=\"org\""));
+		assert_true(has_header(&r, "Set-Cookie: yh_lang=en"));
+		reply_free(&r);
+	}
+	http_server_free(srv);
+}
+
 static void
 test_org_choice(void **state)
 {
@@ -1446,6 +1542,8 @@ test_org_choice(void **state)
 	assert_string_equal(res.orgs[0].uscc, a);
 	assert_string_equal(res.orgs[0].role, "legal_rep");
 	oidc_az_result_clear(&res);
+	/* through HTTP: the page's language switch keeps the request */
+	org_page_switch(f, tok2);
 
 	/* once the agent's grant has expired: no page, and the old choice is refused */
 	assert_int_equal(run_org(f, ORGAPP, tok2, NULL, until + 1, &res), OIDC_AZ_STEP_CODE);

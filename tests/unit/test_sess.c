@@ -1140,6 +1140,95 @@ test_refresh_rotation(void **state)
 	}
 }
 
+/*
+ * The organization a family acts for is recorded and kept through rotation, and
+ * sess_refresh_revoke_org revokes one person's families that act for one organization
+ * only (and denylists them): not another organization's, not the person's own, not
+ * another person's for the same organization.
+ */
+static void
+test_refresh_revoke_org(void **state)
+{
+	struct fx *f = *state;
+	static const char *const ORG1 = "91350100M000020011", *const ORG2 = "91350100M000020022";
+	enum { A, B, C, D, E, NFAM };
+	struct sess_family fam[NFAM] = {
+		[A] = { .uid = "u-ivy", .client_id = "app1" },
+		[B] = { .uid = "u-ivy", .client_id = "app2" },
+		[C] = { .uid = "u-ivy", .client_id = "app1" },   /* another organization */
+		[D] = { .uid = "u-ivy", .client_id = "app1" },   /* acting as herself */
+		[E] = { .uid = "u-jack", .client_id = "app1" },  /* another person, ORG1 */
+	};
+	struct sess_family g, out[2];
+	char tok[NFAM][SESS_TOKEN_SIZE], tn[SESS_TOKEN_SIZE], *p = NULL;
+	size_t n = 99;
+
+	snprintf(fam[A].org, sizeof(fam[A].org), "%s", ORG1);
+	snprintf(fam[B].org, sizeof(fam[B].org), "%s", ORG1);
+	snprintf(fam[C].org, sizeof(fam[C].org), "%s", ORG2);
+	snprintf(fam[E].org, sizeof(fam[E].org), "%s", ORG1);
+	for (int i = 0; i < NFAM; i++)
+		assert_int_equal(sess_refresh_new(f->s, &fam[i], "{}", 3600, tok[i]), 0);
+	/* the org is recorded, and kept when the token rotates */
+	assert_int_equal(sess_refresh_peek(f->s, tok[A], &g, NULL), 0);
+	assert_string_equal(g.org, ORG1);
+	assert_int_equal(sess_refresh_peek(f->s, tok[D], &g, NULL), 0);
+	assert_string_equal(g.org, "");
+	assert_int_equal(sess_refresh_rotate(f->s, tok[C], tn, &g, &p), 0);
+	free(p);
+	p = NULL;
+	assert_string_equal(g.org, ORG2);
+	memcpy(tok[C], tn, sizeof(tn));
+	assert_int_equal(sess_refresh_peek(f->s, tok[C], &g, NULL), 0);
+	assert_string_equal(g.org, ORG2);
+
+	/* no organization, or no time for the denylist: refused, nothing revoked */
+	assert_int_equal(sess_refresh_revoke_org(f->s, "u-ivy", "", 60, NULL, 0, &n),
+	    YH_ERR_INVALID);
+	assert_int_equal(n, 0);
+	assert_int_equal(sess_refresh_revoke_org(f->s, "u-ivy", NULL, 60, NULL, 0, NULL),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_refresh_revoke_org(f->s, "u-ivy", ORG1, 0, NULL, 0, &n),
+	    YH_ERR_INVALID);
+	for (int i = 0; i < NFAM; i++)
+		assert_int_equal(sess_refresh_peek(f->s, tok[i], &g, NULL), 0);
+
+	/* u-ivy for ORG1: A and B, both copied out */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(sess_refresh_revoke_org(f->s, "u-ivy", ORG1, 60, out, 2, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true((strcmp(out[0].id, fam[A].id) == 0 && strcmp(out[1].id, fam[B].id) == 0) ||
+	    (strcmp(out[0].id, fam[B].id) == 0 && strcmp(out[1].id, fam[A].id) == 0));
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(out[i].uid, "u-ivy");
+		assert_string_equal(out[i].org, ORG1);
+	}
+	for (int i = 0; i < NFAM; i++) {
+		bool gone = i == A || i == B;
+
+		assert_int_equal(sess_refresh_peek(f->s, tok[i], &g, NULL),
+		    gone ? YH_ERR_DENIED : 0);
+		assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, fam[i].id),
+		    gone ? YH_ERR_DENIED : 0);
+	}
+	assert_int_equal(sess_refresh_rotate(f->s, tok[A], tn, &g, &p), YH_ERR_DENIED);
+	assert_null(p);
+
+	/* u-jack for ORG1, with room for none: counted, not copied; u-ivy's C and D stay */
+	assert_int_equal(sess_refresh_revoke_org(f->s, "u-jack", ORG1, 60, NULL, 0, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(sess_refresh_peek(f->s, tok[E], &g, NULL), YH_ERR_DENIED);
+	assert_int_equal(sess_refresh_peek(f->s, tok[C], &g, NULL), 0);
+	assert_int_equal(sess_refresh_peek(f->s, tok[D], &g, NULL), 0);
+	/* u-ivy for ORG2: C alone; her own D stays */
+	assert_int_equal(sess_refresh_revoke_org(f->s, "u-ivy", ORG2, 60, out, 2, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].id, fam[C].id);
+	assert_int_equal(sess_refresh_peek(f->s, tok[C], &g, NULL), YH_ERR_DENIED);
+	assert_int_equal(sess_refresh_peek(f->s, tok[D], &g, NULL), 0);
+	assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, fam[D].id), 0);
+}
+
 static void
 test_counters_lockout(void **state)
 {
@@ -1512,7 +1601,8 @@ main(void)
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client), BOTH(test_tickets),
-		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
+		BOTH(test_refresh_rotation), BOTH(test_refresh_revoke_org),
+		BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_mem_bounded), BOTH(test_metrics),
 		cmocka_unit_test(test_times_from_redis),
@@ -1525,7 +1615,8 @@ main(void)
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
 		BOTH(test_codes_bound_to_client), BOTH(test_tickets),
-		BOTH(test_refresh_rotation), BOTH(test_counters_lockout), BOTH(test_denylist),
+		BOTH(test_refresh_rotation), BOTH(test_refresh_revoke_org),
+		BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_pubsub), BOTH(test_fault), BOTH(test_metrics),
 	};
