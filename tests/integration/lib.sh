@@ -315,18 +315,18 @@ form_value() {
     sed -E 's/.*value="([^"]+)"/\1/' | sed 's/&amp;/\&/g'
 }
 
-# authorize_code JAR SCOPE [CLIENT]: /authorize for CLIENT (default the public app app1;
-# redirect http://127.0.0.1:9/cb, PKCE S256, SCOPE url-encoded) with JAR's session,
-# consenting when asked; sets CODE and VERIFIER; fails and returns 1 when no code comes
-# back to CB.
-authorize_code() {
-  local jar=$1 scope=$2 client=${3:-app1} challenge state next tok
+# authorize_visit JAR PARAMS: GET /authorize with JAR's session for PARAMS (client_id,
+# scope, ...: a query string) plus response_type=code, redirect http://127.0.0.1:9/cb, a
+# fresh state (AZ_STATE) and PKCE S256 (VERIFIER), consenting when asked. STATUS and
+# LOCATION are what /authorize finally answered; returns 1 (after fail) when the consent
+# did not lead back to /authorize.
+authorize_visit() {
+  local jar=$1 challenge next tok
   VERIFIER=$(openssl rand -hex 32)
   challenge=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A |
     tr '+/' '-_' | tr -d '=')
-  state=$(openssl rand -hex 8)
-  CODE=
-  req "$jar" GET "/authorize?response_type=code&client_id=$client&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=$scope&state=$state&nonce=n$state&code_challenge=$challenge&code_challenge_method=S256"
+  AZ_STATE=$(openssl rand -hex 8)
+  req "$jar" GET "/authorize?response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=$AZ_STATE&code_challenge=$challenge&code_challenge_method=S256&$2"
   if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
     req "$jar" GET "$LOCATION"
     tok=$(form_value csrf)
@@ -336,7 +336,17 @@ authorize_code() {
     [[ $STATUS == 30[23] && $LOCATION == /authorize\?* ]] || { fail "consent: $STATUS '$LOCATION'"; return 1; }
     req "$jar" GET "$LOCATION"
   fi
-  if [[ $STATUS == 302 && $LOCATION == "$CB?"* && $(qparam "$LOCATION" state) == "$state" ]]; then
+}
+
+# authorize_code JAR SCOPE [CLIENT]: authorize_visit for CLIENT (default the public app
+# app1) asking SCOPE (url-encoded) with a nonce; sets CODE and VERIFIER; fails and returns
+# 1 when no code comes back to CB.
+authorize_code() {
+  local jar=$1 scope=$2 client=${3:-app1} nonce
+  nonce=n$(openssl rand -hex 8)
+  CODE=
+  authorize_visit "$jar" "client_id=$client&scope=$scope&nonce=$nonce" || return 1
+  if [[ $STATUS == 302 && $LOCATION == "$CB?"* && $(qparam "$LOCATION" state) == "$AZ_STATE" ]]; then
     CODE=$(qparam "$LOCATION" code)
   fi
   [[ -n $CODE ]] || { fail "/authorize gave no code: $STATUS '$LOCATION'"; return 1; }

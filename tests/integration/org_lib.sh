@@ -24,20 +24,8 @@ for n,v in re.findall(r"<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*
 # to_page JAR [EXTRA]: GET /authorize for APP asking openid profile org (consenting when
 # asked); the last response is what /authorize finally answered. Sets STATE, VERIFIER.
 to_page() {
-  local challenge tok next
-  VERIFIER=$(openssl rand -hex 32)
-  challenge=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A |
-    tr '+/' '-_' | tr -d '=')
-  STATE=$(openssl rand -hex 8)
-  req "$1" GET "/authorize?response_type=code&client_id=$APP&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20profile%20org&state=$STATE&code_challenge=$challenge&code_challenge_method=S256${2:-}"
-  if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
-    req "$1" GET "$LOCATION"
-    tok=$(form_value csrf)
-    next=$(form_value next)
-    req "$1" POST /consent --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
-      --data-urlencode "action=allow"
-    req "$1" GET "$LOCATION"
-  fi
+  authorize_visit "$1" "client_id=$APP&scope=openid%20profile%20org${2:-}"
+  STATE=$AZ_STATE
 }
 # choose JAR ORG [CSRF]: posts the page's form back with org=ORG (and another csrf).
 choose() {

@@ -36,6 +36,7 @@
 #include "identity/idn/idnum.h"
 #include "token/jwt.h"
 #include "token/keyring.h"
+#include "tests/unit/codes.h"
 
 #define ISS "https://id.example.gov.cn"
 #define RP "https://rp.example.gov.cn/cb"
@@ -1305,16 +1306,6 @@ test_http_endpoints(void **state)
 #define ORGAPP "response_type=code&client_id=orgapp&redirect_uri=" \
 	"https%3A%2F%2Frp.example.gov.cn%2Fcb&scope=openid+org"
 
-/* A valid enterprise credit code around the organization code made from eight. */
-static void
-uscc_of(const char *eight, char out[19])
-{
-	snprintf(out, 19, "91350100%s", eight);
-	out[16] = idn_orgcode_check_char(eight);
-	out[17] = idn_uscc_check_char(out);
-	out[18] = '\0';
-}
-
 static void
 add_org(struct fix *f, const char *uscc, const char *rep, char *uid)
 {
@@ -1462,8 +1453,8 @@ test_org_choice(void **state)
 	int64_t until = f->now + 3600;
 
 	add_client(f, "orgapp", CLIENTS_AUTH_SECRET, 1, CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_ORG);
-	uscc_of("M0002001", a);
-	uscc_of("M0002002", b);
+	make_uscc("91", "M0002001", a);
+	make_uscc("91", "M0002002", b);
 	add_org(f, a, f->uid1, oa);        /* uid1: legal representative of a */
 	add_org(f, b, "", ob);             /* uid2: agent of b until `until` */
 	memset(&m, 0, sizeof(m));

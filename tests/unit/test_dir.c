@@ -20,6 +20,7 @@
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
 #include "identity/vault/vault.h"
+#include "tests/unit/codes.h"
 #include "tests/unit/dir_raw.h"
 
 struct fx {
@@ -42,15 +43,6 @@ static void
 make_phone(int n, char out[12])
 {
 	snprintf(out, 12, "1380013%04d", n % 10000);
-}
-
-/* A valid organization code from 8 digits. */
-static void
-make_orgcode(const char *eight, char out[10])
-{
-	memcpy(out, eight, 8);
-	out[8] = idn_orgcode_check_char(out);
-	out[9] = '\0';
 }
 
 /* A fresh state directory with the given vault.cipher (NULL: the default). */
@@ -860,19 +852,6 @@ test_totp(void **state)
 	assert_int_equal(dir_totp_set(f->d, a, seed, 0, false), YH_ERR_INVALID);
 	assert_int_equal(dir_totp_delete(f->d, a), 0);
 	assert_int_equal(dir_totp_delete(f->d, a), YH_ERR_NOT_FOUND);
-}
-
-/* A valid credit code: registration authority and type reg (2 characters), region
- * 350100, the organization code made from eight. */
-static void
-make_uscc(const char *reg, const char *eight, char out[19])
-{
-	char code[10];
-
-	make_orgcode(eight, code);
-	snprintf(out, 19, "%s350100%s", reg, code);
-	out[17] = idn_uscc_check_char(out);
-	out[18] = '\0';
 }
 
 /* Raises a person to LoA level (real-name verified at 2). */

@@ -40,6 +40,7 @@
 #include "token/jwk.h"
 #include "token/jwt.h"
 #include "token/keyring.h"
+#include "tests/unit/codes.h"
 
 #define REDIRECT "http://127.0.0.1:9/cb"
 #define SECRET "conf-secret-0123456789-abcdefghijklmnop"
@@ -1451,17 +1452,6 @@ test_pinned_sub(void **state)
 
 /* ---- acting for an organization (scope org) ------------------------------------------ */
 
-/* A valid enterprise credit code (91, region 350100) around the organization code made
- * from eight. */
-static void
-uscc_of(const char *eight, char out[19])
-{
-	snprintf(out, 19, "91350100%s", eight);
-	out[16] = idn_orgcode_check_char(eight);
-	out[17] = idn_uscc_check_char(out);
-	out[18] = '\0';
-}
-
 /* An active enterprise named name with legal representative rep ("" none). */
 static void
 add_org(const char *uscc, const char *name, const char *rep, char *uid)
@@ -1559,8 +1549,8 @@ test_org_claims(void **state)
 	size_t n = 0;
 
 	(void)state;
-	uscc_of("M0001001", a);
-	uscc_of("M0001002", b);
+	make_uscc("91", "M0001001", a);
+	make_uscc("91", "M0001002", b);
 	add_org(a, "闽江科技有限公司", F->uid, oa);
 	add_org(b, "星海贸易有限公司", "", ob);
 	memset(&m, 0, sizeof(m));
@@ -1623,7 +1613,7 @@ test_org_tokens(void **state)
 	char *rt = NULL, *payload = NULL;
 
 	(void)state;
-	uscc_of("M0001002", b);
+	make_uscc("91", "M0001002", b);
 	memset(&o, 0, sizeof(o));
 	assert_int_equal(dir_org_find_uscc(F->id->dir, b, &o), 0);
 	memcpy(ob, o.uid, sizeof(ob));
@@ -1701,7 +1691,7 @@ test_org_client_credentials(void **state)
 	bool seen = false;
 
 	(void)state;
-	uscc_of("M0001001", a);
+	make_uscc("91", "M0001001", a);
 	clients_client_init(&cl);
 	assert_int_equal(yh_strlcpy(cl.id, "orgsys", sizeof(cl.id)), 0);
 	cl.redirect_uris = uris;
