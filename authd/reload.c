@@ -75,6 +75,16 @@ hold(struct authd_reload *rl, struct authd_cfg *c)
 	return 0;
 }
 
+/* Frees the configuration held last (a reload that failed or changed nothing). */
+static void
+unhold_last(struct authd_reload *rl)
+{
+	struct authd_cfg *c = rl->held[--rl->nheld];
+
+	authd_cfg_free(c);
+	free(c);
+}
+
 void
 authd_reload_config(struct authd_reload *rl, struct authd_app *app, struct http_server *srv)
 {
@@ -95,9 +105,7 @@ authd_reload_config(struct authd_reload *rl, struct authd_app *app, struct http_
 		return;
 	}
 	if ((r = authd_cfg_reload(app->cfg, next, &how, err, sizeof(err))) != 0) {
-		rl->nheld--;
-		authd_cfg_free(next);
-		free(next);
+		unhold_last(rl);
 		if (r == YH_ERR_NOT_FOUND)
 			yh_info("SIGHUP: %s", err);
 		else
@@ -107,14 +115,10 @@ authd_reload_config(struct authd_reload *rl, struct authd_app *app, struct http_
 			    "account's group, mode 0640)" : "");
 		return;
 	}
-	if (how.applied == 0) {
-		/* Nothing reloadable changed: the configuration in force stays. */
-		rl->nheld--;
-		authd_cfg_free(next);
-		free(next);
-	} else {
+	if (how.applied == 0)
+		unhold_last(rl);   /* nothing reloadable changed: the one in force stays */
+	else
 		app->cfg = next;
-	}
 	if (how.applied == 0 && how.restart == 0)
 		yh_info("SIGHUP: configuration unchanged");
 	else

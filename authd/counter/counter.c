@@ -225,30 +225,44 @@ out:
 	return r;
 }
 
-/* The citizen the form's uid names (never the staff member themselves: nobody raises
- * their own level), and their re-typed ID number compared: 0, or the page was answered
- * (*done). */
+/* The citizen the form's uid names, into *p (never the staff member themselves: nobody
+ * raises their own level or locks their own account here): 0, or the page was answered
+ * (*done: a bad request, or the directory's failure). */
+static int
+form_citizen(struct authd_app *app, struct http_req *req, const struct staff *s,
+    struct dir_person *p, bool *done)
+{
+	char *uid = NULL;
+	int r;
+
+	*done = true;
+	if (http_req_form(req, "uid", DIR_UID_LEN, &uid) != 0 || !dir_uid_valid(uid) ||
+	    (r = dir_person_get(app->dir, uid, p)) == YH_ERR_NOT_FOUND ||
+	    (r == 0 && strcmp(p->uid, s->si.uid) == 0))
+		r = render(app, req, s, NULL, true, page_msg(page_lang_of(req),
+		    PAGE_MSG_BAD_REQUEST), 400);
+	else if (r != 0)
+		r = page_failure_send(req, r);
+	else
+		*done = false;
+	free(uid);
+	return r;
+}
+
+/* The citizen the form's uid names (form_citizen), and their re-typed ID number
+ * compared: 0, or the page was answered (*done). */
 static int
 verified_citizen(struct authd_app *app, struct http_req *req, const struct staff *s,
     struct dir_person *p, bool *done)
 {
 	enum page_lang l = page_lang_of(req);
 	struct dir_person by_id;
-	char *uid = NULL;
 	int r;
 
+	if ((r = form_citizen(app, req, s, p, done)) != 0 || *done)
+		return r;
 	*done = true;
 	memset(&by_id, 0, sizeof(by_id));
-	if (http_req_form(req, "uid", DIR_UID_LEN, &uid) != 0 || !dir_uid_valid(uid) ||
-	    (r = dir_person_get(app->dir, uid, p)) == YH_ERR_NOT_FOUND ||
-	    (r == 0 && strcmp(p->uid, s->si.uid) == 0)) {
-		r = render(app, req, s, NULL, true, page_msg(l, PAGE_MSG_BAD_REQUEST), 400);
-		goto out;
-	}
-	if (r != 0) {
-		r = page_failure_send(req, r);
-		goto out;
-	}
 	r = find_citizen(app, req, &by_id);
 	if (r != 0 && r != YH_ERR_NOT_FOUND && r != YH_ERR_INVALID) {
 		r = page_failure_send(req, r);
@@ -260,7 +274,6 @@ verified_citizen(struct authd_app *app, struct http_req *req, const struct staff
 	}
 	*done = false;
 out:
-	free(uid);
 	dir_person_clear(&by_id);
 	return r;
 }
@@ -321,21 +334,17 @@ counter_lock(struct http_req *req, void *arg)
 	enum page_lang l = page_lang_of(req);
 	struct dir_person p, after;
 	struct staff s;
-	char *uid = NULL;
 	size_t ended = 0;
+	bool done = false;
 	int r;
 
 	memset(&p, 0, sizeof(p));
 	memset(&after, 0, sizeof(after));
 	if ((r = enter(app, req, true, &s)) != 0 || http_req_answered(req))
 		goto out;
-	if (http_req_form(req, "uid", DIR_UID_LEN, &uid) != 0 || !dir_uid_valid(uid) ||
-	    (r = dir_person_get(app->dir, uid, &p)) == YH_ERR_NOT_FOUND ||
-	    strcmp(p.uid, s.si.uid) == 0) {
-		r = render(app, req, &s, NULL, true, page_msg(l, PAGE_MSG_BAD_REQUEST), 400);
+	if ((r = form_citizen(app, req, &s, &p, &done)) != 0 || done)
 		goto out;
-	}
-	if (r != 0 || (r = dir_person_set_status(app->dir, p.uid, DIR_STATUS_LOCKED)) != 0 ||
+	if ((r = dir_person_set_status(app->dir, p.uid, DIR_STATUS_LOCKED)) != 0 ||
 	    (r = sess_end_user(app->sess, p.uid, SESS_END_ADMIN, NULL, &ended)) != 0 ||
 	    (r = audit(app, &s, "counter.lock", json_pack("{s:s, s:I}", "person", p.uid,
 	    "sessions_ended", (json_int_t)ended))) != 0 ||
@@ -345,7 +354,6 @@ counter_lock(struct http_req *req, void *arg)
 	}
 	r = render(app, req, &s, &after, true, page_msg(l, PAGE_MSG_COUNTER_LOCKED), 200);
 out:
-	free(uid);
 	dir_person_clear(&p);
 	dir_person_clear(&after);
 	staff_clear(&s);

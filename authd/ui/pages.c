@@ -323,7 +323,9 @@ page_text(struct page *p, const char *s)
 		sticky(p, page_escape(&p->b, s));
 }
 
-void
+/* Appends markup made by this program (never from a request or the directory): only
+ * a template's {{{name}}} slots reach it. */
+static void
 page_raw_trusted(struct page *p, const char *html)
 {
 	if (p->err == 0)

@@ -131,9 +131,6 @@ void page_html(struct page *p, const char *fmt, ...) __attribute__((format(print
 /* Appends text, HTML-escaped. */
 void page_text(struct page *p, const char *s);
 
-/* Appends markup made by this program (never from a request or the directory). */
-void page_raw_trusted(struct page *p, const char *html);
-
 /* ---- templates ---- */
 
 /* What one operation of a compiled template does (tools/embed.py writes them). */
