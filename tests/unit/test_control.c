@@ -229,7 +229,7 @@ test_end_sessions(void **state)
 	size_t n = 0;
 	FILE *fp;
 	json_t *j;
-	char want_actor[64];
+	char want_actor[64], want_pid[64];
 
 	start(f);
 	login(f, UID_A, ta1, &a1);
@@ -260,6 +260,9 @@ test_end_sessions(void **state)
 	assert_non_null(strstr(audit, want_actor));
 	assert_non_null(strstr(audit, "\"by\":\"operator\",\"uid\":\"" UID_A
 	    "\",\"reason\":\"operator\",\"count\":2"));
+	/* the peer's pid comes last */
+	snprintf(want_pid, sizeof(want_pid), "\"count\":2,\"pid\":%ld", (long)getpid());
+	assert_non_null(strstr(audit, want_pid));
 	free(audit);
 	{
 		struct yh_audit_report rep;
