@@ -120,11 +120,11 @@ refuse(const char *why)
 
 /* ---- commands ---- */
 
-/* The "uid" member: a directory uid (32 lower-case hex digits), or NULL. */
+/* The member name ("uid", "org"): a directory uid (32 lower-case hex digits), or NULL. */
 static const char *
-req_uid(const json_t *req)
+req_uid(const json_t *req, const char *name)
 {
-	const char *uid = json_string_value(json_object_get(req, "uid"));
+	const char *uid = json_string_value(json_object_get(req, name));
 
 	return uid != NULL && dir_uid_valid(uid) ? uid : NULL;
 }
@@ -209,7 +209,7 @@ session_json(const struct sess_info *si)
 static json_t *
 cmd_list(struct request *rq)
 {
-	const char *uid = req_uid(rq->req);
+	const char *uid = req_uid(rq->req, "uid");
 	struct sess_info *list = NULL;
 	json_t *arr, *s;
 	size_t n = 0;
@@ -268,7 +268,7 @@ audit_end(struct request *rq, const char *uid, const char *reason, size_t n)
 static json_t *
 cmd_end(struct request *rq)
 {
-	const char *uid = req_uid(rq->req), *reason = req_reason(rq->req);
+	const char *uid = req_uid(rq->req, "uid"), *reason = req_reason(rq->req);
 	size_t n = 0;
 	int r, ra = 0;
 
@@ -331,8 +331,8 @@ org_logouts(struct request *rq, const struct sess_family *fams, size_t n)
 static json_t *
 cmd_org_end(struct request *rq)
 {
-	const char *uid = req_uid(rq->req);
-	const char *org = json_string_value(json_object_get(rq->req, "org"));
+	const char *uid = req_uid(rq->req, "uid");
+	const char *org = req_uid(rq->req, "org");
 	struct sess_family *fams = NULL;
 	struct dir_org o;
 	json_t *rep = NULL;
@@ -340,7 +340,7 @@ cmd_org_end(struct request *rq)
 	int r;
 
 	memset(&o, 0, sizeof(o));
-	if (uid == NULL || org == NULL || !dir_uid_valid(org))
+	if (uid == NULL || org == NULL)
 		return refuse("uid and org must be 32 lower-case hex digits");
 	if ((r = dir_org_get(rq->c->app->dir, org, &o)) != 0)
 		return refuse(r == YH_ERR_NOT_FOUND ? "no such organization" : yh_strerror(r));
