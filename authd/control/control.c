@@ -120,11 +120,11 @@ refuse(const char *why)
 
 /* ---- commands ---- */
 
-/* The "uid" member: a directory uid (32 lower-case hex digits), or NULL. */
+/* The member name ("uid", "org"): a directory uid (32 lower-case hex digits), or NULL. */
 static const char *
-req_uid(const json_t *req)
+req_uid(const json_t *req, const char *name)
 {
-	const char *uid = json_string_value(json_object_get(req, "uid"));
+	const char *uid = json_string_value(json_object_get(req, name));
 
 	return uid != NULL && dir_uid_valid(uid) ? uid : NULL;
 }
@@ -209,7 +209,7 @@ session_json(const struct sess_info *si)
 static json_t *
 cmd_list(struct request *rq)
 {
-	const char *uid = req_uid(rq->req);
+	const char *uid = req_uid(rq->req, "uid");
 	struct sess_info *list = NULL;
 	json_t *arr, *s;
 	size_t n = 0;
@@ -234,30 +234,41 @@ cmd_list(struct request *rq)
 	return json_pack("{s:b, s:o}", "ok", 1, "sessions", arr);
 }
 
-/* The audit line of an operator's end_sessions: written before the answer. */
+/*
+ * Writes the audit line event of an operator's command about the person uid: the fields
+ * f (taken; NULL when they could not be made) and then the peer's pid, the peer's uid as
+ * the actor. Written before the answer. Returns 0 or the YH_ERR_* of the audit.
+ */
+static int
+audit_operator(struct request *rq, const char *event, const char *uid, json_t *f)
+{
+	char actor[CONTROL_ACTOR_SIZE];
+	int r;
+
+	if (f == NULL || json_object_set_new(f, "pid", json_integer((json_int_t)rq->peer.pid)) != 0) {
+		json_decref(f);
+		return YH_ERR_ALLOC;
+	}
+	snprintf(actor, sizeof(actor), "operator:uid%u", (unsigned)rq->peer.uid);
+	r = yh_audit_write(rq->c->app->audit, event, actor, f);
+	json_decref(f);
+	if (r != 0)
+		yh_error("control: audit %s for %s: %s", event, uid, yh_strerror(r));
+	return r;
+}
+
+/* The audit line of an operator's end_sessions. */
 static int
 audit_end(struct request *rq, const char *uid, const char *reason, size_t n)
 {
-	char actor[CONTROL_ACTOR_SIZE];
-	json_t *f;
-	int r;
-
-	snprintf(actor, sizeof(actor), "operator:uid%u", (unsigned)rq->peer.uid);
-	f = json_pack("{s:s, s:s, s:s, s:I, s:I}", "by", "operator", "uid", uid, "reason",
-	    reason, "count", (json_int_t)n, "pid", (json_int_t)rq->peer.pid);
-	if (f == NULL)
-		return YH_ERR_ALLOC;
-	r = yh_audit_write(rq->c->app->audit, "session.end", actor, f);
-	json_decref(f);
-	if (r != 0)
-		yh_error("control: audit session.end for %s: %s", uid, yh_strerror(r));
-	return r;
+	return audit_operator(rq, "session.end", uid, json_pack("{s:s, s:s, s:s, s:I}", "by",
+	    "operator", "uid", uid, "reason", reason, "count", (json_int_t)n));
 }
 
 static json_t *
 cmd_end(struct request *rq)
 {
-	const char *uid = req_uid(rq->req), *reason = req_reason(rq->req);
+	const char *uid = req_uid(rq->req, "uid"), *reason = req_reason(rq->req);
 	size_t n = 0;
 	int r, ra = 0;
 
@@ -281,26 +292,14 @@ cmd_end(struct request *rq)
 	return json_pack("{s:b, s:I}", "ok", 1, "ended", (json_int_t)n);
 }
 
-/* The audit line of org_relation_ended: written before the answer. */
+/* The audit line of org_relation_ended. */
 static int
 audit_org_end(struct request *rq, const char *uid, const struct dir_org *o, size_t fams,
     size_t logouts)
 {
-	char actor[CONTROL_ACTOR_SIZE];
-	json_t *f;
-	int r;
-
-	snprintf(actor, sizeof(actor), "operator:uid%u", (unsigned)rq->peer.uid);
-	f = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:I, s:I}", "by", "operator", "uid", uid,
-	    "org_uid", o->uid, "org", o->uscc, "families", (json_int_t)fams, "logouts",
-	    (json_int_t)logouts, "pid", (json_int_t)rq->peer.pid);
-	if (f == NULL)
-		return YH_ERR_ALLOC;
-	r = yh_audit_write(rq->c->app->audit, "org.grants.end", actor, f);
-	json_decref(f);
-	if (r != 0)
-		yh_error("control: audit org.grants.end for %s: %s", uid, yh_strerror(r));
-	return r;
+	return audit_operator(rq, "org.grants.end", uid, json_pack("{s:s, s:s, s:s, s:s?, s:I, "
+	    "s:I}", "by", "operator", "uid", uid, "org_uid", o->uid, "org", o->uscc, "families",
+	    (json_int_t)fams, "logouts", (json_int_t)logouts));
 }
 
 /* Tells the apps of the revoked families bound to a session; returns how many were
@@ -332,8 +331,8 @@ org_logouts(struct request *rq, const struct sess_family *fams, size_t n)
 static json_t *
 cmd_org_end(struct request *rq)
 {
-	const char *uid = req_uid(rq->req);
-	const char *org = json_string_value(json_object_get(rq->req, "org"));
+	const char *uid = req_uid(rq->req, "uid");
+	const char *org = req_uid(rq->req, "org");
 	struct sess_family *fams = NULL;
 	struct dir_org o;
 	json_t *rep = NULL;
@@ -341,7 +340,7 @@ cmd_org_end(struct request *rq)
 	int r;
 
 	memset(&o, 0, sizeof(o));
-	if (uid == NULL || org == NULL || !dir_uid_valid(org))
+	if (uid == NULL || org == NULL)
 		return refuse("uid and org must be 32 lower-case hex digits");
 	if ((r = dir_org_get(rq->c->app->dir, org, &o)) != 0)
 		return refuse(r == YH_ERR_NOT_FOUND ? "no such organization" : yh_strerror(r));

@@ -292,7 +292,6 @@ http_server_new(const struct http_opts *opts, struct http_server **out, char *er
     size_t errsz)
 {
 	struct http_server *srv;
-	char bad[80];
 	int r;
 
 	*out = NULL;
@@ -324,12 +323,9 @@ http_server_new(const struct http_opts *opts, struct http_server **out, char *er
 	    opts->max_body_preauth < opts->max_body ? opts->max_body_preauth : opts->max_body;
 	srv->max_header = opts->max_header;
 	srv->mx = opts->metrics;
-	if (net_cidr_list_parse(opts->trusted_proxies, srv->proxies, NET_CIDR_LIST_MAX, &srv->nproxies,
-	    bad, sizeof(bad)) != 0) {
-		yh_errf(errmsg, errsz, "bad trusted proxy '%s'", bad);
-		r = YH_ERR_INVALID;
+	if ((r = http_server_set_trusted_proxies(srv, opts->trusted_proxies, errmsg,
+	    errsz)) != 0)
 		goto out;
-	}
 	if ((opts->tls_cert_file == NULL) != (opts->tls_key_file == NULL)) {
 		yh_errf(errmsg, errsz, "tls.cert_file and tls.key_file go together");
 		r = YH_ERR_INVALID;

@@ -128,12 +128,14 @@ list_free(char **items, size_t n)
 	free(items);
 }
 
+/* Frees a session's CAS tickets, wiping their values (a ticket not yet validated still
+ * opens a session of its app). */
 static void
 cas_free(struct mcas *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i].service);
-	free(v);
+	yh_freezero(v, n * sizeof(*v));
 }
 
 static void
@@ -648,10 +650,14 @@ mem_s_add_cas(struct sess_store *s, const char *key, const struct sess_cas_entry
 		rc = YH_ERR_LIMIT;
 		goto out;
 	}
-	if ((v = realloc(m->cas, (m->ncas + 1) * sizeof(*v))) == NULL) {
+	/* not realloc: the old array's tickets are wiped, not left in freed memory */
+	if ((v = calloc(m->ncas + 1, sizeof(*v))) == NULL) {
 		rc = YH_ERR_ALLOC;
 		goto out;
 	}
+	if (m->ncas > 0)
+		memcpy(v, m->cas, m->ncas * sizeof(*v));
+	yh_freezero(m->cas, m->ncas * sizeof(*v));
 	m->cas = v;
 	memcpy(v[m->ncas].ticket, c->ticket, sizeof(v[0].ticket));
 	memcpy(v[m->ncas].client_id, c->client_id, sizeof(v[0].client_id));

@@ -644,6 +644,7 @@ rd_s_add_cas(struct sess_store *s, const char *key, const struct sess_cas_entry 
 	snprintf(value, SESS_CLIENT_MAX + SESS_SERVICE_MAX + 2, "%s\n%s", e->client_id,
 	    e->service);
 	rc = rd_s_add_field(s, key, field, value, SESS_CAS_MAX);
+	yh_wipe(field, sizeof(field));
 	free(value);
 	return rc;
 }

@@ -400,6 +400,14 @@ sess_check(void *ctx, char *reason, size_t reasonsz)
 }
 
 /* Ends an expired session if it still is (exactly one caller wins), with its event. */
+/* Frees the CAS tickets of an ended session, wiping their values. NULL is fine. */
+static void
+cas_list_free(struct sess_cas_list *cas)
+{
+	if (cas != NULL)
+		yh_freezero(cas, sizeof(*cas) + cas->n * sizeof(cas->e[0]));
+}
+
 static int
 claim_expired(struct sess_store *s, const char *key, int64_t now)
 {
@@ -411,7 +419,7 @@ claim_expired(struct sess_store *s, const char *key, int64_t now)
 		return rc;
 	s->ops->s_user_unlink(s, rec.uid, rec.key);
 	emit(s, SESS_EV_ENDED, SESS_END_EXPIRED, &rec, NULL, cas);
-	free(cas);
+	cas_list_free(cas);
 	return 0;
 }
 
@@ -685,7 +693,7 @@ sess_add_cas_ticket(struct sess_store *s, const char *key, const char *ticket,
 	memcpy(e->client_id, client_id, strlen(client_id) + 1);
 	memcpy(e->service, service, strlen(service) + 1);
 	rc = s->ops->s_add_cas(s, key, e);
-	free(e);
+	yh_freezero(e, sizeof(*e));
 	return rc;
 }
 
@@ -708,7 +716,7 @@ sess_end(struct sess_store *s, const char *key, enum sess_reason why, struct ses
 		if (ended != NULL)
 			*ended = *rec;
 	}
-	free(cas);
+	cas_list_free(cas);
 	free(rec);
 	return rc;
 }

@@ -379,8 +379,8 @@ int sess_ticket_take(struct sess_store *s, const char *ticket, struct sess_ticke
  * the ticket they validated when the LogoutRequest names it as SessionIndex. Keeping the
  * ticket's value in the session record is harmless: it is single-use and consumed (or
  * expired) within cas.ticket_lifetime, long before the session ends; what it still names
- * is a session of the app, which is what single logout ends. At most SESS_CAS_MAX
- * tickets per session.
+ * is a session of the app, which is what single logout ends. Its copies in authd's
+ * memory are wiped when freed all the same. At most SESS_CAS_MAX tickets per session.
  */
 #define SESS_CAS_MAX 64
 

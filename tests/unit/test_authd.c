@@ -874,6 +874,17 @@ test_proxies_reload(void **state)
 	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "{\"ip\":\"127.0.0.1\",\"https\":false}"));
 	http_server_free(srv);
+	/* the list a server starts with: refused the same way, trusted the same way */
+	o.trusted_proxies = "127.0.0.1, nope";
+	srv = NULL;
+	assert_int_equal(http_server_new(&o, &srv, err, sizeof(err)), YH_ERR_INVALID);
+	assert_null(srv);
+	assert_non_null(strstr(err, "bad trusted proxy 'nope'"));
+	o.trusted_proxies = "127.0.0.0/8";
+	srv = serve(&o, routes);
+	exchange(http_server_port(srv), rq, sizeof(rq) - 1, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"ip\":\"203.0.113.9\",\"https\":true}"));
+	http_server_free(srv);
 }
 
 /*

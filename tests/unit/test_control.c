@@ -229,7 +229,7 @@ test_end_sessions(void **state)
 	size_t n = 0;
 	FILE *fp;
 	json_t *j;
-	char want_actor[64];
+	char want_actor[64], want_pid[64];
 
 	start(f);
 	login(f, UID_A, ta1, &a1);
@@ -260,6 +260,9 @@ test_end_sessions(void **state)
 	assert_non_null(strstr(audit, want_actor));
 	assert_non_null(strstr(audit, "\"by\":\"operator\",\"uid\":\"" UID_A
 	    "\",\"reason\":\"operator\",\"count\":2"));
+	/* the peer's pid comes last */
+	snprintf(want_pid, sizeof(want_pid), "\"count\":2,\"pid\":%ld", (long)getpid());
+	assert_non_null(strstr(audit, want_pid));
 	free(audit);
 	{
 		struct yh_audit_report rep;
@@ -322,6 +325,18 @@ test_bad_requests(void **state)
 	assert_error(call(f, "{\"cmd\":\"end_sessions\",\"uid\":\"" UID_A
 	    "\",\"reason\":\"a-very-long-reason-of-more-than-32-bytes\"}"), "reason");
 	assert_error(call(f, "{\"cmd\":\"ping\",\"cmd\":\"end_sessions\"}"), "not JSON");
+	/* org_relation_ended: the person and the organization, both directory uids, are
+	 * checked before anything is looked up */
+	assert_error(call(f, "{\"cmd\":\"org_relation_ended\",\"uid\":\"" UID_A "\"}"),
+	    "uid and org");
+	assert_error(call(f, "{\"cmd\":\"org_relation_ended\",\"uid\":\"" UID_A
+	    "\",\"org\":7}"), "uid and org");
+	assert_error(call(f, "{\"cmd\":\"org_relation_ended\",\"uid\":\"" UID_A
+	    "\",\"org\":\"" UID_B "0\"}"), "uid and org");
+	assert_error(call(f, "{\"cmd\":\"org_relation_ended\",\"uid\":\"" UID_A
+	    "\",\"org\":\"0123456789ABCDEF0123456789abcdef\"}"), "uid and org");
+	assert_error(call(f, "{\"cmd\":\"org_relation_ended\",\"uid\":\"x\",\"org\":\""
+	    UID_B "\"}"), "uid and org");
 	/* Bytes the client would refuse to send: an embedded NUL, an over-long line. */
 	a = raw_call(f, "{\"cmd\":\"ping\"}\0x\n", 17);
 	assert_non_null(strstr(a, "malformed"));
