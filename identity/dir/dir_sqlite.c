@@ -1259,17 +1259,7 @@ sq_org_list(void *be, uint64_t offset, size_t limit, struct dir_org **out, size_
 	return e;
 }
 
-static void
-clear_change(void *p)
-{
-	struct dir_org_change *c = p;
-
-	free(c->field);
-	free(c->old_value);
-	free(c->new_value);
-	free(c->actor);
-	memset(c, 0, sizeof(*c));
-}
+static void clear_change(void *p) { dir_org_change_clear(p); }
 
 static int
 read_change(sqlite3_stmt *st, void *p)
