@@ -175,4 +175,8 @@ const struct dir_backend *dir_backend_find(const char *name);
 /* Frees the strings of a record and zeroes it (the sealed strings are not secret). */
 void dir_person_rec_clear(struct dir_person_rec *r);
 
+/* Frees the strings of one history entry and zeroes it (dir_org_history_free frees an
+ * array of them). NULL is fine. */
+void dir_org_change_clear(struct dir_org_change *c);
+
 #endif

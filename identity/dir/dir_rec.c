@@ -89,16 +89,24 @@ dir_org_list_free(struct dir_org *a, size_t n)
 }
 
 void
+dir_org_change_clear(struct dir_org_change *c)
+{
+	if (c == NULL)
+		return;
+	free(c->field);
+	free(c->old_value);
+	free(c->new_value);
+	free(c->actor);
+	memset(c, 0, sizeof(*c));
+}
+
+void
 dir_org_history_free(struct dir_org_change *a, size_t n)
 {
 	if (a == NULL)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		free(a[i].field);
-		free(a[i].old_value);
-		free(a[i].new_value);
-		free(a[i].actor);
-	}
+	for (size_t i = 0; i < n; i++)
+		dir_org_change_clear(&a[i]);
 	free(a);
 }
 

@@ -1259,17 +1259,7 @@ sq_org_list(void *be, uint64_t offset, size_t limit, struct dir_org **out, size_
 	return e;
 }
 
-static void
-clear_change(void *p)
-{
-	struct dir_org_change *c = p;
-
-	free(c->field);
-	free(c->old_value);
-	free(c->new_value);
-	free(c->actor);
-	memset(c, 0, sizeof(*c));
-}
+static void clear_change(void *p) { dir_org_change_clear(p); }
 
 static int
 read_change(sqlite3_stmt *st, void *p)
@@ -1500,18 +1490,20 @@ sq_legacy_add(void *be, const struct dir_legacy *l)
 	return sq_wend(s, e);
 }
 
+/* The one link statement id finds with text parameters ?1 = p1 and ?2 = p2 into out;
+ * YH_ERR_NOT_FOUND when there is none. */
 static int
-sq_legacy_get(void *be, const char *source, const char *legacy_id, struct dir_legacy *out)
+legacy_one(struct sq *s, enum sq_stmt id, const char *what, const char *p1, const char *p2,
+    struct dir_legacy *out)
 {
-	struct sq *s = be;
 	sqlite3_stmt *st;
 	int e = YH_ERR_DB;
 
 	LOCK(s);
-	if ((st = sq_get(s, ST_LEGACY_GET)) != NULL) {
-		bind_text(st, 1, source);
-		bind_text(st, 2, legacy_id);
-		if ((e = sq_row(s, st, "legacy get")) == 1)
+	if ((st = sq_get(s, id)) != NULL) {
+		bind_text(st, 1, p1);
+		bind_text(st, 2, p2);
+		if ((e = sq_row(s, st, what)) == 1)
 			e = read_legacy(st, out);
 		else if (e == 0)
 			e = YH_ERR_NOT_FOUND;
@@ -1519,6 +1511,12 @@ sq_legacy_get(void *be, const char *source, const char *legacy_id, struct dir_le
 	sq_done(st);
 	UNLOCK(s);
 	return e;
+}
+
+static int
+sq_legacy_get(void *be, const char *source, const char *legacy_id, struct dir_legacy *out)
+{
+	return legacy_one(be, ST_LEGACY_GET, "legacy get", source, legacy_id, out);
 }
 
 static int
@@ -1568,22 +1566,7 @@ sq_legacy_find_username(void *be, const char *username, const char *source,
 static int
 sq_legacy_of_owner(void *be, const char *owner, const char *source, struct dir_legacy *out)
 {
-	struct sq *s = be;
-	sqlite3_stmt *st;
-	int e = YH_ERR_DB;
-
-	LOCK(s);
-	if ((st = sq_get(s, ST_LEGACY_OF_OWNER)) != NULL) {
-		bind_text(st, 1, owner);
-		bind_text(st, 2, source);
-		if ((e = sq_row(s, st, "legacy of owner")) == 1)
-			e = read_legacy(st, out);
-		else if (e == 0)
-			e = YH_ERR_NOT_FOUND;
-	}
-	sq_done(st);
-	UNLOCK(s);
-	return e;
+	return legacy_one(be, ST_LEGACY_OF_OWNER, "legacy of owner", owner, source, out);
 }
 
 static int

@@ -1306,6 +1306,60 @@ test_migration_orgs(void **state)
 	dir_mandate_list_free(list, n);
 }
 
+/*
+ * Version 3 -> 4 derives the kind of the organizations already stored in SQL
+ * (sql/migrate_4.sql); it must give every credit code the kind idn_uscc_kind gives it,
+ * for every registration authority and organization type a credit code may have.
+ */
+static void
+test_migration_org_kinds(void **state)
+{
+	static const char authorities[] = "123456789AGJNQY";
+	struct fx *f = *state;
+	struct dir_org o;
+	struct idn_uscc u;
+	char uids[16 * 9][DIR_UID_LEN + 1], eight[9], pair[3], uscc[19], err[512];
+	enum idn_org_kind want[16 * 9];
+	size_t n = 0, kinds = 0;
+
+	for (size_t a = 0; a < sizeof(authorities) - 1; a++)
+		for (char t = '1'; t <= '9'; t++) {
+			pair[0] = authorities[a];
+			pair[1] = t;
+			pair[2] = '\0';
+			snprintf(eight, sizeof(eight), "%08zu", 30000000 + n);
+			make_uscc(pair, eight, uscc);
+			if (idn_uscc_check(uscc, strlen(uscc), &u) != IDN_OK)
+				continue;
+			want[n] = idn_uscc_kind(&u);
+			if (want[n] != IDN_ORG_KIND_UNSPECIFIED)
+				kinds++;
+			memset(&o, 0, sizeof(o));
+			o.uscc = uscc;
+			o.name = (char *)"迁移机构";
+			assert_int_equal(dir_org_add(f->d, &o, NULL, uids[n]), 0);
+			n++;
+		}
+	assert_true(kinds >= 8);
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	raw_sql(f->cfg.sqlite_path, DIR_RAW_TO_V3);
+	assert_int_equal(raw_int(f->cfg.sqlite_path, "SELECT count(*) FROM"
+	    " pragma_table_info('org') WHERE name = 'kind'"), 0);
+
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(dir_org_get(f->d, uids[i], &o), 0);
+		if (o.kind != want[i])
+			fail_msg("%s: kind %s after the migration, %s by idn_uscc_kind", o.uscc,
+			    idn_org_kind_str(o.kind), idn_org_kind_str(want[i]));
+		dir_org_clear(&o);
+	}
+}
+
 /* A staff grant made now: unit and position. */
 static int
 grant_staff(struct dir *d, const char *org, const char *person, const char *unit,
@@ -2226,6 +2280,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_org_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_orgs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_org_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_loa_list, setup, teardown),

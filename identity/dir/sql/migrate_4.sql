@@ -5,7 +5,8 @@
 -- "disabled" or "locked" organization may not act any more by someone else's decision,
 -- which for a legal person is what "revoked" says; the change is written to the
 -- organization's history. Existing kinds are derived from the credit code as
--- identity/idn/uscc.c's uscc_kinds table does (GB 32100-2015; keep the two alike).
+-- identity/idn/uscc.c's uscc_kinds table does (GB 32100-2015; keep the two alike:
+-- tests/unit/test_dir.c test_migration_org_kinds compares them).
 --
 -- mandate becomes the person<->organization relation: role legal_rep, agent or admin,
 -- valid from not_before until `until` (0 = open), with optional scopes (purposes). A
