@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "authctl/ctl.h"
+#include "common/secmem.h"
 #include "common/timeutil.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
@@ -252,7 +253,7 @@ ctl_find_person(struct dir *d, const char *idnum, struct dir_person *p)
 	if (strlen(idnum) > IDN_INPUT_MAX)
 		return ctl_fail("invalid ID number: %s", idn_reason_str(IDN_BAD_LENGTH));
 	why = idn_resident_check(idnum, strlen(idnum), &idr);
-	memset(&idr, 0, sizeof(idr));
+	yh_wipe(&idr, sizeof(idr));
 	if (why != IDN_OK)
 		return ctl_fail("invalid ID number: %s", idn_reason_str(why));
 	if ((r = dir_person_find_id_number(d, idnum, p)) == 0)
