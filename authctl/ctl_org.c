@@ -265,29 +265,6 @@ ctl_find_person(struct dir *d, const char *idnum, struct dir_person *p)
 	return ctl_fail("cannot read the directory: %s", yh_strerror(r));
 }
 
-/* Reads "YYYY-MM-DD" (a real date) into y, m, d. */
-static bool
-parse_ymd(const char *s, int *y, int *m, int *d)
-{
-	int v[3] = { 0, 0, 0 }, k = 0;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (int i = 0; i < 10; i++) {
-		if (i == 4 || i == 7) {
-			k++;
-			continue;
-		}
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v[k] = v[k] * 10 + (s[i] - '0');
-	}
-	*y = v[0];
-	*m = v[1];
-	*d = v[2];
-	return yh_date_valid(*y, *m, *d);
-}
-
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
 static int64_t
 days_from_civil(int y, int m, int d)
@@ -329,7 +306,7 @@ check_fields(const struct oopts *o, const char *uscc, enum idn_org_kind k)
 		    o->cmd, idn_org_kind_str(derived), idn_org_kind_str(k));
 	if (o->established == NULL)
 		return 0;
-	if (!parse_ymd(o->established, &y, &m, &d))
+	if (!yh_date_parse(o->established, &y, &m, &d))
 		return ctl_fail("org %s: --established must be a date YYYY-MM-DD", o->cmd);
 	if (y * 10000 + m * 100 + d > yh_today_cst())
 		return ctl_fail("org %s: --established is in the future", o->cmd);
@@ -679,7 +656,7 @@ parse_until(const struct oopts *o, int64_t *until)
 	*until = 0;
 	if (o->until == NULL)
 		return 0;
-	if (!parse_ymd(o->until, &y, &m, &d))
+	if (!yh_date_parse(o->until, &y, &m, &d))
 		return ctl_fail("org %s: --until must be a date YYYY-MM-DD", o->cmd);
 	*until = (days_from_civil(y, m, d) + 1) * 86400 - CST_OFFSET;
 	if (*until <= yh_now())
