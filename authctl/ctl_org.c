@@ -844,34 +844,26 @@ org_usage(FILE *f)
 	    "  admin add|remove CODE --id-number ID | admin list CODE\n");
 }
 
+static int
+org_agent(int argc, char **argv)
+{
+	return org_relation(argc, argv, DIR_ROLE_AGENT);
+}
+
+static int
+org_admin(int argc, char **argv)
+{
+	return org_relation(argc, argv, DIR_ROLE_ADMIN);
+}
+
 int
 ctl_org(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : NULL;
+	static const struct ctl_cmd cmds[] = {
+		{ "add", org_add }, { "show", org_show }, { "list", org_list },
+		{ "change", org_change }, { "deregister", org_deregister },
+		{ "agent", org_agent }, { "admin", org_admin }, { NULL, NULL },
+	};
 
-	if (cmd == NULL) {
-		org_usage(stderr);
-		return 2;
-	}
-	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-		org_usage(stdout);
-		return 0;
-	}
-	if (strcmp(cmd, "add") == 0)
-		return org_add(argc, argv);
-	if (strcmp(cmd, "show") == 0)
-		return org_show(argc, argv);
-	if (strcmp(cmd, "list") == 0)
-		return org_list(argc, argv);
-	if (strcmp(cmd, "change") == 0)
-		return org_change(argc, argv);
-	if (strcmp(cmd, "deregister") == 0)
-		return org_deregister(argc, argv);
-	if (strcmp(cmd, "agent") == 0)
-		return org_relation(argc, argv, DIR_ROLE_AGENT);
-	if (strcmp(cmd, "admin") == 0)
-		return org_relation(argc, argv, DIR_ROLE_ADMIN);
-	ctl_fail("org: unknown command '%s'", cmd);
-	org_usage(stderr);
-	return 2;
+	return ctl_dispatch(argc, argv, "org", org_usage, cmds);
 }
