@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* Global options shared by every group (ctl_common.c, set by authctl.c). */
@@ -91,7 +92,6 @@ int ctl_find_person(struct dir *d, const char *idnum, struct dir_person *p);
  * JSON object; JSON null for an empty uid; the uid alone when it names nobody). */
 struct json_t *ctl_person_brief(struct dir *d, const char *uid);
 
-/* Prints "authctl: " and the message to stderr, returns 2 (ctl_common.c). */
 /*
  * Sends req (borrowed; NULL: out of memory) to the running authd's control socket
  * (authcore/control_proto.h) and checks its answer: "ok" true and the member count a
@@ -102,6 +102,22 @@ struct json_t *ctl_person_brief(struct dir *d, const char *uid);
 int ctl_control(const struct ident *id, struct json_t *req, const char *count,
     struct json_t **rep, char *err, size_t errsz);
 
+/* Prints "authctl: " and the message to stderr, returns 2 (ctl_common.c). */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One command of a group: its name (argv[1]) and what runs it with the group's argv. */
+struct ctl_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+
+/*
+ * Runs the command argv[1] of group (argv[0]) from cmds (ended by a NULL name): with
+ * -h, --help or help prints usage to stdout and returns 0; with no command, or one not
+ * in cmds (after "authctl: GROUP: unknown command 'X'"), prints usage to stderr and
+ * returns 2 (ctl_common.c).
+ */
+int ctl_dispatch(int argc, char **argv, const char *group, void (*usage)(FILE *f),
+    const struct ctl_cmd *cmds);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -73,6 +74,28 @@ ctl_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	return 2;
+}
+
+int
+ctl_dispatch(int argc, char **argv, const char *group, void (*usage)(FILE *f),
+    const struct ctl_cmd *cmds)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (cmd == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (const struct ctl_cmd *c = cmds; c->name != NULL; c++)
+		if (strcmp(cmd, c->name) == 0)
+			return c->fn(argc, argv);
+	ctl_fail("%s: unknown command '%s'", group, cmd);
+	usage(stderr);
 	return 2;
 }
 

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "authctl/ctl.h"
+#include "common/secmem.h"
 #include "common/timeutil.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
@@ -252,7 +253,7 @@ ctl_find_person(struct dir *d, const char *idnum, struct dir_person *p)
 	if (strlen(idnum) > IDN_INPUT_MAX)
 		return ctl_fail("invalid ID number: %s", idn_reason_str(IDN_BAD_LENGTH));
 	why = idn_resident_check(idnum, strlen(idnum), &idr);
-	memset(&idr, 0, sizeof(idr));
+	yh_wipe(&idr, sizeof(idr));
 	if (why != IDN_OK)
 		return ctl_fail("invalid ID number: %s", idn_reason_str(why));
 	if ((r = dir_person_find_id_number(d, idnum, p)) == 0)
@@ -262,29 +263,6 @@ ctl_find_person(struct dir *d, const char *idnum, struct dir_person *p)
 		return 1;
 	}
 	return ctl_fail("cannot read the directory: %s", yh_strerror(r));
-}
-
-/* Reads "YYYY-MM-DD" (a real date) into y, m, d. */
-static bool
-parse_ymd(const char *s, int *y, int *m, int *d)
-{
-	int v[3] = { 0, 0, 0 }, k = 0;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (int i = 0; i < 10; i++) {
-		if (i == 4 || i == 7) {
-			k++;
-			continue;
-		}
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v[k] = v[k] * 10 + (s[i] - '0');
-	}
-	*y = v[0];
-	*m = v[1];
-	*d = v[2];
-	return yh_date_valid(*y, *m, *d);
 }
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
@@ -328,7 +306,7 @@ check_fields(const struct oopts *o, const char *uscc, enum idn_org_kind k)
 		    o->cmd, idn_org_kind_str(derived), idn_org_kind_str(k));
 	if (o->established == NULL)
 		return 0;
-	if (!parse_ymd(o->established, &y, &m, &d))
+	if (!yh_date_parse(o->established, &y, &m, &d))
 		return ctl_fail("org %s: --established must be a date YYYY-MM-DD", o->cmd);
 	if (y * 10000 + m * 100 + d > yh_today_cst())
 		return ctl_fail("org %s: --established is in the future", o->cmd);
@@ -678,7 +656,7 @@ parse_until(const struct oopts *o, int64_t *until)
 	*until = 0;
 	if (o->until == NULL)
 		return 0;
-	if (!parse_ymd(o->until, &y, &m, &d))
+	if (!yh_date_parse(o->until, &y, &m, &d))
 		return ctl_fail("org %s: --until must be a date YYYY-MM-DD", o->cmd);
 	*until = (days_from_civil(y, m, d) + 1) * 86400 - CST_OFFSET;
 	if (*until <= yh_now())
@@ -866,34 +844,26 @@ org_usage(FILE *f)
 	    "  admin add|remove CODE --id-number ID | admin list CODE\n");
 }
 
+static int
+org_agent(int argc, char **argv)
+{
+	return org_relation(argc, argv, DIR_ROLE_AGENT);
+}
+
+static int
+org_admin(int argc, char **argv)
+{
+	return org_relation(argc, argv, DIR_ROLE_ADMIN);
+}
+
 int
 ctl_org(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : NULL;
+	static const struct ctl_cmd cmds[] = {
+		{ "add", org_add }, { "show", org_show }, { "list", org_list },
+		{ "change", org_change }, { "deregister", org_deregister },
+		{ "agent", org_agent }, { "admin", org_admin }, { NULL, NULL },
+	};
 
-	if (cmd == NULL) {
-		org_usage(stderr);
-		return 2;
-	}
-	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-		org_usage(stdout);
-		return 0;
-	}
-	if (strcmp(cmd, "add") == 0)
-		return org_add(argc, argv);
-	if (strcmp(cmd, "show") == 0)
-		return org_show(argc, argv);
-	if (strcmp(cmd, "list") == 0)
-		return org_list(argc, argv);
-	if (strcmp(cmd, "change") == 0)
-		return org_change(argc, argv);
-	if (strcmp(cmd, "deregister") == 0)
-		return org_deregister(argc, argv);
-	if (strcmp(cmd, "agent") == 0)
-		return org_relation(argc, argv, DIR_ROLE_AGENT);
-	if (strcmp(cmd, "admin") == 0)
-		return org_relation(argc, argv, DIR_ROLE_ADMIN);
-	ctl_fail("org: unknown command '%s'", cmd);
-	org_usage(stderr);
-	return 2;
+	return ctl_dispatch(argc, argv, "org", org_usage, cmds);
 }

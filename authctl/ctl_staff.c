@@ -301,23 +301,10 @@ staff_usage(FILE *f)
 int
 ctl_staff(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : NULL;
+	static const struct ctl_cmd cmds[] = {
+		{ "add", staff_add }, { "remove", staff_remove }, { "list", staff_list },
+		{ NULL, NULL },
+	};
 
-	if (cmd == NULL) {
-		staff_usage(stderr);
-		return 2;
-	}
-	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-		staff_usage(stdout);
-		return 0;
-	}
-	if (strcmp(cmd, "add") == 0)
-		return staff_add(argc, argv);
-	if (strcmp(cmd, "remove") == 0)
-		return staff_remove(argc, argv);
-	if (strcmp(cmd, "list") == 0)
-		return staff_list(argc, argv);
-	ctl_fail("staff: unknown command '%s'", cmd);
-	staff_usage(stderr);
-	return 2;
+	return ctl_dispatch(argc, argv, "staff", staff_usage, cmds);
 }

@@ -779,40 +779,34 @@ user_usage(FILE *f)
 	    "  check-password USER --password-stdin\n");
 }
 
+static int
+user_lock(int argc, char **argv)
+{
+	return user_status(argc, argv, DIR_STATUS_LOCKED);
+}
+
+static int
+user_unlock(int argc, char **argv)
+{
+	return user_status(argc, argv, DIR_STATUS_ACTIVE);
+}
+
+static int
+user_deregister(int argc, char **argv)
+{
+	return user_status(argc, argv, DIR_STATUS_DEREGISTERED);
+}
+
 int
 ctl_user(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : NULL;
+	static const struct ctl_cmd cmds[] = {
+		{ "add", user_add }, { "show", user_show }, { "list", user_list },
+		{ "phone", user_phone }, { "lock", user_lock }, { "unlock", user_unlock },
+		{ "deregister", user_deregister }, { "logout", user_logout },
+		{ "verify", user_verify }, { "check-password", user_check_password },
+		{ NULL, NULL },
+	};
 
-	if (cmd == NULL) {
-		user_usage(stderr);
-		return 2;
-	}
-	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-		user_usage(stdout);
-		return 0;
-	}
-	if (strcmp(cmd, "add") == 0)
-		return user_add(argc, argv);
-	if (strcmp(cmd, "show") == 0)
-		return user_show(argc, argv);
-	if (strcmp(cmd, "list") == 0)
-		return user_list(argc, argv);
-	if (strcmp(cmd, "phone") == 0)
-		return user_phone(argc, argv);
-	if (strcmp(cmd, "lock") == 0)
-		return user_status(argc, argv, DIR_STATUS_LOCKED);
-	if (strcmp(cmd, "unlock") == 0)
-		return user_status(argc, argv, DIR_STATUS_ACTIVE);
-	if (strcmp(cmd, "deregister") == 0)
-		return user_status(argc, argv, DIR_STATUS_DEREGISTERED);
-	if (strcmp(cmd, "logout") == 0)
-		return user_logout(argc, argv);
-	if (strcmp(cmd, "verify") == 0)
-		return user_verify(argc, argv);
-	if (strcmp(cmd, "check-password") == 0)
-		return user_check_password(argc, argv);
-	ctl_fail("user: unknown command '%s'", cmd);
-	user_usage(stderr);
-	return 2;
+	return ctl_dispatch(argc, argv, "user", user_usage, cmds);
 }

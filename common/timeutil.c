@@ -61,6 +61,28 @@ yh_date_valid(int y, int m, int d)
 	return d <= dim;
 }
 
+bool
+yh_date_parse(const char *s, int *y, int *m, int *d)
+{
+	int v[3] = { 0, 0, 0 }, k = 0;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++) {
+		if (i == 4 || i == 7) {
+			k++;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v[k] = v[k] * 10 + (s[i] - '0');
+	}
+	*y = v[0];
+	*m = v[1];
+	*d = v[2];
+	return yh_date_valid(*y, *m, *d);
+}
+
 int
 yh_today_cst(void)
 {

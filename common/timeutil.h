@@ -28,6 +28,10 @@ void yh_realtime_after_ms(int64_t ms, struct timespec *out);
 /* True when y-m-d is a real Gregorian date (year 1..9999). */
 bool yh_date_valid(int y, int m, int d);
 
+/* Reads s, exactly "YYYY-MM-DD" (ASCII digits), into *y, *m, *d. True when it is a real
+ * date (yh_date_valid); on false *y, *m, *d hold what was read, if anything. */
+bool yh_date_parse(const char *s, int *y, int *m, int *d);
+
 /* Today's UTC+8 date (China Standard Time) as yyyymmdd. */
 int yh_today_cst(void);
 

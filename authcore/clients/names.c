@@ -16,6 +16,27 @@ const char *const clients_grant_names[] = {
 static const char *const auth_names[] = { "none", "client_secret", "private_key_jwt" };
 static const char *const cas_user_names[] = { "subject", "legacy" };
 
+#define NAMES_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* names[v] of the n names, or "?" when v is past them. */
+static const char *
+name_at(const char *const *names, size_t n, unsigned v)
+{
+	return v < n ? names[v] : "?";
+}
+
+/* The index of s among the n names into *out. 0 or YH_ERR_INVALID. */
+static int
+name_index(const char *const *names, size_t n, const char *s, unsigned *out)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	return YH_ERR_INVALID;
+}
+
 const char *
 clients_sector(const struct clients_client *c)
 {
@@ -128,37 +149,33 @@ clients_grant_name(unsigned bit)
 const char *
 clients_auth_name(enum clients_auth a)
 {
-	if ((unsigned)a >= sizeof(auth_names) / sizeof(auth_names[0]))
-		return "?";
-	return auth_names[a];
+	return name_at(auth_names, NAMES_N(auth_names), (unsigned)a);
 }
 
 int
 clients_auth_from_name(const char *s, enum clients_auth *out)
 {
-	for (unsigned i = 0; i < sizeof(auth_names) / sizeof(auth_names[0]); i++)
-		if (strcmp(s, auth_names[i]) == 0) {
-			*out = (enum clients_auth)i;
-			return 0;
-		}
-	return YH_ERR_INVALID;
+	unsigned i;
+
+	if (name_index(auth_names, NAMES_N(auth_names), s, &i) != 0)
+		return YH_ERR_INVALID;
+	*out = (enum clients_auth)i;
+	return 0;
 }
 
 const char *
 clients_cas_user_name(enum clients_cas_user u)
 {
-	if ((unsigned)u >= sizeof(cas_user_names) / sizeof(cas_user_names[0]))
-		return "?";
-	return cas_user_names[u];
+	return name_at(cas_user_names, NAMES_N(cas_user_names), (unsigned)u);
 }
 
 int
 clients_cas_user_parse(const char *s, enum clients_cas_user *out)
 {
-	for (unsigned i = 0; i < sizeof(cas_user_names) / sizeof(cas_user_names[0]); i++)
-		if (strcmp(s, cas_user_names[i]) == 0) {
-			*out = (enum clients_cas_user)i;
-			return 0;
-		}
-	return YH_ERR_INVALID;
+	unsigned i;
+
+	if (name_index(cas_user_names, NAMES_N(cas_user_names), s, &i) != 0)
+		return YH_ERR_INVALID;
+	*out = (enum clients_cas_user)i;
+	return 0;
 }

@@ -730,22 +730,11 @@ canon_org_codes(const struct dir_org *in, char uscc[19], char code[10])
 static int
 check_date(const char *s)
 {
-	int v[3] = { 0, 0, 0 }, k = 0;
+	int y = 0, m = 0, d = 0;
 
 	if (empty(s))
 		return 0;
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return YH_ERR_INVALID;
-	for (int i = 0; i < 10; i++) {
-		if (i == 4 || i == 7) {
-			k++;
-			continue;
-		}
-		if (s[i] < '0' || s[i] > '9')
-			return YH_ERR_INVALID;
-		v[k] = v[k] * 10 + (s[i] - '0');
-	}
-	if (!yh_date_valid(v[0], v[1], v[2]) || v[0] * 10000 + v[1] * 100 + v[2] > yh_today_cst())
+	if (!yh_date_parse(s, &y, &m, &d) || y * 10000 + m * 100 + d > yh_today_cst())
 		return YH_ERR_INVALID;
 	return 0;
 }

@@ -1430,6 +1430,11 @@ test_legacy_source(void **state)
 
 	assert_string_equal(clients_cas_user_name(CLIENTS_CAS_USER_LEGACY), "legacy");
 	assert_int_equal(clients_cas_user_parse("Legacy", &in.cas_user), YH_ERR_INVALID);
+	assert_string_equal(clients_cas_user_name((enum clients_cas_user)2), "?");
+	assert_int_equal(clients_cas_user_parse("subject", &in.cas_user), 0);
+	assert_int_equal(in.cas_user, CLIENTS_CAS_USER_SUBJECT);
+	assert_string_equal(clients_auth_name(CLIENTS_AUTH_PRIVATE_KEY_JWT), "private_key_jwt");
+	assert_string_equal(clients_auth_name((enum clients_auth)3), "?");
 
 	check_apps_line(APPS_HEAD "{\"client_id\": \"a\", \"auth\": \"none\", "
 	    "\"redirect_uris\": [\"https://a.example/cb\"], \"scopes\": [\"openid\"], "

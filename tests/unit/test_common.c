@@ -164,12 +164,21 @@ static void
 test_time(void **state)
 {
 	int64_t d;
+	int y = 0, m = 0, dd = 0;
 
 	(void)state;
 	assert_true(yh_date_valid(2000, 2, 29));
 	assert_false(yh_date_valid(1900, 2, 29));
 	assert_false(yh_date_valid(2023, 4, 31));
 	assert_false(yh_date_valid(2023, 13, 1));
+	assert_true(yh_date_parse("2024-02-29", &y, &m, &dd));
+	assert_int_equal(y * 10000 + m * 100 + dd, 20240229);
+	assert_false(yh_date_parse("2023-02-29", &y, &m, &dd));
+	assert_false(yh_date_parse("2023-2-28", &y, &m, &dd));
+	assert_false(yh_date_parse("2023-02-281", &y, &m, &dd));
+	assert_false(yh_date_parse("2023/02/28", &y, &m, &dd));
+	assert_false(yh_date_parse("2023-0a-28", &y, &m, &dd));
+	assert_false(yh_date_parse("0000-01-01", &y, &m, &dd));
 	assert_int_equal(yh_parse_duration("15m", 86400, &d), 0);
 	assert_int_equal(d, 900);
 	assert_int_equal(yh_parse_duration("8h", 86400, &d), 0);
