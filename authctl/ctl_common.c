@@ -13,6 +13,8 @@
 #include "authcore/layout.h"
 #include "authctl/ctl.h"
 #include "authcore/state.h"
+#include "common/log.h"
+#include "common/secmem.h"
 #include "common/timeutil.h"
 
 struct ctl_opts ctl_opts;
@@ -67,13 +69,22 @@ ctl_settle_owners(void)
 int
 ctl_fail(const char *fmt, ...)
 {
+	char line[2048];
 	va_list ap;
+	int n;
 
-	fputs("authctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	/* What an operator typed may be echoed (an unexpected argument, a code as given):
+	 * masked as every log line is, so an ID number never reaches a terminal log whole. */
+	n = (int)yh_redact_default(line, (size_t)n);
+	fprintf(stderr, "authctl: %.*s\n", n, line);
+	yh_wipe(line, sizeof(line));
 	return 2;
 }
 

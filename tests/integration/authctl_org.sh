@@ -174,6 +174,17 @@ check "staff in the agency's history" "$(ctl org show "$GOV" | python3 -c \
 check "staff audit events name the operator" "$(grep '"event":"staff\.' "$ST/audit.log" |
   grep -c '"actor":"operator:')" 2
 
+# --- an ID number typed where it does not belong is echoed masked
+for args in "staff add $AG" "org agent add $GOV $AG" "user show --bogus $AG"; do
+  # shellcheck disable=SC2086
+  ctl $args >/dev/null 2>"$TMP/echo.err" && fail "authctl $args succeeded"
+  if grep -qF "$AG" "$TMP/echo.err"; then
+    fail "authctl ${args%% $AG*}: the ID number echoed whole: $(cat "$TMP/echo.err")"
+  else
+    ok "authctl ${args%% $AG*}: the ID number masked in the error line"
+  fi
+done
+
 # --- no ID number in clear anywhere in output, audit or the directory files
 for f in "$TMP"/*.json "$ST"/audit.log "$ST"/directory.db*; do
   if grep -aq -e "$REP1" -e "$REP2" -e "$AG" -e "$LOW" "$f"; then
