@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "identity/dir/dir.h"
 
 /*
  * Group commit. A writer formats its event outside the lock, queues it in memory and
@@ -182,7 +183,29 @@ out:
 	return r;
 }
 
-/* Copies fields into line, masking personal data in string values. */
+/*
+ * The fields whose value the code sets to a directory uid (identity/dir/dir.h): 128
+ * random bits or a keyed hash, as 32 lower-case hex digits, never personal data. The
+ * redactor would still mask a phone-like run of digits inside one (a uid holds one about
+ * once in a hundred: "a1b2c12345678901f..."), and the line would lose the record it names.
+ * Such a field keeps a value that is a uid; any other value of it is masked as usual.
+ */
+static const char *const uid_fields[] = {
+	"uid", "person", "org", "org_uid", "staff", "legal_rep", "granted_by", NULL,
+};
+
+/* True when key is one of uid_fields and s is a uid. */
+static bool
+names_uid(const char *key, const char *s)
+{
+	for (size_t i = 0; uid_fields[i] != NULL; i++)
+		if (strcmp(key, uid_fields[i]) == 0)
+			return dir_uid_valid(s);
+	return false;
+}
+
+/* Copies fields into line, masking personal data in string values (but not the uids
+ * of uid_fields). */
 static int
 add_fields(json_t *line, json_t *fields)
 {
@@ -198,7 +221,9 @@ add_fields(json_t *line, json_t *fields)
 
 		if (json_object_get(line, key) != NULL || strcmp(key, "prev") == 0)
 			return YH_ERR_INVALID;
-		if (json_is_string(v)) {
+		if (json_is_string(v) && names_uid(key, json_string_value(v))) {
+			copy = json_deep_copy(v);
+		} else if (json_is_string(v)) {
 			char *s = strdup(json_string_value(v));
 
 			if (s == NULL)
