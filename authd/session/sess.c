@@ -56,6 +56,25 @@ token_new(char token[SESS_TOKEN_SIZE], char key[SESS_KEY_SIZE])
 	return rc;
 }
 
+/* The key of a token's SESS_TOKEN_BYTES raw bytes bound to bind (see token_key_bound). */
+static int
+raw_key_bound(const unsigned char raw[SESS_TOKEN_BYTES], const char *bind,
+    char key[SESS_KEY_SIZE])
+{
+	unsigned char buf[SESS_TOKEN_BYTES + SESS_CLIENT_MAX];
+	size_t n = strnlen(bind, SESS_CLIENT_MAX + 1);
+	int rc;
+
+	key[0] = '\0';
+	if (n > SESS_CLIENT_MAX)
+		return YH_ERR_NOT_FOUND;
+	memcpy(buf, raw, SESS_TOKEN_BYTES);
+	memcpy(buf + SESS_TOKEN_BYTES, bind, n);
+	rc = hash_hex(buf, SESS_TOKEN_BYTES + n, key);
+	yh_wipe(buf, sizeof(buf));
+	return rc;
+}
+
 /*
  * The key of a token handed back by a client, bound to bind ("" for none): hex SHA-256 of
  * the token's 32 bytes followed by bind (at most SESS_CLIENT_MAX bytes). Unbound keys are
@@ -64,20 +83,17 @@ token_new(char token[SESS_TOKEN_SIZE], char key[SESS_KEY_SIZE])
 static int
 token_key_bound(const char *token, const char *bind, char key[SESS_KEY_SIZE])
 {
-	unsigned char buf[SESS_TOKEN_BYTES + SESS_CLIENT_MAX];
-	size_t len = 0, n = strnlen(bind, SESS_CLIENT_MAX + 1);
+	unsigned char raw[SESS_TOKEN_BYTES];
+	size_t len = 0;
 	int rc = YH_ERR_NOT_FOUND;
 
 	key[0] = '\0';
-	if (token == NULL || strnlen(token, SESS_TOKEN_SIZE) != SESS_TOKEN_SIZE - 1 ||
-	    n > SESS_CLIENT_MAX)
+	if (token == NULL || strnlen(token, SESS_TOKEN_SIZE) != SESS_TOKEN_SIZE - 1)
 		return YH_ERR_NOT_FOUND;
-	if (yh_b64url_decode(token, SESS_TOKEN_SIZE - 1, buf, SESS_TOKEN_BYTES, &len) == 0 &&
-	    len == SESS_TOKEN_BYTES) {
-		memcpy(buf + SESS_TOKEN_BYTES, bind, n);
-		rc = hash_hex(buf, SESS_TOKEN_BYTES + n, key);
-	}
-	yh_wipe(buf, sizeof(buf));
+	if (yh_b64url_decode(token, SESS_TOKEN_SIZE - 1, raw, sizeof(raw), &len) == 0 &&
+	    len == SESS_TOKEN_BYTES)
+		rc = raw_key_bound(raw, bind, key);
+	yh_wipe(raw, sizeof(raw));
 	return rc;
 }
 
@@ -875,7 +891,8 @@ int
 sess_ticket_new(struct sess_store *s, const struct sess_ticket *t, int64_t ttl_s,
     char ticket[SESS_TICKET_SIZE])
 {
-	char key[SESS_KEY_SIZE], raw[SESS_TOKEN_SIZE];
+	char key[SESS_KEY_SIZE];
+	unsigned char raw[SESS_TOKEN_BYTES];
 	char *payload = NULL;
 	int rc;
 
@@ -888,11 +905,13 @@ sess_ticket_new(struct sess_store *s, const struct sess_ticket *t, int64_t ttl_s
 		return YH_ERR_INVALID;
 	if ((payload = sess_ticket_json(t)) == NULL)
 		return YH_ERR_ALLOC;
-	if ((rc = token_new(raw, key)) == 0 && (rc = token_key_bound(raw, TICKET_BIND,
-	    key)) == 0)
+	if ((rc = yh_random(raw, sizeof(raw))) == 0 &&
+	    (rc = raw_key_bound(raw, TICKET_BIND, key)) == 0)
 		rc = s->ops->code_put(s, key, payload, ttl_s * 1000);
-	if (rc == 0)
-		snprintf(ticket, SESS_TICKET_SIZE, SESS_TICKET_PREFIX "%s", raw);
+	if (rc == 0) {
+		memcpy(ticket, SESS_TICKET_PREFIX, 3);
+		yh_hex_encode(raw, sizeof(raw), ticket + 3);
+	}
 	yh_wipe(raw, sizeof(raw));
 	free(payload);
 	return rc;
@@ -902,12 +921,18 @@ int
 sess_ticket_take(struct sess_store *s, const char *ticket, struct sess_ticket *out)
 {
 	char key[SESS_KEY_SIZE];
+	unsigned char raw[SESS_TOKEN_BYTES];
 	char *payload = NULL, *prev = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (ticket == NULL || strncmp(ticket, SESS_TICKET_PREFIX, 3) != 0 ||
-	    (rc = token_key_bound(ticket + 3, TICKET_BIND, key)) != 0)
+	    strnlen(ticket, SESS_TICKET_SIZE) != SESS_TICKET_SIZE - 1 ||
+	    yh_hex_decode(ticket + 3, SESS_TICKET_SIZE - 4, raw, sizeof(raw)) != 0)
+		return YH_ERR_NOT_FOUND;
+	rc = raw_key_bound(raw, TICKET_BIND, key);
+	yh_wipe(raw, sizeof(raw));
+	if (rc != 0)
 		return YH_ERR_NOT_FOUND;
 	rc = s->ops->code_take(s, key, "", &payload, &prev);
 	if ((rc == 0 || rc == YH_ERR_REPLAY) && sess_ticket_parse(payload, out) != 0) {

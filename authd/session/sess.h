@@ -332,7 +332,8 @@ int sess_code_take(struct sess_store *s, const char *client_id, const char *code
 
 /*
  * A CAS service ticket (authd/cas/) is a code of another kind: "ST-" followed by a
- * 256-bit random value in base64url, stored as the SHA-256 of those 32 bytes followed by
+ * 256-bit random value in lower-case hex (the CAS protocol allows only letters, digits and
+ * '-' in a ticket, and mod_auth_cas ignores a ticket with any other character), stored as the SHA-256 of those 32 bytes followed by
  * a separator no client id can contain (so that no code is ever a ticket and no ticket a
  * code), taken atomically once through the same backend operations as codes (the memory
  * table; GETDEL and the code script in Redis). Unlike a code, a ticket is taken by its
@@ -341,7 +342,7 @@ int sess_code_take(struct sess_store *s, const char *client_id, const char *code
  * protocol asks (3.0, 2.5.3: the ticket is invalidated on every validation attempt).
  */
 #define SESS_TICKET_PREFIX "ST-"
-#define SESS_TICKET_SIZE (3 + SESS_TOKEN_SIZE)  /* "ST-" + 43 + NUL */
+#define SESS_TICKET_SIZE (3 + 2 * SESS_TOKEN_BYTES + 1)  /* "ST-" + 64 hex + NUL */
 #define SESS_SERVICE_MAX 2048                   /* bytes of a service URL */
 
 /* What a ticket carries from /cas/login to its validation. */

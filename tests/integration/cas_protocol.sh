@@ -101,7 +101,7 @@ through_login b1 "$ID" "$PW"
 req b1 GET "$LOCATION"
 T1=
 [[ $STATUS == 302 && $LOCATION == "$SVC_A?ticket=ST-"* ]] && T1=${LOCATION##*ticket=}
-[[ ${#T1} == 46 ]] && ok "a ticket ST-... for the service" || fail "no ticket: $STATUS '$LOCATION'"
+[[ ${#T1} == 67 && $T1 =~ ^ST-[A-Za-z0-9-]+$ ]] && ok "a ticket ST-... for the service, in the CAS alphabet" || fail "no ticket: $STATUS '$LOCATION'"
 
 # ---- 2.0 validation, once
 validate /cas/serviceValidate "$SVC_A" "$T1"

@@ -991,7 +991,7 @@ test_codes_bound_to_client(void **state)
 	free(prev);
 }
 
-/* CAS service tickets: "ST-" + 43, single use, typed record, lifetime, never a code. */
+/* CAS service tickets: "ST-" + 64 hex digits (the CAS alphabet), single use, typed record, lifetime, never a code. */
 static void
 test_tickets(void **state)
 {
@@ -1009,8 +1009,9 @@ test_tickets(void **state)
 	t.loa = 2;
 	t.renewed = true;
 	assert_int_equal(sess_ticket_new(f->s, &t, 10, st), 0);
-	assert_int_equal(strlen(st), 46);
+	assert_int_equal(strlen(st), 67);
 	assert_memory_equal(st, "ST-", 3);
+	assert_int_equal(strspn(st + 3, "0123456789abcdef"), 64);
 	assert_int_equal(sess_ticket_take(f->s, st, &got), 0);
 	assert_string_equal(got.service, t.service);
 	assert_string_equal(got.client_id, "legacy");
