@@ -877,6 +877,7 @@ fam_step(struct sess_store *s, const char *id, enum fam_op op, const char *key,
 		*f = mf->f;
 	*exp = e->exp;
 	if (op == FAM_REVOKE) {
+		rc = mf->revoked ? YH_ERR_EXISTS : 0;
 		mf->revoked = true;
 	} else if (mf->revoked) {
 		rc = YH_ERR_DENIED;

@@ -955,7 +955,8 @@ rd_fam_revoke(struct sess_store *s, const char *id)
 	eval_init(&a);
 	arg_key(s, &a, "rf:", id);
 	if ((rc = reval(s, SESS_LUA_FAMILY_REVOKE, 1, &a, &r)) == 0)
-		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_NOT_FOUND;
+		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 :
+		    r->integer == 2 ? YH_ERR_EXISTS : YH_ERR_NOT_FOUND;
 	freeReplyObject(r);
 	return rc;
 }

@@ -1022,9 +1022,12 @@ sess_refresh_peek(struct sess_store *s, const char *token, struct sess_family *f
 int
 sess_family_revoke(struct sess_store *s, const char *family_id)
 {
+	int rc;
+
 	if (!sess_pubid_ok(family_id))
 		return YH_ERR_NOT_FOUND;
-	return s->ops->fam_revoke(s, family_id);
+	rc = s->ops->fam_revoke(s, family_id);
+	return rc == YH_ERR_EXISTS ? 0 : rc;
 }
 
 /* What a revocation of a user's families keeps out: the other apps' families (client_id
@@ -1076,7 +1079,8 @@ revoke_families(struct sess_store *s, const struct fam_filter *w, int64_t deny_t
 			out[done] = f;
 		if (r == 0)
 			done++;
-		else if (r != YH_ERR_NOT_FOUND)
+		else if (r != YH_ERR_NOT_FOUND && r != YH_ERR_EXISTS)  /* revoked before: not
+		                                                         * counted or listed again */
 			rc = r;
 	}
 	if (n != NULL)

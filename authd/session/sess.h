@@ -460,7 +460,8 @@ int sess_family_revoke(struct sess_store *s, const char *family_id) YH_WUR;
  * apps: revoke"), and puts each family on the denylist (SESS_DENY_FAMILY) for deny_ttl_s
  * seconds, so that the access tokens issued from it are refused as well: pass how long
  * such a token can still live (1..SESS_DENY_TTL_MAX). The denylist entry is written
- * before the family is revoked. *n (may be NULL) gets how many were live. Returns 0,
+ * before the family is revoked. *n (may be NULL) gets how many were live and not revoked
+ * before (a family revoked earlier is neither counted nor listed again). Returns 0,
  * YH_ERR_INVALID, YH_ERR_LIMIT (memory store full), YH_ERR_UNAVAILABLE (some may have
  * been revoked).
  */
@@ -587,7 +588,8 @@ struct sess_ops {
 	    char **payload);
 	int (*rt_family)(struct sess_store *s, const char *key, char id[SESS_PUBID_SIZE]);
 	int (*fam_get)(struct sess_store *s, const char *id, struct sess_family *f);
-	int (*fam_revoke)(struct sess_store *s, const char *id);
+	int (*fam_revoke)(struct sess_store *s, const char *id);  /* YH_ERR_EXISTS: revoked
+	                                                           * already */
 	int (*fam_user)(struct sess_store *s, const char *uid, char (*ids)[SESS_PUBID_SIZE],
 	    size_t max, size_t *n);
 	/* counters and locks */

@@ -1228,6 +1228,17 @@ test_refresh_revoke_org(void **state)
 	assert_int_equal(sess_refresh_peek(f->s, tok[C], &g, NULL), YH_ERR_DENIED);
 	assert_int_equal(sess_refresh_peek(f->s, tok[D], &g, NULL), 0);
 	assert_int_equal(sess_deny_check(f->s, SESS_DENY_FAMILY, fam[D].id), 0);
+	/* again: the families revoked before are neither counted nor listed (their apps
+	 * were told once) */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(sess_refresh_revoke_org(f->s, "u-ivy", ORG1, 60, out, 2, &n), 0);
+	assert_int_equal(n, 0);
+	assert_string_equal(out[0].id, "");
+	assert_int_equal(sess_refresh_revoke_user(f->s, "u-ivy", NULL, 60, &n), 0);
+	assert_int_equal(n, 1);  /* D alone */
+	assert_int_equal(sess_refresh_revoke_user(f->s, "u-ivy", NULL, 60, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sess_family_revoke(f->s, fam[D].id), 0);
 }
 
 static void
