@@ -21,6 +21,10 @@ cas_xml_text(struct yh_buf *b, const char *s)
 
 		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
 			return YH_ERR_INVALID;
+		/* U+FFFE and U+FFFF (EF BF BE/BF) are not XML 1.0 characters either */
+		if (c == 0xef && i + 2 < n && (unsigned char)s[i + 1] == 0xbf &&
+		    ((unsigned char)s[i + 2] & 0xfe) == 0xbe)
+			return YH_ERR_INVALID;
 		switch (c) {
 		case '&': esc = "&amp;"; break;
 		case '<': esc = "&lt;"; break;

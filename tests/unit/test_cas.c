@@ -39,6 +39,9 @@ test_xml_text(void **state)
 	expect_text("\xff\xfe", YH_ERR_INVALID, NULL);     /* not UTF-8 */
 	expect_text("\xc0\xbc", YH_ERR_INVALID, NULL);     /* an over-long '<' */
 	expect_text("\xed\xa0\x80", YH_ERR_INVALID, NULL); /* a surrogate */
+	expect_text("x\xef\xbf\xbey", YH_ERR_INVALID, NULL);  /* U+FFFE, U+FFFF: not XML */
+	expect_text("x\xef\xbf\xbf", YH_ERR_INVALID, NULL);
+	expect_text("\xef\xbf\xbd\xef\xbc\x9a", 0, "\xef\xbf\xbd\xef\xbc\x9a"); /* U+FFFD, U+FF1A */
 }
 
 static void
