@@ -345,6 +345,15 @@ bool clients_cas_service_ok(const struct clients_client *c, const char *service)
  */
 int clients_cas_service_check(const char *url, bool prefix, const char **why) YH_WUR;
 
+/*
+ * True when some service URL would match a CAS service or prefix of both a and b (the
+ * same exact service, an exact service under the other's prefix, or one prefix under the
+ * other): /cas/login could not tell which app it is for. *sa and *sb (may be NULL) get
+ * the two registrations that overlap.
+ */
+bool clients_cas_overlap(const struct clients_client *a, const struct clients_client *b,
+    const char **sa, const char **sb);
+
 /* True when the client may use this grant (a CLIENTS_GRANT_* bit). */
 bool clients_grant_ok(const struct clients_client *c, unsigned grant);
 

@@ -504,6 +504,27 @@ sort_clients(struct clients_snap *s, char *err, size_t errsz)
 	return 0;
 }
 
+/* No two apps register CAS services that one service URL matches (clients_cas_overlap). */
+static int
+cas_distinct(const struct clients_snap *s, char *err, size_t errsz)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (!clients_has_cas(&s->v[i]))
+			continue;
+		for (size_t j = i + 1; j < s->n; j++) {
+			const struct clients_client *a = &s->v[i], *b = &s->v[j];
+			const char *sa, *sb;
+
+			if (clients_has_cas(b) && clients_cas_overlap(a, b, &sa, &sb))
+				return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s:%d: client \"%s\": "
+				    "CAS service %s overlaps %s of client \"%s\" (%s:%d); one "
+				    "service URL must name one app", b->file, b->line, b->id, sb, sa,
+				    a->id, a->file, a->line);
+		}
+	}
+	return 0;
+}
+
 /* Reads one file (clients.json absent: no clients; the apps file must exist) into s. */
 static int
 load_doc(struct clients_snap *s, const struct doc *d, char *err, size_t errsz)
@@ -578,6 +599,8 @@ clients_snap_load(const struct clients_registry *r, struct clients_snap **out, s
 		    errsz);
 	if (rc == 0)
 		rc = sort_clients(s, err, errsz);
+	if (rc == 0)
+		rc = cas_distinct(s, err, errsz);
 	if (rc != 0) {
 		clients_snap_free(s);
 		s = NULL;
@@ -600,6 +623,8 @@ clients_check_file(const char *path, char *err, size_t errsz)
 	if ((rc = load_doc(s, &(struct doc){ NULL, s->apps_path, true, &id }, err,
 	    errsz)) == 0)
 		rc = sort_clients(s, err, errsz);
+	if (rc == 0)
+		rc = cas_distinct(s, err, errsz);
 	clients_snap_free(s);
 	return rc;
 }

@@ -327,6 +327,47 @@ clients_has_cas(const struct clients_client *c)
 	return c != NULL && (c->n_cas_services > 0 || c->n_cas_prefixes > 0);
 }
 
+/* True when prefix p (ending in '/') covers s, an exact service or another prefix. */
+static bool
+covers(const char *p, const char *s)
+{
+	return strncmp(p, s, strlen(p)) == 0;
+}
+
+/* True when registration x of one app (exact unless xp) and y of another (exact unless
+ * yp) can match the same service. */
+static bool
+cas_pair_overlaps(const char *x, bool xp, const char *y, bool yp)
+{
+	if (!xp && !yp)
+		return strcmp(x, y) == 0;
+	return (xp && covers(x, y)) || (yp && covers(y, x));
+}
+
+bool
+clients_cas_overlap(const struct clients_client *a, const struct clients_client *b,
+    const char **sa, const char **sb)
+{
+	const char *const *av[2] = { a->cas_services, a->cas_prefixes };
+	const char *const *bv[2] = { b->cas_services, b->cas_prefixes };
+	size_t an[2] = { a->n_cas_services, a->n_cas_prefixes };
+	size_t bn[2] = { b->n_cas_services, b->n_cas_prefixes };
+
+	for (int ka = 0; ka < 2; ka++)
+		for (size_t i = 0; i < an[ka]; i++)
+			for (int kb = 0; kb < 2; kb++)
+				for (size_t j = 0; j < bn[kb]; j++) {
+					if (!cas_pair_overlaps(av[ka][i], ka, bv[kb][j], kb))
+						continue;
+					if (sa != NULL)
+						*sa = av[ka][i];
+					if (sb != NULL)
+						*sb = bv[kb][j];
+					return true;
+				}
+	return false;
+}
+
 bool
 clients_cas_service_ok(const struct clients_client *c, const char *service)
 {

@@ -205,6 +205,24 @@ not_in_apps_file(const struct clients_snap *snap, const char *id, char *err, siz
 	    "(clients.file): change it there", id, c->file, c->line);
 }
 
+/* No registered app has a CAS service that one of c's would overlap. */
+static int
+cas_free(const struct clients_snap *snap, const struct clients_client *c, char *err,
+    size_t errsz)
+{
+	const char *mine, *theirs;
+
+	for (size_t i = 0; clients_has_cas(c) && i < clients_count(snap); i++) {
+		const struct clients_client *o = clients_at(snap, i);
+
+		if (clients_cas_overlap(c, o, &mine, &theirs))
+			return YH_FAIL(YH_ERR_EXISTS, err, errsz, "CAS service %s overlaps %s of "
+			    "client \"%s\": one service URL must name one app", mine, theirs,
+			    o->id);
+	}
+	return 0;
+}
+
 /* Normalizes the input: defaults, implied flags, creation time. */
 static void
 normalize(const struct clients_client *in, struct clients_client *c)
@@ -247,6 +265,8 @@ clients_add(struct clients_registry *r, const struct clients_client *in,
 		rc = YH_FAIL(YH_ERR_EXISTS, err, errsz, "client \"%s\" already exists", c.id);
 		goto out;
 	}
+	if ((rc = cas_free(snap, &c, err, errsz)) != 0)
+		goto out;
 	if (snap->n >= CLIENTS_MAX) {
 		rc = YH_FAIL(YH_ERR_LIMIT, err, errsz, "the registry is full (%d clients)",
 		    CLIENTS_MAX);

@@ -1334,6 +1334,92 @@ test_cas_services(void **state)
 	    YH_ERR_INVALID);
 }
 
+/* A CAS-only app named id, with these services and prefixes. */
+static void
+cas_app(struct clients_client *c, const char *id, const char **svc, size_t nsvc,
+    const char **pfx, size_t npfx)
+{
+	clients_client_init(c);
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->auth = CLIENTS_AUTH_NONE;
+	c->require_pkce = true;
+	c->grants = 0;
+	c->cas_services = svc;
+	c->n_cas_services = nsvc;
+	c->cas_prefixes = pfx;
+	c->n_cas_prefixes = npfx;
+}
+
+/*
+ * One service URL names one app: two apps whose CAS services one URL would match (the
+ * same service, a service under the other's prefix, nested prefixes) are refused by
+ * clients_add and in a file; neighbours that only share the beginning of a name are not.
+ */
+static void
+test_cas_overlap(void **state)
+{
+	struct clients_registry *r;
+	struct clients_client a, b;
+	const char *asvc[1] = { "https://a.gov.cn/exact" };
+	const char *apfx[1] = { "https://a.gov.cn/app/" };
+	const char *clash[] = { "https://a.gov.cn/exact", "https://a.gov.cn/app/x",
+	    "https://a.gov.cn/app/" };
+	const char *clash_pfx[] = { "https://a.gov.cn/", "https://a.gov.cn/app/sub/" };
+	const char *fine[] = { "https://a.gov.cn/exact2", "https://a.gov.cn/app",
+	    "https://a.gov.cn/app-other/", "https://a.gov.cn.evil/app/" };
+	const char *sa = NULL, *sb = NULL;
+	char path[160], err[512];
+
+	(void)state;
+	cas_app(&a, "one", asvc, 1, apfx, 1);
+	for (size_t i = 0; i < sizeof(clash) / sizeof(clash[0]); i++) {
+		cas_app(&b, "two", &clash[i], 1, NULL, 0);
+		if (!clients_cas_overlap(&a, &b, &sa, &sb) || !clients_cas_overlap(&b, &a, NULL,
+		    NULL))
+			fail_msg("%s: no overlap found", clash[i]);
+		assert_string_equal(sb, clash[i]);
+	}
+	for (size_t i = 0; i < sizeof(clash_pfx) / sizeof(clash_pfx[0]); i++) {
+		cas_app(&b, "two", NULL, 0, &clash_pfx[i], 1);
+		if (!clients_cas_overlap(&a, &b, NULL, NULL) || !clients_cas_overlap(&b, &a,
+		    NULL, NULL))
+			fail_msg("prefix %s: no overlap found", clash_pfx[i]);
+	}
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		bool pfx = fine[i][strlen(fine[i]) - 1] == '/';
+
+		cas_app(&b, "two", pfx ? NULL : &fine[i], !pfx, pfx ? &fine[i] : NULL, pfx);
+		if (clients_cas_overlap(&a, &b, NULL, NULL) || clients_cas_overlap(&b, &a, NULL,
+		    NULL))
+			fail_msg("%s: an overlap found", fine[i]);
+	}
+
+	/* clients_add: the second app is refused, nothing written; a neighbour is added */
+	r = open_reg(-1, NULL);
+	assert_int_equal(clients_add(r, &a, NULL, err, sizeof(err)), 0);
+	cas_app(&b, "two", NULL, 0, &clash_pfx[0], 1);
+	assert_int_equal(clients_add(r, &b, NULL, err, sizeof(err)), YH_ERR_EXISTS);
+	assert_non_null(strstr(err, "overlaps https://a.gov.cn/"));
+	assert_non_null(strstr(err, "client \"one\""));
+	cas_app(&b, "two", NULL, 0, &fine[2], 1);
+	assert_int_equal(clients_add(r, &b, NULL, err, sizeof(err)), 0);
+	clients_close(r);
+
+	/* in a file: a load error naming both places */
+	snprintf(path, sizeof(path), "%s/apps.json", dir);
+	put_file("apps.json", APPS_HEAD
+	    "{\"client_id\": \"one\", \"auth\": \"none\", \"redirect_uris\": [], "
+	    "\"scopes\": [\"openid\"], \"grants\": [], \"min_loa\": 1, "
+	    "\"cas_service_prefixes\": [\"https://a.gov.cn/app/\"]},\n"
+	    "{\"client_id\": \"two\", \"auth\": \"none\", \"redirect_uris\": [], "
+	    "\"scopes\": [\"openid\"], \"grants\": [], \"min_loa\": 1, "
+	    "\"cas_services\": [\"https://a.gov.cn/app/page\"]}\n]}\n", 0644);
+	assert_int_equal(clients_check_file(path, err, sizeof(err)), YH_ERR_INVALID);
+	if (strstr(err, "apps.json:3: client \"two\": CAS service https://a.gov.cn/app/page "
+	    "overlaps https://a.gov.cn/app/ of client \"one\" (") == NULL)
+		fail_msg("%s", err);
+}
+
 /* Without CAS services an app still needs a grant; a CAS-only app has no secret. */
 static void
 test_cas_client_rules(void **state)
@@ -1477,6 +1563,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_group_readable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cas_services, setup, teardown),
 		cmocka_unit_test(test_cas_client_rules),
+		cmocka_unit_test_setup_teardown(test_cas_overlap, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
