@@ -277,8 +277,9 @@ fuzz_next(const char *s)
 
 	for (size_t i = 0; want && i < n; i++)
 		want = (unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '\\';
-	want = want && (strncmp(s, "/authorize?", 11) == 0 || strcmp(s, "/account") == 0 ||
-	    strncmp(s, "/account?", 9) == 0);
+	want = want && (strncmp(s, "/authorize?", 11) == 0 || strncmp(s, "/cas/login?", 11) == 0 ||
+	    strcmp(s, "/account") == 0 || strncmp(s, "/account?", 9) == 0 ||
+	    strcmp(s, "/counter") == 0);
 	CHECK(login_next_ok(s) == want);
 	pick = login_next_pick(s);
 	CHECK(want ? pick == s : strcmp(pick, LOGIN_NEXT_DEFAULT) == 0);
