@@ -1,5 +1,6 @@
 /* authctl: the operator tool's entry point; global options, then one subcommand group. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "authctl/ctl.h"
@@ -30,6 +31,31 @@ usage(FILE *f, const struct group *groups)
 			fprintf(f, "  %s\n", g->usage);
 }
 
+/*
+ * The arguments, copied to the heap (NULL when out of memory), and the originals masked
+ * in place by the log redactor: the command line other users read in /proc/PID/cmdline
+ * (ps, top) then shows an ID number or phone number an operator typed as
+ * "110101********0011", not whole. The copies live until the process exits (held by
+ * arg_copy, so that a leak checker sees them reachable).
+ */
+static char **arg_copy;
+
+static char **
+hide_args(int argc, char **argv)
+{
+	char **copy = arg_copy = calloc((size_t)argc + 1, sizeof(*copy));
+
+	for (int i = 0; copy != NULL && i < argc; i++) {
+		size_t n = strlen(argv[i]), m;
+
+		if ((copy[i] = strdup(argv[i])) == NULL)
+			return NULL;
+		m = yh_redact_default(argv[i], n);      /* only shrinks; NUL-terminated */
+		memset(argv[i] + m, '\0', n - m);
+	}
+	return copy;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -47,6 +73,10 @@ main(int argc, char **argv)
 	int i = 1;
 
 	yh_log_set_prog("authctl");
+	if ((argv = hide_args(argc, argv)) == NULL) {
+		fprintf(stderr, "authctl: out of memory\n");
+		return 2;
+	}
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout, groups);

@@ -195,4 +195,24 @@ else
   echo "skip: python3 sqlite3 module missing (legacy rehash check)"
 fi
 
+# --- the command line other users see (/proc/PID/cmdline, ps) shows ID numbers masked:
+# authctl waits on a pipe for the password while its command line is read
+mkfifo "$TMP/pw"
+"$AUTHCTL" -d "$ST" user check-password "$ID1" --password-stdin < "$TMP/pw" > /dev/null 2>&1 &
+cpid=$!
+exec 7> "$TMP/pw"
+shown=""
+for _ in $(seq 50); do
+  shown=$(tr '\0' ' ' < /proc/$cpid/cmdline 2>/dev/null)
+  [[ $shown == *'*'* ]] && break          # masked once main has started
+  sleep 0.1
+done
+[[ $shown == *"110105********002X"* && $shown != *"$ID1"* ]] &&
+  ok "the ID number in authctl's command line is masked for ps" ||
+  fail "cmdline: '$shown'"
+printf 'S3cret-pass\n' >&7
+exec 7>&-
+wait $cpid
+check "and the command still used the whole ID number" "$?" 0
+
 finish "authctl_user: all checks passed" "authctl_user: "
