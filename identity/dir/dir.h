@@ -317,7 +317,8 @@ json_t *dir_login_masked(const char *identifier);
 int dir_person_find_login(struct dir *d, const char *identifier,
     struct dir_person *out) YH_WUR;
 
-/* Sets a person's status. YH_ERR_NOT_FOUND. */
+/* Sets a person's status. YH_ERR_NOT_FOUND; YH_ERR_DENIED when the person is
+ * deregistered and st is another status (deregistration is final). */
 int dir_person_set_status(struct dir *d, const char *uid, enum dir_status st) YH_WUR;
 
 #define DIR_LOA_RAISE 0x1u  /* only raise: a lower level is recorded but not applied */
@@ -328,7 +329,7 @@ int dir_person_set_status(struct dir *d, const char *uid, enum dir_status st) YH
  * now). With DIR_LOA_RAISE a level not above the current one leaves the person as is.
  * *applied (may be NULL) says whether the person's LoA fields changed.
  * Errors: YH_ERR_INVALID (level outside 1..4, missing method), YH_ERR_TOO_LONG,
- * YH_ERR_NOT_FOUND.
+ * YH_ERR_NOT_FOUND, YH_ERR_DENIED (the person is deregistered).
  */
 int dir_person_set_loa(struct dir *d, const char *uid, const struct dir_loa *v,
     unsigned flags, bool *applied) YH_WUR;

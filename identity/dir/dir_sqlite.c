@@ -105,8 +105,10 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_PERSON_BY_LEGACY] = "SELECT " PERSON_COLS " FROM person WHERE uid IN"
 	    " (SELECT owner_uid FROM legacy_link WHERE username = ?1"
 	    " AND (?2 IS NULL OR source = ?2)) LIMIT 2",
-	[ST_PERSON_STATUS] = "UPDATE person SET status = ?2, updated = ?3 WHERE uid = ?1",
-	[ST_PERSON_LOA_GET] = "SELECT loa FROM person WHERE uid = ?1",
+	/* deregistration is final: a closed account is never locked, unlocked or reopened */
+	[ST_PERSON_STATUS] = "UPDATE person SET status = ?2, updated = ?3 WHERE uid = ?1"
+	    " AND (status != 'deregistered' OR ?2 = 'deregistered')",
+	[ST_PERSON_LOA_GET] = "SELECT loa, status = 'deregistered' FROM person WHERE uid = ?1",
 	[ST_PERSON_LOA_SET] = "UPDATE person SET loa = ?2, loa_method = ?3, loa_by = ?4,"
 	    " loa_evidence = ?5, loa_at = ?6, updated = ?7 WHERE uid = ?1",
 	[ST_LOA_EVENT] = "INSERT INTO loa_event (person_uid, loa, method, verifier, evidence,"
@@ -856,6 +858,24 @@ sq_person_find(void *be, enum dir_pkey by, const char *key, const char *source,
 	return e;
 }
 
+/* 1 when the person uid is deregistered, 0 when not, YH_ERR_NOT_FOUND or an error. */
+static int
+person_closed(struct sq *s, const char *uid)
+{
+	sqlite3_stmt *st;
+	int e;
+
+	if ((st = sq_get(s, ST_PERSON_LOA_GET)) == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, uid);
+	if ((e = sq_row(s, st, "person closed")) > 0)
+		e = sqlite3_column_int(st, 1) != 0;
+	else if (e == 0)
+		e = YH_ERR_NOT_FOUND;
+	sq_done(st);
+	return e;
+}
+
 /* Runs a "SET status = ?2, updated = ?3 WHERE uid = ?1" statement. */
 static int
 set_status(struct sq *s, enum sq_stmt id, const char *uid, enum dir_status stv, int64_t now)
@@ -871,6 +891,8 @@ set_status(struct sq *s, enum sq_stmt id, const char *uid, enum dir_status stv, 
 			e = YH_ERR_NOT_FOUND;
 	}
 	sq_done(st);
+	if (e == YH_ERR_NOT_FOUND && id == ST_PERSON_STATUS && person_closed(s, uid) == 1)
+		e = YH_ERR_DENIED;
 	return sq_wend(s, e);
 }
 
@@ -885,6 +907,7 @@ loa_apply(struct sq *s, const char *uid, const struct dir_loa *v, bool raise_onl
     int64_t now, bool *applied)
 {
 	sqlite3_stmt *st;
+	bool closed;
 	int e, cur;
 
 	if ((st = sq_get(s, ST_PERSON_LOA_GET)) == NULL)
@@ -892,9 +915,12 @@ loa_apply(struct sq *s, const char *uid, const struct dir_loa *v, bool raise_onl
 	bind_text(st, 1, uid);
 	e = sq_row(s, st, "loa get");
 	cur = sqlite3_column_int(st, 0);
+	closed = sqlite3_column_int(st, 1) != 0;
 	sq_done(st);
 	if (e <= 0)
 		return e == 0 ? YH_ERR_NOT_FOUND : e;
+	if (closed)
+		return YH_ERR_DENIED;     /* a closed account is not verified again */
 	*applied = !raise_only || v->level > cur;
 	if (*applied) {
 		if ((st = sq_get(s, ST_PERSON_LOA_SET)) == NULL)

@@ -1589,6 +1589,22 @@ test_status_loa_list(void **state)
 	v.level = 2;
 	assert_int_equal(dir_person_set_loa(f->d, "0123456789abcdef0123456789abcdef", &v, 0,
 	    NULL), YH_ERR_NOT_FOUND);
+
+	/* deregistration is final: no other status, no verification, nothing changed */
+	assert_int_equal(dir_person_set_status(f->d, uids[2], DIR_STATUS_DEREGISTERED), 0);
+	assert_int_equal(dir_person_set_status(f->d, uids[2], DIR_STATUS_LOCKED),
+	    YH_ERR_DENIED);
+	assert_int_equal(dir_person_set_status(f->d, uids[2], DIR_STATUS_ACTIVE),
+	    YH_ERR_DENIED);
+	assert_int_equal(dir_person_set_status(f->d, uids[2], DIR_STATUS_DEREGISTERED), 0);
+	v.level = 4;
+	assert_int_equal(dir_person_set_loa(f->d, uids[2], &v, DIR_LOA_RAISE, &applied),
+	    YH_ERR_DENIED);
+	assert_false(applied);
+	assert_int_equal(dir_person_get(f->d, uids[2], &p), 0);
+	assert_int_equal(p.status, DIR_STATUS_DEREGISTERED);
+	assert_int_equal(p.loa.level, 1);
+	dir_person_clear(&p);
 }
 
 static void
