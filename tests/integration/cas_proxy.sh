@@ -286,6 +286,11 @@ PYEOF
 [[ $STATUS == 200 && -z $LOCATION ]] && ok "method=POST: 200, no redirect" || fail "POST: $STATUS '$LOCATION'"
 validate /cas/serviceValidate "$SVC_P" "$(tail -1 "$TMP/post.txt")"
 [[ $(xml_text user) == "$USER_P" ]] && ok "the posted ticket validates" || fail "posted ticket: $BODY"
+req b3 GET "/cas/login?service=$(enc "$SVC_P")&method=POST"
+through_login b3 "$ID" "$PW"
+req b3 GET "$LOCATION"
+[[ $STATUS == 200 ]] && grep -q 'name="ticket" value="ST-' "$TMP/body" &&
+  ok "method=POST survives the detour through the login form" || fail "POST after login: $STATUS '$LOCATION'"
 req b1 GET "/cas/login?service=$(enc "$SVC_P")&method=HEADER"
 [[ $STATUS == 400 && -z $LOCATION ]] && ok "method=HEADER: a 400 page" || fail "HEADER: $STATUS '$LOCATION'"
 req b1 GET "/cas/login?service=$(enc "$SVC_P")&method=GET"
