@@ -267,6 +267,15 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .max = 300, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(cas_ticket_lifetime),
 	  .help = "CAS service ticket lifetime (from /cas/login to its validation)" },
+	{ .name = "cas.pgt_lifetime", .type = YH_CFG_DURATION, .def = "2h", .min = 60,
+	  .max = 86400, .flags = YH_CFG_RELOADABLE,
+	  .offset = OFF(cas_pgt_lifetime),
+	  .help = "CAS proxy-granting ticket lifetime; never beyond the end of the login "
+	      "session it came from, and unusable once that session ends" },
+	{ .name = "cas.proxy_ca_file", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
+	  .flags = YH_CFG_RELOADABLE, .offset = OFF(cas_proxy_ca_file),
+	  .help = "PEM CA certificates that verify the https servers of CAS proxy callbacks "
+	      "(pgtUrl); unset = the system's trust store" },
 	{ .name = NULL },
 };
 

@@ -84,6 +84,8 @@ struct authd_cfg {
 	int64_t code_lifetime;            /* token.code_lifetime */
 	int64_t assertion_lifetime;       /* token.client_assertion_max_lifetime */
 	int64_t cas_ticket_lifetime;      /* cas.ticket_lifetime: seconds */
+	int64_t cas_pgt_lifetime;         /* cas.pgt_lifetime: seconds */
+	char *cas_proxy_ca_file;          /* cas.proxy_ca_file: CAs of pgtUrl servers; NULL */
 
 	/* Not options: where the values came from, and values derived by finish. */
 	char *config_path;                /* the -c file, or NULL (embedded defaults) */

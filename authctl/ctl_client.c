@@ -11,7 +11,7 @@
  *       [--min-loa N] [--sector NAME] [--name NAME] [--require-pkce]
  *       [--access-token-lifetime D] [--id-token-lifetime D] [--refresh-token-lifetime D]
  *       [--org CREDIT_CODE] [--legacy-source NAME] [--cas-user subject|legacy]
- *       [--legacy-required]
+ *       [--legacy-required] [--cas-proxy-callback URL...] [--cas-accept-proxy]
  *   client list            one JSON object per line, in client-id order
  *   client show ID         one JSON object; exit 1 when there is no such client
  *   client remove ID       exit 1 when there is no such client
@@ -29,7 +29,9 @@
  * ids the app knows people by: yh_legacy_id in its ID tokens and userinfo, and with
  * --cas-user legacy its <cas:user>; --legacy-required refuses people without an account
  * there. The name is not checked against the directory: an app may be registered before
- * idmerge imports its source.
+ * idmerge imports its source. --cas-proxy-callback registers the https pgtUrl values
+ * (exact) at which the app receives CAS proxy-granting tickets; --cas-accept-proxy lets
+ * /cas/proxy issue proxy tickets for the app's CAS services (docs/integration.md).
  */
 #include <fcntl.h>
 #include <stddef.h>
@@ -63,6 +65,7 @@
 	"           [--access-token-lifetime D] [--id-token-lifetime D] "                      \
 	"[--refresh-token-lifetime D] [--org CREDIT_CODE]\n"                                   \
 	"           [--legacy-source NAME] [--cas-user subject|legacy] [--legacy-required]\n"   \
+	"           [--cas-proxy-callback URL...] [--cas-accept-proxy]\n"                     \
 	"       authctl client list | show ID | remove ID | check-secret ID < SECRET\n"        \
 	"       authctl client reset-secret ID [--generate-secret | --secret-stdin]"
 
@@ -71,6 +74,7 @@ struct add_args {
 	struct clients_client c;
 	const char *uris[CLIENTS_URIS_MAX], *logout_uris[CLIENTS_URIS_MAX];
 	const char *cas[CLIENTS_CAS_MAX], *cas_prefixes[CLIENTS_CAS_MAX];
+	const char *cas_proxy[CLIENTS_CAS_MAX];
 	const char *secret_arg, *jwks_file, *org_arg;
 	char org[19];              /* --org, canonical */
 	bool is_public, secret_stdin, generate, scope_set, grant_set;
@@ -195,6 +199,8 @@ add_flag(struct add_args *a, const char *o)
 		a->c.require_pkce = true;
 	else if (strcmp(o, "--legacy-required") == 0)
 		a->c.legacy_required = true;
+	else if (strcmp(o, "--cas-accept-proxy") == 0)
+		a->c.cas_accept_proxy = true;
 	else
 		return -1;
 	return 0;
@@ -216,6 +222,7 @@ add_parse(int argc, char **argv, struct add_args *a)
 	a->c.post_logout_uris = a->logout_uris;
 	a->c.cas_services = a->cas;
 	a->c.cas_prefixes = a->cas_prefixes;
+	a->c.cas_proxy_callbacks = a->cas_proxy;
 	for (int i = 3; i < argc; i++) {
 		const char *o = argv[i];
 		size_t n = 0;
@@ -231,6 +238,9 @@ add_parse(int argc, char **argv, struct add_args *a)
 			    CLIENTS_CAS_MAX);
 		} else if (strcmp(o, "--cas-service-prefix") == 0) {
 			rc = take_many(argc, argv, &i, a->cas_prefixes, &a->c.n_cas_prefixes,
+			    CLIENTS_CAS_MAX);
+		} else if (strcmp(o, "--cas-proxy-callback") == 0) {
+			rc = take_many(argc, argv, &i, a->cas_proxy, &a->c.n_cas_proxy_callbacks,
 			    CLIENTS_CAS_MAX);
 		} else if (strcmp(o, "--scope") == 0 || strcmp(o, "--grant") == 0) {
 			rc = take_many(argc, argv, &i, many, &n, CLIENTS_URIS_MAX);
@@ -418,6 +428,9 @@ client_json(const struct clients_client *c)
 	json_object_set_new(o, "legacy_source", c->legacy_source != NULL ?
 	    json_string(c->legacy_source) : json_null());
 	json_object_set_new(o, "cas_user", json_string(clients_cas_user_name(c->cas_user)));
+	json_object_set_new(o, "cas_proxy_callbacks", str_list(c->cas_proxy_callbacks,
+	    c->n_cas_proxy_callbacks));
+	json_object_set_new(o, "cas_accept_proxy", json_boolean(c->cas_accept_proxy));
 	json_object_set_new(o, "legacy_required", json_boolean(c->legacy_required));
 	json_object_set_new(o, "access_token_lifetime", json_integer(c->access_token_lifetime));
 	json_object_set_new(o, "id_token_lifetime", json_integer(c->id_token_lifetime));

@@ -56,7 +56,7 @@ text_valid(const char *s, size_t max)
 }
 
 /* What a URI list holds: redirect URIs, CAS services or CAS service prefixes. */
-enum uri_kind { URI_REDIRECT, URI_CAS_SERVICE, URI_CAS_PREFIX };
+enum uri_kind { URI_REDIRECT, URI_CAS_SERVICE, URI_CAS_PREFIX, URI_CAS_PROXY };
 
 static int
 uri_list_check(const char *what, enum uri_kind kind, const char *const *v, size_t n,
@@ -71,6 +71,8 @@ uri_list_check(const char *what, enum uri_kind kind, const char *const *v, size_
 	for (size_t i = 0; i < n; i++) {
 		if (kind == URI_REDIRECT)
 			rc = clients_uri_check(v[i], false, &why);
+		else if (kind == URI_CAS_PROXY)
+			rc = clients_cas_proxy_callback_check(v[i], &why);
 		else
 			rc = clients_cas_service_check(v[i], kind == URI_CAS_PREFIX, &why);
 		if (rc != 0)
@@ -234,8 +236,13 @@ clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 	    (rc = uri_list_check("cas_services", URI_CAS_SERVICE, c->cas_services,
 	    c->n_cas_services, err, errsz)) != 0 ||
 	    (rc = uri_list_check("cas_service_prefixes", URI_CAS_PREFIX, c->cas_prefixes,
-	    c->n_cas_prefixes, err, errsz)) != 0)
+	    c->n_cas_prefixes, err, errsz)) != 0 ||
+	    (rc = uri_list_check("cas_proxy_callbacks", URI_CAS_PROXY, c->cas_proxy_callbacks,
+	    c->n_cas_proxy_callbacks, err, errsz)) != 0)
 		return rc;
+	if ((c->n_cas_proxy_callbacks > 0 || c->cas_accept_proxy) && !clients_has_cas(c))
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "cas_proxy_callbacks and "
+		    "cas_accept_proxy: only for an app with CAS services");
 	if (c->backchannel_logout_uri != NULL &&
 	    clients_uri_check(c->backchannel_logout_uri, true, &why) != 0)
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "backchannel_logout_uri: %s: %s",

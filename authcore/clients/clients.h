@@ -189,6 +189,11 @@ struct clients_client {
 	                                    * (yh_legacy_id); NULL: none */
 	enum clients_cas_user cas_user;    /* CAS: what <cas:user> is */
 	bool legacy_required;              /* refuse a person without an account there */
+	const char *const *cas_proxy_callbacks; /* CAS: the pgtUrl values it may give (exact,
+	                                    * https); none: it gets no proxy-granting ticket */
+	size_t n_cas_proxy_callbacks;
+	bool cas_accept_proxy;             /* CAS: /cas/proxy may issue proxy tickets for its
+	                                    * services (off: they take service tickets only) */
 	int64_t access_token_lifetime;     /* seconds; 0 = the server's default */
 	int64_t id_token_lifetime;         /* seconds; 0 = the server's default */
 	int64_t refresh_token_lifetime;    /* seconds; 0 = the server's default */
@@ -337,6 +342,19 @@ bool clients_has_cas(const struct clients_client *c);
  * services or lies under one of its prefixes (the rules above). NULL or over-long: false.
  */
 bool clients_cas_service_ok(const struct clients_client *c, const char *service);
+
+/*
+ * True when url, a pgtUrl presented at CAS validation, is one of the client's registered
+ * proxy callbacks byte for byte (no prefix, no query matching). NULL: false.
+ */
+bool clients_cas_proxy_callback_ok(const struct clients_client *c, const char *url);
+
+/*
+ * Checks a CAS proxy callback for registration: a CAS service URL (the rules above)
+ * whose scheme is https, as the CAS protocol requires of a pgtUrl. Returns 0 or
+ * YH_ERR_INVALID / YH_ERR_TOO_LONG with the reason in why (static string).
+ */
+int clients_cas_proxy_callback_check(const char *url, const char **why) YH_WUR;
 
 /*
  * Checks a CAS service (prefix false) or service prefix (prefix true) for registration

@@ -241,6 +241,13 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 	} else if (strcmp(k, "cas_service_prefixes") == 0) {
 		return str_array(v, k, &c->cas_prefixes, &c->n_cas_prefixes, CLIENTS_CAS_MAX,
 		    err, errsz);
+	} else if (strcmp(k, "cas_proxy_callbacks") == 0) {
+		return str_array(v, k, &c->cas_proxy_callbacks, &c->n_cas_proxy_callbacks,
+		    CLIENTS_CAS_MAX, err, errsz);
+	} else if (strcmp(k, "cas_accept_proxy") == 0) {
+		if (!json_is_boolean(v))
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a boolean", k);
+		c->cas_accept_proxy = json_is_true(v);
 	} else if (strcmp(k, "backchannel_logout_uri") == 0) {
 		if ((c->backchannel_logout_uri = json_string_value(v)) == NULL)
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a string", k);

@@ -39,6 +39,7 @@ client_free(struct clients_client *c)
 	free((void *)c->post_logout_uris);
 	free((void *)c->cas_services);
 	free((void *)c->cas_prefixes);
+	free((void *)c->cas_proxy_callbacks);
 	free((void *)c->jwks_json);
 	tok_keyset_clear(&c->jwks);
 	yh_wipe(c->secret_hash, sizeof(c->secret_hash));

@@ -321,6 +321,31 @@ clients_cas_service_check(const char *url, bool prefix, const char **why)
 	return *why == NULL ? 0 : YH_ERR_INVALID;
 }
 
+int
+clients_cas_proxy_callback_check(const char *url, const char **why)
+{
+	int rc;
+
+	if ((rc = clients_cas_service_check(url, false, why)) != 0)
+		return rc;
+	if (strncmp(url, "https://", 8) != 0) {
+		*why = "a proxy callback must be https";
+		return YH_ERR_INVALID;
+	}
+	return 0;
+}
+
+bool
+clients_cas_proxy_callback_ok(const struct clients_client *c, const char *url)
+{
+	if (c == NULL || url == NULL)
+		return false;
+	for (size_t i = 0; i < c->n_cas_proxy_callbacks; i++)
+		if (strcmp(c->cas_proxy_callbacks[i], url) == 0)
+			return true;
+	return false;
+}
+
 bool
 clients_has_cas(const struct clients_client *c)
 {

@@ -126,6 +126,11 @@ client_record(const struct clients_client *c, const char *kid, const unsigned ch
 		put(o, "cas_user", json_string(clients_cas_user_name(c->cas_user)), &bad);
 	if (c->legacy_required)
 		put(o, "legacy_required", json_true(), &bad);
+	if (c->n_cas_proxy_callbacks > 0)
+		put(o, "cas_proxy_callbacks", json_str_array(c->cas_proxy_callbacks,
+		    c->n_cas_proxy_callbacks), &bad);
+	if (c->cas_accept_proxy)
+		put(o, "cas_accept_proxy", json_true(), &bad);
 	if (c->access_token_lifetime != 0)
 		put(o, "access_token_lifetime", json_integer(c->access_token_lifetime), &bad);
 	if (c->id_token_lifetime != 0)

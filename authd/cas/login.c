@@ -2,11 +2,13 @@
  * GET /cas/login: the CAS entry point on the single sign-on session (the rules at the
  * top of authd/cas/cas.h). It finds the app by its service URL, asks for the session as
  * /authorize does (oidc_az_session), sends the browser to /login or the TOTP step-up and
- * back, and ends with a service ticket appended to the service URL.
+ * back, and ends with a service ticket appended to the service URL, or with method=POST
+ * with a page whose form POSTs the ticket to the service.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "authcore/clients/clients.h"
 #include "authd/app.h"
@@ -17,6 +19,7 @@
 #include "authd/oidc/oidc.h"
 #include "authd/session/sess.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
@@ -25,7 +28,10 @@
 #define CL_MARK_WINDOW 600            /* seconds a marker is honoured */
 #define CL_LOCATION_MAX 16384
 
-enum { CL_SERVICE, CL_RENEW, CL_GATEWAY, CL_MARK, CL_NPARAMS };
+#define CL_POST_FORM_ID "yh-cas-post"
+#define CL_POST_SCRIPT "document.getElementById(\"" CL_POST_FORM_ID "\").submit();"
+
+enum { CL_SERVICE, CL_RENEW, CL_GATEWAY, CL_METHOD, CL_MARK, CL_NPARAMS };
 
 static const struct {
 	const char *name;
@@ -34,6 +40,7 @@ static const struct {
 	[CL_SERVICE] = { "service", SESS_SERVICE_MAX },
 	[CL_RENEW] = { "renew", 16 },
 	[CL_GATEWAY] = { "gateway", 16 },
+	[CL_METHOD] = { "method", 16 },
 	[CL_MARK] = { "yh_reauth", CL_MARK_SIZE - 1 },
 };
 
@@ -42,7 +49,7 @@ struct cl_ctx {
 	struct http_req *req;
 	struct authd_app *app;
 	const char *v[CL_NPARAMS];        /* NULL when absent */
-	bool renew, gateway;
+	bool renew, gateway, post;
 	const struct clients_client *client;
 	int64_t now;
 };
@@ -99,7 +106,8 @@ cl_mark_honoured(const struct cl_ctx *c, const struct sess_info *si)
 	return ok;
 }
 
-/* "/cas/login?service=..[&renew=true][&gateway=true][&yh_reauth=mark]" into *out. */
+/* "/cas/login?service=..[&renew=true][&gateway=true][&method=POST][&yh_reauth=mark]"
+ * into *out. */
 static int
 cl_next(const struct cl_ctx *c, const char *mark, char **out)
 {
@@ -112,6 +120,7 @@ cl_next(const struct cl_ctx *c, const char *mark, char **out)
 	    (r = oidc_url_param(&b, "service", c->v[CL_SERVICE])) == 0 &&
 	    (r = oidc_url_param(&b, "renew", c->renew ? "true" : NULL)) == 0 &&
 	    (r = oidc_url_param(&b, "gateway", c->gateway ? "true" : NULL)) == 0 &&
+	    (r = oidc_url_param(&b, "method", c->post ? "POST" : NULL)) == 0 &&
 	    (r = oidc_url_param(&b, "yh_reauth", mark)) == 0 &&
 	    (*out = yh_buf_steal(&b)) == NULL)
 		r = YH_ERR_ALLOC;
@@ -146,13 +155,39 @@ cl_detour(struct cl_ctx *c, const char *page, const char *sid, bool force, int l
 	return r;
 }
 
-/* 302 to the service, with a ticket when ticket is not NULL. */
+/* method=POST: a page whose form POSTs the ticket to the service, sent by its one
+ * script (allowed by its hash, page_script) or by its button where scripts do not run.
+ * Its language switch comes back here for a new ticket in the other language. */
+static int
+cl_post_page(struct cl_ctx *c, const char *ticket)
+{
+	const struct tpl_layout_keep keep[] = {
+		{ "service", c->v[CL_SERVICE] }, { "method", "POST" },
+	};
+	struct page p;
+
+	page_init(&p, c->req, http_req_path(c->req));
+	page_set_keep(&p, keep, sizeof(keep) / sizeof(keep[0]));
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_CAS_POST_TITLE));
+	page_html(&p, "<p>%s</p>\n<form method=\"post\" action=\"%s\" id=\"" CL_POST_FORM_ID
+	    "\">\n<input type=\"hidden\" name=\"ticket\" value=\"%s\">\n"
+	    "<button type=\"submit\">%s</button>\n</form>\n",
+	    page_msg(p.lang, PAGE_MSG_CAS_POST_TEXT), c->v[CL_SERVICE], ticket,
+	    page_msg(p.lang, PAGE_MSG_CONTINUE));
+	page_script(&p, CL_POST_SCRIPT);
+	return page_send(&p, c->req, 200);
+}
+
+/* 302 to the service, with a ticket when ticket is not NULL; with method=POST a ticket
+ * goes by the form of cl_post_page instead. */
 static int
 cl_to_service(struct cl_ctx *c, const char *ticket)
 {
 	struct yh_buf b;
 	int r;
 
+	if (ticket != NULL && c->post)
+		return cl_post_page(c, ticket);
 	yh_buf_init(&b, CL_LOCATION_MAX);
 	if ((r = yh_buf_puts(&b, c->v[CL_SERVICE])) == 0 &&
 	    (r = oidc_url_param(&b, "ticket", ticket)) == 0)
@@ -275,6 +310,11 @@ cas_login_handler(struct http_req *req, void *arg)
 	}
 	c.renew = flag_set(c.v[CL_RENEW]);
 	c.gateway = flag_set(c.v[CL_GATEWAY]);
+	if (c.v[CL_METHOD] != NULL && strcasecmp(c.v[CL_METHOD], "GET") != 0 &&
+	    strcasecmp(c.v[CL_METHOD], "POST") != 0)
+		return page_error_send(req, 400, page_msg(page_lang_of(req), PAGE_MSG_CAS_METHOD),
+		    NULL, NULL);
+	c.post = c.v[CL_METHOD] != NULL && strcasecmp(c.v[CL_METHOD], "POST") == 0;
 	if (c.v[CL_SERVICE] == NULL)
 		return http_respond_redirect(req, 302, LOGIN_NEXT_DEFAULT);
 	(void)clients_refresh_if_changed(c.app->clients);

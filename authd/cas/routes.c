@@ -13,7 +13,8 @@ cas_register(struct http_server *srv, struct authd_app *app)
 	if (app == NULL || app->clients == NULL || app->sess == NULL || app->dir == NULL ||
 	    app->keys == NULL)
 		return YH_ERR_INVALID;
-	if ((r = cas_login_register(srv, app)) != 0 || (r = cas_logout_register(srv, app)) != 0)
+	if ((r = cas_login_register(srv, app)) != 0 || (r = cas_logout_register(srv, app)) != 0 ||
+	    (r = cas_proxy_register(srv, app)) != 0)
 		return r;
 	return cas_validate_register(srv, app);
 }

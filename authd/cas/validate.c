@@ -1,7 +1,8 @@
 /*
- * Ticket validation: GET /cas/validate (CAS 1.0), /cas/serviceValidate (2.0) and
- * /cas/p3/serviceValidate (3.0, with attributes); XML, or JSON with format=JSON. The
- * rules are at the top of authd/cas/cas.h.
+ * Ticket validation: GET /cas/validate (CAS 1.0), /cas/serviceValidate and
+ * /cas/proxyValidate (2.0), /cas/p3/serviceValidate and /cas/p3/proxyValidate (3.0, with
+ * attributes); XML, or JSON with format=JSON. The rules are at the top of
+ * authd/cas/cas.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,6 @@
 #include "common/timeutil.h"
 #include "identity/dir/dir.h"
 
-#define CV_TICKET_MAX 128             /* bytes of a ticket parameter */
 #define CV_BODY_MAX 65536             /* bytes of a response */
 #define CV_ID_SCOPES (CLIENTS_SCOPE_PROFILE | CLIENTS_SCOPE_PHONE | CLIENTS_SCOPE_EMAIL | \
 	CLIENTS_SCOPE_ID_NUMBER)
@@ -36,6 +36,7 @@ struct cv_result {
 	char *legacy_id;                  /* the person's id in the app's old system; NULL */
 	const char *user;                 /* <cas:user>: sub, or legacy_id (cas_user legacy) */
 	json_t *claims;                   /* 3.0: the released claims */
+	char iou[CAS_IOU_SIZE];           /* the PGTIOU of a proxy-granting ticket; "" */
 };
 
 static void
@@ -99,10 +100,28 @@ cv_person(struct authd_app *app, enum cv_version v, struct cv_result *res)
 		json_decref(claims);
 }
 
+/* Takes the ticket, a service ticket or (proxy) a proxy ticket: a proxy ticket at an
+ * endpoint that does not take them is used up all the same, and refused. */
+static int
+cv_take(struct authd_app *app, const char *ticket, bool proxy, struct cv_result *res)
+{
+	int r;
+
+	if (strncmp(ticket, "PT-", 3) != 0)
+		return sess_ticket_take(app->sess, ticket, &res->t);
+	r = sess_cas_take(app->sess, SESS_CAS_PT, ticket, &res->t);
+	if (!proxy && (r == 0 || r == YH_ERR_REPLAY)) {
+		cv_fail(res, "INVALID_TICKET", "a proxy ticket is validated at /proxyValidate, "
+		    "not here");
+		return YH_ERR_DENIED;
+	}
+	return r;
+}
+
 /* Decides a validation: takes the ticket (once, whatever follows) and checks it. */
 static void
-cv_decide(struct authd_app *app, enum cv_version v, const char *service, const char *ticket,
-    bool renew, const struct clients_snap *cs, struct cv_result *res)
+cv_decide(struct authd_app *app, enum cv_version v, bool proxy, const char *service,
+    const char *ticket, bool renew, const struct clients_snap *cs, struct cv_result *res)
 {
 	int r;
 
@@ -110,7 +129,8 @@ cv_decide(struct authd_app *app, enum cv_version v, const char *service, const c
 		cv_fail(res, "INVALID_REQUEST", "service and ticket are required, once each");
 		return;
 	}
-	r = sess_ticket_take(app->sess, ticket, &res->t);
+	if ((r = cv_take(app, ticket, proxy, res)) == YH_ERR_DENIED)
+		return;
 	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_REPLAY) {
 		cv_fail(res, "INVALID_TICKET", r == YH_ERR_REPLAY ?
 		    "the ticket was used before" : "the ticket is unknown or expired");
@@ -143,9 +163,9 @@ cv_audit(struct authd_app *app, enum cv_version v, const char *service,
 
 	snprintf(actor, sizeof(actor), "user:%s", res->t.uid[0] != '\0' ? res->t.uid :
 	    "unknown");
-	f = json_pack("{s:s, s:s?, s:s, s:s, s:i}", "client", res->t.client_id, "service",
+	f = json_pack("{s:s, s:s?, s:s, s:s, s:i, s:b}", "client", res->t.client_id, "service",
 	    service, "result", res->code != NULL ? res->code : "success", "sid", res->t.sid,
-	    "cas_version", (int)v);
+	    "cas_version", (int)v, "proxied", res->t.proxies[0] != '\0');
 	if (f == NULL || login_audit(app, "cas.validate", actor, f) != 0) {
 		if (res->code == NULL)
 			cv_fail(res, "INTERNAL_ERROR", "the validation could not be recorded");
@@ -209,6 +229,34 @@ cv_attributes(const struct cv_result *res)
 	return o;
 }
 
+/* <cas:proxyGrantingTicket> when one was granted, <cas:proxies> for a proxy ticket. */
+static int
+cv_xml_proxy(struct yh_buf *b, const struct cv_result *res)
+{
+	char url[SESS_SERVICE_MAX + 1];
+	const char *p = res->t.proxies;
+	int r = 0;
+
+	if (res->iou[0] != '\0' && (r = yh_buf_puts(b, "    ")) == 0 &&
+	    (r = cas_xml_elem(b, "proxyGrantingTicket", res->iou)) == 0)
+		r = yh_buf_putc(b, '\n');
+	if (r != 0 || *p == '\0')
+		return r;
+	r = yh_buf_puts(b, "    <cas:proxies>\n");
+	while (r == 0 && *p != '\0') {
+		size_t n = strcspn(p, "\n");
+
+		if (n >= sizeof(url))
+			return YH_ERR_INVALID;
+		memcpy(url, p, n);
+		url[n] = '\0';
+		p += n + (p[n] == '\n');
+		if ((r = yh_buf_puts(b, "      ")) == 0 && (r = cas_xml_elem(b, "proxy", url)) == 0)
+			r = yh_buf_putc(b, '\n');
+	}
+	return r == 0 ? yh_buf_puts(b, "    </cas:proxies>\n") : r;
+}
+
 static int
 cv_xml(struct yh_buf *b, enum cv_version v, const struct cv_result *res)
 {
@@ -245,12 +293,38 @@ cv_xml(struct yh_buf *b, enum cv_version v, const struct cv_result *res)
 			r = yh_buf_puts(b, "    </cas:attributes>\n");
 	}
 	if (r == 0)
+		r = cv_xml_proxy(b, res);
+	if (r == 0)
 		r = yh_buf_puts(b, "  </cas:authenticationSuccess>\n");
 out:
 	if (r == 0)
 		r = yh_buf_puts(b, "</cas:serviceResponse>\n");
 	json_decref(attrs);
 	return r;
+}
+
+/* proxyGrantingTicket and proxies (in the chain's order, most recent first) into o. */
+static int
+cv_json_proxy(json_t *o, const struct cv_result *res)
+{
+	const char *p = res->t.proxies;
+	json_t *a;
+
+	if (res->iou[0] != '\0' &&
+	    json_object_set_new(o, "proxyGrantingTicket", json_string(res->iou)) != 0)
+		return YH_ERR_ALLOC;
+	if (*p == '\0')
+		return 0;
+	if ((a = json_array()) == NULL || json_object_set_new(o, "proxies", a) != 0)
+		return YH_ERR_ALLOC;
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n");
+
+		if (json_array_append_new(a, json_stringn(p, n)) != 0)
+			return YH_ERR_ALLOC;
+		p += n + (p[n] == '\n');
+	}
+	return 0;
 }
 
 /* The JSON form of the same answer (CAS 3.0 appendix). */
@@ -267,6 +341,11 @@ cv_json(enum cv_version v, const struct cv_result *res)
 		    "attributes", cv_attributes(res));
 	else
 		inner = json_pack("{s:{s:s}}", "authenticationSuccess", "user", res->user);
+	if (inner != NULL && res->code == NULL &&
+	    cv_json_proxy(json_object_get(inner, "authenticationSuccess"), res) != 0) {
+		json_decref(inner);
+		inner = NULL;
+	}
 	return inner != NULL ? json_pack("{s:o}", "serviceResponse", inner) : NULL;
 }
 
@@ -299,9 +378,8 @@ cv_answer(struct http_req *req, enum cv_version v, bool json, const struct cv_re
 
 /* ---- HTTP ---------------------------------------------------------------------------- */
 
-/* A parameter: NULL when absent; *bad set when repeated, too long or with a NUL. */
-static const char *
-cv_param(struct http_req *req, const char *name, size_t max, bool *bad)
+const char *
+cas_param(struct http_req *req, const char *name, size_t max, bool *bad)
 {
 	const char *v = NULL;
 	int r = http_req_query(req, name, max, &v);
@@ -312,54 +390,72 @@ cv_param(struct http_req *req, const char *name, size_t max, bool *bad)
 }
 
 static int
-cv_handle(struct http_req *req, struct authd_app *app, enum cv_version v)
+cv_handle(struct http_req *req, struct authd_app *app, enum cv_version v, bool proxy)
 {
 	struct cv_result res;
 	struct clients_snap *cs;
-	const char *service, *ticket, *renew, *format;
+	const char *service, *ticket, *renew, *format, *pgt_url;
 	bool bad = false, json;
 	int r;
 
 	memset(&res, 0, sizeof(res));
-	service = cv_param(req, "service", SESS_SERVICE_MAX, &bad);
-	ticket = cv_param(req, "ticket", CV_TICKET_MAX, &bad);
-	renew = cv_param(req, "renew", 16, &bad);
-	format = cv_param(req, "format", 16, &bad);
+	service = cas_param(req, "service", SESS_SERVICE_MAX, &bad);
+	ticket = cas_param(req, "ticket", CAS_TICKET_PARAM_MAX, &bad);
+	renew = cas_param(req, "renew", 16, &bad);
+	format = cas_param(req, "format", 16, &bad);
+	pgt_url = v != CV_1 ? cas_param(req, "pgtUrl", SESS_SERVICE_MAX, &bad) : NULL;
 	json = v != CV_1 && format != NULL && strcmp(format, "JSON") == 0;
 	(void)clients_refresh_if_changed(app->clients);
 	cs = clients_acquire(app->clients);
 	if (bad)
 		cv_fail(&res, "INVALID_REQUEST", "a parameter is repeated, too long or malformed");
 	else
-		cv_decide(app, v, service, ticket, renew != NULL && strcmp(renew, "false") != 0,
-		    cs, &res);
+		cv_decide(app, v, proxy, service, ticket, renew != NULL &&
+		    strcmp(renew, "false") != 0, cs, &res);
 	if (res.code != NULL && strcmp(res.code, "INVALID_REQUEST") != 0)
 		yh_debug("cas validate: %s (%s)", res.code, res.description);
 	cv_audit(app, v, service, &res);
+	/* a proxy-granting ticket only for a validation that succeeds and is recorded */
+	if (res.code == NULL && pgt_url != NULL &&
+	    cas_pgt_grant(app, res.client, &res.t, pgt_url, res.iou) != 0)
+		res.iou[0] = '\0';
 	r = cv_answer(req, v, json, &res);
 	clients_release(cs);
 	json_decref(res.claims);
 	free(res.legacy_id);
 	yh_wipe(&res.t, sizeof(res.t));
+	yh_wipe(res.iou, sizeof(res.iou));
 	return r;
 }
 
 static int
 cas_validate_v1(struct http_req *req, void *arg)
 {
-	return cv_handle(req, arg, CV_1);
+	return cv_handle(req, arg, CV_1, false);
 }
 
 static int
 cas_validate_v2(struct http_req *req, void *arg)
 {
-	return cv_handle(req, arg, CV_2);
+	return cv_handle(req, arg, CV_2, false);
 }
 
 static int
 cas_validate_v3(struct http_req *req, void *arg)
 {
-	return cv_handle(req, arg, CV_3);
+	return cv_handle(req, arg, CV_3, false);
+}
+
+static int
+cas_proxy_validate_v2(struct http_req *req, void *arg)
+{
+	return cv_handle(req, arg, CV_2, true);
+}
+
+static int
+cas_proxy_validate_v3(struct http_req *req, void *arg)
+{
+	return cv_handle(req, arg, CV_3, true);
 }
 
 static const struct http_route cas_validate_routes[] = {
@@ -367,6 +463,10 @@ static const struct http_route cas_validate_routes[] = {
 	{ "GET", "/cas/serviceValidate", cas_validate_v2,
 	  HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ "GET", "/cas/p3/serviceValidate", cas_validate_v3,
+	  HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
+	{ "GET", "/cas/proxyValidate", cas_proxy_validate_v2,
+	  HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
+	{ "GET", "/cas/p3/proxyValidate", cas_proxy_validate_v3,
 	  HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ NULL, NULL, NULL, 0 },
 };

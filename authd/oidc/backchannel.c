@@ -429,8 +429,8 @@ job_prepare(struct bcl *b, struct bcl_job *j)
 	return res;
 }
 
-static size_t
-discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+size_t
+bcl_discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	(void)ptr;
 	(void)userdata;
@@ -463,7 +463,7 @@ job_start(struct bcl *b, struct bcl_job *j)
 	SET(CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
 	SET(CURLOPT_USERAGENT, j->cas ? "yihao-authd cas-single-logout" :
 	    "yihao-authd back-channel-logout");
-	SET(CURLOPT_WRITEFUNCTION, discard_body);
+	SET(CURLOPT_WRITEFUNCTION, bcl_discard_body);
 	SET(CURLOPT_ERRORBUFFER, j->errbuf);
 	SET(CURLOPT_PRIVATE, (void *)j);
 #undef SET

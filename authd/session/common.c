@@ -247,6 +247,11 @@ sess_ticket_json(const struct sess_ticket *t)
 	    t->loa, "renew", t->renewed);
 	char *out = NULL;
 
+	if (o != NULL && t->proxies[0] != '\0' &&
+	    json_object_set_new(o, "px", json_string(t->proxies)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (o != NULL)
 		out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -273,6 +278,7 @@ sess_ticket_parse(const char *json, struct sess_ticket *t)
 	    json_str(o, "cid", t->client_id, sizeof(t->client_id), true) != 0 ||
 	    json_str(o, "uid", t->uid, sizeof(t->uid), true) != 0 ||
 	    json_str(o, "sid", t->sid, sizeof(t->sid), false) != 0 ||
+	    json_str(o, "px", t->proxies, sizeof(t->proxies), false) != 0 ||
 	    !json_is_integer(at) || json_integer_value(at) < 0 ||
 	    !json_is_integer(loa) || json_integer_value(loa) < 1 || json_integer_value(loa) > 4 ||
 	    !json_is_boolean(renew))

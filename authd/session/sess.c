@@ -883,65 +883,152 @@ sess_code_take(struct sess_store *s, const char *client_id, const char *code,
 
 /* ---- CAS service tickets ---------------------------------------------------------------- */
 
-/* What a ticket's key is bound to: a control byte, which sess_str_ok refuses in a client
- * id, so that a ticket's key is never a code's. */
-#define TICKET_BIND "\x1f" "cas-st"
+/* Each kind's prefix and what its key is bound to: a control byte, which sess_str_ok
+ * refuses in a client id, so that a ticket's key is never a code's, and the kind, so
+ * that it is never a ticket of another kind. */
+static const struct {
+	const char *prefix, *bind;
+} cas_kinds[] = {
+	[SESS_CAS_ST] = { SESS_TICKET_PREFIX, "\x1f" "cas-st" },
+	[SESS_CAS_PT] = { "PT-", "\x1f" "cas-pt" },
+	[SESS_CAS_PGT] = { "PGT-", "\x1f" "cas-pgt" },
+};
+
+/* The bounds of a ticket's lifetime by kind (sess.h). */
+static bool
+cas_ttl_ok(enum sess_cas_kind k, int64_t ttl_s)
+{
+	if (k == SESS_CAS_PGT)
+		return ttl_s >= 1 && ttl_s <= authd_cfg_max("cas.pgt_lifetime");
+	return opt_int_ok("cas.ticket_lifetime", ttl_s);
+}
+
+/* A ticket's fields as every kind needs them. */
+static bool
+cas_fields_ok(enum sess_cas_kind k, const struct sess_ticket *t)
+{
+	size_t np = strnlen(t->proxies, sizeof(t->proxies));
+
+	if (np >= sizeof(t->proxies) || (k == SESS_CAS_ST) != (np == 0) ||
+	    (np > 0 && t->proxies[np - 1] != '\n'))
+		return false;
+	return sess_str_ok(t->service, SESS_SERVICE_MAX) &&
+	    sess_str_ok(t->client_id, SESS_CLIENT_MAX) && sess_str_ok(t->uid, SESS_UID_MAX) &&
+	    (t->sid[0] == '\0' || sess_pubid_ok(t->sid)) && t->loa >= 1 && t->loa <= 4 &&
+	    t->auth_time >= 0;
+}
 
 int
-sess_ticket_new(struct sess_store *s, const struct sess_ticket *t, int64_t ttl_s,
-    char ticket[SESS_TICKET_SIZE])
+sess_cas_make(enum sess_cas_kind k, char ticket[SESS_CAS_TICKET_SIZE])
 {
-	char key[SESS_KEY_SIZE];
 	unsigned char raw[SESS_TOKEN_BYTES];
-	char *payload = NULL;
+	size_t pn;
 	int rc;
 
 	ticket[0] = '\0';
-	if (!opt_int_ok("cas.ticket_lifetime", ttl_s) ||
-	    !sess_str_ok(t->service, SESS_SERVICE_MAX) ||
-	    !sess_str_ok(t->client_id, SESS_CLIENT_MAX) || !sess_str_ok(t->uid, SESS_UID_MAX) ||
-	    (t->sid[0] != '\0' && !sess_pubid_ok(t->sid)) || t->loa < 1 || t->loa > 4 ||
-	    t->auth_time < 0)
+	if ((unsigned)k > SESS_CAS_PGT)
+		return YH_ERR_INVALID;
+	if ((rc = yh_random(raw, sizeof(raw))) == 0) {
+		pn = strlen(cas_kinds[k].prefix);
+		memcpy(ticket, cas_kinds[k].prefix, pn);
+		yh_hex_encode(raw, sizeof(raw), ticket + pn);
+	}
+	yh_wipe(raw, sizeof(raw));
+	return rc;
+}
+
+/* The stored key of ticket, a ticket of kind k in form; YH_ERR_NOT_FOUND otherwise. */
+static int
+cas_key(enum sess_cas_kind k, const char *ticket, char key[SESS_KEY_SIZE])
+{
+	unsigned char raw[SESS_TOKEN_BYTES];
+	size_t pn;
+	int rc;
+
+	if ((unsigned)k > SESS_CAS_PGT || ticket == NULL)
+		return YH_ERR_NOT_FOUND;
+	pn = strlen(cas_kinds[k].prefix);
+	if (strncmp(ticket, cas_kinds[k].prefix, pn) != 0 ||
+	    strnlen(ticket, SESS_CAS_TICKET_SIZE) != pn + 2 * SESS_TOKEN_BYTES ||
+	    yh_hex_decode(ticket + pn, 2 * SESS_TOKEN_BYTES, raw, sizeof(raw)) != 0)
+		return YH_ERR_NOT_FOUND;
+	rc = raw_key_bound(raw, cas_kinds[k].bind, key);
+	yh_wipe(raw, sizeof(raw));
+	return rc != 0 ? YH_ERR_NOT_FOUND : 0;
+}
+
+int
+sess_cas_put(struct sess_store *s, enum sess_cas_kind k, const char *ticket,
+    const struct sess_ticket *t, int64_t ttl_s)
+{
+	char key[SESS_KEY_SIZE];
+	char *payload = NULL;
+	int rc;
+
+	if ((unsigned)k > SESS_CAS_PGT || !cas_ttl_ok(k, ttl_s) || !cas_fields_ok(k, t) ||
+	    cas_key(k, ticket, key) != 0)
 		return YH_ERR_INVALID;
 	if ((payload = sess_ticket_json(t)) == NULL)
 		return YH_ERR_ALLOC;
-	if ((rc = yh_random(raw, sizeof(raw))) == 0 &&
-	    (rc = raw_key_bound(raw, TICKET_BIND, key)) == 0)
+	if ((rc = payload_check(payload)) == 0)
 		rc = s->ops->code_put(s, key, payload, ttl_s * 1000);
-	if (rc == 0) {
-		memcpy(ticket, SESS_TICKET_PREFIX, 3);
-		yh_hex_encode(raw, sizeof(raw), ticket + 3);
-	}
-	yh_wipe(raw, sizeof(raw));
 	free(payload);
 	return rc;
 }
 
 int
-sess_ticket_take(struct sess_store *s, const char *ticket, struct sess_ticket *out)
+sess_cas_new(struct sess_store *s, enum sess_cas_kind k, const struct sess_ticket *t,
+    int64_t ttl_s, char ticket[SESS_CAS_TICKET_SIZE])
+{
+	int rc;
+
+	if ((rc = sess_cas_make(k, ticket)) == 0 &&
+	    (rc = sess_cas_put(s, k, ticket, t, ttl_s)) != 0)
+		yh_wipe(ticket, SESS_CAS_TICKET_SIZE);
+	return rc;
+}
+
+int
+sess_cas_take(struct sess_store *s, enum sess_cas_kind k, const char *ticket,
+    struct sess_ticket *out)
 {
 	char key[SESS_KEY_SIZE];
-	unsigned char raw[SESS_TOKEN_BYTES];
 	char *payload = NULL, *prev = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (ticket == NULL || strncmp(ticket, SESS_TICKET_PREFIX, 3) != 0 ||
-	    strnlen(ticket, SESS_TICKET_SIZE) != SESS_TICKET_SIZE - 1 ||
-	    yh_hex_decode(ticket + 3, SESS_TICKET_SIZE - 4, raw, sizeof(raw)) != 0)
-		return YH_ERR_NOT_FOUND;
-	rc = raw_key_bound(raw, TICKET_BIND, key);
-	yh_wipe(raw, sizeof(raw));
-	if (rc != 0)
+	if (cas_key(k, ticket, key) != 0)
 		return YH_ERR_NOT_FOUND;
 	rc = s->ops->code_take(s, key, "", &payload, &prev);
 	if ((rc == 0 || rc == YH_ERR_REPLAY) && sess_ticket_parse(payload, out) != 0) {
 		yh_error("a CAS ticket's record does not parse");
 		rc = YH_ERR_INTERNAL;
 	}
+	if (rc == YH_ERR_REPLAY && k == SESS_CAS_PGT)
+		rc = 0;        /* a proxy-granting ticket is used many times */
 	free(payload);
 	free(prev);
 	return rc;
+}
+
+int
+sess_ticket_new(struct sess_store *s, const struct sess_ticket *t, int64_t ttl_s,
+    char ticket[SESS_TICKET_SIZE])
+{
+	char v[SESS_CAS_TICKET_SIZE];
+	int rc = sess_cas_new(s, SESS_CAS_ST, t, ttl_s, v);
+
+	ticket[0] = '\0';
+	if (rc == 0)
+		memcpy(ticket, v, SESS_TICKET_SIZE);
+	yh_wipe(v, sizeof(v));
+	return rc;
+}
+
+int
+sess_ticket_take(struct sess_store *s, const char *ticket, struct sess_ticket *out)
+{
+	return sess_cas_take(s, SESS_CAS_ST, ticket, out);
 }
 
 /* ---- refresh tokens ------------------------------------------------------------------- */

@@ -344,6 +344,8 @@ int sess_code_take(struct sess_store *s, const char *client_id, const char *code
 #define SESS_TICKET_PREFIX "ST-"
 #define SESS_TICKET_SIZE (3 + 2 * SESS_TOKEN_BYTES + 1)  /* "ST-" + 64 hex + NUL */
 #define SESS_SERVICE_MAX 2048                   /* bytes of a service URL */
+#define SESS_PROXIES_MAX 4                      /* proxy callbacks in a chain */
+#define SESS_PROXIES_BYTES 4096                 /* bytes of a chain, '\n'-separated */
 
 /* What a ticket carries from /cas/login to its validation. */
 struct sess_ticket {
@@ -355,6 +357,9 @@ struct sess_ticket {
 	int loa;                             /* 1..4 */
 	bool renewed;                        /* issued right after a login that renew=true
 	                                      * forced (CAS "renew") */
+	char proxies[SESS_PROXIES_BYTES + 1];/* proxy tickets and proxy-granting tickets: the
+	                                      * chain of proxy callback URLs, most recent
+	                                      * first, each ending in '\n'; "" otherwise */
 };
 
 /*
@@ -373,6 +378,39 @@ int sess_ticket_new(struct sess_store *s, const struct sess_ticket *t, int64_t t
  */
 int sess_ticket_take(struct sess_store *s, const char *ticket, struct sess_ticket *out)
     YH_WUR;
+
+/*
+ * The other CAS tickets, of the same form and store: a proxy ticket ("PT-" and 64 hex
+ * digits) is single use and lives cas.ticket_lifetime, like a service ticket; a
+ * proxy-granting ticket ("PGT-" and 64 hex digits) may be used any number of times
+ * within its lifetime (ttl_s: 1 s up to cas.pgt_lifetime's maximum; the caller keeps it
+ * within the login session, whose liveness it checks at each use by t.uid and t.sid).
+ * Each kind's key is bound to its kind, so that no ticket is taken as one of another
+ * kind: a proxy ticket is never a service ticket (CAS 3.0, 2.5: /serviceValidate refuses
+ * proxy tickets).
+ */
+enum sess_cas_kind { SESS_CAS_ST, SESS_CAS_PT, SESS_CAS_PGT };
+
+#define SESS_CAS_TICKET_SIZE (4 + 2 * SESS_TOKEN_BYTES + 1)  /* "PGT-" + 64 hex + NUL */
+
+/* sess_ticket_new for a ticket of kind k (ticket: SESS_CAS_TICKET_SIZE; wipe it after
+ * use). t->proxies must be empty for a service ticket and must not be for the others;
+ * when not empty, each URL in it ends in '\n'. */
+int sess_cas_new(struct sess_store *s, enum sess_cas_kind k, const struct sess_ticket *t,
+    int64_t ttl_s, char ticket[SESS_CAS_TICKET_SIZE]) YH_WUR;
+
+/* sess_cas_new in two steps, for a ticket that is stored only once it was handed out
+ * (a proxy-granting ticket, after its callback answered 200): a new random ticket of
+ * kind k (0 or yh_random's error), and the store of that ticket (YH_ERR_INVALID for a
+ * ticket not of kind k, else as sess_cas_new). */
+int sess_cas_make(enum sess_cas_kind k, char ticket[SESS_CAS_TICKET_SIZE]) YH_WUR;
+int sess_cas_put(struct sess_store *s, enum sess_cas_kind k, const char *ticket,
+    const struct sess_ticket *t, int64_t ttl_s) YH_WUR;
+
+/* sess_ticket_take for a ticket of kind k; for a proxy-granting ticket every use within
+ * its lifetime is 0 (never YH_ERR_REPLAY). A ticket of another kind: YH_ERR_NOT_FOUND. */
+int sess_cas_take(struct sess_store *s, enum sess_cas_kind k, const char *ticket,
+    struct sess_ticket *out) YH_WUR;
 
 /*
  * CAS single logout: a session remembers, per ticket it issued, the ticket, the app and

@@ -655,10 +655,31 @@ page_cookie(struct http_req *req, const char *name)
 	return http_req_cookie(req, full);
 }
 
+void
+page_script(struct page *p, const char *script)
+{
+	unsigned char md[32];
+	char b64[48];
+	unsigned mdlen = 0;
+
+	if (p->script_src[0] != '\0' || strstr(script, "</") != NULL ||
+	    EVP_Digest(script, strlen(script), md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != sizeof(md)) {
+		sticky(p, YH_ERR_INTERNAL);
+		return;
+	}
+	yh_b64_encode(md, sizeof(md), b64);
+	snprintf(p->script_src, sizeof(p->script_src), "'sha256-%s'", b64);
+	sticky(p, yh_buf_puts(&p->b, "<script>"));
+	sticky(p, yh_buf_puts(&p->b, script));
+	sticky(p, yh_buf_puts(&p->b, "</script>\n"));
+}
+
 int
 page_send(struct page *p, struct http_req *req, unsigned status)
 {
 	struct tpl_layout v;
+	char csp[sizeof(((struct page *)0)->script_src) + 320];
 	int r;
 
 	if (!p->begun)
@@ -671,7 +692,9 @@ page_send(struct page *p, struct http_req *req, unsigned status)
 	    (r = page_set_cookie(req, PAGE_LANG_COOKIE, page_lang_tag(p->lang),
 	    LANG_COOKIE_MAX_AGE, p->https)) != 0)
 		goto out;
-	if ((r = http_resp_header(req, "Content-Security-Policy", page_csp())) != 0)
+	snprintf(csp, sizeof(csp), "%s%s%s", page_csp(), p->script_src[0] != '\0' ?
+	    "; script-src " : "", p->script_src);
+	if ((r = http_resp_header(req, "Content-Security-Policy", csp)) != 0)
 		goto out;
 	http_resp_no_store(req);
 	r = http_respond(req, status, "text/html; charset=utf-8", p->b.data, p->b.len);

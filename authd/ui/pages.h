@@ -98,6 +98,7 @@ struct page {
 	size_t keep_n;                  /* (borrowed, see page_set_keep) */
 	int err;                        /* the first error, or 0 */
 	bool begun;
+	char script_src[64];            /* page_allow_script: "'sha256-...'", or "" */
 };
 
 /*
@@ -130,6 +131,13 @@ void page_html(struct page *p, const char *fmt, ...) __attribute__((format(print
 
 /* Appends text, HTML-escaped. */
 void page_text(struct page *p, const char *s);
+
+/*
+ * Appends <script>script</script> (script: this program's own, never request text) and
+ * lets this page's Content-Security-Policy run exactly that script, by its SHA-256
+ * ('sha256-...' in script-src); every other page runs none. One script per page.
+ */
+void page_script(struct page *p, const char *script);
 
 /* ---- templates ---- */
 

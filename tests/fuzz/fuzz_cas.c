@@ -2,7 +2,9 @@
  * libFuzzer target for what the CAS endpoints do with an app's service URL and with text
  * they put into XML: the service matcher (clients_cas_service_ok, against the fixed
  * registration below and against a prefix taken from the input when it registers), the
- * registration check (clients_cas_service_check) and the XML writer (cas_xml_text).
+ * registration check (clients_cas_service_check) and the XML writer (cas_xml_text);
+ * the proxy callback (pgtUrl) matcher and check (clients_cas_proxy_callback_ok / _check)
+ * and the proxy chain (cas_proxy_chain_push).
  *
  * Input: "PREFIX\nSERVICE", or SERVICE alone (no newline).
  *
@@ -16,7 +18,12 @@
  *   - cas_slo_body (the single logout POST, with the input as the ticket), when it writes
  *     one, is "logoutRequest=" and a value of unreserved bytes and %XX only, which
  *     decodes to one <samlp:LogoutRequest> whose only SessionIndex is the input as
- *     cas_xml_text escapes it.
+ *     cas_xml_text escapes it;
+ *   - a PREFIX that cas_proxy_callback_check accepts as a pgtUrl is https with no '?',
+ *     and a SERVICE matches it as a pgtUrl only when the two are equal byte for byte;
+ *   - cas_proxy_chain_push of SERVICE onto a chain made of PREFIX (twice, when it is
+ *     one URL) gives SERVICE '\n' CHAIN, at most SESS_PROXIES_MAX URLs and
+ *     SESS_PROXIES_BYTES bytes, and refuses a SERVICE with a newline.
  */
 #define _GNU_SOURCE
 #include <stdbool.h>
@@ -100,6 +107,50 @@ check_prefix(const char *prefix, const char *s)
 		return;
 	check_matched(s);
 	CHECK(strncmp(s, prefix, n) == 0);
+}
+
+/* A pgtUrl matches a registered proxy callback only whole. */
+static void
+check_callback(const char *reg, const char *s)
+{
+	struct clients_client c;
+	const char *why, *cb[1] = { reg };
+
+	if (clients_cas_proxy_callback_check(reg, &why) == 0)
+		CHECK(strncmp(reg, "https://", 8) == 0 && strchr(reg, '?') == NULL);
+	clients_client_init(&c);
+	c.cas_proxy_callbacks = cb;
+	c.n_cas_proxy_callbacks = 1;
+	CHECK(clients_cas_proxy_callback_ok(&c, s) == (strcmp(reg, s) == 0));
+}
+
+/* The chain: the new URL first, the old chain after it, bounded. */
+static void
+check_chain(const char *first, const char *s)
+{
+	char one[SESS_PROXIES_BYTES + 1], chain[SESS_PROXIES_BYTES + 1];
+	char out[SESS_PROXIES_BYTES + 1];
+	size_t n = 0;
+	int r;
+
+	if (cas_proxy_chain_push("", first, one) != 0 ||
+	    cas_proxy_chain_push(one, first, chain) != 0)
+		chain[0] = '\0';
+	r = cas_proxy_chain_push(chain, s, out);
+	if (strchr(s, '\n') != NULL || s[0] == '\0') {
+		CHECK(r == YH_ERR_INVALID);
+		return;
+	}
+	if (r != 0) {
+		CHECK(r == YH_ERR_LIMIT);
+		return;
+	}
+	CHECK(strncmp(out, s, strlen(s)) == 0 && out[strlen(s)] == '\n');
+	CHECK(strcmp(out + strlen(s) + 1, chain) == 0);
+	CHECK(strlen(out) <= SESS_PROXIES_BYTES);
+	for (const char *p = out; *p != '\0'; p++)
+		n += *p == '\n';
+	CHECK(n <= SESS_PROXIES_MAX);
 }
 
 /* Decodes the five entities of out (len bytes) and compares with in. */
@@ -201,9 +252,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			*nl = '\0';
 			check_prefix(text, nl + 1);
 			check_fixed(nl + 1);
+			check_callback(text, nl + 1);
+			check_chain(text, nl + 1);
 			*nl = '\n';
 		} else {
 			check_fixed(text);
+			check_callback(FX_PREFIX "cb", text);
+			check_chain("", text);
 		}
 		check_xml(text);
 		check_slo(text);

@@ -44,6 +44,37 @@ test_xml_text(void **state)
 	expect_text("\xef\xbf\xbd\xef\xbc\x9a", 0, "\xef\xbf\xbd\xef\xbc\x9a"); /* U+FFFD, U+FF1A */
 }
 
+/* The proxy chain: the newest callback first, bounded in count and bytes. */
+static void
+test_proxy_chain(void **state)
+{
+	char out[SESS_PROXIES_BYTES + 1], chain[SESS_PROXIES_BYTES + 1];
+	char big[SESS_PROXIES_BYTES + 1];
+
+	(void)state;
+	assert_int_equal(cas_proxy_chain_push("", "https://p1/cb", out), 0);
+	assert_string_equal(out, "https://p1/cb\n");
+	memcpy(chain, out, sizeof(chain));
+	assert_int_equal(cas_proxy_chain_push(chain, "https://p2/cb", out), 0);
+	assert_string_equal(out, "https://p2/cb\nhttps://p1/cb\n");
+	for (int i = 2; i < SESS_PROXIES_MAX; i++) {
+		memcpy(chain, out, sizeof(chain));
+		assert_int_equal(cas_proxy_chain_push(chain, "https://pn/cb", out), 0);
+	}
+	memcpy(chain, out, sizeof(chain));
+	assert_int_equal(cas_proxy_chain_push(chain, "https://one-too-many/cb", out),
+	    YH_ERR_LIMIT);
+	assert_int_equal(cas_proxy_chain_push("", "", out), YH_ERR_INVALID);
+	assert_int_equal(cas_proxy_chain_push("", "https://a/\nx", out), YH_ERR_INVALID);
+	assert_int_equal(cas_proxy_chain_push("https://no-newline", "https://a/", out),
+	    YH_ERR_INVALID);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(cas_proxy_chain_push("", big, out), YH_ERR_LIMIT);  /* 4096 + '\n' */
+	big[sizeof(big) - 2] = '\0';
+	assert_int_equal(cas_proxy_chain_push("", big, out), 0);
+}
+
 static void
 test_xml_elem_and_limit(void **state)
 {
@@ -68,6 +99,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_xml_text),
 		cmocka_unit_test(test_xml_elem_and_limit),
+		cmocka_unit_test(test_proxy_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1245,6 +1245,49 @@ add_cas(struct clients_registry *r, struct clients_snap **s)
 	return c;
 }
 
+/* The proxy registration: stored and read back, only for a CAS app, https callbacks. */
+static void
+test_cas_proxy_registration(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	const struct clients_client *c;
+	struct clients_client in;
+	const char *svc[1] = { "https://a.gov.cn/app/" };
+	const char *cb[2] = { "https://a.gov.cn/cb", "https://a.gov.cn/cb2" };
+	const char *bad[1] = { "http://a.gov.cn/cb" };
+	char err[512];
+
+	(void)state;
+	r = open_reg(-1, NULL);
+	clients_client_init(&in);
+	snprintf(in.id, sizeof(in.id), "proxying");
+	in.auth = CLIENTS_AUTH_NONE;
+	in.require_pkce = true;
+	in.grants = 0;
+	in.cas_proxy_callbacks = cb;
+	in.n_cas_proxy_callbacks = 2;
+	assert_int_equal(clients_client_check(&in, err, sizeof(err)), YH_ERR_INVALID);
+	in.cas_prefixes = svc;
+	in.n_cas_prefixes = 1;
+	in.cas_proxy_callbacks = bad;
+	in.n_cas_proxy_callbacks = 1;
+	assert_int_equal(clients_client_check(&in, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "cas_proxy_callbacks[0]"));
+	in.cas_proxy_callbacks = cb;
+	in.n_cas_proxy_callbacks = 2;
+	in.cas_accept_proxy = true;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), 0);
+	s = clients_acquire(r);
+	assert_non_null(c = clients_find(s, "proxying"));
+	assert_int_equal(c->n_cas_proxy_callbacks, 2);
+	assert_string_equal(c->cas_proxy_callbacks[1], "https://a.gov.cn/cb2");
+	assert_true(c->cas_accept_proxy);
+	assert_true(clients_cas_proxy_callback_ok(c, "https://a.gov.cn/cb2"));
+	clients_release(s);
+	clients_close(r);
+}
+
 static void
 test_cas_services(void **state)
 {
@@ -1316,6 +1359,36 @@ test_cas_services(void **state)
 	assert_false(clients_cas_service_ok(NULL, "https://a.gov.cn/app/"));
 	clients_release(s);
 	clients_close(r);
+
+	/* proxy callbacks: https only, matched whole (no prefix, no query, no case) */
+	assert_int_equal(clients_cas_proxy_callback_check("https://a.gov.cn/cb", &why), 0);
+	assert_int_equal(clients_cas_proxy_callback_check("http://a.gov.cn/cb", &why),
+	    YH_ERR_INVALID);
+	assert_int_equal(clients_cas_proxy_callback_check("http://127.0.0.1:9/cb", &why),
+	    YH_ERR_INVALID);
+	assert_int_equal(clients_cas_proxy_callback_check("https://a.gov.cn/cb?x=1", &why),
+	    YH_ERR_INVALID);
+	assert_int_equal(clients_cas_proxy_callback_check("https://a.gov.cn/a/../cb", &why),
+	    YH_ERR_INVALID);
+	{
+		const char *cb[1] = { "https://a.gov.cn/cb" };
+		struct clients_client pc;
+		static const char *const nomatch[] = {
+			"https://a.gov.cn/cb/", "https://a.gov.cn/cbx", "https://a.gov.cn/c",
+			"https://a.gov.cn/cb?x=1", "https://a.gov.cn/cb#f", "https://A.gov.cn/cb",
+			"http://a.gov.cn/cb", "https://a.gov.cn:443/cb", "https://a.gov.cn/cb/..",
+			"https://a.gov.cn.evil/cb", "", NULL,
+		};
+
+		clients_client_init(&pc);
+		assert_false(clients_cas_proxy_callback_ok(&pc, "https://a.gov.cn/cb"));
+		pc.cas_proxy_callbacks = cb;
+		pc.n_cas_proxy_callbacks = 1;
+		assert_true(clients_cas_proxy_callback_ok(&pc, "https://a.gov.cn/cb"));
+		for (size_t i = 0; i < sizeof(nomatch) / sizeof(nomatch[0]); i++)
+			assert_false(clients_cas_proxy_callback_ok(&pc, nomatch[i]));
+		assert_false(clients_cas_proxy_callback_ok(NULL, "https://a.gov.cn/cb"));
+	}
 
 	/* registration rules */
 	assert_int_equal(clients_cas_service_check("https://a.gov.cn/app/", true, &why), 0);
@@ -1562,6 +1635,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hasher, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_readable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cas_services, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cas_proxy_registration, setup, teardown),
 		cmocka_unit_test(test_cas_client_rules),
 		cmocka_unit_test_setup_teardown(test_cas_overlap, setup, teardown),
 	};

@@ -1070,6 +1070,63 @@ test_tickets(void **state)
 	assert_int_equal(sess_ticket_take(f->s, st2, &got), YH_ERR_NOT_FOUND);
 }
 
+/* CAS proxy tickets (single use, never a service ticket) and proxy-granting tickets
+ * (used many times within their lifetime, never a proxy ticket), with their chain. */
+static void
+test_proxy_tickets(void **state)
+{
+	struct fx *f = *state;
+	struct sess_ticket t, got;
+	char pt[SESS_CAS_TICKET_SIZE], pgt[SESS_CAS_TICKET_SIZE], st[SESS_TICKET_SIZE];
+
+	memset(&t, 0, sizeof(t));
+	snprintf(t.service, sizeof(t.service), "%s", "https://b.gov.cn/api/");
+	snprintf(t.client_id, sizeof(t.client_id), "%s", "backend");
+	snprintf(t.uid, sizeof(t.uid), "%s", "u-frank");
+	snprintf(t.sid, sizeof(t.sid), "%s", "AAAAAAAAAAAAAAAAAAAAAA");
+	snprintf(t.proxies, sizeof(t.proxies), "%s", "https://p2/cb\nhttps://p1/cb\n");
+	t.auth_time = 1700000000;
+	t.loa = 2;
+	assert_int_equal(sess_cas_new(f->s, SESS_CAS_PT, &t, 10, pt), 0);
+	assert_int_equal(strlen(pt), 67);
+	assert_memory_equal(pt, "PT-", 3);
+	assert_int_equal(strspn(pt + 3, "0123456789abcdef"), 64);
+	/* a proxy ticket is no service ticket, under either prefix */
+	assert_int_equal(sess_ticket_take(f->s, pt, &got), YH_ERR_NOT_FOUND);
+	memcpy(st, pt, sizeof(st));
+	st[0] = 'S';
+	assert_int_equal(sess_ticket_take(f->s, st, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_cas_take(f->s, SESS_CAS_PGT, pt, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_cas_take(f->s, SESS_CAS_PT, pt, &got), 0);
+	assert_string_equal(got.proxies, t.proxies);
+	assert_string_equal(got.service, t.service);
+	assert_int_equal(sess_cas_take(f->s, SESS_CAS_PT, pt, &got), YH_ERR_REPLAY);
+	/* the chain: required for PT and PGT, refused for ST, each URL ending in '\n' */
+	assert_int_equal(sess_cas_new(f->s, SESS_CAS_ST, &t, 10, pt), YH_ERR_INVALID);
+	snprintf(t.proxies, sizeof(t.proxies), "%s", "https://p1/cb");
+	assert_int_equal(sess_cas_new(f->s, SESS_CAS_PT, &t, 10, pt), YH_ERR_INVALID);
+	t.proxies[0] = '\0';
+	assert_int_equal(sess_cas_new(f->s, SESS_CAS_PT, &t, 10, pt), YH_ERR_INVALID);
+	assert_int_equal(sess_cas_new(f->s, SESS_CAS_PGT, &t, 60, pt), YH_ERR_INVALID);
+	snprintf(t.proxies, sizeof(t.proxies), "%s", "https://p1/cb\n");
+	/* a proxy-granting ticket: made, stored once handed out, used many times */
+	assert_int_equal(sess_cas_make(SESS_CAS_PGT, pgt), 0);
+	assert_int_equal(strlen(pgt), 68);
+	assert_memory_equal(pgt, "PGT-", 4);
+	assert_int_equal(sess_cas_take(f->s, SESS_CAS_PGT, pgt, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_cas_put(f->s, SESS_CAS_PT, pgt, &t, 10), YH_ERR_INVALID);
+	assert_int_equal(sess_cas_put(f->s, SESS_CAS_PGT, pgt, &t, 0), YH_ERR_INVALID);
+	assert_int_equal(sess_cas_put(f->s, SESS_CAS_PGT, pgt, &t, 86401), YH_ERR_INVALID);
+	assert_int_equal(sess_cas_put(f->s, SESS_CAS_PGT, pgt, &t, 3), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(sess_cas_take(f->s, SESS_CAS_PGT, pgt, &got), 0);
+		assert_string_equal(got.proxies, "https://p1/cb\n");
+	}
+	assert_int_equal(sess_cas_take(f->s, SESS_CAS_PT, pgt, &got), YH_ERR_NOT_FOUND);
+	advance(f, 3100);
+	assert_int_equal(sess_cas_take(f->s, SESS_CAS_PGT, pgt, &got), YH_ERR_NOT_FOUND);
+}
+
 static void
 test_refresh_rotation(void **state)
 {
@@ -1612,7 +1669,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
-		BOTH(test_codes_bound_to_client), BOTH(test_tickets),
+		BOTH(test_codes_bound_to_client), BOTH(test_tickets), BOTH(test_proxy_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_refresh_revoke_org),
 		BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_sweep), BOTH(test_sweep_thread),
@@ -1626,7 +1683,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
-		BOTH(test_codes_bound_to_client), BOTH(test_tickets),
+		BOTH(test_codes_bound_to_client), BOTH(test_tickets), BOTH(test_proxy_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_refresh_revoke_org),
 		BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_sweep), BOTH(test_sweep_thread),
