@@ -1065,7 +1065,7 @@ test_inactive_and_language(void **state)
 	struct resp r = { 0 };
 	char lang[16];
 
-	assert_int_equal(dir_person_set_status(f->app.dir, f->uid, DIR_STATUS_DEREGISTERED), 0);
+	assert_int_equal(dir_person_set_status(f->app.dir, f->uid, DIR_STATUS_DISABLED), 0);
 	login(f, c, f->idn, USER_PASSWORD, "/account", &r);
 	assert_int_equal(r.status, 200);
 	assert_true(body_has(&r, "账号或密码不正确"));
