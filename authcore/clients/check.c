@@ -236,6 +236,8 @@ clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 	    (rc = uri_list_check("cas_service_prefixes", URI_CAS_PREFIX, c->cas_prefixes,
 	    c->n_cas_prefixes, err, errsz)) != 0)
 		return rc;
+	if ((rc = clients_origins_check(c, err, errsz)) != 0)
+		return rc;
 	if (c->backchannel_logout_uri != NULL &&
 	    clients_uri_check(c->backchannel_logout_uri, true, &why) != 0)
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "backchannel_logout_uri: %s: %s",

@@ -241,6 +241,9 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 	} else if (strcmp(k, "cas_service_prefixes") == 0) {
 		return str_array(v, k, &c->cas_prefixes, &c->n_cas_prefixes, CLIENTS_CAS_MAX,
 		    err, errsz);
+	} else if (strcmp(k, "allowed_origins") == 0) {
+		return str_array(v, k, &c->allowed_origins, &c->n_allowed_origins,
+		    CLIENTS_ORIGINS_MAX, err, errsz);
 	} else if (strcmp(k, "backchannel_logout_uri") == 0) {
 		if ((c->backchannel_logout_uri = json_string_value(v)) == NULL)
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a string", k);
@@ -407,6 +410,8 @@ parse_client(json_t *o, struct clients_client *c, struct clients_snap *s,
 		c->name = c->id;
 	if (c->sector == NULL)
 		c->sector = c->id;
+	if (clients_cors_derive(c) != 0)
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	if (c->jwks_json != NULL)
 		return clients_jwks_check(c->jwks_json, &c->jwks, err, errsz);
 	return 0;
@@ -578,6 +583,8 @@ clients_snap_load(const struct clients_registry *r, struct clients_snap **out, s
 		    errsz);
 	if (rc == 0)
 		rc = sort_clients(s, err, errsz);
+	if (rc == 0 && clients_snap_origins(s) != 0)
+		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	if (rc != 0) {
 		clients_snap_free(s);
 		s = NULL;
