@@ -12,6 +12,7 @@
  *       [--access-token-lifetime D] [--id-token-lifetime D] [--refresh-token-lifetime D]
  *       [--org CREDIT_CODE] [--legacy-source NAME] [--cas-user subject|legacy]
  *       [--legacy-required] [--cas-proxy-callback URL...] [--cas-accept-proxy]
+ *       [--allowed-origin ORIGIN...]
  *   client list            one JSON object per line, in client-id order
  *   client show ID         one JSON object; exit 1 when there is no such client
  *   client remove ID       exit 1 when there is no such client
@@ -32,6 +33,9 @@
  * idmerge imports its source. --cas-proxy-callback registers the https pgtUrl values
  * (exact) at which the app receives CAS proxy-granting tickets; --cas-accept-proxy lets
  * /cas/proxy issue proxy tickets for the app's CAS services (docs/integration.md).
+ * --allowed-origin (public clients) adds an origin from which
+ * the app's browser code may call /token, /userinfo and /revoke, besides those of its
+ * redirect URIs (CORS, clients.h). There is no update command: remove and add again.
  */
 #include <fcntl.h>
 #include <stddef.h>
@@ -66,6 +70,7 @@
 	"[--refresh-token-lifetime D] [--org CREDIT_CODE]\n"                                   \
 	"           [--legacy-source NAME] [--cas-user subject|legacy] [--legacy-required]\n"   \
 	"           [--cas-proxy-callback URL...] [--cas-accept-proxy]\n"                     \
+	"           [--allowed-origin ORIGIN...]\n"                                          \
 	"       authctl client list | show ID | remove ID | check-secret ID < SECRET\n"        \
 	"       authctl client reset-secret ID [--generate-secret | --secret-stdin]"
 
@@ -75,6 +80,7 @@ struct add_args {
 	const char *uris[CLIENTS_URIS_MAX], *logout_uris[CLIENTS_URIS_MAX];
 	const char *cas[CLIENTS_CAS_MAX], *cas_prefixes[CLIENTS_CAS_MAX];
 	const char *cas_proxy[CLIENTS_CAS_MAX];
+	const char *origins[CLIENTS_ORIGINS_MAX];
 	const char *secret_arg, *jwks_file, *org_arg;
 	char org[19];              /* --org, canonical */
 	bool is_public, secret_stdin, generate, scope_set, grant_set;
@@ -223,6 +229,7 @@ add_parse(int argc, char **argv, struct add_args *a)
 	a->c.cas_services = a->cas;
 	a->c.cas_prefixes = a->cas_prefixes;
 	a->c.cas_proxy_callbacks = a->cas_proxy;
+	a->c.allowed_origins = a->origins;
 	for (int i = 3; i < argc; i++) {
 		const char *o = argv[i];
 		size_t n = 0;
@@ -242,6 +249,9 @@ add_parse(int argc, char **argv, struct add_args *a)
 		} else if (strcmp(o, "--cas-proxy-callback") == 0) {
 			rc = take_many(argc, argv, &i, a->cas_proxy, &a->c.n_cas_proxy_callbacks,
 			    CLIENTS_CAS_MAX);
+		} else if (strcmp(o, "--allowed-origin") == 0) {
+			rc = take_many(argc, argv, &i, a->origins, &a->c.n_allowed_origins,
+			    CLIENTS_ORIGINS_MAX);
 		} else if (strcmp(o, "--scope") == 0 || strcmp(o, "--grant") == 0) {
 			rc = take_many(argc, argv, &i, many, &n, CLIENTS_URIS_MAX);
 			for (size_t k = 0; rc == 0 && k < n; k++)
@@ -417,6 +427,9 @@ client_json(const struct clients_client *c)
 	json_object_set_new(o, "cas_services", str_list(c->cas_services, c->n_cas_services));
 	json_object_set_new(o, "cas_service_prefixes", str_list(c->cas_prefixes,
 	    c->n_cas_prefixes));
+	json_object_set_new(o, "allowed_origins", str_list(c->allowed_origins,
+	    c->n_allowed_origins));
+	json_object_set_new(o, "cors_origins", str_list(c->cors_origins, c->n_cors_origins));
 	json_object_set_new(o, "backchannel_logout_uri", c->backchannel_logout_uri != NULL ?
 	    json_string(c->backchannel_logout_uri) : json_null());
 	json_object_set_new(o, "scopes", bits_list(c->scopes, clients_scope_name));

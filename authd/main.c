@@ -147,6 +147,7 @@ serve_http(struct http_server *srv, struct authd_app *app, char *err, size_t err
 		{ "token", oidc_token_register },
 		{ "userinfo", oidc_userinfo_register },
 		{ "introspection", oidc_introspect_register },
+		{ "cors", oidc_cors_register },
 		{ "logout", oidc_logout_register },
 		{ "login", login_register },
 		{ "consent", consent_register },

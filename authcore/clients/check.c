@@ -243,6 +243,8 @@ clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 	if ((c->n_cas_proxy_callbacks > 0 || c->cas_accept_proxy) && !clients_has_cas(c))
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "cas_proxy_callbacks and "
 		    "cas_accept_proxy: only for an app with CAS services");
+	if ((rc = clients_origins_check(c, err, errsz)) != 0)
+		return rc;
 	if (c->backchannel_logout_uri != NULL &&
 	    clients_uri_check(c->backchannel_logout_uri, true, &why) != 0)
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "backchannel_logout_uri: %s: %s",

@@ -86,6 +86,15 @@
  * instead of falling back to the pairwise subject. cas_user "legacy" and legacy_required
  * need a legacy_source.
  *
+ * CORS (docs/integration.md, "Single-page apps"): a public client's browser code may call
+ * /token, /userinfo and /revoke from the origins of its http(s) redirect URIs (scheme, host
+ * and port, written as a browser sends them in Origin: host in lower case, an IPv6
+ * literal in its RFC 5952 form, no default port) and from the origins it registers as
+ * "allowed_origins" (at most CLIENTS_ORIGINS_MAX). A registered origin is an https (or
+ * http on loopback) URI with nothing after the port, no wildcard, written already the
+ * way a browser sends it. A confidential client has no origins. The set ("cors_origins")
+ * and the registry-wide set are computed when a snapshot loads, never per request.
+ *
  * Errors carry one line in the caller's err buffer (err may be NULL; 512 bytes is
  * plenty), e.g. "STATE/clients.json:7: client 3 \"portal\": redirect_uris[0]:
  * https://p.example/cb#x: fragment (#) not allowed" (client 3 = the fourth entry).
@@ -111,6 +120,7 @@
 #define CLIENTS_URI_MAX 1024         /* any registered URI, bytes */
 #define CLIENTS_URIS_MAX 16          /* redirect URIs (and post-logout ones) per client */
 #define CLIENTS_CAS_MAX 16           /* CAS services, and CAS service prefixes, per client */
+#define CLIENTS_ORIGINS_MAX 16       /* allowed_origins per client (CORS) */
 #define CLIENTS_SECTOR_MAX 255       /* sector name: [A-Za-z0-9._:-]{1,255} */
 #define CLIENTS_SOURCE_MAX 64        /* legacy source name: UTF-8 text, as idmerge's */
 #define CLIENTS_SECRET_MIN 32        /* operator-chosen secret, bytes */
@@ -198,6 +208,11 @@ struct clients_client {
 	int64_t id_token_lifetime;         /* seconds; 0 = the server's default */
 	int64_t refresh_token_lifetime;    /* seconds; 0 = the server's default */
 	int64_t created;                   /* seconds since the epoch (set by clients_add) */
+	const char *const *allowed_origins; /* public clients: more CORS origins (above) */
+	size_t n_allowed_origins;
+	const char *const *cors_origins;   /* snapshots only: every origin CORS answers for,
+	                                    * derived at load (above); owned by the snapshot */
+	size_t n_cors_origins;
 	const char *jwks_json;             /* private_key_jwt: the public JWKS as JSON text */
 	struct tok_keyset jwks;            /* its keys, parsed (in snapshots only) */
 
@@ -333,6 +348,26 @@ bool clients_redirect_ok(const struct clients_client *c, const char *uri);
 
 /* True when uri equals one of the client's post-logout redirect URIs byte for byte. */
 bool clients_post_logout_redirect_ok(const struct clients_client *c, const char *uri);
+
+/*
+ * Checks one origin for allowed_origins (the rules above). Returns 0 or YH_ERR_INVALID /
+ * YH_ERR_TOO_LONG with the reason in why (static string).
+ */
+int clients_origin_check(const char *origin, const char **why) YH_WUR;
+
+/*
+ * The origin of an http(s) URI that passed clients_uri_check, as a browser sends it in
+ * an Origin header ("https://a.gov.cn", "http://127.0.0.1:8080"), into out. Returns 0,
+ * YH_ERR_NOT_FOUND (another scheme: no web origin), YH_ERR_INVALID (not such a URI) or
+ * YH_ERR_TOO_LONG (outsz too small; CLIENTS_URI_MAX + 1 always suffices).
+ */
+int clients_origin_of(const char *uri, char *out, size_t outsz) YH_WUR;
+
+/* True when origin (an Origin header's value) is one of c's cors_origins. */
+bool clients_origin_ok(const struct clients_client *c, const char *origin);
+
+/* True when origin is one of the cors_origins of any client of the snapshot. */
+bool clients_origin_known(const struct clients_snap *s, const char *origin);
 
 /* True when the client registered a CAS service or service prefix. */
 bool clients_has_cas(const struct clients_client *c);

@@ -51,6 +51,8 @@ struct clients_snap {
 	unsigned char key[KEY_BYTES];   /* only without a hasher */
 	char kid[CLIENTS_KID_LEN + 1];
 	const struct clients_hasher *hasher;  /* the key is elsewhere (clients_opts.hasher) */
+	const char **origins;           /* every client's cors_origins, sorted, once each */
+	size_t n_origins;
 };
 
 struct clients_registry {
@@ -77,6 +79,20 @@ int clients_auth_from_name(const char *s, enum clients_auth *out) YH_WUR;
  * out (may be NULL) gets them. YH_ERR_INVALID with err set (check.c). */
 int clients_jwks_check(const char *text, struct tok_keyset *out, char *err, size_t errsz)
     YH_WUR;
+
+/* True when uri (NULL, or longer than CLIENTS_URI_MAX: false) is one of v[0..n) (uri.c). */
+bool clients_uri_in(const char *const *v, size_t n, const char *uri);
+
+/* The allowed_origins of c against the rules (clients.h): YH_ERR_INVALID with err set
+ * (origin.c). */
+int clients_origins_check(const struct clients_client *c, char *err, size_t errsz) YH_WUR;
+
+/* Derives c's cors_origins (origin.c); YH_ERR_ALLOC. */
+int clients_cors_derive(struct clients_client *c) YH_WUR;
+
+/* Collects the cors_origins of every client of s into s->origins (origin.c);
+ * YH_ERR_ALLOC. */
+int clients_snap_origins(struct clients_snap *s) YH_WUR;
 
 /* out (PATH_MAX_ bytes) = dir/name; YH_ERR_TOO_LONG when it does not fit. */
 int clients_dir_path(char *out, const char *dir, const char *name) YH_WUR;

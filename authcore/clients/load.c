@@ -248,6 +248,9 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 		if (!json_is_boolean(v))
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a boolean", k);
 		c->cas_accept_proxy = json_is_true(v);
+	} else if (strcmp(k, "allowed_origins") == 0) {
+		return str_array(v, k, &c->allowed_origins, &c->n_allowed_origins,
+		    CLIENTS_ORIGINS_MAX, err, errsz);
 	} else if (strcmp(k, "backchannel_logout_uri") == 0) {
 		if ((c->backchannel_logout_uri = json_string_value(v)) == NULL)
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a string", k);
@@ -414,6 +417,8 @@ parse_client(json_t *o, struct clients_client *c, struct clients_snap *s,
 		c->name = c->id;
 	if (c->sector == NULL)
 		c->sector = c->id;
+	if (clients_cors_derive(c) != 0)
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	if (c->jwks_json != NULL)
 		return clients_jwks_check(c->jwks_json, &c->jwks, err, errsz);
 	return 0;
@@ -608,6 +613,8 @@ clients_snap_load(const struct clients_registry *r, struct clients_snap **out, s
 		rc = sort_clients(s, err, errsz);
 	if (rc == 0)
 		rc = cas_distinct(s, err, errsz);
+	if (rc == 0 && clients_snap_origins(s) != 0)
+		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	if (rc != 0) {
 		clients_snap_free(s);
 		s = NULL;

@@ -40,6 +40,8 @@ client_free(struct clients_client *c)
 	free((void *)c->cas_services);
 	free((void *)c->cas_prefixes);
 	free((void *)c->cas_proxy_callbacks);
+	free((void *)c->allowed_origins);
+	free((void *)c->cors_origins);
 	free((void *)c->jwks_json);
 	tok_keyset_clear(&c->jwks);
 	yh_wipe(c->secret_hash, sizeof(c->secret_hash));
@@ -53,6 +55,7 @@ clients_snap_free(struct clients_snap *s)
 	for (size_t i = 0; i < s->n; i++)
 		client_free(&s->v[i]);
 	free(s->v);
+	free(s->origins);
 	json_decref(s->root);
 	json_decref(s->apps_root);
 	free(s->state_path);

@@ -1,6 +1,6 @@
 /*
- * Redirect URIs: the rules a registered one follows (clients.h), and the exact match of a
- * requested one against a client's list.
+ * Redirect URIs: the rules a registered one follows (clients.h), the exact match of a
+ * requested one against a client's list, and the web origin of one (CORS, origin.c).
  *
  * An http(s) URI is parsed by libcurl's URL API, and what curl read is then held against
  * the text as written: the host must be the very characters between "//" and the port
@@ -13,9 +13,11 @@
  * A private-use scheme (com.example.app:/cb) is checked by its scheme alone: curl's URL
  * API knows only the scheme://authority form, and RFC 8252 7.1 URIs usually have none.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <curl/curl.h>
 
 #include "authcore/clients/clients_int.h"
@@ -231,8 +233,67 @@ clients_uri_check(const char *uri, bool loopback_or_https_only, const char **why
 	return *why == NULL ? 0 : YH_ERR_INVALID;
 }
 
-static bool
-uri_in(const char *const *v, size_t n, const char *uri)
+/* The host of an authority (h, n bytes, as host_len measured it) as a browser writes it
+ * in an origin: lower case, an [IPv6] literal in its RFC 5952 form. */
+static int
+origin_host(const char *h, size_t n, char *out, size_t outsz)
+{
+	char lit[INET6_ADDRSTRLEN + 1];
+	unsigned char a6[16];
+
+	if (n + 1 > outsz)
+		return YH_ERR_TOO_LONG;
+	if (n > 2 && h[0] == '[') {
+		if (n - 2 >= sizeof(lit))
+			return YH_ERR_INVALID;
+		memcpy(lit, h + 1, n - 2);
+		lit[n - 2] = '\0';
+		if (inet_pton(AF_INET6, lit, a6) != 1 ||
+		    inet_ntop(AF_INET6, a6, lit, sizeof(lit)) == NULL)
+			return YH_ERR_INVALID;
+		return snprintf(out, outsz, "[%s]", lit) < (int)outsz ? 0 : YH_ERR_TOO_LONG;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = (h[i] >= 'A' && h[i] <= 'Z') ? (char)(h[i] - 'A' + 'a') : h[i];
+	out[n] = '\0';
+	return 0;
+}
+
+int
+clients_origin_of(const char *uri, char *out, size_t outsz)
+{
+	size_t slen = scheme_len(uri), alen, hlen;
+	const char *a = authority_of(uri);
+	char host[CLIENTS_URI_MAX + 1];
+	unsigned long port = 0;
+	int n, rc;
+
+	if (!(slen == 5 && memcmp(uri, "https", 5) == 0) &&
+	    !(slen == 4 && memcmp(uri, "http", 4) == 0))
+		return slen > 0 ? YH_ERR_NOT_FOUND : YH_ERR_INVALID;
+	if (a == NULL)
+		return YH_ERR_INVALID;
+	alen = strcspn(a, "/?#");
+	hlen = host_len(a, alen);
+	if (hlen == 0 || (rc = origin_host(a, hlen, host, sizeof(host))) != 0)
+		return hlen == 0 ? YH_ERR_INVALID : rc;
+	if (hlen < alen) {          /* ":" 1*5DIGIT, as clients_uri_check let through */
+		if (a[hlen] != ':' || alen - hlen < 2 || alen - hlen > 6 ||
+		    strspn(a + hlen + 1, DIGIT) < alen - hlen - 1)
+			return YH_ERR_INVALID;
+		port = strtoul(a + hlen + 1, NULL, 10);
+	}
+	if (port == (slen == 5 ? 443ul : 80ul))
+		port = 0;
+	if (port != 0)
+		n = snprintf(out, outsz, "%.*s://%s:%lu", (int)slen, uri, host, port);
+	else
+		n = snprintf(out, outsz, "%.*s://%s", (int)slen, uri, host);
+	return n > 0 && (size_t)n < outsz ? 0 : YH_ERR_TOO_LONG;
+}
+
+bool
+clients_uri_in(const char *const *v, size_t n, const char *uri)
 {
 	if (uri == NULL || strnlen(uri, CLIENTS_URI_MAX + 1) > CLIENTS_URI_MAX)
 		return false;
@@ -245,13 +306,13 @@ uri_in(const char *const *v, size_t n, const char *uri)
 bool
 clients_redirect_ok(const struct clients_client *c, const char *uri)
 {
-	return c != NULL && uri_in(c->redirect_uris, c->n_redirect_uris, uri);
+	return c != NULL && clients_uri_in(c->redirect_uris, c->n_redirect_uris, uri);
 }
 
 bool
 clients_post_logout_redirect_ok(const struct clients_client *c, const char *uri)
 {
-	return c != NULL && uri_in(c->post_logout_uris, c->n_post_logout_uris, uri);
+	return c != NULL && clients_uri_in(c->post_logout_uris, c->n_post_logout_uris, uri);
 }
 
 /* ---- CAS services ------------------------------------------------------------------ */

@@ -111,6 +111,9 @@ client_record(const struct clients_client *c, const char *kid, const unsigned ch
 	if (c->n_cas_prefixes > 0)
 		put(o, "cas_service_prefixes", json_str_array(c->cas_prefixes,
 		    c->n_cas_prefixes), &bad);
+	if (c->n_allowed_origins > 0)
+		put(o, "allowed_origins", json_str_array(c->allowed_origins,
+		    c->n_allowed_origins), &bad);
 	if (c->backchannel_logout_uri != NULL)
 		put(o, "backchannel_logout_uri", json_string(c->backchannel_logout_uri), &bad);
 	put(o, "scopes", json_bits(c->scopes, clients_scope_name), &bad);

@@ -7,6 +7,9 @@
  * client cannot probe other clients' tokens). Introspection needs a confidential client
  * (secret or private_key_jwt); revocation accepts public clients too (RFC 7009 5).
  *
+ * /revoke answers CORS for a public client's origins (oidc_cors_named); /introspect,
+ * for confidential clients only, never does.
+ *
  * Revoking a refresh token revokes its whole family and the access tokens issued from it
  * (oidc_family_revoke); revoking an access token records its jti in the session store
  * until the token expires. /userinfo and /introspect refuse what was revoked.
@@ -282,6 +285,8 @@ revoke_handler(struct http_req *req, void *arg)
 	if (r == 0)
 		r = http_respond(req, 200, "application/json", "{}", 2);
 out:
+	if (r == 0)   /* the answer, success or refusal, is for the client it names */
+		r = oidc_cors_named(req, q.snap);
 	ireq_clear(&q);
 	return r;
 }

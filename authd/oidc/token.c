@@ -750,6 +750,8 @@ token_handler(struct http_req *req, void *arg)
 	t.req = req;
 	t.now = yh_now();
 	http_resp_no_store(req);
+	(void)clients_refresh_if_changed(t.app->clients);
+	t.snap = clients_acquire(t.app->clients);
 	r = http_req_form(req, "grant_type", 64, &grant);
 	if (r == YH_ERR_ALLOC)
 		goto out;
@@ -758,8 +760,6 @@ token_handler(struct http_req *req, void *arg)
 		    "(the body must be application/x-www-form-urlencoded)");
 		goto out;
 	}
-	(void)clients_refresh_if_changed(t.app->clients);
-	t.snap = clients_acquire(t.app->clients);
 	snprintf(url, sizeof(url), "%s/token", t.app->issuer);
 	if ((r = oidc_client_authenticate(req, t.app, t.snap, url, &t.ca)) != 0) {
 		r = oidc_client_auth_fail(req, &t.ca, r);
@@ -781,6 +781,8 @@ token_handler(struct http_req *req, void *arg)
 	else
 		r = oidc_error(req, "unsupported_grant_type", NULL);
 out:
+	if (r == 0)   /* the answer, success or refusal, is for the client it names */
+		r = oidc_cors_named(req, t.snap);
 	tok_snap_release(t.ring);
 	clients_release(t.snap);
 	free(grant);

@@ -6,6 +6,7 @@
  *   oidc_userinfo.c    GET/POST /userinfo
  *   oidc_introspect.c  POST /introspect (RFC 7662), POST /revoke (RFC 7009)
  *   oidc_client_auth.c client_secret_basic, client_secret_post, private_key_jwt, public
+ *   oidc_cors.c        CORS for /token, /userinfo, /revoke (OPTIONS preflights)
  *
  * Each register function adds its routes with http_routes_add(srv, routes, app); the
  * handlers use app->cfg, app->dir, app->ring, app->sess, app->clients, app->audit,
@@ -89,6 +90,35 @@ int oidc_client_authenticate(struct http_req *req, struct authd_app *app,
  */
 int oidc_client_auth_fail(struct http_req *req, const struct oidc_client_auth *a, int rc)
     YH_WUR;
+
+/* ---- CORS (oidc_cors.c) ------------------------------------------------------------------ */
+
+/*
+ * Decisions (docs/integration.md, "Single-page apps"):
+ *   - A public client's browser code may call /token, /revoke and /userinfo from its
+ *     origins (clients_origin_ok); /introspect (confidential clients only) has no CORS.
+ *   - /token and /revoke: the answer (success or error) allows the origin when it is one
+ *     of the client named by the request's client_id (oidc_cors_named).
+ *   - /userinfo: when the access token is valid and its app registered, the origin must
+ *     be that app's (oidc_cors_for_client); the refusals where there is no such app (no
+ *     token, a token not valid, its app removed) allow any registered app's origin
+ *     (oidc_cors_for_any), so that an app sees the 401 that tells it to refresh: such an
+ *     answer says nothing about any app or person.
+ *   - A preflight (OPTIONS) names no client: see oidc_cors_register.
+ * Each adds Vary: Origin, and Access-Control-Allow-Origin (the request's origin) when
+ * allowed; never Allow-Credentials. Returns 0 or YH_ERR_ALLOC / YH_ERR_LIMIT.
+ */
+int oidc_cors_for_client(struct http_req *req, const struct clients_client *c) YH_WUR;
+int oidc_cors_for_any(struct http_req *req, const struct clients_snap *snap) YH_WUR;
+int oidc_cors_named(struct http_req *req, const struct clients_snap *snap) YH_WUR;
+
+/*
+ * OPTIONS /token, /userinfo and /revoke: 204; for an origin of any public client (a
+ * preflight carries neither client_id nor token) with Access-Control-Allow-Origin, -Methods
+ * (POST; GET, POST for /userinfo), -Headers (Authorization, Content-Type) and -Max-Age,
+ * for another origin with none of them (the browser then refuses the request).
+ */
+int oidc_cors_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /* ---- register functions ---------------------------------------------------------------- */
 

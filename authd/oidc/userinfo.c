@@ -7,7 +7,8 @@
  * still be live, so a logout takes effect at once. The claims are those of the scopes
  * the token carries (oidc_user_claims) plus the pairwise sub; a token acting for an
  * organization (yh_org with a role) gets yh_org again, re-checked against the directory
- * (oidc_org_claim): a relation that has ended makes the token invalid here.
+ * (oidc_org_claim): a relation that has ended makes the token invalid here. CORS: the
+ * answer allows the origins of the token's app (token.h, oidc_cors_for_client).
  */
 #include "authd/oidc/token.h"
 
@@ -171,7 +172,7 @@ userinfo_handler(struct http_req *req, void *arg)
 	struct authd_app *app = arg;
 	struct tok_ring_snap *ring = NULL;
 	struct clients_snap *snap = NULL;
-	const struct clients_client *c;
+	const struct clients_client *c = NULL;
 	struct tok_jwt jwt;
 	struct at_info info;
 	json_t *claims = NULL;
@@ -181,6 +182,8 @@ userinfo_handler(struct http_req *req, void *arg)
 
 	memset(&jwt, 0, sizeof(jwt));
 	http_resp_no_store(req);
+	(void)clients_refresh_if_changed(app->clients);
+	snap = clients_acquire(app->clients);
 	r = bearer_token(req, &token);
 	if (r == YH_ERR_NOT_FOUND) {
 		r = oidc_error_bearer(req, NULL, NULL);
@@ -200,8 +203,6 @@ userinfo_handler(struct http_req *req, void *arg)
 	}
 	if (r != 0)
 		goto out;
-	(void)clients_refresh_if_changed(app->clients);
-	snap = clients_acquire(app->clients);
 	if ((c = clients_find(snap, info.client_id)) == NULL) {
 		r = oidc_error_bearer(req, "invalid_token", "the client is no longer registered");
 		goto out;
@@ -232,6 +233,8 @@ userinfo_handler(struct http_req *req, void *arg)
 	r = http_respond_json(req, 200, claims);
 	claims = NULL;
 out:
+	if (r == 0)   /* CORS: the token's app decides; without one, any app (token.h) */
+		r = c != NULL ? oidc_cors_for_client(req, c) : oidc_cors_for_any(req, snap);
 	json_decref(claims);
 	tok_jwt_clear(&jwt);
 	clients_release(snap);

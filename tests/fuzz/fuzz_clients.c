@@ -23,7 +23,10 @@
  *   - every redirect URI (and post-logout URI) accepted passes the registration rules,
  *     matches itself exactly, and no URI differing from it in one byte (changed, cut,
  *     added, or a letter's case) matches unless that URI is registered too; a wrong
- *     secret never authenticates.
+ *     secret never authenticates;
+ *   - CORS: a confidential client has no origins; a public client's origins are the
+ *     origins of its http(s) redirect URIs and its allowed_origins, each passing the
+ *     origin rules, each found for it and in the registry-wide set.
  */
 #define _GNU_SOURCE
 #include <stdbool.h>
@@ -170,6 +173,25 @@ check_uris(const struct clients_client *c)
 		CHECK(clients_uri_check(c->backchannel_logout_uri, true, &why) == 0);
 }
 
+static void
+check_origins(const struct clients_snap *s, const struct clients_client *c)
+{
+	char o[CLIENTS_URI_MAX + 1];
+	const char *why;
+
+	CHECK(c->n_cors_origins <= CLIENTS_URIS_MAX + CLIENTS_ORIGINS_MAX);
+	CHECK(c->auth == CLIENTS_AUTH_NONE || c->n_cors_origins + c->n_allowed_origins == 0);
+	for (size_t i = 0; i < c->n_cors_origins; i++)
+		CHECK(clients_origin_check(c->cors_origins[i], &why) == 0 &&
+		    clients_origin_ok(c, c->cors_origins[i]) &&
+		    clients_origin_known(s, c->cors_origins[i]));
+	for (size_t i = 0; i < c->n_allowed_origins; i++)
+		CHECK(clients_origin_ok(c, c->allowed_origins[i]));
+	for (size_t i = 0; c->auth == CLIENTS_AUTH_NONE && i < c->n_redirect_uris; i++)
+		if (clients_origin_of(c->redirect_uris[i], o, sizeof(o)) == 0)
+			CHECK(clients_origin_ok(c, o));
+}
+
 static bool
 lifetime_ok(int64_t v, const char *opt)
 {
@@ -210,6 +232,7 @@ check_client(const struct clients_snap *s, const struct clients_client *c)
 		CHECK(c->jwks_json == NULL && c->jwks.n == 0);
 	CHECK(clients_client_check(c, err, sizeof(err)) == 0);
 	check_uris(c);
+	check_origins(s, c);
 	CHECK(clients_verify_secret(s, c->id, "not-the-secret-0123456789-abcdefgh", 34,
 	    &found) == YH_ERR_AUTH && found == NULL);
 }

@@ -1610,6 +1610,226 @@ test_legacy_source(void **state)
 	    "\"legacy_source\": 7}\n]}\n", "apps.json:2: client 0 \"a\": legacy_source: not a string");
 }
 
+/* ---- CORS origins ------------------------------------------------------------------- */
+
+/* The origin of uri must be want (NULL: rc). */
+static void
+check_origin_of(const char *uri, int rc, const char *want)
+{
+	char out[CLIENTS_URI_MAX + 1];
+	int got = clients_origin_of(uri, out, sizeof(out));
+
+	if (got != rc || (want != NULL && strcmp(out, want) != 0))
+		fail_msg("%s: got %d \"%s\", want %d \"%s\"", uri, got, got == 0 ? out : "",
+		    rc, want != NULL ? want : "");
+}
+
+/* A redirect URI's origin is what a browser sends in Origin for a page there. */
+static void
+test_origin_of(void **state)
+{
+	char small[16];
+
+	(void)state;
+	check_origin_of("https://spa.gov.cn/cb", 0, "https://spa.gov.cn");
+	check_origin_of("https://spa.gov.cn", 0, "https://spa.gov.cn");
+	check_origin_of("https://spa.gov.cn?x=1", 0, "https://spa.gov.cn");
+	check_origin_of("https://spa.gov.cn:443/cb", 0, "https://spa.gov.cn");
+	check_origin_of("https://spa.gov.cn:80/cb", 0, "https://spa.gov.cn:80");
+	check_origin_of("https://spa.gov.cn:8443/a/b?c#d", 0, "https://spa.gov.cn:8443");
+	check_origin_of("https://Spa.GOV.cn/cb", 0, "https://spa.gov.cn");
+	check_origin_of("https://xn--mxtq1m.cn/cb", 0, "https://xn--mxtq1m.cn");
+	check_origin_of("http://127.0.0.1:80/cb", 0, "http://127.0.0.1");
+	check_origin_of("http://127.0.0.1:8080/cb", 0, "http://127.0.0.1:8080");
+	check_origin_of("http://localhost:3000/", 0, "http://localhost:3000");
+	check_origin_of("http://[::1]:8080/cb", 0, "http://[::1]:8080");
+	check_origin_of("http://[0:0:0:0:0:0:0:1]/cb", 0, "http://[::1]");
+	check_origin_of("https://[2001:DB8:0:0:0:0:0:1]:443/", 0, "https://[2001:db8::1]");
+	/* no web origin: a native app's private-use scheme */
+	check_origin_of("cn.gov.example.gjj:/oauth2redirect", YH_ERR_NOT_FOUND, NULL);
+	check_origin_of("com.example.app://cb", YH_ERR_NOT_FOUND, NULL);
+	/* not an http(s) URI with a host */
+	check_origin_of("https:/spa.gov.cn", YH_ERR_INVALID, NULL);
+	check_origin_of("https:///cb", YH_ERR_INVALID, NULL);
+	check_origin_of("https://spa.gov.cn:x/cb", YH_ERR_INVALID, NULL);
+	check_origin_of("http://[zz]/cb", YH_ERR_INVALID, NULL);
+	assert_int_equal(clients_origin_of("https://spa.example.gov.cn/cb", small, sizeof(small)),
+	    YH_ERR_TOO_LONG);
+}
+
+/* The origin check: want 0, or an error whose reason holds why_part. */
+static void
+check_origin(const char *origin, int want, const char *why_part)
+{
+	const char *why = NULL;
+	int rc = clients_origin_check(origin, &why);
+
+	if (rc != want || (rc != 0 && (why == NULL || strstr(why, why_part) == NULL)))
+		fail_msg("%s: got %d (%s), want %d (%s)", origin, rc, why ? why : "-", want,
+		    why_part ? why_part : "-");
+}
+
+/* --allowed-origin: scheme://host[:port] as a browser sends it, https or loopback http. */
+static void
+test_origin_check(void **state)
+{
+	char longo[CLIENTS_URI_MAX + 16];
+
+	(void)state;
+	check_origin("https://spa.gov.cn", 0, NULL);
+	check_origin("https://spa.gov.cn:8443", 0, NULL);
+	check_origin("https://xn--mxtq1m.cn", 0, NULL);
+	check_origin("http://127.0.0.1:5173", 0, NULL);
+	check_origin("http://localhost:3000", 0, NULL);
+	check_origin("http://localhost", 0, NULL);
+	check_origin("http://[::1]:8080", 0, NULL);
+	check_origin("*", YH_ERR_INVALID, "wildcard");
+	check_origin("https://*.gov.cn", YH_ERR_INVALID, "wildcard");
+	check_origin("https://spa.gov.cn/", YH_ERR_INVALID, "no path");
+	check_origin("https://spa.gov.cn/app", YH_ERR_INVALID, "no path");
+	check_origin("https://spa.gov.cn?x", YH_ERR_INVALID, "no path");
+	check_origin("https://spa.gov.cn#x", YH_ERR_INVALID, "fragment");
+	check_origin("http://spa.gov.cn", YH_ERR_INVALID, "http only on loopback");
+	check_origin("http://127.0.0.2:80", YH_ERR_INVALID, "http only on loopback");
+	check_origin("https://SPA.gov.cn", YH_ERR_INVALID, "lower case");
+	check_origin("https://spa.gov.cn:443", YH_ERR_INVALID, "default port");
+	check_origin("http://127.0.0.1:80", YH_ERR_INVALID, "default port");
+	check_origin("http://[0:0:0:0:0:0:0:1]", YH_ERR_INVALID, "not written the way it is read");
+	check_origin("https://user@spa.gov.cn", YH_ERR_INVALID, "userinfo");
+	check_origin("https://spa.gov.cn:0", YH_ERR_INVALID, "port");
+	check_origin("cn.gov.example.app:/cb", YH_ERR_INVALID, "https");
+	check_origin("null", YH_ERR_INVALID, "absolute");
+	check_origin("", YH_ERR_INVALID, "empty");
+	check_origin(NULL, YH_ERR_INVALID, "empty");
+	memset(longo, 'a', sizeof(longo) - 1);
+	longo[sizeof(longo) - 1] = '\0';
+	memcpy(longo, "https://", 8);
+	check_origin(longo, YH_ERR_TOO_LONG, "1024");
+}
+
+/* A registered client's allowed_origins: public clients only, checked, not twice. */
+static void
+test_allowed_origins_rules(void **state)
+{
+	struct clients_client c;
+	const char *uris[1] = { "https://spa.gov.cn/cb" };
+	const char *origins[CLIENTS_ORIGINS_MAX + 1];
+	char err[512];
+
+	(void)state;
+	clients_client_init(&c);
+	snprintf(c.id, sizeof(c.id), "spa");
+	c.auth = CLIENTS_AUTH_NONE;
+	c.require_pkce = true;
+	c.redirect_uris = uris;
+	c.n_redirect_uris = 1;
+	c.allowed_origins = origins;
+	origins[0] = "https://m.spa.gov.cn";
+	origins[1] = "http://localhost:5173";
+	c.n_allowed_origins = 2;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), 0);
+	origins[1] = "https://m.spa.gov.cn";
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "allowed_origins[1]: https://m.spa.gov.cn listed twice"));
+	origins[1] = "https://spa.gov.cn/";
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "allowed_origins[1]: https://spa.gov.cn/: "));
+	for (size_t i = 0; i <= CLIENTS_ORIGINS_MAX; i++)
+		origins[i] = "https://m.spa.gov.cn";
+	c.n_allowed_origins = CLIENTS_ORIGINS_MAX + 1;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "more than 16"));
+	c.n_allowed_origins = 1;
+	c.auth = CLIENTS_AUTH_SECRET;   /* a confidential client's code is not in a browser */
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "only for a public client"));
+	c.auth = CLIENTS_AUTH_NONE;
+	c.grants = 0;                   /* nor a CAS-only app's */
+	c.cas_services = uris;
+	c.n_cas_services = 1;
+	c.n_redirect_uris = 0;
+	assert_int_equal(clients_client_check(&c, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "only for a public client"));
+}
+
+/* Loaded, a public client's origins are its redirect URIs' and its allowed_origins, each
+ * once; a confidential client has none; the registry knows them all. Kept by the
+ * writer, refused in the apps file on a confidential client, with its line. */
+static void
+test_cors_origins_loaded(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	const struct clients_client *c;
+	struct clients_client in;
+	const char *uris[4] = { "https://spa.gov.cn/cb", "https://spa.gov.cn:443/other",
+		"cn.gov.example.spa:/cb", "http://127.0.0.1:5173/cb" };
+	const char *origins[2] = { "https://m.spa.gov.cn", "https://spa.gov.cn" };
+	char err[512], *text;
+
+	(void)state;
+	r = open_reg(-1, NULL);
+	clients_client_init(&in);
+	snprintf(in.id, sizeof(in.id), "spa");
+	in.auth = CLIENTS_AUTH_NONE;
+	in.redirect_uris = uris;
+	in.n_redirect_uris = 4;
+	in.allowed_origins = origins;
+	in.n_allowed_origins = 2;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), 0);
+	assert_int_equal(add_one(r, "web", CLIENTS_AUTH_SECRET, "https://web.gov.cn/cb",
+	    SECRET_A), 0);
+	assert_int_equal(add_one(r, "native", CLIENTS_AUTH_NONE, "cn.gov.example.n:/cb", NULL),
+	    0);
+	text = slurp(file, NULL);
+	assert_non_null(strstr(text, "\"allowed_origins\":[\"https://m.spa.gov.cn\","
+	    "\"https://spa.gov.cn\"]"));
+	assert_null(strstr(text, "cors_origins"));   /* derived, never stored */
+	free(text);
+	clients_close(r);
+
+	r = open_reg(-1, NULL);   /* a fresh load from the file */
+	s = clients_acquire(r);
+	c = clients_find(s, "spa");
+	assert_non_null(c);
+	assert_int_equal(c->n_cors_origins, 3);
+	assert_string_equal(c->cors_origins[0], "https://spa.gov.cn");
+	assert_string_equal(c->cors_origins[1], "http://127.0.0.1:5173");
+	assert_string_equal(c->cors_origins[2], "https://m.spa.gov.cn");
+	assert_true(clients_origin_ok(c, "https://spa.gov.cn"));
+	assert_true(clients_origin_ok(c, "https://m.spa.gov.cn"));
+	assert_true(clients_origin_ok(c, "http://127.0.0.1:5173"));
+	assert_false(clients_origin_ok(c, "https://spa.gov.cn/"));
+	assert_false(clients_origin_ok(c, "https://spa.gov.cn:443"));
+	assert_false(clients_origin_ok(c, "https://web.gov.cn"));
+	assert_false(clients_origin_ok(c, "null"));
+	assert_false(clients_origin_ok(c, NULL));
+	c = clients_find(s, "web");
+	assert_int_equal(c->n_cors_origins, 0);
+	assert_false(clients_origin_ok(c, "https://web.gov.cn"));
+	assert_int_equal(clients_find(s, "native")->n_cors_origins, 0);
+	assert_true(clients_origin_known(s, "https://spa.gov.cn"));
+	assert_true(clients_origin_known(s, "https://m.spa.gov.cn"));
+	assert_true(clients_origin_known(s, "http://127.0.0.1:5173"));
+	assert_false(clients_origin_known(s, "https://web.gov.cn"));   /* confidential */
+	assert_false(clients_origin_known(s, "https://evil.example"));
+	assert_false(clients_origin_known(s, NULL));
+	assert_false(clients_origin_ok(NULL, "https://spa.gov.cn"));
+	clients_release(s);
+	clients_close(r);
+
+	check_apps_line(APPS_HEAD "{\"client_id\": \"a\", \"auth\": \"none\", "
+	    "\"redirect_uris\": [\"https://a.example/cb\"], \"scopes\": [\"openid\"], "
+	    "\"grants\": [\"authorization_code\"], \"min_loa\": 1, "
+	    "\"allowed_origins\": [\"https://a.example/\"]}\n]}\n",
+	    "apps.json:2: client 0 \"a\": allowed_origins[0]: https://a.example/: an origin is");
+	check_apps_line(APPS_HEAD "{\"client_id\": \"a\", \"auth\": \"none\", "
+	    "\"redirect_uris\": [\"https://a.example/cb\"], \"scopes\": [\"openid\"], "
+	    "\"grants\": [\"authorization_code\"], \"min_loa\": 1, "
+	    "\"allowed_origins\": \"https://a.example\"}\n]}\n",
+	    "apps.json:2: client 0 \"a\": allowed_origins: not an array");
+}
+
 int
 main(void)
 {
@@ -1638,6 +1858,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cas_proxy_registration, setup, teardown),
 		cmocka_unit_test(test_cas_client_rules),
 		cmocka_unit_test_setup_teardown(test_cas_overlap, setup, teardown),
+		cmocka_unit_test(test_origin_of),
+		cmocka_unit_test(test_origin_check),
+		cmocka_unit_test(test_allowed_origins_rules),
+		cmocka_unit_test_setup_teardown(test_cors_origins_loaded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -223,6 +223,7 @@ setup(void **state)
 	assert_int_equal(oidc_token_register(f->srv, &f->app), 0);
 	assert_int_equal(oidc_userinfo_register(f->srv, &f->app), 0);
 	assert_int_equal(oidc_introspect_register(f->srv, &f->app), 0);
+	assert_int_equal(oidc_cors_register(f->srv, &f->app), 0);
 	assert_int_equal(http_server_start(f->srv, err, sizeof(err)), 0);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	F = f;
@@ -281,10 +282,11 @@ resp_free(struct resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* A request to path; body NULL = GET. auth: an Authorization header value or NULL. */
+/* A request to path; body NULL = GET. auth: an Authorization header value or NULL;
+ * origin: an Origin header value or NULL. */
 static void
-http(const char *method, const char *path, const char *body, const char *auth,
-    struct resp *out)
+http_from(const char *method, const char *path, const char *body, const char *auth,
+    const char *origin, struct resp *out)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -303,6 +305,10 @@ http(const char *method, const char *path, const char *body, const char *auth,
 		snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
 		h = curl_slist_append(h, hdr);
 	}
+	if (origin != NULL) {
+		snprintf(hdr, sizeof(hdr), "Origin: %s", origin);
+		h = curl_slist_append(h, hdr);
+	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
@@ -314,6 +320,13 @@ http(const char *method, const char *path, const char *body, const char *auth,
 	out->json = json_loads(yh_buf_cstr(&out->body), 0, NULL);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
+}
+
+static void
+http(const char *method, const char *path, const char *body, const char *auth,
+    struct resp *out)
+{
+	http_from(method, path, body, auth, NULL, out);
 }
 
 static void
@@ -1732,6 +1745,121 @@ test_org_client_credentials(void **state)
 	resp_free(&r);
 }
 
+/* ---- CORS ------------------------------------------------------------------------------- */
+
+#define PUB_ORIGIN "http://127.0.0.1:9"   /* the origin of the public client pub's REDIRECT */
+#define ACAO_PUB "Access-Control-Allow-Origin: " PUB_ORIGIN "\r\n"
+
+/* The answer carries no Access-Control-* header. */
+static void
+assert_no_cors(const struct resp *r)
+{
+	assert_false(has_header(r, "Access-Control-"));
+}
+
+/* A public client's origin gets its answers; another origin, or another app's, nothing;
+ * never "*" nor Allow-Credentials. */
+static void
+test_cors(void **state)
+{
+	char code[SESS_TOKEN_SIZE], body[4096], bearer[2048];
+	struct resp r, u;
+
+	(void)state;
+	/* preflights */
+	http_from("OPTIONS", "/token", NULL, NULL, PUB_ORIGIN, &r);
+	assert_int_equal(r.status, 204);
+	assert_true(has_header(&r, ACAO_PUB));
+	assert_true(has_header(&r, "Access-Control-Allow-Methods: POST\r\n"));
+	assert_true(has_header(&r, "Access-Control-Allow-Headers: Authorization, Content-Type"));
+	assert_true(has_header(&r, "Access-Control-Max-Age: 600"));
+	assert_true(has_header(&r, "Vary: Origin"));
+	assert_false(has_header(&r, "Access-Control-Allow-Credentials"));
+	resp_free(&r);
+	http_from("OPTIONS", "/userinfo", NULL, NULL, PUB_ORIGIN, &r);
+	assert_true(has_header(&r, "Access-Control-Allow-Methods: GET, POST\r\n"));
+	resp_free(&r);
+	http_from("OPTIONS", "/revoke", NULL, NULL, "https://evil.example", &r);
+	assert_int_equal(r.status, 204);
+	assert_no_cors(&r);
+	assert_true(has_header(&r, "Vary: Origin"));
+	resp_free(&r);
+	http_from("OPTIONS", "/introspect", NULL, NULL, PUB_ORIGIN, &r);
+	assert_int_equal(r.status, 405);
+	assert_no_cors(&r);
+	resp_free(&r);
+	/* /token: the client the request names; an error answer too */
+	http_from("POST", "/token", "grant_type=refresh_token&client_id=pub&refresh_token=x",
+	    NULL, PUB_ORIGIN, &r);
+	assert_int_equal(r.status, 400);
+	assert_true(has_header(&r, ACAO_PUB));
+	assert_true(has_header(&r, "Vary: Origin"));
+	resp_free(&r);
+	http_from("POST", "/token", "grant_type=refresh_token&client_id=pub&refresh_token=x",
+	    NULL, "http://127.0.0.1:10", &r);
+	assert_no_cors(&r);
+	assert_true(has_header(&r, "Vary: Origin"));
+	resp_free(&r);
+	http_from("POST", "/token", "grant_type=client_credentials", conf_auth(), PUB_ORIGIN,
+	    &r);
+	assert_int_equal(r.status, 200);
+	assert_no_cors(&r);          /* a confidential client has no origins */
+	resp_free(&r);
+	http_from("POST", "/token", "grant_type=client_credentials&client_id=conf&client_id=pub",
+	    NULL, PUB_ORIGIN, &r);
+	assert_no_cors(&r);          /* client_id twice names no client */
+	resp_free(&r);
+	/* a code of pub, redeemed from its origin; its token at /userinfo */
+	make_code("pub", "openid profile", CHALLENGE, NULL, code);
+	snprintf(body, sizeof(body), "grant_type=authorization_code&client_id=pub&code=%s"
+	    "&redirect_uri=http%%3A%%2F%%2F127.0.0.1%%3A9%%2Fcb&code_verifier=%s", code, VERIFIER);
+	http_from("POST", "/token", body, NULL, PUB_ORIGIN, &r);
+	assert_int_equal(r.status, 200);
+	assert_true(has_header(&r, ACAO_PUB));
+	snprintf(bearer, sizeof(bearer), "Bearer %s", jstr(&r, "access_token"));
+	http_from("GET", "/userinfo", NULL, bearer, PUB_ORIGIN, &u);
+	assert_int_equal(u.status, 200);
+	assert_true(has_header(&u, ACAO_PUB));
+	assert_true(has_header(&u, "Access-Control-Expose-Headers: WWW-Authenticate"));
+	resp_free(&u);
+	http_from("GET", "/userinfo", NULL, bearer, "https://evil.example", &u);
+	assert_int_equal(u.status, 200);
+	assert_no_cors(&u);
+	resp_free(&u);
+	snprintf(body, sizeof(body), "client_id=pub&token=%s", jstr(&r, "refresh_token"));
+	http_from("POST", "/revoke", body, NULL, PUB_ORIGIN, &u);
+	assert_int_equal(u.status, 200);
+	assert_true(has_header(&u, ACAO_PUB));
+	resp_free(&u);
+	http_from("GET", "/userinfo", NULL, bearer, PUB_ORIGIN, &u);
+	assert_int_equal(u.status, 401);   /* revoked with its family; the 401 readable */
+	assert_true(has_header(&u, ACAO_PUB));
+	resp_free(&u);
+	resp_free(&r);
+	/* a token of a confidential app: its app has no origins */
+	redeem_conf("openid profile", &r);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", jstr(&r, "access_token"));
+	http_from("GET", "/userinfo", NULL, bearer, PUB_ORIGIN, &u);
+	assert_int_equal(u.status, 200);
+	assert_no_cors(&u);
+	resp_free(&u);
+	snprintf(body, sizeof(body), "token=%s", jstr(&r, "access_token"));
+	http_from("POST", "/introspect", body, conf_auth(), PUB_ORIGIN, &u);
+	assert_int_equal(u.status, 200);
+	assert_no_cors(&u);
+	assert_false(has_header(&u, "Vary: Origin"));
+	resp_free(&u);
+	resp_free(&r);
+	/* no token: the 401 readable by any app's origin only */
+	http_from("GET", "/userinfo", NULL, NULL, PUB_ORIGIN, &u);
+	assert_int_equal(u.status, 401);
+	assert_true(has_header(&u, ACAO_PUB));
+	resp_free(&u);
+	http_from("GET", "/userinfo", NULL, NULL, "null", &u);
+	assert_no_cors(&u);
+	resp_free(&u);
+}
+
 int
 main(void)
 {
@@ -1761,6 +1889,7 @@ main(void)
 		cmocka_unit_test(test_org_claims),
 		cmocka_unit_test(test_org_tokens),
 		cmocka_unit_test(test_org_client_credentials),
+		cmocka_unit_test(test_cors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
