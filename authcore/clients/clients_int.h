@@ -78,6 +78,11 @@ int clients_auth_from_name(const char *s, enum clients_auth *out) YH_WUR;
 int clients_jwks_check(const char *text, struct tok_keyset *out, char *err, size_t errsz)
     YH_WUR;
 
+/* Checks the signing algorithms c chose against the enabled ones (TOK_ALGSET bits; 0:
+ * every supported one). YH_ERR_INVALID with err set (check.c). */
+int clients_algs_check(const struct clients_client *c, unsigned enabled, char *err,
+    size_t errsz) YH_WUR;
+
 /* out (PATH_MAX_ bytes) = dir/name; YH_ERR_TOO_LONG when it does not fit. */
 int clients_dir_path(char *out, const char *dir, const char *name) YH_WUR;
 
