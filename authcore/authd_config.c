@@ -178,7 +178,13 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .help = "the signing key ring; unset = STATE_DIR/keys (created on first start)" },
 	{ .name = "keys.alg", .type = YH_CFG_ENUM, .def = "ES256", .max = 8, .choices = key_algs,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(keys_alg),
-	  .help = "algorithm of the keys a new ring is created with" },
+	  .help = "the algorithm of an app that chose none (its ID, access and logout tokens); "
+	      "always enabled, as if listed in keys.algs" },
+	{ .name = "keys.algs", .type = YH_CFG_STR, .def = "ES256 RS256 SM2", .max = 64,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(keys_algs),
+	  .help = "the algorithms the ring has an active key for and apps may choose "
+	      "(ES256, EdDSA, RS256, PS256, SM2; RS256 required); missing keys are made at "
+	      "start" },
 	{ .name = "keys.in_process", .type = YH_CFG_BOOL, .def = "no", .max = 8,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(keys_in_process),
 	  .help = "yes: every key in the HTTP process itself instead of the key holder keyd. "
@@ -513,7 +519,33 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		return r;
 	}
+	if ((r = authd_cfg_key_algs(c, &c->key_algs, &c->key_default_alg, ierr,
+	    sizeof(ierr))) != 0)
+		return fail(c, "keys.algs", err, errsz, ierr);
 	c->threads = resolve_threads(c->http_threads);
+	return 0;
+}
+
+int
+authd_cfg_key_algs(const struct authd_cfg *c, unsigned *algs, enum tok_alg *def, char *err,
+    size_t errsz)
+{
+	const char *bad;
+	int r;
+
+	*algs = 0;
+	*def = TOK_ALG_UNSET;
+	if (tok_alg_from_name(c->keys_alg, def) != 0)
+		return YH_FAIL(YH_ERR_CONFIG, err, errsz, "keys.alg %s: unsupported", c->keys_alg);
+	if ((r = tok_algset_parse(c->keys_algs, algs, &bad)) == YH_ERR_UNSUPPORTED)
+		return YH_FAIL(YH_ERR_CONFIG, err, errsz, "unsupported algorithm '%.*s' (ES256, "
+		    "EdDSA, RS256, PS256, SM2)", (int)strcspn(bad, " ,\t"), bad);
+	if (r != 0)
+		return YH_FAIL(YH_ERR_CONFIG, err, errsz, "no algorithm listed");
+	if ((*algs & TOK_ALGSET(TOK_ALG_RS256)) == 0)
+		return YH_FAIL(YH_ERR_CONFIG, err, errsz, "RS256 must be listed: OpenID Connect "
+		    "Discovery requires it among the ID token algorithms");
+	*algs |= TOK_ALGSET(*def);
 	return 0;
 }
 

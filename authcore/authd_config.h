@@ -29,6 +29,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "identity/identity_config.h"
+#include "token/jose_alg.h"
 
 /* The state directory used when neither the file nor -d names one. */
 #define AUTHD_DEFAULT_STATE_DIR "./state"
@@ -61,7 +62,8 @@ struct authd_cfg {
 	int64_t redis_db;                 /* session.redis_db */
 	char *redis_prefix;               /* session.redis_prefix: key namespace */
 	char *keys_dir;                   /* keys.dir: the signing key ring; "" = STATE_DIR/keys */
-	char *keys_alg;                   /* keys.alg: algorithm of a new ring */
+	char *keys_alg;                   /* keys.alg: the algorithm of apps that chose none */
+	char *keys_algs;                  /* keys.algs: the enabled algorithms (a list) */
 	bool keys_in_process;             /* keys.in_process: no keyd (measurement only) */
 	char *user;                       /* user: the HTTP process's account; NULL: none */
 	char *audit_file;                 /* audit.file; "" = STATE_DIR/audit.log */
@@ -92,6 +94,8 @@ struct authd_cfg {
 	bool cli_state_dir, cli_listen;   /* set by -d / -l */
 	bool issuer_derived;              /* issuer was not configured: made from http.listen */
 	unsigned threads;                 /* http.threads resolved */
+	unsigned key_algs;                /* keys.algs and keys.alg: TOK_ALGSET bits */
+	enum tok_alg key_default_alg;     /* keys.alg */
 	struct runas run_as;              /* user resolved (run_as.set false without it) */
 };
 
@@ -122,6 +126,15 @@ const struct authd_cfg *authd_cfg_builtin(void);
  */
 int authd_cfg_load(struct authd_cfg *c, const char *path, const char *state_dir,
     const char *listen, char *err, size_t errsz) YH_WUR;
+
+/*
+ * The signing algorithms c enables (keys.algs, with keys.alg added: TOK_ALGSET bits) and
+ * the algorithm of an app that chose none (keys.alg), from c's option strings (so also
+ * for authd_cfg_builtin). Returns 0 or YH_ERR_CONFIG with one line in err: an unknown
+ * name, an empty list, RS256 missing (OpenID Connect Discovery requires it).
+ */
+int authd_cfg_key_algs(const struct authd_cfg *c, unsigned *algs, enum tok_alg *def,
+    char *err, size_t errsz) YH_WUR;
 
 /*
  * What the apply hooks of authd's reloadable options reach (the ctx of struct

@@ -65,6 +65,23 @@ static const struct yh_cfg_opt apps_cfg_opts[] = {
 	{ .name = NULL },
 };
 
+/* The signing algorithms an app may choose: keys.algs and keys.alg of -c's file, or the
+ * defaults without one. */
+static int
+enabled_algs(const struct state_args *a, unsigned *algs, char *err, size_t errsz)
+{
+	struct authd_cfg full;
+	enum tok_alg def;
+	int r;
+
+	if (a->config_path == NULL)
+		return authd_cfg_key_algs(authd_cfg_builtin(), algs, &def, err, errsz);
+	if ((r = authd_cfg_load(&full, a->config_path, a->state_dir, NULL, err, errsz)) == 0)
+		*algs = full.key_algs;
+	authd_cfg_free(&full);
+	return r;
+}
+
 int
 state_open_clients(const struct state_args *a, bool create, struct clients_registry **r,
     char *err, size_t errsz)
@@ -76,7 +93,8 @@ state_open_clients(const struct state_args *a, bool create, struct clients_regis
 	int rc;
 
 	*r = NULL;
-	if ((rc = state_load_cfg(a, &cfg, err, errsz)) != 0)
+	if ((rc = enabled_algs(a, &o.token_algs, err, errsz)) != 0 ||
+	    (rc = state_load_cfg(a, &cfg, err, errsz)) != 0)
 		return rc;
 	/* The apps declared in the config's clients.file are part of the registry too. */
 	if ((rc = yh_cfg_defaults(apps_cfg_opts, &apps, &cerr)) == 0 && a->config_path != NULL)

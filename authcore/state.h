@@ -45,7 +45,8 @@ struct clients_registry;
 /*
  * The client registry of the state a names (state_load_cfg) as authd serves it:
  * STATE_DIR/clients.json and, when the configuration file names one, the operator's
- * apps file (clients.file). With create a missing state directory is made (authctl
+ * apps file (clients.file), with the signing algorithms its keys.algs enables (the
+ * defaults without a file) as the ones an app may choose. With create a missing state directory is made (authctl
  * client add). Errors as state_load_cfg and clients_open, with one line in err. *r is
  * NULL on error; close it with clients_close.
  */

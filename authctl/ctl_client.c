@@ -12,7 +12,7 @@
  *       [--access-token-lifetime D] [--id-token-lifetime D] [--refresh-token-lifetime D]
  *       [--org CREDIT_CODE] [--legacy-source NAME] [--cas-user subject|legacy]
  *       [--legacy-required] [--cas-proxy-callback URL...] [--cas-accept-proxy]
- *       [--allowed-origin ORIGIN...]
+ *       [--allowed-origin ORIGIN...] [--id-token-alg ALG] [--access-token-alg ALG]
  *   client list            one JSON object per line, in client-id order
  *   client show ID         one JSON object; exit 1 when there is no such client
  *   client remove ID       exit 1 when there is no such client
@@ -36,6 +36,9 @@
  * --allowed-origin (public clients) adds an origin from which
  * the app's browser code may call /token, /userinfo and /revoke, besides those of its
  * redirect URIs (CORS, clients.h). There is no update command: remove and add again.
+ * --id-token-alg chooses the algorithm of the app's ID and
+ * logout tokens, and of its access tokens unless --access-token-alg says otherwise; it
+ * must be one of keys.algs (of -c's file; the defaults without one).
  */
 #include <fcntl.h>
 #include <stddef.h>
@@ -71,6 +74,7 @@
 	"           [--legacy-source NAME] [--cas-user subject|legacy] [--legacy-required]\n"   \
 	"           [--cas-proxy-callback URL...] [--cas-accept-proxy]\n"                     \
 	"           [--allowed-origin ORIGIN...]\n"                                          \
+	"           [--id-token-alg ALG] [--access-token-alg ALG]\n"                           \
 	"       authctl client list | show ID | remove ID | check-secret ID < SECRET\n"        \
 	"       authctl client reset-secret ID [--generate-secret | --secret-stdin]"
 
@@ -147,6 +151,16 @@ parse_lifetime(const char *opt, const char *v, const char *cfg_opt, int64_t *out
 }
 
 /* Options that take exactly one value. Returns 0, 2 (after a message) or -1 (not one). */
+/* A signing algorithm's name (whether this server enables it is clients_add's check). */
+static int
+parse_alg(const char *opt, const char *v, enum tok_alg *out)
+{
+	if (tok_alg_from_name(v, out) != 0)
+		return ctl_fail("client add: %s: unsupported algorithm %s (ES256, EdDSA, RS256, "
+		    "PS256, SM2)", opt, v);
+	return 0;
+}
+
 static int
 add_single(struct add_args *a, const char *o, const char *v)
 {
@@ -175,6 +189,10 @@ add_single(struct add_args *a, const char *o, const char *v)
 	} else if (strcmp(o, "--cas-user") == 0) {
 		if (clients_cas_user_parse(v, &a->c.cas_user) != 0)
 			return ctl_fail("client add: --cas-user: subject or legacy");
+	} else if (strcmp(o, "--id-token-alg") == 0) {
+		return parse_alg(o, v, &a->c.id_token_alg);
+	} else if (strcmp(o, "--access-token-alg") == 0) {
+		return parse_alg(o, v, &a->c.access_token_alg);
 	} else if (strcmp(o, "--access-token-lifetime") == 0) {
 		return parse_lifetime(o, v, "token.access_lifetime",
 		    &a->c.access_token_lifetime);
@@ -445,6 +463,11 @@ client_json(const struct clients_client *c)
 	    c->n_cas_proxy_callbacks));
 	json_object_set_new(o, "cas_accept_proxy", json_boolean(c->cas_accept_proxy));
 	json_object_set_new(o, "legacy_required", json_boolean(c->legacy_required));
+	json_object_set_new(o, "id_token_signed_response_alg", c->id_token_alg != TOK_ALG_UNSET ?
+	    json_string(tok_alg_name(c->id_token_alg)) : json_null());
+	json_object_set_new(o, "access_token_signed_response_alg",
+	    c->access_token_alg != TOK_ALG_UNSET ? json_string(tok_alg_name(c->access_token_alg)) :
+	    json_null());
 	json_object_set_new(o, "access_token_lifetime", json_integer(c->access_token_lifetime));
 	json_object_set_new(o, "id_token_lifetime", json_integer(c->id_token_lifetime));
 	json_object_set_new(o, "refresh_token_lifetime",

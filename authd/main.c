@@ -439,6 +439,7 @@ open_bcl(struct daemon *d, char *err, size_t errsz)
 	bcl_config_defaults(&bc);
 	bc.issuer = d->app.issuer;
 	bc.ring = d->app.ring;
+	bc.default_alg = d->cfg.key_default_alg;
 	bc.clients = d->app.clients;
 	bc.audit = d->app.audit;
 	bc.metrics = d->app.metrics;
@@ -578,6 +579,7 @@ open_app(struct daemon *d, char *err, size_t errsz)
 	d->app.ident = d->ident;
 	d->app.issuer = d->cfg.issuer;
 	co.apps_file = d->cfg.clients_file;
+	co.token_algs = d->cfg.key_algs;
 	co.hasher = d->keyd != NULL ? kdc_hasher(d->keyd) : NULL;
 	if ((r = clients_open(d->cfg.ident.state_dir, &co, &d->app.clients, err, errsz)) != 0)
 		return r;

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -98,6 +99,55 @@ tok_alg_from_name(const char *name, enum tok_alg *out)
 	if (name == NULL)
 		return YH_ERR_UNSUPPORTED;
 	return tok_alg_from_mem(name, strlen(name), out);
+}
+
+int
+tok_algset_parse(const char *list, unsigned *out, const char **bad)
+{
+	enum tok_alg alg;
+	size_t n;
+
+	*out = 0;
+	if (bad != NULL)
+		*bad = NULL;
+	if (list == NULL)
+		return YH_ERR_INVALID;
+	for (const char *p = list; *p != '\0'; p += n) {
+		if (*p == ' ' || *p == ',' || *p == '\t') {
+			n = 1;
+			continue;
+		}
+		n = strcspn(p, " ,\t");
+		if (tok_alg_from_mem(p, n, &alg) != 0) {
+			if (bad != NULL)
+				*bad = p;
+			*out = 0;
+			return YH_ERR_UNSUPPORTED;
+		}
+		*out |= TOK_ALGSET(alg);
+	}
+	return *out != 0 ? 0 : YH_ERR_INVALID;
+}
+
+int
+tok_algset_format(unsigned set, char *out, size_t outsz)
+{
+	size_t used = 0;
+
+	if (outsz == 0)
+		return YH_ERR_TOO_LONG;
+	out[0] = '\0';
+	for (unsigned a = 1; a < TOK_ALG_COUNT; a++) {
+		int n;
+
+		if ((set & TOK_ALGSET(a)) == 0)
+			continue;
+		n = snprintf(out + used, outsz - used, "%s%s", used > 0 ? " " : "", alg_names[a]);
+		if (n < 0 || (size_t)n >= outsz - used)
+			return YH_ERR_TOO_LONG;
+		used += (size_t)n;
+	}
+	return 0;
 }
 
 enum tok_family

@@ -81,6 +81,16 @@ int tok_alg_from_name(const char *name, enum tok_alg *out) YH_WUR;
 /* Same over len bytes that need not be NUL-terminated (an embedded NUL is unsupported). */
 int tok_alg_from_mem(const char *name, size_t len, enum tok_alg *out) YH_WUR;
 
+/* Parses a list of alg names separated by spaces and/or commas ("ES256 RS256, SM2") into
+ * a TOK_ALGSET bit set. YH_ERR_UNSUPPORTED for an unknown name (*bad, which may be NULL,
+ * then points at it inside list), YH_ERR_INVALID for an empty list. */
+int tok_algset_parse(const char *list, unsigned *out, const char **bad) YH_WUR;
+
+/* Writes the names of set as a space-separated list in the order of enum tok_alg
+ * ("ES256 RS256 SM2") into out. YH_ERR_TOO_LONG if outsz is too small (32 bytes always
+ * suffice). */
+int tok_algset_format(unsigned set, char *out, size_t outsz) YH_WUR;
+
 /* The family that can do alg (TOK_FAM_NONE for TOK_ALG_UNSET). */
 enum tok_family tok_alg_family(enum tok_alg alg);
 

@@ -1207,14 +1207,31 @@ out:
 	return rc;
 }
 
-int
-tok_ring_add_alg(struct tok_ring *r, enum tok_alg alg, char *err, size_t errsz)
+/* True when the state has a key of alg that is not retired (a chain of alg). */
+static bool
+has_chain(const struct ring_state *st, enum tok_alg alg)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (st->recs[i].alg == alg && st->recs[i].state != TOK_KS_RETIRED)
+			return true;
+	return false;
+}
+
+/* Adds a chain (an active and a next key) for each alg of algs the ring lacks, in one
+ * state write under the directory lock, then reloads. With exclusive, an alg the ring
+ * already has is YH_ERR_EXISTS. *added (may be NULL) gets the algs added. */
+static int
+add_chains(struct tok_ring *r, unsigned algs, bool exclusive, unsigned *added, char *err,
+    size_t errsz)
 {
 	struct ring_state *st = NULL;
+	unsigned todo = 0;
 	int lock = -1, rc;
 	int64_t now = ring_now(&r->opts);
 
-	if (tok_alg_name(alg) == NULL)
+	if (added != NULL)
+		*added = 0;
+	if ((algs & ~TOK_ALGSET_ALL) != 0)
 		return ring_err(err, errsz, YH_ERR_UNSUPPORTED, "unsupported algorithm");
 	if ((rc = writable(r, err, errsz)) != 0)
 		return rc;
@@ -1223,21 +1240,48 @@ tok_ring_add_alg(struct tok_ring *r, enum tok_alg alg, char *err, size_t errsz)
 	if ((rc = ring_lock(r->dir, true, &lock, err, errsz)) != 0 ||
 	    (rc = state_read(r->dir, st, err, errsz)) != 0)
 		goto out;
-	for (size_t i = 0; i < st->n; i++)
-		if (st->recs[i].alg == alg && st->recs[i].state != TOK_KS_RETIRED) {
+	for (int a = 1; a < TOK_ALG_COUNT; a++) {
+		if ((algs & TOK_ALGSET(a)) == 0)
+			continue;
+		if (!has_chain(st, (enum tok_alg)a))
+			todo |= TOK_ALGSET(a);
+		else if (exclusive) {
 			rc = ring_err(err, errsz, YH_ERR_EXISTS, "%s: the ring already has %s keys "
-			    "(rotate them instead)", r->dir, tok_alg_name(alg));
+			    "(rotate them instead)", r->dir, tok_alg_name((enum tok_alg)a));
 			goto out;
 		}
-	if ((rc = gen_key(r->dir, &r->opts, alg, TOK_KS_ACTIVE, now, st, err, errsz)) != 0 ||
-	    (rc = gen_key(r->dir, &r->opts, alg, TOK_KS_NEXT, now, st, err, errsz)) != 0 ||
-	    (rc = state_write(r->dir, st, err, errsz)) != 0)
+	}
+	if (todo == 0)
+		goto out;
+	for (int a = 1; a < TOK_ALG_COUNT; a++)
+		if ((todo & TOK_ALGSET(a)) != 0 &&
+		    ((rc = gen_key(r->dir, &r->opts, (enum tok_alg)a, TOK_KS_ACTIVE, now, st, err,
+		    errsz)) != 0 || (rc = gen_key(r->dir, &r->opts, (enum tok_alg)a, TOK_KS_NEXT,
+		    now, st, err, errsz)) != 0))
+			goto out;
+	if ((rc = state_write(r->dir, st, err, errsz)) != 0)
 		goto out;
 	yh_file_unlock(lock);
 	lock = -1;
-	rc = tok_ring_reload(r, err, errsz);
+	if ((rc = tok_ring_reload(r, err, errsz)) == 0 && added != NULL)
+		*added = todo;
 out:
 	yh_file_unlock(lock);
 	free(st);
 	return rc;
+}
+
+int
+tok_ring_add_alg(struct tok_ring *r, enum tok_alg alg, char *err, size_t errsz)
+{
+	if (tok_alg_name(alg) == NULL)
+		return ring_err(err, errsz, YH_ERR_UNSUPPORTED, "unsupported algorithm");
+	return add_chains(r, TOK_ALGSET(alg), true, NULL, err, errsz);
+}
+
+int
+tok_ring_ensure_algs(struct tok_ring *r, unsigned algs, unsigned *added, char *err,
+    size_t errsz)
+{
+	return add_chains(r, algs, false, added, err, errsz);
 }

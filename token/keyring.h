@@ -162,6 +162,16 @@ int tok_ring_rotate(struct tok_ring *r, enum tok_alg alg, char *err, size_t errs
  * reloads. */
 int tok_ring_add_alg(struct tok_ring *r, enum tok_alg alg, char *err, size_t errsz) YH_WUR;
 
+/* Makes every algorithm of algs (TOK_ALGSET bits) one the ring signs with: a chain (an
+ * active and a next key) is generated for each one the ring has no unretired key of, in
+ * one update of keyring.json; chains of other algorithms are left as they are. How a ring
+ * written for one algorithm is upgraded to the algorithms enabled now. *added (may be
+ * NULL) gets the algorithms added (0: nothing to do, nothing written). Reloads after a
+ * change. Errors: YH_ERR_UNSUPPORTED (a bit that is no algorithm), YH_ERR_UNSUPPORTED
+ * for a ring held elsewhere, plus those of tok_ring_open. */
+int tok_ring_ensure_algs(struct tok_ring *r, unsigned algs, unsigned *added, char *err,
+    size_t errsz) YH_WUR;
+
 /* Takes a reference to the current snapshot (never NULL for an open ring). Release it
  * with tok_snap_release; it stays valid and unchanged across reloads until then. */
 struct tok_ring_snap *tok_ring_acquire(struct tok_ring *r);

@@ -213,6 +213,37 @@ legacy_check(const struct clients_client *c, char *err, size_t errsz)
 	return 0;
 }
 
+/* One chosen algorithm (UNSET: none chosen) against the enabled set. */
+static int
+alg_check(const char *what, enum tok_alg alg, unsigned enabled, char *err, size_t errsz)
+{
+	char names[64];
+
+	if (alg == TOK_ALG_UNSET)
+		return 0;
+	if (tok_alg_name(alg) == NULL)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: unsupported algorithm", what);
+	if (enabled == 0 || (enabled & TOK_ALGSET(alg)) != 0)
+		return 0;
+	if (tok_algset_format(enabled, names, sizeof(names)) != 0)
+		names[0] = '\0';
+	return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: %s is not enabled on this server "
+	    "(keys.algs: %s)", what, tok_alg_name(alg), names);
+}
+
+int
+clients_algs_check(const struct clients_client *c, unsigned enabled, char *err,
+    size_t errsz)
+{
+	int rc;
+
+	if ((rc = alg_check("id_token_signed_response_alg", c->id_token_alg, enabled, err,
+	    errsz)) != 0)
+		return rc;
+	return alg_check("access_token_signed_response_alg", c->access_token_alg, enabled, err,
+	    errsz);
+}
+
 int
 clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 {
@@ -256,7 +287,8 @@ clients_client_check(const struct clients_client *c, char *err, size_t errsz)
 	if (c->sector != NULL && !token_valid(c->sector, CLIENTS_SECTOR_MAX, "._:-"))
 		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "sector: 1..%d characters of A-Z a-z 0-9 . _ : -", CLIENTS_SECTOR_MAX);
-	if ((rc = org_check(c, err, errsz)) != 0 || (rc = legacy_check(c, err, errsz)) != 0)
+	if ((rc = org_check(c, err, errsz)) != 0 || (rc = legacy_check(c, err, errsz)) != 0 ||
+	    (rc = clients_algs_check(c, 0, err, errsz)) != 0)
 		return rc;
 	if ((rc = lifetime_check("access_token_lifetime", c->access_token_lifetime,
 	    "token.access_lifetime", err, errsz)) != 0 ||

@@ -94,6 +94,11 @@
  * http on loopback) URI with nothing after the port, no wildcard, written already the
  * way a browser sends it. A confidential client has no origins. The set ("cors_origins")
  * and the registry-wide set are computed when a snapshot loads, never per request.
+ * An app may choose the algorithm its tokens are signed with (OpenID Connect Dynamic
+ * Client Registration's id_token_signed_response_alg, for its ID tokens and back-channel
+ * logout tokens; access_token_signed_response_alg for its JWT access tokens, which
+ * follows the first when absent). It must be one the server enables (clients_opts.
+ * token_algs); an app without one gets the server's default (keys.alg).
  *
  * Errors carry one line in the caller's err buffer (err may be NULL; 512 bytes is
  * plenty), e.g. "STATE/clients.json:7: client 3 \"portal\": redirect_uris[0]:
@@ -213,6 +218,10 @@ struct clients_client {
 	const char *const *cors_origins;   /* snapshots only: every origin CORS answers for,
 	                                    * derived at load (above); owned by the snapshot */
 	size_t n_cors_origins;
+	enum tok_alg id_token_alg;         /* id_token_signed_response_alg: signs its ID and
+	                                    * logout tokens; UNSET: the server's keys.alg */
+	enum tok_alg access_token_alg;     /* access_token_signed_response_alg; UNSET: as
+	                                    * id_token_alg */
 	const char *jwks_json;             /* private_key_jwt: the public JWKS as JSON text */
 	struct tok_keyset jwks;            /* its keys, parsed (in snapshots only) */
 
@@ -256,6 +265,10 @@ struct clients_opts {
 	const struct clients_hasher *hasher;  /* NULL: STATE_DIR/client-secret.key is read
 	                                  * here; else secrets are hashed through it (borrowed:
 	                                  * it must outlive the registry) */
+	unsigned token_algs;             /* the signing algorithms an app may choose
+	                                  * (TOK_ALGSET bits: keys.algs); an app naming
+	                                  * another one does not load and is not added.
+	                                  * 0: every supported algorithm */
 	gid_t group;                     /* writers: clients.json gets this group and mode
 	                                  * 0640, for authd's HTTP process running as another
 	                                  * account (`user`); 0: the writer's group, 0600 */

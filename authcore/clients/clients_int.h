@@ -93,6 +93,10 @@ int clients_cors_derive(struct clients_client *c) YH_WUR;
 /* Collects the cors_origins of every client of s into s->origins (origin.c);
  * YH_ERR_ALLOC. */
 int clients_snap_origins(struct clients_snap *s) YH_WUR;
+/* Checks the signing algorithms c chose against the enabled ones (TOK_ALGSET bits; 0:
+ * every supported one). YH_ERR_INVALID with err set (check.c). */
+int clients_algs_check(const struct clients_client *c, unsigned enabled, char *err,
+    size_t errsz) YH_WUR;
 
 /* out (PATH_MAX_ bytes) = dir/name; YH_ERR_TOO_LONG when it does not fit. */
 int clients_dir_path(char *out, const char *dir, const char *name) YH_WUR;

@@ -184,6 +184,16 @@ get_lifetime(const json_t *v, const char *what, int64_t *out, char *err, size_t 
 	return 0;
 }
 
+/* A signing algorithm's name. */
+static int
+get_alg(const json_t *v, const char *what, enum tok_alg *out, char *err, size_t errsz)
+{
+	if (tok_alg_from_name(json_string_value(v), out) != 0)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: ES256, EdDSA, RS256, PS256 or SM2",
+		    what);
+	return 0;
+}
+
 /* The secret member: {"alg":"hmac-sha256","kid":HEX16,"hash":HEX64}. */
 static int
 parse_secret(json_t *o, struct clients_client *c, char *err, size_t errsz)
@@ -293,6 +303,10 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "created: not a time");
 		c->created = json_integer_value(v);
+	} else if (strcmp(k, "id_token_signed_response_alg") == 0) {
+		return get_alg(v, k, &c->id_token_alg, err, errsz);
+	} else if (strcmp(k, "access_token_signed_response_alg") == 0) {
+		return get_alg(v, k, &c->access_token_alg, err, errsz);
 	} else if (strcmp(k, "jwks") == 0) {
 		if (!json_is_object(v) || (c->jwks_json = json_dumps(v, JSON_COMPACT)) == NULL)
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "jwks: not an object");
@@ -308,6 +322,7 @@ struct doc {
 	const char *path;         /* owned by the snapshot */
 	bool apps;                /* the operator's apps file, not clients.json */
 	struct file_ident *id;    /* gets the file's identity */
+	unsigned algs;            /* the enabled signing algorithms (0: any) */
 };
 
 /* An apps-file client's secret_file, read and hashed under the installation key (created
@@ -411,7 +426,8 @@ parse_client(json_t *o, struct clients_client *c, struct clients_snap *s,
 		    c->has_secret ? "secret: only for client_secret clients" :
 		    d->apps ? "client_secret client without a secret_file" :
 		    "client_secret client without a secret");
-	if ((rc = clients_client_check(c, err, errsz)) != 0)
+	if ((rc = clients_client_check(c, err, errsz)) != 0 ||
+	    (rc = clients_algs_check(c, d->algs, err, errsz)) != 0)
 		return rc;
 	if (c->name == NULL)
 		c->name = c->id;
@@ -604,11 +620,11 @@ clients_snap_load(const struct clients_registry *r, struct clients_snap **out, s
 	}
 	s->hasher = r->opts.hasher;
 	if ((rc = clients_snap_key(s, r->dir, false, err, errsz)) == 0)
-		rc = load_doc(s, &(struct doc){ r->dir, s->state_path, false, &id->state }, err,
-		    errsz);
+		rc = load_doc(s, &(struct doc){ r->dir, s->state_path, false, &id->state,
+		    r->opts.token_algs }, err, errsz);
 	if (rc == 0 && s->apps_path != NULL)
-		rc = load_doc(s, &(struct doc){ r->dir, s->apps_path, true, &id->apps }, err,
-		    errsz);
+		rc = load_doc(s, &(struct doc){ r->dir, s->apps_path, true, &id->apps,
+		    r->opts.token_algs }, err, errsz);
 	if (rc == 0)
 		rc = sort_clients(s, err, errsz);
 	if (rc == 0)
@@ -634,7 +650,7 @@ clients_check_file(const char *path, char *err, size_t errsz)
 		clients_snap_free(s);
 		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	}
-	if ((rc = load_doc(s, &(struct doc){ NULL, s->apps_path, true, &id }, err,
+	if ((rc = load_doc(s, &(struct doc){ NULL, s->apps_path, true, &id, 0 }, err,
 	    errsz)) == 0)
 		rc = sort_clients(s, err, errsz);
 	if (rc == 0)

@@ -140,6 +140,12 @@ client_record(const struct clients_client *c, const char *kid, const unsigned ch
 		put(o, "id_token_lifetime", json_integer(c->id_token_lifetime), &bad);
 	if (c->refresh_token_lifetime != 0)
 		put(o, "refresh_token_lifetime", json_integer(c->refresh_token_lifetime), &bad);
+	if (c->id_token_alg != TOK_ALG_UNSET)
+		put(o, "id_token_signed_response_alg", json_string(tok_alg_name(c->id_token_alg)),
+		    &bad);
+	if (c->access_token_alg != TOK_ALG_UNSET)
+		put(o, "access_token_signed_response_alg",
+		    json_string(tok_alg_name(c->access_token_alg)), &bad);
 	if (c->jwks_json != NULL) {
 		jwks = json_loads(c->jwks_json, JSON_REJECT_DUPLICATES, &je);
 		put(o, "jwks", jwks, &bad);
@@ -259,7 +265,8 @@ clients_add(struct clients_registry *r, const struct clients_client *in,
 
 	memset(hash, 0, sizeof(hash));
 	normalize(in, &c);
-	if ((rc = clients_client_check(&c, err, errsz)) != 0)
+	if ((rc = clients_client_check(&c, err, errsz)) != 0 ||
+	    (rc = clients_algs_check(&c, r->opts.token_algs, err, errsz)) != 0)
 		return rc;
 	if ((c.auth == CLIENTS_AUTH_SECRET) != (secret != NULL))
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s", secret != NULL ?

@@ -9,6 +9,7 @@
 #include "authcore/audit/audit.h"
 #include "authd/keyd/holder.h"
 #include "authd/keyd/keys.h"
+#include "common/log.h"
 #include "common/secmem.h"
 #include "identity/identity.h"
 #include "identity/vault/vault.h"
@@ -124,19 +125,25 @@ out:
 	return r;
 }
 
+/* The signing key ring, created on first start with keys.alg's chain; then every
+ * algorithm of keys.algs gets its chain if the ring has none (a ring written by a version
+ * that signed with one algorithm is upgraded here, and says so in the log). */
 static int
 open_ring(struct kh *k, const struct authd_cfg *cfg, char *err, size_t errsz)
 {
-	struct tok_ring_opts ro = { .create = true };
+	struct tok_ring_opts ro = { .create = true, .alg = cfg->key_default_alg };
+	char names[64];
+	unsigned added = 0;
 	char *path;
 	int r;
 
 	if ((path = authd_cfg_state_path(cfg, cfg->keys_dir, "keys")) == NULL)
 		return YH_ERR_ALLOC;
-	if ((r = tok_alg_from_name(cfg->keys_alg, &ro.alg)) == 0)
-		r = tok_ring_open(path, &ro, &k->ring, err, errsz);
-	else
-		snprintf(err, errsz, "keys.alg %s: unsupported", cfg->keys_alg);
+	if ((r = tok_ring_open(path, &ro, &k->ring, err, errsz)) == 0 &&
+	    (r = tok_ring_ensure_algs(k->ring, cfg->key_algs, &added, err, errsz)) == 0 &&
+	    added != 0 && tok_algset_format(added, names, sizeof(names)) == 0)
+		yh_info("key ring %s: generated an active and a next key for %s (keys.algs)",
+		    path, names);
 	free(path);
 	return r;
 }

@@ -363,7 +363,8 @@ mint_body(struct bcl *b, struct bcl_job *j, const struct clients_client *c)
 	if (t.lifetime < TOK_LOGOUT_LIFETIME)
 		t.lifetime = TOK_LOGOUT_LIFETIME;
 	snap = tok_ring_acquire(b->cfg.ring);
-	if ((key = tok_snap_signing_key(snap, TOK_ALG_UNSET)) == NULL) {
+	/* The app verifies it as it verifies its ID tokens: with their algorithm. */
+	if ((key = oidc_client_key(snap, c, b->cfg.default_alg, false)) == NULL) {
 		r = YH_ERR_KEY;
 		goto out;
 	}

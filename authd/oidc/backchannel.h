@@ -38,6 +38,7 @@
 
 #include "authd/session/sess.h"
 #include "common/err.h"
+#include "token/jose_alg.h"
 
 struct tok_ring;
 struct clients_registry;
@@ -60,6 +61,8 @@ struct dir;
 struct bcl_config {
 	const char *issuer;                  /* "iss" of the logout tokens (required) */
 	struct tok_ring *ring;               /* signs them (required) */
+	enum tok_alg default_alg;            /* of an app that chose no id_token_signed_
+	                                      * response_alg (keys.alg; UNSET: the ring's) */
 	struct clients_registry *clients;    /* where the backchannel_logout_uri is read */
 	struct yh_audit *audit;              /* NULL: no audit line (tests) */
 	struct mx_registry *metrics;         /* NULL: no metrics */

@@ -15,6 +15,7 @@
 #include "common/url.h"
 #include "identity/match/matchkey.h"
 #include "identity/dir/dir.h"
+#include "token/keyring.h"
 
 /* ---- errors ------------------------------------------------------------------------- */
 
@@ -209,6 +210,33 @@ oidc_acr_values_min(const char *acr_values, int *loa)
 	}
 	*loa = best;
 	return 0;
+}
+
+/* ---- signing keys -------------------------------------------------------------------- */
+
+const struct tok_key *
+oidc_client_key(const struct tok_ring_snap *ring, const struct clients_client *c,
+    enum tok_alg def, bool access)
+{
+	enum tok_alg alg = c->id_token_alg;
+	const struct tok_key *key;
+
+	if (access && c->access_token_alg != TOK_ALG_UNSET)
+		alg = c->access_token_alg;
+	if (alg == TOK_ALG_UNSET)
+		alg = def;
+	if ((key = tok_snap_signing_key(ring, alg)) == NULL)
+		yh_error("client %s: no active %s key in the key ring", c->id,
+		    alg != TOK_ALG_UNSET ? tok_alg_name(alg) : "default");
+	return key;
+}
+
+enum tok_alg
+oidc_default_alg(const struct authd_app *app)
+{
+	const struct authd_cfg *c = app != NULL ? app->cfg : NULL;
+
+	return c != NULL ? c->key_default_alg : TOK_ALG_UNSET;
 }
 
 /* ---- pairwise subject --------------------------------------------------------------- */

@@ -180,8 +180,11 @@ static int
 discovery_handler(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
+	const struct authd_cfg *cfg = app->cfg;
 	struct tok_ring_snap *snap = tok_ring_acquire(app->ring);
-	unsigned algs = tok_snap_algs(snap);
+	/* The algorithms apps may choose (keys.algs: RS256 always); without a
+	 * configuration (tests), those of the published keys. */
+	unsigned algs = cfg != NULL && cfg->key_algs != 0 ? cfg->key_algs : tok_snap_algs(snap);
 	json_t *doc;
 	int r;
 

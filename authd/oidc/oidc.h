@@ -155,6 +155,24 @@ int oidc_acr_parse(const char *acr, int *loa) YH_WUR;
  */
 int oidc_acr_values_min(const char *acr_values, int *loa) YH_WUR;
 
+/* ---- signing keys -------------------------------------------------------------------- */
+
+struct tok_ring_snap;
+struct tok_key;
+
+/*
+ * The key of ring that signs client c's ID and logout tokens (access false: the
+ * algorithm c chose, id_token_signed_response_alg) or its JWT access tokens (access true:
+ * access_token_signed_response_alg, else the ID tokens' algorithm); an app that chose
+ * none gets def (keys.alg; TOK_ALG_UNSET: the ring's default). NULL, logged, when the ring
+ * has no active key of that algorithm. Borrowed from ring.
+ */
+const struct tok_key *oidc_client_key(const struct tok_ring_snap *ring,
+    const struct clients_client *c, enum tok_alg def, bool access);
+
+/* keys.alg of app's configuration (TOK_ALG_UNSET without one: the ring's default). */
+enum tok_alg oidc_default_alg(const struct authd_app *app);
+
 /* ---- pairwise subject --------------------------------------------------------------- */
 
 /* The sector of a client: its registered sector, or its id (clients_sector). */

@@ -31,7 +31,8 @@ struct treq {
 	struct http_req *req;
 	struct clients_snap *snap;
 	struct tok_ring_snap *ring;
-	const struct tok_key *key;
+	const struct tok_key *id_key;    /* signs the client's ID tokens */
+	const struct tok_key *at_key;    /* signs its access tokens */
 	struct oidc_client_auth ca;
 	const struct clients_client *c;
 	int64_t now;
@@ -128,7 +129,7 @@ mint_access(struct treq *t, struct issue *is, const char *sub, const char *scope
 	r = YH_ERR_ALLOC;
 	if (is->org != NULL && json_object_set(c, "yh_org", is->org) != 0)
 		goto out;
-	r = tok_jwt_sign(t->key, "at+jwt", c, &is->at);
+	r = tok_jwt_sign(t->at_key, "at+jwt", c, &is->at);
 out:
 	json_decref(amr);
 	json_decref(c);
@@ -164,7 +165,7 @@ mint_id(struct treq *t, struct issue *is, const char *sub, const char *acr)
 	it.sid = is->g->sid;
 	it.access_token = is->at;
 	it.extra = claims;
-	r = tok_mint_id_token(t->key, &it, &is->idt);
+	r = tok_mint_id_token(t->id_key, &it, &is->idt);
 	json_decref(claims);
 	return r;
 }
@@ -767,8 +768,8 @@ token_handler(struct http_req *req, void *arg)
 	}
 	t.c = t.ca.client;
 	t.ring = tok_ring_acquire(t.app->ring);
-	if ((t.key = tok_snap_signing_key(t.ring, TOK_ALG_UNSET)) == NULL) {
-		yh_error("no active signing key in the key ring");
+	if ((t.id_key = oidc_client_key(t.ring, t.c, oidc_default_alg(t.app), false)) == NULL ||
+	    (t.at_key = oidc_client_key(t.ring, t.c, oidc_default_alg(t.app), true)) == NULL) {
 		r = YH_ERR_KEY;
 		goto out;
 	}

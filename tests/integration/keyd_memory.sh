@@ -7,9 +7,9 @@
 #     audit.key (each raw, and as the hex text the file holds);
 #   - derived in keyd: the CSRF, re-authentication, login-name and user-reference keys
 #     (HMAC-SHA256(subject key, label), computed here the same way);
-#   - the ring: the EC private scalar of every keys/*.pem (openssl pkey -text), big-endian
-#     and as OpenSSL's BIGNUM holds it (little-endian), and the base64 lines of the PEM
-#     files.
+#   - the ring (ES256, RS256 and SM2 keys by default): the EC private scalar or the RSA
+#     private exponent of every keys/*.pem (openssl pkey -text), big-endian and as
+#     OpenSSL's BIGNUM holds it (little-endian), and the base64 lines of the PEM files.
 # None may be found. Controls, so that a pass means something: the same search in
 # keyd's memory finds them (root may read it although keyd is not dumpable), and so does
 # the search in the HTTP process of authd started with keys.in_process = yes.
@@ -50,11 +50,17 @@ for pem in sorted(glob.glob(os.path.join(state, "keys", "*.pem"))):
     text = subprocess.run(["openssl", "pkey", "-in", pem, "-noout", "-text"], check=True,
                           capture_output=True, text=True).stdout
     m = re.search(r"priv:\s*((?:[0-9a-f]{2}:?\s*)+)pub:", text)
-    priv = bytes.fromhex(re.sub(r"[^0-9a-f]", "", m.group(1)))
-    priv = priv[-32:] if len(priv) > 32 else priv     # a leading 00 pads the scalar
-    out.append(("ring key %s private scalar" % kid, priv))
+    if m:    # ES256, SM2: the private scalar
+        what = "private scalar"
+        priv = bytes.fromhex(re.sub(r"[^0-9a-f]", "", m.group(1)))
+        priv = priv[-32:] if len(priv) > 32 else priv     # a leading 00 pads the scalar
+    else:    # RS256: the private exponent
+        what = "RSA private exponent"
+        m = re.search(r"privateExponent:\s*((?:[0-9a-f]{2}:?\s*)+)prime1:", text)
+        priv = bytes.fromhex(re.sub(r"[^0-9a-f]", "", m.group(1))).lstrip(b"\0")
+    out.append(("ring key %s %s" % (kid, what), priv))
     # OpenSSL keeps it as a BIGNUM: 64-bit words, least significant first
-    out.append(("ring key %s private scalar as a BIGNUM" % kid, priv[::-1]))
+    out.append(("ring key %s %s as a BIGNUM" % (kid, what), priv[::-1]))
     for i, line in enumerate(l for l in open(pem) if not l.startswith("-----")):
         if len(line.strip()) >= 40:
             out.append(("ring key %s PEM line %d" % (kid, i), line.strip().encode()))
@@ -111,7 +117,7 @@ else
 fi
 scan "$KEYD" >"$TMP/keyd.found"
 for want in vault.key subject.key client-secret.key audit.key key_derived_for_yihao/csrf/v1 \
-    private_scalar; do
+    private_scalar RSA_private_exponent; do
   grep -q -- "$want" "$TMP/keyd.found" && ok "control: keyd's memory holds $want" ||
     fail "control: $want not found in keyd's memory (the search is broken)"
 done
@@ -122,7 +128,8 @@ printf 'keys.in_process = yes\n' >"$TMP/inproc.conf"
 start_authd -c "$TMP/inproc.conf" -d "$S" -l "127.0.0.1:$PORT"
 oidc_round jar2 "$ID" "$PW" "$SECRET" || true
 scan "$PID" >"$TMP/inproc.found"
-for want in vault.key subject.key audit.key key_derived_for_yihao/csrf/v1 private_scalar; do
+for want in vault.key subject.key audit.key key_derived_for_yihao/csrf/v1 private_scalar \
+    RSA_private_exponent; do
   grep -q -- "$want" "$TMP/inproc.found" &&
     ok "control: with keys.in_process the HTTP process holds $want" ||
     fail "control: keys.in_process, $want not found (the search is broken)"

@@ -283,15 +283,22 @@ login_form() {
     --data-urlencode "username=$2" --data-urlencode "password=$3"
 }
 
+# follow_form JAR PATH [curl args...]: GET the page the last answer sent the browser to
+# (LOCATION), then POST PATH with that page's csrf and next and the curl args (more
+# fields); STATUS, LOCATION... of the POST.
+follow_form() {
+  local jar=$1 path=$2 tok next
+  shift 2
+  req "$jar" GET "$LOCATION"
+  tok=$(form_value csrf)
+  next=$(form_value next)
+  req "$jar" POST "$path" --data-urlencode "csrf=$tok" --data-urlencode "next=$next" "$@"
+}
+
 # through_login JAR USER PASSWORD: the login form the last answer sent the browser to
 # (LOCATION), filled with its own next; STATUS, LOCATION... of the POST.
 through_login() {
-  local tok next
-  req "$1" GET "$LOCATION"
-  tok=$(form_value csrf)
-  next=$(form_value next)
-  req "$1" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
-    --data-urlencode "username=$2" --data-urlencode "password=$3"
+  follow_form "$1" /login --data-urlencode "username=$2" --data-urlencode "password=$3"
 }
 
 # header NAME: the value of response header NAME of the last fetch ("" when absent).
@@ -321,21 +328,23 @@ form_value() {
 # LOCATION are what /authorize finally answered; returns 1 (after fail) when the consent
 # did not lead back to /authorize.
 authorize_visit() {
-  local jar=$1 challenge next tok
+  local jar=$1 challenge
   VERIFIER=$(openssl rand -hex 32)
   challenge=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A |
     tr '+/' '-_' | tr -d '=')
   AZ_STATE=$(openssl rand -hex 8)
   req "$jar" GET "/authorize?response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=$AZ_STATE&code_challenge=$challenge&code_challenge_method=S256&$2"
   if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
-    req "$jar" GET "$LOCATION"
-    tok=$(form_value csrf)
-    next=$(form_value next)
-    req "$jar" POST /consent --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
-      --data-urlencode "action=allow"
+    consent_allow "$jar"
     [[ $STATUS == 30[23] && $LOCATION == /authorize\?* ]] || { fail "consent: $STATUS '$LOCATION'"; return 1; }
     req "$jar" GET "$LOCATION"
   fi
+}
+
+# consent_allow JAR: the consent page the last answer sent the browser to (LOCATION),
+# allowed with its own csrf and next; STATUS, LOCATION... of the POST.
+consent_allow() {
+  follow_form "$1" /consent --data-urlencode "action=allow"
 }
 
 # authorize_code JAR SCOPE [CLIENT]: authorize_visit for CLIENT (default the public app

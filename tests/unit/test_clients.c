@@ -1830,6 +1830,87 @@ test_cors_origins_loaded(void **state)
 	    "apps.json:2: client 0 \"a\": allowed_origins: not an array");
 }
 
+/* An app's signing algorithms: stored and loaded; one the server does not enable is
+ * refused by clients_add and makes the file fail to load (the last good registry stays). */
+static void
+test_signing_algs(void **state)
+{
+	const unsigned three = TOK_ALGSET(TOK_ALG_ES256) | TOK_ALGSET(TOK_ALG_RS256) |
+	    TOK_ALGSET(TOK_ALG_SM2);
+	struct clients_opts o = { .check_interval_ms = -1, .token_algs = three };
+	struct clients_registry *r = NULL;
+	struct clients_snap *s;
+	const struct clients_client *c;
+	struct clients_client in;
+	const char *uris[1] = { "https://a.example/cb" };
+	char err[512], *text;
+
+	(void)state;
+	assert_int_equal(clients_open(dir, &o, &r, err, sizeof(err)), 0);
+	clients_client_init(&in);
+	in.auth = CLIENTS_AUTH_NONE;
+	in.require_pkce = true;
+	in.redirect_uris = uris;
+	in.n_redirect_uris = 1;
+	snprintf(in.id, sizeof(in.id), "sm2app");
+	in.id_token_alg = TOK_ALG_SM2;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), 0);
+	snprintf(in.id, sizeof(in.id), "mixed");
+	in.access_token_alg = TOK_ALG_ES256;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), 0);
+	snprintf(in.id, sizeof(in.id), "psapp");
+	in.id_token_alg = TOK_ALG_PS256;
+	in.access_token_alg = TOK_ALG_UNSET;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "id_token_signed_response_alg: PS256 is not enabled on this "
+	    "server (keys.algs: ES256 RS256 SM2)"));
+	in.id_token_alg = TOK_ALG_RS256;
+	in.access_token_alg = TOK_ALG_EDDSA;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "access_token_signed_response_alg: EdDSA is not enabled"));
+	in.access_token_alg = (enum tok_alg)77;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), YH_ERR_INVALID);
+
+	s = clients_acquire(r);
+	assert_null(clients_find(s, "psapp"));
+	assert_non_null(c = clients_find(s, "sm2app"));
+	assert_int_equal(c->id_token_alg, TOK_ALG_SM2);
+	assert_int_equal(c->access_token_alg, TOK_ALG_UNSET);  /* follows the ID token's */
+	assert_non_null(c = clients_find(s, "mixed"));
+	assert_int_equal(c->id_token_alg, TOK_ALG_SM2);
+	assert_int_equal(c->access_token_alg, TOK_ALG_ES256);
+	clients_release(s);
+	text = slurp(file, NULL);
+	assert_non_null(strstr(text, "\"id_token_signed_response_alg\":\"SM2\""));
+	free(text);
+
+	/* at load: an unknown name, then a name not enabled, each refused with its line */
+	replace_file(APPS_HEAD "{\"client_id\": \"x\", \"auth\": \"none\", \"redirect_uris\": "
+	    "[\"https://a.example/cb\"], \"scopes\": [\"openid\"], \"grants\": "
+	    "[\"authorization_code\"], \"min_loa\": 1, \"id_token_signed_response_alg\": "
+	    "\"HS256\"}]}\n");
+	assert_int_equal(clients_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, ":2: client 0 \"x\": id_token_signed_response_alg: ES256, "
+	    "EdDSA, RS256, PS256 or SM2"));
+	replace_file(APPS_HEAD "{\"client_id\": \"x\", \"auth\": \"none\", \"redirect_uris\": "
+	    "[\"https://a.example/cb\"], \"scopes\": [\"openid\"], \"grants\": "
+	    "[\"authorization_code\"], \"min_loa\": 1, \"access_token_signed_response_alg\": "
+	    "\"PS256\"}]}\n");
+	assert_int_equal(clients_reload(r, err, sizeof(err)), YH_ERR_INVALID);
+	assert_non_null(strstr(err, "access_token_signed_response_alg: PS256 is not enabled"));
+	s = clients_acquire(r);
+	assert_non_null(clients_find(s, "sm2app"));  /* the last good registry */
+	clients_release(s);
+	clients_close(r);
+	/* the same file loads where PS256 is enabled */
+	o.token_algs = three | TOK_ALGSET(TOK_ALG_PS256);
+	assert_int_equal(clients_open(dir, &o, &r, err, sizeof(err)), 0);
+	s = clients_acquire(r);
+	assert_int_equal(clients_find(s, "x")->access_token_alg, TOK_ALG_PS256);
+	clients_release(s);
+	clients_close(r);
+}
+
 int
 main(void)
 {
@@ -1854,6 +1935,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_loader_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hasher, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_readable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signing_algs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cas_services, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cas_proxy_registration, setup, teardown),
 		cmocka_unit_test(test_cas_client_rules),

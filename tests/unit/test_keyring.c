@@ -779,6 +779,184 @@ test_remote_ring(void **state)
 	tok_ring_free(h.ring);
 }
 
+/* Signs "{}" with the key of alg and checks the token: header alg, verified by the
+ * snapshot's keyset under alg alone. */
+static void
+sign_verify_alg(const struct tok_ring_snap *s, enum tok_alg alg)
+{
+	const struct tok_key *k = tok_snap_signing_key(s, alg);
+	struct tok_jws jws;
+	char *tok = NULL;
+
+	assert_non_null(k);
+	assert_int_equal(tok_key_alg(k), alg);
+	assert_int_equal(tok_jws_sign(k, "JWT", "{}", 2, &tok), 0);
+	assert_int_equal(tok_jws_verify(tok, strlen(tok), tok_snap_keyset(s), TOK_ALGSET(alg),
+	    &jws), 0);
+	assert_int_equal(jws.alg, alg);
+	assert_string_equal(tok_key_kid(jws.key), tok_key_kid(k));
+	tok_jws_clear(&jws);
+	free(tok);
+}
+
+#define THREE (TOK_ALGSET(TOK_ALG_ES256) | TOK_ALGSET(TOK_ALG_RS256) | TOK_ALGSET(TOK_ALG_SM2))
+
+/* A ring written for one algorithm (as every ring was before several could be enabled)
+ * gets the other enabled algorithms' chains, once; its own keys stay as they were. */
+static void
+test_upgrade_single_alg_ring(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *r = NULL;
+	struct tok_ring_snap *s;
+	char err[256], path[512], es_active[64], es_next[64], *before, *after;
+	unsigned added = 99;
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	assert_int_equal(tok_snap_algs(s), TOK_ALGSET(TOK_ALG_ES256));
+	assert_null(tok_snap_signing_key(s, TOK_ALG_SM2));
+	snprintf(es_active, sizeof(es_active), "%s", kid_in_state(s, TOK_ALG_ES256, TOK_KS_ACTIVE));
+	snprintf(es_next, sizeof(es_next), "%s", kid_in_state(s, TOK_ALG_ES256, TOK_KS_NEXT));
+	tok_snap_release(s);
+	tok_ring_free(r);
+
+	/* the next start: the old ring loads, the missing chains are generated */
+	f->opts.create = false;
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_ensure_algs(r, THREE, &added, err, sizeof(err)), 0);
+	assert_int_equal(added, TOK_ALGSET(TOK_ALG_RS256) | TOK_ALGSET(TOK_ALG_SM2));
+	s = tok_ring_acquire(r);
+	assert_int_equal(tok_snap_algs(s), THREE);
+	assert_int_equal(jwks_count(s), 6);  /* active and next of each */
+	assert_string_equal(kid_in_state(s, TOK_ALG_ES256, TOK_KS_ACTIVE), es_active);
+	assert_string_equal(kid_in_state(s, TOK_ALG_ES256, TOK_KS_NEXT), es_next);
+	assert_int_equal(tok_snap_default_alg(s), TOK_ALG_ES256);
+	tok_snap_release(s);
+	tok_ring_free(r);
+
+	/* once: a second start changes nothing on disk */
+	path_of(f, "keyring.json", path, sizeof(path));
+	before = read_text(path);
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_ensure_algs(r, THREE, &added, err, sizeof(err)), 0);
+	assert_int_equal(added, 0);
+	after = read_text(path);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(tok_ring_ensure_algs(r, 1u << 30, &added, err, sizeof(err)),
+	    YH_ERR_UNSUPPORTED);
+	tok_ring_free(r);
+}
+
+/* Several algorithms active at once: each signs with its own key, found by its alg. */
+static void
+test_several_algs_active(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *r = NULL;
+	struct tok_ring_snap *s;
+	char err[256];
+	const char *kids[TOK_ALG_COUNT] = { 0 };
+	enum tok_alg algs[] = { TOK_ALG_ES256, TOK_ALG_RS256, TOK_ALG_SM2 };
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_ensure_algs(r, THREE, NULL, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	for (size_t i = 0; i < 3; i++) {
+		sign_verify_alg(s, algs[i]);
+		kids[algs[i]] = tok_key_kid(tok_snap_signing_key(s, algs[i]));
+		assert_string_equal(kids[algs[i]], kid_in_state(s, algs[i], TOK_KS_ACTIVE));
+		/* a key holder finds each active key by its kid */
+		assert_ptr_equal(tok_snap_active_key(s, kids[algs[i]]),
+		    tok_snap_signing_key(s, algs[i]));
+	}
+	assert_string_not_equal(kids[TOK_ALG_ES256], kids[TOK_ALG_RS256]);
+	assert_string_not_equal(kids[TOK_ALG_RS256], kids[TOK_ALG_SM2]);
+	/* the default is the ring's first algorithm; a disabled one has no key */
+	assert_ptr_equal(tok_snap_signing_key(s, TOK_ALG_UNSET),
+	    tok_snap_signing_key(s, TOK_ALG_ES256));
+	assert_null(tok_snap_signing_key(s, TOK_ALG_PS256));
+	assert_null(tok_snap_signing_key(s, TOK_ALG_EDDSA));
+	tok_snap_release(s);
+	tok_ring_free(r);
+}
+
+/* Rotating one algorithm leaves the others' chains alone; rotating all moves each. */
+static void
+test_rotation_per_alg(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *r = NULL;
+	struct tok_ring_snap *s;
+	char err[256], act[TOK_ALG_COUNT][64], nxt[TOK_ALG_COUNT][64];
+	enum tok_alg algs[] = { TOK_ALG_ES256, TOK_ALG_RS256, TOK_ALG_SM2 };
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &r, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_ensure_algs(r, THREE, NULL, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(act[algs[i]], 64, "%s", kid_in_state(s, algs[i], TOK_KS_ACTIVE));
+		snprintf(nxt[algs[i]], 64, "%s", kid_in_state(s, algs[i], TOK_KS_NEXT));
+	}
+	tok_snap_release(s);
+
+	assert_int_equal(tok_ring_rotate(r, TOK_ALG_SM2, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s, TOK_ALG_SM2)), nxt[TOK_ALG_SM2]);
+	assert_string_equal(kid_in_state(s, TOK_ALG_SM2, TOK_KS_RETIRING), act[TOK_ALG_SM2]);
+	assert_true(jwks_has(s, act[TOK_ALG_SM2]));
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s, TOK_ALG_ES256)),
+	    act[TOK_ALG_ES256]);
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s, TOK_ALG_RS256)),
+	    act[TOK_ALG_RS256]);
+	assert_string_equal(kid_in_state(s, TOK_ALG_RS256, TOK_KS_NEXT), nxt[TOK_ALG_RS256]);
+	assert_int_equal(jwks_count(s), 7);
+	sign_verify_alg(s, TOK_ALG_SM2);
+	tok_snap_release(s);
+
+	assert_int_equal(tok_ring_rotate(r, TOK_ALG_UNSET, err, sizeof(err)), 0);
+	s = tok_ring_acquire(r);
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s, TOK_ALG_ES256)),
+	    nxt[TOK_ALG_ES256]);
+	assert_string_equal(tok_key_kid(tok_snap_signing_key(s, TOK_ALG_RS256)),
+	    nxt[TOK_ALG_RS256]);
+	assert_string_not_equal(tok_key_kid(tok_snap_signing_key(s, TOK_ALG_SM2)),
+	    nxt[TOK_ALG_SM2]);
+	for (size_t i = 0; i < 3; i++)
+		sign_verify_alg(s, algs[i]);
+	tok_snap_release(s);
+	tok_ring_free(r);
+}
+
+/* A ring held elsewhere: every algorithm's key signs through the holder. */
+static void
+test_remote_several_algs(void **state)
+{
+	struct fix *f = *state;
+	struct holder h = { 0 };
+	struct tok_ring_source src = { holder_describe, holder_sign, &h };
+	struct tok_ring *remote = NULL;
+	struct tok_ring_snap *rs;
+	char err[256];
+
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &h.ring, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_ensure_algs(h.ring, THREE, NULL, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_open_remote(&src, &remote, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_ensure_algs(remote, THREE, NULL, err, sizeof(err)),
+	    YH_ERR_UNSUPPORTED);
+	rs = tok_ring_acquire(remote);
+	assert_int_equal(tok_snap_algs(rs), THREE);
+	sign_verify_alg(rs, TOK_ALG_RS256);
+	sign_verify_alg(rs, TOK_ALG_SM2);
+	assert_string_equal(h.last_kid, tok_key_kid(tok_snap_signing_key(rs, TOK_ALG_SM2)));
+	assert_int_equal(h.signs, 2);
+	tok_snap_release(rs);
+	tok_ring_free(remote);
+	tok_ring_free(h.ring);
+}
+
 int
 main(void)
 {
@@ -793,6 +971,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_add_alg_and_min_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_single_alg_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_several_algs_active, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_per_alg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_several_algs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
