@@ -146,6 +146,7 @@ method_words(enum page_lang l, const char *m)
 		{ "counter", PAGE_MSG_METHOD_COUNTER },
 		{ "ca", PAGE_MSG_METHOD_CA },
 		{ "import", PAGE_MSG_METHOD_IMPORT },
+		{ "operator", PAGE_MSG_METHOD_OPERATOR },
 		{ "totp", PAGE_MSG_METHOD_TOTP },
 	};
 
@@ -153,6 +154,22 @@ method_words(enum page_lang l, const char *m)
 		if (strcmp(m, t[i].m) == 0)
 			return page_msg(l, t[i].msg);
 	return m != NULL ? m : "-";
+}
+
+/* How the account came to be (dir_person.origin), in words. */
+static const char *
+origin_words(enum page_lang l, const char *o)
+{
+	static const struct { const char *o; enum page_msg msg; } t[] = {
+		{ DIR_ORIGIN_SELF, PAGE_MSG_ORIGIN_SELF },
+		{ DIR_ORIGIN_OPERATOR, PAGE_MSG_ORIGIN_OPERATOR },
+		{ DIR_ORIGIN_IMPORT, PAGE_MSG_ORIGIN_IMPORT },
+	};
+
+	for (size_t i = 0; o != NULL && i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(o, t[i].o) == 0)
+			return page_msg(l, t[i].msg);
+	return page_msg(l, PAGE_MSG_ORIGIN_UNKNOWN);
 }
 
 static const char *
@@ -257,6 +274,7 @@ view_profile(struct view *w, enum page_lang l, const struct dir_person *person,
 	w->v.phone = w->masked_phone[0] != '\0' ? w->masked_phone : "-";
 	w->v.phone_unverified = person->phone != NULL && !person->phone_verified;
 	w->v.loa = person->loa.level;
+	w->v.origin = origin_words(l, person->origin);
 	w->v.loa_method = method_words(l, person->loa.method);
 	w->v.loa_by = person->loa.by;
 	w->v.loa_at = w->loa_at;

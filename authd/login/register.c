@@ -237,6 +237,7 @@ reg_create(struct reg_job *j)
 	p.id_number = j->f.id.canonical;
 	p.name = j->f.name;
 	p.phone = j->f.phone_key;
+	p.origin = (char *)DIR_ORIGIN_SELF;
 	/* Typed in by whoever fills the form: not verified, so not a login identifier
 	 * (phone_verified false). loa.level 0: LoA 1 by "self" (dir_person_add). The
 	 * person and the password are stored in one transaction. */
