@@ -23,6 +23,7 @@
 #include "authd/oidc/token.h"
 #include "authd/ui/pages.h"
 #include "authd/ui/templates_gen.h"
+#include "authd/ui/ua.h"
 #include "authd/app.h"
 #include "authd/session/sess.h"
 #include "common/workers.h"
@@ -284,8 +285,8 @@ view_profile(struct view *w, enum page_lang l, const struct dir_person *person,
 }
 
 static int
-view_sessions(struct view *w, const struct sess_info *si, const struct sess_info *list,
-    size_t n)
+view_sessions(struct view *w, enum page_lang l, const struct sess_info *si,
+    const struct sess_info *list, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -293,11 +294,16 @@ view_sessions(struct view *w, const struct sess_info *si, const struct sess_info
 	    (w->session_times = calloc(n, sizeof(*w->session_times))) == NULL)
 		return YH_ERR_ALLOC;
 	for (size_t i = 0; i < n; i++) {
+		struct ua_summary ua = ua_summarize(list[i].ua);
+
 		fmt_cst(list[i].created_ms / 1000, w->session_times[i][0], TIME_MAX);
 		fmt_cst(list[i].seen_ms / 1000, w->session_times[i][1], TIME_MAX);
 		w->sessions[i] = (struct tpl_account_sessions){
 			.created = w->session_times[i][0], .seen = w->session_times[i][1],
-			.addr = list[i].addr, .ua = list[i].ua, .sid = list[i].sid,
+			.browser = ua.browser != NULL ? ua.browser :
+			    page_msg(l, PAGE_MSG_UA_UNKNOWN_BROWSER),
+			.os = ua.os != NULL ? ua.os : page_msg(l, PAGE_MSG_UA_UNKNOWN_OS),
+			.addr = list[i].addr[0] != '\0' ? list[i].addr : "-", .sid = list[i].sid,
 			.current = strcmp(list[i].sid, si->sid) == 0,
 		};
 	}
@@ -388,7 +394,7 @@ account_view(struct authd_app *app, struct http_req *req, const struct sess_info
 		goto out;
 	page_init(&p, req, "/account");
 	view_profile(&w, p.lang, &person, si);
-	if ((r = view_sessions(&w, si, sl, ns)) != 0 ||
+	if ((r = view_sessions(&w, p.lang, si, sl, ns)) != 0 ||
 	    (r = view_apps(&w, p.lang, app, cl, nc)) != 0) {
 		page_free(&p);
 		goto out;

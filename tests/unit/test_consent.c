@@ -647,8 +647,9 @@ test_account_page(void **state)
 	assert_non_null(strstr(yh_buf_cstr(&r.body), "138****5678"));
 	assert_null(strstr(yh_buf_cstr(&r.body), "13812345678"));
 	assert_non_null(strstr(yh_buf_cstr(&r.body), osid));
-	/* The user agent is shown escaped. */
-	assert_non_null(strstr(yh_buf_cstr(&r.body), "Mozilla/5.0 &lt;test&gt;"));
+	/* The user agent is summarised, never shown raw: this one names no family known. */
+	assert_null(strstr(yh_buf_cstr(&r.body), "Mozilla/5.0"));
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "<strong>其他浏览器 · 其他系统</strong>"));
 	assert_true(header(&r, "Cache-Control", loc, sizeof(loc)));
 	assert_non_null(strstr(loc, "no-store"));
 	csrf_of(&r, csrf, sizeof(csrf));
