@@ -183,22 +183,6 @@ amr_words(enum page_lang l, const char *a)
 	return a;
 }
 
-static enum page_msg
-scope_words(unsigned bit)
-{
-	switch (bit) {
-	case CLIENTS_SCOPE_OPENID: return PAGE_MSG_SCOPE_OPENID;
-	case CLIENTS_SCOPE_PROFILE: return PAGE_MSG_SCOPE_PROFILE;
-	case CLIENTS_SCOPE_PHONE: return PAGE_MSG_SCOPE_PHONE;
-	case CLIENTS_SCOPE_EMAIL: return PAGE_MSG_SCOPE_EMAIL;
-	case CLIENTS_SCOPE_ID_NUMBER: return PAGE_MSG_SCOPE_ID_NUMBER;
-	case CLIENTS_SCOPE_OFFLINE_ACCESS: return PAGE_MSG_SCOPE_OFFLINE_ACCESS;
-	case CLIENTS_SCOPE_ORG: return PAGE_MSG_SCOPE_ORG;
-	case CLIENTS_SCOPE_STAFF: return PAGE_MSG_SCOPE_STAFF;
-	default: return PAGE_MSG_NONE;
-	}
-}
-
 /* The notice for /account?done=KEY (fixed keys only: the parameter is never echoed),
  * or NULL. */
 static const char *
@@ -234,7 +218,8 @@ list_add(char *out, size_t outsz, const char *sep, const char *word)
 
 /* ---- GET /account ---- */
 
-#define WORDS_MAX 256                 /* bytes of a list of words (scopes, amr) */
+#define WORDS_MAX 256                 /* bytes of a list of words (amr) */
+#define CLAIMS_WORDS_MAX 2048         /* bytes of an app's claims in words */
 #define TIME_MAX 32                   /* bytes of fmt_cst's text */
 
 /* What templates/account.html shows, and the storage its slots point into. */
@@ -245,7 +230,7 @@ struct view {
 	struct tpl_account_sessions *sessions;
 	char (*session_times)[2][TIME_MAX];
 	struct tpl_account_apps *apps;
-	char (*app_words)[WORDS_MAX];
+	char (*app_words)[CLAIMS_WORDS_MAX];
 	char (*app_times)[TIME_MAX];
 	struct clients_snap *snap;        /* the apps' names */
 };
@@ -317,7 +302,9 @@ view_apps(struct view *w, enum page_lang l, struct authd_app *app,
     const struct dir_consent *list, size_t n)
 {
 	const struct clients_client *cl;
+	enum page_msg what[PAGE_CLAIMS_MAX];
 	unsigned bits, unknown;
+	size_t nw;
 
 	if (n == 0)
 		return 0;
@@ -332,14 +319,15 @@ view_apps(struct view *w, enum page_lang l, struct authd_app *app,
 		bits = unknown = 0;
 		if (clients_scope_parse(list[i].scopes, &bits, &unknown) != 0)
 			bits = 0;
-		for (unsigned bit = 1; bit <= CLIENTS_SCOPE_LAST; bit <<= 1)
-			if (bits & bit)
-				list_add(w->app_words[i], WORDS_MAX, page_msg(l, PAGE_MSG_LIST_SEP),
-				    page_msg(l, scope_words(bit)));
+		/* The words the consent page listed (page_claims) for what was allowed. */
+		nw = page_claims(bits, cl != NULL && cl->allow_id_number, what, PAGE_CLAIMS_MAX);
+		for (size_t k = 0; k < nw; k++)
+			list_add(w->app_words[i], CLAIMS_WORDS_MAX, page_msg(l, PAGE_MSG_CLAIM_SEP),
+			    page_msg(l, what[k]));
 		fmt_cst(list[i].updated, w->app_times[i], TIME_MAX);
 		w->apps[i] = (struct tpl_account_apps){
 			.name = cl != NULL ? cl->name : list[i].client_id,
-			.client_id = list[i].client_id, .scopes = w->app_words[i],
+			.client_id = list[i].client_id, .claims = w->app_words[i],
 			.when = w->app_times[i],
 		};
 	}

@@ -201,6 +201,20 @@ const char *page_csp(void);
  * entities; invalid UTF-8 bytes replaced by U+FFFD). */
 int page_escape(struct yh_buf *b, const char *s) YH_WUR;
 
+/* ---- what an app receives ---- */
+
+#define PAGE_CLAIMS_MAX 10           /* most claim lines page_claims gives */
+
+/*
+ * The claim lines of what an app receives with the scopes in bits (CLIENTS_SCOPE_* of
+ * authcore/clients/clients.h), in the order the consent page shows them and in the
+ * words both the consent page and the account page's list of allowed apps use
+ * (PAGE_MSG_CLAIM_*): profile without phone is the name and the masked phone number;
+ * the ID number only when id_number (the app may receive it). At most max into out;
+ * returns how many.
+ */
+size_t page_claims(unsigned bits, bool id_number, enum page_msg *out, size_t max);
+
 /* ---- the pages of the login family ---- */
 
 /* The login form: username (prefilled with username, may be NULL), password, csrf,

@@ -785,6 +785,14 @@ test_consent_flow(void **state)
 	assert_non_null(strstr(yh_buf_cstr(&r.body), "张三"));
 	/* email is not among the client's scopes: not asked. */
 	assert_null(strstr(yh_buf_cstr(&r.body), "电子邮箱"));
+	/* One line per claim, the colon right after the words, a masked value said to be
+	 * masked when the app gets all of it. */
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "<span class=\"claim\">姓名：</span>张三"));
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "<span class=\"claim\">手机号码（隐去中间四位）："
+	    "</span>138****5678</li>"));
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "<span class=\"claim\">完整居民身份证号码："
+	    "</span>110101********"));
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "（此处部分隐去，应用将获得完整号码）"));
 	csrf_of(&r, csrf, sizeof(csrf));
 	resp_free(&r);
 
@@ -830,6 +838,12 @@ test_consent_flow(void **state)
 		assert_string_equal(sc, "openid profile yh_id_number");
 		free(sc);
 	}
+	/* The account page names what was allowed in the consent page's words. */
+	http("/account", NULL, h->stoken, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "：账号标识（仅本应用可见的匿名编号）、"
+	    "登录方式和认证等级；姓名；手机号码（隐去中间四位）；完整居民身份证号码 <span"));
+	resp_free(&r);
 	assert_true(audited("consent.grant"));
 
 	/* prompt=login consent keeps login. */
