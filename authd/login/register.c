@@ -190,7 +190,7 @@ respond_done(struct reg_job *j)
 	page_set_next(&p, j->f.next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_DONE_TITLE));
 	tpl_register_done_render(&p, &(struct tpl_register_done){ 0 });
-	page_login_form(&p, j->login_csrf, j->f.next, j->f.id.canonical, NULL);
+	login_form(&p, j->app, j->login_csrf, j->f.next, j->f.id.canonical, NULL);
 	return page_send(&p, j->req, 200);
 }
 

@@ -218,9 +218,10 @@ size_t page_claims(unsigned bits, bool id_number, enum page_msg *out, size_t max
 /* ---- the pages of the login family ---- */
 
 /* The login form: username (prefilled with username, may be NULL), password, csrf,
- * next; error (may be NULL) in an alert box above it; links to /register. */
+ * next; error (may be NULL) in an alert box above it; app (NULL or "": none) named as
+ * where the login leads; links to /register and to the account recovery page. */
 void page_login_form(struct page *p, const char *csrf, const char *next, const char *username,
-    const char *error);
+    const char *error, const char *app);
 
 /* The TOTP step-up form: code, csrf, next, loa. */
 void page_totp_form(struct page *p, const char *csrf, const char *next, int loa,

@@ -217,7 +217,7 @@ test_page_html(void **state)
 	page_set_next(&p, "/authorize?client_id=a&x=\"<b>");
 	page_begin(&p, "标题 <i>");
 	page_html(&p, "<p title=\"%s\">%d %u %zu %%</p>", evil, -3, 7u, (size_t)9);
-	page_login_form(&p, "tok", "/account", evil, evil);
+	page_login_form(&p, "tok", "/account", evil, evil, evil);
 	assert_int_equal(p.err, 0);
 	const char *html = yh_buf_cstr(&p.b);
 	assert_null(strstr(html, "<script>"));
@@ -230,6 +230,9 @@ test_page_html(void **state)
 	assert_non_null(strstr(html, "name=\"csrf\" value=\"tok\""));
 	assert_non_null(strstr(html, "name=\"next\" value=\"/account\""));
 	assert_non_null(strstr(html, "name=\"username\" value=\"&quot;&gt;&lt;script&gt;"));
+	/* The app's name, escaped too, and the recovery link. */
+	assert_non_null(strstr(html, "登录后将进入：<strong>&quot;&gt;&lt;script&gt;"));
+	assert_non_null(strstr(html, "<a href=\"/login/forgot?next=%2Faccount\">忘记密码？</a>"));
 	/* The switch link keeps next, percent-encoded, and is escaped as an attribute. */
 	assert_non_null(strstr(html, "href=\"/login?lang=en&amp;next=%2Fauthorize%3Fclient_id%3Da"
 	    "%26x%3D%22%3Cb%3E\" hreflang=\"en\" lang=\"en\">English</a>"));
