@@ -82,7 +82,7 @@ void login_policy_get(const struct authd_app *app, struct login_policy *out);
 #define LOGIN_FORGOT_PATH "/login/forgot"   /* how to recover an account */
 
 /* Adds the login room's routes (routes.c): GET/POST /login, /login/totp and /register,
- * GET /login/forgot.
+ * GET /login/forgot and the site icon, GET /favicon.ico.
  * They need app->dir, ->ident, ->sess, ->audit, ->keys; app->workers NULL runs
  * the password checks and hashing inline. */
 int login_register(struct http_server *srv, struct authd_app *app) YH_WUR;

@@ -194,6 +194,13 @@ int page_send(struct page *p, struct http_req *req, unsigned status) YH_WUR;
 /* Frees the page without sending. NULL is fine. */
 void page_free(struct page *p);
 
+#define PAGE_FAVICON_PATH "/favicon.ico"
+#define PAGE_FAVICON_MAX_AGE "604800"     /* seconds a browser may keep the icon */
+
+/* GET /favicon.ico (an http_handler_fn; arg unused): the compiled-in site icon,
+ * image/x-icon, cacheable for PAGE_FAVICON_MAX_AGE seconds. */
+int page_favicon_get(struct http_req *req, void *arg);
+
 /* The Content-Security-Policy every page carries (static storage). */
 const char *page_csp(void);
 
