@@ -24,22 +24,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
 import * as jose from 'jose';
-
-const WAIT_MS = 15000;        // every single wait is bounded by this
-const HASH_WAIT_MS = 30000;   // steps that run argon2 (slower under sanitizers)
-
-let fails = 0;
-const ok = (m) => console.log(`ok: ${m}`);
-const fail = (m) => { console.log(`FAIL: ${m}`); fails++; };
-const check = (cond, m, detail = '') => (cond ? ok(m) : fail(detail ? `${m}: ${detail}` : m));
-// A failure after which the scenario cannot go on.
-class Stop extends Error {}
-const must = (cond, m, detail = '') => {
-  check(cond, m, detail);
-  if (!cond) throw new Stop(m);
-};
+import {
+  WAIT_MS, HASH_WAIT_MS, ok, fail, check, must, Stop, failures, launchChromium,
+} from './checks.mjs';
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const issuer = cfg.issuer;
@@ -189,8 +177,7 @@ async function backchannel(name, req, res) {
     res.writeHead(200, { 'cache-control': 'no-store' });
     res.end();
   } catch (e) {
-    console.log(`FAIL: ${name} back-channel logout token refused: ${e.message}`);
-    fails++;
+    fail(`${name} back-channel logout token refused: ${e.message}`);
     res.writeHead(400, { 'content-type': 'application/json' });
     res.end('{"error":"invalid_request"}');
   }
@@ -200,8 +187,7 @@ const rp = http.createServer((req, res) => {
   const url = new URL(req.url, rpOrigin);
   const m = /^\/(app1|app2)\/(start|cb|logout|bye|bcl)$/.exec(url.pathname);
   const done = (e) => {
-    console.log(`FAIL: RP ${req.method} ${url.pathname}: ${e && e.stack}`);
-    fails++;
+    fail(`RP ${req.method} ${url.pathname}: ${e && e.stack}`);
     if (!res.headersSent) sendHtml(res, 500, 'RP error', `<p id="error">${esc(e && e.message)}</p>`);
   };
   if (!m) return sendHtml(res, 404, 'not found', '');
@@ -396,13 +382,7 @@ async function main() {
   });
   let browser;
   try {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-      headless: true,
-      timeout: WAIT_MS,
-    });
+    browser = await launchChromium();
     // A fresh context: no cookies, Chinese first like a browser set up in China.
     const ctx = await browser.newContext({ locale: 'zh-CN' });
     ctx.setDefaultTimeout(WAIT_MS);
@@ -422,7 +402,7 @@ async function main() {
     rp.close();
   }
   console.log(`screenshots: ${cfg.shots_dir}`);
-  process.exit(fails ? 1 : 0);
+  process.exit(failures() ? 1 : 0);
 }
 
 main();

@@ -1,0 +1,30 @@
+// What the browser scenarios (browser.mjs, pages_phone.mjs) share: the bounded waits,
+// the check counting ("ok: ..." and "FAIL: ..." lines, failures() for the exit code)
+// and headless Chromium (Debian's /usr/bin/chromium) launched the same way.
+import { chromium } from 'playwright-core';
+
+export const WAIT_MS = 15000;        // every single wait is bounded by this
+export const HASH_WAIT_MS = 30000;   // steps that run argon2 (slower under sanitizers)
+
+let fails = 0;
+export const failures = () => fails;
+export const ok = (m) => console.log(`ok: ${m}`);
+export const fail = (m) => { console.log(`FAIL: ${m}`); fails++; };
+export const check = (cond, m, detail = '') => (cond ? ok(m) : fail(detail ? `${m}: ${detail}` : m));
+// A failure after which the scenario cannot go on.
+export class Stop extends Error {}
+export const must = (cond, m, detail = '') => {
+  check(cond, m, detail);
+  if (!cond) throw new Stop(m);
+};
+
+// Headless Chromium without the network chatter of a desktop browser.
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+    headless: true,
+    timeout: WAIT_MS,
+  });
+}
