@@ -192,6 +192,7 @@ person_json(const struct dir_person *p)
 	ctl_set_str(o, "username", p->username);
 	ctl_set_str(o, "status", dir_status_str(p->status));
 	json_object_set_new(o, "loa", json_integer(p->loa.level));
+	ctl_set_str(o, "origin", p->origin);
 	ctl_set_str(o, "loa_method", p->loa.method);
 	ctl_set_str(o, "loa_by", p->loa.by);
 	ctl_set_str(o, "loa_evidence", p->loa.evidence);
@@ -269,6 +270,10 @@ user_add(int argc, char **argv)
 	p.email = (char *)o.email;
 	p.username = (char *)o.username;
 	p.status = DIR_STATUS_ACTIVE;
+	p.origin = (char *)DIR_ORIGIN_OPERATOR;
+	/* LoA 1 by the operator's word, not a self-registration. */
+	p.loa.level = 1;
+	p.loa.method = (char *)"operator";
 	if ((r = dir_person_add_cred(id->dir, &p, hash != NULL ? PW_SCHEME_ARGON2ID : NULL,
 	    hash, uid)) != 0) {
 		if (r == YH_ERR_EXISTS)

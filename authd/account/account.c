@@ -23,6 +23,7 @@
 #include "authd/oidc/token.h"
 #include "authd/ui/pages.h"
 #include "authd/ui/templates_gen.h"
+#include "authd/ui/ua.h"
 #include "authd/app.h"
 #include "authd/session/sess.h"
 #include "common/workers.h"
@@ -146,6 +147,7 @@ method_words(enum page_lang l, const char *m)
 		{ "counter", PAGE_MSG_METHOD_COUNTER },
 		{ "ca", PAGE_MSG_METHOD_CA },
 		{ "import", PAGE_MSG_METHOD_IMPORT },
+		{ "operator", PAGE_MSG_METHOD_OPERATOR },
 		{ "totp", PAGE_MSG_METHOD_TOTP },
 	};
 
@@ -153,6 +155,22 @@ method_words(enum page_lang l, const char *m)
 		if (strcmp(m, t[i].m) == 0)
 			return page_msg(l, t[i].msg);
 	return m != NULL ? m : "-";
+}
+
+/* How the account came to be (dir_person.origin), in words. */
+static const char *
+origin_words(enum page_lang l, const char *o)
+{
+	static const struct { const char *o; enum page_msg msg; } t[] = {
+		{ DIR_ORIGIN_SELF, PAGE_MSG_ORIGIN_SELF },
+		{ DIR_ORIGIN_OPERATOR, PAGE_MSG_ORIGIN_OPERATOR },
+		{ DIR_ORIGIN_IMPORT, PAGE_MSG_ORIGIN_IMPORT },
+	};
+
+	for (size_t i = 0; o != NULL && i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(o, t[i].o) == 0)
+			return page_msg(l, t[i].msg);
+	return page_msg(l, PAGE_MSG_ORIGIN_UNKNOWN);
 }
 
 static const char *
@@ -163,22 +181,6 @@ amr_words(enum page_lang l, const char *a)
 	if (strcmp(a, "otp") == 0)
 		return page_msg(l, PAGE_MSG_AMR_OTP);
 	return a;
-}
-
-static enum page_msg
-scope_words(unsigned bit)
-{
-	switch (bit) {
-	case CLIENTS_SCOPE_OPENID: return PAGE_MSG_SCOPE_OPENID;
-	case CLIENTS_SCOPE_PROFILE: return PAGE_MSG_SCOPE_PROFILE;
-	case CLIENTS_SCOPE_PHONE: return PAGE_MSG_SCOPE_PHONE;
-	case CLIENTS_SCOPE_EMAIL: return PAGE_MSG_SCOPE_EMAIL;
-	case CLIENTS_SCOPE_ID_NUMBER: return PAGE_MSG_SCOPE_ID_NUMBER;
-	case CLIENTS_SCOPE_OFFLINE_ACCESS: return PAGE_MSG_SCOPE_OFFLINE_ACCESS;
-	case CLIENTS_SCOPE_ORG: return PAGE_MSG_SCOPE_ORG;
-	case CLIENTS_SCOPE_STAFF: return PAGE_MSG_SCOPE_STAFF;
-	default: return PAGE_MSG_NONE;
-	}
 }
 
 /* The notice for /account?done=KEY (fixed keys only: the parameter is never echoed),
@@ -216,7 +218,8 @@ list_add(char *out, size_t outsz, const char *sep, const char *word)
 
 /* ---- GET /account ---- */
 
-#define WORDS_MAX 256                 /* bytes of a list of words (scopes, amr) */
+#define WORDS_MAX 256                 /* bytes of a list of words (amr) */
+#define CLAIMS_WORDS_MAX 2048         /* bytes of an app's claims in words */
 #define TIME_MAX 32                   /* bytes of fmt_cst's text */
 
 /* What templates/account.html shows, and the storage its slots point into. */
@@ -227,7 +230,7 @@ struct view {
 	struct tpl_account_sessions *sessions;
 	char (*session_times)[2][TIME_MAX];
 	struct tpl_account_apps *apps;
-	char (*app_words)[WORDS_MAX];
+	char (*app_words)[CLAIMS_WORDS_MAX];
 	char (*app_times)[TIME_MAX];
 	struct clients_snap *snap;        /* the apps' names */
 };
@@ -257,6 +260,7 @@ view_profile(struct view *w, enum page_lang l, const struct dir_person *person,
 	w->v.phone = w->masked_phone[0] != '\0' ? w->masked_phone : "-";
 	w->v.phone_unverified = person->phone != NULL && !person->phone_verified;
 	w->v.loa = person->loa.level;
+	w->v.origin = origin_words(l, person->origin);
 	w->v.loa_method = method_words(l, person->loa.method);
 	w->v.loa_by = person->loa.by;
 	w->v.loa_at = w->loa_at;
@@ -266,8 +270,8 @@ view_profile(struct view *w, enum page_lang l, const struct dir_person *person,
 }
 
 static int
-view_sessions(struct view *w, const struct sess_info *si, const struct sess_info *list,
-    size_t n)
+view_sessions(struct view *w, enum page_lang l, const struct sess_info *si,
+    const struct sess_info *list, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -275,11 +279,16 @@ view_sessions(struct view *w, const struct sess_info *si, const struct sess_info
 	    (w->session_times = calloc(n, sizeof(*w->session_times))) == NULL)
 		return YH_ERR_ALLOC;
 	for (size_t i = 0; i < n; i++) {
+		struct ua_summary ua = ua_summarize(list[i].ua);
+
 		fmt_cst(list[i].created_ms / 1000, w->session_times[i][0], TIME_MAX);
 		fmt_cst(list[i].seen_ms / 1000, w->session_times[i][1], TIME_MAX);
 		w->sessions[i] = (struct tpl_account_sessions){
 			.created = w->session_times[i][0], .seen = w->session_times[i][1],
-			.addr = list[i].addr, .ua = list[i].ua, .sid = list[i].sid,
+			.browser = ua.browser != NULL ? ua.browser :
+			    page_msg(l, PAGE_MSG_UA_UNKNOWN_BROWSER),
+			.os = ua.os != NULL ? ua.os : page_msg(l, PAGE_MSG_UA_UNKNOWN_OS),
+			.addr = list[i].addr[0] != '\0' ? list[i].addr : "-", .sid = list[i].sid,
 			.current = strcmp(list[i].sid, si->sid) == 0,
 		};
 	}
@@ -293,7 +302,9 @@ view_apps(struct view *w, enum page_lang l, struct authd_app *app,
     const struct dir_consent *list, size_t n)
 {
 	const struct clients_client *cl;
+	enum page_msg what[PAGE_CLAIMS_MAX];
 	unsigned bits, unknown;
+	size_t nw;
 
 	if (n == 0)
 		return 0;
@@ -308,14 +319,15 @@ view_apps(struct view *w, enum page_lang l, struct authd_app *app,
 		bits = unknown = 0;
 		if (clients_scope_parse(list[i].scopes, &bits, &unknown) != 0)
 			bits = 0;
-		for (unsigned bit = 1; bit <= CLIENTS_SCOPE_LAST; bit <<= 1)
-			if (bits & bit)
-				list_add(w->app_words[i], WORDS_MAX, page_msg(l, PAGE_MSG_LIST_SEP),
-				    page_msg(l, scope_words(bit)));
+		/* The words the consent page listed (page_claims) for what was allowed. */
+		nw = page_claims(bits, cl != NULL && cl->allow_id_number, what, PAGE_CLAIMS_MAX);
+		for (size_t k = 0; k < nw; k++)
+			list_add(w->app_words[i], CLAIMS_WORDS_MAX, page_msg(l, PAGE_MSG_CLAIM_SEP),
+			    page_msg(l, what[k]));
 		fmt_cst(list[i].updated, w->app_times[i], TIME_MAX);
 		w->apps[i] = (struct tpl_account_apps){
 			.name = cl != NULL ? cl->name : list[i].client_id,
-			.client_id = list[i].client_id, .scopes = w->app_words[i],
+			.client_id = list[i].client_id, .claims = w->app_words[i],
 			.when = w->app_times[i],
 		};
 	}
@@ -370,7 +382,7 @@ account_view(struct authd_app *app, struct http_req *req, const struct sess_info
 		goto out;
 	page_init(&p, req, "/account");
 	view_profile(&w, p.lang, &person, si);
-	if ((r = view_sessions(&w, si, sl, ns)) != 0 ||
+	if ((r = view_sessions(&w, p.lang, si, sl, ns)) != 0 ||
 	    (r = view_apps(&w, p.lang, app, cl, nc)) != 0) {
 		page_free(&p);
 		goto out;

@@ -66,7 +66,8 @@ cas_logout_handler(struct http_req *req, void *arg)
 	if (service != NULL)
 		yh_debug("cas/logout: no app registers this service: the logged-out page");
 	r = page_done_send(req, 200, page_msg(l, PAGE_MSG_LOGOUT_DONE_TITLE),
-	    page_msg(l, PAGE_MSG_LOGOUT_DONE_TEXT), NULL, NULL);
+	    page_msg(l, PAGE_MSG_LOGOUT_DONE_TEXT), LOGIN_PATH,
+	    page_msg(l, PAGE_MSG_LOGOUT_DONE_LINK));
 out:
 	oidc_lo_result_clear(&res);
 	return r;

@@ -4,11 +4,15 @@
  * password.c, totp.c and register.c use these and not each other.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
 #include "authcore/audit/audit.h"
+#include "authcore/clients/clients.h"
 #include "authd/app.h"
+#include "authd/cas/cas.h"
+#include "authd/http/http.h"
 #include "identity/dir/dir.h"
 #include "authd/login/login.h"
 #include "authd/ui/pages.h"
@@ -37,6 +41,56 @@ const char *
 login_next_pick(const char *next)
 {
 	return login_next_ok(next) ? next : LOGIN_NEXT_DEFAULT;
+}
+
+/* The query parameter name of the path-and-query next when its path is path
+ * ("/authorize"), malloc'd into *out; NULL when not. */
+static char *
+next_param(const char *next, const char *path, const char *name)
+{
+	size_t n = strlen(path);
+	char *v = NULL;
+
+	if (next == NULL || strncmp(next, path, n) != 0 || next[n] != '?' ||
+	    http_form_get(yh_span_cstr(next + n + 1), name, LOGIN_NEXT_MAX, &v) != 0)
+		return NULL;
+	return v;
+}
+
+void
+login_app_name(struct authd_app *app, const char *next, char *out, size_t outsz)
+{
+	struct clients_snap *cs;
+	const struct clients_client *cl = NULL;
+	char *client_id = next_param(next, "/authorize", "client_id");
+	char *service = next_param(next, "/cas/login", "service");
+
+	out[0] = '\0';
+	/* app->clients is NULL only in tests of the login room alone. */
+	if ((client_id == NULL && service == NULL) || app->clients == NULL)
+		goto out;
+	cs = clients_acquire(app->clients);
+	if (client_id != NULL)
+		cl = clients_find(cs, client_id);
+	else
+		cl = cas_client_of(cs, service);
+	/* A name too long for out is left out rather than cut inside a character. */
+	if (cl != NULL && yh_strlcpy(out, cl->name != NULL ? cl->name : cl->id, outsz) != 0)
+		out[0] = '\0';
+	clients_release(cs);
+out:
+	free(client_id);
+	free(service);
+}
+
+void
+login_form(struct page *p, struct authd_app *app, const char *csrf, const char *next,
+    const char *username, const char *error)
+{
+	char name[CLIENTS_NAME_MAX + 1];
+
+	login_app_name(app, next, name, sizeof(name));
+	page_login_form(p, csrf, next, username, error, name);
 }
 
 int

@@ -32,6 +32,7 @@
 #include "common/err.h"
 
 struct authd_app;
+struct page;
 
 #define LOGIN_SID_COOKIE "yh_sid"          /* "__Host-yh_sid" over HTTPS (page_cookie) */
 #define LOGIN_NEXT_DEFAULT "/account"
@@ -78,8 +79,10 @@ void login_policy_get(const struct authd_app *app, struct login_policy *out);
 #define LOGIN_PATH "/login"
 #define LOGIN_TOTP_PATH "/login/totp"
 #define LOGIN_REG_PATH "/register"
+#define LOGIN_FORGOT_PATH "/login/forgot"   /* how to recover an account */
 
-/* Adds the login room's routes (routes.c): GET/POST /login, /login/totp and /register.
+/* Adds the login room's routes (routes.c): GET/POST /login, /login/totp and /register,
+ * GET /login/forgot and the site icon, GET /favicon.ico.
  * They need app->dir, ->ident, ->sess, ->audit, ->keys; app->workers NULL runs
  * the password checks and hashing inline. */
 int login_register(struct http_server *srv, struct authd_app *app) YH_WUR;
@@ -87,6 +90,7 @@ int login_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 /* The handlers (http_handler_fn, arg = the struct authd_app): GET/POST /login
  * (password.c), /login/totp (totp.c), /register (register.c). */
 int login_password_get(struct http_req *req, void *arg);
+int login_forgot_get(struct http_req *req, void *arg);
 int login_password_post(struct http_req *req, void *arg);
 int login_totp_get(struct http_req *req, void *arg);
 int login_totp_post(struct http_req *req, void *arg);
@@ -104,6 +108,19 @@ bool login_next_ok(const char *next);
 
 /* next when login_next_ok, else LOGIN_NEXT_DEFAULT (static storage). */
 const char *login_next_pick(const char *next);
+
+/*
+ * The display name of the registered app a login is for, copied into out (outsz
+ * bytes; CLIENTS_NAME_MAX + 1 hold any): the client_id of a next of /authorize, or the
+ * app whose CAS services hold the service of a next of /cas/login. "" when next names
+ * no registered app (the account page, an unknown client or service, NULL) or the name
+ * does not fit. Any thread.
+ */
+void login_app_name(struct authd_app *app, const char *next, char *out, size_t outsz);
+
+/* page_login_form naming the app of next (login_app_name). */
+void login_form(struct page *p, struct authd_app *app, const char *csrf, const char *next,
+    const char *username, const char *error);
 
 /*
  * The session named by the request's yh_sid cookie (sess_get with flags, e.g.

@@ -17,6 +17,7 @@
 #include "authd/login/login.h"
 #include "authd/oidc/oidc.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
 #include "authd/app.h"
 #include "authd/keyd/keys.h"
 #include "common/workers.h"
@@ -102,7 +103,7 @@ respond_form(struct pw_job *j, unsigned status, enum page_msg alert)
 	page_init_lang(&p, j->lang, j->https, LOGIN_PATH);
 	page_set_next(&p, j->next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_LOGIN_TITLE));
-	page_login_form(&p, j->csrf, j->next, j->username, page_msg(p.lang, alert));
+	login_form(&p, j->app, j->csrf, j->next, j->username, page_msg(p.lang, alert));
 	return page_send(&p, j->req, status);
 }
 
@@ -411,11 +412,28 @@ login_password_get(struct http_req *req, void *arg)
 	page_init(&p, req, LOGIN_PATH);
 	page_set_next(&p, next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_LOGIN_TITLE));
-	page_login_form(&p, csrf, next, hint, NULL);
+	login_form(&p, app, csrf, next, hint, NULL);
 	r = page_send(&p, req, 200);
 out:
 	free(owned_hint);
 	return r;
+}
+
+/* GET /login/forgot: how to get back into an account (templates/recover.html). */
+int
+login_forgot_get(struct http_req *req, void *arg)
+{
+	const char *next = NULL;
+	struct page p;
+
+	(void)arg;
+	if (http_req_query(req, "next", LOGIN_NEXT_MAX, &next) != 0 || !login_next_ok(next))
+		next = NULL;
+	page_init(&p, req, LOGIN_FORGOT_PATH);
+	page_set_next(&p, next);
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_RECOVER_TITLE));
+	tpl_recover_render(&p, &(struct tpl_recover){ .next = next });
+	return page_send(&p, req, 200);
 }
 
 /* Copies what the worker needs out of the request. */
@@ -459,15 +477,15 @@ pw_job_new(struct http_req *req, struct authd_app *app, char *username, char *pa
 
 /* The form without the slow part: a missing or over-long field. */
 static int
-respond_quick(struct http_req *req, const char *csrf, const char *next, const char *username,
-    enum page_msg alert)
+respond_quick(struct http_req *req, struct authd_app *app, const char *csrf,
+    const char *next, const char *username, enum page_msg alert)
 {
 	struct page p;
 
 	page_init(&p, req, LOGIN_PATH);
 	page_set_next(&p, next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_LOGIN_TITLE));
-	page_login_form(&p, csrf, next, username, page_msg(p.lang, alert));
+	login_form(&p, app, csrf, next, username, page_msg(p.lang, alert));
 	return page_send(&p, req, 200);
 }
 
@@ -491,11 +509,11 @@ login_password_post(struct http_req *req, void *arg)
 	rp = http_req_form(req, "password", PW_PASSWORD_MAX, &password);
 	if (ru == YH_ERR_TOO_LONG || rp == YH_ERR_TOO_LONG) {
 		/* No account has such a name or password: the generic answer, no hashing. */
-		r = respond_quick(req, csrf, nx, NULL, PAGE_MSG_LOGIN_FAILED);
+		r = respond_quick(req, app, csrf, nx, NULL, PAGE_MSG_LOGIN_FAILED);
 		goto out;
 	}
 	if (ru != 0 || rp != 0 || username[0] == '\0' || password[0] == '\0') {
-		r = respond_quick(req, csrf, nx, ru == 0 ? username : NULL, PAGE_MSG_MISSING_FIELDS);
+		r = respond_quick(req, app, csrf, nx, ru == 0 ? username : NULL, PAGE_MSG_MISSING_FIELDS);
 		goto out;
 	}
 	if ((r = pw_job_new(req, app, username, password, nx, csrf, &j)) != 0)

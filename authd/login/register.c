@@ -190,7 +190,7 @@ respond_done(struct reg_job *j)
 	page_set_next(&p, j->f.next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_DONE_TITLE));
 	tpl_register_done_render(&p, &(struct tpl_register_done){ 0 });
-	page_login_form(&p, j->login_csrf, j->f.next, j->f.id.canonical, NULL);
+	login_form(&p, j->app, j->login_csrf, j->f.next, j->f.id.canonical, NULL);
 	return page_send(&p, j->req, 200);
 }
 
@@ -237,6 +237,7 @@ reg_create(struct reg_job *j)
 	p.id_number = j->f.id.canonical;
 	p.name = j->f.name;
 	p.phone = j->f.phone_key;
+	p.origin = (char *)DIR_ORIGIN_SELF;
 	/* Typed in by whoever fills the form: not verified, so not a login identifier
 	 * (phone_verified false). loa.level 0: LoA 1 by "self" (dir_person_add). The
 	 * person and the password are stored in one transaction. */

@@ -4,10 +4,13 @@
  * login_register.
  */
 #include "authd/login/login.h"
+#include "authd/ui/pages.h"
 
 static const struct http_route login_routes[] = {
 	{ "GET", LOGIN_PATH, login_password_get, HTTP_ROUTE_NO_STORE },
 	{ "POST", LOGIN_PATH, login_password_post, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
+	{ "GET", PAGE_FAVICON_PATH, page_favicon_get, 0 },
+	{ "GET", LOGIN_FORGOT_PATH, login_forgot_get, HTTP_ROUTE_NO_STORE },
 	{ "GET", LOGIN_TOTP_PATH, login_totp_get, HTTP_ROUTE_NO_STORE },
 	{ "POST", LOGIN_TOTP_PATH, login_totp_post, HTTP_ROUTE_NO_STORE },
 	{ "GET", LOGIN_REG_PATH, login_signup_get, HTTP_ROUTE_NO_STORE },

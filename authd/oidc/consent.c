@@ -271,6 +271,36 @@ bad_request(struct http_req *req)
 
 /* ---- the page ---- */
 
+/* One line of the consent page: the claim msg in words of language l and
+ * the person's value for it, masked (phone and idn: the masked phone and ID number). */
+static void
+claim_line(struct tpl_consent_claims *out, enum page_lang l, enum page_msg msg,
+    const struct dir_person *person, const char *phone, const char *idn)
+{
+	*out = (struct tpl_consent_claims){ .what = page_msg(l, msg) };
+	switch (msg) {
+	case PAGE_MSG_CLAIM_NAME:
+		out->value = person->name;
+		break;
+	case PAGE_MSG_CLAIM_PHONE_MASKED:
+		out->value = phone;
+		break;
+	case PAGE_MSG_CLAIM_PHONE:
+		out->value = phone;
+		out->masked = phone[0] != '\0';
+		break;
+	case PAGE_MSG_CLAIM_EMAIL:
+		out->value = person->email;
+		break;
+	case PAGE_MSG_CLAIM_ID_NUMBER:
+		out->value = idn;
+		out->masked = idn[0] != '\0';
+		break;
+	default:
+		break;
+	}
+}
+
 /* The consent form (templates/consent.html), its token bound to the session si: the
  * claims of the scopes in c->bits, in words, with the person's values masked. */
 static int
@@ -278,7 +308,10 @@ consent_page(struct authd_app *app, struct http_req *req, const struct sess_info
     const char *next, const struct consent_req *c, const struct dir_person *person)
 {
 	char csrf[CSRF_TOKEN_SIZE], phone[64], idn[64];
+	enum page_msg what[PAGE_CLAIMS_MAX];
+	struct tpl_consent_claims claims[PAGE_CLAIMS_MAX];
 	struct tpl_consent v;
+	size_t n;
 	struct page p;
 	int r;
 
@@ -286,20 +319,12 @@ consent_page(struct authd_app *app, struct http_req *req, const struct sess_info
 		return r;
 	mk_phone_mask(person->phone, phone, sizeof(phone));
 	idn_mask(person->id_number, idn, sizeof(idn));
+	n = page_claims(c->bits, c->client->allow_id_number, what, PAGE_CLAIMS_MAX);
+	for (size_t i = 0; i < n; i++)
+		claim_line(&claims[i], page_lang_of(req), what[i], person, phone, idn);
 	v = (struct tpl_consent){
 		.client_name = c->client->name, .client_id = c->client->id,
-		.csrf = csrf, .next = next,
-		.openid = (c->bits & CLIENTS_SCOPE_OPENID) != 0,
-		.profile = (c->bits & CLIENTS_SCOPE_PROFILE) != 0, .name = person->name,
-		.phone_hidden = (c->bits & CLIENTS_SCOPE_PROFILE) != 0 &&
-		    (c->bits & CLIENTS_SCOPE_PHONE) == 0 && person->phone != NULL,
-		.phone_full = (c->bits & CLIENTS_SCOPE_PHONE) != 0, .phone = phone,
-		.email_scope = (c->bits & CLIENTS_SCOPE_EMAIL) != 0, .email = person->email,
-		.id_number_scope = (c->bits & CLIENTS_SCOPE_ID_NUMBER) != 0 &&
-		    c->client->allow_id_number,
-		.id_number = idn,
-		.offline = (c->bits & CLIENTS_SCOPE_OFFLINE_ACCESS) != 0,
-		.staff_scope = (c->bits & CLIENTS_SCOPE_STAFF) != 0,
+		.csrf = csrf, .next = next, .claims = claims, .claims_n = n,
 	};
 	page_init(&p, req, "/consent");
 	page_set_next(&p, next);

@@ -433,7 +433,8 @@ logout_handler(struct http_req *req, void *arg)
 	}
 	l = page_lang_of(req);
 	r = page_done_send(req, 200, page_msg(l, PAGE_MSG_LOGOUT_DONE_TITLE),
-	    page_msg(l, PAGE_MSG_LOGOUT_DONE_TEXT), NULL, NULL);
+	    page_msg(l, PAGE_MSG_LOGOUT_DONE_TEXT), LOGIN_PATH,
+	    page_msg(l, PAGE_MSG_LOGOUT_DONE_LINK));
 out:
 	oidc_lo_result_clear(&res);
 	lo_raw_free(&w);

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <openssl/evp.h>
 
+#include "authcore/clients/clients.h"
 #include "authd/ui/pages.h"
 #include "authd/ui/templates_gen.h"
 #include "common/b64.h"
@@ -705,14 +706,40 @@ out:
 	return r;
 }
 
+/* ------------------------------------------------------------- what an app receives */
+
+size_t
+page_claims(unsigned bits, bool id_number, enum page_msg *out, size_t max)
+{
+	static const struct { unsigned bit, without; enum page_msg msg; } t[] = {
+		{ CLIENTS_SCOPE_OPENID, 0, PAGE_MSG_CLAIM_OPENID },
+		{ CLIENTS_SCOPE_PROFILE, 0, PAGE_MSG_CLAIM_NAME },
+		{ CLIENTS_SCOPE_PROFILE, CLIENTS_SCOPE_PHONE, PAGE_MSG_CLAIM_PHONE_MASKED },
+		{ CLIENTS_SCOPE_PHONE, 0, PAGE_MSG_CLAIM_PHONE },
+		{ CLIENTS_SCOPE_EMAIL, 0, PAGE_MSG_CLAIM_EMAIL },
+		{ CLIENTS_SCOPE_ID_NUMBER, 0, PAGE_MSG_CLAIM_ID_NUMBER },
+		{ CLIENTS_SCOPE_ORG, 0, PAGE_MSG_CLAIM_ORG },
+		{ CLIENTS_SCOPE_STAFF, 0, PAGE_MSG_CLAIM_STAFF },
+		{ CLIENTS_SCOPE_OFFLINE_ACCESS, 0, PAGE_MSG_CLAIM_OFFLINE },
+	};
+	size_t n = 0;
+
+	if (!id_number)
+		bits &= ~(unsigned)CLIENTS_SCOPE_ID_NUMBER;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]) && n < max; i++)
+		if ((bits & t[i].bit) != 0 && (bits & t[i].without) == 0)
+			out[n++] = t[i].msg;
+	return n;
+}
+
 /* ------------------------------------------------------------------ the login pages */
 
 void
 page_login_form(struct page *p, const char *csrf, const char *next, const char *username,
-    const char *error)
+    const char *error, const char *app)
 {
 	struct tpl_login v = {
-		.alert = error, .csrf = csrf, .next = next,
+		.alert = error, .csrf = csrf, .next = next, .app = app,
 		.username = username != NULL ? username : "",
 		.prefilled = username != NULL && username[0] != '\0',
 	};

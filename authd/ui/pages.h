@@ -202,6 +202,13 @@ int page_send(struct page *p, struct http_req *req, unsigned status) YH_WUR;
 /* Frees the page without sending. NULL is fine. */
 void page_free(struct page *p);
 
+#define PAGE_FAVICON_PATH "/favicon.ico"
+#define PAGE_FAVICON_MAX_AGE "604800"     /* seconds a browser may keep the icon */
+
+/* GET /favicon.ico (an http_handler_fn; arg unused): the compiled-in site icon,
+ * image/x-icon, cacheable for PAGE_FAVICON_MAX_AGE seconds. */
+int page_favicon_get(struct http_req *req, void *arg);
+
 /* The Content-Security-Policy every page carries (static storage). */
 const char *page_csp(void);
 
@@ -209,12 +216,27 @@ const char *page_csp(void);
  * entities; invalid UTF-8 bytes replaced by U+FFFD). */
 int page_escape(struct yh_buf *b, const char *s) YH_WUR;
 
+/* ---- what an app receives ---- */
+
+#define PAGE_CLAIMS_MAX 10           /* most claim lines page_claims gives */
+
+/*
+ * The claim lines of what an app receives with the scopes in bits (CLIENTS_SCOPE_* of
+ * authcore/clients/clients.h), in the order the consent page shows them and in the
+ * words both the consent page and the account page's list of allowed apps use
+ * (PAGE_MSG_CLAIM_*): profile without phone is the name and the masked phone number;
+ * the ID number only when id_number (the app may receive it). At most max into out;
+ * returns how many.
+ */
+size_t page_claims(unsigned bits, bool id_number, enum page_msg *out, size_t max);
+
 /* ---- the pages of the login family ---- */
 
 /* The login form: username (prefilled with username, may be NULL), password, csrf,
- * next; error (may be NULL) in an alert box above it; links to /register. */
+ * next; error (may be NULL) in an alert box above it; app (NULL or "": none) named as
+ * where the login leads; links to /register and to the account recovery page. */
 void page_login_form(struct page *p, const char *csrf, const char *next, const char *username,
-    const char *error);
+    const char *error, const char *app);
 
 /* The TOTP step-up form: code, csrf, next, loa. */
 void page_totp_form(struct page *p, const char *csrf, const char *next, int loa,

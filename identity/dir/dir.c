@@ -436,6 +436,8 @@ dir_person_add_cred(struct dir *d, const struct dir_person *in, const char *sche
 		return r;
 	if ((unsigned)in->status > DIR_STATUS_DEREGISTERED)
 		return YH_ERR_INVALID;
+	if (in->origin != NULL && !dir_origin_ok(in->origin))
+		return YH_ERR_INVALID;
 	if ((r = canon_idnum(in->id_number, idnum)) != 0)
 		return r;
 	if ((r = person_fields(d, in, &rec)) != 0)
@@ -457,6 +459,7 @@ dir_person_add_cred(struct dir *d, const struct dir_person *in, const char *sche
 	}
 	rec.p.loa.at = in->loa.at != 0 ? in->loa.at : now;
 	rec.p.status = in->status;
+	rec.p.origin = in->origin;
 	rec.p.created = in->created != 0 ? in->created : now;
 	rec.p.updated = now;
 	if ((r = d->ops->person_add(d->be, &rec)) == 0 && uid_out != NULL)

@@ -109,7 +109,17 @@ struct dir_person {
 	struct dir_loa loa;
 	enum dir_status status;
 	int64_t created, updated;   /* Unix seconds */
+	char *origin;     /* how the account came to be (DIR_ORIGIN_*); NULL: not recorded
+	                   * (a person added before schema version 7) */
 };
+
+/* A person's origin (dir_person.origin): set when the person is added, never changed. */
+#define DIR_ORIGIN_SELF "self"           /* registered on their own (/register) */
+#define DIR_ORIGIN_OPERATOR "operator"   /* added by an operator (authctl user add) */
+#define DIR_ORIGIN_IMPORT "import"       /* imported from a department system (idmerge) */
+
+/* Whether s is one of the DIR_ORIGIN_* names. */
+bool dir_origin_ok(const char *s);
 
 /* An organization (a legal person). */
 struct dir_org {
@@ -247,10 +257,11 @@ bool dir_uid_valid(const char *s);
  * (an operator, an import from a department's database; later an SMS code), never for
  * a phone a person typed in themselves. in->uid may be "" (a fresh uid is
  * made) or a uid to use (idmerge keeps its own). in->loa.level 0 means LoA 1 by
- * "self"; in->status and in->created (0 = now) are taken as given. The new uid is
- * written to uid_out (may be NULL).
- * Errors: YH_ERR_INVALID (bad ID number, phone, e-mail, username or LoA; a username
- * that looks like an ID number or phone), YH_ERR_TOO_LONG, YH_ERR_EXISTS (the ID
+ * "self"; in->status and in->created (0 = now) are taken as given; in->origin
+ * (DIR_ORIGIN_*: every program that adds persons names it) is stored, NULL as "not
+ * recorded". The new uid is written to uid_out (may be NULL).
+ * Errors: YH_ERR_INVALID (bad ID number, phone, e-mail, username, LoA or origin; a
+ * username that looks like an ID number or phone), YH_ERR_TOO_LONG, YH_ERR_EXISTS (the ID
  * number, the username or the uid is taken), YH_ERR_DB.
  */
 int dir_person_add(struct dir *d, const struct dir_person *in, char *uid_out) YH_WUR;

@@ -8,6 +8,15 @@
 #include "common/secmem.h"
 #include "identity/dir/dir_backend.h"
 
+/* ---- origins ---- */
+
+bool
+dir_origin_ok(const char *s)
+{
+	return s != NULL && (strcmp(s, DIR_ORIGIN_SELF) == 0 ||
+	    strcmp(s, DIR_ORIGIN_OPERATOR) == 0 || strcmp(s, DIR_ORIGIN_IMPORT) == 0);
+}
+
 /* ---- statuses ---- */
 
 static const char *const status_names[] = {
@@ -50,6 +59,7 @@ dir_person_clear(struct dir_person *p)
 	free(p->email);
 	free(p->username);
 	free(p->loa.method);
+	free(p->origin);
 	free(p->loa.by);
 	free(p->loa.evidence);
 	memset(p, 0, sizeof(*p));
@@ -208,5 +218,6 @@ dir_person_rec_clear(struct dir_person_rec *r)
 	free(r->p.loa.method);
 	free(r->p.loa.by);
 	free(r->p.loa.evidence);
+	free(r->p.origin);
 	memset(r, 0, sizeof(*r));
 }

@@ -44,12 +44,12 @@
 #include "identity/dir/dir_sqlite.h"
 #include "identity/dir/sql_gen.h"
 
-#define SQ_SCHEMA_VERSION 6
+#define SQ_SCHEMA_VERSION 7
 #define SQ_BUSY_TIMEOUT_MS 5000
 
 #define PERSON_COLS "uid, id_sealed, id_index, name, phone_sealed, phone_index, email," \
 	" username, loa, loa_method, loa_by, loa_evidence, loa_at, status, created, updated," \
-	" phone_verified"
+	" phone_verified, origin"
 #define ORG_COLS "uid, uscc, org_code, name, legal_rep_uid, status, created, updated," \
 	" kind, authority, established"
 #define MANDATE_COLS "id, person_uid, org_uid, role, granted_by, not_before, until," \
@@ -93,7 +93,7 @@ static const char *const sq_sql[ST_COUNT] = {
 	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[ST_ENTITY_ADD] = "INSERT INTO entity (uid, kind) VALUES (?1, ?2)",
 	[ST_PERSON_ADD] = "INSERT INTO person (" PERSON_COLS ") VALUES"
-	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
 	[ST_PERSON_UPDATE] = "UPDATE person SET name = ?2, phone_sealed = ?3,"
 	    " phone_index = ?4, email = ?5, username = ?6, updated = ?7, phone_verified = ?8"
 	    " WHERE uid = ?1",
@@ -489,6 +489,7 @@ read_person(sqlite3_stmt *st, struct dir_person_rec *r)
 	p->created = sqlite3_column_int64(st, 14);
 	p->updated = sqlite3_column_int64(st, 15);
 	p->phone_verified = p->phone != NULL && sqlite3_column_int(st, 16) == 1;
+	e = e ? e : col_str(st, 17, &p->origin);
 	if (e == 0 && p->id_number == NULL)
 		e = YH_ERR_DB;
 	if (e != 0)
@@ -778,6 +779,7 @@ person_insert(struct sq *s, const struct dir_person_rec *r)
 	sqlite3_bind_int64(st, 15, p->created);
 	sqlite3_bind_int64(st, 16, p->updated);
 	sqlite3_bind_int(st, 17, p->phone != NULL && p->phone_verified ? 1 : 0);
+	bind_opt(st, 18, p->origin);
 	e = sq_exec(s, st, "person add");
 	sq_done(st);
 	return e;
@@ -2237,6 +2239,7 @@ static const enum dir_sql_file sq_migrations[SQ_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_4,
 	DIR_SQL_MIGRATE_5,
 	DIR_SQL_MIGRATE_6,
+	DIR_SQL_MIGRATE_7,
 };
 
 /*

@@ -109,6 +109,7 @@ import_person(struct import_ctx *c, json_t *j, const char *uid, char owner[DIR_U
 	in.status = st;
 	in.loa.level = 1;
 	in.loa.method = (char *)"import";
+	in.origin = (char *)DIR_ORIGIN_IMPORT;
 	e = dir_person_get(c->id->dir, uid, &cur);
 	if (e == YH_ERR_NOT_FOUND) {
 		/* Registered on their own before the import: link to that person as is. */

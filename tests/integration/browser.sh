@@ -11,16 +11,9 @@ set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 . "$(dirname "$0")/lib.sh"
 need_authd
-YH_SRCDIR=$(cd "$YH_SRCDIR" && pwd) || exit 1
+need_browser jose
 SCRIPT=$YH_SRCDIR/tests/node/browser.mjs
-CHROMIUM=/usr/bin/chromium
 SHOTS=$YH_SRCDIR/tests/artifacts/browser
-
-# No silent skip: this check is part of the suite.
-[[ -x $CHROMIUM ]] || { echo "FAIL: $CHROMIUM missing (apt-get install chromium)"; exit 1; }
-command -v node >/dev/null || { echo "FAIL: node not installed"; exit 1; }
-[[ -d $YH_SRCDIR/tests/node/node_modules/playwright-core && -d $YH_SRCDIR/tests/node/node_modules/jose ]] ||
-  { echo "FAIL: tests/node/node_modules lacks playwright-core or jose (npm ci in tests/node)"; exit 1; }
 
 make_tmp browser
 PID= NODEPID=
@@ -63,12 +56,8 @@ cat >"$TMP/config.json" <<EOF
 }
 EOF
 
-# node runs in the background so that the trap can kill it by pid.
-(cd "$YH_SRCDIR/tests/node" && exec timeout -k 5 240 node "$SCRIPT" "$TMP/config.json") &
-NODEPID=$!
-wait "$NODEPID"
-rc=$?
-NODEPID=
+rc=0
+run_node "$SCRIPT" "$TMP/config.json" || rc=$?
 [[ $rc -eq 0 ]] && ok "browser scenario" || fail "browser scenario: node exited $rc"
 
 kill -0 "$PID" 2>/dev/null && ok "authd still running" || fail "authd died"

@@ -58,6 +58,32 @@ need_authd() {
   [[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
 }
 
+# need_browser MODULE...: the browser tests' tools, or FAIL and exit 1 (no silent
+# skip): Debian's /usr/bin/chromium, node, and playwright-core and each MODULE in
+# YH_SRCDIR/tests/node/node_modules (made absolute).
+need_browser() {
+  local m
+  YH_SRCDIR=$(cd "${YH_SRCDIR:?}" && pwd) || exit 1
+  [[ -x /usr/bin/chromium ]] || { echo "FAIL: /usr/bin/chromium missing (apt-get install chromium)"; exit 1; }
+  command -v node >/dev/null || { echo "FAIL: node not installed"; exit 1; }
+  for m in playwright-core "$@"; do
+    [[ -d $YH_SRCDIR/tests/node/node_modules/$m ]] ||
+      { echo "FAIL: tests/node/node_modules lacks $m (npm ci in tests/node)"; exit 1; }
+  done
+}
+
+# run_node SCRIPT ARGS...: node SCRIPT ARGS... in YH_SRCDIR/tests/node, for at most 240
+# s, in the background so that cleanup can stop it by its pid (NODEPID: list it in
+# PIDS_TO_STOP). Returns node's exit status.
+run_node() {
+  local rc=0
+  (cd "$YH_SRCDIR/tests/node" && exec timeout -k 5 240 node "$@") &
+  NODEPID=$!
+  wait "$NODEPID" || rc=$?
+  NODEPID=
+  return "$rc"
+}
+
 # ---- the temporary directory and the processes
 
 # make_tmp [NAME]: a fresh directory in TMP (/tmp/yh-NAME-XXXXXX, or mktemp's default),

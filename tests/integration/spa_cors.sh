@@ -13,14 +13,7 @@ set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 . "$(dirname "$0")/lib.sh"
 need_authd
-YH_SRCDIR=$(cd "$YH_SRCDIR" && pwd) || exit 1
-CHROMIUM=/usr/bin/chromium
-
-# No silent skip: this check is part of the suite.
-[[ -x $CHROMIUM ]] || { echo "FAIL: $CHROMIUM missing (apt-get install chromium)"; exit 1; }
-command -v node >/dev/null || { echo "FAIL: node not installed"; exit 1; }
-[[ -d $YH_SRCDIR/tests/node/node_modules/playwright-core ]] ||
-  { echo "FAIL: tests/node/node_modules lacks playwright-core (npm ci in tests/node)"; exit 1; }
+need_browser                 # no silent skip: this check is part of the suite
 
 make_tmp spa-cors
 PID= NODEPID=
@@ -95,11 +88,8 @@ cat >"$TMP/config.json" <<EOF
 {"issuer": "$BASE", "spa_port": $SPAPORT, "evil_port": $EVILPORT, "client_id": "spa",
  "user": {"username": "$IDN", "password": "$PW"}}
 EOF
-(cd "$YH_SRCDIR/tests/node" && exec timeout -k 5 180 node spa_cors.mjs "$TMP/config.json") &
-NODEPID=$!
-wait "$NODEPID"
-rc=$?
-NODEPID=
+rc=0
+run_node spa_cors.mjs "$TMP/config.json" || rc=$?
 [[ $rc -eq 0 ]] && ok "browser: the SPA's flow works, another origin is refused" ||
   fail "browser scenario: node exited $rc"
 

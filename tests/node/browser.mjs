@@ -25,10 +25,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as jose from 'jose';
-import { ok, fail, check, failures, Stop, must, launchChromium } from './checks.mjs';
-
-const WAIT_MS = 15000;        // every single wait is bounded by this
-const HASH_WAIT_MS = 30000;   // steps that run argon2 (slower under sanitizers)
+import {
+  WAIT_MS, HASH_WAIT_MS, ok, fail, check, must, Stop, failures, launchChromium,
+} from './checks.mjs';
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const issuer = cfg.issuer;
@@ -383,7 +382,7 @@ async function main() {
   });
   let browser;
   try {
-    browser = await launchChromium(WAIT_MS);
+    browser = await launchChromium();
     // A fresh context: no cookies, Chinese first like a browser set up in China.
     const ctx = await browser.newContext({ locale: 'zh-CN' });
     ctx.setDefaultTimeout(WAIT_MS);

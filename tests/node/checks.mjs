@@ -1,16 +1,17 @@
-// What the browser-driven scripts (browser.mjs, spa_cors.mjs) share: a line per check,
-// "ok: ..." or "FAIL: ..." (failures counted), a Stop for a failure after which a
-// scenario cannot go on, and headless Chromium (Debian's /usr/bin/chromium) launched
-// through playwright-core the same way.
+// What the browser scenarios (browser.mjs, pages_phone.mjs, spa_cors.mjs) share: the
+// bounded waits, the check counting ("ok: ..." and "FAIL: ..." lines, failures() for the
+// exit code), a Stop for a failure after which a scenario cannot go on, and headless
+// Chromium (Debian's /usr/bin/chromium) launched through playwright-core the same way.
 import { chromium } from 'playwright-core';
 
+export const WAIT_MS = 15000;        // every single wait is bounded by this
+export const HASH_WAIT_MS = 30000;   // steps that run argon2 (slower under sanitizers)
+
 let fails = 0;
+export const failures = () => fails;
 export const ok = (m) => console.log(`ok: ${m}`);
 export const fail = (m) => { console.log(`FAIL: ${m}`); fails++; };
 export const check = (cond, m, detail = '') => (cond ? ok(m) : fail(detail ? `${m}: ${detail}` : m));
-// How many checks failed so far.
-export const failures = () => fails;
-
 // A failure after which the scenario cannot go on.
 export class Stop extends Error {}
 export const must = (cond, m, detail = '') => {
@@ -18,9 +19,9 @@ export const must = (cond, m, detail = '') => {
   if (!cond) throw new Stop(m);
 };
 
-// Debian's chromium, headless, without the background traffic a test has no use for;
-// launching takes at most timeout ms.
-export function launchChromium(timeout) {
+// Headless Chromium without the network chatter of a desktop browser; launching takes
+// at most timeout ms.
+export function launchChromium(timeout = WAIT_MS) {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',

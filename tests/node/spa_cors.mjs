@@ -20,10 +20,10 @@
 // Prints "ok: ..." per check and "FAIL: ..." per failure; exits 1 on any failure.
 import fs from 'node:fs';
 import http from 'node:http';
-import { ok, fail, check, failures, Stop, must, launchChromium } from './checks.mjs';
+import {
+  WAIT_MS, HASH_WAIT_MS, ok, fail, check, failures, Stop, must, launchChromium,
+} from './checks.mjs';
 
-const WAIT_MS = 15000;        // every single wait is bounded by this
-const HASH_WAIT_MS = 30000;   // the login runs argon2 (slower under sanitizers)
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const issuer = cfg.issuer;

@@ -7,8 +7,14 @@
 #ifndef YH_TESTS_DIR_RAW_H
 #define YH_TESTS_DIR_RAW_H
 
+/* Version 7 -> 6: persons without their origin. */
+#define DIR_RAW_TO_V6 \
+    "ALTER TABLE person DROP COLUMN origin;" \
+    "UPDATE meta SET value = '6' WHERE key = 'schema_version';"
+
 /* Version 6 -> 5: mandate without unit and position, no staff relations. */
 #define DIR_RAW_TO_V5 \
+    DIR_RAW_TO_V6 \
     "DELETE FROM mandate WHERE role = 'staff';" \
     "CREATE TABLE mandate_v5 (id TEXT PRIMARY KEY," \
     " person_uid TEXT NOT NULL REFERENCES person(uid)," \

@@ -178,7 +178,7 @@ test_migration(void **state)
 
 	fx_open(f, false);
 	assert_int_equal(raw_int(f->cfg.sqlite_path,
-	    "SELECT value FROM meta WHERE key = 'schema_version'"), 6);
+	    "SELECT value FROM meta WHERE key = 'schema_version'"), 7);
 	assert_int_equal(raw_int(f->cfg.sqlite_path,
 	    "SELECT count(*) FROM sqlite_master WHERE name = 'consent'"), 1);
 	assert_int_equal(dir_person_get(f->d, uid, &p), 0);
@@ -196,11 +196,11 @@ test_migration(void **state)
 	free(sc);
 	fx_close(f);
 
-	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '7' WHERE key = 'schema_version'");
+	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '8' WHERE key = 'schema_version'");
 	assert_int_equal(ident_open(&f->cfg, false, &id, err, sizeof(err)), YH_ERR_UNSUPPORTED);
 	assert_null(id);
-	assert_non_null(strstr(err, "schema version 7"));
-	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '6' WHERE key = 'schema_version'");
+	assert_non_null(strstr(err, "schema version 8"));
+	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '7' WHERE key = 'schema_version'");
 	fx_open(f, false);
 }
 
@@ -647,8 +647,9 @@ test_account_page(void **state)
 	assert_non_null(strstr(yh_buf_cstr(&r.body), "138****5678"));
 	assert_null(strstr(yh_buf_cstr(&r.body), "13812345678"));
 	assert_non_null(strstr(yh_buf_cstr(&r.body), osid));
-	/* The user agent is shown escaped. */
-	assert_non_null(strstr(yh_buf_cstr(&r.body), "Mozilla/5.0 &lt;test&gt;"));
+	/* The user agent is summarised, never shown raw: this one names no family known. */
+	assert_null(strstr(yh_buf_cstr(&r.body), "Mozilla/5.0"));
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "<strong>其他浏览器 · 其他系统</strong>"));
 	assert_true(header(&r, "Cache-Control", loc, sizeof(loc)));
 	assert_non_null(strstr(loc, "no-store"));
 	csrf_of(&r, csrf, sizeof(csrf));
@@ -784,6 +785,14 @@ test_consent_flow(void **state)
 	assert_non_null(strstr(yh_buf_cstr(&r.body), "张三"));
 	/* email is not among the client's scopes: not asked. */
 	assert_null(strstr(yh_buf_cstr(&r.body), "电子邮箱"));
+	/* One line per claim, the colon right after the words, a masked value said to be
+	 * masked when the app gets all of it. */
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "<span class=\"claim\">姓名：</span>张三"));
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "<span class=\"claim\">手机号码（隐去中间四位）："
+	    "</span>138****5678</li>"));
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "<span class=\"claim\">完整居民身份证号码："
+	    "</span>110101********"));
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "（此处部分隐去，应用将获得完整号码）"));
 	csrf_of(&r, csrf, sizeof(csrf));
 	resp_free(&r);
 
@@ -829,6 +838,12 @@ test_consent_flow(void **state)
 		assert_string_equal(sc, "openid profile yh_id_number");
 		free(sc);
 	}
+	/* The account page names what was allowed in the consent page's words. */
+	http("/account", NULL, h->stoken, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(yh_buf_cstr(&r.body), "：账号标识（仅本应用可见的匿名编号）、"
+	    "登录方式和认证等级；姓名；手机号码（隐去中间四位）；完整居民身份证号码 <span"));
+	resp_free(&r);
 	assert_true(audited("consent.grant"));
 
 	/* prompt=login consent keeps login. */

@@ -564,7 +564,7 @@ test_migration_phone_verified(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 6);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 7);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name = 'person_phone'"), 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
@@ -655,7 +655,7 @@ test_migration_makes_schema(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 6);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 7);
 	migrated = raw_text(db, SCHEMA_SHAPE);
 	assert_string_equal(migrated, fresh);
 	free(fresh);
@@ -1283,7 +1283,7 @@ test_migration_orgs(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 6);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 7);
 	assert_int_equal(dir_org_get(f->d, org, &o), 0);
 	assert_int_equal(o.kind, IDN_ORG_KIND_ENTERPRISE);
 	assert_string_equal(o.legal_rep_uid, rep);
@@ -1466,6 +1466,81 @@ test_staff(void **state)
 	assert_int_equal(grant_staff(f->d, gov, st, "窗口", NULL, NULL), YH_ERR_DENIED);
 }
 
+/* A person's origin: stored as given, never a wrong name; a store of version 6 gains
+ * the column, "import" for persons whose LoA method still says so and nothing (not
+ * recorded) for the rest, which could be registrations or an operator's. */
+static void
+test_migration_origin(void **state)
+{
+	struct fx *f = *state;
+	static const char *const origins[] = { DIR_ORIGIN_SELF, DIR_ORIGIN_OPERATOR,
+	    DIR_ORIGIN_IMPORT, DIR_ORIGIN_IMPORT, NULL };
+	char uids[5][DIR_UID_LEN + 1], id[19], err[512];
+	const char *db = f->cfg.sqlite_path;
+	struct dir_person p;
+	struct dir_loa v = { .level = 2, .method = (char *)"counter" };
+	bool applied = false;
+
+	for (int i = 0; i < 5; i++) {
+		make_id(90 + i, id);
+		memset(&p, 0, sizeof(p));
+		p.id_number = id;
+		p.name = (char *)"来源";
+		p.origin = (char *)origins[i];
+		if (origins[i] != NULL && strcmp(origins[i], DIR_ORIGIN_IMPORT) == 0) {
+			p.loa.level = 1;
+			p.loa.method = (char *)"import";
+		}
+		assert_int_equal(dir_person_add(f->d, &p, uids[i]), 0);
+	}
+	/* The second import is verified at a counter: its method no longer says import. */
+	assert_int_equal(dir_person_set_loa(f->d, uids[3], &v, DIR_LOA_RAISE, &applied), 0);
+	assert_true(applied);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(dir_person_get(f->d, uids[i], &p), 0);
+		if (origins[i] == NULL)
+			assert_null(p.origin);
+		else
+			assert_string_equal(p.origin, origins[i]);
+		dir_person_clear(&p);
+	}
+	make_id(95, id);
+	memset(&p, 0, sizeof(p));
+	p.id_number = id;
+	p.name = (char *)"来源";
+	p.origin = (char *)"counter";
+	assert_int_equal(dir_person_add(f->d, &p, NULL), YH_ERR_INVALID);
+
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	raw_sql(db, DIR_RAW_TO_V6);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('person')"
+	    " WHERE name = 'origin'"), 0);
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 7);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(dir_person_get(f->d, uids[i], &p), 0);
+		if (i == 2)
+			assert_string_equal(p.origin, DIR_ORIGIN_IMPORT);
+		else
+			assert_null(p.origin);
+		dir_person_clear(&p);
+	}
+	/* A person added after the migration has the origin given. */
+	make_id(96, id);
+	memset(&p, 0, sizeof(p));
+	p.id_number = id;
+	p.name = (char *)"来源";
+	p.origin = (char *)DIR_ORIGIN_OPERATOR;
+	assert_int_equal(dir_person_add(f->d, &p, uids[4]), 0);
+	assert_int_equal(dir_person_get(f->d, uids[4], &p), 0);
+	assert_string_equal(p.origin, DIR_ORIGIN_OPERATOR);
+	dir_person_clear(&p);
+}
+
 /* Version 5 -> 6: relations keep their data and gain an empty unit and position; a
  * staff relation can then be recorded. */
 static void
@@ -1504,7 +1579,7 @@ test_migration_staff(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 6);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 7);
 	assert_int_equal(dir_mandate_list_org(f->d, org, 0, &list, &n), 0);
 	assert_int_equal(n, 2);
 	for (size_t i = 0; i < n; i++) {
@@ -2299,6 +2374,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migration_org_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_staff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_loa_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),

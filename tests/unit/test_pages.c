@@ -30,6 +30,7 @@
 #include "authd/login/login.h"
 #include "authd/ui/pages.h"
 #include "authd/ui/templates_gen.h"
+#include "authd/ui/ua.h"
 #include "authd/app.h"
 #include "authd/keyd/keys.h"
 #include "authd/session/sess.h"
@@ -44,6 +45,97 @@
 #include "identity/passwd/passwd.h"
 #include "identity/totp.h"
 #include "tests/unit/tpl_fill.h"
+
+/* ---- the User-Agent summary -------------------------------------------------------- */
+
+/* Real headers of the browsers people use, and what the account page says of them
+ * (NULL: the neutral word for an unknown family). */
+static void
+test_ua_summary(void **state)
+{
+	static const struct { const char *ua, *browser, *os; } t[] = {
+		{ "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+		  "Gecko) Chrome/131.0.0.0 Safari/537.36", "Chrome", "Windows" },
+		{ "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+		  "Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86", "Edge", "Windows" },
+		{ "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 "
+		  "Firefox/133.0", "Firefox", "Windows" },
+		{ "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 "
+		  "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1", "Safari",
+		  "iPhone" },
+		{ "Mozilla/5.0 (iPad; CPU OS 16_7_10 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+		  "like Gecko) Version/16.6 Mobile/15E148 Safari/604.1", "Safari", "iPad" },
+		{ "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+		  "(KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1", "Chrome",
+		  "iPhone" },
+		{ "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, "
+		  "like Gecko) Version/18.1 Safari/605.1.15", "Safari", "macOS" },
+		{ "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, "
+		  "like Gecko) Chrome/131.0.0.0 Safari/537.36", "Chrome", "macOS" },
+		{ "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+		  "Chrome/131.0.0.0 Mobile Safari/537.36", "Chrome", "Android" },
+		{ "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like "
+		  "Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36",
+		  "Samsung Internet", "Android" },
+		{ "Mozilla/5.0 (Linux; Android 12; PGKM10 Build/SP1A.210812.016; wv) "
+		  "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/86.0.4240.99 XWEB/"
+		  "4317 MMWEBSDK/20220903 Mobile Safari/537.36 MMWEBID/6294 MicroMessenger/"
+		  "8.0.28.2240(0x28001C35) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/"
+		  "arm64", "WeChat", "Android" },
+		{ "Mozilla/5.0 (iPhone; CPU iPhone OS 16_1 like Mac OS X) AppleWebKit/605.1.15 "
+		  "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.30(0x18001e31) "
+		  "NetType/WIFI Language/zh_CN", "WeChat", "iPhone" },
+		{ "Mozilla/5.0 (Linux; U; Android 11; zh-CN; V2036A Build/RP1A.200720.012) "
+		  "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/78.0.3904.108 "
+		  "UCBrowser/15.1.6.1206 Mobile Safari/537.36", "UC Browser", "Android" },
+		{ "Mozilla/5.0 (Linux; U; Android 10; zh-cn; MI 9 Build/QKQ1.190825.002) "
+		  "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/89.0.4389.116 "
+		  "Mobile Safari/537.36 XiaoMi/MiuiBrowser/16.3.9", "Mi Browser", "Android" },
+		{ "Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) "
+		  "Chrome/86.0.4240.198 Safari/537.36 Core/1.94.186.400 QQBrowser/11.0.5130.400",
+		  "QQ Browser", "Windows" },
+		{ "Mozilla/5.0 (Linux; Android 12; HarmonyOS; NOH-AL00; HMSCore 6.11.0.302) "
+		  "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0.4844.88 HuaweiBrowser/"
+		  "14.0.1.300 Mobile Safari/537.36", "Huawei Browser", "HarmonyOS" },
+		{ "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+		  "Chrome/131.0.0.0 Safari/537.36 OPR/115.0.0.0", "Opera", "Linux" },
+		{ "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like "
+		  "Gecko) Chrome/131.0.0.0 Safari/537.36", "Chrome", "ChromeOS" },
+		{ "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko",
+		  "Internet Explorer", "Windows" },
+		/* The old Android browser says Version/ and Safari/: not Safari. */
+		{ "Mozilla/5.0 (Linux; U; Android 4.0.3; ko-kr; LG-L160L Build/IML74K) "
+		  "AppleWebkit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30",
+		  NULL, "Android" },
+		{ "curl/8.11.0", NULL, NULL },
+		{ "", NULL, NULL },
+		{ NULL, NULL, NULL },
+	};
+	char big[3 * UA_SCAN_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct ua_summary s = ua_summarize(t[i].ua);
+
+		if (t[i].browser == NULL)
+			assert_null(s.browser);
+		else
+			assert_string_equal(s.browser, t[i].browser);
+		if (t[i].os == NULL)
+			assert_null(s.os);
+		else
+			assert_string_equal(s.os, t[i].os);
+	}
+	/* Only the first UA_SCAN_MAX bytes are read: a token past them is not seen. */
+	memset(big, 'x', sizeof(big));
+	memcpy(big + 2 * UA_SCAN_MAX, "Windows Firefox/1", 17);
+	big[sizeof(big) - 1] = '\0';
+	assert_null(ua_summarize(big).browser);
+	assert_null(ua_summarize(big).os);
+	memcpy(big, "Windows Firefox/1", 17);
+	assert_string_equal(ua_summarize(big).browser, "Firefox");
+	assert_string_equal(ua_summarize(big).os, "Windows");
+}
 
 /* ---- escaping and layout ---------------------------------------------------------- */
 
@@ -125,7 +217,7 @@ test_page_html(void **state)
 	page_set_next(&p, "/authorize?client_id=a&x=\"<b>");
 	page_begin(&p, "标题 <i>");
 	page_html(&p, "<p title=\"%s\">%d %u %zu %%</p>", evil, -3, 7u, (size_t)9);
-	page_login_form(&p, "tok", "/account", evil, evil);
+	page_login_form(&p, "tok", "/account", evil, evil, evil);
 	assert_int_equal(p.err, 0);
 	const char *html = yh_buf_cstr(&p.b);
 	assert_null(strstr(html, "<script>"));
@@ -138,6 +230,9 @@ test_page_html(void **state)
 	assert_non_null(strstr(html, "name=\"csrf\" value=\"tok\""));
 	assert_non_null(strstr(html, "name=\"next\" value=\"/account\""));
 	assert_non_null(strstr(html, "name=\"username\" value=\"&quot;&gt;&lt;script&gt;"));
+	/* The app's name, escaped too, and the recovery link. */
+	assert_non_null(strstr(html, "登录后将进入：<strong>&quot;&gt;&lt;script&gt;"));
+	assert_non_null(strstr(html, "<a href=\"/login/forgot?next=%2Faccount\">忘记密码？</a>"));
 	/* The switch link keeps next, percent-encoded, and is escaped as an attribute. */
 	assert_non_null(strstr(html, "href=\"/login?lang=en&amp;next=%2Fauthorize%3Fclient_id%3Da"
 	    "%26x%3D%22%3Cb%3E\" hreflang=\"en\" lang=\"en\">English</a>"));
@@ -1250,6 +1345,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ua_summary),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_page_html),
 		cmocka_unit_test(test_templates),

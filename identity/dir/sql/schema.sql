@@ -20,7 +20,11 @@ CREATE TABLE IF NOT EXISTS person (
   loa_by TEXT, loa_evidence TEXT, loa_at INTEGER NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered')),
   created INTEGER NOT NULL, updated INTEGER NOT NULL,
-  phone_verified INTEGER NOT NULL DEFAULT 0 CHECK (phone_verified IN (0, 1)));
+  phone_verified INTEGER NOT NULL DEFAULT 0 CHECK (phone_verified IN (0, 1)),
+  origin TEXT CHECK (origin IN ('self', 'operator', 'import')));
+
+-- origin: how the account came to be; NULL for a person added before it was recorded
+-- (migrate_7.sql).
 
 -- A phone is an identifier only once verified: the lookup index holds the verified
 -- phones alone (migrate_3.sql says why).

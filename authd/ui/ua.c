@@ -1,0 +1,95 @@
+/*
+ * The User-Agent summary (see ua.h). Two ordered tables of tokens: the first token
+ * found names the family. The order matters because browsers borrow each other's
+ * tokens: Edge, Opera and the Chinese browsers all say "Chrome/" and "Safari/", Chrome
+ * says "Safari/", an iPhone's browsers all say "Mac OS X" and HarmonyOS says
+ * "Android".
+ */
+#include <string.h>
+
+#include "authd/ui/ua.h"
+
+struct ua_token {
+	const char *token;      /* a substring of the header */
+	const char *name;       /* the family it names */
+};
+
+static const struct ua_token browsers[] = {
+	{ "MicroMessenger/", "WeChat" },
+	{ "AlipayClient/", "Alipay" },
+	{ " QQ/", "QQ" },
+	{ "Edg/", "Edge" }, { "EdgA/", "Edge" }, { "EdgiOS/", "Edge" }, { "Edge/", "Edge" },
+	{ "OPR/", "Opera" }, { "Opera", "Opera" },
+	{ "UCBrowser/", "UC Browser" },
+	{ "QQBrowser/", "QQ Browser" },
+	{ "Quark/", "Quark" },
+	{ "baiduboxapp/", "Baidu" },
+	{ "SamsungBrowser/", "Samsung Internet" },
+	{ "HuaweiBrowser/", "Huawei Browser" },
+	{ "MiuiBrowser/", "Mi Browser" },
+	{ "HeyTapBrowser/", "OPPO Browser" },
+	{ "VivoBrowser/", "vivo Browser" },
+	{ "Firefox/", "Firefox" }, { "FxiOS/", "Firefox" },
+	{ "CriOS/", "Chrome" }, { "Chrome/", "Chrome" }, { "Chromium/", "Chrome" },
+	{ "Version/", "Safari" },
+	{ "Trident/", "Internet Explorer" }, { "MSIE ", "Internet Explorer" },
+};
+
+static const struct ua_token systems[] = {
+	{ "HarmonyOS", "HarmonyOS" }, { "OpenHarmony", "HarmonyOS" },
+	{ "iPhone", "iPhone" }, { "iPad", "iPad" }, { "iPod", "iPod" },
+	{ "Android", "Android" },
+	{ "Windows", "Windows" },
+	{ "CrOS", "ChromeOS" },
+	{ "Macintosh", "macOS" }, { "Mac OS X", "macOS" },
+	{ "Linux", "Linux" },
+};
+
+/* Whether token occurs in the n bytes at s. */
+static int
+has(const char *s, size_t n, const char *token)
+{
+	size_t t = strlen(token);
+
+	for (size_t i = 0; t <= n && i <= n - t; i++)
+		if (memcmp(s + i, token, t) == 0)
+			return 1;
+	return 0;
+}
+
+/* The name of the first of the n tokens found in the n bytes at s, or NULL. */
+static const char *
+first_of(const struct ua_token *t, size_t nt, const char *s, size_t n)
+{
+	for (size_t i = 0; i < nt; i++)
+		if (has(s, n, t[i].token))
+			return t[i].name;
+	return NULL;
+}
+
+/* Whether os is one of Apple's systems. */
+static int
+apple(const char *os)
+{
+	return os != NULL && (strcmp(os, "iPhone") == 0 || strcmp(os, "iPad") == 0 ||
+	    strcmp(os, "iPod") == 0 || strcmp(os, "macOS") == 0);
+}
+
+struct ua_summary
+ua_summarize(const char *ua)
+{
+	struct ua_summary out = { NULL, NULL };
+	size_t n;
+
+	if (ua == NULL)
+		return out;
+	n = strnlen(ua, UA_SCAN_MAX);
+	out.os = first_of(systems, sizeof(systems) / sizeof(systems[0]), ua, n);
+	out.browser = first_of(browsers, sizeof(browsers) / sizeof(browsers[0]), ua, n);
+	/* "Version/ ... Safari/" is Safari on Apple's systems only (old Android browsers
+	 * say it too). */
+	if (out.browser != NULL && strcmp(out.browser, "Safari") == 0 &&
+	    (!has(ua, n, "Safari/") || !apple(out.os)))
+		out.browser = NULL;
+	return out;
+}
