@@ -267,6 +267,7 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .max = 300, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(cas_ticket_lifetime),
 	  .help = "CAS service ticket lifetime (from /cas/login to its validation)" },
+	FED_REG_CFG_OPTIONS(OFF(registry)),
 	{ .name = NULL },
 };
 
@@ -464,7 +465,7 @@ static int
 finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 {
 	char host[64], bad[80], ierr[400];
-	const char *why;
+	const char *why, *key;
 	uint16_t port;
 	int r;
 
@@ -484,6 +485,8 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 		return fail(c, "issuer", err, errsz, why);
 	if ((r = check_user(c, err, errsz)) != 0)
 		return r;
+	if (fed_reg_cfg_check(&c->registry, &key, ierr, sizeof(ierr)) != 0)
+		return fail(c, key, err, errsz, ierr);
 	/* -d wins over the file's state_dir; with no file at all, ./state. */
 	if ((r = ident_cfg_finish_dir(&c->ident, state_dir,
 	    c->config_path == NULL ? AUTHD_DEFAULT_STATE_DIR : NULL, ierr, sizeof(ierr))) != 0) {

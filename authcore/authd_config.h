@@ -28,6 +28,7 @@
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/err.h"
+#include "federation/registry.h"
 #include "identity/identity_config.h"
 
 /* The state directory used when neither the file nor -d names one. */
@@ -84,6 +85,7 @@ struct authd_cfg {
 	int64_t code_lifetime;            /* token.code_lifetime */
 	int64_t assertion_lifetime;       /* token.client_assertion_max_lifetime */
 	int64_t cas_ticket_lifetime;      /* cas.ticket_lifetime: seconds */
+	struct fed_reg_cfg registry;      /* registry.person.*, registry.org.* */
 
 	/* Not options: where the values came from, and values derived by finish. */
 	char *config_path;                /* the -c file, or NULL (embedded defaults) */
