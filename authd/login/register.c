@@ -332,7 +332,7 @@ reg_create(struct reg_job *j)
 	 * person and the password are stored in one transaction. */
 	r = dir_person_add_cred(j->app->dir, &p, PW_SCHEME_ARGON2ID, enc, uid);
 	if (r == YH_ERR_EXISTS) {
-		if ((r = audit_register(j, NULL, "exists", 0)) == 0) {
+		if ((r = audit_register(j, NULL, "exists", 1)) == 0) {
 			login_metric(j->app, "register", "failure");
 			r = respond_done(j);
 		}
