@@ -77,6 +77,7 @@ ctl_registry_person(const struct ident *id, struct fed_reg *reg, const struct di
 	struct dir_person after;
 	struct dir_loa v;
 	bool applied = false;
+	json_t *f;
 	int r;
 
 	*loa = p->loa.level;
@@ -99,9 +100,12 @@ ctl_registry_person(const struct ident *id, struct fed_reg *reg, const struct di
 	v.evidence = evidence;
 	if ((r = dir_person_set_loa(id->dir, p->uid, &v, DIR_LOA_RAISE, &applied)) != 0)
 		return ctl_fail("cannot record the verification: %s", yh_strerror(r));
-	if ((r = ctl_record(id, "user.verify", json_pack("{s:s, s:i, s:s, s:s, s:s, s:b}",
-	    "uid", p->uid, "loa", 2, "method", v.method, "by", v.by, "evidence", evidence,
-	    "applied", applied))) != 0)
+	if ((f = json_pack("{s:s, s:i, s:s, s:s, s:s, s:b}", "uid", p->uid, "loa", 2, "method",
+	    v.method, "by", v.by, "evidence", evidence, "applied", applied)) == NULL)
+		return ctl_fail("out of memory");
+	r = ctl_record(id, "user.verify", f);
+	json_decref(f);
+	if (r != 0)
 		return r;
 	if (dir_person_get(id->dir, p->uid, &after) == 0) {
 		*loa = after.loa.level;

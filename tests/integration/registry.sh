@@ -244,6 +244,7 @@ grep -q 'yh_registry_call_seconds_count{registry="person",result="match"}' "$TMP
 
 check_stop_authd
 no_errors_in "authd logged errors" "$TMP/authd.log"
+no_sanitizer_in "a sanitizer report" "$TMP/authd.log" "$TMP/ctl.log"
 
 # ---- bad options are refused at start, naming the option
 chmod 644 "$TMP/person.token"
