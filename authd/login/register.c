@@ -340,9 +340,6 @@ reg_create(struct reg_job *j)
 	}
 	if (r != 0)
 		goto out;
-	/* Only now, with the person committed: the trail never claims an account that a
-	 * failed write took back. Without the line the registration is answered as failed
-	 * (a retry gets the usual answer: the account is there). */
 	/* Owed a check: queued durably before the answer says the account is there. */
 	if (asked && reg == FED_REG_UNAVAILABLE &&
 	    (r = fed_regq_add(j->app->cfg->ident.state_dir, uid, qerr, sizeof(qerr))) != 0) {
@@ -350,6 +347,9 @@ reg_create(struct reg_job *j)
 		    "queued (%s): run authctl user verify %s --registry", uid, qerr, uid);
 		goto out;
 	}
+	/* Only now, with the person committed: the trail never claims an account that a
+	 * failed write took back. Without the line the registration is answered as failed
+	 * (a retry gets the usual answer: the account is there). */
 	if ((r = audit_register(j, uid, asked && reg == FED_REG_UNAVAILABLE ?
 	    "created_registry_queued" : "created", p.loa.level == 2 ? 2 : 1)) != 0) {
 		yh_error("registered user %s, but its audit line could not be written: %s",
