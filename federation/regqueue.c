@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,10 +120,7 @@ int
 fed_regq_add(const char *state_dir, const char *uid, char *err, size_t errsz)
 {
 	char path[YH_FILE_PATH_MAX], line[FED_REGQ_UID_MAX + 2];
-	struct fed_regq_uid *v = NULL;
-	char *text = NULL;
-	size_t len = 0, n = 0;
-	bool created;
+	struct stat st;
 	int lfd = -1, fd = -1, r;
 
 	if (uid == NULL || !uid_ok(uid, strlen(uid)))
@@ -130,29 +128,29 @@ fed_regq_add(const char *state_dir, const char *uid, char *err, size_t errsz)
 	if ((r = path_of(state_dir, FED_REGQ_FILE, path, sizeof(path))) != 0 ||
 	    (r = lock(state_dir, &lfd, err, errsz)) != 0)
 		return r;
-	if ((r = read_all(path, &text, &len, err, errsz)) != 0 ||
-	    (r = parse(text, len, &v, &n)) != 0)
+	/* One line appended, whatever the queue's length: a uid queued twice is read once
+	 * (fed_regq_list). */
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0 ||
+	    fstat(fd, &st) != 0) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		r = YH_ERR_IO;
 		goto out;
-	if (has(v, n, uid))
-		goto out;
-	if (len + strlen(uid) + 1 > FED_REGQ_MAX_BYTES) {
-		snprintf(err, errsz, "%s: full (%u bytes)", path, FED_REGQ_MAX_BYTES);
+	}
+	if ((uint64_t)st.st_size + strlen(uid) + 1 > FED_REGQ_MAX_BYTES) {
+		snprintf(err, errsz, "%s: full (%u bytes): run authctl registry retry", path,
+		    FED_REGQ_MAX_BYTES);
 		r = YH_ERR_LIMIT;
 		goto out;
 	}
-	created = access(path, F_OK) != 0;
 	snprintf(line, sizeof(line), "%s\n", uid);
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) < 0 || yh_file_write_fd(fd, line, strlen(line)) != 0 || fsync(fd) != 0 ||
-	    (created && yh_file_sync_dir(state_dir) != 0)) {
+	if (yh_file_write_fd(fd, line, strlen(line)) != 0 || fsync(fd) != 0 ||
+	    (st.st_size == 0 && yh_file_sync_dir(state_dir) != 0)) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		r = YH_ERR_IO;
 	}
 out:
 	if (fd >= 0)
 		close(fd);
-	free(text);
-	free(v);
 	yh_file_unlock(lfd);
 	return r;
 }

@@ -29,9 +29,10 @@ struct fed_regq_uid {
 
 /*
  * Appends uid (1..FED_REGQ_UID_MAX bytes of [0-9a-zA-Z_-]) to the queue of state_dir,
- * durably (the line and, when the file was created, the directory fsync'ed). A uid
- * already queued is not added again. Returns 0, YH_ERR_INVALID, YH_ERR_LIMIT (the file
- * is at its bound), YH_ERR_IO (err: the file and why) or YH_ERR_ALLOC.
+ * durably (the line and, when the file was new, the directory fsync'ed), in constant
+ * time whatever the queue's length; a uid appended twice is listed once. Returns 0,
+ * YH_ERR_INVALID, YH_ERR_LIMIT (the file is at its bound), YH_ERR_IO (err: the file and
+ * why) or YH_ERR_TOO_LONG (the path).
  */
 int fed_regq_add(const char *state_dir, const char *uid, char *err, size_t errsz) YH_WUR;
 
