@@ -282,6 +282,7 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .flags = YH_CFG_RELOADABLE, .offset = OFF(cas_proxy_ca_file),
 	  .help = "PEM CA certificates that verify the https servers of CAS proxy callbacks "
 	      "(pgtUrl); unset = the system's trust store" },
+	FED_REG_CFG_OPTIONS(OFF(registry)),
 	{ .name = NULL },
 };
 
@@ -479,7 +480,7 @@ static int
 finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 {
 	char host[64], bad[80], ierr[400];
-	const char *why;
+	const char *why, *key;
 	uint16_t port;
 	int r;
 
@@ -499,6 +500,8 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 		return fail(c, "issuer", err, errsz, why);
 	if ((r = check_user(c, err, errsz)) != 0)
 		return r;
+	if (fed_reg_cfg_check(&c->registry, &key, ierr, sizeof(ierr)) != 0)
+		return fail(c, key, err, errsz, ierr);
 	/* -d wins over the file's state_dir; with no file at all, ./state. */
 	if ((r = ident_cfg_finish_dir(&c->ident, state_dir,
 	    c->config_path == NULL ? AUTHD_DEFAULT_STATE_DIR : NULL, ierr, sizeof(ierr))) != 0) {

@@ -28,6 +28,7 @@
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/err.h"
+#include "federation/registry.h"
 #include "identity/identity_config.h"
 #include "token/jose_alg.h"
 
@@ -88,6 +89,7 @@ struct authd_cfg {
 	int64_t cas_ticket_lifetime;      /* cas.ticket_lifetime: seconds */
 	int64_t cas_pgt_lifetime;         /* cas.pgt_lifetime: seconds */
 	char *cas_proxy_ca_file;          /* cas.proxy_ca_file: CAs of pgtUrl servers; NULL */
+	struct fed_reg_cfg registry;      /* registry.person.*, registry.org.* */
 
 	/* Not options: where the values came from, and values derived by finish. */
 	char *config_path;                /* the -c file, or NULL (embedded defaults) */

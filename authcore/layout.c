@@ -13,6 +13,7 @@
 #include "authcore/control_proto.h"
 #include "authcore/layout.h"
 #include "common/buf.h"
+#include "federation/regqueue.h"
 
 #define LAYOUT_DIR_MODE 01770   /* the state directory: sticky, the group may create */
 #define LAYOUT_PATH_MAX 4096
@@ -206,7 +207,7 @@ int
 layout_repair(const struct authd_cfg *cfg, unsigned *changed, char *err, size_t errsz)
 {
 	static const char *const db_suffixes[] = { "", "-wal", "-shm", "-journal" };
-	enum { N_DB = sizeof(db_suffixes) / sizeof(db_suffixes[0]), N = N_DB + 4 };
+	enum { N_DB = sizeof(db_suffixes) / sizeof(db_suffixes[0]), N = N_DB + 6 };
 	uid_t user = cfg->run_as.uid, me = geteuid();
 	char *audit = NULL, *paths[N];
 	struct owned files[N];
@@ -227,6 +228,8 @@ layout_repair(const struct authd_cfg *cfg, unsigned *changed, char *err, size_t 
 	}
 	paths[N_DB + 2] = authd_cfg_state_path(cfg, NULL, CONTROL_SOCKET_NAME);
 	paths[N_DB + 3] = authd_cfg_state_path(cfg, NULL, CLIENTS_FILE);
+	paths[N_DB + 4] = authd_cfg_state_path(cfg, NULL, FED_REGQ_FILE);
+	paths[N_DB + 5] = authd_cfg_state_path(cfg, NULL, FED_REGQ_LOCK);
 	for (size_t i = 0; i < N; i++) {
 		if (paths[i] == NULL) {
 			snprintf(err, errsz, "out of memory");

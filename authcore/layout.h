@@ -11,6 +11,7 @@
  *   clients.lock                                   root         0600   authctl's
  *   directory.db and its -wal, -shm, -journal      USER:GROUP   0600   the HTTP process's
  *   audit.log, audit.log.checkpoint, authd.sock    USER:GROUP   0600   the HTTP process's
+ *   registry-queue, registry-queue.lock            USER:GROUP   0600   both write them
  *
  * (directory.sqlite_path and audit.file may put theirs elsewhere: those files get the same
  * owners; their directories are the operator's.) The sticky bit lets the HTTP account

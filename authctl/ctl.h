@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "federation/registry.h"
+
 /* Global options shared by every group (ctl_common.c, set by authctl.c). */
 struct ctl_opts {
 	const char *config_path;  /* -c FILE, or NULL */
@@ -30,6 +32,7 @@ int ctl_client(int argc, char **argv);  /* ctl_client.c: client add|list|show|re
 int ctl_audit(int argc, char **argv);   /* ctl_audit.c: audit verify */
 int ctl_org(int argc, char **argv);     /* ctl_org.c: org add|show|list|change|deregister|agent|admin */
 int ctl_staff(int argc, char **argv);   /* ctl_staff.c: staff add|remove|list */
+int ctl_registry(int argc, char **argv); /* ctl_registry.c: registry retry */
 
 struct ident;
 struct json_t;
@@ -101,6 +104,31 @@ struct json_t *ctl_person_brief(struct dir *d, const char *uid);
  */
 int ctl_control(const struct ident *id, struct json_t *req, const char *count,
     struct json_t **rep, char *err, size_t errsz);
+
+
+/* The registries of -c FILE's registry.* options (ctl_registry.c): 0, or 2 after a
+ * message (a bad option, an unreadable credentials file). Release with
+ * ctl_registry_close (NULL is fine). */
+int ctl_registry_open(struct fed_reg **out);
+void ctl_registry_close(struct fed_reg *reg);
+
+/*
+ * Asks the population registry about p (audited as "registry.check"); a match raises p
+ * to LoA 2 (method "registry", recorded as "user.verify"). *out is the outcome, *loa
+ * p's level after. 0, or 2 after a message (not configured, the directory or the audit
+ * failed).
+ */
+int ctl_registry_person(const struct ident *id, struct fed_reg *reg,
+    const struct dir_person *p, enum fed_reg_outcome *out, int *loa);
+
+/*
+ * Asks the legal-person registry about q before org cmd writes anything (audited as
+ * "registry.check"). 0: go on (a match, no registry configured, or unavailable with
+ * unavailable_ok); 1: a mismatch; 2: unavailable, or an error (after a message).
+ */
+int ctl_registry_org(const struct ident *id, struct fed_reg *reg,
+    const struct fed_reg_org *q, bool unavailable_ok, const char *cmd,
+    enum fed_reg_outcome *out);
 
 /* Prints "authctl: " and the message to stderr, returns 2 (ctl_common.c). */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

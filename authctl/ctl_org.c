@@ -32,6 +32,7 @@ struct oopts {
 	const char *uscc, *name, *kind, *legal_rep, *authority, *established, *id_number,
 	    *until;
 	char scopes[ORG_SCOPES_MAX];
+	bool registry_unavailable_ok;   /* --registry-unavailable-ok */
 	const char *code;    /* the positional credit code */
 	const char *cmd;     /* for messages: "add", "agent add", ... */
 };
@@ -39,7 +40,7 @@ struct oopts {
 enum {
 	O_USCC = 1u << 0, O_NAME = 1u << 1, O_KIND = 1u << 2, O_LEGAL_REP = 1u << 3,
 	O_AUTHORITY = 1u << 4, O_ESTABLISHED = 1u << 5, O_ID_NUMBER = 1u << 6,
-	O_UNTIL = 1u << 7, O_SCOPE = 1u << 8,
+	O_UNTIL = 1u << 7, O_SCOPE = 1u << 8, O_REG_OK = 1u << 9,
 };
 
 static const struct {
@@ -56,6 +57,7 @@ static const struct {
 	{ "--id-number", O_ID_NUMBER, offsetof(struct oopts, id_number) },
 	{ "--until", O_UNTIL, offsetof(struct oopts, until) },
 	{ "--scope", O_SCOPE, 0 },
+	{ "--registry-unavailable-ok", O_REG_OK, 0 },
 };
 
 /* Appends one --scope value to o->scopes. */
@@ -93,6 +95,10 @@ parse_opts(int argc, char **argv, int first, const char *cmd, unsigned mask,
 			k++;
 		if (k == nd || (oopt_defs[k].bit & mask) == 0)
 			return ctl_fail("org %s: unknown option '%s'", cmd, argv[i]);
+		if (oopt_defs[k].bit == O_REG_OK) {
+			o->registry_unavailable_ok = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			return ctl_fail("org %s: %s needs a value", cmd, argv[i]);
 		if (oopt_defs[k].bit == O_SCOPE) {
@@ -333,21 +339,28 @@ org_add(int argc, char **argv)
 	struct dir_person rep;
 	struct ident *id = NULL;
 	char uid[DIR_UID_LEN + 1], actor[96];
+	enum fed_reg_outcome checked = FED_REG_UNAVAILABLE;
+	struct fed_reg *reg = NULL;
 	enum idn_org_kind kind;
 	int r;
 
 	memset(&rep, 0, sizeof(rep));
 	if ((r = parse_opts(argc, argv, 2, "add", O_USCC | O_NAME | O_KIND | O_LEGAL_REP |
-	    O_AUTHORITY | O_ESTABLISHED, false, &o)) != 0)
+	    O_AUTHORITY | O_ESTABLISHED | O_REG_OK, false, &o)) != 0)
 		return r;
 	if (o.uscc == NULL || o.name == NULL)
 		return ctl_fail("org add: --uscc and --name are required");
 	if ((r = check_uscc(o.uscc)) != 0 || (r = parse_kind(&o, &kind)) != 0 ||
 	    (r = check_fields(&o, o.uscc, kind)) != 0)
 		return r;
-	if ((r = ctl_open_state(true, &id)) != 0)
+	if ((r = ctl_registry_open(&reg)) != 0)
 		return r;
+	if ((r = ctl_open_state(true, &id)) != 0)
+		goto out;
 	if (o.legal_rep != NULL && (r = ctl_find_person(id->dir, o.legal_rep, &rep)) != 0)
+		goto out;
+	if ((r = ctl_registry_org(id, reg, &(struct fed_reg_org){ o.uscc, o.name, rep.name,
+	    rep.id_number }, o.registry_unavailable_ok, "add", &checked)) != 0)
 		goto out;
 	memset(&in, 0, sizeof(in));
 	in.uscc = (char *)o.uscc;
@@ -363,13 +376,15 @@ org_add(int argc, char **argv)
 		goto out;
 	}
 	memcpy(in.uid, uid, sizeof(in.uid));
-	if ((r = record(id, "org.add", &in, json_pack("{s:s?}", "legal_rep",
-	    rep.uid[0] != '\0' ? rep.uid : NULL))) != 0)
+	if ((r = record(id, "org.add", &in, json_pack("{s:s?, s:s?}", "legal_rep",
+	    rep.uid[0] != '\0' ? rep.uid : NULL, "registry", fed_reg_enabled(reg, FED_REG_ORG) ?
+	    fed_reg_outcome_name(checked) : NULL))) != 0)
 		goto out;
 	printf("%s\n", uid);
 out:
 	dir_person_clear(&rep);
 	ident_close(id);
+	ctl_registry_close(reg);
 	return r;
 }
 
@@ -684,6 +699,31 @@ grant_error(int r, const char *role, const struct dir_person *p)
 	return ctl_fail("cannot record the grant: %s", yh_strerror(r));
 }
 
+/* Before an agent is granted: the legal-person registry still confirms the organization
+ * as the directory has it (credit code, name, legal representative). 0, 1 or 2. */
+static int
+check_org_registry(const struct ident *id, struct fed_reg *reg, const struct dir_org *org,
+    const struct oopts *o)
+{
+	enum fed_reg_outcome out;
+	struct dir_person rep;
+	int r;
+
+	memset(&rep, 0, sizeof(rep));
+	if (!fed_reg_enabled(reg, FED_REG_ORG))
+		return 0;
+	if (org->uscc == NULL)
+		return ctl_fail("org %s: the organization has no credit code for the legal-person "
+		    "registry", o->cmd);
+	if (org->legal_rep_uid[0] != '\0' && (r = dir_person_get(id->dir, org->legal_rep_uid,
+	    &rep)) != 0)
+		return ctl_fail("cannot read the legal representative: %s", yh_strerror(r));
+	r = ctl_registry_org(id, reg, &(struct fed_reg_org){ org->uscc, org->name, rep.name,
+	    rep.id_number }, o->registry_unavailable_ok, o->cmd, &out);
+	dir_person_clear(&rep);
+	return r;
+}
+
 /* agent add / admin add. */
 static int
 rel_add(int argc, char **argv, const char *role)
@@ -695,20 +735,26 @@ rel_add(int argc, char **argv, const char *role)
 	struct ident *id = NULL;
 	char rid[DIR_UID_LEN + 1], actor[96];
 	bool agent = strcmp(role, DIR_ROLE_AGENT) == 0;
+	struct fed_reg *reg = NULL;
 	int64_t until = 0;
 	int r;
 
 	memset(&org, 0, sizeof(org));
 	memset(&p, 0, sizeof(p));
 	if ((r = parse_opts(argc, argv, 3, agent ? "agent add" : "admin add", O_ID_NUMBER |
-	    (agent ? O_UNTIL | O_SCOPE : 0), true, &o)) != 0 || (r = parse_until(&o, &until)) != 0)
+	    (agent ? O_UNTIL | O_SCOPE | O_REG_OK : 0), true, &o)) != 0 ||
+	    (r = parse_until(&o, &until)) != 0)
 		return r;
 	if (o.id_number == NULL)
 		return ctl_fail("org %s: --id-number is required", o.cmd);
-	if ((r = ctl_open_state(false, &id)) != 0)
+	if (agent && (r = ctl_registry_open(&reg)) != 0)
 		return r;
+	if ((r = ctl_open_state(false, &id)) != 0)
+		goto out;
 	if ((r = ctl_find_active_org(id->dir, o.code, &org)) != 0 ||
 	    (r = ctl_find_person(id->dir, o.id_number, &p)) != 0)
+		goto out;
+	if (agent && (r = check_org_registry(id, reg, &org, &o)) != 0)
 		goto out;
 	ctl_operator_name(actor, sizeof(actor));
 	memset(&m, 0, sizeof(m));
@@ -731,6 +777,7 @@ out:
 	dir_person_clear(&p);
 	dir_org_clear(&org);
 	ident_close(id);
+	ctl_registry_close(reg);
 	return r;
 }
 
@@ -834,12 +881,13 @@ org_usage(FILE *f)
 {
 	fprintf(f, "usage: authctl [-c FILE | -d STATE_DIR] org COMMAND\n"
 	    "  add --uscc CODE --name NAME [--kind KIND] [--legal-rep ID_NUMBER]\n"
-	    "      [--authority NAME] [--established YYYY-MM-DD]\n"
+	    "      [--authority NAME] [--established YYYY-MM-DD] [--registry-unavailable-ok]\n"
 	    "  show CODE | list\n"
 	    "  change CODE [--name NAME] [--kind KIND] [--legal-rep ID_NUMBER]\n"
 	    "      [--authority NAME] [--established YYYY-MM-DD]\n"
 	    "  deregister CODE\n"
 	    "  agent add CODE --id-number ID [--until YYYY-MM-DD] [--scope S]...\n"
+	    "      [--registry-unavailable-ok]\n"
 	    "  agent remove CODE --id-number ID | agent list CODE\n"
 	    "  admin add|remove CODE --id-number ID | admin list CODE\n");
 }

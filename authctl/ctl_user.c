@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "federation/regqueue.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
 #include "identity/match/matchkey.h"
@@ -32,13 +33,13 @@ enum {
 	O_ID_NUMBER = 1u << 0, O_NAME = 1u << 1, O_PHONE = 1u << 2, O_EMAIL = 1u << 3,
 	O_USERNAME = 1u << 4, O_PASSWORD_STDIN = 1u << 5, O_LIMIT = 1u << 6,
 	O_OFFSET = 1u << 7, O_LOA = 1u << 8, O_BY = 1u << 9, O_EVIDENCE = 1u << 10,
-	O_PHONE_VERIFIED = 1u << 11,
+	O_PHONE_VERIFIED = 1u << 11, O_REGISTRY = 1u << 12,
 };
 
 struct uopts {
 	const char *id_number, *name, *phone, *email, *username, *limit, *offset, *loa, *by,
 	    *evidence, *phone_verified;
-	bool password_stdin;
+	bool password_stdin, registry;
 	const char *ident;   /* the one positional argument, when the command takes it */
 	const char *cmd;     /* the command's name (argv[1]), for messages */
 };
@@ -62,6 +63,7 @@ static const struct uopt_def uopt_defs[] = {
 	{ "--by", O_BY, offsetof(struct uopts, by) },
 	{ "--evidence", O_EVIDENCE, offsetof(struct uopts, evidence) },
 	{ "--phone-verified", O_PHONE_VERIFIED, offsetof(struct uopts, phone_verified) },
+	{ "--registry", O_REGISTRY, 0 },
 	{ NULL, 0, 0 },
 };
 
@@ -85,8 +87,8 @@ parse_opts(int argc, char **argv, unsigned mask, bool want_ident, struct uopts *
 			d++;
 		if (d->flag == NULL || (d->bit & mask) == 0)
 			return ctl_fail("user %s: unknown option '%s'", argv[1], argv[i]);
-		if (d->bit == O_PASSWORD_STDIN) {
-			o->password_stdin = true;
+		if (d->bit == O_PASSWORD_STDIN || d->bit == O_REGISTRY) {
+			*(d->bit == O_REGISTRY ? &o->registry : &o->password_stdin) = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -608,6 +610,44 @@ out:
 	return r;
 }
 
+/* user verify USER --registry: asks the population registry. Exit 0 on a match, 1 on a
+ * mismatch, 2 when it is unavailable. A settled check leaves the registration queue. */
+static int
+verify_registry(const struct uopts *o)
+{
+	enum fed_reg_outcome out = FED_REG_UNAVAILABLE;
+	struct fed_reg *reg = NULL;
+	struct ident *id = NULL;
+	struct dir_person p;
+	struct fed_regq_uid q;
+	char err[512];
+	int r, loa = 0;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = ctl_registry_open(&reg)) != 0)
+		return r;
+	if ((r = ctl_open_state(false, &id)) != 0 || (r = resolve(id->dir, o->ident, &p)) != 0)
+		goto out;
+	if (p.status == DIR_STATUS_DEREGISTERED) {
+		r = ctl_fail("user %s is deregistered", p.uid);
+		goto out;
+	}
+	if ((r = ctl_registry_person(id, reg, &p, &out, &loa)) != 0)
+		goto out;
+	snprintf(q.uid, sizeof(q.uid), "%s", p.uid);
+	if (out != FED_REG_UNAVAILABLE && fed_regq_remove(id->state_dir, &q, 1, err,
+	    sizeof(err)) != 0)
+		fprintf(stderr, "authctl: warning: %s\n", err);
+	if ((r = ctl_print_json(json_pack("{s:s, s:s, s:i}", "uid", p.uid, "registry",
+	    fed_reg_outcome_name(out), "loa", loa))) == 0)
+		r = out == FED_REG_MATCH ? 0 : out == FED_REG_MISMATCH ? 1 : 2;
+out:
+	dir_person_clear(&p);
+	ident_close(id);
+	ctl_registry_close(reg);
+	return r;
+}
+
 static int
 user_verify(int argc, char **argv)
 {
@@ -622,8 +662,14 @@ user_verify(int argc, char **argv)
 
 	memset(&p, 0, sizeof(p));
 	memset(&after, 0, sizeof(after));
-	if ((r = parse_opts(argc, argv, O_LOA | O_BY | O_EVIDENCE, true, &o)) != 0)
+	if ((r = parse_opts(argc, argv, O_LOA | O_BY | O_EVIDENCE | O_REGISTRY, true, &o)) != 0)
 		return r;
+	if (o.registry) {
+		if (o.loa != NULL || o.by != NULL || o.evidence != NULL)
+			return ctl_fail("user verify: --registry goes without --loa, --by and "
+			    "--evidence (the registry says it)");
+		return verify_registry(&o);
+	}
 	if (o.loa == NULL || yh_parse_u64(o.loa, 2, 4, &loa) != 0 || loa == 3)
 		return ctl_fail("user verify: --loa must be 2 (registry) or 4 (in person)");
 	if (o.by == NULL || o.by[0] == '\0' || o.evidence == NULL || o.evidence[0] == '\0')
@@ -781,6 +827,8 @@ user_usage(FILE *f)
 	    "  lock|unlock|deregister USER   (lock, deregister: also end USER's sessions)\n"
 	    "  logout USER                    end every session of USER in the running authd\n"
 	    "  verify USER --loa 2|4 --by STAFF --evidence TEXT\n"
+	    "  verify USER --registry         ask the population registry (-c FILE): a match"
+	    " is LoA 2\n"
 	    "  check-password USER --password-stdin\n");
 }
 

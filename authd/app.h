@@ -44,6 +44,7 @@ struct yh_audit;
 struct wk_pool;
 struct keys;
 struct bcl;
+struct fed_reg;
 
 struct authd_app {
 	/* The configuration in force: a reload (authd/reload.c) puts a new one here while
@@ -61,6 +62,7 @@ struct authd_app {
 	const char *issuer;              /* no trailing slash; owned by cfg */
 	struct keys *keys;               /* pairwise sub, form MACs, user refs (keyd/keys.h) */
 	struct bcl *bcl;                 /* back-channel logout (authd/oidc/backchannel.h) */
+	struct fed_reg *registry;        /* the registries (federation/registry.h) */
 	struct authd_check checks[AUTHD_MAX_CHECKS];
 	size_t nchecks;
 };

@@ -38,6 +38,7 @@
 #include "authd/keyd/keys.h"
 #include "common/metrics.h"
 #include "authd/app.h"
+#include "federation/registry.h"
 #include "authd/notify.h"
 #include "authd/reload.h"
 #include "authd/session/sess.h"
@@ -596,6 +597,10 @@ open_app(struct daemon *d, char *err, size_t errsz)
 	}
 	if ((r = open_bcl(d, err, errsz)) != 0)
 		return r;
+	/* After the switch: the credentials files are the HTTP account's to read. */
+	if ((r = fed_reg_new(&d->cfg.registry, d->app.metrics, &d->app.registry, err,
+	    errsz)) != 0)
+		return r;
 	return open_sessions(d, err, errsz);
 }
 
@@ -671,6 +676,7 @@ daemon_stop(struct daemon *d)
 	/* Deliveries in flight get a moment; bcl reads the ring, clients and audit. */
 	bcl_drain(d->bcl, AUTHD_DRAIN_MS);
 	bcl_free(d->bcl);
+	fed_reg_free(d->app.registry);
 	clients_close(d->app.clients);
 	tok_ring_free(d->app.ring);
 	yh_audit_close(d->app.audit);

@@ -391,6 +391,11 @@ bool clients_has_cas(const struct clients_client *c);
  */
 bool clients_cas_service_ok(const struct clients_client *c, const char *service);
 
+/* The app that registered service in the snapshot s (clients_cas_service_ok; one at most,
+ * as clients_cas_overlap keeps registrations apart), or NULL. */
+const struct clients_client *clients_cas_find(const struct clients_snap *s,
+    const char *service);
+
 /*
  * True when url, a pgtUrl presented at CAS validation, is one of the client's registered
  * proxy callbacks byte for byte (no prefix, no query matching). NULL: false.

@@ -111,6 +111,15 @@ clients_at(const struct clients_snap *s, size_t i)
 	return i < s->n ? &s->v[i] : NULL;
 }
 
+const struct clients_client *
+clients_cas_find(const struct clients_snap *s, const char *service)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (clients_cas_service_ok(&s->v[i], service))
+			return &s->v[i];
+	return NULL;
+}
+
 bool
 clients_grant_ok(const struct clients_client *c, unsigned grant)
 {

@@ -126,7 +126,7 @@ int cas_login_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 int cas_validate_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 int cas_proxy_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
-/* A query parameter of a CAS endpoint: NULL when absent; *bad set when it is repeated,
+/* A query parameter of a CAS endpoint (request.c): NULL when absent; *bad set when it is repeated,
  * longer than max or holds a NUL byte. */
 const char *cas_param(struct http_req *req, const char *name, size_t max, bool *bad);
 
@@ -167,10 +167,6 @@ int cas_pgt_grant(struct authd_app *app, const struct clients_client *c,
  * one XML cannot carry), YH_ERR_ALLOC, yh_random's error.
  */
 int cas_slo_body(const char *ticket, int64_t now_ms, char **out) YH_WUR;
-
-/* The app that registered service in the snapshot cs (clients_cas_service_ok), or NULL. */
-const struct clients_client *cas_client_of(const struct clients_snap *cs,
-    const char *service);
 
 /* Adds GET /cas/logout (logout.c; cas_register calls it). */
 int cas_logout_register(struct http_server *srv, struct authd_app *app) YH_WUR;

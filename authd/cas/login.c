@@ -275,20 +275,6 @@ cl_flow(struct cl_ctx *c)
 	return r;
 }
 
-const struct clients_client *
-cas_client_of(const struct clients_snap *cs, const char *service)
-{
-	size_t n = clients_count(cs);
-
-	for (size_t i = 0; i < n; i++) {
-		const struct clients_client *cl = clients_at(cs, i);
-
-		if (clients_cas_service_ok(cl, service))
-			return cl;
-	}
-	return NULL;
-}
-
 static int
 cas_login_handler(struct http_req *req, void *arg)
 {
@@ -319,7 +305,7 @@ cas_login_handler(struct http_req *req, void *arg)
 		return http_respond_redirect(req, 302, LOGIN_NEXT_DEFAULT);
 	(void)clients_refresh_if_changed(c.app->clients);
 	cs = clients_acquire(c.app->clients);
-	if ((c.client = cas_client_of(cs, c.v[CL_SERVICE])) == NULL) {
+	if ((c.client = clients_cas_find(cs, c.v[CL_SERVICE])) == NULL) {
 		yh_debug("cas/login: no app registers this service");
 		r = page_error_send(req, 400, page_msg(page_lang_of(req), PAGE_MSG_CAS_SERVICE),
 		    NULL, NULL);

@@ -28,7 +28,7 @@ lo_service_client(struct authd_app *app, const char *service, char *client, size
 		return;
 	(void)clients_refresh_if_changed(app->clients);
 	cs = clients_acquire(app->clients);
-	if ((c = cas_client_of(cs, service)) == NULL ||
+	if ((c = clients_cas_find(cs, service)) == NULL ||
 	    yh_strlcpy(client, c->id, size) != 0)
 		client[0] = '\0';
 	clients_release(cs);

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "federation/http.h"
 
 #define CP_IOU_PREFIX "PGTIOU-"
 #define CP_IOU_BYTES 32
@@ -100,23 +101,17 @@ cp_callback(struct authd_app *app, const char *pgt_url, const char *iou, const c
 		r = YH_ERR_INTERNAL;
 		goto out;
 	}
+	cc = fed_http_setup(e, &(struct fed_http_opts){ .url = yh_buf_cstr(&b),
+	    .user_agent = "yihao-authd cas-proxy-callback",
+	    .connect_timeout_ms = BCL_DEFAULT_CONNECT_TIMEOUT_MS,
+	    .timeout_ms = BCL_DEFAULT_TIMEOUT_MS, .ca_file = ca, .errbuf = why });
 #define SET(opt, val) \
 	do { if (cc == CURLE_OK) cc = curl_easy_setopt(e, opt, val); } while (0)
-	SET(CURLOPT_URL, yh_buf_cstr(&b));
 	SET(CURLOPT_HTTPGET, 1L);
-	SET(CURLOPT_PROTOCOLS_STR, "https");
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_PROTOCOLS_STR, "https");   /* a callback is https only (registration) */
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)BCL_DEFAULT_CONNECT_TIMEOUT_MS);
-	SET(CURLOPT_TIMEOUT_MS, (long)BCL_DEFAULT_TIMEOUT_MS);
-	SET(CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
-	SET(CURLOPT_USERAGENT, "yihao-authd cas-proxy-callback");
-	SET(CURLOPT_WRITEFUNCTION, bcl_discard_body);
-	SET(CURLOPT_ERRORBUFFER, why);
-	if (ca != NULL && ca[0] != '\0')
-		SET(CURLOPT_CAINFO, ca);
+	SET(CURLOPT_WRITEFUNCTION, fed_http_discard);
 #undef SET
 	if (cc != CURLE_OK) {
 		yh_error("cas proxy callback: libcurl setup failed: %s", curl_easy_strerror(cc));
@@ -298,7 +293,7 @@ cp_decide(struct authd_app *app, const struct clients_snap *cs, const char *pgt,
 	}
 	if (!cp_pgt_ok(app, cs, pgt, res))
 		return;
-	if ((tc = cas_client_of(cs, target)) == NULL) {
+	if ((tc = clients_cas_find(cs, target)) == NULL) {
 		cp_fail(res, "INVALID_SERVICE", "no app registers the target service");
 		return;
 	}

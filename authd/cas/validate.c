@@ -378,17 +378,6 @@ cv_answer(struct http_req *req, enum cv_version v, bool json, const struct cv_re
 
 /* ---- HTTP ---------------------------------------------------------------------------- */
 
-const char *
-cas_param(struct http_req *req, const char *name, size_t max, bool *bad)
-{
-	const char *v = NULL;
-	int r = http_req_query(req, name, max, &v);
-
-	if (r != 0 && r != YH_ERR_NOT_FOUND)
-		*bad = true;
-	return r == 0 ? v : NULL;
-}
-
 static int
 cv_handle(struct http_req *req, struct authd_app *app, enum cv_version v, bool proxy)
 {

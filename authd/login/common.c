@@ -11,7 +11,6 @@
 #include "authcore/audit/audit.h"
 #include "authcore/clients/clients.h"
 #include "authd/app.h"
-#include "authd/cas/cas.h"
 #include "authd/http/http.h"
 #include "identity/dir/dir.h"
 #include "authd/login/login.h"
@@ -73,7 +72,7 @@ login_app_name(struct authd_app *app, const char *next, char *out, size_t outsz)
 	if (client_id != NULL)
 		cl = clients_find(cs, client_id);
 	else
-		cl = cas_client_of(cs, service);
+		cl = clients_cas_find(cs, service);
 	/* A name too long for out is left out rather than cut inside a character. */
 	if (cl != NULL && yh_strlcpy(out, cl->name != NULL ? cl->name : cl->id, outsz) != 0)
 		out[0] = '\0';

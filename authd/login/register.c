@@ -12,6 +12,15 @@
  * number would tell anyone who types a stranger's ID number whether that stranger has
  * an account. The honest user types the password once more.
  *
+ * With registry.person.url set, the name and ID number are first checked against the
+ * population registry (federation/registry.h), on the worker, before the directory is
+ * asked: a match creates the account at LoA 2 (method "registry", as `authctl user
+ * verify --loa 2` records it); a mismatch creates nothing and shows the form again with
+ * one message that says only that the check failed (it is about what was typed, so it
+ * tells nothing about accounts); an unavailable registry creates the account at LoA 1
+ * and queues its uid (federation/regqueue.h) for `authctl registry retry`, durably
+ * before the answer. Each call is one "registry.check" audit line.
+ *
  * Registrations are counted per client address (LOGIN_REG_PER_ADDR per
  * LOGIN_REG_WINDOW_S), so that the form cannot be used to create accounts in bulk.
  */
@@ -27,6 +36,9 @@
 #include "authd/ui/templates_gen.h"
 #include "authd/app.h"
 #include "common/workers.h"
+#include "common/timeutil.h"
+#include "federation/registry.h"
+#include "federation/regqueue.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/utf8.h"
@@ -194,6 +206,24 @@ respond_done(struct reg_job *j)
 	return page_send(&p, j->req, 200);
 }
 
+/* The form again, with the registry's refusal (the submitted values kept, the
+ * passwords not). */
+static int
+respond_mismatch(struct reg_job *j)
+{
+	struct page_reg_values v = { j->f.name, j->f.id_number, j->f.phone };
+	struct page_reg_errors e;
+	struct page p;
+
+	memset(&e, 0, sizeof(e));
+	page_init_lang(&p, j->lang, j->https, LOGIN_REG_PATH);
+	page_set_next(&p, j->f.next);
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_TITLE));
+	e.form = page_msg(p.lang, PAGE_MSG_REG_REGISTRY_MISMATCH);
+	page_register_form(&p, j->f.csrf, j->f.next, &v, &e);
+	return page_send(&p, j->req, 403);
+}
+
 /* ------------------------------------------------------------------ the worker */
 
 static void
@@ -206,7 +236,7 @@ reg_job_free(struct reg_job *j)
 }
 
 static int
-audit_register(struct reg_job *j, const char *uid, const char *result)
+audit_register(struct reg_job *j, const char *uid, const char *result, int loa)
 {
 	char actor[16 + DIR_UID_LEN];
 	json_t *f;
@@ -214,36 +244,96 @@ audit_register(struct reg_job *j, const char *uid, const char *result)
 
 	snprintf(actor, sizeof(actor), "%s%s", uid != NULL ? "user:" : "anonymous",
 	    uid != NULL ? uid : "");
-	if ((f = json_pack("{s:s, s:s, s:i}", "result", result, "ip", j->ip, "loa", 1)) == NULL)
+	if ((f = json_pack("{s:s, s:s, s:i}", "result", result, "ip", j->ip, "loa", loa)) ==
+	    NULL)
 		return YH_ERR_ALLOC;
 	r = login_audit(j->app, "register", actor, f);
 	json_decref(f);
 	return r;
 }
 
-/* Hash first (same time whatever follows), then create the person with the password. */
+/*
+ * Asks the population registry about the form's name and ID number (no directory call
+ * is in progress) and writes the "registry.check" audit line. *out is the outcome;
+ * without registry.person.url, FED_REG_UNAVAILABLE with *asked false.
+ */
+static int
+reg_registry(struct reg_job *j, enum fed_reg_outcome *out, bool *asked,
+    struct fed_reg_result *res)
+{
+	struct fed_reg_person q = { j->f.name, j->f.id.canonical };
+	char masked[40];
+	json_t *f;
+	int r;
+
+	*out = FED_REG_UNAVAILABLE;
+	*asked = fed_reg_enabled(j->app->registry, FED_REG_PERSON);
+	if (!*asked)
+		return 0;
+	if ((r = fed_reg_check_person(j->app->registry, &q, res)) != 0)
+		return r;
+	*out = res->outcome;
+	idn_mask(j->f.id.canonical, masked, sizeof(masked));
+	if ((f = fed_reg_audit_fields(FED_REG_PERSON, res)) == NULL)
+		return YH_ERR_ALLOC;
+	json_object_set_new(f, "id_number", json_string(masked));
+	json_object_set_new(f, "ip", json_string(j->ip));
+	json_object_set_new(f, "via", json_string("register"));
+	r = login_audit(j->app, "registry.check", "anonymous", f);
+	json_decref(f);
+	yh_info("population registry: %s in %lld ms (registration from %s)%s%s",
+	    fed_reg_outcome_name(res->outcome), (long long)res->latency_ms, j->ip,
+	    res->why[0] != '\0' ? ": " : "", res->why);
+	return r;
+}
+
+/* Hash first (same time whatever follows), then ask the registry, then create the
+ * person with the password. */
 static int
 reg_create(struct reg_job *j)
 {
 	const struct pw_params *pw = j->app->ident != NULL ? &j->app->ident->pw : NULL;
-	char uid[DIR_UID_LEN + 1] = "";
+	char uid[DIR_UID_LEN + 1] = "", evidence[64 + FED_REG_DETAIL_MAX], qerr[256];
+	enum fed_reg_outcome reg = FED_REG_UNAVAILABLE;
+	struct fed_reg_result res;
 	struct dir_person p;
 	char *enc = NULL;
+	bool asked = false;
 	int r;
 
 	if ((r = pw_hash(pw, j->f.password, strlen(j->f.password), &enc)) != 0)
 		goto out;
+	if ((r = reg_registry(j, &reg, &asked, &res)) != 0)
+		goto out;
+	if (asked && reg == FED_REG_MISMATCH) {
+		if ((r = audit_register(j, NULL, "registry_mismatch", 0)) == 0) {
+			login_metric(j->app, "register", "failure");
+			r = respond_mismatch(j);
+		}
+		goto out;
+	}
 	memset(&p, 0, sizeof(p));
 	p.id_number = j->f.id.canonical;
 	p.name = j->f.name;
 	p.phone = j->f.phone_key;
 	p.origin = (char *)DIR_ORIGIN_SELF;
+	if (asked && reg == FED_REG_MATCH) {
+		/* Real-name verified as `authctl user verify --loa 2` records it: how (the
+		 * registry), by whom (which registry), when (now), and what it said. */
+		snprintf(evidence, sizeof(evidence), "population registry: match%s%s",
+		    res.detail[0] != '\0' ? " " : "", res.detail);
+		p.loa.level = 2;
+		p.loa.method = (char *)"registry";
+		p.loa.by = (char *)"registry:person";
+		p.loa.evidence = evidence;
+		p.loa.at = yh_now();
+	}
 	/* Typed in by whoever fills the form: not verified, so not a login identifier
 	 * (phone_verified false). loa.level 0: LoA 1 by "self" (dir_person_add). The
 	 * person and the password are stored in one transaction. */
 	r = dir_person_add_cred(j->app->dir, &p, PW_SCHEME_ARGON2ID, enc, uid);
 	if (r == YH_ERR_EXISTS) {
-		if ((r = audit_register(j, NULL, "exists")) == 0) {
+		if ((r = audit_register(j, NULL, "exists", 1)) == 0) {
 			login_metric(j->app, "register", "failure");
 			r = respond_done(j);
 		}
@@ -251,15 +341,24 @@ reg_create(struct reg_job *j)
 	}
 	if (r != 0)
 		goto out;
+	/* Owed a check: queued durably before the answer says the account is there. */
+	if (asked && reg == FED_REG_UNAVAILABLE &&
+	    (r = fed_regq_add(j->app->cfg->ident.state_dir, uid, qerr, sizeof(qerr))) != 0) {
+		yh_error("registered user %s at LoA 1, but the registry check could not be "
+		    "queued (%s): run authctl user verify %s --registry", uid, qerr, uid);
+		goto out;
+	}
 	/* Only now, with the person committed: the trail never claims an account that a
 	 * failed write took back. Without the line the registration is answered as failed
 	 * (a retry gets the usual answer: the account is there). */
-	if ((r = audit_register(j, uid, "created")) != 0) {
+	if ((r = audit_register(j, uid, asked && reg == FED_REG_UNAVAILABLE ?
+	    "created_registry_queued" : "created", p.loa.level == 2 ? 2 : 1)) != 0) {
 		yh_error("registered user %s, but its audit line could not be written: %s",
 		    uid, yh_strerror(r));
 		goto out;
 	}
-	yh_info("registered user %s at LoA 1 from %s", uid, j->ip);
+	yh_info("registered user %s at LoA %d from %s%s", uid, p.loa.level == 2 ? 2 : 1,
+	    j->ip, asked && reg == FED_REG_UNAVAILABLE ? " (registry check queued)" : "");
 	login_metric(j->app, "register", "success");
 	r = respond_done(j);
 out:

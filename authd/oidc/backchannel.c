@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "federation/http.h"
 #include "token/jws.h"
 #include "token/jwt.h"
 #include "token/keyring.h"
@@ -71,32 +72,6 @@ struct bcl {
 	struct mx_counter *mx_delivered, *mx_failed, *mx_dropped, *mx_att_ok, *mx_att_err;
 	struct mx_gauge *mx_pending;
 };
-
-static pthread_mutex_t curl_global_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned curl_global_refs;
-
-static int
-curl_global_ref(void)
-{
-	int r = 0;
-
-	pthread_mutex_lock(&curl_global_lock);
-	if (curl_global_refs == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		r = YH_ERR_INTERNAL;
-	else
-		curl_global_refs++;
-	pthread_mutex_unlock(&curl_global_lock);
-	return r;
-}
-
-static void
-curl_global_unref(void)
-{
-	pthread_mutex_lock(&curl_global_lock);
-	if (curl_global_refs > 0 && --curl_global_refs == 0)
-		curl_global_cleanup();
-	pthread_mutex_unlock(&curl_global_lock);
-}
 
 void
 bcl_config_defaults(struct bcl_config *c)
@@ -430,14 +405,6 @@ job_prepare(struct bcl *b, struct bcl_job *j)
 	return res;
 }
 
-size_t
-bcl_discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	(void)ptr;
-	(void)userdata;
-	return size * nmemb;
-}
-
 /* Starts one HTTP attempt for j. Returns 0 or YH_ERR_INTERNAL. */
 static int
 job_start(struct bcl *b, struct bcl_job *j)
@@ -449,23 +416,17 @@ job_start(struct bcl *b, struct bcl_job *j)
 		return YH_ERR_INTERNAL;
 	j->errbuf[0] = '\0';
 	j->http_status = 0;
+	cc = fed_http_setup(e, &(struct fed_http_opts){ .url = j->uri,
+	    .user_agent = j->cas ? "yihao-authd cas-single-logout" :
+	    "yihao-authd back-channel-logout",
+	    .connect_timeout_ms = b->cfg.connect_timeout_ms, .timeout_ms = b->cfg.timeout_ms,
+	    .errbuf = j->errbuf });
 #define SET(opt, val) \
 	do { if (cc == CURLE_OK) cc = curl_easy_setopt(e, opt, val); } while (0)
-	SET(CURLOPT_URL, j->uri);
 	SET(CURLOPT_POSTFIELDS, j->body);
 	SET(CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
 	SET(CURLOPT_HTTPHEADER, b->headers);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)b->cfg.connect_timeout_ms);
-	SET(CURLOPT_TIMEOUT_MS, (long)b->cfg.timeout_ms);
-	SET(CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
-	SET(CURLOPT_USERAGENT, j->cas ? "yihao-authd cas-single-logout" :
-	    "yihao-authd back-channel-logout");
-	SET(CURLOPT_WRITEFUNCTION, bcl_discard_body);
-	SET(CURLOPT_ERRORBUFFER, j->errbuf);
+	SET(CURLOPT_WRITEFUNCTION, fed_http_discard);
 	SET(CURLOPT_PRIVATE, (void *)j);
 #undef SET
 	if (cc != CURLE_OK || curl_multi_add_handle(b->multi, e) != CURLM_OK) {
@@ -737,7 +698,7 @@ bcl_new(const struct bcl_config *c, struct bcl **out)
 	b->cfg.issuer = b->issuer;
 	if ((r = metrics_init(b)) != 0)
 		goto out;
-	if ((r = curl_global_ref()) != 0)
+	if ((r = fed_http_global_ref()) != 0)
 		goto out;
 	curl_ref = true;
 	if ((b->multi = curl_multi_init()) == NULL) {
@@ -771,7 +732,7 @@ out:
 		if (b->multi != NULL)
 			curl_multi_cleanup(b->multi);
 		if (curl_ref)
-			curl_global_unref();
+			fed_http_global_unref();
 		if (sync) {
 			pthread_cond_destroy(&b->idle);
 			pthread_mutex_destroy(&b->lock);
@@ -854,7 +815,7 @@ bcl_free(struct bcl *b)
 	}
 	curl_multi_cleanup(b->multi);
 	curl_slist_free_all(b->headers);
-	curl_global_unref();
+	fed_http_global_unref();
 	pthread_cond_destroy(&b->idle);
 	pthread_mutex_destroy(&b->lock);
 	free(b->issuer);

@@ -97,10 +97,6 @@ int bcl_new(const struct bcl_config *c, struct bcl **out) YH_WUR;
  */
 void bcl_free(struct bcl *b);
 
-/* A libcurl CURLOPT_WRITEFUNCTION that drops what the server answers (its body is not
- * read by a delivery, nor by the CAS proxy callback, authd/cas/proxy.c). */
-size_t bcl_discard_body(char *ptr, size_t size, size_t nmemb, void *userdata);
-
 /*
  * Queues a delivery to every client recorded in the ended session info (those without
  * a backchannel_logout_uri are skipped at delivery time). why goes to the audit line.
