@@ -133,6 +133,29 @@ port_check(const char *p, size_t len, const char *port)
 	return NULL;
 }
 
+/* True when h (n bytes of letters, digits, dots and hyphens) is a DNS name as written
+ * (RFC 1123): labels of 1 to 63 characters, none starting or ending with a hyphen, 253
+ * characters at most, no empty label (so no trailing dot: "a.gov.cn." is another way of
+ * writing a.gov.cn, and "." or "a..b" are no host at all). */
+static bool
+dns_name_ok(const char *h, size_t n)
+{
+	size_t start = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		size_t len = i - start;
+
+		if (i < n && h[i] != '.')
+			continue;
+		if (len == 0 || len > 63 || h[start] == '-' || h[i - 1] == '-')
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
 /* The authority of an http(s) URI, read by curl (u) and as written (a, alen bytes). */
 static const char *
 authority_check(CURLU *u, const char *a, size_t alen, bool *loopback)
@@ -153,8 +176,10 @@ authority_check(CURLU *u, const char *a, size_t alen, bool *loopback)
 	    strncasecmp(host, a, hlen) != 0)
 		why = "the host is not written the way it is read (an IPv4 address in full, no "
 		    "%-escapes)";
-	else if (a[0] != '[' && strspn(host, LOWER UPPER DIGIT ".-") != hlen)
-		why = "malformed host (a DNS name is letters, digits, dots and hyphens)";
+	else if (a[0] != '[' && (strspn(host, LOWER UPPER DIGIT ".-") != hlen ||
+	    !dns_name_ok(host, hlen)))
+		why = "malformed host (a DNS name is labels of letters, digits and hyphens "
+		    "joined by single dots)";
 	else if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
 		port = NULL;
 	if (why == NULL)

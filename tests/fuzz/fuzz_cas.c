@@ -39,13 +39,16 @@
 #define FX_EXACT "https://a.gov.cn/exact/page"
 #define FX_PREFIX "https://a.gov.cn/app/"
 
-/* True when s before its '?' has a "." or ".." segment (literal dots only). */
+/* True when the path of s (after "scheme://authority", before '?') has a "." or ".."
+ * segment (literal dots only). */
 static bool
 has_dot_segment(const char *s)
 {
-	size_t end = strcspn(s, "?");
+	const char *a = strstr(s, "://");
+	size_t end = strcspn(s, "?"), from = a != NULL ? (size_t)(a + 3 - s) : 0;
 
-	for (size_t i = 0; i + 1 < end; i++) {
+	from += strcspn(s + from, "/?");
+	for (size_t i = from; i + 1 < end; i++) {
 		if (s[i] != '/')
 			continue;
 		if ((s[i + 1] == '.' && (i + 2 >= end || s[i + 2] == '/')) ||

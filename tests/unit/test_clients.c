@@ -438,6 +438,15 @@ test_uri_parser_edges(void **state)
 	/* An internationalized host only in its A-label form. */
 	check_uri_why("https://\xe6\x94\xbf\xe5\xba\x9c.cn/cb", YH_ERR_INVALID, "xn--");
 	check_uri_why("https://xn--mxtq1m.cn/cb", 0, NULL);
+	/* A DNS name: labels joined by single dots, no empty label, no hyphen at an end. */
+	check_uri_why("https://./cb", YH_ERR_INVALID, "labels");
+	check_uri_why("https://a..gov.cn/cb", YH_ERR_INVALID, "labels");
+	check_uri_why("https://.a.gov.cn/cb", YH_ERR_INVALID, "labels");
+	check_uri_why("https://a.gov.cn./cb", YH_ERR_INVALID, "labels");
+	check_uri_why("https://-a.gov.cn/cb", YH_ERR_INVALID, "labels");
+	check_uri_why("https://a-.gov.cn/cb", YH_ERR_INVALID, "labels");
+	check_uri_why("https://a-b.gov.cn/cb", 0, NULL);
+	check_uri_why("https://a.b.c.d.e.gov.cn/cb", 0, NULL);
 	check_uri_why("https://%E6%94%BF.cn/cb", YH_ERR_INVALID, "host");
 	/* IPv6 literals: well formed, no zone; http only on [::1] written so. */
 	check_uri_why("https://[2001:db8::1]:8443/cb", 0, NULL);
