@@ -39,7 +39,7 @@ usage(FILE *f, const struct group *groups)
  * "110101********0011", not whole. The copies live until the process exits (held by
  * arg_copy, so that a leak checker sees them reachable).
  */
-static char **arg_copy;
+static char **volatile arg_copy;    /* volatile: the store is kept though never read */
 
 static char **
 hide_args(int argc, char **argv)
