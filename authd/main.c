@@ -475,6 +475,10 @@ open_audit(struct daemon *d, char *err, size_t errsz)
 	if ((r = yh_audit_open(path, &d->app.audit, err, errsz)) != 0 ||
 	    (r = yh_audit_checkpoints(d->app.audit, &o, err, errsz)) != 0)
 		goto out;
+	if ((r = yh_audit_metrics(d->app.audit, d->app.metrics)) != 0) {
+		snprintf(err, errsz, "cannot add the audit log's metrics: %s", yh_strerror(r));
+		goto out;
+	}
 	if ((r = yh_audit_checkpoint(d->app.audit)) != 0) {
 		snprintf(err, errsz, "%s: cannot write a checkpoint: %s", path,
 		    r == YH_ERR_AUTH ? "its last line is cut short or not an audit line (see "
@@ -593,6 +597,10 @@ open_app(struct daemon *d, char *err, size_t errsz)
 	if ((r = wk_pool_new((unsigned)d->cfg.worker_threads, (size_t)d->cfg.worker_queue,
 	    (int)d->cfg.worker_nice, &d->app.workers)) != 0) {
 		snprintf(err, errsz, "cannot start the worker pool: %s", yh_strerror(r));
+		return r;
+	}
+	if ((r = wk_pool_metrics(d->app.workers, d->app.metrics)) != 0) {
+		snprintf(err, errsz, "cannot add the worker pool's metrics: %s", yh_strerror(r));
 		return r;
 	}
 	if ((r = open_bcl(d, err, errsz)) != 0)

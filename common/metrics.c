@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "common/metrics.h"
-#include "common/timeutil.h"
 
 #define MX_MAX_SERIES 4096   /* per family: a guard against unbounded label sets */
 #define MX_MAX_BOUNDS 32
@@ -19,7 +18,13 @@ const double mx_latency_buckets[] = {
 };
 const size_t mx_latency_nbuckets = sizeof(mx_latency_buckets) / sizeof(mx_latency_buckets[0]);
 
-enum mx_type { MX_COUNTER, MX_GAUGE, MX_HIST };
+/* MX_COUNTER_FN and MX_GAUGE_FN: series read at rendering (mx_*_fn_add). */
+enum mx_type { MX_COUNTER, MX_GAUGE, MX_HIST, MX_COUNTER_FN, MX_GAUGE_FN };
+
+struct mx_fn {
+	mx_read_fn fn;
+	void *ctx;
+};
 
 struct mx_counter {
 	_Atomic uint64_t v;
@@ -43,6 +48,7 @@ struct mx_series {
 		struct mx_counter c;
 		struct mx_gauge g;
 		struct mx_hist h;
+		struct mx_fn f;
 	} u;
 };
 
@@ -213,6 +219,14 @@ series_get_locked(struct mx_registry *reg, const char *name, const char *help,
 	return 0;
 }
 
+static bool
+args_valid(struct mx_registry *reg, const char *name, const char *labels,
+    const double *bounds, size_t nbounds)
+{
+	return reg != NULL && name != NULL && name_valid(name) &&
+	    strlen(labels) <= MX_LABELS_MAX && bounds_valid(bounds, nbounds);
+}
+
 static int
 series_get(struct mx_registry *reg, const char *name, const char *help, enum mx_type type,
     const char *labels, const double *bounds, size_t nbounds, struct mx_series **out)
@@ -222,13 +236,47 @@ series_get(struct mx_registry *reg, const char *name, const char *help, enum mx_
 	*out = NULL;
 	if (labels == NULL)
 		labels = "";
-	if (reg == NULL || name == NULL || !name_valid(name) ||
-	    strlen(labels) > MX_LABELS_MAX || !bounds_valid(bounds, nbounds))
+	if (!args_valid(reg, name, labels, bounds, nbounds))
 		return YH_ERR_INVALID;
 	pthread_mutex_lock(&reg->lock);
 	r = series_get_locked(reg, name, help, type, labels, bounds, nbounds, out);
 	pthread_mutex_unlock(&reg->lock);
 	return r;
+}
+
+/* Finds or creates a series read at rendering and sets its reader, under the lock. */
+static int
+fn_add(struct mx_registry *reg, const char *name, const char *help, enum mx_type type,
+    const char *labels, mx_read_fn fn, void *ctx)
+{
+	struct mx_series *s;
+	int r;
+
+	if (labels == NULL)
+		labels = "";
+	if (fn == NULL || !args_valid(reg, name, labels, NULL, 0))
+		return YH_ERR_INVALID;
+	pthread_mutex_lock(&reg->lock);
+	if ((r = series_get_locked(reg, name, help, type, labels, NULL, 0, &s)) == 0) {
+		s->u.f.fn = fn;
+		s->u.f.ctx = ctx;
+	}
+	pthread_mutex_unlock(&reg->lock);
+	return r;
+}
+
+int
+mx_counter_fn_add(struct mx_registry *reg, const char *name, const char *help,
+    const char *labels, mx_read_fn fn, void *ctx)
+{
+	return fn_add(reg, name, help, MX_COUNTER_FN, labels, fn, ctx);
+}
+
+int
+mx_gauge_fn_add(struct mx_registry *reg, const char *name, const char *help,
+    const char *labels, mx_read_fn fn, void *ctx)
+{
+	return fn_add(reg, name, help, MX_GAUGE_FN, labels, fn, ctx);
 }
 
 int
@@ -377,10 +425,26 @@ render_hist(struct yh_buf *out, const struct mx_family *f, const struct mx_serie
 	return r;
 }
 
+/* A series read at rendering: name{labels} value, or nothing when its reader fails. */
+static int
+render_fn(struct yh_buf *out, const struct mx_family *f, const struct mx_series *s)
+{
+	double v;
+	int r;
+
+	if (s->u.f.fn(s->u.f.ctx, &v) != 0)
+		return 0;
+	if ((r = series_name(out, f->name, "", s->labels, NULL)) != 0)
+		return r;
+	return yh_buf_printf(out, " %.15g\n", v);
+}
+
 static int
 render_family(struct yh_buf *out, const struct mx_family *f)
 {
-	static const char *const type_names[] = { "counter", "gauge", "histogram" };
+	static const char *const type_names[] = {
+		"counter", "gauge", "histogram", "counter", "gauge",
+	};
 	int r;
 
 	r = yh_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
@@ -388,6 +452,10 @@ render_family(struct yh_buf *out, const struct mx_family *f)
 	for (const struct mx_series *s = f->series; s != NULL && r == 0; s = s->next) {
 		if (f->type == MX_HIST) {
 			r = render_hist(out, f, s);
+			continue;
+		}
+		if (f->type == MX_COUNTER_FN || f->type == MX_GAUGE_FN) {
+			r = render_fn(out, f, s);
 			continue;
 		}
 		if ((r = series_name(out, f->name, "", s->labels, NULL)) != 0)
@@ -411,29 +479,5 @@ mx_render(struct mx_registry *reg, struct yh_buf *out)
 	for (const struct mx_family *f = reg->families; f != NULL && r == 0; f = f->next)
 		r = render_family(out, f);
 	pthread_mutex_unlock(&reg->lock);
-	return r;
-}
-
-int
-mx_register_process(struct mx_registry *reg, const char *version)
-{
-	struct mx_gauge *info, *start;
-	struct yh_buf labels;
-	int r;
-
-	yh_buf_init(&labels, MX_LABELS_MAX);
-	if ((r = yh_buf_puts(&labels, "version=\"")) != 0 ||
-	    (r = mx_label_escape(&labels, version)) != 0 || (r = yh_buf_putc(&labels, '"')) != 0)
-		goto out;
-	if ((r = mx_gauge_get(reg, "yh_build_info", "Build information; the value is always 1.",
-	    yh_buf_cstr(&labels), &info)) != 0)
-		goto out;
-	mx_gauge_set(info, 1);
-	if ((r = mx_gauge_get(reg, "process_start_time_seconds",
-	    "Start time of the process since the Unix epoch in seconds.", NULL, &start)) != 0)
-		goto out;
-	mx_gauge_set(start, yh_now());
-out:
-	yh_buf_free(&labels);
 	return r;
 }

@@ -65,6 +65,23 @@ int mx_hist_get(struct mx_registry *reg, const char *name, const char *help,
 /* Records one observation (atomic; NULL is ignored). */
 void mx_hist_observe(struct mx_hist *h, double v);
 
+/*
+ * A series whose value is read at each rendering rather than kept: fn(ctx, &v) puts the
+ * current value in v and returns 0, or returns an error and the series is left out of
+ * that rendering (its HELP and TYPE stay). For values another module or the kernel keeps
+ * (a queue's depth, CPU time): nothing is updated on any hot path. The _counter_ form is
+ * for a value that only grows (TYPE counter), the _gauge_ form for one that goes up and
+ * down. fn runs with the registry's lock held and must not call mx_*; ctx is borrowed
+ * and must stay valid while the registry can be rendered. Adding the same name and
+ * labels again replaces fn and ctx. Returns 0, YH_ERR_INVALID (bad name, or the name
+ * is a family of another kind), YH_ERR_LIMIT or YH_ERR_ALLOC. Thread-safe.
+ */
+typedef int (*mx_read_fn)(void *ctx, double *v);
+int mx_counter_fn_add(struct mx_registry *reg, const char *name, const char *help,
+    const char *labels, mx_read_fn fn, void *ctx) YH_WUR;
+int mx_gauge_fn_add(struct mx_registry *reg, const char *name, const char *help,
+    const char *labels, mx_read_fn fn, void *ctx) YH_WUR;
+
 /* Appends the whole registry in Prometheus text format to out. Returns 0 or the
  * yh_buf error (YH_ERR_TOO_LONG past the buffer's max, YH_ERR_ALLOC). */
 int mx_render(struct mx_registry *reg, struct yh_buf *out) YH_WUR;
@@ -73,8 +90,11 @@ int mx_render(struct mx_registry *reg, struct yh_buf *out) YH_WUR;
 int mx_label_escape(struct yh_buf *out, const char *value) YH_WUR;
 
 /*
- * Registers the process-wide series every exporter should have: yh_build_info{version}
- * = 1 and process_start_time_seconds (the current wall-clock time). Call once at start.
+ * Registers the process-wide series every exporter should have (common/metrics_proc.c):
+ * yh_build_info{version} = 1, process_start_time_seconds (the current wall-clock time),
+ * and, read at each rendering, process_cpu_seconds_total (user and system time of every
+ * thread), process_resident_memory_bytes, process_open_fds and process_max_fds (the
+ * soft RLIMIT_NOFILE). Call once at start. Returns 0 or mx_gauge_get's errors.
  */
 int mx_register_process(struct mx_registry *reg, const char *version) YH_WUR;
 

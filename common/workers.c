@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/metrics.h"
 #include "common/workers.h"
 
 struct wk_job {
@@ -134,6 +135,53 @@ wk_pool_load(struct wk_pool *p, size_t *queued, size_t *running)
 	*queued = p->count;
 	*running = p->running;
 	pthread_mutex_unlock(&p->lock);
+}
+
+static int
+read_queued(void *ctx, double *v)
+{
+	size_t queued, running;
+
+	wk_pool_load(ctx, &queued, &running);
+	*v = (double)queued;
+	return 0;
+}
+
+static int
+read_running(void *ctx, double *v)
+{
+	size_t queued, running;
+
+	wk_pool_load(ctx, &queued, &running);
+	*v = (double)running;
+	return 0;
+}
+
+static int
+read_capacity(void *ctx, double *v)
+{
+	const struct wk_pool *p = ctx;
+
+	*v = (double)p->cap;     /* fixed at wk_pool_new */
+	return 0;
+}
+
+int
+wk_pool_metrics(struct wk_pool *p, struct mx_registry *reg)
+{
+	int r;
+
+	if (p == NULL)
+		return YH_ERR_INVALID;
+	if ((r = mx_gauge_fn_add(reg, "yh_workers_queue_depth",
+	    "Jobs waiting for a worker thread (password hashing and other slow work).", NULL,
+	    read_queued, p)) != 0 ||
+	    (r = mx_gauge_fn_add(reg, "yh_workers_busy", "Jobs running on a worker thread.",
+	    NULL, read_running, p)) != 0)
+		return r;
+	return mx_gauge_fn_add(reg, "yh_workers_queue_capacity",
+	    "Jobs the worker queue holds; beyond it new jobs are refused (503).", NULL,
+	    read_capacity, p);
 }
 
 void

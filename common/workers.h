@@ -50,6 +50,16 @@ int wk_submit(struct wk_pool *p, wk_job_fn fn, void *arg) YH_WUR;
 /* Jobs waiting and jobs running right now (for metrics; a snapshot). */
 void wk_pool_load(struct wk_pool *p, size_t *queued, size_t *running);
 
+struct mx_registry;
+
+/*
+ * Registers gauges read at each rendering of reg: yh_workers_queue_depth (jobs waiting
+ * for a worker; at the queue's capacity new jobs are refused), yh_workers_busy (jobs
+ * running) and yh_workers_queue_capacity. p must stay valid while reg is rendered.
+ * Returns 0 or mx_gauge_fn_add's errors.
+ */
+int wk_pool_metrics(struct wk_pool *p, struct mx_registry *reg) YH_WUR;
+
 /*
  * Stops taking jobs (wk_submit then answers YH_ERR_UNAVAILABLE), runs every job already
  * queued and joins the workers. Shutdown order: http_server_quiesce, wk_pool_stop (every

@@ -16,6 +16,7 @@
 #include "common/atomicfile.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
 #include "identity/dir/dir.h"
@@ -76,6 +77,7 @@ struct yh_audit {
 	pthread_t timer;
 	bool timer_on, stopping;
 	pthread_cond_t timer_cv; /* on CLOCK_MONOTONIC */
+	struct mx_hist *flush_hist; /* queued to durable, per line; NULL */
 };
 
 int
@@ -513,10 +515,20 @@ out:
 	return r;
 }
 
-/* Queues e and returns its result once a leader (perhaps this thread) settled it. */
+int
+yh_audit_metrics(struct yh_audit *a, struct mx_registry *reg)
+{
+	return mx_hist_get(reg, "yh_audit_flush_duration_seconds",
+	    "Time from an audit line queued to its flush (fdatasync) completing.", NULL,
+	    mx_latency_buckets, mx_latency_nbuckets, &a->flush_hist);
+}
+
+/* Queues e and returns its result once a leader (perhaps this thread) settled it; a
+ * line's wait from queued to durable goes to flush_hist. */
 static int
 submit(struct yh_audit *a, struct audit_entry *e)
 {
+	int64_t t0 = yh_mono_ns();
 	int r;
 
 	pthread_mutex_lock(&a->lock);
@@ -547,6 +559,8 @@ submit(struct yh_audit *a, struct audit_entry *e)
 	}
 	r = e->rc;
 	pthread_mutex_unlock(&a->lock);
+	if (r == 0 && e->body != NULL)
+		mx_hist_observe(a->flush_hist, (double)(yh_mono_ns() - t0) / 1e9);
 	return r;
 }
 

@@ -55,6 +55,17 @@ void yh_audit_close(struct yh_audit *a);
 int yh_audit_write(struct yh_audit *a, const char *event, const char *actor,
     json_t *fields) YH_WUR;
 
+struct mx_registry;
+
+/*
+ * Registers the histogram yh_audit_flush_duration_seconds in reg and records in it, for
+ * each line yh_audit_write wrote, the time from its queueing to its flush completing
+ * (the wait of the action it records: group commit, write and fdatasync); failed writes
+ * are not counted. Call once, before the handle is shared between threads; reg must
+ * outlive the handle. Returns 0 or mx_hist_get's errors.
+ */
+int yh_audit_metrics(struct yh_audit *a, struct mx_registry *reg) YH_WUR;
+
 /* Whether the audit file's file system can take more lines (for /readyz): 0,
  * YH_ERR_NOSPACE or YH_ERR_PERM with a short public reason in why (yh_file_room). */
 int yh_audit_room(struct yh_audit *a, char *why, size_t whysz) YH_WUR;

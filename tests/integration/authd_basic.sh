@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # authd serves /healthz, /readyz and /metrics on a free loopback port, answers unknown
 # paths and methods with JSON 404/405, carries the security headers on every response,
-# refuses oversized requests, logs JSON lines without query strings, keeps its keys
+# refuses oversized requests, reports its process, worker pool and audit flush series
+# (checked by promtool), logs JSON lines without query strings, keeps its keys
 # across restarts and stops with exit 0 on SIGTERM.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -114,6 +115,75 @@ for _ in $(seq 1 100); do
 done
 [[ $after =~ ^[0-9]+$ ]] && ((after == before + 2)) && ok "request counter $before -> $after" ||
   fail "request counter did not move by 2: $before -> $after"
+
+# --- process, worker pool and audit flush series, read at each scrape
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$TMP/body"; }
+fetch "$BASE/metrics"
+for m in process_cpu_seconds_total:counter process_resident_memory_bytes:gauge \
+    process_open_fds:gauge process_max_fds:gauge yh_workers_queue_depth:gauge \
+    yh_workers_busy:gauge yh_workers_queue_capacity:gauge \
+    yh_audit_flush_duration_seconds:histogram; do
+  grep -qx "# TYPE ${m%%:*} ${m#*:}" "$TMP/body" || fail "/metrics: no TYPE ${m#*:} for ${m%%:*}"
+done
+cpu=$(metric process_cpu_seconds_total)
+rss=$(metric process_resident_memory_bytes)
+nfd=$(metric process_open_fds)
+maxfd=$(metric process_max_fds)
+"$PY" -c 'import sys; c, r = map(float, sys.argv[1:]); sys.exit(not (0 < c < 3600 and 1 << 20 < r < 1 << 34))' \
+  "${cpu:-x}" "${rss:-x}" 2>/dev/null &&
+  ok "process_cpu_seconds_total $cpu, process_resident_memory_bytes $rss" ||
+  fail "process CPU or memory: cpu '$cpu' rss '$rss'"
+real_fds=$(($(ls /proc/"$PID"/fd | wc -l)))
+limit=$(awk '/^Max open files/ { print $4 }' /proc/"$PID"/limits)
+[[ $nfd =~ ^[0-9]+$ ]] && ((nfd > 3 && nfd >= real_fds - 5 && nfd <= real_fds + 5)) &&
+  ok "process_open_fds $nfd (/proc/$PID/fd has $real_fds)" ||
+  fail "process_open_fds '$nfd', /proc/$PID/fd has $real_fds"
+[[ $maxfd == "$limit" ]] && ok "process_max_fds $maxfd, the soft limit" ||
+  fail "process_max_fds '$maxfd', soft limit $limit"
+[[ $(metric yh_workers_queue_depth) == 0 && $(metric yh_workers_busy) == 0 &&
+   $(metric yh_workers_queue_capacity) == 1024 ]] &&
+  ok "idle worker pool: depth 0, busy 0, capacity 1024" ||
+  fail "idle worker pool: $(grep '^yh_workers' "$TMP/body" | tr '\n' ' ')"
+if command -v promtool >/dev/null; then
+  out=$(promtool check metrics <"$TMP/body" 2>&1) && ok "promtool check metrics: no problems" ||
+    fail "promtool check metrics: $out"
+else
+  fail "promtool missing (Debian's prometheus package has it)"
+fi
+
+# Failed logins (unknown accounts) hash a password on a worker and write an audit line
+# each: with more at once than the pool's 2 threads, jobs wait in the queue; afterwards
+# every line written is one observation of the flush histogram.
+req j GET '/login?next=%2Faccount'
+tok=$(form_value csrf)
+peak=$TMP/peak
+: >"$peak"
+( for _ in $(seq 1 200); do
+    curl -s "$BASE/metrics" | awk '$1 == "yh_workers_queue_depth" || $1 == "yh_workers_busy" { printf "%s=%s ", $1, $2 } END { print "" }' >>"$peak"
+    sleep 0.01
+  done ) &
+SCRAPER=$!
+LPIDS=()
+for i in $(seq 1 8); do
+  curl -s -o /dev/null -b "$TMP/j.jar" --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
+    --data-urlencode "username=nobody$i" --data-urlencode "password=wrong" "$BASE/login" &
+  LPIDS+=($!)
+done
+wait "${LPIDS[@]}"
+kill "$SCRAPER" 2>/dev/null; wait "$SCRAPER" 2>/dev/null
+grep -qE 'yh_workers_queue_depth=[1-9]' "$peak" && grep -q 'yh_workers_busy=2 ' "$peak" &&
+  ok "under 8 concurrent logins the queue depth rose: $(grep -oE 'yh_workers_queue_depth=[0-9]+' "$peak" | sort -t= -k2 -n | tail -1)" ||
+  fail "queue depth never rose above 0: $(sort -u "$peak" | tr '\n' ';')"
+fetch "$BASE/metrics"
+lines=$(grep -vc '"event":"audit.checkpoint"' "$S/audit.log")
+count=$(metric yh_audit_flush_duration_seconds_count)
+inf=$(metric 'yh_audit_flush_duration_seconds_bucket{le="+Inf"}')
+sum=$(metric yh_audit_flush_duration_seconds_sum)
+((lines >= 8)) && [[ $count == "$lines" && $inf == "$lines" ]] &&
+  "$PY" -c 'import sys; s = float(sys.argv[1]); sys.exit(not 0 < s < 60)' "$sum" &&
+  ok "audit flush histogram: $count lines, $sum s in all" ||
+  fail "audit flush histogram: count '$count' +Inf '$inf' sum '$sum', $lines lines in the log"
+out=$(promtool check metrics <"$TMP/body" 2>&1) || fail "promtool check metrics after load: $out"
 
 # --- access log: JSON lines, no query strings
 curl -s -o /dev/null "$BASE/healthz?code=SECRETVALUE42"

@@ -116,6 +116,13 @@ KEYD=$(keyd_pid)
   fail "the HTTP process: NoNewPrivs $(status_field "$PID" NoNewPrivs)"
 [[ -n $KEYD && $(status_field "$KEYD" Uid) == "0 0 0 0" ]] && ok "keyd (pid $KEYD) runs as uid 0" ||
   fail "keyd '$KEYD': Uid $(status_field "${KEYD:-0}" Uid 2>&1)"
+# The process series read /proc/self after the switch (a process that changed its uid
+# is not dumpable, and its /proc entries become root's; its own stay readable to it).
+m=$(curl -s "$BASE/metrics")
+grep -qE '^process_open_fds [1-9][0-9]*$' <<<"$m" &&
+  grep -qE '^process_resident_memory_bytes [1-9][0-9]*$' <<<"$m" &&
+  ok "after the switch /metrics still has process_open_fds and process_resident_memory_bytes" ||
+  fail "process series after the switch: $(grep -E '^process_' <<<"$m" | tr '\n' ' ')"
 
 oidc_round_setup "$ID" "$PW" "$SECRET"
 expect_owner "$S" "0:$U 1770"

@@ -288,6 +288,26 @@ check_healthz() {
   [[ $code == 200 ]] && ok "$1" || fail "$1: /healthz answered $code"
 }
 
+# verify_unit UNIT AUTHD WHAT: systemd-analyze verify on UNIT (a check named WHAT). It
+# checks that each Exec*= program exists and is executable on this host (--root would
+# need a whole system under it: sysinit.target, /bin/kill), so it reads a copy of UNIT
+# whose ExecStartPre= and ExecStart= run AUTHD (an installed or extracted binary) in
+# place of the path the unit names, nothing else changed.
+verify_unit() {
+  local unit=$1 authd=$2 what=$3 named out
+  named=$(sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' "$unit")
+  mkdir -p "$TMP/verify"
+  sed -e "s|^\(ExecStart\(Pre\)\?=\)$named |\1$authd |" "$unit" >"$TMP/verify/authd.service"
+  if [[ -z $named || $(diff "$unit" "$TMP/verify/authd.service" | grep -c '^>') -ne 2 ]]; then
+    fail "$what: ExecStartPre= and ExecStart= do not both run '$named'"
+  elif out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$TMP/verify/authd.service" 2>&1) &&
+     ! grep -qi 'unknown\|invalid\|failed\|not executable' <<<"$out"; then
+    ok "$what"
+  else
+    fail "$what: $out"
+  fi
+}
+
 # req JAR METHOD PATH|URL [curl args...]: fetch as a browser with the cookie jar
 # $TMP/JAR.jar (JAR "-": no jar; pass cookies with -H Cookie:). A PATH is on BASE.
 req() {

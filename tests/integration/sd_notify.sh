@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# authd and its service manager (config/authd.service is Type=notify with WatchdogSec=):
+# authd and its service manager (config/authd.service.in is Type=notify with WatchdogSec=):
 # a datagram socket stands in for systemd's NOTIFY_SOCKET, with WATCHDOG_USEC set as
 # systemd sets it. authd must say READY=1 only once it serves (its /healthz answers by
 # then), ping WATCHDOG=1 at about half the interval, say RELOADING=1 then READY=1 around
@@ -105,16 +105,10 @@ check_stop_authd
 grep -q 'cannot notify' "$TMP/authd.log" && fail "authd warned about the notify socket" ||
   ok "no warning about the notify socket"
 
-# ---- the unit file, verified by systemd with the paths of this build
+# ---- the unit file, verified by systemd with the binaries of this build
 if command -v systemd-analyze >/dev/null; then
-  mkdir -p "$TMP/unit"
-  sed -e "s|/usr/local/bin/authd|$AUTHD|g" "$YH_SRCDIR/config/authd.service" >"$TMP/unit/authd.service"
-  if out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$TMP/unit/authd.service" 2>&1) &&
-     ! grep -qi 'unknown\|invalid\|failed' <<<"$out"; then
-    ok "systemd-analyze verify accepts config/authd.service"
-  else
-    fail "systemd-analyze verify: $out"
-  fi
+  verify_unit "$YH_BUILD/config/authd.service" "$AUTHD" \
+    "systemd-analyze verify accepts the unit made from config/authd.service.in"
 else
   fail "systemd-analyze missing (Debian's systemd package has it)"
 fi

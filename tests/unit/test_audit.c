@@ -24,6 +24,8 @@
 
 #include "authcore/audit/audit.h"
 #include "authcore/audit/audit_int.h"
+#include "common/buf.h"
+#include "common/metrics.h"
 
 static char dir[64];
 static char path[128];
@@ -537,6 +539,40 @@ count_lines(void)
  * batch without a checkpoint is cut the same way. The chain then goes on from what is
  * on disk and everything verifies.
  */
+/* The flush histogram: one observation per line written, none for a line whose flush
+ * failed nor for a checkpoint asked for (it is no action's wait). */
+static void
+test_flush_metrics(void **state)
+{
+	struct mx_registry *reg;
+	struct yh_audit *a;
+	struct yh_buf out;
+	const char *text;
+
+	(void)state;
+	a = open_cp(100, 0);
+	assert_int_equal(mx_registry_new(&reg), 0);
+	assert_int_equal(yh_audit_metrics(a, reg), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(yh_audit_write(a, "login.success", "user:u1", NULL), 0);
+	flush_failures = 1;
+	assert_int_equal(yh_audit_write(a, "login.success", "user:u1", NULL),
+	    YH_ERR_NOSPACE);
+	assert_int_equal(yh_audit_checkpoint(a), 0);
+	assert_int_equal(count_lines(), 4);   /* 3 lines and the checkpoint */
+	yh_buf_init(&out, 1 << 16);
+	assert_int_equal(mx_render(reg, &out), 0);
+	text = yh_buf_cstr(&out);
+	assert_non_null(strstr(text, "# TYPE yh_audit_flush_duration_seconds histogram\n"));
+	assert_non_null(strstr(text, "\nyh_audit_flush_duration_seconds_count 3\n"));
+	assert_non_null(strstr(text,
+	    "\nyh_audit_flush_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
+	assert_null(strstr(text, "\nyh_audit_flush_duration_seconds_sum 0\n"));
+	yh_buf_free(&out);
+	yh_audit_close(a);
+	mx_registry_free(reg);
+}
+
 static void
 test_failed_flush_cuts_batch(void **state)
 {
@@ -1052,6 +1088,7 @@ main(void)
 	unsigned char ka[YH_AUDIT_KEY_LEN], kb[YH_AUDIT_KEY_LEN];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_intact_and_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reorder_detected, setup, teardown),

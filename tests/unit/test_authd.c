@@ -161,6 +161,87 @@ test_metrics_render(void **state)
 	mx_registry_free(NULL);
 }
 
+static int
+read_fixed(void *ctx, double *v)
+{
+	*v = *(const double *)ctx;
+	return 0;
+}
+
+static int
+read_fails(void *ctx, double *v)
+{
+	return YH_ERR_IO;
+}
+
+/* Series read at rendering: their value, their TYPE, left out when the reader fails;
+ * the process series of mx_register_process are among them. */
+static void
+test_metrics_fn(void **state)
+{
+	struct mx_registry *reg;
+	struct mx_gauge *g;
+	double cpu = 1.25, depth = 3, other = 7;
+	struct yh_buf out;
+	const char *text;
+
+	(void)state;
+	assert_int_equal(mx_registry_new(&reg), 0);
+	assert_int_equal(mx_counter_fn_add(reg, "t_cpu_seconds_total", "CPU.", NULL, read_fixed,
+	    &cpu), 0);
+	assert_int_equal(mx_gauge_fn_add(reg, "t_depth", "Depth.", "q=\"a\"", read_fixed,
+	    &depth), 0);
+	assert_int_equal(mx_gauge_fn_add(reg, "t_depth", "Depth.", "q=\"b\"", read_fails,
+	    NULL), 0);
+	/* The same series again: the new reader replaces the old one. */
+	assert_int_equal(mx_gauge_fn_add(reg, "t_other", "Other.", NULL, read_fails, NULL), 0);
+	assert_int_equal(mx_gauge_fn_add(reg, "t_other", "Other.", NULL, read_fixed, &other), 0);
+	/* A kept gauge cannot join a family read at rendering, nor the reverse. */
+	assert_int_equal(mx_gauge_get(reg, "t_depth", "x", NULL, &g), YH_ERR_INVALID);
+	assert_int_equal(mx_gauge_get(reg, "t_kept", "Kept.", NULL, &g), 0);
+	assert_int_equal(mx_gauge_fn_add(reg, "t_kept", "x", NULL, read_fixed, &depth),
+	    YH_ERR_INVALID);
+	assert_int_equal(mx_counter_fn_add(reg, "t_depth", "x", "q=\"c\"", read_fixed, &depth),
+	    YH_ERR_INVALID);
+	assert_int_equal(mx_gauge_fn_add(reg, "t_nofn", "x", NULL, NULL, NULL), YH_ERR_INVALID);
+	assert_int_equal(mx_gauge_fn_add(reg, "bad-name", "x", NULL, read_fixed, &depth),
+	    YH_ERR_INVALID);
+	yh_buf_init(&out, 1 << 16);
+	assert_int_equal(mx_render(reg, &out), 0);
+	assert_string_equal(yh_buf_cstr(&out),
+	    "# HELP t_cpu_seconds_total CPU.\n"
+	    "# TYPE t_cpu_seconds_total counter\n"
+	    "t_cpu_seconds_total 1.25\n"
+	    "# HELP t_depth Depth.\n"
+	    "# TYPE t_depth gauge\n"
+	    "t_depth{q=\"a\"} 3\n"
+	    "# HELP t_other Other.\n"
+	    "# TYPE t_other gauge\n"
+	    "t_other 7\n"
+	    "# HELP t_kept Kept.\n"
+	    "# TYPE t_kept gauge\n"
+	    "t_kept 0\n");
+	depth = 4;   /* read again at the next rendering */
+	yh_buf_reset(&out);
+	assert_int_equal(mx_render(reg, &out), 0);
+	assert_non_null(strstr(yh_buf_cstr(&out), "\nt_depth{q=\"a\"} 4\n"));
+	mx_registry_free(reg);
+
+	assert_int_equal(mx_registry_new(&reg), 0);
+	assert_int_equal(mx_register_process(reg, "1.2"), 0);
+	yh_buf_reset(&out);
+	assert_int_equal(mx_render(reg, &out), 0);
+	text = yh_buf_cstr(&out);
+	assert_non_null(strstr(text, "# TYPE process_cpu_seconds_total counter\n"
+	    "process_cpu_seconds_total "));
+	assert_non_null(strstr(text, "\nprocess_resident_memory_bytes "));
+	assert_non_null(strstr(text, "\nprocess_open_fds "));
+	assert_non_null(strstr(text, "\nprocess_max_fds "));
+	assert_non_null(strstr(text, "\nyh_build_info{version=\"1.2\"} 1\n"));
+	yh_buf_free(&out);
+	mx_registry_free(reg);
+}
+
 #define MX_THREADS 4
 #define MX_PER_THREAD 100000
 
@@ -244,6 +325,8 @@ test_workers(void **state)
 {
 	struct wk_test w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false };
 	struct wk_pool *p;
+	struct mx_registry *reg;
+	struct yh_buf out;
 	size_t queued, running;
 
 	(void)state;
@@ -265,6 +348,16 @@ test_workers(void **state)
 	assert_int_equal(wk_submit(p, wk_count, &w), YH_ERR_BUSY);
 	wk_pool_load(p, &queued, &running);
 	assert_int_equal(queued, 2);
+	/* The same snapshot as gauges, read at rendering. */
+	assert_int_equal(mx_registry_new(&reg), 0);
+	assert_int_equal(wk_pool_metrics(p, reg), 0);
+	assert_int_equal(wk_pool_metrics(NULL, reg), YH_ERR_INVALID);
+	yh_buf_init(&out, 1 << 16);
+	assert_int_equal(mx_render(reg, &out), 0);
+	assert_non_null(strstr(yh_buf_cstr(&out), "\nyh_workers_queue_depth 2\n"));
+	assert_non_null(strstr(yh_buf_cstr(&out), "\nyh_workers_busy 2\n"));
+	assert_non_null(strstr(yh_buf_cstr(&out), "\nyh_workers_queue_capacity 2\n"));
+	yh_buf_free(&out);
 	pthread_mutex_lock(&w.lock);
 	w.release = true;
 	pthread_cond_broadcast(&w.cond);
@@ -276,6 +369,7 @@ test_workers(void **state)
 	wk_pool_stop(p);
 	wk_pool_free(p);
 	wk_pool_free(NULL);
+	mx_registry_free(reg);
 }
 
 /* A worker job recording its thread's niceness. */
@@ -940,6 +1034,7 @@ main(void)
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_metrics_render),
 		cmocka_unit_test(test_metrics_concurrent),
+		cmocka_unit_test(test_metrics_fn),
 		cmocka_unit_test(test_workers),
 		cmocka_unit_test(test_workers_nice),
 		cmocka_unit_test(test_config_defaults),
