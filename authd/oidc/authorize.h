@@ -11,11 +11,24 @@
  * result into a response.
  *
  * /authorize, in order (the first rule that applies decides):
+ *   0. A request by reference (request_uri, RFC 9126 4): the request pushed at /par
+ *      (authd/oidc/par.c) under it is taken once for the client named by client_id and
+ *      decided by the rules below in place of the browser's parameters (of which only
+ *      client_id, yh_reauth and the choice page's org count). client_id missing or
+ *      unknown: rule 1's page; a request_uri unknown, malformed, expired, used or
+ *      pushed by another client: an error page (invalid_request_uri; the redirect URI
+ *      is in the pushed request, so there is none to trust). A detour of a pushed
+ *      request (rules 3 to 5b) stores it again (SESS_PAR_TTL_MAX) and carries only
+ *      client_id and the new request_uri (for /consent also redirect_uri, scope and
+ *      state, which it reads; with consent taken out of the stored prompt), so that
+ *      login_hint and org_hint never reach a browser URL; /login then gets no
+ *      login_hint. An app registered require_par without a pushed request:
+ *      invalid_request to its redirect URI (after rule 1).
  *   1. client_id unknown, missing, repeated or malformed, or redirect_uri not one of the
  *      client's registered URIs (exact bytes): an error PAGE (400), never a redirect.
  *   2. Every other error goes back to the redirect URI as error, error_description,
- *      state and iss (RFC 9207): request / request_uri / registration ->
- *      request_not_supported / request_uri_not_supported / registration_not_supported;
+ *      state and iss (RFC 9207): request / registration ->
+ *      request_not_supported / registration_not_supported;
  *      a parameter given twice, over its cap or with a NUL byte -> invalid_request;
  *      response_type not "code" -> unsupported_response_type (missing: invalid_request);
  *      a client without the authorization_code grant -> unauthorized_client;
