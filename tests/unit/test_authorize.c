@@ -1705,6 +1705,24 @@ test_pushed_request(void **state)
 	assert_param(res.location, "state", "st");
 	oidc_az_result_clear(&res);
 	free(next);
+
+	/* prompt=consent: /consent gets what it reads (client, redirect URI, scope, state)
+	 * and a request stored without consent in its prompt, so coming back from the
+	 * consent page ends in a code, not in the page again */
+	push(f, WEB "&scope=openid&state=c1&prompt=consent&login_hint=13800138000", uri);
+	assert_int_equal(run_pushed(f, "web", uri, "", tok, &res), OIDC_AZ_STEP_CONSENT);
+	assert_null(strstr(res.location, "13800138000"));
+	next = url_param(res.location, "next");
+	assert_param(next, "client_id", "web");
+	assert_param(next, "redirect_uri", RP);
+	assert_param(next, "scope", "openid");
+	assert_param(next, "state", "c1");
+	assert_param(next, "login_hint", NULL);
+	oidc_az_result_clear(&res);
+	assert_int_equal(run(f, strchr(next, '?') + 1, tok, &res), OIDC_AZ_STEP_CODE);
+	assert_param(res.location, "state", "c1");
+	oidc_az_result_clear(&res);
+	free(next);
 }
 
 static void
