@@ -1094,6 +1094,9 @@ test_discovery_doc(void **state)
 	assert_string_equal(json_string_value(json_object_get(d, "jwks_uri")), ISS "/jwks");
 	assert_string_equal(json_string_value(json_object_get(d, "end_session_endpoint")),
 	    ISS "/logout");
+	assert_string_equal(json_string_value(json_object_get(d,
+	    "pushed_authorization_request_endpoint")), ISS "/par");
+	assert_true(json_is_false(json_object_get(d, "require_pushed_authorization_requests")));
 	a = json_object_get(d, "id_token_signing_alg_values_supported");
 	assert_int_equal(json_array_size(a), 1);
 	assert_string_equal(json_string_value(json_array_get(a, 0)), "ES256");
