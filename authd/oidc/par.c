@@ -32,6 +32,9 @@ par_check(struct authd_app *app, const struct clients_snap *cs,
     const struct clients_client *c, struct oidc_az_params *p, const char **desc)
 {
 	*desc = NULL;
+	if (p->err[OIDC_AZ_RESPONSE_TYPE] == YH_ERR_UNSUPPORTED)
+		return (*desc = "the body must be application/x-www-form-urlencoded",
+		    "invalid_request");
 	/* RFC 9126 2.1: request_uri must not be pushed; request objects (JAR) we lack */
 	if (p->err[OIDC_AZ_REQUEST_URI] != YH_ERR_NOT_FOUND)
 		return (*desc = "request_uri may not be pushed", "invalid_request");

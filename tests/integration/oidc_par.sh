@@ -139,6 +139,10 @@ push -u "web:$SECRET" -d client_id=other -d response_type=code --data-urlencode 
 [[ $STATUS == 400 && $(jfield error) == invalid_request ]] &&
   ok "client_id not the authenticated client: invalid_request" || fail "client_id: $STATUS $BODY"
 
+push -u "web:$SECRET" -H 'Content-Type: application/json' --data '{"response_type":"code"}'
+[[ $STATUS == 400 && $(jfield error) == invalid_request && $(jfield error_description) == *urlencoded* ]] &&
+  ok "a JSON body: invalid_request" || fail "JSON body: $STATUS $BODY"
+
 # a public client pushes with PKCE (and without it is refused)
 push -d client_id=pub -d response_type=code --data-urlencode "redirect_uri=$CB" -d scope=openid
 [[ $STATUS == 400 && $(jfield error) == invalid_request ]] &&
