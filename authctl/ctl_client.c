@@ -8,7 +8,7 @@
  *       [--cas-service-prefix URL...] [--public | --secret S | --secret-stdin |
  *       --generate-secret | --jwks-file F] [--post-logout-redirect-uri URI...]
  *       [--backchannel-logout-uri URI] [--scope S...] [--grant G...] [--allow-id-number]
- *       [--min-loa N] [--sector NAME] [--name NAME] [--require-pkce]
+ *       [--min-loa N] [--sector NAME] [--name NAME] [--require-pkce] [--require-par]
  *       [--access-token-lifetime D] [--id-token-lifetime D] [--refresh-token-lifetime D]
  *       [--org CREDIT_CODE] [--legacy-source NAME] [--cas-user subject|legacy]
  *       [--legacy-required] [--cas-proxy-callback URL...] [--cas-accept-proxy]
@@ -68,7 +68,7 @@
 	"           [--post-logout-redirect-uri URI...] [--backchannel-logout-uri URI] "       \
 	"[--scope S...] [--grant G...]\n"                                                      \
 	"           [--allow-id-number] [--min-loa 1-4] [--sector NAME] [--name NAME] "        \
-	"[--require-pkce]\n"                                                                   \
+	"[--require-pkce] [--require-par]\n"                                                   \
 	"           [--access-token-lifetime D] [--id-token-lifetime D] "                      \
 	"[--refresh-token-lifetime D] [--org CREDIT_CODE]\n"                                   \
 	"           [--legacy-source NAME] [--cas-user subject|legacy] [--legacy-required]\n"   \
@@ -223,6 +223,8 @@ add_flag(struct add_args *a, const char *o)
 		a->c.require_pkce = true;
 	else if (strcmp(o, "--legacy-required") == 0)
 		a->c.legacy_required = true;
+	else if (strcmp(o, "--require-par") == 0)
+		a->c.require_par = true;
 	else if (strcmp(o, "--cas-accept-proxy") == 0)
 		a->c.cas_accept_proxy = true;
 	else
@@ -463,6 +465,8 @@ client_json(const struct clients_client *c)
 	    c->n_cas_proxy_callbacks));
 	json_object_set_new(o, "cas_accept_proxy", json_boolean(c->cas_accept_proxy));
 	json_object_set_new(o, "legacy_required", json_boolean(c->legacy_required));
+	json_object_set_new(o, "require_pushed_authorization_requests",
+	    json_boolean(c->require_par));
 	json_object_set_new(o, "id_token_signed_response_alg", c->id_token_alg != TOK_ALG_UNSET ?
 	    json_string(tok_alg_name(c->id_token_alg)) : json_null());
 	json_object_set_new(o, "access_token_signed_response_alg",

@@ -146,6 +146,7 @@ serve_http(struct http_server *srv, struct authd_app *app, char *err, size_t err
 		{ "discovery", oidc_discovery_register },
 		{ "authorize", oidc_authorize_register },
 		{ "token", oidc_token_register },
+		{ "par", oidc_par_register },
 		{ "userinfo", oidc_userinfo_register },
 		{ "introspection", oidc_introspect_register },
 		{ "cors", oidc_cors_register },

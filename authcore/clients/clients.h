@@ -204,6 +204,8 @@ struct clients_client {
 	                                    * (yh_legacy_id); NULL: none */
 	enum clients_cas_user cas_user;    /* CAS: what <cas:user> is */
 	bool legacy_required;              /* refuse a person without an account there */
+	bool require_par;                  /* require_pushed_authorization_requests (RFC
+	                                    * 9126 6): /authorize only with a request_uri */
 	const char *const *cas_proxy_callbacks; /* CAS: the pgtUrl values it may give (exact,
 	                                    * https); none: it gets no proxy-granting ticket */
 	size_t n_cas_proxy_callbacks;

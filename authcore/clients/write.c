@@ -129,6 +129,8 @@ client_record(const struct clients_client *c, const char *kid, const unsigned ch
 		put(o, "cas_user", json_string(clients_cas_user_name(c->cas_user)), &bad);
 	if (c->legacy_required)
 		put(o, "legacy_required", json_true(), &bad);
+	if (c->require_par)
+		put(o, "require_pushed_authorization_requests", json_true(), &bad);
 	if (c->n_cas_proxy_callbacks > 0)
 		put(o, "cas_proxy_callbacks", json_str_array(c->cas_proxy_callbacks,
 		    c->n_cas_proxy_callbacks), &bad);

@@ -143,6 +143,12 @@ oidc_req_param(struct http_req *req, bool post, const char *name, size_t max, ch
 	return post ? get_form(req, name, max, out) : get_query(req, name, max, out);
 }
 
+int
+oidc_az_params_read(struct http_req *req, bool post, struct oidc_az_params *p)
+{
+	return az_params_read(p, post ? get_form : get_query, req);
+}
+
 void
 oidc_az_params_clear(struct oidc_az_params *p)
 {
@@ -161,6 +167,7 @@ oidc_az_result_clear(struct oidc_az_result *r)
 	free(r->location);
 	oidc_org_choices_free(r->orgs, r->norgs);
 	yh_wipe(r->sess_key, sizeof(r->sess_key));
+	yh_wipe(r->pushed_uri, sizeof(r->pushed_uri));
 	memset(r, 0, sizeof(*r));
 }
 
@@ -374,6 +381,92 @@ az_mark_honoured(const struct az_ctx *z, const struct sess_info *si)
 	return si->created_ms >= z->reauth * 1000 && az_mark_matches(z, "");
 }
 
+/* ---- pushed requests ----------------------------------------------------------------- */
+
+/* The forwarded parameters of p as form text ("name=value&..."), into *out (malloc'd). */
+static int
+az_params_encode(const struct oidc_az_params *p, char **out)
+{
+	struct yh_buf b;
+	int r = 0;
+
+	*out = NULL;
+	yh_buf_init(&b, SESS_PAYLOAD_MAX);
+	for (unsigned i = 0; r == 0 && i < OIDC_AZ_PARAM_COUNT; i++)
+		if (az_params[i].forward)
+			r = oidc_url_param(&b, az_params[i].name, p->v[i]);
+	/* oidc_url_param starts with '?' or '&': the stored text goes without it */
+	if (r == 0 && b.len > 0 && (*out = strdup((const char *)b.data + 1)) == NULL)
+		r = YH_ERR_ALLOC;
+	if (r == 0 && b.len == 0 && (*out = strdup("")) == NULL)
+		r = YH_ERR_ALLOC;
+	yh_buf_free(&b);
+	return r;
+}
+
+int
+oidc_par_store(struct authd_app *app, const struct oidc_az_params *p, int64_t ttl_s,
+    char uri[OIDC_PAR_URI_SIZE])
+{
+	char token[SESS_TOKEN_SIZE];
+	char *text = NULL;
+	int r;
+
+	uri[0] = '\0';
+	if (p->v[OIDC_AZ_CLIENT_ID] == NULL)
+		return YH_ERR_INVALID;
+	if ((r = az_params_encode(p, &text)) == 0 &&
+	    (r = sess_par_new(app->sess, p->v[OIDC_AZ_CLIENT_ID], text, ttl_s, token)) == 0)
+		snprintf(uri, OIDC_PAR_URI_SIZE, "%s%s", OIDC_PAR_URN, token);
+	yh_wipe(token, sizeof(token));
+	yh_strfree_secret(text);
+	return r;
+}
+
+/*
+ * next for a pushed request: the request stored again (for as long as a detour may take)
+ * and "/authorize?client_id=..&request_uri=..&yh_reauth=<mark>", so that the resumed
+ * request is a pushed one too and its parameters stay out of the browser's URLs. The
+ * consent page reads client_id, redirect_uri, scope and state out of next and takes
+ * consent out of prompt before it sends the browser on: those go along (they are no
+ * secret), and the request is stored with consent already out of its prompt (the
+ * browser comes back to it only through the consent page's form).
+ */
+static int
+pushed_next(struct az_ctx *z, const char *mark, bool consent, char **out)
+{
+	struct oidc_az_params q = *z->p;
+	char uri[OIDC_PAR_URI_SIZE], prompt[64];
+	struct yh_buf b;
+	int r;
+
+	*out = NULL;
+	if (consent && z->prompt_consent) {  /* prompt's other words (none excludes it) */
+		snprintf(prompt, sizeof(prompt), "%s%s%s", z->prompt_login ? "login" : "",
+		    z->prompt_login && z->prompt_select ? " " : "",
+		    z->prompt_select ? "select_account" : "");
+		q.v[OIDC_AZ_PROMPT] = prompt[0] != '\0' ? prompt : NULL;
+	}
+	yh_buf_init(&b, PAGE_NEXT_MAX);
+	if ((r = oidc_par_store(z->app, &q, SESS_PAR_TTL_MAX, uri)) != 0 ||
+	    (r = yh_buf_puts(&b, "/authorize")) != 0 ||
+	    (r = oidc_url_param(&b, "client_id", z->p->v[OIDC_AZ_CLIENT_ID])) != 0 ||
+	    (r = oidc_url_param(&b, "request_uri", uri)) != 0)
+		goto out;
+	if (consent && ((r = oidc_url_param(&b, "redirect_uri", z->p->v[OIDC_AZ_REDIRECT_URI])) != 0 ||
+	    (r = oidc_url_param(&b, "scope", z->p->v[OIDC_AZ_SCOPE])) != 0 ||
+	    (r = oidc_url_param(&b, "state", z->p->v[OIDC_AZ_STATE])) != 0))
+		goto out;
+	if ((r = oidc_url_param(&b, az_params[OIDC_AZ_REAUTH].name,
+	    mark != NULL ? mark : z->p->v[OIDC_AZ_REAUTH])) == 0 &&
+	    (*out = yh_buf_steal(&b)) == NULL)
+		r = YH_ERR_ALLOC;
+out:
+	yh_wipe(uri, sizeof(uri));
+	yh_buf_free(&b);
+	return r;
+}
+
 /* A detour to /login, /login/totp or /consent; a next too long is invalid_request. */
 static int
 az_detour(struct az_ctx *z, enum oidc_az_step step, bool force, int loa)
@@ -391,13 +484,16 @@ az_detour(struct az_ctx *z, enum oidc_az_step step, bool force, int loa)
 	 * prompt=login and max_age when the request resumes. */
 	if (step == OIDC_AZ_STEP_LOGIN)
 		r = az_mark_make(z, z->now, z->sid, mark);
-	if (r == 0)
+	if (r == 0 && z->p->pushed)
+		r = pushed_next(z, step == OIDC_AZ_STEP_LOGIN ? mark : NULL,
+		    step == OIDC_AZ_STEP_CONSENT, &next);
+	else if (r == 0)
 		r = next_url(z->p, step == OIDC_AZ_STEP_LOGIN ? mark : NULL, &next);
 	if (r == YH_ERR_TOO_LONG)
 		return az_error(z, "invalid_request", "the request is too large");
 	if (r == 0)
 		r = detour_location(z->p, pages[step], next, force, loa,
-		    step == OIDC_AZ_STEP_LOGIN, &z->res->location);
+		    step == OIDC_AZ_STEP_LOGIN && !z->p->pushed, &z->res->location);
 	free(next);
 	if (r == YH_ERR_TOO_LONG)
 		return az_error(z, "invalid_request", "the request is too large");
@@ -435,6 +531,56 @@ az_check_client(struct az_ctx *z, const struct clients_snap *cs)
 		return true;
 	}
 	return false;
+}
+
+/*
+ * A request by reference (RFC 9126 4): the request pushed under request_uri, taken once
+ * for the client client_id names, into *in. Parameters the browser's request also has
+ * are ignored, except the internal ones (yh_reauth and the choice page's org), which are
+ * never part of a pushed request. Sets *decided when a page was decided instead: a
+ * client_id missing or unknown (as rule 1), or a request_uri unknown, malformed,
+ * expired, used before or pushed by another client (invalid_request_uri: there is no
+ * redirect URI to trust). Returns 0 or an error of the store.
+ */
+static int
+az_pushed_take(struct az_ctx *z, const struct clients_snap *cs, struct oidc_az_params *in,
+    bool *decided)
+{
+	static const enum oidc_az_param internal[] = { OIDC_AZ_REAUTH, OIDC_AZ_ORG };
+	const struct oidc_az_params *p = z->p;
+	const char *uri = p->v[OIDC_AZ_REQUEST_URI];
+	size_t ul = strlen(OIDC_PAR_URN);
+	char *payload = NULL;
+	int r = YH_ERR_NOT_FOUND;
+
+	*decided = true;
+	if (p->err[OIDC_AZ_CLIENT_ID] != 0 || clients_find(cs, p->v[OIDC_AZ_CLIENT_ID]) == NULL)
+		return (az_check_client(z, cs), 0);
+	if (uri != NULL && strncmp(uri, OIDC_PAR_URN, ul) == 0)
+		r = sess_par_take(z->app->sess, p->v[OIDC_AZ_CLIENT_ID], uri + ul, &payload);
+	if (r == 0)
+		r = oidc_az_params_parse(yh_span_cstr(payload), in);
+	yh_strfree_secret(payload);
+	if (r == 0 && (in->v[OIDC_AZ_CLIENT_ID] == NULL ||
+	    strcmp(in->v[OIDC_AZ_CLIENT_ID], p->v[OIDC_AZ_CLIENT_ID]) != 0))
+		r = YH_ERR_NOT_FOUND;
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID) {
+		az_page(z, "invalid_request_uri", "request_uri is unknown, expired, used or "
+		    "another client's", PAGE_MSG_AZ_REQUEST_URI);
+		return 0;
+	}
+	if (r != 0)
+		return r;
+	for (size_t i = 0; i < sizeof(internal) / sizeof(internal[0]); i++) {
+		in->err[internal[i]] = p->err[internal[i]];
+		if (p->v[internal[i]] != NULL &&
+		    (in->v[internal[i]] = strdup(p->v[internal[i]])) == NULL)
+			return YH_ERR_ALLOC;
+	}
+	in->org_confirmed = p->org_confirmed;
+	in->pushed = true;
+	*decided = false;
+	return 0;
 }
 
 /* The first parameter that was repeated, too long or malformed, or NULL. */
@@ -684,6 +830,8 @@ az_org_page(struct az_ctx *z, const struct sess_info *si, struct oidc_org_choice
 	if (hint != NULL)
 		memcpy(z->res->org_selected, hint->uscc, sizeof(z->res->org_selected));
 	memcpy(z->res->sess_key, si->key, sizeof(z->res->sess_key));
+	if (z->p->pushed)
+		return oidc_par_store(z->app, z->p, SESS_PAR_TTL_MAX, z->res->pushed_uri);
 	return 0;
 }
 
@@ -852,7 +1000,9 @@ oidc_az_decide(struct authd_app *app, const struct oidc_az_params *p,
 {
 	struct az_ctx z;
 	struct clients_snap *cs;
+	struct oidc_az_params pushed;
 	const char *error, *desc;
+	bool decided;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -864,11 +1014,20 @@ oidc_az_decide(struct authd_app *app, const struct oidc_az_params *p,
 	z.sid = "";
 	(void)clients_refresh_if_changed(app->clients);
 	cs = clients_acquire(app->clients);
+	memset(&pushed, 0, sizeof(pushed));
+	if (p->err[OIDC_AZ_REQUEST_URI] != YH_ERR_NOT_FOUND) {
+		if ((r = az_pushed_take(&z, cs, &pushed, &decided)) != 0 || decided)
+			goto out;
+		z.p = &pushed;
+	}
 	if (az_check_client(&z, cs)) {
 		r = 0;
 		goto out;
 	}
-	if ((error = az_check_request(&z, &desc)) != NULL)
+	if (z.client->require_par && !z.p->pushed)
+		r = az_error(&z, "invalid_request", "this client must push its authorization "
+		    "requests (PAR) and send only client_id and request_uri here");
+	else if ((error = az_check_request(&z, &desc)) != NULL)
 		r = az_error(&z, error, desc);
 	else if ((r = az_flow(&z, sid_cookie)) == YH_ERR_UNAVAILABLE || r == YH_ERR_BUSY) {
 		/* The client and its redirect URI are known good: tell the app (RFC 6749
@@ -879,9 +1038,34 @@ oidc_az_decide(struct authd_app *app, const struct oidc_az_params *p,
 	}
 out:
 	clients_release(cs);
+	oidc_az_params_clear(&pushed);
 	if (r != 0)
 		oidc_az_result_clear(res);
 	return r;
+}
+
+const char *
+oidc_az_check(struct authd_app *app, const struct clients_snap *cs,
+    const struct oidc_az_params *p, const char **desc)
+{
+	struct oidc_az_result res;
+	struct az_ctx z;
+	const char *error;
+
+	memset(&res, 0, sizeof(res));
+	memset(&z, 0, sizeof(z));
+	z.app = app;
+	z.p = p;
+	z.res = &res;
+	z.now = yh_now();
+	z.sid = "";
+	if (az_check_client(&z, cs)) {
+		*desc = res.description;
+		return res.error;
+	}
+	error = az_check_request(&z, desc);
+	oidc_az_result_clear(&res);
+	return error;
 }
 
 /* ---- HTTP ------------------------------------------------------------------------ */
@@ -925,11 +1109,21 @@ org_page_send(struct authd_app *app, struct http_req *req, const struct oidc_az_
 		free(items);
 		return r;
 	}
-	for (unsigned i = 0; i < OIDC_AZ_PARAM_COUNT; i++)
-		if ((az_params[i].forward || i == OIDC_AZ_REAUTH) && ap->v[i] != NULL) {
-			keep[nh] = (struct tpl_layout_keep){ az_params[i].name, ap->v[i] };
-			hidden[nh++] = (struct tpl_org_params){ az_params[i].name, ap->v[i] };
+	for (unsigned i = 0; i < OIDC_AZ_PARAM_COUNT; i++) {
+		const char *v = ap->v[i];
+
+		/* a pushed request's form carries client_id and its new request_uri only */
+		if (res->pushed_uri[0] != '\0' && i != OIDC_AZ_CLIENT_ID && i != OIDC_AZ_REAUTH)
+			continue;
+		if ((az_params[i].forward || i == OIDC_AZ_REAUTH) && v != NULL) {
+			keep[nh] = (struct tpl_layout_keep){ az_params[i].name, v };
+			hidden[nh++] = (struct tpl_org_params){ az_params[i].name, v };
 		}
+	}
+	if (res->pushed_uri[0] != '\0') {
+		keep[nh] = (struct tpl_layout_keep){ "request_uri", res->pushed_uri };
+		hidden[nh++] = (struct tpl_org_params){ "request_uri", res->pushed_uri };
+	}
 	cs = clients_acquire(app->clients);
 	cl = clients_find(cs, ap->v[OIDC_AZ_CLIENT_ID]);
 	page_init(&p, req, "/authorize");
@@ -1001,7 +1195,7 @@ authorize_handler(struct http_req *req, void *arg)
 	int r;
 
 	memset(&res, 0, sizeof(res));
-	if ((r = az_params_read(&p, post ? get_form : get_query, req)) != 0)
+	if ((r = oidc_az_params_read(req, post, &p)) != 0)
 		return r;
 	if ((r = org_form_check(app, req, post, &p)) != 0) {
 		oidc_az_params_clear(&p);

@@ -11,11 +11,24 @@
  * result into a response.
  *
  * /authorize, in order (the first rule that applies decides):
+ *   0. A request by reference (request_uri, RFC 9126 4): the request pushed at /par
+ *      (authd/oidc/par.c) under it is taken once for the client named by client_id and
+ *      decided by the rules below in place of the browser's parameters (of which only
+ *      client_id, yh_reauth and the choice page's org count). client_id missing or
+ *      unknown: rule 1's page; a request_uri unknown, malformed, expired, used or
+ *      pushed by another client: an error page (invalid_request_uri; the redirect URI
+ *      is in the pushed request, so there is none to trust). A detour of a pushed
+ *      request (rules 3 to 5b) stores it again (SESS_PAR_TTL_MAX) and carries only
+ *      client_id and the new request_uri (for /consent also redirect_uri, scope and
+ *      state, which it reads; with consent taken out of the stored prompt), so that
+ *      login_hint and org_hint never reach a browser URL; /login then gets no
+ *      login_hint. An app registered require_par without a pushed request:
+ *      invalid_request to its redirect URI (after rule 1).
  *   1. client_id unknown, missing, repeated or malformed, or redirect_uri not one of the
  *      client's registered URIs (exact bytes): an error PAGE (400), never a redirect.
  *   2. Every other error goes back to the redirect URI as error, error_description,
- *      state and iss (RFC 9207): request / request_uri / registration ->
- *      request_not_supported / request_uri_not_supported / registration_not_supported;
+ *      state and iss (RFC 9207): request / registration ->
+ *      request_not_supported / registration_not_supported;
  *      a parameter given twice, over its cap or with a NUL byte -> invalid_request;
  *      response_type not "code" -> unsupported_response_type (missing: invalid_request);
  *      a client without the authorization_code grant -> unauthorized_client;
@@ -93,6 +106,7 @@
 
 struct sess_info;
 struct keys;
+struct clients_snap;
 
 struct authd_app;
 
@@ -125,6 +139,9 @@ int oidc_req_param(struct http_req *req, bool post, const char *name, size_t max
     char **out) YH_WUR;
 
 /* ---- /authorize ------------------------------------------------------------------ */
+
+#define OIDC_PAR_URN "urn:ietf:params:oauth:request_uri:"
+#define OIDC_PAR_URI_SIZE (sizeof(OIDC_PAR_URN) - 1 + SESS_TOKEN_SIZE)
 
 enum oidc_az_param {
 	OIDC_AZ_RESPONSE_TYPE = 0,
@@ -163,6 +180,8 @@ struct oidc_az_params {
 	int err[OIDC_AZ_PARAM_COUNT];
 	bool org_confirmed;        /* v[OIDC_AZ_ORG] came from the choice page's form, its
 	                            * CSRF token checked against the request's session */
+	bool pushed;               /* the parameters came from a pushed request (PAR),
+	                            * taken by its request_uri; never from the browser */
 };
 
 /* The parameter's name ("client_id", ...) and cap in bytes. */
@@ -178,6 +197,35 @@ int oidc_az_params_parse(struct yh_span text, struct oidc_az_params *p) YH_WUR;
 
 /* Frees the values and zeroes p. */
 void oidc_az_params_clear(struct oidc_az_params *p);
+
+/*
+ * Reads the parameters of req (its query for GET, its form body for POST) into p, as
+ * oidc_az_params_parse. Returns 0 or YH_ERR_ALLOC.
+ */
+int oidc_az_params_read(struct http_req *req, bool post, struct oidc_az_params *p) YH_WUR;
+
+/* ---- pushed authorization requests (RFC 9126; authd/oidc/par.c) ------------------- */
+
+/*
+ * Rules 1 and 2 for the request p (as /authorize would decide them, the client's
+ * registration from cs): NULL when the request is fine, else the OAuth error code with
+ * *desc its description (static strings). /par answers them as JSON (400) instead of a
+ * page or a redirect.
+ */
+const char *oidc_az_check(struct authd_app *app, const struct clients_snap *cs,
+    const struct oidc_az_params *p, const char **desc);
+
+/*
+ * Stores the forwarded parameters of p (those /authorize carries through a detour;
+ * not yh_reauth nor org) for its client for ttl_s seconds (sess_par_new) and writes
+ * "urn:ietf:params:oauth:request_uri:<random>" to uri. Returns 0, YH_ERR_TOO_LONG (the
+ * request does not fit SESS_PAYLOAD_MAX), or the store's error.
+ */
+int oidc_par_store(struct authd_app *app, const struct oidc_az_params *p, int64_t ttl_s,
+    char uri[OIDC_PAR_URI_SIZE]) YH_WUR;
+
+/* POST /par (pushed authorization requests). Needs what /authorize and /token need. */
+int oidc_par_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 enum oidc_az_step {
 	OIDC_AZ_STEP_PAGE = 0,     /* an error page (no client or redirect URI to trust) */
@@ -205,6 +253,8 @@ struct oidc_az_result {
 	size_t norgs;
 	char org_selected[OIDC_USCC_SIZE]; /* ORG: the one preselected (org_hint), or "" */
 	char sess_key[SESS_KEY_SIZE];  /* ORG: the session the form's token is bound to */
+	char pushed_uri[OIDC_PAR_URI_SIZE]; /* ORG of a pushed request: the request stored
+	                            * again, for the form to carry instead of its parameters */
 };
 
 /* Frees what r owns and zeroes it. */

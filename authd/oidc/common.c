@@ -623,6 +623,8 @@ oidc_lifetime(const struct authd_app *app, enum oidc_lifetime which)
 		return c->offline_token_lifetime;
 	case OIDC_LT_ASSERTION:
 		return c->assertion_lifetime;
+	case OIDC_LT_PAR:
+		return c->par_lifetime;
 	}
 	return c->access_token_lifetime;
 }

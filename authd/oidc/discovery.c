@@ -146,6 +146,7 @@ discovery_flags(json_t *d)
 		{ "request_parameter_supported", false },
 		{ "request_uri_parameter_supported", false },
 		{ "require_request_uri_registration", false },
+		{ "require_pushed_authorization_requests", false },
 	};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
@@ -169,6 +170,7 @@ oidc_discovery_doc(const char *issuer, unsigned algs)
 	    set_url(d, "end_session_endpoint", issuer, "/logout") != 0 ||
 	    set_url(d, "introspection_endpoint", issuer, "/introspect") != 0 ||
 	    set_url(d, "revocation_endpoint", issuer, "/revoke") != 0 ||
+	    set_url(d, "pushed_authorization_request_endpoint", issuer, "/par") != 0 ||
 	    discovery_lists(d, algs) != 0 || discovery_flags(d) != 0) {
 		json_decref(d);
 		return NULL;

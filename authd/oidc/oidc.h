@@ -59,6 +59,7 @@ enum oidc_lifetime {
 	OIDC_LT_REFRESH,  /* token.refresh_lifetime (bound to the login session) */
 	OIDC_LT_OFFLINE,  /* token.offline_lifetime (offline_access) */
 	OIDC_LT_ASSERTION, /* token.client_assertion_max_lifetime */
+	OIDC_LT_PAR,      /* oidc.par_lifetime: a pushed request's request_uri */
 };
 
 /* The server-wide lifetime in seconds: the token.* value of app's configuration in

@@ -61,12 +61,12 @@ static int
 raw_key_bound(const unsigned char raw[SESS_TOKEN_BYTES], const char *bind,
     char key[SESS_KEY_SIZE])
 {
-	unsigned char buf[SESS_TOKEN_BYTES + SESS_CLIENT_MAX];
-	size_t n = strnlen(bind, SESS_CLIENT_MAX + 1);
+	unsigned char buf[SESS_TOKEN_BYTES + SESS_BIND_MAX];
+	size_t n = strnlen(bind, SESS_BIND_MAX + 1);
 	int rc;
 
 	key[0] = '\0';
-	if (n > SESS_CLIENT_MAX)
+	if (n > SESS_BIND_MAX)
 		return YH_ERR_NOT_FOUND;
 	memcpy(buf, raw, SESS_TOKEN_BYTES);
 	memcpy(buf + SESS_TOKEN_BYTES, bind, n);
@@ -77,7 +77,7 @@ raw_key_bound(const unsigned char raw[SESS_TOKEN_BYTES], const char *bind,
 
 /*
  * The key of a token handed back by a client, bound to bind ("" for none): hex SHA-256 of
- * the token's 32 bytes followed by bind (at most SESS_CLIENT_MAX bytes). Unbound keys are
+ * the token's 32 bytes followed by bind (at most SESS_BIND_MAX bytes). Unbound keys are
  * the SHA-256 of the token alone. YH_ERR_NOT_FOUND when the token is malformed.
  */
 static int
@@ -834,11 +834,25 @@ payload_check(const char *payload)
 	return strnlen(payload, SESS_PAYLOAD_MAX + 1) > SESS_PAYLOAD_MAX ? YH_ERR_TOO_LONG : 0;
 }
 
+/* Stores payload for ttl_s seconds under a new random token (written to token) whose
+ * key is bound to bind: the single-use records of codes and pushed requests. */
+static int
+bound_new(struct sess_store *s, const char *bind, const char *payload, int64_t ttl_s,
+    char token[SESS_TOKEN_SIZE])
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	if ((rc = token_new(token, key)) != 0 || (rc = token_key_bound(token, bind, key)) != 0 ||
+	    (rc = s->ops->code_put(s, key, payload, ttl_s * 1000)) != 0)
+		yh_wipe(token, SESS_TOKEN_SIZE);
+	return rc;
+}
+
 int
 sess_code_new(struct sess_store *s, const char *client_id, const char *payload,
     int64_t ttl_s, char code[SESS_TOKEN_SIZE])
 {
-	char key[SESS_KEY_SIZE];
 	int rc;
 
 	code[0] = '\0';
@@ -846,13 +860,7 @@ sess_code_new(struct sess_store *s, const char *client_id, const char *payload,
 		return rc;
 	if (!opt_int_ok("token.code_lifetime", ttl_s) || !sess_str_ok(client_id, SESS_CLIENT_MAX))
 		return YH_ERR_INVALID;
-	if ((rc = token_new(code, key)) != 0 || (rc = token_key_bound(code, client_id, key)) != 0) {
-		yh_wipe(code, SESS_TOKEN_SIZE);
-		return rc;
-	}
-	if ((rc = s->ops->code_put(s, key, payload, ttl_s * 1000)) != 0)
-		yh_wipe(code, SESS_TOKEN_SIZE);
-	return rc;
+	return bound_new(s, client_id, payload, ttl_s, code);
 }
 
 int
@@ -878,6 +886,55 @@ sess_code_take(struct sess_store *s, const char *client_id, const char *code,
 		prev = NULL;
 	}
 	free(prev);
+	return rc;
+}
+
+/* ---- pushed authorization requests ------------------------------------------------------- */
+
+/* What a pushed request's key is bound to: a control byte (never in a client id, so no
+ * request_uri is a code and no code a request_uri), "par:", and the client id. */
+static int
+par_bind(const char *client_id, char bind[SESS_BIND_MAX + 1])
+{
+	if (!sess_str_ok(client_id, SESS_CLIENT_MAX))
+		return YH_ERR_INVALID;
+	snprintf(bind, SESS_BIND_MAX + 1, "\x1f" "par:%s", client_id);
+	return 0;
+}
+
+int
+sess_par_new(struct sess_store *s, const char *client_id, const char *payload,
+    int64_t ttl_s, char token[SESS_TOKEN_SIZE])
+{
+	char bind[SESS_BIND_MAX + 1];
+	int rc;
+
+	token[0] = '\0';
+	if ((rc = payload_check(payload)) != 0)
+		return rc;
+	if (ttl_s < 1 || ttl_s > SESS_PAR_TTL_MAX || par_bind(client_id, bind) != 0)
+		return YH_ERR_INVALID;
+	return bound_new(s, bind, payload, ttl_s, token);
+}
+
+int
+sess_par_take(struct sess_store *s, const char *client_id, const char *token,
+    char **payload)
+{
+	char bind[SESS_BIND_MAX + 1], key[SESS_KEY_SIZE];
+	char *prev = NULL;
+	int rc;
+
+	*payload = NULL;
+	if ((rc = par_bind(client_id, bind)) != 0 || (rc = token_key_bound(token, bind, key)) != 0)
+		return rc;
+	rc = s->ops->code_take(s, key, "", payload, &prev);
+	free(prev);
+	if (rc == YH_ERR_REPLAY) {
+		free(*payload);
+		*payload = NULL;
+		rc = YH_ERR_NOT_FOUND;
+	}
 	return rc;
 }
 

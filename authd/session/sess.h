@@ -328,6 +328,35 @@ int sess_code_new(struct sess_store *s, const char *client_id, const char *paylo
 int sess_code_take(struct sess_store *s, const char *client_id, const char *code,
     const char *issued, char **payload, char **prev_issued) YH_WUR;
 
+/* ---- pushed authorization requests (RFC 9126) ---------------------------------------------- */
+
+/*
+ * The parameters of a pushed authorization request (authd/oidc/par.c) are kept like a
+ * code: the SHA-256 of the request_uri's random part followed by a binding of its own
+ * (a control byte, "par:" and the client id, so that no request_uri is a code or a
+ * ticket and another client's request_uri names nothing), taken atomically once
+ * through the same backend operations as codes, so that any node can take it.
+ */
+#define SESS_PAR_TTL_MAX 600     /* the longest a pushed request is kept, seconds */
+#define SESS_BIND_MAX (SESS_CLIENT_MAX + 8) /* bytes a stored token is bound to */
+
+/*
+ * Stores payload (at most SESS_PAYLOAD_MAX bytes, no NUL) for client_id for ttl_s
+ * seconds (1..SESS_PAR_TTL_MAX) and writes its random reference to token
+ * (SESS_TOKEN_SIZE). Returns 0, YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_LIMIT,
+ * YH_ERR_UNAVAILABLE.
+ */
+int sess_par_new(struct sess_store *s, const char *client_id, const char *payload,
+    int64_t ttl_s, char token[SESS_TOKEN_SIZE]) YH_WUR;
+
+/*
+ * Takes the payload stored for client_id under token, atomically, once: 0 with *payload
+ * (malloc'd); YH_ERR_NOT_FOUND when unknown, malformed, expired, taken before or stored
+ * for another client; YH_ERR_INVALID (client_id malformed); YH_ERR_UNAVAILABLE.
+ */
+int sess_par_take(struct sess_store *s, const char *client_id, const char *token,
+    char **payload) YH_WUR;
+
 /* ---- CAS service tickets ------------------------------------------------------------- */
 
 /*

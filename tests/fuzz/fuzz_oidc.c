@@ -5,7 +5,8 @@
  * form-urlencoded id:secret), the PKCE verifier check, redirect-URI matching and the
  * registration rules for URIs, the error-redirect builder, the grant record parser, the
  * sealed user reference, and the whole /authorize decision (oidc_az_params_parse +
- * oidc_az_decide) against an app with a memory session store, a client registry and a
+ * oidc_az_decide), and pushed requests (oidc_az_check, oidc_par_store and /authorize by
+ * request_uri deciding as by value) against an app with a memory session store, a client registry and a
  * directory in a temporary state directory made at start (and removed once they are
  * open: the directory is only read afterwards).
  *
@@ -46,6 +47,7 @@ const char *fuzz_req_header(struct http_req *req, const char *name);
 #include "authd/session/sess.h"
 #include "common/b64.h"
 #include "common/buf.h"
+#include "common/url.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -64,7 +66,7 @@ const char *fuzz_req_header(struct http_req *req, const char *name);
 
 enum fuzz_mode {
 	M_SCOPE = 0, M_GRANT_SCOPE, M_ACR, M_GRANT_TYPE, M_BASIC, M_PKCE, M_REDIRECT,
-	M_URI_CHECK, M_ERROR_LOCATION, M_GRANT_JSON, M_UREF, M_AUTHORIZE,
+	M_URI_CHECK, M_ERROR_LOCATION, M_GRANT_JSON, M_UREF, M_AUTHORIZE, M_PAR,
 	FUZZ_MODES
 };
 
@@ -600,6 +602,91 @@ fuzz_authorize(unsigned sel, const uint8_t *data, size_t size)
 	oidc_az_params_clear(&p);
 }
 
+/* "name=<value>" appended to b (pct-encoded, '&' first unless b is empty); v NULL: none. */
+static void
+query_add(struct yh_buf *b, const char *name, const char *v)
+{
+	if (v == NULL)
+		return;
+	CHECK((b->len == 0 || yh_buf_putc(b, '&') == 0) && yh_buf_puts(b, name) == 0 &&
+	    yh_buf_putc(b, '=') == 0 && yh_url_pct_encode(b, v) == 0);
+}
+
+/* Decides p (a request parsed from text or built) with the cookie and time of sel. */
+static enum oidc_az_step
+decide(unsigned sel, const struct oidc_az_params *p, struct oidc_az_result *res,
+    char **payload)
+{
+	char *code;
+
+	*payload = NULL;
+	fx.consent = (sel & 8) == 0;
+	CHECK(oidc_az_decide(&fx.app, p, fx.tok[sel % 3], fx.now, res) == 0);
+	if (res->step == OIDC_AZ_STEP_CODE) {
+		CHECK((code = url_param(res->location, "code")) != NULL);
+		CHECK(sess_code_take(fx.sess, p->v[OIDC_AZ_CLIENT_ID], code, NULL, payload,
+		    NULL) == 0);
+		free(code);
+	}
+	return res->step;
+}
+
+/*
+ * A pushed request: what oidc_az_check passes is stored, and /authorize given only
+ * client_id and the request_uri decides it as it decides the request by value (the same
+ * step, the same error redirect, a code for the same grant); the request_uri is then
+ * used up.
+ */
+static void
+fuzz_par(unsigned sel, const uint8_t *data, size_t size)
+{
+	struct oidc_az_params p, q;
+	struct oidc_az_result a, b;
+	char uri[OIDC_PAR_URI_SIZE], *pa = NULL, *pb = NULL;
+	const char *desc = NULL, *error;
+	struct yh_buf qs;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&q, 0, sizeof(q));
+	yh_buf_init(&qs, 1 << 16);
+	CHECK(oidc_az_params_parse(yh_span_mem(data, size), &p) == 0);
+	if ((error = oidc_az_check(&fx.app, fx.snap, &p, &desc)) != NULL) {
+		CHECK(desc != NULL);
+		goto out;
+	}
+	CHECK(p.v[OIDC_AZ_CLIENT_ID] != NULL);
+	if ((r = oidc_par_store(&fx.app, &p, 60, uri)) != 0) {
+		CHECK(r == YH_ERR_TOO_LONG);
+		goto out;
+	}
+	query_add(&qs, "client_id", p.v[OIDC_AZ_CLIENT_ID]);
+	query_add(&qs, "request_uri", uri);
+	query_add(&qs, "yh_reauth", p.v[OIDC_AZ_REAUTH]);
+	query_add(&qs, "org", p.v[OIDC_AZ_ORG]);
+	CHECK(oidc_az_params_parse(yh_span_mem(qs.data, qs.len), &q) == 0);
+	decide(sel, &p, &a, &pa);
+	decide(sel, &q, &b, &pb);
+	CHECK(a.step == b.step);
+	if (a.step == OIDC_AZ_STEP_ERROR)
+		CHECK(strcmp(a.error, b.error) == 0 && strcmp(a.location, b.location) == 0);
+	if (a.step == OIDC_AZ_STEP_CODE)
+		CHECK(pa != NULL && pb != NULL && strcmp(pa, pb) == 0);
+	oidc_az_result_clear(&b);
+	free(pb);
+	decide(sel, &q, &b, &pb);
+	CHECK(b.step == OIDC_AZ_STEP_PAGE && strcmp(b.error, "invalid_request_uri") == 0);
+out:
+	free(pa);
+	free(pb);
+	yh_buf_free(&qs);
+	oidc_az_result_clear(&a);
+	oidc_az_result_clear(&b);
+	oidc_az_params_clear(&p);
+	oidc_az_params_clear(&q);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -613,6 +700,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sel = data[1];
 	if (mode == M_AUTHORIZE) {
 		fuzz_authorize(sel, data + 2, size - 2);
+		return 0;
+	}
+	if (mode == M_PAR) {
+		fuzz_par(sel, data + 2, size - 2);
 		return 0;
 	}
 	memcpy(text, data + 2, size - 2);

@@ -190,6 +190,19 @@ else
   fail "SSO through node 2: $STATUS '$LOCATION' (expected a code at once)"
 fi
 
+# a request pushed at node 1 is taken at node 2 (the request_uri lives in Redis), once
+STATE=$(openssl rand -hex 8)
+raw "$N1" POST /par "" -u "app1:$SECRET" -d response_type=code \
+  --data-urlencode "redirect_uri=$CB" -d scope=openid -d "state=$STATE"
+PAR_URI=$(jget "$BODY" request_uri)
+[[ $STATUS == 201 && -n $PAR_URI ]] && ok "node 1 /par: 201" || fail "node 1 /par: $STATUS $BODY"
+req jar GET "$N2/authorize?client_id=app1&request_uri=$(enc "$PAR_URI")"
+got_code && ok "node 2 /authorize takes node 1's pushed request" ||
+  fail "node 2 /authorize by request_uri: $STATUS '$LOCATION'"
+req jar GET "$N1/authorize?client_id=app1&request_uri=$(enc "$PAR_URI")"
+[[ $STATUS == 400 && -z $LOCATION ]] && ok "the request_uri is single-use across nodes" ||
+  fail "request_uri replay at node 1: $STATUS '$LOCATION'"
+
 # ---- log out through node 2; node 1 refuses the session at once
 # Without a hint, a bare GET only asks: the session must survive it.
 req jar GET "$N2/logout?client_id=app1"

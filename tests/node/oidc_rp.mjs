@@ -4,6 +4,9 @@
 //                                      (an ES256 key for a private_key_jwt client)
 //   node oidc_rp.mjs rp CONFIG.json    the end-to-end flow (tests/integration/oidc_rp.sh)
 //   node oidc_rp.mjs attacks CONFIG.json  the attack cases (tests/integration/oidc_attacks.sh)
+//   node oidc_rp.mjs par CONFIG.json   pushed authorization requests with app1 and, when
+//                                      the config has one, the public app "pub"
+//                                      (tests/integration/oidc_par.sh)
 //
 // CONFIG: {"issuer", "user": {"username","password"}, "lockuser": {...},
 //          "otheruser": {...},
@@ -688,6 +691,42 @@ async function introspect(issuer, token, auth) {
 
 // ---- main -----------------------------------------------------------------------------------
 
+// ---- pushed authorization requests (RFC 9126) --------------------------------------------
+
+// app pushes its request with client.pushedAuthorizationRequest, the browser goes to
+// /authorize with the request_uri alone, and the code is redeemed.
+async function parFlow(issuer, browser, app, method, user) {
+  const client = makeClient(issuer, app, method);
+  const verifier = generators.codeVerifier();
+  const state = generators.state();
+  const nonce = generators.nonce();
+  const pushed = await client.pushedAuthorizationRequest({
+    scope: 'openid profile', state, nonce, redirect_uri: app.redirect_uri,
+    code_challenge: generators.codeChallenge(verifier), code_challenge_method: 'S256',
+    login_hint: user.username,
+  });
+  check(/^urn:ietf:params:oauth:request_uri:/.test(pushed.request_uri) &&
+    pushed.expires_in > 0, `${app.client_id}: pushed (${method})`, JSON.stringify(pushed));
+  const url = client.authorizationUrl({ request_uri: pushed.request_uri });
+  const d = await drive(browser, url, app.redirect_uri, user);
+  check(!d.url.includes(encodeURIComponent(user.username)), `${app.client_id}: no login_hint in the redirect`);
+  const params = client.callbackParams(d.url);
+  const tokens = await client.callback(app.redirect_uri, params,
+    { code_verifier: verifier, state, nonce, response_type: 'code' });
+  check(typeof tokens.access_token === 'string' && tokens.claims().nonce === nonce,
+    `${app.client_id}: code redeemed, ID token validated`);
+}
+
+async function par(cfg) {
+  const issuer = await Issuer.discover(cfg.issuer);
+  check(issuer.pushed_authorization_request_endpoint === `${cfg.issuer}/par`,
+    'discovery: pushed_authorization_request_endpoint',
+    issuer.pushed_authorization_request_endpoint);
+  const browser = new Browser(cfg.issuer);
+  await parFlow(issuer, browser, cfg.apps.app1, 'client_secret_basic', cfg.user);
+  if (cfg.apps.pub) await parFlow(issuer, browser, cfg.apps.pub, 'none', cfg.user);
+}
+
 async function genkey(dir) {
   const { privateKey, publicKey } = await jose.generateKeyPair('ES256', { extractable: true });
   const kid = 'rp-' + Date.now().toString(36);
@@ -702,7 +741,8 @@ try {
   if (mode === 'genkey') await genkey(arg);
   else if (mode === 'rp') await rp(JSON.parse(fs.readFileSync(arg, 'utf8')));
   else if (mode === 'attacks') await attacks(JSON.parse(fs.readFileSync(arg, 'utf8')));
-  else { console.error('usage: oidc_rp.mjs genkey DIR | rp CONFIG | attacks CONFIG'); process.exit(2); }
+  else if (mode === 'par') await par(JSON.parse(fs.readFileSync(arg, 'utf8')));
+  else { console.error('usage: oidc_rp.mjs genkey DIR | rp CONFIG | attacks CONFIG | par CONFIG'); process.exit(2); }
 } catch (e) {
   fail(`${mode}: ${e.stack || e}`);
 }

@@ -31,6 +31,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/url.h"
 #include "identity/dir/dir.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
@@ -350,8 +351,9 @@ test_errors_redirect(void **state)
 	    "invalid_request");
 	expect_error(f, WEB "&scope=openid&request=eyJ&state=s+t%26%3D",
 	    "request_not_supported");
-	expect_error(f, WEB "&scope=openid&request_uri=https://x/&state=s+t%26%3D",
-	    "request_uri_not_supported");
+	/* a request_uri that is not one of ours names no pushed request: no redirect URI
+	 * to trust (the pushed request holds it), so a page */
+	expect_page(f, WEB "&scope=openid&request_uri=https://x/&state=s+t%26%3D");
 	expect_error(f, WEB "&scope=openid&nonce=a&nonce=b&state=s+t%26%3D", "invalid_request");
 	/* a nonce that is not UTF-8 cannot go into the code's JSON (found by fuzz_oidc) */
 	expect_error(f, WEB "&scope=openid&nonce=%A6&state=s+t%26%3D", "invalid_request");
@@ -1092,6 +1094,9 @@ test_discovery_doc(void **state)
 	assert_string_equal(json_string_value(json_object_get(d, "jwks_uri")), ISS "/jwks");
 	assert_string_equal(json_string_value(json_object_get(d, "end_session_endpoint")),
 	    ISS "/logout");
+	assert_string_equal(json_string_value(json_object_get(d,
+	    "pushed_authorization_request_endpoint")), ISS "/par");
+	assert_true(json_is_false(json_object_get(d, "require_pushed_authorization_requests")));
 	a = json_object_get(d, "id_token_signing_alg_values_supported");
 	assert_int_equal(json_array_size(a), 1);
 	assert_string_equal(json_string_value(json_array_get(a, 0)), "ES256");
@@ -1319,6 +1324,8 @@ add_org(struct fix *f, const char *uscc, const char *rep, char *uid)
 	assert_int_equal(dir_org_add(f->ident->dir, &o, "test", uid), 0);
 }
 
+static void push(struct fix *f, const char *query, char uri[OIDC_PAR_URI_SIZE]);
+
 /* Decides query for the session tok, with a choice posted from the page when org is
  * not NULL; returns the step. */
 static enum oidc_az_step
@@ -1489,7 +1496,30 @@ test_org_choice(void **state)
 	assert_string_equal(res.orgs[0].role, "agent");
 	assert_string_equal(res.org_selected, "");
 	assert_int_equal(strlen(res.sess_key), SESS_KEY_SIZE - 1);
+	assert_string_equal(res.pushed_uri, "");
 	oidc_az_result_clear(&res);
+	/* a pushed request: the page gets a new request_uri for its form to carry, and the
+	 * choice posted with it decides */
+	{
+		char uri[OIDC_PAR_URI_SIZE], pq[1024];
+		struct yh_buf eb;
+
+		push(f, ORGAPP "&state=org-pushed", uri);
+		yh_buf_init(&eb, sizeof(pq));
+		assert_int_equal(yh_url_pct_encode(&eb, uri), 0);
+		snprintf(pq, sizeof(pq), "client_id=orgapp&request_uri=%s", yh_buf_cstr(&eb));
+		yh_buf_free(&eb);
+		assert_int_equal(run_org(f, pq, tok2, NULL, f->now, &res), OIDC_AZ_STEP_ORG);
+		assert_true(strncmp(res.pushed_uri, OIDC_PAR_URN, strlen(OIDC_PAR_URN)) == 0);
+		yh_buf_init(&eb, sizeof(pq));
+		assert_int_equal(yh_url_pct_encode(&eb, res.pushed_uri), 0);
+		snprintf(pq, sizeof(pq), "client_id=orgapp&request_uri=%s", yh_buf_cstr(&eb));
+		yh_buf_free(&eb);
+		oidc_az_result_clear(&res);
+		assert_int_equal(run_org(f, pq, tok2, b, f->now, &res), OIDC_AZ_STEP_CODE);
+		assert_param(res.location, "state", "org-pushed");
+		assert_code_org(f, &res, b, "agent");
+	}
 	/* an org value that did not come from the page's form counts for nothing */
 	snprintf(q, sizeof(q), "%s&org=%s", ORGAPP, b);
 	assert_int_equal(run_org(f, q, tok2, NULL, f->now, &res), OIDC_AZ_STEP_ORG);
@@ -1543,6 +1573,211 @@ test_org_choice(void **state)
 	oidc_az_result_clear(&res);
 }
 
+/* ---- pushed authorization requests (RFC 9126) ------------------------------------------ */
+
+/* Pushes query (checked as /par does) and writes its request_uri to uri. */
+static void
+push(struct fix *f, const char *query, char uri[OIDC_PAR_URI_SIZE])
+{
+	struct oidc_az_params p;
+	struct clients_snap *cs = clients_acquire(f->clients);
+	const char *desc = NULL, *error;
+
+	assert_int_equal(oidc_az_params_parse(yh_span_cstr(query), &p), 0);
+	error = oidc_az_check(&f->app, cs, &p, &desc);
+	if (error != NULL)
+		fail_msg("%s: %s (%s)", query, error, desc);
+	assert_int_equal(oidc_par_store(&f->app, &p, 60, uri), 0);
+	assert_true(strncmp(uri, "urn:ietf:params:oauth:request_uri:", 34) == 0);
+	oidc_az_params_clear(&p);
+	clients_release(cs);
+}
+
+/* The error oidc_az_check gives query ("" for none). */
+static const char *
+check_error(struct fix *f, const char *query)
+{
+	struct oidc_az_params p;
+	struct clients_snap *cs = clients_acquire(f->clients);
+	const char *desc = NULL, *error;
+
+	assert_int_equal(oidc_az_params_parse(yh_span_cstr(query), &p), 0);
+	error = oidc_az_check(&f->app, cs, &p, &desc);
+	oidc_az_params_clear(&p);
+	clients_release(cs);
+	return error != NULL ? error : "";
+}
+
+/* /authorize?client_id=client&request_uri=uri[&more] with the cookie. */
+static enum oidc_az_step
+run_pushed(struct fix *f, const char *client, const char *uri, const char *more,
+    const char *cookie, struct oidc_az_result *res)
+{
+	char q[1024];
+	struct yh_buf b;
+	enum oidc_az_step st;
+
+	yh_buf_init(&b, sizeof(q));
+	assert_int_equal(yh_buf_puts(&b, "client_id="), 0);
+	assert_int_equal(yh_buf_puts(&b, client), 0);
+	assert_int_equal(yh_buf_puts(&b, "&request_uri="), 0);
+	assert_int_equal(yh_url_pct_encode(&b, uri), 0);
+	assert_int_equal(yh_buf_puts(&b, more), 0);
+	snprintf(q, sizeof(q), "%s", yh_buf_cstr(&b));
+	yh_buf_free(&b);
+	st = run(f, q, cookie, res);
+	return st;
+}
+
+static void
+expect_uri_refused(struct fix *f, const char *client, const char *uri, const char *cookie)
+{
+	struct oidc_az_result res;
+
+	assert_int_equal(run_pushed(f, client, uri, "", cookie, &res), OIDC_AZ_STEP_PAGE);
+	assert_string_equal(res.error, "invalid_request_uri");
+	assert_int_equal(res.status, 400);
+	assert_int_equal(res.msg, PAGE_MSG_AZ_REQUEST_URI);
+	oidc_az_result_clear(&res);
+}
+
+static void
+test_pushed_request(void **state)
+{
+	struct fix *f = *state;
+	struct oidc_az_result res;
+	struct sess_info si;
+	char tok[SESS_TOKEN_SIZE], uri[OIDC_PAR_URI_SIZE];
+	char *code, *payload = NULL, *next, *v;
+	struct oidc_grant g;
+
+	/* the pushed parameters are used; those of the browser's request are not */
+	login(f, f->uid1, 1, false, f->now - 30, tok, &si);
+	push(f, WEB "&scope=openid+phone&state=pushed&nonce=N-2&code_challenge=" CHAL
+	    "&code_challenge_method=S256", uri);
+	assert_int_equal(run_pushed(f, "web", uri, "&state=other&scope=openid+profile"
+	    "&redirect_uri=https%3A%2F%2Fevil.example%2F", tok, &res), OIDC_AZ_STEP_CODE);
+	assert_true(strncmp(res.location, RP "?code=", strlen(RP) + 6) == 0);
+	assert_param(res.location, "state", "pushed");
+	code = url_param(res.location, "code");
+	assert_int_equal(sess_code_take(f->sess, "web", code, NULL, &payload, NULL), 0);
+	assert_int_equal(oidc_grant_parse(payload, &g), 0);
+	assert_string_equal(g.scope, "openid phone");
+	assert_string_equal(g.nonce, "N-2");
+	assert_string_equal(g.code_challenge, CHAL);
+	oidc_grant_clear(&g);
+	free(payload);
+	free(code);
+	oidc_az_result_clear(&res);
+	/* single use */
+	expect_uri_refused(f, "web", uri, tok);
+
+	/* bound to the client that pushed it, and taking it as another's leaves it be */
+	push(f, WEB "&scope=openid&state=s", uri);
+	expect_uri_refused(f, "strict", uri, tok);
+	assert_int_equal(run_pushed(f, "web", uri, "", tok, &res), OIDC_AZ_STEP_CODE);
+	oidc_az_result_clear(&res);
+	/* unknown, malformed, a code rather than a request_uri */
+	expect_uri_refused(f, "web", "urn:ietf:params:oauth:request_uri:xyz", tok);
+	expect_uri_refused(f, "web", "urn:ietf:params:oauth:request_uri:", NULL);
+	/* an unknown client_id is rule 1's page */
+	push(f, WEB "&scope=openid", uri);
+	assert_int_equal(run_pushed(f, "nobody", uri, "", tok, &res), OIDC_AZ_STEP_PAGE);
+	assert_string_equal(res.error, "invalid_client");
+	oidc_az_result_clear(&res);
+
+	/* a detour keeps the request pushed: next names a new request_uri, and neither it
+	 * nor /login's URL carries login_hint */
+	push(f, WEB "&scope=openid&state=st&login_hint=13800138000&prompt=login", uri);
+	assert_int_equal(run_pushed(f, "web", uri, "", NULL, &res), OIDC_AZ_STEP_LOGIN);
+	assert_param(res.location, "login_hint", NULL);
+	assert_null(strstr(res.location, "13800138000"));
+	next = url_param(res.location, "next");
+	assert_non_null(next);
+	assert_param(next, "client_id", "web");
+	assert_param(next, "redirect_uri", NULL);
+	v = url_param(next, "request_uri");
+	assert_non_null(v);
+	assert_string_not_equal(v, uri);
+	free(v);
+	oidc_az_result_clear(&res);
+	/* resumed after the login it asked for: the code, for the pushed state */
+	f->now += 20;
+	login(f, f->uid1, 1, false, f->now - 3, tok, &si);
+	assert_int_equal(run(f, strchr(next, '?') + 1, tok, &res), OIDC_AZ_STEP_CODE);
+	assert_param(res.location, "state", "st");
+	oidc_az_result_clear(&res);
+	free(next);
+
+	/* prompt=consent: /consent gets what it reads (client, redirect URI, scope, state)
+	 * and a request stored without consent in its prompt, so coming back from the
+	 * consent page ends in a code, not in the page again */
+	push(f, WEB "&scope=openid&state=c1&prompt=consent&login_hint=13800138000", uri);
+	assert_int_equal(run_pushed(f, "web", uri, "", tok, &res), OIDC_AZ_STEP_CONSENT);
+	assert_null(strstr(res.location, "13800138000"));
+	next = url_param(res.location, "next");
+	assert_param(next, "client_id", "web");
+	assert_param(next, "redirect_uri", RP);
+	assert_param(next, "scope", "openid");
+	assert_param(next, "state", "c1");
+	assert_param(next, "login_hint", NULL);
+	oidc_az_result_clear(&res);
+	assert_int_equal(run(f, strchr(next, '?') + 1, tok, &res), OIDC_AZ_STEP_CODE);
+	assert_param(res.location, "state", "c1");
+	oidc_az_result_clear(&res);
+	free(next);
+}
+
+static void
+test_pushed_checks_and_require_par(void **state)
+{
+	struct fix *f = *state;
+	struct oidc_az_result res;
+	struct clients_client c;
+	const char *uris[1] = { RP };
+	char err[256], tok[SESS_TOKEN_SIZE], uri[OIDC_PAR_URI_SIZE];
+	struct sess_info si;
+
+	/* /par checks as /authorize does, every refusal an error code */
+	assert_string_equal(check_error(f, WEB "&scope=openid"), "");
+	assert_string_equal(check_error(f, "response_type=code&client_id=web"
+	    "&redirect_uri=https://evil.example/cb&scope=openid"), "invalid_request");
+	assert_string_equal(check_error(f, "response_type=token&client_id=web"
+	    "&redirect_uri=" RP "&scope=openid"), "unsupported_response_type");
+	assert_string_equal(check_error(f, WEB "&scope=profile"), "invalid_scope");
+	assert_string_equal(check_error(f, WEB "&scope=openid&prompt=none+login"),
+	    "invalid_request");
+	assert_string_equal(check_error(f, WEB "&scope=openid&max_age=soon"),
+	    "invalid_request");
+	assert_string_equal(check_error(f, WEB "&scope=openid&request=eyJ"),
+	    "request_not_supported");
+	/* PKCE where /authorize requires it: a public client */
+	assert_string_equal(check_error(f, "response_type=code&client_id=mobile&redirect_uri="
+	    NATIVE "&scope=openid"), "invalid_request");
+	assert_string_equal(check_error(f, "response_type=code&client_id=mobile&redirect_uri="
+	    NATIVE "&scope=openid&code_challenge=" CHAL "&code_challenge_method=S256"), "");
+
+	/* an app registered with require_pushed_authorization_requests */
+	clients_client_init(&c);
+	assert_int_equal(yh_strlcpy(c.id, "parapp", sizeof(c.id)), 0);
+	c.auth = CLIENTS_AUTH_SECRET;
+	c.redirect_uris = uris;
+	c.n_redirect_uris = 1;
+	c.scopes = CLIENTS_SCOPE_OPENID;
+	c.require_par = true;
+	assert_int_equal(clients_add(f->clients, &c, "a long enough client secret for the "
+	    "unit test of authorize", err, sizeof(err)), 0);
+	login(f, f->uid1, 1, false, f->now - 30, tok, &si);
+	assert_int_equal(run(f, "response_type=code&client_id=parapp&redirect_uri=" RP
+	    "&scope=openid&state=s", tok, &res), OIDC_AZ_STEP_ERROR);
+	assert_string_equal(res.error, "invalid_request");
+	assert_param(res.location, "state", "s");
+	oidc_az_result_clear(&res);
+	push(f, "response_type=code&client_id=parapp&redirect_uri=" RP "&scope=openid", uri);
+	assert_int_equal(run_pushed(f, "parapp", uri, "", tok, &res), OIDC_AZ_STEP_CODE);
+	oidc_az_result_clear(&res);
+}
+
 int
 main(void)
 {
@@ -1568,6 +1803,8 @@ main(void)
 		T(test_logout_hint_must_match),
 		T(test_discovery_doc),
 		T(test_http_endpoints),
+		T(test_pushed_request),
+		T(test_pushed_checks_and_require_par),
 	};
 #undef T
 

@@ -1619,6 +1619,43 @@ test_legacy_source(void **state)
 	    "\"legacy_source\": 7}\n]}\n", "apps.json:2: client 0 \"a\": legacy_source: not a string");
 }
 
+/* require_pushed_authorization_requests: stored and read back through clients.json,
+ * absent meaning false; not a boolean in the file is a load error. */
+static void
+test_require_par(void **state)
+{
+	struct clients_registry *r;
+	struct clients_snap *s;
+	struct clients_client in;
+	const char *uri[1] = { "https://par.example/cb" };
+	char err[512];
+
+	(void)state;
+	r = open_reg(-1, NULL);
+	clients_client_init(&in);
+	snprintf(in.id, sizeof(in.id), "parapp");
+	in.auth = CLIENTS_AUTH_NONE;
+	in.require_pkce = true;
+	in.redirect_uris = uri;
+	in.n_redirect_uris = 1;
+	in.require_par = true;
+	assert_int_equal(clients_add(r, &in, NULL, err, sizeof(err)), 0);
+	assert_int_equal(add_one(r, "plain", CLIENTS_AUTH_NONE, "https://p.example/cb", NULL),
+	    0);
+	clients_close(r);
+	r = open_reg(-1, NULL);
+	s = clients_acquire(r);
+	assert_true(clients_find(s, "parapp")->require_par);
+	assert_false(clients_find(s, "plain")->require_par);
+	clients_release(s);
+	clients_close(r);
+	check_apps_line(APPS_HEAD "{\"client_id\": \"a\", \"auth\": \"none\", "
+	    "\"redirect_uris\": [\"https://a.example/cb\"], \"scopes\": [\"openid\"], "
+	    "\"grants\": [\"authorization_code\"], \"min_loa\": 1, "
+	    "\"require_pushed_authorization_requests\": 1}\n]}\n",
+	    "apps.json:2: client 0 \"a\": require_pushed_authorization_requests: not a boolean");
+}
+
 /* ---- CORS origins ------------------------------------------------------------------- */
 
 /* The origin of uri must be want (NULL: rc). */
@@ -1933,6 +1970,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_redirect_exact_not_normalised, setup, teardown),
 		cmocka_unit_test(test_client_rules),
 		cmocka_unit_test_setup_teardown(test_legacy_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_require_par, setup, teardown),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test_setup_teardown(test_reload_other_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_keeps_old, setup, teardown),

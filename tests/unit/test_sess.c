@@ -962,6 +962,43 @@ test_codes_single_use(void **state)
 	assert_null(p);
 }
 
+/* A pushed request: single use, bound to its client, never a code, expires. */
+static void
+test_par_single_use(void **state)
+{
+	struct fx *f = *state;
+	char tok[SESS_TOKEN_SIZE], *p = NULL, *prev = NULL;
+	const char *payload = "response_type=code&client_id=portal";
+	char longid[SESS_CLIENT_MAX + 1];
+
+	assert_int_equal(sess_par_new(f->s, "portal", payload, 60, tok), 0);
+	/* another client's take finds nothing and leaves it; it is no code */
+	assert_int_equal(sess_par_take(f->s, "other", tok, &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_code_take(f->s, "portal", tok, NULL, &p, &prev), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_par_take(f->s, "portal", tok, &p), 0);
+	assert_string_equal(p, payload);
+	free(p);
+	p = NULL;
+	assert_int_equal(sess_par_take(f->s, "portal", tok, &p), YH_ERR_NOT_FOUND);
+	assert_null(p);
+	/* a code is no pushed request */
+	assert_int_equal(sess_code_new(f->s, "portal", payload, 60, tok), 0);
+	assert_int_equal(sess_par_take(f->s, "portal", tok, &p), YH_ERR_NOT_FOUND);
+	/* the longest client id still binds */
+	memset(longid, 'a', SESS_CLIENT_MAX);
+	longid[SESS_CLIENT_MAX] = '\0';
+	assert_int_equal(sess_par_new(f->s, longid, payload, 5, tok), 0);
+	/* the bounds */
+	assert_int_equal(sess_par_new(f->s, "portal", payload, 0, tok), YH_ERR_INVALID);
+	assert_int_equal(sess_par_new(f->s, "portal", payload, SESS_PAR_TTL_MAX + 1, tok),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_par_new(f->s, "", payload, 60, tok), YH_ERR_INVALID);
+	/* expiry */
+	advance(f, 6000);
+	assert_int_equal(sess_par_take(f->s, longid, tok, &p), YH_ERR_NOT_FOUND);
+	assert_null(p);
+}
+
 /* A code is bound to its client: another client's attempt finds nothing and uses nothing. */
 static void
 test_codes_bound_to_client(void **state)
@@ -1669,6 +1706,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
+		BOTH(test_par_single_use),
 		BOTH(test_codes_bound_to_client), BOTH(test_tickets), BOTH(test_proxy_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_refresh_revoke_org),
 		BOTH(test_counters_lockout), BOTH(test_denylist),
@@ -1683,6 +1721,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
+		BOTH(test_par_single_use),
 		BOTH(test_codes_bound_to_client), BOTH(test_tickets), BOTH(test_proxy_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_refresh_revoke_org),
 		BOTH(test_counters_lockout), BOTH(test_denylist),
