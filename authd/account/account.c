@@ -38,7 +38,6 @@
 #include "identity/passwd/passwd.h"
 #include "identity/totp.h"
 
-#define ACCOUNT_PURPOSE "account"
 #define LOGIN_AGAIN "/login?next=%2Faccount"
 #define ACTOR_SIZE (8 + SESS_UID_MAX)
 #define PW_FIELD_MAX PW_PASSWORD_MAX
@@ -86,13 +85,8 @@ bad_request(struct http_req *req)
 	    "/account", page_msg(page_lang_of(req), PAGE_MSG_ACCOUNT_LINK));
 }
 
-/*
- * The start of every handler: the session, and for a POST the CSRF token. Returns 0
- * (the handler goes on, unless the request was answered: the login page, an error
- * page, the CSRF rejection; http_req_answered) or an error to return.
- */
-static int
-enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *si)
+int
+account_session(struct authd_app *app, struct http_req *req, bool post, struct sess_info *si)
 {
 	int r = login_session_of(req, app, SESS_TOUCH, si);
 
@@ -104,6 +98,27 @@ enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *
 	if (si->loa == LOGIN_LOA_PENDING)
 		return http_respond_redirect(req, post ? 303 : 302,
 		    LOGIN_TOTP_PATH "?next=%2Faccount");
+	return 0;
+}
+
+int
+account_audit(struct authd_app *app, const char *event, const char *uid, json_t *fields)
+{
+	return audit(app, event, uid, fields);
+}
+
+/*
+ * The start of every handler: the session, and for a POST the CSRF token. Returns 0
+ * (the handler goes on, unless the request was answered: the login page, an error
+ * page, the CSRF rejection; http_req_answered) or an error to return.
+ */
+static int
+enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *si)
+{
+	int r = account_session(app, req, post, si);
+
+	if (r != 0 || http_req_answered(req))
+		return r;
 	if (post && (r = csrf_verify(req, app->keys, ACCOUNT_PURPOSE, si->key)) != 0)
 		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 	return 0;
@@ -398,6 +413,11 @@ account_view(struct authd_app *app, struct http_req *req, const struct sess_info
 	}
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_ACCT_TITLE));
 	tpl_account_render(&p, &w.v);
+	if ((r = account_orgs_render(app, req, &p, si, csrf)) != 0) {
+		page_free(&p);
+		r = page_failure_send(req, r);
+		goto out;
+	}
 	r = page_send(&p, req, 200);
 out:
 	yh_wipe(csrf, sizeof(csrf));
@@ -1034,5 +1054,7 @@ static const struct http_route account_routes[] = {
 int
 account_register(struct http_server *srv, struct authd_app *app)
 {
-	return http_routes_add(srv, account_routes, app);
+	int r = http_routes_add(srv, account_routes, app);
+
+	return r != 0 ? r : account_orgs_register(srv, app);
 }
