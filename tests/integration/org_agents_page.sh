@@ -236,4 +236,5 @@ grep -q 'Organizations I act for\|Agents' "$TMP/body" && grep -q 'legal represen
 
 check_stop_authd
 no_errors_in "authd logged errors" "$TMP/authd.log"
+no_sanitizer_in "sanitizer reports in the authd log" "$TMP/authd.log"
 finish "org_agents_page: all checks passed"
