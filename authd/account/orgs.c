@@ -14,7 +14,10 @@
  *     key (mk_name_key: width, spaces, middle dots, case, traditional characters) as the
  *     directory's. An unknown ID number, another name and a person who is not active
  *     get the one message, so the form tells nobody whether an ID number is registered;
- *   - nobody grants themselves.
+ *   - nobody grants themselves;
+ *   - with registry.org.url set, the legal-person registry must confirm the organization
+ *     first, as for authctl (a mismatch or no answer refuses: the page has no
+ *     --registry-unavailable-ok). That call is slow: the add runs on the worker pool.
  *
  * Ending a grant needs no step-up (it takes rights away) and goes through
  * oidc_org_relation_ended, as authctl's does through the control socket. Every change
@@ -41,6 +44,8 @@
 #include "common/secmem.h"
 #include "common/timeutil.h"
 #include "common/url.h"
+#include "common/workers.h"
+#include "federation/registry.h"
 #include "identity/dir/dir.h"
 #include "identity/idn/idnum.h"
 #include "identity/match/matchkey.h"
@@ -331,29 +336,6 @@ account_orgs_render(struct authd_app *app, struct http_req *req, struct page *p,
 	return render_orgs(app, p, si, csrf, &f);
 }
 
-/* The sections alone, with f's alert (a refused add), as a page of status. */
-static int
-orgs_page(struct authd_app *app, struct http_req *req, const struct sess_info *si,
-    unsigned status, const struct orgs_form *f)
-{
-	char csrf[CSRF_TOKEN_SIZE];
-	struct page p;
-	int r;
-
-	if ((r = csrf_prepare(req, app->keys, ACCOUNT_PURPOSE, si->key, csrf)) != 0)
-		return r;
-	page_init(&p, req, ORGS_PATH);
-	page_begin(&p, page_msg(p.lang, PAGE_MSG_AORG_HEADING));
-	if ((r = render_orgs(app, &p, si, csrf, f)) != 0) {
-		page_free(&p);
-		r = page_failure_send(req, r);
-	} else {
-		r = page_send(&p, req, status);
-	}
-	yh_wipe(csrf, sizeof(csrf));
-	return r;
-}
-
 static int
 message_page(struct http_req *req, unsigned status, enum page_msg m)
 {
@@ -604,38 +586,204 @@ add_grant(struct authd_app *app, const struct sess_info *si, const struct dir_or
 	    "scopes", m.scopes));
 }
 
+/* What an add carries past the step-up check, to the worker when there is a pool (the
+ * legal-person registry may be asked): copied off the request. */
+struct add_job {
+	struct authd_app *app;
+	struct http_req *req;
+	struct sess_info si;
+	char org_uid[DIR_UID_LEN + 1];
+	struct add_form a;
+	char csrf[CSRF_TOKEN_SIZE];
+	enum page_lang lang;
+	bool https;
+};
+
+static void
+add_job_free(struct add_job *j)
+{
+	if (j == NULL)
+		return;
+	add_form_free(&j->a);
+	yh_wipe(j->csrf, sizeof(j->csrf));
+	yh_wipe(&j->si, sizeof(j->si));
+	free(j);
+}
+
+/* The sections alone, with f's alert (a refused add), as a page of status (any thread:
+ * reads nothing of the request). */
+static int
+orgs_page(struct add_job *j, unsigned status, const struct orgs_form *f)
+{
+	struct page p;
+	int r;
+
+	page_init_lang(&p, j->lang, j->https, ORGS_PATH);
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_AORG_HEADING));
+	if ((r = render_orgs(j->app, &p, &j->si, j->csrf, f)) != 0) {
+		page_free(&p);
+		return page_failure_send_as(j->req, j->lang, j->https, ORGS_PATH, r);
+	}
+	return page_send(&p, j->req, status);
+}
+
+/*
+ * Before the grant, as for authctl org agent add: with registry.org.url set, the
+ * legal-person registry must confirm the organization as the directory has it (credit
+ * code, name, legal representative); each call is one "registry.check" audit line. *msg
+ * and *status: the refusal (a mismatch, or the registry unavailable: the page has no
+ * way to go on without it). Returns 0 or an error.
+ */
+static int
+registry_check(struct add_job *j, const struct dir_org *org, enum page_msg *msg,
+    unsigned *status)
+{
+	struct fed_reg_result res;
+	struct dir_person rep;
+	json_t *f;
+	int r;
+
+	*msg = PAGE_MSG_NONE;
+	if (!fed_reg_enabled(j->app->registry, FED_REG_ORG))
+		return 0;
+	memset(&rep, 0, sizeof(rep));
+	if (org->legal_rep_uid[0] != '\0' && (r = dir_person_get(j->app->dir,
+	    org->legal_rep_uid, &rep)) != 0)
+		return r;
+	r = fed_reg_check_org(j->app->registry, &(struct fed_reg_org){ org->uscc, org->name,
+	    rep.name, rep.id_number }, &res);
+	dir_person_clear(&rep);
+	if (r != 0)
+		return r;
+	if ((f = fed_reg_audit_fields(FED_REG_ORG, &res)) == NULL ||
+	    json_object_set_new(f, "uscc", json_string(org->uscc)) != 0 ||
+	    json_object_set_new(f, "org_uid", json_string(org->uid)) != 0 ||
+	    json_object_set_new(f, "via", json_string("account")) != 0) {
+		json_decref(f);
+		return YH_ERR_ALLOC;
+	}
+	if ((r = account_audit(j->app, "registry.check", j->si.uid, f)) != 0)
+		return r;
+	if (res.outcome == FED_REG_MISMATCH) {
+		*msg = PAGE_MSG_AORG_ERR_REGISTRY_MISMATCH;
+		*status = 403;
+	} else if (res.outcome == FED_REG_UNAVAILABLE) {
+		yh_warn("account: legal-person registry unavailable (%s): agent not granted",
+		    res.why);
+		*msg = PAGE_MSG_AORG_ERR_REGISTRY_UNAVAILABLE;
+		*status = 503;
+	}
+	return 0;
+}
+
 /* The checks and the grant once the session is fresh; sets the response. */
 static int
-add_checked(struct authd_app *app, struct http_req *req, const struct sess_info *si,
-    const struct dir_org *org, struct add_form *a)
+add_run(struct add_job *j)
 {
-	struct orgs_form f = { .org = org->uscc, .name = a->name, .until = a->until,
-		.scopes = a->norm_scopes };
+	struct add_form *a = &j->a;
+	struct orgs_form f = { .name = a->name, .until = a->until, .scopes = a->norm_scopes };
 	enum page_msg msg = PAGE_MSG_NONE;
+	unsigned status = 400;
 	struct dir_person p;
+	struct dir_org org;
 	int64_t until = 0;
-	int r = 0;
+	int r;
 
 	memset(&p, 0, sizeof(p));
+	if ((r = dir_org_get(j->app->dir, j->org_uid, &org)) != 0)
+		return page_failure_send_as(j->req, j->lang, j->https, ORGS_PATH, r);
+	f.org = org.uscc;
 	if (a->until[0] != '\0' && yh_date_until_cst(a->until, yh_now(), &until) != 0)
 		msg = PAGE_MSG_AORG_ERR_UNTIL;
 	if (msg == PAGE_MSG_NONE)
-		msg = find_agent(app, si, a, &p, &r);
-	if (msg == PAGE_MSG_NONE)
-		r = add_grant(app, si, org, &p, a, until, &msg);
+		msg = find_agent(j->app, &j->si, a, &p, &r);
+	if (msg == PAGE_MSG_NONE && r == 0)
+		r = registry_check(j, &org, &msg, &status);
+	if (msg == PAGE_MSG_NONE && r == 0)
+		r = add_grant(j->app, &j->si, &org, &p, a, until, &msg);
 	dir_person_clear(&p);
 	if (r != 0)
-		return page_failure_send(req, r);
-	if (msg == PAGE_MSG_NONE)
-		return back(req, org->uscc, "added");
-	f.alert = page_msg(page_lang_of(req), msg);
-	return orgs_page(app, req, si, 400, &f);
+		r = page_failure_send_as(j->req, j->lang, j->https, ORGS_PATH, r);
+	else if (msg == PAGE_MSG_NONE)
+		r = back(j->req, org.uscc, "added");
+	else {
+		f.alert = page_msg(j->lang, msg);
+		r = orgs_page(j, status, &f);
+	}
+	dir_org_clear(&org);
+	return r;
+}
+
+static void
+add_job_fn(void *arg)
+{
+	struct add_job *j = arg;
+	struct http_req *req = j->req;
+
+	/* On failure no response is set: the server answers 500 at resume. */
+	if (add_run(j) != 0)
+		yh_error("agent add: no response could be set");
+	add_job_free(j);
+	http_req_resume(req);
+}
+
+/* Runs the add on the worker pool (inline without one); takes j. */
+static int
+add_start(struct add_job *j)
+{
+	struct http_req *req = j->req;
+	int r;
+
+	if (j->app->workers == NULL) {
+		r = add_run(j);
+		add_job_free(j);
+		return r;
+	}
+	if ((r = http_req_suspend(req)) != 0) {
+		add_job_free(j);
+		return r;
+	}
+	if (wk_submit(j->app->workers, add_job_fn, j) != 0) {
+		/* No response set = 500 at resume. */
+		if (page_error_send_as(req, j->lang, j->https, ORGS_PATH, 503,
+		    page_msg(j->lang, PAGE_MSG_UNAVAILABLE)) != 0)
+			yh_error("agent add: no response could be set");
+		add_job_free(j);
+		http_req_resume(req);
+	}
+	return HTTP_SUSPENDED;
+}
+
+/* The job of a fresh session's add; takes the form a (cleared). */
+static int
+add_job_new(struct authd_app *app, struct http_req *req, const struct sess_info *si,
+    const struct dir_org *org, struct add_form *a, struct add_job **out)
+{
+	struct add_job *j;
+	int r;
+
+	if ((*out = j = calloc(1, sizeof(*j))) == NULL)
+		return YH_ERR_ALLOC;
+	j->app = app;
+	j->req = req;
+	j->si = *si;
+	memcpy(j->org_uid, org->uid, sizeof(j->org_uid));
+	j->a = *a;
+	memset(a, 0, sizeof(*a));
+	j->lang = page_lang_of(req);
+	j->https = http_req_is_https(req);
+	if ((r = csrf_prepare(req, app->keys, ACCOUNT_PURPOSE, si->key, j->csrf)) != 0) {
+		add_job_free(j);
+		*out = NULL;
+	}
+	return r;
 }
 
 static int
 agent_add(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
+	struct add_job *j = NULL;
 	struct sess_info si;
 	struct dir_person me;
 	struct add_form a;
@@ -665,7 +813,8 @@ agent_add(struct http_req *req, void *arg)
 			    message_page(req, 403, PAGE_MSG_AORG_ERR_CANNOT_STEP_UP);
 		goto out;
 	}
-	r = add_checked(app, req, &si, &org, &a);
+	if ((r = add_job_new(app, req, &si, &org, &a, &j)) == 0)
+		r = add_start(j);
 out:
 	add_form_free(&a);
 	dir_person_clear(&me);

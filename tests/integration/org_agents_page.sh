@@ -16,7 +16,11 @@
 #  - the agent logs in to an app asking for scope org, picks the enterprise and gets
 #    yh_org with role agent; the representative ends the grant on the page and the app's
 #    back-channel logout endpoint receives a logout token for the agent's session; the
-#    refresh token is refused.
+#    refresh token is refused;
+#  - authd runs with a legal-person registry (registry_stub.py): the grant above is
+#    checked with it (a registry.check audit line naming the representative); when the
+#    registry does not confirm the organization, or does not answer, the page refuses the
+#    grant and says why.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -24,12 +28,13 @@ set -u
 need_authd
 command -v openssl >/dev/null || { echo "FAIL: the openssl command is not installed"; exit 1; }
 make_tmp orgagents
-PID= RPID=
-PIDS_TO_STOP="PID RPID"
-LOGS="authd receiver ctl"
+PID= RPID= GPID=
+PIDS_TO_STOP="PID RPID GPID"
+LOGS="authd receiver ctl registry"
 
 PORT=$(free_port)
 RPORT=$(free_port)
+GPORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 S=$TMP/state
 CB=http://127.0.0.1:9/cb
@@ -60,6 +65,24 @@ add_agent() {
 }
 
 start_receiver "$RPORT" "$TMP/bodies.txt"
+CONF=$TMP/authd.conf
+umask 077
+printf 'yihao:%s\n' "orgpw-$(openssl rand -hex 8)" >"$TMP/org.cred"
+echo match >"$TMP/mode"
+cat >"$CONF" <<EOC
+state_dir = $S
+registry.org.url = http://127.0.0.1:$GPORT/org
+registry.org.timeout = 1
+registry.org.auth = basic
+registry.org.credentials_file = $TMP/org.cred
+registry.org.match_field = data.result
+registry.org.match_value = 一致
+registry.org.mismatch_value = 不一致
+EOC
+"$PY" "$(dirname "$0")/registry_stub.py" "$GPORT" "$TMP/mode" "$TMP/requests" \
+  >>"$TMP/registry.log" 2>&1 &
+GPID=$!
+wait_ready "http://127.0.0.1:$GPORT/" "$GPID" || die "the stub registry did not start"
 start_authd
 stop_authd || die "authd did not stop cleanly"
 uid_rep=$(printf '%s\n' "$PW" | ctl user add --id-number "$REP" --name 法人甲 --password-stdin) ||
@@ -78,7 +101,7 @@ ctl_or_die org deregister "$GONE"
 ctl_or_die client add orgapp --secret "$SECRET" --redirect-uri "$CB" \
   --scope openid profile org --grant authorization_code refresh_token --name 企业办事 \
   --backchannel-logout-uri "http://127.0.0.1:$RPORT/bcl"
-start_authd
+start_authd -c "$CONF" -l "127.0.0.1:$PORT"
 
 # ---- the section
 login_form rep "$REP" "$PW"
@@ -170,6 +193,9 @@ add_agent rep "$AG" '经办人 乙' --data-urlencode "scopes=tax, social"
 list=$(ctl org agent list "$ENT")
 [[ $list == *"$uid_ag"* && $list == *'"scopes":"tax social"'* ]] &&
   ok "authctl org agent list shows the agent with the scopes" || fail "agent list: $list"
+[[ $(audit_count registry.check "\"actor\":\"user:$uid_rep\"" '"result":"match"' '"via":"account"' '"org_uid":') == 1 ]] &&
+  ok "the legal-person registry confirmed the enterprise first (registry.check)" ||
+  fail "registry.check: $(grep registry.check "$S/audit.log")"
 [[ $(audit_count org.agent.add "\"actor\":\"user:$uid_rep\"" "\"person\":\"$uid_ag\"") == 1 ]] &&
   ok "org.agent.add names the representative as actor" || fail "audit: $(grep org.agent.add "$S/audit.log")"
 req rep GET "$LOCATION"
@@ -228,6 +254,20 @@ req rep POST /account/org/agent/end --data-urlencode "csrf=$tok" --data-urlencod
   --data-urlencode "relation=$rel"
 [[ $STATUS == 400 ]] && grep -q '已终止' "$TMP/body" && ok "ending it again says it has ended" ||
   fail "end again: $STATUS"
+
+# ---- the legal-person registry refuses, or does not answer
+req rep GET /account
+echo mismatch >"$TMP/mode"
+add_agent rep "$AG" 经办人乙
+[[ $STATUS == 403 && $(alert) == *登记机关* ]] && ok "a registry mismatch refuses the grant" ||
+  fail "registry mismatch: $STATUS '$(alert)'"
+echo 500 >"$TMP/mode"
+req rep GET /account
+add_agent rep "$AG" 经办人乙
+[[ $STATUS == 503 && $(alert) == *暂时无法核验* ]] && ok "an unavailable registry refuses the grant" ||
+  fail "registry unavailable: $STATUS '$(alert)'"
+[[ $(ctl org agent list "$ENT") != *"$uid_ag"* ]] && ok "nothing was granted then" ||
+  fail "granted despite the registry"
 
 # ---- English
 req rep GET "/account?lang=en"
