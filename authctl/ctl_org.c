@@ -25,7 +25,6 @@
 #include "identity/idn/idnum.h"
 
 #define ORG_SCOPES_MAX 2048   /* bytes of the --scope values joined */
-#define CST_OFFSET (8 * 3600)
 #define ORG_PERSONS_MAX 4096  /* persons told to authd when an organization is deregistered */
 
 struct oopts {
@@ -269,20 +268,6 @@ ctl_find_person(struct dir *d, const char *idnum, struct dir_person *p)
 		return 1;
 	}
 	return ctl_fail("cannot read the directory: %s", yh_strerror(r));
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
 }
 
 /* --kind into *k (UNSPECIFIED when absent). 0 or 2. */
@@ -663,18 +648,18 @@ out:
 }
 
 /* Unix seconds at which a relation given "--until YYYY-MM-DD" ends: the start of the
- * next day in China Standard Time. 0 or 2 (a bad or past date). */
+ * next day in China Standard Time (yh_date_until_cst). 0 or 2 (a bad or past date). */
 static int
 parse_until(const struct oopts *o, int64_t *until)
 {
-	int y = 0, m = 0, d = 0;
+	int r;
+
 	*until = 0;
 	if (o->until == NULL)
 		return 0;
-	if (!yh_date_parse(o->until, &y, &m, &d))
+	if ((r = yh_date_until_cst(o->until, yh_now(), until)) == YH_ERR_INVALID)
 		return ctl_fail("org %s: --until must be a date YYYY-MM-DD", o->cmd);
-	*until = (days_from_civil(y, m, d) + 1) * 86400 - CST_OFFSET;
-	if (*until <= yh_now())
+	if (r != 0)
 		return ctl_fail("org %s: --until %s is in the past", o->cmd, o->until);
 	return 0;
 }

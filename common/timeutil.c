@@ -93,6 +93,32 @@ yh_today_cst(void)
 	return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
+static int64_t
+days_from_civil(int y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+yh_date_until_cst(const char *s, int64_t now, int64_t *until)
+{
+	int y = 0, m = 0, d = 0;
+
+	*until = 0;
+	if (s == NULL || !yh_date_parse(s, &y, &m, &d))
+		return YH_ERR_INVALID;
+	*until = (days_from_civil(y, m, d) + 1) * 86400 - 8 * 3600;
+	return *until > now ? 0 : YH_ERR_EXPIRED;
+}
+
 void
 yh_time_iso8601(int64_t ms, char *out, size_t outsz)
 {

@@ -35,6 +35,14 @@ bool yh_date_parse(const char *s, int *y, int *m, int *d);
 /* Today's UTC+8 date (China Standard Time) as yyyymmdd. */
 int yh_today_cst(void);
 
+/*
+ * The end of a grant valid "until YYYY-MM-DD" (through that day, China Standard Time):
+ * the Unix seconds of the start of the next day in UTC+8, into *until. Returns 0,
+ * YH_ERR_INVALID (s is not a real date YYYY-MM-DD) or YH_ERR_EXPIRED (that moment is not
+ * after now, Unix seconds).
+ */
+int yh_date_until_cst(const char *s, int64_t now, int64_t *until) YH_WUR;
+
 /* Formats ms since the epoch as "2026-11-22T03:57:37.123Z" into out (>= 25 bytes). */
 void yh_time_iso8601(int64_t ms, char *out, size_t outsz);
 

@@ -38,9 +38,6 @@
 #include "identity/passwd/passwd.h"
 #include "identity/totp.h"
 
-#define ACCOUNT_PURPOSE "account"
-#define LOGIN_AGAIN "/login?next=%2Faccount"
-#define ACTOR_SIZE (8 + SESS_UID_MAX)
 #define PW_FIELD_MAX PW_PASSWORD_MAX
 #define QR_PX 220
 
@@ -58,27 +55,6 @@ fmt_cst(int64_t secs, char *out, size_t outsz)
 		snprintf(out, outsz, "-");
 }
 
-static void
-actor_of(const char *uid, char out[ACTOR_SIZE])
-{
-	snprintf(out, ACTOR_SIZE, "user:%s", uid);
-}
-
-/* Writes one audit event for the user; fields (may be NULL) is consumed. */
-static int
-audit(struct authd_app *app, const char *event, const char *uid, json_t *fields)
-{
-	char actor[ACTOR_SIZE];
-	int r;
-
-	actor_of(uid, actor);
-	r = yh_audit_write(app->audit, event, actor, fields);
-	json_decref(fields);
-	if (r != 0)
-		yh_error("audit %s: %s", event, yh_strerror(r));
-	return r;
-}
-
 static int
 bad_request(struct http_req *req)
 {
@@ -94,16 +70,10 @@ bad_request(struct http_req *req)
 static int
 enter(struct authd_app *app, struct http_req *req, bool post, struct sess_info *si)
 {
-	int r = login_session_of(req, app, SESS_TOUCH, si);
+	int r = account_session(app, req, post, si);
 
-	if (r == YH_ERR_NOT_FOUND)
-		return http_respond_redirect(req, post ? 303 : 302, LOGIN_AGAIN);
-	if (r != 0)
-		return page_failure_send(req, r);
-	/* A staff login still owes its second factor (login_staff_pending). */
-	if (si->loa == LOGIN_LOA_PENDING)
-		return http_respond_redirect(req, post ? 303 : 302,
-		    LOGIN_TOTP_PATH "?next=%2Faccount");
+	if (r != 0 || http_req_answered(req))
+		return r;
 	if (post && (r = csrf_verify(req, app->keys, ACCOUNT_PURPOSE, si->key)) != 0)
 		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
 	return 0;
@@ -398,6 +368,11 @@ account_view(struct authd_app *app, struct http_req *req, const struct sess_info
 	}
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_ACCT_TITLE));
 	tpl_account_render(&p, &w.v);
+	if ((r = account_orgs_render(app, req, &p, si, csrf)) != 0) {
+		page_free(&p);
+		r = page_failure_send(req, r);
+		goto out;
+	}
 	r = page_send(&p, req, 200);
 out:
 	yh_wipe(csrf, sizeof(csrf));
@@ -425,7 +400,7 @@ account_get(struct http_req *req, void *arg)
 static int
 audit_end(struct authd_app *app, const char *uid, const char *what, size_t n)
 {
-	return audit(app, "session.end", uid, json_pack("{s:s, s:s, s:I}", "by", "account",
+	return account_audit(app, "session.end", uid, json_pack("{s:s, s:s, s:I}", "by", "account",
 	    "which", what, "count", (json_int_t)n));
 }
 
@@ -454,7 +429,7 @@ session_end(struct http_req *req, void *arg)
 		goto out;
 	}
 	if (strcmp(sid, si.sid) == 0 && (r = drop_cookie(req)) == 0)
-		r = http_respond_redirect(req, 303, LOGIN_AGAIN);
+		r = http_respond_redirect(req, 303, ACCOUNT_LOGIN_AGAIN);
 	else
 		r = back(req, "ended");
 out:
@@ -505,7 +480,7 @@ sessions_end_many(struct http_req *req, struct authd_app *app, bool all)
 		return back(req, "others");
 	if ((r = drop_cookie(req)) != 0)
 		return r;
-	return http_respond_redirect(req, 303, LOGIN_AGAIN);
+	return http_respond_redirect(req, 303, ACCOUNT_LOGIN_AGAIN);
 }
 
 static int
@@ -542,7 +517,7 @@ app_revoke(struct http_req *req, void *arg)
 	if (r == 0 || r == YH_ERR_NOT_FOUND)
 		r = oidc_user_families_revoke(app, si.uid, client, &fams);
 	if (r == 0)
-		r = audit(app, "consent.revoke", si.uid, json_pack("{s:s, s:I}", "client_id",
+		r = account_audit(app, "consent.revoke", si.uid, json_pack("{s:s, s:I}", "client_id",
 		    client, "refresh_families", (json_int_t)fams));
 	r = r == 0 ? back(req, "revoked") : page_failure_send(req, r);
 out:
@@ -681,7 +656,7 @@ totp_confirm(struct http_req *req, void *arg)
 	else if (r == YH_ERR_NOT_FOUND)
 		r = http_respond_redirect(req, 303, "/account");
 	else if (r != 0 || (r = dir_totp_confirm(app->dir, si.uid)) != 0 ||
-	    (r = audit(app, "totp.enrol", si.uid, NULL)) != 0)
+	    (r = account_audit(app, "totp.enrol", si.uid, NULL)) != 0)
 		r = page_failure_send(req, r);
 	else
 		r = back(req, "totp");
@@ -748,7 +723,7 @@ totp_remove(struct http_req *req, void *arg)
 		return r;
 	if ((r = dir_totp_delete(app->dir, si.uid)) != 0 && r != YH_ERR_NOT_FOUND)
 		return page_failure_send(req, r);
-	if (state == 2 && (r = audit(app, "totp.remove", si.uid, NULL)) != 0)
+	if (state == 2 && (r = account_audit(app, "totp.remove", si.uid, NULL)) != 0)
 		return page_failure_send(req, r);
 	return state == 2 ? back(req, "totp-removed") : http_respond_redirect(req, 303,
 	    "/account");
@@ -847,7 +822,7 @@ pw_run(struct pw_job *j)
 			return pw_error(j, 400, page_msg(j->lang, PAGE_MSG_ACCT_PASSWORD_WRONG));
 	}
 	if (r == 0 && (r = pw_store_new(j)) == 0 &&
-	    (r = audit(j->app, "password.change", j->uid, NULL)) == 0)
+	    (r = account_audit(j->app, "password.change", j->uid, NULL)) == 0)
 		r = end_sessions(j->app, j->uid, j->sid, SESS_END_ADMIN, &ended);
 	if (r != 0) {
 		yh_error("password change: %s", yh_strerror(r));
@@ -1034,5 +1009,7 @@ static const struct http_route account_routes[] = {
 int
 account_register(struct http_server *srv, struct authd_app *app)
 {
-	return http_routes_add(srv, account_routes, app);
+	int r = http_routes_add(srv, account_routes, app);
+
+	return r != 0 ? r : account_orgs_register(srv, app);
 }

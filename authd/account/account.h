@@ -23,6 +23,9 @@
  *                                    pool, audit password.change, ends my other
  *                                    sessions (5 wrong current passwords in 30 min
  *                                    lock the form for 30 min)
+ *   POST /account/org/agent/add      org, id_number, name, until, scopes: a legal
+ *                                    representative or admin grants an agent (orgs.c)
+ *   POST /account/org/agent/end      org, relation: ends an agent's grant (orgs.c)
  */
 #ifndef YH_AUTHD_ACCOUNT_H
 #define YH_AUTHD_ACCOUNT_H
@@ -30,15 +33,51 @@
 #include "authd/http/http.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include <stdbool.h>
+#include <jansson.h>
 
 struct authd_app;
 
 #define ACCOUNT_QR_TEXT_MAX 1024     /* bytes of the text a QR code may carry */
+#define ACCOUNT_PURPOSE "account"    /* the CSRF purpose of every account form */
+
+struct page;
+struct sess_info;
 
 /* Adds the routes above. Needs app->dir, app->ident (password cost), app->sess,
  * app->clients, app->audit, app->workers (NULL: hashing runs inline). Returns what
  * http_routes_add returns. */
 int account_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* Where a request without a session is sent: the login page, back to /account after. */
+#define ACCOUNT_LOGIN_AGAIN "/login?next=%2Faccount"
+
+/*
+ * The session of an account request (common.c; none: a redirect to the login page; a
+ * staff login owing its second factor: to the TOTP form), without the CSRF check. Returns 0 (the
+ * handler goes on unless http_req_answered) or an error to return.
+ */
+int account_session(struct authd_app *app, struct http_req *req, bool post,
+    struct sess_info *si) YH_WUR;
+
+/* Writes the audit line event with actor "user:<uid>" (common.c); fields (may be NULL) is
+ * consumed.
+ * Returns 0 or the audit's error (logged). */
+int account_audit(struct authd_app *app, const char *event, const char *uid,
+    json_t *fields) YH_WUR;
+
+/*
+ * The organizations a person manages (authd/account/orgs.c): appends to p one section
+ * per active organization si's person is the current legal representative or an admin
+ * of (account_org.html), with the form values and the notice the request's query
+ * carries back from a step-up or a change (aorg, until, scopes, aorg_done); csrf is the
+ * page's token. Returns 0 or the directory's error.
+ */
+int account_orgs_render(struct authd_app *app, struct http_req *req, struct page *p,
+    const struct sess_info *si, const char *csrf) YH_WUR;
+
+/* Adds POST /account/org/agent/add and /account/org/agent/end. */
+int account_orgs_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /*
  * Appends text (1..ACCOUNT_QR_TEXT_MAX bytes) as a QR code (libqrencode, error

@@ -23,7 +23,6 @@
 #include "authcore/audit/audit.h"
 #include "authd/control/control.h"
 #include "authd/app.h"
-#include "authd/oidc/backchannel.h"
 #include "authd/oidc/token.h"
 #include "authd/session/sess.h"
 #include "common/log.h"
@@ -302,26 +301,6 @@ audit_org_end(struct request *rq, const char *uid, const struct dir_org *o, size
 	    (json_int_t)fams, "logouts", (json_int_t)logouts));
 }
 
-/* Tells the apps of the revoked families bound to a session; returns how many were
- * queued. */
-static size_t
-org_logouts(struct request *rq, const struct sess_family *fams, size_t n)
-{
-	size_t queued = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (fams[i].sid[0] == '\0')
-			continue;
-		if (bcl_client_logout(rq->c->app->bcl, fams[i].uid, fams[i].sid,
-		    fams[i].client_id, SESS_END_ADMIN) == 0)
-			queued++;
-		else
-			yh_warn("control: back-channel logout to client %s (sid %s) not queued",
-			    fams[i].client_id, fams[i].sid);
-	}
-	return queued;
-}
-
 /*
  * org_relation_ended: the person uid no longer acts for the organization org (its
  * directory uid) in some role. Revokes the refresh families in which the person acts for
@@ -333,7 +312,6 @@ cmd_org_end(struct request *rq)
 {
 	const char *uid = req_uid(rq->req, "uid");
 	const char *org = req_uid(rq->req, "org");
-	struct sess_family *fams = NULL;
 	struct dir_org o;
 	json_t *rep = NULL;
 	size_t n = 0, logouts = 0;
@@ -344,20 +322,14 @@ cmd_org_end(struct request *rq)
 		return refuse("uid and org must be 32 lower-case hex digits");
 	if ((r = dir_org_get(rq->c->app->dir, org, &o)) != 0)
 		return refuse(r == YH_ERR_NOT_FOUND ? "no such organization" : yh_strerror(r));
-	/* Grants name the organization by its credit code: none without one. */
-	if (o.uscc != NULL && (fams = calloc(CONTROL_ORG_FAMILIES, sizeof(*fams))) == NULL) {
-		rep = refuse("out of memory");
-		goto out;
-	}
-	if (o.uscc != NULL)
-		r = oidc_org_families_revoke(rq->c->app, uid, o.uscc, fams, CONTROL_ORG_FAMILIES,
-		    &n);
-	logouts = org_logouts(rq, fams, n < CONTROL_ORG_FAMILIES ? n : CONTROL_ORG_FAMILIES);
+	r = oidc_org_relation_ended(rq->c->app, uid, &o, &n, &logouts);
 	yh_info("control: operator uid %u: %s no longer acts for organization %s: %zu "
 	    "refresh famil%s revoked, %zu back-channel logout%s%s%s", (unsigned)rq->peer.uid,
 	    uid, o.uid, n, n == 1 ? "y" : "ies", logouts, logouts == 1 ? "" : "s",
 	    r != 0 ? ": " : "", r != 0 ? yh_strerror(r) : "");
-	if ((r == 0 || n > 0) && audit_org_end(rq, uid, &o, n, logouts) != 0 && r == 0)
+	if (r == YH_ERR_ALLOC)
+		rep = refuse("out of memory");
+	else if ((r == 0 || n > 0) && audit_org_end(rq, uid, &o, n, logouts) != 0 && r == 0)
 		rep = json_pack("{s:b, s:s, s:I}", "ok", 0, "error", "grants ended but the audit "
 		    "line was not written", "families", (json_int_t)n);
 	else if (r != 0)
@@ -366,8 +338,6 @@ cmd_org_end(struct request *rq)
 	else
 		rep = json_pack("{s:b, s:I, s:I}", "ok", 1, "families", (json_int_t)n,
 		    "logouts", (json_int_t)logouts);
-out:
-	free(fams);
 	dir_org_clear(&o);
 	return rep;
 }

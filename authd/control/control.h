@@ -19,7 +19,8 @@
  * org_relation_ended revokes the refresh families in which the person acts for the
  * organization (oidc_org_families_revoke: their access tokens go on the denylist) and
  * sends each app whose family was bound to a session a back-channel logout token for that
- * session (bcl_client_logout; the session and the person's other apps go on). Then one
+ * session (bcl_client_logout; the session and the person's other apps go on): all of it
+ * oidc_org_relation_ended (authd/oidc/token.h), which the account page calls too. Then one
  * audit line "org.grants.end" (actor as above; fields by, uid, org_uid, org (the credit
  * code), families, logouts) before the answer.
  *
@@ -34,8 +35,6 @@
 #include "common/err.h"
 
 #define CONTROL_MAX_CONN 4              /* connections served at once */
-#define CONTROL_ORG_FAMILIES 256        /* families of one person and organization told
-                                         * to their apps per request */
 
 struct authd_app;
 struct control;

@@ -126,6 +126,12 @@ login_session_loa(int person_loa, bool with_otp)
 	return base < 2 ? base : 2;
 }
 
+bool
+login_auth_fresh(const struct sess_info *si, int64_t now, int64_t max_age_s, int loa)
+{
+	return si->loa >= loa && (now <= si->auth_time || now - si->auth_time <= max_age_s);
+}
+
 int
 login_staff_pending(struct authd_app *app, const char *uid, bool *pending)
 {

@@ -144,6 +144,14 @@ int login_set_session_cookie(struct http_req *req, const char *token, bool https
 int login_session_loa(int person_loa, bool with_otp);
 
 /*
+ * True when the session si's last authentication is at most max_age_s seconds old at now
+ * (an auth_time ahead of now, another node's clock, counts as age 0) and the session is
+ * at LoA loa or more (loa 0: any). What /authorize's max_age asks, and what the account
+ * page asks before a grant to act for an organization (a TOTP step-up within minutes).
+ */
+bool login_auth_fresh(const struct sess_info *si, int64_t now, int64_t max_age_s, int loa);
+
+/*
  * Staff login policy (login.staff_methods): a person with a current staff relation
  * (dir_staff_current) is not logged in by a password alone. The password login then
  * opens the session at LOGIN_LOA_PENDING, which no app, no CAS service, no account page

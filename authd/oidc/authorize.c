@@ -726,9 +726,8 @@ az_check_request(struct az_ctx *z, const char **desc)
 static bool
 az_reauth_needed(const struct az_ctx *z, const struct sess_info *si)
 {
-	/* an auth_time ahead of our clock (another node's) counts as age 0 */
-	bool need = z->prompt_login || (z->has_max_age && z->now > si->auth_time &&
-	    (uint64_t)(z->now - si->auth_time) > z->max_age);
+	bool need = z->prompt_login || (z->has_max_age &&
+	    !login_auth_fresh(si, z->now, (int64_t)z->max_age, 0));
 
 	if (need && az_mark_honoured(z, si))
 		need = false;
@@ -1070,9 +1069,8 @@ oidc_az_check(struct authd_app *app, const struct clients_snap *cs,
 
 /* ---- HTTP ------------------------------------------------------------------------ */
 
-/* The words of a relation on the choice page. */
-static enum page_msg
-role_words(const char *role)
+enum page_msg
+oidc_org_role_words(const char *role)
 {
 	if (strcmp(role, DIR_ROLE_LEGAL_REP) == 0)
 		return PAGE_MSG_ROLE_LEGAL_REP;
@@ -1131,7 +1129,7 @@ org_page_send(struct authd_app *app, struct http_req *req, const struct oidc_az_
 	page_set_keep(&p, keep, nh);
 	for (size_t i = 0; i < res->norgs; i++)
 		items[i] = (struct tpl_org_orgs){ .uscc = res->orgs[i].uscc,
-		    .name = res->orgs[i].name, .role = page_msg(p.lang, role_words(res->orgs[i].role)),
+		    .name = res->orgs[i].name, .role = page_msg(p.lang, oidc_org_role_words(res->orgs[i].role)),
 		    .checked = strcmp(res->orgs[i].uscc, res->org_selected) == 0 };
 	v = (struct tpl_org){
 		.client_name = cl != NULL ? cl->name : ap->v[OIDC_AZ_CLIENT_ID],

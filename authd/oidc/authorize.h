@@ -298,6 +298,10 @@ int oidc_az_session(struct authd_app *app, const char *cookie, struct sess_info 
 int oidc_az_can_step_up(struct authd_app *app, const struct sess_info *si, int person_loa,
     int loa, bool *can) YH_WUR;
 
+/* The words of a relation to an organization (DIR_ROLE_LEGAL_REP, DIR_ROLE_AGENT, else
+ * admin), as the choice page and the account page show it. */
+enum page_msg oidc_org_role_words(const char *role);
+
 /*
  * Builds the error redirect: redirect_uri + error, error_description (may be NULL),
  * state (may be NULL) and iss as query parameters ('?' or '&' as the URI needs).

@@ -13,6 +13,7 @@
 #include "common/metrics.h"
 #include "authd/oidc/oidc.h"
 #include "authd/app.h"
+#include "authd/oidc/backchannel.h"
 #include "authd/session/sess.h"
 #include "common/b64.h"
 #include "common/log.h"
@@ -20,6 +21,7 @@
 #include "common/timeutil.h"
 #include "token/jwt.h"
 #include "token/keyring.h"
+#include "identity/dir/dir.h"
 
 #define VERIFIER_MIN 43
 #define VERIFIER_MAX 128
@@ -863,6 +865,48 @@ oidc_org_families_revoke(struct authd_app *app, const char *uid, const char *usc
 		*n = 0;
 	return sess_refresh_revoke_org(app->sess, uid, uscc, family_deny_ttl(app, NULL), out,
 	    max, n);
+}
+
+/* Tells the apps of the revoked families bound to a session; returns how many were
+ * queued. */
+static size_t
+org_logouts(struct authd_app *app, const struct sess_family *fams, size_t n)
+{
+	size_t queued = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (fams[i].sid[0] == '\0')
+			continue;
+		if (bcl_client_logout(app->bcl, fams[i].uid, fams[i].sid, fams[i].client_id,
+		    SESS_END_ADMIN) == 0)
+			queued++;
+		else
+			yh_warn("back-channel logout to client %s (sid %s) not queued",
+			    fams[i].client_id, fams[i].sid);
+	}
+	return queued;
+}
+
+int
+oidc_org_relation_ended(struct authd_app *app, const char *uid, const struct dir_org *o,
+    size_t *families, size_t *logouts)
+{
+	struct sess_family *fams;
+	size_t n = 0;
+	int r;
+
+	*families = *logouts = 0;
+	/* Grants name the organization by its credit code: none without one. */
+	if (o->uscc == NULL)
+		return 0;
+	if ((fams = calloc(OIDC_ORG_FAMILIES_MAX, sizeof(*fams))) == NULL)
+		return YH_ERR_ALLOC;
+	r = oidc_org_families_revoke(app, uid, o->uscc, fams, OIDC_ORG_FAMILIES_MAX, &n);
+	*logouts = org_logouts(app, fams, n < OIDC_ORG_FAMILIES_MAX ? n :
+	    OIDC_ORG_FAMILIES_MAX);
+	*families = n;
+	free(fams);
+	return r;
 }
 
 static const struct http_route token_routes[] = {

@@ -195,4 +195,22 @@ struct sess_family;
 int oidc_org_families_revoke(struct authd_app *app, const char *uid, const char *uscc,
     struct sess_family *out, size_t max, size_t *n) YH_WUR;
 
+#define OIDC_ORG_FAMILIES_MAX 256   /* families of one person and organization told to
+                                     * their apps at once */
+
+/*
+ * What authd does when the person uid no longer acts for the organization o (an agent
+ * or admin removed, the legal representative changed, the organization deregistered):
+ * oidc_org_families_revoke for o's credit code (an organization without one has no
+ * grants), then, for each revoked family bound to a session (at most
+ * OIDC_ORG_FAMILIES_MAX), a back-channel logout token to its app for that session
+ * (bcl_client_logout; the session and the person's other apps go on). The one path of
+ * the control socket's org_relation_ended and of the account page's "end an agent";
+ * each caller writes its own audit line. *families: families revoked, *logouts: logout
+ * tokens queued. Returns 0 or the session store's error (*families may then be > 0).
+ */
+struct dir_org;
+int oidc_org_relation_ended(struct authd_app *app, const char *uid, const struct dir_org *o,
+    size_t *families, size_t *logouts) YH_WUR;
+
 #endif

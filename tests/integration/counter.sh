@@ -44,43 +44,6 @@ check() {
 db() { sqlite3 "$S/directory.db" "$1"; }
 person_field() { db "select $2 from person where uid = '$1'"; }
 
-# fresh_code WHO: a TOTP code for the seed kept in $TMP/WHO.seed at a step the server has
-# not seen used for that person (the current one, or the next one inside the window;
-# waits for the clock when even that was used).
-fresh_code() {
-  "$PY" - "$TMP/$1.seed" "$TMP/$1.step" <<'EOF'
-import base64, hashlib, hmac, os, struct, sys, time
-seed_s = open(sys.argv[1]).read().replace(" ", "").strip()
-seed = base64.b32decode(seed_s + "=" * (-len(seed_s) % 8))
-last = int(open(sys.argv[2]).read()) if os.path.exists(sys.argv[2]) else -1
-step = max(int(time.time()) // 30, last + 1)
-while step > int(time.time()) // 30 + 1:
-    time.sleep(0.5)
-open(sys.argv[2], "w").write(str(step))
-h = hmac.new(seed, struct.pack(">Q", step), hashlib.sha1).digest()
-o = h[-1] & 15
-print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))
-EOF
-}
-
-# enrol JAR WHO: TOTP enrolment on the account page of JAR's session, confirmed with a
-# code; the seed kept for fresh_code WHO.
-enrol() {
-  local tok
-  req "$1" GET /account
-  tok=$(form_value csrf)
-  req "$1" POST /account/totp/new --data-urlencode "csrf=$tok"
-  [[ $STATUS == 303 ]] || { fail "$1: /account/totp/new $STATUS"; return 1; }
-  req "$1" GET /account/totp
-  tok=$(form_value csrf)
-  grep -oE '<code class="secret">[^<]+' "$TMP/body" | sed 's/.*>//' >"$TMP/$2.seed"
-  [[ -s $TMP/$2.seed ]] || { fail "$1: no TOTP secret on /account/totp"; return 1; }
-  req "$1" POST /account/totp/confirm --data-urlencode "csrf=$tok" \
-    --data-urlencode "code=$(fresh_code "$2")"
-  [[ $STATUS == 303 && $LOCATION == "/account?done=totp" ]] ||
-    { fail "$1: TOTP confirm $STATUS '$LOCATION'"; return 1; }
-}
-
 # login_to JAR USER PASSWORD NEXT: the login form with next NEXT; STATUS... of the POST.
 login_to() {
   local tok
@@ -88,18 +51,6 @@ login_to() {
   tok=$(form_value csrf)
   req "$1" POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=$4" \
     --data-urlencode "username=$2" --data-urlencode "password=$3"
-}
-
-# totp_step JAR WHO: the TOTP form at LOCATION, filled with fresh_code WHO; STATUS... of
-# the POST.
-totp_step() {
-  local tok next loa
-  req "$1" GET "$LOCATION"
-  tok=$(form_value csrf)
-  next=$(form_value next)
-  loa=$(form_value loa)
-  req "$1" POST /login/totp --data-urlencode "csrf=$tok" --data-urlencode "next=$next" \
-    --data-urlencode "loa=$loa" --data-urlencode "code=$(fresh_code "$2")"
 }
 
 # refused_verify NAME DOC ID_NUMBER NOTE: the staff session's verify form for the citizen

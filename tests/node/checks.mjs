@@ -1,7 +1,9 @@
-// What the browser scenarios (browser.mjs, pages_phone.mjs, spa_cors.mjs) share: the
-// bounded waits, the check counting ("ok: ..." and "FAIL: ..." lines, failures() for the
-// exit code), a Stop for a failure after which a scenario cannot go on, and headless
-// Chromium (Debian's /usr/bin/chromium) launched through playwright-core the same way.
+// What the browser scenarios (browser.mjs, pages_phone.mjs, spa_cors.mjs, org_agents.mjs)
+// share: the bounded waits, the check counting ("ok: ..." and "FAIL: ..." lines,
+// failures() for the exit code), a Stop for a failure after which a scenario cannot go
+// on, headless Chromium (Debian's /usr/bin/chromium) launched through playwright-core the
+// same way, and full-page screenshots.
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const WAIT_MS = 15000;        // every single wait is bounded by this
@@ -29,4 +31,15 @@ export function launchChromium(timeout = WAIT_MS) {
     headless: true,
     timeout,
   });
+}
+
+// A full-page screenshot of page to dir/<width>-<nn>-<name>.png (a failure is counted,
+// the scenario goes on).
+export async function screenshot(page, dir, width, n, name) {
+  const file = path.join(dir, `${width}-${String(n).padStart(2, '0')}-${name}.png`);
+  try {
+    await page.screenshot({ path: file, fullPage: true, timeout: WAIT_MS });
+  } catch (e) {
+    fail(`screenshot ${file}: ${e.message}`);
+  }
 }

@@ -18,9 +18,8 @@
 // shots_dir/<width>-<nn>-<page>.png. Prints "ok: ..." per check and "FAIL: ..." per
 // failure; exits 1 on any failure.
 import fs from 'node:fs';
-import path from 'node:path';
 import {
-  WAIT_MS, HASH_WAIT_MS, fail, check, must, Stop, failures, launchChromium,
+  WAIT_MS, HASH_WAIT_MS, check, must, Stop, failures, launchChromium, screenshot, fail,
 } from './checks.mjs';
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
@@ -60,12 +59,7 @@ async function run(browser, width) {
         `${b.lines} lines for ${b.chars} characters`);
     }
     shot++;
-    const file = path.join(cfg.shots_dir, `${width}-${String(shot).padStart(2, '0')}-${name}.png`);
-    try {
-      await page.screenshot({ path: file, fullPage: true, timeout: WAIT_MS });
-    } catch (e) {
-      fail(`screenshot ${file}: ${e.message}`);
-    }
+    await screenshot(page, cfg.shots_dir, width, shot, name);
   }
   const go = (p) => page.goto(issuer + p, { timeout: WAIT_MS, waitUntil: 'load' });
   const text = () => page.evaluate(() => document.body.innerText);

@@ -186,6 +186,16 @@ test_time(void **state)
 	assert_int_equal(yh_parse_duration("2d", 86400, &d), YH_ERR_INVALID);
 	assert_int_equal(yh_parse_duration("h", 86400, &d), YH_ERR_INVALID);
 	assert_true(yh_today_cst() > 20260000);
+	/* through 2026-12-31 in UTC+8: until 2027-01-01 00:00 CST = 2026-12-31T16:00Z */
+	assert_int_equal(yh_date_until_cst("2026-12-31", 0, &d), 0);
+	assert_int_equal(d, 1798732800);
+	assert_int_equal(yh_date_until_cst("2024-02-29", 0, &d), 0);
+	assert_int_equal(d, 1709222400);
+	assert_int_equal(yh_date_until_cst("2026-12-31", 1798732799, &d), 0);
+	assert_int_equal(yh_date_until_cst("2026-12-31", 1798732800, &d), YH_ERR_EXPIRED);
+	assert_int_equal(yh_date_until_cst("2026-02-30", 0, &d), YH_ERR_INVALID);
+	assert_int_equal(yh_date_until_cst("", 0, &d), YH_ERR_INVALID);
+	assert_int_equal(yh_date_until_cst(NULL, 0, &d), YH_ERR_INVALID);
 }
 
 struct tcfg {

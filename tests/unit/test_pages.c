@@ -570,6 +570,27 @@ test_next_and_loa(void **state)
 	assert_int_equal(login_session_loa(4, true), 4);
 }
 
+/* login_auth_fresh: the age of the last authentication and the session's LoA. */
+static void
+test_auth_fresh(void **state)
+{
+	struct sess_info si;
+
+	(void)state;
+	memset(&si, 0, sizeof(si));
+	si.auth_time = 1000;
+	si.loa = 3;
+	assert_true(login_auth_fresh(&si, 1300, 300, 3));
+	assert_false(login_auth_fresh(&si, 1301, 300, 3));
+	assert_false(login_auth_fresh(&si, 1100, 300, 4));
+	assert_true(login_auth_fresh(&si, 1100, 300, 0));
+	/* an auth_time ahead of the clock (another node's) counts as age 0 */
+	assert_true(login_auth_fresh(&si, 900, 0, 3));
+	si.loa = 2;
+	assert_false(login_auth_fresh(&si, 1000, 300, 3));
+	assert_true(login_auth_fresh(&si, 1000, 300, 2));
+}
+
 /* ---- over HTTP -------------------------------------------------------------------- */
 
 struct fx {
@@ -1345,6 +1366,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_auth_fresh),
 		cmocka_unit_test(test_ua_summary),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_page_html),
