@@ -145,4 +145,5 @@ tail -n +"$((mark + 1))" "$LOG" | grep -q 'registration.privacy_notice_version i
   ok "log: the warning to raise the version" || fail "no warning in the log"
 
 check_stop_authd
+no_sanitizer_in "a sanitizer report in authd's log" "$LOG"
 finish "privacy_consent: all checks passed" "privacy_consent: "
