@@ -1,16 +1,22 @@
 /* authd's configuration table, loading order and the checks the table cannot express. */
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "authcore/audit/audit.h"
 #include "authcore/authd_config.h"
 #include "authcore/clients/clients.h"
 #include "common/log.h"
+#include "common/atomicfile.h"
 #include "common/netaddr.h"
+#include "common/secmem.h"
+#include "common/utf8.h"
 #include "common/workers.h"
 
 #define AUTHD_CFG_LINE_MAX 4096
@@ -286,6 +292,17 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .help = "PEM CA certificates that verify the https servers of CAS proxy callbacks "
 	      "(pgtUrl); unset = the system's trust store" },
 	FED_REG_CFG_OPTIONS(OFF(registry)),
+	{ .name = "registration.privacy_notice_file", .type = YH_CFG_PATH, .def = NULL,
+	  .max = 3072, .flags = YH_CFG_RELOADABLE, .offset = OFF(privacy_notice_file),
+	  .help = "the operator's privacy notice (UTF-8 text, at most 65536 bytes) shown on "
+	      "/register and /privacy, read at start and on SIGHUP; set with "
+	      "registration.privacy_notice_version. Unset: the built-in notice, whose contact "
+	      "placeholder must be replaced" },
+	{ .name = "registration.privacy_notice_version", .type = YH_CFG_STR, .def = NULL,
+	  .max = 64, .flags = YH_CFG_RELOADABLE, .offset = OFF(privacy_notice_version),
+	  .help = "the notice's version, recorded with every consent (letters, digits and "
+	      ". _ - + :); bump it whenever the text changes: a changed text under the same "
+	      "version is not published on SIGHUP" },
 	{ .name = NULL },
 };
 
@@ -478,6 +495,79 @@ check_user(struct authd_cfg *c, char *err, size_t errsz)
 	return 0;
 }
 
+/* A notice version: 1..64 of letters, digits and . _ - + : */
+static bool
+notice_version_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr("._-+:", *s) != NULL))
+			return false;
+	return true;
+}
+
+/* Reads the notice file into c->privacy_text, checked: text, UTF-8, not blank, bounded. */
+static int
+notice_read(struct authd_cfg *c, char *msg, size_t msgsz)
+{
+	const char *path = c->privacy_notice_file;
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	size_t i;
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return YH_FAIL(YH_ERR_CONFIG, msg, msgsz, "cannot read %s: %s", path,
+		    strerror(errno));
+	r = yh_file_read_fd(fd, AUTHD_PRIVACY_NOTICE_MAX, false, &c->privacy_text,
+	    &c->privacy_len);
+	close(fd);
+	if (r == YH_ERR_TOO_LONG)
+		return YH_FAIL(YH_ERR_CONFIG, msg, msgsz, "%s is larger than %d bytes", path,
+		    AUTHD_PRIVACY_NOTICE_MAX);
+	if (r != 0)
+		return YH_FAIL(YH_ERR_CONFIG, msg, msgsz, "cannot read %s: %s", path,
+		    yh_strerror(r));
+	if (memchr(c->privacy_text, '\0', c->privacy_len) != NULL ||
+	    !yh_utf8_valid(c->privacy_text, c->privacy_len))
+		return YH_FAIL(YH_ERR_CONFIG, msg, msgsz, "%s is not UTF-8 text", path);
+	for (i = 0; i < c->privacy_len && strchr(" \t\r\n", c->privacy_text[i]) != NULL; i++)
+		;
+	if (i == c->privacy_len)
+		return YH_FAIL(YH_ERR_CONFIG, msg, msgsz, "%s is empty", path);
+	if (EVP_Digest(c->privacy_text, c->privacy_len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != 32)
+		return YH_FAIL(YH_ERR_CONFIG, msg, msgsz, "cannot hash %s", path);
+	yh_hex_encode(md, 32, c->privacy_sha256);
+	return 0;
+}
+
+/* registration.privacy_notice_*: both or neither; the file read and hashed. */
+static int
+check_notice(struct authd_cfg *c, char *err, size_t errsz)
+{
+	char msg[3400];
+
+	if (c->privacy_notice_file == NULL && c->privacy_notice_version == NULL)
+		return 0;
+	if (c->privacy_notice_file == NULL)
+		return fail(c, "registration.privacy_notice_version", err, errsz, "set without "
+		    "registration.privacy_notice_file (the built-in notice has its own version)");
+	if (c->privacy_notice_version == NULL)
+		return fail(c, "registration.privacy_notice_file", err, errsz, "set without "
+		    "registration.privacy_notice_version (every consent records the version)");
+	if (!notice_version_ok(c->privacy_notice_version))
+		return fail(c, "registration.privacy_notice_version", err, errsz, "must be 1 to "
+		    "64 letters, digits or . _ - + :");
+	if (notice_read(c, msg, sizeof(msg)) != 0)
+		return fail(c, "registration.privacy_notice_file", err, errsz, msg);
+	return 0;
+}
+
 /* Checks what the table cannot and fills in derived values; state_dir is -d or NULL. */
 static int
 finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
@@ -505,6 +595,8 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 		return r;
 	if (fed_reg_cfg_check(&c->registry, &key, ierr, sizeof(ierr)) != 0)
 		return fail(c, key, err, errsz, ierr);
+	if ((r = check_notice(c, err, errsz)) != 0)
+		return r;
 	/* -d wins over the file's state_dir; with no file at all, ./state. */
 	if ((r = ident_cfg_finish_dir(&c->ident, state_dir,
 	    c->config_path == NULL ? AUTHD_DEFAULT_STATE_DIR : NULL, ierr, sizeof(ierr))) != 0) {
@@ -587,6 +679,31 @@ cfgerr:
 	return r;
 }
 
+/*
+ * A notice whose text changed under the same version would be recorded as what people
+ * consented to under that version: the text in force stays (cur's), with a warning.
+ */
+static int
+keep_notice(const struct authd_cfg *cur, struct authd_cfg *next, char *err, size_t errsz)
+{
+	if (cur->privacy_text == NULL || next->privacy_text == NULL ||
+	    strcmp(cur->privacy_notice_version, next->privacy_notice_version) != 0 ||
+	    strcmp(cur->privacy_sha256, next->privacy_sha256) == 0)
+		return 0;
+	yh_warn("SIGHUP: %s changed but registration.privacy_notice_version is still %s: the "
+	    "notice in force stays; raise the version to publish the new text",
+	    next->privacy_notice_file, next->privacy_notice_version);
+	free(next->privacy_text);
+	if ((next->privacy_text = malloc(cur->privacy_len + 1)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return YH_ERR_ALLOC;
+	}
+	memcpy(next->privacy_text, cur->privacy_text, cur->privacy_len + 1);
+	next->privacy_len = cur->privacy_len;
+	memcpy(next->privacy_sha256, cur->privacy_sha256, sizeof(next->privacy_sha256));
+	return 0;
+}
+
 int
 authd_cfg_reload(const struct authd_cfg *cur, struct authd_cfg *next,
     struct yh_cfg_reload *rl, char *err, size_t errsz)
@@ -613,6 +730,8 @@ authd_cfg_reload(const struct authd_cfg *cur, struct authd_cfg *next,
 			return YH_ERR_ALLOC;
 		}
 	}
+	if ((r = keep_notice(cur, next, err, errsz)) != 0)
+		return r;
 	if ((r = yh_cfg_reload(authd_cfg_opts, cur, next, rl, &e)) != 0) {
 		yh_cfg_err_format(&e, err, errsz);
 		return r;
@@ -630,6 +749,8 @@ authd_cfg_free(struct authd_cfg *c)
 	yh_cfg_free(authd_cfg_opts, c);
 	free(c->config_path);
 	c->config_path = NULL;
+	free(c->privacy_text);
+	c->privacy_text = NULL;
 }
 
 static const char *

@@ -35,6 +35,8 @@
 /* The state directory used when neither the file nor -d names one. */
 #define AUTHD_DEFAULT_STATE_DIR "./state"
 #define AUTHD_DEFAULT_LISTEN "127.0.0.1:8080"
+/* The largest privacy notice file (registration.privacy_notice_file), in bytes. */
+#define AUTHD_PRIVACY_NOTICE_MAX 65536
 
 struct authd_cfg {
 	struct ident_cfg ident;           /* state_dir, directory.*, vault.*, password.* */
@@ -91,6 +93,8 @@ struct authd_cfg {
 	int64_t cas_pgt_lifetime;         /* cas.pgt_lifetime: seconds */
 	char *cas_proxy_ca_file;          /* cas.proxy_ca_file: CAs of pgtUrl servers; NULL */
 	struct fed_reg_cfg registry;      /* registry.person.*, registry.org.* */
+	char *privacy_notice_file;        /* registration.privacy_notice_file; NULL: built in */
+	char *privacy_notice_version;     /* registration.privacy_notice_version */
 
 	/* Not options: where the values came from, and values derived by finish. */
 	char *config_path;                /* the -c file, or NULL (embedded defaults) */
@@ -100,6 +104,9 @@ struct authd_cfg {
 	unsigned key_algs;                /* keys.algs and keys.alg: TOK_ALGSET bits */
 	enum tok_alg key_default_alg;     /* keys.alg */
 	struct runas run_as;              /* user resolved (run_as.set false without it) */
+	char *privacy_text;               /* the notice file's text (NUL-terminated), or NULL */
+	size_t privacy_len;               /* its length in bytes */
+	char privacy_sha256[65];          /* its SHA-256, lowercase hex ("" without a file) */
 };
 
 /* The whole table (identity options included), NULL-terminated. */

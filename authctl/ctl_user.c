@@ -301,6 +301,37 @@ out:
 	return r;
 }
 
+/* Adds the person's privacy consents (an empty list: none recorded, as for a person an
+ * operator added or an import brought). */
+static int
+add_privacy(struct dir *d, const char *uid, json_t *o)
+{
+	struct dir_privacy *list = NULL;
+	json_t *arr = json_array();
+	size_t n = 0;
+	int r;
+
+	if (arr == NULL)
+		return YH_ERR_ALLOC;
+	if ((r = dir_privacy_list(d, uid, &list, &n)) != 0) {
+		json_decref(arr);
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *c = json_object();
+
+		ctl_set_str(c, "purpose", list[i].purpose);
+		ctl_set_str(c, "notice_version", list[i].notice_version);
+		ctl_set_str(c, "notice_sha256", list[i].notice_sha256);
+		ctl_set_str(c, "via", list[i].via);
+		ctl_set_time(c, "at", list[i].at);
+		json_array_append_new(arr, c);
+	}
+	dir_privacy_list_free(list, n);
+	json_object_set_new(o, "privacy_consents", arr);
+	return 0;
+}
+
 /* Adds legacy accounts and credential facts to a person's JSON. */
 static int
 add_account_facts(struct dir *d, const char *uid, json_t *o)
@@ -358,7 +389,8 @@ user_show(int argc, char **argv)
 		r = ctl_fail("out of memory");
 		goto out;
 	}
-	if ((r = add_account_facts(id->dir, p.uid, j)) != 0) {
+	if ((r = add_account_facts(id->dir, p.uid, j)) != 0 ||
+	    (r = add_privacy(id->dir, p.uid, j)) != 0) {
 		json_decref(j);
 		r = ctl_fail("cannot read the directory: %s", yh_strerror(r));
 		goto out;

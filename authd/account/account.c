@@ -192,6 +192,14 @@ list_add(char *out, size_t outsz, const char *sep, const char *word)
 #define CLAIMS_WORDS_MAX 2048         /* bytes of an app's claims in words */
 #define TIME_MAX 32                   /* bytes of fmt_cst's text */
 
+/* The privacy consents' part of the page (_account_privacy.html) and its storage. */
+struct privacy_view {
+	struct dir_privacy *list;
+	size_t n;
+	struct tpl_account_pi_consents *items;
+	char (*times)[TIME_MAX];
+};
+
 /* What templates/account.html shows, and the storage its slots point into. */
 struct view {
 	struct tpl_account v;
@@ -203,7 +211,62 @@ struct view {
 	char (*app_words)[CLAIMS_WORDS_MAX];
 	char (*app_times)[TIME_MAX];
 	struct clients_snap *snap;        /* the apps' names */
+	struct privacy_view priv;         /* the privacy consents (view_privacy) */
 };
+
+static void
+privacy_view_free(struct privacy_view *pv)
+{
+	dir_privacy_list_free(pv->list, pv->n);
+	free(pv->items);
+	free(pv->times);
+	memset(pv, 0, sizeof(*pv));
+}
+
+/* What a consent was to, in words (the purpose itself when it has none). */
+static const char *
+privacy_words(enum page_lang l, const char *purpose)
+{
+	if (strcmp(purpose, DIR_PRIVACY_ID_NUMBER) == 0)
+		return page_msg(l, PAGE_MSG_ACCT_PRIVACY_ID_NUMBER);
+	if (strcmp(purpose, "notice") == 0)
+		return page_msg(l, PAGE_MSG_ACCT_PRIVACY_NOTICE);
+	return purpose;
+}
+
+/*
+ * The privacy consents the person gave at registration (dir_privacy_list): what to,
+ * when, on which notice version. None recorded: said honestly, with the reason where
+ * the origin gives it (an operator or a department system collected the data).
+ */
+static int
+view_privacy(struct view *w, enum page_lang l, struct dir *d, const struct dir_person *person)
+{
+	struct privacy_view *pv = &w->priv;
+	int r;
+
+	if ((r = dir_privacy_list(d, person->uid, &pv->list, &pv->n)) != 0)
+		return r;
+	if (pv->n == 0) {
+		w->v.privacy_none = page_msg(l, person->origin != NULL &&
+		    strcmp(person->origin, DIR_ORIGIN_SELF) != 0 ?
+		    PAGE_MSG_ACCT_PRIVACY_NONE_STAFF : PAGE_MSG_ACCT_PRIVACY_NONE);
+		return 0;
+	}
+	if ((pv->items = calloc(pv->n, sizeof(*pv->items))) == NULL ||
+	    (pv->times = calloc(pv->n, sizeof(*pv->times))) == NULL)
+		return YH_ERR_ALLOC;
+	for (size_t i = 0; i < pv->n; i++) {
+		fmt_cst(pv->list[i].at, pv->times[i], TIME_MAX);
+		pv->items[i] = (struct tpl_account_pi_consents){
+			.what = privacy_words(l, pv->list[i].purpose), .when = pv->times[i],
+			.version = pv->list[i].notice_version,
+		};
+	}
+	w->v.pi_consents = pv->items;
+	w->v.pi_consents_n = pv->n;
+	return 0;
+}
 
 static void
 view_free(struct view *w)
@@ -214,6 +277,7 @@ view_free(struct view *w)
 	free(w->app_words);
 	free(w->app_times);
 	clients_release(w->snap);
+	privacy_view_free(&w->priv);
 }
 
 static void
@@ -353,7 +417,8 @@ account_view(struct authd_app *app, struct http_req *req, const struct sess_info
 	page_init(&p, req, "/account");
 	view_profile(&w, p.lang, &person, si);
 	if ((r = view_sessions(&w, p.lang, si, sl, ns)) != 0 ||
-	    (r = view_apps(&w, p.lang, app, cl, nc)) != 0) {
+	    (r = view_apps(&w, p.lang, app, cl, nc)) != 0 ||
+	    (r = view_privacy(&w, p.lang, app->dir, &person)) != 0) {
 		page_free(&p);
 		goto out;
 	}

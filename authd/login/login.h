@@ -29,9 +29,11 @@
 
 #include "authd/http/http.h"
 #include "authd/session/sess.h"
+#include "authd/ui/pages.h"
 #include "common/err.h"
 
 struct authd_app;
+struct authd_cfg;
 struct page;
 
 #define LOGIN_SID_COOKIE "yh_sid"          /* "__Host-yh_sid" over HTTPS (page_cookie) */
@@ -96,6 +98,29 @@ int login_totp_get(struct http_req *req, void *arg);
 int login_totp_post(struct http_req *req, void *arg);
 int login_signup_get(struct http_req *req, void *arg);
 int login_signup_post(struct http_req *req, void *arg);
+int login_privacy_get(struct http_req *req, void *arg);
+
+#define LOGIN_PRIVACY_PATH "/privacy"
+/* The version of the built-in notice (authd/ui/privacy/notice_*.txt): raise it when
+ * their text changes. */
+#define LOGIN_PRIVACY_BUILTIN_VERSION "yihao-builtin-1"
+
+/* The privacy notice in force, as shown in one language (borrowed: the configuration
+ * holding it outlives every request, see authd/app.h). */
+struct login_notice {
+	const char *text;
+	size_t len;
+	const char *version;
+	char sha256[65];       /* of text, lowercase hex */
+};
+
+/*
+ * The notice in force for a page in lang: the operator's (registration.privacy_notice_*
+ * of cfg, whatever the language) or else the built-in one in lang, each with its
+ * version and SHA-256. Returns 0 or YH_ERR_CRYPTO.
+ */
+int login_notice_get(const struct authd_cfg *cfg, enum page_lang lang,
+    struct login_notice *out) YH_WUR;
 
 /*
  * True when next may be followed after a login, step-up, consent or registration: a

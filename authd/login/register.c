@@ -21,6 +21,15 @@
  * and queues its uid (federation/regqueue.h) for `authctl registry retry`, durably
  * before the answer. Each call is one "registry.check" audit line.
  *
+ * The privacy notice in force (login_notice_get) is shown on the form with two boxes the
+ * page never ticks: the general agreement and, apart from it, the consent to processing
+ * the ID number (sensitive personal information, PIPL arts. 28-29). A form without
+ * either is refused (400, nothing written) with the message naming the box; one sent
+ * for a notice version no longer in force is shown again with the new notice. The
+ * consents (DIR_PRIVACY_ID_NUMBER and "notice", with the notice's version and SHA-256)
+ * are stored in the transaction that adds the person, and a "register.consent" audit
+ * line names the uid and the version (never the ID number).
+ *
  * Registrations are counted per client address (LOGIN_REG_PER_ADDR per
  * LOGIN_REG_WINDOW_S), so that the form cannot be used to create accounts in bulk.
  */
@@ -54,6 +63,7 @@
 /* The submitted form. Strings are owned; password fields are secrets. */
 struct reg_form {
 	char *name, *id_number, *phone, *password, *password2, *next, *csrf;
+	char *agree, *consent_id, *notice_version;   /* "yes" when ticked; the version shown */
 	struct idn_resident id;            /* when the ID number is valid */
 	char phone_key[16];
 };
@@ -68,6 +78,9 @@ reg_form_clear(struct reg_form *f)
 	yh_strfree_secret(f->password2);
 	free(f->next);
 	free(f->csrf);
+	free(f->agree);
+	free(f->consent_id);
+	free(f->notice_version);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -78,6 +91,7 @@ struct reg_job {
 	bool suspended, https;
 	enum page_lang lang;
 	struct reg_form f;
+	struct login_notice notice;        /* the notice consented to */
 	char login_csrf[CSRF_TOKEN_SIZE];
 	char ip[SESS_ADDR_MAX + 1];
 };
@@ -139,6 +153,12 @@ field(struct http_req *req, const char *name, size_t max, char **out, bool *too_
 	return r;
 }
 
+static bool
+ticked(const char *v)
+{
+	return v != NULL && strcmp(v, "yes") == 0;
+}
+
 /* Fills e with what is wrong (messages in lang); true when everything is fine. */
 static bool
 reg_check(struct reg_form *f, enum page_lang l, bool pw_too_long, struct page_reg_errors *e)
@@ -167,25 +187,51 @@ reg_check(struct reg_form *f, enum page_lang l, bool pw_too_long, struct page_re
 		e->password = page_msg(l, pm);
 	else if (strcmp(f->password, f->password2) != 0)
 		e->password2 = page_msg(l, PAGE_MSG_ERR_PW_MISMATCH);
+	if (!ticked(f->agree))
+		e->agree = page_msg(l, PAGE_MSG_ERR_AGREE);
+	if (!ticked(f->consent_id))
+		e->consent_id = page_msg(l, PAGE_MSG_ERR_CONSENT_ID);
 	return e->name == NULL && e->id_number == NULL && e->phone == NULL &&
-	    e->password == NULL && e->password2 == NULL;
+	    e->password == NULL && e->password2 == NULL && e->agree == NULL &&
+	    e->consent_id == NULL;
 }
 
 /* ------------------------------------------------------------------ pages */
 
-static int
-respond_form(struct http_req *req, const struct reg_form *f, const char *csrf,
-    const char *next, unsigned status, const struct page_reg_errors *e)
+/* The form's values: what f typed and ticked (f NULL: empty), the notice n in force. */
+static void
+form_values(const struct reg_form *f, const struct login_notice *n, bool keep_ticks,
+    struct page_reg_values *v)
 {
-	struct page_reg_values v = { NULL, NULL, NULL };
-	struct page p;
-
+	memset(v, 0, sizeof(*v));
 	if (f != NULL) {
-		v.name = f->name;
-		v.id_number = f->id_number;
-		v.phone = f->phone;
+		v->name = f->name;
+		v->id_number = f->id_number;
+		v->phone = f->phone;
+		v->agree = keep_ticks && ticked(f->agree);
+		v->consent_id = keep_ticks && ticked(f->consent_id);
 	}
+	v->notice = n->text;
+	v->notice_version = n->version;
+}
+
+static int
+respond_form(struct http_req *req, struct authd_app *app, const struct reg_form *f,
+    const char *csrf, const char *next, unsigned status, const struct page_reg_errors *e)
+{
+	struct page_reg_values v;
+	struct login_notice n;
+	struct page p;
+	int r;
+
 	page_init(&p, req, LOGIN_REG_PATH);
+	if ((r = login_notice_get(app->cfg, p.lang, &n)) != 0) {
+		page_free(&p);
+		return r;
+	}
+	/* A form sent for another notice: the ticks were for that one. */
+	form_values(f, &n, f == NULL || f->notice_version == NULL ||
+	    strcmp(f->notice_version, n.version) == 0, &v);
 	page_set_next(&p, next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_TITLE));
 	page_register_form(&p, csrf, next, &v, e);
@@ -211,11 +257,12 @@ respond_done(struct reg_job *j)
 static int
 respond_mismatch(struct reg_job *j)
 {
-	struct page_reg_values v = { j->f.name, j->f.id_number, j->f.phone };
+	struct page_reg_values v;
 	struct page_reg_errors e;
 	struct page p;
 
 	memset(&e, 0, sizeof(e));
+	form_values(&j->f, &j->notice, true, &v);
 	page_init_lang(&p, j->lang, j->https, LOGIN_REG_PATH);
 	page_set_next(&p, j->f.next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_TITLE));
@@ -248,6 +295,24 @@ audit_register(struct reg_job *j, const char *uid, const char *result, int loa)
 	    NULL)
 		return YH_ERR_ALLOC;
 	r = login_audit(j->app, "register", actor, f);
+	json_decref(f);
+	return r;
+}
+
+/* The "register.consent" line: who, on which notice, to what (no ID number). */
+static int
+audit_consent(struct reg_job *j, const char *uid)
+{
+	char actor[16 + DIR_UID_LEN];
+	json_t *f;
+	int r;
+
+	snprintf(actor, sizeof(actor), "user:%s", uid);
+	if ((f = json_pack("{s:s, s:s, s:s, s:[s, s], s:s}", "uid", uid, "notice_version",
+	    j->notice.version, "notice_sha256", j->notice.sha256, "consents", "notice",
+	    DIR_PRIVACY_ID_NUMBER, "ip", j->ip)) == NULL)
+		return YH_ERR_ALLOC;
+	r = login_audit(j->app, "register.consent", actor, f);
 	json_decref(f);
 	return r;
 }
@@ -297,10 +362,18 @@ reg_create(struct reg_job *j)
 	enum fed_reg_outcome reg = FED_REG_UNAVAILABLE;
 	struct fed_reg_result res;
 	struct dir_person p;
+	struct dir_privacy consents[2] = {
+		{ .purpose = (char *)"notice", .via = (char *)"register" },
+		{ .purpose = (char *)DIR_PRIVACY_ID_NUMBER, .via = (char *)"register" },
+	};
 	char *enc = NULL;
 	bool asked = false;
 	int r;
 
+	for (size_t i = 0; i < 2; i++) {
+		consents[i].notice_version = (char *)j->notice.version;
+		consents[i].notice_sha256 = j->notice.sha256;
+	}
 	if ((r = pw_hash(pw, j->f.password, strlen(j->f.password), &enc)) != 0)
 		goto out;
 	if ((r = reg_registry(j, &reg, &asked, &res)) != 0)
@@ -330,8 +403,10 @@ reg_create(struct reg_job *j)
 	}
 	/* Typed in by whoever fills the form: not verified, so not a login identifier
 	 * (phone_verified false). loa.level 0: LoA 1 by "self" (dir_person_add). The
-	 * person and the password are stored in one transaction. */
-	r = dir_person_add_cred(j->app->dir, &p, PW_SCHEME_ARGON2ID, enc, uid);
+	 * person, the password and the consents (at 0: the person's creation time) are
+	 * stored in one transaction. */
+	r = dir_person_add_consented(j->app->dir, &p, PW_SCHEME_ARGON2ID, enc, consents, 2,
+	    uid);
 	if (r == YH_ERR_EXISTS) {
 		if ((r = audit_register(j, NULL, "exists", 1)) == 0) {
 			login_metric(j->app, "register", "failure");
@@ -355,6 +430,11 @@ reg_create(struct reg_job *j)
 	    "created_registry_queued" : "created", p.loa.level == 2 ? 2 : 1)) != 0) {
 		yh_error("registered user %s, but its audit line could not be written: %s",
 		    uid, yh_strerror(r));
+		goto out;
+	}
+	if ((r = audit_consent(j, uid)) != 0) {
+		yh_error("registered user %s, but the audit line of its consent could not be "
+		    "written: %s", uid, yh_strerror(r));
 		goto out;
 	}
 	yh_info("registered user %s at LoA %d from %s%s", uid, p.loa.level == 2 ? 2 : 1,
@@ -399,7 +479,7 @@ login_signup_get(struct http_req *req, void *arg)
 	next = login_next_pick(next);
 	if ((r = csrf_prepare(req, app->keys, REG_PURPOSE, NULL, csrf)) != 0)
 		return r;
-	return respond_form(req, NULL, csrf, next, 200, NULL);
+	return respond_form(req, app, NULL, csrf, next, 200, NULL);
 }
 
 static int
@@ -412,7 +492,11 @@ read_form(struct http_req *req, struct reg_form *f, bool *pw_too_long)
 	    (r = field(req, "phone", REG_PHONE_MAX, &f->phone, NULL)) != 0 ||
 	    (r = field(req, "password", PW_PASSWORD_MAX, &f->password, pw_too_long)) != 0 ||
 	    (r = field(req, "password2", PW_PASSWORD_MAX, &f->password2, pw_too_long)) != 0 ||
-	    (r = field(req, "csrf", CSRF_TOKEN_SIZE, &f->csrf, NULL)) != 0)
+	    (r = field(req, "csrf", CSRF_TOKEN_SIZE, &f->csrf, NULL)) != 0 ||
+	    (r = field(req, "agree", 8, &f->agree, NULL)) != 0 ||
+	    (r = field(req, "consent_id_number", 8, &f->consent_id, NULL)) != 0 ||
+	    (r = field(req, "notice_version", DIR_PRIVACY_VERSION_MAX, &f->notice_version,
+	    NULL)) != 0)
 		return r;
 	if (http_req_form(req, "next", LOGIN_NEXT_MAX, &f->next) != 0)
 		f->next = NULL;
@@ -440,7 +524,8 @@ count_address(struct authd_app *app, const char *ip)
 }
 
 static int
-submit(struct http_req *req, struct authd_app *app, struct reg_form *f)
+submit(struct http_req *req, struct authd_app *app, struct reg_form *f,
+    const struct login_notice *n)
 {
 	struct reg_job *j = calloc(1, sizeof(*j));
 	int r;
@@ -451,6 +536,7 @@ submit(struct http_req *req, struct authd_app *app, struct reg_form *f)
 	j->req = req;
 	j->https = http_req_is_https(req);
 	j->lang = page_lang_of(req);
+	j->notice = *n;
 	snprintf(j->ip, sizeof(j->ip), "%s", http_req_client_ip(req));
 	/* The login form on the "done" page: the browser's cookie is known good here. */
 	if ((r = csrf_prepare(req, app->keys, "login", NULL, j->login_csrf)) != 0) {
@@ -486,6 +572,7 @@ login_signup_post(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	struct page_reg_errors e;
+	struct login_notice n;
 	struct reg_form f;
 	bool pw_too_long = false;
 	enum page_lang l;
@@ -498,13 +585,23 @@ login_signup_post(struct http_req *req, void *arg)
 		goto out;
 	l = page_lang_of(req);
 	if (!reg_check(&f, l, pw_too_long, &e)) {
-		r = respond_form(req, &f, f.csrf, f.next, 400, &e);
+		r = respond_form(req, app, &f, f.csrf, f.next, 400, &e);
+		goto out;
+	}
+	/* The notice consented to is the one shown: a form sent for another version
+	 * (a reload in between, or none said) is shown again with the notice in force. */
+	if ((r = login_notice_get(app->cfg, l, &n)) != 0)
+		goto out;
+	if (strcmp(f.notice_version, n.version) != 0) {
+		memset(&e, 0, sizeof(e));
+		e.form = page_msg(l, PAGE_MSG_REG_NOTICE_CHANGED);
+		r = respond_form(req, app, &f, f.csrf, f.next, 400, &e);
 		goto out;
 	}
 	if ((r = count_address(app, http_req_client_ip(req))) == YH_ERR_LIMIT) {
 		memset(&e, 0, sizeof(e));
 		e.form = page_msg(l, PAGE_MSG_REG_TOO_MANY);
-		r = respond_form(req, &f, f.csrf, f.next, 429, &e);
+		r = respond_form(req, app, &f, f.csrf, f.next, 429, &e);
 		goto out;
 	}
 	if (yh_err_temporary(r)) {
@@ -513,7 +610,7 @@ login_signup_post(struct http_req *req, void *arg)
 	}
 	if (r != 0)
 		goto out;
-	r = submit(req, app, &f);
+	r = submit(req, app, &f, &n);
 out:
 	reg_form_clear(&f);
 	return r;

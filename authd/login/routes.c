@@ -15,6 +15,7 @@ static const struct http_route login_routes[] = {
 	{ "POST", LOGIN_TOTP_PATH, login_totp_post, HTTP_ROUTE_NO_STORE },
 	{ "GET", LOGIN_REG_PATH, login_signup_get, HTTP_ROUTE_NO_STORE },
 	{ "POST", LOGIN_REG_PATH, login_signup_post, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
+	{ "GET", LOGIN_PRIVACY_PATH, login_privacy_get, HTTP_ROUTE_NO_STORE },
 	{ NULL, NULL, NULL, 0 },
 };
 

@@ -775,6 +775,9 @@ page_register_form(struct page *p, const char *csrf, const char *next,
 		.id_number_error = e->id_number,
 		.phone = rv->phone != NULL ? rv->phone : "", .phone_error = e->phone,
 		.password_error = e->password, .password2_error = e->password2,
+		.notice = rv->notice, .notice_version = rv->notice_version,
+		.agree = rv->agree, .agree_error = e->agree,
+		.consent_id = rv->consent_id, .consent_id_error = e->consent_id,
 	};
 	tpl_register_render(p, &v);
 }

@@ -245,14 +245,19 @@ void page_totp_form(struct page *p, const char *csrf, const char *next, int loa,
 /* What the registration form shows again after an error (NULL fields are empty). */
 struct page_reg_values {
 	const char *name, *id_number, *phone;
+	bool agree, consent_id;       /* the person's own ticks on the form sent back */
+	const char *notice, *notice_version;   /* the privacy notice in force (required) */
 };
 
 /* Per-field error messages (NULL: none). */
 struct page_reg_errors {
-	const char *name, *id_number, *phone, *password, *password2, *form;
+	const char *name, *id_number, *phone, *password, *password2, *agree, *consent_id,
+	    *form;
 };
 
-/* The registration form: name, id_number, phone, password, password2, csrf, next. */
+/* The registration form: name, id_number, phone, password, password2, the privacy
+ * notice with the general agreement and the separate consent for the ID number, csrf,
+ * next. */
 void page_register_form(struct page *p, const char *csrf, const char *next,
     const struct page_reg_values *v, const struct page_reg_errors *e);
 

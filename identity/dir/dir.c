@@ -418,6 +418,42 @@ int
 dir_person_add_cred(struct dir *d, const struct dir_person *in, const char *scheme,
     const char *hash, char *uid_out)
 {
+	return dir_person_add_consented(d, in, scheme, hash, NULL, 0, uid_out);
+}
+
+/* Printable ASCII, 1..max bytes. */
+static bool
+privacy_word_ok(const char *s, size_t max)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > max)
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+static bool
+privacy_ok(const struct dir_privacy *c)
+{
+	const char *h = c->notice_sha256;
+
+	if (!privacy_word_ok(c->purpose, 64) || !privacy_word_ok(c->via, 64) ||
+	    !privacy_word_ok(c->notice_version, DIR_PRIVACY_VERSION_MAX) || h == NULL ||
+	    strlen(h) != 64 || c->at < 0)
+		return false;
+	for (; *h != '\0'; h++)
+		if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+			return false;
+	return true;
+}
+
+int
+dir_person_add_consented(struct dir *d, const struct dir_person *in, const char *scheme,
+    const char *hash, const struct dir_privacy *consents, size_t n, char *uid_out)
+{
 	struct dir_person_rec rec;
 	char idnum[19];
 	int64_t now = yh_now();
@@ -430,6 +466,13 @@ dir_person_add_cred(struct dir *d, const struct dir_person *in, const char *sche
 		return r;
 	rec.cred_scheme = scheme;
 	rec.cred_hash = hash;
+	if (n > DIR_PRIVACY_MAX || (n > 0 && consents == NULL))
+		return YH_ERR_INVALID;
+	for (size_t i = 0; i < n; i++)
+		if (!privacy_ok(&consents[i]))
+			return YH_ERR_INVALID;
+	rec.consents = consents;
+	rec.nconsents = n;
 	if (!empty(in->uid) && !dir_uid_valid(in->uid))
 		return YH_ERR_INVALID;
 	if (in->loa.level != 0 && (r = check_loa(&in->loa)) != 0)
@@ -469,6 +512,16 @@ out:
 	free(rec.p.id_number);
 	free(rec.p.phone);
 	return r;
+}
+
+int
+dir_privacy_list(struct dir *d, const char *uid, struct dir_privacy **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!dir_uid_valid(uid))
+		return YH_ERR_INVALID;
+	return d->ops->privacy_list(d->be, uid, out, n);
 }
 
 int

@@ -275,6 +275,40 @@ int dir_person_add(struct dir *d, const struct dir_person *in, char *uid_out) YH
 int dir_person_add_cred(struct dir *d, const struct dir_person *in, const char *scheme,
     const char *hash, char *uid_out) YH_WUR;
 
+/* A privacy consent a person gave (PIPL arts. 14, 29): what to, on which notice, when. */
+struct dir_privacy {
+	char *purpose;         /* DIR_PRIVACY_* */
+	char *notice_version;  /* the operator's version of the notice shown */
+	char *notice_sha256;   /* the SHA-256 of the notice's text, 64 lowercase hex digits */
+	char *via;             /* where it was given: "register" */
+	int64_t at;            /* Unix seconds */
+};
+
+#define DIR_PRIVACY_ID_NUMBER "sensitive:id_number"   /* processing the ID number */
+#define DIR_PRIVACY_VERSION_MAX 64                    /* bytes of a notice version */
+#define DIR_PRIVACY_MAX 16      /* consents one person can have recorded at once */
+
+/*
+ * dir_person_add_cred with the person's privacy consents (n of them, 1..DIR_PRIVACY_MAX;
+ * at 0 = now) stored in the same transaction: the person is never there without the
+ * consent the registration took. A purpose, version or via must be printable ASCII
+ * (version at most DIR_PRIVACY_VERSION_MAX bytes), the hash 64 lowercase hex digits:
+ * else YH_ERR_INVALID. Other errors as dir_person_add_cred.
+ */
+int dir_person_add_consented(struct dir *d, const struct dir_person *in, const char *scheme,
+    const char *hash, const struct dir_privacy *consents, size_t n, char *uid_out) YH_WUR;
+
+/* The person's privacy consents, oldest first (at most DIR_PRIVACY_MAX). *out is a
+ * malloc'd array (NULL when none: a person an operator added or an import brought has
+ * none); free with dir_privacy_list_free. YH_ERR_INVALID (a malformed uid), YH_ERR_DB. */
+int dir_privacy_list(struct dir *d, const char *uid, struct dir_privacy **out, size_t *n)
+    YH_WUR;
+
+/* Frees the strings of *c and zeroes it; the list variant also frees the array. NULL
+ * is fine. */
+void dir_privacy_clear(struct dir_privacy *c);
+void dir_privacy_list_free(struct dir_privacy *a, size_t n);
+
 /*
  * Replaces the person's name, phone (with in->phone_verified), email and username
  * (NULL or "" clears the optional ones) by in->uid. The ID number, LoA, status and created time are not

@@ -32,6 +32,9 @@ struct dir_person_rec {
 	/* person_add only: a first credential stored with the person, all or nothing
 	 * (NULL scheme: none). */
 	const char *cred_scheme, *cred_hash;
+	/* person_add only: its privacy consents, in the same transaction */
+	const struct dir_privacy *consents;
+	size_t nconsents;
 };
 
 /* How person_find looks a person up. */
@@ -64,6 +67,7 @@ struct dir_ops {
 	int (*meta_set)(void *be, const char *key, const char *val);
 
 	int (*person_add)(void *be, const struct dir_person_rec *r);
+	int (*privacy_list)(void *be, const char *uid, struct dir_privacy **out, size_t *n);
 	/* Replaces name, phone (sealed + index + verified flag), email, username, updated. */
 	int (*person_update)(void *be, const struct dir_person_rec *r);
 	int (*person_find)(void *be, enum dir_pkey by, const char *key, const char *source,

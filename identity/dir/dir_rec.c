@@ -111,6 +111,28 @@ dir_org_change_clear(struct dir_org_change *c)
 }
 
 void
+dir_privacy_clear(struct dir_privacy *c)
+{
+	if (c == NULL)
+		return;
+	free(c->purpose);
+	free(c->notice_version);
+	free(c->notice_sha256);
+	free(c->via);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+dir_privacy_list_free(struct dir_privacy *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_privacy_clear(&a[i]);
+	free(a);
+}
+
+void
 dir_org_history_free(struct dir_org_change *a, size_t n)
 {
 	if (a == NULL)

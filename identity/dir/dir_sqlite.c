@@ -44,7 +44,7 @@
 #include "identity/dir/dir_sqlite.h"
 #include "identity/dir/sql_gen.h"
 
-#define SQ_SCHEMA_VERSION 7
+#define SQ_SCHEMA_VERSION 8
 #define SQ_BUSY_TIMEOUT_MS 5000
 
 #define PERSON_COLS "uid, id_sealed, id_index, name, phone_sealed, phone_index, email," \
@@ -74,6 +74,7 @@ enum sq_stmt {
 	ST_TOTP_SET, ST_TOTP_CONFIRM, ST_TOTP_GET, ST_TOTP_CONSUME, ST_TOTP_DELETE,
 	ST_CONSENT_ADD, ST_CONSENT_COUNT, ST_CONSENT_GET, ST_CONSENT_LIST, ST_CONSENT_REMOVE,
 	ST_PIN_ADD, ST_PIN_FIND,
+	ST_PRIVACY_ADD, ST_PRIVACY_LIST,
 	ST_COUNT
 };
 
@@ -186,6 +187,10 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_PIN_ADD] = "INSERT INTO subject_pin (uid, sector, sub) VALUES (?1, ?2, ?3)"
 	    " ON CONFLICT (uid, sector) DO NOTHING",
 	[ST_PIN_FIND] = "SELECT sub FROM subject_pin WHERE uid = ?1 AND sector = ?2",
+	[ST_PRIVACY_ADD] = "INSERT INTO privacy_consent (person_uid, purpose, notice_version,"
+	    " notice_sha256, via, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_PRIVACY_LIST] = "SELECT purpose, notice_version, notice_sha256, via, at FROM"
+	    " privacy_consent WHERE person_uid = ?1 ORDER BY id LIMIT ?2",
 };
 
 struct sq {
@@ -785,6 +790,71 @@ person_insert(struct sq *s, const struct dir_person_rec *r)
 	return e;
 }
 
+/* The person's consents, in the open transaction (at 0: the person's creation). */
+static int
+privacy_insert(struct sq *s, const struct dir_person_rec *r)
+{
+	sqlite3_stmt *st;
+	int e = 0;
+
+	for (size_t i = 0; e == 0 && i < r->nconsents; i++) {
+		const struct dir_privacy *c = &r->consents[i];
+
+		if ((st = sq_get(s, ST_PRIVACY_ADD)) == NULL)
+			return YH_ERR_DB;
+		bind_text(st, 1, r->p.uid);
+		bind_text(st, 2, c->purpose);
+		bind_text(st, 3, c->notice_version);
+		bind_text(st, 4, c->notice_sha256);
+		bind_text(st, 5, c->via);
+		sqlite3_bind_int64(st, 6, c->at != 0 ? c->at : r->p.created);
+		e = sq_exec(s, st, "privacy consent add");
+		sq_done(st);
+	}
+	return e;
+}
+
+static void clear_privacy(void *p) { dir_privacy_clear(p); }
+
+static int
+read_privacy(sqlite3_stmt *st, void *p)
+{
+	struct dir_privacy *c = p;
+	int e = 0;
+
+	memset(c, 0, sizeof(*c));
+	e = e ? e : col_str(st, 0, &c->purpose);
+	e = e ? e : col_str(st, 1, &c->notice_version);
+	e = e ? e : col_str(st, 2, &c->notice_sha256);
+	e = e ? e : col_str(st, 3, &c->via);
+	c->at = sqlite3_column_int64(st, 4);
+	if (e != 0)
+		clear_privacy(c);
+	return e;
+}
+
+static int
+sq_privacy_list(void *be, const char *uid, struct dir_privacy **out, size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	void *arr = NULL;
+	int e = YH_ERR_DB;
+
+	*n = 0;
+	LOCK(s);
+	if ((st = sq_get(s, ST_PRIVACY_LIST)) != NULL) {
+		bind_text(st, 1, uid);
+		sqlite3_bind_int64(st, 2, DIR_PRIVACY_MAX);
+		e = collect(s, st, sizeof(struct dir_privacy), DIR_PRIVACY_MAX, read_privacy,
+		    clear_privacy, &arr, n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	*out = arr;
+	return e;
+}
+
 static int
 sq_person_add(void *be, const struct dir_person_rec *r)
 {
@@ -797,6 +867,8 @@ sq_person_add(void *be, const struct dir_person_rec *r)
 			e = person_insert(s, r);
 		if (e == 0 && r->cred_scheme != NULL)
 			e = cred_write(s, r->p.uid, r->cred_scheme, r->cred_hash, NULL, r->p.created);
+		if (e == 0)
+			e = privacy_insert(s, r);
 		e = sp_end(s, e);
 	}
 	return sq_wend(s, e);
@@ -2076,6 +2148,7 @@ static const char *const rekey_sql[] = {
 	"UPDATE totp SET owner_uid = ?2 WHERE owner_uid = ?1",
 	"UPDATE consent SET owner_uid = ?2 WHERE owner_uid = ?1",
 	"UPDATE subject_pin SET uid = ?2 WHERE uid = ?1",
+	"UPDATE privacy_consent SET person_uid = ?2 WHERE person_uid = ?1",
 };
 #define REKEY_STMTS (sizeof(rekey_sql) / sizeof(rekey_sql[0]))
 
@@ -2240,6 +2313,7 @@ static const enum dir_sql_file sq_migrations[SQ_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_5,
 	DIR_SQL_MIGRATE_6,
 	DIR_SQL_MIGRATE_7,
+	DIR_SQL_MIGRATE_8,
 };
 
 /*
@@ -2425,6 +2499,7 @@ const struct dir_ops dir_sqlite_ops = {
 	.meta_get = sq_meta_get,
 	.meta_set = sq_meta_set,
 	.person_add = sq_person_add,
+	.privacy_list = sq_privacy_list,
 	.person_update = sq_person_update,
 	.person_find = sq_person_find,
 	.person_set_status = sq_person_set_status,

@@ -53,10 +53,11 @@ register() {
   shift 2
   req "$jar" GET /register "$@"
   tok=$(form_value csrf)
+  reg_consent
   req "$jar" POST /register "$@" --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
     --data-urlencode "name=王五" --data-urlencode "id_number=$id" \
     --data-urlencode "phone=13900139000" --data-urlencode "password=Full Disk $id" \
-    --data-urlencode "password2=Full Disk $id"
+    --data-urlencode "password2=Full Disk $id" "${REG_CONSENT[@]}"
 }
 DONE_ZH='注册申请已提交'
 NOT_SAVED_ZH='系统暂时无法保存数据'

@@ -76,10 +76,11 @@ register() {
   local jar=$1 id=$2 tok
   req "$jar" GET /register
   tok=$(form_value csrf)
+  reg_consent
   req "$jar" POST /register --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
     --data-urlencode "name=王五" --data-urlencode "id_number=$id" \
     --data-urlencode "phone=13900139000" --data-urlencode "password=Uid Split $id" \
-    --data-urlencode "password2=Uid Split $id"
+    --data-urlencode "password2=Uid Split $id" "${REG_CONSENT[@]}"
   if [[ $STATUS == 200 ]] && ctl user show "$id" >/dev/null; then
     ok "registration of $id over HTTP is in the directory"
   else

@@ -431,6 +431,14 @@ audit_count() {
   if [[ -z $lines ]]; then echo 0; else printf '%s\n' "$lines" | wc -l; fi
 }
 
+# reg_consent: REG_CONSENT, the privacy part of the registration form last fetched
+# ($TMP/body) as a person fills it: both boxes ticked, the notice version shown. Pass
+# "${REG_CONSENT[@]}" to the POST.
+reg_consent() {
+  REG_CONSENT=(--data-urlencode "agree=yes" --data-urlencode "consent_id_number=yes"
+    --data-urlencode "notice_version=$(form_value notice_version)")
+}
+
 # enc TEXT: TEXT percent-encoded for a query parameter.
 enc() { "$PY" -c 'import sys,urllib.parse as u;print(u.quote(sys.argv[1],safe=""))' "$1"; }
 # xml_text TAG: the text of the first <cas:TAG> of the last body ("" when none).

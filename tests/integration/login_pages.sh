@@ -120,10 +120,11 @@ register() {  # register JAR ID PASSWORD
   req "$1" GET /register
   local tok
   tok=$(form_value csrf)
+  reg_consent
   req "$1" POST /register --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
     --data-urlencode "name=李四" --data-urlencode "id_number=$2" \
     --data-urlencode "phone=13900139000" --data-urlencode "password=$3" \
-    --data-urlencode "password2=$3"
+    --data-urlencode "password2=$3" "${REG_CONSENT[@]}"
 }
 ID2=$(id_number 11010119900101002)
 register e "$ID2" 'new password 1'

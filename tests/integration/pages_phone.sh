@@ -133,9 +133,11 @@ done
 ID2=$(id_number 11010119900307002)
 req r GET /register
 tok=$(form_value csrf)
+reg_consent
 req r POST /register --data-urlencode "csrf=$tok" --data-urlencode "name=李四" \
   --data-urlencode "id_number=$ID2" --data-urlencode "phone=13900139000" \
-  --data-urlencode "password=Lu Xun Road 1881" --data-urlencode "password2=Lu Xun Road 1881"
+  --data-urlencode "password=Lu Xun Road 1881" --data-urlencode "password2=Lu Xun Road 1881" \
+  "${REG_CONSENT[@]}"
 [[ $STATUS == 200 ]] || fail "register: $STATUS"
 tok=$(form_value csrf)
 req r POST /login --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \

@@ -34,9 +34,11 @@ register() {
   local tok
   req "$1" GET '/register?next=%2Faccount'
   tok=$(form_value csrf)
+  reg_consent
   req "$1" POST /register --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
     --data-urlencode "name=注册人" --data-urlencode "id_number=$2" \
-    --data-urlencode "phone=$3" --data-urlencode "password=$4" --data-urlencode "password2=$4"
+    --data-urlencode "phone=$3" --data-urlencode "password=$4" --data-urlencode "password2=$4" \
+    "${REG_CONSENT[@]}"
 }
 logged_in() { [[ $STATUS == 303 && $LOCATION == /account && -n $(jar_value "$1" yh_sid) ]]; }
 # phone_claims JAR: a code for app1 with scope openid phone, redeemed; sets IDT_PHONE,

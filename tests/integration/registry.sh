@@ -59,10 +59,11 @@ register() {
   local tok
   req "$1" GET /register
   tok=$(form_value csrf)
+  reg_consent
   req "$1" POST /register --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
     --data-urlencode "name=$2" --data-urlencode "id_number=$3" \
     --data-urlencode "phone=13900139000" --data-urlencode "password=registry pw 1" \
-    --data-urlencode "password2=registry pw 1"
+    --data-urlencode "password2=registry pw 1" "${REG_CONSENT[@]}"
 }
 # loa_of ID: the person's LoA and method as authctl shows them ("none" when absent).
 loa_of() {

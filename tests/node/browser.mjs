@@ -272,6 +272,11 @@ async function scenario() {
   await page.fill('#phone', u.phone);
   await page.fill('#password', u.password);
   await page.fill('#password2', u.password);
+  // The privacy notice's two boxes, neither ticked by the page.
+  check(!(await page.isChecked('#agree')) && !(await page.isChecked('#consent_id')),
+    'register page: the privacy boxes are not pre-ticked');
+  await page.check('#agree');
+  await page.check('#consent_id');
   await screenshot('register-filled');
   const regResp = page.waitForResponse((r) => r.request().method() === 'POST' &&
     new URL(r.url()).pathname === '/register', { timeout: HASH_WAIT_MS });

@@ -71,7 +71,23 @@ async function run(browser, width) {
   await look('login');
 
   await go('/register');
+  // The privacy notice: a box that scrolls within the page, and the two boxes a finger
+  // can tick, neither ticked by the page.
+  check(!(await page.isChecked('#agree')) && !(await page.isChecked('#consent_id')),
+    `${width}px: the privacy boxes are not pre-ticked`);
+  await page.check('#agree', { timeout: WAIT_MS });
+  await page.check('#consent_id', { timeout: WAIT_MS });
+  const box = await page.evaluate(() => {
+    const b = document.querySelector('.policy');
+    return { right: b.getBoundingClientRect().right, sh: b.scrollHeight, ch: b.clientHeight };
+  });
+  check(box.right <= width && box.ch > 0 && box.ch <= 400,
+    `${width}px: the privacy notice sits in a box on the page`, JSON.stringify(box));
   await look('register');
+
+  await go('/privacy');
+  check((await text()).includes('个人信息处理规则'), `${width}px: /privacy shows the notice`);
+  await look('privacy');
 
   await go('/login/forgot');
   await look('forgot');

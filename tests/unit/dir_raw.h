@@ -7,8 +7,14 @@
 #ifndef YH_TESTS_DIR_RAW_H
 #define YH_TESTS_DIR_RAW_H
 
+/* Version 8 -> 7: no privacy consents. */
+#define DIR_RAW_TO_V7 \
+    "DROP TABLE privacy_consent;" \
+    "UPDATE meta SET value = '7' WHERE key = 'schema_version';"
+
 /* Version 7 -> 6: persons without their origin. */
 #define DIR_RAW_TO_V6 \
+    DIR_RAW_TO_V7 \
     "ALTER TABLE person DROP COLUMN origin;" \
     "UPDATE meta SET value = '6' WHERE key = 'schema_version';"
 

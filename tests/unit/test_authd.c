@@ -702,6 +702,90 @@ test_config_reload(void **state)
 	authd_cfg_free(&cur);
 }
 
+/*
+ * registration.privacy_notice_*: the file read, checked and hashed at load; each
+ * problem named with the file and the option; a text changed under the same version is
+ * not taken by a reload (the one in force stays), a new version is.
+ */
+static void
+test_config_privacy_notice(void **state)
+{
+	struct yh_cfg_reload rl = { 0 };
+	struct authd_cfg c, next;
+	char err[1024], want[1200], conf[600];
+	static char big[AUTHD_PRIVACY_NOTICE_MAX + 2];
+	char p[256];
+
+	(void)state;
+	snprintf(conf, sizeof(conf), "state_dir = st\nregistration.privacy_notice_file = "
+	    "%s/notice.txt\nregistration.privacy_notice_version = 2026-01\n", tmpdir);
+	/* Missing file. */
+	snprintf(p, sizeof(p), "%s", write_conf("privacy.conf", conf));
+	assert_int_equal(authd_cfg_load(&c, p, NULL, NULL, err, sizeof(err)), YH_ERR_CONFIG);
+	snprintf(want, sizeof(want), "%s:2: registration.privacy_notice_file: cannot read "
+	    "%s/notice.txt: No such file or directory", p, tmpdir);
+	assert_string_equal(err, want);
+	authd_cfg_free(&c);
+	/* Too large. */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	write_conf("notice.txt", big);
+	snprintf(p, sizeof(p), "%s", write_conf("privacy.conf", conf));
+	assert_int_equal(authd_cfg_load(&c, p, NULL, NULL, err, sizeof(err)), YH_ERR_CONFIG);
+	snprintf(want, sizeof(want), "%s:2: registration.privacy_notice_file: %s/notice.txt is "
+	    "larger than 65536 bytes", p, tmpdir);
+	assert_string_equal(err, want);
+	authd_cfg_free(&c);
+	/* Not UTF-8 (GBK bytes), and blank. */
+	write_conf("notice.txt", "\xb8\xf6\xc8\xcb\xd0\xc5\xcf\xa2\n");
+	assert_int_equal(authd_cfg_load(&c, p, NULL, NULL, err, sizeof(err)), YH_ERR_CONFIG);
+	snprintf(want, sizeof(want), "%s:2: registration.privacy_notice_file: %s/notice.txt is "
+	    "not UTF-8 text", p, tmpdir);
+	assert_string_equal(err, want);
+	authd_cfg_free(&c);
+	write_conf("notice.txt", " \n\n");
+	assert_int_equal(authd_cfg_load(&c, p, NULL, NULL, err, sizeof(err)), YH_ERR_CONFIG);
+	assert_non_null(strstr(err, "notice.txt is empty"));
+	authd_cfg_free(&c);
+	/* One without the other; a version with a blank in it. */
+	config_error("state_dir = s\nregistration.privacy_notice_version = 1\n", NULL,
+	    ":2: registration.privacy_notice_version: set without "
+	    "registration.privacy_notice_file (the built-in notice has its own version)");
+	snprintf(want, sizeof(want), "state_dir = s\nregistration.privacy_notice_file = "
+	    "%s/notice.txt\n", tmpdir);
+	config_error(want, NULL, ":2: registration.privacy_notice_file: set without "
+	    "registration.privacy_notice_version (every consent records the version)");
+	snprintf(want, sizeof(want), "state_dir = s\nregistration.privacy_notice_file = "
+	    "%s/notice.txt\nregistration.privacy_notice_version = v 2\n", tmpdir);
+	config_error(want, NULL, ":3: registration.privacy_notice_version: must be 1 to 64 "
+	    "letters, digits or . _ - + :");
+
+	/* Good: read and hashed. SHA-256("notice one\n"). */
+	write_conf("notice.txt", "notice one\n");
+	snprintf(p, sizeof(p), "%s", write_conf("privacy.conf", conf));
+	assert_int_equal(authd_cfg_load(&c, p, NULL, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.privacy_text, "notice one\n");
+	assert_int_equal(c.privacy_len, 11);
+	assert_int_equal(strlen(c.privacy_sha256), 64);
+	/* Text changed, version not: the text in force stays. */
+	write_conf("notice.txt", "notice two\n");
+	assert_int_equal(authd_cfg_reload(&c, &next, &rl, err, sizeof(err)), 0);
+	assert_string_equal(next.privacy_text, "notice one\n");
+	assert_string_equal(next.privacy_sha256, c.privacy_sha256);
+	authd_cfg_free(&next);
+	/* A new version: the new text. */
+	snprintf(conf, sizeof(conf), "state_dir = st\nregistration.privacy_notice_file = "
+	    "%s/notice.txt\nregistration.privacy_notice_version = 2026-02\n", tmpdir);
+	snprintf(p, sizeof(p), "%s", write_conf("privacy.conf", conf));
+	assert_int_equal(authd_cfg_reload(&c, &next, &rl, err, sizeof(err)), 0);
+	assert_int_equal(rl.applied, 1);
+	assert_string_equal(next.privacy_text, "notice two\n");
+	assert_string_equal(next.privacy_notice_version, "2026-02");
+	assert_string_not_equal(next.privacy_sha256, c.privacy_sha256);
+	authd_cfg_free(&next);
+	authd_cfg_free(&c);
+}
+
 static int
 setup_tmp(void **state)
 {
@@ -1041,6 +1125,7 @@ main(void)
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_config_reference),
+		cmocka_unit_test(test_config_privacy_notice),
 		cmocka_unit_test(test_config_reload),
 	};
 

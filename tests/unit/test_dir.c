@@ -564,7 +564,7 @@ test_migration_phone_verified(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 7);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name = 'person_phone'"), 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
@@ -655,7 +655,7 @@ test_migration_makes_schema(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 7);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
 	migrated = raw_text(db, SCHEMA_SHAPE);
 	assert_string_equal(migrated, fresh);
 	free(fresh);
@@ -1283,7 +1283,7 @@ test_migration_orgs(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 7);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
 	assert_int_equal(dir_org_get(f->d, org, &o), 0);
 	assert_int_equal(o.kind, IDN_ORG_KIND_ENTERPRISE);
 	assert_string_equal(o.legal_rep_uid, rep);
@@ -1520,7 +1520,7 @@ test_migration_origin(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 7);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(dir_person_get(f->d, uids[i], &p), 0);
 		if (i == 2)
@@ -1579,7 +1579,7 @@ test_migration_staff(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 7);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
 	assert_int_equal(dir_mandate_list_org(f->d, org, 0, &list, &n), 0);
 	assert_int_equal(n, 2);
 	for (size_t i = 0; i < n; i++) {
@@ -2066,6 +2066,105 @@ test_person_with_password(void **state)
 	dir_cred_clear(&c);
 }
 
+/*
+ * Privacy consents: stored with the person in one transaction (a refused consent row
+ * takes the person back), listed oldest first, checked before anything is written, moved
+ * by a re-key; a store of version 7 gets the table (persons there have none).
+ */
+static void
+test_privacy_consents(void **state)
+{
+	static const char hash[] = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+	static const char sha[] =
+	    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+	struct fx *f = *state;
+	const char *db = f->cfg.sqlite_path;
+	struct dir_privacy c[2] = {
+		{ .purpose = (char *)"general", .notice_version = (char *)"2026-01",
+		  .notice_sha256 = (char *)sha, .via = (char *)"register", .at = 1000 },
+		{ .purpose = (char *)DIR_PRIVACY_ID_NUMBER, .notice_version = (char *)"2026-01",
+		  .notice_sha256 = (char *)sha, .via = (char *)"register", .at = 0 },
+	}, bad;
+	struct dir_privacy *got = NULL;
+	struct dir_person p;
+	struct dir_rekey rk;
+	char uid[DIR_UID_LEN + 1], old[DIR_UID_LEN + 1], id[19], err[512];
+	size_t n = 9;
+
+	make_id(930, id);
+	memset(&p, 0, sizeof(p));
+	p.id_number = id;
+	p.name = (char *)"知情";
+	p.origin = (char *)DIR_ORIGIN_SELF;
+	raw_sql(db, "CREATE TRIGGER refuse_pc BEFORE INSERT ON privacy_consent"
+	    " BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+	assert_int_not_equal(dir_person_add_consented(f->d, &p, "argon2id", hash, c, 2, uid), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM person"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM credential"), 0);
+	raw_sql(db, "DROP TRIGGER refuse_pc;");
+
+	/* Checked before anything is written. */
+	bad = c[1];
+	bad.notice_sha256 = (char *)"abc";
+	assert_int_equal(dir_person_add_consented(f->d, &p, NULL, NULL, &bad, 1, uid),
+	    YH_ERR_INVALID);
+	bad = c[1];
+	bad.notice_version = (char *)"two words";
+	assert_int_equal(dir_person_add_consented(f->d, &p, NULL, NULL, &bad, 1, uid),
+	    YH_ERR_INVALID);
+	bad.notice_version = (char *)"";
+	assert_int_equal(dir_person_add_consented(f->d, &p, NULL, NULL, &bad, 1, uid),
+	    YH_ERR_INVALID);
+	assert_int_equal(dir_person_add_consented(f->d, &p, NULL, NULL, NULL, 1, uid),
+	    YH_ERR_INVALID);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM person"), 0);
+
+	assert_int_equal(dir_person_add_consented(f->d, &p, "argon2id", hash, c, 2, uid), 0);
+	assert_int_equal(dir_privacy_list(f->d, uid, &got, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(got[0].purpose, "general");
+	assert_int_equal(got[0].at, 1000);
+	assert_string_equal(got[1].purpose, DIR_PRIVACY_ID_NUMBER);
+	assert_string_equal(got[1].notice_version, "2026-01");
+	assert_string_equal(got[1].notice_sha256, sha);
+	assert_string_equal(got[1].via, "register");
+	assert_true(got[1].at > 1000);   /* 0: the person's creation time */
+	dir_privacy_list_free(got, n);
+	assert_int_equal(dir_privacy_list(f->d, "nope", &got, &n), YH_ERR_INVALID);
+
+	/* A re-key takes the consents along. */
+	memcpy(old, uid, sizeof(old));
+	memset(&rk, 0, sizeof(rk));
+	memcpy(rk.old_uid, old, sizeof(rk.old_uid));
+	memcpy(rk.new_uid, "00000000000000000000000000c0ffee", sizeof(rk.new_uid));
+	assert_int_equal(dir_uid_rekey(f->d, &rk, 1), 0);
+	assert_int_equal(dir_privacy_list(f->d, old, &got, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(got);
+	assert_int_equal(dir_privacy_list(f->d, rk.new_uid, &got, &n), 0);
+	assert_int_equal(n, 2);
+	dir_privacy_list_free(got, n);
+
+	/* Version 7 -> 8: the table comes, the persons there have no consent. */
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	raw_sql(db, DIR_RAW_TO_V7);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+	    " name = 'privacy_consent'"), 0);
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
+	assert_int_equal(dir_privacy_list(f->d, rk.new_uid, &got, &n), 0);
+	assert_int_equal(n, 0);
+	make_id(931, id);
+	assert_int_equal(dir_person_add_consented(f->d, &p, NULL, NULL, &c[1], 1, uid), 0);
+	assert_int_equal(dir_privacy_list(f->d, uid, &got, &n), 0);
+	assert_int_equal(n, 1);
+	dir_privacy_list_free(got, n);
+}
+
 static void
 test_status_names(void **state)
 {
@@ -2386,6 +2485,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_subject_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
 		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_privacy_consents, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1211,9 +1211,13 @@ test_inactive_and_language(void **state)
 	curl_easy_cleanup(c);
 }
 
+/* The privacy part of a registration form: both boxes ticked, the notice shown. */
+#define REG_TICKS "&agree=yes&consent_id_number=yes&notice_version=" \
+	LOGIN_PRIVACY_BUILTIN_VERSION
+
 static void
-reg_post(struct fx *f, CURL *c, const char *name, const char *idn, const char *phone,
-    const char *pw, const char *pw2, struct resp *r)
+reg_post_ticks(struct fx *f, CURL *c, const char *name, const char *idn, const char *phone,
+    const char *pw, const char *pw2, const char *ticks, struct resp *r)
 {
 	char tok[CSRF_TOKEN_SIZE], form[1024];
 	char *a = curl_easy_escape(c, name, 0), *b = curl_easy_escape(c, pw, 0);
@@ -1221,13 +1225,24 @@ reg_post(struct fx *f, CURL *c, const char *name, const char *idn, const char *p
 
 	fetch(f, c, "/register?next=%2Faccount", NULL, NULL, r);
 	assert_int_equal(r->status, 200);
+	/* The notice is there, and the page ticks no box. */
+	assert_true(body_has(r, "name=\"consent_id_number\""));
+	assert_true(body_has(r, "个人信息处理规则"));
+	assert_false(body_has(r, "checked"));
 	csrf_of(r, tok);
 	snprintf(form, sizeof(form), "csrf=%s&next=%%2Faccount&name=%s&id_number=%s&phone=%s"
-	    "&password=%s&password2=%s", tok, a, idn, phone, b, d);
+	    "&password=%s&password2=%s%s", tok, a, idn, phone, b, d, ticks);
 	curl_free(a);
 	curl_free(b);
 	curl_free(d);
 	fetch(f, c, "/register", form, NULL, r);
+}
+
+static void
+reg_post(struct fx *f, CURL *c, const char *name, const char *idn, const char *phone,
+    const char *pw, const char *pw2, struct resp *r)
+{
+	reg_post_ticks(f, c, name, idn, phone, pw, pw2, REG_TICKS, r);
 }
 
 static void
@@ -1256,7 +1271,29 @@ test_register(void **state)
 	assert_true(body_has(&r, "不能与身份证号码或手机号码相同"));
 	reg_post(f, c, "李四", idn, "13900139000", "good password", "good passwort", &r);
 	assert_true(body_has(&r, "两次输入的密码不一致"));
+	/* Without the separate consent for the ID number: refused, the box named, the
+	 * fields kept but the password, the general agreement's tick kept. */
+	reg_post_ticks(f, c, "李四", idn, "13900139000", "good password", "good password",
+	    "&agree=yes&notice_version=" LOGIN_PRIVACY_BUILTIN_VERSION, &r);
+	assert_int_equal(r.status, 400);
+	assert_true(body_has(&r, "请勾选“我同意处理我的身份证号码等敏感个人信息，用于身份核验”"));
+	assert_true(body_has(&r, "value=\"13900139000\""));
+	assert_false(body_has(&r, "good password"));
+	assert_true(body_has(&r, "name=\"agree\" value=\"yes\" required checked"));
+	assert_false(body_has(&r, "name=\"consent_id_number\" value=\"yes\" required checked"));
+	/* Nor without the general agreement; nor for a notice no longer in force. */
+	reg_post_ticks(f, c, "李四", idn, "13900139000", "good password", "good password",
+	    "&consent_id_number=yes&notice_version=" LOGIN_PRIVACY_BUILTIN_VERSION, &r);
+	assert_int_equal(r.status, 400);
+	assert_true(body_has(&r, "请阅读个人信息处理规则"));
+	reg_post_ticks(f, c, "李四", idn, "13900139000", "good password", "good password",
+	    "&agree=yes&consent_id_number=yes&notice_version=old-1", &r);
+	assert_int_equal(r.status, 400);
+	assert_true(body_has(&r, "个人信息处理规则已更新"));
+	assert_false(body_has(&r, "checked"));
+	assert_int_equal(dir_person_find_id_number(f->app.dir, idn, &p), YH_ERR_NOT_FOUND);
 	assert_int_equal(count_audit(f, "register"), 0);
+	assert_int_equal(count_audit(f, "register.consent"), 0);
 
 	/* Accepted: the done page with the login form. */
 	reg_post(f, c, "李四", idn, "139 0013 9000", "good password", "good password", &r);
@@ -1267,6 +1304,19 @@ test_register(void **state)
 	assert_int_equal(p.loa.level, 1);
 	assert_string_equal(p.name, "李四");
 	assert_string_equal(p.phone, "13900139000");
+	assert_int_equal(count_audit_with(f, "register.consent", LOGIN_PRIVACY_BUILTIN_VERSION),
+	    1);
+	assert_int_equal(count_audit_with(f, "register.consent", idn), 0);
+	{
+		struct dir_privacy *pl = NULL;
+		size_t npl = 0;
+
+		assert_int_equal(dir_privacy_list(f->app.dir, p.uid, &pl, &npl), 0);
+		assert_int_equal(npl, 2);
+		assert_string_equal(pl[1].purpose, DIR_PRIVACY_ID_NUMBER);
+		assert_string_equal(pl[1].notice_version, LOGIN_PRIVACY_BUILTIN_VERSION);
+		dir_privacy_list_free(pl, npl);
+	}
 	dir_person_clear(&p);
 	/* The same ID number again: the very same page. */
 	reg_post(f, c, "王五", idn, "13700137000", "other password", "other password", &r2);

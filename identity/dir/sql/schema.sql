@@ -110,3 +110,12 @@ CREATE TABLE IF NOT EXISTS subject_pin (
   uid TEXT NOT NULL REFERENCES person(uid),
   sector TEXT NOT NULL, sub TEXT NOT NULL,
   PRIMARY KEY (uid, sector)) WITHOUT ROWID;
+
+-- The privacy consents a person gave at registration: the notice's version and
+-- SHA-256, what was consented to, when and where (migrate_8.sql).
+CREATE TABLE IF NOT EXISTS privacy_consent (id INTEGER PRIMARY KEY,
+  person_uid TEXT NOT NULL REFERENCES person(uid),
+  purpose TEXT NOT NULL, notice_version TEXT NOT NULL, notice_sha256 TEXT NOT NULL,
+  via TEXT NOT NULL, at INTEGER NOT NULL);
+
+CREATE INDEX IF NOT EXISTS privacy_consent_person ON privacy_consent(person_uid, id);
