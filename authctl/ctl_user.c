@@ -26,7 +26,6 @@
 #include "identity/match/matchkey.h"
 
 #define USER_LIST_DEFAULT 100
-#define USER_PURGE_DAYS_MAX 36500   /* a retention period of up to a hundred years */
 #define WRONG_LOGIN "wrong identifier or password"
 
 /* Options of the user commands; each command accepts a subset. */
@@ -849,83 +848,31 @@ out:
 	return r;
 }
 
-/*
- * Erases one tombstone t (deregistered before `before`) and records user.purge with the
- * uid and the deregistration date (UTC) only. Returns 0 or 2 (after a message).
- */
+/* Erases one tombstone t (deregistered on day, before `before`) and records user.purge
+ * with the uid and that date only. Returns 0 or 2 (after a message). */
 static int
-purge_one(struct ident *id, const struct dir_tombstone *t, int64_t before)
+purge_one(struct ident *id, const struct dir_tombstone *t, const char *day, int64_t before)
 {
-	char day[32];
 	int r;
 
 	if ((r = dir_person_purge(id->dir, t->uid, before)) != 0)
 		return ctl_fail("user %s was not purged: %s", t->uid, yh_strerror(r));
-	yh_time_iso8601(t->deregistered * 1000, day, sizeof(day));
-	day[10] = '\0';
 	return record(id, "user.purge", t->uid, json_pack("{s:s}", "deregistered", day));
 }
 
-/*
- * purge --older-than DAYS [--dry-run]: erases every person deregistered more than DAYS
- * days ago (dir_person_purge), one transaction each, or with --dry-run lists them.
- * Prints {"dry_run", "count", "uids"}: what was purged, or would be.
- */
+/* purge --older-than DAYS [--dry-run]: erases the persons deregistered more than DAYS
+ * days ago (dir_person_purge), one transaction each, or with --dry-run lists them. */
 static int
 user_purge(int argc, char **argv)
 {
+	static const struct ctl_purge_ops ops = { "user purge", "users",
+	    dir_person_tombstones, purge_one };
 	struct uopts o;
-	struct dir_tombstone t[64];
-	struct ident *id = NULL;
-	char after[DIR_UID_LEN + 1] = "";
-	uint64_t days = 0;
-	int64_t before;
-	size_t n = 0, count = 0;
-	json_t *j = NULL, *uids;
 	int r;
 
 	if ((r = parse_opts(argc, argv, O_OLDER_THAN | O_DRY_RUN, false, &o)) != 0)
 		return r;
-	if (o.older_than == NULL)
-		return ctl_fail("user purge: --older-than DAYS is required (the retention period "
-		    "after deregistration, docs/operations.md)");
-	if (yh_parse_u64(o.older_than, 1, USER_PURGE_DAYS_MAX, &days) != 0)
-		return ctl_fail("user purge: --older-than must be a whole number of days from 1 "
-		    "to %d, not '%s'", USER_PURGE_DAYS_MAX, o.older_than);
-	if ((r = ctl_open_state(false, &id)) != 0)
-		return r;
-	before = yh_now() - (int64_t)days * 86400;
-	if ((j = json_object()) == NULL || (uids = json_array()) == NULL ||
-	    json_object_set_new(j, "uids", uids) != 0) {
-		r = ctl_fail("out of memory");
-		goto out;
-	}
-	do {
-		if ((r = dir_person_tombstones(id->dir, before, after, sizeof(t) / sizeof(t[0]), t,
-		    &n)) != 0) {
-			r = ctl_fail("cannot list the deregistered users: %s", yh_strerror(r));
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (!o.dry_run && (r = purge_one(id, &t[i], before)) != 0)
-				goto out;
-			json_array_append_new(uids, json_string(t[i].uid));
-			count++;
-		}
-		if (n > 0)
-			memcpy(after, t[n - 1].uid, sizeof(after));
-	} while (n == sizeof(t) / sizeof(t[0]));
-out:
-	/* What was purged is printed even when a later one failed. */
-	if (j != NULL && (count > 0 || r == 0)) {
-		json_object_set_new(j, "dry_run", json_boolean(o.dry_run));
-		json_object_set_new(j, "count", json_integer((json_int_t)count));
-		if (ctl_print_json(j) != 0)
-			r = 2;
-	}
-	json_decref(j);
-	ident_close(id);
-	return r;
+	return ctl_purge(&ops, o.older_than, o.dry_run);
 }
 
 static void

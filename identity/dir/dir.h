@@ -473,6 +473,24 @@ int dir_org_find_org_code(struct dir *d, const char *org_code, struct dir_org *o
 int dir_org_set_status(struct dir *d, const char *uid, enum dir_status st,
     const char *actor) YH_WUR;
 
+/*
+ * Lists up to limit (1..DIR_LIST_MAX) organizations deregistered or revoked before
+ * `before` (seconds; the time of that status change in their history, or of their last
+ * change when the history has none) whose uid sorts after `after`, as
+ * dir_person_tombstones does for persons. Returns 0, YH_ERR_INVALID, YH_ERR_DB.
+ */
+int dir_org_tombstones(struct dir *d, int64_t before, const char *after, size_t limit,
+    struct dir_tombstone *out, size_t *n) YH_WUR;
+
+/*
+ * Erases the organization uid, deregistered or revoked before `before`, in one
+ * transaction: its relations, its history (the persons who held them), its legacy
+ * links, credential and TOTP seed, the organization and its uid; afterwards its credit
+ * code and organization code can be added again. Returns 0, YH_ERR_NOT_FOUND,
+ * YH_ERR_DENIED (active, or closed at or after `before`), YH_ERR_NOSPACE, YH_ERR_DB.
+ */
+int dir_org_purge(struct dir *d, const char *uid, int64_t before) YH_WUR;
+
 /* Lists organizations ordered by creation (then uid), skipping offset, at most limit
  * (1..DIR_LIST_MAX). *out is a malloc'd array (NULL when none); free with
  * dir_org_list_free. */

@@ -95,6 +95,11 @@ struct dir_ops {
 	int (*org_find)(void *be, enum dir_okey by, const char *key, struct dir_org *out);
 	int (*org_set_status)(void *be, const char *uid, enum dir_status st, int64_t now,
 	    const char *actor);
+	/* Organizations closed before `before`, uid above after (dir_org_tombstones). */
+	int (*org_tombstones)(void *be, int64_t before, const char *after, size_t limit,
+	    struct dir_tombstone *out, size_t *n);
+	/* Erases an organization closed before `before` in one transaction (dir_org_purge). */
+	int (*org_purge)(void *be, const char *uid, int64_t before);
 	int (*org_list)(void *be, uint64_t offset, size_t limit, struct dir_org **out,
 	    size_t *n);
 	int (*org_history)(void *be, const char *uid, struct dir_org_change **out, size_t *n);

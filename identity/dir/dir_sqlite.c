@@ -1103,16 +1103,19 @@ static const char *const sq_purge_steps[] = {
 	"DELETE FROM entity WHERE uid = ?1 AND kind = 'person'",
 };
 
-/* The purge in the open transaction, once the person is known to be deregistered
- * before `before`. */
+/*
+ * A purge in the open transaction: check (?1 the uid, ?2 before) must answer one row,
+ * true when the entity may be purged; then the n steps run with ?1 the uid.
+ * YH_ERR_NOT_FOUND (no row), YH_ERR_DENIED (false).
+ */
 static int
-person_purge_txn(struct sq *s, const char *uid, int64_t before)
+purge_txn(struct sq *s, const char *check, const char *const *steps, size_t n,
+    const char *uid, int64_t before)
 {
 	sqlite3_stmt *st = NULL;
 	int e;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT status = 'deregistered' AND deregistered < ?2"
-	    " FROM person WHERE uid = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, check, -1, &st, NULL) != SQLITE_OK)
 		return sq_map(s, sqlite3_errcode(s->db), "purge check");
 	bind_text(st, 1, uid);
 	sqlite3_bind_int64(st, 2, before);
@@ -1123,19 +1126,63 @@ person_purge_txn(struct sq *s, const char *uid, int64_t before)
 	sqlite3_finalize(st);
 	if (e != 0)
 		return e;
-	return sq_run_each(s, sq_purge_steps, sizeof(sq_purge_steps) /
-	    sizeof(sq_purge_steps[0]), uid, 0, "purge");
+	return sq_run_each(s, steps, n, uid, 0, "purge");
+}
+
+/* purge_txn in a transaction of its own. */
+static int
+sq_purge(struct sq *s, const char *check, const char *const *steps, size_t n,
+    const char *uid, int64_t before)
+{
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, purge_txn(s, check, steps, n, uid, before));
+	return sq_wend(s, e);
 }
 
 static int
 sq_person_purge(void *be, const char *uid, int64_t before)
 {
-	struct sq *s = be;
-	int e;
+	return sq_purge(be, "SELECT status = 'deregistered' AND deregistered < ?2"
+	    " FROM person WHERE uid = ?1", sq_purge_steps, sizeof(sq_purge_steps) /
+	    sizeof(sq_purge_steps[0]), uid, before);
+}
 
-	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
-		e = sp_end(s, person_purge_txn(s, uid, before));
-	return sq_wend(s, e);
+/* When an organization was closed: its last status change to deregistered or revoked in
+ * its history, else (a store older than the history) its last change. */
+#define ORG_CLOSED_AT "coalesce((SELECT max(h.at) FROM org_history h WHERE" \
+	" h.org_uid = o.uid AND h.field = 'status' AND" \
+	" h.new_value IN ('deregistered', 'revoked')), o.updated)"
+
+/* What an organization's purge erases: its relations, its history (which names the
+ * persons who held them), anything its entity owns, the organization and the entity. */
+static const char *const sq_org_purge_steps[] = {
+	"DELETE FROM mandate WHERE org_uid = ?1",
+	"DELETE FROM org_history WHERE org_uid = ?1",
+	"DELETE FROM legacy_link WHERE owner_uid = ?1",
+	"DELETE FROM credential WHERE owner_uid = ?1",
+	"DELETE FROM totp WHERE owner_uid = ?1",
+	"DELETE FROM org WHERE uid = ?1",
+	"DELETE FROM entity WHERE uid = ?1 AND kind = 'org'",
+};
+
+static int
+sq_org_tombstones(void *be, int64_t before, const char *after, size_t limit,
+    struct dir_tombstone *out, size_t *n)
+{
+	return uid_page(be, "SELECT uid, t FROM (SELECT o.uid AS uid, " ORG_CLOSED_AT " AS t"
+	    " FROM org o WHERE o.uid > ?1 AND o.status IN ('deregistered', 'revoked'))"
+	    " WHERE t < ?3 ORDER BY uid LIMIT ?2", after, before, limit, out, sizeof(*out),
+	    read_tombstone_row, n);
+}
+
+static int
+sq_org_purge(void *be, const char *uid, int64_t before)
+{
+	return sq_purge(be, "SELECT o.status IN ('deregistered', 'revoked') AND "
+	    ORG_CLOSED_AT " < ?2 FROM org o WHERE o.uid = ?1", sq_org_purge_steps,
+	    sizeof(sq_org_purge_steps) / sizeof(sq_org_purge_steps[0]), uid, before);
 }
 
 static int
@@ -2659,6 +2706,8 @@ const struct dir_ops dir_sqlite_ops = {
 	.org_update = sq_org_update,
 	.org_find = sq_org_find,
 	.org_set_status = sq_org_set_status,
+	.org_tombstones = sq_org_tombstones,
+	.org_purge = sq_org_purge,
 	.org_list = sq_org_list,
 	.org_history = sq_org_history,
 	.mandate_add = sq_mandate_add,

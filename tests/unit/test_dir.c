@@ -2348,6 +2348,72 @@ test_tombstone_purge(void **state)
 	dir_person_clear(&p);
 }
 
+/*
+ * dir_org_purge erases an organization deregistered or revoked before the time given,
+ * with its relations and history, and nothing else; then its credit code is free.
+ */
+static void
+test_org_purge(void **state)
+{
+	struct fx *f = *state;
+	const char *db = f->cfg.sqlite_path;
+	char rep[DIR_UID_LEN + 1], agent[DIR_UID_LEN + 1], org[DIR_UID_LEN + 1],
+	    other[DIR_UID_LEN + 1], again[DIR_UID_LEN + 1], id1[19], id2[19], code[10];
+	struct dir_tombstone t[4];
+	struct dir_person p;
+	struct dir_org o;
+	int64_t t0 = yh_now();
+	size_t n = 9;
+
+	make_id(980, id1);
+	make_id(981, id2);
+	assert_int_equal(add(f->d, id1, "法人", NULL, NULL, rep), 0);
+	assert_int_equal(add(f->d, id2, "经办人", NULL, NULL, agent), 0);
+	set_level(f->d, agent, 2);
+	memset(&o, 0, sizeof(o));
+	o.uscc = (char *)"91350100M000100Y43";
+	o.name = (char *)"注销公司";
+	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_add(f->d, &o, NULL, org), 0);
+	assert_int_equal(grant(f->d, org, agent, DIR_ROLE_AGENT, 0, NULL, NULL), 0);
+	memset(&o, 0, sizeof(o));
+	make_orgcode("87654321", code);
+	o.org_code = code;
+	o.name = (char *)"存续公司";
+	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_add(f->d, &o, NULL, other), 0);
+	assert_int_equal(dir_org_set_status(f->d, org, DIR_STATUS_DEREGISTERED, "operator:t"), 0);
+
+	assert_int_equal(dir_org_tombstones(f->d, t0 - 86400, "", 4, t, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_org_purge(f->d, org, t0 - 86400), YH_ERR_DENIED);
+	assert_int_equal(dir_org_purge(f->d, other, yh_now() + 10), YH_ERR_DENIED);
+	assert_int_equal(dir_org_purge(f->d, rep, yh_now() + 10), YH_ERR_NOT_FOUND);
+	memset(&o, 0, sizeof(o));
+	o.uscc = (char *)"91350100M000100Y43";
+	o.name = (char *)"注销公司";
+	assert_int_equal(dir_org_add(f->d, &o, NULL, NULL), YH_ERR_EXISTS);
+
+	assert_int_equal(dir_org_tombstones(f->d, yh_now() + 1, "", 4, t, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(t[0].uid, org);
+	assert_in_range(t[0].deregistered, t0, yh_now());
+	assert_int_equal(dir_org_purge(f->d, org, yh_now() + 1), 0);
+	assert_int_equal(raw_uid_int(db, "SELECT (SELECT count(*) FROM org WHERE uid = '%s') +"
+	    " (SELECT count(*) FROM org_history WHERE org_uid = '%s') +"
+	    " (SELECT count(*) FROM mandate WHERE org_uid = '%s')", org), 0);
+	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM entity WHERE uid = '%s'", org), 0);
+	assert_int_equal(dir_org_purge(f->d, org, yh_now() + 1), YH_ERR_NOT_FOUND);
+	/* The persons and the other organization stay, with its relation. */
+	assert_int_equal(dir_person_get(f->d, rep, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_get(f->d, agent, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(current(f->d, true, other, 0), 1);
+	assert_int_equal(dir_org_add(f->d, &o, NULL, again), 0);
+	assert_string_not_equal(again, org);
+}
+
 /* Version 8 -> 9: a person deregistered before gets the row's last change as the
  * deregistration time; the others none. */
 static void
@@ -2710,6 +2776,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_privacy_consents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_deregistered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_org_purge, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
