@@ -40,6 +40,30 @@ struct dir;
 struct dir_org;
 struct dir_person;
 
+struct dir_tombstone;
+
+/* What `user purge` and `org purge` differ in (ctl_purge). */
+struct ctl_purge_ops {
+	const char *cmd;    /* "user purge", for messages */
+	const char *what;   /* "users", for messages */
+	/* The page of tombstones closed before `before` after uid `after`
+	 * (dir_person_tombstones, dir_org_tombstones). */
+	int (*list)(struct dir *d, int64_t before, const char *after, size_t limit,
+	    struct dir_tombstone *out, size_t *n);
+	/* Erases t (closed on day, "YYYY-MM-DD" UTC) and records it in the audit log;
+	 * returns 0, or 2 after a message. */
+	int (*erase)(struct ident *id, const struct dir_tombstone *t, const char *day,
+	    int64_t before);
+};
+
+/*
+ * `purge --older-than DAYS [--dry-run]`: opens the state and erases, one at a time
+ * through ops->erase, everything ops->list finds closed more than DAYS (1..36500, else
+ * one clear error) days ago; with dry_run lists it only. Prints {"uids", "dry_run",
+ * "count"} (also what was erased before a failure). Returns 0 or 2.
+ */
+int ctl_purge(const struct ctl_purge_ops *ops, const char *older_than, bool dry_run);
+
 /*
  * Appends an operator action to STATE_DIR/audit.log (the same hash-chained trail authd
  * writes), with actor "operator:<login name>". fields (borrowed, may be NULL) is a JSON

@@ -13,9 +13,11 @@
 #include "authcore/layout.h"
 #include "authctl/ctl.h"
 #include "authcore/state.h"
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "identity/identity.h"
 
 struct ctl_opts ctl_opts;
 
@@ -202,5 +204,65 @@ out:
 	}
 	free(reqs);
 	free(line);
+	return r;
+}
+
+#define PURGE_DAYS_MAX 36500   /* a retention period of up to a hundred years */
+#define PURGE_PAGE 64
+
+int
+ctl_purge(const struct ctl_purge_ops *ops, const char *older_than, bool dry_run)
+{
+	struct dir_tombstone t[PURGE_PAGE];
+	struct ident *id = NULL;
+	char after[DIR_UID_LEN + 1] = "", day[32];
+	uint64_t days = 0;
+	int64_t before;
+	size_t n = 0, count = 0;
+	json_t *j = NULL, *uids;
+	int r;
+
+	if (older_than == NULL)
+		return ctl_fail("%s: --older-than DAYS is required (the retention period after "
+		    "deregistration, docs/operations.md)", ops->cmd);
+	if (yh_parse_u64(older_than, 1, PURGE_DAYS_MAX, &days) != 0)
+		return ctl_fail("%s: --older-than must be a whole number of days from 1 to %d, "
+		    "not '%s'", ops->cmd, PURGE_DAYS_MAX, older_than);
+	if ((r = ctl_open_state(false, &id)) != 0)
+		return r;
+	before = yh_now() - (int64_t)days * 86400;
+	if ((j = json_object()) == NULL || (uids = json_array()) == NULL ||
+	    json_object_set_new(j, "uids", uids) != 0) {
+		r = ctl_fail("out of memory");
+		goto out;
+	}
+	do {
+		if ((r = ops->list(id->dir, before, after, PURGE_PAGE, t, &n)) != 0) {
+			r = ctl_fail("%s: cannot list the %s: %s", ops->cmd, ops->what,
+			    yh_strerror(r));
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			yh_time_iso8601(t[i].deregistered * 1000, day, sizeof(day));
+			day[10] = '\0';
+			if (!dry_run && (r = ops->erase(id, &t[i], day, before)) != 0)
+				goto out;
+			json_array_append_new(uids, json_string(t[i].uid));
+			count++;
+		}
+		if (n > 0)
+			memcpy(after, t[n - 1].uid, sizeof(after));
+	} while (n == PURGE_PAGE);
+out:
+	/* What was erased is printed even when a later one failed. */
+	if (j != NULL && (count > 0 || r == 0)) {
+		json_object_set_new(j, "dry_run", json_boolean(dry_run));
+		json_object_set_new(j, "count", json_integer((json_int_t)count));
+		if (ctl_print_json(j) != 0)   /* takes j */
+			r = 2;
+		j = NULL;
+	}
+	json_decref(j);
+	ident_close(id);
 	return r;
 }

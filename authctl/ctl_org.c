@@ -1,5 +1,5 @@
 /*
- * authctl org add|show|list|change|deregister|agent|admin: organizations (legal persons)
+ * authctl org add|show|list|change|deregister|purge|agent|admin: organizations (legal persons)
  * in the directory and the persons who act for them. An operator names an organization
  * by its unified social credit code and a person by their resident ID number; output
  * and the audit trail show ID numbers masked and persons by uid. Each change is one
@@ -29,9 +29,10 @@
 
 struct oopts {
 	const char *uscc, *name, *kind, *legal_rep, *authority, *established, *id_number,
-	    *until;
+	    *until, *older_than;
 	char scopes[ORG_SCOPES_MAX];
 	bool registry_unavailable_ok;   /* --registry-unavailable-ok */
+	bool dry_run;                   /* --dry-run */
 	const char *code;    /* the positional credit code */
 	const char *cmd;     /* for messages: "add", "agent add", ... */
 };
@@ -39,7 +40,8 @@ struct oopts {
 enum {
 	O_USCC = 1u << 0, O_NAME = 1u << 1, O_KIND = 1u << 2, O_LEGAL_REP = 1u << 3,
 	O_AUTHORITY = 1u << 4, O_ESTABLISHED = 1u << 5, O_ID_NUMBER = 1u << 6,
-	O_UNTIL = 1u << 7, O_SCOPE = 1u << 8, O_REG_OK = 1u << 9,
+	O_UNTIL = 1u << 7, O_SCOPE = 1u << 8, O_REG_OK = 1u << 9, O_OLDER_THAN = 1u << 10,
+	O_DRY_RUN = 1u << 11,
 };
 
 static const struct {
@@ -57,6 +59,8 @@ static const struct {
 	{ "--until", O_UNTIL, offsetof(struct oopts, until) },
 	{ "--scope", O_SCOPE, 0 },
 	{ "--registry-unavailable-ok", O_REG_OK, 0 },
+	{ "--older-than", O_OLDER_THAN, offsetof(struct oopts, older_than) },
+	{ "--dry-run", O_DRY_RUN, 0 },
 };
 
 /* Appends one --scope value to o->scopes. */
@@ -94,8 +98,9 @@ parse_opts(int argc, char **argv, int first, const char *cmd, unsigned mask,
 			k++;
 		if (k == nd || (oopt_defs[k].bit & mask) == 0)
 			return ctl_fail("org %s: unknown option '%s'", cmd, argv[i]);
-		if (oopt_defs[k].bit == O_REG_OK) {
-			o->registry_unavailable_ok = true;
+		if (oopt_defs[k].bit == O_REG_OK || oopt_defs[k].bit == O_DRY_RUN) {
+			*(oopt_defs[k].bit == O_REG_OK ? &o->registry_unavailable_ok : &o->dry_run) =
+			    true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -647,6 +652,42 @@ out:
 	return r;
 }
 
+/* Erases one closed organization t (closed on day, before `before`) and records
+ * org.purge with its uid, credit code (public register data) and that date. Returns 0
+ * or 2 (after a message). */
+static int
+purge_one(struct ident *id, const struct dir_tombstone *t, const char *day, int64_t before)
+{
+	struct dir_org org;
+	int r;
+
+	memset(&org, 0, sizeof(org));
+	if ((r = dir_org_get(id->dir, t->uid, &org)) != 0)
+		return ctl_fail("organization %s was not purged: %s", t->uid, yh_strerror(r));
+	if ((r = dir_org_purge(id->dir, t->uid, before)) != 0)
+		r = ctl_fail("organization %s was not purged: %s", t->uid, yh_strerror(r));
+	else
+		r = record(id, "org.purge", &org, json_pack("{s:s, s:s}", "closed", day,
+		    "status", dir_status_str(org.status)));
+	dir_org_clear(&org);
+	return r;
+}
+
+/* purge --older-than DAYS [--dry-run]: erases the organizations deregistered or revoked
+ * more than DAYS days ago (dir_org_purge), one transaction each, or lists them. */
+static int
+org_purge(int argc, char **argv)
+{
+	static const struct ctl_purge_ops ops = { "org purge", "organizations",
+	    dir_org_tombstones, purge_one };
+	struct oopts o;
+	int r;
+
+	if ((r = parse_opts(argc, argv, 2, "purge", O_OLDER_THAN | O_DRY_RUN, false, &o)) != 0)
+		return r;
+	return ctl_purge(&ops, o.older_than, o.dry_run);
+}
+
 /* Unix seconds at which a relation given "--until YYYY-MM-DD" ends: the start of the
  * next day in China Standard Time (yh_date_until_cst). 0 or 2 (a bad or past date). */
 static int
@@ -871,6 +912,8 @@ org_usage(FILE *f)
 	    "  change CODE [--name NAME] [--kind KIND] [--legal-rep ID_NUMBER]\n"
 	    "      [--authority NAME] [--established YYYY-MM-DD]\n"
 	    "  deregister CODE\n"
+	    "  purge --older-than DAYS [--dry-run]   erase the organizations deregistered or"
+	    " revoked more than DAYS (>= 1) days ago\n"
 	    "  agent add CODE --id-number ID [--until YYYY-MM-DD] [--scope S]...\n"
 	    "      [--registry-unavailable-ok]\n"
 	    "  agent remove CODE --id-number ID | agent list CODE\n"
@@ -895,7 +938,8 @@ ctl_org(int argc, char **argv)
 	static const struct ctl_cmd cmds[] = {
 		{ "add", org_add }, { "show", org_show }, { "list", org_list },
 		{ "change", org_change }, { "deregister", org_deregister },
-		{ "agent", org_agent }, { "admin", org_admin }, { NULL, NULL },
+		{ "agent", org_agent }, { "admin", org_admin }, { "purge", org_purge },
+		{ NULL, NULL },
 	};
 
 	return ctl_dispatch(argc, argv, "org", org_usage, cmds);

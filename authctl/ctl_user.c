@@ -1,6 +1,6 @@
 /*
- * authctl user add|show|list|phone|lock|unlock|deregister|logout|verify|check-password:
- * persons in the directory. A phone an operator gives is verified unless they say
+ * authctl user add|show|list|phone|lock|unlock|deregister|logout|verify|check-password|
+ * purge: persons in the directory. A phone an operator gives is verified unless they say
  * otherwise (--phone-verified no): the operator answers for it. ID numbers and phone
  * numbers are printed masked; passwords are read from stdin only and wiped. logout,
  * lock and deregister end the person's sessions in the running authd through its
@@ -33,13 +33,14 @@ enum {
 	O_ID_NUMBER = 1u << 0, O_NAME = 1u << 1, O_PHONE = 1u << 2, O_EMAIL = 1u << 3,
 	O_USERNAME = 1u << 4, O_PASSWORD_STDIN = 1u << 5, O_LIMIT = 1u << 6,
 	O_OFFSET = 1u << 7, O_LOA = 1u << 8, O_BY = 1u << 9, O_EVIDENCE = 1u << 10,
-	O_PHONE_VERIFIED = 1u << 11, O_REGISTRY = 1u << 12,
+	O_PHONE_VERIFIED = 1u << 11, O_REGISTRY = 1u << 12, O_OLDER_THAN = 1u << 13,
+	O_DRY_RUN = 1u << 14,
 };
 
 struct uopts {
 	const char *id_number, *name, *phone, *email, *username, *limit, *offset, *loa, *by,
-	    *evidence, *phone_verified;
-	bool password_stdin, registry;
+	    *evidence, *phone_verified, *older_than;
+	bool password_stdin, registry, dry_run;
 	const char *ident;   /* the one positional argument, when the command takes it */
 	const char *cmd;     /* the command's name (argv[1]), for messages */
 };
@@ -64,6 +65,8 @@ static const struct uopt_def uopt_defs[] = {
 	{ "--evidence", O_EVIDENCE, offsetof(struct uopts, evidence) },
 	{ "--phone-verified", O_PHONE_VERIFIED, offsetof(struct uopts, phone_verified) },
 	{ "--registry", O_REGISTRY, 0 },
+	{ "--older-than", O_OLDER_THAN, offsetof(struct uopts, older_than) },
+	{ "--dry-run", O_DRY_RUN, 0 },
 	{ NULL, 0, 0 },
 };
 
@@ -87,8 +90,9 @@ parse_opts(int argc, char **argv, unsigned mask, bool want_ident, struct uopts *
 			d++;
 		if (d->flag == NULL || (d->bit & mask) == 0)
 			return ctl_fail("user %s: unknown option '%s'", argv[1], argv[i]);
-		if (d->bit == O_PASSWORD_STDIN || d->bit == O_REGISTRY) {
-			*(d->bit == O_REGISTRY ? &o->registry : &o->password_stdin) = true;
+		if (d->bit == O_PASSWORD_STDIN || d->bit == O_REGISTRY || d->bit == O_DRY_RUN) {
+			*(d->bit == O_REGISTRY ? &o->registry : d->bit == O_DRY_RUN ? &o->dry_run :
+			    &o->password_stdin) = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -844,6 +848,33 @@ out:
 	return r;
 }
 
+/* Erases one tombstone t (deregistered on day, before `before`) and records user.purge
+ * with the uid and that date only. Returns 0 or 2 (after a message). */
+static int
+purge_one(struct ident *id, const struct dir_tombstone *t, const char *day, int64_t before)
+{
+	int r;
+
+	if ((r = dir_person_purge(id->dir, t->uid, before)) != 0)
+		return ctl_fail("user %s was not purged: %s", t->uid, yh_strerror(r));
+	return record(id, "user.purge", t->uid, json_pack("{s:s}", "deregistered", day));
+}
+
+/* purge --older-than DAYS [--dry-run]: erases the persons deregistered more than DAYS
+ * days ago (dir_person_purge), one transaction each, or with --dry-run lists them. */
+static int
+user_purge(int argc, char **argv)
+{
+	static const struct ctl_purge_ops ops = { "user purge", "users",
+	    dir_person_tombstones, purge_one };
+	struct uopts o;
+	int r;
+
+	if ((r = parse_opts(argc, argv, O_OLDER_THAN | O_DRY_RUN, false, &o)) != 0)
+		return r;
+	return ctl_purge(&ops, o.older_than, o.dry_run);
+}
+
 static void
 user_usage(FILE *f)
 {
@@ -861,7 +892,9 @@ user_usage(FILE *f)
 	    "  verify USER --loa 2|4 --by STAFF --evidence TEXT\n"
 	    "  verify USER --registry         ask the population registry (-c FILE): a match"
 	    " is LoA 2\n"
-	    "  check-password USER --password-stdin\n");
+	    "  check-password USER --password-stdin\n"
+	    "  purge --older-than DAYS [--dry-run]   erase the users deregistered more than"
+	    " DAYS (>= 1) days ago\n");
 }
 
 static int
@@ -890,7 +923,7 @@ ctl_user(int argc, char **argv)
 		{ "phone", user_phone }, { "lock", user_lock }, { "unlock", user_unlock },
 		{ "deregister", user_deregister }, { "logout", user_logout },
 		{ "verify", user_verify }, { "check-password", user_check_password },
-		{ NULL, NULL },
+		{ "purge", user_purge }, { NULL, NULL },
 	};
 
 	return ctl_dispatch(argc, argv, "user", user_usage, cmds);

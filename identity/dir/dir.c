@@ -688,6 +688,48 @@ dir_person_set_status(struct dir *d, const char *uid, enum dir_status st)
 	return d->ops->person_set_status(d->be, uid, st, yh_now());
 }
 
+/* Checks a tombstone list's page arguments. */
+static bool
+tomb_args_ok(const char *after, size_t limit)
+{
+	return limit > 0 && limit <= DIR_LIST_MAX && after != NULL &&
+	    (after[0] == '\0' || dir_uid_valid(after));
+}
+
+int
+dir_person_tombstones(struct dir *d, int64_t before, const char *after, size_t limit,
+    struct dir_tombstone *out, size_t *n)
+{
+	*n = 0;
+	return tomb_args_ok(after, limit) ? d->ops->person_tombstones(d->be, before, after,
+	    limit, out, n) : YH_ERR_INVALID;
+}
+
+int
+dir_org_tombstones(struct dir *d, int64_t before, const char *after, size_t limit,
+    struct dir_tombstone *out, size_t *n)
+{
+	*n = 0;
+	return tomb_args_ok(after, limit) ? d->ops->org_tombstones(d->be, before, after,
+	    limit, out, n) : YH_ERR_INVALID;
+}
+
+int
+dir_org_purge(struct dir *d, const char *uid, int64_t before)
+{
+	if (!dir_uid_valid(uid))
+		return YH_ERR_NOT_FOUND;
+	return d->ops->org_purge(d->be, uid, before);
+}
+
+int
+dir_person_purge(struct dir *d, const char *uid, int64_t before)
+{
+	if (!dir_uid_valid(uid))
+		return YH_ERR_NOT_FOUND;
+	return d->ops->person_purge(d->be, uid, before);
+}
+
 int
 dir_person_set_loa(struct dir *d, const char *uid, const struct dir_loa *v, unsigned flags,
     bool *applied)

@@ -363,8 +363,39 @@ int dir_person_find_login(struct dir *d, const char *identifier,
     struct dir_person *out) YH_WUR;
 
 /* Sets a person's status. YH_ERR_NOT_FOUND; YH_ERR_DENIED when the person is
- * deregistered and st is another status (deregistration is final). */
+ * deregistered and st is another status (deregistration is final). A deregistration
+ * records its time (once) and ends the person's relations (struct dir_mandate), each
+ * written to its organization's history, in the same transaction. The deregistered
+ * person stays as a tombstone: their ID number cannot be registered again
+ * (dir_person_add: YH_ERR_EXISTS) until dir_person_purge erases them. */
 int dir_person_set_status(struct dir *d, const char *uid, enum dir_status st) YH_WUR;
+
+/* A deregistered person: the uid and when the deregistration was recorded (seconds). */
+struct dir_tombstone {
+	char uid[DIR_UID_LEN + 1];
+	int64_t deregistered;
+};
+
+/*
+ * Lists up to limit (1..DIR_LIST_MAX) persons deregistered before `before` (seconds
+ * since the epoch) whose uid sorts after `after` ("" for the first page), in uid order,
+ * into out (the caller's array of limit entries); *n is how many (0 at the end).
+ * Returns 0, YH_ERR_INVALID (a malformed `after`, a limit out of range), YH_ERR_DB.
+ */
+int dir_person_tombstones(struct dir *d, int64_t before, const char *after, size_t limit,
+    struct dir_tombstone *out, size_t *n) YH_WUR;
+
+/*
+ * Erases the person uid, deregistered before `before` (seconds since the epoch), in one
+ * transaction: the person (sealed ID number and its lookup index, name, phone, email,
+ * username), their verification history, relations, legacy links, credential, TOTP
+ * seed, consents, privacy consents and subject pins, and the uid itself; an organization
+ * that named them as legal representative names nobody. Afterwards the uid is nowhere
+ * in the directory and the ID number can be registered again; on error nothing changed.
+ * Returns 0, YH_ERR_NOT_FOUND (no such person), YH_ERR_DENIED (not deregistered, or
+ * deregistered at or after `before`), YH_ERR_NOSPACE, YH_ERR_DB.
+ */
+int dir_person_purge(struct dir *d, const char *uid, int64_t before) YH_WUR;
 
 #define DIR_LOA_RAISE 0x1u  /* only raise: a lower level is recorded but not applied */
 
@@ -441,6 +472,24 @@ int dir_org_find_org_code(struct dir *d, const char *org_code, struct dir_org *o
  * active. YH_ERR_NOT_FOUND, YH_ERR_INVALID (a person-only status). */
 int dir_org_set_status(struct dir *d, const char *uid, enum dir_status st,
     const char *actor) YH_WUR;
+
+/*
+ * Lists up to limit (1..DIR_LIST_MAX) organizations deregistered or revoked before
+ * `before` (seconds; the time of that status change in their history, or of their last
+ * change when the history has none) whose uid sorts after `after`, as
+ * dir_person_tombstones does for persons. Returns 0, YH_ERR_INVALID, YH_ERR_DB.
+ */
+int dir_org_tombstones(struct dir *d, int64_t before, const char *after, size_t limit,
+    struct dir_tombstone *out, size_t *n) YH_WUR;
+
+/*
+ * Erases the organization uid, deregistered or revoked before `before`, in one
+ * transaction: its relations, its history (the persons who held them), its legacy
+ * links, credential and TOTP seed, the organization and its uid; afterwards its credit
+ * code and organization code can be added again. Returns 0, YH_ERR_NOT_FOUND,
+ * YH_ERR_DENIED (active, or closed at or after `before`), YH_ERR_NOSPACE, YH_ERR_DB.
+ */
+int dir_org_purge(struct dir *d, const char *uid, int64_t before) YH_WUR;
 
 /* Lists organizations ordered by creation (then uid), skipping offset, at most limit
  * (1..DIR_LIST_MAX). *out is a malloc'd array (NULL when none); free with

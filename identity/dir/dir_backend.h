@@ -73,6 +73,11 @@ struct dir_ops {
 	int (*person_find)(void *be, enum dir_pkey by, const char *key, const char *source,
 	    struct dir_person_rec *out);
 	int (*person_set_status)(void *be, const char *uid, enum dir_status st, int64_t now);
+	/* Persons deregistered before `before`, uid above after (dir_person_tombstones). */
+	int (*person_tombstones)(void *be, int64_t before, const char *after, size_t limit,
+	    struct dir_tombstone *out, size_t *n);
+	/* Erases a person deregistered before `before` in one transaction (dir_person_purge). */
+	int (*person_purge)(void *be, const char *uid, int64_t before);
 	int (*person_set_loa)(void *be, const char *uid, const struct dir_loa *v,
 	    bool raise_only, int64_t now, bool *applied);
 	int (*person_list)(void *be, uint64_t offset, size_t limit,
@@ -90,6 +95,11 @@ struct dir_ops {
 	int (*org_find)(void *be, enum dir_okey by, const char *key, struct dir_org *out);
 	int (*org_set_status)(void *be, const char *uid, enum dir_status st, int64_t now,
 	    const char *actor);
+	/* Organizations closed before `before`, uid above after (dir_org_tombstones). */
+	int (*org_tombstones)(void *be, int64_t before, const char *after, size_t limit,
+	    struct dir_tombstone *out, size_t *n);
+	/* Erases an organization closed before `before` in one transaction (dir_org_purge). */
+	int (*org_purge)(void *be, const char *uid, int64_t before);
 	int (*org_list)(void *be, uint64_t offset, size_t limit, struct dir_org **out,
 	    size_t *n);
 	int (*org_history)(void *be, const char *uid, struct dir_org_change **out, size_t *n);

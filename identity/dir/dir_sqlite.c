@@ -44,7 +44,7 @@
 #include "identity/dir/dir_sqlite.h"
 #include "identity/dir/sql_gen.h"
 
-#define SQ_SCHEMA_VERSION 8
+#define SQ_SCHEMA_VERSION 9
 #define SQ_BUSY_TIMEOUT_MS 5000
 
 #define PERSON_COLS "uid, id_sealed, id_index, name, phone_sealed, phone_index, email," \
@@ -106,9 +106,11 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_PERSON_BY_LEGACY] = "SELECT " PERSON_COLS " FROM person WHERE uid IN"
 	    " (SELECT owner_uid FROM legacy_link WHERE username = ?1"
 	    " AND (?2 IS NULL OR source = ?2)) LIMIT 2",
-	/* deregistration is final: a closed account is never locked, unlocked or reopened */
-	[ST_PERSON_STATUS] = "UPDATE person SET status = ?2, updated = ?3 WHERE uid = ?1"
-	    " AND (status != 'deregistered' OR ?2 = 'deregistered')",
+	/* deregistration is final: a closed account is never locked, unlocked or reopened;
+	 * its time is recorded once */
+	[ST_PERSON_STATUS] = "UPDATE person SET status = ?2, updated = ?3,"
+	    " deregistered = CASE WHEN ?2 = 'deregistered' THEN coalesce(deregistered, ?3) END"
+	    " WHERE uid = ?1 AND (status != 'deregistered' OR ?2 = 'deregistered')",
 	[ST_PERSON_LOA_GET] = "SELECT loa, status = 'deregistered' FROM person WHERE uid = ?1",
 	[ST_PERSON_LOA_SET] = "UPDATE person SET loa = ?2, loa_method = ?3, loa_by = ?4,"
 	    " loa_evidence = ?5, loa_at = ?6, updated = ?7 WHERE uid = ?1",
@@ -950,30 +952,237 @@ person_closed(struct sq *s, const char *uid)
 	return e;
 }
 
-/* Runs a "SET status = ?2, updated = ?3 WHERE uid = ?1" statement. */
+/*
+ * Runs each of the n statements sql[i] (prepared for this call) with the text p1 as ?1
+ * and the integer p2 as ?2 where they use them, in the open transaction; stops at the
+ * first error.
+ */
 static int
-set_status(struct sq *s, enum sq_stmt id, const char *uid, enum dir_status stv, int64_t now)
+sq_run_each(struct sq *s, const char *const *sql, size_t n, const char *p1, int64_t p2,
+    const char *what)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
+	int e = 0;
+
+	for (size_t i = 0; e == 0 && i < n; i++) {
+		st = NULL;
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK) {
+			e = sq_map(s, sqlite3_errcode(s->db), what);
+			break;
+		}
+		bind_text(st, 1, p1);
+		if (sqlite3_bind_parameter_count(st) >= 2)
+			sqlite3_bind_int64(st, 2, p2);
+		e = sq_exec(s, st, what);
+		sqlite3_finalize(st);
+	}
+	return e;
+}
+
+/* The relations of a deregistered person end with the account, each with the history
+ * entry mandate_revoke_txn writes (hist_add: the role's holder goes to none). */
+static const char *const sq_person_end_relations[] = {
+	"INSERT INTO org_history (org_uid, field, old_value, new_value, actor, at)"
+	" SELECT org_uid, role, person_uid, NULL, NULL, ?2 FROM mandate"
+	" WHERE person_uid = ?1 AND revoked = 0 ORDER BY created, id",
+	"UPDATE mandate SET revoked = ?2 WHERE person_uid = ?1 AND revoked = 0",
+};
+
+/* The status change in the open transaction; a deregistration also ends the person's
+ * relations. */
+static int
+person_status_txn(struct sq *s, const char *uid, enum dir_status stv, int64_t now)
+{
+	sqlite3_stmt *st;
 	int e;
 
-	if ((e = sq_wstmt(s, id, &st)) == 0) {
-		bind_text(st, 1, uid);
-		bind_text(st, 2, dir_status_str(stv));
-		sqlite3_bind_int64(st, 3, now);
-		if ((e = sq_exec(s, st, "set status")) == 0 && sqlite3_changes(s->db) == 0)
-			e = YH_ERR_NOT_FOUND;
-	}
+	if ((st = sq_get(s, ST_PERSON_STATUS)) == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, uid);
+	bind_text(st, 2, dir_status_str(stv));
+	sqlite3_bind_int64(st, 3, now);
+	if ((e = sq_exec(s, st, "set status")) == 0 && sqlite3_changes(s->db) == 0)
+		e = YH_ERR_NOT_FOUND;
 	sq_done(st);
-	if (e == YH_ERR_NOT_FOUND && id == ST_PERSON_STATUS && person_closed(s, uid) == 1)
-		e = YH_ERR_DENIED;
-	return sq_wend(s, e);
+	if (e == YH_ERR_NOT_FOUND && person_closed(s, uid) == 1)
+		return YH_ERR_DENIED;
+	if (e == 0 && stv == DIR_STATUS_DEREGISTERED)
+		e = sq_run_each(s, sq_person_end_relations, sizeof(sq_person_end_relations) /
+		    sizeof(sq_person_end_relations[0]), uid, now, "end relations");
+	return e;
 }
 
 static int
 sq_person_set_status(void *be, const char *uid, enum dir_status stv, int64_t now)
 {
-	return set_status(be, ST_PERSON_STATUS, uid, stv, now);
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, person_status_txn(s, uid, stv, now));
+	return sq_wend(s, e);
+}
+
+/*
+ * One page of rows whose first column is a uid (the uid above `after`, ?1; at most
+ * limit, ?2; ?3 the integer p3 where the query uses it) into out, an array of structs
+ * of stride bytes that each begin with a char uid[DIR_UID_LEN + 1]; fill reads the rest
+ * of a row. *n is how many.
+ */
+_Static_assert(offsetof(struct dir_entity, uid) == 0, "uid_page rows begin with the uid");
+_Static_assert(offsetof(struct dir_tombstone, uid) == 0, "uid_page rows begin with the uid");
+
+static int
+uid_page(struct sq *s, const char *sql, const char *after, int64_t p3, size_t limit,
+    void *out, size_t stride, void (*fill)(sqlite3_stmt *st, void *row), size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	char *row;
+	int e;
+
+	*n = 0;
+	LOCK(s);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		e = sq_map(s, sqlite3_errcode(s->db), "uid list");
+		goto out;
+	}
+	bind_text(st, 1, after);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		sqlite3_bind_int64(st, 3, p3);
+	while (*n < limit && (e = sq_row(s, st, "uid list")) == 1) {
+		row = (char *)out + *n * stride;
+		if ((e = col_fixed(st, 0, row, DIR_UID_LEN + 1)) != 0)
+			break;
+		fill(st, row);
+		(*n)++;
+	}
+	if (e == 1)
+		e = 0;
+out:
+	sqlite3_finalize(st);
+	UNLOCK(s);
+	return e;
+}
+
+/* Reads a tombstone row (uid, deregistered) into the struct dir_tombstone at row. */
+static void
+read_tombstone_row(sqlite3_stmt *st, void *row)
+{
+	((struct dir_tombstone *)row)->deregistered = sqlite3_column_int64(st, 1);
+}
+
+static int
+sq_person_tombstones(void *be, int64_t before, const char *after, size_t limit,
+    struct dir_tombstone *out, size_t *n)
+{
+	return uid_page(be, "SELECT uid, deregistered FROM person WHERE uid > ?1"
+	    " AND status = 'deregistered' AND deregistered < ?3 ORDER BY uid LIMIT ?2",
+	    after, before, limit, out, sizeof(*out), read_tombstone_row, n);
+}
+
+/*
+ * What a purge erases, in this order (the rows that refer to the person first): every
+ * record holding the person's data or naming them, the person (sealed ID number and its
+ * index, name, phone, email, username), and the entity, so that the uid is nowhere in
+ * the directory. An organization keeps its own row; the legal representative it named
+ * is no longer named.
+ */
+static const char *const sq_purge_steps[] = {
+	"DELETE FROM consent WHERE owner_uid = ?1",
+	"DELETE FROM privacy_consent WHERE person_uid = ?1",
+	"DELETE FROM subject_pin WHERE uid = ?1",
+	"DELETE FROM credential WHERE owner_uid = ?1",
+	"DELETE FROM totp WHERE owner_uid = ?1",
+	"DELETE FROM legacy_link WHERE owner_uid = ?1",
+	"DELETE FROM loa_event WHERE person_uid = ?1",
+	"DELETE FROM mandate WHERE person_uid = ?1",
+	"UPDATE mandate SET granted_by = NULL WHERE granted_by = ?1",
+	"UPDATE org SET legal_rep_uid = NULL WHERE legal_rep_uid = ?1",
+	"DELETE FROM person WHERE uid = ?1",
+	"DELETE FROM entity WHERE uid = ?1 AND kind = 'person'",
+};
+
+/*
+ * A purge in the open transaction: check (?1 the uid, ?2 before) must answer one row,
+ * true when the entity may be purged; then the n steps run with ?1 the uid.
+ * YH_ERR_NOT_FOUND (no row), YH_ERR_DENIED (false).
+ */
+static int
+purge_txn(struct sq *s, const char *check, const char *const *steps, size_t n,
+    const char *uid, int64_t before)
+{
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if (sqlite3_prepare_v2(s->db, check, -1, &st, NULL) != SQLITE_OK)
+		return sq_map(s, sqlite3_errcode(s->db), "purge check");
+	bind_text(st, 1, uid);
+	sqlite3_bind_int64(st, 2, before);
+	if ((e = sq_row(s, st, "purge check")) == 0)
+		e = YH_ERR_NOT_FOUND;
+	else if (e == 1)
+		e = sqlite3_column_int(st, 0) != 0 ? 0 : YH_ERR_DENIED;
+	sqlite3_finalize(st);
+	if (e != 0)
+		return e;
+	return sq_run_each(s, steps, n, uid, 0, "purge");
+}
+
+/* purge_txn in a transaction of its own. */
+static int
+sq_purge(struct sq *s, const char *check, const char *const *steps, size_t n,
+    const char *uid, int64_t before)
+{
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, purge_txn(s, check, steps, n, uid, before));
+	return sq_wend(s, e);
+}
+
+static int
+sq_person_purge(void *be, const char *uid, int64_t before)
+{
+	return sq_purge(be, "SELECT status = 'deregistered' AND deregistered < ?2"
+	    " FROM person WHERE uid = ?1", sq_purge_steps, sizeof(sq_purge_steps) /
+	    sizeof(sq_purge_steps[0]), uid, before);
+}
+
+/* When an organization was closed: its last status change to deregistered or revoked in
+ * its history, else (a store older than the history) its last change. */
+#define ORG_CLOSED_AT "coalesce((SELECT max(h.at) FROM org_history h WHERE" \
+	" h.org_uid = o.uid AND h.field = 'status' AND" \
+	" h.new_value IN ('deregistered', 'revoked')), o.updated)"
+
+/* What an organization's purge erases: its relations, its history (which names the
+ * persons who held them), anything its entity owns, the organization and the entity. */
+static const char *const sq_org_purge_steps[] = {
+	"DELETE FROM mandate WHERE org_uid = ?1",
+	"DELETE FROM org_history WHERE org_uid = ?1",
+	"DELETE FROM legacy_link WHERE owner_uid = ?1",
+	"DELETE FROM credential WHERE owner_uid = ?1",
+	"DELETE FROM totp WHERE owner_uid = ?1",
+	"DELETE FROM org WHERE uid = ?1",
+	"DELETE FROM entity WHERE uid = ?1 AND kind = 'org'",
+};
+
+static int
+sq_org_tombstones(void *be, int64_t before, const char *after, size_t limit,
+    struct dir_tombstone *out, size_t *n)
+{
+	return uid_page(be, "SELECT uid, t FROM (SELECT o.uid AS uid, " ORG_CLOSED_AT " AS t"
+	    " FROM org o WHERE o.uid > ?1 AND o.status IN ('deregistered', 'revoked'))"
+	    " WHERE t < ?3 ORDER BY uid LIMIT ?2", after, before, limit, out, sizeof(*out),
+	    read_tombstone_row, n);
+}
+
+static int
+sq_org_purge(void *be, const char *uid, int64_t before)
+{
+	return sq_purge(be, "SELECT o.status IN ('deregistered', 'revoked') AND "
+	    ORG_CLOSED_AT " < ?2 FROM org o WHERE o.uid = ?1", sq_org_purge_steps,
+	    sizeof(sq_org_purge_steps) / sizeof(sq_org_purge_steps[0]), uid, before);
 }
 
 static int
@@ -2095,37 +2304,21 @@ sq_subject_pin_find(void *be, const char *uid, const char *sector,
 
 /* ---- re-keying ---- */
 
+/* Reads an entity list row (uid, kind) into the struct dir_entity at row. */
+static void
+read_entity_row(sqlite3_stmt *st, void *row)
+{
+	const unsigned char *kind = sqlite3_column_text(st, 1);
+
+	((struct dir_entity *)row)->org = kind != NULL && strcmp((const char *)kind, "org") == 0;
+}
+
 static int
 sq_entity_list(void *be, const char *after, size_t limit, struct dir_entity *out,
     size_t *n)
 {
-	struct sq *s = be;
-	sqlite3_stmt *st = NULL;
-	const unsigned char *kind;
-	int e;
-
-	*n = 0;
-	LOCK(s);
-	if (sqlite3_prepare_v2(s->db, "SELECT uid, kind FROM entity WHERE uid > ?1"
-	    " ORDER BY uid LIMIT ?2", -1, &st, NULL) != SQLITE_OK) {
-		e = sq_map(s, sqlite3_errcode(s->db), "entity list");
-		goto out;
-	}
-	bind_text(st, 1, after);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	while (*n < limit && (e = sq_row(s, st, "entity list")) == 1) {
-		if ((e = col_fixed(st, 0, out[*n].uid, sizeof(out[*n].uid))) != 0)
-			break;
-		kind = sqlite3_column_text(st, 1);
-		out[*n].org = kind != NULL && strcmp((const char *)kind, "org") == 0;
-		(*n)++;
-	}
-	if (e == 1)
-		e = 0;
-out:
-	sqlite3_finalize(st);
-	UNLOCK(s);
-	return e;
+	return uid_page(be, "SELECT uid, kind FROM entity WHERE uid > ?1 ORDER BY uid LIMIT ?2",
+	    after, 0, limit, out, sizeof(*out), read_entity_row, n);
 }
 
 /* Every column that holds a person's or an organization's uid, entity first (it must
@@ -2314,6 +2507,7 @@ static const enum dir_sql_file sq_migrations[SQ_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_6,
 	DIR_SQL_MIGRATE_7,
 	DIR_SQL_MIGRATE_8,
+	DIR_SQL_MIGRATE_9,
 };
 
 /*
@@ -2503,6 +2697,8 @@ const struct dir_ops dir_sqlite_ops = {
 	.person_update = sq_person_update,
 	.person_find = sq_person_find,
 	.person_set_status = sq_person_set_status,
+	.person_tombstones = sq_person_tombstones,
+	.person_purge = sq_person_purge,
 	.person_set_loa = sq_person_set_loa,
 	.person_list = sq_person_list,
 	.person_count = sq_person_count,
@@ -2510,6 +2706,8 @@ const struct dir_ops dir_sqlite_ops = {
 	.org_update = sq_org_update,
 	.org_find = sq_org_find,
 	.org_set_status = sq_org_set_status,
+	.org_tombstones = sq_org_tombstones,
+	.org_purge = sq_org_purge,
 	.org_list = sq_org_list,
 	.org_history = sq_org_history,
 	.mandate_add = sq_mandate_add,

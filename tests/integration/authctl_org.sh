@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# authctl org add|show|list|change|deregister|agent|admin through the real binary on a
+# authctl org add|show|list|change|deregister|purge|agent|admin through the real binary on a
 # temporary state directory: kinds from the credit code, the legal representative moved
 # with its history, agents (LoA 2, not the legal representative, --until not past,
 # --scope), admins; staff of a government agency (authctl staff); a deregistered organization grants nothing and takes no change;
@@ -185,6 +185,36 @@ for args in "staff add $AG" "org agent add $GOV $AG" "user show --bogus $AG"; do
   fi
 done
 
+# --- purge: the deregistered organization is erased once past the retention period
+bad "org purge without --older-than" 'older-than DAYS is required' org purge
+bad "org purge --older-than 0" 'whole number of days from 1' org purge --older-than 0
+bad "org purge --older-than x" 'whole number of days from 1' org purge --older-than x
+ctl org purge --older-than 1 >"$TMP/opurge0.json" || fail "org purge today: exit $?"
+check "org purge --older-than 1 right after deregistering erases nothing" \
+  "$(json "$TMP/opurge0.json" '(j["count"], j["uids"])')" "(0, [])"
+# Age the deregistration by two days, as if it had happened then: its time is the status
+# change's entry in the organization's history (org_history.at).
+db "UPDATE org_history SET at = at - 2 * 86400 WHERE org_uid = '$org' AND field = 'status'" ||
+  fail "aging the deregistration"
+ctl org purge --older-than 1 --dry-run >"$TMP/opurge1.json" || fail "org purge --dry-run"
+check "org purge --dry-run lists it" \
+  "$(json "$TMP/opurge1.json" '(j["count"], j["uids"], j["dry_run"])')" "(1, ['$org'], True)"
+ctl org show "$ENT" >/dev/null || fail "org purge --dry-run erased the organization"
+ctl org purge --older-than 1 >"$TMP/opurge2.json" || fail "org purge: exit $?"
+check "org purge erases it" \
+  "$(json "$TMP/opurge2.json" '(j["count"], j["uids"], j["dry_run"])')" "(1, ['$org'], False)"
+bad "the purged organization is gone" '.' org show "$ENT"
+check "no row names it any more" "$(db "SELECT (SELECT count(*) FROM org WHERE uid = '$org')
+  + (SELECT count(*) FROM org_history WHERE org_uid = '$org')
+  + (SELECT count(*) FROM mandate WHERE org_uid = '$org')
+  + (SELECT count(*) FROM entity WHERE uid = '$org')")" 0
+check "the org.purge audit line: uid and date" "$(grep '"event":"org.purge"' "$ST/audit.log" |
+  python3 -c 'import json,sys; e=json.loads(sys.stdin.readline());
+print(e["org_uid"] == sys.argv[1], len(e["closed"]), e["status"])' "$org")" "True 10 deregistered"
+org2=$(ctl org add --uscc "$ENT" --name 某某有限公司) || fail "re-adding the purged org"
+[[ $org2 =~ ^[0-9a-f]{32}$ && $org2 != "$org" ]] && ok "the credit code can be added again" ||
+  fail "re-add: '$org2'"
+
 # --- no ID number in clear anywhere in output, audit or the directory files
 for f in "$TMP"/*.json "$ST"/audit.log "$ST"/directory.db*; do
   if grep -aq -e "$REP1" -e "$REP2" -e "$AG" -e "$LOW" "$f"; then
@@ -194,7 +224,7 @@ done
 ok "no plaintext ID number in output, audit or directory"
 check "audit events" "$(grep -o '"event":"org\.[a-z.]*"' "$ST/audit.log" | sort | uniq -c |
   awk '{print $2 $1}' | tr '\n' ' ')" \
-  '"event":"org.add"3 "event":"org.admin.add"1 "event":"org.admin.remove"1 "event":"org.agent.add"2 "event":"org.agent.remove"1 "event":"org.change"1 "event":"org.deregister"1 '
+  '"event":"org.add"4 "event":"org.admin.add"1 "event":"org.admin.remove"1 "event":"org.agent.add"2 "event":"org.agent.remove"1 "event":"org.change"1 "event":"org.deregister"1 "event":"org.purge"1 '
 ctl audit verify "$ST/audit.log" >"$TMP/verify.out" 2>&1 && ok "audit verify" ||
   fail "audit verify: $(cat "$TMP/verify.out")"
 

@@ -7,8 +7,15 @@
 #ifndef YH_TESTS_DIR_RAW_H
 #define YH_TESTS_DIR_RAW_H
 
+/* Version 9 -> 8: persons without their deregistration time. */
+#define DIR_RAW_TO_V8 \
+    "DROP INDEX person_deregistered;" \
+    "ALTER TABLE person DROP COLUMN deregistered;" \
+    "UPDATE meta SET value = '8' WHERE key = 'schema_version';"
+
 /* Version 8 -> 7: no privacy consents. */
 #define DIR_RAW_TO_V7 \
+    DIR_RAW_TO_V8 \
     "DROP TABLE privacy_consent;" \
     "UPDATE meta SET value = '7' WHERE key = 'schema_version';"
 

@@ -178,7 +178,7 @@ test_migration(void **state)
 
 	fx_open(f, false);
 	assert_int_equal(raw_int(f->cfg.sqlite_path,
-	    "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
+	    "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
 	assert_int_equal(raw_int(f->cfg.sqlite_path,
 	    "SELECT count(*) FROM sqlite_master WHERE name = 'consent'"), 1);
 	assert_int_equal(dir_person_get(f->d, uid, &p), 0);
@@ -196,11 +196,11 @@ test_migration(void **state)
 	free(sc);
 	fx_close(f);
 
-	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '9' WHERE key = 'schema_version'");
+	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '10' WHERE key = 'schema_version'");
 	assert_int_equal(ident_open(&f->cfg, false, &id, err, sizeof(err)), YH_ERR_UNSUPPORTED);
 	assert_null(id);
-	assert_non_null(strstr(err, "schema version 9"));
-	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '8' WHERE key = 'schema_version'");
+	assert_non_null(strstr(err, "schema version 10"));
+	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '9' WHERE key = 'schema_version'");
 	fx_open(f, false);
 }
 

@@ -564,7 +564,7 @@ test_migration_phone_verified(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name = 'person_phone'"), 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
@@ -655,7 +655,7 @@ test_migration_makes_schema(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
 	migrated = raw_text(db, SCHEMA_SHAPE);
 	assert_string_equal(migrated, fresh);
 	free(fresh);
@@ -1283,7 +1283,7 @@ test_migration_orgs(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
 	assert_int_equal(dir_org_get(f->d, org, &o), 0);
 	assert_int_equal(o.kind, IDN_ORG_KIND_ENTERPRISE);
 	assert_string_equal(o.legal_rep_uid, rep);
@@ -1520,7 +1520,7 @@ test_migration_origin(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(dir_person_get(f->d, uids[i], &p), 0);
 		if (i == 2)
@@ -1579,7 +1579,7 @@ test_migration_staff(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
 	assert_int_equal(dir_mandate_list_org(f->d, org, 0, &list, &n), 0);
 	assert_int_equal(n, 2);
 	for (size_t i = 0; i < n; i++) {
@@ -1986,7 +1986,7 @@ static void
 test_disk_full(void **state)
 {
 	struct fx *f = *state;
-	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id[19], why[160];
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id[19], why[160], *scopes = NULL;
 	uint64_t count = 0;
 
 	make_id(901, id);
@@ -2029,6 +2029,23 @@ test_disk_full(void **state)
 	assert_int_equal(committed_persons(f), 3);
 	assert_int_equal(dir_bulk_begin(f->d), 0);
 	assert_int_equal(dir_bulk_end(f->d), 0);
+
+	/* A purge that cannot commit leaves the person whole: still found by ID number,
+	 * with the consent; a later purge erases them. */
+	assert_int_equal(dir_person_set_status(f->d, a, DIR_STATUS_DEREGISTERED), 0);
+	disk_full = true;
+	assert_int_equal(dir_person_purge(f->d, a, yh_now() + 1), YH_ERR_NOSPACE);
+	disk_full = false;
+	assert_not_locked(f);
+	assert_int_equal(committed_persons(f), 3);
+	make_id(901, id);
+	assert_int_equal(add(f->d, id, "甲", NULL, NULL, NULL), YH_ERR_EXISTS);
+	assert_int_equal(dir_consent_get(f->d, a, "portal", &scopes), 0);
+	assert_string_equal(scopes, "openid");
+	free(scopes);
+	assert_int_equal(dir_person_purge(f->d, a, yh_now() + 1), 0);
+	assert_int_equal(committed_persons(f), 2);
+	assert_int_equal(add(f->d, id, "甲", NULL, NULL, NULL), 0);
 }
 
 /*
@@ -2155,7 +2172,7 @@ test_privacy_consents(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 8);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
 	assert_int_equal(dir_privacy_list(f->d, rk.new_uid, &got, &n), 0);
 	assert_int_equal(n, 0);
 	make_id(931, id);
@@ -2163,6 +2180,277 @@ test_privacy_consents(void **state)
 	assert_int_equal(dir_privacy_list(f->d, uid, &got, &n), 0);
 	assert_int_equal(n, 1);
 	dir_privacy_list_free(got, n);
+}
+
+/* raw_int of sql with %s replaced by uid (every %s). */
+static int
+raw_uid_int(const char *db, const char *sql, const char *uid)
+{
+	char q[512];
+
+	assert_true((size_t)snprintf(q, sizeof(q), sql, uid, uid, uid) < sizeof(q));
+	return raw_int(db, q);
+}
+
+/* The rows anywhere in the directory that name uid or hold the person's data. */
+static int
+rows_of(const char *db, const char *uid)
+{
+	static const char *const q[] = {
+		"SELECT count(*) FROM entity WHERE uid = '%s'",
+		"SELECT count(*) FROM person WHERE uid = '%s'",
+		"SELECT count(*) FROM loa_event WHERE person_uid = '%s'",
+		"SELECT count(*) FROM mandate WHERE person_uid = '%s' OR granted_by = '%s'",
+		"SELECT count(*) FROM org WHERE legal_rep_uid = '%s'",
+		"SELECT count(*) FROM legacy_link WHERE owner_uid = '%s'",
+		"SELECT count(*) FROM credential WHERE owner_uid = '%s'",
+		"SELECT count(*) FROM totp WHERE owner_uid = '%s'",
+		"SELECT count(*) FROM consent WHERE owner_uid = '%s'",
+		"SELECT count(*) FROM subject_pin WHERE uid = '%s'",
+		"SELECT count(*) FROM privacy_consent WHERE person_uid = '%s'",
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+		n += raw_uid_int(db, q[i], uid);
+	return n;
+}
+
+/* A person with data in every table that can hold it: sealed ID number and phone,
+ * username, credential, TOTP seed, consent, privacy consent, subject pin, legacy link,
+ * verification, and relations to org (legal representative and admin). */
+static void
+add_full_person(struct fx *f, const char *idnum, const char *uscc, char *uid,
+    char *org)
+{
+	static const char hash[] = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+	static const struct dir_privacy pc = { .purpose = (char *)"general",
+	    .notice_version = (char *)"2026-01", .notice_sha256 =
+	    (char *)"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+	    .via = (char *)"register", .at = 0 };
+	static const struct dir_subject_pin pin = { "portal", "sub-portal-of-tomb" };
+	static const uint8_t seed[20] = { 1, 2, 3 };
+	struct dir_person p;
+	struct dir_legacy l;
+	struct dir_org o;
+
+	memset(&p, 0, sizeof(p));
+	p.id_number = (char *)idnum;
+	p.name = (char *)"墓碑";
+	p.phone = (char *)"13900139000";
+	p.phone_verified = true;
+	p.email = (char *)"tomb@example.cn";
+	p.username = (char *)"tombstone";
+	p.origin = (char *)DIR_ORIGIN_SELF;
+	assert_int_equal(dir_person_add_consented(f->d, &p, "argon2id", hash, &pc, 1, uid), 0);
+	set_level(f->d, uid, 2);
+	assert_int_equal(dir_totp_set(f->d, uid, seed, sizeof(seed), false), 0);
+	assert_int_equal(dir_consent_set(f->d, uid, "portal", "openid"), 0);
+	assert_int_equal(dir_subject_pin_add(f->d, uid, &pin, 1), 0);
+	memset(&l, 0, sizeof(l));
+	memcpy(l.owner_uid, uid, sizeof(l.owner_uid));
+	l.source = (char *)"shebao";
+	l.legacy_id = (char *)"sb-tomb";
+	l.username = (char *)"tomb-old";
+	assert_int_equal(dir_legacy_add(f->d, &l), 0);
+	memset(&o, 0, sizeof(o));
+	o.uscc = (char *)uscc;
+	o.name = (char *)"墓碑公司";
+	memcpy(o.legal_rep_uid, uid, sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_add(f->d, &o, NULL, org), 0);
+	assert_int_equal(grant(f->d, org, uid, DIR_ROLE_ADMIN, 0, NULL, NULL), 0);
+}
+
+/*
+ * A deregistered person is a tombstone: the ID number stays taken and the relations end
+ * with the account. dir_person_purge erases the person once deregistered before the
+ * time it is given, in one transaction, and nothing else; then the ID number is free.
+ */
+static void
+test_tombstone_purge(void **state)
+{
+	struct fx *f = *state;
+	const char *db = f->cfg.sqlite_path;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], again[DIR_UID_LEN + 1],
+	    org[DIR_UID_LEN + 1], ida[19], idb[19];
+	struct dir_tombstone t[4];
+	struct dir_person p;
+	int64_t t0 = yh_now();
+	size_t n = 9;
+
+	make_id(960, ida);
+	make_id(961, idb);
+	add_full_person(f, ida, "91350100M000100Y43", a, org);
+	assert_int_equal(add(f->d, idb, "旁人", "13900139001", "bystander", b), 0);
+	set_level(f->d, b, 2);
+	assert_int_equal(grant(f->d, org, b, DIR_ROLE_AGENT, 0, NULL, NULL), 0);
+	assert_int_equal(current(f->d, false, a, 0), 2);
+
+	assert_int_equal(dir_person_set_status(f->d, a, DIR_STATUS_DEREGISTERED), 0);
+	/* The relations ended with the account, each in the organization's history. */
+	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM mandate WHERE person_uid = '%s'"
+	    " AND revoked = 0", a), 0);
+	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM org_history WHERE old_value ="
+	    " '%s' AND new_value IS NULL AND field IN ('legal_rep', 'admin')", a), 2);
+	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM mandate WHERE person_uid = '%s'"
+	    " AND revoked = 0", b), 1);
+	assert_in_range(raw_uid_int(db, "SELECT deregistered FROM person WHERE uid = '%s'", a),
+	    t0, yh_now());
+	/* The ID number stays taken, with the answer any taken ID number gets. */
+	assert_int_equal(add(f->d, ida, "冒名", NULL, NULL, NULL), YH_ERR_EXISTS);
+	assert_int_equal(add(f->d, idb, "冒名", NULL, NULL, NULL), YH_ERR_EXISTS);
+
+	/* Within the retention period: nothing is listed or erased. */
+	assert_int_equal(dir_person_tombstones(f->d, t0 - 86400, "", 4, t, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_purge(f->d, a, t0 - 86400), YH_ERR_DENIED);
+	assert_int_equal(dir_person_purge(f->d, b, yh_now() + 10), YH_ERR_DENIED);
+	assert_int_equal(dir_person_purge(f->d, "0123456789abcdef0123456789abcdef",
+	    yh_now() + 10), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_tombstones(f->d, 0, "x", 4, t, &n), YH_ERR_INVALID);
+	assert_int_equal(dir_person_tombstones(f->d, 0, "", 0, t, &n), YH_ERR_INVALID);
+	assert_true(rows_of(db, a) >= 12);
+
+	/* After it. */
+	assert_int_equal(dir_person_tombstones(f->d, yh_now() + 1, "", 4, t, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(t[0].uid, a);
+	assert_in_range(t[0].deregistered, t0, yh_now());
+	assert_int_equal(dir_person_tombstones(f->d, yh_now() + 1, a, 4, t, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_purge(f->d, a, yh_now() + 1), 0);
+	assert_int_equal(rows_of(db, a), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM person WHERE name = '墓碑'"
+	    " OR username = 'tombstone' OR email = 'tomb@example.cn'"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM legacy_link"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM person"), 1);
+	assert_int_equal(dir_person_find_id_number(f->d, ida, &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_get(f->d, a, &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_purge(f->d, a, yh_now() + 1), YH_ERR_NOT_FOUND);
+	/* The organization stays, naming no legal representative; the other person, their
+	 * data and their relation are untouched. */
+	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM org WHERE uid = '%s'"
+	    " AND legal_rep_uid IS NULL", org), 1);
+	assert_int_equal(dir_person_get(f->d, b, &p), 0);
+	assert_string_equal(p.name, "旁人");
+	assert_string_equal(p.username, "bystander");
+	assert_int_equal(p.status, DIR_STATUS_ACTIVE);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_find_id_number(f->d, idb, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(current(f->d, false, b, 0), 1);
+
+	/* The ID number can be registered again, as someone new. */
+	assert_int_equal(add(f->d, ida, "新人", NULL, "tombstone", again), 0);
+	assert_string_not_equal(again, a);
+	assert_int_equal(dir_person_find_id_number(f->d, ida, &p), 0);
+	assert_string_equal(p.uid, again);
+	dir_person_clear(&p);
+}
+
+/*
+ * dir_org_purge erases an organization deregistered or revoked before the time given,
+ * with its relations and history, and nothing else; then its credit code is free.
+ */
+static void
+test_org_purge(void **state)
+{
+	struct fx *f = *state;
+	const char *db = f->cfg.sqlite_path;
+	char rep[DIR_UID_LEN + 1], agent[DIR_UID_LEN + 1], org[DIR_UID_LEN + 1],
+	    other[DIR_UID_LEN + 1], again[DIR_UID_LEN + 1], id1[19], id2[19], code[10];
+	struct dir_tombstone t[4];
+	struct dir_person p;
+	struct dir_org o;
+	int64_t t0 = yh_now();
+	size_t n = 9;
+
+	make_id(980, id1);
+	make_id(981, id2);
+	assert_int_equal(add(f->d, id1, "法人", NULL, NULL, rep), 0);
+	assert_int_equal(add(f->d, id2, "经办人", NULL, NULL, agent), 0);
+	set_level(f->d, agent, 2);
+	memset(&o, 0, sizeof(o));
+	o.uscc = (char *)"91350100M000100Y43";
+	o.name = (char *)"注销公司";
+	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_add(f->d, &o, NULL, org), 0);
+	assert_int_equal(grant(f->d, org, agent, DIR_ROLE_AGENT, 0, NULL, NULL), 0);
+	memset(&o, 0, sizeof(o));
+	make_orgcode("87654321", code);
+	o.org_code = code;
+	o.name = (char *)"存续公司";
+	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_add(f->d, &o, NULL, other), 0);
+	assert_int_equal(dir_org_set_status(f->d, org, DIR_STATUS_DEREGISTERED, "operator:t"), 0);
+
+	assert_int_equal(dir_org_tombstones(f->d, t0 - 86400, "", 4, t, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_org_purge(f->d, org, t0 - 86400), YH_ERR_DENIED);
+	assert_int_equal(dir_org_purge(f->d, other, yh_now() + 10), YH_ERR_DENIED);
+	assert_int_equal(dir_org_purge(f->d, rep, yh_now() + 10), YH_ERR_NOT_FOUND);
+	memset(&o, 0, sizeof(o));
+	o.uscc = (char *)"91350100M000100Y43";
+	o.name = (char *)"注销公司";
+	assert_int_equal(dir_org_add(f->d, &o, NULL, NULL), YH_ERR_EXISTS);
+
+	assert_int_equal(dir_org_tombstones(f->d, yh_now() + 1, "", 4, t, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(t[0].uid, org);
+	assert_in_range(t[0].deregistered, t0, yh_now());
+	assert_int_equal(dir_org_purge(f->d, org, yh_now() + 1), 0);
+	assert_int_equal(raw_uid_int(db, "SELECT (SELECT count(*) FROM org WHERE uid = '%s') +"
+	    " (SELECT count(*) FROM org_history WHERE org_uid = '%s') +"
+	    " (SELECT count(*) FROM mandate WHERE org_uid = '%s')", org), 0);
+	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM entity WHERE uid = '%s'", org), 0);
+	assert_int_equal(dir_org_purge(f->d, org, yh_now() + 1), YH_ERR_NOT_FOUND);
+	/* The persons and the other organization stay, with its relation. */
+	assert_int_equal(dir_person_get(f->d, rep, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_get(f->d, agent, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(current(f->d, true, other, 0), 1);
+	assert_int_equal(dir_org_add(f->d, &o, NULL, again), 0);
+	assert_string_not_equal(again, org);
+}
+
+/* Version 8 -> 9: a person deregistered before gets the row's last change as the
+ * deregistration time; the others none. */
+static void
+test_migration_deregistered(void **state)
+{
+	struct fx *f = *state;
+	const char *db = f->cfg.sqlite_path;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id[19], err[512];
+
+	make_id(970, id);
+	assert_int_equal(add(f->d, id, "甲", NULL, NULL, a), 0);
+	make_id(971, id);
+	assert_int_equal(add(f->d, id, "乙", NULL, NULL, b), 0);
+	assert_int_equal(dir_person_set_status(f->d, a, DIR_STATUS_DEREGISTERED), 0);
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	raw_sql(db, DIR_RAW_TO_V8);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('person')"
+	    " WHERE name = 'deregistered'"), 0);
+	raw_sql(db, "UPDATE person SET updated = 12345 WHERE status = 'deregistered';");
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_uid_int(db, "SELECT deregistered FROM person WHERE uid = '%s'", a),
+	    12345);
+	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM person WHERE uid = '%s'"
+	    " AND deregistered IS NULL", b), 1);
+	assert_int_equal(dir_person_purge(f->d, a, 12345), YH_ERR_DENIED);
+	assert_int_equal(dir_person_purge(f->d, a, 12346), 0);
+	/* Deregistered again is no new deregistration: the time stays the first one. */
+	assert_int_equal(dir_person_set_status(f->d, b, DIR_STATUS_DEREGISTERED), 0);
+	raw_sql(db, "UPDATE person SET deregistered = 777 WHERE deregistered IS NOT NULL;");
+	assert_int_equal(dir_person_set_status(f->d, b, DIR_STATUS_DEREGISTERED), 0);
+	assert_int_equal(raw_uid_int(db, "SELECT deregistered FROM person WHERE uid = '%s'", b),
+	    777);
 }
 
 static void
@@ -2486,6 +2774,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
 		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_privacy_consents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_deregistered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_org_purge, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

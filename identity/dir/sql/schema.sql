@@ -21,10 +21,12 @@ CREATE TABLE IF NOT EXISTS person (
   status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered')),
   created INTEGER NOT NULL, updated INTEGER NOT NULL,
   phone_verified INTEGER NOT NULL DEFAULT 0 CHECK (phone_verified IN (0, 1)),
-  origin TEXT CHECK (origin IN ('self', 'operator', 'import')));
+  origin TEXT CHECK (origin IN ('self', 'operator', 'import')),
+  deregistered INTEGER);
 
 -- origin: how the account came to be; NULL for a person added before it was recorded
--- (migrate_7.sql).
+-- (migrate_7.sql). deregistered: when the person was deregistered, set once, never
+-- changed; NULL while not deregistered (migrate_9.sql).
 
 -- A phone is an identifier only once verified: the lookup index holds the verified
 -- phones alone (migrate_3.sql says why).
@@ -32,6 +34,9 @@ CREATE INDEX IF NOT EXISTS person_phone_verified ON person(phone_index)
   WHERE phone_verified = 1;
 
 CREATE INDEX IF NOT EXISTS person_created ON person(created, uid);
+
+CREATE INDEX IF NOT EXISTS person_deregistered ON person(deregistered)
+  WHERE deregistered IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS loa_event (id INTEGER PRIMARY KEY,
   person_uid TEXT NOT NULL REFERENCES person(uid), loa INTEGER NOT NULL,
