@@ -166,7 +166,9 @@ refused_verify "verify with a note over 500 bytes" id_card "$CIT_ID" "$(printf '
 req t POST /counter/verify --data-urlencode "uid=$CIT_UID" --data-urlencode doc=id_card \
   --data-urlencode "id_number=$CIT_ID"
 check "verify without a CSRF token" "$STATUS" 400
-req t POST /counter/verify --data-urlencode "csrf=${CTOK%?}A" --data-urlencode "uid=$CIT_UID" \
+# the token with its last character changed (A, or B when it already ends in A)
+forged=${CTOK%?}A; [[ $forged == "$CTOK" ]] && forged=${CTOK%?}B
+req t POST /counter/verify --data-urlencode "csrf=$forged" --data-urlencode "uid=$CIT_UID" \
   --data-urlencode doc=id_card --data-urlencode "id_number=$CIT_ID"
 check "verify with a forged CSRF token" "$STATUS" 400
 req o GET /account
