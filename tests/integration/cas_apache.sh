@@ -93,23 +93,8 @@ Group www-data"
   chown -R www-data:www-data "$W/cas"
 fi
 chmod -R a+rX "$W"
-cat >"$W/httpd.conf" <<EOF
-ServerRoot "$W"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$APORT
-PidFile "$W/run/httpd.pid"
-DefaultRuntimeDir "$W/run"
-Mutex file:$W/run default
-ErrorLog "$TMP/apache.log"
-LogLevel info auth_cas:debug
-LoadModule mpm_prefork_module $MODS/mod_mpm_prefork.so
-LoadModule authn_core_module $MODS/mod_authn_core.so
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule authz_user_module $MODS/mod_authz_user.so
-LoadModule cgi_module $MODS/mod_cgi.so
-LoadModule auth_cas_module $MODS/mod_auth_cas.so
-StartServers 2
-$RUNAS
+apache_conf_head "$W" "$APORT" "info auth_cas:debug" auth_cas "$RUNAS" >"$W/httpd.conf"
+cat >>"$W/httpd.conf" <<EOF
 DocumentRoot "$W/htdocs"
 CASLoginURL $BASE/cas/login
 CASValidateURL $BASE/cas/p3/serviceValidate

@@ -84,6 +84,31 @@ run_node() {
   return "$rc"
 }
 
+# apache_conf_head DIR PORT LOGLEVEL MODULE RUNAS: the start of an httpd.conf for Debian's
+# Apache run by a test from DIR on 127.0.0.1:PORT (prefork, CGI, its errors in
+# TMP/apache.log), loading MODULE (e.g. auth_cas, from MODS) and running as RUNAS ("" or
+# User/Group lines); the caller appends its own directives.
+apache_conf_head() {
+  cat <<CONF
+ServerRoot "$1"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$2
+PidFile "$1/run/httpd.pid"
+DefaultRuntimeDir "$1/run"
+Mutex file:$1/run default
+ErrorLog "$TMP/apache.log"
+LogLevel $3
+LoadModule mpm_prefork_module $MODS/mod_mpm_prefork.so
+LoadModule authn_core_module $MODS/mod_authn_core.so
+LoadModule authz_core_module $MODS/mod_authz_core.so
+LoadModule authz_user_module $MODS/mod_authz_user.so
+LoadModule cgi_module $MODS/mod_cgi.so
+LoadModule ${4}_module $MODS/mod_$4.so
+StartServers 2
+$5
+CONF
+}
+
 # ---- the temporary directory and the processes
 
 # make_tmp [NAME]: a fresh directory in TMP (/tmp/yh-NAME-XXXXXX, or mktemp's default),

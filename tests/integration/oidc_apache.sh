@@ -57,23 +57,8 @@ start_apache() {
   if [[ $(id -u) == 0 ]]; then runas="User www-data
 Group www-data"; fi
   chmod -R a+rX "$w"
-  cat >"$w/httpd.conf" <<CONF
-ServerRoot "$w"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$APORT
-PidFile "$w/run/httpd.pid"
-DefaultRuntimeDir "$w/run"
-Mutex file:$w/run default
-ErrorLog "$TMP/apache.log"
-LogLevel info auth_openidc:info
-LoadModule mpm_prefork_module $MODS/mod_mpm_prefork.so
-LoadModule authn_core_module $MODS/mod_authn_core.so
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule authz_user_module $MODS/mod_authz_user.so
-LoadModule cgi_module $MODS/mod_cgi.so
-LoadModule auth_openidc_module $MODS/mod_auth_openidc.so
-StartServers 2
-$runas
+  apache_conf_head "$w" "$APORT" "info auth_openidc:info" auth_openidc "$runas" >"$w/httpd.conf"
+  cat >>"$w/httpd.conf" <<CONF
 DocumentRoot "$w/htdocs"
 OIDCProviderMetadataURL $BASE/.well-known/openid-configuration
 OIDCClientID $1
