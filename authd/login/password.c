@@ -534,7 +534,8 @@ login_password_post(struct http_req *req, void *arg)
 		bool https = j->https;
 
 		pw_job_free(j);
-		if (page_error_send_as(req, l, https, LOGIN_PATH, 503,
+		if (http_resp_retry_after(req, wk_retry_after_s(app->workers)) != 0 ||
+		    page_error_send_as(req, l, https, LOGIN_PATH, 503,
 		    page_msg(l, PAGE_MSG_UNAVAILABLE)) != 0)
 			yh_error("cannot answer a refused login");
 		http_req_resume(req);

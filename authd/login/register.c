@@ -559,7 +559,8 @@ submit(struct http_req *req, struct authd_app *app, struct reg_form *f,
 		bool https = j->https;
 
 		reg_job_free(j);
-		if (page_error_send_as(req, l, https, LOGIN_REG_PATH, 503,
+		if (http_resp_retry_after(req, wk_retry_after_s(app->workers)) != 0 ||
+		    page_error_send_as(req, l, https, LOGIN_REG_PATH, 503,
 		    page_msg(l, PAGE_MSG_UNAVAILABLE)) != 0)
 			yh_error("cannot answer a refused registration");
 		http_req_resume(req);
