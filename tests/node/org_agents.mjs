@@ -16,14 +16,15 @@
 // TOTP step-up, whose URL holds neither the ID number nor the name; after the code the
 // browser is back on the form with until and scopes kept; the ID number and name typed
 // again, the agent is listed. The agent signs in to the app asking for scope org: the
-// choice page lists the enterprise and self; picking the enterprise gives the app yh_org
-// (the enterprise, role agent, the purposes) in the ID token and from /userinfo. The
-// representative ends the grant on the account page: the app's back-channel logout URI
-// gets a logout token naming the agent's session, the refresh token and the access token
-// are refused; the agent's next sign-in (their session goes on) shows no choice page and
-// carries no yh_org, and neither does a person with no relation ever see it. The pages
-// do not scroll sideways. Screenshots: shots_dir/375-<nn>-<page>.png. Prints "ok: ..."
-// per check and "FAIL: ..." per failure; exits 1 on any failure.
+// choice page lists the enterprise and self, each radio button on the line of its text;
+// picking the enterprise gives the app yh_org (the enterprise, role agent, the purposes)
+// in the ID token and from /userinfo. The representative ends the grant on the account
+// page: the app's back-channel logout URI gets a logout token naming the agent's
+// session, the refresh token and the access token are refused; the agent's next sign-in
+// (their session goes on) shows no choice page and carries no yh_org, and neither does a
+// person with no relation ever see it. The pages do not scroll sideways. Screenshots:
+// shots_dir/375-<nn>-<page>.png. Prints "ok: ..." per check and "FAIL: ..." per failure;
+// exits 1 on any failure.
 import fs from 'node:fs';
 import { errors } from 'openid-client';
 import { ok, check, must, fail, personPage } from './checks.mjs';
@@ -68,12 +69,25 @@ async function addAgent(b) {
   await look('account-agent');
 }
 
-// The choice page's form: it lists the enterprise and self; picks uscc and submits.
+// The choice page's form: it lists the enterprise and self, each radio button beside its
+// label's text; picks uscc and submits.
 const choose = (uscc) => async (b, want) => {
   const form = 'form[action="/authorize"]';
   const values = await b.page.$$eval(`${form} input[name=org]`, (l) => l.map((i) => i.value));
   check(values.length === 2 && values.includes(cfg.uscc) && values.includes('self'),
     `${width}px: the choice page lists the enterprise and self`, values.join(' '));
+  // Each radio button is a small box at the start of its label's first line of text.
+  const boxes = await b.page.$$eval(`${form} label`, (labels) => labels.map((l) => {
+    const radio = l.querySelector('input').getBoundingClientRect();
+    const text = [...l.childNodes].find((n) => n.nodeType === 3 && n.textContent.trim());
+    const range = document.createRange();
+    range.selectNodeContents(text);
+    const line = range.getClientRects()[0];
+    return { width: radio.width, apart: Math.abs((radio.top + radio.bottom) / 2 -
+      (line.top + line.bottom) / 2) - line.height / 2 };
+  }));
+  check(boxes.every((x) => x.width <= 32 && x.apart <= 0),
+    `${width}px: each radio button on the line of its label`, JSON.stringify(boxes));
   await b.page.check(`${form} input[name=org][value="${uscc}"]`);
   await b.submit(form, want);
 };
