@@ -134,10 +134,12 @@ enter(struct authd_app *app, struct http_req *req, bool post, struct staff *s)
 	return 0;
 }
 
-/* The page: the search form, and the citizen p when found (NULL: none, or no search). */
+/* The page: the search form, and the citizen p when found (NULL: none, or no search);
+ * msg (NULL: none) says what was refused (an alert, with an error status) or what was
+ * done (a notice). */
 static int
 render(struct authd_app *app, struct http_req *req, const struct staff *s,
-    const struct dir_person *p, bool searched, const char *alert, unsigned status)
+    const struct dir_person *p, bool searched, const char *msg, unsigned status)
 {
 	char csrf[CSRF_TOKEN_SIZE], name[DIR_NAME_MAX * 4 + 1], idm[MASK_MAX], loa[4];
 	struct page pg;
@@ -153,7 +155,8 @@ render(struct authd_app *app, struct http_req *req, const struct staff *s,
 	}
 	page_init(&pg, req, COUNTER_PATH);
 	page_begin(&pg, page_msg(pg.lang, PAGE_MSG_COUNTER_TITLE));
-	tpl_counter_render(&pg, &(struct tpl_counter){ .alert = alert, .csrf = csrf,
+	tpl_counter_render(&pg, &(struct tpl_counter){ .alert = status >= 400 ? msg : NULL,
+	    .notice = status < 400 ? msg : NULL, .csrf = csrf,
 	    .org_name = s->org.name, .unit = s->m.unit, .found = p != NULL,
 	    .none = searched && p == NULL, .uid = p != NULL ? p->uid : "", .name = name,
 	    .id_masked = idm, .loa = p != NULL ? loa : "",

@@ -15,7 +15,7 @@
 // password alone is no login for staff), the code to the counter page, which names the unit; the search by ID number
 // shows the citizen masked (neither the full ID number nor the full name); a re-typed ID
 // number that differs is refused with the page's alert; the right one with the document
-// and what was seen records the check (LoA 4 on the page). The citizen's next sign-in to
+// and what was seen records the check (a notice, no alert, LoA 4 on the page). The citizen's next sign-in to
 // the app asks acr_values urn:yihao:loa:4: the TOTP step-up (loa=4), then an ID token
 // and /userinfo for acr urn:yihao:loa:4 with amr otp. The counter pages and the step-up
 // pages do not scroll sideways. Screenshots: shots_dir/375-<nn>-<page>.png. Prints
@@ -78,10 +78,12 @@ async function run(browser, rp) {
   await s.page.fill(`${verify} input[name=id_number]`, cit.id_number);
   await s.page.fill(`${verify} textarea[name=note]`, '照片与本人相符');
   await s.submit(verify, s.onAuthd('/counter/verify'));
-  const alert = await s.page.innerText('[role=alert]');
+  const box = await s.page.$('main .notice[role=status]');
+  const notice = box ? await box.innerText() : '(no notice)';
   const level = (await s.page.innerText('ul.claims li:nth-child(3)')).trim();
-  check(alert.includes('已记录现场核验') && level.endsWith('4'),
-    'the check is recorded: the page shows LoA 4', `${alert} / ${level}`);
+  check(notice.includes('已记录现场核验') && level.endsWith('4'),
+    'the check is recorded: the page says so in a notice and shows LoA 4', `${notice} / ${level}`);
+  check(await s.page.$('[role=alert]') === null, 'the page shows no error box after the check');
   await s.look('counter-verified');
 
   // The citizen's next sign-in: LoA 4 after the TOTP step-up.
