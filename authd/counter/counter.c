@@ -134,6 +134,24 @@ enter(struct authd_app *app, struct http_req *req, bool post, struct staff *s)
 	return 0;
 }
 
+/* A person's account status in the page's language. */
+static const char *
+status_word(enum page_lang l, enum dir_status st)
+{
+	switch (st) {
+	case DIR_STATUS_ACTIVE:
+		return page_msg(l, PAGE_MSG_COUNTER_STATUS_ACTIVE);
+	case DIR_STATUS_DISABLED:
+		return page_msg(l, PAGE_MSG_COUNTER_STATUS_DISABLED);
+	case DIR_STATUS_LOCKED:
+		return page_msg(l, PAGE_MSG_COUNTER_STATUS_LOCKED);
+	case DIR_STATUS_DEREGISTERED:
+		return page_msg(l, PAGE_MSG_COUNTER_STATUS_DEREGISTERED);
+	default:
+		return dir_status_str(st);
+	}
+}
+
 /* The page: the search form, and the citizen p when found (NULL: none, or no search);
  * msg (NULL: none) says what was refused (an alert, with an error status) or what was
  * done (a notice). */
@@ -160,7 +178,7 @@ render(struct authd_app *app, struct http_req *req, const struct staff *s,
 	    .org_name = s->org.name, .unit = s->m.unit, .found = p != NULL,
 	    .none = searched && p == NULL, .uid = p != NULL ? p->uid : "", .name = name,
 	    .id_masked = idm, .loa = p != NULL ? loa : "",
-	    .status = p != NULL ? dir_status_str(p->status) : "" });
+	    .status = p != NULL ? status_word(pg.lang, p->status) : "" });
 	yh_wipe(csrf, sizeof(csrf));
 	return page_send(&pg, req, status);
 }

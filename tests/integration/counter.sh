@@ -8,7 +8,7 @@
 #    after the TOTP code the session is LoA 3 and /counter answers 200;
 #  - a person who is not staff gets 403; no session: to the login page;
 #  - a search by ID number shows the citizen masked (neither the full ID number nor the
-#    full name on the page);
+#    full name on the page) and their account status in Chinese words;
 #  - an in-person check whose re-typed ID number differs, or with a missing or forged
 #    CSRF token, or of the staff member themselves, is refused with nothing written; the right one raises the citizen to
 #    LoA 4 (method counter, the staff member's uid, the evidence without the ID number)
@@ -153,6 +153,8 @@ check "the search finds the citizen" "$CUID" "$CIT_UID"
   fail "the full name is on the result page"
 grep -qF "${CIT_ID:0:6}" "$TMP/body" && ok "the masked ID number is on the page" ||
   fail "no masked ID number on the page"
+grep -q '账号状态</span>：正常</li>' "$TMP/body" && ok "the account status in words of the page's language (正常)" ||
+  fail "account status: $(grep -o '账号状态</span>[^<]*' "$TMP/body")"
 counter_post t /counter/search --data-urlencode "id_number=$(id_number 11010119990909000)"
 [[ $STATUS == 200 ]] && ok "search for nobody: 200" || fail "search for nobody: $STATUS"
 counter_post t /counter/search --data-urlencode "id_number=not-an-id"
@@ -234,6 +236,8 @@ check "lock" "$STATUS" 200
 grep -q '<p class="notice" role="status">账号已锁定' "$TMP/body" && ! grep -q 'role="alert"' "$TMP/body" &&
   ok "lock: the page says so in a notice" ||
   fail "lock: no notice, or an alert: $(grep -oE 'class="(notice|alert)"[^<]*' "$TMP/body")"
+grep -q '账号状态</span>：已锁定</li>' "$TMP/body" && ok "lock: the page shows the account as 已锁定" ||
+  fail "status after lock: $(grep -o '账号状态</span>[^<]*' "$TMP/body")"
 check "the citizen locked" "$(person_field "$CIT_UID" status)" locked
 req d GET /account
 [[ $STATUS == 302 || $STATUS == 303 ]] && ok "the citizen's session ended by the lock ($STATUS)" ||

@@ -12,11 +12,12 @@
 //
 // At 375 px: the citizen signs in to the app with the password (acr urn:yihao:loa:2).
 // The staff member logs in with next /counter: the password leads to the TOTP page (the
-// password alone is no login for staff), the code to the counter page, which names the unit; the search by ID number
-// shows the citizen masked (neither the full ID number nor the full name); a re-typed ID
-// number that differs is refused with the page's alert; the right one with the document
-// and what was seen records the check (a notice, no alert, LoA 4 on the page). The citizen's next sign-in to
-// the app asks acr_values urn:yihao:loa:4: the TOTP step-up (loa=4), then an ID token
+// password alone is no login for staff), the code to the counter page, which names the
+// unit; the search by ID number shows the citizen masked (neither the full ID number nor
+// the full name) and the account status in Chinese; a re-typed ID number that differs is
+// refused with the page's alert; the right one with the document and what was seen
+// records the check (a notice, no alert, LoA 4 on the page). The citizen's next sign-in
+// to the app asks acr_values urn:yihao:loa:4: the TOTP step-up (loa=4), then an ID token
 // and /userinfo for acr urn:yihao:loa:4 with amr otp. The counter pages and the step-up
 // pages do not scroll sideways. Screenshots: shots_dir/375-<nn>-<page>.png. Prints
 // "ok: ..." per check and "FAIL: ..." per failure; exits 1 on any failure.
@@ -61,6 +62,8 @@ async function run(browser, rp) {
   must(await s.page.isVisible('form[action="/counter/verify"]'), 'the search finds the citizen');
   check(!found.includes(cit.id_number) && !found.includes(cit.name) &&
     found.includes(cit.id_number.slice(0, 6)), 'the result shows the citizen masked');
+  const status = (await s.page.innerText('ul.claims li:nth-child(4)')).trim();
+  check(status.endsWith('正常'), 'the result shows the account status in Chinese (正常)', status);
   await s.look('counter-found');
 
   // A re-typed ID number that differs: refused with the alert, the form still there.
