@@ -11,9 +11,8 @@
 //   await rp.close();
 //
 // runWithRp(cfg, scenario) runs a whole browser scenario with the app; signIn(b, rp, who,
-// ...) drives a person's browser (checks.mjs personPage) through one
-// sign-in to the app: login, TOTP step-up, consent and the organization choice page as
-// they come.
+// ...) drives a person's browser (checks.mjs personPage) through one sign-in to the app:
+// login, TOTP step-up, consent and the organization choice page as they come.
 //
 // /cb redeems the code (state, nonce and PKCE checked by openid-client), asks /userinfo
 // and answers a small page (#claims, or #error); /bcl verifies the logout token with jose
