@@ -173,6 +173,8 @@ int mig_create_file(const char *path, FILE **out) YH_WUR;
 /* Appends a JSON string ("..." or null for NULL/"") to b. */
 int mig_json_str(struct yh_buf *b, const char *s) YH_WUR;
 
+/* Appends ,"k":v to b (v as mig_json_str). */
+int mig_json_kv(struct yh_buf *b, const char *k, const char *v) YH_WUR;
 /* Adds one to a reason's count in a table. The reason is compared by content and
  * stored as idmerge's own static copy of the code ("other" for an unknown one), so the
  * caller's string may be freed afterwards. */
@@ -339,9 +341,11 @@ int mig_close_set(FILE **set, unsigned n) YH_WUR;
 int mig_emit_reject(struct mig_run *r, uint32_t src, const char *legacy_id,
     const char *reason, const char *field, const char *value) YH_WUR;
 
-/* Writes one review line (candidates: uids, sorted by the caller) and counts it. */
-int mig_emit_review(struct mig_run *r, uint32_t src, const char *legacy_id,
-    const char *reason, const char *const *cands, size_t ncands) YH_WUR;
+/* Writes one review line for record x (candidates: uids, sorted by the caller; group:
+ * the uid of the conflicting group x belongs to, or NULL) and counts it. The line
+ * carries x's values and legacy credential for the directory's review cases. */
+int mig_emit_review(struct mig_run *r, const struct mig_rec *x, const char *reason,
+    const char *group, const char *const *cands, size_t ncands) YH_WUR;
 
 /* ---------- match.c (passes 2 and 3) ---------- */
 
