@@ -564,7 +564,7 @@ test_migration_phone_verified(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 10);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name = 'person_phone'"), 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
@@ -655,7 +655,7 @@ test_migration_makes_schema(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 10);
 	migrated = raw_text(db, SCHEMA_SHAPE);
 	assert_string_equal(migrated, fresh);
 	free(fresh);
@@ -732,6 +732,118 @@ test_legacy(void **state)
 
 /* The account a person has in one source system: the active link only, the least legacy
  * id of several, nothing for another source or another person. */
+/* Review cases: opened once (a second import of the same case opens nothing and keeps
+ * a decision), a record in one case only, a merge that links the accounts and their
+ * legacy passwords in one step, separate and reject, undo, and no undo once a login
+ * used the merged person. */
+static void
+test_review_cases(void **state)
+{
+	struct fx *f = *state;
+	struct dir_case c, got, *list = NULL;
+	struct dir_case_member m[2] = { { "gjj", "g1" }, { "gjj", "g2" } };
+	struct dir_case_link l;
+	struct dir_legacy link;
+	enum dir_case_state open = DIR_CASE_OPEN;
+	char a[DIR_UID_LEN + 1], id1[19], other[DIR_CASE_ID_LEN + 1];
+	const char *c1 = "rc0000000000000001", *c2 = "rc0000000000000002";
+	size_t n = 0;
+
+	make_id(21, id1);
+	assert_int_equal(add(f->d, id1, "陈明", NULL, NULL, a), 0);
+	memset(&c, 0, sizeof(c));
+	memcpy(c.id, c1, sizeof(c.id));
+	c.reason = (char *)"id_contradiction";
+	c.body = (char *)"{\"records\":[{\"id_number\":\"110101199001010210\"}]}";
+	assert_int_equal(dir_case_add(f->d, &c, m, 1, other), 0);
+	/* Stored sealed: the body's ID number is not in the file. */
+	assert_int_equal(raw_int(f->cfg.sqlite_path, "SELECT count(*) FROM review_case WHERE"
+	    " body_sealed LIKE '%110101199001010210%'"), 0);
+	/* Importing again opens nothing. */
+	assert_int_equal(dir_case_add(f->d, &c, m, 1, other), YH_ERR_EXISTS);
+	/* A record in two cases: refused, naming the case that holds it; nothing written. */
+	memcpy(c.id, c2, sizeof(c.id));
+	assert_int_equal(dir_case_add(f->d, &c, m, 2, other), YH_ERR_CONFLICT);
+	assert_string_equal(other, c1);
+	assert_int_equal(dir_case_get(f->d, c2, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_add(f->d, &c, &m[1], 1, other), 0);
+	assert_int_equal(dir_case_list(f->d, &open, NULL, "", 10, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].id, c1);
+	assert_non_null(strstr(list[0].body, "110101199001010210"));
+	dir_case_list_free(list, n);
+	assert_int_equal(dir_case_list(f->d, NULL, "name_conflict", "", 10, &list, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_case_get(f->d, "rc00000000000000ff", &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, "nonsense", &got), YH_ERR_INVALID);
+
+	/* Merge: the account and its legacy password (md5-hex of "secret-b"). */
+	memset(&l, 0, sizeof(l));
+	l.source = "gjj";
+	l.legacy_id = "g1";
+	l.username = "chen_gjj";
+	l.scheme = "md5-hex";
+	l.hash = "9033c790bcfab8258d7db0067da1b519";
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_merge(f->d, c1, a, &l, 1, "operator:alice", ""), YH_ERR_INVALID);
+	assert_int_equal(dir_case_merge(f->d, c1, "0123456789abcdef0123456789abcdef", &l, 1,
+	    "operator:alice", "same person"), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, c1, &got), 0);
+	assert_int_equal(got.state, DIR_CASE_OPEN);   /* the failed merge left nothing */
+	dir_case_clear(&got);
+	assert_int_equal(dir_case_merge(f->d, c1, a, &l, 1, "operator:alice", "same person"), 0);
+	assert_int_equal(dir_legacy_get(f->d, "gjj", "g1", &link), 0);
+	assert_string_equal(link.owner_uid, a);
+	dir_legacy_clear(&link);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), 0);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-c", 8), YH_ERR_AUTH);
+	/* Decided once. */
+	assert_int_equal(dir_case_merge(f->d, c1, a, &l, 1, "operator:bob", "again"),
+	    YH_ERR_EXISTS);
+	assert_int_equal(dir_case_decide(f->d, c1, DIR_CASE_SEPARATE, "operator:bob", "no"),
+	    YH_ERR_EXISTS);
+	/* A rerun's import keeps the decision. */
+	memcpy(c.id, c1, sizeof(c.id));
+	assert_int_equal(dir_case_add(f->d, &c, m, 1, other), YH_ERR_EXISTS);
+	assert_int_equal(dir_case_get(f->d, c1, &got), 0);
+	assert_int_equal(got.state, DIR_CASE_MERGED);
+	assert_string_equal(got.merged_uid, a);
+	assert_string_equal(got.decided_by, "operator:alice");
+	assert_string_equal(got.note, "same person");
+	dir_case_clear(&got);
+
+	/* Undo restores both: no link, no legacy password, the case open. */
+	assert_int_equal(dir_case_undo(f->d, c1), 0);
+	assert_int_equal(dir_legacy_get(f->d, "gjj", "g1", &link), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, c1, &got), 0);
+	assert_int_equal(got.state, DIR_CASE_OPEN);
+	assert_null(got.decided_by);
+	dir_case_clear(&got);
+	assert_int_equal(dir_case_undo(f->d, c1), YH_ERR_INVALID);
+
+	/* Once a login used the merged person, the merge stays. */
+	assert_int_equal(dir_case_note_login(f->d, a), 0);   /* nothing merged yet: no-op */
+	assert_int_equal(dir_case_merge(f->d, c1, a, &l, 1, "operator:alice", "same person"), 0);
+	assert_int_equal(dir_case_note_login(f->d, a), 0);
+	assert_int_equal(dir_case_undo(f->d, c1), YH_ERR_DENIED);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), 0);
+
+	/* Separate, reject, and their undo. */
+	assert_int_equal(dir_case_decide(f->d, c2, DIR_CASE_MERGED, "operator:bob", "x"),
+	    YH_ERR_INVALID);
+	assert_int_equal(dir_case_decide(f->d, c2, DIR_CASE_SEPARATE, "operator:bob", "two"), 0);
+	assert_int_equal(dir_case_add(f->d, &c, &m[1], 1, other), YH_ERR_EXISTS);
+	assert_int_equal(dir_case_get(f->d, c2, &got), 0);
+	assert_int_equal(got.state, DIR_CASE_SEPARATE);
+	dir_case_clear(&got);
+	assert_int_equal(dir_case_undo(f->d, c2), 0);
+	assert_int_equal(dir_case_decide(f->d, c2, DIR_CASE_REJECTED, "operator:bob", "junk"), 0);
+	assert_int_equal(dir_case_list(f->d, &open, NULL, "", 10, &list, &n), 0);
+	assert_int_equal(n, 0);
+	dir_case_list_free(list, n);
+}
+
 static void
 test_legacy_of_owner(void **state)
 {
@@ -1283,7 +1395,7 @@ test_migration_orgs(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 10);
 	assert_int_equal(dir_org_get(f->d, org, &o), 0);
 	assert_int_equal(o.kind, IDN_ORG_KIND_ENTERPRISE);
 	assert_string_equal(o.legal_rep_uid, rep);
@@ -1520,7 +1632,7 @@ test_migration_origin(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 10);
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(dir_person_get(f->d, uids[i], &p), 0);
 		if (i == 2)
@@ -1579,7 +1691,7 @@ test_migration_staff(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 10);
 	assert_int_equal(dir_mandate_list_org(f->d, org, 0, &list, &n), 0);
 	assert_int_equal(n, 2);
 	for (size_t i = 0; i < n; i++) {
@@ -2172,7 +2284,7 @@ test_privacy_consents(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 10);
 	assert_int_equal(dir_privacy_list(f->d, rk.new_uid, &got, &n), 0);
 	assert_int_equal(n, 0);
 	make_id(931, id);
@@ -2438,7 +2550,7 @@ test_migration_deregistered(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 10);
 	assert_int_equal(raw_uid_int(db, "SELECT deregistered FROM person WHERE uid = '%s'", a),
 	    12345);
 	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM person WHERE uid = '%s'"
@@ -2774,6 +2886,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
 		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_privacy_consents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_cases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_deregistered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_org_purge, setup, teardown),
