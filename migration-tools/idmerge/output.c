@@ -524,3 +524,23 @@ mig_close_set(FILE **set, unsigned n)
 	free(set);
 	return e;
 }
+
+int
+mig_read_line(FILE *f, struct yh_buf *b)
+{
+	char chunk[8192];
+	int e;
+
+	yh_buf_reset(b);
+	while (fgets(chunk, sizeof(chunk), f) != NULL) {
+		size_t n = strlen(chunk);
+
+		if ((e = yh_buf_append(b, chunk, n)) != 0)
+			return e;
+		if (n > 0 && chunk[n - 1] == '\n')
+			return 0;
+	}
+	if (ferror(f))
+		return YH_ERR_IO;
+	return b->len > 0 ? 0 : YH_ERR_NOT_FOUND;
+}
