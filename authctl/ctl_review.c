@@ -71,7 +71,7 @@ parse_opts(int argc, char **argv, unsigned mask, unsigned need, struct ropts *o)
 			    o->cmd);
 		o->case_id = argv[i++];
 		if (!dir_case_id_valid(o->case_id))
-			return ctl_fail("review %s: '%s' is not a case id (rc and 16 hex digits, "
+			return ctl_fail("review %s: '%s' is not a case id (like rc1f2e3d4c_5b6a7980, "
 			    "as review list shows)", o->cmd, o->case_id);
 	}
 	for (; i < argc; i++) {

@@ -62,7 +62,9 @@ review_case_id(json_t *line, char out[DIR_CASE_ID_LEN + 1])
 		return YH_ERR_CRYPTO;
 	out[0] = 'r';
 	out[1] = 'c';
-	yh_hex_encode(md, 8, out + 2);
+	yh_hex_encode(md, 4, out + 2);
+	out[10] = '_';
+	yh_hex_encode(md + 4, 4, out + 11);
 	return 0;
 }
 

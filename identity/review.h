@@ -31,8 +31,8 @@ enum review_decision { REVIEW_MERGE, REVIEW_SEPARATE, REVIEW_REJECT };
 int review_decision_parse(const char *s, enum review_decision *out) YH_WUR;
 
 /*
- * The id of the case a review.jsonl line belongs to: "rc" and the first 16 hex digits
- * of SHA-256 over the line's group (the conflicting number's uid, for records that
+ * The id of the case a review.jsonl line belongs to: "rc", then the first 8 bytes of
+ * SHA-256 as hex digits with an underscore after the fourth ("rc1f2e3d4c_5b6a7980"), over the line's group (the conflicting number's uid, for records that
  * conflict with each other) or else over its source and legacy id. The same records
  * give the same id in every run, so an import never opens a case twice. 0,
  * YH_ERR_INVALID (no source or legacy id), YH_ERR_CRYPTO.

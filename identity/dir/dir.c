@@ -1775,10 +1775,11 @@ dir_login_masked(const char *in)
 bool
 dir_case_id_valid(const char *id)
 {
-	if (id == NULL || strlen(id) != DIR_CASE_ID_LEN || strncmp(id, "rc", 2) != 0)
+	if (id == NULL || strlen(id) != DIR_CASE_ID_LEN || strncmp(id, "rc", 2) != 0 ||
+	    id[10] != '_')
 		return false;
 	for (size_t i = 2; i < DIR_CASE_ID_LEN; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+		if (i != 10 && !((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
 			return false;
 	return true;
 }

@@ -760,7 +760,8 @@ int dir_subject_pin_find(struct dir *d, const char *uid, const char *sector,
 
 /* ---- review cases (records idmerge would not decide: docs/operations.md) ---- */
 
-#define DIR_CASE_ID_LEN 18         /* "rc" and 16 lower-case hex digits */
+#define DIR_CASE_ID_LEN 19         /* "rc", 8 lower-case hex digits, "_", 8 more (never a
+                                    * run of digits that logs would mask as an ID number) */
 #define DIR_CASE_BODY_MAX 4096     /* bytes of a case's JSON body (VAULT_VALUE_MAX) */
 #define DIR_CASE_REASON_MAX 32
 #define DIR_NOTE_MAX 1024          /* bytes of an operator's note */

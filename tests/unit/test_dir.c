@@ -746,7 +746,7 @@ test_review_cases(void **state)
 	struct dir_legacy link;
 	enum dir_case_state open = DIR_CASE_OPEN;
 	char a[DIR_UID_LEN + 1], id1[19], other[DIR_CASE_ID_LEN + 1];
-	const char *c1 = "rc0000000000000001", *c2 = "rc0000000000000002";
+	const char *c1 = "rc00000000_00000001", *c2 = "rc00000000_00000002";
 	size_t n = 0;
 
 	make_id(21, id1);
@@ -774,7 +774,7 @@ test_review_cases(void **state)
 	dir_case_list_free(list, n);
 	assert_int_equal(dir_case_list(f->d, NULL, "name_conflict", "", 10, &list, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(dir_case_get(f->d, "rc00000000000000ff", &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, "rc00000000_000000ff", &got), YH_ERR_NOT_FOUND);
 	assert_int_equal(dir_case_get(f->d, "nonsense", &got), YH_ERR_INVALID);
 
 	/* Merge: the account and its legacy password (md5-hex of "secret-b"). */
