@@ -213,16 +213,6 @@ login_form c chen_b "$PW_B"
   fail "login chen_b: $STATUS '$LOCATION'"
 login_form d "$X" wrong-password
 [[ $STATUS != 303 ]] && ok "a wrong password still fails" || fail "wrong password logged in"
-# id_token JAR CLIENT: a code for CLIENT with JAR's session, redeemed; sets IDT.
-id_token() {
-  IDT=
-  authorize_code "$1" openid "$2" || return 1
-  curl -s -o "$TMP/tok.json" -d grant_type=authorization_code -d "client_id=$2" \
-    --data-urlencode "code=$CODE" --data-urlencode "redirect_uri=$CB" \
-    --data-urlencode "code_verifier=$VERIFIER" "$BASE/token"
-  IDT=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("id_token",""))' "$TMP/tok.json" 2>/dev/null)
-  [[ -n $IDT ]] || { fail "$2: no tokens: $(cat "$TMP/tok.json")"; return 1; }
-}
 id_token a app_a && [[ $(jwt_claim "$IDT" yh_legacy_id) == A1 ]] &&
   ok "the s_a app sees the old s_a id (A1)" || fail "app_a: $(jwt_claim "$IDT" yh_legacy_id)"
 id_token b app_b && [[ $(jwt_claim "$IDT" yh_legacy_id) == B1 && $(jwt_claim "$IDT" yh_legacy_username) == chen_b ]] &&
