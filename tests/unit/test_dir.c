@@ -19,6 +19,7 @@
 #include "identity/dir/dir_backend.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
+#include "identity/review.h"
 #include "identity/vault/vault.h"
 #include "tests/unit/codes.h"
 #include "tests/unit/dir_raw.h"
@@ -842,6 +843,76 @@ test_review_cases(void **state)
 	assert_int_equal(dir_case_list(f->d, &open, NULL, "", 10, &list, &n), 0);
 	assert_int_equal(n, 0);
 	dir_case_list_free(list, n);
+}
+
+/* The review layer over the store: a case from a review.jsonl line with its evidence
+ * (traditional/simplified folding, phone, birth date), the operator's masked view, a
+ * merge into the only candidate with the record's legacy password, and a rerun's import
+ * that finds the decided case and leaves it so. */
+static void
+test_review_layer(void **state)
+{
+	struct fx *f = *state;
+	struct dir_case c;
+	char a[DIR_UID_LEN + 1], id1[19], cid[DIR_CASE_ID_LEN + 1], cid2[DIR_CASE_ID_LEN + 1];
+	char other[DIR_CASE_ID_LEN + 1], uid[DIR_UID_LEN + 1], err[512], *text;
+	json_t *lines, *shown, *ev;
+
+	make_id(31, id1);
+	assert_int_equal(add(f->d, id1, "陈明", "13911112222", NULL, a), 0);
+	lines = json_pack("[{s:s, s:s, s:s, s:[s], s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+	    "s:{s:s, s:s}}}]", "source", "gjj", "legacy_id", "g9", "reason", "id_contradiction",
+	    "candidates", a, "record", "kind", "person", "name", "陳明", "phone", "13911112222",
+	    "id_number", "44052419800101001X", "id_problem", "bad_checksum", "username",
+	    "chen_g", "status", "active", "credential", "scheme", "md5-hex", "hash",
+	    "9033c790bcfab8258d7db0067da1b519");
+	assert_non_null(lines);
+	assert_int_equal(review_open(f->d, lines, cid, other), 0);
+	assert_int_equal(review_case_id(json_array_get(lines, 0), cid2), 0);
+	assert_string_equal(cid, cid2);
+	assert_true(dir_case_id_valid(cid));
+	assert_int_equal(review_open(f->d, lines, cid, other), YH_ERR_EXISTS);
+
+	assert_int_equal(dir_case_get(f->d, cid, &c), 0);
+	shown = review_case_json(&c, false, false);
+	assert_non_null(shown);
+	text = json_dumps(shown, JSON_COMPACT);
+	assert_null(strstr(text, id1));                 /* masked */
+	assert_null(strstr(text, "44052419800101001X"));
+	assert_null(strstr(text, "9033c790"));          /* never a hash */
+	free(text);
+	ev = json_array_get(json_object_get(shown, "evidence"), 0);
+	assert_string_equal(json_string_value(json_object_get(ev, "name")), "folded");
+	assert_true(json_is_true(json_object_get(ev, "trad_simp")));
+	assert_string_equal(json_string_value(json_object_get(ev, "phone")), "same");
+	assert_string_equal(json_string_value(json_object_get(ev, "birth_date")), "different");
+	json_decref(shown);
+	shown = review_case_json(&c, false, true);
+	text = json_dumps(shown, JSON_COMPACT);
+	assert_non_null(strstr(text, id1));             /* unmasked when asked */
+	free(text);
+	json_decref(shown);
+	dir_case_clear(&c);
+
+	assert_int_equal(review_resolve(f->d, cid, REVIEW_SEPARATE, a, "operator:x", "n", NULL,
+	    err, sizeof(err)), YH_ERR_INVALID);
+	assert_int_equal(review_resolve(f->d, cid, REVIEW_MERGE, NULL, "operator:x", "same", uid,
+	    err, sizeof(err)), 0);
+	assert_string_equal(uid, a);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), 0);
+	assert_int_equal(review_resolve(f->d, cid, REVIEW_REJECT, NULL, "operator:x", "n", NULL,
+	    err, sizeof(err)), YH_ERR_EXISTS);
+	assert_non_null(strstr(err, "resolved already"));
+	/* Undone and separated; the rerun's import keeps it separated. */
+	assert_int_equal(dir_case_undo(f->d, cid), 0);
+	assert_int_equal(review_resolve(f->d, cid, REVIEW_SEPARATE, NULL, "operator:x", "two",
+	    NULL, err, sizeof(err)), 0);
+	assert_int_equal(review_open(f->d, lines, cid, other), YH_ERR_EXISTS);
+	assert_int_equal(dir_case_get(f->d, cid, &c), 0);
+	assert_int_equal(c.state, DIR_CASE_SEPARATE);
+	dir_case_clear(&c);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), YH_ERR_NOT_FOUND);
+	json_decref(lines);
 }
 
 static void
@@ -2887,6 +2958,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_privacy_consents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_cases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_layer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_deregistered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_org_purge, setup, teardown),
