@@ -373,7 +373,8 @@ merge_target(json_t *body, const char *keep, char uid[DIR_UID_LEN + 1], char *er
 
 	if (n == 0) {
 		snprintf(err, errsz, "a %s case has no person to join its records to: merge "
-		    "is for cases with candidates (separate or reject it)", jget(body, "reason"));
+		    "is for cases with candidates, and for persons' records that conflict under "
+		    "one number (separate or reject it)", jget(body, "reason"));
 		return YH_ERR_UNSUPPORTED;
 	}
 	if (keep == NULL && n > 1) {
@@ -416,6 +417,72 @@ merge_links(json_t *body, struct dir_case_link *l, size_t *n)
 	return 0;
 }
 
+/* The record "source/legacy_id" of the case that keep names, or NULL. */
+static json_t *
+kept_record(json_t *body, const char *keep)
+{
+	char nm[2 * DIR_LEGACY_FIELD_MAX + 2];
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(body, "records"), i, r) {
+		rec_name(r, nm, sizeof(nm));
+		if (keep != NULL && strcmp(nm, keep) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * A merge of persons' records that conflict under one number (no candidates: nothing
+ * under that number was imported): they are one person after all. keep names the record
+ * ("source/legacy_id", one with a valid number) whose name, phone, e-mail and status the
+ * person gets, and whose password becomes theirs; the others' stay legacy passwords. The
+ * person gets the uid idmerge gives the number (the case's group), as a later import of
+ * corrected data would; a person already under that number (registered meanwhile) gets
+ * the records instead.
+ */
+static int
+merge_conflict(struct dir *d, const char *id, json_t *body, const char *keep,
+    struct dir_case_link *l, size_t n, const char *by, const char *note,
+    char uid[DIR_UID_LEN + 1], char *err, size_t errsz)
+{
+	json_t *k = kept_record(body, keep);
+	struct dir_person p, cur;
+	int e;
+
+	if (strcmp(jget(body, "reason"), "name_conflict") != 0 ||
+	    !dir_uid_valid(jget(body, "group")))
+		return merge_target(body, NULL, uid, err, errsz);   /* says why not */
+	if (k == NULL || jget(k, "id_problem")[0] != '\0' || jget(k, "name")[0] == '\0') {
+		snprintf(err, errsz, "--keep must name the record whose name the person keeps "
+		    "(source/legacy_id, one with a valid ID number, as review show lists them)");
+		return YH_ERR_INVALID;
+	}
+	if (dir_person_find_id_number(d, jget(k, "id_number"), &cur) == 0) {
+		memcpy(uid, cur.uid, DIR_UID_LEN + 1);
+		dir_person_clear(&cur);
+		return dir_case_merge(d, id, uid, l, n, by, note);
+	}
+	memset(&p, 0, sizeof(p));
+	memcpy(p.uid, jget(body, "group"), DIR_UID_LEN + 1);
+	p.id_number = (char *)jget(k, "id_number");
+	p.name = (char *)jget(k, "name");
+	p.phone = jget(k, "phone")[0] ? (char *)jget(k, "phone") : NULL;
+	p.phone_verified = true;   /* a department's record, as idmerge import takes it */
+	p.email = jget(k, "email")[0] ? (char *)jget(k, "email") : NULL;
+	if (dir_status_parse(jget(k, "status"), &p.status) != 0)
+		p.status = DIR_STATUS_ACTIVE;
+	p.loa.level = 1;
+	p.loa.method = (char *)"import";
+	p.origin = (char *)DIR_ORIGIN_IMPORT;
+	for (size_t i = 0; i < n; i++)
+		l[i].primary = json_array_get(json_object_get(body, "records"), i) == k;
+	if ((e = dir_case_merge_new(d, id, &p, l, n, by, note)) == 0)
+		memcpy(uid, p.uid, DIR_UID_LEN + 1);
+	return e;
+}
+
 /* One line naming what a decision's error means. */
 static void
 resolve_err(int e, const char *id, char *err, size_t errsz)
@@ -429,8 +496,8 @@ resolve_err(int e, const char *id, char *err, size_t errsz)
 		    "first)", id, id);
 		break;
 	case YH_ERR_CONFLICT:
-		snprintf(err, errsz, "case %s: one of its legacy accounts is linked to a "
-		    "person already", id);
+		snprintf(err, errsz, "case %s: one of its legacy accounts (or the username or "
+		    "ID number of the person to make) belongs to a person already", id);
 		break;
 	case YH_ERR_DENIED:
 		snprintf(err, errsz, "case %s: the person to keep is deregistered", id);
@@ -462,6 +529,10 @@ review_resolve(struct dir *d, const char *id, enum review_decision dec,
 	if (dec != REVIEW_MERGE && keep != NULL) {
 		snprintf(err, errsz, "--keep is for --decision merge");
 		e = YH_ERR_INVALID;
+	} else if (dec == REVIEW_MERGE && json_array_size(json_object_get(body,
+	    "candidates")) == 0) {
+		if ((e = merge_links(body, l, &n)) == 0)
+			e = merge_conflict(d, id, body, keep, l, n, by, note, target, err, errsz);
 	} else if (dec == REVIEW_MERGE) {
 		if ((e = merge_target(body, keep, target, err, errsz)) == 0 &&
 		    (e = merge_links(body, l, &n)) == 0)

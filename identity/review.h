@@ -53,13 +53,18 @@ int review_open(struct dir *d, json_t *lines, char id[DIR_CASE_ID_LEN + 1],
 /*
  * Decides case id. merge joins the case's records to one of its candidate persons:
  * keep names it (a uid among the candidates; NULL when there is exactly one), and the
- * records' legacy accounts and passwords are linked to it in one transaction; uid (may
- * be NULL) receives it. separate and reject take no keep. Returns 0, or an error with
+ * records' legacy accounts and passwords are linked to it in one transaction. A
+ * name_conflict case (persons' records under one number, no candidates) merges into one
+ * new person (dir_case_merge_new) under the uid idmerge gives the number, keep naming
+ * the record ("source/legacy_id") whose name, phone and password the person gets; into
+ * the person already under that number, if there is one. uid (may be NULL) receives
+ * the person. separate and reject take no keep. Returns 0, or an error with
  * one line in err: YH_ERR_NOT_FOUND (no such case or person), YH_ERR_EXISTS (decided
  * already), YH_ERR_INVALID (a keep that is not a candidate, a keep where none is
  * taken, no keep where several candidates are, an empty by or note),
- * YH_ERR_UNSUPPORTED (a merge of a case without candidates: records that conflict
- * under one number, organizations), YH_ERR_CONFLICT (an account is linked already).
+ * YH_ERR_UNSUPPORTED (a merge of a case without candidates that is not a
+ * name_conflict: organizations), YH_ERR_CONFLICT (an account is linked already, the
+ * person to make collides with another).
  */
 int review_resolve(struct dir *d, const char *id, enum review_decision dec,
     const char *keep, const char *by, const char *note, char uid[DIR_UID_LEN + 1],

@@ -450,13 +450,65 @@ privacy_ok(const struct dir_privacy *c)
 	return true;
 }
 
+/* Builds the backend record of a new person from in (the ID number and phone sealed
+ * into rec->p, which the caller frees with person_rec_free, also on error). */
+static int
+person_rec_make(struct dir *d, const struct dir_person *in, struct dir_person_rec *rec,
+    int64_t now)
+{
+	char idnum[19];
+	int r;
+
+	if (!empty(in->uid) && !dir_uid_valid(in->uid))
+		return YH_ERR_INVALID;
+	if (in->loa.level != 0 && (r = check_loa(&in->loa)) != 0)
+		return r;
+	if ((unsigned)in->status > DIR_STATUS_DEREGISTERED)
+		return YH_ERR_INVALID;
+	if (in->origin != NULL && !dir_origin_ok(in->origin))
+		return YH_ERR_INVALID;
+	if ((r = canon_idnum(in->id_number, idnum)) != 0)
+		return r;
+	if ((r = person_fields(d, in, rec)) != 0 ||
+	    (r = seal_indexed(d, VAULT_DOMAIN_IDNUM, idnum, &rec->p.id_number,
+	    rec->id_index)) != 0)
+		goto out;
+	if (empty(in->uid))
+		r = dir_uid_new(rec->p.uid);
+	else
+		r = yh_strlcpy(rec->p.uid, in->uid, sizeof(rec->p.uid));
+	if (r != 0)
+		goto out;
+	rec->p.loa = in->loa;
+	if (in->loa.level == 0) {
+		rec->p.loa.level = 1;
+		rec->p.loa.method = (char *)"self";
+		rec->p.loa.by = rec->p.loa.evidence = NULL;
+	}
+	rec->p.loa.at = in->loa.at != 0 ? in->loa.at : now;
+	rec->p.status = in->status;
+	rec->p.origin = in->origin;
+	rec->p.created = in->created != 0 ? in->created : now;
+	rec->p.updated = now;
+out:
+	yh_wipe(idnum, sizeof(idnum));
+	return r;
+}
+
+/* Frees what person_rec_make sealed. */
+static void
+person_rec_free(struct dir_person_rec *rec)
+{
+	free(rec->p.id_number);
+	free(rec->p.phone);
+	rec->p.id_number = rec->p.phone = NULL;
+}
+
 int
 dir_person_add_consented(struct dir *d, const struct dir_person *in, const char *scheme,
     const char *hash, const struct dir_privacy *consents, size_t n, char *uid_out)
 {
 	struct dir_person_rec rec;
-	char idnum[19];
-	int64_t now = yh_now();
 	int r;
 
 	memset(&rec, 0, sizeof(rec));
@@ -473,44 +525,10 @@ dir_person_add_consented(struct dir *d, const struct dir_person *in, const char 
 			return YH_ERR_INVALID;
 	rec.consents = consents;
 	rec.nconsents = n;
-	if (!empty(in->uid) && !dir_uid_valid(in->uid))
-		return YH_ERR_INVALID;
-	if (in->loa.level != 0 && (r = check_loa(&in->loa)) != 0)
-		return r;
-	if ((unsigned)in->status > DIR_STATUS_DEREGISTERED)
-		return YH_ERR_INVALID;
-	if (in->origin != NULL && !dir_origin_ok(in->origin))
-		return YH_ERR_INVALID;
-	if ((r = canon_idnum(in->id_number, idnum)) != 0)
-		return r;
-	if ((r = person_fields(d, in, &rec)) != 0)
-		goto out;
-	if ((r = seal_indexed(d, VAULT_DOMAIN_IDNUM, idnum, &rec.p.id_number,
-	    rec.id_index)) != 0)
-		goto out;
-	if (empty(in->uid))
-		r = dir_uid_new(rec.p.uid);
-	else
-		r = yh_strlcpy(rec.p.uid, in->uid, sizeof(rec.p.uid));
-	if (r != 0)
-		goto out;
-	rec.p.loa = in->loa;
-	if (in->loa.level == 0) {
-		rec.p.loa.level = 1;
-		rec.p.loa.method = (char *)"self";
-		rec.p.loa.by = rec.p.loa.evidence = NULL;
-	}
-	rec.p.loa.at = in->loa.at != 0 ? in->loa.at : now;
-	rec.p.status = in->status;
-	rec.p.origin = in->origin;
-	rec.p.created = in->created != 0 ? in->created : now;
-	rec.p.updated = now;
-	if ((r = d->ops->person_add(d->be, &rec)) == 0 && uid_out != NULL)
+	if ((r = person_rec_make(d, in, &rec, yh_now())) == 0 &&
+	    (r = d->ops->person_add(d->be, &rec)) == 0 && uid_out != NULL)
 		memcpy(uid_out, rec.p.uid, DIR_UID_LEN + 1);
-out:
-	yh_wipe(idnum, sizeof(idnum));
-	free(rec.p.id_number);
-	free(rec.p.phone);
+	person_rec_free(&rec);
 	return r;
 }
 
@@ -1867,9 +1885,10 @@ check_decision(const char *id, const char *by, const char *note)
 	return check_text(note, DIR_NOTE_MAX, true);
 }
 
-int
-dir_case_merge(struct dir *d, const char *id, const char *uid,
-    const struct dir_case_link *l, size_t n, const char *by, const char *note)
+/* Checks a merge's decision fields and links. */
+static int
+check_merge(const char *id, const char *uid, const struct dir_case_link *l, size_t n,
+    const char *by, const char *note)
 {
 	int r;
 
@@ -1886,7 +1905,40 @@ dir_case_merge(struct dir *d, const char *id, const char *uid,
 		if (l[i].scheme != NULL && (r = check_cred(l[i].scheme, l[i].hash, l[i].salt)) != 0)
 			return r;
 	}
-	return d->ops->case_merge(d->be, id, uid, l, n, by, note, yh_now());
+	return 0;
+}
+
+int
+dir_case_merge(struct dir *d, const char *id, const char *uid,
+    const struct dir_case_link *l, size_t n, const char *by, const char *note)
+{
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		if (l[i].primary)
+			return YH_ERR_INVALID;   /* the person has a password of their own */
+	if ((r = check_merge(id, uid, l, n, by, note)) != 0)
+		return r;
+	return d->ops->case_merge(d->be, id, uid, NULL, l, n, by, note, yh_now());
+}
+
+int
+dir_case_merge_new(struct dir *d, const char *id, const struct dir_person *p,
+    const struct dir_case_link *l, size_t n, const char *by, const char *note)
+{
+	struct dir_person_rec rec;
+	size_t primary = 0;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		primary += l[i].primary && l[i].scheme != NULL;
+	if (primary > 1 || (r = check_merge(id, p->uid, l, n, by, note)) != 0)
+		return primary > 1 ? YH_ERR_INVALID : r;
+	memset(&rec, 0, sizeof(rec));
+	if ((r = person_rec_make(d, p, &rec, yh_now())) == 0)
+		r = d->ops->case_merge(d->be, id, rec.p.uid, &rec, l, n, by, note, yh_now());
+	person_rec_free(&rec);
+	return r;
 }
 
 int

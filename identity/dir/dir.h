@@ -794,6 +794,7 @@ struct dir_case {
 	int64_t decided_at;    /* 0 while open */
 	char merged_uid[DIR_UID_LEN + 1];  /* the person a merge joined to; "" otherwise */
 	int64_t used;          /* when a login first used the merged person; 0: not yet */
+	bool created_person;   /* the merge made that person (dir_case_merge_new) */
 };
 
 /* A record of a case: its legacy account (borrowed strings). */
@@ -808,6 +809,7 @@ struct dir_case_link {
 	const char *source, *legacy_id, *username;
 	enum dir_status status;
 	const char *scheme, *hash, *salt;
+	bool primary;          /* dir_case_merge_new: its password becomes the person's own */
 };
 
 /* True when id has the form of a case id. */
@@ -844,6 +846,17 @@ int dir_case_list(struct dir *d, const enum dir_case_state *state, const char *r
  * YH_ERR_TOO_LONG; nothing written on error.
  */
 int dir_case_merge(struct dir *d, const char *id, const char *uid,
+    const struct dir_case_link *l, size_t n, const char *by, const char *note) YH_WUR;
+
+/*
+ * As dir_case_merge, but the person is made from p in the same transaction (p->uid set;
+ * the fields as dir_person_add takes them): for records that conflict under one number
+ * and turn out to be one person. The link marked primary gives the person their own
+ * password; the others' stay legacy passwords. An undo removes the person again.
+ * Errors as dir_case_merge, and YH_ERR_CONFLICT when the ID number, username or uid is
+ * taken (join the records to that person with dir_case_merge instead).
+ */
+int dir_case_merge_new(struct dir *d, const char *id, const struct dir_person *p,
     const struct dir_case_link *l, size_t n, const char *by, const char *note) YH_WUR;
 
 /* Decides the open case id as DIR_CASE_SEPARATE or DIR_CASE_REJECTED (by, note

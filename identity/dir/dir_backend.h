@@ -176,9 +176,10 @@ struct dir_ops {
 	int (*case_get)(void *be, const char *id, struct dir_case *out);
 	int (*case_list)(void *be, const char *state, const char *reason, const char *after,
 	    size_t limit, struct dir_case **out, size_t *n);
+	/* create: the person to make first (NULL: uid exists) */
 	int (*case_merge)(void *be, const char *id, const char *uid,
-	    const struct dir_case_link *l, size_t n, const char *by, const char *note,
-	    int64_t now);
+	    const struct dir_person_rec *create, const struct dir_case_link *l, size_t n,
+	    const char *by, const char *note, int64_t now);
 	int (*case_decide)(void *be, const char *id, const char *state, const char *by,
 	    const char *note, int64_t now);
 	int (*case_undo)(void *be, const char *id);

@@ -58,7 +58,7 @@
 	" m.not_before, m.until, m.scopes, m.created, m.revoked, m.unit, m.position"
 #define LEGACY_COLS "owner_uid, source, legacy_id, username, status, created"
 #define CASE_COLS "id, reason, state, body_sealed, created, decided_by, note, decided_at," \
-	" merged_uid, used"
+	" merged_uid, used, created_person"
 /* The accounts of case ?1 that a merge linked to ?2. */
 #define CASE_MEMBERS_OF "owner_uid = ?2 AND (source, legacy_id) IN" \
 	" (SELECT source, legacy_id FROM review_member WHERE case_id = ?1)"
@@ -211,11 +211,13 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_CASE_LIST] = "SELECT " CASE_COLS " FROM review_case WHERE (?1 IS NULL OR"
 	    " state = ?1) AND (?2 IS NULL OR reason = ?2) AND id > ?3 ORDER BY id LIMIT ?4",
 	[ST_CASE_DECIDE] = "UPDATE review_case SET state = ?2, decided_by = ?3, note = ?4,"
-	    " decided_at = ?5, merged_uid = ?6, used = NULL WHERE id = ?1 AND state = 'open'",
+	    " decided_at = ?5, merged_uid = ?6, used = NULL, created_person = ?7"
+	    " WHERE id = ?1 AND state = 'open'",
 	[ST_CASE_UNLINK] = "DELETE FROM legacy_link WHERE " CASE_MEMBERS_OF,
 	[ST_CASE_UNCRED] = "DELETE FROM legacy_cred WHERE " CASE_MEMBERS_OF,
 	[ST_CASE_REOPEN] = "UPDATE review_case SET state = 'open', decided_by = NULL,"
-	    " note = NULL, decided_at = NULL, merged_uid = NULL, used = NULL WHERE id = ?1",
+	    " note = NULL, decided_at = NULL, merged_uid = NULL, used = NULL,"
+	    " created_person = 0 WHERE id = ?1",
 	[ST_CASE_USED_FIND] = "SELECT 1 FROM review_case WHERE merged_uid = ?1"
 	    " AND state = 'merged' AND used IS NULL LIMIT 1",
 	[ST_CASE_USED_SET] = "UPDATE review_case SET used = ?2 WHERE merged_uid = ?1"
@@ -2465,6 +2467,7 @@ read_case(sqlite3_stmt *st, struct dir_case *c)
 	c->created = sqlite3_column_int64(st, 4);
 	c->decided_at = sqlite3_column_int64(st, 7);
 	c->used = sqlite3_column_int64(st, 9);
+	c->created_person = sqlite3_column_int(st, 10) != 0;
 	return 0;
 }
 
@@ -2596,7 +2599,7 @@ sq_case_list(void *be, const char *state, const char *reason, const char *after,
  * YH_ERR_NOT_FOUND (no case), YH_ERR_EXISTS (decided already). */
 static int
 case_set_decision(struct sq *s, const char *id, const char *state, const char *uid,
-    const char *by, const char *note, int64_t now)
+    bool created, const char *by, const char *note, int64_t now)
 {
 	struct dir_case cur;
 	sqlite3_stmt *st;
@@ -2614,6 +2617,7 @@ case_set_decision(struct sq *s, const char *id, const char *state, const char *u
 	bind_text(st, 4, note);
 	sqlite3_bind_int64(st, 5, now);
 	bind_text(st, 6, uid);
+	sqlite3_bind_int(st, 7, created ? 1 : 0);
 	if ((e = sq_exec(s, st, "case decide")) == 0 && sqlite3_changes(s->db) != 1)
 		e = YH_ERR_EXISTS;
 	sq_done(st);
@@ -2639,6 +2643,8 @@ case_link(struct sq *s, const char *uid, const struct dir_case_link *l, int64_t 
 	sq_done(st);
 	if (e != 0 || l->scheme == NULL)
 		return e == YH_ERR_EXISTS ? YH_ERR_CONFLICT : e;
+	if (l->primary)
+		return cred_write(s, uid, l->scheme, l->hash, l->salt, now);
 	if ((st = sq_get(s, ST_LCRED_ADD)) == NULL)
 		return YH_ERR_DB;
 	bind_text(st, 1, l->source);
@@ -2652,13 +2658,26 @@ case_link(struct sq *s, const char *uid, const struct dir_case_link *l, int64_t 
 	return e == YH_ERR_EXISTS ? YH_ERR_CONFLICT : e;
 }
 
+/* Makes the person a merge joins records to. */
 static int
-case_merge_txn(struct sq *s, const char *id, const char *uid, const struct dir_case_link *l,
-    size_t n, const char *by, const char *note, int64_t now)
+case_person(struct sq *s, const struct dir_person_rec *r)
 {
 	int e;
 
-	if ((e = case_set_decision(s, id, "merged", uid, by, note, now)) != 0)
+	if ((e = entity_add(s, r->p.uid, "person")) == 0)
+		e = person_insert(s, r);
+	return e == YH_ERR_EXISTS ? YH_ERR_CONFLICT : e;
+}
+
+static int
+case_merge_txn(struct sq *s, const char *id, const char *uid,
+    const struct dir_person_rec *create, const struct dir_case_link *l, size_t n,
+    const char *by, const char *note, int64_t now)
+{
+	int e;
+
+	if ((e = case_set_decision(s, id, "merged", uid, create != NULL, by, note, now)) != 0 ||
+	    (create != NULL && (e = case_person(s, create)) != 0))
 		return e;
 	if ((e = person_closed(s, uid)) != 0)
 		return e == 1 ? YH_ERR_DENIED : e;   /* deregistered, or no such person */
@@ -2668,14 +2687,14 @@ case_merge_txn(struct sq *s, const char *id, const char *uid, const struct dir_c
 }
 
 static int
-sq_case_merge(void *be, const char *id, const char *uid, const struct dir_case_link *l,
-    size_t n, const char *by, const char *note, int64_t now)
+sq_case_merge(void *be, const char *id, const char *uid, const struct dir_person_rec *create,
+    const struct dir_case_link *l, size_t n, const char *by, const char *note, int64_t now)
 {
 	struct sq *s = be;
 	int e;
 
 	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
-		e = sp_end(s, case_merge_txn(s, id, uid, l, n, by, note, now));
+		e = sp_end(s, case_merge_txn(s, id, uid, create, l, n, by, note, now));
 	return sq_wend(s, e);
 }
 
@@ -2687,7 +2706,7 @@ sq_case_decide(void *be, const char *id, const char *state, const char *by,
 	int e;
 
 	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
-		e = sp_end(s, case_set_decision(s, id, state, NULL, by, note, now));
+		e = sp_end(s, case_set_decision(s, id, state, NULL, false, by, note, now));
 	return sq_wend(s, e);
 }
 
@@ -2706,6 +2725,11 @@ case_undo_txn(struct sq *s, const char *id)
 		e = YH_ERR_DENIED;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && e == 0; i++)
 		e = sq_run(s, steps[i], "case undo", id, cur.merged_uid[0] ? cur.merged_uid : "");
+	/* A person the merge made goes again, with everything it got since (the case is
+	 * reopened first, so the purge's review steps leave it alone). */
+	if (e == 0 && cur.created_person)
+		e = sq_run_each(s, sq_purge_steps, sizeof(sq_purge_steps) /
+		    sizeof(sq_purge_steps[0]), cur.merged_uid, 0, "case undo");
 	dir_case_clear(&cur);
 	return e;
 }

@@ -10,7 +10,8 @@
 #    with --unmask, which is audited);
 #  - resolve by merge: the person logs in with both legacy passwords over HTTP, and an
 #    OIDC app registered for each source sees that source's old id; before any login an
-#    undo restores both (no link, no second password, the case open);
+#    undo restores both (no link, no second password, the case open); the name conflict
+#    merged into one new person (--keep names the record) and undone again;
 #  - separate and reject; a rerun of idmerge run + import keeps every decision;
 #  - bad input: a case resolved already, an unknown case, a malformed case id, a bad
 #    decision, a merge without --keep among several candidates, a --keep that is not a
@@ -42,7 +43,7 @@ P2=$(id_number 32010219800202002)         # another 王芳 (A3), the same phone
 BROKEN=$(id_number 44052419800101001)
 BROKEN=${BROKEN:0:17}$([[ ${BROKEN:17} == 0 ]] && echo 1 || echo 0)
 md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
-PW_A=pw-chen-a PW_B='密码-chen-b' PW_F=pw-wang-b
+PW_A=pw-chen-a PW_B='密码-chen-b' PW_F=pw-wang-b PW_Q=pw-wang-q
 
 mkdir -p "$TMP/src"
 cat >"$TMP/src/sources.json" <<EOF
@@ -64,7 +65,7 @@ EOF
 cat >"$TMP/src/s_b.jsonl" <<EOF
 {"lid": "B1", "name": "陳明", "sfz": "$BROKEN", "tel": "13911112222", "user": "chen_b", "hash": "$(md5 "$PW_B")"}
 {"lid": "B2", "name": "王芳", "sfz": "", "tel": "13722223333", "user": "wang_b", "hash": "$(md5 "$PW_F")"}
-{"lid": "B3", "name": "王强", "sfz": "$W", "tel": "13655556666", "user": "wang_q", "hash": ""}
+{"lid": "B3", "name": "王强", "sfz": "$W", "tel": "13655556666", "user": "wang_q", "hash": "$(md5 "$PW_Q")"}
 EOF
 cat >"$TMP/authd.conf" <<EOF
 state_dir = $S
@@ -138,7 +139,7 @@ expect_error "merge among several candidates without --keep" "2 candidates: name
   $A review resolve "$C_SEP" --decision merge --by alice --note x
 expect_error "--keep that is not a candidate" "not a candidate of this case" \
   $A review resolve "$C_SEP" --decision merge --keep 0123456789abcdef0123456789abcdef --by alice --note x
-expect_error "merge of a name conflict" "no person to join its records to" \
+expect_error "merge of a name conflict without --keep" "--keep must name the record" \
   $A review resolve "$C_REJ" --decision merge --by alice --note x
 expect_error "missing --by" "--by is required" $A review resolve "$C_SEP" --decision separate --note x
 expect_error "undo of an open case" "is open: there is no decision to undo" \
@@ -168,6 +169,17 @@ ctl review undo "$C_MERGE" --by alice --note "wrong button" >/dev/null || fail "
   fail "after undo: links $(b1_links)"
 ctl review resolve "$C_MERGE" --decision merge --by alice --note "one person" >/dev/null ||
   fail "merge again"
+
+# ---- a name conflict merged into one new person, undone
+w_persons() { sqlite3 "$DB" "select count(*) from person where uid = (select owner_uid from legacy_link where source = 's_b' and legacy_id = 'B3')"; }
+ctl review resolve "$C_REJ" --decision merge --keep s_a/A4 --by bob --note "王强 is a typo" >/dev/null &&
+  [[ $(w_persons) == 1 ]] && check_pw "$W" "$PW_Q" &&
+  [[ $(sqlite3 "$DB" "select count(*) from legacy_link where legacy_id in ('A4', 'B3')") == 2 ]] &&
+  ok "name conflict merged: one person under the number, both accounts, B3's password" ||
+  fail "name conflict merge: $(tail -1 "$TMP/ctl.log")"
+ctl review undo "$C_REJ" --by bob >/dev/null &&
+  [[ $(sqlite3 "$DB" "select count(*) from legacy_link where legacy_id in ('A4', 'B3')") == 0 ]] &&
+  ! check_pw "$W" "$PW_Q" && ok "its undo removes the person it made" || fail "undo of the new person"
 
 # ---- separate and reject
 ctl review resolve "$C_SEP" --decision separate --by bob --note "two different 王芳" >/dev/null ||

@@ -845,6 +845,67 @@ test_review_cases(void **state)
 	dir_case_list_free(list, n);
 }
 
+/* A merge that makes the person (records that conflicted under one number): the person,
+ * their password and the links in one transaction; refused whole when the number is
+ * somebody's already; an undo removes the person again. */
+static void
+test_review_merge_new(void **state)
+{
+	struct fx *f = *state;
+	struct dir_case c;
+	struct dir_case_member m = { "x", "x1" };
+	struct dir_case_link l;
+	struct dir_person p, got;
+	struct dir_cred cred;
+	char a[DIR_UID_LEN + 1], id1[19], id2[19], other[DIR_CASE_ID_LEN + 1];
+	const char *c3 = "rc00000000_00000003", *uid = "00112233445566778899aabbccddeeff";
+
+	make_id(23, id1);
+	make_id(24, id2);
+	assert_int_equal(add(f->d, id1, "甲", NULL, NULL, a), 0);
+	memset(&c, 0, sizeof(c));
+	memcpy(c.id, c3, sizeof(c.id));
+	c.reason = (char *)"name_conflict";
+	c.body = (char *)"{}";
+	assert_int_equal(dir_case_add(f->d, &c, &m, 1, other), 0);
+	memset(&l, 0, sizeof(l));
+	l.source = "x";
+	l.legacy_id = "x1";
+	l.scheme = "md5-hex";
+	l.hash = "9033c790bcfab8258d7db0067da1b519";
+	l.primary = true;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.uid, uid, DIR_UID_LEN + 1);
+	p.id_number = id1;   /* somebody's already */
+	p.name = (char *)"乙";
+	assert_int_equal(dir_case_merge(f->d, c3, a, &l, 1, "operator:a", "n"), YH_ERR_INVALID);
+	assert_int_equal(dir_case_merge_new(f->d, c3, &p, &l, 1, "operator:a", "n"),
+	    YH_ERR_CONFLICT);
+	assert_int_equal(dir_person_get(f->d, uid, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, c3, &c), 0);
+	assert_int_equal(c.state, DIR_CASE_OPEN);
+	dir_case_clear(&c);
+	p.id_number = id2;
+	assert_int_equal(dir_case_merge_new(f->d, c3, &p, &l, 1, "operator:a", "one person"), 0);
+	assert_int_equal(dir_person_get(f->d, uid, &got), 0);
+	assert_string_equal(got.name, "乙");
+	dir_person_clear(&got);
+	assert_int_equal(dir_cred_get(f->d, uid, &cred), 0);   /* the kept record's password */
+	assert_string_equal(cred.scheme, "md5-hex");
+	dir_cred_clear(&cred);
+	assert_int_equal(dir_case_get(f->d, c3, &c), 0);
+	assert_true(c.created_person);
+	assert_string_equal(c.merged_uid, uid);
+	dir_case_clear(&c);
+	assert_int_equal(dir_case_undo(f->d, c3), 0);
+	assert_int_equal(dir_person_get(f->d, uid, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_find_id_number(f->d, id2, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, c3, &c), 0);
+	assert_int_equal(c.state, DIR_CASE_OPEN);
+	assert_false(c.created_person);
+	dir_case_clear(&c);
+}
+
 /* The review layer over the store: a case from a review.jsonl line with its evidence
  * (traditional/simplified folding, phone, birth date), the operator's masked view, a
  * merge into the only candidate with the record's legacy password, and a rerun's import
@@ -2959,6 +3020,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_privacy_consents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_cases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_layer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_merge_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_deregistered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_org_purge, setup, teardown),

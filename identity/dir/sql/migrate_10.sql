@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS review_case (id TEXT PRIMARY KEY,
   body_sealed TEXT NOT NULL, created INTEGER NOT NULL,
   decided_by TEXT, note TEXT, decided_at INTEGER,
   merged_uid TEXT, used INTEGER,
+  created_person INTEGER NOT NULL DEFAULT 0 CHECK (created_person IN (0, 1)),
   CHECK ((state = 'merged') = (merged_uid IS NOT NULL))) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS review_case_state ON review_case(state, id);
