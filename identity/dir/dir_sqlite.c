@@ -1128,8 +1128,8 @@ static const char *const sq_purge_steps[] = {
 	"DELETE FROM totp WHERE owner_uid = ?1",
 	"DELETE FROM legacy_link WHERE owner_uid = ?1",
 	"DELETE FROM legacy_cred WHERE owner_uid = ?1",
-	"DELETE FROM review_member WHERE case_id IN"
-	" (SELECT id FROM review_case WHERE merged_uid = ?1)",
+	("DELETE FROM review_member WHERE case_id IN"
+	    " (SELECT id FROM review_case WHERE merged_uid = ?1)"),
 	"DELETE FROM review_case WHERE merged_uid = ?1",
 	"DELETE FROM loa_event WHERE person_uid = ?1",
 	"DELETE FROM mandate WHERE person_uid = ?1",
