@@ -273,6 +273,13 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "oidc.par_lifetime", .type = YH_CFG_DURATION, .def = "60s", .min = 5,
 	  .max = 600, .flags = YH_CFG_RELOADABLE, .offset = OFF(par_lifetime),
 	  .help = "how long a request_uri from /par (pushed authorization request) is good" },
+	{ .name = "oidc.device_lifetime", .type = YH_CFG_DURATION, .def = "10m", .min = 5,
+	  .max = 1800, .flags = YH_CFG_RELOADABLE, .offset = OFF(device_lifetime),
+	  .help = "how long a device code and its user code (device authorization grant) "
+	      "are good" },
+	{ .name = "oidc.device_interval", .type = YH_CFG_DURATION, .def = "5s", .min = 1,
+	  .max = 60, .flags = YH_CFG_RELOADABLE, .offset = OFF(device_interval),
+	  .help = "the least time between two polls of a device code at /token" },
 	{ .name = "token.client_assertion_max_lifetime", .type = YH_CFG_DURATION, .def = "1h",
 	  .min = 60, .max = 86400, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(assertion_lifetime),

@@ -88,6 +88,8 @@ struct authd_cfg {
 	int64_t offline_token_lifetime;   /* token.offline_lifetime */
 	int64_t code_lifetime;            /* token.code_lifetime */
 	int64_t par_lifetime;             /* oidc.par_lifetime */
+	int64_t device_lifetime;          /* oidc.device_lifetime */
+	int64_t device_interval;          /* oidc.device_interval */
 	int64_t assertion_lifetime;       /* token.client_assertion_max_lifetime */
 	int64_t cas_ticket_lifetime;      /* cas.ticket_lifetime: seconds */
 	int64_t cas_pgt_lifetime;         /* cas.pgt_lifetime: seconds */
