@@ -221,7 +221,7 @@ int
 oidc_dev_poll(struct authd_app *app, const char *client_id, const char *device_code,
     int64_t now_ms, enum oidc_dev_poll *res, char **grant)
 {
-	char bind[DEV_BIND_MAX + 1], key[SESS_KEY_SIZE], *raw = NULL;
+	char bind[DEV_BIND_MAX + 1], key[SESS_KEY_SIZE], *raw = NULL, *g = NULL;
 	struct oidc_dev d;
 	int r = YH_ERR_BUSY;
 
@@ -238,13 +238,17 @@ oidc_dev_poll(struct authd_app *app, const char *client_id, const char *device_c
 		*res = oidc_dev_poll_step(&d, now_ms);
 		if (*res == OIDC_DEV_POLL_USED || *res == OIDC_DEV_POLL_EXPIRED)
 			break;   /* nothing changes */
+		free(g);
+		g = d.grant;     /* a request done keeps no grant */
+		d.grant = NULL;
 		r = dev_store(app, key, raw, &d);
 	}
 	if (r == 0 && *res == OIDC_DEV_POLL_ISSUE) {
-		*grant = d.grant;
-		d.grant = NULL;
+		*grant = g;
+		g = NULL;
 	}
 	oidc_dev_clear(&d);
+	free(g);
 	free(raw);
 	return r == YH_ERR_BUSY ? YH_ERR_UNAVAILABLE : r;
 }
