@@ -80,6 +80,7 @@ struct authd_cfg {
 	int64_t login_max_failures;       /* login.max_failures: of one account */
 	int64_t login_addr_max_failures;  /* login.max_failures_per_address */
 	int64_t login_lockout;            /* login.lockout: seconds */
+	int64_t login_qr_lifetime;        /* login.qr_lifetime: seconds */
 	int64_t login_failure_window;     /* login.failure_window: seconds failures count */
 	char *login_staff_methods;        /* login.staff_methods: staff's second factor (totp) */
 	int64_t access_token_lifetime;    /* token.access_lifetime: default for clients */
