@@ -23,6 +23,7 @@
 #include "authcore/audit/audit.h"
 #include "authcore/clients/clients.h"
 #include "authd/http/http.h"
+#include "authd/login/qr.h"
 #include "authd/oidc/device.h"
 #include "authd/oidc/oidc.h"
 #include "authd/oidc/token.h"
@@ -1968,6 +1969,67 @@ test_device_states(void **state)
 	    "\"scope\":\"\",\"exp\":1,\"iv\":0,\"next\":0}", &e), YH_ERR_INVALID);
 }
 
+/* ---- QR-code login ---- */
+
+/* The QR request's states: a confirm needs a scan by the same person, the level is the
+ * lower of the two tokens', another person or browser is refused, it is claimed once,
+ * and it expires; the record survives its JSON. */
+static void
+test_qr_states(void **state)
+{
+	struct login_qr q, c;
+	char *j = NULL;
+	const char *bh = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	const char *other = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+	(void)state;
+	memset(&q, 0, sizeof(q));
+	snprintf(q.bhash, sizeof(q.bhash), "%s", bh);
+	snprintf(q.addr, sizeof(q.addr), "192.0.2.7");
+	q.created = 1000;
+	q.exp = 1120;
+	assert_int_equal(login_qr_claim(&q, bh, 1001), YH_ERR_BUSY);
+	assert_int_equal(login_qr_confirm(&q, "u1", 3, 1001), YH_ERR_INVALID);  /* no scan */
+	assert_int_equal(login_qr_scan(&q, "u1", "mobile", 0, 1001), YH_ERR_INVALID);
+	assert_int_equal(login_qr_scan(&q, "u1", "mobile", 3, 1001), 0);
+	assert_int_equal(q.st, LOGIN_QR_SCANNED);
+	assert_int_equal(login_qr_scan(&q, "u1", "mobile", 3, 1002), 0);      /* again: same */
+	assert_int_equal(login_qr_scan(&q, "u2", "mobile", 3, 1002), YH_ERR_DENIED);
+	assert_int_equal(login_qr_confirm(&q, "u2", 3, 1002), YH_ERR_DENIED);
+	assert_int_equal(login_qr_deny(&q, "u2", 1002), YH_ERR_DENIED);
+	assert_int_equal(login_qr_claim(&q, bh, 1002), YH_ERR_BUSY);
+	/* JSON round trip */
+	assert_int_equal(login_qr_json(&q, &j), 0);
+	assert_int_equal(login_qr_parse(j, &c), 0);
+	free(j);
+	assert_int_equal(c.st, LOGIN_QR_SCANNED);
+	assert_string_equal(c.uid, "u1");
+	assert_string_equal(c.client_id, "mobile");
+	assert_string_equal(c.addr, "192.0.2.7");
+	assert_int_equal(c.loa, 3);
+	/* the confirm's token at a lower level lowers it, never raises it */
+	assert_int_equal(login_qr_confirm(&c, "u1", 2, 1003), 0);
+	assert_int_equal(c.loa, 2);
+	assert_int_equal(login_qr_confirm(&q, "u1", 4, 1003), 0);
+	assert_int_equal(q.loa, 3);
+	/* another browser; then the one that made it, once */
+	assert_int_equal(login_qr_claim(&q, other, 1004), YH_ERR_DENIED);
+	assert_int_equal(login_qr_claim(&q, "short", 1004), YH_ERR_DENIED);
+	assert_int_equal(login_qr_claim(&q, bh, 1004), 0);
+	assert_int_equal(q.st, LOGIN_QR_DONE);
+	assert_int_equal(login_qr_claim(&q, bh, 1004), YH_ERR_DENIED);
+	assert_int_equal(login_qr_scan(&q, "u1", "mobile", 3, 1004), YH_ERR_DENIED);
+	/* refused; expired */
+	c.st = LOGIN_QR_PENDING;
+	assert_int_equal(login_qr_deny(&c, "u9", 1005), 0);
+	assert_int_equal(login_qr_claim(&c, bh, 1005), YH_ERR_DENIED);
+	assert_int_equal(login_qr_confirm(&c, "u1", 2, 1005), YH_ERR_DENIED);
+	c.st = LOGIN_QR_CONFIRMED;
+	assert_int_equal(login_qr_claim(&c, bh, 1120), YH_ERR_EXPIRED);
+	assert_int_equal(login_qr_scan(&c, "u1", "mobile", 2, 1120), YH_ERR_EXPIRED);
+	assert_int_equal(login_qr_parse("{\"st\":\"pending\"}", &c), YH_ERR_INVALID);
+}
+
 int
 main(void)
 {
@@ -1975,6 +2037,7 @@ main(void)
 		cmocka_unit_test(test_error_status),
 		cmocka_unit_test(test_device_user_code),
 		cmocka_unit_test(test_device_states),
+		cmocka_unit_test(test_qr_states),
 		cmocka_unit_test(test_url_param),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_loa_acr),
