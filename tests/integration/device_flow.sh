@@ -208,4 +208,5 @@ fi
 
 no_errors_in "errors in authd's log" "$TMP/authd.log"
 check_stop_authd
+no_sanitizer_in "sanitizer reports in the authd log:" "$TMP/authd.log"
 finish "device_flow: all checks passed"

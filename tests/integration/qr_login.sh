@@ -177,4 +177,5 @@ req e GET "$EPAGE"
 
 no_errors_in "errors in authd's log" "$TMP/authd.log"
 check_stop_authd
+no_sanitizer_in "sanitizer reports in the authd log:" "$TMP/authd.log"
 finish "qr_login: all checks passed"
