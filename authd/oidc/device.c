@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "authcore/audit/audit.h"
+#include "authd/account/account.h"
 #include "authd/app.h"
 #include "authd/login/login.h"
 #include "authd/oidc/authorize.h"
@@ -34,6 +35,7 @@
 #define DEV_URL_MAX 1024
 #define DEV_SWAP_TRIES 4               /* reads again after a lost compare-and-swap */
 #define DEV_NEW_TRIES 4                /* user codes drawn before giving up on collisions */
+#define DEV_QR_PX 280                  /* the kiosk page's QR code, pixels */
 
 /* ---- user codes ------------------------------------------------------------------------ */
 
@@ -585,6 +587,45 @@ dev_get(struct http_req *req, void *arg)
 	return r;
 }
 
+/*
+ * GET /device/qr?user_code=XXXX-XXXX: what a kiosk that shows a web page displays: the
+ * code and verification_uri_complete as a QR code (inline SVG, libqrencode), for the
+ * person's phone to open. No session and no store: the page says only what its URL
+ * says, whether or not the code names a request.
+ */
+static int
+dev_qr_get(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	char code[OIDC_DEV_CODE_SIZE], full[DEV_URL_MAX + 32];
+	const char *in = NULL;
+	struct tpl_device v;
+	struct yh_buf svg;
+	struct page pg;
+	int r, n;
+
+	if (http_req_query(req, "user_code", 64, &in) != 0 ||
+	    oidc_dev_user_code_norm(in, code) != 0)
+		return page_error_send(req, 400, page_msg(page_lang_of(req),
+		    PAGE_MSG_DEVICE_CODE_BAD), NULL, NULL);
+	n = snprintf(full, sizeof(full), "%s%s?user_code=%s", app->issuer, OIDC_DEV_PATH, code);
+	if (n < 0 || (size_t)n >= sizeof(full))
+		return page_failure_send(req, YH_ERR_TOO_LONG);
+	yh_buf_init(&svg, 256 * 1024);
+	if ((r = account_qr_svg(full, DEV_QR_PX, &svg)) != 0) {
+		yh_buf_free(&svg);
+		return page_failure_send(req, r);
+	}
+	page_init(&pg, req, OIDC_DEV_QR_PATH);
+	v = (struct tpl_device){ .show = true, .user_code = code, .svg = yh_buf_cstr(&svg),
+		.uri = full };
+	page_begin(&pg, page_msg(pg.lang, PAGE_MSG_DEVICE_TITLE));
+	tpl_device_render(&pg, &v);
+	r = page_send(&pg, req, 200);
+	yh_buf_free(&svg);
+	return r;
+}
+
 /* The grant the person gives with their session p->si, as stored for the poll. */
 static int
 dp_grant(const struct dev_page *p, char **out)
@@ -673,6 +714,7 @@ static const struct http_route dev_routes[] = {
 	{ "POST", "/device_authorization", dev_authz_handler,
 	    HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ "GET", OIDC_DEV_PATH, dev_get, HTTP_ROUTE_NO_STORE },
+	{ "GET", OIDC_DEV_QR_PATH, dev_qr_get, HTTP_ROUTE_NO_STORE },
 	{ "POST", OIDC_DEV_PATH, dev_post, HTTP_ROUTE_NO_STORE },
 	{ NULL, NULL, NULL, 0 },
 };

@@ -14,6 +14,8 @@
  *        scopes release and "approve"/"deny", the form's CSRF token bound to the session.
  *        The app's min_loa holds as at /authorize: a session below it is sent to the
  *        TOTP step-up when one can reach it, else refused.
+ *   GET  /device/qr?user_code=... a page a kiosk may display: the code and
+ *        verification_uri_complete as a QR code (inline SVG); no session, no lookup.
  *   POST /device                 (csrf, user_code, action=approve|deny) approve records
  *        the consent (dir_consent_set, consent.grant) and the grant (the session's uid,
  *        sid, loa, amr, auth_time) in the request; deny marks it refused.
@@ -51,6 +53,7 @@ struct authd_app;
 
 #define OIDC_DEV_GRANT_TYPE "urn:ietf:params:oauth:grant-type:device_code"
 #define OIDC_DEV_PATH "/device"
+#define OIDC_DEV_QR_PATH "/device/qr"
 #define OIDC_DEV_GRACE 600            /* seconds kept past oidc.device_lifetime, to say
                                        * expired_token */
 #define OIDC_DEV_SLOW_DOWN 5          /* seconds added to the interval by slow_down */

@@ -86,6 +86,12 @@ full=$(jfield verification_uri_complete)
 [[ $(audit_count device.authorize '"client_id":"kiosk"') -ge 1 ]] &&
   ok "audit: device.authorize" || fail "audit: no device.authorize line"
 DC1=$DC UC1=$UC
+fetch "$BASE/device/qr?user_code=$UC1"
+[[ $STATUS == 200 && $BODY == *'<svg'* && $BODY == *"$UC1"* && $BODY == *"$BASE/device?user_code=$UC1"* ]] &&
+  ok "kiosk page /device/qr: the code and verification_uri_complete as an inline SVG QR code" ||
+  fail "/device/qr: $STATUS"
+fetch "$BASE/device/qr?user_code=%3Cscript%3E"
+[[ $STATUS == 400 && $BODY != *'<svg'* ]] && ok "kiosk page: a malformed code gets no QR code" || fail "/device/qr bad: $STATUS"
 fetch "$BASE/device_authorization" -X POST -d client_id=app1
 [[ $STATUS == 400 && $(jfield error) == unauthorized_client ]] &&
   ok "device_authorization: an app without the grant gets unauthorized_client" || fail "app1: $STATUS $BODY"
