@@ -354,6 +354,7 @@ qr_wait_page(struct authd_app *app, struct http_req *req, const struct login_qr 
     const char *t, const char *next)
 {
 	char text[QR_URL_MAX], self[QR_URL_MAX];
+	struct tpl_layout_keep keep;
 	struct tpl_qr v;
 	struct yh_buf svg, u;
 	struct page p;
@@ -372,7 +373,10 @@ qr_wait_page(struct authd_app *app, struct http_req *req, const struct login_qr 
 		.scanned = q->st == LOGIN_QR_SCANNED, .svg = yh_buf_cstr(&svg), .self = self };
 	if ((r = http_resp_header(req, "Refresh", LOGIN_QR_REFRESH)) != 0)
 		goto out;
+	keep = (struct tpl_layout_keep){ "t", t };
 	page_init(&p, req, LOGIN_QR_PATH);
+	page_set_next(&p, next);
+	page_set_keep(&p, &keep, 1);   /* the language switch stays on this request */
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_QR_TITLE));
 	tpl_qr_render(&p, &v);
 	r = page_send(&p, req, 200);

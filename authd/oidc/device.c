@@ -452,6 +452,7 @@ dp_approve_form(struct authd_app *app, struct http_req *req, const struct dev_pa
 	char csrf[CSRF_TOKEN_SIZE];
 	enum page_msg what[PAGE_CLAIMS_MAX];
 	struct tpl_device_claims claims[PAGE_CLAIMS_MAX];
+	struct tpl_layout_keep keep;
 	struct tpl_device v;
 	struct page pg;
 	size_t n;
@@ -459,7 +460,9 @@ dp_approve_form(struct authd_app *app, struct http_req *req, const struct dev_pa
 
 	if ((r = csrf_prepare(req, app->keys, DEV_PURPOSE, p->si.key, csrf)) != 0)
 		return r;
+	keep = (struct tpl_layout_keep){ "user_code", p->code };
 	page_init(&pg, req, OIDC_DEV_PATH);
+	page_set_keep(&pg, &keep, 1);   /* the language switch stays on this request */
 	n = page_claims(p->bits, p->c->allow_id_number, what, PAGE_CLAIMS_MAX);
 	for (size_t i = 0; i < n; i++)
 		claims[i] = (struct tpl_device_claims){ .what = page_msg(pg.lang, what[i]) };
@@ -599,6 +602,7 @@ dev_qr_get(struct http_req *req, void *arg)
 	struct authd_app *app = arg;
 	char code[OIDC_DEV_CODE_SIZE], full[DEV_URL_MAX + 32];
 	const char *in = NULL;
+	struct tpl_layout_keep keep;
 	struct tpl_device v;
 	struct yh_buf svg;
 	struct page pg;
@@ -616,7 +620,9 @@ dev_qr_get(struct http_req *req, void *arg)
 		yh_buf_free(&svg);
 		return page_failure_send(req, r);
 	}
+	keep = (struct tpl_layout_keep){ "user_code", code };
 	page_init(&pg, req, OIDC_DEV_QR_PATH);
+	page_set_keep(&pg, &keep, 1);
 	v = (struct tpl_device){ .show = true, .user_code = code, .svg = yh_buf_cstr(&svg),
 		.uri = full };
 	page_begin(&pg, page_msg(pg.lang, PAGE_MSG_DEVICE_TITLE));

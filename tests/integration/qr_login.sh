@@ -89,6 +89,8 @@ QRPAGE=$LOCATION
 req b GET "$QRPAGE"
 [[ $STATUS == 200 && $BODY == *'<svg'* && $(header Refresh) == 3 && $BODY == *'href="/login/qr?t='* ]] &&
   ok "QR page: the code as inline SVG, a Refresh header and the 'scanned' link" || fail "qr page: $STATUS $(header Refresh)"
+[[ $BODY == *"lang=en&amp;next=%2Faccount&amp;t=$T"* ]] && ok "QR page: the language switch keeps the request" ||
+  fail "QR page: the language link loses the request"
 [[ $(audit_count qr.create '"browser_ip":"127.0.0.1"') -eq 1 ]] && ok "audit: qr.create" || fail "audit: qr.create"
 
 # refusals before the scan
