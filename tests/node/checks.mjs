@@ -43,3 +43,15 @@ export async function screenshot(page, dir, width, n, name) {
     fail(`screenshot ${file}: ${e.message}`);
   }
 }
+
+// Checks that page does not scroll sideways at width, then screenshot(page, dir, width,
+// n, name).
+export async function lookAt(page, dir, width, n, name) {
+  const m = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+  }));
+  check(m.scrollWidth <= m.clientWidth, `${width}px ${name}: no sideways scrolling`,
+    `scrollWidth ${m.scrollWidth} > clientWidth ${m.clientWidth}`);
+  await screenshot(page, dir, width, n, name);
+}

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import { Issuer, custom } from 'openid-client';
 import {
-  WAIT_MS, HASH_WAIT_MS, check, must, Stop, failures, launchChromium, screenshot, fail,
+  WAIT_MS, HASH_WAIT_MS, check, must, Stop, failures, launchChromium, lookAt, fail,
 } from './checks.mjs';
 
 custom.setHttpOptionsDefaults({ timeout: 15000 });
@@ -26,14 +26,8 @@ const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 let shot = 0;
 
 async function look(page, width, name) {
-  const m = await page.evaluate(() => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    clientWidth: document.documentElement.clientWidth,
-  }));
-  check(m.scrollWidth <= m.clientWidth, `${width}px ${name}: no sideways scrolling`,
-    `scrollWidth ${m.scrollWidth} > clientWidth ${m.clientWidth}`);
   shot++;
-  await screenshot(page, cfg.shots_dir, width, shot, name);
+  await lookAt(page, cfg.shots_dir, width, shot, name);
 }
 
 async function deviceFlow(browser) {
