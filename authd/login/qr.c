@@ -621,7 +621,19 @@ qr_deny_post(struct http_req *req, void *arg)
 	return qr_app_step(req, arg, QR_DENY);
 }
 
+/* GET /qr: where a phone's camera app lands when it opens the QR code by itself. */
+static int
+qr_opened_get(struct http_req *req, void *arg)
+{
+	enum page_lang l = page_lang_of(req);
+
+	(void)arg;
+	return page_done_send(req, 200, page_msg(l, PAGE_MSG_QR_TITLE),
+	    page_msg(l, PAGE_MSG_QR_USE_APP), NULL, NULL);
+}
+
 static const struct http_route qr_routes[] = {
+	{ "GET", "/qr", qr_opened_get, HTTP_ROUTE_NO_STORE },
 	{ "POST", LOGIN_QR_PATH, qr_new_post, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ "GET", LOGIN_QR_PATH, qr_page_get, HTTP_ROUTE_NO_STORE },
 	{ "POST", "/qr/scan", qr_scan_post, HTTP_ROUTE_NO_STORE },

@@ -536,7 +536,7 @@ dp_start(struct authd_app *app, struct http_req *req, const char *code, unsigned
     struct dev_page *p, bool *answered)
 {
 	const char *cookie = page_cookie(req, LOGIN_SID_COOKIE);
-	bool have = false, can = false;
+	bool have = false, can = false, refused = false;
 	int r;
 
 	*answered = true;
@@ -567,6 +567,11 @@ dp_start(struct authd_app *app, struct http_req *req, const char *code, unsigned
 			    PAGE_MSG_DEVICE_LOA), NULL, NULL);
 		return dp_detour(req, status, p, LOGIN_TOTP_PATH, p->c->min_loa);
 	}
+	if ((r = oidc_legacy_refused(app->dir, p->c, p->si.uid, &refused)) != 0)
+		return page_failure_send(req, r);
+	if (refused)   /* as /authorize's rule 4b */
+		return page_error_send(req, 403, page_msg(page_lang_of(req),
+		    PAGE_MSG_DEVICE_LEGACY), NULL, NULL);
 	*answered = false;
 	return 0;
 }

@@ -36,6 +36,7 @@ start_authd -c "$CONF"
 stop_authd || die "authd did not stop cleanly"
 ctl_or_die client add kiosk --public --grant device_code refresh_token --scope openid profile --name 大厅自助机
 ctl_or_die client add kiosk2 --public --grant device_code --scope openid
+ctl_or_die client add kiosk3 --public --grant device_code --scope openid --legacy-source shebao --legacy-required
 ctl_or_die client add app1 --public --redirect-uri "$CB" --scope openid profile
 printf '%s\n' "$PASSWORD" | ctl_or_die user add --id-number "$(id_number 11010119900307123)" \
   --name 钱七 --phone 13812340007 --username qianqi --password-stdin
@@ -161,6 +162,12 @@ poll kiosk "$DC1"
 [[ $(audit_count token.replay "$GT") -eq 1 ]] && ok "audit: token.replay of the device code" || fail "audit: no replay line"
 req b GET "/device?user_code=$UC1"
 [[ $STATUS == 400 ]] && ok "approval page: a used code is refused" || fail "used code page: $STATUS"
+
+# an app that takes only people with an account in its old system (as /authorize)
+authz kiosk3 openid
+req b GET "/device?user_code=$UC"
+[[ $STATUS == 403 && $BODY != *'value="approve"'* ]] && ok "approval page: legacy_required without an old account: refused" ||
+  fail "legacy_required: $STATUS"
 
 # denied
 authz kiosk

@@ -93,6 +93,10 @@ req b GET "$QRPAGE"
   fail "QR page: the language link loses the request"
 [[ $(audit_count qr.create '"browser_ip":"127.0.0.1"') -eq 1 ]] && ok "audit: qr.create" || fail "audit: qr.create"
 
+fetch "$BASE/qr?t=$T"
+[[ $STATUS == 200 && $BODY != *"$T"* ]] && ok "the QR code's URL opened by a camera: a page saying to use the app" ||
+  fail "GET /qr: $STATUS"
+
 # refusals before the scan
 app confirm "$MOBILE_AT" "$T"
 [[ $STATUS == 400 && $ERR == invalid_request ]] && ok "confirm without a scan: refused" || fail "confirm unscanned: $STATUS $BODY"
