@@ -15,6 +15,7 @@
  *   GET  /register?next=...           the registration form
  *   POST /register       CSRF; field checks; argon2 on the worker pool; person at LoA 1;
  *                        the same "done" page whether or not the ID number was taken
+ *   /login/qr, /qr/...   the QR-code login from the mobile app (qr.c, authd/login/qr.h)
  *
  * Everything answers in pages (authd/ui/pages.h), Simplified Chinese by default. Failures
  * and lockouts are audited (login.failure, login.lockout, login.success, login.stepup,
@@ -189,7 +190,7 @@ bool login_auth_fresh(const struct sess_info *si, int64_t now, int64_t max_age_s
 int login_staff_pending(struct authd_app *app, const char *uid, bool *pending) YH_WUR;
 
 /* Counts a login in the yh_logins_total{method,result} metric (app->metrics may be
- * NULL). method: "pwd", "otp", "register"; result: "success", "failure", "locked". */
+ * NULL). method: "pwd", "otp", "register", "qr"; result: "success", "failure", "locked". */
 void login_metric(struct authd_app *app, const char *method, const char *result);
 
 /* Writes the audit line for event with actor and fields (borrowed, may be NULL); logs

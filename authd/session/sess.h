@@ -1,7 +1,8 @@
 /*
  * The session store (sess_): browser sessions for single sign-on and the one-time
  * artefacts of the OIDC and CAS endpoints (authorization codes, CAS service tickets,
- * refresh-token families, the
+ * pushed requests, flow records of the device flow and the QR-code login, refresh-token
+ * families, the
  * denylist of revoked access tokens, brute-force counters and lockouts), behind one
  * interface with two backends:
  *
