@@ -544,7 +544,7 @@ dp_start(struct authd_app *app, struct http_req *req, const char *code, unsigned
 		return dp_code_form(req, code, PAGE_MSG_DEVICE_CODE_BAD);
 	if ((r = oidc_az_session(app, cookie, &p->si, &have, &p->person_loa)) != 0)
 		return page_failure_send(req, r);
-	if (!have || p->si.loa == LOGIN_LOA_PENDING)
+	if (!have)
 		return dp_detour(req, status, p, LOGIN_PATH, 0);
 	if (p->code[0] == '\0')
 		return dp_code_form(req, NULL, 0);
@@ -559,7 +559,7 @@ dp_start(struct authd_app *app, struct http_req *req, const char *code, unsigned
 		    PAGE_MSG_DEVICE_CODE_USED), NULL, NULL);
 	if (r != 0)
 		return page_failure_send(req, r);
-	if (p->si.loa < p->c->min_loa) {
+	if (p->si.loa < p->c->min_loa) {   /* a staff login pending its TOTP (LoA 0) too */
 		if ((r = oidc_az_can_step_up(app, &p->si, p->person_loa, p->c->min_loa, &can)) != 0)
 			return page_failure_send(req, r);
 		if (!can)
