@@ -189,3 +189,14 @@ fed_json_text(const json_t *v, char *out, size_t outsz)
 	else if (json_is_false(v))
 		snprintf(out, outsz, "false");
 }
+
+int
+fed_http_header_add(struct curl_slist **l, const char *h)
+{
+	struct curl_slist *n = curl_slist_append(*l, h);
+
+	if (n == NULL)
+		return YH_ERR_ALLOC;
+	*l = n;
+	return 0;
+}

@@ -54,6 +54,10 @@ size_t fed_http_collect(char *ptr, size_t size, size_t nmemb, void *userdata);
  * back-channel and CAS single logout, the CAS proxy callback). */
 size_t fed_http_discard(char *ptr, size_t size, size_t nmemb, void *userdata);
 
+/* Appends the header line h to the list *l (which may be NULL). 0 or YH_ERR_ALLOC (*l
+ * unchanged). */
+int fed_http_header_add(struct curl_slist **l, const char *h) YH_WUR;
+
 /* True when s is an http:// or https:// URL with a host and no blank or control byte
  * (what an option naming another party's endpoint must be). */
 bool fed_http_url_ok(const char *s);

@@ -216,12 +216,7 @@ one_free(struct reg_one *o)
 static int
 add_header(struct reg_one *o, const char *h)
 {
-	struct curl_slist *l = curl_slist_append(o->headers, h);
-
-	if (l == NULL)
-		return YH_ERR_ALLOC;
-	o->headers = l;
-	return 0;
+	return fed_http_header_add(&o->headers, h);
 }
 
 /* Reads the credentials of o and builds its headers. */

@@ -111,12 +111,7 @@ fed_sms_cfg_check(const struct fed_sms_cfg *c, const char **key, char *msg, size
 static int
 add_header(struct fed_sms *g, const char *h)
 {
-	struct curl_slist *l = curl_slist_append(g->headers, h);
-
-	if (l == NULL)
-		return YH_ERR_ALLOC;
-	g->headers = l;
-	return 0;
+	return fed_http_header_add(&g->headers, h);
 }
 
 /* The http driver's credential and headers. */
