@@ -88,7 +88,7 @@ reg_form_clear(struct reg_form *f)
 struct reg_job {
 	struct authd_app *app;
 	struct http_req *req;
-	bool suspended, https;
+	bool https;
 	enum page_lang lang;
 	struct reg_form f;
 	struct login_notice notice;        /* the notice consented to */
@@ -446,22 +446,17 @@ out:
 	return r;
 }
 
-static void
+/* login_job_start's callbacks. */
+static int
 reg_job_run(void *arg)
 {
-	struct reg_job *j = arg;
-	struct http_req *req = j->req;
-	bool suspended = j->suspended;
-	int r = reg_create(j);
+	return reg_create(arg);
+}
 
-	if (r != 0) {
-		yh_error("registration failed with an error: %s", yh_strerror(r));
-		if (page_failure_send_as(req, j->lang, j->https, LOGIN_REG_PATH, r) != 0)
-			yh_error("cannot answer the registration error");
-	}
-	reg_job_free(j);
-	if (suspended)
-		http_req_resume(req);
+static void
+reg_job_drop(void *arg)
+{
+	reg_job_free(arg);
 }
 
 /* ------------------------------------------------------------------ handlers */
@@ -545,26 +540,8 @@ submit(struct http_req *req, struct authd_app *app, struct reg_form *f,
 	}
 	j->f = *f;
 	memset(f, 0, sizeof(*f));          /* the job owns the strings now */
-	if (app->workers == NULL) {
-		reg_job_run(j);
-		return 0;
-	}
-	if ((r = http_req_suspend(req)) != 0) {
-		reg_job_free(j);
-		return r;
-	}
-	j->suspended = true;
-	if (wk_submit(app->workers, reg_job_run, j) != 0) {
-		enum page_lang l = j->lang;
-		bool https = j->https;
-
-		reg_job_free(j);
-		if (page_error_send_as(req, l, https, LOGIN_REG_PATH, 503,
-		    page_msg(l, PAGE_MSG_UNAVAILABLE)) != 0)
-			yh_error("cannot answer a refused registration");
-		http_req_resume(req);
-	}
-	return HTTP_SUSPENDED;
+	return login_job_start(req, app, LOGIN_REG_PATH, "registration", reg_job_run,
+	    reg_job_drop, j);
 }
 
 int
