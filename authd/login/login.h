@@ -299,6 +299,11 @@ int login_sms_code_new(struct authd_app *app, enum login_sms_purpose p, const ch
 int login_sms_code_check(struct authd_app *app, enum login_sms_purpose p, const char *pname,
     const char *browser, const char *code, char **payload) YH_WUR;
 
+/* Uses up a code that was never delivered (its message failed), without counting it
+ * as a wrong one. 0, YH_ERR_NOT_FOUND, YH_ERR_INVALID, or the store's errors. */
+int login_sms_code_drop(struct authd_app *app, enum login_sms_purpose p, const char *pname,
+    const char *browser, const char *code) YH_WUR;
+
 struct fed_sms_result;
 
 /*

@@ -213,6 +213,21 @@ login_sms_code_check(struct authd_app *app, enum login_sms_purpose p, const char
 	return tr == YH_ERR_REPLAY ? YH_ERR_REPLAY : YH_ERR_AUTH;
 }
 
+int
+login_sms_code_drop(struct authd_app *app, enum login_sms_purpose p, const char *pname,
+    const char *browser, const char *code)
+{
+	char bind[SESS_NAME_MAX];
+	char *payload = NULL;
+	int r;
+
+	if ((r = bind_of(p, pname, browser, bind, sizeof(bind))) != 0)
+		return r;
+	r = sess_otc_take(app->sess, code, bind, &payload);
+	free(payload);
+	return r == YH_ERR_REPLAY ? YH_ERR_NOT_FOUND : r;
+}
+
 /* ---- sending ----------------------------------------------------------------------- */
 
 /* A message on its way (on the worker pool, or in line). */

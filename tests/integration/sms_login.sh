@@ -15,6 +15,7 @@
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sms_lib.sh"
 need_authd
 make_tmp sms
 PID=
@@ -44,27 +45,6 @@ EOF
 }
 start() { start_authd -c "$TMP/authd.conf"; }
 
-# sms_post JAR ACTION PHONE [CODE]: the form of /login/sms as a browser fills it (GET,
-# then POST with its csrf); STATUS, BODY... of the POST.
-sms_post() {
-  local tok
-  req "$1" GET '/login/sms?next=%2Faccount'
-  tok=$(form_value csrf)
-  req "$1" POST /login/sms --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
-    --data-urlencode "action=$2" --data-urlencode "phone=$3" --data-urlencode "code=${4:-}"
-}
-# lines PHONE: messages sent to PHONE so far.
-lines() { grep -c "\"phone\":\"$1\"" "$OUT" 2>/dev/null || true; }
-# last_code PHONE: the code of the last message to PHONE (waits up to 5 s for it: the
-# message leaves from the worker pool).
-last_code() {
-  local want=$2 _
-  for _ in $(seq 1 100); do
-    (($(lines "$1") >= want)) && break
-    sleep 0.05
-  done
-  grep "\"phone\":\"$1\"" "$OUT" 2>/dev/null | tail -1 | grep -oE '[0-9]{6}' | tail -1
-}
 # page_core: the last body without its csrf token and phone value (what may differ
 # between a known and an unknown phone's page).
 page_core() { sed -E 's/name="csrf" value="[^"]*"/csrf/; s/name="phone" value="[^"]*"/phone/' "$TMP/body"; }
