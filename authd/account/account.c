@@ -852,19 +852,7 @@ pw_check_current(struct pw_job *j)
 static int
 pw_store_new(struct pw_job *j)
 {
-	const struct pw_params *cost = j->app->ident != NULL ? &j->app->ident->pw : NULL;
-	struct pw_params def;
-	char *hash = NULL;
-	int r;
-
-	if (cost == NULL) {
-		pw_params_default(&def);
-		cost = &def;
-	}
-	if ((r = pw_hash(cost, j->password, strlen(j->password), &hash)) == 0)
-		r = dir_cred_set(j->app->dir, j->uid, PW_SCHEME_ARGON2ID, hash, NULL);
-	free(hash);
-	return r;
+	return login_password_store(j->app, j->uid, j->password);
 }
 
 /* The whole change; sets the response. */

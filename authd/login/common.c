@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <jansson.h>
 
 #include "authcore/audit/audit.h"
@@ -13,8 +14,11 @@
 #include "authd/app.h"
 #include "authd/http/http.h"
 #include "identity/dir/dir.h"
+#include "identity/identity.h"
 #include "authd/login/login.h"
 #include "authd/ui/pages.h"
+#include "common/utf8.h"
+#include "identity/passwd/passwd.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/url.h"
@@ -338,4 +342,49 @@ login_job_start(struct http_req *req, struct authd_app *app, const char *path,
 		http_req_resume(req);
 	}
 	return HTTP_SUSPENDED;
+}
+
+static bool
+all_digits(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+enum page_msg
+login_password_problem(const char *password, const char *id_number, const char *id_canonical,
+    const char *phone, const char *phone_key)
+{
+	if (strlen(password) > PW_PASSWORD_MAX)
+		return PAGE_MSG_ERR_PW_LONG;
+	if (yh_utf8_chars(password) < LOGIN_PASSWORD_MIN)
+		return PAGE_MSG_ERR_PW_SHORT;
+	if (all_digits(password))
+		return PAGE_MSG_ERR_PW_DIGITS;
+	if (strcasecmp(password, id_number) == 0 ||
+	    (id_canonical[0] != '\0' && strcasecmp(password, id_canonical) == 0) ||
+	    strcmp(password, phone) == 0 ||
+	    (phone_key[0] != '\0' && strcmp(password, phone_key) == 0))
+		return PAGE_MSG_ERR_PW_SAME;
+	return PAGE_MSG_NONE;
+}
+
+int
+login_password_store(struct authd_app *app, const char *uid, const char *password)
+{
+	const struct pw_params *cost = app->ident != NULL ? &app->ident->pw : NULL;
+	struct pw_params def;
+	char *hash = NULL;
+	int r;
+
+	if (cost == NULL) {
+		pw_params_default(&def);
+		cost = &def;
+	}
+	if ((r = pw_hash(cost, password, strlen(password), &hash)) == 0)
+		r = dir_cred_set(app->dir, uid, PW_SCHEME_ARGON2ID, hash, NULL);
+	free(hash);
+	return r;
 }

@@ -78,10 +78,23 @@ void login_policy_get(const struct authd_app *app, struct login_policy *out);
 #define LOGIN_REG_WINDOW_S 3600
 #define LOGIN_PASSWORD_MIN 8           /* characters of a new password */
 
+/* The rules of a new password (registration, recovery): at most PW_PASSWORD_MAX bytes,
+ * at least LOGIN_PASSWORD_MIN characters, not digits only, not the ID number or the
+ * phone as typed or folded (id_canonical, phone_key: "" when unknown). The message of
+ * the first rule broken, or PAGE_MSG_NONE. */
+/* Hashes password with argon2id at the configured cost (app->ident's; the defaults
+ * without one) and stores it as uid's credential. Slow: on the worker pool. Returns 0,
+ * pw_hash's or the directory's errors. */
+int login_password_store(struct authd_app *app, const char *uid, const char *password)
+    YH_WUR;
+
+enum page_msg login_password_problem(const char *password, const char *id_number,
+    const char *id_canonical, const char *phone, const char *phone_key);
+
 #define LOGIN_PATH "/login"
 #define LOGIN_TOTP_PATH "/login/totp"
 #define LOGIN_REG_PATH "/register"
-#define LOGIN_FORGOT_PATH "/login/forgot"   /* how to recover an account */
+#define LOGIN_FORGOT_PATH "/login/forgot"   /* account recovery (recover.c) */
 
 /* Adds the login room's routes (routes.c): GET/POST /login, /login/totp and /register,
  * GET /login/forgot and the site icon, GET /favicon.ico.
@@ -93,6 +106,7 @@ int login_register(struct http_server *srv, struct authd_app *app) YH_WUR;
  * (password.c), /login/totp (totp.c), /register (register.c). */
 int login_password_get(struct http_req *req, void *arg);
 int login_forgot_get(struct http_req *req, void *arg);
+int login_forgot_post(struct http_req *req, void *arg);
 int login_password_post(struct http_req *req, void *arg);
 int login_totp_get(struct http_req *req, void *arg);
 int login_totp_post(struct http_req *req, void *arg);

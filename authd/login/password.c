@@ -366,23 +366,6 @@ out:
 	return r;
 }
 
-/* GET /login/forgot: how to get back into an account (templates/recover.html). */
-int
-login_forgot_get(struct http_req *req, void *arg)
-{
-	const char *next = NULL;
-	struct page p;
-
-	(void)arg;
-	if (http_req_query(req, "next", LOGIN_NEXT_MAX, &next) != 0 || !login_next_ok(next))
-		next = NULL;
-	page_init(&p, req, LOGIN_FORGOT_PATH);
-	page_set_next(&p, next);
-	page_begin(&p, page_msg(p.lang, PAGE_MSG_RECOVER_TITLE));
-	tpl_recover_render(&p, &(struct tpl_recover){ .next = next });
-	return page_send(&p, req, 200);
-}
-
 /* Copies what the worker needs out of the request. */
 static int
 pw_job_new(struct http_req *req, struct authd_app *app, char *username, char *password,

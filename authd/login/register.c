@@ -113,31 +113,12 @@ struct reg_job {
 
 /* ------------------------------------------------------------------ checks */
 
-static bool
-all_digits(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 /* The password rules; returns the message, or PAGE_MSG_NONE when it is acceptable. */
 static enum page_msg
 password_problem(const struct reg_form *f)
 {
-	if (strlen(f->password) > PW_PASSWORD_MAX)
-		return PAGE_MSG_ERR_PW_LONG;
-	if (yh_utf8_chars(f->password) < LOGIN_PASSWORD_MIN)
-		return PAGE_MSG_ERR_PW_SHORT;
-	if (all_digits(f->password))
-		return PAGE_MSG_ERR_PW_DIGITS;
-	if (strcasecmp(f->password, f->id_number) == 0 ||
-	    (f->id.canonical[0] != '\0' && strcasecmp(f->password, f->id.canonical) == 0) ||
-	    strcmp(f->password, f->phone) == 0 ||
-	    (f->phone_key[0] != '\0' && strcmp(f->password, f->phone_key) == 0))
-		return PAGE_MSG_ERR_PW_SAME;
-	return PAGE_MSG_NONE;
+	return login_password_problem(f->password, f->id_number, f->id.canonical, f->phone,
+	    f->phone_key);
 }
 
 /* Trims ASCII spaces at both ends, in place. */

@@ -11,6 +11,7 @@ static const struct http_route login_routes[] = {
 	{ "POST", LOGIN_PATH, login_password_post, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ "GET", PAGE_FAVICON_PATH, page_favicon_get, 0 },
 	{ "GET", LOGIN_FORGOT_PATH, login_forgot_get, HTTP_ROUTE_NO_STORE },
+	{ "POST", LOGIN_FORGOT_PATH, login_forgot_post, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ "GET", LOGIN_SMS_PATH, login_sms_get, HTTP_ROUTE_NO_STORE },
 	{ "POST", LOGIN_SMS_PATH, login_sms_post, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ "GET", LOGIN_TOTP_PATH, login_totp_get, HTTP_ROUTE_NO_STORE },

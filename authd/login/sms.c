@@ -130,16 +130,18 @@ sms_send(struct sms_req *j, const char *phone_key, const char *pname)
 	}
 	if (r != 0 || (r = find_holder(j, phone_key, &p, &found)) != 0)
 		goto out;
-	if (found) {
-		if ((r = login_sms_code_new(j->app, LOGIN_SMS_LOGIN, pname, j->browser, p.uid,
-		    code)) != 0 || (r = login_sms_deliver(j->app, j->ri.lang, LOGIN_SMS_LOGIN,
-		    phone_key, p.uid, code, false, NULL)) != 0)
-			goto out;
+	if (found)
 		result = "queued";
-	}
+	/* The audit line first: the message's own line, written from the worker pool, must
+	 * not delay this answer (a delay only a known phone's request would have). */
 	if ((r = audit(j, "sms.request", found ? p.uid : NULL, phone_key, json_pack("{s:s}",
-	    "result", result))) == 0)
-		r = respond(j, 200, j->phone, 0, PAGE_MSG_SMS_SENT, wait_s);
+	    "result", result))) != 0)
+		goto out;
+	if (found && ((r = login_sms_code_new(j->app, LOGIN_SMS_LOGIN, pname, j->browser, p.uid,
+	    code)) != 0 || (r = login_sms_deliver(j->app, j->ri.lang, LOGIN_SMS_LOGIN,
+	    phone_key, p.uid, code, false, NULL)) != 0))
+		goto out;
+	r = respond(j, 200, j->phone, 0, PAGE_MSG_SMS_SENT, wait_s);
 out:
 	yh_wipe(code, sizeof(code));
 	dir_person_clear(&p);

@@ -40,3 +40,22 @@ reg_post() {
     --data-urlencode "password=$5" --data-urlencode "password2=$5" \
     --data-urlencode "sms_code=${6:-}" "${REG_CONSENT[@]}"
 }
+
+# sms_compare WHAT KNOWN_FILE UNKNOWN_FILE [KNOWN_LABEL UNKNOWN_LABEL]: prints the median
+# times (ms, one a line in each file) of requests about something registered and about
+# something unknown; fails the check when one median is over 3 times the other, both
+# taken as at least 10 ms (loopback times of a few ms swing with the disk's fsyncs).
+sms_compare() {
+  local out k u v kl=${4:-known phone} ul=${5:-unknown phone}
+  out=$("$PY" - "$2" "$3" <<'EOF'
+import statistics, sys
+k = statistics.median(float(x) for x in open(sys.argv[1]))
+u = statistics.median(float(x) for x in open(sys.argv[2]))
+lo, hi = max(min(k, u), 10.0), max(k, u)
+print(f"{k:.2f} {u:.2f} {'ok' if hi <= 3 * lo else 'bad'}")
+EOF
+)
+  read -r k u v <<<"$out"
+  echo "timing: $1: $kl median ${k} ms, $ul median ${u} ms"
+  [[ $v == ok ]] && ok "$1: $kl and $ul take alike" || fail "$1: $kl ${k} ms vs $ul ${u} ms"
+}
