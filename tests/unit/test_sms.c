@@ -1,10 +1,10 @@
 /*
- * Unit tests for SMS codes (authd/login/smscode.c), the short codes of the session
- * store (sess_otc_put/take) and the SMS gateway (federation/sms.c): codes are six digits,
+ * Unit tests for SMS codes (authd/login/smscode.c) and the SMS gateway (federation/sms.c): codes are six digits,
  * kept only as a digest bound to purpose, phone and browser, single use, gone after
  * sms.code_lifetime; wrong codes lock a phone's codes; the resend interval, the daily
  * count per phone and the hourly count per address hold; the file driver writes one
  * JSON line and the audit line masks the phone; the http driver's failures are results.
+ * The store's short codes themselves are test_sess's (both backends).
  * Time is the store's injected clock (sess_config.now_ms), moved on instead of slept.
  */
 #define _GNU_SOURCE
@@ -307,29 +307,6 @@ test_address_limit(void **state)
 	assert_int_equal(login_sms_allow(&h->app, h->pname2, "198.51.100.7", &wait), 0);
 }
 
-/* The store's short codes: the digest of the code and its binding, once. */
-static void
-test_store_otc(void **state)
-{
-	struct h *h = *state;
-	char *payload = NULL;
-
-	assert_int_equal(sess_otc_put(h->app.sess, "123456", "bind-a", "p", 60), 0);
-	assert_int_equal(sess_otc_put(h->app.sess, "123456", "bind-a", "p", 60), YH_ERR_EXISTS);
-	assert_int_equal(sess_otc_take(h->app.sess, "123457", "bind-a", &payload),
-	    YH_ERR_NOT_FOUND);
-	assert_int_equal(sess_otc_take(h->app.sess, "123456", "bind-b", &payload),
-	    YH_ERR_NOT_FOUND);
-	assert_int_equal(sess_otc_take(h->app.sess, "123456", "bind-a", &payload), 0);
-	assert_string_equal(payload, "p");
-	free(payload);
-	assert_int_equal(sess_otc_take(h->app.sess, "123456", "bind-a", &payload), YH_ERR_REPLAY);
-	free(payload);
-	assert_int_equal(sess_otc_put(h->app.sess, "", "bind-a", "p", 60), YH_ERR_INVALID);
-	assert_int_equal(sess_otc_put(h->app.sess, "1", "bind-a", "p", SESS_OTC_TTL_MAX + 1),
-	    YH_ERR_INVALID);
-}
-
 /* True when the file at path holds needle. */
 static bool
 file_has(const char *path, const char *needle)
@@ -453,7 +430,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_codes_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_phone_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_address_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_otc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_driver, setup, teardown),
 		cmocka_unit_test(test_http_unreachable),
