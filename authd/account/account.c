@@ -150,6 +150,8 @@ amr_words(enum page_lang l, const char *a)
 		return page_msg(l, PAGE_MSG_AMR_PWD);
 	if (strcmp(a, "otp") == 0)
 		return page_msg(l, PAGE_MSG_AMR_OTP);
+	if (strcmp(a, "sms") == 0)
+		return page_msg(l, PAGE_MSG_AMR_SMS);
 	return a;
 }
 
@@ -166,6 +168,7 @@ done_words(enum page_lang l, const char *key)
 		{ "totp-removed", PAGE_MSG_ACCT_DONE_TOTP_REMOVED },
 		{ "totp-exists", PAGE_MSG_ACCT_DONE_TOTP_EXISTS },
 		{ "password", PAGE_MSG_ACCT_DONE_PASSWORD },
+		{ "phone", PAGE_MSG_ACCT_DONE_PHONE },
 	};
 
 	for (size_t i = 0; key != NULL && i < sizeof(t) / sizeof(t[0]); i++)
@@ -1064,5 +1067,7 @@ account_register(struct http_server *srv, struct authd_app *app)
 {
 	int r = http_routes_add(srv, account_routes, app);
 
+	if (r == 0)
+		r = account_phone_register(srv, app);
 	return r != 0 ? r : account_orgs_register(srv, app);
 }

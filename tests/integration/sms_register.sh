@@ -7,7 +7,10 @@
 #  - a wrong code, a code of another purpose (an SMS login code for the same phone in
 #    the same browser) and a code from another browser are refused, nothing is created;
 #  - the right code creates the person with the phone verified: the phone then logs in
-#    by password and by SMS code; the code does not register a second time.
+#    by password and by SMS code; the code does not register a second time;
+#  - on the account page the number changes only with a code sent to the new one (not
+#    with a wrong code, nor with one asked for in another login session), and the new
+#    number is stored verified.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -98,6 +101,40 @@ CODE2=$(last_code "$PHONE" 2)
 sms_post s login "$PHONE" "$CODE2"
 [[ $STATUS == 303 && $LOCATION == /account && -n $(jar_value s yh_sid) ]] &&
   ok "the verified phone logs in by SMS code" || fail "SMS login after registration: $STATUS"
+
+# ---- the account page: a new number, verified by its code
+NEW=13700137009
+ph_post() {  # ph_post JAR ACTION PHONE [CODE]: the account's phone form
+  local tok
+  req "$1" GET /account/phone
+  tok=$(form_value csrf)
+  req "$1" POST /account/phone --data-urlencode "csrf=$tok" --data-urlencode "action=$2" \
+    --data-urlencode "phone=$3" --data-urlencode "code=${4:-}"
+}
+req s GET /account
+[[ $BODY == *'href="/account/phone"'* ]] && ok "the account page links to the phone change" ||
+  fail "no phone change link on /account"
+req s GET /account/phone
+[[ $STATUS == 200 && $BODY == *'137****7000'* && $BODY == *'value="change"'* ]] &&
+  ok "GET /account/phone: the current number masked, the form" || fail "GET /account/phone: $STATUS"
+ph_post s send "$NEW"
+[[ $STATUS == 200 && $BODY == *'验证码已发送至新的手机号码'* ]] && ok "a code to the new number" ||
+  fail "phone send: $STATUS"
+PCODE=$(last_code "$NEW" 1)
+ph_post p change "$NEW" "$PCODE"
+[[ $STATUS == 400 ]] && ok "the code does not work in another login session" || fail "other session: $STATUS"
+ph_post s change "$NEW" "$(printf '%06d' $(((10#$PCODE + 1) % 1000000)))"
+[[ $STATUS == 400 ]] && ok "a wrong code does not change the number" || fail "wrong code: $STATUS"
+ph_post s change "$NEW" "$PCODE"
+[[ $STATUS == 303 && $LOCATION == '/account?done=phone' ]] && ok "the right code changes the number" ||
+  fail "phone change: $STATUS '$LOCATION'"
+ctl user show "$REG_ID" >"$TMP/show.json" || fail "authctl user show"
+grep -q "137\*\*\*\*7009" "$TMP/show.json" && grep -q '"phone_verified":true' "$TMP/show.json" &&
+  ok "the new number is stored verified" || fail "after the change: $(cat "$TMP/show.json")"
+[[ $(audit_count phone.change '137****7009') == 1 ]] && ok "audit: phone.change, numbers masked" ||
+  fail "phone.change audit"
+login_form q "$NEW" "$PW"
+[[ $STATUS == 303 ]] && ok "the new number logs in" || fail "new number login: $STATUS"
 
 kill -0 "$PID" 2>/dev/null && ok "authd still running" || fail "authd died"
 no_errors_in "authd logged errors:" "$TMP/authd.log"
