@@ -14,11 +14,18 @@
  *                        re-authenticated with amr + "otp"; 303 to next
  *   GET  /register?next=...           the registration form
  *   POST /register       CSRF; field checks; argon2 on the worker pool; person at LoA 1;
- *                        the same "done" page whether or not the ID number was taken
+ *                        the same "done" page whether or not the ID number was taken;
+ *                        with an SMS gateway, action=send_code sends a code to the
+ *                        phone and the registration needs it (the phone is verified)
+ *   GET  /login/sms, POST /login/sms     the SMS code login (sms.c): action=send asks
+ *                        for a code for a phone, action=login logs in with it (amr sms)
+ *   GET  /login/forgot, POST /login/forgot   account recovery (recover.c): with an SMS
+ *                        gateway a new password by a code to the verified phone
  *
  * Everything answers in pages (authd/ui/pages.h), Simplified Chinese by default. Failures
  * and lockouts are audited (login.failure, login.lockout, login.success, login.stepup,
- * register) before the response is sent.
+ * register, and the SMS pages' lines: smscode.c, sms.c, recover.c) before the response is
+ * sent.
  */
 #ifndef YH_AUTHD_LOGIN_H
 #define YH_AUTHD_LOGIN_H
