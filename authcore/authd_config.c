@@ -229,6 +229,13 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .max = WK_QUEUE_MAX,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_queue),
 	  .help = "slow jobs waiting before new ones get 503" },
+	{ .name = "workers.max_wait", .type = YH_CFG_DURATION, .def = "2s", .min = 0,
+	  .max = WK_WAIT_MAX_MS / 1000,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_max_wait),
+	  .help = "a slow job (a login's password hash) that would take longer than this, "
+	      "behind the jobs ahead of it at the recent average run time, is refused at "
+	      "once with 503 and Retry-After instead of waiting; 0 = only workers.queue "
+	      "bounds the wait" },
 	{ .name = "workers.nice", .type = YH_CFG_INT, .def = "10", .min = 0,
 	  .max = WK_NICE_MAX,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_nice),

@@ -78,6 +78,7 @@ struct authd_cfg {
 	int64_t worker_threads;           /* workers.threads: slow-work pool (argon2, ...) */
 	int64_t worker_queue;             /* workers.queue: jobs waiting before 503 */
 	int64_t worker_nice;              /* workers.nice: niceness added to the workers */
+	int64_t worker_max_wait;          /* workers.max_wait: seconds a job may expect */
 	int64_t login_max_failures;       /* login.max_failures: of one account */
 	int64_t login_addr_max_failures;  /* login.max_failures_per_address */
 	int64_t login_lockout;            /* login.lockout: seconds */

@@ -601,6 +601,10 @@ open_app(struct daemon *d, char *err, size_t errsz)
 		snprintf(err, errsz, "cannot start the worker pool: %s", yh_strerror(r));
 		return r;
 	}
+	if ((r = wk_pool_limit_wait(d->app.workers, d->cfg.worker_max_wait * 1000, NULL)) != 0) {
+		snprintf(err, errsz, "cannot bound the worker pool's wait: %s", yh_strerror(r));
+		return r;
+	}
 	if ((r = wk_pool_metrics(d->app.workers, d->app.metrics)) != 0) {
 		snprintf(err, errsz, "cannot add the worker pool's metrics: %s", yh_strerror(r));
 		return r;

@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include "common/metrics.h"
+#include "common/timeutil.h"
 #include "common/workers.h"
+
+#define NS_PER_MS 1000000LL
 
 struct wk_job {
 	wk_job_fn fn;
@@ -25,7 +28,30 @@ struct wk_pool {
 	pthread_t *threads;
 	unsigned nthreads;           /* threads actually started */
 	int nice;                    /* added to each worker's niceness */
+	int64_t max_wait_ns;         /* 0: only the queue's size bounds the wait */
+	int64_t job_ns;              /* moving average of a job's run time; 0 = none yet */
+	int64_t (*clock_ns)(void);   /* monotonic clock for run times */
 };
+
+/* A new run time d folded into the moving average (weight 1/8). Pool locked. */
+static void
+job_time_add(struct wk_pool *p, int64_t d)
+{
+	if (d < 1)
+		d = 1;
+	p->job_ns = p->job_ns == 0 ? d : p->job_ns + (d - p->job_ns) / 8;
+}
+
+/* How long a job queued now would take to finish: the jobs ahead of it (queued and
+ * running), spread over the threads in rounds, and its own round, each round one
+ * average run time. 0 before the first job ran. Pool locked. */
+static int64_t
+expected_ns(const struct wk_pool *p)
+{
+	if (p->nthreads == 0)
+		return 0;
+	return (int64_t)((p->count + p->running + p->nthreads) / p->nthreads) * p->job_ns;
+}
 
 /* Lowers the calling thread's priority by p->nice (best effort: lowering one's own
  * priority needs no privilege; nice values stop at WK_NICE_MAX). */
@@ -49,6 +75,7 @@ worker_main(void *arg)
 {
 	struct wk_pool *p = arg;
 	struct wk_job job;
+	int64_t t0;
 
 	lower_priority(p);
 	pthread_mutex_lock(&p->lock);
@@ -62,8 +89,11 @@ worker_main(void *arg)
 		p->count--;
 		p->running++;
 		pthread_mutex_unlock(&p->lock);
+		t0 = p->clock_ns();
 		job.fn(job.arg);
+		t0 = p->clock_ns() - t0;
 		pthread_mutex_lock(&p->lock);
+		job_time_add(p, t0);
 		p->running--;
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -83,6 +113,7 @@ wk_pool_new(unsigned nthreads, size_t max_queue, int nice, struct wk_pool **out)
 		return YH_ERR_ALLOC;
 	p->cap = max_queue;
 	p->nice = nice;
+	p->clock_ns = yh_mono_ns;
 	p->ring = calloc(max_queue, sizeof(*p->ring));
 	p->threads = calloc(nthreads, sizeof(*p->threads));
 	if (p->ring == NULL || p->threads == NULL || pthread_mutex_init(&p->lock, NULL) != 0) {
@@ -117,7 +148,8 @@ wk_submit(struct wk_pool *p, wk_job_fn fn, void *arg)
 	pthread_mutex_lock(&p->lock);
 	if (p->stopping)
 		r = YH_ERR_UNAVAILABLE;
-	else if (p->count == p->cap)
+	else if (p->count == p->cap ||
+	    (p->max_wait_ns > 0 && expected_ns(p) > p->max_wait_ns))
 		r = YH_ERR_BUSY;
 	else {
 		p->ring[(p->head + p->count) % p->cap] = (struct wk_job){ fn, arg };
@@ -126,6 +158,33 @@ wk_submit(struct wk_pool *p, wk_job_fn fn, void *arg)
 	}
 	pthread_mutex_unlock(&p->lock);
 	return r;
+}
+
+int
+wk_pool_limit_wait(struct wk_pool *p, int64_t max_wait_ms, int64_t (*clock_ns)(void))
+{
+	if (p == NULL || max_wait_ms < 0 || max_wait_ms > WK_WAIT_MAX_MS)
+		return YH_ERR_INVALID;
+	pthread_mutex_lock(&p->lock);
+	p->max_wait_ns = max_wait_ms * NS_PER_MS;
+	if (clock_ns != NULL)
+		p->clock_ns = clock_ns;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+unsigned
+wk_retry_after_s(struct wk_pool *p)
+{
+	int64_t ns;
+
+	if (p == NULL)
+		return 1;
+	pthread_mutex_lock(&p->lock);
+	ns = expected_ns(p);
+	pthread_mutex_unlock(&p->lock);
+	ns = (ns + 1000 * NS_PER_MS - 1) / (1000 * NS_PER_MS);
+	return ns < 1 ? 1 : ns > WK_WAIT_MAX_MS / 1000 ? WK_WAIT_MAX_MS / 1000 : (unsigned)ns;
 }
 
 void
@@ -158,6 +217,17 @@ read_running(void *ctx, double *v)
 }
 
 static int
+read_expected(void *ctx, double *v)
+{
+	struct wk_pool *p = ctx;
+
+	pthread_mutex_lock(&p->lock);
+	*v = (double)expected_ns(p) / 1e9;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static int
 read_capacity(void *ctx, double *v)
 {
 	const struct wk_pool *p = ctx;
@@ -177,7 +247,11 @@ wk_pool_metrics(struct wk_pool *p, struct mx_registry *reg)
 	    "Jobs waiting for a worker thread (password hashing and other slow work).", NULL,
 	    read_queued, p)) != 0 ||
 	    (r = mx_gauge_fn_add(reg, "yh_workers_busy", "Jobs running on a worker thread.",
-	    NULL, read_running, p)) != 0)
+	    NULL, read_running, p)) != 0 ||
+	    (r = mx_gauge_fn_add(reg, "yh_workers_expected_wait_seconds",
+	    "How long a job queued now would take to finish (jobs ahead over the threads, "
+	    "times the average run time); beyond workers.max_wait new jobs are refused (503).",
+	    NULL, read_expected, p)) != 0)
 		return r;
 	return mx_gauge_fn_add(reg, "yh_workers_queue_capacity",
 	    "Jobs the worker queue holds; beyond it new jobs are refused (503).", NULL,

@@ -11,13 +11,16 @@
  *               return HTTP_SUSPENDED;
  *     job_fn:   do the work; http_respond_*(req, ...); free the job; http_req_resume(req);
  *
- * A full queue refuses new jobs (YH_ERR_BUSY) instead of growing: under a login storm
- * the excess logins get 503 quickly while token refreshes (which never queue) go on.
+ * A full queue refuses new jobs (YH_ERR_BUSY) instead of growing, and so does a queue
+ * whose jobs would wait longer than a bound (wk_pool_limit_wait): under a login storm
+ * the excess logins get 503 at once, with a Retry-After (wk_retry_after_s), instead of
+ * a wait of many seconds, while token refreshes (which never queue) go on.
  */
 #ifndef YH_AUTHD_WORKERS_H
 #define YH_AUTHD_WORKERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 
@@ -29,6 +32,7 @@ typedef void (*wk_job_fn)(void *arg);
 #define WK_THREADS_MAX 256
 #define WK_QUEUE_MAX 1000000
 #define WK_NICE_MAX 19          /* niceness stops at 19 */
+#define WK_WAIT_MAX_MS 60000    /* the longest wait bound */
 
 /*
  * Starts nthreads workers (1..WK_THREADS_MAX) with room for max_queue waiting jobs
@@ -46,6 +50,21 @@ int wk_pool_new(unsigned nthreads, size_t max_queue, int nice, struct wk_pool **
  * stays the caller's.
  */
 int wk_submit(struct wk_pool *p, wk_job_fn fn, void *arg) YH_WUR;
+
+/*
+ * Bounds how long a job may expect to take: wk_submit then refuses (YH_ERR_BUSY) a job
+ * when the jobs ahead of it (queued and running, spread over the threads) and its own
+ * run, at the moving average of recent run times, would take longer than max_wait_ms
+ * (0..WK_WAIT_MAX_MS; 0: only the queue's size bounds it). clock_ns is the monotonic
+ * clock the run times are taken with (NULL: yh_mono_ns; tests pass a fake). Call before
+ * the first job. Returns 0 or YH_ERR_INVALID.
+ */
+int wk_pool_limit_wait(struct wk_pool *p, int64_t max_wait_ms, int64_t (*clock_ns)(void))
+    YH_WUR;
+
+/* The seconds (1..WK_WAIT_MAX_MS / 1000) after which a refused job may be tried again:
+ * how long a job queued now would take, rounded up. For a Retry-After header. */
+unsigned wk_retry_after_s(struct wk_pool *p);
 
 /* Jobs waiting and jobs running right now (for metrics; a snapshot). */
 void wk_pool_load(struct wk_pool *p, size_t *queued, size_t *running);

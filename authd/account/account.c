@@ -985,7 +985,8 @@ password_post(struct http_req *req, void *arg)
 	}
 	if (wk_submit(app->workers, pw_job_fn, j) != 0) {
 		/* No response set = 500 at resume. */
-		if (pw_error(j, 503, page_msg(j->lang, PAGE_MSG_UNAVAILABLE)) != 0)
+		if (http_resp_retry_after(req, wk_retry_after_s(app->workers)) != 0 ||
+		    pw_error(j, 503, page_msg(j->lang, PAGE_MSG_UNAVAILABLE)) != 0)
 			yh_error("password change: no response could be set");
 		pw_job_free(j);
 		http_req_resume(req);

@@ -745,7 +745,8 @@ add_start(struct add_job *j)
 	}
 	if (wk_submit(j->app->workers, add_job_fn, j) != 0) {
 		/* No response set = 500 at resume. */
-		if (page_error_send_as(req, j->lang, j->https, ORGS_PATH, 503,
+		if (http_resp_retry_after(req, wk_retry_after_s(j->app->workers)) != 0 ||
+		    page_error_send_as(req, j->lang, j->https, ORGS_PATH, 503,
 		    page_msg(j->lang, PAGE_MSG_UNAVAILABLE)) != 0)
 			yh_error("agent add: no response could be set");
 		add_job_free(j);

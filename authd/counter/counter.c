@@ -134,10 +134,30 @@ enter(struct authd_app *app, struct http_req *req, bool post, struct staff *s)
 	return 0;
 }
 
-/* The page: the search form, and the citizen p when found (NULL: none, or no search). */
+/* A person's account status in the page's language. */
+static const char *
+status_word(enum page_lang l, enum dir_status st)
+{
+	switch (st) {
+	case DIR_STATUS_ACTIVE:
+		return page_msg(l, PAGE_MSG_COUNTER_STATUS_ACTIVE);
+	case DIR_STATUS_DISABLED:
+		return page_msg(l, PAGE_MSG_COUNTER_STATUS_DISABLED);
+	case DIR_STATUS_LOCKED:
+		return page_msg(l, PAGE_MSG_COUNTER_STATUS_LOCKED);
+	case DIR_STATUS_DEREGISTERED:
+		return page_msg(l, PAGE_MSG_COUNTER_STATUS_DEREGISTERED);
+	default:
+		return dir_status_str(st);
+	}
+}
+
+/* The page: the search form, and the citizen p when found (NULL: none, or no search);
+ * msg (NULL: none) says what was refused (an alert, with an error status) or what was
+ * done (a notice). */
 static int
 render(struct authd_app *app, struct http_req *req, const struct staff *s,
-    const struct dir_person *p, bool searched, const char *alert, unsigned status)
+    const struct dir_person *p, bool searched, const char *msg, unsigned status)
 {
 	char csrf[CSRF_TOKEN_SIZE], name[DIR_NAME_MAX * 4 + 1], idm[MASK_MAX], loa[4];
 	struct page pg;
@@ -153,11 +173,12 @@ render(struct authd_app *app, struct http_req *req, const struct staff *s,
 	}
 	page_init(&pg, req, COUNTER_PATH);
 	page_begin(&pg, page_msg(pg.lang, PAGE_MSG_COUNTER_TITLE));
-	tpl_counter_render(&pg, &(struct tpl_counter){ .alert = alert, .csrf = csrf,
+	tpl_counter_render(&pg, &(struct tpl_counter){ .alert = status >= 400 ? msg : NULL,
+	    .notice = status < 400 ? msg : NULL, .csrf = csrf,
 	    .org_name = s->org.name, .unit = s->m.unit, .found = p != NULL,
 	    .none = searched && p == NULL, .uid = p != NULL ? p->uid : "", .name = name,
 	    .id_masked = idm, .loa = p != NULL ? loa : "",
-	    .status = p != NULL ? dir_status_str(p->status) : "" });
+	    .status = p != NULL ? status_word(pg.lang, p->status) : "" });
 	yh_wipe(csrf, sizeof(csrf));
 	return page_send(&pg, req, status);
 }

@@ -216,6 +216,9 @@ int http_respond_redirect(struct http_req *req, unsigned status, const char *loc
  */
 int http_resp_header(struct http_req *req, const char *name, const char *value) YH_WUR;
 
+/* Adds "Retry-After: seconds" (RFC 9110 10.2.3) to a 503. Errors as http_resp_header. */
+int http_resp_retry_after(struct http_req *req, unsigned seconds) YH_WUR;
+
 /* Asks for Cache-Control: no-store on this response (token responses, pages). */
 void http_resp_no_store(struct http_req *req);
 

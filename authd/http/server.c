@@ -1362,6 +1362,15 @@ http_resp_header(struct http_req *req, const char *name, const char *value)
 	return 0;
 }
 
+int
+http_resp_retry_after(struct http_req *req, unsigned seconds)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%u", seconds);
+	return http_resp_header(req, "Retry-After", v);
+}
+
 void
 http_resp_no_store(struct http_req *req)
 {

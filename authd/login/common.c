@@ -336,7 +336,8 @@ login_job_start(struct http_req *req, struct authd_app *app, const char *path,
 
 		free_fn(ctx);
 		free(j);
-		if (page_error_send_as(req, l, https, path, 503,
+		if (http_resp_retry_after(req, wk_retry_after_s(app->workers)) != 0 ||
+		    page_error_send_as(req, l, https, path, 503,
 		    page_msg(l, PAGE_MSG_UNAVAILABLE)) != 0)
 			yh_error("cannot answer a refused %s", what);
 		http_req_resume(req);

@@ -238,7 +238,8 @@ void login_req_info_get(struct http_req *req, struct login_req_info *out);
  * suspended and resumed after; without a pool (app->workers NULL) in line. When attempt
  * returns an error (nothing answered), the failure page for it is sent in the request's
  * language, with path as the page's, and what ("login") names it in the log. A full
- * queue answers 503 at once. free_fn(ctx) is called in every case, once attempt is
+ * queue (or a job that would wait longer than workers.max_wait) answers 503 at once,
+ * with Retry-After. free_fn(ctx) is called in every case, once attempt is
  * done or will not run. Returns what the handler returns: HTTP_SUSPENDED, 0, or an
  * error of the suspension.
  */
@@ -332,7 +333,8 @@ struct fed_sms_result;
  * catalog's sms_text_*) to phone_key through app->sms, and writes the "sms.send" audit
  * line (masked phone, purpose, driver, result, why) with uid (may be NULL) as actor.
  * wait false: on the worker pool, not waited for (the answer's time must not depend
- * on whether a message went); res is then untouched. wait true: in line, with the
+ * on whether a message went; a pool that refuses the job: not sent, audited as failed);
+ * res is then untouched. wait true: in line, with the
  * result in *res (may be NULL). Returns 0 (see res->sent), YH_ERR_NOT_FOUND (no SMS
  * driver), YH_ERR_INVALID, YH_ERR_ALLOC, or the audit's error.
  */

@@ -337,9 +337,19 @@ login_sms_deliver(struct authd_app *app, enum page_lang lang, enum login_sms_pur
 	if ((r = text_of(lang, p, code, j->text, sizeof(j->text))) != 0)
 		goto out;
 	/* Not waited for: the answer does not wait on the gateway, so its time does not
-	 * tell whether a message went (no enumeration). */
-	if (!wait && app->workers != NULL && wk_submit(app->workers, sms_job_run, j) == 0)
-		return 0;
+	 * tell whether a message went (no enumeration). A pool that refuses the job (full,
+	 * or busier than workers.max_wait) does not make it wait either: the message is
+	 * dropped and the audit line says so. */
+	if (!wait && app->workers != NULL) {
+		if (wk_submit(app->workers, sms_job_run, j) == 0)
+			return 0;
+		yh_wipe(j->text, sizeof(j->text));
+		j->res.attempts = 0;
+		snprintf(j->res.why, sizeof(j->res.why), "the worker pool is busy: not sent");
+		yh_warn("SMS (%s) not sent: the worker pool is busy", purpose_names[p]);
+		r = audit_send(j);
+		goto out;
+	}
 	r = sms_job_send(j);
 	if (res != NULL)
 		*res = j->res;

@@ -1,6 +1,6 @@
 /*
  * Password hashing. New passwords are hashed with argon2id (libargon2) into a PHC
- * string "$argon2id$v=19$m=65536,t=3,p=1$<salt>$<hash>". Legacy hashes imported from
+ * string "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>". Legacy hashes imported from
  * department databases are verified through their own scheme and always answer
  * "needs rehash", so that the caller replaces them with argon2id at the next
  * successful login. Every comparison is constant-time; intermediate buffers are wiped.
@@ -27,10 +27,12 @@
 #include <stdint.h>
 #include "common/err.h"
 
-/* Defaults (RFC 9106 "second recommended option" flavour, sized for a login server):
- * 3 passes over 64 MiB with one lane. */
-#define PW_T_COST_DEFAULT 3
-#define PW_M_COST_KIB_DEFAULT 65536
+/* Defaults: OWASP's minimum for argon2id, 2 passes over 19 MiB with one lane, so that
+ * two cores verify about 50 passwords a second (docs/operations.md has the capacity
+ * table, tests/bench/bench_passwd measures it). The cost of 64 MiB and 3 passes took
+ * 0.4-0.8 s a login and made a burst of logins wait many seconds. */
+#define PW_T_COST_DEFAULT 2
+#define PW_M_COST_KIB_DEFAULT 19456
 #define PW_PARALLELISM_DEFAULT 1
 
 /* Bounds accepted by pw_params_check and by pw_verify on stored argon2id strings

@@ -176,11 +176,11 @@ decide_noid(struct mig_run *r, const struct mig_rec *x, const struct cand *c, si
 		if (!c[i].conflict)
 			uids[nu++] = c[i].uid;
 	if (nc > 1)
-		return mig_emit_review(r, x->src, x->v[MV_LEGACY_ID], "ambiguous_match", uids, nu);
+		return mig_emit_review(r, x, "ambiguous_match", NULL, uids, nu);
 	if (c[0].conflict)
-		return mig_emit_review(r, x->src, x->v[MV_LEGACY_ID], "candidate_in_conflict", NULL, 0);
+		return mig_emit_review(r, x, "candidate_in_conflict", c[0].uid, NULL, 0);
 	if (mig_id_contradicts(x->v[MV_ID_RAW], x->v[MV_REASON], c[0].id))
-		return mig_emit_review(r, x->src, x->v[MV_LEGACY_ID], "id_contradiction", uids, nu);
+		return mig_emit_review(r, x, "id_contradiction", NULL, uids, nu);
 	if (yh_parse_u64(c[0].part, 0, r->nparts - 1, &part) != 0)
 		return YH_ERR_INTERNAL;
 	{

@@ -242,7 +242,7 @@ mig_run_add(struct mig_run *r, uint32_t src_index, const struct mig_record *rec)
 		return mig_emit_reject(r, src_index, c->rec.v[MV_LEGACY_ID], c->reason, c->field,
 		    c->value);
 	case MIG_DEST_REVIEW:
-		return mig_emit_review(r, src_index, c->rec.v[MV_LEGACY_ID], c->reason, NULL, 0);
+		return mig_emit_review(r, &c->rec, c->reason, NULL, NULL, 0);
 	case MIG_DEST_KEEP:
 		break;
 	}

@@ -11,9 +11,10 @@
  *   - escaped text has no raw < > " ' and every & starts one of the five entities; no
  *     control byte but tab and newline; valid UTF-8;
  *   - a page built with fuzzed text in every slot (title, alert, username, csrf, next),
- *     and every template compiled in with fuzzed text in each of its text, query and
- *     URL slots, has exactly as many < > " ' and bare & as the same page built with
- *     'x's of the same lengths: request text never adds markup;
+ *     and a template compiled in (the text's first byte picks which) with fuzzed text
+ *     in each of its text, query and URL slots, has exactly as many < > " ' and bare &
+ *     as the same page built with 'x's of the same lengths: request text never adds
+ *     markup;
  *   - the language follows the documented priority (lang > cookie > ui_locales >
  *     Accept-Language > zh-CN);
  *   - an accepted `next` is "/authorize?..." or "/account" or "/account?...", printable
@@ -197,7 +198,12 @@ fuzz_page(unsigned sel, const char *s)
 	size_t n = strlen(s), la = 0, lb = 0;
 	char *x, *a = NULL, *b = NULL;
 	enum page_lang lang = (sel & 1) ? PAGE_LANG_EN : PAGE_LANG_ZH;
+	const struct page_tpl *t;
+	size_t ntpl = 0;
 	int ra, rb;
+
+	while (page_tpl_all[ntpl] != NULL)
+		ntpl++;
 
 	CHECK((x = malloc(n + 1)) != NULL);
 	memset(x, 'x', n);
@@ -207,9 +213,12 @@ fuzz_page(unsigned sel, const char *s)
 	same_marks(ra, a, la, rb, b, lb);
 	free(a);
 	free(b);
-	for (const struct page_tpl *const *t = page_tpl_all; *t != NULL; t++) {
-		ra = render_tpl(*t, lang, (sel & 2) != 0, s, &a, &la);
-		rb = render_tpl(*t, lang, (sel & 2) != 0, x, &b, &lb);
+	/* One template per input, the one the text's first byte names: rendering all of
+	 * them for every input made this mode a hundred times slower than the others. */
+	if (n > 0) {
+		t = page_tpl_all[(unsigned char)s[0] % ntpl];
+		ra = render_tpl(t, lang, (sel & 2) != 0, s + 1, &a, &la);
+		rb = render_tpl(t, lang, (sel & 2) != 0, x + 1, &b, &lb);
 		same_marks(ra, a, la, rb, b, lb);
 		free(a);
 		free(b);

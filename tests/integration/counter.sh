@@ -8,10 +8,11 @@
 #    after the TOTP code the session is LoA 3 and /counter answers 200;
 #  - a person who is not staff gets 403; no session: to the login page;
 #  - a search by ID number shows the citizen masked (neither the full ID number nor the
-#    full name on the page);
+#    full name on the page) and their account status in Chinese words;
 #  - an in-person check whose re-typed ID number differs, or with a missing or forged
 #    CSRF token, or of the staff member themselves, is refused with nothing written; the right one raises the citizen to
-#    LoA 4 (method counter, the staff member's uid, the evidence without the ID number);
+#    LoA 4 (method counter, the staff member's uid, the evidence without the ID number)
+#    and the page says so in a notice (role status), not in the error box;
 #  - the citizen's next password + TOTP login gives an app an ID token with acr
 #    urn:yihao:loa:4 (a password alone: loa:2, and acr_values loa:4 leads to the TOTP
 #    step-up);
@@ -152,6 +153,8 @@ check "the search finds the citizen" "$CUID" "$CIT_UID"
   fail "the full name is on the result page"
 grep -qF "${CIT_ID:0:6}" "$TMP/body" && ok "the masked ID number is on the page" ||
   fail "no masked ID number on the page"
+grep -q '账号状态</span>：正常</li>' "$TMP/body" && ok "the account status in words of the page's language (正常)" ||
+  fail "account status: $(grep -o '账号状态</span>[^<]*' "$TMP/body")"
 counter_post t /counter/search --data-urlencode "id_number=$(id_number 11010119990909000)"
 [[ $STATUS == 200 ]] && ok "search for nobody: 200" || fail "search for nobody: $STATUS"
 counter_post t /counter/search --data-urlencode "id_number=not-an-id"
@@ -198,6 +201,9 @@ enrol c cit || die "citizen TOTP enrolment"
 counter_post t /counter/verify --data-urlencode "uid=$CIT_UID" --data-urlencode doc=id_card \
   --data-urlencode "id_number=$CIT_ID" --data-urlencode "note=photo matches the holder"
 check "verify in person" "$STATUS" 200
+grep -q '<p class="notice" role="status">已记录现场核验' "$TMP/body" && ! grep -q 'role="alert"' "$TMP/body" &&
+  ok "verify in person: the page says it was recorded in a notice, not in an error box" ||
+  fail "verify in person: no notice, or an alert: $(grep -oE 'class="(notice|alert)"[^<]*' "$TMP/body")"
 check "the citizen at LoA 4" "$(person_field "$CIT_UID" loa)" 4
 ev=$(db "select method || '|' || verifier || '|' || evidence from loa_event where person_uid =
   '$CIT_UID' and loa = 4")
@@ -227,6 +233,11 @@ req d GET /account
 check "the citizen's session before the lock" "$STATUS" 200
 counter_post t /counter/lock --data-urlencode "uid=$CIT_UID"
 check "lock" "$STATUS" 200
+grep -q '<p class="notice" role="status">账号已锁定' "$TMP/body" && ! grep -q 'role="alert"' "$TMP/body" &&
+  ok "lock: the page says so in a notice" ||
+  fail "lock: no notice, or an alert: $(grep -oE 'class="(notice|alert)"[^<]*' "$TMP/body")"
+grep -q '账号状态</span>：已锁定</li>' "$TMP/body" && ok "lock: the page shows the account as 已锁定" ||
+  fail "status after lock: $(grep -o '账号状态</span>[^<]*' "$TMP/body")"
 check "the citizen locked" "$(person_field "$CIT_UID" status)" locked
 req d GET /account
 [[ $STATUS == 302 || $STATUS == 303 ]] && ok "the citizen's session ended by the lock ($STATUS)" ||

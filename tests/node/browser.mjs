@@ -26,59 +26,13 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as jose from 'jose';
 import {
-  WAIT_MS, HASH_WAIT_MS, ok, fail, check, must, Stop, failures, launchChromium,
+  WAIT_MS, HASH_WAIT_MS, ok, fail, check, must, Stop, failures, launchChromium, base32Decode,
+  totp,
 } from './checks.mjs';
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const issuer = cfg.issuer;
 const rpOrigin = `http://127.0.0.1:${cfg.rp_port}`;
-
-// ---- TOTP (RFC 6238 over RFC 4226: HMAC-SHA-1, 30 s steps, 6 digits) -------------------
-
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const s = text.replace(/[\s=]/g, '').toUpperCase();
-  const out = [];
-  let bits = 0;
-  let acc = 0;
-  for (const c of s) {
-    const v = alphabet.indexOf(c);
-    if (v < 0) throw new Error(`not base32: ${JSON.stringify(c)}`);
-    acc = ((acc << 5) | v) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((acc >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-function hotp(seed, counter) {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(counter));
-  const h = crypto.createHmac('sha1', seed).update(msg).digest();
-  const o = h[h.length - 1] & 0x0f;
-  const n = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
-  return String(n % 1000000).padStart(6, '0');
-}
-
-const stepNow = () => Math.floor(Date.now() / 1000 / 30);
-
-// The code of a step the server has not seen used yet: the current step, or the next
-// one (inside its window of one step) when the current one was used; waits (bounded)
-// only when even that was used.
-let lastStep = -1;
-async function freshCode(seed) {
-  let step = Math.max(stepNow(), lastStep + 1);
-  const deadline = Date.now() + 65000;
-  while (step > stepNow() + 1) {
-    if (Date.now() > deadline) throw new Error('no fresh TOTP step within 65 s');
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  lastStep = step;
-  return hotp(seed, step);
-}
 
 // ---- the relying parties ---------------------------------------------------------------
 
@@ -333,9 +287,11 @@ async function scenario() {
   check(await page.$('figure.qr svg') !== null, 'TOTP enrolment shows a QR code (SVG)');
   const keyText = await page.innerText('code.secret');
   const seed = base32Decode(keyText);
+  const authenticator = totp(seed);
   check(seed.length === 20, 'TOTP key: 160 bits in base32', `${seed.length} bytes`);
   await screenshot('totp-enrol');
-  await page.fill('form[action="/account/totp/confirm"] input[name="code"]', await freshCode(seed));
+  await page.fill('form[action="/account/totp/confirm"] input[name="code"]',
+    await authenticator.fresh());
   await clickTo('form[action="/account/totp/confirm"] button[type="submit"]', onAuthd('/account'));
   await screenshot('totp-enrolled');
   const totpText = await page.innerText('#totp');
@@ -346,7 +302,7 @@ async function scenario() {
   check(here().searchParams.get('loa') === '3', 'app2 -> /login/totp?loa=3', page.url());
   check(await lang() === 'zh-CN', 'TOTP page: lang zh-CN', await lang());
   await screenshot('stepup-totp');
-  await page.fill('#code', await freshCode(seed));
+  await page.fill('#code', await authenticator.fresh());
   await page.click('form[action="/login/totp"] button[type="submit"]');
   const c2 = await toApp('app2', 'app2-signed-in');
   check(c2.acr === 'urn:yihao:loa:3', 'app2: acr urn:yihao:loa:3', c2.acr);

@@ -372,6 +372,94 @@ test_workers(void **state)
 	mx_registry_free(reg);
 }
 
+/* The workers' fake clock: each job of the wait test "runs" 300 ms on it. */
+static int64_t wk_fake_now;
+
+static int64_t
+wk_fake_clock(void)
+{
+	return __atomic_load_n(&wk_fake_now, __ATOMIC_SEQ_CST);
+}
+
+static void
+wk_slow(void *arg)
+{
+	__atomic_add_fetch(&wk_fake_now, 300 * 1000000LL, __ATOMIC_SEQ_CST);
+	wk_block(arg);
+}
+
+/* Waits (no clock) until the pool runs `running` jobs and has `queued` waiting. */
+static void
+wk_settle(struct wk_pool *p, size_t want_queued, size_t want_running)
+{
+	size_t queued, running;
+
+	do {
+		wk_pool_load(p, &queued, &running);
+		if (queued != want_queued || running != want_running)
+			sched_yield();
+	} while (queued != want_queued || running != want_running);
+}
+
+/* Releases the blocked jobs of w, stops and frees p, which must have run `jobs`. */
+static void
+wk_release_all(struct wk_pool *p, struct wk_test *w, int jobs)
+{
+	pthread_mutex_lock(&w->lock);
+	w->release = true;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	wk_pool_stop(p);
+	assert_int_equal(w->done, jobs);
+	wk_pool_free(p);
+}
+
+/*
+ * A pool bounded to 1 s of expected wait refuses the job that would finish later than
+ * that, though its queue has room: one thread, jobs of 300 ms each; with one running, a
+ * second and a third queue (done by 600 and 900 ms), a fourth (1200 ms) is refused with
+ * a Retry-After of 2 s. Unbounded, only the queue's size refuses.
+ */
+static void
+test_workers_max_wait(void **state)
+{
+	struct wk_test w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, true };
+	struct wk_pool *p;
+
+	(void)state;
+	assert_int_equal(wk_pool_new(1, 100, 0, &p), 0);
+	assert_int_equal(wk_pool_limit_wait(p, -1, wk_fake_clock), YH_ERR_INVALID);
+	assert_int_equal(wk_pool_limit_wait(p, WK_WAIT_MAX_MS + 1, wk_fake_clock), YH_ERR_INVALID);
+	assert_int_equal(wk_pool_limit_wait(p, 1000, wk_fake_clock), 0);
+	/* Before any job ran there is no average: nothing is refused for time. */
+	assert_int_equal(wk_retry_after_s(p), 1);
+	assert_int_equal(wk_submit(p, wk_slow, &w), 0);
+	wk_settle(p, 0, 0);      /* the first job ran: its 300 ms are the average */
+	pthread_mutex_lock(&w.lock);
+	assert_int_equal(w.done, 1);
+	w.release = false;
+	pthread_mutex_unlock(&w.lock);
+	assert_int_equal(wk_submit(p, wk_slow, &w), 0);
+	wk_settle(p, 0, 1);
+	assert_int_equal(wk_submit(p, wk_slow, &w), 0);
+	assert_int_equal(wk_submit(p, wk_slow, &w), 0);
+	assert_int_equal(wk_submit(p, wk_slow, &w), YH_ERR_BUSY);
+	assert_int_equal(wk_retry_after_s(p), 2);
+	wk_release_all(p, &w, 4);
+
+	/* Unbounded: the same load is taken up to the queue's size. */
+	w.done = 0;
+	w.release = false;
+	assert_int_equal(wk_pool_new(1, 3, 0, &p), 0);
+	assert_int_equal(wk_pool_limit_wait(p, 0, wk_fake_clock), 0);
+	assert_int_equal(wk_submit(p, wk_slow, &w), 0);
+	wk_settle(p, 0, 1);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(wk_submit(p, wk_slow, &w), 0);
+	assert_int_equal(wk_submit(p, wk_slow, &w), YH_ERR_BUSY);
+	wk_release_all(p, &w, 4);
+}
+
 /* A worker job recording its thread's niceness. */
 struct nice_probe {
 	pthread_mutex_t lock;
@@ -1121,6 +1209,7 @@ main(void)
 		cmocka_unit_test(test_metrics_fn),
 		cmocka_unit_test(test_workers),
 		cmocka_unit_test(test_workers_nice),
+		cmocka_unit_test(test_workers_max_wait),
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_errors),

@@ -368,8 +368,8 @@ test_params_and_limits(void **state)
 
 	(void)state;
 	pw_params_default(&p);
-	assert_int_equal(p.t_cost, 3);
-	assert_int_equal(p.m_cost_kib, 65536);
+	assert_int_equal(p.t_cost, 2);
+	assert_int_equal(p.m_cost_kib, 19456);
 	assert_int_equal(p.parallelism, 1);
 	assert_int_equal(pw_params_check(&p), 0);
 	pw_params_test(&p);
