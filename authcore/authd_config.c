@@ -309,6 +309,24 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .help = "PEM CA certificates that verify the https servers of CAS proxy callbacks "
 	      "(pgtUrl); unset = the system's trust store" },
 	FED_REG_CFG_OPTIONS(OFF(registry)),
+	FED_SMS_CFG_OPTIONS(OFF(sms)),
+	{ .name = "sms.code_lifetime", .type = YH_CFG_DURATION, .def = "5m", .min = 60,
+	  .max = 1800, .flags = YH_CFG_RELOADABLE, .offset = OFF(sms_code_lifetime),
+	  .help = "how long an SMS code is good (single use, in the browser that asked for it)" },
+	{ .name = "sms.resend_interval", .type = YH_CFG_DURATION, .def = "60s", .min = 10,
+	  .max = 3600, .flags = YH_CFG_RELOADABLE, .offset = OFF(sms_resend_interval),
+	  .help = "the least time between two codes sent to one phone number" },
+	{ .name = "sms.max_per_phone", .type = YH_CFG_INT, .def = "10", .min = 1,
+	  .max = 1000, .flags = YH_CFG_RELOADABLE, .offset = OFF(sms_max_per_phone),
+	  .help = "codes sent to one phone number in a day (from its first code); then none "
+	      "for a day" },
+	{ .name = "sms.max_per_address", .type = YH_CFG_INT, .def = "30", .min = 1,
+	  .max = 1000000, .flags = YH_CFG_RELOADABLE, .offset = OFF(sms_max_per_address),
+	  .help = "codes asked for from one client address in an hour; then none for an hour" },
+	{ .name = "sms.max_failures", .type = YH_CFG_INT, .def = "5", .min = 1, .max = 20,
+	  .flags = YH_CFG_RELOADABLE, .offset = OFF(sms_max_failures),
+	  .help = "wrong codes for one phone number within sms.code_lifetime before its codes "
+	      "are locked for login.lockout (at least 5 minutes)" },
 	{ .name = "registration.privacy_notice_file", .type = YH_CFG_PATH, .def = NULL,
 	  .max = 3072, .flags = YH_CFG_RELOADABLE, .offset = OFF(privacy_notice_file),
 	  .help = "the operator's privacy notice (UTF-8 text, at most 65536 bytes) shown on "
@@ -611,6 +629,8 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 	if ((r = check_user(c, err, errsz)) != 0)
 		return r;
 	if (fed_reg_cfg_check(&c->registry, &key, ierr, sizeof(ierr)) != 0)
+		return fail(c, key, err, errsz, ierr);
+	if (fed_sms_cfg_check(&c->sms, &key, ierr, sizeof(ierr)) != 0)
 		return fail(c, key, err, errsz, ierr);
 	if ((r = check_notice(c, err, errsz)) != 0)
 		return r;

@@ -29,6 +29,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "federation/registry.h"
+#include "federation/sms.h"
 #include "identity/identity_config.h"
 #include "token/jose_alg.h"
 
@@ -97,6 +98,12 @@ struct authd_cfg {
 	int64_t cas_pgt_lifetime;         /* cas.pgt_lifetime: seconds */
 	char *cas_proxy_ca_file;          /* cas.proxy_ca_file: CAs of pgtUrl servers; NULL */
 	struct fed_reg_cfg registry;      /* registry.person.*, registry.org.* */
+	struct fed_sms_cfg sms;           /* sms.*: the SMS gateway */
+	int64_t sms_code_lifetime;        /* sms.code_lifetime: seconds */
+	int64_t sms_resend_interval;      /* sms.resend_interval: seconds */
+	int64_t sms_max_per_phone;        /* sms.max_per_phone: codes per phone per day */
+	int64_t sms_max_per_address;      /* sms.max_per_address: codes per address per hour */
+	int64_t sms_max_failures;         /* sms.max_failures: wrong codes before a lock */
 	char *privacy_notice_file;        /* registration.privacy_notice_file; NULL: built in */
 	char *privacy_notice_version;     /* registration.privacy_notice_version */
 

@@ -45,6 +45,7 @@ struct wk_pool;
 struct keys;
 struct bcl;
 struct fed_reg;
+struct fed_sms;
 
 struct authd_app {
 	/* The configuration in force: a reload (authd/reload.c) puts a new one here while
@@ -63,6 +64,7 @@ struct authd_app {
 	struct keys *keys;               /* pairwise sub, form MACs, user refs (keyd/keys.h) */
 	struct bcl *bcl;                 /* back-channel logout (authd/oidc/backchannel.h) */
 	struct fed_reg *registry;        /* the registries (federation/registry.h) */
+	struct fed_sms *sms;             /* the SMS gateway (federation/sms.h); NULL: none */
 	struct authd_check checks[AUTHD_MAX_CHECKS];
 	size_t nchecks;
 };

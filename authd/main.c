@@ -40,6 +40,7 @@
 #include "common/metrics.h"
 #include "authd/app.h"
 #include "federation/registry.h"
+#include "federation/sms.h"
 #include "authd/notify.h"
 #include "authd/reload.h"
 #include "authd/session/sess.h"
@@ -616,6 +617,8 @@ open_app(struct daemon *d, char *err, size_t errsz)
 	if ((r = fed_reg_new(&d->cfg.registry, d->app.metrics, &d->app.registry, err,
 	    errsz)) != 0)
 		return r;
+	if ((r = fed_sms_new(&d->cfg.sms, &d->app.sms, err, errsz)) != 0)
+		return r;
 	return open_sessions(d, err, errsz);
 }
 
@@ -692,6 +695,7 @@ daemon_stop(struct daemon *d)
 	bcl_drain(d->bcl, AUTHD_DRAIN_MS);
 	bcl_free(d->bcl);
 	fed_reg_free(d->app.registry);
+	fed_sms_free(d->app.sms);
 	clients_close(d->app.clients);
 	tok_ring_free(d->app.ring);
 	yh_audit_close(d->app.audit);

@@ -1,5 +1,12 @@
 /* Outbound HTTP with libcurl: the rules every transfer shares. See federation/http.h. */
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/atomicfile.h"
+#include "common/secmem.h"
 
 #include "federation/http.h"
 
@@ -73,4 +80,123 @@ fed_http_collect(char *ptr, size_t size, size_t nmemb, void *userdata)
 	if (nmemb != 0 && n / nmemb != size)
 		return 0;
 	return yh_buf_append(b, ptr, n) == 0 ? n : 0;
+}
+
+bool
+fed_http_url_ok(const char *s)
+{
+	const char *host;
+
+	if (s == NULL)
+		return false;
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else
+		return false;
+	if (*host == '\0' || *host == '/' || *host == ':')
+		return false;
+	for (const char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
+int
+fed_http_cred_check(const char *path, char *msg, size_t msgsz)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0) {
+		snprintf(msg, msgsz, "%s: %s", path, strerror(errno));
+		return YH_ERR_CONFIG;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, msgsz, "%s: not a regular file", path);
+		return YH_ERR_CONFIG;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(msg, msgsz, "%s: accessible by group or others (mode 0%o); chmod 600 it",
+		    path, (unsigned)(st.st_mode & 0777));
+		return YH_ERR_CONFIG;
+	}
+	return 0;
+}
+
+int
+fed_http_cred_read(const char *path, const char *auth, char **out, size_t *outlen,
+    char *msg, size_t msgsz)
+{
+	struct yh_file_fail f;
+	bool basic = auth != NULL && strcmp(auth, "basic") == 0;
+	char *cred = NULL;
+	size_t clen = 0;
+	int r;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((r = yh_file_read_private(path, FED_HTTP_CRED_MAX, &cred, &clen, &f)) != 0) {
+		yh_file_fail_msg(&f, msg, msgsz);
+		return r == YH_ERR_ALLOC ? r : YH_ERR_CONFIG;
+	}
+	while (clen > 0 && (cred[clen - 1] == '\n' || cred[clen - 1] == '\r' ||
+	    cred[clen - 1] == ' '))
+		cred[--clen] = '\0';
+	if (clen == 0 || strpbrk(cred, "\r\n") != NULL || (basic && strchr(cred, ':') == NULL)) {
+		snprintf(msg, msgsz, "%s", basic ? "expected one line user:password" :
+		    "expected one line holding the token");
+		yh_freezero(cred, clen + 1);
+		return YH_ERR_CONFIG;
+	}
+	*out = cred;
+	*outlen = clen;
+	return 0;
+}
+
+json_t *
+fed_json_member(json_t *o, const char *path)
+{
+	char part[129];
+	const char *p = path;
+
+	for (int depth = 0; depth < FED_JSON_PATH_DEPTH && o != NULL && p != NULL; depth++) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot != NULL ? (size_t)(dot - p) : strlen(p);
+
+		if (!json_is_object(o) || len == 0 || len >= sizeof(part))
+			return NULL;
+		memcpy(part, p, len);
+		part[len] = '\0';
+		o = json_object_get(o, part);
+		if (dot == NULL)
+			return o;
+		p = dot + 1;
+	}
+	return NULL;
+}
+
+void
+fed_json_text(const json_t *v, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	if (json_is_string(v))
+		snprintf(out, outsz, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, outsz, "%lld", (long long)json_integer_value(v));
+	else if (json_is_true(v))
+		snprintf(out, outsz, "true");
+	else if (json_is_false(v))
+		snprintf(out, outsz, "false");
+}
+
+int
+fed_http_header_add(struct curl_slist **l, const char *h)
+{
+	struct curl_slist *n = curl_slist_append(*l, h);
+
+	if (n == NULL)
+		return YH_ERR_ALLOC;
+	*l = n;
+	return 0;
 }

@@ -10,6 +10,8 @@
 #define YH_FEDERATION_HTTP_H
 
 #include <curl/curl.h>
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,5 +53,41 @@ size_t fed_http_collect(char *ptr, size_t size, size_t nmemb, void *userdata);
 /* A CURLOPT_WRITEFUNCTION that drops the answer (a call whose status is all it reads:
  * back-channel and CAS single logout, the CAS proxy callback). */
 size_t fed_http_discard(char *ptr, size_t size, size_t nmemb, void *userdata);
+
+/* Appends the header line h to the list *l (which may be NULL). 0 or YH_ERR_ALLOC (*l
+ * unchanged). */
+int fed_http_header_add(struct curl_slist **l, const char *h) YH_WUR;
+
+/* True when s is an http:// or https:// URL with a host and no blank or control byte
+ * (what an option naming another party's endpoint must be). */
+bool fed_http_url_ok(const char *s);
+
+/*
+ * Checks a credentials file named by an option: a regular file (not a link) that group
+ * and others cannot access. Returns 0, or YH_ERR_CONFIG with msg (msgsz bytes) saying
+ * what is wrong (the path and the problem).
+ */
+int fed_http_cred_check(const char *path, char *msg, size_t msgsz) YH_WUR;
+
+/*
+ * Reads a credentials file (yh_file_read_private: mode 0600, at most FED_HTTP_CRED_MAX
+ * bytes) holding one line: a token, or user:password when auth is "basic". Trailing
+ * blanks and line ends are dropped. *out (secret: yh_freezero(*out, *outlen + 1)) and
+ * *outlen get the line. Returns 0, or YH_ERR_CONFIG with msg saying why, or
+ * YH_ERR_ALLOC.
+ */
+#define FED_HTTP_CRED_MAX 4096
+int fed_http_cred_read(const char *path, const char *auth, char **out, size_t *outlen,
+    char *msg, size_t msgsz) YH_WUR;
+
+#define FED_JSON_PATH_DEPTH 8   /* members in a dotted path */
+
+/* The member of the JSON object o at the dotted path ("data.result"), or NULL (a part
+ * missing, not an object, more than FED_JSON_PATH_DEPTH parts, a part over 128 bytes). */
+json_t *fed_json_member(json_t *o, const char *path);
+
+/* A scalar's text as an operator writes it in the configuration: a string as is, an
+ * integer in decimal, true or false; "" for anything else. Cut to outsz - 1 bytes. */
+void fed_json_text(const json_t *v, char *out, size_t outsz);
 
 #endif

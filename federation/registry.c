@@ -14,7 +14,6 @@
 #include "federation/http.h"
 #include "federation/registry.h"
 
-#define REG_PATH_DEPTH 8       /* members in a dotted path */
 #define REG_REQ_MAX 4096       /* bytes of a request body */
 
 const char *const fed_reg_auths[] = { "none", "bearer", "basic", NULL };
@@ -59,25 +58,6 @@ set(const char *s)
 	return s != NULL && s[0] != '\0';
 }
 
-static bool
-url_ok(const char *s)
-{
-	const char *host;
-
-	if (strncmp(s, "https://", 8) == 0)
-		host = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		host = s + 7;
-	else
-		return false;
-	if (*host == '\0' || *host == '/' || *host == ':')
-		return false;
-	for (const char *p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return false;
-	return true;
-}
-
 /* True when v is one of the '|'-separated values of list. */
 static bool
 in_list(const char *list, const char *v)
@@ -109,11 +89,10 @@ check_one(const struct fed_reg_one_cfg *c, const char *k, const char **key, char
 		  "registry.org.mismatch_value" },
 	};
 	const char *const *n = names[strcmp(k, "org") == 0];
-	struct stat st;
 
 	if (!set(c->url))
 		return 0;
-	if (!url_ok(c->url)) {
+	if (!fed_http_url_ok(c->url)) {
 		*key = n[0];
 		snprintf(msg, msgsz, "must be an http:// or https:// URL with a host, without "
 		    "spaces");
@@ -126,19 +105,8 @@ check_one(const struct fed_reg_one_cfg *c, const char *k, const char **key, char
 	}
 	if (set(c->credentials_file)) {
 		*key = n[1];
-		if (lstat(c->credentials_file, &st) != 0) {
-			snprintf(msg, msgsz, "%s: %s", c->credentials_file, strerror(errno));
+		if (fed_http_cred_check(c->credentials_file, msg, msgsz) != 0)
 			return YH_ERR_CONFIG;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			snprintf(msg, msgsz, "%s: not a regular file", c->credentials_file);
-			return YH_ERR_CONFIG;
-		}
-		if ((st.st_mode & 077) != 0) {
-			snprintf(msg, msgsz, "%s: accessible by group or others (mode 0%o); chmod "
-			    "600 it", c->credentials_file, (unsigned)(st.st_mode & 0777));
-			return YH_ERR_CONFIG;
-		}
 		if (strcmp(c->auth, "none") == 0) {
 			*key = n[2];
 			snprintf(msg, msgsz, "is none, but registry.%s.credentials_file is set: "
@@ -176,44 +144,6 @@ fed_reg_cfg_check(const struct fed_reg_cfg *c, const char **key, char *msg, size
 
 /* ---- the answer ------------------------------------------------------------------- */
 
-/* The member at the dotted path in o, or NULL. */
-static json_t *
-member(json_t *o, const char *path)
-{
-	char part[129];
-	const char *p = path;
-
-	for (int depth = 0; depth < REG_PATH_DEPTH && o != NULL; depth++) {
-		const char *dot = strchr(p, '.');
-		size_t len = dot != NULL ? (size_t)(dot - p) : strlen(p);
-
-		if (!json_is_object(o) || len == 0 || len >= sizeof(part))
-			return NULL;
-		memcpy(part, p, len);
-		part[len] = '\0';
-		o = json_object_get(o, part);
-		if (dot == NULL)
-			return o;
-		p = dot + 1;
-	}
-	return NULL;
-}
-
-/* A scalar's text as an operator writes it in the configuration ("" when none). */
-static void
-scalar_text(const json_t *v, char *out, size_t outsz)
-{
-	out[0] = '\0';
-	if (json_is_string(v))
-		snprintf(out, outsz, "%s", json_string_value(v));
-	else if (json_is_integer(v))
-		snprintf(out, outsz, "%lld", (long long)json_integer_value(v));
-	else if (json_is_true(v))
-		snprintf(out, outsz, "true");
-	else if (json_is_false(v))
-		snprintf(out, outsz, "false");
-}
-
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
 static void
 cut_utf8(char *s, size_t max)
@@ -243,17 +173,17 @@ fed_reg_map(const struct fed_reg_one_cfg *c, const char *body, size_t len,
 		snprintf(res->why, sizeof(res->why), "the answer is not a JSON object");
 		goto out;
 	}
-	if (set(c->detail_field) && (v = member(root, c->detail_field)) != NULL) {
+	if (set(c->detail_field) && (v = fed_json_member(root, c->detail_field)) != NULL) {
 		/* cut where a character ends, not where the buffer does */
-		scalar_text(v, text, sizeof(text));
+		fed_json_text(v, text, sizeof(text));
 		cut_utf8(text, FED_REG_DETAIL_MAX);
 		memcpy(res->detail, text, strlen(text) + 1);
 	}
-	if ((v = member(root, c->match_field)) == NULL) {
+	if ((v = fed_json_member(root, c->match_field)) == NULL) {
 		snprintf(res->why, sizeof(res->why), "the answer has no %s", c->match_field);
 		goto out;
 	}
-	scalar_text(v, text, sizeof(text));
+	fed_json_text(v, text, sizeof(text));
 	if (text[0] != '\0' && strcmp(text, c->match_value) == 0)
 		o = FED_REG_MATCH;
 	else if (text[0] != '\0' && in_list(c->mismatch_value, text))
@@ -286,12 +216,7 @@ one_free(struct reg_one *o)
 static int
 add_header(struct reg_one *o, const char *h)
 {
-	struct curl_slist *l = curl_slist_append(o->headers, h);
-
-	if (l == NULL)
-		return YH_ERR_ALLOC;
-	o->headers = l;
-	return 0;
+	return fed_http_header_add(&o->headers, h);
 }
 
 /* Reads the credentials of o and builds its headers. */
@@ -299,7 +224,6 @@ static int
 one_open(struct reg_one *o, const struct fed_reg_one_cfg *c, enum fed_reg_kind kind,
     struct mx_registry *metrics, char *err, size_t errsz)
 {
-	struct yh_file_fail f;
 	struct yh_buf hdr;
 	char *cred = NULL, fmsg[512];
 	size_t clen = 0;
@@ -311,23 +235,10 @@ one_open(struct reg_one *o, const struct fed_reg_one_cfg *c, enum fed_reg_kind k
 		return 0;
 	yh_buf_init_secret(&hdr, FED_REG_CRED_MAX + 64);
 	if (set(c->credentials_file) && strcmp(c->auth, "none") != 0) {
-		if ((r = yh_file_read_private(c->credentials_file, FED_REG_CRED_MAX, &cred, &clen,
-		    &f)) != 0) {
-			yh_file_fail_msg(&f, fmsg, sizeof(fmsg));
+		if ((r = fed_http_cred_read(c->credentials_file, c->auth, &cred, &clen, fmsg,
+		    sizeof(fmsg))) != 0) {
 			snprintf(err, errsz, "registry.%s.credentials_file: %s",
 			    fed_reg_kind_name(kind), fmsg);
-			r = YH_ERR_CONFIG;
-			goto out;
-		}
-		while (clen > 0 && (cred[clen - 1] == '\n' || cred[clen - 1] == '\r' ||
-		    cred[clen - 1] == ' '))
-			cred[--clen] = '\0';
-		if (clen == 0 || strpbrk(cred, "\r\n") != NULL ||
-		    (strcmp(c->auth, "basic") == 0 && strchr(cred, ':') == NULL)) {
-			snprintf(err, errsz, "registry.%s.credentials_file: %s", fed_reg_kind_name(kind),
-			    strcmp(c->auth, "basic") == 0 ? "expected one line user:password" :
-			    "expected one line holding the token");
-			r = YH_ERR_CONFIG;
 			goto out;
 		}
 		if (strcmp(c->auth, "basic") == 0) {

@@ -150,6 +150,8 @@ amr_words(enum page_lang l, const char *a)
 		return page_msg(l, PAGE_MSG_AMR_PWD);
 	if (strcmp(a, "otp") == 0)
 		return page_msg(l, PAGE_MSG_AMR_OTP);
+	if (strcmp(a, "sms") == 0)
+		return page_msg(l, PAGE_MSG_AMR_SMS);
 	return a;
 }
 
@@ -166,6 +168,7 @@ done_words(enum page_lang l, const char *key)
 		{ "totp-removed", PAGE_MSG_ACCT_DONE_TOTP_REMOVED },
 		{ "totp-exists", PAGE_MSG_ACCT_DONE_TOTP_EXISTS },
 		{ "password", PAGE_MSG_ACCT_DONE_PASSWORD },
+		{ "phone", PAGE_MSG_ACCT_DONE_PHONE },
 	};
 
 	for (size_t i = 0; key != NULL && i < sizeof(t) / sizeof(t[0]); i++)
@@ -852,19 +855,7 @@ pw_check_current(struct pw_job *j)
 static int
 pw_store_new(struct pw_job *j)
 {
-	const struct pw_params *cost = j->app->ident != NULL ? &j->app->ident->pw : NULL;
-	struct pw_params def;
-	char *hash = NULL;
-	int r;
-
-	if (cost == NULL) {
-		pw_params_default(&def);
-		cost = &def;
-	}
-	if ((r = pw_hash(cost, j->password, strlen(j->password), &hash)) == 0)
-		r = dir_cred_set(j->app->dir, j->uid, PW_SCHEME_ARGON2ID, hash, NULL);
-	free(hash);
-	return r;
+	return login_password_store(j->app, j->uid, j->password);
 }
 
 /* The whole change; sets the response. */
@@ -1077,5 +1068,7 @@ account_register(struct http_server *srv, struct authd_app *app)
 {
 	int r = http_routes_add(srv, account_routes, app);
 
+	if (r == 0)
+		r = account_phone_register(srv, app);
 	return r != 0 ? r : account_orgs_register(srv, app);
 }

@@ -23,6 +23,11 @@
  *                                    pool, audit password.change, ends my other
  *                                    sessions (5 wrong current passwords in 30 min
  *                                    lock the form for 30 min)
+ *   GET  /account/phone              the number in use (masked) and the form to change
+ *                                    it, with an SMS gateway (phone.c)
+ *   POST /account/phone              action=send, phone: a code to the new number;
+ *                                    action=change, phone, code: the number changes,
+ *                                    verified (audit phone.change)
  *   POST /account/org/agent/add      org, id_number, name, until, scopes: a legal
  *                                    representative or admin grants an agent (orgs.c)
  *   POST /account/org/agent/end      org, relation: ends an agent's grant (orgs.c)
@@ -75,6 +80,9 @@ int account_audit(struct authd_app *app, const char *event, const char *uid,
  */
 int account_orgs_render(struct authd_app *app, struct http_req *req, struct page *p,
     const struct sess_info *si, const char *csrf) YH_WUR;
+
+/* Adds GET and POST /account/phone (phone.c). */
+int account_phone_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /* Adds POST /account/org/agent/add and /account/org/agent/end. */
 int account_orgs_register(struct http_server *srv, struct authd_app *app) YH_WUR;

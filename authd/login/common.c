@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <jansson.h>
 
 #include "authcore/audit/audit.h"
@@ -13,10 +14,15 @@
 #include "authd/app.h"
 #include "authd/http/http.h"
 #include "identity/dir/dir.h"
+#include "identity/identity.h"
 #include "authd/login/login.h"
 #include "authd/ui/pages.h"
+#include "common/utf8.h"
+#include "identity/passwd/passwd.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/url.h"
+#include "common/workers.h"
 
 bool
 login_next_ok(const char *next)
@@ -193,5 +199,194 @@ login_audit(struct authd_app *app, const char *event, const char *actor, json_t 
 	}
 	if ((r = yh_audit_write(app->audit, event, actor, fields)) != 0)
 		yh_error("cannot write the audit line for %s: %s", event, yh_strerror(r));
+	return r;
+}
+
+void
+login_req_info_get(struct http_req *req, struct login_req_info *out)
+{
+	const char *sid = page_cookie(req, LOGIN_SID_COOKIE);
+	const char *ua = http_req_header(req, "User-Agent");
+
+	memset(out, 0, sizeof(*out));
+	out->https = http_req_is_https(req);
+	out->lang = page_lang_of(req);
+	if (sid != NULL && strlen(sid) < sizeof(out->old_sid))
+		memcpy(out->old_sid, sid, strlen(sid) + 1);
+	snprintf(out->ip, sizeof(out->ip), "%s", http_req_client_ip(req));
+	/* Cut at a character boundary; the session store keeps SESS_UA_MAX bytes. */
+	if (ua != NULL) {
+		size_t n = strnlen(ua, SESS_UA_MAX + 1);
+
+		if (n > SESS_UA_MAX) {
+			n = SESS_UA_MAX;
+			while (n > 0 && ((unsigned char)ua[n] & 0xc0) == 0x80)
+				n--;
+		}
+		memcpy(out->ua, ua, n);
+		out->ua[n] = '\0';
+	}
+}
+
+int
+login_open_session(struct authd_app *app, const struct login_req_info *ri,
+    const char *uid, int loa, const char *amr, char token[SESS_TOKEN_SIZE],
+    struct sess_info *info)
+{
+	const char *const amrs[] = { amr };
+	struct sess_auth auth = { .uid = uid, .loa = loa, .amr = amrs, .namr = 1, .ua = ri->ua,
+	    .addr = ri->ip };
+	const struct sess_auth *a = &auth;
+	struct sess_store *s = app->sess;
+	const char *old_sid = ri->old_sid;
+	int r = YH_ERR_NOT_FOUND;
+
+	if (old_sid[0] != '\0') {
+		r = sess_reauth(s, old_sid, a, token, info);
+		if (r == YH_ERR_DENIED) {
+			r = sess_end_token(s, old_sid, SESS_END_LOGOUT, NULL);
+			if (r != 0 && r != YH_ERR_NOT_FOUND)
+				return r;
+			r = YH_ERR_NOT_FOUND;
+		}
+		if (r == YH_ERR_EXPIRED)
+			r = YH_ERR_NOT_FOUND;
+	}
+	if (r == YH_ERR_NOT_FOUND)
+		r = sess_create(s, a, token, info);
+	return r;
+}
+
+int
+login_complete(struct http_req *req, bool https, const char *next, const char *token,
+    bool staff)
+{
+	struct yh_buf to;
+	int r = 0;
+
+	yh_buf_init(&to, LOGIN_NEXT_MAX * 3 + 32);
+	/* Staff: the second factor before anything accepts the session. */
+	if (staff && ((r = yh_buf_puts(&to, LOGIN_TOTP_PATH "?next=")) != 0 ||
+	    (r = yh_url_pct_encode(&to, next)) != 0))
+		goto out;
+	if ((r = login_set_session_cookie(req, token, https)) == 0)
+		r = http_respond_redirect(req, 303, staff ? yh_buf_cstr(&to) : next);
+out:
+	yh_buf_free(&to);
+	return r;
+}
+
+/* A login attempt on its way to the worker pool (login_job_start). */
+struct login_job {
+	struct http_req *req;
+	bool suspended;
+	enum page_lang lang;
+	bool https;
+	const char *path, *what;
+	int (*attempt)(void *ctx);
+	void (*free_fn)(void *ctx);
+	void *ctx;
+};
+
+static void
+login_job_run(void *arg)
+{
+	struct login_job *j = arg;
+	struct http_req *req = j->req;
+	bool suspended = j->suspended;
+	int r = j->attempt(j->ctx);
+
+	if (r != 0) {
+		yh_error("%s failed with an error: %s", j->what, yh_strerror(r));
+		if (page_failure_send_as(req, j->lang, j->https, j->path, r) != 0 && !suspended)
+			yh_error("cannot answer the %s error", j->what);
+	}
+	j->free_fn(j->ctx);
+	free(j);
+	if (suspended)
+		http_req_resume(req);
+}
+
+int
+login_job_start(struct http_req *req, struct authd_app *app, const char *path,
+    const char *what, int (*attempt)(void *ctx), void (*free_fn)(void *ctx), void *ctx)
+{
+	struct login_job *j = calloc(1, sizeof(*j));
+	int r;
+
+	if (j == NULL) {
+		free_fn(ctx);
+		return YH_ERR_ALLOC;
+	}
+	*j = (struct login_job){ .req = req, .lang = page_lang_of(req),
+	    .https = http_req_is_https(req), .path = path, .what = what, .attempt = attempt,
+	    .free_fn = free_fn, .ctx = ctx };
+	if (app->workers == NULL) {
+		login_job_run(j);
+		return 0;
+	}
+	if ((r = http_req_suspend(req)) != 0) {
+		free_fn(ctx);
+		free(j);
+		return r;
+	}
+	j->suspended = true;
+	if (wk_submit(app->workers, login_job_run, j) != 0) {
+		enum page_lang l = j->lang;
+		bool https = j->https;
+
+		free_fn(ctx);
+		free(j);
+		if (http_resp_retry_after(req, wk_retry_after_s(app->workers)) != 0 ||
+		    page_error_send_as(req, l, https, path, 503,
+		    page_msg(l, PAGE_MSG_UNAVAILABLE)) != 0)
+			yh_error("cannot answer a refused %s", what);
+		http_req_resume(req);
+	}
+	return HTTP_SUSPENDED;
+}
+
+static bool
+all_digits(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+enum page_msg
+login_password_problem(const char *password, const char *id_number, const char *id_canonical,
+    const char *phone, const char *phone_key)
+{
+	if (strlen(password) > PW_PASSWORD_MAX)
+		return PAGE_MSG_ERR_PW_LONG;
+	if (yh_utf8_chars(password) < LOGIN_PASSWORD_MIN)
+		return PAGE_MSG_ERR_PW_SHORT;
+	if (all_digits(password))
+		return PAGE_MSG_ERR_PW_DIGITS;
+	if (strcasecmp(password, id_number) == 0 ||
+	    (id_canonical[0] != '\0' && strcasecmp(password, id_canonical) == 0) ||
+	    strcmp(password, phone) == 0 ||
+	    (phone_key[0] != '\0' && strcmp(password, phone_key) == 0))
+		return PAGE_MSG_ERR_PW_SAME;
+	return PAGE_MSG_NONE;
+}
+
+int
+login_password_store(struct authd_app *app, const char *uid, const char *password)
+{
+	const struct pw_params *cost = app->ident != NULL ? &app->ident->pw : NULL;
+	struct pw_params def;
+	char *hash = NULL;
+	int r;
+
+	if (cost == NULL) {
+		pw_params_default(&def);
+		cost = &def;
+	}
+	if ((r = pw_hash(cost, password, strlen(password), &hash)) == 0)
+		r = dir_cred_set(app->dir, uid, PW_SCHEME_ARGON2ID, hash, NULL);
+	free(hash);
 	return r;
 }

@@ -14,12 +14,19 @@
  *                        re-authenticated with amr + "otp"; 303 to next
  *   GET  /register?next=...           the registration form
  *   POST /register       CSRF; field checks; argon2 on the worker pool; person at LoA 1;
- *                        the same "done" page whether or not the ID number was taken
+ *                        the same "done" page whether or not the ID number was taken;
+ *                        with an SMS gateway, action=send_code sends a code to the
+ *                        phone and the registration needs it (the phone is verified)
+ *   GET  /login/sms, POST /login/sms     the SMS code login (sms.c): action=send asks
+ *                        for a code for a phone, action=login logs in with it (amr sms)
+ *   GET  /login/forgot, POST /login/forgot   account recovery (recover.c): with an SMS
+ *                        gateway a new password by a code to the verified phone
  *   /login/qr, /qr/...   the QR-code login from the mobile app (qr.c, authd/login/qr.h)
  *
  * Everything answers in pages (authd/ui/pages.h), Simplified Chinese by default. Failures
  * and lockouts are audited (login.failure, login.lockout, login.success, login.stepup,
- * register) before the response is sent.
+ * register, and the SMS pages' lines: smscode.c, sms.c, recover.c) before the response is
+ * sent.
  */
 #ifndef YH_AUTHD_LOGIN_H
 #define YH_AUTHD_LOGIN_H
@@ -79,10 +86,23 @@ void login_policy_get(const struct authd_app *app, struct login_policy *out);
 #define LOGIN_REG_WINDOW_S 3600
 #define LOGIN_PASSWORD_MIN 8           /* characters of a new password */
 
+/* The rules of a new password (registration, recovery): at most PW_PASSWORD_MAX bytes,
+ * at least LOGIN_PASSWORD_MIN characters, not digits only, not the ID number or the
+ * phone as typed or folded (id_canonical, phone_key: "" when unknown). The message of
+ * the first rule broken, or PAGE_MSG_NONE. */
+/* Hashes password with argon2id at the configured cost (app->ident's; the defaults
+ * without one) and stores it as uid's credential. Slow: on the worker pool. Returns 0,
+ * pw_hash's or the directory's errors. */
+int login_password_store(struct authd_app *app, const char *uid, const char *password)
+    YH_WUR;
+
+enum page_msg login_password_problem(const char *password, const char *id_number,
+    const char *id_canonical, const char *phone, const char *phone_key);
+
 #define LOGIN_PATH "/login"
 #define LOGIN_TOTP_PATH "/login/totp"
 #define LOGIN_REG_PATH "/register"
-#define LOGIN_FORGOT_PATH "/login/forgot"   /* how to recover an account */
+#define LOGIN_FORGOT_PATH "/login/forgot"   /* account recovery (recover.c) */
 
 /* Adds the login room's routes (routes.c): GET/POST /login, /login/totp and /register,
  * GET /login/forgot and the site icon, GET /favicon.ico.
@@ -94,12 +114,15 @@ int login_register(struct http_server *srv, struct authd_app *app) YH_WUR;
  * (password.c), /login/totp (totp.c), /register (register.c). */
 int login_password_get(struct http_req *req, void *arg);
 int login_forgot_get(struct http_req *req, void *arg);
+int login_forgot_post(struct http_req *req, void *arg);
 int login_password_post(struct http_req *req, void *arg);
 int login_totp_get(struct http_req *req, void *arg);
 int login_totp_post(struct http_req *req, void *arg);
 int login_signup_get(struct http_req *req, void *arg);
 int login_signup_post(struct http_req *req, void *arg);
 int login_privacy_get(struct http_req *req, void *arg);
+int login_sms_get(struct http_req *req, void *arg);
+int login_sms_post(struct http_req *req, void *arg);
 
 #define LOGIN_PRIVACY_PATH "/privacy"
 /* The version of the built-in notice (authd/ui/privacy/notice_*.txt): raise it when
@@ -199,5 +222,126 @@ void login_metric(struct authd_app *app, const char *method, const char *result)
 int login_audit(struct authd_app *app, const char *event, const char *actor,
     json_t *fields) YH_WUR;
 
+/* What a login attempt on the worker pool needs of its request, copied on the HTTP
+ * thread (the request cannot be read while suspended). */
+struct login_req_info {
+	bool https;
+	enum page_lang lang;
+	char old_sid[SESS_TOKEN_SIZE];      /* the yh_sid cookie, or "" (wipe it) */
+	char ip[SESS_ADDR_MAX + 1];
+	char ua[SESS_UA_MAX + 1];           /* cut at a character boundary */
+};
+
+/* Fills *out from req. Only on the HTTP thread. */
+void login_req_info_get(struct http_req *req, struct login_req_info *out);
+
+/*
+ * Runs a login attempt (attempt(ctx), which answers req) on the worker pool: req is
+ * suspended and resumed after; without a pool (app->workers NULL) in line. When attempt
+ * returns an error (nothing answered), the failure page for it is sent in the request's
+ * language, with path as the page's, and what ("login") names it in the log. A full
+ * queue (or a job that would wait longer than workers.max_wait) answers 503 at once,
+ * with Retry-After. free_fn(ctx) is called in every case, once attempt is
+ * done or will not run. Returns what the handler returns: HTTP_SUSPENDED, 0, or an
+ * error of the suspension.
+ */
+int login_job_start(struct http_req *req, struct authd_app *app, const char *path,
+    const char *what, int (*attempt)(void *ctx), void (*free_fn)(void *ctx), void *ctx);
+
+/*
+ * Opens the session of a first-factor login (a password, an SMS code) of uid with the
+ * one amr value amr at LoA loa, from the request described by ri: a new session, or the
+ * browser's current one (ri->old_sid) re-authenticated with a new id when it is the
+ * same person's (fixation); another person's current session is ended first. token
+ * and *info as sess_create. Returns sess_create's or sess_reauth's errors.
+ */
+int login_open_session(struct authd_app *app, const struct login_req_info *ri,
+    const char *uid, int loa, const char *amr, char token[SESS_TOKEN_SIZE],
+    struct sess_info *info) YH_WUR;
+
+/*
+ * The answer to a successful login: sets yh_sid to token and answers 303 to next, or,
+ * when staff is true (login_staff_pending), to the TOTP form carrying next. Returns 0
+ * or an error (nothing answered).
+ */
+int login_complete(struct http_req *req, bool https, const char *next, const char *token,
+    bool staff) YH_WUR;
+
+/* ---- SMS codes (smscode.c) -------------------------------------------------------------
+ *
+ * A code is six random digits, good for sms.code_lifetime, once, for one purpose, in the
+ * browser that asked for it: the session store keeps the SHA-256 of the code with its
+ * purpose, the phone's keyed name and the browser's pre-session cookie (sess_otc_put),
+ * never the code. Phone numbers are named by a keyed hash (keys_mac LOGIN_NAME), never
+ * in clear, and that name carries the limits: one code per sms.resend_interval and
+ * sms.max_per_phone a day per phone, sms.max_per_address an hour per client address,
+ * and sms.max_failures wrong, used or expired codes within sms.code_lifetime lock the
+ * phone's codes for the TOTP lockout (at least LOGIN_OTP_MIN_LOCKOUT_S). A phone that
+ * names nobody gets the same limits and answers; no code is kept or sent for it.
+ */
+enum login_sms_purpose { LOGIN_SMS_LOGIN = 0, LOGIN_SMS_VERIFY, LOGIN_SMS_RECOVER };
+
+#define LOGIN_SMS_CODE_SIZE 7            /* six digits + NUL */
+#define LOGIN_SMS_NAME_SIZE 65           /* a phone's keyed name: 64 hex + NUL */
+#define LOGIN_SMS_DAY_S 86400            /* the window of sms.max_per_phone */
+#define LOGIN_SMS_ADDR_WINDOW_S 3600     /* the window of sms.max_per_address */
+#define LOGIN_SMS_PATH "/login/sms"
+
+/* "login", "verify_phone", "recovery" (audit lines). */
+const char *login_sms_purpose_name(enum login_sms_purpose p);
+
+/* The keyed name of a phone (its matching key, mk_phone_key) in out. 0, YH_ERR_INVALID,
+ * or keys_mac's errors. */
+int login_sms_phone_name(struct authd_app *app, const char *phone_key,
+    char out[LOGIN_SMS_NAME_SIZE]) YH_WUR;
+
+/*
+ * Whether a code may be sent now to the phone named pname, asked from address ip: 0
+ * (the send is counted, and *wait_s gets sms.resend_interval, the time before the
+ * next), or YH_ERR_LOCKED with *wait_s the seconds until one may be sent; the store's
+ * errors.
+ */
+int login_sms_allow(struct authd_app *app, const char *pname, const char *ip,
+    int64_t *wait_s) YH_WUR;
+
+/*
+ * A new code for purpose p, phone pname and browser (its yh_csrf cookie value, 1..64
+ * bytes), kept for sms.code_lifetime with payload (a uid, or what the purpose needs;
+ * as for sess_otc_put). Returns 0 with the code in code (wipe it after use),
+ * YH_ERR_INVALID, or the store's errors.
+ */
+int login_sms_code_new(struct authd_app *app, enum login_sms_purpose p, const char *pname,
+    const char *browser, const char *payload, char code[LOGIN_SMS_CODE_SIZE]) YH_WUR;
+
+/*
+ * Checks and uses up code for (p, pname, browser): 0 with *payload (malloc'd); else
+ * *payload NULL and YH_ERR_AUTH (wrong, expired, for another purpose, phone or
+ * browser), YH_ERR_REPLAY (used before), both counted towards the lock, YH_ERR_LOCKED
+ * (the phone's codes are locked: the code is not even looked at), YH_ERR_INVALID, or
+ * the store's errors.
+ */
+int login_sms_code_check(struct authd_app *app, enum login_sms_purpose p, const char *pname,
+    const char *browser, const char *code, char **payload) YH_WUR;
+
+/* Uses up a code that was never delivered (its message failed), without counting it
+ * as a wrong one. 0, YH_ERR_NOT_FOUND, YH_ERR_INVALID, or the store's errors. */
+int login_sms_code_drop(struct authd_app *app, enum login_sms_purpose p, const char *pname,
+    const char *browser, const char *code) YH_WUR;
+
+struct fed_sms_result;
+
+/*
+ * Sends the message of purpose p carrying code (in lang: the words are the message
+ * catalog's sms_text_*) to phone_key through app->sms, and writes the "sms.send" audit
+ * line (masked phone, purpose, driver, result, why) with uid (may be NULL) as actor.
+ * wait false: on the worker pool, not waited for (the answer's time must not depend
+ * on whether a message went; a pool that refuses the job: not sent, audited as failed);
+ * res is then untouched. wait true: in line, with the
+ * result in *res (may be NULL). Returns 0 (see res->sent), YH_ERR_NOT_FOUND (no SMS
+ * driver), YH_ERR_INVALID, YH_ERR_ALLOC, or the audit's error.
+ */
+int login_sms_deliver(struct authd_app *app, enum page_lang lang, enum login_sms_purpose p,
+    const char *phone_key, const char *uid, const char *code, bool wait,
+    struct fed_sms_result *res) YH_WUR;
 
 #endif

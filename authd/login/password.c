@@ -39,16 +39,11 @@
 struct pw_job {
 	struct authd_app *app;
 	struct http_req *req;
-	bool suspended;
-	bool https;
-	enum page_lang lang;
+	struct login_req_info ri;           /* https, language, old session, address, UA */
 	char *username;
 	char *password;                     /* secret: wiped */
 	char next[LOGIN_NEXT_MAX + 1];
 	char csrf[CSRF_TOKEN_SIZE];
-	char old_sid[SESS_TOKEN_SIZE];      /* the yh_sid cookie, or "" */
-	char ip[SESS_ADDR_MAX + 1];
-	char ua[SESS_UA_MAX + 1];
 };
 
 static void
@@ -58,7 +53,7 @@ pw_job_free(struct pw_job *j)
 		return;
 	free(j->username);
 	yh_strfree_secret(j->password);
-	yh_wipe(j->old_sid, sizeof(j->old_sid));
+	yh_wipe(j->ri.old_sid, sizeof(j->ri.old_sid));
 	free(j);
 }
 
@@ -100,7 +95,7 @@ respond_form(struct pw_job *j, unsigned status, enum page_msg alert)
 {
 	struct page p;
 
-	page_init_lang(&p, j->lang, j->https, LOGIN_PATH);
+	page_init_lang(&p, j->ri.lang, j->ri.https, LOGIN_PATH);
 	page_set_next(&p, j->next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_LOGIN_TITLE));
 	login_form(&p, j->app, j->csrf, j->next, j->username, page_msg(p.lang, alert));
@@ -117,7 +112,7 @@ audit_failure(struct pw_job *j, const char *uid, const char *reason, int64_t cou
 	snprintf(actor, sizeof(actor), "%s%s", uid != NULL ? "user:" : "anonymous",
 	    uid != NULL ? uid : "");
 	f = json_pack("{s:s, s:s, s:s, s:o*, s:I}", "method", "pwd", "reason", reason,
-	    "ip", j->ip, "login", dir_login_masked(j->username), "failures", (json_int_t)count);
+	    "ip", j->ri.ip, "login", dir_login_masked(j->username), "failures", (json_int_t)count);
 	if (f == NULL)
 		return YH_ERR_ALLOC;
 	r = login_audit(j->app, "login.failure", actor, f);
@@ -134,7 +129,7 @@ audit_lockout(struct pw_job *j, const char *uid, const char *scope, int64_t lock
 
 	snprintf(actor, sizeof(actor), "%s%s", uid != NULL ? "user:" : "anonymous",
 	    uid != NULL ? uid : "");
-	f = json_pack("{s:s, s:s, s:s, s:o*, s:I}", "method", "pwd", "scope", scope, "ip", j->ip,
+	f = json_pack("{s:s, s:s, s:s, s:o*, s:I}", "method", "pwd", "scope", scope, "ip", j->ri.ip,
 	    "login", dir_login_masked(j->username), "lockout_s", (json_int_t)lockout_s);
 	if (f == NULL)
 		return YH_ERR_ALLOC;
@@ -171,7 +166,7 @@ login_failed(struct pw_job *j, const char *uid, const char *acct, const char *ad
 		return r;
 	if (locked_addr && (r = audit_lockout(j, uid, "address", pol.lockout_s)) != 0)
 		return r;
-	yh_info("login failed from %s (%s)%s", j->ip, reason,
+	yh_info("login failed from %s (%s)%s", j->ri.ip, reason,
 	    locked_acct || locked_addr ? ": now locked" : "");
 	login_metric(j->app, "pwd", locked_acct || locked_addr ? "locked" : "failure");
 	if (locked_acct || locked_addr)
@@ -210,45 +205,16 @@ rehash(struct pw_job *j, const char *uid, const struct pw_params *pw)
 	return r == 0;
 }
 
-/* Creates the session, or re-authenticates the browser's current one (same person:
- * the id rotates; another person: that session ends first). */
-static int
-open_session(struct pw_job *j, const struct sess_auth *a, char token[SESS_TOKEN_SIZE],
-    struct sess_info *info)
-{
-	struct sess_store *s = j->app->sess;
-	int r = YH_ERR_NOT_FOUND;
-
-	if (j->old_sid[0] != '\0') {
-		r = sess_reauth(s, j->old_sid, a, token, info);
-		if (r == YH_ERR_DENIED) {
-			r = sess_end_token(s, j->old_sid, SESS_END_LOGOUT, NULL);
-			if (r != 0 && r != YH_ERR_NOT_FOUND)
-				return r;
-			r = YH_ERR_NOT_FOUND;
-		}
-		if (r == YH_ERR_EXPIRED)
-			r = YH_ERR_NOT_FOUND;
-	}
-	if (r == YH_ERR_NOT_FOUND)
-		r = sess_create(s, a, token, info);
-	return r;
-}
-
 static int
 login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
     bool needs_rehash, const struct pw_params *pw)
 {
-	static const char *const amr[] = { "pwd" };
 	char token[SESS_TOKEN_SIZE] = "", actor[16 + DIR_UID_LEN];
 	struct sess_info info;
-	struct sess_auth a;
 	json_t *f = NULL;
 	bool rehashed = false, staff = false;
-	struct yh_buf to;
 	int r;
 
-	yh_buf_init(&to, LOGIN_NEXT_MAX * 3 + 32);
 	/* From now on a review case merged into this person cannot be undone. */
 	if ((r = dir_case_note_login(j->app->dir, p->uid)) != 0 ||
 	    (r = login_staff_pending(j->app, p->uid, &staff)) != 0)
@@ -257,18 +223,12 @@ login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
 		rehashed = rehash(j, p->uid, pw);
 	if ((r = sess_fail_clear(j->app->sess, acct)) != 0)
 		yh_warn("cannot clear login failures: %s", yh_strerror(r));
-	memset(&a, 0, sizeof(a));
-	a.uid = p->uid;
-	a.loa = staff ? LOGIN_LOA_PENDING : login_session_loa(p->loa.level, false);
-	a.amr = amr;
-	a.namr = 1;
-	a.ua = j->ua;
-	a.addr = j->ip;
-	if ((r = open_session(j, &a, token, &info)) != 0)
+	if ((r = login_open_session(j->app, &j->ri, p->uid, staff ? LOGIN_LOA_PENDING :
+	    login_session_loa(p->loa.level, false), "pwd", token, &info)) != 0)
 		goto out;
 	snprintf(actor, sizeof(actor), "user:%s", p->uid);
 	f = json_pack("{s:s, s:s, s:s, s:i, s:b, s:s?}", "method", "pwd", "sid", info.sid, "ip",
-	    j->ip, "loa", info.loa, "rehashed", rehashed, "pending", staff ? "totp" : NULL);
+	    j->ri.ip, "loa", info.loa, "rehashed", rehashed, "pending", staff ? "totp" : NULL);
 	if (f == NULL)
 		r = YH_ERR_ALLOC;
 	if (r == 0 && (r = login_audit(j->app, "login.success", actor, f)) != 0) {
@@ -278,14 +238,8 @@ login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
 		goto out;
 	}
 	login_metric(j->app, "pwd", "success");
-	/* Staff: the second factor before anything accepts the session. */
-	if (staff && ((r = yh_buf_puts(&to, LOGIN_TOTP_PATH "?next=")) != 0 ||
-	    (r = yh_url_pct_encode(&to, j->next)) != 0))
-		goto out;
-	if ((r = login_set_session_cookie(j->req, token, j->https)) == 0)
-		r = http_respond_redirect(j->req, 303, staff ? yh_buf_cstr(&to) : j->next);
+	r = login_complete(j->req, j->ri.https, j->next, token, staff);
 out:
-	yh_buf_free(&to);
 	json_decref(f);
 	yh_wipe(token, sizeof(token));
 	return r;
@@ -316,7 +270,7 @@ pw_attempt(struct pw_job *j)
 		reason = r == YH_ERR_CONFLICT ? "ambiguous" : "unknown";
 	if ((r = acct_counter_name(j, found ? p.uid : NULL, acct, sizeof(acct))) != 0)
 		goto out;
-	snprintf(addr, sizeof(addr), "login:addr:%s", j->ip);
+	snprintf(addr, sizeof(addr), "login:addr:%s", j->ri.ip);
 	if ((r = sess_locked(j->app->sess, acct, NULL)) == 0)
 		r = sess_locked(j->app->sess, addr, NULL);
 	if (r == YH_ERR_LOCKED) {
@@ -373,24 +327,17 @@ out:
 	return r;
 }
 
-/* On a worker (or inline without a pool). */
-static void
+/* login_job_start's callbacks. */
+static int
 pw_job_run(void *arg)
 {
-	struct pw_job *j = arg;
-	struct http_req *req = j->req;
-	bool suspended = j->suspended;
-	int r = pw_attempt(j);
+	return pw_attempt(arg);
+}
 
-	if (r != 0) {
-		yh_error("login failed with an error: %s", yh_strerror(r));
-		if (page_failure_send_as(req, j->lang, j->https, LOGIN_PATH, r) != 0 &&
-		    !suspended)
-			yh_error("cannot answer the login error");
-	}
-	pw_job_free(j);
-	if (suspended)
-		http_req_resume(req);
+static void
+pw_job_drop(void *arg)
+{
+	pw_job_free(arg);
 }
 
 /* ------------------------------------------------------------------ handlers */
@@ -435,58 +382,23 @@ out:
 	return r;
 }
 
-/* GET /login/forgot: how to get back into an account (templates/recover.html). */
-int
-login_forgot_get(struct http_req *req, void *arg)
-{
-	const char *next = NULL;
-	struct page p;
-
-	(void)arg;
-	if (http_req_query(req, "next", LOGIN_NEXT_MAX, &next) != 0 || !login_next_ok(next))
-		next = NULL;
-	page_init(&p, req, LOGIN_FORGOT_PATH);
-	page_set_next(&p, next);
-	page_begin(&p, page_msg(p.lang, PAGE_MSG_RECOVER_TITLE));
-	tpl_recover_render(&p, &(struct tpl_recover){ .next = next });
-	return page_send(&p, req, 200);
-}
-
 /* Copies what the worker needs out of the request. */
 static int
 pw_job_new(struct http_req *req, struct authd_app *app, char *username, char *password,
     const char *next, const char *csrf, struct pw_job **out)
 {
 	struct pw_job *j = calloc(1, sizeof(*j));
-	const char *sid = page_cookie(req, LOGIN_SID_COOKIE);
-	const char *ua = http_req_header(req, "User-Agent");
 
 	*out = NULL;
 	if (j == NULL)
 		return YH_ERR_ALLOC;
 	j->app = app;
 	j->req = req;
-	j->https = http_req_is_https(req);
-	j->lang = page_lang_of(req);
+	login_req_info_get(req, &j->ri);
 	j->username = username;
 	j->password = password;
 	snprintf(j->next, sizeof(j->next), "%s", next);
 	snprintf(j->csrf, sizeof(j->csrf), "%s", csrf);
-	if (sid != NULL && strlen(sid) < sizeof(j->old_sid))
-		memcpy(j->old_sid, sid, strlen(sid) + 1);
-	snprintf(j->ip, sizeof(j->ip), "%s", http_req_client_ip(req));
-	/* Cut at a character boundary; the session store keeps SESS_UA_MAX bytes. */
-	if (ua != NULL) {
-		size_t n = strnlen(ua, SESS_UA_MAX + 1);
-
-		if (n > SESS_UA_MAX) {
-			n = SESS_UA_MAX;
-			while (n > 0 && ((unsigned char)ua[n] & 0xc0) == 0x80)
-				n--;
-		}
-		memcpy(j->ua, ua, n);
-		j->ua[n] = '\0';
-	}
 	*out = j;
 	return 0;
 }
@@ -535,28 +447,7 @@ login_password_post(struct http_req *req, void *arg)
 	if ((r = pw_job_new(req, app, username, password, nx, csrf, &j)) != 0)
 		goto out;
 	username = password = NULL;   /* the job owns them */
-	if (app->workers == NULL) {
-		pw_job_run(j);
-		r = 0;
-		goto out;
-	}
-	if ((r = http_req_suspend(req)) != 0) {
-		pw_job_free(j);
-		goto out;
-	}
-	j->suspended = true;
-	if ((r = wk_submit(app->workers, pw_job_run, j)) != 0) {
-		enum page_lang l = j->lang;
-		bool https = j->https;
-
-		pw_job_free(j);
-		if (http_resp_retry_after(req, wk_retry_after_s(app->workers)) != 0 ||
-		    page_error_send_as(req, l, https, LOGIN_PATH, 503,
-		    page_msg(l, PAGE_MSG_UNAVAILABLE)) != 0)
-			yh_error("cannot answer a refused login");
-		http_req_resume(req);
-	}
-	r = HTTP_SUSPENDED;
+	r = login_job_start(req, app, LOGIN_PATH, "login", pw_job_run, pw_job_drop, j);
 out:
 	free(username);
 	yh_strfree_secret(password);

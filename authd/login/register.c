@@ -30,6 +30,14 @@
  * are stored in the transaction that adds the person, and a "register.consent" audit
  * line names the uid and the version (never the ID number).
  *
+ * With an SMS gateway (sms.driver, federation/sms.h) the phone is verified at
+ * registration: the form's "send code" button (action=send_code) checks the phone alone
+ * and sends it a code for LOGIN_SMS_VERIFY, bound to the browser, waiting for the
+ * gateway so that a failure is told (and the undelivered code used up at once); the
+ * registration itself then needs that code, checked and used up before anything else,
+ * and stores the phone verified. The limits are the SMS codes' (login.h). Without a
+ * gateway the phone is stored unverified, as typed.
+ *
  * Registrations are counted per client address (LOGIN_REG_PER_ADDR per
  * LOGIN_REG_WINDOW_S), so that the form cannot be used to create accounts in bulk.
  */
@@ -48,6 +56,7 @@
 #include "common/timeutil.h"
 #include "federation/registry.h"
 #include "federation/regqueue.h"
+#include "federation/sms.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/utf8.h"
@@ -64,8 +73,10 @@
 struct reg_form {
 	char *name, *id_number, *phone, *password, *password2, *next, *csrf;
 	char *agree, *consent_id, *notice_version;   /* "yes" when ticked; the version shown */
+	char *sms_code, *action;           /* the SMS code typed; "send_code" asks for one */
 	struct idn_resident id;            /* when the ID number is valid */
 	char phone_key[16];
+	char browser[CSRF_TOKEN_SIZE];     /* the yh_csrf cookie: SMS codes are bound to it */
 };
 
 static void
@@ -81,6 +92,9 @@ reg_form_clear(struct reg_form *f)
 	free(f->agree);
 	free(f->consent_id);
 	free(f->notice_version);
+	yh_strfree_secret(f->sms_code);
+	free(f->action);
+	yh_wipe(f->browser, sizeof(f->browser));
 	memset(f, 0, sizeof(*f));
 }
 
@@ -88,41 +102,23 @@ reg_form_clear(struct reg_form *f)
 struct reg_job {
 	struct authd_app *app;
 	struct http_req *req;
-	bool suspended, https;
+	bool https;
 	enum page_lang lang;
 	struct reg_form f;
 	struct login_notice notice;        /* the notice consented to */
+	bool send_code;                    /* action=send_code: an SMS code, nothing else */
 	char login_csrf[CSRF_TOKEN_SIZE];
 	char ip[SESS_ADDR_MAX + 1];
 };
 
 /* ------------------------------------------------------------------ checks */
 
-static bool
-all_digits(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 /* The password rules; returns the message, or PAGE_MSG_NONE when it is acceptable. */
 static enum page_msg
 password_problem(const struct reg_form *f)
 {
-	if (strlen(f->password) > PW_PASSWORD_MAX)
-		return PAGE_MSG_ERR_PW_LONG;
-	if (yh_utf8_chars(f->password) < LOGIN_PASSWORD_MIN)
-		return PAGE_MSG_ERR_PW_SHORT;
-	if (all_digits(f->password))
-		return PAGE_MSG_ERR_PW_DIGITS;
-	if (strcasecmp(f->password, f->id_number) == 0 ||
-	    (f->id.canonical[0] != '\0' && strcasecmp(f->password, f->id.canonical) == 0) ||
-	    strcmp(f->password, f->phone) == 0 ||
-	    (f->phone_key[0] != '\0' && strcmp(f->password, f->phone_key) == 0))
-		return PAGE_MSG_ERR_PW_SAME;
-	return PAGE_MSG_NONE;
+	return login_password_problem(f->password, f->id_number, f->id.canonical, f->phone,
+	    f->phone_key);
 }
 
 /* Trims ASCII spaces at both ends, in place. */
@@ -161,7 +157,8 @@ ticked(const char *v)
 
 /* Fills e with what is wrong (messages in lang); true when everything is fine. */
 static bool
-reg_check(struct reg_form *f, enum page_lang l, bool pw_too_long, struct page_reg_errors *e)
+reg_check(struct reg_form *f, enum page_lang l, bool pw_too_long, bool sms,
+    struct page_reg_errors *e)
 {
 	char namekey[DIR_NAME_MAX * 2];
 	enum idn_reason why;
@@ -191,19 +188,22 @@ reg_check(struct reg_form *f, enum page_lang l, bool pw_too_long, struct page_re
 		e->agree = page_msg(l, PAGE_MSG_ERR_AGREE);
 	if (!ticked(f->consent_id))
 		e->consent_id = page_msg(l, PAGE_MSG_ERR_CONSENT_ID);
+	if (sms && f->sms_code[0] == '\0')
+		e->sms_code = page_msg(l, PAGE_MSG_SMS_CODE_MISSING);
 	return e->name == NULL && e->id_number == NULL && e->phone == NULL &&
 	    e->password == NULL && e->password2 == NULL && e->agree == NULL &&
-	    e->consent_id == NULL;
+	    e->consent_id == NULL && e->sms_code == NULL;
 }
 
 /* ------------------------------------------------------------------ pages */
 
 /* The form's values: what f typed and ticked (f NULL: empty), the notice n in force. */
 static void
-form_values(const struct reg_form *f, const struct login_notice *n, bool keep_ticks,
-    struct page_reg_values *v)
+form_values(const struct authd_app *app, const struct reg_form *f,
+    const struct login_notice *n, bool keep_ticks, struct page_reg_values *v)
 {
 	memset(v, 0, sizeof(*v));
+	v->sms = fed_sms_enabled(app->sms);
 	if (f != NULL) {
 		v->name = f->name;
 		v->id_number = f->id_number;
@@ -230,7 +230,7 @@ respond_form(struct http_req *req, struct authd_app *app, const struct reg_form 
 		return r;
 	}
 	/* A form sent for another notice: the ticks were for that one. */
-	form_values(f, &n, f == NULL || f->notice_version == NULL ||
+	form_values(app, f, &n, f == NULL || f->notice_version == NULL ||
 	    strcmp(f->notice_version, n.version) == 0, &v);
 	page_set_next(&p, next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_TITLE));
@@ -252,23 +252,27 @@ respond_done(struct reg_job *j)
 	return page_send(&p, j->req, 200);
 }
 
-/* The form again, with the registry's refusal (the submitted values kept, the
- * passwords not). */
+/* The form again from the worker (the submitted values kept, the passwords not), with
+ * the form's alert, the SMS code's error or notice, and the wait before another code. */
 static int
-respond_mismatch(struct reg_job *j)
+respond_job(struct reg_job *j, unsigned status, enum page_msg alert, enum page_msg code_error,
+    enum page_msg notice, int64_t wait_s)
 {
 	struct page_reg_values v;
 	struct page_reg_errors e;
 	struct page p;
 
 	memset(&e, 0, sizeof(e));
-	form_values(&j->f, &j->notice, true, &v);
+	form_values(j->app, &j->f, &j->notice, true, &v);
 	page_init_lang(&p, j->lang, j->https, LOGIN_REG_PATH);
 	page_set_next(&p, j->f.next);
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_REG_TITLE));
-	e.form = page_msg(p.lang, PAGE_MSG_REG_REGISTRY_MISMATCH);
+	e.form = alert != 0 ? page_msg(p.lang, alert) : NULL;
+	e.sms_code = code_error != 0 ? page_msg(p.lang, code_error) : NULL;
+	v.sms_notice = notice != 0 ? page_msg(p.lang, notice) : NULL;
+	v.sms_wait_s = (int)wait_s;
 	page_register_form(&p, j->f.csrf, j->f.next, &v, &e);
-	return page_send(&p, j->req, 403);
+	return page_send(&p, j->req, status);
 }
 
 /* ------------------------------------------------------------------ the worker */
@@ -352,6 +356,92 @@ reg_registry(struct reg_job *j, enum fed_reg_outcome *out, bool *asked,
 	return r;
 }
 
+/* The "register.phone" audit line of an SMS code tried at registration. */
+static int
+audit_phone(struct reg_job *j, const char *result)
+{
+	char masked[32];
+	json_t *f;
+	int r;
+
+	mk_phone_mask(j->f.phone_key, masked, sizeof(masked));
+	if ((f = json_pack("{s:s, s:s, s:s}", "result", result, "ip", j->ip, "phone",
+	    masked)) == NULL)
+		return YH_ERR_ALLOC;
+	r = login_audit(j->app, "register.phone", "anonymous", f);
+	json_decref(f);
+	return r;
+}
+
+/*
+ * With an SMS gateway, the phone is verified by the code sent to it (reg_send_code):
+ * *ok true when the code is right (it is used up); else the form is answered with the
+ * code's error (a wrong, used or expired code counts towards the phone's lock) and *ok
+ * is false. Without a gateway *ok is true (the phone stays unverified).
+ */
+static int
+reg_phone_code(struct reg_job *j, bool *ok)
+{
+	char pname[LOGIN_SMS_NAME_SIZE];
+	char *payload = NULL;
+	int r, cr;
+
+	*ok = !fed_sms_enabled(j->app->sms);
+	if (*ok)
+		return 0;
+	if ((r = login_sms_phone_name(j->app, j->f.phone_key, pname)) != 0)
+		return r;
+	cr = login_sms_code_check(j->app, LOGIN_SMS_VERIFY, pname, j->f.browser, j->f.sms_code,
+	    &payload);
+	free(payload);
+	if (cr != 0 && cr != YH_ERR_AUTH && cr != YH_ERR_REPLAY && cr != YH_ERR_LOCKED)
+		return cr;
+	if ((r = audit_phone(j, cr == 0 ? "verified" : cr == YH_ERR_LOCKED ? "locked" :
+	    cr == YH_ERR_REPLAY ? "used_code" : "bad_code")) != 0)
+		return r;
+	if (cr == 0) {
+		*ok = true;
+		return 0;
+	}
+	login_metric(j->app, "register", "failure");
+	return respond_job(j, cr == YH_ERR_LOCKED ? 429 : 400, 0, cr == YH_ERR_LOCKED ?
+	    PAGE_MSG_LOCKED : PAGE_MSG_SMS_CODE_FAILED, 0, 0);
+}
+
+/* action=send_code: a code to the phone typed, waited for, so that a failure is told;
+ * a code whose message failed is used up at once (nothing half-done). */
+static int
+reg_send_code(struct reg_job *j)
+{
+	char pname[LOGIN_SMS_NAME_SIZE], code[LOGIN_SMS_CODE_SIZE] = "";
+	struct fed_sms_result res;
+	int64_t wait_s = 0;
+	int r;
+
+	if ((r = login_sms_phone_name(j->app, j->f.phone_key, pname)) != 0)
+		goto out;
+	r = login_sms_allow(j->app, pname, j->ip, &wait_s);
+	if (r == YH_ERR_LOCKED) {
+		r = respond_job(j, 429, PAGE_MSG_SMS_TOO_SOON, 0, 0, wait_s);
+		goto out;
+	}
+	if (r != 0 || (r = login_sms_code_new(j->app, LOGIN_SMS_VERIFY, pname, j->f.browser,
+	    "register", code)) != 0)
+		goto out;
+	if ((r = login_sms_deliver(j->app, j->lang, LOGIN_SMS_VERIFY, j->f.phone_key, NULL,
+	    code, true, &res)) != 0 || !res.sent) {
+		if (login_sms_code_drop(j->app, LOGIN_SMS_VERIFY, pname, j->f.browser, code) != 0)
+			yh_warn("cannot drop an undelivered SMS code");
+		if (r == 0)
+			r = respond_job(j, 502, 0, PAGE_MSG_SMS_SEND_FAILED, 0, wait_s);
+		goto out;
+	}
+	r = respond_job(j, 200, 0, 0, PAGE_MSG_SMS_CODE_SENT_PHONE, wait_s);
+out:
+	yh_wipe(code, sizeof(code));
+	return r;
+}
+
 /* Hash first (same time whatever follows), then ask the registry, then create the
  * person with the password. */
 static int
@@ -367,12 +457,16 @@ reg_create(struct reg_job *j)
 		{ .purpose = (char *)DIR_PRIVACY_ID_NUMBER, .via = (char *)"register" },
 	};
 	char *enc = NULL;
-	bool asked = false;
+	bool asked = false, phone_verified = false;
 	int r;
 
 	for (size_t i = 0; i < 2; i++) {
 		consents[i].notice_version = (char *)j->notice.version;
 		consents[i].notice_sha256 = j->notice.sha256;
+	}
+	if ((r = reg_phone_code(j, &phone_verified)) != 0 || !phone_verified) {
+		/* r == 0: the form is answered */
+		goto out;
 	}
 	if ((r = pw_hash(pw, j->f.password, strlen(j->f.password), &enc)) != 0)
 		goto out;
@@ -381,7 +475,7 @@ reg_create(struct reg_job *j)
 	if (asked && reg == FED_REG_MISMATCH) {
 		if ((r = audit_register(j, NULL, "registry_mismatch", 0)) == 0) {
 			login_metric(j->app, "register", "failure");
-			r = respond_mismatch(j);
+			r = respond_job(j, 403, PAGE_MSG_REG_REGISTRY_MISMATCH, 0, 0, 0);
 		}
 		goto out;
 	}
@@ -389,6 +483,7 @@ reg_create(struct reg_job *j)
 	p.id_number = j->f.id.canonical;
 	p.name = j->f.name;
 	p.phone = j->f.phone_key;
+	p.phone_verified = fed_sms_enabled(j->app->sms);
 	p.origin = (char *)DIR_ORIGIN_SELF;
 	if (asked && reg == FED_REG_MATCH) {
 		/* Real-name verified as `authctl user verify --loa 2` records it: how (the
@@ -401,7 +496,8 @@ reg_create(struct reg_job *j)
 		p.loa.evidence = evidence;
 		p.loa.at = yh_now();
 	}
-	/* Typed in by whoever fills the form: not verified, so not a login identifier
+	/* Verified by an SMS code when there is an SMS gateway (reg_phone_code); else typed
+	 * in by whoever fills the form: not verified, so not a login identifier
 	 * (phone_verified false). loa.level 0: LoA 1 by "self" (dir_person_add). The
 	 * person, the password and the consents (at 0: the person's creation time) are
 	 * stored in one transaction. */
@@ -446,22 +542,19 @@ out:
 	return r;
 }
 
-static void
+/* login_job_start's callbacks. */
+static int
 reg_job_run(void *arg)
 {
 	struct reg_job *j = arg;
-	struct http_req *req = j->req;
-	bool suspended = j->suspended;
-	int r = reg_create(j);
 
-	if (r != 0) {
-		yh_error("registration failed with an error: %s", yh_strerror(r));
-		if (page_failure_send_as(req, j->lang, j->https, LOGIN_REG_PATH, r) != 0)
-			yh_error("cannot answer the registration error");
-	}
-	reg_job_free(j);
-	if (suspended)
-		http_req_resume(req);
+	return j->send_code ? reg_send_code(j) : reg_create(j);
+}
+
+static void
+reg_job_drop(void *arg)
+{
+	reg_job_free(arg);
 }
 
 /* ------------------------------------------------------------------ handlers */
@@ -485,6 +578,7 @@ login_signup_get(struct http_req *req, void *arg)
 static int
 read_form(struct http_req *req, struct reg_form *f, bool *pw_too_long)
 {
+	const char *browser;
 	int r;
 
 	if ((r = field(req, "name", DIR_NAME_MAX, &f->name, NULL)) != 0 ||
@@ -496,8 +590,12 @@ read_form(struct http_req *req, struct reg_form *f, bool *pw_too_long)
 	    (r = field(req, "agree", 8, &f->agree, NULL)) != 0 ||
 	    (r = field(req, "consent_id_number", 8, &f->consent_id, NULL)) != 0 ||
 	    (r = field(req, "notice_version", DIR_PRIVACY_VERSION_MAX, &f->notice_version,
-	    NULL)) != 0)
+	    NULL)) != 0 ||
+	    (r = field(req, "sms_code", LOGIN_SMS_CODE_SIZE + 8, &f->sms_code, NULL)) != 0 ||
+	    (r = field(req, "action", 16, &f->action, NULL)) != 0)
 		return r;
+	browser = page_cookie(req, CSRF_COOKIE);
+	snprintf(f->browser, sizeof(f->browser), "%s", browser != NULL ? browser : "");
 	if (http_req_form(req, "next", LOGIN_NEXT_MAX, &f->next) != 0)
 		f->next = NULL;
 	if (!login_next_ok(f->next)) {
@@ -525,7 +623,7 @@ count_address(struct authd_app *app, const char *ip)
 
 static int
 submit(struct http_req *req, struct authd_app *app, struct reg_form *f,
-    const struct login_notice *n)
+    const struct login_notice *n, bool send_code)
 {
 	struct reg_job *j = calloc(1, sizeof(*j));
 	int r;
@@ -537,6 +635,7 @@ submit(struct http_req *req, struct authd_app *app, struct reg_form *f,
 	j->https = http_req_is_https(req);
 	j->lang = page_lang_of(req);
 	j->notice = *n;
+	j->send_code = send_code;
 	snprintf(j->ip, sizeof(j->ip), "%s", http_req_client_ip(req));
 	/* The login form on the "done" page: the browser's cookie is known good here. */
 	if ((r = csrf_prepare(req, app->keys, "login", NULL, j->login_csrf)) != 0) {
@@ -545,27 +644,32 @@ submit(struct http_req *req, struct authd_app *app, struct reg_form *f,
 	}
 	j->f = *f;
 	memset(f, 0, sizeof(*f));          /* the job owns the strings now */
-	if (app->workers == NULL) {
-		reg_job_run(j);
-		return 0;
-	}
-	if ((r = http_req_suspend(req)) != 0) {
-		reg_job_free(j);
-		return r;
-	}
-	j->suspended = true;
-	if (wk_submit(app->workers, reg_job_run, j) != 0) {
-		enum page_lang l = j->lang;
-		bool https = j->https;
+	return login_job_start(req, app, LOGIN_REG_PATH, "registration", reg_job_run,
+	    reg_job_drop, j);
+}
 
-		reg_job_free(j);
-		if (http_resp_retry_after(req, wk_retry_after_s(app->workers)) != 0 ||
-		    page_error_send_as(req, l, https, LOGIN_REG_PATH, 503,
-		    page_msg(l, PAGE_MSG_UNAVAILABLE)) != 0)
-			yh_error("cannot answer a refused registration");
-		http_req_resume(req);
-	}
-	return HTTP_SUSPENDED;
+/* POST /register with action=send_code: the phone alone is checked here, the code is
+ * made and sent on the worker pool (reg_send_code). */
+static int
+signup_send_code(struct http_req *req, struct authd_app *app, struct reg_form *f)
+{
+	enum page_lang l = page_lang_of(req);
+	struct page_reg_errors e;
+	struct login_notice n;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	trim(f->phone);
+	if (!fed_sms_enabled(app->sms))
+		e.form = page_msg(l, PAGE_MSG_SMS_UNAVAILABLE);
+	else if (mk_phone_key(f->phone, strlen(f->phone), f->phone_key,
+	    sizeof(f->phone_key)) != 0 || !mk_phone_is_mobile(f->phone_key))
+		e.phone = page_msg(l, PAGE_MSG_ERR_PHONE);
+	if (e.form != NULL || e.phone != NULL)
+		return respond_form(req, app, f, f->csrf, f->next, e.form != NULL ? 503 : 400, &e);
+	if ((r = login_notice_get(app->cfg, l, &n)) != 0)
+		return r;
+	return submit(req, app, f, &n, true);
 }
 
 int
@@ -585,7 +689,11 @@ login_signup_post(struct http_req *req, void *arg)
 	if ((r = read_form(req, &f, &pw_too_long)) != 0)
 		goto out;
 	l = page_lang_of(req);
-	if (!reg_check(&f, l, pw_too_long, &e)) {
+	if (strcmp(f.action, "send_code") == 0) {
+		r = signup_send_code(req, app, &f);
+		goto out;
+	}
+	if (!reg_check(&f, l, pw_too_long, fed_sms_enabled(app->sms), &e)) {
 		r = respond_form(req, app, &f, f.csrf, f.next, 400, &e);
 		goto out;
 	}
@@ -611,7 +719,7 @@ login_signup_post(struct http_req *req, void *arg)
 	}
 	if (r != 0)
 		goto out;
-	r = submit(req, app, &f, &n);
+	r = submit(req, app, &f, &n, false);
 out:
 	reg_form_clear(&f);
 	return r;

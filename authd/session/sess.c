@@ -938,6 +938,62 @@ sess_par_take(struct sess_store *s, const char *client_id, const char *token,
 	return rc;
 }
 
+/* ---- short one-time codes ----------------------------------------------------------------- */
+
+/* The key of a short code: hex SHA-256 of a record separator, "otc", the code, a NUL and
+ * bind, so that no short code's key is a code's, a ticket's or a pushed request's. */
+static int
+otc_key(const char *code, const char *bind, char key[SESS_KEY_SIZE])
+{
+	unsigned char buf[4 + SESS_OTC_MAX + 1 + SESS_NAME_MAX];
+	size_t cn, bn;
+	int rc;
+
+	key[0] = '\0';
+	if (code == NULL || bind == NULL || (cn = strnlen(code, SESS_OTC_MAX + 1)) == 0 ||
+	    cn > SESS_OTC_MAX || (bn = strnlen(bind, SESS_NAME_MAX + 1)) == 0 ||
+	    bn > SESS_NAME_MAX)
+		return YH_ERR_INVALID;
+	memcpy(buf, "\x1e" "otc", 4);
+	memcpy(buf + 4, code, cn);
+	buf[4 + cn] = '\0';
+	memcpy(buf + 5 + cn, bind, bn);
+	rc = hash_hex(buf, 5 + cn + bn, key);
+	yh_wipe(buf, sizeof(buf));
+	return rc;
+}
+
+int
+sess_otc_put(struct sess_store *s, const char *code, const char *bind, const char *payload,
+    int64_t ttl_s)
+{
+	char key[SESS_KEY_SIZE];
+	int rc;
+
+	if ((rc = payload_check(payload)) != 0)
+		return rc;
+	if (ttl_s < 1 || ttl_s > SESS_OTC_TTL_MAX)
+		return YH_ERR_INVALID;
+	if ((rc = otc_key(code, bind, key)) != 0)
+		return rc;
+	return s->ops->code_put(s, key, payload, ttl_s * 1000);
+}
+
+int
+sess_otc_take(struct sess_store *s, const char *code, const char *bind, char **payload)
+{
+	char key[SESS_KEY_SIZE];
+	char *prev = NULL;
+	int rc;
+
+	*payload = NULL;
+	if ((rc = otc_key(code, bind, key)) != 0)
+		return rc == YH_ERR_INVALID ? YH_ERR_NOT_FOUND : rc;
+	rc = s->ops->code_take(s, key, "", payload, &prev);
+	free(prev);
+	return rc;
+}
+
 /* ---- flows ------------------------------------------------------------------------------ */
 
 /* What a flow's key is bound to: a control byte and "flow:" (never a code's client id,

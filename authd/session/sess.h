@@ -413,6 +413,38 @@ int sess_flow_get(struct sess_store *s, const char *key, char **payload) YH_WUR;
 int sess_flow_swap(struct sess_store *s, const char *key, const char *expect,
     const char *payload) YH_WUR;
 
+/* ---- short one-time codes (SMS) ---------------------------------------------------------- */
+
+/*
+ * A short code sent to a person (six digits by SMS) is kept like a code: the store holds
+ * the SHA-256 of a separator, the code and what the caller binds it to (bind: its
+ * purpose, a keyed name of the phone, a secret of the browser's), taken atomically once
+ * through the same backend operations as codes. Six digits alone would be found from
+ * their digest at once; bind must therefore hold a secret the store never sees (the
+ * browser's pre-session cookie), so that a copy of the store does not reveal a code and
+ * a code is good only in the browser it was asked for.
+ */
+#define SESS_OTC_MAX 16          /* bytes of a short code */
+#define SESS_OTC_TTL_MAX 3600    /* the longest a short code is kept, seconds */
+
+/*
+ * Stores a short code (1..SESS_OTC_MAX bytes) bound to bind (1..SESS_NAME_MAX bytes) for
+ * ttl_s seconds (1..SESS_OTC_TTL_MAX) with payload (as for codes). Returns 0,
+ * YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_EXISTS (the same code and bind are live: make
+ * another code), YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
+ */
+int sess_otc_put(struct sess_store *s, const char *code, const char *bind, const char *payload,
+    int64_t ttl_s) YH_WUR;
+
+/*
+ * Takes the short code stored under code and bind, atomically, once: 0 with *payload
+ * (malloc'd, free()); YH_ERR_REPLAY when it was taken before and is still within its
+ * lifetime (*payload set); YH_ERR_NOT_FOUND when unknown, expired, malformed or bound to
+ * something else; YH_ERR_UNAVAILABLE.
+ */
+int sess_otc_take(struct sess_store *s, const char *code, const char *bind, char **payload)
+    YH_WUR;
+
 /* ---- CAS service tickets ------------------------------------------------------------- */
 
 /*

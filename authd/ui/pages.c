@@ -778,6 +778,8 @@ page_register_form(struct page *p, const char *csrf, const char *next,
 		.notice = rv->notice, .notice_version = rv->notice_version,
 		.agree = rv->agree, .agree_error = e->agree,
 		.consent_id = rv->consent_id, .consent_id_error = e->consent_id,
+		.sms = rv->sms, .sms_notice = rv->sms_notice, .sms_wait_s = rv->sms_wait_s,
+		.sms_code_error = e->sms_code,
 	};
 	tpl_register_render(p, &v);
 }

@@ -247,12 +247,16 @@ struct page_reg_values {
 	const char *name, *id_number, *phone;
 	bool agree, consent_id;       /* the person's own ticks on the form sent back */
 	const char *notice, *notice_version;   /* the privacy notice in force (required) */
+	bool sms;                     /* SMS codes verify the phone: the code field and the
+	                               * button that sends one */
+	const char *sms_notice;       /* what became of a request for a code, or NULL */
+	int sms_wait_s;               /* seconds before another code may be asked for */
 };
 
 /* Per-field error messages (NULL: none). */
 struct page_reg_errors {
 	const char *name, *id_number, *phone, *password, *password2, *agree, *consent_id,
-	    *form;
+	    *sms_code, *form;
 };
 
 /* The registration form: name, id_number, phone, password, password2, the privacy

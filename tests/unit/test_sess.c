@@ -962,6 +962,42 @@ test_codes_single_use(void **state)
 	assert_null(p);
 }
 
+/* A short code (SMS): the digest of the code and its binding, taken once, a replay told
+ * apart while it lives, never a code or a pushed request, gone after its TTL. */
+static void
+test_otc_single_use(void **state)
+{
+	struct fx *f = *state;
+	char *p = NULL, *prev = NULL;
+
+	assert_int_equal(sess_otc_put(f->s, "123456", "bind-a", "uid-1", 60), 0);
+	assert_int_equal(sess_otc_put(f->s, "123456", "bind-a", "uid-2", 60), YH_ERR_EXISTS);
+	assert_int_equal(sess_otc_take(f->s, "123457", "bind-a", &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_otc_take(f->s, "123456", "bind-b", &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_code_take(f->s, "bind-a", "123456", NULL, &p, &prev),
+	    YH_ERR_NOT_FOUND);
+	assert_null(p);
+	assert_int_equal(sess_otc_take(f->s, "123456", "bind-a", &p), 0);
+	assert_string_equal(p, "uid-1");
+	free(p);
+	p = NULL;
+	assert_int_equal(sess_otc_take(f->s, "123456", "bind-a", &p), YH_ERR_REPLAY);
+	free(p);
+	p = NULL;
+	/* the bounds */
+	assert_int_equal(sess_otc_put(f->s, "", "bind-a", "p", 60), YH_ERR_INVALID);
+	assert_int_equal(sess_otc_put(f->s, "1", "", "p", 60), YH_ERR_INVALID);
+	assert_int_equal(sess_otc_put(f->s, "1", "bind-a", "p", 0), YH_ERR_INVALID);
+	assert_int_equal(sess_otc_put(f->s, "1", "bind-a", "p", SESS_OTC_TTL_MAX + 1),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_otc_take(f->s, "", "bind-a", &p), YH_ERR_NOT_FOUND);
+	/* expiry */
+	assert_int_equal(sess_otc_put(f->s, "654321", "bind-c", "p", 2), 0);
+	advance(f, 3000);
+	assert_int_equal(sess_otc_take(f->s, "654321", "bind-c", &p), YH_ERR_NOT_FOUND);
+	assert_null(p);
+}
+
 /* A pushed request: single use, bound to its client, never a code, expires. */
 static void
 test_par_single_use(void **state)
@@ -1762,7 +1798,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
-		BOTH(test_par_single_use), BOTH(test_flows),
+		BOTH(test_par_single_use), BOTH(test_flows), BOTH(test_otc_single_use),
 		BOTH(test_codes_bound_to_client), BOTH(test_tickets), BOTH(test_proxy_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_refresh_revoke_org),
 		BOTH(test_counters_lockout), BOTH(test_denylist),
@@ -1777,7 +1813,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
-		BOTH(test_par_single_use), BOTH(test_flows),
+		BOTH(test_par_single_use), BOTH(test_flows), BOTH(test_otc_single_use),
 		BOTH(test_codes_bound_to_client), BOTH(test_tickets), BOTH(test_proxy_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_refresh_revoke_org),
 		BOTH(test_counters_lockout), BOTH(test_denylist),
