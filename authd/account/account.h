@@ -43,7 +43,6 @@
 
 struct authd_app;
 
-#define ACCOUNT_QR_TEXT_MAX 1024     /* bytes of the text a QR code may carry */
 #define ACCOUNT_PURPOSE "account"    /* the CSRF purpose of every account form */
 
 struct page;
@@ -86,16 +85,5 @@ int account_phone_register(struct http_server *srv, struct authd_app *app) YH_WU
 
 /* Adds POST /account/org/agent/add and /account/org/agent/end. */
 int account_orgs_register(struct http_server *srv, struct authd_app *app) YH_WUR;
-
-/*
- * Appends text (1..ACCOUNT_QR_TEXT_MAX bytes) as a QR code (libqrencode, error
- * correction level M, 8-bit data) to b as one inline <svg> element: a white square with
- * a four-module quiet zone and one black <path> made of horizontal runs of modules, one
- * unit per module, drawn px pixels wide. No script, no external resource. The text is
- * often a secret (an otpauth:// URI): give a secret buffer (yh_buf_init_secret).
- * Returns 0, YH_ERR_INVALID (empty text, px outside 64..1024), YH_ERR_TOO_LONG (text,
- * or b's cap), YH_ERR_ALLOC.
- */
-int account_qr_svg(const char *text, unsigned px, struct yh_buf *b) YH_WUR;
 
 #endif

@@ -12,13 +12,13 @@
 #include <openssl/evp.h>
 
 #include "authcore/authd_config.h"
-#include "authd/account/account.h"
 #include "authd/app.h"
 #include "authd/login/login.h"
 #include "authd/oidc/oidc.h"
 #include "authd/oidc/token.h"
 #include "authd/ui/csrf.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/qr.h"
 #include "authd/ui/templates_gen.h"
 #include "authd/ui/ua.h"
 #include "common/b64.h"
@@ -367,7 +367,7 @@ qr_wait_page(struct authd_app *app, struct http_req *req, const struct login_qr 
 	    (r = oidc_url_param(&u, "next", next)) != 0 ||
 	    yh_strlcpy(self, yh_buf_cstr(&u), sizeof(self)) != 0)
 		goto out;
-	if (q->st == LOGIN_QR_PENDING && (r = account_qr_svg(text, QR_PX, &svg)) != 0)
+	if (q->st == LOGIN_QR_PENDING && (r = ui_qr_svg(text, QR_PX, &svg)) != 0)
 		goto out;
 	v = (struct tpl_qr){ .pending = q->st == LOGIN_QR_PENDING,
 		.scanned = q->st == LOGIN_QR_SCANNED, .svg = yh_buf_cstr(&svg), .self = self };

@@ -12,7 +12,6 @@
 #include <jansson.h>
 
 #include "authcore/audit/audit.h"
-#include "authd/account/account.h"
 #include "authd/app.h"
 #include "authd/login/login.h"
 #include "authd/oidc/authorize.h"
@@ -21,6 +20,7 @@
 #include "authd/session/sess.h"
 #include "authd/ui/csrf.h"
 #include "authd/ui/pages.h"
+#include "authd/ui/qr.h"
 #include "authd/ui/templates_gen.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -621,7 +621,7 @@ dev_qr_get(struct http_req *req, void *arg)
 	if (n < 0 || (size_t)n >= sizeof(full))
 		return page_failure_send(req, YH_ERR_TOO_LONG);
 	yh_buf_init(&svg, 256 * 1024);
-	if ((r = account_qr_svg(full, DEV_QR_PX, &svg)) != 0) {
+	if ((r = ui_qr_svg(full, DEV_QR_PX, &svg)) != 0) {
 		yh_buf_free(&svg);
 		return page_failure_send(req, r);
 	}

@@ -1,7 +1,8 @@
 /*
  * Unit tests for consent (authd/oidc/consent.h), the directory's consent records and their
- * schema migration, and the account page (authd/account/account.h): its QR code, and the pages
- * themselves through a real HTTP server on a free loopback port.
+ * schema migration, and the account page (authd/account/account.h): its QR code
+ * (authd/ui/qr.h), and the pages themselves through a real HTTP server on a free loopback
+ * port.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 
 #include "authd/keyd/keys.h"
 #include "authd/account/account.h"
+#include "authd/ui/qr.h"
 #include "authcore/audit/audit.h"
 #include "authcore/clients/clients.h"
 #include "authd/oidc/consent.h"
@@ -269,7 +271,7 @@ test_qr_svg(void **state)
 
 	(void)state;
 	yh_buf_init_secret(&b, 1 << 20);
-	assert_int_equal(account_qr_svg(uri, 200, &b), 0);
+	assert_int_equal(ui_qr_svg(uri, 200, &b), 0);
 	s = yh_buf_cstr(&b);
 	q = QRcode_encodeString8bit(uri, 0, QR_ECLEVEL_M);
 	assert_non_null(q);
@@ -330,11 +332,11 @@ test_qr_svg(void **state)
 
 	/* Refusals. */
 	yh_buf_init(&b, 1 << 20);
-	assert_int_equal(account_qr_svg("", 200, &b), YH_ERR_INVALID);
-	assert_int_equal(account_qr_svg(uri, 10, &b), YH_ERR_INVALID);
+	assert_int_equal(ui_qr_svg("", 200, &b), YH_ERR_INVALID);
+	assert_int_equal(ui_qr_svg(uri, 10, &b), YH_ERR_INVALID);
 	yh_buf_free(&b);
 	yh_buf_init(&b, 64);
-	assert_int_equal(account_qr_svg(uri, 200, &b), YH_ERR_TOO_LONG);
+	assert_int_equal(ui_qr_svg(uri, 200, &b), YH_ERR_TOO_LONG);
 	yh_buf_free(&b);
 }
 
