@@ -4,7 +4,7 @@
  * earlier versions to the secret uid key.
  *
  *   idmerge run --sources FILE --out DIR [--dry-run] [--today YYYYMMDD]
- *               [--uid-key FILE] [--partitions N] [--read-only]
+ *               [--uid-key FILE] [--partitions N] [--threads N] [--read-only]
  *   idmerge import --in DIR [-c authd.conf | -d STATE_DIR] [--uid-key FILE]
  *   idmerge rekey (--in DIR | --uid-key FILE) (-c authd.conf | -d STATE_DIR) [--apply]
  *
@@ -26,10 +26,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: idmerge run --sources FILE --out DIR [--dry-run] [--today YYYYMMDD]\n"
-	    "                   [--uid-key FILE] [--partitions N] [--read-only]\n"
+	    "                   [--uid-key FILE] [--partitions N] [--threads N] [--read-only]\n"
 	    "       idmerge import --in DIR [-c CONFIG | -d STATE_DIR] [--uid-key FILE]\n"
 	    "       idmerge rekey (--in DIR | --uid-key FILE) (-c CONFIG | -d STATE_DIR)\n"
-	    "                     [--apply]\n");
+	    "                     [--apply]\n"
+	    "run --threads N: threads for matching and merging (default: the online CPUs, at\n"
+	    "                 most %u); the outputs are the same bytes on any number\n",
+	    MIG_THREADS_DEFAULT_MAX);
 }
 
 static int
@@ -147,6 +150,10 @@ cmd_run(int argc, char **argv)
 			if (yh_parse_u64(argv[++i], 1, 4096, &n) != 0)
 				return fail("--partitions wants a number 1-4096");
 			o.nparts = (unsigned)n;
+		} else if (strcmp(a, "--threads") == 0) {
+			if (yh_parse_u64(argv[++i], 1, MIG_THREADS_MAX, &n) != 0)
+				return fail("--threads wants a number 1-64");
+			o.threads = (unsigned)n;
 		} else {
 			usage(stderr);
 			return 2;

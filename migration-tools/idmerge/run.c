@@ -34,6 +34,16 @@ choose_nparts(const struct mig_sources *s)
 	return k;
 }
 
+unsigned
+mig_default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > MIG_THREADS_DEFAULT_MAX ? MIG_THREADS_DEFAULT_MAX : (unsigned)n;
+}
+
 static int
 make_out_dir(const char *dir, bool *created, char *err, size_t errsz)
 {
@@ -167,7 +177,10 @@ mig_run_open(const struct mig_run_opts *o, const struct mig_sources *s, struct m
 	r->s = s;
 	r->today = o->today > 0 ? o->today : yh_today_cst();
 	r->nparts = o->nparts > 0 ? o->nparts : choose_nparts(s);
-	yh_buf_init(&r->line, 256u << 20);
+	r->threads = o->threads > 0 ? o->threads : mig_default_threads();
+	if (r->threads > MIG_THREADS_MAX)
+		r->threads = MIG_THREADS_MAX;
+	yh_buf_init(&r->sink.line, 256u << 20);
 	r->c.n_src = s->n;
 	if ((r->c.src = calloc(s->n ? s->n : 1, sizeof(*r->c.src))) == NULL) {
 		e = YH_ERR_ALLOC;
@@ -192,6 +205,13 @@ mig_run_open(const struct mig_run_opts *o, const struct mig_sources *s, struct m
 	}
 	if ((e = open_outputs(r, err, errsz)) != 0)
 		goto fail;
+	r->sink.s = s;
+	r->sink.nparts = r->nparts;
+	r->sink.uid = r->uid;
+	r->sink.ident = r->ident;
+	r->sink.rejects = r->rejects;
+	r->sink.review = r->review;
+	r->sink.c = &r->c;
 	r->prog = mig_progress_new(false);
 	if (!o->progress) {
 		mig_progress_free(r->prog);
@@ -235,14 +255,15 @@ mig_run_add(struct mig_run *r, uint32_t src_index, const struct mig_record *rec)
 		char id[32];
 
 		snprintf(id, sizeof(id), "#%llu", (unsigned long long)rec->seq);
-		return mig_emit_reject(r, src_index, id, "too_long", NULL, NULL);
+		return mig_emit_reject(&r->sink, src_index, id, "too_long", NULL, NULL);
 	}
 	switch (c->dest) {
 	case MIG_DEST_REJECT:
-		return mig_emit_reject(r, src_index, c->rec.v[MV_LEGACY_ID], c->reason, c->field,
-		    c->value);
+		return mig_emit_reject(&r->sink, src_index, c->rec.v[MV_LEGACY_ID], c->reason,
+		    c->field, c->value);
 	case MIG_DEST_REVIEW:
-		return mig_emit_review(r, src_index, c->rec.v[MV_LEGACY_ID], c->reason, NULL, 0);
+		return mig_emit_review(&r->sink, src_index, c->rec.v[MV_LEGACY_ID], c->reason,
+		    NULL, 0);
 	case MIG_DEST_KEEP:
 		break;
 	}
@@ -273,7 +294,7 @@ mig_run_add_unreadable(struct mig_run *r, uint32_t src_index, uint64_t seq, uint
 	r->records++;
 	snprintf(id, sizeof(id), "#%llu", (unsigned long long)seq);
 	snprintf(where, sizeof(where), "line %llu", (unsigned long long)line);
-	return mig_emit_reject(r, src_index, id, "unreadable", NULL, where);
+	return mig_emit_reject(&r->sink, src_index, id, "unreadable", NULL, where);
 }
 
 /* Reads one source to the end, feeding pass 1. */
@@ -371,6 +392,7 @@ close_outputs(struct mig_run *r)
 			e = YH_ERR_IO;
 		*slots[i] = NULL;
 	}
+	r->sink.ident = r->sink.rejects = r->sink.review = NULL;
 	return e;
 }
 
@@ -458,7 +480,7 @@ mig_run_free(struct mig_run *r)
 	if (r->out_created && !r->published)
 		(void)rmdir(r->o.out_dir);
 	mig_progress_free(r->prog);
-	yh_buf_free(&r->line);
+	yh_buf_free(&r->sink.line);
 	free(r->c.src);
 	mig_uid_key_free(r->uid);
 	free(r);
