@@ -111,6 +111,20 @@ summary(const struct mig_counts *c, const char *out, bool dry, int64_t ms)
 	    ms > 0 ? (double)t[0] * 1000.0 / (double)ms : 0.0, peak_rss_kib());
 }
 
+/* The passes' wall-clock times, on stderr (never in an output file). */
+static void
+print_times(const struct mig_run *r)
+{
+	int64_t ms[5];
+	unsigned threads;
+
+	mig_run_times(r, ms, &threads);
+	fprintf(stderr, "idmerge: passes (s): read+cleanse %.2f, index %.2f, name+phone %.2f, "
+	    "persons %.2f, organizations %.2f (passes 2-5 on %u thread%s)\n", ms[0] / 1000.0,
+	    ms[1] / 1000.0, ms[2] / 1000.0, ms[3] / 1000.0, ms[4] / 1000.0, threads,
+	    threads == 1 ? "" : "s");
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -194,6 +208,7 @@ cmd_run(int argc, char **argv)
 		goto out;
 	}
 	summary(mig_run_counts(r), out, o.dry_run, yh_mono_ms() - t0);
+	print_times(r);
 	rc = 0;
 out:
 	mig_run_free(r);

@@ -320,7 +320,9 @@ int mig_run_add_unreadable(struct mig_run *r, uint32_t src_index, uint64_t seq,
  * reported (err) before a run creates anything. */
 int mig_sources_check(const struct mig_sources *s, char *err, size_t errsz) YH_WUR;
 
-/* Reads every source through the readers and feeds pass 1. A mapped JSONL key or LDIF
+/* Reads every source through the readers and feeds pass 1, one source per thread
+ * when the run has several (each source's rejects and review lines then wait in a
+ * temporary file and join the outputs in source order). A mapped JSONL key or LDIF
  * attribute that no record of its source holds is YH_ERR_CONFIG (mig_reader_check_keys)
  * once that source is read; the run must then be freed without finishing. */
 int mig_run_read_all(struct mig_run *r, char *err, size_t errsz) YH_WUR;
@@ -330,6 +332,10 @@ int mig_run_finish(struct mig_run *r, char *err, size_t errsz) YH_WUR;
 
 /* The counts (valid after mig_run_finish). Owned by the run. */
 const struct mig_counts *mig_run_counts(const struct mig_run *r);
+
+/* Wall-clock milliseconds of the five passes (valid after mig_run_finish), and the
+ * number of threads passes 2-5 ran on. */
+void mig_run_times(const struct mig_run *r, int64_t ms[5], unsigned *threads);
 
 /* Removes the temporary directory and frees the run. NULL is fine. */
 void mig_run_free(struct mig_run *r);
@@ -350,8 +356,10 @@ struct mig_run {
 	struct mig_counts c;
 	struct mig_progress *prog;
 	struct mig_sink sink;      /* the run's own: the files themselves, r->c */
-	struct mig_clean clean;    /* scratch for pass 1 */
+	struct mig_clean clean;    /* scratch for pass 1 on the calling thread */
+	bool shared_parts;         /* pass 1 on several threads: a line locks its file */
 	uint64_t records;          /* records seen in pass 1 */
+	int64_t pass_ms[5];        /* wall-clock time of each pass */
 	bool finished;
 	bool out_created;          /* this run made the output directory */
 	bool published;            /* the outputs are in the output directory */
