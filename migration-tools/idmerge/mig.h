@@ -27,6 +27,7 @@
 #ifndef YH_MIG_IDMERGE_MIG_H
 #define YH_MIG_IDMERGE_MIG_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -357,7 +358,7 @@ struct mig_run {
 	struct mig_progress *prog;
 	struct mig_sink sink;      /* the run's own: the files themselves, r->c */
 	struct mig_clean clean;    /* scratch for pass 1 on the calling thread */
-	bool shared_parts;         /* pass 1 on several threads: a line locks its file */
+	pthread_mutex_t *part_locks; /* pass 1 on several threads: one per P, N, O file */
 	uint64_t records;          /* records seen in pass 1 */
 	int64_t pass_ms[5];        /* wall-clock time of each pass */
 	bool finished;

@@ -226,19 +226,23 @@ fail:
 	return e;
 }
 
-/* Writes one record to a partition file; when sources are read on several threads the
- * line holds the file's lock (the order of lines in a partition file does not matter:
- * every pass sorts a partition in a total order of its lines). */
+/* Writes one record to partition file part of a set (0 P, 1 N, 2 O); when sources are
+ * read on several threads the line holds that file's lock (the order of lines in a
+ * partition file does not matter: every pass sorts a partition in a total order of its
+ * lines). */
 static int
-put_rec(const struct mig_run *r, FILE *f, const struct mig_rec *x)
+put_rec(const struct mig_run *r, int set, unsigned part, const struct mig_rec *x)
 {
+	FILE *const *files[3] = { r->pf, r->nf, r->of };
+	pthread_mutex_t *mu;
 	int e;
 
-	if (!r->shared_parts)
-		return mig_rec_write(f, x);
-	flockfile(f);
-	e = mig_rec_write(f, x);
-	funlockfile(f);
+	if (r->part_locks == NULL)
+		return mig_rec_write(files[set][part], x);
+	mu = &r->part_locks[(size_t)set * r->nparts + part];
+	pthread_mutex_lock(mu);
+	e = mig_rec_write(files[set][part], x);
+	pthread_mutex_unlock(mu);
 	return e;
 }
 
@@ -256,7 +260,7 @@ write_legal_request(struct mig_run *r, const struct mig_rec *org)
 	l.src = org->src;
 	l.seq = org->seq;
 	l.v[MV_ORG_CODE] = org->key;
-	return put_rec(r, r->pf[mig_part_of(l.key, r->nparts)], &l);
+	return put_rec(r, 0, mig_part_of(l.key, r->nparts), &l);
 }
 
 /* Pass 1 for one record, writing rejects and review lines into sink, with scratch c. */
@@ -288,11 +292,11 @@ add_record(struct mig_run *r, struct mig_sink *sink, struct mig_clean *c, uint32
 	}
 	switch (c->rec.type) {
 	case MIG_T_PERSON:
-		return put_rec(r, r->pf[mig_part_of(c->rec.key, r->nparts)], &c->rec);
+		return put_rec(r, 0, mig_part_of(c->rec.key, r->nparts), &c->rec);
 	case MIG_T_NOID:
-		return put_rec(r, r->nf[mig_part_of(c->rec.key, r->nparts)], &c->rec);
+		return put_rec(r, 1, mig_part_of(c->rec.key, r->nparts), &c->rec);
 	case MIG_T_ORG:
-		if ((e = put_rec(r, r->of[mig_part_of(c->rec.key, r->nparts)], &c->rec)) != 0)
+		if ((e = put_rec(r, 2, mig_part_of(c->rec.key, r->nparts), &c->rec)) != 0)
 			return e;
 		if (c->rec.v[MV_LEGAL_REP][0] != '\0')
 			return write_legal_request(r, &c->rec);
@@ -546,15 +550,23 @@ read_threads(struct mig_run *r, struct src_read *x, unsigned n, char *err, size_
 	}
 	if (e != 0)
 		goto out;
+	if ((r->part_locks = calloc(3 * (size_t)r->nparts, sizeof(*r->part_locks))) == NULL) {
+		e = YH_ERR_ALLOC;
+		goto out;
+	}
+	for (size_t i = 0; i < 3 * (size_t)r->nparts; i++)
+		pthread_mutex_init(&r->part_locks[i], NULL);
 	pthread_mutex_init(&p.mu, NULL);
-	r->shared_parts = true;
 	for (unsigned t = 0; t < n; t++)
 		if (pthread_create(&tid[t], NULL, src_thread, &p) == 0)
 			started++;
 	for (unsigned t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);
-	r->shared_parts = false;
 	pthread_mutex_destroy(&p.mu);
+	for (size_t i = 0; i < 3 * (size_t)r->nparts; i++)
+		pthread_mutex_destroy(&r->part_locks[i]);
+	free(r->part_locks);
+	r->part_locks = NULL;
 	if (started == 0 || p.e != 0) {
 		snprintf(err, errsz, "cannot start reading the sources");
 		e = started == 0 ? YH_ERR_INTERNAL : p.e;
