@@ -509,10 +509,10 @@ static int
 order_by_size(const struct mig_sources *s, size_t *order)
 {
 	struct stat st;
-	off_t sz[4096];
+	off_t *sz;
 
-	if (s->n > 4096)
-		return YH_ERR_INTERNAL;
+	if ((sz = calloc(s->n ? s->n : 1, sizeof(*sz))) == NULL)
+		return YH_ERR_ALLOC;
 	for (size_t i = 0; i < s->n; i++) {
 		sz[i] = stat(s->v[i].path, &st) == 0 ? st.st_size : 0;
 		order[i] = i;
@@ -524,6 +524,7 @@ order_by_size(const struct mig_sources *s, size_t *order)
 			order[j] = order[j - 1];
 			order[j - 1] = t;
 		}
+	free(sz);
 	return 0;
 }
 
@@ -541,8 +542,10 @@ read_threads(struct mig_run *r, struct src_read *x, unsigned n, char *err, size_
 	p.n = r->s->n;
 	if ((p.order = calloc(p.n, sizeof(*p.order))) == NULL)
 		return YH_ERR_ALLOC;
-	if ((e = order_by_size(r->s, p.order)) != 0)
+	if ((e = order_by_size(r->s, p.order)) != 0) {
+		snprintf(err, errsz, "out of memory");
 		goto out;
+	}
 	for (size_t i = 0; i < p.n && e == 0; i++) {
 		x[i].sink = &x[i].own;
 		if ((e = open_src_sink(r, i, &x[i].own)) != 0)
@@ -551,6 +554,7 @@ read_threads(struct mig_run *r, struct src_read *x, unsigned n, char *err, size_
 	if (e != 0)
 		goto out;
 	if ((r->part_locks = calloc(3 * (size_t)r->nparts, sizeof(*r->part_locks))) == NULL) {
+		snprintf(err, errsz, "out of memory");
 		e = YH_ERR_ALLOC;
 		goto out;
 	}
