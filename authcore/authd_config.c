@@ -232,10 +232,10 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "workers.max_wait", .type = YH_CFG_DURATION, .def = "2s", .min = 0,
 	  .max = WK_WAIT_MAX_MS / 1000,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_max_wait),
-	  .help = "a slow job (a login's password hash) that would take longer than this, "
-	      "behind the jobs ahead of it at the recent average run time, is refused at "
-	      "once with 503 and Retry-After instead of waiting; 0 = only workers.queue "
-	      "bounds the wait" },
+	  .help = "a slow job (a login's password hash) that would have to wait and would "
+	      "take longer than this, behind the jobs ahead of it at the recent average run "
+	      "time, is refused at once with 503 and Retry-After instead of waiting (a job a "
+	      "free worker takes at once never is); 0 = only workers.queue bounds the wait" },
 	{ .name = "workers.nice", .type = YH_CFG_INT, .def = "10", .min = 0,
 	  .max = WK_NICE_MAX,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(worker_nice),
@@ -256,6 +256,9 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "login.failure_window", .type = YH_CFG_DURATION, .def = "30m", .min = 1,
 	  .max = 7 * 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(login_failure_window),
 	  .help = "failures older than this no longer count" },
+	{ .name = "login.qr_lifetime", .type = YH_CFG_DURATION, .def = "2m", .min = 5,
+	  .max = 600, .flags = YH_CFG_RELOADABLE, .offset = OFF(login_qr_lifetime),
+	  .help = "how long a QR-code login request shown on the login page is good" },
 	{ .name = "login.staff_methods", .type = YH_CFG_ENUM, .def = "totp", .max = 16,
 	  .choices = staff_methods, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(login_staff_methods),
@@ -280,6 +283,13 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "oidc.par_lifetime", .type = YH_CFG_DURATION, .def = "60s", .min = 5,
 	  .max = 600, .flags = YH_CFG_RELOADABLE, .offset = OFF(par_lifetime),
 	  .help = "how long a request_uri from /par (pushed authorization request) is good" },
+	{ .name = "oidc.device_lifetime", .type = YH_CFG_DURATION, .def = "10m", .min = 5,
+	  .max = 1800, .flags = YH_CFG_RELOADABLE, .offset = OFF(device_lifetime),
+	  .help = "how long a device code and its user code (device authorization grant) "
+	      "are good" },
+	{ .name = "oidc.device_interval", .type = YH_CFG_DURATION, .def = "5s", .min = 1,
+	  .max = 60, .flags = YH_CFG_RELOADABLE, .offset = OFF(device_interval),
+	  .help = "the least time between two polls of a device code at /token" },
 	{ .name = "token.client_assertion_max_lifetime", .type = YH_CFG_DURATION, .def = "1h",
 	  .min = 60, .max = 86400, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(assertion_lifetime),

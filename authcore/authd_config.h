@@ -81,6 +81,7 @@ struct authd_cfg {
 	int64_t login_max_failures;       /* login.max_failures: of one account */
 	int64_t login_addr_max_failures;  /* login.max_failures_per_address */
 	int64_t login_lockout;            /* login.lockout: seconds */
+	int64_t login_qr_lifetime;        /* login.qr_lifetime: seconds */
 	int64_t login_failure_window;     /* login.failure_window: seconds failures count */
 	char *login_staff_methods;        /* login.staff_methods: staff's second factor (totp) */
 	int64_t access_token_lifetime;    /* token.access_lifetime: default for clients */
@@ -89,6 +90,8 @@ struct authd_cfg {
 	int64_t offline_token_lifetime;   /* token.offline_lifetime */
 	int64_t code_lifetime;            /* token.code_lifetime */
 	int64_t par_lifetime;             /* oidc.par_lifetime */
+	int64_t device_lifetime;          /* oidc.device_lifetime */
+	int64_t device_interval;          /* oidc.device_interval */
 	int64_t assertion_lifetime;       /* token.client_assertion_max_lifetime */
 	int64_t cas_ticket_lifetime;      /* cas.ticket_lifetime: seconds */
 	int64_t cas_pgt_lifetime;         /* cas.pgt_lifetime: seconds */

@@ -16,6 +16,7 @@ int ctl_audit(int, char **) __attribute__((weak));
 int ctl_org(int, char **) __attribute__((weak));
 int ctl_staff(int, char **) __attribute__((weak));
 int ctl_registry(int, char **) __attribute__((weak));
+int ctl_review(int, char **) __attribute__((weak));
 
 struct group {
 	const char *name;
@@ -66,6 +67,7 @@ main(int argc, char **argv)
 		{ "org", ctl_org, "org add|show|list|change|deregister|agent|admin   organizations and who acts for them" },
 		{ "staff", ctl_staff, "staff add|remove|list   government staff (the service-hall counter)" },
 		{ "registry", ctl_registry, "registry retry              ask the population registry again for queued persons" },
+		{ "review", ctl_review, "review list|show|resolve|undo   cases idmerge could not decide" },
 		{ "keys", ctl_keys, "keys generate|rotate|jwks|list --dir DIR   signing keys" },
 		{ "jwt", ctl_jwt, "jwt sign|verify               sign claims or verify a token" },
 		{ "client", ctl_client, "client add|list|show|remove|reset-secret|check-secret   registered apps" },

@@ -131,7 +131,7 @@ add_grant(struct add_args *a, const char *arg)
 
 	if (clients_grant_parse(arg, &bit) != 0)
 		return ctl_fail("client add: unknown grant '%s' (authorization_code, "
-		    "refresh_token, client_credentials)", arg);
+		    "refresh_token, client_credentials, device_code)", arg);
 	if (!a->grant_set)
 		a->c.grants = 0;
 	a->grant_set = true;

@@ -28,6 +28,7 @@
 #include "authd/oidc/backchannel.h"
 #include "authcore/clients/clients.h"
 #include "authd/oidc/consent.h"
+#include "authd/oidc/device.h"
 #include "authd/control/control.h"
 #include "authd/login/login.h"
 #include "authd/oidc/authorize.h"
@@ -153,6 +154,7 @@ serve_http(struct http_server *srv, struct authd_app *app, char *err, size_t err
 		{ "logout", oidc_logout_register },
 		{ "login", login_register },
 		{ "consent", consent_register },
+		{ "device", oidc_device_register },
 		{ "account", account_register },
 		{ "counter", counter_register },
 		{ "cas", cas_register },

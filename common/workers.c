@@ -148,9 +148,9 @@ wk_submit(struct wk_pool *p, wk_job_fn fn, void *arg)
 	pthread_mutex_lock(&p->lock);
 	if (p->stopping)
 		r = YH_ERR_UNAVAILABLE;
-	else if (p->count == p->cap ||
-	    (p->max_wait_ns > 0 && expected_ns(p) > p->max_wait_ns))
-		r = YH_ERR_BUSY;
+	else if (p->count == p->cap || (p->max_wait_ns > 0 &&
+	    p->count + p->running >= p->nthreads && expected_ns(p) > p->max_wait_ns))
+		r = YH_ERR_BUSY;    /* a job a free worker takes at once is never refused */
 	else {
 		p->ring[(p->head + p->count) % p->cap] = (struct wk_job){ fn, arg };
 		p->count++;

@@ -53,9 +53,11 @@ int wk_submit(struct wk_pool *p, wk_job_fn fn, void *arg) YH_WUR;
 
 /*
  * Bounds how long a job may expect to take: wk_submit then refuses (YH_ERR_BUSY) a job
- * when the jobs ahead of it (queued and running, spread over the threads) and its own
- * run, at the moving average of recent run times, would take longer than max_wait_ms
- * (0..WK_WAIT_MAX_MS; 0: only the queue's size bounds it). clock_ns is the monotonic
+ * that would have to wait when the jobs ahead of it (queued and running, spread over the
+ * threads) and its own run, at the moving average of recent run times, would take
+ * longer than max_wait_ms (0..WK_WAIT_MAX_MS; 0: only the queue's size bounds it). A job
+ * a free worker would take at once is always accepted, even when one run alone takes
+ * longer than the bound (a slow machine or a dear hash must slow logins, not stop them). clock_ns is the monotonic
  * clock the run times are taken with (NULL: yh_mono_ns; tests pass a fake). Call before
  * the first job. Returns 0 or YH_ERR_INVALID.
  */

@@ -135,7 +135,7 @@ static int
 grants_check(const struct clients_client *c, char *err, size_t errsz)
 {
 	unsigned all = CLIENTS_GRANT_AUTHORIZATION_CODE | CLIENTS_GRANT_REFRESH_TOKEN |
-	    CLIENTS_GRANT_CLIENT_CREDENTIALS;
+	    CLIENTS_GRANT_CLIENT_CREDENTIALS | CLIENTS_GRANT_DEVICE_CODE;
 
 	if ((c->grants == 0 && !clients_has_cas(c)) || (c->grants & ~all) != 0)
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "grants: none or unknown");
@@ -143,9 +143,9 @@ grants_check(const struct clients_client *c, char *err, size_t errsz)
 		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "a CAS-only app (no grant) has no secret and no keys: auth none");
 	if ((c->grants & CLIENTS_GRANT_REFRESH_TOKEN) &&
-	    !(c->grants & CLIENTS_GRANT_AUTHORIZATION_CODE))
+	    !(c->grants & (CLIENTS_GRANT_AUTHORIZATION_CODE | CLIENTS_GRANT_DEVICE_CODE)))
 		return YH_FAIL(YH_ERR_INVALID, err, errsz,
-		    "grants: refresh_token needs authorization_code");
+		    "grants: refresh_token needs authorization_code or device_code");
 	if ((c->grants & CLIENTS_GRANT_CLIENT_CREDENTIALS) && c->auth == CLIENTS_AUTH_NONE)
 		return YH_FAIL(YH_ERR_INVALID, err, errsz,
 		    "grants: client_credentials is for confidential clients only");

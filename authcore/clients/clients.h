@@ -162,8 +162,10 @@ enum {
 	CLIENTS_SCOPE_OFFLINE_ACCESS = 1u << 5,
 	CLIENTS_SCOPE_ORG = 1u << 6,           /* acting for an organization: yh_org */
 	CLIENTS_SCOPE_STAFF = 1u << 7,         /* "staff": the yh_staff claim */
+	CLIENTS_SCOPE_QR_LOGIN = 1u << 8,      /* "qr_login": its access token may confirm a
+	                                        * QR-code login of a browser (authd/login/qr.c) */
 };
-#define CLIENTS_SCOPE_LAST CLIENTS_SCOPE_STAFF   /* the highest bit */
+#define CLIENTS_SCOPE_LAST CLIENTS_SCOPE_QR_LOGIN   /* the highest bit */
 #define CLIENTS_SCOPES_DEFAULT (CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_PROFILE)
 
 /* Grant types, as bits of clients_client.grants. */
@@ -171,6 +173,8 @@ enum {
 	CLIENTS_GRANT_AUTHORIZATION_CODE = 1u << 0,
 	CLIENTS_GRANT_REFRESH_TOKEN = 1u << 1,
 	CLIENTS_GRANT_CLIENT_CREDENTIALS = 1u << 2,  /* confidential clients only */
+	CLIENTS_GRANT_DEVICE_CODE = 1u << 3,         /* "device_code": the device
+	                                              * authorization grant (RFC 8628) */
 };
 #define CLIENTS_GRANTS_DEFAULT (CLIENTS_GRANT_AUTHORIZATION_CODE | CLIENTS_GRANT_REFRESH_TOKEN)
 

@@ -8,10 +8,10 @@
 
 const char *const clients_scope_names[] = {
 	"openid", "profile", "phone", "email", "yh_id_number", "offline_access", "org",
-	"staff", NULL,
+	"staff", "qr_login", NULL,
 };
 const char *const clients_grant_names[] = {
-	"authorization_code", "refresh_token", "client_credentials", NULL,
+	"authorization_code", "refresh_token", "client_credentials", "device_code", NULL,
 };
 static const char *const auth_names[] = { "none", "client_secret", "private_key_jwt" };
 static const char *const cas_user_names[] = { "subject", "legacy" };

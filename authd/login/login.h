@@ -15,6 +15,7 @@
  *   GET  /register?next=...           the registration form
  *   POST /register       CSRF; field checks; argon2 on the worker pool; person at LoA 1;
  *                        the same "done" page whether or not the ID number was taken
+ *   /login/qr, /qr/...   the QR-code login from the mobile app (qr.c, authd/login/qr.h)
  *
  * Everything answers in pages (authd/ui/pages.h), Simplified Chinese by default. Failures
  * and lockouts are audited (login.failure, login.lockout, login.success, login.stepup,
@@ -126,7 +127,8 @@ int login_notice_get(const struct authd_cfg *cfg, enum page_lang lang,
  * True when next may be followed after a login, step-up, consent or registration: a
  * local path starting with "/authorize?" or "/cas/login?" (authd/cas/), or equal to
  * "/account" or "/counter" (authd/counter/) or starting with
- * "/account?", at most LOGIN_NEXT_MAX bytes of printable ASCII (no space, no
+ * "/account?", or "/device" or starting with "/device?" (the device flow's approval
+ * page, authd/oidc/device.h), at most LOGIN_NEXT_MAX bytes of printable ASCII (no space, no
  * backslash).
  */
 bool login_next_ok(const char *next);
@@ -188,7 +190,7 @@ bool login_auth_fresh(const struct sess_info *si, int64_t now, int64_t max_age_s
 int login_staff_pending(struct authd_app *app, const char *uid, bool *pending) YH_WUR;
 
 /* Counts a login in the yh_logins_total{method,result} metric (app->metrics may be
- * NULL). method: "pwd", "otp", "register"; result: "success", "failure", "locked". */
+ * NULL). method: "pwd", "otp", "register", "qr"; result: "success", "failure", "locked". */
 void login_metric(struct authd_app *app, const char *method, const char *result);
 
 /* Writes the audit line for event with actor and fields (borrowed, may be NULL); logs

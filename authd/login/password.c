@@ -249,7 +249,9 @@ login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
 	int r;
 
 	yh_buf_init(&to, LOGIN_NEXT_MAX * 3 + 32);
-	if ((r = login_staff_pending(j->app, p->uid, &staff)) != 0)
+	/* From now on a review case merged into this person cannot be undone. */
+	if ((r = dir_case_note_login(j->app->dir, p->uid)) != 0 ||
+	    (r = login_staff_pending(j->app, p->uid, &staff)) != 0)
 		goto out;
 	if (needs_rehash)
 		rehashed = rehash(j, p->uid, pw);
@@ -337,6 +339,20 @@ pw_attempt(struct pw_job *j)
 		vr = pw_verify_dummy(pw, j->password, pwlen);
 		if (reason == NULL)
 			reason = "no_password";
+	}
+	if (found && vr == YH_ERR_AUTH) {
+		/* The passwords of legacy accounts a review merge joined to the person; no
+		 * rehash, which would replace the person's own. */
+		int lr = dir_legacy_cred_verify(d, p.uid, j->password, pwlen);
+
+		if (lr == 0) {
+			vr = 0;
+			needs_rehash = false;
+			reason = NULL;
+		} else if (lr != YH_ERR_AUTH && lr != YH_ERR_NOT_FOUND) {
+			r = lr;
+			goto out;
+		}
 	}
 	if (vr == YH_ERR_ALLOC || vr == YH_ERR_CRYPTO) {
 		r = vr;

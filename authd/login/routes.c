@@ -4,6 +4,7 @@
  * login_register.
  */
 #include "authd/login/login.h"
+#include "authd/login/qr.h"
 #include "authd/ui/pages.h"
 
 static const struct http_route login_routes[] = {
@@ -22,5 +23,7 @@ static const struct http_route login_routes[] = {
 int
 login_register(struct http_server *srv, struct authd_app *app)
 {
-	return http_routes_add(srv, login_routes, app);
+	int r = http_routes_add(srv, login_routes, app);
+
+	return r != 0 ? r : login_qr_register(srv, app);
 }

@@ -625,6 +625,10 @@ oidc_lifetime(const struct authd_app *app, enum oidc_lifetime which)
 		return c->assertion_lifetime;
 	case OIDC_LT_PAR:
 		return c->par_lifetime;
+	case OIDC_LT_DEVICE:
+		return c->device_lifetime;
+	case OIDC_LT_DEVICE_INTERVAL:
+		return c->device_interval;
 	}
 	return c->access_token_lifetime;
 }

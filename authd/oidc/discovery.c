@@ -20,7 +20,7 @@
 
 static const char *const scopes[] = {
 	"openid", "profile", "phone", "email", "yh_id_number", "offline_access", "org", "staff",
-	NULL
+	"qr_login", NULL
 };
 static const char *const claims[] = {
 	"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
@@ -34,7 +34,8 @@ static const char *const auth_methods[] = {
 	"client_secret_basic", "client_secret_post", "private_key_jwt", NULL
 };
 static const char *const grants[] = {
-	"authorization_code", "refresh_token", "client_credentials", NULL
+	"authorization_code", "refresh_token", "client_credentials",
+	"urn:ietf:params:oauth:grant-type:device_code", NULL
 };
 
 /* A JSON array of the strings of a NULL-terminated list. */
@@ -171,6 +172,7 @@ oidc_discovery_doc(const char *issuer, unsigned algs)
 	    set_url(d, "introspection_endpoint", issuer, "/introspect") != 0 ||
 	    set_url(d, "revocation_endpoint", issuer, "/revoke") != 0 ||
 	    set_url(d, "pushed_authorization_request_endpoint", issuer, "/par") != 0 ||
+	    set_url(d, "device_authorization_endpoint", issuer, "/device_authorization") != 0 ||
 	    discovery_lists(d, algs) != 0 || discovery_flags(d) != 0) {
 		json_decref(d);
 		return NULL;

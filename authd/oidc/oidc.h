@@ -60,6 +60,9 @@ enum oidc_lifetime {
 	OIDC_LT_OFFLINE,  /* token.offline_lifetime (offline_access) */
 	OIDC_LT_ASSERTION, /* token.client_assertion_max_lifetime */
 	OIDC_LT_PAR,      /* oidc.par_lifetime: a pushed request's request_uri */
+	OIDC_LT_DEVICE,   /* oidc.device_lifetime: a device code and its user code */
+	OIDC_LT_DEVICE_INTERVAL, /* oidc.device_interval: between two polls (not a
+	                  * lifetime, but read the same way) */
 };
 
 /* The server-wide lifetime in seconds: the token.* value of app's configuration in

@@ -1,6 +1,7 @@
 /*
- * POST /token: the authorization_code, refresh_token and client_credentials grants
- * (RFC 6749, RFC 7636, OpenID Connect Core 3.1.3, RFC 9068 access tokens). See
+ * POST /token: the authorization_code, refresh_token, client_credentials and device_code
+ * grants (RFC 6749, RFC 7636, OpenID Connect Core 3.1.3, RFC 9068 access tokens, RFC
+ * 8628: the device side in authd/oidc/device.c). See
  * authd/oidc/token.h for the decisions on refresh tokens and access tokens.
  */
 #include "authd/oidc/token.h"
@@ -14,6 +15,7 @@
 #include "authd/oidc/oidc.h"
 #include "authd/app.h"
 #include "authd/oidc/backchannel.h"
+#include "authd/oidc/device.h"
 #include "authd/session/sess.h"
 #include "common/b64.h"
 #include "common/log.h"
@@ -692,6 +694,100 @@ out:
 	return r;
 }
 
+/* ---- device_code (RFC 8628) ---------------------------------------------------------- */
+
+/* The answer to a poll that issues nothing (RFC 8628 3.5); a device code redeemed or
+ * refused before is audited as a replay. */
+static int
+device_refused(struct treq *t, enum oidc_dev_poll res)
+{
+	int r;
+
+	switch (res) {
+	case OIDC_DEV_POLL_PENDING:
+		return oidc_error(t->req, "authorization_pending", NULL);
+	case OIDC_DEV_POLL_SLOW_DOWN:
+		return oidc_error(t->req, "slow_down", "polling faster than the interval");
+	case OIDC_DEV_POLL_DENIED:
+		if ((r = audit_event(t, "device.denied", OIDC_DEV_GRANT_TYPE, NULL, NULL, NULL, 0,
+		    NULL)) != 0)
+			return r;
+		return oidc_error(t->req, "access_denied", "the user refused");
+	case OIDC_DEV_POLL_EXPIRED:
+		return oidc_error(t->req, "expired_token", "the device code has expired");
+	default:
+		yh_warn("client %s: device code used again", t->c->id);
+		if ((r = audit_event(t, "token.replay", OIDC_DEV_GRANT_TYPE, NULL, NULL, NULL, 0,
+		    NULL)) != 0)
+			return r;
+		return oidc_error(t->req, "invalid_grant", "device code already used");
+	}
+}
+
+static int
+grant_device(struct treq *t)
+{
+	char *code = NULL, *payload = NULL, fam[SESS_PUBID_SIZE], rt[SESS_TOKEN_SIZE] = "";
+	enum oidc_dev_poll res = OIDC_DEV_POLL_USED;
+	struct oidc_grant g;
+	struct issue is;
+	unsigned scopes = 0;
+	bool refresh;
+	int r;
+
+	memset(&g, 0, sizeof(g));
+	memset(&is, 0, sizeof(is));
+	if (!clients_grant_ok(t->c, CLIENTS_GRANT_DEVICE_CODE)) {
+		r = oidc_error(t->req, "unauthorized_client", "grant not allowed for this client");
+		goto out;
+	}
+	if ((r = form_param(t, "device_code", 256, true, &code)) != 0 || http_req_answered(t->req))
+		goto out;
+	r = oidc_dev_poll(t->app, t->c->id, code, yh_now_ms(), &res, &payload);
+	if (r == YH_ERR_NOT_FOUND) {
+		r = oidc_error(t->req, "invalid_grant", "unknown device code");
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if (res != OIDC_DEV_POLL_ISSUE) {
+		r = device_refused(t, res);
+		goto out;
+	}
+	if (oidc_grant_parse(payload, &g) != 0 || strcmp(g.client_id, t->c->id) != 0 ||
+	    clients_scope_parse(g.scope, &scopes, NULL) != 0) {
+		r = oidc_error(t->req, "invalid_grant", "unusable device code");
+		goto out;
+	}
+	scopes &= t->c->scopes;
+	refresh = clients_grant_ok(t->c, CLIENTS_GRANT_REFRESH_TOKEN);
+	if ((r = sess_family_id_new(fam)) != 0 || (r = tok_jti_new(is.jti)) != 0)
+		goto out;
+	if (refresh && (r = start_family(t, &g, scopes, fam, rt)) != 0)
+		goto out;
+	is.g = &g;
+	is.scopes = scopes;
+	is.id_token = (scopes & CLIENTS_SCOPE_OPENID) != 0;
+	is.bound = (scopes & CLIENTS_SCOPE_OFFLINE_ACCESS) == 0;
+	is.refresh_token = refresh ? rt : NULL;
+	is.family = refresh ? fam : NULL;
+	if ((r = audit_event(t, "token.issue", "device_code", g.uid, refresh ? fam : NULL,
+	    is.jti, scopes, NULL)) != 0)
+		goto out;
+	if ((r = issue_and_respond(t, &is)) == 0)
+		count_grant(t->app, "device_code");
+out:
+	if (r == YH_ERR_DENIED)   /* person gone or disabled */
+		r = oidc_error(t->req, "invalid_grant", "the user cannot be issued tokens");
+	yh_wipe(rt, sizeof(rt));
+	yh_strfree_secret(code);
+	free(payload);
+	free(is.at);
+	free(is.idt);
+	oidc_grant_clear(&g);
+	return r;
+}
+
 /* ---- client_credentials ------------------------------------------------------------- */
 
 static int
@@ -781,6 +877,8 @@ token_handler(struct http_req *req, void *arg)
 		r = grant_refresh(&t);
 	else if (strcmp(grant, "client_credentials") == 0)
 		r = grant_client_credentials(&t);
+	else if (strcmp(grant, OIDC_DEV_GRANT_TYPE) == 0)
+		r = grant_device(&t);
 	else
 		r = oidc_error(req, "unsupported_grant_type", NULL);
 out:

@@ -151,6 +151,13 @@ struct tok_jwt;
 int oidc_at_check(struct authd_app *app, const char *token, struct tok_ring_snap *ring,
     struct tok_jwt *jwt, const char **client_id, char *uid, size_t uidsz) YH_WUR;
 
+/*
+ * The Bearer access token of a request (RFC 6750: the Authorization header, or
+ * access_token in a POST form, not both) as a new string in *out. Returns 0,
+ * YH_ERR_NOT_FOUND (none), YH_ERR_INVALID (both, or malformed), YH_ERR_ALLOC.
+ */
+int oidc_bearer_token(struct http_req *req, char **out) YH_WUR;
+
 /* Puts the access token jti on the denylist for ttl_s seconds (its remaining lifetime;
  * clamped to 1..SESS_DENY_TTL_MAX). */
 int oidc_at_revoke(struct sess_store *sess, const char *jti, int64_t ttl_s) YH_WUR;

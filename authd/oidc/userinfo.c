@@ -36,12 +36,8 @@ struct at_info {
 	int64_t exp;
 };
 
-/*
- * The Bearer token of a request (header, or form for POST) as a new string in *out.
- * Returns 0, YH_ERR_NOT_FOUND (none), YH_ERR_INVALID (both, or malformed).
- */
-static int
-bearer_token(struct http_req *req, char **out)
+int
+oidc_bearer_token(struct http_req *req, char **out)
 {
 	const char *h = http_req_header(req, "Authorization");
 	char *form = NULL;
@@ -184,7 +180,7 @@ userinfo_handler(struct http_req *req, void *arg)
 	http_resp_no_store(req);
 	(void)clients_refresh_if_changed(app->clients);
 	snap = clients_acquire(app->clients);
-	r = bearer_token(req, &token);
+	r = oidc_bearer_token(req, &token);
 	if (r == YH_ERR_NOT_FOUND) {
 		r = oidc_error_bearer(req, NULL, NULL);
 		goto out;

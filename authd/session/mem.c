@@ -19,7 +19,7 @@
 
 enum {
 	K_SESS = 'S', K_CODE = 'C', K_RT = 'R', K_FAM = 'F', K_CNT = 'K',
-	K_LOCK = 'L', K_USESS = 'U', K_UFAM = 'V', K_DENY = 'D',
+	K_LOCK = 'L', K_USESS = 'U', K_UFAM = 'V', K_DENY = 'D', K_FLOW = 'W',
 };
 
 #define INDEX_FAM_MAX 1024
@@ -154,6 +154,7 @@ ent_free(struct ment *e)
 		}
 		break;
 	case K_CODE:
+	case K_FLOW:
 		free(e->u.c.payload);
 		free(e->u.c.issued);
 		break;
@@ -716,8 +717,10 @@ mem_purge(struct sess_store *s, int64_t now)
 
 /* ---- codes ---------------------------------------------------------------------------- */
 
+/* Stores a payload record of kind (a code or a flow) unless its key is taken. */
 static int
-mem_code_put(struct sess_store *s, const char *key, const char *payload, int64_t ttl_ms)
+payload_put(struct sess_store *s, unsigned char kind, const char *key, const char *payload,
+    int64_t ttl_ms)
 {
 	struct mkey k;
 	struct mshard *sh;
@@ -725,7 +728,7 @@ mem_code_put(struct sess_store *s, const char *key, const char *payload, int64_t
 	int64_t now = sess_now(s);
 	int rc;
 
-	if (key_hex(K_CODE, key, &k) != 0)
+	if (key_hex(kind, key, &k) != 0)
 		return YH_ERR_INTERNAL;
 	if ((e = ent_new(&k, now + ttl_ms)) == NULL || (e->u.c.payload = strdup(payload)) == NULL) {
 		ent_free(e);
@@ -738,6 +741,12 @@ mem_code_put(struct sess_store *s, const char *key, const char *payload, int64_t
 	if (rc != 0)
 		ent_free(e);
 	return rc;
+}
+
+static int
+mem_code_put(struct sess_store *s, const char *key, const char *payload, int64_t ttl_ms)
+{
+	return payload_put(s, K_CODE, key, payload, ttl_ms);
 }
 
 static int
@@ -778,6 +787,64 @@ out:
 		free(*payload);
 		*payload = NULL;
 	}
+	return rc;
+}
+
+/* ---- flows ---------------------------------------------------------------------------- */
+
+static int
+mem_flow_put(struct sess_store *s, const char *key, const char *payload, int64_t ttl_ms)
+{
+	return payload_put(s, K_FLOW, key, payload, ttl_ms);
+}
+
+static int
+mem_flow_get(struct sess_store *s, const char *key, char **payload)
+{
+	struct mkey k;
+	struct mshard *sh;
+	struct ment *e;
+	int rc = 0;
+
+	*payload = NULL;
+	if (key_hex(K_FLOW, key, &k) != 0)
+		return YH_ERR_NOT_FOUND;
+	sh = shard_of(s, &k);
+	pthread_mutex_lock(&sh->lock);
+	if ((e = find_live(sh, &k, sess_now(s))) == NULL)
+		rc = YH_ERR_NOT_FOUND;
+	else if ((*payload = strdup(e->u.c.payload)) == NULL)
+		rc = YH_ERR_ALLOC;
+	pthread_mutex_unlock(&sh->lock);
+	return rc;
+}
+
+static int
+mem_flow_swap(struct sess_store *s, const char *key, const char *expect, const char *payload)
+{
+	struct mkey k;
+	struct mshard *sh;
+	struct ment *e;
+	char *dup;
+	int rc = 0;
+
+	if (key_hex(K_FLOW, key, &k) != 0)
+		return YH_ERR_NOT_FOUND;
+	if ((dup = strdup(payload)) == NULL)
+		return YH_ERR_ALLOC;
+	sh = shard_of(s, &k);
+	pthread_mutex_lock(&sh->lock);
+	if ((e = find_live(sh, &k, sess_now(s))) == NULL) {
+		rc = YH_ERR_NOT_FOUND;
+	} else if (strcmp(e->u.c.payload, expect) != 0) {
+		rc = YH_ERR_BUSY;
+	} else {
+		free(e->u.c.payload);
+		e->u.c.payload = dup;
+		dup = NULL;
+	}
+	pthread_mutex_unlock(&sh->lock);
+	free(dup);
 	return rc;
 }
 
@@ -1212,6 +1279,9 @@ const struct sess_ops sess_mem_ops = {
 	.purge = mem_purge,
 	.code_put = mem_code_put,
 	.code_take = mem_code_take,
+	.flow_put = mem_flow_put,
+	.flow_get = mem_flow_get,
+	.flow_swap = mem_flow_swap,
 	.fam_put = mem_fam_put,
 	.rt_rotate = mem_rt_rotate,
 	.rt_peek = mem_rt_peek,

@@ -7,6 +7,7 @@
  *   P z:sess      sorted set: session key -> expiry (ms), read by the sweep
  *   P u:<uid>     set of the user's session keys
  *   P c:<key>     hash: p (payload), u (used), i (what was issued)       TTL = code lifetime
+ *   P w:<key>     string: a flow's payload (compare-and-swap in flow_swap.lua) TTL = flow's
  *   P rt:<key>    string: family id                                      TTL = family's
  *   P rf:<id>     hash: j (uid, client, sid JSON), p (payload), cur (current token key), rev
  *   P uf:<uid>    set of the user's family ids
@@ -807,6 +808,69 @@ out:
 	return rc;
 }
 
+/* ---- flows ---------------------------------------------------------------------------- */
+
+static int
+rd_flow_put(struct sess_store *s, const char *key, const char *payload, int64_t ttl_ms)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "SET");
+	arg_key(s, &a, "w:", key);
+	arg_s(&a, payload);
+	arg_s(&a, "NX");
+	arg_s(&a, "PX");
+	arg_i(&a, ttl_ms);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	rc = r->type == REDIS_REPLY_NIL ? YH_ERR_EXISTS : r->type == REDIS_REPLY_STATUS ? 0 :
+	    YH_ERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_flow_get(struct sess_store *s, const char *key, char **payload)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	*payload = NULL;
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "GET");
+	arg_key(s, &a, "w:", key);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	if (r->type == REDIS_REPLY_NIL)
+		rc = YH_ERR_NOT_FOUND;
+	else if ((*payload = str_dup(r, SESS_PAYLOAD_MAX)) == NULL)
+		rc = YH_ERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+rd_flow_swap(struct sess_store *s, const char *key, const char *expect, const char *payload)
+{
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	eval_init(&a);
+	arg_key(s, &a, "w:", key);
+	arg_s(&a, expect);
+	arg_s(&a, payload);
+	if ((rc = reval(s, SESS_LUA_FLOW_SWAP, 1, &a, &r)) == 0)
+		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 :
+		    r->integer == 2 ? YH_ERR_BUSY : YH_ERR_NOT_FOUND;
+	freeReplyObject(r);
+	return rc;
+}
+
 /* ---- refresh families ----------------------------------------------------------------- */
 
 static int
@@ -1405,6 +1469,9 @@ const struct sess_ops sess_redis_ops = {
 	.purge = NULL,
 	.code_put = rd_code_put,
 	.code_take = rd_code_take,
+	.flow_put = rd_flow_put,
+	.flow_get = rd_flow_get,
+	.flow_swap = rd_flow_swap,
 	.fam_put = rd_fam_put,
 	.rt_rotate = rd_rt_rotate,
 	.rt_peek = rd_rt_peek,

@@ -938,6 +938,105 @@ sess_par_take(struct sess_store *s, const char *client_id, const char *token,
 	return rc;
 }
 
+/* ---- flows ------------------------------------------------------------------------------ */
+
+/* What a flow's key is bound to: a control byte and "flow:" (never a code's client id,
+ * a pushed request's or a ticket's binding), then the caller's bind. */
+static int
+flow_bind(const char *bind, char out[SESS_BIND_MAX + 1])
+{
+	if (!sess_str_ok(bind, SESS_BIND_MAX - 6))
+		return YH_ERR_INVALID;
+	snprintf(out, SESS_BIND_MAX + 1, "\x1e" "flow:%s", bind);
+	return 0;
+}
+
+int
+sess_flow_key(const char *bind, const char *token, char key[SESS_KEY_SIZE])
+{
+	char b[SESS_BIND_MAX + 1];
+	int rc;
+
+	key[0] = '\0';
+	if ((rc = flow_bind(bind, b)) != 0)
+		return rc;
+	return token_key_bound(token, b, key);
+}
+
+int
+sess_flow_name_key(const char *bind, const char *name, char key[SESS_KEY_SIZE])
+{
+	char b[SESS_BIND_MAX + 1];
+	struct yh_buf buf;
+	int rc;
+
+	key[0] = '\0';
+	if (!sess_str_ok(name, SESS_FLOW_NAME_MAX) || (rc = flow_bind(bind, b)) != 0)
+		return YH_ERR_INVALID;
+	yh_buf_init(&buf, 2 * SESS_BIND_MAX + SESS_FLOW_NAME_MAX);
+	if ((rc = yh_buf_puts(&buf, "\x1d" "name:")) == 0 && (rc = yh_buf_puts(&buf, b)) == 0 &&
+	    (rc = yh_buf_putc(&buf, '\0')) == 0 && (rc = yh_buf_puts(&buf, name)) == 0)
+		rc = hash_hex(buf.data, buf.len, key);
+	yh_buf_free(&buf);
+	return rc;
+}
+
+int
+sess_flow_new(struct sess_store *s, const char *bind, const char *payload,
+    int64_t ttl_s, char token[SESS_TOKEN_SIZE], char *key)
+{
+	char k[SESS_KEY_SIZE];
+	int rc;
+
+	token[0] = '\0';
+	if ((rc = payload_check(payload)) != 0)
+		return rc;
+	if (ttl_s < 1 || ttl_s > SESS_FLOW_TTL_MAX)
+		return YH_ERR_INVALID;
+	if ((rc = token_new(token, k)) != 0 || (rc = sess_flow_key(bind, token, k)) != 0 ||
+	    (rc = s->ops->flow_put(s, k, payload, ttl_s * 1000)) != 0) {
+		yh_wipe(token, SESS_TOKEN_SIZE);
+		return rc;
+	}
+	if (key != NULL)
+		memcpy(key, k, SESS_KEY_SIZE);
+	return 0;
+}
+
+int
+sess_flow_put(struct sess_store *s, const char *key, const char *payload, int64_t ttl_s)
+{
+	int rc;
+
+	if ((rc = payload_check(payload)) != 0)
+		return rc;
+	if (!sess_key_ok(key) || ttl_s < 1 || ttl_s > SESS_FLOW_TTL_MAX)
+		return YH_ERR_INVALID;
+	return s->ops->flow_put(s, key, payload, ttl_s * 1000);
+}
+
+int
+sess_flow_get(struct sess_store *s, const char *key, char **payload)
+{
+	*payload = NULL;
+	if (!sess_key_ok(key))
+		return YH_ERR_NOT_FOUND;
+	return s->ops->flow_get(s, key, payload);
+}
+
+int
+sess_flow_swap(struct sess_store *s, const char *key, const char *expect,
+    const char *payload)
+{
+	int rc;
+
+	if ((rc = payload_check(payload)) != 0 || (rc = payload_check(expect)) != 0)
+		return rc;
+	if (!sess_key_ok(key))
+		return YH_ERR_NOT_FOUND;
+	return s->ops->flow_swap(s, key, expect, payload);
+}
+
 /* ---- CAS service tickets ---------------------------------------------------------------- */
 
 /* Each kind's prefix and what its key is bound to: a control byte, which sess_str_ok

@@ -1,7 +1,8 @@
 /*
  * The session store (sess_): browser sessions for single sign-on and the one-time
  * artefacts of the OIDC and CAS endpoints (authorization codes, CAS service tickets,
- * refresh-token families, the
+ * pushed requests, flow records of the device flow and the QR-code login, refresh-token
+ * families, the
  * denylist of revoked access tokens, brute-force counters and lockouts), behind one
  * interface with two backends:
  *
@@ -357,6 +358,61 @@ int sess_par_new(struct sess_store *s, const char *client_id, const char *payloa
 int sess_par_take(struct sess_store *s, const char *client_id, const char *token,
     char **payload) YH_WUR;
 
+/* ---- flows: records that change state step by step ------------------------------------ */
+
+/*
+ * A flow (the device authorization grant, RFC 8628; the QR-code login) is one record
+ * whose payload moves through states as several parties act on it: created by one
+ * request, read and changed by others, finally marked done so that it is never used
+ * twice. The store keeps it as it keeps a code: under a key that is a SHA-256 (of a
+ * random token and what it is bound to, or of a short name and what it is bound to),
+ * with a TTL; the payload (at most SESS_PAYLOAD_MAX bytes, no NUL) is the caller's.
+ * A change is a compare-and-swap of the whole payload, atomic in both backends (a mutex
+ * in memory, a Lua script in Redis), so that two nodes acting at once cannot both move
+ * a record out of the same state.
+ */
+#define SESS_FLOW_TTL_MAX 3600   /* the longest a flow record is kept, seconds */
+#define SESS_FLOW_NAME_MAX 64    /* bytes of a flow name (a device flow's user code) */
+
+/*
+ * The key of token (SESS_TOKEN_SIZE - 1 base64url characters of 32 random bytes, as
+ * sess_flow_new writes) bound to bind (1..SESS_BIND_MAX bytes, no control bytes): the
+ * same token under another binding names another record. Returns 0,
+ * YH_ERR_NOT_FOUND (a malformed token), YH_ERR_INVALID (a malformed bind).
+ */
+int sess_flow_key(const char *bind, const char *token, char key[SESS_KEY_SIZE]) YH_WUR;
+
+/* The key of name (1..SESS_FLOW_NAME_MAX bytes, no control bytes) bound to bind: for
+ * a short value a person types (a user code). Returns 0 or YH_ERR_INVALID. */
+int sess_flow_name_key(const char *bind, const char *name, char key[SESS_KEY_SIZE]) YH_WUR;
+
+/*
+ * Stores payload for ttl_s seconds (1..SESS_FLOW_TTL_MAX) under a new random token bound
+ * to bind, written to token (wipe it after use), its key to key (may be NULL). Returns 0,
+ * YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE.
+ */
+int sess_flow_new(struct sess_store *s, const char *bind, const char *payload,
+    int64_t ttl_s, char token[SESS_TOKEN_SIZE], char *key) YH_WUR;
+
+/* Stores payload under key (from sess_flow_name_key) for ttl_s seconds, unless the key
+ * is taken: 0, YH_ERR_EXISTS, YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_LIMIT,
+ * YH_ERR_UNAVAILABLE. */
+int sess_flow_put(struct sess_store *s, const char *key, const char *payload, int64_t ttl_s)
+    YH_WUR;
+
+/* The payload under key (malloc'd into *payload): 0, YH_ERR_NOT_FOUND (unknown,
+ * malformed or expired), YH_ERR_UNAVAILABLE. */
+int sess_flow_get(struct sess_store *s, const char *key, char **payload) YH_WUR;
+
+/*
+ * Replaces the payload under key by payload when it is still expect (byte for byte),
+ * keeping its expiry: 0; YH_ERR_BUSY when it changed since the caller read it (read it
+ * again); YH_ERR_NOT_FOUND (gone or expired); YH_ERR_INVALID, YH_ERR_TOO_LONG,
+ * YH_ERR_UNAVAILABLE.
+ */
+int sess_flow_swap(struct sess_store *s, const char *key, const char *expect,
+    const char *payload) YH_WUR;
+
 /* ---- CAS service tickets ------------------------------------------------------------- */
 
 /*
@@ -646,6 +702,13 @@ struct sess_ops {
 	    int64_t ttl_ms);
 	int (*code_take)(struct sess_store *s, const char *key, const char *issued,
 	    char **payload, char **prev_issued);
+	/* flows: put as code_put (YH_ERR_EXISTS when taken); get; swap: 0, YH_ERR_BUSY
+	 * (the payload is not expect), YH_ERR_NOT_FOUND */
+	int (*flow_put)(struct sess_store *s, const char *key, const char *payload,
+	    int64_t ttl_ms);
+	int (*flow_get)(struct sess_store *s, const char *key, char **payload);
+	int (*flow_swap)(struct sess_store *s, const char *key, const char *expect,
+	    const char *payload);
 	/* refresh families */
 	int (*fam_put)(struct sess_store *s, const struct sess_family *f, const char *payload,
 	    int64_t ttl_ms, const char *token_key);

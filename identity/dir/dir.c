@@ -450,13 +450,65 @@ privacy_ok(const struct dir_privacy *c)
 	return true;
 }
 
+/* Builds the backend record of a new person from in (the ID number and phone sealed
+ * into rec->p, which the caller frees with person_rec_free, also on error). */
+static int
+person_rec_make(struct dir *d, const struct dir_person *in, struct dir_person_rec *rec,
+    int64_t now)
+{
+	char idnum[19];
+	int r;
+
+	if (!empty(in->uid) && !dir_uid_valid(in->uid))
+		return YH_ERR_INVALID;
+	if (in->loa.level != 0 && (r = check_loa(&in->loa)) != 0)
+		return r;
+	if ((unsigned)in->status > DIR_STATUS_DEREGISTERED)
+		return YH_ERR_INVALID;
+	if (in->origin != NULL && !dir_origin_ok(in->origin))
+		return YH_ERR_INVALID;
+	if ((r = canon_idnum(in->id_number, idnum)) != 0)
+		return r;
+	if ((r = person_fields(d, in, rec)) != 0 ||
+	    (r = seal_indexed(d, VAULT_DOMAIN_IDNUM, idnum, &rec->p.id_number,
+	    rec->id_index)) != 0)
+		goto out;
+	if (empty(in->uid))
+		r = dir_uid_new(rec->p.uid);
+	else
+		r = yh_strlcpy(rec->p.uid, in->uid, sizeof(rec->p.uid));
+	if (r != 0)
+		goto out;
+	rec->p.loa = in->loa;
+	if (in->loa.level == 0) {
+		rec->p.loa.level = 1;
+		rec->p.loa.method = (char *)"self";
+		rec->p.loa.by = rec->p.loa.evidence = NULL;
+	}
+	rec->p.loa.at = in->loa.at != 0 ? in->loa.at : now;
+	rec->p.status = in->status;
+	rec->p.origin = in->origin;
+	rec->p.created = in->created != 0 ? in->created : now;
+	rec->p.updated = now;
+out:
+	yh_wipe(idnum, sizeof(idnum));
+	return r;
+}
+
+/* Frees what person_rec_make sealed. */
+static void
+person_rec_free(struct dir_person_rec *rec)
+{
+	free(rec->p.id_number);
+	free(rec->p.phone);
+	rec->p.id_number = rec->p.phone = NULL;
+}
+
 int
 dir_person_add_consented(struct dir *d, const struct dir_person *in, const char *scheme,
     const char *hash, const struct dir_privacy *consents, size_t n, char *uid_out)
 {
 	struct dir_person_rec rec;
-	char idnum[19];
-	int64_t now = yh_now();
 	int r;
 
 	memset(&rec, 0, sizeof(rec));
@@ -473,44 +525,10 @@ dir_person_add_consented(struct dir *d, const struct dir_person *in, const char 
 			return YH_ERR_INVALID;
 	rec.consents = consents;
 	rec.nconsents = n;
-	if (!empty(in->uid) && !dir_uid_valid(in->uid))
-		return YH_ERR_INVALID;
-	if (in->loa.level != 0 && (r = check_loa(&in->loa)) != 0)
-		return r;
-	if ((unsigned)in->status > DIR_STATUS_DEREGISTERED)
-		return YH_ERR_INVALID;
-	if (in->origin != NULL && !dir_origin_ok(in->origin))
-		return YH_ERR_INVALID;
-	if ((r = canon_idnum(in->id_number, idnum)) != 0)
-		return r;
-	if ((r = person_fields(d, in, &rec)) != 0)
-		goto out;
-	if ((r = seal_indexed(d, VAULT_DOMAIN_IDNUM, idnum, &rec.p.id_number,
-	    rec.id_index)) != 0)
-		goto out;
-	if (empty(in->uid))
-		r = dir_uid_new(rec.p.uid);
-	else
-		r = yh_strlcpy(rec.p.uid, in->uid, sizeof(rec.p.uid));
-	if (r != 0)
-		goto out;
-	rec.p.loa = in->loa;
-	if (in->loa.level == 0) {
-		rec.p.loa.level = 1;
-		rec.p.loa.method = (char *)"self";
-		rec.p.loa.by = rec.p.loa.evidence = NULL;
-	}
-	rec.p.loa.at = in->loa.at != 0 ? in->loa.at : now;
-	rec.p.status = in->status;
-	rec.p.origin = in->origin;
-	rec.p.created = in->created != 0 ? in->created : now;
-	rec.p.updated = now;
-	if ((r = d->ops->person_add(d->be, &rec)) == 0 && uid_out != NULL)
+	if ((r = person_rec_make(d, in, &rec, yh_now())) == 0 &&
+	    (r = d->ops->person_add(d->be, &rec)) == 0 && uid_out != NULL)
 		memcpy(uid_out, rec.p.uid, DIR_UID_LEN + 1);
-out:
-	yh_wipe(idnum, sizeof(idnum));
-	free(rec.p.id_number);
-	free(rec.p.phone);
+	person_rec_free(&rec);
 	return r;
 }
 
@@ -1766,4 +1784,211 @@ dir_login_masked(const char *in)
 	for (size_t i = 0; i < n; i++)
 		out[i] = (unsigned char)in[i] >= 0x20 && (unsigned char)in[i] < 0x7f ? in[i] : '?';
 	return json_stringn(out, n);
+}
+
+/* ---- review cases ---- */
+
+#define DIR_DOMAIN_CASE "review"
+
+bool
+dir_case_id_valid(const char *id)
+{
+	if (id == NULL || strlen(id) != DIR_CASE_ID_LEN || strncmp(id, "rc", 2) != 0 ||
+	    id[10] != '_')
+		return false;
+	for (size_t i = 2; i < DIR_CASE_ID_LEN; i++)
+		if (i != 10 && !((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int
+dir_case_add(struct dir *d, const struct dir_case *c, const struct dir_case_member *m,
+    size_t n, char other[DIR_CASE_ID_LEN + 1])
+{
+	struct dir_case rec;
+	char *sealed = NULL, spare[DIR_CASE_ID_LEN + 1];
+	int r;
+
+	if (other == NULL)
+		other = spare;
+	other[0] = '\0';
+	if (!dir_case_id_valid(c->id) || n == 0 || n > DIR_CASE_MEMBERS_MAX || c->body == NULL)
+		return YH_ERR_INVALID;
+	if ((r = check_text(c->reason, DIR_CASE_REASON_MAX, true)) != 0)
+		return r;
+	if (strlen(c->body) > DIR_CASE_BODY_MAX)
+		return YH_ERR_TOO_LONG;
+	for (size_t i = 0; i < n; i++)
+		if ((r = check_legacy_key(m[i].source, m[i].legacy_id)) != 0)
+			return r;
+	if ((r = vault_seal(d->vault, DIR_DOMAIN_CASE, c->body, strlen(c->body), &sealed)) != 0)
+		return r;
+	memset(&rec, 0, sizeof(rec));
+	memcpy(rec.id, c->id, sizeof(rec.id));
+	rec.reason = c->reason;
+	rec.body = sealed;
+	rec.created = yh_now();
+	r = d->ops->case_add(d->be, &rec, m, n, other);
+	free(sealed);
+	return r;
+}
+
+int
+dir_case_get(struct dir *d, const char *id, struct dir_case *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!dir_case_id_valid(id))
+		return YH_ERR_INVALID;
+	if ((r = d->ops->case_get(d->be, id, out)) != 0)
+		return r;
+	if ((r = unseal_in_place(d, DIR_DOMAIN_CASE, &out->body)) != 0)
+		dir_case_clear(out);
+	return r;
+}
+
+int
+dir_case_list(struct dir *d, const enum dir_case_state *state, const char *reason,
+    const char *after, size_t limit, struct dir_case **out, size_t *n)
+{
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (limit == 0 || limit > DIR_LIST_MAX || (after != NULL && after[0] != '\0' &&
+	    !dir_case_id_valid(after)) || check_text(reason, DIR_CASE_REASON_MAX, false) != 0)
+		return YH_ERR_INVALID;
+	r = d->ops->case_list(d->be, state != NULL ? dir_case_state_str(*state) : NULL,
+	    empty(reason) ? NULL : reason, after != NULL ? after : "", limit, out, n);
+	for (size_t i = 0; r == 0 && i < *n; i++)
+		r = unseal_in_place(d, DIR_DOMAIN_CASE, &(*out)[i].body);
+	if (r != 0) {
+		dir_case_list_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
+/* The decision's common fields: a case id, who, why. */
+static int
+check_decision(const char *id, const char *by, const char *note)
+{
+	int r;
+
+	if (!dir_case_id_valid(id))
+		return YH_ERR_INVALID;
+	if ((r = check_text(by, DIR_ACTOR_MAX, true)) != 0)
+		return r;
+	return check_text(note, DIR_NOTE_MAX, true);
+}
+
+/* Checks a merge's decision fields and links. */
+static int
+check_merge(const char *id, const char *uid, const struct dir_case_link *l, size_t n,
+    const char *by, const char *note)
+{
+	int r;
+
+	if ((r = check_decision(id, by, note)) != 0)
+		return r;
+	if (!dir_uid_valid(uid) || n == 0 || n > DIR_CASE_MEMBERS_MAX)
+		return YH_ERR_INVALID;
+	for (size_t i = 0; i < n; i++) {
+		if ((r = check_legacy_key(l[i].source, l[i].legacy_id)) != 0 ||
+		    (r = check_text(l[i].username, DIR_LEGACY_FIELD_MAX, false)) != 0)
+			return r;
+		if ((unsigned)l[i].status > DIR_STATUS_DEREGISTERED)
+			return YH_ERR_INVALID;
+		if (l[i].scheme != NULL && (r = check_cred(l[i].scheme, l[i].hash, l[i].salt)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+dir_case_merge(struct dir *d, const char *id, const char *uid,
+    const struct dir_case_link *l, size_t n, const char *by, const char *note)
+{
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		if (l[i].primary)
+			return YH_ERR_INVALID;   /* the person has a password of their own */
+	if ((r = check_merge(id, uid, l, n, by, note)) != 0)
+		return r;
+	return d->ops->case_merge(d->be, id, uid, NULL, l, n, by, note, yh_now());
+}
+
+int
+dir_case_merge_new(struct dir *d, const char *id, const struct dir_person *p,
+    const struct dir_case_link *l, size_t n, const char *by, const char *note)
+{
+	struct dir_person_rec rec;
+	size_t primary = 0;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		primary += l[i].primary && l[i].scheme != NULL;
+	if (primary > 1 || (r = check_merge(id, p->uid, l, n, by, note)) != 0)
+		return primary > 1 ? YH_ERR_INVALID : r;
+	memset(&rec, 0, sizeof(rec));
+	if ((r = person_rec_make(d, p, &rec, yh_now())) == 0)
+		r = d->ops->case_merge(d->be, id, rec.p.uid, &rec, l, n, by, note, yh_now());
+	person_rec_free(&rec);
+	return r;
+}
+
+int
+dir_case_decide(struct dir *d, const char *id, enum dir_case_state st, const char *by,
+    const char *note)
+{
+	int r;
+
+	if ((r = check_decision(id, by, note)) != 0)
+		return r;
+	if (st != DIR_CASE_SEPARATE && st != DIR_CASE_REJECTED)
+		return YH_ERR_INVALID;
+	return d->ops->case_decide(d->be, id, dir_case_state_str(st), by, note, yh_now());
+}
+
+int
+dir_case_undo(struct dir *d, const char *id)
+{
+	if (!dir_case_id_valid(id))
+		return YH_ERR_INVALID;
+	return d->ops->case_undo(d->be, id);
+}
+
+int
+dir_case_note_login(struct dir *d, const char *uid)
+{
+	if (!dir_uid_valid(uid))
+		return YH_ERR_INVALID;
+	return d->ops->case_note_login(d->be, uid, yh_now());
+}
+
+int
+dir_legacy_cred_verify(struct dir *d, const char *owner_uid, const char *password,
+    size_t len)
+{
+	struct dir_cred *c = NULL;
+	size_t n = 0;
+	int r, vr = YH_ERR_AUTH;
+
+	if (!dir_uid_valid(owner_uid))
+		return YH_ERR_INVALID;
+	if ((r = d->ops->legacy_cred_list(d->be, owner_uid, &c, &n)) != 0)
+		return r;
+	for (size_t i = 0; i < n && vr == YH_ERR_AUTH; i++) {
+		vr = pw_verify(c[i].scheme, c[i].hash, c[i].salt, password, len, NULL, NULL);
+		if (vr != 0 && vr != YH_ERR_AUTH && vr != YH_ERR_ALLOC && vr != YH_ERR_CRYPTO)
+			vr = YH_ERR_AUTH;   /* an unusable stored hash matches nothing */
+	}
+	for (size_t i = 0; i < n; i++)
+		dir_cred_clear(&c[i]);
+	free(c);
+	return n == 0 ? YH_ERR_NOT_FOUND : vr;
 }

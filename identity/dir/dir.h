@@ -758,6 +758,136 @@ int dir_subject_pin_add(struct dir *d, const char *uid, const struct dir_subject
 int dir_subject_pin_find(struct dir *d, const char *uid, const char *sector,
     char sub[DIR_SUB_MAX + 1]) YH_WUR;
 
+/* ---- review cases (records idmerge would not decide: docs/operations.md) ---- */
+
+#define DIR_CASE_ID_LEN 19         /* "rc", 8 lower-case hex digits, "_", 8 more (never a
+                                    * run of digits that logs would mask as an ID number) */
+#define DIR_CASE_BODY_MAX 4096     /* bytes of a case's JSON body (VAULT_VALUE_MAX) */
+#define DIR_CASE_REASON_MAX 32
+#define DIR_NOTE_MAX 1024          /* bytes of an operator's note */
+#define DIR_CASE_MEMBERS_MAX 64    /* records in one case */
+#define DIR_LEGACY_CREDS_MAX 16    /* legacy credentials a person may carry */
+
+enum dir_case_state {
+	DIR_CASE_OPEN = 0,     /* waiting for an operator */
+	DIR_CASE_MERGED,       /* the records were joined to one person (merged_uid) */
+	DIR_CASE_SEPARATE,     /* the records are different people: never joined */
+	DIR_CASE_REJECTED,     /* the records are junk: never imported */
+};
+
+/* "open", "merged", "separate", "rejected" (never NULL). */
+const char *dir_case_state_str(enum dir_case_state s);
+
+/* Parses the names above. 0 or YH_ERR_INVALID. */
+int dir_case_state_parse(const char *s, enum dir_case_state *out) YH_WUR;
+
+/* A review case. body is JSON text (the records, their candidates, the evidence: see
+ * identity/review.h), stored sealed by the vault since it holds ID numbers and phones. */
+struct dir_case {
+	char id[DIR_CASE_ID_LEN + 1];
+	char *reason;          /* idmerge's reason code (docs/idmerge.md) */
+	enum dir_case_state state;
+	char *body;
+	int64_t created;
+	char *decided_by;      /* who decided, or NULL while open */
+	char *note;            /* why, or NULL */
+	int64_t decided_at;    /* 0 while open */
+	char merged_uid[DIR_UID_LEN + 1];  /* the person a merge joined to; "" otherwise */
+	int64_t used;          /* when a login first used the merged person; 0: not yet */
+	bool created_person;   /* the merge made that person (dir_case_merge_new) */
+};
+
+/* A record of a case: its legacy account (borrowed strings). */
+struct dir_case_member {
+	const char *source;
+	const char *legacy_id;
+};
+
+/* A legacy account a merge links to the person, with its legacy password (scheme NULL:
+ * none; never "plain"). Borrowed strings. */
+struct dir_case_link {
+	const char *source, *legacy_id, *username;
+	enum dir_status status;
+	const char *scheme, *hash, *salt;
+	bool primary;          /* dir_case_merge_new: its password becomes the person's own */
+};
+
+/* True when id has the form of a case id. */
+bool dir_case_id_valid(const char *id);
+
+/*
+ * Opens case c (id, reason, body; the rest is ignored: a new case is open) with its n
+ * records (1..DIR_CASE_MEMBERS_MAX) in one transaction. Returns 0; YH_ERR_EXISTS when a
+ * case of that id is already stored (whatever its state: importing twice opens nothing
+ * twice, and a decided case stays decided); YH_ERR_CONFLICT when one of the records is
+ * in another case already (its id into other, may be NULL), nothing written;
+ * YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_DB.
+ */
+int dir_case_add(struct dir *d, const struct dir_case *c, const struct dir_case_member *m,
+    size_t n, char other[DIR_CASE_ID_LEN + 1]) YH_WUR;
+
+/* Reads a case (its body opened). YH_ERR_NOT_FOUND, YH_ERR_INVALID (not a case id). */
+int dir_case_get(struct dir *d, const char *id, struct dir_case *out) YH_WUR;
+
+/*
+ * Lists up to limit (1..DIR_LIST_MAX) cases in id order after `after` ("" first), of
+ * state *state (NULL: any) and reason (NULL: any). *out is malloc'd (NULL when none);
+ * free with dir_case_list_free.
+ */
+int dir_case_list(struct dir *d, const enum dir_case_state *state, const char *reason,
+    const char *after, size_t limit, struct dir_case **out, size_t *n) YH_WUR;
+
+/*
+ * Decides the open case id as a merge into the person uid: in one transaction, links
+ * the n accounts to uid (each with its legacy password, checked at login after the
+ * person's own: dir_legacy_cred_verify), and records the decision (by, note). Returns
+ * 0; YH_ERR_NOT_FOUND (no such case or person); YH_ERR_EXISTS (the case is decided
+ * already); YH_ERR_DENIED (the person is deregistered); YH_ERR_CONFLICT (an account is linked to somebody already); YH_ERR_INVALID,
+ * YH_ERR_TOO_LONG; nothing written on error.
+ */
+int dir_case_merge(struct dir *d, const char *id, const char *uid,
+    const struct dir_case_link *l, size_t n, const char *by, const char *note) YH_WUR;
+
+/*
+ * As dir_case_merge, but the person is made from p in the same transaction (p->uid set;
+ * the fields as dir_person_add takes them): for records that conflict under one number
+ * and turn out to be one person. The link marked primary gives the person their own
+ * password; the others' stay legacy passwords. An undo removes the person again.
+ * Errors as dir_case_merge, and YH_ERR_CONFLICT when the ID number, username or uid is
+ * taken (join the records to that person with dir_case_merge instead).
+ */
+int dir_case_merge_new(struct dir *d, const char *id, const struct dir_person *p,
+    const struct dir_case_link *l, size_t n, const char *by, const char *note) YH_WUR;
+
+/* Decides the open case id as DIR_CASE_SEPARATE or DIR_CASE_REJECTED (by, note
+ * required). Errors as dir_case_merge; YH_ERR_INVALID for another state. */
+int dir_case_decide(struct dir *d, const char *id, enum dir_case_state st, const char *by,
+    const char *note) YH_WUR;
+
+/*
+ * Takes the decision on case id back and opens it again, in one transaction; a merge
+ * is undone by removing the links and legacy passwords it added. Returns 0;
+ * YH_ERR_NOT_FOUND; YH_ERR_INVALID (the case is open: nothing to undo); YH_ERR_DENIED
+ * (a login has used the merged person since: see dir_case_note_login).
+ */
+int dir_case_undo(struct dir *d, const char *id) YH_WUR;
+
+/* Records that a login used the person uid: a merge into uid can no longer be undone.
+ * Writes only when such a merge exists. 0, YH_ERR_INVALID, YH_ERR_DB. */
+int dir_case_note_login(struct dir *d, const char *uid) YH_WUR;
+
+/*
+ * Checks password against the legacy passwords merges brought to owner_uid (at most
+ * DIR_LEGACY_CREDS_MAX, legacy schemes: microseconds each). Returns 0 when one matches;
+ * YH_ERR_AUTH when none does; YH_ERR_NOT_FOUND when there is none; YH_ERR_DB, YH_ERR_ALLOC.
+ */
+int dir_legacy_cred_verify(struct dir *d, const char *owner_uid, const char *password,
+    size_t len) YH_WUR;
+
+/* Frees the strings of *c and zeroes it; the list variant also frees the array. */
+void dir_case_clear(struct dir_case *c);
+void dir_case_list_free(struct dir_case *a, size_t n);
+
 /* ---- re-keying (idmerge rekey) ---- */
 
 /* An entity: a person's or an organization's uid. */

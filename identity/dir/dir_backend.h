@@ -169,6 +169,24 @@ struct dir_ops {
 	 * under the new uid (keeping the pins moved along), all in one transaction
 	 * (dir_uid_rekey); YH_ERR_BUSY in bulk mode. */
 	int (*uid_rekey)(void *be, const struct dir_rekey *pairs, size_t n);
+	/* Review cases (dir_case_*): c->body and out->body hold the SEALED body; the
+	 * backend checks the state in the transaction that changes it. */
+	int (*case_add)(void *be, const struct dir_case *c, const struct dir_case_member *m,
+	    size_t n, char other[DIR_CASE_ID_LEN + 1]);
+	int (*case_get)(void *be, const char *id, struct dir_case *out);
+	int (*case_list)(void *be, const char *state, const char *reason, const char *after,
+	    size_t limit, struct dir_case **out, size_t *n);
+	/* create: the person to make first (NULL: uid exists) */
+	int (*case_merge)(void *be, const char *id, const char *uid,
+	    const struct dir_person_rec *create, const struct dir_case_link *l, size_t n,
+	    const char *by, const char *note, int64_t now);
+	int (*case_decide)(void *be, const char *id, const char *state, const char *by,
+	    const char *note, int64_t now);
+	int (*case_undo)(void *be, const char *id);
+	int (*case_note_login)(void *be, const char *uid, int64_t now);
+	/* The legacy passwords merges brought to owner (at most DIR_LEGACY_CREDS_MAX). */
+	int (*legacy_cred_list)(void *be, const char *owner, struct dir_cred **out,
+	    size_t *n);
 };
 
 /*

@@ -243,3 +243,50 @@ dir_person_rec_clear(struct dir_person_rec *r)
 	free(r->p.origin);
 	memset(r, 0, sizeof(*r));
 }
+
+static const char *const case_states[] = {
+	[DIR_CASE_OPEN] = "open",
+	[DIR_CASE_MERGED] = "merged",
+	[DIR_CASE_SEPARATE] = "separate",
+	[DIR_CASE_REJECTED] = "rejected",
+};
+
+const char *
+dir_case_state_str(enum dir_case_state s)
+{
+	return (unsigned)s <= DIR_CASE_REJECTED ? case_states[s] : "?";
+}
+
+int
+dir_case_state_parse(const char *s, enum dir_case_state *out)
+{
+	for (unsigned i = 0; s != NULL && i <= DIR_CASE_REJECTED; i++)
+		if (strcmp(s, case_states[i]) == 0) {
+			*out = (enum dir_case_state)i;
+			return 0;
+		}
+	return YH_ERR_INVALID;
+}
+
+/* The body holds ID numbers and phones in clear: wiped. */
+void
+dir_case_clear(struct dir_case *c)
+{
+	if (c == NULL)
+		return;
+	free(c->reason);
+	yh_strfree_secret(c->body);
+	free(c->decided_by);
+	free(c->note);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+dir_case_list_free(struct dir_case *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dir_case_clear(&a[i]);
+	free(a);
+}

@@ -44,7 +44,6 @@
 #include "identity/dir/dir_sqlite.h"
 #include "identity/dir/sql_gen.h"
 
-#define SQ_SCHEMA_VERSION 9
 #define SQ_BUSY_TIMEOUT_MS 5000
 
 #define PERSON_COLS "uid, id_sealed, id_index, name, phone_sealed, phone_index, email," \
@@ -57,6 +56,11 @@
 #define MANDATE_MCOLS "m.id, m.person_uid, m.org_uid, m.role, m.granted_by," \
 	" m.not_before, m.until, m.scopes, m.created, m.revoked, m.unit, m.position"
 #define LEGACY_COLS "owner_uid, source, legacy_id, username, status, created"
+#define CASE_COLS "id, reason, state, body_sealed, created, decided_by, note, decided_at," \
+	" merged_uid, used, created_person"
+/* The accounts of case ?1 that a merge linked to ?2. */
+#define CASE_MEMBERS_OF "owner_uid = ?2 AND (source, legacy_id) IN" \
+	" (SELECT source, legacy_id FROM review_member WHERE case_id = ?1)"
 
 enum sq_stmt {
 	ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK, ST_PING,
@@ -75,6 +79,9 @@ enum sq_stmt {
 	ST_CONSENT_ADD, ST_CONSENT_COUNT, ST_CONSENT_GET, ST_CONSENT_LIST, ST_CONSENT_REMOVE,
 	ST_PIN_ADD, ST_PIN_FIND,
 	ST_PRIVACY_ADD, ST_PRIVACY_LIST,
+	ST_CASE_ADD, ST_CASE_MEMBER_ADD, ST_CASE_MEMBER_GET, ST_CASE_GET, ST_CASE_LIST,
+	ST_CASE_DECIDE, ST_CASE_UNLINK, ST_CASE_UNCRED, ST_CASE_REOPEN, ST_CASE_USED_FIND,
+	ST_CASE_USED_SET, ST_LCRED_ADD, ST_LCRED_LIST,
 	ST_COUNT
 };
 
@@ -193,6 +200,31 @@ static const char *const sq_sql[ST_COUNT] = {
 	    " notice_sha256, via, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_PRIVACY_LIST] = "SELECT purpose, notice_version, notice_sha256, via, at FROM"
 	    " privacy_consent WHERE person_uid = ?1 ORDER BY id LIMIT ?2",
+	[ST_CASE_ADD] = "INSERT INTO review_case (id, reason, state, body_sealed, created)"
+	    " VALUES (?1, ?2, 'open', ?3, ?4)",
+	[ST_CASE_MEMBER_ADD] = "INSERT INTO review_member (source, legacy_id, case_id)"
+	    " VALUES (?1, ?2, ?3)",
+	[ST_CASE_MEMBER_GET] = "SELECT case_id FROM review_member WHERE source = ?1"
+	    " AND legacy_id = ?2",
+	[ST_CASE_GET] = "SELECT " CASE_COLS " FROM review_case WHERE id = ?1",
+	[ST_CASE_LIST] = "SELECT " CASE_COLS " FROM review_case WHERE (?1 IS NULL OR"
+	    " state = ?1) AND (?2 IS NULL OR reason = ?2) AND id > ?3 ORDER BY id LIMIT ?4",
+	[ST_CASE_DECIDE] = "UPDATE review_case SET state = ?2, decided_by = ?3, note = ?4,"
+	    " decided_at = ?5, merged_uid = ?6, used = NULL, created_person = ?7"
+	    " WHERE id = ?1 AND state = 'open'",
+	[ST_CASE_UNLINK] = "DELETE FROM legacy_link WHERE " CASE_MEMBERS_OF,
+	[ST_CASE_UNCRED] = "DELETE FROM legacy_cred WHERE " CASE_MEMBERS_OF,
+	[ST_CASE_REOPEN] = "UPDATE review_case SET state = 'open', decided_by = NULL,"
+	    " note = NULL, decided_at = NULL, merged_uid = NULL, used = NULL,"
+	    " created_person = 0 WHERE id = ?1",
+	[ST_CASE_USED_FIND] = "SELECT 1 FROM review_case WHERE merged_uid = ?1"
+	    " AND state = 'merged' AND used IS NULL LIMIT 1",
+	[ST_CASE_USED_SET] = "UPDATE review_case SET used = ?2 WHERE merged_uid = ?1"
+	    " AND state = 'merged' AND used IS NULL",
+	[ST_LCRED_ADD] = "INSERT INTO legacy_cred (source, legacy_id, owner_uid, scheme, hash,"
+	    " salt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_LCRED_LIST] = "SELECT scheme, hash, salt FROM legacy_cred WHERE owner_uid = ?1"
+	    " ORDER BY source, legacy_id LIMIT 16",
 };
 
 struct sq {
@@ -1095,6 +1127,10 @@ static const char *const sq_purge_steps[] = {
 	"DELETE FROM credential WHERE owner_uid = ?1",
 	"DELETE FROM totp WHERE owner_uid = ?1",
 	"DELETE FROM legacy_link WHERE owner_uid = ?1",
+	"DELETE FROM legacy_cred WHERE owner_uid = ?1",
+	("DELETE FROM review_member WHERE case_id IN"
+	    " (SELECT id FROM review_case WHERE merged_uid = ?1)"),
+	"DELETE FROM review_case WHERE merged_uid = ?1",
 	"DELETE FROM loa_event WHERE person_uid = ?1",
 	"DELETE FROM mandate WHERE person_uid = ?1",
 	"UPDATE mandate SET granted_by = NULL WHERE granted_by = ?1",
@@ -1161,6 +1197,7 @@ static const char *const sq_org_purge_steps[] = {
 	"DELETE FROM mandate WHERE org_uid = ?1",
 	"DELETE FROM org_history WHERE org_uid = ?1",
 	"DELETE FROM legacy_link WHERE owner_uid = ?1",
+	"DELETE FROM legacy_cred WHERE owner_uid = ?1",
 	"DELETE FROM credential WHERE owner_uid = ?1",
 	"DELETE FROM totp WHERE owner_uid = ?1",
 	"DELETE FROM org WHERE uid = ?1",
@@ -2337,6 +2374,8 @@ static const char *const rekey_sql[] = {
 	"UPDATE org_history SET old_value = ?2 WHERE old_value = ?1",
 	"UPDATE org_history SET new_value = ?2 WHERE new_value = ?1",
 	"UPDATE legacy_link SET owner_uid = ?2 WHERE owner_uid = ?1",
+	"UPDATE legacy_cred SET owner_uid = ?2 WHERE owner_uid = ?1",
+	"UPDATE review_case SET merged_uid = ?2 WHERE merged_uid = ?1",
 	"UPDATE credential SET owner_uid = ?2 WHERE owner_uid = ?1",
 	"UPDATE totp SET owner_uid = ?2 WHERE owner_uid = ?1",
 	"UPDATE consent SET owner_uid = ?2 WHERE owner_uid = ?1",
@@ -2407,6 +2446,368 @@ sq_uid_rekey(void *be, const struct dir_rekey *pairs, size_t n)
 	return e;
 }
 
+/* ---- review cases ---- */
+
+static int
+read_case(sqlite3_stmt *st, struct dir_case *c)
+{
+	int e;
+
+	memset(c, 0, sizeof(*c));
+	if ((e = col_fixed(st, 0, c->id, sizeof(c->id))) != 0 ||
+	    (e = col_str(st, 1, &c->reason)) != 0 ||
+	    (e = dir_case_state_parse((const char *)sqlite3_column_text(st, 2), &c->state)) != 0 ||
+	    (e = col_str(st, 3, &c->body)) != 0 || (e = col_str(st, 5, &c->decided_by)) != 0 ||
+	    (e = col_str(st, 6, &c->note)) != 0 ||
+	    (e = col_fixed(st, 8, c->merged_uid, sizeof(c->merged_uid))) != 0) {
+		dir_case_clear(c);
+		return e == YH_ERR_INVALID ? YH_ERR_DB : e;
+	}
+	c->created = sqlite3_column_int64(st, 4);
+	c->decided_at = sqlite3_column_int64(st, 7);
+	c->used = sqlite3_column_int64(st, 9);
+	c->created_person = sqlite3_column_int(st, 10) != 0;
+	return 0;
+}
+
+static int read_case_v(sqlite3_stmt *st, void *p) { return read_case(st, p); }
+static void clear_case_v(void *p) { dir_case_clear(p); }
+
+/* The case holding (source, legacy_id) into other; YH_ERR_NOT_FOUND when none. */
+static int
+member_case(struct sq *s, const struct dir_case_member *m, char other[DIR_CASE_ID_LEN + 1])
+{
+	sqlite3_stmt *st = sq_get(s, ST_CASE_MEMBER_GET);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, m->source);
+	bind_text(st, 2, m->legacy_id);
+	if ((e = sq_row(s, st, "case member")) == 1)
+		e = col_fixed(st, 0, other, DIR_CASE_ID_LEN + 1);
+	else if (e == 0)
+		e = YH_ERR_NOT_FOUND;
+	sq_done(st);
+	return e;
+}
+
+/* Inserts the case and its members in the open savepoint. */
+static int
+case_insert(struct sq *s, const struct dir_case *c, const struct dir_case_member *m,
+    size_t n, char other[DIR_CASE_ID_LEN + 1])
+{
+	sqlite3_stmt *st = sq_get(s, ST_CASE_ADD);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, c->id);
+	bind_text(st, 2, c->reason);
+	bind_text(st, 3, c->body);
+	sqlite3_bind_int64(st, 4, c->created);
+	e = sq_exec(s, st, "case add");
+	sq_done(st);
+	for (size_t i = 0; i < n && e == 0; i++) {
+		if ((e = member_case(s, &m[i], other)) == 0)
+			return YH_ERR_CONFLICT;
+		if (e != YH_ERR_NOT_FOUND)
+			return e;
+		if ((st = sq_get(s, ST_CASE_MEMBER_ADD)) == NULL)
+			return YH_ERR_DB;
+		bind_text(st, 1, m[i].source);
+		bind_text(st, 2, m[i].legacy_id);
+		bind_text(st, 3, c->id);
+		e = sq_exec(s, st, "case member add");
+		sq_done(st);
+		if (e == YH_ERR_EXISTS) {   /* the same record twice in this case */
+			memcpy(other, c->id, DIR_CASE_ID_LEN + 1);
+			e = YH_ERR_CONFLICT;
+		}
+	}
+	return e;
+}
+
+static int
+sq_case_add(void *be, const struct dir_case *c, const struct dir_case_member *m, size_t n,
+    char other[DIR_CASE_ID_LEN + 1])
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, case_insert(s, c, m, n, other));
+	return sq_wend(s, e);
+}
+
+/* Reads case id with the connection held. */
+static int
+case_read(struct sq *s, const char *id, struct dir_case *out)
+{
+	sqlite3_stmt *st = sq_get(s, ST_CASE_GET);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, id);
+	if ((e = sq_row(s, st, "case get")) == 1)
+		e = read_case(st, out);
+	else if (e == 0)
+		e = YH_ERR_NOT_FOUND;
+	sq_done(st);
+	return e;
+}
+
+static int
+sq_case_get(void *be, const char *id, struct dir_case *out)
+{
+	struct sq *s = be;
+	int e;
+
+	LOCK(s);
+	e = case_read(s, id, out);
+	UNLOCK(s);
+	return e;
+}
+
+static int
+sq_case_list(void *be, const char *state, const char *reason, const char *after,
+    size_t limit, struct dir_case **out, size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	void *arr = NULL;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_CASE_LIST)) != NULL) {
+		bind_text(st, 1, state);
+		bind_text(st, 2, reason);
+		bind_text(st, 3, after);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
+		e = collect(s, st, sizeof(struct dir_case), limit, read_case_v, clear_case_v,
+		    &arr, n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	*out = arr;
+	return e;
+}
+
+/* Records the decision on open case id (uid: the merge's person, or NULL).
+ * YH_ERR_NOT_FOUND (no case), YH_ERR_EXISTS (decided already). */
+static int
+case_set_decision(struct sq *s, const char *id, const char *state, const char *uid,
+    bool created, const char *by, const char *note, int64_t now)
+{
+	struct dir_case cur;
+	sqlite3_stmt *st;
+	int e;
+
+	if ((e = case_read(s, id, &cur)) != 0)
+		return e;
+	e = cur.state == DIR_CASE_OPEN ? 0 : YH_ERR_EXISTS;
+	dir_case_clear(&cur);
+	if (e != 0 || (st = sq_get(s, ST_CASE_DECIDE)) == NULL)
+		return e != 0 ? e : YH_ERR_DB;
+	bind_text(st, 1, id);
+	bind_text(st, 2, state);
+	bind_text(st, 3, by);
+	bind_text(st, 4, note);
+	sqlite3_bind_int64(st, 5, now);
+	bind_text(st, 6, uid);
+	sqlite3_bind_int(st, 7, created ? 1 : 0);
+	if ((e = sq_exec(s, st, "case decide")) == 0 && sqlite3_changes(s->db) != 1)
+		e = YH_ERR_EXISTS;
+	sq_done(st);
+	return e;
+}
+
+/* Links one account of a merge to uid, with its legacy password. */
+static int
+case_link(struct sq *s, const char *uid, const struct dir_case_link *l, int64_t now)
+{
+	sqlite3_stmt *st;
+	int e;
+
+	if ((st = sq_get(s, ST_LEGACY_ADD)) == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, uid);
+	bind_text(st, 2, l->source);
+	bind_text(st, 3, l->legacy_id);
+	bind_opt(st, 4, l->username);
+	bind_text(st, 5, dir_status_str(l->status));
+	sqlite3_bind_int64(st, 6, now);
+	e = sq_exec(s, st, "case link");
+	sq_done(st);
+	if (e != 0 || l->scheme == NULL)
+		return e == YH_ERR_EXISTS ? YH_ERR_CONFLICT : e;
+	if (l->primary)
+		return cred_write(s, uid, l->scheme, l->hash, l->salt, now);
+	if ((st = sq_get(s, ST_LCRED_ADD)) == NULL)
+		return YH_ERR_DB;
+	bind_text(st, 1, l->source);
+	bind_text(st, 2, l->legacy_id);
+	bind_text(st, 3, uid);
+	bind_text(st, 4, l->scheme);
+	bind_text(st, 5, l->hash);
+	bind_opt(st, 6, l->salt);
+	e = sq_exec(s, st, "case credential");
+	sq_done(st);
+	return e == YH_ERR_EXISTS ? YH_ERR_CONFLICT : e;
+}
+
+/* Makes the person a merge joins records to. */
+static int
+case_person(struct sq *s, const struct dir_person_rec *r)
+{
+	int e;
+
+	if ((e = entity_add(s, r->p.uid, "person")) == 0)
+		e = person_insert(s, r);
+	return e == YH_ERR_EXISTS ? YH_ERR_CONFLICT : e;
+}
+
+static int
+case_merge_txn(struct sq *s, const char *id, const char *uid,
+    const struct dir_person_rec *create, const struct dir_case_link *l, size_t n,
+    const char *by, const char *note, int64_t now)
+{
+	int e;
+
+	if ((e = case_set_decision(s, id, "merged", uid, create != NULL, by, note, now)) != 0 ||
+	    (create != NULL && (e = case_person(s, create)) != 0))
+		return e;
+	if ((e = person_closed(s, uid)) != 0)
+		return e == 1 ? YH_ERR_DENIED : e;   /* deregistered, or no such person */
+	for (size_t i = 0; i < n && e == 0; i++)
+		e = case_link(s, uid, &l[i], now);
+	return e;
+}
+
+static int
+sq_case_merge(void *be, const char *id, const char *uid, const struct dir_person_rec *create,
+    const struct dir_case_link *l, size_t n, const char *by, const char *note, int64_t now)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, case_merge_txn(s, id, uid, create, l, n, by, note, now));
+	return sq_wend(s, e);
+}
+
+static int
+sq_case_decide(void *be, const char *id, const char *state, const char *by,
+    const char *note, int64_t now)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, case_set_decision(s, id, state, NULL, false, by, note, now));
+	return sq_wend(s, e);
+}
+
+static int
+case_undo_txn(struct sq *s, const char *id)
+{
+	static const enum sq_stmt steps[] = { ST_CASE_UNCRED, ST_CASE_UNLINK, ST_CASE_REOPEN };
+	struct dir_case cur;
+	int e;
+
+	if ((e = case_read(s, id, &cur)) != 0)
+		return e;
+	if (cur.state == DIR_CASE_OPEN)
+		e = YH_ERR_INVALID;
+	else if (cur.state == DIR_CASE_MERGED && cur.used != 0)
+		e = YH_ERR_DENIED;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && e == 0; i++)
+		e = sq_run(s, steps[i], "case undo", id, cur.merged_uid[0] ? cur.merged_uid : "");
+	/* A person the merge made goes again, with everything it got since (the case is
+	 * reopened first, so the purge's review steps leave it alone). */
+	if (e == 0 && cur.created_person)
+		e = sq_run_each(s, sq_purge_steps, sizeof(sq_purge_steps) /
+		    sizeof(sq_purge_steps[0]), cur.merged_uid, 0, "case undo");
+	dir_case_clear(&cur);
+	return e;
+}
+
+static int
+sq_case_undo(void *be, const char *id)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, case_undo_txn(s, id));
+	return sq_wend(s, e);
+}
+
+static int
+sq_case_note_login(void *be, const char *uid, int64_t now)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_CASE_USED_FIND)) == NULL) {
+		UNLOCK(s);
+		return YH_ERR_DB;
+	}
+	bind_text(st, 1, uid);
+	e = sq_row(s, st, "case used");
+	sq_done(st);
+	UNLOCK(s);
+	if (e != 1)
+		return e;
+	if ((e = sq_wstmt(s, ST_CASE_USED_SET, &st)) == 0) {
+		bind_text(st, 1, uid);
+		sqlite3_bind_int64(st, 2, now);
+		e = sq_exec(s, st, "case used");
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+static int
+read_cred_v(sqlite3_stmt *st, void *p)
+{
+	struct dir_cred *c = p;
+	int e;
+
+	memset(c, 0, sizeof(*c));
+	if ((e = col_str(st, 0, &c->scheme)) != 0 || (e = col_str(st, 1, &c->hash)) != 0 ||
+	    (e = col_str(st, 2, &c->salt)) != 0 || c->scheme == NULL || c->hash == NULL) {
+		dir_cred_clear(c);
+		return e != 0 ? e : YH_ERR_DB;
+	}
+	return 0;
+}
+
+static void clear_cred_v(void *p) { dir_cred_clear(p); }
+
+static int
+sq_legacy_cred_list(void *be, const char *owner, struct dir_cred **out, size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	void *arr = NULL;
+	int e = YH_ERR_DB;
+
+	LOCK(s);
+	if ((st = sq_get(s, ST_LCRED_LIST)) != NULL) {
+		bind_text(st, 1, owner);
+		e = collect(s, st, sizeof(struct dir_cred), DIR_LEGACY_CREDS_MAX, read_cred_v,
+		    clear_cred_v, &arr, n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	*out = arr;
+	return e;
+}
+
 /* ---- opening ---- */
 
 static void
@@ -2470,7 +2871,7 @@ sq_create_schema(struct sq *s, char *err, size_t errsz)
 	/* Another process may have created it meanwhile. */
 	if ((r = sq_scalar(s, "SELECT count(*) FROM sqlite_master", &n, err, errsz)) == 0 &&
 	    n == 0 && (r = sq_const(s, dir_sql_text[DIR_SQL_SCHEMA], err, errsz)) == 0) {
-		snprintf(ver, sizeof(ver), "%d", SQ_SCHEMA_VERSION);
+		snprintf(ver, sizeof(ver), "%d", DIR_SQLITE_SCHEMA_VERSION);
 		r = meta_put(s, "schema_version", ver);
 		if (r != 0)
 			snprintf(err, errsz, "directory %s: cannot record the schema version",
@@ -2499,7 +2900,7 @@ sq_version(struct sq *s, uint64_t *v)
 /* The steps from one version to the next (sql/migrate_N.sql makes version N); step i
  * turns version i + 1 into i + 2. Each runs once, in the transaction that records the
  * version it makes (sq_migrate). */
-static const enum dir_sql_file sq_migrations[SQ_SCHEMA_VERSION - 1] = {
+static const enum dir_sql_file sq_migrations[DIR_SQLITE_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_2,
 	DIR_SQL_MIGRATE_3,
 	DIR_SQL_MIGRATE_4,
@@ -2508,10 +2909,11 @@ static const enum dir_sql_file sq_migrations[SQ_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_7,
 	DIR_SQL_MIGRATE_8,
 	DIR_SQL_MIGRATE_9,
+	DIR_SQL_MIGRATE_10,
 };
 
 /*
- * Brings a store of version *v up to SQ_SCHEMA_VERSION in one transaction (re-reading
+ * Brings a store of version *v up to DIR_SQLITE_SCHEMA_VERSION in one transaction (re-reading
  * the version under the write lock: another process may have migrated it meanwhile).
  */
 static int
@@ -2524,7 +2926,7 @@ sq_migrate(struct sq *s, uint64_t *v, char *err, size_t errsz)
 		return r;
 	if ((r = sq_version(s, v)) != 0)
 		snprintf(err, errsz, "directory %s: cannot read the schema version", s->path);
-	while (r == 0 && *v < SQ_SCHEMA_VERSION) {
+	while (r == 0 && *v < DIR_SQLITE_SCHEMA_VERSION) {
 		if ((r = sq_const(s, dir_sql_text[sq_migrations[*v - 1]], err, errsz)) != 0)
 			break;
 		snprintf(ver, sizeof(ver), "%llu", (unsigned long long)(*v + 1));
@@ -2567,13 +2969,13 @@ sq_schema(struct sq *s, bool create, char *err, size_t errsz)
 		snprintf(err, errsz, "%s is not a Yihao directory database", s->path);
 		return YH_ERR_INVALID;
 	}
-	if (v > SQ_SCHEMA_VERSION) {
+	if (v > DIR_SQLITE_SCHEMA_VERSION) {
 		snprintf(err, errsz, "directory %s has schema version %llu; this program "
 		    "knows versions up to %d (upgrade the program)", s->path,
-		    (unsigned long long)v, SQ_SCHEMA_VERSION);
+		    (unsigned long long)v, DIR_SQLITE_SCHEMA_VERSION);
 		return YH_ERR_UNSUPPORTED;
 	}
-	if (v < SQ_SCHEMA_VERSION)
+	if (v < DIR_SQLITE_SCHEMA_VERSION)
 		return sq_migrate(s, &v, err, errsz);
 	return 0;
 }
@@ -2736,4 +3138,12 @@ const struct dir_ops dir_sqlite_ops = {
 	.subject_pin_add = sq_subject_pin_add,
 	.subject_pin_find = sq_subject_pin_find,
 	.uid_rekey = sq_uid_rekey,
+	.case_add = sq_case_add,
+	.case_get = sq_case_get,
+	.case_list = sq_case_list,
+	.case_merge = sq_case_merge,
+	.case_decide = sq_case_decide,
+	.case_undo = sq_case_undo,
+	.case_note_login = sq_case_note_login,
+	.legacy_cred_list = sq_legacy_cred_list,
 };

@@ -605,6 +605,10 @@ cleanse_org(const struct mig_record *in, int today, struct mig_clean *c)
 			/* Two codes naming different organizations: a human decides. */
 			c->dest = MIG_DEST_REVIEW;
 			c->reason = "org_code_mismatch";
+			c->rec.type = MIG_T_ORG;
+			if ((c->rec.v[MV_USCC] = keep_str(c, us.canonical)) == NULL ||
+			    (c->rec.v[MV_ORG_CODE] = keep_str(c, oc_field.canonical)) == NULL)
+				return YH_ERR_TOO_LONG;
 			return 0;
 		}
 		key = us.org_code;

@@ -282,6 +282,9 @@ cmd_import(int argc, char **argv)
 	    (unsigned long long)st.orgs_added, (unsigned long long)st.orgs_updated,
 	    (unsigned long long)st.links_added, (unsigned long long)st.credentials_set,
 	    (unsigned long long)st.unchanged);
+	printf("idmerge: review cases: %llu opened, %llu already in the directory (open or "
+	    "decided)\n", (unsigned long long)st.cases_opened,
+	    (unsigned long long)st.cases_known);
 	if (st.legacy_uids > 0)
 		fprintf(stderr, "idmerge: note: %llu of these identities were already in the "
 		    "directory under uids made with the public key of earlier versions: see "

@@ -352,28 +352,6 @@ import_one(struct import_ctx *c, const char *line, size_t len)
 	return e;
 }
 
-/* Reads one line of at most IMPORT_LINE_MAX bytes into b. 0, YH_ERR_NOT_FOUND at end,
- * YH_ERR_TOO_LONG, YH_ERR_IO. */
-static int
-read_line(FILE *f, struct yh_buf *b)
-{
-	char chunk[8192];
-	int e;
-
-	yh_buf_reset(b);
-	while (fgets(chunk, sizeof(chunk), f) != NULL) {
-		size_t n = strlen(chunk);
-
-		if ((e = yh_buf_append(b, chunk, n)) != 0)
-			return e;
-		if (n > 0 && chunk[n - 1] == '\n')
-			return 0;
-	}
-	if (ferror(f))
-		return YH_ERR_IO;
-	return b->len > 0 ? 0 : YH_ERR_NOT_FOUND;
-}
-
 int
 mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *err,
     size_t errsz)
@@ -408,7 +386,7 @@ mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *e
 
 		mig_progress_phase(prog, "import", fstat(fileno(f), &sb) == 0 ? (uint64_t)sb.st_size : 0);
 	}
-	while ((e = read_line(f, &line)) == 0) {
+	while ((e = mig_read_line(f, &line)) == 0) {
 		c.line++;
 		if ((c.line & 1023) == 0 && prog != NULL) {
 			long pos = ftell(f);
@@ -441,6 +419,16 @@ mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *e
 		e = YH_ERR_CONFLICT;
 	}
 	st->failed = failed;
+	if (e == 0 || e == YH_ERR_CONFLICT) {
+		char rerr[1024] = "";
+		int re = mig_import_reviews(c.id, o->where.in_dir, st, rerr, sizeof(rerr));
+
+		if (re != 0 && e == 0) {
+			e = re == YH_ERR_INVALID ? YH_ERR_CONFLICT : re;
+			snprintf(err, errsz, "%s", rerr);
+		} else if (re != 0)
+			yh_warn("%s", rerr);
+	}
 out:
 	mig_progress_free(prog);
 	if (f != NULL)

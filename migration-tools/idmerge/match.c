@@ -159,12 +159,11 @@ decide_noid(struct mig_sink *k, const struct mig_rec *x, const struct cand *c, s
 		if (!c[i].conflict)
 			uids[nu++] = c[i].uid;
 	if (nc > 1)
-		return mig_emit_review(k, x->src, x->v[MV_LEGACY_ID], "ambiguous_match", uids, nu);
+		return mig_emit_review(k, x, "ambiguous_match", NULL, uids, nu);
 	if (c[0].conflict)
-		return mig_emit_review(k, x->src, x->v[MV_LEGACY_ID], "candidate_in_conflict",
-		    NULL, 0);
+		return mig_emit_review(k, x, "candidate_in_conflict", c[0].uid, NULL, 0);
 	if (mig_id_contradicts(x->v[MV_ID_RAW], x->v[MV_REASON], c[0].id))
-		return mig_emit_review(k, x->src, x->v[MV_LEGACY_ID], "id_contradiction", uids, nu);
+		return mig_emit_review(k, x, "id_contradiction", NULL, uids, nu);
 	if (yh_parse_u64(c[0].part, 0, k->nparts - 1, &part) != 0)
 		return YH_ERR_INTERNAL;
 	{

@@ -86,16 +86,6 @@ merged_status(struct mig_rec *const *g, size_t n)
 
 /* ---------- writing one identity ---------- */
 
-static int
-put_kv(struct yh_buf *b, const char *k, const char *v)
-{
-	int e;
-
-	if ((e = yh_buf_puts(b, ",\"")) != 0 || (e = yh_buf_puts(b, k)) != 0 ||
-	    (e = yh_buf_puts(b, "\":")) != 0)
-		return e;
-	return mig_json_str(b, v);
-}
 
 static int
 put_accounts(struct mig_sink *k, struct yh_buf *b, struct mig_rec **g, size_t n)
@@ -108,9 +98,9 @@ put_accounts(struct mig_sink *k, struct yh_buf *b, struct mig_rec **g, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if ((e = yh_buf_puts(b, i ? ",{\"source\":" : "{\"source\":")) != 0 ||
 		    (e = mig_json_str(b, k->s->v[g[i]->src].name)) != 0 ||
-		    (e = put_kv(b, "legacy_id", g[i]->v[MV_LEGACY_ID])) != 0 ||
-		    (e = put_kv(b, "username", g[i]->v[MV_USERNAME])) != 0 ||
-		    (e = put_kv(b, "status", g[i]->v[MV_STATUS])) != 0 ||
+		    (e = mig_json_kv(b, "legacy_id", g[i]->v[MV_LEGACY_ID])) != 0 ||
+		    (e = mig_json_kv(b, "username", g[i]->v[MV_USERNAME])) != 0 ||
+		    (e = mig_json_kv(b, "status", g[i]->v[MV_STATUS])) != 0 ||
 		    (e = yh_buf_putc(b, '}')) != 0)
 			return e;
 		k->c->src[g[i]->src].accounts++;
@@ -132,10 +122,10 @@ put_credential(struct mig_sink *k, struct yh_buf *b, struct mig_rec **g, size_t 
 		return yh_buf_puts(b, ",\"credential\":null");
 	if ((e = yh_buf_puts(b, ",\"credential\":{\"source\":")) != 0 ||
 	    (e = mig_json_str(b, k->s->v[best->src].name)) != 0 ||
-	    (e = put_kv(b, "legacy_id", best->v[MV_LEGACY_ID])) != 0 ||
-	    (e = put_kv(b, "scheme", k->s->v[best->src].password_scheme)) != 0 ||
-	    (e = put_kv(b, "hash", best->v[MV_PW_HASH])) != 0 ||
-	    (e = put_kv(b, "salt", best->v[MV_PW_SALT])) != 0)
+	    (e = mig_json_kv(b, "legacy_id", best->v[MV_LEGACY_ID])) != 0 ||
+	    (e = mig_json_kv(b, "scheme", k->s->v[best->src].password_scheme)) != 0 ||
+	    (e = mig_json_kv(b, "hash", best->v[MV_PW_HASH])) != 0 ||
+	    (e = mig_json_kv(b, "salt", best->v[MV_PW_SALT])) != 0)
 		return e;
 	return yh_buf_putc(b, '}');
 }
@@ -153,22 +143,22 @@ write_identity(struct mig_sink *k, char kind, const char *uid, const char *key,
 	if ((e = yh_buf_puts(b, "{\"uid\":")) != 0 || (e = mig_json_str(b, uid)) != 0)
 		return e;
 	if (kind == 'p') {
-		if ((e = put_kv(b, "kind", "person")) != 0 ||
-		    (e = put_kv(b, "id_number", key)) != 0 ||
-		    (e = put_kv(b, "name", first_value(g, n, MV_NAME))) != 0)
+		if ((e = mig_json_kv(b, "kind", "person")) != 0 ||
+		    (e = mig_json_kv(b, "id_number", key)) != 0 ||
+		    (e = mig_json_kv(b, "name", first_value(g, n, MV_NAME))) != 0)
 			return e;
 	} else {
-		if ((e = put_kv(b, "kind", "org")) != 0 ||
-		    (e = put_kv(b, "uscc", first_value(g, n, MV_USCC))) != 0 ||
-		    (e = put_kv(b, "org_code", key)) != 0 ||
-		    (e = put_kv(b, "name", first_value(g, n, MV_ORG_NAME))) != 0)
+		if ((e = mig_json_kv(b, "kind", "org")) != 0 ||
+		    (e = mig_json_kv(b, "uscc", first_value(g, n, MV_USCC))) != 0 ||
+		    (e = mig_json_kv(b, "org_code", key)) != 0 ||
+		    (e = mig_json_kv(b, "name", first_value(g, n, MV_ORG_NAME))) != 0)
 			return e;
 	}
-	if ((e = put_kv(b, "phone", first_value(g, n, MV_PHONE))) != 0 ||
-	    (e = put_kv(b, "email", first_value(g, n, MV_EMAIL))) != 0 ||
-	    (e = put_kv(b, "status", merged_status(g, n))) != 0)
+	if ((e = mig_json_kv(b, "phone", first_value(g, n, MV_PHONE))) != 0 ||
+	    (e = mig_json_kv(b, "email", first_value(g, n, MV_EMAIL))) != 0 ||
+	    (e = mig_json_kv(b, "status", merged_status(g, n))) != 0)
 		return e;
-	if (kind == 'o' && (e = put_kv(b, "legal_rep_uid", legal_rep_uid)) != 0)
+	if (kind == 'o' && (e = mig_json_kv(b, "legal_rep_uid", legal_rep_uid)) != 0)
 		return e;
 	if ((e = put_credential(k, b, g, n)) != 0 || (e = put_accounts(k, b, g, n)) != 0 ||
 	    (e = yh_buf_puts(b, "}\n")) != 0)
@@ -247,8 +237,7 @@ person_group(struct mig_sink *k, struct mig_rec *g, size_t n, const char *uid,
 		/* One number, names that differ beyond normalization: never merged. */
 		k->c->conflicts++;
 		for (size_t i = 0; i < np && e == 0; i++)
-			e = mig_emit_review(k, ptrs[i]->src, ptrs[i]->v[MV_LEGACY_ID], "name_conflict",
-			    NULL, 0);
+			e = mig_emit_review(k, ptrs[i], "name_conflict", uid, NULL, 0);
 		return e;
 	}
 	return write_identity(k, 'p', uid, g[0].key, ptrs, np, NULL);
@@ -280,8 +269,7 @@ org_group(struct mig_sink *k, struct mig_rec *g, size_t n, const char *uid,
 		/* Two valid credit codes over one organization code: never merged. */
 		k->c->conflicts++;
 		for (size_t i = 0; i < np && e == 0; i++)
-			e = mig_emit_review(k, ptrs[i]->src, ptrs[i]->v[MV_LEGACY_ID], "uscc_conflict",
-			    NULL, 0);
+			e = mig_emit_review(k, ptrs[i], "uscc_conflict", uid, NULL, 0);
 		return e;
 	}
 	qsort_r(ptrs, np, sizeof(*ptrs), prio_cmp, (void *)k->s);

@@ -177,6 +177,11 @@ int mig_create_file(const char *path, FILE **out) YH_WUR;
 /* Appends a JSON string ("..." or null for NULL/"") to b. */
 int mig_json_str(struct yh_buf *b, const char *s) YH_WUR;
 
+/* Reads one line (at most b's cap) into b. 0, YH_ERR_NOT_FOUND at the end,
+ * YH_ERR_TOO_LONG, YH_ERR_IO. */
+int mig_read_line(FILE *f, struct yh_buf *b) YH_WUR;
+/* Appends ,"k":v to b (v as mig_json_str). */
+int mig_json_kv(struct yh_buf *b, const char *k, const char *v) YH_WUR;
 /* Adds one to a reason's count in a table. The reason is compared by content and
  * stored as idmerge's own static copy of the code ("other" for an unknown one), so the
  * caller's string may be freed afterwards. */
@@ -383,9 +388,11 @@ int mig_close_set(FILE **set, unsigned n) YH_WUR;
 int mig_emit_reject(struct mig_sink *k, uint32_t src, const char *legacy_id,
     const char *reason, const char *field, const char *value) YH_WUR;
 
-/* Writes one review line (candidates: uids, sorted by the caller) and counts it. */
-int mig_emit_review(struct mig_sink *k, uint32_t src, const char *legacy_id,
-    const char *reason, const char *const *cands, size_t ncands) YH_WUR;
+/* Writes one review line for record x (candidates: uids, sorted by the caller; group:
+ * the uid of the conflicting group x belongs to, or NULL) and counts it. The line
+ * carries x's values and legacy credential for the directory's review cases. */
+int mig_emit_review(struct mig_sink *k, const struct mig_rec *x, const char *reason,
+    const char *group, const char *const *cands, size_t ncands) YH_WUR;
 
 /* ---------- par.c: a pass over the partitions on the run's threads ---------- */
 
@@ -459,6 +466,9 @@ struct mig_import_stats {
 	uint64_t links_added, credentials_set, unchanged;
 	uint64_t failed;          /* identities not (fully) imported: logged */
 	uint64_t legacy_uids;     /* found in the directory under a public-key uid */
+	uint64_t cases_opened;    /* review cases opened from review.jsonl */
+	uint64_t cases_known;     /* review cases the directory had (open or decided) */
+	uint64_t cases_failed;    /* review cases not opened: logged */
 };
 
 /*
@@ -470,10 +480,25 @@ struct mig_import_stats {
  * another key, or with the public key of earlier versions, is not imported. Returns 0;
  * YH_ERR_CONFIG/KEY/PERM (err: the uid key or the state cannot be opened); YH_ERR_IO;
  * YH_ERR_CONFLICT when some identities failed (counted in st->failed, each logged)
- * while the others were imported.
+ * while the others were imported. Then opens the review cases of in_dir/review.jsonl
+ * (mig_import_reviews).
  */
 int mig_import(const struct mig_import_opts *o, struct mig_import_stats *st, char *err,
     size_t errsz) YH_WUR;
+
+/* ---------- review.c ---------- */
+
+/*
+ * Opens a review case in id's directory for the records of in_dir/review.jsonl
+ * (identity/review.h; none when the file is missing): the records that conflict under
+ * one number are one case, every other record a case of its own. A case the directory
+ * has already, open or decided, is left as it is (st->cases_known). Returns 0;
+ * YH_ERR_CONFLICT when some cases were not opened (a record in another case; counted in
+ * st->cases_failed, each logged); YH_ERR_INVALID (a line that is not idmerge's);
+ * YH_ERR_IO. err gets one line.
+ */
+int mig_import_reviews(struct ident *id, const char *in_dir, struct mig_import_stats *st,
+    char *err, size_t errsz) YH_WUR;
 
 /* ---------- rekey.c ---------- */
 

@@ -436,24 +436,72 @@ mig_emit_reject(struct mig_sink *k, uint32_t src, const char *legacy_id, const c
 }
 
 int
-mig_emit_review(struct mig_sink *k, uint32_t src, const char *legacy_id, const char *reason,
-    const char *const *cands, size_t ncands)
+mig_json_kv(struct yh_buf *b, const char *k, const char *v)
 {
-	struct mig_src_counts *sc = &k->c->src[src];
+	int e;
+
+	if ((e = yh_buf_puts(b, ",\"")) != 0 || (e = yh_buf_puts(b, k)) != 0 ||
+	    (e = yh_buf_puts(b, "\":")) != 0)
+		return e;
+	return mig_json_str(b, v);
+}
+
+/* Appends ,"record":{...}: what the directory's review case needs of record x (the
+ * values as cleansed; the ID number as read when it was unusable, with why). */
+static int
+review_record(struct mig_sink *k, const struct mig_rec *x)
+{
+	struct yh_buf *b = &k->line;
+	const char *scheme = k->s->v[x->src].password_scheme;
+	bool org = x->type == MIG_T_ORG;
+	int e;
+
+	if ((e = yh_buf_puts(b, ",\"record\":{\"kind\":")) != 0 ||
+	    (e = mig_json_str(b, org ? "org" : "person")) != 0 ||
+	    (e = mig_json_kv(b, "name", x->v[org ? MV_ORG_NAME : MV_NAME])) != 0 ||
+	    (e = mig_json_kv(b, "name_key", x->v[MV_NAME_KEY])) != 0 ||
+	    (e = mig_json_kv(b, "id_number", x->type == MIG_T_NOID ? x->v[MV_ID_RAW] :
+	    org ? "" : x->key)) != 0 ||
+	    (e = mig_json_kv(b, "id_problem", x->type == MIG_T_NOID ? x->v[MV_REASON] : "")) != 0 ||
+	    (e = mig_json_kv(b, "uscc", x->v[MV_USCC])) != 0 ||
+	    (e = mig_json_kv(b, "org_code", x->v[MV_ORG_CODE])) != 0 ||
+	    (e = mig_json_kv(b, "phone", x->v[MV_PHONE])) != 0 ||
+	    (e = mig_json_kv(b, "email", x->v[MV_EMAIL])) != 0 ||
+	    (e = mig_json_kv(b, "username", x->v[MV_USERNAME])) != 0 ||
+	    (e = mig_json_kv(b, "status", x->v[MV_STATUS])) != 0 ||
+	    (e = mig_json_kv(b, "last_login", x->v[MV_LAST_LOGIN])) != 0)
+		return e;
+	if (x->v[MV_PW_HASH][0] == '\0' || scheme == NULL)
+		return yh_buf_puts(b, ",\"credential\":null}");
+	if ((e = yh_buf_puts(b, ",\"credential\":{\"scheme\":")) != 0 ||
+	    (e = mig_json_str(b, scheme)) != 0 ||
+	    (e = mig_json_kv(b, "hash", x->v[MV_PW_HASH])) != 0 ||
+	    (e = mig_json_kv(b, "salt", x->v[MV_PW_SALT])) != 0)
+		return e;
+	return yh_buf_puts(b, "}}");
+}
+
+int
+mig_emit_review(struct mig_sink *k, const struct mig_rec *x, const char *reason,
+    const char *group, const char *const *cands, size_t ncands)
+{
+	struct mig_src_counts *sc = &k->c->src[x->src];
 	int e;
 
 	sc->review++;
 	mig_reason_add(sc->rev, &sc->n_rev, reason);
 	if (k->review == NULL)
 		return 0;
-	if ((e = line_start(k, src, legacy_id, reason)) != 0 ||
+	if ((e = line_start(k, x->src, x->v[MV_LEGACY_ID], reason)) != 0 ||
 	    (e = yh_buf_puts(&k->line, ",\"candidates\":[")) != 0)
 		return e;
 	for (size_t i = 0; i < ncands; i++)
 		if ((e = yh_buf_puts(&k->line, i ? "," : "")) != 0 ||
 		    (e = mig_json_str(&k->line, cands[i])) != 0)
 			return e;
-	if ((e = yh_buf_puts(&k->line, "]}\n")) != 0)
+	if ((e = yh_buf_putc(&k->line, ']')) != 0 ||
+	    (group != NULL && (e = mig_json_kv(&k->line, "group", group)) != 0) ||
+	    (e = review_record(k, x)) != 0 || (e = yh_buf_puts(&k->line, "}\n")) != 0)
 		return e;
 	return flush_line(k, k->review);
 }
@@ -503,4 +551,24 @@ mig_close_set(FILE **set, unsigned n)
 			e = YH_ERR_IO;
 	free(set);
 	return e;
+}
+
+int
+mig_read_line(FILE *f, struct yh_buf *b)
+{
+	char chunk[8192];
+	int e;
+
+	yh_buf_reset(b);
+	while (fgets(chunk, sizeof(chunk), f) != NULL) {
+		size_t n = strlen(chunk);
+
+		if ((e = yh_buf_append(b, chunk, n)) != 0)
+			return e;
+		if (n > 0 && chunk[n - 1] == '\n')
+			return 0;
+	}
+	if (ferror(f))
+		return YH_ERR_IO;
+	return b->len > 0 ? 0 : YH_ERR_NOT_FOUND;
 }

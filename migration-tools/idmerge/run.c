@@ -285,8 +285,7 @@ add_record(struct mig_run *r, struct mig_sink *sink, struct mig_clean *c, uint32
 		return mig_emit_reject(sink, src_index, c->rec.v[MV_LEGACY_ID], c->reason,
 		    c->field, c->value);
 	case MIG_DEST_REVIEW:
-		return mig_emit_review(sink, src_index, c->rec.v[MV_LEGACY_ID], c->reason,
-		    NULL, 0);
+		return mig_emit_review(sink, &c->rec, c->reason, NULL, NULL, 0);
 	case MIG_DEST_KEEP:
 		break;
 	}

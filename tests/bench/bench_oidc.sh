@@ -40,7 +40,7 @@
 #   BENCH_HTTP_THREADS, BENCH_WORKERS, BENCH_WORKERS_NICE   authd http.threads /
 #                             workers.threads / workers.nice (unset: authd's defaults)
 #   BENCH_ARGON2_T, BENCH_ARGON2_M_KIB, BENCH_ARGON2_P   password.argon2_* (unset: the
-#                             production defaults 3 / 65536 / 1)
+#                             production defaults 2 / 19456 / 1)
 #   BENCH_AUDIT_FILE          audit.file (e.g. on /dev/shm, to see the cost of the disk flush)
 #   BENCH_KEEP=1              keep the state directory and logs (path printed)
 set -euo pipefail

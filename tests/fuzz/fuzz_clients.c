@@ -202,9 +202,9 @@ static void
 check_client(const struct clients_snap *s, const struct clients_client *c)
 {
 	const struct clients_client *found = NULL;
-	unsigned all_scopes = (1u << 6) - 1;
+	unsigned all_scopes = (CLIENTS_SCOPE_LAST << 1) - 1u;
 	unsigned all_grants = CLIENTS_GRANT_AUTHORIZATION_CODE | CLIENTS_GRANT_REFRESH_TOKEN |
-	    CLIENTS_GRANT_CLIENT_CREDENTIALS;
+	    CLIENTS_GRANT_CLIENT_CREDENTIALS | CLIENTS_GRANT_DEVICE_CODE;
 	char err[512];
 
 	CHECK(clients_id_valid(c->id) && clients_find(s, c->id) == c);
@@ -217,7 +217,7 @@ check_client(const struct clients_snap *s, const struct clients_client *c)
 	CHECK(((c->scopes & CLIENTS_SCOPE_ID_NUMBER) != 0) == c->allow_id_number);
 	CHECK(c->grants != 0 && (c->grants & ~all_grants) == 0);
 	CHECK(!(c->grants & CLIENTS_GRANT_REFRESH_TOKEN) ||
-	    (c->grants & CLIENTS_GRANT_AUTHORIZATION_CODE));
+	    (c->grants & (CLIENTS_GRANT_AUTHORIZATION_CODE | CLIENTS_GRANT_DEVICE_CODE)));
 	CHECK(!(c->grants & CLIENTS_GRANT_CLIENT_CREDENTIALS) || c->auth != CLIENTS_AUTH_NONE);
 	CHECK(!(c->grants & CLIENTS_GRANT_AUTHORIZATION_CODE) || c->n_redirect_uris > 0);
 	CHECK(c->min_loa >= 1 && c->min_loa <= 4);

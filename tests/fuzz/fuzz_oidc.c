@@ -3,7 +3,8 @@
  * scopes (clients_scope_parse, oidc_scope_grant, oidc_scope_narrow), acr and
  * acr_values, grant types, the HTTP Basic client-credential header (base64 of
  * form-urlencoded id:secret), the PKCE verifier check, redirect-URI matching and the
- * registration rules for URIs, the error-redirect builder, the grant record parser, the
+ * registration rules for URIs, the error-redirect builder, the grant record parser (and
+ * the device flow's and QR login's records and the user code, with it), the
  * sealed user reference, and the whole /authorize decision (oidc_az_params_parse +
  * oidc_az_decide), and pushed requests (oidc_az_check, oidc_par_store and /authorize by
  * request_uri deciding as by value) against an app with a memory session store, a client registry and a
@@ -40,6 +41,8 @@ const char *fuzz_req_header(struct http_req *req, const char *name);
 
 #include "authcore/clients/clients.h"
 #include "authd/oidc/consent.h"
+#include "authd/oidc/device.h"
+#include "authd/login/qr.h"
 #include "authd/login/login.h"
 #include "authd/oidc/oidc.h"
 #include "authd/oidc/authorize.h"
@@ -497,6 +500,37 @@ fuzz_grant_json(const char *s)
 	oidc_grant_clear(&g);
 }
 
+/* The device flow's and the QR login's records (the session store's payloads) and the
+ * user code a person types: what parses serializes and parses back to the same; a
+ * normalized user code is canonical. */
+static void
+fuzz_flow_records(const char *s)
+{
+	char code[OIDC_DEV_CODE_SIZE], again[OIDC_DEV_CODE_SIZE], *json = NULL;
+	struct oidc_dev d, d2;
+	struct login_qr q, q2;
+
+	if (oidc_dev_user_code_norm(s, code) == 0) {
+		CHECK(strlen(code) == OIDC_DEV_CODE_LEN + 1 && code[OIDC_DEV_CODE_LEN / 2] == '-');
+		CHECK(oidc_dev_user_code_norm(code, again) == 0 && strcmp(code, again) == 0);
+	}
+	if (oidc_dev_parse(s, &d) == 0) {
+		CHECK(d.interval >= 1 && (d.st == OIDC_DEV_APPROVED) == (d.grant != NULL));
+		CHECK(oidc_dev_json(&d, &json) == 0 && oidc_dev_parse(json, &d2) == 0);
+		CHECK(d2.st == d.st && d2.exp == d.exp && strcmp(d2.client_id, d.client_id) == 0);
+		free(json);
+		json = NULL;
+		oidc_dev_clear(&d2);
+		oidc_dev_clear(&d);
+	}
+	if (login_qr_parse(s, &q) == 0) {
+		CHECK(strlen(q.bhash) == 64 && q.loa >= 0 && q.loa <= 4);
+		CHECK(login_qr_json(&q, &json) == 0 && login_qr_parse(json, &q2) == 0);
+		CHECK(q2.st == q.st && q2.exp == q.exp && strcmp(q2.uid, q.uid) == 0);
+		free(json);
+	}
+}
+
 static void
 fuzz_uref(const char *s)
 {
@@ -728,7 +762,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case M_REDIRECT: fuzz_redirect(text); break;
 	case M_URI_CHECK: fuzz_uri_check(sel, text); break;
 	case M_ERROR_LOCATION: fuzz_error_location(text); break;
-	case M_GRANT_JSON: fuzz_grant_json(text); break;
+	case M_GRANT_JSON: fuzz_grant_json(text); fuzz_flow_records(text); break;
 	case M_UREF: fuzz_uref(text); break;
 	default: break;
 	}

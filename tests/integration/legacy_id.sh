@@ -125,17 +125,6 @@ req b GET "/cas/login?service=$(enc "$SVC_REQ")"
   fail "B: legacy_required: $STATUS '$LOCATION' $(head -c 300 "$TMP/body")"
 
 # ---- OIDC
-# id_token JAR CLIENT: a code for CLIENT with JAR's session, redeemed; sets IDT and AT.
-id_token() {
-  IDT= AT=
-  authorize_code "$1" openid "$2" || return 1
-  curl -s -o "$TMP/tok.json" -d grant_type=authorization_code -d "client_id=$2" \
-    --data-urlencode "code=$CODE" --data-urlencode "redirect_uri=$CB" \
-    --data-urlencode "code_verifier=$VERIFIER" "$BASE/token"
-  IDT=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("id_token",""))' "$TMP/tok.json" 2>/dev/null)
-  AT=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("access_token",""))' "$TMP/tok.json" 2>/dev/null)
-  [[ -n $IDT && -n $AT ]] || { fail "$2: no tokens: $(cat "$TMP/tok.json")"; return 1; }
-}
 userinfo() { curl -s -H "Authorization: Bearer $AT" "$BASE/userinfo" >"$TMP/ui.json"; }
 ui_claim() { "$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get(sys.argv[2],""))' "$TMP/ui.json" "$1" 2>/dev/null; }
 

@@ -432,6 +432,19 @@ authorize_code() {
   [[ -n $CODE ]] || { fail "/authorize gave no code: $STATUS '$LOCATION'"; return 1; }
 }
 
+# id_token JAR CLIENT: a code for CLIENT (a public app redirecting to CB) with JAR's
+# session, redeemed at BASE/token with PKCE; sets IDT and AT (fails and returns 1 without).
+id_token() {
+  IDT= AT=
+  authorize_code "$1" openid "$2" || return 1
+  curl -s -o "$TMP/tok.json" -d grant_type=authorization_code -d "client_id=$2" \
+    --data-urlencode "code=$CODE" --data-urlencode "redirect_uri=$CB" \
+    --data-urlencode "code_verifier=$VERIFIER" "$BASE/token"
+  IDT=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("id_token",""))' "$TMP/tok.json" 2>/dev/null)
+  AT=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("access_token",""))' "$TMP/tok.json" 2>/dev/null)
+  [[ -n $IDT && -n $AT ]] || { fail "$2: no tokens: $(cat "$TMP/tok.json")"; return 1; }
+}
+
 # ---- parsers and data
 
 # qparam URL NAME: the query parameter NAME of URL ("" when absent).

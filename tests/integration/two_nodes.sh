@@ -2,7 +2,7 @@
 # Two authd processes on one redis-server, as behind a load balancer: one state
 # directory (directory, keys, clients), one Redis for sessions, one issuer. A person logs
 # in through node 1, gets a code through node 2 at once (single sign-on, no login page)
-# and redeems it at node 1; logs out through node 2, and node 1 refuses the session at
+# and redeems it at node 1 (likewise a pushed request and a device code); logs out through node 2, and node 1 refuses the session at
 # once (/authorize and /account send the browser to /login). Then the fault: Redis
 # stopped mid-run gives 503 with a JSON error (POST /token, refresh, /readyz) and
 # neither process dies; Redis started again on the same port, the service comes back by
@@ -154,6 +154,8 @@ stop_node 1 || die "node 1 did not stop cleanly"
 "$AUTHCTL" -d "$S" client add app1 --redirect-uri "$CB" --secret "$SECRET" \
   --scope openid profile offline_access --name "App One" >>"$TMP/ctl.log" 2>&1 ||
   die "authctl client add: $(cat "$TMP/ctl.log")"
+"$AUTHCTL" -d "$S" client add kiosk --public --grant device_code --scope openid \
+  >>"$TMP/ctl.log" 2>&1 || die "authctl client add kiosk: $(cat "$TMP/ctl.log")"
 printf '%s\n' "$PW" | "$AUTHCTL" -d "$S" user add --id-number "$ID" --name 王小明 \
   --phone 13800138000 --password-stdin >>"$TMP/ctl.log" 2>&1 || die "authctl user add: $(cat "$TMP/ctl.log")"
 start_node 1 "$P1"
@@ -202,6 +204,23 @@ got_code && ok "node 2 /authorize takes node 1's pushed request" ||
 req jar GET "$N1/authorize?client_id=app1&request_uri=$(enc "$PAR_URI")"
 [[ $STATUS == 400 && -z $LOCATION ]] && ok "the request_uri is single-use across nodes" ||
   fail "request_uri replay at node 1: $STATUS '$LOCATION'"
+
+# a device code asked at node 1 is approved at node 2 and redeemed at node 1, once (the
+# device flow's records live in Redis)
+raw "$N1" POST /device_authorization "" -d client_id=kiosk -d scope=openid
+DC=$(jget "$BODY" device_code)
+UC=$(jget "$BODY" user_code)
+req jar GET "$N2/device?user_code=$UC"
+req jar POST "$N2/device" --data-urlencode "csrf=$(form_value csrf)" --data-urlencode "user_code=$UC" \
+  --data-urlencode action=approve
+[[ -n $DC && $STATUS == 200 ]] && ok "node 2 approves node 1's device code" || fail "device approval at node 2: $STATUS"
+DEV=(-d grant_type=urn:ietf:params:oauth:grant-type:device_code -d client_id=kiosk --data-urlencode "device_code=$DC")
+raw "$N1" POST /token "" "${DEV[@]}"
+[[ $STATUS == 200 && -n $(jget "$BODY" access_token) ]] && ok "node 1 issues the tokens of the device code" ||
+  fail "device poll at node 1: $STATUS $BODY"
+raw "$N2" POST /token "" "${DEV[@]}"
+[[ $STATUS == 400 && $(jget "$BODY" error) == invalid_grant ]] && ok "the device code is single-use across nodes" ||
+  fail "device code replay at node 2: $STATUS $BODY"
 
 # ---- log out through node 2; node 1 refuses the session at once
 # Without a hint, a bare GET only asks: the session must survive it.

@@ -45,20 +45,25 @@ export async function screenshot(page, dir, width, n, name) {
   }
 }
 
-// The look at the pages a browser page (width px wide) shows: look(name) checks that the
-// page does not scroll sideways (the root element's scrollWidth within its clientWidth)
-// and takes the next screenshot dir/<width>-<nn>-<name>.png. Looks sharing the object
-// seq number their screenshots in one sequence.
+// Checks that page does not scroll sideways at width, then screenshot(page, dir, width,
+// n, name).
+export async function lookAt(page, dir, width, n, name) {
+  const m = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+  }));
+  check(m.scrollWidth <= m.clientWidth, `${width}px ${name}: no sideways scrolling`,
+    `scrollWidth ${m.scrollWidth} > clientWidth ${m.clientWidth}`);
+  await screenshot(page, dir, width, n, name);
+}
+
+// The look at the pages a browser page (width px wide) shows: look(name) is lookAt with
+// the next number of the sequence seq (looks sharing the object seq number their
+// screenshots in one sequence).
 export function looker(page, dir, width, seq = { n: 0 }) {
   return async (name) => {
-    const m = await page.evaluate(() => ({
-      scrollWidth: document.documentElement.scrollWidth,
-      clientWidth: document.documentElement.clientWidth,
-    }));
-    check(m.scrollWidth <= m.clientWidth, `${width}px ${name}: no sideways scrolling`,
-      `scrollWidth ${m.scrollWidth} > clientWidth ${m.clientWidth}`);
     seq.n++;
-    await screenshot(page, dir, width, seq.n, name);
+    await lookAt(page, dir, width, seq.n, name);
   };
 }
 

@@ -447,6 +447,25 @@ test_workers_max_wait(void **state)
 	assert_int_equal(wk_retry_after_s(p), 2);
 	wk_release_all(p, &w, 4);
 
+	/* A bound shorter than one run: a job a free worker takes is still accepted (the
+	 * logins slow down, they do not stop); one that would wait is refused. */
+	w.done = 0;
+	w.release = true;
+	assert_int_equal(wk_pool_new(1, 100, 0, &p), 0);
+	assert_int_equal(wk_pool_limit_wait(p, 200, wk_fake_clock), 0);
+	for (int i = 1; i <= 2; i++) {
+		assert_int_equal(wk_submit(p, wk_slow, &w), 0);
+		wk_settle(p, 0, 0);
+	}
+	pthread_mutex_lock(&w.lock);
+	assert_int_equal(w.done, 2);
+	w.release = false;
+	pthread_mutex_unlock(&w.lock);
+	assert_int_equal(wk_submit(p, wk_slow, &w), 0);
+	wk_settle(p, 0, 1);
+	assert_int_equal(wk_submit(p, wk_slow, &w), YH_ERR_BUSY);
+	wk_release_all(p, &w, 3);
+
 	/* Unbounded: the same load is taken up to the queue's size. */
 	w.done = 0;
 	w.release = false;

@@ -32,6 +32,7 @@
 #include "common/err.h"
 #include "common/secmem.h"
 #include "identity/dir/dir.h"
+#include "identity/dir/dir_sqlite.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
 #include "identity/passwd/passwd.h"
@@ -166,7 +167,7 @@ test_migration(void **state)
 {
 	struct fx *f = *state;
 	struct dir_person p;
-	char uid[DIR_UID_LEN + 1], *sc = NULL, err[512];
+	char uid[DIR_UID_LEN + 1], *sc = NULL, err[512], sql[128];
 	struct ident *id = NULL;
 
 	add_person(f->d, 2, "李四", uid);
@@ -177,8 +178,8 @@ test_migration(void **state)
 	    "SELECT count(*) FROM sqlite_master WHERE name = 'consent'"), 0);
 
 	fx_open(f, false);
-	assert_int_equal(raw_int(f->cfg.sqlite_path,
-	    "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(f->cfg.sqlite_path, "SELECT value FROM meta WHERE key = "
+	    "'schema_version'"), DIR_SQLITE_SCHEMA_VERSION);
 	assert_int_equal(raw_int(f->cfg.sqlite_path,
 	    "SELECT count(*) FROM sqlite_master WHERE name = 'consent'"), 1);
 	assert_int_equal(dir_person_get(f->d, uid, &p), 0);
@@ -196,11 +197,17 @@ test_migration(void **state)
 	free(sc);
 	fx_close(f);
 
-	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '10' WHERE key = 'schema_version'");
+	/* A version from a newer program is refused, naming it. */
+	snprintf(sql, sizeof(sql), "UPDATE meta SET value = '%d' WHERE key = 'schema_version'",
+	    DIR_SQLITE_SCHEMA_VERSION + 1);
+	raw_sql(f->cfg.sqlite_path, sql);
 	assert_int_equal(ident_open(&f->cfg, false, &id, err, sizeof(err)), YH_ERR_UNSUPPORTED);
 	assert_null(id);
-	assert_non_null(strstr(err, "schema version 10"));
-	raw_sql(f->cfg.sqlite_path, "UPDATE meta SET value = '9' WHERE key = 'schema_version'");
+	snprintf(sql, sizeof(sql), "schema version %d", DIR_SQLITE_SCHEMA_VERSION + 1);
+	assert_non_null(strstr(err, sql));
+	snprintf(sql, sizeof(sql), "UPDATE meta SET value = '%d' WHERE key = 'schema_version'",
+	    DIR_SQLITE_SCHEMA_VERSION);
+	raw_sql(f->cfg.sqlite_path, sql);
 	fx_open(f, false);
 }
 

@@ -16,9 +16,11 @@
 #include "common/secmem.h"
 #include "common/timeutil.h"
 #include "identity/dir/dir.h"
+#include "identity/dir/dir_sqlite.h"
 #include "identity/dir/dir_backend.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
+#include "identity/review.h"
 #include "identity/vault/vault.h"
 #include "tests/unit/codes.h"
 #include "tests/unit/dir_raw.h"
@@ -564,7 +566,8 @@ test_migration_phone_verified(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+	    DIR_SQLITE_SCHEMA_VERSION);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name = 'person_phone'"), 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master"
@@ -655,7 +658,8 @@ test_migration_makes_schema(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+	    DIR_SQLITE_SCHEMA_VERSION);
 	migrated = raw_text(db, SCHEMA_SHAPE);
 	assert_string_equal(migrated, fresh);
 	free(fresh);
@@ -732,6 +736,249 @@ test_legacy(void **state)
 
 /* The account a person has in one source system: the active link only, the least legacy
  * id of several, nothing for another source or another person. */
+/* Review cases: opened once (a second import of the same case opens nothing and keeps
+ * a decision), a record in one case only, a merge that links the accounts and their
+ * legacy passwords in one step, separate and reject, undo, and no undo once a login
+ * used the merged person. */
+static void
+test_review_cases(void **state)
+{
+	struct fx *f = *state;
+	struct dir_case c, got, *list = NULL;
+	struct dir_case_member m[2] = { { "gjj", "g1" }, { "gjj", "g2" } };
+	struct dir_case_link l;
+	struct dir_legacy link;
+	enum dir_case_state open = DIR_CASE_OPEN;
+	char a[DIR_UID_LEN + 1], id1[19], other[DIR_CASE_ID_LEN + 1];
+	const char *c1 = "rc00000000_00000001", *c2 = "rc00000000_00000002";
+	size_t n = 0;
+
+	make_id(21, id1);
+	assert_int_equal(add(f->d, id1, "陈明", NULL, NULL, a), 0);
+	memset(&c, 0, sizeof(c));
+	memcpy(c.id, c1, sizeof(c.id));
+	c.reason = (char *)"id_contradiction";
+	c.body = (char *)"{\"records\":[{\"id_number\":\"110101199001010210\"}]}";
+	assert_int_equal(dir_case_add(f->d, &c, m, 1, other), 0);
+	/* Stored sealed: the body's ID number is not in the file. */
+	assert_int_equal(raw_int(f->cfg.sqlite_path, "SELECT count(*) FROM review_case WHERE"
+	    " body_sealed LIKE '%110101199001010210%'"), 0);
+	/* Importing again opens nothing. */
+	assert_int_equal(dir_case_add(f->d, &c, m, 1, other), YH_ERR_EXISTS);
+	/* A record in two cases: refused, naming the case that holds it; nothing written. */
+	memcpy(c.id, c2, sizeof(c.id));
+	assert_int_equal(dir_case_add(f->d, &c, m, 2, other), YH_ERR_CONFLICT);
+	assert_string_equal(other, c1);
+	assert_int_equal(dir_case_get(f->d, c2, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_add(f->d, &c, &m[1], 1, other), 0);
+	assert_int_equal(dir_case_list(f->d, &open, NULL, "", 10, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].id, c1);
+	assert_non_null(strstr(list[0].body, "110101199001010210"));
+	dir_case_list_free(list, n);
+	assert_int_equal(dir_case_list(f->d, NULL, "name_conflict", "", 10, &list, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_case_get(f->d, "rc00000000_000000ff", &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, "nonsense", &got), YH_ERR_INVALID);
+
+	/* Merge: the account and its legacy password (md5-hex of "secret-b"). */
+	memset(&l, 0, sizeof(l));
+	l.source = "gjj";
+	l.legacy_id = "g1";
+	l.username = "chen_gjj";
+	l.scheme = "md5-hex";
+	l.hash = "9033c790bcfab8258d7db0067da1b519";
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_merge(f->d, c1, a, &l, 1, "operator:alice", ""), YH_ERR_INVALID);
+	assert_int_equal(dir_case_merge(f->d, c1, "0123456789abcdef0123456789abcdef", &l, 1,
+	    "operator:alice", "same person"), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, c1, &got), 0);
+	assert_int_equal(got.state, DIR_CASE_OPEN);   /* the failed merge left nothing */
+	dir_case_clear(&got);
+	assert_int_equal(dir_case_merge(f->d, c1, a, &l, 1, "operator:alice", "same person"), 0);
+	assert_int_equal(dir_legacy_get(f->d, "gjj", "g1", &link), 0);
+	assert_string_equal(link.owner_uid, a);
+	dir_legacy_clear(&link);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), 0);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-c", 8), YH_ERR_AUTH);
+	/* Decided once. */
+	assert_int_equal(dir_case_merge(f->d, c1, a, &l, 1, "operator:bob", "again"),
+	    YH_ERR_EXISTS);
+	assert_int_equal(dir_case_decide(f->d, c1, DIR_CASE_SEPARATE, "operator:bob", "no"),
+	    YH_ERR_EXISTS);
+	/* A rerun's import keeps the decision. */
+	memcpy(c.id, c1, sizeof(c.id));
+	assert_int_equal(dir_case_add(f->d, &c, m, 1, other), YH_ERR_EXISTS);
+	assert_int_equal(dir_case_get(f->d, c1, &got), 0);
+	assert_int_equal(got.state, DIR_CASE_MERGED);
+	assert_string_equal(got.merged_uid, a);
+	assert_string_equal(got.decided_by, "operator:alice");
+	assert_string_equal(got.note, "same person");
+	dir_case_clear(&got);
+
+	/* Undo restores both: no link, no legacy password, the case open. */
+	assert_int_equal(dir_case_undo(f->d, c1), 0);
+	assert_int_equal(dir_legacy_get(f->d, "gjj", "g1", &link), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, c1, &got), 0);
+	assert_int_equal(got.state, DIR_CASE_OPEN);
+	assert_null(got.decided_by);
+	dir_case_clear(&got);
+	assert_int_equal(dir_case_undo(f->d, c1), YH_ERR_INVALID);
+
+	/* Once a login used the merged person, the merge stays. */
+	assert_int_equal(dir_case_note_login(f->d, a), 0);   /* nothing merged yet: no-op */
+	assert_int_equal(dir_case_merge(f->d, c1, a, &l, 1, "operator:alice", "same person"), 0);
+	assert_int_equal(dir_case_note_login(f->d, a), 0);
+	assert_int_equal(dir_case_undo(f->d, c1), YH_ERR_DENIED);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), 0);
+
+	/* Separate, reject, and their undo. */
+	assert_int_equal(dir_case_decide(f->d, c2, DIR_CASE_MERGED, "operator:bob", "x"),
+	    YH_ERR_INVALID);
+	assert_int_equal(dir_case_decide(f->d, c2, DIR_CASE_SEPARATE, "operator:bob", "two"), 0);
+	assert_int_equal(dir_case_add(f->d, &c, &m[1], 1, other), YH_ERR_EXISTS);
+	assert_int_equal(dir_case_get(f->d, c2, &got), 0);
+	assert_int_equal(got.state, DIR_CASE_SEPARATE);
+	dir_case_clear(&got);
+	assert_int_equal(dir_case_undo(f->d, c2), 0);
+	assert_int_equal(dir_case_decide(f->d, c2, DIR_CASE_REJECTED, "operator:bob", "junk"), 0);
+	assert_int_equal(dir_case_list(f->d, &open, NULL, "", 10, &list, &n), 0);
+	assert_int_equal(n, 0);
+	dir_case_list_free(list, n);
+}
+
+/* A merge that makes the person (records that conflicted under one number): the person,
+ * their password and the links in one transaction; refused whole when the number is
+ * somebody's already; an undo removes the person again. */
+static void
+test_review_merge_new(void **state)
+{
+	struct fx *f = *state;
+	struct dir_case c;
+	struct dir_case_member m = { "x", "x1" };
+	struct dir_case_link l;
+	struct dir_person p, got;
+	struct dir_cred cred;
+	char a[DIR_UID_LEN + 1], id1[19], id2[19], other[DIR_CASE_ID_LEN + 1];
+	const char *c3 = "rc00000000_00000003", *uid = "00112233445566778899aabbccddeeff";
+
+	make_id(23, id1);
+	make_id(24, id2);
+	assert_int_equal(add(f->d, id1, "甲", NULL, NULL, a), 0);
+	memset(&c, 0, sizeof(c));
+	memcpy(c.id, c3, sizeof(c.id));
+	c.reason = (char *)"name_conflict";
+	c.body = (char *)"{}";
+	assert_int_equal(dir_case_add(f->d, &c, &m, 1, other), 0);
+	memset(&l, 0, sizeof(l));
+	l.source = "x";
+	l.legacy_id = "x1";
+	l.scheme = "md5-hex";
+	l.hash = "9033c790bcfab8258d7db0067da1b519";
+	l.primary = true;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.uid, uid, DIR_UID_LEN + 1);
+	p.id_number = id1;   /* somebody's already */
+	p.name = (char *)"乙";
+	assert_int_equal(dir_case_merge(f->d, c3, a, &l, 1, "operator:a", "n"), YH_ERR_INVALID);
+	assert_int_equal(dir_case_merge_new(f->d, c3, &p, &l, 1, "operator:a", "n"),
+	    YH_ERR_CONFLICT);
+	assert_int_equal(dir_person_get(f->d, uid, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, c3, &c), 0);
+	assert_int_equal(c.state, DIR_CASE_OPEN);
+	dir_case_clear(&c);
+	p.id_number = id2;
+	assert_int_equal(dir_case_merge_new(f->d, c3, &p, &l, 1, "operator:a", "one person"), 0);
+	assert_int_equal(dir_person_get(f->d, uid, &got), 0);
+	assert_string_equal(got.name, "乙");
+	dir_person_clear(&got);
+	assert_int_equal(dir_cred_get(f->d, uid, &cred), 0);   /* the kept record's password */
+	assert_string_equal(cred.scheme, "md5-hex");
+	dir_cred_clear(&cred);
+	assert_int_equal(dir_case_get(f->d, c3, &c), 0);
+	assert_true(c.created_person);
+	assert_string_equal(c.merged_uid, uid);
+	dir_case_clear(&c);
+	assert_int_equal(dir_case_undo(f->d, c3), 0);
+	assert_int_equal(dir_person_get(f->d, uid, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_find_id_number(f->d, id2, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, c3, &c), 0);
+	assert_int_equal(c.state, DIR_CASE_OPEN);
+	assert_false(c.created_person);
+	dir_case_clear(&c);
+}
+
+/* The review layer over the store: a case from a review.jsonl line with its evidence
+ * (traditional/simplified folding, phone, birth date), the operator's masked view, a
+ * merge into the only candidate with the record's legacy password, and a rerun's import
+ * that finds the decided case and leaves it so. */
+static void
+test_review_layer(void **state)
+{
+	struct fx *f = *state;
+	struct dir_case c;
+	char a[DIR_UID_LEN + 1], id1[19], cid[DIR_CASE_ID_LEN + 1], cid2[DIR_CASE_ID_LEN + 1];
+	char other[DIR_CASE_ID_LEN + 1], uid[DIR_UID_LEN + 1], err[512], *text;
+	json_t *lines, *shown, *ev;
+
+	make_id(31, id1);
+	assert_int_equal(add(f->d, id1, "陈明", "13911112222", NULL, a), 0);
+	lines = json_pack("[{s:s, s:s, s:s, s:[s], s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+	    "s:{s:s, s:s}}}]", "source", "gjj", "legacy_id", "g9", "reason", "id_contradiction",
+	    "candidates", a, "record", "kind", "person", "name", "陳明", "phone", "13911112222",
+	    "id_number", "44052419800101001X", "id_problem", "bad_checksum", "username",
+	    "chen_g", "status", "active", "credential", "scheme", "md5-hex", "hash",
+	    "9033c790bcfab8258d7db0067da1b519");
+	assert_non_null(lines);
+	assert_int_equal(review_open(f->d, lines, cid, other), 0);
+	assert_int_equal(review_case_id(json_array_get(lines, 0), cid2), 0);
+	assert_string_equal(cid, cid2);
+	assert_true(dir_case_id_valid(cid));
+	assert_int_equal(review_open(f->d, lines, cid, other), YH_ERR_EXISTS);
+
+	assert_int_equal(dir_case_get(f->d, cid, &c), 0);
+	shown = review_case_json(&c, false, false);
+	assert_non_null(shown);
+	text = json_dumps(shown, JSON_COMPACT);
+	assert_null(strstr(text, id1));                 /* masked */
+	assert_null(strstr(text, "44052419800101001X"));
+	assert_null(strstr(text, "9033c790"));          /* never a hash */
+	free(text);
+	ev = json_array_get(json_object_get(shown, "evidence"), 0);
+	assert_string_equal(json_string_value(json_object_get(ev, "name")), "folded");
+	assert_true(json_is_true(json_object_get(ev, "trad_simp")));
+	assert_string_equal(json_string_value(json_object_get(ev, "phone")), "same");
+	assert_string_equal(json_string_value(json_object_get(ev, "birth_date")), "different");
+	json_decref(shown);
+	shown = review_case_json(&c, false, true);
+	text = json_dumps(shown, JSON_COMPACT);
+	assert_non_null(strstr(text, id1));             /* unmasked when asked */
+	free(text);
+	json_decref(shown);
+	dir_case_clear(&c);
+
+	assert_int_equal(review_resolve(f->d, cid, REVIEW_SEPARATE, a, "operator:x", "n", NULL,
+	    err, sizeof(err)), YH_ERR_INVALID);
+	assert_int_equal(review_resolve(f->d, cid, REVIEW_MERGE, NULL, "operator:x", "same", uid,
+	    err, sizeof(err)), 0);
+	assert_string_equal(uid, a);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), 0);
+	assert_int_equal(review_resolve(f->d, cid, REVIEW_REJECT, NULL, "operator:x", "n", NULL,
+	    err, sizeof(err)), YH_ERR_EXISTS);
+	assert_non_null(strstr(err, "resolved already"));
+	/* Undone and separated; the rerun's import keeps it separated. */
+	assert_int_equal(dir_case_undo(f->d, cid), 0);
+	assert_int_equal(review_resolve(f->d, cid, REVIEW_SEPARATE, NULL, "operator:x", "two",
+	    NULL, err, sizeof(err)), 0);
+	assert_int_equal(review_open(f->d, lines, cid, other), YH_ERR_EXISTS);
+	assert_int_equal(dir_case_get(f->d, cid, &c), 0);
+	assert_int_equal(c.state, DIR_CASE_SEPARATE);
+	dir_case_clear(&c);
+	assert_int_equal(dir_legacy_cred_verify(f->d, a, "secret-b", 8), YH_ERR_NOT_FOUND);
+	json_decref(lines);
+}
+
 static void
 test_legacy_of_owner(void **state)
 {
@@ -1000,8 +1247,10 @@ test_orgs_and_mandates(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(list[0].id, m2);
 	dir_mandate_list_free(list, n);
-	/* The org's current relations: the agent and the legal representative. */
-	assert_int_equal(dir_mandate_list_org(f->d, org, now, &list, &n), 0);
+	/* The org's current relations: the agent and the legal representative (whose
+	 * relation dir_org_add made at the clock's time, which may be past the test's now
+	 * on a slow machine: asked at the clock's time). */
+	assert_int_equal(dir_mandate_list_org(f->d, org, yh_now(), &list, &n), 0);
 	assert_int_equal(n, 2);
 	dir_mandate_list_free(list, n);
 	/* Before the open-ended one began, only the first was current. */
@@ -1283,7 +1532,8 @@ test_migration_orgs(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+	    DIR_SQLITE_SCHEMA_VERSION);
 	assert_int_equal(dir_org_get(f->d, org, &o), 0);
 	assert_int_equal(o.kind, IDN_ORG_KIND_ENTERPRISE);
 	assert_string_equal(o.legal_rep_uid, rep);
@@ -1520,7 +1770,8 @@ test_migration_origin(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+	    DIR_SQLITE_SCHEMA_VERSION);
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(dir_person_get(f->d, uids[i], &p), 0);
 		if (i == 2)
@@ -1579,7 +1830,8 @@ test_migration_staff(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+	    DIR_SQLITE_SCHEMA_VERSION);
 	assert_int_equal(dir_mandate_list_org(f->d, org, 0, &list, &n), 0);
 	assert_int_equal(n, 2);
 	for (size_t i = 0; i < n; i++) {
@@ -2172,7 +2424,8 @@ test_privacy_consents(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+	    DIR_SQLITE_SCHEMA_VERSION);
 	assert_int_equal(dir_privacy_list(f->d, rk.new_uid, &got, &n), 0);
 	assert_int_equal(n, 0);
 	make_id(931, id);
@@ -2438,7 +2691,8 @@ test_migration_deregistered(void **state)
 	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
 	f->d = f->id->dir;
-	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 9);
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+	    DIR_SQLITE_SCHEMA_VERSION);
 	assert_int_equal(raw_uid_int(db, "SELECT deregistered FROM person WHERE uid = '%s'", a),
 	    12345);
 	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM person WHERE uid = '%s'"
@@ -2774,6 +3028,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
 		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_privacy_consents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_cases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_layer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_merge_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_deregistered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_org_purge, setup, teardown),

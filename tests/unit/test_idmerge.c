@@ -587,6 +587,17 @@ test_run_memory(void **state)
 	assert_int_equal(count_lines(x.review, "\"legacy_id\":\"c3\",\"reason\":\"id_contradiction\""), 1);
 	assert_int_equal(count_lines(x.review, "\"legacy_id\":\"n1\",\"reason\":\"ambiguous_match\""), 1);
 	assert_int_equal(count_lines(x.review, "name_conflict"), 2);
+	/* Each review line carries its record for the review case: c3's number as read,
+	 * with why it was unusable; the two conflicting records share their group. */
+	assert_int_equal(count_lines(x.review, "\"legacy_id\":\"c3\""), 1);
+	assert_int_equal(count_lines(x.review, "\"id_number\":\"44052418800101001X\","
+	    "\"id_problem\":\"bad_checksum\""), 1);
+	assert_int_equal(count_lines(x.review, "\"record\":{\"kind\":\"person\""), 4);
+	p = strstr(x.review, "\"group\":\"");
+	assert_non_null(p);
+	memcpy(line, p, 42);
+	line[42] = '\0';
+	assert_int_equal(count_lines(x.review, line), 2);
 	assert_int_equal(count_lines(x.rejects, "\"reason\":\"placeholder\""), 1);
 	assert_int_equal(count_lines(x.rejects, "\"reason\":\"missing_id\""), 1);
 	assert_int_equal(count_lines(x.rejects, "\"reason\":\"unreadable\""), 1);

@@ -23,6 +23,8 @@
 #include "authcore/audit/audit.h"
 #include "authcore/clients/clients.h"
 #include "authd/http/http.h"
+#include "authd/login/qr.h"
+#include "authd/oidc/device.h"
 #include "authd/oidc/oidc.h"
 #include "authd/oidc/token.h"
 #include "authd/app.h"
@@ -1860,11 +1862,182 @@ test_cors(void **state)
 	resp_free(&u);
 }
 
+/* ---- the device authorization grant ---- */
+
+/* User codes: XXXX-XXXX of the 20 consonants, every letter of the alphabet drawn, and a
+ * code typed in lower case, without the dash or with blanks is the same code; anything
+ * else (a vowel, a digit, too short or long) is refused. */
+static void
+test_device_user_code(void **state)
+{
+	char c[OIDC_DEV_CODE_SIZE], n[OIDC_DEV_CODE_SIZE];
+	bool seen[26] = { false };
+	size_t nseen = 0;
+
+	(void)state;
+	for (int k = 0; k < 400; k++) {
+		assert_int_equal(oidc_dev_user_code_new(c), 0);
+		assert_int_equal(strlen(c), 9);
+		assert_int_equal(c[4], '-');
+		for (int i = 0; i < 9; i++) {
+			if (i == 4)
+				continue;
+			assert_non_null(strchr(OIDC_DEV_ALPHABET, c[i]));
+			if (!seen[c[i] - 'A']) {
+				seen[c[i] - 'A'] = true;
+				nseen++;
+			}
+		}
+		assert_int_equal(oidc_dev_user_code_norm(c, n), 0);
+		assert_string_equal(n, c);
+	}
+	assert_int_equal(nseen, strlen(OIDC_DEV_ALPHABET));
+	assert_string_equal(OIDC_DEV_ALPHABET, "BCDFGHJKLMNPQRSTVWXZ");
+	assert_int_equal(oidc_dev_user_code_norm("bcdfghjk", n), 0);
+	assert_string_equal(n, "BCDF-GHJK");
+	assert_int_equal(oidc_dev_user_code_norm(" bcd f-gh jk ", n), 0);
+	assert_string_equal(n, "BCDF-GHJK");
+	assert_int_equal(oidc_dev_user_code_norm("BCDF-GHJA", n), YH_ERR_INVALID);   /* vowel */
+	assert_int_equal(oidc_dev_user_code_norm("BCDF-GHJ0", n), YH_ERR_INVALID);   /* digit */
+	assert_int_equal(oidc_dev_user_code_norm("BCDF-GHJ", n), YH_ERR_INVALID);
+	assert_int_equal(oidc_dev_user_code_norm("BCDF-GHJKL", n), YH_ERR_INVALID);
+	assert_int_equal(oidc_dev_user_code_norm("", n), YH_ERR_INVALID);
+	assert_int_equal(oidc_dev_user_code_norm(NULL, n), YH_ERR_INVALID);
+	assert_int_equal(oidc_dev_user_code_norm("BCDF\nGHJK", n), YH_ERR_INVALID);
+}
+
+/* The request's states: pending polls at the interval, slow_down (the interval grows by
+ * 5 s and stays grown), approved issues once, denied is told once, expiry, and the
+ * record survives its JSON. */
+static void
+test_device_states(void **state)
+{
+	struct oidc_dev d, e;
+	char *j = NULL;
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.client_id, sizeof(d.client_id), "kiosk");
+	snprintf(d.scope, sizeof(d.scope), "openid profile");
+	d.exp = 1000;
+	d.interval = 5;
+	assert_int_equal(oidc_dev_poll_step(&d, 100000), OIDC_DEV_POLL_PENDING);
+	assert_int_equal(oidc_dev_poll_step(&d, 105000), OIDC_DEV_POLL_PENDING);
+	assert_int_equal(oidc_dev_poll_step(&d, 106000), OIDC_DEV_POLL_SLOW_DOWN);
+	assert_int_equal(d.interval, 5 + OIDC_DEV_SLOW_DOWN);
+	/* the old interval is not enough any more */
+	assert_int_equal(oidc_dev_poll_step(&d, 106000 + 5000), OIDC_DEV_POLL_SLOW_DOWN);
+	assert_int_equal(d.interval, 5 + 2 * OIDC_DEV_SLOW_DOWN);
+	assert_int_equal(oidc_dev_poll_step(&d, 111000 + 15000), OIDC_DEV_POLL_PENDING);
+	/* JSON round trip, approved with a grant */
+	d.st = OIDC_DEV_APPROVED;
+	assert_int_equal(oidc_dev_json(&d, &j), YH_ERR_INVALID);    /* approved needs a grant */
+	d.grant = strdup("{\"uid\":\"u1\"}");
+	assert_int_equal(oidc_dev_json(&d, &j), 0);
+	assert_int_equal(oidc_dev_parse(j, &e), 0);
+	free(j);
+	assert_int_equal(e.st, OIDC_DEV_APPROVED);
+	assert_string_equal(e.client_id, "kiosk");
+	assert_string_equal(e.scope, "openid profile");
+	assert_string_equal(e.grant, "{\"uid\":\"u1\"}");
+	assert_int_equal(e.interval, d.interval);
+	assert_int_equal(e.next_ms, d.next_ms);
+	/* approved: issued once, then used */
+	assert_int_equal(oidc_dev_poll_step(&e, 130000), OIDC_DEV_POLL_ISSUE);
+	assert_int_equal(e.st, OIDC_DEV_DONE);
+	assert_int_equal(oidc_dev_poll_step(&e, 200000), OIDC_DEV_POLL_USED);
+	assert_int_equal(oidc_dev_poll_step(&e, 2000000), OIDC_DEV_POLL_USED);
+	oidc_dev_clear(&e);
+	/* denied: told once */
+	d.st = OIDC_DEV_DENIED;
+	assert_int_equal(oidc_dev_poll_step(&d, 130000), OIDC_DEV_POLL_DENIED);
+	assert_int_equal(oidc_dev_poll_step(&d, 140000), OIDC_DEV_POLL_USED);
+	/* expired, whatever the state but done */
+	d.st = OIDC_DEV_APPROVED;
+	assert_int_equal(oidc_dev_poll_step(&d, 1000000), OIDC_DEV_POLL_EXPIRED);
+	assert_int_equal(d.st, OIDC_DEV_APPROVED);
+	d.st = OIDC_DEV_PENDING;
+	assert_int_equal(oidc_dev_poll_step(&d, 1000000), OIDC_DEV_POLL_EXPIRED);
+	oidc_dev_clear(&d);
+	/* what is not a record */
+	assert_int_equal(oidc_dev_parse("{}", &e), YH_ERR_INVALID);
+	assert_int_equal(oidc_dev_parse("{\"st\":\"approved\",\"client_id\":\"k\","
+	    "\"scope\":\"\",\"exp\":1,\"iv\":5,\"next\":0}", &e), YH_ERR_INVALID);
+	assert_int_equal(oidc_dev_parse("{\"st\":\"odd\",\"client_id\":\"k\","
+	    "\"scope\":\"\",\"exp\":1,\"iv\":5,\"next\":0}", &e), YH_ERR_INVALID);
+	assert_int_equal(oidc_dev_parse("{\"st\":\"pending\",\"client_id\":\"k\","
+	    "\"scope\":\"\",\"exp\":1,\"iv\":0,\"next\":0}", &e), YH_ERR_INVALID);
+}
+
+/* ---- QR-code login ---- */
+
+/* The QR request's states: a confirm needs a scan by the same person, the level is the
+ * lower of the two tokens', another person or browser is refused, it is claimed once,
+ * and it expires; the record survives its JSON. */
+static void
+test_qr_states(void **state)
+{
+	struct login_qr q, c;
+	char *j = NULL;
+	const char *bh = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	const char *other = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+	(void)state;
+	memset(&q, 0, sizeof(q));
+	snprintf(q.bhash, sizeof(q.bhash), "%s", bh);
+	snprintf(q.addr, sizeof(q.addr), "192.0.2.7");
+	q.created = 1000;
+	q.exp = 1120;
+	assert_int_equal(login_qr_claim(&q, bh, 1001), YH_ERR_BUSY);
+	assert_int_equal(login_qr_confirm(&q, "u1", 3, 1001), YH_ERR_INVALID);  /* no scan */
+	assert_int_equal(login_qr_scan(&q, "u1", "mobile", 0, 1001), YH_ERR_INVALID);
+	assert_int_equal(login_qr_scan(&q, "u1", "mobile", 3, 1001), 0);
+	assert_int_equal(q.st, LOGIN_QR_SCANNED);
+	assert_int_equal(login_qr_scan(&q, "u1", "mobile", 3, 1002), 0);      /* again: same */
+	assert_int_equal(login_qr_scan(&q, "u2", "mobile", 3, 1002), YH_ERR_DENIED);
+	assert_int_equal(login_qr_confirm(&q, "u2", 3, 1002), YH_ERR_DENIED);
+	assert_int_equal(login_qr_deny(&q, "u2", 1002), YH_ERR_DENIED);
+	assert_int_equal(login_qr_claim(&q, bh, 1002), YH_ERR_BUSY);
+	/* JSON round trip */
+	assert_int_equal(login_qr_json(&q, &j), 0);
+	assert_int_equal(login_qr_parse(j, &c), 0);
+	free(j);
+	assert_int_equal(c.st, LOGIN_QR_SCANNED);
+	assert_string_equal(c.uid, "u1");
+	assert_string_equal(c.client_id, "mobile");
+	assert_string_equal(c.addr, "192.0.2.7");
+	assert_int_equal(c.loa, 3);
+	/* the confirm's token at a lower level lowers it, never raises it */
+	assert_int_equal(login_qr_confirm(&c, "u1", 2, 1003), 0);
+	assert_int_equal(c.loa, 2);
+	assert_int_equal(login_qr_confirm(&q, "u1", 4, 1003), 0);
+	assert_int_equal(q.loa, 3);
+	/* another browser; then the one that made it, once */
+	assert_int_equal(login_qr_claim(&q, other, 1004), YH_ERR_DENIED);
+	assert_int_equal(login_qr_claim(&q, "short", 1004), YH_ERR_DENIED);
+	assert_int_equal(login_qr_claim(&q, bh, 1004), 0);
+	assert_int_equal(q.st, LOGIN_QR_DONE);
+	assert_int_equal(login_qr_claim(&q, bh, 1004), YH_ERR_DENIED);
+	assert_int_equal(login_qr_scan(&q, "u1", "mobile", 3, 1004), YH_ERR_DENIED);
+	/* refused; expired */
+	c.st = LOGIN_QR_PENDING;
+	assert_int_equal(login_qr_deny(&c, "u9", 1005), 0);
+	assert_int_equal(login_qr_claim(&c, bh, 1005), YH_ERR_DENIED);
+	assert_int_equal(login_qr_confirm(&c, "u1", 2, 1005), YH_ERR_DENIED);
+	c.st = LOGIN_QR_CONFIRMED;
+	assert_int_equal(login_qr_claim(&c, bh, 1120), YH_ERR_EXPIRED);
+	assert_int_equal(login_qr_scan(&c, "u1", "mobile", 2, 1120), YH_ERR_EXPIRED);
+	assert_int_equal(login_qr_parse("{\"st\":\"pending\"}", &c), YH_ERR_INVALID);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error_status),
+		cmocka_unit_test(test_device_user_code),
+		cmocka_unit_test(test_device_states),
+		cmocka_unit_test(test_qr_states),
 		cmocka_unit_test(test_url_param),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_loa_acr),

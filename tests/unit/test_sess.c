@@ -999,6 +999,62 @@ test_par_single_use(void **state)
 	assert_null(p);
 }
 
+/* A flow: created under a random token or a name, read, changed only from the state the
+ * caller read (compare-and-swap), bound to what it was made for, never a code, expires. */
+static void
+test_flows(void **state)
+{
+	struct fx *f = *state;
+	char tok[SESS_TOKEN_SIZE], key[SESS_KEY_SIZE], k2[SESS_KEY_SIZE], nk[SESS_KEY_SIZE];
+	char *p = NULL, *prev = NULL;
+
+	assert_int_equal(sess_flow_new(f->s, "dev:kiosk", "{\"st\":\"pending\"}", 60, tok, key),
+	    0);
+	assert_int_equal(sess_flow_key("dev:kiosk", tok, k2), 0);
+	assert_string_equal(key, k2);
+	/* another binding names another record; a code of that value is none */
+	assert_int_equal(sess_flow_key("dev:other", tok, k2), 0);
+	assert_string_not_equal(key, k2);
+	assert_int_equal(sess_flow_get(f->s, k2, &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_code_take(f->s, "dev:kiosk", tok, NULL, &p, &prev), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_flow_key("dev:kiosk", "short", k2), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_flow_get(f->s, key, &p), 0);
+	assert_string_equal(p, "{\"st\":\"pending\"}");
+	free(p);
+	p = NULL;
+	/* a swap from a state that is no longer the record's loses */
+	assert_int_equal(sess_flow_swap(f->s, key, "{\"st\":\"pending\"}", "{\"st\":\"ok\"}"), 0);
+	assert_int_equal(sess_flow_swap(f->s, key, "{\"st\":\"pending\"}", "{\"st\":\"no\"}"),
+	    YH_ERR_BUSY);
+	assert_int_equal(sess_flow_get(f->s, key, &p), 0);
+	assert_string_equal(p, "{\"st\":\"ok\"}");
+	free(p);
+	p = NULL;
+	/* a name: taken once */
+	assert_int_equal(sess_flow_name_key("dev-user", "BCDFGHJK", nk), 0);
+	assert_int_equal(sess_flow_name_key("dev-user", "BCDFGHJL", k2), 0);
+	assert_string_not_equal(nk, k2);
+	assert_int_equal(sess_flow_put(f->s, nk, key, 30), 0);
+	assert_int_equal(sess_flow_put(f->s, nk, "x", 30), YH_ERR_EXISTS);
+	assert_int_equal(sess_flow_name_key("dev-user", "", k2), YH_ERR_INVALID);
+	assert_int_equal(sess_flow_name_key("dev-user", "A\nB", k2), YH_ERR_INVALID);
+	/* bounds */
+	assert_int_equal(sess_flow_new(f->s, "dev:kiosk", "x", 0, tok, NULL), YH_ERR_INVALID);
+	assert_int_equal(sess_flow_new(f->s, "dev:kiosk", "x", SESS_FLOW_TTL_MAX + 1, tok, NULL),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_flow_new(f->s, "", "x", 60, tok, NULL), YH_ERR_INVALID);
+	/* expiry: the swap keeps the first expiry */
+	advance(f, 31000);
+	assert_int_equal(sess_flow_get(f->s, nk, &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_flow_get(f->s, key, &p), 0);
+	free(p);
+	p = NULL;
+	advance(f, 30000);
+	assert_int_equal(sess_flow_get(f->s, key, &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(sess_flow_swap(f->s, key, "{\"st\":\"ok\"}", "x"), YH_ERR_NOT_FOUND);
+	assert_null(p);
+}
+
 /* A code is bound to its client: another client's attempt finds nothing and uses nothing. */
 static void
 test_codes_bound_to_client(void **state)
@@ -1706,7 +1762,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
-		BOTH(test_par_single_use),
+		BOTH(test_par_single_use), BOTH(test_flows),
 		BOTH(test_codes_bound_to_client), BOTH(test_tickets), BOTH(test_proxy_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_refresh_revoke_org),
 		BOTH(test_counters_lockout), BOTH(test_denylist),
@@ -1721,7 +1777,7 @@ main(void)
 		BOTH(test_absolute_timeout), BOTH(test_set_timeouts), BOTH(test_reauth_rotates),
 		BOTH(test_end_one_and_all),
 		BOTH(test_clients), BOTH(test_cas_tickets), BOTH(test_max_per_user), BOTH(test_codes_single_use),
-		BOTH(test_par_single_use),
+		BOTH(test_par_single_use), BOTH(test_flows),
 		BOTH(test_codes_bound_to_client), BOTH(test_tickets), BOTH(test_proxy_tickets),
 		BOTH(test_refresh_rotation), BOTH(test_refresh_revoke_org),
 		BOTH(test_counters_lockout), BOTH(test_denylist),

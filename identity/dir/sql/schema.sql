@@ -124,3 +124,32 @@ CREATE TABLE IF NOT EXISTS privacy_consent (id INTEGER PRIMARY KEY,
   via TEXT NOT NULL, at INTEGER NOT NULL);
 
 CREATE INDEX IF NOT EXISTS privacy_consent_person ON privacy_consent(person_uid, id);
+
+-- Review cases of idmerge's uncertain records, their members, and the legacy
+-- credentials a merged case brought to a person (migrate_10.sql says what each holds).
+CREATE TABLE IF NOT EXISTS review_case (id TEXT PRIMARY KEY,
+  reason TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'merged', 'separate', 'rejected')),
+  body_sealed TEXT NOT NULL, created INTEGER NOT NULL,
+  decided_by TEXT, note TEXT, decided_at INTEGER,
+  merged_uid TEXT, used INTEGER,
+  created_person INTEGER NOT NULL DEFAULT 0 CHECK (created_person IN (0, 1)),
+  CHECK ((state = 'merged') = (merged_uid IS NOT NULL))) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS review_case_state ON review_case(state, id);
+
+CREATE INDEX IF NOT EXISTS review_case_merged ON review_case(merged_uid)
+  WHERE merged_uid IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS review_member (source TEXT NOT NULL, legacy_id TEXT NOT NULL,
+  case_id TEXT NOT NULL REFERENCES review_case(id),
+  PRIMARY KEY (source, legacy_id)) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS review_member_case ON review_member(case_id);
+
+CREATE TABLE IF NOT EXISTS legacy_cred (source TEXT NOT NULL, legacy_id TEXT NOT NULL,
+  owner_uid TEXT NOT NULL REFERENCES entity(uid),
+  scheme TEXT NOT NULL CHECK (scheme <> 'plain'), hash TEXT NOT NULL, salt TEXT,
+  PRIMARY KEY (source, legacy_id)) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS legacy_cred_owner ON legacy_cred(owner_uid);
