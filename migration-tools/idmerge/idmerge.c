@@ -4,7 +4,7 @@
  * earlier versions to the secret uid key.
  *
  *   idmerge run --sources FILE --out DIR [--dry-run] [--today YYYYMMDD]
- *               [--uid-key FILE] [--partitions N] [--read-only]
+ *               [--uid-key FILE] [--partitions N] [--threads N] [--read-only]
  *   idmerge import --in DIR [-c authd.conf | -d STATE_DIR] [--uid-key FILE]
  *   idmerge rekey (--in DIR | --uid-key FILE) (-c authd.conf | -d STATE_DIR) [--apply]
  *
@@ -26,10 +26,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: idmerge run --sources FILE --out DIR [--dry-run] [--today YYYYMMDD]\n"
-	    "                   [--uid-key FILE] [--partitions N] [--read-only]\n"
+	    "                   [--uid-key FILE] [--partitions N] [--threads N] [--read-only]\n"
 	    "       idmerge import --in DIR [-c CONFIG | -d STATE_DIR] [--uid-key FILE]\n"
 	    "       idmerge rekey (--in DIR | --uid-key FILE) (-c CONFIG | -d STATE_DIR)\n"
-	    "                     [--apply]\n");
+	    "                     [--apply]\n"
+	    "run --threads N: threads for matching and merging (default: the online CPUs, at\n"
+	    "                 most %u); the outputs are the same bytes on any number\n",
+	    MIG_THREADS_DEFAULT_MAX);
 }
 
 static int
@@ -108,6 +111,20 @@ summary(const struct mig_counts *c, const char *out, bool dry, int64_t ms)
 	    ms > 0 ? (double)t[0] * 1000.0 / (double)ms : 0.0, peak_rss_kib());
 }
 
+/* The passes' wall-clock times, on stderr (never in an output file). */
+static void
+print_times(const struct mig_run *r)
+{
+	int64_t ms[5];
+	unsigned threads;
+
+	mig_run_times(r, ms, &threads);
+	fprintf(stderr, "idmerge: passes (s): read+cleanse %.2f, index %.2f, name+phone %.2f, "
+	    "persons %.2f, organizations %.2f (passes 2-5 on %u thread%s)\n", ms[0] / 1000.0,
+	    ms[1] / 1000.0, ms[2] / 1000.0, ms[3] / 1000.0, ms[4] / 1000.0, threads,
+	    threads == 1 ? "" : "s");
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -147,6 +164,10 @@ cmd_run(int argc, char **argv)
 			if (yh_parse_u64(argv[++i], 1, 4096, &n) != 0)
 				return fail("--partitions wants a number 1-4096");
 			o.nparts = (unsigned)n;
+		} else if (strcmp(a, "--threads") == 0) {
+			if (yh_parse_u64(argv[++i], 1, MIG_THREADS_MAX, &n) != 0)
+				return fail("--threads wants a number 1-64");
+			o.threads = (unsigned)n;
 		} else {
 			usage(stderr);
 			return 2;
@@ -187,6 +208,7 @@ cmd_run(int argc, char **argv)
 		goto out;
 	}
 	summary(mig_run_counts(r), out, o.dry_run, yh_mono_ms() - t0);
+	print_times(r);
 	rc = 0;
 out:
 	mig_run_free(r);

@@ -52,8 +52,7 @@ blank(struct mig_rec *a)
 
 /* Publishes one group's index lines and legal-representative answers. */
 static int
-index_group(struct mig_run *r, unsigned part, struct mig_rec *g, size_t n, FILE **nf,
-    FILE **of)
+index_group(struct mig_sink *k, unsigned part, struct mig_rec *g, size_t n)
 {
 	struct mig_rec aux;
 	char uid[40], npkey[600], partstr[16];
@@ -66,7 +65,7 @@ index_group(struct mig_run *r, unsigned part, struct mig_rec *g, size_t n, FILE 
 	if (persons == 0)
 		return 0; /* only legal-representative requests: nobody by that number */
 	conflict = mig_group_conflicts(g, n);
-	if ((e = mig_uid(r->uid, 'p', g[0].key, uid, sizeof(uid))) != 0)
+	if ((e = mig_uid(k->uid, 'p', g[0].key, uid, sizeof(uid))) != 0)
 		return e;
 	snprintf(partstr, sizeof(partstr), "%u", part);
 	for (size_t i = 0; i < n; i++) {
@@ -82,7 +81,7 @@ index_group(struct mig_run *r, unsigned part, struct mig_rec *g, size_t n, FILE 
 			aux.seq = x->seq;
 			aux.v[MV_LEGAL_REP] = x->key;
 			aux.v[MV_UID] = uid;
-			if ((e = mig_rec_write(of[mig_part_of(aux.key, r->nparts)], &aux)) != 0)
+			if ((e = mig_rec_write(k->of[mig_part_of(aux.key, k->nparts)], &aux)) != 0)
 				return e;
 			continue;
 		}
@@ -104,44 +103,29 @@ index_group(struct mig_run *r, unsigned part, struct mig_rec *g, size_t n, FILE 
 		aux.v[MV_PART] = partstr;
 		aux.v[MV_ID_RAW] = g[0].key;
 		aux.v[MV_REASON] = conflict ? "conflict" : "";
-		if ((e = mig_rec_write(nf[mig_part_of(npkey, r->nparts)], &aux)) != 0)
+		if ((e = mig_rec_write(k->nf[mig_part_of(npkey, k->nparts)], &aux)) != 0)
 			return e;
 	}
 	return 0;
 }
 
+/* Pass 2 on one P partition. */
+static int
+index_part(struct mig_sink *k, unsigned part, struct mig_part *p)
+{
+	int e = 0;
+
+	for (size_t i = 0, j; i < p->n && e == 0; i = j) {
+		j = group_end(p, i);
+		e = index_group(k, part, &p->recs[i], j - i);
+	}
+	return e;
+}
+
 int
 mig_pass_index(struct mig_run *r)
 {
-	FILE **nf = NULL, **of = NULL;
-	struct mig_part p;
-	char path[4200];
-	int e;
-
-	memset(&p, 0, sizeof(p));
-	if ((e = mig_open_set(r, 'N', true, &nf)) != 0 || (e = mig_open_set(r, 'O', true, &of)) != 0)
-		goto out;
-	mig_progress_phase(r->prog, "2/5 index persons", r->nparts);
-	for (unsigned k = 0; k < r->nparts && e == 0; k++) {
-		mig_tmp_path(r, 'P', k, path, sizeof(path));
-		if ((e = mig_part_load(path, &p)) != 0)
-			break;
-		if ((e = mig_part_sort(&p)) != 0)
-			break;
-		for (size_t i = 0, j; i < p.n && e == 0; i = j) {
-			j = group_end(&p, i);
-			e = index_group(r, k, &p.recs[i], j - i, nf, of);
-		}
-		mig_part_free(&p);
-		mig_progress_update(r->prog, k + 1, 0);
-	}
-out:
-	mig_part_free(&p);
-	if (mig_close_set(nf, r->nparts) != 0 && e == 0)
-		e = YH_ERR_IO;
-	if (mig_close_set(of, r->nparts) != 0 && e == 0)
-		e = YH_ERR_IO;
-	return e;
+	return mig_par_pass(r, 'P', "NO", "2/5 index persons", index_part);
 }
 
 /* One distinct identity a name+phone key points to. */
@@ -158,8 +142,7 @@ cand_cmp(const void *a, const void *b)
 
 /* Decides one ID-less record against the group's candidates. */
 static int
-decide_noid(struct mig_run *r, const struct mig_rec *x, const struct cand *c, size_t nc,
-    FILE **pf)
+decide_noid(struct mig_sink *k, const struct mig_rec *x, const struct cand *c, size_t nc)
 {
 	const char *uids[16];
 	size_t nu = 0;
@@ -169,32 +152,32 @@ decide_noid(struct mig_run *r, const struct mig_rec *x, const struct cand *c, si
 		char masked[64];
 
 		mig_mask_value(x->v[MV_ID_RAW], masked, sizeof(masked));
-		return mig_emit_reject(r, x->src, x->v[MV_LEGACY_ID], x->v[MV_REASON], "id_number",
+		return mig_emit_reject(k, x->src, x->v[MV_LEGACY_ID], x->v[MV_REASON], "id_number",
 		    masked);
 	}
 	for (size_t i = 0; i < nc && nu < 16; i++)
 		if (!c[i].conflict)
 			uids[nu++] = c[i].uid;
 	if (nc > 1)
-		return mig_emit_review(r, x, "ambiguous_match", NULL, uids, nu);
+		return mig_emit_review(k, x, "ambiguous_match", NULL, uids, nu);
 	if (c[0].conflict)
-		return mig_emit_review(r, x, "candidate_in_conflict", c[0].uid, NULL, 0);
+		return mig_emit_review(k, x, "candidate_in_conflict", c[0].uid, NULL, 0);
 	if (mig_id_contradicts(x->v[MV_ID_RAW], x->v[MV_REASON], c[0].id))
-		return mig_emit_review(r, x, "id_contradiction", NULL, uids, nu);
-	if (yh_parse_u64(c[0].part, 0, r->nparts - 1, &part) != 0)
+		return mig_emit_review(k, x, "id_contradiction", NULL, uids, nu);
+	if (yh_parse_u64(c[0].part, 0, k->nparts - 1, &part) != 0)
 		return YH_ERR_INTERNAL;
 	{
 		struct mig_rec j = *x;
 
 		j.type = MIG_T_JOINED;
 		j.key = c[0].id;
-		return mig_rec_write(pf[part], &j);
+		return mig_rec_write(k->pf[part], &j);
 	}
 }
 
 /* One name+phone group: index lines first (type I sorts before N), then records. */
 static int
-noid_group(struct mig_run *r, struct mig_rec *g, size_t n, FILE **pf)
+noid_group(struct mig_sink *k, struct mig_rec *g, size_t n)
 {
 	struct cand *c = NULL;
 	size_t nc = 0, i;
@@ -206,57 +189,45 @@ noid_group(struct mig_run *r, struct mig_rec *g, size_t n, FILE **pf)
 		return 0;
 	if (i > 0 && (c = calloc(i, sizeof(*c))) == NULL)
 		return YH_ERR_ALLOC;
-	for (size_t k = 0; k < i; k++) {
+	for (size_t q = 0; q < i; q++) {
 		size_t m;
 
 		for (m = 0; m < nc; m++)
-			if (strcmp(c[m].uid, g[k].v[MV_UID]) == 0)
+			if (strcmp(c[m].uid, g[q].v[MV_UID]) == 0)
 				break;
 		if (m < nc)
 			continue;
-		c[nc].uid = g[k].v[MV_UID];
-		c[nc].id = g[k].v[MV_ID_RAW];
-		c[nc].part = g[k].v[MV_PART];
-		c[nc].conflict = strcmp(g[k].v[MV_REASON], "conflict") == 0;
+		c[nc].uid = g[q].v[MV_UID];
+		c[nc].id = g[q].v[MV_ID_RAW];
+		c[nc].part = g[q].v[MV_PART];
+		c[nc].conflict = strcmp(g[q].v[MV_REASON], "conflict") == 0;
 		nc++;
 	}
 	if (nc > 1)
 		qsort(c, nc, sizeof(*c), cand_cmp);
 	for (; i < n && e == 0; i++)
 		if (g[i].type == MIG_T_NOID)
-			e = decide_noid(r, &g[i], c, nc, pf);
+			e = decide_noid(k, &g[i], c, nc);
 	free(c);
+	return e;
+}
+
+/* Pass 3 on one N partition. */
+static int
+noid_part(struct mig_sink *k, unsigned part, struct mig_part *p)
+{
+	int e = 0;
+
+	(void)part;
+	for (size_t i = 0, j; i < p->n && e == 0; i = j) {
+		j = group_end(p, i);
+		e = noid_group(k, &p->recs[i], j - i);
+	}
 	return e;
 }
 
 int
 mig_pass_noid(struct mig_run *r)
 {
-	FILE **pf = NULL;
-	struct mig_part p;
-	char path[4200];
-	int e;
-
-	memset(&p, 0, sizeof(p));
-	if ((e = mig_open_set(r, 'P', true, &pf)) != 0)
-		goto out;
-	mig_progress_phase(r->prog, "3/5 name+phone", r->nparts);
-	for (unsigned k = 0; k < r->nparts && e == 0; k++) {
-		mig_tmp_path(r, 'N', k, path, sizeof(path));
-		if ((e = mig_part_load(path, &p)) != 0)
-			break;
-		if ((e = mig_part_sort(&p)) != 0)
-			break;
-		for (size_t i = 0, j; i < p.n && e == 0; i = j) {
-			j = group_end(&p, i);
-			e = noid_group(r, &p.recs[i], j - i, pf);
-		}
-		mig_part_free(&p);
-		mig_progress_update(r->prog, k + 1, 0);
-	}
-out:
-	mig_part_free(&p);
-	if (mig_close_set(pf, r->nparts) != 0 && e == 0)
-		e = YH_ERR_IO;
-	return e;
+	return mig_par_pass(r, 'N', "P", "3/5 name+phone", noid_part);
 }

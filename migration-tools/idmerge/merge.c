@@ -88,7 +88,7 @@ merged_status(struct mig_rec *const *g, size_t n)
 
 
 static int
-put_accounts(struct mig_run *r, struct yh_buf *b, struct mig_rec **g, size_t n)
+put_accounts(struct mig_sink *k, struct yh_buf *b, struct mig_rec **g, size_t n)
 {
 	int e;
 
@@ -97,33 +97,33 @@ put_accounts(struct mig_run *r, struct yh_buf *b, struct mig_rec **g, size_t n)
 		return e;
 	for (size_t i = 0; i < n; i++) {
 		if ((e = yh_buf_puts(b, i ? ",{\"source\":" : "{\"source\":")) != 0 ||
-		    (e = mig_json_str(b, r->s->v[g[i]->src].name)) != 0 ||
+		    (e = mig_json_str(b, k->s->v[g[i]->src].name)) != 0 ||
 		    (e = mig_json_kv(b, "legacy_id", g[i]->v[MV_LEGACY_ID])) != 0 ||
 		    (e = mig_json_kv(b, "username", g[i]->v[MV_USERNAME])) != 0 ||
 		    (e = mig_json_kv(b, "status", g[i]->v[MV_STATUS])) != 0 ||
 		    (e = yh_buf_putc(b, '}')) != 0)
 			return e;
-		r->c.src[g[i]->src].accounts++;
+		k->c->src[g[i]->src].accounts++;
 	}
 	return yh_buf_putc(b, ']');
 }
 
 static int
-put_credential(struct mig_run *r, struct yh_buf *b, struct mig_rec **g, size_t n)
+put_credential(struct mig_sink *k, struct yh_buf *b, struct mig_rec **g, size_t n)
 {
 	const struct mig_rec *best = NULL;
 	int e;
 
-	qsort_r(g, n, sizeof(*g), cred_cmp, (void *)r->s);
+	qsort_r(g, n, sizeof(*g), cred_cmp, (void *)k->s);
 	for (size_t i = 0; i < n && best == NULL; i++)
-		if (g[i]->v[MV_PW_HASH][0] != '\0' && r->s->v[g[i]->src].password_scheme != NULL)
+		if (g[i]->v[MV_PW_HASH][0] != '\0' && k->s->v[g[i]->src].password_scheme != NULL)
 			best = g[i];
 	if (best == NULL)
 		return yh_buf_puts(b, ",\"credential\":null");
 	if ((e = yh_buf_puts(b, ",\"credential\":{\"source\":")) != 0 ||
-	    (e = mig_json_str(b, r->s->v[best->src].name)) != 0 ||
+	    (e = mig_json_str(b, k->s->v[best->src].name)) != 0 ||
 	    (e = mig_json_kv(b, "legacy_id", best->v[MV_LEGACY_ID])) != 0 ||
-	    (e = mig_json_kv(b, "scheme", r->s->v[best->src].password_scheme)) != 0 ||
+	    (e = mig_json_kv(b, "scheme", k->s->v[best->src].password_scheme)) != 0 ||
 	    (e = mig_json_kv(b, "hash", best->v[MV_PW_HASH])) != 0 ||
 	    (e = mig_json_kv(b, "salt", best->v[MV_PW_SALT])) != 0)
 		return e;
@@ -132,13 +132,13 @@ put_credential(struct mig_run *r, struct yh_buf *b, struct mig_rec **g, size_t n
 
 /* Writes one person (kind 'p') or organization ('o') identity built from records g. */
 static int
-write_identity(struct mig_run *r, char kind, const char *uid, const char *key,
+write_identity(struct mig_sink *k, char kind, const char *uid, const char *key,
     struct mig_rec **g, size_t n, const char *legal_rep_uid)
 {
-	struct yh_buf *b = &r->line;
+	struct yh_buf *b = &k->line;
 	int e;
 
-	qsort_r(g, n, sizeof(*g), prio_cmp, (void *)r->s);
+	qsort_r(g, n, sizeof(*g), prio_cmp, (void *)k->s);
 	yh_buf_reset(b);
 	if ((e = yh_buf_puts(b, "{\"uid\":")) != 0 || (e = mig_json_str(b, uid)) != 0)
 		return e;
@@ -160,14 +160,14 @@ write_identity(struct mig_run *r, char kind, const char *uid, const char *key,
 		return e;
 	if (kind == 'o' && (e = mig_json_kv(b, "legal_rep_uid", legal_rep_uid)) != 0)
 		return e;
-	if ((e = put_credential(r, b, g, n)) != 0 || (e = put_accounts(r, b, g, n)) != 0 ||
+	if ((e = put_credential(k, b, g, n)) != 0 || (e = put_accounts(k, b, g, n)) != 0 ||
 	    (e = yh_buf_puts(b, "}\n")) != 0)
 		return e;
 	if (kind == 'p')
-		r->c.persons++;
+		k->c->persons++;
 	else
-		r->c.orgs++;
-	if (r->ident != NULL && fwrite(b->data, 1, b->len, r->ident) != b->len)
+		k->c->orgs++;
+	if (k->ident != NULL && fwrite(b->data, 1, b->len, k->ident) != b->len)
 		return YH_ERR_IO;
 	return 0;
 }
@@ -188,7 +188,7 @@ group_cmp(const void *a, const void *b)
 
 /* Splits a sorted partition into key groups with their uids, sorted by uid. */
 static int
-make_groups(struct mig_run *r, char kind, const struct mig_part *p, struct group **out,
+make_groups(struct mig_sink *k, char kind, const struct mig_part *p, struct group **out,
     size_t *nout)
 {
 	struct group *gs = NULL;
@@ -206,7 +206,7 @@ make_groups(struct mig_run *r, char kind, const struct mig_part *p, struct group
 			;
 		gs[ng].start = i;
 		gs[ng].n = j - i;
-		if ((e = mig_uid(r->uid, kind, p->recs[i].key, gs[ng].uid,
+		if ((e = mig_uid(k->uid, kind, p->recs[i].key, gs[ng].uid,
 		    sizeof(gs[ng].uid))) != 0)
 			break;
 		ng++;
@@ -222,7 +222,7 @@ make_groups(struct mig_run *r, char kind, const struct mig_part *p, struct group
 }
 
 static int
-person_group(struct mig_run *r, struct mig_rec *g, size_t n, const char *uid,
+person_group(struct mig_sink *k, struct mig_rec *g, size_t n, const char *uid,
     struct mig_rec **ptrs)
 {
 	size_t np = 0;
@@ -235,16 +235,16 @@ person_group(struct mig_run *r, struct mig_rec *g, size_t n, const char *uid,
 		return 0;
 	if (mig_group_conflicts(g, n)) {
 		/* One number, names that differ beyond normalization: never merged. */
-		r->c.conflicts++;
+		k->c->conflicts++;
 		for (size_t i = 0; i < np && e == 0; i++)
-			e = mig_emit_review(r, ptrs[i], "name_conflict", uid, NULL, 0);
+			e = mig_emit_review(k, ptrs[i], "name_conflict", uid, NULL, 0);
 		return e;
 	}
-	return write_identity(r, 'p', uid, g[0].key, ptrs, np, NULL);
+	return write_identity(k, 'p', uid, g[0].key, ptrs, np, NULL);
 }
 
 static int
-org_group(struct mig_run *r, struct mig_rec *g, size_t n, const char *uid,
+org_group(struct mig_sink *k, struct mig_rec *g, size_t n, const char *uid,
     struct mig_rec **ptrs)
 {
 	const char *uscc = NULL, *rep, *rep_uid = NULL;
@@ -267,70 +267,67 @@ org_group(struct mig_run *r, struct mig_rec *g, size_t n, const char *uid,
 		return 0;
 	if (conflict) {
 		/* Two valid credit codes over one organization code: never merged. */
-		r->c.conflicts++;
+		k->c->conflicts++;
 		for (size_t i = 0; i < np && e == 0; i++)
-			e = mig_emit_review(r, ptrs[i], "uscc_conflict", uid, NULL, 0);
+			e = mig_emit_review(k, ptrs[i], "uscc_conflict", uid, NULL, 0);
 		return e;
 	}
-	qsort_r(ptrs, np, sizeof(*ptrs), prio_cmp, (void *)r->s);
+	qsort_r(ptrs, np, sizeof(*ptrs), prio_cmp, (void *)k->s);
 	rep = first_value(ptrs, np, MV_LEGAL_REP);
 	for (size_t i = 0; i < n && rep[0] != '\0'; i++)
 		if (g[i].type == MIG_T_LEGALREP && strcmp(g[i].v[MV_LEGAL_REP], rep) == 0) {
 			rep_uid = g[i].v[MV_UID];
 			break;
 		}
-	return write_identity(r, 'o', uid, g[0].key, ptrs, np, rep_uid);
+	return write_identity(k, 'o', uid, g[0].key, ptrs, np, rep_uid);
 }
 
+/* Passes 4 and 5 on one partition: its groups in uid order. */
 static int
-output_pass(struct mig_run *r, char type, const char *label)
+output_part(struct mig_sink *k, char type, struct mig_part *p)
 {
-	struct mig_part p;
 	struct group *gs = NULL;
 	struct mig_rec **ptrs = NULL;
 	size_t ng = 0;
-	char path[4200];
-	int e = 0;
+	int e;
 
-	memset(&p, 0, sizeof(p));
-	mig_progress_phase(r->prog, label, r->nparts);
-	for (unsigned k = 0; k < r->nparts && e == 0; k++) {
-		mig_tmp_path(r, type, k, path, sizeof(path));
-		if ((e = mig_part_load(path, &p)) != 0)
-			break;
-		if ((e = mig_part_sort(&p)) != 0)
-			break;
-		if ((e = make_groups(r, type == 'P' ? 'p' : 'o', &p, &gs, &ng)) != 0)
-			break;
-		if (p.n > 0 && (ptrs = calloc(p.n, sizeof(*ptrs))) == NULL)
-			e = YH_ERR_ALLOC;
-		for (size_t i = 0; i < ng && e == 0; i++) {
-			struct mig_rec *g = &p.recs[gs[i].start];
+	if ((e = make_groups(k, type == 'P' ? 'p' : 'o', p, &gs, &ng)) != 0)
+		return e;
+	if (p->n > 0 && (ptrs = calloc(p->n, sizeof(*ptrs))) == NULL)
+		e = YH_ERR_ALLOC;
+	for (size_t i = 0; i < ng && e == 0; i++) {
+		struct mig_rec *g = &p->recs[gs[i].start];
 
-			e = type == 'P' ? person_group(r, g, gs[i].n, gs[i].uid, ptrs) :
-			    org_group(r, g, gs[i].n, gs[i].uid, ptrs);
-		}
-		free(ptrs);
-		ptrs = NULL;
-		free(gs);
-		gs = NULL;
-		mig_part_free(&p);
-		mig_progress_update(r->prog, k + 1, 0);
+		e = type == 'P' ? person_group(k, g, gs[i].n, gs[i].uid, ptrs) :
+		    org_group(k, g, gs[i].n, gs[i].uid, ptrs);
 	}
 	free(ptrs);
 	free(gs);
-	mig_part_free(&p);
 	return e;
+}
+
+static int
+persons_part(struct mig_sink *k, unsigned part, struct mig_part *p)
+{
+	(void)part;
+	return output_part(k, 'P', p);
+}
+
+static int
+orgs_part(struct mig_sink *k, unsigned part, struct mig_part *p)
+{
+	(void)part;
+	return output_part(k, 'O', p);
 }
 
 int
 mig_pass_persons(struct mig_run *r)
 {
-	return output_pass(r, 'P', "4/5 merge persons");
+	return mig_par_pass(r, 'P', "", "4/5 merge persons", persons_part);
 }
 
 int
 mig_pass_orgs(struct mig_run *r)
 {
-	return output_pass(r, 'O', "5/5 merge organizations");
+	return mig_par_pass(r, 'O', "", "5/5 merge organizations", orgs_part);
 }

@@ -15,6 +15,9 @@
  *      rejects (match.c).
  *   4. each P partition again: merge groups into identities (merge.c).
  *   5. each O partition: merge organizations (merge.c).
+ * Passes 2-5 run the partitions on several threads (par.c): each thread writes one
+ * partition's lines into memory and they reach the files in partition order, so the
+ * bytes do not depend on the number of threads.
  * Temporary files live in a private 0700 directory inside the output directory and
  * are removed at the end; the outputs are written there too and moved into the output
  * directory only when the run has succeeded, so a failed run leaves none. Every pass
@@ -24,6 +27,7 @@
 #ifndef YH_MIG_IDMERGE_MIG_H
 #define YH_MIG_IDMERGE_MIG_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -183,6 +187,10 @@ int mig_json_kv(struct yh_buf *b, const char *k, const char *v) YH_WUR;
  * caller's string may be freed afterwards. */
 void mig_reason_add(struct mig_reason_count *t, size_t *n, const char *reason);
 
+/* Adds every count of from (the same sources) to to, reasons in from's order, and
+ * zeroes from: a partition's counts joining the run's. */
+void mig_counts_move(struct mig_counts *to, struct mig_counts *from);
+
 /* ---------- progress.c ---------- */
 
 struct mig_progress;
@@ -251,6 +259,10 @@ int mig_uid_key_open(const char *dir, const char *key_file, struct mig_uid_key *
  * used when given no key: only to recognise the uids made with it (idmerge rekey). */
 int mig_uid_key_legacy(struct mig_uid_key **out) YH_WUR;
 
+/* A second context holding the same key, for another thread. 0, YH_ERR_ALLOC or
+ * YH_ERR_CRYPTO; *out is owned by the caller (mig_uid_key_free). */
+int mig_uid_key_dup(const struct mig_uid_key *k, struct mig_uid_key **out) YH_WUR;
+
 /* Frees a uid key (OpenSSL wipes the key). NULL is fine. */
 void mig_uid_key_free(struct mig_uid_key *k);
 
@@ -269,10 +281,33 @@ struct mig_run_opts {
 	int today;                  /* yyyymmdd; 0 = today (CST) */
 	const char *uid_key_file;   /* --uid-key FILE; NULL: OUT_DIR/uid.key (made when missing) */
 	unsigned nparts;            /* 0 = chosen from the input size */
+	unsigned threads;           /* passes 2-5; 0 = mig_default_threads() */
 	bool progress;              /* allow a progress line (still only on a terminal) */
 };
 
 struct mig_run;
+
+#define MIG_THREADS_MAX 64      /* --threads */
+#define MIG_THREADS_DEFAULT_MAX 8 /* the default: the online CPUs, at most this many */
+
+/* The default number of threads: the online CPUs, 1 to MIG_THREADS_DEFAULT_MAX. */
+unsigned mig_default_threads(void);
+
+/*
+ * Where the work on one partition writes: the output streams, the temporary file sets
+ * of the pass, the counts, the uid key and a scratch line. Pass 1 and a run on one
+ * thread use the run's own sink, whose streams are the files themselves; a thread of a
+ * parallel pass has its own, writing into memory until its partition's turn (par.c).
+ */
+struct mig_sink {
+	const struct mig_sources *s;
+	unsigned nparts;
+	struct mig_uid_key *uid;
+	FILE *ident, *rejects, *review; /* NULL in a dry run */
+	FILE **pf, **nf, **of;      /* the temporary files a pass appends to, or NULL */
+	struct mig_counts *c;
+	struct yh_buf line;
+};
 
 /* Starts a run over the loaded sources: creates the output directory (0700), reads or
  * makes the uid key (see uid_key_file), the private temporary directory and the
@@ -291,7 +326,9 @@ int mig_run_add_unreadable(struct mig_run *r, uint32_t src_index, uint64_t seq,
  * reported (err) before a run creates anything. */
 int mig_sources_check(const struct mig_sources *s, char *err, size_t errsz) YH_WUR;
 
-/* Reads every source through the readers and feeds pass 1. A mapped JSONL key or LDIF
+/* Reads every source through the readers and feeds pass 1, one source per thread
+ * when the run has several (each source's rejects and review lines then wait in a
+ * temporary file and join the outputs in source order). A mapped JSONL key or LDIF
  * attribute that no record of its source holds is YH_ERR_CONFIG (mig_reader_check_keys)
  * once that source is read; the run must then be freed without finishing. */
 int mig_run_read_all(struct mig_run *r, char *err, size_t errsz) YH_WUR;
@@ -301,6 +338,10 @@ int mig_run_finish(struct mig_run *r, char *err, size_t errsz) YH_WUR;
 
 /* The counts (valid after mig_run_finish). Owned by the run. */
 const struct mig_counts *mig_run_counts(const struct mig_run *r);
+
+/* Wall-clock milliseconds of the five passes (valid after mig_run_finish), and the
+ * number of threads passes 2-5 ran on. */
+void mig_run_times(const struct mig_run *r, int64_t ms[5], unsigned *threads);
 
 /* Removes the temporary directory and frees the run. NULL is fine. */
 void mig_run_free(struct mig_run *r);
@@ -315,13 +356,16 @@ struct mig_run {
 	bool key_created;          /* this run made key_path */
 	char tmp[4096];            /* private temporary directory */
 	unsigned nparts;
+	unsigned threads;          /* passes 2-5 */
 	FILE **pf, **nf, **of;     /* pass-1 writers, nparts each */
 	FILE *rejects, *review, *ident; /* NULL in a dry run */
 	struct mig_counts c;
 	struct mig_progress *prog;
-	struct yh_buf line;        /* scratch for one output line */
-	struct mig_clean clean;    /* scratch for pass 1 */
+	struct mig_sink sink;      /* the run's own: the files themselves, r->c */
+	struct mig_clean clean;    /* scratch for pass 1 on the calling thread */
+	pthread_mutex_t *part_locks; /* pass 1 on several threads: one per P, N, O file */
 	uint64_t records;          /* records seen in pass 1 */
+	int64_t pass_ms[5];        /* wall-clock time of each pass */
 	bool finished;
 	bool out_created;          /* this run made the output directory */
 	bool published;            /* the outputs are in the output directory */
@@ -341,14 +385,29 @@ int mig_close_set(FILE **set, unsigned n) YH_WUR;
 
 /* Writes one reject line and counts it against the source. value must already be
  * masked (mig_mask_value); field and value may be NULL. */
-int mig_emit_reject(struct mig_run *r, uint32_t src, const char *legacy_id,
+int mig_emit_reject(struct mig_sink *k, uint32_t src, const char *legacy_id,
     const char *reason, const char *field, const char *value) YH_WUR;
 
 /* Writes one review line for record x (candidates: uids, sorted by the caller; group:
  * the uid of the conflicting group x belongs to, or NULL) and counts it. The line
  * carries x's values and legacy credential for the directory's review cases. */
-int mig_emit_review(struct mig_run *r, const struct mig_rec *x, const char *reason,
+int mig_emit_review(struct mig_sink *k, const struct mig_rec *x, const char *reason,
     const char *group, const char *const *cands, size_t ncands) YH_WUR;
+
+/* ---------- par.c: a pass over the partitions on the run's threads ---------- */
+
+/* The work on one loaded, sorted partition (number part) of a pass. */
+typedef int (*mig_part_fn)(struct mig_sink *k, unsigned part, struct mig_part *p);
+
+/*
+ * Runs fn on every partition of temporary file type ('P', 'N', 'O') on r->threads
+ * threads, the temporary files of the types in appends (e.g. "NO") opened for
+ * appending in the sinks. What each partition writes reaches the files in partition
+ * order, and its counts are added in that order: the outputs are the same bytes on any
+ * number of threads. 0 or the first error.
+ */
+int mig_par_pass(struct mig_run *r, char type, const char *appends, const char *label,
+    mig_part_fn fn) YH_WUR;
 
 /* ---------- match.c (passes 2 and 3) ---------- */
 

@@ -338,33 +338,61 @@ intern_reason(const char *reason)
 	return "other";
 }
 
-void
-mig_reason_add(struct mig_reason_count *t, size_t *n, const char *reason)
+/* Adds n to a reason's count (reason already interned). */
+static void
+reason_add_n(struct mig_reason_count *t, size_t *cnt, const char *reason, uint64_t n)
 {
 	size_t i;
 
-	reason = intern_reason(reason);
-	for (i = 0; i < *n; i++)
+	for (i = 0; i < *cnt; i++)
 		if (strcmp(t[i].reason, reason) == 0) {
-			t[i].n++;
+			t[i].n += n;
 			return;
 		}
-	if (*n == MIG_REASONS_MAX) {
+	if (*cnt == MIG_REASONS_MAX) {
 		/* The table is far larger than the set of codes; fold any excess. */
-		t[*n - 1].reason = "other";
-		t[*n - 1].n++;
+		t[*cnt - 1].reason = "other";
+		t[*cnt - 1].n += n;
 		return;
 	}
-	t[*n].reason = reason;
-	t[*n].n = 1;
-	(*n)++;
+	t[*cnt].reason = reason;
+	t[*cnt].n = n;
+	(*cnt)++;
+}
+
+void
+mig_reason_add(struct mig_reason_count *t, size_t *n, const char *reason)
+{
+	reason_add_n(t, n, intern_reason(reason), 1);
+}
+
+void
+mig_counts_move(struct mig_counts *to, struct mig_counts *from)
+{
+	for (size_t i = 0; i < from->n_src && i < to->n_src; i++) {
+		struct mig_src_counts *d = &to->src[i], *x = &from->src[i];
+
+		d->read += x->read;
+		d->accounts += x->accounts;
+		d->rejects += x->rejects;
+		d->review += x->review;
+		for (size_t k = 0; k < x->n_rej; k++)
+			reason_add_n(d->rej, &d->n_rej, x->rej[k].reason, x->rej[k].n);
+		for (size_t k = 0; k < x->n_rev; k++)
+			reason_add_n(d->rev, &d->n_rev, x->rev[k].reason, x->rev[k].n);
+		memset(x, 0, sizeof(*x));
+	}
+	to->persons += from->persons;
+	to->orgs += from->orgs;
+	to->conflicts += from->conflicts;
+	from->persons = from->orgs = from->conflicts = 0;
 }
 
 /* Writes the scratch line to f (when not a dry run). */
 static int
-flush_line(struct mig_run *r, FILE *f)
+flush_line(struct mig_sink *k, FILE *f)
 {
-	if (r->line.len > 0 && f != NULL && fwrite(r->line.data, 1, r->line.len, f) != r->line.len)
+	if (k->line.len > 0 && f != NULL && fwrite(k->line.data, 1, k->line.len, f) != k->line.len)
 		return YH_ERR_IO;
 	return 0;
 }
@@ -372,39 +400,39 @@ flush_line(struct mig_run *r, FILE *f)
 /* Starts the scratch line of a reject or review record: {"source":..,"legacy_id":..,
  * "reason":.. (the caller adds the rest). */
 static int
-line_start(struct mig_run *r, uint32_t src, const char *legacy_id, const char *reason)
+line_start(struct mig_sink *k, uint32_t src, const char *legacy_id, const char *reason)
 {
 	int e;
 
-	yh_buf_reset(&r->line);
-	if ((e = yh_buf_puts(&r->line, "{\"source\":")) != 0 ||
-	    (e = mig_json_str(&r->line, r->s->v[src].name)) != 0 ||
-	    (e = yh_buf_puts(&r->line, ",\"legacy_id\":")) != 0 ||
-	    (e = mig_json_str(&r->line, legacy_id)) != 0 ||
-	    (e = yh_buf_puts(&r->line, ",\"reason\":")) != 0)
+	yh_buf_reset(&k->line);
+	if ((e = yh_buf_puts(&k->line, "{\"source\":")) != 0 ||
+	    (e = mig_json_str(&k->line, k->s->v[src].name)) != 0 ||
+	    (e = yh_buf_puts(&k->line, ",\"legacy_id\":")) != 0 ||
+	    (e = mig_json_str(&k->line, legacy_id)) != 0 ||
+	    (e = yh_buf_puts(&k->line, ",\"reason\":")) != 0)
 		return e;
-	return mig_json_str(&r->line, reason);
+	return mig_json_str(&k->line, reason);
 }
 
 int
-mig_emit_reject(struct mig_run *r, uint32_t src, const char *legacy_id, const char *reason,
+mig_emit_reject(struct mig_sink *k, uint32_t src, const char *legacy_id, const char *reason,
     const char *field, const char *value)
 {
-	struct mig_src_counts *sc = &r->c.src[src];
+	struct mig_src_counts *sc = &k->c->src[src];
 	int e;
 
 	sc->rejects++;
 	mig_reason_add(sc->rej, &sc->n_rej, reason);
-	if (r->rejects == NULL)
+	if (k->rejects == NULL)
 		return 0;
-	if ((e = line_start(r, src, legacy_id, reason)) != 0 ||
-	    (e = yh_buf_puts(&r->line, ",\"field\":")) != 0 ||
-	    (e = mig_json_str(&r->line, field)) != 0 ||
-	    (e = yh_buf_puts(&r->line, ",\"value\":")) != 0 ||
-	    (e = mig_json_str(&r->line, value)) != 0 ||
-	    (e = yh_buf_puts(&r->line, "}\n")) != 0)
+	if ((e = line_start(k, src, legacy_id, reason)) != 0 ||
+	    (e = yh_buf_puts(&k->line, ",\"field\":")) != 0 ||
+	    (e = mig_json_str(&k->line, field)) != 0 ||
+	    (e = yh_buf_puts(&k->line, ",\"value\":")) != 0 ||
+	    (e = mig_json_str(&k->line, value)) != 0 ||
+	    (e = yh_buf_puts(&k->line, "}\n")) != 0)
 		return e;
-	return flush_line(r, r->rejects);
+	return flush_line(k, k->rejects);
 }
 
 int
@@ -421,10 +449,10 @@ mig_json_kv(struct yh_buf *b, const char *k, const char *v)
 /* Appends ,"record":{...}: what the directory's review case needs of record x (the
  * values as cleansed; the ID number as read when it was unusable, with why). */
 static int
-review_record(struct mig_run *r, const struct mig_rec *x)
+review_record(struct mig_sink *k, const struct mig_rec *x)
 {
-	struct yh_buf *b = &r->line;
-	const char *scheme = r->s->v[x->src].password_scheme;
+	struct yh_buf *b = &k->line;
+	const char *scheme = k->s->v[x->src].password_scheme;
 	bool org = x->type == MIG_T_ORG;
 	int e;
 
@@ -454,28 +482,28 @@ review_record(struct mig_run *r, const struct mig_rec *x)
 }
 
 int
-mig_emit_review(struct mig_run *r, const struct mig_rec *x, const char *reason,
+mig_emit_review(struct mig_sink *k, const struct mig_rec *x, const char *reason,
     const char *group, const char *const *cands, size_t ncands)
 {
-	struct mig_src_counts *sc = &r->c.src[x->src];
+	struct mig_src_counts *sc = &k->c->src[x->src];
 	int e;
 
 	sc->review++;
 	mig_reason_add(sc->rev, &sc->n_rev, reason);
-	if (r->review == NULL)
+	if (k->review == NULL)
 		return 0;
-	if ((e = line_start(r, x->src, x->v[MV_LEGACY_ID], reason)) != 0 ||
-	    (e = yh_buf_puts(&r->line, ",\"candidates\":[")) != 0)
+	if ((e = line_start(k, x->src, x->v[MV_LEGACY_ID], reason)) != 0 ||
+	    (e = yh_buf_puts(&k->line, ",\"candidates\":[")) != 0)
 		return e;
 	for (size_t i = 0; i < ncands; i++)
-		if ((e = yh_buf_puts(&r->line, i ? "," : "")) != 0 ||
-		    (e = mig_json_str(&r->line, cands[i])) != 0)
+		if ((e = yh_buf_puts(&k->line, i ? "," : "")) != 0 ||
+		    (e = mig_json_str(&k->line, cands[i])) != 0)
 			return e;
-	if ((e = yh_buf_putc(&r->line, ']')) != 0 ||
-	    (group != NULL && (e = mig_json_kv(&r->line, "group", group)) != 0) ||
-	    (e = review_record(r, x)) != 0 || (e = yh_buf_puts(&r->line, "}\n")) != 0)
+	if ((e = yh_buf_putc(&k->line, ']')) != 0 ||
+	    (group != NULL && (e = mig_json_kv(&k->line, "group", group)) != 0) ||
+	    (e = review_record(k, x)) != 0 || (e = yh_buf_puts(&k->line, "}\n")) != 0)
 		return e;
-	return flush_line(r, r->review);
+	return flush_line(k, k->review);
 }
 
 int

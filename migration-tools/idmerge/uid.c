@@ -8,7 +8,8 @@
  * A struct mig_uid_key is an OpenSSL EVP_MAC context (HMAC, SHA256) keyed once; every
  * uid restarts it with EVP_MAC_init(ctx, NULL, 0, NULL), which keeps the key, so a uid
  * costs no fetch, no allocation and no lock. The context is the caller's own (the run
- * holds one), never a static, so two runs in two threads share nothing.
+ * holds one, and each thread of a run its copy, mig_uid_key_dup), never a static, so
+ * two threads share nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,22 @@ mig_uid_key_load(const char *path, bool create, struct mig_uid_key **out, char *
 	if (raw != NULL)
 		yh_freezero(raw, n + 1);
 	return e;
+}
+
+int
+mig_uid_key_dup(const struct mig_uid_key *k, struct mig_uid_key **out)
+{
+	struct mig_uid_key *d;
+
+	*out = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return YH_ERR_ALLOC;
+	if ((d->ctx = EVP_MAC_CTX_dup(k->ctx)) == NULL) {
+		free(d);
+		return YH_ERR_CRYPTO;
+	}
+	*out = d;
+	return 0;
 }
 
 int
