@@ -1,4 +1,5 @@
-# Shared by the authd benchmarks that start their own authd (tests/bench/bench_oidc.sh);
+# Shared by the benchmarks that start their own authd (tests/bench/bench_oidc.sh,
+# tests/bench/peer/bench_peer.sh);
 # sourced, never run. Expects AUTHD and AUTHCTL (the binaries), TMP (a private temp dir) and
 # a die function. Everything listens on 127.0.0.1 only.
 
