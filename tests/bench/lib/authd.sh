@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the benchmarks that start their own authd (tests/bench/bench_oidc.sh,
 # tests/bench/peer/bench_peer.sh);
 # sourced, never run. Expects AUTHD and AUTHCTL (the binaries), TMP (a private temp dir) and
