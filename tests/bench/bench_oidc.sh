@@ -75,6 +75,7 @@ TMP=$(mktemp -d /tmp/yh-bench-oidc-XXXXXX)
 PID=
 BG=()
 cleanup() {
+	PID=${PID:-${AUTHD_PID:-}}   # authd may have died while starting
 	for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
 	if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
 		kill -TERM "$PID" 2>/dev/null || true
@@ -83,19 +84,9 @@ cleanup() {
 	if [[ ${BENCH_KEEP:-0} == 1 ]]; then echo "bench_oidc: kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
+# shellcheck source=lib/authd.sh
+. "$SRC/tests/bench/lib/authd.sh"
 
-free_port() {
-	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
-# A valid resident ID number (GB 11643 check character) from 17 digits.
-id_number() {
-	python3 - "$1" <<'EOF'
-import sys
-d = sys.argv[1]
-w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-print(d + "10X98765432"[sum(int(a) * b for a, b in zip(d, w)) % 11])
-EOF
-}
 calc() { awk "BEGIN { printf \"%.${2:-0}f\", $1 }"; }
 
 # CPU accounting: authd's user+system ticks, and the machine's busy/total ticks.
@@ -134,7 +125,7 @@ echo "$SIGN_WHAT: $SIGN_1/s; x $CORES cores = signing limit $LIMIT signatures/s"
 echo "raw ECDSA P-256 sign of a digest (openssl speed, 1 process, reference): ${OSSL_1:-?}/s"
 
 # ---- authd, apps and users ----------------------------------------------------------------
-PORT=$(free_port)
+PORT=$(bench_free_port)
 ISSUER=http://127.0.0.1:$PORT
 S=$TMP/state
 CONF=$TMP/authd.conf
@@ -164,23 +155,11 @@ AUDIT_FILE=$(effective audit.file)
 [[ -n $T_COST && -n $M_COST && -n $P_COST && -n $WORKERS ]] ||
 	die "cannot read the effective configuration (authd -T)"
 
-"$AUTHD" -c "$CONF" -d "$S" -l "127.0.0.1:$PORT" 2>"$TMP/authd.log" &
-PID=$!
-for _ in $(seq 1 200); do
-	curl -sf -o /dev/null "$ISSUER/healthz" && break
-	kill -0 "$PID" 2>/dev/null || break
-	sleep 0.05
-done
-curl -sf -o /dev/null "$ISSUER/healthz" || { cat "$TMP/authd.log" >&2; die "authd did not start"; }
-
-ctl() { "$AUTHCTL" -c "$CONF" -d "$S" "$@" >>"$TMP/ctl.log" 2>&1 || { cat "$TMP/ctl.log" >&2; die "authctl $*"; }; }
-SVC_SECRET=$(openssl rand -hex 24)
-WEB_SECRET=$(openssl rand -hex 24)
+bench_authd_start "$CONF" "$S" "$PORT"
+PID=$AUTHD_PID
+ctl() { bench_authctl "$CONF" "$S" "$@"; }
 CB=http://127.0.0.1:9/cb
-ctl client add bench-svc --redirect-uri "$CB" --secret "$SVC_SECRET" --grant client_credentials \
-	--name "Bench service"
-ctl client add bench-web --redirect-uri "$CB" --secret "$WEB_SECRET" --scope openid profile \
-	--name "Bench web app"
+bench_authd_apps "$CONF" "$S" "$ISSUER" "$CB"
 # Two sets of users: those whose sessions carry the SSO chains and the refresh tokens, and
 # those the login measurements log in over and over. Kept apart because a user's 33rd
 # session evicts the oldest (sess max_per_user), and an ended session revokes the refresh
@@ -189,7 +168,7 @@ USERS_JSON=
 LOGIN_USERS_JSON=
 for i in $(seq 1 $((2 * NUSERS))); do
 	pw="Bench-pass-$i-$(openssl rand -hex 4)"
-	printf '%s\n' "$pw" | ctl user add --id-number "$(id_number "$(printf '11010119900307%03d' "$i")")" \
+	printf '%s\n' "$pw" | ctl user add --id-number "$(bench_id_number "$(printf '11010119900307%03d' "$i")")" \
 		--name "测试$i" --phone "1381234$(printf '%04d' "$i")" --username "bench$i" --password-stdin
 	u="{\"username\":\"bench$i\",\"password\":\"$pw\"}"
 	if ((i <= NUSERS)); then USERS_JSON+="${USERS_JSON:+,}$u"
@@ -197,15 +176,6 @@ for i in $(seq 1 $((2 * NUSERS))); do
 done
 SVC_BASIC="Authorization: Basic $(printf '%s:%s' bench-svc "$SVC_SECRET" | base64 -w0)"
 WEB_BASIC="Authorization: Basic $(printf '%s:%s' bench-web "$WEB_SECRET" | base64 -w0)"
-
-# authd picks up clients.json within a second: wait for the service client to work.
-for _ in $(seq 1 50); do
-	code=$(curl -s -o "$TMP/cc.json" -w '%{http_code}' -H "$SVC_BASIC" \
-		-d grant_type=client_credentials "$ISSUER/token") || true
-	[[ $code == 200 ]] && break
-	sleep 0.1
-done
-[[ $code == 200 ]] || die "client_credentials refused: HTTP $code $(cat "$TMP/cc.json")"
 
 flows_cfg() {   # flows_cfg FILE CONCURRENCY SECONDS [GRACE [USERS]]
 	cat >"$1" <<EOF
@@ -230,10 +200,6 @@ tail -n $((CONN + WT)) "$TMP/refresh.txt" >"$TMP/refresh3.txt"
 RES=$TMP/results
 : >"$RES"
 
-to_ms() {   # wrk's "9.63ms" / "812.00us" / "1.20s" -> milliseconds
-	awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0;
-		else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
-}
 # authd's own view of /token latency: yh_http_request_duration_seconds{route="/token"}
 # (first request byte to response sent, audit flush included) scraped before and after a
 # run. srv_p99 BEFORE AFTER prints the run's p99 interpolated within its histogram bucket
@@ -283,8 +249,8 @@ run_wrk() {
 	srv_snap "$TMP/m1"
 	read -r sp99 s10 <<<"$(srv_p99 "$TMP/m0" "$TMP/m1")"
 	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
-	p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-	p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+	p50=$(bench_to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+	p99=$(bench_to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
 	bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
 	if grep -q 'Socket errors' "$out"; then note="$(grep 'Socket errors' "$out" | sed 's/^ *//')"; fi
 	if [[ -n $bad ]]; then note="$bad non-200 answers! $note"; fi
