@@ -558,6 +558,41 @@ int dir_mandate_current(struct dir *d, const char *person_uid, const char *org_u
 int dir_staff_current(struct dir *d, const char *person_uid, int64_t at,
     struct dir_mandate *m, struct dir_org *org) YH_WUR;
 
+/*
+ * The operators' console (/admin) permissions of a staff member, held on their staff
+ * relation: each opens one part of the console. DIR_CONSOLE_PERMS_MAX bytes hold the
+ * canonical text of any set ("review people orgs apps audit").
+ */
+enum dir_console_perm {
+	DIR_CONSOLE_REVIEW = 1u << 0,   /* the review queue: decide and undo cases */
+	DIR_CONSOLE_PEOPLE = 1u << 1,   /* persons: search, reveal, lock, end sessions */
+	DIR_CONSOLE_ORGS = 1u << 2,     /* organizations and their relations */
+	DIR_CONSOLE_APPS = 1u << 3,     /* the client registry */
+	DIR_CONSOLE_AUDIT = 1u << 4,    /* the audit log */
+};
+#define DIR_CONSOLE_ALL 0x1fu
+#define DIR_CONSOLE_PERMS_MAX 40
+
+/* Parses a list of permission names (review, people, orgs, apps, audit, or all)
+ * separated by commas or spaces into *out; "" is the empty set. 0 or YH_ERR_INVALID
+ * (an unknown name). */
+int dir_console_perms_parse(const char *list, unsigned *out) YH_WUR;
+
+/* Writes the names of perms, space-separated in the order above ("" for none), into
+ * out (DIR_CONSOLE_PERMS_MAX + 1 bytes at least). */
+void dir_console_perms_str(unsigned perms, char *out, size_t outsz);
+
+/*
+ * Sets the console permissions of the staff relation mandate_id to perms (0 removes
+ * them), by naming who did it. Returns 0, YH_ERR_NOT_FOUND (no such relation),
+ * YH_ERR_INVALID (not a staff relation, a revoked one, bits outside DIR_CONSOLE_ALL).
+ */
+int dir_console_set(struct dir *d, const char *mandate_id, unsigned perms,
+    const char *by) YH_WUR;
+
+/* The console permissions of relation mandate_id into *perms (0: none). 0, YH_ERR_DB. */
+int dir_console_get(struct dir *d, const char *mandate_id, unsigned *perms) YH_WUR;
+
 /* Lists every relation of a person or of an organization, revoked and expired ones
  * too, oldest first, at most DIR_LIST_MAX (with in_force_at > 0: only those current
  * then, as dir_mandate_current). *out as above. */

@@ -184,6 +184,12 @@ struct dir_ops {
 	    const char *note, int64_t now);
 	int (*case_undo)(void *be, const char *id);
 	int (*case_note_login)(void *be, const char *uid, int64_t now);
+	/* The console permissions of a staff relation (dir_console_*): perms the
+	 * canonical text, NULL to remove; get: "" when none. */
+	int (*console_set)(void *be, const char *mandate_id, const char *perms,
+	    const char *by, int64_t now);
+	int (*console_get)(void *be, const char *mandate_id,
+	    char perms[DIR_CONSOLE_PERMS_MAX + 1]);
 	/* The legacy passwords merges brought to owner (at most DIR_LEGACY_CREDS_MAX). */
 	int (*legacy_cred_list)(void *be, const char *owner, struct dir_cred **out,
 	    size_t *n);
