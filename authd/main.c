@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "authd/account/account.h"
+#include "authd/admin/admin.h"
 #include "authd/counter/counter.h"
 #include "authd/cas/cas.h"
 #include "authcore/audit/audit.h"
@@ -155,6 +156,7 @@ serve_http(struct http_server *srv, struct authd_app *app, char *err, size_t err
 		{ "consent", consent_register },
 		{ "account", account_register },
 		{ "counter", counter_register },
+		{ "admin", admin_register },
 		{ "cas", cas_register },
 	};
 	int r;

@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# The operators' console (/admin) against a real authd driven by curl (cookie jars as
+# browsers), with the review cases idmerge opens (admin_setup.sh):
+#
+#  - access: no session goes to the login page; a citizen, and staff without console
+#    permissions (even at LoA 3), get 403 on every /admin page; an operator's session at
+#    LoA 2 (from before the permissions) is sent to the TOTP step-up, and after password
+#    + TOTP (LoA 3) the console answers; staff with the audit permission alone get 403 on
+#    the review pages and on a decision (nothing written); authctl staff role refuses an
+#    unknown permission and staff list shows the permissions;
+#  - the queue: the open cases counted by reason, filtered by reason, audited;
+#  - a case beside its evidence: ID numbers and phones masked, audited (who looked at
+#    which case); a malformed case id is 400, an unknown one 404;
+#  - CSRF: a decision without a token, with a forged one or another session's is 400,
+#    nothing decided;
+#  - bad input: no note, a merge without keep among several candidates, a keep that is
+#    not a candidate, a case decided already, an undo of an open case: a clear message,
+#    nothing half-applied;
+#  - separate, merge (the legacy account linked to the candidate) and its undo, reject:
+#    the directory as authctl review leaves it, with the operator as decided_by, and
+#    review.resolve / review.undo audited with the operator as actor and by;
+#  - the pages in English with ?lang=en; no ID number in clear in the audit log, and
+#    `authctl audit verify` passes.
+set -u
+: "${YH_BUILD:?}"
+. "$(dirname "$0")/lib.sh"
+need_authd
+command -v sqlite3 >/dev/null || { echo "FAIL: sqlite3 not installed"; exit 1; }
+export CI=true
+make_tmp admin_console
+PID=
+PORT=$(free_port)
+BASE=http://127.0.0.1:$PORT
+S=$TMP/state
+. "$(dirname "$0")/admin_setup.sh"
+NR_ID=$(id_number 11010119850505123)      # staff without console permissions
+NR_PW='Staff password 2026!'
+AU_ID=$(id_number 11010119870707123)      # staff with the audit permission only
+AU_PW='Auditor password 2026!'
+for who in NR AU; do
+  idv=${who}_ID pwv=${who}_PW
+  printf '%s\n' "${!pwv}" | ctl_or_die user add --id-number "${!idv}" --name 工作人员 --password-stdin
+  ctl_or_die user verify "${!idv}" --loa 2 --by registry --evidence "registry check"
+done
+
+check() {
+  if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1: got '$2', expected '$3'"; fi
+}
+state_of() { sqlite3 "$DB" "select state from review_case where id = '$1'"; }
+# admin_post JAR PATH ARGS...: a console form POST with the token of the last case page.
+admin_post() {
+  local jar=$1 path=$2
+  shift 2
+  req "$jar" POST "$path" --data-urlencode "csrf=$ATOK" "$@"
+}
+# staff_login JAR ID PW WHO NEXT: password + TOTP (seed WHO) to NEXT; STATUS... of the TOTP.
+staff_login() {
+  login_to "$1" "$2" "$3" "$5"
+  [[ $STATUS == 303 && $LOCATION == /login/totp\?* ]] || fail "$1: staff password login: $STATUS '$LOCATION'"
+  totp_step "$1" "$4"
+}
+
+start_authd -c "$CFG"
+
+# ---- no session; a citizen
+req - GET /admin
+[[ $STATUS == 302 && $LOCATION == "/login?next=%2Fadmin" ]] && ok "/admin without a session: to /login" ||
+  fail "/admin without a session: $STATUS '$LOCATION'"
+req - GET "/admin/review/case?id=$C_SEP"
+[[ $STATUS == 302 && $LOCATION == /login\?* ]] && ok "a case without a session: to /login" ||
+  fail "a case without a session: $STATUS"
+login_to c "$CIT_ID" "$CIT_PW" /account
+[[ $STATUS == 303 ]] || fail "citizen login: $STATUS '$LOCATION'"
+for p in /admin /admin/review "/admin/review/case?id=$C_SEP"; do
+  req c GET "$p"
+  check "a citizen: GET $p" "$STATUS" 403
+done
+grep -q 运维管理台仅供 "$TMP/body" && ok "the 403 page says who the console is for" ||
+  fail "the 403 page: $(grep -o '<main>.*' "$TMP/body" | head -c 300)"
+req c GET /account
+CTOK_CIT=$(form_value csrf)
+req c POST /admin/review/resolve --data-urlencode "csrf=$CTOK_CIT" --data-urlencode "case=$C_SEP" \
+  --data-urlencode decision=separate --data-urlencode note=x
+check "a citizen's decision" "$STATUS" 403
+
+# ---- the operator: TOTP enrolled, then staff add --admin-role
+login_to o "$OP_ID" "$OP_PW" /account
+[[ $STATUS == 303 && $LOCATION == /account ]] || die "operator login before staff add: $STATUS '$LOCATION'"
+enrol o op || die "operator TOTP enrolment"
+expect_error "staff role with an unknown permission" "permissions are review, people" \
+  "$AUTHCTL" -d "$S" staff role --id-number "$OP_ID" --org "$GOV" --admin-role review,root
+expect_error "staff role of a person who is not staff" "not current staff" \
+  "$AUTHCTL" -d "$S" staff role --id-number "$OP_ID" --org "$GOV" --admin-role review
+ctl_or_die staff add --id-number "$OP_ID" --org "$GOV" --unit 数据管理科 --admin-role review,people,apps
+ctl staff list --org "$GOV" | grep -q '"admin_role": *"review people apps"' &&
+  check "staff.console audited" "$(audit_count staff.console "\"person\":\"$OP_UID\"" \
+  '"perms":"review people apps"')" 1 || fail "staff list: $(ctl staff list --org "$GOV")"
+req o GET /admin
+[[ $STATUS == 302 && $LOCATION == /login/totp\?* ]] &&
+  ok "an operator's session at LoA 2: /admin sends it to the step-up" ||
+  fail "operator session at LoA 2: /admin $STATUS '$LOCATION'"
+staff_login a "$OP_ID" "$OP_PW" op /admin
+[[ $STATUS == 303 && $LOCATION == /admin ]] && ok "operator password + TOTP: to /admin" ||
+  fail "operator TOTP step: $STATUS '$LOCATION'"
+req a GET /admin
+check "/admin after password + TOTP" "$STATUS" 200
+grep -q 'href="/admin/review"' "$TMP/body" && grep -q 数据管理科 "$TMP/body" &&
+  grep -q 'review people apps' "$TMP/body" && ok "the console names the unit, the permissions, the review part" ||
+  fail "the console home: $(grep -o '<main>.*' "$TMP/body" | head -c 400)"
+req a GET "/admin?lang=en"
+grep -q "Operators&#39; console\|Operators' console" "$TMP/body" && ok "the console in English (?lang=en)" ||
+  fail "no English title"
+req a GET "/admin?lang=zh-CN"
+
+# ---- staff without permissions; staff with the audit permission only
+login_to n "$NR_ID" "$NR_PW" /account
+enrol n nr || die "staff TOTP enrolment"
+ctl_or_die staff add --id-number "$NR_ID" --org "$GOV" --unit 综合受理窗口
+staff_login n2 "$NR_ID" "$NR_PW" nr /account
+for p in /admin /admin/review "/admin/review/case?id=$C_SEP"; do
+  req n2 GET "$p"
+  check "staff without console permissions at LoA 3: GET $p" "$STATUS" 403
+done
+login_to u "$AU_ID" "$AU_PW" /account
+enrol u au || die "auditor TOTP enrolment"
+ctl_or_die staff add --id-number "$AU_ID" --org "$GOV" --unit 审计科
+ctl_or_die staff role --id-number "$AU_ID" --org "$GOV" --admin-role audit
+staff_login u2 "$AU_ID" "$AU_PW" au /admin
+req u2 GET /admin
+check "staff with the audit permission: /admin" "$STATUS" 200
+! grep -q 'href="/admin/review"' "$TMP/body" && ok "no review link without the review permission" ||
+  fail "a review link for an auditor"
+req u2 GET /admin/review
+check "staff with the audit permission only: the queue" "$STATUS" 403
+grep -q 没有管理台这一部分的权限 "$TMP/body" && ok "the 403 page says the part is not theirs" ||
+  fail "the part's 403 page"
+req u2 POST /admin/review/resolve --data-urlencode "case=$C_SEP" --data-urlencode decision=separate \
+  --data-urlencode note=x
+check "a decision by staff without the review permission" "$STATUS" 403
+check "nothing decided by them" "$(state_of "$C_SEP")" open
+
+# ---- the queue
+req a GET /admin/review
+check "the queue" "$STATUS" 200
+for c in "$C_MERGE" "$C_SEP" "$C_REJ"; do
+  grep -q "href=\"/admin/review/case?id=$c\"" "$TMP/body" || fail "the queue lacks $c"
+done
+grep -q '<a href="/admin/review">全部</a> (3)' "$TMP/body" &&
+  grep -q '>ambiguous_match</a> (1)' "$TMP/body" && ok "the queue: three cases, counted by reason" ||
+  fail "queue counts: $(grep -o '<li>.*</li>' "$TMP/body" | head -5)"
+req a GET /admin/review?reason=ambiguous_match
+grep -q "case?id=$C_SEP\"" "$TMP/body" && ! grep -q "case?id=$C_MERGE\"" "$TMP/body" &&
+  ok "the queue filtered by reason" || fail "the reason filter"
+check "the queue views audited" "$(audit_count admin.review.list "\"actor\":\"user:$OP_UID\"")" 2
+
+# ---- a case
+req a GET "/admin/review/case?id=$C_MERGE"
+check "a case" "$STATUS" 200
+ATOK=$(form_value csrf)
+[[ -n $ATOK ]] || fail "no CSRF token on the case page"
+! grep -qF "$X" "$TMP/body" && ! grep -qF "$BROKEN" "$TMP/body" && ! grep -q 13911112222 "$TMP/body" &&
+  grep -qF "${X:0:6}" "$TMP/body" && grep -q 's_b/B1' "$TMP/body" && grep -q 'bad_checksum' "$TMP/body" &&
+  ok "the case beside its evidence: records, candidate, ID numbers and phones masked" ||
+  fail "the case page: $(grep -o '<main>.*' "$TMP/body" | head -c 600)"
+check "the case view audited (who looked at which case)" \
+  "$(audit_count admin.review.view "\"actor\":\"user:$OP_UID\"" "\"case\":\"$C_MERGE\"" '"unit":"数据管理科"')" 1
+req a GET "/admin/review/case?id=nonsense"
+check "a malformed case id" "$STATUS" 400
+req a GET "/admin/review/case?id=rc00000000_00000000"
+check "an unknown case" "$STATUS" 404
+
+# ---- CSRF
+req a POST /admin/review/resolve --data-urlencode "case=$C_SEP" --data-urlencode decision=separate \
+  --data-urlencode note=x
+check "a decision without a CSRF token" "$STATUS" 400
+forged=${ATOK%?}A; [[ $forged == "$ATOK" ]] && forged=${ATOK%?}B
+req a POST /admin/review/resolve --data-urlencode "csrf=$forged" --data-urlencode "case=$C_SEP" \
+  --data-urlencode decision=separate --data-urlencode note=x
+check "a decision with a forged CSRF token" "$STATUS" 400
+req a POST /admin/review/resolve --data-urlencode "csrf=$CTOK_CIT" --data-urlencode "case=$C_SEP" \
+  --data-urlencode decision=separate --data-urlencode note=x
+check "a decision with another session's token" "$STATUS" 400
+check "nothing decided without a good token" "$(state_of "$C_SEP")" open
+
+# ---- bad input
+admin_post a /admin/review/resolve --data-urlencode "case=$C_SEP" --data-urlencode decision=separate
+check "a decision without a note" "$STATUS" 400
+grep -q 'role="alert">请选择决定并填写说明' "$TMP/body" && ok "no note: the page says what is missing" ||
+  fail "no note: $(grep -o 'role="alert">[^<]*' "$TMP/body")"
+admin_post a /admin/review/resolve --data-urlencode "case=$C_SEP" --data-urlencode decision=maybe \
+  --data-urlencode note=x
+check "an unknown decision" "$STATUS" 400
+admin_post a /admin/review/resolve --data-urlencode "case=$C_SEP" --data-urlencode decision=merge \
+  --data-urlencode note=x
+check "a merge among several candidates without keep" "$STATUS" 400
+grep -q '2 candidates: name the one' "$TMP/body" && ok "without keep: the page says which choice is missing" ||
+  fail "without keep: $(grep -o '<p class="note">[^<]*' "$TMP/body")"
+admin_post a /admin/review/resolve --data-urlencode "case=$C_SEP" --data-urlencode decision=merge \
+  --data-urlencode keep=0123456789abcdef0123456789abcdef --data-urlencode note=x
+check "a keep that is not a candidate" "$STATUS" 400
+admin_post a /admin/review/undo --data-urlencode "case=$C_SEP"
+check "an undo of an open case" "$STATUS" 409
+grep -q 'role="alert">该记录尚未作出决定' "$TMP/body" && ok "undo of an open case: a clear message" ||
+  fail "undo of an open case: $(grep -o 'role="alert">[^<]*' "$TMP/body")"
+check "the refused decisions changed nothing" \
+  "$(sqlite3 "$DB" "select count(*) from review_case where state = 'open'")" 3
+check "no decision audited yet" "$(audit_count review.resolve)" 0
+
+# ---- separate; decided twice
+admin_post a /admin/review/resolve --data-urlencode "case=$C_SEP" --data-urlencode decision=separate \
+  --data-urlencode "note=two different 王芳"
+check "separate" "$STATUS" 200
+grep -q '<p class="notice" role="status">已记录决定' "$TMP/body" && ! grep -q 'role="alert"' "$TMP/body" &&
+  ok "separate: a notice, no alert" || fail "separate: $(grep -oE 'class="(notice|alert)"[^<]*' "$TMP/body")"
+check "separate in the directory, decided by the operator" \
+  "$(sqlite3 "$DB" "select state || '|' || decided_by || '|' || note from review_case where id = '$C_SEP'")" \
+  "separate|user:$OP_UID|two different 王芳"
+check "review.resolve audited as authctl's, the operator as actor and by" \
+  "$(audit_count review.resolve "\"actor\":\"user:$OP_UID\"" "\"case\":\"$C_SEP\"" '"decision":"separate"' \
+  "\"by\":\"user:$OP_UID\"" '"note":"two different 王芳"')" 1
+admin_post a /admin/review/resolve --data-urlencode "case=$C_SEP" --data-urlencode decision=reject \
+  --data-urlencode note=again
+check "a case decided already" "$STATUS" 409
+grep -q 'role="alert">该记录已经作出决定' "$TMP/body" && ok "decided already: a clear message" ||
+  fail "decided already: $(grep -o 'role="alert">[^<]*' "$TMP/body")"
+check "still separate, one decision audited" "$(state_of "$C_SEP")|$(audit_count review.resolve "$C_SEP")" "separate|1"
+
+# ---- merge, and undo
+b1_links() { sqlite3 "$DB" "select count(*) from legacy_link where source = 's_b' and legacy_id = 'B1'"; }
+UID_X=$(sqlite3 "$DB" "select owner_uid from legacy_link where source = 's_a' and legacy_id = 'A1'")
+admin_post a /admin/review/resolve --data-urlencode "case=$C_MERGE" --data-urlencode decision=merge \
+  --data-urlencode keep= --data-urlencode "note=陳明 is 陈明"
+check "merge (the only candidate)" "$STATUS" 200
+check "merge: B1 linked to A1's person" "$(b1_links)|$(sqlite3 "$DB" "select merged_uid from review_case where id = '$C_MERGE'")" \
+  "1|$UID_X"
+check "merge audited with the merged person" "$(audit_count review.resolve "\"case\":\"$C_MERGE\"" \
+  '"decision":"merge"' "\"merged_uid\":\"$UID_X\"" "\"actor\":\"user:$OP_UID\"")" 1
+grep -q 'action="/admin/review/undo"' "$TMP/body" && ok "a decided case offers the undo" || fail "no undo form"
+admin_post a /admin/review/undo --data-urlencode "case=$C_MERGE" --data-urlencode "note=wrong button"
+check "undo" "$STATUS" 200
+grep -q '<p class="notice" role="status">已撤销决定' "$TMP/body" && ok "undo: a notice" || fail "undo: no notice"
+check "undo: the case open, no link" "$(state_of "$C_MERGE")|$(b1_links)" "open|0"
+check "review.undo audited" "$(audit_count review.undo "\"case\":\"$C_MERGE\"" '"decision":"merge"' \
+  "\"actor\":\"user:$OP_UID\"" '"note":"wrong button"')" 1
+
+# ---- reject, in English
+admin_post a "/admin/review/resolve?lang=en" --data-urlencode "case=$C_REJ" --data-urlencode decision=reject \
+  --data-urlencode "note=test rows"
+check "reject" "$STATUS" 200
+grep -q 'The decision was recorded' "$TMP/body" && ok "reject: the notice in English" || fail "reject: no English notice"
+check "rejected" "$(state_of "$C_REJ")" rejected
+
+# ---- the audit trail
+for idn in "$X" "$BROKEN" "$OP_ID" "$CIT_ID"; do
+  grep -qF "$idn" "$S/audit.log" && fail "an ID number in clear in the audit log" ||
+    ok "ID number ${idn:0:6}… not in clear in the audit log"
+done
+
+kill -0 "$PID" 2>/dev/null && ok "authd still running" || fail "authd died"
+no_errors_in "authd logged errors:" "$TMP/authd.log"
+check_stop_authd
+no_sanitizer_in "sanitizer reports in the authd log:" "$TMP/authd.log"
+expect_rc 0 "authctl audit verify" "$AUTHCTL" -d "$S" audit verify "$S/audit.log"
+if ((FAILS)); then
+  show_logs
+  echo "$FAILS check(s) failed"
+  exit 1
+fi
+echo "admin_console: all checks passed"
