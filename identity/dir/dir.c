@@ -1301,6 +1301,27 @@ dir_console_get(struct dir *d, const char *mandate_id, unsigned *perms)
 }
 
 int
+dir_person_find_name(struct dir *d, const char *name, size_t max, struct dir_entity *out,
+    size_t *n)
+{
+	*n = 0;
+	if (name == NULL || name[0] == '\0' || strlen(name) > DIR_NAME_MAX || max == 0 ||
+	    max > DIR_LIST_MAX)
+		return YH_ERR_INVALID;
+	return d->ops->person_find_name(d->be, name, max, out, n);
+}
+
+int
+dir_person_loa_history(struct dir *d, const char *uid, struct dir_loa **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!dir_uid_valid(uid))
+		return YH_ERR_INVALID;
+	return d->ops->person_loa_history(d->be, uid, out, n);
+}
+
+int
 dir_staff_current(struct dir *d, const char *person_uid, int64_t at, struct dir_mandate *m,
     struct dir_org *org)
 {

@@ -399,6 +399,25 @@ int dir_person_purge(struct dir *d, const char *uid, int64_t before) YH_WUR;
 
 #define DIR_LOA_RAISE 0x1u  /* only raise: a lower level is recorded but not applied */
 
+struct dir_entity;
+
+/*
+ * The persons whose name is exactly name, in uid order, at most max (1..DIR_LIST_MAX):
+ * their uids into out (struct dir_entity, org false), *n how many. YH_ERR_INVALID (an
+ * empty name, one over DIR_NAME_MAX bytes, max out of range).
+ */
+int dir_person_find_name(struct dir *d, const char *name, size_t max,
+    struct dir_entity *out, size_t *n) YH_WUR;
+
+/*
+ * The person's verification history (each dir_person_set_loa, applied or not), oldest
+ * first, at most DIR_LIST_MAX: *out a malloc'd array (NULL when none), free with
+ * dir_loa_list_free. An unknown person has none. YH_ERR_INVALID (a malformed uid).
+ */
+int dir_person_loa_history(struct dir *d, const char *uid, struct dir_loa **out,
+    size_t *n) YH_WUR;
+void dir_loa_list_free(struct dir_loa *a, size_t n);
+
 /*
  * Records a verification of a person (appended to the person's verification history)
  * and sets their LoA to v->level with its method, verifier and evidence (v->at 0 =

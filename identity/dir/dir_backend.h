@@ -73,6 +73,12 @@ struct dir_ops {
 	int (*person_find)(void *be, enum dir_pkey by, const char *key, const char *source,
 	    struct dir_person_rec *out);
 	int (*person_set_status)(void *be, const char *uid, enum dir_status st, int64_t now);
+	/* Persons by exact name (dir_person_find_name); a person's verification history
+	 * (dir_person_loa_history). */
+	int (*person_find_name)(void *be, const char *name, size_t limit,
+	    struct dir_entity *out, size_t *n);
+	int (*person_loa_history)(void *be, const char *uid, struct dir_loa **out,
+	    size_t *n);
 	/* Persons deregistered before `before`, uid above after (dir_person_tombstones). */
 	int (*person_tombstones)(void *be, int64_t before, const char *after, size_t limit,
 	    struct dir_tombstone *out, size_t *n);

@@ -2401,6 +2401,61 @@ read_entity_row(sqlite3_stmt *st, void *row)
 }
 
 static int
+sq_person_find_name(void *be, const char *name, size_t limit, struct dir_entity *out,
+    size_t *n)
+{
+	return uid_page(be, "SELECT uid, 'person' FROM person WHERE name = ?1 ORDER BY uid"
+	    " LIMIT ?2", name, 0, limit, out, sizeof(*out), read_entity_row, n);
+}
+
+static int
+sq_person_loa_history(void *be, const char *uid, struct dir_loa **out, size_t *n)
+{
+	struct sq *s = be;
+	struct dir_loa *arr = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t cnt = 0;
+	int e;
+
+	*out = NULL;
+	*n = 0;
+	LOCK(s);
+	if (sqlite3_prepare_v2(s->db, "SELECT loa, method, verifier, evidence, at FROM"
+	    " loa_event WHERE person_uid = ?1 ORDER BY id LIMIT ?2", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		e = sq_map(s, sqlite3_errcode(s->db), "loa history");
+		goto out;
+	}
+	bind_text(st, 1, uid);
+	sqlite3_bind_int64(st, 2, DIR_LIST_MAX);
+	if ((arr = calloc(DIR_LIST_MAX, sizeof(*arr))) == NULL) {
+		e = YH_ERR_ALLOC;
+		goto out;
+	}
+	while (cnt < DIR_LIST_MAX && (e = sq_row(s, st, "loa history")) == 1) {
+		struct dir_loa *v = &arr[cnt++];
+
+		v->level = sqlite3_column_int(st, 0);
+		v->at = sqlite3_column_int64(st, 4);
+		if ((e = col_str(st, 1, &v->method)) != 0 || (e = col_str(st, 2, &v->by)) != 0 ||
+		    (e = col_str(st, 3, &v->evidence)) != 0)
+			break;
+	}
+	if (e == 1 || e == 0)
+		e = 0;
+out:
+	sqlite3_finalize(st);
+	UNLOCK(s);
+	if (e != 0 || cnt == 0) {
+		dir_loa_list_free(arr, cnt);
+		return e;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+static int
 sq_entity_list(void *be, const char *after, size_t limit, struct dir_entity *out,
     size_t *n)
 {
@@ -3186,6 +3241,8 @@ const struct dir_ops dir_sqlite_ops = {
 	.consent_list = sq_consent_list,
 	.consent_remove = sq_consent_remove,
 	.entity_list = sq_entity_list,
+	.person_find_name = sq_person_find_name,
+	.person_loa_history = sq_person_loa_history,
 	.subject_pin_add = sq_subject_pin_add,
 	.subject_pin_find = sq_subject_pin_find,
 	.uid_rekey = sq_uid_rekey,

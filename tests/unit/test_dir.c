@@ -1789,6 +1789,64 @@ test_console_perms(void **state)
 	assert_int_equal(dir_staff_current(f->d, st, 0, &m, NULL), YH_ERR_NOT_FOUND);
 }
 
+/*
+ * Persons by exact name, in uid order (two of one name, none of another, a bad name
+ * refused); a person's verification history, oldest first, with who and the evidence.
+ */
+static void
+test_find_name_and_loa_history(void **state)
+{
+	struct fx *f = *state;
+	struct dir_entity found[4];
+	struct dir_loa v, *h = NULL;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], c[DIR_UID_LEN + 1], id[19];
+	bool applied = false;
+	size_t n = 9;
+
+	make_id(93, id);
+	assert_int_equal(add(f->d, id, "王芳", NULL, NULL, a), 0);
+	make_id(94, id);
+	assert_int_equal(add(f->d, id, "王芳", NULL, NULL, b), 0);
+	make_id(95, id);
+	assert_int_equal(add(f->d, id, "王芳芳", NULL, NULL, c), 0);
+	assert_int_equal(dir_person_find_name(f->d, "王芳", 4, found, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(found[0].uid, strcmp(a, b) < 0 ? a : b);
+	assert_string_equal(found[1].uid, strcmp(a, b) < 0 ? b : a);
+	assert_false(found[0].org);
+	assert_int_equal(dir_person_find_name(f->d, "王", 4, found, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_find_name(f->d, "王芳", 1, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(dir_person_find_name(f->d, "", 4, found, &n), YH_ERR_INVALID);
+	assert_int_equal(dir_person_find_name(f->d, "王芳", 0, found, &n), YH_ERR_INVALID);
+
+	memset(&v, 0, sizeof(v));
+	v.level = 2;
+	v.method = (char *)"registry";
+	v.by = (char *)"operator:test";
+	v.evidence = (char *)"ref 1";
+	assert_int_equal(dir_person_set_loa(f->d, c, &v, DIR_LOA_RAISE, &applied), 0);
+	v.level = 4;
+	v.method = (char *)"counter";
+	v.by = (char *)"user:x";
+	v.evidence = (char *)"doc=id_card";
+	assert_int_equal(dir_person_set_loa(f->d, c, &v, DIR_LOA_RAISE, &applied), 0);
+	assert_int_equal(dir_person_loa_history(f->d, c, &h, &n), 0);
+	assert_true(n >= 2);
+	assert_int_equal(h[n - 2].level, 2);
+	assert_string_equal(h[n - 2].method, "registry");
+	assert_int_equal(h[n - 1].level, 4);
+	assert_string_equal(h[n - 1].by, "user:x");
+	assert_string_equal(h[n - 1].evidence, "doc=id_card");
+	dir_loa_list_free(h, n);
+	assert_int_equal(dir_person_loa_history(f->d, "0123456789abcdef0123456789abcdef", &h,
+	    &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(h);
+	assert_int_equal(dir_person_loa_history(f->d, "nope", &h, &n), YH_ERR_INVALID);
+}
+
 /* A person's origin: stored as given, never a wrong name; a store of version 6 gains
  * the column, "import" for persons whose LoA method still says so and nothing (not
  * recorded) for the rest, which could be registrations or an operator's. */
@@ -3088,6 +3146,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migration_org_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_console_perms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_name_and_loa_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_loa_list, setup, teardown),
