@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "authd/admin/admin.h"
+#include "authd/admin/admin_int.h"
 #include "authd/app.h"
 #include "authd/login/login.h"
 #include "authd/session/sess.h"
@@ -23,32 +24,21 @@
 #include "identity/dir/dir.h"
 #include "identity/review.h"
 
-#define ADMIN_PURPOSE "admin"
 #define LOGIN_AGAIN "/login?next=%2Fadmin"
 #define STEP_UP LOGIN_TOTP_PATH "?next=%2Fadmin&loa=3"
 #define KEEP_MAX 160            /* bytes of a merge's keep: a uid or "source/legacy_id" */
 #define CASES_SHOWN 200         /* cases one queue page lists */
 #define ROWS_MAX 600            /* lines of one case page */
 
-/* The operator behind a request. */
-struct op {
-	struct sess_info si;
-	struct dir_mandate m;
-	struct dir_org org;
-	unsigned perms;
-	char actor[8 + SESS_UID_MAX];
-};
-
-static void
-op_clear(struct op *o)
+void
+admin_op_clear(struct op *o)
 {
 	dir_mandate_clear(&o->m);
 	dir_org_clear(&o->org);
 }
 
-/* Writes a console audit event with the operator as actor; takes fields. */
-static int
-audit(struct authd_app *app, const struct op *o, const char *event, json_t *fields)
+int
+admin_audit(struct authd_app *app, const struct op *o, const char *event, json_t *fields)
 {
 	int r;
 
@@ -72,12 +62,8 @@ forbidden(struct http_req *req, enum page_msg msg)
 	    page_msg(l, PAGE_MSG_ACCOUNT_LINK));
 }
 
-/*
- * The start of every handler (see the top of the file); need is the permission of the
- * part (0: any). Returns 0 (go on unless http_req_answered) or an error to return.
- */
-static int
-enter(struct authd_app *app, struct http_req *req, bool post, unsigned need, struct op *o)
+int
+admin_enter(struct authd_app *app, struct http_req *req, bool post, unsigned need, struct op *o)
 {
 	int r;
 
@@ -114,16 +100,17 @@ admin_home(struct http_req *req, void *arg)
 	struct op o;
 	int r;
 
-	if ((r = enter(app, req, false, 0, &o)) != 0 || http_req_answered(req))
+	if ((r = admin_enter(app, req, false, 0, &o)) != 0 || http_req_answered(req))
 		goto out;
 	dir_console_perms_str(o.perms, perms, sizeof(perms));
 	page_init(&pg, req, ADMIN_PATH);
 	page_begin(&pg, page_msg(pg.lang, PAGE_MSG_ADMIN_TITLE));
 	tpl_admin_render(&pg, &(struct tpl_admin){ .org_name = o.org.name, .unit = o.m.unit,
-	    .perms = perms, .review = (o.perms & DIR_CONSOLE_REVIEW) != 0 });
+	    .perms = perms, .review = (o.perms & DIR_CONSOLE_REVIEW) != 0,
+	    .people = (o.perms & DIR_CONSOLE_PEOPLE) != 0 });
 	r = page_send(&pg, req, 200);
 out:
-	op_clear(&o);
+	admin_op_clear(&o);
 	return r;
 }
 
@@ -202,7 +189,7 @@ admin_review(struct http_req *req, void *arg)
 	int r;
 
 	memset(&q, 0, sizeof(q));
-	if ((r = enter(app, req, false, DIR_CONSOLE_REVIEW, &o)) != 0 || http_req_answered(req))
+	if ((r = admin_enter(app, req, false, DIR_CONSOLE_REVIEW, &o)) != 0 || http_req_answered(req))
 		goto out;
 	if (http_req_query(req, "reason", DIR_CASE_REASON_MAX, &reason) != 0 ||
 	    (reason != NULL && reason[0] == '\0'))
@@ -236,7 +223,7 @@ admin_review(struct http_req *req, void *arg)
 	} while (n == DIR_LIST_MAX);
 	for (size_t i = 0; i < nshown; i++)
 		queue_show(&q, &shown[i]);
-	if ((r = audit(app, &o, "admin.review.list", json_pack("{s:s?, s:I}", "reason",
+	if ((r = admin_audit(app, &o, "admin.review.list", json_pack("{s:s?, s:I}", "reason",
 	    reason, "shown", (json_int_t)nshown))) != 0) {
 		r = page_failure_send(req, r);
 		goto out;
@@ -252,7 +239,7 @@ out:
 		dir_case_list_free(shown, nshown);
 	free(q.cases);
 	free(q.records);
-	op_clear(&o);
+	admin_op_clear(&o);
 	return r;
 }
 
@@ -508,7 +495,7 @@ admin_case(struct http_req *req, void *arg)
 	struct op o;
 	int r;
 
-	if ((r = enter(app, req, false, DIR_CONSOLE_REVIEW, &o)) != 0 || http_req_answered(req))
+	if ((r = admin_enter(app, req, false, DIR_CONSOLE_REVIEW, &o)) != 0 || http_req_answered(req))
 		goto out;
 	if (http_req_query(req, "id", DIR_CASE_ID_LEN, &id) != 0 || id == NULL ||
 	    !dir_case_id_valid(id)) {
@@ -517,25 +504,25 @@ admin_case(struct http_req *req, void *arg)
 		goto out;
 	}
 	/* Who looked at whose records is on the record before they are shown. */
-	if ((r = audit(app, &o, "admin.review.view", json_pack("{s:s}", "case", id))) != 0) {
+	if ((r = admin_audit(app, &o, "admin.review.view", json_pack("{s:s}", "case", id))) != 0) {
 		r = page_failure_send(req, r);
 		goto out;
 	}
 	r = render_case(app, req, &o, id, NULL, NULL, NULL, 200);
 out:
-	op_clear(&o);
+	admin_op_clear(&o);
 	return r;
 }
 
-/* The case id of a review form ("" when missing or malformed), into id. */
-static void
-form_case(struct http_req *req, char id[DIR_CASE_ID_LEN + 1])
+void
+admin_form_id(struct http_req *req, const char *field, bool (*valid)(const char *),
+    char *out, size_t outsz)
 {
 	char *v = NULL;
 
-	id[0] = '\0';
-	if (http_req_form(req, "case", DIR_CASE_ID_LEN, &v) == 0 && dir_case_id_valid(v))
-		snprintf(id, DIR_CASE_ID_LEN + 1, "%s", v);
+	out[0] = '\0';
+	if (http_req_form(req, field, outsz - 1, &v) == 0 && valid(v))
+		snprintf(out, outsz, "%s", v);
 	free(v);
 }
 
@@ -544,7 +531,7 @@ static int
 audit_decision(struct authd_app *app, const struct op *o, const char *event,
     const char *id, const char *decision, const char *uid, const char *note)
 {
-	return audit(app, o, event, json_pack("{s:s, s:s, s:s?, s:s, s:s}", "case", id,
+	return admin_audit(app, o, event, json_pack("{s:s, s:s, s:s?, s:s, s:s}", "case", id,
 	    "decision", decision, "merged_uid", uid != NULL && uid[0] ? uid : NULL, "by",
 	    o->actor, "note", note != NULL ? note : ""));
 }
@@ -581,9 +568,9 @@ admin_resolve(struct http_req *req, void *arg)
 	struct op o;
 	int r, fr;
 
-	if ((r = enter(app, req, true, DIR_CONSOLE_REVIEW, &o)) != 0 || http_req_answered(req))
+	if ((r = admin_enter(app, req, true, DIR_CONSOLE_REVIEW, &o)) != 0 || http_req_answered(req))
 		goto out;
-	form_case(req, id);
+	admin_form_id(req, "case", dir_case_id_valid, id, sizeof(id));
 	if (id[0] == '\0') {
 		r = page_error_send(req, 400, page_msg(l, PAGE_MSG_BAD_REQUEST),
 		    ADMIN_PATH "/review", page_msg(l, PAGE_MSG_ADMIN_BACK_QUEUE));
@@ -618,7 +605,7 @@ out:
 	free(decision);
 	free(keep);
 	free(note);
-	op_clear(&o);
+	admin_op_clear(&o);
 	return r;
 }
 
@@ -634,9 +621,9 @@ admin_undo(struct http_req *req, void *arg)
 	int r, fr;
 
 	memset(&c, 0, sizeof(c));
-	if ((r = enter(app, req, true, DIR_CONSOLE_REVIEW, &o)) != 0 || http_req_answered(req))
+	if ((r = admin_enter(app, req, true, DIR_CONSOLE_REVIEW, &o)) != 0 || http_req_answered(req))
 		goto out;
-	form_case(req, id);
+	admin_form_id(req, "case", dir_case_id_valid, id, sizeof(id));
 	fr = http_req_form(req, "note", DIR_NOTE_MAX, &note);
 	if (id[0] == '\0' || (fr != 0 && fr != YH_ERR_NOT_FOUND)) {
 		r = page_error_send(req, 400, page_msg(l, PAGE_MSG_BAD_REQUEST),
@@ -667,7 +654,7 @@ admin_undo(struct http_req *req, void *arg)
 out:
 	free(note);
 	dir_case_clear(&c);
-	op_clear(&o);
+	admin_op_clear(&o);
 	return r;
 }
 
@@ -683,5 +670,9 @@ static const struct http_route admin_routes[] = {
 int
 admin_register(struct http_server *srv, struct authd_app *app)
 {
-	return http_routes_add(srv, admin_routes, app);
+	int r;
+
+	if ((r = http_routes_add(srv, admin_routes, app)) != 0)
+		return r;
+	return admin_people_register(srv, app);
 }

@@ -18,6 +18,8 @@
  *                               cannot be written
  *   POST /admin/review/undo     review, CSRF: the decision taken back; audited
  *                               review.undo
+ *   /admin/people...            people: search, a person, reveal, lock, unlock, end
+ *                               sessions (authd/admin/people.c)
  *
  * Every form's CSRF token is bound to the operator's session. The audit actor is
  * "user:<operator uid>", with the agency, the unit and the session in the fields.

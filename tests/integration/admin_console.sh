@@ -249,6 +249,79 @@ admin_post a "/admin/review/resolve?lang=en" --data-urlencode "case=$C_REJ" --da
 check "reject" "$STATUS" 200
 grep -q 'The decision was recorded' "$TMP/body" && ok "reject: the notice in English" || fail "reject: no English notice"
 check "rejected" "$(state_of "$C_REJ")" rejected
+req a GET "/admin?lang=zh-CN"
+
+# ---- people
+req u2 GET /admin/people
+check "staff without the people permission: the people page" "$STATUS" 403
+req a GET /admin/people
+check "the people page" "$STATUS" 200
+ATOK=$(form_value csrf)
+admin_post a /admin/people/search --data-urlencode by=id_number --data-urlencode "q=$CIT_ID"
+check "search by ID number" "$STATUS" 200
+grep -q "href=\"/admin/people/person?uid=$CIT_UID\"" "$TMP/body" && ! grep -qF "$CIT_ID" "$TMP/body" &&
+  ! grep -qF "$CIT_NAME" "$TMP/body" && grep -qF "${CIT_ID:0:6}" "$TMP/body" &&
+  ok "search by ID number: the citizen, name and ID number masked" ||
+  fail "search by ID number: $(grep -o '<ul class="claims">.*' "$TMP/body" | head -c 400)"
+check "the search audited with whom it found, not the number" \
+  "$(audit_count admin.people.search "\"actor\":\"user:$OP_UID\"" '"by":"id_number"' "\"persons\":[\"$CIT_UID\"]")" 1
+admin_post a /admin/people/search --data-urlencode by=phone --data-urlencode "q=139 0000 1111"
+grep -q "person?uid=$CIT_UID\"" "$TMP/body" && ok "search by phone" || fail "search by phone"
+admin_post a /admin/people/search --data-urlencode by=name --data-urlencode "q=$CIT_NAME"
+grep -q "person?uid=$CIT_UID\"" "$TMP/body" && ! grep -qF "$CIT_NAME" "$TMP/body" &&
+  ok "search by name: found, the name masked in the list" || fail "search by name"
+admin_post a /admin/people/search --data-urlencode by=name --data-urlencode "q=无此人"
+grep -q 没有找到人员 "$TMP/body" && ok "search for nobody: says so" || fail "search for nobody"
+admin_post a /admin/people/search --data-urlencode by=id_number --data-urlencode "q=not-an-id"
+check "search with a malformed ID number" "$STATUS" 400
+admin_post a /admin/people/search --data-urlencode by=secret --data-urlencode "q=x"
+check "search by an unknown key" "$STATUS" 400
+req a GET "/admin/people/person?uid=$CIT_UID"
+check "a person's page" "$STATUS" 200
+! grep -qF "$CIT_ID" "$TMP/body" && grep -q 'registry check' "$TMP/body" &&
+  grep -q '<span class="claim">动态口令</span>：否' "$TMP/body" &&
+  grep -q '<span class="claim">旧系统密码</span>：是' "$TMP/body" &&
+  ok "a person's page: masked, LoA history, TOTP no, password yes" ||
+  fail "person page: $(grep -o '<main>.*' "$TMP/body" | head -c 800)"
+check "the person view audited" "$(audit_count admin.people.view "\"person\":\"$CIT_UID\"")" 1
+req a GET "/admin/people/person?uid=$UID_X"
+grep -q 's_a/<span class="addr">A1</span> chen_a' "$TMP/body" && ok "a person's legacy links" ||
+  fail "legacy links: $(grep -o 's_a/[^<]*<[^<]*' "$TMP/body")"
+req a GET "/admin/people/person?uid=0123456789abcdef0123456789abcdef"
+check "an unknown person" "$STATUS" 404
+req a POST /admin/people/reveal --data-urlencode "uid=$CIT_UID"
+check "reveal without a CSRF token" "$STATUS" 400
+check "no reveal audited" "$(audit_count admin.people.reveal)" 0
+admin_post a /admin/people/reveal --data-urlencode "uid=$CIT_UID"
+check "reveal" "$STATUS" 200
+grep -qF "$CIT_ID" "$TMP/body" && ok "reveal: the full ID number on the page" || fail "reveal: no full ID number"
+check "reveal audited: who saw whose ID number" \
+  "$(audit_count admin.people.reveal "\"actor\":\"user:$OP_UID\"" "\"person\":\"$CIT_UID\"")" 1
+req c GET /account
+check "the citizen's session before the lock" "$STATUS" 200
+admin_post a /admin/people/lock --data-urlencode "uid=$OP_UID"
+check "an operator cannot lock themselves" "$STATUS" 400
+admin_post a /admin/people/lock --data-urlencode "uid=$CIT_UID"
+check "lock" "$STATUS" 200
+grep -q '<p class="notice" role="status">账号已锁定' "$TMP/body" && ok "lock: a notice" || fail "lock: no notice"
+check "the citizen locked" "$(sqlite3 "$DB" "select status from person where uid = '$CIT_UID'")" locked
+req c GET /account
+[[ $STATUS == 302 || $STATUS == 303 ]] && ok "the lock ended the citizen's session ($STATUS)" ||
+  fail "the citizen's session after the lock: $STATUS"
+check "user.lock audited" "$(audit_count user.lock "\"actor\":\"user:$OP_UID\"" "\"person\":\"$CIT_UID\"" \
+  '"sessions_ended":1')" 1
+admin_post a /admin/people/unlock --data-urlencode "uid=$CIT_UID"
+check "unlock" "$STATUS" 200
+check "the citizen active again" "$(sqlite3 "$DB" "select status from person where uid = '$CIT_UID'")" active
+check "user.unlock audited" "$(audit_count user.unlock "\"person\":\"$CIT_UID\"")" 1
+login_to c2 "$CIT_ID" "$CIT_PW" /account
+[[ $STATUS == 303 ]] || fail "citizen login after the unlock: $STATUS"
+admin_post a /admin/people/logout --data-urlencode "uid=$CIT_UID"
+check "end the sessions" "$STATUS" 200
+req c2 GET /account
+[[ $STATUS == 302 || $STATUS == 303 ]] && ok "the citizen's session ended by the operator" ||
+  fail "the citizen's session after the end: $STATUS"
+check "user.logout audited" "$(audit_count user.logout "\"person\":\"$CIT_UID\"" '"sessions_ended":1')" 1
 
 # ---- the audit trail
 for idn in "$X" "$BROKEN" "$OP_ID" "$CIT_ID"; do

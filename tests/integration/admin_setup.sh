@@ -2,8 +2,8 @@
 # admin_console.sh and admin_browser.sh): two legacy sources merged and imported by
 # idmerge, which opens three review cases (C_MERGE: id_contradiction, one candidate;
 # C_SEP: ambiguous_match, two candidates; C_REJ: name_conflict); a government agency
-# (GOV); an operator with the review, people and apps permissions (OP_*), TOTP enrolled
-# before `authctl staff add --admin-role`; and a citizen (CIT_*). Needs TMP, S, PORT,
+# (GOV); an operator (OP_*), to be given the console permissions by the test; and a
+# citizen (CIT_*, real-name verified, with a phone). Needs TMP, S, PORT,
 # BASE; sets CFG (the configuration file), DB, the ids and passwords, and the uids.
 IDMERGE=$YH_BUILD/migration-tools/idmerge/idmerge
 [[ -x $IDMERGE ]] || die "idmerge not built at $IDMERGE"
@@ -60,8 +60,9 @@ C_MERGE=$(case_of id_contradiction) C_SEP=$(case_of ambiguous_match) C_REJ=$(cas
 
 printf '%s\n' "$OP_PW" | ctl_or_die user add --id-number "$OP_ID" --name 陈建国 --password-stdin
 printf '%s\n' "$CIT_PW" | ctl_or_die user add --id-number "$CIT_ID" --name "$CIT_NAME" \
-  --password-stdin
+  --phone 13900001111 --password-stdin
 ctl_or_die user verify "$OP_ID" --loa 2 --by registry --evidence "registry check"
+ctl_or_die user verify "$CIT_ID" --loa 2 --by registry --evidence "registry check"
 ctl_or_die org add --uscc "$GOV" --name 某市政务服务中心
 uid_of() { ctl user show "$1" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["uid"])'; }
 OP_UID=$(uid_of "$OP_ID")
