@@ -107,7 +107,8 @@ admin_home(struct http_req *req, void *arg)
 	page_begin(&pg, page_msg(pg.lang, PAGE_MSG_ADMIN_TITLE));
 	tpl_admin_render(&pg, &(struct tpl_admin){ .org_name = o.org.name, .unit = o.m.unit,
 	    .perms = perms, .review = (o.perms & DIR_CONSOLE_REVIEW) != 0,
-	    .people = (o.perms & DIR_CONSOLE_PEOPLE) != 0 });
+	    .people = (o.perms & DIR_CONSOLE_PEOPLE) != 0,
+	    .audit = (o.perms & DIR_CONSOLE_AUDIT) != 0 });
 	r = page_send(&pg, req, 200);
 out:
 	admin_op_clear(&o);
@@ -674,5 +675,7 @@ admin_register(struct http_server *srv, struct authd_app *app)
 
 	if ((r = http_routes_add(srv, admin_routes, app)) != 0)
 		return r;
-	return admin_people_register(srv, app);
+	if ((r = admin_people_register(srv, app)) != 0)
+		return r;
+	return admin_audit_register(srv, app);
 }

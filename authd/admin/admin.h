@@ -20,6 +20,8 @@
  *                               review.undo
  *   /admin/people...            people: search, a person, reveal, lock, unlock, end
  *                               sessions (authd/admin/people.c)
+ *   /admin/audit...             audit: search, export as JSON lines, verify the chain
+ *                               (authd/admin/audit.c)
  *
  * Every form's CSRF token is bound to the operator's session. The audit actor is
  * "user:<operator uid>", with the agency, the unit and the session in the fields.

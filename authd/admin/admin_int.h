@@ -46,7 +46,8 @@ int admin_audit(struct authd_app *app, const struct op *o, const char *event,
 void admin_form_id(struct http_req *req, const char *field, bool (*valid)(const char *),
     char *out, size_t outsz);
 
-/* Adds the people part's routes (people.c). */
+/* Adds the people part's routes (people.c) and the audit part's (audit.c). */
 int admin_people_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+int admin_audit_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 #endif

@@ -19,6 +19,13 @@
 #  - separate, merge (the legacy account linked to the candidate) and its undo, reject:
 #    the directory as authctl review leaves it, with the operator as decided_by, and
 #    review.resolve / review.undo audited with the operator as actor and by;
+#  - people: search by ID number, phone and name (masked list, audited with the uids
+#    found), a person's page (LoA history, password and TOTP, legacy links), the reveal
+#    of the full ID number (CSRF, audited), lock (sessions end), unlock, end sessions,
+#    never the operator themselves; 403 without the people permission;
+#  - audit: search by event, person and date range, a malformed filter 400, the export
+#    as JSON lines of the log's own lines, the chain check; each audited; 403 without
+#    the audit permission;
 #  - the pages in English with ?lang=en; no ID number in clear in the audit log, and
 #    `authctl audit verify` passes.
 set -u
@@ -322,6 +329,46 @@ req c2 GET /account
 [[ $STATUS == 302 || $STATUS == 303 ]] && ok "the citizen's session ended by the operator" ||
   fail "the citizen's session after the end: $STATUS"
 check "user.logout audited" "$(audit_count user.logout "\"person\":\"$CIT_UID\"" '"sessions_ended":1')" 1
+
+# ---- the audit log (the auditor: permission audit only)
+AU_UID=$(uid_of "$AU_ID")
+req a GET /admin/audit
+check "the audit part without the audit permission" "$STATUS" 403
+n_res=$(audit_count review.resolve)
+req u2 GET "/admin/audit?event=review.resolve"
+check "audit search by event" "$STATUS" 200
+grep -q "<h2>查询结果 ($n_res)</h2>" "$TMP/body" &&
+  [[ $(grep -c '<strong>review.resolve</strong>' "$TMP/body") == "$n_res" ]] &&
+  ! grep -q '<strong>user.lock</strong>' "$TMP/body" && ok "audit search by event: the $n_res decisions only" ||
+  fail "audit search by event: $(grep -o '<h2>查询结果[^<]*' "$TMP/body")"
+ATOK=$(form_value csrf)
+req u2 GET "/admin/audit?person=$CIT_UID&event=admin.people.reveal"
+grep -q '<h2>查询结果 (1)</h2>' "$TMP/body" && ok "audit search by person and event: who revealed the citizen's number" ||
+  fail "audit search by person: $(grep -o '<h2>查询结果[^<]*' "$TMP/body")"
+req u2 GET "/admin/audit?from=2999-01-01"
+grep -q '<h2>查询结果 (0)</h2>' "$TMP/body" && ok "audit search by time: nothing after 2999-01-01" ||
+  fail "audit search by time"
+req u2 GET "/admin/audit?from=$(date -u +%Y-%m-%d)&to=$(date -u +%Y-%m-%d)&event=user.lock"
+grep -q '<h2>查询结果 (1)</h2>' "$TMP/body" && ok "audit search by today's range" || fail "audit search by today's range"
+req u2 GET "/admin/audit?from=2026-13"
+check "a malformed date" "$STATUS" 400
+req u2 GET "/admin/audit?person=nobody"
+check "a malformed person" "$STATUS" 400
+req u2 GET "/admin/audit/export?event=review.resolve"
+check "export" "$STATUS" 200
+[[ $(header Content-Type) == application/x-ndjson* && $(grep -c . "$TMP/body") == "$n_res" ]] &&
+  "$PY" -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]; assert all(json.loads(l)["event"] == "review.resolve" for l in open(sys.argv[1]))' "$TMP/body" &&
+  grep -qF "$(grep -F '"event":"review.resolve"' "$S/audit.log" | head -1)" "$TMP/body" &&
+  ok "export: JSON lines, the log's own lines" || fail "export: $(header Content-Type) $(head -c 300 "$TMP/body")"
+req u2 POST /admin/audit/verify
+check "verify without a CSRF token" "$STATUS" 400
+req u2 POST /admin/audit/verify --data-urlencode "csrf=$ATOK"
+check "verify" "$STATUS" 200
+grep -q '<p class="notice" role="status">日志链完整' "$TMP/body" && ok "verify: the chain is intact" ||
+  fail "verify: $(grep -oE 'role="(status|alert)">[^<]*' "$TMP/body")"
+check "the audit part audited" "$(audit_count admin.audit.search "\"actor\":\"user:$AU_UID\"")|$(audit_count \
+  admin.audit.export "\"actor\":\"user:$AU_UID\"")|$(audit_count admin.audit.verify "\"actor\":\"user:$AU_UID\"" \
+  '"damage":"intact"')" "4|1|1"
 
 # ---- the audit trail
 for idn in "$X" "$BROKEN" "$OP_ID" "$CIT_ID"; do
