@@ -20,6 +20,8 @@
  *                               review.undo
  *   /admin/people...            people: search, a person, reveal, lock, unlock, end
  *                               sessions (authd/admin/people.c)
+ *   /admin/orgs...              orgs: search, an organization and its relations
+ *                               (authd/admin/orgs.c)
  *   /admin/audit...             audit: search, export as JSON lines, verify the chain
  *                               (authd/admin/audit.c)
  *

@@ -1300,15 +1300,32 @@ dir_console_get(struct dir *d, const char *mandate_id, unsigned *perms)
 	return 0;
 }
 
+/* dir_person_find_name's and dir_org_find_name's argument check. */
+static bool
+find_name_ok(const char *name, size_t max)
+{
+	return name != NULL && name[0] != '\0' && strlen(name) <= DIR_NAME_MAX && max > 0 &&
+	    max <= DIR_LIST_MAX;
+}
+
 int
 dir_person_find_name(struct dir *d, const char *name, size_t max, struct dir_entity *out,
     size_t *n)
 {
 	*n = 0;
-	if (name == NULL || name[0] == '\0' || strlen(name) > DIR_NAME_MAX || max == 0 ||
-	    max > DIR_LIST_MAX)
+	if (!find_name_ok(name, max))
 		return YH_ERR_INVALID;
 	return d->ops->person_find_name(d->be, name, max, out, n);
+}
+
+int
+dir_org_find_name(struct dir *d, const char *name, size_t max, struct dir_entity *out,
+    size_t *n)
+{
+	*n = 0;
+	if (!find_name_ok(name, max))
+		return YH_ERR_INVALID;
+	return d->ops->org_find_name(d->be, name, max, out, n);
 }
 
 int

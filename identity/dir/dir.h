@@ -409,6 +409,10 @@ struct dir_entity;
 int dir_person_find_name(struct dir *d, const char *name, size_t max,
     struct dir_entity *out, size_t *n) YH_WUR;
 
+/* The organizations whose name is exactly name, as dir_person_find_name (org true). */
+int dir_org_find_name(struct dir *d, const char *name, size_t max, struct dir_entity *out,
+    size_t *n) YH_WUR;
+
 /*
  * The person's verification history (each dir_person_set_loa, applied or not), oldest
  * first, at most DIR_LIST_MAX: *out a malloc'd array (NULL when none), free with

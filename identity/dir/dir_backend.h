@@ -77,6 +77,8 @@ struct dir_ops {
 	 * (dir_person_loa_history). */
 	int (*person_find_name)(void *be, const char *name, size_t limit,
 	    struct dir_entity *out, size_t *n);
+	int (*org_find_name)(void *be, const char *name, size_t limit,
+	    struct dir_entity *out, size_t *n);
 	int (*person_loa_history)(void *be, const char *uid, struct dir_loa **out,
 	    size_t *n);
 	/* Persons deregistered before `before`, uid above after (dir_person_tombstones). */

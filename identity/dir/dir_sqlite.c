@@ -2409,6 +2409,14 @@ sq_person_find_name(void *be, const char *name, size_t limit, struct dir_entity 
 }
 
 static int
+sq_org_find_name(void *be, const char *name, size_t limit, struct dir_entity *out,
+    size_t *n)
+{
+	return uid_page(be, "SELECT uid, 'org' FROM org WHERE name = ?1 ORDER BY uid"
+	    " LIMIT ?2", name, 0, limit, out, sizeof(*out), read_entity_row, n);
+}
+
+static int
 sq_person_loa_history(void *be, const char *uid, struct dir_loa **out, size_t *n)
 {
 	struct sq *s = be;
@@ -3242,6 +3250,7 @@ const struct dir_ops dir_sqlite_ops = {
 	.consent_remove = sq_consent_remove,
 	.entity_list = sq_entity_list,
 	.person_find_name = sq_person_find_name,
+	.org_find_name = sq_org_find_name,
 	.person_loa_history = sq_person_loa_history,
 	.subject_pin_add = sq_subject_pin_add,
 	.subject_pin_find = sq_subject_pin_find,

@@ -23,6 +23,8 @@
 #    found), a person's page (LoA history, password and TOTP, legacy links), the reveal
 #    of the full ID number (CSRF, audited), lock (sessions end), unlock, end sessions,
 #    never the operator themselves; 403 without the people permission;
+#  - organizations: by credit code and name, an organization's legal representative
+#    (masked), agent and staff; audited; 403 without the orgs permission;
 #  - audit: search by event, person and date range, a malformed filter 400, the export
 #    as JSON lines of the log's own lines, the chain check; each audited; 403 without
 #    the audit permission;
@@ -329,6 +331,32 @@ req c2 GET /account
 [[ $STATUS == 302 || $STATUS == 303 ]] && ok "the citizen's session ended by the operator" ||
   fail "the citizen's session after the end: $STATUS"
 check "user.logout audited" "$(audit_count user.logout "\"person\":\"$CIT_UID\"" '"sessions_ended":1')" 1
+
+# ---- organizations
+req a GET /admin/orgs
+check "organizations without the orgs permission" "$STATUS" 403
+ctl_or_die staff role --id-number "$OP_ID" --org "$GOV" --admin-role review,people,orgs,apps
+ctl_or_die org change "$GOV" --legal-rep "$CIT_ID"
+ctl_or_die org agent add "$GOV" --id-number "$OP_ID" --registry-unavailable-ok
+GOV_UID=$(ctl org show "$GOV" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["uid"])')
+req a GET "/admin/orgs?by=uscc&q=$GOV"
+check "organization search by credit code" "$STATUS" 200
+grep -q "href=\"/admin/orgs/org?uid=$GOV_UID\"" "$TMP/body" && ok "found by credit code" || fail "not found by credit code"
+req a GET "/admin/orgs?by=name&q=$(enc 某市政务服务中心)"
+grep -q "org?uid=$GOV_UID\"" "$TMP/body" && ok "found by name" || fail "not found by name"
+req a GET "/admin/orgs?by=secret&q=x"
+check "organization search by an unknown key" "$STATUS" 400
+check "organization searches audited" "$(audit_count admin.orgs.search "\"actor\":\"user:$OP_UID\"" \
+  "\"orgs\":[\"$GOV_UID\"]")" 2
+req a GET "/admin/orgs/org?uid=$GOV_UID"
+check "an organization's page" "$STATUS" 200
+grep -q "$CIT_UID" "$TMP/body" && ! grep -qF "$CIT_NAME" "$TMP/body" && grep -q 'agent · ' "$TMP/body" &&
+  grep -q 'staff · .* · 数据管理科' "$TMP/body" &&
+  ok "an organization's page: the legal representative masked, the agent, the staff" ||
+  fail "organization page: $(grep -o '<main.*' "$TMP/body" | head -c 300)"
+check "the organization view audited" "$(audit_count admin.orgs.view "\"org\":\"$GOV_UID\"")" 1
+req a GET "/admin/orgs/org?uid=0123456789abcdef0123456789abcdef"
+check "an unknown organization" "$STATUS" 404
 
 # ---- the audit log (the auditor: permission audit only)
 AU_UID=$(uid_of "$AU_ID")

@@ -1729,8 +1729,9 @@ test_console_perms(void **state)
 	struct dir_mandate m;
 	char st[DIR_UID_LEN + 1], gov[DIR_UID_LEN + 1], rel[DIR_UID_LEN + 1],
 	    adm[DIR_UID_LEN + 1], id1[19], uscc[19], text[DIR_CONSOLE_PERMS_MAX + 1];
+	struct dir_entity found[4];
 	unsigned perms = 99;
-	size_t ended = 0;
+	size_t ended = 0, n = 0;
 
 	assert_int_equal(dir_console_perms_parse("audit,review", &perms), 0);
 	assert_int_equal(perms, DIR_CONSOLE_AUDIT | DIR_CONSOLE_REVIEW);
@@ -1782,6 +1783,14 @@ test_console_perms(void **state)
 	assert_int_equal(dir_console_set(f->d, rel, 1u << 7, NULL), YH_ERR_INVALID);
 
 	/* The relation ended: its permissions no longer count and cannot be set. */
+	assert_int_equal(dir_org_find_name(f->d, "某市数据局", 4, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, gov);
+	assert_true(found[0].org);
+	assert_int_equal(dir_org_find_name(f->d, "某市", 4, found, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_org_find_name(f->d, "", 4, found, &n), YH_ERR_INVALID);
+
 	assert_int_equal(dir_console_set(f->d, rel, DIR_CONSOLE_ALL, NULL), 0);
 	assert_int_equal(dir_mandate_end(f->d, gov, st, DIR_ROLE_STAFF, "operator:test",
 	    &ended), 0);
