@@ -36,9 +36,6 @@
 
 struct authd_app;
 
-#define ADMIN_PATH "/admin"
-#define ADMIN_MIN_LOA 3          /* the session level the console needs */
-
 /* Adds the routes above. Needs app->dir, app->sess, app->audit, app->keys. */
 int admin_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 

@@ -16,8 +16,7 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "authd/admin/admin.h"
-#include "authd/admin/admin_int.h"
+#include "authd/admin/common.h"
 #include "authd/app.h"
 #include "authd/counter/counter.h"
 #include "authd/ui/pages.h"

@@ -1,9 +1,10 @@
 /*
- * Internal to the operators' console (authd/admin/): what its parts share. admin.c has
- * the access rule and the review part, people.c the people part.
+ * Internal to the operators' console (authd/admin/, see admin.h): what its parts share
+ * (common.c). admin.c has the home page, the review part and the routes' registration;
+ * people.c, orgs.c and audit.c a part each.
  */
-#ifndef YH_AUTHD_ADMIN_INT_H
-#define YH_AUTHD_ADMIN_INT_H
+#ifndef YH_AUTHD_ADMIN_COMMON_H
+#define YH_AUTHD_ADMIN_COMMON_H
 
 #include <stdbool.h>
 #include <jansson.h>
@@ -13,6 +14,8 @@
 
 struct authd_app;
 
+#define ADMIN_PATH "/admin"
+#define ADMIN_MIN_LOA 3          /* the session level the console needs */
 #define ADMIN_PURPOSE "admin"    /* the CSRF purpose of every console form */
 
 /* The operator behind a request (admin_enter); release with admin_op_clear. */
