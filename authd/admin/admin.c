@@ -46,6 +46,7 @@ admin_home(struct http_req *req, void *arg)
 	    .perms = perms, .review = (o.perms & DIR_CONSOLE_REVIEW) != 0,
 	    .people = (o.perms & DIR_CONSOLE_PEOPLE) != 0,
 	    .orgs = (o.perms & DIR_CONSOLE_ORGS) != 0,
+	    .apps = (o.perms & DIR_CONSOLE_APPS) != 0,
 	    .audit = (o.perms & DIR_CONSOLE_AUDIT) != 0 });
 	r = page_send(&pg, req, 200);
 out:
@@ -602,7 +603,8 @@ admin_register(struct http_server *srv, struct authd_app *app)
 	if ((r = http_routes_add(srv, admin_routes, app)) != 0)
 		return r;
 	if ((r = admin_people_register(srv, app)) != 0 ||
-	    (r = admin_orgs_register(srv, app)) != 0)
+	    (r = admin_orgs_register(srv, app)) != 0 ||
+	    (r = admin_apps_register(srv, app)) != 0)
 		return r;
 	return admin_audit_register(srv, app);
 }

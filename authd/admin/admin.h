@@ -22,6 +22,8 @@
  *                               sessions (authd/admin/people.c)
  *   /admin/orgs...              orgs: search, an organization and its relations
  *                               (authd/admin/orgs.c)
+ *   /admin/apps...              apps: list, register, rotate a secret
+ *                               (authd/admin/apps.c)
  *   /admin/audit...             audit: search, export as JSON lines, verify the chain
  *                               (authd/admin/audit.c)
  *

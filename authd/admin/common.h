@@ -49,10 +49,11 @@ int admin_audit(struct authd_app *app, const struct op *o, const char *event,
 void admin_form_id(struct http_req *req, const char *field, bool (*valid)(const char *),
     char *out, size_t outsz);
 
-/* Adds the routes of the people (people.c), audit (audit.c) and organizations (orgs.c)
- * parts. */
+/* Adds the routes of the people (people.c), audit (audit.c), organizations (orgs.c)
+ * and apps (apps.c) parts. */
 int admin_people_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 int admin_audit_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 int admin_orgs_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+int admin_apps_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 #endif

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The operators' console in a real browser at 375 px (tests/node/admin.mjs, headless
 # Chromium): an operator (TOTP enrolled with curl before `authctl staff add
-# --admin-role review,people`) logs in at LoA 3, decides a review case from idmerge
-# (admin_setup.sh) in the console, searches a citizen by ID number and reveals their
-# ID number. No console page scrolls sideways. Here: the directory holds the decision
-# by the operator, review.resolve and admin.people.reveal are audited with the operator
-# as actor, the audit chain verifies. Screenshots: $YH_BUILD/tests/integration/admin_browser/.
+# --admin-role review,people,apps`) logs in at LoA 3, decides a review case from
+# idmerge (admin_setup.sh) in the console, searches a citizen by ID number, reveals
+# their ID number and registers an app. No console page scrolls sideways. Here: the
+# directory holds the decision by the operator, review.resolve, admin.people.reveal and
+# admin.apps.add are audited with the operator as actor, the app's secret shown in the
+# browser checks, the audit chain verifies. Screenshots: $YH_BUILD/tests/integration/admin_browser/.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 . "$(dirname "$0")/lib.sh"
@@ -27,7 +28,7 @@ start_authd -c "$CFG"
 login_form o "$OP_ID" "$OP_PW"
 [[ $STATUS == 303 ]] || die "operator login: $STATUS"
 enrol o op || die "operator TOTP enrolment"
-ctl_or_die staff add --id-number "$OP_ID" --org "$GOV" --unit 数据管理科 --admin-role review,people
+ctl_or_die staff add --id-number "$OP_ID" --org "$GOV" --unit 数据管理科 --admin-role review,people,apps
 
 mkdir -p "$SHOTS"
 rm -f "$SHOTS"/*.png
@@ -38,7 +39,9 @@ cat >"$TMP/config.json" <<JSON
   "case": "$C_SEP",
   "operator": {"id_number": "$OP_ID", "password": "$OP_PW", "seed": "$(cat "$TMP/op.seed")",
                "last_step": $(cat "$TMP/op.step")},
-  "citizen": {"id_number": "$CIT_ID", "name": "$CIT_NAME"}
+  "citizen": {"id_number": "$CIT_ID", "name": "$CIT_NAME"},
+  "app": {"client_id": "browser_app", "redirect_uri": "http://127.0.0.1:9/cb",
+          "secret_out": "$TMP/app.secret"}
 }
 JSON
 rc=0
@@ -54,6 +57,11 @@ run_node "$SCRIPT" "$TMP/config.json" || rc=$?
   ok "review.resolve audited with the operator as actor" || fail "review.resolve"
 [[ $(audit_count admin.people.reveal "\"actor\":\"user:$OP_UID\"" "\"person\":\"$CIT_UID\"") == 1 ]] &&
   ok "the reveal audited" || fail "admin.people.reveal"
+
+[[ -s $TMP/app.secret ]] && "$AUTHCTL" -d "$S" client check-secret browser_app <"$TMP/app.secret" &&
+  ok "the app registered in the browser: its secret checks" || fail "the app registered in the browser"
+[[ $(audit_count admin.apps.add "\"actor\":\"user:$OP_UID\"" '"client_id":"browser_app"') == 1 ]] &&
+  ok "the registration audited" || fail "admin.apps.add"
 
 kill -0 "$PID" 2>/dev/null && ok "authd still running" || fail "authd died"
 no_errors_in "authd logged errors:" "$TMP/authd.log"

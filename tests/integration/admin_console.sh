@@ -25,6 +25,8 @@
 #    never the operator themselves; 403 without the people permission;
 #  - organizations: by credit code and name, an organization's legal representative
 #    (masked), agent and staff; audited; 403 without the orgs permission;
+#  - apps: register (the secret shown once works), an id taken 409, a plain-http URI or an
+#    unknown scope 400 with nothing registered, rotate (the old secret refused), audited;
 #  - audit: search by event, person and date range, a malformed filter 400, the export
 #    as JSON lines of the log's own lines, the chain check; each audited; 403 without
 #    the audit permission;
@@ -357,6 +359,47 @@ grep -q "$CIT_UID" "$TMP/body" && ! grep -qF "$CIT_NAME" "$TMP/body" && grep -q 
 check "the organization view audited" "$(audit_count admin.orgs.view "\"org\":\"$GOV_UID\"")" 1
 req a GET "/admin/orgs/org?uid=0123456789abcdef0123456789abcdef"
 check "an unknown organization" "$STATUS" 404
+
+# ---- apps
+req u2 GET /admin/apps
+check "apps without the apps permission" "$STATUS" 403
+req a GET /admin/apps
+check "the apps page" "$STATUS" 200
+ATOK=$(form_value csrf)
+secret_on_page() { grep -oE '<code class="secret">[^<]+' "$TMP/body" | sed 's/.*>//'; }
+check_secret() { printf '%s' "$2" | "$AUTHCTL" -d "$S" client check-secret "$1" >/dev/null 2>&1; }
+admin_post a /admin/apps/add --data-urlencode client_id=console_app --data-urlencode "name=控制台应用" \
+  --data-urlencode "redirect_uris=http://127.0.0.1:9/cb" --data-urlencode "scopes=openid profile" \
+  --data-urlencode kind=confidential
+check "register an app" "$STATUS" 200
+SECRET1=$(secret_on_page)
+[[ -n $SECRET1 ]] && check_secret console_app "$SECRET1" && ok "register: the secret shown once works" ||
+  fail "register: secret '$SECRET1': $(grep -oE 'role="(status|alert)">[^<]*' "$TMP/body")"
+ctl client show console_app | grep -q '"redirect_uris": *\[ *"http://127.0.0.1:9/cb"' &&
+  ok "the app in the registry as authctl sees it" || fail "client show: $(ctl client show console_app)"
+admin_post a /admin/apps/add --data-urlencode client_id=console_app --data-urlencode "redirect_uris=http://127.0.0.1:9/cb" \
+  --data-urlencode "scopes=openid" --data-urlencode kind=public
+check "register an id taken" "$STATUS" 409
+admin_post a /admin/apps/add --data-urlencode client_id=bad_app --data-urlencode "redirect_uris=http://example.com/cb" \
+  --data-urlencode "scopes=openid" --data-urlencode kind=confidential
+check "register with a plain-http redirect URI" "$STATUS" 400
+grep -q 'role="alert">应用未注册' "$TMP/body" && ok "a refused registration: the page says why" ||
+  fail "refused registration: $(grep -oE 'role="alert">[^<]*' "$TMP/body")"
+admin_post a /admin/apps/add --data-urlencode client_id=bad_app --data-urlencode "redirect_uris=http://127.0.0.1:9/cb" \
+  --data-urlencode "scopes=openid everything" --data-urlencode kind=confidential
+check "register with an unknown scope" "$STATUS" 400
+ctl client show bad_app >/dev/null && fail "a refused app was registered" || ok "the refused app is not registered"
+admin_post a /admin/apps/rotate --data-urlencode client_id=console_app
+check "rotate the secret" "$STATUS" 200
+SECRET2=$(secret_on_page)
+[[ -n $SECRET2 && $SECRET2 != "$SECRET1" ]] && check_secret console_app "$SECRET2" &&
+  ! check_secret console_app "$SECRET1" && ok "rotate: the new secret works, the old one no longer" ||
+  fail "rotate"
+admin_post a /admin/apps/rotate --data-urlencode client_id=no_such_app
+check "rotate an unknown app" "$STATUS" 404
+check "apps audited" "$(audit_count admin.apps.add "\"actor\":\"user:$OP_UID\"" '"client_id":"console_app"')|$(audit_count \
+  admin.apps.rotate '"client_id":"console_app"')" "1|1"
+grep -qF "$SECRET1" "$S/audit.log" "$TMP/authd.log" && fail "a secret in the logs" || ok "no secret in the logs"
 
 # ---- the audit log (the auditor: permission audit only)
 AU_UID=$(uid_of "$AU_ID")

@@ -5,7 +5,8 @@
 //
 // CONFIG: {"issuer", "shots_dir", "case" (an open ambiguous_match case id),
 //          "operator": {"id_number", "password", "seed" (base32 TOTP key), "last_step"},
-//          "citizen": {"id_number", "name"}}
+//          "citizen": {"id_number", "name"},
+//          "app": {"client_id", "redirect_uri", "secret_out" (a file for the secret shown)}}
 // last_step: the last TOTP step the calling script used for the operator.
 //
 // At 375 px: the operator logs in with next /admin: the password leads to the TOTP page,
@@ -13,7 +14,9 @@
 // its evidence masked; a decision without a note is stopped by the browser (required),
 // then "separate" with a note is recorded (a notice, the undo form). The people page:
 // a search by ID number lists the citizen masked; their page shows the ID number masked
-// until the reveal button, after which it shows it in full. No console page scrolls
+// until the reveal button, after which it shows it in full. The apps page registers a
+// confidential app and shows its secret once (written to app.secret_out for the calling
+// script to check). No console page scrolls
 // sideways. Screenshots: shots_dir/375-<nn>-<page>.png. Prints "ok: ..." per check and
 // "FAIL: ..." per failure; exits 1 on any failure.
 import fs from 'node:fs';
@@ -76,6 +79,18 @@ async function run(browser) {
   await s.submit('form[action="/admin/people/reveal"]', s.onAuthd('/admin/people/reveal'));
   check((await s.page.innerText('main')).includes(cit.id_number), 'the reveal shows the full ID number');
   await s.look('admin-person-revealed');
+
+  // Apps: register a confidential app; its secret is shown once.
+  await s.go('/admin/apps', s.onAuthd('/admin/apps'));
+  const add = 'form[action="/admin/apps/add"]';
+  await s.page.fill(`${add} input[name=client_id]`, cfg.app.client_id);
+  await s.page.fill(`${add} input[name=name]`, '控制台注册的应用');
+  await s.page.fill(`${add} textarea[name=redirect_uris]`, cfg.app.redirect_uri);
+  await s.submit(add, s.onAuthd('/admin/apps/add'));
+  const secret = await s.page.innerText('code.secret').catch(() => '');
+  check(secret.length >= 40, 'the app is registered and its secret shown once', secret);
+  fs.writeFileSync(cfg.app.secret_out, secret);
+  await s.look('admin-app-added');
 }
 
 let browser;
