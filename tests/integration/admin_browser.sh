@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The operators' console in a real browser at 375 px (tests/node/admin.mjs, headless
 # Chromium): an operator (TOTP enrolled with curl before `authctl staff add
-# --admin-role review,people,apps`) logs in at LoA 3, decides a review case from
+# --admin-role all`) logs in at LoA 3, decides a review case from
 # idmerge (admin_setup.sh) in the console, searches a citizen by ID number, reveals
 # their ID number and registers an app. No console page scrolls sideways. Here: the
 # directory holds the decision by the operator, review.resolve, admin.people.reveal and
@@ -28,7 +28,7 @@ start_authd -c "$CFG"
 login_form o "$OP_ID" "$OP_PW"
 [[ $STATUS == 303 ]] || die "operator login: $STATUS"
 enrol o op || die "operator TOTP enrolment"
-ctl_or_die staff add --id-number "$OP_ID" --org "$GOV" --unit 数据管理科 --admin-role review,people,apps
+ctl_or_die staff add --id-number "$OP_ID" --org "$GOV" --unit 数据管理科 --admin-role all
 
 mkdir -p "$SHOTS"
 rm -f "$SHOTS"/*.png
@@ -37,6 +37,7 @@ cat >"$TMP/config.json" <<JSON
   "issuer": "$BASE",
   "shots_dir": "$SHOTS",
   "case": "$C_SEP",
+  "org": "$GOV",
   "operator": {"id_number": "$OP_ID", "password": "$OP_PW", "seed": "$(cat "$TMP/op.seed")",
                "last_step": $(cat "$TMP/op.step")},
   "citizen": {"id_number": "$CIT_ID", "name": "$CIT_NAME"},

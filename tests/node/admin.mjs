@@ -3,7 +3,8 @@
 //
 //   node admin.mjs CONFIG.json
 //
-// CONFIG: {"issuer", "shots_dir", "case" (an open ambiguous_match case id),
+// CONFIG: {"issuer", "shots_dir", "case" (an open ambiguous_match case id), "org" (a
+//          credit code),
 //          "operator": {"id_number", "password", "seed" (base32 TOTP key), "last_step"},
 //          "citizen": {"id_number", "name"},
 //          "app": {"client_id", "redirect_uri", "secret_out" (a file for the secret shown)}}
@@ -16,7 +17,8 @@
 // a search by ID number lists the citizen masked; their page shows the ID number masked
 // until the reveal button, after which it shows it in full. The apps page registers a
 // confidential app and shows its secret once (written to app.secret_out for the calling
-// script to check). No console page scrolls
+// script to check); an organization's page and the audit log's page are shown too. No
+// console page scrolls
 // sideways. Screenshots: shots_dir/375-<nn>-<page>.png. Prints "ok: ..." per check and
 // "FAIL: ..." per failure; exits 1 on any failure.
 import fs from 'node:fs';
@@ -91,6 +93,15 @@ async function run(browser) {
   check(secret.length >= 40, 'the app is registered and its secret shown once', secret);
   fs.writeFileSync(cfg.app.secret_out, secret);
   await s.look('admin-app-added');
+
+  // The organizations and audit pages at this width too.
+  await s.go(`/admin/orgs?by=uscc&q=${cfg.org}`, s.onAuthd('/admin/orgs'));
+  await Promise.all([s.page.waitForURL(s.onAuthd('/admin/orgs/org')), s.page.click('main ul.claims a')]);
+  check((await s.page.innerText('main')).includes(cfg.org), "the organization's page");
+  await s.look('admin-org');
+  await s.go('/admin/audit?event=review.resolve', s.onAuthd('/admin/audit'));
+  check((await s.page.innerText('main')).includes('review.resolve'), 'the audit page lists the decision');
+  await s.look('admin-audit');
 }
 
 let browser;
