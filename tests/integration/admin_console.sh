@@ -291,7 +291,7 @@ req a GET "/admin/people/person?uid=$CIT_UID"
 check "a person's page" "$STATUS" 200
 ! grep -qF "$CIT_ID" "$TMP/body" && grep -q 'registry check' "$TMP/body" &&
   grep -q '<span class="claim">动态口令</span>：否' "$TMP/body" &&
-  grep -q '<span class="claim">旧系统密码</span>：是' "$TMP/body" &&
+  grep -q '<span class="claim">登录密码</span>：是' "$TMP/body" &&
   ok "a person's page: masked, LoA history, TOTP no, password yes" ||
   fail "person page: $(grep -o '<main>.*' "$TMP/body" | head -c 800)"
 check "the person view audited" "$(audit_count admin.people.view "\"person\":\"$CIT_UID\"")" 1
