@@ -1,8 +1,10 @@
 /*
- * authctl staff add|remove|list: government staff, the persons who work for a government
- * agency (an organization of kind government agency) in a unit (科室), with a position.
- * A staff member may use the service-hall counter (/counter) and is held to the staff
- * login methods (login.staff_methods). An operator names the agency by its credit code
+ * authctl staff add|remove|role|list: government staff, the persons who work for a
+ * government agency (an organization of kind government agency) in a unit (科室), with a
+ * position. A staff member may use the service-hall counter (/counter) and is held to
+ * the staff login methods (login.staff_methods); with console permissions on the
+ * relation (--admin-role review,people,orgs,apps,audit) also the operators' console
+ * (/admin). An operator names the agency by its credit code
  * and the person by their resident ID number; output shows ID numbers masked. Each change
  * is one directory transaction (the relation and the organization's history entry, with
  * the operator as actor) followed by an audit event naming the operator.
@@ -20,11 +22,14 @@
 #define STAFF_ORG_PAGE 200
 
 struct sopts {
-	const char *id_number, *org, *unit, *position;
+	const char *id_number, *org, *unit, *position, *admin_role;
 	const char *cmd;
 };
 
-enum { S_ID_NUMBER = 1u << 0, S_ORG = 1u << 1, S_UNIT = 1u << 2, S_POSITION = 1u << 3 };
+enum {
+	S_ID_NUMBER = 1u << 0, S_ORG = 1u << 1, S_UNIT = 1u << 2, S_POSITION = 1u << 3,
+	S_ADMIN_ROLE = 1u << 4,
+};
 
 static const struct {
 	const char *flag;
@@ -35,6 +40,7 @@ static const struct {
 	{ "--org", S_ORG, offsetof(struct sopts, org) },
 	{ "--unit", S_UNIT, offsetof(struct sopts, unit) },
 	{ "--position", S_POSITION, offsetof(struct sopts, position) },
+	{ "--admin-role", S_ADMIN_ROLE, offsetof(struct sopts, admin_role) },
 };
 
 /* Parses argv[2..] allowing the options in mask; those in need are required. 0 or 2. */
@@ -114,6 +120,76 @@ check_grant(const struct dir_org *org, const struct dir_person *p)
 	return 0;
 }
 
+/* The message for an --admin-role list with an unknown name. Returns 2. */
+static int
+perms_error(const char *cmd, const char *list)
+{
+	return ctl_fail("staff %s: --admin-role '%s': the permissions are review, people, "
+	    "orgs, apps, audit (comma-separated) or all", cmd, list);
+}
+
+/* Gives relation rid the console permissions perms (0: none) and records it. 0 or 2. */
+static int
+set_console(struct ident *id, const struct dir_org *org, const char *person, const char *rid,
+    unsigned perms, const char *actor)
+{
+	char text[DIR_CONSOLE_PERMS_MAX + 1];
+	int r;
+
+	if ((r = dir_console_set(id->dir, rid, perms, actor)) != 0)
+		return ctl_fail("cannot set the console permissions: %s", yh_strerror(r));
+	dir_console_perms_str(perms, text, sizeof(text));
+	return record(id, "staff.console", org, person, json_pack("{s:s, s:s}", "relation",
+	    rid, "perms", text));
+}
+
+/* authctl staff role: sets (replaces) the console permissions of a current staff
+ * relation; --admin-role "" takes them away. */
+static int
+staff_role(int argc, char **argv)
+{
+	struct sopts o;
+	struct dir_org org;
+	struct dir_person p;
+	struct dir_mandate m;
+	struct ident *id = NULL;
+	char actor[96], text[DIR_CONSOLE_PERMS_MAX + 1];
+	unsigned perms = 0;
+	int r;
+
+	memset(&org, 0, sizeof(org));
+	memset(&p, 0, sizeof(p));
+	memset(&m, 0, sizeof(m));
+	if ((r = parse_opts(argc, argv, S_ID_NUMBER | S_ORG | S_ADMIN_ROLE, S_ID_NUMBER | S_ORG |
+	    S_ADMIN_ROLE, &o)) != 0)
+		return r;
+	if (dir_console_perms_parse(o.admin_role, &perms) != 0)
+		return perms_error(o.cmd, o.admin_role);
+	if ((r = ctl_open_state(false, &id)) != 0)
+		return r;
+	if ((r = ctl_find_org(id->dir, o.org, &org)) != 0 ||
+	    (r = ctl_find_person(id->dir, o.id_number, &p)) != 0)
+		goto out;
+	if ((r = dir_staff_current(id->dir, p.uid, 0, &m, NULL)) != 0 ||
+	    strcmp(m.org_uid, org.uid) != 0) {
+		r = ctl_fail("this person is not current staff of this organization (staff add "
+		    "first)");
+		goto out;
+	}
+	ctl_operator_name(actor, sizeof(actor));
+	if ((r = set_console(id, &org, p.uid, m.id, perms, actor)) != 0)
+		goto out;
+	dir_console_perms_str(perms, text, sizeof(text));
+	r = ctl_print_json(json_pack("{s:s, s:s, s:s}", "person", p.uid, "relation", m.id,
+	    "admin_role", text));
+out:
+	dir_mandate_clear(&m);
+	dir_person_clear(&p);
+	dir_org_clear(&org);
+	ident_close(id);
+	return r;
+}
+
 static int
 staff_add(int argc, char **argv)
 {
@@ -123,15 +199,18 @@ staff_add(int argc, char **argv)
 	struct dir_mandate m;
 	struct ident *id = NULL;
 	char rid[DIR_UID_LEN + 1], actor[96];
+	unsigned perms = 0;
 	int r;
 
 	memset(&org, 0, sizeof(org));
 	memset(&p, 0, sizeof(p));
-	if ((r = parse_opts(argc, argv, S_ID_NUMBER | S_ORG | S_UNIT | S_POSITION,
-	    S_ID_NUMBER | S_ORG | S_UNIT, &o)) != 0)
+	if ((r = parse_opts(argc, argv, S_ID_NUMBER | S_ORG | S_UNIT | S_POSITION |
+	    S_ADMIN_ROLE, S_ID_NUMBER | S_ORG | S_UNIT, &o)) != 0)
 		return r;
 	if (o.unit[0] == '\0')
 		return ctl_fail("staff add: --unit must not be empty");
+	if (o.admin_role != NULL && dir_console_perms_parse(o.admin_role, &perms) != 0)
+		return perms_error(o.cmd, o.admin_role);
 	if ((r = ctl_open_state(false, &id)) != 0)
 		return r;
 	if ((r = ctl_find_active_org(id->dir, o.org, &org)) != 0 ||
@@ -152,6 +231,8 @@ staff_add(int argc, char **argv)
 	}
 	if ((r = record(id, "staff.add", &org, p.uid, json_pack("{s:s, s:s, s:s?}",
 	    "relation", rid, "unit", o.unit, "position", o.position))) != 0)
+		goto out;
+	if (perms != 0 && (r = set_console(id, &org, p.uid, rid, perms, actor)) != 0)
 		goto out;
 	printf("%s\n", rid);
 out:
@@ -206,7 +287,9 @@ static int
 list_org(struct dir *d, const struct dir_org *org, json_t *arr)
 {
 	struct dir_mandate *list = NULL;
+	char text[DIR_CONSOLE_PERMS_MAX + 1];
 	int64_t now = yh_now();
+	unsigned perms;
 	size_t n = 0;
 	int r;
 
@@ -226,6 +309,10 @@ list_org(struct dir *d, const struct dir_org *org, json_t *arr)
 		ctl_set_str(j, "unit", m->unit);
 		ctl_set_str(j, "position", m->position);
 		ctl_set_str(j, "granted_by", m->granted_by);
+		if (dir_console_get(d, m->id, &perms) == 0 && perms != 0) {
+			dir_console_perms_str(perms, text, sizeof(text));
+			ctl_set_str(j, "admin_role", text);
+		}
 		ctl_set_time(j, "since", m->not_before);
 		json_object_set_new(j, "in_force", json_boolean(dir_mandate_in_force(m, now) &&
 		    org->status == DIR_STATUS_ACTIVE));
@@ -292,17 +379,20 @@ static void
 staff_usage(FILE *f)
 {
 	fprintf(f, "usage: authctl [-c FILE | -d STATE_DIR] staff COMMAND\n"
-	    "  add --id-number ID --org CODE --unit NAME [--position NAME]\n"
+	    "  add --id-number ID --org CODE --unit NAME [--position NAME] [--admin-role LIST]\n"
 	    "  remove --id-number ID --org CODE\n"
+	    "  role --id-number ID --org CODE --admin-role LIST\n"
 	    "  list [--org CODE]\n"
-	    "CODE is the government agency's unified social credit code.\n");
+	    "CODE is the government agency's unified social credit code. LIST is the console\n"
+	    "(/admin) permissions: review,people,orgs,apps,audit or all; \"\" for none.\n");
 }
 
 int
 ctl_staff(int argc, char **argv)
 {
 	static const struct ctl_cmd cmds[] = {
-		{ "add", staff_add }, { "remove", staff_remove }, { "list", staff_list },
+		{ "add", staff_add }, { "remove", staff_remove }, { "role", staff_role },
+		{ "list", staff_list },
 		{ NULL, NULL },
 	};
 

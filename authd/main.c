@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "authd/account/account.h"
+#include "authd/admin/admin.h"
 #include "authd/counter/counter.h"
 #include "authd/cas/cas.h"
 #include "authcore/audit/audit.h"
@@ -158,6 +159,7 @@ serve_http(struct http_server *srv, struct authd_app *app, char *err, size_t err
 		{ "device", oidc_device_register },
 		{ "account", account_register },
 		{ "counter", counter_register },
+		{ "admin", admin_register },
 		{ "cas", cas_register },
 	};
 	int r;

@@ -134,9 +134,8 @@ enter(struct authd_app *app, struct http_req *req, bool post, struct staff *s)
 	return 0;
 }
 
-/* A person's account status in the page's language. */
-static const char *
-status_word(enum page_lang l, enum dir_status st)
+const char *
+counter_status_word(enum page_lang l, enum dir_status st)
 {
 	switch (st) {
 	case DIR_STATUS_ACTIVE:
@@ -178,7 +177,7 @@ render(struct authd_app *app, struct http_req *req, const struct staff *s,
 	    .org_name = s->org.name, .unit = s->m.unit, .found = p != NULL,
 	    .none = searched && p == NULL, .uid = p != NULL ? p->uid : "", .name = name,
 	    .id_masked = idm, .loa = p != NULL ? loa : "",
-	    .status = p != NULL ? status_word(pg.lang, p->status) : "" });
+	    .status = p != NULL ? counter_status_word(pg.lang, p->status) : "" });
 	yh_wipe(csrf, sizeof(csrf));
 	return page_send(&pg, req, status);
 }

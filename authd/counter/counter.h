@@ -26,7 +26,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "authd/http/http.h"
+#include "authd/ui/pages.h"
 #include "common/err.h"
+#include "identity/dir/dir.h"
 
 struct authd_app;
 
@@ -48,6 +50,9 @@ bool counter_doc_ok(const char *doc);
  */
 int counter_evidence(const char *doc, const char *id_number, const char *note, char *out,
     size_t outsz) YH_WUR;
+
+/* A person's account status (enum dir_status) in words of language l. */
+const char *counter_status_word(enum page_lang l, enum dir_status st);
 
 /* Adds the routes above. Needs app->dir, app->sess, app->audit, app->keys. */
 int counter_register(struct http_server *srv, struct authd_app *app) YH_WUR;

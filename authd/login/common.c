@@ -39,8 +39,8 @@ login_next_ok(const char *next)
 	}
 	return strncmp(next, "/authorize?", 11) == 0 || strncmp(next, "/cas/login?", 11) == 0 ||
 	    strcmp(next, "/account") == 0 || strcmp(next, "/counter") == 0 ||
-	    strncmp(next, "/account?", 9) == 0 || strcmp(next, "/device") == 0 ||
-	    strncmp(next, "/device?", 8) == 0;
+	    strcmp(next, "/admin") == 0 || strncmp(next, "/account?", 9) == 0 ||
+	    strcmp(next, "/device") == 0 || strncmp(next, "/device?", 8) == 0;
 }
 
 const char *

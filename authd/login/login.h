@@ -149,7 +149,7 @@ int login_notice_get(const struct authd_cfg *cfg, enum page_lang lang,
 /*
  * True when next may be followed after a login, step-up, consent or registration: a
  * local path starting with "/authorize?" or "/cas/login?" (authd/cas/), or equal to
- * "/account" or "/counter" (authd/counter/) or starting with
+ * "/account", "/counter" (authd/counter/) or "/admin" (authd/admin/) or starting with
  * "/account?", or "/device" or starting with "/device?" (the device flow's approval
  * page, authd/oidc/device.h), at most LOGIN_NEXT_MAX bytes of printable ASCII (no space, no
  * backslash).

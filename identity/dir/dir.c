@@ -1204,6 +1204,140 @@ dir_mandate_current(struct dir *d, const char *person_uid, const char *org_uid, 
 	    at != 0 ? at : yh_now(), out, n);
 }
 
+/* The console permission names, in the order of enum dir_console_perm's bits. */
+static const char *const console_perm_names[] = { "review", "people", "orgs", "apps",
+	"audit" };
+#define CONSOLE_NPERMS (sizeof(console_perm_names) / sizeof(console_perm_names[0]))
+
+int
+dir_console_perms_parse(const char *list, unsigned *out)
+{
+	const char *p = list;
+
+	*out = 0;
+	if (list == NULL)
+		return YH_ERR_INVALID;
+	while (*p != '\0') {
+		size_t len = strcspn(p, ", "), k;
+
+		if (len == 3 && strncmp(p, "all", 3) == 0)
+			*out |= DIR_CONSOLE_ALL;
+		else if (len > 0) {
+			for (k = 0; k < CONSOLE_NPERMS; k++)
+				if (strlen(console_perm_names[k]) == len &&
+				    strncmp(p, console_perm_names[k], len) == 0)
+					break;
+			if (k == CONSOLE_NPERMS) {
+				*out = 0;
+				return YH_ERR_INVALID;
+			}
+			*out |= 1u << k;
+		}
+		p += len;
+		if (*p != '\0')
+			p++;
+	}
+	return 0;
+}
+
+void
+dir_console_perms_str(unsigned perms, char *out, size_t outsz)
+{
+	size_t used = 0;
+
+	if (outsz == 0)
+		return;
+	out[0] = '\0';
+	for (size_t k = 0; k < CONSOLE_NPERMS; k++) {
+		int w;
+
+		if ((perms & (1u << k)) == 0)
+			continue;
+		w = snprintf(out + used, outsz - used, "%s%s", used > 0 ? " " : "",
+		    console_perm_names[k]);
+		if (w < 0 || (size_t)w >= outsz - used) {
+			out[used] = '\0';
+			return;
+		}
+		used += (size_t)w;
+	}
+}
+
+int
+dir_console_set(struct dir *d, const char *mandate_id, unsigned perms, const char *by)
+{
+	char text[DIR_CONSOLE_PERMS_MAX + 1];
+	struct dir_mandate m;
+	int r;
+
+	if ((perms & ~DIR_CONSOLE_ALL) != 0)
+		return YH_ERR_INVALID;
+	if ((r = dir_mandate_get(d, mandate_id, &m)) != 0)
+		return r;
+	if (strcmp(m.role, DIR_ROLE_STAFF) != 0 || m.revoked != 0)
+		r = YH_ERR_INVALID;
+	dir_mandate_clear(&m);
+	if (r != 0)
+		return r;
+	dir_console_perms_str(perms, text, sizeof(text));
+	return d->ops->console_set(d->be, mandate_id, perms != 0 ? text : NULL, by, yh_now());
+}
+
+int
+dir_console_get(struct dir *d, const char *mandate_id, unsigned *perms)
+{
+	char text[DIR_CONSOLE_PERMS_MAX + 1];
+	int r;
+
+	*perms = 0;
+	if (!dir_uid_valid(mandate_id))
+		return 0;
+	if ((r = d->ops->console_get(d->be, mandate_id, text)) != 0)
+		return r;
+	/* What this program wrote parses; anything else opens nothing. */
+	if (dir_console_perms_parse(text, perms) != 0)
+		*perms = 0;
+	return 0;
+}
+
+/* dir_person_find_name's and dir_org_find_name's argument check. */
+static bool
+find_name_ok(const char *name, size_t max)
+{
+	return name != NULL && name[0] != '\0' && strlen(name) <= DIR_NAME_MAX && max > 0 &&
+	    max <= DIR_LIST_MAX;
+}
+
+int
+dir_person_find_name(struct dir *d, const char *name, size_t max, struct dir_entity *out,
+    size_t *n)
+{
+	*n = 0;
+	if (!find_name_ok(name, max))
+		return YH_ERR_INVALID;
+	return d->ops->person_find_name(d->be, name, max, out, n);
+}
+
+int
+dir_org_find_name(struct dir *d, const char *name, size_t max, struct dir_entity *out,
+    size_t *n)
+{
+	*n = 0;
+	if (!find_name_ok(name, max))
+		return YH_ERR_INVALID;
+	return d->ops->org_find_name(d->be, name, max, out, n);
+}
+
+int
+dir_person_loa_history(struct dir *d, const char *uid, struct dir_loa **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!dir_uid_valid(uid))
+		return YH_ERR_INVALID;
+	return d->ops->person_loa_history(d->be, uid, out, n);
+}
+
 int
 dir_staff_current(struct dir *d, const char *person_uid, int64_t at, struct dir_mandate *m,
     struct dir_org *org)

@@ -399,6 +399,29 @@ int dir_person_purge(struct dir *d, const char *uid, int64_t before) YH_WUR;
 
 #define DIR_LOA_RAISE 0x1u  /* only raise: a lower level is recorded but not applied */
 
+struct dir_entity;
+
+/*
+ * The persons whose name is exactly name, in uid order, at most max (1..DIR_LIST_MAX):
+ * their uids into out (struct dir_entity, org false), *n how many. YH_ERR_INVALID (an
+ * empty name, one over DIR_NAME_MAX bytes, max out of range).
+ */
+int dir_person_find_name(struct dir *d, const char *name, size_t max,
+    struct dir_entity *out, size_t *n) YH_WUR;
+
+/* The organizations whose name is exactly name, as dir_person_find_name (org true). */
+int dir_org_find_name(struct dir *d, const char *name, size_t max, struct dir_entity *out,
+    size_t *n) YH_WUR;
+
+/*
+ * The person's verification history (each dir_person_set_loa, applied or not), oldest
+ * first, at most DIR_LIST_MAX: *out a malloc'd array (NULL when none), free with
+ * dir_loa_list_free. An unknown person has none. YH_ERR_INVALID (a malformed uid).
+ */
+int dir_person_loa_history(struct dir *d, const char *uid, struct dir_loa **out,
+    size_t *n) YH_WUR;
+void dir_loa_list_free(struct dir_loa *a, size_t n);
+
 /*
  * Records a verification of a person (appended to the person's verification history)
  * and sets their LoA to v->level with its method, verifier and evidence (v->at 0 =
@@ -557,6 +580,41 @@ int dir_mandate_current(struct dir *d, const char *person_uid, const char *org_u
  */
 int dir_staff_current(struct dir *d, const char *person_uid, int64_t at,
     struct dir_mandate *m, struct dir_org *org) YH_WUR;
+
+/*
+ * The operators' console (/admin) permissions of a staff member, held on their staff
+ * relation: each opens one part of the console. DIR_CONSOLE_PERMS_MAX bytes hold the
+ * canonical text of any set ("review people orgs apps audit").
+ */
+enum dir_console_perm {
+	DIR_CONSOLE_REVIEW = 1u << 0,   /* the review queue: decide and undo cases */
+	DIR_CONSOLE_PEOPLE = 1u << 1,   /* persons: search, reveal, lock, end sessions */
+	DIR_CONSOLE_ORGS = 1u << 2,     /* organizations and their relations */
+	DIR_CONSOLE_APPS = 1u << 3,     /* the client registry */
+	DIR_CONSOLE_AUDIT = 1u << 4,    /* the audit log */
+};
+#define DIR_CONSOLE_ALL 0x1fu
+#define DIR_CONSOLE_PERMS_MAX 40
+
+/* Parses a list of permission names (review, people, orgs, apps, audit, or all)
+ * separated by commas or spaces into *out; "" is the empty set. 0 or YH_ERR_INVALID
+ * (an unknown name). */
+int dir_console_perms_parse(const char *list, unsigned *out) YH_WUR;
+
+/* Writes the names of perms, space-separated in the order above ("" for none), into
+ * out (DIR_CONSOLE_PERMS_MAX + 1 bytes at least). */
+void dir_console_perms_str(unsigned perms, char *out, size_t outsz);
+
+/*
+ * Sets the console permissions of the staff relation mandate_id to perms (0 removes
+ * them), by naming who did it. Returns 0, YH_ERR_NOT_FOUND (no such relation),
+ * YH_ERR_INVALID (not a staff relation, a revoked one, bits outside DIR_CONSOLE_ALL).
+ */
+int dir_console_set(struct dir *d, const char *mandate_id, unsigned perms,
+    const char *by) YH_WUR;
+
+/* The console permissions of relation mandate_id into *perms (0: none). 0, YH_ERR_DB. */
+int dir_console_get(struct dir *d, const char *mandate_id, unsigned *perms) YH_WUR;
 
 /* Lists every relation of a person or of an organization, revoked and expired ones
  * too, oldest first, at most DIR_LIST_MAX (with in_force_at > 0: only those current

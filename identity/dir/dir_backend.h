@@ -73,6 +73,14 @@ struct dir_ops {
 	int (*person_find)(void *be, enum dir_pkey by, const char *key, const char *source,
 	    struct dir_person_rec *out);
 	int (*person_set_status)(void *be, const char *uid, enum dir_status st, int64_t now);
+	/* Persons by exact name (dir_person_find_name); a person's verification history
+	 * (dir_person_loa_history). */
+	int (*person_find_name)(void *be, const char *name, size_t limit,
+	    struct dir_entity *out, size_t *n);
+	int (*org_find_name)(void *be, const char *name, size_t limit,
+	    struct dir_entity *out, size_t *n);
+	int (*person_loa_history)(void *be, const char *uid, struct dir_loa **out,
+	    size_t *n);
 	/* Persons deregistered before `before`, uid above after (dir_person_tombstones). */
 	int (*person_tombstones)(void *be, int64_t before, const char *after, size_t limit,
 	    struct dir_tombstone *out, size_t *n);
@@ -184,6 +192,12 @@ struct dir_ops {
 	    const char *note, int64_t now);
 	int (*case_undo)(void *be, const char *id);
 	int (*case_note_login)(void *be, const char *uid, int64_t now);
+	/* The console permissions of a staff relation (dir_console_*): perms the
+	 * canonical text, NULL to remove; get: "" when none. */
+	int (*console_set)(void *be, const char *mandate_id, const char *perms,
+	    const char *by, int64_t now);
+	int (*console_get)(void *be, const char *mandate_id,
+	    char perms[DIR_CONSOLE_PERMS_MAX + 1]);
 	/* The legacy passwords merges brought to owner (at most DIR_LEGACY_CREDS_MAX). */
 	int (*legacy_cred_list)(void *be, const char *owner, struct dir_cred **out,
 	    size_t *n);

@@ -49,6 +49,17 @@ dir_status_parse(const char *s, enum dir_status *out)
 /* ---- freeing records ---- */
 
 void
+dir_loa_list_free(struct dir_loa *a, size_t n)
+{
+	for (size_t i = 0; a != NULL && i < n; i++) {
+		free(a[i].method);
+		free(a[i].by);
+		free(a[i].evidence);
+	}
+	free(a);
+}
+
+void
 dir_person_clear(struct dir_person *p)
 {
 	if (p == NULL)

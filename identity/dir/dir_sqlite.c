@@ -24,6 +24,8 @@
  *   5  adds the subject_pin table (an app's sub for a person, kept across a re-key)
  *   6  the staff relation (a person working for a government agency) with its unit and
  *      position
+ *   7..10 see sql/migrate_N.sql
+ *   11 the console permissions of a staff relation (console_role)
  * The statements the code runs (sq_sql, rekey_sql) stay here, next to the code that
  * binds their parameters and reads their columns.
  */
@@ -82,6 +84,7 @@ enum sq_stmt {
 	ST_CASE_ADD, ST_CASE_MEMBER_ADD, ST_CASE_MEMBER_GET, ST_CASE_GET, ST_CASE_LIST,
 	ST_CASE_DECIDE, ST_CASE_UNLINK, ST_CASE_UNCRED, ST_CASE_REOPEN, ST_CASE_USED_FIND,
 	ST_CASE_USED_SET, ST_LCRED_ADD, ST_LCRED_LIST,
+	ST_CONSOLE_SET, ST_CONSOLE_DEL, ST_CONSOLE_GET,
 	ST_COUNT
 };
 
@@ -225,6 +228,11 @@ static const char *const sq_sql[ST_COUNT] = {
 	    " salt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_LCRED_LIST] = "SELECT scheme, hash, salt FROM legacy_cred WHERE owner_uid = ?1"
 	    " ORDER BY source, legacy_id LIMIT 16",
+	[ST_CONSOLE_SET] = "INSERT INTO console_role (mandate_id, perms, granted_by, updated)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mandate_id) DO UPDATE SET perms = ?2,"
+	    " granted_by = ?3, updated = ?4",
+	[ST_CONSOLE_DEL] = "DELETE FROM console_role WHERE mandate_id = ?1",
+	[ST_CONSOLE_GET] = "SELECT perms FROM console_role WHERE mandate_id = ?1",
 };
 
 struct sq {
@@ -2339,6 +2347,48 @@ sq_subject_pin_find(void *be, const char *uid, const char *sector,
 	return e;
 }
 
+/* ---- console permissions ---- */
+
+static int
+sq_console_set(void *be, const char *mandate_id, const char *perms, const char *by,
+    int64_t now)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, perms != NULL ? ST_CONSOLE_SET : ST_CONSOLE_DEL, &st)) == 0) {
+		bind_text(st, 1, mandate_id);
+		if (perms != NULL) {
+			bind_text(st, 2, perms);
+			bind_opt(st, 3, by);
+			sqlite3_bind_int64(st, 4, now);
+		}
+		e = sq_exec(s, st, "console role");
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+static int
+sq_console_get(void *be, const char *mandate_id, char perms[DIR_CONSOLE_PERMS_MAX + 1])
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	perms[0] = '\0';
+	LOCK(s);
+	if ((st = sq_get(s, ST_CONSOLE_GET)) != NULL) {
+		bind_text(st, 1, mandate_id);
+		if ((e = sq_row(s, st, "console role")) == 1)
+			e = col_fixed(st, 0, perms, DIR_CONSOLE_PERMS_MAX + 1);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
 /* ---- re-keying ---- */
 
 /* Reads an entity list row (uid, kind) into the struct dir_entity at row. */
@@ -2348,6 +2398,69 @@ read_entity_row(sqlite3_stmt *st, void *row)
 	const unsigned char *kind = sqlite3_column_text(st, 1);
 
 	((struct dir_entity *)row)->org = kind != NULL && strcmp((const char *)kind, "org") == 0;
+}
+
+static int
+sq_person_find_name(void *be, const char *name, size_t limit, struct dir_entity *out,
+    size_t *n)
+{
+	return uid_page(be, "SELECT uid, 'person' FROM person WHERE name = ?1 ORDER BY uid"
+	    " LIMIT ?2", name, 0, limit, out, sizeof(*out), read_entity_row, n);
+}
+
+static int
+sq_org_find_name(void *be, const char *name, size_t limit, struct dir_entity *out,
+    size_t *n)
+{
+	return uid_page(be, "SELECT uid, 'org' FROM org WHERE name = ?1 ORDER BY uid"
+	    " LIMIT ?2", name, 0, limit, out, sizeof(*out), read_entity_row, n);
+}
+
+static int
+sq_person_loa_history(void *be, const char *uid, struct dir_loa **out, size_t *n)
+{
+	struct sq *s = be;
+	struct dir_loa *arr = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t cnt = 0;
+	int e;
+
+	*out = NULL;
+	*n = 0;
+	LOCK(s);
+	if (sqlite3_prepare_v2(s->db, "SELECT loa, method, verifier, evidence, at FROM"
+	    " loa_event WHERE person_uid = ?1 ORDER BY id LIMIT ?2", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		e = sq_map(s, sqlite3_errcode(s->db), "loa history");
+		goto out;
+	}
+	bind_text(st, 1, uid);
+	sqlite3_bind_int64(st, 2, DIR_LIST_MAX);
+	if ((arr = calloc(DIR_LIST_MAX, sizeof(*arr))) == NULL) {
+		e = YH_ERR_ALLOC;
+		goto out;
+	}
+	while (cnt < DIR_LIST_MAX && (e = sq_row(s, st, "loa history")) == 1) {
+		struct dir_loa *v = &arr[cnt++];
+
+		v->level = sqlite3_column_int(st, 0);
+		v->at = sqlite3_column_int64(st, 4);
+		if ((e = col_str(st, 1, &v->method)) != 0 || (e = col_str(st, 2, &v->by)) != 0 ||
+		    (e = col_str(st, 3, &v->evidence)) != 0)
+			break;
+	}
+	if (e == 1 || e == 0)
+		e = 0;
+out:
+	sqlite3_finalize(st);
+	UNLOCK(s);
+	if (e != 0 || cnt == 0) {
+		dir_loa_list_free(arr, cnt);
+		return e;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
 }
 
 static int
@@ -2910,6 +3023,7 @@ static const enum dir_sql_file sq_migrations[DIR_SQLITE_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_8,
 	DIR_SQL_MIGRATE_9,
 	DIR_SQL_MIGRATE_10,
+	DIR_SQL_MIGRATE_11,
 };
 
 /*
@@ -3135,6 +3249,9 @@ const struct dir_ops dir_sqlite_ops = {
 	.consent_list = sq_consent_list,
 	.consent_remove = sq_consent_remove,
 	.entity_list = sq_entity_list,
+	.person_find_name = sq_person_find_name,
+	.org_find_name = sq_org_find_name,
+	.person_loa_history = sq_person_loa_history,
 	.subject_pin_add = sq_subject_pin_add,
 	.subject_pin_find = sq_subject_pin_find,
 	.uid_rekey = sq_uid_rekey,
@@ -3146,4 +3263,6 @@ const struct dir_ops dir_sqlite_ops = {
 	.case_undo = sq_case_undo,
 	.case_note_login = sq_case_note_login,
 	.legacy_cred_list = sq_legacy_cred_list,
+	.console_set = sq_console_set,
+	.console_get = sq_console_get,
 };

@@ -17,8 +17,9 @@
  *     markup;
  *   - the language follows the documented priority (lang > cookie > ui_locales >
  *     Accept-Language > zh-CN);
- *   - an accepted `next` is "/authorize?..." or "/account" or "/account?...", printable
- *     ASCII without space or backslash, at most LOGIN_NEXT_MAX bytes;
+ *   - an accepted `next` is "/authorize?...", "/cas/login?...", "/account",
+ *     "/account?...", "/counter", "/admin", "/device" or "/device?...", printable ASCII
+ *     without space or backslash, at most LOGIN_NEXT_MAX bytes;
  *   - percent-encoding decodes back to the input;
  *   - a CSRF token checks only for its own cookie and purpose;
  *   - a TOTP code is accepted only when its digits (ASCII or full-width) are the code of
@@ -288,7 +289,8 @@ fuzz_next(const char *s)
 		want = (unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '\\';
 	want = want && (strncmp(s, "/authorize?", 11) == 0 || strncmp(s, "/cas/login?", 11) == 0 ||
 	    strcmp(s, "/account") == 0 || strncmp(s, "/account?", 9) == 0 ||
-	    strcmp(s, "/counter") == 0);
+	    strcmp(s, "/counter") == 0 || strcmp(s, "/admin") == 0 ||
+	    strcmp(s, "/device") == 0 || strncmp(s, "/device?", 8) == 0);
 	CHECK(login_next_ok(s) == want);
 	pick = login_next_pick(s);
 	CHECK(want ? pick == s : strcmp(pick, LOGIN_NEXT_DEFAULT) == 0);

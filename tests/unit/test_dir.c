@@ -1716,6 +1716,146 @@ test_staff(void **state)
 	assert_int_equal(grant_staff(f->d, gov, st, "窗口", NULL, NULL), YH_ERR_DENIED);
 }
 
+/*
+ * Console permissions: parsed from names (commas or spaces, "all"), written back in one
+ * order; held on a staff relation only, replaced, removed with 0, and gone when the
+ * relation ends; an unknown name, another role or an unknown relation is refused.
+ */
+static void
+test_console_perms(void **state)
+{
+	struct fx *f = *state;
+	struct dir_org o;
+	struct dir_mandate m;
+	char st[DIR_UID_LEN + 1], gov[DIR_UID_LEN + 1], rel[DIR_UID_LEN + 1],
+	    adm[DIR_UID_LEN + 1], id1[19], uscc[19], text[DIR_CONSOLE_PERMS_MAX + 1];
+	struct dir_entity found[4];
+	unsigned perms = 99;
+	size_t ended = 0, n = 0;
+
+	assert_int_equal(dir_console_perms_parse("audit,review", &perms), 0);
+	assert_int_equal(perms, DIR_CONSOLE_AUDIT | DIR_CONSOLE_REVIEW);
+	dir_console_perms_str(perms, text, sizeof(text));
+	assert_string_equal(text, "review audit");
+	assert_int_equal(dir_console_perms_parse("all", &perms), 0);
+	assert_int_equal(perms, DIR_CONSOLE_ALL);
+	dir_console_perms_str(perms, text, sizeof(text));
+	assert_string_equal(text, "review people orgs apps audit");
+	assert_int_equal(dir_console_perms_parse("people orgs,,apps", &perms), 0);
+	assert_int_equal(perms, DIR_CONSOLE_PEOPLE | DIR_CONSOLE_ORGS | DIR_CONSOLE_APPS);
+	assert_int_equal(dir_console_perms_parse("", &perms), 0);
+	assert_int_equal(perms, 0);
+	assert_int_equal(dir_console_perms_parse("review,root", &perms), YH_ERR_INVALID);
+	assert_int_equal(perms, 0);
+	assert_int_equal(dir_console_perms_parse("reviews", &perms), YH_ERR_INVALID);
+
+	make_id(91, id1);
+	assert_int_equal(add(f->d, id1, "审核人员", NULL, NULL, st), 0);
+	memset(&o, 0, sizeof(o));
+	make_uscc("11", "00300001", uscc);
+	o.uscc = uscc;
+	o.name = (char *)"某市数据局";
+	assert_int_equal(dir_org_add(f->d, &o, NULL, gov), 0);
+	assert_int_equal(grant_staff(f->d, gov, st, "数据科", NULL, rel), 0);
+	memset(&m, 0, sizeof(m));
+	memcpy(m.person_uid, st, sizeof(m.person_uid));
+	memcpy(m.org_uid, gov, sizeof(m.org_uid));
+	m.role = (char *)DIR_ROLE_ADMIN;
+	assert_int_equal(dir_mandate_add(f->d, &m, NULL, adm), 0);
+
+	assert_int_equal(dir_console_get(f->d, rel, &perms), 0);
+	assert_int_equal(perms, 0);
+	assert_int_equal(dir_console_set(f->d, rel, DIR_CONSOLE_REVIEW | DIR_CONSOLE_AUDIT,
+	    "operator:test"), 0);
+	assert_int_equal(dir_console_get(f->d, rel, &perms), 0);
+	assert_int_equal(perms, DIR_CONSOLE_REVIEW | DIR_CONSOLE_AUDIT);
+	assert_int_equal(dir_console_set(f->d, rel, DIR_CONSOLE_PEOPLE, "operator:test"), 0);
+	assert_int_equal(dir_console_get(f->d, rel, &perms), 0);
+	assert_int_equal(perms, DIR_CONSOLE_PEOPLE);
+	assert_int_equal(dir_console_set(f->d, rel, 0, "operator:test"), 0);
+	assert_int_equal(dir_console_get(f->d, rel, &perms), 0);
+	assert_int_equal(perms, 0);
+
+	/* Not staff, not a relation, bits beyond the set. */
+	assert_int_equal(dir_console_set(f->d, adm, DIR_CONSOLE_REVIEW, NULL), YH_ERR_INVALID);
+	assert_int_equal(dir_console_set(f->d, "nope", DIR_CONSOLE_REVIEW, NULL),
+	    YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_console_set(f->d, rel, 1u << 7, NULL), YH_ERR_INVALID);
+
+	/* The relation ended: its permissions no longer count and cannot be set. */
+	assert_int_equal(dir_org_find_name(f->d, "某市数据局", 4, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, gov);
+	assert_true(found[0].org);
+	assert_int_equal(dir_org_find_name(f->d, "某市", 4, found, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_org_find_name(f->d, "", 4, found, &n), YH_ERR_INVALID);
+
+	assert_int_equal(dir_console_set(f->d, rel, DIR_CONSOLE_ALL, NULL), 0);
+	assert_int_equal(dir_mandate_end(f->d, gov, st, DIR_ROLE_STAFF, "operator:test",
+	    &ended), 0);
+	assert_int_equal(dir_console_set(f->d, rel, DIR_CONSOLE_REVIEW, NULL), YH_ERR_INVALID);
+	assert_int_equal(dir_staff_current(f->d, st, 0, &m, NULL), YH_ERR_NOT_FOUND);
+}
+
+/*
+ * Persons by exact name, in uid order (two of one name, none of another, a bad name
+ * refused); a person's verification history, oldest first, with who and the evidence.
+ */
+static void
+test_find_name_and_loa_history(void **state)
+{
+	struct fx *f = *state;
+	struct dir_entity found[4];
+	struct dir_loa v, *h = NULL;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], c[DIR_UID_LEN + 1], id[19];
+	bool applied = false;
+	size_t n = 9;
+
+	make_id(93, id);
+	assert_int_equal(add(f->d, id, "王芳", NULL, NULL, a), 0);
+	make_id(94, id);
+	assert_int_equal(add(f->d, id, "王芳", NULL, NULL, b), 0);
+	make_id(95, id);
+	assert_int_equal(add(f->d, id, "王芳芳", NULL, NULL, c), 0);
+	assert_int_equal(dir_person_find_name(f->d, "王芳", 4, found, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(found[0].uid, strcmp(a, b) < 0 ? a : b);
+	assert_string_equal(found[1].uid, strcmp(a, b) < 0 ? b : a);
+	assert_false(found[0].org);
+	assert_int_equal(dir_person_find_name(f->d, "王", 4, found, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_find_name(f->d, "王芳", 1, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(dir_person_find_name(f->d, "", 4, found, &n), YH_ERR_INVALID);
+	assert_int_equal(dir_person_find_name(f->d, "王芳", 0, found, &n), YH_ERR_INVALID);
+
+	memset(&v, 0, sizeof(v));
+	v.level = 2;
+	v.method = (char *)"registry";
+	v.by = (char *)"operator:test";
+	v.evidence = (char *)"ref 1";
+	assert_int_equal(dir_person_set_loa(f->d, c, &v, DIR_LOA_RAISE, &applied), 0);
+	v.level = 4;
+	v.method = (char *)"counter";
+	v.by = (char *)"user:x";
+	v.evidence = (char *)"doc=id_card";
+	assert_int_equal(dir_person_set_loa(f->d, c, &v, DIR_LOA_RAISE, &applied), 0);
+	assert_int_equal(dir_person_loa_history(f->d, c, &h, &n), 0);
+	assert_true(n >= 2);
+	assert_int_equal(h[n - 2].level, 2);
+	assert_string_equal(h[n - 2].method, "registry");
+	assert_int_equal(h[n - 1].level, 4);
+	assert_string_equal(h[n - 1].by, "user:x");
+	assert_string_equal(h[n - 1].evidence, "doc=id_card");
+	dir_loa_list_free(h, n);
+	assert_int_equal(dir_person_loa_history(f->d, "0123456789abcdef0123456789abcdef", &h,
+	    &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(h);
+	assert_int_equal(dir_person_loa_history(f->d, "nope", &h, &n), YH_ERR_INVALID);
+}
+
 /* A person's origin: stored as given, never a wrong name; a store of version 6 gains
  * the column, "import" for persons whose LoA method still says so and nothing (not
  * recorded) for the rest, which could be registrations or an operator's. */
@@ -3014,6 +3154,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migration_orgs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_org_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_console_perms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_name_and_loa_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_loa_list, setup, teardown),

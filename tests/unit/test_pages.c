@@ -543,7 +543,7 @@ test_next_and_loa(void **state)
 {
 	(void)state;
 	static const char *const good[] = {
-		"/account", "/account?tab=apps", "/authorize?client_id=a&redirect_uri=https%3A%2F%2Fx",
+		"/account", "/account?tab=apps", "/admin", "/authorize?client_id=a&redirect_uri=https%3A%2F%2Fx",
 		"/cas/login?service=https%3A%2F%2Fa.gov.cn%2Fapp%2F",
 	};
 	static const char *const bad[] = {
@@ -551,6 +551,7 @@ test_next_and_loa(void **state)
 		"/authorizex?", "/account/../x", "/accounts", "/authorize?a=b c", "/authorize?\r\nX: y",
 		"/authorize?a=\\b", "/authorize?a=\xe4\xb8\x80", "javascript:alert(1)",
 		"/cas/login", "/cas/loginx?", "/cas/validate?ticket=x", "//cas/login?",
+		"/adminx", "//admin",
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		assert_true(login_next_ok(good[i]));

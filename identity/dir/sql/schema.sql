@@ -153,3 +153,8 @@ CREATE TABLE IF NOT EXISTS legacy_cred (source TEXT NOT NULL, legacy_id TEXT NOT
   PRIMARY KEY (source, legacy_id)) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS legacy_cred_owner ON legacy_cred(owner_uid);
+
+CREATE TABLE IF NOT EXISTS console_role (mandate_id TEXT PRIMARY KEY
+    REFERENCES mandate(id) ON DELETE CASCADE,
+  perms TEXT NOT NULL CHECK (perms <> ''), granted_by TEXT, updated INTEGER NOT NULL)
+  WITHOUT ROWID;
