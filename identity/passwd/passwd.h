@@ -28,7 +28,7 @@
 #include "common/err.h"
 
 /* Defaults: OWASP's minimum for argon2id, 2 passes over 19 MiB with one lane, so that
- * two cores verify about 50 passwords a second (docs/operations.md has the capacity
+ * two cores verify about 85 passwords a second (docs/operations.md has the capacity
  * table, tests/bench/bench_passwd measures it). The cost of 64 MiB and 3 passes took
  * 0.4-0.8 s a login and made a burst of logins wait many seconds. */
 #define PW_T_COST_DEFAULT 2
