@@ -30,7 +30,8 @@
 /* Defaults: OWASP's minimum for argon2id, 2 passes over 19 MiB with one lane, so that
  * two cores verify about 85 passwords a second (docs/operations.md has the capacity
  * table, tests/bench/bench_passwd measures it). The cost of 64 MiB and 3 passes took
- * 0.4-0.8 s a login and made a burst of logins wait many seconds. */
+ * 170 ms a login on an idle core (0.8 s on a busy one) and made a burst of logins wait
+ * many seconds. */
 #define PW_T_COST_DEFAULT 2
 #define PW_M_COST_KIB_DEFAULT 19456
 #define PW_PARALLELISM_DEFAULT 1
