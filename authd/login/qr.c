@@ -240,17 +240,6 @@ qr_bhash(const char *s, char out[65])
 	return 0;
 }
 
-/* Copies src (NULL: "") into dst, cut to dstsz - 1 bytes, control bytes as '?'. */
-static void
-copy_cut(char *dst, size_t dstsz, const char *src)
-{
-	size_t i = 0;
-
-	for (; src != NULL && src[i] != '\0' && i + 1 < dstsz; i++)
-		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
-	dst[i] = '\0';
-}
-
 /* 303 to /login/qr?t=T&next=NEXT. */
 static int
 qr_to_page(struct http_req *req, const char *t, const char *next)
@@ -326,8 +315,8 @@ qr_new_post(struct http_req *req, void *arg)
 	}
 	if (r != 0 || (r = csrf_cookie_new(bsec)) != 0 || (r = qr_bhash(bsec, q.bhash)) != 0)
 		goto out;
-	copy_cut(q.ua, sizeof(q.ua), ua);
-	copy_cut(q.addr, sizeof(q.addr), ip);
+	sess_copy_cut(q.ua, sizeof(q.ua), ua);
+	sess_copy_cut(q.addr, sizeof(q.addr), ip);
 	q.created = yh_now();
 	q.exp = q.created + qr_lifetime(app);
 	if ((r = login_qr_json(&q, &j)) != 0 ||
@@ -590,8 +579,8 @@ qr_app_step(struct http_req *req, struct authd_app *app, enum qr_step step)
 	if (r != 0)
 		goto out;
 	if (q.uid[0] == '\0') {   /* denied before any scan: the audit line names the app */
-		copy_cut(q.uid, sizeof(q.uid), uid);
-		copy_cut(q.client_id, sizeof(q.client_id), cid);
+		sess_copy_cut(q.uid, sizeof(q.uid), uid);
+		sess_copy_cut(q.client_id, sizeof(q.client_id), cid);
 	}
 	snprintf(actor, sizeof(actor), "user:%s", uid);
 	if ((r = qr_audit(app, events[step], actor, &q, NULL)) != 0)

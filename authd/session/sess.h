@@ -691,6 +691,10 @@ int sess_locked(struct sess_store *s, const char *name, int64_t *remaining_s) YH
 /* Locks name for lockout_s seconds (operator action), or unlocks it when lockout_s is 0. */
 int sess_lock(struct sess_store *s, const char *name, int64_t lockout_s) YH_WUR;
 
+/* Copies src (NULL: "") into dst, cut to dstsz - 1 bytes, control bytes as '?': how a
+ * user agent, an address or a name goes into a record the store keeps. */
+void sess_copy_cut(char *dst, size_t dstsz, const char *src);
+
 /* ---- for the store and its backends only (sess.c, common.c, backends.c, mem.c,
  * redis.c) ------------------------------------------------------------------------------ */
 #ifdef YH_SESS_INTERNAL
@@ -814,9 +818,6 @@ bool sess_str_ok(const char *str, size_t max);
 
 /* True when v is an amr value: 1..SESS_AMR_LEN-1 bytes of [a-z0-9_-]. */
 bool sess_amr_ok(const char *v);
-
-/* Copies src (NULL: "") into dst, cut to dstsz - 1 bytes, control bytes as '?'. */
-void sess_copy_cut(char *dst, size_t dstsz, const char *src);
 
 /* True when str is a 64-digit lower-case hex key / a 22-char base64url public id. */
 bool sess_key_ok(const char *key);
