@@ -207,9 +207,7 @@ record_decision(struct ident *id, const char *event, const struct ropts *o,
 	json_t *f;
 	int r;
 
-	f = json_pack("{s:s, s:s?, s:s?, s:s, s:s}", "case", o->case_id, "decision",
-	    o->decision, "merged_uid", uid != NULL && uid[0] ? uid : NULL, "by", o->by,
-	    "note", o->note != NULL ? o->note : "");
+	f = review_audit_fields(o->case_id, o->decision, uid, o->by, o->note);
 	r = ctl_record(id, event, f);
 	json_decref(f);
 	return r;

@@ -628,3 +628,12 @@ review_case_json(const struct dir_case *c, bool brief, bool unmask)
 	json_decref(body);
 	return o;
 }
+
+json_t *
+review_audit_fields(const char *case_id, const char *decision, const char *merged_uid,
+    const char *by, const char *note)
+{
+	return json_pack("{s:s, s:s?, s:s?, s:s, s:s}", "case", case_id, "decision", decision,
+	    "merged_uid", merged_uid != NULL && merged_uid[0] != '\0' ? merged_uid : NULL,
+	    "by", by, "note", note != NULL ? note : "");
+}

@@ -80,4 +80,12 @@ int review_resolve(struct dir *d, const char *id, enum review_decision dec,
  */
 json_t *review_case_json(const struct dir_case *c, bool brief, bool unmask);
 
+/*
+ * The fields of a decision's audit event (review.resolve, review.undo), the same from
+ * authctl and from the console: {"case", "decision", "merged_uid" (only when merged_uid
+ * is set and not empty), "by", "note" ("" when NULL)}. NULL when out of memory.
+ */
+json_t *review_audit_fields(const char *case_id, const char *decision,
+    const char *merged_uid, const char *by, const char *note);
+
 #endif

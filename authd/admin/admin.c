@@ -459,9 +459,8 @@ static int
 audit_decision(struct authd_app *app, const struct op *o, const char *event,
     const char *id, const char *decision, const char *uid, const char *note)
 {
-	return admin_audit(app, o, event, json_pack("{s:s, s:s, s:s?, s:s, s:s}", "case", id,
-	    "decision", decision, "merged_uid", uid != NULL && uid[0] ? uid : NULL, "by",
-	    o->actor, "note", note != NULL ? note : ""));
+	return admin_audit(app, o, event, review_audit_fields(id, decision, uid, o->actor,
+	    note));
 }
 
 /* The alert of review_resolve's error r, and the status of the page. */
