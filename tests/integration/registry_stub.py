@@ -7,25 +7,17 @@
 #   garbage   status 200 with a body that is not JSON
 # Each request is appended to LOG_FILE as one JSON line: path, the Authorization header
 # and the request body. Usage: registry_stub.py PORT MODE_FILE LOG_FILE
-import http.server, json, sys, time
-
-port, mode_file, log_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+import json, time
+from stub_http import StubHandler, serve
 
 ANSWERS = {
     "match": {"code": 0, "data": {"result": "一致", "message": "核验通过"}},
     "mismatch": {"code": 0, "data": {"result": "不一致", "message": "姓名与号码不一致"}},
 }
 
-class H(http.server.BaseHTTPRequestHandler):
+class H(StubHandler):
     def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(min(n, 65536)).decode("utf-8", "replace")
-        with open(mode_file) as f:
-            mode = f.read().strip()
-        with open(log_file, "a") as f:
-            f.write(json.dumps({"path": self.path, "auth": self.headers.get("Authorization", ""),
-                                "ctype": self.headers.get("Content-Type", ""),
-                                "body": body}, ensure_ascii=False) + "\n")
+        mode = self.take_request()
         status, out = 200, None
         if mode == "timeout":
             time.sleep(4)
@@ -36,20 +28,10 @@ class H(http.server.BaseHTTPRequestHandler):
             status, out = 500, b'{"code":500,"message":"internal error"}'
         else:
             out = b"<html>Service Unavailable</html>"
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        self.answer(status, out)
 
     def do_GET(self):
         self.send_response(204)
         self.end_headers()
 
-    def log_message(self, *a):
-        pass
-
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+serve(H)

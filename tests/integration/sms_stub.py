@@ -6,20 +6,12 @@
 #   500once   status 500 once, and the mode becomes ok (a retry then succeeds)
 # Each request is appended to LOG_FILE as one JSON line: path, the Authorization and
 # Content-Type headers and the request body. Usage: sms_stub.py PORT MODE_FILE LOG_FILE
-import http.server, json, sys, time
+import json, time
+from stub_http import StubHandler, mode_file, serve
 
-port, mode_file, log_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-
-class H(http.server.BaseHTTPRequestHandler):
+class H(StubHandler):
     def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(min(n, 65536)).decode("utf-8", "replace")
-        with open(mode_file) as f:
-            mode = f.read().strip()
-        with open(log_file, "a") as f:
-            f.write(json.dumps({"path": self.path, "auth": self.headers.get("Authorization", ""),
-                                "ctype": self.headers.get("Content-Type", ""),
-                                "body": body}, ensure_ascii=False) + "\n")
+        mode = self.take_request()
         status, out = 200, {"code": "OK", "message": "发送成功"}
         if mode == "timeout":
             time.sleep(3)
@@ -29,17 +21,6 @@ class H(http.server.BaseHTTPRequestHandler):
             with open(mode_file, "w") as f:
                 f.write("ok\n")
             status, out = 500, {"code": "E500", "message": "internal error"}
-        data = json.dumps(out, ensure_ascii=False).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        self.answer(status, json.dumps(out, ensure_ascii=False).encode())
 
-    def log_message(self, *a):
-        pass
-
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+serve(H)
