@@ -26,7 +26,8 @@
 #  - organizations: by credit code and name, an organization's legal representative
 #    (masked), agent and staff; audited; 403 without the orgs permission;
 #  - apps: register (the secret shown once works), an id taken 409, a plain-http URI or an
-#    unknown scope 400 with nothing registered, rotate (the old secret refused), audited;
+#    unknown scope 400 with nothing registered, rotate (the old secret refused), disable
+#    (CSRF; /token then invalid_client) and enable again, audited;
 #  - audit: search by event, person and date range, a malformed filter 400, the export
 #    as JSON lines of the log's own lines, the chain check; each audited; 403 without
 #    the audit permission;
@@ -397,6 +398,29 @@ SECRET2=$(secret_on_page)
   fail "rotate"
 admin_post a /admin/apps/rotate --data-urlencode client_id=no_such_app
 check "rotate an unknown app" "$STATUS" 404
+req a POST /admin/apps/disable --data-urlencode client_id=console_app
+check "disable without a CSRF token" "$STATUS" 400
+ctl client show console_app | grep -q '"disabled": *false' && ok "nothing disabled without a token" ||
+  fail "disabled without a token"
+admin_post a /admin/apps/disable --data-urlencode client_id=console_app
+check "disable an app" "$STATUS" 200
+grep -q '<p class="notice" role="status">应用已停用' "$TMP/body" && grep -q 'action="/admin/apps/enable"' "$TMP/body" &&
+  ok "disable: a notice, the app marked and offered enable" ||
+  fail "disable: $(grep -oE 'role="(status|alert)">[^<]*' "$TMP/body")"
+ctl client show console_app | grep -q '"disabled": *true' && ok "disabled in the registry" ||
+  fail "client show after disable: $(ctl client show console_app)"
+curl -s -o "$TMP/cc.json" -w '%{http_code}' -u "console_app:$SECRET2" -d grant_type=authorization_code \
+  -d code=x -d redirect_uri=http://127.0.0.1:9/cb "$BASE/token" >"$TMP/cc.code"
+check "a disabled app at /token" "$(cat "$TMP/cc.code")|$(grep -o '"error":"[a-z_]*"' "$TMP/cc.json")" \
+  '401|"error":"invalid_client"'
+admin_post a /admin/apps/disable --data-urlencode client_id=no_such_app
+check "disable an unknown app" "$STATUS" 404
+admin_post a /admin/apps/enable --data-urlencode client_id=console_app
+check "enable it again" "$STATUS" 200
+ctl client show console_app | grep -q '"disabled": *false' && ok "enabled in the registry" ||
+  fail "client show after enable"
+check "disable and enable audited" "$(audit_count admin.apps.disable "\"actor\":\"user:$OP_UID\"" \
+  '"client_id":"console_app"')|$(audit_count admin.apps.enable '"client_id":"console_app"')" "1|1"
 check "apps audited" "$(audit_count admin.apps.add "\"actor\":\"user:$OP_UID\"" '"client_id":"console_app"')|$(audit_count \
   admin.apps.rotate '"client_id":"console_app"')" "1|1"
 grep -qF "$SECRET1" "$S/audit.log" "$TMP/authd.log" && fail "a secret in the logs" || ok "no secret in the logs"

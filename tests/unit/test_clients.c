@@ -329,6 +329,37 @@ test_verify_secret(void **state)
 	assert_int_equal(clients_set_secret(r, "nobody", SECRET_B, NULL, 0), YH_ERR_NOT_FOUND);
 	assert_int_equal(clients_set_secret(r, "a", "short", NULL, 0), YH_ERR_INVALID);
 	assert_int_equal(clients_set_secret(r, "a", SECRET_A, NULL, 0), 0);
+
+	/* Disabled and enabled again: the flag on disk and in the snapshot, the secret kept;
+	 * the state it has already writes nothing. */
+	assert_int_equal(clients_set_disabled(r, "a", true, NULL, 0), 0);
+	s = clients_acquire(r);
+	assert_true(clients_find(s, "a")->disabled);
+	assert_false(clients_find(s, "b")->disabled);
+	assert_int_equal(clients_verify_secret(s, "a", SECRET_A, strlen(SECRET_A), NULL), 0);
+	clients_release(s);
+	{
+		char *text = slurp(file, NULL);
+		struct stat before, after;
+
+		assert_non_null(strstr(text, "\"disabled\":true"));
+		free(text);
+		assert_int_equal(stat(file, &before), 0);
+		assert_int_equal(clients_set_disabled(r, "a", true, NULL, 0), 0);
+		assert_int_equal(stat(file, &after), 0);
+		assert_int_equal(before.st_ino, after.st_ino);
+	}
+	assert_int_equal(clients_set_disabled(r, "nobody", true, NULL, 0), YH_ERR_NOT_FOUND);
+	assert_int_equal(clients_set_disabled(r, "a", false, NULL, 0), 0);
+	s = clients_acquire(r);
+	assert_false(clients_find(s, "a")->disabled);
+	clients_release(s);
+	{
+		char *text = slurp(file, NULL);
+
+		assert_null(strstr(text, "disabled"));
+		free(text);
+	}
 	clients_close(r);
 
 	/* The hash binds the client id: a's record copied under b's name does not verify. */
@@ -1071,6 +1102,7 @@ test_apps_file(void **state)
 	assert_int_not_equal(clients_remove(r, "svc", err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "apps.json:3 (clients.file)"));
 	assert_int_not_equal(clients_set_secret(r, "svc", SECRET_B, err, sizeof(err)), 0);
+	assert_int_equal(clients_set_disabled(r, "svc", true, err, sizeof(err)), YH_ERR_EXISTS);
 	assert_int_equal(add_one(r, "own", CLIENTS_AUTH_NONE, "https://own.example/cb", NULL),
 	    0);
 	s = clients_acquire(r);
