@@ -402,10 +402,10 @@ open_registry(bool create, struct clients_registry **r)
 		.config_path = ctl_opts.config_path,
 		.state_dir = ctl_opts.state_dir,
 		.default_state_dir = NULL,
-		.clients_group = ctl_reader_group(),
 	};
 	char err[512];
 
+	a.clients_group = ctl_account(&a.clients_owner);
 	if (state_open_clients(&a, create, r, err, sizeof(err)) != 0)
 		return ctl_fail("%s", err);
 	return 0;

@@ -3,7 +3,8 @@
  *
  * On disk, in the state directory:
  *
- *   STATE_DIR/clients.json        the registry (mode 0600), the single source of truth:
+ *   STATE_DIR/clients.json        the registry (mode 0600; under `user` the account's,
+ *                                 clients_opts.owner), the single source of truth:
  *                                 {"format":"yihao-clients/1","clients":[ one object per
  *                                 line ]}; written only by clients_add, _set_secret,
  *                                 _set_disabled and _remove (authctl client ...): temporary file,
@@ -277,9 +278,14 @@ struct clients_opts {
 	                                  * (TOK_ALGSET bits: keys.algs); an app naming
 	                                  * another one does not load and is not added.
 	                                  * 0: every supported algorithm */
-	gid_t group;                     /* writers: clients.json gets this group and mode
-	                                  * 0640, for authd's HTTP process running as another
-	                                  * account (`user`); 0: the writer's group, 0600 */
+	gid_t group;                     /* writers, when authd's HTTP process runs as
+	                                  * another account (`user`): clients.json and
+	                                  * clients.lock get owner:group (mode 0600), so that
+	                                  * the account writes them (the console) and
+	                                  * authctl run as root writes them on its behalf
+	                                  * without making them root's; group 0: the
+	                                  * writer's owner and group */
+	uid_t owner;                     /* with group: that account's uid */
 };
 
 /* The installation key as a key holder keeps it. */

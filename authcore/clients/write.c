@@ -2,8 +2,10 @@
  * The writers (authctl client add, set-secret, disable/enable, remove): under the writer lock, from the
  * file on disk, written atomically one client per line, then reloaded.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "authcore/clients/clients_int.h"
 #include "common/atomicfile.h"
@@ -11,38 +13,49 @@
 #include "common/secmem.h"
 #include "common/timeutil.h"
 
-/* DIR/name replaced atomically (temporary file, fsync, rename, fsync DIR): mode 0600,
- * or 0640 with the group opts.group (the HTTP process's account reads it). */
+/* DIR/name replaced atomically (temporary file, fsync, rename, fsync DIR), mode 0600,
+ * owned by opts.owner:opts.group when a group is set (the account authd's HTTP process
+ * runs as: it writes the file too). */
 static int
 write_atomic(const struct clients_registry *r, const char *name, const char *data,
     size_t len, char *err, size_t errsz)
 {
-	gid_t group = r->opts.group != 0 ? r->opts.group : (gid_t)-1;
+	bool own = r->opts.group != 0;
 	struct yh_file_fail f;
 	char dst[PATH_MAX_];
 	int rc;
 
 	if (clients_dir_path(dst, r->dir, name) != 0)
 		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", r->dir);
-	if ((rc = yh_file_write_atomic_group(dst, data, len, r->opts.group != 0 ? 0640 : 0600,
-	    group, YH_FILE_REPLACE, &f)) != 0)
+	if ((rc = yh_file_write_atomic_owned(dst, data, len, 0600, own ? r->opts.owner :
+	    (uid_t)-1, own ? r->opts.group : (gid_t)-1, YH_FILE_REPLACE, &f)) != 0)
 		yh_file_fail_msg(&f, err, errsz);
 	return rc;
 }
 
-/* The writers' lock: exclusive flock on DIR/clients.lock. *fd is -1 on error. */
+/* The writers' lock: exclusive flock on DIR/clients.lock, given opts.owner:opts.group
+ * when a group is set (a lock file root made first would keep the account out). *fd is
+ * -1 on error. */
 static int
-writer_lock(const char *dir, int *fd, char *err, size_t errsz)
+writer_lock(const struct clients_registry *r, int *fd, char *err, size_t errsz)
 {
 	struct yh_file_fail f;
 	char path[PATH_MAX_];
 	int rc;
 
 	*fd = -1;
-	if (clients_dir_path(path, dir, CLIENTS_LOCK_FILE) != 0)
-		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", dir);
-	if ((rc = yh_file_lock(path, true, fd, &f)) != 0)
+	if (clients_dir_path(path, r->dir, CLIENTS_LOCK_FILE) != 0)
+		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", r->dir);
+	if ((rc = yh_file_lock(path, true, fd, &f)) != 0) {
 		yh_file_fail_msg(&f, err, errsz);
+		return rc;
+	}
+	if (r->opts.group != 0 && fchown(*fd, r->opts.owner, r->opts.group) != 0) {
+		rc = YH_FAIL(YH_ERR_PERM, err, errsz, "%s: cannot give it to uid %u gid %u: %s",
+		    path, (unsigned)r->opts.owner, (unsigned)r->opts.group, strerror(errno));
+		yh_file_unlock(*fd);
+		*fd = -1;
+	}
 	return rc;
 }
 
@@ -275,7 +288,7 @@ clients_add(struct clients_registry *r, const struct clients_client *in,
 	if ((c.auth == CLIENTS_AUTH_SECRET) != (secret != NULL))
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s", secret != NULL ?
 		    "a secret is only for client_secret clients" : "a secret is required");
-	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
+	if ((rc = writer_lock(r, &lock, err, errsz)) != 0 ||
 	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0)
 		goto out;
 	if ((rc = not_in_apps_file(snap, c.id, err, errsz)) != 0)
@@ -346,7 +359,7 @@ change_one(struct clients_registry *r, const char *id,
 
 	if (!clients_id_valid(id))
 		return YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
-	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
+	if ((rc = writer_lock(r, &lock, err, errsz)) != 0 ||
 	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0 ||
 	    (rc = not_in_apps_file(snap, id, err, errsz)) != 0)
 		goto out;

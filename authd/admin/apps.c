@@ -15,8 +15,10 @@
  *   POST /admin/apps/enable   CSRF; undoes it; audited admin.apps.enable
  *
  * The registry is authd's own handle (app->clients): clients_add writes clients.json
- * under its writer lock and reloads. When authd runs with `user`, clients.json is
- * root's and the HTTP process cannot write it: the page says why and nothing changes.
+ * under its writer lock and reloads. When authd runs with `user`, clients.json and
+ * clients.lock are the account's (authcore/layout.h), so the HTTP process writes them;
+ * a write that fails all the same (a registry left root's by `authctl -d`) answers 503
+ * with the reason and changes nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
