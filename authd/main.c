@@ -476,6 +476,7 @@ open_audit(struct daemon *d, char *err, size_t errsz)
 	char *path;
 	int r = YH_ERR_ALLOC;
 
+	d->app.audit_kid = d->audit_kid;
 	if ((path = authd_cfg_state_path(&d->cfg, d->cfg.audit_file, "audit.log")) == NULL)
 		goto out;
 	if ((r = yh_audit_open(path, &d->app.audit, err, errsz)) != 0 ||

@@ -29,7 +29,8 @@
 #    unknown scope 400 with nothing registered, rotate (the old secret refused), disable
 #    (CSRF; /token then invalid_client) and enable again, audited;
 #  - audit: search by event, person and date range, a malformed filter 400, the export
-#    as JSON lines of the log's own lines, the chain check; each audited; 403 without
+#    as JSON lines of the log's own lines, the chain check (every checkpoint's tag
+#    through keyd) of the whole file and of a range of dates; each audited; 403 without
 #    the audit permission;
 #  - the pages in English with ?lang=en; no ID number in clear in the audit log, and
 #    `authctl audit verify` passes.
@@ -461,9 +462,23 @@ req u2 POST /admin/audit/verify --data-urlencode "csrf=$ATOK"
 check "verify" "$STATUS" 200
 grep -q '<p class="notice" role="status">日志链完整' "$TMP/body" && ok "verify: the chain is intact" ||
   fail "verify: $(grep -oE 'role="(status|alert)">[^<]*' "$TMP/body")"
+grep -qE 'checkpoints=([1-9][0-9]*) checked=\1' "$TMP/body" && ok "verify: every checkpoint's tag checked through keyd" ||
+  fail "verify detail: $(grep -o 'class="note addr">[^<]*' "$TMP/body")"
+TODAY=$(date -u +%Y-%m-%d)
+req u2 POST /admin/audit/verify --data-urlencode "csrf=$ATOK" --data-urlencode "from=$TODAY" \
+  --data-urlencode "to=$TODAY"
+check "verify today's range" "$STATUS" 200
+grep -q '<p class="notice" role="status">日志链完整' "$TMP/body" && grep -qE 'checked=[1-9][0-9]* range=1-[0-9]+ checked_lines=1-' "$TMP/body" &&
+  ok "verify this range: intact, its lines and checkpoints checked" ||
+  fail "verify range: $(grep -oE 'role="(status|alert)">[^<]*|class="note addr">[^<]*' "$TMP/body")"
+req u2 POST /admin/audit/verify --data-urlencode "csrf=$ATOK" --data-urlencode "from=2999-01-01"
+grep -q 'range=0-0' "$TMP/body" && grep -q 'no line of the file is in the range' "$TMP/body" &&
+  ok "verify a range with no lines: says so" || fail "empty range: $(grep -o 'class="note addr">[^<]*' "$TMP/body")"
+req u2 POST /admin/audit/verify --data-urlencode "csrf=$ATOK" --data-urlencode "from=yesterday"
+check "verify a malformed range" "$STATUS" 400
 check "the audit part audited" "$(audit_count admin.audit.search "\"actor\":\"user:$AU_UID\"")|$(audit_count \
   admin.audit.export "\"actor\":\"user:$AU_UID\"")|$(audit_count admin.audit.verify "\"actor\":\"user:$AU_UID\"" \
-  '"damage":"intact"')" "4|1|1"
+  '"damage":"intact"')|$(audit_count admin.audit.verify "\"from\":\"$TODAY\"")" "4|1|3|1"
 
 # ---- the audit trail
 for idn in "$X" "$BROKEN" "$OP_ID" "$CIT_ID"; do
