@@ -75,7 +75,8 @@
  * to a file of the secret alone (one trailing newline ignored) that neither group nor
  * others may read; it is hashed under the installation key when loaded and the plain text
  * wiped. "created" is optional there. A client id declared in both files is a load error;
- * authctl client add/remove/set-secret refuse to touch an app of the apps file. Both files
+ * authctl client add/remove/set-secret/disable/enable refuse to touch an app of the
+ * apps file (there it is disabled with "disabled": true in its entry). Both files
  * are watched; a change to a secret file alone is picked up on SIGHUP (clients_reload).
  *
  * An app that knew its users by the ids of a department's old system names that system
