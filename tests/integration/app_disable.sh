@@ -8,7 +8,8 @@
 #    below can fail;
 #  - disabled: /authorize shows a page (403, no redirect to the app), /token answers 401
 #    invalid_client (RFC 6749 5.2) for the code, refresh_token and client_credentials
-#    grants, /introspect answers invalid_client, /userinfo refuses the access token,
+#    grants, /introspect, /revoke and /par answer invalid_client, /userinfo refuses the
+#    access token,
 #    /cas/login shows a page and /cas/serviceValidate refuses the ticket taken before;
 #    client show says disabled, clients.json holds "disabled": true; a second disable
 #    succeeds and changes nothing; an unknown app is exit 1;
@@ -111,6 +112,11 @@ introspect "$RT"
 check "disabled: /introspect" "$STATUS|$(jget error)" "401|invalid_client"
 req - GET /userinfo -H "Authorization: Bearer $AT"
 check "disabled: /userinfo refuses the access token" "$STATUS" 401
+req - POST /revoke -H "Authorization: $(basic app1 "$SECRET1")" --data-urlencode "token=$RT"
+check "disabled: /revoke" "$STATUS|$(jget error)" "401|invalid_client"
+req - POST /par -H "Authorization: $(basic app1 "$SECRET1")" --data-urlencode response_type=code \
+  --data-urlencode "redirect_uri=$CB" --data-urlencode scope=openid
+check "disabled: /par" "$STATUS|$(jget error)" "401|invalid_client"
 cas_ticket
 check "disabled: /cas/login answers a page" "$STATUS|$TICKET" "403|"
 grep -q 此应用已被平台管理员停用 "$TMP/body" && ok "disabled: the CAS page says so" || fail "CAS page"
