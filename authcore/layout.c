@@ -207,8 +207,8 @@ int
 layout_repair(const struct authd_cfg *cfg, unsigned *changed, char *err, size_t errsz)
 {
 	static const char *const db_suffixes[] = { "", "-wal", "-shm", "-journal" };
-	enum { N_DB = sizeof(db_suffixes) / sizeof(db_suffixes[0]), N = N_DB + 6 };
-	uid_t user = cfg->run_as.uid, me = geteuid();
+	enum { N_DB = sizeof(db_suffixes) / sizeof(db_suffixes[0]), N = N_DB + 7 };
+	uid_t user = cfg->run_as.uid;
 	char *audit = NULL, *paths[N];
 	struct owned files[N];
 	unsigned dummy = 0;
@@ -230,6 +230,7 @@ layout_repair(const struct authd_cfg *cfg, unsigned *changed, char *err, size_t 
 	paths[N_DB + 3] = authd_cfg_state_path(cfg, NULL, CLIENTS_FILE);
 	paths[N_DB + 4] = authd_cfg_state_path(cfg, NULL, FED_REGQ_FILE);
 	paths[N_DB + 5] = authd_cfg_state_path(cfg, NULL, FED_REGQ_LOCK);
+	paths[N_DB + 6] = authd_cfg_state_path(cfg, NULL, CLIENTS_LOCK_FILE);
 	for (size_t i = 0; i < N; i++) {
 		if (paths[i] == NULL) {
 			snprintf(err, errsz, "out of memory");
@@ -238,7 +239,6 @@ layout_repair(const struct authd_cfg *cfg, unsigned *changed, char *err, size_t 
 		files[i] = (struct owned){ paths[i], user, 0600 };
 	}
 	files[N_DB + 2].mode = 0;               /* the control socket */
-	files[N_DB + 3] = (struct owned){ paths[N_DB + 3], me, 0640 };  /* read through the group */
 	r = 0;
 	for (size_t i = 0; i < N && r == 0; i++)
 		r = own(&files[i], cfg->run_as.gid, changed, err, errsz);

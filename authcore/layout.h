@@ -7,11 +7,11 @@
  *   STATE_DIR                                      root:GROUP   1770
  *   vault.key, subject.key, client-secret.key,     root         0600   keyd's
  *     audit.key, keys/ and what it holds           root         0700/0600
- *   clients.json                                   root:GROUP   0640   authctl writes it
- *   clients.lock                                   root         0600   authctl's
  *   directory.db and its -wal, -shm, -journal      USER:GROUP   0600   the HTTP process's
  *   audit.log, audit.log.checkpoint, authd.sock    USER:GROUP   0600   the HTTP process's
  *   registry-queue, registry-queue.lock            USER:GROUP   0600   both write them
+ *   clients.json, clients.lock                     USER:GROUP   0600   both write them
+ *                                                                      (the console, authctl)
  *
  * (directory.sqlite_path and audit.file may put theirs elsewhere: those files get the same
  * owners; their directories are the operator's.) The sticky bit lets the HTTP account

@@ -86,7 +86,8 @@ int
 state_open_clients(const struct state_args *a, bool create, struct clients_registry **r,
     char *err, size_t errsz)
 {
-	struct clients_opts o = { .create = create, .group = a->clients_group };
+	struct clients_opts o = { .create = create, .group = a->clients_group,
+	    .owner = a->clients_owner };
 	struct apps_cfg apps = { NULL };
 	struct yh_cfg_err cerr;
 	struct ident_cfg cfg;

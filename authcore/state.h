@@ -19,8 +19,11 @@ struct state_args {
 	const char *config_path;        /* -c FILE, or NULL */
 	const char *state_dir;          /* -d DIR, or NULL: overrides the file's state_dir */
 	const char *default_state_dir;  /* when neither gives one; NULL: one is required */
-	gid_t clients_group;            /* state_open_clients: the group clients.json is
-	                                 * written readable by (0640); 0: none (0600) */
+	gid_t clients_group;            /* state_open_clients, under `user`: clients.json
+	                                 * and clients.lock are written owned by
+	                                 * clients_owner:clients_group (clients_opts);
+	                                 * group 0: the writer's */
+	uid_t clients_owner;
 };
 
 /*

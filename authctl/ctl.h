@@ -76,10 +76,11 @@ int ctl_record(const struct ident *id, const char *event, struct json_t *fields)
 
 /*
  * With -c naming `user` (authd's HTTP process runs as that account) and authctl run as
- * root: the account's group, which clients.json is written readable by (mode 0640);
- * otherwise 0 (ctl_common.c).
+ * root: the account's uid and group, which clients.json and clients.lock are written
+ * owned by, so that authd's console writes them too; otherwise *uid and the result 0
+ * (ctl_common.c).
  */
-gid_t ctl_reader_group(void);
+gid_t ctl_account(uid_t *uid);
 
 /*
  * The same case, after a command: gives the state directory and the files the HTTP

@@ -1,7 +1,9 @@
 /*
- * authctl audit verify FILE [--key KEYFILE]... [--head [LINE:]HASH] [--strict]: checks
- * the audit log's hash chain and its checkpoints; and ctl_record, the operator actions'
- * way onto the same log.
+ * authctl audit verify FILE... [--key KEYFILE]... [--from TIME] [--to TIME]
+ * [--head [LINE:]HASH] [--strict]: checks each audit log's hash chain and its
+ * checkpoints (several files: one per host, each its own chain; a range: only the lines
+ * of that time and the checkpoints around them, yh_audit_verify); and ctl_record, the
+ * operator actions' way onto the same log.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -17,9 +19,10 @@
 #include "authctl/ctl.h"
 #include "identity/identity.h"
 
-#define VERIFY_USAGE "usage: authctl [-c FILE | -d STATE_DIR] audit verify FILE " \
-	"[--key KEYFILE]... [--head [LINE:]HASH] [--strict]"
+#define VERIFY_USAGE "usage: authctl [-c FILE | -d STATE_DIR] audit verify FILE... " \
+	"[--key KEYFILE]... [--from TIME] [--to TIME] [--head [LINE:]HASH] [--strict]"
 #define MAX_KEYS 16
+#define MAX_FILES 64      /* files (hosts) one verify takes */
 #define EXIT_UNPROVEN 3   /* --strict: intact, but not all of it vouched for */
 
 /* Who runs authctl: the sudo caller when there is one, else the login of the uid. */
@@ -165,26 +168,38 @@ default_key(const char *log, char **out)
 	return *out != NULL ? 0 : ctl_fail("out of memory");
 }
 
-/* Prints the report as one JSON object, the warnings also on stderr. */
+/* Prints the report of one file as one JSON object, the warnings also on stderr (with
+ * the file's name first when several are verified: named). */
 static int
-print_report(const struct yh_audit_report *rep, bool intact)
+print_report(const char *path, bool named, const struct yh_audit_verify_opts *vo,
+    const struct yh_audit_report *rep, bool intact)
 {
 	json_t *o, *w = json_array();
 	char *text;
 
 	for (unsigned i = 0; w != NULL && i < rep->nwarnings; i++) {
-		fprintf(stderr, "authctl: warning: %s\n", rep->warnings[i]);
+		fprintf(stderr, "authctl: warning: %s%s%s\n", named ? path : "", named ? ": " : "",
+		    rep->warnings[i]);
 		json_array_append_new(w, json_string(rep->warnings[i]));
 	}
 	if (intact)
-		o = json_pack("{s:b,s:I,s:s,s:I,s:I,s:I,s:o*}", "valid", 1, "lines",
-		    (json_int_t)rep->lines, "head", rep->head, "checkpoints",
+		o = json_pack("{s:s,s:b,s:I,s:s,s:I,s:I,s:I,s:o*}", "file", path, "valid", 1,
+		    "lines", (json_int_t)rep->lines, "head", rep->head, "checkpoints",
 		    (json_int_t)rep->checkpoints, "checked", (json_int_t)rep->checked, "covered",
 		    (json_int_t)rep->covered, "warnings", w);
 	else
-		o = json_pack("{s:b,s:I,s:I,s:s,s:s,s:o*}", "valid", 0, "lines",
-		    (json_int_t)rep->lines, "bad_line", (json_int_t)rep->bad_line, "damage",
-		    yh_audit_damage_name(rep->damage), "reason", rep->reason, "warnings", w);
+		o = json_pack("{s:s,s:b,s:I,s:I,s:s,s:s,s:o*}", "file", path, "valid", 0,
+		    "lines", (json_int_t)rep->lines, "bad_line", (json_int_t)rep->bad_line,
+		    "damage", yh_audit_damage_name(rep->damage), "reason", rep->reason,
+		    "warnings", w);
+	if (o != NULL && (vo->from != NULL || vo->to != NULL) &&
+	    json_object_set_new(o, "range", json_pack("{s:s?,s:s?,s:I,s:I,s:I,s:I}", "from",
+	    vo->from, "to", vo->to, "first_line", (json_int_t)rep->range_first, "last_line",
+	    (json_int_t)rep->range_last, "checked_from", (json_int_t)rep->window_first,
+	    "checked_to", (json_int_t)rep->window_last)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
 		json_decref(o);
 		return ctl_fail("out of memory");
@@ -195,74 +210,126 @@ print_report(const struct yh_audit_report *rep, bool intact)
 	return 0;
 }
 
-/* Parses verify's arguments; key paths go to keys (borrowed). 0 or 2 after a message. */
+/* verify's arguments. */
+struct verify_args {
+	const char *paths[MAX_FILES];
+	size_t npaths;
+	const char *keys[MAX_KEYS];
+	size_t nkeys;
+	bool strict;
+};
+
+/* Parses verify's arguments into a and o (head, range; borrowed). 0 or 2 after a
+ * message. */
 static int
-parse_verify(int argc, char **argv, const char **path, const char **head,
-    const char **keys, size_t *nkeys, bool *strict)
+parse_verify(int argc, char **argv, struct verify_args *a, struct yh_audit_verify_opts *o)
 {
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--head") == 0 && i + 1 < argc)
-			*head = argv[++i];
-		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc && *nkeys < MAX_KEYS)
-			keys[(*nkeys)++] = argv[++i];
+			o->head = argv[++i];
+		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc && a->nkeys < MAX_KEYS)
+			a->keys[a->nkeys++] = argv[++i];
+		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			o->from = argv[++i];
+		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+			o->to = argv[++i];
 		else if (strcmp(argv[i], "--strict") == 0)
-			*strict = true;
-		else if (*path == NULL && argv[i][0] != '-')
-			*path = argv[i];
+			a->strict = true;
+		else if (argv[i][0] != '-' && a->npaths < MAX_FILES)
+			a->paths[a->npaths++] = argv[i];
 		else
 			return ctl_fail(VERIFY_USAGE);
 	}
-	return *path == NULL ? ctl_fail(VERIFY_USAGE) : 0;
+	if (a->npaths == 0)
+		return ctl_fail(VERIFY_USAGE);
+	if ((o->from != NULL && !yh_audit_range_ok(o->from)) ||
+	    (o->to != NULL && !yh_audit_range_ok(o->to)))
+		return ctl_fail("--from and --to: YYYY-MM-DD, optionally THH, :MM, :SS, .mmm, Z "
+		    "(UTC, a prefix of the lines' ts)");
+	if (o->head != NULL && (a->npaths > 1 || o->from != NULL || o->to != NULL))
+		return ctl_fail("--head is for one whole file: not with several files or a range");
+	return 0;
+}
+
+/* Loads the keys named (keypaths) or, without any, the default key of path into keys;
+ * *n gets how many. 0 or 2 after a message. */
+static int
+load_keys(const struct verify_args *a, const char *path, struct yh_audit_key *keys,
+    size_t *n)
+{
+	char *defkey = NULL;
+	bool have;
+	int r = 0;
+
+	*n = 0;
+	if (a->nkeys == 0) {
+		if ((r = default_key(path, &defkey)) == 0 &&
+		    (r = load_key(defkey, &keys[0], &have)) == 0 && have)
+			*n = 1;
+		free(defkey);
+		return r;
+	}
+	for (size_t i = 0; i < a->nkeys && r == 0; i++) {
+		if ((r = load_key(a->keys[i], &keys[*n], &have)) == 0 && !have)
+			r = ctl_fail("%s: no such key file", a->keys[i]);
+		else if (r == 0)
+			(*n)++;
+	}
+	return r;
+}
+
+/* Verifies one file: 0 intact, 1 damaged, 2 cannot check, EXIT_UNPROVEN. */
+static int
+verify_one(const struct verify_args *a, struct yh_audit_verify_opts *o, const char *path)
+{
+	struct yh_audit_report rep;
+	struct yh_audit_key keys[MAX_KEYS];
+	size_t n = 0;
+	int r;
+
+	if ((r = load_keys(a, path, keys, &n)) != 0)
+		goto out;
+	o->keys = keys;
+	o->nkeys = n;
+	r = yh_audit_verify(path, o, &rep);
+	if (r == YH_ERR_IO || r == YH_ERR_INVALID || r == YH_ERR_ALLOC) {
+		r = ctl_fail("%s: %s", r == YH_ERR_INVALID ? "--head" : path, rep.reason);
+		goto out;
+	}
+	if ((r = print_report(path, a->npaths > 1, o, &rep, r == 0)) != 0)
+		goto out;
+	r = rep.damage != YH_AUDIT_INTACT ? 1 : a->strict && rep.nwarnings > 0 ?
+	    EXIT_UNPROVEN : 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		yh_audit_key_wipe(&keys[i]);
+	o->keys = NULL;
+	o->nkeys = 0;
+	return r;
 }
 
 /*
- * Exit 0 intact (warnings on stderr), 1 damaged, 2 cannot check (usage, an unreadable
- * file or key), 3 with --strict when intact but not all of it is vouched for.
+ * One report line per file, each its own chain (one file per host). Exit 0 all intact
+ * (warnings on stderr), 1 any damaged, 2 any could not be checked (usage, an unreadable
+ * file or key), 3 with --strict when all are intact but not all of it is vouched for.
  */
 int
 ctl_audit(int argc, char **argv)
 {
 	struct yh_audit_verify_opts o = { 0 };
-	struct yh_audit_report rep;
-	struct yh_audit_key keys[MAX_KEYS];
-	const char *path = NULL, *keypaths[MAX_KEYS];
-	char *defkey = NULL;
-	size_t nkeys = 0, nloaded = 0;
-	bool strict = false, have;
+	struct verify_args a = { .npaths = 0 };
+	bool damaged = false, failed = false, unproven = false;
 	int r;
 
 	if (argc < 2 || strcmp(argv[1], "verify") != 0)
 		return ctl_fail(VERIFY_USAGE);
-	if ((r = parse_verify(argc, argv, &path, &o.head, keypaths, &nkeys, &strict)) != 0)
+	if ((r = parse_verify(argc, argv, &a, &o)) != 0)
 		return r;
-	if (nkeys == 0) {
-		if ((r = default_key(path, &defkey)) != 0)
-			return r;
-		keypaths[nkeys++] = defkey;
+	for (size_t i = 0; i < a.npaths; i++) {
+		r = verify_one(&a, &o, a.paths[i]);
+		damaged |= r == 1;
+		failed |= r != 0 && r != 1 && r != EXIT_UNPROVEN;
+		unproven |= r == EXIT_UNPROVEN;
 	}
-	for (size_t i = 0; i < nkeys; i++) {
-		if ((r = load_key(keypaths[i], &keys[nloaded], &have)) != 0)
-			goto out;
-		if (have)
-			nloaded++;
-		else if (keypaths[i] != defkey) {
-			r = ctl_fail("%s: no such key file", keypaths[i]);
-			goto out;
-		}
-	}
-	o.keys = keys;
-	o.nkeys = nloaded;
-	r = yh_audit_verify(path, &o, &rep);
-	if (r == YH_ERR_IO || r == YH_ERR_INVALID || r == YH_ERR_ALLOC) {
-		r = ctl_fail("%s: %s", r == YH_ERR_INVALID ? "--head" : path, rep.reason);
-		goto out;
-	}
-	if ((r = print_report(&rep, r == 0)) != 0)
-		goto out;
-	r = rep.damage != YH_AUDIT_INTACT ? 1 : strict && rep.nwarnings > 0 ? EXIT_UNPROVEN : 0;
-out:
-	for (size_t i = 0; i < nloaded; i++)
-		yh_audit_key_wipe(&keys[i]);
-	free(defkey);
-	return r;
+	return damaged ? 1 : failed ? 2 : unproven ? EXIT_UNPROVEN : 0;
 }

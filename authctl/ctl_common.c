@@ -38,13 +38,15 @@ split_cfg(struct authd_cfg *cfg)
 }
 
 gid_t
-ctl_reader_group(void)
+ctl_account(uid_t *uid)
 {
 	struct authd_cfg cfg;
 	gid_t gid;
 
+	*uid = 0;
 	if (!split_cfg(&cfg))
 		return 0;
+	*uid = cfg.run_as.uid;
 	gid = cfg.run_as.gid;
 	authd_cfg_free(&cfg);
 	return gid;

@@ -62,6 +62,8 @@ struct authd_app {
 	struct wk_pool *workers;         /* slow work off the HTTP threads (common/workers.h) */
 	const char *issuer;              /* no trailing slash; owned by cfg */
 	struct keys *keys;               /* pairwise sub, form MACs, user refs (keyd/keys.h) */
+	const char *audit_kid;           /* the audit key's id: keys_audit_mac over keys tags
+	                                  * the checkpoints; NULL: not known */
 	struct bcl *bcl;                 /* back-channel logout (authd/oidc/backchannel.h) */
 	struct fed_reg *registry;        /* the registries (federation/registry.h) */
 	struct fed_sms *sms;             /* the SMS gateway (federation/sms.h); NULL: none */

@@ -476,6 +476,7 @@ open_audit(struct daemon *d, char *err, size_t errsz)
 	char *path;
 	int r = YH_ERR_ALLOC;
 
+	d->app.audit_kid = d->audit_kid;
 	if ((path = authd_cfg_state_path(&d->cfg, d->cfg.audit_file, "audit.log")) == NULL)
 		goto out;
 	if ((r = yh_audit_open(path, &d->app.audit, err, errsz)) != 0 ||
@@ -592,6 +593,10 @@ open_app(struct daemon *d, char *err, size_t errsz)
 	co.apps_file = d->cfg.clients_file;
 	co.token_algs = d->cfg.key_algs;
 	co.hasher = d->keyd != NULL ? kdc_hasher(d->keyd) : NULL;
+	if (d->cfg.run_as.set) {        /* the console writes clients.json as the account */
+		co.group = d->cfg.run_as.gid;
+		co.owner = d->cfg.run_as.uid;
+	}
 	if ((r = clients_open(d->cfg.ident.state_dir, &co, &d->app.clients, err, errsz)) != 0)
 		return r;
 	if ((r = open_audit(d, err, errsz)) != 0)

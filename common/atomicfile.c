@@ -93,10 +93,10 @@ temp_name(const char *path, const char *dir, const char *base, char *tmp,
 	return 0;
 }
 
-/* Creates tmp with mode (and group gid unless -1), writes data, fsyncs and closes it;
- * removes it on failure. */
+/* Creates tmp with mode (and owner uid, group gid unless -1), writes data, fsyncs and
+ * closes it; removes it on failure. */
 static int
-write_temp(const char *tmp, const void *data, size_t len, mode_t mode, gid_t gid,
+write_temp(const char *tmp, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
     struct yh_file_fail *f)
 {
 	int fd, rc;
@@ -104,7 +104,8 @@ write_temp(const char *tmp, const void *data, size_t len, mode_t mode, gid_t gid
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0600);
 	if (fd < 0)
 		return fail(f, YH_FILE_CREATE, errno, tmp, YH_ERR_IO);
-	if ((gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) || fchmod(fd, mode) != 0 ||
+	if (((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) != 0) ||
+	    fchmod(fd, mode) != 0 ||
 	    yh_file_write_fd(fd, data, len) != 0 || fsync(fd) != 0) {
 		rc = fail(f, YH_FILE_WRITE, errno, tmp, YH_ERR_IO);
 		close(fd);
@@ -130,6 +131,13 @@ int
 yh_file_write_atomic_group(const char *path, const void *data, size_t len, mode_t mode,
     gid_t gid, unsigned flags, struct yh_file_fail *f)
 {
+	return yh_file_write_atomic_owned(path, data, len, mode, (uid_t)-1, gid, flags, f);
+}
+
+int
+yh_file_write_atomic_owned(const char *path, const void *data, size_t len, mode_t mode,
+    uid_t uid, gid_t gid, unsigned flags, struct yh_file_fail *f)
+{
 	char dir[YH_FILE_PATH_MAX], tmp[YH_FILE_PATH_MAX];
 	const char *base;
 	int rc, placed;
@@ -138,7 +146,7 @@ yh_file_write_atomic_group(const char *path, const void *data, size_t len, mode_
 	if (split_path(path, dir, &base) != 0)
 		return fail(f, YH_FILE_NAME, 0, path, YH_ERR_TOO_LONG);
 	if ((rc = temp_name(path, dir, base, tmp, f)) != 0 ||
-	    (rc = write_temp(tmp, data, len, mode, gid, f)) != 0)
+	    (rc = write_temp(tmp, data, len, mode, uid, gid, f)) != 0)
 		return rc;
 	if (flags & YH_FILE_NOREPLACE)
 		placed = link(tmp, path);

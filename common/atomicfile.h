@@ -75,6 +75,15 @@ int yh_file_write_atomic_group(const char *path, const void *data, size_t len,
     mode_t mode, gid_t gid, unsigned flags, struct yh_file_fail *f) YH_WUR;
 
 /*
+ * yh_file_write_atomic_group with the new file's owner set to uid as well ((uid_t)-1
+ * keeps the writer's), in the same fchown. For a file that a tool run as root writes on
+ * behalf of the account that owns it (and also writes it), so that the file never
+ * becomes root's. Giving a file to another uid takes root (CAP_CHOWN).
+ */
+int yh_file_write_atomic_owned(const char *path, const void *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, unsigned flags, struct yh_file_fail *f) YH_WUR;
+
+/*
  * fsyncs the directory dir, so that files created, renamed or removed in it stay so
  * after a crash. Returns 0 or YH_ERR_IO (errno set). Not marked warn-unused: after
  * removing files a failure is often only worth ignoring.

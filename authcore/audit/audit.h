@@ -170,6 +170,10 @@ struct yh_audit_report {
 	uint64_t checkpoints;    /* checkpoint lines read */
 	uint64_t checked;        /* of which the tag verified */
 	uint64_t covered;        /* lines up to and with the last verified checkpoint */
+	uint64_t range_first;    /* with a range: its first and last line (0: no line */
+	uint64_t range_last;     /* is in the range) */
+	uint64_t window_first;   /* with a range: the lines checked, from the checkpoint */
+	uint64_t window_last;    /* before the range to the one after it (see below) */
 	unsigned nwarnings;      /* intact, but not everything could be vouched for: */
 	char warnings[YH_AUDIT_WARN_MAX][320];
 };
@@ -181,7 +185,26 @@ struct yh_audit_verify_opts {
 	const struct yh_audit_key *keys;  /* checkpoint keys (old ones too); none: tags are
 	                                   * not checked, and a warning says so */
 	size_t nkeys;
+	/* A key held elsewhere (authd's keyd): checkpoints made with mac_kid are checked
+	 * with mac(mac_ctx, ...), the function the writer used. NULL: none. */
+	const char *mac_kid;
+	int (*mac)(void *ctx, const void *msg, size_t len, unsigned char tag[YH_AUDIT_TAG_LEN]);
+	void *mac_ctx;
+	/* A time range (yh_audit_range_ok: a prefix of the lines' "ts", UTC, e.g.
+	 * "2026-12-06" or "2026-12-06T08:30"), both ends inclusive; NULL: open. With
+	 * either, only the range is checked: from the last checkpoint before its first
+	 * line (whose tag must verify; the file's start when there is none) to the first
+	 * checkpoint after its last line (the file's end when there is none), so damage
+	 * outside that window is not seen, while any inside is, and a line of the range
+	 * not followed by a verified checkpoint is a warning. PATH.checkpoint is checked
+	 * only when the window reaches the file's end. Not with head. */
+	const char *from;
+	const char *to;
 };
+
+/* Whether s is a time a range may start or end at: "YYYY-MM-DD", optionally followed
+ * by "THH", ":MM", ":SS", ".mmm" and "Z", each only after the ones before. */
+bool yh_audit_range_ok(const char *s);
 
 /*
  * Checks the file at path (o may be NULL): the chain, each checkpoint's tag, PATH.checkpoint
@@ -189,7 +212,7 @@ struct yh_audit_verify_opts {
  * the recorded head. Lines appended while it runs are not read. Returns 0 when intact
  * (rep->warnings may still say that lines are not covered by a checkpoint, that the file
  * has none, or that no key was given), YH_ERR_AUTH when damaged (rep->damage, bad_line and
- * reason say which line and how), YH_ERR_INVALID for a malformed o->head, YH_ERR_IO when
+ * reason say which line and how), YH_ERR_INVALID for a malformed o->head or range (or both), YH_ERR_IO when
  * the file cannot be read (reason says why).
  */
 int yh_audit_verify(const char *path, const struct yh_audit_verify_opts *o,

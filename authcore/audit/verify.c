@@ -27,6 +27,7 @@ struct vline {
 	uint64_t seq;
 	char prev[65], hash[65];
 	bool cp;                  /* a checkpoint: ts, kid and mac are set */
+	bool has_ts;              /* ts is set */
 	char ts[40], kid[YH_AUDIT_KID_LEN + 1], mac[2 * YH_AUDIT_TAG_LEN + 1];
 };
 
@@ -56,6 +57,10 @@ struct vstate {
 	struct vline side;
 	char side_at[65];         /* hash of the file's line side.seq */
 	char side_at_prev[65];    /* and its prev */
+	/* A range: the window of lines checked (all when there is no range). */
+	bool range;
+	uint64_t begin, end;      /* first and last line checked */
+	uint64_t total;           /* lines in the file */
 };
 
 static const char *const damage_names[] = {
@@ -157,6 +162,7 @@ parse_vline(const char *text, size_t len, struct vline *l)
 		l->bad = "it has no valid seq or prev";
 	else {
 		l->seq = (uint64_t)json_integer_value(js);
+		l->has_ts = get_str(obj, "ts", l->ts, sizeof(l->ts) - 1, false);
 		l->cp = get_str(obj, "event", event, sizeof(event) - 1, false) &&
 		    strcmp(event, YH_AUDIT_CHECKPOINT_EVENT) == 0;
 		if (l->cp && (!get_str(obj, "ts", l->ts, sizeof(l->ts) - 1, false) ||
@@ -209,17 +215,34 @@ find_key(const struct yh_audit_verify_opts *o, const char *kid)
 	return NULL;
 }
 
-/* Whether checkpoint l's tag verifies with key k. */
+/* Whether any key was given. */
 static bool
-tag_ok(const struct yh_audit_key *k, const struct vline *l)
+any_key(const struct yh_audit_verify_opts *o)
+{
+	return o->nkeys > 0 || (o->mac != NULL && o->mac_kid != NULL);
+}
+
+/* Whether a key for kid was given, in keys or as the held key. */
+static bool
+have_key(const struct yh_audit_verify_opts *o, const char *kid)
+{
+	return find_key(o, kid) != NULL || (o->mac != NULL && o->mac_kid != NULL &&
+	    strcmp(o->mac_kid, kid) == 0);
+}
+
+/* Whether checkpoint l's tag verifies with the key of its kid (have_key). */
+static bool
+tag_ok(const struct yh_audit_verify_opts *o, const struct vline *l)
 {
 	unsigned char want[YH_AUDIT_TAG_LEN], got[YH_AUDIT_TAG_LEN];
+	const struct yh_audit_key *k = find_key(o, l->kid);
 	struct yh_buf m;
 	bool ok = false;
 
 	yh_buf_init(&m, 1024);
 	if (audit_cp_message(&m, l->seq, l->ts, l->prev) == 0 &&
-	    yh_audit_key_mac((void *)k, m.data, m.len, want) == 0 &&
+	    (k != NULL ? yh_audit_key_mac((void *)k, m.data, m.len, want) :
+	    o->mac != NULL ? o->mac(o->mac_ctx, m.data, m.len, want) : -1) == 0 &&
 	    yh_hex_decode(l->mac, 2 * YH_AUDIT_TAG_LEN, got, sizeof(got)) == 0)
 		ok = CRYPTO_memcmp(want, got, sizeof(want)) == 0;
 	yh_buf_free(&m);
@@ -277,11 +300,9 @@ check_prev(struct vstate *st, const struct vline *cur, const struct vline *next)
 static bool
 side_shows_edit(const struct vstate *st, const struct vline *cur)
 {
-	const struct yh_audit_key *k;
-
 	return st->side_usable && st->side.seq == cur->seq &&
-	    strcmp(st->side.prev, cur->prev) == 0 &&
-	    (k = find_key(st->o, st->side.kid)) != NULL && tag_ok(k, &st->side);
+	    strcmp(st->side.prev, cur->prev) == 0 && have_key(st->o, st->side.kid) &&
+	    tag_ok(st->o, &st->side);
 }
 
 /* A checkpoint's tag. One that does not verify means the lines since the last one that
@@ -289,20 +310,19 @@ side_shows_edit(const struct vstate *st, const struct vline *cur)
 static int
 check_cp(struct vstate *st, const struct vline *cur, const struct vline *next)
 {
-	const struct yh_audit_key *k;
 	uint64_t n = cur->no, a = st->good_cp;
 
 	if (!cur->cp)
 		return 0;
 	st->rep->checkpoints++;
 	st->last_cp = n;
-	if (st->o->nkeys == 0)
+	if (!any_key(st->o))
 		return 0;
-	if ((k = find_key(st->o, cur->kid)) == NULL)
+	if (!have_key(st->o, cur->kid))
 		return damage(st->rep, YH_AUDIT_UNKNOWN_KEY, n, "the checkpoint at line %" PRIu64
 		    " was made with key %s, which is not among the keys given (give that key; a "
 		    "forged checkpoint looks the same)", n, cur->kid);
-	if (tag_ok(k, cur)) {
+	if (tag_ok(st->o, cur)) {
 		st->rep->checked++;
 		st->good_cp = n;
 		return 0;
@@ -405,16 +425,15 @@ check_side(struct vstate *st)
 {
 	struct yh_audit_report *rep = st->rep;
 	const struct vline *s = &st->side;
-	const struct yh_audit_key *k;
 
-	if (!st->side_usable)
+	if (!st->side_usable || st->end != st->total)
 		return 0;
-	if (st->o->nkeys > 0) {
-		if ((k = find_key(st->o, s->kid)) == NULL)
+	if (any_key(st->o)) {
+		if (!have_key(st->o, s->kid))
 			return damage(rep, YH_AUDIT_UNKNOWN_KEY, s->seq, "the checkpoint in %s was "
 			    "made with key %s, which is not among the keys given", st->side_path,
 			    s->kid);
-		if (!tag_ok(k, s))
+		if (!tag_ok(st->o, s))
 			return damage(rep, YH_AUDIT_REWRITTEN, s->seq, "the checkpoint in %s does not "
 			    "verify: it was forged or edited", st->side_path);
 	}
@@ -470,13 +489,27 @@ add_warnings(const struct vstate *st)
 
 	if (rep->lines == 0)
 		return;
+	if (st->range && rep->range_first == 0) {
+		warn(rep, "no line of the file is in the range");
+		return;
+	}
+	if (st->range) {
+		if (rep->range_last > st->good_cp)
+			warn(rep, "lines %" PRIu64 " to %" PRIu64 " of the range are not followed by "
+			    "a verified checkpoint: nothing vouches for them yet", st->good_cp >=
+			    rep->range_first ? st->good_cp + 1 : rep->range_first, rep->range_last);
+		if (!any_key(st->o))
+			warn(rep, "no checkpoint key was given: the range's checkpoints were not "
+			    "checked");
+		return;
+	}
 	if (rep->checkpoints == 0) {
 		warn(rep, "no checkpoints: only the hash chain was checked, which anyone who can "
 		    "write the file can compute again (a log from before checkpoints, or one "
 		    "rewritten without them)");
 		return;
 	}
-	if (st->o->nkeys == 0)
+	if (!any_key(st->o))
 		warn(rep, "%" PRIu64 " checkpoint%s not checked: no checkpoint key was given",
 		    rep->checkpoints, rep->checkpoints == 1 ? "" : "s");
 	if ((after = rep->lines - st->last_cp) > 0)
@@ -489,6 +522,78 @@ add_warnings(const struct vstate *st)
 	else if (!st->side_usable)
 		warn(rep, "%s is not a checkpoint line: ignored (lines removed from the end can "
 		    "only be seen against a recorded head)", st->side_path);
+}
+
+bool
+yh_audit_range_ok(const char *s)
+{
+	static const char form[] = "0000-00-00T00:00:00.000Z";
+	size_t n = strlen(s);
+
+	if (n < 10 || n > sizeof(form) - 1 || (n != 10 && n != 13 && n != 16 && n != 19 &&
+	    n != 23 && n != 24))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (form[i] == '0' ? s[i] < '0' || s[i] > '9' : s[i] != form[i])
+			return false;
+	return true;
+}
+
+/* Where line l stands against the range: -1 before it, 0 in it, 1 after it; a line
+ * without a time is in it (it is checked). */
+static int
+range_cmp(const struct yh_audit_verify_opts *o, const struct vline *l)
+{
+	if (l->bad != NULL || !l->has_ts)
+		return 0;
+	if (o->from != NULL && strncmp(l->ts, o->from, strlen(o->from)) < 0)
+		return -1;
+	if (o->to != NULL && strncmp(l->ts, o->to, strlen(o->to)) > 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * The window a range is checked over (a first pass over the same snapshot): from the
+ * last checkpoint before the range's first line to the first checkpoint at or after its
+ * last line. Sets st->begin, st->end, st->total and the report's range and window.
+ */
+static int
+find_window(struct vstate *st, const char *path, off_t end)
+{
+	struct vreader rd = { .end = end };
+	uint64_t anchor = 0, closer = 0;
+	struct yh_audit_report *rep = st->rep;
+	struct vline l;
+	int r = 0, c;
+
+	if ((rd.f = fopen(path, "r")) == NULL) {
+		snprintf(rep->reason, sizeof(rep->reason), "cannot read: %s", strerror(errno));
+		return YH_ERR_IO;
+	}
+	while ((r = read_vline(&rd, &l)) == 0 && l.present) {
+		c = range_cmp(st->o, &l);
+		if (c < 0 && rep->range_first == 0 && l.cp && l.bad == NULL)
+			anchor = l.no;
+		if (c == 0) {
+			if (rep->range_first == 0)
+				rep->range_first = l.no;
+			rep->range_last = l.no;
+			closer = 0;
+		}
+		if (rep->range_first != 0 && closer == 0 && l.cp && l.bad == NULL)
+			closer = l.no;
+		st->total = l.no;
+	}
+	if (r != 0)
+		snprintf(rep->reason, sizeof(rep->reason), "read error: %s", strerror(errno));
+	fclose(rd.f);
+	free(rd.buf);
+	st->begin = anchor > 0 ? anchor : 1;
+	st->end = rep->range_first == 0 ? 0 : closer > 0 ? closer : st->total;
+	rep->window_first = rep->range_first == 0 ? 0 : st->begin;
+	rep->window_last = st->end;
+	return r;
 }
 
 /* Opens path and notes its size and the checkpoint copy under a shared lock, so that
@@ -537,12 +642,23 @@ yh_audit_verify(const char *path, const struct yh_audit_verify_opts *o,
 	st->o = o != NULL ? o : &none;
 	st->rep = rep;
 	memcpy(st->prev, AUDIT_GENESIS, 65);
+	st->range = st->o->from != NULL || st->o->to != NULL;
+	st->end = UINT64_MAX;
 	if (st->o->head != NULL && (r = parse_head(st, st->o->head)) != 0) {
 		snprintf(rep->reason, sizeof(rep->reason), "the head must be LINE:HASH or HASH "
 		    "(64 lowercase hex digits)");
 		goto out;
 	}
-	if ((r = snapshot(st, path, &rd)) != 0)
+	if (st->range && (st->o->head != NULL ||
+	    (st->o->from != NULL && !yh_audit_range_ok(st->o->from)) ||
+	    (st->o->to != NULL && !yh_audit_range_ok(st->o->to)))) {
+		r = YH_ERR_INVALID;
+		snprintf(rep->reason, sizeof(rep->reason), "a range is YYYY-MM-DD[THH[:MM[:SS"
+		    "[.mmm]]]][Z] at each end, and not with a recorded head");
+		goto out;
+	}
+	if ((r = snapshot(st, path, &rd)) != 0 ||
+	    (st->range && (r = find_window(st, path, rd.end)) != 0))
 		goto out;
 	if ((r = read_vline(&rd, &next)) != 0)
 		goto ioerr;
@@ -551,9 +667,20 @@ yh_audit_verify(const char *path, const struct yh_audit_verify_opts *o,
 		if ((r = read_vline(&rd, &next)) != 0)
 			goto ioerr;
 		rep->lines++;
+		if (st->range && (cur.no < st->begin || cur.no > st->end))
+			continue;
+		if (st->range && cur.no == st->begin && cur.no > 1 && cur.bad == NULL) {
+			/* the anchor checkpoint: its own tag vouches for the lines before */
+			memcpy(st->prev, cur.prev, 65);
+			st->seq = cur.seq - 1;
+		}
 		if ((r = check_line(st, &cur, &next)) != 0)
 			goto out;
 	}
+	if (st->range)
+		st->total = rep->lines;
+	else
+		st->end = st->total = rep->lines;
 	if ((r = check_side(st)) != 0 || (r = check_head(st)) != 0)
 		goto out;
 	if (st->good_cp > 0)

@@ -3,10 +3,11 @@
  *
  * On disk, in the state directory:
  *
- *   STATE_DIR/clients.json        the registry (mode 0600), the single source of truth:
+ *   STATE_DIR/clients.json        the registry (mode 0600; under `user` the account's,
+ *                                 clients_opts.owner), the single source of truth:
  *                                 {"format":"yihao-clients/1","clients":[ one object per
- *                                 line ]}; written only by clients_add, _set_secret
- *                                 and _remove (authctl client ...): temporary file,
+ *                                 line ]}; written only by clients_add, _set_secret,
+ *                                 _set_disabled and _remove (authctl client ...): temporary file,
  *                                 fsync, rename, fsync of the directory
  *   STATE_DIR/clients.lock        flock(2) target held by writers around their
  *                                 read-modify-write, so two authctl runs never lose an
@@ -74,7 +75,8 @@
  * to a file of the secret alone (one trailing newline ignored) that neither group nor
  * others may read; it is hashed under the installation key when loaded and the plain text
  * wiped. "created" is optional there. A client id declared in both files is a load error;
- * authctl client add/remove/set-secret refuse to touch an app of the apps file. Both files
+ * authctl client add/remove/set-secret/disable/enable refuse to touch an app of the
+ * apps file (there it is disabled with "disabled": true in its entry). Both files
  * are watched; a change to a secret file alone is picked up on SIGHUP (clients_reload).
  *
  * An app that knew its users by the ids of a department's old system names that system
@@ -219,6 +221,8 @@ struct clients_client {
 	int64_t id_token_lifetime;         /* seconds; 0 = the server's default */
 	int64_t refresh_token_lifetime;    /* seconds; 0 = the server's default */
 	int64_t created;                   /* seconds since the epoch (set by clients_add) */
+	bool disabled;                     /* "disabled": the app is kept but refused
+	                                    * everywhere (clients_set_disabled, below) */
 	const char *const *allowed_origins; /* public clients: more CORS origins (above) */
 	size_t n_allowed_origins;
 	const char *const *cors_origins;   /* snapshots only: every origin CORS answers for,
@@ -275,9 +279,14 @@ struct clients_opts {
 	                                  * (TOK_ALGSET bits: keys.algs); an app naming
 	                                  * another one does not load and is not added.
 	                                  * 0: every supported algorithm */
-	gid_t group;                     /* writers: clients.json gets this group and mode
-	                                  * 0640, for authd's HTTP process running as another
-	                                  * account (`user`); 0: the writer's group, 0600 */
+	gid_t group;                     /* writers, when authd's HTTP process runs as
+	                                  * another account (`user`): clients.json and
+	                                  * clients.lock get owner:group (mode 0600), so that
+	                                  * the account writes them (the console) and
+	                                  * authctl run as root writes them on its behalf
+	                                  * without making them root's; group 0: the
+	                                  * writer's owner and group */
+	uid_t owner;                     /* with group: that account's uid */
 };
 
 /* The installation key as a key holder keeps it. */
@@ -508,6 +517,20 @@ int clients_add(struct clients_registry *r, const struct clients_client *c,
  * otherwise as clients_add.
  */
 int clients_set_secret(struct clients_registry *r, const char *id, const char *secret,
+    char *err, size_t errsz) YH_WUR;
+
+/*
+ * Disables (disabled true) or re-enables a client under the writer lock, then reloads.
+ * A disabled app stays in the registry with its secret, redirect URIs and CAS services,
+ * but authd refuses it everywhere: /authorize shows a page (never a redirect), client
+ * authentication fails (invalid_client at /token, so no code, refresh token or client
+ * credentials grant; /introspect, /revoke, /par and device authorization likewise),
+ * userinfo refuses its access tokens, and CAS login and ticket validation refuse its
+ * services. Enabling it again restores all of this. Setting the state it already has
+ * succeeds and writes nothing. Errors: YH_ERR_NOT_FOUND, YH_ERR_EXISTS (an app of the
+ * apps file: change it there), otherwise as clients_add.
+ */
+int clients_set_disabled(struct clients_registry *r, const char *id, bool disabled,
     char *err, size_t errsz) YH_WUR;
 
 /* Removes the client id under the writer lock, then reloads. YH_ERR_NOT_FOUND when absent;

@@ -303,6 +303,10 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 		return get_lifetime(v, k, &c->id_token_lifetime, err, errsz);
 	} else if (strcmp(k, "refresh_token_lifetime") == 0) {
 		return get_lifetime(v, k, &c->refresh_token_lifetime, err, errsz);
+	} else if (strcmp(k, "disabled") == 0) {
+		if (!json_is_boolean(v))
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a boolean", k);
+		c->disabled = json_is_true(v);
 	} else if (strcmp(k, "created") == 0) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "created: not a time");

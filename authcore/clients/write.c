@@ -1,9 +1,11 @@
 /*
- * The writers (authctl client add, set-secret, remove): under the writer lock, from the
+ * The writers (authctl client add, set-secret, disable/enable, remove): under the writer lock, from the
  * file on disk, written atomically one client per line, then reloaded.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "authcore/clients/clients_int.h"
 #include "common/atomicfile.h"
@@ -11,38 +13,49 @@
 #include "common/secmem.h"
 #include "common/timeutil.h"
 
-/* DIR/name replaced atomically (temporary file, fsync, rename, fsync DIR): mode 0600,
- * or 0640 with the group opts.group (the HTTP process's account reads it). */
+/* DIR/name replaced atomically (temporary file, fsync, rename, fsync DIR), mode 0600,
+ * owned by opts.owner:opts.group when a group is set (the account authd's HTTP process
+ * runs as: it writes the file too). */
 static int
 write_atomic(const struct clients_registry *r, const char *name, const char *data,
     size_t len, char *err, size_t errsz)
 {
-	gid_t group = r->opts.group != 0 ? r->opts.group : (gid_t)-1;
+	bool own = r->opts.group != 0;
 	struct yh_file_fail f;
 	char dst[PATH_MAX_];
 	int rc;
 
 	if (clients_dir_path(dst, r->dir, name) != 0)
 		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", r->dir);
-	if ((rc = yh_file_write_atomic_group(dst, data, len, r->opts.group != 0 ? 0640 : 0600,
-	    group, YH_FILE_REPLACE, &f)) != 0)
+	if ((rc = yh_file_write_atomic_owned(dst, data, len, 0600, own ? r->opts.owner :
+	    (uid_t)-1, own ? r->opts.group : (gid_t)-1, YH_FILE_REPLACE, &f)) != 0)
 		yh_file_fail_msg(&f, err, errsz);
 	return rc;
 }
 
-/* The writers' lock: exclusive flock on DIR/clients.lock. *fd is -1 on error. */
+/* The writers' lock: exclusive flock on DIR/clients.lock, given opts.owner:opts.group
+ * when a group is set (a lock file root made first would keep the account out). *fd is
+ * -1 on error. */
 static int
-writer_lock(const char *dir, int *fd, char *err, size_t errsz)
+writer_lock(const struct clients_registry *r, int *fd, char *err, size_t errsz)
 {
 	struct yh_file_fail f;
 	char path[PATH_MAX_];
 	int rc;
 
 	*fd = -1;
-	if (clients_dir_path(path, dir, CLIENTS_LOCK_FILE) != 0)
-		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", dir);
-	if ((rc = yh_file_lock(path, true, fd, &f)) != 0)
+	if (clients_dir_path(path, r->dir, CLIENTS_LOCK_FILE) != 0)
+		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "%s: path too long", r->dir);
+	if ((rc = yh_file_lock(path, true, fd, &f)) != 0) {
 		yh_file_fail_msg(&f, err, errsz);
+		return rc;
+	}
+	if (r->opts.group != 0 && fchown(*fd, r->opts.owner, r->opts.group) != 0) {
+		rc = YH_FAIL(YH_ERR_PERM, err, errsz, "%s: cannot give it to uid %u gid %u: %s",
+		    path, (unsigned)r->opts.owner, (unsigned)r->opts.group, strerror(errno));
+		yh_file_unlock(*fd);
+		*fd = -1;
+	}
 	return rc;
 }
 
@@ -95,6 +108,8 @@ client_record(const struct clients_client *c, const char *kid, const unsigned ch
 	put(o, "client_id", json_string(c->id), &bad);
 	put(o, "name", json_string(c->name != NULL ? c->name : c->id), &bad);
 	put(o, "created", json_integer(c->created), &bad);
+	if (c->disabled)
+		put(o, "disabled", json_true(), &bad);
 	put(o, "auth", json_string(clients_auth_name(c->auth)), &bad);
 	if (hash != NULL) {
 		yh_hex_encode(hash, CLIENTS_HASH_LEN, hex);
@@ -273,7 +288,7 @@ clients_add(struct clients_registry *r, const struct clients_client *in,
 	if ((c.auth == CLIENTS_AUTH_SECRET) != (secret != NULL))
 		return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s", secret != NULL ?
 		    "a secret is only for client_secret clients" : "a secret is required");
-	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
+	if ((rc = writer_lock(r, &lock, err, errsz)) != 0 ||
 	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0)
 		goto out;
 	if ((rc = not_in_apps_file(snap, c.id, err, errsz)) != 0)
@@ -323,22 +338,28 @@ index_of(json_t *arr, const char *id)
 	return (size_t)-1;
 }
 
-int
-clients_set_secret(struct clients_registry *r, const char *id, const char *secret,
-    char *err, size_t errsz)
+/*
+ * One change to the client id of clients.json: under the writer lock, from the file on
+ * disk (an app of the apps file is refused), change edits the file's clients array at
+ * the client's index (it sets *unchanged when there is nothing to write); the document
+ * is then written and the registry reloaded.
+ */
+static int
+change_one(struct clients_registry *r, const char *id,
+    int (*change)(struct clients_registry *, const struct clients_client *, json_t *,
+    size_t, const void *, bool *, char *, size_t), const void *ctx, char *err,
+    size_t errsz)
 {
 	struct clients_snap *snap = NULL;
 	const struct clients_client *c;
-	unsigned char hash[CLIENTS_HASH_LEN];
-	char kid[CLIENTS_KID_LEN + 1] = "", hex[2 * CLIENTS_HASH_LEN + 1];
-	json_t *arr = NULL, *o = NULL;
+	json_t *arr = NULL;
 	size_t at;
+	bool unchanged = false;
 	int lock = -1, rc;
 
-	memset(hash, 0, sizeof(hash));
 	if (!clients_id_valid(id))
 		return YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
-	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
+	if ((rc = writer_lock(r, &lock, err, errsz)) != 0 ||
 	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0 ||
 	    (rc = not_in_apps_file(snap, id, err, errsz)) != 0)
 		goto out;
@@ -346,64 +367,111 @@ clients_set_secret(struct clients_registry *r, const char *id, const char *secre
 		rc = YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
 		goto out;
 	}
-	if (c->auth != CLIENTS_AUTH_SECRET) {
-		rc = YH_FAIL(YH_ERR_INVALID, err, errsz, "client \"%s\" does not use a secret (%s)",
-		    id, clients_auth_name(c->auth));
-		goto out;
-	}
-	if ((rc = clients_hash_new_secret(r, id, secret, kid, hash, err, errsz)) != 0)
-		goto out;
-	yh_hex_encode(hash, CLIENTS_HASH_LEN, hex);
-	if ((o = json_deep_copy(json_array_get(arr, at))) == NULL ||
-	    json_object_set_new(o, "secret", json_pack("{s:s,s:s,s:s}", "alg", HASH_ALG, "kid",
-	    kid, "hash", hex)) != 0 || json_array_set(arr, at, o) != 0) {
-		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
-		goto out;
-	}
-	if ((rc = write_doc(r, arr, err, errsz)) != 0)
+	if ((rc = change(r, c, arr, at, ctx, &unchanged, err, errsz)) != 0 || unchanged ||
+	    (rc = write_doc(r, arr, err, errsz)) != 0)
 		goto out;
 	yh_file_unlock(lock);
 	lock = -1;
 	rc = clients_reload(r, err, errsz);
 out:
 	yh_file_unlock(lock);
-	yh_wipe(hash, sizeof(hash));
-	json_decref(o);
 	json_decref(arr);
 	clients_release(snap);
 	return rc;
 }
 
+/* Replaces element at of arr by o (a new reference, consumed). */
+static int
+replace_at(json_t *arr, size_t at, json_t *o, char *err, size_t errsz)
+{
+	int rc = o != NULL && json_array_set(arr, at, o) == 0 ? 0 :
+	    YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
+
+	json_decref(o);
+	return rc;
+}
+
+/* change_one's edit for clients_set_secret: ctx is the secret. */
+static int
+edit_secret(struct clients_registry *r, const struct clients_client *c, json_t *arr,
+    size_t at, const void *ctx, bool *unchanged, char *err, size_t errsz)
+{
+	unsigned char hash[CLIENTS_HASH_LEN];
+	char kid[CLIENTS_KID_LEN + 1] = "", hex[2 * CLIENTS_HASH_LEN + 1];
+	json_t *o = NULL;
+	int rc;
+
+	(void)unchanged;
+	memset(hash, 0, sizeof(hash));
+	if (c->auth != CLIENTS_AUTH_SECRET)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "client \"%s\" does not use a secret "
+		    "(%s)", c->id, clients_auth_name(c->auth));
+	if ((rc = clients_hash_new_secret(r, c->id, ctx, kid, hash, err, errsz)) != 0)
+		goto out;
+	yh_hex_encode(hash, CLIENTS_HASH_LEN, hex);
+	if ((o = json_deep_copy(json_array_get(arr, at))) != NULL &&
+	    json_object_set_new(o, "secret", json_pack("{s:s,s:s,s:s}", "alg", HASH_ALG, "kid",
+	    kid, "hash", hex)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	rc = replace_at(arr, at, o, err, errsz);
+out:
+	yh_wipe(hash, sizeof(hash));
+	return rc;
+}
+
+int
+clients_set_secret(struct clients_registry *r, const char *id, const char *secret,
+    char *err, size_t errsz)
+{
+	return change_one(r, id, edit_secret, secret, err, errsz);
+}
+
+/* change_one's edit for clients_set_disabled: ctx points at the new state. */
+static int
+edit_disabled(struct clients_registry *r, const struct clients_client *c, json_t *arr,
+    size_t at, const void *ctx, bool *unchanged, char *err, size_t errsz)
+{
+	bool disabled = *(const bool *)ctx;
+	json_t *o;
+
+	(void)r;
+	if (c->disabled == disabled) {
+		*unchanged = true;
+		return 0;
+	}
+	if ((o = json_deep_copy(json_array_get(arr, at))) != NULL &&
+	    (disabled ? json_object_set_new(o, "disabled", json_true()) :
+	    json_object_del(o, "disabled")) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return replace_at(arr, at, o, err, errsz);
+}
+
+int
+clients_set_disabled(struct clients_registry *r, const char *id, bool disabled,
+    char *err, size_t errsz)
+{
+	return change_one(r, id, edit_disabled, &disabled, err, errsz);
+}
+
+/* change_one's edit for clients_remove. */
+static int
+edit_remove(struct clients_registry *r, const struct clients_client *c, json_t *arr,
+    size_t at, const void *ctx, bool *unchanged, char *err, size_t errsz)
+{
+	(void)r;
+	(void)c;
+	(void)ctx;
+	(void)unchanged;
+	return json_array_remove(arr, at) == 0 ? 0 :
+	    YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
+}
+
 int
 clients_remove(struct clients_registry *r, const char *id, char *err, size_t errsz)
 {
-	struct clients_snap *snap = NULL;
-	json_t *arr = NULL;
-	size_t at;
-	int lock = -1, rc;
-
-	if (!clients_id_valid(id))
-		return YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
-	if ((rc = writer_lock(r->dir, &lock, err, errsz)) != 0 ||
-	    (rc = disk_clients(r, &snap, &arr, err, errsz)) != 0 ||
-	    (rc = not_in_apps_file(snap, id, err, errsz)) != 0)
-		goto out;
-	if ((at = index_of(arr, id)) == (size_t)-1) {
-		rc = YH_FAIL(YH_ERR_NOT_FOUND, err, errsz, "no client \"%s\"", id);
-		goto out;
-	}
-	if (json_array_remove(arr, at) != 0) {
-		rc = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
-		goto out;
-	}
-	if ((rc = write_doc(r, arr, err, errsz)) != 0)
-		goto out;
-	yh_file_unlock(lock);
-	lock = -1;
-	rc = clients_reload(r, err, errsz);
-out:
-	yh_file_unlock(lock);
-	json_decref(arr);
-	clients_release(snap);
-	return rc;
+	return change_one(r, id, edit_remove, NULL, err, errsz);
 }

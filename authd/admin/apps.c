@@ -9,10 +9,16 @@
  *   POST /admin/apps/rotate   CSRF; a new generated secret (clients_set_secret), shown
  *                             once, the old one refused from then on; audited
  *                             admin.apps.rotate
+ *   POST /admin/apps/disable  CSRF; disables an app (clients_set_disabled): it stays in
+ *                             the registry but authd refuses it everywhere; audited
+ *                             admin.apps.disable
+ *   POST /admin/apps/enable   CSRF; undoes it; audited admin.apps.enable
  *
  * The registry is authd's own handle (app->clients): clients_add writes clients.json
- * under its writer lock and reloads. When authd runs with `user`, clients.json is
- * root's and the HTTP process cannot write it: the page says why and nothing changes.
+ * under its writer lock and reloads. When authd runs with `user`, clients.json and
+ * clients.lock are the account's (authcore/layout.h), so the HTTP process writes them;
+ * a write that fails all the same (a registry left root's by `authctl -d`) answers 503
+ * with the reason and changes nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +67,9 @@ render(struct authd_app *app, struct http_req *req, const struct op *o, const ch
 		    .name = c->name != NULL ? c->name : c->id,
 		    .kind = page_msg(l, c->auth == CLIENTS_AUTH_NONE ? PAGE_MSG_ADMIN_APP_PUBLIC :
 		    PAGE_MSG_ADMIN_APP_CONFIDENTIAL), .uris = uris[i],
-		    .confidential = c->auth == CLIENTS_AUTH_SECRET && !c->from_apps_file };
+		    .confidential = c->auth == CLIENTS_AUTH_SECRET && !c->from_apps_file,
+		    .disabled = c->disabled, .enable = c->disabled && !c->from_apps_file,
+		    .disable = !c->disabled && !c->from_apps_file };
 	}
 	page_init(&pg, req, APPS_PATH);
 	page_begin(&pg, page_msg(pg.lang, PAGE_MSG_ADMIN_APPS));
@@ -247,10 +255,58 @@ out:
 	return r;
 }
 
+/* Disables or enables again the app the form names. */
+static int
+apps_set_disabled(struct http_req *req, struct authd_app *app, bool disabled)
+{
+	enum page_lang l = page_lang_of(req);
+	char *id = NULL, err[512] = "";
+	struct op o;
+	int r;
+
+	if ((r = admin_enter(app, req, true, DIR_CONSOLE_APPS, &o)) != 0 ||
+	    http_req_answered(req))
+		goto out;
+	if (http_req_form(req, "client_id", CLIENTS_ID_MAX, &id) != 0) {
+		r = render(app, req, &o, NULL, page_msg(l, PAGE_MSG_BAD_REQUEST), NULL, NULL, 400);
+		goto out;
+	}
+	if ((r = clients_set_disabled(app->clients, id, disabled, err, sizeof(err))) != 0) {
+		r = render(app, req, &o, NULL, page_msg(l, PAGE_MSG_BAD_REQUEST), err, NULL,
+		    r == YH_ERR_NOT_FOUND ? 404 : r == YH_ERR_EXISTS ? 409 : 503);
+		goto out;
+	}
+	if ((r = admin_audit(app, &o, disabled ? "admin.apps.disable" : "admin.apps.enable",
+	    json_pack("{s:s}", "client_id", id))) != 0) {
+		r = page_failure_send(req, r);
+		goto out;
+	}
+	r = render(app, req, &o, page_msg(l, disabled ? PAGE_MSG_ADMIN_APP_DISABLED :
+	    PAGE_MSG_ADMIN_APP_ENABLED), NULL, NULL, NULL, 200);
+out:
+	free(id);
+	admin_op_clear(&o);
+	return r;
+}
+
+static int
+apps_disable(struct http_req *req, void *arg)
+{
+	return apps_set_disabled(req, arg, true);
+}
+
+static int
+apps_enable(struct http_req *req, void *arg)
+{
+	return apps_set_disabled(req, arg, false);
+}
+
 static const struct http_route apps_routes[] = {
 	{ "GET", APPS_PATH, apps_get, HTTP_ROUTE_NO_STORE },
 	{ "POST", APPS_PATH "/add", apps_add, HTTP_ROUTE_NO_STORE },
 	{ "POST", APPS_PATH "/rotate", apps_rotate, HTTP_ROUTE_NO_STORE },
+	{ "POST", APPS_PATH "/disable", apps_disable, HTTP_ROUTE_NO_STORE },
+	{ "POST", APPS_PATH "/enable", apps_enable, HTTP_ROUTE_NO_STORE },
 	{ NULL, NULL, NULL, 0 },
 };
 

@@ -7,10 +7,13 @@
  *                              AUDIT_SHOWN of them; audited admin.audit.search
  *   GET  /admin/audit/export   the same lines, every one, as JSON lines (a download);
  *                              audited admin.audit.export before it is sent
- *   POST /admin/audit/verify   CSRF; the chain of the whole file checked (yh_audit_verify:
- *                              links, sequence, the checkpoint copy); the checkpoints'
- *                              tags need the audit key, which only keyd and `authctl
- *                              audit verify` hold; audited admin.audit.verify
+ *   POST /admin/audit/verify   CSRF; the chain checked (yh_audit_verify: links,
+ *                              sequence, the checkpoint copy, and the checkpoints' tags
+ *                              through keyd, which holds the audit key and tags them
+ *                              for authd), of the whole file or of the dates from..to
+ *                              (form fields, YYYY-MM-DD, either may be empty: the
+ *                              range as `authctl audit verify --from --to` checks it);
+ *                              audited admin.audit.verify
  *
  * The log is read as the file stands when the request comes, line by line, each line at
  * most AUDIT_LINE_MAX bytes (longer ones are not chain lines and are skipped).
@@ -22,6 +25,7 @@
 
 #include "authd/admin/common.h"
 #include "authd/app.h"
+#include "authd/keyd/keys.h"
 #include "authd/ui/csrf.h"
 #include "authd/ui/pages.h"
 #include "authd/ui/templates_gen.h"
@@ -354,44 +358,93 @@ out:
 	return r;
 }
 
+/* The verify form's dates into from and to (allocated, "" when not given): 0, or
+ * YH_ERR_INVALID when one is malformed. */
+static int
+verify_range(struct http_req *req, char **from, char **to)
+{
+	int rf = http_req_form(req, "from", DATE_LEN, from);
+	int rt = http_req_form(req, "to", DATE_LEN, to);
+
+	if ((rf != 0 && rf != YH_ERR_NOT_FOUND) || (rt != 0 && rt != YH_ERR_NOT_FOUND))
+		return YH_ERR_INVALID;
+	if ((*from == NULL && (*from = strdup("")) == NULL) ||
+	    (*to == NULL && (*to = strdup("")) == NULL))
+		return YH_ERR_ALLOC;
+	return date_ok(*from) && date_ok(*to) ? 0 : YH_ERR_INVALID;
+}
+
+/* The result's words: lines, head, checkpoints tagged and checked, the range's lines
+ * and the window checked, the reason of a damage or the first warning. */
+static void
+verify_detail(const struct yh_audit_report *rep, bool range, int vr, char *out,
+    size_t outsz)
+{
+	int n = snprintf(out, outsz, "lines=%llu head=%s checkpoints=%llu checked=%llu",
+	    (unsigned long long)rep->lines, rep->head, (unsigned long long)rep->checkpoints,
+	    (unsigned long long)rep->checked);
+
+	if (n > 0 && (size_t)n < outsz && range)
+		n += snprintf(out + n, outsz - (size_t)n, " range=%llu-%llu checked_lines=%llu-%llu",
+		    (unsigned long long)rep->range_first, (unsigned long long)rep->range_last,
+		    (unsigned long long)rep->window_first, (unsigned long long)rep->window_last);
+	if (n > 0 && (size_t)n < outsz && (vr != 0 || rep->nwarnings > 0))
+		snprintf(out + n, outsz - (size_t)n, " %s", vr != 0 ? rep->reason :
+		    rep->warnings[0]);
+}
+
 static int
 audit_verify(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	enum page_lang l = page_lang_of(req);
+	struct yh_audit_verify_opts vo = { .mac = keys_audit_mac, .mac_ctx = app->keys,
+	    .mac_kid = app->keys != NULL ? app->audit_kid : NULL };
 	struct yh_audit_report rep;
-	char *path = NULL, detail[400];
+	struct filter f = no_filter;
+	char *path = NULL, *from = NULL, *to = NULL, detail[1024];
 	struct op o;
 	int r, vr;
 
 	if ((r = admin_enter(app, req, true, DIR_CONSOLE_AUDIT, &o)) != 0 ||
 	    http_req_answered(req))
 		goto out;
+	if ((r = verify_range(req, &from, &to)) != 0) {
+		r = r == YH_ERR_ALLOC ? page_failure_send(req, r) : render(app, req, &o,
+		    &no_filter, NULL, NULL, page_msg(l, PAGE_MSG_ADMIN_AUDIT_BAD_FILTER), NULL,
+		    400);
+		goto out;
+	}
+	f.from = from;
+	f.to = to;
+	vo.from = from[0] != '\0' ? from : NULL;
+	vo.to = to[0] != '\0' ? to : NULL;
 	if ((path = log_path(app)) == NULL) {
 		r = page_failure_send(req, YH_ERR_ALLOC);
 		goto out;
 	}
 	memset(&rep, 0, sizeof(rep));
-	vr = yh_audit_verify(path, NULL, &rep);
+	vr = yh_audit_verify(path, &vo, &rep);
 	if (vr != 0 && vr != YH_ERR_AUTH) {
 		r = page_failure_send(req, vr);
 		goto out;
 	}
-	if ((r = admin_audit(app, &o, "admin.audit.verify", json_pack("{s:I, s:s, s:I}",
-	    "lines", (json_int_t)rep.lines, "damage", yh_audit_damage_name(rep.damage),
-	    "bad_line", (json_int_t)rep.bad_line))) != 0) {
+	if ((r = admin_audit(app, &o, "admin.audit.verify", json_pack("{s:I, s:s, s:I, s:I, "
+	    "s:s, s:s}", "lines", (json_int_t)rep.lines, "damage",
+	    yh_audit_damage_name(rep.damage), "bad_line", (json_int_t)rep.bad_line, "checked",
+	    (json_int_t)rep.checked, "from", from, "to", to))) != 0) {
 		r = page_failure_send(req, r);
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "lines=%llu head=%s%s%s",
-	    (unsigned long long)rep.lines, rep.head, vr != 0 ? " " : "",
-	    vr != 0 ? rep.reason : "");
-	r = vr == 0 ? render(app, req, &o, &no_filter, NULL,
+	verify_detail(&rep, vo.from != NULL || vo.to != NULL, vr, detail, sizeof(detail));
+	r = vr == 0 ? render(app, req, &o, &f, NULL,
 	    page_msg(l, PAGE_MSG_ADMIN_AUDIT_INTACT), NULL, detail, 200) :
-	    render(app, req, &o, &no_filter, NULL, NULL,
+	    render(app, req, &o, &f, NULL, NULL,
 	    page_msg(l, PAGE_MSG_ADMIN_AUDIT_DAMAGED), detail, 200);
 out:
 	free(path);
+	free(from);
+	free(to);
 	admin_op_clear(&o);
 	return r;
 }

@@ -309,6 +309,9 @@ cas_login_handler(struct http_req *req, void *arg)
 		yh_debug("cas/login: no app registers this service");
 		r = page_error_send(req, 400, page_msg(page_lang_of(req), PAGE_MSG_CAS_SERVICE),
 		    NULL, NULL);
+	} else if (c.client->disabled) {
+		r = page_error_send(req, 403, page_msg(page_lang_of(req),
+		    PAGE_MSG_AZ_CLIENT_DISABLED), NULL, NULL);
 	} else if ((r = cl_flow(&c)) != 0) {
 		r = page_failure_send(req, r);
 	}

@@ -263,8 +263,9 @@ cp_pgt_ok(struct authd_app *app, const struct clients_snap *cs, const char *pgt,
 	}
 	n = strcspn(res->g.proxies, "\n");
 	c = clients_find(cs, res->g.client_id);
-	if (n >= sizeof(first) || c == NULL) {
-		cp_fail(res, "UNAUTHORIZED_SERVICE", "the proxying app is no longer registered");
+	if (n >= sizeof(first) || c == NULL || c->disabled) {
+		cp_fail(res, "UNAUTHORIZED_SERVICE", "the proxying app is no longer registered "
+		    "or is disabled");
 		return false;
 	}
 	memcpy(first, res->g.proxies, n);
@@ -295,6 +296,10 @@ cp_decide(struct authd_app *app, const struct clients_snap *cs, const char *pgt,
 		return;
 	if ((tc = clients_cas_find(cs, target)) == NULL) {
 		cp_fail(res, "INVALID_SERVICE", "no app registers the target service");
+		return;
+	}
+	if (tc->disabled) {
+		cp_fail(res, "UNAUTHORIZED_SERVICE", "the app of the target service is disabled");
 		return;
 	}
 	res->target = tc->id;

@@ -146,6 +146,10 @@ cv_decide(struct authd_app *app, enum cv_version v, bool proxy, const char *serv
 		cv_fail(res, "INVALID_SERVICE", "the ticket was not issued for this service");
 		return;
 	}
+	if (res->client->disabled) {
+		cv_fail(res, "UNAUTHORIZED_SERVICE", "the app of this service is disabled");
+		return;
+	}
 	if (renew && !res->t.renewed) {
 		cv_fail(res, "INVALID_TICKET", "renew: the ticket is not from a new login");
 		return;

@@ -520,6 +520,12 @@ az_check_client(struct az_ctx *z, const struct clients_snap *cs)
 		az_page(z, "invalid_client", "unknown client_id", PAGE_MSG_AZ_UNKNOWN_CLIENT);
 		return true;
 	}
+	if (z->client->disabled) {
+		az_page(z, "unauthorized_client", "the client is disabled",
+		    PAGE_MSG_AZ_CLIENT_DISABLED);
+		z->res->status = 403;
+		return true;
+	}
 	if (p->err[OIDC_AZ_REDIRECT_URI] != 0) {
 		az_page(z, "invalid_request", "redirect_uri is missing, repeated or malformed",
 		    PAGE_MSG_AZ_REDIRECT_URI);

@@ -341,6 +341,11 @@ oidc_client_authenticate(struct http_req *req, struct authd_app *app,
 		r = YH_ERR_AUTH;
 		out->why = "client authentication required";
 	}
+	if (r == 0 && out->client->disabled) {
+		yh_info("client %s: refused, the app is disabled", out->client->id);
+		r = YH_ERR_AUTH;
+		out->why = "the client is disabled";
+	}
 out:
 	free(bid);
 	yh_strfree_secret(bsecret);

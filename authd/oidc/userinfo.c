@@ -199,8 +199,9 @@ userinfo_handler(struct http_req *req, void *arg)
 	}
 	if (r != 0)
 		goto out;
-	if ((c = clients_find(snap, info.client_id)) == NULL) {
-		r = oidc_error_bearer(req, "invalid_token", "the client is no longer registered");
+	if ((c = clients_find(snap, info.client_id)) == NULL || c->disabled) {
+		r = oidc_error_bearer(req, "invalid_token", c == NULL ?
+		    "the client is no longer registered" : "the client is disabled");
 		goto out;
 	}
 	if (info.scope == NULL || clients_scope_parse(info.scope, &scopes, NULL) != 0 ||

@@ -26,9 +26,11 @@
 #  - organizations: by credit code and name, an organization's legal representative
 #    (masked), agent and staff; audited; 403 without the orgs permission;
 #  - apps: register (the secret shown once works), an id taken 409, a plain-http URI or an
-#    unknown scope 400 with nothing registered, rotate (the old secret refused), audited;
+#    unknown scope 400 with nothing registered, rotate (the old secret refused), disable
+#    (CSRF; /token then invalid_client) and enable again, audited;
 #  - audit: search by event, person and date range, a malformed filter 400, the export
-#    as JSON lines of the log's own lines, the chain check; each audited; 403 without
+#    as JSON lines of the log's own lines, the chain check (every checkpoint's tag
+#    through keyd) of the whole file and of a range of dates; each audited; 403 without
 #    the audit permission;
 #  - the pages in English with ?lang=en; no ID number in clear in the audit log, and
 #    `authctl audit verify` passes.
@@ -397,6 +399,29 @@ SECRET2=$(secret_on_page)
   fail "rotate"
 admin_post a /admin/apps/rotate --data-urlencode client_id=no_such_app
 check "rotate an unknown app" "$STATUS" 404
+req a POST /admin/apps/disable --data-urlencode client_id=console_app
+check "disable without a CSRF token" "$STATUS" 400
+ctl client show console_app | grep -q '"disabled": *false' && ok "nothing disabled without a token" ||
+  fail "disabled without a token"
+admin_post a /admin/apps/disable --data-urlencode client_id=console_app
+check "disable an app" "$STATUS" 200
+grep -q '<p class="notice" role="status">应用已停用' "$TMP/body" && grep -q 'action="/admin/apps/enable"' "$TMP/body" &&
+  ok "disable: a notice, the app marked and offered enable" ||
+  fail "disable: $(grep -oE 'role="(status|alert)">[^<]*' "$TMP/body")"
+ctl client show console_app | grep -q '"disabled": *true' && ok "disabled in the registry" ||
+  fail "client show after disable: $(ctl client show console_app)"
+curl -s -o "$TMP/cc.json" -w '%{http_code}' -u "console_app:$SECRET2" -d grant_type=authorization_code \
+  -d code=x -d redirect_uri=http://127.0.0.1:9/cb "$BASE/token" >"$TMP/cc.code"
+check "a disabled app at /token" "$(cat "$TMP/cc.code")|$(grep -o '"error":"[a-z_]*"' "$TMP/cc.json")" \
+  '401|"error":"invalid_client"'
+admin_post a /admin/apps/disable --data-urlencode client_id=no_such_app
+check "disable an unknown app" "$STATUS" 404
+admin_post a /admin/apps/enable --data-urlencode client_id=console_app
+check "enable it again" "$STATUS" 200
+ctl client show console_app | grep -q '"disabled": *false' && ok "enabled in the registry" ||
+  fail "client show after enable"
+check "disable and enable audited" "$(audit_count admin.apps.disable "\"actor\":\"user:$OP_UID\"" \
+  '"client_id":"console_app"')|$(audit_count admin.apps.enable '"client_id":"console_app"')" "1|1"
 check "apps audited" "$(audit_count admin.apps.add "\"actor\":\"user:$OP_UID\"" '"client_id":"console_app"')|$(audit_count \
   admin.apps.rotate '"client_id":"console_app"')" "1|1"
 grep -qF "$SECRET1" "$S/audit.log" "$TMP/authd.log" && fail "a secret in the logs" || ok "no secret in the logs"
@@ -437,9 +462,23 @@ req u2 POST /admin/audit/verify --data-urlencode "csrf=$ATOK"
 check "verify" "$STATUS" 200
 grep -q '<p class="notice" role="status">日志链完整' "$TMP/body" && ok "verify: the chain is intact" ||
   fail "verify: $(grep -oE 'role="(status|alert)">[^<]*' "$TMP/body")"
+grep -qE 'checkpoints=([1-9][0-9]*) checked=\1' "$TMP/body" && ok "verify: every checkpoint's tag checked through keyd" ||
+  fail "verify detail: $(grep -o 'class="note addr">[^<]*' "$TMP/body")"
+TODAY=$(date -u +%Y-%m-%d)
+req u2 POST /admin/audit/verify --data-urlencode "csrf=$ATOK" --data-urlencode "from=$TODAY" \
+  --data-urlencode "to=$TODAY"
+check "verify today's range" "$STATUS" 200
+grep -q '<p class="notice" role="status">日志链完整' "$TMP/body" && grep -qE 'checked=[1-9][0-9]* range=1-[0-9]+ checked_lines=1-' "$TMP/body" &&
+  ok "verify this range: intact, its lines and checkpoints checked" ||
+  fail "verify range: $(grep -oE 'role="(status|alert)">[^<]*|class="note addr">[^<]*' "$TMP/body")"
+req u2 POST /admin/audit/verify --data-urlencode "csrf=$ATOK" --data-urlencode "from=2999-01-01"
+grep -q 'range=0-0' "$TMP/body" && grep -q 'no line of the file is in the range' "$TMP/body" &&
+  ok "verify a range with no lines: says so" || fail "empty range: $(grep -o 'class="note addr">[^<]*' "$TMP/body")"
+req u2 POST /admin/audit/verify --data-urlencode "csrf=$ATOK" --data-urlencode "from=yesterday"
+check "verify a malformed range" "$STATUS" 400
 check "the audit part audited" "$(audit_count admin.audit.search "\"actor\":\"user:$AU_UID\"")|$(audit_count \
   admin.audit.export "\"actor\":\"user:$AU_UID\"")|$(audit_count admin.audit.verify "\"actor\":\"user:$AU_UID\"" \
-  '"damage":"intact"')" "4|1|1"
+  '"damage":"intact"')|$(audit_count admin.audit.verify "\"from\":\"$TODAY\"")" "4|1|3|1"
 
 # ---- the audit trail
 for idn in "$X" "$BROKEN" "$OP_ID" "$CIT_ID"; do

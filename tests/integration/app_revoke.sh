@@ -28,12 +28,6 @@ PW='Revoke app test 2026!'
 SECRET1=app-one-secret-0123456789abcdef-0123
 SECRET2=app-two-secret-0123456789abcdef-0123
 
-# basic ID SECRET: the Authorization header value for client_secret_basic.
-basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | openssl base64 -A)"; }
-# jget KEY: a top-level value of the last JSON body ("" when absent).
-jget() {
-  "$PY" -c 'import sys,json;v=json.load(open(sys.argv[1])).get(sys.argv[2],"");print(json.dumps(v) if isinstance(v,bool) else v)' "$TMP/body" "$1" 2>/dev/null
-}
 # tokens CLIENT SECRET: the code flow for CLIENT with the jar's session; sets AT and RT.
 tokens() {
   AT= RT=

@@ -4,8 +4,8 @@
 #   - /proc: the HTTP process has uid and gid 4242 (real, effective, saved, fs), no
 #     supplementary groups, no capabilities and no_new_privs; keyd has uid 0;
 #   - the layout: the state directory root:4242 1770, the key files root 0600 and keys/
-#     root 0700, clients.json root:4242 0640, the files the HTTP process writes
-#     (directory.db and its -wal/-shm, audit.log and its checkpoint copy, authd.sock)
+#     root 0700, the files the HTTP process writes (directory.db and its -wal/-shm,
+#     audit.log and its checkpoint copy, authd.sock, clients.json and clients.lock)
 #     4242's; uid 4242 cannot read a key file (setpriv ... cat: Permission denied), nor
 #     rename one, nor add a file to keys/;
 #   - a full flow: authctl (root, -c) adds an app with a secret, a public app and a
@@ -130,8 +130,8 @@ expect_owner "$S" "0:$U 1770"
 for f in vault.key subject.key audit.key client-secret.key; do expect_owner "$S/$f" "0:0 600"; done
 expect_owner "$S/keys" "0:0 700"
 for f in "$S"/keys/*.pem; do expect_owner "$f" "0:0 600"; done
-expect_owner "$S/clients.json" "0:$U 640"
-for f in directory.db directory.db-wal directory.db-shm audit.log audit.log.checkpoint authd.sock; do
+for f in directory.db directory.db-wal directory.db-shm audit.log audit.log.checkpoint authd.sock \
+  clients.json clients.lock; do
   expect_owner "$S/$f" "$U:$U 600"
 done
 for f in vault.key subject.key audit.key client-secret.key "keys/$(ls "$S/keys" | grep -m1 '\.pem$')"; do
@@ -146,7 +146,7 @@ as_user mv "$S/vault.key" "$S/vault.moved" 2>"$TMP/err" && fail "uid $U renamed 
   ok "uid $U cannot rename vault.key (sticky directory): $(cat "$TMP/err")"
 as_user touch "$S/keys/extra.pem" 2>"$TMP/err" && fail "uid $U made a file in keys/" ||
   ok "uid $U cannot add a file to keys/: $(cat "$TMP/err")"
-as_user cat "$S/clients.json" >/dev/null && ok "uid $U reads clients.json (its group)" ||
+as_user cat "$S/clients.json" >/dev/null && ok "uid $U reads clients.json (its own)" ||
   fail "uid $U cannot read clients.json"
 
 # ---- the full flow
@@ -170,8 +170,8 @@ register r2 "$(id_number 11010119900101103)"
 register r2b "$(id_number 11010119900101106)"
 "$AUTHCTL" -c "$CONF" audit verify "$S/audit.log" >"$TMP/out" 2>&1 &&
   ok "authctl audit verify: $(tail -1 "$TMP/out")" || fail "audit verify: $(cat "$TMP/out")"
-left=$(find "$S" -user 0 ! -name '*.key' ! -path "$S/keys*" ! -path "$S" ! -name clients.json ! -name clients.lock)
-[[ -z $left ]] && ok "nothing of root's but the keys, clients.json and clients.lock" ||
+left=$(find "$S" -user 0 ! -name '*.key' ! -path "$S/keys*" ! -path "$S")
+[[ -z $left ]] && ok "nothing of root's but the keys" ||
   fail "root-owned files where authd writes: $left"
 
 # ---- restart over what a root tool that crashed leaves

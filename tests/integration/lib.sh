@@ -477,6 +477,13 @@ reg_consent() {
     --data-urlencode "notice_version=$(form_value notice_version)")
 }
 
+# basic ID SECRET: the Authorization header value for client_secret_basic.
+basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | openssl base64 -A)"; }
+# jget KEY: a top-level value of the last JSON body ("" when absent; true/false as such).
+jget() {
+  "$PY" -c 'import sys,json;v=json.load(open(sys.argv[1])).get(sys.argv[2],"");print(json.dumps(v) if isinstance(v,bool) else v)' "$TMP/body" "$1" 2>/dev/null
+}
+
 # enc TEXT: TEXT percent-encoded for a query parameter.
 enc() { "$PY" -c 'import sys,urllib.parse as u;print(u.quote(sys.argv[1],safe=""))' "$1"; }
 # xml_text TAG: the text of the first <cas:TAG> of the last body ("" when none).

@@ -2,7 +2,6 @@
 # org_lifecycle.sh), sourced after lib.sh. The script sets APP and SECRET (a
 # confidential app with scope org whose redirect URI is CB=http://127.0.0.1:9/cb).
 
-basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | openssl base64 -A)"; }
 jget() {
   "$PY" -c 'import sys,json;v=json.load(open(sys.argv[1])).get(sys.argv[2],"");print(v)' "$TMP/body" "$1" 2>/dev/null
 }

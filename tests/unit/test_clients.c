@@ -329,6 +329,37 @@ test_verify_secret(void **state)
 	assert_int_equal(clients_set_secret(r, "nobody", SECRET_B, NULL, 0), YH_ERR_NOT_FOUND);
 	assert_int_equal(clients_set_secret(r, "a", "short", NULL, 0), YH_ERR_INVALID);
 	assert_int_equal(clients_set_secret(r, "a", SECRET_A, NULL, 0), 0);
+
+	/* Disabled and enabled again: the flag on disk and in the snapshot, the secret kept;
+	 * the state it has already writes nothing. */
+	assert_int_equal(clients_set_disabled(r, "a", true, NULL, 0), 0);
+	s = clients_acquire(r);
+	assert_true(clients_find(s, "a")->disabled);
+	assert_false(clients_find(s, "b")->disabled);
+	assert_int_equal(clients_verify_secret(s, "a", SECRET_A, strlen(SECRET_A), NULL), 0);
+	clients_release(s);
+	{
+		char *text = slurp(file, NULL);
+		struct stat before, after;
+
+		assert_non_null(strstr(text, "\"disabled\":true"));
+		free(text);
+		assert_int_equal(stat(file, &before), 0);
+		assert_int_equal(clients_set_disabled(r, "a", true, NULL, 0), 0);
+		assert_int_equal(stat(file, &after), 0);
+		assert_int_equal(before.st_ino, after.st_ino);
+	}
+	assert_int_equal(clients_set_disabled(r, "nobody", true, NULL, 0), YH_ERR_NOT_FOUND);
+	assert_int_equal(clients_set_disabled(r, "a", false, NULL, 0), 0);
+	s = clients_acquire(r);
+	assert_false(clients_find(s, "a")->disabled);
+	clients_release(s);
+	{
+		char *text = slurp(file, NULL);
+
+		assert_null(strstr(text, "disabled"));
+		free(text);
+	}
 	clients_close(r);
 
 	/* The hash binds the client id: a's record copied under b's name does not verify. */
@@ -486,29 +517,38 @@ test_uri_parser_edges(void **state)
 	check_uri_why("http://LOCALHOST/cb", YH_ERR_INVALID, "loopback");
 }
 
-/* With opts.group (authd's HTTP process runs as another account), clients.json is
- * written with that group and mode 0640 from the start, so the account never sees a file
- * it cannot read; without, 0600. */
+/* With opts.group and opts.owner (authd's HTTP process runs as another account),
+ * clients.json and clients.lock are written that account's from the start, mode 0600, so
+ * that it can replace them (the console) and never meets a file of root's; without, the
+ * writer's, 0600. */
 static void
-test_group_readable(void **state)
+test_account_owned(void **state)
 {
-	struct clients_opts o = { .group = geteuid() == 0 ? 4242 : getegid() };
+	bool root = geteuid() == 0;
+	struct clients_opts o = { .group = root ? 4242 : getegid(),
+	    .owner = root ? 4242 : geteuid() };
 	struct clients_registry *r = NULL;
-	char err[512], path[160];
+	char err[512], path[160], lock[160];
 	struct stat st;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/clients.json", dir);
+	snprintf(lock, sizeof(lock), "%s/clients.lock", dir);
 	assert_int_equal(clients_open(dir, &o, &r, err, sizeof(err)), 0);
 	assert_int_equal(add_one(r, "app1", CLIENTS_AUTH_NONE, "https://a.example/cb", NULL), 0);
 	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, o.owner);
+	assert_int_equal(st.st_gid, o.group);
+	assert_int_equal(stat(lock, &st), 0);
+	assert_int_equal(st.st_uid, o.owner);
 	assert_int_equal(st.st_gid, o.group);
 	clients_close(r);
 	r = open_reg(0, NULL);
 	assert_int_equal(add_one(r, "app2", CLIENTS_AUTH_NONE, "https://b.example/cb", NULL), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, geteuid());
 	clients_close(r);
 }
 
@@ -1071,6 +1111,7 @@ test_apps_file(void **state)
 	assert_int_not_equal(clients_remove(r, "svc", err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "apps.json:3 (clients.file)"));
 	assert_int_not_equal(clients_set_secret(r, "svc", SECRET_B, err, sizeof(err)), 0);
+	assert_int_equal(clients_set_disabled(r, "svc", true, err, sizeof(err)), YH_ERR_EXISTS);
 	assert_int_equal(add_one(r, "own", CLIENTS_AUTH_NONE, "https://own.example/cb", NULL),
 	    0);
 	s = clients_acquire(r);
@@ -1982,7 +2023,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_element_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hasher, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_readable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_account_owned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signing_algs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cas_services, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cas_proxy_registration, setup, teardown),

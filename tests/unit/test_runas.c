@@ -241,8 +241,8 @@ test_prepare(void **state)
 	assert_string_equal(owner(f->dir, ""), "0:4242 700");
 }
 
-/* The files: what the HTTP process writes to the account, clients.json to root and the
- * group, keys untouched; links refused. */
+/* The files: what the HTTP process writes to the account (clients.json and clients.lock
+ * too, from the layout that had them root's), keys untouched; links refused. */
 static void
 test_repair(void **state)
 {
@@ -261,19 +261,21 @@ test_repair(void **state)
 	put(f->dir, "directory.db-wal", 0600);
 	put(f->dir, "audit.log", 0600);
 	put(f->dir, "vault.key", 0600);
-	put(f->dir, "clients.json", 0600);
+	put(f->dir, "clients.json", 0640);
 	snprintf(path, sizeof(path), "%s/clients.json", f->dir);
-	assert_int_equal(chown(path, U, U), 0);   /* as a single-user install had it */
+	assert_int_equal(chown(path, 0, U), 0);   /* as authctl wrote it before */
+	put(f->dir, "clients.lock", 0600);
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s/authd.sock", f->dir);
 	assert_true((s = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
 	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(chmod(a.sun_path, 0600), 0);     /* as authd makes it */
 	assert_int_equal(layout_repair(&f->cfg, &changed, err, sizeof(err)), 0);
-	assert_int_equal(changed, 5);
+	assert_int_equal(changed, 6);
 	assert_string_equal(owner(f->dir, "directory.db"), "4242:4242 600");
 	assert_string_equal(owner(f->dir, "directory.db-wal"), "4242:4242 600");
 	assert_string_equal(owner(f->dir, "audit.log"), "4242:4242 600");
-	assert_string_equal(owner(f->dir, "clients.json"), "0:4242 640");
+	assert_string_equal(owner(f->dir, "clients.json"), "4242:4242 600");
+	assert_string_equal(owner(f->dir, "clients.lock"), "4242:4242 600");
 	assert_string_equal(owner(f->dir, "authd.sock"), "4242:4242 600");
 	assert_string_equal(owner(f->dir, "vault.key"), "0:0 600");
 	assert_int_equal(layout_repair(&f->cfg, &changed, err, sizeof(err)), 0);
