@@ -2,10 +2,12 @@
  * The Redis session store, shared by any number of authd processes. Every key starts
  * with the configured prefix P:
  *
- *   P s:<key>     hash: j (attributes, compact JSON), uid, seen, idle, aexp, c:<client>...
+ *   P s:<key32>   hash: the record in one-letter fields (common.c: sess_rec_fields),
+ *                 c:<client>..., t:<ticket>...; small enough for Redis's compact form
  *                 PEXPIREAT = expiry + grace, so the sweep can still end it with an event
- *   P z:sess      sorted set: session key -> expiry (ms), read by the sweep
- *   P u:<uid>     set of the user's session keys
+ *   P x:<shard>   sorted sets: session key32 -> expiry (ms), read by the sweep; 1024 of
+ *                 them (three hex digits from the key), each small enough to stay compact
+ *   P v:<uid>     hash: the user's session key32s (values empty)
  *   P c:<key>     hash: p (payload), u (used), i (what was issued)       TTL = code lifetime
  *   P w:<key>     string: a flow's payload (compare-and-swap in flow_swap.lua) TTL = flow's
  *   P rt:<key>    string: family id                                      TTL = family's
@@ -14,6 +16,11 @@
  *   P k:<hash>    counter (INCR + PEXPIRE in one script);  P l:<hash>  lock (PX)
  *   P d:<hash>    denylist entry (a revoked access token or family; PX, the longer kept)
  *   P events      pub/sub channel of session events (compact JSON)
+ *
+ * A session's key in Redis, key32, is the 32 bytes its hex key (SHA-256 of the id)
+ * stands for: half the bytes in each of the three places it is kept. Sessions stored
+ * by an older version (P s:<hex key>, P z:sess, P u:<uid>) are not read: they end
+ * with the upgrade and their keys expire (docs/operations.md).
  *
  * Multi-key steps run as Lua scripts (authd/session/lua/, compiled in; EVALSHA, EVAL
  * when the server forgot them). The refresh script derives the family key from the
@@ -49,10 +56,12 @@
 #include "common/timeutil.h"
 
 #define RETRY_MS 250
-#define NARG 16
+#define NARG 40
 #define KEYBUF 320
+#define KEY32 32
+#define XSHARDS 1024
 #define MSG_MAX 2048
-#define SESS_FIELDS_MAX (5 + SESS_CLIENTS_MAX + SESS_CAS_MAX)
+#define SESS_FIELDS_MAX (11 + SESS_CLIENTS_MAX + SESS_CAS_MAX)
 
 struct rconn {
 	pthread_mutex_t lock;
@@ -73,6 +82,7 @@ struct rds {
 	pthread_cond_t sub_cond;
 	bool sub_tried;                /* the first subscription attempt finished */
 	char chan[64];
+	atomic_uint sweep_shard;       /* where the next expiry scan starts */
 };
 
 /* ---- scripts -------------------------------------------------------------------------- */
@@ -105,6 +115,9 @@ struct rargs {
 	int nkeys;
 	char nums[6][24];
 	int nnums;
+	unsigned char k32[2][KEY32];   /* session keys as stored */
+	int nk32;
+	struct sess_rec_text rec;
 };
 
 static void
@@ -133,6 +146,56 @@ arg_key(struct sess_store *s, struct rargs *a, const char *kind, const char *nam
 	k = a->keys[a->nkeys++];
 	snprintf(k, KEYBUF, "%s%s%s", s->prefix, kind, name);
 	arg_s(a, k);
+}
+
+/* Adds the key P<kind> followed by the len bytes at name (which may hold any byte). */
+static void
+arg_key_bin(struct sess_store *s, struct rargs *a, const char *kind, const void *name,
+    size_t len)
+{
+	char *k;
+	size_t pl = strlen(s->prefix), kl = strlen(kind);
+
+	if (a->nkeys >= 6 || pl + kl + len > KEYBUF)
+		return;
+	k = a->keys[a->nkeys++];
+	memcpy(k, s->prefix, pl);
+	memcpy(k + pl, kind, kl);
+	memcpy(k + pl + kl, name, len);
+	arg(a, k, pl + kl + len);
+}
+
+/* The 32 bytes hex key stands for, kept in a (a's first two only); NULL when key is not
+ * a session key. */
+static const unsigned char *
+key32(struct rargs *a, const char *key)
+{
+	unsigned char *k;
+
+	if (a->nk32 >= 2 || !sess_key_ok(key))
+		return NULL;
+	k = a->k32[a->nk32++];
+	return yh_hex_decode(key, 2 * KEY32, k, KEY32) == 0 ? k : NULL;
+}
+
+/* Adds the keys P s:<key32> and P x:<its shard>. */
+static void
+arg_sess_keys(struct sess_store *s, struct rargs *a, const unsigned char *k)
+{
+	char shard[4];
+
+	snprintf(shard, sizeof(shard), "%03x", ((unsigned)k[0] << 8 | k[1]) % XSHARDS);
+	arg_key_bin(s, a, "s:", k, KEY32);
+	arg_key(s, a, "x:", shard);
+}
+
+/* Adds rec's field, value pairs (sess_rec_fields). */
+static void
+arg_rec(struct rargs *a, const struct sess_info *rec, bool all)
+{
+	sess_rec_fields(rec, all, &a->rec);
+	for (size_t i = 0; i < a->rec.n; i++)
+		arg(a, a->rec.v[i], a->rec.l[i]);
 }
 
 static void
@@ -379,8 +442,7 @@ str_i64(const redisReply *r, int64_t *v)
 static int
 parse_sess(const redisReply *h, const char *key, struct sess_info *out)
 {
-	bool have_j = false, have_seen = false, have_idle = false, have_aexp = false;
-	int64_t aexp = 0;
+	unsigned have = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!is_arr(h, 2, 2 * SESS_FIELDS_MAX) || h->elements % 2 != 0)
@@ -388,19 +450,12 @@ parse_sess(const redisReply *h, const char *key, struct sess_info *out)
 	for (size_t i = 0; i < h->elements; i += 2) {
 		const redisReply *f = h->element[i], *v = h->element[i + 1];
 
-		if (!is_str(f, 2 + SESS_CLIENT_MAX) || !is_str(v, 4096))
+		/* every value is text but the sid's 16 bytes */
+		if (!is_str(f, 2 + SESS_CLIENT_MAX) || (f->len == 1 && f->str[0] == 'i' ?
+		    v->type != REDIS_REPLY_STRING || v->len > 64 : !is_str(v, 4096)) ||
+		    sess_rec_field(f->str, f->len, v->str, v->len, out, &have) != 0)
 			return YH_ERR_INVALID;
-		if (f->len == 1 && f->str[0] == 'j') {
-			if (sess_attrs_parse(v->str, v->len, out) != 0)
-				return YH_ERR_INVALID;
-			have_j = true;
-		} else if (f->len == 4 && memcmp(f->str, "seen", 4) == 0) {
-			have_seen = str_i64(v, &out->seen_ms);
-		} else if (f->len == 4 && memcmp(f->str, "idle", 4) == 0) {
-			have_idle = str_i64(v, &out->idle_ms);
-		} else if (f->len == 4 && memcmp(f->str, "aexp", 4) == 0) {
-			have_aexp = str_i64(v, &aexp);
-		} else if (f->len > 2 && memcmp(f->str, "c:", 2) == 0 &&
+		if (f->len > 2 && memcmp(f->str, "c:", 2) == 0 &&
 		    out->nclients < SESS_CLIENTS_MAX) {
 			memcpy(out->clients[out->nclients], f->str + 2, f->len - 2);
 			out->clients[out->nclients++][f->len - 2] = '\0';
@@ -408,10 +463,8 @@ parse_sess(const redisReply *h, const char *key, struct sess_info *out)
 			out->ncas++;
 		}
 	}
-	if (!have_j || !have_seen || !have_idle || !have_aexp)
+	if (sess_rec_finish(out, have) != 0)
 		return YH_ERR_INVALID;
-	out->aexp_ms = aexp;
-	out->expires_ms = sess_rec_expiry(out->seen_ms, out->idle_ms, aexp);
 	return yh_strlcpy(out->key, key, sizeof(out->key)) == 0 ? 0 : YH_ERR_INVALID;
 }
 
@@ -436,28 +489,22 @@ rd_s_put(struct sess_store *s, const struct sess_info *rec)
 {
 	struct rargs a;
 	redisReply *r = NULL;
-	char *j;
+	const unsigned char *k;
 	int rc;
 
-	if ((j = sess_attrs_json(rec)) == NULL)
-		return YH_ERR_ALLOC;
 	eval_init(&a);
-	arg_key(s, &a, "s:", rec->key);
-	arg_key(s, &a, "z:", "sess");
-	arg_key(s, &a, "u:", rec->uid);
-	arg_s(&a, j);
-	arg_s(&a, rec->uid);
-	arg_i(&a, rec->seen_ms);
-	arg_i(&a, rec->idle_ms);
-	arg_i(&a, rec->aexp_ms);
+	if ((k = key32(&a, rec->key)) == NULL)
+		return YH_ERR_INVALID;
+	arg_sess_keys(s, &a, k);
+	arg_key(s, &a, "v:", rec->uid);
 	arg_i(&a, rec->expires_ms);
 	arg_i(&a, rec->expires_ms + grace_ms(s));
-	arg_s(&a, rec->key);
+	arg(&a, (const char *)k, KEY32);
 	arg_i(&a, uidx_ttl(s));
+	arg_rec(&a, rec, true);
 	if ((rc = reval(s, SESS_LUA_SESSION_PUT, 3, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_EXISTS;
 	freeReplyObject(r);
-	free(j);
 	return rc;
 }
 
@@ -466,16 +513,18 @@ rd_s_get(struct sess_store *s, const char *key, bool touch, int64_t now, struct 
 {
 	struct rargs a;
 	redisReply *r = NULL;
+	const unsigned char *k;
 	long long st;
 	int rc;
 
 	eval_init(&a);
-	arg_key(s, &a, "s:", key);
-	arg_key(s, &a, "z:", "sess");
+	if ((k = key32(&a, key)) == NULL)
+		return YH_ERR_NOT_FOUND;
+	arg_sess_keys(s, &a, k);
 	arg_i(&a, now);
 	arg_s(&a, touch ? "1" : "0");
 	arg_i(&a, grace_ms(s));
-	arg_s(&a, key);
+	arg(&a, (const char *)k, KEY32);
 	if ((rc = reval(s, SESS_LUA_SESSION_GET, 2, &a, &r)) != 0)
 		goto out;
 	st = status_of(r);
@@ -541,15 +590,17 @@ rd_s_take(struct sess_store *s, const char *key, bool only_expired, int64_t now,
 {
 	struct rargs a;
 	redisReply *r = NULL;
+	const unsigned char *k;
 	long long st;
 	int rc;
 
 	eval_init(&a);
-	arg_key(s, &a, "s:", key);
-	arg_key(s, &a, "z:", "sess");
+	if ((k = key32(&a, key)) == NULL)
+		return YH_ERR_NOT_FOUND;
+	arg_sess_keys(s, &a, k);
 	arg_s(&a, only_expired ? "1" : "0");
 	arg_i(&a, now);
-	arg_s(&a, key);
+	arg(&a, (const char *)k, KEY32);
 	if ((rc = reval(s, SESS_LUA_SESSION_TAKE, 2, &a, &r)) != 0)
 		goto out;
 	st = status_of(r);
@@ -573,28 +624,35 @@ rd_s_rotate(struct sess_store *s, const char *old_key, const struct sess_info *r
 {
 	struct rargs a;
 	redisReply *r = NULL;
-	char *j;
+	const unsigned char *ok, *nk;
 	int rc;
 
-	if ((j = sess_attrs_json(rec)) == NULL)
-		return YH_ERR_ALLOC;
 	eval_init(&a);
-	arg_key(s, &a, "s:", old_key);
-	arg_key(s, &a, "s:", rec->key);
-	arg_key(s, &a, "z:", "sess");
-	arg_key(s, &a, "u:", rec->uid);
-	arg_s(&a, old_key);
-	arg_s(&a, rec->key);
-	arg_s(&a, j);
-	arg_i(&a, rec->seen_ms);
+	if ((ok = key32(&a, old_key)) == NULL || (nk = key32(&a, rec->key)) == NULL)
+		return YH_ERR_NOT_FOUND;
+	arg_sess_keys(s, &a, ok);
+	arg_sess_keys(s, &a, nk);
+	/* KEYS s:old, s:new, x:old, x:new: the middle two swap */
+	{
+		const char *v = a.v[4];
+		size_t l = a.l[4];
+
+		a.v[4] = a.v[5];
+		a.l[4] = a.l[5];
+		a.v[5] = v;
+		a.l[5] = l;
+	}
+	arg_key(s, &a, "v:", rec->uid);
+	arg(&a, (const char *)ok, KEY32);
+	arg(&a, (const char *)nk, KEY32);
 	arg_i(&a, rec->expires_ms + grace_ms(s));
 	arg_i(&a, rec->expires_ms);
 	arg_i(&a, uidx_ttl(s));
-	if ((rc = reval(s, SESS_LUA_SESSION_ROTATE, 4, &a, &r)) == 0)
+	arg_rec(&a, rec, false);
+	if ((rc = reval(s, SESS_LUA_SESSION_ROTATE, 5, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 :
 		    r->integer == 0 ? YH_ERR_NOT_FOUND : YH_ERR_EXISTS;
 	freeReplyObject(r);
-	free(j);
 	return rc;
 }
 
@@ -607,10 +665,13 @@ rd_s_add_field(struct sess_store *s, const char *key, const char *field, const c
 	char prefix[3] = { field[0], field[1], '\0' };
 	struct rargs a;
 	redisReply *r = NULL;
+	const unsigned char *k;
 	int rc;
 
 	eval_init(&a);
-	arg_key(s, &a, "s:", key);
+	if ((k = key32(&a, key)) == NULL)
+		return YH_ERR_NOT_FOUND;
+	arg_key_bin(s, &a, "s:", k, KEY32);
 	arg_s(&a, field);
 	arg_s(&a, value);
 	arg_s(&a, prefix);
@@ -681,22 +742,44 @@ out:
 }
 
 static bool
-key_ok(const char *k)
-{
-	return sess_key_ok(k);
-}
-
-static bool
 pubid_ok(const char *k)
 {
 	return sess_pubid_ok(k);
+}
+
+/* The key32 strings of reply array r (from element first on) as hex keys into keys (at
+ * most max); others are skipped. */
+static void
+keys_of(const redisReply *r, size_t first, char (*keys)[SESS_KEY_SIZE], size_t max, size_t *n)
+{
+	for (size_t i = first; i < r->elements && *n < max; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->type == REDIS_REPLY_STRING && e->len == KEY32)
+			yh_hex_encode((const unsigned char *)e->str, KEY32, keys[(*n)++]);
+	}
 }
 
 static int
 rd_s_user_keys(struct sess_store *s, const char *uid, char (*keys)[SESS_KEY_SIZE], size_t max,
     size_t *n)
 {
-	return rd_members(s, "u:", uid, keys[0], SESS_KEY_SIZE, max, n, key_ok);
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	*n = 0;
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "HKEYS");
+	arg_key(s, &a, "v:", uid);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	if (r->type == REDIS_REPLY_ARRAY)
+		keys_of(r, 0, keys, max, n);
+	else
+		rc = YH_ERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
 }
 
 /* A command whose reply does not matter beyond success. */
@@ -715,10 +798,14 @@ rd_s_user_unlink(struct sess_store *s, const char *uid, const char *key)
 {
 	struct rargs a;
 
+	const unsigned char *k;
+
 	memset(&a, 0, sizeof(a));
-	arg_s(&a, "SREM");
-	arg_key(s, &a, "u:", uid);
-	arg_s(&a, key);
+	if ((k = key32(&a, key)) == NULL)
+		return;
+	arg_s(&a, "HDEL");
+	arg_key(s, &a, "v:", uid);
+	arg(&a, (const char *)k, KEY32);
 	(void)rd_simple(s, &a);
 }
 
@@ -726,26 +813,28 @@ static int
 rd_s_expired_keys(struct sess_store *s, int64_t now, char (*keys)[SESS_KEY_SIZE], size_t max,
     size_t *n)
 {
+	struct rds *rd = s->be;
 	struct rargs a;
 	redisReply *r = NULL;
+	char base[KEYBUF];
 	int rc;
 
 	*n = 0;
-	memset(&a, 0, sizeof(a));
-	arg_s(&a, "ZRANGEBYSCORE");
-	arg_key(s, &a, "z:", "sess");
-	arg_s(&a, "-inf");
+	eval_init(&a);
+	snprintf(base, sizeof(base), "%sx:", s->prefix);
+	arg_s(&a, base);
+	arg_i(&a, XSHARDS);
+	arg_i(&a, atomic_load(&rd->sweep_shard) % XSHARDS);
 	arg_i(&a, now);
-	arg_s(&a, "LIMIT");
-	arg_s(&a, "0");
 	arg_i(&a, (int64_t)max);
-	if ((rc = rcmd(s, &a, &r)) != 0)
+	if ((rc = reval(s, SESS_LUA_SESSION_EXPIRED, 0, &a, &r)) != 0)
 		return rc;
-	if (r->type != REDIS_REPLY_ARRAY)
+	if (is_arr(r, 1, max + 1) && is_int(r->element[0])) {
+		atomic_store(&rd->sweep_shard, (unsigned)(r->element[0]->integer % XSHARDS));
+		keys_of(r, 1, keys, max, n);
+	} else {
 		rc = YH_ERR_INTERNAL;
-	for (size_t i = 0; rc == 0 && i < r->elements && *n < max; i++)
-		if (str_copy(r->element[i], keys[*n], SESS_KEY_SIZE) && sess_key_ok(keys[*n]))
-			(*n)++;
+	}
 	freeReplyObject(r);
 	return rc;
 }
