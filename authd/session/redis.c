@@ -26,6 +26,13 @@
  * when the server forgot them). The refresh script derives the family key from the
  * token's value, so the store suits a single Redis or Sentinel, not Cluster.
  *
+ * Sentinel (session.redis_sentinels, session.redis_master): each new connection asks
+ * the sentinels in turn (SENTINEL get-master-addr-by-name) where the master is and
+ * checks with ROLE that the server it reaches is one. A watcher thread subscribes to
+ * +switch-master on one sentinel; a failover it reports, a READONLY or MASTERDOWN
+ * reply, or a lost connection drop the pool's connections, so the next calls reach
+ * the new master (calls made meanwhile fail with YH_ERR_UNAVAILABLE: 503).
+ *
  * Connections: a small pool, each under a mutex, with connect and command timeouts. A
  * failed command drops its connection; the next use reconnects, at most every
  * RETRY_MS per connection, so while Redis is down calls fail at once with
@@ -52,6 +59,7 @@
 #include "authd/session/sess.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
 
@@ -67,6 +75,7 @@ struct rconn {
 	pthread_mutex_t lock;
 	redisContext *c;
 	int64_t retry_at;              /* monotonic ms before which no reconnect is tried */
+	unsigned gen;                  /* the failover generation it was made in */
 };
 
 struct rds {
@@ -83,6 +92,15 @@ struct rds {
 	bool sub_tried;                /* the first subscription attempt finished */
 	char chan[64];
 	atomic_uint sweep_shard;       /* where the next expiry scan starts */
+	/* Sentinel */
+	struct net_hostport sent[NET_HOSTPORT_LIST_MAX];
+	size_t nsent;
+	atomic_uint next_sent;         /* the sentinel asked first */
+	atomic_uint gen;               /* failovers seen: connections of an older one go */
+	pthread_t watch;
+	bool watch_running;
+	pthread_mutex_t addr_lock;
+	char master[NET_HOSTPORT_HOST_MAX + 8];   /* last master address, "host:port" */
 };
 
 /* ---- scripts -------------------------------------------------------------------------- */
@@ -210,173 +228,6 @@ arg_i(struct rargs *a, int64_t v)
 	arg_s(a, p);
 }
 
-/* ---- connections ---------------------------------------------------------------------- */
-
-static struct timeval
-tv_ms(int64_t ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-
-	return tv;
-}
-
-/* A connected, authenticated context, or NULL. */
-static redisContext *
-connect_ctx(struct sess_store *s)
-{
-	redisContext *c;
-	redisReply *r;
-
-	c = redisConnectWithTimeout(s->cfg.redis_host, s->cfg.redis_port,
-	    tv_ms(s->cfg.redis_timeout_ms));
-	if (c == NULL)
-		return NULL;
-	if (c->err != 0 || redisSetTimeout(c, tv_ms(s->cfg.redis_timeout_ms)) != REDIS_OK)
-		goto fail;
-	(void)redisEnableKeepAlive(c);
-	if (s->cfg.redis_password != NULL) {
-		r = redisCommand(c, "AUTH %s", s->cfg.redis_password);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			if (r != NULL)
-				yh_warn("redis: AUTH refused");
-			freeReplyObject(r);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	if (s->cfg.redis_db != 0) {
-		r = redisCommand(c, "SELECT %d", s->cfg.redis_db);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			freeReplyObject(r);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	return c;
-fail:
-	redisFree(c);
-	return NULL;
-}
-
-/* Locks a pool connection that is connected; YH_ERR_UNAVAILABLE when none can be. */
-static int
-conn_get(struct sess_store *s, struct rconn **out)
-{
-	struct rds *r = s->be;
-	struct rconn *rc = &r->pool[atomic_fetch_add(&r->next, 1) % r->n];
-
-	*out = NULL;
-	pthread_mutex_lock(&rc->lock);
-	if (rc->c == NULL) {
-		int64_t now = yh_mono_ms();
-
-		if (now < rc->retry_at || (rc->c = connect_ctx(s)) == NULL) {
-			if (now >= rc->retry_at)
-				rc->retry_at = now + RETRY_MS;
-			pthread_mutex_unlock(&rc->lock);
-			return YH_ERR_UNAVAILABLE;
-		}
-	}
-	*out = rc;
-	return 0;
-}
-
-static void
-conn_put(struct rconn *rc, bool broken)
-{
-	if (broken && rc->c != NULL) {
-		redisFree(rc->c);
-		rc->c = NULL;
-		rc->retry_at = 0;    /* the next call may try at once (Redis may be back) */
-	}
-	pthread_mutex_unlock(&rc->lock);
-}
-
-/* Server errors that mean "not now" rather than "bug". */
-static bool
-transient_error(const redisReply *r)
-{
-	static const char *const words[] = { "LOADING", "READONLY", "MASTERDOWN", "BUSY",
-		"NOAUTH", "TRYAGAIN", "CLUSTERDOWN", "OOM" };
-
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (r->len >= strlen(words[i]) && strncmp(r->str, words[i], strlen(words[i])) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Runs one command. *out gets a reply that is not an error (free with freeReplyObject).
- * YH_ERR_UNAVAILABLE when Redis cannot be reached or is not ready, YH_ERR_INTERNAL on
- * any other server error (logged), YH_ERR_NOT_FOUND for NOSCRIPT (caller falls back).
- */
-static int
-rcmd(struct sess_store *s, struct rargs *a, redisReply **out)
-{
-	struct rconn *rc;
-	redisReply *r;
-	int ret = 0;
-
-	*out = NULL;
-	if (a->n >= NARG)
-		return YH_ERR_INTERNAL;
-	if ((ret = conn_get(s, &rc)) != 0)
-		return ret;
-	r = redisCommandArgv(rc->c, a->n, a->v, a->l);
-	if (r == NULL) {
-		conn_put(rc, true);
-		return YH_ERR_UNAVAILABLE;
-	}
-	conn_put(rc, false);
-	if (r->type == REDIS_REPLY_ERROR) {
-		if (r->len >= 8 && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-			ret = YH_ERR_NOT_FOUND;
-		} else if (transient_error(r)) {
-			ret = YH_ERR_UNAVAILABLE;
-		} else {
-			yh_error("redis: %.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
-			ret = YH_ERR_INTERNAL;
-		}
-		freeReplyObject(r);
-		return ret;
-	}
-	*out = r;
-	return 0;
-}
-
-/* Runs script sc with the keys and args already in a (after a 3-slot head). */
-static int
-reval(struct sess_store *s, enum sess_lua_file sc, int nkeys, struct rargs *a, redisReply **out)
-{
-	char nk[8];
-	int rc;
-
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	a->v[0] = "EVALSHA";
-	a->l[0] = 7;
-	a->v[1] = script_sha[sc];
-	a->l[1] = 40;
-	a->v[2] = nk;
-	a->l[2] = strlen(nk);
-	rc = rcmd(s, a, out);
-	if (rc == YH_ERR_NOT_FOUND) {
-		a->v[0] = "EVAL";
-		a->l[0] = 4;
-		a->v[1] = sess_lua_text[sc];
-		a->l[1] = sess_lua_len[sc];
-		rc = rcmd(s, a, out);
-	}
-	return rc;
-}
-
-/* Starts an EVAL argument list (3 head slots filled by reval). */
-static void
-eval_init(struct rargs *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->n = 3;
-}
-
 /* ---- reply checks --------------------------------------------------------------------- */
 
 static bool
@@ -436,6 +287,271 @@ str_i64(const redisReply *r, int64_t *v)
 	char buf[24];
 
 	return str_copy(r, buf, sizeof(buf)) && yh_parse_i64(buf, INT64_MIN + 1, INT64_MAX, v) == 0;
+}
+
+/* ---- connections ---------------------------------------------------------------------- */
+
+static struct timeval
+tv_ms(int64_t ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	return tv;
+}
+
+/* A context connected to host:port with the store's timeouts, or NULL. */
+static redisContext *
+connect_to(struct sess_store *s, const char *host, int port)
+{
+	redisContext *c = redisConnectWithTimeout(host, port, tv_ms(s->cfg.redis_timeout_ms));
+
+	if (c != NULL && (c->err != 0 ||
+	    redisSetTimeout(c, tv_ms(s->cfg.redis_timeout_ms)) != REDIS_OK)) {
+		redisFree(c);
+		c = NULL;
+	}
+	if (c != NULL)
+		(void)redisEnableKeepAlive(c);
+	return c;
+}
+
+/* Asks sentinel i where the master is: 0 with host (size bytes) and *port. */
+static int
+sentinel_ask(struct sess_store *s, size_t i, char *host, size_t size, int *port)
+{
+	struct rds *rd = s->be;
+	redisContext *c = connect_to(s, rd->sent[i].host, rd->sent[i].port);
+	redisReply *r = NULL;
+	int64_t p = 0;
+	int rc = YH_ERR_UNAVAILABLE;
+
+	if (c == NULL)
+		return rc;
+	r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", s->cfg.redis_master);
+	if (is_arr(r, 2, 2) && str_copy(r->element[0], host, size) && host[0] != '\0' &&
+	    str_i64(r->element[1], &p) && p >= 1 && p <= 65535) {
+		*port = (int)p;
+		rc = 0;
+	}
+	freeReplyObject(r);
+	redisFree(c);
+	return rc;
+}
+
+/* The master's address from the first sentinel that knows it; logs a change. */
+static int
+master_addr(struct sess_store *s, char *host, size_t size, int *port)
+{
+	struct rds *rd = s->be;
+	unsigned first = atomic_load(&rd->next_sent);
+	char now[sizeof(rd->master)];
+
+	for (size_t k = 0; k < rd->nsent; k++) {
+		size_t i = (first + k) % rd->nsent;
+
+		if (sentinel_ask(s, i, host, size, port) != 0)
+			continue;
+		atomic_store(&rd->next_sent, (unsigned)i);
+		snprintf(now, sizeof(now), "%s:%d", host, *port);
+		pthread_mutex_lock(&rd->addr_lock);
+		if (strcmp(now, rd->master) != 0) {
+			yh_info("redis: sentinel %s:%u names %s as master %s", rd->sent[i].host,
+			    rd->sent[i].port, now, s->cfg.redis_master);
+			memcpy(rd->master, now, sizeof(now));
+		}
+		pthread_mutex_unlock(&rd->addr_lock);
+		return 0;
+	}
+	return YH_ERR_UNAVAILABLE;
+}
+
+/* True when c's server is a master (ROLE), as a sentinel's answer may be stale. */
+static bool
+is_master(redisContext *c)
+{
+	redisReply *r = redisCommand(c, "ROLE");
+	bool ok = is_arr(r, 1, 8) && is_str(r->element[0], 16) && r->element[0]->len == 6 &&
+	    memcmp(r->element[0]->str, "master", 6) == 0;
+
+	freeReplyObject(r);
+	return ok;
+}
+
+/* A connected, authenticated context, or NULL. */
+static redisContext *
+connect_ctx(struct sess_store *s)
+{
+	char host[NET_HOSTPORT_HOST_MAX + 1];
+	int port = s->cfg.redis_port;
+	redisContext *c;
+	redisReply *r;
+
+	if (s->cfg.redis_sentinels == NULL)
+		snprintf(host, sizeof(host), "%s", s->cfg.redis_host);
+	else if (master_addr(s, host, sizeof(host), &port) != 0)
+		return NULL;
+	if ((c = connect_to(s, host, port)) == NULL)
+		return NULL;
+	(void)redisEnableKeepAlive(c);
+	if (s->cfg.redis_password != NULL) {
+		r = redisCommand(c, "AUTH %s", s->cfg.redis_password);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			if (r != NULL)
+				yh_warn("redis: AUTH refused");
+			freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	if (s->cfg.redis_db != 0) {
+		r = redisCommand(c, "SELECT %d", s->cfg.redis_db);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	if (s->cfg.redis_sentinels != NULL && !is_master(c))
+		goto fail;
+	return c;
+fail:
+	redisFree(c);
+	return NULL;
+}
+
+/* Locks a pool connection that is connected; YH_ERR_UNAVAILABLE when none can be. */
+static int
+conn_get(struct sess_store *s, struct rconn **out)
+{
+	struct rds *r = s->be;
+	struct rconn *rc = &r->pool[atomic_fetch_add(&r->next, 1) % r->n];
+	unsigned gen = atomic_load(&r->gen);
+
+	*out = NULL;
+	pthread_mutex_lock(&rc->lock);
+	if (rc->c != NULL && rc->gen != gen) {     /* made before a failover */
+		redisFree(rc->c);
+		rc->c = NULL;
+		rc->retry_at = 0;
+	}
+	if (rc->c == NULL) {
+		int64_t now = yh_mono_ms();
+
+		rc->gen = gen;
+		if (now < rc->retry_at || (rc->c = connect_ctx(s)) == NULL) {
+			if (now >= rc->retry_at)
+				rc->retry_at = now + RETRY_MS;
+			pthread_mutex_unlock(&rc->lock);
+			return YH_ERR_UNAVAILABLE;
+		}
+	}
+	*out = rc;
+	return 0;
+}
+
+static void
+conn_put(struct rconn *rc, bool broken)
+{
+	if (broken && rc->c != NULL) {
+		redisFree(rc->c);
+		rc->c = NULL;
+		rc->retry_at = 0;    /* the next call may try at once (Redis may be back) */
+	}
+	pthread_mutex_unlock(&rc->lock);
+}
+
+/* True when error reply r starts with word. */
+static bool
+starts(const redisReply *r, const char *word)
+{
+	return r->len >= strlen(word) && strncmp(r->str, word, strlen(word)) == 0;
+}
+
+/* Server errors that mean "not now" rather than "bug". */
+static bool
+transient_error(const redisReply *r)
+{
+	static const char *const words[] = { "LOADING", "READONLY", "MASTERDOWN", "BUSY",
+		"NOAUTH", "TRYAGAIN", "CLUSTERDOWN", "OOM" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (starts(r, words[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Runs one command. *out gets a reply that is not an error (free with freeReplyObject).
+ * YH_ERR_UNAVAILABLE when Redis cannot be reached or is not ready, YH_ERR_INTERNAL on
+ * any other server error (logged), YH_ERR_NOT_FOUND for NOSCRIPT (caller falls back).
+ */
+static int
+rcmd(struct sess_store *s, struct rargs *a, redisReply **out)
+{
+	struct rconn *rc;
+	redisReply *r;
+	int ret = 0;
+
+	*out = NULL;
+	if (a->n >= NARG)
+		return YH_ERR_INTERNAL;
+	if ((ret = conn_get(s, &rc)) != 0)
+		return ret;
+	r = redisCommandArgv(rc->c, a->n, a->v, a->l);
+	if (r == NULL) {
+		conn_put(rc, true);
+		return YH_ERR_UNAVAILABLE;
+	}
+	/* a master demoted by a failover: reconnect (through the sentinels) next time */
+	conn_put(rc, r->type == REDIS_REPLY_ERROR && (starts(r, "READONLY") ||
+	    starts(r, "MASTERDOWN")));
+	if (r->type == REDIS_REPLY_ERROR) {
+		if (r->len >= 8 && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+			ret = YH_ERR_NOT_FOUND;
+		} else if (transient_error(r)) {
+			ret = YH_ERR_UNAVAILABLE;
+		} else {
+			yh_error("redis: %.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
+			ret = YH_ERR_INTERNAL;
+		}
+		freeReplyObject(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+/* Runs script sc with the keys and args already in a (after a 3-slot head). */
+static int
+reval(struct sess_store *s, enum sess_lua_file sc, int nkeys, struct rargs *a, redisReply **out)
+{
+	char nk[8];
+	int rc;
+
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	a->v[0] = "EVALSHA";
+	a->l[0] = 7;
+	a->v[1] = script_sha[sc];
+	a->l[1] = 40;
+	a->v[2] = nk;
+	a->l[2] = strlen(nk);
+	rc = rcmd(s, a, out);
+	if (rc == YH_ERR_NOT_FOUND) {
+		a->v[0] = "EVAL";
+		a->l[0] = 4;
+		a->v[1] = sess_lua_text[sc];
+		a->l[1] = sess_lua_len[sc];
+		rc = rcmd(s, a, out);
+	}
+	return rc;
+}
+
+/* Starts an EVAL argument list (3 head slots filled by reval). */
+static void
+eval_init(struct rargs *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->n = 3;
 }
 
 /* Decodes a session hash (HGETALL pairs) into out. */
@@ -1397,11 +1513,17 @@ sub_main(void *arg)
 	struct rds *rd = s->be;
 	redisContext *c = NULL;
 	bool first = true, readable;
+	unsigned gen = atomic_load(&rd->gen);
 
 	while (!atomic_load(&rd->stop)) {
 		void *reply = NULL;
 
+		if (c != NULL && gen != atomic_load(&rd->gen)) {   /* a failover: the new master */
+			redisFree(c);
+			c = NULL;
+		}
 		if (c == NULL) {
+			gen = atomic_load(&rd->gen);
 			c = subscribe(s);
 			if (first)
 				sub_first_done(rd);
@@ -1444,6 +1566,89 @@ sub_main(void *arg)
 	return NULL;
 }
 
+/* ---- Sentinel watcher -------------------------------------------------------------------- */
+
+/* Subscribes to +switch-master on the next sentinel that answers; NULL when none. */
+static redisContext *
+sentinel_subscribe(struct sess_store *s)
+{
+	struct rds *rd = s->be;
+	unsigned first = atomic_load(&rd->next_sent);
+
+	for (size_t k = 0; k < rd->nsent; k++) {
+		size_t i = (first + k) % rd->nsent;
+		redisContext *c = connect_to(s, rd->sent[i].host, rd->sent[i].port);
+		redisReply *r;
+
+		if (c == NULL)
+			continue;
+		r = redisCommand(c, "SUBSCRIBE +switch-master");
+		if (is_arr(r, 3, 3)) {
+			freeReplyObject(r);
+			return c;
+		}
+		freeReplyObject(r);
+		redisFree(c);
+	}
+	return NULL;
+}
+
+/* A +switch-master message ("NAME OLD-IP OLD-PORT NEW-IP NEW-PORT"): a failover of our
+ * master makes every pooled connection go. */
+static void
+handle_switch(struct sess_store *s, const redisReply *r)
+{
+	struct rds *rd = s->be;
+	const redisReply *m;
+	size_t nl = strlen(s->cfg.redis_master);
+
+	if (!is_arr(r, 3, 3) || !is_str(r->element[0], 16) || r->element[0]->len != 7 ||
+	    memcmp(r->element[0]->str, "message", 7) != 0 || !is_str(m = r->element[2], 512))
+		return;
+	if (m->len > nl && memcmp(m->str, s->cfg.redis_master, nl) == 0 && m->str[nl] == ' ') {
+		yh_warn("redis: sentinel reports a failover: %.*s", (int)m->len, m->str);
+		atomic_fetch_add(&rd->gen, 1);
+	}
+}
+
+static void *
+watch_main(void *arg)
+{
+	struct sess_store *s = arg;
+	struct rds *rd = s->be;
+	redisContext *c = NULL;
+	bool readable;
+
+	while (!atomic_load(&rd->stop)) {
+		void *reply = NULL;
+
+		if (c == NULL && (c = sentinel_subscribe(s)) == NULL) {
+			if (sub_wait(rd, -1, 1000, &readable))
+				break;
+			continue;
+		}
+		if (redisGetReplyFromReader(c, &reply) != REDIS_OK) {
+			redisFree(c);
+			c = NULL;
+			continue;
+		}
+		if (reply != NULL) {
+			handle_switch(s, reply);
+			freeReplyObject(reply);
+			continue;
+		}
+		if (sub_wait(rd, c->fd, 1000, &readable))
+			break;
+		if (readable && redisBufferRead(c) != REDIS_OK) {
+			/* another sentinel; a failover meanwhile shows in the master's answers */
+			redisFree(c);
+			c = NULL;
+		}
+	}
+	redisFree(c);
+	return NULL;
+}
+
 /* ---- open / close ------------------------------------------------------------------------ */
 
 static void
@@ -1453,12 +1658,15 @@ rd_close(struct sess_store *s)
 
 	if (rd == NULL)
 		return;
-	if (rd->sub_running) {
+	if (rd->sub_running || rd->watch_running) {
 		atomic_store(&rd->stop, true);
 		if (write(rd->wake[1], "x", 1) < 0)
 			yh_warn("redis: cannot wake the subscriber: %s", strerror(errno));
-		pthread_join(rd->sub, NULL);
 	}
+	if (rd->sub_running)
+		pthread_join(rd->sub, NULL);
+	if (rd->watch_running)
+		pthread_join(rd->watch, NULL);
 	if (rd->wake[0] >= 0)
 		close(rd->wake[0]);
 	if (rd->wake[1] >= 0)
@@ -1470,6 +1678,7 @@ rd_close(struct sess_store *s)
 	}
 	pthread_mutex_destroy(&rd->sub_lock);
 	pthread_cond_destroy(&rd->sub_cond);
+	pthread_mutex_destroy(&rd->addr_lock);
 	free(rd->pool);
 	free(rd);
 	s->be = NULL;
@@ -1488,6 +1697,13 @@ rd_open(struct sess_store *s)
 	rd->wake[0] = rd->wake[1] = -1;
 	pthread_mutex_init(&rd->sub_lock, NULL);
 	pthread_cond_init(&rd->sub_cond, NULL);
+	pthread_mutex_init(&rd->addr_lock, NULL);
+	if (s->cfg.redis_sentinels != NULL &&
+	    (net_hostport_list_parse(s->cfg.redis_sentinels, rd->sent, NET_HOSTPORT_LIST_MAX,
+	    &rd->nsent, NULL, 0) != 0 || rd->nsent == 0)) {
+		rd_close(s);
+		return YH_ERR_CONFIG;
+	}
 	snprintf(rd->chan, sizeof(rd->chan), "%sevents", s->prefix);
 	if ((rd->pool = calloc(s->cfg.redis_pool, sizeof(*rd->pool))) == NULL) {
 		rd_close(s);
@@ -1500,6 +1716,13 @@ rd_open(struct sess_store *s)
 		rd->wake[0] = rd->wake[1] = -1;
 		rd_close(s);
 		return YH_ERR_INTERNAL;
+	}
+	if (rd->nsent > 0) {
+		if (pthread_create(&rd->watch, NULL, watch_main, s) != 0) {
+			rd_close(s);
+			return YH_ERR_INTERNAL;
+		}
+		rd->watch_running = true;
 	}
 	if (s->cfg.on_event != NULL) {
 		if (pthread_create(&rd->sub, NULL, sub_main, s) != 0) {

@@ -157,6 +157,9 @@ struct sess_config {
 	int redis_db;                 /* SELECT; session.redis_db */
 	const char *prefix;           /* key namespace, session.redis_prefix; also
 	                               * [A-Za-z0-9:._-]{1,32} */
+	const char *redis_sentinels;  /* session.redis_sentinels: HOST:PORT list; NULL: the
+	                               * master is redis_host:redis_port */
+	const char *redis_master;     /* session.redis_master (with redis_sentinels) */
 	int64_t redis_timeout_ms;     /* connect and command timeout; default 500 */
 	unsigned redis_pool;          /* connections; default 4 */
 	int64_t redis_grace_s;        /* Redis keeps expired sessions this long for the sweep
@@ -778,7 +781,7 @@ struct sess_store {
 	_Atomic int64_t absolute_s;
 	_Atomic int64_t absolute_max_s; /* the longest absolute timeout since open: a user's
 	                                * session index lives past every session in it */
-	char *host, *password, *prefix;
+	char *host, *password, *prefix, *sentinels, *master;
 	const struct sess_ops *ops;
 	void *be;                      /* the backend's state */
 	char node[SESS_PUBID_SIZE];    /* this process's id in pub/sub messages */
