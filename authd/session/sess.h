@@ -100,7 +100,8 @@ struct sess_info {
 	size_t ncas;                      /* CAS tickets remembered for single logout
 	                                   * (sess_add_cas_ticket; the list itself comes
 	                                   * with the ENDED event) */
-	char ua[SESS_UA_MAX + 1];         /* user agent at login (for the account page) */
+	char ua[SESS_UA_MAX + 1];         /* user agent at login (for the account page);
+	                                   * Redis keeps its summary (ua_summary_text) */
 	char addr[SESS_ADDR_MAX + 1];     /* client address at login */
 };
 
