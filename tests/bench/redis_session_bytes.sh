@@ -2,8 +2,8 @@
 # What one single sign-on session costs in Redis: for each build directory given (default
 # $YH_BUILD, else build), starts its own redis-server on a free loopback port, fills the
 # store with COUNT sessions through that build's session library
-# (tests/bench/bench_sess_redis: sess_create and one sess_add_client each, PER_USER
-# sessions per user) and prints
+# (tests/bench/redis_session_fill: sess_create and one sess_add_client each, with 4 and
+# then 1 session per user) and prints
 #   - used_memory after minus before (INFO memory), per session: what Redis really holds;
 #   - per key kind (the letters after the prefix: s session, x/z expiry index, v/u user
 #     index), the number of keys, their encoding (OBJECT ENCODING of one) and the sum
@@ -11,12 +11,13 @@
 # Give two builds (an older one first) to see before and after side by side.
 #
 # Usage: tests/bench/redis_session_bytes.sh [BUILD_DIR...]
-# Environment: BENCH_SESSIONS [100000], BENCH_PER_USER [4]
+# Environment: BENCH_SESSIONS [100000], BENCH_PER_USER ["4 1"] (sessions per user, one
+# run each)
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 COUNT=${BENCH_SESSIONS:-100000}
-PER=${BENCH_PER_USER:-4}
+PERS=${BENCH_PER_USER:-4 1}
 PREFIX=yh:
 (($# > 0)) || set -- "${YH_BUILD:-$SRC/build}"
 
@@ -60,8 +61,8 @@ end
 return out
 LUA
 
-measure() {  # measure BUILD
-	local build=$1 prog=$1/tests/bench/bench_sess_redis port before after
+measure() {  # measure BUILD PER_USER
+	local build=$1 PER=$2 prog=$1/tests/bench/redis_session_fill port before after
 	[[ -x $prog ]] || die "$prog not built"
 	port=$(free_port)
 	redis-server --save "" --appendonly no --bind 127.0.0.1 --port "$port" \
@@ -86,6 +87,8 @@ measure() {  # measure BUILD
 	RPID=
 }
 
-for b in "$@"; do
-	measure "$b"
+for per in $PERS; do
+	for b in "$@"; do
+		measure "$b" "$per"
+	done
 done

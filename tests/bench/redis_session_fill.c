@@ -7,7 +7,7 @@
  * "pwd", an IPv4 address) and known to one app. Nothing is swept or expires during the
  * run (30-minute idle, 12-hour absolute timeouts).
  *
- * Usage: bench_sess_redis PORT PREFIX COUNT PER_USER
+ * Usage: redis_session_fill PORT PREFIX COUNT PER_USER
  * Prints the number created; the exit status is non-zero on any error.
  */
 #include <stdio.h>
@@ -26,7 +26,7 @@ static int
 arg_num(const char *s, int64_t max, int64_t *out)
 {
 	if (yh_parse_i64(s, 1, max, out) != 0) {
-		fprintf(stderr, "bench_sess_redis: bad number: %s\n", s);
+		fprintf(stderr, "redis_session_fill: bad number: %s\n", s);
 		return -1;
 	}
 	return 0;
@@ -43,7 +43,7 @@ main(int argc, char **argv)
 
 	if (argc != 5 || arg_num(argv[1], 65535, &port) != 0 ||
 	    arg_num(argv[3], 10000000, &count) != 0 || arg_num(argv[4], SESS_LIST_MAX, &per) != 0) {
-		fprintf(stderr, "usage: bench_sess_redis PORT PREFIX COUNT PER_USER\n");
+		fprintf(stderr, "usage: redis_session_fill PORT PREFIX COUNT PER_USER\n");
 		return 2;
 	}
 	sess_config_defaults(&c);
@@ -57,7 +57,7 @@ main(int argc, char **argv)
 	c.max_per_user = (size_t)per;
 	c.redis_timeout_ms = 10000;   /* a machine shared with other work may stall Redis */
 	if (sess_open(&c, &s) != 0) {
-		fprintf(stderr, "bench_sess_redis: cannot open the store on port %lld\n",
+		fprintf(stderr, "redis_session_fill: cannot open the store on port %lld\n",
 		    (long long)port);
 		return 1;
 	}
@@ -75,7 +75,7 @@ main(int argc, char **argv)
 
 		if ((e = sess_create(s, &a, token, &info)) != 0 ||
 		    (e = sess_add_client(s, info.key, "portal-gov-service")) != 0) {
-			fprintf(stderr, "bench_sess_redis: session %lld failed (%d)\n", (long long)i,
+			fprintf(stderr, "redis_session_fill: session %lld failed (%d)\n", (long long)i,
 			    e);
 			goto out;
 		}
