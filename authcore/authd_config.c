@@ -179,6 +179,14 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "session.redis_prefix", .type = YH_CFG_STR, .def = "yh:", .max = 32,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(redis_prefix),
 	  .help = "key namespace, so several deployments can share one Redis" },
+	{ .name = "session.redis_sentinels", .type = YH_CFG_STR, .def = NULL, .max = 1024,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(redis_sentinels),
+	  .help = "comma-separated HOST:PORT of Redis Sentinels (at most 16); when set, authd "
+	      "asks them for session.redis_master's address instead of using "
+	      "session.redis_host and session.redis_port, and follows a failover" },
+	{ .name = "session.redis_master", .type = YH_CFG_STR, .def = NULL, .max = 64,
+	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(redis_master),
+	  .help = "the master's name the sentinels monitor (with session.redis_sentinels)" },
 	{ .name = "keys.dir", .type = YH_CFG_PATH, .def = NULL, .max = 3072,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(keys_dir),
 	  .help = "the signing key ring; unset = STATE_DIR/keys (created on first start)" },
@@ -603,6 +611,36 @@ check_notice(struct authd_cfg *c, char *err, size_t errsz)
 	return 0;
 }
 
+/* session.redis_sentinels and session.redis_master: both or neither, a list of
+ * HOST:PORT, a name the SENTINEL command takes as one word. */
+static int
+check_sentinels(const struct authd_cfg *c, char *err, size_t errsz)
+{
+	char bad[80], msg[240];
+	size_t n = 0;
+
+	if (c->redis_sentinels == NULL && c->redis_master == NULL)
+		return 0;
+	if (c->redis_master == NULL)
+		return fail(c, "session.redis_sentinels", err, errsz, "set without "
+		    "session.redis_master (the name the sentinels know the master by)");
+	if (c->redis_sentinels == NULL)
+		return fail(c, "session.redis_master", err, errsz, "set without "
+		    "session.redis_sentinels");
+	if (net_hostport_list_parse(c->redis_sentinels, NULL, NET_HOSTPORT_LIST_MAX, &n, bad,
+	    sizeof(bad)) != 0) {
+		snprintf(msg, sizeof(msg), "'%s' is not HOST:PORT (port 1-65535; an IPv6 address "
+		    "in brackets), or more than %d sentinels", bad, NET_HOSTPORT_LIST_MAX);
+		return fail(c, "session.redis_sentinels", err, errsz, msg);
+	}
+	if (n == 0)
+		return fail(c, "session.redis_sentinels", err, errsz, "no sentinel listed");
+	if (c->redis_master[0] == '\0' || strcspn(c->redis_master, " \t\r\n\"'") !=
+	    strlen(c->redis_master))
+		return fail(c, "session.redis_master", err, errsz, "must be one word");
+	return 0;
+}
+
 /* Checks what the table cannot and fills in derived values; state_dir is -d or NULL. */
 static int
 finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
@@ -632,7 +670,7 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 		return fail(c, key, err, errsz, ierr);
 	if (fed_sms_cfg_check(&c->sms, &key, ierr, sizeof(ierr)) != 0)
 		return fail(c, key, err, errsz, ierr);
-	if ((r = check_notice(c, err, errsz)) != 0)
+	if ((r = check_notice(c, err, errsz)) != 0 || (r = check_sentinels(c, err, errsz)) != 0)
 		return r;
 	/* -d wins over the file's state_dir; with no file at all, ./state. */
 	if ((r = ident_cfg_finish_dir(&c->ident, state_dir,

@@ -65,6 +65,8 @@ struct authd_cfg {
 	char *redis_password;             /* session.redis_password (SENSITIVE) */
 	int64_t redis_db;                 /* session.redis_db */
 	char *redis_prefix;               /* session.redis_prefix: key namespace */
+	char *redis_sentinels;            /* session.redis_sentinels: HOST:PORT comma list */
+	char *redis_master;               /* session.redis_master: the sentinels' master name */
 	char *keys_dir;                   /* keys.dir: the signing key ring; "" = STATE_DIR/keys */
 	char *keys_alg;                   /* keys.alg: the algorithm of apps that chose none */
 	char *keys_algs;                  /* keys.algs: the enabled algorithms (a list) */

@@ -418,6 +418,8 @@ open_sessions(struct daemon *d, char *err, size_t errsz)
 	sc.redis_password = d->cfg.redis_password;
 	sc.redis_db = (int)d->cfg.redis_db;
 	sc.prefix = d->cfg.redis_prefix;
+	sc.redis_sentinels = d->cfg.redis_sentinels;
+	sc.redis_master = d->cfg.redis_master;
 	/* Ended sessions (logout, expiry, account page, operator) reach every app of the
 	 * session through back-channel logout. */
 	sc.on_event = bcl_on_session_event;

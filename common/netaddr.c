@@ -38,10 +38,12 @@ net_listen_parse(const char *s, char *host, size_t hostsz, uint16_t *port)
 	return 0;
 }
 
-/* Parses "ADDR" or "ADDR/PREFIX" (v4 or v6) of at most 63 bytes. */
+/* Parses "ADDR" or "ADDR/PREFIX" (v4 or v6) of at most 63 bytes into vout (a struct
+ * net_cidr). */
 static int
-parse_cidr(struct yh_span tok, struct net_cidr *out)
+parse_cidr(struct yh_span tok, void *vout)
 {
+	struct net_cidr *out = vout;
 	char text[64], *slash;
 	uint64_t prefix;
 	unsigned maxp;
@@ -71,12 +73,16 @@ parse_cidr(struct yh_span tok, struct net_cidr *out)
 	return 0;
 }
 
-int
-net_cidr_list_parse(const char *list, struct net_cidr *nets, size_t max, size_t *n,
-    char *bad, size_t badsz)
+/*
+ * Walks a comma-separated list (empty entries skipped, NULL empty), parsing each entry
+ * with one into a scratch item (item bytes at tmp) and copying it to out[*n] when out
+ * is not NULL; at most max. YH_ERR_INVALID with the entry (cut at 64 bytes) in bad.
+ */
+static int
+list_parse(const char *list, int (*one)(struct yh_span, void *), void *tmp, size_t item,
+    void *out, size_t max, size_t *n, char *bad, size_t badsz)
 {
 	struct yh_span s = yh_span_cstr(list), tok;
-	struct net_cidr tmp;
 
 	*n = 0;
 	if (list == NULL)
@@ -84,18 +90,84 @@ net_cidr_list_parse(const char *list, struct net_cidr *nets, size_t max, size_t 
 	while (yh_span_split(&s, ',', &tok) == 0) {
 		if (yh_span_trim(tok).len == 0)
 			continue;
-		if (parse_cidr(tok, &tmp) != 0 || *n >= max) {
+		if (one(tok, tmp) != 0 || *n >= max) {
 			struct yh_span t = yh_span_trim(tok);
 
 			if (bad != NULL)
 				snprintf(bad, badsz, "%.*s", (int)(t.len > 64 ? 64 : t.len), t.p);
 			return YH_ERR_INVALID;
 		}
-		if (nets != NULL)
-			nets[*n] = tmp;
+		if (out != NULL)
+			memcpy((char *)out + *n * item, tmp, item);
 		(*n)++;
 	}
 	return 0;
+}
+
+int
+net_cidr_list_parse(const char *list, struct net_cidr *nets, size_t max, size_t *n,
+    char *bad, size_t badsz)
+{
+	struct net_cidr tmp;
+
+	return list_parse(list, parse_cidr, &tmp, sizeof(tmp), nets, max, n, bad, badsz);
+}
+
+/* One "HOST:PORT" (trimmed) into vout (a struct net_hostport). */
+static int
+parse_hostport(struct yh_span tok, void *vout)
+{
+	struct net_hostport *out = vout;
+	struct in6_addr a6;
+	const char *colon = NULL;
+	struct yh_span host, port;
+	uint64_t p;
+
+	tok = yh_span_trim(tok);
+	if (yh_span_check(tok, 300) != 0)
+		return YH_ERR_INVALID;
+	for (size_t i = 0; i < tok.len; i++)
+		if (tok.p[i] == ':')
+			colon = tok.p + i;
+	if (colon == NULL)
+		return YH_ERR_INVALID;
+	host = yh_span_mem(tok.p, (size_t)(colon - tok.p));
+	port = yh_span_mem(colon + 1, tok.len - host.len - 1);
+	if (yh_span_u64(port, 1, 65535, &p) != 0)
+		return YH_ERR_INVALID;
+	if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']') {
+		host = yh_span_mem(host.p + 1, host.len - 2);
+		if (host.len == 0 || host.len > NET_HOSTPORT_HOST_MAX)
+			return YH_ERR_INVALID;
+		memcpy(out->host, host.p, host.len);
+		out->host[host.len] = '\0';
+		if (inet_pton(AF_INET6, out->host, &a6) != 1)
+			return YH_ERR_INVALID;
+	} else {
+		/* a host name or an IPv4 address: letters, digits, '.', '-' */
+		if (host.len == 0 || host.len > NET_HOSTPORT_HOST_MAX)
+			return YH_ERR_INVALID;
+		for (size_t i = 0; i < host.len; i++) {
+			char c = host.p[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '.' || c == '-'))
+				return YH_ERR_INVALID;
+		}
+		memcpy(out->host, host.p, host.len);
+		out->host[host.len] = '\0';
+	}
+	out->port = (uint16_t)p;
+	return 0;
+}
+
+int
+net_hostport_list_parse(const char *list, struct net_hostport *out, size_t max, size_t *n,
+    char *bad, size_t badsz)
+{
+	struct net_hostport tmp;
+
+	return list_parse(list, parse_hostport, &tmp, sizeof(tmp), out, max, n, bad, badsz);
 }
 
 int

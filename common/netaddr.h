@@ -40,6 +40,23 @@ int net_cidr_list_parse(const char *list, struct net_cidr *nets, size_t max, siz
 /* net_cidr_list_parse to check a list of at most NET_CIDR_LIST_MAX entries. */
 int net_cidr_list_check(const char *list, char *bad, size_t badsz) YH_WUR;
 
+/* One "HOST:PORT" of a list of servers: a host name, an IPv4 address or an IPv6
+ * address in brackets (kept here without them), and a port 1..65535. */
+#define NET_HOSTPORT_HOST_MAX 254
+#define NET_HOSTPORT_LIST_MAX 16
+struct net_hostport {
+	char host[NET_HOSTPORT_HOST_MAX + 1];
+	uint16_t port;
+};
+
+/*
+ * Parses a comma-separated list of "HOST:PORT" (empty entries skipped; NULL is an empty
+ * list) into out (may be NULL to only check), at most max entries; *n gets the count.
+ * Returns 0 or YH_ERR_INVALID with the offending entry (cut at 64 bytes) in bad.
+ */
+int net_hostport_list_parse(const char *list, struct net_hostport *out, size_t max, size_t *n,
+    char *bad, size_t badsz) YH_WUR;
+
 /* True when the address addr (of family, network order) lies in the block net. */
 bool net_cidr_contains(const struct net_cidr *net, int family, const unsigned char *addr);
 

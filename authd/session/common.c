@@ -5,11 +5,15 @@
  * Redis. Nothing here knows which backend is in use.
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <string.h>
 #include <jansson.h>
 
 #define YH_SESS_INTERNAL
 #include "authd/session/sess.h"
+#include "authd/ui/ua.h"
+#include "common/b64.h"
+#include "common/buf.h"
 #include "common/timeutil.h"
 
 /* ---- checks ------------------------------------------------------------------------- */
@@ -138,22 +142,153 @@ sess_deliver_remote(struct sess_store *s, const struct sess_event *ev)
 
 /* ---- JSON forms (Redis) --------------------------------------------------------------- */
 
-char *
-sess_attrs_json(const struct sess_info *rec)
+/*
+ * A session in Redis is a small hash, every field a short name and a short value, so
+ * that Redis keeps it in its compact (listpack) form, where integers take 2 to 10
+ * bytes: i sid (its 16 bytes), u uid, k created (ms), a auth_time (s), l loa, m amr
+ * (comma-separated), g user agent summary ("Chrome / Android", authd/ui/ua.h), p
+ * address, s last use (ms after k), d idle timeout (ms), x absolute timeout (ms after
+ * k); c:<client> and t:<ticket> are added later (redis.c).
+ */
+void
+sess_rec_fields(const struct sess_info *rec, bool all, struct sess_rec_text *t)
 {
-	json_t *o, *amr;
-	char *out = NULL;
+	size_t o = 0, n = 0;
 
-	amr = json_array();
-	for (size_t i = 0; amr != NULL && i < rec->namr; i++)
-		json_array_append_new(amr, json_string(rec->amr[i]));
-	o = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o*,s:s,s:s}", "sid", rec->sid, "uid", rec->uid,
-	    "ct", (json_int_t)rec->created_ms, "at", (json_int_t)rec->auth_time, "loa",
-	    rec->loa, "amr", amr, "ua", rec->ua, "ip", rec->addr);
-	if (o != NULL)
-		out = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return out;
+	memset(t, 0, sizeof(*t));
+	/* SESS_AMR_MAX values of under SESS_AMR_LEN bytes, commas included, always fit */
+	for (size_t i = 0; i < rec->namr && i < SESS_AMR_MAX; i++) {
+		snprintf(t->amr + o, sizeof(t->amr) - o, "%s%s", i > 0 ? "," : "", rec->amr[i]);
+		o += strlen(t->amr + o);
+	}
+	ua_summary_text(rec->ua, t->ua, sizeof(t->ua));
+	/* a sid that is not 16 bytes in base64url (never written by sess.c) stays text */
+	if (yh_b64url_decode(rec->sid, strlen(rec->sid), t->sid, sizeof(t->sid), &n) != 0 ||
+	    n != sizeof(t->sid))
+		n = 0;
+	snprintf(t->num[0], sizeof(t->num[0]), "%lld", (long long)rec->created_ms);
+	snprintf(t->num[1], sizeof(t->num[1]), "%lld", (long long)rec->auth_time);
+	snprintf(t->num[2], sizeof(t->num[2]), "%d", rec->loa);
+	snprintf(t->num[3], sizeof(t->num[3]), "%lld",
+	    (long long)((uint64_t)rec->seen_ms - (uint64_t)rec->created_ms));
+	snprintf(t->num[4], sizeof(t->num[4]), "%lld", (long long)rec->idle_ms);
+	snprintf(t->num[5], sizeof(t->num[5]), "%lld",
+	    (long long)((uint64_t)rec->aexp_ms - (uint64_t)rec->created_ms));
+	{
+		const char *pairs[][2] = { { "i", n > 0 ? (const char *)t->sid : rec->sid },
+			{ "u", rec->uid }, { "k", t->num[0] }, { "a", t->num[1] },
+			{ "l", t->num[2] }, { "m", t->amr }, { "g", t->ua }, { "p", rec->addr },
+			{ "s", t->num[3] }, { "d", t->num[4] }, { "x", t->num[5] } };
+		size_t np = all ? 11 : 9;
+
+		for (size_t i = 0; i < np; i++) {
+			t->v[t->n] = pairs[i][0];
+			t->l[t->n++] = 1;
+			t->v[t->n] = pairs[i][1];
+			t->l[t->n++] = i == 0 && n > 0 ? n : strlen(pairs[i][1]);
+		}
+	}
+}
+
+/* The sid field (16 bytes, or the text of one) into rec. */
+static bool
+field_sid(const char *v, size_t vlen, struct sess_info *rec)
+{
+	if (vlen == 16) {
+		yh_b64url_encode((const unsigned char *)v, vlen, rec->sid);
+		return true;
+	}
+	return vlen < sizeof(rec->sid) && memchr(v, '\0', vlen) == NULL &&
+	    (memcpy(rec->sid, v, vlen), rec->sid[vlen] = '\0', sess_pubid_ok(rec->sid));
+}
+
+/* A field's value as an integer in lo..hi. */
+static bool
+field_i64(const char *v, size_t vlen, int64_t lo, int64_t hi, int64_t *out)
+{
+	char buf[24];
+
+	if (vlen == 0 || vlen >= sizeof(buf) || memchr(v, '\0', vlen) != NULL)
+		return false;
+	memcpy(buf, v, vlen);
+	buf[vlen] = '\0';
+	return yh_parse_i64(buf, lo, hi, out) == 0;
+}
+
+/* A field's value as a string into dst (size bytes) when it fits and has no NUL. */
+static bool
+field_str(const char *v, size_t vlen, char *dst, size_t size)
+{
+	if (vlen >= size || memchr(v, '\0', vlen) != NULL)
+		return false;
+	memcpy(dst, v, vlen);
+	dst[vlen] = '\0';
+	return true;
+}
+
+/* The amr field ("pwd,otp") into rec. */
+static bool
+field_amr(const char *v, size_t vlen, struct sess_info *rec)
+{
+	size_t start = 0;
+
+	rec->namr = 0;
+	for (size_t i = 0; vlen > 0 && i <= vlen; i++) {
+		if (i < vlen && v[i] != ',')
+			continue;
+		if (rec->namr >= SESS_AMR_MAX ||
+		    !field_str(v + start, i - start, rec->amr[rec->namr], SESS_AMR_LEN) ||
+		    !sess_amr_ok(rec->amr[rec->namr]))
+			return false;
+		rec->namr++;
+		start = i + 1;
+	}
+	return true;
+}
+
+int
+sess_rec_field(const char *f, size_t flen, const char *v, size_t vlen, struct sess_info *rec,
+    unsigned *have)
+{
+	int64_t n = 0;
+	bool ok;
+
+	if (flen != 1)
+		return 0;
+	switch (f[0]) {
+	case 'i': ok = field_sid(v, vlen, rec); break;
+	case 'u': ok = field_str(v, vlen, rec->uid, sizeof(rec->uid)); break;
+	case 'g': ok = field_str(v, vlen, rec->ua, sizeof(rec->ua)); break;
+	case 'p': ok = field_str(v, vlen, rec->addr, sizeof(rec->addr)); break;
+	case 'm': ok = field_amr(v, vlen, rec); break;
+	/* times within what their readers compute with: auth_time * 1000, now - auth_time */
+	case 'k': ok = field_i64(v, vlen, 0, INT64_MAX, &rec->created_ms); break;
+	case 'a': ok = field_i64(v, vlen, 0, INT64_MAX / 1000, &rec->auth_time); break;
+	case 'l': ok = field_i64(v, vlen, 0, 4, &n); rec->loa = (int)n; break;
+	case 's': ok = field_i64(v, vlen, INT64_MIN + 1, INT64_MAX, &rec->seen_ms); break;
+	case 'd': ok = field_i64(v, vlen, INT64_MIN + 1, INT64_MAX, &rec->idle_ms); break;
+	case 'x': ok = field_i64(v, vlen, INT64_MIN + 1, INT64_MAX, &rec->aexp_ms); break;
+	default: return 0;
+	}
+	if (!ok)
+		return YH_ERR_INVALID;
+	*have |= 1u << (strchr(SESS_REC_NAMES, f[0]) - SESS_REC_NAMES);
+	return 0;
+}
+
+int
+sess_rec_finish(struct sess_info *rec, unsigned have)
+{
+	int64_t seen, aexp;
+
+	if ((have & SESS_REC_REQUIRED) != SESS_REC_REQUIRED ||
+	    __builtin_add_overflow(rec->created_ms, rec->seen_ms, &seen) ||
+	    __builtin_add_overflow(rec->created_ms, rec->aexp_ms, &aexp))
+		return YH_ERR_INVALID;
+	rec->seen_ms = seen;
+	rec->aexp_ms = aexp;
+	rec->expires_ms = sess_rec_expiry(seen, rec->idle_ms, aexp);
+	return 0;
 }
 
 /* Copies a JSON string member into dst if it fits and passes the check. */
@@ -173,53 +308,6 @@ json_str(json_t *o, const char *name, char *dst, size_t dstsz, bool required)
 		return YH_ERR_INVALID;
 	memcpy(dst, json_string_value(v), n + 1);
 	return 0;
-}
-
-int
-sess_attrs_parse(const char *json, size_t len, struct sess_info *rec)
-{
-	json_t *o = NULL, *amr, *v;
-	json_error_t jerr;
-	int rc = YH_ERR_INVALID;
-
-	if (len > 4096)
-		return YH_ERR_TOO_LONG;
-	if ((o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
-	    !json_is_object(o))
-		goto out;
-	if (json_str(o, "sid", rec->sid, sizeof(rec->sid), true) != 0 ||
-	    json_str(o, "uid", rec->uid, sizeof(rec->uid), true) != 0 ||
-	    json_str(o, "ua", rec->ua, sizeof(rec->ua), false) != 0 ||
-	    json_str(o, "ip", rec->addr, sizeof(rec->addr), false) != 0)
-		goto out;
-	/* times within what their readers compute with: auth_time * 1000, now - auth_time */
-	if (!json_is_integer(v = json_object_get(o, "ct")) || json_integer_value(v) < 0)
-		goto out;
-	rec->created_ms = json_integer_value(v);
-	if (!json_is_integer(v = json_object_get(o, "at")) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > INT64_MAX / 1000)
-		goto out;
-	rec->auth_time = json_integer_value(v);
-	if (!json_is_integer(v = json_object_get(o, "loa")) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > 4)
-		goto out;
-	rec->loa = (int)json_integer_value(v);
-	rec->namr = 0;
-	amr = json_object_get(o, "amr");
-	if (amr != NULL) {
-		if (!json_is_array(amr) || json_array_size(amr) > SESS_AMR_MAX)
-			goto out;
-		for (size_t i = 0; i < json_array_size(amr); i++) {
-			v = json_array_get(amr, i);
-			if (!json_is_string(v) || !sess_amr_ok(json_string_value(v)))
-				goto out;
-			sess_copy_cut(rec->amr[rec->namr++], SESS_AMR_LEN, json_string_value(v));
-		}
-	}
-	rc = 0;
-out:
-	json_decref(o);
-	return rc;
 }
 
 char *

@@ -2,10 +2,12 @@
  * The Redis session store, shared by any number of authd processes. Every key starts
  * with the configured prefix P:
  *
- *   P s:<key>     hash: j (attributes, compact JSON), uid, seen, idle, aexp, c:<client>...
+ *   P s:<key32>   hash: the record in one-letter fields (common.c: sess_rec_fields),
+ *                 c:<client>..., t:<ticket>...; small enough for Redis's compact form
  *                 PEXPIREAT = expiry + grace, so the sweep can still end it with an event
- *   P z:sess      sorted set: session key -> expiry (ms), read by the sweep
- *   P u:<uid>     set of the user's session keys
+ *   P x:<shard>   sorted sets: session key32 -> expiry (ms), read by the sweep; 1024 of
+ *                 them (three hex digits from the key), each small enough to stay compact
+ *   P v:<uid>     hash: the user's session key32s (values empty)
  *   P c:<key>     hash: p (payload), u (used), i (what was issued)       TTL = code lifetime
  *   P w:<key>     string: a flow's payload (compare-and-swap in flow_swap.lua) TTL = flow's
  *   P rt:<key>    string: family id                                      TTL = family's
@@ -15,9 +17,21 @@
  *   P d:<hash>    denylist entry (a revoked access token or family; PX, the longer kept)
  *   P events      pub/sub channel of session events (compact JSON)
  *
+ * A session's key in Redis, key32, is the 32 bytes its hex key (SHA-256 of the id)
+ * stands for: half the bytes in each of the three places it is kept. Sessions stored
+ * by an older version (P s:<hex key>, P z:sess, P u:<uid>) are not read: they end
+ * with the upgrade and their keys expire (docs/operations.md).
+ *
  * Multi-key steps run as Lua scripts (authd/session/lua/, compiled in; EVALSHA, EVAL
  * when the server forgot them). The refresh script derives the family key from the
  * token's value, so the store suits a single Redis or Sentinel, not Cluster.
+ *
+ * Sentinel (session.redis_sentinels, session.redis_master): each new connection asks
+ * the sentinels in turn (SENTINEL get-master-addr-by-name) where the master is and
+ * checks with ROLE that the server it reaches is one. A watcher thread subscribes to
+ * +switch-master on one sentinel; a failover it reports, a READONLY or MASTERDOWN
+ * reply, or a lost connection drop the pool's connections, so the next calls reach
+ * the new master (calls made meanwhile fail with YH_ERR_UNAVAILABLE: 503).
  *
  * Connections: a small pool, each under a mutex, with connect and command timeouts. A
  * failed command drops its connection; the next use reconnects, at most every
@@ -45,19 +59,23 @@
 #include "authd/session/sess.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
 
 #define RETRY_MS 250
-#define NARG 16
+#define NARG 40
 #define KEYBUF 320
+#define KEY32 32
+#define XSHARDS 1024
 #define MSG_MAX 2048
-#define SESS_FIELDS_MAX (5 + SESS_CLIENTS_MAX + SESS_CAS_MAX)
+#define SESS_FIELDS_MAX (11 + SESS_CLIENTS_MAX + SESS_CAS_MAX)
 
 struct rconn {
 	pthread_mutex_t lock;
 	redisContext *c;
 	int64_t retry_at;              /* monotonic ms before which no reconnect is tried */
+	unsigned gen;                  /* the failover generation it was made in */
 };
 
 struct rds {
@@ -73,6 +91,16 @@ struct rds {
 	pthread_cond_t sub_cond;
 	bool sub_tried;                /* the first subscription attempt finished */
 	char chan[64];
+	atomic_uint sweep_shard;       /* where the next expiry scan starts */
+	/* Sentinel */
+	struct net_hostport sent[NET_HOSTPORT_LIST_MAX];
+	size_t nsent;
+	atomic_uint next_sent;         /* the sentinel asked first */
+	atomic_uint gen;               /* failovers seen: connections of an older one go */
+	pthread_t watch;
+	bool watch_running;
+	pthread_mutex_t addr_lock;
+	char master[NET_HOSTPORT_HOST_MAX + 8];   /* last master address, "host:port" */
 };
 
 /* ---- scripts -------------------------------------------------------------------------- */
@@ -105,6 +133,9 @@ struct rargs {
 	int nkeys;
 	char nums[6][24];
 	int nnums;
+	unsigned char k32[2][KEY32];   /* session keys as stored */
+	int nk32;
+	struct sess_rec_text rec;
 };
 
 static void
@@ -135,6 +166,56 @@ arg_key(struct sess_store *s, struct rargs *a, const char *kind, const char *nam
 	arg_s(a, k);
 }
 
+/* Adds the key P<kind> followed by the len bytes at name (which may hold any byte). */
+static void
+arg_key_bin(struct sess_store *s, struct rargs *a, const char *kind, const void *name,
+    size_t len)
+{
+	char *k;
+	size_t pl = strlen(s->prefix), kl = strlen(kind);
+
+	if (a->nkeys >= 6 || pl + kl + len > KEYBUF)
+		return;
+	k = a->keys[a->nkeys++];
+	memcpy(k, s->prefix, pl);
+	memcpy(k + pl, kind, kl);
+	memcpy(k + pl + kl, name, len);
+	arg(a, k, pl + kl + len);
+}
+
+/* The 32 bytes hex key stands for, kept in a (a's first two only); NULL when key is not
+ * a session key. */
+static const unsigned char *
+key32(struct rargs *a, const char *key)
+{
+	unsigned char *k;
+
+	if (a->nk32 >= 2 || !sess_key_ok(key))
+		return NULL;
+	k = a->k32[a->nk32++];
+	return yh_hex_decode(key, 2 * KEY32, k, KEY32) == 0 ? k : NULL;
+}
+
+/* Adds the keys P s:<key32> and P x:<its shard>. */
+static void
+arg_sess_keys(struct sess_store *s, struct rargs *a, const unsigned char *k)
+{
+	char shard[4];
+
+	snprintf(shard, sizeof(shard), "%03x", ((unsigned)k[0] << 8 | k[1]) % XSHARDS);
+	arg_key_bin(s, a, "s:", k, KEY32);
+	arg_key(s, a, "x:", shard);
+}
+
+/* Adds rec's field, value pairs (sess_rec_fields). */
+static void
+arg_rec(struct rargs *a, const struct sess_info *rec, bool all)
+{
+	sess_rec_fields(rec, all, &a->rec);
+	for (size_t i = 0; i < a->rec.n; i++)
+		arg(a, a->rec.v[i], a->rec.l[i]);
+}
+
 static void
 arg_i(struct rargs *a, int64_t v)
 {
@@ -145,173 +226,6 @@ arg_i(struct rargs *a, int64_t v)
 	p = a->nums[a->nnums++];
 	snprintf(p, sizeof(a->nums[0]), "%lld", (long long)v);
 	arg_s(a, p);
-}
-
-/* ---- connections ---------------------------------------------------------------------- */
-
-static struct timeval
-tv_ms(int64_t ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-
-	return tv;
-}
-
-/* A connected, authenticated context, or NULL. */
-static redisContext *
-connect_ctx(struct sess_store *s)
-{
-	redisContext *c;
-	redisReply *r;
-
-	c = redisConnectWithTimeout(s->cfg.redis_host, s->cfg.redis_port,
-	    tv_ms(s->cfg.redis_timeout_ms));
-	if (c == NULL)
-		return NULL;
-	if (c->err != 0 || redisSetTimeout(c, tv_ms(s->cfg.redis_timeout_ms)) != REDIS_OK)
-		goto fail;
-	(void)redisEnableKeepAlive(c);
-	if (s->cfg.redis_password != NULL) {
-		r = redisCommand(c, "AUTH %s", s->cfg.redis_password);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			if (r != NULL)
-				yh_warn("redis: AUTH refused");
-			freeReplyObject(r);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	if (s->cfg.redis_db != 0) {
-		r = redisCommand(c, "SELECT %d", s->cfg.redis_db);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			freeReplyObject(r);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	return c;
-fail:
-	redisFree(c);
-	return NULL;
-}
-
-/* Locks a pool connection that is connected; YH_ERR_UNAVAILABLE when none can be. */
-static int
-conn_get(struct sess_store *s, struct rconn **out)
-{
-	struct rds *r = s->be;
-	struct rconn *rc = &r->pool[atomic_fetch_add(&r->next, 1) % r->n];
-
-	*out = NULL;
-	pthread_mutex_lock(&rc->lock);
-	if (rc->c == NULL) {
-		int64_t now = yh_mono_ms();
-
-		if (now < rc->retry_at || (rc->c = connect_ctx(s)) == NULL) {
-			if (now >= rc->retry_at)
-				rc->retry_at = now + RETRY_MS;
-			pthread_mutex_unlock(&rc->lock);
-			return YH_ERR_UNAVAILABLE;
-		}
-	}
-	*out = rc;
-	return 0;
-}
-
-static void
-conn_put(struct rconn *rc, bool broken)
-{
-	if (broken && rc->c != NULL) {
-		redisFree(rc->c);
-		rc->c = NULL;
-		rc->retry_at = 0;    /* the next call may try at once (Redis may be back) */
-	}
-	pthread_mutex_unlock(&rc->lock);
-}
-
-/* Server errors that mean "not now" rather than "bug". */
-static bool
-transient_error(const redisReply *r)
-{
-	static const char *const words[] = { "LOADING", "READONLY", "MASTERDOWN", "BUSY",
-		"NOAUTH", "TRYAGAIN", "CLUSTERDOWN", "OOM" };
-
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (r->len >= strlen(words[i]) && strncmp(r->str, words[i], strlen(words[i])) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Runs one command. *out gets a reply that is not an error (free with freeReplyObject).
- * YH_ERR_UNAVAILABLE when Redis cannot be reached or is not ready, YH_ERR_INTERNAL on
- * any other server error (logged), YH_ERR_NOT_FOUND for NOSCRIPT (caller falls back).
- */
-static int
-rcmd(struct sess_store *s, struct rargs *a, redisReply **out)
-{
-	struct rconn *rc;
-	redisReply *r;
-	int ret = 0;
-
-	*out = NULL;
-	if (a->n >= NARG)
-		return YH_ERR_INTERNAL;
-	if ((ret = conn_get(s, &rc)) != 0)
-		return ret;
-	r = redisCommandArgv(rc->c, a->n, a->v, a->l);
-	if (r == NULL) {
-		conn_put(rc, true);
-		return YH_ERR_UNAVAILABLE;
-	}
-	conn_put(rc, false);
-	if (r->type == REDIS_REPLY_ERROR) {
-		if (r->len >= 8 && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-			ret = YH_ERR_NOT_FOUND;
-		} else if (transient_error(r)) {
-			ret = YH_ERR_UNAVAILABLE;
-		} else {
-			yh_error("redis: %.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
-			ret = YH_ERR_INTERNAL;
-		}
-		freeReplyObject(r);
-		return ret;
-	}
-	*out = r;
-	return 0;
-}
-
-/* Runs script sc with the keys and args already in a (after a 3-slot head). */
-static int
-reval(struct sess_store *s, enum sess_lua_file sc, int nkeys, struct rargs *a, redisReply **out)
-{
-	char nk[8];
-	int rc;
-
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	a->v[0] = "EVALSHA";
-	a->l[0] = 7;
-	a->v[1] = script_sha[sc];
-	a->l[1] = 40;
-	a->v[2] = nk;
-	a->l[2] = strlen(nk);
-	rc = rcmd(s, a, out);
-	if (rc == YH_ERR_NOT_FOUND) {
-		a->v[0] = "EVAL";
-		a->l[0] = 4;
-		a->v[1] = sess_lua_text[sc];
-		a->l[1] = sess_lua_len[sc];
-		rc = rcmd(s, a, out);
-	}
-	return rc;
-}
-
-/* Starts an EVAL argument list (3 head slots filled by reval). */
-static void
-eval_init(struct rargs *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->n = 3;
 }
 
 /* ---- reply checks --------------------------------------------------------------------- */
@@ -375,12 +289,276 @@ str_i64(const redisReply *r, int64_t *v)
 	return str_copy(r, buf, sizeof(buf)) && yh_parse_i64(buf, INT64_MIN + 1, INT64_MAX, v) == 0;
 }
 
+/* ---- connections ---------------------------------------------------------------------- */
+
+static struct timeval
+tv_ms(int64_t ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	return tv;
+}
+
+/* A context connected to host:port with the store's timeouts, or NULL. */
+static redisContext *
+connect_to(struct sess_store *s, const char *host, int port)
+{
+	redisContext *c = redisConnectWithTimeout(host, port, tv_ms(s->cfg.redis_timeout_ms));
+
+	if (c != NULL && (c->err != 0 ||
+	    redisSetTimeout(c, tv_ms(s->cfg.redis_timeout_ms)) != REDIS_OK)) {
+		redisFree(c);
+		c = NULL;
+	}
+	if (c != NULL)
+		(void)redisEnableKeepAlive(c);
+	return c;
+}
+
+/* Asks sentinel i where the master is: 0 with host (size bytes) and *port. */
+static int
+sentinel_ask(struct sess_store *s, size_t i, char *host, size_t size, int *port)
+{
+	struct rds *rd = s->be;
+	redisContext *c = connect_to(s, rd->sent[i].host, rd->sent[i].port);
+	redisReply *r = NULL;
+	int64_t p = 0;
+	int rc = YH_ERR_UNAVAILABLE;
+
+	if (c == NULL)
+		return rc;
+	r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", s->cfg.redis_master);
+	if (is_arr(r, 2, 2) && str_copy(r->element[0], host, size) && host[0] != '\0' &&
+	    str_i64(r->element[1], &p) && p >= 1 && p <= 65535) {
+		*port = (int)p;
+		rc = 0;
+	}
+	freeReplyObject(r);
+	redisFree(c);
+	return rc;
+}
+
+/* The master's address from the first sentinel that knows it; logs a change. */
+static int
+master_addr(struct sess_store *s, char *host, size_t size, int *port)
+{
+	struct rds *rd = s->be;
+	unsigned first = atomic_load(&rd->next_sent);
+	char now[sizeof(rd->master)];
+
+	for (size_t k = 0; k < rd->nsent; k++) {
+		size_t i = (first + k) % rd->nsent;
+
+		if (sentinel_ask(s, i, host, size, port) != 0)
+			continue;
+		atomic_store(&rd->next_sent, (unsigned)i);
+		snprintf(now, sizeof(now), "%s:%d", host, *port);
+		pthread_mutex_lock(&rd->addr_lock);
+		if (strcmp(now, rd->master) != 0) {
+			yh_info("redis: sentinel %s:%u names %s as master %s", rd->sent[i].host,
+			    rd->sent[i].port, now, s->cfg.redis_master);
+			memcpy(rd->master, now, sizeof(now));
+		}
+		pthread_mutex_unlock(&rd->addr_lock);
+		return 0;
+	}
+	return YH_ERR_UNAVAILABLE;
+}
+
+/* True when c's server is a master (ROLE), as a sentinel's answer may be stale. */
+static bool
+is_master(redisContext *c)
+{
+	redisReply *r = redisCommand(c, "ROLE");
+	bool ok = is_arr(r, 1, 8) && is_str(r->element[0], 16) && r->element[0]->len == 6 &&
+	    memcmp(r->element[0]->str, "master", 6) == 0;
+
+	freeReplyObject(r);
+	return ok;
+}
+
+/* A connected, authenticated context, or NULL. */
+static redisContext *
+connect_ctx(struct sess_store *s)
+{
+	char host[NET_HOSTPORT_HOST_MAX + 1];
+	int port = s->cfg.redis_port;
+	redisContext *c;
+	redisReply *r;
+
+	if (s->cfg.redis_sentinels == NULL)
+		snprintf(host, sizeof(host), "%s", s->cfg.redis_host);
+	else if (master_addr(s, host, sizeof(host), &port) != 0)
+		return NULL;
+	if ((c = connect_to(s, host, port)) == NULL)
+		return NULL;
+	(void)redisEnableKeepAlive(c);
+	if (s->cfg.redis_password != NULL) {
+		r = redisCommand(c, "AUTH %s", s->cfg.redis_password);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			if (r != NULL)
+				yh_warn("redis: AUTH refused");
+			freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	if (s->cfg.redis_db != 0) {
+		r = redisCommand(c, "SELECT %d", s->cfg.redis_db);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	if (s->cfg.redis_sentinels != NULL && !is_master(c))
+		goto fail;
+	return c;
+fail:
+	redisFree(c);
+	return NULL;
+}
+
+/* Locks a pool connection that is connected; YH_ERR_UNAVAILABLE when none can be. */
+static int
+conn_get(struct sess_store *s, struct rconn **out)
+{
+	struct rds *r = s->be;
+	struct rconn *rc = &r->pool[atomic_fetch_add(&r->next, 1) % r->n];
+	unsigned gen = atomic_load(&r->gen);
+
+	*out = NULL;
+	pthread_mutex_lock(&rc->lock);
+	if (rc->c != NULL && rc->gen != gen) {     /* made before a failover */
+		redisFree(rc->c);
+		rc->c = NULL;
+		rc->retry_at = 0;
+	}
+	if (rc->c == NULL) {
+		int64_t now = yh_mono_ms();
+
+		rc->gen = gen;
+		if (now < rc->retry_at || (rc->c = connect_ctx(s)) == NULL) {
+			if (now >= rc->retry_at)
+				rc->retry_at = now + RETRY_MS;
+			pthread_mutex_unlock(&rc->lock);
+			return YH_ERR_UNAVAILABLE;
+		}
+	}
+	*out = rc;
+	return 0;
+}
+
+static void
+conn_put(struct rconn *rc, bool broken)
+{
+	if (broken && rc->c != NULL) {
+		redisFree(rc->c);
+		rc->c = NULL;
+		rc->retry_at = 0;    /* the next call may try at once (Redis may be back) */
+	}
+	pthread_mutex_unlock(&rc->lock);
+}
+
+/* True when error reply r starts with word. */
+static bool
+starts(const redisReply *r, const char *word)
+{
+	return r->len >= strlen(word) && strncmp(r->str, word, strlen(word)) == 0;
+}
+
+/* Server errors that mean "not now" rather than "bug". */
+static bool
+transient_error(const redisReply *r)
+{
+	static const char *const words[] = { "LOADING", "READONLY", "MASTERDOWN", "BUSY",
+		"NOAUTH", "TRYAGAIN", "CLUSTERDOWN", "OOM" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (starts(r, words[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Runs one command. *out gets a reply that is not an error (free with freeReplyObject).
+ * YH_ERR_UNAVAILABLE when Redis cannot be reached or is not ready, YH_ERR_INTERNAL on
+ * any other server error (logged), YH_ERR_NOT_FOUND for NOSCRIPT (caller falls back).
+ */
+static int
+rcmd(struct sess_store *s, struct rargs *a, redisReply **out)
+{
+	struct rconn *rc;
+	redisReply *r;
+	int ret = 0;
+
+	*out = NULL;
+	if (a->n >= NARG)
+		return YH_ERR_INTERNAL;
+	if ((ret = conn_get(s, &rc)) != 0)
+		return ret;
+	r = redisCommandArgv(rc->c, a->n, a->v, a->l);
+	if (r == NULL) {
+		conn_put(rc, true);
+		return YH_ERR_UNAVAILABLE;
+	}
+	/* a master demoted by a failover: reconnect (through the sentinels) next time */
+	conn_put(rc, r->type == REDIS_REPLY_ERROR && (starts(r, "READONLY") ||
+	    starts(r, "MASTERDOWN")));
+	if (r->type == REDIS_REPLY_ERROR) {
+		if (r->len >= 8 && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+			ret = YH_ERR_NOT_FOUND;
+		} else if (transient_error(r)) {
+			ret = YH_ERR_UNAVAILABLE;
+		} else {
+			yh_error("redis: %.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
+			ret = YH_ERR_INTERNAL;
+		}
+		freeReplyObject(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+/* Runs script sc with the keys and args already in a (after a 3-slot head). */
+static int
+reval(struct sess_store *s, enum sess_lua_file sc, int nkeys, struct rargs *a, redisReply **out)
+{
+	char nk[8];
+	int rc;
+
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	a->v[0] = "EVALSHA";
+	a->l[0] = 7;
+	a->v[1] = script_sha[sc];
+	a->l[1] = 40;
+	a->v[2] = nk;
+	a->l[2] = strlen(nk);
+	rc = rcmd(s, a, out);
+	if (rc == YH_ERR_NOT_FOUND) {
+		a->v[0] = "EVAL";
+		a->l[0] = 4;
+		a->v[1] = sess_lua_text[sc];
+		a->l[1] = sess_lua_len[sc];
+		rc = rcmd(s, a, out);
+	}
+	return rc;
+}
+
+/* Starts an EVAL argument list (3 head slots filled by reval). */
+static void
+eval_init(struct rargs *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->n = 3;
+}
+
 /* Decodes a session hash (HGETALL pairs) into out. */
 static int
 parse_sess(const redisReply *h, const char *key, struct sess_info *out)
 {
-	bool have_j = false, have_seen = false, have_idle = false, have_aexp = false;
-	int64_t aexp = 0;
+	unsigned have = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!is_arr(h, 2, 2 * SESS_FIELDS_MAX) || h->elements % 2 != 0)
@@ -388,19 +566,12 @@ parse_sess(const redisReply *h, const char *key, struct sess_info *out)
 	for (size_t i = 0; i < h->elements; i += 2) {
 		const redisReply *f = h->element[i], *v = h->element[i + 1];
 
-		if (!is_str(f, 2 + SESS_CLIENT_MAX) || !is_str(v, 4096))
+		/* every value is text but the sid's 16 bytes */
+		if (!is_str(f, 2 + SESS_CLIENT_MAX) || (f->len == 1 && f->str[0] == 'i' ?
+		    v->type != REDIS_REPLY_STRING || v->len > 64 : !is_str(v, 4096)) ||
+		    sess_rec_field(f->str, f->len, v->str, v->len, out, &have) != 0)
 			return YH_ERR_INVALID;
-		if (f->len == 1 && f->str[0] == 'j') {
-			if (sess_attrs_parse(v->str, v->len, out) != 0)
-				return YH_ERR_INVALID;
-			have_j = true;
-		} else if (f->len == 4 && memcmp(f->str, "seen", 4) == 0) {
-			have_seen = str_i64(v, &out->seen_ms);
-		} else if (f->len == 4 && memcmp(f->str, "idle", 4) == 0) {
-			have_idle = str_i64(v, &out->idle_ms);
-		} else if (f->len == 4 && memcmp(f->str, "aexp", 4) == 0) {
-			have_aexp = str_i64(v, &aexp);
-		} else if (f->len > 2 && memcmp(f->str, "c:", 2) == 0 &&
+		if (f->len > 2 && memcmp(f->str, "c:", 2) == 0 &&
 		    out->nclients < SESS_CLIENTS_MAX) {
 			memcpy(out->clients[out->nclients], f->str + 2, f->len - 2);
 			out->clients[out->nclients++][f->len - 2] = '\0';
@@ -408,10 +579,8 @@ parse_sess(const redisReply *h, const char *key, struct sess_info *out)
 			out->ncas++;
 		}
 	}
-	if (!have_j || !have_seen || !have_idle || !have_aexp)
+	if (sess_rec_finish(out, have) != 0)
 		return YH_ERR_INVALID;
-	out->aexp_ms = aexp;
-	out->expires_ms = sess_rec_expiry(out->seen_ms, out->idle_ms, aexp);
 	return yh_strlcpy(out->key, key, sizeof(out->key)) == 0 ? 0 : YH_ERR_INVALID;
 }
 
@@ -436,28 +605,22 @@ rd_s_put(struct sess_store *s, const struct sess_info *rec)
 {
 	struct rargs a;
 	redisReply *r = NULL;
-	char *j;
+	const unsigned char *k;
 	int rc;
 
-	if ((j = sess_attrs_json(rec)) == NULL)
-		return YH_ERR_ALLOC;
 	eval_init(&a);
-	arg_key(s, &a, "s:", rec->key);
-	arg_key(s, &a, "z:", "sess");
-	arg_key(s, &a, "u:", rec->uid);
-	arg_s(&a, j);
-	arg_s(&a, rec->uid);
-	arg_i(&a, rec->seen_ms);
-	arg_i(&a, rec->idle_ms);
-	arg_i(&a, rec->aexp_ms);
+	if ((k = key32(&a, rec->key)) == NULL)
+		return YH_ERR_INVALID;
+	arg_sess_keys(s, &a, k);
+	arg_key(s, &a, "v:", rec->uid);
 	arg_i(&a, rec->expires_ms);
 	arg_i(&a, rec->expires_ms + grace_ms(s));
-	arg_s(&a, rec->key);
+	arg(&a, (const char *)k, KEY32);
 	arg_i(&a, uidx_ttl(s));
+	arg_rec(&a, rec, true);
 	if ((rc = reval(s, SESS_LUA_SESSION_PUT, 3, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_EXISTS;
 	freeReplyObject(r);
-	free(j);
 	return rc;
 }
 
@@ -466,16 +629,18 @@ rd_s_get(struct sess_store *s, const char *key, bool touch, int64_t now, struct 
 {
 	struct rargs a;
 	redisReply *r = NULL;
+	const unsigned char *k;
 	long long st;
 	int rc;
 
 	eval_init(&a);
-	arg_key(s, &a, "s:", key);
-	arg_key(s, &a, "z:", "sess");
+	if ((k = key32(&a, key)) == NULL)
+		return YH_ERR_NOT_FOUND;
+	arg_sess_keys(s, &a, k);
 	arg_i(&a, now);
 	arg_s(&a, touch ? "1" : "0");
 	arg_i(&a, grace_ms(s));
-	arg_s(&a, key);
+	arg(&a, (const char *)k, KEY32);
 	if ((rc = reval(s, SESS_LUA_SESSION_GET, 2, &a, &r)) != 0)
 		goto out;
 	st = status_of(r);
@@ -541,15 +706,17 @@ rd_s_take(struct sess_store *s, const char *key, bool only_expired, int64_t now,
 {
 	struct rargs a;
 	redisReply *r = NULL;
+	const unsigned char *k;
 	long long st;
 	int rc;
 
 	eval_init(&a);
-	arg_key(s, &a, "s:", key);
-	arg_key(s, &a, "z:", "sess");
+	if ((k = key32(&a, key)) == NULL)
+		return YH_ERR_NOT_FOUND;
+	arg_sess_keys(s, &a, k);
 	arg_s(&a, only_expired ? "1" : "0");
 	arg_i(&a, now);
-	arg_s(&a, key);
+	arg(&a, (const char *)k, KEY32);
 	if ((rc = reval(s, SESS_LUA_SESSION_TAKE, 2, &a, &r)) != 0)
 		goto out;
 	st = status_of(r);
@@ -573,28 +740,35 @@ rd_s_rotate(struct sess_store *s, const char *old_key, const struct sess_info *r
 {
 	struct rargs a;
 	redisReply *r = NULL;
-	char *j;
+	const unsigned char *ok, *nk;
 	int rc;
 
-	if ((j = sess_attrs_json(rec)) == NULL)
-		return YH_ERR_ALLOC;
 	eval_init(&a);
-	arg_key(s, &a, "s:", old_key);
-	arg_key(s, &a, "s:", rec->key);
-	arg_key(s, &a, "z:", "sess");
-	arg_key(s, &a, "u:", rec->uid);
-	arg_s(&a, old_key);
-	arg_s(&a, rec->key);
-	arg_s(&a, j);
-	arg_i(&a, rec->seen_ms);
+	if ((ok = key32(&a, old_key)) == NULL || (nk = key32(&a, rec->key)) == NULL)
+		return YH_ERR_NOT_FOUND;
+	arg_sess_keys(s, &a, ok);
+	arg_sess_keys(s, &a, nk);
+	/* KEYS s:old, s:new, x:old, x:new: the middle two swap */
+	{
+		const char *v = a.v[4];
+		size_t l = a.l[4];
+
+		a.v[4] = a.v[5];
+		a.l[4] = a.l[5];
+		a.v[5] = v;
+		a.l[5] = l;
+	}
+	arg_key(s, &a, "v:", rec->uid);
+	arg(&a, (const char *)ok, KEY32);
+	arg(&a, (const char *)nk, KEY32);
 	arg_i(&a, rec->expires_ms + grace_ms(s));
 	arg_i(&a, rec->expires_ms);
 	arg_i(&a, uidx_ttl(s));
-	if ((rc = reval(s, SESS_LUA_SESSION_ROTATE, 4, &a, &r)) == 0)
+	arg_rec(&a, rec, false);
+	if ((rc = reval(s, SESS_LUA_SESSION_ROTATE, 5, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 :
 		    r->integer == 0 ? YH_ERR_NOT_FOUND : YH_ERR_EXISTS;
 	freeReplyObject(r);
-	free(j);
 	return rc;
 }
 
@@ -607,10 +781,13 @@ rd_s_add_field(struct sess_store *s, const char *key, const char *field, const c
 	char prefix[3] = { field[0], field[1], '\0' };
 	struct rargs a;
 	redisReply *r = NULL;
+	const unsigned char *k;
 	int rc;
 
 	eval_init(&a);
-	arg_key(s, &a, "s:", key);
+	if ((k = key32(&a, key)) == NULL)
+		return YH_ERR_NOT_FOUND;
+	arg_key_bin(s, &a, "s:", k, KEY32);
 	arg_s(&a, field);
 	arg_s(&a, value);
 	arg_s(&a, prefix);
@@ -681,22 +858,44 @@ out:
 }
 
 static bool
-key_ok(const char *k)
-{
-	return sess_key_ok(k);
-}
-
-static bool
 pubid_ok(const char *k)
 {
 	return sess_pubid_ok(k);
+}
+
+/* The key32 strings of reply array r (from element first on) as hex keys into keys (at
+ * most max); others are skipped. */
+static void
+keys_of(const redisReply *r, size_t first, char (*keys)[SESS_KEY_SIZE], size_t max, size_t *n)
+{
+	for (size_t i = first; i < r->elements && *n < max; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->type == REDIS_REPLY_STRING && e->len == KEY32)
+			yh_hex_encode((const unsigned char *)e->str, KEY32, keys[(*n)++]);
+	}
 }
 
 static int
 rd_s_user_keys(struct sess_store *s, const char *uid, char (*keys)[SESS_KEY_SIZE], size_t max,
     size_t *n)
 {
-	return rd_members(s, "u:", uid, keys[0], SESS_KEY_SIZE, max, n, key_ok);
+	struct rargs a;
+	redisReply *r = NULL;
+	int rc;
+
+	*n = 0;
+	memset(&a, 0, sizeof(a));
+	arg_s(&a, "HKEYS");
+	arg_key(s, &a, "v:", uid);
+	if ((rc = rcmd(s, &a, &r)) != 0)
+		return rc;
+	if (r->type == REDIS_REPLY_ARRAY)
+		keys_of(r, 0, keys, max, n);
+	else
+		rc = YH_ERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
 }
 
 /* A command whose reply does not matter beyond success. */
@@ -715,10 +914,14 @@ rd_s_user_unlink(struct sess_store *s, const char *uid, const char *key)
 {
 	struct rargs a;
 
+	const unsigned char *k;
+
 	memset(&a, 0, sizeof(a));
-	arg_s(&a, "SREM");
-	arg_key(s, &a, "u:", uid);
-	arg_s(&a, key);
+	if ((k = key32(&a, key)) == NULL)
+		return;
+	arg_s(&a, "HDEL");
+	arg_key(s, &a, "v:", uid);
+	arg(&a, (const char *)k, KEY32);
 	(void)rd_simple(s, &a);
 }
 
@@ -726,26 +929,28 @@ static int
 rd_s_expired_keys(struct sess_store *s, int64_t now, char (*keys)[SESS_KEY_SIZE], size_t max,
     size_t *n)
 {
+	struct rds *rd = s->be;
 	struct rargs a;
 	redisReply *r = NULL;
+	char base[KEYBUF];
 	int rc;
 
 	*n = 0;
-	memset(&a, 0, sizeof(a));
-	arg_s(&a, "ZRANGEBYSCORE");
-	arg_key(s, &a, "z:", "sess");
-	arg_s(&a, "-inf");
+	eval_init(&a);
+	snprintf(base, sizeof(base), "%sx:", s->prefix);
+	arg_s(&a, base);
+	arg_i(&a, XSHARDS);
+	arg_i(&a, atomic_load(&rd->sweep_shard) % XSHARDS);
 	arg_i(&a, now);
-	arg_s(&a, "LIMIT");
-	arg_s(&a, "0");
 	arg_i(&a, (int64_t)max);
-	if ((rc = rcmd(s, &a, &r)) != 0)
+	if ((rc = reval(s, SESS_LUA_SESSION_EXPIRED, 0, &a, &r)) != 0)
 		return rc;
-	if (r->type != REDIS_REPLY_ARRAY)
+	if (is_arr(r, 1, max + 1) && is_int(r->element[0])) {
+		atomic_store(&rd->sweep_shard, (unsigned)(r->element[0]->integer % XSHARDS));
+		keys_of(r, 1, keys, max, n);
+	} else {
 		rc = YH_ERR_INTERNAL;
-	for (size_t i = 0; rc == 0 && i < r->elements && *n < max; i++)
-		if (str_copy(r->element[i], keys[*n], SESS_KEY_SIZE) && sess_key_ok(keys[*n]))
-			(*n)++;
+	}
 	freeReplyObject(r);
 	return rc;
 }
@@ -1308,11 +1513,17 @@ sub_main(void *arg)
 	struct rds *rd = s->be;
 	redisContext *c = NULL;
 	bool first = true, readable;
+	unsigned gen = atomic_load(&rd->gen);
 
 	while (!atomic_load(&rd->stop)) {
 		void *reply = NULL;
 
+		if (c != NULL && gen != atomic_load(&rd->gen)) {   /* a failover: the new master */
+			redisFree(c);
+			c = NULL;
+		}
 		if (c == NULL) {
+			gen = atomic_load(&rd->gen);
 			c = subscribe(s);
 			if (first)
 				sub_first_done(rd);
@@ -1355,6 +1566,89 @@ sub_main(void *arg)
 	return NULL;
 }
 
+/* ---- Sentinel watcher -------------------------------------------------------------------- */
+
+/* Subscribes to +switch-master on the next sentinel that answers; NULL when none. */
+static redisContext *
+sentinel_subscribe(struct sess_store *s)
+{
+	struct rds *rd = s->be;
+	unsigned first = atomic_load(&rd->next_sent);
+
+	for (size_t k = 0; k < rd->nsent; k++) {
+		size_t i = (first + k) % rd->nsent;
+		redisContext *c = connect_to(s, rd->sent[i].host, rd->sent[i].port);
+		redisReply *r;
+
+		if (c == NULL)
+			continue;
+		r = redisCommand(c, "SUBSCRIBE +switch-master");
+		if (is_arr(r, 3, 3)) {
+			freeReplyObject(r);
+			return c;
+		}
+		freeReplyObject(r);
+		redisFree(c);
+	}
+	return NULL;
+}
+
+/* A +switch-master message ("NAME OLD-IP OLD-PORT NEW-IP NEW-PORT"): a failover of our
+ * master makes every pooled connection go. */
+static void
+handle_switch(struct sess_store *s, const redisReply *r)
+{
+	struct rds *rd = s->be;
+	const redisReply *m;
+	size_t nl = strlen(s->cfg.redis_master);
+
+	if (!is_arr(r, 3, 3) || !is_str(r->element[0], 16) || r->element[0]->len != 7 ||
+	    memcmp(r->element[0]->str, "message", 7) != 0 || !is_str(m = r->element[2], 512))
+		return;
+	if (m->len > nl && memcmp(m->str, s->cfg.redis_master, nl) == 0 && m->str[nl] == ' ') {
+		yh_warn("redis: sentinel reports a failover: %.*s", (int)m->len, m->str);
+		atomic_fetch_add(&rd->gen, 1);
+	}
+}
+
+static void *
+watch_main(void *arg)
+{
+	struct sess_store *s = arg;
+	struct rds *rd = s->be;
+	redisContext *c = NULL;
+	bool readable;
+
+	while (!atomic_load(&rd->stop)) {
+		void *reply = NULL;
+
+		if (c == NULL && (c = sentinel_subscribe(s)) == NULL) {
+			if (sub_wait(rd, -1, 1000, &readable))
+				break;
+			continue;
+		}
+		if (redisGetReplyFromReader(c, &reply) != REDIS_OK) {
+			redisFree(c);
+			c = NULL;
+			continue;
+		}
+		if (reply != NULL) {
+			handle_switch(s, reply);
+			freeReplyObject(reply);
+			continue;
+		}
+		if (sub_wait(rd, c->fd, 1000, &readable))
+			break;
+		if (readable && redisBufferRead(c) != REDIS_OK) {
+			/* another sentinel; a failover meanwhile shows in the master's answers */
+			redisFree(c);
+			c = NULL;
+		}
+	}
+	redisFree(c);
+	return NULL;
+}
+
 /* ---- open / close ------------------------------------------------------------------------ */
 
 static void
@@ -1364,12 +1658,15 @@ rd_close(struct sess_store *s)
 
 	if (rd == NULL)
 		return;
-	if (rd->sub_running) {
+	if (rd->sub_running || rd->watch_running) {
 		atomic_store(&rd->stop, true);
 		if (write(rd->wake[1], "x", 1) < 0)
 			yh_warn("redis: cannot wake the subscriber: %s", strerror(errno));
-		pthread_join(rd->sub, NULL);
 	}
+	if (rd->sub_running)
+		pthread_join(rd->sub, NULL);
+	if (rd->watch_running)
+		pthread_join(rd->watch, NULL);
 	if (rd->wake[0] >= 0)
 		close(rd->wake[0]);
 	if (rd->wake[1] >= 0)
@@ -1381,6 +1678,7 @@ rd_close(struct sess_store *s)
 	}
 	pthread_mutex_destroy(&rd->sub_lock);
 	pthread_cond_destroy(&rd->sub_cond);
+	pthread_mutex_destroy(&rd->addr_lock);
 	free(rd->pool);
 	free(rd);
 	s->be = NULL;
@@ -1399,6 +1697,13 @@ rd_open(struct sess_store *s)
 	rd->wake[0] = rd->wake[1] = -1;
 	pthread_mutex_init(&rd->sub_lock, NULL);
 	pthread_cond_init(&rd->sub_cond, NULL);
+	pthread_mutex_init(&rd->addr_lock, NULL);
+	if (s->cfg.redis_sentinels != NULL &&
+	    (net_hostport_list_parse(s->cfg.redis_sentinels, rd->sent, NET_HOSTPORT_LIST_MAX,
+	    &rd->nsent, NULL, 0) != 0 || rd->nsent == 0)) {
+		rd_close(s);
+		return YH_ERR_CONFIG;
+	}
 	snprintf(rd->chan, sizeof(rd->chan), "%sevents", s->prefix);
 	if ((rd->pool = calloc(s->cfg.redis_pool, sizeof(*rd->pool))) == NULL) {
 		rd_close(s);
@@ -1411,6 +1716,13 @@ rd_open(struct sess_store *s)
 		rd->wake[0] = rd->wake[1] = -1;
 		rd_close(s);
 		return YH_ERR_INTERNAL;
+	}
+	if (rd->nsent > 0) {
+		if (pthread_create(&rd->watch, NULL, watch_main, s) != 0) {
+			rd_close(s);
+			return YH_ERR_INTERNAL;
+		}
+		rd->watch_running = true;
 	}
 	if (s->cfg.on_event != NULL) {
 		if (pthread_create(&rd->sub, NULL, sub_main, s) != 0) {

@@ -205,6 +205,8 @@ sess_config_defaults(struct sess_config *c)
 	c->redis_port = (int)d->redis_port;
 	c->redis_db = (int)d->redis_db;
 	c->prefix = d->redis_prefix;
+	c->redis_sentinels = d->redis_sentinels;
+	c->redis_master = d->redis_master;
 	c->redis_timeout_ms = 500;
 	c->redis_pool = 4;
 	c->redis_grace_s = 120;
@@ -246,7 +248,11 @@ config_check(const struct sess_config *c)
 	    (c->redis_password != NULL &&
 	    !opt_text_ok("session.redis_password", c->redis_password)) ||
 	    c->redis_timeout_ms < 10 || c->redis_timeout_ms > 60000 ||
-	    c->redis_pool < 1 || c->redis_pool > 64 || c->redis_grace_s < 0)
+	    c->redis_pool < 1 || c->redis_pool > 64 || c->redis_grace_s < 0 ||
+	    (c->redis_sentinels == NULL) != (c->redis_master == NULL) ||
+	    (c->redis_sentinels != NULL &&
+	    (!opt_text_ok("session.redis_sentinels", c->redis_sentinels) ||
+	    !opt_text_ok("session.redis_master", c->redis_master))))
 		return YH_ERR_CONFIG;
 	return 0;
 }
@@ -344,8 +350,12 @@ sess_open(const struct sess_config *c, struct sess_store **out)
 	s->ops = sess_backend_ops(c->backend);
 	if ((rc = dup_opt(c->redis_host, &s->host)) != 0 ||
 	    (rc = dup_opt(c->redis_password, &s->password)) != 0 ||
-	    (rc = dup_opt(c->prefix, &s->prefix)) != 0 || (rc = pubid_new(s->node)) != 0)
+	    (rc = dup_opt(c->prefix, &s->prefix)) != 0 ||
+	    (rc = dup_opt(c->redis_sentinels, &s->sentinels)) != 0 ||
+	    (rc = dup_opt(c->redis_master, &s->master)) != 0 || (rc = pubid_new(s->node)) != 0)
 		goto out;
+	s->cfg.redis_sentinels = s->sentinels;
+	s->cfg.redis_master = s->master;
 	s->cfg.redis_host = s->host;
 	s->cfg.redis_password = s->password;
 	s->cfg.prefix = s->prefix;
@@ -383,6 +393,8 @@ sess_close(struct sess_store *s)
 	pthread_cond_destroy(&s->stop_cond);
 	yh_strfree_secret(s->password);
 	free(s->host);
+	free(s->sentinels);
+	free(s->master);
 	free(s->prefix);
 	free(s);
 }

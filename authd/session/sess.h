@@ -100,7 +100,8 @@ struct sess_info {
 	size_t ncas;                      /* CAS tickets remembered for single logout
 	                                   * (sess_add_cas_ticket; the list itself comes
 	                                   * with the ENDED event) */
-	char ua[SESS_UA_MAX + 1];         /* user agent at login (for the account page) */
+	char ua[SESS_UA_MAX + 1];         /* user agent at login (for the account page);
+	                                   * Redis keeps its summary (ua_summary_text) */
 	char addr[SESS_ADDR_MAX + 1];     /* client address at login */
 };
 
@@ -157,6 +158,9 @@ struct sess_config {
 	int redis_db;                 /* SELECT; session.redis_db */
 	const char *prefix;           /* key namespace, session.redis_prefix; also
 	                               * [A-Za-z0-9:._-]{1,32} */
+	const char *redis_sentinels;  /* session.redis_sentinels: HOST:PORT list; NULL: the
+	                               * master is redis_host:redis_port */
+	const char *redis_master;     /* session.redis_master (with redis_sentinels) */
 	int64_t redis_timeout_ms;     /* connect and command timeout; default 500 */
 	unsigned redis_pool;          /* connections; default 4 */
 	int64_t redis_grace_s;        /* Redis keeps expired sessions this long for the sweep
@@ -778,7 +782,7 @@ struct sess_store {
 	_Atomic int64_t absolute_s;
 	_Atomic int64_t absolute_max_s; /* the longest absolute timeout since open: a user's
 	                                * session index lives past every session in it */
-	char *host, *password, *prefix;
+	char *host, *password, *prefix, *sentinels, *master;
 	const struct sess_ops *ops;
 	void *be;                      /* the backend's state */
 	char node[SESS_PUBID_SIZE];    /* this process's id in pub/sub messages */
@@ -826,12 +830,32 @@ bool sess_pubid_ok(const char *id);
 /* True when p is a key prefix: 1..32 bytes of base64url characters, ':' and '.'. */
 bool sess_prefix_ok(const char *p);
 
-/* Session attributes as compact JSON (jansson) and back; used by the Redis backend.
- * sess_attrs_json returns a malloc'd string (NULL on allocation failure);
- * sess_attrs_parse refuses (YH_ERR_INVALID) a negative creation time or an auth_time
- * outside 0..INT64_MAX / 1000 seconds. */
-char *sess_attrs_json(const struct sess_info *rec);
-int sess_attrs_parse(const char *json, size_t len, struct sess_info *rec) YH_WUR;
+/* A session as Redis keeps it: field, value pairs (see common.c). sess_rec_fields
+ * writes rec's into t->v, t->l (all: every field; else last use and the attributes,
+ * what a rotation rewrites); the values point into rec and t and may be binary. */
+#define SESS_REC_NAMES "iukalmgpsdx"
+#define SESS_REC_REQUIRED 0x71fu      /* i u k a l s d x: the rest may be missing */
+struct sess_rec_text {
+	const char *v[22];
+	size_t l[22];
+	size_t n;
+	unsigned char sid[16];
+	char num[6][24];
+	char amr[SESS_AMR_MAX * SESS_AMR_LEN];
+	char ua[48];                  /* UA_TEXT_MAX */
+};
+void sess_rec_fields(const struct sess_info *rec, bool all, struct sess_rec_text *t);
+
+/* Reads one field (flen, vlen bytes) of a stored session into rec and marks it in
+ * *have (bit i for SESS_REC_NAMES[i]); 0 also for a field that is not one of these
+ * (c:, t:), YH_ERR_INVALID for a bad value: a time or loa outside what its readers
+ * compute with, a string too long or holding a NUL, a bad amr value. */
+int sess_rec_field(const char *f, size_t flen, const char *v, size_t vlen, struct sess_info *rec,
+    unsigned *have) YH_WUR;
+
+/* After the fields: checks that every required one came and turns the stored times
+ * (last use and absolute expiry after creation) into rec's; 0 or YH_ERR_INVALID. */
+int sess_rec_finish(struct sess_info *rec, unsigned have) YH_WUR;
 
 /* A ticket's fields as compact JSON and back (every backend stores it as a code's
  * payload). sess_ticket_parse refuses what sess_ticket_json would not write. */

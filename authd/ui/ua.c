@@ -5,6 +5,7 @@
  * says "Safari/", an iPhone's browsers all say "Mac OS X" and HarmonyOS says
  * "Android".
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "authd/ui/ua.h"
@@ -75,6 +76,48 @@ apple(const char *os)
 	    strcmp(os, "iPod") == 0 || strcmp(os, "macOS") == 0);
 }
 
+/* The family name of table t spelled as the n bytes at s, or NULL. */
+static const char *
+name_of(const struct ua_token *t, size_t nt, const char *s, size_t n)
+{
+	for (size_t i = 0; i < nt; i++)
+		if (strlen(t[i].name) == n && memcmp(t[i].name, s, n) == 0)
+			return t[i].name;
+	return NULL;
+}
+
+/* Reads a summary text ("BROWSER / OS", "?" unknown) into out: false when ua is not one. */
+static int
+summary_read(const char *ua, size_t n, struct ua_summary *out)
+{
+	const char *sep = NULL;
+	size_t bl, ol;
+
+	for (size_t i = 0; i + 3 <= n; i++)
+		if (memcmp(ua + i, " / ", 3) == 0) {
+			sep = ua + i;
+			break;
+		}
+	if (sep == NULL)
+		return 0;
+	bl = (size_t)(sep - ua);
+	ol = n - bl - 3;
+	out->browser = name_of(browsers, sizeof(browsers) / sizeof(browsers[0]), ua, bl);
+	out->os = name_of(systems, sizeof(systems) / sizeof(systems[0]), sep + 3, ol);
+	return (out->browser != NULL || (bl == 1 && ua[0] == '?')) &&
+	    (out->os != NULL || (ol == 1 && sep[3] == '?'));
+}
+
+void
+ua_summary_text(const char *ua, char *out, size_t size)
+{
+	struct ua_summary u = ua_summarize(ua);
+
+	if (size > 0)
+		snprintf(out, size, "%s / %s", u.browser != NULL ? u.browser : "?",
+		    u.os != NULL ? u.os : "?");
+}
+
 struct ua_summary
 ua_summarize(const char *ua)
 {
@@ -84,6 +127,9 @@ ua_summarize(const char *ua)
 	if (ua == NULL)
 		return out;
 	n = strnlen(ua, UA_SCAN_MAX);
+	if (summary_read(ua, n, &out))
+		return out;
+	out.browser = out.os = NULL;
 	out.os = first_of(systems, sizeof(systems) / sizeof(systems[0]), ua, n);
 	out.browser = first_of(browsers, sizeof(browsers) / sizeof(browsers[0]), ua, n);
 	/* "Version/ ... Safari/" is Safari on Apple's systems only (old Android browsers

@@ -17,7 +17,16 @@ struct ua_summary {
 	const char *os;         /* "Windows", "iPhone", "Android", ...; NULL: unknown */
 };
 
-/* Summarises ua (NULL or "" gives two unknowns). The names are static storage. */
+/* Summarises ua (NULL or "" gives two unknowns). The names are static storage. A
+ * summary text written by ua_summary_text reads back as the summary it was made from. */
 struct ua_summary ua_summarize(const char *ua);
+
+/*
+ * Writes ua's summary as a short text, "BROWSER / OS" with "?" for an unknown family
+ * ("Chrome / Android", "? / Linux"), into out (size bytes, cut to fit), for a store that
+ * keeps the summary instead of the header. UA_TEXT_MAX bytes always suffice.
+ */
+#define UA_TEXT_MAX 48
+void ua_summary_text(const char *ua, char *out, size_t size);
 
 #endif

@@ -1,28 +1,33 @@
 /*
  * libFuzzer target for what authd reads back from Redis (authd/session/redis.c and the
- * JSON forms of authd/session/sess.c): a session hash (parse_sess: the HGETALL pairs j, seen,
- * idle, aexp and c:<client>), a refresh family (fam_fill: its id and attribute JSON),
- * the reply helpers the scripts' answers go through (status_of, str_dup, str_i64), and
- * the attribute JSON parsers sess_attrs_parse and sess_family_parse.
+ * record forms of authd/session/common.c): a session hash (parse_sess: the HGETALL pairs
+ * of one-letter fields, sess_rec_field, and c:<client>), a refresh family (fam_fill: its
+ * id and attribute JSON), the reply helpers the scripts' answers go through (status_of,
+ * str_dup, str_i64), and the record field reader sess_rec_field and the family JSON
+ * parser sess_family_parse.
  *
  * sess_redis.c is compiled into this target (its archive member is then not linked) so
  * that its static reply parsers can be called. Replies are made from the input by
  * hiredis's own protocol reader, as a connection would make them.
  *
- * Input: byte 0 picks the mode; the rest is RESP (modes 0-2) or JSON text (modes 3-4).
+ * Input: byte 0 picks the mode; the rest is RESP (modes 0-2), "F=VALUE" lines (mode 3)
+ * or JSON text (mode 4).
  *   0  a session hash for parse_sess;  1  a two-element reply [id, json] for fam_fill;
  *   2  a script reply for status_of, str_dup and str_i64;
- *   3  sess_attrs_parse;  4  sess_family_parse.
+ *   3  sess_rec_field and sess_rec_finish;  4  sess_family_parse.
  *
  * Invariants checked, beyond "no crash, no leak, no undefined behaviour (UBSan)":
  *   - a session that parses has its key, sid and uid within their sizes, loa 0..4, at
  *     most SESS_AMR_MAX amr values of [a-z0-9_-], at most SESS_CLIENTS_MAX NUL-free
  *     client ids, a creation time >= 0 and an auth_time within 0..INT64_MAX / 1000 (its
  *     readers multiply it by 1000 and subtract it from now), and expires_ms =
- *     min(seen + idle, aexp) with the sum clamped to the range, never wrapped;
+ *     min(seen + idle, aexp) with the sum clamped to the range, never wrapped, where
+ *     seen and aexp are the creation time plus the stored offsets;
  *   - a family that parses has a public id of 22 base64url characters;
- *   - what sess_attrs_parse and sess_family_parse accept is written back by
- *     sess_attrs_json / sess_family_json to JSON that parses to the same record;
+ *   - a record sess_rec_field and sess_rec_finish accept is written back by
+ *     sess_rec_fields to fields that read back to the same record (the user agent as
+ *     its summary), every value within 64 bytes but the user id's and the address's;
+ *     what sess_family_parse accepts, by sess_family_json to JSON that parses the same;
  *   - str_dup and str_i64 accept only NUL-free strings within their bounds.
  */
 #define _GNU_SOURCE
@@ -91,7 +96,7 @@ str_in(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 
-/* The fields sess_attrs_parse fills, as they must be. */
+/* The fields sess_rec_field fills, as they must be. */
 static void
 check_attrs(const struct sess_info *s)
 {
@@ -107,23 +112,31 @@ check_attrs(const struct sess_info *s)
 	}
 }
 
-/* sess_attrs_json of s parses back to the same attributes. */
+/* sess_rec_fields of s reads back to the same record. */
 static void
 attrs_round_trip(const struct sess_info *s)
 {
 	struct sess_info back;
-	char *j = sess_attrs_json(s);
+	struct sess_rec_text t;
+	unsigned have = 0;
 
-	CHECK(j != NULL);
+	sess_rec_fields(s, true, &t);
+	CHECK(t.n == 22);
 	memset(&back, 0, sizeof(back));
-	CHECK(sess_attrs_parse(j, strlen(j), &back) == 0);
+	for (size_t i = 0; i < t.n; i += 2) {
+		CHECK(t.v[i][0] == 'u' || t.v[i][0] == 'p' || t.l[i + 1] <= 64);
+		CHECK(sess_rec_field(t.v[i], t.l[i], t.v[i + 1], t.l[i + 1], &back, &have) == 0);
+	}
+	CHECK(sess_rec_finish(&back, have) == 0);
 	CHECK(strcmp(back.sid, s->sid) == 0 && strcmp(back.uid, s->uid) == 0 &&
-	    strcmp(back.ua, s->ua) == 0 && strcmp(back.addr, s->addr) == 0);
+	    strcmp(back.addr, s->addr) == 0);
+	CHECK(strcmp(back.ua, t.ua) == 0);
 	CHECK(back.created_ms == s->created_ms && back.auth_time == s->auth_time &&
-	    back.loa == s->loa && back.namr == s->namr);
+	    back.loa == s->loa && back.namr == s->namr && back.idle_ms == s->idle_ms);
+	/* the offsets from creation wrap in 64 bits and come back */
+	CHECK(back.seen_ms == s->seen_ms && back.aexp_ms == s->aexp_ms);
 	for (size_t i = 0; i < s->namr; i++)
 		CHECK(strcmp(back.amr[i], s->amr[i]) == 0);
-	free(j);
 }
 
 /* min(seen + idle, aexp) with the sum clamped to the range */
@@ -141,8 +154,8 @@ static void
 fuzz_session(const redisReply *h)
 {
 	struct sess_info s;
-	const redisReply *last_seen = NULL, *last_idle = NULL, *last_aexp = NULL;
-	int64_t seen = 0, idle = 0, aexp = 0;
+	const redisReply *last[4] = { NULL, NULL, NULL, NULL };   /* k, s, d, x */
+	int64_t v[4] = { 0, 0, 0, 0 };
 
 	if (parse_sess(h, key_k, &s) != 0)
 		return;
@@ -151,21 +164,21 @@ fuzz_session(const redisReply *h)
 	CHECK(s.nclients <= SESS_CLIENTS_MAX);
 	for (size_t i = 0; i < s.nclients; i++)
 		CHECK(str_in(s.clients[i], sizeof(s.clients[i])) && s.clients[i][0] != '\0');
-	/* the last seen, idle and aexp of the hash: the parser keeps the last of each (a
-	 * hash from Redis has each field once), which then had to be a number */
+	/* the last k, s, d and x of the hash: the parser keeps the last of each (a hash from
+	 * Redis has each field once), which then had to be a number */
 	for (size_t i = 0; i < h->elements; i += 2) {
 		const redisReply *f = h->element[i];
+		const char *at;
 
-		if (f->len == 4 && memcmp(f->str, "seen", 4) == 0)
-			last_seen = h->element[i + 1];
-		else if (f->len == 4 && memcmp(f->str, "idle", 4) == 0)
-			last_idle = h->element[i + 1];
-		else if (f->len == 4 && memcmp(f->str, "aexp", 4) == 0)
-			last_aexp = h->element[i + 1];
+		if (f->len == 1 && (at = memchr("ksdx", f->str[0], 4)) != NULL)
+			last[at - "ksdx"] = h->element[i + 1];
 	}
-	CHECK(str_i64(last_seen, &seen) && str_i64(last_idle, &idle) && str_i64(last_aexp, &aexp));
-	CHECK(s.seen_ms == seen && s.idle_ms == idle);
-	CHECK(s.expires_ms == expiry(seen, idle, aexp));
+	for (int i = 0; i < 4; i++)
+		CHECK(str_i64(last[i], &v[i]));
+	CHECK(s.created_ms == v[0] && s.idle_ms == v[2]);
+	CHECK(!__builtin_add_overflow(v[0], v[1], &v[1]) && s.seen_ms == v[1]);
+	CHECK(!__builtin_add_overflow(v[0], v[3], &v[3]) && s.aexp_ms == v[3]);
+	CHECK(s.expires_ms == expiry(v[1], v[2], v[3]));
 	attrs_round_trip(&s);
 }
 
@@ -201,15 +214,29 @@ fuzz_helpers(const redisReply *r)
 		CHECK(r->type == REDIS_REPLY_STRING && r->len < 24 && v != INT64_MIN);
 }
 
+/* "F=VALUE" lines (F one byte) through sess_rec_field, then sess_rec_finish. */
 static void
-fuzz_attrs_json(const uint8_t *data, size_t size)
+fuzz_rec_fields(const uint8_t *data, size_t size)
 {
 	struct sess_info s;
+	unsigned have = 0;
+	size_t i = 0;
 
 	memset(&s, 0, sizeof(s));
-	if (sess_attrs_parse((const char *)data, size, &s) != 0)
+	while (i < size) {
+		const uint8_t *nl = memchr(data + i, '\n', size - i);
+		size_t end = nl != NULL ? (size_t)(nl - data) : size;
+
+		if (end - i >= 2 && data[i + 1] == '=' &&
+		    sess_rec_field((const char *)data + i, 1, (const char *)data + i + 2,
+		    end - i - 2, &s, &have) != 0)
+			return;
+		i = end + 1;
+	}
+	if (sess_rec_finish(&s, have) != 0)
 		return;
-	CHECK(size <= 4096);
+	CHECK((have & SESS_REC_REQUIRED) == SESS_REC_REQUIRED);
+	CHECK(s.expires_ms == expiry(s.seen_ms, s.idle_ms, s.aexp_ms));
 	check_attrs(&s);
 	attrs_round_trip(&s);
 }
@@ -243,7 +270,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	switch (data[0] % 5) {
 	case 3:
-		fuzz_attrs_json(data + 1, size - 1);
+		fuzz_rec_fields(data + 1, size - 1);
 		return 0;
 	case 4:
 		fuzz_family_json(data + 1, size - 1);

@@ -49,6 +49,37 @@ test_parse_listen(void **state)
 		    YH_ERR_INVALID);
 }
 
+/* Sentinel lists: host names, IPv4, [IPv6] (kept without brackets), ports 1..65535. */
+static void
+test_parse_hostports(void **state)
+{
+	struct net_hostport hp[NET_HOSTPORT_LIST_MAX];
+	char bad[80];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(net_hostport_list_parse(" s1.example:26379,,127.0.0.1:1 , [::1]:65535",
+	    hp, NET_HOSTPORT_LIST_MAX, &n, bad, sizeof(bad)), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(hp[0].host, "s1.example");
+	assert_int_equal(hp[0].port, 26379);
+	assert_string_equal(hp[1].host, "127.0.0.1");
+	assert_string_equal(hp[2].host, "::1");
+	assert_int_equal(hp[2].port, 65535);
+	assert_int_equal(net_hostport_list_parse(NULL, hp, 4, &n, bad, sizeof(bad)), 0);
+	assert_int_equal(n, 0);
+	static const char *const badl[] = { "s1", "s1:", "s1:0", "s1:65536", ":80", "[::1:80",
+		"[]:80", "[nope]:80", "s 1:80", "s1:80x", "a_b:80", "s1:+80" };
+	for (size_t i = 0; i < sizeof(badl) / sizeof(badl[0]); i++) {
+		assert_int_equal(net_hostport_list_parse(badl[i], hp, 4, &n, bad, sizeof(bad)),
+		    YH_ERR_INVALID);
+		assert_string_equal(bad, badl[i]);
+	}
+	assert_int_equal(net_hostport_list_parse("a:1,b:2,c:3", hp, 2, &n, bad, sizeof(bad)),
+	    YH_ERR_INVALID);
+	assert_string_equal(bad, "c:3");
+}
+
 static void
 test_proxies(void **state)
 {
@@ -652,6 +683,24 @@ test_config_errors(void **state)
 	    ":2: tls.key_file: tls.cert_file and tls.key_file must be set together");
 	config_error("state_dir = s\nhttp.trusted_proxies = 10.0.0.0/8,,x\n", NULL,
 	    ":2: http.trusted_proxies: 'x' is not an address or CIDR");
+	config_error("state_dir = s\nsession.redis_sentinels = 127.0.0.1:26379\n", NULL,
+	    ":2: session.redis_sentinels: set without session.redis_master (the name the "
+	    "sentinels know the master by)");
+	config_error("state_dir = s\n\nsession.redis_master = m\n", NULL,
+	    ":3: session.redis_master: set without session.redis_sentinels");
+	config_error("state_dir = s\nsession.redis_master = m\n"
+	    "session.redis_sentinels = 10.0.0.1:26379, s2.example:0\n", NULL,
+	    ":3: session.redis_sentinels: 's2.example:0' is not HOST:PORT (port 1-65535; an "
+	    "IPv6 address in brackets), or more than 16 sentinels");
+	config_error("state_dir = s\nsession.redis_master = m\n"
+	    "session.redis_sentinels = [::1:26379\n", NULL,
+	    ":3: session.redis_sentinels: '[::1:26379' is not HOST:PORT (port 1-65535; an "
+	    "IPv6 address in brackets), or more than 16 sentinels");
+	config_error("state_dir = s\nsession.redis_master = m\nsession.redis_sentinels = ,\n",
+	    NULL, ":3: session.redis_sentinels: no sentinel listed");
+	config_error("state_dir = s\nsession.redis_master = my master\n"
+	    "session.redis_sentinels = [::1]:26379,s1:26379\n", NULL,
+	    ":2: session.redis_master: must be one word");
 	config_error("http.threads = 2\n", NULL,
 	    ": state_dir: no state directory configured (set state_dir in the config file or "
 	    "pass -d STATE_DIR)");
@@ -1220,6 +1269,7 @@ main(void)
 		cmocka_unit_test(test_quiesce),
 		cmocka_unit_test(test_answered),
 		cmocka_unit_test(test_route_body_limit),
+		cmocka_unit_test(test_parse_hostports),
 		cmocka_unit_test(test_proxies),
 		cmocka_unit_test(test_proxies_reload),
 		cmocka_unit_test(test_form),

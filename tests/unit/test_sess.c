@@ -35,8 +35,9 @@
 #include <openssl/evp.h>
 
 #include "common/metrics.h"
-#define YH_SESS_INTERNAL   /* sess_rec_expiry, sess_attrs_parse: what Redis data meets */
+#define YH_SESS_INTERNAL   /* sess_rec_expiry, sess_rec_field: what Redis data meets */
 #include "authd/session/sess.h"
+#include "authd/ui/ua.h"
 #include "common/buf.h"
 #include "common/b64.h"
 #include "common/secmem.h"
@@ -132,6 +133,8 @@ redis_start(void)
 /* ---- events --------------------------------------------------------------------------- */
 
 #define EV_MAX 256
+#define UA_CHROME_WINDOWS "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " \
+	"(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 
 struct evrec {
 	enum sess_event_type type;
@@ -357,21 +360,22 @@ static void
 login(struct sess_store *s, const char *uid, char token[SESS_TOKEN_SIZE], struct sess_info *info)
 {
 	struct sess_auth a = { .uid = uid, .loa = 1, .amr = AMR_PWD, .namr = 1,
-		.ua = "Mozilla/5.0 (test)", .addr = "127.0.0.1" };
+		.ua = UA_CHROME_WINDOWS, .addr = "127.0.0.1" };
 
 	assert_int_equal(sess_create(s, &a, token, info), 0);
 }
 
-/* True when any key under prefix, or any string or hash value, contains needle. */
+/* True when any key under prefix, or any string or hash field or value, contains the
+ * len bytes at needle (which may be binary). */
 static bool
-redis_holds(const char *prefix, const char *needle)
+redis_holds_bin(const char *prefix, const void *needle, size_t len)
 {
 	struct timeval tv = { .tv_sec = 2, .tv_usec = 0 };
 	redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
 	redisReply *keys, *v;
 	bool found = false;
 
-	assert_true(strlen(needle) >= 43);
+	assert_true(len >= 32);
 	assert_non_null(c);
 	assert_int_equal(c->err, 0);
 	keys = redisCommand(c, "KEYS %s*", prefix);
@@ -379,21 +383,21 @@ redis_holds(const char *prefix, const char *needle)
 	assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
 	assert_true(keys->elements > 0);
 	for (size_t i = 0; i < keys->elements; i++) {
-		const char *k = keys->element[i]->str;
+		const redisReply *k = keys->element[i];
 
-		if (strstr(k, needle) != NULL)
+		if (memmem(k->str, k->len, needle, len) != NULL)
 			found = true;
-		v = redisCommand(c, "TYPE %s", k);
+		v = redisCommand(c, "TYPE %b", k->str, k->len);
 		if (v != NULL && strcmp(v->str, "hash") == 0) {
 			freeReplyObject(v);
-			v = redisCommand(c, "HGETALL %s", k);
+			v = redisCommand(c, "HGETALL %b", k->str, k->len);
 			for (size_t j = 0; v != NULL && j < v->elements; j++)
-				if (strstr(v->element[j]->str, needle) != NULL)
+				if (memmem(v->element[j]->str, v->element[j]->len, needle, len) != NULL)
 					found = true;
 		} else if (v != NULL && strcmp(v->str, "string") == 0) {
 			freeReplyObject(v);
-			v = redisCommand(c, "GET %s", k);
-			if (v != NULL && v->str != NULL && strstr(v->str, needle) != NULL)
+			v = redisCommand(c, "GET %b", k->str, k->len);
+			if (v != NULL && v->str != NULL && memmem(v->str, v->len, needle, len) != NULL)
 				found = true;
 		}
 		freeReplyObject(v);
@@ -401,6 +405,48 @@ redis_holds(const char *prefix, const char *needle)
 	freeReplyObject(keys);
 	redisFree(c);
 	return found;
+}
+
+static bool
+redis_holds(const char *prefix, const char *needle)
+{
+	return redis_holds_bin(prefix, needle, strlen(needle));
+}
+
+/* True when every key under prefix is in Redis's compact encoding (listpack for a hash
+ * or sorted set, what a session's keys must stay in to cost few bytes). */
+static bool
+redis_all_compact(const char *prefix)
+{
+	struct timeval tv = { .tv_sec = 2, .tv_usec = 0 };
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+	redisReply *keys, *v;
+	bool compact = true;
+
+	assert_non_null(c);
+	assert_int_equal(c->err, 0);
+	keys = redisCommand(c, "KEYS %s*", prefix);
+	assert_non_null(keys);
+	assert_true(keys->elements > 0);
+	for (size_t i = 0; i < keys->elements; i++) {
+		const redisReply *k = keys->element[i];
+
+		v = redisCommand(c, "TYPE %b", k->str, k->len);
+		assert_non_null(v);
+		if (strcmp(v->str, "string") != 0) {
+			freeReplyObject(v);
+			v = redisCommand(c, "OBJECT ENCODING %b", k->str, k->len);
+			assert_non_null(v);
+			if (v->type != REDIS_REPLY_STRING || strcmp(v->str, "listpack") != 0) {
+				fprintf(stderr, "%.*s: %s\n", (int)k->len, k->str, v->str);
+				compact = false;
+			}
+		}
+		freeReplyObject(v);
+	}
+	freeReplyObject(keys);
+	redisFree(c);
+	return compact;
 }
 
 /*
@@ -475,7 +521,11 @@ test_create_get(void **state)
 	assert_int_equal(b.loa, 1);
 	assert_int_equal(b.namr, 1);
 	assert_string_equal(b.amr[0], "pwd");
-	assert_string_equal(b.ua, "Mozilla/5.0 (test)");
+	/* Redis keeps the user agent's summary, which reads back as what it summarised */
+	assert_string_equal(b.ua, f->backend == SESS_BACKEND_REDIS ? "Chrome / Windows" :
+	    UA_CHROME_WINDOWS);
+	assert_string_equal(ua_summarize(b.ua).browser, "Chrome");
+	assert_string_equal(ua_summarize(b.ua).os, "Windows");
 	assert_string_equal(b.addr, "127.0.0.1");
 	assert_true(b.expires_ms > fx_now(f));
 	assert_true(b.auth_time > 0);
@@ -503,8 +553,16 @@ test_create_get(void **state)
 	}
 	assert_int_equal(sess_check(f->s, (char[32]){ 0 }, 32), 0);
 	if (f->backend == SESS_BACKEND_REDIS) {
-		assert_true(redis_holds(f->prefix, a.key));    /* the probe sees what is there */
-		assert_false(redis_holds(f->prefix, tok));     /* and the raw id is not */
+		/* the probe sees what is there: the key's 32 bytes; and the raw id is not */
+		assert_int_equal(yh_hex_decode(a.key, 64, md, sizeof(md)), 0);
+		assert_true(redis_holds_bin(f->prefix, md, sizeof(md)));
+		assert_false(redis_holds(f->prefix, tok));
+		assert_int_equal(yh_b64url_decode(tok, 43, raw, sizeof(raw), &len), 0);
+		assert_false(redis_holds_bin(f->prefix, raw, len));
+		/* the session, its expiry index and its user's index: compact hashes and sets
+		 * (a real browser's User-Agent included) */
+		assert_int_equal(sess_add_client(f->s, a.key, "portal-gov-service"), 0);
+		assert_true(redis_all_compact(f->prefix));
 	}
 }
 
@@ -1711,18 +1769,31 @@ test_fault(void **state)
 /* Times read back from Redis: seen + idle past the range saturates (it wrapped into the
  * past, undefined behaviour), and session attributes whose times their readers cannot
  * compute with (auth_time * 1000, now - auth_time) are refused. */
+/* Reads "f=v" pairs (f one letter) with sess_rec_field; the first error, or 0. */
+static int
+rec_read(const char *const *pairs, size_t n, struct sess_info *rec, unsigned *have)
+{
+	int rc = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	*have = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = sess_rec_field(pairs[i], 1, pairs[i] + 2, strlen(pairs[i] + 2), rec, have);
+	return rc;
+}
+
 static void
 test_times_from_redis(void **state)
 {
-	static const char ok[] = "{\"sid\":\"abcdefghijklmnopqrstuv\",\"uid\":\"u\","
-	    "\"ct\":1700000000000,\"at\":1700000000,\"loa\":2}";
-	static const char *const bad[] = {
-		"{\"sid\":\"abcdefghijklmnopqrstuv\",\"uid\":\"u\",\"ct\":1,"
-		    "\"at\":9223372036854775807,\"loa\":2}",
-		"{\"sid\":\"abcdefghijklmnopqrstuv\",\"uid\":\"u\",\"ct\":1,\"at\":-1,\"loa\":2}",
-		"{\"sid\":\"abcdefghijklmnopqrstuv\",\"uid\":\"u\",\"ct\":-1,\"at\":1,\"loa\":2}",
-	};
+	static const char *const ok[] = { "i=abcdefghijklmnopqrstuw", "u=u", "k=1700000000000",
+		"a=1700000000", "l=2", "m=pwd,otp", "g=Chrome / Android", "s=1", "d=1800000",
+		"x=43200000" };
+	static const char *const bad[] = { "a=9223372036854775807", "a=-1", "k=-1", "l=5",
+		"m=pwd,,otp", "m=PWD", "m=a,b,c,d,e,f,g,h,i", "s=", "s=12x", "d=99999999999999999999",
+		"i=abcdefghijklmnopqrstuvwxyz", "i=abc" };
 	struct sess_info rec;
+	unsigned have = 0;
+	struct sess_rec_text t;
 
 	(void)state;
 	assert_true(sess_rec_expiry(1000, 500, 2000) == 1500);
@@ -1730,11 +1801,46 @@ test_times_from_redis(void **state)
 	assert_true(sess_rec_expiry(INT64_MAX, 1800000, INT64_MAX) == INT64_MAX);
 	assert_true(sess_rec_expiry(INT64_MAX - 10, 1800000, 5000) == 5000);
 	assert_true(sess_rec_expiry(INT64_MIN + 1, -5, 0) == INT64_MIN);
-	memset(&rec, 0, sizeof(rec));
-	assert_int_equal(sess_attrs_parse(ok, strlen(ok), &rec), 0);
+	assert_int_equal(rec_read(ok, sizeof(ok) / sizeof(ok[0]), &rec, &have), 0);
+	assert_int_equal(sess_rec_finish(&rec, have), 0);
+	assert_true(rec.expires_ms == 1700001800001LL);
 	assert_true(rec.auth_time == 1700000000 && rec.created_ms == 1700000000000LL);
+	assert_true(rec.seen_ms == 1700000000001LL && rec.idle_ms == 1800000 &&
+	    rec.aexp_ms == 1700043200000LL && rec.loa == 2);
+	assert_int_equal(rec.namr, 2);
+	assert_string_equal(rec.amr[1], "otp");
+	assert_string_equal(rec.ua, "Chrome / Android");
+	/* a missing required field: the record is refused by its reader */
+	assert_int_equal(rec_read(ok, 4, &rec, &have), 0);
+	assert_int_equal(sess_rec_finish(&rec, have), YH_ERR_INVALID);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(sess_attrs_parse(bad[i], strlen(bad[i]), &rec), YH_ERR_INVALID);
+		assert_int_equal(rec_read(&bad[i], 1, &rec, &have), YH_ERR_INVALID);
+	/* written and read back: every field under Redis's compact-hash value limit (64) */
+	assert_int_equal(rec_read(ok, sizeof(ok) / sizeof(ok[0]), &rec, &have), 0);
+	assert_int_equal(sess_rec_finish(&rec, have), 0);
+	sess_copy_cut(rec.ua, sizeof(rec.ua), UA_CHROME_WINDOWS);
+	sess_rec_fields(&rec, true, &t);
+	assert_int_equal(t.n, 22);
+	assert_int_equal(t.l[1], 16);          /* the sid as its 16 bytes */
+	for (size_t i = 0; i < t.n; i++)
+		assert_true(t.l[i] <= 64);
+	{
+		struct sess_info back;
+
+		memset(&back, 0, sizeof(back));
+		have = 0;
+		for (size_t i = 0; i < t.n; i += 2)
+			assert_int_equal(sess_rec_field(t.v[i], t.l[i], t.v[i + 1], t.l[i + 1],
+			    &back, &have), 0);
+		assert_int_equal(have, 0x7ffu);
+		assert_int_equal(sess_rec_finish(&back, have), 0);
+		assert_true(back.seen_ms == rec.seen_ms && back.expires_ms == rec.expires_ms);
+		assert_string_equal(back.ua, "Chrome / Windows");
+		assert_string_equal(back.sid, rec.sid);
+		assert_true(back.namr == 2 && back.aexp_ms == rec.aexp_ms);
+	}
+	sess_rec_fields(&rec, false, &t);
+	assert_int_equal(t.n, 18);
 }
 
 /* The metrics the store keeps for /metrics: created, re-authenticated, ended by reason

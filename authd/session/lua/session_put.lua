@@ -1,13 +1,12 @@
 -- Stores a new session (sess_put). Run by authd/session/redis.c with EVALSHA.
--- KEYS: 1 P s:<key>, 2 P z:sess, 3 P u:<uid>
--- ARGV: 1 attributes (JSON), 2 uid, 3 seen, 4 idle, 5 absolute expiry, 6 expiry,
---       7 expiry + grace (ms), 8 key, 9 the user index's TTL (ms)
+-- KEYS: 1 P s:<key>, 2 P x:<shard> (its expiry index), 3 P v:<uid>
+-- ARGV: 1 expiry, 2 expiry + grace (ms), 3 key (32 bytes), 4 the user index's TTL (ms),
+--       5.. the record's field, value pairs
 -- Returns 1, or 0 when the key is taken.
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'j', ARGV[1], 'uid', ARGV[2], 'seen', ARGV[3],
-  'idle', ARGV[4], 'aexp', ARGV[5])
-redis.call('PEXPIREAT', KEYS[1], ARGV[7])
-redis.call('ZADD', KEYS[2], ARGV[6], ARGV[8])
-redis.call('SADD', KEYS[3], ARGV[8])
-redis.call('PEXPIRE', KEYS[3], ARGV[9])
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[3], '')
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
 return 1

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# What one single sign-on session costs in Redis: for each build directory given (default
+# $YH_BUILD, else build), starts its own redis-server on a free loopback port, fills the
+# store with COUNT sessions through that build's session library
+# (tests/bench/redis_session_fill: sess_create and one sess_add_client each, with 4 and
+# then 1 session per user) and prints
+#   - used_memory after minus before (INFO memory), per session: what Redis really holds;
+#   - per key kind (the letters after the prefix: s session, x/z expiry index, v/u user
+#     index), the number of keys, their encoding (OBJECT ENCODING of one) and the sum
+#     of MEMORY USAGE over every key of the kind, per session.
+# Give two builds (an older one first) to see before and after side by side.
+#
+# Usage: tests/bench/redis_session_bytes.sh [BUILD_DIR...]
+# Environment: BENCH_SESSIONS [100000], BENCH_PER_USER ["4 1"] (sessions per user, one
+# run each)
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+COUNT=${BENCH_SESSIONS:-100000}
+PERS=${BENCH_PER_USER:-4 1}
+PREFIX=yh:
+(($# > 0)) || set -- "${YH_BUILD:-$SRC/build}"
+
+die() { echo "redis_session_bytes: $*" >&2; exit 1; }
+for tool in redis-server redis-cli python3; do
+	command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+
+TMP=$(mktemp -d /tmp/redis-bytes.XXXXXX)
+RPID=
+cleanup() {
+	[[ -n $RPID ]] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The sum of MEMORY USAGE (every key exact: SAMPLES 0), the key count and one key's
+# encoding per kind, in one server-side pass.
+read -r -d '' KINDS_LUA <<'LUA' || true
+local sum, n, enc, order = {}, {}, {}, {}
+local plen = #ARGV[1]
+for _, k in ipairs(redis.call('KEYS', ARGV[1] .. '*')) do
+  local rest = string.sub(k, plen + 1)
+  local kind = string.match(rest, '^([^:]*):') or rest
+  if not sum[kind] then
+    sum[kind], n[kind] = 0, 0
+    enc[kind] = redis.call('OBJECT', 'ENCODING', k)
+    order[#order + 1] = kind
+  end
+  sum[kind] = sum[kind] + redis.call('MEMORY', 'USAGE', k, 'SAMPLES', 0)
+  n[kind] = n[kind] + 1
+end
+local out = {}
+for _, kind in ipairs(order) do
+  out[#out + 1] = kind .. ' ' .. n[kind] .. ' ' .. enc[kind] .. ' ' .. sum[kind]
+end
+return out
+LUA
+
+measure() {  # measure BUILD PER_USER
+	local build=$1 PER=$2 prog=$1/tests/bench/redis_session_fill port before after
+	[[ -x $prog ]] || die "$prog not built"
+	port=$(free_port)
+	redis-server --save "" --appendonly no --bind 127.0.0.1 --port "$port" \
+		--daemonize no --dir "$TMP" >"$TMP/redis.log" 2>&1 &
+	RPID=$!
+	for _ in $(seq 1 100); do
+		[[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]] && break
+		sleep 0.05
+	done
+	before=$(redis-cli -p "$port" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
+	"$prog" "$port" "$PREFIX" "$COUNT" "$PER" >/dev/null || die "$prog failed"
+	after=$(redis-cli -p "$port" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
+	echo "== $build ($(git -C "$build/.." log -1 --format=%h 2>/dev/null || echo '?')):" \
+		"$COUNT sessions, $PER per user"
+	printf '  %-6s %8s  %-10s %s\n' kind keys encoding "MEMORY USAGE bytes/session"
+	redis-cli -p "$port" eval "$KINDS_LUA" 0 "$PREFIX" | while read -r kind n enc sum; do
+		printf '  %-6s %8d  %-10s %d\n' "$kind:" "$n" "$enc" $((sum / COUNT))
+	done
+	echo "  total (INFO used_memory delta / sessions): $(((after - before) / COUNT)) bytes/session"
+	kill "$RPID"
+	wait "$RPID" 2>/dev/null || true
+	RPID=
+}
+
+for per in $PERS; do
+	for b in "$@"; do
+		measure "$b" "$per"
+	done
+done
