@@ -821,17 +821,9 @@ run_handler(struct http_req *req)
 		return MHD_YES;
 	}
 	if (r != 0 || req->state != REQ_RESPONDED) {
-		bool busy = yh_err_temporary(r);
-
 		yh_error("handler for %s %s failed (request %s): %s", req->method,
 		    req->route->path, req->id, r != 0 ? yh_strerror(r) : "no response set");
-		drop_resp_headers(req);
-		if (http_respond_error(req, busy ? 503 : 500,
-		    busy ? "temporarily_unavailable" : "server_error",
-		    r == YH_ERR_NOSPACE ? "the server cannot store anything at the moment; "
-		    "try again shortly" : busy ? "a service authd depends on (such as the "
-		    "session store) is unavailable; try again shortly" : "internal error; see "
-		    "the server log for this request id") != 0)
+		if (http_respond_failure(req, r) != 0)
 			return MHD_NO;
 	}
 	return queue_response(req);
@@ -1327,6 +1319,36 @@ http_respond_error(struct http_req *req, unsigned status, const char *error,
 }
 
 int
+http_respond_failure(struct http_req *req, int r)
+{
+	bool busy = yh_err_temporary(r);
+
+	int rr;
+
+	pthread_mutex_lock(&req->lock);
+	drop_resp_headers(req);
+	pthread_mutex_unlock(&req->lock);
+	rr = http_respond_error(req, busy ? 503 : 500,
+	    busy ? "temporarily_unavailable" : "server_error",
+	    r == YH_ERR_NOSPACE ? "the server cannot store anything at the moment; "
+	    "try again shortly" : busy ? "a service authd depends on (such as the "
+	    "session store) is unavailable; try again shortly" : "internal error; see "
+	    "the server log for this request id");
+	if (rr != 0) {
+		/* No memory for the error: the response it replaces must go all the same. */
+		pthread_mutex_lock(&req->lock);
+		free(req->rbody);
+		free(req->ctype);
+		req->rbody = NULL;
+		req->ctype = NULL;
+		req->rlen = 0;
+		req->status = 500;
+		pthread_mutex_unlock(&req->lock);
+	}
+	return rr;
+}
+
+int
 http_respond_redirect(struct http_req *req, unsigned status, const char *location)
 {
 	int r;
@@ -1397,6 +1419,16 @@ http_req_suspend(struct http_req *req)
 		return YH_ERR_INTERNAL;
 	req->suspended = true;
 	req->state = REQ_SUSPENDED;
+	MHD_suspend_connection(req->conn);
+	return 0;
+}
+
+int
+http_req_hold(struct http_req *req)
+{
+	if (!req->in_handler || req->suspended || req->state != REQ_RESPONDED)
+		return YH_ERR_INTERNAL;
+	req->suspended = true;
 	MHD_suspend_connection(req->conn);
 	return 0;
 }
