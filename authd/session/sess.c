@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -365,6 +366,16 @@ out:
 	return rc;
 }
 
+int
+sess_mem_records(struct sess_store *s, size_t *n)
+{
+	*n = 0;
+	if (s->ops->count == NULL)
+		return YH_ERR_UNSUPPORTED;
+	*n = s->ops->count(s);
+	return 0;
+}
+
 void
 sess_close(struct sess_store *s)
 {
@@ -439,11 +450,14 @@ claim_expired(struct sess_store *s, const char *key, int64_t now)
 	return 0;
 }
 
+/* Records a sweep must have freed for it to return free memory to the system. */
+#define SESS_TRIM_AFTER 1024
+
 int
 sess_sweep(struct sess_store *s, size_t *n)
 {
 	char (*keys)[SESS_KEY_SIZE] = NULL;
-	size_t got = 0, ended = 0;
+	size_t got = 0, ended = 0, held = 0;
 	int64_t now = sess_now(s);
 	int rc = 0;
 
@@ -451,6 +465,8 @@ sess_sweep(struct sess_store *s, size_t *n)
 		*n = 0;
 	if ((keys = calloc(SESS_SWEEP_BATCH, sizeof(*keys))) == NULL)
 		return YH_ERR_ALLOC;
+	if (s->ops->count != NULL)
+		held = s->ops->count(s);
 	if (s->ops->purge != NULL)
 		s->ops->purge(s, now);
 	for (int round = 0; round < 64; round++) {
@@ -470,6 +486,11 @@ sess_sweep(struct sess_store *s, size_t *n)
 			break;
 	}
 	free(keys);
+	/* Records are small and made by many HTTP threads, each allocating from its own
+	 * malloc arena: freed by the thousand after a busy spell they stay in those arenas
+	 * and the process keeps its peak size. Hand the free pages back. */
+	if (s->ops->count != NULL && held >= s->ops->count(s) + SESS_TRIM_AFTER)
+		malloc_trim(0);
 	if (n != NULL)
 		*n = ended;
 	return rc;
