@@ -290,6 +290,17 @@ dup_opt(const char *src, char **dst)
 	return (*dst = strdup(src)) == NULL ? YH_ERR_ALLOC : 0;
 }
 
+/* yh_session_store_records, read at each rendering. */
+static int
+records_read(void *ctx, double *v)
+{
+	size_t n = 0;
+	int rc = sess_mem_records(ctx, &n);
+
+	*v = (double)n;
+	return rc;
+}
+
 /* The store's series in cfg.metrics (none without a registry). */
 static int
 metrics_setup(struct sess_store *s)
@@ -317,10 +328,14 @@ metrics_setup(struct sess_store *s)
 			return rc;
 	}
 	/* Only the memory backend knows the live count; Redis is shared by many processes. */
-	if (s->cfg.backend == SESS_BACKEND_MEMORY)
-		rc = mx_gauge_get(m, "yh_sessions_active", "login sessions held in memory",
-		    NULL, &s->mx.active);
-	return rc;
+	if (s->cfg.backend == SESS_BACKEND_MEMORY &&
+	    ((rc = mx_gauge_get(m, "yh_sessions_active", "login sessions held in memory",
+	    NULL, &s->mx.active)) != 0 ||
+	    (rc = mx_gauge_fn_add(m, "yh_session_store_records", "records the memory session "
+	    "store holds: sessions, codes, flows, refresh families and tokens, indexes, "
+	    "counters, locks, denylist entries", NULL, records_read, s)) != 0))
+		return rc;
+	return 0;
 }
 
 int
