@@ -31,6 +31,12 @@
  * write() lands on a page the running flush is writing back (ext4 would make it wait
  * for that flush, holding up every writer behind it).
  *
+ * yh_audit_submit's lines have no thread waiting: they are queued with a done call, and
+ * a writer thread leads their batches (a yh_audit_write caller may lead them too). Its
+ * callers (suspended HTTP requests) hold no thread through the flush, so the queue
+ * fills with every line that arrives during one fdatasync and the next flush takes
+ * them all.
+ *
  * A checkpoint is one more line at the end of a batch: when the batch takes the
  * sequence past a multiple of every_lines, when a request asks for one (the timer, the
  * start, the close), never when the last line already is one. Such a batch is flushed
@@ -47,6 +53,11 @@ struct audit_entry {
 	size_t len;
 	int state;               /* ENTRY_QUEUED until the leader settles it */
 	int rc;                  /* its result then */
+	/* A line of yh_audit_submit: nobody waits for it; the leader calls done and frees
+	 * the entry and its body. NULL for yh_audit_write's lines. */
+	yh_audit_done_fn done;
+	void *done_arg;
+	int64_t t0;              /* when queued (monotonic ns), for flush_hist */
 };
 
 struct yh_audit {
@@ -56,6 +67,13 @@ struct yh_audit {
 	pthread_cond_t settled_cv;
 	struct audit_entry *queue, **queue_end;  /* queued lines, oldest first */
 	bool leading;            /* a leader is writing and flushing a batch */
+	/* The writer thread: leads the batches of yh_audit_submit's lines, which have no
+	 * thread of their own waiting. Started at the first such line; stopping is under
+	 * lock. */
+	pthread_t writer;
+	bool writer_on, writer_stop;
+	size_t nasync;           /* queued lines of yh_audit_submit */
+	pthread_cond_t work_cv;  /* an async line was queued, or a batch ended */
 	/* The chain's tail as of our last write; reread when the file changed size. Only
 	 * the leader touches these, so they need no lock. */
 	char prev[65];
@@ -78,6 +96,7 @@ struct yh_audit {
 	bool timer_on, stopping;
 	pthread_cond_t timer_cv; /* on CLOCK_MONOTONIC */
 	struct mx_hist *flush_hist; /* queued to durable, per line; NULL */
+	struct mx_counter *flushes; /* batches flushed (write + fdatasync); NULL */
 };
 
 int
@@ -116,6 +135,7 @@ yh_audit_open(const char *path, struct yh_audit **out, char *err, size_t errsz)
 	a->queue_end = &a->queue;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->settled_cv, NULL);
+	pthread_cond_init(&a->work_cv, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->timer_cv, &ca);
@@ -518,9 +538,73 @@ out:
 int
 yh_audit_metrics(struct yh_audit *a, struct mx_registry *reg)
 {
+	int r;
+
+	if ((r = mx_counter_get(reg, "yh_audit_flushes_total",
+	    "Audit batches written and flushed (fdatasync), each covering one or more lines.",
+	    NULL, &a->flushes)) != 0)
+		return r;
 	return mx_hist_get(reg, "yh_audit_flush_duration_seconds",
 	    "Time from an audit line queued to its flush (fdatasync) completing.", NULL,
 	    mx_latency_buckets, mx_latency_nbuckets, &a->flush_hist);
+}
+
+/* Frees an entry of yh_audit_submit (its body is the entry's own). */
+static void
+entry_free(struct audit_entry *e)
+{
+	free((char *)e->body);
+	free(e);
+}
+
+/*
+ * One batch, with the lock held on entry and on return: takes everything queued, writes
+ * and flushes it without the lock, then settles each line. yh_audit_write's writers are
+ * woken; yh_audit_submit's lines get their done call, in queue order and without the
+ * lock, once the whole batch is on disk (or failed), and are freed.
+ */
+static void
+lead(struct yh_audit *a)
+{
+	struct audit_entry *batch, *next, *async = NULL, **async_end = &async;
+	int64_t now;
+	int br, cr;
+
+	a->leading = true;
+	batch = a->queue;
+	a->queue = NULL;
+	a->queue_end = &a->queue;
+	a->nasync = 0;
+	pthread_mutex_unlock(&a->lock);
+	br = write_batch(a, batch, &cr);
+	if (br == 0 && batch != NULL)
+		mx_counter_add(a->flushes, 1);
+	pthread_mutex_lock(&a->lock);
+	for (struct audit_entry *x = batch; x != NULL; x = next) {
+		next = x->next;
+		x->rc = br != 0 || x->body != NULL ? br : cr;
+		if (x->done != NULL) {
+			x->next = NULL;
+			*async_end = x;
+			async_end = &x->next;
+			continue;
+		}
+		x->state = ENTRY_DONE;   /* its writer may free it from now on */
+	}
+	a->leading = false;
+	pthread_cond_broadcast(&a->settled_cv);
+	if (a->queue != NULL)
+		pthread_cond_signal(&a->work_cv);
+	pthread_mutex_unlock(&a->lock);
+	now = yh_mono_ns();
+	for (struct audit_entry *x = async; x != NULL; x = next) {
+		next = x->next;
+		if (x->rc == 0)
+			mx_hist_observe(a->flush_hist, (double)(now - x->t0) / 1e9);
+		x->done(x->done_arg, x->rc);
+		entry_free(x);
+	}
+	pthread_mutex_lock(&a->lock);
 }
 
 /* Queues e and returns its result once a leader (perhaps this thread) settled it; a
@@ -535,33 +619,38 @@ submit(struct yh_audit *a, struct audit_entry *e)
 	*a->queue_end = e;
 	a->queue_end = &e->next;
 	while (e->state == ENTRY_QUEUED) {
-		struct audit_entry *batch, *next;
-		int br, cr;
-
 		if (a->leading) {
 			pthread_cond_wait(&a->settled_cv, &a->lock);
 			continue;
 		}
-		a->leading = true;
-		batch = a->queue;
-		a->queue = NULL;
-		a->queue_end = &a->queue;
-		pthread_mutex_unlock(&a->lock);
-		br = write_batch(a, batch, &cr);
-		pthread_mutex_lock(&a->lock);
-		for (struct audit_entry *x = batch; x != NULL; x = next) {
-			next = x->next;
-			x->rc = br != 0 || x->body != NULL ? br : cr;
-			x->state = ENTRY_DONE;
-		}
-		a->leading = false;
-		pthread_cond_broadcast(&a->settled_cv);
+		lead(a);
 	}
 	r = e->rc;
 	pthread_mutex_unlock(&a->lock);
 	if (r == 0 && e->body != NULL)
 		mx_hist_observe(a->flush_hist, (double)(yh_mono_ns() - t0) / 1e9);
 	return r;
+}
+
+/* The writer thread: leads a batch whenever yh_audit_submit's lines wait and no other
+ * leader runs; at stop, once none is left. */
+static void *
+writer_main(void *arg)
+{
+	struct yh_audit *a = arg;
+
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		if (a->queue != NULL && !a->leading && a->nasync > 0) {
+			lead(a);
+			continue;
+		}
+		if (a->writer_stop && a->nasync == 0)
+			break;
+		pthread_cond_wait(&a->work_cv, &a->lock);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
 }
 
 int
@@ -581,6 +670,55 @@ yh_audit_write(struct yh_audit *a, const char *event, const char *actor, json_t 
 out:
 	if (r != 0)
 		yh_error("audit write failed for event %s: %s", event, yh_strerror(r));
+	free(body);
+	return r;
+}
+
+int
+yh_audit_submit(struct yh_audit *a, const char *event, const char *actor, json_t *fields,
+    yh_audit_done_fn done, void *arg)
+{
+	struct audit_entry *e;
+	char *body = NULL;
+	size_t len = 0;
+	int r = YH_ERR_INVALID;
+
+	/* Only the writer makes checkpoints: an event may not pass for one. */
+	if (done == NULL || strcmp(event, YH_AUDIT_CHECKPOINT_EVENT) == 0)
+		goto fail;
+	if ((r = build_body(event, actor, fields, &body, &len)) != 0)
+		goto fail;
+	r = YH_ERR_ALLOC;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		goto fail;
+	e->body = body;
+	e->len = len;
+	e->state = ENTRY_QUEUED;
+	e->done = done;
+	e->done_arg = arg;
+	e->t0 = yh_mono_ns();
+	pthread_mutex_lock(&a->lock);
+	if (a->writer_stop) {
+		r = YH_ERR_UNAVAILABLE;
+	} else if (!a->writer_on && pthread_create(&a->writer, NULL, writer_main, a) != 0) {
+		r = YH_ERR_INTERNAL;
+	} else {
+		a->writer_on = true;
+		*a->queue_end = e;
+		a->queue_end = &e->next;
+		a->nasync++;
+		if (!a->leading)
+			pthread_cond_signal(&a->work_cv);
+		r = 0;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (r != 0) {
+		free(e);
+		goto fail;
+	}
+	return 0;
+fail:
+	yh_error("audit write failed for event %s: %s", event, yh_strerror(r));
 	free(body);
 	return r;
 }
@@ -702,6 +840,13 @@ yh_audit_close(struct yh_audit *a)
 
 	if (a == NULL)
 		return;
+	/* Lines still queued by yh_audit_submit are written and settled first. */
+	pthread_mutex_lock(&a->lock);
+	a->writer_stop = true;
+	pthread_cond_signal(&a->work_cv);
+	pthread_mutex_unlock(&a->lock);
+	if (a->writer_on)
+		pthread_join(a->writer, NULL);
 	if (a->timer_on) {
 		pthread_mutex_lock(&a->lock);
 		a->stopping = true;
@@ -717,6 +862,7 @@ yh_audit_close(struct yh_audit *a)
 	close(a->fd);
 	pthread_cond_destroy(&a->timer_cv);
 	pthread_cond_destroy(&a->settled_cv);
+	pthread_cond_destroy(&a->work_cv);
 	pthread_mutex_destroy(&a->lock);
 	free(a->path);
 	free(a);

@@ -38,9 +38,10 @@ struct yh_audit;
  * YH_ERR_PERM with a message in err. */
 int yh_audit_open(const char *path, struct yh_audit **out, char *err, size_t errsz) YH_WUR;
 
-/* Stops the checkpoint timer, writes a last checkpoint when checkpoints are on and lines
- * this handle wrote are not covered yet (a failure is logged), and closes the file. NULL
- * is fine. */
+/* Writes and settles the lines yh_audit_submit still has queued (their done calls run
+ * before it returns), stops the writer and the checkpoint timer, writes a last
+ * checkpoint when checkpoints are on and lines this handle wrote are not covered yet (a
+ * failure is logged), and closes the file. NULL is fine. */
 void yh_audit_close(struct yh_audit *a);
 
 /*
@@ -55,13 +56,34 @@ void yh_audit_close(struct yh_audit *a);
 int yh_audit_write(struct yh_audit *a, const char *event, const char *actor,
     json_t *fields) YH_WUR;
 
+/* Called once a line of yh_audit_submit is settled: rc is 0 once it is on disk, else
+ * yh_audit_write's errors. Runs on the thread that flushed the batch (the audit writer
+ * thread, or a yh_audit_write caller that led it), without the handle's lock: keep it
+ * short (set a response, resume a request). */
+typedef void (*yh_audit_done_fn)(void *arg, int rc);
+
+/*
+ * Queues the same line as yh_audit_write and returns at once: done(arg, rc) is called
+ * exactly once, from the audit writer thread (perhaps before this returns), when the
+ * batch holding the line has been written and flushed (rc 0) or has failed. Lines of
+ * one batch are settled in queue order, after the whole batch is on disk, so one flush
+ * serves every line queued while the previous flush ran. For a caller that must not
+ * hold a thread through the flush (an HTTP request suspended until its line is
+ * durable). Returns 0 (queued), or YH_ERR_INVALID / YH_ERR_TOO_LONG / YH_ERR_ALLOC /
+ * YH_ERR_UNAVAILABLE (the handle is closing) / YH_ERR_INTERNAL (no writer thread),
+ * and then done is not called. Thread-safe.
+ */
+int yh_audit_submit(struct yh_audit *a, const char *event, const char *actor,
+    json_t *fields, yh_audit_done_fn done, void *arg) YH_WUR;
+
 struct mx_registry;
 
 /*
  * Registers the histogram yh_audit_flush_duration_seconds in reg and records in it, for
- * each line yh_audit_write wrote, the time from its queueing to its flush completing
- * (the wait of the action it records: group commit, write and fdatasync); failed writes
- * are not counted. Call once, before the handle is shared between threads; reg must
+ * each line yh_audit_write or yh_audit_submit wrote, the time from its queueing to its
+ * flush completing (the wait of the action it records: group commit, write and
+ * fdatasync); failed writes are not counted. Also the counter yh_audit_flushes_total:
+ * batches flushed, so lines per fdatasync can be told. Call once, before the handle is shared between threads; reg must
  * outlive the handle. Returns 0 or mx_hist_get's errors.
  */
 int yh_audit_metrics(struct yh_audit *a, struct mx_registry *reg) YH_WUR;

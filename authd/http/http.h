@@ -36,6 +36,12 @@
  * exactly once; after that it must not touch req. While suspended, the request's
  * header/query/body accessors must not be used from the worker (copy values first).
  * Suspended requests must all be resumed before http_server_free.
+ *
+ * A response that is ready but must not leave before something else is durable (a
+ * token before its audit line is flushed) is held instead: the handler sets it, calls
+ * http_req_hold(req), hands req to whoever finishes the work and returns HTTP_SUSPENDED;
+ * that side calls http_req_resume(req) once done, or first replaces the response
+ * (http_respond_failure) when it failed.
  */
 #ifndef YH_AUTHD_HTTP_H
 #define YH_AUTHD_HTTP_H
@@ -235,6 +241,19 @@ bool http_req_answered(struct http_req *req);
 /* Suspends the request's connection; the handler must then return HTTP_SUSPENDED.
  * Returns 0 or YH_ERR_INTERNAL (called twice or outside the handler). */
 int http_req_suspend(struct http_req *req) YH_WUR;
+
+/* Like http_req_suspend, after the handler has set a response (and its headers): the
+ * response stays with the request until http_req_resume, and may be replaced from
+ * another thread meanwhile. Returns 0 or YH_ERR_INTERNAL (no response set yet, called
+ * twice or outside the handler). */
+int http_req_hold(struct http_req *req) YH_WUR;
+
+/* Replaces the response with what the server answers for a handler's error r: 503
+ * temporarily_unavailable for a temporary one (yh_err_temporary), else 500
+ * server_error, both as JSON; headers set so far are dropped. For a held or suspended
+ * request whose work failed, and for the server's own use. Returns 0 or
+ * YH_ERR_ALLOC; even then the response it replaces is gone (an empty 500 is left). */
+int http_respond_failure(struct http_req *req, int r) YH_WUR;
 
 /* Resumes a suspended request after its response was set (any thread, once). When no
  * response was set, the client gets 500. */

@@ -78,6 +78,8 @@ struct http_server {
 	struct mx_gauge *open_conns;
 	struct hw_set *watch;         /* head and body deadlines, while serving */
 	atomic_bool quiescing;        /* http_server_quiesce: refuse new connections */
+	uint64_t id_key;              /* request ids: random at start ... */
+	_Atomic uint64_t id_seq;      /* ... mixed with a counter (req_id) */
 	pthread_mutex_t log_lock;     /* guards starting and start_err */
 	bool starting;
 	char start_err[256];
@@ -312,6 +314,10 @@ http_server_new(const struct http_opts *opts, struct http_server **out, char *er
 		return YH_ERR_ALLOC;
 	}
 	srv->lfd = -1;
+	if ((r = yh_random(&srv->id_key, sizeof(srv->id_key))) != 0) {
+		yh_errf(errmsg, errsz, "no random bytes for request ids");
+		goto out;
+	}
 	srv->threads = opts->threads;
 	srv->timeout = opts->connection_timeout;
 	srv->max_conn = opts->max_connections;
@@ -573,12 +579,34 @@ set_client(struct http_req *req)
 	pthread_rwlock_unlock(&req->srv->proxies_lock);
 }
 
+/*
+ * A request id: 16 hex digits, unique within this server's life and unrelated between
+ * runs. The next value of a counter, offset by a random key drawn at start and passed
+ * through SplitMix64's finalizer (a bijection of 64-bit values, so distinct counters
+ * give distinct ids): no call into the random generator per request (OpenSSL's checks
+ * for a fork with getpid(), a system call, on every draw) and no lock. Ids are for logs,
+ * not secrets.
+ */
+static void
+req_id(struct http_server *srv, char out[17])
+{
+	uint64_t z = srv->id_key + atomic_fetch_add_explicit(&srv->id_seq, 1,
+	    memory_order_relaxed) * 0x9e3779b97f4a7c15ULL;
+	unsigned char b[8];
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(z >> (56 - 8 * i));
+	yh_hex_encode(b, sizeof(b), out);
+}
+
 static struct http_req *
 req_new(struct http_server *srv, struct MHD_Connection *conn, const char *method,
     const char *url)
 {
 	const union MHD_ConnectionInfo *ci;
-	unsigned char rnd[8];
 	struct http_req *req;
 
 	if ((req = calloc(1, sizeof(*req))) == NULL)
@@ -596,9 +624,7 @@ req_new(struct http_server *srv, struct MHD_Connection *conn, const char *method
 	req->stats = &srv->unmatched;
 	if (yh_strlcpy(req->method, method, sizeof(req->method)) != 0)
 		memcpy(req->method, "?", 2);   /* no route has such a method: 404/405 */
-	if (yh_random(rnd, sizeof(rnd)) != 0)
-		memset(rnd, 0, sizeof(rnd));
-	yh_hex_encode(rnd, sizeof(rnd), req->id);
+	req_id(srv, req->id);
 	/* Bodies carry passwords and client secrets: wiped on growth and on free. */
 	yh_buf_init_secret(&req->body, srv->max_body);
 	set_client(req);
@@ -821,17 +847,9 @@ run_handler(struct http_req *req)
 		return MHD_YES;
 	}
 	if (r != 0 || req->state != REQ_RESPONDED) {
-		bool busy = yh_err_temporary(r);
-
 		yh_error("handler for %s %s failed (request %s): %s", req->method,
 		    req->route->path, req->id, r != 0 ? yh_strerror(r) : "no response set");
-		drop_resp_headers(req);
-		if (http_respond_error(req, busy ? 503 : 500,
-		    busy ? "temporarily_unavailable" : "server_error",
-		    r == YH_ERR_NOSPACE ? "the server cannot store anything at the moment; "
-		    "try again shortly" : busy ? "a service authd depends on (such as the "
-		    "session store) is unavailable; try again shortly" : "internal error; see "
-		    "the server log for this request id") != 0)
+		if (http_respond_failure(req, r) != 0)
 			return MHD_NO;
 	}
 	return queue_response(req);
@@ -1327,6 +1345,36 @@ http_respond_error(struct http_req *req, unsigned status, const char *error,
 }
 
 int
+http_respond_failure(struct http_req *req, int r)
+{
+	bool busy = yh_err_temporary(r);
+
+	int rr;
+
+	pthread_mutex_lock(&req->lock);
+	drop_resp_headers(req);
+	pthread_mutex_unlock(&req->lock);
+	rr = http_respond_error(req, busy ? 503 : 500,
+	    busy ? "temporarily_unavailable" : "server_error",
+	    r == YH_ERR_NOSPACE ? "the server cannot store anything at the moment; "
+	    "try again shortly" : busy ? "a service authd depends on (such as the "
+	    "session store) is unavailable; try again shortly" : "internal error; see "
+	    "the server log for this request id");
+	if (rr != 0) {
+		/* No memory for the error: the response it replaces must go all the same. */
+		pthread_mutex_lock(&req->lock);
+		free(req->rbody);
+		free(req->ctype);
+		req->rbody = NULL;
+		req->ctype = NULL;
+		req->rlen = 0;
+		req->status = 500;
+		pthread_mutex_unlock(&req->lock);
+	}
+	return rr;
+}
+
+int
 http_respond_redirect(struct http_req *req, unsigned status, const char *location)
 {
 	int r;
@@ -1397,6 +1445,16 @@ http_req_suspend(struct http_req *req)
 		return YH_ERR_INTERNAL;
 	req->suspended = true;
 	req->state = REQ_SUSPENDED;
+	MHD_suspend_connection(req->conn);
+	return 0;
+}
+
+int
+http_req_hold(struct http_req *req)
+{
+	if (!req->in_handler || req->suspended || req->state != REQ_RESPONDED)
+		return YH_ERR_INTERNAL;
+	req->suspended = true;
 	MHD_suspend_connection(req->conn);
 	return 0;
 }

@@ -3,7 +3,9 @@
  * GET /jwks (the key ring's published keys). Both are public and cacheable for a short
  * time: relying parties pick up a new "next" key well before it signs.
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -180,27 +182,90 @@ oidc_discovery_doc(const char *issuer, unsigned algs)
 	return d;
 }
 
+/*
+ * The discovery document as sent, rendered once for an (issuer, algorithms) pair and
+ * again only when either changes (a reload with other keys.algs): a static document
+ * costs a copy per request, not a JSON tree built and dumped.
+ */
+static struct {
+	pthread_rwlock_t lock;
+	char *issuer;
+	unsigned algs;
+	char *text;
+	size_t len;
+} rendered = { .lock = PTHREAD_RWLOCK_INITIALIZER };
+
+/* Answers with the rendered document when it is the one for issuer and algs; *hit says
+ * whether it was. */
+static int
+respond_rendered(struct http_req *req, const char *issuer, unsigned algs, bool *hit)
+{
+	int r = 0;
+
+	pthread_rwlock_rdlock(&rendered.lock);
+	*hit = rendered.text != NULL && rendered.algs == algs &&
+	    strcmp(rendered.issuer, issuer) == 0;
+	if (*hit)
+		r = http_respond(req, 200, "application/json", rendered.text, rendered.len);
+	pthread_rwlock_unlock(&rendered.lock);
+	return r;
+}
+
+/* Renders the document for issuer and algs and keeps it (replacing another). */
+static int
+render(const char *issuer, unsigned algs)
+{
+	json_t *doc = oidc_discovery_doc(issuer, algs);
+	char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char *iss = strdup(issuer);
+
+	json_decref(doc);
+	if (text == NULL || iss == NULL) {
+		free(text);
+		free(iss);
+		return YH_ERR_ALLOC;
+	}
+	pthread_rwlock_wrlock(&rendered.lock);
+	free(rendered.text);
+	free(rendered.issuer);
+	rendered.text = text;
+	rendered.len = strlen(text);
+	rendered.issuer = iss;
+	rendered.algs = algs;
+	pthread_rwlock_unlock(&rendered.lock);
+	return 0;
+}
+
 static int
 discovery_handler(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	const struct authd_cfg *cfg = app->cfg;
-	struct tok_ring_snap *snap = tok_ring_acquire(app->ring);
-	/* The algorithms apps may choose (keys.algs: RS256 always); without a
-	 * configuration (tests), those of the published keys. */
-	unsigned algs = cfg != NULL && cfg->key_algs != 0 ? cfg->key_algs : tok_snap_algs(snap);
-	json_t *doc;
+	unsigned algs;
+	bool hit;
 	int r;
 
-	tok_snap_release(snap);
-	if ((doc = oidc_discovery_doc(app->issuer, algs)) == NULL)
-		return YH_ERR_ALLOC;
-	if ((r = http_resp_header(req, "Cache-Control", DISCOVERY_CACHE)) != 0 ||
-	    (r = http_resp_header(req, "Access-Control-Allow-Origin", "*")) != 0) {
-		json_decref(doc);
-		return r;
+	/* The algorithms apps may choose (keys.algs: RS256 always); without a
+	 * configuration (tests), those of the published keys. */
+	if (cfg != NULL && cfg->key_algs != 0) {
+		algs = cfg->key_algs;
+	} else {
+		struct tok_ring_snap *snap = tok_ring_acquire(app->ring);
+
+		algs = tok_snap_algs(snap);
+		tok_snap_release(snap);
 	}
-	return http_respond_json(req, 200, doc);
+	if ((r = http_resp_header(req, "Cache-Control", DISCOVERY_CACHE)) != 0 ||
+	    (r = http_resp_header(req, "Access-Control-Allow-Origin", "*")) != 0)
+		return r;
+	if ((r = respond_rendered(req, app->issuer, algs, &hit)) != 0 || hit)
+		return r;
+	if ((r = render(app->issuer, algs)) != 0)
+		return r;
+	if ((r = respond_rendered(req, app->issuer, algs, &hit)) != 0 || hit)
+		return r;
+	/* Rendered for other values in between (two configurations at once): */
+	return http_respond_json(req, 200, oidc_discovery_doc(app->issuer, algs));
 }
 
 static int

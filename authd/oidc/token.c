@@ -40,6 +40,10 @@ struct treq {
 	struct oidc_client_auth ca;
 	const struct clients_client *c;
 	int64_t now;
+	/* The grant answered with tokens: its token.issue line, queued once the response
+	 * is complete; the response leaves when the line is durable (hold_until_audited). */
+	json_t *issued;
+	const char *grant;
 };
 
 /* What to mint for one grant. */
@@ -231,17 +235,17 @@ audit_org_uid(struct treq *t, json_t *f, const char *uscc)
 	return r;
 }
 
-/* Writes token.issue (or another event) to the audit trail, with the credit code and
- * the uid of the organization acted for when there is one (org); must succeed. */
+/* The audit fields of a grant's event, with the credit code and the uid of the
+ * organization acted for when there is one (org). */
 static int
-audit_event(struct treq *t, const char *event, const char *grant, const char *uid,
-    const char *family, const char *jti, unsigned scopes, const char *org)
+audit_fields(struct treq *t, const char *grant, const char *uid, const char *family,
+    const char *jti, unsigned scopes, const char *org, json_t **out)
 {
-	char actor[CLIENTS_ID_MAX + 8], scope[OIDC_SCOPE_MAX];
+	char scope[OIDC_SCOPE_MAX];
 	json_t *f;
 	int r;
 
-	snprintf(actor, sizeof(actor), "client:%s", t->c->id);
+	*out = NULL;
 	if (clients_scope_format(scopes, scope, sizeof(scope)) != 0)
 		scope[0] = '\0';
 	if ((f = json_pack("{s:s, s:s}", "grant", grant, "scope", scope)) == NULL)
@@ -258,9 +262,99 @@ audit_event(struct treq *t, const char *event, const char *grant, const char *ui
 		json_decref(f);
 		return r;
 	}
+	*out = f;
+	return 0;
+}
+
+/* "client:<id>", the actor of a token endpoint's audit lines. */
+static void
+audit_actor(const struct treq *t, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "client:%s", t->c->id);
+}
+
+/* Writes an event other than token.issue (a replay, a refusal) to the audit trail and
+ * returns once it is durable; must succeed. */
+static int
+audit_event(struct treq *t, const char *event, const char *grant, const char *uid,
+    const char *family, const char *jti, unsigned scopes, const char *org)
+{
+	char actor[CLIENTS_ID_MAX + 8];
+	json_t *f;
+	int r;
+
+	if ((r = audit_fields(t, grant, uid, family, jti, scopes, org, &f)) != 0)
+		return r;
+	audit_actor(t, actor, sizeof(actor));
 	r = yh_audit_write(t->app->audit, event, actor, f);
 	json_decref(f);
 	return r;
+}
+
+/*
+ * A grant's tokens are minted and its response is set: records what its token.issue
+ * line will say. The line is queued and the response held by hold_until_audited once
+ * the handler has finished the response, so no token leaves before its line is durable.
+ */
+static int
+audit_issue(struct treq *t, const char *grant, const char *uid, const char *family,
+    const char *jti, unsigned scopes, const char *org)
+{
+	t->grant = grant;
+	return audit_fields(t, grant, uid, family, jti, scopes, org, &t->issued);
+}
+
+/* A response held until its token.issue line is durable. */
+struct held_grant {
+	struct http_req *req;
+	struct authd_app *app;
+	const char *grant;       /* a static name */
+};
+
+/* The token.issue line is settled: the tokens leave when it is on disk; when it could
+ * not be written they never do, and the client gets 500 or 503 instead. */
+static void
+grant_audited(void *arg, int rc)
+{
+	struct held_grant *h = arg;
+
+	if (rc == 0)
+		count_grant(h->app, h->grant);
+	else if (http_respond_failure(h->req, rc) != 0)
+		yh_error("token response dropped for an audit failure: %s", yh_strerror(rc));
+	http_req_resume(h->req);
+	free(h);
+}
+
+/*
+ * Holds the finished token response and queues its token.issue line: the HTTP thread
+ * goes on with other connections while the line waits for its batch's fdatasync, and
+ * grant_audited lets the response go once that flush returned. Returns HTTP_SUSPENDED,
+ * or an error (nothing queued, the response not held: the server answers the error).
+ */
+static int
+hold_until_audited(struct treq *t)
+{
+	char actor[CLIENTS_ID_MAX + 8];
+	struct held_grant *h;
+	int r;
+
+	if ((h = malloc(sizeof(*h))) == NULL)
+		return YH_ERR_ALLOC;
+	h->req = t->req;
+	h->app = t->app;
+	h->grant = t->grant;
+	if ((r = http_req_hold(t->req)) != 0) {
+		free(h);
+		return r;
+	}
+	audit_actor(t, actor, sizeof(actor));
+	if ((r = yh_audit_submit(t->app->audit, "token.issue", actor, t->issued,
+	    grant_audited, h)) != 0) {
+		/* Held already: this request is answered through the resume path. */
+		grant_audited(h, r);
+	}
+	return HTTP_SUSPENDED;
 }
 
 /* ---- authorization_code ------------------------------------------------------------- */
@@ -528,11 +622,10 @@ grant_code(struct treq *t)
 	is.bound = (scopes & CLIENTS_SCOPE_OFFLINE_ACCESS) == 0;
 	is.refresh_token = refresh ? rt : NULL;
 	is.family = refresh ? fam : NULL;
-	if ((r = audit_event(t, "token.issue", "authorization_code", g.uid, refresh ? fam : NULL,
-	    is.jti, scopes, g.org)) != 0)
+	if ((r = issue_and_respond(t, &is)) != 0)
 		goto out;
-	if ((r = issue_and_respond(t, &is)) == 0)
-		count_grant(t->app, "authorization_code");
+	r = audit_issue(t, "authorization_code", g.uid, refresh ? fam : NULL, is.jti, scopes,
+	    g.org);
 out:
 	if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND)   /* person gone or disabled */
 		r = oidc_error(t->req, "invalid_grant", "the user cannot be issued tokens");
@@ -675,11 +768,9 @@ grant_refresh(struct treq *t)
 	is.bound = !g.offline;
 	is.refresh_token = rt;
 	is.family = fam.id;
-	if ((r = audit_event(t, "token.issue", "refresh_token", g.uid, fam.id, is.jti,
-	    is.scopes, g.org)) != 0)
+	if ((r = issue_and_respond(t, &is)) != 0)
 		goto out;
-	if ((r = issue_and_respond(t, &is)) == 0)
-		count_grant(t->app, "refresh_token");
+	r = audit_issue(t, "refresh_token", g.uid, fam.id, is.jti, is.scopes, g.org);
 out:
 	if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND)   /* person gone or disabled */
 		r = oidc_error(t->req, "invalid_grant", "the user cannot be issued tokens");
@@ -771,11 +862,9 @@ grant_device(struct treq *t)
 	is.bound = (scopes & CLIENTS_SCOPE_OFFLINE_ACCESS) == 0;
 	is.refresh_token = refresh ? rt : NULL;
 	is.family = refresh ? fam : NULL;
-	if ((r = audit_event(t, "token.issue", "device_code", g.uid, refresh ? fam : NULL,
-	    is.jti, scopes, NULL)) != 0)
+	if ((r = issue_and_respond(t, &is)) != 0)
 		goto out;
-	if ((r = issue_and_respond(t, &is)) == 0)
-		count_grant(t->app, "device_code");
+	r = audit_issue(t, "device_code", g.uid, refresh ? fam : NULL, is.jti, scopes, NULL);
 out:
 	if (r == YH_ERR_DENIED)   /* person gone or disabled */
 		r = oidc_error(t->req, "invalid_grant", "the user cannot be issued tokens");
@@ -823,11 +912,9 @@ grant_client_credentials(struct treq *t)
 			    "the organization this app acts for is not active");
 		goto out;
 	}
-	if ((r = audit_event(t, "token.issue", "client_credentials", NULL, NULL, is.jti,
-	    is.scopes, t->c->org)) != 0)
+	if ((r = issue_and_respond(t, &is)) != 0)
 		goto out;
-	if ((r = issue_and_respond(t, &is)) == 0)
-		count_grant(t->app, "client_credentials");
+	r = audit_issue(t, "client_credentials", NULL, NULL, is.jti, is.scopes, t->c->org);
 out:
 	free(scope);
 	free(is.at);
@@ -884,6 +971,9 @@ token_handler(struct http_req *req, void *arg)
 out:
 	if (r == 0)   /* the answer, success or refusal, is for the client it names */
 		r = oidc_cors_named(req, t.snap);
+	if (r == 0 && t.issued != NULL)
+		r = hold_until_audited(&t);
+	json_decref(t.issued);
 	tok_snap_release(t.ring);
 	clients_release(t.snap);
 	free(grant);

@@ -12,8 +12,12 @@
  */
 #include "authd/oidc/token.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/evp.h>
 
 #include "authd/oidc/oidc.h"
 #include "authd/app.h"
@@ -21,6 +25,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "identity/dir/dir.h"
+#include "token/jwk.h"
 #include "token/jws.h"
 #include "token/jwt.h"
 #include "token/keyring.h"
@@ -80,6 +85,137 @@ claim_str(const json_t *claims, const char *name)
 }
 
 /*
+ * Access tokens whose signature was verified: a resource server introspects (or calls
+ * userinfo with) the same token many times, and its ES256 verification is most of the
+ * cost of each call. A slot remembers, under the SHA-256 of the whole token (header,
+ * payload and signature: another signature is another token), the key that verified it
+ * (its kid and its RFC 7638 thumbprint), the algorithm, the header's typ and the claims.
+ * On a hit the signature is taken as verified only when the ring still holds a key
+ * with that kid whose thumbprint is the same (the same public key: a retired or
+ * replaced key ends its tokens at once) and the algorithm is still allowed; the
+ * claims are then checked again in full (expiry, issuer, audience), and revocation and
+ * the session after that, as on a miss. Bounded by size: a fixed table, a new token
+ * takes its slot from whatever was there.
+ */
+#define ATC_SLOTS 1024            /* power of two */
+#define ATC_LOCKS 16
+#define ATC_TYP_MAX 32
+
+struct atc_slot {
+	unsigned char digest[32];
+	char kid[TOK_KID_MAX + 1];
+	char thumb[TOK_THUMBPRINT_LEN + 1];
+	char typ[ATC_TYP_MAX + 1];   /* "" when the header had none */
+	enum tok_alg alg;
+	char *claims;                /* compact JSON; NULL: empty slot */
+};
+
+static struct {
+	pthread_mutex_t lock[ATC_LOCKS];
+	struct atc_slot slot[ATC_SLOTS];
+} atc = { .lock = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER } };
+
+static size_t
+atc_index(const unsigned char d[32])
+{
+	return ((size_t)d[0] << 8 | d[1]) & (ATC_SLOTS - 1);
+}
+
+/* A hit: the verified token under digest d, checked against ring and chk as described
+ * above, into jwt. 0 (jwt set), YH_ERR_NOT_FOUND (no usable slot: verify in full), or
+ * tok_claims_check's error for claims that no longer pass. */
+static int
+atc_get(const unsigned char d[32], struct tok_ring_snap *ring, const struct tok_check *chk,
+    struct tok_jwt *jwt, char *why, size_t whysz)
+{
+	struct atc_slot copy;
+	size_t i = atc_index(d);
+	const struct tok_key *key;
+	char thumb[TOK_THUMBPRINT_LEN + 1];
+	json_t *claims;
+	int r = YH_ERR_NOT_FOUND;
+
+	memset(&copy, 0, sizeof(copy));
+	pthread_mutex_lock(&atc.lock[i % ATC_LOCKS]);
+	if (atc.slot[i].claims != NULL && memcmp(atc.slot[i].digest, d, 32) == 0) {
+		copy = atc.slot[i];
+		copy.claims = strdup(atc.slot[i].claims);
+	}
+	pthread_mutex_unlock(&atc.lock[i % ATC_LOCKS]);
+	if (copy.claims == NULL)
+		return YH_ERR_NOT_FOUND;
+	if ((tok_snap_algs(ring) & TOK_ALGSET(copy.alg)) == 0 ||
+	    (key = tok_keyset_find(tok_snap_keyset(ring), copy.kid)) == NULL ||
+	    tok_jwk_thumbprint(key, thumb) != 0 || strcmp(thumb, copy.thumb) != 0)
+		goto out;
+	if ((claims = json_loads(copy.claims, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		goto out;
+	if ((r = tok_claims_check(claims, copy.typ[0] != '\0' ? copy.typ : NULL, copy.alg,
+	    chk, why, whysz)) != 0) {
+		json_decref(claims);
+		goto out;
+	}
+	jwt->header = NULL;
+	jwt->claims = claims;
+	jwt->alg = copy.alg;
+	jwt->key = key;
+out:
+	free(copy.claims);
+	return r;
+}
+
+/* Remembers a token just verified in full (best effort: nothing is kept on error). */
+static void
+atc_put(const unsigned char d[32], const struct tok_jwt *jwt)
+{
+	const char *kid = tok_key_kid(jwt->key);
+	const char *typ = json_string_value(json_object_get(jwt->header, "typ"));
+	struct atc_slot n;
+	size_t i = atc_index(d);
+	char *old;
+
+	memset(&n, 0, sizeof(n));
+	if (kid == NULL || yh_strlcpy(n.kid, kid, sizeof(n.kid)) != 0 ||
+	    yh_strlcpy(n.typ, typ != NULL ? typ : "", sizeof(n.typ)) != 0 ||
+	    tok_jwk_thumbprint(jwt->key, n.thumb) != 0 ||
+	    (n.claims = json_dumps(jwt->claims, JSON_COMPACT)) == NULL)
+		return;
+	memcpy(n.digest, d, 32);
+	n.alg = jwt->alg;
+	pthread_mutex_lock(&atc.lock[i % ATC_LOCKS]);
+	old = atc.slot[i].claims;
+	atc.slot[i] = n;
+	pthread_mutex_unlock(&atc.lock[i % ATC_LOCKS]);
+	free(old);
+}
+
+/* tok_jwt_verify of an access token, through the cache of verified ones. */
+static int
+at_verify(const char *token, struct tok_ring_snap *ring, const struct tok_check *chk,
+    struct tok_jwt *jwt, char *why, size_t whysz)
+{
+	unsigned char d[32];
+	unsigned int dn = 0;
+	size_t len = strlen(token);
+	bool hashed;
+	int r;
+
+	hashed = EVP_Digest(token, len, d, &dn, EVP_sha256(), NULL) == 1 && dn == 32;
+	if (hashed && (r = atc_get(d, ring, chk, jwt, why, whysz)) != YH_ERR_NOT_FOUND)
+		return r;
+	if ((r = tok_jwt_verify(token, len, tok_snap_keyset(ring), tok_snap_algs(ring), chk,
+	    jwt, why, whysz)) == 0 && hashed)
+		atc_put(d, jwt);
+	return r;
+}
+
+/*
  * Verifies an access token and checks that it is still good (not revoked, session live).
  * jwt keeps the claims info points into. Returns 0, YH_ERR_AUTH (not valid: answer
  * invalid_token / inactive), YH_ERR_UNAVAILABLE, YH_ERR_ALLOC.
@@ -98,8 +234,7 @@ at_check(struct authd_app *app, const char *token, struct tok_ring_snap *ring,
 	chk.kind = TOK_KIND_ACCESS;
 	chk.iss = app->issuer;
 	chk.aud = app->issuer;
-	if (tok_jwt_verify(token, strlen(token), tok_snap_keyset(ring), tok_snap_algs(ring),
-	    &chk, jwt, why, sizeof(why)) != 0) {
+	if (at_verify(token, ring, &chk, jwt, why, sizeof(why)) != 0) {
 		yh_debug("access token refused: %s", why);
 		return YH_ERR_AUTH;
 	}

@@ -703,6 +703,20 @@ mem_s_expired_keys(struct sess_store *s, int64_t now, char (*keys)[SESS_KEY_SIZE
 	return 0;
 }
 
+static size_t
+mem_count(struct sess_store *s)
+{
+	struct mem *m = s->be;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < m->nsh; i++) {
+		pthread_mutex_lock(&m->sh[i].lock);
+		n += m->sh[i].count;
+		pthread_mutex_unlock(&m->sh[i].lock);
+	}
+	return n;
+}
+
 static void
 mem_purge(struct sess_store *s, int64_t now)
 {
@@ -1277,6 +1291,7 @@ const struct sess_ops sess_mem_ops = {
 	.s_user_unlink = mem_s_user_unlink,
 	.s_expired_keys = mem_s_expired_keys,
 	.purge = mem_purge,
+	.count = mem_count,
 	.code_put = mem_code_put,
 	.code_take = mem_code_take,
 	.flow_put = mem_flow_put,

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -295,6 +296,17 @@ dup_opt(const char *src, char **dst)
 	return (*dst = strdup(src)) == NULL ? YH_ERR_ALLOC : 0;
 }
 
+/* yh_session_store_records, read at each rendering. */
+static int
+records_read(void *ctx, double *v)
+{
+	size_t n = 0;
+	int rc = sess_mem_records(ctx, &n);
+
+	*v = (double)n;
+	return rc;
+}
+
 /* The store's series in cfg.metrics (none without a registry). */
 static int
 metrics_setup(struct sess_store *s)
@@ -322,10 +334,14 @@ metrics_setup(struct sess_store *s)
 			return rc;
 	}
 	/* Only the memory backend knows the live count; Redis is shared by many processes. */
-	if (s->cfg.backend == SESS_BACKEND_MEMORY)
-		rc = mx_gauge_get(m, "yh_sessions_active", "login sessions held in memory",
-		    NULL, &s->mx.active);
-	return rc;
+	if (s->cfg.backend == SESS_BACKEND_MEMORY &&
+	    ((rc = mx_gauge_get(m, "yh_sessions_active", "login sessions held in memory",
+	    NULL, &s->mx.active)) != 0 ||
+	    (rc = mx_gauge_fn_add(m, "yh_session_store_records", "records the memory session "
+	    "store holds: sessions, codes, flows, refresh families and tokens, indexes, "
+	    "counters, locks, denylist entries", NULL, records_read, s)) != 0))
+		return rc;
+	return 0;
 }
 
 int
@@ -373,6 +389,16 @@ sess_open(const struct sess_config *c, struct sess_store **out)
 out:
 	sess_close(s);
 	return rc;
+}
+
+int
+sess_mem_records(struct sess_store *s, size_t *n)
+{
+	*n = 0;
+	if (s->ops->count == NULL)
+		return YH_ERR_UNSUPPORTED;
+	*n = s->ops->count(s);
+	return 0;
 }
 
 void
@@ -451,11 +477,14 @@ claim_expired(struct sess_store *s, const char *key, int64_t now)
 	return 0;
 }
 
+/* Records a sweep must have freed for it to return free memory to the system. */
+#define SESS_TRIM_AFTER 1024
+
 int
 sess_sweep(struct sess_store *s, size_t *n)
 {
 	char (*keys)[SESS_KEY_SIZE] = NULL;
-	size_t got = 0, ended = 0;
+	size_t got = 0, ended = 0, held = 0;
 	int64_t now = sess_now(s);
 	int rc = 0;
 
@@ -463,6 +492,8 @@ sess_sweep(struct sess_store *s, size_t *n)
 		*n = 0;
 	if ((keys = calloc(SESS_SWEEP_BATCH, sizeof(*keys))) == NULL)
 		return YH_ERR_ALLOC;
+	if (s->ops->count != NULL)
+		held = s->ops->count(s);
 	if (s->ops->purge != NULL)
 		s->ops->purge(s, now);
 	for (int round = 0; round < 64; round++) {
@@ -482,6 +513,11 @@ sess_sweep(struct sess_store *s, size_t *n)
 			break;
 	}
 	free(keys);
+	/* Records are small and made by many HTTP threads, each allocating from its own
+	 * malloc arena: freed by the thousand after a busy spell they stay in those arenas
+	 * and the process keeps its peak size. Hand the free pages back. */
+	if (s->ops->count != NULL && held >= s->ops->count(s) + SESS_TRIM_AFTER)
+		malloc_trim(0);
 	if (n != NULL)
 		*n = ended;
 	return rc;

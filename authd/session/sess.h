@@ -293,9 +293,16 @@ int sess_end_sid(struct sess_store *s, const char *uid, const char *sid, enum se
 int sess_end_user(struct sess_store *s, const char *uid, enum sess_reason why,
     struct sess_info **ended, size_t *n) YH_WUR;
 
-/* Ends every expired session now (what the sweep thread does). *n (may be NULL) gets
- * the number ended. Returns 0 or YH_ERR_UNAVAILABLE. */
+/* Ends every expired session now and drops every other expired record (what the sweep
+ * thread does); after a sweep that freed many records, hands free memory back to the
+ * system (malloc_trim). *n (may be NULL) gets the number of sessions ended. Returns 0
+ * or YH_ERR_UNAVAILABLE. */
 int sess_sweep(struct sess_store *s, size_t *n) YH_WUR;
+
+/* How many records of every kind (sessions, codes, flows, refresh families and tokens,
+ * indexes, counters, locks, denylist entries, ...) this process holds in memory, into
+ * *n: 0 or YH_ERR_UNSUPPORTED (a backend that keeps them elsewhere: Redis). */
+int sess_mem_records(struct sess_store *s, size_t *n) YH_WUR;
 
 /* ---- authorization codes ------------------------------------------------------------ */
 
@@ -737,6 +744,7 @@ struct sess_ops {
 	int (*s_expired_keys)(struct sess_store *s, int64_t now, char (*keys)[SESS_KEY_SIZE],
 	    size_t max, size_t *n);
 	void (*purge)(struct sess_store *s, int64_t now);   /* may be NULL */
+	size_t (*count)(struct sess_store *s);   /* records held; may be NULL (Redis) */
 	/* codes */
 	int (*code_put)(struct sess_store *s, const char *key, const char *payload,
 	    int64_t ttl_ms);

@@ -6,8 +6,8 @@
 #             (the token/ code authd signs with, one thread) x CPU cores; openssl speed's
 #             raw ECDSA P-256 rate is printed beside it for reference
 #   fsync     appends + fdatasync/s in the state directory, one thread: authd writes and
-#             flushes an audit line before answering every grant (group commit), so the
-#             disk's flush rate bounds the grant rate next to the signing limit
+#             flushes an audit line before answering every grant (group commit: the
+#             grants waiting for one flush are all in the next), beside the signing limit
 #   cc        client_credentials grants/s, wrk, 32 connections, client_secret_basic
 #   refresh   refresh_token grants/s with rotation, wrk, 32 connections, each response's
 #             new refresh token chained into the next request (bench_oidc_refresh.lua)
@@ -17,6 +17,10 @@
 #             that authd shares with wrk)
 #   sso       full SSO round trips/s: GET /authorize with a session cookie -> 302 with a
 #             code -> POST /token; 32 concurrent chains (node, bench_oidc_flows.mjs)
+#   discovery GET /.well-known/openid-configuration/s, wrk, 32 connections
+#   introspect POST /introspect/s of one access token (client_secret_basic), wrk
+#   tmpfs     cc again with the audit log on /dev/shm (authd restarted on the same state):
+#             the same run without the disk's flush
 #   argon2    argon2id alone with the configured parameters, through libargon2 (the
 #             library authd links) on workers.threads threads in parallel
 #   login     password logins/s: each a fresh browser, GET /login (CSRF cookie + token) then
@@ -53,6 +57,8 @@ JWS=$BUILD/tests/bench/bench_jws
 FLOWS=$SRC/tests/bench/bench_oidc_flows.mjs
 CC_LUA=$SRC/tests/bench/bench_oidc_cc.lua
 RT_LUA=$SRC/tests/bench/bench_oidc_refresh.lua
+FORM_LUA=$SRC/tests/bench/peer/form.lua
+GET_LUA=$SRC/tests/bench/bench_get.lua
 
 DUR=${BENCH_SECONDS:-10}
 CONN=${BENCH_CONNECTIONS:-32}
@@ -208,12 +214,13 @@ RES=$TMP/results
 # for a CPU and the kernel's socket queues.
 srv_snap() { curl -s "$ISSUER/metrics" >"$1"; }
 srv_p99() {
-	python3 - "$1" "$2" <<'PYEOF'
+	python3 - "$1" "$2" "${WRK_PATH:-/token}" "${WRK_METHOD:-POST}" <<'PYEOF'
 import re, sys
 def buckets(path):
     b = {}
+    pre = 'yh_http_request_duration_seconds_bucket{route="%s",method="%s",le="' % (sys.argv[3], sys.argv[4])
     for line in open(path):
-        m = re.match(r'yh_http_request_duration_seconds_bucket\{route="/token",method="POST",le="([^"]+)"\} (\d+)', line)
+        m = re.match(re.escape(pre) + r'([^"]+)"\} (\d+)', line)
         if m:
             b[float("inf") if m.group(1) == "+Inf" else float(m.group(1))] = int(m.group(2))
     return b
@@ -235,6 +242,7 @@ PYEOF
 }
 
 # run_wrk NAME SIGNS LUA HEADER [ARGS...]: one wrk run, its figures appended to $RES.
+# WRK_PATH (default /token) and WRK_METHOD (default POST) name the endpoint.
 run_wrk() {
 	local name=$1 signs=$2 lua=$3 hdr=$4 out=$TMP/wrk-$(( $(wc -l <"$RES") + 1 )).txt
 	local s0 s1 t0 rps p50 p99 bad note= args=()
@@ -244,7 +252,7 @@ run_wrk() {
 	t0=$(date +%s.%N)
 	s0=$(cpu_snap)
 	BENCH_PACE_MS=${PACE_MS:-} wrk -t"$WT" -c"$CONN" -d"${DUR}s" --timeout 10s --latency -H "$hdr" -s "$lua" \
-		"$ISSUER/token" "${args[@]}" >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
+		"$ISSUER${WRK_PATH:-/token}" "${args[@]}" >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
 	s1=$(cpu_snap)
 	srv_snap "$TMP/m1"
 	read -r sp99 s10 <<<"$(srv_p99 "$TMP/m0" "$TMP/m1")"
@@ -309,6 +317,13 @@ echo "measuring (each $DUR s):"
 run_wrk "client_credentials, $CONN conn" 1 "$CC_LUA" "$SVC_BASIC"
 run_wrk "refresh_token (rotating), $CONN conn" 2 "$RT_LUA" "$WEB_BASIC" "$TMP/refresh1.txt" "$WT"
 run_flow "SSO round trip (authorize+token), $CONN chains" 2 sso "$CONN"
+# Read-only endpoints: a static document and an introspection (one ES256 verification,
+# no write, no audit line).
+WRK_PATH=/.well-known/openid-configuration WRK_METHOD=GET \
+	run_wrk "discovery document, $CONN conn" 0 "$GET_LUA" "Accept: application/json"
+AT=$(curl -sf -u "bench-svc:$SVC_SECRET" -d grant_type=client_credentials "$ISSUER/token" |
+	python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])') || die "no access token to introspect"
+WRK_PATH=/introspect run_wrk "introspection (RFC 7662), $CONN conn" 0 "$FORM_LUA" "$SVC_BASIC" "token=$AT"
 
 # The same grants offered at about half the rate just measured (each connection pausing
 # between requests): the latency a loaded server gives when it is not saturated. At full
@@ -366,6 +381,25 @@ flow_line "password login during the burst (whole run)" 0 "$(cat "$TMP/flow-stor
 kill -0 "$PID" 2>/dev/null || die "authd died during the run: $(tail -5 "$TMP/authd.log")"
 errs=$(grep -c '"level":"error"' "$TMP/authd.log" || true)
 
+# The same grants with the audit log on tmpfs: what the disk's flush costs, in the same
+# run (authd restarted on the same state with audit.file in /dev/shm).
+if [[ -z ${BENCH_AUDIT_FILE:-} && -d /dev/shm ]]; then
+	SHM=$(mktemp -d /dev/shm/yh-bench-oidc-XXXXXX)
+	kill -TERM "$PID"
+	wait "$PID" || true
+	PID=
+	{ cat "$CONF"; echo "audit.file = $SHM/audit.log"; } >"$TMP/authd-shm.conf"
+	bench_authd_start "$TMP/authd-shm.conf" "$S" "$PORT"
+	PID=$AUTHD_PID
+	run_wrk "client_credentials, audit log on tmpfs" 1 "$CC_LUA" "$SVC_BASIC"
+	kill -0 "$PID" 2>/dev/null || die "authd died during the run: $(tail -5 "$TMP/authd.log")"
+	errs=$((errs + $(grep -c '"level":"error"' "$TMP/authd.log" || true)))
+	kill -TERM "$PID"
+	wait "$PID" || true
+	PID=
+	rm -rf "$SHM"
+fi
+
 # ---- the table ---------------------------------------------------------------------------
 echo
 echo "bench_oidc results ($CORES cores; signing limit $LIMIT ES256 signatures/s = $SIGN_1/s x $CORES;"
@@ -407,10 +441,12 @@ How to read it:
   logins    password logins/s = $LOGIN_RATE beside argon2id alone = $A2_RATE hashes/s on the
             same $WORKERS worker threads: ratio $(calc "${LOGIN_RATE:-0} / (${A2_RATE:-0} > 0 ? $A2_RATE : 1)" 2)
             (a login is one argon2id verification plus the form, session and audit work)
-  audit     every grant waits in its HTTP thread until its audit line is flushed (group
-            commit: lines written during one fdatasync share the next one). With $HTHREADS HTTP
-            threads at most $HTHREADS grants wait at once, so the grant rate follows the disk's flush
-            latency ($FSYNC fdatasync/s alone here); BENCH_AUDIT_FILE=/dev/shm/audit.log shows
-            the same run without the disk
+  audit     every grant is answered only once its audit line is flushed, but waits with
+            its connection suspended, holding no HTTP thread: the lines of every grant that
+            arrived during one fdatasync share the next one ($FSYNC fdatasync/s alone here,
+            one line each). "audit log on tmpfs" is the same grant without the disk
+  read-only discovery (a document rendered once per configuration) and introspection
+            (one ES256 verification, no write); their peer baseline is Glewlwyd in the same
+            run: ./run bench peer
   authd logged $errs error lines during the run
 EOF

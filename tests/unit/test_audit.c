@@ -40,18 +40,47 @@ static struct yh_audit_key key_b;  /* another one */
  */
 static int flush_failures;
 
+/* What the flushes did, for the tests of yh_audit_submit: how many ran, how many bytes
+ * of the file the last successful one covered, and a gate that holds the next flush
+ * until the test opens it (flush_hold), saying when one waits (flush_held). */
+static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flush_cv = PTHREAD_COND_INITIALIZER;
+static int flush_count;
+static off_t durable_size;
+static bool flush_hold, flush_held;
+
 int __real_fdatasync(int fd);
 int __wrap_fdatasync(int fd);
 
 int
 __wrap_fdatasync(int fd)
 {
+	struct stat st;
+	int r;
+
+	pthread_mutex_lock(&flush_mu);
+	flush_count++;
+	while (flush_hold) {
+		flush_held = true;
+		pthread_cond_broadcast(&flush_cv);
+		pthread_cond_wait(&flush_cv, &flush_mu);
+	}
+	flush_held = false;
 	if (flush_failures > 0) {
 		flush_failures--;
+		pthread_mutex_unlock(&flush_mu);
 		errno = ENOSPC;
 		return -1;
 	}
-	return __real_fdatasync(fd);
+	pthread_mutex_unlock(&flush_mu);
+	if (fstat(fd, &st) != 0)
+		return -1;
+	r = __real_fdatasync(fd);
+	pthread_mutex_lock(&flush_mu);
+	if (r == 0 && st.st_size > durable_size)
+		durable_size = st.st_size;
+	pthread_mutex_unlock(&flush_mu);
+	return r;
 }
 
 static int
@@ -1082,6 +1111,184 @@ test_key_file(void **state)
 	unlink(kp);
 }
 
+/* ---- yh_audit_submit: lines settled by the writer thread ---- */
+
+#define SUBMIT_N 300
+
+/* What the done calls saw: the order they came in, their results, and whether each
+ * line was in the file and covered by a finished flush at that moment. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int order[SUBMIT_N];
+	int rc[SUBMIT_N];
+	bool durable[SUBMIT_N];
+	int n;
+} settled = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, {0}, {0}, 0 };
+
+/* The end offset of the line carrying "i":idx in the file, or -1. */
+static off_t
+line_end(int idx)
+{
+	char *text = slurp(path), needle[32], *at, *nl;
+	off_t end = -1;
+
+	snprintf(needle, sizeof(needle), "\"i\":%d,", idx);
+	if (text != NULL && (at = strstr(text, needle)) != NULL &&
+	    (nl = strchr(at, '\n')) != NULL)
+		end = (off_t)(nl - text) + 1;
+	free(text);
+	return end;
+}
+
+static void
+on_settled(void *arg, int rc)
+{
+	int idx = (int)(intptr_t)arg;
+	off_t end = rc == 0 ? line_end(idx) : -1;
+	bool durable;
+
+	pthread_mutex_lock(&flush_mu);
+	durable = end > 0 && end <= durable_size;
+	pthread_mutex_unlock(&flush_mu);
+	pthread_mutex_lock(&settled.mu);
+	settled.order[settled.n] = idx;
+	settled.rc[idx] = rc;
+	settled.durable[idx] = durable;
+	settled.n++;
+	pthread_cond_broadcast(&settled.cv);
+	pthread_mutex_unlock(&settled.mu);
+}
+
+static void
+submit_one(struct yh_audit *a, int idx)
+{
+	json_t *f = json_pack("{s:i,s:s}", "i", idx, "grant", "client_credentials");
+
+	assert_int_equal(yh_audit_submit(a, "token.issue", "client:bench", f, on_settled,
+	    (void *)(intptr_t)idx), 0);
+	json_decref(f);
+}
+
+static void
+wait_settled(int n)
+{
+	pthread_mutex_lock(&settled.mu);
+	while (settled.n < n)
+		pthread_cond_wait(&settled.cv, &settled.mu);
+	pthread_mutex_unlock(&settled.mu);
+}
+
+static void
+settled_reset(void)
+{
+	pthread_mutex_lock(&settled.mu);
+	settled.n = 0;
+	pthread_mutex_unlock(&settled.mu);
+	pthread_mutex_lock(&flush_mu);
+	flush_count = 0;
+	durable_size = 0;
+	pthread_mutex_unlock(&flush_mu);
+}
+
+/*
+ * Every line queued while a flush runs goes into the next batch, and one flush settles
+ * them all: with the first flush held, 299 more lines queue, and the whole run takes two
+ * flushes. Each done call comes after its line is in the file and covered by a finished
+ * fdatasync, with rc 0, in the order the lines were queued (one submitting thread), and
+ * the file's sequence follows that order too.
+ */
+static void
+test_submit_batches_in_order(void **state)
+{
+	struct yh_audit_report rep;
+	struct yh_audit *a;
+	char err[256], **lines;
+	size_t n;
+
+	(void)state;
+	settled_reset();
+	assert_int_equal(yh_audit_open(path, &a, err, sizeof(err)), 0);
+	pthread_mutex_lock(&flush_mu);
+	flush_hold = true;
+	pthread_mutex_unlock(&flush_mu);
+	submit_one(a, 0);
+	pthread_mutex_lock(&flush_mu);
+	while (!flush_held)
+		pthread_cond_wait(&flush_cv, &flush_mu);
+	pthread_mutex_unlock(&flush_mu);
+	for (int i = 1; i < SUBMIT_N; i++)
+		submit_one(a, i);
+	pthread_mutex_lock(&settled.mu);
+	assert_int_equal(settled.n, 0);   /* nothing settles before its flush */
+	pthread_mutex_unlock(&settled.mu);
+	pthread_mutex_lock(&flush_mu);
+	flush_hold = false;
+	pthread_cond_broadcast(&flush_cv);
+	pthread_mutex_unlock(&flush_mu);
+	wait_settled(SUBMIT_N);
+	for (int i = 0; i < SUBMIT_N; i++) {
+		assert_int_equal(settled.order[i], i);
+		assert_int_equal(settled.rc[i], 0);
+		assert_true(settled.durable[i]);
+	}
+	assert_int_equal(flush_count, 2);
+	yh_audit_close(a);
+	lines = read_lines(&n);
+	assert_int_equal(n, SUBMIT_N);
+	for (size_t i = 0; i < n; i++) {
+		char needle[32];
+
+		snprintf(needle, sizeof(needle), "\"i\":%zu,", i);
+		assert_non_null(strstr(lines[i], needle));
+	}
+	free_lines(lines, n);
+	assert_int_equal(verify(NULL, &rep), 0);
+}
+
+/*
+ * A batch whose flush fails settles every one of its lines with the error and leaves
+ * none of them in the file; yh_audit_write's lines mixed in are told the same, and the
+ * next batch goes on from the intact chain. Close settles what is still queued.
+ */
+static void
+test_submit_flush_failure(void **state)
+{
+	struct yh_audit_report rep;
+	struct yh_audit *a;
+	char err[256];
+
+	(void)state;
+	write_events(2, "operator:root");
+	settled_reset();
+	assert_int_equal(yh_audit_open(path, &a, err, sizeof(err)), 0);
+	pthread_mutex_lock(&flush_mu);
+	flush_hold = true;
+	flush_failures = 1;
+	pthread_mutex_unlock(&flush_mu);
+	for (int i = 0; i < 5; i++)
+		submit_one(a, i);
+	pthread_mutex_lock(&flush_mu);
+	while (!flush_held)
+		pthread_cond_wait(&flush_cv, &flush_mu);
+	flush_hold = false;
+	pthread_cond_broadcast(&flush_cv);
+	pthread_mutex_unlock(&flush_mu);
+	wait_settled(5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(settled.rc[i], YH_ERR_NOSPACE);
+	assert_int_equal(verify(NULL, &rep), 0);
+	assert_int_equal(rep.lines, 2);
+	submit_one(a, 5);
+	submit_one(a, 6);
+	yh_audit_close(a);          /* settles both before it returns */
+	assert_int_equal(settled.n, 7);
+	assert_int_equal(settled.rc[5], 0);
+	assert_int_equal(settled.rc[6], 0);
+	assert_int_equal(verify(NULL, &rep), 0);
+	assert_int_equal(rep.lines, 4);
+}
+
 int
 main(void)
 {
@@ -1117,6 +1324,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_checkpoints_threads_and_processes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_batches_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_flush_failure, setup, teardown),
 	};
 
 	memset(ka, 0x11, sizeof(ka));

@@ -1661,6 +1661,70 @@ test_mem_bounded(void **state)
 	assert_true(i >= 4);
 }
 
+/*
+ * Every kind of record the memory store keeps goes once its time is up, by the sweep
+ * alone (nothing touches them again): sessions and their per-user index, codes (fresh
+ * and redeemed), flows, PAR requests, short codes, refresh families with their current
+ * and rotated tokens and per-user index, denylist entries, failure counters and locks.
+ * The fake clock moves past every TTL and one sweep leaves no record.
+ */
+static void
+test_mem_every_kind_expires(void **state)
+{
+	struct fx *f = *state;
+	struct sess_family fam;
+	struct sess_info a;
+	char tok[SESS_TOKEN_SIZE], code[SESS_TOKEN_SIZE], code2[SESS_TOKEN_SIZE];
+	char flow[SESS_TOKEN_SIZE], par[SESS_TOKEN_SIZE], rt[SESS_TOKEN_SIZE];
+	char rt2[SESS_TOKEN_SIZE], key[SESS_KEY_SIZE];
+	char *payload = NULL, *prev = NULL;
+	size_t n = 0, held = 0, ended = 0;
+	int64_t count = 0;
+
+	if (f->backend != SESS_BACKEND_MEMORY)
+		skip();
+	reopen(f, 60, 600);
+	assert_int_equal(sess_mem_records(f->s, &n), 0);
+	assert_int_equal(n, 0);
+	login(f->s, "u-ttl", tok, &a);
+	assert_int_equal(sess_add_client(f->s, a.key, "portal"), 0);
+	assert_int_equal(sess_code_new(f->s, "portal", "{}", 60, code), 0);
+	assert_int_equal(sess_code_new(f->s, "portal", "{}", 60, code2), 0);
+	assert_int_equal(sess_code_take(f->s, "portal", code2, "fam:jti", &payload, &prev), 0);
+	free(payload);
+	free(prev);
+	payload = NULL;
+	assert_int_equal(sess_flow_new(f->s, "bind-1", "{}", 300, flow, key), 0);
+	assert_int_equal(sess_par_new(f->s, "portal", "{}", 90, par), 0);
+	assert_int_equal(sess_otc_put(f->s, "482913", "bind-1", "{}", 300), 0);
+	memset(&fam, 0, sizeof(fam));
+	snprintf(fam.uid, sizeof(fam.uid), "u-ttl");
+	snprintf(fam.client_id, sizeof(fam.client_id), "portal");
+	assert_int_equal(sess_refresh_new(f->s, &fam, "{}", 3600, rt), 0);
+	assert_int_equal(sess_refresh_rotate(f->s, rt, rt2, &fam, &payload), 0);
+	free(payload);
+	assert_int_equal(sess_deny_add(f->s, SESS_DENY_ACCESS, "jti-ttl", 900), 0);
+	assert_int_equal(sess_fail(f->s, "login:u-ttl", 300, 5, 600, &count), 0);
+	assert_int_equal(sess_lock(f->s, "login:u-other", 1200), 0);
+	assert_int_equal(sess_mem_records(f->s, &held), 0);
+	assert_true(held >= 14);
+	/* Before any TTL has passed the sweep keeps everything. */
+	assert_int_equal(sess_sweep(f->s, &ended), 0);
+	assert_int_equal(sess_mem_records(f->s, &n), 0);
+	assert_int_equal(n, held);
+	/* Past the session's idle time (60 s): the session and its index go. */
+	advance(f, 61000);
+	assert_int_equal(sess_sweep(f->s, &ended), 0);
+	assert_int_equal(ended, 1);
+	assert_int_equal(sess_mem_records(f->s, &n), 0);
+	assert_true(n < held);
+	/* Past the longest TTL (the refresh family's hour): nothing is left. */
+	advance(f, 3600 * 1000);
+	assert_int_equal(sess_sweep(f->s, &ended), 0);
+	assert_int_equal(sess_mem_records(f->s, &n), 0);
+	assert_int_equal(n, 0);
+}
+
 /* Two store instances on one Redis, as two authd nodes. */
 static void
 test_pubsub_two_nodes(void **state)
@@ -1909,7 +1973,7 @@ main(void)
 		BOTH(test_refresh_rotation), BOTH(test_refresh_revoke_org),
 		BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_sweep), BOTH(test_sweep_thread),
-		BOTH(test_mem_bounded), BOTH(test_metrics),
+		BOTH(test_mem_bounded), BOTH(test_mem_every_kind_expires), BOTH(test_metrics),
 		cmocka_unit_test(test_times_from_redis),
 	};
 #undef SETUP
