@@ -169,6 +169,8 @@ enum oidc_az_param {
 	OIDC_AZ_ORG_HINT,               /* org_hint: a credit code to preselect */
 	OIDC_AZ_ORG,                    /* org: the choice page's answer (CODE or self);
 	                                 * honoured only with p->org_confirmed */
+	OIDC_AZ_IDP_HINT,               /* idp_hint: an upstream.NAME to log in through,
+	                                 * skipping the login page */
 	OIDC_AZ_PARAM_COUNT
 };
 
