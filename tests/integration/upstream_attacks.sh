@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# What a hostile or broken OpenID Connect upstream sends, and what the city does with it
+# (docs/federation.md): a stand-in provider (oidc_stub.py) forges the ID token of each
+# case, and every one ends on a page for the person, a login.failure audit line naming
+# the reason, and no session: a nonce of another login, a token for another audience,
+# from another issuer, signed by a key not in the upstream's JWKS (after the one JWKS
+# refetch an unknown kid earns), alg none, expired, an ID number failing its check
+# digit, and a subject already linked to one person coming back with another person's ID
+# number (also audited as upstream.conflict). A good token logs in at the mapped level;
+# an acr the mapping does not know gets loa, however high it sounds.
+set -u
+: "${YH_BUILD:?}" "${YH_SRCDIR:?}"
+. "$(dirname "$0")/lib.sh"
+need_authd
+
+make_tmp upattacks
+PID= SPID=
+PIDS_TO_STOP="PID SPID"
+LOGS="authd stub"
+PORT=$(free_port)
+SP=$(free_port)
+S=$TMP/state
+BASE=http://127.0.0.1:$PORT
+STUB=http://127.0.0.1:$SP
+ID=$(id_number 11010519491231002)
+OTHER=$(id_number 11010519500101003)
+if [[ ${ID:17:1} == 0 ]]; then BADID=${ID:0:17}1; else BADID=${ID:0:17}0; fi
+
+printf 'ok\n' >"$TMP/mode"
+: >"$TMP/requests"
+"$PY" "$(dirname "$0")/oidc_stub.py" "$SP" "$TMP/mode" "$TMP/requests" "$ID" "$BADID" \
+  "$OTHER" city 2>>"$TMP/stub.log" &
+SPID=$!
+wait_ready "$STUB/.well-known/openid-configuration" "$SPID" || die "the stand-in did not start"
+
+cat >"$TMP/authd.conf" <<EOC
+state_dir = $S
+http.listen = 127.0.0.1:$PORT
+upstream.prov.kind = oidc
+upstream.prov.display_name = 省平台
+upstream.prov.issuer = $STUB
+upstream.prov.client_id = city
+upstream.prov.client_secret = s3cret
+upstream.prov.algs = ES256
+upstream.prov.map.id_number = yh_id_number
+upstream.prov.map.name = name
+upstream.prov.loa = 1
+upstream.prov.acr_map = urn:prov:l3=2
+EOC
+mkdir -p "$S"
+"$AUTHD" -c "$TMP/authd.conf" 2>>"$TMP/authd.log" &
+PID=$!
+wait_ready "$BASE/healthz" "$PID" || die "authd did not start"
+T0=$(date +%s)
+printf '%s\n' 'Chang Cheng 1987!' | ctl user add --id-number "$ID" --name 王小明 \
+  --password-stdin >/dev/null || die "user add"
+printf '%s\n' 'Chang Cheng 1987!' | ctl user add --id-number "$OTHER" --name 李四 \
+  --password-stdin >/dev/null || die "user add other"
+
+# round MODE: a login through the stand-in answering MODE, in a fresh browser; STATUS,
+# LOCATION and BODY of the city's callback.
+round() {
+  printf '%s\n' "$1" >"$TMP/mode"
+  rm -f "$TMP/b.jar"
+  req b GET "/login/upstream/prov?next=%2Faccount"
+  [[ $STATUS == 303 && $LOCATION == "$STUB/authorize?"* ]] ||
+    { fail "$1: no redirect upstream: $STATUS '$LOCATION'"; return 1; }
+  fetch "$LOCATION"
+  [[ $STATUS == 302 && $LOCATION == "$BASE/login/upstream/prov/callback?"* ]] ||
+    { fail "$1: the stand-in did not send the browser back: $STATUS"; return 1; }
+  req b GET "$LOCATION"
+}
+
+# refused MODE REASON WHAT: round MODE ends on a 403 page, with no session and a
+# login.failure line with REASON.
+refused() {
+  local before
+  before=$(audit_count login.failure "\"reason\":\"$2\"")
+  round "$1" || return
+  if [[ $STATUS == 403 && $CTYPE == text/html* && -z $(jar_value b yh_sid) &&
+        $(audit_count login.failure "\"reason\":\"$2\"") -gt $before ]]; then
+    ok "$3"
+  else
+    fail "$3: $STATUS, yh_sid '$(jar_value b yh_sid)', audit $(audit_count login.failure "\"reason\":\"$2\"")"
+  fi
+}
+
+round ok
+[[ $STATUS == 303 && $LOCATION == /account && -n $(jar_value b yh_sid) ]] &&
+  ok "a good token logs in" || fail "good token: $STATUS '$LOCATION'"
+[[ $(audit_count login.success '"method":"fed"' '"loa":2' '"acr":"urn:prov:l3"') == 1 ]] &&
+  ok "at the level acr_map gives its acr" || fail "success line: $(grep login.success "$S/audit.log")"
+
+refused nonce token "a nonce of another login is refused"
+refused aud token "a token for another audience is refused"
+refused iss token "a token from another issuer is refused"
+# the JWKS was fetched at start: a refetch waits FED_OIDC_JWKS_RETRY_S (10 s) after it
+while (( $(date +%s) - T0 < 12 )); do sleep 0.5; done
+JW=$(grep -c '"path": "/jwks"' "$TMP/requests")
+refused key token "a token signed by a key not in the JWKS is refused"
+[[ $(grep -c '"path": "/jwks"' "$TMP/requests") == $((JW + 1)) ]] &&
+  ok "an unknown kid refetches the JWKS once" || fail "JWKS fetches: $JW -> $(grep -c '"path": "/jwks"' "$TMP/requests")"
+refused key token "a second unknown kid at once is refused without a refetch"
+[[ $(grep -c '"path": "/jwks"' "$TMP/requests") == $((JW + 1)) ]] &&
+  ok "the JWKS refetch is rate-limited" || fail "JWKS refetched again"
+refused none token "alg none is refused"
+refused expired token "an expired token is refused"
+refused badid bad_id_number "an ID number failing its check digit is refused"
+refused conflict conflict "a linked subject with another person's ID number is refused"
+[[ $(audit_count upstream.conflict '"sub":"u1"') == 1 ]] && ok "the conflict is audited" ||
+  fail "no upstream.conflict line"
+grep -q '"detail":"signed by a key not in the upstream' "$S/audit.log" &&
+  ok "the audit line says why a token was refused" || fail "no detail in the audit line"
+
+round acr
+[[ $STATUS == 303 && $(audit_count login.success '"method":"fed"' '"loa":1' '"acr":"urn:prov:l9"') == 1 ]] &&
+  ok "an acr not in acr_map gets loa, not more" || fail "unmapped acr: $STATUS"
+
+kill -0 "$PID" 2>/dev/null && ok "authd still runs" || fail "authd died"
+if ((FAILS)); then show_logs; echo "$FAILS check(s) failed"; exit 1; fi
+echo "all checks passed"
