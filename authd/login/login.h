@@ -291,7 +291,17 @@ int login_ups_new(struct authd_app *app, const struct authd_cfg *cfg,
 /* Frees u; NULL is fine. */
 void login_ups_free(struct login_ups *u);
 
-/* Adds the routes of app->ups's upstreams. Returns http_routes_add's errors. */
+/*
+ * Where a local logout of the session whose public id is sid sends the browser on:
+ * the end_session_endpoint (with our client_id) of the upstream that logged it in when
+ * that upstream's logout is propagate; *url NULL otherwise. Returns 0 or YH_ERR_ALLOC.
+ */
+int login_upstream_logout_url(struct authd_app *app, const char *sid, char **url) YH_WUR;
+
+/* Adds the routes of app->ups's upstreams: the start, the callback and the back-channel
+ * logout endpoint (POST /login/upstream/NAME/backchannel-logout, logout_token: the
+ * sessions it names end, each with its own back-channel logout to local apps). Returns
+ * http_routes_add's errors. */
 int login_ups_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /* The login page's upstream buttons in lang (at most max into out; strings borrowed

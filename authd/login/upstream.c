@@ -36,6 +36,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "common/url.h"
 #include "common/workers.h"
 #include "federation/upstream_oidc.h"
 #include "identity/dir/dir.h"
@@ -50,6 +51,7 @@ struct login_up {
 	struct fed_oidc *oidc;
 	char path[sizeof(LOGIN_UPSTREAM_PATH) + FED_UP_NAME_MAX];
 	char cb_path[sizeof(LOGIN_UPSTREAM_PATH) + FED_UP_NAME_MAX + 16];
+	char bcl_path[sizeof(LOGIN_UPSTREAM_PATH) + FED_UP_NAME_MAX + 24];
 	_Atomic int64_t retry_at;     /* yh_mono_ms when a retry may next start */
 	atomic_bool trying;
 };
@@ -87,6 +89,8 @@ login_ups_new(struct authd_app *app, const struct authd_cfg *cfg, struct login_u
 		snprintf(o->path, sizeof(o->path), LOGIN_UPSTREAM_PATH "%s", o->cfg->name);
 		snprintf(o->cb_path, sizeof(o->cb_path), LOGIN_UPSTREAM_PATH "%s/callback",
 		    o->cfg->name);
+		snprintf(o->bcl_path, sizeof(o->bcl_path), LOGIN_UPSTREAM_PATH
+		    "%s/backchannel-logout", o->cfg->name);
 		u->n++;
 		if (strcmp(o->cfg->kind, "oidc") != 0)
 			continue;
@@ -591,6 +595,173 @@ callback_get(struct http_req *req, void *arg)
 	    job_free, j);
 }
 
+/* ---- logout both ways ------------------------------------------------------------ */
+
+/* What the login of local session sid remembered (remember), into *rec; NULL when
+ * none (no upstream, or the record is gone). */
+static json_t *
+recalled(struct authd_app *app, const char *bind, const char *name)
+{
+	char key[SESS_KEY_SIZE], *payload = NULL;
+	json_error_t je;
+	json_t *rec = NULL;
+
+	if (sess_flow_name_key(bind, name, key) == 0 &&
+	    sess_flow_get(app->sess, key, &payload) == 0) {
+		rec = json_loads(payload, JSON_REJECT_DUPLICATES, &je);
+		free(payload);
+	}
+	if (rec != NULL && !json_is_object(rec)) {
+		json_decref(rec);
+		rec = NULL;
+	}
+	return rec;
+}
+
+/* The upstream whose name rec's "up" holds, or NULL. */
+static struct login_up *
+rec_upstream(struct authd_app *app, const json_t *rec)
+{
+	const char *up = json_string_value(json_object_get(rec, "up"));
+
+	for (size_t i = 0; up != NULL && app->ups != NULL && i < app->ups->n; i++)
+		if (strcmp(app->ups->one[i].cfg->name, up) == 0)
+			return &app->ups->one[i];
+	return NULL;
+}
+
+int
+login_upstream_logout_url(struct authd_app *app, const char *sid, char **url)
+{
+	struct login_up *o;
+	struct yh_buf b;
+	json_t *rec;
+	char *end = NULL;
+	int r = 0;
+
+	*url = NULL;
+	if (app->ups == NULL || sid == NULL || sid[0] == '\0' ||
+	    (rec = recalled(app, "fed-session", sid)) == NULL)
+		return 0;
+	o = rec_upstream(app, rec);
+	json_decref(rec);
+	if (o == NULL || o->oidc == NULL || strcmp(o->cfg->logout, "propagate") != 0 ||
+	    fed_oidc_end_session(o->oidc, &end) != 0 || end == NULL)
+		goto out;
+	yh_buf_init(&b, 4096);
+	if ((r = yh_buf_puts(&b, end)) == 0 &&
+	    (r = yh_buf_puts(&b, strchr(end, '?') != NULL ? "&client_id=" : "?client_id=")) == 0 &&
+	    (r = yh_url_pct_encode(&b, o->cfg->client_id)) == 0 &&
+	    (*url = yh_buf_steal(&b)) == NULL)
+		r = YH_ERR_ALLOC;
+	yh_buf_free(&b);
+out:
+	free(end);
+	return r;
+}
+
+/* True when the local session si came through upstream o and, when sid is not "",
+ * its session sid there (its record says so; the record gone, when its amr has fed). */
+static bool
+came_through(struct login_up *o, const struct sess_info *si, const char *sid)
+{
+	json_t *rec = recalled(o->app, "fed-session", si->sid);
+	const char *rsid;
+	bool fed = false;
+
+	if (rec != NULL) {
+		rsid = json_string_value(json_object_get(rec, "sid"));
+		fed = rec_upstream(o->app, rec) == o && (sid[0] == '\0' ||
+		    (rsid != NULL && strcmp(rsid, sid) == 0));
+		json_decref(rec);
+		return fed;
+	}
+	for (size_t i = 0; i < si->namr; i++)
+		fed = fed || strcmp(si->amr[i], "fed") == 0;
+	return fed;
+}
+
+/* Ends the local sessions the upstream's logout names: with a sub, those of the person
+ * it is linked to that came through o (in the upstream session sid when given); with a
+ * sid alone, the local session its login remembered. *n gets how many. */
+static int
+end_named(struct login_up *o, const char *sub, const char *sid, size_t *n)
+{
+	char bind[16 + FED_UP_NAME_MAX], uid[DIR_UID_LEN + 1];
+	struct sess_info *list = NULL;
+	const char *key;
+	size_t nl = 0;
+	json_t *rec;
+	int r = 0;
+
+	*n = 0;
+	if (sub[0] == '\0') {
+		snprintf(bind, sizeof(bind), "fed-sid:%s", o->cfg->name);
+		if (strlen(sid) <= SESS_FLOW_NAME_MAX && (rec = recalled(o->app, bind, sid)) != NULL) {
+			if ((key = json_string_value(json_object_get(rec, "key"))) != NULL &&
+			    sess_end(o->app->sess, key, SESS_END_LOGOUT, NULL) == 0)
+				(*n)++;
+			json_decref(rec);
+		}
+		return 0;
+	}
+	if ((r = dir_upstream_link_get(o->app->dir, o->cfg->name, sub, uid)) != 0)
+		return r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID ? 0 : r;
+	if ((r = sess_list_user(o->app->sess, uid, &list, &nl)) != 0)
+		return r;
+	for (size_t i = 0; i < nl; i++)
+		if (came_through(o, &list[i], sid) &&
+		    sess_end(o->app->sess, list[i].key, SESS_END_LOGOUT, NULL) == 0)
+			(*n)++;
+	free(list);
+	return 0;
+}
+
+/* POST /login/upstream/NAME/backchannel-logout: a logout token from the upstream. */
+static int
+bcl_run(void *arg)
+{
+	struct up_job *j = arg;
+	char sub[FED_OIDC_CLAIM_MAX + 1], sid[FED_OIDC_CLAIM_MAX + 1], why[512];
+	size_t n = 0;
+	int r;
+
+	r = fed_oidc_logout_token(j->up->oidc, j->code != NULL ? j->code : "", sub, sizeof(sub),
+	    sid, sizeof(sid), why, sizeof(why));
+	if (r == YH_ERR_ALLOC)
+		return r;
+	if (r != 0) {
+		if ((r = audit(j, "logout.upstream", NULL, json_pack("{s:s, s:s}", "result",
+		    "refused", "detail", why))) != 0)
+			return r;
+		return http_respond_error(j->req, r == YH_ERR_UNAVAILABLE ? 503 : 400,
+		    "invalid_request", "the logout token is not valid");
+	}
+	if ((r = end_named(j->up, sub, sid, &n)) != 0)
+		return r;
+	if ((r = audit(j, "logout.upstream", NULL, json_pack("{s:s, s:s, s:s, s:I}", "result",
+	    "ok", "sub", sub, "sid", sid, "ended", (json_int_t)n))) != 0)
+		return r;
+	return http_respond(j->req, 200, "text/plain; charset=utf-8", "", 0);
+}
+
+static int
+bcl_post(struct http_req *req, void *arg)
+{
+	struct login_up *o = arg;
+	struct up_job *j;
+	int r;
+
+	if ((r = job_new(req, o, false, &j)) != 0)
+		return r;
+	if (http_req_form(req, "logout_token", 16384, &j->code) != 0) {
+		job_free(j);
+		return http_respond_error(req, 400, "invalid_request", "logout_token is missing");
+	}
+	return login_job_start(req, o->app, o->bcl_path, "upstream logout", bcl_run, job_free,
+	    j);
+}
+
 int
 login_ups_register(struct http_server *srv, struct authd_app *app)
 {
@@ -601,6 +772,7 @@ login_ups_register(struct http_server *srv, struct authd_app *app)
 		const struct http_route routes[] = {
 			{ "GET", o->path, start_get, HTTP_ROUTE_NO_STORE },
 			{ "GET", o->cb_path, callback_get, HTTP_ROUTE_NO_STORE },
+			{ "POST", o->bcl_path, bcl_post, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 			{ NULL, NULL, NULL, 0 },
 		};
 

@@ -336,6 +336,7 @@ struct oidc_lo_result {
 	                            * show to be its own; nothing was ended, no location */
 	bool hint_ok;              /* the id_token_hint verified */
 	char client_id[65];        /* the client the request named (or the hint's aud), "" */
+	char sid[SESS_PUBID_SIZE]; /* ended: the public id of the session ended */
 };
 
 /* Frees what r owns and zeroes it. */

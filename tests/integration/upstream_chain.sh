@@ -17,8 +17,8 @@ set -u
 need_authd
 
 make_tmp upchain
-PPID_= CPID=
-PIDS_TO_STOP="PPID_ CPID"
+PPID_= CPID= RPID=
+PIDS_TO_STOP="PPID_ CPID RPID"
 LOGS="prov city"
 HTTP_MAX_TIME=20
 UPAZ= UPCB=
@@ -51,6 +51,7 @@ printf "%s\n" "$PW" | pctl user add --id-number "$ID" --name 王小明 --passwor
 pctl user verify "$ID" --loa 2 --by registry --evidence "registry check" >/dev/null ||
   die "user verify at the province"
 pctl client add city --secret "$SECRET" --name 市平台 --allow-id-number \
+  --backchannel-logout-uri "$CITY/login/upstream/province/backchannel-logout" \
   --redirect-uri "$CITY/login/upstream/province/callback" \
   --scope openid profile yh_id_number >/dev/null || die "client add city at the province"
 pctl client add city2 --secret "$SECRET2" --allow-id-number \
@@ -85,6 +86,7 @@ upstream.low.map.id_number = yh_id_number
 upstream.low.loa = 1
 upstream.low.acr_map = urn:yihao:loa:2=1
 upstream.low.auto_register = yes
+upstream.low.logout = propagate
 upstream.gone.kind = oidc
 upstream.gone.display_name = 已停用平台
 upstream.gone.issuer = http://127.0.0.1:$DEAD
@@ -99,7 +101,10 @@ out=$("$AUTHD" -t -c "$TMP/city.conf" 2>&1) && ok "authd -t reads the upstream b
 mkdir -p "$SC"
 cctl client list >/dev/null && ok "authctl -c accepts a file with upstream blocks" ||
   fail "authctl -c: $(tail -3 "$TMP/ctl.log")"
+RP=$(free_port)
+start_receiver "$RP" "$TMP/bodies.txt"
 "$AUTHCTL" -d "$SC" client add app1 --public --redirect-uri "$CB" --scope openid profile \
+  --backchannel-logout-uri "http://127.0.0.1:$RP/bcl" \
   2>>"$TMP/ctl.log" >/dev/null || die "client add app1 at the city"
 "$AUTHD" -c "$TMP/city.conf" 2>>"$TMP/city.log" &
 CPID=$!
@@ -266,6 +271,35 @@ fi
 [[ $(grep -c '"event":"register"' "$SC/audit.log") == 1 ]] &&
   ok "the person was created once" || fail "register lines: $(grep -c '"event":"register"' "$SC/audit.log")"
 
+# ---- logout at the province reaches the city and the city's app
+req prov GET "$PROV/logout?client_id=city"
+req prov POST "$PROV/logout" --data-urlencode "csrf=$(form_value csrf)" --data-urlencode confirm=1 \
+  --data-urlencode client_id=city
+[[ $STATUS == 200 ]] || fail "province logout: $STATUS"
+for _ in $(seq 1 100); do
+  [[ $(grep -c '"event":"logout.upstream"' "$SC/audit.log") -ge 1 ]] && break
+  sleep 0.05
+done
+# both city logins came through the same province session: both end
+grep -q '"event":"logout.upstream".*"result":"ok".*"ended":2' "$SC/audit.log" &&
+  ok "the province's back-channel logout ends the city sessions of that province session" ||
+  fail "city logout.upstream: $(grep logout.upstream "$SC/audit.log")"
+req city GET /account
+[[ $STATUS == 30[23] && $LOCATION == /login* ]] && ok "the city session is gone" ||
+  fail "city session after the province's logout: $STATUS"
+if wait_bodies 1; then
+  LT=$(sed -n 's/^logout_token=//p' "$TMP/bodies.txt" | head -1)
+  [[ $(jwt_claim "$LT" iss) == "$CITY" && $(jwt_claim "$LT" sub) == "$SUB1" ]] &&
+    ok "the city's app gets its own back-channel logout" ||
+    fail "app1's logout token: iss $(jwt_claim "$LT" iss)"
+else
+  fail "the city's app got no back-channel logout"
+fi
+code=$(curl -s -o /dev/null -w '%{http_code}' --data-urlencode "logout_token=$LT" \
+  "$CITY/login/upstream/province/backchannel-logout")
+[[ $code == 400 ]] && ok "a logout token the province did not sign is refused" ||
+  fail "forged logout token: $code"
+
 # ---- an upstream that maps the province's level 2 to 1
 rm -f "$TMP/city.jar"
 az_start "&idp_hint=low"
@@ -273,6 +307,14 @@ if through_province && to_app; then
   [[ $(jwt_claim "$IDT" acr) == urn:yihao:loa:1 ]] &&
     ok "an acr above the mapping is capped at the mapping" || fail "low acr: $(jwt_claim "$IDT" acr)"
 fi
+
+# ---- logout = propagate: a city logout goes on to the province's end_session
+req city GET "/logout?client_id=app1"
+req city POST /logout --data-urlencode "csrf=$(form_value csrf)" --data-urlencode confirm=1 \
+  --data-urlencode client_id=app1
+[[ $STATUS == 302 && $LOCATION == "$PROV/logout?client_id=city2" ]] &&
+  ok "logout = propagate sends the browser to the upstream's end_session" ||
+  fail "propagate: $STATUS '$LOCATION'"
 
 # ---- local login keeps working, and nothing crashed
 check_stop() {
