@@ -39,6 +39,7 @@
 #include "common/url.h"
 #include "common/workers.h"
 #include "federation/upstream_oidc.h"
+#include "federation/upstream_ticket.h"
 #include "identity/dir/dir.h"
 #include "identity/idn/idnum.h"
 
@@ -164,7 +165,7 @@ login_upstream_buttons(struct authd_app *app, enum page_lang lang,
 	for (size_t i = 0; app->ups != NULL && i < app->ups->n && n < max; i++) {
 		struct login_up *o = &app->ups->one[i];
 
-		if (o->oidc == NULL || !shown(o))
+		if (!shown(o))
 			continue;
 		out[n].path = o->path;
 		out[n].name = lang == PAGE_LANG_EN && o->cfg->display_name_en != NULL ?
@@ -249,6 +250,15 @@ dump(json_t *o)
 
 /* ---- the start -------------------------------------------------------------------- */
 
+/* The return URL of a ticket login with our state st: ISSUER/.../callback?st=ST. */
+static int
+ticket_return(struct login_up *o, const char *st, char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%s%s?st=%s", o->app->issuer, o->cb_path, st);
+
+	return n < 0 || (size_t)n >= outsz ? YH_ERR_TOO_LONG : 0;
+}
+
 static int
 start_run(void *arg)
 {
@@ -259,7 +269,7 @@ start_run(void *arg)
 	char *url = NULL, *payload = NULL;
 	int r;
 
-	if (fed_oidc_discover(j->up->oidc, false, why, sizeof(why)) != 0) {
+	if (j->up->oidc != NULL && fed_oidc_discover(j->up->oidc, false, why, sizeof(why)) != 0) {
 		r = refuse(j, 503, PAGE_MSG_UPSTREAM_UNAVAILABLE, "unavailable", why, NULL);
 		goto out;
 	}
@@ -279,7 +289,13 @@ start_run(void *arg)
 	if ((r = sess_flow_new(j->up->app->sess, bind, payload, LOGIN_UPSTREAM_TTL_S, state,
 	    NULL)) != 0)
 		goto out;
-	if ((r = fed_oidc_auth_url(j->up->oidc, state, nonce, challenge, &url)) != 0) {
+	if (j->up->oidc == NULL) {
+		char ret[4096];
+
+		if ((r = ticket_return(j->up, state, ret, sizeof(ret))) != 0 ||
+		    (r = fed_ticket_login_url(j->up->cfg, ret, &url)) != 0)
+			goto out;
+	} else if ((r = fed_oidc_auth_url(j->up->oidc, state, nonce, challenge, &url)) != 0) {
 		if (r == YH_ERR_UNAVAILABLE)
 			r = refuse(j, 503, PAGE_MSG_UPSTREAM_UNAVAILABLE, "unavailable", NULL, NULL);
 		goto out;
@@ -545,15 +561,24 @@ callback_run(void *arg)
 		r = refuse(j, 400, PAGE_MSG_UPSTREAM_FAILED, "upstream_error", j->error, NULL);
 		goto out;
 	}
-	r = fed_oidc_callback(j->up->oidc, &(struct fed_oidc_cb){ .code = j->code,
-	    .iss = j->iss, .verifier = json_string_value(json_object_get(flow, "v")),
-	    .nonce = json_string_value(json_object_get(flow, "n")) }, &l, why, sizeof(why));
+	if (j->up->oidc != NULL)
+		r = fed_oidc_callback(j->up->oidc, &(struct fed_oidc_cb){ .code = j->code,
+		    .iss = j->iss, .verifier = json_string_value(json_object_get(flow, "v")),
+		    .nonce = json_string_value(json_object_get(flow, "n")) }, &l, why,
+		    sizeof(why));
+	else {
+		char ret[4096];
+
+		if ((r = ticket_return(j->up, j->state, ret, sizeof(ret))) == 0)
+			r = fed_ticket_validate(j->up->cfg, j->code, ret, &l, why, sizeof(why));
+	}
 	if (r == YH_ERR_UNAVAILABLE) {
 		r = refuse(j, 502, PAGE_MSG_UPSTREAM_UNAVAILABLE, "unavailable", why, NULL);
 		goto out;
 	}
 	if (r != 0 && r != YH_ERR_ALLOC) {
-		r = refuse(j, 403, PAGE_MSG_UPSTREAM_FAILED, "token", why, NULL);
+		r = refuse(j, 403, PAGE_MSG_UPSTREAM_FAILED, j->up->oidc != NULL ? "token" :
+		    "ticket", why, NULL);
 		goto out;
 	}
 	if (r != 0 || (r = find_person(j, &l, uid, &done)) != 0 || done)
@@ -586,9 +611,10 @@ callback_get(struct http_req *req, void *arg)
 	if ((r = job_new(req, o, false, &j)) != 0)
 		return r;
 	j->callback = true;
-	if (http_req_query(req, "state", SESS_TOKEN_SIZE - 1, &state) == 0)
+	if (http_req_query(req, o->oidc != NULL ? "state" : "st", SESS_TOKEN_SIZE - 1,
+	    &state) == 0)
 		snprintf(j->state, sizeof(j->state), "%s", state);
-	j->code = query_dup(req, "code", 2048);
+	j->code = query_dup(req, o->oidc != NULL ? "code" : o->cfg->ticket_param, 2048);
 	j->iss = query_dup(req, "iss", 2048);
 	j->error = query_dup(req, "error", 128);
 	return login_job_start(req, o->app, o->cb_path, "upstream login", callback_run,
@@ -769,15 +795,16 @@ login_ups_register(struct http_server *srv, struct authd_app *app)
 
 	for (size_t i = 0; app->ups != NULL && i < app->ups->n; i++) {
 		struct login_up *o = &app->ups->one[i];
-		const struct http_route routes[] = {
+		struct http_route routes[] = {
 			{ "GET", o->path, start_get, HTTP_ROUTE_NO_STORE },
 			{ "GET", o->cb_path, callback_get, HTTP_ROUTE_NO_STORE },
 			{ "POST", o->bcl_path, bcl_post, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 			{ NULL, NULL, NULL, 0 },
 		};
 
+		/* a ticket upstream has no back-channel logout: the routes without it */
 		if (o->oidc == NULL)
-			continue;
+			routes[2] = routes[3];
 		if ((r = http_routes_add(srv, routes, o)) != 0)
 			return r;
 	}

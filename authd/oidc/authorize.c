@@ -483,10 +483,9 @@ az_detour(struct az_ctx *z, enum oidc_az_step step, bool force, int loa)
 	char *next = NULL;
 	int r = 0;
 
-	/* idp_hint naming an upstream that logs in over OpenID Connect: straight there. */
+	/* idp_hint naming an upstream: straight there. */
 	if (step == OIDC_AZ_STEP_LOGIN && hint != NULL &&
-	    (u = fed_up_find(&z->app->cfg->upstreams, hint)) != NULL &&
-	    strcmp(u->kind, "oidc") == 0) {
+	    (u = fed_up_find(&z->app->cfg->upstreams, hint)) != NULL) {
 		snprintf(upstream, sizeof(upstream), LOGIN_UPSTREAM_PATH "%s", u->name);
 		page = upstream;
 	}

@@ -18,6 +18,8 @@
 
 #include "authcore/authd_config.h"
 #include "federation/upstream_cfg.h"
+#include "federation/upstream_oidc.h"
+#include "federation/upstream_ticket.h"
 
 static char tmpdir[64];
 
@@ -209,17 +211,15 @@ test_errors(void **state)
 	assert_int_equal(load("upstream.t.kind = ticket\nupstream.t.display_name = T\n"
 	    "upstream.t.login_url = https://t.example/login\n"
 	    "upstream.t.validate_url = https://t.example/v\nupstream.t.app_id = a\n"
-	    "upstream.t.map.id_number = idCard\nupstream.t.sign = sm2-sm3\n", err,
-	    sizeof(err)), YH_ERR_CONFIG);
-	assert_at(err, 2, "upstream.t.sign_key_file: is required with sign = sm2-sm3");
-	write_file("sm2.pem", "x", 0644);
+	    "upstream.t.app_secret = k\nupstream.t.map.id_number = idCard\n"
+	    "upstream.t.sign = sm2-sm3\n", err, sizeof(err)), YH_ERR_CONFIG);
+	assert_at(err, 9, "upstream.t.sign: 'sm2-sm3' is not one of the allowed values");
 	assert_int_equal(load("upstream.t.kind = ticket\nupstream.t.display_name = T\n"
 	    "upstream.t.login_url = https://t.example/login\n"
 	    "upstream.t.validate_url = https://t.example/v\nupstream.t.app_id = a\n"
-	    "upstream.t.map.id_number = idCard\nupstream.t.sign = sm2-sm3\n"
-	    "upstream.t.sign_key_file = sm2.pem\n", err, sizeof(err)), YH_ERR_CONFIG);
-	assert_at(err, 9, "upstream.t.sign_key_file: ");
-	assert_non_null(strstr(err, "sm2.pem"));
+	    "upstream.t.app_secret = k\nupstream.t.map.id_number = idCard\n"
+	    "upstream.t.logout = propagate\n", err, sizeof(err)), YH_ERR_CONFIG);
+	assert_at(err, 9, "upstream.t.logout: propagate needs kind = oidc");
 	assert_int_equal(load("upstream.t.kind = ticket\nupstream.t.display_name = T\n"
 	    "upstream.t.login_url = https://t.example/login\n"
 	    "upstream.t.validate_url = https://t.example/v\nupstream.t.app_id = a\n"
@@ -268,6 +268,47 @@ test_copy(void **state)
 	authd_cfg_free(&b);
 }
 
+/* The ticket exchange's signed string and a login mapped through dotted paths. */
+static void
+test_ticket_and_map(void **state)
+{
+	const char *names[] = { "ticket", "appId", "timestamp", "nonce", "service" };
+	const char *values[] = { "ST-1", "hall", "1700000000", "ab", "https://c/x?st=1" };
+	struct fed_up_cfg u = { .name = "hall", .loa = 2, .acr_map = "l3=3",
+	    .map_sub = "data.user.id", .map_id_number = "data.user.idCard",
+	    .map_name = "data.user.name", .map_phone = "data.phone",
+	    .login_url = "https://hall.example/login?x=1", .app_id_param = "appId",
+	    .app_id = "app 1", .return_param = "service" };
+	struct fed_login l;
+	char *out = NULL, why[128];
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(fed_ticket_sign_base(names, values, 5, &out), 0);
+	assert_string_equal(out, "appId=hall&nonce=ab&service=https://c/x?st=1&"
+	    "ticket=ST-1&timestamp=1700000000");
+	free(out);
+	assert_int_equal(fed_ticket_login_url(&u, "https://c/cb?st=a&b", &out), 0);
+	assert_string_equal(out, "https://hall.example/login?x=1&appId=app%201&"
+	    "service=https%3A%2F%2Fc%2Fcb%3Fst%3Da%26b");
+	free(out);
+
+	j = json_loads("{\"acr\":\"l3\",\"data\":{\"user\":{\"id\":42,\"idCard\":"
+	    "\"11010519491231002X\",\"name\":\"王小明\"},\"phone\":{\"n\":1}}}", 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(fed_up_map(&u, j, &l, why, sizeof(why)), 0);
+	assert_string_equal(l.sub, "42");
+	assert_string_equal(l.id_number, "11010519491231002X");
+	assert_string_equal(l.name, "王小明");
+	assert_string_equal(l.phone, "");        /* not a scalar */
+	assert_int_equal(l.loa, 3);
+	json_decref(j);
+	j = json_loads("{\"data\":{}}", 0, NULL);
+	assert_int_equal(fed_up_map(&u, j, &l, why, sizeof(why)), YH_ERR_INVALID);
+	assert_non_null(strstr(why, "data.user.id"));
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -276,6 +317,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_loa),
 		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_ticket_and_map),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

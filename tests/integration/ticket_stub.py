@@ -1,0 +1,60 @@
+# A stand-in for a provincial platform's ticket login, for
+# tests/integration/upstream_ticket.sh:
+#   GET /login?appId=A&service=URL   sends the browser back to URL with ticket=ST-n
+#   POST /validate                   appId, ticket, service, timestamp, nonce, sign (the
+#                                    HMAC of the other fields sorted by name, "k=v" joined
+#                                    by "&", keyed with the app's secret: SHA-256 for app
+#                                    hall, SM3 for app hallsm3), checked honestly; then as
+#                                    the file MODE_FILE says:
+#     ok       {"code":"0","data":{"user":{"id":"t1","idCard":ID,"name":"王小明"}}} once
+#              per ticket; a ticket used before: {"code":"1001","msg":"ticket used"}
+#     timeout  sleeps 4 s first
+#     500      status 500
+#   a bad signature: {"code":"1002","msg":"bad signature"}
+# Usage: ticket_stub.py PORT MODE_FILE LOG_FILE ID SECRET
+import hashlib, hmac, json, sys, time, urllib.parse
+from stub_http import StubHandler, serve
+
+ID, SECRET = sys.argv[4], sys.argv[5].encode()
+DIGEST = {"hall": "sha256", "hallsm3": "sm3"}
+USED = set()
+COUNT = [0]
+
+
+class H(StubHandler):
+    def do_GET(self):
+        self.take_request()
+        u = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(u.query))
+        COUNT[0] += 1
+        svc = q.get("service", "")
+        loc = svc + ("&" if "?" in svc else "?") + "ticket=ST-%d" % COUNT[0]
+        self.send_response(302)
+        self.send_header("Location", loc)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_POST(self):
+        mode = self.take_request()
+        with open(sys.argv[3]) as f:
+            form = dict(urllib.parse.parse_qsl(json.loads(f.readlines()[-1])["body"]))
+        if mode == "timeout":
+            time.sleep(4)
+        if mode == "500":
+            self.answer(500, b'{"code":"500"}')
+            return
+        base = "&".join("%s=%s" % (k, form[k]) for k in sorted(form) if k != "sign")
+        want = hmac.new(SECRET, base.encode(), DIGEST.get(form.get("appId"), "sha256")).hexdigest()
+        if not hmac.compare_digest(want, form.get("sign", "")):
+            self.answer(200, b'{"code":"1002","msg":"bad signature"}')
+            return
+        t = form.get("ticket", "")
+        if t in USED:
+            self.answer(200, b'{"code":"1001","msg":"ticket used"}')
+            return
+        USED.add(t)
+        self.answer(200, json.dumps({"code": "0", "data": {"user": {
+            "id": "t1", "idCard": ID, "name": "王小明"}}}, ensure_ascii=False).encode())
+
+
+serve(H)
