@@ -226,6 +226,35 @@ fed_oidc_free(struct fed_oidc *o)
 	fed_http_global_unref();
 }
 
+int
+fed_oidc_describe(struct fed_oidc *o, json_t **out)
+{
+	json_t *kids = json_array();
+	int r = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&o->mu);
+	if (!o->ready) {
+		r = YH_ERR_UNAVAILABLE;
+		goto out;
+	}
+	for (size_t i = 0; kids != NULL && i < o->keys.n; i++) {
+		const char *kid = tok_key_kid(o->keys.keys[i]);
+
+		json_array_append_new(kids, json_string(kid != NULL ? kid : ""));
+	}
+	*out = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:b, s:O}", "issuer", o->cfg->issuer,
+	    "authorization_endpoint", o->authz, "token_endpoint", o->token, "jwks_uri",
+	    o->jwks_uri, "userinfo_endpoint", o->userinfo, "end_session_endpoint",
+	    o->end_session, "iss_parameter", o->iss_param, "kids", kids);
+	if (*out == NULL)
+		r = YH_ERR_ALLOC;
+out:
+	pthread_mutex_unlock(&o->mu);
+	json_decref(kids);
+	return r;
+}
+
 const struct fed_up_cfg *
 fed_oidc_cfg(const struct fed_oidc *o)
 {

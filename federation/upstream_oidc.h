@@ -135,6 +135,13 @@ int fed_oidc_logout_token(struct fed_oidc *o, const char *jwt, char *sub, size_t
  * Returns 0, YH_ERR_UNAVAILABLE (not ready) or YH_ERR_ALLOC. */
 int fed_oidc_end_session(struct fed_oidc *o, char **url) YH_WUR;
 
+/*
+ * What o found (authctl upstream test): a new object with issuer, the endpoints,
+ * iss_parameter (RFC 9207 announced) and kids (the JWKS's key ids). *out NULL and
+ * YH_ERR_UNAVAILABLE when not ready; YH_ERR_ALLOC.
+ */
+int fed_oidc_describe(struct fed_oidc *o, json_t **out) YH_WUR;
+
 /* The block o serves. */
 const struct fed_up_cfg *fed_oidc_cfg(const struct fed_oidc *o);
 

@@ -10,14 +10,15 @@
 #              per ticket; a ticket used before: {"code":"1001","msg":"ticket used"}
 #     timeout  sleeps 4 s first
 #     500      status 500
-#   a bad signature: {"code":"1002","msg":"bad signature"}
+#   a bad signature: {"code":"1002","msg":"bad signature"}; a ticket it never issued:
+#   {"code":"1003","msg":"unknown ticket"}
 # Usage: ticket_stub.py PORT MODE_FILE LOG_FILE ID SECRET
 import hashlib, hmac, json, sys, time, urllib.parse
 from stub_http import StubHandler, serve
 
 ID, SECRET = sys.argv[4], sys.argv[5].encode()
 DIGEST = {"hall": "sha256", "hallsm3": "sm3"}
-USED = set()
+USED, ISSUED = set(), set()
 COUNT = [0]
 
 
@@ -28,6 +29,7 @@ class H(StubHandler):
         q = dict(urllib.parse.parse_qsl(u.query))
         COUNT[0] += 1
         svc = q.get("service", "")
+        ISSUED.add("ST-%d" % COUNT[0])
         loc = svc + ("&" if "?" in svc else "?") + "ticket=ST-%d" % COUNT[0]
         self.send_response(302)
         self.send_header("Location", loc)
@@ -49,6 +51,9 @@ class H(StubHandler):
             self.answer(200, b'{"code":"1002","msg":"bad signature"}')
             return
         t = form.get("ticket", "")
+        if t not in ISSUED:
+            self.answer(200, b'{"code":"1003","msg":"unknown ticket"}')
+            return
         if t in USED:
             self.answer(200, b'{"code":"1001","msg":"ticket used"}')
             return

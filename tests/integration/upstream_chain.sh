@@ -316,6 +316,15 @@ req city POST /logout --data-urlencode "csrf=$(form_value csrf)" --data-urlencod
   ok "logout = propagate sends the browser to the upstream's end_session" ||
   fail "propagate: $STATUS '$LOCATION'"
 
+# ---- authctl upstream test
+out=$(cctl upstream test province 2>&1) &&
+  [[ $out == *"discovery and JWKS ok"* && $out == *"\"token_endpoint\": \"$PROV/token\""* &&
+     $out == *"\"iss_parameter\": true"* && $out == *"$CITY/login/upstream/province/callback"* ]] &&
+  ok "authctl upstream test shows the province's discovery" || fail "upstream test: $out"
+out=$(cctl upstream test gone 2>&1)
+[[ $? == 1 && $out == *"discovery FAILED"* ]] && ok "authctl upstream test says an upstream is down" ||
+  fail "upstream test gone: $out"
+
 # ---- local login keeps working, and nothing crashed
 check_stop() {
   kill -0 "$1" 2>/dev/null && ok "$2 still runs" || fail "$2 died"

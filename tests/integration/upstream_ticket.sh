@@ -136,6 +136,18 @@ login_form p "$(id_number 11010519500101003)" "$PW"
 [[ $STATUS == 303 ]] && ok "the password login works while the platform is down" ||
   fail "password login: $STATUS"
 
+# authctl upstream test: a dry exchange, signed as configured
+printf 'ok\n' >"$TMP/mode"
+out=$("$AUTHCTL" -c "$TMP/authd.conf" upstream test hallsm3 2>&1) &&
+  [[ $out == *"reachable, the ticket refused as it should be"*"code = 1003"* ]] &&
+  ok "authctl upstream test makes a dry exchange" || fail "authctl upstream test: $out"
+out=$("$AUTHCTL" -c "$TMP/authd.conf" upstream test wrong 2>&1)
+[[ $out == *"code = 1002"* ]] && ok "authctl upstream test shows a refused signature" ||
+  fail "authctl upstream test wrong: $out"
+"$AUTHCTL" -c "$TMP/authd.conf" upstream test nosuch >/dev/null 2>&1
+[[ $? == 2 ]] && ok "authctl upstream test of an unknown block is an error" ||
+  fail "unknown block"
+
 kill -0 "$PID" 2>/dev/null && ok "authd still runs" || fail "authd died"
 if ((FAILS)); then show_logs; echo "$FAILS check(s) failed"; exit 1; fi
 echo "all checks passed"
