@@ -483,8 +483,8 @@ remember(struct up_job *j, const struct fed_login *l, const struct sess_info *si
 	int64_t ttl = (si->aexp_ms - yh_now_ms()) / 1000;
 	int r;
 
-	if (ttl > SESS_FLOW_TTL_MAX)
-		ttl = SESS_FLOW_TTL_MAX;
+	if (ttl > SESS_FLOW_NAMED_TTL_MAX)
+		ttl = SESS_FLOW_NAMED_TTL_MAX;
 	if (ttl < 1)
 		ttl = 1;
 	if ((r = sess_flow_name_key("fed-session", si->sid, key)) != 0)
