@@ -369,6 +369,9 @@ check_maps(const struct fed_up_cfg *u, char *err, size_t errsz)
 		return fail(u, "map.sub", err, errsz, "must not be empty");
 	if (strcmp(u->link, "id_number") == 0 && !set(u->map_id_number))
 		return fail(u, "map.id_number", err, errsz, "is required with link = id_number");
+	if (u->auto_register && !set(u->map_name))
+		return fail(u, "map.name", err, errsz, "is required with auto_register (a new "
+		    "person's name)");
 	if (set(u->map_uscc) != set(u->map_user_type))
 		return fail(u, set(u->map_uscc) ? "map.user_type" : "map.uscc", err, errsz,
 		    "map.user_type and map.uscc go together (a legal-person login)");

@@ -438,7 +438,12 @@ find_person(struct up_job *j, const struct fed_login *l, char uid[DIR_UID_LEN + 
 		    "(none)");
 		snprintf(by, sizeof(by), "upstream:%s", u->name);
 		n.id_number = id.canonical;
-		n.name = (char *)(l->name[0] != '\0' ? l->name : id.canonical);
+		if (l->name[0] == '\0') {
+			*done = true;
+			r = refuse(j, 403, PAGE_MSG_UPSTREAM_NO_ACCOUNT, "no_name", NULL, NULL);
+			goto out;
+		}
+		n.name = (char *)l->name;
 		n.origin = (char *)DIR_ORIGIN_SELF;
 		n.loa = (struct dir_loa){ .level = l->loa, .method = (char *)"upstream",
 		    .by = by, .evidence = evidence, .at = yh_now() };
@@ -511,21 +516,36 @@ logged_in(struct up_job *j, const struct fed_login *l, const char *uid)
 {
 	char token[SESS_TOKEN_SIZE] = "";
 	struct sess_info info;
+	struct dir_person p;
+	bool staff = false;
 	int r;
 
-	if ((r = login_open_session(j->up->app, &j->ri, uid, l->loa, "fed", token, &info)) != 0)
+	memset(&p, 0, sizeof(p));
+	/* The person as they are now: a locked or deregistered account logs in no way. */
+	if ((r = dir_person_get(j->up->app->dir, uid, &p)) != 0)
+		goto out;
+	if (p.status != DIR_STATUS_ACTIVE) {
+		r = refuse(j, 403, PAGE_MSG_UPSTREAM_FAILED, "inactive", NULL, uid);
+		goto out;
+	}
+	/* Staff are held to their second factor, as after a password. */
+	if ((r = login_staff_pending(j->up->app, uid, &staff)) != 0)
+		goto out;
+	if ((r = login_open_session(j->up->app, &j->ri, uid, staff ? LOGIN_LOA_PENDING : l->loa,
+	    "fed", token, &info)) != 0)
 		goto out;
 	if ((r = remember(j, l, &info)) != 0 ||
-	    (r = audit(j, "login.success", uid, json_pack("{s:s, s:s, s:i, s:s?}", "method",
-	    "fed", "sid", info.sid, "loa", info.loa, "acr", l->acr[0] != '\0' ? l->acr :
-	    NULL))) != 0) {
+	    (r = audit(j, "login.success", uid, json_pack("{s:s, s:s, s:i, s:s?, s:s?}",
+	    "method", "fed", "sid", info.sid, "loa", info.loa, "acr", l->acr[0] != '\0' ?
+	    l->acr : NULL, "pending", staff ? "totp" : NULL))) != 0) {
 		if (sess_end_token(j->up->app->sess, token, SESS_END_ADMIN, NULL) != 0)
 			yh_warn("cannot end the unaudited session");
 		goto out;
 	}
 	login_metric(j->up->app, "fed", "success");
-	r = login_complete(j->req, j->ri.https, j->next, token, false);
+	r = login_complete(j->req, j->ri.https, j->next, token, staff);
 out:
+	dir_person_clear(&p);
 	yh_wipe(token, sizeof(token));
 	return r;
 }

@@ -6,7 +6,8 @@
 # from another issuer, signed by a key not in the upstream's JWKS (after the one JWKS
 # refetch an unknown kid earns), alg none, expired, an ID number failing its check
 # digit, and a subject already linked to one person coming back with another person's ID
-# number (also audited as upstream.conflict). A good token logs in at the mapped level;
+# number (also audited as upstream.conflict), a person whose account is locked. A good
+# token logs in at the mapped level;
 # an acr the mapping does not know gets loa, however high it sounds.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
@@ -111,6 +112,10 @@ refused conflict conflict "a linked subject with another person's ID number is r
   fail "no upstream.conflict line"
 grep -q '"detail":"signed by a key not in the upstream' "$S/audit.log" &&
   ok "the audit line says why a token was refused" || fail "no detail in the audit line"
+
+ctl user lock "$ID" >/dev/null || fail "user lock"
+refused ok inactive "a locked person does not log in through the upstream"
+ctl user unlock "$ID" >/dev/null || fail "user unlock"
 
 round acr
 [[ $STATUS == 303 && $(audit_count login.success '"method":"fed"' '"loa":1' '"acr":"urn:prov:l9"') == 1 ]] &&

@@ -81,8 +81,9 @@ upstream.low.issuer = $PROV
 upstream.low.client_id = city2
 upstream.low.client_secret = $SECRET2
 upstream.low.token_auth = client_secret_post
-upstream.low.scopes = openid yh_id_number
+upstream.low.scopes = openid profile yh_id_number
 upstream.low.map.id_number = yh_id_number
+upstream.low.map.name = name
 upstream.low.loa = 1
 upstream.low.acr_map = urn:yihao:loa:2=1
 upstream.low.auto_register = yes

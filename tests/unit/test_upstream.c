@@ -197,6 +197,11 @@ test_errors(void **state)
 	assert_int_equal(load(OIDC "upstream.province.map.phone = data..phone\n", err,
 	    sizeof(err)), YH_ERR_CONFIG);
 	assert_at(err, 10, "upstream.province.map.phone: expected a claim name or a dotted");
+	assert_int_equal(load("upstream.p.kind = oidc\nupstream.p.display_name = P\n"
+	    "upstream.p.issuer = https://p.example\nupstream.p.client_id = c\n"
+	    "upstream.p.client_secret = s\nupstream.p.map.id_number = idn\n"
+	    "upstream.p.auto_register = yes\n", err, sizeof(err)), YH_ERR_CONFIG);
+	assert_at(err, 2, "upstream.p.map.name: is required with auto_register");
 	assert_int_equal(load(OIDC "upstream.province.map.uscc = uscc\n", err, sizeof(err)),
 	    YH_ERR_CONFIG);
 	assert_at(err, 2, "upstream.province.map.user_type: map.user_type and map.uscc");
