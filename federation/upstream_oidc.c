@@ -1,5 +1,6 @@
 /* An OpenID Connect upstream identity provider. See federation/upstream_oidc.h. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,8 @@ struct fed_oidc {
 	const struct fed_up_cfg *cfg;
 	char *redirect_uri;
 	unsigned algs;                 /* TOK_ALGSET of cfg->algs */
-	pthread_mutex_t mu;            /* guards everything below */
-	bool ready;
+	atomic_bool ready;             /* read without mu: the login page asks */
+	pthread_mutex_t mu;            /* guards everything below (held across a fetch) */
 	int64_t disc_at;               /* yh_mono_ms of the last good discovery */
 	char *authz, *token, *userinfo, *jwks_uri, *end_session;
 	bool iss_param;                /* authorization_response_iss_parameter_supported */
@@ -404,12 +405,7 @@ fed_oidc_discover(struct fed_oidc *o, bool force, char *why, size_t whysz)
 bool
 fed_oidc_ready(struct fed_oidc *o)
 {
-	bool ready;
-
-	pthread_mutex_lock(&o->mu);
-	ready = o->ready;
-	pthread_mutex_unlock(&o->mu);
-	return ready;
+	return atomic_load(&o->ready);
 }
 
 /* ---- the flow --------------------------------------------------------------------- */

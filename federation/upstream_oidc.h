@@ -88,7 +88,8 @@ void fed_oidc_free(struct fed_oidc *o);
  */
 int fed_oidc_discover(struct fed_oidc *o, bool force, char *why, size_t whysz) YH_WUR;
 
-/* True once a discovery fetch succeeded (the login button is shown). */
+/* True once a discovery fetch succeeded (the login button is shown). Never waits for a
+ * fetch in progress: safe on an HTTP thread. */
 bool fed_oidc_ready(struct fed_oidc *o);
 
 /* A new PKCE verifier and its S256 challenge. 0 or YH_ERR_CRYPTO. */
