@@ -306,7 +306,7 @@ int login_ups_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 
 /* The login page's upstream buttons in lang (at most max into out; strings borrowed
  * from app->ups): those whose discovery succeeded. A hidden one gets a retry on the
- * worker pool, at most every 30 seconds. */
+ * worker pool, at most every 10 seconds. */
 size_t login_upstream_buttons(struct authd_app *app, enum page_lang lang,
     struct page_upstream_button *out, size_t max);
 

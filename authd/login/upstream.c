@@ -44,7 +44,7 @@
 #include "identity/idn/idnum.h"
 
 #define UP_COOKIE "yh_fed"
-#define UP_RETRY_MS 30000             /* the least time between discovery retries */
+#define UP_RETRY_MS 10000             /* the least time between discovery retries */
 
 struct login_up {
 	struct authd_app *app;

@@ -15,11 +15,12 @@ set -u
 need_authd
 
 make_tmp upattacks
-PID= SPID=
-PIDS_TO_STOP="PID SPID"
+PID= SPID= LPID=
+PIDS_TO_STOP="PID SPID LPID"
 LOGS="authd stub"
 PORT=$(free_port)
 SP=$(free_port)
+LP=$(free_port)
 S=$TMP/state
 BASE=http://127.0.0.1:$PORT
 STUB=http://127.0.0.1:$SP
@@ -47,6 +48,12 @@ upstream.prov.map.id_number = yh_id_number
 upstream.prov.map.name = name
 upstream.prov.loa = 1
 upstream.prov.acr_map = urn:prov:l3=2
+upstream.late.kind = oidc
+upstream.late.display_name = 晚到平台
+upstream.late.issuer = http://127.0.0.1:$LP
+upstream.late.client_id = city
+upstream.late.client_secret = s3cret
+upstream.late.map.id_number = yh_id_number
 EOC
 mkdir -p "$S"
 "$AUTHD" -c "$TMP/authd.conf" 2>>"$TMP/authd.log" &
@@ -95,8 +102,24 @@ round ok
 refused nonce token "a nonce of another login is refused"
 refused aud token "a token for another audience is refused"
 refused iss token "a token from another issuer is refused"
+# an upstream down at start: no button; once it answers, a login page starts a retry
+# (at most every 10 s) and the button comes
+req b GET '/login?next=%2Faccount'
+! grep -q '/login/upstream/late' "$TMP/body" && grep -q '/login/upstream/prov' "$TMP/body" &&
+  ok "an upstream down at start has no button" || fail "button of the late upstream"
+"$PY" "$(dirname "$0")/oidc_stub.py" "$LP" "$TMP/mode" "$TMP/late-requests" "$ID" "$BADID" \
+  "$OTHER" city 2>>"$TMP/stub.log" &
+LPID=$!
+wait_ready "http://127.0.0.1:$LP/jwks" "$LPID" || die "the late stand-in did not start"
 # the JWKS was fetched at start: a refetch waits FED_OIDC_JWKS_RETRY_S (10 s) after it
 while (( $(date +%s) - T0 < 12 )); do sleep 0.5; done
+for _ in $(seq 1 100); do
+  req b GET '/login?next=%2Faccount'
+  grep -q '/login/upstream/late' "$TMP/body" && break
+  sleep 0.1
+done
+grep -q '使用 晚到平台 登录' "$TMP/body" && ok "its button comes once its discovery works" ||
+  fail "no button for the late upstream after it came up"
 JW=$(grep -c '"path": "/jwks"' "$TMP/requests")
 refused key token "a token signed by a key not in the JWKS is refused"
 [[ $(grep -c '"path": "/jwks"' "$TMP/requests") == $((JW + 1)) ]] &&
