@@ -550,6 +550,37 @@ out:
 	return r;
 }
 
+/*
+ * A legal-person login (map.user_type = org_user_type): the credit code must be valid,
+ * and an /authorize the login resumes gets org_hint=CODE, so that a person holding a
+ * current relation to that organization lands acting for it (the same yh_org as a local
+ * choice; without a relation the hint is ignored there). *done when refused.
+ */
+static int
+legal_person(struct up_job *j, const struct fed_login *l, bool *done)
+{
+	const struct fed_up_cfg *u = j->up->cfg;
+	struct idn_uscc c;
+	struct yh_buf b;
+	int r;
+
+	*done = false;
+	if (u->map_user_type == NULL || strcmp(l->user_type, u->org_user_type) != 0)
+		return 0;
+	if (idn_uscc_check(l->uscc, strlen(l->uscc), &c) != IDN_OK) {
+		*done = true;
+		return refuse(j, 403, PAGE_MSG_UPSTREAM_FAILED, "bad_uscc", NULL, NULL);
+	}
+	if (strncmp(j->next, "/authorize?", 11) != 0 || strstr(j->next, "org_hint=") != NULL)
+		return 0;
+	yh_buf_init(&b, sizeof(j->next) - 1);
+	if ((r = yh_buf_puts(&b, j->next)) == 0 && (r = yh_buf_puts(&b, "&org_hint=")) == 0 &&
+	    (r = yh_url_pct_encode(&b, c.canonical)) == 0 && login_next_ok(yh_buf_cstr(&b)))
+		memcpy(j->next, b.data, b.len + 1);
+	yh_buf_free(&b);
+	return r == YH_ERR_TOO_LONG ? 0 : r;
+}
+
 static int
 callback_run(void *arg)
 {
@@ -601,7 +632,8 @@ callback_run(void *arg)
 		    "ticket", why, NULL);
 		goto out;
 	}
-	if (r != 0 || (r = find_person(j, &l, uid, &done)) != 0 || done)
+	if (r != 0 || (r = legal_person(j, &l, &done)) != 0 || done ||
+	    (r = find_person(j, &l, uid, &done)) != 0 || done)
 		goto out;
 	r = logged_in(j, &l, uid);
 out:

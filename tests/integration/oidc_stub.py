@@ -13,6 +13,8 @@
 #   expired     exp an hour ago
 #   conflict    sub u1 with another (valid) ID number
 #   acr         acr urn:prov:l9 (not in the city's acr_map)
+#   org         a legal-person login: user_type org, uscc 91350100123456788Q
+#   badorg      the same with a credit code failing its check character
 # Requests are appended to LOG_FILE. Usage: oidc_stub.py PORT MODE_FILE LOG_FILE ID BADID
 # OTHERID CLIENT_ID
 import base64, json, sys, time, urllib.parse
@@ -71,6 +73,10 @@ def id_token(mode, nonce):
         c["yh_id_number"] = OTHERID
     elif mode == "acr":
         c["acr"] = "urn:prov:l9"
+    elif mode == "org":
+        c["user_type"], c["uscc"] = "org", "91350100123456788Q"
+    elif mode == "badorg":
+        c["user_type"], c["uscc"] = "org", "91350100123456788A"
     return sign(c, key, kid, alg)
 
 

@@ -48,6 +48,8 @@ upstream.prov.map.id_number = yh_id_number
 upstream.prov.map.name = name
 upstream.prov.loa = 1
 upstream.prov.acr_map = urn:prov:l3=2
+upstream.prov.map.user_type = user_type
+upstream.prov.map.uscc = uscc
 upstream.late.kind = oidc
 upstream.late.display_name = 晚到平台
 upstream.late.issuer = http://127.0.0.1:$LP
@@ -143,6 +145,42 @@ ctl user unlock "$ID" >/dev/null || fail "user unlock"
 round acr
 [[ $STATUS == 303 && $(audit_count login.success '"method":"fed"' '"loa":1' '"acr":"urn:prov:l9"') == 1 ]] &&
   ok "an acr not in acr_map gets loa, not more" || fail "unmapped acr: $STATUS"
+
+# ---- a legal-person login lands acting for the organization (yh_org)
+ENT=91350100123456788Q
+CB=http://127.0.0.1:9/cb
+ctl org add --uscc "$ENT" --name 星海贸易有限公司 --legal-rep "$ID" >/dev/null || fail "org add"
+ctl client add orgapp --public --redirect-uri "$CB" --scope openid org >/dev/null ||
+  fail "client add orgapp"
+for _ in $(seq 1 40); do   # authd picks the new app up
+  req - GET "/authorize?client_id=orgapp&response_type=code&redirect_uri=$(enc "$CB")&scope=openid"
+  [[ $STATUS == 302 ]] && break
+  sleep 0.1
+done
+VERIFIER=$(openssl rand -hex 32)
+CH=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d '=')
+AZ="/authorize?response_type=code&client_id=orgapp&scope=openid%20org&redirect_uri=$(enc "$CB")&state=s1&nonce=n1&code_challenge=$CH&code_challenge_method=S256"
+printf 'org\n' >"$TMP/mode"
+rm -f "$TMP/b.jar"
+req b GET "/login/upstream/prov?next=$(enc "$AZ")"
+fetch "$LOCATION"
+req b GET "$LOCATION"
+[[ $STATUS == 303 && $LOCATION == /authorize\?*"org_hint=$ENT"* ]] &&
+  ok "a legal-person login resumes /authorize with its credit code as org_hint" ||
+  fail "legal person: $STATUS '$LOCATION'"
+req b GET "$LOCATION"
+if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
+  consent_allow b
+  req b GET "$LOCATION"
+fi
+CODE=$(qparam "$LOCATION" code)
+curl -s -o "$TMP/tok.json" -d grant_type=authorization_code -d client_id=orgapp \
+  --data-urlencode "code=$CODE" --data-urlencode "redirect_uri=$CB" \
+  --data-urlencode "code_verifier=$VERIFIER" "$BASE/token"
+IDT=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("id_token",""))' "$TMP/tok.json" 2>/dev/null)
+[[ $(jwt_claim "$IDT" yh_org) == *"$ENT"* ]] && ok "the app's token acts for the organization (yh_org)" ||
+  fail "no yh_org: $(jwt_claim "$IDT" yh_org) $(cat "$TMP/tok.json" | head -c 200)"
+refused badorg bad_uscc "a legal-person login with a bad credit code is refused"
 
 kill -0 "$PID" 2>/dev/null && ok "authd still runs" || fail "authd died"
 if ((FAILS)); then show_logs; echo "$FAILS check(s) failed"; exit 1; fi
