@@ -13,7 +13,15 @@
  *       identity/idn) when link = id_number, else created when auto_register is on. A
  *       link whose person's ID number differs from the one asserted is refused. The
  *       session opens at the mapped level with amr "fed"; a record keyed by the local
- *       session's sid keeps the upstream, its sid and its subject (for logout).
+ *       session's sid keeps the upstream, its sid and its subject (for logout). A
+ *       legal-person login adds its credit code to a resumed /authorize as org_hint.
+ *   POST /login/upstream/NAME/backchannel-logout   the upstream's logout token ends the
+ *       local sessions it names.
+ *
+ * A block of kind ticket has the same two GET routes: the start sends the browser to
+ * the platform's login_url with a return URL ISSUER/login/upstream/NAME/callback?st=
+ * STATE, the callback exchanges the ticket (federation/upstream_ticket.h) and goes on
+ * as above.
  *
  * Everything that calls the upstream or the directory runs on the worker pool. Every
  * refusal answers a page for the person and writes a login.failure line naming the
@@ -182,7 +190,6 @@ struct up_job {
 	struct login_up *up;
 	struct http_req *req;
 	struct login_req_info ri;
-	bool callback;
 	char browser[CSRF_TOKEN_SIZE];       /* the yh_fed cookie (secret) */
 	char next[LOGIN_NEXT_MAX + 1];
 	char state[SESS_TOKEN_SIZE];
@@ -662,7 +669,6 @@ callback_get(struct http_req *req, void *arg)
 
 	if ((r = job_new(req, o, false, &j)) != 0)
 		return r;
-	j->callback = true;
 	if (http_req_query(req, o->oidc != NULL ? "state" : "st", SESS_TOKEN_SIZE - 1,
 	    &state) == 0)
 		snprintf(j->state, sizeof(j->state), "%s", state);
