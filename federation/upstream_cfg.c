@@ -14,7 +14,8 @@ static const char *const up_links[] = { "id_number", "sub", NULL };
 static const char *const up_logouts[] = { "local", "propagate", NULL };
 static const char *const up_token_auths[] = { "client_secret_basic", "client_secret_post",
 	NULL };
-static const char *const up_signs[] = { "secret", "hmac-sha256", "hmac-sm3", NULL };
+static const char *const up_signs[] = { "secret", "hmac-sha256", "hmac-sm3", "sm2-sm3",
+	NULL };
 
 #define ROW(n, f, ...) \
 	{ .name = n, .offset = offsetof(struct fed_up_cfg, f), .flags = YH_CFG_IMMUTABLE, \
@@ -80,7 +81,9 @@ const struct yh_cfg_opt fed_up_opts[] = {
 	SECRET("app_secret", app_secret, "ticket: our app secret, or the HMAC key"),
 	ROW("sign", sign, .type = YH_CFG_ENUM, .def = "secret", .max = 16,
 	    .choices = up_signs, .help = "ticket: secret (sent as is), or a signature over "
-	        "the parameters with timestamp and nonce: hmac-sha256 or hmac-sm3"),
+	        "the parameters with timestamp and nonce: hmac-sha256, hmac-sm3 or sm2-sm3"),
+	ROW("sign_key_file", sign_key_file, .type = YH_CFG_PATH, .def = NULL, .max = 3072,
+	    .help = "ticket, sign = sm2-sm3: our SM2 private key (PEM, mode 0600)"),
 	ROW("app_id_param", app_id_param, .type = YH_CFG_STR, .def = "appId", .max = 64,
 	    .help = "ticket: the login URL's parameter carrying app_id"),
 	ROW("return_param", return_param, .type = YH_CFG_STR, .def = "service", .max = 64,
@@ -415,6 +418,7 @@ check_oidc(const struct fed_up_cfg *u, char *err, size_t errsz)
 static int
 check_ticket(const struct fed_up_cfg *u, char *err, size_t errsz)
 {
+	char msg[512];
 	int r;
 
 	if ((r = check_url(u, "login_url", u->login_url, err, errsz)) != 0 ||
@@ -422,7 +426,13 @@ check_ticket(const struct fed_up_cfg *u, char *err, size_t errsz)
 		return r;
 	if (!set(u->app_id))
 		return fail(u, "app_id", err, errsz, "is required with kind = ticket");
-	if (!set(u->app_secret))
+	if (strcmp(u->sign, "sm2-sm3") == 0) {
+		if (!set(u->sign_key_file))
+			return fail(u, "sign_key_file", err, errsz, "is required with sign = "
+			    "sm2-sm3");
+		if (fed_http_cred_check(u->sign_key_file, msg, sizeof(msg)) != 0)
+			return fail(u, "sign_key_file", err, errsz, msg);
+	} else if (!set(u->app_secret))
 		return fail(u, "app_secret", err, errsz, "is required with this sign");
 	if (strcmp(u->logout, "propagate") == 0)
 		return fail(u, "logout", err, errsz, "propagate needs kind = oidc (an "

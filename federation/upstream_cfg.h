@@ -63,7 +63,8 @@ struct fed_up_cfg {
 	char *validate_url;      /* where the ticket is exchanged */
 	char *app_id;
 	char *app_secret;        /* SENSITIVE: the secret, or the HMAC key */
-	char *sign;              /* secret | hmac-sha256 | hmac-sm3 */
+	char *sign;              /* secret | hmac-sha256 | hmac-sm3 | sm2-sm3 */
+	char *sign_key_file;     /* sm2-sm3: our SM2 private key (PEM, 0600) */
 	char *app_id_param;      /* the query parameter names of the redirect */
 	char *return_param;
 	char *ticket_param;

@@ -6,12 +6,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "common/b64.h"
 #include "common/buf.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
 #include "common/url.h"
 #include "federation/http.h"
 #include "federation/upstream_ticket.h"
+#include "token/jose_alg.h"
 
 #define TICKET_URL_MAX 8192
 #define TICKET_FIELDS 7
@@ -96,6 +98,31 @@ hmac_hex(const char *digest, const char *key, const char *msg, char hex[129])
 	return 0;
 }
 
+/* The base64 of the DER SM2 signature (SM3, GM/T 0009's default ID) of msg with the
+ * private key in u's sign_key_file, into out (at most 129 bytes with the NUL). */
+static int
+sm2_b64(const struct fed_up_cfg *u, const char *msg, char out[129])
+{
+	unsigned char raw[TOK_SIG_MAX], *der = NULL;
+	struct tok_key *k = NULL;
+	size_t rawlen = 0, derlen = 0;
+	int r;
+
+	if ((r = tok_key_load_pem_file(u->sign_key_file, TOK_ALG_SM2, &k)) != 0 ||
+	    (r = tok_key_sign(k, TOK_ALG_SM2, msg, strlen(msg), raw, sizeof(raw), &rawlen)) != 0 ||
+	    (r = tok_sig_raw_to_der(TOK_ALG_SM2, raw, rawlen, &der, &derlen)) != 0)
+		goto out;
+	if ((derlen + 2) / 3 * 4 > 128) {   /* DER of two 256-bit integers: at most 72 bytes */
+		r = YH_ERR_TOO_LONG;
+		goto out;
+	}
+	yh_b64_encode(der, derlen, out);
+out:
+	free(der);
+	tok_key_free(k);
+	return r;
+}
+
 /* The request body for ticket. */
 static int
 request(const struct fed_up_cfg *u, const char *ticket, const char *return_url,
@@ -122,8 +149,11 @@ request(const struct fed_up_cfg *u, const char *ticket, const char *return_url,
 		names[n] = "nonce", values[n++] = nonce;
 		if ((r = fed_ticket_sign_base(names, values, n, &base)) != 0)
 			return r;
-		r = hmac_hex(strcmp(u->sign, "hmac-sm3") == 0 ? "SM3" : "SHA256", u->app_secret,
-		    base, sig);
+		if (strcmp(u->sign, "sm2-sm3") == 0)
+			r = sm2_b64(u, base, sig);
+		else
+			r = hmac_hex(strcmp(u->sign, "hmac-sm3") == 0 ? "SM3" : "SHA256",
+			    u->app_secret, base, sig);
 		yh_freezero(base, strlen(base) + 1);
 		if (r != 0)
 			return r;

@@ -12,6 +12,8 @@
  *   hmac-sm3      added: sign is the lowercase hex HMAC (SHA-256 or SM3) keyed with
  *                 app_secret over the other fields sorted by name, "k=v" joined by "&"
  *                 (values as sent, before percent-encoding)
+ *   sm2-sm3       the same fields, sign the base64 DER SM2 signature (SM3, GM/T 0009's
+ *                 default ID) of that string by the key in sign_key_file (token/)
  *
  * A call goes through federation/http.c (no redirects, a timeout, a bounded answer)
  * and blocks its thread for at most the block's timeout: authd makes it on the worker

@@ -213,12 +213,24 @@ test_errors(void **state)
 	    "upstream.p.client_secret = s\n", err, sizeof(err)), YH_ERR_CONFIG);
 	assert_at(err, 2, "upstream.p.map.id_number: is required with link = id_number");
 	/* ticket: what its sign needs */
-	assert_int_equal(load("upstream.t.kind = ticket\nupstream.t.display_name = T\n"
-	    "upstream.t.login_url = https://t.example/login\n"
-	    "upstream.t.validate_url = https://t.example/v\nupstream.t.app_id = a\n"
-	    "upstream.t.app_secret = k\nupstream.t.map.id_number = idCard\n"
-	    "upstream.t.sign = sm2-sm3\n", err, sizeof(err)), YH_ERR_CONFIG);
-	assert_at(err, 9, "upstream.t.sign: 'sm2-sm3' is not one of the allowed values");
+#define TICKET "upstream.t.kind = ticket\nupstream.t.display_name = T\n" \
+	"upstream.t.login_url = https://t.example/login\n" \
+	"upstream.t.validate_url = https://t.example/v\nupstream.t.app_id = a\n" \
+	"upstream.t.map.id_number = idCard\n"
+	assert_int_equal(load(TICKET "upstream.t.sign = sm2-sm3\n", err, sizeof(err)),
+	    YH_ERR_CONFIG);
+	assert_at(err, 2, "upstream.t.sign_key_file: is required with sign = sm2-sm3");
+	write_file("sm2.pem", "x", 0644);
+	assert_int_equal(load(TICKET "upstream.t.sign = sm2-sm3\nupstream.t.sign_key_file = "
+	    "sm2.pem\n", err, sizeof(err)), YH_ERR_CONFIG);
+	assert_at(err, 9, "upstream.t.sign_key_file: ");
+	assert_non_null(strstr(err, "sm2.pem"));
+	write_file("sm2.pem", "x", 0600);
+	assert_int_equal(load(TICKET "upstream.t.sign = sm2-sm3\nupstream.t.sign_key_file = "
+	    "sm2.pem\n", err, sizeof(err)), 0);
+	assert_int_equal(load(TICKET "upstream.t.sign = sm2\n", err, sizeof(err)),
+	    YH_ERR_CONFIG);
+	assert_at(err, 8, "upstream.t.sign: 'sm2' is not one of the allowed values");
 	assert_int_equal(load("upstream.t.kind = ticket\nupstream.t.display_name = T\n"
 	    "upstream.t.login_url = https://t.example/login\n"
 	    "upstream.t.validate_url = https://t.example/v\nupstream.t.app_id = a\n"
