@@ -162,6 +162,17 @@ out=$("$AUTHCTL" -c "$TMP/authd.conf" upstream test wrong 2>&1)
 [[ $? == 2 ]] && ok "authctl upstream test of an unknown block is an error" ||
   fail "unknown block"
 
+# a changed block on SIGHUP: the blocks in force stay until a restart, with a warning
+MARK=$(wc -l <"$TMP/authd.log")
+sed -i 's/^upstream.hall.display_name = .*/upstream.hall.display_name = 改名平台/' "$TMP/authd.conf"
+if hup_and_wait "$MARK"; then
+  tail -n +"$((MARK + 1))" "$TMP/authd.log" | grep -q 'upstream.\* changed: the upstreams in force stay' &&
+    ok "SIGHUP: a changed upstream block is a warning" || fail "no warning for the changed block"
+  req b GET '/login?next=%2Faccount'
+  grep -q '使用 政务服务网 hall 登录' "$TMP/body" && ! grep -q '改名平台' "$TMP/body" &&
+    ok "SIGHUP: the block in force stays until a restart" || fail "the button changed on SIGHUP"
+fi
+
 kill -0 "$PID" 2>/dev/null && ok "authd still runs" || fail "authd died"
 if ((FAILS)); then show_logs; echo "$FAILS check(s) failed"; exit 1; fi
 echo "all checks passed"
