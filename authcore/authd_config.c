@@ -670,6 +670,8 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 		return fail(c, key, err, errsz, ierr);
 	if (fed_sms_cfg_check(&c->sms, &key, ierr, sizeof(ierr)) != 0)
 		return fail(c, key, err, errsz, ierr);
+	if ((r = fed_up_check(&c->upstreams, err, errsz)) != 0)
+		return r;
 	if ((r = check_notice(c, err, errsz)) != 0 || (r = check_sentinels(c, err, errsz)) != 0)
 		return r;
 	/* -d wins over the file's state_dir; with no file at all, ./state. */
@@ -738,7 +740,10 @@ authd_cfg_load(struct authd_cfg *c, const char *path, const char *state_dir,
 			snprintf(err, errsz, "out of memory");
 			return YH_ERR_ALLOC;
 		}
-		if ((r = yh_cfg_load_file(authd_cfg_opts, c, path, 0, &e)) != 0)
+		struct yh_cfg_blocks up = { .prefix = "upstream.", .set = fed_up_set_opt,
+			.arg = &c->upstreams };
+
+		if ((r = yh_cfg_load_file_blocks(authd_cfg_opts, c, path, 0, &up, &e)) != 0)
 			goto cfgerr;
 	}
 	c->cli_state_dir = state_dir != NULL;
@@ -807,6 +812,15 @@ authd_cfg_reload(const struct authd_cfg *cur, struct authd_cfg *next,
 	}
 	if ((r = keep_notice(cur, next, err, errsz)) != 0)
 		return r;
+	if (!fed_up_equal(&cur->upstreams, &next->upstreams)) {
+		yh_warn("SIGHUP: upstream.* changed: the upstreams in force stay until a "
+		    "restart");
+		fed_up_free(&next->upstreams);
+		if ((r = fed_up_copy(&next->upstreams, &cur->upstreams)) != 0) {
+			snprintf(err, errsz, "out of memory");
+			return r;
+		}
+	}
 	if ((r = yh_cfg_reload(authd_cfg_opts, cur, next, rl, &e)) != 0) {
 		yh_cfg_err_format(&e, err, errsz);
 		return r;
@@ -826,6 +840,7 @@ authd_cfg_free(struct authd_cfg *c)
 	c->config_path = NULL;
 	free(c->privacy_text);
 	c->privacy_text = NULL;
+	fed_up_free(&c->upstreams);
 }
 
 static const char *

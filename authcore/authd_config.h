@@ -14,7 +14,8 @@
  * hold them are reached through struct authd_cfg_targets), login.* and token.* by the
  * new configuration replacing the old (they are read from it at each use).
  *
- * A new section (e.g. upstream.*, cert.*) is more rows of authd_cfg_opts and more fields
+ * upstream.NAME.* blocks are a table of their own (federation/upstream_cfg.h), one
+ * block per NAME the operator chooses. A new section (e.g. cert.*) is more rows of authd_cfg_opts and more fields
  * of struct authd_cfg; the table is the only place a default or a bound is written.
  */
 #ifndef YH_AUTHD_AUTHD_CONFIG_H
@@ -30,6 +31,7 @@
 #include "common/err.h"
 #include "federation/registry.h"
 #include "federation/sms.h"
+#include "federation/upstream_cfg.h"
 #include "identity/identity_config.h"
 #include "token/jose_alg.h"
 
@@ -108,6 +110,8 @@ struct authd_cfg {
 	int64_t sms_max_failures;         /* sms.max_failures: wrong codes before a lock */
 	char *privacy_notice_file;        /* registration.privacy_notice_file; NULL: built in */
 	char *privacy_notice_version;     /* registration.privacy_notice_version */
+	struct fed_up_set upstreams;      /* upstream.NAME.*: read at start only (a change
+	                                   * waits for a restart) */
 
 	/* Not options: where the values came from, and values derived by finish. */
 	char *config_path;                /* the -c file, or NULL (embedded defaults) */

@@ -17,6 +17,7 @@ int ctl_org(int, char **) __attribute__((weak));
 int ctl_staff(int, char **) __attribute__((weak));
 int ctl_registry(int, char **) __attribute__((weak));
 int ctl_review(int, char **) __attribute__((weak));
+int ctl_upstream(int, char **) __attribute__((weak));
 
 struct group {
 	const char *name;
@@ -67,6 +68,7 @@ main(int argc, char **argv)
 		{ "org", ctl_org, "org add|show|list|change|deregister|agent|admin   organizations and who acts for them" },
 		{ "staff", ctl_staff, "staff add|remove|list   government staff (the service-hall counter)" },
 		{ "registry", ctl_registry, "registry retry              ask the population registry again for queued persons" },
+		{ "upstream", ctl_upstream, "upstream test NAME           check the connection to an upstream identity provider" },
 		{ "review", ctl_review, "review list|show|resolve|undo   cases idmerge could not decide" },
 		{ "keys", ctl_keys, "keys generate|rotate|jwks|list --dir DIR   signing keys" },
 		{ "jwt", ctl_jwt, "jwt sign|verify               sign claims or verify a token" },

@@ -33,6 +33,7 @@ int ctl_audit(int argc, char **argv);   /* ctl_audit.c: audit verify */
 int ctl_org(int argc, char **argv);     /* ctl_org.c: org add|show|list|change|deregister|agent|admin */
 int ctl_staff(int argc, char **argv);   /* ctl_staff.c: staff add|remove|list */
 int ctl_registry(int argc, char **argv); /* ctl_registry.c: registry retry */
+int ctl_upstream(int argc, char **argv); /* ctl_upstream.c: upstream test */
 int ctl_review(int argc, char **argv);  /* ctl_review.c: review list|show|resolve|undo */
 
 struct ident;

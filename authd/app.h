@@ -46,6 +46,7 @@ struct keys;
 struct bcl;
 struct fed_reg;
 struct fed_sms;
+struct login_ups;
 
 struct authd_app {
 	/* The configuration in force: a reload (authd/reload.c) puts a new one here while
@@ -67,6 +68,8 @@ struct authd_app {
 	struct bcl *bcl;                 /* back-channel logout (authd/oidc/backchannel.h) */
 	struct fed_reg *registry;        /* the registries (federation/registry.h) */
 	struct fed_sms *sms;             /* the SMS gateway (federation/sms.h); NULL: none */
+	struct login_ups *ups;           /* upstream identity providers (authd/login/login.h);
+	                                  * NULL: none */
 	struct authd_check checks[AUTHD_MAX_CHECKS];
 	size_t nchecks;
 };

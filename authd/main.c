@@ -32,6 +32,7 @@
 #include "authd/oidc/device.h"
 #include "authd/control/control.h"
 #include "authd/login/login.h"
+#include "federation/upstream_oidc.h"
 #include "authd/oidc/authorize.h"
 #include "authd/oidc/token.h"
 #include "authd/http/http.h"
@@ -306,6 +307,26 @@ splits_uid(const struct authd_cfg *cfg, bool say)
 	return false;
 }
 
+/* authd -t: each OpenID Connect upstream's discovery and JWKS, fetched once; one that
+ * fails is a warning (authd starts with its button hidden), not an error. */
+static void
+check_upstreams(const struct authd_cfg *cfg)
+{
+	char why[512];
+
+	for (size_t i = 0; i < cfg->upstreams.n; i++) {
+		const struct fed_up_cfg *u = cfg->upstreams.up[i];
+		struct fed_oidc *o = NULL;
+
+		if (strcmp(u->kind, "oidc") != 0 || fed_oidc_new(u, "", &o) != 0)
+			continue;
+		if (fed_oidc_discover(o, true, why, sizeof(why)) != 0)
+			yh_warn("upstream.%s: discovery failed (its login button stays hidden until "
+			    "it succeeds): %s", u->name, why);
+		fed_oidc_free(o);
+	}
+}
+
 static int
 check_only(const struct authd_cfg *cfg, bool dump)
 {
@@ -323,6 +344,7 @@ check_only(const struct authd_cfg *cfg, bool dump)
 		yh_error("%s", err);
 		return EXIT_CONFIG;
 	}
+	check_upstreams(cfg);
 	if (dump) {
 		yh_buf_init(&b, 1024 * 1024);
 		if ((r = yh_cfg_dump(authd_cfg_opts, cfg, &b)) == 0)
@@ -628,6 +650,9 @@ open_app(struct daemon *d, char *err, size_t errsz)
 		return r;
 	if ((r = fed_sms_new(&d->cfg.sms, &d->app.sms, err, errsz)) != 0)
 		return r;
+	/* Each upstream's discovery is tried now; one that fails is a warning. */
+	if ((r = login_ups_new(&d->app, &d->cfg, &d->app.ups, err, errsz)) != 0)
+		return r;
 	return open_sessions(d, err, errsz);
 }
 
@@ -705,6 +730,7 @@ daemon_stop(struct daemon *d)
 	bcl_free(d->bcl);
 	fed_reg_free(d->app.registry);
 	fed_sms_free(d->app.sms);
+	login_ups_free(d->app.ups);
 	clients_close(d->app.clients);
 	tok_ring_free(d->app.ring);
 	yh_audit_close(d->app.audit);

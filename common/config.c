@@ -183,8 +183,8 @@ yh_cfg_defaults(const struct yh_cfg_opt *opts, void *base, struct yh_cfg_err *er
 }
 
 int
-yh_cfg_set(const struct yh_cfg_opt *opts, void *base, const char *name, const char *value,
-    const char *where, struct yh_cfg_err *err)
+yh_cfg_set_file(const struct yh_cfg_opt *opts, void *base, const char *name,
+    const char *value, const char *file, const char *where, struct yh_cfg_err *err)
 {
 	const struct yh_cfg_opt *o = yh_cfg_find(opts, name);
 
@@ -192,7 +192,14 @@ yh_cfg_set(const struct yh_cfg_opt *opts, void *base, const char *name, const ch
 		seterr(err, where, "unknown option '%s'", name, NULL);
 		return YH_ERR_CONFIG;
 	}
-	return set_value(o, base, value, where, NULL, err);
+	return set_value(o, base, value, where, file, err);
+}
+
+int
+yh_cfg_set(const struct yh_cfg_opt *opts, void *base, const char *name, const char *value,
+    const char *where, struct yh_cfg_err *err)
+{
+	return yh_cfg_set_file(opts, base, name, value, NULL, where, err);
 }
 
 /* Parses one line into key and value (both pointing into line). 1 = blank/comment. */
@@ -256,6 +263,13 @@ int
 yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
     unsigned flags, struct yh_cfg_err *err)
 {
+	return yh_cfg_load_file_blocks(opts, base, path, flags, NULL, err);
+}
+
+int
+yh_cfg_load_file_blocks(const struct yh_cfg_opt *opts, void *base, const char *path,
+    unsigned flags, const struct yh_cfg_blocks *blk, struct yh_cfg_err *err)
+{
 	char line[CFG_LINE_MAX + 2], where[300], *key, *value;
 	const struct yh_cfg_opt *o;
 	unsigned lineno = 0;
@@ -305,7 +319,13 @@ yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
 			r = YH_ERR_CONFIG;
 			break;
 		}
-		if ((o = yh_cfg_find(opts, key)) == NULL) {
+		if ((o = yh_cfg_find(opts, key)) == NULL && blk != NULL &&
+		    strncmp(key, blk->prefix, strlen(blk->prefix)) == 0) {
+			if ((r = blk->set(blk->arg, key, value, path, where, err)) != 0)
+				break;
+			continue;
+		}
+		if (o == NULL) {
 			if ((flags & YH_CFG_PARTIAL) && !prefix_known(opts, key))
 				continue;
 			seterr(err, where, "unknown option '%s'", key, NULL);

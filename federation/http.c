@@ -176,6 +176,29 @@ fed_json_member(json_t *o, const char *path)
 	return NULL;
 }
 
+bool
+fed_json_path_ok(const char *path)
+{
+	int parts = 1;
+	size_t len = 0;
+
+	if (path == NULL || path[0] == '\0')
+		return false;
+	for (const char *p = path; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return false;
+		if (*p != '.') {
+			if (++len > 128)
+				return false;
+			continue;
+		}
+		if (len == 0 || ++parts > FED_JSON_PATH_DEPTH)
+			return false;
+		len = 0;
+	}
+	return len > 0;
+}
+
 void
 fed_json_text(const json_t *v, char *out, size_t outsz)
 {

@@ -86,6 +86,10 @@ int fed_http_cred_read(const char *path, const char *auth, char **out, size_t *o
  * missing, not an object, more than FED_JSON_PATH_DEPTH parts, a part over 128 bytes). */
 json_t *fed_json_member(json_t *o, const char *path);
 
+/* True when path is a dotted path fed_json_member can follow: 1 to FED_JSON_PATH_DEPTH
+ * non-empty parts of at most 128 bytes, no blank or control byte. */
+bool fed_json_path_ok(const char *path);
+
 /* A scalar's text as an operator writes it in the configuration: a string as is, an
  * integer in decimal, true or false; "" for anything else. Cut to outsz - 1 bytes. */
 void fed_json_text(const json_t *v, char *out, size_t outsz);

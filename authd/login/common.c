@@ -89,16 +89,6 @@ out:
 	free(service);
 }
 
-void
-login_form(struct page *p, struct authd_app *app, const char *csrf, const char *next,
-    const char *username, const char *error)
-{
-	char name[CLIENTS_NAME_MAX + 1];
-
-	login_app_name(app, next, name, sizeof(name));
-	page_login_form(p, csrf, next, username, error, name);
-}
-
 int
 login_session_of(struct http_req *req, struct authd_app *app, unsigned flags,
     struct sess_info *out)

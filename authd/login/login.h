@@ -168,7 +168,8 @@ const char *login_next_pick(const char *next);
  */
 void login_app_name(struct authd_app *app, const char *next, char *out, size_t outsz);
 
-/* page_login_form naming the app of next (login_app_name). */
+/* page_login_form naming the app of next (login_app_name), with the buttons of the
+ * upstreams that may be shown (login_upstream_buttons). In password.c. */
 void login_form(struct page *p, struct authd_app *app, const char *csrf, const char *next,
     const char *username, const char *error);
 
@@ -266,6 +267,48 @@ int login_open_session(struct authd_app *app, const struct login_req_info *ri,
  */
 int login_complete(struct http_req *req, bool https, const char *next, const char *token,
     bool staff) YH_WUR;
+
+/* ---- upstream identity providers (upstream.c) -----------------------------------------
+ *
+ * The logins through the upstream.NAME blocks (docs/federation.md): GET
+ * /login/upstream/NAME starts one, GET /login/upstream/NAME/callback finishes it. The
+ * login page shows one button per upstream whose discovery succeeded.
+ */
+#define LOGIN_UPSTREAM_PATH "/login/upstream/"
+#define LOGIN_UPSTREAM_TTL_S 600         /* how long a started upstream login may take */
+
+struct login_ups;
+struct page_upstream_button;
+
+/*
+ * The upstreams of cfg (copied), each tried once (discovery and JWKS: a failure is a
+ * warning, and the button stays hidden until a later try succeeds). *out is NULL when
+ * there are none. Returns 0, YH_ERR_ALLOC or YH_ERR_INTERNAL with err.
+ */
+int login_ups_new(struct authd_app *app, const struct authd_cfg *cfg,
+    struct login_ups **out, char *err, size_t errsz) YH_WUR;
+
+/* Frees u; NULL is fine. */
+void login_ups_free(struct login_ups *u);
+
+/*
+ * Where a local logout of the session whose public id is sid sends the browser on:
+ * the end_session_endpoint (with our client_id) of the upstream that logged it in when
+ * that upstream's logout is propagate; *url NULL otherwise. Returns 0 or YH_ERR_ALLOC.
+ */
+int login_upstream_logout_url(struct authd_app *app, const char *sid, char **url) YH_WUR;
+
+/* Adds the routes of app->ups's upstreams: the start, the callback and the back-channel
+ * logout endpoint (POST /login/upstream/NAME/backchannel-logout, logout_token: the
+ * sessions it names end, each with its own back-channel logout to local apps). Returns
+ * http_routes_add's errors. */
+int login_ups_register(struct http_server *srv, struct authd_app *app) YH_WUR;
+
+/* The login page's upstream buttons in lang (at most max into out; strings borrowed
+ * from app->ups): those whose discovery succeeded. A hidden one gets a retry on the
+ * worker pool, at most every 10 seconds. */
+size_t login_upstream_buttons(struct authd_app *app, enum page_lang lang,
+    struct page_upstream_button *out, size_t max);
 
 /* ---- SMS codes (smscode.c) -------------------------------------------------------------
  *

@@ -455,3 +455,16 @@ out:
 	free(csrf);
 	return r;
 }
+
+void
+login_form(struct page *p, struct authd_app *app, const char *csrf, const char *next,
+    const char *username, const char *error)
+{
+	struct page_upstream_button ups[PAGE_UPSTREAMS_MAX];
+	char name[CLIENTS_NAME_MAX + 1];
+	size_t nups;
+
+	login_app_name(app, next, name, sizeof(name));
+	nups = login_upstream_buttons(app, p->lang, ups, PAGE_UPSTREAMS_MAX);
+	page_login_form(p, csrf, next, username, error, name, ups, nups);
+}

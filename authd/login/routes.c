@@ -28,5 +28,7 @@ login_register(struct http_server *srv, struct authd_app *app)
 {
 	int r = http_routes_add(srv, login_routes, app);
 
+	if (r == 0)
+		r = login_ups_register(srv, app);
 	return r != 0 ? r : login_qr_register(srv, app);
 }

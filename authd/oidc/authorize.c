@@ -69,6 +69,7 @@ static const struct {
 	[OIDC_AZ_CLAIMS] = { "claims", 16384, false },
 	[OIDC_AZ_ORG_HINT] = { "org_hint", 64, true },
 	[OIDC_AZ_ORG] = { "org", 64, false },
+	[OIDC_AZ_IDP_HINT] = { "idp_hint", FED_UP_NAME_MAX, true },
 };
 
 const char *
@@ -476,10 +477,18 @@ az_detour(struct az_ctx *z, enum oidc_az_step step, bool force, int loa)
 		[OIDC_AZ_STEP_STEPUP] = "/login/totp",
 		[OIDC_AZ_STEP_CONSENT] = "/consent",
 	};
-	char mark[AZ_MARK_SIZE];
+	char mark[AZ_MARK_SIZE], upstream[sizeof(LOGIN_UPSTREAM_PATH) + FED_UP_NAME_MAX];
+	const char *page = pages[step], *hint = z->p->v[OIDC_AZ_IDP_HINT];
+	const struct fed_up_cfg *u;
 	char *next = NULL;
 	int r = 0;
 
+	/* idp_hint naming an upstream: straight there. */
+	if (step == OIDC_AZ_STEP_LOGIN && hint != NULL &&
+	    (u = fed_up_find(&z->app->cfg->upstreams, hint)) != NULL) {
+		snprintf(upstream, sizeof(upstream), LOGIN_UPSTREAM_PATH "%s", u->name);
+		page = upstream;
+	}
 	/* Every detour to /login marks next, so the login it leads to satisfies
 	 * prompt=login and max_age when the request resumes. */
 	if (step == OIDC_AZ_STEP_LOGIN)
@@ -492,7 +501,7 @@ az_detour(struct az_ctx *z, enum oidc_az_step step, bool force, int loa)
 	if (r == YH_ERR_TOO_LONG)
 		return az_error(z, "invalid_request", "the request is too large");
 	if (r == 0)
-		r = detour_location(z->p, pages[step], next, force, loa,
+		r = detour_location(z->p, page, next, force, loa,
 		    step == OIDC_AZ_STEP_LOGIN && !z->p->pushed, &z->res->location);
 	free(next);
 	if (r == YH_ERR_TOO_LONG)

@@ -169,6 +169,8 @@ enum oidc_az_param {
 	OIDC_AZ_ORG_HINT,               /* org_hint: a credit code to preselect */
 	OIDC_AZ_ORG,                    /* org: the choice page's answer (CODE or self);
 	                                 * honoured only with p->org_confirmed */
+	OIDC_AZ_IDP_HINT,               /* idp_hint: an upstream.NAME to log in through,
+	                                 * skipping the login page */
 	OIDC_AZ_PARAM_COUNT
 };
 
@@ -334,6 +336,7 @@ struct oidc_lo_result {
 	                            * show to be its own; nothing was ended, no location */
 	bool hint_ok;              /* the id_token_hint verified */
 	char client_id[65];        /* the client the request named (or the hint's aud), "" */
+	char sid[SESS_PUBID_SIZE]; /* ended: the public id of the session ended */
 };
 
 /* Frees what r owns and zeroes it. */

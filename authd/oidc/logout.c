@@ -271,8 +271,10 @@ oidc_lo_run(struct authd_app *app, const struct oidc_lo_params *p, const char *s
 	}
 	if (live) {
 		r = sess_end_token(app->sess, sid_cookie, SESS_END_LOGOUT, &ended);
-		if (r == 0)
+		if (r == 0) {
 			res->ended = true;
+			memcpy(res->sid, ended.sid, sizeof(res->sid));
+		}
 		else if (r != YH_ERR_NOT_FOUND && r != YH_ERR_EXPIRED)
 			goto out;
 	}
@@ -412,6 +414,7 @@ logout_handler(struct http_req *req, void *arg)
 	struct oidc_lo_result res;
 	struct lo_raw w;
 	enum page_lang l;
+	char *up = NULL;
 	bool asked = false;
 	int r;
 
@@ -427,6 +430,13 @@ logout_handler(struct http_req *req, void *arg)
 	}
 	if ((r = page_set_cookie(req, LOGIN_SID_COOKIE, "", -1, http_req_is_https(req))) != 0)
 		goto out;
+	/* A session an upstream with logout = propagate opened: on to its end_session. */
+	if (res.ended && (r = login_upstream_logout_url(app, res.sid, &up)) != 0)
+		goto out;
+	if (up != NULL) {
+		r = http_respond_redirect(req, 302, up);
+		goto out;
+	}
 	if (res.location != NULL) {
 		r = http_respond_redirect(req, 302, res.location);
 		goto out;
@@ -436,6 +446,7 @@ logout_handler(struct http_req *req, void *arg)
 	    page_msg(l, PAGE_MSG_LOGOUT_DONE_TEXT), LOGIN_PATH,
 	    page_msg(l, PAGE_MSG_LOGOUT_DONE_LINK));
 out:
+	free(up);
 	oidc_lo_result_clear(&res);
 	lo_raw_free(&w);
 	return r;

@@ -1114,7 +1114,7 @@ sess_flow_put(struct sess_store *s, const char *key, const char *payload, int64_
 
 	if ((rc = payload_check(payload)) != 0)
 		return rc;
-	if (!sess_key_ok(key) || ttl_s < 1 || ttl_s > SESS_FLOW_TTL_MAX)
+	if (!sess_key_ok(key) || ttl_s < 1 || ttl_s > SESS_FLOW_NAMED_TTL_MAX)
 		return YH_ERR_INVALID;
 	return s->ops->flow_put(s, key, payload, ttl_s * 1000);
 }

@@ -383,6 +383,9 @@ int sess_par_take(struct sess_store *s, const char *client_id, const char *token
  * a record out of the same state.
  */
 #define SESS_FLOW_TTL_MAX 3600   /* the longest a flow record is kept, seconds */
+#define SESS_FLOW_NAMED_TTL_MAX (30 * 86400) /* the longest a record under a name
+                                  * (sess_flow_put) is kept: a session's longest life,
+                                  * for what a session's login remembers */
 #define SESS_FLOW_NAME_MAX 64    /* bytes of a flow name (a device flow's user code) */
 
 /*
@@ -405,9 +408,9 @@ int sess_flow_name_key(const char *bind, const char *name, char key[SESS_KEY_SIZ
 int sess_flow_new(struct sess_store *s, const char *bind, const char *payload,
     int64_t ttl_s, char token[SESS_TOKEN_SIZE], char *key) YH_WUR;
 
-/* Stores payload under key (from sess_flow_name_key) for ttl_s seconds, unless the key
- * is taken: 0, YH_ERR_EXISTS, YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_LIMIT,
- * YH_ERR_UNAVAILABLE. */
+/* Stores payload under key (from sess_flow_name_key) for ttl_s seconds
+ * (1..SESS_FLOW_NAMED_TTL_MAX), unless the key is taken: 0, YH_ERR_EXISTS,
+ * YH_ERR_INVALID, YH_ERR_TOO_LONG, YH_ERR_LIMIT, YH_ERR_UNAVAILABLE. */
 int sess_flow_put(struct sess_store *s, const char *key, const char *payload, int64_t ttl_s)
     YH_WUR;
 

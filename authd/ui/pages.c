@@ -736,14 +736,27 @@ page_claims(unsigned bits, bool id_number, enum page_msg *out, size_t max)
 
 void
 page_login_form(struct page *p, const char *csrf, const char *next, const char *username,
-    const char *error, const char *app)
+    const char *error, const char *app, const struct page_upstream_button *ups,
+    size_t nups)
 {
+	struct tpl_login_upstreams items[PAGE_UPSTREAMS_MAX];
+	char labels[PAGE_UPSTREAMS_MAX][256];
 	struct tpl_login v = {
 		.alert = error, .csrf = csrf, .next = next, .app = app,
 		.username = username != NULL ? username : "",
 		.prefilled = username != NULL && username[0] != '\0',
 	};
+	const char *fmt = page_msg(p->lang, PAGE_MSG_UPSTREAM_BUTTON);
+	const char *at = strstr(fmt, "{name}");
 
+	for (size_t i = 0; i < nups && i < PAGE_UPSTREAMS_MAX && at != NULL; i++) {
+		snprintf(labels[i], sizeof(labels[i]), "%.*s%s%s", (int)(at - fmt), fmt,
+		    ups[i].name, at + strlen("{name}"));
+		items[i] = (struct tpl_login_upstreams){ .path = ups[i].path,
+		    .next = next != NULL ? next : "", .label = labels[i] };
+		v.upstreams_n = i + 1;
+	}
+	v.upstreams = items;
 	tpl_login_render(p, &v);
 }
 

@@ -232,11 +232,21 @@ size_t page_claims(unsigned bits, bool id_number, enum page_msg *out, size_t max
 
 /* ---- the pages of the login family ---- */
 
+#define PAGE_UPSTREAMS_MAX 16   /* upstream buttons on the login form */
+
+/* One upstream identity provider's button on the login form (strings borrowed). */
+struct page_upstream_button {
+	const char *path;    /* /login/upstream/NAME */
+	const char *name;    /* its display name in the page's language */
+};
+
 /* The login form: username (prefilled with username, may be NULL), password, csrf,
  * next; error (may be NULL) in an alert box above it; app (NULL or "": none) named as
- * where the login leads; links to /register and to the account recovery page. */
+ * where the login leads; the nups buttons ups ("使用 NAME 登录", each carrying next);
+ * links to /register and to the account recovery page. */
 void page_login_form(struct page *p, const char *csrf, const char *next, const char *username,
-    const char *error, const char *app);
+    const char *error, const char *app, const struct page_upstream_button *ups,
+    size_t nups);
 
 /* The TOTP step-up form: code, csrf, next, loa. */
 void page_totp_form(struct page *p, const char *csrf, const char *next, int loa,

@@ -1300,6 +1300,40 @@ dir_console_get(struct dir *d, const char *mandate_id, unsigned *perms)
 	return 0;
 }
 
+/* An upstream link's names: 1..max bytes without control bytes. */
+static bool
+link_part_ok(const char *s, size_t max)
+{
+	size_t n;
+
+	if (s == NULL || (n = strnlen(s, max + 1)) == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int
+dir_upstream_link_add(struct dir *d, const char *upstream, const char *sub,
+    const char *uid)
+{
+	if (!link_part_ok(upstream, 64) || !link_part_ok(sub, DIR_UPSTREAM_SUB_MAX) ||
+	    !dir_uid_valid(uid))
+		return YH_ERR_INVALID;
+	return d->ops->ulink_add(d->be, upstream, sub, uid, yh_now());
+}
+
+int
+dir_upstream_link_get(struct dir *d, const char *upstream, const char *sub,
+    char uid[DIR_UID_LEN + 1])
+{
+	uid[0] = '\0';
+	if (!link_part_ok(upstream, 64) || !link_part_ok(sub, DIR_UPSTREAM_SUB_MAX))
+		return YH_ERR_INVALID;
+	return d->ops->ulink_get(d->be, upstream, sub, uid);
+}
+
 /* dir_person_find_name's and dir_org_find_name's argument check. */
 static bool
 find_name_ok(const char *name, size_t max)

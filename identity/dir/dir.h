@@ -616,6 +616,21 @@ int dir_console_set(struct dir *d, const char *mandate_id, unsigned perms,
 /* The console permissions of relation mandate_id into *perms (0: none). 0, YH_ERR_DB. */
 int dir_console_get(struct dir *d, const char *mandate_id, unsigned *perms) YH_WUR;
 
+/*
+ * Upstream identity providers' links (docs/federation.md): the person uid whose login
+ * through upstream (an upstream.NAME block's NAME) came with the upstream's subject sub
+ * (1..DIR_UPSTREAM_SUB_MAX bytes, no control byte). A pair is linked once and stays
+ * (a purge of the person removes it). add: 0, YH_ERR_EXISTS (the pair is linked,
+ * perhaps to another person), YH_ERR_NOT_FOUND (no such person), YH_ERR_INVALID,
+ * YH_ERR_DB, YH_ERR_NOSPACE. get: 0 with uid, YH_ERR_NOT_FOUND, YH_ERR_INVALID,
+ * YH_ERR_DB.
+ */
+#define DIR_UPSTREAM_SUB_MAX 255
+int dir_upstream_link_add(struct dir *d, const char *upstream, const char *sub,
+    const char *uid) YH_WUR;
+int dir_upstream_link_get(struct dir *d, const char *upstream, const char *sub,
+    char uid[DIR_UID_LEN + 1]) YH_WUR;
+
 /* Lists every relation of a person or of an organization, revoked and expired ones
  * too, oldest first, at most DIR_LIST_MAX (with in_force_at > 0: only those current
  * then, as dir_mandate_current). *out as above. */

@@ -198,6 +198,12 @@ struct dir_ops {
 	    const char *by, int64_t now);
 	int (*console_get)(void *be, const char *mandate_id,
 	    char perms[DIR_CONSOLE_PERMS_MAX + 1]);
+	/* The person an upstream's subject logged in as (dir_upstream_link_*): add:
+	 * YH_ERR_EXISTS when the pair is linked; get: YH_ERR_NOT_FOUND when not. */
+	int (*ulink_add)(void *be, const char *upstream, const char *sub, const char *uid,
+	    int64_t now);
+	int (*ulink_get)(void *be, const char *upstream, const char *sub,
+	    char uid[DIR_UID_LEN + 1]);
 	/* The legacy passwords merges brought to owner (at most DIR_LEGACY_CREDS_MAX). */
 	int (*legacy_cred_list)(void *be, const char *owner, struct dir_cred **out,
 	    size_t *n);

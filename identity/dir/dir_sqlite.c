@@ -26,6 +26,7 @@
  *      position
  *   7..10 see sql/migrate_N.sql
  *   11 the console permissions of a staff relation (console_role)
+ *   12 the person each upstream identity provider's subject logged in as (upstream_link)
  * The statements the code runs (sq_sql, rekey_sql) stay here, next to the code that
  * binds their parameters and reads their columns.
  */
@@ -85,6 +86,7 @@ enum sq_stmt {
 	ST_CASE_DECIDE, ST_CASE_UNLINK, ST_CASE_UNCRED, ST_CASE_REOPEN, ST_CASE_USED_FIND,
 	ST_CASE_USED_SET, ST_LCRED_ADD, ST_LCRED_LIST,
 	ST_CONSOLE_SET, ST_CONSOLE_DEL, ST_CONSOLE_GET,
+	ST_ULINK_ADD, ST_ULINK_GET,
 	ST_COUNT
 };
 
@@ -233,6 +235,9 @@ static const char *const sq_sql[ST_COUNT] = {
 	    " granted_by = ?3, updated = ?4",
 	[ST_CONSOLE_DEL] = "DELETE FROM console_role WHERE mandate_id = ?1",
 	[ST_CONSOLE_GET] = "SELECT perms FROM console_role WHERE mandate_id = ?1",
+	[ST_ULINK_ADD] = "INSERT INTO upstream_link (upstream, sub, uid, created)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[ST_ULINK_GET] = "SELECT uid FROM upstream_link WHERE upstream = ?1 AND sub = ?2",
 };
 
 struct sq {
@@ -1136,6 +1141,7 @@ static const char *const sq_purge_steps[] = {
 	"DELETE FROM totp WHERE owner_uid = ?1",
 	"DELETE FROM legacy_link WHERE owner_uid = ?1",
 	"DELETE FROM legacy_cred WHERE owner_uid = ?1",
+	"DELETE FROM upstream_link WHERE uid = ?1",
 	("DELETE FROM review_member WHERE case_id IN"
 	    " (SELECT id FROM review_case WHERE merged_uid = ?1)"),
 	"DELETE FROM review_case WHERE merged_uid = ?1",
@@ -2389,6 +2395,48 @@ sq_console_get(void *be, const char *mandate_id, char perms[DIR_CONSOLE_PERMS_MA
 	return e;
 }
 
+/* ---- upstream links ---- */
+
+static int
+sq_ulink_add(void *be, const char *upstream, const char *sub, const char *uid, int64_t now)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_ULINK_ADD, &st)) == 0) {
+		bind_text(st, 1, upstream);
+		bind_text(st, 2, sub);
+		bind_text(st, 3, uid);
+		sqlite3_bind_int64(st, 4, now);
+		e = sq_exec(s, st, "upstream link");
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+static int
+sq_ulink_get(void *be, const char *upstream, const char *sub, char uid[DIR_UID_LEN + 1])
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e = YH_ERR_DB;
+
+	uid[0] = '\0';
+	LOCK(s);
+	if ((st = sq_get(s, ST_ULINK_GET)) != NULL) {
+		bind_text(st, 1, upstream);
+		bind_text(st, 2, sub);
+		if ((e = sq_row(s, st, "upstream link")) == 1)
+			e = col_fixed(st, 0, uid, DIR_UID_LEN + 1);
+		else if (e == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	UNLOCK(s);
+	return e;
+}
+
 /* ---- re-keying ---- */
 
 /* Reads an entity list row (uid, kind) into the struct dir_entity at row. */
@@ -3024,6 +3072,7 @@ static const enum dir_sql_file sq_migrations[DIR_SQLITE_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_9,
 	DIR_SQL_MIGRATE_10,
 	DIR_SQL_MIGRATE_11,
+	DIR_SQL_MIGRATE_12,
 };
 
 /*
@@ -3265,4 +3314,6 @@ const struct dir_ops dir_sqlite_ops = {
 	.legacy_cred_list = sq_legacy_cred_list,
 	.console_set = sq_console_set,
 	.console_get = sq_console_get,
+	.ulink_add = sq_ulink_add,
+	.ulink_get = sq_ulink_get,
 };

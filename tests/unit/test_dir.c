@@ -1721,6 +1721,41 @@ test_staff(void **state)
  * order; held on a staff relation only, replaced, removed with 0, and gone when the
  * relation ends; an unknown name, another role or an unknown relation is refused.
  */
+/* An upstream's subject linked to a person: found again, linked once, checked names. */
+static void
+test_upstream_links(void **state)
+{
+	struct fx *f = *state;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], uid[DIR_UID_LEN + 1], id1[19], id2[19],
+	    longsub[DIR_UPSTREAM_SUB_MAX + 2];
+
+	make_id(81, id1);
+	make_id(82, id2);
+	assert_int_equal(add(f->d, id1, "甲", NULL, NULL, a), 0);
+	assert_int_equal(add(f->d, id2, "乙", NULL, NULL, b), 0);
+	assert_int_equal(dir_upstream_link_get(f->d, "province", "s1", uid), YH_ERR_NOT_FOUND);
+	assert_string_equal(uid, "");
+	assert_int_equal(dir_upstream_link_add(f->d, "province", "s1", a), 0);
+	assert_int_equal(dir_upstream_link_get(f->d, "province", "s1", uid), 0);
+	assert_string_equal(uid, a);
+	/* the same subject of another upstream is another link */
+	assert_int_equal(dir_upstream_link_get(f->d, "nation", "s1", uid), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_upstream_link_add(f->d, "nation", "s1", b), 0);
+	/* a pair links once: never moved to another person */
+	assert_int_equal(dir_upstream_link_add(f->d, "province", "s1", b), YH_ERR_EXISTS);
+	assert_int_equal(dir_upstream_link_get(f->d, "province", "s1", uid), 0);
+	assert_string_equal(uid, a);
+	assert_int_equal(dir_upstream_link_add(f->d, "province", "s2",
+	    "0123456789abcdef0123456789abcdef"), YH_ERR_NOT_FOUND);
+	memset(longsub, 'x', sizeof(longsub) - 1);
+	longsub[sizeof(longsub) - 1] = '\0';
+	assert_int_equal(dir_upstream_link_add(f->d, "province", longsub, a), YH_ERR_INVALID);
+	assert_int_equal(dir_upstream_link_add(f->d, "province", "", a), YH_ERR_INVALID);
+	assert_int_equal(dir_upstream_link_add(f->d, "prov\nince", "s3", a), YH_ERR_INVALID);
+	assert_int_equal(dir_upstream_link_get(f->d, "province", "s\x01", uid),
+	    YH_ERR_INVALID);
+}
+
 static void
 test_console_perms(void **state)
 {
@@ -2601,6 +2636,7 @@ rows_of(const char *db, const char *uid)
 		"SELECT count(*) FROM consent WHERE owner_uid = '%s'",
 		"SELECT count(*) FROM subject_pin WHERE uid = '%s'",
 		"SELECT count(*) FROM privacy_consent WHERE person_uid = '%s'",
+		"SELECT count(*) FROM upstream_link WHERE uid = '%s'",
 	};
 	int n = 0;
 
@@ -2693,6 +2729,7 @@ test_tombstone_purge(void **state)
 	assert_int_equal(add(f->d, ida, "冒名", NULL, NULL, NULL), YH_ERR_EXISTS);
 	assert_int_equal(add(f->d, idb, "冒名", NULL, NULL, NULL), YH_ERR_EXISTS);
 
+	assert_int_equal(dir_upstream_link_add(f->d, "province", "sub-of-a", a), 0);
 	/* Within the retention period: nothing is listed or erased. */
 	assert_int_equal(dir_person_tombstones(f->d, t0 - 86400, "", 4, t, &n), 0);
 	assert_int_equal(n, 0);
@@ -2702,7 +2739,7 @@ test_tombstone_purge(void **state)
 	    yh_now() + 10), YH_ERR_NOT_FOUND);
 	assert_int_equal(dir_person_tombstones(f->d, 0, "x", 4, t, &n), YH_ERR_INVALID);
 	assert_int_equal(dir_person_tombstones(f->d, 0, "", 0, t, &n), YH_ERR_INVALID);
-	assert_true(rows_of(db, a) >= 12);
+	assert_true(rows_of(db, a) >= 13);
 
 	/* After it. */
 	assert_int_equal(dir_person_tombstones(f->d, yh_now() + 1, "", 4, t, &n), 0);
@@ -3155,6 +3192,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migration_org_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_console_perms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_name_and_loa_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_origin, setup, teardown),

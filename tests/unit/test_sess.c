@@ -1137,6 +1137,12 @@ test_flows(void **state)
 	assert_int_equal(sess_flow_new(f->s, "dev:kiosk", "x", SESS_FLOW_TTL_MAX + 1, tok, NULL),
 	    YH_ERR_INVALID);
 	assert_int_equal(sess_flow_new(f->s, "", "x", 60, tok, NULL), YH_ERR_INVALID);
+	/* a record under a name may live as long as a session */
+	assert_int_equal(sess_flow_name_key("fed-session", "long", k2), 0);
+	assert_int_equal(sess_flow_put(f->s, k2, "x", SESS_FLOW_NAMED_TTL_MAX + 1),
+	    YH_ERR_INVALID);
+	assert_int_equal(sess_flow_put(f->s, k2, "x", 0), YH_ERR_INVALID);
+	assert_int_equal(sess_flow_put(f->s, k2, "x", SESS_FLOW_NAMED_TTL_MAX), 0);
 	/* expiry: the swap keeps the first expiry */
 	advance(f, 31000);
 	assert_int_equal(sess_flow_get(f->s, nk, &p), YH_ERR_NOT_FOUND);

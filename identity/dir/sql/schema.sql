@@ -158,3 +158,10 @@ CREATE TABLE IF NOT EXISTS console_role (mandate_id TEXT PRIMARY KEY
     REFERENCES mandate(id) ON DELETE CASCADE,
   perms TEXT NOT NULL CHECK (perms <> ''), granted_by TEXT, updated INTEGER NOT NULL)
   WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS upstream_link (upstream TEXT NOT NULL, sub TEXT NOT NULL,
+  uid TEXT NOT NULL REFERENCES entity(uid) ON DELETE CASCADE,
+  created INTEGER NOT NULL,
+  PRIMARY KEY (upstream, sub)) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS upstream_link_uid ON upstream_link(uid);
