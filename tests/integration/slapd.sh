@@ -7,9 +7,11 @@
 #   . tests/integration/slapd.sh
 #   slapd_start DIR [PORT]    sets SLAPD_PID, SLAPD_PORT, SLAPD_URI, SLAPD_LDAPI
 #   slapd_stop                stops it by its pid
+#   slapd_run DIR             starts it again after slapd_stop (same port and data)
 # or run, for programs that are not bash (the directory unit tests):
 #   bash tests/integration/slapd.sh start DIR [PORT]   prints "URI PID", slapd keeps running
 #   bash tests/integration/slapd.sh stop DIR           stops the one started in DIR
+#   bash tests/integration/slapd.sh run DIR            starts it again (same port, data)
 #
 # The database holds SLAPD_SUFFIX (dc=yihao,dc=test), administered by SLAPD_ADMIN_DN with
 # SLAPD_ADMIN_PW, and starts empty: `authctl directory init` (or the backend's create)
@@ -112,10 +114,26 @@ slapd_start() {
   SLAPD_PORT=$port
   SLAPD_URI="ldap://127.0.0.1:$port"
   SLAPD_LDAPI="ldapi://$enc"
+  printf '%s\n' "$SLAPD_URI" "$SLAPD_LDAPI" >"$dir/uris"
+  slapd_run "$dir" || return 1
+  if ! ldapmodify -Q -Y EXTERNAL -H "$SLAPD_LDAPI" -f "$SLAPD_SRC/config/ldap/yihao-index.ldif" \
+      >"$dir/index.log" 2>&1; then
+    echo "slapd_start: yihao-index.ldif failed:" >&2; cat "$dir/index.log" >&2
+    return 1
+  fi
+}
+
+# slapd_run DIR: starts slapd on the configuration and data slapd_start made in DIR, on
+# the same addresses (DIR/uris), and waits until it answers (at most 10 s): slapd_start's
+# last step, and a restart after slapd_stop. Sets SLAPD_PID, SLAPD_URI, SLAPD_LDAPI;
+# writes the pid to DIR/pid.
+slapd_run() {
+  local dir=$1 _
+  { read -r SLAPD_URI; read -r SLAPD_LDAPI; } <"$dir/uris" || return 1
   rm -f "$dir/slapd.pid"
   # Daemonizes; the pid is in olcPidFile once it listens.
   "$SLAPD_BIN" -F "$dir/slapd.d" -h "$SLAPD_URI/ $SLAPD_LDAPI/" -s 0 >"$dir/slapd.log" 2>&1 || {
-    echo "slapd_start: slapd did not start:" >&2; cat "$dir/slapd.log" >&2; return 1; }
+    echo "slapd_run: slapd did not start:" >&2; cat "$dir/slapd.log" >&2; return 1; }
   SLAPD_PID=
   for _ in $(seq 1 200); do
     [[ -s $dir/slapd.pid ]] && SLAPD_PID=$(cat "$dir/slapd.pid")
@@ -126,12 +144,7 @@ slapd_start() {
     sleep 0.05
   done
   if [[ -z $SLAPD_PID ]] || ! kill -0 "$SLAPD_PID" 2>/dev/null; then
-    echo "slapd_start: slapd on $SLAPD_URI did not answer" >&2; cat "$dir/slapd.log" >&2
-    return 1
-  fi
-  if ! ldapmodify -Q -Y EXTERNAL -H "$SLAPD_LDAPI" -f "$SLAPD_SRC/config/ldap/yihao-index.ldif" \
-      >"$dir/index.log" 2>&1; then
-    echo "slapd_start: yihao-index.ldif failed:" >&2; cat "$dir/index.log" >&2
+    echo "slapd_run: slapd on $SLAPD_URI did not answer" >&2; cat "$dir/slapd.log" >&2
     return 1
   fi
   echo "$SLAPD_PID" >"$dir/pid"
@@ -156,10 +169,15 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
       slapd_start "$2" "${3:-}" || { slapd_stop "$2"; exit 1; }
       echo "$SLAPD_URI $SLAPD_PID"
       ;;
+    run)
+      [[ -n ${2:-} ]] || { echo "usage: $0 run DIR" >&2; exit 2; }
+      slapd_run "$2" || exit 1
+      echo "$SLAPD_URI $SLAPD_PID"
+      ;;
     stop)
       [[ -n ${2:-} ]] || { echo "usage: $0 stop DIR" >&2; exit 2; }
       slapd_stop "$2"
       ;;
-    *) echo "usage: $0 start DIR [PORT] | stop DIR" >&2; exit 2 ;;
+    *) echo "usage: $0 start DIR [PORT] | run DIR | stop DIR" >&2; exit 2 ;;
   esac
 fi

@@ -1,4 +1,10 @@
-/* Unit tests for the directory (identity/dir/dir.h) on its SQLite backend, and ident_open. */
+/*
+ * Unit tests for the directory (identity/dir/dir.h) and ident_open. Run as `dir` they use
+ * the SQLite backend; run as `dir_ldap` (YH_TEST_DIR_BACKEND=ldap) the tests that do not
+ * look inside the SQLite file run again over the LDAP backend, on a slapd that
+ * tests/integration/slapd.sh starts for the run (each test in a base of its own) and
+ * stops at the end: one suite, two backends.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +14,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -47,6 +54,36 @@ make_phone(int n, char out[12])
 	snprintf(out, 12, "1380013%04d", n % 10000);
 }
 
+/* The LDAP run: the server slapd.sh started (URI and its directory), and a counter
+ * that gives each test a base entry of its own. */
+static bool on_ldap;
+static char ldap_uri[128], ldap_dir[64];
+static int ldap_tests;
+
+#define LDAP_SUFFIX "dc=yihao,dc=test"
+#define LDAP_ADMIN "cn=admin," LDAP_SUFFIX
+#define LDAP_ADMIN_PW "yihao-test-secret"
+
+/* Points the configuration at a fresh base under the test slapd. */
+static void
+use_ldap(struct ident_cfg *cfg)
+{
+	struct yh_cfg_err cerr;
+	char base[96];
+
+	snprintf(base, sizeof(base), "ou=t%d," LDAP_SUFFIX, ++ldap_tests);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, cfg, "directory.backend", "ldap", "test",
+	    &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, cfg, "directory.ldap_uris", ldap_uri,
+	    "test", &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, cfg, "directory.ldap_base", base, "test",
+	    &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, cfg, "directory.ldap_bind_dn", LDAP_ADMIN,
+	    "test", &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, cfg, "directory.ldap_password",
+	    LDAP_ADMIN_PW, "test", &cerr), 0);
+}
+
 /* A fresh state directory with the given vault.cipher (NULL: the default). */
 static int
 setup_cipher(void **state, const char *cipher)
@@ -66,6 +103,8 @@ setup_cipher(void **state, const char *cipher)
 	if (cipher != NULL)
 		assert_int_equal(yh_cfg_set(ident_cfg_opts, &f->cfg, "vault.cipher", cipher,
 		    "test", &cerr), 0);
+	if (on_ldap)
+		use_ldap(&f->cfg);
 	assert_int_equal(ident_cfg_finish(&f->cfg, err, sizeof(err)), 0);
 	if (ident_open(&f->cfg, true, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
@@ -2163,8 +2202,8 @@ test_open_errors(void **state)
 	ident_cfg_free(&c);
 }
 
-/* directory.backend picks a row of the backend table; a name without a row is refused
- * by the option table, by ident_cfg_finish and by dir_open. */
+/* directory.backend picks a row of the backend table (sqlite, ldap); a name without a row
+ * is refused by the option table, by ident_cfg_finish and by dir_open. */
 static void
 test_backend_table(void **state)
 {
@@ -2179,21 +2218,30 @@ test_backend_table(void **state)
 	assert_string_equal(b->name, "sqlite");
 	assert_string_equal(b->ops->name, "sqlite");
 	assert_string_equal(dir_backend_name(f->d), "sqlite");
-	assert_null(dir_backend_find("ldap"));
+	b = dir_backend_find("ldap");
+	assert_non_null(b);
+	assert_string_equal(b->ops->name, "ldap");
+	assert_null(dir_backend_find("ldap2"));
 	assert_null(dir_backend_find(NULL));
 	assert_int_equal(ident_cfg_init(&c, &cerr), 0);
-	assert_int_not_equal(yh_cfg_set(ident_cfg_opts, &c, "directory.backend", "ldap", "t",
+	assert_int_not_equal(yh_cfg_set(ident_cfg_opts, &c, "directory.backend", "ldap2", "t",
 	    &cerr), 0);
 	assert_int_equal(yh_cfg_set(ident_cfg_opts, &c, "state_dir", f->root, "t", &cerr), 0);
 	free(c.directory_backend);
-	c.directory_backend = strdup("ldap");
+	c.directory_backend = strdup("ldap2");
 	assert_non_null(c.directory_backend);
 	assert_int_equal(ident_cfg_finish(&c, err, sizeof(err)), YH_ERR_CONFIG);
 	assert_non_null(strstr(err, "directory.backend"));
 	assert_int_equal(dir_open(&c, f->id->vault, false, &d, err, sizeof(err)),
 	    YH_ERR_UNSUPPORTED);
 	assert_null(d);
-	assert_non_null(strstr(err, "'ldap'"));
+	assert_non_null(strstr(err, "'ldap2'"));
+	/* ldap without its server or base is refused before anything connects */
+	free(c.directory_backend);
+	c.directory_backend = strdup("ldap");
+	assert_non_null(c.directory_backend);
+	assert_int_equal(ident_cfg_finish(&c, err, sizeof(err)), YH_ERR_CONFIG);
+	assert_non_null(strstr(err, "directory.ldap_uris"));
 	ident_cfg_free(&c);
 }
 
@@ -3131,6 +3179,222 @@ test_consent_threads(void **state)
 	free(sc);
 }
 
+/* A thread of test_changed_under_you: consumes the TOTP steps first..last for one
+ * person; counts the ones it won and the errors other than REPLAY. */
+struct race_arg {
+	struct dir *d;
+	const char *uid;
+	int won, other;
+	int64_t first, last;   /* the steps to consume */
+};
+
+static void *
+race_thread(void *p)
+{
+	struct race_arg *a = p;
+
+	for (int64_t step = a->first; step <= a->last; step++) {
+		int r = dir_totp_consume_step(a->d, a->uid, step);
+
+		if (r == 0)
+			a->won++;
+		else if (r != YH_ERR_REPLAY)
+			a->other++;
+	}
+	return NULL;
+}
+
+/* Verifications recorded by four threads at once: none lost. */
+static void *
+loa_thread(void *p)
+{
+	struct race_arg *a = p;
+	struct dir_loa v = { .level = 2, .method = (char *)"counter" };
+	bool applied;
+
+	for (int i = 0; i < 5; i++) {
+		v.at = 1700000000 + i;
+		if (dir_person_set_loa(a->d, a->uid, &v, DIR_LOA_RAISE, &applied) != 0)
+			a->other++;
+	}
+	return NULL;
+}
+
+/*
+ * Records changed under a writer: four threads consume the same TOTP steps and each step
+ * is accepted exactly once (the others get REPLAY, nothing else); four threads record
+ * verifications on one person and the history has every one of them.
+ */
+static void
+test_changed_under_you(void **state)
+{
+	struct fx *f = *state;
+	unsigned char seed[20] = { 1, 2, 3 };
+	struct race_arg args[4];
+	pthread_t th[4];
+	char a[DIR_UID_LEN + 1], id[19];
+	struct dir_loa *h = NULL;
+	size_t nh = 0;
+	int won = 0;
+
+	make_id(77, id);
+	assert_int_equal(add(f->d, id, "并发", NULL, NULL, a), 0);
+	assert_int_equal(dir_totp_set(f->d, a, seed, sizeof(seed), true), 0);
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct race_arg){ f->d, a, 0, 0, 1, 40 };
+		assert_int_equal(pthread_create(&th[i], NULL, race_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].other, 0);
+		won += args[i].won;
+	}
+	/* each step once; a thread behind the others may skip steps already passed */
+	assert_in_range(won, 1, 40);
+	assert_int_equal(dir_totp_consume_step(f->d, a, 40), YH_ERR_REPLAY);
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct race_arg){ f->d, a, 0, 0, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, loa_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].other, 0);
+	}
+	assert_int_equal(dir_person_loa_history(f->d, a, &h, &nh), 0);
+	assert_int_equal(nh, 20);
+	dir_loa_list_free(h, nh);
+}
+
+/* Four threads on the one TOTP step 7: exactly one wins it. */
+static void
+test_totp_step_once(void **state)
+{
+	struct fx *f = *state;
+	unsigned char seed[20] = { 4, 5, 6 };
+	char a[DIR_UID_LEN + 1], id[19];
+	struct race_arg args[4];
+	pthread_t th[4];
+	int won = 0;
+
+	make_id(78, id);
+	assert_int_equal(add(f->d, id, "一次", NULL, NULL, a), 0);
+	assert_int_equal(dir_totp_set(f->d, a, seed, sizeof(seed), true), 0);
+	/* all threads on the one step 7 */
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct race_arg){ f->d, a, 0, 0, 7, 7 };
+		assert_int_equal(pthread_create(&th[i], NULL, race_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].other, 0);
+		won += args[i].won;
+	}
+	assert_int_equal(won, 1);
+}
+
+/* The LDAP server stopped: the directory answers UNAVAILABLE (503 for authd, /readyz
+ * names it); started again, the same handle works without a restart. A first URI that
+ * does not answer is passed over for the next. */
+static void
+test_ldap_outage(void **state)
+{
+	struct fx *f = *state;
+	struct dir_person p;
+	struct dir *d2 = NULL;
+	struct ident_cfg c2;
+	struct yh_cfg_err cerr;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id[19], why[256], err[512], cmd[512];
+	char uris[300];
+
+	make_id(90, id);
+	assert_int_equal(add(f->d, id, "断线", NULL, NULL, a), 0);
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' stop '%s'",
+	    getenv("YH_SRCDIR"), ldap_dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(dir_ping(f->d, why, sizeof(why)), YH_ERR_UNAVAILABLE);
+	assert_non_null(strstr(why, "LDAP"));
+	assert_int_equal(dir_person_get(f->d, a, &p), YH_ERR_UNAVAILABLE);
+	make_id(91, id);
+	assert_int_equal(add(f->d, id, "断线", NULL, NULL, b), YH_ERR_UNAVAILABLE);
+	/* started again on the same port and data */
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' run '%s' >/dev/null",
+	    getenv("YH_SRCDIR"), ldap_dir);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 0; i < 100 && dir_ping(f->d, NULL, 0) != 0; i++)
+		usleep(50000);
+	assert_int_equal(dir_ping(f->d, why, sizeof(why)), 0);
+	assert_int_equal(dir_person_get(f->d, a, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(add(f->d, id, "断线", NULL, NULL, b), 0);
+	/* failover: a dead first URI */
+	memset(&c2, 0, sizeof(c2));
+	assert_int_equal(ident_cfg_init(&c2, &cerr), 0);
+	snprintf(uris, sizeof(uris), "ldap://127.0.0.1:1 %s", ldap_uri);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, "state_dir", f->cfg.state_dir, "test",
+	    &cerr), 0);
+	for (const char *const *o = (const char *const[]){ "directory.backend", "ldap",
+	    "directory.ldap_uris", uris, "directory.ldap_base", f->cfg.ldap_base,
+	    "directory.ldap_bind_dn", LDAP_ADMIN, "directory.ldap_password", LDAP_ADMIN_PW,
+	    NULL }; *o != NULL; o += 2)
+		assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, o[0], o[1], "test", &cerr), 0);
+	assert_int_equal(ident_cfg_finish(&c2, err, sizeof(err)), 0);
+	if (dir_open(&c2, f->id->vault, false, &d2, err, sizeof(err)) != 0)
+		fail_msg("dir_open over a dead first URI: %s", err);
+	assert_int_equal(dir_person_get(d2, b, &p), 0);
+	assert_string_equal(p.name, "断线");
+	dir_person_clear(&p);
+	dir_close(d2);
+	ident_cfg_free(&c2);
+}
+
+/* Starts the test slapd for the LDAP run (77, meson's skip, when slapd is missing) and
+ * adds the suffix entry the tests' bases go under. */
+static int
+slapd_up(void)
+{
+	char cmd[512], line[256];
+	FILE *pf;
+	int st;
+
+	snprintf(ldap_dir, sizeof(ldap_dir), "/tmp/yh-test-slapd-XXXXXX");
+	if (mkdtemp(ldap_dir) == NULL)
+		return 1;
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' start '%s'",
+	    getenv("YH_SRCDIR"), ldap_dir);
+	if ((pf = popen(cmd, "r")) == NULL)
+		return 1;
+	line[0] = '\0';
+	if (fgets(line, sizeof(line), pf) == NULL)
+		line[0] = '\0';
+	st = pclose(pf);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		fprintf(stderr, "SKIP: slapd is not installed (apt-get install slapd ldap-utils): "
+		    "the LDAP run of the directory tests needs it\n");
+		return 77;
+	}
+	line[strcspn(line, " \n")] = '\0';
+	if (st != 0 || line[0] == '\0' || strlen(line) >= sizeof(ldap_uri)) {
+		fprintf(stderr, "slapd.sh start failed\n");
+		return 1;
+	}
+	memcpy(ldap_uri, line, strlen(line) + 1);
+	snprintf(cmd, sizeof(cmd), "printf 'dn: " LDAP_SUFFIX "\\nobjectClass: dcObject\\n"
+	    "objectClass: organization\\ndc: yihao\\no: yihao\\n' | ldapadd -x -H '%s' "
+	    "-D '" LDAP_ADMIN "' -w '" LDAP_ADMIN_PW "' >/dev/null", ldap_uri);
+	return system(cmd) == 0 ? 0 : 1;
+}
+
+static void
+slapd_down(void)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' stop '%s'; rm -rf '%s'",
+	    getenv("YH_SRCDIR"), ldap_dir, ldap_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "stopping the test slapd failed\n");
+}
+
 int
 main(void)
 {
@@ -3166,6 +3430,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_consents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_consent_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changed_under_you, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subject_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
 		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
@@ -3178,5 +3444,35 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_org_purge, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* The tests that do not look inside the SQLite file, over the LDAP backend. */
+	const struct CMUnitTest ldap_tests_list[] = {
+		cmocka_unit_test_setup_teardown(test_add_and_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unique_and_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_phone_verification, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_of_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_name_and_loa_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_loa_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consent_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changed_under_you, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_outage, setup, teardown),
+	};
+	const char *backend = getenv("YH_TEST_DIR_BACKEND");
+	int r;
+
+	if (backend == NULL || strcmp(backend, "ldap") != 0)
+		return cmocka_run_group_tests(tests, NULL, NULL);
+	on_ldap = true;
+	if ((r = slapd_up()) != 0) {
+		slapd_down();
+		return r;
+	}
+	r = cmocka_run_group_tests_name("dir over ldap", ldap_tests_list, NULL, NULL);
+	slapd_down();
+	return r;
 }
