@@ -34,6 +34,7 @@ int ctl_org(int argc, char **argv);     /* ctl_org.c: org add|show|list|change|d
 int ctl_staff(int argc, char **argv);   /* ctl_staff.c: staff add|remove|list */
 int ctl_registry(int argc, char **argv); /* ctl_registry.c: registry retry */
 int ctl_review(int argc, char **argv);  /* ctl_review.c: review list|show|resolve|undo */
+int ctl_directory(int argc, char **argv); /* ctl_directory.c: directory init|copy */
 
 struct ident;
 struct json_t;

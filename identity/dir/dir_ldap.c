@@ -2548,6 +2548,7 @@ ldap_meta_set(void *be, const char *key, const char *val)
 static int
 base_add(struct ldb *l)
 {
+	static char *dc_classes[] = { (char *)"dcObject", (char *)"organization", NULL };
 	char attr[16], val[256], *eq, *comma;
 	struct mods ms;
 	size_t al, vl;
@@ -2566,8 +2567,7 @@ base_add(struct ldb *l)
 	val[vl] = '\0';
 	mods_init(&ms);
 	if (strcasecmp(attr, "dc") == 0) {
-		mod_str(&ms, LDAP_MOD_ADD, "objectClass", "dcObject");
-		mod_str(&ms, LDAP_MOD_ADD, "objectClass", "organization");
+		mod_list(&ms, LDAP_MOD_ADD, "objectClass", dc_classes);
 		mod_str(&ms, LDAP_MOD_ADD, "dc", val);
 		mod_str(&ms, LDAP_MOD_ADD, "o", val);
 	} else if (strcasecmp(attr, "o") == 0) {
