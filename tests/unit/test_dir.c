@@ -3179,6 +3179,68 @@ test_consent_threads(void **state)
 	free(sc);
 }
 
+/*
+ * A person's records from first pin to purge, on any backend: pins are kept as first
+ * recorded and only for persons; a deregistered person is a tombstone from then on; a
+ * purge before the cut-off is refused, after it erases the person and every record that
+ * names them (pins, consents, legacy links), and the ID number can register again.
+ */
+static void
+test_pins_and_purge(void **state)
+{
+	struct fx *f = *state;
+	const struct dir_subject_pin pins[] = { { "portal", "sub-a" }, { "gjj", "sub-b" } };
+	const struct dir_subject_pin other[] = { { "portal", "changed" } };
+	struct dir_tombstone tb[4];
+	struct dir_legacy lg;
+	struct dir_person p;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id[19], sub[DIR_SUB_MAX + 1], *sc = NULL;
+	size_t n = 0;
+	int64_t now;
+
+	make_id(81, id);
+	assert_int_equal(add(f->d, id, "墓碑", NULL, "tomb.user", a), 0);
+	assert_int_equal(dir_subject_pin_add(f->d, a, pins, 2), 0);
+	assert_int_equal(dir_subject_pin_add(f->d, a, other, 1), 0);
+	assert_string_equal(pin_of(f->d, a, "portal", sub), "sub-a");
+	assert_string_equal(pin_of(f->d, a, "gjj", sub), "sub-b");
+	assert_string_equal(pin_of(f->d, a, "none", sub), "");
+	assert_int_equal(dir_subject_pin_add(f->d, "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0", pins, 1),
+	    YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "openid"), 0);
+	memset(&lg, 0, sizeof(lg));
+	memcpy(lg.owner_uid, a, sizeof(lg.owner_uid));
+	lg.source = (char *)"shebao";
+	lg.legacy_id = (char *)"L-81";
+	lg.status = DIR_STATUS_ACTIVE;
+	assert_int_equal(dir_legacy_add(f->d, &lg), 0);
+
+	assert_int_equal(dir_person_tombstones(f->d, INT64_MAX, "", 4, tb, &n), 0);
+	assert_int_equal(n, 0);
+	now = yh_now();
+	assert_int_equal(dir_person_set_status(f->d, a, DIR_STATUS_DEREGISTERED), 0);
+	/* deregistration is final */
+	assert_int_equal(dir_person_set_status(f->d, a, DIR_STATUS_ACTIVE), YH_ERR_DENIED);
+	assert_int_equal(dir_person_tombstones(f->d, INT64_MAX, "", 4, tb, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(tb[0].uid, a);
+	assert_in_range(tb[0].deregistered, now - 1, now + 5);
+	assert_int_equal(dir_person_tombstones(f->d, now - 10, "", 4, tb, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_purge(f->d, a, now - 10), YH_ERR_DENIED);
+	assert_int_equal(dir_person_get(f->d, a, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_purge(f->d, a, now + 10), 0);
+	assert_int_equal(dir_person_get(f->d, a, &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_subject_pin_find(f->d, a, "portal", sub), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_consent_get(f->d, a, "portal", &sc), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_legacy_get(f->d, "shebao", "L-81", &lg), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_purge(f->d, a, now + 10), YH_ERR_NOT_FOUND);
+	/* the ID number and the username are free again */
+	assert_int_equal(add(f->d, id, "新人", NULL, "tomb.user", b), 0);
+	assert_string_not_equal(a, b);
+}
+
 /* A thread of test_changed_under_you: consumes the TOTP steps first..last for one
  * person; counts the ones it won and the errors other than REPLAY. */
 struct race_arg {
@@ -3432,6 +3494,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_consent_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_under_you, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pins_and_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subject_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
 		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
@@ -3460,6 +3523,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_consent_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_under_you, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pins_and_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_outage, setup, teardown),
 	};
 	const char *backend = getenv("YH_TEST_DIR_BACKEND");
