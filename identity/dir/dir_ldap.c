@@ -1218,21 +1218,107 @@ ldap_person_loa_history(void *be, const char *uid, struct dir_loa **out, size_t 
 	return 0;
 }
 
-/* Every person (the attributes asked), for the whole-store operations that order or
- * count them. */
+/*
+ * Calls each(ld, e, arg) for every entry under ou that filter matches, a page of
+ * LD_PAGE entries at a time (the simple paged results control, RFC 2696), so that a
+ * server's size limit for the service account does not cut a whole-store scan short.
+ * Stops at the first non-zero each.
+ */
+#define LD_PAGE 500
+
+typedef int (*ld_each)(LDAP *ld, LDAPMessage *e, void *arg);
+
 static int
-person_scan(struct ldb *l, const char *const *attrs, LDAP **ld, struct lconn **c,
-    LDAPMessage **res)
+ld_scan(struct ldb *l, const char *ou, const char *filter, const char *const *attrs,
+    ld_each each, void *arg)
 {
-	return ld_search(l, "persons", LDAP_SCOPE_ONELEVEL, "(objectClass=yhPerson)", attrs,
-	    0, ld, c, res);
+	struct timeval tv = { .tv_sec = l->timeout, .tv_usec = 0 };
+	struct berval cookie = { 0, NULL };
+	char base[LD_DN_MAX];
+	struct lconn *c;
+	bool lost = false;
+	int r, rc;
+
+	if ((r = ld_dn(l, NULL, NULL, ou, base, sizeof(base))) != 0)
+		return r;
+	if ((r = conn_get(l, &c)) != 0)
+		return r;
+	do {
+		LDAPControl *page = NULL, *ctrls[2] = { NULL, NULL }, **rctrls = NULL, *pr;
+		LDAPMessage *res = NULL;
+		ber_int_t total;
+		int err = LDAP_SUCCESS;
+
+		if ((rc = ldap_create_page_control(c->ld, LD_PAGE, cookie.bv_val != NULL ?
+		    &cookie : NULL, 1, &page)) != LDAP_SUCCESS) {
+			r = YH_ERR_ALLOC;
+			break;
+		}
+		ctrls[0] = page;
+		rc = ldap_search_ext_s(c->ld, base, LDAP_SCOPE_ONELEVEL, filter, (char **)attrs, 0,
+		    ctrls, NULL, &tv, 0, &res);
+		ldap_control_free(page);
+		ber_memfree(cookie.bv_val);
+		cookie.bv_val = NULL;
+		cookie.bv_len = 0;
+		if (rc == LDAP_SUCCESS && ldap_parse_result(c->ld, res, &err, NULL, NULL, NULL,
+		    &rctrls, 0) != LDAP_SUCCESS)
+			rc = LDAP_OTHER;
+		if (rc == LDAP_SUCCESS)
+			rc = err;
+		for (LDAPMessage *e = ldap_first_entry(c->ld, res); rc == LDAP_SUCCESS && r == 0 &&
+		    e != NULL; e = ldap_next_entry(c->ld, e))
+			r = each(c->ld, e, arg);
+		if (rc == LDAP_SUCCESS && r == 0 && (pr = ldap_control_find(
+		    LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL)) != NULL &&
+		    ldap_parse_pageresponse_control(c->ld, pr, &total, &cookie) != LDAP_SUCCESS)
+			rc = LDAP_OTHER;
+		ldap_controls_free(rctrls);
+		ldap_msgfree(res);
+		if (rc != LDAP_SUCCESS) {
+			lost = rc_lost(rc);
+			r = rc_map(rc, "scan");
+		}
+	} while (r == 0 && cookie.bv_val != NULL && cookie.bv_len > 0);
+	ber_memfree(cookie.bv_val);
+	conn_put(l, c, lost);
+	return r;
 }
 
+/* A person as the whole-store operations order and page them. */
 struct prow {
 	char uid[DIR_UID_LEN + 1];
-	int64_t created, t;
-	LDAPMessage *e;
+	int64_t created, t;   /* t: when deregistered (0: not) */
 };
+
+struct prows {
+	struct prow *rows;
+	size_t n, cap;
+};
+
+static int
+prow_add(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct prows *p = arg;
+	struct prow *row;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap != 0 ? p->cap * 2 : 256;
+		struct prow *nr;
+
+		if (cap > LD_SCAN_MAX || (nr = realloc(p->rows, cap * sizeof(*nr))) == NULL)
+			return cap > LD_SCAN_MAX ? YH_ERR_LIMIT : YH_ERR_ALLOC;
+		p->rows = nr;
+		p->cap = cap;
+	}
+	row = &p->rows[p->n];
+	if (get_fixed(ld, e, "yhUid", row->uid, sizeof(row->uid)) != 0 || row->uid[0] == '\0')
+		return YH_ERR_DB;
+	row->created = get_int(ld, e, "yhCreated");
+	row->t = get_int(ld, e, "yhDeregistered");
+	p->n++;
+	return 0;
+}
 
 static int
 prow_by_created(const void *a, const void *b)
@@ -1250,35 +1336,18 @@ prow_by_uid(const void *a, const void *b)
 	return strcmp(((const struct prow *)a)->uid, ((const struct prow *)b)->uid);
 }
 
-/* The scanned persons as rows, sorted by cmp. */
+/* The persons filter matches, as rows sorted by cmp (free p->rows). */
 static int
-prows(LDAP *ld, LDAPMessage *res, int (*cmp)(const void *, const void *),
-    struct prow **out, size_t *n)
+person_rows(struct ldb *l, const char *filter, int (*cmp)(const void *, const void *),
+    struct prows *p)
 {
-	int cnt = ldap_count_entries(ld, res);
-	struct prow *rows;
-	size_t i = 0;
+	const char *attrs[] = { "yhUid", "yhCreated", "yhDeregistered", NULL };
+	int r;
 
-	*out = NULL;
-	*n = 0;
-	if (cnt <= 0)
-		return 0;
-	if ((rows = calloc((size_t)cnt, sizeof(*rows))) == NULL)
-		return YH_ERR_ALLOC;
-	for (LDAPMessage *e = ldap_first_entry(ld, res); e != NULL && i < (size_t)cnt;
-	    e = ldap_next_entry(ld, e), i++) {
-		if (get_fixed(ld, e, "yhUid", rows[i].uid, sizeof(rows[i].uid)) != 0) {
-			free(rows);
-			return YH_ERR_DB;
-		}
-		rows[i].created = get_int(ld, e, "yhCreated");
-		rows[i].t = get_int(ld, e, "yhDeregistered");
-		rows[i].e = e;
-	}
-	qsort(rows, i, sizeof(*rows), cmp);
-	*out = rows;
-	*n = i;
-	return 0;
+	memset(p, 0, sizeof(*p));
+	if ((r = ld_scan(l, "persons", filter, attrs, prow_add, p)) == 0 && p->n > 0)
+		qsort(p->rows, p->n, sizeof(*p->rows), cmp);
+	return r;
 }
 
 static int
@@ -1286,30 +1355,29 @@ ldap_person_list(void *be, uint64_t offset, size_t limit, struct dir_person_rec 
     size_t *n)
 {
 	struct ldb *l = be;
-	struct lconn *c = NULL;
-	LDAPMessage *res = NULL;
 	struct dir_person_rec *arr = NULL;
-	struct prow *rows = NULL;
-	size_t nrows = 0, cnt = 0;
-	LDAP *ld;
+	struct prows p;
+	size_t cnt = 0;
 	int r;
 
 	*out = NULL;
 	*n = 0;
-	if ((r = person_scan(l, person_attrs, &ld, &c, &res)) != 0)
-		return r;
-	if ((r = prows(ld, res, prow_by_created, &rows, &nrows)) != 0 || offset >= nrows)
+	if ((r = person_rows(l, "(objectClass=yhPerson)", prow_by_created, &p)) != 0 ||
+	    offset >= p.n)
 		goto out;
 	if ((arr = calloc(limit, sizeof(*arr))) == NULL) {
 		r = YH_ERR_ALLOC;
 		goto out;
 	}
-	for (size_t i = (size_t)offset; r == 0 && i < nrows && cnt < limit; i++)
-		if ((r = read_person(ld, rows[i].e, &arr[cnt])) == 0)
+	for (size_t i = (size_t)offset; r == 0 && i < p.n && cnt < limit; i++) {
+		/* a person purged since the scan is skipped */
+		if ((r = person_get(l, p.rows[i].uid, NULL, 0, &arr[cnt])) == 0)
 			cnt++;
+		else if (r == YH_ERR_NOT_FOUND)
+			r = 0;
+	}
 out:
-	free(rows);
-	ld_search_end(l, c, res);
+	free(p.rows);
 	if (r != 0 || cnt == 0) {
 		for (size_t i = 0; i < cnt; i++)
 			dir_person_rec_clear(&arr[i]);
@@ -1322,62 +1390,50 @@ out:
 }
 
 static int
-ldap_person_count(void *be, uint64_t *out)
+count_one(LDAP *ld, LDAPMessage *e, void *arg)
 {
-	struct ldb *l = be;
-	const char *attrs[] = { LDAP_NO_ATTRS, NULL };
-	struct lconn *c = NULL;
-	LDAPMessage *res = NULL;
-	LDAP *ld;
-	int r, cnt;
-
-	*out = 0;
-	if ((r = person_scan(l, attrs, &ld, &c, &res)) != 0)
-		return r;
-	cnt = ldap_count_entries(ld, res);
-	ld_search_end(l, c, res);
-	if (cnt < 0)
-		return YH_ERR_DB;
-	*out = (uint64_t)cnt;
+	(void)ld, (void)e;
+	(*(uint64_t *)arg)++;
 	return 0;
 }
 
-/* Persons (uid order, above after, at most limit) that pass keep. */
+static int
+ldap_person_count(void *be, uint64_t *out)
+{
+	const char *attrs[] = { LDAP_NO_ATTRS, NULL };
+
+	*out = 0;
+	return ld_scan(be, "persons", "(objectClass=yhPerson)", attrs, count_one, out);
+}
+
+/* Persons in uid order above after, at most limit: all (entity rows) or, with tomb, the
+ * deregistered before `before` (tombstone rows). */
 static int
 person_page(struct ldb *l, const char *after, size_t limit, int64_t before, bool tomb,
     void *out, size_t stride, size_t *n)
 {
-	const char *attrs[] = { "yhUid", "yhCreated", "yhStatus", "yhDeregistered", NULL };
-	struct lconn *c = NULL;
-	LDAPMessage *res = NULL;
-	struct prow *rows = NULL;
-	size_t nrows = 0;
-	LDAP *ld;
+	struct prows p;
 	int r;
 
 	*n = 0;
-	if ((r = ld_search(l, "persons", LDAP_SCOPE_ONELEVEL, tomb ?
-	    "(&(objectClass=yhPerson)(yhStatus=deregistered))" : "(objectClass=yhPerson)",
-	    attrs, 0, &ld, &c, &res)) != 0)
-		return r;
-	if ((r = prows(ld, res, prow_by_uid, &rows, &nrows)) == 0) {
-		for (size_t i = 0; i < nrows && *n < limit; i++) {
+	if ((r = person_rows(l, tomb ? "(&(objectClass=yhPerson)(yhStatus=deregistered))" :
+	    "(objectClass=yhPerson)", prow_by_uid, &p)) == 0) {
+		for (size_t i = 0; i < p.n && *n < limit; i++) {
 			char *row = (char *)out + *n * stride;
 
-			if (strcmp(rows[i].uid, after != NULL ? after : "") <= 0)
+			if (strcmp(p.rows[i].uid, after != NULL ? after : "") <= 0)
 				continue;
-			if (tomb && rows[i].t >= before)
+			if (tomb && p.rows[i].t >= before)
 				continue;
-			memcpy(row, rows[i].uid, DIR_UID_LEN + 1);
+			memcpy(row, p.rows[i].uid, DIR_UID_LEN + 1);
 			if (tomb)
-				((struct dir_tombstone *)(void *)row)->deregistered = rows[i].t;
+				((struct dir_tombstone *)(void *)row)->deregistered = p.rows[i].t;
 			else
 				((struct dir_entity *)(void *)row)->org = false;
 			(*n)++;
 		}
 	}
-	free(rows);
-	ld_search_end(l, c, res);
+	free(p.rows);
 	return r;
 }
 
@@ -1395,36 +1451,48 @@ ldap_entity_list(void *be, const char *after, size_t limit, struct dir_entity *o
 	return person_page(be, after, limit, 0, false, out, sizeof(*out), n);
 }
 
+/* The DNs a scan found (dn_add). */
+struct dns {
+	char **v;
+	size_t n, cap;
+};
+
+static int
+dn_add(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct dns *d = arg;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap != 0 ? d->cap * 2 : 16;
+		char **nv = realloc(d->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return YH_ERR_ALLOC;
+		d->v = nv;
+		d->cap = cap;
+	}
+	return (d->v[d->n++] = ldap_get_dn(ld, e)) != NULL ? 0 : YH_ERR_DB;
+}
+
 /* Deletes every entry under ou whose yhOwner is uid. */
 static int
 delete_owned(struct ldb *l, const char *ou, const char *uid)
 {
 	const char *attrs[] = { LDAP_NO_ATTRS, NULL };
-	char filter[256], **dns = NULL;
-	struct lconn *c = NULL;
-	LDAPMessage *res = NULL, *e;
-	size_t cnt = 0;
-	LDAP *ld;
+	struct dns d = { NULL, 0, 0 };
+	char filter[256];
 	int r;
 
-	if ((r = ld_filter(filter, sizeof(filter), "(yhOwner=%s)", uid, NULL)) != 0 ||
-	    (r = ld_search(l, ou, LDAP_SCOPE_ONELEVEL, filter, attrs, 0, &ld, &c, &res)) != 0)
-		return r;
-	if (ldap_count_entries(ld, res) > 0 &&
-	    (dns = calloc((size_t)ldap_count_entries(ld, res), sizeof(*dns))) == NULL)
-		r = YH_ERR_ALLOC;
-	for (e = ldap_first_entry(ld, res); r == 0 && e != NULL; e = ldap_next_entry(ld, e))
-		if ((dns[cnt++] = ldap_get_dn(ld, e)) == NULL)
-			r = YH_ERR_DB;
-	ld_search_end(l, c, res);
-	for (size_t i = 0; i < cnt; i++) {
-		int x = dns[i] != NULL ? ld_write(l, 'd', dns[i], NULL, "purge") : 0;
+	if ((r = ld_filter(filter, sizeof(filter), "(yhOwner=%s)", uid, NULL)) == 0)
+		r = ld_scan(l, ou, filter, attrs, dn_add, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		int x = d.v[i] != NULL ? ld_write(l, 'd', d.v[i], NULL, "purge") : 0;
 
 		if (r == 0 && x != 0 && x != YH_ERR_NOT_FOUND)
 			r = x;
-		ldap_memfree(dns[i]);
+		ldap_memfree(d.v[i]);
 	}
-	free(dns);
+	free(d.v);
 	return r;
 }
 
@@ -1470,30 +1538,20 @@ static int
 ldap_person_find_name(void *be, const char *name, size_t limit, struct dir_entity *out,
     size_t *n)
 {
-	struct ldb *l = be;
-	const char *attrs[] = { "yhUid", "yhCreated", "yhDeregistered", NULL };
 	char filter[LD_DN_MAX];
-	struct lconn *c = NULL;
-	LDAPMessage *res = NULL;
-	struct prow *rows = NULL;
-	size_t nrows = 0;
-	LDAP *ld;
+	struct prows p;
 	int r;
 
 	*n = 0;
 	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhPerson)(yhName=%s))", name,
 	    NULL)) != 0)
 		return r == YH_ERR_TOO_LONG ? 0 : r;
-	if ((r = ld_search(l, "persons", LDAP_SCOPE_ONELEVEL, filter, attrs, 0, &ld, &c,
-	    &res)) != 0)
-		return r;
-	if ((r = prows(ld, res, prow_by_uid, &rows, &nrows)) == 0)
-		for (size_t i = 0; i < nrows && *n < limit; i++, (*n)++) {
-			memcpy(out[*n].uid, rows[i].uid, sizeof(out[*n].uid));
+	if ((r = person_rows(be, filter, prow_by_uid, &p)) == 0)
+		for (size_t i = 0; i < p.n && *n < limit; i++, (*n)++) {
+			memcpy(out[*n].uid, p.rows[i].uid, sizeof(out[*n].uid));
 			out[*n].org = false;
 		}
-	free(rows);
-	ld_search_end(l, c, res);
+	free(p.rows);
 	return r;
 }
 

@@ -21,6 +21,12 @@
 SLAPD_SUFFIX=${SLAPD_SUFFIX:-dc=yihao,dc=test}
 SLAPD_ADMIN_DN=${SLAPD_ADMIN_DN:-cn=admin,$SLAPD_SUFFIX}
 SLAPD_ADMIN_PW=${SLAPD_ADMIN_PW:-yihao-test-secret}
+# A service account as a deployment would give authd (not the rootDN): it may write the
+# data, and like any non-root identity it meets the server's size limit (100 entries a
+# search) except in paged searches (size.prtotal=unlimited). Its entry is not made here:
+# add it (slapd_service_ldif) once the suffix exists.
+SLAPD_SERVICE_DN=${SLAPD_SERVICE_DN:-cn=service,$SLAPD_SUFFIX}
+SLAPD_SERVICE_PW=${SLAPD_SERVICE_PW:-yihao-service-secret}
 SLAPD_BIN=${SLAPD_BIN:-/usr/sbin/slapd}
 SLAPD_SRC=${YH_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
@@ -72,7 +78,6 @@ dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
 olcDatabase: {-1}frontend
-olcSizeLimit: unlimited
 
 dn: olcDatabase={0}config,cn=config
 objectClass: olcDatabaseConfig
@@ -89,9 +94,17 @@ olcRootPW: $SLAPD_ADMIN_PW
 olcDbDirectory: $dir/data
 olcDbMaxSize: 4294967296
 olcDbIndex: objectClass eq
-olcSizeLimit: unlimited
-olcAccess: {0}to * by dn.exact=$root manage by dn.exact=$me manage by * break
+olcLimits: {0}dn.exact="$SLAPD_SERVICE_DN" size.soft=100 size.hard=100 size.prtotal=unlimited
+olcAccess: {0}to attrs=userPassword by dn.exact=$root manage by dn.exact=$me manage by anonymous auth by * none
+olcAccess: {1}to * by dn.exact=$root manage by dn.exact=$me manage by dn.exact="$SLAPD_SERVICE_DN" write by * none
 LDIF
+}
+
+# slapd_service_ldif: the LDIF of the service account's entry (SLAPD_SERVICE_DN, an
+# organizationalRole with SLAPD_SERVICE_PW), for ldapadd once the suffix exists.
+slapd_service_ldif() {
+  printf 'dn: %s\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: service\nuserPassword: %s\n' \
+    "$SLAPD_SERVICE_DN" "$SLAPD_SERVICE_PW"
 }
 
 # slapd_start DIR [PORT]: builds DIR/slapd.d from slapd_config with slapadd, starts slapd

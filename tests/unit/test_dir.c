@@ -63,6 +63,8 @@ static int ldap_tests;
 #define LDAP_SUFFIX "dc=yihao,dc=test"
 #define LDAP_ADMIN "cn=admin," LDAP_SUFFIX
 #define LDAP_ADMIN_PW "yihao-test-secret"
+#define LDAP_SERVICE "cn=service," LDAP_SUFFIX      /* slapd.sh's service account */
+#define LDAP_SERVICE_PW "yihao-service-secret"
 
 /* Points the configuration at a fresh base under the test slapd. */
 static void
@@ -3354,6 +3356,25 @@ test_totp_step_once(void **state)
 	assert_int_equal(won, 1);
 }
 
+/* A finished configuration for the test's LDAP base (f's state directory), on uris,
+ * bound as dn with pw. */
+static void
+ldap_cfg(struct ident_cfg *c, const struct fx *f, const char *uris, const char *dn,
+    const char *pw)
+{
+	struct yh_cfg_err cerr;
+	char err[512];
+
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(ident_cfg_init(c, &cerr), 0);
+	for (const char *const *o = (const char *const[]){ "state_dir", f->cfg.state_dir,
+	    "directory.backend", "ldap", "directory.ldap_uris", uris,
+	    "directory.ldap_base", f->cfg.ldap_base, "directory.ldap_bind_dn", dn,
+	    "directory.ldap_password", pw, NULL }; *o != NULL; o += 2)
+		assert_int_equal(yh_cfg_set(ident_cfg_opts, c, o[0], o[1], "test", &cerr), 0);
+	assert_int_equal(ident_cfg_finish(c, err, sizeof(err)), 0);
+}
+
 /* The LDAP server stopped: the directory answers UNAVAILABLE (503 for authd, /readyz
  * names it); started again, the same handle works without a restart. A first URI that
  * does not answer is passed over for the next. */
@@ -3364,7 +3385,6 @@ test_ldap_outage(void **state)
 	struct dir_person p;
 	struct dir *d2 = NULL;
 	struct ident_cfg c2;
-	struct yh_cfg_err cerr;
 	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id[19], why[256], err[512], cmd[512];
 	char uris[300];
 
@@ -3389,23 +3409,50 @@ test_ldap_outage(void **state)
 	dir_person_clear(&p);
 	assert_int_equal(add(f->d, id, "断线", NULL, NULL, b), 0);
 	/* failover: a dead first URI */
-	memset(&c2, 0, sizeof(c2));
-	assert_int_equal(ident_cfg_init(&c2, &cerr), 0);
 	snprintf(uris, sizeof(uris), "ldap://127.0.0.1:1 %s", ldap_uri);
-	assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, "state_dir", f->cfg.state_dir, "test",
-	    &cerr), 0);
-	for (const char *const *o = (const char *const[]){ "directory.backend", "ldap",
-	    "directory.ldap_uris", uris, "directory.ldap_base", f->cfg.ldap_base,
-	    "directory.ldap_bind_dn", LDAP_ADMIN, "directory.ldap_password", LDAP_ADMIN_PW,
-	    NULL }; *o != NULL; o += 2)
-		assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, o[0], o[1], "test", &cerr), 0);
-	assert_int_equal(ident_cfg_finish(&c2, err, sizeof(err)), 0);
+	ldap_cfg(&c2, f, uris, LDAP_ADMIN, LDAP_ADMIN_PW);
 	if (dir_open(&c2, f->id->vault, false, &d2, err, sizeof(err)) != 0)
 		fail_msg("dir_open over a dead first URI: %s", err);
 	assert_int_equal(dir_person_get(d2, b, &p), 0);
 	assert_string_equal(p.name, "断线");
 	dir_person_clear(&p);
 	dir_close(d2);
+	ident_cfg_free(&c2);
+}
+
+/* Whole-store operations as a service account that the server limits to 100 entries a
+ * search (slapd.sh's, not the rootDN): 150 persons are all counted, listed and paged. */
+static void
+test_ldap_paged(void **state)
+{
+	struct fx *f = *state;
+	struct ident_cfg c2;
+	struct ident *id2 = NULL;
+	struct dir_person *list = NULL;
+	struct dir_entity ents[200];
+	char id[19], err[512];
+	uint64_t count = 0;
+	size_t n = 0, total = 0;
+
+	ldap_cfg(&c2, f, ldap_uri, LDAP_SERVICE, LDAP_SERVICE_PW);
+	if (ident_open(&c2, false, &id2, err, sizeof(err)) != 0)
+		fail_msg("ident_open as the service account: %s", err);
+	for (int i = 0; i < 150; i++) {
+		make_id(300 + i, id);
+		assert_int_equal(add(id2->dir, id, "分页", NULL, NULL, NULL), 0);
+	}
+	assert_int_equal(dir_person_count(id2->dir, &count), 0);
+	assert_int_equal(count, 150);
+	assert_int_equal(dir_person_list(id2->dir, 120, 50, &list, &n), 0);
+	assert_int_equal(n, 30);
+	dir_person_list_free(list, n);
+	assert_int_equal(dir_entity_list(id2->dir, "", 200, ents, &n), 0);
+	assert_int_equal(n, 150);
+	for (size_t i = 1; i < n; i++)
+		assert_true(strcmp(ents[i - 1].uid, ents[i].uid) < 0);
+	assert_int_equal(dir_person_find_name(id2->dir, "分页", 200, ents, &total), 0);
+	assert_int_equal(total, 150);
+	ident_close(id2);
 	ident_cfg_free(&c2);
 }
 
@@ -3441,7 +3488,9 @@ slapd_up(void)
 	}
 	memcpy(ldap_uri, line, strlen(line) + 1);
 	snprintf(cmd, sizeof(cmd), "printf 'dn: " LDAP_SUFFIX "\\nobjectClass: dcObject\\n"
-	    "objectClass: organization\\ndc: yihao\\no: yihao\\n' | ldapadd -x -H '%s' "
+	    "objectClass: organization\\ndc: yihao\\no: yihao\\n\\ndn: " LDAP_SERVICE
+	    "\\nobjectClass: organizationalRole\\nobjectClass: simpleSecurityObject\\n"
+	    "cn: service\\nuserPassword: " LDAP_SERVICE_PW "\\n' | ldapadd -x -H '%s' "
 	    "-D '" LDAP_ADMIN "' -w '" LDAP_ADMIN_PW "' >/dev/null", ldap_uri);
 	return system(cmd) == 0 ? 0 : 1;
 }
@@ -3524,6 +3573,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_changed_under_you, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pins_and_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_paged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_outage, setup, teardown),
 	};
 	const char *backend = getenv("YH_TEST_DIR_BACKEND");
