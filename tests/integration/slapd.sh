@@ -5,11 +5,12 @@
 #
 # Sourced (after lib.sh or on its own):
 #   . tests/integration/slapd.sh
-#   slapd_start DIR [PORT]    sets SLAPD_PID, SLAPD_PORT, SLAPD_URI, SLAPD_LDAPI
+#   slapd_start DIR [PORT]    sets SLAPD_PID, SLAPD_PORT, SLAPD_URI, SLAPD_LDAPI and
+#                             SLAPD_LDAPS (TLS with the test CA DIR/ca.pem; StartTLS too)
 #   slapd_stop                stops it by its pid
 #   slapd_run DIR             starts it again after slapd_stop (same port and data)
 # or run, for programs that are not bash (the directory unit tests):
-#   bash tests/integration/slapd.sh start DIR [PORT]   prints "URI PID", slapd keeps running
+#   bash tests/integration/slapd.sh start DIR [PORT]   prints "URI PID LDAPS-URI"; slapd runs on
 #   bash tests/integration/slapd.sh stop DIR           stops the one started in DIR
 #   bash tests/integration/slapd.sh run DIR            starts it again (same port, data)
 #
@@ -41,6 +42,21 @@ slapd_free_port() {
   python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
 }
 
+# slapd_certs DIR: a test CA (DIR/ca.pem) and the server's certificate for 127.0.0.1
+# signed by it (DIR/cert.pem, DIR/key.pem), for ldaps:// and StartTLS.
+slapd_certs() {
+  local dir=$1
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" -subj "/CN=yihao slapd test CA" 2>/dev/null &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/key.pem" \
+    -out "$dir/srv.csr" -subj /CN=127.0.0.1 2>/dev/null &&
+  printf 'subjectAltName=IP:127.0.0.1\n' >"$dir/ext" &&
+  openssl x509 -req -in "$dir/srv.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+    -CAcreateserial -days 2 -extfile "$dir/ext" -out "$dir/cert.pem" 2>/dev/null ||
+    { echo "slapd_certs: openssl failed" >&2; return 1; }
+  chmod 600 "$dir/key.pem" "$dir/ca.key"
+}
+
 # slapd_config DIR: writes DIR/config.ldif, the whole cn=config: the back_mdb module, the
 # core, cosine, inetorgperson and yihao schemas, and one mdb database for SLAPD_SUFFIX in
 # DIR/data.
@@ -49,12 +65,16 @@ slapd_config() {
   local uid gid
   uid=$(id -u) gid=$(id -g)
   local me="gidNumber=$gid+uidNumber=$uid,cn=peercred,cn=external,cn=auth"
+  slapd_certs "$dir" || return 1
   cat >"$dir/config.ldif" <<LDIF
 dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: $dir/slapd.pid
 olcArgsFile: $dir/slapd.args
+olcTLSCACertificateFile: $dir/ca.pem
+olcTLSCertificateFile: $dir/cert.pem
+olcTLSCertificateKeyFile: $dir/key.pem
 
 dn: cn=module{0},cn=config
 objectClass: olcModuleList
@@ -127,7 +147,8 @@ slapd_start() {
   SLAPD_PORT=$port
   SLAPD_URI="ldap://127.0.0.1:$port"
   SLAPD_LDAPI="ldapi://$enc"
-  printf '%s\n' "$SLAPD_URI" "$SLAPD_LDAPI" >"$dir/uris"
+  SLAPD_LDAPS="ldaps://127.0.0.1:$(slapd_free_port)"
+  printf '%s\n' "$SLAPD_URI" "$SLAPD_LDAPI" "$SLAPD_LDAPS" >"$dir/uris"
   slapd_run "$dir" || return 1
   if ! ldapmodify -Q -Y EXTERNAL -H "$SLAPD_LDAPI" -f "$SLAPD_SRC/config/ldap/yihao-index.ldif" \
       >"$dir/index.log" 2>&1; then
@@ -142,10 +163,11 @@ slapd_start() {
 # writes the pid to DIR/pid.
 slapd_run() {
   local dir=$1 _
-  { read -r SLAPD_URI; read -r SLAPD_LDAPI; } <"$dir/uris" || return 1
+  { read -r SLAPD_URI; read -r SLAPD_LDAPI; read -r SLAPD_LDAPS; } <"$dir/uris" || return 1
   rm -f "$dir/slapd.pid"
   # Daemonizes; the pid is in olcPidFile once it listens.
-  "$SLAPD_BIN" -F "$dir/slapd.d" -h "$SLAPD_URI/ $SLAPD_LDAPI/" -s 0 >"$dir/slapd.log" 2>&1 || {
+  "$SLAPD_BIN" -F "$dir/slapd.d" -h "$SLAPD_URI/ $SLAPD_LDAPI/ $SLAPD_LDAPS/" -s 0 \
+      >"$dir/slapd.log" 2>&1 || {
     echo "slapd_run: slapd did not start:" >&2; cat "$dir/slapd.log" >&2; return 1; }
   SLAPD_PID=
   for _ in $(seq 1 200); do
@@ -180,7 +202,7 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
       [[ -n ${2:-} ]] || { echo "usage: $0 start DIR [PORT]" >&2; exit 2; }
       if slapd_missing; then echo "slapd is not installed (apt-get install slapd ldap-utils)" >&2; exit 77; fi
       slapd_start "$2" "${3:-}" || { slapd_stop "$2"; exit 1; }
-      echo "$SLAPD_URI $SLAPD_PID"
+      echo "$SLAPD_URI $SLAPD_PID $SLAPD_LDAPS"
       ;;
     run)
       [[ -n ${2:-} ]] || { echo "usage: $0 run DIR" >&2; exit 2; }

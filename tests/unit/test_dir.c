@@ -57,7 +57,7 @@ make_phone(int n, char out[12])
 /* The LDAP run: the server slapd.sh started (URI and its directory), and a counter
  * that gives each test a base entry of its own. */
 static bool on_ldap;
-static char ldap_uri[128], ldap_dir[64];
+static char ldap_uri[128], ldaps_uri[128], ldap_dir[64];
 static int ldap_tests;
 
 #define LDAP_SUFFIX "dc=yihao,dc=test"
@@ -3420,6 +3420,47 @@ test_ldap_outage(void **state)
 	ident_cfg_free(&c2);
 }
 
+/* TLS: ldaps:// and StartTLS verify the server against directory.ldap_ca_file; a
+ * server the CA file does not vouch for is refused at open. */
+static void
+test_ldap_tls(void **state)
+{
+	struct fx *f = *state;
+	struct yh_cfg_err cerr;
+	struct ident_cfg c2;
+	struct dir *d2 = NULL;
+	struct dir_person p;
+	char a[DIR_UID_LEN + 1], id[19], ca[128], err[512];
+
+	make_id(95, id);
+	assert_int_equal(add(f->d, id, "加密", NULL, NULL, a), 0);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", ldap_dir);
+	for (int mode = 0; mode < 3; mode++) {
+		/* 0: ldaps; 1: StartTLS on ldap://; 2: ldaps with a CA that is not the server's */
+		ldap_cfg(&c2, f, mode == 1 ? ldap_uri : ldaps_uri, LDAP_ADMIN, LDAP_ADMIN_PW);
+		assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, "directory.ldap_ca_file",
+		    mode == 2 ? "/etc/ssl/certs/ca-certificates.crt" : ca, "test", &cerr), 0);
+		if (mode == 1)
+			assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, "directory.ldap_starttls",
+			    "yes", "test", &cerr), 0);
+		if (mode == 2) {
+			assert_int_equal(dir_open(&c2, f->id->vault, false, &d2, err, sizeof(err)),
+			    YH_ERR_UNAVAILABLE);
+			assert_null(d2);
+			assert_non_null(strstr(err, "ldaps://"));
+		} else {
+			if (dir_open(&c2, f->id->vault, false, &d2, err, sizeof(err)) != 0)
+				fail_msg("dir_open over TLS (mode %d): %s", mode, err);
+			assert_int_equal(dir_person_get(d2, a, &p), 0);
+			assert_string_equal(p.name, "加密");
+			dir_person_clear(&p);
+			dir_close(d2);
+			d2 = NULL;
+		}
+		ident_cfg_free(&c2);
+	}
+}
+
 /* Whole-store operations as a service account that the server limits to 100 entries a
  * search (slapd.sh's, not the rootDN): 150 persons are all counted, listed and paged. */
 static void
@@ -3481,8 +3522,19 @@ slapd_up(void)
 		    "the LDAP run of the directory tests needs it\n");
 		return 77;
 	}
+	/* "URI PID LDAPS-URI" */
+	{
+		const char *sp = strrchr(line, ' ');
+		size_t l = sp != NULL ? strcspn(sp + 1, "\n") : 0;
+
+		if (l > 0 && l < sizeof(ldaps_uri)) {
+			memcpy(ldaps_uri, sp + 1, l);
+			ldaps_uri[l] = '\0';
+		}
+	}
 	line[strcspn(line, " \n")] = '\0';
-	if (st != 0 || line[0] == '\0' || strlen(line) >= sizeof(ldap_uri)) {
+	if (st != 0 || line[0] == '\0' || strlen(line) >= sizeof(ldap_uri) ||
+	    ldaps_uri[0] == '\0') {
 		fprintf(stderr, "slapd.sh start failed\n");
 		return 1;
 	}
@@ -3574,6 +3626,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pins_and_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_paged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_outage, setup, teardown),
 	};
 	const char *backend = getenv("YH_TEST_DIR_BACKEND");
