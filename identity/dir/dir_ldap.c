@@ -278,8 +278,13 @@ conn_open_uri(struct ldb *l, const char *uri, LDAP **out, char *why, size_t whys
 		cred.bv_val = l->password != NULL ? l->password : (char *)"";
 		cred.bv_len = strlen(cred.bv_val);
 		rc = ldap_sasl_bind_s(ld, l->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
-	} else
+	} else {
+		/* SASL EXTERNAL: the identity is the socket's (ldapi) or the TLS client's;
+		 * an empty authorization identity, present, finishes it in one step */
+		cred.bv_val = (char *)"";
+		cred.bv_len = 0;
 		rc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &cred, NULL, NULL, NULL);
+	}
 	if (rc != LDAP_SUCCESS)
 		goto fail;
 	*out = ld;

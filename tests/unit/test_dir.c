@@ -3461,6 +3461,41 @@ test_ldap_tls(void **state)
 	}
 }
 
+/* SASL EXTERNAL over ldapi:// (no bind DN): the server knows the local user by the
+ * socket; reads and writes work as they do with a password. */
+static void
+test_ldap_external(void **state)
+{
+	struct fx *f = *state;
+	struct ident_cfg c2;
+	struct dir *d2 = NULL;
+	struct dir_person p;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id[19], path[128], ldapi[256], err[512];
+	FILE *uf;
+
+	snprintf(path, sizeof(path), "%s/uris", ldap_dir);
+	assert_non_null(uf = fopen(path, "r"));
+	assert_non_null(fgets(ldapi, sizeof(ldapi), uf));   /* ldap:// */
+	assert_non_null(fgets(ldapi, sizeof(ldapi), uf));   /* ldapi:// */
+	fclose(uf);
+	ldapi[strcspn(ldapi, "\n")] = '\0';
+	assert_true(strncmp(ldapi, "ldapi://", 8) == 0);
+	make_id(96, id);
+	assert_int_equal(add(f->d, id, "本机", NULL, NULL, a), 0);
+	ldap_cfg(&c2, f, ldapi, "", "");
+	if (dir_open(&c2, f->id->vault, false, &d2, err, sizeof(err)) != 0)
+		fail_msg("dir_open with SASL EXTERNAL: %s", err);
+	assert_int_equal(dir_person_get(d2, a, &p), 0);
+	assert_string_equal(p.name, "本机");
+	dir_person_clear(&p);
+	make_id(97, id);
+	assert_int_equal(add(d2, id, "本机二", NULL, NULL, b), 0);
+	assert_int_equal(dir_person_get(f->d, b, &p), 0);
+	dir_person_clear(&p);
+	dir_close(d2);
+	ident_cfg_free(&c2);
+}
+
 /* Whole-store operations as a service account that the server limits to 100 entries a
  * search (slapd.sh's, not the rootDN): 150 persons are all counted, listed and paged. */
 static void
@@ -3627,6 +3662,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pins_and_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_paged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_tls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_external, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_outage, setup, teardown),
 	};
 	const char *backend = getenv("YH_TEST_DIR_BACKEND");
