@@ -346,21 +346,38 @@ conn_get(struct ldb *l, struct lconn **out)
 	return r;
 }
 
-/* Gives a connection back; a broken one is closed (the next conn_get opens another). */
+/*
+ * Gives a connection back. A broken one is closed, and with it every idle one: they
+ * went to the same server, which is most likely gone or restarted too, and a write on a
+ * stale connection cannot be retried; the next conn_get connects afresh (to the first
+ * URI that answers).
+ */
 static void
 conn_put(struct ldb *l, struct lconn *c, bool broken)
 {
-	if (broken)
-		conn_close(c);
+	struct lconn *stale = NULL;
+
 	pthread_mutex_lock(&l->mu);
-	if (broken)
+	if (broken) {
+		stale = l->idle;
+		l->idle = NULL;
 		l->open--;
-	else {
+		for (struct lconn *s = stale; s != NULL; s = s->next)
+			l->open--;
+	} else {
 		c->next = l->idle;
 		l->idle = c;
 	}
-	pthread_cond_signal(&l->cv);
+	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->mu);
+	if (broken)
+		conn_close(c);
+	while (stale != NULL) {
+		struct lconn *next = stale->next;
+
+		conn_close(stale);
+		stale = next;
+	}
 }
 
 /* True for the result codes that mean the connection, not the request, failed. */

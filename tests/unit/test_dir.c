@@ -3461,6 +3461,64 @@ test_ldap_tls(void **state)
 	}
 }
 
+/* Reads of one person from a thread of test_ldap_restart (to open several pooled
+ * connections at once). */
+static void *
+reader_thread(void *p)
+{
+	struct race_arg *a = p;
+
+	for (int i = 0; i < 100; i++) {
+		struct dir_person pp;
+
+		if (dir_person_get(a->d, a->uid, &pp) == 0)
+			a->won++;
+		else
+			a->other++;
+		dir_person_clear(&pp);
+	}
+	return NULL;
+}
+
+/* The LDAP server restarted under a pool of idle connections: at most the first call
+ * meets a dead connection (and answers UNAVAILABLE); the pool is then opened afresh, so
+ * the writes after it succeed instead of each finding another stale connection. */
+static void
+test_ldap_restart(void **state)
+{
+	struct fx *f = *state;
+	struct race_arg args[8];
+	pthread_t th[8];
+	char a[DIR_UID_LEN + 1], id[19], cmd[512];
+	int failed = 0;
+
+	make_id(98, id);
+	assert_int_equal(add(f->d, id, "重启", NULL, NULL, a), 0);
+	for (int i = 0; i < 8; i++) {
+		args[i] = (struct race_arg){ f->d, a, 0, 0, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, reader_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].other, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' stop '%s' && "
+	    "bash '%s/tests/integration/slapd.sh' run '%s' >/dev/null", getenv("YH_SRCDIR"),
+	    ldap_dir, getenv("YH_SRCDIR"), ldap_dir);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 0; i < 5; i++) {
+		int r;
+
+		make_id(100 + i, id);
+		r = add(f->d, id, "重启后", NULL, NULL, NULL);
+		if (r == YH_ERR_UNAVAILABLE)
+			failed++;
+		else
+			assert_int_equal(r, 0);
+	}
+	assert_in_range(failed, 0, 1);
+}
+
 /* SASL EXTERNAL over ldapi:// (no bind DN): the server knows the local user by the
  * socket; reads and writes work as they do with a password. */
 static void
@@ -3663,6 +3721,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ldap_paged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_external, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_outage, setup, teardown),
 	};
 	const char *backend = getenv("YH_TEST_DIR_BACKEND");
