@@ -136,4 +136,6 @@ printf '%s\n' 'ldap pass 1' | "$AUTHCTL" -c "$CONF2" user check-password "$ID1" 
 copy "$CONF" "sqlite:$DB" "sqlite:$TMP/x.db" >/dev/null && fail "copy between two files accepted"
 [[ $(audit_count directory.copy) -ge 4 ]] && ok "each copy is in the audit trail" ||
   fail "audit: $(audit_count directory.copy) directory.copy lines"
+no_sanitizer_in "a sanitizer report from authd or authctl" "$TMP/authd.log" "$TMP/copy.err" \
+  "$TMP/init.err" "$TMP/ctl.log"
 finish "ldap_directory: all checks passed"
