@@ -2251,7 +2251,7 @@ dir_copy(struct dir *from, struct dir *to, struct dir_copy_counts *c, char *err,
 	dir_org_list_free(orgs, norgs);
 	if (norgs > 0) {
 		snprintf(err, errsz, "the source holds organizations, which a copy does not "
-		    "move (the LDAP backend does not store them yet)");
+		    "move yet");
 		return YH_ERR_UNSUPPORTED;
 	}
 	do {

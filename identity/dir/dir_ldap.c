@@ -14,6 +14,10 @@
  *   ou=consents   yhConsent yhKey=OWNER:CLIENT
  *   ou=pins       yhSubjectPin yhKey=UID:SECTOR
  *   ou=legacy     yhLegacyLink yhKey=LEN:SOURCE LEGACYID
+ *   ou=orgs       yhOrganization yhOrgCode=CODE (so two adds of one code cannot both
+ *                 succeed), with its history as yhOrgChange values
+ *   ou=relations  yhRelation yhUid=ID: a person's relation to an organization, with the
+ *                 console permissions of a staff relation
  * A record that is read, changed and written back (a TOTP step, a consent's scopes, a
  * person's version) is written with a modify that deletes the value read and adds the
  * new one, so a concurrent change makes it fail with noSuchAttribute and it is read
@@ -26,8 +30,12 @@
  * a fresh connection; a write is not (it may have been applied) and answers
  * YH_ERR_UNAVAILABLE, which authd turns into 503 (and /readyz names the directory).
  *
- * Organizations, their relations, console roles and review cases are not stored on LDAP
- * yet: those writes answer YH_ERR_UNSUPPORTED, and their reads find nothing.
+ * LDAP has no transaction across entries: a write that touches several (an organization
+ * and its legal representative's relation, a relation and the organization's history)
+ * makes them one after another, each change guarded as above.
+ *
+ * Review cases and uid re-keys are not stored on LDAP yet: those writes answer
+ * YH_ERR_UNSUPPORTED, and their reads find nothing.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -37,11 +45,13 @@
 #include <time.h>
 #include <ldap.h>
 #include <jansson.h>
+#include <openssl/rand.h>
 
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "identity/dir/dir_ldap.h"
+#include "identity/idn/idnum.h"
 
 #define LD_URIS_MAX 8
 #define LD_DN_MAX 1024
@@ -51,7 +61,7 @@
 #define LD_SCAN_MAX 10000000 /* entries a whole-tree scan accepts */
 
 static const char *const ld_ous[] = { "meta", "persons", "usernames", "consents", "pins",
-	"legacy" };
+	"legacy", "orgs", "relations" };
 #define LD_NOUS (sizeof(ld_ous) / sizeof(ld_ous[0]))
 
 struct lconn {
@@ -430,6 +440,11 @@ ld_backoff(int attempt)
 	    now.tv_nsec % 500000L);
 	nanosleep(&ts, NULL);
 }
+
+static int person_end_relations(struct ldb *l, const char *uid, int64_t now);
+static int person_unreference(struct ldb *l, const char *uid);
+static int org_page(struct ldb *l, const char *after, size_t limit, struct dir_entity *out,
+    size_t *n);
 
 /* ---- the operations on one connection ---- */
 
@@ -871,15 +886,16 @@ out:
 }
 
 /*
- * The values of the multi-valued JSON attribute attr of the person uid, each parsed into
+ * The values of the multi-valued JSON attribute attr of the entry of class cls with
+ * yhUid uid under ou, each parsed into
  * an element of elemsz bytes, in the order of their "n" (the order they were written),
  * at most max: *out a malloc'd array (NULL when none), freed with free_list on error.
  */
 typedef int (*json_parse)(const struct berval *bv, void *elem, int64_t *seq);
 
 static int
-person_json_values(struct ldb *l, const char *uid, const char *attr, json_parse parse,
-    size_t elemsz, size_t max, void **out, size_t *n)
+entry_json_values(struct ldb *l, const char *ou, const char *cls, const char *uid,
+    const char *attr, json_parse parse, size_t elemsz, size_t max, void **out, size_t *n)
 {
 	const char *attrs[] = { attr, NULL };
 	char filter[256];
@@ -894,9 +910,13 @@ person_json_values(struct ldb *l, const char *uid, const char *attr, json_parse 
 
 	*out = NULL;
 	*n = 0;
-	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhPerson)(yhUid=%s))", uid,
-	    NULL)) != 0 || (r = ld_search(l, "persons", LDAP_SCOPE_ONELEVEL, filter, attrs, 2,
-	    &ld, &c, &res)) != 0)
+	char fmt[96];
+
+	if (snprintf(fmt, sizeof(fmt), "(&(objectClass=%s)(yhUid=%%s))", cls) >=
+	    (int)sizeof(fmt))
+		return YH_ERR_TOO_LONG;
+	if ((r = ld_filter(filter, sizeof(filter), fmt, uid, NULL)) != 0 ||
+	    (r = ld_search(l, ou, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, &ld, &c, &res)) != 0)
 		return r == YH_ERR_TOO_LONG ? 0 : r;
 	if ((e = ldap_first_entry(ld, res)) == NULL || (v = ldap_get_values_len(ld, e, attr)) ==
 	    NULL)
@@ -946,7 +966,7 @@ static int
 ldap_privacy_list(void *be, const char *uid, struct dir_privacy **out, size_t *n)
 {
 	void *arr;
-	int r = person_json_values(be, uid, "yhPrivacy", parse_privacy_v, sizeof(**out),
+	int r = entry_json_values(be, "persons", "yhPerson", uid, "yhPrivacy", parse_privacy_v, sizeof(**out),
 	    DIR_PRIVACY_MAX, &arr, n);
 
 	*out = NULL;
@@ -1164,8 +1184,12 @@ static int
 ldap_person_set_status(void *be, const char *uid, enum dir_status st, int64_t now)
 {
 	struct status_arg a = { st, now };
+	int r = person_change(be, uid, fill_status, &a, "set status");
 
-	return person_change(be, uid, fill_status, &a, "set status");
+	/* a deregistration ends the person's relations */
+	if (r == 0 && st == DIR_STATUS_DEREGISTERED)
+		r = person_end_relations(be, uid, now);
+	return r;
 }
 
 struct loa_arg {
@@ -1227,7 +1251,7 @@ static int
 ldap_person_loa_history(void *be, const char *uid, struct dir_loa **out, size_t *n)
 {
 	void *arr;
-	int r = person_json_values(be, uid, "yhLoaHistory", parse_loa_v, sizeof(**out),
+	int r = entry_json_values(be, "persons", "yhPerson", uid, "yhLoaHistory", parse_loa_v, sizeof(**out),
 	    DIR_LIST_MAX, &arr, n);
 
 	*out = NULL;
@@ -1307,6 +1331,26 @@ ld_scan(struct ldb *l, const char *ou, const char *filter, const char *const *at
 	return r;
 }
 
+/* Makes room for one more element of elemsz bytes in *v (n used of *cap), doubling from
+ * first. YH_ERR_LIMIT past LD_SCAN_MAX elements. */
+static int
+arr_grow(void **v, size_t *cap, size_t n, size_t elemsz, size_t first)
+{
+	size_t nc;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap != 0 ? *cap * 2 : first;
+	if (nc > LD_SCAN_MAX)
+		return YH_ERR_LIMIT;
+	if ((nv = realloc(*v, nc * elemsz)) == NULL)
+		return YH_ERR_ALLOC;
+	*v = nv;
+	*cap = nc;
+	return 0;
+}
+
 /* A person as the whole-store operations order and page them. */
 struct prow {
 	char uid[DIR_UID_LEN + 1];
@@ -1324,15 +1368,10 @@ prow_add(LDAP *ld, LDAPMessage *e, void *arg)
 	struct prows *p = arg;
 	struct prow *row;
 
-	if (p->n == p->cap) {
-		size_t cap = p->cap != 0 ? p->cap * 2 : 256;
-		struct prow *nr;
+	int r = arr_grow((void **)&p->rows, &p->cap, p->n, sizeof(*p->rows), 256);
 
-		if (cap > LD_SCAN_MAX || (nr = realloc(p->rows, cap * sizeof(*nr))) == NULL)
-			return cap > LD_SCAN_MAX ? YH_ERR_LIMIT : YH_ERR_ALLOC;
-		p->rows = nr;
-		p->cap = cap;
-	}
+	if (r != 0)
+		return r;
 	row = &p->rows[p->n];
 	if (get_fixed(ld, e, "yhUid", row->uid, sizeof(row->uid)) != 0 || row->uid[0] == '\0')
 		return YH_ERR_DB;
@@ -1466,11 +1505,30 @@ ldap_person_tombstones(void *be, int64_t before, const char *after, size_t limit
 	return person_page(be, after, limit, before, true, out, sizeof(*out), n);
 }
 
+/* Persons and organizations above after in uid order: a page of each, merged. */
 static int
 ldap_entity_list(void *be, const char *after, size_t limit, struct dir_entity *out,
     size_t *n)
 {
-	return person_page(be, after, limit, 0, false, out, sizeof(*out), n);
+	struct dir_entity *pe = NULL, *oe = NULL;
+	size_t np = 0, no = 0, i = 0, j = 0;
+	int r = YH_ERR_ALLOC;
+
+	*n = 0;
+	if (limit == 0)
+		return 0;
+	if ((pe = calloc(limit, sizeof(*pe))) == NULL || (oe = calloc(limit, sizeof(*oe))) == NULL)
+		goto out;
+	if ((r = person_page(be, after, limit, 0, false, pe, sizeof(*pe), &np)) != 0 ||
+	    (r = org_page(be, after, limit, oe, &no)) != 0)
+		goto out;
+	while (*n < limit && (i < np || j < no))
+		out[(*n)++] = j >= no || (i < np && strcmp(pe[i].uid, oe[j].uid) < 0) ? pe[i++] :
+		    oe[j++];
+out:
+	free(pe);
+	free(oe);
+	return r;
 }
 
 /* The DNs a scan found (dn_add). */
@@ -1483,16 +1541,10 @@ static int
 dn_add(LDAP *ld, LDAPMessage *e, void *arg)
 {
 	struct dns *d = arg;
+	int r = arr_grow((void **)&d->v, &d->cap, d->n, sizeof(*d->v), 16);
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap != 0 ? d->cap * 2 : 16;
-		char **nv = realloc(d->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return YH_ERR_ALLOC;
-		d->v = nv;
-		d->cap = cap;
-	}
+	if (r != 0)
+		return r;
 	return (d->v[d->n++] = ldap_get_dn(ld, e)) != NULL ? 0 : YH_ERR_DB;
 }
 
@@ -1548,6 +1600,8 @@ ldap_person_purge(void *be, const char *uid, int64_t before)
 		r = YH_ERR_DENIED;
 	for (size_t i = 0; r == 0 && i < 3; i++)
 		r = delete_owned(l, (const char *const[]){ "consents", "pins", "legacy" }[i], uid);
+	if (r == 0)
+		r = person_unreference(l, uid);
 	if (r == 0 && cur.p.username != NULL)
 		username_release(l, cur.p.username);
 	if (r == 0)
@@ -2310,6 +2364,991 @@ ldap_legacy_cred_list(void *be, const char *owner, struct dir_cred **out, size_t
 	return 0;
 }
 
+/* ---- organizations and relations ---- */
+
+static const char *const org_attrs[] = { "yhUid", "yhUscc", "yhOrgCode", "yhName",
+	"yhOrgKind", "yhLegalRepUid", "yhAuthority", "yhEstablished", "yhStatus", "yhCreated",
+	"yhUpdated", "yhVersion", NULL };
+
+static int
+read_org(LDAP *ld, LDAPMessage *e, struct dir_org *o)
+{
+	char st[24], kind[32];
+	int r = 0;
+
+	memset(o, 0, sizeof(*o));
+	r = r ? r : get_fixed(ld, e, "yhUid", o->uid, sizeof(o->uid));
+	r = r ? r : get_str(ld, e, "yhUscc", &o->uscc);
+	r = r ? r : get_str(ld, e, "yhOrgCode", &o->org_code);
+	r = r ? r : get_str(ld, e, "yhName", &o->name);
+	r = r ? r : get_fixed(ld, e, "yhLegalRepUid", o->legal_rep_uid, sizeof(o->legal_rep_uid));
+	r = r ? r : get_str(ld, e, "yhAuthority", &o->authority);
+	r = r ? r : get_str(ld, e, "yhEstablished", &o->established);
+	r = r ? r : get_fixed(ld, e, "yhStatus", st, sizeof(st));
+	r = r ? r : get_fixed(ld, e, "yhOrgKind", kind, sizeof(kind));
+	if (r == 0 && (dir_status_parse(st, &o->status) != 0 ||
+	    idn_org_kind_parse(kind, &o->kind) != 0 || o->org_code == NULL || o->name == NULL))
+		r = YH_ERR_DB;
+	o->created = get_int(ld, e, "yhCreated");
+	o->updated = get_int(ld, e, "yhUpdated");
+	if (r != 0)
+		dir_org_clear(o);
+	return r;
+}
+
+/* The first entry under ou that filter finds: its DN, version and (read) the record. */
+static int
+find_one(struct ldb *l, const char *ou, const char *filter, const char *const *attrs,
+    char *dn, size_t dnsz, int64_t *ver, int (*read)(LDAP *, LDAPMessage *, void *),
+    void *out)
+{
+	struct lconn *c = NULL;
+	LDAPMessage *res = NULL, *e;
+	char *d;
+	LDAP *ld;
+	int r;
+
+	if ((r = ld_search(l, ou, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, &ld, &c, &res)) != 0)
+		return r;
+	if ((e = ldap_first_entry(ld, res)) == NULL)
+		r = YH_ERR_NOT_FOUND;
+	if (r == 0 && dn != NULL) {
+		if ((d = ldap_get_dn(ld, e)) == NULL)
+			r = YH_ERR_DB;
+		else if (snprintf(dn, dnsz, "%s", d) >= (int)dnsz)
+			r = YH_ERR_TOO_LONG;
+		ldap_memfree(d);
+	}
+	if (r == 0 && ver != NULL)
+		*ver = get_int(ld, e, "yhVersion");
+	if (r == 0 && read != NULL)
+		r = read(ld, e, out);
+	ld_search_end(l, c, res);
+	return r;
+}
+
+static int
+read_org_v(LDAP *ld, LDAPMessage *e, void *o)
+{
+	return read_org(ld, e, o);
+}
+
+static int
+org_get(struct ldb *l, const char *attr, const char *key, char *dn, size_t dnsz,
+    int64_t *ver, struct dir_org *out)
+{
+	char filter[LD_DN_MAX], fmt[64];
+	struct dir_org tmp;
+	int r;
+
+	snprintf(fmt, sizeof(fmt), "(&(objectClass=yhOrganization)(%s=%%s))", attr);
+	if ((r = ld_filter(filter, sizeof(filter), fmt, key, NULL)) != 0)
+		return r == YH_ERR_TOO_LONG ? YH_ERR_NOT_FOUND : r;
+	r = find_one(l, "orgs", filter, org_attrs, dn, dnsz, ver, read_org_v,
+	    out != NULL ? (void *)out : (void *)&tmp);
+	if (r == 0 && out == NULL)
+		dir_org_clear(&tmp);
+	return r;
+}
+
+/* One history value (JSON): seq orders them. */
+static char *
+change_json(int64_t seq, const char *field, const char *old, const char *new,
+    const char *actor, int64_t at)
+{
+	json_t *o;
+	char *s;
+
+	if (old != NULL && old[0] == '\0')
+		old = NULL;
+	if (new != NULL && new[0] == '\0')
+		new = NULL;
+	o = json_pack("{s:I,s:s,s:s?,s:s?,s:s?,s:I}", "n", (json_int_t)seq, "field", field,
+	    "old", old, "new", new, "actor", actor, "at", (json_int_t)at);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	return s;
+}
+
+/* The history values an org write adds (at most 8), freed by hist_free. */
+struct hist {
+	char *v[9];
+	size_t n;
+	int64_t seq;
+};
+
+static int
+hist_push(struct hist *h, const char *field, const char *old, const char *new,
+    const char *actor, int64_t at)
+{
+	if ((old == NULL || old[0] == '\0') ? (new == NULL || new[0] == '\0') :
+	    (new != NULL && strcmp(old, new) == 0))
+		return 0;
+	if (h->n >= 8)
+		return YH_ERR_INTERNAL;
+	if ((h->v[h->n] = change_json(h->seq * 16 + (int64_t)h->n, field, old, new, actor, at)) ==
+	    NULL)
+		return YH_ERR_ALLOC;
+	h->n++;
+	return 0;
+}
+
+static void
+hist_free(struct hist *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->v[i]);
+	h->n = 0;
+}
+
+/*
+ * Changes the organization uid: fill adds the modifications and history values after
+ * reading it; the modify is guarded by the version read (a concurrent change makes it
+ * read again). NOT_FOUND.
+ */
+typedef int (*org_fill)(struct ldb *l, const struct dir_org *cur, struct mods *ms,
+    struct hist *h, void *arg);
+
+static int
+org_change(struct ldb *l, const char *uid, org_fill fill, void *arg, const char *what)
+{
+	struct dir_org cur;
+	struct hist h;
+	char dn[LD_DN_MAX];
+	struct mods ms;
+	int r = YH_ERR_BUSY;
+
+	for (int attempt = 0; attempt < LD_RETRY_MAX && r == YH_ERR_BUSY; attempt++) {
+		int64_t ver = 0;
+
+		if (attempt > 0)
+			ld_backoff(attempt);
+		if ((r = org_get(l, "yhUid", uid, dn, sizeof(dn), &ver, &cur)) != 0)
+			return r;
+		memset(&h, 0, sizeof(h));
+		h.seq = ver + 1;
+		mods_init(&ms);
+		if ((r = fill(l, &cur, &ms, &h, arg)) == 0) {
+			h.v[h.n] = NULL;
+			if (h.n > 0)
+				mod_list(&ms, LDAP_MOD_ADD, "yhOrgChange", h.v);
+			mod_int(&ms, LDAP_MOD_DELETE, "yhVersion", ver);
+			mod_int(&ms, LDAP_MOD_ADD, "yhVersion", ver + 1);
+			r = ld_write(l, 'm', dn, &ms, what);
+		}
+		hist_free(&h);
+		dir_org_clear(&cur);
+	}
+	return r;
+}
+
+/* One history entry on the organization, on its own (a relation's change). */
+struct hist_arg {
+	const char *field, *old, *new, *actor;
+	int64_t at;
+};
+
+static int
+fill_hist(struct ldb *l, const struct dir_org *cur, struct mods *ms, struct hist *h,
+    void *arg)
+{
+	const struct hist_arg *a = arg;
+
+	(void)l, (void)cur, (void)ms;
+	return hist_push(h, a->field, a->old, a->new, a->actor, a->at);
+}
+
+static int
+org_hist_add(struct ldb *l, const char *org, const char *field, const char *old,
+    const char *new, const char *actor, int64_t at)
+{
+	struct hist_arg a = { field, old, new, actor, at };
+
+	return org_change(l, org, fill_hist, &a, "org history");
+}
+
+static const char *const rel_attrs[] = { "yhUid", "yhPersonUid", "yhOrgUid", "yhRole",
+	"yhGrantedBy", "yhNotBefore", "yhUntil", "yhScope", "yhCreated", "yhRevoked", "yhUnit",
+	"yhPosition", "yhConsolePerms", "yhVersion", NULL };
+
+static int
+read_rel(LDAP *ld, LDAPMessage *e, void *p)
+{
+	struct dir_mandate *m = p;
+	int r = 0;
+
+	memset(m, 0, sizeof(*m));
+	r = r ? r : get_fixed(ld, e, "yhUid", m->id, sizeof(m->id));
+	r = r ? r : get_fixed(ld, e, "yhPersonUid", m->person_uid, sizeof(m->person_uid));
+	r = r ? r : get_fixed(ld, e, "yhOrgUid", m->org_uid, sizeof(m->org_uid));
+	r = r ? r : get_str(ld, e, "yhRole", &m->role);
+	r = r ? r : get_str(ld, e, "yhGrantedBy", &m->granted_by);
+	r = r ? r : get_str(ld, e, "yhScope", &m->scopes);
+	r = r ? r : get_str(ld, e, "yhUnit", &m->unit);
+	r = r ? r : get_str(ld, e, "yhPosition", &m->position);
+	m->not_before = get_int(ld, e, "yhNotBefore");
+	m->until = get_int(ld, e, "yhUntil");
+	m->created = get_int(ld, e, "yhCreated");
+	m->revoked = get_int(ld, e, "yhRevoked");
+	if (r == 0 && m->role == NULL)
+		r = YH_ERR_DB;
+	if (r != 0)
+		dir_mandate_clear(m);
+	return r;
+}
+
+/* Adds a relation entry (the caller checked the parties). */
+static int
+rel_insert(struct ldb *l, const struct dir_mandate *m)
+{
+	char dn[LD_DN_MAX];
+	struct mods ms;
+	int r;
+
+	if ((r = ld_dn(l, "yhUid", m->id, "relations", dn, sizeof(dn))) != 0)
+		return r;
+	mods_init(&ms);
+	mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhRelation");
+	mod_str(&ms, LDAP_MOD_ADD, "yhUid", m->id);
+	mod_str(&ms, LDAP_MOD_ADD, "yhPersonUid", m->person_uid);
+	mod_str(&ms, LDAP_MOD_ADD, "yhOrgUid", m->org_uid);
+	mod_str(&ms, LDAP_MOD_ADD, "yhRole", m->role);
+	mod_opt(&ms, "yhGrantedBy", m->granted_by);
+	mod_int(&ms, LDAP_MOD_ADD, "yhNotBefore", m->not_before);
+	mod_int(&ms, LDAP_MOD_ADD, "yhUntil", m->until);
+	mod_opt(&ms, "yhScope", m->scopes);
+	mod_int(&ms, LDAP_MOD_ADD, "yhCreated", m->created);
+	mod_int(&ms, LDAP_MOD_ADD, "yhRevoked", 0);
+	mod_opt(&ms, "yhUnit", m->unit);
+	mod_opt(&ms, "yhPosition", m->position);
+	mod_int(&ms, LDAP_MOD_ADD, "yhVersion", 1);
+	return ld_write(l, 'a', dn, &ms, "relation add");
+}
+
+/* The relations filter finds (all pages), sorted by created then id. */
+struct rels {
+	struct dir_mandate *v;
+	size_t n, cap;
+};
+
+static int
+rel_add(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct rels *rs = arg;
+	int r = arr_grow((void **)&rs->v, &rs->cap, rs->n, sizeof(*rs->v), 16);
+
+	if (r == 0 && (r = read_rel(ld, e, &rs->v[rs->n])) == 0)
+		rs->n++;
+	return r;
+}
+
+static int
+rel_cmp(const void *a, const void *b)
+{
+	const struct dir_mandate *x = a, *y = b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int
+rels_find(struct ldb *l, const char *filter, struct rels *rs)
+{
+	int r;
+
+	memset(rs, 0, sizeof(*rs));
+	if ((r = ld_scan(l, "relations", filter, rel_attrs, rel_add, rs)) == 0 && rs->n > 0)
+		qsort(rs->v, rs->n, sizeof(*rs->v), rel_cmp);
+	return r;
+}
+
+/* Revokes the relation id at `at` when it is not yet (guarded by its revoked value):
+ * 0 revoked now, 1 already revoked. */
+static int
+rel_revoke(struct ldb *l, const char *id, int64_t at)
+{
+	char dn[LD_DN_MAX];
+	struct mods ms;
+	int r;
+
+	if ((r = ld_dn(l, "yhUid", id, "relations", dn, sizeof(dn))) != 0)
+		return r;
+	mods_init(&ms);
+	mod_int(&ms, LDAP_MOD_DELETE, "yhRevoked", 0);
+	mod_int(&ms, LDAP_MOD_ADD, "yhRevoked", at);
+	r = ld_write(l, 'm', dn, &ms, "relation revoke");
+	return r == YH_ERR_BUSY ? 1 : r;
+}
+
+/* A new relation id: 32 lowercase hex digits. */
+static int
+rel_id(char id[DIR_UID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return YH_ERR_CRYPTO;
+	for (size_t i = 0; i < sizeof(b); i++) {
+		id[2 * i] = hex[b[i] >> 4];
+		id[2 * i + 1] = hex[b[i] & 15];
+	}
+	id[32] = '\0';
+	return 0;
+}
+
+/* Ends the organization's legal_rep relation in office and begins person's (when set). */
+static int
+legal_rep_move(struct ldb *l, const char *org, const char *person, const char *actor,
+    int64_t at)
+{
+	char filter[256];
+	struct dir_mandate m;
+	struct rels rs;
+	int r;
+
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhRelation)(yhOrgUid=%s)"
+	    "(yhRole=legal_rep)(yhRevoked=0))", org, NULL)) != 0 ||
+	    (r = rels_find(l, filter, &rs)) != 0)
+		goto out;
+	for (size_t i = 0; r == 0 && i < rs.n; i++)
+		if ((r = rel_revoke(l, rs.v[i].id, at)) == 1)
+			r = 0;
+	if (r != 0 || person == NULL || person[0] == '\0')
+		goto out;
+	memset(&m, 0, sizeof(m));
+	if ((r = rel_id(m.id)) != 0)
+		goto out;
+	memcpy(m.person_uid, person, sizeof(m.person_uid));
+	memcpy(m.org_uid, org, sizeof(m.org_uid));
+	m.role = (char *)DIR_ROLE_LEGAL_REP;
+	m.granted_by = (char *)actor;
+	m.not_before = at;
+	m.created = at;
+	r = rel_insert(l, &m);
+out:
+	dir_mandate_list_free(rs.v, rs.n);
+	return r;
+}
+
+static int
+ldap_org_add(void *be, const struct dir_org *o, const char *actor)
+{
+	struct ldb *l = be;
+	char dn[LD_DN_MAX];
+	struct hist h;
+	struct mods ms;
+	int r;
+
+	if (o->legal_rep_uid[0] != '\0' && (r = person_exists(l, o->legal_rep_uid)) != 0)
+		return r;
+	if (o->uscc != NULL && org_get(l, "yhUscc", o->uscc, NULL, 0, NULL, NULL) == 0)
+		return YH_ERR_EXISTS;
+	if ((r = ld_dn(l, "yhOrgCode", o->org_code, "orgs", dn, sizeof(dn))) != 0)
+		return r;
+	memset(&h, 0, sizeof(h));
+	h.seq = 1;
+	if ((r = hist_push(&h, "created", NULL, o->uscc != NULL ? o->uscc : o->org_code, actor,
+	    o->updated)) != 0 || (r = hist_push(&h, "legal_rep", NULL, o->legal_rep_uid, actor,
+	    o->updated)) != 0)
+		goto out;
+	h.v[h.n] = NULL;
+	mods_init(&ms);
+	mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhOrganization");
+	mod_str(&ms, LDAP_MOD_ADD, "yhUid", o->uid);
+	mod_opt(&ms, "yhUscc", o->uscc);
+	mod_str(&ms, LDAP_MOD_ADD, "yhOrgCode", o->org_code);
+	mod_str(&ms, LDAP_MOD_ADD, "yhName", o->name);
+	mod_str(&ms, LDAP_MOD_ADD, "yhOrgKind", idn_org_kind_str(o->kind));
+	mod_opt(&ms, "yhLegalRepUid", o->legal_rep_uid);
+	mod_opt(&ms, "yhAuthority", o->authority);
+	mod_opt(&ms, "yhEstablished", o->established);
+	mod_str(&ms, LDAP_MOD_ADD, "yhStatus", dir_status_str(o->status));
+	mod_int(&ms, LDAP_MOD_ADD, "yhCreated", o->created);
+	mod_int(&ms, LDAP_MOD_ADD, "yhUpdated", o->updated);
+	mod_int(&ms, LDAP_MOD_ADD, "yhVersion", 1);
+	mod_list(&ms, LDAP_MOD_ADD, "yhOrgChange", h.v);
+	if ((r = ld_write(l, 'a', dn, &ms, "org add")) == 0 && o->legal_rep_uid[0] != '\0')
+		r = legal_rep_move(l, o->uid, o->legal_rep_uid, actor, o->updated);
+out:
+	hist_free(&h);
+	return r;
+}
+
+struct org_upd {
+	const struct dir_org *o;
+	const char *actor;
+	bool rep_moved;
+};
+
+static int
+fill_org_update(struct ldb *l, const struct dir_org *cur, struct mods *ms, struct hist *h,
+    void *arg)
+{
+	struct org_upd *a = arg;
+	const struct dir_org *o = a->o;
+	const char *f[][3] = {
+		{ "name", cur->name, o->name },
+		{ "kind", idn_org_kind_str(cur->kind), idn_org_kind_str(o->kind) },
+		{ "legal_rep", cur->legal_rep_uid, o->legal_rep_uid },
+		{ "authority", cur->authority, o->authority },
+		{ "established", cur->established, o->established },
+		{ "uscc", cur->uscc, o->uscc },
+	};
+	int r = 0;
+
+	a->rep_moved = strcmp(cur->legal_rep_uid, o->legal_rep_uid) != 0;
+	if (a->rep_moved && o->legal_rep_uid[0] != '\0' &&
+	    (r = person_exists(l, o->legal_rep_uid)) != 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < sizeof(f) / sizeof(f[0]); i++)
+		r = hist_push(h, f[i][0], f[i][1], f[i][2], a->actor, o->updated);
+	mod_str(ms, LDAP_MOD_REPLACE, "yhName", o->name);
+	mod_str(ms, LDAP_MOD_REPLACE, "yhOrgKind", idn_org_kind_str(o->kind));
+	mod_set(ms, "yhLegalRepUid", o->legal_rep_uid);
+	mod_set(ms, "yhAuthority", o->authority);
+	mod_set(ms, "yhEstablished", o->established);
+	mod_set(ms, "yhUscc", o->uscc);
+	mod_int(ms, LDAP_MOD_REPLACE, "yhUpdated", o->updated);
+	return r;
+}
+
+static int
+ldap_org_update(void *be, const struct dir_org *o, const char *actor)
+{
+	struct org_upd a = { o, actor, false };
+	int r;
+
+	if (o->uscc != NULL) {
+		struct dir_org other;
+
+		if ((r = org_get(be, "yhUscc", o->uscc, NULL, 0, NULL, &other)) == 0) {
+			r = strcmp(other.uid, o->uid) != 0 ? YH_ERR_EXISTS : 0;
+			dir_org_clear(&other);
+			if (r != 0)
+				return r;
+		} else if (r != YH_ERR_NOT_FOUND)
+			return r;
+	}
+	if ((r = org_change(be, o->uid, fill_org_update, &a, "org update")) == 0 && a.rep_moved)
+		r = legal_rep_move(be, o->uid, o->legal_rep_uid, actor, o->updated);
+	return r;
+}
+
+static int
+ldap_org_find(void *be, enum dir_okey by, const char *key, struct dir_org *out)
+{
+	static const char *const attr[] = { [DIR_OK_UID] = "yhUid", [DIR_OK_USCC] = "yhUscc",
+		[DIR_OK_ORG_CODE] = "yhOrgCode" };
+
+	memset(out, 0, sizeof(*out));
+	return org_get(be, attr[by], key, NULL, 0, NULL, out);
+}
+
+struct org_st {
+	enum dir_status st;
+	int64_t now;
+	const char *actor;
+};
+
+static int
+fill_org_status(struct ldb *l, const struct dir_org *cur, struct mods *ms, struct hist *h,
+    void *arg)
+{
+	const struct org_st *a = arg;
+
+	(void)l;
+	mod_str(ms, LDAP_MOD_REPLACE, "yhStatus", dir_status_str(a->st));
+	mod_int(ms, LDAP_MOD_REPLACE, "yhUpdated", a->now);
+	return hist_push(h, "status", dir_status_str(cur->status), dir_status_str(a->st), a->actor,
+	    a->now);
+}
+
+static int
+ldap_org_set_status(void *be, const char *uid, enum dir_status st, int64_t now,
+    const char *actor)
+{
+	struct org_st a = { st, now, actor };
+
+	return org_change(be, uid, fill_org_status, &a, "org status");
+}
+
+/* Every organization (all pages). */
+struct orgs {
+	struct dir_org *v;
+	size_t n, cap;
+};
+
+static int
+org_add_row(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct orgs *os = arg;
+	int r = arr_grow((void **)&os->v, &os->cap, os->n, sizeof(*os->v), 16);
+
+	if (r == 0 && (r = read_org(ld, e, &os->v[os->n])) == 0)
+		os->n++;
+	return r;
+}
+
+static int
+org_cmp_created(const void *a, const void *b)
+{
+	const struct dir_org *x = a, *y = b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->uid, y->uid);
+}
+
+static int
+org_cmp_uid(const void *a, const void *b)
+{
+	return strcmp(((const struct dir_org *)a)->uid, ((const struct dir_org *)b)->uid);
+}
+
+static int
+orgs_find(struct ldb *l, const char *filter, int (*cmp)(const void *, const void *),
+    struct orgs *os)
+{
+	int r;
+
+	memset(os, 0, sizeof(*os));
+	if ((r = ld_scan(l, "orgs", filter, org_attrs, org_add_row, os)) == 0 && os->n > 0)
+		qsort(os->v, os->n, sizeof(*os->v), cmp);
+	return r;
+}
+
+static int
+ldap_org_list(void *be, uint64_t offset, size_t limit, struct dir_org **out, size_t *n)
+{
+	struct orgs os;
+	size_t cnt = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = orgs_find(be, "(objectClass=yhOrganization)", org_cmp_created, &os)) != 0) {
+		dir_org_list_free(os.v, os.n);
+		return r;
+	}
+	/* keep the page: move it to the front, free the rest */
+	for (size_t i = 0; i < os.n; i++) {
+		if (i >= offset && cnt < limit)
+			os.v[cnt++] = os.v[i];
+		else
+			dir_org_clear(&os.v[i]);
+	}
+	if (cnt == 0) {
+		free(os.v);
+		return 0;
+	}
+	*out = os.v;
+	*n = cnt;
+	return 0;
+}
+
+static int
+ldap_org_find_name(void *be, const char *name, size_t limit, struct dir_entity *out,
+    size_t *n)
+{
+	char filter[LD_DN_MAX];
+	struct orgs os;
+	int r;
+
+	*n = 0;
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhOrganization)(yhName=%s))",
+	    name, NULL)) != 0)
+		return r == YH_ERR_TOO_LONG ? 0 : r;
+	if ((r = orgs_find(be, filter, org_cmp_uid, &os)) == 0)
+		for (size_t i = 0; i < os.n && *n < limit; i++, (*n)++) {
+			memcpy(out[*n].uid, os.v[i].uid, sizeof(out[*n].uid));
+			out[*n].org = true;
+		}
+	dir_org_list_free(os.v, os.n);
+	return r;
+}
+
+static int
+change_parse(const struct berval *bv, void *elem, int64_t *seq)
+{
+	struct dir_org_change *c = elem;
+	json_t *o = json_loadb(bv->bv_val, bv->bv_len, 0, NULL);
+	int r = YH_ERR_DB;
+
+	memset(c, 0, sizeof(*c));
+	if (json_is_object(o)) {
+		*seq = json_integer_value(json_object_get(o, "n"));
+		c->at = json_integer_value(json_object_get(o, "at"));
+		if ((r = dup_opt(o, "field", &c->field)) == 0 &&
+		    (r = dup_opt(o, "old", &c->old_value)) == 0 &&
+		    (r = dup_opt(o, "new", &c->new_value)) == 0)
+			r = dup_opt(o, "actor", &c->actor);
+		if (r == 0 && c->field == NULL)
+			r = YH_ERR_DB;
+	}
+	json_decref(o);
+	if (r != 0)
+		dir_org_change_clear(c);
+	return r;
+}
+
+static int
+ldap_org_history(void *be, const char *uid, struct dir_org_change **out, size_t *n)
+{
+	void *arr;
+	int r = entry_json_values(be, "orgs", "yhOrganization", uid, "yhOrgChange",
+	    change_parse, sizeof(**out), DIR_LIST_MAX, &arr, n);
+
+	*out = NULL;
+	if (r != 0 || *n == 0) {
+		dir_org_history_free(arr, *n);
+		*n = 0;
+		return r;
+	}
+	*out = arr;
+	return 0;
+}
+
+/* When an organization was closed: its last status change to deregistered or revoked,
+ * else its last change. */
+static int64_t
+org_closed_at(struct ldb *l, const struct dir_org *o)
+{
+	struct dir_org_change *h = NULL;
+	size_t n = 0;
+	int64_t t = 0;
+
+	if (ldap_org_history(l, o->uid, &h, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(h[i].field, "status") == 0 && h[i].new_value != NULL &&
+			    (strcmp(h[i].new_value, "deregistered") == 0 ||
+			    strcmp(h[i].new_value, "revoked") == 0) && h[i].at > t)
+				t = h[i].at;
+	dir_org_history_free(h, n);
+	return t != 0 ? t : o->updated;
+}
+
+static int
+ldap_org_tombstones(void *be, int64_t before, const char *after, size_t limit,
+    struct dir_tombstone *out, size_t *n)
+{
+	struct orgs os;
+	int r;
+
+	*n = 0;
+	if ((r = orgs_find(be, "(&(objectClass=yhOrganization)(|(yhStatus=deregistered)"
+	    "(yhStatus=revoked)))", org_cmp_uid, &os)) == 0)
+		for (size_t i = 0; i < os.n && *n < limit; i++) {
+			int64_t t;
+
+			if (strcmp(os.v[i].uid, after != NULL ? after : "") <= 0 ||
+			    (t = org_closed_at(be, &os.v[i])) >= before)
+				continue;
+			memcpy(out[*n].uid, os.v[i].uid, sizeof(out[*n].uid));
+			out[*n].deregistered = t;
+			(*n)++;
+		}
+	dir_org_list_free(os.v, os.n);
+	return r;
+}
+
+/* Deletes the relations filter finds. */
+static int
+rels_delete(struct ldb *l, const char *filter)
+{
+	const char *attrs[] = { LDAP_NO_ATTRS, NULL };
+	struct dns d = { NULL, 0, 0 };
+	int r = ld_scan(l, "relations", filter, attrs, dn_add, &d);
+
+	for (size_t i = 0; i < d.n; i++) {
+		int x = d.v[i] != NULL ? ld_write(l, 'd', d.v[i], NULL, "purge") : 0;
+
+		if (r == 0 && x != 0 && x != YH_ERR_NOT_FOUND)
+			r = x;
+		ldap_memfree(d.v[i]);
+	}
+	free(d.v);
+	return r;
+}
+
+static int
+ldap_org_purge(void *be, const char *uid, int64_t before)
+{
+	struct ldb *l = be;
+	struct dir_org o;
+	char dn[LD_DN_MAX], filter[256];
+	int r;
+
+	if ((r = org_get(l, "yhUid", uid, dn, sizeof(dn), NULL, &o)) != 0)
+		return r;
+	if ((o.status != DIR_STATUS_DEREGISTERED && o.status != DIR_STATUS_REVOKED) ||
+	    org_closed_at(l, &o) >= before)
+		r = YH_ERR_DENIED;
+	if (r == 0 && (r = ld_filter(filter, sizeof(filter), "(yhOrgUid=%s)", uid, NULL)) == 0 &&
+	    (r = rels_delete(l, filter)) == 0 && (r = delete_owned(l, "legacy", uid)) == 0)
+		r = ld_write(l, 'd', dn, NULL, "org purge");
+	dir_org_clear(&o);
+	return r;
+}
+
+static int
+ldap_mandate_add(void *be, const struct dir_mandate *m, const char *actor)
+{
+	struct ldb *l = be;
+	char filter[512];
+	struct rels rs;
+	int r;
+
+	if ((r = person_exists(l, m->person_uid)) != 0 ||
+	    (r = org_get(l, "yhUid", m->org_uid, NULL, 0, NULL, NULL)) != 0)
+		return r;
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhRelation)(yhOrgUid=%s)"
+	    "(yhPersonUid=%s)(yhRevoked=0))", m->org_uid, m->person_uid)) != 0 ||
+	    (r = rels_find(l, filter, &rs)) != 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < rs.n; i++)
+		if (strcmp(rs.v[i].role, m->role) == 0 && (rs.v[i].until == 0 ||
+		    rs.v[i].until > m->created))
+			r = YH_ERR_EXISTS;
+	dir_mandate_list_free(rs.v, rs.n);
+	if (r == 0 && (r = rel_insert(l, m)) == 0)
+		r = org_hist_add(l, m->org_uid, m->role, NULL, m->person_uid, actor, m->created);
+	return r;
+}
+
+static int
+ldap_mandate_get(void *be, const char *id, struct dir_mandate *out)
+{
+	char filter[256];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhRelation)(yhUid=%s))", id,
+	    NULL)) != 0)
+		return r == YH_ERR_TOO_LONG ? YH_ERR_NOT_FOUND : r;
+	return find_one(be, "relations", filter, rel_attrs, NULL, 0, NULL, read_rel, out);
+}
+
+/* Whether the person and the organization of m are both active. */
+static bool
+parties_active(struct ldb *l, const struct dir_mandate *m)
+{
+	struct dir_person_rec p;
+	struct dir_org o;
+	bool ok = false;
+
+	if (person_get(l, m->person_uid, NULL, 0, &p) == 0) {
+		ok = p.p.status == DIR_STATUS_ACTIVE;
+		dir_person_rec_clear(&p);
+	}
+	if (ok && org_get(l, "yhUid", m->org_uid, NULL, 0, NULL, &o) == 0) {
+		ok = o.status == DIR_STATUS_ACTIVE;
+		dir_org_clear(&o);
+	} else
+		ok = false;
+	return ok;
+}
+
+static int
+ldap_mandate_list(void *be, bool by_org, const char *uid, int64_t current_at,
+    struct dir_mandate **out, size_t *n)
+{
+	struct ldb *l = be;
+	char filter[256];
+	struct rels rs;
+	size_t cnt = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = ld_filter(filter, sizeof(filter), by_org ?
+	    "(&(objectClass=yhRelation)(yhOrgUid=%s))" :
+	    "(&(objectClass=yhRelation)(yhPersonUid=%s))", uid, NULL)) != 0)
+		return r == YH_ERR_TOO_LONG ? 0 : r;
+	if ((r = rels_find(l, filter, &rs)) != 0) {
+		dir_mandate_list_free(rs.v, rs.n);
+		return r;
+	}
+	for (size_t i = 0; i < rs.n; i++) {
+		struct dir_mandate *m = &rs.v[i];
+		bool keep = cnt < DIR_LIST_MAX && (current_at == 0 || (m->revoked == 0 &&
+		    m->not_before <= current_at && (m->until == 0 || m->until > current_at) &&
+		    parties_active(l, m)));
+
+		if (keep)
+			rs.v[cnt++] = *m;
+		else
+			dir_mandate_clear(m);
+	}
+	if (cnt == 0) {
+		free(rs.v);
+		return 0;
+	}
+	*out = rs.v;
+	*n = cnt;
+	return 0;
+}
+
+static int
+ldap_mandate_revoke(void *be, const char *id, int64_t at, const char *actor)
+{
+	struct dir_mandate m;
+	int r;
+
+	if ((r = ldap_mandate_get(be, id, &m)) != 0)
+		return r;
+	if (m.revoked == 0 && (r = rel_revoke(be, id, at)) == 0)
+		r = org_hist_add(be, m.org_uid, m.role, m.person_uid, NULL, actor, at);
+	else if (r == 1)
+		r = 0;
+	dir_mandate_clear(&m);
+	return r;
+}
+
+static int
+ldap_mandate_end(void *be, const char *org_uid, const char *person_uid, const char *role,
+    int64_t at, const char *actor, size_t *ended)
+{
+	char filter[512];
+	struct rels rs;
+	int r;
+
+	*ended = 0;
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhRelation)(yhOrgUid=%s)"
+	    "(yhPersonUid=%s)(yhRevoked=0))", org_uid, person_uid)) != 0 ||
+	    (r = rels_find(be, filter, &rs)) != 0)
+		return r == YH_ERR_TOO_LONG ? YH_ERR_NOT_FOUND : r;
+	for (size_t i = 0; r == 0 && i < rs.n; i++) {
+		if (strcmp(rs.v[i].role, role) != 0)
+			continue;
+		if ((r = rel_revoke(be, rs.v[i].id, at)) == 0)
+			(*ended)++;
+		else if (r == 1)
+			r = 0;
+	}
+	dir_mandate_list_free(rs.v, rs.n);
+	if (r == 0 && *ended == 0)
+		r = YH_ERR_NOT_FOUND;
+	if (r == 0)
+		r = org_hist_add(be, org_uid, role, person_uid, NULL, actor, at);
+	return r;
+}
+
+/* A deregistered person's relations end with the account, each with its history entry. */
+static int
+person_end_relations(struct ldb *l, const char *uid, int64_t now)
+{
+	char filter[256];
+	struct rels rs;
+	int r;
+
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhRelation)(yhPersonUid=%s)"
+	    "(yhRevoked=0))", uid, NULL)) != 0 || (r = rels_find(l, filter, &rs)) != 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < rs.n; i++)
+		if ((r = rel_revoke(l, rs.v[i].id, now)) == 0)
+			r = org_hist_add(l, rs.v[i].org_uid, rs.v[i].role, uid, NULL, NULL, now);
+		else if (r == 1)
+			r = 0;
+	dir_mandate_list_free(rs.v, rs.n);
+	return r;
+}
+
+/* Organizations above after in uid order, at most limit (entity rows). */
+static int
+org_page(struct ldb *l, const char *after, size_t limit, struct dir_entity *out, size_t *n)
+{
+	struct orgs os;
+	int r;
+
+	*n = 0;
+	if ((r = orgs_find(l, "(objectClass=yhOrganization)", org_cmp_uid, &os)) == 0)
+		for (size_t i = 0; i < os.n && *n < limit; i++) {
+			if (strcmp(os.v[i].uid, after != NULL ? after : "") <= 0)
+				continue;
+			memcpy(out[*n].uid, os.v[i].uid, sizeof(out[*n].uid));
+			out[*n].org = true;
+			(*n)++;
+		}
+	dir_org_list_free(os.v, os.n);
+	return r;
+}
+
+/* A purged person is named nowhere: their relations go, the relations they granted and
+ * the organizations they represented no longer name them. */
+static int
+person_unreference(struct ldb *l, const char *uid)
+{
+	const char *attrs[] = { LDAP_NO_ATTRS, NULL };
+	struct dns d = { NULL, 0, 0 };
+	char filter[256];
+	struct mods ms;
+	int r;
+
+	if ((r = ld_filter(filter, sizeof(filter), "(yhPersonUid=%s)", uid, NULL)) != 0 ||
+	    (r = rels_delete(l, filter)) != 0)
+		return r;
+	for (int k = 0; r == 0 && k < 2; k++) {
+		if ((r = ld_filter(filter, sizeof(filter), k == 0 ? "(yhGrantedBy=%s)" :
+		    "(yhLegalRepUid=%s)", uid, NULL)) != 0 || (r = ld_scan(l, k == 0 ? "relations" :
+		    "orgs", filter, attrs, dn_add, &d)) != 0)
+			break;
+		for (size_t i = 0; r == 0 && i < d.n; i++) {
+			mods_init(&ms);
+			mod_str(&ms, LDAP_MOD_DELETE, k == 0 ? "yhGrantedBy" : "yhLegalRepUid", uid);
+			if ((r = ld_write(l, 'm', d.v[i], &ms, "purge")) == YH_ERR_BUSY)
+				r = 0;      /* changed meanwhile: no longer names them */
+		}
+		for (size_t i = 0; i < d.n; i++)
+			ldap_memfree(d.v[i]);
+		d.n = 0;
+	}
+	free(d.v);
+	return r;
+}
+
+static int
+ldap_console_set(void *be, const char *mandate_id, const char *perms, const char *by,
+    int64_t now)
+{
+	struct ldb *l = be;
+	char dn[LD_DN_MAX];
+	struct mods ms;
+	int r;
+
+	(void)by, (void)now;
+	if ((r = ld_dn(l, "yhUid", mandate_id, "relations", dn, sizeof(dn))) != 0)
+		return r;
+	mods_init(&ms);
+	mod_set(&ms, "yhConsolePerms", perms);
+	r = ld_write(l, 'm', dn, &ms, "console role");
+	return r == YH_ERR_NOT_FOUND && perms == NULL ? 0 : r;
+}
+
+static int
+ldap_console_get(void *be, const char *mandate_id, char perms[DIR_CONSOLE_PERMS_MAX + 1])
+{
+	const char *attrs[] = { "yhConsolePerms", NULL };
+	char filter[256];
+	struct lconn *c = NULL;
+	LDAPMessage *res = NULL, *e;
+	LDAP *ld;
+	int r;
+
+	perms[0] = '\0';
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhRelation)(yhUid=%s))",
+	    mandate_id, NULL)) != 0)
+		return r == YH_ERR_TOO_LONG ? 0 : r;
+	if ((r = ld_search(be, "relations", LDAP_SCOPE_ONELEVEL, filter, attrs, 2, &ld, &c,
+	    &res)) != 0)
+		return r;
+	if ((e = ldap_first_entry(ld, res)) != NULL)
+		r = get_fixed(ld, e, "yhConsolePerms", perms, DIR_CONSOLE_PERMS_MAX + 1);
+	ld_search_end(be, c, res);
+	return r;
+}
+
 /* ---- what is not stored on LDAP yet ---- */
 
 #define LD_UNSUPPORTED(what) \
@@ -2318,136 +3357,6 @@ ldap_legacy_cred_list(void *be, const char *owner, struct dir_cred **out, size_t
 		    "(directory.backend = sqlite has it)", what); \
 		return YH_ERR_UNSUPPORTED; \
 	} while (0)
-
-static int
-ldap_org_add(void *be, const struct dir_org *o, const char *actor)
-{
-	(void)be, (void)o, (void)actor;
-	LD_UNSUPPORTED("an organization");
-}
-
-static int
-ldap_org_update(void *be, const struct dir_org *o, const char *actor)
-{
-	(void)be, (void)o, (void)actor;
-	LD_UNSUPPORTED("an organization");
-}
-
-static int
-ldap_org_find(void *be, enum dir_okey by, const char *key, struct dir_org *out)
-{
-	(void)be, (void)by, (void)key;
-	memset(out, 0, sizeof(*out));
-	return YH_ERR_NOT_FOUND;
-}
-
-static int
-ldap_org_set_status(void *be, const char *uid, enum dir_status st, int64_t now,
-    const char *actor)
-{
-	(void)be, (void)uid, (void)st, (void)now, (void)actor;
-	return YH_ERR_NOT_FOUND;
-}
-
-static int
-ldap_org_tombstones(void *be, int64_t before, const char *after, size_t limit,
-    struct dir_tombstone *out, size_t *n)
-{
-	(void)be, (void)before, (void)after, (void)limit, (void)out;
-	*n = 0;
-	return 0;
-}
-
-static int
-ldap_org_purge(void *be, const char *uid, int64_t before)
-{
-	(void)be, (void)uid, (void)before;
-	return YH_ERR_NOT_FOUND;
-}
-
-static int
-ldap_org_list(void *be, uint64_t offset, size_t limit, struct dir_org **out, size_t *n)
-{
-	(void)be, (void)offset, (void)limit;
-	*out = NULL;
-	*n = 0;
-	return 0;
-}
-
-static int
-ldap_org_history(void *be, const char *uid, struct dir_org_change **out, size_t *n)
-{
-	(void)be, (void)uid;
-	*out = NULL;
-	*n = 0;
-	return 0;
-}
-
-static int
-ldap_org_find_name(void *be, const char *name, size_t limit, struct dir_entity *out,
-    size_t *n)
-{
-	(void)be, (void)name, (void)limit, (void)out;
-	*n = 0;
-	return 0;
-}
-
-static int
-ldap_mandate_add(void *be, const struct dir_mandate *m, const char *actor)
-{
-	(void)be, (void)m, (void)actor;
-	LD_UNSUPPORTED("a relation to an organization");
-}
-
-static int
-ldap_mandate_get(void *be, const char *id, struct dir_mandate *out)
-{
-	(void)be, (void)id;
-	memset(out, 0, sizeof(*out));
-	return YH_ERR_NOT_FOUND;
-}
-
-static int
-ldap_mandate_list(void *be, bool by_org, const char *uid, int64_t current_at,
-    struct dir_mandate **out, size_t *n)
-{
-	(void)be, (void)by_org, (void)uid, (void)current_at;
-	*out = NULL;
-	*n = 0;
-	return 0;
-}
-
-static int
-ldap_mandate_revoke(void *be, const char *id, int64_t at, const char *actor)
-{
-	(void)be, (void)id, (void)at, (void)actor;
-	return YH_ERR_NOT_FOUND;
-}
-
-static int
-ldap_mandate_end(void *be, const char *org_uid, const char *person_uid, const char *role,
-    int64_t at, const char *actor, size_t *ended)
-{
-	(void)be, (void)org_uid, (void)person_uid, (void)role, (void)at, (void)actor;
-	*ended = 0;
-	return YH_ERR_NOT_FOUND;
-}
-
-static int
-ldap_console_set(void *be, const char *mandate_id, const char *perms, const char *by,
-    int64_t now)
-{
-	(void)be, (void)mandate_id, (void)perms, (void)by, (void)now;
-	return YH_ERR_NOT_FOUND;
-}
-
-static int
-ldap_console_get(void *be, const char *mandate_id, char perms[DIR_CONSOLE_PERMS_MAX + 1])
-{
-	(void)be, (void)mandate_id;
-	perms[0] = '\0';
-	return YH_ERR_NOT_FOUND;
-}
 
 static int
 ldap_uid_rekey(void *be, const struct dir_rekey *pairs, size_t n)
