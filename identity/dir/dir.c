@@ -2129,6 +2129,27 @@ dir_legacy_cred_verify(struct dir *d, const char *owner_uid, const char *passwor
 
 /* ---- copying a directory to another backend ---- */
 
+/* The person's subject pins (a pin already in the target stays as it is). */
+static int
+copy_pins(struct dir *from, struct dir *to, const char *uid, struct dir_copy_counts *c)
+{
+	struct dir_subject_pin one;
+	struct dir_pin_rec *pins = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = from->ops->subject_pin_list(from->be, uid, &pins, &n)) != 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		one.sector = pins[i].sector;
+		one.sub = pins[i].sub;
+		if ((r = to->ops->subject_pin_add(to->be, uid, &one, 1)) == 0)
+			c->pins++;
+	}
+	dir_pin_list_free(pins, n);
+	return r;
+}
+
 /* The person's own records that hang off the person: password, TOTP, consents, legacy
  * links, copied from `from` to `to` (rec already there). Counted in c. */
 static int
@@ -2183,6 +2204,8 @@ copy_person_records(struct dir *from, struct dir *to, const char *uid,
 			c->legacy_links += r == 0;
 		}
 	dir_legacy_list_free(lg, nlg);
+	if (r == 0)
+		r = copy_pins(from, to, uid, c);
 	return r;
 }
 

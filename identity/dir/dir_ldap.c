@@ -2172,6 +2172,60 @@ ldap_subject_pin_find(void *be, const char *uid, const char *sector,
 	return r;
 }
 
+struct pins {
+	struct dir_pin_rec *v;
+	size_t n, cap;
+};
+
+static int
+pin_add_row(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct pins *ps = arg;
+	struct dir_pin_rec *x;
+	int r = arr_grow((void **)&ps->v, &ps->cap, ps->n, sizeof(*ps->v), 8);
+
+	if (r != 0)
+		return r;
+	x = &ps->v[ps->n];
+	memset(x, 0, sizeof(*x));
+	if ((r = get_str(ld, e, "yhSector", &x->sector)) == 0 &&
+	    (r = get_str(ld, e, "yhSubject", &x->sub)) == 0 && (x->sector == NULL || x->sub == NULL))
+		r = YH_ERR_DB;
+	ps->n++;     /* freed with the others either way */
+	return r;
+}
+
+static int
+pin_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dir_pin_rec *)a)->sector,
+	    ((const struct dir_pin_rec *)b)->sector);
+}
+
+static int
+ldap_subject_pin_list(void *be, const char *uid, struct dir_pin_rec **out, size_t *n)
+{
+	const char *attrs[] = { "yhSector", "yhSubject", NULL };
+	struct pins ps = { NULL, 0, 0 };
+	char filter[256];
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhSubjectPin)(yhOwner=%s))",
+	    uid, NULL)) != 0)
+		return r == YH_ERR_TOO_LONG ? 0 : r;
+	if ((r = ld_scan(be, "pins", filter, attrs, pin_add_row, &ps)) != 0) {
+		dir_pin_list_free(ps.v, ps.n);
+		return r;
+	}
+	if (ps.n > 0)
+		qsort(ps.v, ps.n, sizeof(*ps.v), pin_cmp);
+	*out = ps.v;
+	*n = ps.n;
+	return 0;
+}
+
 /* ---- legacy links ---- */
 
 static int
@@ -3767,6 +3821,7 @@ const struct dir_ops dir_ldap_ops = {
 	.person_loa_history = ldap_person_loa_history,
 	.subject_pin_add = ldap_subject_pin_add,
 	.subject_pin_find = ldap_subject_pin_find,
+	.subject_pin_list = ldap_subject_pin_list,
 	.uid_rekey = ldap_uid_rekey,
 	.case_add = ldap_case_add,
 	.case_get = ldap_case_get,

@@ -3262,6 +3262,92 @@ test_pins_and_purge(void **state)
 	assert_string_not_equal(a, b);
 }
 
+/*
+ * dir_copy from the test's directory (SQLite, or LDAP in the LDAP run) into a new SQLite
+ * file with the same vault: the person and everything that hangs off them arrive under
+ * the same uid; a second copy adds nothing and the counts still match.
+ */
+static void
+test_copy(void **state)
+{
+	struct fx *f = *state;
+	const struct dir_subject_pin pins[] = { { "portal", "sub-copy" } };
+	unsigned char seed[20] = { 9, 8, 7 };
+	struct dir_copy_counts c;
+	struct ident_cfg c2;
+	struct yh_cfg_err cerr;
+	struct dir_legacy lg;
+	struct dir_person p;
+	struct dir_totp t;
+	struct dir_cred cr;
+	struct dir *d2 = NULL;
+	char a[DIR_UID_LEN + 1], id[19], path[160], err[512], sub[DIR_SUB_MAX + 1], *sc = NULL;
+
+	make_id(85, id);
+	assert_int_equal(add(f->d, id, "搬家", "13800138085", "mover", a), 0);
+	assert_int_equal(dir_cred_set(f->d, a, "md5-salt", "0123abcd", "pepper"), 0);
+	assert_int_equal(dir_totp_set(f->d, a, seed, sizeof(seed), true), 0);
+	assert_int_equal(dir_totp_consume_step(f->d, a, 1234), 0);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "openid profile"), 0);
+	assert_int_equal(dir_subject_pin_add(f->d, a, pins, 1), 0);
+	memset(&lg, 0, sizeof(lg));
+	memcpy(lg.owner_uid, a, sizeof(lg.owner_uid));
+	lg.source = (char *)"shebao";
+	lg.legacy_id = (char *)"L-85";
+	lg.status = DIR_STATUS_ACTIVE;
+	assert_int_equal(dir_legacy_add(f->d, &lg), 0);
+
+	memset(&c2, 0, sizeof(c2));
+	assert_int_equal(ident_cfg_init(&c2, &cerr), 0);
+	snprintf(path, sizeof(path), "%s/copy.db", f->root);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, "state_dir", f->cfg.state_dir, "test",
+	    &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, "directory.sqlite_path", path, "test",
+	    &cerr), 0);
+	assert_int_equal(ident_cfg_finish(&c2, err, sizeof(err)), 0);
+	if (dir_open(&c2, f->id->vault, true, &d2, err, sizeof(err)) != 0)
+		fail_msg("dir_open of the copy: %s", err);
+	if (dir_copy(f->d, d2, &c, err, sizeof(err)) != 0)
+		fail_msg("dir_copy: %s", err);
+	assert_int_equal(c.persons, 1);
+	assert_int_equal(c.persons_added, 1);
+	assert_int_equal(c.passwords, 1);
+	assert_int_equal(c.totp, 1);
+	assert_int_equal(c.consents, 1);
+	assert_int_equal(c.legacy_links, 1);
+	assert_int_equal(c.pins, 1);
+	assert_int_equal(c.target_persons, 1);
+	assert_int_equal(dir_person_find_id_number(d2, id, &p), 0);
+	assert_string_equal(p.uid, a);
+	assert_string_equal(p.phone, "13800138085");
+	assert_string_equal(p.username, "mover");
+	dir_person_clear(&p);
+	assert_int_equal(dir_cred_get(d2, a, &cr), 0);
+	assert_string_equal(cr.hash, "0123abcd");
+	assert_string_equal(cr.salt, "pepper");
+	dir_cred_clear(&cr);
+	assert_int_equal(dir_totp_get(d2, a, &t), 0);
+	assert_true(t.confirmed);
+	assert_int_equal(t.last_step, 1234);
+	dir_totp_clear(&t);
+	assert_int_equal(dir_totp_consume_step(d2, a, 1234), YH_ERR_REPLAY);
+	assert_int_equal(dir_consent_get(d2, a, "portal", &sc), 0);
+	assert_string_equal(sc, "openid profile");
+	free(sc);
+	assert_string_equal(pin_of(d2, a, "portal", sub), "sub-copy");
+	assert_int_equal(dir_legacy_get(d2, "shebao", "L-85", &lg), 0);
+	assert_string_equal(lg.owner_uid, a);
+	dir_legacy_clear(&lg);
+	/* again: nothing new */
+	if (dir_copy(f->d, d2, &c, err, sizeof(err)) != 0)
+		fail_msg("dir_copy again: %s", err);
+	assert_int_equal(c.persons_added, 0);
+	assert_int_equal(c.persons_there, 1);
+	assert_int_equal(c.target_persons, 1);
+	dir_close(d2);
+	ident_cfg_free(&c2);
+}
+
 /* A thread of test_changed_under_you: consumes the TOTP steps first..last for one
  * person; counts the ones it won and the errors other than REPLAY. */
 struct race_arg {
@@ -3708,6 +3794,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_changed_under_you, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pins_and_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subject_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
 		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
@@ -3737,6 +3824,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_changed_under_you, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pins_and_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orgs_and_mandates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_org_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relations, setup, teardown),
