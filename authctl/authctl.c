@@ -18,6 +18,7 @@ int ctl_staff(int, char **) __attribute__((weak));
 int ctl_registry(int, char **) __attribute__((weak));
 int ctl_review(int, char **) __attribute__((weak));
 int ctl_upstream(int, char **) __attribute__((weak));
+int ctl_directory(int, char **) __attribute__((weak));
 
 struct group {
 	const char *name;
@@ -70,6 +71,7 @@ main(int argc, char **argv)
 		{ "registry", ctl_registry, "registry retry              ask the population registry again for queued persons" },
 		{ "upstream", ctl_upstream, "upstream test NAME           check the connection to an upstream identity provider" },
 		{ "review", ctl_review, "review list|show|resolve|undo   cases idmerge could not decide" },
+		{ "directory", ctl_directory, "directory init|copy           the directory store (LDAP base entries, copying between backends)" },
 		{ "keys", ctl_keys, "keys generate|rotate|jwks|list --dir DIR   signing keys" },
 		{ "jwt", ctl_jwt, "jwt sign|verify               sign claims or verify a token" },
 		{ "client", ctl_client, "client add|list|show|remove|reset-secret|check-secret   registered apps" },

@@ -35,6 +35,7 @@ int ctl_staff(int argc, char **argv);   /* ctl_staff.c: staff add|remove|list */
 int ctl_registry(int argc, char **argv); /* ctl_registry.c: registry retry */
 int ctl_upstream(int argc, char **argv); /* ctl_upstream.c: upstream test */
 int ctl_review(int argc, char **argv);  /* ctl_review.c: review list|show|resolve|undo */
+int ctl_directory(int argc, char **argv); /* ctl_directory.c: directory init|copy */
 
 struct ident;
 struct json_t;

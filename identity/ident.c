@@ -130,6 +130,15 @@ subject_key_create(const char *state_dir, char *err, size_t errsz)
 	return r;
 }
 
+/* The file whose presence says that a directory was made with this state directory:
+ * the SQLite file, or for a directory on a server (LDAP) the vault key made with it. */
+static const char *
+store_marker(const struct ident_cfg *cfg)
+{
+	return cfg->directory_backend != NULL && strcmp(cfg->directory_backend, "sqlite") != 0 ?
+	    cfg->vault_key_file : cfg->sqlite_path;
+}
+
 /*
  * The key half of opening the state: the configuration checked, the state directory ready,
  * the vault opened (its key created with a new directory, refused when missing beside an
@@ -151,7 +160,7 @@ open_vault(const struct ident_cfg *cfg, bool create, struct vault **vault, char 
 	}
 	if ((r = state_dir_ready(cfg->state_dir, create, err, errsz)) != 0)
 		return r;
-	db_exists = stat(cfg->sqlite_path, &st) == 0;
+	db_exists = stat(store_marker(cfg), &st) == 0;
 	key_exists = stat(cfg->vault_key_file, &st) == 0;
 	if (db_exists && !key_exists) {
 		snprintf(err, errsz, "vault key file %s is missing but directory %s exists: "
@@ -161,7 +170,7 @@ open_vault(const struct ident_cfg *cfg, bool create, struct vault **vault, char 
 	}
 	if (!db_exists && !create) {
 		snprintf(err, errsz, "directory %s does not exist (nothing stored in %s yet)",
-		    cfg->sqlite_path, cfg->state_dir);
+		    store_marker(cfg), cfg->state_dir);
 		return YH_ERR_NOT_FOUND;
 	}
 	if ((r = vault_open(cfg->vault_key_file, cfg->vault_cipher, create && !db_exists,
@@ -208,9 +217,9 @@ ident_open_dir(const struct ident_cfg *cfg, bool create, struct vault *vault,
 	}
 	if ((r = state_dir_ready(cfg->state_dir, create, err, errsz)) != 0)
 		goto out;
-	if (!create && stat(cfg->sqlite_path, &st) != 0) {
+	if (!create && stat(store_marker(cfg), &st) != 0) {
 		snprintf(err, errsz, "directory %s does not exist (nothing stored in %s yet)",
-		    cfg->sqlite_path, cfg->state_dir);
+		    store_marker(cfg), cfg->state_dir);
 		r = YH_ERR_NOT_FOUND;
 		goto out;
 	}

@@ -8,7 +8,7 @@
 
 /* The directory backends directory.backend may name: those identity/dir/backends.c
  * lists. */
-const char *const ident_cfg_backends[] = { "sqlite", NULL };
+const char *const ident_cfg_backends[] = { "sqlite", "ldap", NULL };
 const char *const ident_cfg_ciphers[] = { "aes-256-gcm", "sm4-gcm", NULL };
 
 const struct yh_cfg_opt ident_cfg_opts[] = {
@@ -82,6 +82,13 @@ ident_cfg_finish(struct ident_cfg *c, char *err, size_t errsz)
 	if (!backend_known(c->directory_backend)) {
 		snprintf(err, errsz, "directory.backend: '%s' is not one of the backends built in",
 		    c->directory_backend != NULL ? c->directory_backend : "");
+		return YH_ERR_CONFIG;
+	}
+	if (strcmp(c->directory_backend, "ldap") == 0 &&
+	    (c->ldap_uris == NULL || c->ldap_uris[0] == '\0' || c->ldap_base == NULL ||
+	    c->ldap_base[0] == '\0')) {
+		snprintf(err, errsz, "directory.backend = ldap needs directory.ldap_uris and "
+		    "directory.ldap_base");
 		return YH_ERR_CONFIG;
 	}
 	if (c->vault_cipher == NULL) {

@@ -8,6 +8,14 @@
  *     state_dir = /var/lib/yihao
  *     directory.backend = sqlite
  *     directory.sqlite_path =            # empty: STATE_DIR/directory.db
+ *     directory.ldap_uris =              # backend ldap: servers, tried in order
+ *     directory.ldap_base =              # the entry the directory lives under
+ *     directory.ldap_bind_dn =           # empty: SASL EXTERNAL (ldapi://)
+ *     directory.ldap_password =
+ *     directory.ldap_starttls = no       # ldaps:// needs no StartTLS
+ *     directory.ldap_ca_file =           # CA for ldaps:// and StartTLS
+ *     directory.ldap_timeout = 5s
+ *     directory.ldap_pool_max = 64       # connections open at most
  *     vault.cipher = aes-256-gcm         # or sm4-gcm
  *     vault.key_file =                   # empty: STATE_DIR/vault.key
  *     password.argon2_t_cost = 3
@@ -19,6 +27,7 @@
 #ifndef YH_IDENTITY_IDENTITY_CONFIG_H
 #define YH_IDENTITY_IDENTITY_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "common/config.h"
@@ -36,6 +45,14 @@ struct ident_cfg {
 	char *state_dir;          /* state_dir; NULL = not configured */
 	char *directory_backend;  /* directory.backend: "sqlite" (the table in identity/dir/backends.c) */
 	char *sqlite_path;        /* directory.sqlite_path; NULL/"" = STATE_DIR/directory.db */
+	char *ldap_uris;          /* directory.ldap_uris: space-separated, tried in order */
+	char *ldap_base;          /* directory.ldap_base */
+	char *ldap_bind_dn;       /* directory.ldap_bind_dn; "" = SASL EXTERNAL */
+	char *ldap_password;      /* directory.ldap_password (sensitive) */
+	bool ldap_starttls;       /* directory.ldap_starttls */
+	char *ldap_ca_file;       /* directory.ldap_ca_file; "" = the system's CAs */
+	int64_t ldap_timeout;     /* directory.ldap_timeout, seconds */
+	int64_t ldap_pool_max;    /* directory.ldap_pool_max */
 	char *vault_cipher;       /* vault.cipher: "aes-256-gcm" or "sm4-gcm" */
 	char *vault_key_file;     /* vault.key_file; NULL/"" = STATE_DIR/vault.key */
 	int64_t argon2_t_cost;    /* password.argon2_t_cost */
@@ -67,6 +84,34 @@ extern const char *const ident_cfg_ciphers[];
 	  .max = IDENT_PATH_MAX, .flags = YH_CFG_IMMUTABLE, \
 	  .offset = (base) + offsetof(struct ident_cfg, sqlite_path), \
 	  .help = "SQLite directory file; empty means STATE_DIR/" IDENT_SQLITE_FILE }, \
+	{ .name = "directory.ldap_uris", .type = YH_CFG_STR, .def = "", .max = 2048, \
+	  .flags = YH_CFG_IMMUTABLE, .offset = (base) + offsetof(struct ident_cfg, ldap_uris), \
+	  .help = "LDAP servers (ldap://, ldaps://, ldapi://), space-separated, tried in " \
+	      "order; a lost connection fails over to the next" }, \
+	{ .name = "directory.ldap_base", .type = YH_CFG_STR, .def = "", .max = 512, \
+	  .flags = YH_CFG_IMMUTABLE, .offset = (base) + offsetof(struct ident_cfg, ldap_base), \
+	  .help = "DN the directory's entries live under (authctl directory init creates it)" }, \
+	{ .name = "directory.ldap_bind_dn", .type = YH_CFG_STR, .def = "", .max = 512, \
+	  .flags = YH_CFG_IMMUTABLE, .offset = (base) + offsetof(struct ident_cfg, ldap_bind_dn), \
+	  .help = "DN to bind as with directory.ldap_password; empty: SASL EXTERNAL" }, \
+	{ .name = "directory.ldap_password", .type = YH_CFG_STR, .def = "", .max = 256, \
+	  .flags = YH_CFG_IMMUTABLE | YH_CFG_SENSITIVE, \
+	  .offset = (base) + offsetof(struct ident_cfg, ldap_password), \
+	  .help = "password of directory.ldap_bind_dn" }, \
+	{ .name = "directory.ldap_starttls", .type = YH_CFG_BOOL, .def = "no", \
+	  .flags = YH_CFG_IMMUTABLE, .offset = (base) + offsetof(struct ident_cfg, ldap_starttls), \
+	  .help = "StartTLS on ldap:// connections (required once on)" }, \
+	{ .name = "directory.ldap_ca_file", .type = YH_CFG_PATH, .def = "", .max = IDENT_PATH_MAX, \
+	  .flags = YH_CFG_IMMUTABLE, .offset = (base) + offsetof(struct ident_cfg, ldap_ca_file), \
+	  .help = "CA certificates for ldaps:// and StartTLS; empty: the system's" }, \
+	{ .name = "directory.ldap_timeout", .type = YH_CFG_DURATION, .def = "5", .min = 1, \
+	  .max = 300, .flags = YH_CFG_IMMUTABLE, \
+	  .offset = (base) + offsetof(struct ident_cfg, ldap_timeout), \
+	  .help = "connect and operation timeout of the LDAP directory" }, \
+	{ .name = "directory.ldap_pool_max", .type = YH_CFG_INT, .def = "64", .min = 1, \
+	  .max = 1024, .flags = YH_CFG_IMMUTABLE, \
+	  .offset = (base) + offsetof(struct ident_cfg, ldap_pool_max), \
+	  .help = "LDAP connections open at most (one per HTTP thread that needs one)" }, \
 	{ .name = "vault.cipher", .type = YH_CFG_ENUM, .def = "aes-256-gcm", .max = 16, \
 	  .flags = YH_CFG_IMMUTABLE, .choices = ident_cfg_ciphers, \
 	  .offset = (base) + offsetof(struct ident_cfg, vault_cipher), \

@@ -1,16 +1,18 @@
 /*
  * The directory backends, one row each: the name directory.backend gives, how to open
  * it, its operations. dir_open looks the configured one up here, so the front end names
- * no backend and another one (LDAP) is a row and its file.
+ * no backend: each is a row and its file.
  */
 #include <stddef.h>
 #include <string.h>
 
 #include "identity/dir/dir_backend.h"
+#include "identity/dir/dir_ldap.h"
 #include "identity/dir/dir_sqlite.h"
 
 static const struct dir_backend backends[] = {
 	{ "sqlite", dir_sqlite_open, &dir_sqlite_ops },
+	{ "ldap", dir_ldap_open, &dir_ldap_ops },
 };
 
 const struct dir_backend *

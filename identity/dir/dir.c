@@ -2160,3 +2160,185 @@ dir_legacy_cred_verify(struct dir *d, const char *owner_uid, const char *passwor
 	free(c);
 	return n == 0 ? YH_ERR_NOT_FOUND : vr;
 }
+
+/* ---- copying a directory to another backend ---- */
+
+/* The person's subject pins (a pin already in the target stays as it is). */
+static int
+copy_pins(struct dir *from, struct dir *to, const char *uid, struct dir_copy_counts *c)
+{
+	struct dir_subject_pin one;
+	struct dir_pin_rec *pins = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = from->ops->subject_pin_list(from->be, uid, &pins, &n)) != 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		one.sector = pins[i].sector;
+		one.sub = pins[i].sub;
+		if ((r = to->ops->subject_pin_add(to->be, uid, &one, 1)) == 0)
+			c->pins++;
+	}
+	dir_pin_list_free(pins, n);
+	return r;
+}
+
+/* The person's own records that hang off the person: password, TOTP, consents, legacy
+ * links, copied from `from` to `to` (rec already there). Counted in c. */
+static int
+copy_person_records(struct dir *from, struct dir *to, const char *uid,
+    struct dir_copy_counts *c)
+{
+	struct dir_cred cred;
+	struct dir_totp_rec t, there;
+	struct dir_consent *cs = NULL;
+	struct dir_legacy *lg = NULL;
+	size_t ncs = 0, nlg = 0;
+	int r;
+
+	memset(&cred, 0, sizeof(cred));
+	if ((r = from->ops->cred_get(from->be, uid, &cred)) == 0) {
+		r = to->ops->cred_set(to->be, uid, cred.scheme, cred.hash, cred.salt,
+		    cred.updated);
+		c->passwords += r == 0;
+	} else if (r == YH_ERR_NOT_FOUND)
+		r = 0;
+	dir_cred_clear(&cred);
+	memset(&t, 0, sizeof(t));
+	memset(&there, 0, sizeof(there));
+	/* a TOTP enrolment already in the target keeps its last step (no replay window) */
+	if (r == 0 && (r = from->ops->totp_get(from->be, uid, &t)) == 0) {
+		if ((r = to->ops->totp_get(to->be, uid, &there)) == YH_ERR_NOT_FOUND &&
+		    (r = to->ops->totp_set(to->be, uid, t.seed_sealed, t.confirmed, t.created)) ==
+		    0 && t.last_step >= 0)
+			r = to->ops->totp_consume(to->be, uid, t.last_step);
+		c->totp += r == 0;
+	} else if (r == YH_ERR_NOT_FOUND)
+		r = 0;
+	free(t.seed_sealed);
+	free(there.seed_sealed);
+	if (r == 0 && (r = from->ops->consent_list(from->be, uid, &cs, &ncs)) == 0)
+		for (size_t i = 0; r == 0 && i < ncs; i++) {
+			const char *names[DIR_SCOPES_MAX];
+			char *copy = NULL;
+			size_t n = 0;
+
+			if ((r = split_scopes(cs[i].scopes, &copy, names, &n)) == 0)
+				r = to->ops->consent_add(to->be, uid, cs[i].client_id, names, n,
+				    cs[i].updated);
+			free(copy);
+			c->consents += r == 0;
+		}
+	dir_consent_list_free(cs, ncs);
+	if (r == 0 && (r = from->ops->legacy_list(from->be, uid, &lg, &nlg)) == 0)
+		for (size_t i = 0; r == 0 && i < nlg; i++) {
+			if ((r = to->ops->legacy_add(to->be, &lg[i])) == YH_ERR_EXISTS)
+				r = 0;
+			c->legacy_links += r == 0;
+		}
+	dir_legacy_list_free(lg, nlg);
+	if (r == 0)
+		r = copy_pins(from, to, uid, c);
+	return r;
+}
+
+/* One person: added with their privacy consents (already there: left as is), then the
+ * records that hang off them. */
+static int
+copy_person(struct dir *from, struct dir *to, struct dir_person_rec *rec,
+    struct dir_copy_counts *c, char *err, size_t errsz)
+{
+	struct dir_privacy *pv = NULL;
+	struct dir_person_rec there;
+	size_t npv = 0;
+	int r;
+
+	if ((r = from->ops->privacy_list(from->be, rec->p.uid, &pv, &npv)) != 0)
+		goto out;
+	rec->consents = pv;
+	rec->nconsents = npv;
+	if ((r = to->ops->person_add(to->be, rec)) == 0)
+		c->persons_added++;
+	else if (r == YH_ERR_EXISTS) {
+		/* the same uid: copied before; another one holding the ID number or the
+		 * username: a conflict the operator must look at */
+		memset(&there, 0, sizeof(there));
+		if ((r = to->ops->person_find(to->be, DIR_PK_UID, rec->p.uid, NULL, &there)) ==
+		    0)
+			c->persons_there++;
+		else if (r == YH_ERR_NOT_FOUND) {
+			r = YH_ERR_CONFLICT;
+			snprintf(err, errsz, "person %s: another person in the target holds the "
+			    "same ID number or username", rec->p.uid);
+		}
+		dir_person_rec_clear(&there);
+	}
+	rec->consents = NULL;
+	rec->nconsents = 0;
+	if (r == 0 && (r = copy_person_records(from, to, rec->p.uid, c)) != 0)
+		snprintf(err, errsz, "person %s: %s", rec->p.uid, yh_strerror(r));
+out:
+	dir_privacy_list_free(pv, npv);
+	if (r != 0 && err[0] == '\0')
+		snprintf(err, errsz, "person %s: %s", rec->p.uid, yh_strerror(r));
+	return r;
+}
+
+int
+dir_copy(struct dir *from, struct dir *to, struct dir_copy_counts *c, char *err,
+    size_t errsz)
+{
+	struct dir_person_rec *recs = NULL;
+	struct dir_org *orgs = NULL;
+	size_t n = 0, norgs = 0;
+	uint64_t offset = 0;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	err[0] = '\0';
+	if (from->vault != to->vault) {
+		snprintf(err, errsz, "both directories must be opened with the same vault");
+		return YH_ERR_INVALID;
+	}
+	/* organizations and their relations are not copied: refuse rather than leave
+	 * them behind */
+	if ((r = from->ops->org_list(from->be, 0, 1, &orgs, &norgs)) != 0)
+		goto fail;
+	dir_org_list_free(orgs, norgs);
+	if (norgs > 0) {
+		snprintf(err, errsz, "the source holds organizations, which a copy does not "
+		    "move yet");
+		return YH_ERR_UNSUPPORTED;
+	}
+	do {
+		if ((r = from->ops->person_list(from->be, offset, DIR_LIST_MAX, &recs, &n)) != 0)
+			goto fail;
+		for (size_t i = 0; r == 0 && i < n; i++)
+			r = copy_person(from, to, &recs[i], c, err, errsz);
+		for (size_t i = 0; i < n; i++)
+			dir_person_rec_clear(&recs[i]);
+		free(recs);
+		recs = NULL;
+		if (r != 0)
+			return r;
+		offset += n;
+	} while (n == DIR_LIST_MAX);
+	c->persons = offset;
+	/* the counts: every person of the source is in the target */
+	if ((r = from->ops->person_count(from->be, &c->source_persons)) != 0 ||
+	    (r = to->ops->person_count(to->be, &c->target_persons)) != 0)
+		goto fail;
+	if (c->source_persons != c->persons || c->persons_added + c->persons_there !=
+	    c->persons || c->target_persons < c->source_persons) {
+		snprintf(err, errsz, "counts do not match: %llu persons in the source, %llu "
+		    "copied, %llu in the target", (unsigned long long)c->source_persons,
+		    (unsigned long long)(c->persons_added + c->persons_there),
+		    (unsigned long long)c->target_persons);
+		return YH_ERR_CONFLICT;
+	}
+	return 0;
+fail:
+	snprintf(err, errsz, "%s", yh_strerror(r));
+	return r;
+}

@@ -227,8 +227,32 @@ void dir_close(struct dir *d);
  * why may be NULL). */
 int dir_ping(struct dir *d, char *why, size_t whysz) YH_WUR;
 
-/* The backend's name ("sqlite"). */
+/* The backend's name ("sqlite", "ldap"). */
 const char *dir_backend_name(const struct dir *d);
+
+/* What dir_copy did. */
+struct dir_copy_counts {
+	uint64_t persons;         /* persons read from the source */
+	uint64_t persons_added;   /* added to the target */
+	uint64_t persons_there;   /* already in the target (a copy done before) */
+	uint64_t passwords, totp, consents, legacy_links, pins;   /* records written */
+	uint64_t source_persons, target_persons;  /* the stores' counts at the end */
+};
+
+/*
+ * Copies the directory from into to (another backend, opened with the same vault):
+ * each person as stored (sealed ID number and phone, blind indexes, status, assurance
+ * level, origin) with their privacy consents, password hash, TOTP enrolment, consents,
+ * legacy links and subject pins. Idempotent: a person already in the target (same uid)
+ * is kept and their records written again (consents as a union; a TOTP enrolment and a
+ * pin there stay). Not copied: the verification history, review cases; a source
+ * holding organizations is refused (YH_ERR_UNSUPPORTED). Then checks the counts: every source
+ * person added or found, the target holding at least as many. Returns 0, or a YH_ERR_*
+ * with err one line (YH_ERR_CONFLICT: another target person holds an ID number or
+ * username, or the counts differ).
+ */
+int dir_copy(struct dir *from, struct dir *to, struct dir_copy_counts *c, char *err,
+    size_t errsz) YH_WUR;
 
 /*
  * Bulk mode for imports: the writes that follow (from any thread) until dir_bulk_end

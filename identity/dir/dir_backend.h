@@ -55,6 +55,11 @@ struct dir_totp_rec {
 	int64_t created;
 };
 
+/* A subject pin as subject_pin_list returns it (malloc'd strings). */
+struct dir_pin_rec {
+	char *sector, *sub;
+};
+
 struct dir_ops {
 	const char *name;
 	/* Where the store is, for messages (a file path, a server URL). */
@@ -169,6 +174,9 @@ struct dir_ops {
 	    size_t n);
 	int (*subject_pin_find)(void *be, const char *uid, const char *sector,
 	    char sub[DIR_SUB_MAX + 1]);
+	/* Every pin of the person uid, in sector order (none: *out NULL, *n 0), for
+	 * dir_copy; free with dir_pin_list_free. */
+	int (*subject_pin_list)(void *be, const char *uid, struct dir_pin_rec **out, size_t *n);
 
 	/* Entities with a uid above after, in uid order, at most limit (dir_entity_list). */
 	int (*entity_list)(void *be, const char *after, size_t limit, struct dir_entity *out,
@@ -223,6 +231,9 @@ struct dir_backend {
 
 /* The backend called name (directory.backend), or NULL when none is built in. */
 const struct dir_backend *dir_backend_find(const char *name);
+
+/* Frees an array of pins and their strings (NULL is fine). */
+void dir_pin_list_free(struct dir_pin_rec *a, size_t n);
 
 /* Frees the strings of a record and zeroes it (the sealed strings are not secret). */
 void dir_person_rec_clear(struct dir_person_rec *r);

@@ -301,3 +301,13 @@ dir_case_list_free(struct dir_case *a, size_t n)
 		dir_case_clear(&a[i]);
 	free(a);
 }
+
+void
+dir_pin_list_free(struct dir_pin_rec *a, size_t n)
+{
+	for (size_t i = 0; a != NULL && i < n; i++) {
+		free(a[i].sector);
+		free(a[i].sub);
+	}
+	free(a);
+}

@@ -2355,6 +2355,54 @@ sq_subject_pin_find(void *be, const char *uid, const char *sector,
 
 /* ---- console permissions ---- */
 
+static void
+clear_pin(void *p)
+{
+	struct dir_pin_rec *x = p;
+
+	free(x->sector);
+	free(x->sub);
+}
+
+static int
+read_pin(sqlite3_stmt *st, void *p)
+{
+	struct dir_pin_rec *x = p;
+	int e;
+
+	memset(x, 0, sizeof(*x));
+	if ((e = col_str(st, 0, &x->sector)) == 0 && (e = col_str(st, 1, &x->sub)) == 0 &&
+	    (x->sector == NULL || x->sub == NULL))
+		e = YH_ERR_DB;
+	if (e != 0)
+		clear_pin(x);
+	return e;
+}
+
+static int
+sq_subject_pin_list(void *be, const char *uid, struct dir_pin_rec **out, size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	void *arr = NULL;
+	int e;
+
+	*n = 0;
+	LOCK(s);
+	if (sqlite3_prepare_v2(s->db, "SELECT sector, sub FROM subject_pin WHERE uid = ?1"
+	    " ORDER BY sector", -1, &st, NULL) != SQLITE_OK)
+		e = sq_map(s, sqlite3_errcode(s->db), "pin list");
+	else {
+		bind_text(st, 1, uid);
+		e = collect(s, st, sizeof(struct dir_pin_rec), DIR_LIST_MAX, read_pin, clear_pin,
+		    &arr, n);
+	}
+	sqlite3_finalize(st);
+	UNLOCK(s);
+	*out = arr;
+	return e;
+}
+
 static int
 sq_console_set(void *be, const char *mandate_id, const char *perms, const char *by,
     int64_t now)
@@ -3303,6 +3351,7 @@ const struct dir_ops dir_sqlite_ops = {
 	.person_loa_history = sq_person_loa_history,
 	.subject_pin_add = sq_subject_pin_add,
 	.subject_pin_find = sq_subject_pin_find,
+	.subject_pin_list = sq_subject_pin_list,
 	.uid_rekey = sq_uid_rekey,
 	.case_add = sq_case_add,
 	.case_get = sq_case_get,

@@ -1,4 +1,10 @@
-/* Unit tests for the directory (identity/dir/dir.h) on its SQLite backend, and ident_open. */
+/*
+ * Unit tests for the directory (identity/dir/dir.h) and ident_open. Run as `dir` they use
+ * the SQLite backend; run as `dir_ldap` (YH_TEST_DIR_BACKEND=ldap) the tests that do not
+ * look inside the SQLite file run again over the LDAP backend, on a slapd that
+ * tests/integration/slapd.sh starts for the run (each test in a base of its own) and
+ * stops at the end: one suite, two backends.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +14,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -47,6 +54,38 @@ make_phone(int n, char out[12])
 	snprintf(out, 12, "1380013%04d", n % 10000);
 }
 
+/* The LDAP run: the server slapd.sh started (URI and its directory), and a counter
+ * that gives each test a base entry of its own. */
+static bool on_ldap;
+static char ldap_uri[128], ldaps_uri[128], ldap_dir[64];
+static int ldap_tests;
+
+#define LDAP_SUFFIX "dc=yihao,dc=test"
+#define LDAP_ADMIN "cn=admin," LDAP_SUFFIX
+#define LDAP_ADMIN_PW "yihao-test-secret"
+#define LDAP_SERVICE "cn=service," LDAP_SUFFIX      /* slapd.sh's service account */
+#define LDAP_SERVICE_PW "yihao-service-secret"
+
+/* Points the configuration at a fresh base under the test slapd. */
+static void
+use_ldap(struct ident_cfg *cfg)
+{
+	struct yh_cfg_err cerr;
+	char base[96];
+
+	snprintf(base, sizeof(base), "ou=t%d," LDAP_SUFFIX, ++ldap_tests);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, cfg, "directory.backend", "ldap", "test",
+	    &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, cfg, "directory.ldap_uris", ldap_uri,
+	    "test", &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, cfg, "directory.ldap_base", base, "test",
+	    &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, cfg, "directory.ldap_bind_dn", LDAP_ADMIN,
+	    "test", &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, cfg, "directory.ldap_password",
+	    LDAP_ADMIN_PW, "test", &cerr), 0);
+}
+
 /* A fresh state directory with the given vault.cipher (NULL: the default). */
 static int
 setup_cipher(void **state, const char *cipher)
@@ -66,6 +105,8 @@ setup_cipher(void **state, const char *cipher)
 	if (cipher != NULL)
 		assert_int_equal(yh_cfg_set(ident_cfg_opts, &f->cfg, "vault.cipher", cipher,
 		    "test", &cerr), 0);
+	if (on_ldap)
+		use_ldap(&f->cfg);
 	assert_int_equal(ident_cfg_finish(&f->cfg, err, sizeof(err)), 0);
 	if (ident_open(&f->cfg, true, &f->id, err, sizeof(err)) != 0)
 		fail_msg("ident_open: %s", err);
@@ -1427,11 +1468,13 @@ test_relations(void **state)
 	dir_org_clear(&o);
 	assert_int_equal(current(f->d, false, rep, 0), 0);
 	assert_int_equal(current(f->d, false, rep2, 0), 1);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM mandate WHERE role = 'legal_rep'"),
-	    2);
-	snprintf(sql, sizeof(sql), "INSERT INTO mandate (id, person_uid, org_uid, role,"
-	    " not_before, created) VALUES ('x', '%s', '%s', 'legal_rep', 1, 1)", rep, org);
-	assert_int_not_equal(raw_exec(db, sql), SQLITE_OK);
+	if (!on_ldap) {     /* the SQLite file's own constraint */
+		assert_int_equal(raw_int(db, "SELECT count(*) FROM mandate WHERE role = 'legal_rep'"),
+		    2);
+		snprintf(sql, sizeof(sql), "INSERT INTO mandate (id, person_uid, org_uid, role,"
+		    " not_before, created) VALUES ('x', '%s', '%s', 'legal_rep', 1, 1)", rep, org);
+		assert_int_not_equal(raw_exec(db, sql), SQLITE_OK);
+	}
 
 	/* Ending the agent's relations. */
 	assert_int_equal(dir_mandate_end(f->d, org, ag, DIR_ROLE_AGENT, "operator:c", &ended), 0);
@@ -2198,8 +2241,8 @@ test_open_errors(void **state)
 	ident_cfg_free(&c);
 }
 
-/* directory.backend picks a row of the backend table; a name without a row is refused
- * by the option table, by ident_cfg_finish and by dir_open. */
+/* directory.backend picks a row of the backend table (sqlite, ldap); a name without a row
+ * is refused by the option table, by ident_cfg_finish and by dir_open. */
 static void
 test_backend_table(void **state)
 {
@@ -2214,21 +2257,30 @@ test_backend_table(void **state)
 	assert_string_equal(b->name, "sqlite");
 	assert_string_equal(b->ops->name, "sqlite");
 	assert_string_equal(dir_backend_name(f->d), "sqlite");
-	assert_null(dir_backend_find("ldap"));
+	b = dir_backend_find("ldap");
+	assert_non_null(b);
+	assert_string_equal(b->ops->name, "ldap");
+	assert_null(dir_backend_find("ldap2"));
 	assert_null(dir_backend_find(NULL));
 	assert_int_equal(ident_cfg_init(&c, &cerr), 0);
-	assert_int_not_equal(yh_cfg_set(ident_cfg_opts, &c, "directory.backend", "ldap", "t",
+	assert_int_not_equal(yh_cfg_set(ident_cfg_opts, &c, "directory.backend", "ldap2", "t",
 	    &cerr), 0);
 	assert_int_equal(yh_cfg_set(ident_cfg_opts, &c, "state_dir", f->root, "t", &cerr), 0);
 	free(c.directory_backend);
-	c.directory_backend = strdup("ldap");
+	c.directory_backend = strdup("ldap2");
 	assert_non_null(c.directory_backend);
 	assert_int_equal(ident_cfg_finish(&c, err, sizeof(err)), YH_ERR_CONFIG);
 	assert_non_null(strstr(err, "directory.backend"));
 	assert_int_equal(dir_open(&c, f->id->vault, false, &d, err, sizeof(err)),
 	    YH_ERR_UNSUPPORTED);
 	assert_null(d);
-	assert_non_null(strstr(err, "'ldap'"));
+	assert_non_null(strstr(err, "'ldap2'"));
+	/* ldap without its server or base is refused before anything connects */
+	free(c.directory_backend);
+	c.directory_backend = strdup("ldap");
+	assert_non_null(c.directory_backend);
+	assert_int_equal(ident_cfg_finish(&c, err, sizeof(err)), YH_ERR_CONFIG);
+	assert_non_null(strstr(err, "directory.ldap_uris"));
 	ident_cfg_free(&c);
 }
 
@@ -2717,14 +2769,18 @@ test_tombstone_purge(void **state)
 
 	assert_int_equal(dir_person_set_status(f->d, a, DIR_STATUS_DEREGISTERED), 0);
 	/* The relations ended with the account, each in the organization's history. */
-	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM mandate WHERE person_uid = '%s'"
-	    " AND revoked = 0", a), 0);
-	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM org_history WHERE old_value ="
-	    " '%s' AND new_value IS NULL AND field IN ('legal_rep', 'admin')", a), 2);
-	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM mandate WHERE person_uid = '%s'"
-	    " AND revoked = 0", b), 1);
-	assert_in_range(raw_uid_int(db, "SELECT deregistered FROM person WHERE uid = '%s'", a),
-	    t0, yh_now());
+	if (!on_ldap)     /* the SQLite file itself */
+		assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM mandate WHERE person_uid = '%s'"
+		    " AND revoked = 0", a), 0);
+	if (!on_ldap)
+		assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM org_history WHERE old_value ="
+		    " '%s' AND new_value IS NULL AND field IN ('legal_rep', 'admin')", a), 2);
+	if (!on_ldap)
+		assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM mandate WHERE person_uid = '%s'"
+		    " AND revoked = 0", b), 1);
+	if (!on_ldap)
+		assert_in_range(raw_uid_int(db, "SELECT deregistered FROM person WHERE uid = '%s'", a),
+		    t0, yh_now());
 	/* The ID number stays taken, with the answer any taken ID number gets. */
 	assert_int_equal(add(f->d, ida, "冒名", NULL, NULL, NULL), YH_ERR_EXISTS);
 	assert_int_equal(add(f->d, idb, "冒名", NULL, NULL, NULL), YH_ERR_EXISTS);
@@ -2739,7 +2795,8 @@ test_tombstone_purge(void **state)
 	    yh_now() + 10), YH_ERR_NOT_FOUND);
 	assert_int_equal(dir_person_tombstones(f->d, 0, "x", 4, t, &n), YH_ERR_INVALID);
 	assert_int_equal(dir_person_tombstones(f->d, 0, "", 0, t, &n), YH_ERR_INVALID);
-	assert_true(rows_of(db, a) >= 13);
+	if (!on_ldap)
+		assert_true(rows_of(db, a) >= 13);
 
 	/* After it. */
 	assert_int_equal(dir_person_tombstones(f->d, yh_now() + 1, "", 4, t, &n), 0);
@@ -2749,18 +2806,30 @@ test_tombstone_purge(void **state)
 	assert_int_equal(dir_person_tombstones(f->d, yh_now() + 1, a, 4, t, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(dir_person_purge(f->d, a, yh_now() + 1), 0);
-	assert_int_equal(rows_of(db, a), 0);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM person WHERE name = '墓碑'"
-	    " OR username = 'tombstone' OR email = 'tomb@example.cn'"), 0);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM legacy_link"), 0);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM person"), 1);
+	if (!on_ldap)
+		assert_int_equal(rows_of(db, a), 0);
+	if (!on_ldap)
+		assert_int_equal(raw_int(db, "SELECT count(*) FROM person WHERE name = '墓碑'"
+		    " OR username = 'tombstone' OR email = 'tomb@example.cn'"), 0);
+	if (!on_ldap)
+		assert_int_equal(raw_int(db, "SELECT count(*) FROM legacy_link"), 0);
+	if (!on_ldap)
+		assert_int_equal(raw_int(db, "SELECT count(*) FROM person"), 1);
 	assert_int_equal(dir_person_find_id_number(f->d, ida, &p), YH_ERR_NOT_FOUND);
 	assert_int_equal(dir_person_get(f->d, a, &p), YH_ERR_NOT_FOUND);
 	assert_int_equal(dir_person_purge(f->d, a, yh_now() + 1), YH_ERR_NOT_FOUND);
 	/* The organization stays, naming no legal representative; the other person, their
 	 * data and their relation are untouched. */
-	assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM org WHERE uid = '%s'"
-	    " AND legal_rep_uid IS NULL", org), 1);
+	{
+		struct dir_org o;
+
+		assert_int_equal(dir_org_get(f->d, org, &o), 0);
+		assert_string_equal(o.legal_rep_uid, "");
+		dir_org_clear(&o);
+	}
+	if (!on_ldap)
+		assert_int_equal(raw_uid_int(db, "SELECT count(*) FROM org WHERE uid = '%s'"
+		    " AND legal_rep_uid IS NULL", org), 1);
 	assert_int_equal(dir_person_get(f->d, b, &p), 0);
 	assert_string_equal(p.name, "旁人");
 	assert_string_equal(p.username, "bystander");
@@ -3168,6 +3237,562 @@ test_consent_threads(void **state)
 	free(sc);
 }
 
+/*
+ * A person's records from first pin to purge, on any backend: pins are kept as first
+ * recorded and only for persons; a deregistered person is a tombstone from then on; a
+ * purge before the cut-off is refused, after it erases the person and every record that
+ * names them (pins, consents, legacy links), and the ID number can register again.
+ */
+static void
+test_pins_and_purge(void **state)
+{
+	struct fx *f = *state;
+	const struct dir_subject_pin pins[] = { { "portal", "sub-a" }, { "gjj", "sub-b" } };
+	const struct dir_subject_pin other[] = { { "portal", "changed" } };
+	struct dir_tombstone tb[4];
+	struct dir_legacy lg;
+	struct dir_person p;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id[19], sub[DIR_SUB_MAX + 1], *sc = NULL;
+	size_t n = 0;
+	int64_t now;
+
+	make_id(81, id);
+	assert_int_equal(add(f->d, id, "墓碑", NULL, "tomb.user", a), 0);
+	assert_int_equal(dir_subject_pin_add(f->d, a, pins, 2), 0);
+	assert_int_equal(dir_subject_pin_add(f->d, a, other, 1), 0);
+	assert_string_equal(pin_of(f->d, a, "portal", sub), "sub-a");
+	assert_string_equal(pin_of(f->d, a, "gjj", sub), "sub-b");
+	assert_string_equal(pin_of(f->d, a, "none", sub), "");
+	assert_int_equal(dir_subject_pin_add(f->d, "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0", pins, 1),
+	    YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "openid"), 0);
+	memset(&lg, 0, sizeof(lg));
+	memcpy(lg.owner_uid, a, sizeof(lg.owner_uid));
+	lg.source = (char *)"shebao";
+	lg.legacy_id = (char *)"L-81";
+	lg.status = DIR_STATUS_ACTIVE;
+	assert_int_equal(dir_legacy_add(f->d, &lg), 0);
+
+	assert_int_equal(dir_person_tombstones(f->d, INT64_MAX, "", 4, tb, &n), 0);
+	assert_int_equal(n, 0);
+	now = yh_now();
+	assert_int_equal(dir_person_set_status(f->d, a, DIR_STATUS_DEREGISTERED), 0);
+	/* deregistration is final */
+	assert_int_equal(dir_person_set_status(f->d, a, DIR_STATUS_ACTIVE), YH_ERR_DENIED);
+	assert_int_equal(dir_person_tombstones(f->d, INT64_MAX, "", 4, tb, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(tb[0].uid, a);
+	assert_in_range(tb[0].deregistered, now - 1, now + 5);
+	assert_int_equal(dir_person_tombstones(f->d, now - 10, "", 4, tb, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_purge(f->d, a, now - 10), YH_ERR_DENIED);
+	assert_int_equal(dir_person_get(f->d, a, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_purge(f->d, a, now + 10), 0);
+	assert_int_equal(dir_person_get(f->d, a, &p), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_subject_pin_find(f->d, a, "portal", sub), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_consent_get(f->d, a, "portal", &sc), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_legacy_get(f->d, "shebao", "L-81", &lg), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_person_purge(f->d, a, now + 10), YH_ERR_NOT_FOUND);
+	/* the ID number and the username are free again */
+	assert_int_equal(add(f->d, id, "新人", NULL, "tomb.user", b), 0);
+	assert_string_not_equal(a, b);
+}
+
+/*
+ * dir_copy from the test's directory (SQLite, or LDAP in the LDAP run) into a new SQLite
+ * file with the same vault: the person and everything that hangs off them arrive under
+ * the same uid; a second copy adds nothing and the counts still match.
+ */
+static void
+test_copy(void **state)
+{
+	struct fx *f = *state;
+	const struct dir_subject_pin pins[] = { { "portal", "sub-copy" } };
+	unsigned char seed[20] = { 9, 8, 7 };
+	struct dir_copy_counts c;
+	struct ident_cfg c2;
+	struct yh_cfg_err cerr;
+	struct dir_legacy lg;
+	struct dir_person p;
+	struct dir_totp t;
+	struct dir_cred cr;
+	struct dir *d2 = NULL;
+	char a[DIR_UID_LEN + 1], id[19], path[160], err[512], sub[DIR_SUB_MAX + 1], *sc = NULL;
+
+	make_id(85, id);
+	assert_int_equal(add(f->d, id, "搬家", "13800138085", "mover", a), 0);
+	assert_int_equal(dir_cred_set(f->d, a, "md5-salt", "0123abcd", "pepper"), 0);
+	assert_int_equal(dir_totp_set(f->d, a, seed, sizeof(seed), true), 0);
+	assert_int_equal(dir_totp_consume_step(f->d, a, 1234), 0);
+	assert_int_equal(dir_consent_set(f->d, a, "portal", "openid profile"), 0);
+	assert_int_equal(dir_subject_pin_add(f->d, a, pins, 1), 0);
+	memset(&lg, 0, sizeof(lg));
+	memcpy(lg.owner_uid, a, sizeof(lg.owner_uid));
+	lg.source = (char *)"shebao";
+	lg.legacy_id = (char *)"L-85";
+	lg.status = DIR_STATUS_ACTIVE;
+	assert_int_equal(dir_legacy_add(f->d, &lg), 0);
+
+	memset(&c2, 0, sizeof(c2));
+	assert_int_equal(ident_cfg_init(&c2, &cerr), 0);
+	snprintf(path, sizeof(path), "%s/copy.db", f->root);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, "state_dir", f->cfg.state_dir, "test",
+	    &cerr), 0);
+	assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, "directory.sqlite_path", path, "test",
+	    &cerr), 0);
+	assert_int_equal(ident_cfg_finish(&c2, err, sizeof(err)), 0);
+	if (dir_open(&c2, f->id->vault, true, &d2, err, sizeof(err)) != 0)
+		fail_msg("dir_open of the copy: %s", err);
+	if (dir_copy(f->d, d2, &c, err, sizeof(err)) != 0)
+		fail_msg("dir_copy: %s", err);
+	assert_int_equal(c.persons, 1);
+	assert_int_equal(c.persons_added, 1);
+	assert_int_equal(c.passwords, 1);
+	assert_int_equal(c.totp, 1);
+	assert_int_equal(c.consents, 1);
+	assert_int_equal(c.legacy_links, 1);
+	assert_int_equal(c.pins, 1);
+	assert_int_equal(c.target_persons, 1);
+	assert_int_equal(dir_person_find_id_number(d2, id, &p), 0);
+	assert_string_equal(p.uid, a);
+	assert_string_equal(p.phone, "13800138085");
+	assert_string_equal(p.username, "mover");
+	dir_person_clear(&p);
+	assert_int_equal(dir_cred_get(d2, a, &cr), 0);
+	assert_string_equal(cr.hash, "0123abcd");
+	assert_string_equal(cr.salt, "pepper");
+	dir_cred_clear(&cr);
+	assert_int_equal(dir_totp_get(d2, a, &t), 0);
+	assert_true(t.confirmed);
+	assert_int_equal(t.last_step, 1234);
+	dir_totp_clear(&t);
+	assert_int_equal(dir_totp_consume_step(d2, a, 1234), YH_ERR_REPLAY);
+	assert_int_equal(dir_consent_get(d2, a, "portal", &sc), 0);
+	assert_string_equal(sc, "openid profile");
+	free(sc);
+	assert_string_equal(pin_of(d2, a, "portal", sub), "sub-copy");
+	assert_int_equal(dir_legacy_get(d2, "shebao", "L-85", &lg), 0);
+	assert_string_equal(lg.owner_uid, a);
+	dir_legacy_clear(&lg);
+	/* again: nothing new */
+	if (dir_copy(f->d, d2, &c, err, sizeof(err)) != 0)
+		fail_msg("dir_copy again: %s", err);
+	assert_int_equal(c.persons_added, 0);
+	assert_int_equal(c.persons_there, 1);
+	assert_int_equal(c.target_persons, 1);
+	dir_close(d2);
+	ident_cfg_free(&c2);
+}
+
+/* A thread of test_changed_under_you: consumes the TOTP steps first..last for one
+ * person; counts the ones it won and the errors other than REPLAY. */
+struct race_arg {
+	struct dir *d;
+	const char *uid;
+	int won, other;
+	int64_t first, last;   /* the steps to consume */
+};
+
+static void *
+race_thread(void *p)
+{
+	struct race_arg *a = p;
+
+	for (int64_t step = a->first; step <= a->last; step++) {
+		int r = dir_totp_consume_step(a->d, a->uid, step);
+
+		if (r == 0)
+			a->won++;
+		else if (r != YH_ERR_REPLAY)
+			a->other++;
+	}
+	return NULL;
+}
+
+/* Verifications recorded by four threads at once: none lost. */
+static void *
+loa_thread(void *p)
+{
+	struct race_arg *a = p;
+	struct dir_loa v = { .level = 2, .method = (char *)"counter" };
+	bool applied;
+
+	for (int i = 0; i < 5; i++) {
+		v.at = 1700000000 + i;
+		if (dir_person_set_loa(a->d, a->uid, &v, DIR_LOA_RAISE, &applied) != 0)
+			a->other++;
+	}
+	return NULL;
+}
+
+/*
+ * Records changed under a writer: four threads consume the same TOTP steps and each step
+ * is accepted exactly once (the others get REPLAY, nothing else); four threads record
+ * verifications on one person and the history has every one of them.
+ */
+static void
+test_changed_under_you(void **state)
+{
+	struct fx *f = *state;
+	unsigned char seed[20] = { 1, 2, 3 };
+	struct race_arg args[4];
+	pthread_t th[4];
+	char a[DIR_UID_LEN + 1], id[19];
+	struct dir_loa *h = NULL;
+	size_t nh = 0;
+	int won = 0;
+
+	make_id(77, id);
+	assert_int_equal(add(f->d, id, "并发", NULL, NULL, a), 0);
+	assert_int_equal(dir_totp_set(f->d, a, seed, sizeof(seed), true), 0);
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct race_arg){ f->d, a, 0, 0, 1, 40 };
+		assert_int_equal(pthread_create(&th[i], NULL, race_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].other, 0);
+		won += args[i].won;
+	}
+	/* each step once; a thread behind the others may skip steps already passed */
+	assert_in_range(won, 1, 40);
+	assert_int_equal(dir_totp_consume_step(f->d, a, 40), YH_ERR_REPLAY);
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct race_arg){ f->d, a, 0, 0, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, loa_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].other, 0);
+	}
+	assert_int_equal(dir_person_loa_history(f->d, a, &h, &nh), 0);
+	assert_int_equal(nh, 20);
+	dir_loa_list_free(h, nh);
+}
+
+/* Four threads on the one TOTP step 7: exactly one wins it. */
+static void
+test_totp_step_once(void **state)
+{
+	struct fx *f = *state;
+	unsigned char seed[20] = { 4, 5, 6 };
+	char a[DIR_UID_LEN + 1], id[19];
+	struct race_arg args[4];
+	pthread_t th[4];
+	int won = 0;
+
+	make_id(78, id);
+	assert_int_equal(add(f->d, id, "一次", NULL, NULL, a), 0);
+	assert_int_equal(dir_totp_set(f->d, a, seed, sizeof(seed), true), 0);
+	/* all threads on the one step 7 */
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct race_arg){ f->d, a, 0, 0, 7, 7 };
+		assert_int_equal(pthread_create(&th[i], NULL, race_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].other, 0);
+		won += args[i].won;
+	}
+	assert_int_equal(won, 1);
+}
+
+/* A finished configuration for the test's LDAP base (f's state directory), on uris,
+ * bound as dn with pw. */
+static void
+ldap_cfg(struct ident_cfg *c, const struct fx *f, const char *uris, const char *dn,
+    const char *pw)
+{
+	struct yh_cfg_err cerr;
+	char err[512];
+
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(ident_cfg_init(c, &cerr), 0);
+	for (const char *const *o = (const char *const[]){ "state_dir", f->cfg.state_dir,
+	    "directory.backend", "ldap", "directory.ldap_uris", uris,
+	    "directory.ldap_base", f->cfg.ldap_base, "directory.ldap_bind_dn", dn,
+	    "directory.ldap_password", pw, NULL }; *o != NULL; o += 2)
+		assert_int_equal(yh_cfg_set(ident_cfg_opts, c, o[0], o[1], "test", &cerr), 0);
+	assert_int_equal(ident_cfg_finish(c, err, sizeof(err)), 0);
+}
+
+/* The LDAP server stopped: the directory answers UNAVAILABLE (503 for authd, /readyz
+ * names it); started again, the same handle works without a restart. A first URI that
+ * does not answer is passed over for the next. */
+static void
+test_ldap_outage(void **state)
+{
+	struct fx *f = *state;
+	struct dir_person p;
+	struct dir *d2 = NULL;
+	struct ident_cfg c2;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id[19], why[256], err[512], cmd[512];
+	char uris[300];
+
+	make_id(90, id);
+	assert_int_equal(add(f->d, id, "断线", NULL, NULL, a), 0);
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' stop '%s'",
+	    getenv("YH_SRCDIR"), ldap_dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(dir_ping(f->d, why, sizeof(why)), YH_ERR_UNAVAILABLE);
+	assert_non_null(strstr(why, "LDAP"));
+	assert_int_equal(dir_person_get(f->d, a, &p), YH_ERR_UNAVAILABLE);
+	make_id(91, id);
+	assert_int_equal(add(f->d, id, "断线", NULL, NULL, b), YH_ERR_UNAVAILABLE);
+	/* started again on the same port and data */
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' run '%s' >/dev/null",
+	    getenv("YH_SRCDIR"), ldap_dir);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 0; i < 100 && dir_ping(f->d, NULL, 0) != 0; i++)
+		usleep(50000);
+	assert_int_equal(dir_ping(f->d, why, sizeof(why)), 0);
+	assert_int_equal(dir_person_get(f->d, a, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(add(f->d, id, "断线", NULL, NULL, b), 0);
+	/* failover: a dead first URI */
+	snprintf(uris, sizeof(uris), "ldap://127.0.0.1:1 %s", ldap_uri);
+	ldap_cfg(&c2, f, uris, LDAP_ADMIN, LDAP_ADMIN_PW);
+	if (dir_open(&c2, f->id->vault, false, &d2, err, sizeof(err)) != 0)
+		fail_msg("dir_open over a dead first URI: %s", err);
+	assert_int_equal(dir_person_get(d2, b, &p), 0);
+	assert_string_equal(p.name, "断线");
+	dir_person_clear(&p);
+	dir_close(d2);
+	ident_cfg_free(&c2);
+}
+
+/* TLS: ldaps:// and StartTLS verify the server against directory.ldap_ca_file; a
+ * server the CA file does not vouch for is refused at open. */
+static void
+test_ldap_tls(void **state)
+{
+	struct fx *f = *state;
+	struct yh_cfg_err cerr;
+	struct ident_cfg c2;
+	struct dir *d2 = NULL;
+	struct dir_person p;
+	char a[DIR_UID_LEN + 1], id[19], ca[128], err[512];
+
+	make_id(95, id);
+	assert_int_equal(add(f->d, id, "加密", NULL, NULL, a), 0);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", ldap_dir);
+	for (int mode = 0; mode < 3; mode++) {
+		/* 0: ldaps; 1: StartTLS on ldap://; 2: ldaps with a CA that is not the server's */
+		ldap_cfg(&c2, f, mode == 1 ? ldap_uri : ldaps_uri, LDAP_ADMIN, LDAP_ADMIN_PW);
+		assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, "directory.ldap_ca_file",
+		    mode == 2 ? "/etc/ssl/certs/ca-certificates.crt" : ca, "test", &cerr), 0);
+		if (mode == 1)
+			assert_int_equal(yh_cfg_set(ident_cfg_opts, &c2, "directory.ldap_starttls",
+			    "yes", "test", &cerr), 0);
+		if (mode == 2) {
+			assert_int_equal(dir_open(&c2, f->id->vault, false, &d2, err, sizeof(err)),
+			    YH_ERR_UNAVAILABLE);
+			assert_null(d2);
+			assert_non_null(strstr(err, "ldaps://"));
+		} else {
+			if (dir_open(&c2, f->id->vault, false, &d2, err, sizeof(err)) != 0)
+				fail_msg("dir_open over TLS (mode %d): %s", mode, err);
+			assert_int_equal(dir_person_get(d2, a, &p), 0);
+			assert_string_equal(p.name, "加密");
+			dir_person_clear(&p);
+			dir_close(d2);
+			d2 = NULL;
+		}
+		ident_cfg_free(&c2);
+	}
+}
+
+/* Reads of one person from a thread of test_ldap_restart (to open several pooled
+ * connections at once). */
+static void *
+reader_thread(void *p)
+{
+	struct race_arg *a = p;
+
+	for (int i = 0; i < 100; i++) {
+		struct dir_person pp;
+
+		if (dir_person_get(a->d, a->uid, &pp) == 0)
+			a->won++;
+		else
+			a->other++;
+		dir_person_clear(&pp);
+	}
+	return NULL;
+}
+
+/* The LDAP server restarted under a pool of idle connections: at most the first call
+ * meets a dead connection (and answers UNAVAILABLE); the pool is then opened afresh, so
+ * the writes after it succeed instead of each finding another stale connection. */
+static void
+test_ldap_restart(void **state)
+{
+	struct fx *f = *state;
+	struct race_arg args[8];
+	pthread_t th[8];
+	char a[DIR_UID_LEN + 1], id[19], cmd[512];
+	int failed = 0;
+
+	make_id(98, id);
+	assert_int_equal(add(f->d, id, "重启", NULL, NULL, a), 0);
+	for (int i = 0; i < 8; i++) {
+		args[i] = (struct race_arg){ f->d, a, 0, 0, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, reader_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].other, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' stop '%s' && "
+	    "bash '%s/tests/integration/slapd.sh' run '%s' >/dev/null", getenv("YH_SRCDIR"),
+	    ldap_dir, getenv("YH_SRCDIR"), ldap_dir);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 0; i < 5; i++) {
+		int r;
+
+		make_id(100 + i, id);
+		r = add(f->d, id, "重启后", NULL, NULL, NULL);
+		if (r == YH_ERR_UNAVAILABLE)
+			failed++;
+		else
+			assert_int_equal(r, 0);
+	}
+	assert_in_range(failed, 0, 1);
+}
+
+/* SASL EXTERNAL over ldapi:// (no bind DN): the server knows the local user by the
+ * socket; reads and writes work as they do with a password. */
+static void
+test_ldap_external(void **state)
+{
+	struct fx *f = *state;
+	struct ident_cfg c2;
+	struct dir *d2 = NULL;
+	struct dir_person p;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id[19], path[128], ldapi[256], err[512];
+	FILE *uf;
+
+	snprintf(path, sizeof(path), "%s/uris", ldap_dir);
+	assert_non_null(uf = fopen(path, "r"));
+	assert_non_null(fgets(ldapi, sizeof(ldapi), uf));   /* ldap:// */
+	assert_non_null(fgets(ldapi, sizeof(ldapi), uf));   /* ldapi:// */
+	fclose(uf);
+	ldapi[strcspn(ldapi, "\n")] = '\0';
+	assert_true(strncmp(ldapi, "ldapi://", 8) == 0);
+	make_id(96, id);
+	assert_int_equal(add(f->d, id, "本机", NULL, NULL, a), 0);
+	ldap_cfg(&c2, f, ldapi, "", "");
+	if (dir_open(&c2, f->id->vault, false, &d2, err, sizeof(err)) != 0)
+		fail_msg("dir_open with SASL EXTERNAL: %s", err);
+	assert_int_equal(dir_person_get(d2, a, &p), 0);
+	assert_string_equal(p.name, "本机");
+	dir_person_clear(&p);
+	make_id(97, id);
+	assert_int_equal(add(d2, id, "本机二", NULL, NULL, b), 0);
+	assert_int_equal(dir_person_get(f->d, b, &p), 0);
+	dir_person_clear(&p);
+	dir_close(d2);
+	ident_cfg_free(&c2);
+}
+
+/* Whole-store operations as a service account that the server limits to 100 entries a
+ * search (slapd.sh's, not the rootDN): 150 persons are all counted, listed and paged. */
+static void
+test_ldap_paged(void **state)
+{
+	struct fx *f = *state;
+	struct ident_cfg c2;
+	struct ident *id2 = NULL;
+	struct dir_person *list = NULL;
+	struct dir_entity ents[200];
+	char id[19], err[512];
+	uint64_t count = 0;
+	size_t n = 0, total = 0;
+
+	ldap_cfg(&c2, f, ldap_uri, LDAP_SERVICE, LDAP_SERVICE_PW);
+	if (ident_open(&c2, false, &id2, err, sizeof(err)) != 0)
+		fail_msg("ident_open as the service account: %s", err);
+	for (int i = 0; i < 150; i++) {
+		make_id(300 + i, id);
+		assert_int_equal(add(id2->dir, id, "分页", NULL, NULL, NULL), 0);
+	}
+	assert_int_equal(dir_person_count(id2->dir, &count), 0);
+	assert_int_equal(count, 150);
+	assert_int_equal(dir_person_list(id2->dir, 120, 50, &list, &n), 0);
+	assert_int_equal(n, 30);
+	dir_person_list_free(list, n);
+	assert_int_equal(dir_entity_list(id2->dir, "", 200, ents, &n), 0);
+	assert_int_equal(n, 150);
+	for (size_t i = 1; i < n; i++)
+		assert_true(strcmp(ents[i - 1].uid, ents[i].uid) < 0);
+	assert_int_equal(dir_person_find_name(id2->dir, "分页", 200, ents, &total), 0);
+	assert_int_equal(total, 150);
+	ident_close(id2);
+	ident_cfg_free(&c2);
+}
+
+/* Starts the test slapd for the LDAP run (77, meson's skip, when slapd is missing) and
+ * adds the suffix entry the tests' bases go under. */
+static int
+slapd_up(void)
+{
+	char cmd[512], line[256];
+	FILE *pf;
+	int st;
+
+	snprintf(ldap_dir, sizeof(ldap_dir), "/tmp/yh-test-slapd-XXXXXX");
+	if (mkdtemp(ldap_dir) == NULL)
+		return 1;
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' start '%s'",
+	    getenv("YH_SRCDIR"), ldap_dir);
+	if ((pf = popen(cmd, "r")) == NULL)
+		return 1;
+	line[0] = '\0';
+	if (fgets(line, sizeof(line), pf) == NULL)
+		line[0] = '\0';
+	st = pclose(pf);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		fprintf(stderr, "SKIP: slapd is not installed (apt-get install slapd ldap-utils): "
+		    "the LDAP run of the directory tests needs it\n");
+		return 77;
+	}
+	/* "URI PID LDAPS-URI" */
+	{
+		const char *sp = strrchr(line, ' ');
+		size_t l = sp != NULL ? strcspn(sp + 1, "\n") : 0;
+
+		if (l > 0 && l < sizeof(ldaps_uri)) {
+			memcpy(ldaps_uri, sp + 1, l);
+			ldaps_uri[l] = '\0';
+		}
+	}
+	line[strcspn(line, " \n")] = '\0';
+	if (st != 0 || line[0] == '\0' || strlen(line) >= sizeof(ldap_uri) ||
+	    ldaps_uri[0] == '\0') {
+		fprintf(stderr, "slapd.sh start failed\n");
+		return 1;
+	}
+	memcpy(ldap_uri, line, strlen(line) + 1);
+	snprintf(cmd, sizeof(cmd), "printf 'dn: " LDAP_SUFFIX "\\nobjectClass: dcObject\\n"
+	    "objectClass: organization\\ndc: yihao\\no: yihao\\n\\ndn: " LDAP_SERVICE
+	    "\\nobjectClass: organizationalRole\\nobjectClass: simpleSecurityObject\\n"
+	    "cn: service\\nuserPassword: " LDAP_SERVICE_PW "\\n' | ldapadd -x -H '%s' "
+	    "-D '" LDAP_ADMIN "' -w '" LDAP_ADMIN_PW "' >/dev/null", ldap_uri);
+	return system(cmd) == 0 ? 0 : 1;
+}
+
+static void
+slapd_down(void)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' stop '%s'; rm -rf '%s'",
+	    getenv("YH_SRCDIR"), ldap_dir, ldap_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "stopping the test slapd failed\n");
+}
+
 int
 main(void)
 {
@@ -3204,6 +3829,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_consents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_consent_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changed_under_you, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pins_and_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subject_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
 		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
@@ -3216,5 +3845,48 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_org_purge, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* The tests that do not look inside the SQLite file, over the LDAP backend. */
+	const struct CMUnitTest ldap_tests_list[] = {
+		cmocka_unit_test_setup_teardown(test_add_and_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unique_and_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_phone_verification, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_of_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_name_and_loa_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_loa_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consent_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changed_under_you, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pins_and_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orgs_and_mandates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_org_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_console_perms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_links, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_paged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_tls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_external, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_outage, setup, teardown),
+	};
+	const char *backend = getenv("YH_TEST_DIR_BACKEND");
+	int r;
+
+	if (backend == NULL || strcmp(backend, "ldap") != 0)
+		return cmocka_run_group_tests(tests, NULL, NULL);
+	on_ldap = true;
+	if ((r = slapd_up()) != 0) {
+		slapd_down();
+		return r;
+	}
+	r = cmocka_run_group_tests_name("dir over ldap", ldap_tests_list, NULL, NULL);
+	slapd_down();
+	return r;
 }

@@ -1,0 +1,216 @@
+/*
+ * bench_dir: the directory's person look-ups per second (by ID number, as a login
+ * identifier) and password logins per second (look-up, credential, argon2id
+ * verification with the floor profile of 64 KiB and one pass, so that the directory's
+ * share shows) on the SQLite backend and on the LDAP backend, in the same run, with the
+ * same persons, on 1 and on 4 threads. The LDAP server is Debian's slapd started by
+ * tests/integration/slapd.sh on a loopback port (skipped, said so, when it is missing).
+ * Never passes or fails on time. Runs about 20 seconds.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/timeutil.h"
+#include "identity/dir/dir.h"
+#include "identity/identity.h"
+#include "identity/identity_config.h"
+#include "identity/idn/idnum.h"
+#include "identity/passwd/passwd.h"
+
+#define PERSONS 2000
+#define SLICE_NS 1500000000LL
+#define THREADS 4
+#define SUFFIX "dc=yihao,dc=test"
+#define ADMIN "cn=admin," SUFFIX
+#define ADMIN_PW "yihao-test-secret"
+
+static const char password[] = "Correct horse battery staple 2026";
+static const struct pw_params floor_p = { 1, 64, 1 };
+
+static void
+make_id(int n, char out[19])
+{
+	/* Beijing, born 1990-01-DD, sequence: 1000 a day */
+	snprintf(out, 19, "110101199001%02d%03d", n / 1000 % 28 + 1, n % 1000);
+	out[17] = idn_resident_check_char(out);
+	out[18] = '\0';
+}
+
+struct run {
+	struct dir *d;
+	bool login;
+	unsigned seed;
+	int64_t until;
+	unsigned long n, err;
+};
+
+static void *
+loop(void *arg)
+{
+	struct run *r = arg;
+	char id[19];
+
+	while (yh_mono_ns() < r->until) {
+		struct dir_person p;
+		struct dir_cred c;
+
+		r->seed = r->seed * 1103515245u + 12345u;
+		make_id((int)(r->seed >> 8) % PERSONS, id);
+		if (dir_person_find_login(r->d, id, &p) != 0) {
+			r->err++;
+			continue;
+		}
+		if (r->login) {
+			if (dir_cred_get(r->d, p.uid, &c) != 0 || pw_verify(c.scheme, c.hash, c.salt,
+			    password, sizeof(password) - 1, &floor_p, NULL) != 0)
+				r->err++;
+			dir_cred_clear(&c);
+		}
+		dir_person_clear(&p);
+		r->n++;
+	}
+	return NULL;
+}
+
+static double
+rate(struct dir *d, bool login, unsigned nthreads, unsigned long *errs)
+{
+	struct run runs[THREADS];
+	pthread_t th[THREADS];
+	int64_t start = yh_mono_ns(), end;
+	unsigned long n = 0;
+
+	for (unsigned i = 0; i < nthreads; i++) {
+		runs[i] = (struct run){ d, login, 7919u * (i + 1), start + SLICE_NS, 0, 0 };
+		if (pthread_create(&th[i], NULL, loop, &runs[i]) != 0)
+			return 0;
+	}
+	for (unsigned i = 0; i < nthreads; i++) {
+		pthread_join(th[i], NULL);
+		n += runs[i].n;
+		*errs += runs[i].err;
+	}
+	end = yh_mono_ns();
+	return (double)n * 1e9 / (double)(end - start);
+}
+
+/* Opens the directory cfg names (creating it) and fills it with PERSONS persons. */
+static int
+fill(struct ident_cfg *cfg, const char *hash, struct ident **id)
+{
+	char err[512], idn[19];
+	struct dir_person p;
+
+	if (ident_open(cfg, true, id, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench_dir: %s\n", err);
+		return 1;
+	}
+	if (dir_bulk_begin((*id)->dir) != 0)
+		return 1;
+	for (int i = 0; i < PERSONS; i++) {
+		memset(&p, 0, sizeof(p));
+		make_id(i, idn);
+		p.id_number = idn;
+		p.name = (char *)"测试";
+		if (dir_person_add_cred((*id)->dir, &p, "argon2id", hash, NULL) != 0) {
+			fprintf(stderr, "bench_dir: adding person %d failed\n", i);
+			return 1;
+		}
+	}
+	return dir_bulk_end((*id)->dir) != 0;
+}
+
+static void
+report(const char *name, struct dir *d)
+{
+	unsigned long errs = 0;
+	double l1 = rate(d, false, 1, &errs), l4 = rate(d, false, THREADS, &errs);
+	double p1 = rate(d, true, 1, &errs), p4 = rate(d, true, THREADS, &errs);
+
+	printf("  %-7s look-ups/s %8.0f (1 thread) %8.0f (%d threads)   "
+	    "logins/s %7.0f (1) %7.0f (%d)%s\n", name, l1, l4, THREADS, p1, p4, THREADS,
+	    errs != 0 ? "   ERRORS" : "");
+}
+
+static int
+set(struct ident_cfg *c, const char *k, const char *v)
+{
+	struct yh_cfg_err cerr;
+
+	return yh_cfg_set(ident_cfg_opts, c, k, v, "bench", &cerr);
+}
+
+int
+main(void)
+{
+	char root[] = "/tmp/yh-bench-dir-XXXXXX", dir[128], cmd[1024], line[256], err[512];
+	const char *src = getenv("YH_SRCDIR") != NULL ? getenv("YH_SRCDIR") : YH_SRCDIR;
+	struct ident_cfg sq, ld;
+	struct ident *isq = NULL, *ild = NULL;
+	struct yh_cfg_err cerr;
+	char *hash = NULL;
+	FILE *pf;
+	int st, rc = 1;
+
+	if (mkdtemp(root) == NULL || pw_hash(&floor_p, password, sizeof(password) - 1, &hash) != 0)
+		return 1;
+	snprintf(dir, sizeof(dir), "%s/state", root);
+	if (ident_cfg_init(&sq, &cerr) != 0 || set(&sq, "state_dir", dir) != 0 ||
+	    ident_cfg_finish(&sq, err, sizeof(err)) != 0 || fill(&sq, hash, &isq) != 0)
+		goto out;
+	printf("bench_dir: %d persons; argon2id floor profile (64 KiB, t=1) for logins\n",
+	    PERSONS);
+	report("sqlite", isq->dir);
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' start '%s/slapd'", src,
+	    root);
+	line[0] = '\0';
+	if ((pf = popen(cmd, "r")) == NULL)
+		goto out;
+	if (fgets(line, sizeof(line), pf) == NULL)
+		line[0] = '\0';
+	st = pclose(pf);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		printf("  ldap    skipped: slapd is not installed\n");
+		rc = 0;
+		goto out;
+	}
+	line[strcspn(line, " \n")] = '\0';
+	snprintf(cmd, sizeof(cmd), "printf 'dn: " SUFFIX "\\nobjectClass: dcObject\\n"
+	    "objectClass: organization\\ndc: yihao\\no: yihao\\n' | ldapadd -x -H '%s' -D '"
+	    ADMIN "' -w '" ADMIN_PW "' >/dev/null", line);
+	if (st != 0 || line[0] == '\0' || system(cmd) != 0)
+		goto stop;
+	if (ident_cfg_init(&ld, &cerr) != 0 || set(&ld, "state_dir", dir) != 0 ||
+	    set(&ld, "directory.backend", "ldap") != 0 ||
+	    set(&ld, "directory.ldap_uris", line) != 0 ||
+	    set(&ld, "directory.ldap_base", "ou=bench," SUFFIX) != 0 ||
+	    set(&ld, "directory.ldap_bind_dn", ADMIN) != 0 ||
+	    set(&ld, "directory.ldap_password", ADMIN_PW) != 0 ||
+	    ident_cfg_finish(&ld, err, sizeof(err)) != 0 || fill(&ld, hash, &ild) != 0) {
+		ident_cfg_free(&ld);
+		goto stop;
+	}
+	report("ldap", ild->dir);
+	ident_close(ild);
+	ident_cfg_free(&ld);
+	rc = 0;
+stop:
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' stop '%s/slapd'", src,
+	    root);
+	if (system(cmd) != 0)
+		rc = 1;
+out:
+	ident_close(isq);
+	ident_cfg_free(&sq);
+	free(hash);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		rc = 1;
+	return rc;
+}
