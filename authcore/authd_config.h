@@ -30,6 +30,7 @@
 #include "common/err.h"
 #include "federation/registry.h"
 #include "federation/sms.h"
+#include "federation/x509.h"
 #include "identity/identity_config.h"
 #include "token/jose_alg.h"
 
@@ -106,6 +107,8 @@ struct authd_cfg {
 	int64_t sms_max_failures;         /* sms.max_failures: wrong codes before a lock */
 	char *privacy_notice_file;        /* registration.privacy_notice_file; NULL: built in */
 	char *privacy_notice_version;     /* registration.privacy_notice_version */
+	struct fed_x509_cfg cert;         /* cert.ca.*, cert.profile.* */
+	char *cert_trust_dir;             /* cert.trust_dir; "" = STATE_DIR/ca */
 
 	/* Not options: where the values came from, and values derived by finish. */
 	char *config_path;                /* the -c file, or NULL (embedded defaults) */
@@ -118,6 +121,8 @@ struct authd_cfg {
 	char *privacy_text;               /* the notice file's text (NUL-terminated), or NULL */
 	size_t privacy_len;               /* its length in bytes */
 	char privacy_sha256[65];          /* its SHA-256, lowercase hex ("" without a file) */
+	struct fed_x509_trust *cert_trust; /* cert.ca.*'s certificates; NULL: no CA (or the
+	                                    * built-in configuration) */
 };
 
 /* The whole table (identity options included), NULL-terminated. */

@@ -17,6 +17,8 @@ int ctl_org(int, char **) __attribute__((weak));
 int ctl_staff(int, char **) __attribute__((weak));
 int ctl_registry(int, char **) __attribute__((weak));
 int ctl_review(int, char **) __attribute__((weak));
+int ctl_cert(int, char **) __attribute__((weak));
+int ctl_ca(int, char **) __attribute__((weak));
 
 struct group {
 	const char *name;
@@ -68,6 +70,8 @@ main(int argc, char **argv)
 		{ "staff", ctl_staff, "staff add|remove|list   government staff (the service-hall counter)" },
 		{ "registry", ctl_registry, "registry retry              ask the population registry again for queued persons" },
 		{ "review", ctl_review, "review list|show|resolve|undo   cases idmerge could not decide" },
+		{ "cert", ctl_cert, "cert check FILE [--chain FILE]   verify a certificate as a login would" },
+		{ "ca", ctl_ca, "ca list|add|remove          the CAs whose certificates log people in" },
 		{ "keys", ctl_keys, "keys generate|rotate|jwks|list --dir DIR   signing keys" },
 		{ "jwt", ctl_jwt, "jwt sign|verify               sign claims or verify a token" },
 		{ "client", ctl_client, "client add|list|show|remove|reset-secret|check-secret   registered apps" },

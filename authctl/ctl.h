@@ -34,6 +34,8 @@ int ctl_org(int argc, char **argv);     /* ctl_org.c: org add|show|list|change|d
 int ctl_staff(int argc, char **argv);   /* ctl_staff.c: staff add|remove|list */
 int ctl_registry(int argc, char **argv); /* ctl_registry.c: registry retry */
 int ctl_review(int argc, char **argv);  /* ctl_review.c: review list|show|resolve|undo */
+int ctl_cert(int argc, char **argv);    /* ctl_cert.c: cert check */
+int ctl_ca(int argc, char **argv);      /* ctl_cert.c: ca list|add|remove */
 
 struct ident;
 struct json_t;
