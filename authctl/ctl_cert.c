@@ -3,8 +3,10 @@
  * cert.ca.* blocks and the trust directory, and prints as one JSON object the path it
  * built (each certificate's subject, issuer, serial, signature and key algorithm,
  * validity), the CA the path belongs to, the identity it found (masked) and where, and
- * the revocation policy. Exit 0 when the certificate would log in, 1 when refused (the
- * reason in "reason" and "detail"), 2 on a usage or operational error.
+ * the revocation policy. With --challenge and --signature also whether SIG_FILE (DER or
+ * base64 DER) is the certificate key's signature of the challenge as a login checks it
+ * ("proof"). Exit 0 when the certificate would log in (and the proof holds), 1 when
+ * refused (the reason in "reason" and "detail"), 2 on a usage or operational error.
  *
  * authctl ca list | add NAME --roots FILE [--intermediates FILE] [--cross-certs FILE] |
  * remove NAME: the CAs in force (the file's and the trust directory's), and the trust
@@ -28,6 +30,7 @@
 #include "authcore/authd_config.h"
 #include "authctl/ctl.h"
 #include "common/atomicfile.h"
+#include "common/b64.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
 
@@ -36,7 +39,8 @@
 static void
 cert_usage(FILE *f)
 {
-	fprintf(f, "usage: authctl [-c FILE] cert check CERT_FILE [--chain PEM_FILE]\n");
+	fprintf(f, "usage: authctl [-c FILE] cert check CERT_FILE [--chain PEM_FILE] "
+	    "[--challenge TEXT --signature SIG_FILE]\n");
 }
 
 static void
@@ -196,6 +200,41 @@ result_json(const char *file, X509 *leaf, const struct fed_x509_result *res)
 	return o;
 }
 
+/* "proof": whether sig_file holds x's signature of challenge. */
+static int
+proof_json(X509 *x, const char *challenge, const char *sig_file, json_t *o, bool *valid)
+{
+	unsigned char sig[1024];
+	char *s = NULL;
+	size_t n = 0, siglen = 0;
+	json_t *p;
+	int r;
+
+	*valid = false;
+	if (read_file(sig_file, &s, &n) != 0)
+		return 2;
+	if (yh_b64_decode(s, n > 0 && s[n - 1] == '\n' ? n - 1 : n, sig, sizeof(sig),
+	    &siglen) != 0) {
+		if (n > sizeof(sig)) {
+			free(s);
+			return ctl_fail("%s: not a signature (DER or base64 DER)", sig_file);
+		}
+		memcpy(sig, s, n);
+		siglen = n;
+	}
+	free(s);
+	r = fed_x509_proof_verify(x, (const unsigned char *)challenge, strlen(challenge), sig,
+	    siglen);
+	if (r != 0 && r != YH_ERR_AUTH && r != YH_ERR_UNSUPPORTED)
+		return ctl_fail("cert check: the signature: %s", yh_strerror(r));
+	*valid = r == 0;
+	p = json_object();
+	ctl_set_str(p, "algorithm", fed_x509_proof_alg(x));
+	json_object_set_new(p, "valid", json_boolean(*valid));
+	json_object_set_new(o, "proof", p);
+	return 0;
+}
+
 /* The certificate in file: PEM, base64 DER or DER. */
 static int
 read_cert(const char *file, X509 **x)
@@ -224,19 +263,25 @@ cert_check(int argc, char **argv)
 	struct authd_cfg cfg;
 	struct fed_x509_result res;
 	STACK_OF(X509) *chain = NULL;
-	const char *file = NULL, *chain_file = NULL;
+	const char *file = NULL, *chain_file = NULL, *challenge = NULL, *sig_file = NULL;
 	X509 *leaf = NULL;
+	json_t *out;
+	bool proof_ok = true;
 	int rc = 2;
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--chain") == 0 && i + 1 < argc)
 			chain_file = argv[++i];
+		else if (strcmp(argv[i], "--challenge") == 0 && i + 1 < argc)
+			challenge = argv[++i];
+		else if (strcmp(argv[i], "--signature") == 0 && i + 1 < argc)
+			sig_file = argv[++i];
 		else if (file == NULL && argv[i][0] != '-')
 			file = argv[i];
 		else
 			return ctl_fail("cert check: unexpected argument '%s'", argv[i]);
 	}
-	if (file == NULL) {
+	if (file == NULL || (challenge == NULL) != (sig_file == NULL)) {
 		cert_usage(stderr);
 		return 2;
 	}
@@ -268,8 +313,15 @@ cert_check(int argc, char **argv)
 		ctl_fail("cert check: out of memory or a crypto library failure");
 		goto out;
 	}
-	rc = ctl_print_json(result_json(file, leaf, &res));
-	if (rc == 0 && res.why != FED_X509_OK)
+	out = result_json(file, leaf, &res);
+	if (challenge != NULL && proof_json(leaf, challenge, sig_file, out, &proof_ok) != 0) {
+		json_decref(out);
+		fed_x509_result_clear(&res);
+		authd_cfg_free(&cfg);
+		goto out;
+	}
+	rc = ctl_print_json(out);
+	if (rc == 0 && (res.why != FED_X509_OK || !proof_ok))
 		rc = 1;
 	fed_x509_result_clear(&res);
 	authd_cfg_free(&cfg);

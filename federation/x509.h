@@ -245,6 +245,20 @@ int fed_x509_set_sm2_id(X509 *x) YH_WUR;
 int fed_x509_identity(X509 *x, const struct fed_x509_profile *p, struct fed_x509_result *res)
     YH_WUR;
 
+/*
+ * Verifies that sig (DER) is the signature of the n bytes msg by the key of x, as a
+ * certificate login proves possession: SM2 over SM3 with GM/T 0009's default
+ * distinguishing ID for an SM2 key, ECDSA with SHA-256 for a P-256 or P-384 key, RSA
+ * PKCS#1 v1.5 with SHA-256 for an RSA key. Returns 0, YH_ERR_AUTH (does not verify),
+ * YH_ERR_UNSUPPORTED (another kind of key), YH_ERR_TOO_LONG, YH_ERR_ALLOC.
+ */
+int fed_x509_proof_verify(X509 *x, const unsigned char *msg, size_t n,
+    const unsigned char *sig, size_t siglen) YH_WUR;
+
+/* The proof's algorithm for x's key: "SM2-SM3", "ECDSA-SHA256", "RSA-SHA256", or NULL
+ * for a key fed_x509_proof_verify refuses. */
+const char *fed_x509_proof_alg(X509 *x);
+
 /* "id_number", "credit_code", "org_code", "reg_number". */
 const char *fed_x509_field_str(enum fed_x509_field f);
 

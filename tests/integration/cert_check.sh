@@ -4,7 +4,8 @@
 # cross-certificate, refused as unknown when the cross-certificate is not configured),
 # the identity from the extension, a subject attribute, a subjectAltName and a CA's CN
 # pattern, the enterprise's credit code, refusals for an expired certificate, a wrong key
-# usage and an unknown CA; `authctl ca add|list|remove`; `authd -t` and `authctl -c`
+# usage and an unknown CA; a challenge signed with openssl dgst (SM2 with the default
+# distinguishing ID, ECDSA, RSA) checked as a login checks it; `authctl ca add|list|remove`; `authd -t` and `authctl -c`
 # naming file:line of a bad cert.ca.* key.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -73,6 +74,28 @@ check pb 1 "!d.ok && d.reason === 'unknown_ca' && /not configured/.test(d.detail
 # The intermediate sent as the chain when only the root is configured and the
 # intermediate is (a configured certificate found either way).
 check pa 0 "d.ok" "$TMP/authd.conf" --chain "$P/ia.pem"
+
+# Proof of possession: the challenge signed with the openssl command line as USBKey
+# middleware signs it (SM2 over SM3 with the default ID, ECDSA and RSA with SHA-256).
+CH=$(openssl rand -base64 32 | tr '+/' '-_' | tr -d '=\n')
+printf '%s' "$CH" >"$TMP/ch"
+openssl dgst -sm3 -sign "$P/pa.key" -sigopt distid:1234567812345678 -out "$TMP/pa.sig" "$TMP/ch"
+openssl dgst -sm3 -sign "$P/pa.key" -sigopt distid:1234567812345679 -out "$TMP/pa-id.sig" "$TMP/ch"
+openssl dgst -sha256 -sign "$P/pb.key" -out "$TMP/pb.sig" "$TMP/ch"
+base64 -w0 "$TMP/pb.sig" >"$TMP/pb.b64"
+openssl dgst -sha256 -sign "$P/pn.key" -out "$TMP/pn.sig" "$TMP/ch"
+check pa 0 "d.ok && d.proof.algorithm === 'SM2-SM3' && d.proof.valid" "$TMP/authd.conf" \
+  --challenge "$CH" --signature "$TMP/pa.sig"
+check pa 1 "d.ok && d.proof.algorithm === 'SM2-SM3' && !d.proof.valid" "$TMP/authd.conf" \
+  --challenge "$CH" --signature "$TMP/pa-id.sig"
+check pb 0 "d.ok && d.proof.algorithm === 'ECDSA-SHA256' && d.proof.valid" "$TMP/authd.conf" \
+  --challenge "$CH" --signature "$TMP/pb.b64"
+check pb 1 "d.ok && !d.proof.valid" "$TMP/authd.conf" --challenge "${CH}x" \
+  --signature "$TMP/pb.b64"
+check pn 0 "d.ok && d.proof.algorithm === 'RSA-SHA256' && d.proof.valid" "$TMP/authd.conf" \
+  --challenge "$CH" --signature "$TMP/pn.sig"
+check pn 1 "d.ok && !d.proof.valid" "$TMP/authd.conf" --challenge "$CH" \
+  --signature "$TMP/pa.sig"
 
 # Bad keys and files name file:line, in authd -t and in authctl.
 cp "$TMP/authd.conf" "$TMP/bad.conf"

@@ -5,7 +5,8 @@
  * one signed with an empty ID, refused), a path through a configured cross-certificate
  * and the refusal when it is not configured (also when the client sends it), RSA and
  * ECDSA mixed, an expired certificate, a wrong key usage, a policy allow-list, a broken
- * signature, and the identity from each place a profile may name.
+ * signature, the identity from each place a profile may name, and the proof of
+ * possession (a challenge signed with SM2, ECDSA P-256 and P-384, RSA).
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -551,6 +552,65 @@ test_parse(void **state)
 	pki_free(&p);
 }
 
+/* msg signed with k as a login's proof: SM2 over SM3 with id, else SHA-256. */
+static size_t
+sign_msg(EVP_PKEY *k, const char *id, const char *msg, unsigned char *sig, size_t max)
+{
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	bool sm2 = EVP_PKEY_is_a(k, "SM2");
+	size_t n = max;
+
+	assert_int_equal(EVP_DigestSignInit_ex(m, &pctx, sm2 ? "SM3" : "SHA256", NULL, NULL, k,
+	    NULL), 1);
+	if (sm2)
+		assert_true(EVP_PKEY_CTX_set1_id(pctx, id, (int)strlen(id)) > 0);
+	assert_int_equal(EVP_DigestSign(m, sig, &n, (const unsigned char *)msg, strlen(msg)), 1);
+	EVP_MD_CTX_free(m);
+	return n;
+}
+
+static void
+test_proof(void **state)
+{
+	static const char *const kinds[] = { "sm2", "P-256", "P-384", "rsa" };
+	static const char *const algs[] = { "SM2-SM3", "ECDSA-SHA256", "ECDSA-SHA256",
+		"RSA-SHA256" };
+	const char *msg = "q8V2m0ZpQx6bH3tY_cJ-0aLrW9nE5sUfKdPg1oIiT4k";
+	unsigned char sig[1024];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		EVP_PKEY *k = key(kinds[i]), *other = key(kinds[i]);
+		struct mk m = { .cn = "P", .key = k };
+		X509 *x = finish(mkcert(&m), &m);
+
+		assert_string_equal(fed_x509_proof_alg(x), algs[i]);
+		n = sign_msg(k, "1234567812345678", msg, sig, sizeof(sig));
+		assert_int_equal(fed_x509_proof_verify(x, (const unsigned char *)msg, strlen(msg),
+		    sig, n), 0);
+		/* Another message, another key, a flipped byte. */
+		assert_int_equal(fed_x509_proof_verify(x, (const unsigned char *)msg,
+		    strlen(msg) - 1, sig, n), YH_ERR_AUTH);
+		sig[n / 2] ^= 1;
+		assert_int_equal(fed_x509_proof_verify(x, (const unsigned char *)msg, strlen(msg),
+		    sig, n), YH_ERR_AUTH);
+		n = sign_msg(other, "1234567812345678", msg, sig, sizeof(sig));
+		assert_int_equal(fed_x509_proof_verify(x, (const unsigned char *)msg, strlen(msg),
+		    sig, n), YH_ERR_AUTH);
+		if (i == 0) {
+			/* SM2 signed with an empty ID, as OpenSSL 3.0 would by default. */
+			n = sign_msg(k, "", msg, sig, sizeof(sig));
+			assert_int_equal(fed_x509_proof_verify(x, (const unsigned char *)msg,
+			    strlen(msg), sig, n), YH_ERR_AUTH);
+		}
+		X509_free(x);
+		EVP_PKEY_free(k);
+		EVP_PKEY_free(other);
+	}
+}
+
 int
 main(void)
 {
@@ -559,6 +619,7 @@ main(void)
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_proof),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
