@@ -484,8 +484,13 @@ test_identity(void **state)
 
 	/* A subject attribute and a subjectAltName otherName. */
 	x = mkcert(&m);
-	X509_NAME_add_entry_by_OBJ(X509_get_subject_name(x), OBJ_txt2obj("1.2.156.10260.4.1.1",
-	    1), MBSTRING_ASC, (const unsigned char *)ID_B, -1, -1, 0);
+	{
+		ASN1_OBJECT *o = OBJ_txt2obj("1.2.156.10260.4.1.1", 1);
+
+		X509_NAME_add_entry_by_OBJ(X509_get_subject_name(x), o, MBSTRING_ASC,
+		    (const unsigned char *)ID_B, -1, -1, 0);
+		ASN1_OBJECT_free(o);
+	}
 	finish(x, &m);
 	assert_int_equal(verify(t, x, NULL, &res), FED_X509_OK);
 	assert_string_equal(res.value, ID_B);
