@@ -229,13 +229,36 @@ login_req_info_get(struct http_req *req, struct login_req_info *out)
 }
 
 int
+login_form_start(struct http_req *req, struct authd_app *app, const char *purpose,
+    char *next, size_t nextsz, char csrf[CSRF_TOKEN_SIZE], struct login_req_info *ri)
+{
+	const char *q = NULL;
+
+	if (http_req_query(req, "next", LOGIN_NEXT_MAX, &q) != 0)
+		q = NULL;
+	snprintf(next, nextsz, "%s", login_next_pick(q));
+	ri->lang = page_lang_of(req);
+	ri->https = http_req_is_https(req);
+	return csrf_prepare(req, app->keys, purpose, NULL, csrf);
+}
+
+int
 login_open_session(struct authd_app *app, const struct login_req_info *ri,
     const char *uid, int loa, const char *amr, char token[SESS_TOKEN_SIZE],
     struct sess_info *info)
 {
 	const char *const amrs[] = { amr };
-	struct sess_auth auth = { .uid = uid, .loa = loa, .amr = amrs, .namr = 1, .ua = ri->ua,
-	    .addr = ri->ip };
+
+	return login_open_session_amr(app, ri, uid, loa, amrs, 1, token, info);
+}
+
+int
+login_open_session_amr(struct authd_app *app, const struct login_req_info *ri,
+    const char *uid, int loa, const char *const *amr, size_t namr,
+    char token[SESS_TOKEN_SIZE], struct sess_info *info)
+{
+	struct sess_auth auth = { .uid = uid, .loa = loa, .amr = amr, .namr = namr,
+	    .ua = ri->ua, .addr = ri->ip };
 	const struct sess_auth *a = &auth;
 	struct sess_store *s = app->sess;
 	const char *old_sid = ri->old_sid;

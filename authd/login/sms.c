@@ -257,19 +257,14 @@ login_sms_get(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	struct sms_req j;
-	const char *next = NULL;
 	int r;
 
 	memset(&j, 0, sizeof(j));
-	if (http_req_query(req, "next", LOGIN_NEXT_MAX, &next) != 0)
-		next = NULL;
-	snprintf(j.next, sizeof(j.next), "%s", login_next_pick(next));
-	if ((r = csrf_prepare(req, app->keys, SMS_PURPOSE, NULL, j.csrf)) != 0)
+	if ((r = login_form_start(req, app, SMS_PURPOSE, j.next, sizeof(j.next), j.csrf,
+	    &j.ri)) != 0)
 		return r;
 	j.app = app;
 	j.req = req;
-	j.ri.lang = page_lang_of(req);
-	j.ri.https = http_req_is_https(req);
 	return respond(&j, fed_sms_enabled(app->sms) ? 200 : 503, NULL,
 	    fed_sms_enabled(app->sms) ? 0 : PAGE_MSG_SMS_UNAVAILABLE, 0, 0);
 }
