@@ -136,13 +136,14 @@ login_cert_challenge_get(struct http_req *req, void *arg)
 }
 
 /* login.failure (or another event) of this attempt, with the reason and what the
- * certificate said. */
+ * certificate said; more (consumed, may be NULL) holds further fields. */
 static int
 audit(struct cert_req *j, const char *event, const char *uid, const char *reason,
     const struct fed_x509_result *res, json_t *more)
 {
 	json_t *f = more != NULL ? more : json_object();
 	char hex[65];
+	int r;
 
 	json_object_set_new(f, "method", json_string("cert"));
 	json_object_set_new(f, "ip", json_string(j->ri.ip));
@@ -156,7 +157,9 @@ audit(struct cert_req *j, const char *event, const char *uid, const char *reason
 		json_object_set_new(f, "key_sha256", json_string(hex));
 		json_object_set_new(f, "source", json_string(res->source));
 	}
-	return login_audit(j->app, event, uid, f);
+	r = login_audit(j->app, event, uid, f);
+	json_decref(f);
+	return r;
 }
 
 /* Refuses the attempt: audited, counted, the form with alert. */

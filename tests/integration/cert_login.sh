@@ -164,4 +164,5 @@ req - GET /login/cert/challenge
 
 check_stop_authd
 no_errors_in "authd logged errors" "$TMP/authd.log"
+no_sanitizer_in "sanitizer report" "$TMP/authd.log"
 finish "cert_login: all checks passed"
