@@ -6,7 +6,8 @@
 # audit line); refusals, each with its page and its audit reason: a replayed challenge,
 # another browser's challenge, a bad signature, an unknown CA, a path needing a
 # cross-certificate that is not configured, an expired certificate, a wrong key usage,
-# a certificate whose ID number names nobody; the login page offers 数字证书登录.
+# a deregistered person's certificate; a CA added with authctl ca add and taken on
+# SIGHUP (and dropped after ca remove); the login page offers 数字证书登录.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -156,6 +157,19 @@ ctl_or_die user deregister "$PKI_ID_N"
 challenge b
 post b pn "$CH" "$(sign pn "$CH")"
 refused "a deregistered person" 403 "未找到与该证书身份对应的账号" account_inactive
+
+# A CA added with authctl ca add is trusted after SIGHUP, and no longer after its
+# removal and another SIGHUP.
+ctl_or_die -c "$TMP/authd.conf" ca add u --roots "$P/ru.pem"
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
+login_ok unknown
+ctl_or_die -c "$TMP/authd.conf" ca remove u
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
+challenge b
+post b unknown "$CH" "$(sign unknown "$CH")"
+refused "unknown after ca remove" 403 "不是由本站信任的证书机构签发的" unknown_ca
 
 # No browser session: no challenge.
 req - GET /login/cert/challenge
