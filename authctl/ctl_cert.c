@@ -3,7 +3,8 @@
  * cert.ca.* blocks and the trust directory, and prints as one JSON object the path it
  * built (each certificate's subject, issuer, serial, signature and key algorithm,
  * validity), the CA the path belongs to, the identity it found (masked) and where, and
- * the revocation policy. With --challenge and --signature also whether SIG_FILE (DER or
+ * the revocation policy and what it decides (no CRL or OCSP is consulted yet: with
+ * revocation other than none, fail closed refuses). With --challenge and --signature also whether SIG_FILE (DER or
  * base64 DER) is the certificate key's signature of the challenge as a login checks it
  * ("proof"). Exit 0 when the certificate would log in (and the proof holds), 1 when
  * refused (the reason in "reason" and "detail"), 2 on a usage or operational error.
@@ -169,10 +170,16 @@ revocation_json(const struct fed_x509_ca *ca)
 	o = json_object();
 	ctl_set_str(o, "policy", fed_x509_rev_str(ca->revocation));
 	ctl_set_str(o, "fail", ca->fail_open ? "open" : "closed");
-	ctl_set_str(o, "status", ca->revocation == FED_X509_REV_NONE ? "not_required" :
-	    "not_checked");
+	ctl_set_str(o, "status", fed_x509_rev_decision_str(fed_x509_rev_decide(ca)));
 	json_object_set_new(o, "source", json_null());
 	return o;
+}
+
+/* The certificate would log in: verified, and its revocation policy lets it. */
+static bool
+cert_ok(const struct fed_x509_result *res)
+{
+	return res->why == FED_X509_OK && fed_x509_rev_decide(res->ca) != FED_X509_REV_REFUSED;
 }
 
 static json_t *
@@ -182,8 +189,9 @@ result_json(const char *file, X509 *leaf, const struct fed_x509_result *res)
 	char hex[65];
 
 	ctl_set_str(o, "file", file);
-	json_object_set_new(o, "ok", json_boolean(res->why == FED_X509_OK));
-	ctl_set_str(o, "reason", fed_x509_why_str(res->why));
+	json_object_set_new(o, "ok", json_boolean(cert_ok(res)));
+	ctl_set_str(o, "reason", res->why == FED_X509_OK && !cert_ok(res) ?
+	    "revocation_unknown" : fed_x509_why_str(res->why));
 	ctl_set_str(o, "detail", res->detail[0] != '\0' ? res->detail : NULL);
 	ctl_set_str(o, "ca", res->ca != NULL ? res->ca->name : NULL);
 	if (res->path != NULL)
@@ -321,7 +329,7 @@ cert_check(int argc, char **argv)
 		goto out;
 	}
 	rc = ctl_print_json(out);
-	if (rc == 0 && (res.why != FED_X509_OK || !proof_ok))
+	if (rc == 0 && (!cert_ok(&res) || !proof_ok))
 		rc = 1;
 	fed_x509_result_clear(&res);
 	authd_cfg_free(&cfg);

@@ -259,6 +259,23 @@ int fed_x509_proof_verify(X509 *x, const unsigned char *msg, size_t n,
  * for a key fed_x509_proof_verify refuses. */
 const char *fed_x509_proof_alg(X509 *x);
 
+/*
+ * What the revocation policy of ca (cert.ca.NAME.revocation and fail) makes of a path
+ * whose end-entity's status is not known. This build checks no CRL or OCSP yet, so
+ * every status is unknown: with revocation none the certificate is accepted
+ * (FED_X509_REV_NOT_REQUIRED), else fail closed refuses (FED_X509_REV_REFUSED) and fail
+ * open accepts and says so (FED_X509_REV_ACCEPTED_UNKNOWN).
+ */
+enum fed_x509_rev_decision {
+	FED_X509_REV_NOT_REQUIRED = 0,
+	FED_X509_REV_REFUSED,
+	FED_X509_REV_ACCEPTED_UNKNOWN,
+};
+enum fed_x509_rev_decision fed_x509_rev_decide(const struct fed_x509_ca *ca);
+
+/* "not_required", "unknown_refused", "unknown_accepted". */
+const char *fed_x509_rev_decision_str(enum fed_x509_rev_decision d);
+
 /* "id_number", "credit_code", "org_code", "reg_number". */
 const char *fed_x509_field_str(enum fed_x509_field f);
 

@@ -48,6 +48,25 @@ fed_x509_rev_str(enum fed_x509_rev r)
 	return "?";
 }
 
+enum fed_x509_rev_decision
+fed_x509_rev_decide(const struct fed_x509_ca *ca)
+{
+	if (ca == NULL || ca->revocation == FED_X509_REV_NONE)
+		return FED_X509_REV_NOT_REQUIRED;
+	return ca->fail_open ? FED_X509_REV_ACCEPTED_UNKNOWN : FED_X509_REV_REFUSED;
+}
+
+const char *
+fed_x509_rev_decision_str(enum fed_x509_rev_decision d)
+{
+	switch (d) {
+	case FED_X509_REV_NOT_REQUIRED: return "not_required";
+	case FED_X509_REV_REFUSED: return "unknown_refused";
+	case FED_X509_REV_ACCEPTED_UNKNOWN: return "unknown_accepted";
+	}
+	return "?";
+}
+
 static int
 bad(struct yh_cfg_err *err, const char *key, const char *why)
 {

@@ -9,8 +9,10 @@
  * good once and only in the browser it was issued to. The POST takes it, checks the
  * signature over the challenge's ASCII bytes with the certificate's key
  * (fed_x509_proof_verify), the certificate against the configured CAs (fed_x509_verify)
- * and finds the person by the ID number it carries. The session gets LoA 4 and amr
- * "hwk" and "x509". Every refusal is audited (login.failure, method cert, the reason)
+ * and finds the person by the ID number it carries. No CRL or OCSP is consulted yet: a
+ * CA whose revocation is not none refuses under fail closed and is accepted, audited as
+ * such, under fail open (fed_x509_rev_decide). The session gets LoA 4 and amr "hwk" and
+ * "x509". Every refusal is audited (login.failure, method cert, the reason)
  * and answered with the form and a page saying why.
  */
 #include <stdio.h>
@@ -149,8 +151,11 @@ audit(struct cert_req *j, const char *event, const char *uid, const char *reason
 	json_object_set_new(f, "ip", json_string(j->ri.ip));
 	if (reason != NULL)
 		json_object_set_new(f, "reason", json_string(reason));
-	if (res != NULL && res->ca != NULL)
+	if (res != NULL && res->ca != NULL) {
 		json_object_set_new(f, "ca", json_string(res->ca->name));
+		json_object_set_new(f, "revocation", json_string(fed_x509_rev_decision_str(
+		    fed_x509_rev_decide(res->ca))));
+	}
 	if (res != NULL && res->path != NULL) {
 		for (size_t i = 0; i < 32; i++)
 			snprintf(hex + 2 * i, 3, "%02x", res->key_sha256[i]);
@@ -284,6 +289,8 @@ cert_attempt(struct cert_req *j)
 		goto out;
 	if (res.why != FED_X509_OK)
 		r = refuse(j, 403, alert_of(res.why), fed_x509_why_str(res.why), &res);
+	else if (fed_x509_rev_decide(res.ca) == FED_X509_REV_REFUSED)
+		r = refuse(j, 403, PAGE_MSG_CERT_REVOCATION_UNKNOWN, "revocation_unknown", &res);
 	else if (res.kind != FED_X509_PERSON)
 		r = refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, "organization_certificate", &res);
 	else

@@ -23,6 +23,7 @@ cert.ca.a.cross_certs = pki/cross.pem
 cert.ca.a.revocation = none
 cert.ca.r.roots = pki/rr.pem
 cert.ca.r.intermediates = pki/ir.pem
+cert.ca.r.fail = open
 cert.ca.r.profile = rprofile
 cert.profile.rprofile.id_number = san:1.2.156.10260.4.1.1; subject:CN ~ ([0-9]{17}[0-9X])\$
 EOF
@@ -50,7 +51,7 @@ check pa 0 "d.ok && d.ca === 'a' && d.path.length === 3 &&
   d.path.every(c => c.signature === 'SM2-with-SM3' && c.key === 'SM2 256') &&
   d.identity.kind === 'person' && d.identity.value === '110105********002X' &&
   d.identity.source === 'ext:1.2.156.10260.4.1.1' && /^[0-9a-f]{64}\$/.test(d.key_sha256) &&
-  d.revocation.policy === 'none'"
+  d.revocation.policy === 'none' && d.revocation.status === 'not_required'"
 check ea 0 "d.ok && d.identity.kind === 'organization' && d.identity.field === 'credit_code' &&
   d.identity.value === '$PKI_USCC'"
 check pb 0 "d.ok && d.ca === 'a' && d.path.length === 3 && d.path[0].key === 'EC P-256' &&
@@ -59,7 +60,8 @@ check pb 0 "d.ok && d.ca === 'a' && d.path.length === 3 && d.path[0].key === 'EC
   d.identity.source === 'subject:1.2.156.10260.4.1.1' && d.identity.value === '110105********0016'"
 check pr 0 "d.ok && d.ca === 'r' && d.path.map(c => c.key).join() === 'EC P-256,EC P-384,RSA 2048' &&
   d.path[1].signature === 'sha256WithRSAEncryption' &&
-  d.identity.source === 'san:1.2.156.10260.4.1.1' && d.revocation.policy === 'crl'"
+  d.identity.source === 'san:1.2.156.10260.4.1.1' && d.revocation.policy === 'crl' &&
+  d.revocation.fail === 'open' && d.revocation.status === 'unknown_accepted'"
 check pn 0 "d.ok && d.path[0].key === 'RSA 2048' && d.identity.value === '440301********1230' &&
   d.identity.source === 'subject:commonName ~'"
 check old 1 "!d.ok && d.reason === 'expired' && d.identity === null"
@@ -101,10 +103,10 @@ check pn 1 "d.ok && !d.proof.valid" "$TMP/authd.conf" --challenge "$CH" \
 cp "$TMP/authd.conf" "$TMP/bad.conf"
 echo "cert.ca.a.rooots = x.pem" >>"$TMP/bad.conf"
 out=$("$AUTHCTL" -c "$TMP/bad.conf" ca list 2>&1)
-[[ $? == 2 && $out == *"bad.conf:10: cert.ca.a.rooots: unknown field"* ]] &&
+[[ $? == 2 && $out == *"bad.conf:11: cert.ca.a.rooots: unknown field"* ]] &&
   ok "authctl names file:line of a bad key" || fail "authctl: $out"
 out=$("$AUTHD" -t -c "$TMP/bad.conf" 2>&1)
-[[ $? != 0 && $out == *"bad.conf:10: cert.ca.a.rooots: unknown field"* ]] &&
+[[ $? != 0 && $out == *"bad.conf:11: cert.ca.a.rooots: unknown field"* ]] &&
   ok "authd -t names file:line of a bad key" || fail "authd -t: $out"
 sed 's|pki/rr.pem|pki/missing.pem|' "$TMP/authd.conf" >"$TMP/bad.conf"
 out=$("$AUTHD" -t -c "$TMP/bad.conf" 2>&1)
@@ -126,7 +128,9 @@ out=$("$AUTHD" -t -c "$TMP/ex.conf" 2>&1) && ok "authd -t accepts certificates.c
 "$AUTHCTL" -c "$TMP/authd.conf" ca add u --roots "$P/ru.pem" >"$TMP/out" 2>&1 &&
   [[ -f $TMP/state/ca/u/roots.pem ]] && ok "ca add writes the trust directory" ||
   fail "ca add: $(cat "$TMP/out")"
-check unknown 0 "d.ok && d.ca === 'u' && d.revocation.policy === 'crl'"
+# Its default policy is crl, fail closed: no CRL is consulted yet, so it refuses.
+check unknown 1 "!d.ok && d.ca === 'u' && d.reason === 'revocation_unknown' &&
+  d.revocation.policy === 'crl' && d.revocation.status === 'unknown_refused'"
 "$AUTHCTL" -c "$TMP/authd.conf" ca list >"$TMP/list" 2>&1
 node -e "const d = JSON.parse(require('fs').readFileSync('$TMP/list', 'utf8'));
   const n = d.map(c => c.name + ':' + c.trust_dir + ':' + c.certificates.length).join();

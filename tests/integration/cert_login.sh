@@ -7,7 +7,9 @@
 # another browser's challenge, a bad signature, an unknown CA, a path needing a
 # cross-certificate that is not configured, an expired certificate, a wrong key usage,
 # a deregistered person's certificate; a CA added with authctl ca add and taken on
-# SIGHUP (and dropped after ca remove); the login page offers 数字证书登录.
+# SIGHUP (and dropped after ca remove); a CA's revocation policy while no CRL or OCSP
+# is consulted (fail closed refuses, fail open accepts and audits); the login page
+# offers 数字证书登录.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -30,7 +32,8 @@ cert.ca.a.intermediates = $P/ia.pem
 cert.ca.a.revocation = none
 cert.ca.r.roots = $P/rr.pem
 cert.ca.r.intermediates = $P/ir.pem
-cert.ca.r.revocation = none
+cert.ca.r.revocation = crl
+cert.ca.r.fail = open
 cert.ca.r.profile = r
 cert.profile.r.id_number = san:1.2.156.10260.4.1.1; subject:CN ~ ([0-9]{17}[0-9X])\$
 EOF
@@ -107,6 +110,9 @@ if id_token b app1; then
     ok "the ID token says acr loa:4, amr hwk x509" ||
     fail "ID token: acr $(jwt_claim "$IDT" acr) amr $(jwt_claim "$IDT" amr)"
 fi
+(($(audit_count login.success '"method":"cert"' '"ca":"r"' '"revocation":"unknown_accepted"') == 2)) &&
+  ok "CA r's logins audited as accepted with an unknown revocation status (fail open)" ||
+  fail "CA r's login.success lines: $(grep '"ca":"r"' "$S/audit.log" | head -2)"
 (($(audit_count login.success '"method":"cert"' '"loa":4') == 3)) &&
   ok "three certificate logins at LoA 4 audited" ||
   fail "login.success lines: $(grep -c '"method":"cert"' "$S/audit.log")"
@@ -163,7 +169,11 @@ refused "a deregistered person" 403 "未找到与该证书身份对应的账号"
 ctl_or_die -c "$TMP/authd.conf" ca add u --roots "$P/ru.pem"
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"
-login_ok unknown
+# Its default policy (crl, fail closed) refuses while no CRL is consulted: the path to
+# the new root was built (not unknown_ca).
+challenge b
+post b unknown "$CH" "$(sign unknown "$CH")"
+refused "unknown under CA u (fail closed)" 403 "暂时无法确认该证书是否已被吊销" revocation_unknown
 ctl_or_die -c "$TMP/authd.conf" ca remove u
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"
