@@ -2,16 +2,19 @@
  * (x509.h): OpenSSL's path building over the roots and the configured intermediates and
  * cross-certificates, SM2's distinguishing ID on every SM2-signed certificate, then the
  * checks OpenSSL leaves to its caller (key usage, extended key usage, policies). */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "common/atomicfile.h"
 #include "common/b64.h"
 #include "federation/x509.h"
 #include "token/jose_alg.h"
@@ -83,19 +86,31 @@ out:
 	return r;
 }
 
-/* Reads every certificate of the PEM file path into a new stack (each with its SM2 ID). */
+/* Reads every certificate of the PEM file path (at most FED_X509_FILE_MAX bytes) into a
+ * new stack (each with its SM2 ID). */
 static int
 pem_read(const char *path, STACK_OF(X509) **out, const char **why)
 {
-	BIO *b = BIO_new_file(path, "r");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char *text = NULL;
+	size_t n = 0;
 	int r;
 
-	ERR_clear_error();
-	if (b == NULL) {
+	*out = NULL;
+	if (fd < 0) {
 		*why = "cannot read the file";
 		return YH_ERR_CONFIG;
 	}
-	r = pem_stack(b, INT_MAX, out);
+	r = yh_file_read_fd(fd, FED_X509_FILE_MAX, false, &text, &n);
+	close(fd);
+	if (r != 0) {
+		*why = r == YH_ERR_TOO_LONG ? "is larger than 1 MiB" : r == YH_ERR_ALLOC ?
+		    "out of memory" : "cannot read the file";
+		return r == YH_ERR_ALLOC ? r : YH_ERR_CONFIG;
+	}
+	ERR_clear_error();
+	r = pem_stack(BIO_new_mem_buf(text, (int)n), INT_MAX, out);
+	free(text);
 	*why = r == YH_ERR_ALLOC ? "out of memory" : "holds something else than PEM "
 	    "certificates, or none";
 	return r == YH_ERR_INVALID ? YH_ERR_CONFIG : r;

@@ -57,6 +57,7 @@
 #define FED_X509_POLICY_MAX 16    /* OIDs of one allow-list */
 #define FED_X509_CHAIN_MAX 16     /* certificates a client may send as its chain */
 #define FED_X509_VALUE_MAX 64     /* an identity value as found in a certificate */
+#define FED_X509_FILE_MAX (1024 * 1024) /* a roots, intermediates or cross_certs file */
 
 enum fed_x509_rev {
 	FED_X509_REV_NONE = 0,

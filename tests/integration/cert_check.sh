@@ -116,6 +116,11 @@ sed 's|pki/rr.pem|pki/pa.pem|' "$TMP/authd.conf" >"$TMP/bad.conf"
 out=$("$AUTHD" -t -c "$TMP/bad.conf" 2>&1)
 [[ $? != 0 && $out == *"bad.conf:6: cert.ca.r.roots: "*"is not a CA certificate"* ]] &&
   ok "authd -t refuses an end-entity as a root" || fail "authd -t: $out"
+{ cat "$P/rr.pem"; head -c 1100000 /dev/zero | tr '\0' 'A'; } >"$P/big.pem"
+sed 's|pki/rr.pem|pki/big.pem|' "$TMP/authd.conf" >"$TMP/bad.conf"
+out=$("$AUTHD" -t -c "$TMP/bad.conf" 2>&1)
+[[ $? != 0 && $out == *"bad.conf:6: cert.ca.r.roots: "*"is larger than 1 MiB"* ]] &&
+  ok "authd -t refuses a roots file over 1 MiB" || fail "authd -t big: $out"
 out=$("$AUTHD" -t -c "$TMP/authd.conf" 2>&1) && ok "authd -t accepts the CA blocks" ||
   fail "authd -t: $out"
 # The shipped profiles parse, and a CA may name them.
