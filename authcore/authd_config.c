@@ -25,7 +25,7 @@
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "json", "text", NULL };
 static const char *const session_backends[] = { "memory", "redis", NULL };
-static const char *const staff_methods[] = { "totp", NULL };
+static const char *const staff_methods[] = { "totp", "cert", NULL };
 static const char *const key_algs[] = { "ES256", "EdDSA", "RS256", "PS256", "SM2", NULL };
 
 #define OFF(field) offsetof(struct authd_cfg, field)
@@ -262,8 +262,9 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "login.staff_methods", .type = YH_CFG_ENUM, .def = "totp", .max = 16,
 	  .choices = staff_methods, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(login_staff_methods),
-	  .help = "the second factor a person with a current staff relation must add to a "
-	      "password: totp (a certificate login, cert, comes with the certificate work)" },
+	  .help = "how a person with a current staff relation logs in: totp (a password or "
+	      "SMS code plus a TOTP code) or cert (a certificate login only: a password or SMS "
+	      "code, even a right one, is refused with a page saying why)" },
 	{ .name = "token.access_lifetime", .type = YH_CFG_DURATION, .def = "10m", .min = 30,
 	  .max = 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(access_token_lifetime),
 	  .help = "access token lifetime unless the client sets its own" },

@@ -150,9 +150,19 @@ login_staff_pending(struct authd_app *app, const char *uid, bool *pending)
 	dir_mandate_clear(&m);
 	if (r == YH_ERR_NOT_FOUND)
 		return 0;
-	/* login.staff_methods names the second factor; totp is the one there is. */
+	/* login.staff_methods: totp holds the session to the TOTP step-up; with cert the
+	 * password and SMS logins refuse it (login_staff_cert_only). */
 	*pending = r == 0;
 	return r;
+}
+
+bool
+login_staff_cert_only(const struct authd_app *app)
+{
+	const struct authd_cfg *c = app != NULL ? app->cfg : NULL;
+
+	return c != NULL && c->login_staff_methods != NULL &&
+	    strcmp(c->login_staff_methods, "cert") == 0;
 }
 
 void

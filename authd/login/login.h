@@ -223,6 +223,10 @@ bool login_auth_fresh(const struct sess_info *si, int64_t now, int64_t max_age_s
 #define LOGIN_LOA_PENDING 0
 int login_staff_pending(struct authd_app *app, const char *uid, bool *pending) YH_WUR;
 
+/* True when login.staff_methods is cert: a staff member (login_staff_pending's *pending)
+ * logs in by certificate only, and a password or SMS login of theirs is refused. */
+bool login_staff_cert_only(const struct authd_app *app);
+
 /* Counts a login in the yh_logins_total{method,result} metric (app->metrics may be
  * NULL). method: "pwd", "otp", "register", "qr"; result: "success", "failure", "locked". */
 void login_metric(struct authd_app *app, const char *method, const char *result);

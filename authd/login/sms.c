@@ -174,6 +174,15 @@ sms_succeeded(struct sms_req *j, const struct dir_person *p, const char *phone_k
 
 	if ((r = login_staff_pending(j->app, p->uid, &staff)) != 0)
 		goto out;
+	if (staff && login_staff_cert_only(j->app)) {
+		/* login.staff_methods = cert: the right code opens nothing. */
+		if ((r = audit(j, "login.failure", p->uid, phone_key, json_pack("{s:s, s:s}",
+		    "method", "sms", "reason", "staff_certificate_required"))) == 0) {
+			login_metric(j->app, "sms", "failure");
+			r = respond(j, 403, NULL, PAGE_MSG_STAFF_CERT_REQUIRED, 0, 0);
+		}
+		goto out;
+	}
 	if ((r = login_open_session(j->app, &j->ri, p->uid, staff ? LOGIN_LOA_PENDING :
 	    login_session_loa(p->loa.level, false), "sms", token, &info)) != 0)
 		goto out;

@@ -9,7 +9,7 @@
 # a deregistered person's certificate; a CA added with authctl ca add and taken on
 # SIGHUP (and dropped after ca remove); a CA's revocation policy while no CRL or OCSP
 # is consulted (fail closed refuses, fail open accepts and audits); the login page
-# offers 数字证书登录.
+# offers 数字证书登录; login.staff_methods = cert refuses a staff member's password.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +36,7 @@ cert.ca.r.revocation = crl
 cert.ca.r.fail = open
 cert.ca.r.profile = r
 cert.profile.r.id_number = san:1.2.156.10260.4.1.1; subject:CN ~ ([0-9]{17}[0-9X])\$
+login.staff_methods = cert
 EOF
 CB=http://127.0.0.1:9/cb
 start_authd -c "$TMP/authd.conf"
@@ -45,6 +46,11 @@ for id in "$PKI_ID_A" "$PKI_ID_R" "$PKI_ID_N" "$PKI_ID_B"; do
   printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$id" --name 持证人 \
     --password-stdin
 done
+# pa's holder is staff of a government agency: certificate only.
+GOV=11350100003000014R
+ctl_or_die user verify "$PKI_ID_A" --loa 2 --by registry --evidence "registry check"
+ctl_or_die org add --uscc "$GOV" --name 某市政务服务中心
+ctl_or_die staff add --id-number "$PKI_ID_A" --org "$GOV" --unit 综合受理窗口
 start_authd -c "$TMP/authd.conf"
 
 # challenge JAR: CH and CSRF of a new challenge for the browser JAR (its form first).
@@ -90,7 +96,7 @@ login_ok() {
 # login.failure audited with REASON.
 refused() {
   if [[ $STATUS == "$2" && $BODY == *"$3"* ]] &&
-    (($(audit_count login.failure '"method":"cert"' "\"reason\":\"$4\"") > 0)); then
+    (($(audit_count login.failure "\"reason\":\"$4\"") > 0)); then
     ok "$1 refused: $4"
   else
     fail "$1: want $2 '$3' ($4), got $STATUS $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -2)"
@@ -101,7 +107,15 @@ req a GET /login
 [[ $BODY == *'href="/login/cert'*'数字证书登录'* ]] && ok "the login page offers 数字证书登录" ||
   fail "the login page has no certificate link"
 
-login_ok pa     # SM2 under CA a's intermediate, ID number in the extension
+# login.staff_methods = cert: the staff member's right password is refused, saying why;
+# a citizen's password still logs in.
+login_form s "$PKI_ID_A" 'Cert person 2026!'
+refused "a staff member's password" 403 "须使用数字证书" staff_certificate_required
+[[ -z $(jar_value s yh_sid) ]] || fail "the refused staff password left a session"
+login_form s "$PKI_ID_R" 'Cert person 2026!'
+[[ $STATUS == 303 && $LOCATION == /account ]] && ok "a citizen's password still logs in" ||
+  fail "citizen password: $STATUS $LOCATION"
+login_ok pa     # SM2 under CA a's intermediate, ID number in the extension (staff)
 login_ok pr     # ECDSA P-256 under RSA root and P-384 intermediate, ID number in the SAN
 login_ok pn     # RSA, ID number in the CN by the CA's pattern
 # What an app sees of a certificate session: acr LoA 4, amr hwk and x509.
