@@ -3,9 +3,8 @@
  * cert.ca.* blocks and the trust directory, and prints as one JSON object the path it
  * built (each certificate's subject, issuer, serial, signature and key algorithm,
  * validity), the CA the path belongs to, the identity it found (masked) and where, and
- * the revocation policy and what it decides (no CRL or OCSP is consulted yet: with
- * revocation other than none, fail closed refuses). With --challenge and --signature also whether SIG_FILE (DER or
- * base64 DER) is the certificate key's signature of the challenge as a login checks it
+ * the revocation policy, status (the CA's CRL, cert.ca.NAME.crl) and source. With
+ * --challenge and --signature also whether SIG_FILE (DER or base64 DER) is the certificate key's signature of the challenge as a login checks it
  * ("proof"). Exit 0 when the certificate would log in (and the proof holds), 1 when
  * refused (the reason in "reason" and "detail"), 2 on a usage or operational error.
  *
@@ -161,8 +160,9 @@ identity_json(const struct fed_x509_result *res)
 }
 
 static json_t *
-revocation_json(const struct fed_x509_ca *ca)
+revocation_json(const struct fed_x509_result *res)
 {
+	const struct fed_x509_ca *ca = res->ca;
 	json_t *o;
 
 	if (ca == NULL)
@@ -170,8 +170,9 @@ revocation_json(const struct fed_x509_ca *ca)
 	o = json_object();
 	ctl_set_str(o, "policy", fed_x509_rev_str(ca->revocation));
 	ctl_set_str(o, "fail", ca->fail_open ? "open" : "closed");
-	ctl_set_str(o, "status", fed_x509_rev_decision_str(fed_x509_rev_decide(ca)));
-	json_object_set_new(o, "source", json_null());
+	ctl_set_str(o, "status", res->why == FED_X509_REVOKED ? "revoked" :
+	    fed_x509_rev_decision_str(fed_x509_rev_decide(ca, res->rev_good)));
+	ctl_set_str(o, "source", res->rev_source[0] != '\0' ? res->rev_source : NULL);
 	return o;
 }
 
@@ -179,7 +180,8 @@ revocation_json(const struct fed_x509_ca *ca)
 static bool
 cert_ok(const struct fed_x509_result *res)
 {
-	return res->why == FED_X509_OK && fed_x509_rev_decide(res->ca) != FED_X509_REV_REFUSED;
+	return res->why == FED_X509_OK &&
+	    fed_x509_rev_decide(res->ca, res->rev_good) != FED_X509_REV_REFUSED;
 }
 
 static json_t *
@@ -204,7 +206,7 @@ result_json(const char *file, X509 *leaf, const struct fed_x509_result *res)
 	for (size_t i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", res->key_sha256[i]);
 	ctl_set_str(o, "key_sha256", res->path != NULL ? hex : NULL);
-	json_object_set_new(o, "revocation", revocation_json(res->ca));
+	json_object_set_new(o, "revocation", revocation_json(res));
 	return o;
 }
 

@@ -24,6 +24,7 @@
 
 struct trust_ca {
 	STACK_OF(X509) *set[KINDS];
+	struct fed_x509_crl *crl;         /* cert.ca.NAME.crl, checked; NULL without */
 };
 
 struct fed_x509_trust {
@@ -147,6 +148,32 @@ load_kind(struct fed_x509_trust *t, size_t i, int k, char *err, size_t errsz)
 	return 0;
 }
 
+/* Reads CA i's CRL (cert.ca.NAME.crl), checked against the CA's certificates. */
+static int
+load_crl(struct fed_x509_trust *t, size_t i, char *err, size_t errsz)
+{
+	const struct fed_x509_ca *ca = &t->cfg->ca[i];
+	STACK_OF(X509) *all;
+	const char *why = NULL;
+	int r = 0;
+
+	if (ca->crl == NULL)
+		return 0;
+	if ((all = sk_X509_new_null()) == NULL)
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
+	for (int k = 0; r == 0 && k < KINDS; k++)
+		for (int j = 0; r == 0 && j < sk_X509_num(t->ca[i].set[k]); j++)
+			if (sk_X509_push(all, sk_X509_value(t->ca[i].set[k], j)) <= 0)
+				r = YH_ERR_ALLOC;
+	if (r == 0)
+		r = fed_x509_crl_load(ca->crl, all, &t->ca[i].crl, &why);
+	sk_X509_free(all);
+	if (r != 0)
+		return YH_FAIL(r, err, errsz, "%s: cert.ca.%s.crl: %s %s", ca->where_crl, ca->name,
+		    ca->crl, why != NULL ? why : "out of memory");
+	return 0;
+}
+
 int
 fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **out, char *err,
     size_t errsz)
@@ -164,10 +191,13 @@ fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **out, c
 		goto out;
 	}
 	t->nca = c->nca;
-	for (size_t i = 0; i < c->nca; i++)
+	for (size_t i = 0; i < c->nca; i++) {
 		for (int k = 0; k < KINDS; k++)
 			if ((r = load_kind(t, i, k, err, errsz)) != 0)
 				goto out;
+		if ((r = load_crl(t, i, err, errsz)) != 0)
+			goto out;
+	}
 	*out = t;
 	t = NULL;
 	r = 0;
@@ -181,9 +211,11 @@ fed_x509_trust_free(struct fed_x509_trust *t)
 {
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < t->nca; i++)
+	for (size_t i = 0; i < t->nca; i++) {
 		for (int k = 0; k < KINDS; k++)
 			sk_X509_pop_free(t->ca[i].set[k], X509_free);
+		fed_x509_crl_free(t->ca[i].crl);
+	}
 	free(t->ca);
 	sk_X509_pop_free(t->pool, X509_free);
 	X509_STORE_free(t->store);
@@ -204,7 +236,7 @@ fed_x509_why_str(enum fed_x509_why w)
 {
 	static const char *const s[] = {
 		"ok", "bad_input", "unknown_ca", "expired", "bad_signature", "key_usage",
-		"policy", "constraints", "no_identity", "invalid",
+		"policy", "constraints", "no_identity", "revoked", "invalid",
 	};
 
 	return (unsigned)w < sizeof(s) / sizeof(s[0]) ? s[w] : "invalid";
@@ -382,6 +414,26 @@ check_path(const struct fed_x509_trust *t, struct fed_x509_result *res)
 	return fed_x509_identity(ee, fed_x509_profile_find(t->cfg, res->ca->profile), res);
 }
 
+/* The end-entity against its CA's CRL, when the CA's revocation uses one and the CRL
+ * is of the end-entity's issuer and in force. */
+static void
+crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_t now)
+{
+	const struct fed_x509_crl *crl = t->ca[res->ca - t->cfg->ca].crl;
+	X509 *ee = sk_X509_value(res->path, 0);
+
+	if ((res->ca->revocation != FED_X509_REV_CRL &&
+	    res->ca->revocation != FED_X509_REV_CRL_OCSP) || !fed_x509_crl_covers(crl, ee, now))
+		return;
+	fed_x509_crl_source(crl, res->rev_source, sizeof(res->rev_source));
+	if (fed_x509_crl_lists(crl, X509_get0_serialNumber(ee))) {
+		snprintf(res->detail, sizeof(res->detail), "revoked (%s)", res->rev_source);
+		res->why = FED_X509_REVOKED;
+		return;
+	}
+	res->rev_good = true;
+}
+
 int
 fed_x509_verify(const struct fed_x509_trust *t, X509 *leaf, STACK_OF(X509) *chain,
     time_t now, struct fed_x509_result *res)
@@ -412,7 +464,8 @@ fed_x509_verify(const struct fed_x509_trust *t, X509 *leaf, STACK_OF(X509) *chai
 	}
 	if ((res->path = X509_STORE_CTX_get1_chain(ctx)) == NULL)
 		goto out;
-	r = check_path(t, res);
+	if ((r = check_path(t, res)) == 0 && res->why == FED_X509_OK)
+		crl_check(t, res, now);
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);

@@ -8,6 +8,7 @@
  *   cert.ca.NAME.cross_certs = FILE     PEM, cross-certificates issued to or by this CA
  *   cert.ca.NAME.revocation = crl | ocsp | crl+ocsp | none        (default crl)
  *   cert.ca.NAME.fail = closed | open   an unknown revocation status (default closed)
+ *   cert.ca.NAME.crl = FILE             a CRL of the CA (DER or PEM), read with the rest
  *   cert.ca.NAME.profile = PROFILE      where the identity is (default gmt0015)
  *   cert.ca.NAME.policies = OID, ...    the end-entity must name one of them (default: any)
  *   cert.profile.PROFILE.id_number = SOURCE; SOURCE...
@@ -100,6 +101,8 @@ struct fed_x509_ca {
 	    where_cross[FED_X509_WHERE_MAX];
 	enum fed_x509_rev revocation;
 	bool fail_open;
+	char *crl;                             /* cert.ca.NAME.crl: a CRL file (DER or PEM) */
+	char where_crl[FED_X509_WHERE_MAX];
 	char profile[FED_X509_NAME_MAX + 1];   /* "" = gmt0015 */
 	char where_profile[FED_X509_WHERE_MAX];
 	ASN1_OBJECT *policies[FED_X509_POLICY_MAX];
@@ -184,11 +187,12 @@ enum fed_x509_why {
 	FED_X509_POLICY,          /* no allowed policy */
 	FED_X509_CONSTRAINTS,     /* basic, name or path-length constraints */
 	FED_X509_NO_IDENTITY,     /* no valid identity where the profile says */
+	FED_X509_REVOKED,         /* a CRL in force lists it */
 	FED_X509_INVALID,         /* another reason of OpenSSL's (detail has it) */
 };
 
 /* "ok", "bad_input", "unknown_ca", "expired", "bad_signature", "key_usage", "policy",
- * "constraints", "no_identity", "invalid". */
+ * "constraints", "no_identity", "invalid", "revoked". */
 const char *fed_x509_why_str(enum fed_x509_why w);
 
 enum fed_x509_kind { FED_X509_PERSON = 1, FED_X509_ORG };
@@ -206,7 +210,37 @@ struct fed_x509_result {
 	char value[FED_X509_VALUE_MAX];   /* its canonical value (ID number, code) */
 	char source[96];                  /* where it was: "ext:1.2.156.10260.4.1.1" */
 	unsigned char key_sha256[32];     /* SHA-256 of the end-entity's SubjectPublicKeyInfo */
+	bool rev_good;                    /* a CRL in force does not list it */
+	char rev_source[64];              /* "crl:2026-12-06T20:00:00.000Z" (its thisUpdate), or
+	                                   * "" */
 };
+
+/* A CRL, its revoked serials sorted for a lookup in O(log n) (x509_crl.c). */
+struct fed_x509_crl;
+
+/*
+ * Reads the CRL at path (DER or PEM, at most FED_X509_CRL_MAX bytes) and checks its
+ * signature with the certificate of issuers whose subject is its issuer: an SM2 CRL over
+ * its to-be-signed bytes with SM3 and the default distinguishing ID (X509_CRL_verify
+ * cannot pass one), others with X509_CRL_verify. 0, or YH_ERR_CONFIG with *why
+ * (unreadable, not a CRL, no issuer among issuers, a signature that does not verify),
+ * YH_ERR_ALLOC.
+ */
+int fed_x509_crl_load(const char *path, STACK_OF(X509) *issuers, struct fed_x509_crl **out,
+    const char **why) YH_WUR;
+
+void fed_x509_crl_free(struct fed_x509_crl *c);
+
+/* True when c is of x's issuer and in force at now (thisUpdate <= now <= nextUpdate). */
+bool fed_x509_crl_covers(const struct fed_x509_crl *c, X509 *x, time_t now);
+
+/* True when c lists serial. */
+bool fed_x509_crl_lists(const struct fed_x509_crl *c, const ASN1_INTEGER *serial);
+
+/* c's thisUpdate as "crl:YYYY-MM-DDTHH:MM:SS.000Z" into out. */
+void fed_x509_crl_source(const struct fed_x509_crl *c, char *out, size_t outsz);
+
+#define FED_X509_CRL_MAX (64 * 1024 * 1024)   /* bytes of a CRL file */
 
 /*
  * Verifies leaf with the chain the client sent (may be NULL; at most FED_X509_CHAIN_MAX
@@ -262,19 +296,21 @@ const char *fed_x509_proof_alg(X509 *x);
 
 /*
  * What the revocation policy of ca (cert.ca.NAME.revocation and fail) makes of a path
- * whose end-entity's status is not known. This build checks no CRL or OCSP yet, so
- * every status is unknown: with revocation none the certificate is accepted
- * (FED_X509_REV_NOT_REQUIRED), else fail closed refuses (FED_X509_REV_REFUSED) and fail
- * open accepts and says so (FED_X509_REV_ACCEPTED_UNKNOWN).
+ * whose end-entity is not revoked: good when a CRL in force does not list it
+ * (fed_x509_verify's res->rev_good); with revocation none the certificate is accepted
+ * (FED_X509_REV_NOT_REQUIRED); else a status not known (no CRL of its issuer, or one
+ * past its nextUpdate; OCSP is not consulted yet) refuses under fail closed
+ * (FED_X509_REV_REFUSED) and is accepted under fail open (FED_X509_REV_ACCEPTED_UNKNOWN).
  */
 enum fed_x509_rev_decision {
 	FED_X509_REV_NOT_REQUIRED = 0,
 	FED_X509_REV_REFUSED,
 	FED_X509_REV_ACCEPTED_UNKNOWN,
+	FED_X509_REV_GOOD,            /* a CRL in force does not list it */
 };
-enum fed_x509_rev_decision fed_x509_rev_decide(const struct fed_x509_ca *ca);
+enum fed_x509_rev_decision fed_x509_rev_decide(const struct fed_x509_ca *ca, bool good);
 
-/* "not_required", "unknown_refused", "unknown_accepted". */
+/* "not_required", "unknown_refused", "unknown_accepted", "good". */
 const char *fed_x509_rev_decision_str(enum fed_x509_rev_decision d);
 
 /* "id_number", "credit_code", "org_code", "reg_number". */

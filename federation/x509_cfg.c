@@ -49,10 +49,12 @@ fed_x509_rev_str(enum fed_x509_rev r)
 }
 
 enum fed_x509_rev_decision
-fed_x509_rev_decide(const struct fed_x509_ca *ca)
+fed_x509_rev_decide(const struct fed_x509_ca *ca, bool good)
 {
 	if (ca == NULL || ca->revocation == FED_X509_REV_NONE)
 		return FED_X509_REV_NOT_REQUIRED;
+	if (good)
+		return FED_X509_REV_GOOD;
 	return ca->fail_open ? FED_X509_REV_ACCEPTED_UNKNOWN : FED_X509_REV_REFUSED;
 }
 
@@ -63,6 +65,7 @@ fed_x509_rev_decision_str(enum fed_x509_rev_decision d)
 	case FED_X509_REV_NOT_REQUIRED: return "not_required";
 	case FED_X509_REV_REFUSED: return "unknown_refused";
 	case FED_X509_REV_ACCEPTED_UNKNOWN: return "unknown_accepted";
+	case FED_X509_REV_GOOD: return "good";
 	}
 	return "?";
 }
@@ -315,6 +318,8 @@ ca_line(struct fed_x509_ca *ca, const char *field, const char *value, const char
 		return path_set(&ca->intermediates, ca->where_int, value, file, where, why);
 	if (strcmp(field, "cross_certs") == 0)
 		return path_set(&ca->cross_certs, ca->where_cross, value, file, where, why);
+	if (strcmp(field, "crl") == 0)
+		return path_set(&ca->crl, ca->where_crl, value, file, where, why);
 	if (strcmp(field, "revocation") == 0) {
 		if (strcmp(value, "crl") == 0)
 			ca->revocation = FED_X509_REV_CRL;
@@ -350,8 +355,8 @@ ca_line(struct fed_x509_ca *ca, const char *field, const char *value, const char
 	}
 	if (strcmp(field, "policies") == 0)
 		return policies_parse(ca, value, why);
-	*why = "unknown field (roots, intermediates, cross_certs, revocation, fail, profile, "
-	    "policies)";
+	*why = "unknown field (roots, intermediates, cross_certs, crl, revocation, fail, "
+	    "profile, policies)";
 	return YH_ERR_CONFIG;
 }
 
@@ -459,6 +464,7 @@ fed_x509_cfg_free(struct fed_x509_cfg *c)
 		free(c->ca[i].roots);
 		free(c->ca[i].intermediates);
 		free(c->ca[i].cross_certs);
+		free(c->ca[i].crl);
 		for (size_t j = 0; j < c->ca[i].npolicies; j++)
 			ASN1_OBJECT_free(c->ca[i].policies[j]);
 	}

@@ -9,10 +9,10 @@
  * good once and only in the browser it was issued to. The POST takes it, checks the
  * signature over the challenge's ASCII bytes with the certificate's key
  * (fed_x509_proof_verify), the certificate against the configured CAs (fed_x509_verify)
- * and finds the person by the ID number it carries. No CRL or OCSP is consulted yet: a
- * CA whose revocation is not none refuses under fail closed and is accepted, audited as
- * such, under fail open (fed_x509_rev_decide). The session gets LoA 4 and amr "hwk" and
- * "x509". Every refusal is audited (login.failure, method cert, the reason)
+ * and finds the person by the ID number it carries. A certificate its CA's CRL lists
+ * is refused; one whose status is unknown (no CRL in force, OCSP not built) is refused
+ * under fail closed and accepted, audited as such, under fail open
+ * (fed_x509_rev_decide). The session gets LoA 4 and amr "hwk" and "x509". Every refusal is audited (login.failure, method cert, the reason)
  * and answered with the form and a page saying why.
  */
 #include <stdio.h>
@@ -153,8 +153,11 @@ audit(struct cert_req *j, const char *event, const char *uid, const char *reason
 		json_object_set_new(f, "reason", json_string(reason));
 	if (res != NULL && res->ca != NULL) {
 		json_object_set_new(f, "ca", json_string(res->ca->name));
-		json_object_set_new(f, "revocation", json_string(fed_x509_rev_decision_str(
-		    fed_x509_rev_decide(res->ca))));
+		json_object_set_new(f, "revocation", json_string(res->why == FED_X509_REVOKED ?
+		    "revoked" : fed_x509_rev_decision_str(fed_x509_rev_decide(res->ca,
+		    res->rev_good))));
+		if (res->rev_source[0] != '\0')
+			json_object_set_new(f, "revocation_source", json_string(res->rev_source));
 	}
 	if (res != NULL && res->path != NULL) {
 		for (size_t i = 0; i < 32; i++)
@@ -215,6 +218,7 @@ alert_of(enum fed_x509_why w)
 	case FED_X509_EXPIRED: return PAGE_MSG_CERT_EXPIRED;
 	case FED_X509_KEY_USAGE: return PAGE_MSG_CERT_KEY_USAGE;
 	case FED_X509_BAD_INPUT: return PAGE_MSG_CERT_BAD_INPUT;
+	case FED_X509_REVOKED: return PAGE_MSG_CERT_REVOKED;
 	default: return PAGE_MSG_CERT_REFUSED;
 	}
 }
@@ -289,7 +293,7 @@ cert_attempt(struct cert_req *j)
 		goto out;
 	if (res.why != FED_X509_OK)
 		r = refuse(j, 403, alert_of(res.why), fed_x509_why_str(res.why), &res);
-	else if (fed_x509_rev_decide(res.ca) == FED_X509_REV_REFUSED)
+	else if (fed_x509_rev_decide(res.ca, res.rev_good) == FED_X509_REV_REFUSED)
 		r = refuse(j, 403, PAGE_MSG_CERT_REVOCATION_UNKNOWN, "revocation_unknown", &res);
 	else if (res.kind != FED_X509_PERSON)
 		r = refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, "organization_certificate", &res);

@@ -99,6 +99,29 @@ check pn 0 "d.ok && d.proof.algorithm === 'RSA-SHA256' && d.proof.valid" "$TMP/a
 check pn 1 "d.ok && !d.proof.valid" "$TMP/authd.conf" --challenge "$CH" \
   --signature "$TMP/pa.sig"
 
+# Revocation by CRL: CA a's intermediate lists pv (SM2, verified over the to-be-signed
+# bytes with the default distinguishing ID); CA r's intermediate 100,000 serials and pn.
+pki_crl "$P" ia ia "$(pki_serial "$P" pv)" || die "openssl ca -gencrl (SM2) failed"
+PKI_CRL_EXTRA=100000 pki_crl "$P" ir ir "$(pki_serial "$P" pn)" ||
+  die "openssl ca -gencrl (100,000 serials) failed"
+{ grep -v 'revocation = none' "$TMP/authd.conf"
+  echo "cert.ca.a.crl = pki/ia.crl"; echo "cert.ca.r.crl = pki/ir.crl"; } >"$TMP/crl.conf"
+check pv 1 "!d.ok && d.reason === 'revoked' && d.revocation.status === 'revoked' &&
+  /^crl:20/.test(d.revocation.source)" "$TMP/crl.conf"
+check pa 0 "d.ok && d.revocation.policy === 'crl' && d.revocation.status === 'good' &&
+  /^crl:20/.test(d.revocation.source)" "$TMP/crl.conf"
+t0=$(date +%s%N)
+check pn 1 "!d.ok && d.reason === 'revoked'" "$TMP/crl.conf"
+check pr 0 "d.ok && d.revocation.status === 'good'" "$TMP/crl.conf"
+echo "two checks with the 100,000-serial CRL loaded: $((($(date +%s%N) - t0) / 1000000)) ms (each loads it)"
+# A CRL whose signature was changed by one bit is refused when the file is read.
+cp "$P/ia.crl" "$P/bad.crl"
+"$PY" -c 'import sys; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[-5]^=1; open(p,"wb").write(d)' "$P/bad.crl"
+sed 's|pki/ia.crl|pki/bad.crl|' "$TMP/crl.conf" >"$TMP/bad.conf"
+out=$("$AUTHD" -t -c "$TMP/bad.conf" 2>&1)
+[[ $? != 0 && $out == *"cert.ca.a.crl: "*"bad.crl has a signature that does not verify"* ]] &&
+  ok "a tampered SM2 CRL is refused" || fail "tampered CRL: $out"
+
 # Bad keys and files name file:line, in authd -t and in authctl.
 cp "$TMP/authd.conf" "$TMP/bad.conf"
 echo "cert.ca.a.rooots = x.pem" >>"$TMP/bad.conf"

@@ -4,7 +4,8 @@
 # middleware would (SM2 over SM3 with the default distinguishing ID, ECDSA and RSA over
 # SHA-256) and posts /login/cert. Logins for SM2, ECDSA and RSA persons (LoA 4 in the
 # audit line); refusals, each with its page and its audit reason: a replayed challenge,
-# another browser's challenge, a bad signature, an unknown CA, a path needing a
+# another browser's challenge, a bad signature, an unknown CA, a certificate its CA's CRL
+# lists, a path needing a
 # cross-certificate that is not configured, an expired certificate, a wrong key usage,
 # a deregistered person's certificate; a CA added with authctl ca add and taken on
 # SIGHUP (and dropped after ca remove); a CA's revocation policy while no CRL or OCSP
@@ -23,13 +24,14 @@ BASE=http://127.0.0.1:$PORT
 S=$TMP/state
 P=$TMP/pki
 pki_build "$P" || die "building the test PKI with openssl failed"
+pki_crl "$P" ia ia "$(pki_serial "$P" pv)" || die "openssl ca -gencrl failed"
 # CA a without the cross-certificate: B's persons have no path.
 cat >"$TMP/authd.conf" <<EOF
 state_dir = $S
 http.listen = 127.0.0.1:$PORT
 cert.ca.a.roots = $P/ra.pem
 cert.ca.a.intermediates = $P/ia.pem
-cert.ca.a.revocation = none
+cert.ca.a.crl = $P/ia.crl
 cert.ca.r.roots = $P/rr.pem
 cert.ca.r.intermediates = $P/ir.pem
 cert.ca.r.revocation = crl
@@ -124,6 +126,9 @@ if id_token b app1; then
     ok "the ID token says acr loa:4, amr hwk x509" ||
     fail "ID token: acr $(jwt_claim "$IDT" acr) amr $(jwt_claim "$IDT" amr)"
 fi
+(($(audit_count login.success '"method":"cert"' '"ca":"a"' '"revocation":"good"' '"revocation_source":"crl:') == 1)) &&
+  ok "CA a's login audited with its CRL as the revocation source" ||
+  fail "CA a's login.success: $(grep '"ca":"a"' "$S/audit.log" | head -2)"
 (($(audit_count login.success '"method":"cert"' '"ca":"r"' '"revocation":"unknown_accepted"') == 2)) &&
   ok "CA r's logins audited as accepted with an unknown revocation status (fail open)" ||
   fail "CA r's login.success lines: $(grep '"ca":"r"' "$S/audit.log" | head -2)"
@@ -157,7 +162,7 @@ post b pr "$CH" "$(sign pr "${CH}x")"
 refused "a signature over another text" 403 "签名值验证失败" bad_signature
 
 # Certificates the trust refuses.
-for c in "unknown:不是由本站信任的证书机构签发的:unknown_ca" \
+for c in "unknown:不是由本站信任的证书机构签发的:unknown_ca" "pv:已被吊销:revoked" \
   "pb:不是由本站信任的证书机构签发的:unknown_ca" "old:已过期:expired" \
   "ku:不能用于登录:key_usage"; do
   IFS=: read -r name text reason <<<"$c"

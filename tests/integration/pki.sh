@@ -5,6 +5,7 @@
 #     pa.pem      person, SM2, ID number as the GM/T 0015 extension 1.2.156.10260.4.1.1
 #     ea.pem      enterprise, SM2, credit code as the extension 1.2.156.10260.4.4
 #     ku.pem      person, SM2, key usage keyEncipherment only (cannot sign a login)
+#     pv.pem      person, SM2, the one pki_crl lists in the tests
 #   CA B (SM2):  rb.pem (root "Root B"), cross.pem (Root B cross-signed by Root A)
 #     pb.pem      person, ECDSA P-256 key signed by B's SM2 root, ID number as a subject
 #                 attribute 1.2.156.10260.4.1.1
@@ -115,6 +116,8 @@ authorityKeyIdentifier=keyid" &&
 1.2.156.10260.4.1.1=ASN1:PRINTABLESTRING:$PKI_ID_A" &&
     pki_cert "$d" ea sm2 "/CN=Example Ltd/O=Example Ltd" ia "$PKI_EE_EXT
 1.2.156.10260.4.4=ASN1:UTF8String:$PKI_USCC" &&
+    pki_cert "$d" pv sm2 "/CN=Revoked Person/O=CA A" ia "$PKI_EE_EXT
+1.2.156.10260.4.1.1=ASN1:PRINTABLESTRING:$PKI_ID_A" &&
     pki_cert "$d" ku sm2 "/CN=Encryption Only/O=CA A" ia "basicConstraints=critical,CA:FALSE
 keyUsage=critical,keyEncipherment
 1.2.156.10260.4.1.1=ASN1:PRINTABLESTRING:$PKI_ID_A" &&
@@ -139,3 +142,36 @@ subjectAltName=otherName:1.2.156.10260.4.1.1;UTF8:$PKI_ID_R" &&
     pki_cert "$d" unknown sm2 "/CN=Nobody Known" ru "$PKI_EE_EXT
 1.2.156.10260.4.1.1=ASN1:PRINTABLESTRING:$PKI_ID_A"
 }
+
+# pki_crl DIR OUT ISSUER SERIAL...: DIR/OUT.crl (DER), a CRL by DIR/ISSUER.{pem,key}
+# listing the hexadecimal SERIALs (openssl ca -gencrl over an index written here; SM2
+# with the default distinguishing ID). With PKI_CRL_EXTRA=N it lists N more random ones.
+pki_crl() {
+  local d=$1 out=$2 iss=$3 s
+  shift 3
+  mkdir -p "$d/$out.db" && echo 01 >"$d/$out.db/crlnumber"
+  {
+    for s in "$@"; do printf 'R\t301231000000Z\t250101000000Z\t%s\tunknown\t/CN=x\n' "$s"; done
+    if ((${PKI_CRL_EXTRA:-0} > 0)); then
+      openssl rand -hex $((8 * PKI_CRL_EXTRA)) | fold -w 16 | tr 'a-f' 'A-F' |
+        awk '{ printf "R\t301231000000Z\t250101000000Z\t%s\tunknown\t/CN=x\n", $1 }'
+    fi
+  } | sort -u -t "$(printf '\t')" -k4,4 >"$d/$out.db/index"
+  cat >"$d/$out.cnf" <<EOC
+[ca]
+default_ca = c
+[c]
+database = $d/$out.db/index
+crlnumber = $d/$out.db/crlnumber
+default_md = sha256
+default_crl_days = 7
+EOC
+  # shellcheck disable=SC2046
+  openssl ca -batch -gencrl -config "$d/$out.cnf" -cert "$d/$iss.pem" -keyfile "$d/$iss.key" \
+    $(pki_sign_opts "$d/$iss.key" | sed 's/-sm3/-md sm3/; s/-sha256/-md sha256/') \
+    -out "$d/$out-crl.pem" 2>"$d/$out.err" &&
+    openssl crl -in "$d/$out-crl.pem" -outform DER -out "$d/$out.crl"
+}
+
+# pki_serial DIR NAME: the serial of DIR/NAME.pem in hexadecimal, as openssl prints it.
+pki_serial() { openssl x509 -in "$1/$2.pem" -noout -serial | sed 's/^serial=//'; }

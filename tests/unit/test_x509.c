@@ -6,7 +6,9 @@
  * and the refusal when it is not configured (also when the client sends it), RSA and
  * ECDSA mixed, an expired certificate, a wrong key usage, a policy allow-list, a broken
  * signature, the identity from each place a profile may name, and the proof of
- * possession (a challenge signed with SM2, ECDSA P-256 and P-384, RSA).
+ * possession (a challenge signed with SM2, ECDSA P-256 and P-384, RSA), and CRLs (SM2
+ * verified with the default distinguishing ID, refused with an empty one or another key;
+ * RSA; the sorted lookup; nextUpdate and issuer).
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -616,6 +618,117 @@ test_proof(void **state)
 	}
 }
 
+/* A CRL by issuer (key k) listing serials[0..n), signed with the SM2 ID id. */
+static void
+write_crl(const char *name, X509 *issuer, EVP_PKEY *k, const long *serials, size_t n,
+    const char *id)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	bool sm2 = EVP_PKEY_is_a(k, "SM2");
+	unsigned char *der = NULL;
+	char path[160];
+	FILE *f;
+	int len;
+
+	X509_CRL_set_version(crl, 1);
+	X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer));
+	X509_gmtime_adj(t, -60);
+	X509_CRL_set1_lastUpdate(crl, t);
+	X509_gmtime_adj(t, 86400);
+	X509_CRL_set1_nextUpdate(crl, t);
+	for (size_t i = 0; i < n; i++) {
+		X509_REVOKED *r = X509_REVOKED_new();
+		ASN1_INTEGER *sn = ASN1_INTEGER_new();
+
+		ASN1_INTEGER_set(sn, serials[i]);
+		X509_REVOKED_set_serialNumber(r, sn);
+		X509_REVOKED_set_revocationDate(r, t);
+		X509_CRL_add0_revoked(crl, r);
+		ASN1_INTEGER_free(sn);
+	}
+	X509_CRL_sort(crl);
+	assert_int_equal(EVP_DigestSignInit_ex(m, &pctx, sm2 ? "SM3" : "SHA256", NULL, NULL, k,
+	    NULL), 1);
+	if (sm2)
+		assert_true(EVP_PKEY_CTX_set1_id(pctx, id, (int)strlen(id)) > 0);
+	assert_true(X509_CRL_sign_ctx(crl, m) > 0);
+	len = i2d_X509_CRL(crl, &der);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(der, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(m);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+}
+
+static void
+test_crl(void **state)
+{
+	struct pki p;
+	struct fed_x509_crl *c = NULL;
+	STACK_OF(X509) *iss = sk_X509_new_null();
+	const char *why = NULL;
+	char path[160];
+	long many[2000];
+	ASN1_INTEGER *sn = ASN1_INTEGER_new();
+	struct mk m;
+	X509 *x;
+
+	(void)state;
+	pki_make(&p);
+	sk_X509_push(iss, p.ia);
+	for (size_t i = 0; i < 2000; i++)
+		many[i] = (long)(i * 7919 % 100003) + 10;
+	write_crl("a.crl", p.ia, p.kia, many, 2000, "1234567812345678");
+	snprintf(path, sizeof(path), "%s/a.crl", tmpdir);
+	assert_int_equal(fed_x509_crl_load(path, iss, &c, &why), 0);
+	for (size_t i = 0; i < 2000; i += 97) {
+		ASN1_INTEGER_set(sn, many[i]);
+		assert_true(fed_x509_crl_lists(c, sn));
+	}
+	ASN1_INTEGER_set(sn, 5);
+	assert_false(fed_x509_crl_lists(c, sn));
+	m = (struct mk){ .cn = "Zhang San", .key = p.kee, .issuer = p.ia, .issuer_key = p.kia };
+	x = person(&m, ID_A);
+	assert_true(fed_x509_crl_covers(c, x, time(NULL)));
+	assert_false(fed_x509_crl_covers(c, x, time(NULL) + 2 * 86400));   /* past nextUpdate */
+	assert_false(fed_x509_crl_covers(c, p.ia, time(NULL)));            /* another issuer */
+	X509_free(x);
+	fed_x509_crl_free(c);
+	c = NULL;
+
+	/* Signed with an empty ID (OpenSSL 3.0's default), or by another key: refused. */
+	write_crl("b.crl", p.ia, p.kia, many, 3, "");
+	snprintf(path, sizeof(path), "%s/b.crl", tmpdir);
+	assert_int_equal(fed_x509_crl_load(path, iss, &c, &why), YH_ERR_CONFIG);
+	assert_string_equal(why, "has a signature that does not verify");
+	write_crl("c.crl", p.ia, p.ka, many, 3, "1234567812345678");
+	snprintf(path, sizeof(path), "%s/c.crl", tmpdir);
+	assert_int_equal(fed_x509_crl_load(path, iss, &c, &why), YH_ERR_CONFIG);
+	/* An RSA CRL through X509_CRL_verify; no issuer among the certificates. */
+	sk_X509_zero(iss);
+	sk_X509_push(iss, p.rr);
+	write_crl("r.crl", p.rr, p.kr, many, 3, NULL);
+	snprintf(path, sizeof(path), "%s/r.crl", tmpdir);
+	assert_int_equal(fed_x509_crl_load(path, iss, &c, &why), 0);
+	fed_x509_crl_free(c);
+	c = NULL;
+	sk_X509_zero(iss);
+	sk_X509_push(iss, p.ra);
+	assert_int_equal(fed_x509_crl_load(path, iss, &c, &why), YH_ERR_CONFIG);
+	assert_string_equal(why, "is issued by none of the CA's certificates");
+	assert_null(c);
+
+	ASN1_INTEGER_free(sn);
+	sk_X509_free(iss);
+	pki_free(&p);
+}
+
 int
 main(void)
 {
@@ -625,6 +738,7 @@ main(void)
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_proof),
+		cmocka_unit_test(test_crl),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
