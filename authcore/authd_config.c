@@ -25,7 +25,7 @@
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "json", "text", NULL };
 static const char *const session_backends[] = { "memory", "redis", NULL };
-static const char *const staff_methods[] = { "totp", NULL };
+static const char *const staff_methods[] = { "totp", "cert", NULL };
 static const char *const key_algs[] = { "ES256", "EdDSA", "RS256", "PS256", "SM2", NULL };
 
 #define OFF(field) offsetof(struct authd_cfg, field)
@@ -270,8 +270,9 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "login.staff_methods", .type = YH_CFG_ENUM, .def = "totp", .max = 16,
 	  .choices = staff_methods, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(login_staff_methods),
-	  .help = "the second factor a person with a current staff relation must add to a "
-	      "password: totp (a certificate login, cert, comes with the certificate work)" },
+	  .help = "how a person with a current staff relation logs in: totp (a password or "
+	      "SMS code plus a TOTP code) or cert (a certificate login only: a password or SMS "
+	      "code, even a right one, is refused with a page saying why)" },
 	{ .name = "token.access_lifetime", .type = YH_CFG_DURATION, .def = "10m", .min = 30,
 	  .max = 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(access_token_lifetime),
 	  .help = "access token lifetime unless the client sets its own" },
@@ -318,6 +319,17 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	      "(pgtUrl); unset = the system's trust store" },
 	FED_REG_CFG_OPTIONS(OFF(registry)),
 	FED_SMS_CFG_OPTIONS(OFF(sms)),
+	{ .name = "cert.ca.", .type = YH_CFG_FAMILY, .flags = YH_CFG_RELOADABLE,
+	  .offset = OFF(cert), .family = fed_x509_cfg_line,
+	  .help = "`cert.ca.NAME.FIELD` (roots, intermediates, cross_certs, crl, revocation, "
+	      "fail, profile, policies): a CA whose certificates log people in (docs/certificates.md)" },
+	{ .name = "cert.profile.", .type = YH_CFG_FAMILY, .flags = YH_CFG_RELOADABLE,
+	  .offset = OFF(cert), .family = fed_x509_cfg_line,
+	  .help = "`cert.profile.NAME.FIELD` (id_number, credit_code, org_code, reg_number): "
+	      "where a CA's certificates carry the identity (docs/certificates.md)" },
+	{ .name = "cert.trust_dir", .type = YH_CFG_PATH, .def = "", .max = 4096,
+	  .flags = YH_CFG_RELOADABLE, .offset = OFF(cert_trust_dir),
+	  .help = "CAs added by `authctl ca add` (a folder per CA); \"\" = STATE_DIR/ca" },
 	{ .name = "sms.code_lifetime", .type = YH_CFG_DURATION, .def = "5m", .min = 60,
 	  .max = 1800, .flags = YH_CFG_RELOADABLE, .offset = OFF(sms_code_lifetime),
 	  .help = "how long an SMS code is good (single use, in the browser that asked for it)" },
@@ -641,6 +653,24 @@ check_sentinels(const struct authd_cfg *c, char *err, size_t errsz)
 	return 0;
 }
 
+/* The CAs of cert.ca.* and of the trust directory, and their certificates. */
+static int
+cert_trust(struct authd_cfg *c, char *err, size_t errsz)
+{
+	char *dir = authd_cfg_state_path(c, c->cert_trust_dir, "ca");
+	int r;
+
+	if (dir == NULL)
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
+	r = fed_x509_cfg_dir(&c->cert, dir, err, errsz);
+	free(dir);
+	if (r == 0)
+		r = fed_x509_cfg_check(&c->cert, err, errsz);
+	if (r == 0 && c->cert.nca > 0)
+		r = fed_x509_trust_load(&c->cert, &c->cert_trust, err, errsz);
+	return r;
+}
+
 /* Checks what the table cannot and fills in derived values; state_dir is -d or NULL. */
 static int
 finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
@@ -698,7 +728,7 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 	    sizeof(ierr))) != 0)
 		return fail(c, "keys.algs", err, errsz, ierr);
 	c->threads = resolve_threads(c->http_threads);
-	return 0;
+	return cert_trust(c, err, errsz);
 }
 
 int
@@ -827,6 +857,10 @@ authd_cfg_reload(const struct authd_cfg *cur, struct authd_cfg *next,
 	}
 	next->issuer_derived = cur->issuer_derived;
 	next->threads = cur->threads;
+	/* The CAs' files and the trust directory were read again with the file: with a CA
+	 * on either side, the new trust set is taken even when no line changed. */
+	if (cur->cert.nca > 0 || next->cert.nca > 0)
+		rl->applied++;
 	return 0;
 }
 
@@ -836,6 +870,9 @@ authd_cfg_free(struct authd_cfg *c)
 	if (c == NULL)
 		return;
 	yh_cfg_free(authd_cfg_opts, c);
+	fed_x509_trust_free(c->cert_trust);
+	c->cert_trust = NULL;
+	fed_x509_cfg_free(&c->cert);
 	free(c->config_path);
 	c->config_path = NULL;
 	free(c->privacy_text);
@@ -853,6 +890,7 @@ type_name(const struct yh_cfg_opt *o)
 	case YH_CFG_INT: return "integer";
 	case YH_CFG_DURATION: return "duration";
 	case YH_CFG_BOOL: return "yes/no";
+	case YH_CFG_FAMILY: return "family";
 	}
 	return "?";
 }

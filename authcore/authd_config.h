@@ -32,6 +32,7 @@
 #include "federation/registry.h"
 #include "federation/sms.h"
 #include "federation/upstream_cfg.h"
+#include "federation/x509.h"
 #include "identity/identity_config.h"
 #include "token/jose_alg.h"
 
@@ -112,6 +113,8 @@ struct authd_cfg {
 	char *privacy_notice_version;     /* registration.privacy_notice_version */
 	struct fed_up_set upstreams;      /* upstream.NAME.*: read at start only (a change
 	                                   * waits for a restart) */
+	struct fed_x509_cfg cert;         /* cert.ca.*, cert.profile.* */
+	char *cert_trust_dir;             /* cert.trust_dir; "" = STATE_DIR/ca */
 
 	/* Not options: where the values came from, and values derived by finish. */
 	char *config_path;                /* the -c file, or NULL (embedded defaults) */
@@ -124,6 +127,8 @@ struct authd_cfg {
 	char *privacy_text;               /* the notice file's text (NUL-terminated), or NULL */
 	size_t privacy_len;               /* its length in bytes */
 	char privacy_sha256[65];          /* its SHA-256, lowercase hex ("" without a file) */
+	struct fed_x509_trust *cert_trust; /* cert.ca.*'s certificates; NULL: no CA (or the
+	                                    * built-in configuration) */
 };
 
 /* The whole table (identity options included), NULL-terminated. */

@@ -19,6 +19,8 @@ int ctl_registry(int, char **) __attribute__((weak));
 int ctl_review(int, char **) __attribute__((weak));
 int ctl_upstream(int, char **) __attribute__((weak));
 int ctl_directory(int, char **) __attribute__((weak));
+int ctl_cert(int, char **) __attribute__((weak));
+int ctl_ca(int, char **) __attribute__((weak));
 
 struct group {
 	const char *name;
@@ -72,6 +74,8 @@ main(int argc, char **argv)
 		{ "upstream", ctl_upstream, "upstream test NAME           check the connection to an upstream identity provider" },
 		{ "review", ctl_review, "review list|show|resolve|undo   cases idmerge could not decide" },
 		{ "directory", ctl_directory, "directory init|copy           the directory store (LDAP base entries, copying between backends)" },
+		{ "cert", ctl_cert, "cert check FILE [--chain FILE]   verify a certificate as a login would" },
+		{ "ca", ctl_ca, "ca list|add|remove          the CAs whose certificates log people in" },
 		{ "keys", ctl_keys, "keys generate|rotate|jwks|list --dir DIR   signing keys" },
 		{ "jwt", ctl_jwt, "jwt sign|verify               sign claims or verify a token" },
 		{ "client", ctl_client, "client add|list|show|remove|reset-secret|check-secret   registered apps" },

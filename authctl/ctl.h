@@ -36,6 +36,8 @@ int ctl_registry(int argc, char **argv); /* ctl_registry.c: registry retry */
 int ctl_upstream(int argc, char **argv); /* ctl_upstream.c: upstream test */
 int ctl_review(int argc, char **argv);  /* ctl_review.c: review list|show|resolve|undo */
 int ctl_directory(int argc, char **argv); /* ctl_directory.c: directory init|copy */
+int ctl_cert(int argc, char **argv);    /* ctl_cert.c: cert check */
+int ctl_ca(int argc, char **argv);      /* ctl_cert.c: ca list|add|remove */
 
 struct ident;
 struct json_t;

@@ -34,6 +34,17 @@ yh_cfg_find(const struct yh_cfg_opt *opts, const char *name)
 	return NULL;
 }
 
+/* The YH_CFG_FAMILY row whose prefix starts name, or NULL. */
+static const struct yh_cfg_opt *
+family_of(const struct yh_cfg_opt *opts, const char *name)
+{
+	for (; opts->name != NULL; opts++)
+		if (opts->type == YH_CFG_FAMILY &&
+		    strncmp(opts->name, name, strlen(opts->name)) == 0)
+			return opts;
+	return NULL;
+}
+
 bool
 yh_cfg_int_ok(const struct yh_cfg_opt *o, int64_t v)
 {
@@ -88,9 +99,8 @@ free_str(const struct yh_cfg_opt *o, char **slot)
 	*slot = NULL;
 }
 
-/* Resolves a relative path against the directory of the file it came from. */
-static char *
-resolve_path(const char *value, const char *file)
+char *
+yh_cfg_path_resolve(const char *value, const char *file)
 {
 	const char *slash;
 	struct yh_buf b;
@@ -132,7 +142,7 @@ set_value(const struct yh_cfg_opt *o, void *base, const char *value, const char 
 			    value);
 			return YH_ERR_CONFIG;
 		}
-		s = o->type == YH_CFG_PATH ? resolve_path(value, file) : strdup(value);
+		s = o->type == YH_CFG_PATH ? yh_cfg_path_resolve(value, file) : strdup(value);
 		if (s == NULL) {
 			seterr(err, where, "%s: out of memory", o->name, NULL);
 			return YH_ERR_ALLOC;
@@ -161,6 +171,11 @@ set_value(const struct yh_cfg_opt *o, void *base, const char *value, const char 
 		}
 		*(bool *)(void *)slot_base = bv;
 		return 0;
+	case YH_CFG_FAMILY:
+		if (value == NULL || strcmp(where, "default") == 0)
+			return 0;
+		seterr(err, where, "%s: set these keys in a file", o->name, NULL);
+		return YH_ERR_CONFIG;
 	}
 	seterr(err, where, "%s: unknown option type", o->name, NULL);
 	return YH_ERR_CONFIG;
@@ -319,7 +334,17 @@ yh_cfg_load_file_blocks(const struct yh_cfg_opt *opts, void *base, const char *p
 			r = YH_ERR_CONFIG;
 			break;
 		}
-		if ((o = yh_cfg_find(opts, key)) == NULL && blk != NULL &&
+		if ((o = yh_cfg_find(opts, key)) == NULL && (o = family_of(opts, key)) != NULL) {
+			err->msg[0] = '\0';
+			if (o->family != NULL &&
+			    (r = o->family((char *)base + o->offset, key, value, path, lineno,
+			    err)) != 0) {
+				snprintf(err->where, sizeof(err->where), "%s", where);
+				break;
+			}
+			continue;
+		}
+		if (o == NULL && blk != NULL &&
 		    strncmp(key, blk->prefix, strlen(blk->prefix)) == 0) {
 			if ((r = blk->set(blk->arg, key, value, path, where, err)) != 0)
 				break;
@@ -392,6 +417,10 @@ yh_cfg_format(const struct yh_cfg_opt *o, const void *base, char *out, size_t ou
 		snprintf(out, outsz, "%s", bool_at(o, base) ? "yes" : "no");
 		return;
 	}
+	if (o->type == YH_CFG_FAMILY) {
+		snprintf(out, outsz, "%s", "");
+		return;
+	}
 	s = str_at(o, base);
 	if (s != NULL && (o->flags & YH_CFG_SENSITIVE))
 		s = "(set)";
@@ -408,6 +437,8 @@ yh_cfg_dump(const struct yh_cfg_opt *opts, const void *base, struct yh_buf *out)
 	if ((v = malloc(CFG_LINE_MAX * 2)) == NULL)
 		return YH_ERR_ALLOC;
 	for (const struct yh_cfg_opt *o = opts; o->name != NULL && r == 0; o++) {
+		if (o->type == YH_CFG_FAMILY)
+			continue;
 		yh_cfg_format(o, base, v, CFG_LINE_MAX * 2);
 		r = yh_buf_printf(out, "%s = %s\n", o->name, v);
 	}
@@ -421,6 +452,8 @@ value_equal(const struct yh_cfg_opt *o, const void *a, const void *b)
 {
 	const char *x, *y;
 
+	if (o->type == YH_CFG_FAMILY)
+		return true;
 	if (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION)
 		return int_at(o, a) == int_at(o, b);
 	if (o->type == YH_CFG_BOOL)
@@ -437,6 +470,8 @@ value_copy(const struct yh_cfg_opt *o, void *dst, const void *src)
 	char *slot = (char *)dst + o->offset, *dup = NULL;
 	const char *s;
 
+	if (o->type == YH_CFG_FAMILY)
+		return 0;
 	if (o->type == YH_CFG_INT || o->type == YH_CFG_DURATION) {
 		*(int64_t *)(void *)slot = int_at(o, src);
 		return 0;

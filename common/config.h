@@ -28,6 +28,10 @@ enum yh_cfg_type {
 	YH_CFG_INT,      /* int64_t within [min, max] */
 	YH_CFG_DURATION, /* int64_t seconds within [min, max]; "30", "30s", "15m", "8h", "7d" */
 	YH_CFG_BOOL,     /* bool; yes/no/true/false/on/off/1/0 */
+	YH_CFG_FAMILY,   /* a family of keys named by a prefix ending in '.' ("cert.ca."): every
+	                  * key of a file starting with name goes to the row's family hook,
+	                  * which keeps it in the caller's struct and reports its own errors;
+	                  * the table stores, prints, copies and compares nothing for it */
 };
 
 #define YH_CFG_SENSITIVE 0x1u  /* never printed; wiped when freed */
@@ -48,6 +52,17 @@ enum yh_cfg_type {
 typedef int (*yh_cfg_apply_fn)(void *ctx, const void *old, const void *new, char *err,
     size_t errsz);
 
+struct yh_cfg_err;
+
+/*
+ * A YH_CFG_FAMILY row's hook: one "key = value" line of file (line lineno) whose key
+ * starts with the row's name, for slot (the row's offset in the caller's struct). Returns 0, or
+ * YH_ERR_CONFIG / YH_ERR_ALLOC with err->msg set (the loader sets err->where to
+ * file:line). A hook keeps file and lineno for what it checks later.
+ */
+typedef int (*yh_cfg_family_fn)(void *slot, const char *key, const char *value,
+    const char *file, unsigned lineno, struct yh_cfg_err *err);
+
 struct yh_cfg_opt {
 	const char *name;            /* NULL ends the table */
 	enum yh_cfg_type type;
@@ -58,6 +73,7 @@ struct yh_cfg_opt {
 	size_t offset;               /* where the value lives in the caller's struct */
 	const char *help;
 	yh_cfg_apply_fn apply;       /* RELOADABLE only; NULL: read at each use */
+	yh_cfg_family_fn family;     /* YH_CFG_FAMILY only */
 };
 
 struct yh_cfg_err {
@@ -160,6 +176,10 @@ struct yh_cfg_reload {
  */
 int yh_cfg_reload(const struct yh_cfg_opt *opts, const void *cur, void *next,
     struct yh_cfg_reload *rl, struct yh_cfg_err *err) YH_WUR;
+
+/* value as a path: itself when absolute or file is NULL, else relative to the directory
+ * of file (where it was written). A new string (free it), or NULL when out of memory. */
+char *yh_cfg_path_resolve(const char *value, const char *file);
 
 /* Frees string values (wiping SENSITIVE ones). */
 void yh_cfg_free(const struct yh_cfg_opt *opts, void *base);

@@ -140,9 +140,19 @@ login_staff_pending(struct authd_app *app, const char *uid, bool *pending)
 	dir_mandate_clear(&m);
 	if (r == YH_ERR_NOT_FOUND)
 		return 0;
-	/* login.staff_methods names the second factor; totp is the one there is. */
+	/* login.staff_methods: totp holds the session to the TOTP step-up; with cert the
+	 * password and SMS logins refuse it (login_staff_cert_only). */
 	*pending = r == 0;
 	return r;
+}
+
+bool
+login_staff_cert_only(const struct authd_app *app)
+{
+	const struct authd_cfg *c = app != NULL ? app->cfg : NULL;
+
+	return c != NULL && c->login_staff_methods != NULL &&
+	    strcmp(c->login_staff_methods, "cert") == 0;
 }
 
 void
@@ -219,13 +229,36 @@ login_req_info_get(struct http_req *req, struct login_req_info *out)
 }
 
 int
+login_form_start(struct http_req *req, struct authd_app *app, const char *purpose,
+    char *next, size_t nextsz, char csrf[CSRF_TOKEN_SIZE], struct login_req_info *ri)
+{
+	const char *q = NULL;
+
+	if (http_req_query(req, "next", LOGIN_NEXT_MAX, &q) != 0)
+		q = NULL;
+	snprintf(next, nextsz, "%s", login_next_pick(q));
+	ri->lang = page_lang_of(req);
+	ri->https = http_req_is_https(req);
+	return csrf_prepare(req, app->keys, purpose, NULL, csrf);
+}
+
+int
 login_open_session(struct authd_app *app, const struct login_req_info *ri,
     const char *uid, int loa, const char *amr, char token[SESS_TOKEN_SIZE],
     struct sess_info *info)
 {
 	const char *const amrs[] = { amr };
-	struct sess_auth auth = { .uid = uid, .loa = loa, .amr = amrs, .namr = 1, .ua = ri->ua,
-	    .addr = ri->ip };
+
+	return login_open_session_amr(app, ri, uid, loa, amrs, 1, token, info);
+}
+
+int
+login_open_session_amr(struct authd_app *app, const struct login_req_info *ri,
+    const char *uid, int loa, const char *const *amr, size_t namr,
+    char token[SESS_TOKEN_SIZE], struct sess_info *info)
+{
+	struct sess_auth auth = { .uid = uid, .loa = loa, .amr = amr, .namr = namr,
+	    .ua = ri->ua, .addr = ri->ip };
 	const struct sess_auth *a = &auth;
 	struct sess_store *s = app->sess;
 	const char *old_sid = ri->old_sid;

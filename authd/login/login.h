@@ -22,6 +22,9 @@
  *   GET  /login/forgot, POST /login/forgot   account recovery (recover.c): with an SMS
  *                        gateway a new password by a code to the verified phone
  *   /login/qr, /qr/...   the QR-code login from the mobile app (qr.c, authd/login/qr.h)
+ *   GET  /login/cert, GET /login/cert/challenge, POST /login/cert   the certificate
+ *                        login (cert.c): a challenge signed by the USBKey's key, the
+ *                        certificate verified against cert.ca.*; LoA 4, amr hwk x509
  *
  * Everything answers in pages (authd/ui/pages.h), Simplified Chinese by default. Failures
  * and lockouts are audited (login.failure, login.lockout, login.success, login.stepup,
@@ -37,6 +40,7 @@
 
 #include "authd/http/http.h"
 #include "authd/session/sess.h"
+#include "authd/ui/csrf.h"
 #include "authd/ui/pages.h"
 #include "common/err.h"
 
@@ -123,6 +127,13 @@ int login_signup_post(struct http_req *req, void *arg);
 int login_privacy_get(struct http_req *req, void *arg);
 int login_sms_get(struct http_req *req, void *arg);
 int login_sms_post(struct http_req *req, void *arg);
+int login_cert_get(struct http_req *req, void *arg);
+int login_cert_challenge_get(struct http_req *req, void *arg);
+int login_cert_post(struct http_req *req, void *arg);
+
+#define LOGIN_CERT_PATH "/login/cert"                  /* certificate login (cert.c) */
+#define LOGIN_CERT_CHALLENGE_PATH "/login/cert/challenge"
+#define LOGIN_CERT_CHALLENGE_TTL 120                   /* seconds a challenge is good */
 
 #define LOGIN_PRIVACY_PATH "/privacy"
 /* The version of the built-in notice (authd/ui/privacy/notice_*.txt): raise it when
@@ -213,6 +224,10 @@ bool login_auth_fresh(const struct sess_info *si, int64_t now, int64_t max_age_s
 #define LOGIN_LOA_PENDING 0
 int login_staff_pending(struct authd_app *app, const char *uid, bool *pending) YH_WUR;
 
+/* True when login.staff_methods is cert: a staff member (login_staff_pending's *pending)
+ * logs in by certificate only, and a password or SMS login of theirs is refused. */
+bool login_staff_cert_only(const struct authd_app *app);
+
 /* Counts a login in the yh_logins_total{method,result} metric (app->metrics may be
  * NULL). method: "pwd", "otp", "register", "qr"; result: "success", "failure", "locked". */
 void login_metric(struct authd_app *app, const char *method, const char *result);
@@ -237,6 +252,16 @@ struct login_req_info {
 void login_req_info_get(struct http_req *req, struct login_req_info *out);
 
 /*
+ * What the GET of a pre-login form (the SMS and certificate logins) starts with: next
+ * (the query's when login_next_ok, else LOGIN_NEXT_DEFAULT; nextsz bytes), the form's
+ * CSRF token for purpose in csrf (csrf_prepare: the yh_csrf cookie made when missing),
+ * and ri's language and scheme. Returns csrf_prepare's result.
+ */
+int login_form_start(struct http_req *req, struct authd_app *app, const char *purpose,
+    char *next, size_t nextsz, char csrf[CSRF_TOKEN_SIZE], struct login_req_info *ri)
+    YH_WUR;
+
+/*
  * Runs a login attempt (attempt(ctx), which answers req) on the worker pool: req is
  * suspended and resumed after; without a pool (app->workers NULL) in line. When attempt
  * returns an error (nothing answered), the failure page for it is sent in the request's
@@ -259,6 +284,12 @@ int login_job_start(struct http_req *req, struct authd_app *app, const char *pat
 int login_open_session(struct authd_app *app, const struct login_req_info *ri,
     const char *uid, int loa, const char *amr, char token[SESS_TOKEN_SIZE],
     struct sess_info *info) YH_WUR;
+
+/* login_open_session with the namr values of amr (a method proving several things:
+ * a certificate login is "hwk" and "x509"). */
+int login_open_session_amr(struct authd_app *app, const struct login_req_info *ri,
+    const char *uid, int loa, const char *const *amr, size_t namr,
+    char token[SESS_TOKEN_SIZE], struct sess_info *info) YH_WUR;
 
 /*
  * The answer to a successful login: sets yh_sid to token and answers 303 to next, or,

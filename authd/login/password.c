@@ -219,6 +219,14 @@ login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
 	if ((r = dir_case_note_login(j->app->dir, p->uid)) != 0 ||
 	    (r = login_staff_pending(j->app, p->uid, &staff)) != 0)
 		goto out;
+	if (staff && login_staff_cert_only(j->app)) {
+		/* login.staff_methods = cert: the right password opens nothing. */
+		if ((r = audit_failure(j, p->uid, "staff_certificate_required", 0)) == 0) {
+			login_metric(j->app, "pwd", "failure");
+			r = respond_form(j, 403, PAGE_MSG_STAFF_CERT_REQUIRED);
+		}
+		goto out;
+	}
 	if (needs_rehash)
 		rehashed = rehash(j, p->uid, pw);
 	if ((r = sess_fail_clear(j->app->sess, acct)) != 0)

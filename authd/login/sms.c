@@ -174,6 +174,15 @@ sms_succeeded(struct sms_req *j, const struct dir_person *p, const char *phone_k
 
 	if ((r = login_staff_pending(j->app, p->uid, &staff)) != 0)
 		goto out;
+	if (staff && login_staff_cert_only(j->app)) {
+		/* login.staff_methods = cert: the right code opens nothing. */
+		if ((r = audit(j, "login.failure", p->uid, phone_key, json_pack("{s:s, s:s}",
+		    "method", "sms", "reason", "staff_certificate_required"))) == 0) {
+			login_metric(j->app, "sms", "failure");
+			r = respond(j, 403, NULL, PAGE_MSG_STAFF_CERT_REQUIRED, 0, 0);
+		}
+		goto out;
+	}
 	if ((r = login_open_session(j->app, &j->ri, p->uid, staff ? LOGIN_LOA_PENDING :
 	    login_session_loa(p->loa.level, false), "sms", token, &info)) != 0)
 		goto out;
@@ -257,19 +266,14 @@ login_sms_get(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	struct sms_req j;
-	const char *next = NULL;
 	int r;
 
 	memset(&j, 0, sizeof(j));
-	if (http_req_query(req, "next", LOGIN_NEXT_MAX, &next) != 0)
-		next = NULL;
-	snprintf(j.next, sizeof(j.next), "%s", login_next_pick(next));
-	if ((r = csrf_prepare(req, app->keys, SMS_PURPOSE, NULL, j.csrf)) != 0)
+	if ((r = login_form_start(req, app, SMS_PURPOSE, j.next, sizeof(j.next), j.csrf,
+	    &j.ri)) != 0)
 		return r;
 	j.app = app;
 	j.req = req;
-	j.ri.lang = page_lang_of(req);
-	j.ri.https = http_req_is_https(req);
 	return respond(&j, fed_sms_enabled(app->sms) ? 200 : 503, NULL,
 	    fed_sms_enabled(app->sms) ? 0 : PAGE_MSG_SMS_UNAVAILABLE, 0, 0);
 }

@@ -1,0 +1,381 @@
+/*
+ * Certificate login (数字证书登录): GET /login/cert (the form), GET
+ * /login/cert/challenge (a challenge for the USBKey middleware) and POST /login/cert
+ * (routes.c lists the routes; docs/certificates.md describes both).
+ *
+ * A challenge is 32 random bytes in base64url, kept by the session store for
+ * LOGIN_CERT_CHALLENGE_TTL seconds as a short code (its first 16 characters, the whole
+ * challenge as the payload) bound to the browser's pre-session cookie, so that it is
+ * good once and only in the browser it was issued to. The POST takes it, checks the
+ * signature over the challenge's ASCII bytes with the certificate's key
+ * (fed_x509_proof_verify), the certificate against the configured CAs (fed_x509_verify)
+ * and finds the person by the ID number it carries. A certificate its CA's CRL lists
+ * is refused; one whose status is unknown (no CRL in force, OCSP not built) is refused
+ * under fail closed and accepted, audited as such, under fail open
+ * (fed_x509_rev_decide). The session gets LoA 4 and amr "hwk" and "x509". Every refusal is audited (login.failure, method cert, the reason)
+ * and answered with the form and a page saying why.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "authcore/authd_config.h"
+#include "authd/app.h"
+#include "authd/login/login.h"
+#include "authd/ui/csrf.h"
+#include "authd/ui/pages.h"
+#include "authd/ui/templates_gen.h"
+#include "common/b64.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "federation/x509.h"
+#include "identity/dir/dir.h"
+
+#define CERT_PURPOSE "cert"          /* the form's CSRF purpose */
+#define CERT_CODE_LEN 16             /* characters of the challenge that name it */
+#define CERT_CHALLENGE_LEN 43        /* 32 bytes in base64url */
+#define CERT_FIELD_MAX 12288         /* a certificate, base64 or PEM */
+#define CERT_CHAIN_FIELD_MAX 12288   /* the chain, PEM */
+#define CERT_SIG_FIELD_MAX 1400      /* a signature in base64 */
+
+struct cert_req {
+	struct authd_app *app;
+	struct http_req *req;
+	struct login_req_info ri;
+	char browser[CSRF_TOKEN_SIZE];     /* the yh_csrf cookie (secret) */
+	char next[LOGIN_NEXT_MAX + 1];
+	char csrf[CSRF_TOKEN_SIZE];
+	char challenge[CERT_CHALLENGE_LEN + 1];
+	char *cert, *chain, *sig;
+};
+
+static void
+cert_req_free(struct cert_req *j)
+{
+	if (j == NULL)
+		return;
+	free(j->cert);
+	free(j->chain);
+	free(j->sig);
+	yh_freezero(j, sizeof(*j));
+}
+
+static int
+respond(struct cert_req *j, unsigned status, enum page_msg alert)
+{
+	struct page p;
+
+	page_init_lang(&p, j->ri.lang, j->ri.https, LOGIN_CERT_PATH);
+	page_set_next(&p, j->next);
+	page_begin(&p, page_msg(p.lang, PAGE_MSG_CERT_LOGIN_TITLE));
+	tpl_cert_login_render(&p, &(struct tpl_cert_login){
+	    .csrf = j->csrf, .next = j->next,
+	    .alert = alert != 0 ? page_msg(p.lang, alert) : NULL });
+	return page_send(&p, j->req, status);
+}
+
+/* The challenge's name in the store: "cert:" and the browser's cookie. */
+static void
+bind_of(const char *browser, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "cert:%s", browser);
+}
+
+int
+login_cert_get(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct cert_req j;
+	int r;
+
+	memset(&j, 0, sizeof(j));
+	if ((r = login_form_start(req, app, CERT_PURPOSE, j.next, sizeof(j.next), j.csrf,
+	    &j.ri)) != 0)
+		return r;
+	j.app = app;
+	j.req = req;
+	return respond(&j, app->cfg->cert_trust != NULL ? 200 : 503,
+	    app->cfg->cert_trust != NULL ? 0 : PAGE_MSG_CERT_UNAVAILABLE);
+}
+
+int
+login_cert_challenge_get(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	const char *browser = page_cookie(req, CSRF_COOKIE);
+	unsigned char raw[32];
+	char ch[CERT_CHALLENGE_LEN + 1], code[CERT_CODE_LEN + 1], bind[CSRF_TOKEN_SIZE + 8];
+	char csrf[CSRF_TOKEN_SIZE];
+	int r = YH_ERR_EXISTS;
+
+	if (app->cfg->cert_trust == NULL)
+		return http_respond_error(req, 503, "temporarily_unavailable",
+		    "certificate login is not configured");
+	if (browser == NULL || !csrf_cookie_ok(browser))
+		return http_respond_error(req, 400, "invalid_request", "no login session in "
+		    "this browser: open " LOGIN_CERT_PATH " first (it sets the yh_csrf cookie)");
+	bind_of(browser, bind, sizeof(bind));
+	for (int i = 0; i < 2 && r == YH_ERR_EXISTS; i++) {
+		if (RAND_bytes(raw, sizeof(raw)) != 1)
+			return YH_ERR_CRYPTO;
+		yh_b64url_encode(raw, sizeof(raw), ch);
+		memcpy(code, ch, CERT_CODE_LEN);
+		code[CERT_CODE_LEN] = '\0';
+		r = sess_otc_put(app->sess, code, bind, ch, LOGIN_CERT_CHALLENGE_TTL);
+	}
+	if (r == YH_ERR_UNAVAILABLE || r == YH_ERR_LIMIT)
+		return http_respond_error(req, 503, "temporarily_unavailable",
+		    "the session store is unavailable");
+	if (r != 0 || (r = csrf_prepare(req, app->keys, CERT_PURPOSE, NULL, csrf)) != 0)
+		return r;
+	return http_respond_json(req, 200, json_pack("{s:s, s:i, s:s}", "challenge", ch,
+	    "expires_in", LOGIN_CERT_CHALLENGE_TTL, "csrf", csrf));
+}
+
+/* login.failure (or another event) of this attempt, with the reason and what the
+ * certificate said; more (consumed, may be NULL) holds further fields. */
+static int
+audit(struct cert_req *j, const char *event, const char *uid, const char *reason,
+    const struct fed_x509_result *res, json_t *more)
+{
+	json_t *f = more != NULL ? more : json_object();
+	char hex[65];
+	int r;
+
+	json_object_set_new(f, "method", json_string("cert"));
+	json_object_set_new(f, "ip", json_string(j->ri.ip));
+	if (reason != NULL)
+		json_object_set_new(f, "reason", json_string(reason));
+	if (res != NULL && res->ca != NULL) {
+		json_object_set_new(f, "ca", json_string(res->ca->name));
+		json_object_set_new(f, "revocation", json_string(res->why == FED_X509_REVOKED ?
+		    "revoked" : fed_x509_rev_decision_str(fed_x509_rev_decide(res->ca,
+		    res->rev_good))));
+		if (res->rev_source[0] != '\0')
+			json_object_set_new(f, "revocation_source", json_string(res->rev_source));
+	}
+	if (res != NULL && res->path != NULL) {
+		for (size_t i = 0; i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", res->key_sha256[i]);
+		json_object_set_new(f, "key_sha256", json_string(hex));
+		json_object_set_new(f, "source", json_string(res->source));
+	}
+	r = login_audit(j->app, event, uid, f);
+	json_decref(f);
+	return r;
+}
+
+/* Refuses the attempt: audited, counted, the form with alert. */
+static int
+refuse(struct cert_req *j, unsigned status, enum page_msg alert, const char *reason,
+    const struct fed_x509_result *res)
+{
+	int r;
+
+	if ((r = audit(j, "login.failure", NULL, reason, res, NULL)) != 0)
+		return r;
+	login_metric(j->app, "cert", "failure");
+	return respond(j, status, alert);
+}
+
+/* The challenge taken from the store, once: 0, or the refusal answered (*done). */
+static int
+take_challenge(struct cert_req *j, bool *done)
+{
+	char code[CERT_CODE_LEN + 1], bind[CSRF_TOKEN_SIZE + 8];
+	char *payload = NULL;
+	int r;
+
+	*done = true;
+	if (strlen(j->challenge) != CERT_CHALLENGE_LEN || !csrf_cookie_ok(j->browser))
+		return refuse(j, 400, PAGE_MSG_CERT_CHALLENGE_UNKNOWN, "challenge_unknown", NULL);
+	memcpy(code, j->challenge, CERT_CODE_LEN);
+	code[CERT_CODE_LEN] = '\0';
+	bind_of(j->browser, bind, sizeof(bind));
+	r = sess_otc_take(j->app->sess, code, bind, &payload);
+	if (r == 0 && (payload == NULL || strlen(payload) != CERT_CHALLENGE_LEN ||
+	    CRYPTO_memcmp(payload, j->challenge, CERT_CHALLENGE_LEN) != 0))
+		r = YH_ERR_NOT_FOUND;
+	free(payload);
+	if (r == YH_ERR_REPLAY)
+		return refuse(j, 400, PAGE_MSG_CERT_CHALLENGE_REPLAYED, "challenge_replayed", NULL);
+	if (r == YH_ERR_NOT_FOUND)
+		return refuse(j, 400, PAGE_MSG_CERT_CHALLENGE_UNKNOWN, "challenge_unknown", NULL);
+	*done = r != 0;
+	return r;
+}
+
+static enum page_msg
+alert_of(enum fed_x509_why w)
+{
+	switch (w) {
+	case FED_X509_UNKNOWN_CA: return PAGE_MSG_CERT_UNKNOWN_CA;
+	case FED_X509_EXPIRED: return PAGE_MSG_CERT_EXPIRED;
+	case FED_X509_KEY_USAGE: return PAGE_MSG_CERT_KEY_USAGE;
+	case FED_X509_BAD_INPUT: return PAGE_MSG_CERT_BAD_INPUT;
+	case FED_X509_REVOKED: return PAGE_MSG_CERT_REVOKED;
+	default: return PAGE_MSG_CERT_REFUSED;
+	}
+}
+
+/* The person of res's ID number logs in. */
+static int
+succeed(struct cert_req *j, const struct fed_x509_result *res)
+{
+	static const char *const amr[] = { "hwk", "x509" };
+	char token[SESS_TOKEN_SIZE] = "";
+	struct dir_person p;
+	struct sess_info info;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	r = dir_person_find_id_number(j->app->dir, res->value, &p);
+	if (r == YH_ERR_NOT_FOUND || (r == 0 && p.status != DIR_STATUS_ACTIVE)) {
+		r = refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, r == 0 ? "account_inactive" :
+		    "no_account", res);
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if ((r = login_open_session_amr(j->app, &j->ri, p.uid, 4, amr, 2, token, &info)) != 0)
+		goto out;
+	if ((r = audit(j, "login.success", p.uid, NULL, res, json_pack("{s:s, s:i}", "sid",
+	    info.sid, "loa", info.loa))) != 0) {
+		/* Not on the record: the login does not happen. */
+		if (sess_end_token(j->app->sess, token, SESS_END_ADMIN, NULL) != 0)
+			yh_warn("cannot end the unaudited session");
+		goto out;
+	}
+	login_metric(j->app, "cert", "success");
+	r = login_complete(j->req, j->ri.https, j->next, token, false);
+out:
+	yh_wipe(token, sizeof(token));
+	dir_person_clear(&p);
+	return r;
+}
+
+static int
+cert_attempt(struct cert_req *j)
+{
+	const struct fed_x509_trust *trust = j->app->cfg->cert_trust;
+	struct fed_x509_result res;
+	STACK_OF(X509) *chain = NULL;
+	unsigned char sig[1024];
+	size_t siglen = 0;
+	X509 *leaf = NULL;
+	bool done;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	if (trust == NULL)
+		return respond(j, 503, PAGE_MSG_CERT_UNAVAILABLE);
+	if ((r = take_challenge(j, &done)) != 0 || done)
+		return r;
+	if (fed_x509_parse_cert(j->cert, strlen(j->cert), &leaf) != 0 ||
+	    (j->chain[0] != '\0' &&
+	    fed_x509_parse_chain(j->chain, strlen(j->chain), &chain) != 0) ||
+	    yh_b64_decode(j->sig, strlen(j->sig), sig, sizeof(sig), &siglen) != 0) {
+		r = refuse(j, 400, PAGE_MSG_CERT_BAD_INPUT, "bad_input", NULL);
+		goto out;
+	}
+	r = fed_x509_proof_verify(leaf, (const unsigned char *)j->challenge,
+	    strlen(j->challenge), sig, siglen);
+	if (r == YH_ERR_AUTH || r == YH_ERR_UNSUPPORTED || r == YH_ERR_TOO_LONG) {
+		r = refuse(j, 403, PAGE_MSG_CERT_BAD_SIGNATURE, "bad_signature", NULL);
+		goto out;
+	}
+	if (r != 0 || (r = fed_x509_verify(trust, leaf, chain, time(NULL), &res)) != 0)
+		goto out;
+	if (res.why != FED_X509_OK)
+		r = refuse(j, 403, alert_of(res.why), fed_x509_why_str(res.why), &res);
+	else if (fed_x509_rev_decide(res.ca, res.rev_good) == FED_X509_REV_REFUSED)
+		r = refuse(j, 403, PAGE_MSG_CERT_REVOCATION_UNKNOWN, "revocation_unknown", &res);
+	else if (res.kind != FED_X509_PERSON)
+		r = refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, "organization_certificate", &res);
+	else
+		r = succeed(j, &res);
+out:
+	fed_x509_result_clear(&res);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(leaf);
+	return r;
+}
+
+static int
+cert_req_run(void *arg)
+{
+	return cert_attempt(arg);
+}
+
+static void
+cert_req_drop(void *arg)
+{
+	cert_req_free(arg);
+}
+
+/* Copies the form; *bad when a field is missing or too long. */
+static int
+cert_req_new(struct http_req *req, struct authd_app *app, struct cert_req **out, bool *bad)
+{
+	static const char *const names[] = { CSRF_FIELD, "next", "challenge", "cert", "chain",
+		"signature" };
+	static const size_t max[] = { CSRF_TOKEN_SIZE, LOGIN_NEXT_MAX, CERT_CHALLENGE_LEN + 1,
+		CERT_FIELD_MAX, CERT_CHAIN_FIELD_MAX, CERT_SIG_FIELD_MAX };
+	struct cert_req *j = calloc(1, sizeof(*j));
+	const char *browser = page_cookie(req, CSRF_COOKIE);
+	char *v[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
+	int rr[6];
+
+	*out = NULL;
+	if (j == NULL)
+		return YH_ERR_ALLOC;
+	for (int i = 0; i < 6; i++)
+		rr[i] = http_req_form(req, names[i], max[i], &v[i]);
+	j->app = app;
+	j->req = req;
+	login_req_info_get(req, &j->ri);
+	snprintf(j->csrf, sizeof(j->csrf), "%s", rr[0] == 0 ? v[0] : "");
+	snprintf(j->next, sizeof(j->next), "%s", login_next_pick(rr[1] == 0 ? v[1] : NULL));
+	snprintf(j->challenge, sizeof(j->challenge), "%s", rr[2] == 0 ? v[2] : "");
+	snprintf(j->browser, sizeof(j->browser), "%s", browser != NULL ? browser : "");
+	j->cert = strdup(rr[3] == 0 ? v[3] : "");
+	j->chain = strdup(rr[4] == 0 ? v[4] : "");
+	j->sig = strdup(rr[5] == 0 ? v[5] : "");
+	*bad = rr[2] != 0 || rr[3] != 0 || rr[5] != 0 || (rr[4] != 0 && rr[4] !=
+	    YH_ERR_NOT_FOUND);
+	for (int i = 0; i < 6; i++)
+		free(v[i]);
+	*out = j;
+	if (j->cert == NULL || j->chain == NULL || j->sig == NULL) {
+		cert_req_free(j);
+		*out = NULL;
+		return YH_ERR_ALLOC;
+	}
+	return 0;
+}
+
+int
+login_cert_post(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct cert_req *j = NULL;
+	bool bad;
+	int r;
+
+	if ((r = csrf_verify(req, app->keys, CERT_PURPOSE, NULL)) != 0)
+		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
+	if ((r = cert_req_new(req, app, &j, &bad)) != 0)
+		return r;
+	if (bad) {
+		r = respond(j, 400, PAGE_MSG_CERT_BAD_INPUT);
+		cert_req_free(j);
+		return r;
+	}
+	return login_job_start(req, app, LOGIN_CERT_PATH, "certificate login", cert_req_run,
+	    cert_req_drop, j);
+}

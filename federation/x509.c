@@ -1,0 +1,534 @@
+/* The trust set of the configured CAs and the verification of a certificate against it
+ * (x509.h): OpenSSL's path building over the roots and the configured intermediates and
+ * cross-certificates, SM2's distinguishing ID on every SM2-signed certificate, then the
+ * checks OpenSSL leaves to its caller (key usage, extended key usage, policies). */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "common/atomicfile.h"
+#include "common/b64.h"
+#include "federation/x509.h"
+#include "token/jose_alg.h"
+
+#define KINDS 3   /* roots, intermediates, cross-certificates */
+#define CERT_DER_MAX 16384
+
+struct trust_ca {
+	STACK_OF(X509) *set[KINDS];
+	struct fed_x509_crl *crl;         /* cert.ca.NAME.crl, checked; NULL without */
+};
+
+struct fed_x509_trust {
+	const struct fed_x509_cfg *cfg;   /* borrowed: the trust set lives with it */
+	X509_STORE *store;                /* every root */
+	STACK_OF(X509) *pool;             /* every intermediate and cross-certificate */
+	struct trust_ca *ca;              /* per configured CA, in cfg's order */
+	size_t nca;
+};
+
+int
+fed_x509_set_sm2_id(X509 *x)
+{
+	ASN1_OCTET_STRING *id;
+
+	if (X509_get_signature_nid(x) != NID_SM2_with_SM3)
+		return 0;
+	if ((id = ASN1_OCTET_STRING_new()) == NULL ||
+	    ASN1_OCTET_STRING_set(id, (const unsigned char *)TOK_SM2_ID,
+	    (int)strlen(TOK_SM2_ID)) != 1) {
+		ASN1_OCTET_STRING_free(id);
+		return YH_ERR_ALLOC;
+	}
+	X509_set0_distinguishing_id(x, id);
+	return 0;
+}
+
+/*
+ * Reads every PEM certificate of b (at most max) into a new stack, each with its SM2
+ * ID. 0, YH_ERR_INVALID (none, or one that does not parse), YH_ERR_TOO_LONG, or
+ * YH_ERR_ALLOC. Consumes b.
+ */
+static int
+pem_stack(BIO *b, int max, STACK_OF(X509) **out)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	X509 *x;
+	int r = YH_ERR_ALLOC;
+
+	*out = NULL;
+	if (sk == NULL || b == NULL)
+		goto out;
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		if (sk_X509_num(sk) == max || fed_x509_set_sm2_id(x) != 0 ||
+		    sk_X509_push(sk, x) <= 0) {
+			r = sk_X509_num(sk) == max ? YH_ERR_TOO_LONG : YH_ERR_ALLOC;
+			X509_free(x);
+			goto out;
+		}
+	r = ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE &&
+	    sk_X509_num(sk) > 0 ? 0 : YH_ERR_INVALID;
+	if (r == 0) {
+		*out = sk;
+		sk = NULL;
+	}
+out:
+	ERR_clear_error();
+	BIO_free(b);
+	sk_X509_pop_free(sk, X509_free);
+	return r;
+}
+
+/* Reads every certificate of the PEM file path (at most FED_X509_FILE_MAX bytes) into a
+ * new stack (each with its SM2 ID). */
+static int
+pem_read(const char *path, STACK_OF(X509) **out, const char **why)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char *text = NULL;
+	size_t n = 0;
+	int r;
+
+	*out = NULL;
+	if (fd < 0) {
+		*why = "cannot read the file";
+		return YH_ERR_CONFIG;
+	}
+	r = yh_file_read_fd(fd, FED_X509_FILE_MAX, false, &text, &n);
+	close(fd);
+	if (r != 0) {
+		*why = r == YH_ERR_TOO_LONG ? "is larger than 1 MiB" : r == YH_ERR_ALLOC ?
+		    "out of memory" : "cannot read the file";
+		return r == YH_ERR_ALLOC ? r : YH_ERR_CONFIG;
+	}
+	ERR_clear_error();
+	r = pem_stack(BIO_new_mem_buf(text, (int)n), INT_MAX, out);
+	free(text);
+	*why = r == YH_ERR_ALLOC ? "out of memory" : "holds something else than PEM "
+	    "certificates, or none";
+	return r == YH_ERR_INVALID ? YH_ERR_CONFIG : r;
+}
+
+/* Loads one CA's files of kind k into t (roots into the store, the rest into the pool). */
+static int
+load_kind(struct fed_x509_trust *t, size_t i, int k, char *err, size_t errsz)
+{
+	const struct fed_x509_ca *ca = &t->cfg->ca[i];
+	const char *path = k == 0 ? ca->roots : k == 1 ? ca->intermediates : ca->cross_certs;
+	const char *where = k == 0 ? ca->where_roots : k == 1 ? ca->where_int : ca->where_cross;
+	const char *key = k == 0 ? "roots" : k == 1 ? "intermediates" : "cross_certs";
+	const char *why = NULL;
+	int r;
+
+	if (path == NULL)
+		return (t->ca[i].set[k] = sk_X509_new_null()) != NULL ? 0 : YH_ERR_ALLOC;
+	if ((r = pem_read(path, &t->ca[i].set[k], &why)) != 0)
+		return YH_FAIL(r, err, errsz, "%s: cert.ca.%s.%s: %s %s", where, ca->name, key,
+		    path, why);
+	for (int j = 0; j < sk_X509_num(t->ca[i].set[k]); j++) {
+		X509 *x = sk_X509_value(t->ca[i].set[k], j);
+
+		if (X509_check_ca(x) < 1)
+			return YH_FAIL(YH_ERR_CONFIG, err, errsz, "%s: cert.ca.%s.%s: %s: "
+			    "certificate %d is not a CA certificate", where, ca->name, key, path,
+			    j + 1);
+		if (k == 0 ? X509_STORE_add_cert(t->store, x) != 1 :
+		    sk_X509_push(t->pool, x) <= 0 || X509_up_ref(x) != 1)
+			return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+/* Reads CA i's CRL (cert.ca.NAME.crl), checked against the CA's certificates. */
+static int
+load_crl(struct fed_x509_trust *t, size_t i, char *err, size_t errsz)
+{
+	const struct fed_x509_ca *ca = &t->cfg->ca[i];
+	STACK_OF(X509) *all;
+	const char *why = NULL;
+	int r = 0;
+
+	if (ca->crl == NULL)
+		return 0;
+	if ((all = sk_X509_new_null()) == NULL)
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
+	for (int k = 0; r == 0 && k < KINDS; k++)
+		for (int j = 0; r == 0 && j < sk_X509_num(t->ca[i].set[k]); j++)
+			if (sk_X509_push(all, sk_X509_value(t->ca[i].set[k], j)) <= 0)
+				r = YH_ERR_ALLOC;
+	if (r == 0)
+		r = fed_x509_crl_load(ca->crl, all, &t->ca[i].crl, &why);
+	sk_X509_free(all);
+	if (r != 0)
+		return YH_FAIL(r, err, errsz, "%s: cert.ca.%s.crl: %s %s", ca->where_crl, ca->name,
+		    ca->crl, why != NULL ? why : "out of memory");
+	return 0;
+}
+
+int
+fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **out, char *err,
+    size_t errsz)
+{
+	struct fed_x509_trust *t = calloc(1, sizeof(*t));
+	int r = YH_ERR_ALLOC;
+
+	*out = NULL;
+	if (t == NULL)
+		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
+	t->cfg = c;
+	if ((t->store = X509_STORE_new()) == NULL || (t->pool = sk_X509_new_null()) == NULL ||
+	    (c->nca > 0 && (t->ca = calloc(c->nca, sizeof(*t->ca))) == NULL)) {
+		yh_errf(err, errsz, "out of memory");
+		goto out;
+	}
+	t->nca = c->nca;
+	for (size_t i = 0; i < c->nca; i++) {
+		for (int k = 0; k < KINDS; k++)
+			if ((r = load_kind(t, i, k, err, errsz)) != 0)
+				goto out;
+		if ((r = load_crl(t, i, err, errsz)) != 0)
+			goto out;
+	}
+	*out = t;
+	t = NULL;
+	r = 0;
+out:
+	fed_x509_trust_free(t);
+	return r;
+}
+
+void
+fed_x509_trust_free(struct fed_x509_trust *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->nca; i++) {
+		for (int k = 0; k < KINDS; k++)
+			sk_X509_pop_free(t->ca[i].set[k], X509_free);
+		fed_x509_crl_free(t->ca[i].crl);
+	}
+	free(t->ca);
+	sk_X509_pop_free(t->pool, X509_free);
+	X509_STORE_free(t->store);
+	free(t);
+}
+
+X509 *
+fed_x509_trust_cert(const struct fed_x509_trust *t, size_t i, int kind, size_t j)
+{
+	if (t == NULL || i >= t->nca || kind < 0 || kind >= KINDS ||
+	    j >= (size_t)sk_X509_num(t->ca[i].set[kind]))
+		return NULL;
+	return sk_X509_value(t->ca[i].set[kind], (int)j);
+}
+
+const char *
+fed_x509_why_str(enum fed_x509_why w)
+{
+	static const char *const s[] = {
+		"ok", "bad_input", "unknown_ca", "expired", "bad_signature", "key_usage",
+		"policy", "constraints", "no_identity", "revoked", "invalid",
+	};
+
+	return (unsigned)w < sizeof(s) / sizeof(s[0]) ? s[w] : "invalid";
+}
+
+/* The CA owning x (one of its configured certificates), or -1. */
+static int
+owner_of(const struct fed_x509_trust *t, X509 *x)
+{
+	for (size_t i = 0; i < t->nca; i++)
+		for (int k = 0; k < KINDS; k++)
+			for (int j = 0; j < sk_X509_num(t->ca[i].set[k]); j++)
+				if (X509_cmp(sk_X509_value(t->ca[i].set[k], j), x) == 0)
+					return (int)i;
+	return -1;
+}
+
+static enum fed_x509_why
+why_of(int e)
+{
+	switch (e) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return FED_X509_EXPIRED;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		return FED_X509_UNKNOWN_CA;
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+	case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
+		return FED_X509_BAD_SIGNATURE;
+	case X509_V_ERR_INVALID_CA:
+	case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+	case X509_V_ERR_PERMITTED_VIOLATION:
+	case X509_V_ERR_EXCLUDED_VIOLATION:
+	case X509_V_ERR_SUBTREE_MINMAX:
+	case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE:
+	case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
+	case X509_V_ERR_INVALID_PURPOSE:
+	case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
+		return FED_X509_CONSTRAINTS;
+	default:
+		return FED_X509_INVALID;
+	}
+}
+
+static void
+refuse(struct fed_x509_result *res, enum fed_x509_why why, const char *detail, X509 *x)
+{
+	char subj[96] = "";
+
+	if (x != NULL)
+		X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof(subj));
+	res->why = why;
+	snprintf(res->detail, sizeof(res->detail), "%s%s%s", detail, x != NULL ? ": " : "",
+	    subj);
+}
+
+/* Duplicates leaf and chain (each with its SM2 ID) and adds the configured pool. */
+static int
+inputs(const struct fed_x509_trust *t, X509 *leaf, STACK_OF(X509) *chain, X509 **lc,
+    STACK_OF(X509) **untrusted)
+{
+	STACK_OF(X509) *u = sk_X509_new_null();
+
+	*untrusted = NULL;
+	if (u == NULL || (*lc = X509_dup(leaf)) == NULL || fed_x509_set_sm2_id(*lc) != 0)
+		goto fail;
+	for (int i = 0; i < sk_X509_num(t->pool); i++)
+		if (sk_X509_push(u, sk_X509_value(t->pool, i)) <= 0 ||
+		    X509_up_ref(sk_X509_value(t->pool, i)) != 1)
+			goto fail;
+	for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+		X509 *d = X509_dup(sk_X509_value(chain, i));
+
+		if (d == NULL || fed_x509_set_sm2_id(d) != 0 || sk_X509_push(u, d) <= 0) {
+			X509_free(d);
+			goto fail;
+		}
+	}
+	*untrusted = u;
+	return 0;
+fail:
+	sk_X509_pop_free(u, X509_free);
+	return YH_ERR_ALLOC;
+}
+
+/* Key usage and extended key usage of the end-entity: it signs a login. */
+static bool
+usage_ok(X509 *x)
+{
+	uint32_t ku = X509_get_key_usage(x);
+	uint32_t xku = X509_get_extended_key_usage(x);
+
+	if (X509_check_purpose(x, -1, 0) != 1)
+		return false;
+	if ((X509_get_extension_flags(x) & EXFLAG_KUSAGE) && !(ku & KU_DIGITAL_SIGNATURE))
+		return false;
+	return !(X509_get_extension_flags(x) & EXFLAG_XKUSAGE) ||
+	    (xku & (XKU_SSL_CLIENT | XKU_ANYEKU)) != 0;
+}
+
+/* The end-entity names one of the CA's allowed policies (any when none are listed). */
+static bool
+policy_ok(X509 *x, const struct fed_x509_ca *ca)
+{
+	CERTIFICATEPOLICIES *cp;
+	bool ok = false;
+
+	if (ca->npolicies == 0)
+		return true;
+	if ((cp = X509_get_ext_d2i(x, NID_certificate_policies, NULL, NULL)) == NULL)
+		return false;
+	for (int i = 0; !ok && i < sk_POLICYINFO_num(cp); i++)
+		for (size_t j = 0; !ok && j < ca->npolicies; j++)
+			ok = OBJ_cmp(sk_POLICYINFO_value(cp, i)->policyid, ca->policies[j]) == 0;
+	CERTIFICATEPOLICIES_free(cp);
+	return ok;
+}
+
+static int
+spki_sha256(X509 *x, unsigned char out[32])
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+	int ok;
+
+	if (n <= 0)
+		return YH_ERR_CRYPTO;
+	ok = EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(), NULL);
+	OPENSSL_free(der);
+	return ok == 1 ? 0 : YH_ERR_CRYPTO;
+}
+
+/* After OpenSSL accepted the path: every CA certificate of it is configured, the CA
+ * the path belongs to, the end-entity's usage and policy, its identity. */
+static int
+check_path(const struct fed_x509_trust *t, struct fed_x509_result *res)
+{
+	X509 *ee = sk_X509_value(res->path, 0);
+	int n = sk_X509_num(res->path), owner = -1;
+
+	for (int d = 1; d < n; d++) {
+		int o = owner_of(t, sk_X509_value(res->path, d));
+
+		if (o < 0) {
+			refuse(res, FED_X509_UNKNOWN_CA, "the path needs a CA certificate that is "
+			    "not configured", sk_X509_value(res->path, d));
+			return 0;
+		}
+		if (owner < 0)
+			owner = o;
+	}
+	if (owner < 0) {
+		refuse(res, FED_X509_UNKNOWN_CA, "no configured CA issued it", ee);
+		return 0;
+	}
+	res->ca = &t->cfg->ca[owner];
+	if (!usage_ok(ee)) {
+		refuse(res, FED_X509_KEY_USAGE, "the certificate's key usage does not allow "
+		    "signing a login (digitalSignature, clientAuth)", NULL);
+		return 0;
+	}
+	if (!policy_ok(ee, res->ca)) {
+		refuse(res, FED_X509_POLICY, "the certificate names none of the CA's allowed "
+		    "policies", NULL);
+		return 0;
+	}
+	if (spki_sha256(ee, res->key_sha256) != 0)
+		return YH_ERR_CRYPTO;
+	return fed_x509_identity(ee, fed_x509_profile_find(t->cfg, res->ca->profile), res);
+}
+
+/* The end-entity against its CA's CRL, when the CA's revocation uses one and the CRL
+ * is of the end-entity's issuer and in force. */
+static void
+crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_t now)
+{
+	const struct fed_x509_crl *crl = t->ca[res->ca - t->cfg->ca].crl;
+	X509 *ee = sk_X509_value(res->path, 0);
+
+	if ((res->ca->revocation != FED_X509_REV_CRL &&
+	    res->ca->revocation != FED_X509_REV_CRL_OCSP) || !fed_x509_crl_covers(crl, ee, now))
+		return;
+	fed_x509_crl_source(crl, res->rev_source, sizeof(res->rev_source));
+	if (fed_x509_crl_lists(crl, X509_get0_serialNumber(ee))) {
+		snprintf(res->detail, sizeof(res->detail), "revoked (%s)", res->rev_source);
+		res->why = FED_X509_REVOKED;
+		return;
+	}
+	res->rev_good = true;
+}
+
+int
+fed_x509_verify(const struct fed_x509_trust *t, X509 *leaf, STACK_OF(X509) *chain,
+    time_t now, struct fed_x509_result *res)
+{
+	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *untrusted = NULL;
+	X509 *lc = NULL;
+	int r, e;
+
+	memset(res, 0, sizeof(*res));
+	if (chain != NULL && sk_X509_num(chain) > FED_X509_CHAIN_MAX) {
+		refuse(res, FED_X509_BAD_INPUT, "the chain holds too many certificates", NULL);
+		return 0;
+	}
+	if ((r = inputs(t, leaf, chain, &lc, &untrusted)) != 0)
+		goto out;
+	r = YH_ERR_ALLOC;
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, t->store, lc, untrusted) != 1)
+		goto out;
+	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), now);
+	if (X509_verify_cert(ctx) != 1) {
+		e = X509_STORE_CTX_get_error(ctx);
+		refuse(res, why_of(e), X509_verify_cert_error_string(e),
+		    X509_STORE_CTX_get_current_cert(ctx));
+		r = 0;
+		goto out;
+	}
+	if ((res->path = X509_STORE_CTX_get1_chain(ctx)) == NULL)
+		goto out;
+	if ((r = check_path(t, res)) == 0 && res->why == FED_X509_OK)
+		crl_check(t, res, now);
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_free(lc);
+	return r;
+}
+
+void
+fed_x509_result_clear(struct fed_x509_result *res)
+{
+	sk_X509_pop_free(res->path, X509_free);
+	memset(res, 0, sizeof(*res));
+}
+
+int
+fed_x509_parse_cert(const char *s, size_t len, X509 **out)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	size_t n = 0;
+	BIO *b;
+	int r = YH_ERR_INVALID;
+
+	*out = NULL;
+	while (len > 0 && strchr(" \t\r\n", s[0]) != NULL) {
+		s++;
+		len--;
+	}
+	if (len > CERT_DER_MAX * 2)
+		return YH_ERR_TOO_LONG;
+	if (len >= 11 && memcmp(s, "-----BEGIN ", 11) == 0) {
+		if ((b = BIO_new_mem_buf(s, (int)len)) == NULL)
+			return YH_ERR_ALLOC;
+		*out = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		BIO_free(b);
+		ERR_clear_error();
+		return *out != NULL ? 0 : YH_ERR_INVALID;
+	}
+	if ((der = malloc(CERT_DER_MAX)) == NULL)
+		return YH_ERR_ALLOC;
+	while (len > 0 && strchr(" \t\r\n", s[len - 1]) != NULL)
+		len--;
+	if (yh_b64_decode(s, len, der, CERT_DER_MAX, &n) == 0) {
+		p = der;
+		if ((*out = d2i_X509(NULL, &p, (long)n)) != NULL && p == der + n)
+			r = 0;
+	}
+	if (r != 0) {
+		X509_free(*out);
+		*out = NULL;
+	}
+	ERR_clear_error();
+	free(der);
+	return r;
+}
+
+int
+fed_x509_parse_chain(const char *s, size_t len, STACK_OF(X509) **out)
+{
+	*out = NULL;
+	if (len > (size_t)CERT_DER_MAX * 2 * FED_X509_CHAIN_MAX)
+		return YH_ERR_TOO_LONG;
+	ERR_clear_error();
+	return pem_stack(BIO_new_mem_buf(s, (int)len), FED_X509_CHAIN_MAX, out);
+}

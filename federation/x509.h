@@ -1,0 +1,319 @@
+/*
+ * X.509 trust across cross-certified CAs, prefix fed_x509_: what lets a certificate in a
+ * person's or an enterprise's USBKey vouch for them.
+ *
+ * Configuration (x509_cfg.c). Two families of keys of authd's file:
+ *   cert.ca.NAME.roots = FILE           PEM, one or more trust anchors (required)
+ *   cert.ca.NAME.intermediates = FILE   PEM, CA certificates below the roots
+ *   cert.ca.NAME.cross_certs = FILE     PEM, cross-certificates issued to or by this CA
+ *   cert.ca.NAME.revocation = crl | ocsp | crl+ocsp | none        (default crl)
+ *   cert.ca.NAME.fail = closed | open   an unknown revocation status (default closed)
+ *   cert.ca.NAME.crl = FILE             a CRL of the CA (DER or PEM), read with the rest
+ *   cert.ca.NAME.profile = PROFILE      where the identity is (default gmt0015)
+ *   cert.ca.NAME.policies = OID, ...    the end-entity must name one of them (default: any)
+ *   cert.profile.PROFILE.id_number = SOURCE; SOURCE...
+ *   cert.profile.PROFILE.credit_code | org_code | reg_number = SOURCE; ...
+ * A SOURCE is `ext:OID` (an extension whose value is a PrintableString, UTF8String or
+ * IA5String), `subject:OID` or `subject:CN` / `subject:serialNumber` (an attribute of the
+ * subject), `san:OID` (a subjectAltName otherName of that type), each optionally followed
+ * by ` ~ REGEX` (POSIX extended; the first group, or the whole match, is the value). A
+ * profile not configured and named gmt0015 is built in (GM/T 0015: the ID number from
+ * 1.2.156.10260.4.1.1 and the older 1.2.86.11.7.1 and 1.2.156.11.7.1, the credit code
+ * from 1.2.156.10260.4.4, the organization code from 1.2.156.10260.4.1.4, the registration
+ * number from 1.2.156.10260.4.1.3). Relative files are taken relative to the
+ * configuration file; every error names the file and line of the key at fault.
+ *
+ * Trust (x509.c). fed_x509_trust_load reads every CA's files into one immutable trust
+ * set (one X509_STORE of all roots, the intermediates and cross-certificates as the
+ * untrusted pool), built once per configuration and shared by threads. fed_x509_verify
+ * builds a path from a certificate (and an optional chain the client sent) to a root,
+ * through cross-certificates: OpenSSL's path building with validity, basic constraints
+ * and path length, name constraints; then this module's checks of the end-entity's key
+ * usage (digitalSignature), extended key usage (clientAuth or any, when present) and the
+ * CA's policy allow-list. OpenSSL 3.0 verifies an SM2 signature with an empty
+ * distinguishing ID unless the certificate carries one: every SM2-signed certificate of
+ * the trust set and of the chain gets GM/T 0009's default ID (TOK_SM2_ID).
+ *
+ * Identity (x509_id.c): the ID number, or the credit code, organization code or
+ * registration number, found by the path's CA's profile and checked by identity/idn.
+ */
+#ifndef YH_FEDERATION_X509_H
+#define YH_FEDERATION_X509_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "common/config.h"
+#include "common/err.h"
+
+#define FED_X509_NAME_MAX 32      /* a CA's or a profile's NAME: [a-z0-9_-]{1,32} */
+#define FED_X509_WHERE_MAX 320    /* "file:line" */
+#define FED_X509_SRC_MAX 8        /* sources of one identity field */
+#define FED_X509_CA_MAX 64        /* CAs of one configuration */
+#define FED_X509_POLICY_MAX 16    /* OIDs of one allow-list */
+#define FED_X509_CHAIN_MAX 16     /* certificates a client may send as its chain */
+#define FED_X509_VALUE_MAX 64     /* an identity value as found in a certificate */
+#define FED_X509_FILE_MAX (1024 * 1024) /* a roots, intermediates or cross_certs file */
+
+enum fed_x509_rev {
+	FED_X509_REV_NONE = 0,
+	FED_X509_REV_CRL,
+	FED_X509_REV_OCSP,
+	FED_X509_REV_CRL_OCSP,
+};
+
+/* The identity fields a profile locates. */
+enum fed_x509_field {
+	FED_X509_ID_NUMBER = 0,
+	FED_X509_CREDIT_CODE,
+	FED_X509_ORG_CODE,
+	FED_X509_REG_NUMBER,
+};
+#define FED_X509_FIELDS 4
+
+enum fed_x509_src_kind { FED_X509_SRC_EXT = 1, FED_X509_SRC_SUBJECT, FED_X509_SRC_SAN };
+
+/* Where one field may be: a place, and a pattern the value must match. */
+struct fed_x509_src {
+	enum fed_x509_src_kind kind;
+	ASN1_OBJECT *oid;
+	bool has_re;
+	regex_t re;
+};
+
+struct fed_x509_profile {
+	char name[FED_X509_NAME_MAX + 1];
+	struct fed_x509_src src[FED_X509_FIELDS][FED_X509_SRC_MAX];
+	size_t nsrc[FED_X509_FIELDS];
+	char where[FED_X509_WHERE_MAX];  /* its first key's file:line */
+};
+
+/* One CA's block, as configured. Paths are absolute or relative to the file. */
+struct fed_x509_ca {
+	char name[FED_X509_NAME_MAX + 1];
+	char *roots, *intermediates, *cross_certs;
+	char where_roots[FED_X509_WHERE_MAX], where_int[FED_X509_WHERE_MAX],
+	    where_cross[FED_X509_WHERE_MAX];
+	enum fed_x509_rev revocation;
+	bool fail_open;
+	char *crl;                             /* cert.ca.NAME.crl: a CRL file (DER or PEM) */
+	char where_crl[FED_X509_WHERE_MAX];
+	char profile[FED_X509_NAME_MAX + 1];   /* "" = gmt0015 */
+	char where_profile[FED_X509_WHERE_MAX];
+	ASN1_OBJECT *policies[FED_X509_POLICY_MAX];
+	size_t npolicies;
+	char where[FED_X509_WHERE_MAX];        /* its first key's file:line, or its folder */
+	bool from_dir;                         /* a folder of the trust directory */
+};
+
+/* The files of a CA's folder in the trust directory (what `authctl ca add` writes). */
+#define FED_X509_DIR_ROOTS "roots.pem"
+#define FED_X509_DIR_INT "intermediates.pem"
+#define FED_X509_DIR_CROSS "cross.pem"
+
+/* The cert.ca.* and cert.profile.* keys of one configuration. */
+struct fed_x509_cfg {
+	struct fed_x509_ca *ca;
+	size_t nca;
+	struct fed_x509_profile *prof;
+	size_t nprof;
+};
+
+/*
+ * The YH_CFG_FAMILY hook of "cert.ca." and "cert.profile." (common/config.h), base
+ * pointing at a struct fed_x509_cfg: records one key. Errors: an unknown field, a bad
+ * NAME, a key given twice, a bad value (enum, OID, pattern), too many CAs or sources.
+ */
+int fed_x509_cfg_line(void *base, const char *key, const char *value, const char *file,
+    unsigned lineno, struct yh_cfg_err *err) YH_WUR;
+
+/*
+ * Adds the CAs of the trust directory dir: each folder NAME holding FED_X509_DIR_ROOTS
+ * (and optionally the other two files) is a CA with the default settings (revocation
+ * crl, fail closed, the built-in profile). A missing dir is no CA. 0, or YH_ERR_CONFIG
+ * (unreadable, a NAME the file configures too) / YH_ERR_ALLOC with err.
+ */
+int fed_x509_cfg_dir(struct fed_x509_cfg *c, const char *dir, char *err, size_t errsz)
+    YH_WUR;
+
+/* Checks what single lines cannot: every CA has roots and names a known profile.
+ * 0 or YH_ERR_CONFIG with err ("file:line: ..."). */
+int fed_x509_cfg_check(const struct fed_x509_cfg *c, char *err, size_t errsz) YH_WUR;
+
+/* The profile called name ("" or "gmt0015" without a configured one: the built-in). */
+const struct fed_x509_profile *fed_x509_profile_find(const struct fed_x509_cfg *c,
+    const char *name);
+
+/* Frees everything c holds and zeroes it (safe on a zeroed struct). */
+void fed_x509_cfg_free(struct fed_x509_cfg *c);
+
+/* "crl", "ocsp", "crl+ocsp", "none". */
+const char *fed_x509_rev_str(enum fed_x509_rev r);
+
+/* --- trust ------------------------------------------------------------------------- */
+
+struct fed_x509_trust;
+
+/*
+ * Reads every CA's roots, intermediates and cross-certificates (PEM) into a new trust
+ * set. Returns 0, YH_ERR_CONFIG (a file missing, unreadable, holding no certificate or
+ * something else than certificates, a root that is not a CA; err names the key's
+ * file:line) or YH_ERR_ALLOC. A configuration with no CA gives an empty set (every
+ * certificate is then of an unknown CA). Free with fed_x509_trust_free; the set is
+ * immutable and may be used by many threads at once.
+ */
+int fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **out,
+    char *err, size_t errsz) YH_WUR;
+
+void fed_x509_trust_free(struct fed_x509_trust *t);
+
+/* Certificates of the trust set, for listing: CA index i's j-th certificate of kind
+ * (0 roots, 1 intermediates, 2 cross-certificates), borrowed, or NULL past the end. */
+X509 *fed_x509_trust_cert(const struct fed_x509_trust *t, size_t i, int kind, size_t j);
+
+/* Why a certificate was refused (or FED_X509_OK). */
+enum fed_x509_why {
+	FED_X509_OK = 0,
+	FED_X509_BAD_INPUT,       /* not a certificate, too long a chain */
+	FED_X509_UNKNOWN_CA,      /* no path to a configured root */
+	FED_X509_EXPIRED,         /* a certificate of the path is expired or not yet valid */
+	FED_X509_BAD_SIGNATURE,   /* a signature of the path does not verify */
+	FED_X509_KEY_USAGE,       /* the end-entity may not sign logins */
+	FED_X509_POLICY,          /* no allowed policy */
+	FED_X509_CONSTRAINTS,     /* basic, name or path-length constraints */
+	FED_X509_NO_IDENTITY,     /* no valid identity where the profile says */
+	FED_X509_REVOKED,         /* a CRL in force lists it */
+	FED_X509_INVALID,         /* another reason of OpenSSL's (detail has it) */
+};
+
+/* "ok", "bad_input", "unknown_ca", "expired", "bad_signature", "key_usage", "policy",
+ * "constraints", "no_identity", "invalid", "revoked". */
+const char *fed_x509_why_str(enum fed_x509_why w);
+
+enum fed_x509_kind { FED_X509_PERSON = 1, FED_X509_ORG };
+
+/* What verification found. */
+struct fed_x509_result {
+	enum fed_x509_why why;
+	char detail[160];                 /* OpenSSL's reason, or this module's, in English */
+	STACK_OF(X509) *path;             /* end-entity first, root last (owned; NULL when
+	                                   * no path was built) */
+	const struct fed_x509_ca *ca;     /* the CA the path belongs to (borrowed from the
+	                                   * configuration), NULL when none */
+	enum fed_x509_kind kind;          /* 0 without an identity */
+	enum fed_x509_field field;        /* which field identified it */
+	char value[FED_X509_VALUE_MAX];   /* its canonical value (ID number, code) */
+	char source[96];                  /* where it was: "ext:1.2.156.10260.4.1.1" */
+	unsigned char key_sha256[32];     /* SHA-256 of the end-entity's SubjectPublicKeyInfo */
+	bool rev_good;                    /* a CRL in force does not list it */
+	char rev_source[64];              /* "crl:2026-12-06T20:00:00.000Z" (its thisUpdate), or
+	                                   * "" */
+};
+
+/* A CRL, its revoked serials sorted for a lookup in O(log n) (x509_crl.c). */
+struct fed_x509_crl;
+
+/*
+ * Reads the CRL at path (DER or PEM, at most FED_X509_CRL_MAX bytes) and checks its
+ * signature with the certificate of issuers whose subject is its issuer: an SM2 CRL over
+ * its to-be-signed bytes with SM3 and the default distinguishing ID (X509_CRL_verify
+ * cannot pass one), others with X509_CRL_verify. 0, or YH_ERR_CONFIG with *why
+ * (unreadable, not a CRL, no issuer among issuers, a signature that does not verify),
+ * YH_ERR_ALLOC.
+ */
+int fed_x509_crl_load(const char *path, STACK_OF(X509) *issuers, struct fed_x509_crl **out,
+    const char **why) YH_WUR;
+
+void fed_x509_crl_free(struct fed_x509_crl *c);
+
+/* True when c is of x's issuer and in force at now (thisUpdate <= now <= nextUpdate). */
+bool fed_x509_crl_covers(const struct fed_x509_crl *c, X509 *x, time_t now);
+
+/* True when c lists serial. */
+bool fed_x509_crl_lists(const struct fed_x509_crl *c, const ASN1_INTEGER *serial);
+
+/* c's thisUpdate as "crl:YYYY-MM-DDTHH:MM:SS.000Z" into out. */
+void fed_x509_crl_source(const struct fed_x509_crl *c, char *out, size_t outsz);
+
+#define FED_X509_CRL_MAX (64 * 1024 * 1024)   /* bytes of a CRL file */
+
+/*
+ * Verifies leaf with the chain the client sent (may be NULL; at most FED_X509_CHAIN_MAX
+ * certificates, read-only: the function works on copies) against t at time now, and
+ * extracts its identity by the path's CA's profile. The path's CA is the configured CA
+ * owning the certificate of the path nearest to the end-entity (an intermediate, a
+ * cross-certificate or a root of its block). Revocation is not checked here.
+ * Returns 0 with res->why FED_X509_OK, or 0 with another why and a detail (refused), or
+ * YH_ERR_ALLOC / YH_ERR_CRYPTO. Release res with fed_x509_result_clear.
+ */
+int fed_x509_verify(const struct fed_x509_trust *t, X509 *leaf, STACK_OF(X509) *chain,
+    time_t now, struct fed_x509_result *res) YH_WUR;
+
+void fed_x509_result_clear(struct fed_x509_result *res);
+
+/*
+ * Parses a certificate given as base64 DER or PEM (one certificate; surrounding spaces
+ * allowed), at most len bytes. 0 or YH_ERR_INVALID.
+ */
+int fed_x509_parse_cert(const char *s, size_t len, X509 **out) YH_WUR;
+
+/* Parses PEM holding 1..FED_X509_CHAIN_MAX certificates. 0 or YH_ERR_INVALID /
+ * YH_ERR_TOO_LONG / YH_ERR_ALLOC. */
+int fed_x509_parse_chain(const char *s, size_t len, STACK_OF(X509) **out) YH_WUR;
+
+/* Sets GM/T 0009's default distinguishing ID on x when it is SM2-signed (a no-op
+ * otherwise). 0 or YH_ERR_ALLOC. */
+int fed_x509_set_sm2_id(X509 *x) YH_WUR;
+
+/*
+ * Finds the identity of x by profile p (x509_id.c): the first field that yields a value
+ * valid for identity/idn, credit code, organization code and registration number before
+ * the ID number (an enterprise certificate may name its holder's ID number too), each
+ * field's sources in order. Sets res->kind, field, value, source; FED_X509_NO_IDENTITY
+ * in res->why (with a detail) when none. Returns 0 or YH_ERR_ALLOC.
+ */
+int fed_x509_identity(X509 *x, const struct fed_x509_profile *p, struct fed_x509_result *res)
+    YH_WUR;
+
+/*
+ * Verifies that sig (DER) is the signature of the n bytes msg by the key of x, as a
+ * certificate login proves possession: SM2 over SM3 with GM/T 0009's default
+ * distinguishing ID for an SM2 key, ECDSA with SHA-256 for a P-256 or P-384 key, RSA
+ * PKCS#1 v1.5 with SHA-256 for an RSA key. Returns 0, YH_ERR_AUTH (does not verify),
+ * YH_ERR_UNSUPPORTED (another kind of key), YH_ERR_TOO_LONG, YH_ERR_ALLOC.
+ */
+int fed_x509_proof_verify(X509 *x, const unsigned char *msg, size_t n,
+    const unsigned char *sig, size_t siglen) YH_WUR;
+
+/* The proof's algorithm for x's key: "SM2-SM3", "ECDSA-SHA256", "RSA-SHA256", or NULL
+ * for a key fed_x509_proof_verify refuses. */
+const char *fed_x509_proof_alg(X509 *x);
+
+/*
+ * What the revocation policy of ca (cert.ca.NAME.revocation and fail) makes of a path
+ * whose end-entity is not revoked: good when a CRL in force does not list it
+ * (fed_x509_verify's res->rev_good); with revocation none the certificate is accepted
+ * (FED_X509_REV_NOT_REQUIRED); else a status not known (no CRL of its issuer, or one
+ * past its nextUpdate; OCSP is not consulted yet) refuses under fail closed
+ * (FED_X509_REV_REFUSED) and is accepted under fail open (FED_X509_REV_ACCEPTED_UNKNOWN).
+ */
+enum fed_x509_rev_decision {
+	FED_X509_REV_NOT_REQUIRED = 0,
+	FED_X509_REV_REFUSED,
+	FED_X509_REV_ACCEPTED_UNKNOWN,
+	FED_X509_REV_GOOD,            /* a CRL in force does not list it */
+};
+enum fed_x509_rev_decision fed_x509_rev_decide(const struct fed_x509_ca *ca, bool good);
+
+/* "not_required", "unknown_refused", "unknown_accepted", "good". */
+const char *fed_x509_rev_decision_str(enum fed_x509_rev_decision d);
+
+/* "id_number", "credit_code", "org_code", "reg_number". */
+const char *fed_x509_field_str(enum fed_x509_field f);
+
+#endif

@@ -1,0 +1,226 @@
+/* A CA's certificate revocation list (x509.h): read, its signature checked (SM2 over
+ * the to-be-signed bytes with the distinguishing ID), its serials kept sorted so that a
+ * lookup is a binary search however long the list. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "common/atomicfile.h"
+#include "common/timeutil.h"
+#include "federation/x509.h"
+#include "token/jose_alg.h"
+
+#define SERIAL_MAX 20     /* RFC 5280: a serial is at most 20 octets */
+
+struct serial {
+	unsigned char len;
+	unsigned char b[SERIAL_MAX + 1];
+};
+
+struct fed_x509_crl {
+	X509_NAME *issuer;
+	time_t this_update, next_update;   /* next_update 0: none given */
+	struct serial *s;
+	size_t n;
+};
+
+static int
+serial_cmp(const void *a, const void *b)
+{
+	const struct serial *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->b, y->b, x->len);
+}
+
+/* The content octets of serial (its DER less tag and length), or -1 when too long. */
+static int
+serial_of(const ASN1_INTEGER *i, struct serial *out)
+{
+	int n = ASN1_STRING_length(i);
+
+	if (n < 0 || n > SERIAL_MAX + 1)
+		return -1;
+	out->len = (unsigned char)n;
+	memcpy(out->b, ASN1_STRING_get0_data(i), (size_t)n);
+	/* A negative serial (a broken CA) is kept apart from its absolute value. */
+	if (ASN1_STRING_type(i) == V_ASN1_NEG_INTEGER && n <= SERIAL_MAX)
+		out->b[out->len++] = 0xff;
+	return 0;
+}
+
+static bool
+sig_ok(X509_CRL *crl, X509 *issuer)
+{
+	EVP_PKEY *k = X509_get0_pubkey(issuer);
+	const ASN1_BIT_STRING *sig = NULL;
+	EVP_MD_CTX *m = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *tbs = NULL;
+	int n, ok = 0;
+
+	if (k == NULL)
+		return false;
+	if (X509_CRL_get_signature_nid(crl) != NID_SM2_with_SM3)
+		return X509_CRL_verify(crl, k) == 1;
+	/* SM2: X509_CRL_verify would use an empty distinguishing ID. */
+	X509_CRL_get0_signature(crl, &sig, NULL);
+	if ((n = i2d_re_X509_CRL_tbs(crl, &tbs)) <= 0 || sig == NULL ||
+	    (m = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit_ex(m, &pctx, "SM3", NULL, NULL, k, NULL) != 1 ||
+	    EVP_PKEY_CTX_set1_id(pctx, TOK_SM2_ID, (int)strlen(TOK_SM2_ID)) <= 0)
+		goto out;
+	ok = EVP_DigestVerify(m, ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig),
+	    tbs, (size_t)n) == 1;
+out:
+	EVP_MD_CTX_free(m);
+	OPENSSL_free(tbs);
+	return ok == 1;
+}
+
+static X509_CRL *
+crl_parse(const char *text, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	X509_CRL *crl = NULL;
+	BIO *b;
+
+	if (n >= 10 && memcmp(text, "-----BEGIN", 10) == 0) {
+		if ((b = BIO_new_mem_buf(text, (int)n)) != NULL)
+			crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
+		BIO_free(b);
+		return crl;
+	}
+	crl = d2i_X509_CRL(NULL, &p, (long)n);
+	if (crl != NULL && p != (const unsigned char *)text + n) {
+		X509_CRL_free(crl);
+		crl = NULL;
+	}
+	return crl;
+}
+
+static time_t
+time_of(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
+/* The serials of crl, sorted, into c. */
+static int
+serials(X509_CRL *crl, struct fed_x509_crl *c, const char **why)
+{
+	STACK_OF(X509_REVOKED) *rv = X509_CRL_get_REVOKED(crl);
+	int n = rv != NULL ? sk_X509_REVOKED_num(rv) : 0;
+
+	if (n > 0 && (c->s = calloc((size_t)n, sizeof(*c->s))) == NULL) {
+		*why = "out of memory";
+		return YH_ERR_ALLOC;
+	}
+	for (int i = 0; i < n; i++)
+		if (serial_of(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(rv, i)),
+		    &c->s[c->n++]) != 0) {
+			*why = "lists a serial longer than 20 octets";
+			return YH_ERR_CONFIG;
+		}
+	qsort(c->s, c->n, sizeof(*c->s), serial_cmp);
+	return 0;
+}
+
+int
+fed_x509_crl_load(const char *path, STACK_OF(X509) *issuers, struct fed_x509_crl **out,
+    const char **why)
+{
+	struct fed_x509_crl *c = NULL;
+	X509_CRL *crl = NULL;
+	X509 *iss = NULL;
+	char *text = NULL;
+	size_t n = 0;
+	int fd, r = YH_ERR_CONFIG;
+
+	*out = NULL;
+	*why = "cannot read the file";
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return YH_ERR_CONFIG;
+	r = yh_file_read_fd(fd, FED_X509_CRL_MAX, false, &text, &n);
+	close(fd);
+	if (r != 0)
+		return r == YH_ERR_ALLOC ? r : YH_ERR_CONFIG;
+	r = YH_ERR_CONFIG;
+	*why = "is not a CRL (DER or PEM)";
+	if ((crl = crl_parse(text, n)) == NULL)
+		goto out;
+	for (int i = 0; iss == NULL && i < sk_X509_num(issuers); i++)
+		if (X509_NAME_cmp(X509_get_subject_name(sk_X509_value(issuers, i)),
+		    X509_CRL_get_issuer(crl)) == 0)
+			iss = sk_X509_value(issuers, i);
+	*why = "is issued by none of the CA's certificates";
+	if (iss == NULL)
+		goto out;
+	*why = "has a signature that does not verify";
+	if (!sig_ok(crl, iss))
+		goto out;
+	*why = "out of memory";
+	r = YH_ERR_ALLOC;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->issuer = X509_NAME_dup(X509_CRL_get_issuer(crl))) == NULL)
+		goto out;
+	c->this_update = time_of(X509_CRL_get0_lastUpdate(crl));
+	c->next_update = time_of(X509_CRL_get0_nextUpdate(crl));
+	if ((r = serials(crl, c, why)) != 0)
+		goto out;
+	*out = c;
+	c = NULL;
+out:
+	ERR_clear_error();
+	fed_x509_crl_free(c);
+	X509_CRL_free(crl);
+	free(text);
+	return r;
+}
+
+void
+fed_x509_crl_free(struct fed_x509_crl *c)
+{
+	if (c == NULL)
+		return;
+	X509_NAME_free(c->issuer);
+	free(c->s);
+	free(c);
+}
+
+bool
+fed_x509_crl_covers(const struct fed_x509_crl *c, X509 *x, time_t now)
+{
+	return c != NULL && X509_NAME_cmp(c->issuer, X509_get_issuer_name(x)) == 0 &&
+	    c->this_update <= now && (c->next_update == 0 || now <= c->next_update);
+}
+
+bool
+fed_x509_crl_lists(const struct fed_x509_crl *c, const ASN1_INTEGER *serial)
+{
+	struct serial k;
+
+	if (serial_of(serial, &k) != 0)
+		return false;
+	return c->n > 0 && bsearch(&k, c->s, c->n, sizeof(*c->s), serial_cmp) != NULL;
+}
+
+void
+fed_x509_crl_source(const struct fed_x509_crl *c, char *out, size_t outsz)
+{
+	char iso[40];
+
+	yh_time_iso8601((int64_t)c->this_update * 1000, iso, sizeof(iso));
+	snprintf(out, outsz, "crl:%s", iso);
+}

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# The certificate login through the real authd, over the test PKI of pki.sh: a browser
+# gets a challenge from /login/cert/challenge, signs it with openssl as USBKey
+# middleware would (SM2 over SM3 with the default distinguishing ID, ECDSA and RSA over
+# SHA-256) and posts /login/cert. Logins for SM2, ECDSA and RSA persons (LoA 4 in the
+# audit line); refusals, each with its page and its audit reason: a replayed challenge,
+# another browser's challenge, a bad signature, an unknown CA, a certificate its CA's CRL
+# lists, a path needing a
+# cross-certificate that is not configured, an expired certificate, a wrong key usage,
+# a deregistered person's certificate; a CA added with authctl ca add and taken on
+# SIGHUP (and dropped after ca remove); a CA's revocation policy while no CRL or OCSP
+# is consulted (fail closed refuses, fail open accepts and audits); the login page
+# offers 数字证书登录; login.staff_methods = cert refuses a staff member's password.
+set -u
+: "${YH_BUILD:?}"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pki.sh"
+need_authd
+make_tmp certlogin
+PID=
+
+PORT=$(free_port)
+BASE=http://127.0.0.1:$PORT
+S=$TMP/state
+P=$TMP/pki
+pki_build "$P" || die "building the test PKI with openssl failed"
+pki_crl "$P" ia ia "$(pki_serial "$P" pv)" || die "openssl ca -gencrl failed"
+# CA a without the cross-certificate: B's persons have no path.
+cat >"$TMP/authd.conf" <<EOF
+state_dir = $S
+http.listen = 127.0.0.1:$PORT
+cert.ca.a.roots = $P/ra.pem
+cert.ca.a.intermediates = $P/ia.pem
+cert.ca.a.crl = $P/ia.crl
+cert.ca.r.roots = $P/rr.pem
+cert.ca.r.intermediates = $P/ir.pem
+cert.ca.r.revocation = crl
+cert.ca.r.fail = open
+cert.ca.r.profile = r
+cert.profile.r.id_number = san:1.2.156.10260.4.1.1; subject:CN ~ ([0-9]{17}[0-9X])\$
+login.staff_methods = cert
+EOF
+CB=http://127.0.0.1:9/cb
+start_authd -c "$TMP/authd.conf"
+stop_authd || die "authd did not stop cleanly"
+ctl_or_die client add app1 --public --redirect-uri "$CB" --scope openid
+for id in "$PKI_ID_A" "$PKI_ID_R" "$PKI_ID_N" "$PKI_ID_B"; do
+  printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$id" --name 持证人 \
+    --password-stdin
+done
+# pa's holder is staff of a government agency: certificate only.
+GOV=11350100003000014R
+ctl_or_die user verify "$PKI_ID_A" --loa 2 --by registry --evidence "registry check"
+ctl_or_die org add --uscc "$GOV" --name 某市政务服务中心
+ctl_or_die staff add --id-number "$PKI_ID_A" --org "$GOV" --unit 综合受理窗口
+start_authd -c "$TMP/authd.conf"
+
+# challenge JAR: CH and CSRF of a new challenge for the browser JAR (its form first).
+challenge() {
+  req "$1" GET '/login/cert?next=%2Faccount'
+  req "$1" GET /login/cert/challenge
+  CH=$(node -e "process.stdout.write(JSON.parse(process.argv[1]).challenge || '')" "$BODY")
+  CSRF=$(node -e "process.stdout.write(JSON.parse(process.argv[1]).csrf || '')" "$BODY")
+  [[ $STATUS == 200 && ${#CH} == 43 && $BODY == *'"expires_in": 120'* || $BODY == *'"expires_in":120'* ]] ||
+    fail "challenge: $STATUS $BODY"
+}
+
+# sign NAME TEXT: base64 of NAME.key's signature of TEXT (SM2 keys with the default ID).
+sign() {
+  printf '%s' "$2" >"$TMP/msg"
+  if openssl pkey -in "$P/$1.key" -noout -text 2>/dev/null | grep -q 'ASN1 OID: SM2'; then
+    openssl dgst -sm3 -sign "$P/$1.key" -sigopt distid:1234567812345678 "$TMP/msg"
+  else
+    openssl dgst -sha256 -sign "$P/$1.key" "$TMP/msg"
+  fi | base64 -w0
+}
+
+# post JAR NAME CHALLENGE SIGNATURE [curl args]: POST /login/cert with NAME.pem.
+post() {
+  req "$1" POST /login/cert --data-urlencode "csrf=$CSRF" --data-urlencode "next=/account" \
+    --data-urlencode "challenge=$3" --data-urlencode "cert@$P/$2.pem" \
+    --data-urlencode "signature=$4" "${@:5}"
+}
+
+# login_ok NAME: a fresh browser logs in with NAME's certificate.
+login_ok() {
+  rm -f "$TMP/b.jar"
+  challenge b
+  post b "$1" "$CH" "$(sign "$1" "$CH")"
+  if [[ $STATUS == 303 && $LOCATION == /account && -n $(jar_value b yh_sid) ]]; then
+    ok "$1 logs in"
+  else
+    fail "$1: $STATUS $LOCATION $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -2)"
+  fi
+}
+
+# refused NAME STATUS TEXT REASON: the last answer is STATUS with TEXT on the page and a
+# login.failure audited with REASON.
+refused() {
+  if [[ $STATUS == "$2" && $BODY == *"$3"* ]] &&
+    (($(audit_count login.failure "\"reason\":\"$4\"") > 0)); then
+    ok "$1 refused: $4"
+  else
+    fail "$1: want $2 '$3' ($4), got $STATUS $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -2)"
+  fi
+}
+
+req a GET /login
+[[ $BODY == *'href="/login/cert'*'数字证书登录'* ]] && ok "the login page offers 数字证书登录" ||
+  fail "the login page has no certificate link"
+
+# login.staff_methods = cert: the staff member's right password is refused, saying why;
+# a citizen's password still logs in.
+login_form s "$PKI_ID_A" 'Cert person 2026!'
+refused "a staff member's password" 403 "须使用数字证书" staff_certificate_required
+[[ -z $(jar_value s yh_sid) ]] || fail "the refused staff password left a session"
+login_form s "$PKI_ID_R" 'Cert person 2026!'
+[[ $STATUS == 303 && $LOCATION == /account ]] && ok "a citizen's password still logs in" ||
+  fail "citizen password: $STATUS $LOCATION"
+login_ok pa     # SM2 under CA a's intermediate, ID number in the extension (staff)
+login_ok pr     # ECDSA P-256 under RSA root and P-384 intermediate, ID number in the SAN
+login_ok pn     # RSA, ID number in the CN by the CA's pattern
+# What an app sees of a certificate session: acr LoA 4, amr hwk and x509.
+if id_token b app1; then
+  [[ $(jwt_claim "$IDT" acr) == urn:yihao:loa:4 && $(jwt_claim "$IDT" amr) == *hwk*x509* ]] &&
+    ok "the ID token says acr loa:4, amr hwk x509" ||
+    fail "ID token: acr $(jwt_claim "$IDT" acr) amr $(jwt_claim "$IDT" amr)"
+fi
+(($(audit_count login.success '"method":"cert"' '"ca":"a"' '"revocation":"good"' '"revocation_source":"crl:') == 1)) &&
+  ok "CA a's login audited with its CRL as the revocation source" ||
+  fail "CA a's login.success: $(grep '"ca":"a"' "$S/audit.log" | head -2)"
+(($(audit_count login.success '"method":"cert"' '"ca":"r"' '"revocation":"unknown_accepted"') == 2)) &&
+  ok "CA r's logins audited as accepted with an unknown revocation status (fail open)" ||
+  fail "CA r's login.success lines: $(grep '"ca":"r"' "$S/audit.log" | head -2)"
+(($(audit_count login.success '"method":"cert"' '"loa":4') == 3)) &&
+  ok "three certificate logins at LoA 4 audited" ||
+  fail "login.success lines: $(grep -c '"method":"cert"' "$S/audit.log")"
+
+# A challenge is used once.
+rm -f "$TMP/b.jar"
+challenge b
+SIG=$(sign pa "$CH")
+post b pa "$CH" "$SIG"
+[[ $STATUS == 303 ]] || fail "first use: $STATUS"
+post b pa "$CH" "$SIG"
+refused "a replayed challenge" 400 "已经使用过" challenge_replayed
+
+# Another browser's challenge.
+rm -f "$TMP/b.jar" "$TMP/c.jar"
+challenge c
+CH_C=$CH
+challenge b
+post b pa "$CH_C" "$(sign pa "$CH_C")"
+refused "another browser's challenge" 400 "不是为本浏览器签发的" challenge_unknown
+
+# A signature by another key, or over another text.
+challenge b
+post b pa "$CH" "$(sign ea "$CH")"
+refused "a signature by another key" 403 "签名值验证失败" bad_signature
+challenge b
+post b pr "$CH" "$(sign pr "${CH}x")"
+refused "a signature over another text" 403 "签名值验证失败" bad_signature
+
+# Certificates the trust refuses.
+for c in "unknown:不是由本站信任的证书机构签发的:unknown_ca" "pv:已被吊销:revoked" \
+  "pb:不是由本站信任的证书机构签发的:unknown_ca" "old:已过期:expired" \
+  "ku:不能用于登录:key_usage"; do
+  IFS=: read -r name text reason <<<"$c"
+  challenge b
+  post b "$name" "$CH" "$(sign "$name" "$CH")"
+  refused "$name" 403 "$text" "$reason"
+done
+
+# A person nobody registered: the enterprise certificate's credit code, and a person
+# when the directory lacks them.
+challenge b
+post b ea "$CH" "$(sign ea "$CH")"
+refused "an enterprise certificate" 403 "未找到与该证书身份对应的账号" organization_certificate
+
+# A person who left: pn's account deregistered.
+ctl_or_die user deregister "$PKI_ID_N"
+challenge b
+post b pn "$CH" "$(sign pn "$CH")"
+refused "a deregistered person" 403 "未找到与该证书身份对应的账号" account_inactive
+
+# A CA added with authctl ca add is trusted after SIGHUP, and no longer after its
+# removal and another SIGHUP.
+ctl_or_die -c "$TMP/authd.conf" ca add u --roots "$P/ru.pem"
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
+# Its default policy (crl, fail closed) refuses while no CRL is consulted: the path to
+# the new root was built (not unknown_ca).
+challenge b
+post b unknown "$CH" "$(sign unknown "$CH")"
+refused "unknown under CA u (fail closed)" 403 "暂时无法确认该证书是否已被吊销" revocation_unknown
+ctl_or_die -c "$TMP/authd.conf" ca remove u
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
+challenge b
+post b unknown "$CH" "$(sign unknown "$CH")"
+refused "unknown after ca remove" 403 "不是由本站信任的证书机构签发的" unknown_ca
+
+# No browser session: no challenge.
+req - GET /login/cert/challenge
+[[ $STATUS == 400 && $BODY == *invalid_request* ]] && ok "no challenge without the browser's cookie" ||
+  fail "challenge without a cookie: $STATUS $BODY"
+
+check_stop_authd
+no_errors_in "authd logged errors" "$TMP/authd.log"
+no_sanitizer_in "sanitizer report" "$TMP/authd.log"
+finish "cert_login: all checks passed"
