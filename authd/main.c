@@ -722,6 +722,10 @@ daemon_stop(struct daemon *d)
 	wk_pool_stop(d->app.workers);
 	if (d->served && (left = http_server_drain(d->srv, AUTHD_DRAIN_MS)) > 0)
 		yh_info("closing %u idle or slow connections", left);
+	/* The audit writer resumes the token responses it still holds, and later grants
+	 * are refused (503): http_server_free must not free a held request that the
+	 * writer would resume afterwards. */
+	yh_audit_settle(d->app.audit);
 	http_server_free(d->srv);
 	wk_pool_free(d->app.workers);
 	sess_close(d->app.sess);

@@ -834,6 +834,22 @@ yh_audit_set_checkpoints(struct yh_audit *a, uint64_t every_lines, int64_t every
 }
 
 void
+yh_audit_settle(struct yh_audit *a)
+{
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->writer_stop = true;
+	pthread_cond_signal(&a->work_cv);
+	pthread_mutex_unlock(&a->lock);
+	/* Only the thread that closes the handle calls this: writer_on needs no lock. */
+	if (a->writer_on) {
+		pthread_join(a->writer, NULL);
+		a->writer_on = false;
+	}
+}
+
+void
 yh_audit_close(struct yh_audit *a)
 {
 	int r;
@@ -841,12 +857,7 @@ yh_audit_close(struct yh_audit *a)
 	if (a == NULL)
 		return;
 	/* Lines still queued by yh_audit_submit are written and settled first. */
-	pthread_mutex_lock(&a->lock);
-	a->writer_stop = true;
-	pthread_cond_signal(&a->work_cv);
-	pthread_mutex_unlock(&a->lock);
-	if (a->writer_on)
-		pthread_join(a->writer, NULL);
+	yh_audit_settle(a);
 	if (a->timer_on) {
 		pthread_mutex_lock(&a->lock);
 		a->stopping = true;

@@ -45,6 +45,16 @@ int yh_audit_open(const char *path, struct yh_audit **out, char *err, size_t err
 void yh_audit_close(struct yh_audit *a);
 
 /*
+ * Stops taking yh_audit_submit's lines (from now on it answers YH_ERR_UNAVAILABLE),
+ * writes and settles those still queued (their done calls have all run when it
+ * returns) and stops the writer thread; yh_audit_write goes on working. For a stop
+ * that must free what done calls touch (held HTTP requests) before the handle closes.
+ * Called by the thread that later closes the handle; more than once is fine; NULL is
+ * fine.
+ */
+void yh_audit_settle(struct yh_audit *a);
+
+/*
  * Appends one event: {"seq","ts","event","actor",<fields...>,"prev"}. event is a dotted
  * name ("login.failure", "user.lock"; not "audit.checkpoint"); actor who did it
  * ("operator:root", "user:<uid>", "client:<id>"); fields (borrowed, may be NULL) must be

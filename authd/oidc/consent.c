@@ -151,7 +151,8 @@ next_param(const char *next, const char *name, bool required, char **out)
 
 /*
  * Reads and checks the request parked in next: a known client, one of its registered
- * redirect URIs (exact), a scope that parses. Returns 0 or YH_ERR_INVALID.
+ * redirect URIs (exact), a scope that parses. Returns 0, YH_ERR_INVALID, or YH_ERR_PERM
+ * (the client is disabled: no consent to record, no redirect to it).
  */
 static int
 creq_parse(struct authd_app *app, const char *next, struct consent_req *c)
@@ -171,6 +172,8 @@ creq_parse(struct authd_app *app, const char *next, struct consent_req *c)
 	if ((c->client = clients_find(c->snap, c->client_id)) == NULL ||
 	    !clients_redirect_ok(c->client, c->redirect_uri))
 		return YH_ERR_INVALID;
+	if (c->client->disabled)
+		return YH_ERR_PERM;
 	if (oidc_scope_grant(c->client, c->scope, &c->bits) != 0 ||
 	    clients_scope_format(c->bits, c->scopes, sizeof(c->scopes)) != 0)
 		return YH_ERR_INVALID;
@@ -269,6 +272,16 @@ bad_request(struct http_req *req)
 	return page_error_send(req, 400, page_msg(l, PAGE_MSG_BAD_REQUEST), NULL, NULL);
 }
 
+/* What creq_parse's refusal r answers: /authorize's page for a disabled app, else 400. */
+static int
+creq_refused(struct http_req *req, int r)
+{
+	if (r == YH_ERR_PERM)
+		return page_error_send(req, 403, page_msg(page_lang_of(req),
+		    PAGE_MSG_AZ_CLIENT_DISABLED), NULL, NULL);
+	return bad_request(req);
+}
+
 /* ---- the page ---- */
 
 /* One line of the consent page: the claim msg in words of language l and
@@ -342,14 +355,14 @@ consent_get(struct http_req *req, void *arg)
 	struct dir_person person;
 	struct sess_info si;
 	const char *next = NULL;
-	int r;
+	int r = 0;
 
 	memset(&person, 0, sizeof(person));
 	memset(&c, 0, sizeof(c));
 	if (http_req_query(req, "next", PAGE_NEXT_MAX, &next) != 0 ||
-	    creq_parse(app, next, &c) != 0) {
+	    (r = creq_parse(app, next, &c)) != 0) {
 		creq_clear(&c);
-		return bad_request(req);
+		return creq_refused(req, r);
 	}
 	if ((r = login_session_of(req, app, SESS_TOUCH, &si)) == YH_ERR_NOT_FOUND)
 		r = to_login(req, 302, next);
@@ -435,10 +448,11 @@ consent_post(struct http_req *req, void *arg)
 	int r;
 
 	memset(&c, 0, sizeof(c));
+	r = 0;
 	if (http_req_form(req, "next", PAGE_NEXT_MAX, &next) != 0 ||
 	    http_req_form(req, "action", 16, &action) != 0 ||
-	    creq_parse(app, next, &c) != 0) {
-		r = bad_request(req);
+	    (r = creq_parse(app, next, &c)) != 0) {
+		r = creq_refused(req, r);
 		goto out;
 	}
 	if ((r = login_session_of(req, app, SESS_TOUCH, &si)) == YH_ERR_NOT_FOUND) {

@@ -559,6 +559,9 @@ dp_start(struct authd_app *app, struct http_req *req, const char *code, unsigned
 		    PAGE_MSG_DEVICE_CODE_USED), NULL, NULL);
 	if (r != 0)
 		return page_failure_send(req, r);
+	if (p->c->disabled)   /* as /authorize: nothing is approved for a disabled app */
+		return page_error_send(req, 403, page_msg(page_lang_of(req),
+		    PAGE_MSG_AZ_CLIENT_DISABLED), NULL, NULL);
 	if (p->si.loa < p->c->min_loa) {   /* a staff login pending its TOTP (LoA 0) too */
 		if ((r = oidc_az_can_step_up(app, &p->si, p->person_loa, p->c->min_loa, &can)) != 0)
 			return page_failure_send(req, r);

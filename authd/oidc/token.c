@@ -756,21 +756,30 @@ grant_refresh(struct treq *t)
 		r = oidc_family_revoke(t->app, t->c, fam.id);
 		goto out;
 	}
+	/*
+	 * The token.issue line is durable before the presented token is consumed, not held
+	 * after the rotation as for the other grants: when the line cannot be written the
+	 * client is answered 503 and its token still refreshes once the log takes lines
+	 * again. Rotated first, that retry would be the reuse of a rotated token, which
+	 * revokes the whole family. A rotation that then fails (another request rotated it
+	 * first) leaves a line for tokens never sent.
+	 */
+	if ((r = tok_jti_new(is.jti)) != 0 ||
+	    (r = audit_event(t, "token.issue", "refresh_token", g.uid, fam.id, is.jti,
+	    is.scopes, g.org)) != 0)
+		goto out;
 	free(payload);
 	payload = NULL;
 	r = sess_refresh_rotate(t->app->sess, old, rt, &fam, &payload);
 	if ((r = refresh_outcome(t, r, &fam)) != 0 || http_req_answered(t->req))
-		goto out;
-	if ((r = tok_jti_new(is.jti)) != 0)
 		goto out;
 	is.g = &g;
 	is.id_token = (is.scopes & CLIENTS_SCOPE_OPENID) != 0;
 	is.bound = !g.offline;
 	is.refresh_token = rt;
 	is.family = fam.id;
-	if ((r = issue_and_respond(t, &is)) != 0)
-		goto out;
-	r = audit_issue(t, "refresh_token", g.uid, fam.id, is.jti, is.scopes, g.org);
+	if ((r = issue_and_respond(t, &is)) == 0)
+		count_grant(t->app, "refresh_token");
 out:
 	if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND)   /* person gone or disabled */
 		r = oidc_error(t->req, "invalid_grant", "the user cannot be issued tokens");

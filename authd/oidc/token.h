@@ -140,8 +140,8 @@ int oidc_at_revoked(struct sess_store *sess, const char *jti) YH_WUR;
 
 /*
  * Verifies an access token for /userinfo and /introspect: our signature (ring), typ
- * at+jwt, iss, aud = the issuer, not expired, not revoked, and its login session (sid)
- * still live. On success *jwt holds the token (tok_jwt_clear it), *client_id points into
+ * at+jwt, iss, aud = the issuer, not expired, not revoked, its login session (sid)
+ * still live, and its app (client_id) still registered and not disabled. On success *jwt holds the token (tok_jwt_clear it), *client_id points into
  * its claims and uid (uidsz bytes) gets the internal user id ("" for a
  * client_credentials token). Returns 0, YH_ERR_AUTH (not valid: invalid_token /
  * inactive), YH_ERR_UNAVAILABLE, YH_ERR_ALLOC.

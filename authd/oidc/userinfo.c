@@ -262,6 +262,21 @@ at_check(struct authd_app *app, const char *token, struct tok_ring_snap *ring,
 	return 0;
 }
 
+/* True when client_id is registered and not disabled. */
+static bool
+client_enabled(struct authd_app *app, const char *client_id)
+{
+	struct clients_snap *snap;
+	const struct clients_client *c;
+	bool ok;
+
+	(void)clients_refresh_if_changed(app->clients);
+	snap = clients_acquire(app->clients);
+	ok = (c = clients_find(snap, client_id)) != NULL && !c->disabled;
+	clients_release(snap);
+	return ok;
+}
+
 int
 oidc_at_check(struct authd_app *app, const char *token, struct tok_ring_snap *ring,
     struct tok_jwt *jwt, const char **client_id, char *uid, size_t uidsz)
@@ -274,6 +289,8 @@ oidc_at_check(struct authd_app *app, const char *token, struct tok_ring_snap *ri
 		uid[0] = '\0';
 	if ((r = at_check(app, token, ring, jwt, &info)) != 0)
 		return r;
+	if (!client_enabled(app, info.client_id))
+		return YH_ERR_AUTH;   /* its app was removed or disabled since */
 	*client_id = info.client_id;
 	return yh_strlcpy(uid, info.uid, uidsz) == 0 ? 0 : YH_ERR_INTERNAL;
 }

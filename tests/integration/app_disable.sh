@@ -9,7 +9,9 @@
 #  - disabled: /authorize shows a page (403, no redirect to the app), /token answers 401
 #    invalid_client (RFC 6749 5.2) for the code, refresh_token and client_credentials
 #    grants, /introspect, /revoke and /par answer invalid_client, /userinfo refuses the
-#    access token,
+#    access token, the device approval page refuses a code the app got before (403,
+#    the same words, no form to approve), and so does the consent page for a person who
+#    has not consented to the app yet (no consent to record, no "deny" redirect to it),
 #    /cas/login shows a page and /cas/serviceValidate refuses the ticket taken before;
 #    client show says disabled, clients.json holds "disabled": true; a second disable
 #    succeeds and changes nothing; an unknown app is exit 1;
@@ -58,9 +60,11 @@ toggle() { ctl_or_die client "$1" "$2"; sleep 1.2; }
 
 start_authd
 ctl_or_die client add app1 --secret "$SECRET1" --redirect-uri "$CB" --scope openid profile \
-  --grant authorization_code refresh_token client_credentials --name "App One"
+  --grant authorization_code refresh_token client_credentials device_code --name "App One"
 ctl_or_die client add casapp --cas-service "$SVC"
 printf '%s\n' "$PW" | ctl_or_die user add --id-number "$ID" --name 李停用 --password-stdin
+ID2=$(id_number 11010119800404234)
+printf '%s\n' "$PW" | ctl_or_die user add --id-number "$ID2" --name 王停用 --password-stdin
 sleep 1.2
 
 login_form jar "$ID" "$PW"
@@ -81,6 +85,10 @@ AT=$(jget access_token)
 cas_ticket
 [[ -n $TICKET ]] && ok "before: a CAS ticket for casapp" || die "CAS login before: $STATUS '$LOCATION'"
 T_OLD=$TICKET
+req - POST /device_authorization -H "Authorization: $(basic app1 "$SECRET1")" \
+  --data-urlencode "scope=openid profile"
+UC=$(jget user_code)
+[[ $STATUS == 200 && -n $UC ]] && ok "before: a device code for app1" || die "device_authorization: $STATUS $BODY"
 
 # ---- disabled
 toggle disable app1
@@ -122,6 +130,18 @@ check "disabled: /cas/login answers a page" "$STATUS|$TICKET" "403|"
 grep -q 此应用已被平台管理员停用 "$TMP/body" && ok "disabled: the CAS page says so" || fail "CAS page"
 validate "$T_OLD"
 check "disabled: a ticket taken before is refused" "$(fail_code)" UNAUTHORIZED_SERVICE
+login_form jar2 "$ID2" "$PW"
+[[ $STATUS == 303 ]] || fail "login of a second person: $STATUS"
+req jar2 GET "/consent?next=$(enc "/authorize?response_type=code&client_id=app1&redirect_uri=$(enc "$CB")&scope=openid%20profile&state=s1")"
+check "disabled: the consent page answers 403" "$STATUS" 403
+grep -q 此应用已被平台管理员停用 "$TMP/body" && ! grep -q 'name="action"' "$TMP/body" &&
+  ok "disabled: the consent page says so, nothing to allow or deny" ||
+  fail "disabled consent page: $(grep -o '<main>.*' "$TMP/body" | head -c 300)"
+req jar GET "/device?user_code=$UC"
+check "disabled: the device approval page answers 403" "$STATUS" 403
+grep -q 此应用已被平台管理员停用 "$TMP/body" && ! grep -q 'name="action"' "$TMP/body" &&
+  ok "disabled: the device page says so, no approval form" ||
+  fail "disabled device page: $(grep -o '<main>.*' "$TMP/body" | head -c 300)"
 
 # ---- enabled again
 toggle enable app1

@@ -6,11 +6,14 @@
 #    and no person is left behind; every one answered as registered is kept;
 #    /readyz is 503 naming the directory and the audit checks, "no space left"; the token
 #    endpoint answers 503 {"error":"temporarily_unavailable"} once the audit line of a
-#    token cannot be written (every token it issued has its line); authctl user add
+#    token cannot be written (every token it issued has its line), for a refresh too;
+#    authctl user add
 #    fails saying the disk is full; authd's log says "disk full", not "input/output
 #    error";
 #  - space back: /readyz 200, authctl user add works (the directory is not left
-#    locked by a transaction that never ended), registration and tokens work again;
+#    locked by a transaction that never ended), registration and tokens work again, and
+#    the refresh token presented in the refresh answered 503 still refreshes (it was not
+#    consumed: its reuse would have revoked the family, with a token.replay line);
 #  - after SIGTERM: every person answered as registered or added is in the directory
 #    (sqlite3 count and authctl user show), the audit log has no "created" line for a
 #    person who is not there, and its chain is intact and covered by checkpoints.
@@ -44,6 +47,11 @@ BASE="http://127.0.0.1:$PORT"
 # A confidential app for client_credentials, registered before authd starts.
 ctl client add svc --grant client_credentials >"$TMP/svc.json" || die "client add"
 SECRET=$("$PY" -c 'import json,sys;print(json.load(open(sys.argv[1]))["client_secret"])' "$TMP/svc.json")
+# An app with refresh tokens, for a person's code flow.
+CB=http://127.0.0.1:9/cb
+SECRET1=app-one-secret-0123456789abcdef-0123
+ctl client add app1 --secret "$SECRET1" --redirect-uri "$CB" --scope openid profile \
+  --grant authorization_code refresh_token >/dev/null || die "client add app1"
 start_authd
 
 # register JAR ID [curl args]: the form as a browser sends it (GET for the CSRF cookie and
@@ -81,12 +89,30 @@ token() {
   fi
 }
 
+# refresh RT: a refresh_token grant of app1; sets STATUS and BODY, and RT to the new
+# refresh token of a 200.
+refresh() {
+  req - POST /token -H "Authorization: $(basic app1 "$SECRET1")" \
+    --data-urlencode grant_type=refresh_token --data-urlencode "refresh_token=$1"
+  [[ $STATUS == 200 ]] && RT=$(jget refresh_token)
+}
+
 # ---- before: everything works
 next_id
 register a "$ID"
 [[ $STATUS == 200 && $BODY == *"$DONE_ZH"* ]] && ok "registration before the disk fills" ||
   die "registration before the disk fills: $STATUS"
 CREATED+=("$ID")
+login_form rt "$ID" "Full Disk $ID"
+[[ $STATUS == 303 ]] || die "login before the disk fills: $STATUS '$LOCATION'"
+authorize_code rt "openid%20profile" app1 || die "no code for app1"
+req - POST /token -H "Authorization: $(basic app1 "$SECRET1")" \
+  --data-urlencode grant_type=authorization_code --data-urlencode "code=$CODE" \
+  --data-urlencode "redirect_uri=$CB" --data-urlencode "code_verifier=$VERIFIER"
+RT=$(jget refresh_token)
+[[ $STATUS == 200 && -n $RT ]] || die "code flow before the disk fills: $STATUS $BODY"
+refresh "$RT"
+[[ $STATUS == 200 ]] && ok "refresh before the disk fills" || die "refresh before: $STATUS $BODY"
 token
 [[ $STATUS == 200 ]] && ok "client_credentials token before" || die "token before: $STATUS $BODY"
 fetch "$BASE/readyz"
@@ -153,6 +179,13 @@ for _ in $(seq 1 60); do
 done
 ((GOT503)) && ok "token endpoint on a full disk: 503 temporarily_unavailable (after ${#TOKENS_OK[@]} tokens in all)" ||
   fail "token endpoint never refused on a full disk"
+# A refresh: 503 too; RT stays the token presented in it.
+for _ in $(seq 1 20); do
+  refresh "$RT"
+  [[ $STATUS == 200 ]] || break
+done
+[[ $STATUS == 503 && $(json_field error) == temporarily_unavailable ]] &&
+  ok "refresh on a full disk: 503 temporarily_unavailable" || fail "refresh on a full disk: $STATUS $BODY"
 
 # A login (its audit line cannot be written now): a 503 page, or a login on the record.
 req d GET /login
@@ -189,6 +222,11 @@ register e "$ID"
   fail "registration after: $STATUS"
 token
 [[ $STATUS == 200 ]] && ok "token once space is back" || fail "token after: $STATUS $BODY"
+refresh "$RT"
+[[ $STATUS == 200 ]] && ok "the refresh token answered 503 refreshes once space is back" ||
+  fail "the refresh token answered 503 was consumed: $STATUS $BODY"
+refresh "$RT"
+[[ $STATUS == 200 ]] && ok "and so does its successor" || fail "its successor: $STATUS $BODY"
 req e GET /login
 TOK=$(form_value csrf)
 req e POST /login --data-urlencode "csrf=$TOK" --data-urlencode "next=/account" \
@@ -226,6 +264,8 @@ for jti in "${TOKENS_OK[@]}"; do
   grep -qF "\"jti\":\"$jti\"" "$S/audit.log" || fail "token $jti issued without its audit line"
 done
 ((FAILS == BEFORE)) && ok "each token issued has its audit line (${#TOKENS_OK[@]})"
+grep -qF '"event":"token.replay"' "$S/audit.log" &&
+  fail "a token.replay line: the refresh after the 503 counted as a reuse"
 if [[ $LOGIN_STATUS == 303 ]]; then
   [[ $(audit_count login.success) -ge 1 ]] || fail "a login on a full disk without its line"
 fi

@@ -5,7 +5,8 @@
 # confirms over the HTTP API; the browser is then logged in, and a code flow from it
 # shows amr qr and an acr no higher than the app's. The refusals: a QR code used twice,
 # one expired, a confirm with another person's token, a confirm before a scan, a token
-# without qr_login, a browser that did not make the request claiming it; the audit lines.
+# without qr_login, a token of the mobile app once it is disabled, a browser that did not
+# make the request claiming it; the audit lines.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 . "$(dirname "$0")/lib.sh"
@@ -171,6 +172,17 @@ req d GET "$DPAGE"
 app confirm "$MOBILE_AT" "$T"
 [[ $STATUS == 400 && $ERR == access_denied ]] && ok "a denied request cannot be confirmed" || fail "confirm denied: $STATUS"
 [[ $(audit_count qr.deny '"client_id":"mobile"') -eq 1 ]] && ok "audit: qr.deny" || fail "audit: qr.deny"
+
+# the mobile app disabled: the access tokens it holds no longer scan
+ctl_or_die client disable mobile
+sleep 1.2
+qr_new x
+app scan "$MOBILE_AT" "$T"
+[[ $STATUS == 401 && $(header WWW-Authenticate) == *invalid_token* ]] &&
+  ok "the mobile app disabled: its access token is refused (401 invalid_token)" ||
+  fail "scan with a disabled app's token: $STATUS $BODY"
+ctl_or_die client enable mobile
+sleep 1.2
 
 # expired
 qr_new e
