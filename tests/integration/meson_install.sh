@@ -29,6 +29,8 @@ has "$sbindir/authctl"
 has "$bindir/idmerge"
 has "$docdir/operations.md"
 has "$docdir/examples/authd.conf.example"
+has "$docdir/ldap/yihao.schema"
+has "$docdir/ldap/yihao.ldif"
 for f in "$sbindir/authd" "$sbindir/authctl" "$bindir/idmerge"; do
   [[ -x $D$f ]] || fail "$f is not executable"
 done
