@@ -632,6 +632,8 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 		return fail(c, key, err, errsz, ierr);
 	if (fed_sms_cfg_check(&c->sms, &key, ierr, sizeof(ierr)) != 0)
 		return fail(c, key, err, errsz, ierr);
+	if ((r = fed_ldap_cfg_check(&c->ldap, err, errsz)) != 0)
+		return r;
 	if ((r = check_notice(c, err, errsz)) != 0)
 		return r;
 	/* -d wins over the file's state_dir; with no file at all, ./state. */
@@ -700,7 +702,10 @@ authd_cfg_load(struct authd_cfg *c, const char *path, const char *state_dir,
 			snprintf(err, errsz, "out of memory");
 			return YH_ERR_ALLOC;
 		}
-		if ((r = yh_cfg_load_file(authd_cfg_opts, c, path, 0, &e)) != 0)
+		struct yh_cfg_blocks ldap = { .prefix = FED_LDAP_PREFIX, .set = fed_ldap_cfg_set,
+		    .arg = &c->ldap };
+
+		if ((r = yh_cfg_load_file_blocks(authd_cfg_opts, c, path, 0, &ldap, &e)) != 0)
 			goto cfgerr;
 	}
 	c->cli_state_dir = state_dir != NULL;
@@ -784,6 +789,7 @@ authd_cfg_free(struct authd_cfg *c)
 	if (c == NULL)
 		return;
 	yh_cfg_free(authd_cfg_opts, c);
+	fed_ldap_cfg_free(&c->ldap);
 	free(c->config_path);
 	c->config_path = NULL;
 	free(c->privacy_text);

@@ -256,6 +256,13 @@ int
 yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
     unsigned flags, struct yh_cfg_err *err)
 {
+	return yh_cfg_load_file_blocks(opts, base, path, flags, NULL, err);
+}
+
+int
+yh_cfg_load_file_blocks(const struct yh_cfg_opt *opts, void *base, const char *path,
+    unsigned flags, const struct yh_cfg_blocks *blocks, struct yh_cfg_err *err)
+{
 	char line[CFG_LINE_MAX + 2], where[300], *key, *value;
 	const struct yh_cfg_opt *o;
 	unsigned lineno = 0;
@@ -304,6 +311,12 @@ yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
 			seterr(err, where, "expected 'key = value'", NULL, NULL);
 			r = YH_ERR_CONFIG;
 			break;
+		}
+		if (blocks != NULL && strncmp(key, blocks->prefix, strlen(blocks->prefix)) == 0) {
+			if ((r = blocks->set(blocks->arg, key + strlen(blocks->prefix), value, where,
+			    err)) != 0)
+				break;
+			continue;
 		}
 		if ((o = yh_cfg_find(opts, key)) == NULL) {
 			if ((flags & YH_CFG_PARTIAL) && !prefix_known(opts, key))

@@ -83,6 +83,24 @@ int yh_cfg_defaults(const struct yh_cfg_opt *opts, void *base, struct yh_cfg_err
 int yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
     unsigned flags, struct yh_cfg_err *err) YH_WUR;
 
+/*
+ * Named blocks of options beside the table: every key that starts with prefix (e.g.
+ * "ldap_source.", for ldap_source.NAME.uri) goes to set(arg, the key without prefix,
+ * value, "file:line", err) instead of the table. set returns 0, or YH_ERR_CONFIG with
+ * err filled (seterr-style: where and a message). The block's owner keeps what it was
+ * given and checks the whole after the file is read.
+ */
+struct yh_cfg_blocks {
+	const char *prefix;
+	int (*set)(void *arg, const char *key, const char *value, const char *where,
+	    struct yh_cfg_err *err);
+	void *arg;
+};
+
+/* yh_cfg_load_file with named blocks (blocks may be NULL: none). */
+int yh_cfg_load_file_blocks(const struct yh_cfg_opt *opts, void *base, const char *path,
+    unsigned flags, const struct yh_cfg_blocks *blocks, struct yh_cfg_err *err) YH_WUR;
+
 /* Sets one option from text; where names the origin for messages. */
 int yh_cfg_set(const struct yh_cfg_opt *opts, void *base, const char *name,
     const char *value, const char *where, struct yh_cfg_err *err) YH_WUR;
