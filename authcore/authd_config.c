@@ -778,6 +778,11 @@ authd_cfg_reload(const struct authd_cfg *cur, struct authd_cfg *next,
 		yh_cfg_err_format(&e, err, errsz);
 		return r;
 	}
+	/* The ldap_source blocks are outside the table: a change in them is applied too. */
+	if (!fed_ldap_cfg_same(&cur->ldap, &next->ldap)) {
+		yh_info("SIGHUP: ldap_source blocks changed (%zu now)", next->ldap.n);
+		rl->applied++;
+	}
 	next->issuer_derived = cur->issuer_derived;
 	next->threads = cur->threads;
 	return 0;

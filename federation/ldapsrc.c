@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <ldap.h>
 
@@ -235,6 +236,42 @@ fed_ldap_cfg_check(const struct fed_ldap_cfg *c, char *err, size_t errsz)
 		if ((r = check_one(&c->src[i], err, errsz)) != 0)
 			return r;
 	return 0;
+}
+
+/* True when option o holds the same value in a and b. */
+static bool
+opt_same(const struct yh_cfg_opt *o, const struct fed_ldap_src *a, const struct fed_ldap_src *b)
+{
+	const char *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
+
+	switch (o->type) {
+	case YH_CFG_BOOL:
+		return *(const bool *)(const void *)pa == *(const bool *)(const void *)pb;
+	case YH_CFG_INT:
+	case YH_CFG_DURATION:
+		return *(const int64_t *)(const void *)pa == *(const int64_t *)(const void *)pb;
+	default: {
+		const char *sa = *(char *const *)(const void *)pa;
+		const char *sb = *(char *const *)(const void *)pb;
+
+		return sa == NULL ? sb == NULL : sb != NULL && strcmp(sa, sb) == 0;
+	}
+	}
+}
+
+bool
+fed_ldap_cfg_same(const struct fed_ldap_cfg *a, const struct fed_ldap_cfg *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		if (strcmp(a->src[i].name, b->src[i].name) != 0)
+			return false;
+		for (const struct yh_cfg_opt *o = src_opts; o->name != NULL; o++)
+			if (!opt_same(o, &a->src[i], &b->src[i]))
+				return false;
+	}
+	return true;
 }
 
 void

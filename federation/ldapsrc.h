@@ -77,6 +77,9 @@ int fed_ldap_cfg_set(void *arg, const char *key, const char *value, const char *
  * 0 or YH_ERR_CONFIG. */
 int fed_ldap_cfg_check(const struct fed_ldap_cfg *c, char *err, size_t errsz) YH_WUR;
 
+/* True when a and b hold the same blocks with the same values (for a reload). */
+bool fed_ldap_cfg_same(const struct fed_ldap_cfg *a, const struct fed_ldap_cfg *b);
+
 /* Frees every block (wiping the passwords). */
 void fed_ldap_cfg_free(struct fed_ldap_cfg *c);
 

@@ -306,11 +306,12 @@ same_str(const char *a, const char *b)
 
 /* The staff relation s grants, created or refreshed: an earlier relation this source
  * granted with another unit or position is revoked first; one an operator granted is
- * left as it is. */
+ * left as it is; a person below LoA 2 gets none (authctl staff add's rule). */
 static int
-ldap_grant_staff(struct pw_job *j, const struct fed_ldap_src *s, const char *uid,
+ldap_grant_staff(struct pw_job *j, const struct fed_ldap_src *s, const struct dir_person *p,
     const struct fed_ldap_entry *e)
 {
+	const char *uid = p->uid;
 	struct dir *d = j->app->dir;
 	struct dir_mandate m, cur;
 	struct dir_org org;
@@ -322,6 +323,12 @@ ldap_grant_staff(struct pw_job *j, const struct fed_ldap_src *s, const char *uid
 	memset(&cur, 0, sizeof(cur));
 	memset(&org, 0, sizeof(org));
 	snprintf(actor, sizeof(actor), "ldap_source:%s", s->name);
+	if (p->loa.level < 2) {
+		/* As for authctl staff add: staff are real-name verified people. */
+		yh_warn("ldap_source %s: user %s is below LoA 2: no staff relation", s->name,
+		    p->uid);
+		return 0;
+	}
 	if ((r = dir_org_find_uscc(d, s->org, &org)) != 0) {
 		yh_warn("ldap_source %s: agency %s: %s", s->name, s->org, yh_strerror(r));
 		goto out;
@@ -399,7 +406,7 @@ ldap_attempt(struct pw_job *j, const struct fed_ldap_src *s, const char *user)
 		    dir_status_str(p.status) : "no_person");
 		goto out;
 	}
-	if (r != 0 || (r = ldap_grant_staff(j, s, p.uid, &e)) != 0 ||
+	if (r != 0 || (r = ldap_grant_staff(j, s, &p, &e)) != 0 ||
 	    (r = dir_case_note_login(j->app->dir, p.uid)) != 0 ||
 	    (r = login_staff_pending(j->app, p.uid, &staff)) != 0)
 		goto out;

@@ -17,6 +17,7 @@
 #    slapd;
 #  - slapd stopped: a page that says the directory cannot be reached (503), audited,
 #    while a local password login works;
+#  - a SIGHUP that removes the block makes DEPT\user an ordinary login again;
 #  - the department password appears in no log of authd and not in its audit log.
 set -u
 : "${YH_BUILD:?}"
@@ -266,6 +267,15 @@ check "slapd down: audited" "$(audit_count login.failure '"reason":"ldap_unavail
 login_to o "$OTHER_ID" "$OTHER_PW" /account
 [[ $STATUS == 303 && $LOCATION == /account ]] && ok "slapd down: a local password login works" ||
   fail "local login with slapd down: $STATUS '$LOCATION'"
+
+# ---- a SIGHUP without the block: DEPT\user is an ordinary (unknown) login again
+sed -i '/^ldap_source\./d' "$CONF"
+kill -HUP "$PID"
+for _ in $(seq 1 100); do grep -q 'ldap_source blocks changed (0 now)' "$TMP/authd.log" && break; sleep 0.05; done
+grep -q 'ldap_source blocks changed (0 now)' "$TMP/authd.log" && ok "SIGHUP: the removed block is noticed" ||
+  fail "SIGHUP: no note of the removed block"
+login_to x 'dept\zhao' 'zhao-dept-pw' /account
+check "block removed: an ordinary failed login, not the directory page" "$STATUS" 200
 
 # ---- no password in the logs
 check_stop_authd
