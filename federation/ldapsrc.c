@@ -148,8 +148,18 @@ fed_ldap_cfg_set(void *arg, const char *key, const char *value, const char *wher
 		    FED_LDAP_PREFIX, key);
 		return YH_ERR_CONFIG;
 	}
-	if ((r = yh_cfg_set(src_opts, s, o->name, value, where, err)) != 0)
+	if ((r = yh_cfg_set(src_opts, s, o->name, value, where, err)) != 0) {
+		/* The table names the option alone: name the whole key. */
+		char msg[sizeof(err->msg)];
+		size_t on = strlen(o->name);
+		const char *m = err->msg;
+
+		if (strncmp(m, o->name, on) == 0 && m[on] == ':' && m[on + 1] == ' ')
+			m += on + 2;
+		snprintf(msg, sizeof(msg), "%s", m);
+		snprintf(err->msg, sizeof(err->msg), "%s%.100s: %.200s", FED_LDAP_PREFIX, key, msg);
 		return r;
+	}
 	snprintf(s->where[k], sizeof(s->where[k]), "%s", where);
 	return 0;
 }
