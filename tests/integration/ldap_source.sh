@@ -284,4 +284,5 @@ for f in "$TMP/authd.log" "$S/audit.log"; do
     ok "no password in $(basename "$f")" || fail "a password in $f"
 done
 no_errors_in "errors in authd's log" "$TMP/authd.log"
+no_sanitizer_in "sanitizer reports in authd's log" "$TMP/authd.log"
 finish "ldap_source: every check passed"
