@@ -234,8 +234,17 @@ login_open_session(struct authd_app *app, const struct login_req_info *ri,
     struct sess_info *info)
 {
 	const char *const amrs[] = { amr };
-	struct sess_auth auth = { .uid = uid, .loa = loa, .amr = amrs, .namr = 1, .ua = ri->ua,
-	    .addr = ri->ip };
+
+	return login_open_session_amr(app, ri, uid, loa, amrs, 1, token, info);
+}
+
+int
+login_open_session_amr(struct authd_app *app, const struct login_req_info *ri,
+    const char *uid, int loa, const char *const *amrs, size_t namr,
+    char token[SESS_TOKEN_SIZE], struct sess_info *info)
+{
+	struct sess_auth auth = { .uid = uid, .loa = loa, .amr = amrs, .namr = namr,
+	    .ua = ri->ua, .addr = ri->ip };
 	const struct sess_auth *a = &auth;
 	struct sess_store *s = app->sess;
 	const char *old_sid = ri->old_sid;

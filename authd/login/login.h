@@ -262,6 +262,12 @@ int login_open_session(struct authd_app *app, const struct login_req_info *ri,
     const char *uid, int loa, const char *amr, char token[SESS_TOKEN_SIZE],
     struct sess_info *info) YH_WUR;
 
+/* login_open_session with the namr amr values amrs (e.g. "pwd" and "ldap": a password
+ * checked by a department's directory). */
+int login_open_session_amr(struct authd_app *app, const struct login_req_info *ri,
+    const char *uid, int loa, const char *const *amrs, size_t namr,
+    char token[SESS_TOKEN_SIZE], struct sess_info *info) YH_WUR;
+
 /*
  * The answer to a successful login: sets yh_sid to token and answers 303 to next, or,
  * when staff is true (login_staff_pending), to the TOTP form carrying next. Returns 0

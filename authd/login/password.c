@@ -206,21 +206,23 @@ rehash(struct pw_job *j, const char *uid, const struct pw_params *pw)
 	return r == 0;
 }
 
-/* Opens uid's session at loa (LOGIN_LOA_PENDING for staff), writes login.success with
- * the fields f (consumed; sid and loa added) and answers: 303 to next or to the TOTP
- * step. A session the audit line cannot record is ended: the login does not happen. */
+/* Opens uid's session at loa (LOGIN_LOA_PENDING for staff) with amr "pwd" (and
+ * "ldap" when method is "ldap"), writes login.success with the fields f (consumed; sid
+ * and loa added) and answers: 303 to next or to the TOTP step. A session the audit line
+ * cannot record is ended: the login does not happen. */
 static int
 open_and_answer(struct pw_job *j, const char *uid, int loa, bool staff, const char *method,
     json_t *f)
 {
+	static const char *const amrs[] = { "pwd", "ldap" };
 	char token[SESS_TOKEN_SIZE] = "", actor[16 + DIR_UID_LEN];
 	struct sess_info info;
 	int r;
 
 	if (f == NULL)
 		return YH_ERR_ALLOC;
-	if ((r = login_open_session(j->app, &j->ri, uid, staff ? LOGIN_LOA_PENDING : loa, "pwd",
-	    token, &info)) != 0)
+	if ((r = login_open_session_amr(j->app, &j->ri, uid, staff ? LOGIN_LOA_PENDING : loa,
+	    amrs, strcmp(method, "ldap") == 0 ? 2 : 1, token, &info)) != 0)
 		goto out;
 	snprintf(actor, sizeof(actor), "user:%s", uid);
 	if (json_object_set_new(f, "sid", json_string(info.sid)) != 0 ||

@@ -10,7 +10,8 @@
 #  - a staff member logs in as "dept\zhang" with the department password: the staff
 #    relation of the block's agency appears (`authctl staff list`, unit from ou and
 #    position from title), the staff login policy sends the session to the TOTP step,
-#    and after it the service-hall counter opens and names the unit;
+#    and after it the service-hall counter opens and names the unit, and the account
+#    page shows how the session was opened (amr pwd + ldap);
 #  - a wrong password and an unknown user answer the same page;
 #  - filter injection ("*)(uid=*", "zhan*") finds nobody;
 #  - repeated wrong passwords lock in Yihao, and then not one more connection reaches
@@ -219,6 +220,10 @@ req d GET /counter
 check "the counter opens for the department's staff member" "$STATUS" 200
 grep -q "$UNIT" "$TMP/body" && ok "the counter page names the unit from the directory" ||
   fail "the counter page does not name the unit"
+req d GET /account
+check "the account page after the step-up" "$STATUS" 200
+grep -q 部门账号 "$TMP/body" && ok "the account page says the session came from the department account (amr ldap)" ||
+  fail "the account page does not show amr ldap"
 
 # A second login refreshes nothing: still one relation.
 login_to d2 'dept\zhang' "$DEPT_PW" /counter
