@@ -7,6 +7,7 @@
 #
 #  - authd -t and authctl -c refuse a bad block with file:line (a missing placeholder,
 #    a wrong scheme, an unknown option);
+#  - the block lists a URI where nothing listens first: the second one serves;
 #  - a staff member logs in as "dept\zhang" with the department password: the staff
 #    relation of the block's agency appears (`authctl staff list`, unit from ou and
 #    position from title), the staff login policy sends the session to the TOTP step,
@@ -33,6 +34,7 @@ trap 'cleanup; slapd_stop "$TMP/ldap" 2>/dev/null' EXIT
 
 PORT=$(free_port)
 RPORT=$(free_port)
+DEADPORT=$(free_port)           # nothing listens: the first URI fails, the second serves
 BASE=http://127.0.0.1:$PORT
 S=$TMP/state
 CONF=$TMP/authd.conf
@@ -153,7 +155,7 @@ login.max_failures = 3
 login.max_failures_per_address = 100
 password.argon2_t_cost = 1
 password.argon2_m_cost_kib = 1024
-ldap_source.dept.uri = ldap://127.0.0.1:$RPORT
+ldap_source.dept.uri = ldap://127.0.0.1:$DEADPORT ldap://127.0.0.1:$RPORT
 ldap_source.dept.bind_dn = cn=reader,ou=dept,$SLAPD_SUFFIX
 ldap_source.dept.bind_password = $SVC_PW
 ldap_source.dept.base = ou=dept,$SLAPD_SUFFIX
