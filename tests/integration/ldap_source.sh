@@ -13,6 +13,7 @@
 #    position from title), the staff login policy sends the session to the TOTP step,
 #    and after it the service-hall counter opens and names the unit, and the account
 #    page shows how the session was opened (amr pwd + ldap);
+#  - a unit changed in the directory: the next login moves the relation to it;
 #  - a wrong password and an unknown user answer the same page;
 #  - filter injection ("*)(uid=*", "zhan*") finds nobody;
 #  - repeated wrong passwords lock in Yihao, and then not one more connection reaches
@@ -231,6 +232,24 @@ grep -q 部门账号 "$TMP/body" && ok "the account page says the session came f
 login_to d2 'dept\zhang' "$DEPT_PW" /counter
 [[ $STATUS == 303 ]] || fail "second department login: $STATUS"
 check "a second login keeps one staff relation" "$(ctl staff list --org "$GOV" | "$PY" -c 'import json,sys;print(len(json.load(sys.stdin)))')" 1
+
+# The department moves zhang to another unit: the next login refreshes the relation.
+ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" >"$TMP/mod.log" 2>&1 <<LDIF || fail "ldapmodify: $(cat "$TMP/mod.log")"
+dn: uid=zhang,ou=dept,$SLAPD_SUFFIX
+changetype: modify
+replace: ou
+ou: Records
+LDIF
+login_to d3 'dept\zhang' "$DEPT_PW" /counter
+[[ $STATUS == 303 ]] || fail "login after the move: $STATUS"
+ctl staff list --org "$GOV" >"$TMP/staff.json"
+"$PY" - "$TMP/staff.json" "$UNIT" <<'EOF' && ok "after the move: one relation, in the new unit" || fail "staff list after the move: $(cat "$TMP/staff.json")"
+import json, sys
+a = json.load(open(sys.argv[1]))
+assert len(a) == 1, a
+s = json.dumps(a[0], ensure_ascii=False)
+assert "Records" in s and sys.argv[2] not in s, s
+EOF
 
 # ---- wrong password and unknown user: the same page
 login_to w 'dept\zhang' 'wrong password 1' /account
