@@ -89,7 +89,8 @@ fed_ldap_find(const struct fed_ldap_cfg *c, const char *name, size_t len)
 	return NULL;
 }
 
-/* The block called name (n bytes), made with the defaults when new. */
+/* The block called name (n bytes; case does not matter, as for a login's NAME), made
+ * with the defaults when new. */
 static int
 block_get(struct fed_ldap_cfg *c, const char *name, size_t n, const char *where,
     struct yh_cfg_err *err, struct fed_ldap_src **out)
@@ -97,7 +98,7 @@ block_get(struct fed_ldap_cfg *c, const char *name, size_t n, const char *where,
 	struct fed_ldap_src *a;
 
 	for (size_t i = 0; i < c->n; i++)
-		if (strlen(c->src[i].name) == n && memcmp(c->src[i].name, name, n) == 0) {
+		if (strlen(c->src[i].name) == n && strncasecmp(c->src[i].name, name, n) == 0) {
 			*out = &c->src[i];
 			return 0;
 		}

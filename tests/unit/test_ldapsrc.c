@@ -112,6 +112,8 @@ test_config(void **state)
 	    "unknown option 'ldap_source.dept.colour'");
 	refused(GOOD "ldap_source.de.pt.uri = ldap://x\n", 5, "unknown option");
 	refused(GOOD "ldap_source.dept.base = again\n", 5, "given twice");
+	/* NAME is one block whatever its case, as a login's NAME is found */
+	refused(GOOD "ldap_source.DEPT.base = again\n", 5, "given twice");
 	refused(GOOD "ldap_source.dept.bind_dn = cn=reader\n", 2,
 	    "ldap_source.dept.bind_password: bind_dn and bind_password go together");
 	refused(GOOD "ldap_source.dept.timeout = 0\n", 5, "ldap_source.dept.timeout");
