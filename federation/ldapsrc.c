@@ -340,8 +340,11 @@ src_connect(const struct fed_ldap_src *s, LDAP **out, char *why, size_t whysz)
 	    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand)) != LDAP_OPT_SUCCESS)
 		goto fail;
 	if (set(s->ca_file) &&
-	    ((rc = ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, s->ca_file)) != LDAP_OPT_SUCCESS ||
-	    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) != LDAP_OPT_SUCCESS))
+	    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, s->ca_file)) != LDAP_OPT_SUCCESS)
+		goto fail;
+	/* The handle's own TLS context, so that its options (not the process's) apply. */
+	if ((s->starttls || strstr(s->uri, "ldaps://") != NULL) &&
+	    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) != LDAP_OPT_SUCCESS)
 		goto fail;
 	if (s->starttls && (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS)
 		goto fail;

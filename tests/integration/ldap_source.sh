@@ -14,6 +14,7 @@
 #    and after it the service-hall counter opens and names the unit, and the account
 #    page shows how the session was opened (amr pwd + ldap);
 #  - a unit changed in the directory: the next login moves the relation to it;
+#  - StartTLS with the server's CA file logs in; with another CA it is refused (503);
 #  - a wrong password and an unknown user answer the same page;
 #  - filter injection ("*)(uid=*", "zhan*") finds nobody;
 #  - repeated wrong passwords lock in Yihao, and then not one more connection reaches
@@ -72,6 +73,24 @@ changetype: modify
 add: olcAccess
 olcAccess: {1}to attrs=userPassword by anonymous auth by * none
 olcAccess: {2}to * by users read by * none
+LDIF
+# StartTLS with a certificate for 127.0.0.1, and another CA that did not sign it.
+for n in ca other; do
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/$n.key" -out "$TMP/$n.pem" -days 2 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >"$TMP/openssl.log" 2>&1 ||
+    die "openssl: $(cat "$TMP/openssl.log")"
+done
+ldapmodify -Q -Y EXTERNAL -H "$SLAPD_LDAPI" >"$TMP/tls.log" 2>&1 <<LDIF || die "tls: $(cat "$TMP/tls.log")"
+dn: cn=config
+changetype: modify
+replace: olcTLSCACertificateFile
+olcTLSCACertificateFile: $TMP/ca.pem
+-
+replace: olcTLSCertificateFile
+olcTLSCertificateFile: $TMP/ca.pem
+-
+replace: olcTLSCertificateKeyFile
+olcTLSCertificateKeyFile: $TMP/ca.key
 LDIF
 ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" >"$TMP/ldapadd.log" 2>&1 <<LDIF || die "ldapadd: $(cat "$TMP/ldapadd.log")"
 dn: $SLAPD_SUFFIX
@@ -168,6 +187,18 @@ ldap_source.dept.network_timeout = 2s
 ldap_source.dept.timeout = 3s
 ldap_source.dept.org = $GOV
 ${2:-}
+ldap_source.tls.uri = ldap://127.0.0.1:$RPORT
+ldap_source.tls.starttls = yes
+ldap_source.tls.ca_file = $TMP/ca.pem
+ldap_source.tls.bind_dn = cn=reader,ou=dept,$SLAPD_SUFFIX
+ldap_source.tls.bind_password = $SVC_PW
+ldap_source.tls.base = ou=dept,$SLAPD_SUFFIX
+ldap_source.tls.org = $GOV
+ldap_source.badca.uri = ldap://127.0.0.1:$RPORT
+ldap_source.badca.starttls = yes
+ldap_source.badca.ca_file = $TMP/other.pem
+ldap_source.badca.base = ou=dept,$SLAPD_SUFFIX
+ldap_source.badca.org = $GOV
 CONF
 }
 conf '(uid=zhang)'
@@ -251,6 +282,16 @@ s = json.dumps(a[0], ensure_ascii=False)
 assert "Records" in s and sys.argv[2] not in s, s
 EOF
 
+# ---- StartTLS: the right CA logs in, another CA is refused before any password is sent
+login_to t1 'tls\zhang' "$DEPT_PW" /counter
+[[ $STATUS == 303 && $LOCATION == /login/totp\?* ]] && ok "StartTLS with the server's CA: logged in" ||
+  fail "StartTLS login: $STATUS '$LOCATION'"
+login_to t2 'badca\zhang' "$DEPT_PW" /counter
+check "StartTLS with a CA that did not sign the server's certificate: refused (503)" "$STATUS" 503
+grep -q 'ldap_source badca: .*TLS\|ldap_source badca: connect' "$TMP/authd.log" &&
+  ok "the log says why (TLS)" || fail "no TLS cause in the log: $(grep 'ldap_source badca' "$TMP/authd.log")"
+UNAVAIL=1
+
 # ---- wrong password and unknown user: the same page
 login_to w 'dept\zhang' 'wrong password 1' /account
 check "wrong department password: the form again" "$STATUS" 200
@@ -289,7 +330,7 @@ login_to x 'dept\zhao' 'zhao-dept-pw' /account
 check "slapd down: 503" "$STATUS" 503
 grep -q '部门账号目录暂时无法连接' "$TMP/body" && ok "slapd down: the page says the directory cannot be reached" ||
   fail "slapd down: $(grep -o 'class="alert[^<]*' "$TMP/body")"
-check "slapd down: audited" "$(audit_count login.failure '"reason":"ldap_unavailable"')" 1
+check "slapd down: audited" "$(audit_count login.failure '"reason":"ldap_unavailable"')" "$((UNAVAIL + 1))"
 login_to o "$OTHER_ID" "$OTHER_PW" /account
 [[ $STATUS == 303 && $LOCATION == /account ]] && ok "slapd down: a local password login works" ||
   fail "local login with slapd down: $STATUS '$LOCATION'"
