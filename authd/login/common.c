@@ -96,7 +96,8 @@ login_form(struct page *p, struct authd_app *app, const char *csrf, const char *
 	char name[CLIENTS_NAME_MAX + 1];
 
 	login_app_name(app, next, name, sizeof(name));
-	page_login_form(p, csrf, next, username, error, name);
+	page_login_form(p, csrf, next, username, error, name,
+	    app->cfg != NULL && app->cfg->ldap.n > 0);
 }
 
 int

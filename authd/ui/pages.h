@@ -234,9 +234,10 @@ size_t page_claims(unsigned bits, bool id_number, enum page_msg *out, size_t max
 
 /* The login form: username (prefilled with username, may be NULL), password, csrf,
  * next; error (may be NULL) in an alert box above it; app (NULL or "": none) named as
- * where the login leads; links to /register and to the account recovery page. */
+ * where the login leads; with ldap, the hint that department staff may type
+ * DEPARTMENT\account; links to /register and to the account recovery page. */
 void page_login_form(struct page *p, const char *csrf, const char *next, const char *username,
-    const char *error, const char *app);
+    const char *error, const char *app, bool ldap);
 
 /* The TOTP step-up form: code, csrf, next, loa. */
 void page_totp_form(struct page *p, const char *csrf, const char *next, int loa,

@@ -138,7 +138,7 @@ render(enum page_lang lang, const char *s, char **out, size_t *len)
 	page_html(&p, "<p class=\"note\">%s %d %s</p>\n", s, 7, s);
 	page_text(&p, s);
 	tpl_error_render(&p, &(struct tpl_error){ .alert = s });
-	page_login_form(&p, s, s, s, s, s);
+	page_login_form(&p, s, s, s, s, s, s[0] != '\0');
 	page_totp_form(&p, s, s, 3, s);
 	if ((r = p.err) == 0) {
 		*len = p.b.len;

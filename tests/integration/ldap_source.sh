@@ -224,6 +224,10 @@ ctl_or_die user verify "$STAFF_ID" --loa 2 --by registry --evidence "registry ch
 STAFF_UID=$(ctl user show "$STAFF_ID" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["uid"])')
 start_authd -c "$CONF"
 
+req - GET /login
+grep -q '部门代号\\账号' "$TMP/body" && ok "the login form tells staff to type DEPARTMENT\\account" ||
+  fail "no department account hint on the login form"
+
 # TOTP enrolled while not yet staff (a staff session needs the second factor).
 login_to s "$STAFF_ID" "$STAFF_LOCAL_PW" /account
 [[ $STATUS == 303 && $LOCATION == /account ]] || die "local login: $STATUS '$LOCATION'"

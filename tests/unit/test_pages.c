@@ -217,7 +217,7 @@ test_page_html(void **state)
 	page_set_next(&p, "/authorize?client_id=a&x=\"<b>");
 	page_begin(&p, "标题 <i>");
 	page_html(&p, "<p title=\"%s\">%d %u %zu %%</p>", evil, -3, 7u, (size_t)9);
-	page_login_form(&p, "tok", "/account", evil, evil, evil);
+	page_login_form(&p, "tok", "/account", evil, evil, evil, false);
 	assert_int_equal(p.err, 0);
 	const char *html = yh_buf_cstr(&p.b);
 	assert_null(strstr(html, "<script>"));
