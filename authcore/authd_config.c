@@ -327,6 +327,11 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .offset = OFF(cert), .family = fed_x509_cfg_line,
 	  .help = "`cert.profile.NAME.FIELD` (id_number, credit_code, org_code, reg_number): "
 	      "where a CA's certificates carry the identity (docs/certificates.md)" },
+	{ .name = FED_LDAP_PREFIX, .type = YH_CFG_FAMILY, .flags = YH_CFG_RELOADABLE,
+	  .offset = OFF(ldap), .family = fed_ldap_cfg_line,
+	  .help = "`ldap_source.NAME.FIELD` (uri, bind_dn, bind_password, base, filter, attr_*, "
+	      "starttls, ca_file, network_timeout, timeout, org, unit, loa): a department's LDAP directory as a "
+	      "login source" },
 	{ .name = "cert.trust_dir", .type = YH_CFG_PATH, .def = "", .max = 4096,
 	  .flags = YH_CFG_RELOADABLE, .offset = OFF(cert_trust_dir),
 	  .help = "CAs added by `authctl ca add` (a folder per CA); \"\" = STATE_DIR/ca" },
@@ -702,6 +707,8 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 		return fail(c, key, err, errsz, ierr);
 	if ((r = fed_up_check(&c->upstreams, err, errsz)) != 0)
 		return r;
+	if ((r = fed_ldap_cfg_check(&c->ldap, err, errsz)) != 0)
+		return r;
 	if ((r = check_notice(c, err, errsz)) != 0 || (r = check_sentinels(c, err, errsz)) != 0)
 		return r;
 	/* -d wins over the file's state_dir; with no file at all, ./state. */
@@ -855,6 +862,11 @@ authd_cfg_reload(const struct authd_cfg *cur, struct authd_cfg *next,
 		yh_cfg_err_format(&e, err, errsz);
 		return r;
 	}
+	/* The ldap_source blocks are outside the table: a change in them is applied too. */
+	if (!fed_ldap_cfg_same(&cur->ldap, &next->ldap)) {
+		yh_info("SIGHUP: ldap_source blocks changed (%zu now)", next->ldap.n);
+		rl->applied++;
+	}
 	next->issuer_derived = cur->issuer_derived;
 	next->threads = cur->threads;
 	/* The CAs' files and the trust directory were read again with the file: with a CA
@@ -873,6 +885,7 @@ authd_cfg_free(struct authd_cfg *c)
 	fed_x509_trust_free(c->cert_trust);
 	c->cert_trust = NULL;
 	fed_x509_cfg_free(&c->cert);
+	fed_ldap_cfg_free(&c->ldap);
 	free(c->config_path);
 	c->config_path = NULL;
 	free(c->privacy_text);

@@ -30,6 +30,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "federation/registry.h"
+#include "federation/ldapsrc.h"
 #include "federation/sms.h"
 #include "federation/upstream_cfg.h"
 #include "federation/x509.h"
@@ -104,6 +105,7 @@ struct authd_cfg {
 	char *cas_proxy_ca_file;          /* cas.proxy_ca_file: CAs of pgtUrl servers; NULL */
 	struct fed_reg_cfg registry;      /* registry.person.*, registry.org.* */
 	struct fed_sms_cfg sms;           /* sms.*: the SMS gateway */
+	struct fed_ldap_cfg ldap;         /* ldap_source.NAME.*: department LDAP logins */
 	int64_t sms_code_lifetime;        /* sms.code_lifetime: seconds */
 	int64_t sms_resend_interval;      /* sms.resend_interval: seconds */
 	int64_t sms_max_per_phone;        /* sms.max_per_phone: codes per phone per day */

@@ -152,6 +152,8 @@ amr_words(enum page_lang l, const char *a)
 		return page_msg(l, PAGE_MSG_AMR_OTP);
 	if (strcmp(a, "sms") == 0)
 		return page_msg(l, PAGE_MSG_AMR_SMS);
+	if (strcmp(a, "ldap") == 0)
+		return page_msg(l, PAGE_MSG_AMR_LDAP);
 	return a;
 }
 

@@ -8,7 +8,10 @@
  *                                                     hidden csrf and next
  *   POST /login          CSRF; lockout checks; password check on the worker pool;
  *                        session created (or re-authenticated: the id rotates);
- *                        yh_sid set; 303 to next
+ *                        yh_sid set; 303 to next. A username NAME\user whose NAME is an
+ *                        ldap_source block checks the password by a bind to that
+ *                        department's directory instead (federation/ldapsrc.h), after
+ *                        the same lockout checks, and grants its staff relation
  *   GET  /login/totp?next=...&loa=N   (a session is required) the code form
  *   POST /login/totp     CSRF; code checked and its time step consumed; session
  *                        re-authenticated with amr + "otp"; 303 to next

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/url.h"
+#include "federation/ldapsrc.h"
 #include "identity/dir/dir.h"
 #include "identity/identity.h"
 #include "identity/idn/idnum.h"
@@ -205,51 +206,231 @@ rehash(struct pw_job *j, const char *uid, const struct pw_params *pw)
 	return r == 0;
 }
 
+/* Opens uid's session at loa (LOGIN_LOA_PENDING for staff) with amr "pwd" (and
+ * "ldap" when method is "ldap"), writes login.success with the fields f (consumed; sid
+ * and loa added) and answers: 303 to next or to the TOTP step. A session the audit line
+ * cannot record is ended: the login does not happen. Staff under login.staff_methods =
+ * cert get the form with a 403 instead: a password of either kind opens nothing. */
+static int
+open_and_answer(struct pw_job *j, const char *uid, int loa, bool staff, const char *method,
+    json_t *f)
+{
+	static const char *const amrs[] = { "pwd", "ldap" };
+	char token[SESS_TOKEN_SIZE] = "", actor[16 + DIR_UID_LEN];
+	struct sess_info info;
+	int r;
+
+	if (f == NULL)
+		return YH_ERR_ALLOC;
+	if (staff && login_staff_cert_only(j->app)) {
+		/* login.staff_methods = cert: the right password opens nothing. */
+		if ((r = audit_failure(j, uid, "staff_certificate_required", 0)) == 0) {
+			login_metric(j->app, method, "failure");
+			r = respond_form(j, 403, PAGE_MSG_STAFF_CERT_REQUIRED);
+		}
+		goto out;
+	}
+	if ((r = login_open_session_amr(j->app, &j->ri, uid, staff ? LOGIN_LOA_PENDING : loa,
+	    amrs, strcmp(method, "ldap") == 0 ? 2 : 1, token, &info)) != 0)
+		goto out;
+	snprintf(actor, sizeof(actor), "user:%s", uid);
+	if (json_object_set_new(f, "sid", json_string(info.sid)) != 0 ||
+	    json_object_set_new(f, "loa", json_integer(info.loa)) != 0)
+		r = YH_ERR_ALLOC;
+	if (r == 0 && (r = login_audit(j->app, "login.success", actor, f)) != 0) {
+		if (sess_end_token(j->app->sess, token, SESS_END_ADMIN, NULL) != 0)
+			yh_warn("cannot end the unaudited session");
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	login_metric(j->app, method, "success");
+	r = login_complete(j->req, j->ri.https, j->next, token, staff);
+out:
+	json_decref(f);
+	yh_wipe(token, sizeof(token));
+	return r;
+}
+
 static int
 login_succeeded(struct pw_job *j, const struct dir_person *p, const char *acct,
     bool needs_rehash, const struct pw_params *pw)
 {
-	char token[SESS_TOKEN_SIZE] = "", actor[16 + DIR_UID_LEN];
-	struct sess_info info;
-	json_t *f = NULL;
 	bool rehashed = false, staff = false;
 	int r;
 
 	/* From now on a review case merged into this person cannot be undone. */
 	if ((r = dir_case_note_login(j->app->dir, p->uid)) != 0 ||
 	    (r = login_staff_pending(j->app, p->uid, &staff)) != 0)
-		goto out;
-	if (staff && login_staff_cert_only(j->app)) {
-		/* login.staff_methods = cert: the right password opens nothing. */
-		if ((r = audit_failure(j, p->uid, "staff_certificate_required", 0)) == 0) {
-			login_metric(j->app, "pwd", "failure");
-			r = respond_form(j, 403, PAGE_MSG_STAFF_CERT_REQUIRED);
-		}
-		goto out;
-	}
+		return r;
 	if (needs_rehash)
 		rehashed = rehash(j, p->uid, pw);
 	if ((r = sess_fail_clear(j->app->sess, acct)) != 0)
 		yh_warn("cannot clear login failures: %s", yh_strerror(r));
-	if ((r = login_open_session(j->app, &j->ri, p->uid, staff ? LOGIN_LOA_PENDING :
-	    login_session_loa(p->loa.level, false), "pwd", token, &info)) != 0)
-		goto out;
-	snprintf(actor, sizeof(actor), "user:%s", p->uid);
-	f = json_pack("{s:s, s:s, s:s, s:i, s:b, s:s?}", "method", "pwd", "sid", info.sid, "ip",
-	    j->ri.ip, "loa", info.loa, "rehashed", rehashed, "pending", staff ? "totp" : NULL);
+	return open_and_answer(j, p->uid, login_session_loa(p->loa.level, false), staff, "pwd",
+	    json_pack("{s:s, s:s, s:b, s:s?}", "method", "pwd", "ip", j->ri.ip, "rehashed",
+	    rehashed, "pending", staff ? "totp" : NULL));
+}
+
+/* ------------------------------------------------------------------ department LDAP */
+
+/* The ldap_source a username "NAME\user" names (*user: after the backslash), or NULL:
+ * a local login. */
+static const struct fed_ldap_src *
+ldap_source_of(const struct pw_job *j, const char **user)
+{
+	const char *bs = strchr(j->username, '\\');
+
+	if (bs == NULL || j->app->cfg == NULL)
+		return NULL;
+	*user = bs + 1;
+	return fed_ldap_find(&j->app->cfg->ldap, j->username, (size_t)(bs - j->username));
+}
+
+/* The department's server did not answer: audited, a page that says so (local login
+ * keeps working), not counted as a failure of the person. */
+static int
+ldap_unavailable(struct pw_job *j, const struct fed_ldap_src *s, const char *why)
+{
+	json_t *f;
+	int r;
+
+	yh_warn("ldap_source %s: %s", s->name, why);
+	f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o*}", "method", "ldap", "source", s->name,
+	    "reason", "ldap_unavailable", "ip", j->ri.ip, "why", why, "login",
+	    dir_login_masked(j->username));
 	if (f == NULL)
-		r = YH_ERR_ALLOC;
-	if (r == 0 && (r = login_audit(j->app, "login.success", actor, f)) != 0) {
-		/* Not on the record: the login does not happen. */
-		if (sess_end_token(j->app->sess, token, SESS_END_ADMIN, NULL) != 0)
-			yh_warn("cannot end the unaudited session");
+		return YH_ERR_ALLOC;
+	r = login_audit(j->app, "login.failure", "anonymous", f);
+	json_decref(f);
+	if (r != 0)
+		return r;
+	login_metric(j->app, "ldap", "failure");
+	return respond_form(j, 503, PAGE_MSG_LDAP_UNAVAILABLE);
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* The staff relation s grants, created or refreshed: an earlier relation this source
+ * granted with another unit or position is revoked first; one an operator granted is
+ * left as it is; a person below LoA 2 gets none (authctl staff add's rule). */
+static int
+ldap_grant_staff(struct pw_job *j, const struct fed_ldap_src *s, const struct dir_person *p,
+    const struct fed_ldap_entry *e)
+{
+	const char *uid = p->uid;
+	struct dir *d = j->app->dir;
+	struct dir_mandate m, cur;
+	struct dir_org org;
+	char actor[16 + FED_LDAP_NAME_MAX];
+	const char *unit;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	memset(&cur, 0, sizeof(cur));
+	memset(&org, 0, sizeof(org));
+	snprintf(actor, sizeof(actor), "ldap_source:%s", s->name);
+	if (p->loa.level < 2) {
+		/* As for authctl staff add: staff are real-name verified people. */
+		yh_warn("ldap_source %s: user %s is below LoA 2: no staff relation", s->name,
+		    p->uid);
+		return 0;
+	}
+	if ((r = dir_org_find_uscc(d, s->org, &org)) != 0) {
+		yh_warn("ldap_source %s: agency %s: %s", s->name, s->org, yh_strerror(r));
 		goto out;
 	}
-	login_metric(j->app, "pwd", "success");
-	r = login_complete(j->req, j->ri.https, j->next, token, staff);
+	unit = e->unit != NULL ? e->unit : s->name;
+	r = dir_staff_current(d, uid, 0, &cur, NULL);
+	/* An operator's relation, or ours as it stands: nothing to do. */
+	if (r == 0 && (cur.granted_by == NULL || strcmp(cur.granted_by, actor) != 0 ||
+	    (strcmp(cur.org_uid, org.uid) == 0 && same_str(cur.unit, unit) &&
+	    same_str(cur.position, e->role))))
+		goto out;
+	if (r == 0 && (r = dir_mandate_revoke(d, cur.id, 0, actor)) != 0)
+		goto out;
+	if (r != 0 && r != YH_ERR_NOT_FOUND)
+		goto out;
+	memcpy(m.person_uid, uid, strlen(uid) + 1);
+	memcpy(m.org_uid, org.uid, sizeof(m.org_uid));
+	m.role = DIR_ROLE_STAFF;
+	m.granted_by = actor;
+	m.unit = (char *)unit;
+	m.position = e->role;
+	r = dir_mandate_add(d, &m, actor, NULL);
+	if (r != 0)
+		yh_warn("ldap_source %s: cannot grant the staff relation of %s: %s", s->name, uid,
+		    yh_strerror(r));
+	else
+		yh_info("ldap_source %s: staff relation of %s granted", s->name, uid);
 out:
-	json_decref(f);
-	yh_wipe(token, sizeof(token));
+	dir_mandate_clear(&cur);
+	dir_org_clear(&org);
+	return r;
+}
+
+/* A login through a department's directory: Yihao's lockout first (a locked account or
+ * address never reaches the department's server), then search and bind there, then the
+ * person by the entry's ID number and the staff relation. */
+static int
+ldap_attempt(struct pw_job *j, const struct fed_ldap_src *s, const char *user)
+{
+	char acct[SESS_NAME_MAX], addr[SESS_NAME_MAX], why[256];
+	struct fed_ldap_entry e;
+	struct dir_person p;
+	bool staff = false;
+	int r, loa;
+
+	memset(&e, 0, sizeof(e));
+	memset(&p, 0, sizeof(p));
+	if ((r = acct_counter_name(j, NULL, acct, sizeof(acct))) != 0)
+		goto out;
+	snprintf(addr, sizeof(addr), "login:addr:%s", j->ri.ip);
+	if ((r = sess_locked(j->app->sess, acct, NULL)) == 0)
+		r = sess_locked(j->app->sess, addr, NULL);
+	if (r == YH_ERR_LOCKED) {
+		r = login_locked(j, NULL);
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	r = fed_ldap_login(s, user, j->password, &e, why, sizeof(why));
+	if (r == YH_ERR_UNAVAILABLE) {
+		r = ldap_unavailable(j, s, why);
+		goto out;
+	}
+	if (r == YH_ERR_AUTH || r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID) {
+		r = login_failed(j, NULL, acct, addr, r == YH_ERR_AUTH ? "bad_password" :
+		    "unknown");
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	r = dir_person_find_id_number(j->app->dir, e.id_number, &p);
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID || (r == 0 &&
+	    p.status != DIR_STATUS_ACTIVE)) {
+		r = login_failed(j, r == 0 ? p.uid : NULL, acct, addr, r == 0 ?
+		    dir_status_str(p.status) : "no_person");
+		goto out;
+	}
+	if (r != 0 || (r = ldap_grant_staff(j, s, &p, &e)) != 0 ||
+	    (r = dir_case_note_login(j->app->dir, p.uid)) != 0 ||
+	    (r = login_staff_pending(j->app, p.uid, &staff)) != 0)
+		goto out;
+	if ((r = sess_fail_clear(j->app->sess, acct)) != 0)
+		yh_warn("cannot clear login failures: %s", yh_strerror(r));
+	loa = login_session_loa(p.loa.level, false);
+	if (loa > (int)s->loa)
+		loa = (int)s->loa;
+	r = open_and_answer(j, p.uid, loa, staff, "ldap", json_pack("{s:s, s:s, s:s, s:s?}",
+	    "method", "ldap", "source", s->name, "ip", j->ri.ip, "pending", staff ? "totp" : NULL));
+out:
+	fed_ldap_entry_clear(&e);
+	dir_person_clear(&p);
 	return r;
 }
 
@@ -265,8 +446,12 @@ pw_attempt(struct pw_job *j)
 	struct dir_person p;
 	struct dir_cred c;
 	bool found, needs_rehash = false;
+	const struct fed_ldap_src *src;
+	const char *user = NULL;
 	int r, vr;
 
+	if ((src = ldap_source_of(j, &user)) != NULL)
+		return ldap_attempt(j, src, user);
 	memset(&p, 0, sizeof(p));
 	memset(&c, 0, sizeof(c));
 	r = dir_person_find_login(d, j->username, &p);
@@ -474,5 +659,6 @@ login_form(struct page *p, struct authd_app *app, const char *csrf, const char *
 
 	login_app_name(app, next, name, sizeof(name));
 	nups = login_upstream_buttons(app, p->lang, ups, PAGE_UPSTREAMS_MAX);
-	page_login_form(p, csrf, next, username, error, name, ups, nups);
+	page_login_form(p, csrf, next, username, error, name, ups, nups,
+	    app->cfg != NULL && app->cfg->ldap.n > 0);
 }

@@ -737,12 +737,12 @@ page_claims(unsigned bits, bool id_number, enum page_msg *out, size_t max)
 void
 page_login_form(struct page *p, const char *csrf, const char *next, const char *username,
     const char *error, const char *app, const struct page_upstream_button *ups,
-    size_t nups)
+    size_t nups, bool ldap)
 {
 	struct tpl_login_upstreams items[PAGE_UPSTREAMS_MAX];
 	char labels[PAGE_UPSTREAMS_MAX][256];
 	struct tpl_login v = {
-		.alert = error, .csrf = csrf, .next = next, .app = app,
+		.alert = error, .csrf = csrf, .next = next, .app = app, .ldap = ldap,
 		.username = username != NULL ? username : "",
 		.prefilled = username != NULL && username[0] != '\0',
 	};

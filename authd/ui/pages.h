@@ -243,10 +243,11 @@ struct page_upstream_button {
 /* The login form: username (prefilled with username, may be NULL), password, csrf,
  * next; error (may be NULL) in an alert box above it; app (NULL or "": none) named as
  * where the login leads; the nups buttons ups ("使用 NAME 登录", each carrying next);
- * links to /register and to the account recovery page. */
+ * with ldap, the hint that department staff may type DEPARTMENT\\account; links to
+ * /register and to the account recovery page. */
 void page_login_form(struct page *p, const char *csrf, const char *next, const char *username,
     const char *error, const char *app, const struct page_upstream_button *ups,
-    size_t nups);
+    size_t nups, bool ldap);
 
 /* The TOTP step-up form: code, csrf, next, loa. */
 void page_totp_form(struct page *p, const char *csrf, const char *next, int loa,

@@ -139,7 +139,7 @@ render(enum page_lang lang, const char *s, char **out, size_t *len)
 	page_text(&p, s);
 	tpl_error_render(&p, &(struct tpl_error){ .alert = s });
 	page_login_form(&p, s, s, s, s, s, (const struct page_upstream_button[]){
-	    { .path = "/login/upstream/x", .name = s } }, 1);
+	    { .path = "/login/upstream/x", .name = s } }, 1, s[0] != '\0');
 	page_totp_form(&p, s, s, 3, s);
 	if ((r = p.err) == 0) {
 		*len = p.b.len;

@@ -57,6 +57,9 @@ pctl client add city --secret "$SECRET" --name 市平台 --allow-id-number \
 pctl client add city2 --secret "$SECRET2" --allow-id-number \
   --redirect-uri "$CITY/login/upstream/low/callback" \
   --scope openid profile yh_id_number >/dev/null || die "client add city2 at the province"
+# The province re-reads its app registry at most once a second: wait past that, so its
+# first /authorize already knows both apps.
+sleep 1.2
 
 # ---- the city: two blocks on the province, one on nothing
 DEAD=$(free_port)

@@ -218,7 +218,8 @@ test_page_html(void **state)
 	page_begin(&p, "标题 <i>");
 	page_html(&p, "<p title=\"%s\">%d %u %zu %%</p>", evil, -3, 7u, (size_t)9);
 	page_login_form(&p, "tok", "/account", evil, evil, evil, (const struct
-	    page_upstream_button[]){ { .path = "/login/upstream/province", .name = evil } }, 1);
+	    page_upstream_button[]){ { .path = "/login/upstream/province", .name = evil } }, 1,
+	    false);
 	assert_int_equal(p.err, 0);
 	const char *html = yh_buf_cstr(&p.b);
 	assert_null(strstr(html, "<script>"));
