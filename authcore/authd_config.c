@@ -327,6 +327,12 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .offset = OFF(cert), .family = fed_x509_cfg_line,
 	  .help = "`cert.profile.NAME.FIELD` (id_number, credit_code, org_code, reg_number): "
 	      "where a CA's certificates carry the identity (docs/certificates.md)" },
+	{ .name = FED_UP_PREFIX, .type = YH_CFG_FAMILY, .flags = YH_CFG_IMMUTABLE,
+	  .offset = OFF(upstreams),
+	  .family = fed_up_cfg_line,
+	  .help = "`upstream.NAME.FIELD` (kind, issuer, client_id, client_secret, scopes, map.*, "
+	      "loa, acr_map, auto_register, link, logout, ...): an upstream identity provider "
+	      "whose logins are accepted (docs/federation.md); a change waits for a restart" },
 	{ .name = FED_LDAP_PREFIX, .type = YH_CFG_FAMILY, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(ldap), .family = fed_ldap_cfg_line,
 	  .help = "`ldap_source.NAME.FIELD` (uri, bind_dn, bind_password, base, filter, attr_*, "
@@ -777,10 +783,7 @@ authd_cfg_load(struct authd_cfg *c, const char *path, const char *state_dir,
 			snprintf(err, errsz, "out of memory");
 			return YH_ERR_ALLOC;
 		}
-		struct yh_cfg_blocks up = { .prefix = "upstream.", .set = fed_up_set_opt,
-			.arg = &c->upstreams };
-
-		if ((r = yh_cfg_load_file_blocks(authd_cfg_opts, c, path, 0, &up, &e)) != 0)
+		if ((r = yh_cfg_load_file(authd_cfg_opts, c, path, 0, &e)) != 0)
 			goto cfgerr;
 	}
 	c->cli_state_dir = state_dir != NULL;

@@ -278,13 +278,6 @@ int
 yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
     unsigned flags, struct yh_cfg_err *err)
 {
-	return yh_cfg_load_file_blocks(opts, base, path, flags, NULL, err);
-}
-
-int
-yh_cfg_load_file_blocks(const struct yh_cfg_opt *opts, void *base, const char *path,
-    unsigned flags, const struct yh_cfg_blocks *blk, struct yh_cfg_err *err)
-{
 	char line[CFG_LINE_MAX + 2], where[300], *key, *value;
 	const struct yh_cfg_opt *o;
 	unsigned lineno = 0;
@@ -342,12 +335,6 @@ yh_cfg_load_file_blocks(const struct yh_cfg_opt *opts, void *base, const char *p
 				snprintf(err->where, sizeof(err->where), "%s", where);
 				break;
 			}
-			continue;
-		}
-		if (o == NULL && blk != NULL &&
-		    strncmp(key, blk->prefix, strlen(blk->prefix)) == 0) {
-			if ((r = blk->set(blk->arg, key, value, path, where, err)) != 0)
-				break;
 			continue;
 		}
 		if (o == NULL) {

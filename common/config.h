@@ -91,20 +91,6 @@ struct yh_cfg_err {
                              * authd's file through authd's table first) or by a program
                              * that cannot know that table (idmerge import) */
 
-/*
- * Blocks of options whose names the table cannot list because the operator chooses
- * a part of them (upstream.NAME.kind, one block per upstream): a key starting with
- * prefix that no row of the table names is handed to set, with the value, the file it
- * came from (relative paths are the owner's to resolve, yh_cfg_set_file) and where
- * ("file:line"). set returns 0 or a negative YH_ERR_* with err filled.
- */
-struct yh_cfg_blocks {
-	const char *prefix;
-	int (*set)(void *arg, const char *key, const char *value, const char *file,
-	    const char *where, struct yh_cfg_err *err);
-	void *arg;
-};
-
 /* Sets every option to its default. Returns 0 or YH_ERR_CONFIG (a bad table). */
 int yh_cfg_defaults(const struct yh_cfg_opt *opts, void *base, struct yh_cfg_err *err) YH_WUR;
 
@@ -112,11 +98,6 @@ int yh_cfg_defaults(const struct yh_cfg_opt *opts, void *base, struct yh_cfg_err
  * why) or YH_ERR_CONFIG (err names file:line and the problem). */
 int yh_cfg_load_file(const struct yh_cfg_opt *opts, void *base, const char *path,
     unsigned flags, struct yh_cfg_err *err) YH_WUR;
-
-/* yh_cfg_load_file, with the keys under blk->prefix handed to blk->set (blk may be
- * NULL: none). */
-int yh_cfg_load_file_blocks(const struct yh_cfg_opt *opts, void *base, const char *path,
-    unsigned flags, const struct yh_cfg_blocks *blk, struct yh_cfg_err *err) YH_WUR;
 
 /* yh_cfg_set for a value read from file (a relative YH_CFG_PATH is taken relative to
  * it; file NULL: as given). */

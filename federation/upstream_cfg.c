@@ -178,17 +178,18 @@ block(struct fed_up_set *s, const char *name, const char *where, struct fed_up_c
 }
 
 int
-fed_up_set_opt(void *arg, const char *key, const char *value, const char *file,
-    const char *where, struct yh_cfg_err *err)
+fed_up_cfg_line(void *slot, const char *key, const char *value, const char *file,
+    unsigned lineno, struct yh_cfg_err *err)
 {
-	struct fed_up_set *s = arg;
-	const char *name = key + strlen("upstream."), *dot = strchr(name, '.');
+	struct fed_up_set *s = slot;
+	const char *name = key + strlen(FED_UP_PREFIX), *dot = strchr(name, '.');
 	const struct yh_cfg_opt *o;
-	char nm[FED_UP_NAME_MAX + 1];
+	char nm[FED_UP_NAME_MAX + 1], where[sizeof(err->where)];
 	struct fed_up_cfg *u;
 	size_t i;
 	int r;
 
+	snprintf(where, sizeof(where), "%s:%u", file, lineno);
 	if (dot == NULL || !name_ok(name, (size_t)(dot - name))) {
 		snprintf(err->where, sizeof(err->where), "%s", where);
 		snprintf(err->msg, sizeof(err->msg), "%.200s: expected upstream.NAME.OPTION with "

@@ -3,7 +3,7 @@
  * upstream.NAME.* options per upstream (docs/federation.md), read from authd's file by
  * authd and authctl. NAME is chosen by the operator, so the block's rows are a table of
  * their own (fed_up_opts, names without "upstream.NAME."), applied to one struct
- * fed_up_cfg per NAME through common/config's blocks (yh_cfg_load_file_blocks). Every
+ * fed_up_cfg per NAME through a YH_CFG_FAMILY row of common/config. Every
  * option remembers the file:line that set it, so a check names it.
  *
  *   kind = oidc     an OpenID Connect provider (a provincial platform, or a provincial
@@ -85,15 +85,18 @@ struct fed_up_set {
 /* The rows of a block (names without "upstream.NAME."), NULL-terminated. */
 extern const struct yh_cfg_opt fed_up_opts[];
 
+/* The prefix of the blocks: a YH_CFG_FAMILY row of authd's table. */
+#define FED_UP_PREFIX "upstream."
+
 /*
- * The set function of struct yh_cfg_blocks (arg: a struct fed_up_set) for the prefix
- * "upstream.": key is upstream.NAME.OPTION; a new NAME starts a block with every
- * option at its default. Errors (err filled, where first): a malformed NAME, more than
- * FED_UP_MAX blocks, an unknown OPTION, one given twice, a value the row refuses.
- * Returns 0, YH_ERR_CONFIG or YH_ERR_ALLOC.
+ * The YH_CFG_FAMILY hook of "upstream." (common/config.h; slot: a struct fed_up_set):
+ * key is upstream.NAME.OPTION, read at line lineno of file; a new NAME starts a block
+ * with every option at its default. Errors (err filled, where first): a malformed NAME,
+ * more than FED_UP_MAX blocks, an unknown OPTION, one given twice, a value the row
+ * refuses. Returns 0, YH_ERR_CONFIG or YH_ERR_ALLOC.
  */
-int fed_up_set_opt(void *arg, const char *key, const char *value, const char *file,
-    const char *where, struct yh_cfg_err *err) YH_WUR;
+int fed_up_cfg_line(void *slot, const char *key, const char *value, const char *file,
+    unsigned lineno, struct yh_cfg_err *err) YH_WUR;
 
 /*
  * Checks every block for what the rows cannot: what kind requires, URLs (an issuer or
