@@ -3,7 +3,7 @@
 # login URL with its app id and a return URL; the platform sends it back with a
 # one-time ticket; authd exchanges it at the validate URL, signed (HMAC-SHA256, and
 # HMAC-SM3 and SM2/SM3 on other blocks), and reads the user through the configured paths. A
-# stand-in platform (ticket_stub.py) checks the signature honestly. The round trip
+# stand-in platform (tests/node/ticket_stub.mjs) checks the signature honestly. The round trip
 # logs in (the person made, a second login finds them); a replayed ticket, a wrong
 # signature, a timeout and a 500 each end on a clear page, with the cause in the audit
 # log and no session; the password login keeps working while the platform is down.
@@ -31,7 +31,7 @@ openssl genpkey -algorithm SM2 -out "$TMP/sm2.pem" 2>/dev/null && chmod 600 "$TM
   openssl pkey -in "$TMP/sm2.pem" -pubout -out "$TMP/sm2pub.pem" 2>/dev/null || die "SM2 key"
 openssl genpkey -algorithm SM2 -out "$TMP/other.pem" 2>/dev/null && chmod 600 "$TMP/other.pem" ||
   die "SM2 key"
-"$PY" "$(dirname "$0")/ticket_stub.py" "$SP" "$TMP/mode" "$TMP/requests" "$ID" "$SECRET" \
+node "$YH_SRCDIR/tests/node/ticket_stub.mjs" "$SP" "$TMP/mode" "$TMP/requests" "$ID" "$SECRET" \
   "$TMP/sm2pub.pem" 2>>"$TMP/stub.log" &
 SPID=$!
 wait_ready "$STUB/login?service=http://x/" "$SPID" || die "the stand-in did not start"
