@@ -85,7 +85,9 @@ fed_login_clear(struct fed_login *l)
 /*
  * One call: GET url, or POST form (not NULL) with userpwd for basic authentication
  * (may be NULL) and bearer (may be NULL) as an Authorization header. The JSON object
- * answered goes to *out. Returns 0 or YH_ERR_UNAVAILABLE / YH_ERR_INVALID with why.
+ * answered goes to *out. Returns 0 or YH_ERR_UNAVAILABLE / YH_ERR_INVALID with why;
+ * YH_ERR_DENIED when a POST is answered 400 or 401 (an RFC 6749 error: the upstream
+ * refused the code or our client authentication).
  */
 static int
 call(struct fed_oidc *o, const char *url, const char *form, const char *userpwd,
@@ -143,6 +145,18 @@ call(struct fed_oidc *o, const char *url, const char *form, const char *userpwd,
 	if (cc != CURLE_OK) {
 		snprintf(why, whysz, "%.200s: %.150s", url, errbuf[0] != '\0' ? errbuf :
 		    curl_easy_strerror(cc));
+		goto out;
+	}
+	if (form != NULL && (status == 400 || status == 401)) {
+		/* RFC 6749 5.2: the token endpoint refused the grant or our client
+		 * authentication - a refusal, not an upstream that is down */
+		json_t *ea = json_loadb(body.data != NULL ? body.data : "", body.len, 0, &je);
+		const char *ec = json_string_value(json_object_get(ea, "error"));
+
+		snprintf(why, whysz, "%.200s: refused (HTTP status %ld%s%.64s)", url, status,
+		    ec != NULL ? ", " : "", ec != NULL ? ec : "");
+		json_decref(ea);
+		r = YH_ERR_DENIED;
 		goto out;
 	}
 	if (status < 200 || status > 299) {
