@@ -2,9 +2,10 @@
  * authctl upstream test NAME: checks the connection to the upstream identity provider
  * of -c FILE's upstream.NAME block (docs/federation.md). For kind = oidc it fetches
  * discovery and the JWKS as authd would and prints what it found (the endpoints, whether
- * the upstream names itself in its answers (RFC 9207), the key ids); for kind = ticket it
- * makes a dry exchange of a ticket that cannot be valid at validate_url, signed as
- * configured, and prints what the platform answered (a refusal of the ticket means it
+ * the upstream names itself in its answers (RFC 9207), the key ids, how authd
+ * authenticates at the token endpoint and, for private_key_jwt, its key's kid); for
+ * kind = ticket it makes a dry exchange of a ticket that cannot be valid at
+ * validate_url, signed as configured, and prints what the platform answered (a refusal of the ticket means it
  * is reachable and read the request). Exit 0 when the upstream answered as expected,
  * 1 when not, 2 on a usage or configuration error.
  */

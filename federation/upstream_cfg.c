@@ -5,15 +5,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/atomicfile.h"
 #include "common/secmem.h"
 #include "federation/http.h"
 #include "federation/upstream_cfg.h"
+#include "token/jwk.h"
 
 static const char *const up_kinds[] = { "oidc", "ticket", NULL };
 static const char *const up_links[] = { "id_number", "sub", NULL };
 static const char *const up_logouts[] = { "local", "propagate", NULL };
 static const char *const up_token_auths[] = { "client_secret_basic", "client_secret_post",
-	NULL };
+	"private_key_jwt", NULL };
+static const char *const up_key_algs[] = { "ES256", "RS256", "PS256", "EdDSA", "SM2", NULL };
 static const char *const up_signs[] = { "secret", "hmac-sha256", "hmac-sm3", "sm2-sm3",
 	NULL };
 
@@ -64,7 +67,14 @@ const struct yh_cfg_opt fed_up_opts[] = {
 	SECRET("client_secret", client_secret, "oidc: our client secret"),
 	ROW("token_auth", token_auth, .type = YH_CFG_ENUM, .def = "client_secret_basic",
 	    .max = 32, .choices = up_token_auths, .help = "oidc: how we authenticate at "
-	        "the token endpoint"),
+	        "the token endpoint: client_secret_basic, client_secret_post or "
+	        "private_key_jwt (a JWT signed with private_key)"),
+	ROW("private_key", private_key, .type = YH_CFG_PATH, .def = NULL, .max = 3072,
+	    .help = "oidc, token_auth = private_key_jwt: our private key (PEM, mode 0600, "
+	        "owned by authd's account)"),
+	ROW("private_key_alg", private_key_alg, .type = YH_CFG_ENUM, .def = "ES256",
+	    .max = 8, .choices = up_key_algs, .help = "oidc, token_auth = private_key_jwt: "
+	        "the key's algorithm: ES256, RS256, PS256, EdDSA or SM2"),
 	ROW("scopes", scopes, .type = YH_CFG_STR, .def = "openid profile", .max = 512,
 	    .help = "oidc: the scopes asked for (openid among them)"),
 	ROW("algs", algs, .type = YH_CFG_STR, .def = "ES256 RS256 PS256 EdDSA SM2",
@@ -113,6 +123,7 @@ cfg_free(struct fed_up_cfg *u)
 	if (u == NULL)
 		return;
 	yh_cfg_free(fed_up_opts, u);
+	tok_key_free(u->client_key);
 	for (size_t i = 0; i < NOPTS; i++)
 		free(u->where[i]);
 	free(u->first);
@@ -395,8 +406,69 @@ check_url(const struct fed_up_cfg *u, const char *opt, const char *v, char *err,
 	return 0;
 }
 
+/* Loads u's private_key as a key of private_key_alg into u->client_key, its kid the
+ * key's thumbprint. */
 static int
-check_oidc(const struct fed_up_cfg *u, char *err, size_t errsz)
+load_client_key(struct fed_up_cfg *u, char *err, size_t errsz)
+{
+	struct yh_file_fail f;
+	enum tok_alg alg;
+	char *pem = NULL, msg[600];
+	size_t len = 0;
+	int r;
+
+	tok_key_free(u->client_key);
+	u->client_key = NULL;
+	if (tok_alg_from_name(u->private_key_alg, &alg) != 0)
+		return fail(u, "private_key_alg", err, errsz, "unknown algorithm");
+	if ((r = yh_file_read_key(u->private_key, TOK_PEM_MAX, &pem, &len, &f)) != 0) {
+		if (r == YH_ERR_ALLOC)
+			return r;
+		yh_file_fail_msg(&f, msg, sizeof(msg));
+		return fail(u, "private_key", err, errsz, msg);
+	}
+	r = tok_key_from_pem(pem, len, alg, &u->client_key);
+	yh_freezero(pem, len + 1);
+	if (r == 0 && !tok_key_is_private(u->client_key))
+		r = YH_ERR_KEY;
+	if (r == 0)
+		r = tok_key_set_kid_thumbprint(u->client_key);
+	if (r != 0) {
+		tok_key_free(u->client_key);
+		u->client_key = NULL;
+		if (r == YH_ERR_ALLOC)
+			return r;
+		snprintf(msg, sizeof(msg), "%s: not a private key of private_key_alg = %s: %s",
+		    u->private_key, u->private_key_alg, yh_strerror(r));
+		return fail(u, "private_key", err, errsz, msg);
+	}
+	return 0;
+}
+
+/* The token endpoint's client authentication: a secret, or private_key_jwt's key. */
+static int
+check_token_auth(struct fed_up_cfg *u, char *err, size_t errsz)
+{
+	if (strcmp(u->token_auth, "private_key_jwt") != 0) {
+		if (!set(u->client_secret))
+			return fail(u, "client_secret", err, errsz, "is required with kind = oidc "
+			    "(unless token_auth = private_key_jwt)");
+		if (set(u->private_key))
+			return fail(u, "private_key", err, errsz, "is used only with token_auth = "
+			    "private_key_jwt");
+		return 0;
+	}
+	if (set(u->client_secret))
+		return fail(u, "client_secret", err, errsz, "must not be set with token_auth = "
+		    "private_key_jwt (the key authenticates us)");
+	if (!set(u->private_key))
+		return fail(u, "token_auth", err, errsz, "private_key_jwt needs private_key "
+		    "(our PEM key file)");
+	return load_client_key(u, err, errsz);
+}
+
+static int
+check_oidc(struct fed_up_cfg *u, char *err, size_t errsz)
 {
 	int r;
 
@@ -406,8 +478,8 @@ check_oidc(const struct fed_up_cfg *u, char *err, size_t errsz)
 		return fail(u, "issuer", err, errsz, "must have no query or fragment");
 	if (!set(u->client_id))
 		return fail(u, "client_id", err, errsz, "is required with kind = oidc");
-	if (!set(u->client_secret))
-		return fail(u, "client_secret", err, errsz, "is required with kind = oidc");
+	if ((r = check_token_auth(u, err, errsz)) != 0)
+		return r;
 	if (!has_word(u->scopes, "openid"))
 		return fail(u, "scopes", err, errsz, "must include openid");
 	if (!algs_ok(u->algs))
@@ -444,7 +516,7 @@ check_ticket(const struct fed_up_cfg *u, char *err, size_t errsz)
 }
 
 static int
-check_one(const struct fed_up_cfg *u, char *err, size_t errsz)
+check_one(struct fed_up_cfg *u, char *err, size_t errsz)
 {
 	const char *why;
 	int r;
@@ -468,7 +540,7 @@ check_one(const struct fed_up_cfg *u, char *err, size_t errsz)
 }
 
 int
-fed_up_check(const struct fed_up_set *s, char *err, size_t errsz)
+fed_up_check(struct fed_up_set *s, char *err, size_t errsz)
 {
 	int r;
 
@@ -553,6 +625,8 @@ fed_up_copy(struct fed_up_set *dst, const struct fed_up_set *src)
 		for (size_t k = 0; k < NOPTS; k++)
 			d->where[k] = dup_or_null(s->where[k], &oom);
 		d->first = dup_or_null(s->first, &oom);
+		if (s->client_key != NULL)
+			d->client_key = tok_key_ref(s->client_key);
 		dst->up[dst->n++] = d;
 	}
 	if (oom) {

@@ -23,6 +23,7 @@
 
 #include "common/config.h"
 #include "common/err.h"
+#include "token/jose_alg.h"
 
 #define FED_UP_MAX 16          /* upstream blocks in a file */
 #define FED_UP_NAME_MAX 32     /* bytes of NAME: [a-z0-9_-] */
@@ -54,7 +55,10 @@ struct fed_up_cfg {
 	char *issuer;            /* discovery at ISSUER/.well-known/openid-configuration */
 	char *client_id;
 	char *client_secret;     /* SENSITIVE */
-	char *token_auth;        /* client_secret_basic | client_secret_post */
+	char *token_auth;        /* client_secret_basic | client_secret_post |
+	                            private_key_jwt */
+	char *private_key;       /* private_key_jwt: our key (PEM, 0600, ours) */
+	char *private_key_alg;   /* private_key_jwt: ES256 | RS256 | PS256 | EdDSA | SM2 */
 	char *scopes;            /* space-separated, with openid */
 	char *algs;              /* ID token algorithms accepted */
 	int64_t discovery_refresh; /* seconds a fetched discovery document is used */
@@ -74,6 +78,8 @@ struct fed_up_cfg {
 	/* Not options: where each option was set ("file:line"; NULL: default). */
 	char *where[48];
 	char *first;             /* the block's first line */
+	struct tok_key *client_key; /* private_key loaded by fed_up_check (kid: its
+	                               RFC 7638 thumbprint); NULL otherwise */
 };
 
 /* The blocks of one file, in the order they first appear. */
@@ -102,10 +108,13 @@ int fed_up_cfg_line(void *slot, const char *key, const char *value, const char *
  * Checks every block for what the rows cannot: what kind requires, URLs (an issuer or
  * endpoint over http only for a loopback address), scopes with openid, algs,
  * acr_map's form and levels, map.* paths, link = id_number needing map.id_number, a
- * sign key file (0600). On error err (errsz bytes) holds "file:line: upstream.NAME.
- * OPTION: problem". Returns 0 or YH_ERR_CONFIG.
+ * sign key file (0600). With token_auth = private_key_jwt it loads private_key (a
+ * file of mode 0600 or stricter owned by the effective uid, a key of private_key_alg)
+ * into the block's client_key, its kid set to its thumbprint. On error err (errsz
+ * bytes) holds "file:line: upstream.NAME.OPTION: problem". Returns 0, YH_ERR_CONFIG or
+ * YH_ERR_ALLOC.
  */
-int fed_up_check(const struct fed_up_set *s, char *err, size_t errsz) YH_WUR;
+int fed_up_check(struct fed_up_set *s, char *err, size_t errsz) YH_WUR;
 
 /* The block called name, or NULL. */
 const struct fed_up_cfg *fed_up_find(const struct fed_up_set *s, const char *name);
@@ -119,11 +128,11 @@ int fed_up_loa(const struct fed_up_cfg *u, const char *acr);
 /* True when a and b hold the same blocks with the same values. */
 bool fed_up_equal(const struct fed_up_set *a, const struct fed_up_set *b);
 
-/* Copies src into *dst (every string duplicated). Returns 0 or YH_ERR_ALLOC (*dst
+/* Copies src into *dst (every string duplicated, client_key shared by reference). Returns 0 or YH_ERR_ALLOC (*dst
  * then empty). */
 int fed_up_copy(struct fed_up_set *dst, const struct fed_up_set *src) YH_WUR;
 
-/* Frees the blocks of s (wiping secrets) and empties it; safe on an empty set. */
+/* Frees the blocks of s (wiping secrets, dropping client_key) and empties it; safe on an empty set. */
 void fed_up_free(struct fed_up_set *s);
 
 #endif

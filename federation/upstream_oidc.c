@@ -85,7 +85,9 @@ fed_login_clear(struct fed_login *l)
 /*
  * One call: GET url, or POST form (not NULL) with userpwd for basic authentication
  * (may be NULL) and bearer (may be NULL) as an Authorization header. The JSON object
- * answered goes to *out. Returns 0 or YH_ERR_UNAVAILABLE / YH_ERR_INVALID with why.
+ * answered goes to *out. Returns 0 or YH_ERR_UNAVAILABLE / YH_ERR_INVALID with why;
+ * YH_ERR_DENIED when a POST is answered 400 or 401 (an RFC 6749 error: the upstream
+ * refused the code or our client authentication).
  */
 static int
 call(struct fed_oidc *o, const char *url, const char *form, const char *userpwd,
@@ -143,6 +145,18 @@ call(struct fed_oidc *o, const char *url, const char *form, const char *userpwd,
 	if (cc != CURLE_OK) {
 		snprintf(why, whysz, "%.200s: %.150s", url, errbuf[0] != '\0' ? errbuf :
 		    curl_easy_strerror(cc));
+		goto out;
+	}
+	if (form != NULL && (status == 400 || status == 401)) {
+		/* RFC 6749 5.2: the token endpoint refused the grant or our client
+		 * authentication - a refusal, not an upstream that is down */
+		json_t *ea = json_loadb(body.data != NULL ? body.data : "", body.len, 0, &je);
+		const char *ec = json_string_value(json_object_get(ea, "error"));
+
+		snprintf(why, whysz, "%.200s: refused (HTTP status %ld%s%.64s)", url, status,
+		    ec != NULL ? ", " : "", ec != NULL ? ec : "");
+		json_decref(ea);
+		r = YH_ERR_DENIED;
 		goto out;
 	}
 	if (status < 200 || status > 299) {
@@ -244,10 +258,12 @@ fed_oidc_describe(struct fed_oidc *o, json_t **out)
 
 		json_array_append_new(kids, json_string(kid != NULL ? kid : ""));
 	}
-	*out = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:b, s:O}", "issuer", o->cfg->issuer,
-	    "authorization_endpoint", o->authz, "token_endpoint", o->token, "jwks_uri",
-	    o->jwks_uri, "userinfo_endpoint", o->userinfo, "end_session_endpoint",
-	    o->end_session, "iss_parameter", o->iss_param, "kids", kids);
+	*out = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:b, s:O, s:s, s:s?}", "issuer",
+	    o->cfg->issuer, "authorization_endpoint", o->authz, "token_endpoint", o->token,
+	    "jwks_uri", o->jwks_uri, "userinfo_endpoint", o->userinfo, "end_session_endpoint",
+	    o->end_session, "iss_parameter", o->iss_param, "kids", kids, "token_auth",
+	    o->cfg->token_auth, "client_assertion_kid", o->cfg->client_key != NULL ?
+	    tok_key_kid(o->cfg->client_key) : NULL);
 	if (*out == NULL)
 		r = YH_ERR_ALLOC;
 out:
@@ -473,13 +489,40 @@ out:
 	return r == YH_ERR_UNAVAILABLE ? r : r != 0 ? YH_ERR_ALLOC : 0;
 }
 
+/* RFC 7523 2.2 / OIDC Core 9 private_key_jwt: a JWT signed with u's client_key,
+ * iss = sub = client_id, aud = the token endpoint, a fresh jti, 60 seconds of life.
+ * *out is malloc'd. */
+static int
+client_assertion(const struct fed_up_cfg *u, const char *token_url, char **out)
+{
+	char jti[TOK_JTI_LEN + 1];
+	json_int_t now = (json_int_t)yh_now();
+	json_t *claims = NULL;
+	int r;
+
+	*out = NULL;
+	if (u->client_key == NULL)
+		return YH_ERR_KEY;
+	if ((r = tok_jti_new(jti)) != 0)
+		return r;
+	claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", u->client_id, "sub",
+	    u->client_id, "aud", token_url, "jti", jti, "iat", now, "exp",
+	    now + FED_OIDC_ASSERTION_S);
+	if (claims == NULL)
+		return YH_ERR_ALLOC;
+	r = tok_jwt_sign(u->client_key, "JWT", claims, out);
+	json_decref(claims);
+	return r;
+}
+
 /* The token request's form and, for client_secret_basic, the user:password. */
 static int
-token_form(struct fed_oidc *o, const struct fed_oidc_cb *cb, struct yh_buf *form,
-    struct yh_buf *userpwd)
+token_form(struct fed_oidc *o, const struct fed_oidc_cb *cb, const char *token_url,
+    struct yh_buf *form, struct yh_buf *userpwd)
 {
 	const struct fed_up_cfg *u = o->cfg;
 	bool basic = strcmp(u->token_auth, "client_secret_basic") == 0;
+	char *assertion = NULL;
 	int r;
 
 	if ((r = param(form, "grant_type", "authorization_code")) != 0 ||
@@ -488,6 +531,13 @@ token_form(struct fed_oidc *o, const struct fed_oidc_cb *cb, struct yh_buf *form
 	    (r = param(form, "code_verifier", cb->verifier)) != 0 ||
 	    (r = param(form, "client_id", u->client_id)) != 0)
 		return r;
+	if (strcmp(u->token_auth, "private_key_jwt") == 0) {
+		if ((r = client_assertion(u, token_url, &assertion)) == 0 &&
+		    (r = param(form, "client_assertion_type", FED_OIDC_ASSERTION_TYPE)) == 0)
+			r = param(form, "client_assertion", assertion);
+		free(assertion);
+		return r;
+	}
 	if (!basic)
 		return param(form, "client_secret", u->client_secret);
 	/* RFC 6749 2.3.1: both form-encoded before the basic scheme's base64 */
@@ -603,8 +653,10 @@ fed_oidc_callback(struct fed_oidc *o, const struct fed_oidc_cb *cb, struct fed_l
 		r = YH_ERR_DENIED;
 		goto out;
 	}
-	if ((r = token_form(o, cb, &form, &userpwd)) != 0)
+	if ((r = token_form(o, cb, token_url, &form, &userpwd)) != 0) {
+		snprintf(why, whysz, "cannot make the token request: %s", yh_strerror(r));
 		goto out;
+	}
 	if ((r = call(o, token_url, form.data + 1, strcmp(u->token_auth,
 	    "client_secret_basic") == 0 ? userpwd.data : NULL, NULL, &tr, why, whysz)) != 0)
 		goto out;

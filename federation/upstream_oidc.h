@@ -12,7 +12,8 @@
  *   the flow    the authorization code flow with PKCE S256, state (the caller's) and
  *               nonce; at the callback the RFC 9207 iss parameter must equal the issuer
  *               (required when discovery says the upstream sends it), the code is
- *               exchanged at the token endpoint (client_secret_basic or _post), and the
+ *               exchanged at the token endpoint (client_secret_basic or _post, or
+ *               private_key_jwt: an RFC 7523 assertion signed with our key), and the
  *               ID token verified: signature by a key of the upstream's JWKS with an
  *               algorithm of algs (never none, never HMAC), iss, aud (and azp) our
  *               client id, exp/iat with FED_OIDC_LEEWAY_S of skew, nonce. The
@@ -39,6 +40,8 @@
 #define FED_OIDC_BODY_MAX (256 * 1024)   /* bytes of any answer of the upstream */
 #define FED_OIDC_LEEWAY_S 60             /* clock skew allowed on exp/iat */
 #define FED_OIDC_JWKS_RETRY_S 10         /* the least time between two JWKS fetches */
+#define FED_OIDC_ASSERTION_S 60          /* private_key_jwt: exp - iat of our assertion */
+#define FED_OIDC_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #define FED_OIDC_PKCE_SIZE 44            /* 43 base64url characters + NUL */
 #define FED_OIDC_CLAIM_MAX 255           /* bytes of a mapped claim kept */
 
@@ -138,7 +141,9 @@ int fed_oidc_end_session(struct fed_oidc *o, char **url) YH_WUR;
 
 /*
  * What o found (authctl upstream test): a new object with issuer, the endpoints,
- * iss_parameter (RFC 9207 announced) and kids (the JWKS's key ids). *out NULL and
+ * iss_parameter (RFC 9207 announced), kids (the JWKS's key ids), token_auth (how we
+ * authenticate at the token endpoint) and, for private_key_jwt, client_assertion_kid
+ * (our key's thumbprint, the kid of our assertions). *out NULL and
  * YH_ERR_UNAVAILABLE when not ready; YH_ERR_ALLOC.
  */
 int fed_oidc_describe(struct fed_oidc *o, json_t **out) YH_WUR;

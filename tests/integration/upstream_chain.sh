@@ -8,7 +8,9 @@
 # province whose acr_map maps the province's level lower gives that lower level. And
 # what must not pass: a callback with another state, a used state, a state from another
 # browser, an iss of another issuer (mix-up), an unreachable upstream at start (a
-# warning, no button, local login still works).
+# warning, no button, local login still works). A third app at the province authenticates
+# with private_key_jwt (a JWKS of a key made here): the city's block using that key logs
+# in; a block signing with another key ends on the failure page, audited.
 # The "browser" is curl with one cookie jar per server (cookies are per host, not per
 # port, and both servers are 127.0.0.1): city.jar for the city, prov.jar for the province.
 set -u
@@ -57,6 +59,25 @@ pctl client add city --secret "$SECRET" --name 市平台 --allow-id-number \
 pctl client add city2 --secret "$SECRET2" --allow-id-number \
   --redirect-uri "$CITY/login/upstream/low/callback" \
   --scope openid profile yh_id_number >/dev/null || die "client add city2 at the province"
+# city3: private_key_jwt with the public half of a P-256 key made here
+for k in city3 other; do
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/$k.pem" 2>/dev/null ||
+    die "openssl genpkey $k"
+  chmod 600 "$TMP/$k.pem"
+done
+openssl pkey -in "$TMP/city3.pem" -pubout -outform DER 2>/dev/null | "$PY" -c '
+import sys, json, base64, hashlib
+d = sys.stdin.buffer.read()[-65:]
+assert d[0] == 4
+b = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=").decode()
+k = {"crv": "P-256", "kty": "EC", "x": b(d[1:33]), "y": b(d[33:])}
+# the kid: its RFC 7638 thumbprint, as the city names the key in its assertions
+k["kid"] = b(hashlib.sha256(json.dumps(k, separators=(",", ":"), sort_keys=True).encode()).digest())
+print(json.dumps({"keys": [k]}))
+' >"$TMP/city3.jwks" || die "the city3 JWK"
+pctl client add city3 --jwks-file "$TMP/city3.jwks" --allow-id-number \
+  --redirect-uri "$CITY/login/upstream/pkjwt/callback" "$CITY/login/upstream/pkbad/callback" \
+  --scope openid profile yh_id_number >/dev/null || die "client add city3 at the province"
 # The province re-reads its app registry at most once a second: wait past that, so its
 # first /authorize already knows both apps.
 sleep 1.2
@@ -91,6 +112,25 @@ upstream.low.loa = 1
 upstream.low.acr_map = urn:yihao:loa:2=1
 upstream.low.auto_register = yes
 upstream.low.logout = propagate
+upstream.pkjwt.kind = oidc
+upstream.pkjwt.display_name = 密钥认证
+upstream.pkjwt.issuer = $PROV
+upstream.pkjwt.client_id = city3
+upstream.pkjwt.token_auth = private_key_jwt
+upstream.pkjwt.private_key = $TMP/city3.pem
+upstream.pkjwt.scopes = openid profile yh_id_number
+upstream.pkjwt.map.id_number = yh_id_number
+upstream.pkjwt.map.name = name
+upstream.pkjwt.auto_register = yes
+upstream.pkbad.kind = oidc
+upstream.pkbad.display_name = 错误密钥
+upstream.pkbad.issuer = $PROV
+upstream.pkbad.client_id = city3
+upstream.pkbad.token_auth = private_key_jwt
+upstream.pkbad.private_key = $TMP/other.pem
+upstream.pkbad.private_key_alg = ES256
+upstream.pkbad.scopes = openid profile yh_id_number
+upstream.pkbad.map.id_number = yh_id_number
 upstream.gone.kind = oidc
 upstream.gone.display_name = 已停用平台
 upstream.gone.issuer = http://127.0.0.1:$DEAD
@@ -319,6 +359,30 @@ req city POST /logout --data-urlencode "csrf=$(form_value csrf)" --data-urlencod
 [[ $STATUS == 302 && $LOCATION == "$PROV/logout?client_id=city2" ]] &&
   ok "logout = propagate sends the browser to the upstream's end_session" ||
   fail "propagate: $STATUS '$LOCATION'"
+
+# ---- private_key_jwt at the province's token endpoint
+rm -f "$TMP/city.jar"
+az_start "&idp_hint=pkjwt"
+if through_province && to_app; then
+  [[ $(jwt_claim "$IDT" sub) == "$SUB1" ]] &&
+    ok "a login through a private_key_jwt upstream succeeds (the same person)" ||
+    fail "pkjwt login: another sub"
+fi
+rm -f "$TMP/city.jar"
+before=$(grep -c '"event":"login.failure".*"reason":"token"' "$SC/audit.log")
+LOCATION="/login/upstream/pkbad?next=%2Faccount"
+if through_province; then
+  if [[ $STATUS == 403 && $CTYPE == text/html* ]] && grep -q '<h1' "$TMP/body" &&
+     [[ $(grep -c '"event":"login.failure".*"reason":"token"' "$SC/audit.log") -gt $before ]] &&
+     grep '"event":"login.failure".*"reason":"token"' "$SC/audit.log" | tail -1 | grep -q pkbad; then
+    ok "an assertion signed with a key not in the app's JWKS ends on the failure page, audited"
+  else
+    fail "pkbad: $STATUS $(tail -2 "$SC/audit.log")"
+  fi
+fi
+out=$(cctl upstream test pkjwt 2>&1) &&
+  [[ $out == *'"token_auth": "private_key_jwt"'* && $out == *'"client_assertion_kid": "'* ]] &&
+  ok "authctl upstream test names private_key_jwt and the key's kid" || fail "upstream test pkjwt: $out"
 
 # ---- authctl upstream test
 out=$(cctl upstream test province 2>&1) &&

@@ -20,6 +20,7 @@
 #include "federation/upstream_cfg.h"
 #include "federation/upstream_oidc.h"
 #include "federation/upstream_ticket.h"
+#include "token/jwk.h"
 
 static char tmpdir[64];
 
@@ -285,6 +286,96 @@ test_copy(void **state)
 	authd_cfg_free(&b);
 }
 
+/* Writes a new private key of alg to DIR/name (mode 0600); returns the path. */
+static const char *
+write_key(const char *name, enum tok_alg alg)
+{
+	static char path[256];
+	struct tok_key *k = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	unlink(path);
+	assert_int_equal(tok_key_generate(alg, 2048, &k), 0);
+	assert_int_equal(tok_key_save_pem_file(k, true, path), 0);
+	tok_key_free(k);
+	assert_int_equal(chmod(path, 0600), 0);
+	return path;
+}
+
+#define PKJWT \
+	"upstream.p.kind = oidc\nupstream.p.display_name = P\n" \
+	"upstream.p.issuer = https://p.example\nupstream.p.client_id = c\n" \
+	"upstream.p.map.id_number = idn\nupstream.p.token_auth = private_key_jwt\n"
+
+/* token_auth = private_key_jwt: the key is required, loaded and checked at load time,
+ * a client_secret is refused beside it, and the loaded key is shared by a copy. */
+static void
+test_private_key_jwt(void **state)
+{
+	struct authd_cfg c;
+	struct fed_up_set cp;
+	const struct fed_up_cfg *u;
+	char err[512];
+
+	(void)state;
+	write_key("es.pem", TOK_ALG_ES256);
+	write_key("ed.pem", TOK_ALG_EDDSA);
+	assert_int_equal(load(PKJWT, err, sizeof(err)), YH_ERR_CONFIG);
+	assert_at(err, 7, "upstream.p.token_auth: private_key_jwt needs private_key");
+	assert_int_equal(load(PKJWT "upstream.p.private_key = es.pem\n"
+	    "upstream.p.client_secret = s\n", err, sizeof(err)), YH_ERR_CONFIG);
+	assert_at(err, 9, "upstream.p.client_secret: must not be set with token_auth = "
+	    "private_key_jwt");
+	/* a key file beside a secret (another token_auth) is a mistake too */
+	assert_int_equal(load(OIDC "upstream.province.private_key = es.pem\n", err,
+	    sizeof(err)), YH_ERR_CONFIG);
+	assert_at(err, 10, "upstream.province.private_key: is used only with token_auth = "
+	    "private_key_jwt");
+	/* unreadable: missing, or open to others */
+	assert_int_equal(load(PKJWT "upstream.p.private_key = none.pem\n", err, sizeof(err)),
+	    YH_ERR_CONFIG);
+	assert_at(err, 8, "upstream.p.private_key: ");
+	assert_non_null(strstr(err, "none.pem"));
+	assert_int_equal(chmod(write_key("open.pem", TOK_ALG_ES256), 0640), 0);
+	assert_int_equal(load(PKJWT "upstream.p.private_key = open.pem\n", err, sizeof(err)),
+	    YH_ERR_CONFIG);
+	assert_at(err, 8, "upstream.p.private_key: ");
+	assert_non_null(strstr(err, "chmod 600"));
+	write_file("junk.pem", "not a key\n", 0600);
+	assert_int_equal(load(PKJWT "upstream.p.private_key = junk.pem\n", err, sizeof(err)),
+	    YH_ERR_CONFIG);
+	assert_at(err, 8, "upstream.p.private_key: ");
+	/* a key of another algorithm than private_key_alg */
+	assert_int_equal(load(PKJWT "upstream.p.private_key = ed.pem\n", err, sizeof(err)),
+	    YH_ERR_CONFIG);
+	assert_at(err, 8, "upstream.p.private_key: ");
+	assert_non_null(strstr(err, "not a private key of private_key_alg = ES256"));
+	assert_int_equal(load(PKJWT "upstream.p.private_key = es.pem\n"
+	    "upstream.p.private_key_alg = RS256\n", err, sizeof(err)), YH_ERR_CONFIG);
+	assert_at(err, 8, "upstream.p.private_key: ");
+	assert_non_null(strstr(err, "private_key_alg = RS256"));
+	assert_int_equal(load(PKJWT "upstream.p.private_key = es.pem\n"
+	    "upstream.p.private_key_alg = HS256\n", err, sizeof(err)), YH_ERR_CONFIG);
+	assert_at(err, 9, "upstream.p.private_key_alg: 'HS256' is not one of");
+	/* good: ES256 by default, EdDSA when named; the kid is the thumbprint */
+	assert_int_equal(load(PKJWT "upstream.p.private_key = ed.pem\n"
+	    "upstream.p.private_key_alg = EdDSA\n", err, sizeof(err)), 0);
+	assert_int_equal(load_into(&c, PKJWT "upstream.p.private_key = es.pem\n", err,
+	    sizeof(err)), 0);
+	u = fed_up_find(&c.upstreams, "p");
+	assert_non_null(u);
+	assert_non_null(u->client_key);
+	assert_true(tok_key_is_private(u->client_key));
+	assert_int_equal(tok_key_sign_alg(u->client_key), TOK_ALG_ES256);
+	assert_int_equal(strlen(tok_key_kid(u->client_key)), TOK_THUMBPRINT_LEN);
+	assert_int_equal(fed_up_copy(&cp, &c.upstreams), 0);
+	assert_ptr_equal(cp.up[0]->client_key, u->client_key);
+	authd_cfg_free(&c);
+	/* the copy holds its own reference */
+	assert_true(tok_key_is_private(cp.up[0]->client_key));
+	fed_up_free(&cp);
+}
+
 /* The ticket exchange's signed string and a login mapped through dotted paths. */
 static void
 test_ticket_and_map(void **state)
@@ -334,6 +425,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_loa),
 		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_private_key_jwt),
 		cmocka_unit_test(test_ticket_and_map),
 	};
 
