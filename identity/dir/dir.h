@@ -956,6 +956,20 @@ int dir_case_merge(struct dir *d, const char *id, const char *uid,
 int dir_case_merge_new(struct dir *d, const char *id, const struct dir_person *p,
     const struct dir_case_link *l, size_t n, const char *by, const char *note) YH_WUR;
 
+/*
+ * As dir_case_merge for an organizations' case (records that are one organization
+ * after all): the n accounts are linked to an organization, in one transaction with
+ * the decision. With o NULL they join the organization uid, which must be active;
+ * with o set, the organization is made from it first (its fields as dir_org_add takes
+ * them; o->uid "" gets a new uid), the link marked primary giving it its own password,
+ * and an undo removes it again (refused, YH_ERR_DENIED, once it holds a relation).
+ * The organization's uid goes to uid_out (may be NULL). Errors as dir_case_merge, and
+ * YH_ERR_CONFLICT when the credit code, organization code or uid of o is taken.
+ */
+int dir_case_merge_org(struct dir *d, const char *id, const struct dir_org *o,
+    const char *uid, const struct dir_case_link *l, size_t n, const char *by,
+    const char *note, char *uid_out) YH_WUR;
+
 /* Decides the open case id as DIR_CASE_SEPARATE or DIR_CASE_REJECTED (by, note
  * required). Errors as dir_case_merge; YH_ERR_INVALID for another state. */
 int dir_case_decide(struct dir *d, const char *id, enum dir_case_state st, const char *by,

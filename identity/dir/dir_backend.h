@@ -196,6 +196,11 @@ struct dir_ops {
 	int (*case_merge)(void *be, const char *id, const char *uid,
 	    const struct dir_person_rec *create, const struct dir_case_link *l, size_t n,
 	    const char *by, const char *note, int64_t now);
+	/* An organizations' case: create the organization to make first (NULL: uid
+	 * exists and must be active) */
+	int (*case_merge_org)(void *be, const char *id, const char *uid,
+	    const struct dir_org *create, const struct dir_case_link *l, size_t n,
+	    const char *by, const char *note, int64_t now);
 	int (*case_decide)(void *be, const char *id, const char *state, const char *by,
 	    const char *note, int64_t now);
 	int (*case_undo)(void *be, const char *id);

@@ -3508,6 +3508,15 @@ ldap_case_merge(void *be, const char *id, const char *uid, const struct dir_pers
 }
 
 static int
+ldap_case_merge_org(void *be, const char *id, const char *uid, const struct dir_org *create,
+    const struct dir_case_link *lk, size_t n, const char *by, const char *note, int64_t now)
+{
+	(void)be, (void)id, (void)uid, (void)create, (void)lk, (void)n, (void)by, (void)note;
+	(void)now;
+	return YH_ERR_NOT_FOUND;   /* no case is ever stored here (ldap_case_add) */
+}
+
+static int
 ldap_case_decide(void *be, const char *id, const char *state, const char *by,
     const char *note, int64_t now)
 {
@@ -3881,6 +3890,7 @@ const struct dir_ops dir_ldap_ops = {
 	.case_get = ldap_case_get,
 	.case_list = ldap_case_list,
 	.case_merge = ldap_case_merge,
+	.case_merge_org = ldap_case_merge_org,
 	.case_decide = ldap_case_decide,
 	.case_undo = ldap_case_undo,
 	.case_note_login = ldap_case_note_login,

@@ -1214,6 +1214,9 @@ static const char *const sq_org_purge_steps[] = {
 	"DELETE FROM legacy_cred WHERE owner_uid = ?1",
 	"DELETE FROM credential WHERE owner_uid = ?1",
 	"DELETE FROM totp WHERE owner_uid = ?1",
+	("DELETE FROM review_member WHERE case_id IN"
+	    " (SELECT id FROM review_case WHERE merged_uid = ?1)"),
+	"DELETE FROM review_case WHERE merged_uid = ?1",
 	"DELETE FROM org WHERE uid = ?1",
 	"DELETE FROM entity WHERE uid = ?1 AND kind = 'org'",
 };
@@ -2906,6 +2909,50 @@ sq_case_merge(void *be, const char *id, const char *uid, const struct dir_person
 	return sq_wend(s, e);
 }
 
+/* Makes the organization an organizations' case is merged into. */
+static int
+case_org(struct sq *s, const struct dir_org *o, const char *by)
+{
+	int e;
+
+	if ((e = entity_add(s, o->uid, "org")) == 0 && (e = org_insert(s, o)) == 0)
+		e = hist_add(s, o->uid, "created", NULL, o->uscc != NULL ? o->uscc :
+		    o->org_code, by, o->updated);
+	return e == YH_ERR_EXISTS ? YH_ERR_CONFLICT : e;
+}
+
+static int
+case_merge_org_txn(struct sq *s, const char *id, const char *uid,
+    const struct dir_org *create, const struct dir_case_link *l, size_t n,
+    const char *by, const char *note, int64_t now)
+{
+	struct dir_org cur;
+	int e;
+
+	if ((e = case_set_decision(s, id, "merged", uid, create != NULL, by, note, now)) != 0 ||
+	    (create != NULL && (e = case_org(s, create, by)) != 0))
+		return e;
+	if ((e = org_read(s, uid, &cur)) != 0)
+		return e;
+	e = cur.status == DIR_STATUS_ACTIVE ? 0 : YH_ERR_DENIED;
+	dir_org_clear(&cur);
+	for (size_t i = 0; i < n && e == 0; i++)
+		e = case_link(s, uid, &l[i], now);
+	return e;
+}
+
+static int
+sq_case_merge_org(void *be, const char *id, const char *uid, const struct dir_org *create,
+    const struct dir_case_link *l, size_t n, const char *by, const char *note, int64_t now)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, case_merge_org_txn(s, id, uid, create, l, n, by, note, now));
+	return sq_wend(s, e);
+}
+
 static int
 sq_case_decide(void *be, const char *id, const char *state, const char *by,
     const char *note, int64_t now)
@@ -2916,6 +2963,28 @@ sq_case_decide(void *be, const char *id, const char *state, const char *by,
 	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
 		e = sp_end(s, case_set_decision(s, id, state, NULL, false, by, note, now));
 	return sq_wend(s, e);
+}
+
+/* What a merge made: 0 a person, 1 an organization without relations, YH_ERR_DENIED an
+ * organization holding a relation (used since), or an error. */
+static int
+case_made_kind(struct sq *s, const char *uid)
+{
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT e.kind = 'org', EXISTS (SELECT 1 FROM mandate m"
+	    " WHERE m.org_uid = e.uid) FROM entity e WHERE e.uid = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sq_map(s, sqlite3_errcode(s->db), "case undo");
+	bind_text(st, 1, uid);
+	if ((e = sq_row(s, st, "case undo")) == 1)
+		e = sqlite3_column_int(st, 0) == 0 ? 0 : sqlite3_column_int(st, 1) != 0 ?
+		    YH_ERR_DENIED : 1;
+	else if (e == 0)
+		e = YH_ERR_NOT_FOUND;
+	sqlite3_finalize(st);
+	return e;
 }
 
 static int
@@ -2933,9 +3002,15 @@ case_undo_txn(struct sq *s, const char *id)
 		e = YH_ERR_DENIED;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && e == 0; i++)
 		e = sq_run(s, steps[i], "case undo", id, cur.merged_uid[0] ? cur.merged_uid : "");
-	/* A person the merge made goes again, with everything it got since (the case is
-	 * reopened first, so the purge's review steps leave it alone). */
+	/* A person or organization the merge made goes again, with everything it got
+	 * since (the case is reopened first, so the purge's review steps leave it alone);
+	 * an organization that holds a relation has been used and stays. */
 	if (e == 0 && cur.created_person)
+		e = case_made_kind(s, cur.merged_uid);
+	if (e == 1)
+		e = sq_run_each(s, sq_org_purge_steps, sizeof(sq_org_purge_steps) /
+		    sizeof(sq_org_purge_steps[0]), cur.merged_uid, 0, "case undo");
+	else if (e == 0 && cur.created_person)
 		e = sq_run_each(s, sq_purge_steps, sizeof(sq_purge_steps) /
 		    sizeof(sq_purge_steps[0]), cur.merged_uid, 0, "case undo");
 	dir_case_clear(&cur);
@@ -3357,6 +3432,7 @@ const struct dir_ops dir_sqlite_ops = {
 	.case_get = sq_case_get,
 	.case_list = sq_case_list,
 	.case_merge = sq_case_merge,
+	.case_merge_org = sq_case_merge_org,
 	.case_decide = sq_case_decide,
 	.case_undo = sq_case_undo,
 	.case_note_login = sq_case_note_login,
