@@ -1365,6 +1365,22 @@ dir_person_find_name(struct dir *d, const char *name, size_t max, struct dir_ent
 }
 
 int
+dir_person_search_name(struct dir *d, const char *query, size_t max,
+    struct dir_entity *out, size_t *n)
+{
+	char key[DIR_NAME_KEY_MAX + 1];
+
+	*n = 0;
+	if (query == NULL || strlen(query) > DIR_NAME_MAX || max == 0 ||
+	    max > DIR_NAME_SEARCH_MAX)
+		return YH_ERR_INVALID;
+	dir_name_key(query, key);
+	if (yh_utf8_chars(key) < DIR_NAME_SEARCH_MIN)
+		return YH_ERR_INVALID;
+	return d->ops->person_search_name(d->be, key, max, out, n);
+}
+
+int
 dir_org_find_name(struct dir *d, const char *name, size_t max, struct dir_entity *out,
     size_t *n)
 {

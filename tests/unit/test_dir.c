@@ -950,6 +950,102 @@ test_review_merge_new(void **state)
 	dir_case_clear(&c);
 }
 
+/* Name search: folded (traditional as simplified, spaces, Latin case), those the query
+ * begins first and then those that contain it, bounded, never by one character; a
+ * changed name is found by its new one. */
+static void
+test_search_name(void **state)
+{
+	struct fx *f = *state;
+	struct dir_entity found[DIR_NAME_SEARCH_MAX + 1];
+	struct dir_person p;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], c[DIR_UID_LEN + 1], d[DIR_UID_LEN + 1];
+	char e[DIR_UID_LEN + 1], id[19];
+	size_t n = 9;
+
+	make_id(61, id);
+	assert_int_equal(add(f->d, id, "張偉", NULL, NULL, a), 0);
+	make_id(62, id);
+	assert_int_equal(add(f->d, id, "张伟明", NULL, NULL, b), 0);
+	make_id(63, id);
+	assert_int_equal(add(f->d, id, "李张伟", NULL, NULL, c), 0);
+	make_id(64, id);
+	assert_int_equal(add(f->d, id, "王芳", NULL, NULL, d), 0);
+	make_id(65, id);
+	assert_int_equal(add(f->d, id, "Zhang Wei", NULL, NULL, e), 0);
+	/* A simplified query finds the traditional name; the prefixes first. */
+	assert_int_equal(dir_person_search_name(f->d, "张伟", 10, found, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(found[0].uid, strcmp(a, b) < 0 ? a : b);
+	assert_string_equal(found[1].uid, strcmp(a, b) < 0 ? b : a);
+	assert_string_equal(found[2].uid, c);
+	assert_false(found[0].org);
+	/* A traditional query finds the simplified names, spaces and width folded. */
+	assert_int_equal(dir_person_search_name(f->d, " 張　偉 ", 10, found, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(dir_person_search_name(f->d, "偉明", 10, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, b);
+	assert_int_equal(dir_person_search_name(f->d, "zhangw", 10, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, e);
+	assert_int_equal(dir_person_search_name(f->d, "张伟", 1, found, &n), 0);
+	assert_int_equal(n, 1);
+	/* LIKE's wildcards are letters here. */
+	assert_int_equal(dir_person_search_name(f->d, "%%", 10, found, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_search_name(f->d, "张_", 10, found, &n), 0);
+	assert_int_equal(n, 0);
+	/* One character, or nothing once folded, is refused; so is a bound out of range. */
+	assert_int_equal(dir_person_search_name(f->d, "张", 10, found, &n), YH_ERR_INVALID);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_search_name(f->d, " 張 ", 10, found, &n), YH_ERR_INVALID);
+	assert_int_equal(dir_person_search_name(f->d, "", 10, found, &n), YH_ERR_INVALID);
+	assert_int_equal(dir_person_search_name(f->d, "张伟", 0, found, &n), YH_ERR_INVALID);
+	assert_int_equal(dir_person_search_name(f->d, "张伟", DIR_NAME_SEARCH_MAX + 1, found,
+	    &n), YH_ERR_INVALID);
+	/* A changed name: found by the new one only. */
+	assert_int_equal(dir_person_get(f->d, d, &p), 0);
+	free(p.name);
+	p.name = strdup("張偉華");
+	assert_int_equal(dir_person_update(f->d, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_search_name(f->d, "王芳", 10, found, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_search_name(f->d, "伟华", 10, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, d);
+}
+
+/* A store of version 12 gains the folded names of the persons it holds. */
+static void
+test_migration_name_key(void **state)
+{
+	struct fx *f = *state;
+	struct dir_entity found[4];
+	char a[DIR_UID_LEN + 1], id[19], err[512];
+	const char *db = f->cfg.sqlite_path;
+	size_t n = 0;
+
+	make_id(71, id);
+	assert_int_equal(add(f->d, id, "陳明", NULL, NULL, a), 0);
+	make_id(72, id);
+	assert_int_equal(add(f->d, id, "王芳", NULL, NULL, NULL), 0);
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	raw_sql(db, DIR_RAW_TO_V12);
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+	    DIR_SQLITE_SCHEMA_VERSION);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM person WHERE name_key IS NULL"), 0);
+	assert_int_equal(dir_person_search_name(f->d, "陈明", 4, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, a);
+}
+
 /* An organizations' case merged: the organization made with the kept record's password
  * and every account linked, in one transaction; the undo removes it; a second merge
  * that joins an organization already stored; no undo of a made organization once it
@@ -3959,6 +4055,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_review_layer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_merge_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_merge_org, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_name_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_deregistered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_org_purge, setup, teardown),
@@ -3995,6 +4093,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ldap_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_outage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_merge_org_ldap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_name, setup, teardown),
 	};
 	const char *backend = getenv("YH_TEST_DIR_BACKEND");
 	int r;
