@@ -29,23 +29,10 @@ LOGS="ctl"
 S=$TMP/state
 DB=$S/directory.db
 md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
-# codes OC8: the organization code, then credit codes of authority types 91 and 92 over it.
-read -r U5A U5B U6 OCX U8 OCY U9 OCZ < <("$PY" - <<'EOF'
-AL = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-UA = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-def oc(s8):
-    c = 11 - sum(AL.index(ch) * x for ch, x in zip(s8, [3, 7, 9, 10, 5, 8, 4, 2])) % 11
-    return s8 + ("X" if c == 10 else "0" if c == 11 else str(c))
-def us(t, region, oc9):
-    s = t + region + oc9
-    c = (31 - sum(UA.index(ch) * pow(3, i, 31) for i, ch in enumerate(s)) % 31) % 31
-    return s + UA[c]
-oc5, oc6, oc8, oc9 = oc("MA5N6M7L"), oc("MA9R8T7U"), oc("MA1B2C3D"), oc("MA4E5F6G")
-print(us("91", "310115", oc5), us("92", "310115", oc5), us("91", "370202", oc6),
-      oc("5A7C9E1G"), us("91", "110105", oc8), oc("6B8D0F2H"), us("91", "440300", oc9),
-      oc("7C9E1G3J"))
-EOF
-)
+U5A=$(credit_code 91 310115 MA5N6M7L) U5B=$(credit_code 92 310115 MA5N6M7L)
+U6=$(credit_code 91 370202 MA9R8T7U) OCX=$(org_code 5A7C9E1G)
+U8=$(credit_code 91 110105 MA1B2C3D) OCY=$(org_code 6B8D0F2H)
+U9=$(credit_code 91 440300 MA4E5F6G) OCZ=$(org_code 7C9E1G3J)
 [[ -n $OCZ ]] || die "no codes"
 PW_1=pw-org-five PW_2='密码-org-five-b'
 
