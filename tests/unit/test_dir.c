@@ -1046,6 +1046,40 @@ test_migration_name_key(void **state)
 	assert_string_equal(found[0].uid, a);
 }
 
+/* On LDAP, persons stored before name search (no yhNameKey) are given their folded
+ * name when the directory is next opened. */
+static void
+test_ldap_name_key_fill(void **state)
+{
+	struct fx *f = *state;
+	struct dir_entity found[4];
+	char a[DIR_UID_LEN + 1], id[19], err[512], cmd[1536];
+	size_t n = 9;
+
+	make_id(73, id);
+	assert_int_equal(add(f->d, id, "陳明", NULL, NULL, a), 0);
+	make_id(74, id);
+	assert_int_equal(add(f->d, id, "王芳", NULL, NULL, NULL), 0);
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	/* What an older program left: the persons without the attribute. */
+	snprintf(cmd, sizeof(cmd), "ldapsearch -x -LLL -o ldif-wrap=no -H '%s' -D '"
+	    LDAP_ADMIN "' -w '" LDAP_ADMIN_PW "' -b 'ou=persons,%s' '(yhNameKey=*)' 1.1 |"
+	    " awk '/^dn: / { print; print \"changetype: modify\"; print \"delete: yhNameKey\";"
+	    " print \"\" }' | ldapmodify -x -H '%s' -D '" LDAP_ADMIN "' -w '" LDAP_ADMIN_PW
+	    "' >/dev/null", ldap_uri, f->cfg.ldap_base, ldap_uri);
+	assert_int_equal(system(cmd), 0);
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	assert_int_equal(dir_person_search_name(f->d, "陈明", 4, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, a);
+	assert_int_equal(dir_person_search_name(f->d, "王芳", 4, found, &n), 0);
+	assert_int_equal(n, 1);
+}
+
 /* An organizations' case merged: the organization made with the kept record's password
  * and every account linked, in one transaction; the undo removes it; a second merge
  * that joins an organization already stored; no undo of a made organization once it
@@ -4094,6 +4128,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ldap_outage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_merge_org_ldap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_search_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_name_key_fill, setup, teardown),
 	};
 	const char *backend = getenv("YH_TEST_DIR_BACKEND");
 	int r;
