@@ -527,7 +527,11 @@ merge_org(struct dir *d, const char *id, json_t *body, const char *keep,
 	    dir_org_find_org_code(d, code, &cur)) == 0) {
 		memcpy(uid, cur.uid, DIR_UID_LEN + 1);
 		dir_org_clear(&cur);
-		return dir_case_merge_org(d, id, NULL, uid, l, n, by, note, NULL);
+		if ((e = dir_case_merge_org(d, id, NULL, uid, l, n, by, note, NULL)) ==
+		    YH_ERR_DENIED)
+			snprintf(err, errsz, "case %s: the organization under the code kept is "
+			    "deregistered or revoked", id);
+		return e;
 	}
 	memset(&o, 0, sizeof(o));
 	if (dir_uid_valid(jget(body, "group")))
