@@ -32,6 +32,7 @@
 #include "authd/ui/templates_gen.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 #include "identity/idn/idnum.h"
 #include "identity/match/matchkey.h"
 
@@ -263,7 +264,7 @@ people_search(struct http_req *req, void *arg)
 	for (size_t i = 0; i < f->n; i++)
 		json_array_append_new(persons, json_string(f->uid[i]));
 	is_name = by != NULL && strcmp(by, "name") == 0;
-	if (is_name && mk_name_key(q, strlen(q), key, sizeof(key)) != 0)
+	if (!is_name || q == NULL || mk_name_key(q, strlen(q), key, sizeof(key)) != 0)
 		key[0] = '\0';
 	/* Who searched for whom, by which kind of key: an ID number or a phone never
 	 * itself, a name search with the folded name asked for (refused ones too). */
@@ -274,8 +275,8 @@ people_search(struct http_req *req, void *arg)
 		goto out;
 	}
 	r = fr == YH_ERR_INVALID ? render(app, req, &o, NULL, NULL, false, NULL,
-	    page_msg(l, is_name ? PAGE_MSG_ADMIN_PEOPLE_NAME_SHORT :
-	    PAGE_MSG_ADMIN_PEOPLE_BAD), 400) :
+	    page_msg(l, is_name && q != NULL && yh_utf8_chars(key) < DIR_NAME_SEARCH_MIN ?
+	    PAGE_MSG_ADMIN_PEOPLE_NAME_SHORT : PAGE_MSG_ADMIN_PEOPLE_BAD), 400) :
 	    render(app, req, &o, f, NULL, false, NULL, NULL, 200);
 out:
 	json_decref(persons);

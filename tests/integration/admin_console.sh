@@ -357,6 +357,11 @@ admin_post a /admin/people/search --data-urlencode by=name --data-urlencode "q= 
   fail "one-character search: $STATUS"
 check "the refused name search audited too" \
   "$(audit_count admin.people.search '"by":"name"' '"query":"林"' '"persons":[]')" 1
+admin_post a /admin/people/search --data-urlencode by=name
+check "a name search without a query" "$STATUS" 400
+admin_post a /admin/people/search --data-urlencode by=name --data-urlencode "q=$(printf '林%.0s' {1..100})"
+[[ $STATUS == 400 ]] && grep -q 查询内容无效 "$TMP/body" && ok "a name query over 256 bytes: 400, invalid" ||
+  fail "long name query: $STATUS"
 admin_post a /admin/people/search --data-urlencode by=id_number --data-urlencode "q=not-an-id"
 check "search with a malformed ID number" "$STATUS" 400
 admin_post a /admin/people/search --data-urlencode by=secret --data-urlencode "q=x"
