@@ -271,7 +271,8 @@ review_undo(int argc, char **argv)
 			    o.case_id);
 		else if (r == YH_ERR_DENIED)
 			r = ctl_fail("review undo: case %s: a login has used the merged person "
-			    "since the merge; it can no longer be undone", o.case_id);
+			    "(or the organization the merge made holds a relation) since the "
+			    "merge; it can no longer be undone", o.case_id);
 		else
 			r = ctl_fail("review undo: case %s: %s", o.case_id, yh_strerror(r));
 		goto out;

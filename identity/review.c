@@ -483,6 +483,72 @@ merge_conflict(struct dir *d, const char *id, json_t *body, const char *keep,
 	return e;
 }
 
+/* True for an organizations' case (idmerge's uscc_conflict, org_code_mismatch). */
+static bool
+org_case(json_t *body)
+{
+	json_t *r = json_array_get(json_object_get(body, "records"), 0);
+
+	return strcmp(jget(r, "kind"), "org") == 0 ||
+	    strcmp(jget(body, "reason"), "uscc_conflict") == 0 ||
+	    strcmp(jget(body, "reason"), "org_code_mismatch") == 0;
+}
+
+/*
+ * A merge of organizations' records: they are one organization after all. keep names
+ * the record ("source/legacy_id"; may be left out when the case has one) whose credit
+ * code (else organization code) and name the organization has, and whose password
+ * becomes its own; every record's legacy account joins it. The organization already
+ * stored under that code gets the records; otherwise it is made, active, under the uid
+ * idmerge gives the code (the case's group) when there is one, as a later import of
+ * corrected data would.
+ */
+static int
+merge_org(struct dir *d, const char *id, json_t *body, const char *keep,
+    struct dir_case_link *l, size_t n, const char *by, const char *note,
+    char uid[DIR_UID_LEN + 1], char *err, size_t errsz)
+{
+	json_t *recs = json_object_get(body, "records"), *k;
+	struct dir_org o, cur;
+	const char *uscc, *code;
+	int e;
+
+	k = keep != NULL ? kept_record(body, keep) : json_array_size(recs) == 1 ?
+	    json_array_get(recs, 0) : NULL;
+	uscc = jget(k, "uscc");
+	code = jget(k, "org_code");
+	if (k == NULL || jget(k, "name")[0] == '\0' || (uscc[0] == '\0' && code[0] == '\0')) {
+		snprintf(err, errsz, "--keep must name the record whose credit code and name "
+		    "the organization keeps (source/legacy_id, one with a name and a code, as "
+		    "review show lists them)");
+		return YH_ERR_INVALID;
+	}
+	if ((uscc[0] != '\0' ? dir_org_find_uscc(d, uscc, &cur) :
+	    dir_org_find_org_code(d, code, &cur)) == 0) {
+		memcpy(uid, cur.uid, DIR_UID_LEN + 1);
+		dir_org_clear(&cur);
+		if ((e = dir_case_merge_org(d, id, NULL, uid, l, n, by, note, NULL)) ==
+		    YH_ERR_DENIED)
+			snprintf(err, errsz, "case %s: the organization under the code kept is "
+			    "deregistered or revoked", id);
+		return e;
+	}
+	memset(&o, 0, sizeof(o));
+	if (dir_uid_valid(jget(body, "group")))
+		memcpy(o.uid, jget(body, "group"), DIR_UID_LEN + 1);
+	o.uscc = uscc[0] != '\0' ? (char *)uscc : NULL;
+	o.org_code = uscc[0] != '\0' ? NULL : (char *)code;   /* a mismatch keeps the credit code's */
+	o.name = (char *)jget(k, "name");
+	o.status = DIR_STATUS_ACTIVE;
+	for (size_t i = 0; i < n; i++)
+		l[i].primary = json_array_get(recs, i) == k;
+	if ((e = dir_case_merge_org(d, id, &o, NULL, l, n, by, note, uid)) == YH_ERR_CONFLICT)
+		snprintf(err, errsz, "case %s: the organization code of %s, or one of the "
+		    "records' legacy accounts, belongs to an organization already", id,
+		    uscc[0] != '\0' ? "the credit code kept" : "the record kept");
+	return e;
+}
+
 /* One line naming what a decision's error means. */
 static void
 resolve_err(int e, const char *id, char *err, size_t errsz)
@@ -529,6 +595,9 @@ review_resolve(struct dir *d, const char *id, enum review_decision dec,
 	if (dec != REVIEW_MERGE && keep != NULL) {
 		snprintf(err, errsz, "--keep is for --decision merge");
 		e = YH_ERR_INVALID;
+	} else if (dec == REVIEW_MERGE && org_case(body)) {
+		if ((e = merge_links(body, l, &n)) == 0)
+			e = merge_org(d, id, body, keep, l, n, by, note, target, err, errsz);
 	} else if (dec == REVIEW_MERGE && json_array_size(json_object_get(body,
 	    "candidates")) == 0) {
 		if ((e = merge_links(body, l, &n)) == 0)

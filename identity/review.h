@@ -2,8 +2,8 @@
  * Review cases: the records idmerge would not decide (review.jsonl: a record that might
  * be somebody already imported, records that conflict under one number), kept in the
  * directory as cases an operator decides (merge, separate, reject) and may take back.
- * This is the layer every front end uses (authctl review, idmerge import, an operators'
- * console later): it turns review.jsonl lines into a case with its evidence, resolves
+ * This is the layer every front end uses (authctl review, idmerge import, the operators'
+ * console): it turns review.jsonl lines into a case with its evidence, resolves
  * a case into the directory's one-transaction operations (identity/dir/dir.h,
  * dir_case_*), and shows a case with ID numbers and phones masked.
  *
@@ -53,7 +53,11 @@ int review_open(struct dir *d, json_t *lines, char id[DIR_CASE_ID_LEN + 1],
 /*
  * Decides case id. merge joins the case's records to one of its candidate persons:
  * keep names it (a uid among the candidates; NULL when there is exactly one), and the
- * records' legacy accounts and passwords are linked to it in one transaction. A
+ * records' legacy accounts and passwords are linked to it in one transaction. An
+ * organizations' case (uscc_conflict, org_code_mismatch) merges into one organization
+ * (dir_case_merge_org): the one stored under the code of the record keep names
+ * ("source/legacy_id"; NULL when the case has one record), else one made from that
+ * record under the uid idmerge gives the code, that record's password its own. A
  * name_conflict case (persons' records under one number, no candidates) merges into one
  * new person (dir_case_merge_new) under the uid idmerge gives the number, keep naming
  * the record ("source/legacy_id") whose name, phone and password the person gets; into
@@ -62,8 +66,8 @@ int review_open(struct dir *d, json_t *lines, char id[DIR_CASE_ID_LEN + 1],
  * one line in err: YH_ERR_NOT_FOUND (no such case or person), YH_ERR_EXISTS (decided
  * already), YH_ERR_INVALID (a keep that is not a candidate, a keep where none is
  * taken, no keep where several candidates are, an empty by or note),
- * YH_ERR_UNSUPPORTED (a merge of a case without candidates that is not a
- * name_conflict: organizations), YH_ERR_CONFLICT (an account is linked already, the
+ * YH_ERR_UNSUPPORTED (a merge of a persons' case without candidates that is not a
+ * name_conflict), YH_ERR_CONFLICT (an account is linked already, the
  * person to make collides with another).
  */
 int review_resolve(struct dir *d, const char *id, enum review_decision dec,

@@ -2,8 +2,11 @@
  * The people part of the operators' console (permission people; see admin.h):
  *
  *   GET  /admin/people          the search form
- *   POST /admin/people/search   CSRF; by ID number, verified phone or exact name; the
+ *   POST /admin/people/search   CSRF; by ID number, verified phone or name (folded:
+ *                               traditional as simplified; begins with or contains,
+ *                               at least two characters, at most 50 shown); the
  *                               persons found masked; audited admin.people.search
+ *                               (a name search with the folded query)
  *   GET  /admin/people/person   ?uid= one person: masked ID number and phone, status,
  *                               LoA and its history, password and TOTP (yes/no),
  *                               legacy links; audited admin.people.view
@@ -29,11 +32,12 @@
 #include "authd/ui/templates_gen.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 #include "identity/idn/idnum.h"
 #include "identity/match/matchkey.h"
 
 #define PEOPLE_PATH ADMIN_PATH "/people"
-#define FOUND_MAX 50              /* persons one search shows */
+#define FOUND_MAX DIR_NAME_SEARCH_MAX   /* persons one search shows */
 #define MASK_MAX 64
 #define NAME_TEXT (DIR_NAME_MAX * 4 + 1)
 
@@ -192,8 +196,9 @@ found_add(struct found *f, enum page_lang l, const struct dir_person *p)
 	f->n++;
 }
 
-/* Finds the persons q names by kind by ("id_number", "phone", "name") into f. 0,
- * YH_ERR_INVALID (an unknown kind, a q that is not one), or the directory's error. */
+/* Finds the persons q names by kind by ("id_number", "phone", "name": whose folded name
+ * begins with or contains q's) into f. 0, YH_ERR_INVALID (an unknown kind, a q that is
+ * not one, a name under DIR_NAME_SEARCH_MIN characters), or the directory's error. */
 static int
 find(struct authd_app *app, enum page_lang l, const char *by, const char *q,
     struct found *f)
@@ -205,8 +210,8 @@ find(struct authd_app *app, enum page_lang l, const char *by, const char *q,
 
 	memset(&p, 0, sizeof(p));
 	if (strcmp(by, "name") == 0) {
-		if ((r = dir_person_find_name(app->dir, q, FOUND_MAX, uids, &n)) != 0)
-			return r;
+		if ((r = dir_person_search_name(app->dir, q, FOUND_MAX, uids, &n)) != 0)
+			return r;   /* YH_ERR_INVALID: under two characters once folded */
 		for (size_t i = 0; i < n; i++) {
 			if ((r = dir_person_get(app->dir, uids[i].uid, &p)) == 0)
 				found_add(f, l, &p);
@@ -233,9 +238,10 @@ people_search(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	enum page_lang l = page_lang_of(req);
-	char *by = NULL, *q = NULL;
+	char *by = NULL, *q = NULL, key[DIR_NAME_KEY_MAX + 1];
 	struct found *f = NULL;
 	json_t *persons = NULL;
+	bool is_name;
 	struct op o;
 	int r, fr;
 
@@ -257,14 +263,20 @@ people_search(struct http_req *req, void *arg)
 	}
 	for (size_t i = 0; i < f->n; i++)
 		json_array_append_new(persons, json_string(f->uid[i]));
-	/* Who searched for whom, by which kind of key (never the key itself). */
-	if ((r = admin_audit(app, &o, "admin.people.search", json_pack("{s:s?, s:O}", "by",
-	    fr == 0 ? by : NULL, "persons", persons))) != 0) {
+	is_name = by != NULL && strcmp(by, "name") == 0;
+	if (!is_name || q == NULL || mk_name_key(q, strlen(q), key, sizeof(key)) != 0)
+		key[0] = '\0';
+	/* Who searched for whom, by which kind of key: an ID number or a phone never
+	 * itself, a name search with the folded name asked for (refused ones too). */
+	if ((r = admin_audit(app, &o, "admin.people.search", json_pack("{s:s?, s:O, s:s?}",
+	    "by", fr == 0 || is_name ? by : NULL, "persons", persons, "query",
+	    is_name ? key : NULL))) != 0) {
 		r = page_failure_send(req, r);
 		goto out;
 	}
 	r = fr == YH_ERR_INVALID ? render(app, req, &o, NULL, NULL, false, NULL,
-	    page_msg(l, PAGE_MSG_ADMIN_PEOPLE_BAD), 400) :
+	    page_msg(l, is_name && q != NULL && yh_utf8_chars(key) < DIR_NAME_SEARCH_MIN ?
+	    PAGE_MSG_ADMIN_PEOPLE_NAME_SHORT : PAGE_MSG_ADMIN_PEOPLE_BAD), 400) :
 	    render(app, req, &o, f, NULL, false, NULL, NULL, 200);
 out:
 	json_decref(persons);

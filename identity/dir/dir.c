@@ -894,34 +894,46 @@ org_fields(const struct dir_org *in, const char *uscc, struct dir_org *o)
 	return 0;
 }
 
-int
-dir_org_add(struct dir *d, const struct dir_org *in, const char *actor, char *uid_out)
+/* Checks in as dir_org_add takes it and makes the organization to store in o (borrowing
+ * in's strings, and uscc and code, which receive the canonical codes). */
+static int
+org_rec_make(const struct dir_org *in, const char *actor, char uscc[19], char code[10],
+    struct dir_org *o, int64_t now)
 {
-	char uscc[19], code[10];
-	struct dir_org o;
-	int64_t now = yh_now();
 	int r;
 
-	if (uid_out != NULL)
-		uid_out[0] = '\0';
-	memset(&o, 0, sizeof(o));
-	if ((r = canon_org_codes(in, uscc, code)) != 0 || (r = org_fields(in, uscc, &o)) != 0 ||
+	memset(o, 0, sizeof(*o));
+	if ((r = canon_org_codes(in, uscc, code)) != 0 || (r = org_fields(in, uscc, o)) != 0 ||
 	    (r = check_text(actor, DIR_ACTOR_MAX, false)) != 0)
 		return r;
 	if ((!empty(in->uid) && !dir_uid_valid(in->uid)) || !DIR_ORG_STATUS_OK(in->status) ||
 	    in->created < 0)
 		return YH_ERR_INVALID;
 	if (empty(in->uid))
-		r = dir_uid_new(o.uid);
+		r = dir_uid_new(o->uid);
 	else
-		memcpy(o.uid, in->uid, sizeof(o.uid));
+		memcpy(o->uid, in->uid, sizeof(o->uid));
 	if (r != 0)
 		return r;
-	o.uscc = uscc[0] != '\0' ? uscc : NULL;
-	o.org_code = code;
-	o.status = in->status;
-	o.created = in->created != 0 ? in->created : now;
-	o.updated = now;
+	o->uscc = uscc[0] != '\0' ? uscc : NULL;
+	o->org_code = code;
+	o->status = in->status;
+	o->created = in->created != 0 ? in->created : now;
+	o->updated = now;
+	return 0;
+}
+
+int
+dir_org_add(struct dir *d, const struct dir_org *in, const char *actor, char *uid_out)
+{
+	char uscc[19], code[10];
+	struct dir_org o;
+	int r;
+
+	if (uid_out != NULL)
+		uid_out[0] = '\0';
+	if ((r = org_rec_make(in, actor, uscc, code, &o, yh_now())) != 0)
+		return r;
 	if ((r = d->ops->org_add(d->be, &o, empty(actor) ? NULL : actor)) == 0 &&
 	    uid_out != NULL)
 		memcpy(uid_out, o.uid, DIR_UID_LEN + 1);
@@ -1350,6 +1362,22 @@ dir_person_find_name(struct dir *d, const char *name, size_t max, struct dir_ent
 	if (!find_name_ok(name, max))
 		return YH_ERR_INVALID;
 	return d->ops->person_find_name(d->be, name, max, out, n);
+}
+
+int
+dir_person_search_name(struct dir *d, const char *query, size_t max,
+    struct dir_entity *out, size_t *n)
+{
+	char key[DIR_NAME_KEY_MAX + 1];
+
+	*n = 0;
+	if (query == NULL || strlen(query) > DIR_NAME_MAX || max == 0 ||
+	    max > DIR_NAME_SEARCH_MAX)
+		return YH_ERR_INVALID;
+	dir_name_key(query, key);
+	if (yh_utf8_chars(key) < DIR_NAME_SEARCH_MIN)
+		return YH_ERR_INVALID;
+	return d->ops->person_search_name(d->be, key, max, out, n);
 }
 
 int
@@ -2106,6 +2134,37 @@ dir_case_merge_new(struct dir *d, const char *id, const struct dir_person *p,
 	if ((r = person_rec_make(d, p, &rec, yh_now())) == 0)
 		r = d->ops->case_merge(d->be, id, rec.p.uid, &rec, l, n, by, note, yh_now());
 	person_rec_free(&rec);
+	return r;
+}
+
+int
+dir_case_merge_org(struct dir *d, const char *id, const struct dir_org *o,
+    const char *uid, const struct dir_case_link *l, size_t n, const char *by,
+    const char *note, char *uid_out)
+{
+	char uscc[19], code[10];
+	struct dir_org rec;
+	size_t primary = 0;
+	int r;
+
+	if (uid_out != NULL)
+		uid_out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		primary += l[i].primary && l[i].scheme != NULL;
+	if (o == NULL) {
+		if (primary > 0 || (r = check_merge(id, uid, l, n, by, note)) != 0)
+			return primary > 0 ? YH_ERR_INVALID : r;
+		r = d->ops->case_merge_org(d->be, id, uid, NULL, l, n, by, note, yh_now());
+	} else {
+		if ((r = org_rec_make(o, by, uscc, code, &rec, yh_now())) != 0)
+			return r;
+		if (primary > 1 || (r = check_merge(id, rec.uid, l, n, by, note)) != 0)
+			return primary > 1 ? YH_ERR_INVALID : r;
+		r = d->ops->case_merge_org(d->be, id, rec.uid, &rec, l, n, by, note, yh_now());
+		uid = rec.uid;
+	}
+	if (r == 0 && uid_out != NULL)
+		memcpy(uid_out, uid, DIR_UID_LEN + 1);
 	return r;
 }
 

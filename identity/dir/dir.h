@@ -55,6 +55,9 @@ struct dir;
 
 #define DIR_UID_LEN 32           /* internal ids: 128 random bits as lower-case hex */
 #define DIR_NAME_MAX 256         /* bytes of a person's or organization's name */
+#define DIR_NAME_KEY_MAX 512     /* bytes of a folded name (dir_name_key) */
+#define DIR_NAME_SEARCH_MIN 2    /* characters of a name search, folded */
+#define DIR_NAME_SEARCH_MAX 50   /* persons a name search returns at most */
 #define DIR_EMAIL_MAX 254
 #define DIR_USERNAME_MAX 64
 #define DIR_SOURCE_MAX 64        /* legacy source system name */
@@ -431,6 +434,17 @@ struct dir_entity;
  * empty name, one over DIR_NAME_MAX bytes, max out of range).
  */
 int dir_person_find_name(struct dir *d, const char *name, size_t max,
+    struct dir_entity *out, size_t *n) YH_WUR;
+
+/*
+ * Name search for operators: the persons whose folded name (dir_name_key: traditional
+ * characters as simplified, width, spaces, middle dots, Latin case) begins with or
+ * contains the folded query, those it begins with first, each part in uid order,
+ * at most max (1..DIR_NAME_SEARCH_MAX). YH_ERR_INVALID for a query that folds to fewer
+ * than DIR_NAME_SEARCH_MIN characters (nobody lists the whole directory by one
+ * character) or over DIR_NAME_MAX bytes, or max out of range.
+ */
+int dir_person_search_name(struct dir *d, const char *query, size_t max,
     struct dir_entity *out, size_t *n) YH_WUR;
 
 /* The organizations whose name is exactly name, as dir_person_find_name (org true). */
@@ -955,6 +969,20 @@ int dir_case_merge(struct dir *d, const char *id, const char *uid,
  */
 int dir_case_merge_new(struct dir *d, const char *id, const struct dir_person *p,
     const struct dir_case_link *l, size_t n, const char *by, const char *note) YH_WUR;
+
+/*
+ * As dir_case_merge for an organizations' case (records that are one organization
+ * after all): the n accounts are linked to an organization, in one transaction with
+ * the decision. With o NULL they join the organization uid, which must be active;
+ * with o set, the organization is made from it first (its fields as dir_org_add takes
+ * them; o->uid "" gets a new uid), the link marked primary giving it its own password,
+ * and an undo removes it again (refused, YH_ERR_DENIED, once it holds a relation).
+ * The organization's uid goes to uid_out (may be NULL). Errors as dir_case_merge, and
+ * YH_ERR_CONFLICT when the credit code, organization code or uid of o is taken.
+ */
+int dir_case_merge_org(struct dir *d, const char *id, const struct dir_org *o,
+    const char *uid, const struct dir_case_link *l, size_t n, const char *by,
+    const char *note, char *uid_out) YH_WUR;
 
 /* Decides the open case id as DIR_CASE_SEPARATE or DIR_CASE_REJECTED (by, note
  * required). Errors as dir_case_merge; YH_ERR_INVALID for another state. */

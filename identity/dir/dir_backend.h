@@ -80,6 +80,9 @@ struct dir_ops {
 	int (*person_set_status)(void *be, const char *uid, enum dir_status st, int64_t now);
 	/* Persons by exact name (dir_person_find_name); a person's verification history
 	 * (dir_person_loa_history). */
+	/* key: a folded name fragment (dir_name_key), 1..DIR_NAME_KEY_MAX bytes */
+	int (*person_search_name)(void *be, const char *key, size_t limit,
+	    struct dir_entity *out, size_t *n);
 	int (*person_find_name)(void *be, const char *name, size_t limit,
 	    struct dir_entity *out, size_t *n);
 	int (*org_find_name)(void *be, const char *name, size_t limit,
@@ -196,6 +199,11 @@ struct dir_ops {
 	int (*case_merge)(void *be, const char *id, const char *uid,
 	    const struct dir_person_rec *create, const struct dir_case_link *l, size_t n,
 	    const char *by, const char *note, int64_t now);
+	/* An organizations' case: create the organization to make first (NULL: uid
+	 * exists and must be active) */
+	int (*case_merge_org)(void *be, const char *id, const char *uid,
+	    const struct dir_org *create, const struct dir_case_link *l, size_t n,
+	    const char *by, const char *note, int64_t now);
 	int (*case_decide)(void *be, const char *id, const char *state, const char *by,
 	    const char *note, int64_t now);
 	int (*case_undo)(void *be, const char *id);
@@ -237,6 +245,12 @@ void dir_pin_list_free(struct dir_pin_rec *a, size_t n);
 
 /* Frees the strings of a record and zeroes it (the sealed strings are not secret). */
 void dir_person_rec_clear(struct dir_person_rec *r);
+
+/* The folded name that name search matches (identity/match/matchkey.h mk_name_key:
+ * width, spaces, middle dots, Latin case, traditional characters to simplified) into
+ * out (DIR_NAME_KEY_MAX + 1 bytes); "" for a name that folds to nothing. Both backends
+ * store it beside the name. */
+void dir_name_key(const char *name, char out[DIR_NAME_KEY_MAX + 1]);
 
 /* Frees the strings of one history entry and zeroes it (dir_org_history_free frees an
  * array of them). NULL is fine. */

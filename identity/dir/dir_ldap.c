@@ -177,6 +177,7 @@ struct mods {
 	LDAPMod *p[LD_MODS_MAX + 1];
 	char *one[LD_MODS_MAX][2];
 	char num[LD_MODS_MAX][LD_NUM_LEN];
+	char name_key[DIR_NAME_KEY_MAX + 1];   /* yhNameKey's value, when set */
 	size_t n;
 	bool over;
 };
@@ -858,6 +859,8 @@ ldap_person_add(void *be, const struct dir_person_rec *rec)
 	mod_str(&ms, LDAP_MOD_ADD, "yhIdIndex", rec->id_index);
 	mod_str(&ms, LDAP_MOD_ADD, "yhSealedIdNumber", p->id_number);
 	mod_str(&ms, LDAP_MOD_ADD, "yhName", p->name);
+	dir_name_key(p->name, ms.name_key);
+	mod_opt(&ms, "yhNameKey", ms.name_key);
 	mod_opt(&ms, "yhSealedPhone", p->phone);
 	mod_opt(&ms, "yhPhoneIndex", p->phone != NULL ? rec->phone_index : NULL);
 	mod_str(&ms, LDAP_MOD_ADD, "yhPhoneVerified",
@@ -1026,6 +1029,8 @@ fill_update(const struct dir_person_rec *cur, struct mods *ms, void *arg)
 
 	(void)cur;
 	mod_set(ms, "yhName", p->name);
+	dir_name_key(p->name, ms->name_key);
+	mod_set(ms, "yhNameKey", ms->name_key);
 	mod_set(ms, "yhSealedPhone", p->phone);
 	mod_set(ms, "yhPhoneIndex", p->phone != NULL ? rec->phone_index : NULL);
 	mod_str(ms, LDAP_MOD_REPLACE, "yhPhoneVerified",
@@ -1632,6 +1637,98 @@ ldap_person_find_name(void *be, const char *name, size_t limit, struct dir_entit
 		}
 	free(p.rows);
 	return r;
+}
+
+/* Name search: the persons whose folded name begins with key, in uid order, then those
+ * whose folded name contains it elsewhere (dir_person_search_name). */
+static int
+ldap_person_search_name(void *be, const char *key, size_t limit, struct dir_entity *out,
+    size_t *n)
+{
+	static const char *const fmt[2] = { "(&(objectClass=yhPerson)(yhNameKey=%s*))",
+		"(&(objectClass=yhPerson)(yhNameKey=*%s*)(!(yhNameKey=%s*)))" };
+	char filter[LD_DN_MAX];
+	struct prows p;
+	int r = 0;
+
+	*n = 0;
+	for (int pass = 0; pass < 2 && r == 0 && *n < limit; pass++) {
+		if ((r = ld_filter(filter, sizeof(filter), fmt[pass], key, pass ? key : NULL)) != 0)
+			return r == YH_ERR_TOO_LONG ? 0 : r;
+		if ((r = person_rows(be, filter, prow_by_uid, &p)) == 0)
+			for (size_t i = 0; i < p.n && *n < limit; i++, (*n)++) {
+				memcpy(out[*n].uid, p.rows[i].uid, sizeof(out[*n].uid));
+				out[*n].org = false;
+			}
+		free(p.rows);
+	}
+	return r;
+}
+
+/* The persons stored without a folded name (before name search): their DN and name. */
+struct nkrows {
+	struct nkrow {
+		char *dn, *name;
+	} *rows;
+	size_t n, cap;
+};
+
+static int
+nkrow_add(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct nkrows *p = arg;
+	struct nkrow *row;
+	int r = arr_grow((void **)&p->rows, &p->cap, p->n, sizeof(*p->rows), 64);
+
+	if (r != 0)
+		return r;
+	row = &p->rows[p->n];
+	row->name = NULL;
+	if ((row->dn = ldap_get_dn(ld, e)) == NULL)
+		return YH_ERR_DB;
+	if ((r = get_str(ld, e, "yhName", &row->name)) != 0 || row->name == NULL) {
+		ldap_memfree(row->dn);
+		return r != 0 ? r : YH_ERR_DB;
+	}
+	p->n++;
+	return 0;
+}
+
+/*
+ * Gives the persons stored without a yhNameKey theirs (an entry made before name
+ * search), at open. Each modify deletes and adds the name it folded, so an entry whose
+ * name changed meanwhile is refused and left to the change (which writes its key
+ * itself). Returns the scan's error, else the first modify's.
+ */
+static int
+ld_fill_name_keys(struct ldb *l)
+{
+	const char *attrs[] = { "yhName", NULL };
+	struct nkrows p;
+	struct mods ms;
+	int r, w, first = 0;
+
+	memset(&p, 0, sizeof(p));
+	r = ld_scan(l, "persons", "(&(objectClass=yhPerson)(!(yhNameKey=*)))", attrs,
+	    nkrow_add, &p);
+	if (r == YH_ERR_NOT_FOUND)
+		r = 0;   /* no persons branch yet */
+	for (size_t i = 0; i < p.n; i++) {
+		mods_init(&ms);
+		dir_name_key(p.rows[i].name, ms.name_key);
+		if (r == 0 && ms.name_key[0] != '\0') {
+			mod_str(&ms, LDAP_MOD_DELETE, "yhName", p.rows[i].name);
+			mod_str(&ms, LDAP_MOD_ADD, "yhName", p.rows[i].name);
+			mod_str(&ms, LDAP_MOD_REPLACE, "yhNameKey", ms.name_key);
+			w = ld_write(l, 'm', p.rows[i].dn, &ms, "name key");
+			if (w != 0 && first == 0)
+				first = w;   /* the others are still given theirs */
+		}
+		ldap_memfree(p.rows[i].dn);
+		free(p.rows[i].name);
+	}
+	free(p.rows);
+	return r != 0 ? r : first;
 }
 
 /* ---- credentials and TOTP (on the person entry) ---- */
@@ -3508,6 +3605,15 @@ ldap_case_merge(void *be, const char *id, const char *uid, const struct dir_pers
 }
 
 static int
+ldap_case_merge_org(void *be, const char *id, const char *uid, const struct dir_org *create,
+    const struct dir_case_link *lk, size_t n, const char *by, const char *note, int64_t now)
+{
+	(void)be, (void)id, (void)uid, (void)create, (void)lk, (void)n, (void)by, (void)note;
+	(void)now;
+	return YH_ERR_NOT_FOUND;   /* no case is ever stored here (ldap_case_add) */
+}
+
+static int
 ldap_case_decide(void *be, const char *id, const char *state, const char *by,
     const char *note, int64_t now)
 {
@@ -3812,6 +3918,11 @@ dir_ldap_open(const struct ident_cfg *cfg, bool create, void **be, char *err, si
 		}
 		r = 0;
 	}
+	if ((r = ld_fill_name_keys(l)) != 0)
+		yh_warn("ldap directory %s: persons stored before name search were not all "
+		    "given their folded name (%s): name search misses them until the next "
+		    "start", l->where, yh_strerror(r));
+	r = 0;
 	*be = l;
 	l = NULL;
 out:
@@ -3870,6 +3981,7 @@ const struct dir_ops dir_ldap_ops = {
 	.consent_list = ldap_consent_list,
 	.consent_remove = ldap_consent_remove,
 	.entity_list = ldap_entity_list,
+	.person_search_name = ldap_person_search_name,
 	.person_find_name = ldap_person_find_name,
 	.org_find_name = ldap_org_find_name,
 	.person_loa_history = ldap_person_loa_history,
@@ -3881,6 +3993,7 @@ const struct dir_ops dir_ldap_ops = {
 	.case_get = ldap_case_get,
 	.case_list = ldap_case_list,
 	.case_merge = ldap_case_merge,
+	.case_merge_org = ldap_case_merge_org,
 	.case_decide = ldap_case_decide,
 	.case_undo = ldap_case_undo,
 	.case_note_login = ldap_case_note_login,

@@ -7,6 +7,7 @@
 
 #include "common/secmem.h"
 #include "identity/dir/dir_backend.h"
+#include "identity/match/matchkey.h"
 
 /* ---- origins ---- */
 
@@ -310,4 +311,13 @@ dir_pin_list_free(struct dir_pin_rec *a, size_t n)
 		free(a[i].sub);
 	}
 	free(a);
+}
+
+/* ---- name keys ---- */
+
+void
+dir_name_key(const char *name, char out[DIR_NAME_KEY_MAX + 1])
+{
+	if (name == NULL || mk_name_key(name, strlen(name), out, DIR_NAME_KEY_MAX + 1) != 0)
+		out[0] = '\0';
 }

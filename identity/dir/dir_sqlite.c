@@ -105,11 +105,12 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[ST_ENTITY_ADD] = "INSERT INTO entity (uid, kind) VALUES (?1, ?2)",
-	[ST_PERSON_ADD] = "INSERT INTO person (" PERSON_COLS ") VALUES"
-	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	[ST_PERSON_ADD] = "INSERT INTO person (" PERSON_COLS ", name_key) VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+	    " ?19)",
 	[ST_PERSON_UPDATE] = "UPDATE person SET name = ?2, phone_sealed = ?3,"
-	    " phone_index = ?4, email = ?5, username = ?6, updated = ?7, phone_verified = ?8"
-	    " WHERE uid = ?1",
+	    " phone_index = ?4, email = ?5, username = ?6, updated = ?7, phone_verified = ?8,"
+	    " name_key = ?9 WHERE uid = ?1",
 	[ST_PERSON_BY_UID] = "SELECT " PERSON_COLS " FROM person WHERE uid = ?1",
 	[ST_PERSON_BY_ID_INDEX] = "SELECT " PERSON_COLS " FROM person WHERE id_index = ?1",
 	[ST_PERSON_BY_PHONE] = "SELECT " PERSON_COLS " FROM person WHERE phone_index = ?1"
@@ -809,6 +810,7 @@ static int
 person_insert(struct sq *s, const struct dir_person_rec *r)
 {
 	const struct dir_person *p = &r->p;
+	char key[DIR_NAME_KEY_MAX + 1];
 	sqlite3_stmt *st = sq_get(s, ST_PERSON_ADD);
 	int e;
 
@@ -832,6 +834,8 @@ person_insert(struct sq *s, const struct dir_person_rec *r)
 	sqlite3_bind_int64(st, 16, p->updated);
 	sqlite3_bind_int(st, 17, p->phone != NULL && p->phone_verified ? 1 : 0);
 	bind_opt(st, 18, p->origin);
+	dir_name_key(p->name, key);
+	bind_text(st, 19, key);
 	e = sq_exec(s, st, "person add");
 	sq_done(st);
 	return e;
@@ -927,8 +931,10 @@ sq_person_update(void *be, const struct dir_person_rec *r)
 	const struct dir_person *p = &r->p;
 	struct sq *s = be;
 	sqlite3_stmt *st = NULL;
+	char key[DIR_NAME_KEY_MAX + 1];
 	int e;
 
+	dir_name_key(p->name, key);
 	if ((e = sq_wstmt(s, ST_PERSON_UPDATE, &st)) == 0) {
 		bind_text(st, 1, p->uid);
 		bind_text(st, 2, p->name);
@@ -938,6 +944,7 @@ sq_person_update(void *be, const struct dir_person_rec *r)
 		bind_opt(st, 6, p->username);
 		sqlite3_bind_int64(st, 7, p->updated);
 		sqlite3_bind_int(st, 8, p->phone != NULL && p->phone_verified ? 1 : 0);
+		bind_text(st, 9, key);
 		if ((e = sq_exec(s, st, "person update")) == 0 && sqlite3_changes(s->db) == 0)
 			e = YH_ERR_NOT_FOUND;
 	}
@@ -1214,6 +1221,9 @@ static const char *const sq_org_purge_steps[] = {
 	"DELETE FROM legacy_cred WHERE owner_uid = ?1",
 	"DELETE FROM credential WHERE owner_uid = ?1",
 	"DELETE FROM totp WHERE owner_uid = ?1",
+	("DELETE FROM review_member WHERE case_id IN"
+	    " (SELECT id FROM review_case WHERE merged_uid = ?1)"),
+	"DELETE FROM review_case WHERE merged_uid = ?1",
 	"DELETE FROM org WHERE uid = ?1",
 	"DELETE FROM entity WHERE uid = ?1 AND kind = 'org'",
 };
@@ -2504,6 +2514,25 @@ sq_person_find_name(void *be, const char *name, size_t limit, struct dir_entity 
 	    " LIMIT ?2", name, 0, limit, out, sizeof(*out), read_entity_row, n);
 }
 
+/* Name search: ?1 the LIKE pattern of the folded fragment, ?3 unused. */
+static int
+sq_person_search_name(void *be, const char *key, size_t limit, struct dir_entity *out,
+    size_t *n)
+{
+	char pat[2 * DIR_NAME_KEY_MAX + 1];
+	size_t j = 0;
+
+	for (const char *k = key; *k != '\0' && j + 2 < sizeof(pat); k++) {
+		if (*k == '%' || *k == '_' || *k == '\\')
+			pat[j++] = '\\';
+		pat[j++] = *k;
+	}
+	pat[j] = '\0';
+	return uid_page(be, "SELECT uid, 'person' FROM person WHERE name_key LIKE"
+	    " '%' || ?1 || '%' ESCAPE '\\' ORDER BY name_key NOT LIKE ?1 || '%' ESCAPE '\\',"
+	    " uid LIMIT ?2", pat, 0, limit, out, sizeof(*out), read_entity_row, n);
+}
+
 static int
 sq_org_find_name(void *be, const char *name, size_t limit, struct dir_entity *out,
     size_t *n)
@@ -2906,6 +2935,50 @@ sq_case_merge(void *be, const char *id, const char *uid, const struct dir_person
 	return sq_wend(s, e);
 }
 
+/* Makes the organization an organizations' case is merged into. */
+static int
+case_org(struct sq *s, const struct dir_org *o, const char *by)
+{
+	int e;
+
+	if ((e = entity_add(s, o->uid, "org")) == 0 && (e = org_insert(s, o)) == 0)
+		e = hist_add(s, o->uid, "created", NULL, o->uscc != NULL ? o->uscc :
+		    o->org_code, by, o->updated);
+	return e == YH_ERR_EXISTS ? YH_ERR_CONFLICT : e;
+}
+
+static int
+case_merge_org_txn(struct sq *s, const char *id, const char *uid,
+    const struct dir_org *create, const struct dir_case_link *l, size_t n,
+    const char *by, const char *note, int64_t now)
+{
+	struct dir_org cur;
+	int e;
+
+	if ((e = case_set_decision(s, id, "merged", uid, create != NULL, by, note, now)) != 0 ||
+	    (create != NULL && (e = case_org(s, create, by)) != 0))
+		return e;
+	if ((e = org_read(s, uid, &cur)) != 0)
+		return e;
+	e = cur.status == DIR_STATUS_ACTIVE ? 0 : YH_ERR_DENIED;
+	dir_org_clear(&cur);
+	for (size_t i = 0; i < n && e == 0; i++)
+		e = case_link(s, uid, &l[i], now);
+	return e;
+}
+
+static int
+sq_case_merge_org(void *be, const char *id, const char *uid, const struct dir_org *create,
+    const struct dir_case_link *l, size_t n, const char *by, const char *note, int64_t now)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
+		e = sp_end(s, case_merge_org_txn(s, id, uid, create, l, n, by, note, now));
+	return sq_wend(s, e);
+}
+
 static int
 sq_case_decide(void *be, const char *id, const char *state, const char *by,
     const char *note, int64_t now)
@@ -2916,6 +2989,28 @@ sq_case_decide(void *be, const char *id, const char *state, const char *by,
 	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0)
 		e = sp_end(s, case_set_decision(s, id, state, NULL, false, by, note, now));
 	return sq_wend(s, e);
+}
+
+/* What a merge made: 0 a person, 1 an organization without relations, YH_ERR_DENIED an
+ * organization holding a relation (used since), or an error. */
+static int
+case_made_kind(struct sq *s, const char *uid)
+{
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT e.kind = 'org', EXISTS (SELECT 1 FROM mandate m"
+	    " WHERE m.org_uid = e.uid) FROM entity e WHERE e.uid = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sq_map(s, sqlite3_errcode(s->db), "case undo");
+	bind_text(st, 1, uid);
+	if ((e = sq_row(s, st, "case undo")) == 1)
+		e = sqlite3_column_int(st, 0) == 0 ? 0 : sqlite3_column_int(st, 1) != 0 ?
+		    YH_ERR_DENIED : 1;
+	else if (e == 0)
+		e = YH_ERR_NOT_FOUND;
+	sqlite3_finalize(st);
+	return e;
 }
 
 static int
@@ -2933,9 +3028,15 @@ case_undo_txn(struct sq *s, const char *id)
 		e = YH_ERR_DENIED;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && e == 0; i++)
 		e = sq_run(s, steps[i], "case undo", id, cur.merged_uid[0] ? cur.merged_uid : "");
-	/* A person the merge made goes again, with everything it got since (the case is
-	 * reopened first, so the purge's review steps leave it alone). */
+	/* A person or organization the merge made goes again, with everything it got
+	 * since (the case is reopened first, so the purge's review steps leave it alone);
+	 * an organization that holds a relation has been used and stays. */
 	if (e == 0 && cur.created_person)
+		e = case_made_kind(s, cur.merged_uid);
+	if (e == 1)
+		e = sq_run_each(s, sq_org_purge_steps, sizeof(sq_org_purge_steps) /
+		    sizeof(sq_org_purge_steps[0]), cur.merged_uid, 0, "case undo");
+	else if (e == 0 && cur.created_person)
 		e = sq_run_each(s, sq_purge_steps, sizeof(sq_purge_steps) /
 		    sizeof(sq_purge_steps[0]), cur.merged_uid, 0, "case undo");
 	dir_case_clear(&cur);
@@ -3121,7 +3222,67 @@ static const enum dir_sql_file sq_migrations[DIR_SQLITE_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_10,
 	DIR_SQL_MIGRATE_11,
 	DIR_SQL_MIGRATE_12,
+	DIR_SQL_MIGRATE_13,
 };
+
+#define SQ_FILL_BATCH 512   /* persons given their name key per query */
+
+/* One batch of persons without a name key, after rowid *last: their keys written. 0,
+ * 1 when there was none left, or an error. */
+static int
+sq_fill_batch(struct sq *s, sqlite3_int64 *last)
+{
+	char (*keys)[DIR_NAME_KEY_MAX + 1] = malloc(SQ_FILL_BATCH * sizeof(*keys));
+	sqlite3_int64 ids[SQ_FILL_BATCH];
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int rc = SQLITE_OK, e = 0;
+
+	if (keys == NULL)
+		return YH_ERR_ALLOC;
+	if (sqlite3_prepare_v2(s->db, "SELECT rowid, name FROM person WHERE rowid > ?1"
+	    " AND name_key IS NULL ORDER BY rowid LIMIT ?2", -1, &st, NULL) != SQLITE_OK) {
+		free(keys);
+		return sq_map(s, sqlite3_errcode(s->db), "name keys");
+	}
+	sqlite3_bind_int64(st, 1, *last);
+	sqlite3_bind_int(st, 2, SQ_FILL_BATCH);
+	while (n < SQ_FILL_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ids[n] = sqlite3_column_int64(st, 0);
+		dir_name_key((const char *)sqlite3_column_text(st, 1), keys[n]);
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		e = sq_map(s, rc, "name keys");
+	sqlite3_finalize(st);
+	st = NULL;
+	if (e == 0 && n > 0 && sqlite3_prepare_v2(s->db, "UPDATE person SET name_key = ?1"
+	    " WHERE rowid = ?2", -1, &st, NULL) != SQLITE_OK)
+		e = sq_map(s, sqlite3_errcode(s->db), "name keys");
+	for (size_t i = 0; e == 0 && i < n; i++) {
+		bind_text(st, 1, keys[i]);
+		sqlite3_bind_int64(st, 2, ids[i]);
+		e = sq_exec(s, st, "name keys");
+		sqlite3_reset(st);
+		*last = ids[i];
+	}
+	sqlite3_finalize(st);
+	free(keys);
+	return e != 0 ? e : n == 0 ? 1 : 0;
+}
+
+/* Gives every person stored without one their name key (migrate_13.sql), in the
+ * migration's transaction. */
+static int
+sq_fill_name_keys(struct sq *s)
+{
+	sqlite3_int64 last = 0;
+	int e;
+
+	while ((e = sq_fill_batch(s, &last)) == 0)
+		;
+	return e == 1 ? 0 : e;
+}
 
 /*
  * Brings a store of version *v up to DIR_SQLITE_SCHEMA_VERSION in one transaction (re-reading
@@ -3140,6 +3301,12 @@ sq_migrate(struct sq *s, uint64_t *v, char *err, size_t errsz)
 	while (r == 0 && *v < DIR_SQLITE_SCHEMA_VERSION) {
 		if ((r = sq_const(s, dir_sql_text[sq_migrations[*v - 1]], err, errsz)) != 0)
 			break;
+		if (sq_migrations[*v - 1] == DIR_SQL_MIGRATE_13 &&
+		    (r = sq_fill_name_keys(s)) != 0) {
+			snprintf(err, errsz, "directory %s: cannot fold the names stored: %s",
+			    s->path, yh_strerror(r));
+			break;
+		}
 		snprintf(ver, sizeof(ver), "%llu", (unsigned long long)(*v + 1));
 		if ((r = meta_put(s, "schema_version", ver)) != 0) {
 			snprintf(err, errsz, "directory %s: cannot record the schema version",
@@ -3346,6 +3513,7 @@ const struct dir_ops dir_sqlite_ops = {
 	.consent_list = sq_consent_list,
 	.consent_remove = sq_consent_remove,
 	.entity_list = sq_entity_list,
+	.person_search_name = sq_person_search_name,
 	.person_find_name = sq_person_find_name,
 	.org_find_name = sq_org_find_name,
 	.person_loa_history = sq_person_loa_history,
@@ -3357,6 +3525,7 @@ const struct dir_ops dir_sqlite_ops = {
 	.case_get = sq_case_get,
 	.case_list = sq_case_list,
 	.case_merge = sq_case_merge,
+	.case_merge_org = sq_case_merge_org,
 	.case_decide = sq_case_decide,
 	.case_undo = sq_case_undo,
 	.case_note_login = sq_case_note_login,

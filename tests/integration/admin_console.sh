@@ -18,9 +18,11 @@
 #    nothing half-applied;
 #  - separate, merge (the legacy account linked to the candidate) and its undo, reject:
 #    the directory as authctl review leaves it, with the operator as decided_by, and
-#    review.resolve / review.undo audited with the operator as actor and by;
+#    review.resolve / review.undo audited with the operator as actor and by; an
+#    organizations' case merged (the record to keep named), undone, separated, rejected;
 #  - people: search by ID number, phone and name (masked list, audited with the uids
-#    found), a person's page (LoA history, password and TOTP, legacy links), the reveal
+#    found; a name folded traditional to simplified, by its beginning or a part, never
+#    by one character, audited with the folded query), a person's page (LoA history, password and TOTP, legacy links), the reveal
 #    of the full ID number (CSRF, audited), lock (sessions end), unlock, end sessions,
 #    never the operator themselves; 403 without the people permission;
 #  - organizations: by credit code and name, an organization's legal representative
@@ -264,6 +266,59 @@ grep -q 'The decision was recorded' "$TMP/body" && ok "reject: the notice in Eng
 check "rejected" "$(state_of "$C_REJ")" rejected
 req a GET "/admin?lang=zh-CN"
 
+# ---- organizations' cases: an organizations' source merged and imported into the same
+# directory (a run of its own) opens a credit-code conflict (two records) and two code mismatches.
+U5A=$(credit_code 91 310115 MA5N6M7L) U5B=$(credit_code 92 310115 MA5N6M7L)
+U6=$(credit_code 91 370202 MA9R8T7U) OCX=$(org_code 5A7C9E1G)
+U8=$(credit_code 91 110105 MA1B2C3D) OCY=$(org_code 6B8D0F2H)
+cat >"$TMP/src/orgs.json" <<'JSON'
+{"sources": [
+ {"name": "sc", "file": "sc.jsonl", "format": "jsonl", "kind": "org",
+  "fields": {"legacy_id": "lid", "org_name": "name", "uscc": "us", "org_code": "oc"}}
+]}
+JSON
+cat >"$TMP/src/sc.jsonl" <<JSON
+{"lid": "O1", "name": "五号集团", "us": "$U5A", "oc": ""}
+{"lid": "O2", "name": "五号集团有限公司", "us": "$U5B", "oc": ""}
+{"lid": "O3", "name": "六号公司", "us": "$U6", "oc": "$OCX"}
+{"lid": "O4", "name": "测试单位", "us": "$U8", "oc": "$OCY"}
+JSON
+"$IDMERGE" run --sources "$TMP/src/orgs.json" --out "$TMP/merged2" --today 20260101 \
+  >"$TMP/run2.log" 2>&1 || { cat "$TMP/run2.log"; die "idmerge run with organizations"; }
+"$IDMERGE" import --in "$TMP/merged2" -c "$CFG" >"$TMP/import2.log" 2>&1 ||
+  { cat "$TMP/import2.log"; die "idmerge import with organizations"; }
+case_with() { sqlite3 "$DB" "select case_id from review_member where legacy_id = '$1'"; }
+C_ORG=$(case_with O1) C_ORG_SEP=$(case_with O3) C_ORG_REJ=$(case_with O4)
+[[ -n $C_ORG && -n $C_ORG_SEP && -n $C_ORG_REJ ]] || die "no organizations' cases: $(cat "$TMP/import2.log")"
+org_links() { sqlite3 "$DB" "select count(*) from legacy_link where source = 'sc' and owner_uid = '$1'"; }
+req a GET "/admin/review/case?id=$C_ORG"
+ATOK=$(form_value csrf)
+grep -q 'value="sc/O1"' "$TMP/body" && grep -q 'value="sc/O2"' "$TMP/body" &&
+  ok "an organizations' case offers its records to keep" || fail "org case page: no keep choices"
+admin_post a /admin/review/resolve --data-urlencode "case=$C_ORG" --data-urlencode decision=merge \
+  --data-urlencode note=x
+check "an organizations' merge without keep" "$STATUS" 400
+admin_post a /admin/review/resolve --data-urlencode "case=$C_ORG" --data-urlencode decision=merge \
+  --data-urlencode keep=sc/O1 --data-urlencode "note=一家单位"
+ORG5=$(sqlite3 "$DB" "select uid from org where uscc = '$U5A'")
+[[ $STATUS == 200 && -n $ORG5 && $(org_links "$ORG5") == 2 ]] &&
+  ok "organizations' merge in the console: one organization, both accounts linked" ||
+  fail "org merge: $STATUS, org '$ORG5'"
+check "the organizations' merge audited" "$(audit_count review.resolve "\"case\":\"$C_ORG\"" \
+  '"decision":"merge"' "\"merged_uid\":\"$ORG5\"" "\"actor\":\"user:$OP_UID\"")" 1
+admin_post a /admin/review/undo --data-urlencode "case=$C_ORG" --data-urlencode "note=check the licence"
+check "the organizations' merge undone" \
+  "$STATUS|$(state_of "$C_ORG")|$(sqlite3 "$DB" "select count(*) from org where uscc = '$U5A'")|$(org_links "$ORG5")" \
+  "200|open|0|0"
+check "its undo audited" "$(audit_count review.undo "\"case\":\"$C_ORG\"" "\"actor\":\"user:$OP_UID\"")" 1
+admin_post a /admin/review/resolve --data-urlencode "case=$C_ORG_SEP" --data-urlencode decision=separate \
+  --data-urlencode "note=two organizations"
+admin_post a /admin/review/resolve --data-urlencode "case=$C_ORG_REJ" --data-urlencode decision=reject \
+  --data-urlencode "note=test row"
+check "an organizations' case separated and one rejected in the console" \
+  "$(state_of "$C_ORG_SEP")|$(state_of "$C_ORG_REJ")|$(audit_count review.resolve "\"case\":\"$C_ORG_REJ\"" '"decision":"reject"')" \
+  "separate|rejected|1"
+
 # ---- people
 req u2 GET /admin/people
 check "staff without the people permission: the people page" "$STATUS" 403
@@ -285,6 +340,28 @@ grep -q "person?uid=$CIT_UID\"" "$TMP/body" && ! grep -qF "$CIT_NAME" "$TMP/body
   ok "search by name: found, the name masked in the list" || fail "search by name"
 admin_post a /admin/people/search --data-urlencode by=name --data-urlencode "q=无此人"
 grep -q 没有找到人员 "$TMP/body" && ok "search for nobody: says so" || fail "search for nobody"
+# Name search folds traditional to simplified, and matches the beginning or any part.
+admin_post a /admin/people/search --data-urlencode by=name --data-urlencode "q=陳明"
+[[ $STATUS == 200 ]] && grep -q "person?uid=$UID_X\"" "$TMP/body" && ! grep -qF 陈明 "$TMP/body" &&
+  ! grep -qF 陳明 "$TMP/body" && grep -qF 陈* "$TMP/body" &&
+  ok "search by a traditional name: the simplified 陈明 found, masked" ||
+  fail "search 陳明: $STATUS $(grep -o '<ul class="claims">.*' "$TMP/body" | head -c 400)"
+check "the name search audited with the folded query and whom it found" \
+  "$(audit_count admin.people.search "\"actor\":\"user:$OP_UID\"" '"by":"name"' '"query":"陈明"' "\"persons\":[\"$UID_X\"]")" 1
+admin_post a /admin/people/search --data-urlencode by=name --data-urlencode "q=美華"
+grep -q "person?uid=$CIT_UID\"" "$TMP/body" && ! grep -qF "$CIT_NAME" "$TMP/body" &&
+  ok "search by a part of the name (美華 in 林美华)" || fail "search by a part of the name"
+admin_post a /admin/people/search --data-urlencode by=name --data-urlencode "q= 林 "
+[[ $STATUS == 400 ]] && grep -q 至少输入两个字 "$TMP/body" && ! grep -q "person?uid=" "$TMP/body" &&
+  ok "a one-character name search: refused (400), nobody listed" ||
+  fail "one-character search: $STATUS"
+check "the refused name search audited too" \
+  "$(audit_count admin.people.search '"by":"name"' '"query":"林"' '"persons":[]')" 1
+admin_post a /admin/people/search --data-urlencode by=name
+check "a name search without a query" "$STATUS" 400
+admin_post a /admin/people/search --data-urlencode by=name --data-urlencode "q=$(printf '林%.0s' {1..100})"
+[[ $STATUS == 400 ]] && grep -q 查询内容无效 "$TMP/body" && ok "a name query over 256 bytes: 400, invalid" ||
+  fail "long name query: $STATUS"
 admin_post a /admin/people/search --data-urlencode by=id_number --data-urlencode "q=not-an-id"
 check "search with a malformed ID number" "$STATUS" 400
 admin_post a /admin/people/search --data-urlencode by=secret --data-urlencode "q=x"

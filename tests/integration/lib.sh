@@ -509,6 +509,31 @@ print(d + "10X98765432"[sum(int(a) * b for a, b in zip(d, w)) % 11])
 EOF
 }
 
+# org_code OC8: the organization code (GB 11714) of the 8 characters OC8, its check
+# character appended. credit_code TYPE REGION OC8: the unified social credit code
+# (GB 32100) of registration type TYPE (2 characters), region REGION (6 digits) and
+# that organization code, its check character appended.
+org_code() {
+  "$PY" - "$1" <<'EOF'
+import sys
+AL = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+s8 = sys.argv[1]
+c = 11 - sum(AL.index(ch) * x for ch, x in zip(s8, [3, 7, 9, 10, 5, 8, 4, 2])) % 11
+print(s8 + ("X" if c == 10 else "0" if c == 11 else str(c)))
+EOF
+}
+credit_code() {
+  local oc
+  oc=$(org_code "$3")
+  "$PY" - "$1$2$oc" <<'EOF'
+import sys
+UA = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+s = sys.argv[1]
+c = (31 - sum(UA.index(ch) * pow(3, i, 31) for i, ch in enumerate(s)) % 31) % 31
+print(s + UA[c])
+EOF
+}
+
 # ---- TOTP: enrolment on the account page, codes, the step-up form
 
 # fresh_code WHO: a TOTP code for the seed kept in $TMP/WHO.seed at a step the server has

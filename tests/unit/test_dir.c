@@ -950,6 +950,254 @@ test_review_merge_new(void **state)
 	dir_case_clear(&c);
 }
 
+/* Name search: folded (traditional as simplified, spaces, Latin case), those the query
+ * begins first and then those that contain it, bounded, never by one character; a
+ * changed name is found by its new one. */
+static void
+test_search_name(void **state)
+{
+	struct fx *f = *state;
+	struct dir_entity found[DIR_NAME_SEARCH_MAX + 1];
+	struct dir_person p;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], c[DIR_UID_LEN + 1], d[DIR_UID_LEN + 1];
+	char e[DIR_UID_LEN + 1], id[19];
+	size_t n = 9;
+
+	make_id(61, id);
+	assert_int_equal(add(f->d, id, "張偉", NULL, NULL, a), 0);
+	make_id(62, id);
+	assert_int_equal(add(f->d, id, "张伟明", NULL, NULL, b), 0);
+	make_id(63, id);
+	assert_int_equal(add(f->d, id, "李张伟", NULL, NULL, c), 0);
+	make_id(64, id);
+	assert_int_equal(add(f->d, id, "王芳", NULL, NULL, d), 0);
+	make_id(65, id);
+	assert_int_equal(add(f->d, id, "Zhang Wei", NULL, NULL, e), 0);
+	/* A simplified query finds the traditional name; the prefixes first. */
+	assert_int_equal(dir_person_search_name(f->d, "张伟", 10, found, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(found[0].uid, strcmp(a, b) < 0 ? a : b);
+	assert_string_equal(found[1].uid, strcmp(a, b) < 0 ? b : a);
+	assert_string_equal(found[2].uid, c);
+	assert_false(found[0].org);
+	/* A traditional query finds the simplified names, spaces and width folded. */
+	assert_int_equal(dir_person_search_name(f->d, " 張　偉 ", 10, found, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(dir_person_search_name(f->d, "偉明", 10, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, b);
+	assert_int_equal(dir_person_search_name(f->d, "zhangw", 10, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, e);
+	assert_int_equal(dir_person_search_name(f->d, "张伟", 1, found, &n), 0);
+	assert_int_equal(n, 1);
+	/* LIKE's wildcards are letters here. */
+	assert_int_equal(dir_person_search_name(f->d, "%%", 10, found, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_search_name(f->d, "张_", 10, found, &n), 0);
+	assert_int_equal(n, 0);
+	/* One character, or nothing once folded, is refused; so is a bound out of range. */
+	assert_int_equal(dir_person_search_name(f->d, "张", 10, found, &n), YH_ERR_INVALID);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_search_name(f->d, " 張 ", 10, found, &n), YH_ERR_INVALID);
+	assert_int_equal(dir_person_search_name(f->d, "", 10, found, &n), YH_ERR_INVALID);
+	assert_int_equal(dir_person_search_name(f->d, "张伟", 0, found, &n), YH_ERR_INVALID);
+	assert_int_equal(dir_person_search_name(f->d, "张伟", DIR_NAME_SEARCH_MAX + 1, found,
+	    &n), YH_ERR_INVALID);
+	/* A changed name: found by the new one only. */
+	assert_int_equal(dir_person_get(f->d, d, &p), 0);
+	free(p.name);
+	p.name = strdup("張偉華");
+	assert_int_equal(dir_person_update(f->d, &p), 0);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_search_name(f->d, "王芳", 10, found, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dir_person_search_name(f->d, "伟华", 10, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, d);
+}
+
+/* A store of version 12 gains the folded names of the persons it holds. */
+static void
+test_migration_name_key(void **state)
+{
+	struct fx *f = *state;
+	struct dir_entity found[4];
+	char a[DIR_UID_LEN + 1], id[19], err[512];
+	const char *db = f->cfg.sqlite_path;
+	size_t n = 0;
+
+	make_id(71, id);
+	assert_int_equal(add(f->d, id, "陳明", NULL, NULL, a), 0);
+	make_id(72, id);
+	assert_int_equal(add(f->d, id, "王芳", NULL, NULL, NULL), 0);
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	raw_sql(db, DIR_RAW_TO_V12);
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	assert_int_equal(raw_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+	    DIR_SQLITE_SCHEMA_VERSION);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM person WHERE name_key IS NULL"), 0);
+	assert_int_equal(dir_person_search_name(f->d, "陈明", 4, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, a);
+}
+
+/* On LDAP, persons stored before name search (no yhNameKey) are given their folded
+ * name when the directory is next opened. */
+static void
+test_ldap_name_key_fill(void **state)
+{
+	struct fx *f = *state;
+	struct dir_entity found[4];
+	char a[DIR_UID_LEN + 1], id[19], err[512], cmd[1536];
+	size_t n = 9;
+
+	make_id(73, id);
+	assert_int_equal(add(f->d, id, "陳明", NULL, NULL, a), 0);
+	make_id(74, id);
+	assert_int_equal(add(f->d, id, "王芳", NULL, NULL, NULL), 0);
+	ident_close(f->id);
+	f->id = NULL;
+	f->d = NULL;
+	/* What an older program left: the persons without the attribute. */
+	snprintf(cmd, sizeof(cmd), "ldapsearch -x -LLL -o ldif-wrap=no -H '%s' -D '"
+	    LDAP_ADMIN "' -w '" LDAP_ADMIN_PW "' -b 'ou=persons,%s' '(yhNameKey=*)' 1.1 |"
+	    " awk '/^dn: / { print; print \"changetype: modify\"; print \"delete: yhNameKey\";"
+	    " print \"\" }' | ldapmodify -x -H '%s' -D '" LDAP_ADMIN "' -w '" LDAP_ADMIN_PW
+	    "' >/dev/null", ldap_uri, f->cfg.ldap_base, ldap_uri);
+	assert_int_equal(system(cmd), 0);
+	if (ident_open(&f->cfg, false, &f->id, err, sizeof(err)) != 0)
+		fail_msg("ident_open: %s", err);
+	f->d = f->id->dir;
+	assert_int_equal(dir_person_search_name(f->d, "陈明", 4, found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(found[0].uid, a);
+	assert_int_equal(dir_person_search_name(f->d, "王芳", 4, found, &n), 0);
+	assert_int_equal(n, 1);
+}
+
+/* An organizations' case merged: the organization made with the kept record's password
+ * and every account linked, in one transaction; the undo removes it; a second merge
+ * that joins an organization already stored; no undo of a made organization once it
+ * holds a relation. */
+static void
+test_review_merge_org(void **state)
+{
+	struct fx *f = *state;
+	struct dir_case c;
+	struct dir_case_member m[2] = { { "sc", "o1" }, { "sc", "o2" } };
+	struct dir_case_link l[2];
+	struct dir_org o, got;
+	struct dir_legacy link;
+	char org[DIR_UID_LEN + 1], rep[DIR_UID_LEN + 1], id1[19];
+	char other[DIR_CASE_ID_LEN + 1];
+	const char *c4 = "rc00000000_00000004", *uid = "00112233445566778899aabbccddee00";
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.id, c4, sizeof(c.id));
+	c.reason = (char *)"uscc_conflict";
+	c.body = (char *)"{}";
+	assert_int_equal(dir_case_add(f->d, &c, m, 2, other), 0);
+	memset(l, 0, sizeof(l));
+	l[0].source = l[1].source = "sc";
+	l[0].legacy_id = "o1";
+	l[1].legacy_id = "o2";
+	l[0].scheme = l[1].scheme = "md5-hex";
+	l[0].hash = "9033c790bcfab8258d7db0067da1b519";   /* "secret-b" */
+	l[1].hash = "5ebe2294ecd0e0f08eab7690d2a6ee69";   /* "secret" */
+	l[0].primary = true;
+	memset(&o, 0, sizeof(o));
+	memcpy(o.uid, uid, DIR_UID_LEN + 1);
+	o.uscc = (char *)"91350100M000100Y43";
+	o.name = (char *)"五号集团";
+	o.status = DIR_STATUS_ACTIVE;
+	/* Joining an organization that is not there: nothing written. */
+	assert_int_equal(dir_case_merge_org(f->d, c4, NULL, uid, l, 2, "operator:a", "n", NULL),
+	    YH_ERR_INVALID);   /* a primary password is only for an organization made */
+	l[0].primary = false;
+	assert_int_equal(dir_case_merge_org(f->d, c4, NULL, uid, l, 2, "operator:a", "n", NULL),
+	    YH_ERR_NOT_FOUND);
+	l[0].primary = true;
+	assert_int_equal(dir_case_merge_org(f->d, c4, &o, NULL, l, 2, "operator:a", "", org),
+	    YH_ERR_INVALID);
+	assert_int_equal(dir_case_merge_org(f->d, c4, &o, NULL, l, 2, "operator:a", "one", org),
+	    0);
+	assert_string_equal(org, uid);
+	assert_int_equal(dir_org_find_uscc(f->d, "91350100M000100Y43", &got), 0);
+	assert_string_equal(got.uid, uid);
+	assert_string_equal(got.name, "五号集团");
+	dir_org_clear(&got);
+	assert_int_equal(dir_legacy_get(f->d, "sc", "o2", &link), 0);
+	assert_string_equal(link.owner_uid, uid);
+	dir_legacy_clear(&link);
+	assert_int_equal(dir_legacy_cred_verify(f->d, uid, "secret", 6), 0);
+	assert_int_equal(dir_case_get(f->d, c4, &c), 0);
+	assert_true(c.created_person);
+	assert_int_equal(c.state, DIR_CASE_MERGED);
+	dir_case_clear(&c);
+	/* Undo: the organization, its links and passwords are gone, the code free again. */
+	assert_int_equal(dir_case_undo(f->d, c4), 0);
+	assert_int_equal(dir_org_get(f->d, uid, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_legacy_get(f->d, "sc", "o1", &link), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_case_get(f->d, c4, &c), 0);
+	assert_int_equal(c.state, DIR_CASE_OPEN);
+	dir_case_clear(&c);
+
+	/* Into an organization stored already: joined, and the undo leaves it. */
+	o.uid[0] = '\0';
+	assert_int_equal(dir_org_add(f->d, &o, NULL, org), 0);
+	l[0].primary = false;
+	assert_int_equal(dir_case_merge_org(f->d, c4, NULL, org, l, 2, "operator:a", "one",
+	    NULL), 0);
+	assert_int_equal(dir_legacy_get(f->d, "sc", "o1", &link), 0);
+	assert_string_equal(link.owner_uid, org);
+	dir_legacy_clear(&link);
+	assert_int_equal(dir_case_undo(f->d, c4), 0);
+	assert_int_equal(dir_org_get(f->d, org, &got), 0);
+	dir_org_clear(&got);
+	assert_int_equal(dir_legacy_get(f->d, "sc", "o1", &link), YH_ERR_NOT_FOUND);
+
+	/* A made organization that holds a relation since stays. */
+	assert_int_equal(dir_org_set_status(f->d, org, DIR_STATUS_DEREGISTERED, NULL), 0);
+	memcpy(o.uid, uid, DIR_UID_LEN + 1);
+	o.uscc = (char *)"91350100M00020001J";
+	assert_int_equal(dir_case_merge_org(f->d, c4, &o, NULL, l, 2, "operator:a", "one", org),
+	    0);
+	make_id(25, id1);
+	assert_int_equal(add(f->d, id1, "陈明", NULL, NULL, rep), 0);
+	memcpy(o.legal_rep_uid, rep, sizeof(o.legal_rep_uid));
+	o.uscc = NULL;
+	assert_int_equal(dir_org_update(f->d, &o, "operator:a"), 0);
+	assert_int_equal(dir_case_undo(f->d, c4), YH_ERR_DENIED);
+	assert_int_equal(dir_org_get(f->d, uid, &got), 0);
+	dir_org_clear(&got);
+}
+
+/* On LDAP no review case is stored: an organizations' merge finds none. */
+static void
+test_review_merge_org_ldap(void **state)
+{
+	struct fx *f = *state;
+	struct dir_case_link l;
+	struct dir_org o;
+	char org[DIR_UID_LEN + 1];
+
+	memset(&l, 0, sizeof(l));
+	l.source = "sc";
+	l.legacy_id = "o1";
+	memset(&o, 0, sizeof(o));
+	o.uscc = (char *)"91350100M000100Y43";
+	o.name = (char *)"五号集团";
+	o.status = DIR_STATUS_ACTIVE;
+	assert_int_equal(dir_case_merge_org(f->d, "rc00000000_00000004", &o, NULL, &l, 1,
+	    "operator:a", "one", org), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_org_find_uscc(f->d, "91350100M000100Y43", &o), YH_ERR_NOT_FOUND);
+}
+
 /* The review layer over the store: a case from a review.jsonl line with its evidence
  * (traditional/simplified folding, phone, birth date), the operator's masked view, a
  * merge into the only candidate with the record's legacy password, and a rerun's import
@@ -3840,6 +4088,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_review_cases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_layer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_merge_new, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_merge_org, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_name_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_deregistered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_org_purge, setup, teardown),
@@ -3875,6 +4126,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ldap_external, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_outage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_merge_org_ldap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ldap_name_key_fill, setup, teardown),
 	};
 	const char *backend = getenv("YH_TEST_DIR_BACKEND");
 	int r;

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS person (
   created INTEGER NOT NULL, updated INTEGER NOT NULL,
   phone_verified INTEGER NOT NULL DEFAULT 0 CHECK (phone_verified IN (0, 1)),
   origin TEXT CHECK (origin IN ('self', 'operator', 'import')),
-  deregistered INTEGER);
+  deregistered INTEGER, name_key TEXT);
 
 -- origin: how the account came to be; NULL for a person added before it was recorded
 -- (migrate_7.sql). deregistered: when the person was deregistered, set once, never
@@ -34,6 +34,9 @@ CREATE INDEX IF NOT EXISTS person_phone_verified ON person(phone_index)
   WHERE phone_verified = 1;
 
 CREATE INDEX IF NOT EXISTS person_created ON person(created, uid);
+
+-- name_key: the folded name name search matches (migrate_13.sql).
+CREATE INDEX IF NOT EXISTS person_name_key ON person(name_key);
 
 CREATE INDEX IF NOT EXISTS person_deregistered ON person(deregistered)
   WHERE deregistered IS NOT NULL;
