@@ -675,6 +675,14 @@ cert_trust(struct authd_cfg *c, char *err, size_t errsz)
 		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	r = fed_x509_cfg_dir(&c->cert, dir, err, errsz);
 	free(dir);
+	if (r == YH_ERR_CONFIG) {
+		/* The folder comes from cert.trust_dir, or from state_dir: name the line. */
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", err);
+		return fail(c, c->cert_trust_dir != NULL && c->cert_trust_dir[0] != '\0' ?
+		    "cert.trust_dir" : "state_dir", err, errsz, msg);
+	}
 	if (r == 0)
 		r = fed_x509_cfg_check(&c->cert, err, errsz);
 	if (r == 0 && c->cert.nca > 0)
