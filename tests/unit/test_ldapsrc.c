@@ -18,26 +18,7 @@
 
 #include "authcore/authd_config.h"
 #include "federation/ldapsrc.h"
-
-static char tmpdir[64];
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/yh_ldapsrc_XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#include "tests/unit/tmpdir.h"
 
 #define GOOD "ldap_source.dept.uri = ldap://127.0.0.1:9\n" \
 	"ldap_source.dept.base = ou=dept,dc=example\n" \

@@ -19,43 +19,7 @@
 #include "authcore/authd_config.h"
 #include "federation/registry.h"
 #include "federation/regqueue.h"
-
-static char tmpdir[64];
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/yh_registry_XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Writes text to tmpdir/name with mode; returns the path (static storage). */
-static const char *
-write_file(const char *name, const char *text, mode_t mode)
-{
-	static char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	unlink(path);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
-	return path;
-}
+#include "tests/unit/tmpdir.h"
 
 static enum fed_reg_outcome
 map(const struct fed_reg_one_cfg *c, const char *body, struct fed_reg_result *res)

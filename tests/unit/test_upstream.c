@@ -21,42 +21,7 @@
 #include "federation/upstream_oidc.h"
 #include "federation/upstream_ticket.h"
 #include "token/jwk.h"
-
-static char tmpdir[64];
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/yh_upstream_XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *
-write_file(const char *name, const char *text, mode_t mode)
-{
-	static char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	unlink(path);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
-	return path;
-}
+#include "tests/unit/tmpdir.h"
 
 #define OIDC \
 	"upstream.province.kind = oidc\n" \
