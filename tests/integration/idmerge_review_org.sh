@@ -18,10 +18,8 @@ set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 . "$(dirname "$0")/lib.sh"
 need_authd
-command -v "$PY" >/dev/null || { echo "FAIL: python3 not installed"; exit 1; }
+need_idmerge
 command -v sqlite3 >/dev/null || { echo "FAIL: sqlite3 not installed"; exit 1; }
-IDMERGE=$YH_BUILD/migration-tools/idmerge/idmerge
-[[ -x $IDMERGE ]] || { echo "FAIL: idmerge not built at $IDMERGE"; exit 1; }
 export CI=true
 
 make_tmp review_org

@@ -58,6 +58,14 @@ need_authd() {
   [[ -x $AUTHD && -x $AUTHCTL ]] || { echo "FAIL: authd/authctl not built in $YH_BUILD"; exit 1; }
 }
 
+# need_idmerge: after need_authd, sets IDMERGE and checks it and python3 (its fixtures'
+# helpers) are there.
+need_idmerge() {
+  command -v "$PY" >/dev/null || { echo "FAIL: python3 not installed"; exit 1; }
+  IDMERGE=$YH_BUILD/migration-tools/idmerge/idmerge
+  [[ -x $IDMERGE ]] || { echo "FAIL: idmerge not built at $IDMERGE"; exit 1; }
+}
+
 # need_browser MODULE...: the browser tests' tools, or FAIL and exit 1 (no silent
 # skip): Debian's /usr/bin/chromium, node, and playwright-core and each MODULE in
 # YH_SRCDIR/tests/node/node_modules (made absolute).
