@@ -9,7 +9,10 @@
  * good once and only in the browser it was issued to. The POST takes it, checks the
  * signature over the challenge's ASCII bytes with the certificate's key
  * (fed_x509_proof_verify), the certificate against the configured CAs (fed_x509_verify)
- * and finds the person by the ID number it carries. A certificate its CA's CRL lists
+ * and finds the person by the ID number it carries, or for an enterprise certificate
+ * the organization by its credit code (or organization code): the session is then the
+ * organization's own uid, which /authorize turns into acting for it (role
+ * OIDC_ORG_ROLE_CERT_HOLDER, authorize.h rule 5c). A certificate its CA's CRL lists
  * is refused; one whose status is unknown (no CRL in force, OCSP not built) is refused
  * under fail closed and accepted, audited as such, under fail open
  * (fed_x509_rev_decide). The session gets LoA 4 and amr "hwk" and "x509". Every refusal is audited (login.failure, method cert, the reason)
@@ -223,29 +226,69 @@ alert_of(enum fed_x509_why w)
 	}
 }
 
-/* The person of res's ID number logs in. */
+/*
+ * The uid res's identity names into uid: the person of its ID number, or for an
+ * enterprise certificate the organization of its credit code or organization code (the
+ * session is then the organization's own: apps see it acting for the organization).
+ * 0, YH_ERR_NOT_FOUND (nobody; a registration number names no directory entry),
+ * YH_ERR_DENIED (not active), or the directory's error.
+ */
+static int
+holder_of(struct dir *dir, const struct fed_x509_result *res, char uid[DIR_UID_LEN + 1])
+{
+	struct dir_person p;
+	struct dir_org o;
+	bool active = false;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	memset(&o, 0, sizeof(o));
+	if (res->kind == FED_X509_PERSON) {
+		if ((r = dir_person_find_id_number(dir, res->value, &p)) == 0) {
+			active = p.status == DIR_STATUS_ACTIVE;
+			memcpy(uid, p.uid, DIR_UID_LEN + 1);
+		}
+	} else if (res->field == FED_X509_CREDIT_CODE || res->field == FED_X509_ORG_CODE) {
+		r = res->field == FED_X509_CREDIT_CODE ?
+		    dir_org_find_uscc(dir, res->value, &o) :
+		    dir_org_find_org_code(dir, res->value, &o);
+		/* Apps name an organization by its credit code: one without is not offered. */
+		if (r == 0) {
+			active = o.status == DIR_STATUS_ACTIVE && o.uscc != NULL;
+			memcpy(uid, o.uid, DIR_UID_LEN + 1);
+		}
+	} else {
+		r = YH_ERR_NOT_FOUND;
+	}
+	if (r == 0 && !active)
+		r = YH_ERR_DENIED;
+	dir_person_clear(&p);
+	dir_org_clear(&o);
+	return r;
+}
+
+/* The holder of res (a person, or an organization) logs in. */
 static int
 succeed(struct cert_req *j, const struct fed_x509_result *res)
 {
 	static const char *const amr[] = { "hwk", "x509" };
-	char token[SESS_TOKEN_SIZE] = "";
-	struct dir_person p;
+	char token[SESS_TOKEN_SIZE] = "", uid[DIR_UID_LEN + 1] = "";
 	struct sess_info info;
 	int r;
 
-	memset(&p, 0, sizeof(p));
-	r = dir_person_find_id_number(j->app->dir, res->value, &p);
-	if (r == YH_ERR_NOT_FOUND || (r == 0 && p.status != DIR_STATUS_ACTIVE)) {
-		r = refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, r == 0 ? "account_inactive" :
-		    "no_account", res);
+	r = holder_of(j->app->dir, res, uid);
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_DENIED) {
+		r = refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, r == YH_ERR_DENIED ?
+		    "account_inactive" : "no_account", res);
 		goto out;
 	}
 	if (r != 0)
 		goto out;
-	if ((r = login_open_session_amr(j->app, &j->ri, p.uid, 4, amr, 2, token, &info)) != 0)
+	if ((r = login_open_session_amr(j->app, &j->ri, uid, 4, amr, 2, token, &info)) != 0)
 		goto out;
-	if ((r = audit(j, "login.success", p.uid, NULL, res, json_pack("{s:s, s:i}", "sid",
-	    info.sid, "loa", info.loa))) != 0) {
+	if ((r = audit(j, "login.success", uid, NULL, res, json_pack("{s:s, s:i, s:s}", "sid",
+	    info.sid, "loa", info.loa, "holder", res->kind == FED_X509_PERSON ? "person" :
+	    "organization"))) != 0) {
 		/* Not on the record: the login does not happen. */
 		if (sess_end_token(j->app->sess, token, SESS_END_ADMIN, NULL) != 0)
 			yh_warn("cannot end the unaudited session");
@@ -255,7 +298,6 @@ succeed(struct cert_req *j, const struct fed_x509_result *res)
 	r = login_complete(j->req, j->ri.https, j->next, token, false);
 out:
 	yh_wipe(token, sizeof(token));
-	dir_person_clear(&p);
 	return r;
 }
 
@@ -295,8 +337,6 @@ cert_attempt(struct cert_req *j)
 		r = refuse(j, 403, alert_of(res.why), fed_x509_why_str(res.why), &res);
 	else if (fed_x509_rev_decide(res.ca, res.rev_good) == FED_X509_REV_REFUSED)
 		r = refuse(j, 403, PAGE_MSG_CERT_REVOCATION_UNKNOWN, "revocation_unknown", &res);
-	else if (res.kind != FED_X509_PERSON)
-		r = refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, "organization_certificate", &res);
 	else
 		r = succeed(j, &res);
 out:

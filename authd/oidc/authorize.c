@@ -949,6 +949,23 @@ out:
 	return r;
 }
 
+/* Whether the session si (found, but not a person's: oidc_az_session) is an enterprise
+ * certificate's: the organization's own uid and amr x509. *have, and its credit code
+ * in uscc, when it is; else uscc is "". */
+static int
+az_org_session(struct az_ctx *z, const struct sess_info *si, char uscc[OIDC_USCC_SIZE],
+    bool *have)
+{
+	int r;
+
+	uscc[0] = '\0';
+	if (si->uid[0] == '\0' || !sess_has_amr(si, "x509"))
+		return 0;
+	r = oidc_org_self(z->app->dir, si->uid, uscc);
+	*have = r == 0;
+	return r == YH_ERR_NOT_FOUND ? 0 : r;
+}
+
 /* Rules 3 to 6, for a request that passed rules 1 and 2. */
 static int
 az_flow(struct az_ctx *z, const char *cookie)
@@ -957,13 +974,21 @@ az_flow(struct az_ctx *z, const char *cookie)
 	struct oidc_org_choice *orgs = NULL;
 	struct az_org org;
 	size_t norgs = 0;
-	char scope[256];
+	char scope[256], uscc[OIDC_USCC_SIZE] = "";
 	bool have, need, can, refused;
 	int person_loa, need_loa, r;
 
 	memset(&si, 0, sizeof(si));
-	if ((r = oidc_az_session(z->app, cookie, &si, &have, &person_loa)) != 0)
+	memset(&org, 0, sizeof(org));
+	if ((r = oidc_az_session(z->app, cookie, &si, &have, &person_loa)) != 0 ||
+	    (!have && (r = az_org_session(z, &si, uscc, &have)) != 0))
 		return r;
+	if (have && uscc[0] != '\0') {
+		/* An enterprise certificate's session acts for the organization. */
+		org.org = uscc;
+		org.role = OIDC_ORG_ROLE_CERT_HOLDER;
+		person_loa = si.loa;
+	}
 	z->sid = have ? si.sid : "";
 	if (!have)
 		return z->prompt_none ? az_error(z, "login_required", "no session") :
@@ -990,12 +1015,14 @@ az_flow(struct az_ctx *z, const char *cookie)
 		    "this app was registered with (legacy_required)");
 	if ((r = clients_scope_format(z->granted, scope, sizeof(scope))) != 0)
 		return r;
-	if ((r = az_consent_needed(z, &si, scope, &need)) != 0)
+	/* An organization's session shares no person's data: nobody to ask consent of. */
+	if (org.org == NULL && (r = az_consent_needed(z, &si, scope, &need)) != 0)
 		return r;
-	if (need)
+	if (org.org == NULL && need)
 		return z->prompt_none ? az_error(z, "consent_required", "consent is needed") :
 		    az_detour(z, OIDC_AZ_STEP_CONSENT, false, 0);
-	if ((r = az_org_decide(z, &si, &orgs, &norgs, &org, &need)) != 0 || need)
+	if (org.org == NULL &&
+	    ((r = az_org_decide(z, &si, &orgs, &norgs, &org, &need)) != 0 || need))
 		goto out;
 	r = az_issue_code(z, &si, scope, &org);
 	if (r == YH_ERR_NOT_FOUND) {  /* the session ended meanwhile */

@@ -83,6 +83,11 @@
  *      account_selection_required, else the choice page (STEP_ORG, 200, org_hint
  *      preselected when it is listed; an org_hint that is not is ignored, never an
  *      error, so the answer tells the app nothing about relations the person lacks).
+ *   5c. A session an enterprise certificate opened (authd/login/cert.c: the uid is the
+ *      organization's own, amr x509; oidc_org_self) stands for a session at its LoA:
+ *      no consent page (no person's data is released) and no choice page; the code
+ *      acts for that organization in the role OIDC_ORG_ROLE_CERT_HOLDER, so the app
+ *      gets the organization's pairwise sub and yh_org.
  *   6. A code (sess_code_new, 60 s, payload oidc_grant_json), the client recorded in the
  *      session (sess_add_client, for back-channel logout), 302 to the redirect URI with
  *      code, state and iss.

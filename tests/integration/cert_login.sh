@@ -44,6 +44,10 @@ CB=http://127.0.0.1:9/cb
 start_authd -c "$TMP/authd.conf"
 stop_authd || die "authd did not stop cleanly"
 ctl_or_die client add app1 --public --redirect-uri "$CB" --scope openid
+# The enterprise of ea's credit code, and an app with scope org for a real relying party.
+ctl_or_die org add --uscc "$PKI_USCC" --name 示例科技有限公司
+RPSECRET=$(openssl rand -hex 16)
+ctl_or_die client add orgrp --secret "$RPSECRET" --redirect-uri "$CB" --scope openid profile org
 for id in "$PKI_ID_A" "$PKI_ID_R" "$PKI_ID_N" "$PKI_ID_B"; do
   printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$id" --name 持证人 \
     --password-stdin
@@ -171,11 +175,64 @@ for c in "unknown:不是由本站信任的证书机构签发的:unknown_ca" "pv:
   refused "$name" 403 "$text" "$reason"
 done
 
-# A person nobody registered: the enterprise certificate's credit code, and a person
-# when the directory lacks them.
+# An enterprise certificate logs in as its organization: openid-client (tests/node/
+# cert_rp.mjs) gets acr loa:4, amr hwk x509, the organization's sub and yh_org (role
+# cert_holder) in the ID token and from /userinfo, with no consent or choice page.
+login_ok ea
+(($(audit_count login.success '"method":"cert"' '"holder":"organization"') == 1)) &&
+  ok "the enterprise login audited as the organization's" ||
+  fail "enterprise login.success: $(grep '"holder"' "$S/audit.log" | tail -1)"
+[[ -d $YH_SRCDIR/tests/node/node_modules/openid-client ]] ||
+  die "tests/node/node_modules lacks openid-client (npm ci in tests/node)"
+# rp_login JAR [consent]: the RP's request through JAR's session (consenting when asked
+# with "consent"); RP holds the RP's answer.
+rp_login() {
+  local url
+  RP=
+  url=$(cd "$YH_SRCDIR/tests/node" && timeout 60 node cert_rp.mjs start "$TMP/rp.json" \
+    "$BASE" orgrp "$RPSECRET" "$CB" "openid profile org") || { fail "RP start: $url"; return 1; }
+  req "$1" GET "${url#"$BASE"}"
+  if [[ ${2:-} == consent && $STATUS == 302 && $LOCATION == /consent\?* ]]; then
+    consent_allow "$1"
+    req "$1" GET "$LOCATION"
+  fi
+  [[ $STATUS == 302 && $LOCATION == "$CB?"* ]] || { fail "RP request: $STATUS $LOCATION"; return 1; }
+  RP=$(cd "$YH_SRCDIR/tests/node" && timeout 60 node cert_rp.mjs finish "$TMP/rp.json" \
+    "$LOCATION" 2>&1) || { fail "RP callback: $RP"; return 1; }
+}
+# rp_claim WHERE PATH: a member of the RP's claims or userinfo ("yh_org.role").
+rp_claim() {
+  "$PY" -c 'import sys,json;v=json.loads(sys.argv[1])[sys.argv[2]]
+for k in sys.argv[3].split("."): v=v.get(k,"") if isinstance(v,dict) else ""
+print(v if not isinstance(v,list) else " ".join(v))' "$RP" "$1" "$2"
+}
+if rp_login b; then
+  [[ $(rp_claim claims acr) == urn:yihao:loa:4 && $(rp_claim claims amr) == "hwk x509" ]] &&
+    ok "openid-client: the enterprise certificate gives acr loa:4, amr hwk x509" ||
+    fail "enterprise acr/amr: $RP"
+  [[ $(rp_claim claims yh_org.uscc) == "$PKI_USCC" && $(rp_claim claims yh_org.role) == cert_holder &&
+    $(rp_claim claims yh_org.name) == 示例科技有限公司 ]] &&
+    ok "openid-client: the ID token's yh_org names the enterprise, role cert_holder" ||
+    fail "enterprise yh_org: $RP"
+  [[ $(rp_claim userinfo yh_org.uscc) == "$PKI_USCC" && $(rp_claim userinfo yh_org.role) == cert_holder &&
+    $(rp_claim userinfo sub) == "$(rp_claim claims sub)" && -z $(rp_claim claims name) ]] &&
+    ok "openid-client: /userinfo gives the same sub and yh_org, and no person's claims" ||
+    fail "enterprise userinfo: $RP"
+  ORG_SUB=$(rp_claim claims sub)
+fi
+# The sub is the organization's pairwise subject, not a person's: a person's login to
+# the same app gets another.
+login_ok pa
+if rp_login b consent; then
+  [[ -n $ORG_SUB && $(rp_claim claims sub) != "$ORG_SUB" && -z $(rp_claim claims yh_org.role) ]] &&
+    ok "a person's certificate gets the person's sub and no yh_org" ||
+    fail "person after enterprise: $RP"
+fi
+# A deregistered organization's certificate logs in nobody.
+ctl_or_die org deregister "$PKI_USCC"
 challenge b
 post b ea "$CH" "$(sign ea "$CH")"
-refused "an enterprise certificate" 403 "未找到与该证书身份对应的账号" organization_certificate
+refused "a deregistered enterprise" 403 "未找到与该证书身份对应的账号" account_inactive
 
 # A person who left: pn's account deregistered.
 ctl_or_die user deregister "$PKI_ID_N"
