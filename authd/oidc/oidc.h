@@ -316,8 +316,9 @@ const struct oidc_org_choice *oidc_org_choice_find(const struct oidc_org_choice 
  * holds a current relation of role to the organization with credit code uscc, and
  * returns {"uscc", "name", "kind", "role"} (plus "scopes", an array, for an agent whose
  * grant names purposes) as a new object in *out. role OIDC_ORG_ROLE_CERT_HOLDER: uid
- * must be the organization's own uid (its certificate's session), and it must be
- * active. Returns 0, YH_ERR_DENIED (the relation does not hold: ended, revoked,
+ * must be the organization's own uid (its certificate's session) or an active person's
+ * (the person its certificate login was linked to, authorize.h rule 5c: the grant
+ * records the link), and the organization must be active. Returns 0, YH_ERR_DENIED (the relation does not hold: ended, revoked,
  * expired, or the person or organization is not active; no such organization), or the
  * directory's error.
  */

@@ -165,6 +165,20 @@ relation_of(const struct dir_mandate *ms, size_t nm, const char *org_uid, const 
 	return NULL;
 }
 
+/* 0 when uid is an active person, else YH_ERR_DENIED or the directory's error. */
+static int
+person_active(struct dir *dir, const char *uid)
+{
+	struct dir_person p;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = dir_person_get(dir, uid, &p)) == 0 && p.status != DIR_STATUS_ACTIVE)
+		r = YH_ERR_DENIED;
+	dir_person_clear(&p);
+	return r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID ? YH_ERR_DENIED : r;
+}
+
 int
 oidc_org_claim(struct dir *dir, const char *uid, const char *uscc, const char *role,
     int64_t at, json_t **out)
@@ -189,12 +203,11 @@ oidc_org_claim(struct dir *dir, const char *uid, const char *uscc, const char *r
 		goto out;
 	}
 	if (holder) {
-		/* The organization's own session: nobody's relation to check. */
+		/* The organization's own session, or the person a certificate login linked
+		 * to it (authorize.h rule 5c): no relation in the directory to check. */
 		m = NULL;
-		if (strcmp(o.uid, uid) != 0) {
-			r = YH_ERR_DENIED;
+		if (strcmp(o.uid, uid) != 0 && (r = person_active(dir, uid)) != 0)
 			goto out;
-		}
 	} else if ((r = dir_mandate_current(dir, uid, NULL, at, &ms, &nm)) != 0) {
 		goto out;
 	} else if ((m = relation_of(ms, nm, o.uid, role)) == NULL) {

@@ -48,6 +48,8 @@ ctl_or_die client add app1 --public --redirect-uri "$CB" --scope openid
 ctl_or_die org add --uscc "$PKI_USCC" --name 示例科技有限公司
 RPSECRET=$(openssl rand -hex 16)
 ctl_or_die client add orgrp --secret "$RPSECRET" --redirect-uri "$CB" --scope openid profile org
+ctl_or_die client add orgper --secret "$RPSECRET" --redirect-uri "$CB" --scope openid profile org \
+  --require-person
 for id in "$PKI_ID_A" "$PKI_ID_R" "$PKI_ID_N" "$PKI_ID_B"; do
   printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$id" --name 持证人 \
     --password-stdin
@@ -184,21 +186,32 @@ login_ok ea
   fail "enterprise login.success: $(grep '"holder"' "$S/audit.log" | tail -1)"
 [[ -d $YH_SRCDIR/tests/node/node_modules/openid-client ]] ||
   die "tests/node/node_modules lacks openid-client (npm ci in tests/node)"
-# rp_login JAR [consent]: the RP's request through JAR's session (consenting when asked
-# with "consent"); RP holds the RP's answer.
-rp_login() {
-  local url
+# rp_start CLIENT: a fresh request of the RP as CLIENT (its path in RPURL).
+rp_start() {
+  RPURL=$(cd "$YH_SRCDIR/tests/node" && timeout 60 node cert_rp.mjs start "$TMP/rp.json" \
+    "$BASE" "$1" "$RPSECRET" "$CB" "openid profile org") || { fail "RP start: $RPURL"; return 1; }
+  RPURL=${RPURL#"$BASE"}
+}
+# rp_finish JAR: consents when the last answer asks, then the answer must be the code at
+# CB, which the RP redeems (its claims and userinfo in RP).
+rp_finish() {
   RP=
-  url=$(cd "$YH_SRCDIR/tests/node" && timeout 60 node cert_rp.mjs start "$TMP/rp.json" \
-    "$BASE" orgrp "$RPSECRET" "$CB" "openid profile org") || { fail "RP start: $url"; return 1; }
-  req "$1" GET "${url#"$BASE"}"
-  if [[ ${2:-} == consent && $STATUS == 302 && $LOCATION == /consent\?* ]]; then
+  if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
     consent_allow "$1"
     req "$1" GET "$LOCATION"
   fi
   [[ $STATUS == 302 && $LOCATION == "$CB?"* ]] || { fail "RP request: $STATUS $LOCATION"; return 1; }
   RP=$(cd "$YH_SRCDIR/tests/node" && timeout 60 node cert_rp.mjs finish "$TMP/rp.json" \
     "$LOCATION" 2>&1) || { fail "RP callback: $RP"; return 1; }
+}
+# rp_login JAR [consent]: the RP's request (app orgrp) through JAR's session (consenting
+# when asked with "consent"); RP holds the RP's answer.
+rp_login() {
+  rp_start orgrp || return 1
+  req "$1" GET "$RPURL"
+  [[ ${2:-} == consent || $STATUS != 302 || $LOCATION != /consent\?* ]] ||
+    { fail "a consent page for the organization's session"; return 1; }
+  rp_finish "$1"
 }
 # rp_claim WHERE PATH: a member of the RP's claims or userinfo ("yh_org.role").
 rp_claim() {
@@ -228,6 +241,41 @@ if rp_login b consent; then
     ok "a person's certificate gets the person's sub and no yh_org" ||
     fail "person after enterprise: $RP"
 fi
+# An app registered --require-person: after the enterprise certificate the person at the
+# keyboard logs in as well, and the app gets the person's sub with the same yh_org.
+login_ok ea
+rp_start orgper
+req b GET "$RPURL"
+[[ $STATUS == 302 && $LOCATION == /login\?*force=1* && $LOCATION == *yh_certorg* ]] &&
+  ok "--require-person: the enterprise session is sent to log the person in" ||
+  fail "--require-person detour: $STATUS $LOCATION"
+through_login b "$PKI_ID_R" 'Cert person 2026!'
+LINKED=$LOCATION
+[[ $STATUS == 303 && $LINKED == /authorize\?* ]] || fail "person login: $STATUS $LINKED"
+req b GET "$LINKED"
+if rp_finish b; then
+  [[ $(rp_claim claims yh_org.uscc) == "$PKI_USCC" && $(rp_claim claims yh_org.role) == cert_holder &&
+    -n $(rp_claim claims sub) && $(rp_claim claims sub) != "$ORG_SUB" &&
+    $(rp_claim claims name) == 持证人 && $(rp_claim userinfo yh_org.role) == cert_holder ]] &&
+    ok "--require-person: the person's sub and name with the enterprise's yh_org" ||
+    fail "--require-person claims: $RP"
+fi
+# The link is good once, and only in its browser.
+req b GET "$LINKED"
+[[ $STATUS == 302 && $(qparam "$LOCATION" error) == access_denied ]] &&
+  ok "--require-person: the link used again is access_denied" ||
+  fail "link replayed: $STATUS $LOCATION"
+login_ok ea
+req b GET "$RPURL"
+through_login b "$PKI_ID_R" 'Cert person 2026!'
+LINKED=$LOCATION
+rm -f "$TMP/c.jar"
+login_form c "$PKI_ID_R" 'Cert person 2026!'
+req c GET "$LINKED"
+[[ $STATUS == 302 && $(qparam "$LOCATION" error) == access_denied ]] &&
+  ok "--require-person: another browser cannot use the link" ||
+  fail "link in another browser: $STATUS $LOCATION"
+
 # A deregistered organization's certificate logs in nobody.
 ctl_or_die org deregister "$PKI_USCC"
 challenge b

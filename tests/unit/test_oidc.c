@@ -1614,7 +1614,7 @@ test_org_claims(void **state)
 	assert_null(json_object_get(c, "role"));
 	json_decref(c);
 	/* An enterprise certificate's session: the organization's own uid, role
-	 * cert_holder; a person (even its legal representative) cannot claim that role. */
+	 * cert_holder (another organization cannot claim it). */
 	assert_int_equal(oidc_org_self(F->id->dir, oa, us), 0);
 	assert_string_equal(us, a);
 	assert_int_equal(oidc_org_self(F->id->dir, F->uid, us), YH_ERR_NOT_FOUND);
@@ -1623,8 +1623,12 @@ test_org_claims(void **state)
 	assert_string_equal(json_string_value(json_object_get(c, "role")), "cert_holder");
 	assert_string_equal(json_string_value(json_object_get(c, "uscc")), a);
 	json_decref(c);
+	/* the person a certificate login linked to it: the person's grant */
 	assert_int_equal(oidc_org_claim(F->id->dir, F->uid, a, OIDC_ORG_ROLE_CERT_HOLDER, 0, &c),
-	    YH_ERR_DENIED);
+	    0);
+	json_decref(c);
+	assert_int_equal(oidc_org_claim(F->id->dir, "0123456789abcdef0123456789abcdef", a,
+	    OIDC_ORG_ROLE_CERT_HOLDER, 0, &c), YH_ERR_DENIED);
 	assert_int_equal(oidc_org_claim(F->id->dir, ob, a, OIDC_ORG_ROLE_CERT_HOLDER, 0, &c),
 	    YH_ERR_DENIED);
 	assert_int_equal(oidc_org_claim(F->id->dir, oa, a, "legal_rep", 0, &c), YH_ERR_DENIED);
