@@ -16,6 +16,8 @@
 
 #include "common/atomicfile.h"
 #include "common/b64.h"
+#include "common/buf.h"
+#include "common/secmem.h"
 #include "federation/x509.h"
 #include "token/jose_alg.h"
 
@@ -531,4 +533,62 @@ fed_x509_parse_chain(const char *s, size_t len, STACK_OF(X509) **out)
 		return YH_ERR_TOO_LONG;
 	ERR_clear_error();
 	return pem_stack(BIO_new_mem_buf(s, (int)len), FED_X509_CHAIN_MAX, out);
+}
+
+/* The issuer's readable name into out (RFC 2253, UTF-8 kept). */
+static int
+issuer_text(X509 *x, char *out, size_t outsz)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
+	int r = YH_ERR_ALLOC;
+
+	if (b == NULL)
+		return r;
+	if (X509_NAME_print_ex(b, X509_get_issuer_name(x), 0,
+	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 && (n = BIO_get_mem_data(b, &p)) >= 0)
+		r = (size_t)n < outsz ? 0 : YH_ERR_TOO_LONG;
+	if (r == 0) {
+		memcpy(out, p, (size_t)n);
+		out[n] = '\0';
+	}
+	BIO_free(b);
+	return r;
+}
+
+int
+fed_x509_cert_names(X509 *x, char id[FED_X509_HEX_LEN + 1], char *issuer,
+    size_t issuersz, char *serial, size_t serialsz)
+{
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+	unsigned char *der = NULL, *sder = NULL, md[32];
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
+	EVP_MD_CTX *c = NULL;
+	int n, sl, r = YH_ERR_CRYPTO;
+
+	if ((r = issuer_text(x, issuer, issuersz)) != 0)
+		return r;
+	r = YH_ERR_CRYPTO;
+	if ((n = i2d_X509_NAME(X509_get_issuer_name(x), &der)) <= 0 ||
+	    (sl = i2d_ASN1_INTEGER(sn, &sder)) <= 0 || (c = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(c, der, (size_t)n) != 1 ||
+	    EVP_DigestUpdate(c, sder, (size_t)sl) != 1 ||
+	    EVP_DigestFinal_ex(c, md, NULL) != 1 ||
+	    (bn = ASN1_INTEGER_to_BN(sn, NULL)) == NULL || (hex = BN_bn2hex(bn)) == NULL)
+		goto out;
+	yh_hex_encode(md, sizeof(md), id);
+	if (hex[0] == '-')
+		r = YH_ERR_INVALID;
+	else
+		r = yh_strlcpy(serial, hex, serialsz) == 0 ? 0 : YH_ERR_TOO_LONG;
+out:
+	OPENSSL_free(der);
+	OPENSSL_free(sder);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	EVP_MD_CTX_free(c);
+	return r;
 }

@@ -313,6 +313,17 @@ enum fed_x509_rev_decision fed_x509_rev_decide(const struct fed_x509_ca *ca, boo
 /* "not_required", "unknown_refused", "unknown_accepted", "good". */
 const char *fed_x509_rev_decision_str(enum fed_x509_rev_decision d);
 
+/*
+ * What names the certificate x for a binding to an account (identity/dir's
+ * dir_cert_*): id, the lower-case hex SHA-256 of its issuer name (DER) and its serial
+ * (DER), so that one issuer's serial is one certificate; issuer, its issuer's name
+ * readable (RFC 2253, UTF-8 kept); serial, upper-case hex. Returns 0, YH_ERR_TOO_LONG
+ * (a buffer too small), YH_ERR_INVALID (a negative serial), YH_ERR_CRYPTO, YH_ERR_ALLOC.
+ */
+#define FED_X509_HEX_LEN 64
+int fed_x509_cert_names(X509 *x, char id[FED_X509_HEX_LEN + 1], char *issuer,
+    size_t issuersz, char *serial, size_t serialsz) YH_WUR;
+
 /* "id_number", "credit_code", "org_code", "reg_number". */
 const char *fed_x509_field_str(enum fed_x509_field f);
 

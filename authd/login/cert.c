@@ -267,13 +267,91 @@ holder_of(struct dir *dir, const struct fed_x509_result *res, char uid[DIR_UID_L
 	return r;
 }
 
+/* Whether b (one of a person's bindings) is the certificate of want: -1 another
+ * certificate, 0 the same with the same key, 1 the same with another key. */
+static int
+binding_match(const struct dir_cert_binding *l, size_t n, const struct dir_cert_binding *want)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].id, want->id) == 0)
+			return strcmp(l[i].key_sha256, want->key_sha256) == 0 ? 0 : 1;
+	return -1;
+}
+
+/* The binding of want in uid's list: as binding_match, or the directory's error. */
+static int
+binding_find(struct dir *dir, const struct dir_cert_binding *want, int *match)
+{
+	struct dir_cert_binding *l = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = dir_cert_list(dir, want->uid, &l, &n)) == 0)
+		*match = binding_match(l, n, want);
+	free(l);
+	return r;
+}
+
+/*
+ * Binds the certificate of res to the person uid on its first login (issuer, serial and
+ * the key's SHA-256; dir_cert_bind). A certificate bound to another person, or its
+ * issuer and serial bound with another key, is refused (answered, *done). *how says what
+ * happened, for the audit line: "new", "known", "not_bindable" (a serial or issuer that
+ * cannot be recorded) or "limit" (the person holds DIR_CERT_BINDINGS_MAX).
+ */
+static int
+binding_check(struct cert_req *j, const char *uid, const struct fed_x509_result *res,
+    const char **how, bool *done)
+{
+	struct dir_cert_binding b;
+	int match = -1, r;
+
+	*done = false;
+	*how = "known";
+	memset(&b, 0, sizeof(b));
+	r = fed_x509_cert_names(sk_X509_value(res->path, 0), b.id, b.issuer, sizeof(b.issuer),
+	    b.serial, sizeof(b.serial));
+	if (r == YH_ERR_TOO_LONG || r == YH_ERR_INVALID) {
+		yh_warn("certificate login: the certificate cannot be bound (issuer or serial)");
+		*how = "not_bindable";
+		return 0;
+	}
+	if (r != 0)
+		return r;
+	yh_hex_encode(res->key_sha256, sizeof(res->key_sha256), b.key_sha256);
+	memcpy(b.uid, uid, sizeof(b.uid));
+	if ((r = binding_find(j->app->dir, &b, &match)) != 0)
+		return r;
+	if (match < 0) {
+		r = dir_cert_bind(j->app->dir, &b);
+		if (r == 0)
+			*how = "new";
+		else if (r == YH_ERR_LIMIT)
+			*how = "limit";
+		else if (r == YH_ERR_EXISTS && (r = binding_find(j->app->dir, &b, &match)) == 0 &&
+		    match < 0)
+			match = 2;   /* bound to someone else */
+		if (r != 0 && r != YH_ERR_LIMIT)
+			return r;
+	}
+	if (match == 1 || match == 2) {
+		*done = true;
+		return refuse(j, 403, match == 1 ? PAGE_MSG_CERT_KEY_CHANGED :
+		    PAGE_MSG_CERT_BOUND_ELSEWHERE, match == 1 ? "certificate_key_changed" :
+		    "certificate_bound_elsewhere", res);
+	}
+	return 0;
+}
+
 /* The holder of res (a person, or an organization) logs in. */
 static int
 succeed(struct cert_req *j, const struct fed_x509_result *res)
 {
 	static const char *const amr[] = { "hwk", "x509" };
 	char token[SESS_TOKEN_SIZE] = "", uid[DIR_UID_LEN + 1] = "";
+	const char *how = "none";
 	struct sess_info info;
+	bool done = false;
 	int r;
 
 	r = holder_of(j->app->dir, res, uid);
@@ -282,13 +360,15 @@ succeed(struct cert_req *j, const struct fed_x509_result *res)
 		    "account_inactive" : "no_account", res);
 		goto out;
 	}
-	if (r != 0)
+	/* A person's certificate is bound to them on first use. */
+	if (r != 0 || (res->kind == FED_X509_PERSON &&
+	    ((r = binding_check(j, uid, res, &how, &done)) != 0 || done)))
 		goto out;
 	if ((r = login_open_session_amr(j->app, &j->ri, uid, 4, amr, 2, token, &info)) != 0)
 		goto out;
-	if ((r = audit(j, "login.success", uid, NULL, res, json_pack("{s:s, s:i, s:s}", "sid",
-	    info.sid, "loa", info.loa, "holder", res->kind == FED_X509_PERSON ? "person" :
-	    "organization"))) != 0) {
+	if ((r = audit(j, "login.success", uid, NULL, res, json_pack("{s:s, s:i, s:s, s:s}",
+	    "sid", info.sid, "loa", info.loa, "holder", res->kind == FED_X509_PERSON ?
+	    "person" : "organization", "binding", how))) != 0) {
 		/* Not on the record: the login does not happen. */
 		if (sess_end_token(j->app->sess, token, SESS_END_ADMIN, NULL) != 0)
 			yh_warn("cannot end the unaudited session");

@@ -305,6 +305,58 @@ challenge b
 post b unknown "$CH" "$(sign unknown "$CH")"
 refused "unknown after ca remove" 403 "不是由本站信任的证书机构签发的" unknown_ca
 
+# A person's certificate is bound on its first login (issuer, serial, key): audited,
+# listed on the account page, and a certificate of the same issuer and serial with
+# another key is refused until the person unbinds the first.
+(($(audit_count login.success '"method":"cert"' '"binding":"new"') >= 3 &&
+  $(audit_count login.success '"method":"cert"' '"binding":"known"') >= 1)) &&
+  ok "certificates bound on first use, found bound afterwards (audited)" ||
+  fail "binding in login.success: $(grep -o '"binding":"[a-z_]*"' "$S/audit.log" | sort | uniq -c)"
+[[ $(grep '"holder":"organization"' "$S/audit.log" | grep -c '"binding":"none"') -ge 1 ]] &&
+  ok "an enterprise certificate's login binds nothing" || fail "enterprise binding"
+serial_of() { pki_serial "$P" "$1" | sed 's/^0*//'; }
+login_ok pa
+req b GET /account
+[[ $STATUS == 200 && $BODY == *'已绑定的数字证书'* && $BODY == *"$(serial_of pa)"* ]] &&
+  ok "the account page lists pa's certificate" ||
+  fail "account page certificates: $STATUS $(grep -o 'id="certs".*' "$TMP/body" | head -c 400)"
+# pa2: pa's issuer and serial over another key.
+pki_key "$P/pa2.key" sm2
+openssl req -new -config "$P/req.cnf" -key "$P/pa2.key" "${PKI_SM2[@]}" \
+  -subj "/CN=Zhang San/O=CA A" -out "$P/pa2.csr" 2>/dev/null &&
+  openssl x509 -req -in "$P/pa2.csr" -CA "$P/ia.pem" -CAkey "$P/ia.key" \
+    -set_serial "0x$(pki_serial "$P" pa)" "${PKI_SM2[@]}" -vfyopt distid:1234567812345678 \
+    -days 825 -extfile "$P/pa.ext" -extensions x -out "$P/pa2.pem" 2>/dev/null ||
+  die "openssl: pa2"
+challenge b
+post b pa2 "$CH" "$(sign pa2 "$CH")"
+refused "pa's serial with another key" 403 "密钥不一致" certificate_key_changed
+# Unbinding: CSRF-checked, audited; then pa2's key is bound by its login, and pa's is
+# the one refused.
+login_ok pa
+req b GET /account
+CID=$(form_value id)
+[[ ${#CID} == 64 ]] || fail "no binding id on the account page"
+req b POST /account/cert/unbind --data-urlencode "id=$CID" --data-urlencode "csrf=bad"
+[[ $STATUS == 400 ]] && (($(audit_count cert.unbind) == 0)) &&
+  ok "unbinding without the page's CSRF token is refused" || fail "unbind without csrf: $STATUS"
+req b GET /account
+req b POST /account/cert/unbind --data-urlencode "id=$CID" --data-urlencode "csrf=$(form_value csrf)"
+[[ $STATUS == 303 && $LOCATION == '/account?done=cert-unbound' ]] &&
+  (($(audit_count cert.unbind "\"id\":\"$CID\"") == 1)) &&
+  ok "the account page unbinds the certificate (audited)" ||
+  fail "unbind: $STATUS $LOCATION"
+req b GET "$LOCATION"
+[[ $BODY == *'已解除该证书的绑定'* && $BODY != *"$CID"* ]] && ok "the binding is gone" ||
+  fail "after unbind: $(grep -o 'id="certs".*' "$TMP/body" | head -c 300)"
+req b POST /account/cert/unbind --data-urlencode "id=$CID" --data-urlencode "csrf=$(form_value csrf)"
+[[ $STATUS == 400 ]] && ok "unbinding a certificate not bound is a bad request" ||
+  fail "unbind again: $STATUS"
+login_ok pa2
+challenge b
+post b pa "$CH" "$(sign pa "$CH")"
+refused "pa after pa2's key was bound" 403 "密钥不一致" certificate_key_changed
+
 # No browser session: no challenge.
 req - GET /login/cert/challenge
 [[ $STATUS == 400 && $BODY == *invalid_request* ]] && ok "no challenge without the browser's cookie" ||
