@@ -669,6 +669,9 @@ cert_trust(struct authd_cfg *c, char *err, size_t errsz)
 		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	r = fed_x509_cfg_dir(&c->cert, dir, err, errsz);
 	free(dir);
+	/* The last good copies of the CRLs fetched by URL: STATE_DIR/crl. */
+	if (r == 0 && (c->cert.crl_dir = authd_cfg_state_path(c, NULL, "crl")) == NULL)
+		r = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	if (r == 0)
 		r = fed_x509_cfg_check(&c->cert, err, errsz);
 	if (r == 0 && c->cert.nca > 0)

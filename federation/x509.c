@@ -4,6 +4,7 @@
  * checks OpenSSL leaves to its caller (key usage, extended key usage, policies). */
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "common/atomicfile.h"
 #include "common/b64.h"
 #include "common/buf.h"
+#include "common/log.h"
 #include "common/secmem.h"
 #include "federation/x509.h"
 #include "token/jose_alg.h"
@@ -26,7 +28,10 @@
 
 struct trust_ca {
 	STACK_OF(X509) *set[KINDS];
-	struct fed_x509_crl *crl;         /* cert.ca.NAME.crl, checked; NULL without */
+	struct fed_x509_crl *crl;         /* cert.ca.NAME.crl, checked; NULL without (a
+	                                   * CRL by URL: swapped under the trust's mu) */
+	time_t fetched, failed;           /* a CRL by URL: last taken, last failure (0:
+	                                   * none by this trust set) */
 };
 
 struct fed_x509_trust {
@@ -35,6 +40,7 @@ struct fed_x509_trust {
 	STACK_OF(X509) *pool;             /* every intermediate and cross-certificate */
 	struct trust_ca *ca;              /* per configured CA, in cfg's order */
 	size_t nca;
+	pthread_mutex_t mu;               /* the CRLs by URL: their swap, and a lookup */
 };
 
 int
@@ -150,24 +156,68 @@ load_kind(struct fed_x509_trust *t, size_t i, int k, char *err, size_t errsz)
 	return 0;
 }
 
+/* Every certificate of CA i (borrowed), in *all. */
+static int
+ca_certs(const struct fed_x509_trust *t, size_t i, STACK_OF(X509) **all)
+{
+	int r = 0;
+
+	if ((*all = sk_X509_new_null()) == NULL)
+		return YH_ERR_ALLOC;
+	for (int k = 0; r == 0 && k < KINDS; k++)
+		for (int j = 0; r == 0 && j < sk_X509_num(t->ca[i].set[k]); j++)
+			if (sk_X509_push(*all, sk_X509_value(t->ca[i].set[k], j)) <= 0)
+				r = YH_ERR_ALLOC;
+	return r;
+}
+
+/* The last good copy of CA i's CRL by URL ("" when none is kept): crl_dir/NAME.crl. */
+static void
+crl_copy_path(const struct fed_x509_trust *t, size_t i, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	if (t->cfg->crl_dir != NULL && (size_t)snprintf(out, outsz, "%s/%s.crl",
+	    t->cfg->crl_dir, t->cfg->ca[i].name) >= outsz)
+		out[0] = '\0';
+}
+
+/* CA i's CRL by URL starts with its last good copy, when one is kept and verifies (a
+ * copy that does not is left for the next fetch to replace, with a warning). */
+static int
+load_crl_copy(struct fed_x509_trust *t, size_t i)
+{
+	char path[PATH_MAX];
+	STACK_OF(X509) *all = NULL;
+	const char *why = NULL;
+	int r;
+
+	crl_copy_path(t, i, path, sizeof(path));
+	if (path[0] == '\0' || access(path, F_OK) != 0)
+		return 0;
+	if ((r = ca_certs(t, i, &all)) == 0 &&
+	    (r = fed_x509_crl_load(path, all, &t->ca[i].crl, &why)) == YH_ERR_CONFIG) {
+		yh_warn("cert.ca.%s.crl: the copy %s %s: not used", t->cfg->ca[i].name, path,
+		    why != NULL ? why : "");
+		r = 0;
+	}
+	sk_X509_free(all);
+	return r;
+}
+
 /* Reads CA i's CRL (cert.ca.NAME.crl), checked against the CA's certificates. */
 static int
 load_crl(struct fed_x509_trust *t, size_t i, char *err, size_t errsz)
 {
 	const struct fed_x509_ca *ca = &t->cfg->ca[i];
-	STACK_OF(X509) *all;
+	STACK_OF(X509) *all = NULL;
 	const char *why = NULL;
 	int r = 0;
 
+	if (ca->crl_url != NULL && (r = load_crl_copy(t, i)) != 0)
+		return YH_FAIL(r, err, errsz, "out of memory");
 	if (ca->crl == NULL)
 		return 0;
-	if ((all = sk_X509_new_null()) == NULL)
-		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
-	for (int k = 0; r == 0 && k < KINDS; k++)
-		for (int j = 0; r == 0 && j < sk_X509_num(t->ca[i].set[k]); j++)
-			if (sk_X509_push(all, sk_X509_value(t->ca[i].set[k], j)) <= 0)
-				r = YH_ERR_ALLOC;
-	if (r == 0)
+	if ((r = ca_certs(t, i, &all)) == 0)
 		r = fed_x509_crl_load(ca->crl, all, &t->ca[i].crl, &why);
 	sk_X509_free(all);
 	if (r != 0)
@@ -187,6 +237,7 @@ fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **out, c
 	if (t == NULL)
 		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	t->cfg = c;
+	pthread_mutex_init(&t->mu, NULL);
 	if ((t->store = X509_STORE_new()) == NULL || (t->pool = sk_X509_new_null()) == NULL ||
 	    (c->nca > 0 && (t->ca = calloc(c->nca, sizeof(*t->ca))) == NULL)) {
 		yh_errf(err, errsz, "out of memory");
@@ -221,7 +272,115 @@ fed_x509_trust_free(struct fed_x509_trust *t)
 	free(t->ca);
 	sk_X509_pop_free(t->pool, X509_free);
 	X509_STORE_free(t->store);
+	pthread_mutex_destroy(&t->mu);
 	free(t);
+}
+
+size_t
+fed_x509_trust_nca(const struct fed_x509_trust *t)
+{
+	return t != NULL ? t->nca : 0;
+}
+
+const char *
+fed_x509_trust_crl_url(const struct fed_x509_trust *t, size_t i)
+{
+	return i < t->nca ? t->cfg->ca[i].crl_url : NULL;
+}
+
+const char *
+fed_x509_trust_ca_name(const struct fed_x509_trust *t, size_t i)
+{
+	return i < t->nca ? t->cfg->ca[i].name : NULL;
+}
+
+bool
+fed_x509_trust_crl_due(struct fed_x509_trust *t, size_t i, time_t now)
+{
+	const struct trust_ca *c;
+	time_t this, next;
+	bool due;
+
+	if (i >= t->nca || t->cfg->ca[i].crl_url == NULL)
+		return false;
+	c = &t->ca[i];
+	pthread_mutex_lock(&t->mu);
+	if (c->failed != 0 && now < c->failed + FED_X509_CRL_RETRY_S)
+		due = false;
+	else if (c->fetched == 0 || c->crl == NULL)
+		due = true;
+	else {
+		this = fed_x509_crl_this_update(c->crl);
+		next = fed_x509_crl_next_update(c->crl);
+		/* Without a nextUpdate: once an hour. */
+		due = next > this ? now >= this + (next - this) / 4 * 3 : now >= c->fetched + 3600;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return due;
+}
+
+void
+fed_x509_trust_crl_reset(struct fed_x509_trust *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->nca; i++)
+		t->ca[i].fetched = t->ca[i].failed = 0;
+	pthread_mutex_unlock(&t->mu);
+}
+
+void
+fed_x509_trust_crl_failed(struct fed_x509_trust *t, size_t i, time_t now)
+{
+	if (i >= t->nca)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->ca[i].failed = now;
+	pthread_mutex_unlock(&t->mu);
+}
+
+int
+fed_x509_trust_crl_put(struct fed_x509_trust *t, size_t i, const char *data, size_t n,
+    time_t now, const char **why)
+{
+	struct fed_x509_crl *crl = NULL, *old;
+	STACK_OF(X509) *all = NULL;
+	struct yh_file_fail f;
+	char path[PATH_MAX];
+	int r;
+
+	*why = "out of memory";
+	if (i >= t->nca)
+		return YH_ERR_INVALID;
+	if ((r = ca_certs(t, i, &all)) == 0)
+		r = fed_x509_crl_parse(data, n, all, &crl, why);
+	sk_X509_free(all);
+	if (r == YH_ERR_CONFIG)
+		r = YH_ERR_INVALID;
+	if (r != 0)
+		return r;
+	pthread_mutex_lock(&t->mu);
+	old = t->ca[i].crl;
+	if (old != NULL && fed_x509_crl_this_update(crl) < fed_x509_crl_this_update(old)) {
+		*why = "is older than the CRL in force";
+		r = YH_ERR_INVALID;
+	}
+	crl_copy_path(t, i, path, sizeof(path));
+	if (r == 0 && path[0] != '\0' && yh_file_write_atomic(path, data, n, 0600,
+	    YH_FILE_REPLACE, &f) != 0) {
+		*why = "cannot be kept on disk";
+		r = YH_ERR_IO;
+	}
+	if (r == 0) {
+		t->ca[i].crl = crl;
+		t->ca[i].fetched = now;
+		t->ca[i].failed = 0;
+		crl = old;
+	}
+	pthread_mutex_unlock(&t->mu);
+	fed_x509_crl_free(crl);
+	return r;
 }
 
 X509 *
@@ -419,9 +578,8 @@ check_path(const struct fed_x509_trust *t, struct fed_x509_result *res)
 /* The end-entity against its CA's CRL, when the CA's revocation uses one and the CRL
  * is of the end-entity's issuer and in force. */
 static void
-crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_t now)
+crl_check_locked(const struct fed_x509_crl *crl, struct fed_x509_result *res, time_t now)
 {
-	const struct fed_x509_crl *crl = t->ca[res->ca - t->cfg->ca].crl;
 	X509 *ee = sk_X509_value(res->path, 0);
 
 	if ((res->ca->revocation != FED_X509_REV_CRL &&
@@ -434,6 +592,18 @@ crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_t no
 		return;
 	}
 	res->rev_good = true;
+}
+
+/* crl_check_locked under the lock of the CRLs by URL (a lookup: a binary search). */
+static void
+crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_t now)
+{
+	struct fed_x509_trust *w = (struct fed_x509_trust *)t;   /* the lock only */
+	size_t i = (size_t)(res->ca - t->cfg->ca);
+
+	pthread_mutex_lock(&w->mu);
+	crl_check_locked(t->ca[i].crl, res, now);
+	pthread_mutex_unlock(&w->mu);
 }
 
 int

@@ -9,6 +9,8 @@
  *   cert.ca.NAME.revocation = crl | ocsp | crl+ocsp | none        (default crl)
  *   cert.ca.NAME.fail = closed | open   an unknown revocation status (default closed)
  *   cert.ca.NAME.crl = FILE             a CRL of the CA (DER or PEM), read with the rest
+ *   cert.ca.NAME.crl = URL              or an http(s) URL, fetched in the background
+ *                                       (fed_x509_trust_crl_*), never on a login
  *   cert.ca.NAME.profile = PROFILE      where the identity is (default gmt0015)
  *   cert.ca.NAME.policies = OID, ...    the end-entity must name one of them (default: any)
  *   cert.profile.PROFILE.id_number = SOURCE; SOURCE...
@@ -102,6 +104,7 @@ struct fed_x509_ca {
 	enum fed_x509_rev revocation;
 	bool fail_open;
 	char *crl;                             /* cert.ca.NAME.crl: a CRL file (DER or PEM) */
+	char *crl_url;                         /* or its http(s) URL (then crl is NULL) */
 	char where_crl[FED_X509_WHERE_MAX];
 	char profile[FED_X509_NAME_MAX + 1];   /* "" = gmt0015 */
 	char where_profile[FED_X509_WHERE_MAX];
@@ -122,6 +125,9 @@ struct fed_x509_cfg {
 	size_t nca;
 	struct fed_x509_profile *prof;
 	size_t nprof;
+	char *crl_dir;                         /* where the last good copy of each CRL
+	                                        * fetched by URL is kept (NAME.crl), set
+	                                        * by the program; NULL: none kept */
 };
 
 /*
@@ -171,6 +177,31 @@ int fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **ou
     char *err, size_t errsz) YH_WUR;
 
 void fed_x509_trust_free(struct fed_x509_trust *t);
+
+/*
+ * CRLs fetched by URL (cert.ca.NAME.crl = URL). fed_x509_trust_load starts such a CA
+ * with the last good copy in cfg->crl_dir (NAME.crl) when there is one that verifies,
+ * so a restart needs no network; the program's background task then asks, for each
+ * CA i below fed_x509_trust_nca, whether its CRL is due (fed_x509_trust_crl_due: never
+ * fetched by this trust set, which a SIGHUP makes anew; none in force; three quarters
+ * of the way from thisUpdate to nextUpdate; a failure retried after
+ * FED_X509_CRL_RETRY_S), fetches fed_x509_trust_crl_url and hands the answer to
+ * fed_x509_trust_crl_put, which checks it as a CRL file is checked, refuses one older
+ * than the CRL in force, writes it to crl_dir (atomically) and swaps it in under a
+ * lock a login holds only for its lookup. 0, or YH_ERR_INVALID with *why (not a CRL of
+ * the CA, a bad signature, older), YH_ERR_IO (the copy not written: the CRL is not
+ * taken either), YH_ERR_ALLOC. fed_x509_trust_crl_failed records a failed fetch.
+ */
+#define FED_X509_CRL_RETRY_S 30
+size_t fed_x509_trust_nca(const struct fed_x509_trust *t);
+const char *fed_x509_trust_crl_url(const struct fed_x509_trust *t, size_t i);
+const char *fed_x509_trust_ca_name(const struct fed_x509_trust *t, size_t i);
+bool fed_x509_trust_crl_due(struct fed_x509_trust *t, size_t i, time_t now);
+int fed_x509_trust_crl_put(struct fed_x509_trust *t, size_t i, const char *data, size_t n,
+    time_t now, const char **why) YH_WUR;
+void fed_x509_trust_crl_failed(struct fed_x509_trust *t, size_t i, time_t now);
+/* Makes every CRL by URL of t due now (a SIGHUP's refresh). t may be NULL. */
+void fed_x509_trust_crl_reset(struct fed_x509_trust *t);
 
 /* Certificates of the trust set, for listing: CA index i's j-th certificate of kind
  * (0 roots, 1 intermediates, 2 cross-certificates), borrowed, or NULL past the end. */
@@ -228,6 +259,14 @@ struct fed_x509_crl;
  */
 int fed_x509_crl_load(const char *path, STACK_OF(X509) *issuers, struct fed_x509_crl **out,
     const char **why) YH_WUR;
+
+/* As fed_x509_crl_load, from the n bytes at text (DER or PEM). */
+int fed_x509_crl_parse(const char *text, size_t n, STACK_OF(X509) *issuers,
+    struct fed_x509_crl **out, const char **why) YH_WUR;
+
+/* c's thisUpdate and nextUpdate (0: none given), seconds since the epoch. */
+time_t fed_x509_crl_this_update(const struct fed_x509_crl *c);
+time_t fed_x509_crl_next_update(const struct fed_x509_crl *c);
 
 void fed_x509_crl_free(struct fed_x509_crl *c);
 

@@ -141,12 +141,9 @@ int
 fed_x509_crl_load(const char *path, STACK_OF(X509) *issuers, struct fed_x509_crl **out,
     const char **why)
 {
-	struct fed_x509_crl *c = NULL;
-	X509_CRL *crl = NULL;
-	X509 *iss = NULL;
 	char *text = NULL;
 	size_t n = 0;
-	int fd, r = YH_ERR_CONFIG;
+	int fd, r;
 
 	*out = NULL;
 	*why = "cannot read the file";
@@ -156,7 +153,33 @@ fed_x509_crl_load(const char *path, STACK_OF(X509) *issuers, struct fed_x509_crl
 	close(fd);
 	if (r != 0)
 		return r == YH_ERR_ALLOC ? r : YH_ERR_CONFIG;
-	r = YH_ERR_CONFIG;
+	r = fed_x509_crl_parse(text, n, issuers, out, why);
+	free(text);
+	return r;
+}
+
+time_t
+fed_x509_crl_this_update(const struct fed_x509_crl *c)
+{
+	return c->this_update;
+}
+
+time_t
+fed_x509_crl_next_update(const struct fed_x509_crl *c)
+{
+	return c->next_update;
+}
+
+int
+fed_x509_crl_parse(const char *text, size_t n, STACK_OF(X509) *issuers,
+    struct fed_x509_crl **out, const char **why)
+{
+	struct fed_x509_crl *c = NULL;
+	X509_CRL *crl = NULL;
+	X509 *iss = NULL;
+	int r = YH_ERR_CONFIG;
+
+	*out = NULL;
 	*why = "is not a CRL (DER or PEM)";
 	if ((crl = crl_parse(text, n)) == NULL)
 		goto out;
@@ -185,7 +208,6 @@ out:
 	ERR_clear_error();
 	fed_x509_crl_free(c);
 	X509_CRL_free(crl);
-	free(text);
 	return r;
 }
 
