@@ -41,24 +41,8 @@ struct fed_x509_trust {
 	struct trust_ca *ca;              /* per configured CA, in cfg's order */
 	size_t nca;
 	pthread_mutex_t mu;               /* the CRLs by URL: their swap, and a lookup */
+	struct fed_x509_ocsp_cache *ocsp; /* with a CA whose revocation uses OCSP */
 };
-
-int
-fed_x509_set_sm2_id(X509 *x)
-{
-	ASN1_OCTET_STRING *id;
-
-	if (X509_get_signature_nid(x) != NID_SM2_with_SM3)
-		return 0;
-	if ((id = ASN1_OCTET_STRING_new()) == NULL ||
-	    ASN1_OCTET_STRING_set(id, (const unsigned char *)TOK_SM2_ID,
-	    (int)strlen(TOK_SM2_ID)) != 1) {
-		ASN1_OCTET_STRING_free(id);
-		return YH_ERR_ALLOC;
-	}
-	X509_set0_distinguishing_id(x, id);
-	return 0;
-}
 
 /*
  * Reads every PEM certificate of b (at most max) into a new stack, each with its SM2
@@ -244,6 +228,13 @@ fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **out, c
 		goto out;
 	}
 	t->nca = c->nca;
+	for (size_t i = 0; i < c->nca; i++)
+		if ((c->ca[i].revocation == FED_X509_REV_OCSP ||
+		    c->ca[i].revocation == FED_X509_REV_CRL_OCSP) && t->ocsp == NULL &&
+		    (r = fed_x509_ocsp_cache_new(&t->ocsp)) != 0) {
+			yh_errf(err, errsz, "out of memory");
+			goto out;
+		}
 	for (size_t i = 0; i < c->nca; i++) {
 		for (int k = 0; k < KINDS; k++)
 			if ((r = load_kind(t, i, k, err, errsz)) != 0)
@@ -273,6 +264,7 @@ fed_x509_trust_free(struct fed_x509_trust *t)
 	sk_X509_pop_free(t->pool, X509_free);
 	X509_STORE_free(t->store);
 	pthread_mutex_destroy(&t->mu);
+	fed_x509_ocsp_cache_free(t->ocsp);
 	free(t);
 }
 
@@ -638,6 +630,11 @@ fed_x509_verify(const struct fed_x509_trust *t, X509 *leaf, STACK_OF(X509) *chai
 		goto out;
 	if ((r = check_path(t, res)) == 0 && res->why == FED_X509_OK)
 		crl_check(t, res, now);
+	/* OCSP: its CA's way, or crl+ocsp's when the CRL said nothing. */
+	if (r == 0 && res->why == FED_X509_OK && !res->rev_good &&
+	    (res->ca->revocation == FED_X509_REV_OCSP ||
+	    res->ca->revocation == FED_X509_REV_CRL_OCSP))
+		fed_x509_ocsp_check(t->ocsp, res->ca, res, now);
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
@@ -731,34 +728,18 @@ int
 fed_x509_cert_names(X509 *x, char id[FED_X509_HEX_LEN + 1], char *issuer,
     size_t issuersz, char *serial, size_t serialsz)
 {
-	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
-	unsigned char *der = NULL, *sder = NULL, md[32];
 	BIGNUM *bn = NULL;
 	char *hex = NULL;
-	EVP_MD_CTX *c = NULL;
-	int n, sl, r = YH_ERR_CRYPTO;
+	int r;
 
-	if ((r = issuer_text(x, issuer, issuersz)) != 0)
+	if ((r = issuer_text(x, issuer, issuersz)) != 0 || (r = fed_x509_cert_id(x, id)) != 0)
 		return r;
 	r = YH_ERR_CRYPTO;
-	if ((n = i2d_X509_NAME(X509_get_issuer_name(x), &der)) <= 0 ||
-	    (sl = i2d_ASN1_INTEGER(sn, &sder)) <= 0 || (c = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(c, der, (size_t)n) != 1 ||
-	    EVP_DigestUpdate(c, sder, (size_t)sl) != 1 ||
-	    EVP_DigestFinal_ex(c, md, NULL) != 1 ||
-	    (bn = ASN1_INTEGER_to_BN(sn, NULL)) == NULL || (hex = BN_bn2hex(bn)) == NULL)
-		goto out;
-	yh_hex_encode(md, sizeof(md), id);
-	if (hex[0] == '-')
-		r = YH_ERR_INVALID;
-	else
-		r = yh_strlcpy(serial, hex, serialsz) == 0 ? 0 : YH_ERR_TOO_LONG;
-out:
-	OPENSSL_free(der);
-	OPENSSL_free(sder);
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) != NULL &&
+	    (hex = BN_bn2hex(bn)) != NULL)
+		r = hex[0] == '-' ? YH_ERR_INVALID :
+		    yh_strlcpy(serial, hex, serialsz) == 0 ? 0 : YH_ERR_TOO_LONG;
 	OPENSSL_free(hex);
 	BN_free(bn);
-	EVP_MD_CTX_free(c);
 	return r;
 }

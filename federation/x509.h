@@ -11,6 +11,8 @@
  *   cert.ca.NAME.crl = FILE             a CRL of the CA (DER or PEM), read with the rest
  *   cert.ca.NAME.crl = URL              or an http(s) URL, fetched in the background
  *                                       (fed_x509_trust_crl_*), never on a login
+ *   cert.ca.NAME.ocsp = URL             the OCSP responder (default: the certificate's
+ *                                       authorityInfoAccess), for revocation ocsp
  *   cert.ca.NAME.profile = PROFILE      where the identity is (default gmt0015)
  *   cert.ca.NAME.policies = OID, ...    the end-entity must name one of them (default: any)
  *   cert.profile.PROFILE.id_number = SOURCE; SOURCE...
@@ -105,6 +107,8 @@ struct fed_x509_ca {
 	bool fail_open;
 	char *crl;                             /* cert.ca.NAME.crl: a CRL file (DER or PEM) */
 	char *crl_url;                         /* or its http(s) URL (then crl is NULL) */
+	char *ocsp_url;                        /* cert.ca.NAME.ocsp: the OCSP responder;
+	                                        * NULL: the certificate's (AIA) */
 	char where_crl[FED_X509_WHERE_MAX];
 	char profile[FED_X509_NAME_MAX + 1];   /* "" = gmt0015 */
 	char where_profile[FED_X509_WHERE_MAX];
@@ -241,10 +245,32 @@ struct fed_x509_result {
 	char value[FED_X509_VALUE_MAX];   /* its canonical value (ID number, code) */
 	char source[96];                  /* where it was: "ext:1.2.156.10260.4.1.1" */
 	unsigned char key_sha256[32];     /* SHA-256 of the end-entity's SubjectPublicKeyInfo */
-	bool rev_good;                    /* a CRL in force does not list it */
+	bool rev_good;                    /* a CRL in force does not list it, or OCSP said good */
 	char rev_source[64];              /* "crl:2026-12-06T20:00:00.000Z" (its thisUpdate), or
-	                                   * "" */
+	                                   * "ocsp:..." (the response's), or "" */
+	char rev_why[96];                 /* why OCSP gave no answer, or "" */
 };
+
+/*
+ * OCSP (RFC 6960, x509_ocsp.c), for a CA whose revocation is ocsp, or crl+ocsp when its
+ * CRL gave no answer: the responder of cert.ca.NAME.ocsp, else the end-entity's
+ * authorityInfoAccess, is asked with a nonce (POST, federation/http.c's rules,
+ * FED_X509_OCSP_TIMEOUT_MS); the answer counts only when it is successful, its nonce
+ * matches (a responder that sends none is accepted), it is signed by the issuer or by a
+ * responder the issuer certified for OCSP signing (id-kp-OCSPSigning; SM2 signatures over
+ * the to-be-signed bytes with the distinguishing ID), and it is current (thisUpdate to
+ * nextUpdate, 5 min of clock skew). good and revoked are kept by the trust set until
+ * nextUpdate (5 min without one) for the next login. Sets res as crl_check does:
+ * rev_good and rev_source "ocsp:THISUPDATE", or FED_X509_REVOKED; an answer that does
+ * not count leaves the status unknown (the CA's fail policy decides) and says why in
+ * res->rev_why.
+ */
+#define FED_X509_OCSP_TIMEOUT_MS 5000
+struct fed_x509_ocsp_cache;
+void fed_x509_ocsp_check(struct fed_x509_ocsp_cache *c, const struct fed_x509_ca *ca,
+    struct fed_x509_result *res, time_t now);
+int fed_x509_ocsp_cache_new(struct fed_x509_ocsp_cache **out) YH_WUR;
+void fed_x509_ocsp_cache_free(struct fed_x509_ocsp_cache *c);
 
 /* A CRL, its revoked serials sorted for a lookup in O(log n) (x509_crl.c). */
 struct fed_x509_crl;
@@ -259,6 +285,11 @@ struct fed_x509_crl;
  */
 int fed_x509_crl_load(const char *path, STACK_OF(X509) *issuers, struct fed_x509_crl **out,
     const char **why) YH_WUR;
+
+/* Whether sig is k's SM2 signature over the n bytes at tbs, with SM3 and the default
+ * distinguishing ID (what OpenSSL's CRL and OCSP calls cannot check). */
+bool fed_x509_sm2_tbs_ok(EVP_PKEY *k, const unsigned char *tbs, size_t n,
+    const ASN1_BIT_STRING *sig);
 
 /* As fed_x509_crl_load, from the n bytes at text (DER or PEM). */
 int fed_x509_crl_parse(const char *text, size_t n, STACK_OF(X509) *issuers,
@@ -338,7 +369,7 @@ const char *fed_x509_proof_alg(X509 *x);
  * whose end-entity is not revoked: good when a CRL in force does not list it
  * (fed_x509_verify's res->rev_good); with revocation none the certificate is accepted
  * (FED_X509_REV_NOT_REQUIRED); else a status not known (no CRL of its issuer, or one
- * past its nextUpdate; OCSP is not consulted yet) refuses under fail closed
+ * past its nextUpdate, and no OCSP answer that counts) refuses under fail closed
  * (FED_X509_REV_REFUSED) and is accepted under fail open (FED_X509_REV_ACCEPTED_UNKNOWN).
  */
 enum fed_x509_rev_decision {
@@ -362,6 +393,9 @@ const char *fed_x509_rev_decision_str(enum fed_x509_rev_decision d);
 #define FED_X509_HEX_LEN 64
 int fed_x509_cert_names(X509 *x, char id[FED_X509_HEX_LEN + 1], char *issuer,
     size_t issuersz, char *serial, size_t serialsz) YH_WUR;
+
+/* fed_x509_cert_names' id alone. 0 or YH_ERR_CRYPTO. */
+int fed_x509_cert_id(X509 *x, char id[FED_X509_HEX_LEN + 1]) YH_WUR;
 
 /* "id_number", "credit_code", "org_code", "reg_number". */
 const char *fed_x509_field_str(enum fed_x509_field f);

@@ -342,6 +342,14 @@ ca_line(struct fed_x509_ca *ca, const char *field, const char *value, const char
 		return path_set(&ca->cross_certs, ca->where_cross, value, file, where, why);
 	if (strcmp(field, "crl") == 0)
 		return crl_set(ca, value, file, where, why);
+	if (strcmp(field, "ocsp") == 0) {
+		if (ca->ocsp_url != NULL || !fed_http_url_ok(value)) {
+			*why = ca->ocsp_url != NULL ? "given twice" :
+			    "not an http or https URL with a host";
+			return YH_ERR_CONFIG;
+		}
+		return (ca->ocsp_url = strdup(value)) != NULL ? 0 : YH_ERR_ALLOC;
+	}
 	if (strcmp(field, "revocation") == 0) {
 		if (strcmp(value, "crl") == 0)
 			ca->revocation = FED_X509_REV_CRL;
@@ -377,7 +385,7 @@ ca_line(struct fed_x509_ca *ca, const char *field, const char *value, const char
 	}
 	if (strcmp(field, "policies") == 0)
 		return policies_parse(ca, value, why);
-	*why = "unknown field (roots, intermediates, cross_certs, crl, revocation, fail, "
+	*why = "unknown field (roots, intermediates, cross_certs, crl, ocsp, revocation, fail, "
 	    "profile, policies)";
 	return YH_ERR_CONFIG;
 }
@@ -488,6 +496,7 @@ fed_x509_cfg_free(struct fed_x509_cfg *c)
 		free(c->ca[i].cross_certs);
 		free(c->ca[i].crl);
 		free(c->ca[i].crl_url);
+		free(c->ca[i].ocsp_url);
 		for (size_t j = 0; j < c->ca[i].npolicies; j++)
 			ASN1_OBJECT_free(c->ca[i].policies[j]);
 	}

@@ -13,7 +13,7 @@
  * the organization by its credit code (or organization code): the session is then the
  * organization's own uid, which /authorize turns into acting for it (role
  * OIDC_ORG_ROLE_CERT_HOLDER, authorize.h rule 5c). A certificate its CA's CRL lists
- * is refused; one whose status is unknown (no CRL in force, OCSP not built) is refused
+ * is refused; one whose status is unknown (no CRL in force, no OCSP answer that counts) is refused
  * under fail closed and accepted, audited as such, under fail open
  * (fed_x509_rev_decide). The session gets LoA 4 and amr "hwk" and "x509". Every refusal is audited (login.failure, method cert, the reason)
  * and answered with the form and a page saying why.
@@ -161,6 +161,8 @@ audit(struct cert_req *j, const char *event, const char *uid, const char *reason
 		    res->rev_good))));
 		if (res->rev_source[0] != '\0')
 			json_object_set_new(f, "revocation_source", json_string(res->rev_source));
+		if (res->rev_why[0] != '\0')
+			json_object_set_new(f, "revocation_detail", json_string(res->rev_why));
 	}
 	if (res != NULL && res->path != NULL) {
 		for (size_t i = 0; i < 32; i++)
