@@ -54,29 +54,12 @@ taken() {
   done
   return 1
 }
-challenge() {
-  req "$1" GET '/login/cert?next=%2Faccount'
-  req "$1" GET /login/cert/challenge
-  CH=$(node -e "process.stdout.write(JSON.parse(process.argv[1]).challenge || '')" "$BODY")
-  CSRF=$(node -e "process.stdout.write(JSON.parse(process.argv[1]).csrf || '')" "$BODY")
-}
-# login NAME: a fresh browser's certificate login with NAME; STATUS, BODY of the POST.
-login() {
-  rm -f "$TMP/b.jar"
-  challenge b
-  printf '%s' "$CH" >"$TMP/msg"
-  openssl dgst -sm3 -sign "$P/$1.key" -sigopt distid:1234567812345678 "$TMP/msg" |
-    base64 -w0 >"$TMP/sig"
-  req b POST /login/cert --data-urlencode "csrf=$CSRF" --data-urlencode "next=/account" \
-    --data-urlencode "challenge=$CH" --data-urlencode "cert@$P/$1.pem" \
-    --data-urlencode "signature@$TMP/sig"
-}
 
 start_authd -c "$TMP/authd.conf"
 taken 1 && ok "the CRL is fetched in the background at start" || fail "no CRL fetched"
 [[ -s $S/crl/a.crl ]] && cmp -s "$S/crl/a.crl" "$W/ia.crl" &&
   ok "its last good copy is kept in STATE_DIR/crl" || fail "no copy in $S/crl"
-login pa
+pki_login pa
 [[ $STATUS == 303 ]] && (($(audit_count login.success '"revocation":"good"' '"revocation_source":"crl:') == 1)) &&
   ok "pa logs in, the fetched CRL as the revocation source" || fail "pa: $STATUS"
 
@@ -86,7 +69,7 @@ publish "$(pki_serial "$P" pa)"
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"
 taken 2 && ok "SIGHUP fetches the CRL again" || fail "no fetch after SIGHUP"
-login pa
+pki_login pa
 [[ $STATUS == 403 && $BODY == *'已被吊销'* ]] && ok "pa refused once the new CRL is taken" ||
   fail "pa after revocation: $STATUS"
 
@@ -107,7 +90,7 @@ for _ in $(seq 1 100); do
 done
 tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'has a signature that does not verify: not taken' &&
   ok "a tampered CRL is not taken" || fail "tampered CRL: $(tail -n 3 "$TMP/authd.log")"
-login pa
+pki_login pa
 [[ $STATUS == 403 && $BODY == *'已被吊销'* ]] && ok "the CRL in force stays" || fail "after tampering: $STATUS"
 cmp -s "$S/crl/a.crl" "$P/ia.crl" && ok "the copy on disk is still the last good one" ||
   fail "the copy was replaced by the tampered CRL"
@@ -117,7 +100,7 @@ check_stop_authd
 stop_pid "$WPID"
 WPID=
 start_authd -c "$TMP/authd.conf"
-login pa
+pki_login pa
 [[ $STATUS == 403 && $BODY == *'已被吊销'* ]] && ok "after a restart without the server, the copy is used" ||
   fail "restart without the server: $STATUS"
 for _ in $(seq 1 50); do
@@ -142,7 +125,7 @@ for _ in $(seq 1 120); do
   (($(grep -c 'a new CRL from' "$TMP/authd.log") > n)) && break
   sleep 0.1
 done
-login pa
+pki_login pa
 [[ $STATUS == 303 ]] && ok "a CRL near its nextUpdate is fetched again without a SIGHUP" ||
   fail "refresh before nextUpdate: $STATUS ($(grep -c 'a new CRL from' "$TMP/authd.log") taken)"
 

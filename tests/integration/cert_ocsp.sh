@@ -76,31 +76,14 @@ stop_authd || die "authd did not stop cleanly"
 printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$PKI_ID_A" --name 持证人 \
   --password-stdin
 
-challenge() {
-  req "$1" GET '/login/cert?next=%2Faccount'
-  req "$1" GET /login/cert/challenge
-  CH=$(node -e "process.stdout.write(JSON.parse(process.argv[1]).challenge || '')" "$BODY")
-  CSRF=$(node -e "process.stdout.write(JSON.parse(process.argv[1]).csrf || '')" "$BODY")
-}
-# login NAME: a fresh browser's certificate login with NAME; STATUS, BODY of the POST.
-login() {
-  rm -f "$TMP/b.jar"
-  challenge b
-  printf '%s' "$CH" >"$TMP/msg"
-  openssl dgst -sm3 -sign "$P/$1.key" -sigopt distid:1234567812345678 "$TMP/msg" |
-    base64 -w0 >"$TMP/sig"
-  req b POST /login/cert --data-urlencode "csrf=$CSRF" --data-urlencode "next=/account" \
-    --data-urlencode "challenge=$CH" --data-urlencode "cert@$P/$1.pem" \
-    --data-urlencode "signature@$TMP/sig"
-}
 
 start_authd -c "$TMP/authd.conf"
-login pa
+pki_login pa
 [[ $STATUS == 303 ]] &&
   (($(audit_count login.success '"revocation":"good"' '"revocation_source":"ocsp:') == 1)) &&
   ok "pa logs in, the SM2 responder's answer as the revocation source" ||
   fail "pa: $STATUS $(grep -o '"revocation_detail":"[^"]*"' "$S/audit.log" | tail -1)"
-login pv
+pki_login pv
 [[ $STATUS == 403 && $BODY == *'已被吊销'* ]] &&
   (($(audit_count login.failure '"reason":"revoked"' '"revocation_source":"ocsp:') == 1)) &&
   ok "pv refused: revoked by OCSP" ||
@@ -108,21 +91,21 @@ login pv
 # The responder down: pa's good answer is cached until its nextUpdate.
 stop_pid "$OPID"
 OPID=
-login pa
+pki_login pa
 [[ $STATUS == 303 ]] && ok "a cached good answer serves while the responder is down" ||
   fail "cached: $STATUS"
 check_stop_authd
 
 # A fresh authd, responder down: fail closed refuses, fail open accepts and audits.
 start_authd -c "$TMP/authd.conf"
-login pa
+pki_login pa
 [[ $STATUS == 403 && $BODY == *'暂时无法确认'* ]] &&
   (($(audit_count login.failure '"reason":"revocation_unknown"' '"revocation_detail":"responder:') >= 1)) &&
   ok "responder down, fail closed: refused" || fail "down, closed: $STATUS"
 conf "http://127.0.0.1:$OPORT/" open
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"
-login pa
+pki_login pa
 [[ $STATUS == 303 ]] && (($(audit_count login.success '"revocation":"unknown_accepted"') == 1)) &&
   ok "responder down, fail open: accepted and audited" || fail "down, open: $STATUS"
 
@@ -132,7 +115,7 @@ OCSP_OPTS=-resp_no_certs responder
 conf "http://127.0.0.1:$XPORT/" closed
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"
-login pv
+pki_login pv
 [[ $STATUS == 403 && $BODY == *'暂时无法确认'* ]] &&
   (($(audit_count login.failure '"revocation_detail":"the response'"'"'s signature does not verify"') == 1)) &&
   ok "a tampered OCSP response is rejected" ||
