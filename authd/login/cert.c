@@ -55,6 +55,8 @@ struct cert_req {
 	char csrf[CSRF_TOKEN_SIZE];
 	char challenge[CERT_CHALLENGE_LEN + 1];
 	char *cert, *chain, *sig;
+	bool tls;                          /* the certificate a trusted proxy forwarded (its
+	                                    * TLS handshake proved the key): no challenge */
 };
 
 static void
@@ -78,7 +80,9 @@ respond(struct cert_req *j, unsigned status, enum page_msg alert)
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_CERT_LOGIN_TITLE));
 	tpl_cert_login_render(&p, &(struct tpl_cert_login){
 	    .csrf = j->csrf, .next = j->next,
-	    .alert = alert != 0 ? page_msg(p.lang, alert) : NULL });
+	    .alert = alert != 0 ? page_msg(p.lang, alert) : NULL,
+	    .tls = j->app->cfg->cert_proxy_header != NULL &&
+	    j->app->cfg->cert_proxy_header[0] != '\0' });
 	return page_send(&p, j->req, status);
 }
 
@@ -151,6 +155,7 @@ audit(struct cert_req *j, const char *event, const char *uid, const char *reason
 	int r;
 
 	json_object_set_new(f, "method", json_string("cert"));
+	json_object_set_new(f, "flow", json_string(j->tls ? "proxy_tls" : "challenge"));
 	json_object_set_new(f, "ip", json_string(j->ri.ip));
 	if (reason != NULL)
 		json_object_set_new(f, "reason", json_string(reason));
@@ -398,16 +403,18 @@ cert_attempt(struct cert_req *j)
 	memset(&res, 0, sizeof(res));
 	if (trust == NULL)
 		return respond(j, 503, PAGE_MSG_CERT_UNAVAILABLE);
-	if ((r = take_challenge(j, &done)) != 0 || done)
+	if (!j->tls && ((r = take_challenge(j, &done)) != 0 || done))
 		return r;
 	if (fed_x509_parse_cert(j->cert, strlen(j->cert), &leaf) != 0 ||
 	    (j->chain[0] != '\0' &&
 	    fed_x509_parse_chain(j->chain, strlen(j->chain), &chain) != 0) ||
-	    yh_b64_decode(j->sig, strlen(j->sig), sig, sizeof(sig), &siglen) != 0) {
+	    (!j->tls && yh_b64_decode(j->sig, strlen(j->sig), sig, sizeof(sig), &siglen) != 0)) {
 		r = refuse(j, 400, PAGE_MSG_CERT_BAD_INPUT, "bad_input", NULL);
 		goto out;
 	}
-	r = fed_x509_proof_verify(leaf, (const unsigned char *)j->challenge,
+	/* The proxy's TLS handshake proved the key; the chain and revocation are checked
+	 * here again all the same. */
+	r = j->tls ? 0 : fed_x509_proof_verify(leaf, (const unsigned char *)j->challenge,
 	    strlen(j->challenge), sig, siglen);
 	if (r == YH_ERR_AUTH || r == YH_ERR_UNSUPPORTED || r == YH_ERR_TOO_LONG) {
 		r = refuse(j, 403, PAGE_MSG_CERT_BAD_SIGNATURE, "bad_signature", NULL);
@@ -481,6 +488,66 @@ cert_req_new(struct http_req *req, struct authd_app *app, struct cert_req **out,
 	return 0;
 }
 
+/* A certificate form's POST: its CSRF token checked (a rejection answered, *j NULL),
+ * then its fields copied (cert_req_new). */
+static int
+cert_form(struct http_req *req, struct authd_app *app, struct cert_req **j, bool *bad)
+{
+	int r;
+
+	*j = NULL;
+	if ((r = csrf_verify(req, app->keys, CERT_PURPOSE, NULL)) != 0)
+		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
+	return cert_req_new(req, app, j, bad);
+}
+
+/*
+ * POST /login/cert/tls: the client certificate a TLS-terminating proxy forwarded in
+ * cert.proxy_header (URL-encoded PEM), believed only from http.trusted_proxies and
+ * verified here as any certificate (chain, usage, revocation, identity).
+ */
+int
+login_cert_tls_post(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	const char *hdr = app->cfg->cert_proxy_header;
+	struct cert_req *j = NULL;
+	char *pem = NULL;
+	bool bad;
+	int r;
+
+	if ((r = cert_form(req, app, &j, &bad)) != 0 || j == NULL)
+		return r;
+	j->tls = true;
+	if (hdr == NULL || hdr[0] == '\0') {
+		r = respond(j, 404, PAGE_MSG_CERT_UNAVAILABLE);
+		goto out;
+	}
+	if (!http_req_via_trusted_proxy(req)) {
+		r = refuse(j, 403, PAGE_MSG_CERT_PROXY_UNTRUSTED, "proxy_untrusted", NULL);
+		goto out;
+	}
+	r = http_req_header_unescaped(req, hdr, CERT_FIELD_MAX, &pem);
+	if (r == YH_ERR_NOT_FOUND) {
+		r = refuse(j, 400, PAGE_MSG_CERT_NO_CLIENT_CERT, "no_client_certificate", NULL);
+		goto out;
+	}
+	if (r == YH_ERR_INVALID || r == YH_ERR_TOO_LONG) {
+		r = refuse(j, 400, PAGE_MSG_CERT_BAD_INPUT, "bad_input", NULL);
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	free(j->cert);
+	j->cert = pem;
+	j->chain[0] = '\0';
+	return login_job_start(req, app, LOGIN_CERT_TLS_PATH, "certificate login",
+	    cert_req_run, cert_req_drop, j);
+out:
+	cert_req_free(j);
+	return r;
+}
+
 int
 login_cert_post(struct http_req *req, void *arg)
 {
@@ -489,9 +556,7 @@ login_cert_post(struct http_req *req, void *arg)
 	bool bad;
 	int r;
 
-	if ((r = csrf_verify(req, app->keys, CERT_PURPOSE, NULL)) != 0)
-		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
-	if ((r = cert_req_new(req, app, &j, &bad)) != 0)
+	if ((r = cert_form(req, app, &j, &bad)) != 0 || j == NULL)
 		return r;
 	if (bad) {
 		r = respond(j, 400, PAGE_MSG_CERT_BAD_INPUT);

@@ -133,6 +133,7 @@ int login_sms_post(struct http_req *req, void *arg);
 int login_cert_get(struct http_req *req, void *arg);
 int login_cert_challenge_get(struct http_req *req, void *arg);
 int login_cert_post(struct http_req *req, void *arg);
+int login_cert_tls_post(struct http_req *req, void *arg);
 
 #define LOGIN_CERT_PATH "/login/cert"                  /* certificate login (cert.c) */
 
@@ -148,6 +149,7 @@ int login_crl_start(struct authd_app *app, struct login_crl **out) YH_WUR;
 void login_crl_refresh(struct login_crl *l);
 void login_crl_stop(struct login_crl *l);
 #define LOGIN_CERT_CHALLENGE_PATH "/login/cert/challenge"
+#define LOGIN_CERT_TLS_PATH "/login/cert/tls"              /* from a TLS proxy */
 #define LOGIN_CERT_CHALLENGE_TTL 120                   /* seconds a challenge is good */
 
 #define LOGIN_PRIVACY_PATH "/privacy"

@@ -357,6 +357,52 @@ challenge b
 post b pa "$CH" "$(sign pa "$CH")"
 refused "pa after pa2's key was bound" 403 "密钥不一致" certificate_key_changed
 
+# Mutual TLS at a proxy: cert.proxy_header, believed only from http.trusted_proxies, the
+# certificate verified again by authd.
+esc() { "$PY" -c 'import sys,urllib.parse as u;print(u.quote(open(sys.argv[1]).read(),safe=""))' "$1"; }
+# tls_post JAR NAME [curl args]: the certificate form's TLS button, the proxy forwarding
+# NAME's certificate (none with NAME "-").
+tls_post() {
+  local -a h=()
+  [[ $2 == - ]] || h=(-H "X-SSL-Client-Cert: $(esc "$P/$2.pem")")
+  rm -f "$TMP/$1.jar"
+  req "$1" GET '/login/cert?next=%2Faccount'
+  req "$1" POST /login/cert/tls --data-urlencode "csrf=$(form_value csrf)" \
+    --data-urlencode "next=/account" "${h[@]}" "${@:3}"
+}
+cp "$TMP/authd.conf" "$TMP/authd.conf.orig"
+printf 'cert.proxy_header = X-SSL-Client-Cert\nhttp.trusted_proxies = 10.9.9.9\n' >>"$TMP/authd.conf"
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
+req t GET /login/cert
+[[ $BODY == *'action="/login/cert/tls"'* ]] && ok "the certificate page offers the proxy's certificate" ||
+  fail "no TLS button"
+tls_post t pr
+refused "a proxy header from an untrusted address" 403 "不是经本站信任的代理" proxy_untrusted
+[[ -z $(jar_value t yh_sid) ]] || fail "an untrusted proxy header opened a session"
+cp "$TMP/authd.conf.orig" "$TMP/authd.conf"
+printf 'cert.proxy_header = X-SSL-Client-Cert\nhttp.trusted_proxies = 127.0.0.1\n' >>"$TMP/authd.conf"
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
+tls_post t pr
+[[ $STATUS == 303 && $LOCATION == /account && -n $(jar_value t yh_sid) ]] &&
+  (($(audit_count login.success '"flow":"proxy_tls"' '"loa":4') == 1)) &&
+  ok "the trusted proxy's certificate logs pr in at LoA 4" ||
+  fail "proxy login: $STATUS $LOCATION $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -1)"
+tls_post t pv
+refused "a revoked certificate through the proxy (checked again)" 403 "已被吊销" revoked
+tls_post t unknown
+refused "an unknown CA's certificate through the proxy" 403 "不是由本站信任的证书机构签发的" unknown_ca
+tls_post t -
+refused "no certificate forwarded" 400 "未收到浏览器出示的证书" no_client_certificate
+rm -f "$TMP/t.jar"
+req t GET '/login/cert?next=%2Faccount'
+req t POST /login/cert/tls --data-urlencode "csrf=$(form_value csrf)" -H 'X-SSL-Client-Cert: %ZZ'
+refused "a header that does not decode" 400 "" bad_input
+cp "$TMP/authd.conf.orig" "$TMP/authd.conf"
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
+
 # No browser session: no challenge.
 req - GET /login/cert/challenge
 [[ $STATUS == 400 && $BODY == *invalid_request* ]] && ok "no challenge without the browser's cookie" ||
