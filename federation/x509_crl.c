@@ -188,7 +188,8 @@ serials(X509_CRL *crl, struct fed_x509_crl *c, const char **why)
 			*why = "lists a serial longer than 20 octets";
 			return YH_ERR_CONFIG;
 		}
-	qsort(c->s, c->n, sizeof(*c->s), serial_cmp);
+	if (c->n > 1)   /* an empty CRL has no array: qsort must not see NULL */
+		qsort(c->s, c->n, sizeof(*c->s), serial_cmp);
 	return 0;
 }
 
