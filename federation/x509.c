@@ -332,6 +332,19 @@ fed_x509_trust_crl_failed(struct fed_x509_trust *t, size_t i, time_t now)
 	pthread_mutex_unlock(&t->mu);
 }
 
+/* Whether crl is older than CA i's CRL in force. */
+static bool
+older(struct fed_x509_trust *t, size_t i, const struct fed_x509_crl *crl)
+{
+	bool o;
+
+	pthread_mutex_lock(&t->mu);
+	o = t->ca[i].crl != NULL &&
+	    fed_x509_crl_this_update(crl) < fed_x509_crl_this_update(t->ca[i].crl);
+	pthread_mutex_unlock(&t->mu);
+	return o;
+}
+
 int
 fed_x509_trust_crl_put(struct fed_x509_trust *t, size_t i, const char *data, size_t n,
     time_t now, const char **why)
@@ -352,17 +365,25 @@ fed_x509_trust_crl_put(struct fed_x509_trust *t, size_t i, const char *data, siz
 		r = YH_ERR_INVALID;
 	if (r != 0)
 		return r;
+	/* The copy is written outside the lock (an fsync must not hold up logins); the
+	 * CRL in force is compared again when swapping. */
+	if (older(t, i, crl)) {
+		*why = "is older than the CRL in force";
+		fed_x509_crl_free(crl);
+		return YH_ERR_INVALID;
+	}
+	crl_copy_path(t, i, path, sizeof(path));
+	if (path[0] != '\0' && yh_file_write_atomic(path, data, n, 0600, YH_FILE_REPLACE,
+	    &f) != 0) {
+		*why = "cannot be kept on disk";
+		fed_x509_crl_free(crl);
+		return YH_ERR_IO;
+	}
 	pthread_mutex_lock(&t->mu);
 	old = t->ca[i].crl;
 	if (old != NULL && fed_x509_crl_this_update(crl) < fed_x509_crl_this_update(old)) {
 		*why = "is older than the CRL in force";
 		r = YH_ERR_INVALID;
-	}
-	crl_copy_path(t, i, path, sizeof(path));
-	if (r == 0 && path[0] != '\0' && yh_file_write_atomic(path, data, n, 0600,
-	    YH_FILE_REPLACE, &f) != 0) {
-		*why = "cannot be kept on disk";
-		r = YH_ERR_IO;
 	}
 	if (r == 0) {
 		t->ca[i].crl = crl;
