@@ -321,8 +321,9 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	FED_SMS_CFG_OPTIONS(OFF(sms)),
 	{ .name = "cert.ca.", .type = YH_CFG_FAMILY, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(cert), .family = fed_x509_cfg_line,
-	  .help = "`cert.ca.NAME.FIELD` (roots, intermediates, cross_certs, crl, revocation, "
-	      "fail, profile, policies): a CA whose certificates log people in (docs/certificates.md)" },
+	  .help = "`cert.ca.NAME.FIELD` (roots, intermediates, cross_certs, crl (a file or an "
+	      "http(s) URL), ocsp, revocation, fail, profile, policies): a CA whose certificates "
+	      "log people in (docs/certificates.md)" },
 	{ .name = "cert.profile.", .type = YH_CFG_FAMILY, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(cert), .family = fed_x509_cfg_line,
 	  .help = "`cert.profile.NAME.FIELD` (id_number, credit_code, org_code, reg_number): "

@@ -27,7 +27,7 @@
  * number from 1.2.156.10260.4.1.3). Relative files are taken relative to the
  * configuration file; every error names the file and line of the key at fault.
  *
- * Trust (x509.c). fed_x509_trust_load reads every CA's files into one immutable trust
+ * Trust (x509.c). fed_x509_trust_load reads every CA's files into one trust
  * set (one X509_STORE of all roots, the intermediates and cross-certificates as the
  * untrusted pool), built once per configuration and shared by threads. fed_x509_verify
  * builds a path from a certificate (and an optional chain the client sent) to a root,
@@ -175,7 +175,8 @@ struct fed_x509_trust;
  * something else than certificates, a root that is not a CA; err names the key's
  * file:line) or YH_ERR_ALLOC. A configuration with no CA gives an empty set (every
  * certificate is then of an unknown CA). Free with fed_x509_trust_free; the set is
- * immutable and may be used by many threads at once.
+ * immutable (but for the CRLs by URL, swapped under a lock) and may be used by many
+ * threads at once.
  */
 int fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **out,
     char *err, size_t errsz) YH_WUR;
