@@ -19,6 +19,7 @@
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "federation/http.h"
 #include "common/secmem.h"
 #include "federation/x509.h"
 #include "token/jose_alg.h"
@@ -32,6 +33,9 @@ struct trust_ca {
 	                                   * CRL by URL: swapped under the trust's mu) */
 	time_t fetched, failed;           /* a CRL by URL: last taken, last failure (0:
 	                                   * none by this trust set) */
+	char cdp[FED_X509_URL_MAX];       /* without cert.ca.NAME.crl: the first http(s) CRL
+	                                   * distribution point of a certificate that
+	                                   * verified under the CA ("" none yet; under mu) */
 };
 
 struct fed_x509_trust {
@@ -140,6 +144,17 @@ load_kind(struct fed_x509_trust *t, size_t i, int k, char *err, size_t errsz)
 	return 0;
 }
 
+/* Whether CA i takes its CRL from a certificate's distribution point: revocation by
+ * CRL, and neither a file nor a URL configured. */
+static bool
+by_cdp(const struct fed_x509_trust *t, size_t i)
+{
+	const struct fed_x509_ca *ca = &t->cfg->ca[i];
+
+	return ca->crl == NULL && ca->crl_url == NULL &&
+	    (ca->revocation == FED_X509_REV_CRL || ca->revocation == FED_X509_REV_CRL_OCSP);
+}
+
 /* Every certificate of CA i (borrowed), in *all. */
 static int
 ca_certs(const struct fed_x509_trust *t, size_t i, STACK_OF(X509) **all)
@@ -197,7 +212,7 @@ load_crl(struct fed_x509_trust *t, size_t i, char *err, size_t errsz)
 	const char *why = NULL;
 	int r = 0;
 
-	if (ca->crl_url != NULL && (r = load_crl_copy(t, i)) != 0)
+	if ((ca->crl_url != NULL || by_cdp(t, i)) && (r = load_crl_copy(t, i)) != 0)
 		return YH_FAIL(r, err, errsz, "out of memory");
 	if (ca->crl == NULL)
 		return 0;
@@ -274,10 +289,58 @@ fed_x509_trust_nca(const struct fed_x509_trust *t)
 	return t != NULL ? t->nca : 0;
 }
 
-const char *
-fed_x509_trust_crl_url(const struct fed_x509_trust *t, size_t i)
+int
+fed_x509_trust_crl_url(struct fed_x509_trust *t, size_t i, char *out, size_t outsz)
 {
-	return i < t->nca ? t->cfg->ca[i].crl_url : NULL;
+	int r = YH_ERR_NOT_FOUND;
+
+	out[0] = '\0';
+	if (i >= t->nca)
+		return r;
+	if (t->cfg->ca[i].crl_url != NULL)
+		return yh_strlcpy(out, t->cfg->ca[i].crl_url, outsz);
+	pthread_mutex_lock(&t->mu);
+	if (t->ca[i].cdp[0] != '\0')
+		r = yh_strlcpy(out, t->ca[i].cdp, outsz);
+	pthread_mutex_unlock(&t->mu);
+	return r;
+}
+
+/* Records ee's first http(s) CRL distribution point for CA i (by_cdp), once. */
+static void
+cdp_learn(struct fed_x509_trust *t, size_t i, X509 *ee)
+{
+	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(ee, NID_crl_distribution_points, NULL,
+	    NULL);
+	char url[FED_X509_URL_MAX] = "";
+
+	for (int k = 0; url[0] == '\0' && k < sk_DIST_POINT_num(dps); k++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(dps, k);
+		GENERAL_NAMES *names;
+
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		names = dp->distpoint->name.fullname;
+		for (int m = 0; url[0] == '\0' && m < sk_GENERAL_NAME_num(names); m++) {
+			GENERAL_NAME *g = sk_GENERAL_NAME_value(names, m);
+			const ASN1_IA5STRING *u = g->type == GEN_URI ? g->d.uniformResourceIdentifier :
+			    NULL;
+
+			if (u != NULL && (size_t)u->length < sizeof(url)) {
+				memcpy(url, u->data, (size_t)u->length);
+				url[u->length] = '\0';
+				if (strlen(url) != (size_t)u->length || !fed_http_url_ok(url))
+					url[0] = '\0';
+			}
+		}
+	}
+	CRL_DIST_POINTS_free(dps);
+	if (url[0] == '\0')
+		return;
+	pthread_mutex_lock(&t->mu);
+	if (t->ca[i].cdp[0] == '\0')
+		memcpy(t->ca[i].cdp, url, sizeof(url));
+	pthread_mutex_unlock(&t->mu);
 }
 
 const char *
@@ -293,11 +356,13 @@ fed_x509_trust_crl_due(struct fed_x509_trust *t, size_t i, time_t now)
 	time_t this, next;
 	bool due;
 
-	if (i >= t->nca || t->cfg->ca[i].crl_url == NULL)
+	if (i >= t->nca || (t->cfg->ca[i].crl_url == NULL && !by_cdp(t, i)))
 		return false;
 	c = &t->ca[i];
 	pthread_mutex_lock(&t->mu);
-	if (c->failed != 0 && now < c->failed + FED_X509_CRL_RETRY_S)
+	if (t->cfg->ca[i].crl_url == NULL && c->cdp[0] == '\0')
+		due = false;   /* no certificate named a distribution point yet */
+	else if (c->failed != 0 && now < c->failed + FED_X509_CRL_RETRY_S)
 		due = false;
 	else if (c->fetched == 0 || c->crl == NULL)
 		due = true;
@@ -617,6 +682,8 @@ crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_t no
 	pthread_mutex_lock(&w->mu);
 	crl_check_locked(t->ca[i].crl, res, now);
 	pthread_mutex_unlock(&w->mu);
+	if (by_cdp(t, i))
+		cdp_learn(w, i, sk_X509_value(res->path, 0));
 }
 
 int

@@ -184,7 +184,10 @@ int fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **ou
 void fed_x509_trust_free(struct fed_x509_trust *t);
 
 /*
- * CRLs fetched by URL (cert.ca.NAME.crl = URL). fed_x509_trust_load starts such a CA
+ * CRLs fetched by URL (cert.ca.NAME.crl = URL; or, for a CA whose revocation is crl or
+ * crl+ocsp with no cert.ca.NAME.crl, the first http(s) CRL distribution point of a
+ * certificate that verified under it, learned at that login and fetched from then on:
+ * fed_x509_trust_crl_url gives the one in force). fed_x509_trust_load starts such a CA
  * with the last good copy in cfg->crl_dir (NAME.crl) when there is one that verifies,
  * so a restart needs no network; the program's background task then asks, for each
  * CA i below fed_x509_trust_nca, whether its CRL is due (fed_x509_trust_crl_due: never
@@ -198,8 +201,10 @@ void fed_x509_trust_free(struct fed_x509_trust *t);
  * taken either), YH_ERR_ALLOC. fed_x509_trust_crl_failed records a failed fetch.
  */
 #define FED_X509_CRL_RETRY_S 30
+#define FED_X509_URL_MAX 1024
 size_t fed_x509_trust_nca(const struct fed_x509_trust *t);
-const char *fed_x509_trust_crl_url(const struct fed_x509_trust *t, size_t i);
+int fed_x509_trust_crl_url(struct fed_x509_trust *t, size_t i, char *out, size_t outsz)
+    YH_WUR;
 const char *fed_x509_trust_ca_name(const struct fed_x509_trust *t, size_t i);
 bool fed_x509_trust_crl_due(struct fed_x509_trust *t, size_t i, time_t now);
 int fed_x509_trust_crl_put(struct fed_x509_trust *t, size_t i, const char *data, size_t n,

@@ -75,12 +75,13 @@ crl_get(const char *url, struct yh_buf *b, char *why, size_t whysz)
 static void
 crl_fetch(struct fed_x509_trust *t, const char *dir, size_t i)
 {
-	const char *url = fed_x509_trust_crl_url(t, i), *name = fed_x509_trust_ca_name(t, i);
-	const char *why = NULL;
-	char reason[200];
+	const char *name = fed_x509_trust_ca_name(t, i), *why = NULL;
+	char reason[200], url[FED_X509_URL_MAX];
 	struct yh_buf b;
 	int r;
 
+	if (fed_x509_trust_crl_url(t, i, url, sizeof(url)) != 0)
+		return;
 	yh_buf_init(&b, FED_X509_CRL_MAX);
 	if (dir != NULL && mkdir(dir, 0700) != 0 && errno != EEXIST)
 		yh_warn("cert.ca.%s.crl: cannot make %s: its copy will not be kept", name, dir);

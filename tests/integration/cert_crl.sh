@@ -4,7 +4,8 @@
 # background (never on a login), keeps the last good copy in STATE_DIR/crl, fetches
 # again on SIGHUP and before nextUpdate: a certificate revoked in a newly published CRL
 # is refused after the refresh; a restart with the server down uses the copy; a
-# tampered CRL is not taken (the CRL in force stays).
+# tampered CRL is not taken (the CRL in force stays); without cert.ca.a.crl, the
+# distribution point a certificate names is learned at its login and fetched.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -128,6 +129,38 @@ done
 pki_login pa
 [[ $STATUS == 303 ]] && ok "a CRL near its nextUpdate is fetched again without a SIGHUP" ||
   fail "refresh before nextUpdate: $STATUS ($(grep -c 'a new CRL from' "$TMP/authd.log") taken)"
+
+# The certificate's CRL distribution point: CA a without cert.ca.a.crl. pc names the
+# server's ia.crl; its first login comes before any CRL of CA a (unknown: fail closed
+# refuses) and makes authd fetch it in the background; then pc logs in, and pv is
+# refused as revoked by that CRL. The copy of the URL configured before is removed, so
+# nothing else could have given the CRL.
+check_stop_authd
+pki_cert "$P" pc sm2 "/CN=Zhang San/O=CA A" ia "$PKI_EE_EXT
+1.2.156.10260.4.1.1=ASN1:PRINTABLESTRING:$PKI_ID_A
+crlDistributionPoints=URI:http://127.0.0.1:$WPORT/ia.crl" || die "openssl: pc"
+sleep 1.1
+publish "$(pki_serial "$P" pv)"
+grep -v '^cert.ca.a.crl' "$TMP/authd.conf" >"$TMP/authd.conf.cdp"
+mv "$TMP/authd.conf.cdp" "$TMP/authd.conf"
+rm -f "$S/crl/a.crl"
+n=$(grep -c 'a new CRL from' "$TMP/authd.log")
+start_authd -c "$TMP/authd.conf"
+pki_login pc
+[[ $STATUS == 403 && $BODY == *'暂时无法确认'* ]] &&
+  ok "the first login naming a distribution point: no CRL yet (fail closed)" ||
+  fail "pc first: $STATUS"
+for _ in $(seq 1 100); do
+  (($(grep -c "a new CRL from http://127.0.0.1:$WPORT/ia.crl" "$TMP/authd.log") > n)) && break
+  sleep 0.1
+done
+pki_login pc
+[[ $STATUS == 303 ]] && ok "the distribution point's CRL fetched in the background: pc logs in" ||
+  fail "pc after the fetch: $STATUS"
+pki_login pv
+[[ $STATUS == 403 && $BODY == *'已被吊销'* ]] && ok "pv refused by the distribution point's CRL" ||
+  fail "pv by the CDP's CRL: $STATUS"
+[[ -s $S/crl/a.crl ]] && ok "its copy is kept too" || fail "no copy of the CDP's CRL"
 
 check_stop_authd
 no_errors_in "authd logged errors" "$TMP/authd.log"
