@@ -5,7 +5,8 @@
 # with the response as the revocation source, pv (revoked) is refused; a response
 # tampered with on the way (a proxy flipping a byte of its signature) is not taken;
 # with the responder down a fresh authd refuses under fail closed and accepts, audited,
-# under fail open; a cached good answer serves a login while the responder is down.
+# under fail open; a cached good answer serves a login while the responder is down; a
+# delegated responder with id-kp-OCSPSigning is believed, one without it is not.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -28,7 +29,8 @@ printf 'V\t301231000000Z\t\t%s\tunknown\t/CN=Zhang San\nR\t301231000000Z\t250101
 # connection at a time, and a probe connection would hold it).
 responder() {
   : >"$TMP/ocsp.log"
-  openssl ocsp -index "$TMP/index" -port "$OPORT" -rsigner "$P/ia.pem" -rkey "$P/ia.key" \
+  openssl ocsp -index "$TMP/index" -port "$OPORT" -rsigner "$P/${RSIGNER:-ia}.pem" \
+    -rkey "$P/${RSIGNER:-ia}.key" \
     -CA "$P/ia.pem" -rmd sm3 -rsigopt distid:1234567812345678 -nmin 60 -ignore_err ${OCSP_OPTS:-} \
     >>"$TMP/ocsp.log" 2>&1 &
   OPID=$!
@@ -120,6 +122,34 @@ pki_login pv
   (($(audit_count login.failure '"revocation_detail":"the response'"'"'s signature does not verify"') == 1)) &&
   ok "a tampered OCSP response is rejected" ||
   fail "tampered: $STATUS $(grep revocation_detail "$S/audit.log" | tail -1)"
+
+# A delegated responder: a certificate CA a's intermediate issued for OCSP signing may
+# answer; one issued without id-kp-OCSPSigning may not.
+RESP_EXT='basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid'
+pki_cert "$P" ocspok sm2 "/CN=CA A OCSP/O=CA A" ia "$RESP_EXT
+extendedKeyUsage=OCSPSigning" && pki_cert "$P" ocspbad sm2 "/CN=CA A not OCSP/O=CA A" ia \
+  "$RESP_EXT
+extendedKeyUsage=clientAuth" || die "openssl: the responder certificates"
+check_stop_authd
+stop_pid "$OPID"
+RSIGNER=ocspok responder
+conf "http://127.0.0.1:$OPORT/" closed
+start_authd -c "$TMP/authd.conf"
+pki_login pa
+[[ $STATUS == 303 ]] && ok "a responder certified for OCSP signing by the CA answers" ||
+  fail "delegated responder: $STATUS $(grep -o '"revocation_detail":"[^"]*"' "$S/audit.log" | tail -1)"
+check_stop_authd
+stop_pid "$OPID"
+RSIGNER=ocspbad responder
+start_authd -c "$TMP/authd.conf"
+pki_login pa
+[[ $STATUS == 403 ]] &&
+  (($(audit_count login.failure '"revocation_detail":"the responder may not answer for this CA"') == 1)) &&
+  ok "a responder without id-kp-OCSPSigning is not believed" ||
+  fail "responder without OCSPSigning: $STATUS $(grep -o '"revocation_detail":"[^"]*"' "$S/audit.log" | tail -1)"
 
 check_stop_authd
 no_errors_in "authd logged errors" "$TMP/authd.log"
