@@ -181,6 +181,10 @@ done
 # cert_rp.mjs) gets acr loa:4, amr hwk x509, the organization's sub and yh_org (role
 # cert_holder) in the ID token and from /userinfo, with no consent or choice page.
 login_ok ea
+req b GET /account
+[[ $STATUS == 200 && $BODY == *'单位证书登录没有个人账户页面'* ]] &&
+  ok "the enterprise session's account page says whom it acts for" ||
+  fail "enterprise /account: $STATUS"
 (($(audit_count login.success '"method":"cert"' '"holder":"organization"') == 1)) &&
   ok "the enterprise login audited as the organization's" ||
   fail "enterprise login.success: $(grep '"holder"' "$S/audit.log" | tail -1)"
