@@ -321,8 +321,9 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	FED_SMS_CFG_OPTIONS(OFF(sms)),
 	{ .name = "cert.ca.", .type = YH_CFG_FAMILY, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(cert), .family = fed_x509_cfg_line,
-	  .help = "`cert.ca.NAME.FIELD` (roots, intermediates, cross_certs, crl, revocation, "
-	      "fail, profile, policies): a CA whose certificates log people in (docs/certificates.md)" },
+	  .help = "`cert.ca.NAME.FIELD` (roots, intermediates, cross_certs, crl (a file or an "
+	      "http(s) URL), ocsp, revocation, fail, profile, policies): a CA whose certificates "
+	      "log people in (docs/certificates.md)" },
 	{ .name = "cert.profile.", .type = YH_CFG_FAMILY, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(cert), .family = fed_x509_cfg_line,
 	  .help = "`cert.profile.NAME.FIELD` (id_number, credit_code, org_code, reg_number): "
@@ -341,6 +342,11 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	{ .name = "cert.trust_dir", .type = YH_CFG_PATH, .def = "", .max = 4096,
 	  .flags = YH_CFG_RELOADABLE, .offset = OFF(cert_trust_dir),
 	  .help = "CAs added by `authctl ca add` (a folder per CA); \"\" = STATE_DIR/ca" },
+	{ .name = "cert.proxy_header", .type = YH_CFG_STR, .def = NULL, .max = 64,
+	  .flags = YH_CFG_RELOADABLE, .offset = OFF(cert_proxy_header),
+	  .help = "the request header in which a TLS-terminating proxy of "
+	      "http.trusted_proxies forwards the client certificate, URL-encoded PEM "
+	      "(nginx's $ssl_client_escaped_cert); unset: not accepted" },
 	{ .name = "sms.code_lifetime", .type = YH_CFG_DURATION, .def = "5m", .min = 60,
 	  .max = 1800, .flags = YH_CFG_RELOADABLE, .offset = OFF(sms_code_lifetime),
 	  .help = "how long an SMS code is good (single use, in the browser that asked for it)" },
@@ -683,6 +689,9 @@ cert_trust(struct authd_cfg *c, char *err, size_t errsz)
 		return fail(c, c->cert_trust_dir != NULL && c->cert_trust_dir[0] != '\0' ?
 		    "cert.trust_dir" : "state_dir", err, errsz, msg);
 	}
+	/* The last good copies of the CRLs fetched by URL: STATE_DIR/crl. */
+	if (r == 0 && (c->cert.crl_dir = authd_cfg_state_path(c, NULL, "crl")) == NULL)
+		r = YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	if (r == 0)
 		r = fed_x509_cfg_check(&c->cert, err, errsz);
 	if (r == 0 && c->cert.nca > 0)
@@ -749,6 +758,11 @@ finish(struct authd_cfg *c, const char *state_dir, char *err, size_t errsz)
 	    sizeof(ierr))) != 0)
 		return fail(c, "keys.algs", err, errsz, ierr);
 	c->threads = resolve_threads(c->http_threads);
+	if (c->cert_proxy_header != NULL && c->cert_proxy_header[0] != '\0' &&
+	    strspn(c->cert_proxy_header, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") != strlen(c->cert_proxy_header))
+		return fail(c, "cert.proxy_header", err, errsz,
+		    "a header name: letters, digits, - and _");
 	return cert_trust(c, err, errsz);
 }
 

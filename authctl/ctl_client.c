@@ -9,6 +9,7 @@
  *       --generate-secret | --jwks-file F] [--post-logout-redirect-uri URI...]
  *       [--backchannel-logout-uri URI] [--scope S...] [--grant G...] [--allow-id-number]
  *       [--min-loa N] [--sector NAME] [--name NAME] [--require-pkce] [--require-par]
+ *       [--require-person]
  *       [--access-token-lifetime D] [--id-token-lifetime D] [--refresh-token-lifetime D]
  *       [--org CREDIT_CODE] [--legacy-source NAME] [--cas-user subject|legacy]
  *       [--legacy-required] [--cas-proxy-callback URL...] [--cas-accept-proxy]
@@ -71,7 +72,7 @@
 	"           [--post-logout-redirect-uri URI...] [--backchannel-logout-uri URI] "       \
 	"[--scope S...] [--grant G...]\n"                                                      \
 	"           [--allow-id-number] [--min-loa 1-4] [--sector NAME] [--name NAME] "        \
-	"[--require-pkce] [--require-par]\n"                                                   \
+	"[--require-pkce] [--require-par] [--require-person]\n"                                \
 	"           [--access-token-lifetime D] [--id-token-lifetime D] "                      \
 	"[--refresh-token-lifetime D] [--org CREDIT_CODE]\n"                                   \
 	"           [--legacy-source NAME] [--cas-user subject|legacy] [--legacy-required]\n"   \
@@ -229,6 +230,8 @@ add_flag(struct add_args *a, const char *o)
 		a->c.legacy_required = true;
 	else if (strcmp(o, "--require-par") == 0)
 		a->c.require_par = true;
+	else if (strcmp(o, "--require-person") == 0)
+		a->c.require_person = true;
 	else if (strcmp(o, "--cas-accept-proxy") == 0)
 		a->c.cas_accept_proxy = true;
 	else
@@ -471,6 +474,7 @@ client_json(const struct clients_client *c)
 	json_object_set_new(o, "legacy_required", json_boolean(c->legacy_required));
 	json_object_set_new(o, "require_pushed_authorization_requests",
 	    json_boolean(c->require_par));
+	json_object_set_new(o, "require_person", json_boolean(c->require_person));
 	json_object_set_new(o, "id_token_signed_response_alg", c->id_token_alg != TOK_ALG_UNSET ?
 	    json_string(tok_alg_name(c->id_token_alg)) : json_null());
 	json_object_set_new(o, "access_token_signed_response_alg",

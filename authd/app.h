@@ -66,6 +66,7 @@ struct authd_app {
 	const char *audit_kid;           /* the audit key's id: keys_audit_mac over keys tags
 	                                  * the checkpoints; NULL: not known */
 	struct bcl *bcl;                 /* back-channel logout (authd/oidc/backchannel.h) */
+	struct login_crl *crl;           /* the CRLs fetched by URL (authd/login/login.h) */
 	struct fed_reg *registry;        /* the registries (federation/registry.h) */
 	struct fed_sms *sms;             /* the SMS gateway (federation/sms.h); NULL: none */
 	struct login_ups *ups;           /* upstream identity providers (authd/login/login.h);

@@ -202,6 +202,7 @@ reload(struct authd_app *app, struct authd_reload *rl, struct http_server *srv)
 	bool ring_ok, clients_ok;
 
 	authd_reload_config(rl, app, srv);    /* it logs what it did */
+	login_crl_refresh(app->crl);          /* the CRLs by URL: fetched again now */
 	ring_ok = tok_ring_reload(app->ring, err, sizeof(err)) == 0;
 	if (!ring_ok)
 		yh_error("SIGHUP: key ring not reloaded (the previous keys stay): %s", err);
@@ -697,6 +698,10 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 		return r;
 	if ((r = serve_http(d->srv, &d->app, err, errsz)) != 0)
 		return r;
+	if ((r = login_crl_start(&d->app, &d->app.crl)) != 0) {
+		snprintf(err, errsz, "cannot start the CRL fetcher: %s", yh_strerror(r));
+		return r;
+	}
 	/* The operator's way to the sessions (authctl user logout/lock/deregister). */
 	r = control_start(&d->app, d->cfg.ident.state_dir, &d->ctl, err, errsz);
 	if (r == YH_ERR_EXISTS) {
@@ -716,6 +721,8 @@ daemon_stop(struct daemon *d)
 	/* First: it uses the sessions and the audit trail. */
 	control_stop(d->ctl);
 	d->ctl = NULL;
+	login_crl_stop(d->app.crl);
+	d->app.crl = NULL;
 	if (d->served)
 		http_server_quiesce(d->srv);
 	/* Stopping the pool runs the queued jobs, which resume their suspended requests. */

@@ -4,6 +4,7 @@
  * checks OpenSSL leaves to its caller (key usage, extended key usage, policies). */
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,10 @@
 
 #include "common/atomicfile.h"
 #include "common/b64.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "federation/http.h"
+#include "common/secmem.h"
 #include "federation/x509.h"
 #include "token/jose_alg.h"
 
@@ -24,7 +29,13 @@
 
 struct trust_ca {
 	STACK_OF(X509) *set[KINDS];
-	struct fed_x509_crl *crl;         /* cert.ca.NAME.crl, checked; NULL without */
+	struct fed_x509_crl *crl;         /* cert.ca.NAME.crl, checked; NULL without (a
+	                                   * CRL by URL: swapped under the trust's mu) */
+	time_t fetched, failed;           /* a CRL by URL: last taken, last failure (0:
+	                                   * none by this trust set) */
+	char cdp[FED_X509_URL_MAX];       /* without cert.ca.NAME.crl: the first http(s) CRL
+	                                   * distribution point of a certificate that
+	                                   * verified under the CA ("" none yet; under mu) */
 };
 
 struct fed_x509_trust {
@@ -33,24 +44,9 @@ struct fed_x509_trust {
 	STACK_OF(X509) *pool;             /* every intermediate and cross-certificate */
 	struct trust_ca *ca;              /* per configured CA, in cfg's order */
 	size_t nca;
+	pthread_mutex_t mu;               /* the CRLs by URL: their swap, and a lookup */
+	struct fed_x509_ocsp_cache *ocsp; /* with a CA whose revocation uses OCSP */
 };
-
-int
-fed_x509_set_sm2_id(X509 *x)
-{
-	ASN1_OCTET_STRING *id;
-
-	if (X509_get_signature_nid(x) != NID_SM2_with_SM3)
-		return 0;
-	if ((id = ASN1_OCTET_STRING_new()) == NULL ||
-	    ASN1_OCTET_STRING_set(id, (const unsigned char *)TOK_SM2_ID,
-	    (int)strlen(TOK_SM2_ID)) != 1) {
-		ASN1_OCTET_STRING_free(id);
-		return YH_ERR_ALLOC;
-	}
-	X509_set0_distinguishing_id(x, id);
-	return 0;
-}
 
 /*
  * Reads every PEM certificate of b (at most max) into a new stack, each with its SM2
@@ -148,24 +144,79 @@ load_kind(struct fed_x509_trust *t, size_t i, int k, char *err, size_t errsz)
 	return 0;
 }
 
+/* Whether CA i takes its CRL from a certificate's distribution point: revocation by
+ * CRL, and neither a file nor a URL configured. */
+static bool
+by_cdp(const struct fed_x509_trust *t, size_t i)
+{
+	const struct fed_x509_ca *ca = &t->cfg->ca[i];
+
+	return ca->crl == NULL && ca->crl_url == NULL &&
+	    (ca->revocation == FED_X509_REV_CRL || ca->revocation == FED_X509_REV_CRL_OCSP);
+}
+
+/* Every certificate of CA i (borrowed), in *all. */
+static int
+ca_certs(const struct fed_x509_trust *t, size_t i, STACK_OF(X509) **all)
+{
+	int r = 0;
+
+	if ((*all = sk_X509_new_null()) == NULL)
+		return YH_ERR_ALLOC;
+	for (int k = 0; r == 0 && k < KINDS; k++)
+		for (int j = 0; r == 0 && j < sk_X509_num(t->ca[i].set[k]); j++)
+			if (sk_X509_push(*all, sk_X509_value(t->ca[i].set[k], j)) <= 0)
+				r = YH_ERR_ALLOC;
+	return r;
+}
+
+/* The last good copy of CA i's CRL by URL ("" when none is kept): crl_dir/NAME.crl. */
+static void
+crl_copy_path(const struct fed_x509_trust *t, size_t i, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	if (t->cfg->crl_dir != NULL && (size_t)snprintf(out, outsz, "%s/%s.crl",
+	    t->cfg->crl_dir, t->cfg->ca[i].name) >= outsz)
+		out[0] = '\0';
+}
+
+/* CA i's CRL by URL starts with its last good copy, when one is kept and verifies (a
+ * copy that does not is left for the next fetch to replace, with a warning). */
+static int
+load_crl_copy(struct fed_x509_trust *t, size_t i)
+{
+	char path[PATH_MAX];
+	STACK_OF(X509) *all = NULL;
+	const char *why = NULL;
+	int r;
+
+	crl_copy_path(t, i, path, sizeof(path));
+	if (path[0] == '\0' || access(path, F_OK) != 0)
+		return 0;
+	if ((r = ca_certs(t, i, &all)) == 0 &&
+	    (r = fed_x509_crl_load(path, all, &t->ca[i].crl, &why)) == YH_ERR_CONFIG) {
+		yh_warn("cert.ca.%s.crl: the copy %s %s: not used", t->cfg->ca[i].name, path,
+		    why != NULL ? why : "");
+		r = 0;
+	}
+	sk_X509_free(all);
+	return r;
+}
+
 /* Reads CA i's CRL (cert.ca.NAME.crl), checked against the CA's certificates. */
 static int
 load_crl(struct fed_x509_trust *t, size_t i, char *err, size_t errsz)
 {
 	const struct fed_x509_ca *ca = &t->cfg->ca[i];
-	STACK_OF(X509) *all;
+	STACK_OF(X509) *all = NULL;
 	const char *why = NULL;
 	int r = 0;
 
+	if ((ca->crl_url != NULL || by_cdp(t, i)) && (r = load_crl_copy(t, i)) != 0)
+		return YH_FAIL(r, err, errsz, "out of memory");
 	if (ca->crl == NULL)
 		return 0;
-	if ((all = sk_X509_new_null()) == NULL)
-		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
-	for (int k = 0; r == 0 && k < KINDS; k++)
-		for (int j = 0; r == 0 && j < sk_X509_num(t->ca[i].set[k]); j++)
-			if (sk_X509_push(all, sk_X509_value(t->ca[i].set[k], j)) <= 0)
-				r = YH_ERR_ALLOC;
-	if (r == 0)
+	if ((r = ca_certs(t, i, &all)) == 0)
 		r = fed_x509_crl_load(ca->crl, all, &t->ca[i].crl, &why);
 	sk_X509_free(all);
 	if (r != 0)
@@ -185,12 +236,20 @@ fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **out, c
 	if (t == NULL)
 		return YH_FAIL(YH_ERR_ALLOC, err, errsz, "out of memory");
 	t->cfg = c;
+	pthread_mutex_init(&t->mu, NULL);
 	if ((t->store = X509_STORE_new()) == NULL || (t->pool = sk_X509_new_null()) == NULL ||
 	    (c->nca > 0 && (t->ca = calloc(c->nca, sizeof(*t->ca))) == NULL)) {
 		yh_errf(err, errsz, "out of memory");
 		goto out;
 	}
 	t->nca = c->nca;
+	for (size_t i = 0; i < c->nca; i++)
+		if ((c->ca[i].revocation == FED_X509_REV_OCSP ||
+		    c->ca[i].revocation == FED_X509_REV_CRL_OCSP) && t->ocsp == NULL &&
+		    (r = fed_x509_ocsp_cache_new(&t->ocsp)) != 0) {
+			yh_errf(err, errsz, "out of memory");
+			goto out;
+		}
 	for (size_t i = 0; i < c->nca; i++) {
 		for (int k = 0; k < KINDS; k++)
 			if ((r = load_kind(t, i, k, err, errsz)) != 0)
@@ -219,7 +278,187 @@ fed_x509_trust_free(struct fed_x509_trust *t)
 	free(t->ca);
 	sk_X509_pop_free(t->pool, X509_free);
 	X509_STORE_free(t->store);
+	pthread_mutex_destroy(&t->mu);
+	fed_x509_ocsp_cache_free(t->ocsp);
 	free(t);
+}
+
+size_t
+fed_x509_trust_nca(const struct fed_x509_trust *t)
+{
+	return t != NULL ? t->nca : 0;
+}
+
+int
+fed_x509_trust_crl_url(struct fed_x509_trust *t, size_t i, char *out, size_t outsz)
+{
+	int r = YH_ERR_NOT_FOUND;
+
+	out[0] = '\0';
+	if (i >= t->nca)
+		return r;
+	if (t->cfg->ca[i].crl_url != NULL)
+		return yh_strlcpy(out, t->cfg->ca[i].crl_url, outsz);
+	pthread_mutex_lock(&t->mu);
+	if (t->ca[i].cdp[0] != '\0')
+		r = yh_strlcpy(out, t->ca[i].cdp, outsz);
+	pthread_mutex_unlock(&t->mu);
+	return r;
+}
+
+/* Records ee's first http(s) CRL distribution point for CA i (by_cdp), once. */
+static void
+cdp_learn(struct fed_x509_trust *t, size_t i, X509 *ee)
+{
+	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(ee, NID_crl_distribution_points, NULL,
+	    NULL);
+	char url[FED_X509_URL_MAX] = "";
+
+	for (int k = 0; url[0] == '\0' && k < sk_DIST_POINT_num(dps); k++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(dps, k);
+		GENERAL_NAMES *names;
+
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		names = dp->distpoint->name.fullname;
+		for (int m = 0; url[0] == '\0' && m < sk_GENERAL_NAME_num(names); m++) {
+			GENERAL_NAME *g = sk_GENERAL_NAME_value(names, m);
+			const ASN1_IA5STRING *u = g->type == GEN_URI ? g->d.uniformResourceIdentifier :
+			    NULL;
+
+			if (u != NULL && (size_t)u->length < sizeof(url)) {
+				memcpy(url, u->data, (size_t)u->length);
+				url[u->length] = '\0';
+				if (strlen(url) != (size_t)u->length || !fed_http_url_ok(url))
+					url[0] = '\0';
+			}
+		}
+	}
+	CRL_DIST_POINTS_free(dps);
+	if (url[0] == '\0')
+		return;
+	pthread_mutex_lock(&t->mu);
+	if (t->ca[i].cdp[0] == '\0')
+		memcpy(t->ca[i].cdp, url, sizeof(url));
+	pthread_mutex_unlock(&t->mu);
+}
+
+const char *
+fed_x509_trust_ca_name(const struct fed_x509_trust *t, size_t i)
+{
+	return i < t->nca ? t->cfg->ca[i].name : NULL;
+}
+
+bool
+fed_x509_trust_crl_due(struct fed_x509_trust *t, size_t i, time_t now)
+{
+	const struct trust_ca *c;
+	time_t this, next;
+	bool due;
+
+	if (i >= t->nca || (t->cfg->ca[i].crl_url == NULL && !by_cdp(t, i)))
+		return false;
+	c = &t->ca[i];
+	pthread_mutex_lock(&t->mu);
+	if (t->cfg->ca[i].crl_url == NULL && c->cdp[0] == '\0')
+		due = false;   /* no certificate named a distribution point yet */
+	else if (c->failed != 0 && now < c->failed + FED_X509_CRL_RETRY_S)
+		due = false;
+	else if (c->fetched == 0 || c->crl == NULL)
+		due = true;
+	else {
+		this = fed_x509_crl_this_update(c->crl);
+		next = fed_x509_crl_next_update(c->crl);
+		/* Without a nextUpdate: once an hour. */
+		due = next > this ? now >= this + (next - this) / 4 * 3 : now >= c->fetched + 3600;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return due;
+}
+
+void
+fed_x509_trust_crl_reset(struct fed_x509_trust *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->nca; i++)
+		t->ca[i].fetched = t->ca[i].failed = 0;
+	pthread_mutex_unlock(&t->mu);
+}
+
+void
+fed_x509_trust_crl_failed(struct fed_x509_trust *t, size_t i, time_t now)
+{
+	if (i >= t->nca)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->ca[i].failed = now;
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* Whether crl is older than CA i's CRL in force. */
+static bool
+older(struct fed_x509_trust *t, size_t i, const struct fed_x509_crl *crl)
+{
+	bool o;
+
+	pthread_mutex_lock(&t->mu);
+	o = t->ca[i].crl != NULL &&
+	    fed_x509_crl_this_update(crl) < fed_x509_crl_this_update(t->ca[i].crl);
+	pthread_mutex_unlock(&t->mu);
+	return o;
+}
+
+int
+fed_x509_trust_crl_put(struct fed_x509_trust *t, size_t i, const char *data, size_t n,
+    time_t now, const char **why)
+{
+	struct fed_x509_crl *crl = NULL, *old;
+	STACK_OF(X509) *all = NULL;
+	struct yh_file_fail f;
+	char path[PATH_MAX];
+	int r;
+
+	*why = "out of memory";
+	if (i >= t->nca)
+		return YH_ERR_INVALID;
+	if ((r = ca_certs(t, i, &all)) == 0)
+		r = fed_x509_crl_parse(data, n, all, &crl, why);
+	sk_X509_free(all);
+	if (r == YH_ERR_CONFIG)
+		r = YH_ERR_INVALID;
+	if (r != 0)
+		return r;
+	/* The copy is written outside the lock (an fsync must not hold up logins); the
+	 * CRL in force is compared again when swapping. */
+	if (older(t, i, crl)) {
+		*why = "is older than the CRL in force";
+		fed_x509_crl_free(crl);
+		return YH_ERR_INVALID;
+	}
+	crl_copy_path(t, i, path, sizeof(path));
+	if (path[0] != '\0' && yh_file_write_atomic(path, data, n, 0600, YH_FILE_REPLACE,
+	    &f) != 0) {
+		*why = "cannot be kept on disk";
+		fed_x509_crl_free(crl);
+		return YH_ERR_IO;
+	}
+	pthread_mutex_lock(&t->mu);
+	old = t->ca[i].crl;
+	if (old != NULL && fed_x509_crl_this_update(crl) < fed_x509_crl_this_update(old)) {
+		*why = "is older than the CRL in force";
+		r = YH_ERR_INVALID;
+	}
+	if (r == 0) {
+		t->ca[i].crl = crl;
+		t->ca[i].fetched = now;
+		t->ca[i].failed = 0;
+		crl = old;
+	}
+	pthread_mutex_unlock(&t->mu);
+	fed_x509_crl_free(crl);
+	return r;
 }
 
 X509 *
@@ -417,9 +656,8 @@ check_path(const struct fed_x509_trust *t, struct fed_x509_result *res)
 /* The end-entity against its CA's CRL, when the CA's revocation uses one and the CRL
  * is of the end-entity's issuer and in force. */
 static void
-crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_t now)
+crl_check_locked(const struct fed_x509_crl *crl, struct fed_x509_result *res, time_t now)
 {
-	const struct fed_x509_crl *crl = t->ca[res->ca - t->cfg->ca].crl;
 	X509 *ee = sk_X509_value(res->path, 0);
 
 	if ((res->ca->revocation != FED_X509_REV_CRL &&
@@ -432,6 +670,20 @@ crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_t no
 		return;
 	}
 	res->rev_good = true;
+}
+
+/* crl_check_locked under the lock of the CRLs by URL (a lookup: a binary search). */
+static void
+crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_t now)
+{
+	struct fed_x509_trust *w = (struct fed_x509_trust *)t;   /* the lock only */
+	size_t i = (size_t)(res->ca - t->cfg->ca);
+
+	pthread_mutex_lock(&w->mu);
+	crl_check_locked(t->ca[i].crl, res, now);
+	pthread_mutex_unlock(&w->mu);
+	if (by_cdp(t, i))
+		cdp_learn(w, i, sk_X509_value(res->path, 0));
 }
 
 int
@@ -466,6 +718,11 @@ fed_x509_verify(const struct fed_x509_trust *t, X509 *leaf, STACK_OF(X509) *chai
 		goto out;
 	if ((r = check_path(t, res)) == 0 && res->why == FED_X509_OK)
 		crl_check(t, res, now);
+	/* OCSP: its CA's way, or crl+ocsp's when the CRL said nothing. */
+	if (r == 0 && res->why == FED_X509_OK && !res->rev_good &&
+	    (res->ca->revocation == FED_X509_REV_OCSP ||
+	    res->ca->revocation == FED_X509_REV_CRL_OCSP))
+		fed_x509_ocsp_check(t->ocsp, res->ca, res, now);
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
@@ -531,4 +788,46 @@ fed_x509_parse_chain(const char *s, size_t len, STACK_OF(X509) **out)
 		return YH_ERR_TOO_LONG;
 	ERR_clear_error();
 	return pem_stack(BIO_new_mem_buf(s, (int)len), FED_X509_CHAIN_MAX, out);
+}
+
+/* The issuer's readable name into out (RFC 2253, UTF-8 kept). */
+static int
+issuer_text(X509 *x, char *out, size_t outsz)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
+	int r = YH_ERR_ALLOC;
+
+	if (b == NULL)
+		return r;
+	if (X509_NAME_print_ex(b, X509_get_issuer_name(x), 0,
+	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 && (n = BIO_get_mem_data(b, &p)) >= 0)
+		r = (size_t)n < outsz ? 0 : YH_ERR_TOO_LONG;
+	if (r == 0) {
+		memcpy(out, p, (size_t)n);
+		out[n] = '\0';
+	}
+	BIO_free(b);
+	return r;
+}
+
+int
+fed_x509_cert_names(X509 *x, char id[FED_X509_HEX_LEN + 1], char *issuer,
+    size_t issuersz, char *serial, size_t serialsz)
+{
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
+	int r;
+
+	if ((r = issuer_text(x, issuer, issuersz)) != 0 || (r = fed_x509_cert_id(x, id)) != 0)
+		return r;
+	r = YH_ERR_CRYPTO;
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) != NULL &&
+	    (hex = BN_bn2hex(bn)) != NULL)
+		r = hex[0] == '-' ? YH_ERR_INVALID :
+		    yh_strlcpy(serial, hex, serialsz) == 0 ? 0 : YH_ERR_TOO_LONG;
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return r;
 }

@@ -9,6 +9,10 @@
  *   cert.ca.NAME.revocation = crl | ocsp | crl+ocsp | none        (default crl)
  *   cert.ca.NAME.fail = closed | open   an unknown revocation status (default closed)
  *   cert.ca.NAME.crl = FILE             a CRL of the CA (DER or PEM), read with the rest
+ *   cert.ca.NAME.crl = URL              or an http(s) URL, fetched in the background
+ *                                       (fed_x509_trust_crl_*), never on a login
+ *   cert.ca.NAME.ocsp = URL             the OCSP responder (default: the certificate's
+ *                                       authorityInfoAccess), for revocation ocsp
  *   cert.ca.NAME.profile = PROFILE      where the identity is (default gmt0015)
  *   cert.ca.NAME.policies = OID, ...    the end-entity must name one of them (default: any)
  *   cert.profile.PROFILE.id_number = SOURCE; SOURCE...
@@ -23,7 +27,7 @@
  * number from 1.2.156.10260.4.1.3). Relative files are taken relative to the
  * configuration file; every error names the file and line of the key at fault.
  *
- * Trust (x509.c). fed_x509_trust_load reads every CA's files into one immutable trust
+ * Trust (x509.c). fed_x509_trust_load reads every CA's files into one trust
  * set (one X509_STORE of all roots, the intermediates and cross-certificates as the
  * untrusted pool), built once per configuration and shared by threads. fed_x509_verify
  * builds a path from a certificate (and an optional chain the client sent) to a root,
@@ -102,6 +106,9 @@ struct fed_x509_ca {
 	enum fed_x509_rev revocation;
 	bool fail_open;
 	char *crl;                             /* cert.ca.NAME.crl: a CRL file (DER or PEM) */
+	char *crl_url;                         /* or its http(s) URL (then crl is NULL) */
+	char *ocsp_url;                        /* cert.ca.NAME.ocsp: the OCSP responder;
+	                                        * NULL: the certificate's (AIA) */
 	char where_crl[FED_X509_WHERE_MAX];
 	char profile[FED_X509_NAME_MAX + 1];   /* "" = gmt0015 */
 	char where_profile[FED_X509_WHERE_MAX];
@@ -122,6 +129,9 @@ struct fed_x509_cfg {
 	size_t nca;
 	struct fed_x509_profile *prof;
 	size_t nprof;
+	char *crl_dir;                         /* where the last good copy of each CRL
+	                                        * fetched by URL is kept (NAME.crl), set
+	                                        * by the program; NULL: none kept */
 };
 
 /*
@@ -165,12 +175,43 @@ struct fed_x509_trust;
  * something else than certificates, a root that is not a CA; err names the key's
  * file:line) or YH_ERR_ALLOC. A configuration with no CA gives an empty set (every
  * certificate is then of an unknown CA). Free with fed_x509_trust_free; the set is
- * immutable and may be used by many threads at once.
+ * immutable (but for the CRLs by URL, swapped under a lock) and may be used by many
+ * threads at once.
  */
 int fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **out,
     char *err, size_t errsz) YH_WUR;
 
 void fed_x509_trust_free(struct fed_x509_trust *t);
+
+/*
+ * CRLs fetched by URL (cert.ca.NAME.crl = URL; or, for a CA whose revocation is crl or
+ * crl+ocsp with no cert.ca.NAME.crl, the first http(s) CRL distribution point of a
+ * certificate that verified under it, learned at that login and fetched from then on:
+ * fed_x509_trust_crl_url gives the one in force). fed_x509_trust_load starts such a CA
+ * with the last good copy in cfg->crl_dir (NAME.crl) when there is one that verifies,
+ * so a restart needs no network; the program's background task then asks, for each
+ * CA i below fed_x509_trust_nca, whether its CRL is due (fed_x509_trust_crl_due: never
+ * fetched by this trust set, which a SIGHUP makes anew; none in force; three quarters
+ * of the way from thisUpdate to nextUpdate; a failure retried after
+ * FED_X509_CRL_RETRY_S), fetches fed_x509_trust_crl_url and hands the answer to
+ * fed_x509_trust_crl_put, which checks it as a CRL file is checked, refuses one older
+ * than the CRL in force, writes it to crl_dir (atomically) and swaps it in under a
+ * lock a login holds only for its lookup. 0, or YH_ERR_INVALID with *why (not a CRL of
+ * the CA, a bad signature, older), YH_ERR_IO (the copy not written: the CRL is not
+ * taken either), YH_ERR_ALLOC. fed_x509_trust_crl_failed records a failed fetch.
+ */
+#define FED_X509_CRL_RETRY_S 30
+#define FED_X509_URL_MAX 1024
+size_t fed_x509_trust_nca(const struct fed_x509_trust *t);
+int fed_x509_trust_crl_url(struct fed_x509_trust *t, size_t i, char *out, size_t outsz)
+    YH_WUR;
+const char *fed_x509_trust_ca_name(const struct fed_x509_trust *t, size_t i);
+bool fed_x509_trust_crl_due(struct fed_x509_trust *t, size_t i, time_t now);
+int fed_x509_trust_crl_put(struct fed_x509_trust *t, size_t i, const char *data, size_t n,
+    time_t now, const char **why) YH_WUR;
+void fed_x509_trust_crl_failed(struct fed_x509_trust *t, size_t i, time_t now);
+/* Makes every CRL by URL of t due now (a SIGHUP's refresh). t may be NULL. */
+void fed_x509_trust_crl_reset(struct fed_x509_trust *t);
 
 /* Certificates of the trust set, for listing: CA index i's j-th certificate of kind
  * (0 roots, 1 intermediates, 2 cross-certificates), borrowed, or NULL past the end. */
@@ -210,10 +251,32 @@ struct fed_x509_result {
 	char value[FED_X509_VALUE_MAX];   /* its canonical value (ID number, code) */
 	char source[96];                  /* where it was: "ext:1.2.156.10260.4.1.1" */
 	unsigned char key_sha256[32];     /* SHA-256 of the end-entity's SubjectPublicKeyInfo */
-	bool rev_good;                    /* a CRL in force does not list it */
+	bool rev_good;                    /* a CRL in force does not list it, or OCSP said good */
 	char rev_source[64];              /* "crl:2026-12-06T20:00:00.000Z" (its thisUpdate), or
-	                                   * "" */
+	                                   * "ocsp:..." (the response's), or "" */
+	char rev_why[96];                 /* why OCSP gave no answer, or "" */
 };
+
+/*
+ * OCSP (RFC 6960, x509_ocsp.c), for a CA whose revocation is ocsp, or crl+ocsp when its
+ * CRL gave no answer: the responder of cert.ca.NAME.ocsp, else the end-entity's
+ * authorityInfoAccess, is asked with a nonce (POST, federation/http.c's rules,
+ * FED_X509_OCSP_TIMEOUT_MS); the answer counts only when it is successful, its nonce
+ * matches (a responder that sends none is accepted), it is signed by the issuer or by a
+ * responder the issuer certified for OCSP signing (id-kp-OCSPSigning; SM2 signatures over
+ * the to-be-signed bytes with the distinguishing ID), and it is current (thisUpdate to
+ * nextUpdate, 5 min of clock skew). good and revoked are kept by the trust set until
+ * nextUpdate (5 min without one) for the next login. Sets res as crl_check does:
+ * rev_good and rev_source "ocsp:THISUPDATE", or FED_X509_REVOKED; an answer that does
+ * not count leaves the status unknown (the CA's fail policy decides) and says why in
+ * res->rev_why.
+ */
+#define FED_X509_OCSP_TIMEOUT_MS 5000
+struct fed_x509_ocsp_cache;
+void fed_x509_ocsp_check(struct fed_x509_ocsp_cache *c, const struct fed_x509_ca *ca,
+    struct fed_x509_result *res, time_t now);
+int fed_x509_ocsp_cache_new(struct fed_x509_ocsp_cache **out) YH_WUR;
+void fed_x509_ocsp_cache_free(struct fed_x509_ocsp_cache *c);
 
 /* A CRL, its revoked serials sorted for a lookup in O(log n) (x509_crl.c). */
 struct fed_x509_crl;
@@ -228,6 +291,19 @@ struct fed_x509_crl;
  */
 int fed_x509_crl_load(const char *path, STACK_OF(X509) *issuers, struct fed_x509_crl **out,
     const char **why) YH_WUR;
+
+/* Whether sig is k's SM2 signature over the n bytes at tbs, with SM3 and the default
+ * distinguishing ID (what OpenSSL's CRL and OCSP calls cannot check). */
+bool fed_x509_sm2_tbs_ok(EVP_PKEY *k, const unsigned char *tbs, size_t n,
+    const ASN1_BIT_STRING *sig);
+
+/* As fed_x509_crl_load, from the n bytes at text (DER or PEM). */
+int fed_x509_crl_parse(const char *text, size_t n, STACK_OF(X509) *issuers,
+    struct fed_x509_crl **out, const char **why) YH_WUR;
+
+/* c's thisUpdate and nextUpdate (0: none given), seconds since the epoch. */
+time_t fed_x509_crl_this_update(const struct fed_x509_crl *c);
+time_t fed_x509_crl_next_update(const struct fed_x509_crl *c);
 
 void fed_x509_crl_free(struct fed_x509_crl *c);
 
@@ -299,7 +375,7 @@ const char *fed_x509_proof_alg(X509 *x);
  * whose end-entity is not revoked: good when a CRL in force does not list it
  * (fed_x509_verify's res->rev_good); with revocation none the certificate is accepted
  * (FED_X509_REV_NOT_REQUIRED); else a status not known (no CRL of its issuer, or one
- * past its nextUpdate; OCSP is not consulted yet) refuses under fail closed
+ * past its nextUpdate, and no OCSP answer that counts) refuses under fail closed
  * (FED_X509_REV_REFUSED) and is accepted under fail open (FED_X509_REV_ACCEPTED_UNKNOWN).
  */
 enum fed_x509_rev_decision {
@@ -312,6 +388,20 @@ enum fed_x509_rev_decision fed_x509_rev_decide(const struct fed_x509_ca *ca, boo
 
 /* "not_required", "unknown_refused", "unknown_accepted", "good". */
 const char *fed_x509_rev_decision_str(enum fed_x509_rev_decision d);
+
+/*
+ * What names the certificate x for a binding to an account (identity/dir's
+ * dir_cert_*): id, the lower-case hex SHA-256 of its issuer name (DER) and its serial
+ * (DER), so that one issuer's serial is one certificate; issuer, its issuer's name
+ * readable (RFC 2253, UTF-8 kept); serial, upper-case hex. Returns 0, YH_ERR_TOO_LONG
+ * (a buffer too small), YH_ERR_INVALID (a negative serial), YH_ERR_CRYPTO, YH_ERR_ALLOC.
+ */
+#define FED_X509_HEX_LEN 64
+int fed_x509_cert_names(X509 *x, char id[FED_X509_HEX_LEN + 1], char *issuer,
+    size_t issuersz, char *serial, size_t serialsz) YH_WUR;
+
+/* fed_x509_cert_names' id alone. 0 or YH_ERR_CRYPTO. */
+int fed_x509_cert_id(X509 *x, char id[FED_X509_HEX_LEN + 1]) YH_WUR;
 
 /* "id_number", "credit_code", "org_code", "reg_number". */
 const char *fed_x509_field_str(enum fed_x509_field f);

@@ -10,6 +10,7 @@
 
 #include <openssl/objects.h>
 
+#include "federation/http.h"
 #include "federation/x509.h"
 
 #define CA_PREFIX "cert.ca."
@@ -275,6 +276,27 @@ path_set(char **slot, char *where_slot, const char *value, const char *file,
 	return 0;
 }
 
+/* cert.ca.NAME.crl: a file, or an http(s) URL fetched in the background. */
+static int
+crl_set(struct fed_x509_ca *ca, const char *value, const char *file, const char *where,
+    const char **why)
+{
+	if (ca->crl != NULL || ca->crl_url != NULL) {
+		*why = "given twice";
+		return YH_ERR_CONFIG;
+	}
+	if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+		return path_set(&ca->crl, ca->where_crl, value, file, where, why);
+	if (!fed_http_url_ok(value)) {
+		*why = "not an http or https URL with a host";
+		return YH_ERR_CONFIG;
+	}
+	if ((ca->crl_url = strdup(value)) == NULL)
+		return YH_ERR_ALLOC;
+	snprintf(ca->where_crl, FED_X509_WHERE_MAX, "%s", where);
+	return 0;
+}
+
 static int
 policies_parse(struct fed_x509_ca *ca, const char *value, const char **why)
 {
@@ -319,7 +341,15 @@ ca_line(struct fed_x509_ca *ca, const char *field, const char *value, const char
 	if (strcmp(field, "cross_certs") == 0)
 		return path_set(&ca->cross_certs, ca->where_cross, value, file, where, why);
 	if (strcmp(field, "crl") == 0)
-		return path_set(&ca->crl, ca->where_crl, value, file, where, why);
+		return crl_set(ca, value, file, where, why);
+	if (strcmp(field, "ocsp") == 0) {
+		if (ca->ocsp_url != NULL || !fed_http_url_ok(value)) {
+			*why = ca->ocsp_url != NULL ? "given twice" :
+			    "not an http or https URL with a host";
+			return YH_ERR_CONFIG;
+		}
+		return (ca->ocsp_url = strdup(value)) != NULL ? 0 : YH_ERR_ALLOC;
+	}
 	if (strcmp(field, "revocation") == 0) {
 		if (strcmp(value, "crl") == 0)
 			ca->revocation = FED_X509_REV_CRL;
@@ -355,7 +385,7 @@ ca_line(struct fed_x509_ca *ca, const char *field, const char *value, const char
 	}
 	if (strcmp(field, "policies") == 0)
 		return policies_parse(ca, value, why);
-	*why = "unknown field (roots, intermediates, cross_certs, crl, revocation, fail, "
+	*why = "unknown field (roots, intermediates, cross_certs, crl, ocsp, revocation, fail, "
 	    "profile, policies)";
 	return YH_ERR_CONFIG;
 }
@@ -465,6 +495,8 @@ fed_x509_cfg_free(struct fed_x509_cfg *c)
 		free(c->ca[i].intermediates);
 		free(c->ca[i].cross_certs);
 		free(c->ca[i].crl);
+		free(c->ca[i].crl_url);
+		free(c->ca[i].ocsp_url);
 		for (size_t j = 0; j < c->ca[i].npolicies; j++)
 			ASN1_OBJECT_free(c->ca[i].policies[j]);
 	}
@@ -472,6 +504,7 @@ fed_x509_cfg_free(struct fed_x509_cfg *c)
 		profile_free(&c->prof[i]);
 	free(c->ca);
 	free(c->prof);
+	free(c->crl_dir);
 	memset(c, 0, sizeof(*c));
 }
 

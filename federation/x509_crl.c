@@ -1,6 +1,8 @@
 /* A CA's certificate revocation list (x509.h): read, its signature checked (SM2 over
  * the to-be-signed bytes with the distinguishing ID), its serials kept sorted so that a
- * lookup is a binary search however long the list. */
+ * lookup is a binary search however long the list. Also what the CRL, OCSP and path
+ * checks share below x509.c: the SM2 distinguishing ID on a certificate, an SM2
+ * signature over to-be-signed bytes, a certificate's issuer-and-serial id. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <openssl/pem.h>
 
 #include "common/atomicfile.h"
+#include "common/secmem.h"
 #include "common/timeutil.h"
 #include "federation/x509.h"
 #include "token/jose_alg.h"
@@ -56,15 +59,73 @@ serial_of(const ASN1_INTEGER *i, struct serial *out)
 	return 0;
 }
 
+int
+fed_x509_set_sm2_id(X509 *x)
+{
+	ASN1_OCTET_STRING *id;
+
+	if (X509_get_signature_nid(x) != NID_SM2_with_SM3)
+		return 0;
+	if ((id = ASN1_OCTET_STRING_new()) == NULL ||
+	    ASN1_OCTET_STRING_set(id, (const unsigned char *)TOK_SM2_ID,
+	    (int)strlen(TOK_SM2_ID)) != 1) {
+		ASN1_OCTET_STRING_free(id);
+		return YH_ERR_ALLOC;
+	}
+	X509_set0_distinguishing_id(x, id);
+	return 0;
+}
+
+int
+fed_x509_cert_id(X509 *x, char id[FED_X509_HEX_LEN + 1])
+{
+	unsigned char *der = NULL, *sder = NULL, md[32];
+	EVP_MD_CTX *c = NULL;
+	int n, sl, r = YH_ERR_CRYPTO;
+
+	if ((n = i2d_X509_NAME(X509_get_issuer_name(x), &der)) > 0 &&
+	    (sl = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &sder)) > 0 &&
+	    (c = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(c, der, (size_t)n) == 1 &&
+	    EVP_DigestUpdate(c, sder, (size_t)sl) == 1 &&
+	    EVP_DigestFinal_ex(c, md, NULL) == 1) {
+		yh_hex_encode(md, sizeof(md), id);
+		r = 0;
+	}
+	OPENSSL_free(der);
+	OPENSSL_free(sder);
+	EVP_MD_CTX_free(c);
+	return r;
+}
+
+bool
+fed_x509_sm2_tbs_ok(EVP_PKEY *k, const unsigned char *tbs, size_t n,
+    const ASN1_BIT_STRING *sig)
+{
+	EVP_MD_CTX *m = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	int ok = 0;
+
+	if (k == NULL || sig == NULL || (m = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit_ex(m, &pctx, "SM3", NULL, NULL, k, NULL) != 1 ||
+	    EVP_PKEY_CTX_set1_id(pctx, TOK_SM2_ID, (int)strlen(TOK_SM2_ID)) <= 0)
+		goto out;
+	ok = EVP_DigestVerify(m, ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig),
+	    tbs, n) == 1;
+out:
+	EVP_MD_CTX_free(m);
+	return ok == 1;
+}
+
 static bool
 sig_ok(X509_CRL *crl, X509 *issuer)
 {
 	EVP_PKEY *k = X509_get0_pubkey(issuer);
 	const ASN1_BIT_STRING *sig = NULL;
-	EVP_MD_CTX *m = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	unsigned char *tbs = NULL;
-	int n, ok = 0;
+	bool ok;
+	int n;
 
 	if (k == NULL)
 		return false;
@@ -72,17 +133,11 @@ sig_ok(X509_CRL *crl, X509 *issuer)
 		return X509_CRL_verify(crl, k) == 1;
 	/* SM2: X509_CRL_verify would use an empty distinguishing ID. */
 	X509_CRL_get0_signature(crl, &sig, NULL);
-	if ((n = i2d_re_X509_CRL_tbs(crl, &tbs)) <= 0 || sig == NULL ||
-	    (m = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit_ex(m, &pctx, "SM3", NULL, NULL, k, NULL) != 1 ||
-	    EVP_PKEY_CTX_set1_id(pctx, TOK_SM2_ID, (int)strlen(TOK_SM2_ID)) <= 0)
-		goto out;
-	ok = EVP_DigestVerify(m, ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig),
-	    tbs, (size_t)n) == 1;
-out:
-	EVP_MD_CTX_free(m);
+	if ((n = i2d_re_X509_CRL_tbs(crl, &tbs)) <= 0)
+		return false;
+	ok = fed_x509_sm2_tbs_ok(k, tbs, (size_t)n, sig);
 	OPENSSL_free(tbs);
-	return ok == 1;
+	return ok;
 }
 
 static X509_CRL *
@@ -133,7 +188,8 @@ serials(X509_CRL *crl, struct fed_x509_crl *c, const char **why)
 			*why = "lists a serial longer than 20 octets";
 			return YH_ERR_CONFIG;
 		}
-	qsort(c->s, c->n, sizeof(*c->s), serial_cmp);
+	if (c->n > 1)   /* an empty CRL has no array: qsort must not see NULL */
+		qsort(c->s, c->n, sizeof(*c->s), serial_cmp);
 	return 0;
 }
 
@@ -141,12 +197,9 @@ int
 fed_x509_crl_load(const char *path, STACK_OF(X509) *issuers, struct fed_x509_crl **out,
     const char **why)
 {
-	struct fed_x509_crl *c = NULL;
-	X509_CRL *crl = NULL;
-	X509 *iss = NULL;
 	char *text = NULL;
 	size_t n = 0;
-	int fd, r = YH_ERR_CONFIG;
+	int fd, r;
 
 	*out = NULL;
 	*why = "cannot read the file";
@@ -156,7 +209,33 @@ fed_x509_crl_load(const char *path, STACK_OF(X509) *issuers, struct fed_x509_crl
 	close(fd);
 	if (r != 0)
 		return r == YH_ERR_ALLOC ? r : YH_ERR_CONFIG;
-	r = YH_ERR_CONFIG;
+	r = fed_x509_crl_parse(text, n, issuers, out, why);
+	free(text);
+	return r;
+}
+
+time_t
+fed_x509_crl_this_update(const struct fed_x509_crl *c)
+{
+	return c->this_update;
+}
+
+time_t
+fed_x509_crl_next_update(const struct fed_x509_crl *c)
+{
+	return c->next_update;
+}
+
+int
+fed_x509_crl_parse(const char *text, size_t n, STACK_OF(X509) *issuers,
+    struct fed_x509_crl **out, const char **why)
+{
+	struct fed_x509_crl *c = NULL;
+	X509_CRL *crl = NULL;
+	X509 *iss = NULL;
+	int r = YH_ERR_CONFIG;
+
+	*out = NULL;
 	*why = "is not a CRL (DER or PEM)";
 	if ((crl = crl_parse(text, n)) == NULL)
 		goto out;
@@ -185,7 +264,6 @@ out:
 	ERR_clear_error();
 	fed_x509_crl_free(c);
 	X509_CRL_free(crl);
-	free(text);
 	return r;
 }
 

@@ -212,6 +212,10 @@ struct clients_client {
 	bool legacy_required;              /* refuse a person without an account there */
 	bool require_par;                  /* require_pushed_authorization_requests (RFC
 	                                    * 9126 6): /authorize only with a request_uri */
+	bool require_person;               /* after an enterprise certificate's login, the
+	                                    * person at the keyboard logs in too: the app
+	                                    * gets the person's sub with the organization's
+	                                    * yh_org (authd/oidc/authorize.h rule 5c) */
 	const char *const *cas_proxy_callbacks; /* CAS: the pgtUrl values it may give (exact,
 	                                    * https); none: it gets no proxy-granting ticket */
 	size_t n_cas_proxy_callbacks;

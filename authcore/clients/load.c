@@ -297,6 +297,10 @@ parse_member(const char *k, json_t *v, struct clients_client *c, bool *pkce_set,
 		if (!json_is_boolean(v))
 			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a boolean", k);
 		c->require_par = json_is_true(v);
+	} else if (strcmp(k, "require_person") == 0) {
+		if (!json_is_boolean(v))
+			return YH_FAIL(YH_ERR_INVALID, err, errsz, "%s: not a boolean", k);
+		c->require_person = json_is_true(v);
 	} else if (strcmp(k, "access_token_lifetime") == 0) {
 		return get_lifetime(v, k, &c->access_token_lifetime, err, errsz);
 	} else if (strcmp(k, "id_token_lifetime") == 0) {

@@ -146,6 +146,8 @@ client_record(const struct clients_client *c, const char *kid, const unsigned ch
 		put(o, "legacy_required", json_true(), &bad);
 	if (c->require_par)
 		put(o, "require_pushed_authorization_requests", json_true(), &bad);
+	if (c->require_person)
+		put(o, "require_person", json_true(), &bad);
 	if (c->n_cas_proxy_callbacks > 0)
 		put(o, "cas_proxy_callbacks", json_str_array(c->cas_proxy_callbacks,
 		    c->n_cas_proxy_callbacks), &bad);

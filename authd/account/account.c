@@ -166,6 +166,7 @@ done_words(enum page_lang l, const char *key)
 		{ "ended", PAGE_MSG_ACCT_DONE_ENDED },
 		{ "others", PAGE_MSG_ACCT_DONE_OTHERS },
 		{ "revoked", PAGE_MSG_ACCT_DONE_REVOKED },
+		{ "cert-unbound", PAGE_MSG_ACCT_DONE_CERT_UNBOUND },
 		{ "totp", PAGE_MSG_ACCT_DONE_TOTP },
 		{ "totp-removed", PAGE_MSG_ACCT_DONE_TOTP_REMOVED },
 		{ "totp-exists", PAGE_MSG_ACCT_DONE_TOTP_EXISTS },
@@ -217,6 +218,9 @@ struct view {
 	char (*app_times)[TIME_MAX];
 	struct clients_snap *snap;        /* the apps' names */
 	struct privacy_view priv;         /* the privacy consents (view_privacy) */
+	struct dir_cert_binding *certs;   /* the certificates bound (view_certs) */
+	struct tpl_account_certs *cert_items;
+	char (*cert_times)[TIME_MAX];
 };
 
 static void
@@ -283,6 +287,33 @@ view_free(struct view *w)
 	free(w->app_times);
 	clients_release(w->snap);
 	privacy_view_free(&w->priv);
+	free(w->certs);
+	free(w->cert_items);
+	free(w->cert_times);
+}
+
+/* The certificates bound to the person on their first login (dir_cert_list): issuer,
+ * serial, when; each with a form to unbind it. */
+static int
+view_certs(struct view *w, struct dir *d, const char *uid)
+{
+	size_t n = 0;
+	int r;
+
+	if ((r = dir_cert_list(d, uid, &w->certs, &n)) != 0 || n == 0)
+		return r;
+	if ((w->cert_items = calloc(n, sizeof(*w->cert_items))) == NULL ||
+	    (w->cert_times = calloc(n, sizeof(*w->cert_times))) == NULL)
+		return YH_ERR_ALLOC;
+	for (size_t i = 0; i < n; i++) {
+		fmt_cst(w->certs[i].created, w->cert_times[i], TIME_MAX);
+		w->cert_items[i] = (struct tpl_account_certs){ .issuer = w->certs[i].issuer,
+			.serial = w->certs[i].serial, .when = w->cert_times[i],
+			.id = w->certs[i].id };
+	}
+	w->v.certs = w->cert_items;
+	w->v.certs_n = n;
+	return 0;
 }
 
 static void
@@ -423,7 +454,8 @@ account_view(struct authd_app *app, struct http_req *req, const struct sess_info
 	view_profile(&w, p.lang, &person, si);
 	if ((r = view_sessions(&w, p.lang, si, sl, ns)) != 0 ||
 	    (r = view_apps(&w, p.lang, app, cl, nc)) != 0 ||
-	    (r = view_privacy(&w, p.lang, app->dir, &person)) != 0) {
+	    (r = view_privacy(&w, p.lang, app->dir, &person)) != 0 ||
+	    (r = view_certs(&w, app->dir, si->uid)) != 0) {
 		page_free(&p);
 		goto out;
 	}
@@ -453,15 +485,38 @@ out:
 	return r;
 }
 
+/* An enterprise certificate's session (the organization's own uid, oidc_org_self) has
+ * no personal account: a page that says whom it acts for and where to go. 0 with *done
+ * when it answered. */
+static int
+org_session_page(struct authd_app *app, struct http_req *req, const struct sess_info *si,
+    bool *done)
+{
+	char uscc[OIDC_USCC_SIZE];
+	int r;
+
+	*done = false;
+	if ((r = oidc_org_self(app->dir, si->uid, uscc)) == YH_ERR_NOT_FOUND)
+		return 0;
+	if (r != 0)
+		return r;
+	*done = true;
+	return page_error_send(req, 200, page_msg(page_lang_of(req), PAGE_MSG_ACCT_ORG_SESSION),
+	    "/logout", page_msg(page_lang_of(req), PAGE_MSG_LOGOUT));
+}
+
 static int
 account_get(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	struct sess_info si;
+	bool done;
 	int r;
 
 	if ((r = enter(app, req, false, &si)) != 0 || http_req_answered(req))
 		return r;
+	if ((r = org_session_page(app, req, &si, &done)) != 0 || done)
+		return r != 0 ? page_failure_send(req, r) : 0;
 	return account_view(app, req, &si);
 }
 
@@ -592,6 +647,45 @@ app_revoke(struct http_req *req, void *arg)
 	r = r == 0 ? back(req, "revoked") : page_failure_send(req, r);
 out:
 	free(client);
+	return r;
+}
+
+/* ---- certificates ---- */
+
+/* Unbinds one of the person's certificates (its next login binds it again); audited as
+ * cert.unbind with the binding's issuer and serial. */
+static int
+cert_unbind(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	struct dir_cert_binding *l = NULL;
+	struct sess_info si;
+	char *id = NULL;
+	size_t n = 0, i = 0;
+	int r;
+
+	if ((r = enter(app, req, true, &si)) != 0 || http_req_answered(req))
+		return r;
+	if (http_req_form(req, "id", DIR_CERT_HEX_LEN, &id) != 0) {
+		r = bad_request(req);
+		goto out;
+	}
+	if ((r = dir_cert_list(app->dir, si.uid, &l, &n)) == 0) {
+		for (i = 0; i < n && strcmp(l[i].id, id) != 0; i++)
+			;
+		r = i < n ? dir_cert_unbind(app->dir, si.uid, id) : YH_ERR_NOT_FOUND;
+	}
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID) {
+		r = bad_request(req);
+		goto out;
+	}
+	if (r == 0)
+		r = account_audit(app, "cert.unbind", si.uid, json_pack("{s:s, s:s, s:s}", "id",
+		    id, "issuer", l[i].issuer, "serial", l[i].serial));
+	r = r == 0 ? back(req, "cert-unbound") : page_failure_send(req, r);
+out:
+	free(l);
+	free(id);
 	return r;
 }
 
@@ -1004,6 +1098,7 @@ static const struct http_route account_routes[] = {
 	{ "POST", "/account/session/end-others", session_end_others, HTTP_ROUTE_NO_STORE },
 	{ "POST", "/account/session/end-all", session_end_all, HTTP_ROUTE_NO_STORE },
 	{ "POST", "/account/app/revoke", app_revoke, HTTP_ROUTE_NO_STORE },
+	{ "POST", "/account/cert/unbind", cert_unbind, HTTP_ROUTE_NO_STORE },
 	{ "GET", "/account/totp", totp_get, HTTP_ROUTE_NO_STORE },
 	{ "POST", "/account/totp/new", totp_new, HTTP_ROUTE_NO_STORE },
 	{ "POST", "/account/totp/confirm", totp_confirm, HTTP_ROUTE_NO_STORE },

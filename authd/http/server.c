@@ -102,6 +102,7 @@ struct http_req {
 	const char *path;          /* owned by the connection */
 	char client_ip[INET6_ADDRSTRLEN];
 	bool https;
+	bool via_proxy;            /* the peer is one of the trusted proxies */
 	int64_t start_ns;
 	struct yh_buf body;
 	bool too_large;
@@ -564,6 +565,7 @@ set_client(struct http_req *req)
 
 	req->client_ip[0] = '\0';
 	req->https = req->srv->tls;
+	req->via_proxy = false;
 	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci == NULL || (sa = ci->client_addr) == NULL)
 		return;
@@ -574,8 +576,10 @@ set_client(struct http_req *req)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 		    req->client_ip, sizeof(req->client_ip));
 	pthread_rwlock_rdlock(&req->srv->proxies_lock);
-	if (req->srv->nproxies > 0 && addr_trusted(req->srv, req->client_ip))
+	if (req->srv->nproxies > 0 && addr_trusted(req->srv, req->client_ip)) {
+		req->via_proxy = true;
 		set_forwarded(req);
+	}
 	pthread_rwlock_unlock(&req->srv->proxies_lock);
 }
 
@@ -1179,16 +1183,17 @@ http_req_query(struct http_req *req, const char *name, size_t max, const char **
 	return 0;
 }
 
-/* Decodes one form component (+ is a space, %XX a byte) into b; NUL bytes rejected. */
+/* Decodes one form component (with plus: + is a space; %XX a byte) into b; NUL bytes
+ * rejected. */
 static int
-form_decode(struct yh_span s, struct yh_buf *b)
+pct_decode(struct yh_span s, bool plus, struct yh_buf *b)
 {
 	int r = 0;
 
 	for (size_t i = 0; i < s.len && r == 0; i++) {
 		char c = s.p[i];
 
-		if (c == '+')
+		if (c == '+' && plus)
 			c = ' ';
 		else if (c == '%') {
 			int hi, lo;
@@ -1236,7 +1241,7 @@ http_form_get(struct yh_span s, const char *name, size_t max, char **out)
 		if (yh_span_split(&pair, '=', &key) != 0)
 			continue;
 		/* A name that does not decode, or is longer than any we ask for, is not ours. */
-		if (form_decode(key, &kb) != 0 || strcmp(yh_buf_cstr(&kb), name) != 0)
+		if (pct_decode(key, true, &kb) != 0 || strcmp(yh_buf_cstr(&kb), name) != 0)
 			continue;
 		if (++count > 1) {
 			r = YH_ERR_CONFLICT;
@@ -1244,7 +1249,7 @@ http_form_get(struct yh_span s, const char *name, size_t max, char **out)
 		}
 		yh_buf_reset(&vb);
 		if (pair.p != NULL)
-			r = form_decode(pair, &vb);
+			r = pct_decode(pair, true, &vb);
 	}
 	if (r == 0 && count == 0)
 		r = YH_ERR_NOT_FOUND;
@@ -1254,6 +1259,29 @@ http_form_get(struct yh_span s, const char *name, size_t max, char **out)
 		r = YH_ERR_ALLOC;
 	yh_buf_free(&kb);
 	yh_buf_free(&vb);
+	return r;
+}
+
+bool
+http_req_via_trusted_proxy(const struct http_req *req)
+{
+	return req->via_proxy;
+}
+
+int
+http_req_header_unescaped(struct http_req *req, const char *name, size_t max, char **out)
+{
+	const char *v = http_req_header(req, name);
+	struct yh_buf b;
+	int r;
+
+	*out = NULL;
+	if (v == NULL || v[0] == '\0')
+		return YH_ERR_NOT_FOUND;
+	yh_buf_init(&b, max);
+	if ((r = pct_decode(yh_span_cstr(v), false, &b)) == 0 && (*out = yh_buf_steal(&b)) == NULL)
+		r = YH_ERR_ALLOC;
+	yh_buf_free(&b);
 	return r;
 }
 

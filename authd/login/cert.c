@@ -9,8 +9,11 @@
  * good once and only in the browser it was issued to. The POST takes it, checks the
  * signature over the challenge's ASCII bytes with the certificate's key
  * (fed_x509_proof_verify), the certificate against the configured CAs (fed_x509_verify)
- * and finds the person by the ID number it carries. A certificate its CA's CRL lists
- * is refused; one whose status is unknown (no CRL in force, OCSP not built) is refused
+ * and finds the person by the ID number it carries, or for an enterprise certificate
+ * the organization by its credit code (or organization code): the session is then the
+ * organization's own uid, which /authorize turns into acting for it (role
+ * OIDC_ORG_ROLE_CERT_HOLDER, authorize.h rule 5c). A certificate its CA's CRL lists
+ * is refused; one whose status is unknown (no CRL in force, no OCSP answer that counts) is refused
  * under fail closed and accepted, audited as such, under fail open
  * (fed_x509_rev_decide). The session gets LoA 4 and amr "hwk" and "x509". Every refusal is audited (login.failure, method cert, the reason)
  * and answered with the form and a page saying why.
@@ -52,6 +55,8 @@ struct cert_req {
 	char csrf[CSRF_TOKEN_SIZE];
 	char challenge[CERT_CHALLENGE_LEN + 1];
 	char *cert, *chain, *sig;
+	bool tls;                          /* the certificate a trusted proxy forwarded (its
+	                                    * TLS handshake proved the key): no challenge */
 };
 
 static void
@@ -75,7 +80,9 @@ respond(struct cert_req *j, unsigned status, enum page_msg alert)
 	page_begin(&p, page_msg(p.lang, PAGE_MSG_CERT_LOGIN_TITLE));
 	tpl_cert_login_render(&p, &(struct tpl_cert_login){
 	    .csrf = j->csrf, .next = j->next,
-	    .alert = alert != 0 ? page_msg(p.lang, alert) : NULL });
+	    .alert = alert != 0 ? page_msg(p.lang, alert) : NULL,
+	    .tls = j->app->cfg->cert_proxy_header != NULL &&
+	    j->app->cfg->cert_proxy_header[0] != '\0' });
 	return page_send(&p, j->req, status);
 }
 
@@ -148,6 +155,7 @@ audit(struct cert_req *j, const char *event, const char *uid, const char *reason
 	int r;
 
 	json_object_set_new(f, "method", json_string("cert"));
+	json_object_set_new(f, "flow", json_string(j->tls ? "proxy_tls" : "challenge"));
 	json_object_set_new(f, "ip", json_string(j->ri.ip));
 	if (reason != NULL)
 		json_object_set_new(f, "reason", json_string(reason));
@@ -158,6 +166,8 @@ audit(struct cert_req *j, const char *event, const char *uid, const char *reason
 		    res->rev_good))));
 		if (res->rev_source[0] != '\0')
 			json_object_set_new(f, "revocation_source", json_string(res->rev_source));
+		if (res->rev_why[0] != '\0')
+			json_object_set_new(f, "revocation_detail", json_string(res->rev_why));
 	}
 	if (res != NULL && res->path != NULL) {
 		for (size_t i = 0; i < 32; i++)
@@ -223,29 +233,149 @@ alert_of(enum fed_x509_why w)
 	}
 }
 
-/* The person of res's ID number logs in. */
+/*
+ * The uid res's identity names into uid: the person of its ID number, or for an
+ * enterprise certificate the organization of its credit code or organization code (the
+ * session is then the organization's own: apps see it acting for the organization).
+ * 0, YH_ERR_NOT_FOUND (nobody; a registration number names no directory entry),
+ * YH_ERR_DENIED (not active), or the directory's error.
+ */
+static int
+holder_of(struct dir *dir, const struct fed_x509_result *res, char uid[DIR_UID_LEN + 1])
+{
+	struct dir_person p;
+	struct dir_org o;
+	bool active = false;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	memset(&o, 0, sizeof(o));
+	if (res->kind == FED_X509_PERSON) {
+		if ((r = dir_person_find_id_number(dir, res->value, &p)) == 0) {
+			active = p.status == DIR_STATUS_ACTIVE;
+			memcpy(uid, p.uid, DIR_UID_LEN + 1);
+		}
+	} else if (res->field == FED_X509_CREDIT_CODE || res->field == FED_X509_ORG_CODE) {
+		r = res->field == FED_X509_CREDIT_CODE ?
+		    dir_org_find_uscc(dir, res->value, &o) :
+		    dir_org_find_org_code(dir, res->value, &o);
+		/* Apps name an organization by its credit code: one without is not offered. */
+		if (r == 0) {
+			active = o.status == DIR_STATUS_ACTIVE && o.uscc != NULL;
+			memcpy(uid, o.uid, DIR_UID_LEN + 1);
+		}
+	} else {
+		r = YH_ERR_NOT_FOUND;
+	}
+	if (r == 0 && !active)
+		r = YH_ERR_DENIED;
+	dir_person_clear(&p);
+	dir_org_clear(&o);
+	return r;
+}
+
+/* Whether b (one of a person's bindings) is the certificate of want: -1 another
+ * certificate, 0 the same with the same key, 1 the same with another key. */
+static int
+binding_match(const struct dir_cert_binding *l, size_t n, const struct dir_cert_binding *want)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].id, want->id) == 0)
+			return strcmp(l[i].key_sha256, want->key_sha256) == 0 ? 0 : 1;
+	return -1;
+}
+
+/* The binding of want in uid's list: as binding_match, or the directory's error. */
+static int
+binding_find(struct dir *dir, const struct dir_cert_binding *want, int *match)
+{
+	struct dir_cert_binding *l = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = dir_cert_list(dir, want->uid, &l, &n)) == 0)
+		*match = binding_match(l, n, want);
+	free(l);
+	return r;
+}
+
+/*
+ * Binds the certificate of res to the person uid on its first login (issuer, serial and
+ * the key's SHA-256; dir_cert_bind). A certificate bound to another person, or its
+ * issuer and serial bound with another key, is refused (answered, *done). *how says what
+ * happened, for the audit line: "new", "known", "not_bindable" (a serial or issuer that
+ * cannot be recorded) or "limit" (the person holds DIR_CERT_BINDINGS_MAX).
+ */
+static int
+binding_check(struct cert_req *j, const char *uid, const struct fed_x509_result *res,
+    const char **how, bool *done)
+{
+	struct dir_cert_binding b;
+	int match = -1, r;
+
+	*done = false;
+	*how = "known";
+	memset(&b, 0, sizeof(b));
+	r = fed_x509_cert_names(sk_X509_value(res->path, 0), b.id, b.issuer, sizeof(b.issuer),
+	    b.serial, sizeof(b.serial));
+	if (r == YH_ERR_TOO_LONG || r == YH_ERR_INVALID) {
+		yh_warn("certificate login: the certificate cannot be bound (issuer or serial)");
+		*how = "not_bindable";
+		return 0;
+	}
+	if (r != 0)
+		return r;
+	yh_hex_encode(res->key_sha256, sizeof(res->key_sha256), b.key_sha256);
+	memcpy(b.uid, uid, sizeof(b.uid));
+	if ((r = binding_find(j->app->dir, &b, &match)) != 0)
+		return r;
+	if (match < 0) {
+		r = dir_cert_bind(j->app->dir, &b);
+		if (r == 0)
+			*how = "new";
+		else if (r == YH_ERR_LIMIT)
+			*how = "limit";
+		else if (r == YH_ERR_EXISTS && (r = binding_find(j->app->dir, &b, &match)) == 0 &&
+		    match < 0)
+			match = 2;   /* bound to someone else */
+		if (r != 0 && r != YH_ERR_LIMIT)
+			return r;
+	}
+	if (match == 1 || match == 2) {
+		*done = true;
+		return refuse(j, 403, match == 1 ? PAGE_MSG_CERT_KEY_CHANGED :
+		    PAGE_MSG_CERT_BOUND_ELSEWHERE, match == 1 ? "certificate_key_changed" :
+		    "certificate_bound_elsewhere", res);
+	}
+	return 0;
+}
+
+/* The holder of res (a person, or an organization) logs in. */
 static int
 succeed(struct cert_req *j, const struct fed_x509_result *res)
 {
 	static const char *const amr[] = { "hwk", "x509" };
-	char token[SESS_TOKEN_SIZE] = "";
-	struct dir_person p;
+	char token[SESS_TOKEN_SIZE] = "", uid[DIR_UID_LEN + 1] = "";
+	const char *how = "none";
 	struct sess_info info;
+	bool done = false;
 	int r;
 
-	memset(&p, 0, sizeof(p));
-	r = dir_person_find_id_number(j->app->dir, res->value, &p);
-	if (r == YH_ERR_NOT_FOUND || (r == 0 && p.status != DIR_STATUS_ACTIVE)) {
-		r = refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, r == 0 ? "account_inactive" :
-		    "no_account", res);
+	r = holder_of(j->app->dir, res, uid);
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_DENIED) {
+		r = refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, r == YH_ERR_DENIED ?
+		    "account_inactive" : "no_account", res);
 		goto out;
 	}
-	if (r != 0)
+	/* A person's certificate is bound to them on first use. */
+	if (r != 0 || (res->kind == FED_X509_PERSON &&
+	    ((r = binding_check(j, uid, res, &how, &done)) != 0 || done)))
 		goto out;
-	if ((r = login_open_session_amr(j->app, &j->ri, p.uid, 4, amr, 2, token, &info)) != 0)
+	if ((r = login_open_session_amr(j->app, &j->ri, uid, 4, amr, 2, token, &info)) != 0)
 		goto out;
-	if ((r = audit(j, "login.success", p.uid, NULL, res, json_pack("{s:s, s:i}", "sid",
-	    info.sid, "loa", info.loa))) != 0) {
+	if ((r = audit(j, "login.success", uid, NULL, res, json_pack("{s:s, s:i, s:s, s:s}",
+	    "sid", info.sid, "loa", info.loa, "holder", res->kind == FED_X509_PERSON ?
+	    "person" : "organization", "binding", how))) != 0) {
 		/* Not on the record: the login does not happen. */
 		if (sess_end_token(j->app->sess, token, SESS_END_ADMIN, NULL) != 0)
 			yh_warn("cannot end the unaudited session");
@@ -255,7 +385,6 @@ succeed(struct cert_req *j, const struct fed_x509_result *res)
 	r = login_complete(j->req, j->ri.https, j->next, token, false);
 out:
 	yh_wipe(token, sizeof(token));
-	dir_person_clear(&p);
 	return r;
 }
 
@@ -274,16 +403,18 @@ cert_attempt(struct cert_req *j)
 	memset(&res, 0, sizeof(res));
 	if (trust == NULL)
 		return respond(j, 503, PAGE_MSG_CERT_UNAVAILABLE);
-	if ((r = take_challenge(j, &done)) != 0 || done)
+	if (!j->tls && ((r = take_challenge(j, &done)) != 0 || done))
 		return r;
 	if (fed_x509_parse_cert(j->cert, strlen(j->cert), &leaf) != 0 ||
 	    (j->chain[0] != '\0' &&
 	    fed_x509_parse_chain(j->chain, strlen(j->chain), &chain) != 0) ||
-	    yh_b64_decode(j->sig, strlen(j->sig), sig, sizeof(sig), &siglen) != 0) {
+	    (!j->tls && yh_b64_decode(j->sig, strlen(j->sig), sig, sizeof(sig), &siglen) != 0)) {
 		r = refuse(j, 400, PAGE_MSG_CERT_BAD_INPUT, "bad_input", NULL);
 		goto out;
 	}
-	r = fed_x509_proof_verify(leaf, (const unsigned char *)j->challenge,
+	/* The proxy's TLS handshake proved the key; the chain and revocation are checked
+	 * here again all the same. */
+	r = j->tls ? 0 : fed_x509_proof_verify(leaf, (const unsigned char *)j->challenge,
 	    strlen(j->challenge), sig, siglen);
 	if (r == YH_ERR_AUTH || r == YH_ERR_UNSUPPORTED || r == YH_ERR_TOO_LONG) {
 		r = refuse(j, 403, PAGE_MSG_CERT_BAD_SIGNATURE, "bad_signature", NULL);
@@ -295,8 +426,6 @@ cert_attempt(struct cert_req *j)
 		r = refuse(j, 403, alert_of(res.why), fed_x509_why_str(res.why), &res);
 	else if (fed_x509_rev_decide(res.ca, res.rev_good) == FED_X509_REV_REFUSED)
 		r = refuse(j, 403, PAGE_MSG_CERT_REVOCATION_UNKNOWN, "revocation_unknown", &res);
-	else if (res.kind != FED_X509_PERSON)
-		r = refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, "organization_certificate", &res);
 	else
 		r = succeed(j, &res);
 out:
@@ -359,6 +488,66 @@ cert_req_new(struct http_req *req, struct authd_app *app, struct cert_req **out,
 	return 0;
 }
 
+/* A certificate form's POST: its CSRF token checked (a rejection answered, *j NULL),
+ * then its fields copied (cert_req_new). */
+static int
+cert_form(struct http_req *req, struct authd_app *app, struct cert_req **j, bool *bad)
+{
+	int r;
+
+	*j = NULL;
+	if ((r = csrf_verify(req, app->keys, CERT_PURPOSE, NULL)) != 0)
+		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
+	return cert_req_new(req, app, j, bad);
+}
+
+/*
+ * POST /login/cert/tls: the client certificate a TLS-terminating proxy forwarded in
+ * cert.proxy_header (URL-encoded PEM), believed only from http.trusted_proxies and
+ * verified here as any certificate (chain, usage, revocation, identity).
+ */
+int
+login_cert_tls_post(struct http_req *req, void *arg)
+{
+	struct authd_app *app = arg;
+	const char *hdr = app->cfg->cert_proxy_header;
+	struct cert_req *j = NULL;
+	char *pem = NULL;
+	bool bad;
+	int r;
+
+	if ((r = cert_form(req, app, &j, &bad)) != 0 || j == NULL)
+		return r;
+	j->tls = true;
+	if (hdr == NULL || hdr[0] == '\0') {
+		r = respond(j, 404, PAGE_MSG_CERT_UNAVAILABLE);
+		goto out;
+	}
+	if (!http_req_via_trusted_proxy(req)) {
+		r = refuse(j, 403, PAGE_MSG_CERT_PROXY_UNTRUSTED, "proxy_untrusted", NULL);
+		goto out;
+	}
+	r = http_req_header_unescaped(req, hdr, CERT_FIELD_MAX, &pem);
+	if (r == YH_ERR_NOT_FOUND) {
+		r = refuse(j, 400, PAGE_MSG_CERT_NO_CLIENT_CERT, "no_client_certificate", NULL);
+		goto out;
+	}
+	if (r == YH_ERR_INVALID || r == YH_ERR_TOO_LONG) {
+		r = refuse(j, 400, PAGE_MSG_CERT_BAD_INPUT, "bad_input", NULL);
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	free(j->cert);
+	j->cert = pem;
+	j->chain[0] = '\0';
+	return login_job_start(req, app, LOGIN_CERT_TLS_PATH, "certificate login",
+	    cert_req_run, cert_req_drop, j);
+out:
+	cert_req_free(j);
+	return r;
+}
+
 int
 login_cert_post(struct http_req *req, void *arg)
 {
@@ -367,9 +556,7 @@ login_cert_post(struct http_req *req, void *arg)
 	bool bad;
 	int r;
 
-	if ((r = csrf_verify(req, app->keys, CERT_PURPOSE, NULL)) != 0)
-		return r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;
-	if ((r = cert_req_new(req, app, &j, &bad)) != 0)
+	if ((r = cert_form(req, app, &j, &bad)) != 0 || j == NULL)
 		return r;
 	if (bad) {
 		r = respond(j, 400, PAGE_MSG_CERT_BAD_INPUT);

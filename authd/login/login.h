@@ -133,9 +133,23 @@ int login_sms_post(struct http_req *req, void *arg);
 int login_cert_get(struct http_req *req, void *arg);
 int login_cert_challenge_get(struct http_req *req, void *arg);
 int login_cert_post(struct http_req *req, void *arg);
+int login_cert_tls_post(struct http_req *req, void *arg);
 
 #define LOGIN_CERT_PATH "/login/cert"                  /* certificate login (cert.c) */
+
+/*
+ * The background fetch of the CRLs given by URL (cert_crl.c): a thread that fetches
+ * each CA's CRL of the trust set in force when fed_x509_trust_crl_due says so (at start
+ * and within a second of each SIGHUP, before nextUpdate, a failure again after a
+ * while). start: 0, YH_ERR_ALLOC, YH_ERR_INTERNAL; refresh: every CRL due now (SIGHUP);
+ * stop: joins the thread and frees it (NULL is nothing).
+ */
+struct login_crl;
+int login_crl_start(struct authd_app *app, struct login_crl **out) YH_WUR;
+void login_crl_refresh(struct login_crl *l);
+void login_crl_stop(struct login_crl *l);
 #define LOGIN_CERT_CHALLENGE_PATH "/login/cert/challenge"
+#define LOGIN_CERT_TLS_PATH "/login/cert/tls"              /* from a TLS proxy */
 #define LOGIN_CERT_CHALLENGE_TTL 120                   /* seconds a challenge is good */
 
 #define LOGIN_PRIVACY_PATH "/privacy"

@@ -18,6 +18,8 @@ static const struct http_route login_routes[] = {
 	{ "GET", LOGIN_CERT_PATH, login_cert_get, HTTP_ROUTE_NO_STORE },
 	{ "GET", LOGIN_CERT_CHALLENGE_PATH, login_cert_challenge_get, HTTP_ROUTE_NO_STORE },
 	{ "POST", LOGIN_CERT_PATH, login_cert_post, HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
+	{ "POST", LOGIN_CERT_TLS_PATH, login_cert_tls_post,
+	    HTTP_ROUTE_NO_STORE | HTTP_ROUTE_PREAUTH },
 	{ "GET", LOGIN_TOTP_PATH, login_totp_get, HTTP_ROUTE_NO_STORE },
 	{ "POST", LOGIN_TOTP_PATH, login_totp_post, HTTP_ROUTE_NO_STORE },
 	{ "GET", LOGIN_REG_PATH, login_signup_get, HTTP_ROUTE_NO_STORE },

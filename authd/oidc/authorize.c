@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "authcore/clients/clients.h"
 #include "authd/oidc/consent.h"
 #include "authd/login/login.h"
@@ -70,6 +72,7 @@ static const struct {
 	[OIDC_AZ_ORG_HINT] = { "org_hint", 64, true },
 	[OIDC_AZ_ORG] = { "org", 64, false },
 	[OIDC_AZ_IDP_HINT] = { "idp_hint", FED_UP_NAME_MAX, true },
+	[OIDC_AZ_CERTORG] = { "yh_certorg", SESS_OTC_MAX, true },
 };
 
 const char *
@@ -199,7 +202,7 @@ oidc_az_error_location(const char *redirect_uri, const char *error,
  * request's own marker when mark is NULL.
  */
 static int
-next_url(const struct oidc_az_params *p, const char *mark, char **out)
+next_url(const struct oidc_az_params *p, const char *mark, const char *certorg, char **out)
 {
 	struct yh_buf b;
 	int r = 0;
@@ -211,7 +214,8 @@ next_url(const struct oidc_az_params *p, const char *mark, char **out)
 	for (unsigned i = 0; i < OIDC_AZ_PARAM_COUNT; i++) {
 		if (!az_params[i].forward)
 			continue;
-		if ((r = oidc_url_param(&b, az_params[i].name, p->v[i])) != 0)
+		if ((r = oidc_url_param(&b, az_params[i].name,
+		    i == OIDC_AZ_CERTORG && certorg != NULL ? certorg : p->v[i])) != 0)
 			goto out;
 	}
 	r = oidc_url_param(&b, az_params[OIDC_AZ_REAUTH].name,
@@ -264,6 +268,8 @@ struct az_ctx {
 	int64_t reauth;               /* the time of the request's yh_reauth marker (its
 	                               * MAC is checked on use), or 0 */
 	const char *sid;              /* the live session's public id, or "" */
+	const char *browser;          /* p->browser of the browser's request, or NULL */
+	const char *certorg;          /* a yh_certorg code to put in next, or NULL */
 };
 
 static void
@@ -497,7 +503,7 @@ az_detour(struct az_ctx *z, enum oidc_az_step step, bool force, int loa)
 		r = pushed_next(z, step == OIDC_AZ_STEP_LOGIN ? mark : NULL,
 		    step == OIDC_AZ_STEP_CONSENT, &next);
 	else if (r == 0)
-		r = next_url(z->p, step == OIDC_AZ_STEP_LOGIN ? mark : NULL, &next);
+		r = next_url(z->p, step == OIDC_AZ_STEP_LOGIN ? mark : NULL, z->certorg, &next);
 	if (r == YH_ERR_TOO_LONG)
 		return az_error(z, "invalid_request", "the request is too large");
 	if (r == 0)
@@ -949,6 +955,116 @@ out:
 	return r;
 }
 
+/* Whether the session si (found, but not a person's: oidc_az_session) is an enterprise
+ * certificate's: the organization's own uid and amr x509. *have, and its credit code
+ * in uscc, when it is; else uscc is "". */
+static int
+az_org_session(struct az_ctx *z, const struct sess_info *si, char uscc[OIDC_USCC_SIZE],
+    bool *have)
+{
+	int r;
+
+	uscc[0] = '\0';
+	if (si->uid[0] == '\0' || !sess_has_amr(si, "x509"))
+		return 0;
+	r = oidc_org_self(z->app->dir, si->uid, uscc);
+	*have = r == 0;
+	return r == YH_ERR_NOT_FOUND ? 0 : r;
+}
+
+#define AZ_CERTORG_TTL 600            /* seconds a yh_certorg code waits for the person */
+#define AZ_CERTORG_RAW 12             /* random bytes of a code: 16 base64url chars */
+
+/* The store's name of the yh_certorg codes of the browser whose cookie is browser. */
+static void
+certorg_bind(const char *browser, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "certorg:%s", browser);
+}
+
+/* Rule 5c, require_person: a code holding the organization of si (an enterprise
+ * certificate's session), and the browser to /login for the person. */
+static int
+az_person_detour(struct az_ctx *z, const struct sess_info *si)
+{
+	unsigned char raw[AZ_CERTORG_RAW];
+	char code[SESS_OTC_MAX + 1], bind[CSRF_TOKEN_SIZE + 16], payload[SESS_UID_MAX + 24];
+	int r;
+
+	if (z->prompt_none)
+		return az_error(z, "login_required", "this app needs the person at the keyboard "
+		    "to log in as well");
+	if (z->p->pushed)
+		return az_error(z, "invalid_request", "this app needs the person to log in after "
+		    "an enterprise certificate, which a pushed request cannot carry");
+	if (z->browser == NULL || !csrf_cookie_ok(z->browser))
+		return az_error(z, "login_required", "no login session in this browser");
+	if (strlen(si->uid) != DIR_UID_LEN)
+		return YH_ERR_INVALID;
+	certorg_bind(z->browser, bind, sizeof(bind));
+	snprintf(payload, sizeof(payload), "%s %lld", si->uid, (long long)z->now);
+	r = YH_ERR_EXISTS;
+	for (int i = 0; i < 2 && r == YH_ERR_EXISTS; i++) {
+		if (RAND_bytes(raw, sizeof(raw)) != 1)
+			return YH_ERR_CRYPTO;
+		yh_b64url_encode(raw, sizeof(raw), code);
+		r = sess_otc_put(z->app->sess, code, bind, payload, AZ_CERTORG_TTL);
+	}
+	if (r != 0)
+		return r;
+	z->certorg = code;
+	r = az_detour(z, OIDC_AZ_STEP_LOGIN, true, 0);
+	z->certorg = NULL;
+	return r;
+}
+
+/*
+ * Rule 5c, require_person, back with the person's session si: takes the request's
+ * yh_certorg code (once) and, when it is this browser's and the person logged in since
+ * it was made, sets *org to its organization acting as cert_holder (its credit code in
+ * uscc). Returns 0 with *decided when an error was set instead, or an error.
+ */
+static int
+az_person_link(struct az_ctx *z, const struct sess_info *si, char uscc[OIDC_USCC_SIZE],
+    struct az_org *org, bool *decided)
+{
+	char bind[CSRF_TOKEN_SIZE + 16], uid[DIR_UID_LEN + 1];
+	const char *code = z->p->v[OIDC_AZ_CERTORG];
+	char *payload = NULL;
+	int64_t at = -1;
+	int r;
+
+	*decided = false;
+	if (code == NULL)
+		return 0;
+	r = YH_ERR_NOT_FOUND;
+	if (z->browser != NULL && csrf_cookie_ok(z->browser)) {
+		certorg_bind(z->browser, bind, sizeof(bind));
+		r = sess_otc_take(z->app->sess, code, bind, &payload);
+	}
+	if (r == 0 && (payload == NULL || strlen(payload) <= DIR_UID_LEN ||
+	    payload[DIR_UID_LEN] != ' ' || yh_parse_i64(payload + DIR_UID_LEN + 1, 0, INT64_MAX, &at) != 0))
+		r = YH_ERR_NOT_FOUND;
+	if (r == 0) {
+		memcpy(uid, payload, DIR_UID_LEN);
+		uid[DIR_UID_LEN] = '\0';
+		if (si->auth_time < at || (r = oidc_org_self(z->app->dir, uid, uscc)) ==
+		    YH_ERR_NOT_FOUND)
+			r = YH_ERR_NOT_FOUND;
+	}
+	free(payload);
+	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_REPLAY) {
+		*decided = true;
+		return az_error(z, "access_denied", "the enterprise certificate's login cannot "
+		    "be linked to this person's (unknown, used, expired or of another browser)");
+	}
+	if (r != 0)
+		return r;
+	org->org = uscc;
+	org->role = OIDC_ORG_ROLE_CERT_HOLDER;
+	return 0;
+}
+
 /* Rules 3 to 6, for a request that passed rules 1 and 2. */
 static int
 az_flow(struct az_ctx *z, const char *cookie)
@@ -957,14 +1073,24 @@ az_flow(struct az_ctx *z, const char *cookie)
 	struct oidc_org_choice *orgs = NULL;
 	struct az_org org;
 	size_t norgs = 0;
-	char scope[256];
+	char scope[256], uscc[OIDC_USCC_SIZE] = "";
 	bool have, need, can, refused;
 	int person_loa, need_loa, r;
 
 	memset(&si, 0, sizeof(si));
-	if ((r = oidc_az_session(z->app, cookie, &si, &have, &person_loa)) != 0)
+	memset(&org, 0, sizeof(org));
+	if ((r = oidc_az_session(z->app, cookie, &si, &have, &person_loa)) != 0 ||
+	    (!have && (r = az_org_session(z, &si, uscc, &have)) != 0))
 		return r;
 	z->sid = have ? si.sid : "";
+	if (have && uscc[0] != '\0') {
+		/* An enterprise certificate's session acts for the organization. */
+		org.org = uscc;
+		org.role = OIDC_ORG_ROLE_CERT_HOLDER;
+		person_loa = si.loa;
+		if (z->client->require_person)
+			return az_person_detour(z, &si);
+	}
 	if (!have)
 		return z->prompt_none ? az_error(z, "login_required", "no session") :
 		    az_detour(z, OIDC_AZ_STEP_LOGIN, false, 0);
@@ -990,12 +1116,17 @@ az_flow(struct az_ctx *z, const char *cookie)
 		    "this app was registered with (legacy_required)");
 	if ((r = clients_scope_format(z->granted, scope, sizeof(scope))) != 0)
 		return r;
-	if ((r = az_consent_needed(z, &si, scope, &need)) != 0)
+	/* An organization's session shares no person's data: nobody to ask consent of. */
+	if (org.org == NULL && (r = az_consent_needed(z, &si, scope, &need)) != 0)
 		return r;
-	if (need)
+	if (org.org == NULL && need)
 		return z->prompt_none ? az_error(z, "consent_required", "consent is needed") :
 		    az_detour(z, OIDC_AZ_STEP_CONSENT, false, 0);
-	if ((r = az_org_decide(z, &si, &orgs, &norgs, &org, &need)) != 0 || need)
+	if (org.org == NULL && z->client->require_person &&
+	    ((r = az_person_link(z, &si, uscc, &org, &need)) != 0 || need))
+		goto out;
+	if (org.org == NULL &&
+	    ((r = az_org_decide(z, &si, &orgs, &norgs, &org, &need)) != 0 || need))
 		goto out;
 	r = az_issue_code(z, &si, scope, &org);
 	if (r == YH_ERR_NOT_FOUND) {  /* the session ended meanwhile */
@@ -1026,6 +1157,7 @@ oidc_az_decide(struct authd_app *app, const struct oidc_az_params *p,
 	z.res = res;
 	z.now = now;
 	z.sid = "";
+	z.browser = p->browser;
 	(void)clients_refresh_if_changed(app->clients);
 	cs = clients_acquire(app->clients);
 	memset(&pushed, 0, sizeof(pushed));
@@ -1214,6 +1346,7 @@ authorize_handler(struct http_req *req, void *arg)
 		oidc_az_params_clear(&p);
 		return r == 1 ? 0 : r;
 	}
+	p.browser = page_cookie(req, CSRF_COOKIE);
 	r = oidc_az_decide(app, &p, page_cookie(req, LOGIN_SID_COOKIE), yh_now(), &res);
 	if (r == 0)
 		r = authorize_answer(app, req, &p, &res);

@@ -83,6 +83,20 @@
  *      account_selection_required, else the choice page (STEP_ORG, 200, org_hint
  *      preselected when it is listed; an org_hint that is not is ignored, never an
  *      error, so the answer tells the app nothing about relations the person lacks).
+ *   5c. A session an enterprise certificate opened (authd/login/cert.c: the uid is the
+ *      organization's own, amr x509; oidc_org_self) stands for a session at its LoA:
+ *      no consent page (no person's data is released) and no choice page; the code
+ *      acts for that organization in the role OIDC_ORG_ROLE_CERT_HOLDER, so the app
+ *      gets the organization's pairwise sub and yh_org. An app registered
+ *      require_person instead sends the browser to /login (forced) for the person at
+ *      the keyboard, with a one-time code (yh_certorg, 600 s, bound to the browser's
+ *      yh_csrf cookie, holding the organization's uid and the time) in next; that
+ *      session is ended by the person's login. When the request comes back with a
+ *      person's session authenticated since, the code is taken (once) and the code
+ *      acts for the organization as cert_holder with the person's uid (the person's
+ *      sub); a code unknown, used, of another browser, or older than the person's
+ *      login is access_denied. prompt=none: login_required; a pushed request
+ *      (PAR): invalid_request (not supported).
  *   6. A code (sess_code_new, 60 s, payload oidc_grant_json), the client recorded in the
  *      session (sess_add_client, for back-channel logout), 302 to the redirect URI with
  *      code, state and iss.
@@ -171,6 +185,8 @@ enum oidc_az_param {
 	                                 * honoured only with p->org_confirmed */
 	OIDC_AZ_IDP_HINT,               /* idp_hint: an upstream.NAME to log in through,
 	                                 * skipping the login page */
+	OIDC_AZ_CERTORG,                /* yh_certorg: our own code linking an enterprise
+	                                 * certificate's login to the person's (rule 5c) */
 	OIDC_AZ_PARAM_COUNT
 };
 
@@ -184,6 +200,8 @@ struct oidc_az_params {
 	                            * CSRF token checked against the request's session */
 	bool pushed;               /* the parameters came from a pushed request (PAR),
 	                            * taken by its request_uri; never from the browser */
+	const char *browser;       /* the browser's pre-session cookie (yh_csrf), set by
+	                            * the handler (borrowed), or NULL */
 };
 
 /* The parameter's name ("client_id", ...) and cap in bytes. */

@@ -535,6 +535,19 @@ legacy_claims(json_t *o, struct dir *dir, const struct clients_client *c, const 
 	return r;
 }
 
+/* True when uid is an organization's own (oidc_org_self), with *out an empty object
+ * (NULL when that cannot be allocated): such a session carries no person's claims. */
+static bool
+org_self_claims(struct dir *dir, const char *uid, json_t **out)
+{
+	char uscc[OIDC_USCC_SIZE];
+
+	if (oidc_org_self(dir, uid, uscc) != 0)
+		return false;
+	*out = json_object();
+	return true;
+}
+
 int
 oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *uid,
     unsigned scopes, json_t **out)
@@ -545,7 +558,9 @@ oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *ui
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
-	if ((r = dir_person_get(dir, uid, &p)) != 0)
+	if ((r = dir_person_get(dir, uid, &p)) == YH_ERR_NOT_FOUND && org_self_claims(dir, uid, out))
+		r = *out != NULL ? 0 : YH_ERR_ALLOC;
+	if (r != 0 || *out != NULL)
 		goto out;
 	if (p.status != DIR_STATUS_ACTIVE) {
 		r = YH_ERR_DENIED;

@@ -252,7 +252,8 @@ void oidc_grant_clear(struct oidc_grant *g);
  * yh_legacy_username (oidc_legacy_account), and yh_staff (the staff scope,
  * for a person with a current staff relation: dir_staff_current). Returns 0, YH_ERR_NOT_FOUND (no
  * such person), YH_ERR_DENIED (the person is not active: disabled, locked,
- * deregistered), or the directory's errors.
+ * deregistered), or the directory's errors. uid may also be an active organization's
+ * (oidc_org_self: its certificate's session): no person's claims, an empty object.
  */
 int oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *uid,
     unsigned scopes, json_t **out) YH_WUR;
@@ -314,9 +315,12 @@ const struct oidc_org_choice *oidc_org_choice_find(const struct oidc_org_choice 
  * The yh_org claim of a person acting for an organization: re-checks at time at that uid
  * holds a current relation of role to the organization with credit code uscc, and
  * returns {"uscc", "name", "kind", "role"} (plus "scopes", an array, for an agent whose
- * grant names purposes) as a new object in *out. Returns 0, YH_ERR_DENIED (the relation
- * does not hold: ended, revoked, expired, or the person or organization is not active;
- * no such organization), or the directory's error.
+ * grant names purposes) as a new object in *out. role OIDC_ORG_ROLE_CERT_HOLDER: uid
+ * must be the organization's own uid (its certificate's session) or an active person's
+ * (the person its certificate login was linked to, authorize.h rule 5c: the grant
+ * records the link), and the organization must be active. Returns 0, YH_ERR_DENIED (the relation does not hold: ended, revoked,
+ * expired, or the person or organization is not active; no such organization), or the
+ * directory's error.
  */
 int oidc_org_claim(struct dir *dir, const char *uid, const char *uscc, const char *role,
     int64_t at, json_t **out) YH_WUR;
@@ -327,6 +331,18 @@ int oidc_org_claim(struct dir *dir, const char *uid, const char *uscc, const cha
  * organization, or not active), or the directory's error.
  */
 int oidc_org_client_claim(struct dir *dir, const char *uscc, json_t **out) YH_WUR;
+
+/* The role of yh_org in a session an enterprise certificate opened: the session's uid is
+ * the organization's own (authd/login/cert.c), nobody's relation to it. */
+#define OIDC_ORG_ROLE_CERT_HOLDER "cert_holder"
+
+/*
+ * Whether uid is the uid of an active organization with a credit code (the session of an
+ * enterprise certificate login is the organization's): 0 with its canonical credit code
+ * in uscc, YH_ERR_NOT_FOUND (no such organization, not active, or no credit code), or
+ * the directory's error.
+ */
+int oidc_org_self(struct dir *dir, const char *uid, char uscc[OIDC_USCC_SIZE]) YH_WUR;
 
 /* ---- opaque user reference in access tokens ---------------------------------------- */
 

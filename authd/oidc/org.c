@@ -165,6 +165,20 @@ relation_of(const struct dir_mandate *ms, size_t nm, const char *org_uid, const 
 	return NULL;
 }
 
+/* 0 when uid is an active person, else YH_ERR_DENIED or the directory's error. */
+static int
+person_active(struct dir *dir, const char *uid)
+{
+	struct dir_person p;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = dir_person_get(dir, uid, &p)) == 0 && p.status != DIR_STATUS_ACTIVE)
+		r = YH_ERR_DENIED;
+	dir_person_clear(&p);
+	return r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID ? YH_ERR_DENIED : r;
+}
+
 int
 oidc_org_claim(struct dir *dir, const char *uid, const char *uscc, const char *role,
     int64_t at, json_t **out)
@@ -176,9 +190,11 @@ oidc_org_claim(struct dir *dir, const char *uid, const char *uscc, const char *r
 	size_t nm = 0;
 	int r;
 
+	bool holder = role != NULL && strcmp(role, OIDC_ORG_ROLE_CERT_HOLDER) == 0;
+
 	*out = NULL;
 	memset(&o, 0, sizeof(o));
-	if (uscc == NULL || role == NULL || role_rank(role) < 0)
+	if (uscc == NULL || role == NULL || (role_rank(role) < 0 && !holder))
 		return YH_ERR_DENIED;
 	if ((r = dir_org_find_uscc(dir, uscc, &o)) != 0)
 		goto out;
@@ -186,9 +202,15 @@ oidc_org_claim(struct dir *dir, const char *uid, const char *uscc, const char *r
 		r = YH_ERR_DENIED;
 		goto out;
 	}
-	if ((r = dir_mandate_current(dir, uid, NULL, at, &ms, &nm)) != 0)
+	if (holder) {
+		/* The organization's own session, or the person a certificate login linked
+		 * to it (authorize.h rule 5c): no relation in the directory to check. */
+		m = NULL;
+		if (strcmp(o.uid, uid) != 0 && (r = person_active(dir, uid)) != 0)
+			goto out;
+	} else if ((r = dir_mandate_current(dir, uid, NULL, at, &ms, &nm)) != 0) {
 		goto out;
-	if ((m = relation_of(ms, nm, o.uid, role)) == NULL) {
+	} else if ((m = relation_of(ms, nm, o.uid, role)) == NULL) {
 		r = YH_ERR_DENIED;
 		goto out;
 	}
@@ -196,7 +218,7 @@ oidc_org_claim(struct dir *dir, const char *uid, const char *uscc, const char *r
 	if ((c = org_json(&o)) == NULL ||
 	    json_object_set_new(c, "role", json_string(role)) != 0)
 		goto out;
-	if (strcmp(role, DIR_ROLE_AGENT) == 0 && m->scopes != NULL) {
+	if (m != NULL && strcmp(role, DIR_ROLE_AGENT) == 0 && m->scopes != NULL) {
 		if ((sc = json_array()) == NULL || (r = words_array(m->scopes, sc)) != 0 ||
 		    (r = json_object_set(c, "scopes", sc) == 0 ? 0 : YH_ERR_ALLOC) != 0)
 			goto out;
@@ -228,6 +250,24 @@ oidc_org_client_claim(struct dir *dir, const char *uscc, json_t **out)
 		r = YH_ERR_DENIED;
 	else if (r == 0 && (*out = org_json(&o)) == NULL)
 		r = YH_ERR_ALLOC;
+	dir_org_clear(&o);
+	return r;
+}
+
+int
+oidc_org_self(struct dir *dir, const char *uid, char uscc[OIDC_USCC_SIZE])
+{
+	struct dir_org o;
+	int r;
+
+	uscc[0] = '\0';
+	if (!dir_uid_valid(uid))
+		return YH_ERR_NOT_FOUND;
+	memset(&o, 0, sizeof(o));
+	r = dir_org_get(dir, uid, &o);
+	if (r == 0 && (o.status != DIR_STATUS_ACTIVE || o.uscc == NULL ||
+	    yh_strlcpy(uscc, o.uscc, OIDC_USCC_SIZE) != 0))
+		r = YH_ERR_NOT_FOUND;
 	dir_org_clear(&o);
 	return r;
 }

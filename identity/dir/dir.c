@@ -1346,6 +1346,60 @@ dir_upstream_link_get(struct dir *d, const char *upstream, const char *sub,
 	return d->ops->ulink_get(d->be, upstream, sub, uid);
 }
 
+/* n lower-case hex digits exactly. */
+static bool
+hex_ok(const char *s, size_t n, bool upper)
+{
+	if (s == NULL || strnlen(s, n + 1) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (!upper && s[i] >= 'a' && s[i] <= 'f') || (upper && s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}
+
+int
+dir_cert_bind(struct dir *d, const struct dir_cert_binding *b)
+{
+	struct dir_cert_binding c = *b;
+	size_t sn = strnlen(b->serial, DIR_CERT_SERIAL_MAX + 1);
+	struct dir_cert_binding *have = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!hex_ok(b->id, DIR_CERT_HEX_LEN, false) || !dir_uid_valid(b->uid) ||
+	    !link_part_ok(b->issuer, DIR_CERT_ISSUER_MAX) || sn == 0 ||
+	    sn > DIR_CERT_SERIAL_MAX || !hex_ok(b->serial, sn, true) ||
+	    !hex_ok(b->key_sha256, DIR_CERT_HEX_LEN, false))
+		return YH_ERR_INVALID;
+	if ((r = d->ops->cert_list(d->be, b->uid, &have, &n)) != 0)
+		return r;
+	free(have);
+	if (n >= DIR_CERT_BINDINGS_MAX)
+		return YH_ERR_LIMIT;
+	c.created = yh_now();
+	return d->ops->cert_bind(d->be, &c);
+}
+
+int
+dir_cert_list(struct dir *d, const char *uid, struct dir_cert_binding **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!dir_uid_valid(uid))
+		return YH_ERR_INVALID;
+	return d->ops->cert_list(d->be, uid, out, n);
+}
+
+int
+dir_cert_unbind(struct dir *d, const char *uid, const char *id)
+{
+	if (!dir_uid_valid(uid) || !hex_ok(id, DIR_CERT_HEX_LEN, false))
+		return YH_ERR_INVALID;
+	return d->ops->cert_unbind(d->be, uid, id);
+}
+
 /* dir_person_find_name's and dir_org_find_name's argument check. */
 static bool
 find_name_ok(const char *name, size_t max)

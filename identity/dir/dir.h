@@ -669,6 +669,41 @@ int dir_upstream_link_add(struct dir *d, const char *upstream, const char *sub,
 int dir_upstream_link_get(struct dir *d, const char *upstream, const char *sub,
     char uid[DIR_UID_LEN + 1]) YH_WUR;
 
+/*
+ * Certificates bound to a person (docs/certificates.md): the first certificate login
+ * records the certificate's issuer and serial with its key's SHA-256, so that the
+ * certificate logs in one person only and a later login with the same issuer and serial
+ * must bring the same key. id names a binding: the lower-case hex SHA-256 of the
+ * issuer's name (DER) and the serial, made by the caller; issuer is its readable form,
+ * serial upper-case hex, key_sha256 lower-case hex.
+ */
+#define DIR_CERT_HEX_LEN 64
+#define DIR_CERT_ISSUER_MAX 1024
+#define DIR_CERT_SERIAL_MAX 64
+#define DIR_CERT_BINDINGS_MAX 64    /* bindings one person may hold */
+struct dir_cert_binding {
+	char id[DIR_CERT_HEX_LEN + 1];
+	char uid[DIR_UID_LEN + 1];
+	char issuer[DIR_CERT_ISSUER_MAX + 1];
+	char serial[DIR_CERT_SERIAL_MAX + 1];
+	char key_sha256[DIR_CERT_HEX_LEN + 1];
+	int64_t created;            /* seconds; set by dir_cert_bind */
+};
+
+/* Records b (its created is the current time). 0, YH_ERR_EXISTS (b->id is bound, to this
+ * person or another), YH_ERR_NOT_FOUND (no such person), YH_ERR_LIMIT (the person holds
+ * DIR_CERT_BINDINGS_MAX), YH_ERR_INVALID, YH_ERR_DB, YH_ERR_UNAVAILABLE. */
+int dir_cert_bind(struct dir *d, const struct dir_cert_binding *b) YH_WUR;
+
+/* The certificates bound to uid, oldest first, as a malloc'd array (*out, free(); NULL
+ * when none). 0, YH_ERR_INVALID, YH_ERR_DB, YH_ERR_UNAVAILABLE. */
+int dir_cert_list(struct dir *d, const char *uid, struct dir_cert_binding **out,
+    size_t *n) YH_WUR;
+
+/* Removes uid's binding id. 0, YH_ERR_NOT_FOUND (none of uid's), YH_ERR_INVALID,
+ * YH_ERR_DB, YH_ERR_UNAVAILABLE. */
+int dir_cert_unbind(struct dir *d, const char *uid, const char *id) YH_WUR;
+
 /* Lists every relation of a person or of an organization, revoked and expired ones
  * too, oldest first, at most DIR_LIST_MAX (with in_force_at > 0: only those current
  * then, as dir_mandate_current). *out as above. */

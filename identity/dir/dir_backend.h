@@ -220,6 +220,12 @@ struct dir_ops {
 	    int64_t now);
 	int (*ulink_get)(void *be, const char *upstream, const char *sub,
 	    char uid[DIR_UID_LEN + 1]);
+	/* Certificates bound to a person (dir_cert_*): bind: YH_ERR_EXISTS when the id is
+	 * bound, YH_ERR_NOT_FOUND without the person; list: at most DIR_CERT_BINDINGS_MAX,
+	 * oldest first; unbind: YH_ERR_NOT_FOUND when uid holds no such id. */
+	int (*cert_bind)(void *be, const struct dir_cert_binding *b);
+	int (*cert_list)(void *be, const char *uid, struct dir_cert_binding **out, size_t *n);
+	int (*cert_unbind)(void *be, const char *uid, const char *id);
 	/* The legacy passwords merges brought to owner (at most DIR_LEGACY_CREDS_MAX). */
 	int (*legacy_cred_list)(void *be, const char *owner, struct dir_cred **out,
 	    size_t *n);

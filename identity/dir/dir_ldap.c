@@ -16,6 +16,8 @@
  *   ou=legacy     yhLegacyLink yhKey=LEN:SOURCE LEGACYID
  *   ou=upstream   yhUpstreamLink yhKey=LEN:UPSTREAM SUBJECT: the person an upstream
  *                 identity provider's subject logged in as (added once, never moved)
+ *   ou=certs      yhCertBinding yhKey=ID: a certificate bound to a person (ID the hex
+ *                 SHA-256 of its issuer and serial, so one person per certificate)
  *   ou=orgs       yhOrganization yhOrgCode=CODE (so two adds of one code cannot both
  *                 succeed), with its history as yhOrgChange values
  *   ou=relations  yhRelation yhUid=ID: a person's relation to an organization, with the
@@ -63,7 +65,7 @@
 #define LD_SCAN_MAX 10000000 /* entries a whole-tree scan accepts */
 
 static const char *const ld_ous[] = { "meta", "persons", "usernames", "consents", "pins",
-	"legacy", "orgs", "relations", "upstream" };
+	"legacy", "orgs", "relations", "upstream", "certs" };
 #define LD_NOUS (sizeof(ld_ous) / sizeof(ld_ous[0]))
 
 struct lconn {
@@ -1605,9 +1607,9 @@ ldap_person_purge(void *be, const char *uid, int64_t before)
 	}
 	if (r == 0 && (cur.p.status != DIR_STATUS_DEREGISTERED || t >= before))
 		r = YH_ERR_DENIED;
-	for (size_t i = 0; r == 0 && i < 4; i++)
+	for (size_t i = 0; r == 0 && i < 5; i++)
 		r = delete_owned(l, (const char *const[]){ "consents", "pins", "legacy",
-		    "upstream" }[i], uid);
+		    "upstream", "certs" }[i], uid);
 	if (r == 0)
 		r = person_unreference(l, uid);
 	if (r == 0 && cur.p.username != NULL)
@@ -2383,6 +2385,112 @@ ldap_ulink_get(void *be, const char *upstream, const char *sub, char uid[DIR_UID
 		r = get_fixed(ld, e, "yhOwner", uid, DIR_UID_LEN + 1);
 	ld_search_end(l, c, res);
 	return r;
+}
+
+/* ---- certificate bindings (yhKey=ID under ou=certs) ---- */
+
+static int
+ldap_cert_bind(void *be, const struct dir_cert_binding *b)
+{
+	struct ldb *l = be;
+	char dn[LD_DN_MAX];
+	struct mods ms;
+	int r;
+
+	if ((r = person_exists(l, b->uid)) != 0 ||
+	    (r = ld_dn(l, "yhKey", b->id, "certs", dn, sizeof(dn))) != 0)
+		return r;
+	mods_init(&ms);
+	mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhCertBinding");
+	mod_str(&ms, LDAP_MOD_ADD, "yhKey", b->id);
+	mod_str(&ms, LDAP_MOD_ADD, "yhOwner", b->uid);
+	mod_str(&ms, LDAP_MOD_ADD, "yhCertIssuer", b->issuer);
+	mod_str(&ms, LDAP_MOD_ADD, "yhCertSerial", b->serial);
+	mod_str(&ms, LDAP_MOD_ADD, "yhCertKeyHash", b->key_sha256);
+	mod_int(&ms, LDAP_MOD_ADD, "yhCreated", b->created);
+	return ld_write(l, 'a', dn, &ms, "certificate binding");
+}
+
+/* The binding of the entry e into b. */
+static int
+cert_of_entry(LDAP *ld, LDAPMessage *e, struct dir_cert_binding *b)
+{
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	if ((r = get_fixed(ld, e, "yhKey", b->id, sizeof(b->id))) != 0 ||
+	    (r = get_fixed(ld, e, "yhOwner", b->uid, sizeof(b->uid))) != 0 ||
+	    (r = get_fixed(ld, e, "yhCertIssuer", b->issuer, sizeof(b->issuer))) != 0 ||
+	    (r = get_fixed(ld, e, "yhCertSerial", b->serial, sizeof(b->serial))) != 0 ||
+	    (r = get_fixed(ld, e, "yhCertKeyHash", b->key_sha256, sizeof(b->key_sha256))) != 0)
+		return r;
+	b->created = get_int(ld, e, "yhCreated");
+	return 0;
+}
+
+/* Oldest first, as SQLite lists them. */
+static int
+cert_cmp(const void *a, const void *b)
+{
+	const struct dir_cert_binding *x = a, *y = b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int
+ldap_cert_list(void *be, const char *uid, struct dir_cert_binding **out, size_t *n)
+{
+	struct ldb *l = be;
+	const char *attrs[] = { "yhKey", "yhOwner", "yhCertIssuer", "yhCertSerial",
+		"yhCertKeyHash", "yhCreated", NULL };
+	struct dir_cert_binding *a = NULL;
+	char filter[256];
+	struct lconn *c = NULL;
+	LDAPMessage *res = NULL, *e;
+	LDAP *ld;
+	size_t k = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhCertBinding)(yhOwner=%s))",
+	    uid, NULL)) != 0 || (r = ld_search(l, "certs", LDAP_SCOPE_ONELEVEL, filter, attrs,
+	    0, &ld, &c, &res)) != 0)
+		return r;
+	if ((a = calloc(DIR_CERT_BINDINGS_MAX, sizeof(*a))) == NULL)
+		r = YH_ERR_ALLOC;
+	for (e = r == 0 ? ldap_first_entry(ld, res) : NULL; r == 0 && e != NULL &&
+	    k < DIR_CERT_BINDINGS_MAX; e = ldap_next_entry(ld, e))
+		if ((r = cert_of_entry(ld, e, &a[k])) == 0)
+			k++;
+	ld_search_end(l, c, res);
+	if (r != 0 || k == 0) {
+		free(a);
+		return r;
+	}
+	qsort(a, k, sizeof(*a), cert_cmp);
+	*out = a;
+	*n = k;
+	return 0;
+}
+
+static int
+ldap_cert_unbind(void *be, const char *uid, const char *id)
+{
+	struct dir_cert_binding *a = NULL;
+	char dn[LD_DN_MAX];
+	size_t n = 0, i;
+	int r;
+
+	if ((r = ldap_cert_list(be, uid, &a, &n)) != 0)
+		return r;
+	for (i = 0; i < n && strcmp(a[i].id, id) != 0; i++)
+		;
+	r = i == n ? YH_ERR_NOT_FOUND : ld_dn(be, "yhKey", id, "certs", dn, sizeof(dn));
+	free(a);
+	return r != 0 ? r : ld_write(be, 'd', dn, NULL, "certificate unbinding");
 }
 
 static int
@@ -3936,6 +4044,9 @@ const struct dir_ops dir_ldap_ops = {
 	.close = ldap_close,
 	.ping = ldap_ping,
 	.ulink_add = ldap_ulink_add,
+	.cert_bind = ldap_cert_bind,
+	.cert_list = ldap_cert_list,
+	.cert_unbind = ldap_cert_unbind,
 	.ulink_get = ldap_ulink_get,
 	.bulk = ldap_bulk,
 	.meta_get = ldap_meta_get,

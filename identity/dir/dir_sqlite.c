@@ -27,6 +27,7 @@
  *   7..10 see sql/migrate_N.sql
  *   11 the console permissions of a staff relation (console_role)
  *   12 the person each upstream identity provider's subject logged in as (upstream_link)
+ *   13 certificates bound to a person (cert_binding)
  * The statements the code runs (sq_sql, rekey_sql) stay here, next to the code that
  * binds their parameters and reads their columns.
  */
@@ -86,7 +87,7 @@ enum sq_stmt {
 	ST_CASE_DECIDE, ST_CASE_UNLINK, ST_CASE_UNCRED, ST_CASE_REOPEN, ST_CASE_USED_FIND,
 	ST_CASE_USED_SET, ST_LCRED_ADD, ST_LCRED_LIST,
 	ST_CONSOLE_SET, ST_CONSOLE_DEL, ST_CONSOLE_GET,
-	ST_ULINK_ADD, ST_ULINK_GET,
+	ST_ULINK_ADD, ST_ULINK_GET, ST_CERT_BIND, ST_CERT_LIST, ST_CERT_UNBIND,
 	ST_COUNT
 };
 
@@ -239,6 +240,11 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_ULINK_ADD] = "INSERT INTO upstream_link (upstream, sub, uid, created)"
 	    " VALUES (?1, ?2, ?3, ?4)",
 	[ST_ULINK_GET] = "SELECT uid FROM upstream_link WHERE upstream = ?1 AND sub = ?2",
+	[ST_CERT_BIND] = "INSERT INTO cert_binding (id, uid, issuer, serial, key_sha256, created)"
+	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM person WHERE uid = ?2)",
+	[ST_CERT_LIST] = "SELECT id, uid, issuer, serial, key_sha256, created FROM cert_binding"
+	    " WHERE uid = ?1 ORDER BY created, id",
+	[ST_CERT_UNBIND] = "DELETE FROM cert_binding WHERE uid = ?1 AND id = ?2",
 };
 
 struct sq {
@@ -1149,6 +1155,7 @@ static const char *const sq_purge_steps[] = {
 	"DELETE FROM legacy_link WHERE owner_uid = ?1",
 	"DELETE FROM legacy_cred WHERE owner_uid = ?1",
 	"DELETE FROM upstream_link WHERE uid = ?1",
+	"DELETE FROM cert_binding WHERE uid = ?1",
 	("DELETE FROM review_member WHERE case_id IN"
 	    " (SELECT id FROM review_case WHERE merged_uid = ?1)"),
 	"DELETE FROM review_case WHERE merged_uid = ?1",
@@ -2495,6 +2502,87 @@ sq_ulink_get(void *be, const char *upstream, const char *sub, char uid[DIR_UID_L
 	return e;
 }
 
+/* ---- certificate bindings ---- */
+
+static int
+sq_cert_bind(void *be, const struct dir_cert_binding *b)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_CERT_BIND, &st)) == 0) {
+		bind_text(st, 1, b->id);
+		bind_text(st, 2, b->uid);
+		bind_text(st, 3, b->issuer);
+		bind_text(st, 4, b->serial);
+		bind_text(st, 5, b->key_sha256);
+		sqlite3_bind_int64(st, 6, b->created);
+		if ((e = sq_exec(s, st, "certificate binding")) == 0 && sqlite3_changes(s->db) == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
+static int
+read_cert_v(sqlite3_stmt *st, void *p)
+{
+	struct dir_cert_binding *b = p;
+	int e;
+
+	memset(b, 0, sizeof(*b));
+	if ((e = col_fixed(st, 0, b->id, sizeof(b->id))) != 0 ||
+	    (e = col_fixed(st, 1, b->uid, sizeof(b->uid))) != 0 ||
+	    (e = col_fixed(st, 2, b->issuer, sizeof(b->issuer))) != 0 ||
+	    (e = col_fixed(st, 3, b->serial, sizeof(b->serial))) != 0 ||
+	    (e = col_fixed(st, 4, b->key_sha256, sizeof(b->key_sha256))) != 0)
+		return e;
+	b->created = sqlite3_column_int64(st, 5);
+	return 0;
+}
+
+static void clear_cert_v(void *p) { (void)p; }
+
+static int
+sq_cert_list(void *be, const char *uid, struct dir_cert_binding **out, size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	void *arr = NULL;
+	int e = YH_ERR_DB;
+
+	*n = 0;
+	LOCK(s);
+	if ((st = sq_get(s, ST_CERT_LIST)) != NULL) {
+		bind_text(st, 1, uid);
+		e = collect(s, st, sizeof(struct dir_cert_binding), DIR_CERT_BINDINGS_MAX,
+		    read_cert_v, clear_cert_v, &arr, n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	*out = arr;
+	return e;
+}
+
+static int
+sq_cert_unbind(void *be, const char *uid, const char *id)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	int e;
+
+	if ((e = sq_wstmt(s, ST_CERT_UNBIND, &st)) == 0) {
+		bind_text(st, 1, uid);
+		bind_text(st, 2, id);
+		if ((e = sq_exec(s, st, "certificate unbinding")) == 0 &&
+		    sqlite3_changes(s->db) == 0)
+			e = YH_ERR_NOT_FOUND;
+	}
+	sq_done(st);
+	return sq_wend(s, e);
+}
+
 /* ---- re-keying ---- */
 
 /* Reads an entity list row (uid, kind) into the struct dir_entity at row. */
@@ -3223,6 +3311,7 @@ static const enum dir_sql_file sq_migrations[DIR_SQLITE_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_11,
 	DIR_SQL_MIGRATE_12,
 	DIR_SQL_MIGRATE_13,
+	DIR_SQL_MIGRATE_14,
 };
 
 #define SQ_FILL_BATCH 512   /* persons given their name key per query */
@@ -3533,5 +3622,8 @@ const struct dir_ops dir_sqlite_ops = {
 	.console_set = sq_console_set,
 	.console_get = sq_console_get,
 	.ulink_add = sq_ulink_add,
+	.cert_bind = sq_cert_bind,
+	.cert_list = sq_cert_list,
+	.cert_unbind = sq_cert_unbind,
 	.ulink_get = sq_ulink_get,
 };

@@ -44,6 +44,12 @@ CB=http://127.0.0.1:9/cb
 start_authd -c "$TMP/authd.conf"
 stop_authd || die "authd did not stop cleanly"
 ctl_or_die client add app1 --public --redirect-uri "$CB" --scope openid
+# The enterprise of ea's credit code, and an app with scope org for a real relying party.
+ctl_or_die org add --uscc "$PKI_USCC" --name 示例科技有限公司
+RPSECRET=$(openssl rand -hex 16)
+ctl_or_die client add orgrp --secret "$RPSECRET" --redirect-uri "$CB" --scope openid profile org
+ctl_or_die client add orgper --secret "$RPSECRET" --redirect-uri "$CB" --scope openid profile org \
+  --require-person
 for id in "$PKI_ID_A" "$PKI_ID_R" "$PKI_ID_N" "$PKI_ID_B"; do
   printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$id" --name 持证人 \
     --password-stdin
@@ -171,11 +177,114 @@ for c in "unknown:不是由本站信任的证书机构签发的:unknown_ca" "pv:
   refused "$name" 403 "$text" "$reason"
 done
 
-# A person nobody registered: the enterprise certificate's credit code, and a person
-# when the directory lacks them.
+# An enterprise certificate logs in as its organization: openid-client (tests/node/
+# cert_rp.mjs) gets acr loa:4, amr hwk x509, the organization's sub and yh_org (role
+# cert_holder) in the ID token and from /userinfo, with no consent or choice page.
+login_ok ea
+req b GET /account
+[[ $STATUS == 200 && $BODY == *'单位证书登录没有个人账户页面'* ]] &&
+  ok "the enterprise session's account page says whom it acts for" ||
+  fail "enterprise /account: $STATUS"
+(($(audit_count login.success '"method":"cert"' '"holder":"organization"') == 1)) &&
+  ok "the enterprise login audited as the organization's" ||
+  fail "enterprise login.success: $(grep '"holder"' "$S/audit.log" | tail -1)"
+[[ -d $YH_SRCDIR/tests/node/node_modules/openid-client ]] ||
+  die "tests/node/node_modules lacks openid-client (npm ci in tests/node)"
+# rp_start CLIENT: a fresh request of the RP as CLIENT (its path in RPURL).
+rp_start() {
+  RPURL=$(cd "$YH_SRCDIR/tests/node" && timeout 60 node cert_rp.mjs start "$TMP/rp.json" \
+    "$BASE" "$1" "$RPSECRET" "$CB" "openid profile org") || { fail "RP start: $RPURL"; return 1; }
+  RPURL=${RPURL#"$BASE"}
+}
+# rp_finish JAR: consents when the last answer asks, then the answer must be the code at
+# CB, which the RP redeems (its claims and userinfo in RP).
+rp_finish() {
+  RP=
+  if [[ $STATUS == 302 && $LOCATION == /consent\?* ]]; then
+    consent_allow "$1"
+    req "$1" GET "$LOCATION"
+  fi
+  [[ $STATUS == 302 && $LOCATION == "$CB?"* ]] || { fail "RP request: $STATUS $LOCATION"; return 1; }
+  RP=$(cd "$YH_SRCDIR/tests/node" && timeout 60 node cert_rp.mjs finish "$TMP/rp.json" \
+    "$LOCATION" 2>&1) || { fail "RP callback: $RP"; return 1; }
+}
+# rp_login JAR [consent]: the RP's request (app orgrp) through JAR's session (consenting
+# when asked with "consent"); RP holds the RP's answer.
+rp_login() {
+  rp_start orgrp || return 1
+  req "$1" GET "$RPURL"
+  [[ ${2:-} == consent || $STATUS != 302 || $LOCATION != /consent\?* ]] ||
+    { fail "a consent page for the organization's session"; return 1; }
+  rp_finish "$1"
+}
+# rp_claim WHERE PATH: a member of the RP's claims or userinfo ("yh_org.role").
+rp_claim() {
+  "$PY" -c 'import sys,json;v=json.loads(sys.argv[1])[sys.argv[2]]
+for k in sys.argv[3].split("."): v=v.get(k,"") if isinstance(v,dict) else ""
+print(v if not isinstance(v,list) else " ".join(v))' "$RP" "$1" "$2"
+}
+if rp_login b; then
+  [[ $(rp_claim claims acr) == urn:yihao:loa:4 && $(rp_claim claims amr) == "hwk x509" ]] &&
+    ok "openid-client: the enterprise certificate gives acr loa:4, amr hwk x509" ||
+    fail "enterprise acr/amr: $RP"
+  [[ $(rp_claim claims yh_org.uscc) == "$PKI_USCC" && $(rp_claim claims yh_org.role) == cert_holder &&
+    $(rp_claim claims yh_org.name) == 示例科技有限公司 ]] &&
+    ok "openid-client: the ID token's yh_org names the enterprise, role cert_holder" ||
+    fail "enterprise yh_org: $RP"
+  [[ $(rp_claim userinfo yh_org.uscc) == "$PKI_USCC" && $(rp_claim userinfo yh_org.role) == cert_holder &&
+    $(rp_claim userinfo sub) == "$(rp_claim claims sub)" && -z $(rp_claim claims name) ]] &&
+    ok "openid-client: /userinfo gives the same sub and yh_org, and no person's claims" ||
+    fail "enterprise userinfo: $RP"
+  ORG_SUB=$(rp_claim claims sub)
+fi
+# The sub is the organization's pairwise subject, not a person's: a person's login to
+# the same app gets another.
+login_ok pa
+if rp_login b consent; then
+  [[ -n $ORG_SUB && $(rp_claim claims sub) != "$ORG_SUB" && -z $(rp_claim claims yh_org.role) ]] &&
+    ok "a person's certificate gets the person's sub and no yh_org" ||
+    fail "person after enterprise: $RP"
+fi
+# An app registered --require-person: after the enterprise certificate the person at the
+# keyboard logs in as well, and the app gets the person's sub with the same yh_org.
+login_ok ea
+rp_start orgper
+req b GET "$RPURL"
+[[ $STATUS == 302 && $LOCATION == /login\?*force=1* && $LOCATION == *yh_certorg* ]] &&
+  ok "--require-person: the enterprise session is sent to log the person in" ||
+  fail "--require-person detour: $STATUS $LOCATION"
+through_login b "$PKI_ID_R" 'Cert person 2026!'
+LINKED=$LOCATION
+[[ $STATUS == 303 && $LINKED == /authorize\?* ]] || fail "person login: $STATUS $LINKED"
+req b GET "$LINKED"
+if rp_finish b; then
+  [[ $(rp_claim claims yh_org.uscc) == "$PKI_USCC" && $(rp_claim claims yh_org.role) == cert_holder &&
+    -n $(rp_claim claims sub) && $(rp_claim claims sub) != "$ORG_SUB" &&
+    $(rp_claim claims name) == 持证人 && $(rp_claim userinfo yh_org.role) == cert_holder ]] &&
+    ok "--require-person: the person's sub and name with the enterprise's yh_org" ||
+    fail "--require-person claims: $RP"
+fi
+# The link is good once, and only in its browser.
+req b GET "$LINKED"
+[[ $STATUS == 302 && $(qparam "$LOCATION" error) == access_denied ]] &&
+  ok "--require-person: the link used again is access_denied" ||
+  fail "link replayed: $STATUS $LOCATION"
+login_ok ea
+req b GET "$RPURL"
+through_login b "$PKI_ID_R" 'Cert person 2026!'
+LINKED=$LOCATION
+rm -f "$TMP/c.jar"
+login_form c "$PKI_ID_R" 'Cert person 2026!'
+req c GET "$LINKED"
+[[ $STATUS == 302 && $(qparam "$LOCATION" error) == access_denied ]] &&
+  ok "--require-person: another browser cannot use the link" ||
+  fail "link in another browser: $STATUS $LOCATION"
+
+# A deregistered organization's certificate logs in nobody.
+ctl_or_die org deregister "$PKI_USCC"
 challenge b
 post b ea "$CH" "$(sign ea "$CH")"
-refused "an enterprise certificate" 403 "未找到与该证书身份对应的账号" organization_certificate
+refused "a deregistered enterprise" 403 "未找到与该证书身份对应的账号" account_inactive
 
 # A person who left: pn's account deregistered.
 ctl_or_die user deregister "$PKI_ID_N"
@@ -199,6 +308,104 @@ hup_and_wait "$mark"
 challenge b
 post b unknown "$CH" "$(sign unknown "$CH")"
 refused "unknown after ca remove" 403 "不是由本站信任的证书机构签发的" unknown_ca
+
+# A person's certificate is bound on its first login (issuer, serial, key): audited,
+# listed on the account page, and a certificate of the same issuer and serial with
+# another key is refused until the person unbinds the first.
+(($(audit_count login.success '"method":"cert"' '"binding":"new"') >= 3 &&
+  $(audit_count login.success '"method":"cert"' '"binding":"known"') >= 1)) &&
+  ok "certificates bound on first use, found bound afterwards (audited)" ||
+  fail "binding in login.success: $(grep -o '"binding":"[a-z_]*"' "$S/audit.log" | sort | uniq -c)"
+[[ $(grep '"holder":"organization"' "$S/audit.log" | grep -c '"binding":"none"') -ge 1 ]] &&
+  ok "an enterprise certificate's login binds nothing" || fail "enterprise binding"
+serial_of() { pki_serial "$P" "$1" | sed 's/^0*//'; }
+login_ok pa
+req b GET /account
+[[ $STATUS == 200 && $BODY == *'已绑定的数字证书'* && $BODY == *"$(serial_of pa)"* ]] &&
+  ok "the account page lists pa's certificate" ||
+  fail "account page certificates: $STATUS $(grep -o 'id="certs".*' "$TMP/body" | head -c 400)"
+# pa2: pa's issuer and serial over another key.
+pki_key "$P/pa2.key" sm2
+openssl req -new -config "$P/req.cnf" -key "$P/pa2.key" "${PKI_SM2[@]}" \
+  -subj "/CN=Zhang San/O=CA A" -out "$P/pa2.csr" 2>/dev/null &&
+  openssl x509 -req -in "$P/pa2.csr" -CA "$P/ia.pem" -CAkey "$P/ia.key" \
+    -set_serial "0x$(pki_serial "$P" pa)" "${PKI_SM2[@]}" -vfyopt distid:1234567812345678 \
+    -days 825 -extfile "$P/pa.ext" -extensions x -out "$P/pa2.pem" 2>/dev/null ||
+  die "openssl: pa2"
+challenge b
+post b pa2 "$CH" "$(sign pa2 "$CH")"
+refused "pa's serial with another key" 403 "密钥不一致" certificate_key_changed
+# Unbinding: CSRF-checked, audited; then pa2's key is bound by its login, and pa's is
+# the one refused.
+login_ok pa
+req b GET /account
+CID=$(form_value id)
+[[ ${#CID} == 64 ]] || fail "no binding id on the account page"
+req b POST /account/cert/unbind --data-urlencode "id=$CID" --data-urlencode "csrf=bad"
+[[ $STATUS == 400 ]] && (($(audit_count cert.unbind) == 0)) &&
+  ok "unbinding without the page's CSRF token is refused" || fail "unbind without csrf: $STATUS"
+req b GET /account
+req b POST /account/cert/unbind --data-urlencode "id=$CID" --data-urlencode "csrf=$(form_value csrf)"
+[[ $STATUS == 303 && $LOCATION == '/account?done=cert-unbound' ]] &&
+  (($(audit_count cert.unbind "\"id\":\"$CID\"") == 1)) &&
+  ok "the account page unbinds the certificate (audited)" ||
+  fail "unbind: $STATUS $LOCATION"
+req b GET "$LOCATION"
+[[ $BODY == *'已解除该证书的绑定'* && $BODY != *"$CID"* ]] && ok "the binding is gone" ||
+  fail "after unbind: $(grep -o 'id="certs".*' "$TMP/body" | head -c 300)"
+req b POST /account/cert/unbind --data-urlencode "id=$CID" --data-urlencode "csrf=$(form_value csrf)"
+[[ $STATUS == 400 ]] && ok "unbinding a certificate not bound is a bad request" ||
+  fail "unbind again: $STATUS"
+login_ok pa2
+challenge b
+post b pa "$CH" "$(sign pa "$CH")"
+refused "pa after pa2's key was bound" 403 "密钥不一致" certificate_key_changed
+
+# Mutual TLS at a proxy: cert.proxy_header, believed only from http.trusted_proxies, the
+# certificate verified again by authd.
+esc() { "$PY" -c 'import sys,urllib.parse as u;print(u.quote(open(sys.argv[1]).read(),safe=""))' "$1"; }
+# tls_post JAR NAME [curl args]: the certificate form's TLS button, the proxy forwarding
+# NAME's certificate (none with NAME "-").
+tls_post() {
+  local -a h=()
+  [[ $2 == - ]] || h=(-H "X-SSL-Client-Cert: $(esc "$P/$2.pem")")
+  rm -f "$TMP/$1.jar"
+  req "$1" GET '/login/cert?next=%2Faccount'
+  req "$1" POST /login/cert/tls --data-urlencode "csrf=$(form_value csrf)" \
+    --data-urlencode "next=/account" "${h[@]}" "${@:3}"
+}
+cp "$TMP/authd.conf" "$TMP/authd.conf.orig"
+printf 'cert.proxy_header = X-SSL-Client-Cert\nhttp.trusted_proxies = 10.9.9.9\n' >>"$TMP/authd.conf"
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
+req t GET /login/cert
+[[ $BODY == *'action="/login/cert/tls"'* ]] && ok "the certificate page offers the proxy's certificate" ||
+  fail "no TLS button"
+tls_post t pr
+refused "a proxy header from an untrusted address" 403 "不是经本站信任的代理" proxy_untrusted
+[[ -z $(jar_value t yh_sid) ]] || fail "an untrusted proxy header opened a session"
+cp "$TMP/authd.conf.orig" "$TMP/authd.conf"
+printf 'cert.proxy_header = X-SSL-Client-Cert\nhttp.trusted_proxies = 127.0.0.1\n' >>"$TMP/authd.conf"
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
+tls_post t pr
+[[ $STATUS == 303 && $LOCATION == /account && -n $(jar_value t yh_sid) ]] &&
+  (($(audit_count login.success '"flow":"proxy_tls"' '"loa":4') == 1)) &&
+  ok "the trusted proxy's certificate logs pr in at LoA 4" ||
+  fail "proxy login: $STATUS $LOCATION $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -1)"
+tls_post t pv
+refused "a revoked certificate through the proxy (checked again)" 403 "已被吊销" revoked
+tls_post t unknown
+refused "an unknown CA's certificate through the proxy" 403 "不是由本站信任的证书机构签发的" unknown_ca
+tls_post t -
+refused "no certificate forwarded" 400 "未收到浏览器出示的证书" no_client_certificate
+rm -f "$TMP/t.jar"
+req t GET '/login/cert?next=%2Faccount'
+req t POST /login/cert/tls --data-urlencode "csrf=$(form_value csrf)" -H 'X-SSL-Client-Cert: %ZZ'
+refused "a header that does not decode" 400 "" bad_input
+cp "$TMP/authd.conf.orig" "$TMP/authd.conf"
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark"
 
 # No browser session: no challenge.
 req - GET /login/cert/challenge

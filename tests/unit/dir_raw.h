@@ -7,9 +7,15 @@
 #ifndef YH_TESTS_DIR_RAW_H
 #define YH_TESTS_DIR_RAW_H
 
+/* Version 14 -> 13: no certificate bindings. */
+#define DIR_RAW_TO_V13 \
+    "DROP TABLE cert_binding;" \
+    "UPDATE meta SET value = '13' WHERE key = 'schema_version';"
+
 /* Version 13 -> 12: persons without their folded names. (12 -> 9 only add tables, which
  * their migrations make if missing: nothing to undo for the migration tests.) */
 #define DIR_RAW_TO_V12 \
+    DIR_RAW_TO_V13 \
     "DROP INDEX person_name_key;" \
     "ALTER TABLE person DROP COLUMN name_key;" \
     "UPDATE meta SET value = '12' WHERE key = 'schema_version';"

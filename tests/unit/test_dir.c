@@ -2047,6 +2047,85 @@ test_upstream_links(void **state)
 	    YH_ERR_INVALID);
 }
 
+/* A binding for the person uid: id and key from the digits k, serial "0A1B". */
+static void
+cert_binding_make(struct dir_cert_binding *b, const char *uid, char k, char key)
+{
+	memset(b, 0, sizeof(*b));
+	memset(b->id, k, DIR_CERT_HEX_LEN);
+	memset(b->key_sha256, key, DIR_CERT_HEX_LEN);
+	memcpy(b->uid, uid, DIR_UID_LEN);
+	snprintf(b->issuer, sizeof(b->issuer), "CN=测试 SM2 中级 CA,O=Test CA A,C=CN");
+	snprintf(b->serial, sizeof(b->serial), "0A1B");
+}
+
+/* Certificates bound to a person: listed oldest first, one person per certificate,
+ * unbound only by their holder, checked fields. */
+static void
+test_cert_bindings(void **state)
+{
+	struct fx *f = *state;
+	char a[DIR_UID_LEN + 1], b[DIR_UID_LEN + 1], id1[19], id2[19];
+	struct dir_cert_binding c, *l = NULL;
+	size_t n = 9;
+
+	make_id(83, id1);
+	make_id(84, id2);
+	assert_int_equal(add(f->d, id1, "甲", NULL, NULL, a), 0);
+	assert_int_equal(add(f->d, id2, "乙", NULL, NULL, b), 0);
+	assert_int_equal(dir_cert_list(f->d, a, &l, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(l);
+	cert_binding_make(&c, a, '1', 'a');
+	assert_int_equal(dir_cert_bind(f->d, &c), 0);
+	cert_binding_make(&c, a, '2', 'b');
+	assert_int_equal(dir_cert_bind(f->d, &c), 0);
+	/* a certificate binds one person */
+	cert_binding_make(&c, b, '1', 'c');
+	assert_int_equal(dir_cert_bind(f->d, &c), YH_ERR_EXISTS);
+	cert_binding_make(&c, "0123456789abcdef0123456789abcdef", '3', 'c');
+	assert_int_equal(dir_cert_bind(f->d, &c), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_cert_list(f->d, a, &l, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(l[0].uid, a);
+	assert_string_equal(l[0].issuer, "CN=测试 SM2 中级 CA,O=Test CA A,C=CN");
+	assert_string_equal(l[0].serial, "0A1B");
+	assert_int_equal(l[0].key_sha256[0], 'a');
+	assert_int_equal(l[0].id[0], '1');
+	assert_int_equal(l[1].id[0], '2');
+	assert_in_range(l[0].created, yh_now() - 10, yh_now());
+	free(l);
+	assert_int_equal(dir_cert_list(f->d, b, &l, &n), 0);
+	assert_int_equal(n, 0);
+	/* only the holder unbinds */
+	memset(c.id, '1', DIR_CERT_HEX_LEN);
+	assert_int_equal(dir_cert_unbind(f->d, b, c.id), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_cert_unbind(f->d, a, c.id), 0);
+	assert_int_equal(dir_cert_unbind(f->d, a, c.id), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_cert_list(f->d, a, &l, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(l[0].id[0], '2');
+	free(l);
+	/* now free for another person */
+	cert_binding_make(&c, b, '1', 'c');
+	assert_int_equal(dir_cert_bind(f->d, &c), 0);
+	/* checked fields */
+	cert_binding_make(&c, a, '4', 'a');
+	c.id[3] = 'G';
+	assert_int_equal(dir_cert_bind(f->d, &c), YH_ERR_INVALID);
+	cert_binding_make(&c, a, '4', 'a');
+	snprintf(c.serial, sizeof(c.serial), "0a1b");
+	assert_int_equal(dir_cert_bind(f->d, &c), YH_ERR_INVALID);
+	cert_binding_make(&c, a, '4', 'a');
+	c.issuer[0] = '\0';
+	assert_int_equal(dir_cert_bind(f->d, &c), YH_ERR_INVALID);
+	cert_binding_make(&c, a, '4', 'a');
+	c.key_sha256[10] = '\0';
+	assert_int_equal(dir_cert_bind(f->d, &c), YH_ERR_INVALID);
+	assert_int_equal(dir_cert_unbind(f->d, a, "12"), YH_ERR_INVALID);
+	assert_int_equal(dir_cert_list(f->d, "x", &l, &n), YH_ERR_INVALID);
+}
+
 static void
 test_console_perms(void **state)
 {
@@ -2937,6 +3016,7 @@ rows_of(const char *db, const char *uid)
 		"SELECT count(*) FROM subject_pin WHERE uid = '%s'",
 		"SELECT count(*) FROM privacy_consent WHERE person_uid = '%s'",
 		"SELECT count(*) FROM upstream_link WHERE uid = '%s'",
+		"SELECT count(*) FROM cert_binding WHERE uid = '%s'",
 	};
 	int n = 0;
 
@@ -3034,6 +3114,17 @@ test_tombstone_purge(void **state)
 	assert_int_equal(add(f->d, idb, "冒名", NULL, NULL, NULL), YH_ERR_EXISTS);
 
 	assert_int_equal(dir_upstream_link_add(f->d, "province", "sub-of-a", a), 0);
+	{
+		struct dir_cert_binding cb;
+		struct dir_cert_binding *cl = NULL;
+		size_t cn = 0;
+
+		cert_binding_make(&cb, a, 'e', 'f');
+		assert_int_equal(dir_cert_bind(f->d, &cb), 0);
+		assert_int_equal(dir_cert_list(f->d, a, &cl, &cn), 0);
+		assert_int_equal(cn, 1);
+		free(cl);
+	}
 	/* Within the retention period: nothing is listed or erased. */
 	assert_int_equal(dir_person_tombstones(f->d, t0 - 86400, "", 4, t, &n), 0);
 	assert_int_equal(n, 0);
@@ -3044,7 +3135,7 @@ test_tombstone_purge(void **state)
 	assert_int_equal(dir_person_tombstones(f->d, 0, "x", 4, t, &n), YH_ERR_INVALID);
 	assert_int_equal(dir_person_tombstones(f->d, 0, "", 0, t, &n), YH_ERR_INVALID);
 	if (!on_ldap)
-		assert_true(rows_of(db, a) >= 13);
+		assert_true(rows_of(db, a) >= 14);
 
 	/* After it. */
 	assert_int_equal(dir_person_tombstones(f->d, yh_now() + 1, "", 4, t, &n), 0);
@@ -3066,6 +3157,14 @@ test_tombstone_purge(void **state)
 	assert_int_equal(dir_person_find_id_number(f->d, ida, &p), YH_ERR_NOT_FOUND);
 	assert_int_equal(dir_person_get(f->d, a, &p), YH_ERR_NOT_FOUND);
 	assert_int_equal(dir_person_purge(f->d, a, yh_now() + 1), YH_ERR_NOT_FOUND);
+	{
+		struct dir_cert_binding *cl = NULL;
+		size_t cn = 9;
+
+		/* its certificate bindings went with it */
+		assert_int_equal(dir_cert_list(f->d, a, &cl, &cn), 0);
+		assert_int_equal(cn, 0);
+	}
 	/* The organization stays, naming no legal representative; the other person, their
 	 * data and their relation are untouched. */
 	{
@@ -4066,6 +4165,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_console_perms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_links, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_bindings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_name_and_loa_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_origin, setup, teardown),
@@ -4120,6 +4220,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_console_perms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_links, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_bindings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_paged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_tls, setup, teardown),

@@ -1555,7 +1555,7 @@ assert_agent_org(const json_t *claims, const char *uscc)
 static void
 test_org_claims(void **state)
 {
-	char a[19], b[19], oa[DIR_UID_LEN + 1], ob[DIR_UID_LEN + 1];
+	char a[19], b[19], oa[DIR_UID_LEN + 1], ob[DIR_UID_LEN + 1], us[OIDC_USCC_SIZE];
 	struct oidc_org_choice *ch = NULL;
 	const struct oidc_org_choice *ca;
 	struct dir_mandate m;
@@ -1613,6 +1613,36 @@ test_org_claims(void **state)
 	assert_string_equal(json_string_value(json_object_get(c, "name")), "闽江科技有限公司");
 	assert_null(json_object_get(c, "role"));
 	json_decref(c);
+	/* An enterprise certificate's session: the organization's own uid, role
+	 * cert_holder (another organization cannot claim it). */
+	assert_int_equal(oidc_org_self(F->id->dir, oa, us), 0);
+	assert_string_equal(us, a);
+	assert_int_equal(oidc_org_self(F->id->dir, F->uid, us), YH_ERR_NOT_FOUND);
+	assert_int_equal(oidc_org_self(F->id->dir, "not-a-uid", us), YH_ERR_NOT_FOUND);
+	assert_int_equal(oidc_org_claim(F->id->dir, oa, a, OIDC_ORG_ROLE_CERT_HOLDER, 0, &c), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "role")), "cert_holder");
+	assert_string_equal(json_string_value(json_object_get(c, "uscc")), a);
+	json_decref(c);
+	/* the person a certificate login linked to it: the person's grant */
+	assert_int_equal(oidc_org_claim(F->id->dir, F->uid, a, OIDC_ORG_ROLE_CERT_HOLDER, 0, &c),
+	    0);
+	json_decref(c);
+	assert_int_equal(oidc_org_claim(F->id->dir, "0123456789abcdef0123456789abcdef", a,
+	    OIDC_ORG_ROLE_CERT_HOLDER, 0, &c), YH_ERR_DENIED);
+	assert_int_equal(oidc_org_claim(F->id->dir, ob, a, OIDC_ORG_ROLE_CERT_HOLDER, 0, &c),
+	    YH_ERR_DENIED);
+	assert_int_equal(oidc_org_claim(F->id->dir, oa, a, "legal_rep", 0, &c), YH_ERR_DENIED);
+	assert_null(c);
+	/* Its session's claims: none of a person's. */
+	assert_int_equal(oidc_user_claims(F->id->dir, NULL, oa, CLIENTS_SCOPE_PROFILE, &c), 0);
+	assert_int_equal(json_object_size(c), 0);
+	json_decref(c);
+	make_uscc("91", "M0001003", a);
+	add_org(a, "已注销有限公司", "", oa);
+	assert_int_equal(dir_org_set_status(F->id->dir, oa, DIR_STATUS_DEREGISTERED, "test"), 0);
+	assert_int_equal(oidc_org_self(F->id->dir, oa, us), YH_ERR_NOT_FOUND);
+	assert_int_equal(oidc_org_claim(F->id->dir, oa, a, OIDC_ORG_ROLE_CERT_HOLDER, 0, &c),
+	    YH_ERR_DENIED);
 }
 
 /* Tokens, userinfo, refresh re-check and audit of a grant acting for an organization. */

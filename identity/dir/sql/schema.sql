@@ -168,3 +168,11 @@ CREATE TABLE IF NOT EXISTS upstream_link (upstream TEXT NOT NULL, sub TEXT NOT N
   PRIMARY KEY (upstream, sub)) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS upstream_link_uid ON upstream_link(uid);
+
+-- Certificates bound to a person on first use (migrate_14.sql says what each holds).
+CREATE TABLE IF NOT EXISTS cert_binding (id TEXT PRIMARY KEY,
+  uid TEXT NOT NULL REFERENCES entity(uid) ON DELETE CASCADE,
+  issuer TEXT NOT NULL, serial TEXT NOT NULL, key_sha256 TEXT NOT NULL,
+  created INTEGER NOT NULL) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS cert_binding_uid ON cert_binding(uid);
