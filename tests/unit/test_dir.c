@@ -802,8 +802,9 @@ test_review_cases(void **state)
 	c.body = (char *)"{\"records\":[{\"id_number\":\"110101199001010210\"}]}";
 	assert_int_equal(dir_case_add(f->d, &c, m, 1, other), 0);
 	/* Stored sealed: the body's ID number is not in the file. */
-	assert_int_equal(raw_int(f->cfg.sqlite_path, "SELECT count(*) FROM review_case WHERE"
-	    " body_sealed LIKE '%110101199001010210%'"), 0);
+	if (!on_ldap)
+		assert_int_equal(raw_int(f->cfg.sqlite_path, "SELECT count(*) FROM review_case"
+		    " WHERE body_sealed LIKE '%110101199001010210%'"), 0);
 	/* Importing again opens nothing. */
 	assert_int_equal(dir_case_add(f->d, &c, m, 1, other), YH_ERR_EXISTS);
 	/* A record in two cases: refused, naming the case that holds it; nothing written. */
@@ -3870,6 +3871,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_console_perms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_cases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_layer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_merge_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_paged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_external, setup, teardown),
