@@ -236,6 +236,9 @@ struct dir_copy_counts {
 	uint64_t persons_added;   /* added to the target */
 	uint64_t persons_there;   /* already in the target (a copy done before) */
 	uint64_t passwords, totp, consents, legacy_links, pins;   /* records written */
+	uint64_t loa_events;      /* verification history entries written */
+	uint64_t orgs, orgs_added, orgs_there;   /* organizations read, added, found */
+	uint64_t relations, org_changes;   /* their relations and history entries written */
 	uint64_t source_persons, target_persons;  /* the stores' counts at the end */
 };
 
@@ -243,11 +246,14 @@ struct dir_copy_counts {
  * Copies the directory from into to (another backend, opened with the same vault):
  * each person as stored (sealed ID number and phone, blind indexes, status, assurance
  * level, origin) with their privacy consents, password hash, TOTP enrolment, consents,
- * legacy links and subject pins. Idempotent: a person already in the target (same uid)
- * is kept and their records written again (consents as a union; a TOTP enrolment and a
- * pin there stay). Not copied: the verification history, review cases; a source
- * holding organizations is refused (YH_ERR_UNSUPPORTED). Then checks the counts: every source
- * person added or found, the target holding at least as many. Returns 0, or a YH_ERR_*
+ * legacy links, subject pins and verification history (written when the target has
+ * none for the person, as events not applied there); then each organization as stored
+ * with its history and relations (ids and revocations kept) and the console permissions
+ * of its staff. Idempotent: a person or organization already in the target (same uid)
+ * is kept and a person's records written again (consents as a union; a TOTP enrolment
+ * and a pin there stay). Not copied: review cases. Then checks the counts: every source
+ * person and organization added or found, the target holding at least as many persons.
+ * Returns 0, or a YH_ERR_*
  * with err one line (YH_ERR_CONFLICT: another target person holds an ID number or
  * username, or the counts differ).
  */

@@ -212,6 +212,14 @@ struct dir_ops {
 	    int64_t now);
 	int (*ulink_get)(void *be, const char *upstream, const char *sub,
 	    char uid[DIR_UID_LEN + 1]);
+	/* For dir_copy: an organization as the source holds it (status, times, legal
+	 * representative) with its history entries and relations as they are (ids,
+	 * revocations), nothing added (YH_ERR_EXISTS when its uid, code or credit code is
+	 * there); and n verification events appended to a person's history as not applied
+	 * here (the person's level came with the person). */
+	int (*org_import)(void *be, const struct dir_org *o, const struct dir_org_change *h,
+	    size_t nh, const struct dir_mandate *m, size_t nm);
+	int (*loa_import)(void *be, const char *uid, const struct dir_loa *v, size_t n);
 	/* The legacy passwords merges brought to owner (at most DIR_LEGACY_CREDS_MAX). */
 	int (*legacy_cred_list)(void *be, const char *owner, struct dir_cred **out,
 	    size_t *n);

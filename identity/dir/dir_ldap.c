@@ -2796,7 +2796,7 @@ rel_insert(struct ldb *l, const struct dir_mandate *m)
 	mod_int(&ms, LDAP_MOD_ADD, "yhUntil", m->until);
 	mod_opt(&ms, "yhScope", m->scopes);
 	mod_int(&ms, LDAP_MOD_ADD, "yhCreated", m->created);
-	mod_int(&ms, LDAP_MOD_ADD, "yhRevoked", 0);
+	mod_int(&ms, LDAP_MOD_ADD, "yhRevoked", m->revoked);
 	mod_opt(&ms, "yhUnit", m->unit);
 	mod_opt(&ms, "yhPosition", m->position);
 	mod_int(&ms, LDAP_MOD_ADD, "yhVersion", 1);
@@ -2910,6 +2910,25 @@ out:
 	return r;
 }
 
+/* The attributes of a new organization entry but its version and history. */
+static void
+org_mods(struct mods *ms, const struct dir_org *o)
+{
+	mods_init(ms);
+	mod_str(ms, LDAP_MOD_ADD, "objectClass", "yhOrganization");
+	mod_str(ms, LDAP_MOD_ADD, "yhUid", o->uid);
+	mod_opt(ms, "yhUscc", o->uscc);
+	mod_str(ms, LDAP_MOD_ADD, "yhOrgCode", o->org_code);
+	mod_str(ms, LDAP_MOD_ADD, "yhName", o->name);
+	mod_str(ms, LDAP_MOD_ADD, "yhOrgKind", idn_org_kind_str(o->kind));
+	mod_opt(ms, "yhLegalRepUid", o->legal_rep_uid);
+	mod_opt(ms, "yhAuthority", o->authority);
+	mod_opt(ms, "yhEstablished", o->established);
+	mod_str(ms, LDAP_MOD_ADD, "yhStatus", dir_status_str(o->status));
+	mod_int(ms, LDAP_MOD_ADD, "yhCreated", o->created);
+	mod_int(ms, LDAP_MOD_ADD, "yhUpdated", o->updated);
+}
+
 static int
 ldap_org_add(void *be, const struct dir_org *o, const char *actor)
 {
@@ -2932,19 +2951,7 @@ ldap_org_add(void *be, const struct dir_org *o, const char *actor)
 	    o->updated)) != 0)
 		goto out;
 	h.v[h.n] = NULL;
-	mods_init(&ms);
-	mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhOrganization");
-	mod_str(&ms, LDAP_MOD_ADD, "yhUid", o->uid);
-	mod_opt(&ms, "yhUscc", o->uscc);
-	mod_str(&ms, LDAP_MOD_ADD, "yhOrgCode", o->org_code);
-	mod_str(&ms, LDAP_MOD_ADD, "yhName", o->name);
-	mod_str(&ms, LDAP_MOD_ADD, "yhOrgKind", idn_org_kind_str(o->kind));
-	mod_opt(&ms, "yhLegalRepUid", o->legal_rep_uid);
-	mod_opt(&ms, "yhAuthority", o->authority);
-	mod_opt(&ms, "yhEstablished", o->established);
-	mod_str(&ms, LDAP_MOD_ADD, "yhStatus", dir_status_str(o->status));
-	mod_int(&ms, LDAP_MOD_ADD, "yhCreated", o->created);
-	mod_int(&ms, LDAP_MOD_ADD, "yhUpdated", o->updated);
+	org_mods(&ms, o);
 	mod_int(&ms, LDAP_MOD_ADD, "yhVersion", 1);
 	mod_list(&ms, LDAP_MOD_ADD, "yhOrgChange", h.v);
 	if ((r = ld_write(l, 'a', dn, &ms, "org add")) == 0 && o->legal_rep_uid[0] != '\0')
@@ -4181,6 +4188,100 @@ person_erase(struct ldb *l, const char *uid)
 	return r;
 }
 
+/* ---- what dir_copy brings ---- */
+
+/* The n values of a multi-valued attribute, NULL-terminated; freed by vals_free. */
+static void
+vals_free(char **v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The organization entry with its history as values numbered 1..nh (and a version of
+ * nh, so that the next change numbers after them), then its relations. */
+static int
+ldap_org_import(void *be, const struct dir_org *o, const struct dir_org_change *h,
+    size_t nh, const struct dir_mandate *m, size_t nm)
+{
+	struct ldb *l = be;
+	char dn[LD_DN_MAX], **hv = NULL;
+	struct mods ms;
+	int r;
+
+	if (org_get(l, "yhUid", o->uid, NULL, 0, NULL, NULL) == 0 ||
+	    (o->uscc != NULL && org_get(l, "yhUscc", o->uscc, NULL, 0, NULL, NULL) == 0))
+		return YH_ERR_EXISTS;
+	if ((r = ld_dn(l, "yhOrgCode", o->org_code, "orgs", dn, sizeof(dn))) != 0)
+		return r;
+	if ((hv = calloc(nh + 1, sizeof(*hv))) == NULL)
+		return YH_ERR_ALLOC;
+	for (size_t i = 0; i < nh; i++)
+		if ((hv[i] = change_json((int64_t)i + 1, h[i].field, h[i].old_value,
+		    h[i].new_value, h[i].actor, h[i].at)) == NULL) {
+			r = YH_ERR_ALLOC;
+			goto out;
+		}
+	org_mods(&ms, o);
+	mod_int(&ms, LDAP_MOD_ADD, "yhVersion", nh > 0 ? (int64_t)nh : 1);
+	if (nh > 0)
+		mod_list(&ms, LDAP_MOD_ADD, "yhOrgChange", hv);
+	r = ld_write(l, 'a', dn, &ms, "org import");
+	for (size_t i = 0; r == 0 && i < nm; i++)
+		r = rel_insert(l, &m[i]);
+out:
+	vals_free(hv, nh);
+	return r;
+}
+
+/* Verification events to append, and their values (n + 1 slots, NULL-terminated). */
+struct loa_batch {
+	const struct dir_loa *v;
+	size_t n;
+	char **vals;
+};
+
+/* The events as yhLoaHistory values numbered 1..n: before any a later change adds
+ * (numbered by the clock). */
+static int
+fill_loa_import(const struct dir_person_rec *cur, struct mods *ms, void *arg)
+{
+	struct loa_batch *a = arg;
+
+	(void)cur;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct dir_loa *v = &a->v[i];
+		json_t *o;
+
+		free(a->vals[i]);
+		o = json_pack("{s:I,s:i,s:s,s:s?,s:s?,s:I,s:b}", "n", (json_int_t)i + 1, "level",
+		    v->level, "method", v->method, "by", v->by, "evidence", v->evidence, "at",
+		    (json_int_t)v->at, "applied", 0);
+		a->vals[i] = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_decref(o);
+		if (a->vals[i] == NULL)
+			return YH_ERR_ALLOC;
+	}
+	mod_list(ms, LDAP_MOD_ADD, "yhLoaHistory", a->vals);
+	return 0;
+}
+
+static int
+ldap_loa_import(void *be, const char *uid, const struct dir_loa *v, size_t n)
+{
+	struct loa_batch a = { v, n, NULL };
+	int r;
+
+	if (n == 0)
+		return 0;
+	if ((a.vals = calloc(n + 1, sizeof(*a.vals))) == NULL)
+		return YH_ERR_ALLOC;
+	r = person_change(be, uid, fill_loa_import, &a, "loa import");
+	vals_free(a.vals, n);
+	return r;
+}
+
 /* ---- uid re-keys (not done on LDAP yet) ---- */
 
 static int
@@ -4548,6 +4649,8 @@ const struct dir_ops dir_ldap_ops = {
 	.case_undo = ldap_case_undo,
 	.case_note_login = ldap_case_note_login,
 	.legacy_cred_list = ldap_legacy_cred_list,
+	.org_import = ldap_org_import,
+	.loa_import = ldap_loa_import,
 	.console_set = ldap_console_set,
 	.console_get = ldap_console_get,
 };

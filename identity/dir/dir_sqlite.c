@@ -84,7 +84,7 @@ enum sq_stmt {
 	ST_PRIVACY_ADD, ST_PRIVACY_LIST,
 	ST_CASE_ADD, ST_CASE_MEMBER_ADD, ST_CASE_MEMBER_GET, ST_CASE_GET, ST_CASE_LIST,
 	ST_CASE_DECIDE, ST_CASE_UNLINK, ST_CASE_UNCRED, ST_CASE_REOPEN, ST_CASE_USED_FIND,
-	ST_CASE_USED_SET, ST_LCRED_ADD, ST_LCRED_LIST,
+	ST_CASE_USED_SET, ST_LCRED_ADD, ST_LCRED_LIST, ST_MANDATE_IMPORT,
 	ST_CONSOLE_SET, ST_CONSOLE_DEL, ST_CONSOLE_GET,
 	ST_ULINK_ADD, ST_ULINK_GET,
 	ST_COUNT
@@ -228,6 +228,8 @@ static const char *const sq_sql[ST_COUNT] = {
 	    " AND state = 'merged' AND used IS NULL",
 	[ST_LCRED_ADD] = "INSERT INTO legacy_cred (source, legacy_id, owner_uid, scheme, hash,"
 	    " salt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_MANDATE_IMPORT] = "INSERT INTO mandate (" MANDATE_COLS ") VALUES (?1, ?2, ?3,"
+	    " ?4, ?5, ?6, ?7, ?8, ?9, ?12, ?10, ?11)",
 	[ST_LCRED_LIST] = "SELECT scheme, hash, salt FROM legacy_cred WHERE owner_uid = ?1"
 	    " ORDER BY source, legacy_id LIMIT 16",
 	[ST_CONSOLE_SET] = "INSERT INTO console_role (mandate_id, perms, granted_by, updated)"
@@ -1662,15 +1664,11 @@ sq_org_history(void *be, const char *uid, struct dir_org_change **out, size_t *n
 
 /* ---- relations ---- */
 
-/* The grant in the open transaction, with its history entry. */
-static int
-mandate_add_txn(struct sq *s, const struct dir_mandate *m, const char *actor)
+/* Binds a relation's columns but revoked to ?1..?11 (id, person, org, role, granted by,
+ * not before, until, scopes, created, unit, position). */
+static void
+bind_mandate(sqlite3_stmt *st, const struct dir_mandate *m)
 {
-	sqlite3_stmt *st = sq_get(s, ST_MANDATE_ADD);
-	int e;
-
-	if (st == NULL)
-		return YH_ERR_DB;
 	bind_text(st, 1, m->id);
 	bind_text(st, 2, m->person_uid);
 	bind_text(st, 3, m->org_uid);
@@ -1682,6 +1680,18 @@ mandate_add_txn(struct sq *s, const struct dir_mandate *m, const char *actor)
 	sqlite3_bind_int64(st, 9, m->created);
 	bind_opt(st, 10, m->unit);
 	bind_opt(st, 11, m->position);
+}
+
+/* The grant in the open transaction, with its history entry. */
+static int
+mandate_add_txn(struct sq *s, const struct dir_mandate *m, const char *actor)
+{
+	sqlite3_stmt *st = sq_get(s, ST_MANDATE_ADD);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_mandate(st, m);
 	if ((e = sq_exec(s, st, "mandate add")) == 0 && sqlite3_changes(s->db) == 0)
 		e = YH_ERR_EXISTS;
 	sq_done(st);
@@ -3297,6 +3307,71 @@ out:
 	return r;
 }
 
+/* ---- what dir_copy brings ---- */
+
+static int
+mandate_import(struct sq *s, const struct dir_mandate *m)
+{
+	sqlite3_stmt *st = sq_get(s, ST_MANDATE_IMPORT);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_mandate(st, m);
+	sqlite3_bind_int64(st, 12, m->revoked);
+	e = sq_exec(s, st, "relation import");
+	sq_done(st);
+	return e;
+}
+
+static int
+sq_org_import(void *be, const struct dir_org *o, const struct dir_org_change *h, size_t nh,
+    const struct dir_mandate *m, size_t nm)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0) {
+		if ((e = entity_add(s, o->uid, "org")) == 0)
+			e = org_insert(s, o);
+		for (size_t i = 0; e == 0 && i < nh; i++)
+			e = hist_add(s, o->uid, h[i].field, h[i].old_value, h[i].new_value,
+			    h[i].actor, h[i].at);
+		for (size_t i = 0; e == 0 && i < nm; i++)
+			e = mandate_import(s, &m[i]);
+		e = sp_end(s, e);
+	}
+	return sq_wend(s, e);
+}
+
+static int
+sq_loa_import(void *be, const char *uid, const struct dir_loa *v, size_t n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0) {
+		for (size_t i = 0; e == 0 && i < n; i++) {
+			if ((st = sq_get(s, ST_LOA_EVENT)) == NULL) {
+				e = YH_ERR_DB;
+				break;
+			}
+			bind_text(st, 1, uid);
+			sqlite3_bind_int(st, 2, v[i].level);
+			bind_text(st, 3, v[i].method);
+			bind_opt(st, 4, v[i].by);
+			bind_opt(st, 5, v[i].evidence);
+			sqlite3_bind_int64(st, 6, v[i].at);
+			sqlite3_bind_int(st, 7, 0);
+			e = sq_exec(s, st, "loa import");
+			sq_done(st);
+		}
+		e = sp_end(s, e);
+	}
+	return sq_wend(s, e);
+}
+
 const struct dir_ops dir_sqlite_ops = {
 	.name = "sqlite",
 	.where = sq_where,
@@ -3361,6 +3436,8 @@ const struct dir_ops dir_sqlite_ops = {
 	.case_undo = sq_case_undo,
 	.case_note_login = sq_case_note_login,
 	.legacy_cred_list = sq_legacy_cred_list,
+	.org_import = sq_org_import,
+	.loa_import = sq_loa_import,
 	.console_set = sq_console_set,
 	.console_get = sq_console_get,
 	.ulink_add = sq_ulink_add,

@@ -3302,8 +3302,10 @@ test_pins_and_purge(void **state)
 
 /*
  * dir_copy from the test's directory (SQLite, or LDAP in the LDAP run) into a new SQLite
- * file with the same vault: the person and everything that hangs off them arrive under
- * the same uid; a second copy adds nothing and the counts still match.
+ * file with the same vault: the person and everything that hangs off them (their
+ * verification history too) arrive under the same uid, the organizations with their
+ * history, their relations (a revoked one stays revoked) and a staff member's console
+ * permissions; a second copy adds nothing and the counts still match.
  */
 static void
 test_copy(void **state)
@@ -3319,10 +3321,41 @@ test_copy(void **state)
 	struct dir_totp t;
 	struct dir_cred cr;
 	struct dir *d2 = NULL;
+	struct dir_org o, og;
+	struct dir_org_change *h1 = NULL, *h2 = NULL;
+	struct dir_mandate *m1 = NULL, *m2 = NULL;
+	struct dir_loa *l1 = NULL, *l2 = NULL;
+	size_t nh1 = 0, nh2 = 0, nm1 = 0, nm2 = 0, nl1 = 0, nl2 = 0;
+	unsigned perms = 0;
 	char a[DIR_UID_LEN + 1], id[19], path[160], err[512], sub[DIR_SUB_MAX + 1], *sc = NULL;
+	char b[DIR_UID_LEN + 1], idb[19], uscc[19], gov[DIR_UID_LEN + 1],
+	    agent[DIR_UID_LEN + 1], staff[DIR_UID_LEN + 1];
 
 	make_id(85, id);
 	assert_int_equal(add(f->d, id, "搬家", "13800138085", "mover", a), 0);
+	set_level(f->d, a, 2);
+	set_level(f->d, a, 3);
+	/* an agency represented by a, with a revoked agent and a staff member of the
+	 * console, renamed once */
+	make_id(86, idb);
+	assert_int_equal(add(f->d, idb, "窗口", NULL, NULL, b), 0);
+	set_level(f->d, b, 2);
+	memset(&o, 0, sizeof(o));
+	make_uscc("11", "00200085", uscc);
+	o.uscc = uscc;
+	o.name = (char *)"搬迁中心";
+	memcpy(o.legal_rep_uid, a, sizeof(o.legal_rep_uid));
+	assert_int_equal(dir_org_add(f->d, &o, "operator:test", gov), 0);
+	assert_int_equal(grant(f->d, gov, b, DIR_ROLE_AGENT, 0, NULL, agent), 0);
+	assert_int_equal(dir_mandate_revoke(f->d, agent, 0, "operator:test"), 0);
+	assert_int_equal(grant_staff(f->d, gov, b, "窗口科", NULL, staff), 0);
+	assert_int_equal(dir_console_set(f->d, staff, DIR_CONSOLE_PEOPLE | DIR_CONSOLE_AUDIT,
+	    "operator:test"), 0);
+	assert_int_equal(dir_org_get(f->d, gov, &og), 0);
+	free(og.name);
+	og.name = strdup("搬迁服务中心");
+	assert_int_equal(dir_org_update(f->d, &og, "operator:test"), 0);
+	dir_org_clear(&og);
 	assert_int_equal(dir_cred_set(f->d, a, "md5-salt", "0123abcd", "pepper"), 0);
 	assert_int_equal(dir_totp_set(f->d, a, seed, sizeof(seed), true), 0);
 	assert_int_equal(dir_totp_consume_step(f->d, a, 1234), 0);
@@ -3347,14 +3380,58 @@ test_copy(void **state)
 		fail_msg("dir_open of the copy: %s", err);
 	if (dir_copy(f->d, d2, &c, err, sizeof(err)) != 0)
 		fail_msg("dir_copy: %s", err);
-	assert_int_equal(c.persons, 1);
-	assert_int_equal(c.persons_added, 1);
+	assert_int_equal(c.persons, 2);
+	assert_int_equal(c.persons_added, 2);
 	assert_int_equal(c.passwords, 1);
 	assert_int_equal(c.totp, 1);
 	assert_int_equal(c.consents, 1);
 	assert_int_equal(c.legacy_links, 1);
 	assert_int_equal(c.pins, 1);
-	assert_int_equal(c.target_persons, 1);
+	assert_int_equal(c.target_persons, 2);
+	assert_int_equal(c.orgs, 1);
+	assert_int_equal(c.orgs_added, 1);
+	assert_int_equal(c.relations, 3);
+	/* the organization as it was, with its history and relations */
+	assert_int_equal(dir_org_get(d2, gov, &og), 0);
+	assert_string_equal(og.name, "搬迁服务中心");
+	assert_string_equal(og.legal_rep_uid, a);
+	dir_org_clear(&og);
+	assert_int_equal(dir_org_history(f->d, gov, &h1, &nh1), 0);
+	assert_int_equal(dir_org_history(d2, gov, &h2, &nh2), 0);
+	assert_true(nh1 >= 4);
+	assert_int_equal(nh2, nh1);
+	assert_int_equal(c.org_changes, nh1);
+	for (size_t i = 0; i < nh1; i++) {
+		assert_string_equal(h2[i].field, h1[i].field);
+		assert_int_equal(h2[i].at, h1[i].at);
+	}
+	dir_org_history_free(h1, nh1);
+	dir_org_history_free(h2, nh2);
+	assert_int_equal(dir_mandate_list_org(f->d, gov, 0, &m1, &nm1), 0);
+	assert_int_equal(dir_mandate_list_org(d2, gov, 0, &m2, &nm2), 0);
+	assert_int_equal(nm1, 3);
+	assert_int_equal(nm2, 3);
+	for (size_t i = 0; i < nm1; i++) {
+		assert_string_equal(m2[i].id, m1[i].id);
+		assert_string_equal(m2[i].role, m1[i].role);
+		assert_int_equal(m2[i].revoked, m1[i].revoked);
+	}
+	dir_mandate_list_free(m1, nm1);
+	dir_mandate_list_free(m2, nm2);
+	assert_int_equal(current(d2, true, gov, 0), 2);   /* legal_rep and staff */
+	assert_int_equal(dir_console_get(d2, staff, &perms), 0);
+	assert_int_equal(perms, DIR_CONSOLE_PEOPLE | DIR_CONSOLE_AUDIT);
+	/* the verification history, oldest first */
+	assert_int_equal(dir_person_loa_history(f->d, a, &l1, &nl1), 0);
+	assert_int_equal(dir_person_loa_history(d2, a, &l2, &nl2), 0);
+	assert_true(nl1 >= 2);
+	assert_int_equal(nl2, nl1);
+	for (size_t i = 0; i < nl1; i++) {
+		assert_int_equal(l2[i].level, l1[i].level);
+		assert_string_equal(l2[i].method, l1[i].method);
+	}
+	dir_loa_list_free(l1, nl1);
+	dir_loa_list_free(l2, nl2);
 	assert_int_equal(dir_person_find_id_number(d2, id, &p), 0);
 	assert_string_equal(p.uid, a);
 	assert_string_equal(p.phone, "13800138085");
@@ -3380,8 +3457,14 @@ test_copy(void **state)
 	if (dir_copy(f->d, d2, &c, err, sizeof(err)) != 0)
 		fail_msg("dir_copy again: %s", err);
 	assert_int_equal(c.persons_added, 0);
-	assert_int_equal(c.persons_there, 1);
-	assert_int_equal(c.target_persons, 1);
+	assert_int_equal(c.persons_there, 2);
+	assert_int_equal(c.target_persons, 2);
+	assert_int_equal(c.orgs_added, 0);
+	assert_int_equal(c.orgs_there, 1);
+	assert_int_equal(c.loa_events, 0);
+	assert_int_equal(dir_person_loa_history(d2, a, &l2, &nl2), 0);
+	assert_int_equal(nl2, nl1);
+	dir_loa_list_free(l2, nl2);
 	dir_close(d2);
 	ident_cfg_free(&c2);
 }
