@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "authd/account/account.h"
+#include "authd/appsync.h"
 #include "authd/admin/admin.h"
 #include "authd/counter/counter.h"
 #include "authd/cas/cas.h"
@@ -419,6 +420,7 @@ struct daemon {
 	struct kdc *keyd;                /* the key holder (NULL with keys.in_process) */
 	struct vault *vault;             /* until the directory takes it */
 	struct authd_reload reload;      /* configurations SIGHUP loaded */
+	struct appsync *appsync;         /* the registry shared through an LDAP directory */
 	char audit_kid[YH_AUDIT_KID_LEN + 1];  /* the checkpoint key's id */
 	int sfd;
 	bool served;
@@ -695,6 +697,11 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 	}
 	if ((r = open_app(d, err, errsz)) != 0)
 		return r;
+	/* On an LDAP directory the nodes share it, and the app registry through it. */
+	if (strcmp(d->cfg.ident.directory_backend, "ldap") == 0 &&
+	    (r = appsync_start(d->app.dir, d->app.clients, d->cfg.ident.state_dir,
+	    APPSYNC_INTERVAL_MS, &d->appsync, err, errsz)) != 0)
+		return r;
 	if ((r = serve_http(d->srv, &d->app, err, errsz)) != 0)
 		return r;
 	/* The operator's way to the sessions (authctl user logout/lock/deregister). */
@@ -735,6 +742,8 @@ daemon_stop(struct daemon *d)
 	fed_reg_free(d->app.registry);
 	fed_sms_free(d->app.sms);
 	login_ups_free(d->app.ups);
+	appsync_stop(d->appsync);
+	d->appsync = NULL;
 	clients_close(d->app.clients);
 	tok_ring_free(d->app.ring);
 	yh_audit_close(d->app.audit);

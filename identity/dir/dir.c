@@ -2161,6 +2161,48 @@ dir_legacy_cred_verify(struct dir *d, const char *owner_uid, const char *passwor
 	return n == 0 ? YH_ERR_NOT_FOUND : vr;
 }
 
+/* ---- documents the nodes share ---- */
+
+/* The meta key of shared document name ("shared.NAME"). */
+static int
+shared_key(const char *name, char key[48])
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 32 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return YH_ERR_INVALID;
+	snprintf(key, 48, "shared.%s", name);
+	return 0;
+}
+
+int
+dir_shared_get(struct dir *d, const char *name, char **val)
+{
+	char key[48];
+	int r;
+
+	*val = NULL;
+	if ((r = shared_key(name, key)) != 0)
+		return r;
+	return d->ops->meta_get(d->be, key, val);
+}
+
+int
+dir_shared_set(struct dir *d, const char *name, const char *val)
+{
+	char key[48];
+	size_t n = strlen(val);
+	int r;
+
+	if ((r = shared_key(name, key)) != 0)
+		return r;
+	if (n == 0 || !yh_utf8_valid(val, n))
+		return YH_ERR_INVALID;
+	if (n > DIR_SHARED_MAX)
+		return YH_ERR_TOO_LONG;
+	return d->ops->meta_set(d->be, key, val);
+}
+
 /* ---- copying a directory to another backend ---- */
 
 /* The person's subject pins (a pin already in the target stays as it is). */

@@ -274,6 +274,16 @@ int dir_copy(struct dir *from, struct dir *to, struct dir_copy_counts *c, char *
 int dir_bulk_begin(struct dir *d) YH_WUR;
 int dir_bulk_end(struct dir *d) YH_WUR;
 
+/*
+ * Documents the nodes of one installation share through the directory (the app
+ * registry): name is [a-z0-9_]{1,32}, the value a UTF-8 text of 1..DIR_SHARED_MAX bytes
+ * stored whole (the last set wins). get: *val malloc'd; YH_ERR_NOT_FOUND when never set.
+ * On SQLite they are stored too, but only nodes on one LDAP directory share them.
+ */
+#define DIR_SHARED_MAX (8u << 20)
+int dir_shared_get(struct dir *d, const char *name, char **val) YH_WUR;
+int dir_shared_set(struct dir *d, const char *name, const char *val) YH_WUR;
+
 /* True when s is a well-formed uid (32 lower-case hex digits). */
 bool dir_uid_valid(const char *s);
 
