@@ -1,27 +1,41 @@
 #!/usr/bin/env bash
 # Two authd with two state directories (standing for two hosts, nothing shared on disk)
-# on one LDAP directory: the vault and subject keys copied from the first to the second
-# (what an operator does once); a person registered through node 1 logs in at node 2;
-# an app registered through node 1 (authctl, writing node 1's clients.json) reaches node
-# 2 through the directory without a restart and works there; removed on node 1, node 2
-# refuses it too; a node started later gets the registry from the directory at once.
+# on one LDAP directory and one redis-server (sessions), one issuer: the vault key, the
+# subject key and the signing ring copied from the first to the second (what an
+# operator does once, docs/operations.md "Running on several hosts"); a person
+# registered through node 1 logs in at node 2; an app registered through node 1
+# (authctl, writing node 1's clients.json) reaches node 2 through the directory without
+# a restart and works there; a session made on node 1 gets a code at node 2 without a
+# login (single sign-on) and node 1's access token is accepted by node 2's userinfo;
+# both publish one JWKS; removed on node 1, the app is refused by node 2 too; a node
+# started later gets the registry from the directory at once, and one restarted gets
+# the changes made meanwhile.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/slapd.sh"
 need_authd
+REDIS=$(command -v redis-server) || { echo "FAIL: redis-server not installed"; exit 1; }
 slapd_missing && { echo "FAIL: slapd or ldap-utils not installed (apt-get install slapd ldap-utils)"; exit 1; }
 
 make_tmp multihost
-SLAPD_PID= PID= PID1= PID2= PID3=
-PIDS_TO_STOP="PID PID1 PID2 PID3 SLAPD_PID"
-LOGS="authd1 authd2 authd3 slapd/slapd"
+SLAPD_PID= PID= PID1= PID2= PID3= RPID=
+PIDS_TO_STOP="PID PID1 PID2 PID3 SLAPD_PID RPID"
+LOGS="authd1 authd2 authd3 slapd/slapd redis"
 HTTP_MAX_TIME=15
 CB=http://127.0.0.1:9/cb
 NOTICE=$TMP/notice.txt
 printf '%s\n' '个人信息处理规则（测试）' >"$NOTICE"
 
 slapd_start "$TMP/slapd" || die "slapd did not start"
+RPORT=$(free_port)
+"$REDIS" --save "" --appendonly no --bind 127.0.0.1 --port "$RPORT" --daemonize no \
+  --dir "$TMP" >>"$TMP/redis.log" 2>&1 &
+RPID=$!
+for _ in $(seq 1 200); do
+  [[ $(redis-cli -h 127.0.0.1 -p "$RPORT" ping 2>/dev/null) == PONG ]] && break
+  sleep 0.05
+done
 
 # conf N: node N's configuration (its own state directory and port).
 conf() {
@@ -39,10 +53,16 @@ directory.ldap_base = $SLAPD_SUFFIX
 directory.ldap_bind_dn = $SLAPD_ADMIN_DN
 directory.ldap_password = $SLAPD_ADMIN_PW
 directory.ldap_timeout = 2
+issuer = http://127.0.0.1:${PORTS[1]}
+session.backend = redis
+session.redis_host = 127.0.0.1
+session.redis_port = $RPORT
+session.redis_prefix = yhmh:
 CONF
 }
 declare -A PORTS
-for n in 1 2 3; do PORTS[$n]=$(free_port); conf "$n"; done
+for n in 1 2 3; do PORTS[$n]=$(free_port); done
+for n in 1 2 3; do conf "$n"; done
 # node N: start it (its log authdN.log); sets PIDN.
 node_start() {
   PORT=${PORTS[$1]} AUTHD_LOG=$TMP/authd$1.log start_authd -c "$TMP/authd$1.conf"
@@ -55,11 +75,11 @@ at() { BASE=http://127.0.0.1:${PORTS[$1]}; }
   die "directory init: $(cat "$TMP/init.err")"
 node_start 1
 # The secrets that must be the same on every node: the vault key (sealing and blind
-# indexes) and the subject key (pairwise subjects), copied as the files.
+# indexes), the subject key (pairwise subjects) and the signing ring, copied as files.
 mkdir -m 0700 "$TMP/state2" "$TMP/state3"
-for f in vault.key subject.key; do
-  install -m 0600 "$TMP/state1/$f" "$TMP/state2/$f"
-  install -m 0600 "$TMP/state1/$f" "$TMP/state3/$f"
+for n in 2 3; do
+  for f in vault.key subject.key; do install -m 0600 "$TMP/state1/$f" "$TMP/state$n/$f"; done
+  cp -a "$TMP/state1/keys" "$TMP/state$n/keys"
 done
 node_start 2
 
@@ -99,6 +119,22 @@ at 2
 id_token b app1 && ok "node 2 runs the code flow for app1 (session made on node 2)"
 [[ -s $TMP/state2/clients.json ]] && grep -q '"app1"' "$TMP/state2/clients.json" &&
   ok "node 2 keeps the registry in its own state directory" || fail "node 2's clients.json"
+
+# ---- single sign-on across the nodes, a token of node 1 at node 2, one JWKS
+at 1
+login_form sso "$ID1" 'multi host 1'
+[[ $STATUS == 303 ]] || fail "login on node 1: $STATUS"
+at 2
+authorize_code sso openid app1 && ok "a session made on node 1 gets a code at node 2 without a login"
+at 1
+id_token sso app1 || fail "tokens from node 1"
+at 2
+fetch "$BASE/userinfo" -H "Authorization: Bearer $AT"
+[[ $STATUS == 200 && $BODY == *'"sub"'* ]] && ok "node 2's userinfo accepts node 1's access token" ||
+  fail "userinfo at node 2 with node 1's token: $STATUS $BODY"
+at 1; fetch "$BASE/jwks"; j1=$BODY
+at 2; fetch "$BASE/jwks"; j2=$BODY
+[[ -n $j1 && $j1 == "$j2" ]] && ok "both nodes publish the same JWKS" || fail "the JWKS differ"
 
 # ---- a node started later has the registry at once
 node_start 3
