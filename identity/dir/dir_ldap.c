@@ -39,7 +39,6 @@
  * and its legal representative's relation, a relation and the organization's history)
  * makes them one after another, each change guarded as above.
  *
- * Uid re-keys are not done on LDAP yet: dir_uid_rekey answers YH_ERR_UNSUPPORTED.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -499,7 +498,8 @@ ld_search_end(struct ldb *l, struct lconn *c, LDAPMessage *res)
 		conn_put(l, c, false);
 }
 
-/* add (op 'a'), modify ('m') or delete ('d') of dn. */
+/* add (op 'a'), modify ('m'), delete ('d') or rename ('r': to the RDN rename_rdn put in
+ * ms) of dn. */
 static int
 ld_write(struct ldb *l, char op, const char *dn, struct mods *ms, const char *what)
 {
@@ -512,6 +512,8 @@ ld_write(struct ldb *l, char op, const char *dn, struct mods *ms, const char *wh
 		return r;
 	if (op == 'a')
 		rc = ldap_add_ext_s(c->ld, dn, ms->p, NULL, NULL);
+	else if (op == 'r')      /* ms->one[0][0]: the new RDN */
+		rc = ldap_rename_s(c->ld, dn, ms->one[0][0], NULL, 1, NULL, NULL);
 	else if (op == 'm')
 		rc = ldap_modify_ext_s(c->ld, dn, ms->p, NULL, NULL);
 	else
@@ -4282,15 +4284,245 @@ ldap_loa_import(void *be, const char *uid, const struct dir_loa *v, size_t n)
 	return r;
 }
 
-/* ---- uid re-keys (not done on LDAP yet) ---- */
+/* ---- uid re-keys ----
+ *
+ * Every attribute that holds an entity's uid is rewritten entry by entry (no transaction
+ * across entries): the checks come first (the old uid is a person or an organization,
+ * the new one is nobody's, pins only for a person), so that a re-key refused changes
+ * nothing; one cut short by a lost server is done again by running it again (the old
+ * uid's remaining records are moved then). Consents and pins are named by their owner's
+ * uid: they are renamed. */
+
+/* The entries a re-key touches under one ou: each DN with, for a rename, its yhKey and,
+ * for a history value, the value (key) and what it becomes (now). */
+struct rk_ent {
+	char *dn, *key, *now;
+};
+
+struct rk_ents {
+	struct rk_ent *v;
+	size_t n, cap;
+	const char *old, *new;   /* for rk_hist_add */
+};
+
+static int
+rk_push(struct rk_ents *x, LDAP *ld, LDAPMessage *e, struct rk_ent **out)
+{
+	int r;
+
+	if ((r = arr_grow((void **)&x->v, &x->cap, x->n, sizeof(*x->v), 16)) != 0)
+		return r;
+	*out = &x->v[x->n];
+	memset(*out, 0, sizeof(**out));
+	if (((*out)->dn = ldap_get_dn(ld, e)) == NULL)
+		return YH_ERR_DB;
+	x->n++;
+	return 0;
+}
+
+static int
+rk_add(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct rk_ent *en;
+	int r;
+
+	if ((r = rk_push(arg, ld, e, &en)) != 0)
+		return r;
+	return get_str(ld, e, "yhKey", &en->key);
+}
+
+/* Each history value of the entry that names old, with what it becomes. */
+static int
+rk_hist_add(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct rk_ents *x = arg;
+	struct berval **v = ldap_get_values_len(ld, e, "yhOrgChange");
+	int r = 0;
+
+	for (size_t k = 0; r == 0 && v != NULL && v[k] != NULL; k++) {
+		json_t *o = json_loadb(v[k]->bv_val, v[k]->bv_len, 0, NULL);
+		const char *ov = json_string_value(json_object_get(o, "old"));
+		const char *nv = json_string_value(json_object_get(o, "new"));
+		bool in_old = ov != NULL && strcmp(ov, x->old) == 0;
+		bool in_new = nv != NULL && strcmp(nv, x->old) == 0;
+		struct rk_ent *en;
+
+		if (o != NULL && (in_old || in_new)) {
+			if (in_old)
+				json_object_set_new(o, "old", json_string(x->new));
+			if (in_new)
+				json_object_set_new(o, "new", json_string(x->new));
+			if ((r = rk_push(x, ld, e, &en)) == 0 &&
+			    ((en->key = strndup(v[k]->bv_val, v[k]->bv_len)) == NULL ||
+			    (en->now = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL))
+				r = YH_ERR_ALLOC;
+		}
+		json_decref(o);
+	}
+	ldap_value_free_len(v);
+	return r;
+}
+
+static void
+rk_free(struct rk_ents *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		ldap_memfree(x->v[i].dn);
+		free(x->v[i].key);
+		free(x->v[i].now);
+	}
+	free(x->v);
+	memset(x, 0, sizeof(*x));
+}
+
+/* Sets attr from old to new in every entry under ou whose attr is old. */
+static int
+rk_attr(struct ldb *l, const char *ou, const char *attr, const char *old, const char *new)
+{
+	const char *attrs[] = { "yhKey", NULL };
+	struct rk_ents x = { NULL, 0, 0, old, new };
+	char filter[128], fmt[64];
+	struct mods ms;
+	int r;
+
+	snprintf(fmt, sizeof(fmt), "(%s=%%s)", attr);
+	if ((r = ld_filter(filter, sizeof(filter), fmt, old, NULL)) == 0)
+		r = ld_scan(l, ou, filter, attrs, rk_add, &x);
+	for (size_t i = 0; r == 0 && i < x.n; i++) {
+		mods_init(&ms);
+		mod_str(&ms, LDAP_MOD_REPLACE, attr, new);
+		r = ld_write(l, 'm', x.v[i].dn, &ms, "re-key");
+	}
+	rk_free(&x);
+	return r;
+}
+
+/* Renames the entries under ou keyed OLD:... to NEW:... and sets their yhOwner. */
+static int
+rk_rename(struct ldb *l, const char *ou, const char *old, const char *new)
+{
+	const char *attrs[] = { "yhKey", NULL };
+	struct rk_ents x = { NULL, 0, 0, old, new };
+	char filter[128], key[LD_DN_MAX], esc[LD_DN_MAX], rdn[LD_DN_MAX + 8], dn[LD_DN_MAX];
+	struct mods ms;
+	size_t ol = strlen(old);
+	int r;
+
+	if ((r = ld_filter(filter, sizeof(filter), "(yhOwner=%s)", old, NULL)) == 0)
+		r = ld_scan(l, ou, filter, attrs, rk_add, &x);
+	for (size_t i = 0; r == 0 && i < x.n; i++) {
+		const char *k = x.v[i].key;
+
+		if (k == NULL || strncmp(k, old, ol) != 0 || k[ol] != ':') {
+			r = YH_ERR_DB;
+			break;
+		}
+		if ((r = pair_key(new, k + ol + 1, key, sizeof(key))) != 0 ||
+		    (r = dn_value(key, esc, sizeof(esc))) != 0)
+			break;
+		snprintf(rdn, sizeof(rdn), "yhKey=%s", esc);
+		mods_init(&ms);
+		ms.one[0][0] = rdn;
+		if ((r = ld_write(l, 'r', x.v[i].dn, &ms, "re-key rename")) != 0 ||
+		    (r = ld_dn(l, "yhKey", key, ou, dn, sizeof(dn))) != 0)
+			break;
+		mods_init(&ms);
+		mod_str(&ms, LDAP_MOD_REPLACE, "yhOwner", new);
+		r = ld_write(l, 'm', dn, &ms, "re-key");
+	}
+	rk_free(&x);
+	return r;
+}
+
+/* Rewrites the organizations' history values that name old (as the old or new value). */
+static int
+rk_history(struct ldb *l, const char *old, const char *new)
+{
+	const char *attrs[] = { "yhOrgChange", NULL };
+	struct rk_ents x = { NULL, 0, 0, old, new };
+	char filter[128];
+	struct mods ms;
+	int r;
+
+	if ((r = ld_filter(filter, sizeof(filter), "(yhOrgChange=*%s*)", old, NULL)) == 0)
+		r = ld_scan(l, "orgs", filter, attrs, rk_hist_add, &x);
+	for (size_t i = 0; r == 0 && i < x.n; i++) {
+		mods_init(&ms);
+		mod_str(&ms, LDAP_MOD_DELETE, "yhOrgChange", x.v[i].key);
+		mod_str(&ms, LDAP_MOD_ADD, "yhOrgChange", x.v[i].now);
+		r = ld_write(l, 'm', x.v[i].dn, &ms, "re-key history");
+	}
+	rk_free(&x);
+	return r;
+}
+
+/* Checks one pair: old is a person (*person true) or an organization, new is nobody. */
+static int
+rk_check(struct ldb *l, const struct dir_rekey *p, bool *person)
+{
+	int r;
+
+	if ((r = person_exists(l, p->old_uid)) == 0)
+		*person = true;
+	else if (r == YH_ERR_NOT_FOUND &&
+	    (r = org_get(l, "yhUid", p->old_uid, NULL, 0, NULL, NULL)) == 0)
+		*person = false;
+	if (r != 0)
+		return r;
+	if (!*person && p->npins > 0)
+		return YH_ERR_NOT_FOUND;      /* pins are a person's */
+	if ((r = person_exists(l, p->new_uid)) == 0 ||
+	    (r = org_get(l, "yhUid", p->new_uid, NULL, 0, NULL, NULL)) == 0)
+		return YH_ERR_EXISTS;
+	return r == YH_ERR_NOT_FOUND ? 0 : r;
+}
+
+/* Moves every record of one entity, then records its pins under the new uid. */
+static int
+rk_one(struct ldb *l, const struct dir_rekey *p, bool person)
+{
+	static const struct { const char *ou, *attr; } refs[] = {
+		{ "relations", "yhPersonUid" }, { "relations", "yhOrgUid" },
+		{ "relations", "yhGrantedBy" }, { "orgs", "yhLegalRepUid" },
+		{ "legacy", "yhOwner" }, { "upstream", "yhOwner" }, { "cases", "yhPersonUid" },
+		{ "usernames", "yhValue" },
+	};
+	const char *o = p->old_uid, *n = p->new_uid;
+	int r;
+
+	r = rk_attr(l, person ? "persons" : "orgs", "yhUid", o, n);
+	for (size_t i = 0; r == 0 && i < sizeof(refs) / sizeof(refs[0]); i++)
+		r = rk_attr(l, refs[i].ou, refs[i].attr, o, n);
+	if (r == 0)
+		r = rk_history(l, o, n);
+	if (r == 0)
+		r = rk_rename(l, "consents", o, n);
+	if (r == 0)
+		r = rk_rename(l, "pins", o, n);
+	if (r == 0 && p->npins > 0)
+		r = ldap_subject_pin_add(l, n, p->pins, p->npins);
+	return r;
+}
 
 static int
 ldap_uid_rekey(void *be, const struct dir_rekey *pairs, size_t n)
 {
-	(void)be, (void)pairs, (void)n;
-	yh_error("ldap directory: a uid re-key is not done on LDAP yet (re-key on "
-	    "directory.backend = sqlite, then authctl directory copy)");
-	return YH_ERR_UNSUPPORTED;
+	struct ldb *l = be;
+	bool *person;
+	int r = 0;
+
+	if (l->bulk)
+		return YH_ERR_BUSY;
+	if (n == 0)
+		return 0;
+	if ((person = calloc(n, sizeof(*person))) == NULL)
+		return YH_ERR_ALLOC;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = rk_check(l, &pairs[i], &person[i]);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = rk_one(l, &pairs[i], person[i]);
+	free(person);
+	return r;
 }
 
 /* ---- the store ---- */

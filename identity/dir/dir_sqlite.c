@@ -2600,6 +2600,7 @@ static const char *const rekey_sql[] = {
 	"UPDATE consent SET owner_uid = ?2 WHERE owner_uid = ?1",
 	"UPDATE subject_pin SET uid = ?2 WHERE uid = ?1",
 	"UPDATE privacy_consent SET person_uid = ?2 WHERE person_uid = ?1",
+	"UPDATE upstream_link SET uid = ?2 WHERE uid = ?1",
 };
 #define REKEY_STMTS (sizeof(rekey_sql) / sizeof(rekey_sql[0]))
 
