@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Two authd with two state directories (standing for two hosts, nothing shared on disk)
-# on one LDAP directory and one redis-server (sessions), one issuer: the vault key, the
+# on two slapd providers in multi-provider replication (every node lists both URIs) and
+# one redis-server (sessions), one issuer: the vault key, the
 # subject key and the signing ring copied from the first to the second (what an
 # operator does once, docs/operations.md "Running on several hosts"); a person
 # registered through node 1 logs in at node 2; an app registered through node 1
@@ -9,7 +10,9 @@
 # login (single sign-on) and node 1's access token is accepted by node 2's userinfo;
 # both publish one JWKS; removed on node 1, the app is refused by node 2 too; a node
 # started later gets the registry from the directory at once, and one restarted gets
-# the changes made meanwhile.
+# the changes made meanwhile. Then one slapd is stopped mid-run: logins go on through
+# the other, a person registers meanwhile; the stopped one started again catches up
+# (that person's entry is on it), and with the other stopped the new person logs in.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 . "$(dirname "$0")/lib.sh"
@@ -19,15 +22,28 @@ REDIS=$(command -v redis-server) || { echo "FAIL: redis-server not installed"; e
 slapd_missing && { echo "FAIL: slapd or ldap-utils not installed (apt-get install slapd ldap-utils)"; exit 1; }
 
 make_tmp multihost
-SLAPD_PID= PID= PID1= PID2= PID3= RPID=
-PIDS_TO_STOP="PID PID1 PID2 PID3 SLAPD_PID RPID"
-LOGS="authd1 authd2 authd3 slapd/slapd redis"
+SLAPD_PID= PID= PID1= PID2= PID3= RPID= SA= SB=
+PIDS_TO_STOP="PID PID1 PID2 PID3 SLAPD_PID SA SB RPID"
+LOGS="authd1 authd2 authd3 slapdA/slapd slapdB/slapd redis"
 HTTP_MAX_TIME=15
 CB=http://127.0.0.1:9/cb
 NOTICE=$TMP/notice.txt
 printf '%s\n' '个人信息处理规则（测试）' >"$NOTICE"
 
-slapd_start "$TMP/slapd" || die "slapd did not start"
+# ---- two providers replicating each other
+PA=$(free_port)
+PB=$(free_port)
+SLAPD_SERVER_ID=1 SLAPD_PEERS=ldap://127.0.0.1:$PB slapd_start "$TMP/slapdA" "$PA" ||
+  die "slapd A did not start"
+SA=$SLAPD_PID URI_A=$SLAPD_URI
+SLAPD_SERVER_ID=2 SLAPD_PEERS=ldap://127.0.0.1:$PA slapd_start "$TMP/slapdB" "$PB" ||
+  die "slapd B did not start"
+SB=$SLAPD_PID URI_B=$SLAPD_URI
+SLAPD_PID=
+lcount() {  # lcount URI FILTER: how many entries under the suffix match
+  ldapsearch -x -LLL -o ldif-wrap=no -H "$1" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
+    -b "$SLAPD_SUFFIX" "$2" dn 2>/dev/null | grep -c '^dn:'
+}
 RPORT=$(free_port)
 "$REDIS" --save "" --appendonly no --bind 127.0.0.1 --port "$RPORT" --daemonize no \
   --dir "$TMP" >>"$TMP/redis.log" 2>&1 &
@@ -48,7 +64,7 @@ password.argon2_m_cost_kib = 1024
 registration.privacy_notice_file = $NOTICE
 registration.privacy_notice_version = 1
 directory.backend = ldap
-directory.ldap_uris = $SLAPD_URI
+directory.ldap_uris = $URI_A $URI_B
 directory.ldap_base = $SLAPD_SUFFIX
 directory.ldap_bind_dn = $SLAPD_ADMIN_DN
 directory.ldap_password = $SLAPD_ADMIN_PW
@@ -73,6 +89,9 @@ at() { BASE=http://127.0.0.1:${PORTS[$1]}; }
 
 "$AUTHCTL" -c "$TMP/authd1.conf" directory init >/dev/null 2>"$TMP/init.err" ||
   die "directory init: $(cat "$TMP/init.err")"
+for _ in $(seq 1 100); do [[ $(lcount "$URI_B" '(ou=persons)') == 1 ]] && break; sleep 0.1; done
+[[ $(lcount "$URI_B" '(ou=persons)') == 1 ]] && ok "the base entries made on slapd A are on slapd B" ||
+  fail "replication A -> B: no ou=persons on B"
 node_start 1
 # The secrets that must be the same on every node: the vault key (sealing and blind
 # indexes), the subject key (pairwise subjects) and the signing ring, copied as files.
@@ -154,7 +173,7 @@ PID=$PID1; stop_authd; PID1=
 "$AUTHCTL" -c "$TMP/authd2.conf" client add app2 --public --redirect-uri "$CB" --scope openid \
   >>"$TMP/ctl.log" 2>&1 || fail "authctl client add on node 2: $(tail -2 "$TMP/ctl.log")"
 for _ in $(seq 1 50); do
-  [[ $(ldapsearch -x -LLL -o ldif-wrap=no -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
+  [[ $(ldapsearch -x -LLL -o ldif-wrap=no -H "$URI_A" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
     -b "ou=meta,$SLAPD_SUFFIX" '(yhKey=shared.apps)' yhValue 2>/dev/null) == *app2* ]] && break
   sleep 0.1
 done
@@ -162,6 +181,40 @@ node_start 1
 known_at 1 app2 && ok "node 1, restarted, knows app2 registered through node 2 meanwhile" ||
   fail "node 1 does not know app2: $STATUS $LOCATION"
 known_at 1 app1 && fail "node 1 serves app1 again after its removal"
+
+# ---- slapd A stopped mid-run: logins go on through B; a person registers meanwhile
+slapd_stop "$TMP/slapdA"; SA=
+at 2
+login_form k1 "$ID1" 'multi host 1'
+[[ $STATUS == 303 ]] && ok "slapd A down: a login through node 2 goes to slapd B" ||
+  fail "login with slapd A down: $STATUS"
+at 1
+ID2=$(id_number 11010119850101005)
+req r2 GET /register
+tok=$(form_value csrf)
+ver=$(form_value notice_version)
+req r2 POST /register --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
+  --data-urlencode "name=钱七" --data-urlencode "id_number=$ID2" \
+  --data-urlencode "phone=13700137022" --data-urlencode "password=multi host 2" \
+  --data-urlencode "password2=multi host 2" --data-urlencode "agree=yes" \
+  --data-urlencode "notice_version=$ver" --data-urlencode "consent_id_number=yes"
+[[ $STATUS == 200 ]] && ok "slapd A down: a person registers through node 1" ||
+  fail "register with slapd A down: $STATUS"
+[[ $(lcount "$URI_B" '(objectClass=yhPerson)') == 2 ]] || fail "slapd B does not hold 2 persons"
+
+# ---- slapd A back: it catches up; with B stopped the new person logs in through A
+slapd_run "$TMP/slapdA" || die "slapd A did not start again"
+SA=$SLAPD_PID
+SLAPD_PID=
+for _ in $(seq 1 100); do [[ $(lcount "$URI_A" '(objectClass=yhPerson)') == 2 ]] && break; sleep 0.1; done
+[[ $(lcount "$URI_A" '(objectClass=yhPerson)') == 2 ]] &&
+  ok "slapd A, started again, caught up: the person registered while it was down is on it" ||
+  fail "slapd A did not catch up: $(lcount "$URI_A" '(objectClass=yhPerson)') persons"
+slapd_stop "$TMP/slapdB"; SB=
+at 2
+login_form k2 "$ID2" 'multi host 2'
+[[ $STATUS == 303 ]] && ok "slapd B down: the person registered meanwhile logs in through slapd A" ||
+  fail "login of the new person through slapd A: $STATUS"
 
 for n in 1 2 3; do
   p=PID$n
