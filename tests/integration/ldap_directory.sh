@@ -68,14 +68,7 @@ fetch "$BASE/readyz"
 # ---- register, log in, tokens
 ID1=$(id_number 11010119850101003)
 PHONE=13700137011
-req a GET /register
-tok=$(form_value csrf)
-ver=$(form_value notice_version)
-req a POST /register --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
-  --data-urlencode "name=王五" --data-urlencode "id_number=$ID1" \
-  --data-urlencode "phone=$PHONE" --data-urlencode "password=ldap pass 1" \
-  --data-urlencode "password2=ldap pass 1" --data-urlencode "agree=yes" \
-  --data-urlencode "notice_version=$ver" --data-urlencode "consent_id_number=yes"
+register_form a 王五 "$ID1" "$PHONE" 'ldap pass 1'
 [[ $STATUS == 200 && $BODY == *'注册申请已提交'* ]] && ok "registered over HTTP" || fail "register: $STATUS"
 lsearch -b "ou=persons,$SLAPD_SUFFIX" '(objectClass=yhPerson)' >"$TMP/persons.ldif"
 [[ $(grep -c '^yhIdIndex:' "$TMP/persons.ldif") == 1 && $(grep -c '^yhSealedPhone:' "$TMP/persons.ldif") == 1 ]] &&

@@ -105,14 +105,7 @@ node_start 2
 # ---- a person registered on node 1 logs in on node 2
 at 1
 ID1=$(id_number 11010119850101004)
-req a GET /register
-tok=$(form_value csrf)
-ver=$(form_value notice_version)
-req a POST /register --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
-  --data-urlencode "name=赵六" --data-urlencode "id_number=$ID1" \
-  --data-urlencode "phone=13700137021" --data-urlencode "password=multi host 1" \
-  --data-urlencode "password2=multi host 1" --data-urlencode "agree=yes" \
-  --data-urlencode "notice_version=$ver" --data-urlencode "consent_id_number=yes"
+register_form a 赵六 "$ID1" 13700137021 'multi host 1'
 [[ $STATUS == 200 ]] && ok "registered through node 1" || fail "register on node 1: $STATUS"
 at 2
 login_form b "$ID1" 'multi host 1'
@@ -190,14 +183,7 @@ login_form k1 "$ID1" 'multi host 1'
   fail "login with slapd A down: $STATUS"
 at 1
 ID2=$(id_number 11010119850101005)
-req r2 GET /register
-tok=$(form_value csrf)
-ver=$(form_value notice_version)
-req r2 POST /register --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
-  --data-urlencode "name=钱七" --data-urlencode "id_number=$ID2" \
-  --data-urlencode "phone=13700137022" --data-urlencode "password=multi host 2" \
-  --data-urlencode "password2=multi host 2" --data-urlencode "agree=yes" \
-  --data-urlencode "notice_version=$ver" --data-urlencode "consent_id_number=yes"
+register_form r2 钱七 "$ID2" 13700137022 'multi host 2'
 [[ $STATUS == 200 ]] && ok "slapd A down: a person registers through node 1" ||
   fail "register with slapd A down: $STATUS"
 [[ $(lcount "$URI_B" '(objectClass=yhPerson)') == 2 ]] || fail "slapd B does not hold 2 persons"
