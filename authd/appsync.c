@@ -1,5 +1,6 @@
 /*
- * The app registry kept the same on every node through the directory (appsync.h).
+ * The app registry kept the same on every node through the directory, and the nodes'
+ * public signing keys exchanged through it (appsync.h).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -7,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "authd/appsync.h"
 #include "common/atomicfile.h"
+#include "common/buf.h"
 #include "common/log.h"
+#include "common/secmem.h"
+#include "common/timeutil.h"
 
 #define HASH_HEX 64
 #define PATH_MAX_ 4096
@@ -19,6 +24,12 @@
 struct appsync {
 	struct dir *dir;
 	struct clients_registry *reg;
+	struct tok_ring *ring;
+	char doc_name[32];            /* "jwks_" NODE */
+	char *published;              /* the own JWKS last published, and when */
+	int64_t published_at;
+	char *peers_sig;              /* the peers' documents last given to the ring */
+	bool keys_failing;
 	char synced_path[PATH_MAX_];
 	char last[HASH_HEX + 1];      /* what file and directory held when they agreed */
 	unsigned interval_ms;
@@ -155,6 +166,148 @@ out:
 	return r;
 }
 
+/* The node's id (STATE_DIR/node.id, 16 hex digits, made on the first start). */
+static int
+node_id(const char *state_dir, char out[17], char *err, size_t errsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	char path[PATH_MAX_], buf[40] = "";
+	unsigned char rnd[8];
+	struct yh_file_fail f;
+	FILE *fp;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, APPSYNC_NODE_FILE);
+	if ((fp = fopen(path, "re")) != NULL) {
+		if (fgets(buf, sizeof(buf), fp) == NULL)
+			buf[0] = '\0';
+		fclose(fp);
+		if (strspn(buf, hex) == 16) {
+			memcpy(out, buf, 16);
+			out[16] = '\0';
+			return 0;
+		}
+	}
+	if ((r = yh_random(rnd, sizeof(rnd))) != 0)
+		return r;
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		out[2 * i] = hex[rnd[i] >> 4];
+		out[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	out[16] = '\0';
+	snprintf(buf, sizeof(buf), "%s\n", out);
+	if ((r = yh_file_write_atomic(path, buf, strlen(buf), 0600, YH_FILE_REPLACE, &f)) != 0)
+		snprintf(err, errsz, "cannot write %s: %s", path, yh_strerror(r));
+	return r;
+}
+
+/* Publishes the own JWKS when it changed or is due again. */
+static int
+keys_publish(struct appsync *s, int64_t now)
+{
+	struct tok_ring_snap *snap = tok_ring_acquire(s->ring);
+	const char *own = tok_snap_own_jwks(snap);
+	json_t *jwks = NULL, *doc = NULL;
+	char *text = NULL, *copy = NULL;
+	int r = 0;
+
+	if (s->published != NULL && strcmp(s->published, own) == 0 &&
+	    now - s->published_at < APPSYNC_KEYS_REFRESH_S)
+		goto out;
+	if ((jwks = json_loads(own, 0, NULL)) == NULL ||
+	    (doc = json_pack("{s:I,s:O}", "at", (json_int_t)now, "jwks", jwks)) == NULL ||
+	    (text = json_dumps(doc, JSON_COMPACT)) == NULL || (copy = strdup(own)) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = dir_shared_set(s->dir, s->doc_name, text)) != 0)
+		goto out;
+	free(s->published);
+	s->published = copy;
+	copy = NULL;
+	s->published_at = now;
+out:
+	json_decref(jwks);
+	json_decref(doc);
+	free(text);
+	free(copy);
+	tok_snap_release(snap);
+	return r;
+}
+
+/* Gives the ring the keys the other live nodes publish (when they changed). */
+static int
+keys_collect(struct appsync *s, int64_t now)
+{
+	char **names = NULL, **vals = NULL, **jw = NULL, *sig = NULL;
+	size_t n = 0, cnt = 0;
+	struct yh_buf b;
+	int r;
+
+	yh_buf_init(&b, (size_t)DIR_SHARED_LIST_MAX * 65536);
+	if ((r = dir_shared_list(s->dir, "jwks_", &names, &vals, &n)) != 0)
+		goto out;
+	if (n > 0 && (jw = calloc(n, sizeof(*jw))) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		json_t *doc;
+		json_int_t at;
+
+		if (strcmp(names[i], s->doc_name) == 0 ||
+		    (doc = json_loads(vals[i], 0, NULL)) == NULL)
+			continue;
+		at = json_integer_value(json_object_get(doc, "at"));
+		if (at >= now - APPSYNC_KEYS_KEEP_S && json_is_object(json_object_get(doc,
+		    "jwks")) && (jw[cnt] = json_dumps(json_object_get(doc, "jwks"),
+		    JSON_COMPACT)) != NULL) {
+			r = yh_buf_printf(&b, "%s=%s;", names[i], jw[cnt]);
+			cnt++;
+		}
+		json_decref(doc);
+	}
+	if (r != 0)
+		goto out;
+	if (s->peers_sig != NULL && strcmp(s->peers_sig, yh_buf_cstr(&b)) == 0)
+		goto out;
+	if ((sig = strdup(yh_buf_cstr(&b))) == NULL ||
+	    (r = tok_ring_set_peers(s->ring, (const char *const *)jw, cnt)) != 0) {
+		r = r != 0 ? r : YH_ERR_ALLOC;
+		goto out;
+	}
+	yh_info("keys: the signing keys of %zu other node%s are published here too", cnt,
+	    cnt == 1 ? "" : "s");
+	free(s->peers_sig);
+	s->peers_sig = sig;
+	sig = NULL;
+out:
+	for (size_t i = 0; jw != NULL && i < n; i++)
+		free(jw[i]);
+	free(jw);
+	free(sig);
+	yh_buf_free(&b);
+	dir_shared_list_free(names, vals, n);
+	return r;
+}
+
+/* The signing keys' round: own keys out, the others' in. */
+static void
+keys_round(struct appsync *s)
+{
+	int64_t now = yh_now();
+	int r;
+
+	if ((r = keys_publish(s, now)) == 0)
+		r = keys_collect(s, now);
+	if (r != 0 && !s->keys_failing)
+		yh_error("keys: cannot exchange the public signing keys through the directory: "
+		    "%s", yh_strerror(r));
+	else if (r == 0 && s->keys_failing)
+		yh_info("keys: the public signing keys are exchanged through the directory again");
+	s->keys_failing = r != 0;
+}
+
 static void *
 sync_main(void *arg)
 {
@@ -176,6 +329,7 @@ sync_main(void *arg)
 			break;
 		pthread_mutex_unlock(&s->mu);
 		(void)appsync_round(s);
+		keys_round(s);
 		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -183,11 +337,13 @@ sync_main(void *arg)
 }
 
 int
-appsync_start(struct dir *d, struct clients_registry *reg, const char *state_dir,
-    unsigned interval_ms, struct appsync **out, char *err, size_t errsz)
+appsync_start(struct dir *d, struct clients_registry *reg, struct tok_ring *ring,
+    const char *state_dir, unsigned interval_ms, struct appsync **out, char *err,
+    size_t errsz)
 {
 	struct appsync *s;
-	int n;
+	char id[17];
+	int n, r;
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -203,8 +359,15 @@ appsync_start(struct dir *d, struct clients_registry *reg, const char *state_dir
 		appsync_stop(s);
 		return YH_ERR_TOO_LONG;
 	}
+	if ((r = node_id(state_dir, id, err, errsz)) != 0) {
+		appsync_stop(s);
+		return r;
+	}
+	s->ring = ring;
+	snprintf(s->doc_name, sizeof(s->doc_name), "jwks_%s", id);
 	last_load(s);
 	(void)appsync_round(s);   /* a directory down now: the next rounds try again */
+	keys_round(s);
 	if (pthread_create(&s->thread, NULL, sync_main, s) != 0) {
 		snprintf(err, errsz, "cannot start the registry's sync thread");
 		appsync_stop(s);
@@ -229,5 +392,7 @@ appsync_stop(struct appsync *s)
 	}
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	free(s->published);
+	free(s->peers_sig);
 	free(s);
 }

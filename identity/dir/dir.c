@@ -2203,6 +2203,36 @@ dir_shared_set(struct dir *d, const char *name, const char *val)
 	return d->ops->meta_set(d->be, key, val);
 }
 
+int
+dir_shared_list(struct dir *d, const char *prefix, char ***names, char ***vals,
+    size_t *n)
+{
+	char key[48];
+	size_t skip = strlen("shared.");
+	int r;
+
+	*names = *vals = NULL;
+	*n = 0;
+	if ((r = shared_key(prefix, key)) != 0)
+		return r;
+	if ((r = d->ops->meta_list(d->be, key, DIR_SHARED_LIST_MAX, names, vals, n)) != 0)
+		return r;
+	for (size_t i = 0; i < *n; i++)   /* "shared.NAME" -> "NAME" */
+		memmove((*names)[i], (*names)[i] + skip, strlen((*names)[i] + skip) + 1);
+	return 0;
+}
+
+void
+dir_shared_list_free(char **names, char **vals, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(names != NULL ? names[i] : NULL);
+		free(vals != NULL ? vals[i] : NULL);
+	}
+	free(names);
+	free(vals);
+}
+
 /* ---- copying a directory to another backend ---- */
 
 /* The person's subject pins (a pin already in the target stays as it is). */

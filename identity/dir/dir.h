@@ -284,6 +284,14 @@ int dir_bulk_end(struct dir *d) YH_WUR;
 int dir_shared_get(struct dir *d, const char *name, char **val) YH_WUR;
 int dir_shared_set(struct dir *d, const char *name, const char *val) YH_WUR;
 
+/* The shared documents whose name starts with prefix ([a-z0-9_]{1,32}), at most
+ * DIR_SHARED_LIST_MAX, names without prefix stripped: *names and *vals malloc'd arrays
+ * of *n malloc'd strings (none: NULL, 0), freed with dir_shared_list_free. */
+#define DIR_SHARED_LIST_MAX 64
+int dir_shared_list(struct dir *d, const char *prefix, char ***names, char ***vals,
+    size_t *n) YH_WUR;
+void dir_shared_list_free(char **names, char **vals, size_t n);
+
 /* True when s is a well-formed uid (32 lower-case hex digits). */
 bool dir_uid_valid(const char *s);
 

@@ -70,6 +70,10 @@ struct dir_ops {
 	/* Store-wide settings (schema and key bookkeeping). NOT_FOUND when unset. */
 	int (*meta_get)(void *be, const char *key, char **val);
 	int (*meta_set)(void *be, const char *key, const char *val);
+	/* The settings whose key starts with prefix, at most max: keys and values as
+	 * malloc'd strings in two malloc'd arrays of *n (none: NULL, 0). */
+	int (*meta_list)(void *be, const char *prefix, size_t max, char ***keys,
+	    char ***vals, size_t *n);
 
 	int (*person_add)(void *be, const struct dir_person_rec *r);
 	int (*privacy_list)(void *be, const char *uid, struct dir_privacy **out, size_t *n);

@@ -4635,6 +4635,50 @@ ldap_meta_set(void *be, const char *key, const char *val)
 	return ld_write(l, 'a', dn, &ms, "meta set");
 }
 
+static int
+ldap_meta_list(void *be, const char *prefix, size_t max, char ***keys, char ***vals,
+    size_t *n)
+{
+	struct ldb *l = be;
+	const char *attrs[] = { "yhKey", "yhValue", NULL };
+	char filter[LD_DN_MAX], **k = NULL, **v = NULL;
+	struct lconn *c = NULL;
+	LDAPMessage *res = NULL, *e;
+	size_t cnt = 0;
+	LDAP *ld;
+	int r;
+
+	*keys = *vals = NULL;
+	*n = 0;
+	if ((r = ld_filter(filter, sizeof(filter), "(yhKey=%s*)", prefix, NULL)) != 0)
+		return r;
+	if ((k = calloc(max + 1, sizeof(*k))) == NULL ||
+	    (v = calloc(max + 1, sizeof(*v))) == NULL) {
+		free(k);
+		return YH_ERR_ALLOC;
+	}
+	if ((r = ld_search(l, "meta", LDAP_SCOPE_ONELEVEL, filter, attrs, (int)max, &ld, &c,
+	    &res)) == YH_ERR_LIMIT)
+		r = 0;         /* the first max are enough */
+	for (e = r == 0 ? ldap_first_entry(ld, res) : NULL; r == 0 && e != NULL && cnt < max;
+	    e = ldap_next_entry(ld, e)) {
+		if ((r = get_str(ld, e, "yhKey", &k[cnt])) == 0 &&
+		    (r = get_str(ld, e, "yhValue", &v[cnt])) == 0 &&
+		    k[cnt] != NULL && v[cnt] != NULL)
+			cnt++;
+	}
+	if (c != NULL || res != NULL)
+		ld_search_end(l, c, res);
+	if (r != 0 || cnt == 0) {
+		dir_shared_list_free(k, v, cnt + 1);   /* with a half-read last one */
+		return r;
+	}
+	*keys = k;
+	*vals = v;
+	*n = cnt;
+	return 0;
+}
+
 /* Adds the base entry (dc=, o= or ou= as its first RDN says) when it is missing. */
 static int
 base_add(struct ldb *l)
@@ -4825,6 +4869,7 @@ const struct dir_ops dir_ldap_ops = {
 	.bulk = ldap_bulk,
 	.meta_get = ldap_meta_get,
 	.meta_set = ldap_meta_set,
+	.meta_list = ldap_meta_list,
 	.person_add = ldap_person_add,
 	.privacy_list = ldap_privacy_list,
 	.person_update = ldap_person_update,

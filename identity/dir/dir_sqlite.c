@@ -761,6 +761,48 @@ sq_meta_get(void *be, const char *key, char **val)
 	return r;
 }
 
+static int
+sq_meta_list(void *be, const char *prefix, size_t max, char ***keys, char ***vals,
+    size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	char **k = NULL, **v = NULL;
+	size_t cnt = 0;
+	int r;
+
+	*keys = *vals = NULL;
+	*n = 0;
+	if ((k = calloc(max + 1, sizeof(*k))) == NULL ||
+	    (v = calloc(max + 1, sizeof(*v))) == NULL) {
+		free(k);
+		return YH_ERR_ALLOC;
+	}
+	LOCK(s);
+	if (sqlite3_prepare_v2(s->db, "SELECT key, value FROM meta WHERE substr(key, 1,"
+	    " length(?1)) = ?1 ORDER BY key LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
+		r = sq_map(s, sqlite3_errcode(s->db), "meta list");
+	else {
+		bind_text(st, 1, prefix);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+		while ((r = sq_row(s, st, "meta list")) == 1 && cnt < max) {
+			if ((r = col_str(st, 0, &k[cnt])) != 0 || (r = col_str(st, 1, &v[cnt])) != 0)
+				break;
+			cnt++;
+		}
+	}
+	sqlite3_finalize(st);
+	UNLOCK(s);
+	if (r != 0 || cnt == 0) {
+		dir_shared_list_free(k, v, cnt + 1);   /* with a half-read last one */
+		return r;
+	}
+	*keys = k;
+	*vals = v;
+	*n = cnt;
+	return 0;
+}
+
 /* Sets a meta value (with the mutex held, or while opening). */
 static int
 meta_put(struct sq *s, const char *key, const char *val)
@@ -3381,6 +3423,7 @@ const struct dir_ops dir_sqlite_ops = {
 	.bulk = sq_bulk,
 	.meta_get = sq_meta_get,
 	.meta_set = sq_meta_set,
+	.meta_list = sq_meta_list,
 	.person_add = sq_person_add,
 	.privacy_list = sq_privacy_list,
 	.person_update = sq_person_update,

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Two authd with two state directories (standing for two hosts, nothing shared on disk)
 # on two slapd providers in multi-provider replication (every node lists both URIs) and
-# one redis-server (sessions), one issuer: the vault key, the
-# subject key and the signing ring copied from the first to the second (what an
-# operator does once, docs/operations.md "Running on several hosts"); a person
-# registered through node 1 logs in at node 2; an app registered through node 1
-# (authctl, writing node 1's clients.json) reaches node 2 through the directory without
-# a restart and works there; a session made on node 1 gets a code at node 2 without a
-# login (single sign-on) and node 1's access token is accepted by node 2's userinfo;
-# both publish one JWKS; removed on node 1, the app is refused by node 2 too; a node
-# started later gets the registry from the directory at once, and one restarted gets
-# the changes made meanwhile. Then one slapd is stopped mid-run: logins go on through
-# the other, a person registers meanwhile; the stopped one started again catches up
-# (that person's entry is on it), and with the other stopped the new person logs in.
+# one redis-server (sessions), one issuer: the vault key and the subject key copied from
+# the first to the second (what an operator does once, docs/operations.md "Running on
+# several hosts"); a person registered through node 1 logs in at node 2; an app
+# registered through node 1 (authctl, writing node 1's clients.json) reaches node 2
+# through the directory without a restart and works there; a session made on node 1 gets
+# a code at node 2 without a login (single sign-on); each node keeps its own signing
+# keys, both publish one JWKS listing all of them, and node 1's access token is accepted
+# by node 2's userinfo; removed on node 1, the app is refused by node 2 too; a node
+# started later gets the registry from the directory at once, and one restarted gets the
+# changes made meanwhile. Then one slapd is stopped mid-run: logins go on through the
+# other, a person registers meanwhile; the stopped one started again catches up (that
+# person's entry is on it), and with the other stopped the new person logs in.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 . "$(dirname "$0")/lib.sh"
@@ -94,11 +94,11 @@ for _ in $(seq 1 100); do [[ $(lcount "$URI_B" '(ou=persons)') == 1 ]] && break;
   fail "replication A -> B: no ou=persons on B"
 node_start 1
 # The secrets that must be the same on every node: the vault key (sealing and blind
-# indexes), the subject key (pairwise subjects) and the signing ring, copied as files.
+# indexes) and the subject key (pairwise subjects), copied as files. Each node makes its
+# own signing keys and publishes the public ones through the directory.
 mkdir -m 0700 "$TMP/state2" "$TMP/state3"
 for n in 2 3; do
   for f in vault.key subject.key; do install -m 0600 "$TMP/state1/$f" "$TMP/state$n/$f"; done
-  cp -a "$TMP/state1/keys" "$TMP/state$n/keys"
 done
 node_start 2
 
@@ -144,9 +144,20 @@ at 2
 fetch "$BASE/userinfo" -H "Authorization: Bearer $AT"
 [[ $STATUS == 200 && $BODY == *'"sub"'* ]] && ok "node 2's userinfo accepts node 1's access token" ||
   fail "userinfo at node 2 with node 1's token: $STATUS $BODY"
-at 1; fetch "$BASE/jwks"; j1=$BODY
-at 2; fetch "$BASE/jwks"; j2=$BODY
-[[ -n $j1 && $j1 == "$j2" ]] && ok "both nodes publish the same JWKS" || fail "the JWKS differ"
+kids() { "$PY" -c 'import sys,json;print(" ".join(sorted(k["kid"] for k in json.loads(sys.argv[1])["keys"])))' "$1"; }
+for _ in $(seq 1 50); do
+  at 1; fetch "$BASE/jwks"; j1=$(kids "$BODY")
+  at 2; fetch "$BASE/jwks"; j2=$(kids "$BODY")
+  [[ -n $j1 && $j1 == "$j2" ]] && break
+  sleep 0.1
+done
+own1=$(find "$TMP/state1/keys" -name '*.pem' | wc -l)
+own2=$(find "$TMP/state2/keys" -name '*.pem' | wc -l)
+[[ -n $j1 && $j1 == "$j2" && $(wc -w <<<"$j1") == $((own1 + own2)) ]] &&
+  ok "both nodes publish one JWKS: the keys of both ($own1 + $own2)" ||
+  fail "the JWKS differ or miss keys: node 1 '$j1', node 2 '$j2'"
+cmp -s <(ls "$TMP/state1/keys") <(ls "$TMP/state2/keys") &&
+  fail "the two nodes hold the same key files" || ok "each node holds its own private keys"
 
 # ---- a node started later has the registry at once
 node_start 3

@@ -3145,6 +3145,38 @@ test_rekey_records(void **state)
 	dir_org_history_free(h, nh);
 }
 
+/* Documents the nodes share (dir_shared_*): set whole, read back, listed by prefix with
+ * the prefix's own names only, bad names and empty values refused. */
+static void
+test_shared_docs(void **state)
+{
+	struct fx *f = *state;
+	char **names = NULL, **vals = NULL, *v = NULL;
+	size_t n = 9;
+
+	assert_int_equal(dir_shared_get(f->d, "apps", &v), YH_ERR_NOT_FOUND);
+	assert_int_equal(dir_shared_set(f->d, "apps", "{\"clients\":[]}"), 0);
+	assert_int_equal(dir_shared_set(f->d, "apps", "{\"clients\":[1]}"), 0);
+	assert_int_equal(dir_shared_get(f->d, "apps", &v), 0);
+	assert_string_equal(v, "{\"clients\":[1]}");
+	free(v);
+	assert_int_equal(dir_shared_set(f->d, "jwks_a1", "{\"at\":1}"), 0);
+	assert_int_equal(dir_shared_set(f->d, "jwks_b2", "{\"at\":2}"), 0);
+	assert_int_equal(dir_shared_list(f->d, "jwks_", &names, &vals, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true((strcmp(names[0], "jwks_a1") == 0 && strcmp(vals[0], "{\"at\":1}") == 0) ||
+	    (strcmp(names[1], "jwks_a1") == 0 && strcmp(vals[1], "{\"at\":1}") == 0));
+	dir_shared_list_free(names, vals, n);
+	assert_int_equal(dir_shared_list(f->d, "none_", &names, &vals, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(names);
+	assert_int_equal(dir_shared_set(f->d, "Bad", "x"), YH_ERR_INVALID);
+	assert_int_equal(dir_shared_set(f->d, "a.b", "x"), YH_ERR_INVALID);
+	assert_int_equal(dir_shared_set(f->d, "apps", ""), YH_ERR_INVALID);
+	assert_int_equal(dir_shared_set(f->d, "apps", "\xff"), YH_ERR_INVALID);
+	assert_int_equal(dir_shared_get(f->d, "", &v), YH_ERR_INVALID);
+}
+
 /*
  * Subject pins: recorded, found, never replaced; dir_uid_rekey moves a person's pins to
  * the new uid and records the new ones beside them, the pin moved along winning for its
@@ -4011,6 +4043,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subject_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_docs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_full, teardown_full),
 		cmocka_unit_test_setup_teardown(test_person_with_password, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_privacy_consents, setup, teardown),
@@ -4052,6 +4085,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_review_merge_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subject_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_docs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_paged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ldap_external, setup, teardown),
