@@ -2119,31 +2119,18 @@ ldap_consent_remove(void *be, const char *owner, const char *client)
 
 /* ---- subject pins ---- */
 
+static int rk_pins(struct ldb *l, const char *uid, const struct dir_subject_pin *pins,
+    size_t n);
+
 static int
 ldap_subject_pin_add(void *be, const char *uid, const struct dir_subject_pin *pins, size_t n)
 {
 	struct ldb *l = be;
-	char dn[LD_DN_MAX], key[LD_DN_MAX];
-	struct mods ms;
 	int r;
 
 	if ((r = person_exists(l, uid)) != 0)
 		return r;
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		if ((r = pair_key(uid, pins[i].sector, key, sizeof(key))) != 0 ||
-		    (r = ld_dn(l, "yhKey", key, "pins", dn, sizeof(dn))) != 0)
-			break;
-		mods_init(&ms);
-		mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhSubjectPin");
-		mod_str(&ms, LDAP_MOD_ADD, "yhKey", key);
-		mod_str(&ms, LDAP_MOD_ADD, "yhOwner", uid);
-		mod_str(&ms, LDAP_MOD_ADD, "yhSector", pins[i].sector);
-		mod_str(&ms, LDAP_MOD_ADD, "yhSubject", pins[i].sub);
-		/* a pin never changes: the first one recorded stays */
-		if ((r = ld_write(l, 'a', dn, &ms, "pin add")) == YH_ERR_EXISTS)
-			r = 0;
-	}
-	return r;
+	return rk_pins(l, uid, pins, n);   /* a pin never changes: the first one stays */
 }
 
 static int
@@ -4477,7 +4464,34 @@ rk_check(struct ldb *l, const struct dir_rekey *p, bool *person)
 	return r == YH_ERR_NOT_FOUND ? 0 : r;
 }
 
-/* Moves every record of one entity, then records its pins under the new uid. */
+/* Records the n pins of uid, a pin already there for a sector kept (a pin never
+ * changes); no check that uid is a person (a re-key adds them before the person entry
+ * takes the new uid). */
+static int
+rk_pins(struct ldb *l, const char *uid, const struct dir_subject_pin *pins, size_t n)
+{
+	char dn[LD_DN_MAX], key[LD_DN_MAX];
+	struct mods ms;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if ((r = pair_key(uid, pins[i].sector, key, sizeof(key))) != 0 ||
+		    (r = ld_dn(l, "yhKey", key, "pins", dn, sizeof(dn))) != 0)
+			break;
+		mods_init(&ms);
+		mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhSubjectPin");
+		mod_str(&ms, LDAP_MOD_ADD, "yhKey", key);
+		mod_str(&ms, LDAP_MOD_ADD, "yhOwner", uid);
+		mod_str(&ms, LDAP_MOD_ADD, "yhSector", pins[i].sector);
+		mod_str(&ms, LDAP_MOD_ADD, "yhSubject", pins[i].sub);
+		if ((r = ld_write(l, 'a', dn, &ms, "pin add")) == YH_ERR_EXISTS)
+			r = 0;
+	}
+	return r;
+}
+
+/* Moves every record of one entity, then records its pins under the new uid, and the
+ * entity itself last. */
 static int
 rk_one(struct ldb *l, const struct dir_rekey *p, bool person)
 {
@@ -4485,12 +4499,25 @@ rk_one(struct ldb *l, const struct dir_rekey *p, bool person)
 		{ "relations", "yhPersonUid" }, { "relations", "yhOrgUid" },
 		{ "relations", "yhGrantedBy" }, { "orgs", "yhLegalRepUid" },
 		{ "legacy", "yhOwner" }, { "upstream", "yhOwner" }, { "cases", "yhPersonUid" },
-		{ "usernames", "yhValue" },
 	};
 	const char *o = p->old_uid, *n = p->new_uid;
-	int r;
+	struct dir_person_rec cur;
+	int r = 0;
 
-	r = rk_attr(l, person ? "persons" : "orgs", "yhUid", o, n);
+	/* the username claim names the uid: the one entry, found by the username */
+	if (person && (r = person_get(l, o, NULL, 0, &cur)) == 0) {
+		char key[DIR_USERNAME_MAX * 2 + 1], dn[LD_DN_MAX];
+		struct mods ms;
+
+		if (cur.p.username != NULL) {
+			username_key(cur.p.username, key, sizeof(key));
+			mods_init(&ms);
+			mod_str(&ms, LDAP_MOD_REPLACE, "yhValue", n);
+			if ((r = ld_dn(l, "yhKey", key, "usernames", dn, sizeof(dn))) == 0)
+				r = ld_write(l, 'm', dn, &ms, "re-key username");
+		}
+		dir_person_rec_clear(&cur);
+	}
 	for (size_t i = 0; r == 0 && i < sizeof(refs) / sizeof(refs[0]); i++)
 		r = rk_attr(l, refs[i].ou, refs[i].attr, o, n);
 	if (r == 0)
@@ -4500,7 +4527,10 @@ rk_one(struct ldb *l, const struct dir_rekey *p, bool person)
 	if (r == 0)
 		r = rk_rename(l, "pins", o, n);
 	if (r == 0 && p->npins > 0)
-		r = ldap_subject_pin_add(l, n, p->pins, p->npins);
+		r = rk_pins(l, n, p->pins, p->npins);
+	/* the entity last: a re-key cut short before it is run again from the start */
+	if (r == 0)
+		r = rk_attr(l, person ? "persons" : "orgs", "yhUid", o, n);
 	return r;
 }
 
