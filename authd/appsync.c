@@ -144,8 +144,12 @@ appsync_round(struct appsync *s)
 			yh_error("apps: the registry changed here and in the directory at once: "
 			    "the directory's is kept, the local one (sha256 %s) is replaced; "
 			    "make the change again", lh);
-		if ((r = clients_file_replace(s->reg, remote, strlen(remote), err,
-		    sizeof(err))) != 0) {
+		if ((r = clients_file_replace(s->reg, remote, strlen(remote), local, llen, err,
+		    sizeof(err))) == YH_ERR_BUSY) {
+			r = 0;      /* changed here meanwhile: the next round looks again */
+			goto out;
+		}
+		if (r != 0) {
 			r = round_failed(s, r, "cannot take the directory's registry", err);
 			goto out;
 		}

@@ -500,11 +500,13 @@ clients_file_read(struct clients_registry *r, char **doc, size_t *len, char *err
 }
 
 int
-clients_file_replace(struct clients_registry *r, const char *doc, size_t len, char *err,
-    size_t errsz)
+clients_file_replace(struct clients_registry *r, const char *doc, size_t len,
+    const char *was, size_t waslen, char *err, size_t errsz)
 {
 	json_error_t je;
 	json_t *root;
+	char *now = NULL;
+	size_t nowlen = 0;
 	int lock = -1, rc;
 
 	if (len > CLIENTS_FILE_MAX)
@@ -517,8 +519,13 @@ clients_file_replace(struct clients_registry *r, const char *doc, size_t len, ch
 	    json_object_get(root, "format")), CLIENTS_FORMAT) == 0 ? 0 :
 	    YH_FAIL(YH_ERR_INVALID, err, errsz, "not a registry of format %s", CLIENTS_FORMAT);
 	json_decref(root);
+	/* under the lock, the file must still be what the caller read */
 	if (rc == 0 && (rc = writer_lock(r, &lock, err, errsz)) == 0 &&
-	    (rc = write_atomic(r, CLIENTS_FILE, doc, len, err, errsz)) == 0) {
+	    (rc = clients_file_read(r, &now, &nowlen, err, errsz)) == 0 &&
+	    (nowlen != waslen || memcmp(now, was, waslen) != 0))
+		rc = YH_FAIL(YH_ERR_BUSY, err, errsz, "%s changed meanwhile", r->path);
+	free(now);
+	if (rc == 0 && (rc = write_atomic(r, CLIENTS_FILE, doc, len, err, errsz)) == 0) {
 		yh_file_unlock(lock);
 		lock = -1;
 		rc = clients_reload(r, err, errsz);
