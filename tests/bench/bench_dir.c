@@ -42,10 +42,12 @@ make_id(int n, char out[19])
 {
 	/* Beijing, born on one of 28 days of 12 months of 60 years from 1950, sequence:
 	 * 1000 a day, so 20 million distinct numbers */
-	int day = n / 1000;
+	unsigned u = (unsigned)n, day = u / 1000;
+	char buf[40];
 
-	snprintf(out, 19, "110101%04d%02d%02d%03d", 1950 + day / 336 % 60, day / 28 % 12 + 1,
-	    day % 28 + 1, n % 1000);
+	snprintf(buf, sizeof(buf), "110101%04u%02u%02u%03u", 1950 + day / 336 % 60,
+	    day / 28 % 12 + 1, day % 28 + 1, u % 1000);
+	memcpy(out, buf, 17);
 	out[17] = idn_resident_check_char(out);
 	out[18] = '\0';
 }
