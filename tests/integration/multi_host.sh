@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Two authd with two state directories (standing for two hosts, nothing shared on disk)
 # on two slapd providers in multi-provider replication (every node lists both URIs) and
-# one redis-server (sessions), one issuer: the vault key and the subject key copied from
-# the first to the second (what an operator does once, docs/operations.md "Running on
-# several hosts"); a person registered through node 1 logs in at node 2; an app
+# one redis-server (sessions), one issuer: the vault key, the subject key and the
+# client-secret key copied from the first to the second (what an operator does once,
+# docs/operations.md "Running on several hosts"); a person registered through node 1 logs in at node 2; an app
 # registered through node 1 (authctl, writing node 1's clients.json) reaches node 2
 # through the directory without a restart and works there; a session made on node 1 gets
 # a code at node 2 without a login (single sign-on); each node keeps its own signing
-# keys, both publish one JWKS listing all of them, and node 1's access token is accepted
-# by node 2's userinfo; removed on node 1, the app is refused by node 2 too; a node
+# keys, both publish one JWKS listing all of them, node 1's access token is accepted by
+# node 2's userinfo and an app's token from node 1 is active at node 2's introspection; removed on node 1, the app is refused by node 2 too; a node
 # started later gets the registry from the directory at once, and one restarted gets the
 # changes made meanwhile. Then one slapd is stopped mid-run: logins go on through the
 # other, a person registers meanwhile; the stopped one started again catches up (that
@@ -93,12 +93,20 @@ for _ in $(seq 1 100); do [[ $(lcount "$URI_B" '(ou=persons)') == 1 ]] && break;
 [[ $(lcount "$URI_B" '(ou=persons)') == 1 ]] && ok "the base entries made on slapd A are on slapd B" ||
   fail "replication A -> B: no ou=persons on B"
 node_start 1
+# A resource server's confidential app, registered on node 1 before node 2 exists (it
+# makes the client-secret key).
+RS_SECRET=$(openssl rand -hex 24)
+"$AUTHCTL" -c "$TMP/authd1.conf" client add rs --secret "$RS_SECRET" --grant client_credentials \
+  >>"$TMP/ctl.log" 2>&1 || die "authctl client add rs: $(tail -2 "$TMP/ctl.log")"
 # The secrets that must be the same on every node: the vault key (sealing and blind
-# indexes) and the subject key (pairwise subjects), copied as files. Each node makes its
-# own signing keys and publishes the public ones through the directory.
+# indexes), the subject key (pairwise subjects) and the client-secret key, copied as
+# files. Each node makes its own signing keys and publishes the public ones through the
+# directory.
 mkdir -m 0700 "$TMP/state2" "$TMP/state3"
 for n in 2 3; do
-  for f in vault.key subject.key; do install -m 0600 "$TMP/state1/$f" "$TMP/state$n/$f"; done
+  for f in vault.key subject.key client-secret.key; do
+    install -m 0600 "$TMP/state1/$f" "$TMP/state$n/$f"
+  done
 done
 node_start 2
 
@@ -144,6 +152,15 @@ at 2
 fetch "$BASE/userinfo" -H "Authorization: Bearer $AT"
 [[ $STATUS == 200 && $BODY == *'"sub"'* ]] && ok "node 2's userinfo accepts node 1's access token" ||
   fail "userinfo at node 2 with node 1's token: $STATUS $BODY"
+at 1
+req - POST /token -H "Authorization: $(basic rs "$RS_SECRET")" -d grant_type=client_credentials
+RS_AT=$(jget access_token)
+[[ -n $RS_AT ]] || fail "client_credentials at node 1: $STATUS $BODY"
+at 2
+req - POST /introspect -H "Authorization: $(basic rs "$RS_SECRET")" --data-urlencode "token=$RS_AT"
+[[ $STATUS == 200 && $BODY == *'"active":true'* ]] &&
+  ok "node 2 introspects an access token node 1 signed: active (the client secret checks out there too)" ||
+  fail "introspection at node 2: $STATUS $BODY"
 kids() { "$PY" -c 'import sys,json;print(" ".join(sorted(k["kid"] for k in json.loads(sys.argv[1])["keys"])))' "$1"; }
 for _ in $(seq 1 50); do
   at 1; fetch "$BASE/jwks"; j1=$(kids "$BODY")
