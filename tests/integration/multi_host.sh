@@ -3,12 +3,13 @@
 # on two slapd providers in multi-provider replication (every node lists both URIs) and
 # one redis-server (sessions), one issuer: the vault key, the subject key and the
 # client-secret key copied from the first to the second (what an operator does once,
-# docs/operations.md "Running on several hosts"); a person registered through node 1 logs in at node 2; an app
-# registered through node 1 (authctl, writing node 1's clients.json) reaches node 2
-# through the directory without a restart and works there; a session made on node 1 gets
-# a code at node 2 without a login (single sign-on); each node keeps its own signing
-# keys, both publish one JWKS listing all of them, node 1's access token is accepted by
-# node 2's userinfo and an app's token from node 1 is active at node 2's introspection; removed on node 1, the app is refused by node 2 too; a node
+# docs/operations.md "Running on several hosts"); a person registered through node 1
+# logs in at node 2; an app registered through node 1 (authctl, writing node 1's
+# clients.json) reaches node 2 through the directory without a restart and works there;
+# a session made on node 1 gets a code at node 2 without a login (single sign-on); each
+# node keeps its own signing keys, both publish one JWKS listing all of them, node 1's
+# access token is accepted by node 2's userinfo and an app's token from node 1 is active
+# at node 2's introspection; removed on node 1, the app is refused by node 2 too; a node
 # started later gets the registry from the directory at once, and one restarted gets the
 # changes made meanwhile. Then one slapd is stopped mid-run: logins go on through the
 # other, a person registers meanwhile; the stopped one started again catches up (that
