@@ -3786,8 +3786,9 @@ ldap_case_list(void *be, const char *state, const char *reason, const char *afte
 	else
 		r = snprintf(filter, sizeof(filter), "(&(objectClass=yhReviewCase)%s)", part) >=
 		    (int)sizeof(filter) ? YH_ERR_TOO_LONG : 0;
-	if (r == 0)
-		r = ld_scan(be, "cases", filter, case_attrs, case_row_add, &cr);
+	if (r == 0 && (r = ld_scan(be, "cases", filter, case_attrs, case_row_add, &cr)) ==
+	    YH_ERR_NOT_FOUND)
+		r = 0;      /* no ou=cases yet: no case */
 	if (r == 0 && cr.n > 0)
 		qsort(cr.v, cr.n, sizeof(*cr.v), case_cmp);
 	while (cr.n > limit || (r != 0 && cr.n > 0))
@@ -4081,7 +4082,8 @@ cases_of(struct ldb *l, const char *uid, bool unused, struct ids *d)
 	    "(yhPersonUid=%s)(yhCaseState=merged)(!(yhLastLogin=*)))" :
 	    "(&(objectClass=yhReviewCase)(yhPersonUid=%s))", uid, NULL)) != 0)
 		return r;
-	return ld_scan(l, "cases", filter, attrs, id_add, d);
+	/* NOT_FOUND: no ou=cases (a tree made before it): no case */
+	return (r = ld_scan(l, "cases", filter, attrs, id_add, d)) == YH_ERR_NOT_FOUND ? 0 : r;
 }
 
 /* Marks the merges into uid not yet used as used, each with the case's version (so that
@@ -4746,12 +4748,26 @@ base_add(struct ldb *l)
 	return ld_write(l, 'a', l->base, &ms, "base add");
 }
 
+/* Adds the branch ou=NAME under the base (dn receives its DN). */
+static int
+branch_add(struct ldb *l, const char *name, char *dn, size_t dnsz)
+{
+	struct mods ms;
+	int r;
+
+	if ((r = ld_dn(l, NULL, NULL, name, dn, dnsz)) != 0)
+		return r;
+	mods_init(&ms);
+	mod_str(&ms, LDAP_MOD_ADD, "objectClass", "organizationalUnit");
+	mod_str(&ms, LDAP_MOD_ADD, "ou", name);
+	return ld_write(l, 'a', dn, &ms, "branch add");
+}
+
 int
 dir_ldap_init(void *be, size_t *created, char *err, size_t errsz)
 {
 	struct ldb *l = be;
 	char dn[LD_DN_MAX];
-	struct mods ms;
 	int r;
 
 	*created = 0;
@@ -4763,12 +4779,7 @@ dir_ldap_init(void *be, size_t *created, char *err, size_t errsz)
 		return r;
 	}
 	for (size_t i = 0; i < LD_NOUS; i++) {
-		if ((r = ld_dn(l, NULL, NULL, ld_ous[i], dn, sizeof(dn))) != 0)
-			return r;
-		mods_init(&ms);
-		mod_str(&ms, LDAP_MOD_ADD, "objectClass", "organizationalUnit");
-		mod_str(&ms, LDAP_MOD_ADD, "ou", ld_ous[i]);
-		if ((r = ld_write(l, 'a', dn, &ms, "init")) == 0)
+		if ((r = branch_add(l, ld_ous[i], dn, sizeof(dn))) == 0)
 			(*created)++;
 		else if (r != YH_ERR_EXISTS) {
 			snprintf(err, errsz, "cannot create %s: %s", dn, yh_strerror(r));
@@ -4776,6 +4787,24 @@ dir_ldap_init(void *be, size_t *created, char *err, size_t errsz)
 		}
 	}
 	return 0;
+}
+
+/* A tree made by an earlier version lacks the branches added since (ou=cases): add
+ * them when the base is there (a missing one stays missing when the account may not add
+ * it: its writes answer an error, its reads find nothing). */
+static void
+branches_add(struct ldb *l)
+{
+	char dn[LD_DN_MAX];
+	int r;
+
+	for (size_t i = 0; i < LD_NOUS; i++) {
+		if ((r = branch_add(l, ld_ous[i], dn, sizeof(dn))) == 0)
+			yh_info("ldap directory: added %s (a branch this version keeps)", dn);
+		else if (r != YH_ERR_EXISTS && r != YH_ERR_NOT_FOUND)
+			yh_warn("ldap directory: cannot add %s: %s (run authctl directory "
+			    "init)", dn, yh_strerror(r));
+	}
 }
 
 /* Splits the space-separated URIs. */
@@ -4856,6 +4885,8 @@ dir_ldap_open(const struct ident_cfg *cfg, bool create, void **be, char *err, si
 	conn_put(l, c, false);
 	if (create && (r = dir_ldap_init(l, &created, err, errsz)) != 0)
 		goto out;
+	if (!create)
+		branches_add(l);
 	{
 		char *v = NULL;
 
