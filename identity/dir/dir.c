@@ -2222,17 +2222,6 @@ dir_shared_list(struct dir *d, const char *prefix, char ***names, char ***vals,
 	return 0;
 }
 
-void
-dir_shared_list_free(char **names, char **vals, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(names != NULL ? names[i] : NULL);
-		free(vals != NULL ? vals[i] : NULL);
-	}
-	free(names);
-	free(vals);
-}
-
 /* ---- copying a directory to another backend ---- */
 
 /* The person's subject pins (a pin already in the target stays as it is). */

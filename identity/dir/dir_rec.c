@@ -311,3 +311,14 @@ dir_pin_list_free(struct dir_pin_rec *a, size_t n)
 	}
 	free(a);
 }
+
+void
+dir_shared_list_free(char **names, char **vals, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(names != NULL ? names[i] : NULL);
+		free(vals != NULL ? vals[i] : NULL);
+	}
+	free(names);
+	free(vals);
+}
