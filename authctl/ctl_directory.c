@@ -104,13 +104,18 @@ set_opt(char **slot, const char *v)
 static json_t *
 counts_json(const struct dir_copy_counts *c, const char *from, const char *to)
 {
-	return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "from", from,
+	return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+	    "s:I,s:I,s:I}", "from", from,
 	    "to", to,
 	    "persons", (json_int_t)c->persons, "persons_added", (json_int_t)c->persons_added,
 	    "persons_already_there", (json_int_t)c->persons_there,
 	    "passwords", (json_int_t)c->passwords, "totp", (json_int_t)c->totp,
 	    "consents", (json_int_t)c->consents, "legacy_links", (json_int_t)c->legacy_links,
-	    "pins", (json_int_t)c->pins,
+	    "pins", (json_int_t)c->pins, "certificate_bindings", (json_int_t)c->cert_bindings,
+	    "verification_events", (json_int_t)c->loa_events,
+	    "organizations", (json_int_t)c->orgs, "organizations_added",
+	    (json_int_t)c->orgs_added, "relations", (json_int_t)c->relations,
+	    "organization_changes", (json_int_t)c->org_changes,
 	    "source_persons", (json_int_t)c->source_persons,
 	    "target_persons", (json_int_t)c->target_persons);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "authd/account/account.h"
+#include "authd/appsync.h"
 #include "authd/admin/admin.h"
 #include "authd/counter/counter.h"
 #include "authd/cas/cas.h"
@@ -420,6 +421,7 @@ struct daemon {
 	struct kdc *keyd;                /* the key holder (NULL with keys.in_process) */
 	struct vault *vault;             /* until the directory takes it */
 	struct authd_reload reload;      /* configurations SIGHUP loaded */
+	struct appsync *appsync;         /* the registry shared through an LDAP directory */
 	char audit_kid[YH_AUDIT_KID_LEN + 1];  /* the checkpoint key's id */
 	int sfd;
 	bool served;
@@ -696,6 +698,12 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 	}
 	if ((r = open_app(d, err, errsz)) != 0)
 		return r;
+	/* On an LDAP directory the nodes share it, and through it the app registry and
+	 * their public signing keys. */
+	if (strcmp(d->cfg.ident.directory_backend, "ldap") == 0 &&
+	    (r = appsync_start(d->app.dir, d->app.clients, d->app.ring,
+	    d->cfg.ident.state_dir, APPSYNC_INTERVAL_MS, &d->appsync, err, errsz)) != 0)
+		return r;
 	if ((r = serve_http(d->srv, &d->app, err, errsz)) != 0)
 		return r;
 	if ((r = login_crl_start(&d->app, &d->app.crl)) != 0) {
@@ -742,6 +750,8 @@ daemon_stop(struct daemon *d)
 	fed_reg_free(d->app.registry);
 	fed_sms_free(d->app.sms);
 	login_ups_free(d->app.ups);
+	appsync_stop(d->appsync);
+	d->appsync = NULL;
 	clients_close(d->app.clients);
 	tok_ring_free(d->app.ring);
 	yh_audit_close(d->app.audit);

@@ -54,9 +54,12 @@ struct tok_ring_snap {
 	struct ring_rec recs[TOK_RING_MAX_KEYS]; /* with effective states */
 	size_t n;
 	struct tok_key *signing[TOK_ALG_COUNT];  /* active private key per alg */
-	struct tok_keyset pub;                   /* published public keys */
+	struct tok_keyset pub;                   /* published public keys (own, then peers') */
 	char *jwks;
 	unsigned algs;
+	size_t own;                              /* pub.keys[0..own): this ring's own keys */
+	char *own_jwks;                          /* their JWKS (jwks before the peers') */
+	unsigned own_algs;
 };
 
 struct tok_ring {
@@ -64,6 +67,9 @@ struct tok_ring {
 	struct tok_ring_source src;  /* with dir NULL: where the keys are described and used */
 	struct tok_ring_opts opts;
 	struct yh_snap_slot slot;  /* the current snapshot */
+	pthread_mutex_t peers_mu;  /* guards peers, npeers and the publication with them */
+	char **peers;              /* other nodes' JWKS documents (tok_ring_set_peers) */
+	size_t npeers;
 };
 
 static const char *const state_names[] = { "next", "active", "retiring", "retired" };
@@ -596,6 +602,7 @@ snap_free(struct tok_ring_snap *s)
 		tok_key_free(s->signing[a]);
 	tok_keyset_clear(&s->pub);
 	free(s->jwks);
+	free(s->own_jwks);
 	free(s);
 }
 
@@ -709,10 +716,104 @@ snap_build(const struct key_src *ks, const struct ring_state *st, int64_t now,
 		ring_err(err, errsz, rc, "cannot export the JWKS: %s", yh_strerror(rc));
 		goto out;
 	}
+	s->own = s->pub.n;
+	s->own_algs = s->algs;
+	if ((s->own_jwks = strdup(s->jwks)) == NULL) {
+		rc = ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
+		goto out;
+	}
 	*out = s;
 	s = NULL;
 out:
 	snap_free(s);
+	return rc;
+}
+
+/*
+ * A snapshot like s (its own keys, states and signers shared by reference) whose
+ * published keys are its own followed by the keys of the n peer JWKS documents (a peer
+ * key with the kid of one already there is left out; a document that does not parse is
+ * skipped with a warning).
+ */
+static int
+snap_with_peers(struct tok_ring_snap *s, char *const *peers, size_t n,
+    struct tok_ring_snap **out)
+{
+	struct tok_ring_snap *t;
+	int rc = 0;
+
+	*out = NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return YH_ERR_ALLOC;
+	yh_snap_init(&t->hdr, snap_free_hdr);
+	t->def = s->def;
+	t->n = s->n;
+	memcpy(t->recs, s->recs, s->n * sizeof(s->recs[0]));
+	tok_keyset_init(&t->pub);
+	for (int a = 0; a < TOK_ALG_COUNT; a++)
+		t->signing[a] = s->signing[a] != NULL ? tok_key_ref(s->signing[a]) : NULL;
+	for (size_t i = 0; rc == 0 && i < s->own; i++)
+		rc = tok_keyset_add(&t->pub, s->pub.keys[i]);
+	t->own = t->pub.n;
+	t->own_algs = t->algs = s->own_algs;
+	for (size_t p = 0; rc == 0 && p < n; p++) {
+		struct tok_keyset set;
+
+		tok_keyset_init(&set);
+		if (tok_jwks_parse(peers[p], strlen(peers[p]), 0, &set) != 0) {
+			yh_warn("key ring: a peer's JWKS does not parse: skipped");
+			tok_keyset_clear(&set);
+			continue;
+		}
+		for (size_t k = 0; rc == 0 && k < set.n; k++) {
+			struct tok_key *key = set.keys[k];
+			const char *kid = tok_key_kid(key);
+
+			if (kid == NULL || tok_key_alg(key) == TOK_ALG_UNSET ||
+			    tok_keyset_find(&t->pub, kid) != NULL)
+				continue;
+			if ((rc = tok_keyset_add(&t->pub, key)) == 0)
+				t->algs |= TOK_ALGSET(tok_key_alg(key));
+			else if (rc == YH_ERR_LIMIT) {
+				yh_warn("key ring: more published keys than a set holds: the rest "
+				    "of the peers' keys are left out");
+				rc = 0;
+				break;
+			}
+		}
+		tok_keyset_clear(&set);
+	}
+	if (rc == 0 && (t->own_jwks = strdup(s->own_jwks)) == NULL)
+		rc = YH_ERR_ALLOC;
+	if (rc == 0)
+		rc = tok_jwks_export_string(&t->pub, &t->jwks);
+	if (rc != 0) {
+		snap_free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+/* Publishes s (a fresh snapshot of the ring's own keys) with the peers' keys added;
+ * takes s's reference. */
+static int
+ring_publish(struct tok_ring *r, struct tok_ring_snap *s)
+{
+	struct tok_ring_snap *t = NULL;
+	int rc;
+
+	pthread_mutex_lock(&r->peers_mu);
+	if (r->npeers == 0) {
+		yh_snap_publish(&r->slot, &s->hdr);
+		pthread_mutex_unlock(&r->peers_mu);
+		return 0;
+	}
+	rc = snap_with_peers(s, r->peers, r->npeers, &t);
+	snap_free(s);
+	if (rc == 0)
+		yh_snap_publish(&r->slot, &t->hdr);
+	pthread_mutex_unlock(&r->peers_mu);
 	return rc;
 }
 
@@ -820,8 +921,49 @@ tok_ring_reload(struct tok_ring *r, char *err, size_t errsz)
 		return ring_err(err, errsz, YH_ERR_INVALID, "no ring");
 	if ((rc = ring_fetch(r, true, &s, err, errsz)) != 0)
 		return rc;
-	yh_snap_publish(&r->slot, &s->hdr);
+	if ((rc = ring_publish(r, s)) != 0)
+		return ring_err(err, errsz, rc, "cannot add the peers' keys: %s", yh_strerror(rc));
 	return 0;
+}
+
+int
+tok_ring_set_peers(struct tok_ring *r, const char *const *jwks, size_t n)
+{
+	struct tok_ring_snap *cur, *t = NULL;
+	char **copy = NULL;
+	int rc = 0;
+
+	if (n > 0 && (copy = calloc(n, sizeof(*copy))) == NULL)
+		return YH_ERR_ALLOC;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if ((copy[i] = strdup(jwks[i])) == NULL)
+			rc = YH_ERR_ALLOC;
+	pthread_mutex_lock(&r->peers_mu);
+	if (rc == 0) {
+		char **old = r->peers;
+		size_t nold = r->npeers;
+
+		r->peers = copy;
+		r->npeers = n;
+		copy = old;
+		n = nold;
+		/* the current snapshot's own keys with the new peers */
+		cur = tok_ring_acquire(r);
+		if ((rc = snap_with_peers(cur, r->peers, r->npeers, &t)) == 0)
+			yh_snap_publish(&r->slot, &t->hdr);
+		tok_snap_release(cur);
+	}
+	pthread_mutex_unlock(&r->peers_mu);
+	for (size_t i = 0; copy != NULL && i < n; i++)
+		free(copy[i]);
+	free(copy);
+	return rc;
+}
+
+const char *
+tok_snap_own_jwks(const struct tok_ring_snap *s)
+{
+	return s->own_jwks;
 }
 
 struct tok_ring_snap *
@@ -1007,6 +1149,7 @@ tok_ring_open_remote(const struct tok_ring_source *src, struct tok_ring **out, c
 		free(r);
 		return ring_err(err, errsz, YH_ERR_INTERNAL, "mutex init failed");
 	}
+	pthread_mutex_init(&r->peers_mu, NULL);
 	if ((rc = ring_fetch(r, false, &s, err, errsz)) != 0) {
 		tok_ring_free(r);
 		return rc;
@@ -1047,6 +1190,7 @@ tok_ring_open(const char *dir, const struct tok_ring_opts *opts, struct tok_ring
 		free(r);
 		return ring_err(err, errsz, YH_ERR_INTERNAL, "mutex init failed");
 	}
+	pthread_mutex_init(&r->peers_mu, NULL);
 	if (tok_alg_name(r->opts.alg) == NULL) {
 		rc = ring_err(err, errsz, YH_ERR_UNSUPPORTED, "unsupported algorithm");
 		goto out;
@@ -1069,6 +1213,10 @@ tok_ring_free(struct tok_ring *r)
 	if (r == NULL)
 		return;
 	yh_snap_slot_destroy(&r->slot);
+	for (size_t i = 0; i < r->npeers; i++)
+		free(r->peers[i]);
+	free(r->peers);
+	pthread_mutex_destroy(&r->peers_mu);
 	free(r->dir);
 	free(r);
 }

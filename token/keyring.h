@@ -172,6 +172,18 @@ int tok_ring_add_alg(struct tok_ring *r, enum tok_alg alg, char *err, size_t err
 int tok_ring_ensure_algs(struct tok_ring *r, unsigned algs, unsigned *added, char *err,
     size_t errsz) YH_WUR;
 
+/*
+ * Adds the public keys other nodes publish (n JWKS documents, copied) to this ring's
+ * published keys: every snapshot from now on, this one's reloads included, verifies
+ * with them and lists them in its JWKS after its own (a kid already there is left out);
+ * they never sign. n 0 takes them away again. Safe with readers and reloads at once.
+ * Returns 0, YH_ERR_ALLOC (the snapshot in use stays).
+ */
+int tok_ring_set_peers(struct tok_ring *r, const char *const *jwks, size_t n) YH_WUR;
+
+/* The JWKS of the ring's own keys (without the peers'), owned by the snapshot. */
+const char *tok_snap_own_jwks(const struct tok_ring_snap *s);
+
 /* Takes a reference to the current snapshot (never NULL for an open ring). Release it
  * with tok_snap_release; it stays valid and unchanged across reloads until then. */
 struct tok_ring_snap *tok_ring_acquire(struct tok_ring *r);

@@ -537,6 +537,20 @@ int clients_set_secret(struct clients_registry *r, const char *id, const char *s
 int clients_set_disabled(struct clients_registry *r, const char *id, bool disabled,
     char *err, size_t errsz) YH_WUR;
 
+/*
+ * The state file (clients.json) whole, for the nodes that share one registry through the
+ * directory (authd/appsync.c): read: *doc malloc'd, "" when there is no file; replace:
+ * writes doc (a registry another node wrote: a JSON object of this format with a
+ * "clients" array, checked whole when reloaded) under the writer lock, then reloads,
+ * provided the file still holds was (waslen bytes, what the caller read): else
+ * YH_ERR_BUSY and nothing written (a writer of this host came first). A doc that does
+ * not load leaves the last good snapshot in use (clients_reload).
+ */
+int clients_file_read(struct clients_registry *r, char **doc, size_t *len, char *err,
+    size_t errsz) YH_WUR;
+int clients_file_replace(struct clients_registry *r, const char *doc, size_t len,
+    const char *was, size_t waslen, char *err, size_t errsz) YH_WUR;
+
 /* Removes the client id under the writer lock, then reloads. YH_ERR_NOT_FOUND when absent;
  * otherwise as clients_add. */
 int clients_remove(struct clients_registry *r, const char *id, char *err, size_t errsz)

@@ -3,6 +3,7 @@
  * file on disk, written atomically one client per line, then reloaded.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -476,4 +477,61 @@ int
 clients_remove(struct clients_registry *r, const char *id, char *err, size_t errsz)
 {
 	return change_one(r, id, edit_remove, NULL, err, errsz);
+}
+
+/* ---- the whole file, for the nodes that share one registry ---- */
+
+int
+clients_file_read(struct clients_registry *r, char **doc, size_t *len, char *err,
+    size_t errsz)
+{
+	int fd, rc;
+
+	*doc = NULL;
+	*len = 0;
+	if ((fd = open(r->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT)
+			return YH_FAIL(YH_ERR_IO, err, errsz, "%s: %s", r->path, strerror(errno));
+		return (*doc = strdup("")) != NULL ? 0 : YH_ERR_ALLOC;
+	}
+	rc = yh_file_read_fd(fd, CLIENTS_FILE_MAX, false, doc, len);
+	close(fd);
+	if (rc != 0)
+		return YH_FAIL(rc, err, errsz, "%s: %s", r->path, yh_strerror(rc));
+	return 0;
+}
+
+int
+clients_file_replace(struct clients_registry *r, const char *doc, size_t len,
+    const char *was, size_t waslen, char *err, size_t errsz)
+{
+	json_error_t je;
+	json_t *root;
+	char *now = NULL;
+	size_t nowlen = 0;
+	int lock = -1, rc;
+
+	if (len > CLIENTS_FILE_MAX)
+		return YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "the registry is over %u bytes",
+		    CLIENTS_FILE_MAX);
+	if ((root = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		return YH_FAIL(YH_ERR_INVALID, err, errsz, "not a registry: %s", je.text);
+	rc = json_is_object(root) && json_is_array(json_object_get(root, "clients")) &&
+	    json_is_string(json_object_get(root, "format")) && strcmp(json_string_value(
+	    json_object_get(root, "format")), CLIENTS_FORMAT) == 0 ? 0 :
+	    YH_FAIL(YH_ERR_INVALID, err, errsz, "not a registry of format %s", CLIENTS_FORMAT);
+	json_decref(root);
+	/* under the lock, the file must still be what the caller read */
+	if (rc == 0 && (rc = writer_lock(r, &lock, err, errsz)) == 0 &&
+	    (rc = clients_file_read(r, &now, &nowlen, err, errsz)) == 0 &&
+	    (nowlen != waslen || memcmp(now, was, waslen) != 0))
+		rc = YH_FAIL(YH_ERR_BUSY, err, errsz, "%s changed meanwhile", r->path);
+	free(now);
+	if (rc == 0 && (rc = write_atomic(r, CLIENTS_FILE, doc, len, err, errsz)) == 0) {
+		yh_file_unlock(lock);
+		lock = -1;
+		rc = clients_reload(r, err, errsz);
+	}
+	yh_file_unlock(lock);
+	return rc;
 }

@@ -2274,6 +2274,67 @@ dir_legacy_cred_verify(struct dir *d, const char *owner_uid, const char *passwor
 	return n == 0 ? YH_ERR_NOT_FOUND : vr;
 }
 
+/* ---- documents the nodes share ---- */
+
+/* The meta key of shared document name ("shared.NAME"). */
+static int
+shared_key(const char *name, char key[48])
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 32 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return YH_ERR_INVALID;
+	snprintf(key, 48, "shared.%s", name);
+	return 0;
+}
+
+int
+dir_shared_get(struct dir *d, const char *name, char **val)
+{
+	char key[48];
+	int r;
+
+	*val = NULL;
+	if ((r = shared_key(name, key)) != 0)
+		return r;
+	return d->ops->meta_get(d->be, key, val);
+}
+
+int
+dir_shared_set(struct dir *d, const char *name, const char *val)
+{
+	char key[48];
+	size_t n = strlen(val);
+	int r;
+
+	if ((r = shared_key(name, key)) != 0)
+		return r;
+	if (n == 0 || !yh_utf8_valid(val, n))
+		return YH_ERR_INVALID;
+	if (n > DIR_SHARED_MAX)
+		return YH_ERR_TOO_LONG;
+	return d->ops->meta_set(d->be, key, val);
+}
+
+int
+dir_shared_list(struct dir *d, const char *prefix, char ***names, char ***vals,
+    size_t *n)
+{
+	char key[48];
+	size_t skip = strlen("shared.");
+	int r;
+
+	*names = *vals = NULL;
+	*n = 0;
+	if ((r = shared_key(prefix, key)) != 0)
+		return r;
+	if ((r = d->ops->meta_list(d->be, key, DIR_SHARED_LIST_MAX, names, vals, n)) != 0)
+		return r;
+	for (size_t i = 0; i < *n; i++)   /* "shared.NAME" -> "NAME" */
+		memmove((*names)[i], (*names)[i] + skip, strlen((*names)[i] + skip) + 1);
+	return 0;
+}
+
 /* ---- copying a directory to another backend ---- */
 
 /* The person's subject pins (a pin already in the target stays as it is). */
@@ -2294,6 +2355,46 @@ copy_pins(struct dir *from, struct dir *to, const char *uid, struct dir_copy_cou
 			c->pins++;
 	}
 	dir_pin_list_free(pins, n);
+	return r;
+}
+
+/* The certificates bound to the person (a binding already in the target stays). */
+static int
+copy_cert_bindings(struct dir *from, struct dir *to, const char *uid,
+    struct dir_copy_counts *c)
+{
+	struct dir_cert_binding *b = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = from->ops->cert_list(from->be, uid, &b, &n)) != 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if ((r = to->ops->cert_bind(to->be, &b[i])) == 0)
+			c->cert_bindings++;
+		else if (r == YH_ERR_EXISTS)
+			r = 0;
+	}
+	free(b);
+	return r;
+}
+
+/* The person's verification history, when the target has none for them (a copy done
+ * before wrote it). */
+static int
+copy_loa_history(struct dir *from, struct dir *to, const char *uid,
+    struct dir_copy_counts *c)
+{
+	struct dir_loa *h = NULL, *there = NULL;
+	size_t n = 0, nthere = 0;
+	int r;
+
+	if ((r = to->ops->person_loa_history(to->be, uid, &there, &nthere)) == 0 &&
+	    nthere == 0 && (r = from->ops->person_loa_history(from->be, uid, &h, &n)) == 0 &&
+	    n > 0 && (r = to->ops->loa_import(to->be, uid, h, n)) == 0)
+		c->loa_events += n;
+	dir_loa_list_free(h, n);
+	dir_loa_list_free(there, nthere);
 	return r;
 }
 
@@ -2353,6 +2454,10 @@ copy_person_records(struct dir *from, struct dir *to, const char *uid,
 	dir_legacy_list_free(lg, nlg);
 	if (r == 0)
 		r = copy_pins(from, to, uid, c);
+	if (r == 0)
+		r = copy_cert_bindings(from, to, uid, c);
+	if (r == 0)
+		r = copy_loa_history(from, to, uid, c);
 	return r;
 }
 
@@ -2398,13 +2503,102 @@ out:
 	return r;
 }
 
+/* The console permissions of the staff relations among m (none: nothing written). */
+static int
+copy_console(struct dir *from, struct dir *to, const struct dir_mandate *m, size_t n)
+{
+	char perms[DIR_CONSOLE_PERMS_MAX + 1];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (strcmp(m[i].role, DIR_ROLE_STAFF) != 0)
+			continue;
+		if ((r = from->ops->console_get(from->be, m[i].id, perms)) == 0 &&
+		    perms[0] != '\0')
+			r = to->ops->console_set(to->be, m[i].id, perms, "directory copy",
+			    yh_now());
+	}
+	return r;
+}
+
+/* One organization with its history and relations (already there: left as is). */
+static int
+copy_org(struct dir *from, struct dir *to, const struct dir_org *o,
+    struct dir_copy_counts *c, char *err, size_t errsz)
+{
+	struct dir_org there;
+	struct dir_org_change *h = NULL;
+	struct dir_mandate *m = NULL;
+	size_t nh = 0, nm = 0;
+	int r;
+
+	memset(&there, 0, sizeof(there));
+	if ((r = to->ops->org_find(to->be, DIR_OK_UID, o->uid, &there)) == 0) {
+		dir_org_clear(&there);
+		c->orgs_there++;
+		return 0;
+	}
+	if (r != YH_ERR_NOT_FOUND)
+		goto out;
+	if ((r = from->ops->org_history(from->be, o->uid, &h, &nh)) != 0 ||
+	    (r = from->ops->mandate_list(from->be, true, o->uid, 0, &m, &nm)) != 0)
+		goto out;
+	if ((r = to->ops->org_import(to->be, o, h, nh, m, nm)) == YH_ERR_EXISTS) {
+		r = YH_ERR_CONFLICT;
+		snprintf(err, errsz, "organization %s: another organization in the target holds "
+		    "the same code or credit code", o->uid);
+		goto out;
+	}
+	if (r == 0 && (r = copy_console(from, to, m, nm)) == 0) {
+		c->orgs_added++;
+		c->relations += nm;
+		c->org_changes += nh;
+	}
+out:
+	dir_org_history_free(h, nh);
+	dir_mandate_list_free(m, nm);
+	if (r != 0 && err[0] == '\0')
+		snprintf(err, errsz, "organization %s: %s", o->uid, yh_strerror(r));
+	return r;
+}
+
+/* Every organization, after the persons their relations name. */
+static int
+copy_orgs(struct dir *from, struct dir *to, struct dir_copy_counts *c, char *err,
+    size_t errsz)
+{
+	struct dir_org *orgs = NULL;
+	size_t n = 0;
+	int r;
+
+	do {
+		if ((r = from->ops->org_list(from->be, c->orgs, DIR_LIST_MAX, &orgs, &n)) != 0) {
+			snprintf(err, errsz, "%s", yh_strerror(r));
+			return r;
+		}
+		for (size_t i = 0; r == 0 && i < n; i++)
+			r = copy_org(from, to, &orgs[i], c, err, errsz);
+		dir_org_list_free(orgs, n);
+		orgs = NULL;
+		if (r != 0)
+			return r;
+		c->orgs += n;
+	} while (n == DIR_LIST_MAX);
+	if (c->orgs_added + c->orgs_there != c->orgs) {
+		snprintf(err, errsz, "counts do not match: %llu organizations in the source, "
+		    "%llu copied", (unsigned long long)c->orgs,
+		    (unsigned long long)(c->orgs_added + c->orgs_there));
+		return YH_ERR_CONFLICT;
+	}
+	return 0;
+}
+
 int
 dir_copy(struct dir *from, struct dir *to, struct dir_copy_counts *c, char *err,
     size_t errsz)
 {
 	struct dir_person_rec *recs = NULL;
-	struct dir_org *orgs = NULL;
-	size_t n = 0, norgs = 0;
+	size_t n = 0;
 	uint64_t offset = 0;
 	int r;
 
@@ -2413,16 +2607,6 @@ dir_copy(struct dir *from, struct dir *to, struct dir_copy_counts *c, char *err,
 	if (from->vault != to->vault) {
 		snprintf(err, errsz, "both directories must be opened with the same vault");
 		return YH_ERR_INVALID;
-	}
-	/* organizations and their relations are not copied: refuse rather than leave
-	 * them behind */
-	if ((r = from->ops->org_list(from->be, 0, 1, &orgs, &norgs)) != 0)
-		goto fail;
-	dir_org_list_free(orgs, norgs);
-	if (norgs > 0) {
-		snprintf(err, errsz, "the source holds organizations, which a copy does not "
-		    "move yet");
-		return YH_ERR_UNSUPPORTED;
 	}
 	do {
 		if ((r = from->ops->person_list(from->be, offset, DIR_LIST_MAX, &recs, &n)) != 0)
@@ -2438,6 +2622,8 @@ dir_copy(struct dir *from, struct dir *to, struct dir_copy_counts *c, char *err,
 		offset += n;
 	} while (n == DIR_LIST_MAX);
 	c->persons = offset;
+	if ((r = copy_orgs(from, to, c, err, errsz)) != 0)
+		return r;
 	/* the counts: every person of the source is in the target */
 	if ((r = from->ops->person_count(from->be, &c->source_persons)) != 0 ||
 	    (r = to->ops->person_count(to->be, &c->target_persons)) != 0)

@@ -239,6 +239,10 @@ struct dir_copy_counts {
 	uint64_t persons_added;   /* added to the target */
 	uint64_t persons_there;   /* already in the target (a copy done before) */
 	uint64_t passwords, totp, consents, legacy_links, pins;   /* records written */
+	uint64_t cert_bindings;   /* certificates bound to persons, written */
+	uint64_t loa_events;      /* verification history entries written */
+	uint64_t orgs, orgs_added, orgs_there;   /* organizations read, added, found */
+	uint64_t relations, org_changes;   /* their relations and history entries written */
 	uint64_t source_persons, target_persons;  /* the stores' counts at the end */
 };
 
@@ -246,11 +250,14 @@ struct dir_copy_counts {
  * Copies the directory from into to (another backend, opened with the same vault):
  * each person as stored (sealed ID number and phone, blind indexes, status, assurance
  * level, origin) with their privacy consents, password hash, TOTP enrolment, consents,
- * legacy links and subject pins. Idempotent: a person already in the target (same uid)
- * is kept and their records written again (consents as a union; a TOTP enrolment and a
- * pin there stay). Not copied: the verification history, review cases; a source
- * holding organizations is refused (YH_ERR_UNSUPPORTED). Then checks the counts: every source
- * person added or found, the target holding at least as many. Returns 0, or a YH_ERR_*
+ * legacy links, subject pins, certificate bindings and verification history (written when the target has
+ * none for the person, as events not applied there); then each organization as stored
+ * with its history and relations (ids and revocations kept) and the console permissions
+ * of its staff. Idempotent: a person or organization already in the target (same uid)
+ * is kept and a person's records written again (consents as a union; a TOTP enrolment
+ * and a pin there stay). Not copied: review cases. Then checks the counts: every source
+ * person and organization added or found, the target holding at least as many persons.
+ * Returns 0, or a YH_ERR_*
  * with err one line (YH_ERR_CONFLICT: another target person holds an ID number or
  * username, or the counts differ).
  */
@@ -270,6 +277,24 @@ int dir_copy(struct dir *from, struct dir *to, struct dir_copy_counts *c, char *
  */
 int dir_bulk_begin(struct dir *d) YH_WUR;
 int dir_bulk_end(struct dir *d) YH_WUR;
+
+/*
+ * Documents the nodes of one installation share through the directory (the app
+ * registry): name is [a-z0-9_]{1,32}, the value a UTF-8 text of 1..DIR_SHARED_MAX bytes
+ * stored whole (the last set wins). get: *val malloc'd; YH_ERR_NOT_FOUND when never set.
+ * On SQLite they are stored too, but only nodes on one LDAP directory share them.
+ */
+#define DIR_SHARED_MAX (8u << 20)
+int dir_shared_get(struct dir *d, const char *name, char **val) YH_WUR;
+int dir_shared_set(struct dir *d, const char *name, const char *val) YH_WUR;
+
+/* The shared documents whose name starts with prefix ([a-z0-9_]{1,32}), at most
+ * DIR_SHARED_LIST_MAX, names without prefix stripped: *names and *vals malloc'd arrays
+ * of *n malloc'd strings (none: NULL, 0), freed with dir_shared_list_free. */
+#define DIR_SHARED_LIST_MAX 64
+int dir_shared_list(struct dir *d, const char *prefix, char ***names, char ***vals,
+    size_t *n) YH_WUR;
+void dir_shared_list_free(char **names, char **vals, size_t n);
 
 /* True when s is a well-formed uid (32 lower-case hex digits). */
 bool dir_uid_valid(const char *s);

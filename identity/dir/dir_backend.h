@@ -70,6 +70,10 @@ struct dir_ops {
 	/* Store-wide settings (schema and key bookkeeping). NOT_FOUND when unset. */
 	int (*meta_get)(void *be, const char *key, char **val);
 	int (*meta_set)(void *be, const char *key, const char *val);
+	/* The settings whose key starts with prefix, at most max: keys and values as
+	 * malloc'd strings in two malloc'd arrays of *n (none: NULL, 0). */
+	int (*meta_list)(void *be, const char *prefix, size_t max, char ***keys,
+	    char ***vals, size_t *n);
 
 	int (*person_add)(void *be, const struct dir_person_rec *r);
 	int (*privacy_list)(void *be, const char *uid, struct dir_privacy **out, size_t *n);
@@ -226,6 +230,14 @@ struct dir_ops {
 	int (*cert_bind)(void *be, const struct dir_cert_binding *b);
 	int (*cert_list)(void *be, const char *uid, struct dir_cert_binding **out, size_t *n);
 	int (*cert_unbind)(void *be, const char *uid, const char *id);
+	/* For dir_copy: an organization as the source holds it (status, times, legal
+	 * representative) with its history entries and relations as they are (ids,
+	 * revocations), nothing added (YH_ERR_EXISTS when its uid, code or credit code is
+	 * there); and n verification events appended to a person's history as not applied
+	 * here (the person's level came with the person). */
+	int (*org_import)(void *be, const struct dir_org *o, const struct dir_org_change *h,
+	    size_t nh, const struct dir_mandate *m, size_t nm);
+	int (*loa_import)(void *be, const char *uid, const struct dir_loa *v, size_t n);
 	/* The legacy passwords merges brought to owner (at most DIR_LEGACY_CREDS_MAX). */
 	int (*legacy_cred_list)(void *be, const char *owner, struct dir_cred **out,
 	    size_t *n);

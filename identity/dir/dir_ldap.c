@@ -22,6 +22,9 @@
  *                 succeed), with its history as yhOrgChange values
  *   ou=relations  yhRelation yhUid=ID: a person's relation to an organization, with the
  *                 console permissions of a staff relation
+ *   ou=cases      yhReviewCase yhUid=ID: a merge review case, and next to it yhSetting
+ *                 yhKey=LEN:SOURCE LEGACYID, yhValue=ID: the claim that keeps a legacy
+ *                 record in one case only
  * A record that is read, changed and written back (a TOTP step, a consent's scopes, a
  * person's version) is written with a modify that deletes the value read and adds the
  * new one, so a concurrent change makes it fail with noSuchAttribute and it is read
@@ -38,8 +41,6 @@
  * and its legal representative's relation, a relation and the organization's history)
  * makes them one after another, each change guarded as above.
  *
- * Review cases and uid re-keys are not stored on LDAP yet: those writes answer
- * YH_ERR_UNSUPPORTED, and their reads find nothing.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -65,7 +66,7 @@
 #define LD_SCAN_MAX 10000000 /* entries a whole-tree scan accepts */
 
 static const char *const ld_ous[] = { "meta", "persons", "usernames", "consents", "pins",
-	"legacy", "orgs", "relations", "upstream", "certs" };
+	"legacy", "orgs", "relations", "upstream", "certs", "cases" };
 #define LD_NOUS (sizeof(ld_ous) / sizeof(ld_ous[0]))
 
 struct lconn {
@@ -448,6 +449,7 @@ ld_backoff(int attempt)
 
 static int person_end_relations(struct ldb *l, const char *uid, int64_t now);
 static int person_unreference(struct ldb *l, const char *uid);
+static int person_erase(struct ldb *l, const char *uid);
 static int org_page(struct ldb *l, const char *after, size_t limit, struct dir_entity *out,
     size_t *n);
 
@@ -499,7 +501,8 @@ ld_search_end(struct ldb *l, struct lconn *c, LDAPMessage *res)
 		conn_put(l, c, false);
 }
 
-/* add (op 'a'), modify ('m') or delete ('d') of dn. */
+/* add (op 'a'), modify ('m'), delete ('d') or rename ('r': to the RDN rename_rdn put in
+ * ms) of dn. */
 static int
 ld_write(struct ldb *l, char op, const char *dn, struct mods *ms, const char *what)
 {
@@ -512,6 +515,8 @@ ld_write(struct ldb *l, char op, const char *dn, struct mods *ms, const char *wh
 		return r;
 	if (op == 'a')
 		rc = ldap_add_ext_s(c->ld, dn, ms->p, NULL, NULL);
+	else if (op == 'r')      /* ms->one[0][0]: the new RDN */
+		rc = ldap_rename_s(c->ld, dn, ms->one[0][0], NULL, 1, NULL, NULL);
 	else if (op == 'm')
 		rc = ldap_modify_ext_s(c->ld, dn, ms->p, NULL, NULL);
 	else
@@ -1579,18 +1584,16 @@ delete_owned(struct ldb *l, const char *ou, const char *uid)
 	return r;
 }
 
-/* Erases the person: first what names them, then the entry (so that a purge cut short
- * leaves the person, and is done again). */
+/* Erases a person deregistered before `before` (person_erase). */
 static int
 ldap_person_purge(void *be, const char *uid, int64_t before)
 {
 	struct ldb *l = be;
 	struct dir_person_rec cur;
-	char dn[LD_DN_MAX];
 	int64_t t = 0;
 	int r;
 
-	if ((r = person_get(l, uid, dn, sizeof(dn), &cur)) != 0)
+	if ((r = person_get(l, uid, NULL, 0, &cur)) != 0)
 		return r;
 	if (cur.p.status == DIR_STATUS_DEREGISTERED) {
 		const char *attrs[] = { "yhDeregistered", NULL };
@@ -1607,15 +1610,8 @@ ldap_person_purge(void *be, const char *uid, int64_t before)
 	}
 	if (r == 0 && (cur.p.status != DIR_STATUS_DEREGISTERED || t >= before))
 		r = YH_ERR_DENIED;
-	for (size_t i = 0; r == 0 && i < 5; i++)
-		r = delete_owned(l, (const char *const[]){ "consents", "pins", "legacy",
-		    "upstream", "certs" }[i], uid);
 	if (r == 0)
-		r = person_unreference(l, uid);
-	if (r == 0 && cur.p.username != NULL)
-		username_release(l, cur.p.username);
-	if (r == 0)
-		r = ld_write(l, 'd', dn, NULL, "person purge");
+		r = person_erase(l, uid);
 	dir_person_rec_clear(&cur);
 	return r;
 }
@@ -2222,31 +2218,18 @@ ldap_consent_remove(void *be, const char *owner, const char *client)
 
 /* ---- subject pins ---- */
 
+static int rk_pins(struct ldb *l, const char *uid, const struct dir_subject_pin *pins,
+    size_t n);
+
 static int
 ldap_subject_pin_add(void *be, const char *uid, const struct dir_subject_pin *pins, size_t n)
 {
 	struct ldb *l = be;
-	char dn[LD_DN_MAX], key[LD_DN_MAX];
-	struct mods ms;
 	int r;
 
 	if ((r = person_exists(l, uid)) != 0)
 		return r;
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		if ((r = pair_key(uid, pins[i].sector, key, sizeof(key))) != 0 ||
-		    (r = ld_dn(l, "yhKey", key, "pins", dn, sizeof(dn))) != 0)
-			break;
-		mods_init(&ms);
-		mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhSubjectPin");
-		mod_str(&ms, LDAP_MOD_ADD, "yhKey", key);
-		mod_str(&ms, LDAP_MOD_ADD, "yhOwner", uid);
-		mod_str(&ms, LDAP_MOD_ADD, "yhSector", pins[i].sector);
-		mod_str(&ms, LDAP_MOD_ADD, "yhSubject", pins[i].sub);
-		/* a pin never changes: the first one recorded stays */
-		if ((r = ld_write(l, 'a', dn, &ms, "pin add")) == YH_ERR_EXISTS)
-			r = 0;
-	}
-	return r;
+	return rk_pins(l, uid, pins, n);   /* a pin never changes: the first one stays */
 }
 
 static int
@@ -2338,6 +2321,32 @@ legacy_key(const char *source, const char *legacy_id, char *out, size_t outsz)
 	return n < 0 || (size_t)n >= outsz ? YH_ERR_TOO_LONG : 0;
 }
 
+/* The attribute attr of the entry of class cls named yhKey=key under ou, into out
+ * (outsz bytes). NOT_FOUND when there is none. */
+static int
+key_attr(struct ldb *l, const char *ou, const char *cls, const char *key, const char *attr,
+    char *out, size_t outsz)
+{
+	const char *attrs[] = { attr, NULL };
+	char filter[LD_DN_MAX * 2];
+	struct lconn *c = NULL;
+	LDAPMessage *res = NULL, *e;
+	LDAP *ld;
+	int r;
+
+	out[0] = '\0';
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=%s)(yhKey=%s))", cls,
+	    key)) != 0 || (r = ld_search(l, ou, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, &ld, &c,
+	    &res)) != 0)
+		return r == YH_ERR_TOO_LONG ? YH_ERR_NOT_FOUND : r;
+	if ((e = ldap_first_entry(ld, res)) == NULL)
+		r = YH_ERR_NOT_FOUND;
+	else
+		r = get_fixed(ld, e, attr, out, outsz);
+	ld_search_end(l, c, res);
+	return r;
+}
+
 /* ---- upstream links (keyed like legacy links: LEN:UPSTREAM SUBJECT) ---- */
 
 static int
@@ -2364,27 +2373,14 @@ ldap_ulink_add(void *be, const char *upstream, const char *sub, const char *uid,
 static int
 ldap_ulink_get(void *be, const char *upstream, const char *sub, char uid[DIR_UID_LEN + 1])
 {
-	struct ldb *l = be;
-	const char *attrs[] = { "yhOwner", NULL };
-	char filter[LD_DN_MAX * 2], key[LD_DN_MAX];
-	struct lconn *c = NULL;
-	LDAPMessage *res = NULL, *e;
-	LDAP *ld;
+	char key[LD_DN_MAX];
 	int r;
 
 	uid[0] = '\0';
-	if ((r = legacy_key(upstream, sub, key, sizeof(key))) != 0 ||
-	    (r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhUpstreamLink)(yhKey=%s))",
-	    key, NULL)) != 0 ||
-	    (r = ld_search(l, "upstream", LDAP_SCOPE_ONELEVEL, filter, attrs, 2, &ld, &c,
-	    &res)) != 0)
+	if ((r = legacy_key(upstream, sub, key, sizeof(key))) != 0)
 		return r == YH_ERR_TOO_LONG ? YH_ERR_NOT_FOUND : r;
-	if ((e = ldap_first_entry(ld, res)) == NULL)
-		r = YH_ERR_NOT_FOUND;
-	else
-		r = get_fixed(ld, e, "yhOwner", uid, DIR_UID_LEN + 1);
-	ld_search_end(l, c, res);
-	return r;
+	return key_attr(be, "upstream", "yhUpstreamLink", key, "yhOwner", uid,
+	    DIR_UID_LEN + 1);
 }
 
 /* ---- certificate bindings (yhKey=ID under ou=certs) ---- */
@@ -2664,14 +2660,79 @@ ldap_legacy_of_owner(void *be, const char *owner, const char *source, struct dir
 	return 0;
 }
 
-/* Legacy passwords come with review-case merges, which this backend does not store. */
+/* A legacy password and the key of its link (for the order). */
+struct lcred {
+	char *key;
+	struct dir_cred c;
+};
+
+static int
+lcred_cmp(const void *a, const void *b)
+{
+	const struct lcred *x = a, *y = b;
+
+	return strcmp(x->key, y->key);
+}
+
+/* The legacy passwords merges brought to owner: the password attributes of the legacy
+ * links that have them, in (source, legacy id) order, at most DIR_LEGACY_CREDS_MAX. */
 static int
 ldap_legacy_cred_list(void *be, const char *owner, struct dir_cred **out, size_t *n)
 {
-	(void)be;
-	(void)owner;
+	struct lcred *v = NULL;
+	const char *attrs[] = { "yhKey", "yhPasswordScheme", "yhPasswordHash",
+		"yhPasswordSalt", "yhPasswordUpdated", NULL };
+	char filter[256];
+	struct lconn *c = NULL;
+	LDAPMessage *res = NULL, *e;
+	struct dir_cred *arr = NULL;
+	size_t cnt = 0, all;
+	LDAP *ld;
+	int r;
+
 	*out = NULL;
 	*n = 0;
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhLegacyLink)(yhOwner=%s)"
+	    "(yhPasswordHash=*))", owner, NULL)) != 0)
+		return r == YH_ERR_TOO_LONG ? 0 : r;
+	if ((r = ld_search(be, "legacy", LDAP_SCOPE_ONELEVEL, filter, attrs, 0, &ld, &c,
+	    &res)) != 0)
+		return r;
+	all = (size_t)(ldap_count_entries(ld, res) > 0 ? ldap_count_entries(ld, res) : 0);
+	if (all > 0 && (v = calloc(all, sizeof(*v))) == NULL)
+		r = YH_ERR_ALLOC;
+	for (e = ldap_first_entry(ld, res); r == 0 && e != NULL && cnt < all;
+	    e = ldap_next_entry(ld, e), cnt++) {
+		if ((r = get_str(ld, e, "yhKey", &v[cnt].key)) == 0 &&
+		    (r = get_str(ld, e, "yhPasswordScheme", &v[cnt].c.scheme)) == 0 &&
+		    (r = get_str(ld, e, "yhPasswordHash", &v[cnt].c.hash)) == 0 &&
+		    (r = get_str(ld, e, "yhPasswordSalt", &v[cnt].c.salt)) == 0 &&
+		    (v[cnt].key == NULL || v[cnt].c.scheme == NULL || v[cnt].c.hash == NULL))
+			r = YH_ERR_DB;
+		v[cnt].c.updated = get_int(ld, e, "yhPasswordUpdated");
+	}
+	if (r == 0 && cnt > 0)
+		qsort(v, cnt, sizeof(*v), lcred_cmp);
+	if (r == 0 && cnt > 0 && (arr = calloc(cnt < DIR_LEGACY_CREDS_MAX ? cnt :
+	    DIR_LEGACY_CREDS_MAX, sizeof(*arr))) == NULL)
+		r = YH_ERR_ALLOC;
+	for (size_t i = 0; i < cnt; i++) {
+		if (r == 0 && i < DIR_LEGACY_CREDS_MAX)
+			arr[(*n)++] = v[i].c;
+		else
+			dir_cred_clear(&v[i].c);
+		free(v[i].key);
+	}
+	free(v);
+	ld_search_end(be, c, res);
+	if (r != 0) {
+		for (size_t i = 0; i < *n; i++)
+			dir_cred_clear(&arr[i]);
+		free(arr);
+		*n = 0;
+		return r;
+	}
+	*out = arr;
 	return 0;
 }
 
@@ -2929,7 +2990,7 @@ rel_insert(struct ldb *l, const struct dir_mandate *m)
 	mod_int(&ms, LDAP_MOD_ADD, "yhUntil", m->until);
 	mod_opt(&ms, "yhScope", m->scopes);
 	mod_int(&ms, LDAP_MOD_ADD, "yhCreated", m->created);
-	mod_int(&ms, LDAP_MOD_ADD, "yhRevoked", 0);
+	mod_int(&ms, LDAP_MOD_ADD, "yhRevoked", m->revoked);
 	mod_opt(&ms, "yhUnit", m->unit);
 	mod_opt(&ms, "yhPosition", m->position);
 	mod_int(&ms, LDAP_MOD_ADD, "yhVersion", 1);
@@ -3043,6 +3104,25 @@ out:
 	return r;
 }
 
+/* The attributes of a new organization entry but its version and history. */
+static void
+org_mods(struct mods *ms, const struct dir_org *o)
+{
+	mods_init(ms);
+	mod_str(ms, LDAP_MOD_ADD, "objectClass", "yhOrganization");
+	mod_str(ms, LDAP_MOD_ADD, "yhUid", o->uid);
+	mod_opt(ms, "yhUscc", o->uscc);
+	mod_str(ms, LDAP_MOD_ADD, "yhOrgCode", o->org_code);
+	mod_str(ms, LDAP_MOD_ADD, "yhName", o->name);
+	mod_str(ms, LDAP_MOD_ADD, "yhOrgKind", idn_org_kind_str(o->kind));
+	mod_opt(ms, "yhLegalRepUid", o->legal_rep_uid);
+	mod_opt(ms, "yhAuthority", o->authority);
+	mod_opt(ms, "yhEstablished", o->established);
+	mod_str(ms, LDAP_MOD_ADD, "yhStatus", dir_status_str(o->status));
+	mod_int(ms, LDAP_MOD_ADD, "yhCreated", o->created);
+	mod_int(ms, LDAP_MOD_ADD, "yhUpdated", o->updated);
+}
+
 static int
 ldap_org_add(void *be, const struct dir_org *o, const char *actor)
 {
@@ -3065,19 +3145,7 @@ ldap_org_add(void *be, const struct dir_org *o, const char *actor)
 	    o->updated)) != 0)
 		goto out;
 	h.v[h.n] = NULL;
-	mods_init(&ms);
-	mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhOrganization");
-	mod_str(&ms, LDAP_MOD_ADD, "yhUid", o->uid);
-	mod_opt(&ms, "yhUscc", o->uscc);
-	mod_str(&ms, LDAP_MOD_ADD, "yhOrgCode", o->org_code);
-	mod_str(&ms, LDAP_MOD_ADD, "yhName", o->name);
-	mod_str(&ms, LDAP_MOD_ADD, "yhOrgKind", idn_org_kind_str(o->kind));
-	mod_opt(&ms, "yhLegalRepUid", o->legal_rep_uid);
-	mod_opt(&ms, "yhAuthority", o->authority);
-	mod_opt(&ms, "yhEstablished", o->established);
-	mod_str(&ms, LDAP_MOD_ADD, "yhStatus", dir_status_str(o->status));
-	mod_int(&ms, LDAP_MOD_ADD, "yhCreated", o->created);
-	mod_int(&ms, LDAP_MOD_ADD, "yhUpdated", o->updated);
+	org_mods(&ms, o);
 	mod_int(&ms, LDAP_MOD_ADD, "yhVersion", 1);
 	mod_list(&ms, LDAP_MOD_ADD, "yhOrgChange", h.v);
 	if ((r = ld_write(l, 'a', dn, &ms, "org add")) == 0 && o->legal_rep_uid[0] != '\0')
@@ -3660,56 +3728,480 @@ ldap_console_get(void *be, const char *mandate_id, char perms[DIR_CONSOLE_PERMS_
 	return r;
 }
 
-/* ---- what is not stored on LDAP yet ---- */
+/* ---- review cases ----
+ *
+ * A case is yhReviewCase yhUid=ID under ou=cases: its reason, state, sealed body and
+ * creation time; its records as yhCaseMember values (each the legacy link key of one
+ * account); once decided, yhCaseDecision (JSON: by, note, at, created_person) and for a
+ * merge yhPersonUid (the person) and yhLastLogin (the first login that used it). That a
+ * record is in one case only is a claim entry next to it, yhSetting yhKey=the record's
+ * key with yhValue=the case id, added after the case and removed with it. The legacy
+ * passwords a merge brings live on the legacy link entries it adds (yhPassword*).
+ * Without transactions across entries a merge makes its changes one after another and
+ * takes back what it made when a later step fails; the decision is written last, with
+ * the case's version, so that of two merges of one case exactly one is recorded. */
 
-#define LD_UNSUPPORTED(what) \
-	do { \
-		yh_error("ldap directory: %s is not stored on LDAP yet " \
-		    "(directory.backend = sqlite has it)", what); \
-		return YH_ERR_UNSUPPORTED; \
-	} while (0)
+static const char *const case_attrs[] = { "yhUid", "yhCaseReason", "yhCaseState",
+	"yhSealedBody", "yhCreated", "yhCaseDecision", "yhPersonUid", "yhLastLogin",
+	"yhVersion", NULL };
 
 static int
-ldap_uid_rekey(void *be, const struct dir_rekey *pairs, size_t n)
+read_case(LDAP *ld, LDAPMessage *e, struct dir_case *c)
 {
-	(void)be, (void)pairs, (void)n;
-	LD_UNSUPPORTED("a uid re-key");
+	char st[16], *dec = NULL;
+	json_t *j = NULL;
+	int r = 0;
+
+	memset(c, 0, sizeof(*c));
+	r = r ? r : get_fixed(ld, e, "yhUid", c->id, sizeof(c->id));
+	r = r ? r : get_str(ld, e, "yhCaseReason", &c->reason);
+	r = r ? r : get_fixed(ld, e, "yhCaseState", st, sizeof(st));
+	r = r ? r : get_str(ld, e, "yhSealedBody", &c->body);
+	r = r ? r : get_fixed(ld, e, "yhPersonUid", c->merged_uid, sizeof(c->merged_uid));
+	r = r ? r : get_str(ld, e, "yhCaseDecision", &dec);
+	if (r == 0 && (dir_case_state_parse(st, &c->state) != 0 || c->reason == NULL ||
+	    c->body == NULL))
+		r = YH_ERR_DB;
+	if (r == 0 && dec != NULL) {
+		if ((j = json_loads(dec, 0, NULL)) == NULL || !json_is_object(j) ||
+		    dup_opt(j, "by", &c->decided_by) != 0 || dup_opt(j, "note", &c->note) != 0)
+			r = YH_ERR_DB;
+		else {
+			c->decided_at = json_integer_value(json_object_get(j, "at"));
+			c->created_person = json_is_true(json_object_get(j, "created_person"));
+		}
+	}
+	c->created = get_int(ld, e, "yhCreated");
+	c->used = get_int(ld, e, "yhLastLogin");
+	json_decref(j);
+	free(dec);
+	if (r != 0)
+		dir_case_clear(c);
+	return r;
+}
+
+/* The case id: its DN, version and record (out NULL: only whether it is there). */
+static int
+case_read(struct ldb *l, const char *id, char *dn, size_t dnsz, int64_t *ver,
+    struct dir_case *out)
+{
+	char filter[256];
+	struct lconn *c = NULL;
+	LDAPMessage *res = NULL, *e;
+	struct dir_case tmp;
+	LDAP *ld;
+	int r;
+
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhReviewCase)(yhUid=%s))",
+	    id, NULL)) != 0)
+		return r == YH_ERR_TOO_LONG ? YH_ERR_NOT_FOUND : r;
+	if ((r = ld_search(l, "cases", LDAP_SCOPE_ONELEVEL, filter, case_attrs, 2, &ld, &c,
+	    &res)) != 0)
+		return r;
+	if ((e = ldap_first_entry(ld, res)) == NULL)
+		r = YH_ERR_NOT_FOUND;
+	else if ((r = read_case(ld, e, out != NULL ? out : &tmp)) == 0) {
+		if (out == NULL)
+			dir_case_clear(&tmp);
+		if (ver != NULL)
+			*ver = get_int(ld, e, "yhVersion");
+		if (dn != NULL && (r = ld_dn(l, "yhUid", id, "cases", dn, dnsz)) != 0 &&
+		    out != NULL)
+			dir_case_clear(out);
+	}
+	ld_search_end(l, c, res);
+	return r;
+}
+
+/* The case that claims the record of key, into other. */
+static int
+member_owner(struct ldb *l, const char *key, char other[DIR_CASE_ID_LEN + 1])
+{
+	return key_attr(l, "cases", "yhSetting", key, "yhValue", other, DIR_CASE_ID_LEN + 1);
+}
+
+/* Removes the claims of the members of case id (n of them, keys), and those only. */
+static void
+members_release(struct ldb *l, const char *id, char **keys, size_t n)
+{
+	char dn[LD_DN_MAX], owner[DIR_CASE_ID_LEN + 1];
+
+	for (size_t i = 0; i < n; i++)
+		if (member_owner(l, keys[i], owner) == 0 && strcmp(owner, id) == 0 &&
+		    ld_dn(l, "yhKey", keys[i], "cases", dn, sizeof(dn)) == 0)
+			(void)ld_write(l, 'd', dn, NULL, "case member release");
+}
+
+static void
+keys_free(char **keys, size_t n)
+{
+	for (size_t i = 0; keys != NULL && i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+/* The legacy link keys of the n members (a malloc'd array of n strings). */
+static int
+member_keys(const struct dir_case_member *m, size_t n, char ***out)
+{
+	char key[LD_DN_MAX], **keys;
+	int r = 0;
+
+	if ((keys = calloc(n + 1, sizeof(*keys))) == NULL)
+		return YH_ERR_ALLOC;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if ((r = legacy_key(m[i].source, m[i].legacy_id, key, sizeof(key))) == 0 &&
+		    (keys[i] = strdup(key)) == NULL)
+			r = YH_ERR_ALLOC;
+	if (r != 0) {
+		keys_free(keys, n);
+		return r;
+	}
+	*out = keys;
+	return 0;
+}
+
+/* Claims each record for case id; CONFLICT naming the case that holds one (id itself
+ * for a record given twice). */
+static int
+members_claim(struct ldb *l, const char *id, char **keys, size_t n,
+    char other[DIR_CASE_ID_LEN + 1], size_t *claimed)
+{
+	char dn[LD_DN_MAX];
+	struct mods ms;
+	int r = 0;
+
+	*claimed = 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if ((r = ld_dn(l, "yhKey", keys[i], "cases", dn, sizeof(dn))) != 0)
+			break;
+		mods_init(&ms);
+		mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhSetting");
+		mod_str(&ms, LDAP_MOD_ADD, "yhKey", keys[i]);
+		mod_str(&ms, LDAP_MOD_ADD, "yhValue", id);
+		if ((r = ld_write(l, 'a', dn, &ms, "case member")) == 0)
+			(*claimed)++;
+		else if (r == YH_ERR_EXISTS) {
+			if ((r = member_owner(l, keys[i], other)) == 0 || r == YH_ERR_NOT_FOUND)
+				r = YH_ERR_CONFLICT;
+		}
+	}
+	return r;
 }
 
 static int
-ldap_case_add(void *be, const struct dir_case *c, const struct dir_case_member *m, size_t n,
+ldap_case_add(void *be, const struct dir_case *cs, const struct dir_case_member *m, size_t n,
     char other[DIR_CASE_ID_LEN + 1])
 {
-	(void)be, (void)c, (void)m, (void)n;
+	struct ldb *l = be;
+	char dn[LD_DN_MAX], **keys = NULL;
+	struct mods ms;
+	size_t claimed = 0;
+	int r;
+
 	other[0] = '\0';
-	LD_UNSUPPORTED("a review case");
+	if ((r = member_keys(m, n, &keys)) != 0)
+		return r;
+	/* the same record twice in this case */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (strcmp(keys[i], keys[j]) == 0) {
+				memcpy(other, cs->id, DIR_CASE_ID_LEN + 1);
+				r = YH_ERR_CONFLICT;
+				goto out;
+			}
+	if ((r = ld_dn(l, "yhUid", cs->id, "cases", dn, sizeof(dn))) != 0)
+		goto out;
+	mods_init(&ms);
+	mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhReviewCase");
+	mod_str(&ms, LDAP_MOD_ADD, "yhUid", cs->id);
+	mod_str(&ms, LDAP_MOD_ADD, "yhCaseReason", cs->reason);
+	mod_str(&ms, LDAP_MOD_ADD, "yhCaseState", "open");
+	mod_str(&ms, LDAP_MOD_ADD, "yhSealedBody", cs->body);
+	mod_int(&ms, LDAP_MOD_ADD, "yhCreated", cs->created);
+	mod_int(&ms, LDAP_MOD_ADD, "yhVersion", 1);
+	if (n > 0)
+		mod_list(&ms, LDAP_MOD_ADD, "yhCaseMember", keys);
+	if ((r = ld_write(l, 'a', dn, &ms, "case add")) != 0)
+		goto out;
+	if ((r = members_claim(l, cs->id, keys, n, other, &claimed)) != 0) {
+		members_release(l, cs->id, keys, claimed);
+		(void)ld_write(l, 'd', dn, NULL, "case add undo");
+	}
+out:
+	keys_free(keys, n);
+	return r;
 }
 
 static int
 ldap_case_get(void *be, const char *id, struct dir_case *out)
 {
-	(void)be, (void)id;
-	memset(out, 0, sizeof(*out));
-	return YH_ERR_NOT_FOUND;
+	return case_read(be, id, NULL, 0, NULL, out);
+}
+
+struct case_rows {
+	struct dir_case *v;
+	size_t n, cap;
+	const char *after;
+};
+
+static int
+case_row_add(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct case_rows *cr = arg;
+	struct dir_case c;
+	int r;
+
+	if ((r = read_case(ld, e, &c)) != 0)
+		return r;
+	if (strcmp(c.id, cr->after) <= 0) {
+		dir_case_clear(&c);
+		return 0;
+	}
+	if ((r = arr_grow((void **)&cr->v, &cr->cap, cr->n, sizeof(*cr->v), 16)) != 0) {
+		dir_case_clear(&c);
+		return r;
+	}
+	cr->v[cr->n++] = c;
+	return 0;
+}
+
+static int
+case_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dir_case *)a)->id, ((const struct dir_case *)b)->id);
 }
 
 static int
 ldap_case_list(void *be, const char *state, const char *reason, const char *after,
     size_t limit, struct dir_case **out, size_t *n)
 {
-	(void)be, (void)state, (void)reason, (void)after, (void)limit;
+	struct case_rows cr = { NULL, 0, 0, after };
+	char filter[512], part[256] = "";
+	int r;
+
 	*out = NULL;
 	*n = 0;
+	if (reason != NULL && (r = ld_filter(part, sizeof(part), "(yhCaseReason=%s)", reason,
+	    NULL)) != 0)
+		return r == YH_ERR_TOO_LONG ? 0 : r;
+	if (state != NULL)
+		r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhReviewCase)"
+		    "(yhCaseState=%s)%s)", state, part);
+	else
+		r = snprintf(filter, sizeof(filter), "(&(objectClass=yhReviewCase)%s)", part) >=
+		    (int)sizeof(filter) ? YH_ERR_TOO_LONG : 0;
+	if (r == 0 && (r = ld_scan(be, "cases", filter, case_attrs, case_row_add, &cr)) ==
+	    YH_ERR_NOT_FOUND)
+		r = 0;      /* no ou=cases yet: no case */
+	if (r == 0 && cr.n > 0)
+		qsort(cr.v, cr.n, sizeof(*cr.v), case_cmp);
+	while (cr.n > limit || (r != 0 && cr.n > 0))
+		dir_case_clear(&cr.v[--cr.n]);
+	if (cr.n == 0) {
+		free(cr.v);
+		return r;
+	}
+	*out = cr.v;
+	*n = cr.n;
 	return 0;
 }
+
+/* Records the decision on the open case id (uid: the merged person, or NULL), guarded by
+ * the case's version. NOT_FOUND (no case), EXISTS (decided already). */
+static int
+case_set_decision(struct ldb *l, const char *id, const char *state, const char *uid,
+    bool created, const char *by, const char *note, int64_t now)
+{
+	char dn[LD_DN_MAX], *dec = NULL;
+	struct dir_case cur;
+	struct mods ms;
+	int64_t ver = 0;
+	int r = YH_ERR_BUSY;
+	json_t *j;
+
+	if ((j = json_pack("{s:s,s:s?,s:I,s:b}", "by", by, "note", note, "at",
+	    (json_int_t)now, "created_person", created)) == NULL ||
+	    (dec = json_dumps(j, JSON_COMPACT)) == NULL) {
+		json_decref(j);
+		return YH_ERR_ALLOC;
+	}
+	json_decref(j);
+	for (int attempt = 0; attempt < LD_RETRY_MAX && r == YH_ERR_BUSY; attempt++) {
+		if (attempt > 0)
+			ld_backoff(attempt);
+		if ((r = case_read(l, id, dn, sizeof(dn), &ver, &cur)) != 0)
+			break;
+		r = cur.state == DIR_CASE_OPEN ? 0 : YH_ERR_EXISTS;
+		dir_case_clear(&cur);
+		if (r != 0)
+			break;
+		mods_init(&ms);
+		mod_str(&ms, LDAP_MOD_REPLACE, "yhCaseState", state);
+		mod_str(&ms, LDAP_MOD_REPLACE, "yhCaseDecision", dec);
+		mod_set(&ms, "yhPersonUid", uid);
+		mod_set(&ms, "yhLastLogin", NULL);
+		mod_int(&ms, LDAP_MOD_DELETE, "yhVersion", ver);
+		mod_int(&ms, LDAP_MOD_ADD, "yhVersion", ver + 1);
+		r = ld_write(l, 'm', dn, &ms, "case decide");
+	}
+	free(dec);
+	return r;
+}
+
+/* Adds one account of a merge to uid, with its legacy password on the link (a primary
+ * one becomes the person's own). CONFLICT when the account is linked already. */
+static int
+case_link(struct ldb *l, const char *uid, const struct dir_case_link *lk, int64_t now)
+{
+	char dn[LD_DN_MAX], key[LD_DN_MAX];
+	struct mods ms;
+	int r;
+
+	if ((r = legacy_key(lk->source, lk->legacy_id, key, sizeof(key))) != 0 ||
+	    (r = ld_dn(l, "yhKey", key, "legacy", dn, sizeof(dn))) != 0)
+		return r;
+	mods_init(&ms);
+	mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhLegacyLink");
+	mod_str(&ms, LDAP_MOD_ADD, "yhKey", key);
+	mod_str(&ms, LDAP_MOD_ADD, "yhOwner", uid);
+	mod_str(&ms, LDAP_MOD_ADD, "yhLegacySource", lk->source);
+	mod_str(&ms, LDAP_MOD_ADD, "yhLegacyId", lk->legacy_id);
+	mod_opt(&ms, "yhLegacyUsername", lk->username);
+	mod_str(&ms, LDAP_MOD_ADD, "yhStatus", dir_status_str(lk->status));
+	mod_int(&ms, LDAP_MOD_ADD, "yhCreated", now);
+	if (lk->scheme != NULL && !lk->primary) {
+		mod_str(&ms, LDAP_MOD_ADD, "yhPasswordScheme", lk->scheme);
+		mod_str(&ms, LDAP_MOD_ADD, "yhPasswordHash", lk->hash);
+		mod_opt(&ms, "yhPasswordSalt", lk->salt);
+		mod_int(&ms, LDAP_MOD_ADD, "yhPasswordUpdated", now);
+	}
+	if ((r = ld_write(l, 'a', dn, &ms, "case link")) != 0)
+		return r == YH_ERR_EXISTS ? YH_ERR_CONFLICT : r;
+	if (lk->scheme != NULL && lk->primary)
+		r = ldap_cred_set(l, uid, lk->scheme, lk->hash, lk->salt, now);
+	return r;
+}
+
+/* Deletes the legacy links of the n accounts that uid owns. */
+static int
+case_unlink(struct ldb *l, const char *uid, char *const *keys, size_t n)
+{
+	char dn[LD_DN_MAX], owner[DIR_UID_LEN + 1];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if ((r = key_attr(l, "legacy", "yhLegacyLink", keys[i], "yhOwner", owner,
+		    sizeof(owner))) == YH_ERR_NOT_FOUND) {
+			r = 0;
+			continue;
+		}
+		if (r == 0 && strcmp(owner, uid) == 0 &&
+		    (r = ld_dn(l, "yhKey", keys[i], "legacy", dn, sizeof(dn))) == 0 &&
+		    (r = ld_write(l, 'd', dn, NULL, "case unlink")) == YH_ERR_NOT_FOUND)
+			r = 0;
+	}
+	return r;
+}
+
+/* The yhCaseMember values of case id (a malloc'd array, *n of them). */
+static int
+case_member_keys(struct ldb *l, const char *id, char ***out, size_t *n)
+{
+	const char *attrs[] = { "yhCaseMember", NULL };
+	char filter[256], **keys = NULL;
+	struct berval **v = NULL;
+	struct lconn *c = NULL;
+	LDAPMessage *res = NULL, *e;
+	size_t cnt = 0;
+	LDAP *ld;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhReviewCase)(yhUid=%s))",
+	    id, NULL)) != 0 || (r = ld_search(l, "cases", LDAP_SCOPE_ONELEVEL, filter, attrs, 2,
+	    &ld, &c, &res)) != 0)
+		return r;
+	if ((e = ldap_first_entry(ld, res)) == NULL)
+		r = YH_ERR_NOT_FOUND;
+	else if ((v = ldap_get_values_len(ld, e, "yhCaseMember")) != NULL) {
+		cnt = (size_t)ldap_count_values_len(v);
+		if ((keys = calloc(cnt + 1, sizeof(*keys))) == NULL)
+			r = YH_ERR_ALLOC;
+		for (size_t i = 0; r == 0 && i < cnt; i++)
+			if ((keys[i] = strndup(v[i]->bv_val, v[i]->bv_len)) == NULL)
+				r = YH_ERR_ALLOC;
+	}
+	ldap_value_free_len(v);
+	ld_search_end(l, c, res);
+	if (r != 0) {
+		keys_free(keys, cnt);
+		return r;
+	}
+	*out = keys;
+	*n = cnt;
+	return 0;
+}
+
+static int person_erase(struct ldb *l, const char *uid);
 
 static int
 ldap_case_merge(void *be, const char *id, const char *uid, const struct dir_person_rec *create,
     const struct dir_case_link *lk, size_t n, const char *by, const char *note, int64_t now)
 {
-	(void)be, (void)id, (void)uid, (void)create, (void)lk, (void)n, (void)by, (void)note;
-	(void)now;
-	return YH_ERR_NOT_FOUND;
+	struct ldb *l = be;
+	struct dir_case cur;
+	struct dir_person_rec p;
+	char **keys = NULL;
+	size_t linked = 0;
+	bool made = false;
+	int r;
+
+	if ((r = case_read(l, id, NULL, 0, NULL, &cur)) != 0)
+		return r;
+	r = cur.state == DIR_CASE_OPEN ? 0 : YH_ERR_EXISTS;
+	dir_case_clear(&cur);
+	if (r != 0)
+		return r;
+	if (create != NULL) {
+		if ((r = ldap_person_add(l, create)) != 0)
+			return r == YH_ERR_EXISTS ? YH_ERR_CONFLICT : r;
+		made = true;
+	}
+	if ((r = person_get(l, uid, NULL, 0, &p)) == 0) {
+		if (p.p.status == DIR_STATUS_DEREGISTERED)
+			r = YH_ERR_DENIED;
+		dir_person_rec_clear(&p);
+	}
+	for (; r == 0 && linked < n; linked++)
+		if ((r = case_link(l, uid, &lk[linked], now)) != 0)
+			break;
+	if (r == 0)
+		r = case_set_decision(l, id, "merged", uid, made, by, note, now);
+	if (r == 0)
+		return 0;
+	/* take back what this merge made: the links it added, the person it made */
+	if ((keys = calloc(linked + 1, sizeof(*keys))) != NULL) {
+		struct dir_case_member m;
+		char **k = NULL;
+
+		for (size_t i = 0; i < linked; i++) {
+			m.source = lk[i].source;
+			m.legacy_id = lk[i].legacy_id;
+			if (member_keys(&m, 1, &k) == 0) {
+				keys[i] = k[0];
+				free(k);
+			}
+		}
+		for (size_t i = 0; i < linked; i++)
+			if (keys[i] != NULL)
+				(void)case_unlink(l, uid, &keys[i], 1);
+		keys_free(keys, linked);
+	}
+	if (made)
+		(void)person_erase(l, uid);
+	return r;
 }
 
 static int
@@ -3725,22 +4217,559 @@ static int
 ldap_case_decide(void *be, const char *id, const char *state, const char *by,
     const char *note, int64_t now)
 {
-	(void)be, (void)id, (void)state, (void)by, (void)note, (void)now;
-	return YH_ERR_NOT_FOUND;
+	return case_set_decision(be, id, state, NULL, false, by, note, now);
 }
 
+/* Opens the decided case again (guarded by its version). */
+static int
+case_reopen(struct ldb *l, const char *id, const char *dn, int64_t ver)
+{
+	struct mods ms;
+
+	mods_init(&ms);
+	mod_str(&ms, LDAP_MOD_REPLACE, "yhCaseState", "open");
+	mod_set(&ms, "yhCaseDecision", NULL);
+	mod_set(&ms, "yhPersonUid", NULL);
+	mod_set(&ms, "yhLastLogin", NULL);
+	mod_int(&ms, LDAP_MOD_DELETE, "yhVersion", ver);
+	mod_int(&ms, LDAP_MOD_ADD, "yhVersion", ver + 1);
+	(void)id;
+	return ld_write(l, 'm', dn, &ms, "case undo");
+}
+
+/* The decision goes first (so that a login noted meanwhile makes the undo fail and
+ * leaves the merge whole), then the links the merge added, then a person it made. */
 static int
 ldap_case_undo(void *be, const char *id)
 {
-	(void)be, (void)id;
-	return YH_ERR_NOT_FOUND;
+	struct ldb *l = be;
+	struct dir_case cur;
+	char dn[LD_DN_MAX], **keys = NULL;
+	int64_t ver = 0;
+	size_t n = 0;
+	int r;
+
+	if ((r = case_read(l, id, dn, sizeof(dn), &ver, &cur)) != 0)
+		return r;
+	if (cur.state == DIR_CASE_OPEN)
+		r = YH_ERR_INVALID;
+	else if (cur.state == DIR_CASE_MERGED && cur.used != 0)
+		r = YH_ERR_DENIED;
+	if (r == 0 && cur.merged_uid[0] != '\0')
+		r = case_member_keys(l, id, &keys, &n);
+	if (r == 0 && (r = case_reopen(l, id, dn, ver)) == YH_ERR_BUSY)
+		r = YH_ERR_CONFLICT;      /* decided, undone or used meanwhile: look again */
+	if (r == 0 && cur.merged_uid[0] != '\0')
+		r = case_unlink(l, cur.merged_uid, keys, n);
+	if (r == 0 && cur.created_person)
+		r = person_erase(l, cur.merged_uid);
+	keys_free(keys, n);
+	dir_case_clear(&cur);
+	return r;
 }
 
+struct ids {
+	char (*v)[DIR_CASE_ID_LEN + 1];
+	size_t n, cap;
+};
+
+static int
+id_add(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct ids *d = arg;
+	int r = arr_grow((void **)&d->v, &d->cap, d->n, sizeof(*d->v), 4);
+
+	if (r == 0 && (r = get_fixed(ld, e, "yhUid", d->v[d->n], sizeof(*d->v))) == 0)
+		d->n++;
+	return r;
+}
+
+/* The ids of the cases merged into uid (state merged; unused only: unused). */
+static int
+cases_of(struct ldb *l, const char *uid, bool unused, struct ids *d)
+{
+	const char *attrs[] = { "yhUid", NULL };
+	char filter[256];
+	int r;
+
+	if ((r = ld_filter(filter, sizeof(filter), unused ? "(&(objectClass=yhReviewCase)"
+	    "(yhPersonUid=%s)(yhCaseState=merged)(!(yhLastLogin=*)))" :
+	    "(&(objectClass=yhReviewCase)(yhPersonUid=%s))", uid, NULL)) != 0)
+		return r;
+	/* NOT_FOUND: no ou=cases (a tree made before it): no case */
+	return (r = ld_scan(l, "cases", filter, attrs, id_add, d)) == YH_ERR_NOT_FOUND ? 0 : r;
+}
+
+/* Marks the merges into uid not yet used as used, each with the case's version (so that
+ * an undo that read the case before cannot go through after): a search on the indexed
+ * yhPersonUid, which finds nothing for almost every login. */
 static int
 ldap_case_note_login(void *be, const char *uid, int64_t now)
 {
-	(void)be, (void)uid, (void)now;
+	struct ldb *l = be;
+	struct ids d = { NULL, 0, 0 };
+	struct dir_case cur;
+	char dn[LD_DN_MAX];
+	struct mods ms;
+	int r;
+
+	if ((r = cases_of(l, uid, true, &d)) == YH_ERR_TOO_LONG)
+		r = 0;
+	for (size_t i = 0; r == 0 && i < d.n; i++) {
+		int64_t ver = 0;
+
+		r = YH_ERR_BUSY;
+		for (int attempt = 0; attempt < LD_RETRY_MAX && r == YH_ERR_BUSY; attempt++) {
+			if (attempt > 0)
+				ld_backoff(attempt);
+			if ((r = case_read(l, d.v[i], dn, sizeof(dn), &ver, &cur)) != 0)
+				break;
+			if (cur.state != DIR_CASE_MERGED || cur.used != 0 ||
+			    strcmp(cur.merged_uid, uid) != 0) {
+				dir_case_clear(&cur);
+				break;      /* undone or noted meanwhile */
+			}
+			dir_case_clear(&cur);
+			mods_init(&ms);
+			mod_int(&ms, LDAP_MOD_ADD, "yhLastLogin", now);
+			mod_int(&ms, LDAP_MOD_DELETE, "yhVersion", ver);
+			mod_int(&ms, LDAP_MOD_ADD, "yhVersion", ver + 1);
+			r = ld_write(l, 'm', dn, &ms, "case used");
+		}
+		if (r == YH_ERR_NOT_FOUND)
+			r = 0;
+	}
+	free(d.v);
+	return r;
+}
+
+/* Deletes case id and the claims of its records. */
+static int
+case_delete(struct ldb *l, const char *id)
+{
+	char dn[LD_DN_MAX], **keys = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = case_member_keys(l, id, &keys, &n)) != 0)
+		return r == YH_ERR_NOT_FOUND ? 0 : r;
+	members_release(l, id, keys, n);
+	keys_free(keys, n);
+	if ((r = ld_dn(l, "yhUid", id, "cases", dn, sizeof(dn))) == 0 &&
+	    (r = ld_write(l, 'd', dn, NULL, "case delete")) == YH_ERR_NOT_FOUND)
+		r = 0;
+	return r;
+}
+
+/* Erases the person uid and everything that names them: their consents, pins, links and
+ * the cases merged into them, the relations they hold, the mentions in relations they
+ * granted and organizations they represented; the entry last (so that an erase cut short
+ * leaves the person, and is done again). */
+static int
+person_erase(struct ldb *l, const char *uid)
+{
+	struct dir_person_rec cur;
+	struct ids d = { NULL, 0, 0 };
+	char dn[LD_DN_MAX];
+	int r;
+
+	if ((r = person_get(l, uid, dn, sizeof(dn), &cur)) != 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < 5; i++)
+		r = delete_owned(l, (const char *const[]){ "consents", "pins", "legacy",
+		    "upstream", "certs" }[i], uid);
+	if (r == 0)
+		r = cases_of(l, uid, false, &d);
+	for (size_t i = 0; r == 0 && i < d.n; i++)
+		r = case_delete(l, d.v[i]);
+	if (r == 0)
+		r = person_unreference(l, uid);
+	if (r == 0 && cur.p.username != NULL)
+		username_release(l, cur.p.username);
+	if (r == 0)
+		r = ld_write(l, 'd', dn, NULL, "person purge");
+	free(d.v);
+	dir_person_rec_clear(&cur);
+	return r;
+}
+
+/* ---- what dir_copy brings ---- */
+
+/* The n values of a multi-valued attribute, NULL-terminated; freed by vals_free. */
+static void
+vals_free(char **v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The organization entry with its history as values numbered 1..nh (and a version of
+ * nh, so that the next change numbers after them), then its relations. */
+static int
+ldap_org_import(void *be, const struct dir_org *o, const struct dir_org_change *h,
+    size_t nh, const struct dir_mandate *m, size_t nm)
+{
+	struct ldb *l = be;
+	char dn[LD_DN_MAX], **hv = NULL;
+	struct mods ms;
+	int r;
+
+	if (org_get(l, "yhUid", o->uid, NULL, 0, NULL, NULL) == 0 ||
+	    (o->uscc != NULL && org_get(l, "yhUscc", o->uscc, NULL, 0, NULL, NULL) == 0))
+		return YH_ERR_EXISTS;
+	if ((r = ld_dn(l, "yhOrgCode", o->org_code, "orgs", dn, sizeof(dn))) != 0)
+		return r;
+	if ((hv = calloc(nh + 1, sizeof(*hv))) == NULL)
+		return YH_ERR_ALLOC;
+	for (size_t i = 0; i < nh; i++)
+		if ((hv[i] = change_json((int64_t)i + 1, h[i].field, h[i].old_value,
+		    h[i].new_value, h[i].actor, h[i].at)) == NULL) {
+			r = YH_ERR_ALLOC;
+			goto out;
+		}
+	org_mods(&ms, o);
+	mod_int(&ms, LDAP_MOD_ADD, "yhVersion", nh > 0 ? (int64_t)nh : 1);
+	if (nh > 0)
+		mod_list(&ms, LDAP_MOD_ADD, "yhOrgChange", hv);
+	r = ld_write(l, 'a', dn, &ms, "org import");
+	for (size_t i = 0; r == 0 && i < nm; i++)
+		r = rel_insert(l, &m[i]);
+out:
+	vals_free(hv, nh);
+	return r;
+}
+
+/* Verification events to append, and their values (n + 1 slots, NULL-terminated). */
+struct loa_batch {
+	const struct dir_loa *v;
+	size_t n;
+	char **vals;
+};
+
+/* The events as yhLoaHistory values numbered 1..n: before any a later change adds
+ * (numbered by the clock). */
+static int
+fill_loa_import(const struct dir_person_rec *cur, struct mods *ms, void *arg)
+{
+	struct loa_batch *a = arg;
+
+	(void)cur;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct dir_loa *v = &a->v[i];
+		json_t *o;
+
+		free(a->vals[i]);
+		o = json_pack("{s:I,s:i,s:s,s:s?,s:s?,s:I,s:b}", "n", (json_int_t)i + 1, "level",
+		    v->level, "method", v->method, "by", v->by, "evidence", v->evidence, "at",
+		    (json_int_t)v->at, "applied", 0);
+		a->vals[i] = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_decref(o);
+		if (a->vals[i] == NULL)
+			return YH_ERR_ALLOC;
+	}
+	mod_list(ms, LDAP_MOD_ADD, "yhLoaHistory", a->vals);
 	return 0;
+}
+
+static int
+ldap_loa_import(void *be, const char *uid, const struct dir_loa *v, size_t n)
+{
+	struct loa_batch a = { v, n, NULL };
+	int r;
+
+	if (n == 0)
+		return 0;
+	if ((a.vals = calloc(n + 1, sizeof(*a.vals))) == NULL)
+		return YH_ERR_ALLOC;
+	r = person_change(be, uid, fill_loa_import, &a, "loa import");
+	vals_free(a.vals, n);
+	return r;
+}
+
+/* ---- uid re-keys ----
+ *
+ * Every attribute that holds an entity's uid is rewritten entry by entry (no transaction
+ * across entries): the checks come first (the old uid is a person or an organization,
+ * the new one is nobody's, pins only for a person), so that a re-key refused changes
+ * nothing; one cut short by a lost server is done again by running it again (the old
+ * uid's remaining records are moved then). Consents and pins are named by their owner's
+ * uid: they are renamed. */
+
+/* The entries a re-key touches under one ou: each DN with, for a rename, its yhKey and,
+ * for a history value, the value (key) and what it becomes (now). */
+struct rk_ent {
+	char *dn, *key, *now;
+};
+
+struct rk_ents {
+	struct rk_ent *v;
+	size_t n, cap;
+	const char *old, *new;   /* for rk_hist_add */
+};
+
+static int
+rk_push(struct rk_ents *x, LDAP *ld, LDAPMessage *e, struct rk_ent **out)
+{
+	int r;
+
+	if ((r = arr_grow((void **)&x->v, &x->cap, x->n, sizeof(*x->v), 16)) != 0)
+		return r;
+	*out = &x->v[x->n];
+	memset(*out, 0, sizeof(**out));
+	if (((*out)->dn = ldap_get_dn(ld, e)) == NULL)
+		return YH_ERR_DB;
+	x->n++;
+	return 0;
+}
+
+static int
+rk_add(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct rk_ent *en;
+	int r;
+
+	if ((r = rk_push(arg, ld, e, &en)) != 0)
+		return r;
+	return get_str(ld, e, "yhKey", &en->key);
+}
+
+/* Each history value of the entry that names old, with what it becomes. */
+static int
+rk_hist_add(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct rk_ents *x = arg;
+	struct berval **v = ldap_get_values_len(ld, e, "yhOrgChange");
+	int r = 0;
+
+	for (size_t k = 0; r == 0 && v != NULL && v[k] != NULL; k++) {
+		json_t *o = json_loadb(v[k]->bv_val, v[k]->bv_len, 0, NULL);
+		const char *ov = json_string_value(json_object_get(o, "old"));
+		const char *nv = json_string_value(json_object_get(o, "new"));
+		bool in_old = ov != NULL && strcmp(ov, x->old) == 0;
+		bool in_new = nv != NULL && strcmp(nv, x->old) == 0;
+		struct rk_ent *en;
+
+		if (o != NULL && (in_old || in_new)) {
+			if (in_old)
+				json_object_set_new(o, "old", json_string(x->new));
+			if (in_new)
+				json_object_set_new(o, "new", json_string(x->new));
+			if ((r = rk_push(x, ld, e, &en)) == 0 &&
+			    ((en->key = strndup(v[k]->bv_val, v[k]->bv_len)) == NULL ||
+			    (en->now = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL))
+				r = YH_ERR_ALLOC;
+		}
+		json_decref(o);
+	}
+	ldap_value_free_len(v);
+	return r;
+}
+
+static void
+rk_free(struct rk_ents *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		ldap_memfree(x->v[i].dn);
+		free(x->v[i].key);
+		free(x->v[i].now);
+	}
+	free(x->v);
+	memset(x, 0, sizeof(*x));
+}
+
+/* Sets attr from old to new in every entry under ou whose attr is old. */
+static int
+rk_attr(struct ldb *l, const char *ou, const char *attr, const char *old, const char *new)
+{
+	const char *attrs[] = { "yhKey", NULL };
+	struct rk_ents x = { NULL, 0, 0, old, new };
+	char filter[128], fmt[64];
+	struct mods ms;
+	int r;
+
+	snprintf(fmt, sizeof(fmt), "(%s=%%s)", attr);
+	if ((r = ld_filter(filter, sizeof(filter), fmt, old, NULL)) == 0)
+		r = ld_scan(l, ou, filter, attrs, rk_add, &x);
+	for (size_t i = 0; r == 0 && i < x.n; i++) {
+		mods_init(&ms);
+		mod_str(&ms, LDAP_MOD_REPLACE, attr, new);
+		r = ld_write(l, 'm', x.v[i].dn, &ms, "re-key");
+	}
+	rk_free(&x);
+	return r;
+}
+
+/* Renames the entries under ou keyed OLD:... to NEW:... and sets their yhOwner. */
+static int
+rk_rename(struct ldb *l, const char *ou, const char *old, const char *new)
+{
+	const char *attrs[] = { "yhKey", NULL };
+	struct rk_ents x = { NULL, 0, 0, old, new };
+	char filter[128], key[LD_DN_MAX], esc[LD_DN_MAX], rdn[LD_DN_MAX + 8], dn[LD_DN_MAX];
+	struct mods ms;
+	size_t ol = strlen(old);
+	int r;
+
+	if ((r = ld_filter(filter, sizeof(filter), "(yhOwner=%s)", old, NULL)) == 0)
+		r = ld_scan(l, ou, filter, attrs, rk_add, &x);
+	for (size_t i = 0; r == 0 && i < x.n; i++) {
+		const char *k = x.v[i].key;
+
+		if (k == NULL || strncmp(k, old, ol) != 0 || k[ol] != ':') {
+			r = YH_ERR_DB;
+			break;
+		}
+		if ((r = pair_key(new, k + ol + 1, key, sizeof(key))) != 0 ||
+		    (r = dn_value(key, esc, sizeof(esc))) != 0)
+			break;
+		snprintf(rdn, sizeof(rdn), "yhKey=%s", esc);
+		mods_init(&ms);
+		ms.one[0][0] = rdn;
+		if ((r = ld_write(l, 'r', x.v[i].dn, &ms, "re-key rename")) != 0 ||
+		    (r = ld_dn(l, "yhKey", key, ou, dn, sizeof(dn))) != 0)
+			break;
+		mods_init(&ms);
+		mod_str(&ms, LDAP_MOD_REPLACE, "yhOwner", new);
+		r = ld_write(l, 'm', dn, &ms, "re-key");
+	}
+	rk_free(&x);
+	return r;
+}
+
+/* Rewrites the organizations' history values that name old (as the old or new value). */
+static int
+rk_history(struct ldb *l, const char *old, const char *new)
+{
+	const char *attrs[] = { "yhOrgChange", NULL };
+	struct rk_ents x = { NULL, 0, 0, old, new };
+	char filter[128];
+	struct mods ms;
+	int r;
+
+	if ((r = ld_filter(filter, sizeof(filter), "(yhOrgChange=*%s*)", old, NULL)) == 0)
+		r = ld_scan(l, "orgs", filter, attrs, rk_hist_add, &x);
+	for (size_t i = 0; r == 0 && i < x.n; i++) {
+		mods_init(&ms);
+		mod_str(&ms, LDAP_MOD_DELETE, "yhOrgChange", x.v[i].key);
+		mod_str(&ms, LDAP_MOD_ADD, "yhOrgChange", x.v[i].now);
+		r = ld_write(l, 'm', x.v[i].dn, &ms, "re-key history");
+	}
+	rk_free(&x);
+	return r;
+}
+
+/* Checks one pair: old is a person (*person true) or an organization, new is nobody. */
+static int
+rk_check(struct ldb *l, const struct dir_rekey *p, bool *person)
+{
+	int r;
+
+	if ((r = person_exists(l, p->old_uid)) == 0)
+		*person = true;
+	else if (r == YH_ERR_NOT_FOUND &&
+	    (r = org_get(l, "yhUid", p->old_uid, NULL, 0, NULL, NULL)) == 0)
+		*person = false;
+	if (r != 0)
+		return r;
+	if (!*person && p->npins > 0)
+		return YH_ERR_NOT_FOUND;      /* pins are a person's */
+	if ((r = person_exists(l, p->new_uid)) == 0 ||
+	    (r = org_get(l, "yhUid", p->new_uid, NULL, 0, NULL, NULL)) == 0)
+		return YH_ERR_EXISTS;
+	return r == YH_ERR_NOT_FOUND ? 0 : r;
+}
+
+/* Records the n pins of uid, a pin already there for a sector kept (a pin never
+ * changes); no check that uid is a person (a re-key adds them before the person entry
+ * takes the new uid). */
+static int
+rk_pins(struct ldb *l, const char *uid, const struct dir_subject_pin *pins, size_t n)
+{
+	char dn[LD_DN_MAX], key[LD_DN_MAX];
+	struct mods ms;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if ((r = pair_key(uid, pins[i].sector, key, sizeof(key))) != 0 ||
+		    (r = ld_dn(l, "yhKey", key, "pins", dn, sizeof(dn))) != 0)
+			break;
+		mods_init(&ms);
+		mod_str(&ms, LDAP_MOD_ADD, "objectClass", "yhSubjectPin");
+		mod_str(&ms, LDAP_MOD_ADD, "yhKey", key);
+		mod_str(&ms, LDAP_MOD_ADD, "yhOwner", uid);
+		mod_str(&ms, LDAP_MOD_ADD, "yhSector", pins[i].sector);
+		mod_str(&ms, LDAP_MOD_ADD, "yhSubject", pins[i].sub);
+		if ((r = ld_write(l, 'a', dn, &ms, "pin add")) == YH_ERR_EXISTS)
+			r = 0;
+	}
+	return r;
+}
+
+/* Moves every record of one entity, then records its pins under the new uid, and the
+ * entity itself last. */
+static int
+rk_one(struct ldb *l, const struct dir_rekey *p, bool person)
+{
+	static const struct { const char *ou, *attr; } refs[] = {
+		{ "relations", "yhPersonUid" }, { "relations", "yhOrgUid" },
+		{ "relations", "yhGrantedBy" }, { "orgs", "yhLegalRepUid" },
+		{ "legacy", "yhOwner" }, { "upstream", "yhOwner" }, { "certs", "yhOwner" },
+		{ "cases", "yhPersonUid" },
+	};
+	const char *o = p->old_uid, *n = p->new_uid;
+	struct dir_person_rec cur;
+	int r = 0;
+
+	/* the username claim names the uid: the one entry, found by the username */
+	if (person && (r = person_get(l, o, NULL, 0, &cur)) == 0) {
+		char key[DIR_USERNAME_MAX * 2 + 1], dn[LD_DN_MAX];
+		struct mods ms;
+
+		if (cur.p.username != NULL) {
+			username_key(cur.p.username, key, sizeof(key));
+			mods_init(&ms);
+			mod_str(&ms, LDAP_MOD_REPLACE, "yhValue", n);
+			if ((r = ld_dn(l, "yhKey", key, "usernames", dn, sizeof(dn))) == 0)
+				r = ld_write(l, 'm', dn, &ms, "re-key username");
+		}
+		dir_person_rec_clear(&cur);
+	}
+	for (size_t i = 0; r == 0 && i < sizeof(refs) / sizeof(refs[0]); i++)
+		r = rk_attr(l, refs[i].ou, refs[i].attr, o, n);
+	if (r == 0)
+		r = rk_history(l, o, n);
+	if (r == 0)
+		r = rk_rename(l, "consents", o, n);
+	if (r == 0)
+		r = rk_rename(l, "pins", o, n);
+	if (r == 0 && p->npins > 0)
+		r = rk_pins(l, n, p->pins, p->npins);
+	/* the entity last: a re-key cut short before it is run again from the start */
+	if (r == 0)
+		r = rk_attr(l, person ? "persons" : "orgs", "yhUid", o, n);
+	return r;
+}
+
+static int
+ldap_uid_rekey(void *be, const struct dir_rekey *pairs, size_t n)
+{
+	struct ldb *l = be;
+	bool *person;
+	int r = 0;
+
+	if (l->bulk)
+		return YH_ERR_BUSY;
+	if (n == 0)
+		return 0;
+	if ((person = calloc(n, sizeof(*person))) == NULL)
+		return YH_ERR_ALLOC;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = rk_check(l, &pairs[i], &person[i]);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = rk_one(l, &pairs[i], person[i]);
+	free(person);
+	return r;
 }
 
 /* ---- the store ---- */
@@ -3853,6 +4882,50 @@ ldap_meta_set(void *be, const char *key, const char *val)
 	return ld_write(l, 'a', dn, &ms, "meta set");
 }
 
+static int
+ldap_meta_list(void *be, const char *prefix, size_t max, char ***keys, char ***vals,
+    size_t *n)
+{
+	struct ldb *l = be;
+	const char *attrs[] = { "yhKey", "yhValue", NULL };
+	char filter[LD_DN_MAX], **k = NULL, **v = NULL;
+	struct lconn *c = NULL;
+	LDAPMessage *res = NULL, *e;
+	size_t cnt = 0;
+	LDAP *ld;
+	int r;
+
+	*keys = *vals = NULL;
+	*n = 0;
+	if ((r = ld_filter(filter, sizeof(filter), "(yhKey=%s*)", prefix, NULL)) != 0)
+		return r;
+	if ((k = calloc(max + 1, sizeof(*k))) == NULL ||
+	    (v = calloc(max + 1, sizeof(*v))) == NULL) {
+		free(k);
+		return YH_ERR_ALLOC;
+	}
+	if ((r = ld_search(l, "meta", LDAP_SCOPE_ONELEVEL, filter, attrs, (int)max, &ld, &c,
+	    &res)) == YH_ERR_LIMIT)
+		r = 0;         /* the first max are enough */
+	for (e = r == 0 ? ldap_first_entry(ld, res) : NULL; r == 0 && e != NULL && cnt < max;
+	    e = ldap_next_entry(ld, e)) {
+		if ((r = get_str(ld, e, "yhKey", &k[cnt])) == 0 &&
+		    (r = get_str(ld, e, "yhValue", &v[cnt])) == 0 &&
+		    k[cnt] != NULL && v[cnt] != NULL)
+			cnt++;
+	}
+	if (c != NULL || res != NULL)
+		ld_search_end(l, c, res);
+	if (r != 0 || cnt == 0) {
+		dir_shared_list_free(k, v, cnt + 1);   /* with a half-read last one */
+		return r;
+	}
+	*keys = k;
+	*vals = v;
+	*n = cnt;
+	return 0;
+}
+
 /* Adds the base entry (dc=, o= or ou= as its first RDN says) when it is missing. */
 static int
 base_add(struct ldb *l)
@@ -3890,12 +4963,26 @@ base_add(struct ldb *l)
 	return ld_write(l, 'a', l->base, &ms, "base add");
 }
 
+/* Adds the branch ou=NAME under the base (dn receives its DN). */
+static int
+branch_add(struct ldb *l, const char *name, char *dn, size_t dnsz)
+{
+	struct mods ms;
+	int r;
+
+	if ((r = ld_dn(l, NULL, NULL, name, dn, dnsz)) != 0)
+		return r;
+	mods_init(&ms);
+	mod_str(&ms, LDAP_MOD_ADD, "objectClass", "organizationalUnit");
+	mod_str(&ms, LDAP_MOD_ADD, "ou", name);
+	return ld_write(l, 'a', dn, &ms, "branch add");
+}
+
 int
 dir_ldap_init(void *be, size_t *created, char *err, size_t errsz)
 {
 	struct ldb *l = be;
 	char dn[LD_DN_MAX];
-	struct mods ms;
 	int r;
 
 	*created = 0;
@@ -3907,12 +4994,7 @@ dir_ldap_init(void *be, size_t *created, char *err, size_t errsz)
 		return r;
 	}
 	for (size_t i = 0; i < LD_NOUS; i++) {
-		if ((r = ld_dn(l, NULL, NULL, ld_ous[i], dn, sizeof(dn))) != 0)
-			return r;
-		mods_init(&ms);
-		mod_str(&ms, LDAP_MOD_ADD, "objectClass", "organizationalUnit");
-		mod_str(&ms, LDAP_MOD_ADD, "ou", ld_ous[i]);
-		if ((r = ld_write(l, 'a', dn, &ms, "init")) == 0)
+		if ((r = branch_add(l, ld_ous[i], dn, sizeof(dn))) == 0)
 			(*created)++;
 		else if (r != YH_ERR_EXISTS) {
 			snprintf(err, errsz, "cannot create %s: %s", dn, yh_strerror(r));
@@ -3920,6 +5002,24 @@ dir_ldap_init(void *be, size_t *created, char *err, size_t errsz)
 		}
 	}
 	return 0;
+}
+
+/* A tree made by an earlier version lacks the branches added since (ou=certs, ou=cases): add
+ * them when the base is there (a missing one stays missing when the account may not add
+ * it: its writes answer an error, its reads find nothing). */
+static void
+branches_add(struct ldb *l)
+{
+	char dn[LD_DN_MAX];
+	int r;
+
+	for (size_t i = 0; i < LD_NOUS; i++) {
+		if ((r = branch_add(l, ld_ous[i], dn, sizeof(dn))) == 0)
+			yh_info("ldap directory: added %s (a branch this version keeps)", dn);
+		else if (r != YH_ERR_EXISTS && r != YH_ERR_NOT_FOUND)
+			yh_warn("ldap directory: cannot add %s: %s (run authctl directory "
+			    "init)", dn, yh_strerror(r));
+	}
 }
 
 /* Splits the space-separated URIs. */
@@ -4000,6 +5100,8 @@ dir_ldap_open(const struct ident_cfg *cfg, bool create, void **be, char *err, si
 	conn_put(l, c, false);
 	if (create && (r = dir_ldap_init(l, &created, err, errsz)) != 0)
 		goto out;
+	if (!create)
+		branches_add(l);
 	{
 		char *v = NULL;
 
@@ -4051,6 +5153,7 @@ const struct dir_ops dir_ldap_ops = {
 	.bulk = ldap_bulk,
 	.meta_get = ldap_meta_get,
 	.meta_set = ldap_meta_set,
+	.meta_list = ldap_meta_list,
 	.person_add = ldap_person_add,
 	.privacy_list = ldap_privacy_list,
 	.person_update = ldap_person_update,
@@ -4109,6 +5212,8 @@ const struct dir_ops dir_ldap_ops = {
 	.case_undo = ldap_case_undo,
 	.case_note_login = ldap_case_note_login,
 	.legacy_cred_list = ldap_legacy_cred_list,
+	.org_import = ldap_org_import,
+	.loa_import = ldap_loa_import,
 	.console_set = ldap_console_set,
 	.console_get = ldap_console_get,
 };

@@ -321,3 +321,14 @@ dir_name_key(const char *name, char out[DIR_NAME_KEY_MAX + 1])
 	if (name == NULL || mk_name_key(name, strlen(name), out, DIR_NAME_KEY_MAX + 1) != 0)
 		out[0] = '\0';
 }
+
+void
+dir_shared_list_free(char **names, char **vals, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(names != NULL ? names[i] : NULL);
+		free(vals != NULL ? vals[i] : NULL);
+	}
+	free(names);
+	free(vals);
+}

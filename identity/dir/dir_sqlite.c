@@ -27,7 +27,8 @@
  *   7..10 see sql/migrate_N.sql
  *   11 the console permissions of a staff relation (console_role)
  *   12 the person each upstream identity provider's subject logged in as (upstream_link)
- *   13 certificates bound to a person (cert_binding)
+ *   13 the folded name name search matches (person.name_key)
+ *   14 certificates bound to a person (cert_binding)
  * The statements the code runs (sq_sql, rekey_sql) stay here, next to the code that
  * binds their parameters and reads their columns.
  */
@@ -85,7 +86,7 @@ enum sq_stmt {
 	ST_PRIVACY_ADD, ST_PRIVACY_LIST,
 	ST_CASE_ADD, ST_CASE_MEMBER_ADD, ST_CASE_MEMBER_GET, ST_CASE_GET, ST_CASE_LIST,
 	ST_CASE_DECIDE, ST_CASE_UNLINK, ST_CASE_UNCRED, ST_CASE_REOPEN, ST_CASE_USED_FIND,
-	ST_CASE_USED_SET, ST_LCRED_ADD, ST_LCRED_LIST,
+	ST_CASE_USED_SET, ST_LCRED_ADD, ST_LCRED_LIST, ST_MANDATE_IMPORT,
 	ST_CONSOLE_SET, ST_CONSOLE_DEL, ST_CONSOLE_GET,
 	ST_ULINK_ADD, ST_ULINK_GET, ST_CERT_BIND, ST_CERT_LIST, ST_CERT_UNBIND,
 	ST_COUNT
@@ -230,6 +231,8 @@ static const char *const sq_sql[ST_COUNT] = {
 	    " AND state = 'merged' AND used IS NULL",
 	[ST_LCRED_ADD] = "INSERT INTO legacy_cred (source, legacy_id, owner_uid, scheme, hash,"
 	    " salt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_MANDATE_IMPORT] = "INSERT INTO mandate (" MANDATE_COLS ") VALUES (?1, ?2, ?3,"
+	    " ?4, ?5, ?6, ?7, ?8, ?9, ?12, ?10, ?11)",
 	[ST_LCRED_LIST] = "SELECT scheme, hash, salt FROM legacy_cred WHERE owner_uid = ?1"
 	    " ORDER BY source, legacy_id LIMIT 16",
 	[ST_CONSOLE_SET] = "INSERT INTO console_role (mandate_id, perms, granted_by, updated)"
@@ -764,6 +767,48 @@ sq_meta_get(void *be, const char *key, char **val)
 	sq_done(st);
 	UNLOCK(s);
 	return r;
+}
+
+static int
+sq_meta_list(void *be, const char *prefix, size_t max, char ***keys, char ***vals,
+    size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st = NULL;
+	char **k = NULL, **v = NULL;
+	size_t cnt = 0;
+	int r;
+
+	*keys = *vals = NULL;
+	*n = 0;
+	if ((k = calloc(max + 1, sizeof(*k))) == NULL ||
+	    (v = calloc(max + 1, sizeof(*v))) == NULL) {
+		free(k);
+		return YH_ERR_ALLOC;
+	}
+	LOCK(s);
+	if (sqlite3_prepare_v2(s->db, "SELECT key, value FROM meta WHERE substr(key, 1,"
+	    " length(?1)) = ?1 ORDER BY key LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
+		r = sq_map(s, sqlite3_errcode(s->db), "meta list");
+	else {
+		bind_text(st, 1, prefix);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+		while ((r = sq_row(s, st, "meta list")) == 1 && cnt < max) {
+			if ((r = col_str(st, 0, &k[cnt])) != 0 || (r = col_str(st, 1, &v[cnt])) != 0)
+				break;
+			cnt++;
+		}
+	}
+	sqlite3_finalize(st);
+	UNLOCK(s);
+	if (r != 0 || cnt == 0) {
+		dir_shared_list_free(k, v, cnt + 1);   /* with a half-read last one */
+		return r;
+	}
+	*keys = k;
+	*vals = v;
+	*n = cnt;
+	return 0;
 }
 
 /* Sets a meta value (with the mutex held, or while opening). */
@@ -1679,15 +1724,11 @@ sq_org_history(void *be, const char *uid, struct dir_org_change **out, size_t *n
 
 /* ---- relations ---- */
 
-/* The grant in the open transaction, with its history entry. */
-static int
-mandate_add_txn(struct sq *s, const struct dir_mandate *m, const char *actor)
+/* Binds a relation's columns but revoked to ?1..?11 (id, person, org, role, granted by,
+ * not before, until, scopes, created, unit, position). */
+static void
+bind_mandate(sqlite3_stmt *st, const struct dir_mandate *m)
 {
-	sqlite3_stmt *st = sq_get(s, ST_MANDATE_ADD);
-	int e;
-
-	if (st == NULL)
-		return YH_ERR_DB;
 	bind_text(st, 1, m->id);
 	bind_text(st, 2, m->person_uid);
 	bind_text(st, 3, m->org_uid);
@@ -1699,6 +1740,18 @@ mandate_add_txn(struct sq *s, const struct dir_mandate *m, const char *actor)
 	sqlite3_bind_int64(st, 9, m->created);
 	bind_opt(st, 10, m->unit);
 	bind_opt(st, 11, m->position);
+}
+
+/* The grant in the open transaction, with its history entry. */
+static int
+mandate_add_txn(struct sq *s, const struct dir_mandate *m, const char *actor)
+{
+	sqlite3_stmt *st = sq_get(s, ST_MANDATE_ADD);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_mandate(st, m);
 	if ((e = sq_exec(s, st, "mandate add")) == 0 && sqlite3_changes(s->db) == 0)
 		e = YH_ERR_EXISTS;
 	sq_done(st);
@@ -2707,6 +2760,8 @@ static const char *const rekey_sql[] = {
 	"UPDATE consent SET owner_uid = ?2 WHERE owner_uid = ?1",
 	"UPDATE subject_pin SET uid = ?2 WHERE uid = ?1",
 	"UPDATE privacy_consent SET person_uid = ?2 WHERE person_uid = ?1",
+	"UPDATE upstream_link SET uid = ?2 WHERE uid = ?1",
+	"UPDATE cert_binding SET uid = ?2 WHERE uid = ?1",
 };
 #define REKEY_STMTS (sizeof(rekey_sql) / sizeof(rekey_sql[0]))
 
@@ -3553,6 +3608,71 @@ out:
 	return r;
 }
 
+/* ---- what dir_copy brings ---- */
+
+static int
+mandate_import(struct sq *s, const struct dir_mandate *m)
+{
+	sqlite3_stmt *st = sq_get(s, ST_MANDATE_IMPORT);
+	int e;
+
+	if (st == NULL)
+		return YH_ERR_DB;
+	bind_mandate(st, m);
+	sqlite3_bind_int64(st, 12, m->revoked);
+	e = sq_exec(s, st, "relation import");
+	sq_done(st);
+	return e;
+}
+
+static int
+sq_org_import(void *be, const struct dir_org *o, const struct dir_org_change *h, size_t nh,
+    const struct dir_mandate *m, size_t nm)
+{
+	struct sq *s = be;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0) {
+		if ((e = entity_add(s, o->uid, "org")) == 0)
+			e = org_insert(s, o);
+		for (size_t i = 0; e == 0 && i < nh; i++)
+			e = hist_add(s, o->uid, h[i].field, h[i].old_value, h[i].new_value,
+			    h[i].actor, h[i].at);
+		for (size_t i = 0; e == 0 && i < nm; i++)
+			e = mandate_import(s, &m[i]);
+		e = sp_end(s, e);
+	}
+	return sq_wend(s, e);
+}
+
+static int
+sq_loa_import(void *be, const char *uid, const struct dir_loa *v, size_t n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	int e;
+
+	if ((e = sq_wbegin(s)) == 0 && (e = sp_begin(s)) == 0) {
+		for (size_t i = 0; e == 0 && i < n; i++) {
+			if ((st = sq_get(s, ST_LOA_EVENT)) == NULL) {
+				e = YH_ERR_DB;
+				break;
+			}
+			bind_text(st, 1, uid);
+			sqlite3_bind_int(st, 2, v[i].level);
+			bind_text(st, 3, v[i].method);
+			bind_opt(st, 4, v[i].by);
+			bind_opt(st, 5, v[i].evidence);
+			sqlite3_bind_int64(st, 6, v[i].at);
+			sqlite3_bind_int(st, 7, 0);
+			e = sq_exec(s, st, "loa import");
+			sq_done(st);
+		}
+		e = sp_end(s, e);
+	}
+	return sq_wend(s, e);
+}
+
 const struct dir_ops dir_sqlite_ops = {
 	.name = "sqlite",
 	.where = sq_where,
@@ -3561,6 +3681,7 @@ const struct dir_ops dir_sqlite_ops = {
 	.bulk = sq_bulk,
 	.meta_get = sq_meta_get,
 	.meta_set = sq_meta_set,
+	.meta_list = sq_meta_list,
 	.person_add = sq_person_add,
 	.privacy_list = sq_privacy_list,
 	.person_update = sq_person_update,
@@ -3619,6 +3740,8 @@ const struct dir_ops dir_sqlite_ops = {
 	.case_undo = sq_case_undo,
 	.case_note_login = sq_case_note_login,
 	.legacy_cred_list = sq_legacy_cred_list,
+	.org_import = sq_org_import,
+	.loa_import = sq_loa_import,
 	.console_set = sq_console_set,
 	.console_get = sq_console_get,
 	.ulink_add = sq_ulink_add,

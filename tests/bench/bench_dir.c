@@ -5,7 +5,9 @@
  * share shows) on the SQLite backend and on the LDAP backend, in the same run, with the
  * same persons, on 1 and on 4 threads. The LDAP server is Debian's slapd started by
  * tests/integration/slapd.sh on a loopback port (skipped, said so, when it is missing).
- * Never passes or fails on time. Runs about 20 seconds.
+ * YH_BENCH_PERSONS sets how many persons each store holds (default 2000; e.g. 1000000
+ * for a province-sized slapd, which takes a long time to fill: the adds per second are
+ * printed). Never passes or fails on time. Runs about 20 seconds at the default.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -23,21 +25,29 @@
 #include "identity/idn/idnum.h"
 #include "identity/passwd/passwd.h"
 
-#define PERSONS 2000
+#define PERSONS_DEFAULT 2000
+#define PERSONS_MAX 10000000
 #define SLICE_NS 1500000000LL
 #define THREADS 4
 #define SUFFIX "dc=yihao,dc=test"
 #define ADMIN "cn=admin," SUFFIX
 #define ADMIN_PW "yihao-test-secret"
 
+static int persons = PERSONS_DEFAULT;   /* YH_BENCH_PERSONS */
 static const char password[] = "Correct horse battery staple 2026";
 static const struct pw_params floor_p = { 1, 64, 1 };
 
 static void
 make_id(int n, char out[19])
 {
-	/* Beijing, born 1990-01-DD, sequence: 1000 a day */
-	snprintf(out, 19, "110101199001%02d%03d", n / 1000 % 28 + 1, n % 1000);
+	/* Beijing, born on one of 28 days of 12 months of 60 years from 1950, sequence:
+	 * 1000 a day, so 20 million distinct numbers */
+	unsigned u = (unsigned)n, day = u / 1000;
+	char buf[40];
+
+	snprintf(buf, sizeof(buf), "110101%04u%02u%02u%03u", 1950 + day / 336 % 60,
+	    day / 28 % 12 + 1, day % 28 + 1, u % 1000);
+	memcpy(out, buf, 17);
 	out[17] = idn_resident_check_char(out);
 	out[18] = '\0';
 }
@@ -61,7 +71,7 @@ loop(void *arg)
 		struct dir_cred c;
 
 		r->seed = r->seed * 1103515245u + 12345u;
-		make_id((int)(r->seed >> 8) % PERSONS, id);
+		make_id((int)((r->seed >> 8) % (unsigned)persons), id);
 		if (dir_person_find_login(r->d, id, &p) != 0) {
 			r->err++;
 			continue;
@@ -100,12 +110,14 @@ rate(struct dir *d, bool login, unsigned nthreads, unsigned long *errs)
 	return (double)n * 1e9 / (double)(end - start);
 }
 
-/* Opens the directory cfg names (creating it) and fills it with PERSONS persons. */
+/* Opens the directory cfg names (creating it) and fills it with the persons, printing
+ * the adds per second. */
 static int
-fill(struct ident_cfg *cfg, const char *hash, struct ident **id)
+fill(struct ident_cfg *cfg, const char *hash, struct ident **id, const char *name)
 {
 	char err[512], idn[19];
 	struct dir_person p;
+	int64_t t0 = yh_mono_ns();
 
 	if (ident_open(cfg, true, id, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_dir: %s\n", err);
@@ -113,7 +125,7 @@ fill(struct ident_cfg *cfg, const char *hash, struct ident **id)
 	}
 	if (dir_bulk_begin((*id)->dir) != 0)
 		return 1;
-	for (int i = 0; i < PERSONS; i++) {
+	for (int i = 0; i < persons; i++) {
 		memset(&p, 0, sizeof(p));
 		make_id(i, idn);
 		p.id_number = idn;
@@ -123,7 +135,11 @@ fill(struct ident_cfg *cfg, const char *hash, struct ident **id)
 			return 1;
 		}
 	}
-	return dir_bulk_end((*id)->dir) != 0;
+	if (dir_bulk_end((*id)->dir) != 0)
+		return 1;
+	printf("  %-7s filled: %d persons, %.0f adds/s\n", name, persons,
+	    (double)persons * 1e9 / (double)(yh_mono_ns() - t0));
+	return 0;
 }
 
 static void
@@ -158,14 +174,23 @@ main(void)
 	FILE *pf;
 	int st, rc = 1;
 
+	if (getenv("YH_BENCH_PERSONS") != NULL) {
+		long v = strtol(getenv("YH_BENCH_PERSONS"), NULL, 10);
+
+		if (v < 1 || v > PERSONS_MAX) {
+			fprintf(stderr, "bench_dir: YH_BENCH_PERSONS: 1..%d\n", PERSONS_MAX);
+			return 1;
+		}
+		persons = (int)v;
+	}
 	if (mkdtemp(root) == NULL || pw_hash(&floor_p, password, sizeof(password) - 1, &hash) != 0)
 		return 1;
 	snprintf(dir, sizeof(dir), "%s/state", root);
 	if (ident_cfg_init(&sq, &cerr) != 0 || set(&sq, "state_dir", dir) != 0 ||
-	    ident_cfg_finish(&sq, err, sizeof(err)) != 0 || fill(&sq, hash, &isq) != 0)
+	    ident_cfg_finish(&sq, err, sizeof(err)) != 0 || fill(&sq, hash, &isq, "sqlite") != 0)
 		goto out;
 	printf("bench_dir: %d persons; argon2id floor profile (64 KiB, t=1) for logins\n",
-	    PERSONS);
+	    persons);
 	report("sqlite", isq->dir);
 	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' start '%s/slapd'", src,
 	    root);
@@ -192,7 +217,7 @@ main(void)
 	    set(&ld, "directory.ldap_base", "ou=bench," SUFFIX) != 0 ||
 	    set(&ld, "directory.ldap_bind_dn", ADMIN) != 0 ||
 	    set(&ld, "directory.ldap_password", ADMIN_PW) != 0 ||
-	    ident_cfg_finish(&ld, err, sizeof(err)) != 0 || fill(&ld, hash, &ild) != 0) {
+	    ident_cfg_finish(&ld, err, sizeof(err)) != 0 || fill(&ld, hash, &ild, "ldap") != 0) {
 		ident_cfg_free(&ld);
 		goto stop;
 	}

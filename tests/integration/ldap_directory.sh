@@ -68,14 +68,7 @@ fetch "$BASE/readyz"
 # ---- register, log in, tokens
 ID1=$(id_number 11010119850101003)
 PHONE=13700137011
-req a GET /register
-tok=$(form_value csrf)
-ver=$(form_value notice_version)
-req a POST /register --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
-  --data-urlencode "name=王五" --data-urlencode "id_number=$ID1" \
-  --data-urlencode "phone=$PHONE" --data-urlencode "password=ldap pass 1" \
-  --data-urlencode "password2=ldap pass 1" --data-urlencode "agree=yes" \
-  --data-urlencode "notice_version=$ver" --data-urlencode "consent_id_number=yes"
+register_form a 王五 "$ID1" "$PHONE" 'ldap pass 1'
 [[ $STATUS == 200 && $BODY == *'注册申请已提交'* ]] && ok "registered over HTTP" || fail "register: $STATUS"
 lsearch -b "ou=persons,$SLAPD_SUFFIX" '(objectClass=yhPerson)' >"$TMP/persons.ldif"
 [[ $(grep -c '^yhIdIndex:' "$TMP/persons.ldif") == 1 && $(grep -c '^yhSealedPhone:' "$TMP/persons.ldif") == 1 ]] &&
@@ -107,30 +100,40 @@ login_form c "$ID1" 'ldap pass 1'
 [[ $STATUS == 303 ]] && ok "LDAP back: login works" || fail "login after: $STATUS"
 stop_authd
 
+# ---- an organization with its legal representative, copied along
+ENT=91350100123456788Q
+"$AUTHCTL" -c "$CONF" org add --uscc "$ENT" --name 搬迁有限公司 --legal-rep "$ID1" \
+  --registry-unavailable-ok >>"$TMP/ctl.log" 2>&1 || fail "org add on ldap: $(tail -2 "$TMP/ctl.log")"
+
 # ---- copy to SQLite and back, each twice
 DB=$TMP/copy.db
 copy() { "$AUTHCTL" -c "$1" directory copy --from "$2" --to "$3" 2>>"$TMP/copy.err"; }
 member() { "$PY" -c 'import sys,json;print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 out=$(copy "$CONF" ldap "sqlite:$DB") || fail "copy to sqlite: $(cat "$TMP/copy.err")"
 [[ $(member persons_added <<<"$out") == 1 && $(member target_persons <<<"$out") == 1 &&
-   $(member passwords <<<"$out") == 1 && $(member consents <<<"$out") == 1 ]] &&
+   $(member passwords <<<"$out") == 1 && $(member consents <<<"$out") == 1 &&
+   $(member organizations_added <<<"$out") == 1 && $(member relations <<<"$out") == 1 ]] &&
   ok "ldap -> sqlite: $out" || fail "ldap -> sqlite: $out"
 out=$(copy "$CONF" ldap "sqlite:$DB") || fail "copy to sqlite again: $(cat "$TMP/copy.err")"
 [[ $(member persons_added <<<"$out") == 0 && $(member persons_already_there <<<"$out") == 1 &&
-   $(member target_persons <<<"$out") == 1 ]] && ok "again: nothing added, counts match" ||
+   $(member target_persons <<<"$out") == 1 && $(member organizations_added <<<"$out") == 0 ]] &&
+  ok "again: nothing added, counts match" ||
   fail "ldap -> sqlite again: $out"
 [[ $(sqlite3 "$DB" 'SELECT count(*) FROM person') == 1 && $(sqlite3 "$DB" "SELECT uid FROM person") == "$UID1" ]] &&
   ok "the SQLite file holds the person under the same uid" || fail "sqlite rows"
 CONF2=$TMP/authd2.conf
 conf "$CONF2" "ou=second,$SLAPD_SUFFIX"
 out=$(copy "$CONF2" "sqlite:$DB" ldap) || fail "copy to a fresh ldap base: $(cat "$TMP/copy.err")"
-[[ $(member persons_added <<<"$out") == 1 && $(member target_persons <<<"$out") == 1 ]] &&
+[[ $(member persons_added <<<"$out") == 1 && $(member target_persons <<<"$out") == 1 &&
+   $(member organizations_added <<<"$out") == 1 ]] &&
   ok "sqlite -> fresh ldap base: $out" || fail "sqlite -> ldap: $out"
 out=$(copy "$CONF2" "sqlite:$DB" ldap) || fail "copy to ldap again: $(cat "$TMP/copy.err")"
 [[ $(member persons_added <<<"$out") == 0 && $(member target_persons <<<"$out") == 1 ]] &&
   ok "again: nothing added" || fail "sqlite -> ldap again: $out"
 [[ $("$AUTHCTL" -c "$CONF2" user show "$ID1" 2>/dev/null | member uid) == "$UID1" ]] &&
   ok "the round trip keeps the uid" || fail "user show on the copy"
+[[ $("$AUTHCTL" -c "$CONF2" org show "$ENT" 2>/dev/null) == *搬迁有限公司* ]] &&
+  ok "the round trip keeps the organization" || fail "org show on the copy"
 printf '%s\n' 'ldap pass 1' | "$AUTHCTL" -c "$CONF2" user check-password "$ID1" --password-stdin \
   >/dev/null 2>&1 && ok "the round trip keeps the password" || fail "check-password on the copy"
 copy "$CONF" "sqlite:$DB" "sqlite:$TMP/x.db" >/dev/null && fail "copy between two files accepted"

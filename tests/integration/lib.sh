@@ -352,6 +352,21 @@ req() {
   fetch "$url" -X "$method" "${cj[@]}" "$@"
 }
 
+# register_form JAR NAME ID_NUMBER PHONE PASSWORD: the registration form as a browser
+# fills it (the privacy notice agreed to, the ID number consented to); STATUS, BODY...
+# of the POST (200 with 注册申请已提交 when it was taken).
+register_form() {
+  local tok ver
+  req "$1" GET /register
+  tok=$(form_value csrf)
+  ver=$(form_value notice_version)
+  req "$1" POST /register --data-urlencode "csrf=$tok" --data-urlencode "next=/account" \
+    --data-urlencode "name=$2" --data-urlencode "id_number=$3" \
+    --data-urlencode "phone=$4" --data-urlencode "password=$5" \
+    --data-urlencode "password2=$5" --data-urlencode "agree=yes" \
+    --data-urlencode "notice_version=$ver" --data-urlencode "consent_id_number=yes"
+}
+
 # login_form JAR USER PASSWORD: the login form as a browser fills it: GET /login
 # (next=/account), then POST it with its csrf token; STATUS, LOCATION... of the POST.
 login_form() {

@@ -14,6 +14,13 @@
 #   bash tests/integration/slapd.sh stop DIR           stops the one started in DIR
 #   bash tests/integration/slapd.sh run DIR            starts it again (same port, data)
 #
+# Multi-provider replication (for tests of several hosts): with SLAPD_PEERS set to the
+# URIs of the other providers (space-separated) and SLAPD_SERVER_ID to this one's number
+# (1..4095, distinct per provider), slapd_start makes this server a provider that
+# replicates the suffix with each peer (syncprov, olcMultiProvider, refreshAndPersist as
+# the rootDN, retried every second): start each with the others' ports fixed beforehand.
+# Unset (the default), nothing of this is in the configuration.
+#
 # The database holds SLAPD_SUFFIX (dc=yihao,dc=test), administered by SLAPD_ADMIN_DN with
 # SLAPD_ADMIN_PW, and starts empty: `authctl directory init` (or the backend's create)
 # makes the base entries. root over the unix socket (SASL EXTERNAL) manages cn=config
@@ -118,6 +125,30 @@ olcLimits: {0}dn.exact="$SLAPD_SERVICE_DN" size.soft=100 size.hard=100 size.prto
 olcAccess: {0}to attrs=userPassword by dn.exact=$root manage by dn.exact=$me manage by anonymous auth by * none
 olcAccess: {1}to * by dn.exact=$root manage by dn.exact=$me manage by dn.exact="$SLAPD_SERVICE_DN" write by * none
 LDIF
+  [[ -z ${SLAPD_PEERS:-} ]] || slapd_replication "$dir"
+}
+
+# slapd_replication DIR: adds to DIR/config.ldif what makes this server one of several
+# providers (SLAPD_SERVER_ID, SLAPD_PEERS; see the top).
+slapd_replication() {
+  local dir=$1 rid=0 peer cfg
+  cfg=$(cat "$dir/config.ldif")
+  # syncprov next to back_mdb, the server id in cn=config
+  cfg=${cfg/olcModuleLoad: back_mdb/olcModuleLoad: back_mdb
+olcModuleLoad: syncprov}
+  cfg=${cfg/olcPidFile:/olcServerID: ${SLAPD_SERVER_ID:-1}
+olcPidFile:}
+  {
+    printf '%s\n' "$cfg"
+    printf 'olcDbIndex: entryCSN eq\nolcDbIndex: entryUUID eq\n'
+    for peer in $SLAPD_PEERS; do
+      rid=$((rid + 1))
+      printf 'olcSyncrepl: rid=%03d provider=%s bindmethod=simple binddn="%s" credentials=%s searchbase="%s" type=refreshAndPersist retry="1 +" timeout=3 network-timeout=2\n' \
+        "$rid" "$peer" "$SLAPD_ADMIN_DN" "$SLAPD_ADMIN_PW" "$SLAPD_SUFFIX"
+    done
+    printf 'olcMultiProvider: TRUE\n\n'
+    printf 'dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config\nobjectClass: olcOverlayConfig\nobjectClass: olcSyncProvConfig\nolcOverlay: {0}syncprov\n'
+  } >"$dir/config.ldif"
 }
 
 # slapd_service_ldif: the LDIF of the service account's entry (SLAPD_SERVICE_DN, an

@@ -383,6 +383,74 @@ test_retire_and_purge(void **state)
 	tok_ring_free(r);
 }
 
+/*
+ * Another node's public keys (tok_ring_set_peers): its tokens verify here, its keys are
+ * in the JWKS after this ring's own (tok_snap_own_jwks stays the own ones), a reload
+ * keeps them, they never sign, and setting none takes them away.
+ */
+static void
+test_peers(void **state)
+{
+	struct fix *f = *state;
+	struct tok_ring *a = NULL, *b = NULL;
+	struct tok_ring_snap *sa, *sb;
+	char err[256], dir2[96], *tok;
+	const char *peer;
+
+	snprintf(dir2, sizeof(dir2), "%s/other", f->dir);
+	assert_int_equal(mkdir(dir2, 0700), 0);
+	assert_int_equal(tok_ring_open(f->dir, &f->opts, &a, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_open(dir2, &f->opts, &b, err, sizeof(err)), 0);
+	sb = tok_ring_acquire(b);
+	tok = sign_with(sb);
+	sa = tok_ring_acquire(a);
+	assert_int_not_equal(verify_with(sa, tok), 0);
+	tok_snap_release(sa);
+
+	peer = tok_snap_own_jwks(sb);
+	assert_int_equal(tok_ring_set_peers(a, &peer, 1), 0);
+	sa = tok_ring_acquire(a);
+	assert_int_equal(verify_with(sa, tok), 0);
+	assert_int_equal(jwks_count(sa), 4);
+	assert_int_equal(jwks_count(sb), 2);
+	assert_null(strstr(tok_snap_own_jwks(sa), tok_key_kid(tok_snap_signing_key(sb,
+	    TOK_ALG_UNSET))));
+	assert_string_not_equal(tok_key_kid(tok_snap_signing_key(sa, TOK_ALG_UNSET)),
+	    tok_key_kid(tok_snap_signing_key(sb, TOK_ALG_UNSET)));
+	tok_snap_release(sa);
+	/* a reload (after a rotation here) keeps the peers */
+	assert_int_equal(tok_ring_rotate(a, TOK_ALG_UNSET, err, sizeof(err)), 0);
+	assert_int_equal(tok_ring_reload(a, err, sizeof(err)), 0);
+	sa = tok_ring_acquire(a);
+	assert_int_equal(verify_with(sa, tok), 0);
+	tok_snap_release(sa);
+	/* none: gone */
+	assert_int_equal(tok_ring_set_peers(a, NULL, 0), 0);
+	sa = tok_ring_acquire(a);
+	assert_int_not_equal(verify_with(sa, tok), 0);
+	tok_snap_release(sa);
+	free(tok);
+	tok_snap_release(sb);
+	tok_ring_free(a);
+	tok_ring_free(b);
+	/* teardown removes files only */
+	{
+		char p[512];
+		DIR *d = opendir(dir2);
+		struct dirent *e;
+
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", dir2, e->d_name);
+			unlink(p);
+		}
+		if (d != NULL)
+			closedir(d);
+		rmdir(dir2);
+	}
+}
+
 static void
 test_reload_other_instance(void **state)
 {
@@ -966,6 +1034,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rotation_publishes_next_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retire_and_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_other_instance, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_alg_and_min_age, setup, teardown),
