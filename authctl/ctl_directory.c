@@ -105,13 +105,14 @@ static json_t *
 counts_json(const struct dir_copy_counts *c, const char *from, const char *to)
 {
 	return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:I,s:I,s:I}", "from", from,
+	    "s:I,s:I,s:I,s:I}", "from", from,
 	    "to", to,
 	    "persons", (json_int_t)c->persons, "persons_added", (json_int_t)c->persons_added,
 	    "persons_already_there", (json_int_t)c->persons_there,
 	    "passwords", (json_int_t)c->passwords, "totp", (json_int_t)c->totp,
 	    "consents", (json_int_t)c->consents, "legacy_links", (json_int_t)c->legacy_links,
 	    "pins", (json_int_t)c->pins, "certificate_bindings", (json_int_t)c->cert_bindings,
+	    "upstream_links", (json_int_t)c->upstream_links,
 	    "verification_events", (json_int_t)c->loa_events,
 	    "organizations", (json_int_t)c->orgs, "organizations_added",
 	    (json_int_t)c->orgs_added, "relations", (json_int_t)c->relations,

@@ -1330,8 +1330,8 @@ int
 dir_upstream_link_add(struct dir *d, const char *upstream, const char *sub,
     const char *uid)
 {
-	if (!link_part_ok(upstream, 64) || !link_part_ok(sub, DIR_UPSTREAM_SUB_MAX) ||
-	    !dir_uid_valid(uid))
+	if (!link_part_ok(upstream, DIR_UPSTREAM_NAME_MAX) ||
+	    !link_part_ok(sub, DIR_UPSTREAM_SUB_MAX) || !dir_uid_valid(uid))
 		return YH_ERR_INVALID;
 	return d->ops->ulink_add(d->be, upstream, sub, uid, yh_now());
 }
@@ -1341,7 +1341,8 @@ dir_upstream_link_get(struct dir *d, const char *upstream, const char *sub,
     char uid[DIR_UID_LEN + 1])
 {
 	uid[0] = '\0';
-	if (!link_part_ok(upstream, 64) || !link_part_ok(sub, DIR_UPSTREAM_SUB_MAX))
+	if (!link_part_ok(upstream, DIR_UPSTREAM_NAME_MAX) ||
+	    !link_part_ok(sub, DIR_UPSTREAM_SUB_MAX))
 		return YH_ERR_INVALID;
 	return d->ops->ulink_get(d->be, upstream, sub, uid);
 }
@@ -2358,6 +2359,28 @@ copy_pins(struct dir *from, struct dir *to, const char *uid, struct dir_copy_cou
 	return r;
 }
 
+/* The person's upstream links (one already in the target stays as it is). */
+static int
+copy_upstream_links(struct dir *from, struct dir *to, const char *uid,
+    struct dir_copy_counts *c)
+{
+	struct dir_upstream_link *k = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = from->ops->ulink_list(from->be, uid, &k, &n)) != 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if ((r = to->ops->ulink_add(to->be, k[i].upstream, k[i].sub, uid,
+		    k[i].created)) == 0)
+			c->upstream_links++;
+		else if (r == YH_ERR_EXISTS)
+			r = 0;
+	}
+	free(k);
+	return r;
+}
+
 /* The certificates bound to the person (a binding already in the target stays). */
 static int
 copy_cert_bindings(struct dir *from, struct dir *to, const char *uid,
@@ -2454,6 +2477,8 @@ copy_person_records(struct dir *from, struct dir *to, const char *uid,
 	dir_legacy_list_free(lg, nlg);
 	if (r == 0)
 		r = copy_pins(from, to, uid, c);
+	if (r == 0)
+		r = copy_upstream_links(from, to, uid, c);
 	if (r == 0)
 		r = copy_cert_bindings(from, to, uid, c);
 	if (r == 0)

@@ -240,6 +240,7 @@ struct dir_copy_counts {
 	uint64_t persons_there;   /* already in the target (a copy done before) */
 	uint64_t passwords, totp, consents, legacy_links, pins;   /* records written */
 	uint64_t cert_bindings;   /* certificates bound to persons, written */
+	uint64_t upstream_links;  /* upstream identity providers' subjects, written */
 	uint64_t loa_events;      /* verification history entries written */
 	uint64_t orgs, orgs_added, orgs_there;   /* organizations read, added, found */
 	uint64_t relations, org_changes;   /* their relations and history entries written */
@@ -250,7 +251,8 @@ struct dir_copy_counts {
  * Copies the directory from into to (another backend, opened with the same vault):
  * each person as stored (sealed ID number and phone, blind indexes, status, assurance
  * level, origin) with their privacy consents, password hash, TOTP enrolment, consents,
- * legacy links, subject pins, certificate bindings and verification history (written when the target has
+ * legacy links, subject pins, upstream links, certificate bindings and verification
+ * history (written when the target has
  * none for the person, as events not applied there); then each organization as stored
  * with its history and relations (ids and revocations kept) and the console permissions
  * of its staff. Idempotent: a person or organization already in the target (same uid)
@@ -693,6 +695,15 @@ int dir_upstream_link_add(struct dir *d, const char *upstream, const char *sub,
     const char *uid) YH_WUR;
 int dir_upstream_link_get(struct dir *d, const char *upstream, const char *sub,
     char uid[DIR_UID_LEN + 1]) YH_WUR;
+
+/* One link of a person, as a backend lists them for directory copy. */
+#define DIR_UPSTREAM_NAME_MAX 64
+#define DIR_UPSTREAM_LINKS_MAX 256  /* links one person may hold (one per upstream) */
+struct dir_upstream_link {
+	char upstream[DIR_UPSTREAM_NAME_MAX + 1];
+	char sub[DIR_UPSTREAM_SUB_MAX + 1];
+	int64_t created;
+};
 
 /*
  * Certificates bound to a person (docs/certificates.md): the first certificate login

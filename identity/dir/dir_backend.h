@@ -224,6 +224,10 @@ struct dir_ops {
 	    int64_t now);
 	int (*ulink_get)(void *be, const char *upstream, const char *sub,
 	    char uid[DIR_UID_LEN + 1]);
+	/* uid's upstream links (for dir_copy), a malloc'd array; YH_ERR_LIMIT when the
+	 * person holds more than DIR_UPSTREAM_LINKS_MAX. */
+	int (*ulink_list)(void *be, const char *uid, struct dir_upstream_link **out,
+	    size_t *n);
 	/* Certificates bound to a person (dir_cert_*): bind: YH_ERR_EXISTS when the id is
 	 * bound, YH_ERR_NOT_FOUND without the person; list: at most DIR_CERT_BINDINGS_MAX,
 	 * oldest first; unbind: YH_ERR_NOT_FOUND when uid holds no such id. */

@@ -2383,6 +2383,68 @@ ldap_ulink_get(void *be, const char *upstream, const char *sub, char uid[DIR_UID
 	    DIR_UID_LEN + 1);
 }
 
+/* The link of the entry e into k: its key LEN:UPSTREAM SUBJECT split again. */
+static int
+ulink_of_entry(LDAP *ld, LDAPMessage *e, struct dir_upstream_link *k)
+{
+	char key[DIR_UPSTREAM_NAME_MAX + DIR_UPSTREAM_SUB_MAX + 8];
+	uint64_t len;
+	char *colon;
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	if ((r = get_fixed(ld, e, "yhKey", key, sizeof(key))) != 0)
+		return r;
+	if ((colon = strchr(key, ':')) == NULL)
+		return YH_ERR_DB;
+	*colon = '\0';
+	if (yh_parse_u64(key, 1, DIR_UPSTREAM_NAME_MAX, &len) != 0 ||
+	    strlen(colon + 1) <= len || strlen(colon + 1) - len > DIR_UPSTREAM_SUB_MAX)
+		return YH_ERR_DB;
+	memcpy(k->upstream, colon + 1, (size_t)len);
+	k->upstream[len] = '\0';
+	snprintf(k->sub, sizeof(k->sub), "%s", colon + 1 + len);
+	k->created = get_int(ld, e, "yhCreated");
+	return 0;
+}
+
+static int
+ldap_ulink_list(void *be, const char *uid, struct dir_upstream_link **out, size_t *n)
+{
+	struct ldb *l = be;
+	const char *attrs[] = { "yhKey", "yhCreated", NULL };
+	struct dir_upstream_link *a = NULL;
+	char filter[256];
+	struct lconn *c = NULL;
+	LDAPMessage *res = NULL, *e;
+	LDAP *ld;
+	size_t k = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhUpstreamLink)(yhOwner=%s))",
+	    uid, NULL)) != 0 || (r = ld_search(l, "upstream", LDAP_SCOPE_ONELEVEL, filter,
+	    attrs, 0, &ld, &c, &res)) != 0)
+		return r;
+	if (ldap_count_entries(ld, res) > DIR_UPSTREAM_LINKS_MAX)
+		r = YH_ERR_LIMIT;
+	else if ((a = calloc(DIR_UPSTREAM_LINKS_MAX, sizeof(*a))) == NULL)
+		r = YH_ERR_ALLOC;
+	for (e = r == 0 ? ldap_first_entry(ld, res) : NULL; r == 0 && e != NULL;
+	    e = ldap_next_entry(ld, e))
+		if ((r = ulink_of_entry(ld, e, &a[k])) == 0)
+			k++;
+	ld_search_end(l, c, res);
+	if (r != 0 || k == 0) {
+		free(a);
+		return r;
+	}
+	*out = a;
+	*n = k;
+	return 0;
+}
+
 /* ---- certificate bindings (yhKey=ID under ou=certs) ---- */
 
 static int
@@ -5148,6 +5210,7 @@ const struct dir_ops dir_ldap_ops = {
 	.ulink_add = ldap_ulink_add,
 	.cert_bind = ldap_cert_bind,
 	.cert_list = ldap_cert_list,
+	.ulink_list = ldap_ulink_list,
 	.cert_unbind = ldap_cert_unbind,
 	.ulink_get = ldap_ulink_get,
 	.bulk = ldap_bulk,

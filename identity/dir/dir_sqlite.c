@@ -88,7 +88,7 @@ enum sq_stmt {
 	ST_CASE_DECIDE, ST_CASE_UNLINK, ST_CASE_UNCRED, ST_CASE_REOPEN, ST_CASE_USED_FIND,
 	ST_CASE_USED_SET, ST_LCRED_ADD, ST_LCRED_LIST, ST_MANDATE_IMPORT,
 	ST_CONSOLE_SET, ST_CONSOLE_DEL, ST_CONSOLE_GET,
-	ST_ULINK_ADD, ST_ULINK_GET, ST_CERT_BIND, ST_CERT_LIST, ST_CERT_UNBIND,
+	ST_ULINK_ADD, ST_ULINK_GET, ST_ULINK_LIST, ST_CERT_BIND, ST_CERT_LIST, ST_CERT_UNBIND,
 	ST_COUNT
 };
 
@@ -243,6 +243,8 @@ static const char *const sq_sql[ST_COUNT] = {
 	[ST_ULINK_ADD] = "INSERT INTO upstream_link (upstream, sub, uid, created)"
 	    " VALUES (?1, ?2, ?3, ?4)",
 	[ST_ULINK_GET] = "SELECT uid FROM upstream_link WHERE upstream = ?1 AND sub = ?2",
+	[ST_ULINK_LIST] = "SELECT upstream, sub, created FROM upstream_link WHERE uid = ?1"
+	    " ORDER BY created, upstream, sub",
 	[ST_CERT_BIND] = "INSERT INTO cert_binding (id, uid, issuer, serial, key_sha256, created)"
 	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM person WHERE uid = ?2)",
 	[ST_CERT_LIST] = "SELECT id, uid, issuer, serial, key_sha256, created FROM cert_binding"
@@ -2555,6 +2557,49 @@ sq_ulink_get(void *be, const char *upstream, const char *sub, char uid[DIR_UID_L
 	return e;
 }
 
+static int
+read_ulink_v(sqlite3_stmt *st, void *p)
+{
+	struct dir_upstream_link *k = p;
+	int e;
+
+	memset(k, 0, sizeof(*k));
+	if ((e = col_fixed(st, 0, k->upstream, sizeof(k->upstream))) != 0 ||
+	    (e = col_fixed(st, 1, k->sub, sizeof(k->sub))) != 0)
+		return e;
+	k->created = sqlite3_column_int64(st, 2);
+	return 0;
+}
+
+static void clear_fixed_v(void *p) { (void)p; }
+
+static int
+sq_ulink_list(void *be, const char *uid, struct dir_upstream_link **out, size_t *n)
+{
+	struct sq *s = be;
+	sqlite3_stmt *st;
+	void *arr = NULL;
+	int e = YH_ERR_DB;
+
+	*n = 0;
+	LOCK(s);
+	if ((st = sq_get(s, ST_ULINK_LIST)) != NULL) {
+		bind_text(st, 1, uid);
+		e = collect(s, st, sizeof(struct dir_upstream_link), DIR_UPSTREAM_LINKS_MAX + 1,
+		    read_ulink_v, clear_fixed_v, &arr, n);
+	}
+	sq_done(st);
+	UNLOCK(s);
+	if (e == 0 && *n > DIR_UPSTREAM_LINKS_MAX) {
+		free(arr);
+		arr = NULL;
+		*n = 0;
+		e = YH_ERR_LIMIT;
+	}
+	*out = arr;
+	return e;
+}
+
 /* ---- certificate bindings ---- */
 
 static int
@@ -2595,7 +2640,6 @@ read_cert_v(sqlite3_stmt *st, void *p)
 	return 0;
 }
 
-static void clear_cert_v(void *p) { (void)p; }
 
 static int
 sq_cert_list(void *be, const char *uid, struct dir_cert_binding **out, size_t *n)
@@ -2610,7 +2654,7 @@ sq_cert_list(void *be, const char *uid, struct dir_cert_binding **out, size_t *n
 	if ((st = sq_get(s, ST_CERT_LIST)) != NULL) {
 		bind_text(st, 1, uid);
 		e = collect(s, st, sizeof(struct dir_cert_binding), DIR_CERT_BINDINGS_MAX,
-		    read_cert_v, clear_cert_v, &arr, n);
+		    read_cert_v, clear_fixed_v, &arr, n);
 	}
 	sq_done(st);
 	UNLOCK(s);
@@ -3749,4 +3793,5 @@ const struct dir_ops dir_sqlite_ops = {
 	.cert_list = sq_cert_list,
 	.cert_unbind = sq_cert_unbind,
 	.ulink_get = sq_ulink_get,
+	.ulink_list = sq_ulink_list,
 };

@@ -3796,8 +3796,10 @@ test_copy(void **state)
 	struct dir_org_change *h1 = NULL, *h2 = NULL;
 	struct dir_mandate *m1 = NULL, *m2 = NULL;
 	struct dir_loa *l1 = NULL, *l2 = NULL;
-	size_t nh1 = 0, nh2 = 0, nm1 = 0, nm2 = 0, nl1 = 0, nl2 = 0;
+	struct dir_cert_binding cb, *cl = NULL;
+	size_t nh1 = 0, nh2 = 0, nm1 = 0, nm2 = 0, nl1 = 0, nl2 = 0, ncl = 0;
 	unsigned perms = 0;
+	char ub[DIR_UID_LEN + 1];
 	char a[DIR_UID_LEN + 1], id[19], path[160], err[512], sub[DIR_SUB_MAX + 1], *sc = NULL;
 	char b[DIR_UID_LEN + 1], idb[19], uscc[19], gov[DIR_UID_LEN + 1],
 	    agent[DIR_UID_LEN + 1], staff[DIR_UID_LEN + 1];
@@ -3838,6 +3840,10 @@ test_copy(void **state)
 	lg.legacy_id = (char *)"L-85";
 	lg.status = DIR_STATUS_ACTIVE;
 	assert_int_equal(dir_legacy_add(f->d, &lg), 0);
+	assert_int_equal(dir_upstream_link_add(f->d, "province", "p-sub:85", a), 0);
+	assert_int_equal(dir_upstream_link_add(f->d, "city", "c/85", a), 0);
+	cert_binding_make(&cb, a, 'c', 'd');
+	assert_int_equal(dir_cert_bind(f->d, &cb), 0);
 
 	memset(&c2, 0, sizeof(c2));
 	assert_int_equal(ident_cfg_init(&c2, &cerr), 0);
@@ -3858,6 +3864,8 @@ test_copy(void **state)
 	assert_int_equal(c.consents, 1);
 	assert_int_equal(c.legacy_links, 1);
 	assert_int_equal(c.pins, 1);
+	assert_int_equal(c.upstream_links, 2);
+	assert_int_equal(c.cert_bindings, 1);
 	assert_int_equal(c.target_persons, 2);
 	assert_int_equal(c.orgs, 1);
 	assert_int_equal(c.orgs_added, 1);
@@ -3924,6 +3932,16 @@ test_copy(void **state)
 	assert_int_equal(dir_legacy_get(d2, "shebao", "L-85", &lg), 0);
 	assert_string_equal(lg.owner_uid, a);
 	dir_legacy_clear(&lg);
+	assert_int_equal(dir_upstream_link_get(d2, "province", "p-sub:85", ub), 0);
+	assert_string_equal(ub, a);
+	assert_int_equal(dir_upstream_link_get(d2, "city", "c/85", ub), 0);
+	assert_string_equal(ub, a);
+	assert_int_equal(dir_cert_list(d2, a, &cl, &ncl), 0);
+	assert_int_equal(ncl, 1);
+	assert_string_equal(cl[0].id, cb.id);
+	assert_string_equal(cl[0].issuer, cb.issuer);
+	assert_string_equal(cl[0].key_sha256, cb.key_sha256);
+	free(cl);
 	/* again: nothing new */
 	if (dir_copy(f->d, d2, &c, err, sizeof(err)) != 0)
 		fail_msg("dir_copy again: %s", err);
@@ -3933,6 +3951,8 @@ test_copy(void **state)
 	assert_int_equal(c.orgs_added, 0);
 	assert_int_equal(c.orgs_there, 1);
 	assert_int_equal(c.loa_events, 0);
+	assert_int_equal(c.upstream_links, 0);
+	assert_int_equal(c.cert_bindings, 0);
 	assert_int_equal(dir_person_loa_history(d2, a, &l2, &nl2), 0);
 	assert_int_equal(nl2, nl1);
 	dir_loa_list_free(l2, nl2);
