@@ -563,9 +563,12 @@ user_sessions(struct sess_store *s, const char *uid, struct sess_info **out, siz
 
 		if (r == 0 && strcmp(v[cnt].uid, uid) == 0) {
 			cnt++;
+		} else if (r == 0) {
+			/* another user's session: Redis's user index shares a shard and a short
+			 * tag between users, and the entry is that user's */
 		} else if (r == YH_ERR_EXPIRED) {
 			(void)claim_expired(s, keys[i], now);
-		} else if (r == YH_ERR_NOT_FOUND || r == 0) {
+		} else if (r == YH_ERR_NOT_FOUND) {
 			s->ops->s_user_unlink(s, uid, keys[i]);
 		} else {
 			rc = r;
