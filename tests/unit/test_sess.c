@@ -2011,6 +2011,52 @@ test_uidx_sweep(void **state)
 	free(v);
 }
 
+/* Sessions indexed by an older version (a hash per user, P v:<uid>) stay on their
+ * user's list after an upgrade, move to the shared index when their id rotates, and
+ * end when the user is logged out everywhere. */
+static void
+test_uidx_older_layout(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b, got, *v = NULL, *ended = NULL;
+	struct sess_auth up = { .uid = "u-old", .loa = 3, .amr = AMR_OTP, .namr = 2 };
+	char ta[SESS_TOKEN_SIZE], tb[SESS_TOKEN_SIZE], ta2[SESS_TOKEN_SIZE], shard[5], tag[12];
+	unsigned char ka[32], kb[32], ka2[32];
+	size_t n = 0;
+
+	redis_only(state);
+	login(f->s, "u-old", ta, &a);
+	login(f->s, "u-old", tb, &b);
+	ui_place("u-old", shard, tag);
+	assert_int_equal(yh_hex_decode(a.key, 64, ka, 32), 0);
+	assert_int_equal(yh_hex_decode(b.key, 64, kb, 32), 0);
+	/* both as the older version indexed them */
+	for (int i = 0; i < 2; i++) {
+		const unsigned char *k = i == 0 ? ka : kb;
+
+		assert_int_equal(rcall_int("HDEL %sui:%s %b", f->prefix, shard, k, (size_t)32), 1);
+		rcall("HSET %sv:u-old %b %s", f->prefix, k, (size_t)32, "");
+	}
+	rcall("PEXPIRE %sv:u-old 3600000", f->prefix);
+	assert_int_equal(sess_list_user(f->s, "u-old", &v, &n), 0);
+	assert_int_equal(n, 2);
+	free(v);
+	/* a step-up rotates a's id: the new key is in the shared index, the old one nowhere */
+	assert_int_equal(sess_reauth(f->s, ta, &up, ta2, &got), 0);
+	assert_int_equal(yh_hex_decode(got.key, 64, ka2, 32), 0);
+	assert_int_equal(rcall_int("HEXISTS %sui:%s %b", f->prefix, shard, ka2, (size_t)32), 1);
+	assert_int_equal(rcall_int("HEXISTS %sv:u-old %b", f->prefix, ka, (size_t)32), 0);
+	assert_int_equal(sess_list_user(f->s, "u-old", &v, &n), 0);
+	assert_int_equal(n, 2);
+	free(v);
+	assert_int_equal(sess_end_user(f->s, "u-old", SESS_END_ADMIN, &ended, &n), 0);
+	assert_int_equal(n, 2);
+	free(ended);
+	assert_int_equal(sess_get(f->s, tb, 0, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(rcall_int("EXISTS %sv:u-old", f->prefix), 0);
+	assert_int_equal(rcall_int("HLEN %sui:%s", f->prefix, shard), 0);
+}
+
 /* Users share the index's shards and, rarely, a tag too: listing one user's sessions
  * skips another's record without touching its entry. */
 static void
@@ -2206,7 +2252,7 @@ main(void)
 		BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_pubsub), BOTH(test_fault), BOTH(test_metrics),
 		BOTH(test_uidx_concurrent_writers), BOTH(test_uidx_sweep),
-		BOTH(test_uidx_shared_tag),
+		BOTH(test_uidx_shared_tag), BOTH(test_uidx_older_layout),
 	};
 #undef SETUP
 	failed += cmocka_run_group_tests_name("sess_memory", mem_tests, NULL, NULL);
