@@ -76,7 +76,7 @@
 #define KEY32 32
 #define XSHARDS 1024
 #define UISHARDS 16384           /* user index shards (a power of two) */
-#define UISCAN 128               /* user index shards the sweep scans per round */
+#define UISCAN 32                /* user index shards the sweep scans per round */
 #define MSG_MAX 2048
 #define SESS_FIELDS_MAX (11 + SESS_CLIENTS_MAX + SESS_CAS_MAX)
 
