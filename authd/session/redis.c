@@ -7,7 +7,14 @@
  *                 PEXPIREAT = expiry + grace, so the sweep can still end it with an event
  *   P x:<shard>   sorted sets: session key32 -> expiry (ms), read by the sweep; 1024 of
  *                 them (three hex digits from the key), each small enough to stay compact
- *   P v:<uid>     hash: the user's session key32s (values empty)
+ *   P ui:<shard>  hashes: the user index, session key32 -> its user's tag; 16384 of them
+ *                 (four hex digits), the shard and the tag (23 bits, an integer so
+ *                 Redis packs it small) both from the SHA-256 of the uid, so each
+ *                 stays compact up to about 1.3 million sessions. No TTL: an entry
+ *                 leaves with its session (sess_end, the sweep) or, when Redis
+ *                 expired the record first, by the sweep's scan (index_clean.lua)
+ *   P v:<uid>     hash: an older version's index of the user's session key32s, read
+ *                 and unlinked until it expires by itself (TTL)
  *   P c:<key>     hash: p (payload), u (used), i (what was issued)       TTL = code lifetime
  *   P w:<key>     string: a flow's payload (compare-and-swap in flow_swap.lua) TTL = flow's
  *   P rt:<key>    string: family id                                      TTL = family's
@@ -68,6 +75,8 @@
 #define KEYBUF 320
 #define KEY32 32
 #define XSHARDS 1024
+#define UISHARDS 16384           /* user index shards (a power of two) */
+#define UISCAN 32                /* user index shards the sweep scans per round */
 #define MSG_MAX 2048
 #define SESS_FIELDS_MAX (11 + SESS_CLIENTS_MAX + SESS_CAS_MAX)
 
@@ -92,6 +101,7 @@ struct rds {
 	bool sub_tried;                /* the first subscription attempt finished */
 	char chan[64];
 	atomic_uint sweep_shard;       /* where the next expiry scan starts */
+	atomic_uint clean_shard;       /* where the next user index scan starts */
 	/* Sentinel */
 	struct net_hostport sent[NET_HOSTPORT_LIST_MAX];
 	size_t nsent;
@@ -135,6 +145,7 @@ struct rargs {
 	int nnums;
 	unsigned char k32[2][KEY32];   /* session keys as stored */
 	int nk32;
+	char tag[12];                  /* the user's tag in the user index */
 	struct sess_rec_text rec;
 };
 
@@ -205,6 +216,27 @@ arg_sess_keys(struct sess_store *s, struct rargs *a, const unsigned char *k)
 	snprintf(shard, sizeof(shard), "%03x", ((unsigned)k[0] << 8 | k[1]) % XSHARDS);
 	arg_key_bin(s, a, "s:", k, KEY32);
 	arg_key(s, a, "x:", shard);
+}
+
+/* Adds the key P ui:<uid's shard>, and P v:<uid> (an older version's index) when
+ * legacy is set, and keeps the uid's tag in a->tag (the shard and the tag: the
+ * SHA-256 of uid, bytes 0-1 and 2-4). */
+static int
+arg_user_keys(struct sess_store *s, struct rargs *a, const char *uid, bool legacy)
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+	char shard[5];
+
+	if (EVP_Digest(uid, strlen(uid), md, &n, EVP_sha256(), NULL) != 1 || n != 32)
+		return YH_ERR_INTERNAL;
+	snprintf(shard, sizeof(shard), "%04x", ((unsigned)md[0] << 8 | md[1]) % UISHARDS);
+	snprintf(a->tag, sizeof(a->tag), "%u",
+	    ((unsigned)md[2] << 16 | (unsigned)md[3] << 8 | md[4]) & 0x7fffffu);
+	arg_key(s, a, "ui:", shard);
+	if (legacy)
+		arg_key(s, a, "v:", uid);
+	return 0;
 }
 
 /* Adds rec's field, value pairs (sess_rec_fields). */
@@ -592,14 +624,6 @@ grace_ms(struct sess_store *s)
 	return s->cfg.redis_grace_s * 1000;
 }
 
-/* How long a user index lives: past any of its sessions, those created before the
- * absolute timeout was shortened included. */
-static int64_t
-uidx_ttl(struct sess_store *s)
-{
-	return atomic_load(&s->absolute_max_s) * 1000 + grace_ms(s);
-}
-
 static int
 rd_s_put(struct sess_store *s, const struct sess_info *rec)
 {
@@ -612,11 +636,12 @@ rd_s_put(struct sess_store *s, const struct sess_info *rec)
 	if ((k = key32(&a, rec->key)) == NULL)
 		return YH_ERR_INVALID;
 	arg_sess_keys(s, &a, k);
-	arg_key(s, &a, "v:", rec->uid);
+	if ((rc = arg_user_keys(s, &a, rec->uid, false)) != 0)
+		return rc;
 	arg_i(&a, rec->expires_ms);
 	arg_i(&a, rec->expires_ms + grace_ms(s));
 	arg(&a, (const char *)k, KEY32);
-	arg_i(&a, uidx_ttl(s));
+	arg_s(&a, a.tag);
 	arg_rec(&a, rec, true);
 	if ((rc = reval(s, SESS_LUA_SESSION_PUT, 3, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 : YH_ERR_EXISTS;
@@ -758,14 +783,15 @@ rd_s_rotate(struct sess_store *s, const char *old_key, const struct sess_info *r
 		a.v[5] = v;
 		a.l[5] = l;
 	}
-	arg_key(s, &a, "v:", rec->uid);
+	if ((rc = arg_user_keys(s, &a, rec->uid, true)) != 0)
+		return rc;
 	arg(&a, (const char *)ok, KEY32);
 	arg(&a, (const char *)nk, KEY32);
 	arg_i(&a, rec->expires_ms + grace_ms(s));
 	arg_i(&a, rec->expires_ms);
-	arg_i(&a, uidx_ttl(s));
+	arg_s(&a, a.tag);
 	arg_rec(&a, rec, false);
-	if ((rc = reval(s, SESS_LUA_SESSION_ROTATE, 5, &a, &r)) == 0)
+	if ((rc = reval(s, SESS_LUA_SESSION_ROTATE, 6, &a, &r)) == 0)
 		rc = !is_int(r) ? YH_ERR_INTERNAL : r->integer == 1 ? 0 :
 		    r->integer == 0 ? YH_ERR_NOT_FOUND : YH_ERR_EXISTS;
 	freeReplyObject(r);
@@ -885,10 +911,11 @@ rd_s_user_keys(struct sess_store *s, const char *uid, char (*keys)[SESS_KEY_SIZE
 	int rc;
 
 	*n = 0;
-	memset(&a, 0, sizeof(a));
-	arg_s(&a, "HKEYS");
-	arg_key(s, &a, "v:", uid);
-	if ((rc = rcmd(s, &a, &r)) != 0)
+	eval_init(&a);
+	if ((rc = arg_user_keys(s, &a, uid, true)) != 0)
+		return rc;
+	arg_s(&a, a.tag);
+	if ((rc = reval(s, SESS_LUA_SESSION_USER_KEYS, 2, &a, &r)) != 0)
 		return rc;
 	if (r->type == REDIS_REPLY_ARRAY)
 		keys_of(r, 0, keys, max, n);
@@ -913,16 +940,16 @@ static void
 rd_s_user_unlink(struct sess_store *s, const char *uid, const char *key)
 {
 	struct rargs a;
-
+	redisReply *r = NULL;
 	const unsigned char *k;
 
-	memset(&a, 0, sizeof(a));
-	if ((k = key32(&a, key)) == NULL)
+	eval_init(&a);
+	if ((k = key32(&a, key)) == NULL || arg_user_keys(s, &a, uid, true) != 0)
 		return;
-	arg_s(&a, "HDEL");
-	arg_key(s, &a, "v:", uid);
 	arg(&a, (const char *)k, KEY32);
-	(void)rd_simple(s, &a);
+	if (reval(s, SESS_LUA_SESSION_USER_UNLINK, 2, &a, &r) != 0)
+		yh_debug("redis: a user index entry stays (the sweep's scan drops it)");
+	freeReplyObject(r);
 }
 
 static int
@@ -953,6 +980,36 @@ rd_s_expired_keys(struct sess_store *s, int64_t now, char (*keys)[SESS_KEY_SIZE]
 	}
 	freeReplyObject(r);
 	return rc;
+}
+
+/* Part of each sweep: scans the next UISCAN shards of the user index for entries whose
+ * session record is gone (index_clean.lua), so no entry outlives its session for long
+ * (a full pass takes UISHARDS / UISCAN sweeps). */
+static void
+rd_purge(struct sess_store *s, int64_t now)
+{
+	struct rds *rd = s->be;
+	struct rargs a;
+	redisReply *r = NULL;
+	char ui[KEYBUF], sk[KEYBUF];
+
+	(void)now;
+	eval_init(&a);
+	snprintf(ui, sizeof(ui), "%sui:", s->prefix);
+	snprintf(sk, sizeof(sk), "%ss:", s->prefix);
+	arg_s(&a, ui);
+	arg_s(&a, sk);
+	arg_i(&a, UISHARDS);
+	arg_i(&a, atomic_load(&rd->clean_shard) % UISHARDS);
+	arg_i(&a, UISCAN);
+	if (reval(s, SESS_LUA_SESSION_INDEX_CLEAN, 0, &a, &r) == 0 && is_arr(r, 2, 2) &&
+	    is_int(r->element[0]) && is_int(r->element[1])) {
+		atomic_store(&rd->clean_shard, (unsigned)(r->element[0]->integer % UISHARDS));
+		if (r->element[1]->integer > 0)
+			yh_debug("redis: %lld user index entries of vanished sessions dropped",
+			    r->element[1]->integer);
+	}
+	freeReplyObject(r);
 }
 
 /* ---- codes ---------------------------------------------------------------------------- */
@@ -1778,7 +1835,7 @@ const struct sess_ops sess_redis_ops = {
 	.s_user_keys = rd_s_user_keys,
 	.s_user_unlink = rd_s_user_unlink,
 	.s_expired_keys = rd_s_expired_keys,
-	.purge = NULL,
+	.purge = rd_purge,
 	.code_put = rd_code_put,
 	.code_take = rd_code_take,
 	.flow_put = rd_flow_put,

@@ -360,7 +360,6 @@ sess_open(const struct sess_config *c, struct sess_store **out)
 	s->cfg = *c;
 	atomic_init(&s->idle_s, c->idle_timeout_s);
 	atomic_init(&s->absolute_s, c->absolute_timeout_s);
-	atomic_init(&s->absolute_max_s, c->absolute_timeout_s);
 	pthread_mutex_init(&s->stop_lock, NULL);
 	pthread_cond_init(&s->stop_cond, NULL);
 	s->ops = sess_backend_ops(c->backend);
@@ -428,17 +427,11 @@ sess_close(struct sess_store *s)
 int
 sess_set_timeouts(struct sess_store *s, int64_t idle_s, int64_t absolute_s)
 {
-	int64_t max;
-
 	if (!opt_int_ok("session.idle_timeout", idle_s) ||
 	    !opt_int_ok("session.absolute_timeout", absolute_s))
 		return YH_ERR_INVALID;
 	atomic_store(&s->idle_s, idle_s);
 	atomic_store(&s->absolute_s, absolute_s);
-	max = atomic_load(&s->absolute_max_s);
-	while (absolute_s > max && !atomic_compare_exchange_weak(&s->absolute_max_s, &max,
-	    absolute_s))
-		;
 	return 0;
 }
 
@@ -563,9 +556,12 @@ user_sessions(struct sess_store *s, const char *uid, struct sess_info **out, siz
 
 		if (r == 0 && strcmp(v[cnt].uid, uid) == 0) {
 			cnt++;
+		} else if (r == 0) {
+			/* another user's session: Redis's user index shares a shard and a short
+			 * tag between users, and the entry is that user's */
 		} else if (r == YH_ERR_EXPIRED) {
 			(void)claim_expired(s, keys[i], now);
-		} else if (r == YH_ERR_NOT_FOUND || r == 0) {
+		} else if (r == YH_ERR_NOT_FOUND) {
 			s->ops->s_user_unlink(s, uid, keys[i]);
 		} else {
 			rc = r;

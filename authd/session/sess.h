@@ -791,8 +791,6 @@ struct sess_store {
 	                                * force are these: */
 	_Atomic int64_t idle_s;        /* of new sessions (sess_set_timeouts) */
 	_Atomic int64_t absolute_s;
-	_Atomic int64_t absolute_max_s; /* the longest absolute timeout since open: a user's
-	                                * session index lives past every session in it */
 	char *host, *password, *prefix, *sentinels, *master;
 	const struct sess_ops *ops;
 	void *be;                      /* the backend's state */

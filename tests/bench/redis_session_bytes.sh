@@ -5,14 +5,17 @@
 # (tests/bench/redis_session_fill: sess_create and one sess_add_client each, with 4 and
 # then 1 session per user) and prints
 #   - used_memory after minus before (INFO memory), per session: what Redis really holds;
-#   - per key kind (the letters after the prefix: s session, x/z expiry index, v/u user
-#     index), the number of keys, their encoding (OBJECT ENCODING of one) and the sum
-#     of MEMORY USAGE over every key of the kind, per session.
-# Give two builds (an older one first) to see before and after side by side.
+#   - per key kind (the letters after the prefix: s session, x/z expiry index, ui/v/u
+#     user index), the number of keys, their encoding (OBJECT ENCODING of one) and the
+#     sum of MEMORY USAGE over every key of the kind, per session.
+# Give two builds (an older one first) to see before and after side by side: each later
+# build's total is also printed as a ratio of the first one's, measured in the same run.
 #
 # Usage: tests/bench/redis_session_bytes.sh [BUILD_DIR...]
 # Environment: BENCH_SESSIONS [100000], BENCH_PER_USER ["4 1"] (sessions per user, one
-# run each)
+# run each), BENCH_BASELINE (a git revision of this repository, e.g. main: built first
+# in a temporary folder, with git archive and meson, and measured as the first build),
+# BENCH_REDIS_ARGS (more redis-server options, e.g. "--zset-max-listpack-entries 1024")
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,6 +30,7 @@ for tool in redis-server redis-cli python3; do
 done
 
 TMP=$(mktemp -d /tmp/redis-bytes.XXXXXX)
+BASE_DIR= BASE_REV=
 RPID=
 cleanup() {
 	[[ -n $RPID ]] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
@@ -61,12 +65,27 @@ end
 return out
 LUA
 
+declare -A TOTAL   # "PER BUILD" -> used_memory growth per session
+
+# Builds BENCH_BASELINE's fill tool in $TMP/base (the revision's own sources).
+build_baseline() {
+	BASE_REV=$(git -C "$SRC" rev-parse --short "$BENCH_BASELINE^{commit}") ||
+		die "no revision $BENCH_BASELINE"
+	mkdir "$TMP/base"
+	git -C "$SRC" archive "$BASE_REV" | tar -x -C "$TMP/base"
+	echo "== building $BENCH_BASELINE ($BASE_REV) in $TMP/base for the baseline"
+	meson setup "$TMP/base/build" "$TMP/base" >"$TMP/base.log" 2>&1 &&
+		ninja -C "$TMP/base/build" tests/bench/redis_session_fill >>"$TMP/base.log" 2>&1 ||
+		{ tail -20 "$TMP/base.log" >&2; die "the baseline does not build"; }
+	BASE_DIR=$TMP/base/build
+}
+
 measure() {  # measure BUILD PER_USER
-	local build=$1 PER=$2 prog=$1/tests/bench/redis_session_fill port before after
+	local build=$1 PER=$2 prog=$1/tests/bench/redis_session_fill port before after rev
 	[[ -x $prog ]] || die "$prog not built"
 	port=$(free_port)
 	redis-server --save "" --appendonly no --bind 127.0.0.1 --port "$port" \
-		--daemonize no --dir "$TMP" >"$TMP/redis.log" 2>&1 &
+		--daemonize no --dir "$TMP" ${BENCH_REDIS_ARGS:-} >"$TMP/redis.log" 2>&1 &
 	RPID=$!
 	for _ in $(seq 1 100); do
 		[[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]] && break
@@ -75,20 +94,33 @@ measure() {  # measure BUILD PER_USER
 	before=$(redis-cli -p "$port" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
 	"$prog" "$port" "$PREFIX" "$COUNT" "$PER" >/dev/null || die "$prog failed"
 	after=$(redis-cli -p "$port" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
-	echo "== $build ($(git -C "$build/.." log -1 --format=%h 2>/dev/null || echo '?')):" \
-		"$COUNT sessions, $PER per user"
+	if [[ $build == "$BASE_DIR" ]]; then
+		rev="$BENCH_BASELINE $BASE_REV"
+	else
+		rev=$(git -C "$build/.." log -1 --format=%h 2>/dev/null || echo '?')
+	fi
+	echo "== $build ($rev): $COUNT sessions, $PER per user"
 	printf '  %-6s %8s  %-10s %s\n' kind keys encoding "MEMORY USAGE bytes/session"
 	redis-cli -p "$port" eval "$KINDS_LUA" 0 "$PREFIX" | while read -r kind n enc sum; do
 		printf '  %-6s %8d  %-10s %d\n' "$kind:" "$n" "$enc" $((sum / COUNT))
 	done
-	echo "  total (INFO used_memory delta / sessions): $(((after - before) / COUNT)) bytes/session"
+	TOTAL["$PER $build"]=$(((after - before) / COUNT))
+	echo "  total (INFO used_memory delta / sessions): ${TOTAL["$PER $build"]} bytes/session"
 	kill "$RPID"
 	wait "$RPID" 2>/dev/null || true
 	RPID=
 }
 
+if [[ -n ${BENCH_BASELINE:-} ]]; then
+	build_baseline
+	set -- "$BASE_DIR" "$@"
+fi
 for per in $PERS; do
 	for b in "$@"; do
 		measure "$b" "$per"
+	done
+	for b in "${@:2}"; do
+		echo "== $per per user: $b against $1: ${TOTAL["$per $b"]} / ${TOTAL["$per $1"]}" \
+			"bytes/session = $(python3 -c "print('%.3f' % (${TOTAL["$per $b"]} / ${TOTAL["$per $1"]}))")"
 	done
 done

@@ -181,7 +181,8 @@ login_form jar2 "$ID" "$PW"
   fail "login after the failover: $STATUS '$LOCATION'"
 req jar2 GET /account
 [[ $STATUS == 200 ]] && ok "the new session works: /account 200" || fail "new session /account: $STATUS"
-[[ -n $(cli "$RPORT" --scan --pattern 'yhs:v:*' | head -1) ]] &&
+[[ -n $(cli "$RPORT" --scan --pattern 'yhs:s:*' | head -1) &&
+   -n $(cli "$RPORT" --scan --pattern 'yhs:ui:*' | head -1) ]] &&
   ok "the new master holds the sessions" || fail "no session on the new master"
 grep -q "names 127.0.0.1:$RPORT as master $NAME" "$TMP/authd.log" &&
   ok "authd logged the new master" || fail "no new master address in authd's log"

@@ -1829,6 +1829,262 @@ test_pubsub(void **state)
 	test_pubsub_two_nodes(state);
 }
 
+/* ---- the Redis user index ------------------------------------------------------------- */
+
+/* Where the Redis store indexes uid's sessions: the hash P ui:<shard> (shard in hex) and
+ * the tag its entries carry, both from the SHA-256 of the uid (redis.c). */
+static void
+ui_place(const char *uid, char shard[5], char tag[12])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+
+	assert_int_equal(EVP_Digest(uid, strlen(uid), md, &n, EVP_sha256(), NULL), 1);
+	snprintf(shard, 5, "%04x", ((unsigned)md[0] << 8 | md[1]) % 16384);
+	snprintf(tag, 12, "%u", ((unsigned)md[2] << 16 | (unsigned)md[3] << 8 | md[4]) & 0x7fffffu);
+}
+
+/* A command on the test's own connection to the fixture's Redis (checked: not an error). */
+static redisReply *
+rcallv(const char *fmt, va_list ap)
+{
+	struct timeval tv = { 2, 0 };
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+	redisReply *r;
+
+	assert_non_null(c);
+	assert_int_equal(c->err, 0);
+	r = redisvCommand(c, fmt, ap);
+	assert_non_null(r);
+	assert_int_not_equal(r->type, REDIS_REPLY_ERROR);
+	redisFree(c);
+	return r;
+}
+
+static void
+rcall(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	freeReplyObject(rcallv(fmt, ap));
+	va_end(ap);
+}
+
+/* The integer reply of a command (rcallv). */
+static long long
+rcall_int(const char *fmt, ...)
+{
+	redisReply *r;
+	long long v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = rcallv(fmt, ap);
+	va_end(ap);
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+#define CONC_USERS 8
+#define CONC_THREADS 8
+#define CONC_EACH 4          /* sessions per user per thread: 32 per user, the default cap */
+
+struct conc_arg {
+	struct sess_store *s;
+	char (*uids)[32];
+	atomic_int *failed;
+};
+
+static void *
+conc_main(void *p)
+{
+	struct conc_arg *a = p;
+
+	for (int i = 0; i < CONC_EACH; i++)
+		for (int u = 0; u < CONC_USERS; u++) {
+			struct sess_auth au = { .uid = a->uids[u], .loa = 1, .amr = AMR_PWD,
+				.namr = 1, .ua = UA_CHROME_WINDOWS, .addr = "127.0.0.1" };
+			char tok[SESS_TOKEN_SIZE];
+
+			if (sess_create(a->s, &au, tok, NULL) != 0)
+				atomic_fetch_add(a->failed, 1);
+		}
+	return NULL;
+}
+
+/* Two stores (two authd) on one Redis, four threads each, create sessions at once for
+ * users whose index entries share one hash of the user index: no entry is lost, each
+ * user lists all of theirs, and logging one out everywhere leaves the others'. */
+static void
+test_uidx_concurrent_writers(void **state)
+{
+	struct fx *f = *state;
+	struct sess_config c;
+	char uids[CONC_USERS][32], shard[5], tag[12], shard0[5];
+	pthread_t th[CONC_THREADS];
+	struct conc_arg ca[2];
+	atomic_int failed;
+	struct sess_info *v = NULL, *ended = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	redis_only(state);
+	cfg_base(&c, f, &f->log2);
+	f->s2 = open_with(&c);
+	ui_place("u-conc-0", shard0, tag);
+	for (unsigned i = 0; found < CONC_USERS; i++) {
+		char uid[32];
+
+		snprintf(uid, sizeof(uid), "u-conc-%u", i);
+		ui_place(uid, shard, tag);
+		if (strcmp(shard, shard0) == 0)
+			memcpy(uids[found++], uid, sizeof(uid));
+	}
+	atomic_init(&failed, 0);
+	ca[0] = (struct conc_arg){ .s = f->s, .uids = uids, .failed = &failed };
+	ca[1] = (struct conc_arg){ .s = f->s2, .uids = uids, .failed = &failed };
+	for (int t = 0; t < CONC_THREADS; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, conc_main, &ca[t % 2]), 0);
+	for (int t = 0; t < CONC_THREADS; t++)
+		pthread_join(th[t], NULL);
+	assert_int_equal(atomic_load(&failed), 0);
+	assert_int_equal(rcall_int("HLEN %sui:%s", f->prefix, shard0),
+	    CONC_USERS * CONC_THREADS * CONC_EACH);
+	for (int u = 0; u < CONC_USERS; u++) {
+		assert_int_equal(sess_list_user(u % 2 ? f->s2 : f->s, uids[u], &v, &n), 0);
+		assert_int_equal(n, CONC_THREADS * CONC_EACH);
+		for (size_t i = 0; i < n; i++)
+			assert_string_equal(v[i].uid, uids[u]);
+		free(v);
+	}
+	assert_int_equal(sess_end_user(f->s2, uids[3], SESS_END_ADMIN, &ended, &n), 0);
+	assert_int_equal(n, CONC_THREADS * CONC_EACH);
+	free(ended);
+	assert_int_equal(rcall_int("HLEN %sui:%s", f->prefix, shard0),
+	    (CONC_USERS - 1) * CONC_THREADS * CONC_EACH);
+	assert_int_equal(sess_list_user(f->s, uids[4], &v, &n), 0);
+	assert_int_equal(n, CONC_THREADS * CONC_EACH);
+	free(v);
+}
+
+/* The sweep drops user index entries: of sessions it ends, and of sessions whose record
+ * Redis expired before any authd swept (no TTL on the index, so nothing else would). */
+static void
+test_uidx_sweep(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b, c;
+	char ta[SESS_TOKEN_SIZE], tb[SESS_TOKEN_SIZE], tc[SESS_TOKEN_SIZE];
+	unsigned char ka[32], kb[32], kc[32];
+	struct sess_info *v = NULL;
+	size_t n = 0;
+	int sweeps = 0;
+
+	redis_only(state);
+	reopen(f, 60, 3600);
+	login(f->s, "u-sweep", ta, &a);
+	login(f->s, "u-sweep", tb, &b);
+	advance(f, 30000);
+	login(f->s, "u-sweep", tc, &c);
+	assert_int_equal(yh_hex_decode(a.key, 64, ka, 32), 0);
+	assert_int_equal(yh_hex_decode(b.key, 64, kb, 32), 0);
+	assert_int_equal(yh_hex_decode(c.key, 64, kc, 32), 0);
+	/* b's record vanishes as Redis's TTL would make it (authd down past the grace) */
+	assert_int_equal(rcall_int("DEL %s%s%b", f->prefix, "s:", kb, (size_t)32), 1);
+	advance(f, 30000);              /* a is past its idle timeout; c is not */
+	assert_int_equal(sess_sweep(f->s, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, a.key, true), 1);
+	assert_false(redis_holds_bin(f->prefix, ka, 32));    /* a's entry went with it */
+	/* b's entry goes with the sweep's scan of the index, within one pass of its
+	 * shards (16384 shards, 32 per sweep) */
+	while (redis_holds_bin(f->prefix, kb, 32) && sweeps++ < 512)
+		assert_int_equal(sess_sweep(f->s, &n), 0);
+	assert_false(redis_holds_bin(f->prefix, kb, 32));
+	assert_true(redis_holds_bin(f->prefix, kc, 32));
+	assert_int_equal(sess_list_user(f->s, "u-sweep", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].key, c.key);
+	free(v);
+}
+
+/* Sessions indexed by an older version (a hash per user, P v:<uid>) stay on their
+ * user's list after an upgrade, move to the shared index when their id rotates, and
+ * end when the user is logged out everywhere. */
+static void
+test_uidx_older_layout(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b, got, *v = NULL, *ended = NULL;
+	struct sess_auth up = { .uid = "u-old", .loa = 3, .amr = AMR_OTP, .namr = 2 };
+	char ta[SESS_TOKEN_SIZE], tb[SESS_TOKEN_SIZE], ta2[SESS_TOKEN_SIZE], shard[5], tag[12];
+	unsigned char ka[32], kb[32], ka2[32];
+	size_t n = 0;
+
+	redis_only(state);
+	login(f->s, "u-old", ta, &a);
+	login(f->s, "u-old", tb, &b);
+	ui_place("u-old", shard, tag);
+	assert_int_equal(yh_hex_decode(a.key, 64, ka, 32), 0);
+	assert_int_equal(yh_hex_decode(b.key, 64, kb, 32), 0);
+	/* both as the older version indexed them */
+	for (int i = 0; i < 2; i++) {
+		const unsigned char *k = i == 0 ? ka : kb;
+
+		assert_int_equal(rcall_int("HDEL %sui:%s %b", f->prefix, shard, k, (size_t)32), 1);
+		rcall("HSET %sv:u-old %b %s", f->prefix, k, (size_t)32, "");
+	}
+	rcall("PEXPIRE %sv:u-old 3600000", f->prefix);
+	assert_int_equal(sess_list_user(f->s, "u-old", &v, &n), 0);
+	assert_int_equal(n, 2);
+	free(v);
+	/* a step-up rotates a's id: the new key is in the shared index, the old one nowhere */
+	assert_int_equal(sess_reauth(f->s, ta, &up, ta2, &got), 0);
+	assert_int_equal(yh_hex_decode(got.key, 64, ka2, 32), 0);
+	assert_int_equal(rcall_int("HEXISTS %sui:%s %b", f->prefix, shard, ka2, (size_t)32), 1);
+	assert_int_equal(rcall_int("HEXISTS %sv:u-old %b", f->prefix, ka, (size_t)32), 0);
+	assert_int_equal(sess_list_user(f->s, "u-old", &v, &n), 0);
+	assert_int_equal(n, 2);
+	free(v);
+	assert_int_equal(sess_end_user(f->s, "u-old", SESS_END_ADMIN, &ended, &n), 0);
+	assert_int_equal(n, 2);
+	free(ended);
+	assert_int_equal(sess_get(f->s, tb, 0, &got), YH_ERR_NOT_FOUND);
+	assert_int_equal(rcall_int("EXISTS %sv:u-old", f->prefix), 0);
+	assert_int_equal(rcall_int("HLEN %sui:%s", f->prefix, shard), 0);
+}
+
+/* Users share the index's shards and, rarely, a tag too: listing one user's sessions
+ * skips another's record without touching its entry. */
+static void
+test_uidx_shared_tag(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b, *v = NULL;
+	char ta[SESS_TOKEN_SIZE], tb[SESS_TOKEN_SIZE], shard_a[5], tag_a[12], shard_b[5],
+	    tag_b[12];
+	unsigned char kb[32];
+	size_t n = 0;
+
+	redis_only(state);
+	login(f->s, "u-tag-a", ta, &a);
+	login(f->s, "u-tag-b", tb, &b);
+	ui_place("u-tag-a", shard_a, tag_a);
+	ui_place("u-tag-b", shard_b, tag_b);
+	assert_int_equal(yh_hex_decode(b.key, 64, kb, 32), 0);
+	/* b's entry moved to a's shard with a's tag: as if their uids' hashes agreed */
+	assert_int_equal(rcall_int("HDEL %sui:%s %b", f->prefix, shard_b, kb, (size_t)32), 1);
+	rcall("HSET %sui:%s %b %s", f->prefix, shard_a, kb, (size_t)32, tag_a);
+	assert_int_equal(sess_list_user(f->s, "u-tag-a", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].key, a.key);
+	free(v);
+	assert_int_equal(rcall_int("HEXISTS %sui:%s %b", f->prefix, shard_a, kb, (size_t)32), 1);
+}
+
 static void
 test_fault(void **state)
 {
@@ -1995,6 +2251,8 @@ main(void)
 		BOTH(test_counters_lockout), BOTH(test_denylist),
 		BOTH(test_sweep), BOTH(test_sweep_thread),
 		BOTH(test_pubsub), BOTH(test_fault), BOTH(test_metrics),
+		BOTH(test_uidx_concurrent_writers), BOTH(test_uidx_sweep),
+		BOTH(test_uidx_shared_tag), BOTH(test_uidx_older_layout),
 	};
 #undef SETUP
 	failed += cmocka_run_group_tests_name("sess_memory", mem_tests, NULL, NULL);
