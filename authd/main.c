@@ -701,7 +701,7 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 	/* On an LDAP directory the nodes share it, and through it the app registry and
 	 * their public signing keys. */
 	if (strcmp(d->cfg.ident.directory_backend, "ldap") == 0 &&
-	    (r = appsync_start(d->app.dir, d->app.clients, d->app.ring,
+	    (r = appsync_start(d->app.dir, d->app.clients, d->app.ring, d->app.keys,
 	    d->cfg.ident.state_dir, APPSYNC_INTERVAL_MS, &d->appsync, err, errsz)) != 0)
 		return r;
 	if ((r = serve_http(d->srv, &d->app, err, errsz)) != 0)
