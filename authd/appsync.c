@@ -37,6 +37,7 @@ struct appsync {
 	char synced_path[PATH_MAX_];
 	char last[HASH_HEX + 1];      /* what file and directory held when they agreed */
 	unsigned interval_ms;
+	size_t doc_max;               /* the registry's size cap in the directory */
 	bool stop, started, failing;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -136,8 +137,20 @@ appsync_round(struct appsync *s)
 		r = 0;
 	else if (strcmp(rh, s->last) == 0 || remote == NULL) {
 		/* changed here: the directory gets it (an empty file: nothing to share) */
+		if (s->doc_max > 0 && llen > s->doc_max) {
+			snprintf(err, sizeof(err), "it takes %zu bytes, more than "
+			    "directory.ldap_value_max (%zu): the other nodes do not get this "
+			    "change; remove apps here, or raise that option and the LDAP "
+			    "servers' sockbuf_max_incoming_auth together", llen, s->doc_max);
+			r = round_failed(s, YH_ERR_TOO_LONG, "cannot share the registry", err);
+			goto out;
+		}
 		if (llen > 0 && (r = dir_shared_set(s->dir, APPSYNC_DOC, local)) != 0) {
-			r = round_failed(s, r, "cannot write the registry to the directory", NULL);
+			snprintf(err, sizeof(err), "%zu bytes; the other nodes do not get this "
+			    "change until it is written (a server that drops the connection on "
+			    "it may take fewer bytes than directory.ldap_value_max: see its "
+			    "sockbuf_max_incoming_auth)", llen);
+			r = round_failed(s, r, "cannot write the registry to the directory", err);
 			goto out;
 		}
 		if (llen > 0)
@@ -442,7 +455,7 @@ sync_main(void *arg)
 
 int
 appsync_start(struct dir *d, struct clients_registry *reg, struct tok_ring *ring,
-    const struct keys *keys, const char *state_dir, unsigned interval_ms, struct appsync **out, char *err,
+    const struct keys *keys, const char *state_dir, size_t doc_max, unsigned interval_ms, struct appsync **out, char *err,
     size_t errsz)
 {
 	struct appsync *s;
@@ -469,6 +482,7 @@ appsync_start(struct dir *d, struct clients_registry *reg, struct tok_ring *ring
 	}
 	s->ring = ring;
 	s->keys = keys;
+	s->doc_max = doc_max;
 	snprintf(s->doc_name, sizeof(s->doc_name), "jwks_%s", id);
 	last_load(s);
 	(void)appsync_round(s);   /* a directory down now: the next rounds try again */

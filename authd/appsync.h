@@ -48,10 +48,11 @@ struct keys;
 struct appsync;
 
 /* Starts the thread (one round at once, so that a node starting up has the shared
- * apps before it serves); keys (borrowed) tags and checks the published keys. err one
- * line. */
+ * apps before it serves); keys (borrowed) tags and checks the published keys; a
+ * registry larger than doc_max bytes (directory.ldap_value_max) is not sent to the
+ * directory (an error in the log: the other nodes do not get it). err one line. */
 int appsync_start(struct dir *d, struct clients_registry *reg, struct tok_ring *ring,
-    const struct keys *keys, const char *state_dir, unsigned interval_ms, struct appsync **out, char *err,
+    const struct keys *keys, const char *state_dir, size_t doc_max, unsigned interval_ms, struct appsync **out, char *err,
     size_t errsz) YH_WUR;
 
 /* One round now (the thread's, also for tests): 0, or the directory's or the file's
