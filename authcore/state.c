@@ -103,6 +103,9 @@ state_open_clients(const struct state_args *a, bool create, struct clients_regis
 	if (rc != 0)
 		yh_cfg_err_format(&cerr, err, errsz);
 	o.apps_file = apps.file;
+	/* On an LDAP directory the registry is shared as one LDAP value (authd/appsync.h). */
+	if (cfg.directory_backend != NULL && strcmp(cfg.directory_backend, "ldap") == 0)
+		o.file_max = (size_t)cfg.ldap_value_max;
 	if (rc == 0)
 		rc = clients_open(cfg.state_dir, &o, r, err, errsz);
 	yh_cfg_free(apps_cfg_opts, &apps);

@@ -9,9 +9,11 @@
 #include <string.h>
 #include <time.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "authd/appsync.h"
+#include "authd/keyd/keys.h"
 #include "common/atomicfile.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -25,14 +27,17 @@ struct appsync {
 	struct dir *dir;
 	struct clients_registry *reg;
 	struct tok_ring *ring;
+	const struct keys *keys;      /* the published keys' tag (KEYS_MAC_PEER_KEYS) */
 	char doc_name[32];            /* "jwks_" NODE */
 	char *published;              /* the own JWKS last published, and when */
 	int64_t published_at;
 	char *peers_sig;              /* the peers' documents last given to the ring */
+	char *refused;                /* the documents refused last round ("NAME=TAG;") */
 	bool keys_failing;
 	char synced_path[PATH_MAX_];
 	char last[HASH_HEX + 1];      /* what file and directory held when they agreed */
 	unsigned interval_ms;
+	size_t doc_max;               /* the registry's size cap in the directory */
 	bool stop, started, failing;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -132,8 +137,20 @@ appsync_round(struct appsync *s)
 		r = 0;
 	else if (strcmp(rh, s->last) == 0 || remote == NULL) {
 		/* changed here: the directory gets it (an empty file: nothing to share) */
+		if (s->doc_max > 0 && llen > s->doc_max) {
+			snprintf(err, sizeof(err), "it takes %zu bytes, more than "
+			    "directory.ldap_value_max (%zu): the other nodes do not get this "
+			    "change; remove apps here, or raise that option and the LDAP "
+			    "servers' sockbuf_max_incoming_auth together", llen, s->doc_max);
+			r = round_failed(s, YH_ERR_TOO_LONG, "cannot share the registry", err);
+			goto out;
+		}
 		if (llen > 0 && (r = dir_shared_set(s->dir, APPSYNC_DOC, local)) != 0) {
-			r = round_failed(s, r, "cannot write the registry to the directory", NULL);
+			snprintf(err, sizeof(err), "%zu bytes; the other nodes do not get this "
+			    "change until it is written (a server that drops the connection on "
+			    "it may take fewer bytes than directory.ldap_value_max: see its "
+			    "sockbuf_max_incoming_auth)", llen);
+			r = round_failed(s, r, "cannot write the registry to the directory", err);
 			goto out;
 		}
 		if (llen > 0)
@@ -205,22 +222,69 @@ node_id(const char *state_dir, char out[17], char *err, size_t errsz)
 	return r;
 }
 
-/* Publishes the own JWKS when it changed or is due again. */
+/*
+ * The tag of a published keys document: keys_mac KEYS_MAC_PEER_KEYS (computed by keyd:
+ * the key is derived from the subject key every node holds and the directory's server
+ * does not) over name || 0x00 || at (decimal) || 0x00 || SHA-256 of the JWKS in compact
+ * form with sorted members, as lowercase hex into out. A document written into the
+ * directory by anyone without the subject key carries no tag that checks out.
+ */
+static int
+keys_tag(const struct keys *k, const char *name, json_int_t at, const json_t *jwks,
+    char out[HASH_HEX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char mac[KEYS_MAC_LEN];
+	char *canon = NULL, msg[96];
+	int n, r;
+
+	out[0] = '\0';
+	if ((canon = json_dumps(jwks, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return YH_ERR_ALLOC;
+	n = snprintf(msg, sizeof(msg), "%s%c%lld%c", name, '\0', (long long)at, '\0');
+	if (n < 0 || (size_t)n + 32 > sizeof(msg)) {
+		r = YH_ERR_TOO_LONG;
+		goto out;
+	}
+	if (EVP_Digest(canon, strlen(canon), (unsigned char *)msg + n, NULL, EVP_sha256(),
+	    NULL) != 1) {
+		r = YH_ERR_CRYPTO;
+		goto out;
+	}
+	if ((r = keys_mac(k, KEYS_MAC_PEER_KEYS, msg, (size_t)n + 32, mac)) != 0)
+		goto out;
+	for (size_t i = 0; i < sizeof(mac); i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 15];
+	}
+	out[HASH_HEX] = '\0';
+out:
+	free(canon);
+	return r;
+}
+
+/* Publishes the own JWKS (with its tag) when it changed or is due again. */
 static int
 keys_publish(struct appsync *s, int64_t now)
 {
 	struct tok_ring_snap *snap = tok_ring_acquire(s->ring);
 	const char *own = tok_snap_own_jwks(snap);
 	json_t *jwks = NULL, *doc = NULL;
-	char *text = NULL, *copy = NULL;
+	char *text = NULL, *copy = NULL, tag[HASH_HEX + 1];
 	int r = 0;
 
 	if (s->published != NULL && strcmp(s->published, own) == 0 &&
 	    now - s->published_at < APPSYNC_KEYS_REFRESH_S)
 		goto out;
-	if ((jwks = json_loads(own, 0, NULL)) == NULL ||
-	    (doc = json_pack("{s:I,s:O}", "at", (json_int_t)now, "jwks", jwks)) == NULL ||
-	    (text = json_dumps(doc, JSON_COMPACT)) == NULL || (copy = strdup(own)) == NULL) {
+	if ((jwks = json_loads(own, 0, NULL)) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = keys_tag(s->keys, s->doc_name, (json_int_t)now, jwks, tag)) != 0)
+		goto out;
+	if ((doc = json_pack("{s:I,s:O,s:s}", "at", (json_int_t)now, "jwks", jwks, "mac",
+	    tag)) == NULL || (text = json_dumps(doc, JSON_COMPACT)) == NULL ||
+	    (copy = strdup(own)) == NULL) {
 		r = YH_ERR_ALLOC;
 		goto out;
 	}
@@ -239,16 +303,54 @@ out:
 	return r;
 }
 
-/* Gives the ring the keys the other live nodes publish (when they changed). */
+/*
+ * Whether doc, published as name, carries the tag keys_tag gives it. 0 when it does,
+ * YH_ERR_AUTH when the tag is missing or wrong, or keyd's error. *tag: the document's
+ * tag ("" when none) for the log.
+ */
+static int
+keys_doc_check(struct appsync *s, const char *name, const json_t *doc, const char **tag)
+{
+	const json_t *mac = json_object_get(doc, "mac");
+	char want[HASH_HEX + 1];
+	int r;
+
+	*tag = json_is_string(mac) ? json_string_value(mac) : "";
+	if (strlen(*tag) != HASH_HEX)
+		return YH_ERR_AUTH;
+	if ((r = keys_tag(s->keys, name, json_integer_value(json_object_get(doc, "at")),
+	    json_object_get(doc, "jwks"), want)) != 0)
+		return r;
+	return CRYPTO_memcmp(want, *tag, HASH_HEX) == 0 ? 0 : YH_ERR_AUTH;
+}
+
+/* Logs the refusal of name's document (with tag) unless it was refused last round. */
+static int
+keys_refuse(struct appsync *s, struct yh_buf *refused, const char *name, const char *tag)
+{
+	char piece[160];
+
+	snprintf(piece, sizeof(piece), "%s=%.64s;", name, tag);
+	if (s->refused == NULL || strstr(s->refused, piece) == NULL)
+		yh_warn("keys: the public keys published as %s (node %s) are refused: their tag "
+		    "is %s; only a node holding this installation's subject.key can publish "
+		    "keys (docs/operations.md, \"Running on several hosts\")", name,
+		    name + strlen("jwks_"), tag[0] == '\0' ? "missing" : "wrong");
+	return yh_buf_puts(refused, piece);
+}
+
+/* Gives the ring the keys the other live nodes publish (when they changed): only those
+ * whose tag checks out (keys_doc_check); the others are logged and left out. */
 static int
 keys_collect(struct appsync *s, int64_t now)
 {
 	char **names = NULL, **vals = NULL, **jw = NULL, *sig = NULL;
 	size_t n = 0, cnt = 0;
-	struct yh_buf b;
+	struct yh_buf b, refused;
 	int r;
 
 	yh_buf_init(&b, (size_t)DIR_SHARED_LIST_MAX * 65536);
+	yh_buf_init(&refused, (size_t)DIR_SHARED_LIST_MAX * 256);
 	if ((r = dir_shared_list(s->dir, "jwks_", &names, &vals, &n)) != 0)
 		goto out;
 	if (n > 0 && (jw = calloc(n, sizeof(*jw))) == NULL) {
@@ -256,6 +358,7 @@ keys_collect(struct appsync *s, int64_t now)
 		goto out;
 	}
 	for (size_t i = 0; r == 0 && i < n; i++) {
+		const char *tag = "";
 		json_t *doc;
 		json_int_t at;
 
@@ -264,15 +367,24 @@ keys_collect(struct appsync *s, int64_t now)
 			continue;
 		at = json_integer_value(json_object_get(doc, "at"));
 		if (at >= now - APPSYNC_KEYS_KEEP_S && json_is_object(json_object_get(doc,
-		    "jwks")) && (jw[cnt] = json_dumps(json_object_get(doc, "jwks"),
-		    JSON_COMPACT)) != NULL) {
-			r = yh_buf_printf(&b, "%s=%s;", names[i], jw[cnt]);
-			cnt++;
+		    "jwks"))) {
+			if ((r = keys_doc_check(s, names[i], doc, &tag)) == YH_ERR_AUTH)
+				r = keys_refuse(s, &refused, names[i], tag);
+			else if (r == 0 && (jw[cnt] = json_dumps(json_object_get(doc, "jwks"),
+			    JSON_COMPACT)) != NULL) {
+				r = yh_buf_printf(&b, "%s=%s;", names[i], jw[cnt]);
+				cnt++;
+			}
 		}
 		json_decref(doc);
 	}
 	if (r != 0)
 		goto out;
+	free(s->refused);
+	if ((s->refused = strdup(yh_buf_cstr(&refused))) == NULL) {
+		r = YH_ERR_ALLOC;
+		goto out;
+	}
 	if (s->peers_sig != NULL && strcmp(s->peers_sig, yh_buf_cstr(&b)) == 0)
 		goto out;
 	if ((sig = strdup(yh_buf_cstr(&b))) == NULL ||
@@ -291,6 +403,7 @@ out:
 	free(jw);
 	free(sig);
 	yh_buf_free(&b);
+	yh_buf_free(&refused);
 	dir_shared_list_free(names, vals, n);
 	return r;
 }
@@ -342,7 +455,7 @@ sync_main(void *arg)
 
 int
 appsync_start(struct dir *d, struct clients_registry *reg, struct tok_ring *ring,
-    const char *state_dir, unsigned interval_ms, struct appsync **out, char *err,
+    const struct keys *keys, const char *state_dir, size_t doc_max, unsigned interval_ms, struct appsync **out, char *err,
     size_t errsz)
 {
 	struct appsync *s;
@@ -368,6 +481,8 @@ appsync_start(struct dir *d, struct clients_registry *reg, struct tok_ring *ring
 		return r;
 	}
 	s->ring = ring;
+	s->keys = keys;
+	s->doc_max = doc_max;
 	snprintf(s->doc_name, sizeof(s->doc_name), "jwks_%s", id);
 	last_load(s);
 	(void)appsync_round(s);   /* a directory down now: the next rounds try again */
@@ -398,5 +513,6 @@ appsync_stop(struct appsync *s)
 	pthread_cond_destroy(&s->cv);
 	free(s->published);
 	free(s->peers_sig);
+	free(s->refused);
 	free(s);
 }

@@ -17,10 +17,15 @@
  * on several hosts").
  *
  * The same thread publishes the node's own public signing keys (its ring's JWKS) as the
- * directory's document "jwks_NODE" ({"at": when, "jwks": ...}; NODE the random id in
- * STATE_DIR/node.id), again each APPSYNC_KEYS_REFRESH_S while they do not change, and
- * gives the ring the other nodes' published keys (tok_ring_set_peers): every node's
- * /jwks lists them and every node verifies their tokens. A node's keys are dropped
+ * directory's document "jwks_NODE" ({"at": when, "jwks": ..., "mac": tag}; NODE the
+ * random id in STATE_DIR/node.id), again each APPSYNC_KEYS_REFRESH_S while they do not
+ * change, and gives the ring the other nodes' published keys (tok_ring_set_peers):
+ * every node's /jwks lists them and every node verifies their tokens. The tag is an
+ * HMAC-SHA256 computed by keyd (keys_mac KEYS_MAC_PEER_KEYS, a key derived from the
+ * subject key every node holds) over the name, "at" and the JWKS: whoever can write the
+ * directory but lacks the subject key (the LDAP server, its administrators, a stolen
+ * bind password) cannot add a key the nodes trust. A document whose tag is missing or
+ * wrong is left out and logged (a warning naming the node, once while it stays). A node's keys are dropped
  * once its document has not been refreshed for APPSYNC_KEYS_KEEP_S (the node is gone;
  * its tokens have expired). Private keys never leave keyd.
  */
@@ -30,6 +35,8 @@
 #include "authcore/clients/clients.h"
 #include "identity/dir/dir.h"
 #include "token/keyring.h"
+
+struct keys;
 
 #define APPSYNC_FILE "clients.synced"
 #define APPSYNC_DOC "apps"
@@ -41,9 +48,11 @@
 struct appsync;
 
 /* Starts the thread (one round at once, so that a node starting up has the shared
- * apps before it serves). err one line. */
+ * apps before it serves); keys (borrowed) tags and checks the published keys; a
+ * registry larger than doc_max bytes (directory.ldap_value_max) is not sent to the
+ * directory (an error in the log: the other nodes do not get it). err one line. */
 int appsync_start(struct dir *d, struct clients_registry *reg, struct tok_ring *ring,
-    const char *state_dir, unsigned interval_ms, struct appsync **out, char *err,
+    const struct keys *keys, const char *state_dir, size_t doc_max, unsigned interval_ms, struct appsync **out, char *err,
     size_t errsz) YH_WUR;
 
 /* One round now (the thread's, also for tests): 0, or the directory's or the file's

@@ -620,6 +620,9 @@ open_app(struct daemon *d, char *err, size_t errsz)
 	co.apps_file = d->cfg.clients_file;
 	co.token_algs = d->cfg.key_algs;
 	co.hasher = d->keyd != NULL ? kdc_hasher(d->keyd) : NULL;
+	/* On an LDAP directory the registry is shared as one LDAP value (authd/appsync.h). */
+	if (strcmp(d->cfg.ident.directory_backend, "ldap") == 0)
+		co.file_max = (size_t)d->cfg.ident.ldap_value_max;
 	if (d->cfg.run_as.set) {        /* the console writes clients.json as the account */
 		co.group = d->cfg.run_as.gid;
 		co.owner = d->cfg.run_as.uid;
@@ -701,8 +704,8 @@ daemon_start(struct daemon *d, char *err, size_t errsz)
 	/* On an LDAP directory the nodes share it, and through it the app registry and
 	 * their public signing keys. */
 	if (strcmp(d->cfg.ident.directory_backend, "ldap") == 0 &&
-	    (r = appsync_start(d->app.dir, d->app.clients, d->app.ring,
-	    d->cfg.ident.state_dir, APPSYNC_INTERVAL_MS, &d->appsync, err, errsz)) != 0)
+	    (r = appsync_start(d->app.dir, d->app.clients, d->app.ring, d->app.keys,
+	    d->cfg.ident.state_dir, (size_t)d->cfg.ident.ldap_value_max, APPSYNC_INTERVAL_MS, &d->appsync, err, errsz)) != 0)
 		return r;
 	if ((r = serve_http(d->srv, &d->app, err, errsz)) != 0)
 		return r;

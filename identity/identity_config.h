@@ -16,6 +16,7 @@
  *     directory.ldap_ca_file =           # CA for ldaps:// and StartTLS
  *     directory.ldap_timeout = 5s
  *     directory.ldap_pool_max = 64       # connections open at most
+ *     directory.ldap_value_max = 4128768 # the app registry's size cap with ldap
  *     vault.cipher = aes-256-gcm         # or sm4-gcm
  *     vault.key_file =                   # empty: STATE_DIR/vault.key
  *     password.argon2_t_cost = 3
@@ -37,6 +38,10 @@
 /* Longest path accepted for any of the paths below. */
 #define IDENT_PATH_MAX 3072
 
+/* The default of directory.ldap_value_max: slapd's default sockbuf_max_incoming_auth
+ * (4 MiB less a byte) less room for the rest of the LDAP message. */
+#define IDENT_LDAP_VALUE_MAX_DEFAULT 4128768
+
 /* Default file names inside the state directory. */
 #define IDENT_SQLITE_FILE "directory.db"
 #define IDENT_KEY_FILE "vault.key"
@@ -53,6 +58,7 @@ struct ident_cfg {
 	char *ldap_ca_file;       /* directory.ldap_ca_file; "" = the system's CAs */
 	int64_t ldap_timeout;     /* directory.ldap_timeout, seconds */
 	int64_t ldap_pool_max;    /* directory.ldap_pool_max */
+	int64_t ldap_value_max;   /* directory.ldap_value_max, bytes */
 	char *vault_cipher;       /* vault.cipher: "aes-256-gcm" or "sm4-gcm" */
 	char *vault_key_file;     /* vault.key_file; NULL/"" = STATE_DIR/vault.key */
 	int64_t argon2_t_cost;    /* password.argon2_t_cost */
@@ -112,6 +118,13 @@ extern const char *const ident_cfg_ciphers[];
 	  .max = 1024, .flags = YH_CFG_IMMUTABLE, \
 	  .offset = (base) + offsetof(struct ident_cfg, ldap_pool_max), \
 	  .help = "LDAP connections open at most (one per HTTP thread that needs one)" }, \
+	{ .name = "directory.ldap_value_max", .type = YH_CFG_INT, \
+	  .def = IDENT_CFG_STR_(IDENT_LDAP_VALUE_MAX_DEFAULT), .min = 65536, \
+	  .max = 8388608, .flags = YH_CFG_IMMUTABLE, \
+	  .offset = (base) + offsetof(struct ident_cfg, ldap_value_max), \
+	  .help = "bytes the app registry may take with directory.backend = ldap (it is " \
+	      "shared as one LDAP value); keep it below the servers' " \
+	      "sockbuf_max_incoming_auth (4194303 by default)" }, \
 	{ .name = "vault.cipher", .type = YH_CFG_ENUM, .def = "aes-256-gcm", .max = 16, \
 	  .flags = YH_CFG_IMMUTABLE, .choices = ident_cfg_ciphers, \
 	  .offset = (base) + offsetof(struct ident_cfg, vault_cipher), \

@@ -291,6 +291,12 @@ struct clients_opts {
 	                                  * without making them root's; group 0: the
 	                                  * writer's owner and group */
 	uid_t owner;                     /* with group: that account's uid */
+	size_t file_max;                 /* clients.json may not grow past this many bytes
+	                                  * through a change (add, secret, disable,
+	                                  * remove): the change is refused, nothing written
+	                                  * (YH_ERR_TOO_LONG). 0: CLIENTS_FILE_MAX. Set to
+	                                  * directory.ldap_value_max where the registry is
+	                                  * shared through an LDAP directory */
 };
 
 /* The installation key as a key holder keeps it. */

@@ -202,6 +202,11 @@ write_doc(const struct clients_registry *r, json_t *arr, char *err, size_t errsz
 		rc = yh_buf_puts(&b, json_array_size(arr) > 0 ? "\n  ]\n}\n" : "]\n}\n");
 	if (rc != 0)
 		rc = YH_FAIL(rc, err, errsz, "cannot serialize the registry: %s", yh_strerror(rc));
+	else if (r->opts.file_max > 0 && b.len > r->opts.file_max)
+		rc = YH_FAIL(YH_ERR_TOO_LONG, err, errsz, "the registry would take %zu bytes, more "
+		    "than the %zu it may (directory.ldap_value_max: it is shared through the "
+		    "LDAP directory as one value); nothing was changed", b.len,
+		    r->opts.file_max);
 	else
 		rc = write_atomic(r, CLIENTS_FILE, b.data, b.len, err, errsz);
 	yh_buf_free(&b);

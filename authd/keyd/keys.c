@@ -121,13 +121,14 @@ keys_audit_mac(void *ctx, const void *msg, size_t len, unsigned char tag[KEYS_MA
 /* ---- in process -------------------------------------------------------------------- */
 
 /* The derived keys, one per label (see keys.h). */
-enum { D_CSRF, D_REAUTH, D_LOGIN_NAME, D_UREF, D_COUNT };
+enum { D_CSRF, D_REAUTH, D_LOGIN_NAME, D_UREF, D_PEER_KEYS, D_COUNT };
 
 static const char *const labels[D_COUNT] = {
 	[D_CSRF] = "yihao/csrf/v1",
 	[D_REAUTH] = "yihao/reauth/v1",
 	[D_LOGIN_NAME] = "yihao/login-name/v1",
 	[D_UREF] = "yihao-uref/1",
+	[D_PEER_KEYS] = "yihao/peer-jwks/v1",
 };
 
 struct local {
@@ -178,6 +179,8 @@ local_mac(void *ctx, enum keys_purpose purpose, const void *msg, size_t len,
 		return hmac256(l->derived[D_REAUTH], msg, len, out);
 	case KEYS_MAC_LOGIN_NAME:
 		return hmac256(l->derived[D_LOGIN_NAME], msg, len, out);
+	case KEYS_MAC_PEER_KEYS:
+		return hmac256(l->derived[D_PEER_KEYS], msg, len, out);
 	case KEYS_MAC_AUDIT:
 		return l->have_audit ? hmac256(l->audit, msg, len, out) : YH_ERR_KEY;
 	}

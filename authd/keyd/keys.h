@@ -23,6 +23,11 @@
  *                                         marker of /authorize
  *                    KEYS_MAC_LOGIN_NAME  label "yihao/login-name/v1": the name of the
  *                                         failed-login counter of an unknown identifier
+ *                    KEYS_MAC_PEER_KEYS   label "yihao/peer-jwks/v1": the tag of the
+ *                                         public signing keys a node publishes in a
+ *                                         shared directory (authd/appsync.h); every
+ *                                         node holds the same subject key, the
+ *                                         directory's server does not
  *                  and KEYS_MAC_AUDIT: HMAC-SHA256(audit_key, msg), the audit
  *                  checkpoints' tag (authcore/audit/audit.h), under the audit key of
  *                  its own file, never the subject key.
@@ -56,8 +61,9 @@ enum keys_purpose {
 	KEYS_MAC_REAUTH = 2,
 	KEYS_MAC_LOGIN_NAME = 3,
 	KEYS_MAC_AUDIT = 4,
+	KEYS_MAC_PEER_KEYS = 5,
 };
-#define KEYS_PURPOSE_MAX 4
+#define KEYS_PURPOSE_MAX 5
 
 /* An implementation. Each function gets checked arguments (see keys_sub ...) and
  * returns 0 or a negative YH_ERR_*. */

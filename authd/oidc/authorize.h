@@ -353,6 +353,8 @@ struct oidc_lo_result {
 	bool confirm;              /* ask first: a live session that the request does not
 	                            * show to be its own; nothing was ended, no location */
 	bool hint_ok;              /* the id_token_hint verified */
+	bool hint_bad;             /* an id_token_hint was given and did not verify: nothing
+	                            * was done (no session ended, no location) */
 	char client_id[65];        /* the client the request named (or the hint's aud), "" */
 	char sid[SESS_PUBID_SIZE]; /* ended: the public id of the session ended */
 };
@@ -362,8 +364,9 @@ void oidc_lo_result_clear(struct oidc_lo_result *r);
 
 /*
  * Carries out a logout request: verifies id_token_hint (our signature, our issuer; an
- * expired hint is accepted; its aud names the client; a client_id that disagrees with
- * it is ignored along with the redirect). When the cookie sid_cookie names a live
+ * expired hint is accepted; its aud names a registered client; a client_id that
+ * disagrees with it is ignored along with the redirect). A hint given that does not
+ * verify stops here: res->hint_bad, nothing ended, no location. When the cookie sid_cookie names a live
  * session that the hint was not issued in (its sid and its pairwise sub must be the
  * session's; without a hint, or with a malformed request, it never is) and the person
  * has not confirmed (p->confirmed), nothing is ended: res->confirm is set, with

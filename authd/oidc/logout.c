@@ -6,6 +6,10 @@
  * client the request identifies (through client_id or the id_token_hint's aud): any
  * other URI gets the "logged out" page instead, never a redirect (no open redirect).
  *
+ * An id_token_hint that does not verify (not signed by our keys, another issuer, not an
+ * ID token, its aud not a registered client) is not acted on: no session ends, no
+ * redirect, a 400 error page says so (section 4 of the spec). An expired one is fine.
+ *
  * A live session ends without asking only when the id_token_hint was issued in it: its
  * sid is the session's and its sub the pairwise sub of the session's person for the
  * hint's client (an expired hint is fine for that, section 4). Otherwise (no hint, a
@@ -91,11 +95,26 @@ hint_claim(const json_t *claims, const char *name, char *out, size_t outsz)
 		out[0] = '\0';
 }
 
+/* True when client is in the registry. */
+static bool
+client_known(struct authd_app *app, const char *client)
+{
+	struct clients_snap *cs;
+	bool known;
+
+	(void)clients_refresh_if_changed(app->clients);
+	cs = clients_acquire(app->clients);
+	known = clients_find(cs, client) != NULL;
+	clients_release(cs);
+	return known;
+}
+
 /*
- * Verifies an id_token_hint: signed by one of our published keys, an ID token (typ),
- * our issuer, and well-formed. Expiry does not matter: the time rules are applied as of
- * the token's own iat. On success *h says what it names. Returns 0 or the reason it is
- * not acceptable.
+ * Verifies an id_token_hint: signed by one of our published keys (the ring's, with the
+ * other nodes' on a shared directory), an ID token (typ), our issuer, its aud a
+ * registered client, and well-formed. Expiry does not matter: the time rules are applied
+ * as of the token's own iat. On success *h says what it names. Returns 0 or the reason
+ * it is not acceptable (logged).
  */
 static int
 verify_hint(struct authd_app *app, const char *hint, struct lo_hint *h)
@@ -133,11 +152,17 @@ verify_hint(struct authd_app *app, const char *hint, struct lo_hint *h)
 		goto out;
 	if ((r = yh_strlcpy(h->client, aud, sizeof(h->client))) != 0)
 		goto out;
+	if (!client_known(app, h->client)) {
+		snprintf(why, sizeof(why), "aud %.64s is not a registered client", h->client);
+		r = YH_ERR_INVALID;
+		goto out;
+	}
 	hint_claim(claims, "sub", h->sub, sizeof(h->sub));
 	hint_claim(claims, "sid", h->sid, sizeof(h->sid));
 out:
 	if (r != 0) {
-		yh_debug("logout: id_token_hint refused: %s %s", yh_errname(r), why);
+		yh_info("logout: id_token_hint refused (%s%s%s): nothing done", yh_errname(r),
+		    why[0] != '\0' ? ": " : "", why);
 		memset(h, 0, sizeof(*h));
 	}
 	json_decref(claims);
@@ -249,8 +274,15 @@ oidc_lo_run(struct authd_app *app, const struct oidc_lo_params *p, const char *s
 	memset(res, 0, sizeof(*res));
 	memset(&ended, 0, sizeof(ended));
 	memset(&h, 0, sizeof(h));
-	if (p->id_token_hint != NULL && p->id_token_hint[0] != '\0')
+	if (p->id_token_hint != NULL && p->id_token_hint[0] != '\0') {
 		res->hint_ok = verify_hint(app, p->id_token_hint, &h) == 0;
+		/* a hint that does not verify is not acted on (RP-Initiated Logout 1.0,
+		 * section 4): no session ended, no redirect, an error page */
+		if (!res->hint_ok) {
+			res->hint_bad = true;
+			return 0;
+		}
+	}
 	if (p->client_id != NULL && p->client_id[0] != '\0') {
 		/* A client_id that disagrees with the hint identifies nobody. */
 		if (res->hint_ok && strcmp(h.client, p->client_id) != 0)
@@ -423,6 +455,12 @@ logout_handler(struct http_req *req, void *arg)
 		goto out;
 	if ((r = oidc_lo_run(app, &p, page_cookie(req, LOGIN_SID_COOKIE), &res)) != 0)
 		goto out;
+	if (res.hint_bad) {
+		l = page_lang_of(req);
+		r = page_error_send(req, 400, page_msg(l, PAGE_MSG_LOGOUT_BAD_HINT), LOGIN_PATH,
+		    page_msg(l, PAGE_MSG_CONTINUE));
+		goto out;
+	}
 	if (res.confirm) {
 		/* a confirming POST whose CSRF token is wrong is refused, not asked again */
 		r = asked ? csrf_respond_rejected(req) : lo_confirm_page(req, app, &p, res.client_id);

@@ -30,6 +30,9 @@ suffix "dc=yihao,dc=test"
 directory $TMP
 index yhUid,yhIdIndex,yhPhoneIndex,yhUsername,yhKey,yhOwner,yhOrgCode,yhUscc eq
 index yhPersonUid,yhOrgUid,yhName,yhCaseState,yhLegacyUsername eq
+index yhNameKey eq,sub
+index yhGrantedBy,yhLegalRepUid,yhLegacySource,yhLegacyId eq
+index yhOrgChange sub
 CONF
 if slaptest -u -f "$TMP/slapd.conf" >"$TMP/slaptest.log" 2>&1; then
   ok "yihao.schema loads by include after core, cosine and inetorgperson, indexes accepted"
@@ -97,6 +100,44 @@ then fail "a person without yhIdIndex and yhSealedIdNumber was stored"
 else grep -qi "object class violation" "$TMP/bad.log" && ok "an entry without a required attribute is refused" ||
   fail "unexpected refusal: $(cat "$TMP/bad.log")"
 fi
+
+# 4. The searches a legacy login, a purge and a re-key make are indexed: the service
+# account may examine at most 5 candidates a search (size.unchecked), and each branch
+# holds 8 entries, so a search that reads its whole branch is refused (adminLimitExceeded).
+ldapmodify -Q -Y EXTERNAL -H "$SLAPD_LDAPI" >"$TMP/limits.log" 2>&1 <<LDIF ||
+dn: olcDatabase={1}mdb,cn=config
+changetype: modify
+replace: olcLimits
+olcLimits: {0}dn.exact="$SLAPD_SERVICE_DN" size.soft=100 size.hard=100 size.prtotal=unlimited size.unchecked=5
+LDIF
+  fail "size.unchecked: $(cat "$TMP/limits.log")"
+{
+  slapd_service_ldif
+  for b in orgs relations legacy; do printf '\ndn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n' "$b" "$SLAPD_SUFFIX" "$b"; done
+  for i in 1 2 3 4 5 6 7 8; do
+    printf '\ndn: yhUid=o%s,ou=orgs,%s\nobjectClass: yhOrganization\nyhUid: o%s\nyhOrgCode: c%s\nyhName: Org %s\nyhOrgKind: enterprise\nyhStatus: active\nyhCreated: 1\nyhUpdated: 1\nyhVersion: 1\nyhLegalRepUid: rep%s\nyhOrgChange: {"at":1,"by":"uid%sx"}\n' \
+      "$i" "$SLAPD_SUFFIX" "$i" "$i" "$i" "$i" "$i"
+    printf '\ndn: yhUid=r%s,ou=relations,%s\nobjectClass: yhRelation\nyhUid: r%s\nyhPersonUid: p%s\nyhOrgUid: o%s\nyhRole: agent\nyhNotBefore: 1\nyhCreated: 1\nyhVersion: 1\nyhGrantedBy: g%s\n' \
+      "$i" "$SLAPD_SUFFIX" "$i" "$i" "$i" "$i"
+    printf '\ndn: yhKey=l%s,ou=legacy,%s\nobjectClass: yhLegacyLink\nyhKey: l%s\nyhOwner: p1\nyhLegacySource: src\nyhLegacyId: id%s\nyhStatus: active\nyhCreated: 1\n' \
+      "$i" "$SLAPD_SUFFIX" "$i" "$i"
+  done
+} | lm -a >"$TMP/branches.log" 2>&1 || fail "8 organizations, relations, legacy links: $(tail -3 "$TMP/branches.log")"
+svc() {  # svc BRANCH FILTER: the uids or keys the service account finds (rc 11: refused)
+  ldapsearch -x -LLL -o ldif-wrap=no -H "$SLAPD_URI" -D "$SLAPD_SERVICE_DN" -w "$SLAPD_SERVICE_PW" \
+    -b "ou=$1,$SLAPD_SUFFIX" -s one "$2" yhUid yhKey 2>&1 | grep -iE '^(yhUid|yhKey):|limit' | tr '\n' ' '
+}
+got=$(svc relations '(objectClass=yhRelation)')
+[[ $got == *limit* ]] && ok "the limit applies: a search of all 8 relations is refused" ||
+  fail "a search of the whole branch was not refused: $got"
+for q in 'relations|(yhGrantedBy=g3)|yhUid: r3 ' 'orgs|(yhLegalRepUid=rep3)|yhUid: o3 ' \
+    'orgs|(yhOrgChange=*uid3x*)|yhUid: o3 ' \
+    'legacy|(&(objectClass=yhLegacyLink)(yhLegacySource=src)(yhLegacyId=id3))|yhKey: l3 '; do
+  IFS='|' read -r b f want <<<"$q"
+  got=$(svc "$b" "$f")
+  [[ $got == "$want" ]] && ok "indexed: $f under ou=$b finds one entry without reading the branch" ||
+    fail "$f under ou=$b: '$got' (expected '$want')"
+done
 
 pid=$SLAPD_PID
 slapd_stop

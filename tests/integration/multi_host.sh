@@ -11,7 +11,10 @@
 # access token is accepted by node 2's userinfo and an app's token from node 1 is active
 # at node 2's introspection; removed on node 1, the app is refused by node 2 too; a node
 # started later gets the registry from the directory at once, and one restarted gets the
-# changes made meanwhile. Then one slapd is stopped mid-run: logins go on through the
+# changes made meanwhile; a public key written straight into ou=meta without the tag
+# only the nodes can make (they hold the subject key, the LDAP server does not) is
+# refused by every node, logged, and a token signed by it is refused; /logout at node 2
+# acts on node 1's ID token as id_token_hint and refuses an altered one. Then one slapd is stopped mid-run: logins go on through the
 # other, a person registers meanwhile; the stopped one started again catches up (that
 # person's entry is on it), and with the other stopped the new person logs in.
 set -u
@@ -127,7 +130,9 @@ known_at() {   # known_at N CLIENT: /authorize at node N does not refuse CLIENT
   [[ $STATUS == 302 && $LOCATION != *error=* ]]
 }
 known_at 2 app1 && fail "node 2 knows app1 before it is registered"
+BYE=http://127.0.0.1:9/bye
 "$AUTHCTL" -c "$TMP/authd1.conf" client add app1 --public --redirect-uri "$CB" --scope openid profile \
+  --post-logout-redirect-uri "$BYE" \
   >>"$TMP/ctl.log" 2>&1 || die "authctl client add on node 1: $(tail -2 "$TMP/ctl.log")"
 t0=$(date +%s%N)
 seen=
@@ -176,6 +181,110 @@ own2=$(find "$TMP/state2/keys" -name '*.pem' | wc -l)
   fail "the JWKS differ or miss keys: node 1 '$j1', node 2 '$j2'"
 cmp -s <(ls "$TMP/state1/keys") <(ls "$TMP/state2/keys") &&
   fail "the two nodes hold the same key files" || ok "each node holds its own private keys"
+
+# ---- a key written into ou=meta by someone who can write the directory but lacks the
+# subject key (the LDAP server's administrator, a stolen bind password): not trusted.
+# forge jwks KEYFILE KID: makes an EC P-256 key, prints its JWKS; forge sign KEYFILE KID
+# TOKEN: TOKEN's header and claims signed by that key under KID.
+forge() {
+  "$PY" - "$@" <<'PY'
+import base64, json, sys
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+unb64 = lambda s: base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+mode, path, kid = sys.argv[1:4]
+if mode == "jwks":
+    k = ec.generate_private_key(ec.SECP256R1())
+    open(path, "wb").write(k.private_bytes(serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    n = k.public_key().public_numbers()
+    print(json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig",
+        "alg": "ES256", "x": b64(n.x.to_bytes(32, "big")), "y": b64(n.y.to_bytes(32, "big"))}]}))
+else:
+    k = serialization.load_pem_private_key(open(path, "rb").read(), None)
+    head, body = sys.argv[4].split(".")[:2]
+    h = json.loads(unb64(head)); h["alg"] = "ES256"; h["kid"] = kid
+    si = b64(json.dumps(h, separators=(",", ":")).encode()) + "." + body
+    r, s = decode_dss_signature(k.sign(si.encode(), ec.ECDSA(hashes.SHA256())))
+    print(si + "." + b64(r.to_bytes(32, "big") + s.to_bytes(32, "big")))
+PY
+}
+EVIL_JWKS=$(forge jwks "$TMP/evil.pem" evil-kid) || die "cannot make the attacker's key"
+meta_add() {  # meta_add NAME VALUE: a shared document written straight into slapd A
+  ldapadd -x -H "$URI_A" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" >>"$TMP/ldapadd.log" 2>&1 <<LDIF
+dn: yhKey=shared.$1,ou=meta,$SLAPD_SUFFIX
+objectClass: yhSetting
+yhKey: shared.$1
+yhValue: $2
+LDIF
+}
+now=$(date +%s)
+meta_add jwks_0badc0de0badc0de "{\"at\":$now,\"jwks\":$EVIL_JWKS}" ||
+  fail "ldapadd of an untagged key document: $(tail -2 "$TMP/ldapadd.log")"
+meta_add jwks_0badc0de0badc0df "{\"at\":$now,\"jwks\":$EVIL_JWKS,\"mac\":\"$(openssl rand -hex 32)\"}" ||
+  fail "ldapadd of a wrongly tagged key document: $(tail -2 "$TMP/ldapadd.log")"
+for _ in $(seq 1 50); do
+  grep -q 'jwks_0badc0de0badc0df.*refused' "$TMP/authd2.log" && break
+  at 2; fetch "$BASE/jwks"; [[ $BODY == *evil-kid* ]] && break
+  sleep 0.1
+done
+sleep 1.5   # another round on each node
+for n in 1 2; do
+  at "$n"; fetch "$BASE/jwks"
+  [[ $STATUS == 200 && $BODY != *evil-kid* ]] &&
+    ok "node $n does not publish a key written into the directory without the installation's tag" ||
+    fail "node $n publishes the attacker's key: $BODY"
+  grep -q 'node 0badc0de0badc0de) are refused: their tag is missing' "$TMP/authd$n.log" &&
+    grep -q 'node 0badc0de0badc0df) are refused: their tag is wrong' "$TMP/authd$n.log" &&
+    ok "node $n logs both documents as refused, naming the node" ||
+    fail "node $n's log does not name the refused documents"
+done
+EVIL_AT=$(forge sign "$TMP/evil.pem" evil-kid "$AT")
+EVIL_RS_AT=$(forge sign "$TMP/evil.pem" evil-kid "$RS_AT")
+at 2
+fetch "$BASE/userinfo" -H "Authorization: Bearer $EVIL_AT"
+[[ $STATUS == 401 ]] && ok "node 2's userinfo refuses an access token signed by the attacker's key" ||
+  fail "userinfo at node 2 with the attacker's token: $STATUS $BODY"
+req - POST /introspect -H "Authorization: $(basic rs "$RS_SECRET")" --data-urlencode "token=$EVIL_RS_AT"
+[[ $STATUS == 200 && $BODY == *'"active":false'* ]] &&
+  ok "node 2's introspection: a token signed by the attacker's key is not active" ||
+  fail "introspection at node 2 of the attacker's token: $STATUS $BODY"
+fetch "$BASE/userinfo" -H "Authorization: Bearer $AT"
+[[ $STATUS == 200 ]] && ok "node 1's real access token is still accepted by node 2" ||
+  fail "userinfo at node 2 with node 1's token after the forged documents: $STATUS $BODY"
+for d in jwks_0badc0de0badc0de jwks_0badc0de0badc0df; do
+  ldapdelete -x -H "$URI_A" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
+    "yhKey=shared.$d,ou=meta,$SLAPD_SUFFIX" >>"$TMP/ldapadd.log" 2>&1
+done
+
+# ---- RP-initiated logout at node 2 with node 1's ID token as the hint: an altered hint
+# is not acted on (an error page, no redirect, the session goes on); the real one ends
+# the session and sends the browser back to the app.
+BAD_IDT=$("$PY" -c '
+import base64, json, sys
+h, p, s = sys.argv[1].split(".")
+c = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+c["sub"] = "x" + c["sub"]
+print(h + "." + base64.urlsafe_b64encode(json.dumps(c).encode()).rstrip(b"=").decode() + "." + s)' "$IDT")
+at 2
+for jar in sso -; do
+  req "$jar" GET "/logout?id_token_hint=$BAD_IDT&client_id=app1&post_logout_redirect_uri=$(enc "$BYE")&state=lo1"
+  [[ $STATUS == 400 && -z $LOCATION && $BODY == *'身份令牌未通过校验'* ]] &&
+    ok "node 2's /logout refuses an altered id_token_hint ($([[ $jar == - ]] && echo "no" || echo "a") session cookie): 400 page, no redirect" ||
+    fail "/logout at node 2 with an altered hint ($jar): $STATUS '$LOCATION'"
+done
+grep -q 'logout: id_token_hint refused' "$TMP/authd2.log" && ok "node 2 logs the refused hint" ||
+  fail "node 2 does not log the refused hint"
+authorize_code sso openid app1 && ok "the session goes on after the altered hint"
+req sso GET "/logout?id_token_hint=$IDT&post_logout_redirect_uri=$(enc "$BYE")&state=lo2"
+[[ $STATUS == 302 && $LOCATION == "$BYE?state=lo2" ]] &&
+  ok "node 2's /logout acts on node 1's id_token_hint: back to the app's registered URI" ||
+  fail "/logout at node 2 with node 1's hint: $STATUS '$LOCATION' $BODY"
+req sso GET "/authorize?response_type=code&client_id=app1&redirect_uri=$(enc "$CB")&scope=openid&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+[[ $STATUS == 302 && $LOCATION != "$CB"* ]] && ok "that session is over (the next /authorize asks for a login)" ||
+  fail "the session survived the logout: $STATUS '$LOCATION'"
 
 # ---- a node started later has the registry at once
 node_start 3

@@ -951,27 +951,43 @@ test_logout_redirect_rules(void **state)
 	assert_string_equal(res.client_id, "mobile");
 	assert_non_null(res.location);  /* mobile registered RP_LOGOUT too (see add_client) */
 	oidc_lo_result_clear(&res);
-	/* a hint from another issuer, or signed by another ring, identifies nobody */
+	/* a hint from another issuer, signed by another ring, or for a client nobody
+	 * registered is not acted on: nothing ended, no redirect, even with a client_id
+	 * whose URI is registered and with the person's confirmation */
 	p.id_token_hint = foreign_iss;
 	assert_int_equal(oidc_lo_run(&f->app, &p, NULL, &res), 0);
 	assert_false(res.hint_ok);
+	assert_true(res.hint_bad);
 	assert_null(res.location);
 	oidc_lo_result_clear(&res);
 	{
 		struct tok_ring *other = NULL;
 		struct tok_ring_opts ro = { .create = true };
 		char dir[128], err[256];
-		char *forged;
+		char *bad[3];
 
 		snprintf(dir, sizeof(dir), "%s/otherkeys", f->root);
 		assert_int_equal(tok_ring_open(dir, &ro, &other, err, sizeof(err)), 0);
-		forged = mint_id_token(f, other, ISS, "web", f->now);
-		p.id_token_hint = forged;
-		assert_int_equal(oidc_lo_run(&f->app, &p, NULL, &res), 0);
-		assert_false(res.hint_ok);
-		assert_null(res.location);
-		oidc_lo_result_clear(&res);
-		free(forged);
+		bad[0] = mint_id_token(f, other, ISS, "web", f->now);
+		bad[1] = mint_id_token(f, f->ring, ISS, "nobody", f->now);
+		bad[2] = mint_id_token(f, f->ring, "https://evil.example", "web", f->now);
+		for (size_t i = 0; i < 3; i++) {
+			login(f, f->uid1, 1, false, 0, tok, &si);
+			p.id_token_hint = bad[i];
+			p.client_id = "web";
+			p.confirmed = true;
+			assert_int_equal(oidc_lo_run(&f->app, &p, tok, &res), 0);
+			assert_false(res.hint_ok);
+			assert_true(res.hint_bad);
+			assert_false(res.ended);
+			assert_false(res.confirm);
+			assert_null(res.location);
+			oidc_lo_result_clear(&res);
+			assert_int_equal(sess_get(f->sess, tok, 0, &tmp), 0);
+			free(bad[i]);
+		}
+		p.client_id = NULL;
+		p.confirmed = false;
 		tok_ring_free(other);
 	}
 	/* a malformed request (a parameter repeated) logs out without redirecting */

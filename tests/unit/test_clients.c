@@ -552,6 +552,35 @@ test_account_owned(void **state)
 	clients_close(r);
 }
 
+/* With file_max (the registry shared through LDAP as one value), a change that would
+ * make clients.json larger is refused with YH_ERR_TOO_LONG and writes nothing. */
+static void
+test_file_max(void **state)
+{
+	struct clients_opts o = { .file_max = 400 };
+	struct clients_registry *r = NULL;
+	char err[512], path[160], *before, *after;
+	size_t blen, alen;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/clients.json", dir);
+	assert_int_equal(clients_open(dir, &o, &r, err, sizeof(err)), 0);
+	assert_int_equal(add_one(r, "app1", CLIENTS_AUTH_NONE, "https://a.example/cb", NULL), 0);
+	before = slurp(path, &blen);
+	assert_true(blen <= 400);
+	assert_int_equal(add_one(r, "app2", CLIENTS_AUTH_NONE,
+	    "https://b.example/a-long-path-that-makes-the-file-pass-its-cap/"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789/cb",
+	    NULL), YH_ERR_TOO_LONG);
+	after = slurp(path, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	assert_int_equal(clients_remove(r, "app1", err, sizeof(err)), 0);
+	free(before);
+	free(after);
+	clients_close(r);
+}
+
 /* Registers the public client "rp" with these redirect URIs; *s gets a snapshot and the
  * client in it is returned. */
 static const struct clients_client *
@@ -2033,6 +2062,7 @@ main(void)
 		cmocka_unit_test(test_origin_check),
 		cmocka_unit_test(test_allowed_origins_rules),
 		cmocka_unit_test_setup_teardown(test_cors_origins_loaded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_max, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,7 +79,7 @@ static void
 check_keys(struct keys *remote, struct keys *local)
 {
 	static const enum keys_purpose purposes[] = { KEYS_MAC_CSRF, KEYS_MAC_REAUTH,
-		KEYS_MAC_LOGIN_NAME, KEYS_MAC_AUDIT };
+		KEYS_MAC_LOGIN_NAME, KEYS_MAC_AUDIT, KEYS_MAC_PEER_KEYS };
 	unsigned char a[KEYS_MAC_LEN], b[KEYS_MAC_LEN];
 	char ref[KEYS_UREF_MAX], uid[KEYS_UREF_UID_MAX + 1];
 
