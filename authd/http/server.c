@@ -1200,18 +1200,30 @@ http_req_query(struct http_req *req, const char *name, size_t max, const char **
 }
 
 /* Decodes one form component (with plus: + is a space; %XX a byte) into b; NUL bytes
- * rejected. */
+ * rejected. Runs of bytes that stand for themselves are appended whole (a token or an
+ * assertion is hundreds of them: one append, not one per byte). */
 static int
 pct_decode(struct yh_span s, bool plus, struct yh_buf *b)
 {
-	int r = 0;
+	size_t i = 0;
+	int r;
 
-	for (size_t i = 0; i < s.len && r == 0; i++) {
-		char c = s.p[i];
+	while (i < s.len) {
+		size_t run = i;
+		char c;
 
-		if (c == '+' && plus)
+		while (run < s.len && s.p[run] != '%' && s.p[run] != '\0' &&
+		    !(plus && s.p[run] == '+'))
+			run++;
+		if (run > i && (r = yh_buf_append(b, s.p + i, run - i)) != 0)
+			return r;
+		if ((i = run) >= s.len)
+			break;
+		c = s.p[i];
+		if (c == '+') {
 			c = ' ';
-		else if (c == '%') {
+			i++;
+		} else if (c == '%') {
 			int hi, lo;
 
 			if (i + 2 >= s.len)
@@ -1219,13 +1231,14 @@ pct_decode(struct yh_span s, bool plus, struct yh_buf *b)
 			if ((hi = yh_hex_digit(s.p[i + 1])) < 0 || (lo = yh_hex_digit(s.p[i + 2])) < 0)
 				return YH_ERR_INVALID;
 			c = (char)(hi * 16 + lo);
-			i += 2;
+			i += 3;
 		}
 		if (c == '\0')
 			return YH_ERR_INVALID;
-		r = yh_buf_putc(b, c);
+		if ((r = yh_buf_putc(b, c)) != 0)
+			return r;
 	}
-	return r;
+	return 0;
 }
 
 static bool
