@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,10 @@ struct tok_key {
 	EVP_MD_CTX *verify_proto[TOK_ALG_COUNT];
 	tok_sign_fn signer;   /* signs for a public key whose private half is elsewhere */
 	void *signer_ctx;
+	/* The RFC 7638 thumbprint once tok_jwk_thumbprint computed it (tok_key_thumb_put):
+	 * the public key never changes. thumb_state: 0 none, 1 being written, 2 set. */
+	int thumb_state;
+	char thumb[TOK_THUMB_MEMO_MAX + 1];
 };
 
 static const char *const alg_names[TOK_ALG_COUNT] = {
@@ -736,6 +741,35 @@ void
 tok_key_set_use(struct tok_key *key, enum tok_use use)
 {
 	key->use = use;
+}
+
+bool
+tok_key_thumb_get(const struct tok_key *key, char *out, size_t outsz)
+{
+	size_t n;
+
+	if (__atomic_load_n(&key->thumb_state, __ATOMIC_ACQUIRE) != 2)
+		return false;
+	n = strlen(key->thumb);
+	if (n >= outsz)
+		return false;
+	memcpy(out, key->thumb, n + 1);
+	return true;
+}
+
+void
+tok_key_thumb_put(const struct tok_key *key, const char *value)
+{
+	/* The memo is not part of the key's value: the object itself is never const. */
+	struct tok_key *k = (struct tok_key *)(uintptr_t)key;
+	int expect = 0;
+	size_t n = strlen(value);
+
+	if (n > TOK_THUMB_MEMO_MAX || !__atomic_compare_exchange_n(&k->thumb_state, &expect, 1, false,
+	    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;   /* another thread writes it (the same value) */
+	memcpy(k->thumb, value, n + 1);
+	__atomic_store_n(&k->thumb_state, 2, __ATOMIC_RELEASE);
 }
 
 const char *

@@ -129,6 +129,17 @@ int tok_key_set_alg(struct tok_key *key, enum tok_alg alg) YH_WUR;
 /* Sets the JWK "use". Only before the key is shared. */
 void tok_key_set_use(struct tok_key *key, enum tok_use use);
 
+/*
+ * The key's RFC 7638 thumbprint as remembered by tok_jwk_thumbprint, which computes it
+ * once per key (the public key never changes; introspection asks for it on every
+ * remembered token). tok_key_thumb_get copies it into out and returns true when it is
+ * set and fits; tok_key_thumb_put sets it (at most TOK_THUMB_MEMO_MAX bytes) the first
+ * time and ignores later calls. Thread-safe, without a lock.
+ */
+#define TOK_THUMB_MEMO_MAX 64
+bool tok_key_thumb_get(const struct tok_key *key, char *out, size_t outsz);
+void tok_key_thumb_put(const struct tok_key *key, const char *value);
+
 /* Accessors. kid is "" when unset (never NULL; owned by the key). */
 const char *tok_key_kid(const struct tok_key *key);
 enum tok_alg tok_key_alg(const struct tok_key *key);       /* as set (may be UNSET) */

@@ -684,6 +684,8 @@ tok_jwk_thumbprint(const struct tok_key *key, char out[TOK_THUMBPRINT_LEN + 1])
 	out[0] = '\0';
 	if (key == NULL)
 		return YH_ERR_INTERNAL;
+	if (tok_key_thumb_get(key, out, TOK_THUMBPRINT_LEN + 1))
+		return 0;
 	if ((o = json_object()) == NULL)
 		return YH_ERR_ALLOC;
 	if ((r = export_members(key, false, o)) != 0)
@@ -700,6 +702,7 @@ tok_jwk_thumbprint(const struct tok_key *key, char out[TOK_THUMBPRINT_LEN + 1])
 		goto out;
 	}
 	yh_b64url_encode(md, sizeof(md), out);
+	tok_key_thumb_put(key, out);
 	r = 0;
 out:
 	free(s);

@@ -258,6 +258,20 @@ int http_req_suspend(struct http_req *req) YH_WUR;
  * twice or outside the handler). */
 int http_req_hold(struct http_req *req) YH_WUR;
 
+/*
+ * Suspends the request like http_req_suspend, to go on with it on an HTTP thread once
+ * something else is done (a line made durable by the audit writer) rather than on the
+ * thread that finishes that work: when http_req_resume(req) is called, the request's
+ * HTTP thread runs fn(req, arg) in place of a handler (same contract: 0 once a response
+ * is set, a negative error, or HTTP_SUSPENDED after suspending, holding or deferring
+ * again; the request's accessors work again). When the connection ends before fn ran
+ * (the server stops), drop(arg) is called instead; exactly one of fn and drop is
+ * called. Only from a handler that has set no response yet, which then returns
+ * HTTP_SUSPENDED. Returns 0 or YH_ERR_INTERNAL.
+ */
+int http_req_defer(struct http_req *req, http_handler_fn fn, void (*drop)(void *arg),
+    void *arg) YH_WUR;
+
 /* Replaces the response with what the server answers for a handler's error r: 503
  * temporarily_unavailable for a temporary one (yh_err_temporary), else 500
  * server_error, both as JSON; headers set so far are dropped. For a held or suspended

@@ -118,6 +118,10 @@ struct http_req {
 	size_t nhdr;
 	bool no_store;
 	pthread_mutex_t lock;      /* guards the response while suspended */
+	/* http_req_defer: what runs when the request is resumed (NULL: nothing) */
+	http_handler_fn cont;
+	void (*cont_drop)(void *arg);
+	void *cont_arg;
 };
 
 /* ------------------------------------------------------------------ addresses */
@@ -835,14 +839,15 @@ queue_response(struct http_req *req)
 	return ret;
 }
 
-/* Runs the route's handler and turns its result into a response or a suspension. */
+/* Runs fn (the route's handler, or what http_req_defer left to run) and turns its result
+ * into a response or a suspension. */
 static enum MHD_Result
-run_handler(struct http_req *req)
+run_handler(struct http_req *req, http_handler_fn fn, void *arg)
 {
 	int r;
 
 	req->in_handler = true;
-	r = req->route->fn(req, req->route->arg);
+	r = fn(req, arg);
 	req->in_handler = false;
 	if (req->suspended) {
 		/* The job owns the request now (it may even have answered already). */
@@ -897,10 +902,19 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	switch (state) {
 	case REQ_NEW:
 		hw_conn_phase(srv->watch, req->watch, HW_BUSY);
-		return run_handler(req);
+		return run_handler(req, req->route->fn, req->route->arg);
 	case REQ_RESPONDED:
 		return queue_response(req);     /* resumed with a response */
 	case REQ_SUSPENDED:
+		if (req->cont != NULL) {         /* http_req_defer: go on here */
+			http_handler_fn fn = req->cont;
+
+			req->cont = NULL;
+			req->cont_drop = NULL;
+			req->suspended = false;
+			req->state = REQ_NEW;
+			return run_handler(req, fn, req->cont_arg);
+		}
 		/* Resumed without a response: the job broke its contract. */
 		yh_error("request %s resumed without a response", req->id);
 		drop_resp_headers(req);
@@ -963,6 +977,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (req == NULL)
 		return;
 	*con_cls = NULL;
+	if (req->cont_drop != NULL)   /* deferred, never resumed to go on: the server stops */
+		req->cont_drop(req->cont_arg);
 	secs = (double)(yh_mono_ns() - req->start_ns) / 1e9;
 	if (req->state != REQ_QUEUED)
 		req->status = req->too_large ? 413 :
@@ -1184,18 +1200,30 @@ http_req_query(struct http_req *req, const char *name, size_t max, const char **
 }
 
 /* Decodes one form component (with plus: + is a space; %XX a byte) into b; NUL bytes
- * rejected. */
+ * rejected. Runs of bytes that stand for themselves are appended whole (a token or an
+ * assertion is hundreds of them: one append, not one per byte). */
 static int
 pct_decode(struct yh_span s, bool plus, struct yh_buf *b)
 {
-	int r = 0;
+	size_t i = 0;
+	int r;
 
-	for (size_t i = 0; i < s.len && r == 0; i++) {
-		char c = s.p[i];
+	while (i < s.len) {
+		size_t run = i;
+		char c;
 
-		if (c == '+' && plus)
+		while (run < s.len && s.p[run] != '%' && s.p[run] != '\0' &&
+		    !(plus && s.p[run] == '+'))
+			run++;
+		if (run > i && (r = yh_buf_append(b, s.p + i, run - i)) != 0)
+			return r;
+		if ((i = run) >= s.len)
+			break;
+		c = s.p[i];
+		if (c == '+') {
 			c = ' ';
-		else if (c == '%') {
+			i++;
+		} else if (c == '%') {
 			int hi, lo;
 
 			if (i + 2 >= s.len)
@@ -1203,13 +1231,14 @@ pct_decode(struct yh_span s, bool plus, struct yh_buf *b)
 			if ((hi = yh_hex_digit(s.p[i + 1])) < 0 || (lo = yh_hex_digit(s.p[i + 2])) < 0)
 				return YH_ERR_INVALID;
 			c = (char)(hi * 16 + lo);
-			i += 2;
+			i += 3;
 		}
 		if (c == '\0')
 			return YH_ERR_INVALID;
-		r = yh_buf_putc(b, c);
+		if ((r = yh_buf_putc(b, c)) != 0)
+			return r;
 	}
-	return r;
+	return 0;
 }
 
 static bool
@@ -1484,6 +1513,21 @@ http_req_hold(struct http_req *req)
 		return YH_ERR_INTERNAL;
 	req->suspended = true;
 	MHD_suspend_connection(req->conn);
+	return 0;
+}
+
+int
+http_req_defer(struct http_req *req, http_handler_fn fn, void (*drop)(void *arg), void *arg)
+{
+	int r;
+
+	if (fn == NULL || drop == NULL)
+		return YH_ERR_INTERNAL;
+	if ((r = http_req_suspend(req)) != 0)
+		return r;
+	req->cont = fn;
+	req->cont_drop = drop;
+	req->cont_arg = arg;
 	return 0;
 }
 

@@ -719,6 +719,130 @@ refresh_checks(struct treq *t, const struct sess_family *fam, const char *payloa
 	return r;
 }
 
+/*
+ * A refresh grant between its token.issue line and the rotation of the token presented:
+ * what the second half (refresh_finish) needs, owned by it, with the snapshots held.
+ */
+struct refresh_wait {
+	struct treq t;
+	char *old;                /* the refresh token presented (a secret) */
+	struct sess_family fam;
+	struct oidc_grant g;
+	struct issue is;
+	int rc;                   /* how the token.issue line was settled */
+};
+
+/* Frees a refresh_wait (also http_req_defer's drop: the server stopped first). */
+static void
+refresh_wait_free(void *arg)
+{
+	struct refresh_wait *w = arg;
+
+	if (w == NULL)
+		return;
+	tok_snap_release(w->t.ring);
+	clients_release(w->t.snap);
+	yh_strfree_secret(w->old);
+	free(w->is.at);
+	free(w->is.idt);
+	json_decref(w->is.org);
+	oidc_grant_clear(&w->g);
+	free(w);
+}
+
+/* The token.issue line of a refresh is settled (on the audit writer's thread): the
+ * request goes on in refresh_finish, on its HTTP thread. */
+static void
+refresh_audited(void *arg, int rc)
+{
+	struct refresh_wait *w = arg;
+
+	w->rc = rc;
+	http_req_resume(w->t.req);   /* w is refresh_finish's from here on */
+}
+
+/* What a refresh grant answers for a person gone or disabled. */
+static int
+refresh_person_gone(struct treq *t, int r)
+{
+	if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND)
+		return oidc_error(t->req, "invalid_grant", "the user cannot be issued tokens");
+	return r;
+}
+
+/*
+ * The second half of a refresh grant, on the request's HTTP thread once its token.issue
+ * line is on disk: rotates the token presented and answers the new tokens. When the
+ * line could not be written the token is left as it was and the client gets 503 or 500.
+ */
+static int
+refresh_finish(struct http_req *req, void *arg)
+{
+	struct refresh_wait *w = arg;
+	struct treq *t = &w->t;
+	char rt[SESS_TOKEN_SIZE] = "", *payload = NULL;
+	int r;
+
+	t->now = yh_now();
+	if ((r = w->rc) != 0)
+		goto out;
+	r = sess_refresh_rotate(t->app->sess, w->old, rt, &w->fam, &payload);
+	if ((r = refresh_outcome(t, r, &w->fam)) != 0 || http_req_answered(req))
+		goto out;
+	w->is.g = &w->g;
+	w->is.id_token = (w->is.scopes & CLIENTS_SCOPE_OPENID) != 0;
+	w->is.bound = !w->g.offline;
+	w->is.refresh_token = rt;
+	w->is.family = w->fam.id;
+	if ((r = issue_and_respond(t, &w->is)) == 0)
+		count_grant(t->app, "refresh_token");
+out:
+	r = refresh_person_gone(t, r);
+	if (r == 0)   /* the answer, success or refusal, is for the client it names */
+		r = oidc_cors_named(req, t->snap);
+	yh_wipe(rt, sizeof(rt));
+	free(payload);
+	refresh_wait_free(w);
+	return r;
+}
+
+/*
+ * Queues the token.issue line (fields f) of a refresh whose checks passed and defers the
+ * rest to refresh_finish: the HTTP thread serves other connections while the line waits
+ * for its batch's fdatasync. Takes *old, *g, is->org and t's snapshots (left NULL).
+ * Returns HTTP_SUSPENDED, or an error with nothing queued.
+ */
+static int
+refresh_defer(struct treq *t, char **old, const struct sess_family *fam,
+    struct oidc_grant *g, struct issue *is, json_t *f)
+{
+	char actor[CLIENTS_ID_MAX + 8];
+	struct refresh_wait *w;
+	int r;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return YH_ERR_ALLOC;
+	w->t = *t;
+	t->snap = NULL;
+	t->ring = NULL;
+	w->old = *old;
+	*old = NULL;
+	w->fam = *fam;
+	w->g = *g;
+	memset(g, 0, sizeof(*g));
+	w->is = *is;
+	is->org = NULL;
+	if ((r = http_req_defer(t->req, refresh_finish, refresh_wait_free, w)) != 0) {
+		refresh_wait_free(w);
+		return r;
+	}
+	audit_actor(&w->t, actor, sizeof(actor));
+	if ((r = yh_audit_submit(w->t.app->audit, "token.issue", actor, f, refresh_audited,
+	    w)) != 0)
+		refresh_audited(w, r);   /* answered through refresh_finish */
+	return HTTP_SUSPENDED;
+}
+
 static int
 grant_refresh(struct treq *t)
 {
@@ -726,6 +850,7 @@ grant_refresh(struct treq *t)
 	struct sess_family fam;
 	struct oidc_grant g;
 	struct issue is;
+	json_t *f = NULL;
 	int r;
 
 	memset(&g, 0, sizeof(g));
@@ -762,33 +887,22 @@ grant_refresh(struct treq *t)
 	 * client is answered 503 and its token still refreshes once the log takes lines
 	 * again. Rotated first, that retry would be the reuse of a rotated token, which
 	 * revokes the whole family. A rotation that then fails (another request rotated it
-	 * first) leaves a line for tokens never sent.
+	 * first) leaves a line for tokens never sent. The rotation and the answer come in
+	 * refresh_finish, on this request's HTTP thread once the line is on disk; the thread
+	 * does not wait for the flush meanwhile.
 	 */
 	if ((r = tok_jti_new(is.jti)) != 0 ||
-	    (r = audit_event(t, "token.issue", "refresh_token", g.uid, fam.id, is.jti,
-	    is.scopes, g.org)) != 0)
+	    (r = audit_fields(t, "refresh_token", g.uid, fam.id, is.jti, is.scopes, g.org,
+	    &f)) != 0)
 		goto out;
-	free(payload);
-	payload = NULL;
-	r = sess_refresh_rotate(t->app->sess, old, rt, &fam, &payload);
-	if ((r = refresh_outcome(t, r, &fam)) != 0 || http_req_answered(t->req))
-		goto out;
-	is.g = &g;
-	is.id_token = (is.scopes & CLIENTS_SCOPE_OPENID) != 0;
-	is.bound = !g.offline;
-	is.refresh_token = rt;
-	is.family = fam.id;
-	if ((r = issue_and_respond(t, &is)) == 0)
-		count_grant(t->app, "refresh_token");
+	r = refresh_defer(t, &old, &fam, &g, &is, f);
 out:
-	if (r == YH_ERR_DENIED || r == YH_ERR_NOT_FOUND)   /* person gone or disabled */
-		r = oidc_error(t->req, "invalid_grant", "the user cannot be issued tokens");
+	r = refresh_person_gone(t, r);
+	json_decref(f);
 	yh_wipe(rt, sizeof(rt));
 	yh_strfree_secret(old);
 	free(scope);
 	free(payload);
-	free(is.at);
-	free(is.idt);
 	json_decref(is.org);
 	oidc_grant_clear(&g);
 	return r;

@@ -121,6 +121,9 @@ test_form(void **state)
 	form_expect("a=", "a", 100, 0, "");
 	form_expect("a", "a", 100, 0, "");
 	form_expect("x%5Fy=z", "x_y", 100, 0, "z");
+	form_expect("a=ab+cd%2Bef+", "a", 100, 0, "ab cd+ef ");   /* runs between escapes */
+	form_expect("a=%41%42c%43", "a", 100, 0, "ABcC");
+	form_expect("a=+%20+", "a", 100, 0, "   ");
 	form_expect("a=1&a=2", "a", 100, YH_ERR_CONFLICT, NULL);
 	form_expect("a=1&b=2", "c", 100, YH_ERR_NOT_FOUND, NULL);
 	form_expect("", "a", 100, YH_ERR_NOT_FOUND, NULL);

@@ -111,6 +111,14 @@ test_rfc7638_thumbprint(void **state)
 	assert_int_equal(tok_key_alg(k), TOK_ALG_RS256);
 	assert_int_equal(tok_jwk_thumbprint(k, tp), 0);
 	assert_string_equal(tp, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+	/* The second time it comes from the key's memo: the same value. */
+	memset(tp, 'x', sizeof(tp));
+	assert_true(tok_key_thumb_get(k, tp, sizeof(tp)));
+	assert_string_equal(tp, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+	assert_false(tok_key_thumb_get(k, tp, TOK_THUMBPRINT_LEN));   /* does not fit */
+	memset(tp, 'x', sizeof(tp));
+	assert_int_equal(tok_jwk_thumbprint(k, tp), 0);
+	assert_string_equal(tp, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
 	assert_int_equal(tok_key_set_kid_thumbprint(k), 0);
 	assert_string_equal(tok_key_kid(k), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
 	tok_key_free(k);
