@@ -17,6 +17,7 @@
  *   cert.ca.NAME.policies = OID, ...    the end-entity must name one of them (default: any)
  *   cert.profile.PROFILE.id_number = SOURCE; SOURCE...
  *   cert.profile.PROFILE.credit_code | org_code | reg_number = SOURCE; ...
+ *   cert.profile.PROFILE.name = SOURCE; ...   the holder's name (default subject:CN)
  * A SOURCE is `ext:OID` (an extension whose value is a PrintableString, UTF8String or
  * IA5String), `subject:OID` or `subject:CN` / `subject:serialNumber` (an attribute of the
  * subject), `san:OID` (a subjectAltName otherName of that type), each optionally followed
@@ -77,8 +78,11 @@ enum fed_x509_field {
 	FED_X509_CREDIT_CODE,
 	FED_X509_ORG_CODE,
 	FED_X509_REG_NUMBER,
+	FED_X509_NAME,        /* the holder's name (not an identity: see fed_x509_identity) */
 };
-#define FED_X509_FIELDS 4
+#define FED_X509_FIELDS 4          /* the identity fields, FED_X509_NAME excluded */
+#define FED_X509_PROFILE_FIELDS 5  /* what a profile may name */
+#define FED_X509_HOLDER_NAME_MAX 256  /* bytes of a holder's name */
 
 enum fed_x509_src_kind { FED_X509_SRC_EXT = 1, FED_X509_SRC_SUBJECT, FED_X509_SRC_SAN };
 
@@ -92,8 +96,8 @@ struct fed_x509_src {
 
 struct fed_x509_profile {
 	char name[FED_X509_NAME_MAX + 1];
-	struct fed_x509_src src[FED_X509_FIELDS][FED_X509_SRC_MAX];
-	size_t nsrc[FED_X509_FIELDS];
+	struct fed_x509_src src[FED_X509_PROFILE_FIELDS][FED_X509_SRC_MAX];
+	size_t nsrc[FED_X509_PROFILE_FIELDS];
 	char where[FED_X509_WHERE_MAX];  /* its first key's file:line */
 };
 
@@ -255,6 +259,8 @@ struct fed_x509_result {
 	char rev_source[64];              /* "crl:2026-12-06T20:00:00.000Z" (its thisUpdate), or
 	                                   * "ocsp:..." (the response's), or "" */
 	char rev_why[96];                 /* why OCSP gave no answer, or "" */
+	char name[FED_X509_HOLDER_NAME_MAX + 1]; /* a person's name by the profile's name
+	                                   * sources (fed_x509_holder_name), or "" */
 };
 
 /*
@@ -350,11 +356,21 @@ int fed_x509_set_sm2_id(X509 *x) YH_WUR;
  * Finds the identity of x by profile p (x509_id.c): the first field that yields a value
  * valid for identity/idn, credit code, organization code and registration number before
  * the ID number (an enterprise certificate may name its holder's ID number too), each
- * field's sources in order. Sets res->kind, field, value, source; FED_X509_NO_IDENTITY
+ * field's sources in order. Sets res->kind, field, value, source (and for a person
+ * res->name, fed_x509_holder_name); FED_X509_NO_IDENTITY
  * in res->why (with a detail) when none. Returns 0 or YH_ERR_ALLOC.
  */
 int fed_x509_identity(X509 *x, const struct fed_x509_profile *p, struct fed_x509_result *res)
     YH_WUR;
+
+/*
+ * The name of x's holder by profile p's name sources (the built-in profile, and one
+ * naming none: subject:CN), the first that is a usable name: UTF-8 text of at most
+ * FED_X509_HOLDER_NAME_MAX bytes with no ASCII digit, '@', '/', '=', ',' or control
+ * character (an ID number, an e-mail address or a serial is not a name). "" when none.
+ */
+void fed_x509_holder_name(X509 *x, const struct fed_x509_profile *p, char *out,
+    size_t outsz);
 
 /*
  * Verifies that sig (DER) is the signature of the n bytes msg by the key of x, as a

@@ -135,6 +135,7 @@ origin_words(enum page_lang l, const char *o)
 		{ DIR_ORIGIN_SELF, PAGE_MSG_ORIGIN_SELF },
 		{ DIR_ORIGIN_OPERATOR, PAGE_MSG_ORIGIN_OPERATOR },
 		{ DIR_ORIGIN_IMPORT, PAGE_MSG_ORIGIN_IMPORT },
+		{ DIR_ORIGIN_CERT, PAGE_MSG_ORIGIN_CERT },
 	};
 
 	for (size_t i = 0; o != NULL && i < sizeof(t) / sizeof(t[0]); i++)

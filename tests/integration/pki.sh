@@ -195,3 +195,14 @@ pki_login() {
     --data-urlencode "challenge=$ch" --data-urlencode "cert@$P/$1.pem" \
     --data-urlencode "signature@$TMP/sig"
 }
+
+# pki_refused NAME STATUS TEXT REASON: the last answer (lib.sh's req) is STATUS with TEXT
+# on the page, and a login.failure with REASON is in $S/audit.log.
+pki_refused() {
+  if [[ $STATUS == "$2" && $BODY == *"$3"* ]] &&
+    (($(audit_count login.failure "\"reason\":\"$4\"") > 0)); then
+    ok "$1 refused: $4"
+  else
+    fail "$1: want $2 '$3' ($4), got $STATUS $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -2)"
+  fi
+}

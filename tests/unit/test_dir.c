@@ -2262,6 +2262,35 @@ test_find_name_and_loa_history(void **state)
 	assert_int_equal(dir_person_loa_history(f->d, "nope", &h, &n), YH_ERR_INVALID);
 }
 
+/* A person made at a certificate's first login (cert.auto_register): origin cert and
+ * LoA 4 by "ca" stored and read back; the same ID number added again (a second first
+ * login at the same moment) is YH_ERR_EXISTS, which the login turns into a lookup. */
+static void
+test_origin_cert(void **state)
+{
+	struct fx *f = *state;
+	char uid[DIR_UID_LEN + 1], id[19];
+	struct dir_person p;
+
+	make_id(88, id);
+	memset(&p, 0, sizeof(p));
+	p.id_number = id;
+	p.name = (char *)"Zhang San";
+	p.origin = (char *)DIR_ORIGIN_CERT;
+	p.loa = (struct dir_loa){ .level = 4, .method = (char *)"ca", .by = (char *)"cert:a",
+	    .evidence = (char *)"certificate serial 0A" };
+	assert_int_equal(dir_person_add(f->d, &p, uid), 0);
+	assert_int_equal(dir_person_add(f->d, &p, NULL), YH_ERR_EXISTS);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(dir_person_find_id_number(f->d, id, &p), 0);
+	assert_string_equal(p.uid, uid);
+	assert_string_equal(p.origin, DIR_ORIGIN_CERT);
+	assert_int_equal(p.loa.level, 4);
+	assert_string_equal(p.loa.method, "ca");
+	assert_string_equal(p.loa.by, "cert:a");
+	dir_person_clear(&p);
+}
+
 /* A person's origin: stored as given, never a wrong name; a store of version 6 gains
  * the column, "import" for persons whose LoA method still says so and nothing (not
  * recorded) for the rest, which could be registrations or an operator's. */
@@ -2326,16 +2355,21 @@ test_migration_origin(void **state)
 			assert_null(p.origin);
 		dir_person_clear(&p);
 	}
-	/* A person added after the migration has the origin given. */
-	make_id(96, id);
-	memset(&p, 0, sizeof(p));
-	p.id_number = id;
-	p.name = (char *)"来源";
-	p.origin = (char *)DIR_ORIGIN_OPERATOR;
-	assert_int_equal(dir_person_add(f->d, &p, uids[4]), 0);
-	assert_int_equal(dir_person_get(f->d, uids[4], &p), 0);
-	assert_string_equal(p.origin, DIR_ORIGIN_OPERATOR);
-	dir_person_clear(&p);
+	/* A person added after the migration has the origin given, cert too (migrate_15.sql
+	 * widened the CHECK that migrate_7.sql added). */
+	for (int i = 0; i < 2; i++) {
+		const char *o = i == 0 ? DIR_ORIGIN_CERT : DIR_ORIGIN_OPERATOR;
+
+		make_id(96 + i, id);
+		memset(&p, 0, sizeof(p));
+		p.id_number = id;
+		p.name = (char *)"来源";
+		p.origin = (char *)o;
+		assert_int_equal(dir_person_add(f->d, &p, uids[4]), 0);
+		assert_int_equal(dir_person_get(f->d, uids[4], &p), 0);
+		assert_string_equal(p.origin, o);
+		dir_person_clear(&p);
+	}
 }
 
 /* Version 5 -> 6: relations keep their data and gain an empty unit and position; a
@@ -4411,6 +4445,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_console_perms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cert_bindings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_origin_cert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_name_and_loa_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_origin, setup, teardown),
@@ -4468,6 +4503,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_console_perms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cert_bindings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_origin_cert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_cases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_layer, setup, teardown),
