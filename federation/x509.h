@@ -207,6 +207,12 @@ void fed_x509_trust_free(struct fed_x509_trust *t);
 #define FED_X509_CRL_RETRY_S 30
 #define FED_X509_URL_MAX 1024
 size_t fed_x509_trust_nca(const struct fed_x509_trust *t);
+/* The CRL sources: the CAs (0 .. nca - 1), then one per distinct http(s) distribution
+ * point a configured intermediate or cross-certificate names, of a CA whose revocation
+ * consults CRLs (its issuer's CRL, learned when the trust is loaded; named
+ * "NAME.int-K" by fed_x509_trust_ca_name, its copy crl_dir/NAME.int-K.crl). The
+ * fed_x509_trust_crl_* calls take any index below fed_x509_trust_ncrl. */
+size_t fed_x509_trust_ncrl(const struct fed_x509_trust *t);
 int fed_x509_trust_crl_url(struct fed_x509_trust *t, size_t i, char *out, size_t outsz)
     YH_WUR;
 const char *fed_x509_trust_ca_name(const struct fed_x509_trust *t, size_t i);
@@ -242,6 +248,31 @@ const char *fed_x509_why_str(enum fed_x509_why w);
 
 enum fed_x509_kind { FED_X509_PERSON = 1, FED_X509_ORG };
 
+/*
+ * One certificate's revocation status on the path (fed_x509_result.path_rev). The
+ * end-entity as fed_x509_rev_decide sees it; each intermediate (every certificate but
+ * the end-entity and the root), for a CA whose revocation consults CRLs, by a CRL in
+ * force of its issuer: a CA's CRL (cert.ca.NAME.crl, a file or URL) or one fetched from
+ * a configured intermediate's distribution point (never fetched by a login).
+ */
+enum fed_x509_cert_rev {
+	FED_X509_CERT_REV_NOT_CHECKED = 0, /* no CRL of its issuer is published (no source
+	                                    * configured, no distribution point), or the CA's
+	                                    * revocation does not consult CRLs */
+	FED_X509_CERT_REV_GOOD,           /* a CRL in force does not list it */
+	FED_X509_CERT_REV_REVOKED,        /* a CRL in force lists it */
+	FED_X509_CERT_REV_UNKNOWN,        /* a CRL is published, none in force: fail decides */
+	FED_X509_CERT_REV_ANCHOR,         /* the root: a trust anchor, never looked up */
+};
+#define FED_X509_PATH_MAX 16
+struct fed_x509_path_rev {
+	enum fed_x509_cert_rev status;
+	char source[64];                  /* "crl:THISUPDATE", "ocsp:..." or "" */
+};
+
+/* "not_checked", "good", "revoked", "unknown", "trust_anchor". */
+const char *fed_x509_cert_rev_str(enum fed_x509_cert_rev s);
+
 /* What verification found. */
 struct fed_x509_result {
 	enum fed_x509_why why;
@@ -259,6 +290,10 @@ struct fed_x509_result {
 	char rev_source[64];              /* "crl:2026-12-06T20:00:00.000Z" (its thisUpdate), or
 	                                   * "ocsp:..." (the response's), or "" */
 	char rev_why[96];                 /* why OCSP gave no answer, or "" */
+	int revoked_depth;                /* with FED_X509_REVOKED: 0 the end-entity, k the
+	                                   * path's k-th certificate (an intermediate) */
+	struct fed_x509_path_rev path_rev[FED_X509_PATH_MAX]; /* each certificate's status,
+	                                   * as the path (end-entity first) */
 	char name[FED_X509_HOLDER_NAME_MAX + 1]; /* a person's name by the profile's name
 	                                   * sources (fed_x509_holder_name), or "" */
 };
@@ -316,6 +351,9 @@ void fed_x509_crl_free(struct fed_x509_crl *c);
 /* True when c is of x's issuer and in force at now (thisUpdate <= now <= nextUpdate). */
 bool fed_x509_crl_covers(const struct fed_x509_crl *c, X509 *x, time_t now);
 
+/* True when c's issuer is x's issuer (whether or not c is in force). */
+bool fed_x509_crl_of_issuer(const struct fed_x509_crl *c, X509 *x);
+
 /* True when c lists serial. */
 bool fed_x509_crl_lists(const struct fed_x509_crl *c, const ASN1_INTEGER *serial);
 
@@ -329,7 +367,10 @@ void fed_x509_crl_source(const struct fed_x509_crl *c, char *out, size_t outsz);
  * certificates, read-only: the function works on copies) against t at time now, and
  * extracts its identity by the path's CA's profile. The path's CA is the configured CA
  * owning the certificate of the path nearest to the end-entity (an intermediate, a
- * cross-certificate or a root of its block). Revocation is not checked here.
+ * cross-certificate or a root of its block). Then revocation: the end-entity by its
+ * CA's CRL and OCSP, each intermediate by a CRL of its issuer (res->path_rev; one listed
+ * is FED_X509_REVOKED with revoked_depth > 0, one whose CRL is published but none in
+ * force leaves rev_good false for the CA's fail policy).
  * Returns 0 with res->why FED_X509_OK, or 0 with another why and a detail (refused), or
  * YH_ERR_ALLOC / YH_ERR_CRYPTO. Release res with fed_x509_result_clear.
  */

@@ -489,7 +489,9 @@ cert_attempt(struct cert_req *j)
 	}
 	if (r != 0 || (r = fed_x509_verify(trust, leaf, chain, time(NULL), &res)) != 0)
 		goto out;
-	if (res.why != FED_X509_OK)
+	if (res.why == FED_X509_REVOKED && res.revoked_depth > 0)
+		r = refuse(j, 403, PAGE_MSG_CERT_ISSUER_REVOKED, "issuer_revoked", &res);
+	else if (res.why != FED_X509_OK)
 		r = refuse(j, 403, alert_of(res.why), fed_x509_why_str(res.why), &res);
 	else if (fed_x509_rev_decide(res.ca, res.rev_good) == FED_X509_REV_REFUSED)
 		r = refuse(j, 403, PAGE_MSG_CERT_REVOCATION_UNKNOWN, "revocation_unknown", &res);
