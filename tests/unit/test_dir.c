@@ -3196,9 +3196,13 @@ test_tombstone_purge(void **state)
 		struct dir_cert_binding *cl = NULL;
 		size_t cn = 9;
 
-		/* its certificate bindings went with it */
+		struct dir_cert_binding cb;
+
+		/* its certificate bindings went with it: the certificate binds another */
 		assert_int_equal(dir_cert_list(f->d, a, &cl, &cn), 0);
 		assert_int_equal(cn, 0);
+		cert_binding_make(&cb, b, 'e', 'f');
+		assert_int_equal(dir_cert_bind(f->d, &cb), 0);
 	}
 	/* The organization stays, naming no legal representative; the other person, their
 	 * data and their relation are untouched. */
@@ -3482,6 +3486,13 @@ test_rekey_records(void **state)
 	memcpy(o.legal_rep_uid, a, sizeof(o.legal_rep_uid));
 	assert_int_equal(dir_org_add(f->d, &o, "operator:test", org), 0);
 
+	{
+		struct dir_cert_binding cb;
+
+		cert_binding_make(&cb, a, '8', '7');
+		assert_int_equal(dir_cert_bind(f->d, &cb), 0);
+	}
+
 	memset(&rk, 0, sizeof(rk));
 	memcpy(rk.old_uid, a, sizeof(rk.old_uid));
 	memcpy(rk.new_uid, nu, sizeof(rk.new_uid));
@@ -3502,6 +3513,25 @@ test_rekey_records(void **state)
 	assert_int_equal(dir_legacy_get(f->d, "shebao", "L-87", &lg), 0);
 	assert_string_equal(lg.owner_uid, nu);
 	dir_legacy_clear(&lg);
+	{
+		/* The certificate binding follows: listed under the new uid, none under the
+		 * old, and the certificate binds nobody else. */
+		struct dir_cert_binding cb, *cl = NULL;
+		size_t cn = 9;
+
+		assert_int_equal(dir_cert_list(f->d, nu, &cl, &cn), 0);
+		assert_int_equal(cn, 1);
+		cert_binding_make(&cb, nu, '8', '7');
+		assert_string_equal(cl[0].id, cb.id);
+		assert_string_equal(cl[0].uid, nu);
+		assert_string_equal(cl[0].key_sha256, cb.key_sha256);
+		free(cl);
+		cl = NULL;
+		assert_int_equal(dir_cert_list(f->d, a, &cl, &cn), 0);
+		assert_int_equal(cn, 0);
+		free(cl);
+		assert_int_equal(dir_cert_bind(f->d, &cb), YH_ERR_EXISTS);
+	}
 	assert_int_equal(dir_upstream_link_get(f->d, "province", "sub-87", up), 0);
 	assert_string_equal(up, nu);
 	assert_int_equal(dir_person_loa_history(f->d, nu, &lh, &nl), 0);
@@ -3873,6 +3903,13 @@ test_copy(void **state)
 	lg.status = DIR_STATUS_ACTIVE;
 	assert_int_equal(dir_legacy_add(f->d, &lg), 0);
 
+	{
+		struct dir_cert_binding cb;
+
+		cert_binding_make(&cb, a, '5', '6');
+		assert_int_equal(dir_cert_bind(f->d, &cb), 0);
+	}
+
 	memset(&c2, 0, sizeof(c2));
 	assert_int_equal(ident_cfg_init(&c2, &cerr), 0);
 	snprintf(path, sizeof(path), "%s/copy.db", f->root);
@@ -3958,6 +3995,25 @@ test_copy(void **state)
 	assert_int_equal(dir_legacy_get(d2, "shebao", "L-85", &lg), 0);
 	assert_string_equal(lg.owner_uid, a);
 	dir_legacy_clear(&lg);
+	{
+		/* the certificate binding, as it was (issuer, serial, key, when) */
+		struct dir_cert_binding *b1 = NULL, *b2 = NULL;
+		size_t n1 = 0, n2 = 0;
+
+		assert_int_equal(c.cert_bindings, 1);
+		assert_int_equal(dir_cert_list(f->d, a, &b1, &n1), 0);
+		assert_int_equal(dir_cert_list(d2, a, &b2, &n2), 0);
+		assert_int_equal(n1, 1);
+		assert_int_equal(n2, 1);
+		assert_string_equal(b2[0].id, b1[0].id);
+		assert_string_equal(b2[0].uid, a);
+		assert_string_equal(b2[0].issuer, b1[0].issuer);
+		assert_string_equal(b2[0].serial, b1[0].serial);
+		assert_string_equal(b2[0].key_sha256, b1[0].key_sha256);
+		assert_int_equal(b2[0].created, b1[0].created);
+		free(b1);
+		free(b2);
+	}
 	/* again: nothing new */
 	if (dir_copy(f->d, d2, &c, err, sizeof(err)) != 0)
 		fail_msg("dir_copy again: %s", err);
@@ -3966,6 +4022,7 @@ test_copy(void **state)
 	assert_int_equal(c.target_persons, 2);
 	assert_int_equal(c.orgs_added, 0);
 	assert_int_equal(c.orgs_there, 1);
+	assert_int_equal(c.cert_bindings, 0);
 	assert_int_equal(c.loa_events, 0);
 	assert_int_equal(dir_person_loa_history(d2, a, &l2, &nl2), 0);
 	assert_int_equal(nl2, nl1);
