@@ -174,6 +174,21 @@ req b GET /account
 [[ $STATUS == 200 && $BODY == *'单位证书登录没有个人账户页面'* ]] &&
   ok "the enterprise session's account page says whom it acts for" ||
   fail "enterprise /account: $STATUS"
+# Every page under /account with the enterprise's session: the same page, never an
+# error (the POSTs with a CSRF token of the person's form kind, which the session has not).
+for route in "GET /account/totp" "GET /account/phone" "POST /account/phone" \
+  "POST /account/session/end" "POST /account/session/end-others" "POST /account/session/end-all" \
+  "POST /account/app/revoke" "POST /account/cert/unbind" "POST /account/totp/new" \
+  "POST /account/totp/confirm" "POST /account/totp/remove" "POST /account/password" \
+  "POST /account/org/agent/add" "POST /account/org/agent/end"; do
+  read -r method path <<<"$route"
+  if [[ $method == GET ]]; then req b GET "$path"; else req b POST "$path" --data-urlencode csrf=x; fi
+  [[ ($STATUS == 200 || $STATUS == 403) && $BODY == *'单位证书登录没有个人账户页面'* ]] &&
+    ok "$route with the enterprise session: the page saying whom it acts for ($STATUS)" ||
+    fail "$route with the enterprise session: $STATUS $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -1)"
+done
+req b GET /account
+[[ $STATUS == 200 && -n $(jar_value b yh_sid) ]] || fail "the enterprise session ended on the way: $STATUS"
 (($(audit_count login.success '"method":"cert"' '"holder":"organization"') == 1)) &&
   ok "the enterprise login audited as the organization's" ||
   fail "enterprise login.success: $(grep '"holder"' "$S/audit.log" | tail -1)"
