@@ -455,7 +455,8 @@ test_identity(void **state)
 	pki_make(&p);
 	assert_int_equal(load("cert.ca.a.roots = ra.pem\ncert.ca.a.intermediates = ia.pem\n"
 	    "cert.ca.b.roots = rb.pem\ncert.ca.b.profile = cn\n"
-	    "cert.profile.cn.id_number = subject:CN ~ ([0-9]{17}[0-9X])$\n",
+	    "cert.profile.cn.id_number = subject:CN ~ ([0-9]{17}[0-9X])$\n"
+	    "cert.profile.cn.name = subject:CN ~ ^([A-Za-z ]*[A-Za-z])\n",
 	    &c, &t, err, sizeof(err)), 0);
 	m = (struct mk){ .cn = "Example Ltd", .key = p.kee, .issuer = p.ia, .issuer_key = p.kia };
 
@@ -497,6 +498,8 @@ test_identity(void **state)
 	assert_int_equal(verify(t, x, NULL, &res), FED_X509_OK);
 	assert_string_equal(res.value, ID_B);
 	assert_string_equal(res.source, "subject:1.2.156.10260.4.1.1");
+	/* The built-in profile's name: the CN. */
+	assert_string_equal(res.name, "Example Ltd");
 	fed_x509_result_clear(&res);
 	X509_free(x);
 	x = mkcert(&m);
@@ -514,6 +517,10 @@ test_identity(void **state)
 	assert_string_equal(res.ca->name, "b");
 	assert_string_equal(res.value, ID_B);
 	assert_string_equal(res.source, "subject:commonName ~");
+	/* The profile's name field takes the name before the number. */
+	assert_string_equal(res.name, "Li Si");
+	fed_x509_holder_name(x, fed_x509_profile_find(&c, ""), res.name, sizeof(res.name));
+	assert_string_equal(res.name, "");   /* the whole CN holds digits: no name */
 	fed_x509_result_clear(&res);
 	X509_free(x);
 
