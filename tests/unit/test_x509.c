@@ -736,6 +736,58 @@ test_crl(void **state)
 	pki_free(&p);
 }
 
+/* An intermediate against Root A's CRL given as CA a's file: listed, it refuses the
+ * path (revoked_depth 1) whatever the end-entity's own status; not listed, it is good;
+ * the root is the trust anchor; with no CRL of its issuer known, it is not checked. */
+static void
+test_int_crl(void **state)
+{
+	struct pki p;
+	struct fed_x509_cfg c;
+	struct fed_x509_trust *t = NULL;
+	struct fed_x509_result res;
+	char err[1024];
+	long sn[1];
+	struct mk m;
+	X509 *x;
+
+	(void)state;
+	pki_make(&p);
+	sn[0] = ASN1_INTEGER_get(X509_get0_serialNumber(p.ia));
+	m = (struct mk){ .cn = "Zhang San", .key = p.kee, .issuer = p.ia, .issuer_key = p.kia };
+	x = person(&m, ID_A);
+	for (int listed = 1; listed >= 0; listed--) {
+		write_crl("ra.crl", p.ra, p.ka, sn, (size_t)listed, "1234567812345678");
+		if (load("cert.ca.a.roots = ra.pem\ncert.ca.a.intermediates = ia.pem\n"
+		    "cert.ca.a.crl = ra.crl\ncert.ca.a.fail = open\n", &c, &t, err,
+		    sizeof(err)) != 0)
+			fail_msg("%s", err);
+		assert_int_equal(verify(t, x, NULL, &res), listed ? FED_X509_REVOKED :
+		    FED_X509_OK);
+		assert_int_equal(res.revoked_depth, listed);
+		assert_int_equal(res.path_rev[1].status, listed ? FED_X509_CERT_REV_REVOKED :
+		    FED_X509_CERT_REV_GOOD);
+		assert_true(strncmp(res.path_rev[1].source, "crl:", 4) == 0);
+		if (!listed) {
+			assert_int_equal(res.path_rev[0].status, FED_X509_CERT_REV_UNKNOWN);
+			assert_int_equal(res.path_rev[2].status, FED_X509_CERT_REV_ANCHOR);
+		}
+		fed_x509_result_clear(&res);
+		fed_x509_trust_free(t);
+		fed_x509_cfg_free(&c);
+	}
+	assert_int_equal(load("cert.ca.a.roots = ra.pem\ncert.ca.a.intermediates = ia.pem\n"
+	    "cert.ca.a.fail = open\n", &c, &t, err, sizeof(err)), 0);
+	assert_int_equal(verify(t, x, NULL, &res), FED_X509_OK);
+	assert_int_equal(res.path_rev[1].status, FED_X509_CERT_REV_NOT_CHECKED);
+	assert_string_equal(fed_x509_cert_rev_str(res.path_rev[1].status), "not_checked");
+	fed_x509_result_clear(&res);
+	fed_x509_trust_free(t);
+	fed_x509_cfg_free(&c);
+	X509_free(x);
+	pki_free(&p);
+}
+
 int
 main(void)
 {
@@ -746,6 +798,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_proof),
 		cmocka_unit_test(test_crl),
+		cmocka_unit_test(test_int_crl),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
