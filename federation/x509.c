@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "common/atomicfile.h"
@@ -37,7 +38,8 @@ struct crl_slot {
 	                                   * none by this trust set) */
 	size_t ca;                        /* the CA whose block named it */
 	char url[FED_X509_URL_MAX];       /* an intermediate's: its distribution point */
-	char name[FED_X509_NAME_MAX + 16];/* an intermediate's: "NAME.int-K" (logs, copy) */
+	char name[FED_X509_NAME_MAX + 24];/* an intermediate's: "NAME.int-HEX" (logs, copy;
+	                                   * HEX: 8 bytes of the URL's SHA-256) */
 };
 
 struct trust_ca {
@@ -201,7 +203,7 @@ ca_certs(const struct fed_x509_trust *t, size_t i, STACK_OF(X509) **all)
 }
 
 /* The last good copy of CRL source i's CRL by URL ("" when none is kept):
- * crl_dir/NAME.crl (an intermediate's: NAME.int-K.crl). */
+ * crl_dir/NAME.crl (an intermediate's: NAME.int-HEX.crl). */
 static void
 crl_copy_path(const struct fed_x509_trust *t, size_t i, char *out, size_t outsz)
 {
@@ -417,8 +419,9 @@ fed_x509_trust_ca_name(const struct fed_x509_trust *t, size_t i)
 static int
 islots_make(struct fed_x509_trust *t)
 {
-	char url[FED_X509_URL_MAX];
-	size_t max = 0, per;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char url[FED_X509_URL_MAX], hex[17];
+	size_t max = 0;
 	int r;
 
 	for (size_t i = 0; i < t->nca; i++)
@@ -427,7 +430,6 @@ islots_make(struct fed_x509_trust *t)
 	if (max == 0 || (t->islot = calloc(max, sizeof(*t->islot))) == NULL)
 		return max == 0 ? 0 : YH_ERR_ALLOC;
 	for (size_t i = 0; i < t->nca; i++) {
-		per = 0;
 		for (int k = 1; uses_crl(&t->cfg->ca[i]) && k < KINDS; k++)
 			for (int j = 0; j < sk_X509_num(t->ca[i].set[k]); j++) {
 				size_t m = 0;
@@ -439,8 +441,11 @@ islots_make(struct fed_x509_trust *t)
 					continue;
 				t->islot[m].ca = i;
 				memcpy(t->islot[m].url, url, sizeof(url));
-				snprintf(t->islot[m].name, sizeof(t->islot[m].name), "%s.int-%zu",
-				    t->cfg->ca[i].name, ++per);
+				/* Named by its URL, so that its copy is never another URL's. */
+				SHA256((const unsigned char *)url, strlen(url), md);
+				yh_hex_encode(md, 8, hex);
+				snprintf(t->islot[m].name, sizeof(t->islot[m].name), "%s.int-%s",
+				    t->cfg->ca[i].name, hex);
 				t->nislot++;
 				if ((r = load_crl_copy(t, t->nca + m)) != 0)
 					return r;

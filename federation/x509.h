@@ -210,7 +210,8 @@ size_t fed_x509_trust_nca(const struct fed_x509_trust *t);
 /* The CRL sources: the CAs (0 .. nca - 1), then one per distinct http(s) distribution
  * point a configured intermediate or cross-certificate names, of a CA whose revocation
  * consults CRLs (its issuer's CRL, learned when the trust is loaded; named
- * "NAME.int-K" by fed_x509_trust_ca_name, its copy crl_dir/NAME.int-K.crl). The
+ * "NAME.int-HEX" by fed_x509_trust_ca_name, HEX the first 8 bytes of the URL's SHA-256
+ * in hex, its copy crl_dir/NAME.int-HEX.crl). The
  * fed_x509_trust_crl_* calls take any index below fed_x509_trust_ncrl. */
 size_t fed_x509_trust_ncrl(const struct fed_x509_trust *t);
 int fed_x509_trust_crl_url(struct fed_x509_trust *t, size_t i, char *out, size_t outsz)

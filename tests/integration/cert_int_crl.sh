@@ -72,8 +72,9 @@ ctl_check() {
 start_authd -c "$TMP/authd.conf"
 taken 1 && ok "the intermediate's distribution point is fetched at start, before any login" ||
   fail "Root A's CRL not fetched: $(grep -i crl "$TMP/authd.log" | tail -3)"
-[[ -s $S/crl/c.int-1.crl ]] && ok "its copy is kept as STATE_DIR/crl/c.int-1.crl" ||
-  fail "no copy: $(ls "$S/crl" 2>&1)"
+COPY=$S/crl/c.int-$(printf '%s' "http://127.0.0.1:$WPORT/ra.crl" | sha256sum | cut -c1-16).crl
+[[ -s $COPY ]] && ok "its copy is kept as STATE_DIR/crl/c.int-HEX.crl (HEX of its URL)" ||
+  fail "no copy $COPY: $(ls "$S/crl" 2>&1)"
 pki_login pi
 [[ $STATUS == 303 ]] && ok "pi logs in while Root A's CRL does not list ic" ||
   fail "pi: $STATUS $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -1)"
@@ -100,7 +101,7 @@ ctl_check pi 1 "!d.ok && d.reason === 'revoked' && /intermediate/.test(d.detail)
 check_stop_authd
 stop_pid "$WPID"
 WPID=
-rm -f "$S/crl/c.int-1.crl"
+rm -f "$COPY"
 start_authd -c "$TMP/authd.conf"
 pki_login pi
 pki_refused "pi with no CRL of ic's issuer in force (fail closed)" 403 "暂时无法确认" revocation_unknown
