@@ -5,7 +5,8 @@
 # (the CN as the name, origin cert, LoA 4 by "ca"), audits the registration, binds the
 # certificate, and its next login is the same person; two first logins of one ID number
 # at once make one person; a certificate without a usable name is refused (no_name) and
-# makes nobody; an enterprise certificate of an unknown organization makes none.
+# makes nobody; an enterprise certificate of an unknown organization makes none; the
+# registrations stop at the address's limit (rate_limited).
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -141,6 +142,30 @@ UID_C=$(jget "$J" uid)
 (($(audit_count login.success "\"$UID_C\"" '"binding":"new"') == 2)) &&
   ok "both certificates are bound to that person" ||
   fail "bindings: $(grep "\"$UID_C\"" "$S/audit.log" | grep -o '"binding":"[a-z]*"')"
+
+# The registrations count against the client's address as the form's do (20 an hour):
+# new persons' certificates log in until one is refused (rate_limited), which makes
+# nobody.
+ids=$("$PY" -c 'w=[7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2]
+for i in range(24):
+  b="3101151980%02d%02d%03d" % (1 + i % 12, 1 + i, 100 + i)
+  print(b + "10X98765432"[sum(int(c) * x for c, x in zip(b, w)) % 11])')
+LIMITED=
+n=0
+for id in $ids; do
+  n=$((n + 1))
+  pki_cert "$P" "r$n" sm2 "/CN=Holder/O=CA A" ia "$PKI_EE_EXT
+1.2.156.10260.4.1.1=ASN1:PRINTABLESTRING:$id" || die "openssl: r$n"
+  pki_login "r$n"
+  if [[ $STATUS == 429 ]]; then LIMITED=$id; break; fi
+  [[ $STATUS == 303 ]] || { fail "r$n: $STATUS"; break; }
+done
+[[ -n $LIMITED && $BODY == *'注册请求过于频繁'* ]] &&
+  (($(audit_count login.failure '"reason":"rate_limited"') == 1 && $(audit_count register) <= 20)) &&
+  ok "registrations by certificate stop at the address's limit ($(audit_count register) made)" ||
+  fail "no rate limit: $STATUS after $n certificates, $(audit_count register) registrations"
+[[ -n $LIMITED && -z $(person_json "$LIMITED") ]] && ok "the refused one made nobody" ||
+  fail "the rate-limited certificate made a person"
 
 check_stop_authd
 no_errors_in "authd logged errors" "$TMP/authd.log"
