@@ -6,14 +6,17 @@
 # certificate, and its next login is the same person; two first logins of one ID number
 # at once make one person; a certificate without a usable name is refused (no_name) and
 # makes nobody; an enterprise certificate of an unknown organization makes none; the
-# registrations stop at the address's limit (rate_limited).
+# registrations stop at the address's limit (rate_limited). The first logins and the
+# concurrent ones again with directory.backend = ldap on a slapd of slapd.sh.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pki.sh"
+. "$(dirname "$0")/slapd.sh"
 need_authd
 make_tmp certreg
-PID=
+PID= SLAPD_PID=
+PIDS_TO_STOP="PID SLAPD_PID"
 
 PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
@@ -39,7 +42,7 @@ EOF
 start_authd -c "$TMP/authd.conf"
 
 # person_json ID: authctl user show ID (empty when nobody).
-person_json() { ctl user show "$1" 2>/dev/null || true; }
+person_json() { "$AUTHCTL" -c "$TMP/authd.conf" user show "$1" 2>/dev/null || true; }
 # jget JSON KEY: a top-level member (a nested one as a.b).
 jget() {
   "$PY" -c 'import sys,json
@@ -47,12 +50,6 @@ v=json.loads(sys.argv[1] or "{}")
 for k in sys.argv[2].split("."): v=v.get(k,"") if isinstance(v,dict) else ""
 print(v)' "$1" "$2"
 }
-# actor_of EVENT TEXT: the uid of the last EVENT line holding TEXT.
-actor_of() {
-  grep -F "\"event\":\"$1\"" "$S/audit.log" | grep -F -- "$2" | tail -1 |
-    "$PY" -c 'import sys,json;l=sys.stdin.read().strip();print(json.loads(l).get("actor","") if l else "")'
-}
-
 # Off: refused as before, nobody made.
 pki_login pa
 pki_refused "pa with cert.auto_register off" 403 "未找到与该证书身份对应的账号" no_account
@@ -63,33 +60,37 @@ printf 'cert.auto_register = true\n' >>"$TMP/authd.conf"
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"
 
-# On: the first login makes the person, LoA 4, origin cert, the certificate bound.
-pki_login pa
-[[ $STATUS == 303 && $LOCATION == /account && -n $(jar_value b yh_sid) ]] &&
-  ok "pa's first login with cert.auto_register makes the person and logs in" ||
-  fail "pa: $STATUS $LOCATION $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -2)"
-J=$(person_json "$PKI_ID_A")
-[[ $(jget "$J" name) == "Zhang San" && $(jget "$J" origin) == cert && $(jget "$J" loa) == 4 &&
-  $(jget "$J" loa_method) == ca && $(jget "$J" loa_by) == cert:a && $(jget "$J" status) == active ]] &&
-  ok "the person has the certificate's name, origin cert, LoA 4 by ca" || fail "person: $J"
-UID_A=$(jget "$J" uid)
-(($(audit_count register '"method":"cert"' '"origin":"cert"' '"result":"created"' "\"$UID_A\"") == 1)) &&
-  ok "the registration is audited as made by certificate" ||
-  fail "register audit: $(grep '"event":"register"' "$S/audit.log" | tail -1)"
-(($(audit_count login.success '"method":"cert"' '"registered":true' '"binding":"new"' '"loa":4' "\"$UID_A\"") == 1)) &&
-  ok "the login is audited as registering, the certificate bound, LoA 4" ||
-  fail "login.success: $(grep '"event":"login.success"' "$S/audit.log" | tail -1)"
-req b GET /account
-[[ $STATUS == 200 && $BODY == *'已绑定的数字证书'* && $BODY == *'首次使用数字证书登录时开设'* ]] &&
-  ok "the account page lists the certificate and says how the account was opened" ||
-  fail "account page: $STATUS"
-# The next login is the same person, the certificate known.
-pki_login pa
-[[ $STATUS == 303 ]] &&
-  (($(audit_count login.success '"registered":false' '"binding":"known"' "\"$UID_A\"") == 1)) &&
-  ok "pa's second login is the same person, nothing made" ||
-  fail "second login: $STATUS $(grep '"event":"login.success"' "$S/audit.log" | tail -1)"
-(($(audit_count register) == 1)) && ok "one registration so far" || fail "registrations: $(audit_count register)"
+# first_login_makes: pa's first login makes the person (LoA 4, origin cert, the
+# certificate bound, audited); its next login is the same person.
+first_login_makes() {
+  pki_login pa
+  [[ $STATUS == 303 && $LOCATION == /account && -n $(jar_value b yh_sid) ]] &&
+    ok "pa's first login with cert.auto_register makes the person and logs in" ||
+    fail "pa: $STATUS $LOCATION $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -2)"
+  J=$(person_json "$PKI_ID_A")
+  [[ $(jget "$J" name) == "Zhang San" && $(jget "$J" origin) == cert && $(jget "$J" loa) == 4 &&
+    $(jget "$J" loa_method) == ca && $(jget "$J" loa_by) == cert:a && $(jget "$J" status) == active ]] &&
+    ok "the person has the certificate's name, origin cert, LoA 4 by ca" || fail "person: $J"
+  UID_A=$(jget "$J" uid)
+  (($(audit_count register '"method":"cert"' '"origin":"cert"' '"result":"created"' "\"$UID_A\"") == 1)) &&
+    ok "the registration is audited as made by certificate" ||
+    fail "register audit: $(grep '"event":"register"' "$S/audit.log" | tail -1)"
+  (($(audit_count login.success '"method":"cert"' '"registered":true' '"binding":"new"' '"loa":4' "\"$UID_A\"") == 1)) &&
+    ok "the login is audited as registering, the certificate bound, LoA 4" ||
+    fail "login.success: $(grep '"event":"login.success"' "$S/audit.log" | tail -1)"
+  req b GET /account
+  [[ $STATUS == 200 && $BODY == *'已绑定的数字证书'* && $BODY == *'首次使用数字证书登录时开设'* ]] &&
+    ok "the account page lists the certificate and says how the account was opened" ||
+    fail "account page: $STATUS"
+  # The next login is the same person, the certificate known.
+  pki_login pa
+  [[ $STATUS == 303 ]] &&
+    (($(audit_count login.success '"registered":false' '"binding":"known"' "\"$UID_A\"") == 1)) &&
+    ok "pa's second login is the same person, nothing made" ||
+    fail "second login: $STATUS $(grep '"event":"login.success"' "$S/audit.log" | tail -1)"
+  (($(audit_count register) == 1)) && ok "one registration so far" || fail "registrations: $(audit_count register)"
+}
+first_login_makes
 
 # No usable name: the CN holds an ID number.
 pki_login pq
@@ -123,25 +124,29 @@ post_bg() {
     --data-urlencode "cert@$P/$2.pem" --data-urlencode "signature=${SIGS[$1]}" \
     >"$TMP/$1.status" &
 }
-sig_for c1 pc
-sig_for c2 pd
-post_bg c1 pc
-p1=$!
-post_bg c2 pd
-p2=$!
-wait "$p1" "$p2"
-[[ $(cat "$TMP/c1.status") == 303 && $(cat "$TMP/c2.status") == 303 ]] &&
-  ok "two concurrent first logins of one ID number both log in" ||
-  fail "concurrent logins: $(cat "$TMP/c1.status") $(cat "$TMP/c2.status") $(grep '"event":"login.failure"' "$S/audit.log" | tail -2)"
-J=$(person_json "$ID_C")
-UID_C=$(jget "$J" uid)
-[[ -n $UID_C ]] && (($(audit_count register "\"$UID_C\"") == 1 && $(audit_count register) == 2)) &&
-  (($(audit_count login.success "\"$UID_C\"") == 2)) &&
-  ok "they made one person, registered once, both logins theirs" ||
-  fail "concurrent: uid $UID_C, registrations $(audit_count register), logins $(audit_count login.success "\"$UID_C\"")"
-(($(audit_count login.success "\"$UID_C\"" '"binding":"new"') == 2)) &&
-  ok "both certificates are bound to that person" ||
-  fail "bindings: $(grep "\"$UID_C\"" "$S/audit.log" | grep -o '"binding":"[a-z]*"')"
+# at_once_makes_one: pc's and pd's first logins (one ID number) at once make one person.
+at_once_makes_one() {
+  sig_for c1 pc
+  sig_for c2 pd
+  post_bg c1 pc
+  p1=$!
+  post_bg c2 pd
+  p2=$!
+  wait "$p1" "$p2"
+  [[ $(cat "$TMP/c1.status") == 303 && $(cat "$TMP/c2.status") == 303 ]] &&
+    ok "two concurrent first logins of one ID number both log in" ||
+    fail "concurrent logins: $(cat "$TMP/c1.status") $(cat "$TMP/c2.status") $(grep '"event":"login.failure"' "$S/audit.log" | tail -2)"
+  J=$(person_json "$ID_C")
+  UID_C=$(jget "$J" uid)
+  [[ -n $UID_C ]] && (($(audit_count register "\"$UID_C\"") == 1 && $(audit_count register) == 2)) &&
+    (($(audit_count login.success "\"$UID_C\"") == 2)) &&
+    ok "they made one person, registered once, both logins theirs" ||
+    fail "concurrent: uid $UID_C, registrations $(audit_count register), logins $(audit_count login.success "\"$UID_C\"")"
+  (($(audit_count login.success "\"$UID_C\"" '"binding":"new"') == 2)) &&
+    ok "both certificates are bound to that person" ||
+    fail "bindings: $(grep "\"$UID_C\"" "$S/audit.log" | grep -o '"binding":"[a-z]*"')"
+}
+at_once_makes_one
 
 # The registrations count against the client's address as the form's do (20 an hour):
 # new persons' certificates log in until one is refused (rate_limited), which makes
@@ -169,5 +174,32 @@ done
 
 check_stop_authd
 no_errors_in "authd logged errors" "$TMP/authd.log"
+
+# The same on the LDAP directory (slapd.sh): a fresh state, the persons in slapd.
+slapd_missing && die "slapd or ldap-utils not installed (apt-get install slapd ldap-utils)"
+slapd_start "$TMP/slapd" || die "slapd did not start"
+mv "$TMP/authd.log" "$TMP/authd-sqlite.log"
+S=$TMP/state-ldap
+cat >"$TMP/authd.conf" <<CONF
+state_dir = $S
+http.listen = 127.0.0.1:$PORT
+cert.ca.a.roots = $P/ra.pem
+cert.ca.a.intermediates = $P/ia.pem
+cert.ca.a.crl = $P/ia.crl
+cert.auto_register = yes
+directory.backend = ldap
+directory.ldap_uris = $SLAPD_URI
+directory.ldap_base = $SLAPD_SUFFIX
+directory.ldap_bind_dn = $SLAPD_ADMIN_DN
+directory.ldap_password = $SLAPD_ADMIN_PW
+CONF
+"$AUTHCTL" -c "$TMP/authd.conf" directory init >/dev/null 2>"$TMP/init.err" ||
+  die "directory init on slapd: $(cat "$TMP/init.err")"
+start_authd -c "$TMP/authd.conf"
+echo "-- on the LDAP directory"
+first_login_makes
+at_once_makes_one
+check_stop_authd
+no_errors_in "authd logged errors (LDAP)" "$TMP/authd.log"
 no_sanitizer_in "sanitizer report" "$TMP/authd.log"
 finish "cert_register: all checks passed"
