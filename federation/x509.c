@@ -837,8 +837,6 @@ int_crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_
 	char url[FED_X509_URL_MAX], subj[96];
 	bool known;
 
-	if (n > 1 && n <= FED_X509_PATH_MAX)
-		res->path_rev[n - 1].status = FED_X509_CERT_REV_ANCHOR;
 	for (int k = 1; uses_crl(res->ca) && k < n - 1 && k < FED_X509_PATH_MAX; k++) {
 		X509 *x = sk_X509_value(res->path, k);
 		struct fed_x509_path_rev *pr = &res->path_rev[k];
@@ -868,11 +866,16 @@ int_crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_
 	}
 }
 
-/* The end-entity's entry of res->path_rev, from what its checks decided. */
+/* The end-entity's entry of res->path_rev, from what its checks decided, and the
+ * root's (a trust anchor). */
 static void
 ee_rev(struct fed_x509_result *res)
 {
 	struct fed_x509_path_rev *pr = &res->path_rev[0];
+	int n = sk_X509_num(res->path);
+
+	if (n > 1 && n <= FED_X509_PATH_MAX)
+		res->path_rev[n - 1].status = FED_X509_CERT_REV_ANCHOR;
 
 	snprintf(pr->source, sizeof(pr->source), "%s", res->rev_source);
 	if (res->why == FED_X509_REVOKED && res->revoked_depth == 0)
