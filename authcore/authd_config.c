@@ -347,6 +347,12 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .help = "the request header in which a TLS-terminating proxy of "
 	      "http.trusted_proxies forwards the client certificate, URL-encoded PEM "
 	      "(nginx's $ssl_client_escaped_cert); unset: not accepted" },
+	{ .name = "cert.auto_register", .type = YH_CFG_BOOL, .def = "no", .max = 8,
+	  .flags = YH_CFG_RELOADABLE, .offset = OFF(cert_auto_register),
+	  .help = "yes: a person certificate whose ID number names nobody creates the person "
+	      "at its login (the name from the CA's profile, LoA 4, the certificate bound); "
+	      "no: refused (no_account). Enterprise certificates never create an "
+	      "organization" },
 	{ .name = "sms.code_lifetime", .type = YH_CFG_DURATION, .def = "5m", .min = 60,
 	  .max = 1800, .flags = YH_CFG_RELOADABLE, .offset = OFF(sms_code_lifetime),
 	  .help = "how long an SMS code is good (single use, in the browser that asked for it)" },

@@ -118,6 +118,8 @@ struct authd_cfg {
 	struct fed_x509_cfg cert;         /* cert.ca.*, cert.profile.* */
 	char *cert_trust_dir;             /* cert.trust_dir; "" = STATE_DIR/ca */
 	char *cert_proxy_header;          /* cert.proxy_header; NULL or "": none */
+	bool cert_auto_register;          /* cert.auto_register: a person certificate of
+	                                   * nobody creates the person */
 
 	/* Not options: where the values came from, and values derived by finish. */
 	char *config_path;                /* the -c file, or NULL (embedded defaults) */

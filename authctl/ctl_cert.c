@@ -3,7 +3,8 @@
  * cert.ca.* blocks and the trust directory, and prints as one JSON object the path it
  * built (each certificate's subject, issuer, serial, signature and key algorithm,
  * validity), the CA the path belongs to, the identity it found (masked) and where, and
- * the revocation policy, status (the CA's CRL, cert.ca.NAME.crl) and source. With
+ * the revocation policy, status (the CA's CRL, cert.ca.NAME.crl) and source, and each
+ * certificate's of the path (path[i].revocation: status and source). With
  * --challenge and --signature also whether SIG_FILE (DER or base64 DER) is the certificate key's signature of the challenge as a login checks it
  * ("proof"). Exit 0 when the certificate would log in (and the proof holds), 1 when
  * refused (the reason in "reason" and "detail"), 2 on a usage or operational error.
@@ -197,8 +198,16 @@ result_json(const char *file, X509 *leaf, const struct fed_x509_result *res)
 	ctl_set_str(o, "detail", res->detail[0] != '\0' ? res->detail : NULL);
 	ctl_set_str(o, "ca", res->ca != NULL ? res->ca->name : NULL);
 	if (res->path != NULL)
-		for (int i = 0; i < sk_X509_num(res->path); i++)
-			json_array_append_new(path, cert_json(sk_X509_value(res->path, i)));
+		for (int i = 0; i < sk_X509_num(res->path); i++) {
+			json_t *c = cert_json(sk_X509_value(res->path, i));
+
+			if (res->ca != NULL && i < FED_X509_PATH_MAX)
+				json_object_set_new(c, "revocation", json_pack("{s:s, s:s?}",
+				    "status", fed_x509_cert_rev_str(res->path_rev[i].status),
+				    "source", res->path_rev[i].source[0] != '\0' ?
+				    res->path_rev[i].source : NULL));
+			json_array_append_new(path, c);
+		}
 	else
 		json_array_append_new(path, cert_json(leaf));
 	json_object_set_new(o, "path", path);

@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "common/atomicfile.h"
@@ -27,12 +28,23 @@
 #define KINDS 3   /* roots, intermediates, cross-certificates */
 #define CERT_DER_MAX 16384
 
-struct trust_ca {
-	STACK_OF(X509) *set[KINDS];
-	struct fed_x509_crl *crl;         /* cert.ca.NAME.crl, checked; NULL without (a
-	                                   * CRL by URL: swapped under the trust's mu) */
+/* One CRL source: a CA's (cert.ca.NAME.crl, or the distribution point its end-entities
+ * name), or the distribution point a configured intermediate or cross-certificate
+ * names (its issuer's CRL, fetched in the background like a CRL by URL). */
+struct crl_slot {
+	struct fed_x509_crl *crl;         /* checked; NULL without (a CRL by URL: swapped
+	                                   * under the trust's mu) */
 	time_t fetched, failed;           /* a CRL by URL: last taken, last failure (0:
 	                                   * none by this trust set) */
+	size_t ca;                        /* the CA whose block named it */
+	char url[FED_X509_URL_MAX];       /* an intermediate's: its distribution point */
+	char name[FED_X509_NAME_MAX + 24];/* an intermediate's: "NAME.int-HEX" (logs, copy;
+	                                   * HEX: 8 bytes of the URL's SHA-256) */
+};
+
+struct trust_ca {
+	STACK_OF(X509) *set[KINDS];
+	struct crl_slot s;                /* the CA's own CRL */
 	char cdp[FED_X509_URL_MAX];       /* without cert.ca.NAME.crl: the first http(s) CRL
 	                                   * distribution point of a certificate that
 	                                   * verified under the CA ("" none yet; under mu) */
@@ -44,6 +56,9 @@ struct fed_x509_trust {
 	STACK_OF(X509) *pool;             /* every intermediate and cross-certificate */
 	struct trust_ca *ca;              /* per configured CA, in cfg's order */
 	size_t nca;
+	struct crl_slot *islot;           /* the intermediates' distribution points: CRL
+	                                   * index nca + k (fed_x509_trust_ncrl) */
+	size_t nislot;
 	pthread_mutex_t mu;               /* the CRLs by URL: their swap, and a lookup */
 	struct fed_x509_ocsp_cache *ocsp; /* with a CA whose revocation uses OCSP */
 };
@@ -144,6 +159,20 @@ load_kind(struct fed_x509_trust *t, size_t i, int k, char *err, size_t errsz)
 	return 0;
 }
 
+/* CRL source i: CA i below nca, else intermediate slot i - nca. */
+static struct crl_slot *
+slot_of(const struct fed_x509_trust *t, size_t i)
+{
+	return i < t->nca ? &t->ca[i].s : &t->islot[i - t->nca];
+}
+
+/* Whether CA i's revocation consults CRLs. */
+static bool
+uses_crl(const struct fed_x509_ca *ca)
+{
+	return ca->revocation == FED_X509_REV_CRL || ca->revocation == FED_X509_REV_CRL_OCSP;
+}
+
 /* Whether CA i takes its CRL from a certificate's distribution point: revocation by
  * CRL, and neither a file nor a URL configured. */
 static bool
@@ -151,32 +180,36 @@ by_cdp(const struct fed_x509_trust *t, size_t i)
 {
 	const struct fed_x509_ca *ca = &t->cfg->ca[i];
 
-	return ca->crl == NULL && ca->crl_url == NULL &&
-	    (ca->revocation == FED_X509_REV_CRL || ca->revocation == FED_X509_REV_CRL_OCSP);
+	return ca->crl == NULL && ca->crl_url == NULL && uses_crl(ca);
 }
 
-/* Every certificate of CA i (borrowed), in *all. */
+/* The certificates that may issue CRL source i's CRL (borrowed), in *all: CA i's, or
+ * for an intermediate's distribution point every CA's (its issuer may be another CA's
+ * root, through a cross-certificate). */
 static int
 ca_certs(const struct fed_x509_trust *t, size_t i, STACK_OF(X509) **all)
 {
+	size_t from = i < t->nca ? i : 0, to = i < t->nca ? i + 1 : t->nca;
 	int r = 0;
 
 	if ((*all = sk_X509_new_null()) == NULL)
 		return YH_ERR_ALLOC;
-	for (int k = 0; r == 0 && k < KINDS; k++)
-		for (int j = 0; r == 0 && j < sk_X509_num(t->ca[i].set[k]); j++)
-			if (sk_X509_push(*all, sk_X509_value(t->ca[i].set[k], j)) <= 0)
-				r = YH_ERR_ALLOC;
+	for (size_t c = from; c < to; c++)
+		for (int k = 0; r == 0 && k < KINDS; k++)
+			for (int j = 0; r == 0 && j < sk_X509_num(t->ca[c].set[k]); j++)
+				if (sk_X509_push(*all, sk_X509_value(t->ca[c].set[k], j)) <= 0)
+					r = YH_ERR_ALLOC;
 	return r;
 }
 
-/* The last good copy of CA i's CRL by URL ("" when none is kept): crl_dir/NAME.crl. */
+/* The last good copy of CRL source i's CRL by URL ("" when none is kept):
+ * crl_dir/NAME.crl (an intermediate's: NAME.int-HEX.crl). */
 static void
 crl_copy_path(const struct fed_x509_trust *t, size_t i, char *out, size_t outsz)
 {
 	out[0] = '\0';
 	if (t->cfg->crl_dir != NULL && (size_t)snprintf(out, outsz, "%s/%s.crl",
-	    t->cfg->crl_dir, t->cfg->ca[i].name) >= outsz)
+	    t->cfg->crl_dir, fed_x509_trust_ca_name(t, i)) >= outsz)
 		out[0] = '\0';
 }
 
@@ -194,9 +227,9 @@ load_crl_copy(struct fed_x509_trust *t, size_t i)
 	if (path[0] == '\0' || access(path, F_OK) != 0)
 		return 0;
 	if ((r = ca_certs(t, i, &all)) == 0 &&
-	    (r = fed_x509_crl_load(path, all, &t->ca[i].crl, &why)) == YH_ERR_CONFIG) {
-		yh_warn("cert.ca.%s.crl: the copy %s %s: not used", t->cfg->ca[i].name, path,
-		    why != NULL ? why : "");
+	    (r = fed_x509_crl_load(path, all, &slot_of(t, i)->crl, &why)) == YH_ERR_CONFIG) {
+		yh_warn("cert.ca.%s.crl: the copy %s %s: not used", fed_x509_trust_ca_name(t, i),
+		    path, why != NULL ? why : "");
 		r = 0;
 	}
 	sk_X509_free(all);
@@ -217,13 +250,15 @@ load_crl(struct fed_x509_trust *t, size_t i, char *err, size_t errsz)
 	if (ca->crl == NULL)
 		return 0;
 	if ((r = ca_certs(t, i, &all)) == 0)
-		r = fed_x509_crl_load(ca->crl, all, &t->ca[i].crl, &why);
+		r = fed_x509_crl_load(ca->crl, all, &t->ca[i].s.crl, &why);
 	sk_X509_free(all);
 	if (r != 0)
 		return YH_FAIL(r, err, errsz, "%s: cert.ca.%s.crl: %s %s", ca->where_crl, ca->name,
 		    ca->crl, why != NULL ? why : "out of memory");
 	return 0;
 }
+
+static int islots_make(struct fed_x509_trust *t);
 
 int
 fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **out, char *err,
@@ -257,6 +292,10 @@ fed_x509_trust_load(const struct fed_x509_cfg *c, struct fed_x509_trust **out, c
 		if ((r = load_crl(t, i, err, errsz)) != 0)
 			goto out;
 	}
+	if ((r = islots_make(t)) != 0) {
+		yh_errf(err, errsz, "out of memory");
+		goto out;
+	}
 	*out = t;
 	t = NULL;
 	r = 0;
@@ -273,8 +312,11 @@ fed_x509_trust_free(struct fed_x509_trust *t)
 	for (size_t i = 0; i < t->nca; i++) {
 		for (int k = 0; k < KINDS; k++)
 			sk_X509_pop_free(t->ca[i].set[k], X509_free);
-		fed_x509_crl_free(t->ca[i].crl);
+		fed_x509_crl_free(t->ca[i].s.crl);
 	}
+	for (size_t k = 0; k < t->nislot; k++)
+		fed_x509_crl_free(t->islot[k].crl);
+	free(t->islot);
 	free(t->ca);
 	sk_X509_pop_free(t->pool, X509_free);
 	X509_STORE_free(t->store);
@@ -289,14 +331,22 @@ fed_x509_trust_nca(const struct fed_x509_trust *t)
 	return t != NULL ? t->nca : 0;
 }
 
+size_t
+fed_x509_trust_ncrl(const struct fed_x509_trust *t)
+{
+	return t != NULL ? t->nca + t->nislot : 0;
+}
+
 int
 fed_x509_trust_crl_url(struct fed_x509_trust *t, size_t i, char *out, size_t outsz)
 {
 	int r = YH_ERR_NOT_FOUND;
 
 	out[0] = '\0';
-	if (i >= t->nca)
+	if (i >= t->nca + t->nislot)
 		return r;
+	if (i >= t->nca)
+		return yh_strlcpy(out, t->islot[i - t->nca].url, outsz);
 	if (t->cfg->ca[i].crl_url != NULL)
 		return yh_strlcpy(out, t->cfg->ca[i].crl_url, outsz);
 	pthread_mutex_lock(&t->mu);
@@ -306,13 +356,14 @@ fed_x509_trust_crl_url(struct fed_x509_trust *t, size_t i, char *out, size_t out
 	return r;
 }
 
-/* Records ee's first http(s) CRL distribution point for CA i (by_cdp), once. */
+/* x's first http(s) CRL distribution point into url[FED_X509_URL_MAX] ("" none). */
 static void
-cdp_learn(struct fed_x509_trust *t, size_t i, X509 *ee)
+cdp_of(X509 *x, char *url)
 {
-	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(ee, NID_crl_distribution_points, NULL,
+	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL,
 	    NULL);
-	char url[FED_X509_URL_MAX] = "";
+
+	url[0] = '\0';
 
 	for (int k = 0; url[0] == '\0' && k < sk_DIST_POINT_num(dps); k++) {
 		DIST_POINT *dp = sk_DIST_POINT_value(dps, k);
@@ -326,7 +377,7 @@ cdp_learn(struct fed_x509_trust *t, size_t i, X509 *ee)
 			const ASN1_IA5STRING *u = g->type == GEN_URI ? g->d.uniformResourceIdentifier :
 			    NULL;
 
-			if (u != NULL && (size_t)u->length < sizeof(url)) {
+			if (u != NULL && (size_t)u->length < FED_X509_URL_MAX) {
 				memcpy(url, u->data, (size_t)u->length);
 				url[u->length] = '\0';
 				if (strlen(url) != (size_t)u->length || !fed_http_url_ok(url))
@@ -335,6 +386,15 @@ cdp_learn(struct fed_x509_trust *t, size_t i, X509 *ee)
 		}
 	}
 	CRL_DIST_POINTS_free(dps);
+}
+
+/* Records ee's first http(s) CRL distribution point for CA i (by_cdp), once. */
+static void
+cdp_learn(struct fed_x509_trust *t, size_t i, X509 *ee)
+{
+	char url[FED_X509_URL_MAX];
+
+	cdp_of(ee, url);
 	if (url[0] == '\0')
 		return;
 	pthread_mutex_lock(&t->mu);
@@ -346,21 +406,67 @@ cdp_learn(struct fed_x509_trust *t, size_t i, X509 *ee)
 const char *
 fed_x509_trust_ca_name(const struct fed_x509_trust *t, size_t i)
 {
-	return i < t->nca ? t->cfg->ca[i].name : NULL;
+	return i < t->nca ? t->cfg->ca[i].name : i < t->nca + t->nislot ?
+	    t->islot[i - t->nca].name : NULL;
+}
+
+/*
+ * A CRL source for each distinct http(s) distribution point named by a configured
+ * intermediate or cross-certificate of a CA whose revocation consults CRLs (its
+ * issuer's CRL), started with its last good copy; the background fetcher learns them
+ * here, when the trust is loaded, so that a login never fetches.
+ */
+static int
+islots_make(struct fed_x509_trust *t)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char url[FED_X509_URL_MAX], hex[17];
+	size_t max = 0;
+	int r;
+
+	for (size_t i = 0; i < t->nca; i++)
+		for (int k = 1; k < KINDS; k++)
+			max += (size_t)sk_X509_num(t->ca[i].set[k]);
+	if (max == 0 || (t->islot = calloc(max, sizeof(*t->islot))) == NULL)
+		return max == 0 ? 0 : YH_ERR_ALLOC;
+	for (size_t i = 0; i < t->nca; i++) {
+		for (int k = 1; uses_crl(&t->cfg->ca[i]) && k < KINDS; k++)
+			for (int j = 0; j < sk_X509_num(t->ca[i].set[k]); j++) {
+				size_t m = 0;
+
+				cdp_of(sk_X509_value(t->ca[i].set[k], j), url);
+				while (m < t->nislot && strcmp(t->islot[m].url, url) != 0)
+					m++;
+				if (url[0] == '\0' || m < t->nislot)
+					continue;
+				t->islot[m].ca = i;
+				memcpy(t->islot[m].url, url, sizeof(url));
+				/* Named by its URL, so that its copy is never another URL's. */
+				SHA256((const unsigned char *)url, strlen(url), md);
+				yh_hex_encode(md, 8, hex);
+				snprintf(t->islot[m].name, sizeof(t->islot[m].name), "%s.int-%s",
+				    t->cfg->ca[i].name, hex);
+				t->nislot++;
+				if ((r = load_crl_copy(t, t->nca + m)) != 0)
+					return r;
+			}
+	}
+	return 0;
 }
 
 bool
 fed_x509_trust_crl_due(struct fed_x509_trust *t, size_t i, time_t now)
 {
-	const struct trust_ca *c;
+	const struct crl_slot *c;
 	time_t this, next;
 	bool due;
 
-	if (i >= t->nca || (t->cfg->ca[i].crl_url == NULL && !by_cdp(t, i)))
+	if (i >= t->nca + t->nislot ||
+	    (i < t->nca && t->cfg->ca[i].crl_url == NULL && !by_cdp(t, i)))
 		return false;
-	c = &t->ca[i];
+	c = slot_of(t, i);
 	pthread_mutex_lock(&t->mu);
-	if (t->cfg->ca[i].crl_url == NULL && c->cdp[0] == '\0')
+	if (i < t->nca && t->cfg->ca[i].crl_url == NULL && t->ca[i].cdp[0] == '\0')
 		due = false;   /* no certificate named a distribution point yet */
 	else if (c->failed != 0 && now < c->failed + FED_X509_CRL_RETRY_S)
 		due = false;
@@ -382,18 +488,18 @@ fed_x509_trust_crl_reset(struct fed_x509_trust *t)
 	if (t == NULL)
 		return;
 	pthread_mutex_lock(&t->mu);
-	for (size_t i = 0; i < t->nca; i++)
-		t->ca[i].fetched = t->ca[i].failed = 0;
+	for (size_t i = 0; i < t->nca + t->nislot; i++)
+		slot_of(t, i)->fetched = slot_of(t, i)->failed = 0;
 	pthread_mutex_unlock(&t->mu);
 }
 
 void
 fed_x509_trust_crl_failed(struct fed_x509_trust *t, size_t i, time_t now)
 {
-	if (i >= t->nca)
+	if (i >= t->nca + t->nislot)
 		return;
 	pthread_mutex_lock(&t->mu);
-	t->ca[i].failed = now;
+	slot_of(t, i)->failed = now;
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -404,8 +510,8 @@ older(struct fed_x509_trust *t, size_t i, const struct fed_x509_crl *crl)
 	bool o;
 
 	pthread_mutex_lock(&t->mu);
-	o = t->ca[i].crl != NULL &&
-	    fed_x509_crl_this_update(crl) < fed_x509_crl_this_update(t->ca[i].crl);
+	o = slot_of(t, i)->crl != NULL &&
+	    fed_x509_crl_this_update(crl) < fed_x509_crl_this_update(slot_of(t, i)->crl);
 	pthread_mutex_unlock(&t->mu);
 	return o;
 }
@@ -421,7 +527,7 @@ fed_x509_trust_crl_put(struct fed_x509_trust *t, size_t i, const char *data, siz
 	int r;
 
 	*why = "out of memory";
-	if (i >= t->nca)
+	if (i >= t->nca + t->nislot)
 		return YH_ERR_INVALID;
 	if ((r = ca_certs(t, i, &all)) == 0)
 		r = fed_x509_crl_parse(data, n, all, &crl, why);
@@ -445,15 +551,15 @@ fed_x509_trust_crl_put(struct fed_x509_trust *t, size_t i, const char *data, siz
 		return YH_ERR_IO;
 	}
 	pthread_mutex_lock(&t->mu);
-	old = t->ca[i].crl;
+	old = slot_of(t, i)->crl;
 	if (old != NULL && fed_x509_crl_this_update(crl) < fed_x509_crl_this_update(old)) {
 		*why = "is older than the CRL in force";
 		r = YH_ERR_INVALID;
 	}
 	if (r == 0) {
-		t->ca[i].crl = crl;
-		t->ca[i].fetched = now;
-		t->ca[i].failed = 0;
+		slot_of(t, i)->crl = crl;
+		slot_of(t, i)->fetched = now;
+		slot_of(t, i)->failed = 0;
 		crl = old;
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -680,10 +786,104 @@ crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_t no
 	size_t i = (size_t)(res->ca - t->cfg->ca);
 
 	pthread_mutex_lock(&w->mu);
-	crl_check_locked(t->ca[i].crl, res, now);
+	crl_check_locked(t->ca[i].s.crl, res, now);
 	pthread_mutex_unlock(&w->mu);
 	if (by_cdp(t, i))
 		cdp_learn(w, i, sk_X509_value(res->path, 0));
+}
+
+const char *
+fed_x509_cert_rev_str(enum fed_x509_cert_rev s)
+{
+	static const char *const n[] = { "not_checked", "good", "revoked", "unknown",
+		"trust_anchor" };
+
+	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "not_checked";
+}
+
+/* The intermediate x against every CRL source of t, under its lock: the status a CRL
+ * in force of its issuer gives, its source into pr; NOT_CHECKED when none is in force
+ * (the caller tells unknown from not published). */
+static void
+int_lookup_locked(const struct fed_x509_trust *t, X509 *x, time_t now,
+    struct fed_x509_path_rev *pr, bool *issuer_known)
+{
+	*issuer_known = false;
+	for (size_t i = 0; i < t->nca + t->nislot; i++) {
+		const struct fed_x509_crl *crl = slot_of(t, i)->crl;
+
+		*issuer_known = *issuer_known || fed_x509_crl_of_issuer(crl, x);
+		if (!fed_x509_crl_covers(crl, x, now))
+			continue;
+		fed_x509_crl_source(crl, pr->source, sizeof(pr->source));
+		pr->status = fed_x509_crl_lists(crl, X509_get0_serialNumber(x)) ?
+		    FED_X509_CERT_REV_REVOKED : FED_X509_CERT_REV_GOOD;
+		return;
+	}
+}
+
+/*
+ * Each intermediate of res's path (not the end-entity, not the root) by a CRL of its
+ * issuer, when the path's CA consults CRLs: one listed refuses the path
+ * (FED_X509_REVOKED, revoked_depth); one whose issuer publishes a CRL (a CRL of that
+ * issuer was taken once, or the intermediate names a distribution point) but none is in
+ * force makes the path's status unknown (rev_good false: the CA's fail decides).
+ */
+static void
+int_crl_check(const struct fed_x509_trust *t, struct fed_x509_result *res, time_t now)
+{
+	struct fed_x509_trust *w = (struct fed_x509_trust *)t;   /* the lock only */
+	int n = sk_X509_num(res->path);
+	char url[FED_X509_URL_MAX], subj[96];
+	bool known;
+
+	for (int k = 1; uses_crl(res->ca) && k < n - 1 && k < FED_X509_PATH_MAX; k++) {
+		X509 *x = sk_X509_value(res->path, k);
+		struct fed_x509_path_rev *pr = &res->path_rev[k];
+
+		pthread_mutex_lock(&w->mu);
+		int_lookup_locked(t, x, now, pr, &known);
+		pthread_mutex_unlock(&w->mu);
+		X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof(subj));
+		if (pr->status == FED_X509_CERT_REV_REVOKED) {
+			res->why = FED_X509_REVOKED;
+			res->revoked_depth = k;
+			res->rev_good = false;
+			snprintf(res->detail, sizeof(res->detail), "the path's intermediate CA "
+			    "certificate %s is revoked (%s)", subj, pr->source);
+			return;
+		}
+		if (pr->status == FED_X509_CERT_REV_GOOD)
+			continue;
+		cdp_of(x, url);
+		if (!known && url[0] == '\0')
+			continue;   /* its issuer publishes no CRL we know of */
+		pr->status = FED_X509_CERT_REV_UNKNOWN;
+		if (res->rev_good || res->rev_why[0] == '\0')
+			snprintf(res->rev_why, sizeof(res->rev_why), "no CRL in force for "
+			    "the intermediate %.50s", subj);
+		res->rev_good = false;
+	}
+}
+
+/* The end-entity's entry of res->path_rev, from what its checks decided, and the
+ * root's (a trust anchor). */
+static void
+ee_rev(struct fed_x509_result *res)
+{
+	struct fed_x509_path_rev *pr = &res->path_rev[0];
+	int n = sk_X509_num(res->path);
+
+	if (n > 1 && n <= FED_X509_PATH_MAX)
+		res->path_rev[n - 1].status = FED_X509_CERT_REV_ANCHOR;
+
+	snprintf(pr->source, sizeof(pr->source), "%s", res->rev_source);
+	if (res->why == FED_X509_REVOKED && res->revoked_depth == 0)
+		pr->status = FED_X509_CERT_REV_REVOKED;
+	else if (res->rev_good)
+		pr->status = FED_X509_CERT_REV_GOOD;
+	else if (res->ca->revocation != FED_X509_REV_NONE)
+		pr->status = FED_X509_CERT_REV_UNKNOWN;
 }
 
 int
@@ -723,6 +923,12 @@ fed_x509_verify(const struct fed_x509_trust *t, X509 *leaf, STACK_OF(X509) *chai
 	    (res->ca->revocation == FED_X509_REV_OCSP ||
 	    res->ca->revocation == FED_X509_REV_CRL_OCSP))
 		fed_x509_ocsp_check(t->ocsp, res->ca, res, now);
+	if (r == 0 && res->ca != NULL && (res->why == FED_X509_OK ||
+	    res->why == FED_X509_REVOKED)) {
+		ee_rev(res);
+		if (res->why == FED_X509_OK)
+			int_crl_check(t, res, now);
+	}
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);

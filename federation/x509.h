@@ -17,6 +17,7 @@
  *   cert.ca.NAME.policies = OID, ...    the end-entity must name one of them (default: any)
  *   cert.profile.PROFILE.id_number = SOURCE; SOURCE...
  *   cert.profile.PROFILE.credit_code | org_code | reg_number = SOURCE; ...
+ *   cert.profile.PROFILE.name = SOURCE; ...   the holder's name (default subject:CN)
  * A SOURCE is `ext:OID` (an extension whose value is a PrintableString, UTF8String or
  * IA5String), `subject:OID` or `subject:CN` / `subject:serialNumber` (an attribute of the
  * subject), `san:OID` (a subjectAltName otherName of that type), each optionally followed
@@ -77,8 +78,11 @@ enum fed_x509_field {
 	FED_X509_CREDIT_CODE,
 	FED_X509_ORG_CODE,
 	FED_X509_REG_NUMBER,
+	FED_X509_NAME,        /* the holder's name (not an identity: see fed_x509_identity) */
 };
-#define FED_X509_FIELDS 4
+#define FED_X509_FIELDS 4          /* the identity fields, FED_X509_NAME excluded */
+#define FED_X509_PROFILE_FIELDS 5  /* what a profile may name */
+#define FED_X509_HOLDER_NAME_MAX 256  /* bytes of a holder's name */
 
 enum fed_x509_src_kind { FED_X509_SRC_EXT = 1, FED_X509_SRC_SUBJECT, FED_X509_SRC_SAN };
 
@@ -92,8 +96,8 @@ struct fed_x509_src {
 
 struct fed_x509_profile {
 	char name[FED_X509_NAME_MAX + 1];
-	struct fed_x509_src src[FED_X509_FIELDS][FED_X509_SRC_MAX];
-	size_t nsrc[FED_X509_FIELDS];
+	struct fed_x509_src src[FED_X509_PROFILE_FIELDS][FED_X509_SRC_MAX];
+	size_t nsrc[FED_X509_PROFILE_FIELDS];
 	char where[FED_X509_WHERE_MAX];  /* its first key's file:line */
 };
 
@@ -203,6 +207,13 @@ void fed_x509_trust_free(struct fed_x509_trust *t);
 #define FED_X509_CRL_RETRY_S 30
 #define FED_X509_URL_MAX 1024
 size_t fed_x509_trust_nca(const struct fed_x509_trust *t);
+/* The CRL sources: the CAs (0 .. nca - 1), then one per distinct http(s) distribution
+ * point a configured intermediate or cross-certificate names, of a CA whose revocation
+ * consults CRLs (its issuer's CRL, learned when the trust is loaded; named
+ * "NAME.int-HEX" by fed_x509_trust_ca_name, HEX the first 8 bytes of the URL's SHA-256
+ * in hex, its copy crl_dir/NAME.int-HEX.crl). The
+ * fed_x509_trust_crl_* calls take any index below fed_x509_trust_ncrl. */
+size_t fed_x509_trust_ncrl(const struct fed_x509_trust *t);
 int fed_x509_trust_crl_url(struct fed_x509_trust *t, size_t i, char *out, size_t outsz)
     YH_WUR;
 const char *fed_x509_trust_ca_name(const struct fed_x509_trust *t, size_t i);
@@ -238,6 +249,31 @@ const char *fed_x509_why_str(enum fed_x509_why w);
 
 enum fed_x509_kind { FED_X509_PERSON = 1, FED_X509_ORG };
 
+/*
+ * One certificate's revocation status on the path (fed_x509_result.path_rev). The
+ * end-entity as fed_x509_rev_decide sees it; each intermediate (every certificate but
+ * the end-entity and the root), for a CA whose revocation consults CRLs, by a CRL in
+ * force of its issuer: a CA's CRL (cert.ca.NAME.crl, a file or URL) or one fetched from
+ * a configured intermediate's distribution point (never fetched by a login).
+ */
+enum fed_x509_cert_rev {
+	FED_X509_CERT_REV_NOT_CHECKED = 0, /* no CRL of its issuer is published (no source
+	                                    * configured, no distribution point), or the CA's
+	                                    * revocation does not consult CRLs */
+	FED_X509_CERT_REV_GOOD,           /* a CRL in force does not list it */
+	FED_X509_CERT_REV_REVOKED,        /* a CRL in force lists it */
+	FED_X509_CERT_REV_UNKNOWN,        /* a CRL is published, none in force: fail decides */
+	FED_X509_CERT_REV_ANCHOR,         /* the root: a trust anchor, never looked up */
+};
+#define FED_X509_PATH_MAX 16
+struct fed_x509_path_rev {
+	enum fed_x509_cert_rev status;
+	char source[64];                  /* "crl:THISUPDATE", "ocsp:..." or "" */
+};
+
+/* "not_checked", "good", "revoked", "unknown", "trust_anchor". */
+const char *fed_x509_cert_rev_str(enum fed_x509_cert_rev s);
+
 /* What verification found. */
 struct fed_x509_result {
 	enum fed_x509_why why;
@@ -255,6 +291,12 @@ struct fed_x509_result {
 	char rev_source[64];              /* "crl:2026-12-06T20:00:00.000Z" (its thisUpdate), or
 	                                   * "ocsp:..." (the response's), or "" */
 	char rev_why[96];                 /* why OCSP gave no answer, or "" */
+	int revoked_depth;                /* with FED_X509_REVOKED: 0 the end-entity, k the
+	                                   * path's k-th certificate (an intermediate) */
+	struct fed_x509_path_rev path_rev[FED_X509_PATH_MAX]; /* each certificate's status,
+	                                   * as the path (end-entity first) */
+	char name[FED_X509_HOLDER_NAME_MAX + 1]; /* a person's name by the profile's name
+	                                   * sources (fed_x509_holder_name), or "" */
 };
 
 /*
@@ -310,6 +352,9 @@ void fed_x509_crl_free(struct fed_x509_crl *c);
 /* True when c is of x's issuer and in force at now (thisUpdate <= now <= nextUpdate). */
 bool fed_x509_crl_covers(const struct fed_x509_crl *c, X509 *x, time_t now);
 
+/* True when c's issuer is x's issuer (whether or not c is in force). */
+bool fed_x509_crl_of_issuer(const struct fed_x509_crl *c, X509 *x);
+
 /* True when c lists serial. */
 bool fed_x509_crl_lists(const struct fed_x509_crl *c, const ASN1_INTEGER *serial);
 
@@ -323,7 +368,10 @@ void fed_x509_crl_source(const struct fed_x509_crl *c, char *out, size_t outsz);
  * certificates, read-only: the function works on copies) against t at time now, and
  * extracts its identity by the path's CA's profile. The path's CA is the configured CA
  * owning the certificate of the path nearest to the end-entity (an intermediate, a
- * cross-certificate or a root of its block). Revocation is not checked here.
+ * cross-certificate or a root of its block). Then revocation: the end-entity by its
+ * CA's CRL and OCSP, each intermediate by a CRL of its issuer (res->path_rev; one listed
+ * is FED_X509_REVOKED with revoked_depth > 0, one whose CRL is published but none in
+ * force leaves rev_good false for the CA's fail policy).
  * Returns 0 with res->why FED_X509_OK, or 0 with another why and a detail (refused), or
  * YH_ERR_ALLOC / YH_ERR_CRYPTO. Release res with fed_x509_result_clear.
  */
@@ -350,11 +398,21 @@ int fed_x509_set_sm2_id(X509 *x) YH_WUR;
  * Finds the identity of x by profile p (x509_id.c): the first field that yields a value
  * valid for identity/idn, credit code, organization code and registration number before
  * the ID number (an enterprise certificate may name its holder's ID number too), each
- * field's sources in order. Sets res->kind, field, value, source; FED_X509_NO_IDENTITY
+ * field's sources in order. Sets res->kind, field, value, source (and for a person
+ * res->name, fed_x509_holder_name); FED_X509_NO_IDENTITY
  * in res->why (with a detail) when none. Returns 0 or YH_ERR_ALLOC.
  */
 int fed_x509_identity(X509 *x, const struct fed_x509_profile *p, struct fed_x509_result *res)
     YH_WUR;
+
+/*
+ * The name of x's holder by profile p's name sources (the built-in profile, and one
+ * naming none: subject:CN), the first that is a usable name: UTF-8 text of at most
+ * FED_X509_HOLDER_NAME_MAX bytes with no ASCII digit, '@', '/', '=', ',' or control
+ * character (an ID number, an e-mail address or a serial is not a name). "" when none.
+ */
+void fed_x509_holder_name(X509 *x, const struct fed_x509_profile *p, char *out,
+    size_t outsz);
 
 /*
  * Verifies that sig (DER) is the signature of the n bytes msg by the key of x, as a

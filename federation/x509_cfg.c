@@ -17,24 +17,25 @@
 #define PROF_PREFIX "cert.profile."
 #define BUILTIN_PROFILE "gmt0015"
 
-static const char *const field_names[FED_X509_FIELDS] = {
-	"id_number", "credit_code", "org_code", "reg_number",
+static const char *const field_names[FED_X509_PROFILE_FIELDS] = {
+	"id_number", "credit_code", "org_code", "reg_number", "name",
 };
 
 /* GM/T 0015's places, the built-in profile. */
-static const char *const builtin_src[FED_X509_FIELDS] = {
+static const char *const builtin_src[FED_X509_PROFILE_FIELDS] = {
 	"ext:1.2.156.10260.4.1.1; subject:1.2.156.10260.4.1.1; san:1.2.156.10260.4.1.1; "
 	    "ext:1.2.86.11.7.1; subject:1.2.86.11.7.1; ext:1.2.156.11.7.1; "
 	    "subject:1.2.156.11.7.1",
 	"ext:1.2.156.10260.4.4; subject:1.2.156.10260.4.4",
 	"ext:1.2.156.10260.4.1.4; subject:1.2.156.10260.4.1.4",
 	"ext:1.2.156.10260.4.1.3; subject:1.2.156.10260.4.1.3",
+	"subject:CN",
 };
 
 const char *
 fed_x509_field_str(enum fed_x509_field f)
 {
-	return (unsigned)f < FED_X509_FIELDS ? field_names[f] : "?";
+	return (unsigned)f < FED_X509_PROFILE_FIELDS ? field_names[f] : "?";
 }
 
 const char *
@@ -224,7 +225,7 @@ sources_parse(struct fed_x509_profile *p, enum fed_x509_field f, const char *val
 static void
 profile_free(struct fed_x509_profile *p)
 {
-	for (size_t f = 0; f < FED_X509_FIELDS; f++)
+	for (size_t f = 0; f < FED_X509_PROFILE_FIELDS; f++)
 		for (size_t i = 0; i < p->nsrc[f]; i++)
 			src_free(&p->src[f][i]);
 }
@@ -421,10 +422,10 @@ fed_x509_cfg_line(void *base, const char *key, const char *value, const char *fi
 
 		if (p == NULL)
 			return bad(err, key, "too many profiles (at most 64), or out of memory");
-		for (f = 0; f < FED_X509_FIELDS && strcmp(field, field_names[f]) != 0; f++)
+		for (f = 0; f < FED_X509_PROFILE_FIELDS && strcmp(field, field_names[f]) != 0; f++)
 			;
-		if (f == FED_X509_FIELDS) {
-			why = "unknown field (id_number, credit_code, org_code, reg_number)";
+		if (f == FED_X509_PROFILE_FIELDS) {
+			why = "unknown field (id_number, credit_code, org_code, reg_number, name)";
 			r = YH_ERR_CONFIG;
 		} else {
 			r = sources_parse(p, (enum fed_x509_field)f, value, &why);
@@ -448,7 +449,7 @@ builtin_init(void)
 
 	snprintf(builtin.name, sizeof(builtin.name), "%s", BUILTIN_PROFILE);
 	snprintf(builtin.where, sizeof(builtin.where), "%s", "built in");
-	for (size_t f = 0; f < FED_X509_FIELDS; f++)
+	for (size_t f = 0; f < FED_X509_PROFILE_FIELDS; f++)
 		if (sources_parse(&builtin, (enum fed_x509_field)f, builtin_src[f], &why) != 0)
 			return;
 	builtin_ok = true;

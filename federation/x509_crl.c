@@ -278,10 +278,16 @@ fed_x509_crl_free(struct fed_x509_crl *c)
 }
 
 bool
+fed_x509_crl_of_issuer(const struct fed_x509_crl *c, X509 *x)
+{
+	return c != NULL && X509_NAME_cmp(c->issuer, X509_get_issuer_name(x)) == 0;
+}
+
+bool
 fed_x509_crl_covers(const struct fed_x509_crl *c, X509 *x, time_t now)
 {
-	return c != NULL && X509_NAME_cmp(c->issuer, X509_get_issuer_name(x)) == 0 &&
-	    c->this_update <= now && (c->next_update == 0 || now <= c->next_update);
+	return fed_x509_crl_of_issuer(c, x) && c->this_update <= now &&
+	    (c->next_update == 0 || now <= c->next_update);
 }
 
 bool

@@ -141,6 +141,8 @@ valid(enum fed_x509_field f, const char *raw, char *out, size_t outsz)
 		if (n != 15 || strspn(raw, "0123456789") != 15)
 			return false;
 		break;
+	case FED_X509_NAME:   /* not an identity (fed_x509_holder_name) */
+		return false;
 	}
 	if (idn_fold(raw, n, folded, sizeof(folded)) != 0)
 		return false;
@@ -183,6 +185,8 @@ fed_x509_identity(X509 *x, const struct fed_x509_profile *p, struct fed_x509_res
 			res->kind = f == FED_X509_ID_NUMBER ? FED_X509_PERSON : FED_X509_ORG;
 			res->field = f;
 			source_name(s, res->source, sizeof(res->source));
+			if (f == FED_X509_ID_NUMBER)
+				fed_x509_holder_name(x, p, res->name, sizeof(res->name));
 			return 0;
 		}
 	}
@@ -190,4 +194,43 @@ fed_x509_identity(X509 *x, const struct fed_x509_profile *p, struct fed_x509_res
 	snprintf(res->detail, sizeof(res->detail), "no valid ID number or organization code "
 	    "where the profile '%s' looks", p != NULL ? p->name : "?");
 	return 0;
+}
+
+/* Whether s can be a person's name: no ASCII digit, '@', '/', '=', ',' or control
+ * character, not only spaces. */
+static bool
+name_usable(const char *s)
+{
+	bool seen = false;
+
+	for (const unsigned char *c = (const unsigned char *)s; *c != '\0'; c++) {
+		if (*c < 0x20 || *c == 0x7f || (*c >= '0' && *c <= '9') ||
+		    strchr("@/=,", *c) != NULL)
+			return false;
+		seen = seen || *c != ' ';
+	}
+	return seen;
+}
+
+void
+fed_x509_holder_name(X509 *x, const struct fed_x509_profile *p, char *out, size_t outsz)
+{
+	static const struct fed_x509_src cn = { .kind = FED_X509_SRC_SUBJECT };
+	char raw[FED_X509_HOLDER_NAME_MAX + 1];
+	size_t n = p != NULL ? p->nsrc[FED_X509_NAME] : 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < (n > 0 ? n : 1); i++) {
+		const struct fed_x509_src *s = n > 0 ? &p->src[FED_X509_NAME][i] : &cn;
+		const ASN1_OBJECT *oid = n > 0 ? s->oid : OBJ_nid2obj(NID_commonName);
+		int r = s->kind == FED_X509_SRC_EXT ? from_ext(x, oid, raw, sizeof(raw)) :
+		    s->kind == FED_X509_SRC_SAN ? from_san(x, oid, raw, sizeof(raw)) :
+		    from_subject(x, oid, raw, sizeof(raw));
+
+		if (r != 0 || pattern(s, raw, sizeof(raw)) != 0 || !name_usable(raw) ||
+		    strlen(raw) >= outsz)
+			continue;
+		snprintf(out, outsz, "%s", raw);
+		return;
+	}
 }

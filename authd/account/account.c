@@ -135,6 +135,7 @@ origin_words(enum page_lang l, const char *o)
 		{ DIR_ORIGIN_SELF, PAGE_MSG_ORIGIN_SELF },
 		{ DIR_ORIGIN_OPERATOR, PAGE_MSG_ORIGIN_OPERATOR },
 		{ DIR_ORIGIN_IMPORT, PAGE_MSG_ORIGIN_IMPORT },
+		{ DIR_ORIGIN_CERT, PAGE_MSG_ORIGIN_CERT },
 	};
 
 	for (size_t i = 0; o != NULL && i < sizeof(t) / sizeof(t[0]); i++)
@@ -485,38 +486,15 @@ out:
 	return r;
 }
 
-/* An enterprise certificate's session (the organization's own uid, oidc_org_self) has
- * no personal account: a page that says whom it acts for and where to go. 0 with *done
- * when it answered. */
-static int
-org_session_page(struct authd_app *app, struct http_req *req, const struct sess_info *si,
-    bool *done)
-{
-	char uscc[OIDC_USCC_SIZE];
-	int r;
-
-	*done = false;
-	if ((r = oidc_org_self(app->dir, si->uid, uscc)) == YH_ERR_NOT_FOUND)
-		return 0;
-	if (r != 0)
-		return r;
-	*done = true;
-	return page_error_send(req, 200, page_msg(page_lang_of(req), PAGE_MSG_ACCT_ORG_SESSION),
-	    "/logout", page_msg(page_lang_of(req), PAGE_MSG_LOGOUT));
-}
-
 static int
 account_get(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	struct sess_info si;
-	bool done;
 	int r;
 
 	if ((r = enter(app, req, false, &si)) != 0 || http_req_answered(req))
 		return r;
-	if ((r = org_session_page(app, req, &si, &done)) != 0 || done)
-		return r != 0 ? page_failure_send(req, r) : 0;
 	return account_view(app, req, &si);
 }
 

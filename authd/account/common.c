@@ -10,6 +10,7 @@
 #include "authd/account/account.h"
 #include "authd/app.h"
 #include "authd/login/login.h"
+#include "authd/oidc/oidc.h"
 #include "authd/session/sess.h"
 #include "authd/ui/pages.h"
 #include "common/log.h"
@@ -17,6 +18,7 @@
 int
 account_session(struct authd_app *app, struct http_req *req, bool post, struct sess_info *si)
 {
+	char uscc[OIDC_USCC_SIZE];
 	int r = login_session_of(req, app, SESS_TOUCH, si);
 
 	if (r == YH_ERR_NOT_FOUND)
@@ -27,7 +29,15 @@ account_session(struct authd_app *app, struct http_req *req, bool post, struct s
 	if (si->loa == LOGIN_LOA_PENDING)
 		return http_respond_redirect(req, post ? 303 : 302,
 		    LOGIN_TOTP_PATH "?next=%2Faccount");
-	return 0;
+	/* An enterprise certificate's session (the organization's own uid, oidc_org_self)
+	 * has no personal account: every page and form of it answers with a page that says
+	 * whom the session acts for and where to go (a form: 403, nothing done). */
+	if ((r = oidc_org_self(app->dir, si->uid, uscc)) == YH_ERR_NOT_FOUND)
+		return 0;
+	if (r != 0)
+		return page_failure_send(req, r);
+	return page_error_send(req, post ? 403 : 200, page_msg(page_lang_of(req),
+	    PAGE_MSG_ACCT_ORG_SESSION), "/logout", page_msg(page_lang_of(req), PAGE_MSG_LOGOUT));
 }
 
 int

@@ -16,7 +16,8 @@
  * is refused; one whose status is unknown (no CRL in force, no OCSP answer that counts) is refused
  * under fail closed and accepted, audited as such, under fail open
  * (fed_x509_rev_decide). The session gets LoA 4 and amr "hwk" and "x509". Every refusal is audited (login.failure, method cert, the reason)
- * and answered with the form and a page saying why.
+ * and answered with the form and a page saying why. With cert.auto_register a person
+ * certificate whose ID number names nobody makes the person (register_holder).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,10 @@
 #include "common/b64.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/timeutil.h"
 #include "federation/x509.h"
 #include "identity/dir/dir.h"
+#include "identity/match/matchkey.h"
 
 #define CERT_PURPOSE "cert"          /* the form's CSRF purpose */
 #define CERT_CODE_LEN 16             /* characters of the challenge that name it */
@@ -350,6 +353,66 @@ binding_check(struct cert_req *j, const char *uid, const struct fed_x509_result 
 	return 0;
 }
 
+/*
+ * cert.auto_register: makes the person of res (a person certificate whose ID number
+ * names nobody) with the name the CA's profile finds, origin DIR_ORIGIN_CERT and LoA 4
+ * by "ca", counted as a registration from the client's address (login_reg_count_address)
+ * and audited as "register". dir_person_add is durable when it returns. A concurrent
+ * first login of the same ID number that made the person first (YH_ERR_EXISTS on the
+ * ID index) turns this one into a lookup. uid gets the person; *created whether this
+ * call made them; a refusal is answered (*done).
+ */
+static int
+register_holder(struct cert_req *j, const struct fed_x509_result *res,
+    char uid[DIR_UID_LEN + 1], bool *created, bool *done)
+{
+	char key[FED_X509_HOLDER_NAME_MAX * 2], by[FED_X509_NAME_MAX + 8];
+	char evidence[DIR_EVIDENCE_MAX], issuer[512], serial[128], id[FED_X509_HEX_LEN + 1];
+	struct dir_person n;
+	int r;
+
+	*created = false;
+	*done = true;
+	if (res->name[0] == '\0' || mk_name_key(res->name, strlen(res->name), key,
+	    sizeof(key)) != 0)
+		return refuse(j, 403, PAGE_MSG_CERT_NO_NAME, "no_name", res);
+	r = login_reg_count_address(j->app, j->ri.ip);
+	if (r == YH_ERR_LIMIT)
+		return refuse(j, 429, PAGE_MSG_REG_TOO_MANY, "rate_limited", res);
+	if (r != 0)
+		return r;
+	if (fed_x509_cert_names(sk_X509_value(res->path, 0), id, issuer, sizeof(issuer),
+	    serial, sizeof(serial)) != 0)
+		snprintf(serial, sizeof(serial), "?");
+	snprintf(evidence, sizeof(evidence), "certificate serial %s", serial);
+	snprintf(by, sizeof(by), "cert:%s", res->ca->name);
+	memset(&n, 0, sizeof(n));
+	n.id_number = (char *)res->value;
+	n.name = (char *)res->name;
+	n.origin = (char *)DIR_ORIGIN_CERT;
+	n.loa = (struct dir_loa){ .level = 4, .method = (char *)"ca", .by = by,
+	    .evidence = evidence, .at = yh_now() };
+	r = dir_person_add(j->app->dir, &n, uid);
+	if (r == YH_ERR_EXISTS) {
+		/* Made meanwhile by another login of this certificate (or taken by a
+		 * deregistered person): as any login of a known ID number. */
+		r = holder_of(j->app->dir, res, uid);
+		if (r == YH_ERR_NOT_FOUND || r == YH_ERR_DENIED)
+			return refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, r == YH_ERR_DENIED ?
+			    "account_inactive" : "no_account", res);
+		*done = r != 0;
+		return r;
+	}
+	if (r != 0)
+		return r;
+	*created = true;
+	if ((r = audit(j, "register", uid, NULL, res, json_pack("{s:s, s:i, s:s}", "result",
+	    "created", "loa", 4, "origin", DIR_ORIGIN_CERT))) != 0)
+		return r;
+	*done = false;
+	return 0;
+}
+
 /* The holder of res (a person, or an organization) logs in. */
 static int
 succeed(struct cert_req *j, const struct fed_x509_result *res)
@@ -358,10 +421,14 @@ succeed(struct cert_req *j, const struct fed_x509_result *res)
 	char token[SESS_TOKEN_SIZE] = "", uid[DIR_UID_LEN + 1] = "";
 	const char *how = "none";
 	struct sess_info info;
-	bool done = false;
+	bool done = false, created = false;
 	int r;
 
 	r = holder_of(j->app->dir, res, uid);
+	if (r == YH_ERR_NOT_FOUND && res->kind == FED_X509_PERSON &&
+	    j->app->cfg->cert_auto_register &&
+	    ((r = register_holder(j, res, uid, &created, &done)) != 0 || done))
+		goto out;
 	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_DENIED) {
 		r = refuse(j, 403, PAGE_MSG_CERT_NO_ACCOUNT, r == YH_ERR_DENIED ?
 		    "account_inactive" : "no_account", res);
@@ -373,9 +440,9 @@ succeed(struct cert_req *j, const struct fed_x509_result *res)
 		goto out;
 	if ((r = login_open_session_amr(j->app, &j->ri, uid, 4, amr, 2, token, &info)) != 0)
 		goto out;
-	if ((r = audit(j, "login.success", uid, NULL, res, json_pack("{s:s, s:i, s:s, s:s}",
+	if ((r = audit(j, "login.success", uid, NULL, res, json_pack("{s:s, s:i, s:s, s:s, s:b}",
 	    "sid", info.sid, "loa", info.loa, "holder", res->kind == FED_X509_PERSON ?
-	    "person" : "organization", "binding", how))) != 0) {
+	    "person" : "organization", "binding", how, "registered", created))) != 0) {
 		/* Not on the record: the login does not happen. */
 		if (sess_end_token(j->app->sess, token, SESS_END_ADMIN, NULL) != 0)
 			yh_warn("cannot end the unaudited session");
@@ -422,7 +489,9 @@ cert_attempt(struct cert_req *j)
 	}
 	if (r != 0 || (r = fed_x509_verify(trust, leaf, chain, time(NULL), &res)) != 0)
 		goto out;
-	if (res.why != FED_X509_OK)
+	if (res.why == FED_X509_REVOKED && res.revoked_depth > 0)
+		r = refuse(j, 403, PAGE_MSG_CERT_ISSUER_REVOKED, "issuer_revoked", &res);
+	else if (res.why != FED_X509_OK)
 		r = refuse(j, 403, alert_of(res.why), fed_x509_why_str(res.why), &res);
 	else if (fed_x509_rev_decide(res.ca, res.rev_good) == FED_X509_REV_REFUSED)
 		r = refuse(j, 403, PAGE_MSG_CERT_REVOCATION_UNKNOWN, "revocation_unknown", &res);

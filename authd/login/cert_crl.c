@@ -2,8 +2,9 @@
  * The CRLs of cert.ca.NAME.crl = URL, fetched in the background, never on a login
  * (docs/certificates.md "Revocation"): one thread looks once a second at the trust set in
  * force (app->cfg->cert_trust; after a SIGHUP, login_crl_refresh makes every CRL of
- * the set then in force due) and fetches each CA's CRL that fed_x509_trust_crl_due says is
- * due, through federation/http.c's rules (no redirects, timeouts, a bounded answer),
+ * the set then in force due) and fetches each CRL source (each CA's, and each
+ * distribution point a configured intermediate names: fed_x509_trust_ncrl) that
+ * fed_x509_trust_crl_due says is due, through federation/http.c's rules (no redirects, timeouts, a bounded answer),
  * handing the answer to fed_x509_trust_crl_put, which verifies it, keeps the last good
  * copy in STATE_DIR/crl and swaps it in. A failure is logged and retried later; the CRL
  * in force (or the copy read at start) stays until its nextUpdate, after which its
@@ -116,7 +117,7 @@ crl_loop(void *arg)
 			fed_x509_trust_crl_reset(t);
 		l->refresh = false;
 		pthread_mutex_unlock(&l->mu);
-		for (size_t i = 0; i < fed_x509_trust_nca(t); i++)
+		for (size_t i = 0; i < fed_x509_trust_ncrl(t); i++)
 			if (fed_x509_trust_crl_due(t, i, time(NULL)))
 				crl_fetch(t, c->cert.crl_dir, i);
 		clock_gettime(CLOCK_REALTIME, &until);

@@ -91,6 +91,11 @@ void login_policy_get(const struct authd_app *app, struct login_policy *out);
 
 #define LOGIN_REG_PER_ADDR 20          /* registrations per address per window */
 #define LOGIN_REG_WINDOW_S 3600
+
+/* Counts a registration (the form's, or a certificate's first login under
+ * cert.auto_register) against the client address ip: 0, YH_ERR_LIMIT when over
+ * LOGIN_REG_PER_ADDR in LOGIN_REG_WINDOW_S, or the session store's error. */
+int login_reg_count_address(struct authd_app *app, const char *ip) YH_WUR;
 #define LOGIN_PASSWORD_MIN 8           /* characters of a new password */
 
 /* The rules of a new password (registration, recovery): at most PW_PASSWORD_MAX bytes,

@@ -606,9 +606,8 @@ read_form(struct http_req *req, struct reg_form *f, bool *pw_too_long)
 	return 0;
 }
 
-/* Counts this registration against the address; YH_ERR_LIMIT when over. */
-static int
-count_address(struct authd_app *app, const char *ip)
+int
+login_reg_count_address(struct authd_app *app, const char *ip)
 {
 	char name[SESS_NAME_MAX];
 	int r;
@@ -707,7 +706,7 @@ login_signup_post(struct http_req *req, void *arg)
 		r = respond_form(req, app, &f, f.csrf, f.next, 400, &e);
 		goto out;
 	}
-	if ((r = count_address(app, http_req_client_ip(req))) == YH_ERR_LIMIT) {
+	if ((r = login_reg_count_address(app, http_req_client_ip(req))) == YH_ERR_LIMIT) {
 		memset(&e, 0, sizeof(e));
 		e.form = page_msg(l, PAGE_MSG_REG_TOO_MANY);
 		r = respond_form(req, app, &f, f.csrf, f.next, 429, &e);

@@ -120,6 +120,8 @@ struct dir_person {
 #define DIR_ORIGIN_SELF "self"           /* registered on their own (/register) */
 #define DIR_ORIGIN_OPERATOR "operator"   /* added by an operator (authctl user add) */
 #define DIR_ORIGIN_IMPORT "import"       /* imported from a department system (idmerge) */
+#define DIR_ORIGIN_CERT "cert"           /* made at a certificate's first login
+                                         * (cert.auto_register) */
 
 /* Whether s is one of the DIR_ORIGIN_* names. */
 bool dir_origin_ok(const char *s);

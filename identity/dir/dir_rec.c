@@ -15,7 +15,8 @@ bool
 dir_origin_ok(const char *s)
 {
 	return s != NULL && (strcmp(s, DIR_ORIGIN_SELF) == 0 ||
-	    strcmp(s, DIR_ORIGIN_OPERATOR) == 0 || strcmp(s, DIR_ORIGIN_IMPORT) == 0);
+	    strcmp(s, DIR_ORIGIN_OPERATOR) == 0 || strcmp(s, DIR_ORIGIN_IMPORT) == 0 ||
+	    strcmp(s, DIR_ORIGIN_CERT) == 0);
 }
 
 /* ---- statuses ---- */

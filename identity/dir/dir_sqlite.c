@@ -29,6 +29,7 @@
  *   12 the person each upstream identity provider's subject logged in as (upstream_link)
  *   13 the folded name name search matches (person.name_key)
  *   14 certificates bound to a person (cert_binding)
+ *   15 a person's origin may be 'cert' (cert.auto_register)
  * The statements the code runs (sq_sql, rekey_sql) stay here, next to the code that
  * binds their parameters and reads their columns.
  */
@@ -3411,6 +3412,7 @@ static const enum dir_sql_file sq_migrations[DIR_SQLITE_SCHEMA_VERSION - 1] = {
 	DIR_SQL_MIGRATE_12,
 	DIR_SQL_MIGRATE_13,
 	DIR_SQL_MIGRATE_14,
+	DIR_SQL_MIGRATE_15,
 };
 
 #define SQ_FILL_BATCH 512   /* persons given their name key per query */
@@ -3472,6 +3474,21 @@ sq_fill_name_keys(struct sq *s)
 	return e == 1 ? 0 : e;
 }
 
+/* After migrate_15.sql changed person's text in sqlite_master: the schema cookie one
+ * higher, so that this and every other connection parse the schema again. */
+static int
+sq_schema_cookie_bump(struct sq *s, char *err, size_t errsz)
+{
+	char q[64];
+	int64_t c;
+	int r;
+
+	if ((r = sq_scalar(s, "PRAGMA schema_version", &c, err, errsz)) != 0)
+		return r;
+	snprintf(q, sizeof(q), "PRAGMA schema_version = %lld", (long long)c + 1);
+	return sq_const(s, q, err, errsz);
+}
+
 /*
  * Brings a store of version *v up to DIR_SQLITE_SCHEMA_VERSION in one transaction (re-reading
  * the version under the write lock: another process may have migrated it meanwhile).
@@ -3495,6 +3512,9 @@ sq_migrate(struct sq *s, uint64_t *v, char *err, size_t errsz)
 			    s->path, yh_strerror(r));
 			break;
 		}
+		if (sq_migrations[*v - 1] == DIR_SQL_MIGRATE_15 &&
+		    (r = sq_schema_cookie_bump(s, err, errsz)) != 0)
+			break;
 		snprintf(ver, sizeof(ver), "%llu", (unsigned long long)(*v + 1));
 		if ((r = meta_put(s, "schema_version", ver)) != 0) {
 			snprintf(err, errsz, "directory %s: cannot record the schema version",

@@ -8,7 +8,7 @@
 #include "identity/dir/dir_backend.h"
 
 /* The schema version this program makes and migrates to (sql/migrate_N.sql made N). */
-#define DIR_SQLITE_SCHEMA_VERSION 14
+#define DIR_SQLITE_SCHEMA_VERSION 15
 
 /* Opens (with create: creates, mode 0600) the file cfg->sqlite_path. err receives one
  * line. YH_ERR_CONFIG when the path is not set (ident_cfg_finish sets it). */

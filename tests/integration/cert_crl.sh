@@ -24,17 +24,9 @@ W=$TMP/www
 mkdir -p "$W"
 pki_build "$P" || die "building the test PKI with openssl failed"
 # publish SERIAL...: CA a's intermediate's CRL listing SERIALs on the web server.
-publish() {
-  pki_crl "$P" ia ia "$@" || die "openssl ca -gencrl failed"
-  cp "$P/ia.crl" "$W/ia.crl.tmp" && mv "$W/ia.crl.tmp" "$W/ia.crl"
-}
+publish() { pki_publish "$P" "$W" ia "$@"; }
 publish
-"$PY" -m http.server "$WPORT" --bind 127.0.0.1 --directory "$W" >"$TMP/www.log" 2>&1 &
-WPID=$!
-for _ in $(seq 1 100); do
-  curl -sf -o /dev/null "http://127.0.0.1:$WPORT/ia.crl" && break
-  sleep 0.1
-done
+pki_serve "$W" "$WPORT" ia.crl
 cat >"$TMP/authd.conf" <<EOF2
 state_dir = $S
 http.listen = 127.0.0.1:$PORT
@@ -113,8 +105,7 @@ grep -q 'cert.ca.a.crl: http://127.0.0.1:[0-9]*/ia.crl: .*tried again' "$TMP/aut
 
 # Before nextUpdate: a CRL valid 8 s is fetched again without a SIGHUP (at 3/4 of its
 # life), so pa, revoked, is let in again once a CRL without pa is published.
-"$PY" -m http.server "$WPORT" --bind 127.0.0.1 --directory "$W" >>"$TMP/www.log" 2>&1 &
-WPID=$!
+pki_serve "$W" "$WPORT" ia.crl
 sleep 1.1
 PKI_CRL_SEC=8 publish "$(pki_serial "$P" pa)"
 mark=$(wc -l <"$TMP/authd.log")

@@ -100,17 +100,6 @@ login_ok() {
   fi
 }
 
-# refused NAME STATUS TEXT REASON: the last answer is STATUS with TEXT on the page and a
-# login.failure audited with REASON.
-refused() {
-  if [[ $STATUS == "$2" && $BODY == *"$3"* ]] &&
-    (($(audit_count login.failure "\"reason\":\"$4\"") > 0)); then
-    ok "$1 refused: $4"
-  else
-    fail "$1: want $2 '$3' ($4), got $STATUS $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -2)"
-  fi
-}
-
 req a GET /login
 [[ $BODY == *'href="/login/cert'*'数字证书登录'* ]] && ok "the login page offers 数字证书登录" ||
   fail "the login page has no certificate link"
@@ -118,7 +107,7 @@ req a GET /login
 # login.staff_methods = cert: the staff member's right password is refused, saying why;
 # a citizen's password still logs in.
 login_form s "$PKI_ID_A" 'Cert person 2026!'
-refused "a staff member's password" 403 "须使用数字证书" staff_certificate_required
+pki_refused "a staff member's password" 403 "须使用数字证书" staff_certificate_required
 [[ -z $(jar_value s yh_sid) ]] || fail "the refused staff password left a session"
 login_form s "$PKI_ID_R" 'Cert person 2026!'
 [[ $STATUS == 303 && $LOCATION == /account ]] && ok "a citizen's password still logs in" ||
@@ -149,7 +138,7 @@ SIG=$(sign pa "$CH")
 post b pa "$CH" "$SIG"
 [[ $STATUS == 303 ]] || fail "first use: $STATUS"
 post b pa "$CH" "$SIG"
-refused "a replayed challenge" 400 "已经使用过" challenge_replayed
+pki_refused "a replayed challenge" 400 "已经使用过" challenge_replayed
 
 # Another browser's challenge.
 rm -f "$TMP/b.jar" "$TMP/c.jar"
@@ -157,15 +146,15 @@ challenge c
 CH_C=$CH
 challenge b
 post b pa "$CH_C" "$(sign pa "$CH_C")"
-refused "another browser's challenge" 400 "不是为本浏览器签发的" challenge_unknown
+pki_refused "another browser's challenge" 400 "不是为本浏览器签发的" challenge_unknown
 
 # A signature by another key, or over another text.
 challenge b
 post b pa "$CH" "$(sign ea "$CH")"
-refused "a signature by another key" 403 "签名值验证失败" bad_signature
+pki_refused "a signature by another key" 403 "签名值验证失败" bad_signature
 challenge b
 post b pr "$CH" "$(sign pr "${CH}x")"
-refused "a signature over another text" 403 "签名值验证失败" bad_signature
+pki_refused "a signature over another text" 403 "签名值验证失败" bad_signature
 
 # Certificates the trust refuses.
 for c in "unknown:不是由本站信任的证书机构签发的:unknown_ca" "pv:已被吊销:revoked" \
@@ -174,7 +163,7 @@ for c in "unknown:不是由本站信任的证书机构签发的:unknown_ca" "pv:
   IFS=: read -r name text reason <<<"$c"
   challenge b
   post b "$name" "$CH" "$(sign "$name" "$CH")"
-  refused "$name" 403 "$text" "$reason"
+  pki_refused "$name" 403 "$text" "$reason"
 done
 
 # An enterprise certificate logs in as its organization: openid-client (tests/node/
@@ -185,6 +174,21 @@ req b GET /account
 [[ $STATUS == 200 && $BODY == *'单位证书登录没有个人账户页面'* ]] &&
   ok "the enterprise session's account page says whom it acts for" ||
   fail "enterprise /account: $STATUS"
+# Every page under /account with the enterprise's session: the same page, never an
+# error (the POSTs with a CSRF token of the person's form kind, which the session has not).
+for route in "GET /account/totp" "GET /account/phone" "POST /account/phone" \
+  "POST /account/session/end" "POST /account/session/end-others" "POST /account/session/end-all" \
+  "POST /account/app/revoke" "POST /account/cert/unbind" "POST /account/totp/new" \
+  "POST /account/totp/confirm" "POST /account/totp/remove" "POST /account/password" \
+  "POST /account/org/agent/add" "POST /account/org/agent/end"; do
+  read -r method path <<<"$route"
+  if [[ $method == GET ]]; then req b GET "$path"; else req b POST "$path" --data-urlencode csrf=x; fi
+  [[ ($STATUS == 200 || $STATUS == 403) && $BODY == *'单位证书登录没有个人账户页面'* ]] &&
+    ok "$route with the enterprise session: the page saying whom it acts for ($STATUS)" ||
+    fail "$route with the enterprise session: $STATUS $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -1)"
+done
+req b GET /account
+[[ $STATUS == 200 && -n $(jar_value b yh_sid) ]] || fail "the enterprise session ended on the way: $STATUS"
 (($(audit_count login.success '"method":"cert"' '"holder":"organization"') == 1)) &&
   ok "the enterprise login audited as the organization's" ||
   fail "enterprise login.success: $(grep '"holder"' "$S/audit.log" | tail -1)"
@@ -284,13 +288,13 @@ req c GET "$LINKED"
 ctl_or_die org deregister "$PKI_USCC"
 challenge b
 post b ea "$CH" "$(sign ea "$CH")"
-refused "a deregistered enterprise" 403 "未找到与该证书身份对应的账号" account_inactive
+pki_refused "a deregistered enterprise" 403 "未找到与该证书身份对应的账号" account_inactive
 
 # A person who left: pn's account deregistered.
 ctl_or_die user deregister "$PKI_ID_N"
 challenge b
 post b pn "$CH" "$(sign pn "$CH")"
-refused "a deregistered person" 403 "未找到与该证书身份对应的账号" account_inactive
+pki_refused "a deregistered person" 403 "未找到与该证书身份对应的账号" account_inactive
 
 # A CA added with authctl ca add is trusted after SIGHUP, and no longer after its
 # removal and another SIGHUP.
@@ -301,13 +305,13 @@ hup_and_wait "$mark"
 # the new root was built (not unknown_ca).
 challenge b
 post b unknown "$CH" "$(sign unknown "$CH")"
-refused "unknown under CA u (fail closed)" 403 "暂时无法确认该证书是否已被吊销" revocation_unknown
+pki_refused "unknown under CA u (fail closed)" 403 "暂时无法确认该证书是否已被吊销" revocation_unknown
 ctl_or_die -c "$TMP/authd.conf" ca remove u
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"
 challenge b
 post b unknown "$CH" "$(sign unknown "$CH")"
-refused "unknown after ca remove" 403 "不是由本站信任的证书机构签发的" unknown_ca
+pki_refused "unknown after ca remove" 403 "不是由本站信任的证书机构签发的" unknown_ca
 
 # A person's certificate is bound on its first login (issuer, serial, key): audited,
 # listed on the account page, and a certificate of the same issuer and serial with
@@ -334,7 +338,7 @@ openssl req -new -config "$P/req.cnf" -key "$P/pa2.key" "${PKI_SM2[@]}" \
   die "openssl: pa2"
 challenge b
 post b pa2 "$CH" "$(sign pa2 "$CH")"
-refused "pa's serial with another key" 403 "密钥不一致" certificate_key_changed
+pki_refused "pa's serial with another key" 403 "密钥不一致" certificate_key_changed
 # Unbinding: CSRF-checked, audited; then pa2's key is bound by its login, and pa's is
 # the one refused.
 login_ok pa
@@ -359,7 +363,7 @@ req b POST /account/cert/unbind --data-urlencode "id=$CID" --data-urlencode "csr
 login_ok pa2
 challenge b
 post b pa "$CH" "$(sign pa "$CH")"
-refused "pa after pa2's key was bound" 403 "密钥不一致" certificate_key_changed
+pki_refused "pa after pa2's key was bound" 403 "密钥不一致" certificate_key_changed
 
 # Mutual TLS at a proxy: cert.proxy_header, believed only from http.trusted_proxies, the
 # certificate verified again by authd.
@@ -382,7 +386,7 @@ req t GET /login/cert
 [[ $BODY == *'action="/login/cert/tls"'* ]] && ok "the certificate page offers the proxy's certificate" ||
   fail "no TLS button"
 tls_post t pr
-refused "a proxy header from an untrusted address" 403 "不是经本站信任的代理" proxy_untrusted
+pki_refused "a proxy header from an untrusted address" 403 "不是经本站信任的代理" proxy_untrusted
 [[ -z $(jar_value t yh_sid) ]] || fail "an untrusted proxy header opened a session"
 cp "$TMP/authd.conf.orig" "$TMP/authd.conf"
 printf 'cert.proxy_header = X-SSL-Client-Cert\nhttp.trusted_proxies = 127.0.0.1\n' >>"$TMP/authd.conf"
@@ -394,15 +398,15 @@ tls_post t pr
   ok "the trusted proxy's certificate logs pr in at LoA 4" ||
   fail "proxy login: $STATUS $LOCATION $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -1)"
 tls_post t pv
-refused "a revoked certificate through the proxy (checked again)" 403 "已被吊销" revoked
+pki_refused "a revoked certificate through the proxy (checked again)" 403 "已被吊销" revoked
 tls_post t unknown
-refused "an unknown CA's certificate through the proxy" 403 "不是由本站信任的证书机构签发的" unknown_ca
+pki_refused "an unknown CA's certificate through the proxy" 403 "不是由本站信任的证书机构签发的" unknown_ca
 tls_post t -
-refused "no certificate forwarded" 400 "未收到浏览器出示的证书" no_client_certificate
+pki_refused "no certificate forwarded" 400 "未收到浏览器出示的证书" no_client_certificate
 rm -f "$TMP/t.jar"
 req t GET '/login/cert?next=%2Faccount'
 req t POST /login/cert/tls --data-urlencode "csrf=$(form_value csrf)" -H 'X-SSL-Client-Cert: %ZZ'
-refused "a header that does not decode" 400 "" bad_input
+pki_refused "a header that does not decode" 400 "" bad_input
 cp "$TMP/authd.conf.orig" "$TMP/authd.conf"
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"

@@ -195,3 +195,34 @@ pki_login() {
     --data-urlencode "challenge=$ch" --data-urlencode "cert@$P/$1.pem" \
     --data-urlencode "signature@$TMP/sig"
 }
+
+# pki_refused NAME STATUS TEXT REASON: the last answer (lib.sh's req) is STATUS with TEXT
+# on the page, and a login.failure with REASON is in $S/audit.log.
+pki_refused() {
+  if [[ $STATUS == "$2" && $BODY == *"$3"* ]] &&
+    (($(audit_count login.failure "\"reason\":\"$4\"") > 0)); then
+    ok "$1 refused: $4"
+  else
+    fail "$1: want $2 '$3' ($4), got $STATUS $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -2)"
+  fi
+}
+
+# pki_publish DIR WWW NAME SERIAL...: DIR/NAME.crl, NAME's CRL listing SERIALs (pki_crl),
+# put in place as WWW/NAME.crl for a web server (renamed into place: never half written).
+pki_publish() {
+  local d=$1 w=$2 n=$3
+  shift 3
+  pki_crl "$d" "$n" "$n" "$@" || die "openssl ca -gencrl ($n) failed"
+  cp "$d/$n.crl" "$w/$n.crl.tmp" && mv "$w/$n.crl.tmp" "$w/$n.crl"
+}
+
+# pki_serve WWW PORT FILE: a python3 http.server for WWW on 127.0.0.1:PORT (its pid in
+# WPID, its log $TMP/www.log), back once it serves FILE (at most 10 s).
+pki_serve() {
+  "$PY" -m http.server "$2" --bind 127.0.0.1 --directory "$1" >>"$TMP/www.log" 2>&1 &
+  WPID=$!
+  for _ in $(seq 1 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:$2/$3" && return 0
+    sleep 0.1
+  done
+}

@@ -2262,6 +2262,35 @@ test_find_name_and_loa_history(void **state)
 	assert_int_equal(dir_person_loa_history(f->d, "nope", &h, &n), YH_ERR_INVALID);
 }
 
+/* A person made at a certificate's first login (cert.auto_register): origin cert and
+ * LoA 4 by "ca" stored and read back; the same ID number added again (a second first
+ * login at the same moment) is YH_ERR_EXISTS, which the login turns into a lookup. */
+static void
+test_origin_cert(void **state)
+{
+	struct fx *f = *state;
+	char uid[DIR_UID_LEN + 1], id[19];
+	struct dir_person p;
+
+	make_id(88, id);
+	memset(&p, 0, sizeof(p));
+	p.id_number = id;
+	p.name = (char *)"Zhang San";
+	p.origin = (char *)DIR_ORIGIN_CERT;
+	p.loa = (struct dir_loa){ .level = 4, .method = (char *)"ca", .by = (char *)"cert:a",
+	    .evidence = (char *)"certificate serial 0A" };
+	assert_int_equal(dir_person_add(f->d, &p, uid), 0);
+	assert_int_equal(dir_person_add(f->d, &p, NULL), YH_ERR_EXISTS);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(dir_person_find_id_number(f->d, id, &p), 0);
+	assert_string_equal(p.uid, uid);
+	assert_string_equal(p.origin, DIR_ORIGIN_CERT);
+	assert_int_equal(p.loa.level, 4);
+	assert_string_equal(p.loa.method, "ca");
+	assert_string_equal(p.loa.by, "cert:a");
+	dir_person_clear(&p);
+}
+
 /* A person's origin: stored as given, never a wrong name; a store of version 6 gains
  * the column, "import" for persons whose LoA method still says so and nothing (not
  * recorded) for the rest, which could be registrations or an operator's. */
@@ -2326,16 +2355,21 @@ test_migration_origin(void **state)
 			assert_null(p.origin);
 		dir_person_clear(&p);
 	}
-	/* A person added after the migration has the origin given. */
-	make_id(96, id);
-	memset(&p, 0, sizeof(p));
-	p.id_number = id;
-	p.name = (char *)"来源";
-	p.origin = (char *)DIR_ORIGIN_OPERATOR;
-	assert_int_equal(dir_person_add(f->d, &p, uids[4]), 0);
-	assert_int_equal(dir_person_get(f->d, uids[4], &p), 0);
-	assert_string_equal(p.origin, DIR_ORIGIN_OPERATOR);
-	dir_person_clear(&p);
+	/* A person added after the migration has the origin given, cert too (migrate_15.sql
+	 * widened the CHECK that migrate_7.sql added). */
+	for (int i = 0; i < 2; i++) {
+		const char *o = i == 0 ? DIR_ORIGIN_CERT : DIR_ORIGIN_OPERATOR;
+
+		make_id(96 + i, id);
+		memset(&p, 0, sizeof(p));
+		p.id_number = id;
+		p.name = (char *)"来源";
+		p.origin = (char *)o;
+		assert_int_equal(dir_person_add(f->d, &p, uids[4]), 0);
+		assert_int_equal(dir_person_get(f->d, uids[4], &p), 0);
+		assert_string_equal(p.origin, o);
+		dir_person_clear(&p);
+	}
 }
 
 /* Version 5 -> 6: relations keep their data and gain an empty unit and position; a
@@ -3162,9 +3196,13 @@ test_tombstone_purge(void **state)
 		struct dir_cert_binding *cl = NULL;
 		size_t cn = 9;
 
-		/* its certificate bindings went with it */
+		struct dir_cert_binding cb;
+
+		/* its certificate bindings went with it: the certificate binds another */
 		assert_int_equal(dir_cert_list(f->d, a, &cl, &cn), 0);
 		assert_int_equal(cn, 0);
+		cert_binding_make(&cb, b, 'e', 'f');
+		assert_int_equal(dir_cert_bind(f->d, &cb), 0);
 	}
 	/* The organization stays, naming no legal representative; the other person, their
 	 * data and their relation are untouched. */
@@ -3448,6 +3486,13 @@ test_rekey_records(void **state)
 	memcpy(o.legal_rep_uid, a, sizeof(o.legal_rep_uid));
 	assert_int_equal(dir_org_add(f->d, &o, "operator:test", org), 0);
 
+	{
+		struct dir_cert_binding cb;
+
+		cert_binding_make(&cb, a, '8', '7');
+		assert_int_equal(dir_cert_bind(f->d, &cb), 0);
+	}
+
 	memset(&rk, 0, sizeof(rk));
 	memcpy(rk.old_uid, a, sizeof(rk.old_uid));
 	memcpy(rk.new_uid, nu, sizeof(rk.new_uid));
@@ -3468,6 +3513,25 @@ test_rekey_records(void **state)
 	assert_int_equal(dir_legacy_get(f->d, "shebao", "L-87", &lg), 0);
 	assert_string_equal(lg.owner_uid, nu);
 	dir_legacy_clear(&lg);
+	{
+		/* The certificate binding follows: listed under the new uid, none under the
+		 * old, and the certificate binds nobody else. */
+		struct dir_cert_binding cb, *cl = NULL;
+		size_t cn = 9;
+
+		assert_int_equal(dir_cert_list(f->d, nu, &cl, &cn), 0);
+		assert_int_equal(cn, 1);
+		cert_binding_make(&cb, nu, '8', '7');
+		assert_string_equal(cl[0].id, cb.id);
+		assert_string_equal(cl[0].uid, nu);
+		assert_string_equal(cl[0].key_sha256, cb.key_sha256);
+		free(cl);
+		cl = NULL;
+		assert_int_equal(dir_cert_list(f->d, a, &cl, &cn), 0);
+		assert_int_equal(cn, 0);
+		free(cl);
+		assert_int_equal(dir_cert_bind(f->d, &cb), YH_ERR_EXISTS);
+	}
 	assert_int_equal(dir_upstream_link_get(f->d, "province", "sub-87", up), 0);
 	assert_string_equal(up, nu);
 	assert_int_equal(dir_person_loa_history(f->d, nu, &lh, &nl), 0);
@@ -3796,8 +3860,8 @@ test_copy(void **state)
 	struct dir_org_change *h1 = NULL, *h2 = NULL;
 	struct dir_mandate *m1 = NULL, *m2 = NULL;
 	struct dir_loa *l1 = NULL, *l2 = NULL;
-	struct dir_cert_binding cb, *cl = NULL;
-	size_t nh1 = 0, nh2 = 0, nm1 = 0, nm2 = 0, nl1 = 0, nl2 = 0, ncl = 0;
+	struct dir_cert_binding cb;
+	size_t nh1 = 0, nh2 = 0, nm1 = 0, nm2 = 0, nl1 = 0, nl2 = 0;
 	unsigned perms = 0;
 	char ub[DIR_UID_LEN + 1];
 	char a[DIR_UID_LEN + 1], id[19], path[160], err[512], sub[DIR_SUB_MAX + 1], *sc = NULL;
@@ -3936,12 +4000,25 @@ test_copy(void **state)
 	assert_string_equal(ub, a);
 	assert_int_equal(dir_upstream_link_get(d2, "city", "c/85", ub), 0);
 	assert_string_equal(ub, a);
-	assert_int_equal(dir_cert_list(d2, a, &cl, &ncl), 0);
-	assert_int_equal(ncl, 1);
-	assert_string_equal(cl[0].id, cb.id);
-	assert_string_equal(cl[0].issuer, cb.issuer);
-	assert_string_equal(cl[0].key_sha256, cb.key_sha256);
-	free(cl);
+	{
+		/* the certificate binding, as it was (issuer, serial, key, when) */
+		struct dir_cert_binding *b1 = NULL, *b2 = NULL;
+		size_t n1 = 0, n2 = 0;
+
+		assert_int_equal(c.cert_bindings, 1);
+		assert_int_equal(dir_cert_list(f->d, a, &b1, &n1), 0);
+		assert_int_equal(dir_cert_list(d2, a, &b2, &n2), 0);
+		assert_int_equal(n1, 1);
+		assert_int_equal(n2, 1);
+		assert_string_equal(b2[0].id, b1[0].id);
+		assert_string_equal(b2[0].uid, a);
+		assert_string_equal(b2[0].issuer, b1[0].issuer);
+		assert_string_equal(b2[0].serial, b1[0].serial);
+		assert_string_equal(b2[0].key_sha256, b1[0].key_sha256);
+		assert_int_equal(b2[0].created, b1[0].created);
+		free(b1);
+		free(b2);
+	}
 	/* again: nothing new */
 	if (dir_copy(f->d, d2, &c, err, sizeof(err)) != 0)
 		fail_msg("dir_copy again: %s", err);
@@ -4431,6 +4508,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_console_perms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cert_bindings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_origin_cert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_name_and_loa_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_staff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_origin, setup, teardown),
@@ -4488,6 +4566,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_console_perms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cert_bindings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_origin_cert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_cases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_layer, setup, teardown),

@@ -455,7 +455,8 @@ test_identity(void **state)
 	pki_make(&p);
 	assert_int_equal(load("cert.ca.a.roots = ra.pem\ncert.ca.a.intermediates = ia.pem\n"
 	    "cert.ca.b.roots = rb.pem\ncert.ca.b.profile = cn\n"
-	    "cert.profile.cn.id_number = subject:CN ~ ([0-9]{17}[0-9X])$\n",
+	    "cert.profile.cn.id_number = subject:CN ~ ([0-9]{17}[0-9X])$\n"
+	    "cert.profile.cn.name = subject:CN ~ ^([A-Za-z ]*[A-Za-z])\n",
 	    &c, &t, err, sizeof(err)), 0);
 	m = (struct mk){ .cn = "Example Ltd", .key = p.kee, .issuer = p.ia, .issuer_key = p.kia };
 
@@ -497,6 +498,8 @@ test_identity(void **state)
 	assert_int_equal(verify(t, x, NULL, &res), FED_X509_OK);
 	assert_string_equal(res.value, ID_B);
 	assert_string_equal(res.source, "subject:1.2.156.10260.4.1.1");
+	/* The built-in profile's name: the CN. */
+	assert_string_equal(res.name, "Example Ltd");
 	fed_x509_result_clear(&res);
 	X509_free(x);
 	x = mkcert(&m);
@@ -514,6 +517,10 @@ test_identity(void **state)
 	assert_string_equal(res.ca->name, "b");
 	assert_string_equal(res.value, ID_B);
 	assert_string_equal(res.source, "subject:commonName ~");
+	/* The profile's name field takes the name before the number. */
+	assert_string_equal(res.name, "Li Si");
+	fed_x509_holder_name(x, fed_x509_profile_find(&c, ""), res.name, sizeof(res.name));
+	assert_string_equal(res.name, "");   /* the whole CN holds digits: no name */
 	fed_x509_result_clear(&res);
 	X509_free(x);
 
@@ -729,6 +736,57 @@ test_crl(void **state)
 	pki_free(&p);
 }
 
+/* An intermediate against Root A's CRL given as CA a's file: listed, it refuses the
+ * path (revoked_depth 1) whatever the end-entity's own status; not listed, it is good;
+ * the root is the trust anchor; with no CRL of its issuer known, it is not checked. */
+static void
+test_int_crl(void **state)
+{
+	struct pki p;
+	struct fed_x509_cfg c;
+	struct fed_x509_trust *t = NULL;
+	struct fed_x509_result res;
+	char err[1024];
+	long sn[1];
+	struct mk m;
+	X509 *x;
+
+	(void)state;
+	pki_make(&p);
+	sn[0] = ASN1_INTEGER_get(X509_get0_serialNumber(p.ia));
+	m = (struct mk){ .cn = "Zhang San", .key = p.kee, .issuer = p.ia, .issuer_key = p.kia };
+	x = person(&m, ID_A);
+	for (int listed = 1; listed >= 0; listed--) {
+		write_crl("ra.crl", p.ra, p.ka, sn, (size_t)listed, "1234567812345678");
+		if (load("cert.ca.a.roots = ra.pem\ncert.ca.a.intermediates = ia.pem\n"
+		    "cert.ca.a.crl = ra.crl\ncert.ca.a.fail = open\n", &c, &t, err,
+		    sizeof(err)) != 0)
+			fail_msg("%s", err);
+		assert_int_equal(verify(t, x, NULL, &res), listed ? FED_X509_REVOKED :
+		    FED_X509_OK);
+		assert_int_equal(res.revoked_depth, listed);
+		assert_int_equal(res.path_rev[1].status, listed ? FED_X509_CERT_REV_REVOKED :
+		    FED_X509_CERT_REV_GOOD);
+		assert_true(strncmp(res.path_rev[1].source, "crl:", 4) == 0);
+		assert_int_equal(res.path_rev[2].status, FED_X509_CERT_REV_ANCHOR);
+		if (!listed)
+			assert_int_equal(res.path_rev[0].status, FED_X509_CERT_REV_UNKNOWN);
+		fed_x509_result_clear(&res);
+		fed_x509_trust_free(t);
+		fed_x509_cfg_free(&c);
+	}
+	assert_int_equal(load("cert.ca.a.roots = ra.pem\ncert.ca.a.intermediates = ia.pem\n"
+	    "cert.ca.a.fail = open\n", &c, &t, err, sizeof(err)), 0);
+	assert_int_equal(verify(t, x, NULL, &res), FED_X509_OK);
+	assert_int_equal(res.path_rev[1].status, FED_X509_CERT_REV_NOT_CHECKED);
+	assert_string_equal(fed_x509_cert_rev_str(res.path_rev[1].status), "not_checked");
+	fed_x509_result_clear(&res);
+	fed_x509_trust_free(t);
+	fed_x509_cfg_free(&c);
+	X509_free(x);
+	pki_free(&p);
+}
+
 int
 main(void)
 {
@@ -739,6 +797,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_proof),
 		cmocka_unit_test(test_crl),
+		cmocka_unit_test(test_int_crl),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS person (
   status TEXT NOT NULL CHECK (status IN ('active','disabled','locked','deregistered')),
   created INTEGER NOT NULL, updated INTEGER NOT NULL,
   phone_verified INTEGER NOT NULL DEFAULT 0 CHECK (phone_verified IN (0, 1)),
-  origin TEXT CHECK (origin IN ('self', 'operator', 'import')),
+  origin TEXT CHECK (origin IN ('self', 'operator', 'import', 'cert')),
   deregistered INTEGER, name_key TEXT);
 
 -- origin: how the account came to be; NULL for a person added before it was recorded
