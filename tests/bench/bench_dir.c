@@ -8,9 +8,10 @@
  * YH_BENCH_PERSONS sets how many persons each store holds (default 2000; e.g. 1000000
  * for a province-sized slapd, which takes a long time to fill: the adds per second are
  * printed; slapd is filled on 4 threads). After each fill it prints the store's size per
- * person: the SQLite file (its WAL checkpointed into it first), slapd's data.mdb (its file and the bytes allocated on disk) and the growth
- * of slapd's resident memory (all of it, and the anonymous part: the rest is data.mdb's
- * pages mapped from the page cache). YH_BENCH_LDAP_NOSYNC=1 fills slapd with
+ * person: the SQLite file (its WAL checkpointed into it first), slapd's data.mdb (its
+ * file and the bytes allocated on disk) and the growth of slapd's resident memory (all
+ * of it, and the anonymous part: the rest is data.mdb's pages mapped from the page
+ * cache). YH_BENCH_LDAP_NOSYNC=1 fills slapd with
  * olcDbNoSync on (as for a bulk load: one fsync at the end instead of one per add) and
  * turns it off again before the look-ups. Never passes or fails on time. Runs about 20
  * seconds at the default.
