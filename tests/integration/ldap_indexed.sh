@@ -10,6 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/slapd.sh"
 need_authd
+need_idmerge
 slapd_missing && { echo "FAIL: slapd or ldap-utils not installed (apt-get install slapd ldap-utils)"; exit 1; }
 make_tmp ldapidx
 PIDS_TO_STOP="PID SLAPD_PID"
@@ -48,6 +49,20 @@ for i in $(seq 1 40); do
   printf '%s\n' "other pass $i" | ctlc user add --id-number "$(id_number "$(printf '11010119900101%03d' "$i")")" \
     --name "测试$i" --password-stdin
 done
+# The legacy accounts of tests/fixtures/idmerge/import merged in by idmerge import: it
+# looks each legacy account up by its source and id before it links it to its person.
+FIX=$(cd "${YH_SRCDIR:-.}/tests/fixtures/idmerge/import" && pwd)
+"$IDMERGE" run --sources "$FIX/sources.json" --out "$TMP/merged" --today 20260101 \
+  >"$TMP/merge.log" 2>&1 || die "idmerge run: $(tail -5 "$TMP/merge.log")"
+mark=$(wc -l <"$TMP/slapd/debug.log")
+"$IDMERGE" import --in "$TMP/merged" -c "$CONF" >"$TMP/import.log" 2>&1 ||
+  die "idmerge import: $(tail -5 "$TMP/import.log")"
+tail -n +"$((mark + 1))" "$TMP/slapd/debug.log" >"$TMP/import-trace.log"
+IFS=$'\t' read -r LEG_USER LEG_PW <<<"$("$PY" -c '
+import json, sys
+p = [p for p in json.load(open(sys.argv[1])) if p["scheme"] == "md5-hex"][0]
+print(p["username"] + "\t" + p["password"])' "$FIX/expected.json")"
+
 start_authd -c "$CONF"
 jfield() { "$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get(sys.argv[2],""))' "$1" "$2" 2>/dev/null; }
 mark=$(wc -l <"$TMP/slapd/debug.log")
@@ -56,6 +71,9 @@ for who in "$ID1" "$PHONE" wangwu; do
   login_form "j-$who" "$who" 'ldap pass 1'
   [[ $STATUS == 303 ]] && ok "login by $who" || fail "login by $who: $STATUS"
 done
+login_form legacy "$LEG_USER" "$LEG_PW"
+[[ $STATUS == 303 ]] && ok "login by a legacy username with its legacy hash (rehashed)" ||
+  fail "legacy login: $STATUS"
 login_form junk no-such-name 'ldap pass 1'
 [[ $STATUS == 200 ]] && ok "an unknown identifier is refused" || fail "unknown identifier: $STATUS"
 
@@ -87,7 +105,8 @@ grep -q 'mdb_equality_candidates' "$TMP/during.log" &&
 # equality and no indexed one but objectClass gave its candidates, i.e. slapd reads every
 # entry of the class. An unindexed term beside an indexed one only narrows what the
 # index gave (yhPhoneVerified beside yhPhoneIndex, yhClientId beside yhOwner): fine.
-unindexed=$(awk '
+unindexed() {
+  awk '
   function close_search(t) {
     if (t in unidx && !(t in idx)) bad[unidx[t]] = 1
     delete unidx[t]; delete idx[t]
@@ -108,9 +127,17 @@ unindexed=$(awk '
   /key_read|mdb_index_read/ { next }
   /mdb_search_candidates:/ { settle(t); close_search(t); next }
   { settle(t) }
-  END { for (a in bad) printf "%s", a }' "$TMP/during.log")
-[[ -z $unindexed ]] && ok "every equality of the logins and grants is indexed" ||
-  fail "slapd read every entry of a class for a search on: $unindexed"
+  END { for (a in bad) printf "%s ", a }' "$1"
+}
+bad=$(unindexed "$TMP/during.log")
+[[ -z $bad ]] && ok "every equality of the logins and grants is indexed" ||
+  fail "slapd read every entry of a class for a search on: $bad"
+grep -q 'mdb_equality_candidates' "$TMP/import-trace.log" ||
+  fail "no mdb_equality_candidates line in slapd's trace of the import"
+bad=$(unindexed "$TMP/import-trace.log")
+[[ -z $bad ]] && ok "every equality of idmerge import is indexed" ||
+  fail "idmerge import: slapd read every entry of a class for a search on: $bad"
+
 
 check_stop_authd
 slapd_stop
