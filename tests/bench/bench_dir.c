@@ -242,16 +242,25 @@ ldap_nosync(const char *root, const char *val)
 	return shell(cmd);
 }
 
+/* Measures d and prints its figures; fig receives them (look-ups on 1 and THREADS
+ * threads, logins on 1 and THREADS), and with base (the SQLite figures of the same run)
+ * the ratios to it are printed too. */
 static void
-report(const char *name, struct dir *d)
+report(const char *name, struct dir *d, double fig[4], const double *base)
 {
 	unsigned long errs = 0;
-	double l1 = rate(d, false, 1, &errs), l4 = rate(d, false, THREADS, &errs);
-	double p1 = rate(d, true, 1, &errs), p4 = rate(d, true, THREADS, &errs);
 
+	fig[0] = rate(d, false, 1, &errs);
+	fig[1] = rate(d, false, THREADS, &errs);
+	fig[2] = rate(d, true, 1, &errs);
+	fig[3] = rate(d, true, THREADS, &errs);
 	printf("  %-7s look-ups/s %8.0f (1 thread) %8.0f (%d threads)   "
-	    "logins/s %7.0f (1) %7.0f (%d)%s\n", name, l1, l4, THREADS, p1, p4, THREADS,
-	    errs != 0 ? "   ERRORS" : "");
+	    "logins/s %7.0f (1) %7.0f (%d)%s\n", name, fig[0], fig[1], THREADS, fig[2], fig[3],
+	    THREADS, errs != 0 ? "   ERRORS" : "");
+	if (base != NULL && base[0] > 0 && base[1] > 0 && base[2] > 0 && base[3] > 0)
+		printf("  %-7s look-ups   %8.2f            %8.2f               "
+		    "logins   %7.2f     %7.2f       (%s / sqlite)\n", "ratio", fig[0] / base[0],
+		    fig[1] / base[1], fig[2] / base[2], fig[3] / base[3], name);
 }
 
 static int
@@ -271,6 +280,7 @@ main(void)
 	    strcmp(getenv("YH_BENCH_LDAP_NOSYNC"), "1") == 0;
 	double size, alloc, wal, walloc;
 	long slapd_pid, rss0, anon0, rss1, anon1;
+	double fsq[4] = { 0 }, fld[4];
 	const char *src = getenv("YH_SRCDIR") != NULL ? getenv("YH_SRCDIR") : YH_SRCDIR;
 	struct ident_cfg sq, ld;
 	struct ident *isq = NULL, *ild = NULL;
@@ -307,7 +317,7 @@ main(void)
 	file_bytes(path, &wal, &walloc);
 	printf("  %-7s size: %.0f bytes/person (directory.db %.1f MiB, its WAL %.1f MiB)\n",
 	    "sqlite", (size + wal) / persons, size / 1048576.0, wal / 1048576.0);
-	report("sqlite", isq->dir);
+	report("sqlite", isq->dir, fsq, NULL);
 	snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/slapd.sh' start '%s/slapd'", src,
 	    root);
 	line[0] = '\0';
@@ -352,7 +362,7 @@ main(void)
 	    (double)(rss1 - rss0) * 1024.0 / persons, rss0 / 1024, rss1 / 1024,
 	    (double)(anon1 - anon0) * 1024.0 / persons,
 	    nosync ? "; filled with olcDbNoSync" : "");
-	report("ldap", ild->dir);
+	report("ldap", ild->dir, fld, fsq);
 	ident_close(ild);
 	ident_cfg_free(&ld);
 	rc = 0;
