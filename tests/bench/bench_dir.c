@@ -347,6 +347,8 @@ main(void)
 	    set(&ld, "directory.ldap_base", "ou=bench," SUFFIX) != 0 ||
 	    set(&ld, "directory.ldap_bind_dn", ADMIN) != 0 ||
 	    set(&ld, "directory.ldap_password", ADMIN_PW) != 0 ||
+	    /* a shared machine can stall slapd's writes for longer than the default 5 s */
+	    set(&ld, "directory.ldap_timeout", "60") != 0 ||
 	    ident_cfg_finish(&ld, err, sizeof(err)) != 0 || fill(&ld, hash, &ild, "ldap", THREADS) != 0) {
 		ident_cfg_free(&ld);
 		goto stop;
