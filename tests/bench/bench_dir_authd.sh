@@ -3,7 +3,8 @@
 # (directory.backend = ldap, on a throwaway slapd started by tests/integration/slapd.sh
 # with the shipped schema and indexes). For each backend, a release authd on a free
 # loopback port (log.level = warn, the default password hashing: argon2id t=2,
-# 19 MiB, unless BENCH_ARGON2_* say otherwise), the same apps and users, then:
+# 19 MiB, unless BENCH_ARGON2_* say otherwise), the same apps and users; both run at
+# once, and each figure is measured on sqlite then straight away on ldap:
 #
 #   login     password logins/s: each a fresh browser, GET /login (CSRF cookie + token),
 #             then POST /login with the person's ID number -> 303 with a session cookie;
@@ -54,13 +55,17 @@ done
 ((CONN >= WT && CONN % WT == 0)) || die "BENCH_CONNECTIONS must be a multiple of BENCH_WRK_THREADS"
 
 TMP=$(mktemp -d /tmp/yh-bench-dir-authd-XXXXXX)
-PID=
+ROOT=$TMP
+CB=http://127.0.0.1:9/cb
+declare -A PIDS=() ISSUERS=() SECRETS=() USERS=() LUSERS=() ERRS=()
 cleanup() {
-	PID=${PID:-${AUTHD_PID:-}}
-	if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
-		kill -TERM "$PID" 2>/dev/null || true
-		wait "$PID" 2>/dev/null || true
-	fi
+	local p
+	for p in "${PIDS[@]}" ${AUTHD_PID:-}; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill -TERM "$p" 2>/dev/null || true
+			wait "$p" 2>/dev/null || true
+		fi
+	done
 	[[ ! -d $TMP/slapd ]] || slapd_stop "$TMP/slapd"
 	if [[ ${BENCH_KEEP:-0} == 1 ]]; then echo "bench_dir_authd: kept $TMP"; else rm -rf "$TMP"; fi
 }
@@ -94,8 +99,8 @@ record() {
 # flow BACKEND FIGURE MODE CONCURRENCY USERS_JSON: one node run (bench_oidc_flows.mjs).
 flow() {
 	local t0 k0 out=$TMP/$1-$3.json
-	bench_flows_cfg "$TMP/$1-$3.cfg.json" "$ISSUER" "$TMP/$1" bench-web "$WEB_SECRET" "$CB" \
-		"$5" "$NSESS" $((CONN + WT)) "$4" "$DUR"
+	bench_flows_cfg "$TMP/$1-$3.cfg.json" "${ISSUERS[$1]}" "$TMP/$1" bench-web "${SECRETS[$1]}" \
+		"$CB" "$5" "$NSESS" $((CONN + WT)) "$4" "$DUR"
 	k0=$(slapd_ticks)
 	t0=$(date +%s.%N)
 	node "$FLOWS" "$3" "$TMP/$1-$3.cfg.json" >"$out" || die "$1: $3 load failed"
@@ -109,13 +114,14 @@ EOF
 	record "$1" "$2" "$rate" "$p50" "$p99" "$k0" "$(awk -v t="$t0" -v n="$(date +%s.%N)" 'BEGIN { print n - t }')" "$note"
 }
 
-# backend NAME: authd on directory NAME (sqlite or ldap), set up and measured, stopped.
-backend() {
-	local name=$1 conf=$TMP/$1/authd.conf s=$TMP/$1/state port i pw idn users= lusers= t0 k0 out
-	mkdir -p "$TMP/$name"
+# setup NAME: authd on directory NAME (sqlite or ldap) started, with the apps, the users
+# and the sessions and refresh tokens of the flows; it runs until the end.
+setup() {
+	local name=$1 conf=$ROOT/$1/authd.conf s=$ROOT/$1/state port i pw idn users= lusers=
+	local TMP=$ROOT/$1     # bench_authd_start and bench_authctl keep their logs in TMP
+	mkdir -p "$s"
 	port=$(bench_free_port)
 	ISSUER=http://127.0.0.1:$port
-	CB=http://127.0.0.1:9/cb
 	{
 		echo "log.level = warn"
 		[[ -z ${BENCH_ARGON2_T:-} ]] || echo "password.argon2_t_cost = $BENCH_ARGON2_T"
@@ -128,11 +134,12 @@ backend() {
 			echo "directory.ldap_password = $SLAPD_ADMIN_PW"
 		fi
 	} >"$conf"
-	mkdir -p "$s"
 	if [[ $name == ldap ]]; then bench_authctl "$conf" "$s" directory init; fi
 	bench_authd_start "$conf" "$s" "$port"
-	PID=$AUTHD_PID
+	PIDS[$name]=$AUTHD_PID
 	bench_authd_apps "$conf" "$s" "$ISSUER" "$CB"
+	ISSUERS[$name]=$ISSUER
+	SECRETS[$name]=$WEB_SECRET
 	# Two sets of users, as in bench_oidc.sh: the sessions and refresh chains on the first,
 	# the logins on the second (a login burst would evict the chains' sessions). Each logs
 	# in with the ID number, the identifier whose blind index the directory is searched by.
@@ -144,42 +151,47 @@ backend() {
 		if ((i <= NUSERS)); then users+="${users:+,}{\"username\":\"$idn\",\"password\":\"$pw\"}"
 		else lusers+="${lusers:+,}{\"username\":\"$idn\",\"password\":\"$pw\"}"; fi
 	done
-	mkdir -p "$TMP/$name"
-	bench_flows_cfg "$TMP/$name-prepare.json" "$ISSUER" "$TMP/$name" bench-web "$WEB_SECRET" "$CB" \
+	USERS[$name]=$users
+	LUSERS[$name]=$lusers
+	bench_flows_cfg "$TMP/prepare.json" "$ISSUER" "$TMP" bench-web "$WEB_SECRET" "$CB" \
 		"$users" "$NSESS" $((CONN + WT)) "$CONN" "$DUR"
-	node "$FLOWS" prepare "$TMP/$name-prepare.json" >"$TMP/$name-prepare.out" ||
+	node "$FLOWS" prepare "$TMP/prepare.json" >"$TMP/prepare.out" ||
 		{ tail -20 "$TMP/authd.log" >&2; die "$name: could not log in and mint refresh tokens"; }
+}
 
-	flow "$name" "password login (ID number), $LCONN chains" login "$LCONN" "$lusers"
-	flow "$name" "code flow (authorize+token), $CONN chains" sso "$CONN" "$users"
-	out=$TMP/$name-refresh.txt
+# refresh NAME: the refresh grants of authd on NAME (wrk).
+refresh() {
+	local name=$1 out=$ROOT/$1-refresh.txt t0 k0
 	k0=$(slapd_ticks)
 	t0=$(date +%s.%N)
 	wrk -t"$WT" -c"$CONN" -d"${DUR}s" --timeout 10s --latency -s "$RT_LUA" \
-		-H "Authorization: Basic $(printf '%s:%s' bench-web "$WEB_SECRET" | base64 -w0)" \
-		"$ISSUER/token" -- "$TMP/$name/refresh.txt" "$WT" >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
+		-H "Authorization: Basic $(printf '%s:%s' bench-web "${SECRETS[$name]}" | base64 -w0)" \
+		"${ISSUERS[$name]}/token" -- "$ROOT/$name/refresh.txt" "$WT" >"$out" 2>&1 ||
+		die "wrk failed: $(cat "$out")"
 	read -r rate p50 p99 note <<<"$(bench_wrk_figures "$out")"
 	record "$name" "refresh_token (rotating), $CONN conn" "$rate" "$p50" "$p99" "$k0" \
 		"$(awk -v t="$t0" -v n="$(date +%s.%N)" 'BEGIN { print n - t }')" "$note"
-
-	kill -0 "$PID" 2>/dev/null || die "$name: authd died during the run: $(tail -5 "$TMP/authd.log")"
-	ERRS[$name]=$(grep -c '"level":"error"' "$TMP/authd.log" || true)
-	cp "$TMP/authd.log" "$TMP/$name/authd.log"
-	kill -TERM "$PID"
-	wait "$PID" || true
-	PID=
 }
 
-declare -A ERRS=()
 echo "bench_dir_authd: $(nproc) CPU cores, $DUR s per measurement"
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine skews every figure alike)"
-backend sqlite
+BACKENDS=(sqlite)
 if slapd_missing; then
 	echo "  ldap    skipped: slapd is not installed (apt-get install slapd ldap-utils)"
 else
 	slapd_start "$TMP/slapd" >/dev/null || die "slapd did not start"
-	backend ldap
+	BACKENDS+=(ldap)
 fi
+for be in "${BACKENDS[@]}"; do setup "$be"; done
+# Both authds run from here on; each figure is measured on one backend, then at once on
+# the other, so that a change in the machine's load between figures touches both alike.
+for be in "${BACKENDS[@]}"; do flow "$be" "password login (ID number), $LCONN chains" login "$LCONN" "${LUSERS[$be]}"; done
+for be in "${BACKENDS[@]}"; do flow "$be" "code flow (authorize+token), $CONN chains" sso "$CONN" "${USERS[$be]}"; done
+for be in "${BACKENDS[@]}"; do refresh "$be"; done
+for be in "${BACKENDS[@]}"; do
+	kill -0 "${PIDS[$be]}" 2>/dev/null || die "$be: authd died during the run: $(tail -5 "$ROOT/$be/authd.log")"
+	ERRS[$be]=$(grep -c '"level":"error"' "$ROOT/$be/authd.log" || true)
+done
 
 echo
 echo "bench_dir_authd results (directory backends; ratio = ldap / sqlite)"
