@@ -2651,15 +2651,17 @@ legacy_search(struct ldb *l, const char *filter, size_t max, struct dir_legacy *
 static int
 ldap_legacy_get(void *be, const char *source, const char *legacy_id, struct dir_legacy *out)
 {
-	char filter[LD_DN_MAX];
+	char filter[LD_DN_MAX * 2], key[LD_DN_MAX];
 	struct dir_legacy *arr;
 	size_t n;
 	int r;
 
+	/* by its naming key, which slapd indexes: source and id alone are not, and a
+	 * search on them reads every link (idmerge import asks once per legacy account) */
 	memset(out, 0, sizeof(*out));
-	if ((r = ld_filter(filter, sizeof(filter),
-	    "(&(objectClass=yhLegacyLink)(yhLegacySource=%s)(yhLegacyId=%s))", source,
-	    legacy_id)) != 0 || (r = legacy_search(be, filter, 1, &arr, &n)) != 0)
+	if ((r = legacy_key(source, legacy_id, key, sizeof(key))) != 0 ||
+	    (r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhLegacyLink)(yhKey=%s))",
+	    key, NULL)) != 0 || (r = legacy_search(be, filter, 1, &arr, &n)) != 0)
 		return r == YH_ERR_TOO_LONG ? YH_ERR_NOT_FOUND : r;
 	if (n == 0)
 		return YH_ERR_NOT_FOUND;

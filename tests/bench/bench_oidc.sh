@@ -184,11 +184,8 @@ SVC_BASIC="Authorization: Basic $(printf '%s:%s' bench-svc "$SVC_SECRET" | base6
 WEB_BASIC="Authorization: Basic $(printf '%s:%s' bench-web "$WEB_SECRET" | base64 -w0)"
 
 flows_cfg() {   # flows_cfg FILE CONCURRENCY SECONDS [GRACE [USERS]]
-	cat >"$1" <<EOF
-{"issuer": "$ISSUER", "out": "$TMP", "client_id": "bench-web", "client_secret": "$WEB_SECRET",
- "redirect_uri": "$CB", "users": [${5:-$USERS_JSON}], "sessions": $NSESS,
- "refresh_tokens": $((3 * (CONN + WT))), "concurrency": $2, "seconds": $3, "grace": ${4:-2}}
-EOF
+	bench_flows_cfg "$1" "$ISSUER" "$TMP" bench-web "$WEB_SECRET" "$CB" "${5:-$USERS_JSON}" \
+		"$NSESS" $((3 * (CONN + WT))) "$2" "$3" "${4:-2}"
 }
 flows_cfg "$TMP/prepare.json" "$CONN" "$DUR"
 t0=$(date +%s.%N)
@@ -245,7 +242,7 @@ PYEOF
 # WRK_PATH (default /token) and WRK_METHOD (default POST) name the endpoint.
 run_wrk() {
 	local name=$1 signs=$2 lua=$3 hdr=$4 out=$TMP/wrk-$(( $(wc -l <"$RES") + 1 )).txt
-	local s0 s1 t0 rps p50 p99 bad note= args=()
+	local s0 s1 t0 rps p50 p99 note args=()
 	shift 4
 	(($# == 0)) || args=(-- "$@")
 	srv_snap "$TMP/m0"
@@ -256,16 +253,7 @@ run_wrk() {
 	s1=$(cpu_snap)
 	srv_snap "$TMP/m1"
 	read -r sp99 s10 <<<"$(srv_p99 "$TMP/m0" "$TMP/m1")"
-	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
-	p50=$(bench_to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-	p99=$(bench_to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-	bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
-	if grep -q 'Socket errors' "$out"; then note="$(grep 'Socket errors' "$out" | sed 's/^ *//')"; fi
-	if [[ -n $bad ]]; then note="$bad non-200 answers! $note"; fi
-	if grep -q '^refresh_errors' "$out"; then
-		read -r _ re _ st <<<"$(grep '^refresh_errors' "$out")"
-		((re + st == 0)) || note="$re refresh errors, $st starved chains! $note"
-	fi
+	read -r rps p50 p99 note <<<"$(bench_wrk_figures "$out")"
 	echo "$name|$rps|$p50|$p99|$(cpu_delta "$s0" "$s1" "$(calc "$(date +%s.%N) - $t0" 3)" | tr ' ' '|')|$signs|$note|$sp99|$s10" >>"$RES"
 	printf '  %-44s %7s/s  p50 %7s ms  p99 %7s ms  (in authd: p99 %s ms, %s within 10 ms)  %s\n' \
 		"$name" "$rps" "$p50" "$p99" "$sp99" "$s10" "$note"

@@ -72,3 +72,33 @@ bench_authd_apps() {
 	done
 	die "client_credentials refused: HTTP $code $(cat "$TMP/cc.json")"
 }
+
+# bench_flows_cfg FILE ISSUER OUT CLIENT SECRET CALLBACK USERS SESSIONS REFRESH CONCURRENCY
+# SECONDS [GRACE]: writes FILE, the configuration of bench_oidc_flows.mjs (USERS: the
+# JSON objects {"username","password"} joined by commas; REFRESH: refresh tokens that
+# prepare mints into OUT/refresh.txt; GRACE default 2).
+bench_flows_cfg() {
+	cat >"$1" <<CFG
+{"issuer": "$2", "out": "$3", "client_id": "$4", "client_secret": "$5",
+ "redirect_uri": "$6", "users": [$7], "sessions": $8,
+ "refresh_tokens": $9, "concurrency": ${10}, "seconds": ${11}, "grace": ${12:-2}}
+CFG
+}
+
+# bench_wrk_figures WRK_OUTPUT: "RATE P50_MS P99_MS NOTE" of a wrk --latency run (NOTE,
+# possibly empty and with spaces: non-2xx/3xx answers, socket errors, and the refresh
+# errors bench_oidc_refresh.lua counts).
+bench_wrk_figures() {
+	local out=$1 rps p50 p99 bad note= re st
+	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
+	p50=$(bench_to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+	p99=$(bench_to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+	bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
+	if grep -q 'Socket errors' "$out"; then note="$(grep 'Socket errors' "$out" | sed 's/^ *//')"; fi
+	if [[ -n $bad ]]; then note="$bad non-200 answers! $note"; fi
+	if grep -q '^refresh_errors' "$out"; then
+		read -r _ re _ st <<<"$(grep '^refresh_errors' "$out")"
+		((re + st == 0)) || note="$re refresh errors, $st starved chains! $note"
+	fi
+	echo "$rps $p50 $p99 $note"
+}
