@@ -485,38 +485,15 @@ out:
 	return r;
 }
 
-/* An enterprise certificate's session (the organization's own uid, oidc_org_self) has
- * no personal account: a page that says whom it acts for and where to go. 0 with *done
- * when it answered. */
-static int
-org_session_page(struct authd_app *app, struct http_req *req, const struct sess_info *si,
-    bool *done)
-{
-	char uscc[OIDC_USCC_SIZE];
-	int r;
-
-	*done = false;
-	if ((r = oidc_org_self(app->dir, si->uid, uscc)) == YH_ERR_NOT_FOUND)
-		return 0;
-	if (r != 0)
-		return r;
-	*done = true;
-	return page_error_send(req, 200, page_msg(page_lang_of(req), PAGE_MSG_ACCT_ORG_SESSION),
-	    "/logout", page_msg(page_lang_of(req), PAGE_MSG_LOGOUT));
-}
-
 static int
 account_get(struct http_req *req, void *arg)
 {
 	struct authd_app *app = arg;
 	struct sess_info si;
-	bool done;
 	int r;
 
 	if ((r = enter(app, req, false, &si)) != 0 || http_req_answered(req))
 		return r;
-	if ((r = org_session_page(app, req, &si, &done)) != 0 || done)
-		return r != 0 ? page_failure_send(req, r) : 0;
 	return account_view(app, req, &si);
 }
 

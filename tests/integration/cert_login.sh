@@ -185,6 +185,24 @@ req b GET /account
 [[ $STATUS == 200 && $BODY == *'单位证书登录没有个人账户页面'* ]] &&
   ok "the enterprise session's account page says whom it acts for" ||
   fail "enterprise /account: $STATUS"
+# The organization's session has no personal account: no page of the account room
+# (the phone form, which would give it the room's CSRF token) and no change (a TOTP
+# enrolment, a password, a phone) is made for the organization's uid.
+req b GET /account/phone
+ACSRF=$(form_value csrf)
+[[ $STATUS == 200 && $BODY == *'单位证书登录没有个人账户页面'* && -z $ACSRF ]] &&
+  ok "the enterprise session gets no account form (/account/phone)" ||
+  fail "enterprise /account/phone: $STATUS"
+req b GET /account/totp
+[[ $STATUS == 200 && $BODY == *'单位证书登录没有个人账户页面'* ]] &&
+  ok "the enterprise session gets no TOTP page" || fail "enterprise /account/totp: $STATUS"
+for path in /account/totp/new /account/password /account/phone /account/session/end-all; do
+  req b POST "$path" --data-urlencode "csrf=${ACSRF:-x}"
+  [[ $STATUS == 403 && $BODY == *'单位证书登录没有个人账户页面'* ]] &&
+    ok "the enterprise session may not POST $path" || fail "enterprise POST $path: $STATUS"
+done
+[[ $(sqlite3 "$S/directory.db" 'SELECT count(*) FROM totp') == 0 ]] &&
+  ok "no TOTP recorded for the organization" || fail "a TOTP was recorded by the enterprise session"
 (($(audit_count login.success '"method":"cert"' '"holder":"organization"') == 1)) &&
   ok "the enterprise login audited as the organization's" ||
   fail "enterprise login.success: $(grep '"holder"' "$S/audit.log" | tail -1)"
