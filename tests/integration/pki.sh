@@ -178,9 +178,10 @@ EOC
 # pki_serial DIR NAME: the serial of DIR/NAME.pem in hexadecimal, as openssl prints it.
 pki_serial() { openssl x509 -in "$1/$2.pem" -noout -serial | sed 's/^serial=//'; }
 
-# pki_login NAME: a fresh browser (jar b) logs in with DIR P's SM2 certificate NAME
+# pki_login NAME: a fresh browser (jar b) logs in with DIR P's certificate NAME
 # through BASE's /login/cert (lib.sh's req): the form, a challenge, the challenge signed
-# with NAME.key (SM3, the default distinguishing ID), the POST; STATUS, BODY... of it.
+# with NAME.key (SM2: SM3 with the default distinguishing ID; else SHA-256), the POST;
+# STATUS, BODY... of it.
 pki_login() {
   local ch csrf
   rm -f "$TMP/b.jar"
@@ -189,8 +190,11 @@ pki_login() {
   ch=$(node -e "process.stdout.write(JSON.parse(process.argv[1]).challenge || '')" "$BODY")
   csrf=$(node -e "process.stdout.write(JSON.parse(process.argv[1]).csrf || '')" "$BODY")
   printf '%s' "$ch" >"$TMP/msg"
-  openssl dgst -sm3 -sign "$P/$1.key" -sigopt distid:1234567812345678 "$TMP/msg" |
-    base64 -w0 >"$TMP/sig"
+  if openssl pkey -in "$P/$1.key" -noout -text 2>/dev/null | grep -q 'ASN1 OID: SM2'; then
+    openssl dgst -sm3 -sign "$P/$1.key" -sigopt distid:1234567812345678 "$TMP/msg"
+  else
+    openssl dgst -sha256 -sign "$P/$1.key" "$TMP/msg"
+  fi | base64 -w0 >"$TMP/sig"
   req b POST /login/cert --data-urlencode "csrf=$csrf" --data-urlencode "next=/account" \
     --data-urlencode "challenge=$ch" --data-urlencode "cert@$P/$1.pem" \
     --data-urlencode "signature@$TMP/sig"
