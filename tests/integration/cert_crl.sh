@@ -96,6 +96,27 @@ pki_login pa
 cmp -s "$S/crl/a.crl" "$P/ia.crl" && ok "the copy on disk is still the last good one" ||
   fail "the copy was replaced by the tampered CRL"
 
+# A CRL of one partition (a critical issuingDistributionPoint naming another URL) does
+# not speak for every certificate of its issuer: it is not taken, though it is newer and
+# does not list pa; so is a delta CRL (critical deltaCRLIndicator, 2.5.29.27).
+for ext in "issuingDistributionPoint=critical,@idp
+[idp]
+fullname=URI:http://127.0.0.1:$WPORT/part2.crl" "2.5.29.27=critical,ASN1:INTEGER:1"; do
+  sleep 1.1
+  PKI_CRL_EXT=$ext publish
+  mark=$(wc -l <"$TMP/authd.log")
+  hup_and_wait "$mark"
+  for _ in $(seq 1 100); do
+    tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'critical extension.*: not taken' && break
+    sleep 0.1
+  done
+  tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'critical extension.*: not taken' &&
+    ok "a CRL with ${ext%%=*} is not taken" || fail "${ext%%=*}: $(tail -n 3 "$TMP/authd.log")"
+  pki_login pa
+  [[ $STATUS == 403 && $BODY == *'已被吊销'* ]] && ok "pa still refused after the ${ext%%=*} CRL" ||
+    fail "after the ${ext%%=*} CRL: $STATUS"
+done
+
 # A restart with the web server down: the copy says pa is revoked, no network needed.
 check_stop_authd
 stop_pid "$WPID"

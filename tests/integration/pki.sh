@@ -146,7 +146,8 @@ subjectAltName=otherName:1.2.156.10260.4.1.1;UTF8:$PKI_ID_R" &&
 # pki_crl DIR OUT ISSUER SERIAL...: DIR/OUT.crl (DER), a CRL by DIR/ISSUER.{pem,key}
 # listing the hexadecimal SERIALs (openssl ca -gencrl over an index written here; SM2
 # with the default distinguishing ID). With PKI_CRL_EXTRA=N it lists N more random ones;
-# with PKI_CRL_SEC=S its nextUpdate is S seconds after its thisUpdate (default 7 days).
+# with PKI_CRL_SEC=S its nextUpdate is S seconds after its thisUpdate (default 7 days);
+# PKI_CRL_EXT holds extension lines of the CRL (openssl's x509v3 configuration).
 pki_crl() {
   local d=$1 out=$2 iss=$3 s
   shift 3
@@ -166,6 +167,9 @@ database = $d/$out.db/index
 crlnumber = $d/$out.db/crlnumber
 default_md = sha256
 default_crl_days = 7
+${PKI_CRL_EXT:+crl_extensions = crlext
+[crlext]
+$PKI_CRL_EXT}
 EOC
   # shellcheck disable=SC2046
   openssl ca -batch -gencrl -config "$d/$out.cnf" -cert "$d/$iss.pem" -keyfile "$d/$iss.key" \
