@@ -29,6 +29,14 @@ publish() {
   cp "$P/ia.crl" "$W/ia.crl.tmp" && mv "$W/ia.crl.tmp" "$W/ia.crl"
 }
 publish
+# logged_since MARK RE: authd's log has a line matching RE after line MARK (waits 10 s).
+logged_since() {
+  for _ in $(seq 1 100); do
+    tail -n +"$(($1 + 1))" "$TMP/authd.log" | grep -q "$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
 "$PY" -m http.server "$WPORT" --bind 127.0.0.1 --directory "$W" >"$TMP/www.log" 2>&1 &
 WPID=$!
 for _ in $(seq 1 100); do
@@ -85,11 +93,7 @@ open(p, "wb").write(bytes(b))
 PYEOF
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"
-for _ in $(seq 1 100); do
-  tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'has a signature that does not verify: not taken' && break
-  sleep 0.1
-done
-tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'has a signature that does not verify: not taken' &&
+logged_since "$mark" 'has a signature that does not verify: not taken' &&
   ok "a tampered CRL is not taken" || fail "tampered CRL: $(tail -n 3 "$TMP/authd.log")"
 pki_login pa
 [[ $STATUS == 403 && $BODY == *'已被吊销'* ]] && ok "the CRL in force stays" || fail "after tampering: $STATUS"
@@ -106,11 +110,7 @@ fullname=URI:http://127.0.0.1:$WPORT/part2.crl" "2.5.29.27=critical,ASN1:INTEGER
   PKI_CRL_EXT=$ext publish
   mark=$(wc -l <"$TMP/authd.log")
   hup_and_wait "$mark"
-  for _ in $(seq 1 100); do
-    tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'critical extension.*: not taken' && break
-    sleep 0.1
-  done
-  tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'critical extension.*: not taken' &&
+  logged_since "$mark" 'critical extension.*: not taken' &&
     ok "a CRL with ${ext%%=*} is not taken" || fail "${ext%%=*}: $(tail -n 3 "$TMP/authd.log")"
   pki_login pa
   [[ $STATUS == 403 && $BODY == *'已被吊销'* ]] && ok "pa still refused after the ${ext%%=*} CRL" ||
