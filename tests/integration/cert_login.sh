@@ -421,6 +421,15 @@ rm -f "$TMP/t.jar"
 req t GET '/login/cert?next=%2Faccount'
 req t POST /login/cert/tls --data-urlencode "csrf=$(form_value csrf)" -H 'X-SSL-Client-Cert: %ZZ'
 refused "a header that does not decode" 400 "" bad_input
+# The header twice (a client's own header the proxy added to instead of replacing it),
+# and one header holding two certificates: neither is taken.
+tls_post t pr -H "X-SSL-Client-Cert: $(esc "$P/pv.pem")"
+refused "the proxy header twice" 400 "" proxy_header_repeated
+[[ -z $(jar_value t yh_sid) ]] || fail "a repeated proxy header opened a session"
+cat "$P/pr.pem" "$P/pv.pem" >"$TMP/two.pem"
+tls_post t - -H "X-SSL-Client-Cert: $(esc "$TMP/two.pem")"
+refused "two certificates in the proxy header" 400 "" bad_input
+[[ -z $(jar_value t yh_sid) ]] || fail "a proxy header with two certificates opened a session"
 cp "$TMP/authd.conf.orig" "$TMP/authd.conf"
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"
