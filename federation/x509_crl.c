@@ -226,6 +226,28 @@ fed_x509_crl_next_update(const struct fed_x509_crl *c)
 	return c->next_update;
 }
 
+/* Whether crl or one of its entries carries a critical extension. None is handled
+ * here: an issuingDistributionPoint (a partition, or only some reasons or kinds of
+ * certificate), a deltaCRLIndicator or an entry's certificateIssuer (RFC 5280 5.2,
+ * 5.3) would make a CRL that does not list a certificate say nothing about it. */
+static bool
+critical_ext(const X509_CRL *crl)
+{
+	STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED((X509_CRL *)crl);
+
+	for (int i = 0; i < X509_CRL_get_ext_count(crl); i++)
+		if (X509_EXTENSION_get_critical(X509_CRL_get_ext(crl, i)))
+			return true;
+	for (int i = 0; i < sk_X509_REVOKED_num(rev); i++) {
+		const X509_REVOKED *e = sk_X509_REVOKED_value(rev, i);
+
+		for (int k = 0; k < X509_REVOKED_get_ext_count(e); k++)
+			if (X509_EXTENSION_get_critical(X509_REVOKED_get_ext(e, k)))
+				return true;
+	}
+	return false;
+}
+
 int
 fed_x509_crl_parse(const char *text, size_t n, STACK_OF(X509) *issuers,
     struct fed_x509_crl **out, const char **why)
@@ -245,6 +267,10 @@ fed_x509_crl_parse(const char *text, size_t n, STACK_OF(X509) *issuers,
 			iss = sk_X509_value(issuers, i);
 	*why = "is issued by none of the CA's certificates";
 	if (iss == NULL)
+		goto out;
+	*why = "has a critical extension (a delta, partitioned or indirect CRL does not "
+	    "speak for every certificate of its issuer)";
+	if (critical_ext(crl))
 		goto out;
 	*why = "has a signature that does not verify";
 	if (!sig_ok(crl, iss))

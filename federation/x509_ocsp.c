@@ -224,7 +224,9 @@ signature_ok(OCSP_BASICRESP *bs, X509 *signer)
 
 /*
  * Checks the answer (n bytes) to req about id, from the responder for issuer: 0 with
- * *status and the times, or -1 with why.
+ * *status and the times, or -1 with why. An answer that does not echo the request's
+ * nonce may have been kept and replayed: without a nextUpdate to bound it, it is taken
+ * only while its thisUpdate is at most OCSP_NO_NEXT_S old.
  */
 static int
 answer_check(const char *text, size_t n, OCSP_REQUEST *req, OCSP_CERTID *id, X509 *issuer,
@@ -258,7 +260,8 @@ answer_check(const char *text, size_t n, OCSP_REQUEST *req, OCSP_CERTID *id, X50
 		snprintf(why, whysz, "the response's signature does not verify");
 	else if (OCSP_resp_find_status(bs, id, status, &reason, &rev, &tu, &nu) != 1)
 		snprintf(why, whysz, "no status of this certificate in the response");
-	else if (OCSP_check_validity(tu, nu, OCSP_SKEW_S, -1) != 1)
+	else if (OCSP_check_validity(tu, nu, OCSP_SKEW_S, nu == NULL && nonce != 1 ?
+	    OCSP_NO_NEXT_S : -1) != 1)
 		snprintf(why, whysz, "the response is not current");
 	else
 		r = 0;

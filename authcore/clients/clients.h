@@ -550,7 +550,8 @@ int clients_set_disabled(struct clients_registry *r, const char *id, bool disabl
  * "clients" array, checked whole when reloaded) under the writer lock, then reloads,
  * provided the file still holds was (waslen bytes, what the caller read): else
  * YH_ERR_BUSY and nothing written (a writer of this host came first). A doc that does
- * not load leaves the last good snapshot in use (clients_reload).
+ * not load (clients_reload's error, e.g. YH_ERR_INVALID) is taken back: the file is
+ * again what it was and the last good snapshot stays in use.
  */
 int clients_file_read(struct clients_registry *r, char **doc, size_t *len, char *err,
     size_t errsz) YH_WUR;

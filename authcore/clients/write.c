@@ -11,6 +11,7 @@
 #include "authcore/clients/clients_int.h"
 #include "common/atomicfile.h"
 #include "common/buf.h"
+#include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
 
@@ -506,6 +507,28 @@ clients_file_read(struct clients_registry *r, char **doc, size_t *len, char *err
 	return 0;
 }
 
+/* Puts back the file clients_file_replace found (none when it was empty) after the
+ * document written in its place did not load, and reloads it; failures are logged (the
+ * caller answers the document's error). */
+static void
+restore(struct clients_registry *r, const char *was, size_t waslen)
+{
+	char dst[PATH_MAX_], err[512] = "";
+	int rc;
+
+	if (clients_dir_path(dst, r->dir, CLIENTS_FILE) != 0)
+		rc = YH_FAIL(YH_ERR_TOO_LONG, err, sizeof(err), "%s: path too long", r->dir);
+	else if (waslen == 0)
+		rc = unlink(dst) == 0 || errno == ENOENT ? 0 : YH_FAIL(YH_ERR_IO, err,
+		    sizeof(err), "%s: %s", dst, strerror(errno));
+	else
+		rc = write_atomic(r, CLIENTS_FILE, was, waslen, err, sizeof(err));
+	if (rc == 0)
+		rc = clients_reload(r, err, sizeof(err));
+	if (rc != 0)
+		yh_error("client registry: cannot put back the file replaced: %s", err);
+}
+
 int
 clients_file_replace(struct clients_registry *r, const char *doc, size_t len,
     const char *was, size_t waslen, char *err, size_t errsz)
@@ -532,11 +555,10 @@ clients_file_replace(struct clients_registry *r, const char *doc, size_t len,
 	    (nowlen != waslen || memcmp(now, was, waslen) != 0))
 		rc = YH_FAIL(YH_ERR_BUSY, err, errsz, "%s changed meanwhile", r->path);
 	free(now);
-	if (rc == 0 && (rc = write_atomic(r, CLIENTS_FILE, doc, len, err, errsz)) == 0) {
-		yh_file_unlock(lock);
-		lock = -1;
-		rc = clients_reload(r, err, errsz);
-	}
+	/* still under the lock: a document that does not load is taken back */
+	if (rc == 0 && (rc = write_atomic(r, CLIENTS_FILE, doc, len, err, errsz)) == 0 &&
+	    (rc = clients_reload(r, err, errsz)) != 0)
+		restore(r, was, waslen);
 	yh_file_unlock(lock);
 	return rc;
 }

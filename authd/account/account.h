@@ -59,8 +59,9 @@ int account_register(struct http_server *srv, struct authd_app *app) YH_WUR;
 /*
  * The session of an account request (common.c; none: a redirect to the login page; a
  * staff login owing its second factor: to the TOTP form; an enterprise certificate's
- * session: the page saying it has no personal account), without the CSRF check. Returns 0 (the
- * handler goes on unless http_req_answered) or an error to return.
+ * session, the organization's own: a page saying it has no personal account, 403 for a
+ * POST), without the CSRF check. Returns 0 (the handler goes on unless
+ * http_req_answered) or an error to return.
  */
 int account_session(struct authd_app *app, struct http_req *req, bool post,
     struct sess_info *si) YH_WUR;

@@ -4,6 +4,7 @@
  * (a legal representative's organizations) both call these.
  */
 #include <stdio.h>
+#include <string.h>
 #include <jansson.h>
 
 #include "authcore/audit/audit.h"
@@ -14,6 +15,7 @@
 #include "authd/session/sess.h"
 #include "authd/ui/pages.h"
 #include "common/log.h"
+#include "identity/dir/dir.h"
 
 int
 account_session(struct authd_app *app, struct http_req *req, bool post, struct sess_info *si)

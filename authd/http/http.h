@@ -171,8 +171,8 @@ bool http_req_via_trusted_proxy(const struct http_req *req);
 
 /* A header's value percent-decoded (%XX; + stays +: nginx's $ssl_client_escaped_cert)
  * as a new string in *out (free it). 0, YH_ERR_NOT_FOUND (absent or empty),
- * YH_ERR_TOO_LONG (over max bytes decoded), YH_ERR_INVALID (a bad escape, a NUL byte),
- * YH_ERR_ALLOC. */
+ * YH_ERR_CONFLICT (the header more than once), YH_ERR_TOO_LONG (over max bytes
+ * decoded), YH_ERR_INVALID (a bad escape, a NUL byte), YH_ERR_ALLOC. */
 int http_req_header_unescaped(struct http_req *req, const char *name, size_t max,
     char **out) YH_WUR;
 

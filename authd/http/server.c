@@ -1163,6 +1163,7 @@ struct query_scan {
 	const char *value;
 	size_t value_len;
 	unsigned count;
+	bool fold;                 /* a header's name: compared without case */
 };
 
 static enum MHD_Result
@@ -1171,7 +1172,8 @@ query_iter(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
 {
 	struct query_scan *qs = cls;
 
-	if (key != NULL && strlen(key) == key_size && strcmp(key, qs->name) == 0) {
+	if (key != NULL && strlen(key) == key_size && (qs->fold ? strcasecmp(key, qs->name) :
+	    strcmp(key, qs->name)) == 0) {
 		qs->count++;
 		qs->value = value != NULL ? value : "";
 		qs->value_len = value != NULL ? value_size : 0;
@@ -1182,7 +1184,7 @@ query_iter(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
 int
 http_req_query(struct http_req *req, const char *name, size_t max, const char **out)
 {
-	struct query_scan qs = { name, NULL, 0, 0 };
+	struct query_scan qs = { name, NULL, 0, 0, false };
 
 	*out = NULL;
 	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, query_iter, &qs);
@@ -1300,12 +1302,17 @@ http_req_via_trusted_proxy(const struct http_req *req)
 int
 http_req_header_unescaped(struct http_req *req, const char *name, size_t max, char **out)
 {
-	const char *v = http_req_header(req, name);
+	struct query_scan qs = { name, NULL, 0, 0, true };
+	const char *v;
 	struct yh_buf b;
 	int r;
 
 	*out = NULL;
-	if (v == NULL || v[0] == '\0')
+	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, query_iter, &qs);
+	/* sent twice: one may be the client's own, which the proxy added to, not replaced */
+	if (qs.count > 1)
+		return YH_ERR_CONFLICT;
+	if ((v = qs.value) == NULL || v[0] == '\0')
 		return YH_ERR_NOT_FOUND;
 	yh_buf_init(&b, max);
 	if ((r = pct_decode(yh_span_cstr(v), false, &b)) == 0 && (*out = yh_buf_steal(&b)) == NULL)

@@ -570,10 +570,24 @@ cert_form(struct http_req *req, struct authd_app *app, struct cert_req **j, bool
 	return cert_req_new(req, app, j, bad);
 }
 
+/* The number of PEM certificates in a proxy's header (0 when it holds none that read). */
+static int
+proxy_certs(const char *pem)
+{
+	STACK_OF(X509) *sk = NULL;
+	int n = 0;
+
+	if (fed_x509_parse_chain(pem, strlen(pem), &sk) == 0)
+		n = sk_X509_num(sk);
+	sk_X509_pop_free(sk, X509_free);
+	return n;
+}
+
 /*
  * POST /login/cert/tls: the client certificate a TLS-terminating proxy forwarded in
  * cert.proxy_header (URL-encoded PEM), believed only from http.trusted_proxies and
- * verified here as any certificate (chain, usage, revocation, identity).
+ * verified here as any certificate (chain, usage, revocation, identity). The header
+ * twice, or two certificates in it, is refused (bad input).
  */
 int
 login_cert_tls_post(struct http_req *req, void *arg)
@@ -601,12 +615,19 @@ login_cert_tls_post(struct http_req *req, void *arg)
 		r = refuse(j, 400, PAGE_MSG_CERT_NO_CLIENT_CERT, "no_client_certificate", NULL);
 		goto out;
 	}
-	if (r == YH_ERR_INVALID || r == YH_ERR_TOO_LONG) {
-		r = refuse(j, 400, PAGE_MSG_CERT_BAD_INPUT, "bad_input", NULL);
+	if (r == YH_ERR_INVALID || r == YH_ERR_TOO_LONG || r == YH_ERR_CONFLICT) {
+		r = refuse(j, 400, PAGE_MSG_CERT_BAD_INPUT, r == YH_ERR_CONFLICT ?
+		    "proxy_header_repeated" : "bad_input", NULL);
 		goto out;
 	}
 	if (r != 0)
 		goto out;
+	if (proxy_certs(pem) > 1) {
+		/* the proxy's handshake proved one key: which certificate would be meant? */
+		free(pem);
+		r = refuse(j, 400, PAGE_MSG_CERT_BAD_INPUT, "bad_input", NULL);
+		goto out;
+	}
 	free(j->cert);
 	j->cert = pem;
 	j->chain[0] = '\0';

@@ -26,6 +26,14 @@ pki_build "$P" || die "building the test PKI with openssl failed"
 # publish SERIAL...: CA a's intermediate's CRL listing SERIALs on the web server.
 publish() { pki_publish "$P" "$W" ia "$@"; }
 publish
+# logged_since MARK RE: authd's log has a line matching RE after line MARK (waits 10 s).
+logged_since() {
+  for _ in $(seq 1 100); do
+    tail -n +"$(($1 + 1))" "$TMP/authd.log" | grep -q "$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
 pki_serve "$W" "$WPORT" ia.crl
 cat >"$TMP/authd.conf" <<EOF2
 state_dir = $S
@@ -77,16 +85,29 @@ open(p, "wb").write(bytes(b))
 PYEOF
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"
-for _ in $(seq 1 100); do
-  tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'has a signature that does not verify: not taken' && break
-  sleep 0.1
-done
-tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'has a signature that does not verify: not taken' &&
+logged_since "$mark" 'has a signature that does not verify: not taken' &&
   ok "a tampered CRL is not taken" || fail "tampered CRL: $(tail -n 3 "$TMP/authd.log")"
 pki_login pa
 [[ $STATUS == 403 && $BODY == *'已被吊销'* ]] && ok "the CRL in force stays" || fail "after tampering: $STATUS"
 cmp -s "$S/crl/a.crl" "$P/ia.crl" && ok "the copy on disk is still the last good one" ||
   fail "the copy was replaced by the tampered CRL"
+
+# A CRL of one partition (a critical issuingDistributionPoint naming another URL) does
+# not speak for every certificate of its issuer: it is not taken, though it is newer and
+# does not list pa; so is a delta CRL (critical deltaCRLIndicator, 2.5.29.27).
+for ext in "issuingDistributionPoint=critical,@idp
+[idp]
+fullname=URI:http://127.0.0.1:$WPORT/part2.crl" "2.5.29.27=critical,ASN1:INTEGER:1"; do
+  sleep 1.1
+  PKI_CRL_EXT=$ext publish
+  mark=$(wc -l <"$TMP/authd.log")
+  hup_and_wait "$mark"
+  logged_since "$mark" 'critical extension.*: not taken' &&
+    ok "a CRL with ${ext%%=*} is not taken" || fail "${ext%%=*}: $(tail -n 3 "$TMP/authd.log")"
+  pki_login pa
+  [[ $STATUS == 403 && $BODY == *'已被吊销'* ]] && ok "pa still refused after the ${ext%%=*} CRL" ||
+    fail "after the ${ext%%=*} CRL: $STATUS"
+done
 
 # A restart with the web server down: the copy says pa is revoked, no network needed.
 check_stop_authd

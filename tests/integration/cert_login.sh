@@ -189,6 +189,24 @@ for route in "GET /account/totp" "GET /account/phone" "POST /account/phone" \
 done
 req b GET /account
 [[ $STATUS == 200 && -n $(jar_value b yh_sid) ]] || fail "the enterprise session ended on the way: $STATUS"
+# The organization's session has no personal account: no page of the account room
+# (the phone form, which would give it the room's CSRF token) and no change (a TOTP
+# enrolment, a password, a phone) is made for the organization's uid.
+req b GET /account/phone
+ACSRF=$(form_value csrf)
+[[ $STATUS == 200 && $BODY == *'单位证书登录没有个人账户页面'* && -z $ACSRF ]] &&
+  ok "the enterprise session gets no account form (/account/phone)" ||
+  fail "enterprise /account/phone: $STATUS"
+req b GET /account/totp
+[[ $STATUS == 200 && $BODY == *'单位证书登录没有个人账户页面'* ]] &&
+  ok "the enterprise session gets no TOTP page" || fail "enterprise /account/totp: $STATUS"
+for path in /account/totp/new /account/password /account/phone /account/session/end-all; do
+  req b POST "$path" --data-urlencode "csrf=${ACSRF:-x}"
+  [[ $STATUS == 403 && $BODY == *'单位证书登录没有个人账户页面'* ]] &&
+    ok "the enterprise session may not POST $path" || fail "enterprise POST $path: $STATUS"
+done
+[[ $(sqlite3 "$S/directory.db" 'SELECT count(*) FROM totp') == 0 ]] &&
+  ok "no TOTP recorded for the organization" || fail "a TOTP was recorded by the enterprise session"
 (($(audit_count login.success '"method":"cert"' '"holder":"organization"') == 1)) &&
   ok "the enterprise login audited as the organization's" ||
   fail "enterprise login.success: $(grep '"holder"' "$S/audit.log" | tail -1)"
@@ -389,7 +407,10 @@ tls_post t pr
 pki_refused "a proxy header from an untrusted address" 403 "不是经本站信任的代理" proxy_untrusted
 [[ -z $(jar_value t yh_sid) ]] || fail "an untrusted proxy header opened a session"
 cp "$TMP/authd.conf.orig" "$TMP/authd.conf"
-printf 'cert.proxy_header = X-SSL-Client-Cert\nhttp.trusted_proxies = 127.0.0.1\n' >>"$TMP/authd.conf"
+# CA a now with the cross-certificate B-by-A: B's person has a path (no CRL of B's
+# intermediate is published, so CA a's fail = open lets it in, audited).
+printf 'cert.proxy_header = X-SSL-Client-Cert\nhttp.trusted_proxies = 127.0.0.1\ncert.ca.a.cross_certs = %s\ncert.ca.a.fail = open\n' \
+  "$P/cross.pem" >>"$TMP/authd.conf"
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"
 tls_post t pr
@@ -397,6 +418,20 @@ tls_post t pr
   (($(audit_count login.success '"flow":"proxy_tls"' '"loa":4') == 1)) &&
   ok "the trusted proxy's certificate logs pr in at LoA 4" ||
   fail "proxy login: $STATUS $LOCATION $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -1)"
+# The other good certificates through the proxy too: SM2 (pa2; pn and the enterprise
+# are deregistered by now) and B's ECDSA person over the cross-certificate (pb); pb by
+# challenge as well.
+for n in pa2 pb; do
+  rm -f "$TMP/t.jar"
+  tls_post t "$n"
+  [[ $STATUS == 303 && $LOCATION == /account && -n $(jar_value t yh_sid) ]] &&
+    ok "the trusted proxy's certificate logs $n in" ||
+    fail "proxy login $n: $STATUS $LOCATION $(grep -o 'class="alert[^<]*<[^<]*' "$TMP/body" | head -1)"
+done
+(($(audit_count login.success '"flow":"proxy_tls"' '"loa":4') == 3)) &&
+  ok "the three proxy logins audited at LoA 4" ||
+  fail "proxy logins audited: $(audit_count login.success '"flow":"proxy_tls"' '"loa":4')"
+login_ok pb
 tls_post t pv
 pki_refused "a revoked certificate through the proxy (checked again)" 403 "已被吊销" revoked
 tls_post t unknown
@@ -407,6 +442,15 @@ rm -f "$TMP/t.jar"
 req t GET '/login/cert?next=%2Faccount'
 req t POST /login/cert/tls --data-urlencode "csrf=$(form_value csrf)" -H 'X-SSL-Client-Cert: %ZZ'
 pki_refused "a header that does not decode" 400 "" bad_input
+# The header twice (a client's own header the proxy added to instead of replacing it),
+# and one header holding two certificates: neither is taken.
+tls_post t pr -H "X-SSL-Client-Cert: $(esc "$P/pv.pem")"
+pki_refused "the proxy header twice" 400 "" proxy_header_repeated
+[[ -z $(jar_value t yh_sid) ]] || fail "a repeated proxy header opened a session"
+cat "$P/pr.pem" "$P/pv.pem" >"$TMP/two.pem"
+tls_post t - -H "X-SSL-Client-Cert: $(esc "$TMP/two.pem")"
+pki_refused "two certificates in the proxy header" 400 "" bad_input
+[[ -z $(jar_value t yh_sid) ]] || fail "a proxy header with two certificates opened a session"
 cp "$TMP/authd.conf.orig" "$TMP/authd.conf"
 mark=$(wc -l <"$TMP/authd.log")
 hup_and_wait "$mark"

@@ -6,15 +6,16 @@
 # tampered with on the way (a proxy flipping a byte of its signature) is not taken;
 # with the responder down a fresh authd refuses under fail closed and accepts, audited,
 # under fail open; a cached good answer serves a login while the responder is down; a
-# delegated responder with id-kp-OCSPSigning is believed, one without it is not.
+# delegated responder with id-kp-OCSPSigning is believed, one without it is not; a
+# response without the nonce and without a nextUpdate is taken only while recent.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pki.sh"
 need_authd
 make_tmp certocsp
-PID= OPID= XPID=
-PIDS_TO_STOP="PID OPID XPID"
+PID= OPID= XPID= RPID=
+PIDS_TO_STOP="PID OPID XPID RPID"
 
 PORT=$(free_port)
 OPORT=$(free_port)
@@ -60,6 +61,36 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 PYEOF
 XPID=$!
+# A replayed response for CA r: pr good as of two days ago, with no nonce and no
+# nextUpdate, signed by CA r's intermediate (what someone on the path to the responder
+# kept from then), served whatever the request.
+RPORT=$(free_port)
+"$PY" - "$RPORT" "$P" >"$TMP/replay.log" 2>&1 <<'PYEOF' &
+import datetime, http.server, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+port, d = int(sys.argv[1]), sys.argv[2]
+load = lambda n: x509.load_pem_x509_certificate(open("%s/%s.pem" % (d, n), "rb").read())
+ee, ca = load("pr"), load("ir")
+key = serialization.load_pem_private_key(open(d + "/ir.key", "rb").read(), None)
+then = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)
+data = ocsp.OCSPResponseBuilder().add_response(
+    cert=ee, issuer=ca, algorithm=hashes.SHA1(), cert_status=ocsp.OCSPCertStatus.GOOD,
+    this_update=then, next_update=None, revocation_time=None, revocation_reason=None
+).responder_id(ocsp.OCSPResponderEncoding.HASH, ca).sign(key, hashes.SHA256()).public_bytes(
+    serialization.Encoding.DER)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/ocsp-response")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PYEOF
+RPID=$!
 
 conf() {   # conf URL FAIL
   cat >"$TMP/authd.conf" <<EOF2
@@ -70,13 +101,19 @@ cert.ca.a.intermediates = $P/ia.pem
 cert.ca.a.revocation = ocsp
 cert.ca.a.ocsp = $1
 cert.ca.a.fail = $2
+cert.ca.r.roots = $P/rr.pem
+cert.ca.r.intermediates = $P/ir.pem
+cert.ca.r.revocation = ocsp
+cert.ca.r.ocsp = http://127.0.0.1:$RPORT/
 EOF2
 }
 conf "http://127.0.0.1:$OPORT/" closed
 start_authd -c "$TMP/authd.conf"
 stop_authd || die "authd did not stop cleanly"
-printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$PKI_ID_A" --name 持证人 \
-  --password-stdin
+for id in "$PKI_ID_A" "$PKI_ID_R"; do
+  printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$id" --name 持证人 \
+    --password-stdin
+done
 
 
 start_authd -c "$TMP/authd.conf"
@@ -90,6 +127,13 @@ pki_login pv
   (($(audit_count login.failure '"reason":"revoked"' '"revocation_source":"ocsp:') == 1)) &&
   ok "pv refused: revoked by OCSP" ||
   fail "pv: $STATUS $(grep -o '"revocation_detail":"[^"]*"' "$S/audit.log" | tail -1)"
+# A response without the request's nonce and without a nextUpdate, made two days ago:
+# someone between authd and the responder could keep serving it after pr's revocation.
+pki_login pr
+[[ $STATUS == 403 && $BODY == *'暂时无法确认'* ]] &&
+  (($(audit_count login.failure '"revocation_detail":"the response is not current"') == 1)) &&
+  ok "a replayed OCSP response without nonce or nextUpdate is not taken" ||
+  fail "replayed response: $STATUS $(grep -o '"revocation_detail":"[^"]*"' "$S/audit.log" | tail -1)"
 # The responder down: pa's good answer is cached until its nextUpdate.
 stop_pid "$OPID"
 OPID=

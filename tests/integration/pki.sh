@@ -146,7 +146,8 @@ subjectAltName=otherName:1.2.156.10260.4.1.1;UTF8:$PKI_ID_R" &&
 # pki_crl DIR OUT ISSUER SERIAL...: DIR/OUT.crl (DER), a CRL by DIR/ISSUER.{pem,key}
 # listing the hexadecimal SERIALs (openssl ca -gencrl over an index written here; SM2
 # with the default distinguishing ID). With PKI_CRL_EXTRA=N it lists N more random ones;
-# with PKI_CRL_SEC=S its nextUpdate is S seconds after its thisUpdate (default 7 days).
+# with PKI_CRL_SEC=S its nextUpdate is S seconds after its thisUpdate (default 7 days);
+# PKI_CRL_EXT holds extension lines of the CRL (openssl's x509v3 configuration).
 pki_crl() {
   local d=$1 out=$2 iss=$3 s
   shift 3
@@ -166,6 +167,9 @@ database = $d/$out.db/index
 crlnumber = $d/$out.db/crlnumber
 default_md = sha256
 default_crl_days = 7
+${PKI_CRL_EXT:+crl_extensions = crlext
+[crlext]
+$PKI_CRL_EXT}
 EOC
   # shellcheck disable=SC2046
   openssl ca -batch -gencrl -config "$d/$out.cnf" -cert "$d/$iss.pem" -keyfile "$d/$iss.key" \
@@ -178,9 +182,10 @@ EOC
 # pki_serial DIR NAME: the serial of DIR/NAME.pem in hexadecimal, as openssl prints it.
 pki_serial() { openssl x509 -in "$1/$2.pem" -noout -serial | sed 's/^serial=//'; }
 
-# pki_login NAME: a fresh browser (jar b) logs in with DIR P's SM2 certificate NAME
+# pki_login NAME: a fresh browser (jar b) logs in with DIR P's certificate NAME
 # through BASE's /login/cert (lib.sh's req): the form, a challenge, the challenge signed
-# with NAME.key (SM3, the default distinguishing ID), the POST; STATUS, BODY... of it.
+# with NAME.key (SM2: SM3 with the default distinguishing ID; else SHA-256), the POST;
+# STATUS, BODY... of it.
 pki_login() {
   local ch csrf
   rm -f "$TMP/b.jar"
@@ -189,8 +194,11 @@ pki_login() {
   ch=$(node -e "process.stdout.write(JSON.parse(process.argv[1]).challenge || '')" "$BODY")
   csrf=$(node -e "process.stdout.write(JSON.parse(process.argv[1]).csrf || '')" "$BODY")
   printf '%s' "$ch" >"$TMP/msg"
-  openssl dgst -sm3 -sign "$P/$1.key" -sigopt distid:1234567812345678 "$TMP/msg" |
-    base64 -w0 >"$TMP/sig"
+  if openssl pkey -in "$P/$1.key" -noout -text 2>/dev/null | grep -q 'ASN1 OID: SM2'; then
+    openssl dgst -sm3 -sign "$P/$1.key" -sigopt distid:1234567812345678 "$TMP/msg"
+  else
+    openssl dgst -sha256 -sign "$P/$1.key" "$TMP/msg"
+  fi | base64 -w0 >"$TMP/sig"
   req b POST /login/cert --data-urlencode "csrf=$csrf" --data-urlencode "next=/account" \
     --data-urlencode "challenge=$ch" --data-urlencode "cert@$P/$1.pem" \
     --data-urlencode "signature@$TMP/sig"

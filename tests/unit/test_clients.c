@@ -581,6 +581,49 @@ test_file_max(void **state)
 	clients_close(r);
 }
 
+/* A registry another node shared through the directory that does not load (a client
+ * with a bad redirect URI, an unknown member) is refused whole by clients_file_replace:
+ * YH_ERR_INVALID, clients.json left as it was, the snapshot in use unchanged, and a
+ * restart still loads the local apps. */
+static void
+test_file_replace_bad(void **state)
+{
+	static const char *const bad[] = {
+		"{\"format\": \"yihao-clients/1\", \"clients\": [{\"client_id\": \"x\"}]}",
+		"{\"format\": \"yihao-clients/1\", \"clients\": [7]}",
+		"{\"format\": \"yihao-clients/1\", \"clients\": [], \"clients\": []}",
+	};
+	struct clients_registry *r = NULL;
+	struct clients_snap *s;
+	char err[512], path[160], *before, *after;
+	size_t blen, alen;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/clients.json", dir);
+	assert_int_equal(clients_open(dir, NULL, &r, err, sizeof(err)), 0);
+	assert_int_equal(add_one(r, "app1", CLIENTS_AUTH_NONE, "https://a.example/cb", NULL), 0);
+	before = slurp(path, &blen);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(clients_file_replace(r, bad[i], strlen(bad[i]), before, blen,
+		    err, sizeof(err)), YH_ERR_INVALID);
+		after = slurp(path, &alen);
+		assert_int_equal(alen, blen);
+		assert_memory_equal(after, before, blen);
+		free(after);
+		s = clients_acquire(r);
+		assert_non_null(clients_find(s, "app1"));
+		clients_release(s);
+	}
+	clients_close(r);
+	r = NULL;
+	assert_int_equal(clients_open(dir, NULL, &r, err, sizeof(err)), 0);
+	s = clients_acquire(r);
+	assert_non_null(clients_find(s, "app1"));
+	clients_release(s);
+	free(before);
+	clients_close(r);
+}
+
 /* Registers the public client "rp" with these redirect URIs; *s gets a snapshot and the
  * client in it is returned. */
 static const struct clients_client *
@@ -2063,6 +2106,7 @@ main(void)
 		cmocka_unit_test(test_allowed_origins_rules),
 		cmocka_unit_test_setup_teardown(test_cors_origins_loaded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_max, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_replace_bad, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
