@@ -7,7 +7,7 @@
  *                 PEXPIREAT = expiry + grace, so the sweep can still end it with an event
  *   P x:<shard>   sorted sets: session key32 -> expiry (ms), read by the sweep; 16384
  *                 of them (four hex digits, the key's first two bytes modulo 16384), so
- *                 each stays compact (128 entries) up to about 1.5 million sessions. The
+ *                 each stays compact (128 entries) up to about 1.3 million sessions. The
  *                 sweep scans XSCAN of them per script call. An older version's 1024
  *                 (P x:000 .. x:3ff) are emptied into these by the sweep as their
  *                 entries fall due (session_expired_move.lua)

@@ -17,7 +17,7 @@ for shard = 0, 1023 do
     for i = 1, #due, 2 do
       local k = due[i]
       redis.call('ZREM', old, k)
-      if redis.call('EXISTS', ARGV[2] .. k) == 1 then
+      if #k == 32 and redis.call('EXISTS', ARGV[2] .. k) == 1 then
         local b1, b2 = string.byte(k, 1, 2)
         redis.call('ZADD', ARGV[1] .. string.format('%04x', (b1 * 256 + b2) % 16384), 'NX',
           due[i + 1], k)
