@@ -994,8 +994,9 @@ expired_scan(struct sess_store *s, unsigned *shard, unsigned count, int64_t now,
 }
 
 /* Goes round the expiry index's shards from where the last call stopped, XSCAN per
- * script call (each holds Redis about a millisecond with a million sessions), until max
- * keys are found or every shard was scanned once. */
+ * script call (a sixteenth of the pass: about 7 ms of Redis time with a million
+ * sessions on a loaded 2-core machine), until max keys are found or every shard was
+ * scanned once. */
 static int
 rd_s_expired_keys(struct sess_store *s, int64_t now, char (*keys)[SESS_KEY_SIZE], size_t max,
     size_t *n)
