@@ -5,8 +5,12 @@
  *   P s:<key32>   hash: the record in one-letter fields (common.c: sess_rec_fields),
  *                 c:<client>..., t:<ticket>...; small enough for Redis's compact form
  *                 PEXPIREAT = expiry + grace, so the sweep can still end it with an event
- *   P x:<shard>   sorted sets: session key32 -> expiry (ms), read by the sweep; 1024 of
- *                 them (three hex digits from the key), each small enough to stay compact
+ *   P x:<shard>   sorted sets: session key32 -> expiry (ms), read by the sweep; 16384
+ *                 of them (four hex digits, the key's first two bytes modulo 16384), so
+ *                 each stays compact (128 entries) up to about 1.3 million sessions. The
+ *                 sweep scans XSCAN of them per script call. An older version's 1024
+ *                 (P x:000 .. x:3ff) are emptied into these by the sweep as their
+ *                 entries fall due (session_expired_move.lua)
  *   P ui:<shard>  hashes: the user index, session key32 -> its user's tag; 16384 of them
  *                 (four hex digits), the shard and the tag (23 bits, an integer so
  *                 Redis packs it small) both from the SHA-256 of the uid, so each
@@ -74,7 +78,10 @@
 #define NARG 40
 #define KEYBUF 320
 #define KEY32 32
-#define XSHARDS 1024
+#define XSHARDS 16384           /* expiry index shards (a power of two) */
+#define XSCAN 1024               /* expiry index shards scanned per script call */
+#define XMOVE 1024               /* older expiry entries moved per script call */
+#define XMOVE_MAX 16384          /* ... and per sweep (what a sweep can end: 64 x 256) */
 #define UISHARDS 16384           /* user index shards (a power of two) */
 #define UISCAN 32                /* user index shards the sweep scans per round */
 #define MSG_MAX 2048
@@ -102,6 +109,8 @@ struct rds {
 	char chan[64];
 	atomic_uint sweep_shard;       /* where the next expiry scan starts */
 	atomic_uint clean_shard;       /* where the next user index scan starts */
+	atomic_bool old_x_gone;        /* no older expiry set was left (checked at each
+	                                * sweep until then, from each start) */
 	/* Sentinel */
 	struct net_hostport sent[NET_HOSTPORT_LIST_MAX];
 	size_t nsent;
@@ -211,9 +220,9 @@ key32(struct rargs *a, const char *key)
 static void
 arg_sess_keys(struct sess_store *s, struct rargs *a, const unsigned char *k)
 {
-	char shard[4];
+	char shard[5];
 
-	snprintf(shard, sizeof(shard), "%03x", ((unsigned)k[0] << 8 | k[1]) % XSHARDS);
+	snprintf(shard, sizeof(shard), "%04x", ((unsigned)k[0] << 8 | k[1]) % XSHARDS);
 	arg_key_bin(s, a, "s:", k, KEY32);
 	arg_key(s, a, "x:", shard);
 }
@@ -952,28 +961,30 @@ rd_s_user_unlink(struct sess_store *s, const char *uid, const char *key)
 	freeReplyObject(r);
 }
 
+/* Scans count expiry shards from *shard on for at most max keys past now, appended to
+ * keys (*n of them); *shard becomes where the next scan starts. */
 static int
-rd_s_expired_keys(struct sess_store *s, int64_t now, char (*keys)[SESS_KEY_SIZE], size_t max,
-    size_t *n)
+expired_scan(struct sess_store *s, unsigned *shard, unsigned count, int64_t now,
+    char (*keys)[SESS_KEY_SIZE], size_t max, size_t *n)
 {
-	struct rds *rd = s->be;
 	struct rargs a;
 	redisReply *r = NULL;
 	char base[KEYBUF];
 	int rc;
 
-	*n = 0;
 	eval_init(&a);
 	snprintf(base, sizeof(base), "%sx:", s->prefix);
 	arg_s(&a, base);
 	arg_i(&a, XSHARDS);
-	arg_i(&a, atomic_load(&rd->sweep_shard) % XSHARDS);
+	arg_i(&a, *shard);
+	arg_i(&a, count);
 	arg_i(&a, now);
-	arg_i(&a, (int64_t)max);
+	arg_i(&a, (int64_t)(max - *n));
 	if ((rc = reval(s, SESS_LUA_SESSION_EXPIRED, 0, &a, &r)) != 0)
 		return rc;
-	if (is_arr(r, 1, max + 1) && is_int(r->element[0])) {
-		atomic_store(&rd->sweep_shard, (unsigned)(r->element[0]->integer % XSHARDS));
+	if (is_arr(r, 1, max - *n + 1) && is_int(r->element[0]) &&
+	    r->element[0]->integer >= 0) {
+		*shard = (unsigned)(r->element[0]->integer % XSHARDS);
 		keys_of(r, 1, keys, max, n);
 	} else {
 		rc = YH_ERR_INTERNAL;
@@ -982,9 +993,73 @@ rd_s_expired_keys(struct sess_store *s, int64_t now, char (*keys)[SESS_KEY_SIZE]
 	return rc;
 }
 
-/* Part of each sweep: scans the next UISCAN shards of the user index for entries whose
- * session record is gone (index_clean.lua), so no entry outlives its session for long
- * (a full pass takes UISHARDS / UISCAN sweeps). */
+/* Goes round the expiry index's shards from where the last call stopped, XSCAN per
+ * script call (a sixteenth of the pass: about 7 ms of Redis time with a million
+ * sessions on a loaded 2-core machine), until max keys are found or every shard was
+ * scanned once. */
+static int
+rd_s_expired_keys(struct sess_store *s, int64_t now, char (*keys)[SESS_KEY_SIZE], size_t max,
+    size_t *n)
+{
+	struct rds *rd = s->be;
+	unsigned shard = atomic_load(&rd->sweep_shard) % XSHARDS;
+	int rc = 0;
+
+	*n = 0;
+	/* at max, shard is where the scan stopped (it may hold more) */
+	for (unsigned done = 0; done < XSHARDS && *n < max; done += XSCAN)
+		if ((rc = expired_scan(s, &shard, XSCAN, now, keys, max, n)) != 0)
+			break;
+	atomic_store(&rd->sweep_shard, shard);
+	return rc;
+}
+
+/* Part of each sweep until none is left: moves the entries of an older version's
+ * expiry sets that are due into the current ones (session_expired_move.lua), for the
+ * expiry scan to end them; at most XMOVE_MAX per sweep. */
+static void
+expired_move_old(struct sess_store *s, int64_t now)
+{
+	struct rds *rd = s->be;
+	char base[KEYBUF], sk[KEYBUF];
+	long long left = -1, moved = 0;
+
+	if (atomic_load(&rd->old_x_gone))
+		return;
+	snprintf(base, sizeof(base), "%sx:", s->prefix);
+	snprintf(sk, sizeof(sk), "%ss:", s->prefix);
+	while (left < 0 && moved < XMOVE_MAX) {
+		struct rargs a;
+		redisReply *r = NULL;
+		bool ok;
+
+		eval_init(&a);
+		arg_s(&a, base);
+		arg_s(&a, sk);
+		arg_i(&a, now);
+		arg_i(&a, XMOVE);
+		ok = reval(s, SESS_LUA_SESSION_EXPIRED_MOVE, 0, &a, &r) == 0 && is_arr(r, 2, 2) &&
+		    is_int(r->element[0]) && is_int(r->element[1]);
+		if (ok) {
+			left = r->element[0]->integer;
+			moved += r->element[1]->integer;
+		}
+		freeReplyObject(r);
+		if (!ok)
+			return;
+	}
+	if (moved > 0)
+		yh_debug("redis: %lld entries of the older expiry index moved", moved);
+	if (left == 0) {
+		yh_info("redis: the older expiry index (%sx:000 .. x:3ff) is empty", s->prefix);
+		atomic_store(&rd->old_x_gone, true);
+	}
+}
+
+/* Part of each sweep, before its expiry scan: moves the due entries of an older
+ * version's expiry index (expired_move_old), and scans the next UISCAN shards of the
+ * user index for entries whose session record is gone (index_clean.lua), so no entry
+ * outlives its session for long (a full pass takes UISHARDS / UISCAN sweeps). */
 static void
 rd_purge(struct sess_store *s, int64_t now)
 {
@@ -993,7 +1068,7 @@ rd_purge(struct sess_store *s, int64_t now)
 	redisReply *r = NULL;
 	char ui[KEYBUF], sk[KEYBUF];
 
-	(void)now;
+	expired_move_old(s, now);
 	eval_init(&a);
 	snprintf(ui, sizeof(ui), "%sui:", s->prefix);
 	snprintf(sk, sizeof(sk), "%ss:", s->prefix);

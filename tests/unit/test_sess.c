@@ -132,7 +132,7 @@ redis_start(void)
 
 /* ---- events --------------------------------------------------------------------------- */
 
-#define EV_MAX 256
+#define EV_MAX 1024
 #define UA_CHROME_WINDOWS "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " \
 	"(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 
@@ -2085,6 +2085,179 @@ test_uidx_shared_tag(void **state)
 	assert_int_equal(rcall_int("HEXISTS %sui:%s %b", f->prefix, shard_a, kb, (size_t)32), 1);
 }
 
+/* ---- the Redis expiry index ----------------------------------------------------------- */
+
+/* Where the Redis store indexes a session's expiry: P x:<shard> (redis.c), with shard
+ * from the key's first two bytes in four hex digits (16384 sets), or in three (1024
+ * sets) in an older version's layout. */
+static void
+x_place(const unsigned char k[32], bool older, char shard[5])
+{
+	unsigned v = (unsigned)k[0] << 8 | k[1];
+
+	if (older)
+		snprintf(shard, 5, "%03x", v % 1024);
+	else
+		snprintf(shard, 5, "%04x", v % 16384);
+}
+
+/* A reply of rcallv for the caller to read. */
+static redisReply *
+rcall_reply(const char *fmt, ...)
+{
+	redisReply *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = rcallv(fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* The expiry recorded for hex key in P x:<its shard> (older: the older version's set), or
+ * -1 when that set has none for it. */
+static long long
+x_score(struct fx *f, const char *key, bool older)
+{
+	unsigned char k[32];
+	char shard[5];
+	redisReply *r;
+	long long v = -1;
+
+	assert_int_equal(yh_hex_decode(key, 64, k, 32), 0);
+	x_place(k, older, shard);
+	r = rcall_reply("ZSCORE %sx:%s %b", f->prefix, shard, k, (size_t)32);
+	if (r->type == REDIS_REPLY_STRING)
+		v = strtoll(r->str, NULL, 10);
+	freeReplyObject(r);
+	return v;
+}
+
+/* Moves hex key's expiry entry from the current set to the older version's one, as that
+ * version would have recorded it. */
+static void
+x_make_older(struct fx *f, const char *key)
+{
+	unsigned char k[32];
+	char now[5], old[5];
+	long long score = x_score(f, key, false);
+
+	assert_true(score > 0);
+	assert_int_equal(yh_hex_decode(key, 64, k, 32), 0);
+	x_place(k, false, now);
+	x_place(k, true, old);
+	assert_int_equal(rcall_int("ZREM %sx:%s %b", f->prefix, now, k, (size_t)32), 1);
+	assert_int_equal(rcall_int("ZADD %sx:%s %lld %b", f->prefix, old, score, k, (size_t)32),
+	    1);
+}
+
+/* The number of the older version's expiry sets (P x:000 .. x:3ff) that exist. */
+static long long
+x_older_sets(struct fx *f)
+{
+	long long n = 0;
+
+	for (unsigned i = 0; i < 1024; i++)
+		n += rcall_int("EXISTS %sx:%03x", f->prefix, i);
+	return n;
+}
+
+#define X_MANY 600
+
+/* Each session's expiry is in the set of its key's shard, one of 16384 small sorted
+ * sets; a sweep ends sessions spread over many of them (more than one round of 256
+ * each) with their events, scanning a bounded number of sets per script call. */
+static void
+test_xidx_sets(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info *v = calloc(X_MANY, sizeof(*v));
+	char tok[SESS_TOKEN_SIZE], uid[32], fresh_tok[SESS_TOKEN_SIZE];
+	struct sess_info fresh;
+	size_t n = 0;
+
+	redis_only(state);
+	assert_non_null(v);
+	reopen(f, 60, 3600);
+	for (int i = 0; i < X_MANY; i++) {
+		snprintf(uid, sizeof(uid), "u-x-%d", i);
+		login(f->s, uid, tok, &v[i]);
+		assert_true(x_score(f, v[i].key, false) > 0);
+		assert_int_equal(x_score(f, v[i].key, true), -1);
+	}
+	assert_true(redis_all_compact(f->prefix));
+	advance(f, 30000);
+	login(f->s, "u-x-fresh", fresh_tok, &fresh);
+	advance(f, 30000);
+	assert_int_equal(sess_sweep(f->s, &n), 0);
+	assert_int_equal(n, X_MANY);
+	for (int i = 0; i < X_MANY; i++) {
+		assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, v[i].key, true),
+		    1);
+		assert_int_equal(x_score(f, v[i].key, false), -1);
+	}
+	assert_int_equal(sess_get(f->s, fresh_tok, 0, &fresh), 0);
+	assert_true(x_score(f, fresh.key, false) > 0);
+	assert_int_equal(sess_sweep(f->s, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+}
+
+/* After an upgrade, sessions whose expiry an older version recorded (1024 sets,
+ * P x:000 .. x:3ff) still end by the sweep with their event once due; an entry whose
+ * record is gone is dropped, one not yet due waits, and the older sets empty. */
+static void
+test_xidx_older_sets(void **state)
+{
+	struct fx *f = *state;
+	struct sess_info a, b, c, d, got;
+	char ta[SESS_TOKEN_SIZE], tb[SESS_TOKEN_SIZE], tc[SESS_TOKEN_SIZE], td[SESS_TOKEN_SIZE];
+	unsigned char kb[32];
+	size_t n = 0;
+
+	redis_only(state);
+	reopen(f, 60, 3600);
+	login(f->s, "u-xo-a", ta, &a);      /* due first */
+	login(f->s, "u-xo-b", tb, &b);      /* its record vanishes */
+	login(f->s, "u-xo-d", td, &d);      /* touched after the upgrade */
+	advance(f, 40000);
+	login(f->s, "u-xo-c", tc, &c);      /* due 40 s later */
+	x_make_older(f, a.key);
+	x_make_older(f, b.key);
+	x_make_older(f, c.key);
+	x_make_older(f, d.key);
+	assert_int_equal(yh_hex_decode(b.key, 64, kb, 32), 0);
+	assert_int_equal(rcall_int("DEL %ss:%b", f->prefix, kb, (size_t)32), 1);
+	assert_int_equal(sess_get(f->s, td, SESS_TOUCH, &got), 0);    /* touched */
+	assert_true(x_score(f, d.key, false) > x_score(f, d.key, true));
+	advance(f, 20000);
+	assert_int_equal(sess_sweep(f->s, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, a.key, true), 1);
+	assert_int_equal(x_score(f, a.key, true), -1);
+	assert_int_equal(x_score(f, a.key, false), -1);
+	assert_int_equal(x_score(f, b.key, true), -1);       /* dropped */
+	assert_int_equal(x_score(f, b.key, false), -1);
+	assert_int_equal(x_score(f, d.key, true), -1);       /* due there: moved, kept */
+	assert_true(x_score(f, d.key, false) > 0);
+	assert_true(x_score(f, c.key, true) > 0);            /* not due: waits */
+	assert_int_equal(sess_get(f->s, td, SESS_TOUCH, &got), 0);
+	advance(f, 40000);
+	assert_int_equal(sess_sweep(f->s, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, c.key, true), 1);
+	assert_int_equal(x_older_sets(f), 0);
+	assert_int_equal(sess_get(f->s, td, 0, &got), 0);
+	/* a node started later still ends what an older one records meanwhile */
+	login(f->s, "u-xo-e", ta, &a);
+	x_make_older(f, a.key);
+	reopen(f, 60, 3600);
+	advance(f, 60000);
+	assert_int_equal(sess_sweep(f->s, &n), 0);
+	assert_int_equal(ev_count(&f->log, SESS_EV_ENDED, SESS_END_EXPIRED, a.key, true), 1);
+	assert_int_equal(x_older_sets(f), 0);
+}
+
 static void
 test_fault(void **state)
 {
@@ -2253,6 +2426,7 @@ main(void)
 		BOTH(test_pubsub), BOTH(test_fault), BOTH(test_metrics),
 		BOTH(test_uidx_concurrent_writers), BOTH(test_uidx_sweep),
 		BOTH(test_uidx_shared_tag), BOTH(test_uidx_older_layout),
+		BOTH(test_xidx_sets), BOTH(test_xidx_older_sets),
 	};
 #undef SETUP
 	failed += cmocka_run_group_tests_name("sess_memory", mem_tests, NULL, NULL);
