@@ -1392,6 +1392,30 @@ test_keyfile(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* yh_buf_reserve: room made once, appends within it keep the memory, max still holds. */
+static void
+test_buf_reserve(void **state)
+{
+	struct yh_buf b;
+	char chunk[100];
+	const char *at;
+
+	(void)state;
+	memset(chunk, 'x', sizeof(chunk));
+	yh_buf_init(&b, 1000);
+	assert_int_equal(yh_buf_reserve(&b, 1001), YH_ERR_TOO_LONG);
+	assert_null(b.data);
+	assert_int_equal(yh_buf_reserve(&b, 1000), 0);
+	at = b.data;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(yh_buf_append(&b, chunk, sizeof(chunk)), 0);
+	assert_ptr_equal(b.data, at);
+	assert_int_equal(b.len, 1000);
+	assert_int_equal(yh_buf_putc(&b, 'y'), YH_ERR_TOO_LONG);
+	assert_int_equal(yh_buf_reserve(&b, 1), YH_ERR_TOO_LONG);
+	yh_buf_free(&b);
+}
+
 /* The pre-fetched SHA-256 gives the FIPS 180-2 answers, from any thread's first use. */
 static void *
 sha256_abc(void *arg)
@@ -1466,6 +1490,7 @@ main(void)
 		cmocka_unit_test(test_file_room),
 		cmocka_unit_test(test_keyfile),
 		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_buf_reserve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
