@@ -53,6 +53,12 @@ reserve(struct yh_buf *b, size_t need)
 }
 
 int
+yh_buf_reserve(struct yh_buf *b, size_t n)
+{
+	return reserve(b, n);
+}
+
+int
 yh_buf_append(struct yh_buf *b, const void *p, size_t n)
 {
 	int r;

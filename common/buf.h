@@ -26,6 +26,10 @@ void yh_buf_init(struct yh_buf *b, size_t max);
 /* Like yh_buf_init, but the buffer holds secrets: memory is wiped when released. */
 void yh_buf_init_secret(struct yh_buf *b, size_t max);
 
+/* Makes room for n more bytes at once, so that appending up to n bytes reallocates
+ * nothing. YH_ERR_TOO_LONG past max (buffer unchanged), YH_ERR_ALLOC. */
+int yh_buf_reserve(struct yh_buf *b, size_t n) YH_WUR;
+
 /* Appends n bytes. YH_ERR_TOO_LONG past max (buffer unchanged), YH_ERR_ALLOC. */
 int yh_buf_append(struct yh_buf *b, const void *p, size_t n) YH_WUR;
 

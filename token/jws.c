@@ -63,12 +63,14 @@ build_header(const struct tok_key *key, enum tok_alg alg, const char *typ,
 	char *more = NULL;
 	int r;
 
-	if ((r = yh_buf_printf(hdr, "{\"alg\":\"%s\"", tok_alg_name(alg))) != 0)
+	if ((r = yh_buf_puts(hdr, "{\"alg\":\"")) != 0 ||
+	    (r = yh_buf_puts(hdr, tok_alg_name(alg))) != 0 || (r = yh_buf_putc(hdr, '"')) != 0)
 		return r;
-	if (typ != NULL && (r = yh_buf_printf(hdr, ",\"typ\":\"%s\"", typ)) != 0)
+	if (typ != NULL && ((r = yh_buf_puts(hdr, ",\"typ\":\"")) != 0 ||
+	    (r = yh_buf_puts(hdr, typ)) != 0 || (r = yh_buf_putc(hdr, '"')) != 0))
 		return r;
-	if (tok_key_kid(key)[0] != '\0' &&
-	    (r = yh_buf_printf(hdr, ",\"kid\":\"%s\"", tok_key_kid(key))) != 0)
+	if (tok_key_kid(key)[0] != '\0' && ((r = yh_buf_puts(hdr, ",\"kid\":\"")) != 0 ||
+	    (r = yh_buf_puts(hdr, tok_key_kid(key))) != 0 || (r = yh_buf_putc(hdr, '"')) != 0))
 		return r;
 	if (extra != NULL && json_object_size(extra) > 0) {
 		size_t n;
@@ -124,6 +126,10 @@ tok_jws_sign_ex(const struct tok_key *key, const char *typ, const json_t *extra,
 	}
 	alg = tok_key_sign_alg(key);
 	if ((r = build_header(key, alg, typ, extra, &hdr)) != 0)
+		goto out;
+	/* The whole token in one allocation: header.payload.signature. */
+	if ((r = yh_buf_reserve(&tok, yh_b64url_len(hdr.len) + yh_b64url_len(len) +
+	    yh_b64url_len(TOK_SIG_MAX) + 2)) != 0 && r != YH_ERR_TOO_LONG)
 		goto out;
 	if ((r = yh_b64url_append(&tok, (const unsigned char *)hdr.data, hdr.len)) != 0 ||
 	    (r = yh_buf_putc(&tok, '.')) != 0 ||

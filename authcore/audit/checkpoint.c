@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 
 #include "authcore/audit/audit_int.h"
+#include "common/digest.h"
 #include "common/keyfile.h"
 #include "common/secmem.h"
 
@@ -16,12 +17,11 @@
 int
 audit_sha256_hex(const char *p, size_t n, char out[65])
 {
-	unsigned char md[32];
-	unsigned int mdlen = 0;
+	unsigned char md[YH_SHA256_LEN];
 
-	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	if (yh_sha256(p, n, md) != 0)
 		return YH_ERR_CRYPTO;
-	yh_hex_encode(md, 32, out);
+	yh_hex_encode(md, YH_SHA256_LEN, out);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "authd/keyd/keyd.h"
 #include "authd/keyd/keys.h"
 #include "authd/keyd/proto.h"
+#include "common/digest.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "identity/vault/vault.h"
@@ -482,7 +483,7 @@ seen_digest(const struct kdc *c, const char *id, const char *secret, size_t len,
 {
 	unsigned int n = 0;
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	int ok = m != NULL && EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
+	int ok = m != NULL && EVP_DigestInit_ex(m, yh_sha256_md(), NULL) == 1 &&
 	    EVP_DigestUpdate(m, c->salt, sizeof(c->salt)) == 1 &&
 	    EVP_DigestUpdate(m, id, strlen(id) + 1) == 1 &&
 	    EVP_DigestUpdate(m, secret, len) == 1 && EVP_DigestFinal_ex(m, out, &n) == 1 &&

@@ -18,6 +18,7 @@
 #include "authd/oidc/device.h"
 #include "authd/session/sess.h"
 #include "common/b64.h"
+#include "common/digest.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
@@ -365,7 +366,6 @@ pkce_ok(const char *verifier, const char *challenge)
 {
 	unsigned char md[32];
 	char enc[48];
-	unsigned int ml = 0;
 	size_t n = strlen(verifier), i;
 	bool ok;
 
@@ -377,7 +377,7 @@ pkce_ok(const char *verifier, const char *challenge)
 		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~'))
 			return false;
 	}
-	if (EVP_Digest(verifier, n, md, &ml, EVP_sha256(), NULL) != 1 || ml != 32)
+	if (yh_sha256(verifier, n, md) != 0)
 		return false;
 	yh_b64url_encode(md, sizeof(md), enc);
 	ok = yh_ct_streq(enc, challenge);

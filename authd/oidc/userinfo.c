@@ -22,6 +22,7 @@
 #include "authd/oidc/oidc.h"
 #include "authd/app.h"
 #include "authd/session/sess.h"
+#include "common/digest.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "identity/dir/dir.h"
@@ -200,13 +201,12 @@ static int
 at_verify(const char *token, struct tok_ring_snap *ring, const struct tok_check *chk,
     struct tok_jwt *jwt, char *why, size_t whysz)
 {
-	unsigned char d[32];
-	unsigned int dn = 0;
+	unsigned char d[YH_SHA256_LEN];
 	size_t len = strlen(token);
 	bool hashed;
 	int r;
 
-	hashed = EVP_Digest(token, len, d, &dn, EVP_sha256(), NULL) == 1 && dn == 32;
+	hashed = yh_sha256(token, len, d) == 0;
 	if (hashed && (r = atc_get(d, ring, chk, jwt, why, whysz)) != YH_ERR_NOT_FOUND)
 		return r;
 	if ((r = tok_jwt_verify(token, len, tok_snap_keyset(ring), tok_snap_algs(ring), chk,

@@ -15,6 +15,7 @@
 #include "authd/session/sess.h"
 #include "common/log.h"
 #include "common/buf.h"
+#include "common/digest.h"
 #include "common/secmem.h"
 
 enum {
@@ -95,10 +96,8 @@ key_hex(unsigned char kind, const char *hex, struct mkey *k)
 static int
 key_name(unsigned char kind, const char *name, struct mkey *k)
 {
-	unsigned int n = 0;
-
 	k->kind = kind;
-	if (EVP_Digest(name, strlen(name), k->h, &n, EVP_sha256(), NULL) != 1 || n != 32)
+	if (yh_sha256(name, strlen(name), k->h) != 0)
 		return YH_ERR_CRYPTO;
 	return 0;
 }

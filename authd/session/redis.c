@@ -69,6 +69,7 @@
 #include "authd/session/lua_gen.h"
 #include "authd/session/sess.h"
 #include "common/buf.h"
+#include "common/digest.h"
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "common/secmem.h"
@@ -233,11 +234,10 @@ arg_sess_keys(struct sess_store *s, struct rargs *a, const unsigned char *k)
 static int
 arg_user_keys(struct sess_store *s, struct rargs *a, const char *uid, bool legacy)
 {
-	unsigned char md[32];
-	unsigned int n = 0;
+	unsigned char md[YH_SHA256_LEN];
 	char shard[5];
 
-	if (EVP_Digest(uid, strlen(uid), md, &n, EVP_sha256(), NULL) != 1 || n != 32)
+	if (yh_sha256(uid, strlen(uid), md) != 0)
 		return YH_ERR_INTERNAL;
 	snprintf(shard, sizeof(shard), "%04x", ((unsigned)md[0] << 8 | md[1]) % UISHARDS);
 	snprintf(a->tag, sizeof(a->tag), "%u",

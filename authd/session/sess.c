@@ -19,6 +19,7 @@
 #include "authd/session/sess.h"
 #include "common/b64.h"
 #include "common/buf.h"
+#include "common/digest.h"
 #include "common/log.h"
 #include "common/secmem.h"
 
@@ -30,12 +31,11 @@
 static int
 hash_hex(const void *p, size_t n, char key[SESS_KEY_SIZE])
 {
-	unsigned char md[32];
-	unsigned int mdlen = 0;
+	unsigned char md[YH_SHA256_LEN];
 
-	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	if (yh_sha256(p, n, md) != 0)
 		return YH_ERR_CRYPTO;
-	yh_hex_encode(md, 32, key);
+	yh_hex_encode(md, YH_SHA256_LEN, key);
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "common/b64.h"
 #include "common/buf.h"
 #include "common/config.h"
+#include "common/digest.h"
 #include "common/err.h"
 #include "common/fold.h"
 #include "common/keyfile.h"
@@ -1391,6 +1392,70 @@ test_keyfile(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* yh_buf_reserve: room made once, appends within it keep the memory, max still holds. */
+static void
+test_buf_reserve(void **state)
+{
+	struct yh_buf b;
+	char chunk[100];
+	const char *at;
+
+	(void)state;
+	memset(chunk, 'x', sizeof(chunk));
+	yh_buf_init(&b, 1000);
+	assert_int_equal(yh_buf_reserve(&b, 1001), YH_ERR_TOO_LONG);
+	assert_null(b.data);
+	assert_int_equal(yh_buf_reserve(&b, 1000), 0);
+	at = b.data;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(yh_buf_append(&b, chunk, sizeof(chunk)), 0);
+	assert_ptr_equal(b.data, at);
+	assert_int_equal(b.len, 1000);
+	assert_int_equal(yh_buf_putc(&b, 'y'), YH_ERR_TOO_LONG);
+	assert_int_equal(yh_buf_reserve(&b, 1), YH_ERR_TOO_LONG);
+	yh_buf_free(&b);
+}
+
+/* The pre-fetched SHA-256 gives the FIPS 180-2 answers, from any thread's first use. */
+static void *
+sha256_abc(void *arg)
+{
+	unsigned char md[YH_SHA256_LEN];
+	char hex[2 * YH_SHA256_LEN + 1];
+
+	(void)arg;
+	if (yh_sha256("abc", 3, md) != 0)
+		return NULL;
+	yh_hex_encode(md, sizeof(md), hex);
+	return strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+	    == 0 ? arg : NULL;
+}
+
+static void
+test_sha256(void **state)
+{
+	unsigned char md[YH_SHA256_LEN];
+	char hex[2 * YH_SHA256_LEN + 1];
+	pthread_t th[4];
+	int tag = 1;
+	void *res;
+
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, sha256_abc, &tag), 0);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], &res), 0);
+		assert_ptr_equal(res, &tag);
+	}
+	assert_int_equal(yh_sha256("", 0, md), 0);
+	yh_hex_encode(md, sizeof(md), hex);
+	assert_string_equal(hex,
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_ptr_equal(yh_sha256_md(), yh_sha256_md());
+	assert_true(EVP_MD_is_a(yh_sha256_md(), "SHA256"));
+	/* Fetched from a provider, not the legacy object that is looked up at every use. */
+	assert_non_null(EVP_MD_get0_provider(yh_sha256_md()));
+}
+
 int
 main(void)
 {
@@ -1424,6 +1489,8 @@ main(void)
 		cmocka_unit_test(test_atomicfile_lock),
 		cmocka_unit_test(test_file_room),
 		cmocka_unit_test(test_keyfile),
+		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_buf_reserve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
