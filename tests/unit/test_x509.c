@@ -28,12 +28,11 @@
 #include "common/b64.h"
 #include "common/config.h"
 #include "federation/x509.h"
+#include "tmpdir.h"
 
 #define ID_A "11010519491231002X"
 #define ID_B "110105198001010016"
 #define USCC "91350100M000100Y43"
-
-static char tmpdir[64];
 
 static const struct yh_cfg_opt opts[] = {
 	{ .name = "cert.ca.", .type = YH_CFG_FAMILY, .flags = YH_CFG_RELOADABLE,
@@ -166,15 +165,10 @@ static int
 load(const char *text, struct fed_x509_cfg *c, struct fed_x509_trust **t, char *err,
     size_t errsz)
 {
-	char path[160];
+	const char *path = write_file("t.conf", text, 0600);
 	struct yh_cfg_err e;
-	FILE *f;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
-	assert_non_null(f = fopen(path, "w"));
-	fputs(text, f);
-	fclose(f);
 	memset(c, 0, sizeof(*c));
 	*t = NULL;
 	if ((r = yh_cfg_load_file(opts, c, path, 0, &e)) != 0) {
@@ -184,24 +178,6 @@ load(const char *text, struct fed_x509_cfg *c, struct fed_x509_trust **t, char *
 	if ((r = fed_x509_cfg_check(c, err, errsz)) != 0)
 		return r;
 	return t != NULL ? fed_x509_trust_load(c, t, err, errsz) : 0;
-}
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/yh_x509_XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 static void
