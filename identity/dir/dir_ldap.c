@@ -2383,10 +2383,53 @@ ldap_ulink_get(void *be, const char *upstream, const char *sub, char uid[DIR_UID
 	    DIR_UID_LEN + 1);
 }
 
+/* Reads one entry into an element of a list (owned_list). */
+typedef int (*ld_read)(LDAP *ld, LDAPMessage *e, void *elem);
+
+/* The entries of class cls under ou that uid owns (yhOwner), each read by rd into an
+ * element of elemsz bytes that holds no pointer: a calloc'd array of at most max (*out,
+ * NULL when none), *more set when the directory held more than max. */
+static int
+owned_list(struct ldb *l, const char *ou, const char *cls, const char *uid,
+    const char *const *attrs, size_t elemsz, size_t max, ld_read rd, void **out, size_t *n,
+    bool *more)
+{
+	char filter[256], *a = NULL;
+	struct lconn *c = NULL;
+	LDAPMessage *res = NULL, *e;
+	LDAP *ld;
+	size_t k = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	*more = false;
+	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=%s)(yhOwner=%s))", cls,
+	    uid)) != 0 || (r = ld_search(l, ou, LDAP_SCOPE_ONELEVEL, filter, attrs, 0, &ld, &c,
+	    &res)) != 0)
+		return r;
+	*more = ldap_count_entries(ld, res) > 0 && (size_t)ldap_count_entries(ld, res) > max;
+	if ((a = calloc(max, elemsz)) == NULL)
+		r = YH_ERR_ALLOC;
+	for (e = r == 0 ? ldap_first_entry(ld, res) : NULL; r == 0 && e != NULL && k < max;
+	    e = ldap_next_entry(ld, e))
+		if ((r = rd(ld, e, a + k * elemsz)) == 0)
+			k++;
+	ld_search_end(l, c, res);
+	if (r != 0 || k == 0) {
+		free(a);
+		return r;
+	}
+	*out = a;
+	*n = k;
+	return 0;
+}
+
 /* The link of the entry e into k: its key LEN:UPSTREAM SUBJECT split again. */
 static int
-ulink_of_entry(LDAP *ld, LDAPMessage *e, struct dir_upstream_link *k)
+ulink_of_entry(LDAP *ld, LDAPMessage *e, void *elem)
 {
+	struct dir_upstream_link *k = elem;
 	char key[DIR_UPSTREAM_NAME_MAX + DIR_UPSTREAM_SUB_MAX + 8];
 	uint64_t len;
 	char *colon;
@@ -2411,38 +2454,18 @@ ulink_of_entry(LDAP *ld, LDAPMessage *e, struct dir_upstream_link *k)
 static int
 ldap_ulink_list(void *be, const char *uid, struct dir_upstream_link **out, size_t *n)
 {
-	struct ldb *l = be;
 	const char *attrs[] = { "yhKey", "yhCreated", NULL };
-	struct dir_upstream_link *a = NULL;
-	char filter[256];
-	struct lconn *c = NULL;
-	LDAPMessage *res = NULL, *e;
-	LDAP *ld;
-	size_t k = 0;
-	int r;
+	bool more = false;
+	int r = owned_list(be, "upstream", "yhUpstreamLink", uid, attrs, sizeof(**out),
+	    DIR_UPSTREAM_LINKS_MAX, ulink_of_entry, (void **)out, n, &more);
 
-	*out = NULL;
-	*n = 0;
-	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhUpstreamLink)(yhOwner=%s))",
-	    uid, NULL)) != 0 || (r = ld_search(l, "upstream", LDAP_SCOPE_ONELEVEL, filter,
-	    attrs, 0, &ld, &c, &res)) != 0)
-		return r;
-	if (ldap_count_entries(ld, res) > DIR_UPSTREAM_LINKS_MAX)
+	if (r == 0 && more) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
 		r = YH_ERR_LIMIT;
-	else if ((a = calloc(DIR_UPSTREAM_LINKS_MAX, sizeof(*a))) == NULL)
-		r = YH_ERR_ALLOC;
-	for (e = r == 0 ? ldap_first_entry(ld, res) : NULL; r == 0 && e != NULL;
-	    e = ldap_next_entry(ld, e))
-		if ((r = ulink_of_entry(ld, e, &a[k])) == 0)
-			k++;
-	ld_search_end(l, c, res);
-	if (r != 0 || k == 0) {
-		free(a);
-		return r;
 	}
-	*out = a;
-	*n = k;
-	return 0;
+	return r;
 }
 
 /* ---- certificate bindings (yhKey=ID under ou=certs) ---- */
@@ -2471,8 +2494,9 @@ ldap_cert_bind(void *be, const struct dir_cert_binding *b)
 
 /* The binding of the entry e into b. */
 static int
-cert_of_entry(LDAP *ld, LDAPMessage *e, struct dir_cert_binding *b)
+cert_of_entry(LDAP *ld, LDAPMessage *e, void *elem)
 {
+	struct dir_cert_binding *b = elem;
 	int r;
 
 	memset(b, 0, sizeof(*b));
@@ -2500,38 +2524,15 @@ cert_cmp(const void *a, const void *b)
 static int
 ldap_cert_list(void *be, const char *uid, struct dir_cert_binding **out, size_t *n)
 {
-	struct ldb *l = be;
 	const char *attrs[] = { "yhKey", "yhOwner", "yhCertIssuer", "yhCertSerial",
 		"yhCertKeyHash", "yhCreated", NULL };
-	struct dir_cert_binding *a = NULL;
-	char filter[256];
-	struct lconn *c = NULL;
-	LDAPMessage *res = NULL, *e;
-	LDAP *ld;
-	size_t k = 0;
-	int r;
+	bool more;
+	int r = owned_list(be, "certs", "yhCertBinding", uid, attrs, sizeof(**out),
+	    DIR_CERT_BINDINGS_MAX, cert_of_entry, (void **)out, n, &more);
 
-	*out = NULL;
-	*n = 0;
-	if ((r = ld_filter(filter, sizeof(filter), "(&(objectClass=yhCertBinding)(yhOwner=%s))",
-	    uid, NULL)) != 0 || (r = ld_search(l, "certs", LDAP_SCOPE_ONELEVEL, filter, attrs,
-	    0, &ld, &c, &res)) != 0)
-		return r;
-	if ((a = calloc(DIR_CERT_BINDINGS_MAX, sizeof(*a))) == NULL)
-		r = YH_ERR_ALLOC;
-	for (e = r == 0 ? ldap_first_entry(ld, res) : NULL; r == 0 && e != NULL &&
-	    k < DIR_CERT_BINDINGS_MAX; e = ldap_next_entry(ld, e))
-		if ((r = cert_of_entry(ld, e, &a[k])) == 0)
-			k++;
-	ld_search_end(l, c, res);
-	if (r != 0 || k == 0) {
-		free(a);
-		return r;
-	}
-	qsort(a, k, sizeof(*a), cert_cmp);
-	*out = a;
-	*n = k;
-	return 0;
+	if (r == 0 && *n > 1)
+		qsort(*out, *n, sizeof(**out), cert_cmp);
+	return r;
 }
 
 static int
