@@ -10,12 +10,12 @@
 #include <time.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "authd/appsync.h"
 #include "authd/keyd/keys.h"
 #include "common/atomicfile.h"
 #include "common/buf.h"
+#include "common/digest.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
@@ -48,20 +48,14 @@ struct appsync {
 static int
 hash_hex(const char *doc, size_t n, char out[HASH_HEX + 1])
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[32];
-	unsigned int mdlen = 0;
+	unsigned char md[YH_SHA256_LEN];
 
 	out[0] = '\0';
 	if (n == 0)
 		return 0;
-	if (EVP_Digest(doc, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(md))
+	if (yh_sha256(doc, n, md) != 0)
 		return YH_ERR_CRYPTO;
-	for (size_t i = 0; i < sizeof(md); i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[HASH_HEX] = '\0';
+	yh_hex_encode(md, sizeof(md), out);
 	return 0;
 }
 
@@ -233,7 +227,6 @@ static int
 keys_tag(const struct keys *k, const char *name, json_int_t at, const json_t *jwks,
     char out[HASH_HEX + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char mac[KEYS_MAC_LEN];
 	char *canon = NULL, msg[96];
 	int n, r;
@@ -242,22 +235,14 @@ keys_tag(const struct keys *k, const char *name, json_int_t at, const json_t *jw
 	if ((canon = json_dumps(jwks, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		return YH_ERR_ALLOC;
 	n = snprintf(msg, sizeof(msg), "%s%c%lld%c", name, '\0', (long long)at, '\0');
-	if (n < 0 || (size_t)n + 32 > sizeof(msg)) {
+	if (n < 0 || (size_t)n + YH_SHA256_LEN > sizeof(msg)) {
 		r = YH_ERR_TOO_LONG;
 		goto out;
 	}
-	if (EVP_Digest(canon, strlen(canon), (unsigned char *)msg + n, NULL, EVP_sha256(),
-	    NULL) != 1) {
-		r = YH_ERR_CRYPTO;
+	if ((r = yh_sha256(canon, strlen(canon), (unsigned char *)msg + n)) != 0 ||
+	    (r = keys_mac(k, KEYS_MAC_PEER_KEYS, msg, (size_t)n + YH_SHA256_LEN, mac)) != 0)
 		goto out;
-	}
-	if ((r = keys_mac(k, KEYS_MAC_PEER_KEYS, msg, (size_t)n + 32, mac)) != 0)
-		goto out;
-	for (size_t i = 0; i < sizeof(mac); i++) {
-		out[2 * i] = hex[mac[i] >> 4];
-		out[2 * i + 1] = hex[mac[i] & 15];
-	}
-	out[HASH_HEX] = '\0';
+	yh_hex_encode(mac, sizeof(mac), out);
 out:
 	free(canon);
 	return r;

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 
 #include "common/atomicfile.h"
+#include "common/digest.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
 #include "federation/x509.h"
@@ -86,7 +87,7 @@ fed_x509_cert_id(X509 *x, char id[FED_X509_HEX_LEN + 1])
 	if ((n = i2d_X509_NAME(X509_get_issuer_name(x), &der)) > 0 &&
 	    (sl = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &sder)) > 0 &&
 	    (c = EVP_MD_CTX_new()) != NULL &&
-	    EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestInit_ex(c, yh_sha256_md(), NULL) == 1 &&
 	    EVP_DigestUpdate(c, der, (size_t)n) == 1 &&
 	    EVP_DigestUpdate(c, sder, (size_t)sl) == 1 &&
 	    EVP_DigestFinal_ex(c, md, NULL) == 1) {
