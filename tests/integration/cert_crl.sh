@@ -15,14 +15,10 @@ make_tmp certcrl
 PID= WPID=
 PIDS_TO_STOP="PID WPID"
 
-PORT=$(free_port)
 WPORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-S=$TMP/state
-P=$TMP/pki
 W=$TMP/www
 mkdir -p "$W"
-pki_build "$P" || die "building the test PKI with openssl failed"
+pki_setup
 # publish SERIAL...: CA a's intermediate's CRL listing SERIALs on the web server.
 publish() { pki_publish "$P" "$W" ia "$@"; }
 publish
@@ -44,8 +40,7 @@ cert.ca.a.crl = http://127.0.0.1:$WPORT/ia.crl
 EOF2
 start_authd -c "$TMP/authd.conf"
 stop_authd || die "authd did not stop cleanly"
-printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$PKI_ID_A" --name 持证人 \
-  --password-stdin
+pki_holder "$PKI_ID_A"
 
 # taken N: waits (at most 10 s) until authd's log says N CRLs were taken.
 taken() {

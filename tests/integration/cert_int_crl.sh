@@ -17,14 +17,10 @@ make_tmp certintcrl
 PID= WPID=
 PIDS_TO_STOP="PID WPID"
 
-PORT=$(free_port)
 WPORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-S=$TMP/state
-P=$TMP/pki
 W=$TMP/www
 mkdir -p "$W"
-pki_build "$P" || die "building the test PKI with openssl failed"
+pki_setup
 pki_cert "$P" ic sm2 "/CN=CA A Branch/O=CA A" ra "$PKI_CA_EXT
 authorityKeyIdentifier=keyid
 crlDistributionPoints=URI:http://127.0.0.1:$WPORT/ra.crl" &&
@@ -44,8 +40,7 @@ cert.ca.c.crl = $P/ic.crl
 EOF
 start_authd -c "$TMP/authd.conf"
 stop_authd || die "authd did not stop cleanly"
-printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$PKI_ID_A" --name 持证人 \
-  --password-stdin
+pki_holder "$PKI_ID_A"
 
 # taken N: waits (at most 10 s) until authd's log says N CRLs of ra.crl were taken.
 taken() {

@@ -19,11 +19,7 @@ need_authd
 make_tmp certlogin
 PID=
 
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-S=$TMP/state
-P=$TMP/pki
-pki_build "$P" || die "building the test PKI with openssl failed"
+pki_setup
 pki_crl "$P" ia ia "$(pki_serial "$P" pv)" || die "openssl ca -gencrl failed"
 # CA a without the cross-certificate: B's persons have no path.
 cat >"$TMP/authd.conf" <<EOF
@@ -51,8 +47,7 @@ ctl_or_die client add orgrp --secret "$RPSECRET" --redirect-uri "$CB" --scope op
 ctl_or_die client add orgper --secret "$RPSECRET" --redirect-uri "$CB" --scope openid profile org \
   --require-person
 for id in "$PKI_ID_A" "$PKI_ID_R" "$PKI_ID_N" "$PKI_ID_B"; do
-  printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$id" --name 持证人 \
-    --password-stdin
+  pki_holder "$id"
 done
 # pa's holder is staff of a government agency: certificate only.
 GOV=11350100003000014R

@@ -17,13 +17,9 @@ make_tmp certocsp
 PID= OPID= XPID= RPID=
 PIDS_TO_STOP="PID OPID XPID RPID"
 
-PORT=$(free_port)
 OPORT=$(free_port)
 XPORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-S=$TMP/state
-P=$TMP/pki
-pki_build "$P" || die "building the test PKI with openssl failed"
+pki_setup
 printf 'V\t301231000000Z\t\t%s\tunknown\t/CN=Zhang San\nR\t301231000000Z\t250101000000Z\t%s\tunknown\t/CN=x\n' \
   "$(pki_serial "$P" pa)" "$(pki_serial "$P" pv)" >"$TMP/index"
 # responder: starts `openssl ocsp` (ready once it says it waits: it serves one
@@ -111,8 +107,7 @@ conf "http://127.0.0.1:$OPORT/" closed
 start_authd -c "$TMP/authd.conf"
 stop_authd || die "authd did not stop cleanly"
 for id in "$PKI_ID_A" "$PKI_ID_R"; do
-  printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$id" --name 持证人 \
-    --password-stdin
+  pki_holder "$id"
 done
 
 

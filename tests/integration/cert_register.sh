@@ -18,13 +18,9 @@ make_tmp certreg
 PID= SLAPD_PID=
 PIDS_TO_STOP="PID SLAPD_PID"
 
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-S=$TMP/state
-P=$TMP/pki
 ID_C=110101199003070011    # pc's, and pd's: nobody's until the concurrent logins
 ID_Q=110101198505050024    # pq's: a certificate with no usable name
-pki_build "$P" || die "building the test PKI with openssl failed"
+pki_setup
 pki_cert "$P" pc sm2 "/CN=Chen Qi/O=CA A" ia "$PKI_EE_EXT
 1.2.156.10260.4.1.1=ASN1:PRINTABLESTRING:$ID_C" &&
   pki_cert "$P" pd sm2 "/CN=Chen Qi/O=CA A" ia "$PKI_EE_EXT

@@ -180,6 +180,23 @@ EOC
 }
 
 # pki_serial DIR NAME: the serial of DIR/NAME.pem in hexadecimal, as openssl prints it.
+# pki_setup: what every certificate test starts from: authd's free port (PORT, BASE),
+# its state folder S and the test PKI built in P.
+pki_setup() {
+  PORT=$(free_port)
+  BASE=http://127.0.0.1:$PORT
+  S=$TMP/state
+  P=$TMP/pki
+  pki_build "$P" || die "building the test PKI with openssl failed"
+}
+
+# pki_holder ID: a person with that ID number (named 持证人, with a password), added with
+# authctl while authd is stopped.
+pki_holder() {
+  printf '%s\n' 'Cert person 2026!' | ctl_or_die user add --id-number "$1" --name 持证人 \
+    --password-stdin
+}
+
 pki_serial() { openssl x509 -in "$1/$2.pem" -noout -serial | sed 's/^serial=//'; }
 
 # pki_login NAME: a fresh browser (jar b) logs in with DIR P's certificate NAME
