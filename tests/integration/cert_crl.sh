@@ -43,13 +43,7 @@ stop_authd || die "authd did not stop cleanly"
 pki_holder "$PKI_ID_A"
 
 # taken N: waits (at most 10 s) until authd's log says N CRLs were taken.
-taken() {
-  for _ in $(seq 1 100); do
-    (($(grep -c 'a new CRL from' "$TMP/authd.log") >= $1)) && return 0
-    sleep 0.1
-  done
-  return 1
-}
+taken() { pki_crl_taken "$1"; }
 
 start_authd -c "$TMP/authd.conf"
 taken 1 && ok "the CRL is fetched in the background at start" || fail "no CRL fetched"

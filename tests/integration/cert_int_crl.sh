@@ -43,13 +43,7 @@ stop_authd || die "authd did not stop cleanly"
 pki_holder "$PKI_ID_A"
 
 # taken N: waits (at most 10 s) until authd's log says N CRLs of ra.crl were taken.
-taken() {
-  for _ in $(seq 1 100); do
-    (($(grep -c "a new CRL from http://127.0.0.1:$WPORT/ra.crl" "$TMP/authd.log") >= $1)) && return 0
-    sleep 0.1
-  done
-  return 1
-}
+taken() { pki_crl_taken "$1" "http://127.0.0.1:$WPORT/ra.crl"; }
 # ctl_check NAME WANT_RC JS [CONF]: authctl cert check of NAME.pem exits WANT_RC and its
 # JSON (d) satisfies the JavaScript condition JS.
 ctl_check() {

@@ -197,6 +197,16 @@ pki_holder() {
     --password-stdin
 }
 
+# pki_crl_taken N [URL]: waits (at most 10 s) until authd's log says N new CRLs were
+# taken (from URL, when given).
+pki_crl_taken() {
+  for _ in $(seq 1 100); do
+    (($(grep -cF "a new CRL from ${2:-}" "$TMP/authd.log") >= $1)) && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 pki_serial() { openssl x509 -in "$1/$2.pem" -noout -serial | sed 's/^serial=//'; }
 
 # pki_login NAME: a fresh browser (jar b) logs in with DIR P's certificate NAME
