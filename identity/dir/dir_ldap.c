@@ -2387,8 +2387,8 @@ ldap_ulink_get(void *be, const char *upstream, const char *sub, char uid[DIR_UID
 typedef int (*ld_read)(LDAP *ld, LDAPMessage *e, void *elem);
 
 /* The entries of class cls under ou that uid owns (yhOwner), each read by rd into an
- * element of elemsz bytes that holds no pointer: a calloc'd array of at most max (*out,
- * NULL when none), *more set when the directory held more than max. */
+ * element of elemsz bytes that holds no pointer: a calloc'd array of the entries found,
+ * at most max (*out, NULL when none), *more set when the directory held more than max. */
 static int
 owned_list(struct ldb *l, const char *ou, const char *cls, const char *uid,
     const char *const *attrs, size_t elemsz, size_t max, ld_read rd, void **out, size_t *n,
@@ -2398,7 +2398,7 @@ owned_list(struct ldb *l, const char *ou, const char *cls, const char *uid,
 	struct lconn *c = NULL;
 	LDAPMessage *res = NULL, *e;
 	LDAP *ld;
-	size_t k = 0;
+	size_t k = 0, cnt;
 	int r;
 
 	*out = NULL;
@@ -2408,10 +2408,12 @@ owned_list(struct ldb *l, const char *ou, const char *cls, const char *uid,
 	    uid)) != 0 || (r = ld_search(l, ou, LDAP_SCOPE_ONELEVEL, filter, attrs, 0, &ld, &c,
 	    &res)) != 0)
 		return r;
-	*more = ldap_count_entries(ld, res) > 0 && (size_t)ldap_count_entries(ld, res) > max;
-	if ((a = calloc(max, elemsz)) == NULL)
+	cnt = ldap_count_entries(ld, res) > 0 ? (size_t)ldap_count_entries(ld, res) : 0;
+	*more = cnt > max;
+	cnt = cnt > max ? max : cnt;
+	if (cnt > 0 && (a = calloc(cnt, elemsz)) == NULL)
 		r = YH_ERR_ALLOC;
-	for (e = r == 0 ? ldap_first_entry(ld, res) : NULL; r == 0 && e != NULL && k < max;
+	for (e = a != NULL ? ldap_first_entry(ld, res) : NULL; r == 0 && e != NULL && k < cnt;
 	    e = ldap_next_entry(ld, e))
 		if ((r = rd(ld, e, a + k * elemsz)) == 0)
 			k++;
