@@ -74,7 +74,8 @@ apply_proxies(void *ctx, const void *old, const void *new, char *err, size_t err
 	return t->proxies != NULL ? t->proxies(t->arg, n->http_trusted_proxies, err, errsz) : 0;
 }
 
-/* audit.checkpoint_lines, audit.checkpoint_interval: the audit writer. */
+/* audit.checkpoint_lines, audit.checkpoint_interval, audit.commit_window_us: the audit
+ * writer. */
 static int
 apply_audit(void *ctx, const void *old, const void *new, char *err, size_t errsz)
 {
@@ -88,6 +89,9 @@ apply_audit(void *ctx, const void *old, const void *new, char *err, size_t errsz
 	if ((r = yh_audit_set_checkpoints(t->audit, (uint64_t)n->audit_cp_lines,
 	    n->audit_cp_interval * 1000)) != 0)
 		snprintf(err, errsz, "the audit checkpoints cannot change: %s", yh_strerror(r));
+	else if ((r = yh_audit_set_commit_window(t->audit, n->audit_window_us)) != 0)
+		snprintf(err, errsz, "the audit commit window cannot change: %s",
+		    yh_strerror(r));
 	return r;
 }
 
@@ -228,6 +232,13 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .apply = apply_audit, .offset = OFF(audit_cp_interval),
 	  .help = "and this often while audit lines are not covered by one; 0 = not by time "
 	      "(there is always one at start and at a clean stop)" },
+	{ .name = "audit.commit_window_us", .type = YH_CFG_INT, .def = "1000", .min = 0,
+	  .max = YH_AUDIT_WINDOW_MAX_US, .flags = YH_CFG_RELOADABLE,
+	  .apply = apply_audit, .offset = OFF(audit_window_us),
+	  .help = "while token grants come from several clients at once, the audit log is "
+	      "flushed at most once per this many microseconds, so that one fdatasync covers "
+	      "the grants of a whole window (each waits at most this much more; a lone "
+	      "client's grants never wait); 0 = flush as soon as the last flush returned" },
 	CLIENTS_CFG_OPTIONS(OFF(clients_file)),
 	{ .name = "workers.threads", .type = YH_CFG_INT, .def = "2", .min = 1,
 	  .max = WK_THREADS_MAX,

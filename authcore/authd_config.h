@@ -80,6 +80,7 @@ struct authd_cfg {
 	char *audit_key_file;             /* audit.key_file; "" = STATE_DIR/audit.key */
 	int64_t audit_cp_lines;           /* audit.checkpoint_lines; 0 = not by count */
 	int64_t audit_cp_interval;        /* audit.checkpoint_interval: seconds; 0 = not by time */
+	int64_t audit_window_us;          /* audit.commit_window_us; 0 = none */
 	char *clients_file;               /* clients.file: the operator's apps; NULL none */
 	int64_t worker_threads;           /* workers.threads: slow-work pool (argon2, ...) */
 	int64_t worker_queue;             /* workers.queue: jobs waiting before 503 */

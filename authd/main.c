@@ -509,6 +509,10 @@ open_audit(struct daemon *d, char *err, size_t errsz)
 	if ((r = yh_audit_open(path, &d->app.audit, err, errsz)) != 0 ||
 	    (r = yh_audit_checkpoints(d->app.audit, &o, err, errsz)) != 0)
 		goto out;
+	if ((r = yh_audit_set_commit_window(d->app.audit, d->cfg.audit_window_us)) != 0) {
+		snprintf(err, errsz, "audit.commit_window_us: %s", yh_strerror(r));
+		goto out;
+	}
 	if ((r = yh_audit_metrics(d->app.audit, d->app.metrics)) != 0) {
 		snprintf(err, errsz, "cannot add the audit log's metrics: %s", yh_strerror(r));
 		goto out;

@@ -37,6 +37,14 @@
  * fills with every line that arrives during one fdatasync and the next flush takes
  * them all.
  *
+ * The commit window: on a busy log (the last batch held more than one line) the writer
+ * thread waits until the window has passed since it took the last batch before it takes
+ * the next, unless GATHER_MAX lines already wait. Each flush (on a virtual disk, a
+ * round trip through the host) then covers the lines of a whole window instead of the
+ * few that came during the last fdatasync, for at most the window's wait per line. A
+ * lone writer's batches hold one line each and never wait, nor do yh_audit_write's
+ * callers, who lead their own batches.
+ *
  * A checkpoint is one more line at the end of a batch: when the batch takes the
  * sequence past a multiple of every_lines, when a request asks for one (the timer, the
  * start, the close), never when the last line already is one. Such a batch is flushed
@@ -45,6 +53,8 @@
  * processes land in the chain's order. Its cost is the tag and one small pwrite.
  */
 enum { ENTRY_QUEUED, ENTRY_DONE };
+
+#define GATHER_MAX 256           /* lines that end a commit window's wait at once */
 
 struct audit_entry {
 	struct audit_entry *next;
@@ -73,7 +83,15 @@ struct yh_audit {
 	pthread_t writer;
 	bool writer_on, writer_stop;
 	size_t nasync;           /* queued lines of yh_audit_submit */
-	pthread_cond_t work_cv;  /* an async line was queued, or a batch ended */
+	pthread_cond_t work_cv;  /* an async line was queued, or a batch ended (on
+	                          * CLOCK_MONOTONIC) */
+	/* The commit window, under lock: its length (0: none), when the last batch was taken
+	 * (monotonic ns) and how many lines it held, and whether the writer waits in one
+	 * (a queued line then wakes it only when GATHER_MAX lines wait). */
+	int64_t window_ns;
+	int64_t batch_ns;
+	size_t batch_lines;
+	bool gathering;
 	/* The chain's tail as of our last write; reread when the file changed size. Only
 	 * the leader touches these, so they need no lock. */
 	char prev[65];
@@ -135,9 +153,9 @@ yh_audit_open(const char *path, struct yh_audit **out, char *err, size_t errsz)
 	a->queue_end = &a->queue;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->settled_cv, NULL);
-	pthread_cond_init(&a->work_cv, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->work_cv, &ca);
 	pthread_cond_init(&a->timer_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	*out = a;
@@ -571,6 +589,10 @@ lead(struct yh_audit *a)
 	int br, cr;
 
 	a->leading = true;
+	a->batch_ns = yh_mono_ns();
+	a->batch_lines = 0;
+	for (const struct audit_entry *x = a->queue; x != NULL; x = x->next)
+		a->batch_lines++;
 	batch = a->queue;
 	a->queue = NULL;
 	a->queue_end = &a->queue;
@@ -632,8 +654,31 @@ submit(struct yh_audit *a, struct audit_entry *e)
 	return r;
 }
 
-/* The writer thread: leads a batch whenever yh_audit_submit's lines wait and no other
- * leader runs; at stop, once none is left. */
+/*
+ * With the lock held: when the commit window is open (a window is set, the last batch
+ * held more than one line, it was taken less than the window ago, fewer than GATHER_MAX
+ * lines wait and the writer is not stopping), waits until it closes or GATHER_MAX lines
+ * wait, and returns true (the caller looks again); else returns false at once.
+ */
+static bool
+gather(struct yh_audit *a)
+{
+	int64_t due = a->batch_ns + a->window_ns;
+	struct timespec at;
+
+	if (a->window_ns <= 0 || a->batch_lines < 2 || a->writer_stop ||
+	    a->nasync >= GATHER_MAX || yh_mono_ns() >= due)
+		return false;
+	at.tv_sec = (time_t)(due / 1000000000);
+	at.tv_nsec = (long)(due % 1000000000);
+	a->gathering = true;
+	(void)pthread_cond_timedwait(&a->work_cv, &a->lock, &at);
+	a->gathering = false;
+	return true;
+}
+
+/* The writer thread: leads a batch whenever yh_audit_submit's lines wait, no other
+ * leader runs and no commit window is open; at stop, once none is left. */
 static void *
 writer_main(void *arg)
 {
@@ -642,7 +687,8 @@ writer_main(void *arg)
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		if (a->queue != NULL && !a->leading && a->nasync > 0) {
-			lead(a);
+			if (!gather(a))
+				lead(a);
 			continue;
 		}
 		if (a->writer_stop && a->nasync == 0)
@@ -707,7 +753,7 @@ yh_audit_submit(struct yh_audit *a, const char *event, const char *actor, json_t
 		*a->queue_end = e;
 		a->queue_end = &e->next;
 		a->nasync++;
-		if (!a->leading)
+		if (!a->leading && (!a->gathering || a->nasync >= GATHER_MAX))
 			pthread_cond_signal(&a->work_cv);
 		r = 0;
 	}
@@ -831,6 +877,18 @@ yh_audit_set_checkpoints(struct yh_audit *a, uint64_t every_lines, int64_t every
 		r = timer_start(a);
 	pthread_mutex_unlock(&a->lock);
 	return r;
+}
+
+int
+yh_audit_set_commit_window(struct yh_audit *a, int64_t window_us)
+{
+	if (window_us < 0 || window_us > YH_AUDIT_WINDOW_MAX_US)
+		return YH_ERR_INVALID;
+	pthread_mutex_lock(&a->lock);
+	a->window_ns = window_us * 1000;
+	pthread_cond_signal(&a->work_cv);   /* a shorter window may have closed already */
+	pthread_mutex_unlock(&a->lock);
+	return 0;
 }
 
 void

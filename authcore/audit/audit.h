@@ -164,6 +164,19 @@ int yh_audit_checkpoints(struct yh_audit *a, const struct yh_audit_cp_opts *o, c
 int yh_audit_set_checkpoints(struct yh_audit *a, uint64_t every_lines, int64_t every_ms)
     YH_WUR;
 
+#define YH_AUDIT_WINDOW_MAX_US 1000000
+
+/*
+ * Sets the commit window (0, the default: none): while lines of yh_audit_submit come
+ * from several callers at once (the last batch held more than one line), the writer
+ * thread takes the next batch only once window_us has passed since it took the last one,
+ * or once 256 lines wait, so that one fdatasync covers more lines. A line then waits at
+ * most window_us more for its flush; a lone caller's lines and yh_audit_write's never
+ * wait. Thread-safe (a configuration reload). Returns 0 or YH_ERR_INVALID (window_us
+ * outside 0..YH_AUDIT_WINDOW_MAX_US).
+ */
+int yh_audit_set_commit_window(struct yh_audit *a, int64_t window_us) YH_WUR;
+
 /*
  * Writes a checkpoint now unless the file's last line already is one (or the file is
  * empty), and returns once it is on disk: authd calls it at start, so that lines written

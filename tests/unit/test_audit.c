@@ -26,6 +26,7 @@
 #include "authcore/audit/audit_int.h"
 #include "common/buf.h"
 #include "common/metrics.h"
+#include "common/timeutil.h"
 
 static char dir[64];
 static char path[128];
@@ -1289,6 +1290,126 @@ test_submit_flush_failure(void **state)
 	assert_int_equal(rep.lines, 4);
 }
 
+/* ---- the commit window ---- */
+
+#define WINDOW_US 1000000    /* long enough that a wait cannot pass for a slow flush */
+
+/* Milliseconds since t0 (monotonic ns). */
+static int64_t
+ms_since(int64_t t0)
+{
+	return (yh_mono_ns() - t0) / 1000000;
+}
+
+/*
+ * A busy log: a batch of two lines (1 and 2, queued while line 0's flush was held),
+ * then the writer thread opens the window. Lines 3 to 5 arrive in it: none is flushed
+ * before it closes, and one flush covers all three.
+ */
+static struct yh_audit *
+open_busy(void)
+{
+	struct yh_audit *a;
+	char err[256];
+
+	settled_reset();
+	assert_int_equal(yh_audit_open(path, &a, err, sizeof(err)), 0);
+	assert_int_equal(yh_audit_set_commit_window(a, WINDOW_US), 0);
+	pthread_mutex_lock(&flush_mu);
+	flush_hold = true;
+	pthread_mutex_unlock(&flush_mu);
+	submit_one(a, 0);
+	pthread_mutex_lock(&flush_mu);
+	while (!flush_held)
+		pthread_cond_wait(&flush_cv, &flush_mu);
+	pthread_mutex_unlock(&flush_mu);
+	submit_one(a, 1);
+	submit_one(a, 2);
+	pthread_mutex_lock(&flush_mu);
+	flush_hold = false;
+	pthread_cond_broadcast(&flush_cv);
+	pthread_mutex_unlock(&flush_mu);
+	wait_settled(3);
+	assert_int_equal(flush_count, 2);
+	return a;
+}
+
+static void
+test_window_gathers(void **state)
+{
+	struct yh_audit_report rep;
+	struct yh_audit *a;
+	int64_t t0;
+
+	(void)state;
+	a = open_busy();
+	t0 = yh_mono_ns();
+	for (int i = 3; i < 6; i++)
+		submit_one(a, i);
+	usleep(100000);
+	pthread_mutex_lock(&settled.mu);
+	assert_int_equal(settled.n, 3);     /* the window is still open */
+	pthread_mutex_unlock(&settled.mu);
+	wait_settled(6);
+	assert_true(ms_since(t0) >= 300);
+	assert_int_equal(flush_count, 3);
+	for (int i = 3; i < 6; i++) {
+		assert_int_equal(settled.rc[i], 0);
+		assert_true(settled.durable[i]);
+	}
+	yh_audit_close(a);
+	assert_int_equal(verify(NULL, &rep), 0);
+	assert_int_equal(rep.lines, 6);
+}
+
+/* Enough lines waiting end the window at once, and so does a stop. */
+static void
+test_window_ends_when_full(void **state)
+{
+	struct yh_audit *a;
+	int64_t t0;
+
+	(void)state;
+	a = open_busy();
+	t0 = yh_mono_ns();
+	submit_one(a, 3);
+	usleep(50000);                      /* the writer waits in the window by now */
+	for (int i = 4; i < 3 + 256; i++)
+		submit_one(a, i);
+	wait_settled(3 + 256);
+	assert_true(ms_since(t0) < WINDOW_US / 2000);
+	submit_one(a, 259);
+	submit_one(a, 260);
+	t0 = yh_mono_ns();
+	yh_audit_close(a);                  /* settles both without waiting the window out */
+	assert_int_equal(settled.n, 261);
+	assert_true(ms_since(t0) < WINDOW_US / 2000);
+}
+
+/* A lone client's lines (one per batch) never wait for the window. */
+static void
+test_window_lone_client(void **state)
+{
+	struct yh_audit *a;
+	char err[256];
+	int64_t t0;
+
+	(void)state;
+	settled_reset();
+	assert_int_equal(yh_audit_open(path, &a, err, sizeof(err)), 0);
+	assert_int_equal(yh_audit_set_commit_window(a, WINDOW_US), 0);
+	assert_int_equal(yh_audit_set_commit_window(a, WINDOW_US + 1), YH_ERR_INVALID);
+	assert_int_equal(yh_audit_set_commit_window(a, -1), YH_ERR_INVALID);
+	t0 = yh_mono_ns();
+	for (int i = 0; i < 5; i++) {
+		submit_one(a, i);
+		wait_settled(i + 1);
+	}
+	assert_true(ms_since(t0) < WINDOW_US / 2000);
+	assert_int_equal(flush_count, 5);
+	yh_audit_close(a);
+}
+
 int
 main(void)
 {
@@ -1326,6 +1447,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_batches_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_flush_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_gathers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_ends_when_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_lone_client, setup, teardown),
 	};
 
 	memset(ka, 0x11, sizeof(ka));
