@@ -27,7 +27,9 @@
 #
 # Environment: BENCH_SECONDS [10], BENCH_CONNECTIONS [32], BENCH_WRK_THREADS [2],
 # BENCH_ROUNDS [3], BENCH_STATE_DIR [/tmp], BENCH_SCENARIOS ["cc discovery jwks
-# introspect"], BENCH_KEEP=1 keeps the temp dir.
+# introspect"], BENCH_KEEP=1 keeps the temp dir, BENCH_A_CONF / BENCH_B_CONF (lines added
+# to side A's / B's authd.conf, e.g. "http.threads = 4": two settings of one build, with
+# BENCH_A_BUILD the same as YH_BUILD).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -67,11 +69,13 @@ trap cleanup EXIT
 declare -A ISS SVC AT WEB
 BENCH_PW=Bench-ab-$(openssl rand -hex 6)
 setup() {
-	local side=$1 b=$2 port
+	local side=$1 b=$2 port extra
 	AUTHD=$b/authd/authd
 	AUTHCTL=$b/authctl/authctl
 	mkdir -p "$TMP/$side"
 	echo "log.level = warn" >"$TMP/$side/authd.conf"
+	if [[ $side == A ]]; then extra=${BENCH_A_CONF:-}; else extra=${BENCH_B_CONF:-}; fi
+	[[ -z $extra ]] || printf '%s\n' "$extra" >>"$TMP/$side/authd.conf"
 	port=$(bench_free_port)
 	ISS[$side]=http://127.0.0.1:$port
 	bench_authd_start "$TMP/$side/authd.conf" "$TMP/$side/state" "$port"
