@@ -93,8 +93,7 @@ hmac_hex(const char *digest, const char *key, const char *msg, char hex[129])
 	if (EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key, strlen(key),
 	    (const unsigned char *)msg, strlen(msg), md, sizeof(md), &mdlen) == NULL)
 		return YH_ERR_CRYPTO;
-	for (size_t i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	yh_hex_encode(md, mdlen, hex);
 	return 0;
 }
 
@@ -142,8 +141,7 @@ request(const struct fed_up_cfg *u, const char *ticket, const char *return_url,
 	} else {
 		if (RAND_bytes(raw, sizeof(raw)) != 1)
 			return YH_ERR_CRYPTO;
-		for (size_t i = 0; i < sizeof(raw); i++)
-			snprintf(nonce + 2 * i, 3, "%02x", raw[i]);
+		yh_hex_encode(raw, sizeof(raw), nonce);
 		snprintf(ts, sizeof(ts), "%lld", (long long)yh_now());
 		names[n] = "timestamp", values[n++] = ts;
 		names[n] = "nonce", values[n++] = nonce;

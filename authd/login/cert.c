@@ -173,8 +173,7 @@ audit(struct cert_req *j, const char *event, const char *uid, const char *reason
 			json_object_set_new(f, "revocation_detail", json_string(res->rev_why));
 	}
 	if (res != NULL && res->path != NULL) {
-		for (size_t i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", res->key_sha256[i]);
+		yh_hex_encode(res->key_sha256, sizeof(res->key_sha256), hex);
 		json_object_set_new(f, "key_sha256", json_string(hex));
 		json_object_set_new(f, "source", json_string(res->source));
 	}

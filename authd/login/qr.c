@@ -115,10 +115,10 @@ login_qr_json(const struct login_qr *q, char **out)
 	*out = NULL;
 	if ((unsigned)q->st > LOGIN_QR_DONE)
 		return YH_ERR_INVALID;
-	if ((o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:i}", "st",
+	if ((o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:i, s:b}", "st",
 	    qr_state_names[q->st], "b", q->bhash, "ua", q->ua, "addr", q->addr, "created",
 	    (json_int_t)q->created, "exp", (json_int_t)q->exp, "uid", q->uid, "client_id",
-	    q->client_id, "loa", q->loa)) == NULL)
+	    q->client_id, "loa", q->loa, "org", q->org)) == NULL)
 		return YH_ERR_ALLOC;
 	*out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -130,15 +130,16 @@ login_qr_parse(const char *json, struct login_qr *q)
 {
 	const char *st = NULL, *b = NULL, *ua = NULL, *addr = NULL, *uid = NULL, *cid = NULL;
 	json_int_t created = 0, exp = 0;
-	int loa = 0, r = YH_ERR_INVALID;
+	int loa = 0, org = 0, r = YH_ERR_INVALID;
 	json_t *o;
 
 	memset(q, 0, sizeof(*q));
 	if ((o = json_loads(json, 0, NULL)) == NULL)
 		return YH_ERR_INVALID;
-	if (json_unpack(o, "{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:i}", "st", &st, "b", &b,
-	    "ua", &ua, "addr", &addr, "created", &created, "exp", &exp, "uid", &uid,
-	    "client_id", &cid, "loa", &loa) != 0 || strlen(b) != 64 ||
+	/* "org" is optional: a record written before it existed is not an organization's. */
+	if (json_unpack(o, "{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:i, s?b}", "st", &st,
+	    "b", &b, "ua", &ua, "addr", &addr, "created", &created, "exp", &exp, "uid", &uid,
+	    "client_id", &cid, "loa", &loa, "org", &org) != 0 || strlen(b) != 64 ||
 	    yh_strlcpy(q->bhash, b, sizeof(q->bhash)) != 0 ||
 	    yh_strlcpy(q->ua, ua, sizeof(q->ua)) != 0 ||
 	    yh_strlcpy(q->addr, addr, sizeof(q->addr)) != 0 ||
@@ -153,6 +154,7 @@ login_qr_parse(const char *json, struct login_qr *q)
 	q->created = created;
 	q->exp = exp;
 	q->loa = loa;
+	q->org = org != 0;
 	r = 0;
 out:
 	json_decref(o);
@@ -197,10 +199,11 @@ qr_store(struct authd_app *app, const char *key, const char *raw, const struct l
 	return r;
 }
 
-/* The audit line of a step: the browser's side and, once known, the person and app. */
+/* The audit line of a step: the browser's side and, once known, the person and app;
+ * reason (NULL for none) says why a step was refused. */
 static int
 qr_audit(struct authd_app *app, const char *event, const char *actor,
-    const struct login_qr *q, const char *sid)
+    const struct login_qr *q, const char *sid, const char *reason)
 {
 	struct ua_summary u = ua_summarize(q->ua);
 	json_t *f;
@@ -215,7 +218,8 @@ qr_audit(struct authd_app *app, const char *event, const char *actor,
 	    json_object_set_new(f, "loa", json_integer(q->loa)) != 0)) ||
 	    (sid != NULL && json_object_set_new(f, "sid", json_string(sid)) != 0) ||
 	    (sid != NULL && json_object_set_new(f, "method", json_string("qr")) != 0) ||
-	    (sid != NULL && json_object_set_new(f, "ip", json_string(q->addr)) != 0)) {
+	    (sid != NULL && json_object_set_new(f, "ip", json_string(q->addr)) != 0) ||
+	    (reason != NULL && json_object_set_new(f, "reason", json_string(reason)) != 0)) {
 		json_decref(f);
 		return YH_ERR_ALLOC;
 	}
@@ -323,7 +327,7 @@ qr_new_post(struct http_req *req, void *arg)
 	    (r = sess_flow_new(app->sess, QR_BIND, j, q.exp - q.created, t, NULL)) != 0)
 		goto out;
 	snprintf(actor, sizeof(actor), "ip:%s", q.addr);
-	if ((r = qr_audit(app, "qr.create", actor, &q, NULL)) != 0 ||
+	if ((r = qr_audit(app, "qr.create", actor, &q, NULL, NULL)) != 0 ||
 	    (r = page_set_cookie(req, LOGIN_QR_COOKIE, bsec, q.exp - q.created,
 	    http_req_is_https(req))) != 0)
 		goto out;
@@ -375,6 +379,33 @@ out:
 	return r;
 }
 
+/*
+ * Whether uid may have a QR login: an active person. 0, YH_ERR_DENIED (not one; *org
+ * when uid is an organization, an enterprise certificate's session), or the directory's
+ * error.
+ */
+static int
+qr_holder(struct authd_app *app, const char *uid, bool *org)
+{
+	struct dir_person pe;
+	struct dir_org o;
+	int r;
+
+	*org = false;
+	memset(&pe, 0, sizeof(pe));
+	r = dir_person_get(app->dir, uid, &pe);
+	if (r == 0 && pe.status != DIR_STATUS_ACTIVE)
+		r = YH_ERR_DENIED;
+	dir_person_clear(&pe);
+	if (r != YH_ERR_NOT_FOUND)
+		return r;
+	memset(&o, 0, sizeof(o));
+	r = dir_org_get(app->dir, uid, &o);
+	dir_org_clear(&o);
+	*org = r == 0;
+	return r == 0 || r == YH_ERR_NOT_FOUND ? YH_ERR_DENIED : r;
+}
+
 /* The request was confirmed and claimed: the browser's session. */
 static int
 qr_login(struct authd_app *app, struct http_req *req, const struct login_qr *q,
@@ -383,17 +414,13 @@ qr_login(struct authd_app *app, struct http_req *req, const struct login_qr *q,
 	static const char *const amr[] = { "qr" };
 	const char *old = page_cookie(req, LOGIN_SID_COOKIE);
 	char token[SESS_TOKEN_SIZE] = "", actor[SESS_UID_MAX + 8];
-	struct dir_person pe;
 	struct sess_info info;
 	struct sess_auth a;
+	bool org;
 	int r;
 
-	memset(&pe, 0, sizeof(pe));
-	if ((r = dir_person_get(app->dir, q->uid, &pe)) != 0 || pe.status != DIR_STATUS_ACTIVE) {
-		dir_person_clear(&pe);
-		return r == 0 || r == YH_ERR_NOT_FOUND ? YH_ERR_DENIED : r;
-	}
-	dir_person_clear(&pe);
+	if ((r = qr_holder(app, q->uid, &org)) != 0)
+		return r;
 	if (old != NULL && old[0] != '\0' &&
 	    (r = sess_end_token(app->sess, old, SESS_END_LOGOUT, NULL)) != 0 &&
 	    r != YH_ERR_NOT_FOUND)
@@ -408,7 +435,7 @@ qr_login(struct authd_app *app, struct http_req *req, const struct login_qr *q,
 	if ((r = sess_create(app->sess, &a, token, &info)) != 0)
 		return r;
 	snprintf(actor, sizeof(actor), "user:%s", q->uid);
-	if ((r = qr_audit(app, "login.success", actor, q, info.sid)) != 0) {
+	if ((r = qr_audit(app, "login.success", actor, q, info.sid, NULL)) != 0) {
 		if (sess_end_token(app->sess, token, SESS_END_ADMIN, NULL) != 0)
 			yh_warn("cannot end the unaudited session");
 		goto out;
@@ -458,8 +485,8 @@ qr_page_get(struct http_req *req, void *arg)
 	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_EXPIRED)
 		return qr_error_page(req, 410, PAGE_MSG_QR_EXPIRED, next);
 	if (r == YH_ERR_DENIED)
-		return qr_error_page(req, 403, q.st == LOGIN_QR_DENIED ? PAGE_MSG_QR_DENIED :
-		    PAGE_MSG_QR_NOT_YOURS, next);
+		return qr_error_page(req, 403, q.st != LOGIN_QR_DENIED ? PAGE_MSG_QR_NOT_YOURS :
+		    q.org ? PAGE_MSG_QR_ORG : PAGE_MSG_QR_DENIED, next);
 	return r == 0 ? 0 : page_failure_send(req, r);
 }
 
@@ -542,6 +569,49 @@ qr_app_refused(struct http_req *req, int r)
 	    "refused or used");
 }
 
+/*
+ * Refuses an app's step for the user uid of its token, who is not an active person
+ * (org: an organization, whose session an enterprise certificate opened: that login
+ * stays on the device holding the certificate). An organization's scan of a pending
+ * request t also refuses the request (denied, org), so the browser's page says why.
+ * Audited as qr.refused; answered 403 access_denied.
+ */
+static int
+qr_app_not_person(struct http_req *req, struct authd_app *app, enum qr_step step,
+    const char *t, const char *uid, const char *cid, bool org)
+{
+	char key[SESS_KEY_SIZE], actor[SESS_UID_MAX + 8], *raw = NULL;
+	struct login_qr q;
+	int r = YH_ERR_BUSY;
+
+	memset(&q, 0, sizeof(q));
+	for (int i = 0; org && step == QR_SCAN && i < QR_TRIES && r == YH_ERR_BUSY; i++) {
+		free(raw);
+		if ((r = qr_load(app, t, key, &q, &raw)) != 0)
+			break;
+		if ((r = login_qr_deny(&q, uid, yh_now())) == 0) {
+			q.org = true;
+			r = qr_store(app, key, raw, &q);
+		}
+	}
+	free(raw);
+	if (r == YH_ERR_UNAVAILABLE || r == YH_ERR_ALLOC)
+		return r;
+	/* the request unknown, expired or no longer pending: still refused, unchanged */
+	sess_copy_cut(q.uid, sizeof(q.uid), uid);
+	sess_copy_cut(q.client_id, sizeof(q.client_id), cid);
+	snprintf(actor, sizeof(actor), "%s:%s", org ? "org" : "user", uid);
+	yh_info("QR login step by client %s refused: %s", cid, org ?
+	    "the token is an organization's session" : "the token's user is not an active person");
+	if ((r = qr_audit(app, "qr.refused", actor, &q, NULL, org ? "organization_session" :
+	    "not_a_person")) != 0)
+		return r;
+	return http_respond_error(req, 403, "access_denied", org ?
+	    "an organization's session cannot be handed to another device; log in there "
+	    "with the certificate" : "the access token's user is not an active person and "
+	    "cannot log in by QR code");
+}
+
 static int
 qr_app_step(struct http_req *req, struct authd_app *app, enum qr_step step)
 {
@@ -549,6 +619,7 @@ qr_app_step(struct http_req *req, struct authd_app *app, enum qr_step step)
 	char uid[SESS_UID_MAX + 1] = "", cid[SESS_CLIENT_MAX + 1] = "", actor[SESS_UID_MAX + 8];
 	char key[SESS_KEY_SIZE], *t = NULL, *raw = NULL;
 	struct login_qr q;
+	bool org;
 	int loa = 0, r;
 
 	memset(&q, 0, sizeof(q));
@@ -560,6 +631,12 @@ qr_app_step(struct http_req *req, struct authd_app *app, enum qr_step step)
 		r = r == YH_ERR_ALLOC ? r : oidc_error(req, "invalid_request", "t missing");
 		goto out;
 	}
+	if ((r = qr_holder(app, uid, &org)) == YH_ERR_DENIED) {
+		r = qr_app_not_person(req, app, step, t, uid, cid, org);
+		goto out;
+	}
+	if (r != 0)
+		goto out;
 	r = YH_ERR_BUSY;
 	for (int i = 0; i < QR_TRIES && r == YH_ERR_BUSY; i++) {
 		free(raw);
@@ -583,7 +660,7 @@ qr_app_step(struct http_req *req, struct authd_app *app, enum qr_step step)
 		sess_copy_cut(q.client_id, sizeof(q.client_id), cid);
 	}
 	snprintf(actor, sizeof(actor), "user:%s", uid);
-	if ((r = qr_audit(app, events[step], actor, &q, NULL)) != 0)
+	if ((r = qr_audit(app, events[step], actor, &q, NULL, NULL)) != 0)
 		goto out;
 	r = qr_app_respond(req, &q);
 out:

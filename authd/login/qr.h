@@ -19,13 +19,21 @@
  *        (its address and a summary of its user agent) and when it asked; confirm:
  *        scanned by the same person -> confirmed, at min(the scan's and the confirm's
  *        token's acr); deny: pending or scanned by the same person -> denied.
+ *        Only a person's token takes part: the token of an organization's session (an
+ *        enterprise certificate's login, authd/login/cert.c) is refused at every step
+ *        with 403 access_denied, and its scan of a pending request also refuses the
+ *        request (denied, org), so that the browser's page tells to log in there with
+ *        the certificate; a token of a user who is not an active person likewise gets
+ *        403 access_denied. Nothing is handed over: a certificate's login stays on the
+ *        device holding the certificate.
  *
  * A request is one flow record of the session store (sess_flow_*, bound to "qr"), kept
  * login.qr_lifetime (2 minutes by default); every change is a compare-and-swap, so two parties never
  * both move it out of one state, and a confirmed request logs in one browser once.
- * Audit: qr.create, qr.scan, qr.confirm, qr.deny (each with the browser's address and
- * user agent and, from the scan on, the person and the app) and login.success with
- * method qr.
+ * Audit: qr.create, qr.scan, qr.confirm, qr.deny, qr.refused (a token that is not a
+ * person's, with the reason organization_session or not_a_person), each with the
+ * browser's address and user agent and, from the scan on, the person and the app; and
+ * login.success with method qr.
  */
 #ifndef YH_AUTHD_LOGIN_QR_H
 #define YH_AUTHD_LOGIN_QR_H
@@ -64,6 +72,8 @@ struct login_qr {
 	char uid[SESS_UID_MAX + 1];         /* from the scan on: the person */
 	char client_id[SESS_CLIENT_MAX + 1]; /* the app that scanned */
 	int loa;                            /* the level the browser gets */
+	bool org;                           /* DENIED because an organization's token
+	                                     * scanned it (its page says so) */
 };
 
 /*

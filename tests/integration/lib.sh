@@ -455,17 +455,34 @@ authorize_code() {
   [[ -n $CODE ]] || { fail "/authorize gave no code: $STATUS '$LOCATION'"; return 1; }
 }
 
-# id_token JAR CLIENT: a code for CLIENT (a public app redirecting to CB) with JAR's
-# session, redeemed at BASE/token with PKCE; sets IDT and AT (fails and returns 1 without).
+# id_token JAR CLIENT [SCOPE]: a code for CLIENT (a public app redirecting to CB) with
+# JAR's session asking SCOPE (url-encoded, default openid), redeemed at BASE/token with
+# PKCE; sets IDT and AT (fails and returns 1 without).
 id_token() {
   IDT= AT=
-  authorize_code "$1" openid "$2" || return 1
+  authorize_code "$1" "${3:-openid}" "$2" || return 1
   curl -s -o "$TMP/tok.json" -d grant_type=authorization_code -d "client_id=$2" \
     --data-urlencode "code=$CODE" --data-urlencode "redirect_uri=$CB" \
     --data-urlencode "code_verifier=$VERIFIER" "$BASE/token"
   IDT=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("id_token",""))' "$TMP/tok.json" 2>/dev/null)
   AT=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("access_token",""))' "$TMP/tok.json" 2>/dev/null)
   [[ -n $IDT && -n $AT ]] || { fail "$2: no tokens: $(cat "$TMP/tok.json")"; return 1; }
+}
+
+# qr_new JAR: the login page's QR button in JAR (next=/account); T the request's token,
+# STATUS, LOCATION... of the POST.
+qr_new() {
+  req "$1" GET '/login?next=%2Faccount'
+  [[ $BODY == *'action="/login/qr"'* ]] || fail "the login page has no QR button"
+  req "$1" POST /login/qr --data-urlencode "csrf=$(form_value csrf)" --data-urlencode next=/account
+  T=$(qparam "$BASE$LOCATION" t)
+}
+
+# qr_app STEP TOKEN T: POST /qr/STEP (scan, confirm, deny) as the mobile app with the
+# access token TOKEN; STATUS, BODY... and ERR (the error member).
+qr_app() {
+  fetch "$BASE/qr/$1" -X POST -H "Authorization: Bearer $2" --data-urlencode "t=$3"
+  ERR=$(jget error)
 }
 
 # ---- parsers and data

@@ -58,21 +58,6 @@ app_token() {
   [[ $STATUS == 200 && -n $AT ]] || { fail "token for $4: $STATUS $BODY"; return 1; }
 }
 
-# qr_new JAR: the login page's QR button in JAR; T the request's token, STATUS... of the
-# POST.
-qr_new() {
-  req "$1" GET '/login?next=%2Faccount'
-  [[ $BODY == *'action="/login/qr"'* ]] || fail "the login page has no QR button"
-  req "$1" POST /login/qr --data-urlencode "csrf=$(form_value csrf)" --data-urlencode next=/account
-  T=$(qparam "$BASE$LOCATION" t)
-}
-
-# app STEP TOKEN T: POST /qr/STEP as the app; STATUS, BODY, ERR.
-app() {
-  fetch "$BASE/qr/$1" -X POST -H "Authorization: Bearer $2" --data-urlencode "t=$3"
-  ERR=$(jfield error)
-}
-
 app_token phone sunba "$PASSWORD" mobile "openid%20qr_login" || die "no app token"
 MOBILE_AT=$AT
 APP_ACR=$(jwt_claim "$AT" acr)
@@ -99,28 +84,28 @@ fetch "$BASE/qr?t=$T"
   fail "GET /qr: $STATUS"
 
 # refusals before the scan
-app confirm "$MOBILE_AT" "$T"
+qr_app confirm "$MOBILE_AT" "$T"
 [[ $STATUS == 400 && $ERR == invalid_request ]] && ok "confirm without a scan: refused" || fail "confirm unscanned: $STATUS $BODY"
-app scan "$NOSCOPE_AT" "$T"
+qr_app scan "$NOSCOPE_AT" "$T"
 [[ $STATUS == 403 && $(header WWW-Authenticate) == *insufficient_scope* ]] &&
   ok "a token without qr_login: 403 insufficient_scope" || fail "no scope: $STATUS $BODY"
-app scan "not-a-token" "$T"
+qr_app scan "not-a-token" "$T"
 [[ $STATUS == 401 ]] && ok "a forged token: 401" || fail "forged token: $STATUS"
 fetch "$BASE/qr/scan" -X POST --data-urlencode "t=$T"
 [[ $STATUS == 401 ]] && ok "no token: 401" || fail "no token: $STATUS"
 
 # the scan shows where the browser is
-app scan "$MOBILE_AT" "$T"
+qr_app scan "$MOBILE_AT" "$T"
 [[ $STATUS == 200 && $(jfield status) == scanned && $(jfield browser.address) == 127.0.0.1 &&
    -n $(jfield browser.created) ]] &&
   ok "scan: the browser's address and time shown to the person" || fail "scan: $STATUS $BODY"
 req b GET "$QRPAGE"
 [[ $STATUS == 200 && $BODY != *'<svg'* ]] && ok "QR page after the scan: confirm on the phone" ||
   fail "page after scan: $STATUS"
-app confirm "$OTHER_AT" "$T"
+qr_app confirm "$OTHER_AT" "$T"
 [[ $STATUS == 400 && $ERR == access_denied ]] && ok "confirm with another person's token: refused" ||
   fail "other person: $STATUS $BODY"
-app scan "$OTHER_AT" "$T"
+qr_app scan "$OTHER_AT" "$T"
 [[ $STATUS == 400 && $ERR == access_denied ]] && ok "another person's scan of a scanned code: refused" || fail "other scan: $STATUS $BODY"
 
 # another browser cannot claim it
@@ -131,7 +116,7 @@ fetch "$BASE$QRPAGE" -H "Cookie: yh_qr=$(openssl rand -hex 22)"
 [[ $STATUS == 403 ]] && ok "a browser with a made-up yh_qr: 403" || fail "made-up cookie: $STATUS"
 
 # confirmed: the browser is logged in
-app confirm "$MOBILE_AT" "$T"
+qr_app confirm "$MOBILE_AT" "$T"
 [[ $STATUS == 200 && $(jfield status) == confirmed ]] && ok "confirm: confirmed" || fail "confirm: $STATUS $BODY"
 req thief GET "$QRPAGE"
 [[ $STATUS == 403 ]] && ok "another browser still cannot claim the confirmed request" || fail "thief after confirm: $STATUS"
@@ -156,7 +141,7 @@ acr=$(jwt_claim "$idt" acr)
   fail "code flow: $STATUS amr=$(jwt_claim "$idt" amr) acr=$acr app=$APP_ACR"
 
 # used twice
-app scan "$MOBILE_AT" "$T"
+qr_app scan "$MOBILE_AT" "$T"
 [[ $STATUS == 400 && $ERR == access_denied ]] && ok "a used QR code cannot be scanned again" || fail "rescan: $STATUS $BODY"
 req b GET "$QRPAGE"
 [[ $STATUS == 403 || $STATUS == 410 ]] && ok "a used QR code logs in nobody again" || fail "reclaim: $STATUS"
@@ -164,12 +149,12 @@ req b GET "$QRPAGE"
 # denied
 qr_new d
 DPAGE=$LOCATION
-app scan "$MOBILE_AT" "$T"
-app deny "$MOBILE_AT" "$T"
+qr_app scan "$MOBILE_AT" "$T"
+qr_app deny "$MOBILE_AT" "$T"
 [[ $STATUS == 200 && $(jfield status) == denied ]] && ok "deny: denied" || fail "deny: $STATUS $BODY"
 req d GET "$DPAGE"
 [[ $STATUS == 403 && -z $(jar_value d yh_sid) ]] && ok "a denied request logs in nobody" || fail "denied claim: $STATUS"
-app confirm "$MOBILE_AT" "$T"
+qr_app confirm "$MOBILE_AT" "$T"
 [[ $STATUS == 400 && $ERR == access_denied ]] && ok "a denied request cannot be confirmed" || fail "confirm denied: $STATUS"
 [[ $(audit_count qr.deny '"client_id":"mobile"') -eq 1 ]] && ok "audit: qr.deny" || fail "audit: qr.deny"
 
@@ -177,7 +162,7 @@ app confirm "$MOBILE_AT" "$T"
 ctl_or_die client disable mobile
 sleep 1.2
 qr_new x
-app scan "$MOBILE_AT" "$T"
+qr_app scan "$MOBILE_AT" "$T"
 [[ $STATUS == 401 && $(header WWW-Authenticate) == *invalid_token* ]] &&
   ok "the mobile app disabled: its access token is refused (401 invalid_token)" ||
   fail "scan with a disabled app's token: $STATUS $BODY"
@@ -188,7 +173,7 @@ sleep 1.2
 qr_new e
 EPAGE=$LOCATION
 sleep $((LIFETIME + 1))
-app scan "$MOBILE_AT" "$T"
+qr_app scan "$MOBILE_AT" "$T"
 [[ $STATUS == 400 && $ERR == invalid_request ]] && ok "an expired QR code cannot be scanned" || fail "expired scan: $STATUS $BODY"
 req e GET "$EPAGE"
 [[ $STATUS == 410 ]] && ok "an expired QR request's page says so" || fail "expired page: $STATUS"
