@@ -78,14 +78,23 @@ yh_b64url_append(struct yh_buf *b, const unsigned char *in, size_t n)
 	return 0;
 }
 
+/* The value of c in alpha (the two alphabets differ only in their last two letters), or
+ * -1; computed rather than searched for, as every token and header decoded goes through
+ * here byte by byte. */
 static int
 val(const char *alpha, char c)
 {
-	const char *p;
-
-	if (c == '\0' || (p = strchr(alpha, c)) == NULL)
-		return -1;
-	return (int)(p - alpha);
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c != '\0' && c == alpha[62])
+		return 62;
+	if (c != '\0' && c == alpha[63])
+		return 63;
+	return -1;
 }
 
 static int

@@ -172,10 +172,11 @@ answer_reload(struct keyd *k, struct kd_rd *rd, struct yh_buf *ans)
 static bool
 jws_input_ok(const unsigned char *input, size_t n, const char *alg, const char *kid)
 {
+	static const char alg_at[] = "{\"alg\":\"", kid_at[] = "\"kid\":\"";
 	unsigned char hdr[TOK_JWS_HEADER_MAX + 1];
-	char want[TOK_KID_MAX + 16];
+	char want[sizeof(kid_at) + TOK_KID_MAX + 1];
 	const unsigned char *dot;
-	size_t hlen = 0, wl;
+	size_t hlen = 0, al = strlen(alg), kl = strlen(kid), ap = sizeof(alg_at) - 1;
 
 	if ((dot = memchr(input, '.', n)) == NULL || memchr(dot + 1, '.',
 	    n - (size_t)(dot + 1 - input)) != NULL)
@@ -191,10 +192,13 @@ jws_input_ok(const unsigned char *input, size_t n, const char *alg, const char *
 	    &hlen) != 0)
 		return false;
 	hdr[hlen] = '\0';
-	wl = (size_t)snprintf(want, sizeof(want), "{\"alg\":\"%s\"", alg);
-	if (hlen < wl || memcmp(hdr, want, wl) != 0 || memchr(hdr, '\0', hlen) != NULL)
+	if (hlen < ap + al + 1 || memcmp(hdr, alg_at, ap) != 0 || memcmp(hdr + ap, alg, al) != 0 ||
+	    hdr[ap + al] != '"' || memchr(hdr, '\0', hlen) != NULL || kl > TOK_KID_MAX)
 		return false;
-	snprintf(want, sizeof(want), "\"kid\":\"%s\"", kid);
+	/* "kid":"<kid>" */
+	memcpy(want, kid_at, sizeof(kid_at) - 1);
+	memcpy(want + sizeof(kid_at) - 1, kid, kl);
+	memcpy(want + sizeof(kid_at) - 1 + kl, "\"", 2);
 	return strstr((const char *)hdr, want) != NULL;
 }
 

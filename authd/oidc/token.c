@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "token/jws.h"
 #include "token/jwt.h"
 #include "token/keyring.h"
 #include "identity/dir/dir.h"
@@ -93,7 +94,111 @@ count_grant(struct authd_app *app, const char *grant)
 		mx_counter_add(ctr, 1);
 }
 
+/* ---- fixed-shape JSON --------------------------------------------------------------- */
+
+/*
+ * The access token's claims and the token response have a fixed set of members, so they
+ * are written straight into a buffer rather than built as jansson objects and dumped
+ * (the same bytes: members in the same order, the same compact form). Every string still
+ * goes through yh_json_escape.
+ */
+
+/* Appends "name": after a comma unless b holds just the opening brace. */
+static int
+json_key(struct yh_buf *b, const char *name)
+{
+	int r;
+
+	if (b->len > 1 && (r = yh_buf_putc(b, ',')) != 0)
+		return r;
+	if ((r = yh_buf_putc(b, '"')) != 0 || (r = yh_buf_puts(b, name)) != 0)
+		return r;
+	return yh_buf_puts(b, "\":");
+}
+
+/* Appends the JSON string s (quoted, escaped). */
+static int
+json_str(struct yh_buf *b, const char *s)
+{
+	int r;
+
+	if ((r = yh_buf_putc(b, '"')) != 0 || (r = yh_json_escape(b, s, strlen(s))) != 0)
+		return r;
+	return yh_buf_putc(b, '"');
+}
+
+/* Appends the member "name":"s". */
+static int
+json_put_str(struct yh_buf *b, const char *name, const char *s)
+{
+	int r = json_key(b, name);
+
+	return r != 0 ? r : json_str(b, s);
+}
+
+/* Appends the member "name":v. */
+static int
+json_put_int(struct yh_buf *b, const char *name, int64_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	int r;
+
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		d[--i] = '-';
+	if ((r = json_key(b, name)) != 0)
+		return r;
+	return yh_buf_append(b, d + i, sizeof(d) - i);
+}
+
+/* Appends the member "name": with the compact dump of the jansson value v. */
+static int
+json_put_value(struct yh_buf *b, const char *name, const json_t *v)
+{
+	char *text;
+	int r;
+
+	if ((r = json_key(b, name)) != 0)
+		return r;
+	if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		return YH_ERR_ALLOC;
+	r = yh_buf_puts(b, text);
+	free(text);
+	return r;
+}
+
 /* ---- minting ------------------------------------------------------------------------ */
+
+/* The claims a user grant adds to its access token: who, how and when the person signed
+ * in, and the session and refresh family when bound to them. */
+static int
+user_claims(struct treq *t, const struct issue *is, const char *acr, struct yh_buf *b)
+{
+	char ref[OIDC_UREF_MAX];
+	int r;
+
+	if ((r = oidc_uref_seal(t->app->keys, t->c->id, is->g->uid, ref)) != 0 ||
+	    (r = json_put_int(b, "auth_time", is->g->auth_time)) != 0 ||
+	    (r = json_put_str(b, "acr", acr)) != 0 || (r = json_key(b, "amr")) != 0 ||
+	    (r = yh_buf_putc(b, '[')) != 0)
+		return r;
+	for (size_t i = 0; i < is->g->namr; i++)
+		if ((i > 0 && (r = yh_buf_putc(b, ',')) != 0) ||
+		    (r = json_str(b, is->g->amr[i])) != 0)
+			return r;
+	if ((r = yh_buf_putc(b, ']')) != 0 || (r = json_put_str(b, "yh_ref", ref)) != 0)
+		return r;
+	if (is->bound && is->g->sid != NULL && (r = json_put_str(b, "sid", is->g->sid)) != 0)
+		return r;
+	if (is->family != NULL && (r = json_put_str(b, "yh_fam", is->family)) != 0)
+		return r;
+	return 0;
+}
 
 /*
  * The access token of one grant (RFC 9068). Built here rather than with
@@ -104,44 +209,32 @@ static int
 mint_access(struct treq *t, struct issue *is, const char *sub, const char *scope,
     const char *acr)
 {
-	char ref[OIDC_UREF_MAX];
-	json_t *c = NULL, *amr = NULL;
-	size_t i;
-	int r = YH_ERR_ALLOC;
+	struct yh_buf c;
+	int r;
 
 	is->at_lifetime = at_lifetime(t->app, t->c);
-	if ((c = json_pack("{s:s, s:s, s:[s,s], s:I, s:I, s:s, s:s}", "iss", t->app->issuer,
-	    "sub", sub, "aud", t->c->id, t->app->issuer, "iat", (json_int_t)t->now, "exp",
-	    (json_int_t)(t->now + is->at_lifetime), "jti", is->jti, "client_id", t->c->id)) == NULL)
+	yh_buf_init(&c, TOK_JWS_MAX);
+	if ((r = yh_buf_reserve(&c, 256)) != 0 || (r = yh_buf_putc(&c, '{')) != 0 ||
+	    (r = json_put_str(&c, "iss", t->app->issuer)) != 0 ||
+	    (r = json_put_str(&c, "sub", sub)) != 0 || (r = json_key(&c, "aud")) != 0 ||
+	    (r = yh_buf_putc(&c, '[')) != 0 || (r = json_str(&c, t->c->id)) != 0 ||
+	    (r = yh_buf_putc(&c, ',')) != 0 || (r = json_str(&c, t->app->issuer)) != 0 ||
+	    (r = yh_buf_putc(&c, ']')) != 0 || (r = json_put_int(&c, "iat", t->now)) != 0 ||
+	    (r = json_put_int(&c, "exp", t->now + is->at_lifetime)) != 0 ||
+	    (r = json_put_str(&c, "jti", is->jti)) != 0 ||
+	    (r = json_put_str(&c, "client_id", t->c->id)) != 0)
 		goto out;
-	if (scope[0] != '\0' && json_object_set_new(c, "scope", json_string(scope)) != 0)
+	if (scope[0] != '\0' && (r = json_put_str(&c, "scope", scope)) != 0)
 		goto out;
-	if (is->g != NULL) {
-		if ((r = oidc_uref_seal(t->app->keys, t->c->id, is->g->uid, ref)) != 0)
-			goto out;
-		r = YH_ERR_ALLOC;
-		if ((amr = json_array()) == NULL)
-			goto out;
-		for (i = 0; i < is->g->namr; i++)
-			if (json_array_append_new(amr, json_string(is->g->amr[i])) != 0)
-				goto out;
-		if (json_object_set_new(c, "auth_time", json_integer(is->g->auth_time)) != 0 ||
-		    json_object_set_new(c, "acr", json_string(acr)) != 0 ||
-		    json_object_set(c, "amr", amr) != 0 ||
-		    json_object_set_new(c, "yh_ref", json_string(ref)) != 0 ||
-		    (is->bound && is->g->sid != NULL &&
-		    json_object_set_new(c, "sid", json_string(is->g->sid)) != 0) ||
-		    (is->family != NULL &&
-		    json_object_set_new(c, "yh_fam", json_string(is->family)) != 0))
-			goto out;
-	}
-	r = YH_ERR_ALLOC;
-	if (is->org != NULL && json_object_set(c, "yh_org", is->org) != 0)
+	if (is->g != NULL && (r = user_claims(t, is, acr, &c)) != 0)
 		goto out;
-	r = tok_jwt_sign(t->at_key, "at+jwt", c, &is->at);
+	if (is->org != NULL && (r = json_put_value(&c, "yh_org", is->org)) != 0)
+		goto out;
+	if ((r = yh_buf_putc(&c, '}')) != 0)
+		goto out;
+	r = tok_jws_sign(t->at_key, "at+jwt", c.data, c.len, &is->at);
 out:
-	json_decref(amr);
-	json_decref(c);
+	yh_buf_free(&c);
 	return r;
 }
 
@@ -179,12 +272,40 @@ mint_id(struct treq *t, struct issue *is, const char *sub, const char *acr)
 	return r;
 }
 
+/* Answers 200 with the tokens in is (RFC 6749 5.1); the buffer is wiped when freed,
+ * as it holds them too. */
+static int
+respond_tokens(struct treq *t, const struct issue *is, const char *scope)
+{
+	struct yh_buf b;
+	int r;
+
+	yh_buf_init_secret(&b, 4 * TOK_JWS_MAX);
+	if ((r = yh_buf_reserve(&b, strlen(is->at) + (is->idt != NULL ? strlen(is->idt) : 0) +
+	    (is->refresh_token != NULL ? strlen(is->refresh_token) : 0) + 128)) != 0 ||
+	    (r = yh_buf_putc(&b, '{')) != 0 ||
+	    (r = json_put_str(&b, "access_token", is->at)) != 0 ||
+	    (r = json_put_str(&b, "token_type", "Bearer")) != 0 ||
+	    (r = json_put_int(&b, "expires_in", is->at_lifetime)) != 0)
+		goto out;
+	if ((scope[0] != '\0' && (r = json_put_str(&b, "scope", scope)) != 0) ||
+	    (is->idt != NULL && (r = json_put_str(&b, "id_token", is->idt)) != 0) ||
+	    (is->refresh_token != NULL &&
+	    (r = json_put_str(&b, "refresh_token", is->refresh_token)) != 0) ||
+	    (r = yh_buf_putc(&b, '}')) != 0)
+		goto out;
+	http_resp_no_store(t->req);
+	r = http_respond(t->req, 200, "application/json", b.data, b.len);
+out:
+	yh_buf_free(&b);
+	return r;
+}
+
 /* Mints what is asks for and answers the token response. */
 static int
 issue_and_respond(struct treq *t, struct issue *is)
 {
 	char sub[OIDC_SUB_SIZE], scope[OIDC_SCOPE_MAX], acr[OIDC_ACR_SIZE];
-	json_t *o = NULL;
 	int r;
 
 	if ((r = clients_scope_format(is->scopes, scope, sizeof(scope))) != 0)
@@ -201,20 +322,8 @@ issue_and_respond(struct treq *t, struct issue *is)
 		goto out;
 	if (is->id_token && (r = mint_id(t, is, sub, acr)) != 0)
 		goto out;
-	if ((o = json_pack("{s:s, s:s, s:I}", "access_token", is->at, "token_type", "Bearer",
-	    "expires_in", (json_int_t)is->at_lifetime)) == NULL ||
-	    (scope[0] != '\0' && json_object_set_new(o, "scope", json_string(scope)) != 0) ||
-	    (is->idt != NULL && json_object_set_new(o, "id_token", json_string(is->idt)) != 0) ||
-	    (is->refresh_token != NULL &&
-	    json_object_set_new(o, "refresh_token", json_string(is->refresh_token)) != 0)) {
-		r = YH_ERR_ALLOC;
-		goto out;
-	}
-	http_resp_no_store(t->req);
-	r = http_respond_json(t->req, 200, o);
-	o = NULL;
+	r = respond_tokens(t, is, scope);
 out:
-	json_decref(o);
 	return r;
 }
 

@@ -127,6 +127,25 @@ test_b64url(void **state)
 	assert_string_equal(enc, "aGVsbG8=");
 	assert_int_equal(yh_b64_decode("aGVsbG8=", 8, out, sizeof(out), &n), 0);
 	assert_int_equal(n, 5);
+	/* Every byte value: a letter of the alphabet decodes to its index, any other byte
+	 * (the other alphabet's two, '=', NUL, bytes over 0x7f) is refused. */
+	for (unsigned c = 0; c < 256; c++) {
+		static const char url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-_", std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789+/";
+		char in[4] = { (char)c, 'A', 'A', 'A' };
+		const char *u = c != 0 ? memchr(url, (int)c, 64) : NULL;
+		const char *s = c != 0 ? memchr(std, (int)c, 64) : NULL;
+
+		assert_int_equal(yh_b64url_decode(in, 4, out, sizeof(out), &n),
+		    u != NULL ? 0 : YH_ERR_INVALID);
+		if (u != NULL)
+			assert_int_equal(out[0], (unsigned)(u - url) << 2);
+		assert_int_equal(yh_b64_decode(in, 4, out, sizeof(out), &n),
+		    s != NULL ? 0 : YH_ERR_INVALID);
+		if (s != NULL)
+			assert_int_equal(out[0], (unsigned)(s - std) << 2);
+	}
 }
 
 static void

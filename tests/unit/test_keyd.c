@@ -467,6 +467,17 @@ test_refusals(void **state)
 	n = msg(m, KD_REQ_SIGN, 3, "kid", (size_t)3, "ES256", (size_t)5, "a.b", (size_t)3);
 	refused(f, false, 0, m, n, "sign request on the wrong channel");
 	refused(f, false, 1, m, n, "malformed sign request");      /* not a JWS of that kid */
+	/* A JWS whose header names another alg ({"alg":"ES256X","kid":"kid"}), another kid
+	 * ({"alg":"ES256","kid":"kidX"}) or no kid ({"alg":"ES256"}). */
+	n = msg(m, KD_REQ_SIGN, 3, "kid", (size_t)3, "ES256", (size_t)5,
+	    "eyJhbGciOiJFUzI1NlgiLCJraWQiOiJraWQifQ.eyJ4IjoxfQ", (size_t)49);
+	refused(f, false, 1, m, n, "malformed sign request");
+	n = msg(m, KD_REQ_SIGN, 3, "kid", (size_t)3, "ES256", (size_t)5,
+	    "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtpZFgifQ.eyJ4IjoxfQ", (size_t)49);
+	refused(f, false, 1, m, n, "malformed sign request");
+	n = msg(m, KD_REQ_SIGN, 3, "kid", (size_t)3, "ES256", (size_t)5,
+	    "eyJhbGciOiJFUzI1NiJ9.eyJ4IjoxfQ", (size_t)31);
+	refused(f, false, 1, m, n, "malformed sign request");
 	n = msg(m, KD_REQ_SEAL, 2, "idnum", (size_t)5, (const char *)big, sizeof(big));
 	refused(f, false, 1, m, n, "longer than");
 }
