@@ -19,6 +19,7 @@
 #include "common/metrics.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 #include "identity/dir/dir.h"
 
 /*
@@ -244,36 +245,68 @@ names_uid(const char *key, const char *s)
 	return false;
 }
 
-/* Copies fields into line, masking personal data in string values (but not the uids
- * of uid_fields). */
+/* Appends the JSON string s (n bytes, UTF-8), quoted. */
 static int
-add_fields(json_t *line, json_t *fields)
+put_string(struct yh_buf *b, const char *s, size_t n)
 {
+	int r;
+
+	if (!yh_utf8_valid(s, n))
+		return YH_ERR_INVALID;
+	if ((r = yh_buf_putc(b, '"')) != 0 || (r = yh_json_escape(b, s, n)) != 0)
+		return r;
+	return yh_buf_putc(b, '"');
+}
+
+/* Appends ,"key":value for one field, masking personal data in a string value (but not
+ * the uid of a uid_fields member); other values as jansson writes them. */
+static int
+put_field(struct yh_buf *b, const char *key, const json_t *v)
+{
+	const char *sv;
+	char *text;
+	int r;
+
+	if ((r = yh_buf_putc(b, ',')) != 0 || (r = put_string(b, key, strlen(key))) != 0 ||
+	    (r = yh_buf_putc(b, ':')) != 0)
+		return r;
+	if (json_is_string(v) && names_uid(key, (sv = json_string_value(v))))
+		return put_string(b, sv, json_string_length(v));
+	if (json_is_string(v)) {
+		if ((text = strdup(json_string_value(v))) == NULL)
+			return YH_ERR_ALLOC;
+		r = put_string(b, text, yh_redact_default(text, strlen(text)));
+		free(text);
+		return r;
+	}
+	if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)) == NULL)
+		return YH_ERR_ALLOC;
+	r = yh_buf_puts(b, text);
+	free(text);
+	return r;
+}
+
+/* Appends every field of fields (an object, or NULL), in its order. A field may not take
+ * the name of a member the line has already (event, actor) or that the leader adds (seq,
+ * ts, prev). */
+static int
+put_fields(struct yh_buf *b, json_t *fields)
+{
+	static const char *const taken[] = { "event", "actor", "seq", "ts", "prev", NULL };
 	const char *key;
 	json_t *v;
+	int r;
 
 	if (fields == NULL)
 		return 0;
 	if (!json_is_object(fields))
 		return YH_ERR_INVALID;
 	json_object_foreach(fields, key, v) {
-		json_t *copy;
-
-		if (json_object_get(line, key) != NULL || strcmp(key, "prev") == 0)
-			return YH_ERR_INVALID;
-		if (json_is_string(v) && names_uid(key, json_string_value(v))) {
-			copy = json_deep_copy(v);
-		} else if (json_is_string(v)) {
-			char *s = strdup(json_string_value(v));
-
-			if (s == NULL)
-				return YH_ERR_ALLOC;
-			copy = json_stringn(s, yh_redact_default(s, strlen(s)));
-			free(s);
-		} else
-			copy = json_deep_copy(v);
-		if (copy == NULL || json_object_set_new(line, key, copy) != 0)
-			return YH_ERR_ALLOC;
+		for (size_t i = 0; taken[i] != NULL; i++)
+			if (strcmp(key, taken[i]) == 0)
+				return YH_ERR_INVALID;
+		if ((r = put_field(b, key, v)) != 0)
+			return r;
 	}
 	return 0;
 }
@@ -299,48 +332,35 @@ tail(struct yh_audit *a)
 }
 
 /*
- * The body of one line, {"event","actor",<fields>} dumped compact without its braces:
- * the leader wraps it as {"seq":N,"ts":"...",<body>,"prev":"..."}, byte for byte what
- * json_dumps of the whole object would give. *body is a new string.
+ * The body of one line, "event":...,"actor":...,<fields> (a compact JSON object without
+ * its braces): the leader wraps it as {"seq":N,"ts":"...",<body>,"prev":"..."}. Written
+ * straight into a buffer, as jansson would dump the object for the usual lines. *body is
+ * a new string.
  */
 static int
 build_body(const char *event, const char *actor, json_t *fields, char **body, size_t *len)
 {
-	json_t *obj;
-	char *text = NULL;
-	size_t n;
-	int r = YH_ERR_ALLOC;
+	struct yh_buf b;
+	int r;
 
 	*body = NULL;
 	*len = 0;
-	obj = json_pack("{s:s,s:s}", "event", event, "actor", actor != NULL ? actor : "system");
-	if (obj == NULL)
-		return YH_ERR_ALLOC;
-	/* seq, ts and prev are the leader's: a field may not take their names. */
-	if (fields != NULL && (json_object_get(fields, "seq") != NULL ||
-	    json_object_get(fields, "ts") != NULL)) {
-		r = YH_ERR_INVALID;
-		goto out;
-	}
-	if ((r = add_fields(obj, fields)) != 0)
-		goto out;
-	r = YH_ERR_ALLOC;
-	if ((text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
-		goto out;
-	n = strlen(text);
 	/* {"seq":<20 digits>,"ts":"<39>",<body>,"prev":"<64>"} stays within the cap. */
-	r = YH_ERR_TOO_LONG;
-	if (n < 2 || n - 2 + 160 > AUDIT_LINE_MAX)
+	yh_buf_init(&b, AUDIT_LINE_MAX - 160);
+	if ((r = yh_buf_reserve(&b, 256)) != 0 || (r = yh_buf_puts(&b, "\"event\":")) != 0 ||
+	    (r = put_string(&b, event, strlen(event))) != 0 ||
+	    (r = yh_buf_puts(&b, ",\"actor\":")) != 0 ||
+	    (r = put_string(&b, actor != NULL ? actor : "system",
+	    strlen(actor != NULL ? actor : "system"))) != 0 ||
+	    (r = put_fields(&b, fields)) != 0)
 		goto out;
-	memmove(text, text + 1, n - 2);
-	text[n - 2] = '\0';
-	*body = text;
-	*len = n - 2;
-	text = NULL;
-	r = 0;
+	*len = b.len;
+	if ((*body = yh_buf_steal(&b)) == NULL) {
+		*len = 0;
+		r = YH_ERR_ALLOC;
+	}
 out:
-	free(text);
-	json_decref(obj);
+	yh_buf_free(&b);
 	return r;
 }
 

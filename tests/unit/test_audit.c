@@ -423,6 +423,48 @@ test_masking_and_clash(void **state)
 	assert_null(strstr(buf, "13812345670"));
 }
 
+/*
+ * A line's body is what jansson makes of the same object, member for member: strings
+ * with quotes, backslashes, newlines, tabs and Chinese, numbers, booleans, null, an
+ * array and a nested object (kept as they are), in the fields' order. A field named
+ * like a member the line has already, or not valid UTF-8 after masking, is refused.
+ */
+static void
+test_body_as_jansson(void **state)
+{
+	struct yh_audit *a;
+	char err[256], **lines;
+	json_t *f, *want;
+	char *text;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(yh_audit_open(path, &a, err, sizeof(err)), 0);
+	f = json_pack("{s:s, s:i, s:f, s:b, s:n, s:[i,s], s:{s:s, s:i}, s:s}",
+	    "note", "say \"hi\"\\\n\tto 张三 / 一号", "count", 42, "ratio", 0.25,
+	    "ok", 1, "none", "list", 1, "x", "obj", "k", "v", "n", -7, "client", "portal");
+	assert_non_null(f);
+	assert_int_equal(yh_audit_write(a, "test.body", "user:\"q\"", f), 0);
+	want = json_pack("{s:s, s:s}", "event", "test.body", "actor", "user:\"q\"");
+	assert_int_equal(json_object_update(want, f), 0);
+	text = json_dumps(want, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(want);
+	json_decref(f);
+	for (const char *k = "event\0actor\0seq\0ts\0prev\0"; *k != '\0'; k += strlen(k) + 1) {
+		f = json_pack("{s:s}", k, "x");
+		assert_int_equal(yh_audit_write(a, "test.clash", "y", f), YH_ERR_INVALID);
+		json_decref(f);
+	}
+	yh_audit_close(a);
+	lines = read_lines(&n);
+	assert_int_equal(n, 1);
+	/* {"seq":1,"ts":"...",<body>,"prev":"..."}: the body without its braces */
+	text[strlen(text) - 1] = '\0';
+	assert_non_null(strstr(lines[0], text + 1));
+	free(text);
+	free_lines(lines, n);
+}
+
 static void
 test_two_processes(void **state)
 {
@@ -1422,6 +1464,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reorder_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_tail_with_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_masking_and_clash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_body_as_jansson, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_write_rolled_back, setup, teardown),
