@@ -570,6 +570,36 @@ qr_app_refused(struct http_req *req, int r)
 }
 
 /*
+ * Loads request t into *q, takes step on it for uid (with cid and loa: a scan's), marks
+ * it an organization's when org, and stores it; when another step changed it meanwhile,
+ * starts over (QR_TRIES times). Returns 0, YH_ERR_BUSY (still changing), or the error of
+ * the load, the step or the store.
+ */
+static int
+qr_apply(struct authd_app *app, const char *t, enum qr_step step, const char *uid,
+    const char *cid, int loa, bool org, struct login_qr *q)
+{
+	char key[SESS_KEY_SIZE], *raw = NULL;
+	int r = YH_ERR_BUSY;
+
+	for (int i = 0; i < QR_TRIES && r == YH_ERR_BUSY; i++) {
+		free(raw);
+		raw = NULL;
+		if ((r = qr_load(app, t, key, q, &raw)) != 0)
+			break;
+		r = step == QR_SCAN ? login_qr_scan(q, uid, cid, loa, yh_now()) :
+		    step == QR_CONFIRM ? login_qr_confirm(q, uid, loa, yh_now()) :
+		    login_qr_deny(q, uid, yh_now());
+		if (r == 0) {
+			q->org = q->org || org;
+			r = qr_store(app, key, raw, q);
+		}
+	}
+	free(raw);
+	return r;
+}
+
+/*
  * Refuses an app's step for the user uid of its token, who is not an active person
  * (org: an organization, whose session an enterprise certificate opened: that login
  * stays on the device holding the certificate). An organization's scan of a pending
@@ -580,21 +610,13 @@ static int
 qr_app_not_person(struct http_req *req, struct authd_app *app, enum qr_step step,
     const char *t, const char *uid, const char *cid, bool org)
 {
-	char key[SESS_KEY_SIZE], actor[SESS_UID_MAX + 8], *raw = NULL;
+	char actor[SESS_UID_MAX + 8];
 	struct login_qr q;
-	int r = YH_ERR_BUSY;
+	int r = 0;
 
 	memset(&q, 0, sizeof(q));
-	for (int i = 0; org && step == QR_SCAN && i < QR_TRIES && r == YH_ERR_BUSY; i++) {
-		free(raw);
-		if ((r = qr_load(app, t, key, &q, &raw)) != 0)
-			break;
-		if ((r = login_qr_deny(&q, uid, yh_now())) == 0) {
-			q.org = true;
-			r = qr_store(app, key, raw, &q);
-		}
-	}
-	free(raw);
+	if (org && step == QR_SCAN)
+		r = qr_apply(app, t, QR_DENY, uid, cid, 0, true, &q);
 	if (r == YH_ERR_UNAVAILABLE || r == YH_ERR_ALLOC)
 		return r;
 	/* the request unknown, expired or no longer pending: still refused, unchanged */
@@ -617,7 +639,7 @@ qr_app_step(struct http_req *req, struct authd_app *app, enum qr_step step)
 {
 	static const char *const events[] = { "qr.scan", "qr.confirm", "qr.deny" };
 	char uid[SESS_UID_MAX + 1] = "", cid[SESS_CLIENT_MAX + 1] = "", actor[SESS_UID_MAX + 8];
-	char key[SESS_KEY_SIZE], *t = NULL, *raw = NULL;
+	char *t = NULL;
 	struct login_qr q;
 	bool org;
 	int loa = 0, r;
@@ -637,17 +659,7 @@ qr_app_step(struct http_req *req, struct authd_app *app, enum qr_step step)
 	}
 	if (r != 0)
 		goto out;
-	r = YH_ERR_BUSY;
-	for (int i = 0; i < QR_TRIES && r == YH_ERR_BUSY; i++) {
-		free(raw);
-		if ((r = qr_load(app, t, key, &q, &raw)) != 0)
-			break;
-		r = step == QR_SCAN ? login_qr_scan(&q, uid, cid, loa, yh_now()) :
-		    step == QR_CONFIRM ? login_qr_confirm(&q, uid, loa, yh_now()) :
-		    login_qr_deny(&q, uid, yh_now());
-		if (r == 0)
-			r = qr_store(app, key, raw, &q);
-	}
+	r = qr_apply(app, t, step, uid, cid, loa, false, &q);
 	if (r != 0 && r != YH_ERR_BUSY && r != YH_ERR_UNAVAILABLE && r != YH_ERR_ALLOC) {
 		yh_info("QR login %s by client %s refused: %s", events[step], cid, yh_strerror(r));
 		r = qr_app_refused(req, r);
@@ -665,7 +677,6 @@ qr_app_step(struct http_req *req, struct authd_app *app, enum qr_step step)
 	r = qr_app_respond(req, &q);
 out:
 	yh_strfree_secret(t);
-	free(raw);
 	return r;
 }
 
