@@ -1234,6 +1234,26 @@ settled_reset(void)
 	pthread_mutex_unlock(&flush_mu);
 }
 
+/* The flush gate: closed, the next fdatasync waits (flush_wait_held returns once one
+ * does); opened, it and the later ones run. */
+static void
+flush_gate(bool closed)
+{
+	pthread_mutex_lock(&flush_mu);
+	flush_hold = closed;
+	pthread_cond_broadcast(&flush_cv);
+	pthread_mutex_unlock(&flush_mu);
+}
+
+static void
+flush_wait_held(void)
+{
+	pthread_mutex_lock(&flush_mu);
+	while (!flush_held)
+		pthread_cond_wait(&flush_cv, &flush_mu);
+	pthread_mutex_unlock(&flush_mu);
+}
+
 /*
  * Every line queued while a flush runs goes into the next batch, and one flush settles
  * them all: with the first flush held, 299 more lines queue, and the whole run takes two
@@ -1252,23 +1272,15 @@ test_submit_batches_in_order(void **state)
 	(void)state;
 	settled_reset();
 	assert_int_equal(yh_audit_open(path, &a, err, sizeof(err)), 0);
-	pthread_mutex_lock(&flush_mu);
-	flush_hold = true;
-	pthread_mutex_unlock(&flush_mu);
+	flush_gate(true);
 	submit_one(a, 0);
-	pthread_mutex_lock(&flush_mu);
-	while (!flush_held)
-		pthread_cond_wait(&flush_cv, &flush_mu);
-	pthread_mutex_unlock(&flush_mu);
+	flush_wait_held();
 	for (int i = 1; i < SUBMIT_N; i++)
 		submit_one(a, i);
 	pthread_mutex_lock(&settled.mu);
 	assert_int_equal(settled.n, 0);   /* nothing settles before its flush */
 	pthread_mutex_unlock(&settled.mu);
-	pthread_mutex_lock(&flush_mu);
-	flush_hold = false;
-	pthread_cond_broadcast(&flush_cv);
-	pthread_mutex_unlock(&flush_mu);
+	flush_gate(false);
 	wait_settled(SUBMIT_N);
 	for (int i = 0; i < SUBMIT_N; i++) {
 		assert_int_equal(settled.order[i], i);
@@ -1306,17 +1318,13 @@ test_submit_flush_failure(void **state)
 	settled_reset();
 	assert_int_equal(yh_audit_open(path, &a, err, sizeof(err)), 0);
 	pthread_mutex_lock(&flush_mu);
-	flush_hold = true;
 	flush_failures = 1;
 	pthread_mutex_unlock(&flush_mu);
+	flush_gate(true);
 	for (int i = 0; i < 5; i++)
 		submit_one(a, i);
-	pthread_mutex_lock(&flush_mu);
-	while (!flush_held)
-		pthread_cond_wait(&flush_cv, &flush_mu);
-	flush_hold = false;
-	pthread_cond_broadcast(&flush_cv);
-	pthread_mutex_unlock(&flush_mu);
+	flush_wait_held();
+	flush_gate(false);
 	wait_settled(5);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(settled.rc[i], YH_ERR_NOSPACE);
@@ -1357,20 +1365,12 @@ open_busy(void)
 	settled_reset();
 	assert_int_equal(yh_audit_open(path, &a, err, sizeof(err)), 0);
 	assert_int_equal(yh_audit_set_commit_window(a, WINDOW_US), 0);
-	pthread_mutex_lock(&flush_mu);
-	flush_hold = true;
-	pthread_mutex_unlock(&flush_mu);
+	flush_gate(true);
 	submit_one(a, 0);
-	pthread_mutex_lock(&flush_mu);
-	while (!flush_held)
-		pthread_cond_wait(&flush_cv, &flush_mu);
-	pthread_mutex_unlock(&flush_mu);
+	flush_wait_held();
 	submit_one(a, 1);
 	submit_one(a, 2);
-	pthread_mutex_lock(&flush_mu);
-	flush_hold = false;
-	pthread_cond_broadcast(&flush_cv);
-	pthread_mutex_unlock(&flush_mu);
+	flush_gate(false);
 	wait_settled(3);
 	assert_int_equal(flush_count, 2);
 	return a;
