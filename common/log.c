@@ -266,6 +266,16 @@ yh_json_escape(struct yh_buf *b, const char *s, size_t len)
 	return r;
 }
 
+int
+yh_json_quote(struct yh_buf *b, const char *s, size_t len)
+{
+	int r;
+
+	if ((r = yh_buf_putc(b, '"')) != 0 || (r = yh_json_escape(b, s, len)) != 0)
+		return r;
+	return yh_buf_putc(b, '"');
+}
+
 static void
 write_all(int fd, const char *p, size_t n)
 {

@@ -66,4 +66,7 @@ void yh_log_msg(enum yh_log_level lvl, const char *file, int line, const char *f
 struct yh_buf;
 int yh_json_escape(struct yh_buf *b, const char *s, size_t len);
 
+/* Appends s (len bytes) as a whole JSON string: quotes around yh_json_escape's body. */
+int yh_json_quote(struct yh_buf *b, const char *s, size_t len);
+
 #endif

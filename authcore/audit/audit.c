@@ -249,13 +249,9 @@ names_uid(const char *key, const char *s)
 static int
 put_string(struct yh_buf *b, const char *s, size_t n)
 {
-	int r;
-
 	if (!yh_utf8_valid(s, n))
 		return YH_ERR_INVALID;
-	if ((r = yh_buf_putc(b, '"')) != 0 || (r = yh_json_escape(b, s, n)) != 0)
-		return r;
-	return yh_buf_putc(b, '"');
+	return yh_json_quote(b, s, n);
 }
 
 /* Appends ,"key":value for one field, masking personal data in a string value (but not

@@ -120,11 +120,7 @@ json_key(struct yh_buf *b, const char *name)
 static int
 json_str(struct yh_buf *b, const char *s)
 {
-	int r;
-
-	if ((r = yh_buf_putc(b, '"')) != 0 || (r = yh_json_escape(b, s, strlen(s))) != 0)
-		return r;
-	return yh_buf_putc(b, '"');
+	return yh_json_quote(b, s, strlen(s));
 }
 
 /* Appends the member "name":"s". */

@@ -292,13 +292,9 @@ mig_create_file(const char *path, FILE **out)
 int
 mig_json_str(struct yh_buf *b, const char *s)
 {
-	int r;
-
 	if (s == NULL || s[0] == '\0')
 		return yh_buf_puts(b, "null");
-	if ((r = yh_buf_putc(b, '"')) != 0 || (r = yh_json_escape(b, s, strlen(s))) != 0)
-		return r;
-	return yh_buf_putc(b, '"');
+	return yh_json_quote(b, s, strlen(s));
 }
 
 unsigned
