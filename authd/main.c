@@ -549,6 +549,10 @@ open_keys(struct daemon *d, char *err, size_t errsz)
 			snprintf(err, errsz, "cannot reach the keys held by keyd: %s", yh_strerror(r));
 			return r;
 		}
+		if ((r = kdc_metrics(d->keyd, d->app.metrics)) != 0) {
+			snprintf(err, errsz, "cannot add keyd's metrics: %s", yh_strerror(r));
+			return r;
+		}
 		return kdc_ring(d->keyd, &d->app.ring, err, errsz);
 	}
 	yh_warn("keys.in_process = yes: the keys are in the HTTP process (for measurement "
@@ -744,9 +748,13 @@ daemon_stop(struct daemon *d)
 	wk_pool_stop(d->app.workers);
 	if (d->served && (left = http_server_drain(d->srv, AUTHD_DRAIN_MS)) > 0)
 		yh_info("closing %u idle or slow connections", left);
-	/* The audit writer resumes the token responses it still holds, and later grants
-	 * are refused (503): http_server_free must not free a held request that the
+	/* The signatures queued for keyd's batches are answered (a grant waits for its
+	 * signature and its audit line), and later ones are made at once; then the audit
+	 * writer resumes the token responses it still holds, and later grants are refused
+	 * (503): http_server_free must not free a held request that the signers or the
 	 * writer would resume afterwards. */
+	if (d->keyd != NULL)
+		kdc_sign_settle(d->keyd);
 	yh_audit_settle(d->app.audit);
 	http_server_free(d->srv);
 	wk_pool_free(d->app.workers);

@@ -44,6 +44,7 @@ struct tok_key {
 	EVP_MD_CTX *sign_proto[TOK_ALG_COUNT];
 	EVP_MD_CTX *verify_proto[TOK_ALG_COUNT];
 	tok_sign_fn signer;   /* signs for a public key whose private half is elsewhere */
+	tok_submit_fn submit; /* the same signer, taking jobs (NULL: it has none) */
 	void *signer_ctx;
 	/* The RFC 7638 thumbprint once tok_jwk_thumbprint computed it (tok_key_thumb_put):
 	 * the public key never changes. thumb_state: 0 none, 1 being written, 2 set. */
@@ -841,6 +842,34 @@ tok_key_with_signer(const struct tok_key *key, tok_sign_fn fn, void *ctx,
 	(*out)->signer = fn;
 	(*out)->signer_ctx = ctx;
 	return 0;
+}
+
+void
+tok_key_set_submit(struct tok_key *key, tok_submit_fn submit)
+{
+	if (key->signer != NULL)
+		key->submit = submit;
+}
+
+void
+tok_key_sign_submit(struct tok_sign_job *job)
+{
+	const struct tok_key *key = job->key;
+
+	job->siglen = 0;
+	if (key == NULL) {
+		job->rc = YH_ERR_INTERNAL;
+	} else {
+		if (job->alg == TOK_ALG_UNSET)
+			job->alg = tok_key_sign_alg(key);
+		if (key->submit != NULL && tok_key_can_alg(key, job->alg)) {
+			key->submit(key->signer_ctx, job);
+			return;
+		}
+		job->rc = tok_key_sign(key, job->alg, job->data, job->len, job->sig,
+		    sizeof(job->sig), &job->siglen);
+	}
+	job->done(job);
 }
 
 unsigned

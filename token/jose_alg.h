@@ -172,6 +172,43 @@ typedef int (*tok_sign_fn)(void *ctx, const struct tok_key *key, enum tok_alg al
 int tok_key_with_signer(const struct tok_key *key, tok_sign_fn fn, void *ctx,
     struct tok_key **out) YH_WUR;
 
+/*
+ * A signature asked for without waiting for it (tok_key_sign_submit). The caller sets key,
+ * alg (TOK_ALG_UNSET: tok_key_sign_alg(key)), data, len and done, and keeps key, data
+ * and the job alive until done runs; done then finds the signature in sig/siglen with rc 0, or
+ * rc < 0 (the errors of tok_key_sign). next belongs to whoever holds the job meanwhile.
+ */
+struct tok_sign_job {
+	const struct tok_key *key;
+	enum tok_alg alg;
+	const void *data;
+	size_t len;
+	void (*done)(struct tok_sign_job *job);
+	unsigned char sig[TOK_SIG_MAX];
+	size_t siglen;
+	int rc;
+	struct tok_sign_job *next;
+};
+
+/*
+ * A signer that takes jobs: signs job->data for job->key (a key made by
+ * tok_key_with_signer with this submit function; job->alg is set) on a thread of its
+ * own, then sets job->sig, siglen and rc and calls job->done exactly once. Many jobs may
+ * be signed at once (a key holder takes them in batches). Called from any thread.
+ */
+typedef void (*tok_submit_fn)(void *ctx, struct tok_sign_job *job);
+
+/* Gives key (made by tok_key_with_signer) a signer that takes jobs, used by
+ * tok_key_sign_submit. Only before the key is shared with other threads. */
+void tok_key_set_submit(struct tok_key *key, tok_submit_fn submit);
+
+/*
+ * Signs job->len bytes at job->data as tok_key_sign does and calls job->done exactly
+ * once with the result: later, on the signer's thread, for a key whose signer takes jobs
+ * (tok_key_set_submit); otherwise at once, on the calling thread, before this returns.
+ */
+void tok_key_sign_submit(struct tok_sign_job *job);
+
 /* True when tok_key_sign can sign with key: it holds the private key or has a signer. */
 bool tok_key_can_sign(const struct tok_key *key);
 

@@ -93,19 +93,17 @@ out:
 	return r;
 }
 
-int
-tok_jws_sign_ex(const struct tok_key *key, const char *typ, const json_t *extra,
-    const void *payload, size_t len, char **out)
+/* Writes the signing input of a JWS, BASE64URL(header) "." BASE64URL(payload), into tok
+ * (a buffer of TOK_JWS_MAX with room left for the signature) and the algorithm into *alg:
+ * the checks of tok_jws_sign_ex. */
+static int
+signing_input(const struct tok_key *key, const char *typ, const json_t *extra,
+    const void *payload, size_t len, struct yh_buf *tok, enum tok_alg *alg)
 {
-	struct yh_buf hdr, tok;
-	unsigned char sig[TOK_SIG_MAX];
-	size_t siglen = 0, input_len;
-	enum tok_alg alg;
+	struct yh_buf hdr;
 	int r;
 
-	*out = NULL;
 	yh_buf_init(&hdr, TOK_JWS_HEADER_MAX);
-	yh_buf_init(&tok, TOK_JWS_MAX);
 	if (key == NULL || (payload == NULL && len > 0)) {
 		r = YH_ERR_INTERNAL;
 		goto out;
@@ -124,28 +122,100 @@ tok_jws_sign_ex(const struct tok_key *key, const char *typ, const json_t *extra,
 		r = YH_ERR_TOO_LONG;
 		goto out;
 	}
-	alg = tok_key_sign_alg(key);
-	if ((r = build_header(key, alg, typ, extra, &hdr)) != 0)
+	*alg = tok_key_sign_alg(key);
+	if ((r = build_header(key, *alg, typ, extra, &hdr)) != 0)
 		goto out;
 	/* The whole token in one allocation: header.payload.signature. */
-	if ((r = yh_buf_reserve(&tok, yh_b64url_len(hdr.len) + yh_b64url_len(len) +
+	if ((r = yh_buf_reserve(tok, yh_b64url_len(hdr.len) + yh_b64url_len(len) +
 	    yh_b64url_len(TOK_SIG_MAX) + 2)) != 0 && r != YH_ERR_TOO_LONG)
 		goto out;
-	if ((r = yh_b64url_append(&tok, (const unsigned char *)hdr.data, hdr.len)) != 0 ||
-	    (r = yh_buf_putc(&tok, '.')) != 0 ||
-	    (r = yh_b64url_append(&tok, payload, len)) != 0)
+	if ((r = yh_b64url_append(tok, (const unsigned char *)hdr.data, hdr.len)) != 0 ||
+	    (r = yh_buf_putc(tok, '.')) != 0)
 		goto out;
-	input_len = tok.len;
-	if ((r = tok_key_sign(key, alg, tok.data, input_len, sig, sizeof(sig), &siglen)) != 0)
-		goto out;
-	if ((r = yh_buf_putc(&tok, '.')) != 0 || (r = yh_b64url_append(&tok, sig, siglen)) != 0)
+	r = yh_b64url_append(tok, payload, len);
+out:
+	yh_buf_free(&hdr);
+	return r;
+}
+
+/* Appends "." BASE64URL(signature) to the signing input in tok. */
+static int
+append_sig(struct yh_buf *tok, const unsigned char *sig, size_t siglen)
+{
+	int r;
+
+	if ((r = yh_buf_putc(tok, '.')) != 0)
+		return r;
+	return yh_b64url_append(tok, sig, siglen);
+}
+
+int
+tok_jws_sign_ex(const struct tok_key *key, const char *typ, const json_t *extra,
+    const void *payload, size_t len, char **out)
+{
+	struct yh_buf tok;
+	unsigned char sig[TOK_SIG_MAX];
+	size_t siglen = 0;
+	enum tok_alg alg = TOK_ALG_UNSET;
+	int r;
+
+	*out = NULL;
+	yh_buf_init(&tok, TOK_JWS_MAX);
+	if ((r = signing_input(key, typ, extra, payload, len, &tok, &alg)) != 0 ||
+	    (r = tok_key_sign(key, alg, tok.data, tok.len, sig, sizeof(sig), &siglen)) != 0 ||
+	    (r = append_sig(&tok, sig, siglen)) != 0)
 		goto out;
 	if ((*out = yh_buf_steal(&tok)) == NULL)
 		r = YH_ERR_ALLOC;
 out:
-	yh_buf_free(&hdr);
 	yh_buf_free(&tok);
 	return r;
+}
+
+/* The signature of a submitted JWS arrived (or failed): the token is finished. */
+static void
+jws_signed(struct tok_sign_job *sj)
+{
+	struct tok_jws_job *j = (struct tok_jws_job *)((char *)sj -
+	    offsetof(struct tok_jws_job, sign));
+	int r = sj->rc;
+
+	if (r == 0)
+		r = append_sig(&j->tok, sj->sig, sj->siglen);
+	yh_wipe(sj->sig, sizeof(sj->sig));
+	tok_key_free((struct tok_key *)sj->key);
+	sj->key = NULL;
+	j->done(j, r);
+}
+
+int
+tok_jws_submit(struct tok_jws_job *j, const struct tok_key *key, const char *typ,
+    const void *payload, size_t len, void (*done)(struct tok_jws_job *j, int rc))
+{
+	enum tok_alg alg = TOK_ALG_UNSET;
+	int r;
+
+	memset(&j->sign, 0, sizeof(j->sign));
+	yh_buf_init_secret(&j->tok, TOK_JWS_MAX);   /* it becomes a bearer token */
+	if ((r = signing_input(key, typ, NULL, payload, len, &j->tok, &alg)) != 0) {
+		yh_buf_free(&j->tok);
+		return r;
+	}
+	j->done = done;
+	/* The caller's snapshot of the ring may be gone before the signature is. */
+	j->sign.key = tok_key_ref((struct tok_key *)key);
+	j->sign.alg = alg;
+	j->sign.data = j->tok.data;
+	j->sign.len = j->tok.len;
+	j->sign.done = jws_signed;
+	tok_key_sign_submit(&j->sign);
+	return 0;
+}
+
+void
+tok_jws_job_free(struct tok_jws_job *j)
+{
+	yh_buf_free(&j->tok);
 }
 
 int

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "token/jose_alg.h"
 
@@ -46,6 +47,27 @@ int tok_jws_sign(const struct tok_key *key, const char *typ, const void *payload
  * within TOK_JWS_HEADER_MAX (YH_ERR_TOO_LONG). extra is not modified. */
 int tok_jws_sign_ex(const struct tok_key *key, const char *typ, const json_t *extra,
     const void *payload, size_t len, char **out) YH_WUR;
+
+/* A compact JWS signed without waiting for the signature (tok_jws_submit). */
+struct tok_jws_job {
+	struct tok_sign_job sign;
+	struct yh_buf tok;     /* the signing input, then the whole token (yh_buf_cstr) */
+	void (*done)(struct tok_jws_job *j, int rc);
+};
+
+/*
+ * Starts signing payload as tok_jws_sign does (no extra header members), through
+ * tok_key_sign_submit: j->done(j, rc) runs exactly once, with rc 0 and the NUL-terminated
+ * token in j->tok, or rc < 0 (the errors of tok_jws_sign) -- later on the key holder's
+ * thread when key's signer takes jobs, else before this returns. Returns 0 once started,
+ * or an error of tok_jws_sign with done not called and nothing to free. j must stay alive
+ * until done runs; release it then with tok_jws_job_free.
+ */
+int tok_jws_submit(struct tok_jws_job *j, const struct tok_key *key, const char *typ,
+    const void *payload, size_t len, void (*done)(struct tok_jws_job *j, int rc)) YH_WUR;
+
+/* Frees a submitted job's token (after done ran). */
+void tok_jws_job_free(struct tok_jws_job *j);
 
 /* Verifies the compact JWS in token (len bytes, need not be NUL-terminated) against keys
  * with algorithms limited to allow (a TOK_ALGSET bit set). The key is chosen by the

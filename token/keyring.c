@@ -653,6 +653,8 @@ src_keys(const struct key_src *ks, const struct ring_rec *r, struct tok_key **pu
 	if (r->state == TOK_KS_ACTIVE && (rc = tok_key_with_signer(k, ks->src->sign,
 	    ks->src->ctx, signer)) != 0)
 		return ring_err(err, errsz, rc, "key %s: %s", r->kid, yh_strerror(rc));
+	if (*signer != NULL && ks->src->submit != NULL)
+		tok_key_set_submit(*signer, ks->src->submit);
 	return 0;
 }
 

@@ -109,7 +109,8 @@ struct tok_ring_source {
 	 * one line, the holder's explanation). */
 	int (*describe)(void *ctx, bool reload, char **doc, char *err, size_t errsz);
 	tok_sign_fn sign;  /* signs for the active keys (the kid names the key) */
-	void *ctx;         /* for both; must outlive the ring */
+	void *ctx;         /* for all three; must outlive the ring */
+	tok_submit_fn submit;  /* NULL, or sign taking jobs (tok_key_sign_submit) */
 };
 
 /*

@@ -21,6 +21,7 @@
 #include "authd/keyd/proto.h"
 #include "common/digest.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/secmem.h"
 #include "identity/vault/vault.h"
 #include "token/jws.h"
@@ -31,6 +32,7 @@
 #define KDC_REAP_MS 2000
 #define CIPHER_MAX 16
 #define SECRET_CACHE 1024          /* remembered client authentications (a power of 2) */
+#define SIGNERS_MAX 8              /* signer threads (one per CPU keyd serves on) */
 
 /* One work channel: its descriptor and buffers, used by one caller at a time. */
 struct chan {
@@ -52,6 +54,27 @@ struct seen_secret {
 	unsigned char hash[CLIENTS_HASH_LEN];
 	char kid[CLIENTS_KID_LEN + 1];
 	bool used;
+};
+
+/*
+ * Signatures asked for without waiting (tok_key_sign_submit, the token endpoint's): a
+ * queue that the signer threads empty in batches, one SIGN_MANY round trip for up to
+ * KD_SIGN_MANY_MAX of them. The grants that arrive while one batch is being signed
+ * make the next, so under load keyd wakes once per batch rather than once per grant,
+ * and no HTTP thread sleeps through a signature.
+ */
+struct signq {
+	pthread_mutex_t mu;
+	pthread_cond_t work;            /* a job was queued, or stop */
+	pthread_cond_t idle;            /* a batch was answered */
+	struct tok_sign_job *head, **tail;
+	size_t busy;                    /* batches being signed */
+	bool settled;                   /* kdc_sign_settle: sign on the caller's thread */
+	bool stop;                      /* kdc_close: the signers end once the queue is empty */
+	pthread_t th[SIGNERS_MAX];
+	size_t nth;
+	uint64_t batches, signatures;   /* answered so far (atomic) */
+	struct mx_counter *mx_batches, *mx_signatures;   /* NULL until kdc_metrics */
 };
 
 struct kdc {
@@ -78,6 +101,7 @@ struct kdc {
 	unsigned char salt[32];         /* of the digests in seen */
 	struct seen_secret *seen;       /* SECRET_CACHE entries */
 	char seen_kid[CLIENTS_KID_LEN + 1];  /* the key their hashes were made with */
+	struct signq sq;
 };
 
 /* A field of a request. */
@@ -459,10 +483,213 @@ r_sign(void *ctx, const struct tok_key *key, enum tok_alg alg, const void *data,
 	return 0;
 }
 
+/* ---- signatures in batches ------------------------------------------------------------ */
+
+/* A job's size in a SIGN_MANY request: its three fields. */
+static size_t
+sign_item_size(const struct tok_sign_job *job)
+{
+	return 12 + strlen(tok_key_kid(job->key)) + strlen(tok_alg_name(job->alg)) + job->len;
+}
+
+/* Takes the next batch off the queue (sq.mu held): as many jobs as one request holds. */
+static size_t
+next_batch(struct signq *q, struct tok_sign_job **batch)
+{
+	size_t n = 0, size = 4;
+
+	while (q->head != NULL && n < KD_SIGN_MANY_MAX &&
+	    size + sign_item_size(q->head) <= KD_MSG_MAX) {
+		size += sign_item_size(q->head);
+		batch[n++] = q->head;
+		if ((q->head = q->head->next) == NULL)
+			q->tail = &q->head;
+	}
+	return n;
+}
+
+/* Reads each job's status and signature from a SIGN_MANY answer (keyd's status r). */
+static void
+take_signatures(int r, struct kd_rd *rd, struct tok_sign_job **batch, size_t n)
+{
+	const unsigned char *p;
+	uint32_t st;
+	size_t len;
+
+	for (size_t i = 0; i < n; i++) {
+		struct tok_sign_job *job = batch[i];
+
+		job->siglen = 0;
+		if (r != 0) {
+			job->rc = r < 0 ? r : YH_ERR_INTERNAL;
+		} else if (kd_get_u32(rd, &st) != 0 || kd_get(rd, TOK_SIG_MAX, &p, &len) != 0 ||
+		    (int)st > 0 || (st == 0 && len == 0)) {
+			r = job->rc = YH_ERR_INTERNAL;   /* and the rest: the answer is unusable */
+		} else if ((job->rc = (int)st) == 0) {
+			memcpy(job->sig, p, len);
+			job->siglen = len;
+		}
+	}
+	if (r == 0 && kd_end(rd) != 0)
+		for (size_t i = 0; i < n; i++)
+			batch[i]->rc = YH_ERR_INTERNAL;
+}
+
+/* Signs a batch in one round trip and hands each job its result. */
+static void
+sign_batch(struct kdc *c, struct tok_sign_job **batch, size_t n)
+{
+	struct chan *ch = take(c);
+	struct kd_rd rd = { ch->ans, 0 };
+	int r;
+
+	if ((r = kd_begin(&ch->req, KD_REQ_SIGN_MANY)) == 0)
+		for (size_t i = 0; i < n && r == 0; i++)
+			if ((r = kd_put_str(&ch->req, tok_key_kid(batch[i]->key))) == 0 &&
+			    (r = kd_put_str(&ch->req, tok_alg_name(batch[i]->alg))) == 0)
+				r = kd_put(&ch->req, batch[i]->data, batch[i]->len);
+	if (r == 0)
+		r = round_trip(c, ch->fd, &ch->req, ch->ans, sizeof(ch->ans), &rd);
+	take_signatures(r, &rd, batch, n);
+	yh_wipe(ch->ans, (size_t)(rd.p - ch->ans));
+	yh_buf_reset(&ch->req);
+	give(c, ch);
+	__atomic_add_fetch(&c->sq.batches, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->sq.signatures, n, __ATOMIC_RELAXED);
+	if (c->sq.mx_batches != NULL) {
+		mx_counter_add(c->sq.mx_batches, 1);
+		mx_counter_add(c->sq.mx_signatures, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		batch[i]->done(batch[i]);
+}
+
+static void *
+signer_main(void *arg)
+{
+	struct kdc *c = arg;
+	struct signq *q = &c->sq;
+	struct tok_sign_job *batch[KD_SIGN_MANY_MAX];
+	size_t n;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (q->head == NULL && !q->stop)
+			pthread_cond_wait(&q->work, &q->mu);
+		if (q->head == NULL)
+			break;
+		n = next_batch(q, batch);
+		q->busy++;
+		pthread_mutex_unlock(&q->mu);
+		sign_batch(c, batch, n);
+		pthread_mutex_lock(&q->mu);
+		q->busy--;
+		pthread_cond_broadcast(&q->idle);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* Starts the signer threads (sq.mu held): false when none could start. */
+static bool
+start_signers(struct kdc *c)
+{
+	struct signq *q = &c->sq;
+	size_t want = c->npools < SIGNERS_MAX ? c->npools : SIGNERS_MAX;
+
+	while (q->nth < want && pthread_create(&q->th[q->nth], NULL, signer_main, c) == 0)
+		q->nth++;
+	return q->nth > 0;
+}
+
+/* The ring's tok_submit_fn: queues job for the signers; signs it at once, on the calling
+ * thread, once kdc_sign_settle ran (or when no signer thread could start). */
+static void
+r_submit(void *ctx, struct tok_sign_job *job)
+{
+	struct kdc *c = ctx;
+	struct signq *q = &c->sq;
+	bool now = false;
+
+	job->next = NULL;
+	if (job->len > TOK_JWS_MAX || 4 + sign_item_size(job) > KD_MSG_MAX) {
+		job->rc = YH_ERR_TOO_LONG;
+		job->done(job);
+		return;
+	}
+	pthread_mutex_lock(&q->mu);
+	if (q->settled || (q->nth == 0 && !start_signers(c))) {
+		now = true;
+	} else {
+		*q->tail = job;
+		q->tail = &job->next;
+		pthread_cond_signal(&q->work);
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (now) {
+		job->rc = r_sign(c, job->key, job->alg, job->data, job->len, job->sig,
+		    sizeof(job->sig), &job->siglen);
+		job->done(job);
+	}
+}
+
+void
+kdc_sign_settle(struct kdc *c)
+{
+	struct signq *q = &c->sq;
+
+	pthread_mutex_lock(&q->mu);
+	q->settled = true;
+	while (q->head != NULL || q->busy > 0)
+		pthread_cond_wait(&q->idle, &q->mu);
+	pthread_mutex_unlock(&q->mu);
+}
+
+void
+kdc_sign_counts(struct kdc *c, uint64_t *batches, uint64_t *signatures)
+{
+	*batches = __atomic_load_n(&c->sq.batches, __ATOMIC_RELAXED);
+	*signatures = __atomic_load_n(&c->sq.signatures, __ATOMIC_RELAXED);
+}
+
+int
+kdc_metrics(struct kdc *c, struct mx_registry *reg)
+{
+	struct mx_counter *b = NULL, *n = NULL;
+	int r;
+
+	if ((r = mx_counter_get(reg, "yh_keyd_sign_batches_total",
+	    "Round trips to keyd that signed a batch of queued signatures.", NULL, &b)) != 0 ||
+	    (r = mx_counter_get(reg, "yh_keyd_batched_signatures_total",
+	    "Signatures made in those batches (divided by the batches: their mean size).",
+	    NULL, &n)) != 0)
+		return r;
+	pthread_mutex_lock(&c->sq.mu);   /* before any signer reads them */
+	c->sq.mx_signatures = n;
+	c->sq.mx_batches = b;
+	pthread_mutex_unlock(&c->sq.mu);
+	return 0;
+}
+
+/* Ends the signer threads once the queue is empty. */
+static void
+stop_signers(struct kdc *c)
+{
+	struct signq *q = &c->sq;
+
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	pthread_cond_broadcast(&q->work);
+	pthread_mutex_unlock(&q->mu);
+	for (size_t i = 0; i < q->nth; i++)
+		pthread_join(q->th[i], NULL);
+	q->nth = 0;
+}
+
 int
 kdc_ring(struct kdc *c, struct tok_ring **out, char *err, size_t errsz)
 {
-	struct tok_ring_source src = { r_describe, r_sign, c };
+	struct tok_ring_source src = { r_describe, r_sign, c, r_submit };
 
 	return tok_ring_open_remote(&src, out, err, errsz);
 }
@@ -630,6 +857,7 @@ kdc_close(struct kdc *c)
 
 	if (c == NULL)
 		return 0;
+	stop_signers(c);
 	close_fds(c);
 	if (c->pid > 0)
 		reap(c);
@@ -646,6 +874,9 @@ kdc_close(struct kdc *c)
 	pthread_mutex_destroy(&c->ctl_mu);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->sq.mu);
+	pthread_cond_destroy(&c->sq.work);
+	pthread_cond_destroy(&c->sq.idle);
 	yh_freezero(c, sizeof(*c));
 	return status;
 }
@@ -664,6 +895,10 @@ kdc_new(unsigned nchan, struct kdc **out)
 	pthread_mutex_init(&c->seen_mu, NULL);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_mutex_init(&c->sq.mu, NULL);
+	pthread_cond_init(&c->sq.work, NULL);
+	pthread_cond_init(&c->sq.idle, NULL);
+	c->sq.tail = &c->sq.head;
 	yh_buf_init(&c->ctl_req, KD_MSG_MAX);
 	c->hasher = (struct clients_hasher){ r_secret_kid, r_secret_hash, c };
 	c->n = nchan;

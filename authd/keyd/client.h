@@ -3,8 +3,9 @@
  * of authd the same interfaces the in-process keys have, answered by keyd:
  *
  *   kdc_vault   a struct vault that seals, opens and indexes through keyd
- *   kdc_ring    a key ring of public keys whose active keys sign through keyd; its reload
- *               (SIGHUP) asks keyd to reload first and takes keyd's new ring
+ *   kdc_ring    a key ring of public keys whose active keys sign through keyd (one
+ *               round trip each, or queued and signed in batches: tok_key_sign_submit);
+ *               its reload (SIGHUP) asks keyd to reload first and takes keyd's new ring
  *   kdc_keys    the pairwise sub, the MACs and the user reference (authd/keyd/keys.h)
  *   kdc_hasher  the client registry's secret hashing (clients_opts.hasher)
  *   kdc_audit_kid with keys_audit_mac over kdc_keys: the audit checkpoints' tag
@@ -30,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "authcore/authd_config.h"
@@ -40,6 +42,7 @@ struct vault;
 struct keys;
 struct tok_ring;
 struct clients_hasher;
+struct mx_registry;
 
 /*
  * Forks keyd with cfg (call it before any thread starts and before any key is read),
@@ -56,6 +59,21 @@ int kdc_spawn(const struct authd_cfg *cfg, unsigned nchan, struct kdc **out, cha
  * not reaped. Call it when nothing uses the interfaces any more. NULL: returns 0.
  */
 int kdc_close(struct kdc *c);
+
+/*
+ * Waits until every signature queued for a batch (the ring's tok_key_sign_submit) has
+ * been answered and handed to its caller; from then on such signatures are made on the
+ * caller's thread. authd calls it while stopping, before it frees the requests those
+ * callers hold.
+ */
+void kdc_sign_settle(struct kdc *c);
+
+/* The batches signed so far and the signatures they held. */
+void kdc_sign_counts(struct kdc *c, uint64_t *batches, uint64_t *signatures);
+
+/* Counts the batches and their signatures in reg (yh_keyd_sign_batches_total,
+ * yh_keyd_batched_signatures_total). Returns 0 or mx_counter_get's error. */
+int kdc_metrics(struct kdc *c, struct mx_registry *reg) YH_WUR;
 
 /* keyd's pid. */
 pid_t kdc_pid(const struct kdc *c);

@@ -221,37 +221,104 @@ signing_key(struct keyd *k, struct tok_ring_snap *cur, const char *kid, bool *he
 	return NULL;
 }
 
-/* SIGN: kid, alg, input -> the signature of an active key of the ring. */
+/* The fields of one signature asked for: kid, alg and a JWS signing input that names
+ * them (a framing error, or YH_ERR_INVALID for anything else: keyd then refuses). */
 static int
-answer_sign(struct keyd *k, struct kd_rd *rd, struct yh_buf *ans)
+get_sign_fields(struct kd_rd *rd, char kid[TOK_KID_MAX + 1], enum tok_alg *a,
+    const unsigned char **input, size_t *n)
 {
-	char kid[TOK_KID_MAX + 1], alg[ALG_NAME_MAX + 1];
-	unsigned char sig[TOK_SIG_MAX];
-	const unsigned char *input;
-	const struct tok_key *key;
-	struct tok_ring_snap *cur;
-	enum tok_alg a = TOK_ALG_UNSET;
-	size_t n, siglen = 0;
-	bool held;
+	char alg[ALG_NAME_MAX + 1];
 	int r;
 
 	if ((r = kd_get_str(rd, TOK_KID_MAX, kid)) != 0 ||
 	    (r = kd_get_str(rd, ALG_NAME_MAX, alg)) != 0 ||
-	    (r = kd_get(rd, TOK_JWS_MAX, &input, &n)) != 0 || (r = kd_end(rd)) != 0)
+	    (r = kd_get(rd, TOK_JWS_MAX, input, n)) != 0)
 		return r;
-	if (tok_alg_from_name(alg, &a) != 0 || !jws_input_ok(input, n, alg, kid))
+	*a = TOK_ALG_UNSET;
+	if (tok_alg_from_name(alg, a) != 0 || !jws_input_ok(*input, *n, alg, kid))
 		return YH_ERR_INVALID;
-	cur = tok_ring_acquire(k->kh->ring);
+	return 0;
+}
+
+/* Signs input with the active key kid of cur (or of the ring the last reload replaced):
+ * 0, YH_ERR_KEY (not, or no longer, an active key), YH_ERR_UNSUPPORTED (the key is not
+ * of alg a) or tok_key_sign's error. */
+static int
+sign_with(struct keyd *k, struct tok_ring_snap *cur, const char *kid, enum tok_alg a,
+    const unsigned char *input, size_t n, unsigned char sig[TOK_SIG_MAX], size_t *siglen)
+{
+	const struct tok_key *key;
+	bool held;
+	int r;
+
+	*siglen = 0;
 	if ((key = signing_key(k, cur, kid, &held)) == NULL)
-		r = YH_ERR_KEY;          /* not (or no longer) an active key */
-	else if (tok_key_alg(key) != a)
+		return YH_ERR_KEY;
+	if (tok_key_alg(key) != a)
 		r = YH_ERR_UNSUPPORTED;
 	else
-		r = tok_key_sign(key, a, input, n, sig, sizeof(sig), &siglen);
+		r = tok_key_sign(key, a, input, n, sig, TOK_SIG_MAX, siglen);
 	if (held)
 		pthread_mutex_unlock(&k->ring_mu);
+	return r;
+}
+
+/* SIGN: kid, alg, input -> the signature of an active key of the ring. */
+static int
+answer_sign(struct keyd *k, struct kd_rd *rd, struct yh_buf *ans)
+{
+	char kid[TOK_KID_MAX + 1];
+	unsigned char sig[TOK_SIG_MAX];
+	const unsigned char *input;
+	struct tok_ring_snap *cur;
+	enum tok_alg a;
+	size_t n, siglen = 0;
+	int r;
+
+	if ((r = get_sign_fields(rd, kid, &a, &input, &n)) != 0 || (r = kd_end(rd)) != 0)
+		return r;
+	cur = tok_ring_acquire(k->kh->ring);
+	r = sign_with(k, cur, kid, a, input, n, sig, &siglen);
 	tok_snap_release(cur);
 	return answer_one(ans, r, sig, siglen);
+}
+
+/* SIGN_MANY: (kid, alg, input) x 1..KD_SIGN_MANY_MAX -> (status, signature) for each, in
+ * order: what SIGN answers, for a batch the HTTP process gathered from several grants.
+ * One malformed item refuses the whole request, as SIGN would refuse it. */
+static int
+answer_sign_many(struct keyd *k, struct kd_rd *rd, struct yh_buf *ans)
+{
+	char kid[TOK_KID_MAX + 1];
+	unsigned char sig[TOK_SIG_MAX];
+	const unsigned char *input;
+	struct tok_ring_snap *cur;
+	enum tok_alg a;
+	size_t n, siglen, count = 0;
+	int r = 0, st;
+
+	if (kd_begin_answer(ans, 0) != 0)
+		return answer_err(ans, YH_ERR_INTERNAL, NULL);
+	cur = tok_ring_acquire(k->kh->ring);
+	while (rd->left > 0 && r == 0) {
+		if (++count > KD_SIGN_MANY_MAX ||
+		    (r = get_sign_fields(rd, kid, &a, &input, &n)) != 0) {
+			r = r != 0 ? r : YH_ERR_INVALID;
+			break;
+		}
+		st = sign_with(k, cur, kid, a, input, n, sig, &siglen);
+		if (st != 0)
+			siglen = 0;
+		if (kd_put_u32(ans, (uint32_t)st) != 0 || kd_put(ans, sig, siglen) != 0)
+			r = YH_ERR_INTERNAL;   /* cannot happen: KD_SIGN_MANY_MAX fits */
+	}
+	tok_snap_release(cur);
+	yh_wipe(sig, sizeof(sig));
+	if (r == 0 && count == 0)
+		r = YH_ERR_INVALID;
+	if (r == YH_ERR_INTERNAL)
+		return answer_err(ans, r, NULL);
+	return r;
 }
 
 /* SEAL: domain, plaintext -> sealed value. */
@@ -416,6 +483,7 @@ static const struct kd_entry {
 	{ KD_REQ_HELLO, KD_CTL | KD_ONCE, answer_hello },
 	{ KD_REQ_RELOAD, KD_CTL, answer_reload },
 	{ KD_REQ_SIGN, 0, answer_sign },
+	{ KD_REQ_SIGN_MANY, 0, answer_sign_many },
 	{ KD_REQ_SEAL, 0, answer_seal },
 	{ KD_REQ_OPEN, 0, answer_open },
 	{ KD_REQ_BLIND, 0, answer_blind },

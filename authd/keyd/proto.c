@@ -5,8 +5,8 @@
 
 #include "authd/keyd/proto.h"
 
-static int
-put_u32(struct yh_buf *b, uint32_t v)
+int
+kd_put_u32(struct yh_buf *b, uint32_t v)
 {
 	unsigned char le[4] = { (unsigned char)v, (unsigned char)(v >> 8),
 	    (unsigned char)(v >> 16), (unsigned char)(v >> 24) };
@@ -18,14 +18,14 @@ int
 kd_begin(struct yh_buf *b, enum kd_req type)
 {
 	yh_buf_reset(b);
-	return put_u32(b, (uint32_t)type);
+	return kd_put_u32(b, (uint32_t)type);
 }
 
 int
 kd_begin_answer(struct yh_buf *b, int status)
 {
 	yh_buf_reset(b);
-	return put_u32(b, (uint32_t)status);
+	return kd_put_u32(b, (uint32_t)status);
 }
 
 int
@@ -35,7 +35,7 @@ kd_put(struct yh_buf *b, const void *p, size_t n)
 
 	if (n > UINT32_MAX)
 		return YH_ERR_TOO_LONG;
-	if ((r = put_u32(b, (uint32_t)n)) != 0)
+	if ((r = kd_put_u32(b, (uint32_t)n)) != 0)
 		return r;
 	return n > 0 ? yh_buf_append(b, p, n) : 0;
 }
@@ -108,6 +108,7 @@ kd_req_name(uint32_t type)
 {
 	static const char *const names[KD_REQ_COUNT] = {
 		[KD_REQ_HELLO] = "hello", [KD_REQ_RELOAD] = "reload", [KD_REQ_SIGN] = "sign",
+		[KD_REQ_SIGN_MANY] = "sign many",
 		[KD_REQ_SEAL] = "vault seal", [KD_REQ_OPEN] = "vault open",
 		[KD_REQ_BLIND] = "blind index", [KD_REQ_SUB] = "subject",
 		[KD_REQ_MAC] = "mac", [KD_REQ_UREF_SEAL] = "uref seal",

@@ -47,8 +47,14 @@ enum kd_req {
 	KD_REQ_UREF_OPEN = 10,   /* client id, user reference -> uid */
 	KD_REQ_SECRET_KID = 11,  /* create (1 byte) -> client-secret key id */
 	KD_REQ_SECRET_HASH = 12, /* client id, secret -> hash, key id */
+	KD_REQ_SIGN_MANY = 13,   /* (kid, alg, JWS signing input) x 1..KD_SIGN_MANY_MAX ->
+	                            (u32 status, signature) for each, in order */
 };
-#define KD_REQ_COUNT 13          /* one past the largest type */
+#define KD_REQ_COUNT 14          /* one past the largest type */
+
+/* The most signatures one SIGN_MANY asks for: their answer always fits in KD_MSG_MAX
+ * (each at most 8 + TOK_SIG_MAX bytes). */
+#define KD_SIGN_MANY_MAX 16
 
 /* A message being read: the bytes not consumed yet. */
 struct kd_rd {
@@ -65,6 +71,9 @@ int kd_begin_answer(struct yh_buf *b, int status) YH_WUR;
 
 /* Appends one field of n bytes (YH_ERR_TOO_LONG past the buffer's cap). */
 int kd_put(struct yh_buf *b, const void *p, size_t n) YH_WUR;
+
+/* Appends a bare u32 (a status inside an answer of several results). */
+int kd_put_u32(struct yh_buf *b, uint32_t v) YH_WUR;
 
 /* Appends a NUL-terminated string as one field (without its NUL). */
 int kd_put_str(struct yh_buf *b, const char *s) YH_WUR;

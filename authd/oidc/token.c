@@ -46,6 +46,14 @@ struct treq {
 	 * is complete; the response leaves when the line is durable (hold_until_audited). */
 	json_t *issued;
 	const char *grant;
+	/* A grant whose only token is its access token (client_credentials) has it signed
+	 * in one of keyd's batches while its line waits for the disk: sign_later asks for
+	 * that; the token's claims then wait in later, and the response is set once the
+	 * signature arrives (hold_until_audited). */
+	bool sign_later;
+	struct yh_buf later;
+	char later_scope[OIDC_SCOPE_MAX];
+	int64_t later_lifetime;
 };
 
 /* What to mint for one grant. */
@@ -202,8 +210,8 @@ user_claims(struct treq *t, const struct issue *is, const char *acr, struct yh_b
  * tok_mint_access_token's extra claims may not use) when the grant is bound to a session.
  */
 static int
-mint_access(struct treq *t, struct issue *is, const char *sub, const char *scope,
-    const char *acr)
+access_claims(struct treq *t, struct issue *is, const char *sub, const char *scope,
+    const char *acr, struct yh_buf *out)
 {
 	struct yh_buf c;
 	int r;
@@ -228,8 +236,23 @@ mint_access(struct treq *t, struct issue *is, const char *sub, const char *scope
 		goto out;
 	if ((r = yh_buf_putc(&c, '}')) != 0)
 		goto out;
-	r = tok_jws_sign(t->at_key, "at+jwt", c.data, c.len, &is->at);
+	*out = c;
+	return 0;
 out:
+	yh_buf_free(&c);
+	return r;
+}
+
+static int
+mint_access(struct treq *t, struct issue *is, const char *sub, const char *scope,
+    const char *acr)
+{
+	struct yh_buf c;
+	int r;
+
+	if ((r = access_claims(t, is, sub, scope, acr, &c)) != 0)
+		return r;
+	r = tok_jws_sign(t->at_key, "at+jwt", c.data, c.len, &is->at);
 	yh_buf_free(&c);
 	return r;
 }
@@ -268,30 +291,32 @@ mint_id(struct treq *t, struct issue *is, const char *sub, const char *acr)
 	return r;
 }
 
-/* Answers 200 with the tokens in is (RFC 6749 5.1); the buffer is wiped when freed,
- * as it holds them too. */
+/* Answers 200 with the access token at, valid for lifetime seconds, and the ID and
+ * refresh tokens when not NULL (RFC 6749 5.1); the buffer is wiped when freed, as it
+ * holds them too. */
 static int
-respond_tokens(struct treq *t, const struct issue *is, const char *scope)
+respond_tokens(struct http_req *req, const char *at, int64_t lifetime, const char *scope,
+    const char *idt, const char *refresh_token)
 {
 	struct yh_buf b;
 	int r;
 
 	yh_buf_init_secret(&b, 4 * TOK_JWS_MAX);
-	if ((r = yh_buf_reserve(&b, strlen(is->at) + (is->idt != NULL ? strlen(is->idt) : 0) +
-	    (is->refresh_token != NULL ? strlen(is->refresh_token) : 0) + 128)) != 0 ||
+	if ((r = yh_buf_reserve(&b, strlen(at) + (idt != NULL ? strlen(idt) : 0) +
+	    (refresh_token != NULL ? strlen(refresh_token) : 0) + 128)) != 0 ||
 	    (r = yh_buf_putc(&b, '{')) != 0 ||
-	    (r = json_put_str(&b, "access_token", is->at)) != 0 ||
+	    (r = json_put_str(&b, "access_token", at)) != 0 ||
 	    (r = json_put_str(&b, "token_type", "Bearer")) != 0 ||
-	    (r = json_put_int(&b, "expires_in", is->at_lifetime)) != 0)
+	    (r = json_put_int(&b, "expires_in", lifetime)) != 0)
 		goto out;
 	if ((scope[0] != '\0' && (r = json_put_str(&b, "scope", scope)) != 0) ||
-	    (is->idt != NULL && (r = json_put_str(&b, "id_token", is->idt)) != 0) ||
-	    (is->refresh_token != NULL &&
-	    (r = json_put_str(&b, "refresh_token", is->refresh_token)) != 0) ||
+	    (idt != NULL && (r = json_put_str(&b, "id_token", idt)) != 0) ||
+	    (refresh_token != NULL &&
+	    (r = json_put_str(&b, "refresh_token", refresh_token)) != 0) ||
 	    (r = yh_buf_putc(&b, '}')) != 0)
 		goto out;
-	http_resp_no_store(t->req);
-	r = http_respond(t->req, 200, "application/json", b.data, b.len);
+	http_resp_no_store(req);
+	r = http_respond(req, 200, "application/json", b.data, b.len);
 out:
 	yh_buf_free(&b);
 	return r;
@@ -311,6 +336,13 @@ issue_and_respond(struct treq *t, struct issue *is)
 		    is->g->uid, sub)) != 0 || (r = oidc_acr_format(is->g->loa, acr)) != 0)
 			goto out;
 		r = mint_access(t, is, sub, scope, acr);
+	} else if (t->sign_later && !is->id_token && is->refresh_token == NULL) {
+		/* sub = the client; signed and answered by hold_until_audited */
+		if ((r = access_claims(t, is, t->c->id, scope, NULL, &t->later)) == 0) {
+			t->later_lifetime = is->at_lifetime;
+			memcpy(t->later_scope, scope, sizeof(t->later_scope));
+		}
+		goto out;
 	} else {
 		r = mint_access(t, is, t->c->id, scope, NULL);   /* sub = the client */
 	}
@@ -318,7 +350,7 @@ issue_and_respond(struct treq *t, struct issue *is)
 		goto out;
 	if (is->id_token && (r = mint_id(t, is, sub, acr)) != 0)
 		goto out;
-	r = respond_tokens(t, is, scope);
+	r = respond_tokens(t->req, is->at, is->at_lifetime, scope, is->idt, is->refresh_token);
 out:
 	return r;
 }
@@ -410,33 +442,73 @@ audit_issue(struct treq *t, const char *grant, const char *uid, const char *fami
 	return audit_fields(t, grant, uid, family, jti, scopes, org, &t->issued);
 }
 
-/* A response held until its token.issue line is durable. */
+/*
+ * A response held until its token.issue line is durable and, for a grant whose access
+ * token is signed in one of keyd's batches (signing), until that signature arrived too:
+ * the two settle in either order, on the audit writer's and the signer's threads, and
+ * the last one lets the response go.
+ */
 struct held_grant {
 	struct http_req *req;
 	struct authd_app *app;
 	const char *grant;       /* a static name */
+	int pending;             /* settlements still to come (atomic) */
+	int rc;                  /* the first failure (atomic) */
+	bool signing;            /* at is being signed; the response is set when it is */
+	struct tok_jws_job at;
+	int64_t lifetime;
+	char scope[OIDC_SCOPE_MAX];
 };
 
-/* The token.issue line is settled: the tokens leave when it is on disk; when it could
- * not be written they never do, and the client gets 500 or 503 instead. */
+/* One part of a held grant is settled (rc: its result). The last one sets the response
+ * when the access token was signed here, and lets it go only when both succeeded: the
+ * tokens never leave without their line on disk; on a failure the client gets 500 or
+ * 503 instead. A signature that fails after its line was queued leaves a token.issue
+ * line for a token that never left: the trail may say more than was issued, never less. */
 static void
-grant_audited(void *arg, int rc)
+grant_settle(struct held_grant *h, int rc)
 {
-	struct held_grant *h = arg;
+	int none = 0;
 
+	if (rc != 0)
+		(void)__atomic_compare_exchange_n(&h->rc, &none, rc, false, __ATOMIC_ACQ_REL,
+		    __ATOMIC_ACQUIRE);
+	if (__atomic_sub_fetch(&h->pending, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	rc = __atomic_load_n(&h->rc, __ATOMIC_ACQUIRE);
+	if (rc == 0 && h->signing)
+		rc = respond_tokens(h->req, yh_buf_cstr(&h->at.tok), h->lifetime, h->scope,
+		    NULL, NULL);
 	if (rc == 0)
 		count_grant(h->app, h->grant);
 	else if (http_respond_failure(h->req, rc) != 0)
-		yh_error("token response dropped for an audit failure: %s", yh_strerror(rc));
+		yh_error("token response dropped for a failure: %s", yh_strerror(rc));
 	http_req_resume(h->req);
+	if (h->signing)
+		tok_jws_job_free(&h->at);
 	free(h);
 }
 
+/* The token.issue line is settled. */
+static void
+grant_audited(void *arg, int rc)
+{
+	grant_settle(arg, rc);
+}
+
+/* The access token of a held grant is signed (or failed). */
+static void
+grant_signed(struct tok_jws_job *j, int rc)
+{
+	grant_settle((struct held_grant *)((char *)j - offsetof(struct held_grant, at)), rc);
+}
+
 /*
- * Holds the finished token response and queues its token.issue line: the HTTP thread
- * goes on with other connections while the line waits for its batch's fdatasync, and
- * grant_audited lets the response go once that flush returned. Returns HTTP_SUSPENDED,
- * or an error (nothing queued, the response not held: the server answers the error).
+ * Holds the token response and queues its token.issue line: the HTTP thread goes on with
+ * other connections while the line waits for its batch's fdatasync (and, with sign_later,
+ * while the access token waits for its batch's signature), and grant_settle lets the
+ * response go once both are done. Returns HTTP_SUSPENDED, or an error (nothing queued,
+ * the response not held: the server answers the error).
  */
 static int
 hold_until_audited(struct treq *t)
@@ -445,21 +517,39 @@ hold_until_audited(struct treq *t)
 	struct held_grant *h;
 	int r;
 
-	if ((h = malloc(sizeof(*h))) == NULL)
+	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return YH_ERR_ALLOC;
 	h->req = t->req;
 	h->app = t->app;
 	h->grant = t->grant;
-	if ((r = http_req_hold(t->req)) != 0) {
+	h->pending = 1;
+	if (t->later.data != NULL) {
+		h->pending = 2;
+		h->lifetime = t->later_lifetime;
+		memcpy(h->scope, t->later_scope, sizeof(h->scope));
+		r = http_req_suspend(t->req);
+	} else {
+		r = http_req_hold(t->req);
+	}
+	if (r != 0) {
 		free(h);
 		return r;
 	}
+	/* Held already: from here on every outcome is answered through grant_settle. */
+	if (h->pending == 2) {
+		h->signing = true;
+		if ((r = tok_jws_submit(&h->at, t->at_key, "at+jwt", t->later.data, t->later.len,
+		    grant_signed)) != 0) {
+			h->signing = false;
+			grant_settle(h, r);   /* no token: no line either */
+			grant_settle(h, r);
+			return HTTP_SUSPENDED;
+		}
+	}
 	audit_actor(t, actor, sizeof(actor));
 	if ((r = yh_audit_submit(t->app->audit, "token.issue", actor, t->issued,
-	    grant_audited, h)) != 0) {
-		/* Held already: this request is answered through the resume path. */
-		grant_audited(h, r);
-	}
+	    grant_audited, h)) != 0)
+		grant_settle(h, r);
 	return HTTP_SUSPENDED;
 }
 
@@ -1140,6 +1230,7 @@ grant_client_credentials(struct treq *t)
 			    "the organization this app acts for is not active");
 		goto out;
 	}
+	t->sign_later = true;
 	if ((r = issue_and_respond(t, &is)) != 0)
 		goto out;
 	r = audit_issue(t, "client_credentials", NULL, NULL, is.jti, is.scopes, t->c->org);
@@ -1202,6 +1293,7 @@ out:
 	if (r == 0 && t.issued != NULL)
 		r = hold_until_audited(&t);
 	json_decref(t.issued);
+	yh_buf_free(&t.later);
 	tok_snap_release(t.ring);
 	clients_release(t.snap);
 	free(grant);

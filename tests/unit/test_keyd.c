@@ -6,6 +6,7 @@
  * limit, a signature of something not a JWS) by logging it and exiting.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -244,6 +245,156 @@ test_same_answers(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---- signatures in batches ------------------------------------------------------------ */
+
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int left;
+};
+
+struct bjob {
+	struct tok_jws_job j;         /* first: done gets it back */
+	struct waiter *w;
+	int rc;
+	bool done;
+	char *tok;
+};
+
+static void
+bjob_done(struct tok_jws_job *j, int rc)
+{
+	struct bjob *b = (struct bjob *)j;
+
+	b->rc = rc;
+	if (rc == 0)
+		b->tok = strdup(yh_buf_cstr(&j->tok));
+	tok_jws_job_free(j);
+	pthread_mutex_lock(&b->w->mu);
+	b->done = true;
+	b->w->left--;
+	pthread_cond_broadcast(&b->w->cv);
+	pthread_mutex_unlock(&b->w->mu);
+}
+
+/* Submits n jobs, the i-th with keys[i] and the payload {"n":i}, and waits for all. */
+static void
+submit_all(struct bjob *b, const struct tok_key *const *keys, size_t n)
+{
+	struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, (int)n };
+	char payload[32];
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&b[i], 0, sizeof(b[i]));
+		b[i].w = &w;
+		snprintf(payload, sizeof(payload), "{\"n\":%zu}", i);
+		assert_int_equal(tok_jws_submit(&b[i].j, keys[i], "at+jwt", payload,
+		    strlen(payload), bjob_done), 0);
+	}
+	pthread_mutex_lock(&w.mu);
+	while (w.left > 0)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+}
+
+/* Job i's token verifies with the local ring and carries {"n":i}. */
+static void
+check_batch_token(const struct bjob *b, size_t i, struct tok_ring *local)
+{
+	struct tok_ring_snap *ls = tok_ring_acquire(local);
+	struct tok_jws jws;
+	char want[32];
+
+	assert_int_equal(b->rc, 0);
+	assert_non_null(b->tok);
+	assert_int_equal(tok_jws_verify(b->tok, strlen(b->tok), tok_snap_keyset(ls),
+	    tok_snap_algs(ls), &jws), 0);
+	snprintf(want, sizeof(want), "{\"n\":%zu}", i);
+	assert_int_equal(jws.payload_len, strlen(want));
+	assert_memory_equal(jws.payload, want, strlen(want));
+	tok_jws_clear(&jws);
+	tok_snap_release(ls);
+}
+
+/*
+ * Signatures submitted at once are signed in batches (fewer round trips than
+ * signatures, none over KD_SIGN_MANY_MAX), each token verifies with its own payload; a
+ * key keyd no longer signs with fails alone in its batch; after kdc_sign_settle a
+ * signature is made before tok_jws_submit returns.
+ */
+static void
+test_sign_batches(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 40 };
+	static struct bjob b[N];
+	const struct tok_key *keys[N];
+	struct tok_ring_snap *old, *cur;
+	struct tok_ring *ring = NULL;
+	struct kdc *c = NULL;
+	struct kh *local = NULL;
+	uint64_t batches, sigs, b0, s0;
+	char err[512];
+
+	if (kdc_spawn(&f->cfg, 3, &c, err, sizeof(err)) != 0)
+		fail_msg("kdc_spawn: %s", err);
+	assert_int_equal(kdc_ring(c, &ring, err, sizeof(err)), 0);
+	if (kh_open(&f->cfg, &local, err, sizeof(err)) != 0)
+		fail_msg("kh_open: %s", err);
+	old = tok_ring_acquire(ring);
+	for (size_t i = 0; i < N; i++)
+		keys[i] = tok_snap_signing_key(old, TOK_ALG_UNSET);
+	submit_all(b, keys, N);
+	for (size_t i = 0; i < N; i++) {
+		check_batch_token(&b[i], i, local->ring);
+		free(b[i].tok);
+	}
+	kdc_sign_counts(c, &batches, &sigs);
+	assert_int_equal(sigs, N);
+	assert_true(batches >= (N + KD_SIGN_MANY_MAX - 1) / KD_SIGN_MANY_MAX);
+	assert_true(batches < N);
+
+	/* two rotations later keyd signs with neither the old key nor the one before */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(tok_ring_rotate(local->ring, TOK_ALG_UNSET, err, sizeof(err)), 0);
+		assert_int_equal(tok_ring_reload(ring, err, sizeof(err)), 0);
+	}
+	cur = tok_ring_acquire(ring);
+	for (size_t i = 0; i < 8; i++)
+		keys[i] = tok_snap_signing_key(i == 3 ? old : cur, TOK_ALG_UNSET);
+	kdc_sign_counts(c, &b0, &s0);
+	submit_all(b, keys, 8);
+	for (size_t i = 0; i < 8; i++) {
+		if (i == 3)
+			assert_int_equal(b[i].rc, YH_ERR_KEY);
+		else
+			check_batch_token(&b[i], i, local->ring);
+		free(b[i].tok);
+	}
+	kdc_sign_counts(c, &batches, &sigs);
+	assert_int_equal(sigs - s0, 8);
+
+	/* settled: signed on this thread, done before submit returns */
+	kdc_sign_settle(c);
+	{
+		struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1 };
+
+		memset(&b[0], 0, sizeof(b[0]));
+		b[0].w = &w;
+		assert_int_equal(tok_jws_submit(&b[0].j, keys[0], NULL, "{}", 2, bjob_done), 0);
+		assert_true(b[0].done);
+		assert_int_equal(b[0].rc, 0);
+		free(b[0].tok);
+	}
+	kdc_sign_counts(c, &b0, &s0);
+	assert_int_equal(s0, sigs);
+	tok_snap_release(cur);
+	tok_snap_release(old);
+	tok_ring_free(ring);
+	kh_free(local);
+	assert_int_equal(kdc_close(c), 0);
+}
+
 /* A key that cannot be opened: keyd's reason is the error, and keyd is gone. */
 static void
 test_key_error(void **state)
@@ -405,6 +556,9 @@ expect_refused(pid_t pid, int fds[2], int logfd, const char *words)
 	close(logfd);
 }
 
+/* A JWS signing input naming kid "kid": {"alg":"ES256","kid":"kid"} . {"x":1} */
+#define JWS_KID "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtpZCJ9.eyJ4IjoxfQ"
+
 /* One refusal: a fresh keyd, HELLO first unless before_hello, then bad on channel chan. */
 static void
 refused(struct fx *f, bool before_hello, int chan, const void *bad, size_t n,
@@ -438,6 +592,20 @@ test_refusals(void **state)
 	assert_int_equal(anslen, 4 + KEYS_MAC_LEN);
 	n = msg(m, KD_REQ_SUB, 2, "", (size_t)0, "uid", (size_t)3);
 	assert_int_equal(ask(fds[1], m, n, NULL, NULL), YH_ERR_INVALID);  /* refused softly */
+	/* two well-formed signatures for a key keyd does not hold: each item answers
+	 * YH_ERR_KEY with no signature */
+	n = msg(m, KD_REQ_SIGN_MANY, 6, "kid", (size_t)3, "ES256", (size_t)5, JWS_KID,
+	    strlen(JWS_KID), "kid", (size_t)3, "ES256", (size_t)5, JWS_KID, strlen(JWS_KID));
+	anslen = sizeof(ans);
+	assert_int_equal(ask(fds[1], m, n, ans, &anslen), 0);
+	assert_int_equal(anslen, 16);
+	for (int i = 0; i < 2; i++) {
+		unsigned char want[8];
+
+		le32(want, (uint32_t)YH_ERR_KEY);
+		le32(want + 4, 0);
+		assert_memory_equal(ans + 8 * i, want, sizeof(want));
+	}
 	close(fds[0]);
 	close(fds[1]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -480,6 +648,25 @@ test_refusals(void **state)
 	refused(f, false, 1, m, n, "malformed sign request");
 	n = msg(m, KD_REQ_SEAL, 2, "idnum", (size_t)5, (const char *)big, sizeof(big));
 	refused(f, false, 1, m, n, "longer than");
+
+	/* SIGN_MANY: none, one more than KD_SIGN_MANY_MAX, one item not a JWS of its kid,
+	 * an item cut short, the control channel */
+	refused(f, false, 1, "\x0d\0\0\0", 4, "malformed sign many request");
+	n = 4;
+	le32(m, KD_REQ_SIGN_MANY);
+	for (int i = 0; i <= KD_SIGN_MANY_MAX; i++)
+		n += msg(m + n, 0, 3, "kid", (size_t)3, "ES256", (size_t)5, JWS_KID,
+		    strlen(JWS_KID)) - 4;
+	refused(f, false, 1, m, n, "malformed sign many request");
+	n = msg(m, KD_REQ_SIGN_MANY, 6, "kid", (size_t)3, "ES256", (size_t)5, JWS_KID,
+	    strlen(JWS_KID), "kid", (size_t)3, "ES256", (size_t)5, "a.b", (size_t)3);
+	refused(f, false, 1, m, n, "malformed sign many request");
+	n = msg(m, KD_REQ_SIGN_MANY, 5, "kid", (size_t)3, "ES256", (size_t)5, JWS_KID,
+	    strlen(JWS_KID), "kid", (size_t)3, "ES256", (size_t)5);
+	refused(f, false, 1, m, n, "malformed sign many request");
+	n = msg(m, KD_REQ_SIGN_MANY, 3, "kid", (size_t)3, "ES256", (size_t)5, JWS_KID,
+	    strlen(JWS_KID));
+	refused(f, false, 0, m, n, "sign many request on the wrong channel");
 }
 
 /* keyd is not dumpable and, outside AddressSanitizer builds, filtered by seccomp. */
@@ -561,6 +748,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_same_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sign_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),

@@ -784,7 +784,7 @@ test_remote_ring(void **state)
 {
 	struct fix *f = *state;
 	struct holder h = { 0 };
-	struct tok_ring_source src = { holder_describe, holder_sign, &h };
+	struct tok_ring_source src = { holder_describe, holder_sign, &h, NULL };
 	struct tok_ring *remote = NULL;
 	struct tok_ring_snap *ls, *rs;
 	const struct tok_key *k;
@@ -1004,7 +1004,7 @@ test_remote_several_algs(void **state)
 {
 	struct fix *f = *state;
 	struct holder h = { 0 };
-	struct tok_ring_source src = { holder_describe, holder_sign, &h };
+	struct tok_ring_source src = { holder_describe, holder_sign, &h, NULL };
 	struct tok_ring *remote = NULL;
 	struct tok_ring_snap *rs;
 	char err[256];
