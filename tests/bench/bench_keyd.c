@@ -3,6 +3,10 @@
  *   - a keyed MAC (keys_mac KEYS_MAC_CSRF: one HMAC, so nearly all of the remote figure
  *     is the round trip: two SOCK_SEQPACKET messages and a thread wake-up each way);
  *   - an ES256 JWS (tok_jws_sign with the ring's active key: the signature keyd makes);
+ *   - the same JWS submitted without waiting (tok_jws_submit, DEPTH in flight per thread,
+ *     as the token endpoint's client_credentials grants do): through keyd the signer
+ *     threads sign them in batches, one SIGN_MANY round trip each, so the figure shows
+ *     how much of the round trip's cost batching takes away;
  * each with 1 calling thread and with as many threads as CPUs, in alternating slices
  * (in process, then through keyd, ROUNDS times) so that a shared machine's load hits
  * both alike. Prints operations per second, wall microseconds per operation and per
@@ -30,6 +34,9 @@
 
 #define ROUNDS 6
 #define THREADS_MAX 16
+#define DEPTH 16           /* submitted signatures in flight per thread */
+
+enum op { OP_MAC, OP_SIGN, OP_SUBMIT };
 
 static const char claims[] =
     "{\"iss\":\"https://id.example.gov.cn\",\"sub\":\"3bW2cK9sXn0pQ7rT4vY1uZ8aE5dF6gH2\","
@@ -75,11 +82,79 @@ side_ticks(const struct side *s)
 
 struct job {
 	const struct side *side;
-	bool sign;
+	enum op op;
 	int64_t until;
 	long ops;
 	int err;
 };
+
+/* One thread's submitted signatures: how many are in flight and how many came back. */
+struct flight {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int inflight;
+	long done;
+	int err;
+};
+
+struct sub {
+	struct tok_jws_job j;   /* first: done gets it back */
+	struct flight *f;
+};
+
+static void
+sub_done(struct tok_jws_job *j, int rc)
+{
+	struct sub *s = (struct sub *)j;
+	struct flight *f = s->f;
+
+	tok_jws_job_free(j);
+	free(s);
+	pthread_mutex_lock(&f->mu);
+	if (rc != 0)
+		f->err = rc;
+	f->inflight--;
+	f->done++;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* Keeps DEPTH signatures in flight until j->until, then waits for the last. */
+static void
+submit_loop(struct job *j, const struct tok_key *k)
+{
+	struct flight f = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+	struct sub *s;
+
+	while (yh_mono_ns() < j->until && j->err == 0) {
+		pthread_mutex_lock(&f.mu);
+		while (f.inflight >= DEPTH)
+			pthread_cond_wait(&f.cv, &f.mu);
+		f.inflight++;
+		j->err = f.err;
+		pthread_mutex_unlock(&f.mu);
+		if ((s = malloc(sizeof(*s))) == NULL) {
+			j->err = YH_ERR_ALLOC;
+		} else {
+			s->f = &f;
+			if ((j->err = tok_jws_submit(&s->j, k, "at+jwt", claims, sizeof(claims) - 1,
+			    sub_done)) != 0)
+				free(s);
+		}
+		if (j->err != 0) {
+			pthread_mutex_lock(&f.mu);
+			f.inflight--;
+			pthread_mutex_unlock(&f.mu);
+		}
+	}
+	pthread_mutex_lock(&f.mu);
+	while (f.inflight > 0)
+		pthread_cond_wait(&f.cv, &f.mu);
+	if (j->err == 0)
+		j->err = f.err;
+	j->ops = f.done;
+	pthread_mutex_unlock(&f.mu);
+}
 
 static void *
 worker(void *arg)
@@ -90,8 +165,13 @@ worker(void *arg)
 	unsigned char mac[KEYS_MAC_LEN];
 	char *tok;
 
+	if (j->op == OP_SUBMIT) {
+		submit_loop(j, k);
+		tok_snap_release(s);
+		return NULL;
+	}
 	while (yh_mono_ns() < j->until) {
-		if (j->sign) {
+		if (j->op == OP_SIGN) {
 			if ((j->err = tok_jws_sign(k, "at+jwt", claims, sizeof(claims) - 1,
 			    &tok)) != 0)
 				break;
@@ -107,7 +187,7 @@ worker(void *arg)
 
 /* Operations in ns nanoseconds with nth threads; -1 on error. */
 static long
-slice(const struct side *side, bool sign, unsigned nth, int64_t ns)
+slice(const struct side *side, enum op op, unsigned nth, int64_t ns)
 {
 	struct job jobs[THREADS_MAX];
 	pthread_t th[THREADS_MAX];
@@ -115,7 +195,7 @@ slice(const struct side *side, bool sign, unsigned nth, int64_t ns)
 	long ops = 0;
 
 	for (unsigned i = 0; i < nth; i++) {
-		jobs[i] = (struct job){ side, sign, until, 0, 0 };
+		jobs[i] = (struct job){ side, op, until, 0, 0 };
 		if (pthread_create(&th[i], NULL, worker, &jobs[i]) != 0)
 			return -1;
 	}
@@ -129,7 +209,7 @@ slice(const struct side *side, bool sign, unsigned nth, int64_t ns)
 }
 
 static int
-measure(const char *what, const struct side *local, const struct side *remote, bool sign,
+measure(const char *what, const struct side *local, const struct side *remote, enum op op,
     unsigned nth, double secs)
 {
 	int64_t ns = (int64_t)(secs * 1e9 / ROUNDS);
@@ -138,19 +218,19 @@ measure(const char *what, const struct side *local, const struct side *remote, b
 
 	for (int i = 0; i < ROUNDS; i++) {
 		t0 = side_ticks(local);
-		if ((n = slice(local, sign, nth, ns)) < 0)
+		if ((n = slice(local, op, nth, ns)) < 0)
 			return -1;
 		ca += side_ticks(local) - t0;
 		a += n;
 		t0 = side_ticks(remote);
-		if ((n = slice(remote, sign, nth, ns)) < 0)
+		if ((n = slice(remote, op, nth, ns)) < 0)
 			return -1;
 		cb += side_ticks(remote) - t0;
 		b += n;
 	}
 	ra = (double)a / (secs);
 	rb = (double)b / (secs);
-	printf("%-28s %2u thr %9.0f/s %7.1f %7.1f   %9.0f/s %7.1f %7.1f   %6.3f\n", what, nth,
+	printf("%-29s %2u thr %9.0f/s %7.1f %7.1f   %9.0f/s %7.1f %7.1f   %6.3f\n", what, nth,
 	    ra, 1e6 * nth / ra, (double)ca * tick / (double)a, rb, 1e6 * nth / rb,
 	    (double)cb * tick / (double)b, rb / ra);
 	return 0;
@@ -188,13 +268,16 @@ main(int argc, char **argv)
 	local.ring = kh->ring;
 	printf("bench_keyd: %ld CPUs, %.1f s per figure; in process vs through keyd (the same "
 	    "keys)\n", cpus, secs);
-	printf("%-35s %11s %7s %7s   %11s %7s %7s   %6s\n", "operation", "in process",
+	printf("%-36s %11s %7s %7s   %11s %7s %7s   %6s\n", "operation", "in process",
 	    "wall us", "CPU us", "keyd", "wall us", "CPU us", "ratio");
 	remote.other = kdc_pid(c);
-	if (measure("keyed MAC (round trip)", &local, &remote, false, 1, secs) != 0 ||
-	    measure("keyed MAC (round trip)", &local, &remote, false, nth, secs) != 0 ||
-	    measure("ES256 JWS sign", &local, &remote, true, 1, secs) != 0 ||
-	    measure("ES256 JWS sign", &local, &remote, true, nth, secs) != 0) {
+	if (measure("keyed MAC (round trip)", &local, &remote, OP_MAC, 1, secs) != 0 ||
+	    measure("keyed MAC (round trip)", &local, &remote, OP_MAC, nth, secs) != 0 ||
+	    measure("ES256 JWS sign", &local, &remote, OP_SIGN, 1, secs) != 0 ||
+	    measure("ES256 JWS sign", &local, &remote, OP_SIGN, nth, secs) != 0 ||
+	    measure("ES256 JWS submitted (batches)", &local, &remote, OP_SUBMIT, 1, secs) != 0 ||
+	    measure("ES256 JWS submitted (batches)", &local, &remote, OP_SUBMIT, nth, secs) !=
+	    0) {
 		fprintf(stderr, "bench_keyd: an operation failed\n");
 		goto out;
 	}
