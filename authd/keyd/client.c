@@ -33,6 +33,8 @@
 #define CIPHER_MAX 16
 #define SECRET_CACHE 1024          /* remembered client authentications (a power of 2) */
 #define SIGNERS_MAX 8              /* signer threads (one per CPU keyd serves on) */
+_Static_assert(4 + KD_SIGN_MANY_MAX * (8 + TOK_SIG_MAX) <= KD_MSG_MAX,
+    "a SIGN_MANY answer always fits in one packet");
 
 /* One work channel: its descriptor and buffers, used by one caller at a time. */
 struct chan {
@@ -180,6 +182,13 @@ round_trip(const struct kdc *c, int fd, const struct yh_buf *req, unsigned char 
 	return r;
 }
 
+/* The answer's bytes, read or not: what the caller wipes. */
+static size_t
+answer_len(const struct kd_rd *rd, const unsigned char *buf)
+{
+	return (size_t)(rd->p - buf) + rd->left;
+}
+
 /* Copies the answer's fields into out (or its error message into err). */
 static int
 take_answer(int status, struct kd_rd *rd, const struct out *out, size_t nout, char *err,
@@ -271,7 +280,7 @@ call(struct kdc *c, enum kd_req type, const struct in *in, size_t nin,
 	if (r == 0) {
 		r = round_trip(c, ch->fd, &ch->req, ch->ans, sizeof(ch->ans), &rd);
 		r = take_answer(r, &rd, out, nout, err, errsz);
-		yh_wipe(ch->ans, (size_t)(rd.p - ch->ans));
+		yh_wipe(ch->ans, answer_len(&rd, ch->ans));
 	}
 	yh_buf_reset(&ch->req);
 	give(c, ch);
@@ -508,7 +517,24 @@ next_batch(struct signq *q, struct tok_sign_job **batch)
 	return n;
 }
 
-/* Reads each job's status and signature from a SIGN_MANY answer (keyd's status r). */
+/* True when a SIGN_MANY answer holds exactly n well-formed results: each a status (0 or
+ * a negative error) and a signature that is present exactly when the status is 0. */
+static bool
+signatures_ok(struct kd_rd rd, size_t n)
+{
+	const unsigned char *p;
+	uint32_t st;
+	size_t len;
+
+	for (size_t i = 0; i < n; i++)
+		if (kd_get_u32(&rd, &st) != 0 || kd_get(&rd, TOK_SIG_MAX, &p, &len) != 0 ||
+		    (int)st > 0 || (st == 0) != (len > 0))
+			return false;
+	return kd_end(&rd) == 0;
+}
+
+/* Hands each job its status and signature from a SIGN_MANY answer (keyd's status r):
+ * an answer that is malformed anywhere fails the whole batch. */
 static void
 take_signatures(int r, struct kd_rd *rd, struct tok_sign_job **batch, size_t n)
 {
@@ -516,23 +542,23 @@ take_signatures(int r, struct kd_rd *rd, struct tok_sign_job **batch, size_t n)
 	uint32_t st;
 	size_t len;
 
+	if (r == 0 && !signatures_ok(*rd, n))
+		r = YH_ERR_INTERNAL;
 	for (size_t i = 0; i < n; i++) {
 		struct tok_sign_job *job = batch[i];
 
 		job->siglen = 0;
 		if (r != 0) {
 			job->rc = r < 0 ? r : YH_ERR_INTERNAL;
-		} else if (kd_get_u32(rd, &st) != 0 || kd_get(rd, TOK_SIG_MAX, &p, &len) != 0 ||
-		    (int)st > 0 || (st == 0 && len == 0)) {
-			r = job->rc = YH_ERR_INTERNAL;   /* and the rest: the answer is unusable */
-		} else if ((job->rc = (int)st) == 0) {
+			continue;
+		}
+		if (kd_get_u32(rd, &st) != 0 || kd_get(rd, TOK_SIG_MAX, &p, &len) != 0)
+			st = (uint32_t)YH_ERR_INTERNAL;   /* cannot happen: signatures_ok */
+		if ((job->rc = (int)st) == 0) {
 			memcpy(job->sig, p, len);
 			job->siglen = len;
 		}
 	}
-	if (r == 0 && kd_end(rd) != 0)
-		for (size_t i = 0; i < n; i++)
-			batch[i]->rc = YH_ERR_INTERNAL;
 }
 
 /* Signs a batch in one round trip and hands each job its result. */
@@ -541,6 +567,7 @@ sign_batch(struct kdc *c, struct tok_sign_job **batch, size_t n)
 {
 	struct chan *ch = take(c);
 	struct kd_rd rd = { ch->ans, 0 };
+	size_t signed_ok = 0;
 	int r;
 
 	if ((r = kd_begin(&ch->req, KD_REQ_SIGN_MANY)) == 0)
@@ -551,14 +578,16 @@ sign_batch(struct kdc *c, struct tok_sign_job **batch, size_t n)
 	if (r == 0)
 		r = round_trip(c, ch->fd, &ch->req, ch->ans, sizeof(ch->ans), &rd);
 	take_signatures(r, &rd, batch, n);
-	yh_wipe(ch->ans, (size_t)(rd.p - ch->ans));
+	yh_wipe(ch->ans, answer_len(&rd, ch->ans));
 	yh_buf_reset(&ch->req);
 	give(c, ch);
+	for (size_t i = 0; i < n; i++)
+		signed_ok += batch[i]->rc == 0;
 	__atomic_add_fetch(&c->sq.batches, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&c->sq.signatures, n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->sq.signatures, signed_ok, __ATOMIC_RELAXED);
 	if (c->sq.mx_batches != NULL) {
 		mx_counter_add(c->sq.mx_batches, 1);
-		mx_counter_add(c->sq.mx_signatures, n);
+		mx_counter_add(c->sq.mx_signatures, signed_ok);
 	}
 	for (size_t i = 0; i < n; i++)
 		batch[i]->done(batch[i]);
@@ -618,6 +647,13 @@ r_submit(void *ctx, struct tok_sign_job *job)
 		return;
 	}
 	pthread_mutex_lock(&q->mu);
+	if (q->stop) {
+		/* kdc_close: the channels are closing, nothing can be signed any more */
+		pthread_mutex_unlock(&q->mu);
+		job->rc = YH_ERR_UNAVAILABLE;
+		job->done(job);
+		return;
+	}
 	if (q->settled || (q->nth == 0 && !start_signers(c))) {
 		now = true;
 	} else {
@@ -671,19 +707,20 @@ kdc_metrics(struct kdc *c, struct mx_registry *reg)
 	return 0;
 }
 
-/* Ends the signer threads once the queue is empty. */
+/* Ends the signer threads once the queue is empty; a later submission fails at once. */
 static void
 stop_signers(struct kdc *c)
 {
 	struct signq *q = &c->sq;
+	size_t nth;
 
 	pthread_mutex_lock(&q->mu);
-	q->stop = true;
+	q->stop = q->settled = true;
+	nth = q->nth;
 	pthread_cond_broadcast(&q->work);
 	pthread_mutex_unlock(&q->mu);
-	for (size_t i = 0; i < q->nth; i++)
+	for (size_t i = 0; i < nth; i++)   /* no thread starts once stop is set */
 		pthread_join(q->th[i], NULL);
-	q->nth = 0;
 }
 
 int

@@ -54,7 +54,9 @@ int kdc_spawn(const struct authd_cfg *cfg, unsigned nchan, struct kdc **out, cha
     size_t errsz) YH_WUR;
 
 /*
- * Closes every channel (keyd, seeing the control channel close, stops) and waits for keyd
+ * Ends the signer threads once their queue is empty (a signature submitted after that
+ * fails with YH_ERR_UNAVAILABLE), closes every channel (keyd, seeing the control channel
+ * close, stops) and waits for keyd
  * (at most 2 s, then SIGKILL). Returns keyd's wait status (as waitpid's), -1 when it was
  * not reaped. Call it when nothing uses the interfaces any more. NULL: returns 0.
  */

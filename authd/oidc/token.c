@@ -293,7 +293,8 @@ mint_id(struct treq *t, struct issue *is, const char *sub, const char *acr)
 
 /* Answers 200 with the access token at, valid for lifetime seconds, and the ID and
  * refresh tokens when not NULL (RFC 6749 5.1); the buffer is wiped when freed, as it
- * holds them too. */
+ * holds them too. The request asked for no-store already (token_handler), on its HTTP
+ * thread: this may run on the signer's or the audit writer's. */
 static int
 respond_tokens(struct http_req *req, const char *at, int64_t lifetime, const char *scope,
     const char *idt, const char *refresh_token)
@@ -315,7 +316,6 @@ respond_tokens(struct http_req *req, const char *at, int64_t lifetime, const cha
 	    (r = json_put_str(&b, "refresh_token", refresh_token)) != 0) ||
 	    (r = yh_buf_putc(&b, '}')) != 0)
 		goto out;
-	http_resp_no_store(req);
 	r = http_respond(req, 200, "application/json", b.data, b.len);
 out:
 	yh_buf_free(&b);
@@ -543,6 +543,12 @@ hold_until_audited(struct treq *t)
 			h->signing = false;
 			grant_settle(h, r);   /* no token: no line either */
 			grant_settle(h, r);
+			return HTTP_SUSPENDED;
+		}
+		/* Signed (or failed) already, on this thread: a failure needs no line. h lives
+		 * until the settlement below, the last one. */
+		if (__atomic_load_n(&h->rc, __ATOMIC_ACQUIRE) != 0) {
+			grant_settle(h, 0);
 			return HTTP_SUSPENDED;
 		}
 	}
