@@ -10,7 +10,8 @@
 # clients' kept-alive connections use up the drain's time, so the HTTP server is freed
 # while grants still come in and responses are held for their batch; authd must exit 0
 # (no abort, no held request resumed after the server was freed), with the same checks
-# on the log.
+# on the log. Each grant's access token is signed in one of keyd's batches while its
+# line waits for the disk; the metrics must show batches of more than one.
 set -u
 . "$(dirname "$0")/lib.sh"
 need_authd
@@ -60,6 +61,17 @@ PYEOF
 # while they still are), then the checks on the log as it was left; with TERM, authd
 # must also exit 0.
 PIDS_TO_STOP="PID LOAD"
+# The access tokens of grants in flight together are signed in keyd's batches: fewer
+# round trips to keyd than signatures.
+check_batches() {
+  local m b s
+  m=$(curl -s "$BASE/metrics")
+  b=$(awk '$1 == "yh_keyd_sign_batches_total" { print $2 }' <<<"$m")
+  s=$(awk '$1 == "yh_keyd_batched_signatures_total" { print $2 }' <<<"$m")
+  [[ -n $b && -n $s ]] && ((s >= 300 && b < s)) &&
+    ok "32 clients' access tokens signed in batches ($s signatures in $b round trips to keyd)" ||
+    fail "keyd's signing batches: '$b' round trips for '$s' signatures"
+}
 round() {
   local k=$1 sig=${2:-KILL} n missing rc=0
   : >"$TMP/answered"
@@ -69,6 +81,7 @@ round() {
     [[ -s $TMP/answered ]] && (($(wc -l <"$TMP/answered") >= 300)) && break
     sleep 0.05
   done
+  ((k == 1)) && check_batches
   kill "-$sig" "$PID"
   wait "$PID" 2>/dev/null || rc=$?
   PID=
