@@ -7,7 +7,8 @@
 # the records have expired and the sweep (every 30 s) has dropped them. Prints authd's
 # resident size (VmRSS) idle before the load, at its peak (VmHWM) and after the TTLs,
 # with the records the session store held at each point (yh_session_store_records),
-# and the ratio after/idle (the goal: within 1.2).
+# and the ratio after/idle (within 1.2 is the bar: memory back near idle once the TTLs
+# passed).
 #
 # Never passes or fails on size; non-zero only when something does not work.
 # Environment: SOAK_FLOWS [50000], SOAK_CONCURRENCY [32], SOAK_ROUND_SECONDS [10],
