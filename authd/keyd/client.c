@@ -75,8 +75,7 @@ struct signq {
 	bool stop;                      /* kdc_close: the signers end once the queue is empty */
 	pthread_t th[SIGNERS_MAX];
 	size_t nth;
-	uint64_t batches, signatures;   /* answered so far (atomic) */
-	struct mx_counter *mx_batches, *mx_signatures;   /* NULL until kdc_metrics */
+	uint64_t batches, signatures;   /* answered so far (atomic; kdc_metrics) */
 };
 
 struct kdc {
@@ -517,24 +516,9 @@ next_batch(struct signq *q, struct tok_sign_job **batch)
 	return n;
 }
 
-/* True when a SIGN_MANY answer holds exactly n well-formed results: each a status (0 or
- * a negative error) and a signature that is present exactly when the status is 0. */
-static bool
-signatures_ok(struct kd_rd rd, size_t n)
-{
-	const unsigned char *p;
-	uint32_t st;
-	size_t len;
-
-	for (size_t i = 0; i < n; i++)
-		if (kd_get_u32(&rd, &st) != 0 || kd_get(&rd, TOK_SIG_MAX, &p, &len) != 0 ||
-		    (int)st > 0 || (st == 0) != (len > 0))
-			return false;
-	return kd_end(&rd) == 0;
-}
-
 /* Hands each job its status and signature from a SIGN_MANY answer (keyd's status r):
- * an answer that is malformed anywhere fails the whole batch. */
+ * exactly n results, each a status (0 or a negative error) and a signature present
+ * exactly when the status is 0. An answer malformed anywhere fails the whole batch. */
 static void
 take_signatures(int r, struct kd_rd *rd, struct tok_sign_job **batch, size_t n)
 {
@@ -542,22 +526,21 @@ take_signatures(int r, struct kd_rd *rd, struct tok_sign_job **batch, size_t n)
 	uint32_t st;
 	size_t len;
 
-	if (r == 0 && !signatures_ok(*rd, n))
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (kd_get_u32(rd, &st) != 0 || kd_get(rd, TOK_SIG_MAX, &p, &len) != 0 ||
+		    (int)st > 0 || (st == 0) != (len > 0)) {
+			r = YH_ERR_INTERNAL;
+			break;
+		}
+		batch[i]->rc = (int)st;
+		memcpy(batch[i]->sig, p, len);
+		batch[i]->siglen = len;
+	}
+	if (r == 0 && kd_end(rd) != 0)
 		r = YH_ERR_INTERNAL;
-	for (size_t i = 0; i < n; i++) {
-		struct tok_sign_job *job = batch[i];
-
-		job->siglen = 0;
-		if (r != 0) {
-			job->rc = r < 0 ? r : YH_ERR_INTERNAL;
-			continue;
-		}
-		if (kd_get_u32(rd, &st) != 0 || kd_get(rd, TOK_SIG_MAX, &p, &len) != 0)
-			st = (uint32_t)YH_ERR_INTERNAL;   /* cannot happen: signatures_ok */
-		if ((job->rc = (int)st) == 0) {
-			memcpy(job->sig, p, len);
-			job->siglen = len;
-		}
+	for (size_t i = 0; r != 0 && i < n; i++) {
+		batch[i]->rc = r < 0 ? r : YH_ERR_INTERNAL;
+		batch[i]->siglen = 0;
 	}
 }
 
@@ -585,10 +568,6 @@ sign_batch(struct kdc *c, struct tok_sign_job **batch, size_t n)
 		signed_ok += batch[i]->rc == 0;
 	__atomic_add_fetch(&c->sq.batches, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->sq.signatures, signed_ok, __ATOMIC_RELAXED);
-	if (c->sq.mx_batches != NULL) {
-		mx_counter_add(c->sq.mx_batches, 1);
-		mx_counter_add(c->sq.mx_signatures, signed_ok);
-	}
 	for (size_t i = 0; i < n; i++)
 		batch[i]->done(batch[i]);
 }
@@ -688,23 +667,32 @@ kdc_sign_counts(struct kdc *c, uint64_t *batches, uint64_t *signatures)
 	*signatures = __atomic_load_n(&c->sq.signatures, __ATOMIC_RELAXED);
 }
 
+static int
+read_batches(void *ctx, double *v)
+{
+	*v = (double)__atomic_load_n(&((struct kdc *)ctx)->sq.batches, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int
+read_signatures(void *ctx, double *v)
+{
+	*v = (double)__atomic_load_n(&((struct kdc *)ctx)->sq.signatures, __ATOMIC_RELAXED);
+	return 0;
+}
+
 int
 kdc_metrics(struct kdc *c, struct mx_registry *reg)
 {
-	struct mx_counter *b = NULL, *n = NULL;
 	int r;
 
-	if ((r = mx_counter_get(reg, "yh_keyd_sign_batches_total",
-	    "Round trips to keyd that signed a batch of queued signatures.", NULL, &b)) != 0 ||
-	    (r = mx_counter_get(reg, "yh_keyd_batched_signatures_total",
-	    "Signatures made in those batches (divided by the batches: their mean size).",
-	    NULL, &n)) != 0)
+	if ((r = mx_counter_fn_add(reg, "yh_keyd_sign_batches_total",
+	    "Round trips to keyd that signed a batch of queued signatures.", NULL,
+	    read_batches, c)) != 0)
 		return r;
-	pthread_mutex_lock(&c->sq.mu);   /* before any signer reads them */
-	c->sq.mx_signatures = n;
-	c->sq.mx_batches = b;
-	pthread_mutex_unlock(&c->sq.mu);
-	return 0;
+	return mx_counter_fn_add(reg, "yh_keyd_batched_signatures_total",
+	    "Signatures made in those batches (divided by the batches: their mean size).",
+	    NULL, read_signatures, c);
 }
 
 /* Ends the signer threads once the queue is empty; a later submission fails at once. */

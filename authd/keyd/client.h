@@ -73,8 +73,9 @@ void kdc_sign_settle(struct kdc *c);
 /* The batches signed so far and the signatures they held. */
 void kdc_sign_counts(struct kdc *c, uint64_t *batches, uint64_t *signatures);
 
-/* Counts the batches and their signatures in reg (yh_keyd_sign_batches_total,
- * yh_keyd_batched_signatures_total). Returns 0 or mx_counter_get's error. */
+/* Shows kdc_sign_counts in reg (yh_keyd_sign_batches_total,
+ * yh_keyd_batched_signatures_total, read at each rendering: c must outlive the
+ * rendering). Returns 0 or mx_counter_fn_add's error. */
 int kdc_metrics(struct kdc *c, struct mx_registry *reg) YH_WUR;
 
 /* keyd's pid. */
