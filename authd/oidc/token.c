@@ -48,12 +48,10 @@ struct treq {
 	const char *grant;
 	/* A grant whose only token is its access token (client_credentials) has it signed
 	 * in one of keyd's batches while its line waits for the disk: sign_later asks for
-	 * that; the token's claims then wait in later, and the response is set once the
-	 * signature arrives (hold_until_audited). */
+	 * that; issue_and_respond then prepares the held response in later (the token's
+	 * claims, lifetime and scope), which hold_until_audited sets once it is signed. */
 	bool sign_later;
-	struct yh_buf later;
-	char later_scope[OIDC_SCOPE_MAX];
-	int64_t later_lifetime;
+	struct held_grant *later;
 };
 
 /* What to mint for one grant. */
@@ -72,6 +70,36 @@ struct issue {
 	char *idt;
 	int64_t at_lifetime;
 };
+
+/*
+ * A response held until its token.issue line is durable and, for a grant whose access
+ * token is signed in one of keyd's batches (signing), until that signature arrived too:
+ * the two settle in either order, on the audit writer's and the signer's threads, and
+ * the last one lets the response go.
+ */
+struct held_grant {
+	struct http_req *req;
+	struct authd_app *app;
+	const char *grant;       /* a static name */
+	int pending;             /* settlements still to come (atomic) */
+	int rc;                  /* the first failure (atomic) */
+	bool signing;            /* at is being signed; the response is set when it is */
+	struct tok_jws_job at;
+	struct yh_buf claims;    /* the access token's claims, until submitted */
+	int64_t lifetime;
+	char scope[OIDC_SCOPE_MAX];
+};
+
+static void
+held_free(struct held_grant *h)
+{
+	if (h == NULL)
+		return;
+	yh_buf_free(&h->claims);
+	if (h->signing)
+		tok_jws_job_free(&h->at);
+	free(h);
+}
 
 static int64_t
 lifetime_or(int64_t v, int64_t dflt)
@@ -338,9 +366,13 @@ issue_and_respond(struct treq *t, struct issue *is)
 		r = mint_access(t, is, sub, scope, acr);
 	} else if (t->sign_later && !is->id_token && is->refresh_token == NULL) {
 		/* sub = the client; signed and answered by hold_until_audited */
-		if ((r = access_claims(t, is, t->c->id, scope, NULL, &t->later)) == 0) {
-			t->later_lifetime = is->at_lifetime;
-			memcpy(t->later_scope, scope, sizeof(t->later_scope));
+		if ((t->later = calloc(1, sizeof(*t->later))) == NULL) {
+			r = YH_ERR_ALLOC;
+			goto out;
+		}
+		if ((r = access_claims(t, is, t->c->id, scope, NULL, &t->later->claims)) == 0) {
+			t->later->lifetime = is->at_lifetime;
+			memcpy(t->later->scope, scope, sizeof(t->later->scope));
 		}
 		goto out;
 	} else {
@@ -442,24 +474,6 @@ audit_issue(struct treq *t, const char *grant, const char *uid, const char *fami
 	return audit_fields(t, grant, uid, family, jti, scopes, org, &t->issued);
 }
 
-/*
- * A response held until its token.issue line is durable and, for a grant whose access
- * token is signed in one of keyd's batches (signing), until that signature arrived too:
- * the two settle in either order, on the audit writer's and the signer's threads, and
- * the last one lets the response go.
- */
-struct held_grant {
-	struct http_req *req;
-	struct authd_app *app;
-	const char *grant;       /* a static name */
-	int pending;             /* settlements still to come (atomic) */
-	int rc;                  /* the first failure (atomic) */
-	bool signing;            /* at is being signed; the response is set when it is */
-	struct tok_jws_job at;
-	int64_t lifetime;
-	char scope[OIDC_SCOPE_MAX];
-};
-
 /* One part of a held grant is settled (rc: its result). The last one sets the response
  * when the access token was signed here, and lets it go only when both succeeded: the
  * tokens never leave without their line on disk; on a failure the client gets 500 or
@@ -484,9 +498,7 @@ grant_settle(struct held_grant *h, int rc)
 	else if (http_respond_failure(h->req, rc) != 0)
 		yh_error("token response dropped for a failure: %s", yh_strerror(rc));
 	http_req_resume(h->req);
-	if (h->signing)
-		tok_jws_job_free(&h->at);
-	free(h);
+	held_free(h);
 }
 
 /* The token.issue line is settled. */
@@ -517,29 +529,28 @@ hold_until_audited(struct treq *t)
 	struct held_grant *h;
 	int r;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL)
+	if ((h = t->later) != NULL) {
+		t->later = NULL;
+		h->pending = 2;
+	} else if ((h = calloc(1, sizeof(*h))) == NULL) {
 		return YH_ERR_ALLOC;
+	} else {
+		h->pending = 1;
+	}
 	h->req = t->req;
 	h->app = t->app;
 	h->grant = t->grant;
-	h->pending = 1;
-	if (t->later.data != NULL) {
-		h->pending = 2;
-		h->lifetime = t->later_lifetime;
-		memcpy(h->scope, t->later_scope, sizeof(h->scope));
-		r = http_req_suspend(t->req);
-	} else {
-		r = http_req_hold(t->req);
-	}
-	if (r != 0) {
-		free(h);
+	if ((r = h->pending == 2 ? http_req_suspend(t->req) : http_req_hold(t->req)) != 0) {
+		held_free(h);
 		return r;
 	}
 	/* Held already: from here on every outcome is answered through grant_settle. */
 	if (h->pending == 2) {
 		h->signing = true;
-		if ((r = tok_jws_submit(&h->at, t->at_key, "at+jwt", t->later.data, t->later.len,
-		    grant_signed)) != 0) {
+		r = tok_jws_submit(&h->at, t->at_key, "at+jwt", h->claims.data, h->claims.len,
+		    grant_signed);
+		yh_buf_free(&h->claims);   /* copied into the signing input */
+		if (r != 0) {
 			h->signing = false;
 			grant_settle(h, r);   /* no token: no line either */
 			grant_settle(h, r);
@@ -1299,7 +1310,7 @@ out:
 	if (r == 0 && t.issued != NULL)
 		r = hold_until_audited(&t);
 	json_decref(t.issued);
-	yh_buf_free(&t.later);
+	held_free(t.later);
 	tok_snap_release(t.ring);
 	clients_release(t.snap);
 	free(grant);
