@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -146,6 +147,76 @@ test_b64url(void **state)
 		if (s != NULL)
 			assert_int_equal(out[0], (unsigned)(s - std) << 2);
 	}
+}
+
+/* Small requests come from the thread's stock: across several refills no 16-byte value
+ * repeats, requests on both sides of the stock's limit work, and two threads draw
+ * different bytes. */
+static void *
+draw_one(void *arg)
+{
+	return yh_random(arg, 16) == 0 ? arg : NULL;
+}
+
+static int
+cmp16(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static void
+test_random_stock(void **state)
+{
+	enum { DRAWS = 1000 };   /* about four refills of the stock */
+	static unsigned char v[DRAWS][16];
+	unsigned char big[65], other[16], zero[65] = { 0 };
+	pthread_t th;
+	void *got;
+
+	(void)state;
+	for (size_t i = 0; i < DRAWS; i++)
+		assert_int_equal(yh_random(v[i], 16), 0);
+	qsort(v, DRAWS, 16, cmp16);
+	for (size_t i = 1; i < DRAWS; i++)
+		assert_true(memcmp(v[i - 1], v[i], 16) != 0);
+	for (size_t n = 63; n <= 65; n++) {
+		memset(big, 0, sizeof(big));
+		assert_int_equal(yh_random(big, n), 0);
+		assert_true(memcmp(big, zero, n) != 0);
+	}
+	assert_int_equal(yh_random(v[0], 16), 0);
+	assert_int_equal(pthread_create(&th, NULL, draw_one, other), 0);
+	assert_int_equal(pthread_join(th, &got), 0);
+	assert_ptr_equal(got, other);
+	assert_true(memcmp(v[0], other, 16) != 0);
+}
+
+/* A child process never hands out the bytes its parent hands out next: the stock the
+ * parent had filled is gone in the child, which fills its own. */
+static void
+test_random_fork(void **state)
+{
+	unsigned char first[16], mine[16], theirs[16];
+	int p[2], st;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(yh_random(first, sizeof(first)), 0);   /* the stock is filled */
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		unsigned char b[16];
+
+		close(p[0]);
+		_exit(yh_random(b, sizeof(b)) == 0 && write(p[1], b, sizeof(b)) == 16 ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	close(p[1]);
+	assert_int_equal(yh_random(mine, sizeof(mine)), 0);
+	assert_int_equal(read(p[0], theirs, sizeof(theirs)), 16);
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(memcmp(mine, theirs, sizeof(mine)) != 0);
 }
 
 static void
@@ -1483,6 +1554,8 @@ main(void)
 		cmocka_unit_test(test_span),
 		cmocka_unit_test(test_b64url),
 		cmocka_unit_test(test_secmem),
+		cmocka_unit_test(test_random_stock),
+		cmocka_unit_test(test_random_fork),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_config_nul),
