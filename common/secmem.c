@@ -75,9 +75,13 @@ static pthread_once_t stock_once = PTHREAD_ONCE_INIT;
 static __thread struct rand_stock *stock;
 static __thread bool stock_none;     /* this thread could not have one */
 
+/* The key's destructor, on the exiting thread: a later draw there (another key's
+ * destructor) goes to RAND_bytes. */
 static void
 stock_free(void *p)
 {
+	stock = NULL;
+	stock_none = true;
 	yh_wipe(p, sizeof(struct rand_stock));
 	munmap(p, sizeof(struct rand_stock));
 }
