@@ -108,6 +108,8 @@ flow() {
 import json, sys
 j = json.load(open(sys.argv[1]))
 note = "" if not j["errors"] else "%d errors! first: %s" % (j["errors"], j["first_error"])
+if j.get("busy"):
+    note += " %d answered 503 busy with Retry-After" % j["busy"]
 print("%.1f %.2f %.2f %s" % (j["rate"], j["p50_ms"], j["p99_ms"], note))
 EOF
 )"

@@ -277,6 +277,8 @@ flow_line() {   # NAME SIGNS JSON "CORES BUSY"
 import json, sys
 name, signs, j, cpu = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4].split()
 note = "" if not j["errors"] else "%d errors! first: %s " % (j["errors"], j["first_error"])
+if j.get("busy"):
+    note += "%d answered 503 busy with Retry-After (p99 %.2f ms) " % (j["busy"], j["busy_p99_ms"])
 if j.get("unfinished"):
     note += "%d still waiting at the end (counted in p99 with their age then)" % j["unfinished"]
 print("|".join([name, "%.1f" % j["rate"], "%.2f" % j["p50_ms"], "%.2f" % j["p99_ms"],
@@ -434,7 +436,9 @@ How to read it:
             core authd actually got (the load generators take the rest)
   logins    password logins/s = $LOGIN_RATE beside argon2id alone = $A2_RATE hashes/s on the
             same $WORKERS worker threads: ratio $(calc "${LOGIN_RATE:-0} / (${A2_RATE:-0} > 0 ? $A2_RATE : 1)" 2)
-            (a login is one argon2id verification plus the form, session and audit work)
+            (a login is one argon2id verification plus the form, session and audit work);
+            during the burst, a login that finds the hashing queue full is answered at once
+            with 503 and Retry-After ("answered 503 busy"): not an error, and not in rate/s
   audit     every grant is answered only once its audit line is flushed, but waits with
             its connection suspended, holding no HTTP thread: the lines of every grant that
             arrived during one fdatasync share the next one ($FSYNC fdatasync/s alone here,

@@ -15,9 +15,9 @@
 // CONFIG: {"issuer", "out", "client_id", "client_secret", "redirect_uri",
 //          "users": [{"username","password"}...], "sessions", "refresh_tokens",
 //          "concurrency", "seconds", "grace"}
-// sso and login print one JSON line: {"ok","errors","unfinished","seconds","rate",
-// "p50_ms","p99_ms","first_error"} (rate: completed inside the window / seconds; see
-// load() for "unfinished"; optional CONFIG "grace", seconds). Connections are kept
+// sso and login print one JSON line: {"ok","errors","unfinished","busy","seconds","rate",
+// "p50_ms","p99_ms","busy_p99_ms","first_error"} (rate: completed inside the window /
+// seconds; see load() for "unfinished" and "busy"; optional CONFIG "grace", seconds). Connections are kept
 // alive (one http.Agent, maxSockets = concurrency).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -80,6 +80,10 @@ const form = (o) => new URLSearchParams(o).toString();
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 // One password login as a fresh browser; returns the yh_sid cookie value.
+// A login the server refused at once because its hashing queue was full: 503 with
+// Retry-After, the answer a storm is meant to get (load() counts these apart).
+class Busy extends Error {}
+
 async function login(user, next = '/account') {
   const page = await request('GET', `/login?next=${encodeURIComponent(next)}`,
     { 'accept-language': 'zh-CN' });
@@ -91,6 +95,9 @@ async function login(user, next = '/account') {
   const res = await request('POST', '/login', { ...FORM, cookie: `yh_csrf=${csrfCookie}` },
     form({ csrf: token, next, username: user.username, password: user.password }));
   const sid = cookieOf(res, 'yh_sid');
+  if (res.status === 503 && res.headers['retry-after'] !== undefined && !sid) {
+    throw new Busy(`POST /login: HTTP 503, Retry-After ${res.headers['retry-after']}`);
+  }
   if (res.status !== 303 || !sid) {
     throw new Error(`POST /login: HTTP ${res.status}${sid ? '' : ' without yh_sid'}: ` +
       res.body.replace(/\s+/g, ' ').slice(0, 200));
@@ -156,12 +163,14 @@ async function consent(sid) {
 }
 
 // Runs `concurrency` chains of one() for `seconds`; returns the figures. The rate counts
-// what completed inside the window. Requests still in flight at its end are waited for up
+// what completed inside the window; a Busy answer is not an error: it is counted in
+// `busy`, its latency in busy_p99_ms, and the chain goes on as after an error. Requests still in flight at its end are waited for up
 // to `grace` seconds (default 2); those still unfinished then are counted as such and
 // their age so far enters the latencies (a slow tail must not vanish from p99), and the
 // process exits without waiting for them.
 async function load(one) {
   const lat = [];
+  const busyLat = [];
   const inflight = new Map();
   let errors = 0;
   let inWindow = 0;
@@ -178,8 +187,12 @@ async function load(one) {
         lat.push(Number(e - s) / 1e6);
         if (e <= end) inWindow++;
       } catch (e) {
-        errors++;
-        if (!firstError) firstError = String(e.message || e);
+        if (e instanceof Busy) {
+          busyLat.push(Number(process.hrtime.bigint() - s) / 1e6);
+        } else {
+          errors++;
+          if (!firstError) firstError = String(e.message || e);
+        }
         await new Promise((r) => setTimeout(r, 10));   // no busy loop on a broken server
       } finally {
         inflight.delete(i);
@@ -193,10 +206,12 @@ async function load(one) {
   const unfinished = inflight.size;
   for (const s of inflight.values()) lat.push(Number(now - s) / 1e6);
   lat.sort((a, b) => a - b);
-  const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : 0);
-  return { ok: lat.length - unfinished, errors, unfinished, seconds: cfg.seconds,
-    rate: +(inWindow / cfg.seconds).toFixed(1), p50_ms: +pct(0.50).toFixed(2),
-    p99_ms: +pct(0.99).toFixed(2), first_error: firstError };
+  busyLat.sort((a, b) => a - b);
+  const pct = (v, p) => (v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))] : 0);
+  return { ok: lat.length - unfinished, errors, unfinished, busy: busyLat.length,
+    seconds: cfg.seconds, rate: +(inWindow / cfg.seconds).toFixed(1),
+    p50_ms: +pct(lat, 0.50).toFixed(2), p99_ms: +pct(lat, 0.99).toFixed(2),
+    busy_p99_ms: +pct(busyLat, 0.99).toFixed(2), first_error: firstError };
 }
 
 async function prepare() {
