@@ -32,6 +32,7 @@
 #define KDC_REAP_MS 2000
 #define CIPHER_MAX 16
 #define SECRET_CACHE 1024          /* remembered client authentications (a power of 2) */
+#define SUB_CACHE 16384            /* remembered pairwise subjects (a power of 2) */
 #define SIGNERS_MAX 8              /* signer threads (one per CPU keyd serves on) */
 _Static_assert(4 + KD_SIGN_MANY_MAX * (8 + TOK_SIG_MAX) <= KD_MSG_MAX,
     "a SIGN_MANY answer always fits in one packet");
@@ -55,6 +56,14 @@ struct seen_secret {
 	unsigned char digest[CLIENTS_HASH_LEN];
 	unsigned char hash[CLIENTS_HASH_LEN];
 	char kid[CLIENTS_KID_LEN + 1];
+	bool used;
+};
+
+/* A pairwise subject keyd computed: the salted digest of its sector and uid, and keyd's
+ * MAC (see r_sub). */
+struct seen_sub {
+	unsigned char digest[CLIENTS_HASH_LEN];
+	unsigned char mac[KEYS_MAC_LEN];
 	bool used;
 };
 
@@ -102,6 +111,8 @@ struct kdc {
 	unsigned char salt[32];         /* of the digests in seen */
 	struct seen_secret *seen;       /* SECRET_CACHE entries */
 	char seen_kid[CLIENTS_KID_LEN + 1];  /* the key their hashes were made with */
+	pthread_mutex_t subs_mu;        /* guards subs */
+	struct seen_sub *subs;          /* SUB_CACHE entries */
 	struct signq sq;
 };
 
@@ -385,12 +396,41 @@ call_mac(struct kdc *c, enum kd_req type, const struct in *in, size_t nin,
 	return r;
 }
 
+static int salted_digest(const struct kdc *c, const char *name, const void *value,
+    size_t len, unsigned char out[CLIENTS_HASH_LEN]);
+
+/*
+ * A person's pairwise sub is asked for at every grant, introspection and logout of an
+ * app with pairwise subjects, so keyd's answers are remembered here under SHA-256(salt,
+ * sector, uid). keyd's subject key never changes while it runs (a new one would change
+ * every sub), so a remembered answer stays right; and a sub is no secret: every app of
+ * the sector is given it.
+ */
 static int
 r_sub(void *ctx, const char *sector, const char *uid, unsigned char out[KEYS_MAC_LEN])
 {
+	struct kdc *c = ctx;
 	struct in in[] = { IN_STR(sector), IN_STR(uid) };
+	unsigned char digest[CLIENTS_HASH_LEN];
+	struct seen_sub *e;
+	bool hit;
+	int r;
 
-	return call_mac(ctx, KD_REQ_SUB, in, 2, out);
+	if (salted_digest(c, sector, uid, strlen(uid), digest) != 0)
+		return call_mac(c, KD_REQ_SUB, in, 2, out);
+	e = &c->subs[((size_t)digest[0] << 8 | digest[1]) & (SUB_CACHE - 1)];
+	pthread_mutex_lock(&c->subs_mu);
+	if ((hit = e->used && memcmp(e->digest, digest, sizeof(digest)) == 0))
+		memcpy(out, e->mac, KEYS_MAC_LEN);
+	pthread_mutex_unlock(&c->subs_mu);
+	if (hit || (r = call_mac(c, KD_REQ_SUB, in, 2, out)) != 0)
+		return hit ? 0 : r;
+	pthread_mutex_lock(&c->subs_mu);
+	memcpy(e->digest, digest, sizeof(digest));
+	memcpy(e->mac, out, KEYS_MAC_LEN);
+	e->used = true;
+	pthread_mutex_unlock(&c->subs_mu);
+	return 0;
 }
 
 static int
@@ -729,16 +769,17 @@ kdc_ring(struct kdc *c, struct tok_ring **out, char *err, size_t errsz)
  * process was shown in clear (as it is shown again at every request). A new key id
  * (authctl made or replaced the key) forgets everything.
  */
+/* SHA-256(salt, name and its NUL, len bytes of value): the key of a remembered answer. */
 static int
-seen_digest(const struct kdc *c, const char *id, const char *secret, size_t len,
+salted_digest(const struct kdc *c, const char *name, const void *value, size_t len,
     unsigned char out[CLIENTS_HASH_LEN])
 {
 	unsigned int n = 0;
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	int ok = m != NULL && EVP_DigestInit_ex(m, yh_sha256_md(), NULL) == 1 &&
 	    EVP_DigestUpdate(m, c->salt, sizeof(c->salt)) == 1 &&
-	    EVP_DigestUpdate(m, id, strlen(id) + 1) == 1 &&
-	    EVP_DigestUpdate(m, secret, len) == 1 && EVP_DigestFinal_ex(m, out, &n) == 1 &&
+	    EVP_DigestUpdate(m, name, strlen(name) + 1) == 1 &&
+	    EVP_DigestUpdate(m, value, len) == 1 && EVP_DigestFinal_ex(m, out, &n) == 1 &&
 	    n == CLIENTS_HASH_LEN;
 
 	EVP_MD_CTX_free(m);
@@ -790,7 +831,7 @@ r_secret_hash(void *ctx, const char *id, const char *secret, size_t len,
 	int r;
 
 	kid[0] = '\0';
-	if ((r = seen_digest(c, id, secret, len, digest)) != 0)
+	if ((r = salted_digest(c, id, secret, len, digest)) != 0)
 		return r;
 	e = seen_slot(c, digest);
 	pthread_mutex_lock(&c->seen_mu);
@@ -896,6 +937,8 @@ kdc_close(struct kdc *c)
 	free(c->ch);
 	yh_freezero(c->seen, SECRET_CACHE * sizeof(*c->seen));
 	pthread_mutex_destroy(&c->seen_mu);
+	free(c->subs);
+	pthread_mutex_destroy(&c->subs_mu);
 	pthread_mutex_destroy(&c->ctl_mu);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
@@ -918,6 +961,7 @@ kdc_new(unsigned nchan, struct kdc **out)
 	c->ctl = -1;
 	pthread_mutex_init(&c->ctl_mu, NULL);
 	pthread_mutex_init(&c->seen_mu, NULL);
+	pthread_mutex_init(&c->subs_mu, NULL);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	pthread_mutex_init(&c->sq.mu, NULL);
@@ -932,6 +976,7 @@ kdc_new(unsigned nchan, struct kdc **out)
 	    (c->pools = calloc(c->npools, sizeof(*c->pools))) == NULL ||
 	    (c->ctl_ans = malloc(KD_CTL_MSG_MAX)) == NULL ||
 	    (c->seen = calloc(SECRET_CACHE, sizeof(*c->seen))) == NULL ||
+	    (c->subs = calloc(SUB_CACHE, sizeof(*c->subs))) == NULL ||
 	    yh_random(c->salt, sizeof(c->salt)) != 0) {
 		kdc_close(c);
 		return YH_ERR_ALLOC;

@@ -84,9 +84,24 @@ check_keys(struct keys *remote, struct keys *local)
 	unsigned char a[KEYS_MAC_LEN], b[KEYS_MAC_LEN];
 	char ref[KEYS_UREF_MAX], uid[KEYS_UREF_UID_MAX + 1];
 
+	/* Pairwise subjects, remembered by the client: more pairs than its table holds, twice
+	 * over, so answers come from keyd, from the table, and after a slot was taken over
+	 * by another pair; each one must be keyd's. */
+	for (int round = 0; round < 2; round++)
+		for (unsigned i = 0; i < 20000; i++) {
+			const char *sector = i % 2 ? "portal.example" : "tax.example";
+			char u[16];
+
+			snprintf(u, sizeof(u), "u-%u", i / 2);
+			assert_int_equal(keys_sub(remote, sector, u, a), 0);
+			assert_int_equal(keys_sub(local, sector, u, b), 0);
+			assert_memory_equal(a, b, sizeof(a));
+		}
 	assert_int_equal(keys_sub(remote, "portal.example", "u-1", a), 0);
 	assert_int_equal(keys_sub(local, "portal.example", "u-1", b), 0);
 	assert_memory_equal(a, b, sizeof(a));
+	assert_int_equal(keys_sub(remote, "tax.example", "u-1", b), 0);
+	assert_memory_not_equal(a, b, sizeof(a));
 	for (size_t i = 0; i < sizeof(purposes) / sizeof(purposes[0]); i++) {
 		assert_int_equal(keys_mac(remote, purposes[i], "message", 7, a), 0);
 		assert_int_equal(keys_mac(local, purposes[i], "message", 7, b), 0);
