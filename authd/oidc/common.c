@@ -459,6 +459,20 @@ person_claims(json_t *o, const struct clients_client *c, const struct dir_person
 	return 0;
 }
 
+/* The sealed fields person_claims reads for these scopes: the ID number only when it
+ * goes out, the phone number for the phone and profile scopes (masked for profile). */
+static unsigned
+claims_opened(const struct clients_client *c, unsigned scopes)
+{
+	unsigned open = 0;
+
+	if ((scopes & CLIENTS_SCOPE_ID_NUMBER) != 0 && c->allow_id_number)
+		open |= DIR_OPEN_ID_NUMBER;
+	if ((scopes & (CLIENTS_SCOPE_PHONE | CLIENTS_SCOPE_PROFILE)) != 0)
+		open |= DIR_OPEN_PHONE;
+	return open;
+}
+
 /* With the staff scope, yh_staff for a person with a current staff relation:
  * {"org": the agency's credit code (its organization code when it has none), "unit",
  * "position" (when recorded)}. Nothing for anyone else. */
@@ -558,7 +572,8 @@ oidc_user_claims(struct dir *dir, const struct clients_client *c, const char *ui
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
-	if ((r = dir_person_get(dir, uid, &p)) == YH_ERR_NOT_FOUND && org_self_claims(dir, uid, out))
+	if ((r = dir_person_get_opened(dir, uid, claims_opened(c, scopes), &p)) ==
+	    YH_ERR_NOT_FOUND && org_self_claims(dir, uid, out))
 		r = *out != NULL ? 0 : YH_ERR_ALLOC;
 	if (r != 0 || *out != NULL)
 		goto out;

@@ -229,14 +229,28 @@ unseal_in_place(struct dir *d, const char *domain, char **slot)
 	return 0;
 }
 
-/* Turns a backend record into a caller's person (opening the sealed fields). */
+/* Replaces a sealed string by its plaintext when open is true, else drops it (NULL). */
 static int
-rec_to_person(struct dir *d, struct dir_person_rec *rec, struct dir_person *out)
+unseal_or_drop(struct dir *d, bool open, const char *domain, char **slot)
+{
+	if (open)
+		return unseal_in_place(d, domain, slot);
+	free(*slot);
+	*slot = NULL;
+	return 0;
+}
+
+/* Turns a backend record into a caller's person, opening the sealed fields named in
+ * open (DIR_OPEN_*) and dropping the others. */
+static int
+rec_to_person(struct dir *d, struct dir_person_rec *rec, unsigned open,
+    struct dir_person *out)
 {
 	int r;
 
-	if ((r = unseal_in_place(d, VAULT_DOMAIN_IDNUM, &rec->p.id_number)) != 0 ||
-	    (r = unseal_in_place(d, VAULT_DOMAIN_PHONE, &rec->p.phone)) != 0) {
+	if ((r = unseal_or_drop(d, (open & DIR_OPEN_ID_NUMBER) != 0, VAULT_DOMAIN_IDNUM,
+	    &rec->p.id_number)) != 0 || (r = unseal_or_drop(d, (open & DIR_OPEN_PHONE) != 0,
+	    VAULT_DOMAIN_PHONE, &rec->p.phone)) != 0) {
 		dir_person_rec_clear(rec);
 		return r;
 	}
@@ -560,10 +574,10 @@ dir_person_update(struct dir *d, const struct dir_person *in)
 	return r;
 }
 
-/* Runs a backend find and opens the result. */
+/* Runs a backend find and opens the result's sealed fields named in open. */
 static int
-person_find(struct dir *d, enum dir_pkey by, const char *key, const char *source,
-    struct dir_person *out)
+person_find_opened(struct dir *d, enum dir_pkey by, const char *key, const char *source,
+    unsigned open, struct dir_person *out)
 {
 	struct dir_person_rec rec;
 	int r;
@@ -571,16 +585,31 @@ person_find(struct dir *d, enum dir_pkey by, const char *key, const char *source
 	memset(&rec, 0, sizeof(rec));
 	if ((r = d->ops->person_find(d->be, by, key, source, &rec)) != 0)
 		return r;
-	return rec_to_person(d, &rec, out);
+	return rec_to_person(d, &rec, open, out);
+}
+
+/* Runs a backend find and opens the result. */
+static int
+person_find(struct dir *d, enum dir_pkey by, const char *key, const char *source,
+    struct dir_person *out)
+{
+	return person_find_opened(d, by, key, source, DIR_OPEN_ALL, out);
 }
 
 int
 dir_person_get(struct dir *d, const char *uid, struct dir_person *out)
 {
+	return dir_person_get_opened(d, uid, DIR_OPEN_ALL, out);
+}
+
+int
+dir_person_get_opened(struct dir *d, const char *uid, unsigned open,
+    struct dir_person *out)
+{
 	memset(out, 0, sizeof(*out));
 	if (!dir_uid_valid(uid))
 		return YH_ERR_NOT_FOUND;
-	return person_find(d, DIR_PK_UID, uid, NULL, out);
+	return person_find_opened(d, DIR_PK_UID, uid, NULL, open, out);
 }
 
 int
@@ -790,7 +819,7 @@ dir_person_list(struct dir *d, uint64_t offset, size_t limit, struct dir_person 
 	if (cnt > 0 && (arr = calloc(cnt, sizeof(*arr))) == NULL)
 		r = YH_ERR_ALLOC;
 	for (i = 0; r == 0 && i < cnt; i++)
-		r = rec_to_person(d, &recs[i], &arr[i]);
+		r = rec_to_person(d, &recs[i], DIR_OPEN_ALL, &arr[i]);
 	for (i = 0; i < cnt; i++)
 		dir_person_rec_clear(&recs[i]);
 	free(recs);

@@ -376,6 +376,19 @@ int dir_person_update(struct dir *d, const struct dir_person *in) YH_WUR;
 /* Reads the person with this uid into *out (cleared first). YH_ERR_NOT_FOUND. */
 int dir_person_get(struct dir *d, const char *uid, struct dir_person *out) YH_WUR;
 
+/* The sealed fields of a person, for dir_person_get_opened. Opening one is a round trip
+ * to the vault (keyd) and puts that personal data in the caller's memory. */
+enum {
+	DIR_OPEN_ID_NUMBER = 1,
+	DIR_OPEN_PHONE = 2,
+	DIR_OPEN_ALL = DIR_OPEN_ID_NUMBER | DIR_OPEN_PHONE,
+};
+
+/* dir_person_get opening only the sealed fields named in open (DIR_OPEN_*): a field not
+ * named is NULL in *out whether or not the person has one. */
+int dir_person_get_opened(struct dir *d, const char *uid, unsigned open,
+    struct dir_person *out) YH_WUR;
+
 /* Finds a person by ID number (any accepted spelling). YH_ERR_INVALID when it is not a
  * valid resident ID number, YH_ERR_NOT_FOUND. */
 int dir_person_find_id_number(struct dir *d, const char *id_number,

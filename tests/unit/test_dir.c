@@ -208,6 +208,23 @@ test_add_and_find(void **state)
 	assert_true(p.created > 0);
 	dir_person_clear(&p);
 	assert_null(p.id_number);
+	/* Only the sealed fields asked for are opened; the others stay NULL. */
+	assert_int_equal(dir_person_get_opened(f->d, uid, 0, &p), 0);
+	assert_null(p.id_number);
+	assert_null(p.phone);
+	assert_string_equal(p.name, "张三");
+	assert_int_equal(p.status, DIR_STATUS_ACTIVE);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_get_opened(f->d, uid, DIR_OPEN_PHONE, &p), 0);
+	assert_null(p.id_number);
+	assert_string_equal(p.phone, "13800138000");
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_get_opened(f->d, uid, DIR_OPEN_ID_NUMBER, &p), 0);
+	assert_string_equal(p.id_number, "11010519491231002X");
+	assert_null(p.phone);
+	dir_person_clear(&p);
+	assert_int_equal(dir_person_get_opened(f->d, "00000000000000000000000000000000",
+	    DIR_OPEN_ALL, &p), YH_ERR_NOT_FOUND);
 
 	assert_int_equal(dir_person_find_id_number(f->d, "11010519491231002X", &p), 0);
 	assert_string_equal(p.uid, uid);
