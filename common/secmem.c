@@ -57,8 +57,10 @@ yh_ct_streq(const char *a, const char *b)
  * and the token endpoint asks for 16 bytes per grant. So small requests are served from
  * a page that one RAND_bytes call fills: each byte is handed out once and wiped from the
  * page as it goes. The page is marked MADV_WIPEONFORK, so a child process (keyd) starts
- * with an empty stock and never hands out bytes its parent will also hand out; where
- * that cannot be set, requests go to RAND_bytes directly.
+ * with an empty stock and never hands out bytes its parent will also hand out (an atfork
+ * handler empties the forking thread's stock too, should the kernel ignore the mark);
+ * where the mark cannot be set, requests go to RAND_bytes directly. MADV_DONTDUMP keeps
+ * the stock out of core dumps.
  */
 #define STOCK_PAGE 4096
 #define STOCK_TAKE_MAX 64        /* larger requests go to RAND_bytes directly */
@@ -86,10 +88,22 @@ stock_free(void *p)
 	munmap(p, sizeof(struct rand_stock));
 }
 
+/* In a child, on the thread that forked: its stock is emptied even where the kernel
+ * did not honour MADV_WIPEONFORK (the other threads' pages are never used there). */
+static void
+stock_after_fork(void)
+{
+	if (stock != NULL) {
+		yh_wipe(stock, sizeof(*stock));
+		stock->left = 0;
+	}
+}
+
 static void
 stock_key_make(void)
 {
-	stock_key_ok = pthread_key_create(&stock_key, stock_free) == 0;
+	stock_key_ok = pthread_key_create(&stock_key, stock_free) == 0 &&
+	    pthread_atfork(NULL, NULL, stock_after_fork) == 0;
 }
 
 /* This thread's stock, mapped on first use; NULL where it cannot be had. */
@@ -113,6 +127,7 @@ stock_get(void)
 		munmap(p, sizeof(struct rand_stock));
 		return NULL;
 	}
+	(void)madvise(p, sizeof(struct rand_stock), MADV_DONTDUMP);   /* kept from core dumps */
 	stock_none = false;
 	return stock = p;
 }
