@@ -937,7 +937,7 @@ kdc_close(struct kdc *c)
 	free(c->ch);
 	yh_freezero(c->seen, SECRET_CACHE * sizeof(*c->seen));
 	pthread_mutex_destroy(&c->seen_mu);
-	free(c->subs);
+	yh_freezero(c->subs, SUB_CACHE * sizeof(*c->subs));
 	pthread_mutex_destroy(&c->subs_mu);
 	pthread_mutex_destroy(&c->ctl_mu);
 	pthread_mutex_destroy(&c->mu);

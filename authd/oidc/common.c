@@ -466,7 +466,7 @@ claims_opened(const struct clients_client *c, unsigned scopes)
 {
 	unsigned open = 0;
 
-	if ((scopes & CLIENTS_SCOPE_ID_NUMBER) != 0 && c->allow_id_number)
+	if ((scopes & CLIENTS_SCOPE_ID_NUMBER) != 0 && c != NULL && c->allow_id_number)
 		open |= DIR_OPEN_ID_NUMBER;
 	if ((scopes & (CLIENTS_SCOPE_PHONE | CLIENTS_SCOPE_PROFILE)) != 0)
 		open |= DIR_OPEN_PHONE;

@@ -589,6 +589,84 @@ set_phone_verified(bool yes)
 	dir_person_clear(&p);
 }
 
+/* A vault that opens through the fixture's and counts the opens of each domain. */
+struct opens {
+	int idnum, phone, other;
+};
+
+static int
+count_seal(void *ctx, const char *domain, const void *pt, size_t n, char **out)
+{
+	(void)ctx;
+	return vault_seal(F->id->vault, domain, pt, n, out);
+}
+
+static int
+count_open(void *ctx, const char *domain, const char *sealed, char **out)
+{
+	struct opens *c = ctx;
+
+	if (strcmp(domain, VAULT_DOMAIN_IDNUM) == 0)
+		c->idnum++;
+	else if (strcmp(domain, VAULT_DOMAIN_PHONE) == 0)
+		c->phone++;
+	else
+		c->other++;
+	return vault_open_value(F->id->vault, domain, sealed, out);
+}
+
+static int
+count_blind(void *ctx, const char *domain, const char *value,
+    char out[VAULT_BLIND_HEX_LEN + 1])
+{
+	(void)ctx;
+	return vault_blind(F->id->vault, domain, value, out);
+}
+
+/* The sealed fields a token's claims open, by scope: the ID number only when it goes
+ * out, the phone only for the phone and profile scopes. */
+static void
+test_claims_open(void **state)
+{
+	static const struct vault_ops ops = { count_seal, count_open, count_blind };
+	struct clients_snap *s = clients_acquire(F->clients);
+	const struct clients_client *conf = clients_find(s, "conf"), *idn = clients_find(s, "idn");
+	struct opens n = { 0 };
+	struct vault *v = NULL;
+	struct dir *d = NULL;
+	char err[256];
+	json_t *o = NULL;
+
+	(void)state;
+	assert_int_equal(vault_new_remote(&ops, &n, vault_cipher(F->id->vault),
+	    vault_kid(F->id->vault), &v), 0);
+	if (dir_open(&F->icfg, v, false, &d, err, sizeof(err)) != 0)
+		fail_msg("dir_open: %s", err);
+	n = (struct opens){ 0 };   /* the open checked the vault's key with one */
+	assert_int_equal(oidc_user_claims(d, idn, F->uid, CLIENTS_SCOPE_OPENID |
+	    CLIENTS_SCOPE_EMAIL, &o), 0);
+	json_decref(o);
+	assert_int_equal(n.idnum + n.phone + n.other, 0);
+	assert_int_equal(oidc_user_claims(d, idn, F->uid, CLIENTS_SCOPE_PROFILE, &o), 0);
+	json_decref(o);
+	assert_int_equal(n.idnum, 0);
+	assert_int_equal(n.phone, 1);
+	/* an app not allowed ID numbers asks for the scope: still not opened */
+	assert_int_equal(oidc_user_claims(d, conf, F->uid, CLIENTS_SCOPE_PROFILE |
+	    CLIENTS_SCOPE_ID_NUMBER, &o), 0);
+	json_decref(o);
+	assert_int_equal(n.idnum, 0);
+	assert_int_equal(oidc_user_claims(d, idn, F->uid, CLIENTS_SCOPE_ID_NUMBER, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "yh_id_number")), F->id_number);
+	json_decref(o);
+	assert_int_equal(n.idnum, 1);
+	assert_int_equal(n.phone, 2);
+	assert_int_equal(n.other, 0);
+	dir_close(d);
+	vault_close(v);
+	clients_release(s);
+}
+
 static void
 test_claims(void **state)
 {
@@ -2088,6 +2166,7 @@ main(void)
 		cmocka_unit_test(test_pairwise),
 		cmocka_unit_test(test_grant_json),
 		cmocka_unit_test(test_claims),
+		cmocka_unit_test(test_claims_open),
 		cmocka_unit_test(test_staff_claim),
 		cmocka_unit_test(test_uref),
 		cmocka_unit_test(test_code_flow),
