@@ -33,6 +33,7 @@
 #define CIPHER_MAX 16
 #define SECRET_CACHE 1024          /* remembered client authentications (a power of 2) */
 #define SUB_CACHE 16384            /* remembered pairwise subjects (a power of 2) */
+_Static_assert(SECRET_CACHE <= 65536 && SUB_CACHE <= 65536, "digest_slot uses 16 bits");
 #define SIGNERS_MAX 8              /* signer threads (one per CPU keyd serves on) */
 _Static_assert(4 + KD_SIGN_MANY_MAX * (8 + TOK_SIG_MAX) <= KD_MSG_MAX,
     "a SIGN_MANY answer always fits in one packet");
@@ -396,8 +397,33 @@ call_mac(struct kdc *c, enum kd_req type, const struct in *in, size_t nin,
 	return r;
 }
 
-static int salted_digest(const struct kdc *c, const char *name, const void *value,
-    size_t len, unsigned char out[CLIENTS_HASH_LEN]);
+/* ---- remembered answers -------------------------------------------------------------- */
+
+/* SHA-256(salt, name and its NUL, len bytes of value): the key under which an answer of
+ * keyd is remembered (pairwise subjects, client-secret hashes). */
+static int
+salted_digest(const struct kdc *c, const char *name, const void *value, size_t len,
+    unsigned char out[CLIENTS_HASH_LEN])
+{
+	unsigned int n = 0;
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	int ok = m != NULL && EVP_DigestInit_ex(m, yh_sha256_md(), NULL) == 1 &&
+	    EVP_DigestUpdate(m, c->salt, sizeof(c->salt)) == 1 &&
+	    EVP_DigestUpdate(m, name, strlen(name) + 1) == 1 &&
+	    EVP_DigestUpdate(m, value, len) == 1 && EVP_DigestFinal_ex(m, out, &n) == 1 &&
+	    n == CLIENTS_HASH_LEN;
+
+	EVP_MD_CTX_free(m);
+	return ok ? 0 : YH_ERR_CRYPTO;
+}
+
+/* The slot of a direct-mapped table of size entries (a power of 2, at most 65536) that
+ * holds the answer remembered under digest. */
+static size_t
+digest_slot(const unsigned char digest[CLIENTS_HASH_LEN], size_t size)
+{
+	return ((size_t)digest[0] << 8 | digest[1]) & (size - 1);
+}
 
 /*
  * A person's pairwise sub is asked for at every grant, introspection and logout of an
@@ -418,7 +444,7 @@ r_sub(void *ctx, const char *sector, const char *uid, unsigned char out[KEYS_MAC
 
 	if (salted_digest(c, sector, uid, strlen(uid), digest) != 0)
 		return call_mac(c, KD_REQ_SUB, in, 2, out);
-	e = &c->subs[((size_t)digest[0] << 8 | digest[1]) & (SUB_CACHE - 1)];
+	e = &c->subs[digest_slot(digest, SUB_CACHE)];
 	pthread_mutex_lock(&c->subs_mu);
 	if ((hit = e->used && memcmp(e->digest, digest, sizeof(digest)) == 0))
 		memcpy(out, e->mac, KEYS_MAC_LEN);
@@ -531,7 +557,7 @@ r_sign(void *ctx, const struct tok_key *key, enum tok_alg alg, const void *data,
 	return 0;
 }
 
-/* ---- signatures in batches ------------------------------------------------------------ */
+/* ---- signatures in batches ----------------------------------------------------------- */
 
 /* A job's size in a SIGN_MANY request: its three fields. */
 static size_t
@@ -769,27 +795,10 @@ kdc_ring(struct kdc *c, struct tok_ring **out, char *err, size_t errsz)
  * process was shown in clear (as it is shown again at every request). A new key id
  * (authctl made or replaced the key) forgets everything.
  */
-/* SHA-256(salt, name and its NUL, len bytes of value): the key of a remembered answer. */
-static int
-salted_digest(const struct kdc *c, const char *name, const void *value, size_t len,
-    unsigned char out[CLIENTS_HASH_LEN])
-{
-	unsigned int n = 0;
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	int ok = m != NULL && EVP_DigestInit_ex(m, yh_sha256_md(), NULL) == 1 &&
-	    EVP_DigestUpdate(m, c->salt, sizeof(c->salt)) == 1 &&
-	    EVP_DigestUpdate(m, name, strlen(name) + 1) == 1 &&
-	    EVP_DigestUpdate(m, value, len) == 1 && EVP_DigestFinal_ex(m, out, &n) == 1 &&
-	    n == CLIENTS_HASH_LEN;
-
-	EVP_MD_CTX_free(m);
-	return ok ? 0 : YH_ERR_CRYPTO;
-}
-
 static struct seen_secret *
 seen_slot(const struct kdc *c, const unsigned char digest[CLIENTS_HASH_LEN])
 {
-	return &c->seen[((size_t)digest[0] << 8 | digest[1]) & (SECRET_CACHE - 1)];
+	return &c->seen[digest_slot(digest, SECRET_CACHE)];
 }
 
 /* Forgets every remembered hash when keyd names a key other than theirs. */
