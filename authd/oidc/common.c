@@ -422,13 +422,27 @@ oidc_grant_clear(struct oidc_grant *g)
 
 /* ---- claims ------------------------------------------------------------------------- */
 
+/* The sealed fields person_claims reads for these scopes: the ID number only when it
+ * goes out, the phone number for the phone and profile scopes (masked for profile). */
+static unsigned
+claims_opened(const struct clients_client *c, unsigned scopes)
+{
+	unsigned open = 0;
+
+	if ((scopes & CLIENTS_SCOPE_ID_NUMBER) != 0 && c != NULL && c->allow_id_number)
+		open |= DIR_OPEN_ID_NUMBER;
+	if ((scopes & (CLIENTS_SCOPE_PHONE | CLIENTS_SCOPE_PROFILE)) != 0)
+		open |= DIR_OPEN_PHONE;
+	return open;
+}
+
 /* Adds the claims of one person to o. */
 static int
 person_claims(json_t *o, const struct clients_client *c, const struct dir_person *p,
     unsigned scopes)
 {
 	char masked[64];
-	bool idn = (scopes & CLIENTS_SCOPE_ID_NUMBER) != 0 && c->allow_id_number;
+	bool idn = (claims_opened(c, scopes) & DIR_OPEN_ID_NUMBER) != 0;   /* it goes out */
 
 	if ((scopes & CLIENTS_SCOPE_PROFILE) != 0 && p->name != NULL &&
 	    json_object_set_new(o, "name", json_string(p->name)) != 0)
@@ -457,20 +471,6 @@ person_claims(json_t *o, const struct clients_client *c, const struct dir_person
 	    json_object_set_new(o, "yh_id_number", json_string(p->id_number)) != 0)
 		return YH_ERR_ALLOC;
 	return 0;
-}
-
-/* The sealed fields person_claims reads for these scopes: the ID number only when it
- * goes out, the phone number for the phone and profile scopes (masked for profile). */
-static unsigned
-claims_opened(const struct clients_client *c, unsigned scopes)
-{
-	unsigned open = 0;
-
-	if ((scopes & CLIENTS_SCOPE_ID_NUMBER) != 0 && c != NULL && c->allow_id_number)
-		open |= DIR_OPEN_ID_NUMBER;
-	if ((scopes & (CLIENTS_SCOPE_PHONE | CLIENTS_SCOPE_PROFILE)) != 0)
-		open |= DIR_OPEN_PHONE;
-	return open;
 }
 
 /* With the staff scope, yh_staff for a person with a current staff relation:
