@@ -526,26 +526,23 @@ static int
 hold_until_audited(struct treq *t)
 {
 	char actor[CLIENTS_ID_MAX + 8];
-	struct held_grant *h;
+	struct held_grant *h = t->later;   /* prepared by issue_and_respond: to be signed */
+	bool sign = h != NULL;
 	int r;
 
-	if ((h = t->later) != NULL) {
-		t->later = NULL;
-		h->pending = 2;
-	} else if ((h = calloc(1, sizeof(*h))) == NULL) {
+	t->later = NULL;
+	if (!sign && (h = calloc(1, sizeof(*h))) == NULL)
 		return YH_ERR_ALLOC;
-	} else {
-		h->pending = 1;
-	}
 	h->req = t->req;
 	h->app = t->app;
 	h->grant = t->grant;
-	if ((r = h->pending == 2 ? http_req_suspend(t->req) : http_req_hold(t->req)) != 0) {
+	h->pending = sign ? 2 : 1;
+	if ((r = sign ? http_req_suspend(t->req) : http_req_hold(t->req)) != 0) {
 		held_free(h);
 		return r;
 	}
 	/* Held already: from here on every outcome is answered through grant_settle. */
-	if (h->pending == 2) {
+	if (sign) {
 		h->signing = true;
 		r = tok_jws_submit(&h->at, t->at_key, "at+jwt", h->claims.data, h->claims.len,
 		    grant_signed);
