@@ -93,10 +93,8 @@ stock_free(void *p)
 static void
 stock_after_fork(void)
 {
-	if (stock != NULL) {
-		yh_wipe(stock, sizeof(*stock));
-		stock->left = 0;
-	}
+	if (stock != NULL)
+		yh_wipe(stock, sizeof(*stock));   /* left too: the stock is empty */
 }
 
 static void
