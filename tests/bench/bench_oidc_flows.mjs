@@ -17,8 +17,8 @@
 //          "concurrency", "seconds", "grace"}
 // sso and login print one JSON line: {"ok","errors","unfinished","busy","seconds","rate",
 // "p50_ms","p99_ms","busy_p99_ms","first_error"} (rate: completed inside the window /
-// seconds; see load() for "unfinished" and "busy"; optional CONFIG "grace", seconds). Connections are kept
-// alive (one http.Agent, maxSockets = concurrency).
+// seconds; see load() for "unfinished" and "busy"; optional CONFIG "grace", seconds).
+// Connections are kept alive (one http.Agent, maxSockets = concurrency).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -79,11 +79,11 @@ const csrfOf = (html) => {
 const form = (o) => new URLSearchParams(o).toString();
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-// One password login as a fresh browser; returns the yh_sid cookie value.
 // A login the server refused at once because its hashing queue was full: 503 with
 // Retry-After, the answer a storm is meant to get (load() counts these apart).
 class Busy extends Error {}
 
+// One password login as a fresh browser; returns the yh_sid cookie value.
 async function login(user, next = '/account') {
   const page = await request('GET', `/login?next=${encodeURIComponent(next)}`,
     { 'accept-language': 'zh-CN' });
@@ -163,11 +163,12 @@ async function consent(sid) {
 }
 
 // Runs `concurrency` chains of one() for `seconds`; returns the figures. The rate counts
-// what completed inside the window; a Busy answer is not an error: it is counted in
-// `busy`, its latency in busy_p99_ms, and the chain goes on as after an error. Requests still in flight at its end are waited for up
-// to `grace` seconds (default 2); those still unfinished then are counted as such and
-// their age so far enters the latencies (a slow tail must not vanish from p99), and the
-// process exits without waiting for them.
+// what completed inside the window. A Busy answer is not an error: it is counted in
+// `busy`, its latency in busy_p99_ms, and the chain goes on as after an error. Requests
+// still in flight at the window's end are waited for up to `grace` seconds (default 2);
+// those still unfinished then are counted as such and their age so far enters the
+// latencies (a slow tail must not vanish from p99), and the process exits without
+// waiting for them.
 async function load(one) {
   const lat = [];
   const busyLat = [];
