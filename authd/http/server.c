@@ -1254,6 +1254,18 @@ is_form(struct http_req *req)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* Whether the form component key names name: compared where it stands when nothing in
+ * it is encoded (the usual case: no copy), else decoded into kb first. A key that does
+ * not decode, or is longer than any name we ask for, names nothing. */
+static bool
+key_is(struct yh_span key, const char *name, struct yh_buf *kb)
+{
+	if (memchr(key.p, '%', key.len) == NULL && memchr(key.p, '+', key.len) == NULL)
+		return key.len == strlen(name) && memcmp(key.p, name, key.len) == 0;
+	yh_buf_reset(kb);
+	return pct_decode(key, true, kb) == 0 && strcmp(yh_buf_cstr(kb), name) == 0;
+}
+
 int
 http_form_get(struct yh_span s, const char *name, size_t max, char **out)
 {
@@ -1268,11 +1280,7 @@ http_form_get(struct yh_span s, const char *name, size_t max, char **out)
 	if (s.len == 0)
 		s.p = NULL;
 	while (r == 0 && yh_span_split(&s, '&', &pair) == 0) {
-		yh_buf_reset(&kb);
-		if (yh_span_split(&pair, '=', &key) != 0)
-			continue;
-		/* A name that does not decode, or is longer than any we ask for, is not ours. */
-		if (pct_decode(key, true, &kb) != 0 || strcmp(yh_buf_cstr(&kb), name) != 0)
+		if (yh_span_split(&pair, '=', &key) != 0 || !key_is(key, name, &kb))
 			continue;
 		if (++count > 1) {
 			r = YH_ERR_CONFLICT;

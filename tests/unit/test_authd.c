@@ -138,6 +138,14 @@ test_form(void **state)
 	form_expect("%zz=1&a=2", "a", 100, 0, "2");
 	/* Empty pairs are skipped. */
 	form_expect("a=1&&b=2&", "b", 100, 0, "2");
+	/* Names compared whole, encoded or not: a prefix is another name, an encoded name is
+	 * the same name as its plain spelling. */
+	form_expect("ab=1&a=2", "a", 100, 0, "2");
+	form_expect("a=1", "ab", 100, YH_ERR_NOT_FOUND, NULL);
+	form_expect("=1&a=2", "a", 100, 0, "2");
+	form_expect("x+y=1", "x y", 100, 0, "1");
+	form_expect("a=1&%61=2", "a", 100, YH_ERR_CONFLICT, NULL);
+	form_expect("%61=2&a=1", "a", 100, YH_ERR_CONFLICT, NULL);
 }
 
 static void
