@@ -208,6 +208,12 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .help = "yes: every key in the HTTP process itself instead of the key holder keyd. "
 	      "For measurement and diagnosis only: whoever takes over the HTTP process then "
 	      "has the keys" },
+	{ .name = "keys.answer_timeout", .type = YH_CFG_DURATION, .def = "30s", .min = 1,
+	  .max = 3600, .flags = YH_CFG_IMMUTABLE, .offset = OFF(keys_answer_timeout),
+	  .help = "how long the HTTP process waits for the key holder keyd to take a request "
+	      "and answer it (each takes microseconds); a keyd that does not answer in time "
+	      "is stuck (stopped, or its machine stalled), and authd then stops with exit "
+	      "status 2, as when keyd dies, for its supervisor to start both again" },
 	{ .name = "user", .type = YH_CFG_STR, .def = NULL, .max = 128,
 	  .flags = YH_CFG_IMMUTABLE, .offset = OFF(user),
 	  .help = "the account authd's HTTP process switches to when authd starts as root: "

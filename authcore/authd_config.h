@@ -75,6 +75,7 @@ struct authd_cfg {
 	char *keys_alg;                   /* keys.alg: the algorithm of apps that chose none */
 	char *keys_algs;                  /* keys.algs: the enabled algorithms (a list) */
 	bool keys_in_process;             /* keys.in_process: no keyd (measurement only) */
+	int64_t keys_answer_timeout;      /* keys.answer_timeout: seconds keyd may take */
 	char *user;                       /* user: the HTTP process's account; NULL: none */
 	char *audit_file;                 /* audit.file; "" = STATE_DIR/audit.log */
 	char *audit_key_file;             /* audit.key_file; "" = STATE_DIR/audit.key */

@@ -92,6 +92,7 @@ struct kdc {
 	pid_t pid;
 	bool reaped;
 	int status;
+	int64_t answer_s;               /* keys.answer_timeout (0 until HELLO was answered) */
 	int ctl;                        /* the control channel */
 	pthread_mutex_t ctl_mu;         /* one control round trip at a time; guards ctl_* */
 	struct yh_buf ctl_req;
@@ -137,15 +138,30 @@ static void lost(const struct kdc *c, const char *what) __attribute__((noreturn)
 
 /* A broken channel: keyd is gone (it refused a request and exited, or was killed), so
  * nothing can be signed or opened any more. Stops the process at once. */
+/* exchange's why for a keyd that took longer than keys.answer_timeout */
+static const char too_late[] = "did not answer in time";
+
 static void
 lost(const struct kdc *c, const char *what)
 {
-	yh_error("the key holder keyd (pid %ld) %s: authd stops (see keyd's own line above "
-	    "for why)", (long)c->pid, what);
+	if (what == too_late)
+		yh_error("the key holder keyd (pid %ld) did not take or answer a request within "
+		    "%lld s (keys.answer_timeout): it is stuck; authd stops", (long)c->pid,
+		    (long long)c->answer_s);
+	else
+		yh_error("the key holder keyd (pid %ld) %s: authd stops (see keyd's own line "
+		    "above for why)", (long)c->pid, what);
 	_exit(KDC_EXIT);
 }
 
 #define BROKEN 1   /* exchange: the channel broke (statuses are 0 or negative) */
+
+/* Whether a send or receive ended on the channel's time limit (SO_SNDTIMEO/RCVTIMEO). */
+static bool
+timed_out(void)
+{
+	return errno == EAGAIN || errno == EWOULDBLOCK;
+}
 
 /* Sends req on fd and reads the answer into buf (max bytes): returns its status with *rd
  * after it, or BROKEN with *why saying how. */
@@ -163,13 +179,14 @@ exchange(int fd, const struct yh_buf *req, unsigned char *buf, size_t max,
 	while ((n = send(fd, req->data, req->len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
 	if (n != (ssize_t)req->len) {
-		*why = n < 0 && errno == EPIPE ? "has exited" : "cannot be reached";
+		*why = n >= 0 ? "cannot be reached" : errno == EPIPE ? "has exited" :
+		    timed_out() ? too_late : "cannot be reached";
 		return BROKEN;
 	}
 	while ((n = recvmsg(fd, &mh, 0)) < 0 && errno == EINTR)
 		;
 	if (n <= 0) {
-		*why = n == 0 ? "has exited" : "cannot be reached";
+		*why = n == 0 ? "has exited" : timed_out() ? too_late : "cannot be reached";
 		return BROKEN;
 	}
 	rd->left = (size_t)n;
@@ -1058,6 +1075,31 @@ hello(struct kdc *c, char *err, size_t errsz)
 	return take_answer(r, &rd, o, 4, err, errsz);
 }
 
+/*
+ * From HELLO on, every send to keyd and every wait for its answer ends after secs: keyd
+ * answers each request in microseconds, so one that takes that long is stuck (stopped,
+ * or its machine stalled), and round_trip then stops this process rather than leave its
+ * threads waiting for ever. The start (HELLO) has no limit: keyd may be making keys.
+ */
+static int
+set_answer_timeout(struct kdc *c, int64_t secs, char *err, size_t errsz)
+{
+	struct timeval tv = { .tv_sec = (time_t)secs };
+	int fd;
+
+	for (size_t i = 0; i <= c->n; i++) {
+		fd = i == 0 ? c->ctl : c->ch[i - 1].fd;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+		    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+			snprintf(err, errsz, "cannot bound the wait for keyd's answers: %s",
+			    strerror(errno));
+			return YH_ERR_IO;
+		}
+	}
+	c->answer_s = secs;
+	return 0;
+}
+
 int
 kdc_spawn(const struct authd_cfg *cfg, unsigned nchan, struct kdc **out, char *err,
     size_t errsz)
@@ -1091,7 +1133,8 @@ kdc_spawn(const struct authd_cfg *cfg, unsigned nchan, struct kdc **out, char *e
 		close(theirs[i]);
 		mine[i] = theirs[i] = -1;
 	}
-	if ((r = hello(c, err, errsz)) != 0)
+	if ((r = hello(c, err, errsz)) != 0 ||
+	    (r = set_answer_timeout(c, cfg->keys_answer_timeout, err, errsz)) != 0)
 		goto out;
 	*out = c;
 	c = NULL;

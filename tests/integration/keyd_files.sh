@@ -10,7 +10,9 @@
 # and the HTTP process must show in the trace (it opens directory.db). As a control,
 # authd with keys.in_process = yes on the same state: the same check must then find the
 # HTTP process opening them (so the check can fail). Last, keyd's signals: SIGTERM to
-# keyd alone is ignored, and keyd killed stops authd with status 2 and a log line.
+# keyd alone is ignored, and keyd killed stops authd with status 2 and a log line; keyd
+# stopped (SIGSTOP) for less than keys.answer_timeout only delays a grant, for longer it
+# stops authd with status 2 and a line naming the option.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -127,4 +129,40 @@ PID=
 [[ $rc == 2 ]] && ok "keyd killed: authd exits 2" || fail "keyd killed: authd exit $rc"
 tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q "key holder keyd (pid $KEYD) exited" &&
   ok "authd logs that keyd exited" || fail "no log line about keyd: $(tail -3 "$TMP/authd.log")"
+
+# ---- keyd stuck: a stop shorter than keys.answer_timeout only delays the answer; a
+# longer one stops authd with status 2 and a line naming the option (not a wait for
+# ever), and keyd, stopped, goes with it
+printf '%s\n' "keys.answer_timeout = 2s" >"$TMP/late.conf"
+start_authd -c "$TMP/late.conf" -d "$S" -l "127.0.0.1:$PORT"
+KEYD=$(cat "/proc/$PID/task/$PID/children" | tr -d ' ')
+grant() { curl -s -o /dev/null -w '%{http_code}' --max-time 12 -u "svc:$SECRET" \
+  -d grant_type=client_credentials "$BASE/token"; }
+[[ $(grant) == 200 ]] || fail "no grant before keyd was stopped"
+kill -STOP "$KEYD"
+(sleep 1; kill -CONT "$KEYD") &
+[[ $(grant) == 200 ]] && ok "keyd stopped for 1 s (keys.answer_timeout = 2s): the grant is answered" ||
+  fail "keyd stopped for 1 s: no grant"
+wait $!
+mark=$(wc -l <"$TMP/authd.log")
+kill -STOP "$KEYD"
+t0=$(date +%s%N)
+code=$(grant)
+rc=0
+for _ in $(seq 1 200); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$PID" 2>/dev/null && kill -KILL "$PID"   # still waiting: the check below fails
+wait "$PID" || rc=$?
+PID=
+ms=$((($(date +%s%N) - t0) / 1000000))
+[[ $code != 200 ]] || fail "keyd stopped: a grant was answered 200"
+[[ $rc == 2 ]] && ((ms >= 1900 && ms < 10000)) &&
+  ok "keyd stopped: authd exits 2 after $ms ms (keys.answer_timeout = 2s)" ||
+  fail "keyd stopped: authd exit $rc after $ms ms"
+tail -n +"$((mark + 1))" "$TMP/authd.log" |
+  grep -q "key holder keyd (pid $KEYD) did not take or answer a request within 2 s (keys.answer_timeout)" &&
+  ok "authd logs that keyd is stuck, naming keys.answer_timeout" ||
+  fail "no log line about a stuck keyd: $(tail -3 "$TMP/authd.log")"
+for _ in $(seq 1 100); do kill -0 "$KEYD" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$KEYD" 2>/dev/null && { fail "the stopped keyd outlived authd"; kill -KILL "$KEYD"; } ||
+  ok "the stopped keyd ended with authd"
 finish "all keyd_files checks passed"
