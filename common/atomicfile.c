@@ -6,11 +6,13 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/atomicfile.h"
 #include "common/buf.h"
 #include "common/secmem.h"
+#include "common/timeutil.h"
 
 /* Records the failed step and returns rc; an I/O error that ran out of space is
  * YH_ERR_NOSPACE. */
@@ -267,8 +269,12 @@ yh_file_read_key(const char *path, size_t max, char **out, size_t *outlen,
 }
 
 int
-yh_file_lock(const char *path, bool exclusive, int *fd, struct yh_file_fail *f)
+yh_file_lock_within(const char *path, bool exclusive, int64_t wait_ms, int *fd,
+    struct yh_file_fail *f)
 {
+	const struct timespec tick = { 0, 5 * 1000 * 1000 };
+	int64_t until = wait_ms >= 0 ? yh_mono_ns() + wait_ms * 1000000 : 0;
+	int op = (exclusive ? LOCK_EX : LOCK_SH) | (wait_ms >= 0 ? LOCK_NB : 0);
 	int rc;
 
 	memset(f, 0, sizeof(*f));
@@ -281,15 +287,26 @@ yh_file_lock(const char *path, bool exclusive, int *fd, struct yh_file_fail *f)
 			return 0;
 		return fail(f, YH_FILE_OPEN, errno, path, YH_ERR_IO);
 	}
-	while (flock(*fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+	while (flock(*fd, op) != 0) {
 		if (errno == EINTR)
 			continue;
-		rc = fail(f, YH_FILE_LOCK, errno, path, YH_ERR_IO);
+		if (errno == EWOULDBLOCK && yh_mono_ns() < until) {
+			nanosleep(&tick, NULL);
+			continue;
+		}
+		rc = fail(f, YH_FILE_LOCK, errno, path, errno == EWOULDBLOCK ? YH_ERR_BUSY :
+		    YH_ERR_IO);
 		close(*fd);
 		*fd = -1;
 		return rc;
 	}
 	return 0;
+}
+
+int
+yh_file_lock(const char *path, bool exclusive, int *fd, struct yh_file_fail *f)
+{
+	return yh_file_lock_within(path, exclusive, -1, fd, f);
 }
 
 void

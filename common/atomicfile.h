@@ -135,6 +135,11 @@ int yh_file_read_key(const char *path, size_t max, char **out, size_t *outlen,
  */
 int yh_file_lock(const char *path, bool exclusive, int *fd, struct yh_file_fail *f) YH_WUR;
 
+/* yh_file_lock, waiting at most wait_ms for a lock another process holds (< 0: for
+ * ever): then YH_ERR_BUSY (YH_FILE_LOCK, errno EWOULDBLOCK) and *fd is -1. */
+int yh_file_lock_within(const char *path, bool exclusive, int64_t wait_ms, int *fd,
+    struct yh_file_fail *f) YH_WUR;
+
 /* Releases a lock taken by yh_file_lock (closes fd); -1 is accepted. */
 void yh_file_unlock(int fd);
 

@@ -32,6 +32,10 @@
 #define RING_PUBLIC_SOURCE "the key holder's ring description"
 #define RING_STATE_MAX (256 * 1024)  /* keyring.json size cap */
 #define RING_PATH_MAX 4096
+/* How long a reload waits for a writer's lock (authctl keys rotate or generate, which
+ * may be making RSA keys for seconds): a running service keeps its ring and is told
+ * to try again rather than hang a SIGHUP, and with it the key holder, on that writer. */
+#define RING_RELOAD_LOCK_MS 500
 
 /* One key's record in keyring.json. */
 struct ring_rec {
@@ -153,7 +157,8 @@ read_file(const char *path, size_t max, char **out, size_t *outlen)
  * loaders (no lock when the file does not exist: a ring nobody ever wrote to). Returns
  * the descriptor (or -1 for "no lock") in *fd. */
 static int
-ring_lock(const char *dir, bool exclusive, int *fd, char *err, size_t errsz)
+ring_lock(const char *dir, bool exclusive, int64_t wait_ms, int *fd, char *err,
+    size_t errsz)
 {
 	struct yh_file_fail f;
 	char path[RING_PATH_MAX];
@@ -162,7 +167,11 @@ ring_lock(const char *dir, bool exclusive, int *fd, char *err, size_t errsz)
 	*fd = -1;
 	if (ring_path(path, dir, RING_LOCK_FILE) != 0)
 		return ring_err(err, errsz, YH_ERR_TOO_LONG, "%s: path too long", dir);
-	if ((rc = yh_file_lock(path, exclusive, fd, &f)) != 0)
+	if ((rc = yh_file_lock_within(path, exclusive, wait_ms, fd, &f)) == YH_ERR_BUSY)
+		return ring_err(err, errsz, rc, "%s: held by another process (a key rotation or "
+		    "generation under way?) for more than %lld ms: the ring was not read; try "
+		    "again once it is done", path, (long long)wait_ms);
+	if (rc != 0)
 		yh_file_fail_msg(&f, err, errsz);
 	return rc;
 }
@@ -819,10 +828,11 @@ ring_publish(struct tok_ring *r, struct tok_ring_snap *s)
 	return rc;
 }
 
-/* Loads the ring from disk under the shared directory lock. */
+/* Loads the ring from disk under the shared directory lock, waiting at most lock_ms for
+ * it (< 0: for ever). */
 static int
-ring_load(const char *dir, const struct tok_ring_opts *o, struct tok_ring_snap **out,
-    char *err, size_t errsz)
+ring_load(const char *dir, const struct tok_ring_opts *o, int64_t lock_ms,
+    struct tok_ring_snap **out, char *err, size_t errsz)
 {
 	struct ring_state *st = NULL;
 	int lock = -1, rc;
@@ -832,7 +842,7 @@ ring_load(const char *dir, const struct tok_ring_opts *o, struct tok_ring_snap *
 		return rc;
 	if ((st = malloc(sizeof(*st))) == NULL)
 		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
-	if ((rc = ring_lock(dir, false, &lock, err, errsz)) != 0)
+	if ((rc = ring_lock(dir, false, lock_ms, &lock, err, errsz)) != 0)
 		goto out;
 	if ((rc = state_read(dir, st, err, errsz)) != 0)
 		goto out;
@@ -904,7 +914,8 @@ ring_fetch(struct tok_ring *r, bool reload, struct tok_ring_snap **out, char *er
 	int rc;
 
 	if (r->dir != NULL)
-		return ring_load(r->dir, &r->opts, out, err, errsz);
+		return ring_load(r->dir, &r->opts, reload ? RING_RELOAD_LOCK_MS : -1, out, err,
+		    errsz);
 	*out = NULL;
 	if ((rc = r->src.describe(r->src.ctx, reload, &doc, err, errsz)) != 0)
 		return rc;
@@ -1099,7 +1110,7 @@ ring_create(const char *dir, const struct tok_ring_opts *o, char *err, size_t er
 		return rc;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
-	if ((rc = ring_lock(dir, true, &lock, err, errsz)) != 0)
+	if ((rc = ring_lock(dir, true, -1, &lock, err, errsz)) != 0)
 		goto out;
 	rc = state_read(dir, st, err, errsz);
 	if (rc != YH_ERR_NOT_FOUND)
@@ -1199,7 +1210,7 @@ tok_ring_open(const char *dir, const struct tok_ring_opts *opts, struct tok_ring
 	}
 	if (r->opts.create && (rc = ring_create(dir, &r->opts, err, errsz)) != 0)
 		goto out;
-	if ((rc = ring_load(dir, &r->opts, &s, err, errsz)) != 0)
+	if ((rc = ring_load(dir, &r->opts, -1, &s, err, errsz)) != 0)
 		goto out;
 	yh_snap_publish(&r->slot, &s->hdr);
 	*out = r;
@@ -1327,7 +1338,7 @@ tok_ring_rotate(struct tok_ring *r, enum tok_alg alg, char *err, size_t errsz)
 		rc = ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
 		goto out;
 	}
-	if ((rc = ring_lock(r->dir, true, &lock, err, errsz)) != 0 ||
+	if ((rc = ring_lock(r->dir, true, -1, &lock, err, errsz)) != 0 ||
 	    (rc = state_read(r->dir, st, err, errsz)) != 0)
 		goto out;
 	for (int a = 1; a < TOK_ALG_COUNT; a++) {
@@ -1387,7 +1398,7 @@ add_chains(struct tok_ring *r, unsigned algs, bool exclusive, unsigned *added, c
 		return rc;
 	if ((st = malloc(sizeof(*st))) == NULL)
 		return ring_err(err, errsz, YH_ERR_ALLOC, "out of memory");
-	if ((rc = ring_lock(r->dir, true, &lock, err, errsz)) != 0 ||
+	if ((rc = ring_lock(r->dir, true, -1, &lock, err, errsz)) != 0 ||
 	    (rc = state_read(r->dir, st, err, errsz)) != 0)
 		goto out;
 	for (int a = 1; a < TOK_ALG_COUNT; a++) {

@@ -12,7 +12,9 @@
 # HTTP process opening them (so the check can fail). Last, keyd's signals: SIGTERM to
 # keyd alone is ignored, and keyd killed stops authd with status 2 and a log line; keyd
 # stopped (SIGSTOP) for less than keys.answer_timeout only delays a grant, for longer it
-# stops authd with status 2 and a line naming the option.
+# stops authd with status 2 and a line naming the option; a SIGHUP while another process
+# holds the ring's lock (a rotation) leaves the ring as it was, with a line saying why,
+# and does not stop authd.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -144,6 +146,25 @@ kill -STOP "$KEYD"
 [[ $(grant) == 200 ]] && ok "keyd stopped for 1 s (keys.answer_timeout = 2s): the grant is answered" ||
   fail "keyd stopped for 1 s: no grant"
 wait $!
+# A SIGHUP while a key rotation holds the ring's lock (authctl may make RSA keys for
+# seconds): keyd waits half a second for it, answers "not reloaded", and the service
+# stays; once the lock is free the next SIGHUP reloads.
+flock -x "$S/keys/keyring.lock" sleep 4 &
+LOCKER=$!
+sleep 0.3
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark" &&
+  tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'key ring not reloaded.*keyring.lock: held by another process' &&
+  ok "SIGHUP during a rotation's lock: the ring is not reloaded, and the log says why" ||
+  fail "SIGHUP during a rotation's lock: $(tail -n +"$((mark + 1))" "$TMP/authd.log" | tail -2)"
+sleep 2.5   # past keys.answer_timeout: the reload is not still waiting in keyd
+kill -0 "$PID" 2>/dev/null && [[ $(grant) == 200 ]] &&
+  ok "authd still serves grants past keys.answer_timeout" || fail "authd stopped after a SIGHUP during a rotation"
+wait "$LOCKER"
+mark=$(wc -l <"$TMP/authd.log")
+hup_and_wait "$mark" &&
+  tail -n +"$((mark + 1))" "$TMP/authd.log" | grep -q 'SIGHUP: key ring and clients reloaded' &&
+  ok "the lock released: SIGHUP reloads the ring" || fail "no reload once the lock was released"
 mark=$(wc -l <"$TMP/authd.log")
 kill -STOP "$KEYD"
 t0=$(date +%s%N)

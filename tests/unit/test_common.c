@@ -1432,6 +1432,21 @@ test_atomicfile_lock(void **state)
 	assert_int_equal(yh_file_lock(path, false, &fd, &f), 0);
 	assert_true(fd >= 0);
 	yh_file_unlock(fd);
+	/* A bounded wait: busy while another holds the lock, taken once it is free. */
+	other = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(other >= 0);
+	assert_int_equal(flock(other, LOCK_EX), 0);
+	int64_t t0 = yh_mono_ns();
+	assert_int_equal(yh_file_lock_within(path, false, 60, &fd, &f), YH_ERR_BUSY);
+	assert_true(yh_mono_ns() - t0 >= 60 * 1000000LL);
+	assert_int_equal(fd, -1);
+	assert_int_equal(f.step, YH_FILE_LOCK);
+	assert_int_equal(f.errnum, EWOULDBLOCK);
+	assert_int_equal(yh_file_lock_within(path, true, 0, &fd, &f), YH_ERR_BUSY);
+	close(other);
+	assert_int_equal(yh_file_lock_within(path, false, 60, &fd, &f), 0);
+	assert_true(fd >= 0);
+	yh_file_unlock(fd);
 	/* A lock file in a missing directory. */
 	snprintf(path, sizeof(path), "%s/nodir/x.lock", dir);
 	assert_int_equal(yh_file_lock(path, true, &fd, &f), YH_ERR_IO);
