@@ -136,11 +136,12 @@ struct out {
 
 static void lost(const struct kdc *c, const char *what) __attribute__((noreturn));
 
-/* A broken channel: keyd is gone (it refused a request and exited, or was killed), so
- * nothing can be signed or opened any more. Stops the process at once. */
 /* exchange's why for a keyd that took longer than keys.answer_timeout */
 static const char too_late[] = "did not answer in time";
 
+/* A broken channel: keyd is gone (it refused a request and exited, or was killed) or
+ * stuck (no answer within keys.answer_timeout), so nothing can be signed or opened any
+ * more. Stops the process at once. */
 static void
 lost(const struct kdc *c, const char *what)
 {
