@@ -47,8 +47,9 @@
  * the registration rules (so a userinfo, an unusual way of writing the host or port, a
  * fragment are refused, and "https://a.gov.cn/app/" cannot match "https://a.gov.cn.evil/"
  * or "https://a.gov.cn/app-other"), and its path may hold no "." or ".." segment (also
- * percent-encoded), no encoded '/' or '\\' and no backslash, so that nothing under a
- * prefix names a page above it. An app with CAS services and no redirect URI is a
+ * percent-encoded, or with ";" parameters: "..;x"), no encoded '/', '\\' or '%', no '%'
+ * without two hex digits, no bytes that are not UTF-8 and no backslash, so that nothing
+ * under a prefix names a page above it. An app with CAS services and no redirect URI is a
  * CAS-only app: no grant, no secret (auth "none").
  *
  * Scopes a client may be granted come from a fixed, documented set: openid, profile,

@@ -21,6 +21,8 @@
 #include <curl/curl.h>
 
 #include "authcore/clients/clients_int.h"
+#include "common/secmem.h"
+#include "common/utf8.h"
 
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -342,48 +344,75 @@ clients_post_logout_redirect_ok(const struct clients_client *c, const char *uri)
 
 /* ---- CAS services ------------------------------------------------------------------ */
 
-/* True when the path segment s (n bytes) reads as "." or "..", '.' also written %2e. */
-static bool
-dot_segment(const char *s, size_t n)
+/* Decodes the percent-escapes of the n bytes at s into out (at least n + 1 bytes) and
+ * sets *len; returns why the bytes cannot be read as one path segment (a '%' without two
+ * hex digits after it, such as IIS's %u, or an encoded '%': decoded twice, it would be
+ * a different segment), or NULL. */
+static const char *
+segment_decode(const char *s, size_t n, char *out, size_t *len)
 {
-	size_t dots = 0;
+	size_t k = 0;
 
-	for (size_t i = 0; i < n; dots++) {
-		if (s[i] == '.')
-			i++;
-		else if (i + 3 <= n && s[i] == '%' && s[i + 1] == '2' &&
-		    (s[i + 2] == 'e' || s[i + 2] == 'E'))
-			i += 3;
-		else
-			return false;
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+
+		if (s[i] != '%') {
+			out[k++] = s[i];
+			continue;
+		}
+		if (i + 2 >= n)
+			return "a '%' without two hex digits after it in the path";
+		if ((hi = yh_hex_digit(s[i + 1])) < 0 || (lo = yh_hex_digit(s[i + 2])) < 0)
+			return "a '%' without two hex digits after it in the path";
+		out[k] = (char)(hi * 16 + lo);
+		if (out[k] == '%')
+			return "an encoded '%' in the path (decoded twice, it is another path)";
+		k++;
+		i += 2;
 	}
-	return dots == 1 || dots == 2;
+	out[k] = '\0';
+	*len = k;
+	return NULL;
 }
 
-/* Why the path of a checked http(s) URL could name a page above where it is written (a
- * dot segment, a backslash, an encoded '/' or '\\'), or NULL. */
+/*
+ * Why the path of a checked http(s) URL could name a page above where it is written, or
+ * NULL. Each segment is read as servers read it: decoded (a backslash or '/' written
+ * %5c or %2f, an overlong or invalid UTF-8 sequence such as %c0%ae for '.', or a '%'
+ * decoded twice are refused) and without its parameters (Tomcat, Jetty and Spring take
+ * "..;x" for ".."), so that no segment is "." or "..".
+ */
 static const char *
 service_path_check(const char *url)
 {
-	const char *a = authority_of(url), *p, *end;
+	const char *a = authority_of(url), *p, *end, *why;
+	char seg[CLIENTS_URI_MAX + 1];
+	size_t n;
 
 	if (a == NULL)
 		return "not an http(s) URL";
 	p = a + strcspn(a, "/?");
 	end = p + strcspn(p, "?");
-	if (memchr(p, '\\', (size_t)(end - p)) != NULL)
-		return "a backslash in the path";
-	for (const char *q = p; q + 3 <= end; q++)
-		if (q[0] == '%' && ((q[1] == '2' && (q[2] == 'f' || q[2] == 'F')) ||
-		    (q[1] == '5' && (q[2] == 'c' || q[2] == 'C'))))
-			return "an encoded '/' or '\\' in the path";
+	if ((size_t)(end - p) > CLIENTS_URI_MAX)
+		return "a path longer than 1024 bytes";
 	while (p < end) {
-		const char *seg = ++p;  /* past the '/' */
+		const char *s = ++p;  /* past the '/' */
 
 		p += strcspn(p, "/?");
 		if (p > end)
 			p = end;
-		if (dot_segment(seg, (size_t)(p - seg)))
+		if ((why = segment_decode(s, (size_t)(p - s), seg, &n)) != NULL)
+			return why;
+		if (memchr(seg, '\\', n) != NULL)
+			return "a backslash in the path";
+		if (memchr(seg, '\0', n) != NULL)
+			return "an encoded NUL in the path";
+		if (memchr(seg, '/', n) != NULL)
+			return "an encoded '/' in the path";
+		if (!yh_utf8_valid(seg, n))
+			return "an invalid or overlong UTF-8 sequence in the path";
+		n = strcspn(seg, ";");   /* the segment without its parameters */
+		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
 			return "a '.' or '..' segment in the path";
 	}
 	return NULL;

@@ -1424,6 +1424,9 @@ test_cas_services(void **state)
 		"https://a.gov.cn/app/index.php?ticketless=1",
 		"https://a.gov.cn/app/sub/dir/page",
 		"https://a.gov.cn/app/a..b/c.d",                 /* dots inside a name */
+		"https://a.gov.cn/app/login;jsessionid=AB12",    /* a path parameter */
+		"https://a.gov.cn/app/%E5%BA%94%E7%94%A8/",      /* UTF-8, encoded */
+		"https://a.gov.cn/app/%2e..b/",                  /* "...b": a name */
 		"https://b.gov.cn:8443/anything",
 	};
 	static const char *const bad[] = {
@@ -1445,6 +1448,20 @@ test_cas_services(void **state)
 		"https://a.gov.cn/app/..%2fadmin",               /* encoded slash */
 		"https://a.gov.cn/app/%5c..%5cadmin",
 		"https://a.gov.cn/app/\\..\\admin",
+		"https://a.gov.cn/app/..;/admin",                /* ".." with a parameter */
+		"https://a.gov.cn/app/..;jsessionid=1/admin",
+		"https://a.gov.cn/app/.;x/admin",
+		"https://a.gov.cn/app/%2e%2e;/admin",
+		"https://a.gov.cn/app/..%3b/admin",              /* the ';' encoded */
+		"https://a.gov.cn/app/%252e%252e/admin",         /* decoded twice: ".." */
+		"https://a.gov.cn/app/%25/admin",
+		"https://a.gov.cn/app/%u002e%u002e/admin",       /* IIS's %u */
+		"https://a.gov.cn/app/%C0%AE%C0%AE/admin",       /* overlong UTF-8 for '.' */
+		"https://a.gov.cn/app/%E0%80%AE./admin",
+		"https://a.gov.cn/app/%FF/admin",                /* not UTF-8 */
+		"https://a.gov.cn/app/%00/admin",
+		"https://a.gov.cn/app/%2",
+		"https://a.gov.cn/app/%2Fadmin",
 		"https://a.gov.cn:443/app/",                     /* another way to write it */
 		"https://a.gov.cn:8443/app/",                    /* another port */
 		"http://a.gov.cn/app/",                          /* another scheme */
