@@ -29,8 +29,10 @@
  *      showing that this session logged in after this very request sent it to the login
  *      page: 302 to /login?force=1&next=/cas/login?...&yh_reauth=<t>.<mac>; the marker
  *      is keys_mac(KEYS_MAC_REAUTH) over CAS_MARK_LABEL, t, the session's public sid
- *      ("" without a session), service, renew and gateway, honoured for 10 minutes when
- *      the session's auth_time >= t (as /authorize's, authorize.h rule 3);
+ *      (without a session: this browser's yh_csrf cookie, set here when missing, so that
+ *      another browser's marker counts for nothing), service, renew and gateway,
+ *      honoured for 10 minutes when the session's auth_time >= t (as /authorize's,
+ *      authorize.h rule 3);
  *   5. the session's LoA below the app's min_loa: the TOTP step-up when it can lift
  *      the session (oidc_az_can_step_up), else an error page;
  *   6. the app is added to the session's list of apps (logout), a service ticket stored

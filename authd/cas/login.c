@@ -18,6 +18,7 @@
 #include "authd/oidc/authorize.h"
 #include "authd/oidc/oidc.h"
 #include "authd/session/sess.h"
+#include "authd/ui/csrf.h"
 #include "authd/ui/pages.h"
 #include "authd/ui/templates_gen.h"
 #include "common/log.h"
@@ -52,6 +53,7 @@ struct cl_ctx {
 	bool renew, gateway, post;
 	const struct clients_client *client;
 	int64_t now;
+	char browser[CSRF_TOKEN_SIZE];    /* this browser's pre-session cookie */
 };
 
 /* A flag parameter: set when present, unless "false" (CAS sends "true"). */
@@ -61,20 +63,22 @@ flag_set(const char *v)
 	return v != NULL && strcmp(v, "false") != 0;
 }
 
-/* The marker's MAC over the label, t, sid, service and the flags (cas.h rule 4). */
+/* The marker's MAC over the label, t, sid (or, for "", this browser: csrf_mark_binding),
+ * service and the flags (cas.h rule 4). */
 static int
 cl_mark(const struct cl_ctx *c, int64_t t, const char *sid, char out[CL_MARK_SIZE])
 {
-	char ts[24];
+	char ts[24], bind[CSRF_MARK_BINDING_SIZE];
 	struct yh_buf b;
 	int r;
 
 	out[0] = '\0';
 	snprintf(ts, sizeof(ts), "%lld", (long long)t);
+	csrf_mark_binding(sid, c->browser, bind);
 	yh_buf_init(&b, SESS_SERVICE_MAX + 256);
 	if ((r = yh_buf_append(&b, CAS_MARK_LABEL, sizeof(CAS_MARK_LABEL))) == 0 &&
 	    (r = yh_buf_append(&b, ts, strlen(ts) + 1)) == 0 &&
-	    (r = yh_buf_append(&b, sid, strlen(sid) + 1)) == 0 &&
+	    (r = yh_buf_append(&b, bind, strlen(bind) + 1)) == 0 &&
 	    (r = yh_buf_append(&b, c->v[CL_SERVICE], strlen(c->v[CL_SERVICE]) + 1)) == 0 &&
 	    (r = yh_buf_putc(&b, c->renew ? '1' : '0')) == 0 &&
 	    (r = yh_buf_putc(&b, c->gateway ? '1' : '0')) == 0)
@@ -84,7 +88,8 @@ cl_mark(const struct cl_ctx *c, int64_t t, const char *sid, char out[CL_MARK_SIZ
 }
 
 /* True when the request's marker shows that si logged in after this request was sent
- * to the login page (from si's own session, or from none with si created after). */
+ * to the login page (from si's own session, or from none in this browser, its
+ * pre-session cookie, with si created after). */
 static bool
 cl_mark_honoured(const struct cl_ctx *c, const struct sess_info *si)
 {
@@ -99,8 +104,8 @@ cl_mark_honoured(const struct cl_ctx *c, const struct sess_info *si)
 		return false;
 	if (cl_mark(c, (int64_t)t, si->sid, want) == 0 && yh_ct_streq(m, want))
 		ok = true;
-	else if (si->created_ms >= (int64_t)t * 1000 && cl_mark(c, (int64_t)t, "", want) == 0 &&
-	    yh_ct_streq(m, want))
+	else if (si->created_ms >= (int64_t)t * 1000 && csrf_cookie_ok(c->browser) &&
+	    cl_mark(c, (int64_t)t, "", want) == 0 && yh_ct_streq(m, want))
 		ok = true;
 	yh_wipe(want, sizeof(want));
 	return ok;
@@ -303,6 +308,10 @@ cas_login_handler(struct http_req *req, void *arg)
 	c.post = c.v[CL_METHOD] != NULL && strcasecmp(c.v[CL_METHOD], "POST") == 0;
 	if (c.v[CL_SERVICE] == NULL)
 		return http_respond_redirect(req, 302, LOGIN_NEXT_DEFAULT);
+	/* A marker made without a session is bound to this cookie: it must be there, also
+	 * for the login page this may send the browser to. */
+	if ((r = csrf_browser(req, c.browser)) != 0)
+		return page_failure_send(req, r);
 	(void)clients_refresh_if_changed(c.app->clients);
 	cs = clients_acquire(c.app->clients);
 	if ((c.client = clients_cas_find(cs, c.v[CL_SERVICE])) == NULL) {

@@ -347,14 +347,15 @@ oidc_mark_seal(const struct keys *keys, const char *ts, const struct yh_buf *msg
 static int
 az_mark_make(const struct az_ctx *z, int64_t t, const char *sid, char out[AZ_MARK_SIZE])
 {
-	char ts[24];
+	char ts[24], bind[CSRF_MARK_BINDING_SIZE];
 	struct yh_buf b;
 	int r;
 
 	out[0] = '\0';
 	snprintf(ts, sizeof(ts), "%lld", (long long)t);
+	csrf_mark_binding(sid, z->browser, bind);   /* no session: this browser's cookie */
 	yh_buf_init(&b, AZ_MARK_MSG_MAX);
-	if ((r = az_mark_msg(z, ts, sid, &b)) == 0)
+	if ((r = az_mark_msg(z, ts, bind, &b)) == 0)
 		r = oidc_mark_seal(z->app->keys, ts, &b, out);
 	yh_buf_free(&b);
 	return r;
@@ -376,7 +377,9 @@ az_mark_matches(const struct az_ctx *z, const char *sid)
 /*
  * True when the session si logged in after /authorize sent this very request to the
  * login page: the marker is authentic for this request, not stale, and either made for
- * this session (its sid) or made without a session and si was created after it.
+ * this session (its sid) or made without a session in this browser (bound to its
+ * pre-session cookie, so that a marker made in another browser counts for nothing) and
+ * si was created after it.
  */
 static bool
 az_mark_honoured(const struct az_ctx *z, const struct sess_info *si)
@@ -385,7 +388,8 @@ az_mark_honoured(const struct az_ctx *z, const struct sess_info *si)
 		return false;
 	if (az_mark_matches(z, si->sid))
 		return true;
-	return si->created_ms >= z->reauth * 1000 && az_mark_matches(z, "");
+	return si->created_ms >= z->reauth * 1000 && csrf_cookie_ok(z->browser) &&
+	    az_mark_matches(z, "");
 }
 
 /* ---- pushed requests ----------------------------------------------------------------- */
@@ -1336,6 +1340,7 @@ authorize_handler(struct http_req *req, void *arg)
 	struct authd_app *app = arg;
 	struct oidc_az_params p;
 	struct oidc_az_result res;
+	char browser[CSRF_TOKEN_SIZE];
 	bool post = strcmp(http_req_method(req), "POST") == 0;
 	int r;
 
@@ -1346,7 +1351,13 @@ authorize_handler(struct http_req *req, void *arg)
 		oidc_az_params_clear(&p);
 		return r == 1 ? 0 : r;
 	}
-	p.browser = page_cookie(req, CSRF_COOKIE);
+	/* A re-authentication marker made without a session is bound to this browser's
+	 * pre-session cookie: it must be there, also for the login page. */
+	if ((r = csrf_browser(req, browser)) != 0) {
+		oidc_az_params_clear(&p);
+		return r;
+	}
+	p.browser = browser;
 	r = oidc_az_decide(app, &p, page_cookie(req, LOGIN_SID_COOKIE), yh_now(), &res);
 	if (r == 0)
 		r = authorize_answer(app, req, &p, &res);

@@ -45,12 +45,15 @@
  *      /login?next=...&force=1. Every next sent to /login carries a re-authentication
  *      marker yh_reauth=<t>.<mac>: t is the time of the detour, mac an HMAC-SHA256 under
  *      a key derived from the subject key over t, the public sid of the session the
- *      detour was made from ("" for none) and every forwarded parameter of the request.
- *      The resumed request counts its session's login as the re-authentication that
- *      prompt=login and max_age ask for only when the marker is at most 10 minutes old,
- *      the session's auth_time >= t, and the MAC is right for this request and either
- *      this session's sid or "" with the session created at or after t (there was no
- *      session, or another person logged in). That ends the loop without dropping
+ *      detour was made from (without one: "browser:" and this browser's yh_csrf
+ *      pre-session cookie, which /authorize sets when it is missing; csrf_mark_binding)
+ *      and every forwarded parameter of the request. The resumed request counts its
+ *      session's login as the re-authentication that prompt=login and max_age ask for
+ *      only when the marker is at most 10 minutes old, the session's auth_time >= t, and
+ *      the MAC is right for this request and either this session's sid or this
+ *      browser's cookie with the session created at or after t (there was no session,
+ *      or another person logged in). A marker made without a session in another
+ *      browser (someone's own, passed on in a link) thus counts for nothing. That ends the loop without dropping
  *      prompt=login from next (so skipping the login page does not skip the
  *      re-authentication), and a marker written by hand, taken from another session or
  *      carried over to another request (other state, nonce, max_age, ...) counts for

@@ -123,24 +123,46 @@ csrf_token_check(const struct keys *keys, enum csrf_bind kind,
 }
 
 int
+csrf_browser(struct http_req *req, char out[CSRF_TOKEN_SIZE])
+{
+	const char *have = page_cookie(req, CSRF_COOKIE);
+	int r;
+
+	if (csrf_cookie_ok(have)) {
+		memcpy(out, have, CSRF_TOKEN_SIZE);
+		return 0;
+	}
+	if ((r = csrf_cookie_new(out)) == 0)
+		r = page_set_cookie(req, CSRF_COOKIE, out, 0, http_req_is_https(req));
+	if (r != 0)
+		yh_wipe(out, CSRF_TOKEN_SIZE);
+	return r;
+}
+
+void
+csrf_mark_binding(const char *sid, const char *browser, char out[CSRF_MARK_BINDING_SIZE])
+{
+	if (sid != NULL && sid[0] != '\0')
+		snprintf(out, CSRF_MARK_BINDING_SIZE, "%s", sid);
+	else if (csrf_cookie_ok(browser))
+		snprintf(out, CSRF_MARK_BINDING_SIZE, "browser:%s", browser);
+	else
+		out[0] = '\0';
+}
+
+int
 csrf_prepare(struct http_req *req, const struct keys *keys, const char *purpose,
     const char *session_key, char token[CSRF_TOKEN_SIZE])
 {
-	char fresh[CSRF_TOKEN_SIZE] = "";
-	const char *binding = session_key;
+	char browser[CSRF_TOKEN_SIZE] = "";
 	int r;
 
 	token[0] = '\0';
-	if (session_key == NULL && !csrf_cookie_ok(binding = page_cookie(req, CSRF_COOKIE))) {
-		if ((r = csrf_cookie_new(fresh)) != 0 ||
-		    (r = page_set_cookie(req, CSRF_COOKIE, fresh, 0, http_req_is_https(req))) != 0)
-			goto out;
-		binding = fresh;
-	}
-	r = csrf_token_make(keys, session_key != NULL ? CSRF_BIND_SESSION : CSRF_BIND_PRE,
-	    binding, purpose, token);
-out:
-	yh_wipe(fresh, sizeof(fresh));
+	if (session_key != NULL)
+		return csrf_token_make(keys, CSRF_BIND_SESSION, session_key, purpose, token);
+	if ((r = csrf_browser(req, browser)) == 0)
+		r = csrf_token_make(keys, CSRF_BIND_PRE, browser, purpose, token);
+	yh_wipe(browser, sizeof(browser));
 	return r;
 }
 

@@ -58,6 +58,26 @@ bool csrf_cookie_ok(const char *cookie);
 /* Writes a fresh random cookie value to out. Returns 0 or YH_ERR_CRYPTO. */
 int csrf_cookie_new(char out[CSRF_TOKEN_SIZE]) YH_WUR;
 
+/*
+ * This browser's pre-session cookie into out: the request's yh_csrf when well-formed,
+ * else a new one whose Set-Cookie is added to the response (as csrf_prepare does), so
+ * that the pages that follow in this browser send it. Returns 0, YH_ERR_CRYPTO, or
+ * what http_resp_header returns.
+ */
+int csrf_browser(struct http_req *req, char out[CSRF_TOKEN_SIZE]) YH_WUR;
+
+#define CSRF_MARK_BINDING_SIZE (8 + CSRF_TOKEN_SIZE)
+
+/*
+ * What a re-authentication marker (/authorize's and /cas/login's yh_reauth) is made
+ * over: the session's sid, or, made without a session, this browser's pre-session
+ * cookie ("browser:" and the cookie), so that a marker someone made in another browser
+ * counts for nothing here. "" (which no marker is honoured for) when there is neither
+ * a sid nor a well-formed cookie.
+ */
+void csrf_mark_binding(const char *sid, const char *browser,
+    char out[CSRF_MARK_BINDING_SIZE]);
+
 /* What a token is bound to (see above). */
 enum csrf_bind {
 	CSRF_BIND_PRE,       /* the yh_csrf pre-session cookie (43 base64url characters) */

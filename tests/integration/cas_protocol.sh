@@ -18,7 +18,8 @@
 #    INVALID_REQUEST;
 #  - renew=true with a session asks for the password again (force=1), then issues a
 #    ticket that validates with renew=true; a single-sign-on ticket validated with
-#    renew=true is INVALID_TICKET;
+#    renew=true is INVALID_TICKET; renew=true without a session: one login, then the
+#    ticket; a marker made without a session in another browser counts for nothing;
 #  - every validation is in the audit trail as cas.validate;
 #  - /cas/logout ends the session (the cookie opens nothing after) and goes to the service
 #    when an app registers it, else shows the logged-out page; single logout: each
@@ -269,6 +270,25 @@ S3T=${LOCATION##*ticket=}
 ctl user logout "$UID2" >/dev/null || fail "authctl user logout"
 slo_wait 3 && [[ $(slo_index 3) == "$S3T" ]] && ok "authctl user logout: single logout too" ||
   fail "operator SLO: $(cat "$TMP/slo.txt")"
+
+# ---- renew and markers made without a session (last: new sessions of the person)
+# a marker made without a session in another browser (someone's own, b9), passed to a
+# browser that logged in since (b2): bound to b9's cookie, it counts for nothing in b2
+cas_login b9 "$SVC_B" "&renew=true"
+mark=$(qparam "$BASE$(qparam "$BASE$LOCATION" next)" yh_reauth)
+[[ $mark == *.* ]] || fail "no marker in the detour without a session: '$LOCATION'"
+login_form b2 "$ID" "$PW"
+[[ $STATUS == 303 ]] || fail "b2 login: $STATUS"
+cas_login b2 "$SVC_B" "&renew=true&yh_reauth=$(enc "$mark")"
+[[ -z $TICKET && $STATUS == 302 && $LOCATION == /login\?*force=1* ]] &&
+  ok "renew with another browser's marker made without a session: the password again" ||
+  fail "another browser's marker honoured: $STATUS '$LOCATION'"
+# ... and in the browser it was made in, the login it leads to is the renewal
+cas_login b9 "$SVC_B" "&renew=true"
+through_login b9 "$ID" "$PW"
+req b9 GET "$LOCATION"
+[[ $STATUS == 302 && $LOCATION == "$SVC_B?ticket=ST-"* ]] &&
+  ok "renew without a session: one login, then the ticket" || fail "renew without a session: $STATUS '$LOCATION'"
 
 # ---- the audit trail
 n=$(audit_count cas.validate)

@@ -78,7 +78,12 @@ struct fix {
 	char uid3[DIR_UID_LEN + 1];     /* disabled */
 	char auditpath[96];
 	int64_t now;
+	const char *browser;            /* the browser's pre-session cookie (yh_csrf) */
 };
+
+/* Two browsers' pre-session cookies (43 base64url characters). */
+#define BROWSER_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define BROWSER_B "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 
 static void
 make_id(int n, char out[19])
@@ -192,6 +197,7 @@ setup(void **state)
 	add_client(f, "mobile", CLIENTS_AUTH_NONE, 1, CLIENTS_SCOPE_OPENID);
 	add_client(f, "noopenid", CLIENTS_AUTH_SECRET, 1, CLIENTS_SCOPE_PROFILE);
 	f->now = yh_now();
+	f->browser = BROWSER_A;
 	consent_answer = true;
 	consent_calls = 0;
 	*state = f;
@@ -237,6 +243,7 @@ run(struct fix *f, const char *query, const char *cookie, struct oidc_az_result 
 	int r;
 
 	assert_int_equal(oidc_az_params_parse(yh_span_cstr(query), &p), 0);
+	p.browser = f->browser;
 	r = oidc_az_decide(&f->app, &p, cookie, f->now, res);
 	oidc_az_params_clear(&p);
 	assert_int_equal(r, 0);
@@ -695,6 +702,13 @@ test_reauth_marker_not_forgeable(void **state)
 	mark = detour_marker(f, qs[1], NULL, &next);
 	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
 	login(f, f->uid1, 1, false, f->now, tok, &si);
+	/* ... in the browser it was made in: one someone made in another browser and
+	 * passed on counts for nothing here, nor does a browser without the cookie */
+	f->browser = BROWSER_B;
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	f->browser = NULL;
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	f->browser = BROWSER_A;
 	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_CODE);
 	/* ... and only while it is fresh */
 	f->now += 601;
@@ -1355,6 +1369,7 @@ run_org(struct fix *f, const char *query, const char *tok, const char *org, int6
 	    org != NULL ? org : "");
 	assert_int_equal(oidc_az_params_parse(yh_span_cstr(q), &p), 0);
 	p.org_confirmed = org != NULL;
+	p.browser = f->browser;
 	assert_int_equal(oidc_az_decide(&f->app, &p, tok, now, res), 0);
 	oidc_az_params_clear(&p);
 	return res->step;
