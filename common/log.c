@@ -68,6 +68,12 @@ yh_log_set_redactor(yh_log_redactor fn)
 	log_redactor = fn != NULL ? fn : yh_redact_default;
 }
 
+size_t
+yh_log_redact(char *msg, size_t len)
+{
+	return log_redactor(msg, len);
+}
+
 /*
  * The redactor's unit: a number as the login lookup reads one, wherever it stands in a
  * message. ASCII or full-width digits, joined by at most SPAN_GAP_MAX spaces or dashes

@@ -37,6 +37,11 @@ void yh_log_set_prog(const char *prog);
 /* Replaces the redactor (NULL restores the default). */
 void yh_log_set_redactor(yh_log_redactor fn);
 
+/* Runs the redactor every record goes through over msg (len bytes) now, for text that
+ * is changed before it is logged (so that what was a number is still read as one);
+ * returns the new length. */
+size_t yh_log_redact(char *msg, size_t len);
+
 /*
  * The default redactor. A number is ASCII or full-width digits joined by spaces or
  * dashes (up to 3 between two digits; the separators the login lookup's folding drops,

@@ -927,18 +927,38 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	return MHD_YES;
 }
 
-/* Keeps the path readable and bounded in the access log. */
+/* Whether c may be part of a number the redactor reads: a digit, a separator it joins
+ * digits over, or a byte of a multibyte character (a full-width digit, U+3000). */
+static bool
+number_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || c == ' ' || c == '-' || c == '+' || c >= 0x80;
+}
+
+/*
+ * Keeps the path readable and bounded in the access log. The redactor runs first, over
+ * the path as sent (its spaces and multibyte separators are what join a number's
+ * digits: "/login/110101 19900307 1233"), and only then are the bytes it leaves outside
+ * printable ASCII shown as '?'. A path cut at outsz loses the number it was cut in.
+ */
 static void
 log_safe_path(const char *path, char *out, size_t outsz)
 {
-	size_t i = 0;
+	size_t n = path != NULL ? strnlen(path, outsz) : 0;
 
-	for (; path != NULL && path[i] != '\0' && i + 1 < outsz; i++) {
-		unsigned char c = (unsigned char)path[i];
+	if (n == outsz) {   /* longer than out: cut before a number the cut may split */
+		n = outsz - 1;
+		while (n > 0 && number_byte((unsigned char)path[n - 1]))
+			n--;
+	}
+	memcpy(out, path != NULL ? path : "", n);
+	n = yh_log_redact(out, n);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)out[i];
 
 		out[i] = c < 0x21 || c > 0x7e ? '?' : (char)c;
 	}
-	out[i] = '\0';
+	out[n] = '\0';
 }
 
 static void
