@@ -1,8 +1,11 @@
 /*
- * Percent-encoding for the URLs the tree builds (prefix yh_url_).
+ * Percent-encoding for the URLs the tree builds, and decoding of what requests send
+ * (prefix yh_url_).
  */
 #ifndef YH_COMMON_URL_H
 #define YH_COMMON_URL_H
+
+#include <stdbool.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -15,5 +18,14 @@
  * cap reached; b then holds part of it).
  */
 int yh_url_pct_encode(struct yh_buf *b, const char *s) YH_WUR;
+
+/*
+ * Appends s decoded to b: %XX a byte, with plus a '+' a space (a form component). Runs
+ * of bytes that stand for themselves are appended whole (a token or an assertion is
+ * hundreds of them: one append, not one per byte). Returns 0, YH_ERR_INVALID (a '%'
+ * without two hex digits after it, or a NUL byte, encoded or not: a C string would be
+ * cut short) or YH_ERR_TOO_LONG (b's cap reached).
+ */
+int yh_url_pct_decode(struct yh_span s, bool plus, struct yh_buf *b) YH_WUR;
 
 #endif

@@ -21,7 +21,7 @@
 #include <curl/curl.h>
 
 #include "authcore/clients/clients_int.h"
-#include "common/secmem.h"
+#include "common/url.h"
 #include "common/utf8.h"
 
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
@@ -344,37 +344,6 @@ clients_post_logout_redirect_ok(const struct clients_client *c, const char *uri)
 
 /* ---- CAS services ------------------------------------------------------------------ */
 
-/* Decodes the percent-escapes of the n bytes at s into out (at least n + 1 bytes) and
- * sets *len; returns why the bytes cannot be read as one path segment (a '%' without two
- * hex digits after it, such as IIS's %u, or an encoded '%': decoded twice, it would be
- * a different segment), or NULL. */
-static const char *
-segment_decode(const char *s, size_t n, char *out, size_t *len)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int hi, lo;
-
-		if (s[i] != '%') {
-			out[k++] = s[i];
-			continue;
-		}
-		if (i + 2 >= n)
-			return "a '%' without two hex digits after it in the path";
-		if ((hi = yh_hex_digit(s[i + 1])) < 0 || (lo = yh_hex_digit(s[i + 2])) < 0)
-			return "a '%' without two hex digits after it in the path";
-		out[k] = (char)(hi * 16 + lo);
-		if (out[k] == '%')
-			return "an encoded '%' in the path (decoded twice, it is another path)";
-		k++;
-		i += 2;
-	}
-	out[k] = '\0';
-	*len = k;
-	return NULL;
-}
-
 /*
  * Why the path of a checked http(s) URL could name a page above where it is written, or
  * NULL. Each segment is read as servers read it: decoded (a backslash or '/' written
@@ -385,37 +354,42 @@ segment_decode(const char *s, size_t n, char *out, size_t *len)
 static const char *
 service_path_check(const char *url)
 {
-	const char *a = authority_of(url), *p, *end, *why;
-	char seg[CLIENTS_URI_MAX + 1];
+	const char *a = authority_of(url), *p, *end, *d, *why = NULL;
+	struct yh_buf seg;
 	size_t n;
 
 	if (a == NULL)
 		return "not an http(s) URL";
 	p = a + strcspn(a, "/?");
 	end = p + strcspn(p, "?");
-	if ((size_t)(end - p) > CLIENTS_URI_MAX)
-		return "a path longer than 1024 bytes";
-	while (p < end) {
+	yh_buf_init(&seg, CLIENTS_URI_MAX);
+	while (why == NULL && p < end) {
 		const char *s = ++p;  /* past the '/' */
 
 		p += strcspn(p, "/?");
 		if (p > end)
 			p = end;
-		if ((why = segment_decode(s, (size_t)(p - s), seg, &n)) != NULL)
-			return why;
-		if (memchr(seg, '\\', n) != NULL)
-			return "a backslash in the path";
-		if (memchr(seg, '\0', n) != NULL)
-			return "an encoded NUL in the path";
-		if (memchr(seg, '/', n) != NULL)
-			return "an encoded '/' in the path";
-		if (!yh_utf8_valid(seg, n))
-			return "an invalid or overlong UTF-8 sequence in the path";
-		n = strcspn(seg, ";");   /* the segment without its parameters */
-		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-			return "a '.' or '..' segment in the path";
+		yh_buf_reset(&seg);
+		if (yh_url_pct_decode((struct yh_span){ s, (size_t)(p - s) }, false, &seg) != 0) {
+			why = "a '%' without two hex digits after it (IIS's %u), or a NUL, in the path";
+			break;
+		}
+		d = yh_buf_cstr(&seg);
+		n = seg.len;
+		if (memchr(d, '%', n) != NULL)
+			why = "an encoded '%' in the path (decoded twice, it is another path)";
+		else if (memchr(d, '\\', n) != NULL)
+			why = "a backslash in the path";
+		else if (memchr(d, '/', n) != NULL)
+			why = "an encoded '/' in the path";
+		else if (!yh_utf8_valid(d, n))
+			why = "an invalid or overlong UTF-8 sequence in the path";
+		else if ((n = strcspn(d, ";")) == 1 ? d[0] == '.' : n == 2 && d[0] == '.' &&
+		    d[1] == '.')   /* the segment without its parameters */
+			why = "a '.' or '..' segment in the path";
 	}
-	return NULL;
+	yh_buf_free(&seg);
+	return why;
 }
 
 int

@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "common/url.h"
 
 #define HTTP_MAX_ROUTES 256
 #define HTTP_MAX_RESP_HEADERS 24
@@ -1221,48 +1222,6 @@ http_req_query(struct http_req *req, const char *name, size_t max, const char **
 	return 0;
 }
 
-/* Decodes one form component (with plus: + is a space; %XX a byte) into b; NUL bytes
- * rejected. Runs of bytes that stand for themselves are appended whole (a token or an
- * assertion is hundreds of them: one append, not one per byte). */
-static int
-pct_decode(struct yh_span s, bool plus, struct yh_buf *b)
-{
-	size_t i = 0;
-	int r;
-
-	while (i < s.len) {
-		size_t run = i;
-		char c;
-
-		while (run < s.len && s.p[run] != '%' && s.p[run] != '\0' &&
-		    !(plus && s.p[run] == '+'))
-			run++;
-		if (run > i && (r = yh_buf_append(b, s.p + i, run - i)) != 0)
-			return r;
-		if ((i = run) >= s.len)
-			break;
-		c = s.p[i];
-		if (c == '+') {
-			c = ' ';
-			i++;
-		} else if (c == '%') {
-			int hi, lo;
-
-			if (i + 2 >= s.len)
-				return YH_ERR_INVALID;
-			if ((hi = yh_hex_digit(s.p[i + 1])) < 0 || (lo = yh_hex_digit(s.p[i + 2])) < 0)
-				return YH_ERR_INVALID;
-			c = (char)(hi * 16 + lo);
-			i += 3;
-		}
-		if (c == '\0')
-			return YH_ERR_INVALID;
-		if ((r = yh_buf_putc(b, c)) != 0)
-			return r;
-	}
-	return 0;
-}
-
 static bool
 is_form(struct http_req *req)
 {
@@ -1283,7 +1242,7 @@ key_is(struct yh_span key, const char *name, struct yh_buf *kb)
 	if (memchr(key.p, '%', key.len) == NULL && memchr(key.p, '+', key.len) == NULL)
 		return key.len == strlen(name) && memcmp(key.p, name, key.len) == 0;
 	yh_buf_reset(kb);
-	return pct_decode(key, true, kb) == 0 && strcmp(yh_buf_cstr(kb), name) == 0;
+	return yh_url_pct_decode(key, true, kb) == 0 && strcmp(yh_buf_cstr(kb), name) == 0;
 }
 
 int
@@ -1308,7 +1267,7 @@ http_form_get(struct yh_span s, const char *name, size_t max, char **out)
 		}
 		yh_buf_reset(&vb);
 		if (pair.p != NULL)
-			r = pct_decode(pair, true, &vb);
+			r = yh_url_pct_decode(pair, true, &vb);
 	}
 	if (r == 0 && count == 0)
 		r = YH_ERR_NOT_FOUND;
@@ -1343,7 +1302,7 @@ http_req_header_unescaped(struct http_req *req, const char *name, size_t max, ch
 	if ((v = qs.value) == NULL || v[0] == '\0')
 		return YH_ERR_NOT_FOUND;
 	yh_buf_init(&b, max);
-	if ((r = pct_decode(yh_span_cstr(v), false, &b)) == 0 && (*out = yh_buf_steal(&b)) == NULL)
+	if ((r = yh_url_pct_decode(yh_span_cstr(v), false, &b)) == 0 && (*out = yh_buf_steal(&b)) == NULL)
 		r = YH_ERR_ALLOC;
 	yh_buf_free(&b);
 	return r;
