@@ -83,6 +83,13 @@ int clients_jwks_check(const char *text, struct tok_keyset *out, char *err, size
 /* True when uri (NULL, or longer than CLIENTS_URI_MAX: false) is one of v[0..n) (uri.c). */
 bool clients_uri_in(const char *const *v, size_t n, const char *uri);
 
+/* clients_cas_service_ok in two halves, so that a search over every app checks the
+ * presented URL once: whether it passes the registration rules and the path check
+ * (nothing above a prefix), and whether an app's services or prefixes match it (no
+ * checks: only for a URL that passed the first). */
+bool clients_cas_service_presentable(const char *service);
+bool clients_cas_service_matches(const struct clients_client *c, const char *service);
+
 /* The allowed_origins of c against the rules (clients.h): YH_ERR_INVALID with err set
  * (origin.c). */
 int clients_origins_check(const struct clients_client *c, char *err, size_t errsz) YH_WUR;

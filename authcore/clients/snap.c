@@ -114,8 +114,10 @@ clients_at(const struct clients_snap *s, size_t i)
 const struct clients_client *
 clients_cas_find(const struct clients_snap *s, const char *service)
 {
+	if (!clients_cas_service_presentable(service))
+		return NULL;
 	for (size_t i = 0; i < s->n; i++)
-		if (clients_cas_service_ok(&s->v[i], service))
+		if (clients_cas_service_matches(&s->v[i], service))
 			return &s->v[i];
 	return NULL;
 }

@@ -483,15 +483,21 @@ clients_cas_overlap(const struct clients_client *a, const struct clients_client 
 }
 
 bool
-clients_cas_service_ok(const struct clients_client *c, const char *service)
+clients_cas_service_presentable(const char *service)
 {
 	const char *why;
-	size_t base;
 
-	if (!clients_has_cas(c) || service == NULL ||
-	    clients_uri_check(service, true, &why) != 0 || service_path_check(service) != NULL)
+	return service != NULL && clients_uri_check(service, true, &why) == 0 &&
+	    service_path_check(service) == NULL;
+}
+
+bool
+clients_cas_service_matches(const struct clients_client *c, const char *service)
+{
+	size_t base = strcspn(service, "?");
+
+	if (!clients_has_cas(c))
 		return false;
-	base = strcspn(service, "?");
 	for (size_t i = 0; i < c->n_cas_services; i++)
 		if (strlen(c->cas_services[i]) == base &&
 		    memcmp(c->cas_services[i], service, base) == 0)
@@ -503,4 +509,11 @@ clients_cas_service_ok(const struct clients_client *c, const char *service)
 			return true;
 	}
 	return false;
+}
+
+bool
+clients_cas_service_ok(const struct clients_client *c, const char *service)
+{
+	return clients_has_cas(c) && clients_cas_service_presentable(service) &&
+	    clients_cas_service_matches(c, service);
 }
