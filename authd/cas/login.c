@@ -64,7 +64,7 @@ flag_set(const char *v)
 }
 
 /* The marker's MAC over the label, t, sid (or, for "", this browser: csrf_mark_binding),
- * service and the flags (cas.h rule 4). */
+ * service and the flags (cas.h rule 4); YH_ERR_DENIED when bound to neither. */
 static int
 cl_mark(const struct cl_ctx *c, int64_t t, const char *sid, char out[CL_MARK_SIZE])
 {
@@ -73,8 +73,9 @@ cl_mark(const struct cl_ctx *c, int64_t t, const char *sid, char out[CL_MARK_SIZ
 	int r;
 
 	out[0] = '\0';
+	if (!csrf_mark_binding(sid, c->browser, bind))
+		return YH_ERR_DENIED;
 	snprintf(ts, sizeof(ts), "%lld", (long long)t);
-	csrf_mark_binding(sid, c->browser, bind);
 	yh_buf_init(&b, SESS_SERVICE_MAX + 256);
 	if ((r = yh_buf_append(&b, CAS_MARK_LABEL, sizeof(CAS_MARK_LABEL))) == 0 &&
 	    (r = yh_buf_append(&b, ts, strlen(ts) + 1)) == 0 &&
@@ -104,8 +105,8 @@ cl_mark_honoured(const struct cl_ctx *c, const struct sess_info *si)
 		return false;
 	if (cl_mark(c, (int64_t)t, si->sid, want) == 0 && yh_ct_streq(m, want))
 		ok = true;
-	else if (si->created_ms >= (int64_t)t * 1000 && csrf_cookie_ok(c->browser) &&
-	    cl_mark(c, (int64_t)t, "", want) == 0 && yh_ct_streq(m, want))
+	else if (si->created_ms >= (int64_t)t * 1000 && cl_mark(c, (int64_t)t, "", want) == 0 &&
+	    yh_ct_streq(m, want))
 		ok = true;
 	yh_wipe(want, sizeof(want));
 	return ok;

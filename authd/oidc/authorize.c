@@ -339,10 +339,11 @@ oidc_mark_seal(const struct keys *keys, const char *ts, const struct yh_buf *msg
 
 /*
  * The marker that lets this request, resumed after a login that /authorize sent it to
- * at time t from the session sid ("" for none), count that login as its
- * re-authentication: "<t>.<base64url(HMAC-SHA256(K, az_mark_msg))>" into out, with
- * K = HMAC-SHA256(subject_key, AZ_MARK_KEY_LABEL): keys_mac(KEYS_MAC_REAUTH). Returns 0,
- * YH_ERR_TOO_LONG, YH_ERR_CRYPTO.
+ * at time t from the session sid ("" for none: then this browser, csrf_mark_binding),
+ * count that login as its re-authentication: "<t>.<base64url(HMAC-SHA256(K,
+ * az_mark_msg))>" into out, with K = HMAC-SHA256(subject_key, AZ_MARK_KEY_LABEL):
+ * keys_mac(KEYS_MAC_REAUTH). Returns 0, YH_ERR_DENIED (neither a sid nor this browser's
+ * cookie to bind it to), YH_ERR_TOO_LONG, YH_ERR_CRYPTO.
  */
 static int
 az_mark_make(const struct az_ctx *z, int64_t t, const char *sid, char out[AZ_MARK_SIZE])
@@ -352,8 +353,9 @@ az_mark_make(const struct az_ctx *z, int64_t t, const char *sid, char out[AZ_MAR
 	int r;
 
 	out[0] = '\0';
+	if (!csrf_mark_binding(sid, z->browser, bind))   /* no session: this browser's cookie */
+		return YH_ERR_DENIED;
 	snprintf(ts, sizeof(ts), "%lld", (long long)t);
-	csrf_mark_binding(sid, z->browser, bind);   /* no session: this browser's cookie */
 	yh_buf_init(&b, AZ_MARK_MSG_MAX);
 	if ((r = az_mark_msg(z, ts, bind, &b)) == 0)
 		r = oidc_mark_seal(z->app->keys, ts, &b, out);
@@ -388,8 +390,7 @@ az_mark_honoured(const struct az_ctx *z, const struct sess_info *si)
 		return false;
 	if (az_mark_matches(z, si->sid))
 		return true;
-	return si->created_ms >= z->reauth * 1000 && csrf_cookie_ok(z->browser) &&
-	    az_mark_matches(z, "");
+	return si->created_ms >= z->reauth * 1000 && az_mark_matches(z, "");
 }
 
 /* ---- pushed requests ----------------------------------------------------------------- */

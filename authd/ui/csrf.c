@@ -139,15 +139,15 @@ csrf_browser(struct http_req *req, char out[CSRF_TOKEN_SIZE])
 	return r;
 }
 
-void
+bool
 csrf_mark_binding(const char *sid, const char *browser, char out[CSRF_MARK_BINDING_SIZE])
 {
+	out[0] = '\0';
 	if (sid != NULL && sid[0] != '\0')
 		snprintf(out, CSRF_MARK_BINDING_SIZE, "%s", sid);
 	else if (csrf_cookie_ok(browser))
 		snprintf(out, CSRF_MARK_BINDING_SIZE, "browser:%s", browser);
-	else
-		out[0] = '\0';
+	return out[0] != '\0';
 }
 
 int

@@ -72,10 +72,10 @@ int csrf_browser(struct http_req *req, char out[CSRF_TOKEN_SIZE]) YH_WUR;
  * What a re-authentication marker (/authorize's and /cas/login's yh_reauth) is made
  * over: the session's sid, or, made without a session, this browser's pre-session
  * cookie ("browser:" and the cookie), so that a marker someone made in another browser
- * counts for nothing here. "" (which no marker is honoured for) when there is neither
- * a sid nor a well-formed cookie.
+ * counts for nothing here. Returns false (out "") when there is neither a sid nor a
+ * well-formed cookie: no marker may then be made or honoured.
  */
-void csrf_mark_binding(const char *sid, const char *browser,
+bool csrf_mark_binding(const char *sid, const char *browser,
     char out[CSRF_MARK_BINDING_SIZE]);
 
 /* What a token is bound to (see above). */
