@@ -326,6 +326,7 @@ cas_login_handler(struct http_req *req, void *arg)
 		r = page_failure_send(req, r);
 	}
 	clients_release(cs);
+	yh_wipe(c.browser, sizeof(c.browser));   /* what the login form's tokens are bound to */
 	return r;
 }
 

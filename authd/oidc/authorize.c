@@ -1364,6 +1364,7 @@ authorize_handler(struct http_req *req, void *arg)
 		r = authorize_answer(app, req, &p, &res);
 	oidc_az_result_clear(&res);
 	oidc_az_params_clear(&p);
+	yh_wipe(browser, sizeof(browser));   /* what the login form's tokens are bound to */
 	return r;
 }
 
