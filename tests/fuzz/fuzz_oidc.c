@@ -64,6 +64,7 @@ const char *fuzz_req_header(struct http_req *req, const char *name);
 #define RP "https://rp.example.gov.cn/cb"
 #define RPQ "https://rp.example.gov.cn/cb2?tenant=7"
 #define NATIVE "com.example.app:/cb"
+#define BROWSER "QnJvd3Nlci1BLXByZS1zZXNzaW9uLWNvb2tpZS0wMDE"   /* a yh_csrf cookie */
 #define INPUT_MAX 20000
 #define SCOPE_ALL ((CLIENTS_SCOPE_LAST << 1) - 1u)   /* every scope bit the registry knows */
 
@@ -600,6 +601,7 @@ fuzz_authorize(unsigned sel, const uint8_t *data, size_t size)
 	if (++runs % 4096 == 0)
 		CHECK(sess_sweep(fx.sess, &swept) == 0);   /* expired code records */
 	CHECK(oidc_az_params_parse(yh_span_mem(data, size), &p) == 0);
+	p.browser = BROWSER;   /* authorize_handler always has one (csrf_browser) */
 	memset(&res, 0, sizeof(res));
 	r = oidc_az_decide(&fx.app, &p, cookie, fx.now + shift[(sel >> 4) & 3], &res);
 	CHECK(r == 0);
@@ -708,6 +710,7 @@ fuzz_par(unsigned sel, const uint8_t *data, size_t size)
 	query_add(&qs, "yh_reauth", p.v[OIDC_AZ_REAUTH]);
 	query_add(&qs, "org", p.v[OIDC_AZ_ORG]);
 	CHECK(oidc_az_params_parse(yh_span_mem(qs.data, qs.len), &q) == 0);
+	p.browser = q.browser = BROWSER;
 	decide(sel, &p, &a, &pa);
 	decide(sel, &q, &b, &pb);
 	CHECK(a.step == b.step);
