@@ -726,26 +726,38 @@ test_checkpoint_by_time(void **state)
 {
 	struct yh_audit_report rep;
 	struct yh_audit *a;
-	size_t n = 0;
-	char **v;
+	size_t n = 0, events = 0, cps = 0;
+	char **v = NULL;
 
 	(void)state;
 	a = open_cp(0, 20);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(yh_audit_write(a, "login.success", "user:u1", NULL), 0);
-	for (int i = 0; i < 300 && n != 4; i++) {
+	/* a tick may fall between two writes (on a loaded machine): then a checkpoint
+	 * covers the first ones and a later tick the rest */
+	for (int i = 0; i < 300; i++) {
+		v = read_lines(&n);
+		if (n >= 4 && is_cp(v[n - 1]))
+			break;
+		free_lines(v, n);
+		v = NULL;
 		usleep(10000);
-		n = count_lines();
 	}
-	v = read_lines(&n);
-	assert_int_equal(n, 4);
-	assert_true(is_cp(v[3]));
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++) {
+		if (is_cp(v[i]))
+			cps++;
+		else
+			events++;
+	}
+	assert_int_equal(events, 3);
+	assert_true(cps >= 1 && cps <= 3 && is_cp(v[n - 1]));
 	free_lines(v, n);
 	assert_int_equal(verify_k(NULL, &rep), 0);
 	assert_int_equal(rep.nwarnings, 0);
 	usleep(60000);                            /* more ticks write nothing */
 	yh_audit_close(a);
-	assert_int_equal(count_lines(), 4);
+	assert_int_equal(count_lines(), n);
 }
 
 /* Waits (up to 3 s) until the log has want lines; returns how many it has. */
