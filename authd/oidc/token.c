@@ -1232,9 +1232,18 @@ grant_client_credentials(struct treq *t)
 		r = oidc_error(t->req, "invalid_scope", "scope malformed");
 		goto out;
 	}
-	/* No user: scopes about a person make no sense here. */
+	/* No user: scopes about a person make no sense here. What can be granted of a
+	 * request is granted and named in the answer's scope (RFC 6749 section 3.3); a
+	 * request of which nothing can be (unknown scopes, scopes this client does not
+	 * have, only scopes about a person) is refused rather than answered with a token
+	 * of no scope, which the answer could not even name. */
 	is.scopes = bits & ~(unsigned)(CLIENTS_SCOPE_OPENID | CLIENTS_SCOPE_OFFLINE_ACCESS |
 	    CLIENTS_SCOPE_ID_NUMBER);
+	if (scope != NULL && scope[0] != '\0' && is.scopes == 0) {
+		r = oidc_error(t->req, "invalid_scope", "none of the requested scopes can be "
+		    "granted to this client without a user");
+		goto out;
+	}
 	if ((r = tok_jti_new(is.jti)) != 0)
 		goto out;
 	if (t->c->org != NULL &&

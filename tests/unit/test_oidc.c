@@ -1280,6 +1280,24 @@ test_client_credentials(void **state)
 	assert_null(json_object_get(jwt.claims, "yh_ref"));
 	tok_jwt_clear(&jwt);
 	resp_free(&r);
+	/* nothing of the request can be granted: unknown, not the client's, or about a
+	 * person; no scope asks for the default */
+	post("/token", "grant_type=client_credentials&scope=admin", conf_auth(), &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(jstr(&r, "error"), "invalid_scope");
+	resp_free(&r);
+	post("/token", "grant_type=client_credentials&scope=openid+offline_access", conf_auth(),
+	    &r);
+	assert_string_equal(jstr(&r, "error"), "invalid_scope");
+	resp_free(&r);
+	post("/token", "grant_type=client_credentials&scope=admin+profile", conf_auth(), &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(&r, "scope"), "profile");
+	resp_free(&r);
+	post("/token", "grant_type=client_credentials", conf_auth(), &r);
+	assert_int_equal(r.status, 200);
+	assert_null(json_object_get(r.json, "scope"));
+	resp_free(&r);
 	/* a client without the grant, and a public client */
 	basic("conf2", SECRET, h, sizeof(h));
 	post("/token", "grant_type=client_credentials", h, &r);
