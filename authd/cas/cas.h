@@ -28,11 +28,12 @@
  *   4. renew=true (gateway is then ignored) and the request does not carry a marker
  *      showing that this session logged in after this very request sent it to the login
  *      page: 302 to /login?force=1&next=/cas/login?...&yh_reauth=<t>.<mac>; the marker
- *      is keys_mac(KEYS_MAC_REAUTH) over CAS_MARK_LABEL, t, the session's public sid
- *      (without a session: this browser's yh_csrf cookie, set here when missing, so that
- *      another browser's marker counts for nothing), service, renew and gateway,
- *      honoured for 10 minutes when the session's auth_time >= t (as /authorize's,
- *      authorize.h rule 3);
+ *      is keys_mac(KEYS_MAC_REAUTH) over CAS_MARK_LABEL, t, this browser's yh_csrf
+ *      cookie (set here when missing; the session's public sid only without it:
+ *      csrf_mark_binding), service, renew and gateway, honoured for 10 minutes in this
+ *      browser when the session's auth_time >= t, whether it is the session the detour
+ *      was made from or a new one (another person logged in), so that another browser's
+ *      marker counts for nothing (as /authorize's, authorize.h rule 3);
  *   5. the session's LoA below the app's min_loa: the TOTP step-up when it can lift
  *      the session (oidc_az_can_step_up), else an error page;
  *   6. the app is added to the session's list of apps (logout), a service ticket stored

@@ -63,8 +63,9 @@ flag_set(const char *v)
 	return v != NULL && strcmp(v, "false") != 0;
 }
 
-/* The marker's MAC over the label, t, sid (or, for "", this browser: csrf_mark_binding),
- * service and the flags (cas.h rule 4); YH_ERR_DENIED when bound to neither. */
+/* The marker's MAC over the label, t, this browser (or, without its pre-session cookie,
+ * sid: csrf_mark_binding), service and the flags (cas.h rule 4); YH_ERR_DENIED when
+ * bound to neither. */
 static int
 cl_mark(const struct cl_ctx *c, int64_t t, const char *sid, char out[CL_MARK_SIZE])
 {
@@ -89,25 +90,21 @@ cl_mark(const struct cl_ctx *c, int64_t t, const char *sid, char out[CL_MARK_SIZ
 }
 
 /* True when the request's marker shows that si logged in after this request was sent
- * to the login page (from si's own session, or from none in this browser, its
- * pre-session cookie, with si created after). */
+ * to the login page from this browser (its pre-session cookie: csrf_mark_binding), in
+ * the session the detour was made from or in a new one. */
 static bool
 cl_mark_honoured(const struct cl_ctx *c, const struct sess_info *si)
 {
 	const char *m = c->v[CL_MARK], *dot;
 	char want[CL_MARK_SIZE];
 	uint64_t t;
-	bool ok = false;
+	bool ok;
 
 	if (m == NULL || (dot = strchr(m, '.')) == NULL ||
 	    yh_span_u64((struct yh_span){ m, (size_t)(dot - m) }, 1, (uint64_t)c->now, &t) != 0 ||
 	    c->now - (int64_t)t > CL_MARK_WINDOW || si->auth_time < (int64_t)t)
 		return false;
-	if (cl_mark(c, (int64_t)t, si->sid, want) == 0 && yh_ct_streq(m, want))
-		ok = true;
-	else if (si->created_ms >= (int64_t)t * 1000 && cl_mark(c, (int64_t)t, "", want) == 0 &&
-	    yh_ct_streq(m, want))
-		ok = true;
+	ok = cl_mark(c, (int64_t)t, si->sid, want) == 0 && yh_ct_streq(m, want);
 	yh_wipe(want, sizeof(want));
 	return ok;
 }

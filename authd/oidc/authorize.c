@@ -339,8 +339,9 @@ oidc_mark_seal(const struct keys *keys, const char *ts, const struct yh_buf *msg
 
 /*
  * The marker that lets this request, resumed after a login that /authorize sent it to
- * at time t from the session sid ("" for none: then this browser, csrf_mark_binding),
- * count that login as its re-authentication: "<t>.<base64url(HMAC-SHA256(K,
+ * at time t, count that login as its re-authentication, bound to this browser (or,
+ * without its pre-session cookie, to the session sid: csrf_mark_binding):
+ * "<t>.<base64url(HMAC-SHA256(K,
  * az_mark_msg))>" into out, with K = HMAC-SHA256(subject_key, AZ_MARK_KEY_LABEL):
  * keys_mac(KEYS_MAC_REAUTH). Returns 0, YH_ERR_DENIED (neither a sid nor this browser's
  * cookie to bind it to), YH_ERR_TOO_LONG, YH_ERR_CRYPTO.
@@ -353,7 +354,7 @@ az_mark_make(const struct az_ctx *z, int64_t t, const char *sid, char out[AZ_MAR
 	int r;
 
 	out[0] = '\0';
-	if (!csrf_mark_binding(sid, z->browser, bind))   /* no session: this browser's cookie */
+	if (!csrf_mark_binding(sid, z->browser, bind))   /* this browser, or sid without its cookie */
 		return YH_ERR_DENIED;
 	snprintf(ts, sizeof(ts), "%lld", (long long)t);
 	yh_buf_init(&b, AZ_MARK_MSG_MAX);
@@ -378,19 +379,15 @@ az_mark_matches(const struct az_ctx *z, const char *sid)
 
 /*
  * True when the session si logged in after /authorize sent this very request to the
- * login page: the marker is authentic for this request, not stale, and either made for
- * this session (its sid) or made without a session in this browser (bound to its
- * pre-session cookie, so that a marker made in another browser counts for nothing) and
- * si was created after it.
+ * login page: the marker is authentic for this request and this browser (its
+ * pre-session cookie, csrf_mark_binding: a marker made in another browser counts for
+ * nothing), not stale, and si authenticated at or after it, in the session the detour
+ * was made from or in a new one (another person logged in, or there was none).
  */
 static bool
 az_mark_honoured(const struct az_ctx *z, const struct sess_info *si)
 {
-	if (z->reauth <= 0 || si->auth_time < z->reauth)
-		return false;
-	if (az_mark_matches(z, si->sid))
-		return true;
-	return si->created_ms >= z->reauth * 1000 && az_mark_matches(z, "");
+	return z->reauth > 0 && si->auth_time >= z->reauth && az_mark_matches(z, si->sid);
 }
 
 /* ---- pushed requests ----------------------------------------------------------------- */

@@ -44,18 +44,19 @@
  *      prompt=login, or max_age exceeded: prompt=none -> login_required, else 302 to
  *      /login?next=...&force=1. Every next sent to /login carries a re-authentication
  *      marker yh_reauth=<t>.<mac>: t is the time of the detour, mac an HMAC-SHA256 under
- *      a key derived from the subject key over t, the public sid of the session the
- *      detour was made from (without one: "browser:" and this browser's yh_csrf
- *      pre-session cookie, which /authorize sets when it is missing; csrf_mark_binding)
- *      and every forwarded parameter of the request. The resumed request counts its
- *      session's login as the re-authentication that prompt=login and max_age ask for
- *      only when the marker is at most 10 minutes old, the session's auth_time >= t, and
- *      the MAC is right for this request and either this session's sid or this
- *      browser's cookie with the session created at or after t (there was no session,
- *      or another person logged in). A marker made without a session in another
- *      browser (someone's own, passed on in a link) thus counts for nothing. That ends the loop without dropping
+ *      a key derived from the subject key over t, this browser ("browser:" and its
+ *      yh_csrf pre-session cookie, which /authorize sets when it is missing; only
+ *      without the cookie the public sid of the session the detour was made from:
+ *      csrf_mark_binding) and every forwarded parameter of the request. The resumed
+ *      request counts its session's login as the re-authentication that prompt=login
+ *      and max_age ask for only when the marker is at most 10 minutes old, the
+ *      session's auth_time >= t, and the MAC is right for this request and this
+ *      browser: any login in this browser after the detour counts, in the session it
+ *      was made from or in a new one (there was none, or another person logged in),
+ *      and a marker made in another browser (someone's own, passed on in a link)
+ *      counts for nothing. That ends the loop without dropping
  *      prompt=login from next (so skipping the login page does not skip the
- *      re-authentication), and a marker written by hand, taken from another session or
+ *      re-authentication), and a marker written by hand, taken from another browser or
  *      carried over to another request (other state, nonce, max_age, ...) counts for
  *      nothing: internal state never comes from the query string unchecked.
  *      A MAC rather than a single-use record in the session store because the detour

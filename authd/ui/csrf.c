@@ -143,10 +143,10 @@ bool
 csrf_mark_binding(const char *sid, const char *browser, char out[CSRF_MARK_BINDING_SIZE])
 {
 	out[0] = '\0';
-	if (sid != NULL && sid[0] != '\0')
-		snprintf(out, CSRF_MARK_BINDING_SIZE, "%s", sid);
-	else if (csrf_cookie_ok(browser))
+	if (csrf_cookie_ok(browser))
 		snprintf(out, CSRF_MARK_BINDING_SIZE, "browser:%s", browser);
+	else if (sid != NULL && sid[0] != '\0')
+		snprintf(out, CSRF_MARK_BINDING_SIZE, "%s", sid);
 	return out[0] != '\0';
 }
 

@@ -70,10 +70,12 @@ int csrf_browser(struct http_req *req, char out[CSRF_TOKEN_SIZE]) YH_WUR;
 
 /*
  * What a re-authentication marker (/authorize's and /cas/login's yh_reauth) is made
- * over: the session's sid, or, made without a session, this browser's pre-session
- * cookie ("browser:" and the cookie), so that a marker someone made in another browser
- * counts for nothing here. Returns false (out "") when there is neither a sid nor a
- * well-formed cookie: no marker may then be made or honoured.
+ * over: this browser's pre-session cookie ("browser:" and the cookie), which both pages
+ * set when it is missing, so that a marker someone made in another browser counts for
+ * nothing here while any login in this browser after the detour counts, also one that
+ * switched to another person (a new session); without a well-formed cookie, the
+ * session's sid. Returns false (out "") when there is neither: no marker may then be
+ * made or honoured.
  */
 bool csrf_mark_binding(const char *sid, const char *browser,
     char out[CSRF_MARK_BINDING_SIZE]);

@@ -20,6 +20,7 @@
 #    ticket that validates with renew=true; a single-sign-on ticket validated with
 #    renew=true is INVALID_TICKET; renew=true without a session: one login, then the
 #    ticket; a marker made without a session in another browser counts for nothing;
+#    renew where another person logs in takes one login;
 #  - every validation is in the audit trail as cas.validate;
 #  - /cas/logout ends the session (the cookie opens nothing after) and goes to the service
 #    when an app registers it, else shows the logged-out page; single logout: each
@@ -289,6 +290,19 @@ through_login b9 "$ID" "$PW"
 req b9 GET "$LOCATION"
 [[ $STATUS == 302 && $LOCATION == "$SVC_B?ticket=ST-"* ]] &&
   ok "renew without a session: one login, then the ticket" || fail "renew without a session: $STATUS '$LOCATION'"
+# ... and renew where another person takes the login page (a counter's browser): one
+# login, the new person's ticket, from a new login
+cas_login b9 "$SVC_A" "&renew=true"
+[[ $STATUS == 302 && $LOCATION == /login\?*force=1* ]] || fail "renew in b9: $STATUS '$LOCATION'"
+through_login b9 "$ID2" "$PW"
+req b9 GET "$LOCATION"
+TICKET=
+[[ $STATUS == 302 && $LOCATION == "$SVC_A?ticket=ST-"* ]] && TICKET=${LOCATION##*ticket=}
+validate /cas/p3/serviceValidate "$SVC_A" "$TICKET" "&renew=true"
+[[ -n $TICKET && -n $(xml_text user) && $(xml_text user) != "$USER_A" && $(xml_text name) == 李四 &&
+  $(xml_text isFromNewLogin) == true ]] &&
+  ok "renew where another person logs in: one login, then that person's ticket" ||
+  fail "renew with a change of person: $STATUS '$LOCATION' $BODY"
 
 # ---- the audit trail
 n=$(audit_count cas.validate)

@@ -689,8 +689,18 @@ test_reauth_marker_not_forgeable(void **state)
 	    mark, tok2), OIDC_AZ_STEP_LOGIN);
 	/* the same request, after the login: the code */
 	assert_int_equal(run_marked(f, qs[1], mark, tok2), OIDC_AZ_STEP_CODE);
-	/* in another session, even one that logged in (and was created) after it: no */
-	login(f, f->uid1, 1, false, f->now, tok, &si);
+	/* in this browser, a new session that logged in after it (another person took
+	 * the login page): the code; in another browser, or one without the pre-session
+	 * cookie: no */
+	login(f, f->uid2, 1, false, f->now, tok, &si);
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_CODE);
+	f->browser = BROWSER_B;
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	f->browser = NULL;
+	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
+	f->browser = BROWSER_A;
+	/* nor one that logged in before it */
+	login(f, f->uid1, 1, false, f->now - 20, tok, &si);
 	assert_int_equal(run_marked(f, qs[1], mark, tok), OIDC_AZ_STEP_LOGIN);
 	free(mark);
 	free(next);
