@@ -384,9 +384,17 @@ people_act(struct http_req *req, struct authd_app *app, enum act act)
 		    page_msg(l, PAGE_MSG_ADMIN_PEOPLE_SELF), 400);
 		goto out;
 	}
-	/* The status first, so that no new login slips in before the sessions end. */
-	if ((act != ACT_LOGOUT && (r = dir_person_set_status(app->dir, uid, act == ACT_LOCK ?
-	    DIR_STATUS_LOCKED : DIR_STATUS_ACTIVE)) != 0) ||
+	/* The status first, so that no new login slips in before the sessions end. A
+	 * deregistered person's status is final: the directory refuses (also when the
+	 * deregistration came after the read above). */
+	if (act != ACT_LOGOUT && (p.status == DIR_STATUS_DEREGISTERED ||
+	    (r = dir_person_set_status(app->dir, uid, act == ACT_LOCK ? DIR_STATUS_LOCKED :
+	    DIR_STATUS_ACTIVE)) == YH_ERR_DENIED)) {
+		r = render(app, req, &o, NULL, NULL, false, NULL,
+		    page_msg(l, PAGE_MSG_ADMIN_PEOPLE_DEREGISTERED), 400);
+		goto out;
+	}
+	if (r != 0 ||
 	    (act != ACT_UNLOCK && (r = sess_end_user(app->sess, uid, SESS_END_ADMIN, NULL,
 	    &ended)) != 0) ||
 	    (r = admin_audit(app, &o, events[act], json_pack("{s:s, s:s, s:I}", "person", uid,

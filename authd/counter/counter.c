@@ -177,6 +177,7 @@ render(struct authd_app *app, struct http_req *req, const struct staff *s,
 	    .org_name = s->org.name, .unit = s->m.unit, .found = p != NULL,
 	    .none = searched && p == NULL, .uid = p != NULL ? p->uid : "", .name = name,
 	    .id_masked = idm, .loa = p != NULL ? loa : "",
+	    .open = p != NULL && p->status != DIR_STATUS_DEREGISTERED,
 	    .status = p != NULL ? counter_status_word(pg.lang, p->status) : "" });
 	yh_wipe(csrf, sizeof(csrf));
 	return page_send(&pg, req, status);
@@ -245,56 +246,70 @@ out:
 	return r;
 }
 
-/* The citizen the form's uid names, into *p (never the staff member themselves: nobody
- * raises their own level or locks their own account here): 0, or the page was answered
- * (*done: a bad request, or the directory's failure). */
+/* A refused counter action (event) on the citizen p, for reason: recorded in the audit
+ * trail like a done one, and the page with msg (400). */
+static int
+refuse(struct authd_app *app, struct http_req *req, const struct staff *s,
+    const struct dir_person *p, const char *event, const char *reason, enum page_msg msg)
+{
+	int r;
+
+	if ((r = audit(app, s, event, json_pack("{s:s, s:s}", "person", p->uid, "refused",
+	    reason))) != 0)
+		return page_failure_send(req, r);
+	return render(app, req, s, p, true, page_msg(page_lang_of(req), msg), 400);
+}
+
+/* A deregistered citizen's refusal (the directory changes nothing of them). */
+static int
+refuse_deregistered(struct authd_app *app, struct http_req *req, const struct staff *s,
+    const struct dir_person *p, const char *event)
+{
+	return refuse(app, req, s, p, event, "deregistered", PAGE_MSG_COUNTER_DEREGISTERED);
+}
+
+/*
+ * The citizen the form's uid names, into *p, for event: never the staff member
+ * themselves (nobody raises their own level or locks their own account here), nor a
+ * deregistered account; and the ID number re-typed from the document compared, so that
+ * an action needs the citizen's document at the counter, not only a uid. 0, or the page
+ * was answered (*done: a bad request, a refusal, or the directory's failure).
+ */
 static int
 form_citizen(struct authd_app *app, struct http_req *req, const struct staff *s,
-    struct dir_person *p, bool *done)
+    const char *event, struct dir_person *p, bool *done)
 {
+	struct dir_person by_id;
 	char *uid = NULL;
 	int r;
 
 	*done = true;
+	memset(&by_id, 0, sizeof(by_id));
 	if (http_req_form(req, "uid", DIR_UID_LEN, &uid) != 0 || !dir_uid_valid(uid) ||
 	    (r = dir_person_get(app->dir, uid, p)) == YH_ERR_NOT_FOUND ||
-	    (r == 0 && strcmp(p->uid, s->si.uid) == 0))
+	    (r == 0 && strcmp(p->uid, s->si.uid) == 0)) {
 		r = render(app, req, s, NULL, true, page_msg(page_lang_of(req),
 		    PAGE_MSG_BAD_REQUEST), 400);
-	else if (r != 0)
+		goto out;
+	}
+	if (r != 0) {
 		r = page_failure_send(req, r);
-	else
-		*done = false;
-	free(uid);
-	return r;
-}
-
-/* The citizen the form's uid names (form_citizen), and their re-typed ID number
- * compared: 0, or the page was answered (*done). */
-static int
-verified_citizen(struct authd_app *app, struct http_req *req, const struct staff *s,
-    struct dir_person *p, bool *done)
-{
-	enum page_lang l = page_lang_of(req);
-	struct dir_person by_id;
-	int r;
-
-	if ((r = form_citizen(app, req, s, p, done)) != 0 || *done)
-		return r;
-	*done = true;
-	memset(&by_id, 0, sizeof(by_id));
+		goto out;
+	}
 	r = find_citizen(app, req, &by_id);
 	if (r != 0 && r != YH_ERR_NOT_FOUND && r != YH_ERR_INVALID) {
 		r = page_failure_send(req, r);
 		goto out;
 	}
-	if (r != 0 || strcmp(by_id.uid, p->uid) != 0) {
-		r = render(app, req, s, p, true, page_msg(l, PAGE_MSG_COUNTER_MISMATCH), 400);
-		goto out;
-	}
-	*done = false;
+	if (r != 0 || strcmp(by_id.uid, p->uid) != 0)
+		r = refuse(app, req, s, p, event, "id_number_mismatch", PAGE_MSG_COUNTER_MISMATCH);
+	else if (p->status == DIR_STATUS_DEREGISTERED)
+		r = refuse_deregistered(app, req, s, p, event);
+	else
+		*done = false;
 out:
 	dir_person_clear(&by_id);
+	free(uid);
 	return r;
 }
 
@@ -314,7 +329,7 @@ counter_verify(struct http_req *req, void *arg)
 	memset(&after, 0, sizeof(after));
 	if ((r = enter(app, req, true, &s)) != 0 || http_req_answered(req))
 		goto out;
-	if ((r = verified_citizen(app, req, &s, &p, &done)) != 0 || done)
+	if ((r = form_citizen(app, req, &s, "counter.verify", &p, &done)) != 0 || done)
 		goto out;
 	r = http_req_form(req, "note", COUNTER_NOTE_MAX, &note);
 	if ((r != 0 && r != YH_ERR_NOT_FOUND) || http_req_form(req, "doc", 32, &doc) != 0 ||
@@ -327,7 +342,13 @@ counter_verify(struct http_req *req, void *arg)
 	v.method = (char *)"counter";
 	v.by = s.actor;
 	v.evidence = evidence;
-	if ((r = dir_person_set_loa(app->dir, p.uid, &v, DIR_LOA_RAISE, &applied)) != 0 ||
+	/* deregistered since it was read: the directory refuses */
+	if ((r = dir_person_set_loa(app->dir, p.uid, &v, DIR_LOA_RAISE, &applied)) ==
+	    YH_ERR_DENIED) {
+		r = refuse_deregistered(app, req, &s, &p, "counter.verify");
+		goto out;
+	}
+	if (r != 0 ||
 	    (r = audit(app, &s, "counter.verify", json_pack("{s:s, s:s, s:b, s:s}", "person",
 	    p.uid, "doc", doc, "applied", applied, "evidence", evidence))) != 0) {
 		r = page_failure_send(req, r);
@@ -362,9 +383,13 @@ counter_lock(struct http_req *req, void *arg)
 	memset(&after, 0, sizeof(after));
 	if ((r = enter(app, req, true, &s)) != 0 || http_req_answered(req))
 		goto out;
-	if ((r = form_citizen(app, req, &s, &p, &done)) != 0 || done)
+	if ((r = form_citizen(app, req, &s, "counter.lock", &p, &done)) != 0 || done)
 		goto out;
-	if ((r = dir_person_set_status(app->dir, p.uid, DIR_STATUS_LOCKED)) != 0 ||
+	if ((r = dir_person_set_status(app->dir, p.uid, DIR_STATUS_LOCKED)) == YH_ERR_DENIED) {
+		r = refuse_deregistered(app, req, &s, &p, "counter.lock");
+		goto out;
+	}
+	if (r != 0 ||
 	    (r = sess_end_user(app->sess, p.uid, SESS_END_ADMIN, NULL, &ended)) != 0 ||
 	    (r = audit(app, &s, "counter.lock", json_pack("{s:s, s:I}", "person", p.uid,
 	    "sessions_ended", (json_int_t)ended))) != 0 ||

@@ -13,9 +13,15 @@
  *                           (method "counter", by the staff member's uid, the
  *                           evidence); never the staff member themselves; audited
  *                           counter.verify
- *   POST /counter/lock      CSRF; the citizen's account locked on their request and
- *                           their sessions ended; never the staff member themselves;
- *                           audited counter.lock
+ *   POST /counter/lock      CSRF; the ID number re-typed and compared (as for verify:
+ *                           the citizen's document is at the counter, a uid alone
+ *                           locks nobody); the citizen's account locked on their
+ *                           request and their sessions ended; never the staff member
+ *                           themselves; audited counter.lock
+ *
+ * A deregistered account is shown without the forms; verify and lock refuse it (400),
+ * as they refuse an ID number typed again that does not match. Each refusal is audited
+ * under the action's event with "refused": "deregistered" or "id_number_mismatch".
  *
  * Every form's CSRF token is bound to the staff member's session. The audit actor is
  * "user:<staff uid>", with the agency and unit in the fields.

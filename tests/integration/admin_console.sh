@@ -412,6 +412,18 @@ req c2 GET /account
 [[ $STATUS == 302 || $STATUS == 303 ]] && ok "the citizen's session ended by the operator" ||
   fail "the citizen's session after the end: $STATUS"
 check "user.logout audited" "$(audit_count user.logout "\"person\":\"$CIT_UID\"" '"sessions_ended":1')" 1
+# a deregistered person's status is final: lock and unlock say so (400, not a server error)
+GONE_ID=$(id_number 44030119700707123)
+printf '%s\n' "$CIT_PW" | ctl_or_die user add --id-number "$GONE_ID" --name 王注销 --password-stdin
+GONE_UID=$(ctl user show "$GONE_ID" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["uid"])')
+ctl_or_die user deregister "$GONE_ID"
+for act in lock unlock; do
+  admin_post a "/admin/people/$act" --data-urlencode "uid=$GONE_UID"
+  [[ $STATUS == 400 ]] && grep -q '该账号已注销' "$TMP/body" &&
+    ok "$act of a deregistered person: 400, the page says why" || fail "$act of a deregistered person: $STATUS"
+done
+check "the deregistered person unchanged" \
+  "$(sqlite3 "$DB" "select status from person where uid = '$GONE_UID'")" deregistered
 
 # ---- organizations
 req a GET /admin/orgs

@@ -16,9 +16,14 @@
 #  - the citizen's next password + TOTP login gives an app an ID token with acr
 #    urn:yihao:loa:4 (a password alone: loa:2, and acr_values loa:4 leads to the TOTP
 #    step-up);
-#  - a lock at the citizen's request ends their sessions and refuses their next login;
+#  - a lock needs the ID number typed again from the document (a uid alone, or another
+#    number, is refused); a lock at the citizen's request ends their sessions and
+#    refuses their next login;
+#  - a deregistered account is shown without forms, and verify and lock refuse it (400,
+#    not a server error);
 #  - counter.search/verify/lock are audited with the staff member as actor and no ID
-#    number in clear, and `authctl audit verify` passes.
+#    number in clear, refusals (a number that does not match, a deregistered account)
+#    too, and `authctl audit verify` passes.
 set -u
 : "${YH_BUILD:?}"
 . "$(dirname "$0")/lib.sh"
@@ -38,6 +43,7 @@ CIT_NAME=林美华
 CIT_PW='Citizen password 2026!'
 OTHER_ID=$(id_number 11010119850505123)
 OTHER_PW='Other password 2026!'
+GONE_ID=$(id_number 44030119700707123)   # deregistered before the counter sees them
 
 check() {
   if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1: got '$2', expected '$3'"; fi
@@ -89,13 +95,17 @@ printf '%s\n' "$CIT_PW" | ctl_or_die user add --id-number "$CIT_ID" --name "$CIT
   --password-stdin
 printf '%s\n' "$OTHER_PW" | ctl_or_die user add --id-number "$OTHER_ID" --name 路人甲 \
   --password-stdin
+printf '%s\n' "$OTHER_PW" | ctl_or_die user add --id-number "$GONE_ID" --name 王注销 \
+  --password-stdin
 ctl_or_die user verify "$STAFF_ID" --loa 2 --by registry --evidence "registry check"
 ctl_or_die user verify "$CIT_ID" --loa 2 --by registry --evidence "registry check"
 ctl_or_die org add --uscc "$GOV" --name 某市政务服务中心
 STAFF_UID=$(ctl user show "$STAFF_ID" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["uid"])')
 GOV_UID=$(ctl org show "$GOV" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["uid"])')
 CIT_UID=$(ctl user show "$CIT_ID" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["uid"])')
-[[ -n $STAFF_UID && -n $CIT_UID && -n $GOV_UID ]] || die "no uids from authctl user show"
+GONE_UID=$(ctl user show "$GONE_ID" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["uid"])')
+[[ -n $STAFF_UID && -n $CIT_UID && -n $GOV_UID && -n $GONE_UID ]] || die "no uids from authctl user show"
+ctl_or_die user deregister "$GONE_ID"
 start_authd
 
 # ---- no session; not staff
@@ -182,7 +192,7 @@ check "verify with another session's token" "$STATUS" 400
 req o POST /counter/verify --data-urlencode "csrf=$OTOK" --data-urlencode "uid=$CIT_UID" \
   --data-urlencode doc=id_card --data-urlencode "id_number=$CIT_ID"
 check "verify by a person who is not staff" "$STATUS" 403
-req t POST /counter/lock --data-urlencode "uid=$CIT_UID"
+req t POST /counter/lock --data-urlencode "uid=$CIT_UID" --data-urlencode "id_number=$CIT_ID"
 check "lock without a CSRF token" "$STATUS" 400
 counter_post t /counter/verify --data-urlencode "uid=$STAFF_UID" --data-urlencode doc=id_card \
   --data-urlencode "id_number=$STAFF_ID" --data-urlencode "note=my own card"
@@ -232,6 +242,13 @@ req e GET "/authorize?response_type=code&client_id=app1&redirect_uri=http%3A%2F%
 req d GET /account
 check "the citizen's session before the lock" "$STATUS" 200
 counter_post t /counter/lock --data-urlencode "uid=$CIT_UID"
+check "lock by the uid alone (no ID number typed from the document)" "$STATUS" 400
+counter_post t /counter/lock --data-urlencode "uid=$CIT_UID" --data-urlencode "id_number=$OTHER_ID"
+check "lock with someone else's ID number typed again" "$STATUS" 400
+grep -q '再次输入的身份证号码与查询到的账号不符' "$TMP/body" && ok "lock refused: the page says the number does not match" ||
+  fail "lock refused: $(grep -oE 'class="alert"[^<]*<[^<]*' "$TMP/body")"
+check "the citizen still active after refused locks" "$(person_field "$CIT_UID" status)" active
+counter_post t /counter/lock --data-urlencode "uid=$CIT_UID" --data-urlencode "id_number=$CIT_ID"
 check "lock" "$STATUS" 200
 grep -q '<p class="notice" role="status">账号已锁定' "$TMP/body" && ! grep -q 'role="alert"' "$TMP/body" &&
   ok "lock: the page says so in a notice" ||
@@ -245,18 +262,43 @@ req d GET /account
 login_to f "$CIT_ID" "$CIT_PW" /account
 [[ $STATUS != 303 ]] && ok "the locked citizen's login refused ($STATUS)" ||
   fail "the locked citizen logged in: $STATUS '$LOCATION'"
-counter_post t /counter/lock --data-urlencode "uid=$STAFF_UID"
+counter_post t /counter/lock --data-urlencode "uid=$STAFF_UID" --data-urlencode "id_number=$STAFF_ID"
 check "a staff member cannot lock themselves" "$STATUS" 400
+
+# ---- a deregistered account: shown without forms, verify and lock refused (not a 500)
+counter_post t /counter/search --data-urlencode "id_number=$GONE_ID"
+check "search for a deregistered account" "$STATUS" 200
+grep -q '账号状态</span>：已注销</li>' "$TMP/body" && ! grep -q 'action="/counter/lock"' "$TMP/body" &&
+  ! grep -q 'action="/counter/verify"' "$TMP/body" && grep -q '该账号已注销' "$TMP/body" &&
+  ok "a deregistered account: shown as 已注销, without the verify and lock forms" ||
+  fail "deregistered account page: $(grep -o '账号状态</span>[^<]*' "$TMP/body")"
+counter_post t /counter/verify --data-urlencode "uid=$GONE_UID" --data-urlencode doc=id_card \
+  --data-urlencode "id_number=$GONE_ID"
+check "verify of a deregistered account" "$STATUS" 400
+grep -q 'role="alert"' "$TMP/body" && grep -q '该账号已注销' "$TMP/body" &&
+  ok "verify refused: the page says the account is deregistered" ||
+  fail "verify of a deregistered account: $(grep -oE 'class="alert"[^<]*' "$TMP/body")"
+counter_post t /counter/lock --data-urlencode "uid=$GONE_UID" --data-urlencode "id_number=$GONE_ID"
+check "lock of a deregistered account" "$STATUS" 400
+check "the deregistered account unchanged" "$(person_field "$GONE_UID" status)|$(person_field "$GONE_UID" loa)" \
+  "deregistered|1"
 
 # ---- the audit trail
 check "counter.search audited with the staff member as actor" \
   "$(audit_count counter.search "\"actor\":\"user:$STAFF_UID\"" "\"unit\":\"综合受理窗口\"" \
-  "\"org\":\"$GOV_UID\"")" 3
+  "\"org\":\"$GOV_UID\"")" 4
 check "counter.verify audited" "$(audit_count counter.verify "\"actor\":\"user:$STAFF_UID\"" \
-  "\"person\":\"$CIT_UID\"")" 1
+  "\"person\":\"$CIT_UID\"" '"applied"')" 1
 check "counter.lock audited" "$(audit_count counter.lock "\"actor\":\"user:$STAFF_UID\"" \
-  "\"person\":\"$CIT_UID\"")" 1
-for idn in "$CIT_ID" "$STAFF_ID" "$OTHER_ID"; do
+  "\"person\":\"$CIT_UID\"" '"sessions_ended"')" 1
+check "refused verifications (ID number typed again not matching) audited" \
+  "$(audit_count counter.verify "\"person\":\"$CIT_UID\"" '"refused":"id_number_mismatch"')" 2
+check "refused locks (no or another ID number) audited" \
+  "$(audit_count counter.lock "\"person\":\"$CIT_UID\"" '"refused":"id_number_mismatch"')" 2
+check "verify and lock of the deregistered account audited as refused" \
+  "$(audit_count counter.verify "\"person\":\"$GONE_UID\"" '"refused":"deregistered"')|$(audit_count \
+  counter.lock "\"person\":\"$GONE_UID\"" '"refused":"deregistered"')" "1|1"
+for idn in "$CIT_ID" "$STAFF_ID" "$OTHER_ID" "$GONE_ID"; do
   grep -qF "$idn" "$S/audit.log" && fail "an ID number in clear in the audit log" ||
     ok "ID number ${idn:0:6}… not in clear in the audit log"
 done

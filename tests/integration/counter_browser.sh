@@ -83,7 +83,7 @@ ev=$(sqlite3 "$S/directory.db" "select loa || '|' || method || '|' || verifier f
 [[ $(audit_count login.stepup "\"actor\":\"user:$uid_staff\"" '"loa":3') == 1 ]] &&
   ok "the staff member's session was at LoA 3 (login.stepup)" ||
   fail "login.stepup: $(grep login.stepup "$S/audit.log")"
-[[ $(audit_count counter.verify "\"actor\":\"user:$uid_staff\"" "\"person\":\"$uid_cit\"") == 1 ]] &&
+[[ $(audit_count counter.verify "\"actor\":\"user:$uid_staff\"" "\"person\":\"$uid_cit\"" '"applied"') == 1 ]] &&
   ok "counter.verify audited with the staff member as actor" ||
   fail "counter.verify: $(grep counter.verify "$S/audit.log")"
 
