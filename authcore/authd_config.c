@@ -288,8 +288,8 @@ const struct yh_cfg_opt authd_cfg_opts[] = {
 	  .choices = staff_methods, .flags = YH_CFG_RELOADABLE,
 	  .offset = OFF(login_staff_methods),
 	  .help = "how a person with a current staff relation logs in: totp (a password or "
-	      "SMS code plus a TOTP code) or cert (a certificate login only: a password or SMS "
-	      "code, even a right one, is refused with a page saying why)" },
+	      "SMS code plus a TOTP code) or cert (a certificate login only: a password, an SMS "
+	      "code or an upstream login, even a right one, is refused with a page saying why)" },
 	{ .name = "token.access_lifetime", .type = YH_CFG_DURATION, .def = "10m", .min = 30,
 	  .max = 86400, .flags = YH_CFG_RELOADABLE, .offset = OFF(access_token_lifetime),
 	  .help = "access token lifetime unless the client sets its own" },

@@ -33,6 +33,9 @@ struct totp_req {
 	int loa;               /* 0 when not given */
 	struct sess_info sess;
 	struct dir_person person;
+	bool cert_only;        /* a session waiting for a staff login's second factor under
+	                        * login.staff_methods = cert: no TOTP code lifts it (a
+	                        * login that made it should have refused staff) */
 };
 
 /* 302 to the password form, coming back to the same next afterwards. */
@@ -58,6 +61,7 @@ load(struct http_req *req, struct authd_app *app, struct totp_req *t)
 
 	if ((r = login_session_of(req, app, SESS_TOUCH, &t->sess)) != 0)
 		return r;
+	t->cert_only = t->sess.loa == LOGIN_LOA_PENDING && login_staff_cert_only(app);
 	return dir_person_get(app->dir, t->sess.uid, &t->person);
 }
 
@@ -68,11 +72,12 @@ pending(const struct totp_req *t)
 	return t->sess.loa == LOGIN_LOA_PENDING;
 }
 
-/* Step-up needs a verified identity (LoA 2); the staff login's second factor does not. */
+/* Step-up needs a verified identity (LoA 2); the staff login's second factor does not,
+ * unless staff must log in by certificate. */
 static bool
 may_step_up(const struct totp_req *t)
 {
-	return t->person.loa.level >= 2 || pending(t);
+	return !t->cert_only && (t->person.loa.level >= 2 || pending(t));
 }
 
 /* The form, or the page saying why there is none. */
@@ -96,9 +101,10 @@ respond_form(struct http_req *req, struct authd_app *app, const struct totp_req 
 		return r;
 	}
 	if (r == YH_ERR_NOT_FOUND || !enr.confirmed || !may_step_up(t)) {
-		struct tpl_totp_unavailable v = { .alert = page_msg(p.lang, r == 0 &&
-		    enr.confirmed ? PAGE_MSG_TOTP_NOT_ENOUGH : pending(t) ?
-		    PAGE_MSG_TOTP_STAFF_NONE : PAGE_MSG_TOTP_NONE) };
+		struct tpl_totp_unavailable v = { .alert = page_msg(p.lang, t->cert_only ?
+		    PAGE_MSG_STAFF_CERT_REQUIRED : r == 0 && enr.confirmed ?
+		    PAGE_MSG_TOTP_NOT_ENOUGH : pending(t) ? PAGE_MSG_TOTP_STAFF_NONE :
+		    PAGE_MSG_TOTP_NONE) };
 
 		tpl_totp_unavailable_render(&p, &v);
 		status = 403;

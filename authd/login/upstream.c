@@ -535,9 +535,15 @@ logged_in(struct up_job *j, const struct fed_login *l, const char *uid)
 		r = refuse(j, 403, PAGE_MSG_UPSTREAM_FAILED, "inactive", NULL, uid);
 		goto out;
 	}
-	/* Staff are held to their second factor, as after a password. */
+	/* Staff are held to their second factor, as after a password, or refused when
+	 * they must log in by certificate (login.staff_methods = cert). */
 	if ((r = login_staff_pending(j->up->app, uid, &staff)) != 0)
 		goto out;
+	if (staff && login_staff_cert_only(j->up->app)) {
+		r = refuse(j, 403, PAGE_MSG_STAFF_CERT_REQUIRED, "staff_certificate_required",
+		    NULL, uid);
+		goto out;
+	}
 	if ((r = login_open_session(j->up->app, &j->ri, uid, staff ? LOGIN_LOA_PENDING : l->loa,
 	    "fed", token, &info)) != 0)
 		goto out;

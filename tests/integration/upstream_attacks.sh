@@ -8,7 +8,9 @@
 # digit, and a subject already linked to one person coming back with another person's ID
 # number (also audited as upstream.conflict), a person whose account is locked. A good
 # token logs in at the mapped level;
-# an acr the mapping does not know gets loa, however high it sounds.
+# an acr the mapping does not know gets loa, however high it sounds. A staff member's
+# upstream login waits for the TOTP step, and is refused under login.staff_methods =
+# cert, where a session already waiting is not lifted either.
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 . "$(dirname "$0")/lib.sh"
@@ -181,6 +183,32 @@ IDT=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("id_token
 [[ $(jwt_claim "$IDT" yh_org) == *"$ENT"* ]] && ok "the app's token acts for the organization (yh_org)" ||
   fail "no yh_org: $(jwt_claim "$IDT" yh_org) $(cat "$TMP/tok.json" | head -c 200)"
 refused badorg bad_uscc "a legal-person login with a bad credit code is refused"
+
+# ---- staff: the second factor after an upstream login, as after a password; with
+# login.staff_methods = cert the upstream login is refused, and a session already waiting
+# for the second factor is not lifted by a TOTP code
+round ok
+[[ $STATUS == 303 ]] || fail "login before the TOTP enrolment: $STATUS"
+enrol b me || fail "TOTP enrolment"
+GOV=11350100003000014R
+ctl user verify "$ID" --loa 2 --by registry --evidence "registry check" >/dev/null ||
+  fail "user verify"
+ctl org add --uscc "$GOV" --name 某市政务服务中心 >/dev/null || fail "org add (agency)"
+ctl staff add --id-number "$ID" --org "$GOV" --unit 数据管理科 >/dev/null || fail "staff add"
+round ok
+[[ $STATUS == 303 && $LOCATION == /login/totp\?* ]] &&
+  ok "a staff member's upstream login waits for the TOTP step" ||
+  fail "staff upstream login: $STATUS '$LOCATION'"
+cp "$TMP/b.jar" "$TMP/w.jar"
+printf 'login.staff_methods = cert\n' >>"$TMP/authd.conf"
+hup_and_wait "$(wc -l <"$TMP/authd.log")"
+req w GET "/login/totp?next=%2Faccount"
+[[ $STATUS == 403 && $BODY == *须使用数字证书* ]] &&
+  ok "staff_methods = cert: a session waiting for the TOTP step is not lifted" ||
+  fail "waiting staff session under cert: $STATUS"
+refused ok staff_certificate_required "staff_methods = cert: a staff member's upstream login is refused"
+grep -q '须使用数字证书' "$TMP/body" && ok "the refusal says staff must use their certificate" ||
+  fail "refusal page: $(grep -o '<p[^>]*>[^<]*' "$TMP/body" | head -3)"
 
 kill -0 "$PID" 2>/dev/null && ok "authd still runs" || fail "authd died"
 if ((FAILS)); then show_logs; echo "$FAILS check(s) failed"; exit 1; fi
