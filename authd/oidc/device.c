@@ -330,6 +330,30 @@ dev_respond(struct authd_app *app, struct http_req *req, const char *device_code
 	return http_respond_json(req, 200, o);
 }
 
+/* Counts a new request against the client's address: 0 (go on), or 429 slow_down was
+ * answered (OIDC_DEV_PER_ADDR in OIDC_DEV_ADDR_WINDOW), or the store's error. */
+static int
+dev_addr_limit(struct authd_app *app, struct http_req *req)
+{
+	const char *ip = http_req_client_ip(req);
+	char name[SESS_FLOW_NAME_MAX + 1];
+	int r;
+
+	snprintf(name, sizeof(name), "devnew:%s", ip != NULL ? ip : "");
+	r = sess_fail(app->sess, name, OIDC_DEV_ADDR_WINDOW, OIDC_DEV_PER_ADDR,
+	    OIDC_DEV_ADDR_WINDOW, NULL);
+	if (r == 0)
+		r = sess_locked(app->sess, name, NULL);
+	if (r != YH_ERR_LOCKED)
+		return r == YH_ERR_UNAVAILABLE ? oidc_error(req, "temporarily_unavailable",
+		    "the session store is not available") : r;
+	http_resp_no_store(req);
+	if ((r = http_resp_retry_after(req, OIDC_DEV_ADDR_WINDOW)) != 0)
+		return r;
+	return http_respond_error(req, 429, "slow_down",
+	    "too many device authorization requests from this address; try again later");
+}
+
 static int
 dev_authz_handler(struct http_req *req, void *arg)
 {
@@ -363,6 +387,8 @@ dev_authz_handler(struct http_req *req, void *arg)
 		r = oidc_error(req, "invalid_scope", "scope malformed");
 		goto out;
 	}
+	if ((r = dev_addr_limit(app, req)) != 0 || http_req_answered(req))
+		goto out;
 	if ((r = dev_new(app, ca.client, names, yh_now(), dc, uc)) != 0)
 		goto out;
 	snprintf(actor, sizeof(actor), "client:%s", ca.client->id);
@@ -437,7 +463,7 @@ dp_code_form(struct http_req *req, const char *code, enum page_msg alert)
 	struct page pg;
 
 	page_init(&pg, req, OIDC_DEV_PATH);
-	v = (struct tpl_device){ .ask = true, .user_code = code };
+	v = (struct tpl_device){ .ask = true, .user_code = code != NULL ? code : "" };
 	if (alert != 0)
 		v.alert = page_msg(pg.lang, alert);
 	page_begin(&pg, page_msg(pg.lang, PAGE_MSG_DEVICE_TITLE));
@@ -526,14 +552,14 @@ dp_find(struct authd_app *app, struct dev_page *p)
 }
 
 /*
- * The common start of GET and POST: the session (none: to /login), the code (none: the
- * form), the request, the app's LoA (too low: the step-up, or a refusal). 0 with
- * *answered false when the caller goes on with p filled; otherwise the request was
- * answered (or the error is returned).
+ * The common start of GET and POST: the session (none: to /login), the code (none, or
+ * not look_up: the form, filled in with it), the request, the app's LoA (too low: the
+ * step-up, or a refusal). 0 with *answered false when the caller goes on with p filled;
+ * otherwise the request was answered (or the error is returned).
  */
 static int
 dp_start(struct authd_app *app, struct http_req *req, const char *code, unsigned status,
-    struct dev_page *p, bool *answered)
+    bool look_up, struct dev_page *p, bool *answered)
 {
 	const char *cookie = page_cookie(req, LOGIN_SID_COOKIE);
 	bool have = false, can = false, refused = false;
@@ -548,6 +574,8 @@ dp_start(struct authd_app *app, struct http_req *req, const char *code, unsigned
 		return dp_detour(req, status, p, LOGIN_PATH, 0);
 	if (p->code[0] == '\0')
 		return dp_code_form(req, NULL, 0);
+	if (!look_up)
+		return dp_code_form(req, p->code, 0);
 	r = dp_find(app, p);
 	if (r == YH_ERR_NOT_FOUND)
 		return dp_code_form(req, p->code, PAGE_MSG_DEVICE_CODE_UNKNOWN);
@@ -579,6 +607,23 @@ dp_start(struct authd_app *app, struct http_req *req, const char *code, unsigned
 	return 0;
 }
 
+/*
+ * True when the browser says another site started this request (Sec-Fetch-Site
+ * cross-site or same-site). Such a GET /device?user_code= only fills in the form: the
+ * person submits it from this page (same-origin) for the lookup, which counts an unknown
+ * code against them (OIDC_DEV_MAX_FAILURES), so that another site cannot spend their
+ * allowance and lock their approvals by sending their browser to made-up codes. A link
+ * the person opens themselves (a QR code scanned, typed, bookmarked: none) is looked up
+ * at once, as is a request without the header (an older browser).
+ */
+static bool
+from_other_site(struct http_req *req)
+{
+	const char *v = http_req_header(req, "Sec-Fetch-Site");
+
+	return v != NULL && (strcmp(v, "cross-site") == 0 || strcmp(v, "same-site") == 0);
+}
+
 static int
 dev_get(struct http_req *req, void *arg)
 {
@@ -592,7 +637,8 @@ dev_get(struct http_req *req, void *arg)
 	r = http_req_query(req, "user_code", 64, &code);
 	if (r != 0 && r != YH_ERR_NOT_FOUND)
 		return dp_code_form(req, NULL, PAGE_MSG_DEVICE_CODE_BAD);
-	if ((r = dp_start(app, req, code, 302, &p, &answered)) == 0 && !answered)
+	if ((r = dp_start(app, req, code, 302, !from_other_site(req), &p, &answered)) == 0 &&
+	    !answered)
 		r = dp_approve_form(app, req, &p);
 	dp_clear(&p);
 	return r;
@@ -702,7 +748,7 @@ dev_post(struct http_req *req, void *arg)
 		goto out;
 	}
 	approve = strcmp(action, "approve") == 0;
-	if ((r = dp_start(app, req, code, 303, &p, &answered)) != 0 || answered)
+	if ((r = dp_start(app, req, code, 303, true, &p, &answered)) != 0 || answered)
 		goto out;
 	if ((r = csrf_verify(req, app->keys, DEV_PURPOSE, p.si.key)) != 0) {
 		r = r == YH_ERR_DENIED ? csrf_respond_rejected(req) : r;

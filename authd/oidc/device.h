@@ -33,7 +33,12 @@
  * oidc.device_interval (5 s); the device code's record is kept OIDC_DEV_GRACE longer, so
  * that a late poll is told expired_token rather than invalid_grant. User codes entered wrong count against the
  * person (sess_fail): OIDC_DEV_MAX_FAILURES in OIDC_DEV_FAILURE_WINDOW lock the form for
- * that long, so the 20^8 codes cannot be walked.
+ * that long, so the 20^8 codes cannot be walked. A GET /device?user_code= another site
+ * started (Sec-Fetch-Site cross-site or same-site) only fills in the form, so that no
+ * other site can spend a person's allowance. New requests are limited per client
+ * address, OIDC_DEV_PER_ADDR in OIDC_DEV_ADDR_WINDOW (then 429 slow_down with
+ * Retry-After), so that nobody fills the session store with pending requests through a
+ * public client.
  *
  * Audit: device.authorize (the client, the scopes), device.approve and device.deny (the
  * person, the client), token.issue with grant device_code, token.replay for a device code
@@ -59,6 +64,10 @@ struct authd_app;
 #define OIDC_DEV_SLOW_DOWN 5          /* seconds added to the interval by slow_down */
 #define OIDC_DEV_MAX_FAILURES 10      /* wrong user codes per person per window */
 #define OIDC_DEV_FAILURE_WINDOW 900   /* that window and the lock it leads to, seconds */
+#define OIDC_DEV_PER_ADDR 600         /* new requests per client address per window: one a
+                                       * second on average, room for a hall of kiosks
+                                       * behind one address */
+#define OIDC_DEV_ADDR_WINDOW 600      /* that window and the wait it leads to, seconds */
 
 /* The user code's alphabet (RFC 8628 6.1): 20 consonants, no vowel (no words), none
  * that reads as another (no 0/O, 1/I/L confusion: no digits, no A E I O U Y). */

@@ -4,8 +4,10 @@
 # token bound to the session, approve and deny), the device_code grant at /token and its
 # refusals: authorization_pending, slow_down for a poll too soon, a device code polled
 # by another client, reused after success, refused, expired, a user code that names
-# nothing; the audit lines; then a kiosk with node's openid-client
-# (tests/node/device_flow.mjs) polls while the person approves over HTTP.
+# nothing; the audit lines; a GET another site started only fills in the form (no lookup
+# that counts against the person); then a kiosk with node's openid-client
+# (tests/node/device_flow.mjs) polls while the person approves over HTTP; new requests
+# per address are limited (429 slow_down).
 set -u
 : "${YH_BUILD:?}" "${YH_SRCDIR:?}"
 . "$(dirname "$0")/lib.sh"
@@ -188,6 +190,24 @@ req b GET "/device?user_code=BBBB-BBBB"
   fail "unknown code: $STATUS"
 req b GET "/device?user_code=AEIO-U123"
 [[ $STATUS == 400 ]] && ok "approval page: a malformed code asks again" || fail "malformed code: $STATUS"
+req b GET "/device?user_code=%00"
+[[ $STATUS == 400 && $BODY == *'name="user_code"'* ]] && ok "approval page: a NUL in the code asks again (400)" ||
+  fail "NUL code: $STATUS"
+req b GET "/device?user_code=$(printf 'B%.0s' $(seq 1 65))"
+[[ $STATUS == 400 && $BODY == *'name="user_code"'* ]] && ok "approval page: a code over 64 bytes asks again (400)" ||
+  fail "long code: $STATUS"
+# another site sending the person's browser to made-up codes (more than the ten wrong
+# codes that lock the form) only fills in the form: their allowance is not spent
+authz kiosk
+for c in C D F G H J K L M N P Q; do
+  req b GET "/device?user_code=BBBB-BBB$c" -H "Sec-Fetch-Site: cross-site"
+  [[ $STATUS == 200 && $BODY == *"value=\"BBBB-BBB$c\""* ]] || break
+done
+[[ $STATUS == 200 ]] && ok "a GET another site started: the form filled in, no lookup" ||
+  fail "cross-site GET: $STATUS"
+req b GET "/device?user_code=$UC" -H "Sec-Fetch-Site: same-origin"
+[[ $STATUS == 200 && $BODY == *'name="action" value="approve"'* ]] &&
+  ok "... and the person's own lookup then still finds a real code" || fail "own lookup after cross-site GETs: $STATUS"
 
 # expired
 authz kiosk
@@ -218,6 +238,19 @@ if command -v node >/dev/null && [[ -d $YH_SRCDIR/tests/node/node_modules/openid
 else
   fail "node or tests/node/node_modules/openid-client missing (npm ci in tests/node)"
 fi
+
+# new requests per address: OIDC_DEV_PER_ADDR (600) in 10 minutes, then 429 slow_down
+n=0
+for _ in $(seq 1 620); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d client_id=kiosk -d scope=openid \
+    "$BASE/device_authorization")
+  [[ $code == 200 ]] || break
+  n=$((n + 1))
+done
+fetch "$BASE/device_authorization" -X POST -d client_id=kiosk -d scope=openid
+[[ $STATUS == 429 && $(jfield error) == slow_down && -n $(header Retry-After) && $n -lt 620 ]] &&
+  ok "device authorization: limited per address ($n more, then 429 slow_down with Retry-After)" ||
+  fail "device authorization limit: $STATUS after $n: $BODY"
 
 no_errors_in "errors in authd's log" "$TMP/authd.log"
 check_stop_authd
