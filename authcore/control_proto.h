@@ -12,8 +12,10 @@
  *   {"cmd":"list_sessions","uid":"<32 hex>"}        -> {"ok":true,"sessions":[{"sid",
  *        "created","seen","expires" (ISO 8601),"loa","amr":[...],"clients":[...],
  *        "addr","ua"}, ...]}
- *   {"cmd":"end_sessions","uid":"<32 hex>","reason":"operator"}
- *                                                   -> {"ok":true,"ended":N}
+ *   {"cmd":"end_sessions","uid":"<32 hex>","reason":"operator"[,"grants":true]}
+ *                                                   -> {"ok":true,"ended":N[,"families":F]}
+ *        with "grants" (a lock or deregistration) also the person's refresh families
+ *        and their access tokens are revoked, offline ones too
  *   {"cmd":"org_relation_ended","uid":"<32 hex>","org":"<32 hex: the organization's uid>"}
  *                                                   -> {"ok":true,"families":N,"logouts":M}
  *   anything else                                   -> {"ok":false,"error":"..."}

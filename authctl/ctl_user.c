@@ -496,18 +496,21 @@ out:
 
 /*
  * Asks the running authd to end every session of uid (reason: a short word for its
- * audit line). Returns 0 with *n set; YH_ERR_UNAVAILABLE when authd is not running;
- * another YH_ERR_* when the call or authd failed. err gets one line on error.
+ * audit line) and, with grants (a lock or deregistration), the person's refresh families
+ * and their access tokens, which outlive the sessions. Returns 0 with *n set;
+ * YH_ERR_UNAVAILABLE when authd is not running; another YH_ERR_* when the call or authd
+ * failed. err gets one line on error.
  */
 static int
-end_sessions(const struct ident *id, const char *uid, const char *reason, size_t *n,
-    char *err, size_t errsz)
+end_sessions(const struct ident *id, const char *uid, const char *reason, bool grants,
+    size_t *n, char *err, size_t errsz)
 {
 	json_t *req, *rep = NULL;
 	int r;
 
 	*n = 0;
-	req = json_pack("{s:s, s:s, s:s}", "cmd", "end_sessions", "uid", uid, "reason", reason);
+	req = json_pack("{s:s, s:s, s:s, s:b}", "cmd", "end_sessions", "uid", uid, "reason",
+	    reason, "grants", grants);
 	if ((r = ctl_control(id, req, "ended", &rep, err, errsz)) == 0)
 		*n = (size_t)json_integer_value(json_object_get(rep, "ended"));
 	json_decref(req);
@@ -544,7 +547,7 @@ end_after_status(const struct ident *id, const char *uid, const char *reason, js
 	size_t n = 0;
 	int r;
 
-	r = end_sessions(id, uid, reason, &n, err, sizeof(err));
+	r = end_sessions(id, uid, reason, true, &n, err, sizeof(err));
 	json_object_set_new(j, "sessions_ended", r == 0 ? json_integer((json_int_t)n) :
 	    json_null());
 	if (r == 0)
@@ -622,7 +625,7 @@ user_logout(int argc, char **argv)
 		return r;
 	if ((r = resolve(id->dir, o.ident, &p)) != 0)
 		goto out;
-	r = end_sessions(id, p.uid, "operator", &n, err, sizeof(err));
+	r = end_sessions(id, p.uid, "operator", false, &n, err, sizeof(err));
 	if (r == YH_ERR_UNAVAILABLE && sessions_in_redis()) {
 		r = ctl_fail("%s, and the sessions are kept in Redis: start authd (any node) and "
 		    "run this again", err);

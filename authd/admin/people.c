@@ -26,6 +26,7 @@
 
 #include "authd/admin/common.h"
 #include "authd/app.h"
+#include "authd/oidc/token.h"
 #include "authd/counter/counter.h"
 #include "authd/ui/csrf.h"
 #include "authd/ui/pages.h"
@@ -361,7 +362,7 @@ people_act(struct http_req *req, struct authd_app *app, enum act act)
 	enum page_lang l = page_lang_of(req);
 	char uid[DIR_UID_LEN + 1];
 	struct dir_person p;
-	size_t ended = 0;
+	size_t ended = 0, fams = 0;
 	struct op o;
 	int r;
 
@@ -394,11 +395,15 @@ people_act(struct http_req *req, struct authd_app *app, enum act act)
 		    page_msg(l, PAGE_MSG_ADMIN_PEOPLE_DEREGISTERED), 400);
 		goto out;
 	}
+	/* A lock also revokes the refresh families, offline ones too, with their access
+	 * tokens: they outlive the sessions. */
 	if (r != 0 ||
 	    (act != ACT_UNLOCK && (r = sess_end_user(app->sess, uid, SESS_END_ADMIN, NULL,
 	    &ended)) != 0) ||
-	    (r = admin_audit(app, &o, events[act], json_pack("{s:s, s:s, s:I}", "person", uid,
-	    "from", dir_status_str(p.status), "sessions_ended", (json_int_t)ended))) != 0) {
+	    (act == ACT_LOCK && (r = oidc_user_families_revoke(app, uid, NULL, &fams)) != 0) ||
+	    (r = admin_audit(app, &o, events[act], json_pack("{s:s, s:s, s:I, s:I}", "person",
+	    uid, "from", dir_status_str(p.status), "sessions_ended", (json_int_t)ended,
+	    "families", (json_int_t)fams))) != 0) {
 		r = page_failure_send(req, r);
 		goto out;
 	}

@@ -256,29 +256,40 @@ audit_operator(struct request *rq, const char *event, const char *uid, json_t *f
 	return r;
 }
 
-/* The audit line of an operator's end_sessions. */
+/* The audit line of an operator's end_sessions (families: -1 when not asked). */
 static int
-audit_end(struct request *rq, const char *uid, const char *reason, size_t n)
+audit_end(struct request *rq, const char *uid, const char *reason, size_t n,
+    long long families)
 {
-	return audit_operator(rq, "session.end", uid, json_pack("{s:s, s:s, s:s, s:I}", "by",
-	    "operator", "uid", uid, "reason", reason, "count", (json_int_t)n));
+	json_t *f = json_pack("{s:s, s:s, s:s, s:I}", "by", "operator", "uid", uid, "reason",
+	    reason, "count", (json_int_t)n);
+
+	if (f != NULL && families >= 0)
+		json_object_set_new(f, "families", json_integer(families));
+	return audit_operator(rq, "session.end", uid, f);
 }
 
 static json_t *
 cmd_end(struct request *rq)
 {
 	const char *uid = req_uid(rq->req, "uid"), *reason = req_reason(rq->req);
-	size_t n = 0;
+	const json_t *g = json_object_get(rq->req, "grants");
+	size_t n = 0, fams = 0;
 	int r, ra = 0;
 
 	if (uid == NULL)
 		return refuse("uid must be 32 lower-case hex digits");
 	if (reason == NULL)
 		return refuse("reason must be 1..32 of [a-z0-9._-]");
+	if (g != NULL && !json_is_boolean(g))
+		return refuse("grants must be true or false");
 	/* The session events of this process make bcl.c send the back-channel logouts. */
 	r = sess_end_user(rq->c->app->sess, uid, SESS_END_ADMIN, NULL, &n);
+	/* A lock or deregistration: the grants that outlive the sessions go too. */
+	if (r == 0 && json_is_true(g))
+		r = oidc_user_families_revoke(rq->c->app, uid, NULL, &fams);
 	if (r == 0 || n > 0)
-		ra = audit_end(rq, uid, reason, n);
+		ra = audit_end(rq, uid, reason, n, json_is_true(g) ? (long long)fams : -1);
 	yh_info("control: operator uid %u ended %zu session(s) of %s (%s)%s%s",
 	    (unsigned)rq->peer.uid, n, uid, reason, r != 0 ? ": " : "",
 	    r != 0 ? yh_strerror(r) : "");
@@ -288,7 +299,8 @@ cmd_end(struct request *rq)
 	if (ra != 0)
 		return json_pack("{s:b, s:s, s:I}", "ok", 0, "error",
 		    "sessions ended but the audit line was not written", "ended", (json_int_t)n);
-	return json_pack("{s:b, s:I}", "ok", 1, "ended", (json_int_t)n);
+	return json_pack("{s:b, s:I, s:I}", "ok", 1, "ended", (json_int_t)n, "families",
+	    (json_int_t)fams);
 }
 
 /* The audit line of org_relation_ended. */

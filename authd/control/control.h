@@ -14,7 +14,9 @@
  * to every app of those sessions. Then one audit line "session.end" (actor
  * "operator:uid<N>", N the peer's uid; fields by "operator", uid, reason, count) is
  * written before the answer. "reason" is optional (default "operator"; 1..32 bytes of
- * [a-z0-9._-]).
+ * [a-z0-9._-]). With "grants": true (authctl's lock and deregister) the person's refresh
+ * families, offline ones too, and their access tokens are revoked as well
+ * (oidc_user_families_revoke), counted in the answer's and the audit line's "families".
  *
  * org_relation_ended revokes the refresh families in which the person acts for the
  * organization (oidc_org_families_revoke: their access tokens go on the denylist) and

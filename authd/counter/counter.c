@@ -12,6 +12,7 @@
 
 #include "authd/counter/counter.h"
 #include "authd/app.h"
+#include "authd/oidc/token.h"
 #include "authd/login/login.h"
 #include "authd/session/sess.h"
 #include "authd/ui/csrf.h"
@@ -375,7 +376,7 @@ counter_lock(struct http_req *req, void *arg)
 	enum page_lang l = page_lang_of(req);
 	struct dir_person p, after;
 	struct staff s;
-	size_t ended = 0;
+	size_t ended = 0, fams = 0;
 	bool done = false;
 	int r;
 
@@ -391,8 +392,10 @@ counter_lock(struct http_req *req, void *arg)
 	}
 	if (r != 0 ||
 	    (r = sess_end_user(app->sess, p.uid, SESS_END_ADMIN, NULL, &ended)) != 0 ||
-	    (r = audit(app, &s, "counter.lock", json_pack("{s:s, s:I}", "person", p.uid,
-	    "sessions_ended", (json_int_t)ended))) != 0 ||
+	    /* the refresh families outlive the sessions: revoked too, offline ones as well */
+	    (r = oidc_user_families_revoke(app, p.uid, NULL, &fams)) != 0 ||
+	    (r = audit(app, &s, "counter.lock", json_pack("{s:s, s:I, s:I}", "person", p.uid,
+	    "sessions_ended", (json_int_t)ended, "families", (json_int_t)fams))) != 0 ||
 	    (r = dir_person_get(app->dir, p.uid, &after)) != 0) {
 		r = page_failure_send(req, r);
 		goto out;

@@ -163,10 +163,13 @@ introspect_refresh(struct ireq *q)
 	}
 	if (r != 0)
 		goto out;
-	if (oidc_grant_parse(payload, &g) != 0) {
-		r = respond_inactive(q->req);
+	if (oidc_grant_parse(payload, &g) != 0 ||
+	    (r = oidc_subject_active(q->app->dir, g.uid)) == YH_ERR_DENIED) {
+		r = respond_inactive(q->req);   /* no refresh would be answered for it */
 		goto out;
 	}
+	if (r != 0)
+		goto out;
 	if (!g.offline && g.sid != NULL) {
 		r = oidc_sid_alive(q->app->sess, g.uid, g.sid);
 		if (r == YH_ERR_NOT_FOUND) {

@@ -344,6 +344,16 @@ int oidc_org_client_claim(struct dir *dir, const char *uscc, json_t **out) YH_WU
  */
 int oidc_org_self(struct dir *dir, const char *uid, char uscc[OIDC_USCC_SIZE]) YH_WUR;
 
+/*
+ * Whether uid may be issued tokens now: an active person, or an active organization's own
+ * (oidc_org_self). 0, YH_ERR_DENIED (locked, disabled, deregistered, or gone), or the
+ * directory's error. What the grants that outlive a login session (refresh, above all
+ * an offline family) and the introspection of a refresh token ask each time, so that a
+ * status change anywhere (authctl while authd was down, the console, the counter, an
+ * LDAP source) stops them.
+ */
+int oidc_subject_active(struct dir *dir, const char *uid) YH_WUR;
+
 /* ---- opaque user reference in access tokens ---------------------------------------- */
 
 #define OIDC_UREF_MAX 128           /* length of a sealed uid reference, bytes */

@@ -255,6 +255,23 @@ oidc_org_client_claim(struct dir *dir, const char *uscc, json_t **out)
 }
 
 int
+oidc_subject_active(struct dir *dir, const char *uid)
+{
+	struct dir_person p;
+	char uscc[OIDC_USCC_SIZE];
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	r = dir_person_get(dir, uid, &p);
+	if (r == 0 && p.status != DIR_STATUS_ACTIVE)
+		r = YH_ERR_DENIED;
+	else if (r == YH_ERR_NOT_FOUND && (r = oidc_org_self(dir, uid, uscc)) == YH_ERR_NOT_FOUND)
+		r = YH_ERR_DENIED;
+	dir_person_clear(&p);
+	return r;
+}
+
+int
 oidc_org_self(struct dir *dir, const char *uid, char uscc[OIDC_USCC_SIZE])
 {
 	struct dir_org o;

@@ -907,6 +907,17 @@ refresh_checks(struct treq *t, const struct sess_family *fam, const char *payloa
 	}
 	if (oidc_grant_parse(payload, g) != 0 || clients_scope_parse(g->scope, &granted, NULL) != 0)
 		return oidc_error(t->req, "invalid_grant", "unusable refresh token");
+	/* The person as they are now, whatever the scope asked (the ID token's claims would
+	 * check it only with openid): locked, disabled or deregistered since the grant, they
+	 * get nothing more, and the family goes with its access tokens (an offline family
+	 * outlives the sessions a lock ends). */
+	if ((r = oidc_subject_active(t->app->dir, g->uid)) == YH_ERR_DENIED) {
+		if ((r = oidc_family_revoke(t->app, t->c, fam->id)) != 0)
+			return r;
+		return oidc_error(t->req, "invalid_grant", "the user cannot be issued tokens");
+	}
+	if (r != 0)
+		return r;
 	if (!g->offline && g->sid != NULL) {
 		r = oidc_sid_alive(t->app->sess, g->uid, g->sid);
 		if (r == YH_ERR_NOT_FOUND) {

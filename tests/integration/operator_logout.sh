@@ -6,7 +6,9 @@
 # small python3 stdlib server; the token verified by `authctl jwt verify --kind logout`
 # against /jwks, typ logout+jwt, sid the session's), the cookie no longer opens /account,
 # and the audit trail has the operator's session.end. `user lock` ends a fresh session the
-# same way. The socket is 0600, another uid is refused (by the file mode, and by the
+# same way, and revokes the person's offline refresh family too (a refresh and
+# introspection of its tokens fail, as they do for a person locked in the directory
+# behind authd's back). The socket is 0600, another uid is refused (by the file mode, and by the
 # SO_PEERCRED check once the mode is loosened: needs root and setpriv, else skipped), a
 # stale socket is removed at start, a second authd on the same state directory leaves
 # the live socket alone, and with authd stopped the socket is gone and `user logout`
@@ -82,6 +84,30 @@ login() {
 # code: /authorize for the public app with PKCE S256 and the session (consent on the
 # first time); ends with CODE set, so the session records app1.
 code() { authorize_code jar "openid%20profile"; }
+# offline: a code for the confidential app "off" with offline_access, redeemed; sets RT
+# and AT (an offline refresh family outlives the session).
+offline() {
+  authorize_code jar "openid%20profile%20offline_access" off || return 1
+  curl -s --max-time 10 -o "$TMP/off.json" -u "off:$OFFSECRET" -d grant_type=authorization_code \
+    --data-urlencode "code=$CODE" --data-urlencode "redirect_uri=$CB" \
+    --data-urlencode "code_verifier=$VERIFIER" "$BASE/token"
+  RT=$(jget "$(cat "$TMP/off.json")" refresh_token)
+  AT=$(jget "$(cat "$TMP/off.json")" access_token)
+  [[ -n $RT && $RT != null && -n $AT ]] || { fail "no offline tokens: $(cat "$TMP/off.json")"; return 1; }
+}
+# refresh_off SCOPE: a refresh of RT by "off" asking SCOPE; prints STATUS and error.
+refresh_off() {
+  local st
+  st=$(curl -s --max-time 10 -o "$TMP/ref.json" -w '%{http_code}' -u "off:$OFFSECRET" \
+    -d grant_type=refresh_token --data-urlencode "refresh_token=$RT" --data-urlencode "scope=$1" \
+    "$BASE/token")
+  echo "$st $(jget "$(cat "$TMP/ref.json")" error)"
+}
+# active TOKEN: what /introspect says of TOKEN to "off" (true or false).
+active() {
+  curl -s --max-time 10 -u "off:$OFFSECRET" --data-urlencode "token=$1" "$BASE/introspect" |
+    "$PY" -c 'import sys,json;print(str(json.load(sys.stdin)["active"]).lower())' 2>/dev/null
+}
 # account_with COOKIE: STATUS/LOCATION of GET /account with only that session cookie.
 account_with() { req - GET /account -H "Cookie: yh_sid=$1"; }
 # check_token N SID: the Nth body is a logout token for app1 about session SID.
@@ -123,6 +149,9 @@ ctl client add app1 --public --redirect-uri "$CB" --scope openid profile \
   die "authctl client add"
 USER_ID=$(printf '%s\n' "$PW" | ctl user add --id-number "$ID" --name 王小明 --password-stdin) ||
   die "authctl user add"
+OFFSECRET=$(openssl rand -hex 16)
+ctl client add off --secret "$OFFSECRET" --redirect-uri "$CB" --scope openid profile offline_access \
+  --name "Offline App" >>"$TMP/ctl.log" || die "authctl client add off"
 
 # A stale socket (its process gone) does not stop authd.
 "$PY" -c 'import socket,sys;s=socket.socket(socket.AF_UNIX);s.bind(sys.argv[1])' "$SOCK"
@@ -161,6 +190,8 @@ grep '"event":"session.end"' "$S/audit.log" | grep "\"actor\":\"operator:uid$(id
 login && code || die "no second session"
 SID2=$(session_sid "$USER_ID") || die "no second session listed"
 [[ $SID2 != "$SID1" ]] || fail "the new session has the old sid"
+offline || die "no offline tokens"
+[[ $(active "$RT") == true && $(active "$AT") == true ]] || fail "offline tokens not active before the lock"
 out=$(ctl user lock "$USER_ID")
 rc=$?
 [[ $rc == 0 && $(jget "$out" status) == locked && $(jget "$out" sessions_ended) == 1 ]] &&
@@ -172,9 +203,33 @@ account_with "$SID_COOKIE"
   fail "/account after lock: $STATUS '$LOCATION'"
 grep '"event":"user.lock"' "$S/audit.log" | grep -q "\"uid\":\"$USER_ID\"" &&
   ok "audit: user.lock kept" || fail "no user.lock in the audit log"
-grep '"event":"session.end"' "$S/audit.log" | grep -q '"reason":"lock"' &&
-  ok "audit: session.end for the lock" || fail "no session.end with reason lock"
+grep '"event":"session.end"' "$S/audit.log" | grep -q '"reason":"lock".*"families":1' &&
+  ok "audit: session.end for the lock, with the refresh family it revoked" ||
+  fail "no session.end with reason lock and families 1"
+# the offline family outlives sessions, not a lock: refreshes (whatever the scope) and
+# introspection end with it
+[[ $(refresh_off "offline_access profile") == "400 invalid_grant" ]] &&
+  ok "after the lock the offline refresh token is refused (without openid too)" ||
+  fail "refresh after the lock: $(cat "$TMP/ref.json")"
+[[ $(active "$RT") == false && $(active "$AT") == false ]] &&
+  ok "after the lock introspection says the offline tokens are not active" ||
+  fail "introspection after the lock: RT $(active "$RT"), AT $(active "$AT")"
 ctl user unlock "$USER_ID" >/dev/null || fail "user unlock"
+# a status changed in the directory without authd hearing of it (another node, an LDAP
+# source, an edit): a refresh asks the directory each time, and refuses
+login && offline || die "no offline tokens after the unlock"
+sqlite3 "$S/directory.db" "update person set status = 'locked' where uid = '$USER_ID'" ||
+  fail "sqlite3 update"
+[[ $(active "$RT") == false ]] && ok "a refresh token of a person locked in the directory: not active" ||
+  fail "introspection of a locked person's refresh token: $(active "$RT")"
+[[ $(refresh_off "offline_access") == "400 invalid_grant" ]] &&
+  ok "a refresh for a person locked in the directory is refused" ||
+  fail "refresh of a person locked in the directory: $(cat "$TMP/ref.json")"
+ctl user unlock "$USER_ID" >/dev/null || fail "user unlock after the directory lock"
+[[ $(refresh_off "offline_access") == "400 invalid_grant" ]] &&
+  ok "... and its family stays revoked after an unlock" ||
+  fail "refresh after unlock: $(cat "$TMP/ref.json")"
+ctl user logout "$USER_ID" >/dev/null || fail "user logout after the directory lock"
 
 # ---- bad requests get a JSON error, not a crash
 a=$(control '{"cmd":"end_sessions","uid":"../../etc"}')
