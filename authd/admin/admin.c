@@ -21,6 +21,7 @@
 #include "authd/ui/templates_gen.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/utf8.h"
 #include "identity/dir/dir.h"
 #include "identity/review.h"
 
@@ -114,6 +115,19 @@ queue_show(struct queue *q, const struct dir_case *c)
 	q->ncases++;
 }
 
+/* An operator's note (or a filter) as text: UTF-8 without control bytes, which the
+ * directory and the audit line both take. */
+static bool
+note_text(const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return yh_utf8_valid(s, n);
+}
+
 static int
 admin_review(struct http_req *req, void *arg)
 {
@@ -131,8 +145,9 @@ admin_review(struct http_req *req, void *arg)
 	memset(&q, 0, sizeof(q));
 	if ((r = admin_enter(app, req, false, DIR_CONSOLE_REVIEW, &o)) != 0 || http_req_answered(req))
 		goto out;
+	/* a reason that is no text is no filter (no case has it) */
 	if (http_req_query(req, "reason", DIR_CASE_REASON_MAX, &reason) != 0 ||
-	    (reason != NULL && reason[0] == '\0'))
+	    (reason != NULL && (reason[0] == '\0' || !note_text(reason))))
 		reason = NULL;
 	q.cases = calloc(CASES_SHOWN, sizeof(*q.cases));
 	q.records = calloc(CASES_SHOWN, sizeof(*q.records));
@@ -507,7 +522,7 @@ admin_resolve(struct http_req *req, void *arg)
 	if (http_req_form(req, "decision", 16, &decision) != 0 ||
 	    review_decision_parse(decision, &dec) != 0 ||
 	    http_req_form(req, "note", DIR_NOTE_MAX, &note) != 0 || note[0] == '\0' ||
-	    (fr != 0 && fr != YH_ERR_NOT_FOUND)) {
+	    !note_text(note) || (fr != 0 && fr != YH_ERR_NOT_FOUND)) {
 		r = render_case(app, req, &o, id, NULL, page_msg(l, PAGE_MSG_ADMIN_ERR_NOTE),
 		    NULL, 400);
 		goto out;
@@ -555,6 +570,13 @@ admin_undo(struct http_req *req, void *arg)
 	if (id[0] == '\0' || (fr != 0 && fr != YH_ERR_NOT_FOUND)) {
 		r = page_error_send(req, 400, page_msg(l, PAGE_MSG_BAD_REQUEST),
 		    ADMIN_PATH "/review", page_msg(l, PAGE_MSG_ADMIN_BACK_QUEUE));
+		goto out;
+	}
+	/* Checked before the undo: its audit line must be writable, or the undo would stand
+	 * unrecorded. */
+	if (note != NULL && !note_text(note)) {
+		r = render_case(app, req, &o, id, NULL, page_msg(l, PAGE_MSG_ADMIN_ERR_NOTE),
+		    NULL, 400);
 		goto out;
 	}
 	if ((r = dir_case_get(app->dir, id, &c)) != 0) {

@@ -161,6 +161,26 @@ form_client(char *id, char *name, char *uris_text, const char *scopes, const cha
 	return clients_client_check(c, err, errsz);
 }
 
+/* The fields of admin.apps.add: the client id, its kind, its redirect URIs and scopes. */
+static json_t *
+apps_add_fields(const struct clients_client *c, const char *kind)
+{
+	char scopes[256];
+	json_t *uris = json_array();
+
+	if (uris == NULL || clients_scope_format(c->scopes, scopes, sizeof(scopes)) != 0) {
+		json_decref(uris);
+		return NULL;
+	}
+	for (size_t i = 0; i < c->n_redirect_uris; i++)
+		if (json_array_append_new(uris, json_string(c->redirect_uris[i])) != 0) {
+			json_decref(uris);
+			return NULL;
+		}
+	return json_pack("{s:s, s:s, s:o, s:s}", "client_id", c->id, "kind", kind,
+	    "redirect_uris", uris, "scopes", scopes);
+}
+
 static int
 apps_add(struct http_req *req, void *arg)
 {
@@ -200,9 +220,8 @@ apps_add(struct http_req *req, void *arg)
 		    503);
 		goto out;
 	}
-	if ((r = admin_audit(app, &o, "admin.apps.add", json_pack("{s:s, s:s, s:I}",
-	    "client_id", c.id, "kind", kind, "redirect_uris", (json_int_t)c.n_redirect_uris)))
-	    != 0) {
+	/* what was registered, so that the trail shows where its codes may go */
+	if ((r = admin_audit(app, &o, "admin.apps.add", apps_add_fields(&c, kind))) != 0) {
 		r = page_failure_send(req, r);
 		goto out;
 	}

@@ -167,6 +167,10 @@ req a GET /admin/review?reason=ambiguous_match
 grep -q "case?id=$C_SEP\"" "$TMP/body" && ! grep -q "case?id=$C_MERGE\"" "$TMP/body" &&
   ok "the queue filtered by reason" || fail "the reason filter"
 check "the queue views audited" "$(audit_count admin.review.list "\"actor\":\"user:$OP_UID\"")" 2
+req a GET '/admin/review?reason=%ff%e7%8e'
+[[ $STATUS == 200 ]] && grep -q "case?id=$C_MERGE\"" "$TMP/body" &&
+  ok "a reason that is not UTF-8 filters nothing (200, not a server error)" ||
+  fail "reason not UTF-8: $STATUS"
 
 # ---- a case
 req a GET "/admin/review/case?id=$C_MERGE"
@@ -213,6 +217,9 @@ grep -q '2 candidates: name the one' "$TMP/body" && ok "without keep: the page s
 admin_post a /admin/review/resolve --data-urlencode "case=$C_SEP" --data-urlencode decision=merge \
   --data-urlencode keep=0123456789abcdef0123456789abcdef --data-urlencode note=x
 check "a keep that is not a candidate" "$STATUS" 400
+admin_post a /admin/review/resolve --data-urlencode "case=$C_SEP" --data-urlencode decision=reject \
+  --data-binary 'note=ok%ff'
+check "a note that is not UTF-8 text" "$STATUS" 400
 admin_post a /admin/review/undo --data-urlencode "case=$C_SEP"
 check "an undo of an open case" "$STATUS" 409
 grep -q 'role="alert">该记录尚未作出决定' "$TMP/body" && ok "undo of an open case: a clear message" ||
@@ -251,6 +258,9 @@ check "merge: B1 linked to A1's person" "$(b1_links)|$(sqlite3 "$DB" "select mer
 check "merge audited with the merged person" "$(audit_count review.resolve "\"case\":\"$C_MERGE\"" \
   '"decision":"merge"' "\"merged_uid\":\"$UID_X\"" "\"actor\":\"user:$OP_UID\"")" 1
 grep -q 'action="/admin/review/undo"' "$TMP/body" && ok "a decided case offers the undo" || fail "no undo form"
+admin_post a /admin/review/undo --data-urlencode "case=$C_MERGE" --data-binary 'note=%ff%fe'
+check "an undo with a note that is not UTF-8 text: refused, nothing undone, nothing audited" \
+  "$STATUS|$(state_of "$C_MERGE")|$(b1_links)|$(audit_count review.undo)" "400|merged|1|0"
 admin_post a /admin/review/undo --data-urlencode "case=$C_MERGE" --data-urlencode "note=wrong button"
 check "undo" "$STATUS" 200
 grep -q '<p class="notice" role="status">已撤销决定' "$TMP/body" && ok "undo: a notice" || fail "undo: no notice"
@@ -513,6 +523,8 @@ check "disable and enable audited" "$(audit_count admin.apps.disable "\"actor\":
   '"client_id":"console_app"')|$(audit_count admin.apps.enable '"client_id":"console_app"')" "1|1"
 check "apps audited" "$(audit_count admin.apps.add "\"actor\":\"user:$OP_UID\"" '"client_id":"console_app"')|$(audit_count \
   admin.apps.rotate '"client_id":"console_app"')" "1|1"
+check "the registration's redirect URIs and scopes in its audit line" "$(audit_count admin.apps.add \
+  '"client_id":"console_app"' '"redirect_uris":["http://127.0.0.1:9/cb"]' '"scopes":"openid profile"')" 1
 grep -qF "$SECRET1" "$S/audit.log" "$TMP/authd.log" && fail "a secret in the logs" || ok "no secret in the logs"
 
 # ---- the audit log (the auditor: permission audit only)
