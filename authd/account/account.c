@@ -165,6 +165,7 @@ done_words(enum page_lang l, const char *key)
 {
 	static const struct { const char *k; enum page_msg msg; } t[] = {
 		{ "ended", PAGE_MSG_ACCT_DONE_ENDED },
+		{ "gone", PAGE_MSG_ACCT_DONE_GONE },
 		{ "others", PAGE_MSG_ACCT_DONE_OTHERS },
 		{ "revoked", PAGE_MSG_ACCT_DONE_REVOKED },
 		{ "cert-unbound", PAGE_MSG_ACCT_DONE_CERT_UNBOUND },
@@ -531,7 +532,9 @@ session_end(struct http_req *req, void *arg)
 		r = page_failure_send(req, r);
 		goto out;
 	}
-	if (strcmp(sid, si.sid) == 0 && (r = drop_cookie(req)) == 0)
+	if (r == YH_ERR_NOT_FOUND)   /* expired, ended in another tab, or not this person's */
+		r = back(req, "gone");
+	else if (strcmp(sid, si.sid) == 0 && (r = drop_cookie(req)) == 0)
 		r = http_respond_redirect(req, 303, ACCOUNT_LOGIN_AGAIN);
 	else
 		r = back(req, "ended");

@@ -257,8 +257,11 @@ login_open_session_amr(struct authd_app *app, const struct login_req_info *ri,
     const char *uid, int loa, const char *const *amr, size_t namr,
     char token[SESS_TOKEN_SIZE], struct sess_info *info)
 {
+	/* A login in a browser that has this person's session is a new login: its level and
+	 * methods are what the session now stands for (sess_reauth), never an earlier,
+	 * stronger login's under a fresh auth_time. */
 	struct sess_auth auth = { .uid = uid, .loa = loa, .amr = amr, .namr = namr,
-	    .ua = ri->ua, .addr = ri->ip };
+	    .ua = ri->ua, .addr = ri->ip, .replace = true };
 	const struct sess_auth *a = &auth;
 	struct sess_store *s = app->sess;
 	const char *old_sid = ri->old_sid;

@@ -701,8 +701,13 @@ sess_reauth(struct sess_store *s, const char *old_token, const struct sess_auth 
 	rec->seen_ms = now;
 	rec->expires_ms = sess_rec_expiry(now, rec->idle_ms, rec->aexp_ms);
 	rec->auth_time = a->auth_time != 0 ? a->auth_time : now / 1000;
-	if (a->loa > rec->loa)
+	if (a->replace) {
 		rec->loa = a->loa;
+		rec->namr = 0;
+		memset(rec->amr, 0, sizeof(rec->amr));
+	} else if (a->loa > rec->loa) {
+		rec->loa = a->loa;
+	}
 	amr_merge(rec, a);
 	if ((rc = s->ops->s_rotate(s, old_key, rec)) != 0)
 		goto out;

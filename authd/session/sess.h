@@ -214,6 +214,9 @@ struct sess_auth {
 	size_t namr;
 	const char *ua;               /* may be NULL; cut to SESS_UA_MAX */
 	const char *addr;             /* may be NULL */
+	bool replace;                 /* sess_reauth: a new login (a first factor), whose loa
+	                               * and amr replace the session's: what was proven now;
+	                               * false: a step-up, whose loa and amr add to them */
 };
 
 /*
@@ -241,7 +244,10 @@ int sess_get(struct sess_store *s, const char *token, unsigned flags, struct ses
 /*
  * Records a new authentication in an existing session (step-up, prompt=login, max_age)
  * and rotates its id against fixation: the session keeps its sid, clients and creation
- * time, gets auth_time, loa = max(old, new), amr = union, and a new id in token; the old
+ * time, gets auth_time, loa = max(old, new) and amr = union for a step-up (a->replace
+ * false), loa = new and amr = new for a new login (a->replace: a password given again
+ * does not carry a certificate's level from earlier into a fresh auth_time), and a new
+ * id in token; the old
  * id stops working. a->uid must equal the session's uid (else YH_ERR_DENIED: log in
  * afresh with sess_create after ending it). Delivers a CHANGED event. Returns 0,
  * YH_ERR_NOT_FOUND / YH_ERR_EXPIRED (as sess_get), YH_ERR_DENIED, YH_ERR_INVALID,

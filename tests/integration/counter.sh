@@ -283,6 +283,15 @@ check "lock of a deregistered account" "$STATUS" 400
 check "the deregistered account unchanged" "$(person_field "$GONE_UID" status)|$(person_field "$GONE_UID" loa)" \
   "deregistered|1"
 
+# ---- a new password login in the staff member's browser is a new login: its level
+# (waiting for the TOTP step), not the LoA 3 the session had from the earlier TOTP
+login_to t "$STAFF_ID" "$STAFF_PW" /counter
+[[ $STATUS == 303 && $LOCATION == /login/totp\?* ]] || fail "staff password login again: $STATUS '$LOCATION'"
+req t GET /counter
+[[ $STATUS == 302 && $LOCATION == /login/totp\?* ]] &&
+  ok "a password login again: the session waits for the TOTP step, not at the earlier LoA 3" ||
+  fail "staff session after a password login again: /counter $STATUS '$LOCATION'"
+
 # ---- the audit trail
 check "counter.search audited with the staff member as actor" \
   "$(audit_count counter.search "\"actor\":\"user:$STAFF_UID\"" "\"unit\":\"综合受理窗口\"" \

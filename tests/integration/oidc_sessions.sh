@@ -311,6 +311,15 @@ req a GET /account
   fail "the ended session: $STATUS '$LOCATION'"
 [[ $(audit_count session.end '"by":"account"' '"which":"one"') == 1 ]] &&
   ok "audit: session.end by the account page" || fail "no session.end by account"
+# the same sid again (ended now, or someone else's): nothing ended, and the page says so
+req b GET /account
+TOK=$(form_value csrf)
+req b POST /account/session/end --data-urlencode "csrf=$TOK" --data-urlencode "sid=$SID_A"
+[[ $STATUS == 303 && $LOCATION == '/account?done=gone' ]] &&
+  ok "account page: a session that is no more is not reported as ended" ||
+  fail "end of a session that is gone: $STATUS '$LOCATION'"
+[[ $(audit_count session.end '"by":"account"' '"which":"one"') == 1 ]] ||
+  fail "an end of nothing was audited"
 
 # ---- the idle session expires (session.idle_timeout = 60s; the sweep runs every 30 s)
 echo "waiting for the idle session to expire (up to $((E_IDLE_FROM + 130 - SECONDS)) s)"

@@ -746,10 +746,25 @@ test_reauth_rotates(void **state)
 	assert_string_equal(c.clients[0], "portal");
 	assert_int_equal(ev_count(&f->log, SESS_EV_CHANGED, SESS_CHANGED_ROTATED, a.key, true), 1);
 	assert_string_equal(f->log.ev[f->log.n - 1].new_key, b.key);
-	/* a lower LoA does not lower the session */
+	/* a step-up at a lower LoA does not lower the session */
 	up.loa = 1;
 	assert_int_equal(sess_reauth(f->s, tok2, &up, tok3, &c), 0);
 	assert_int_equal(c.loa, 3);
+	/* a new login (replace) stands for what it proved: its LoA and methods only */
+	{
+		static const char *const pwd[] = { "pwd" };
+		struct sess_auth again = { .uid = "u-rot", .loa = 2, .amr = pwd, .namr = 1,
+		    .replace = true };
+
+		assert_int_equal(sess_reauth(f->s, tok3, &again, tok2, &c), 0);
+		assert_int_equal(c.loa, 2);
+		assert_int_equal(c.namr, 1);
+		assert_string_equal(c.amr[0], "pwd");
+		assert_int_equal(sess_get(f->s, tok2, 0, &b), 0);
+		assert_int_equal(b.loa, 2);
+		assert_int_equal(b.namr, 1);
+		memcpy(tok3, tok2, sizeof(tok3));
+	}
 	/* another user cannot take the session over */
 	up.uid = "u-mallory";
 	assert_int_equal(sess_reauth(f->s, tok3, &up, tok2, &c), YH_ERR_DENIED);
