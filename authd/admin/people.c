@@ -395,12 +395,10 @@ people_act(struct http_req *req, struct authd_app *app, enum act act)
 		    page_msg(l, PAGE_MSG_ADMIN_PEOPLE_DEREGISTERED), 400);
 		goto out;
 	}
-	/* A lock also revokes the refresh families, offline ones too, with their access
-	 * tokens: they outlive the sessions. */
+	/* A lock also revokes the refresh families: they outlive the sessions. */
 	if (r != 0 ||
-	    (act != ACT_UNLOCK && (r = sess_end_user(app->sess, uid, SESS_END_ADMIN, NULL,
-	    &ended)) != 0) ||
-	    (act == ACT_LOCK && (r = oidc_user_families_revoke(app, uid, NULL, &fams)) != 0) ||
+	    (act != ACT_UNLOCK && (r = oidc_user_end(app, uid, act == ACT_LOCK, &ended,
+	    &fams)) != 0) ||
 	    (r = admin_audit(app, &o, events[act], json_pack("{s:s, s:s, s:I, s:I}", "person",
 	    uid, "from", dir_status_str(p.status), "sessions_ended", (json_int_t)ended,
 	    "families", (json_int_t)fams))) != 0) {

@@ -256,16 +256,16 @@ audit_operator(struct request *rq, const char *event, const char *uid, json_t *f
 	return r;
 }
 
-/* The audit line of an operator's end_sessions (families: -1 when not asked). */
+/* The audit line of an operator's end_sessions (families: NULL when not asked). */
 static int
 audit_end(struct request *rq, const char *uid, const char *reason, size_t n,
-    long long families)
+    const size_t *families)
 {
 	json_t *f = json_pack("{s:s, s:s, s:s, s:I}", "by", "operator", "uid", uid, "reason",
 	    reason, "count", (json_int_t)n);
 
-	if (f != NULL && families >= 0)
-		json_object_set_new(f, "families", json_integer(families));
+	if (f != NULL && families != NULL)
+		json_object_set_new(f, "families", json_integer((json_int_t)*families));
 	return audit_operator(rq, "session.end", uid, f);
 }
 
@@ -283,13 +283,11 @@ cmd_end(struct request *rq)
 		return refuse("reason must be 1..32 of [a-z0-9._-]");
 	if (g != NULL && !json_is_boolean(g))
 		return refuse("grants must be true or false");
-	/* The session events of this process make bcl.c send the back-channel logouts. */
-	r = sess_end_user(rq->c->app->sess, uid, SESS_END_ADMIN, NULL, &n);
-	/* A lock or deregistration: the grants that outlive the sessions go too. */
-	if (r == 0 && json_is_true(g))
-		r = oidc_user_families_revoke(rq->c->app, uid, NULL, &fams);
+	/* The session events of this process make bcl.c send the back-channel logouts; a
+	 * lock or deregistration also ends the grants that outlive the sessions. */
+	r = oidc_user_end(rq->c->app, uid, json_is_true(g), &n, &fams);
 	if (r == 0 || n > 0)
-		ra = audit_end(rq, uid, reason, n, json_is_true(g) ? (long long)fams : -1);
+		ra = audit_end(rq, uid, reason, n, json_is_true(g) ? &fams : NULL);
 	yh_info("control: operator uid %u ended %zu session(s) of %s (%s)%s%s",
 	    (unsigned)rq->peer.uid, n, uid, reason, r != 0 ? ": " : "",
 	    r != 0 ? yh_strerror(r) : "");

@@ -391,9 +391,7 @@ counter_lock(struct http_req *req, void *arg)
 		goto out;
 	}
 	if (r != 0 ||
-	    (r = sess_end_user(app->sess, p.uid, SESS_END_ADMIN, NULL, &ended)) != 0 ||
-	    /* the refresh families outlive the sessions: revoked too, offline ones as well */
-	    (r = oidc_user_families_revoke(app, p.uid, NULL, &fams)) != 0 ||
+	    (r = oidc_user_end(app, p.uid, true, &ended, &fams)) != 0 ||
 	    (r = audit(app, &s, "counter.lock", json_pack("{s:s, s:I, s:I}", "person", p.uid,
 	    "sessions_ended", (json_int_t)ended, "families", (json_int_t)fams))) != 0 ||
 	    (r = dir_person_get(app->dir, p.uid, &after)) != 0) {

@@ -183,9 +183,8 @@ rc_apply(struct rc_req *j, const char *uid, size_t *ended, size_t *families)
 {
 	int r;
 
-	if ((r = login_password_store(j->app, uid, j->v[RC_PW])) == 0 &&
-	    (r = sess_end_user(j->app->sess, uid, SESS_END_ADMIN, NULL, ended)) == 0)
-		r = oidc_user_families_revoke(j->app, uid, NULL, families);
+	if ((r = login_password_store(j->app, uid, j->v[RC_PW])) == 0)
+		r = oidc_user_end(j->app, uid, true, ended, families);
 	return r;
 }
 

@@ -1400,6 +1400,19 @@ oidc_user_families_revoke(struct authd_app *app, const char *uid, const char *cl
 }
 
 int
+oidc_user_end(struct authd_app *app, const char *uid, bool grants, size_t *sessions,
+    size_t *families)
+{
+	int r;
+
+	if (families != NULL)
+		*families = 0;
+	if ((r = sess_end_user(app->sess, uid, SESS_END_ADMIN, NULL, sessions)) == 0 && grants)
+		r = oidc_user_families_revoke(app, uid, NULL, families);
+	return r;
+}
+
+int
 oidc_org_families_revoke(struct authd_app *app, const char *uid, const char *uscc,
     struct sess_family *out, size_t max, size_t *n)
 {

@@ -190,6 +190,17 @@ int oidc_user_families_revoke(struct authd_app *app, const char *uid, const char
     size_t *n) YH_WUR;
 
 /*
+ * Ends every session of uid (sess_end_user, SESS_END_ADMIN: their apps get back-channel
+ * logout) and, with grants (a lock, a deregistration, a password reset), revokes every
+ * refresh family of uid too, offline ones included, with their access tokens
+ * (oidc_user_families_revoke): they outlive the sessions. *sessions and *families (may
+ * be NULL) get the counts, *sessions also when the revocation then fails. Returns as
+ * sess_end_user, then as oidc_user_families_revoke.
+ */
+int oidc_user_end(struct authd_app *app, const char *uid, bool grants, size_t *sessions,
+    size_t *families) YH_WUR;
+
+/*
  * Revokes the refresh families in which uid acts for the organization with credit code
  * uscc (a relation ended: an agent or admin removed, the legal representative changed,
  * the organization deregistered), and with them their access tokens, as
