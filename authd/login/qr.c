@@ -308,10 +308,7 @@ qr_new_post(struct http_req *req, void *arg)
 		}
 	}
 	snprintf(name, sizeof(name), "qrnew:%s", ip != NULL ? ip : "");
-	r = sess_fail(app->sess, name, LOGIN_QR_WINDOW_S, LOGIN_QR_PER_ADDR, LOGIN_QR_WINDOW_S,
-	    NULL);
-	if (r == 0)
-		r = sess_locked(app->sess, name, NULL);
+	r = sess_rate(app->sess, name, LOGIN_QR_WINDOW_S, LOGIN_QR_PER_ADDR);
 	if (r == YH_ERR_LOCKED) {
 		r = page_error_send(req, 429, page_msg(page_lang_of(req), PAGE_MSG_QR_TOO_MANY),
 		    NULL, NULL);

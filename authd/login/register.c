@@ -613,10 +613,7 @@ login_reg_count_address(struct authd_app *app, const char *ip)
 	int r;
 
 	snprintf(name, sizeof(name), "register:addr:%s", ip);
-	if ((r = sess_locked(app->sess, name, NULL)) != 0)
-		return r == YH_ERR_LOCKED ? YH_ERR_LIMIT : r;
-	r = sess_fail(app->sess, name, LOGIN_REG_WINDOW_S, LOGIN_REG_PER_ADDR,
-	    LOGIN_REG_WINDOW_S, NULL);
+	r = sess_rate(app->sess, name, LOGIN_REG_WINDOW_S, LOGIN_REG_PER_ADDR);
 	return r == YH_ERR_LOCKED ? YH_ERR_LIMIT : r;
 }
 

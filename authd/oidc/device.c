@@ -340,11 +340,8 @@ dev_addr_limit(struct authd_app *app, struct http_req *req)
 	int r;
 
 	snprintf(name, sizeof(name), "devnew:%s", ip != NULL ? ip : "");
-	r = sess_fail(app->sess, name, OIDC_DEV_ADDR_WINDOW, OIDC_DEV_PER_ADDR,
-	    OIDC_DEV_ADDR_WINDOW, NULL);
-	if (r == 0)
-		r = sess_locked(app->sess, name, NULL);
-	if (r != YH_ERR_LOCKED)
+	if ((r = sess_rate(app->sess, name, OIDC_DEV_ADDR_WINDOW, OIDC_DEV_PER_ADDR)) !=
+	    YH_ERR_LOCKED)
 		return r == YH_ERR_UNAVAILABLE ? oidc_error(req, "temporarily_unavailable",
 		    "the session store is not available") : r;
 	http_resp_no_store(req);

@@ -1533,6 +1533,14 @@ sess_fail(struct sess_store *s, const char *name, int64_t window_s, int64_t limi
 }
 
 int
+sess_rate(struct sess_store *s, const char *name, int64_t window_s, int64_t limit)
+{
+	int rc = sess_locked(s, name, NULL);
+
+	return rc != 0 ? rc : sess_fail(s, name, window_s, limit, window_s, NULL);
+}
+
+int
 sess_fail_count(struct sess_store *s, const char *name, int64_t *count)
 {
 	char key[SESS_KEY_SIZE];

@@ -695,6 +695,14 @@ int sess_deny_check(struct sess_store *s, enum sess_deny_kind kind, const char *
  * NULL) gets the count after this failure. Returns 0, YH_ERR_LOCKED, YH_ERR_INVALID,
  * YH_ERR_UNAVAILABLE.
  */
+/*
+ * Counts one more request of name (a rate, not failures: "new QR codes from this
+ * address"): 0 while fewer than limit (> 0) came in window_s seconds; YH_ERR_LOCKED at
+ * the limit-th, and then for window_s seconds without counting. YH_ERR_INVALID,
+ * YH_ERR_UNAVAILABLE.
+ */
+int sess_rate(struct sess_store *s, const char *name, int64_t window_s, int64_t limit) YH_WUR;
+
 int sess_fail(struct sess_store *s, const char *name, int64_t window_s, int64_t limit,
     int64_t lockout_s, int64_t *count) YH_WUR;
 

@@ -1523,6 +1523,13 @@ test_counters_lockout(void **state)
 	assert_int_equal(n, 5);
 	assert_int_equal(sess_locked(f->s, "acct:u-henry", &rem), YH_ERR_LOCKED);
 	assert_true(rem > 0 && rem <= 30);
+	/* a rate: the limit-th request is refused, and those after it are not counted */
+	for (int i = 1; i <= 2; i++)
+		assert_int_equal(sess_rate(f->s, "new:192.0.2.9", 60, 3), 0);
+	assert_int_equal(sess_rate(f->s, "new:192.0.2.9", 60, 3), YH_ERR_LOCKED);
+	assert_int_equal(sess_rate(f->s, "new:192.0.2.9", 60, 3), YH_ERR_LOCKED);
+	assert_int_equal(sess_fail_count(f->s, "new:192.0.2.9", &n), 0);
+	assert_int_equal(n, 0);
 	/* other names are independent */
 	assert_int_equal(sess_locked(f->s, "addr:192.0.2.1", &rem), 0);
 	assert_int_equal(sess_fail_count(f->s, "addr:192.0.2.1", &n), 0);
