@@ -1255,6 +1255,9 @@ test_client_auth(void **state)
 	free(a);
 }
 
+static void expect_refusal(const char *path, const char *body, const char *auth, long status,
+    const char *error, const char *description);
+
 static void
 test_client_credentials(void **state)
 {
@@ -1282,14 +1285,10 @@ test_client_credentials(void **state)
 	resp_free(&r);
 	/* nothing of the request can be granted: unknown, not the client's, or about a
 	 * person; no scope asks for the default */
-	post("/token", "grant_type=client_credentials&scope=admin", conf_auth(), &r);
-	assert_int_equal(r.status, 400);
-	assert_string_equal(jstr(&r, "error"), "invalid_scope");
-	resp_free(&r);
-	post("/token", "grant_type=client_credentials&scope=openid+offline_access", conf_auth(),
-	    &r);
-	assert_string_equal(jstr(&r, "error"), "invalid_scope");
-	resp_free(&r);
+	expect_refusal("/token", "grant_type=client_credentials&scope=admin", conf_auth(), 400,
+	    "invalid_scope", NULL);
+	expect_refusal("/token", "grant_type=client_credentials&scope=openid+offline_access",
+	    conf_auth(), 400, "invalid_scope", NULL);
 	post("/token", "grant_type=client_credentials&scope=admin+profile", conf_auth(), &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(jstr(&r, "scope"), "profile");
