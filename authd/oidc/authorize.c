@@ -801,8 +801,8 @@ oidc_az_session(struct authd_app *app, const char *cookie, struct sess_info *si,
 		return 0;
 	if (r != 0)
 		return r;
-	memset(&pe, 0, sizeof(pe));
-	r = dir_person_get(app->dir, si->uid, &pe);
+	/* Status and level only: nothing sealed is opened on the authorization's path. */
+	r = dir_person_get_opened(app->dir, si->uid, 0, &pe);
 	if (r == 0 && pe.status == DIR_STATUS_ACTIVE) {
 		*have = true;
 		*person_loa = pe.loa.level;
