@@ -389,7 +389,7 @@ ldap_attempt(struct pw_job *j, const struct fed_ldap_src *s, const char *user)
 	memset(&p, 0, sizeof(p));
 	if ((r = acct_counter_name(j, NULL, acct, sizeof(acct))) != 0)
 		goto out;
-	snprintf(addr, sizeof(addr), "login:addr:%s", j->ri.ip);
+	sess_addr_name(addr, sizeof(addr), "login:addr:", j->ri.ip);
 	if ((r = sess_locked(j->app->sess, acct, NULL)) == 0)
 		r = sess_locked(j->app->sess, addr, NULL);
 	if (r == YH_ERR_LOCKED) {
@@ -463,7 +463,7 @@ pw_attempt(struct pw_job *j)
 		reason = r == YH_ERR_CONFLICT ? "ambiguous" : "unknown";
 	if ((r = acct_counter_name(j, found ? p.uid : NULL, acct, sizeof(acct))) != 0)
 		goto out;
-	snprintf(addr, sizeof(addr), "login:addr:%s", j->ri.ip);
+	sess_addr_name(addr, sizeof(addr), "login:addr:", j->ri.ip);
 	if ((r = sess_locked(j->app->sess, acct, NULL)) == 0)
 		r = sess_locked(j->app->sess, addr, NULL);
 	if (r == YH_ERR_LOCKED) {

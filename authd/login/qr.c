@@ -307,7 +307,7 @@ qr_new_post(struct http_req *req, void *arg)
 			goto out;
 		}
 	}
-	snprintf(name, sizeof(name), "qrnew:%s", ip != NULL ? ip : "");
+	sess_addr_name(name, sizeof(name), "qrnew:", ip);
 	r = sess_rate(app->sess, name, LOGIN_QR_WINDOW_S, LOGIN_QR_PER_ADDR);
 	if (r == YH_ERR_LOCKED) {
 		r = page_error_send(req, 429, page_msg(page_lang_of(req), PAGE_MSG_QR_TOO_MANY),

@@ -612,7 +612,7 @@ login_reg_count_address(struct authd_app *app, const char *ip)
 	char name[SESS_NAME_MAX];
 	int r;
 
-	snprintf(name, sizeof(name), "register:addr:%s", ip);
+	sess_addr_name(name, sizeof(name), "register:addr:", ip);
 	r = sess_rate(app->sess, name, LOGIN_REG_WINDOW_S, LOGIN_REG_PER_ADDR);
 	return r == YH_ERR_LOCKED ? YH_ERR_LIMIT : r;
 }

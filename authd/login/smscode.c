@@ -78,7 +78,7 @@ login_sms_allow(struct authd_app *app, const char *pname, const char *ip, int64_
 	*wait_s = 0;
 	name_of(gap, sizeof(gap), "gap", pname);
 	name_of(day, sizeof(day), "day", pname);
-	name_of(addr, sizeof(addr), "addr", ip);
+	sess_addr_name(addr, sizeof(addr), "sms:addr:", ip);
 	/* The longest wait of the three is the one the person is told. */
 	if ((r = sess_locked(app->sess, gap, &rem)) == YH_ERR_LOCKED)
 		*wait_s = rem;

@@ -339,7 +339,7 @@ dev_addr_limit(struct authd_app *app, struct http_req *req)
 	char name[SESS_FLOW_NAME_MAX + 1];
 	int r;
 
-	snprintf(name, sizeof(name), "devnew:%s", ip != NULL ? ip : "");
+	sess_addr_name(name, sizeof(name), "devnew:", ip);
 	if ((r = sess_rate(app->sess, name, OIDC_DEV_ADDR_WINDOW, OIDC_DEV_PER_ADDR)) !=
 	    YH_ERR_LOCKED)
 		return r == YH_ERR_UNAVAILABLE ? oidc_error(req, "temporarily_unavailable",

@@ -3,9 +3,11 @@
  * events, the sweep thread, and the public calls composed from the backend ops.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1538,6 +1540,28 @@ sess_rate(struct sess_store *s, const char *name, int64_t window_s, int64_t limi
 	int rc = sess_locked(s, name, NULL);
 
 	return rc != 0 ? rc : sess_fail(s, name, window_s, limit, window_s, NULL);
+}
+
+void
+sess_addr_name(char *out, size_t outsz, const char *prefix, const char *ip)
+{
+	unsigned char a[16];
+	char folded[INET6_ADDRSTRLEN];
+	bool mapped;
+
+	if (ip == NULL)
+		ip = "";
+	if (strchr(ip, ':') == NULL || inet_pton(AF_INET6, ip, a) != 1) {
+		snprintf(out, outsz, "%s%s", prefix, ip);
+		return;
+	}
+	mapped = IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)a);
+	if (!mapped)
+		memset(a + 8, 0, 8);
+	if ((mapped ? inet_ntop(AF_INET, a + 12, folded, sizeof(folded)) :
+	    inet_ntop(AF_INET6, a, folded, sizeof(folded))) == NULL)
+		folded[0] = '\0';
+	snprintf(out, outsz, "%s%s%s", prefix, folded, mapped ? "" : "/64");
 }
 
 int

@@ -703,6 +703,15 @@ int sess_deny_check(struct sess_store *s, enum sess_deny_kind kind, const char *
  */
 int sess_rate(struct sess_store *s, const char *name, int64_t window_s, int64_t limit) YH_WUR;
 
+/*
+ * The name of a per-address counter or lock, "<prefix><address>", into out (outsz
+ * bytes, cut if short). An IPv6 address counts as its /64: one subscriber holds a whole
+ * /64 and picks from it at will, so a limit on each address would be no limit at all.
+ * An IPv4-mapped IPv6 address counts as the IPv4 address; IPv4 addresses, and anything
+ * that is not an address, as themselves.
+ */
+void sess_addr_name(char *out, size_t outsz, const char *prefix, const char *ip);
+
 int sess_fail(struct sess_store *s, const char *name, int64_t window_s, int64_t limit,
     int64_t lockout_s, int64_t *count) YH_WUR;
 

@@ -22,7 +22,7 @@ CONF=$TMP/authd.conf
 CB=http://127.0.0.1:9/cb
 PASSWORD='Qian-Qi-2026!pw'
 GT=urn:ietf:params:oauth:grant-type:device_code
-LIFETIME=8
+LIFETIME=20
 
 cat >"$CONF" <<CONF
 state_dir = $S
@@ -32,6 +32,7 @@ password.argon2_t_cost = 1
 password.argon2_m_cost_kib = 1024
 oidc.device_lifetime = ${LIFETIME}s
 oidc.device_interval = 1s
+http.trusted_proxies = 127.0.0.1
 CONF
 
 start_authd -c "$CONF"
@@ -89,6 +90,10 @@ full=$(jfield verification_uri_complete)
 [[ $(audit_count device.authorize '"client_id":"kiosk"') -ge 1 ]] &&
   ok "audit: device.authorize" || fail "audit: no device.authorize line"
 DC1=$DC UC1=$UC
+# a code left to expire, made now so that its lifetime passes while the flows below run
+# (a lifetime long enough for those flows on a loaded machine)
+authz kiosk
+DCX=$DC UCX=$UC TX=$(date +%s)
 fetch "$BASE/device/qr?user_code=$UC1"
 [[ $STATUS == 200 && $BODY == *'<svg'* && $BODY == *"$UC1"* && $BODY == *"$BASE/device?user_code=$UC1"* ]] &&
   ok "kiosk page /device/qr: the code and verification_uri_complete as an inline SVG QR code" ||
@@ -210,11 +215,10 @@ req b GET "/device?user_code=$UC" -H "Sec-Fetch-Site: same-origin"
   ok "... and the person's own lookup then still finds a real code" || fail "own lookup after cross-site GETs: $STATUS"
 
 # expired
-authz kiosk
-sleep $((LIFETIME + 1))
-poll kiosk "$DC"
+while (( $(date +%s) <= TX + LIFETIME )); do sleep 0.5; done
+poll kiosk "$DCX"
 [[ $STATUS == 400 && $ERR == expired_token ]] && ok "token: past expires_in: expired_token" || fail "expired: $STATUS $BODY"
-req b GET "/device?user_code=$UC"
+req b GET "/device?user_code=$UCX"
 [[ $STATUS == 400 ]] && ok "approval page: an expired user code is refused" || fail "expired page: $STATUS"
 
 # a real kiosk: node openid-client polls while the person approves here
@@ -240,17 +244,27 @@ else
 fi
 
 # new requests per address: OIDC_DEV_PER_ADDR (600) in 10 minutes, then 429 slow_down
+# with Retry-After. Each request from another address of one IPv6 /64 (X-Forwarded-For
+# through the trusted proxy 127.0.0.1): the /64 is one client.
 n=0
-for _ in $(seq 1 620); do
+for i in $(seq 1 620); do
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d client_id=kiosk -d scope=openid \
-    "$BASE/device_authorization")
+    -H "X-Forwarded-For: 2001:db8:5:6:$(printf '%x' "$i")::1" "$BASE/device_authorization")
   [[ $code == 200 ]] || break
   n=$((n + 1))
 done
-fetch "$BASE/device_authorization" -X POST -d client_id=kiosk -d scope=openid
+fetch "$BASE/device_authorization" -X POST -d client_id=kiosk -d scope=openid \
+  -H "X-Forwarded-For: 2001:db8:5:6:ffff:ffff:ffff:ffff"
 [[ $STATUS == 429 && $(jfield error) == slow_down && -n $(header Retry-After) && $n -lt 620 ]] &&
-  ok "device authorization: limited per address ($n more, then 429 slow_down with Retry-After)" ||
+  ok "device authorization: limited per IPv6 /64 ($n from as many addresses, then 429 slow_down with Retry-After)" ||
   fail "device authorization limit: $STATUS after $n: $BODY"
+fetch "$BASE/device_authorization" -X POST -d client_id=kiosk -d scope=openid \
+  -H "X-Forwarded-For: 2001:db8:5:7::1"
+[[ $STATUS == 200 ]] && ok "device authorization: another /64 is another client" ||
+  fail "another /64: $STATUS $BODY"
+fetch "$BASE/device_authorization" -X POST -d client_id=kiosk -d scope=openid
+[[ $STATUS == 200 ]] && ok "device authorization: the proxy's own address is another client" ||
+  fail "the proxy's own address: $STATUS $BODY"
 
 no_errors_in "errors in authd's log" "$TMP/authd.log"
 check_stop_authd

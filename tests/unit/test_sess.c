@@ -1530,6 +1530,29 @@ test_counters_lockout(void **state)
 	assert_int_equal(sess_rate(f->s, "new:192.0.2.9", 60, 3), YH_ERR_LOCKED);
 	assert_int_equal(sess_fail_count(f->s, "new:192.0.2.9", &n), 0);
 	assert_int_equal(n, 0);
+	/* an IPv6 client's addresses in one /64 share a limit; another /64 has its own */
+	{
+		char a[SESS_NAME_MAX], b[SESS_NAME_MAX], c[SESS_NAME_MAX];
+
+		sess_addr_name(a, sizeof(a), "new:", "2001:db8:1:2::1");
+		sess_addr_name(b, sizeof(b), "new:", "2001:db8:1:2:ffff:1:2:3");
+		sess_addr_name(c, sizeof(c), "new:", "2001:db8:1:3::1");
+		assert_string_equal(a, "new:2001:db8:1:2::/64");
+		assert_string_equal(b, a);
+		assert_string_not_equal(c, a);
+		for (int i = 1; i <= 2; i++)
+			assert_int_equal(sess_rate(f->s, i == 1 ? a : b, 60, 3), 0);
+		assert_int_equal(sess_rate(f->s, b, 60, 3), YH_ERR_LOCKED);
+		assert_int_equal(sess_rate(f->s, c, 60, 3), 0);
+		sess_addr_name(a, sizeof(a), "new:", "::ffff:192.0.2.9");
+		assert_string_equal(a, "new:192.0.2.9");
+		sess_addr_name(a, sizeof(a), "new:", "192.0.2.10");
+		assert_string_equal(a, "new:192.0.2.10");
+		sess_addr_name(a, sizeof(a), "new:", "");
+		assert_string_equal(a, "new:");
+		sess_addr_name(a, sizeof(a), "new:", "not:an address");
+		assert_string_equal(a, "new:not:an address");
+	}
 	/* other names are independent */
 	assert_int_equal(sess_locked(f->s, "addr:192.0.2.1", &rem), 0);
 	assert_int_equal(sess_fail_count(f->s, "addr:192.0.2.1", &n), 0);
