@@ -199,18 +199,21 @@ fed_json_path_ok(const char *path)
 	return len > 0;
 }
 
-void
+bool
 fed_json_text(const json_t *v, char *out, size_t outsz)
 {
+	int n = 0;
+
 	out[0] = '\0';
 	if (json_is_string(v))
-		snprintf(out, outsz, "%s", json_string_value(v));
+		n = snprintf(out, outsz, "%s", json_string_value(v));
 	else if (json_is_integer(v))
-		snprintf(out, outsz, "%lld", (long long)json_integer_value(v));
+		n = snprintf(out, outsz, "%lld", (long long)json_integer_value(v));
 	else if (json_is_true(v))
-		snprintf(out, outsz, "true");
+		n = snprintf(out, outsz, "true");
 	else if (json_is_false(v))
-		snprintf(out, outsz, "false");
+		n = snprintf(out, outsz, "false");
+	return n >= 0 && (size_t)n < outsz;
 }
 
 int

@@ -91,7 +91,9 @@ json_t *fed_json_member(json_t *o, const char *path);
 bool fed_json_path_ok(const char *path);
 
 /* A scalar's text as an operator writes it in the configuration: a string as is, an
- * integer in decimal, true or false; "" for anything else. Cut to outsz - 1 bytes. */
-void fed_json_text(const json_t *v, char *out, size_t outsz);
+ * integer in decimal, true or false; "" for anything else. Cut to outsz - 1 bytes:
+ * false when it was cut (where the whole value matters, an identifier or a result to
+ * compare, a cut one is no value). */
+bool fed_json_text(const json_t *v, char *out, size_t outsz);
 
 #endif

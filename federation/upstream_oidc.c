@@ -25,7 +25,11 @@ struct fed_oidc {
 	char *redirect_uri;
 	unsigned algs;                 /* TOK_ALGSET of cfg->algs */
 	atomic_bool ready;             /* read without mu: the login page asks */
-	pthread_mutex_t mu;            /* guards everything below (held across a fetch) */
+	/* One fetch (discovery, the JWKS) at a time, and no fetch under mu: what a logout,
+	 * a login page or a token check reads never waits on the upstream's network. The
+	 * endpoints change only under both, so a fetcher reads them under fetch_mu alone. */
+	pthread_mutex_t fetch_mu;
+	pthread_mutex_t mu;            /* guards everything below, held for memory only */
 	int64_t disc_at;               /* yh_mono_ms of the last good discovery */
 	char *authz, *token, *userinfo, *jwks_uri, *end_session;
 	bool iss_param;                /* authorization_response_iss_parameter_supported */
@@ -41,15 +45,17 @@ set(const char *s)
 
 /* ---- the mapping ------------------------------------------------------------------ */
 
-/* The scalar at path in claims, as text, into out ("" when none or not a scalar). */
+/* The scalar at path in claims, as text, into out ("" when none, not a scalar, or too
+ * long for out: two long subjects cut to one prefix must not name one person). */
 static void
 claim(json_t *claims, const char *path, char *out, size_t outsz)
 {
 	json_t *v;
 
 	out[0] = '\0';
-	if (set(path) && (v = fed_json_member(claims, path)) != NULL)
-		fed_json_text(v, out, outsz);
+	if (set(path) && (v = fed_json_member(claims, path)) != NULL &&
+	    !fed_json_text(v, out, outsz))
+		out[0] = '\0';
 }
 
 int
@@ -200,6 +206,7 @@ fed_oidc_new(const struct fed_up_cfg *u, const char *redirect_uri, struct fed_oi
 	o->cfg = u;
 	tok_keyset_init(&o->keys);
 	pthread_mutex_init(&o->mu, NULL);
+	pthread_mutex_init(&o->fetch_mu, NULL);
 	if (tok_algset_parse(u->algs, &o->algs, &bad) != 0)
 		o->algs = 0;
 	o->algs &= TOK_ALGSET_ALL;
@@ -210,6 +217,7 @@ fed_oidc_new(const struct fed_up_cfg *u, const char *redirect_uri, struct fed_oi
 	if (fed_http_global_ref() != 0) {
 		free(o->redirect_uri);
 		pthread_mutex_destroy(&o->mu);
+		pthread_mutex_destroy(&o->fetch_mu);
 		free(o);
 		return YH_ERR_INTERNAL;
 	}
@@ -237,6 +245,7 @@ fed_oidc_free(struct fed_oidc *o)
 	tok_keyset_clear(&o->keys);
 	free(o->redirect_uri);
 	pthread_mutex_destroy(&o->mu);
+	pthread_mutex_destroy(&o->fetch_mu);
 	free(o);
 	fed_http_global_unref();
 }
@@ -295,7 +304,7 @@ endpoint(json_t *doc, const char *name, bool *bad)
 }
 
 /* Fetches the JWKS at o->jwks_uri into o->keys (kept as it was on failure). Called with
- * o->mu held. */
+ * o->fetch_mu held, not o->mu. */
 static int
 jwks_fetch(struct fed_oidc *o, char *why, size_t whysz)
 {
@@ -304,7 +313,9 @@ jwks_fetch(struct fed_oidc *o, char *why, size_t whysz)
 	char *text = NULL;
 	int r;
 
+	pthread_mutex_lock(&o->mu);
 	o->jwks_try_at = yh_mono_ms();
+	pthread_mutex_unlock(&o->mu);
 	tok_keyset_init(&ks);
 	if ((r = call(o, o->jwks_uri, NULL, NULL, NULL, &doc, why, whysz)) != 0)
 		return r;
@@ -318,8 +329,10 @@ jwks_fetch(struct fed_oidc *o, char *why, size_t whysz)
 		r = YH_ERR_INVALID;
 		goto out;
 	}
+	pthread_mutex_lock(&o->mu);
 	tok_keyset_clear(&o->keys);
 	o->keys = ks;
+	pthread_mutex_unlock(&o->mu);
 	tok_keyset_init(&ks);
 out:
 	free(text);
@@ -328,7 +341,7 @@ out:
 	return r;
 }
 
-/* Fetches discovery and the JWKS. Called with o->mu held. */
+/* Fetches discovery and the JWKS. Called with o->fetch_mu held, not o->mu. */
 static int
 discover(struct fed_oidc *o, char *why, size_t whysz)
 {
@@ -377,6 +390,7 @@ discover(struct fed_oidc *o, char *why, size_t whysz)
 			goto out;
 		}
 	}
+	pthread_mutex_lock(&o->mu);
 	endpoints_free(o);
 	o->authz = n.authz;
 	o->token = n.token;
@@ -386,10 +400,13 @@ discover(struct fed_oidc *o, char *why, size_t whysz)
 	memset(&n, 0, sizeof(n));
 	o->iss_param = json_is_true(json_object_get(doc,
 	    "authorization_response_iss_parameter_supported"));
+	pthread_mutex_unlock(&o->mu);
 	if ((r = jwks_fetch(o, why, whysz)) != 0)
 		goto out;
+	pthread_mutex_lock(&o->mu);
 	o->disc_at = yh_mono_ms();
 	o->ready = true;
+	pthread_mutex_unlock(&o->mu);
 out:
 	endpoints_free(&n);
 	json_decref(doc);
@@ -403,18 +420,21 @@ fed_oidc_discover(struct fed_oidc *o, bool force, char *why, size_t whysz)
 	int r = 0;
 
 	why[0] = '\0';
-	pthread_mutex_lock(&o->mu);
+	pthread_mutex_lock(&o->fetch_mu);
+	/* disc_at and ready change only under fetch_mu: read here without mu */
 	if (force || !o->ready || yh_mono_ms() - o->disc_at > o->cfg->discovery_refresh * 1000) {
 		r = discover(o, why, whysz);
 		if (r != 0 && o->ready) {
 			/* a stale document beats none; tried again at the next use */
+			pthread_mutex_lock(&o->mu);
 			o->disc_at = yh_mono_ms() - o->cfg->discovery_refresh * 1000 +
 			    FED_OIDC_JWKS_RETRY_S * 1000;
+			pthread_mutex_unlock(&o->mu);
 			r = 0;
 		} else if (r != 0)
 			r = YH_ERR_UNAVAILABLE;
 	}
-	pthread_mutex_unlock(&o->mu);
+	pthread_mutex_unlock(&o->fetch_mu);
 	return r;
 }
 
@@ -548,24 +568,35 @@ token_form(struct fed_oidc *o, const struct fed_oidc_cb *cb, const char *token_u
 }
 
 /* Verifies jwt against the upstream's keys as kind, fetching the JWKS again once when
- * its kid is unknown (rate-limited). */
+ * its kid is unknown (rate-limited: whoever claims the retry fetches, outside o->mu). */
 static int
 verify(struct fed_oidc *o, const char *jwt, const struct tok_check *chk, struct tok_jwt *out,
     char *why, size_t whysz)
 {
+	bool refetch = false;
 	int r;
 
 	pthread_mutex_lock(&o->mu);
 	r = tok_jwt_verify(jwt, strlen(jwt), &o->keys, o->algs, chk, out, why, whysz);
 	if (r == YH_ERR_NOT_FOUND && yh_mono_ms() - o->jwks_try_at >=
 	    FED_OIDC_JWKS_RETRY_S * 1000) {
-		char fwhy[256];
-
-		if (jwks_fetch(o, fwhy, sizeof(fwhy)) == 0)
-			r = tok_jwt_verify(jwt, strlen(jwt), &o->keys, o->algs, chk, out, why,
-			    whysz);
+		o->jwks_try_at = yh_mono_ms();
+		refetch = true;
 	}
 	pthread_mutex_unlock(&o->mu);
+	if (refetch) {
+		char fwhy[256];
+
+		pthread_mutex_lock(&o->fetch_mu);
+		refetch = jwks_fetch(o, fwhy, sizeof(fwhy)) == 0;
+		pthread_mutex_unlock(&o->fetch_mu);
+		if (refetch) {
+			pthread_mutex_lock(&o->mu);
+			r = tok_jwt_verify(jwt, strlen(jwt), &o->keys, o->algs, chk, out, why,
+			    whysz);
+			pthread_mutex_unlock(&o->mu);
+		}
+	}
 	if (r == YH_ERR_NOT_FOUND) {
 		snprintf(why, whysz, "signed by a key not in the upstream's JWKS");
 		r = YH_ERR_AUTH;
@@ -713,8 +744,11 @@ fed_oidc_logout_token(struct fed_oidc *o, const char *jwt, char *sub, size_t sub
 	    .iss = u->issuer, .aud = u->client_id, .leeway = FED_OIDC_LEEWAY_S }, &t, why,
 	    whysz)) != 0)
 		return r;
-	fed_json_text(json_object_get(t.claims, "sub"), sub, subsz);
-	fed_json_text(json_object_get(t.claims, "sid"), sid, sidsz);
+	/* a value too long to keep names nobody (a cut one could name another) */
+	if (!fed_json_text(json_object_get(t.claims, "sub"), sub, subsz))
+		sub[0] = '\0';
+	if (!fed_json_text(json_object_get(t.claims, "sid"), sid, sidsz))
+		sid[0] = '\0';
 	tok_jwt_clear(&t);
 	return 0;
 }

@@ -501,10 +501,13 @@ remember(struct up_job *j, const struct fed_login *l, const struct sess_info *si
 		ttl = 1;
 	if ((r = sess_flow_name_key("fed-session", si->sid, key)) != 0)
 		return r;
-	if ((payload = dump(json_pack("{s:s, s:s, s:s, s:s}", "up", j->up->cfg->name,
-	    "sid", l->sid, "sub", l->sub, "key", si->key))) == NULL)
+	if ((payload = dump(json_pack("{s:s, s:s, s:s, s:s, s:s}", "up", j->up->cfg->name,
+	    "sid", l->sid, "sub", l->sub, "key", si->key, "uid", si->uid))) == NULL)
 		return YH_ERR_ALLOC;
 	r = sess_flow_put(j->up->app->sess, key, payload, ttl);
+	/* The upstream session names the person; a logout naming only it ends every local
+	 * session of theirs that came through it (end_named), so the record made by its
+	 * first local session serves the later ones. */
 	if (r == 0 && l->sid[0] != '\0' && strlen(l->sid) <= SESS_FLOW_NAME_MAX) {
 		char bind[16 + FED_UP_NAME_MAX];
 
@@ -512,7 +515,7 @@ remember(struct up_job *j, const struct fed_login *l, const struct sess_info *si
 		if ((r = sess_flow_name_key(bind, l->sid, key)) == 0)
 			r = sess_flow_put(j->up->app->sess, key, payload, ttl);
 		if (r == YH_ERR_EXISTS)
-			r = 0;   /* another local session of the same upstream session */
+			r = 0;
 	}
 	free(payload);
 	return r;
@@ -771,15 +774,16 @@ came_through(struct login_up *o, const struct sess_info *si, const char *sid)
 	return fed;
 }
 
-/* Ends the local sessions the upstream's logout names: with a sub, those of the person
- * it is linked to that came through o (in the upstream session sid when given); with a
- * sid alone, the local session its login remembered. *n gets how many. */
+/* Ends the local sessions the upstream's logout names: those of the person that came
+ * through o (in the upstream session sid when given). The person is the one sub is
+ * linked to, or with a sid alone the one whose login through that upstream session was
+ * remembered. *n gets how many. */
 static int
 end_named(struct login_up *o, const char *sub, const char *sid, size_t *n)
 {
-	char bind[16 + FED_UP_NAME_MAX], uid[DIR_UID_LEN + 1];
+	char bind[16 + FED_UP_NAME_MAX], uid[DIR_UID_LEN + 1] = "";
 	struct sess_info *list = NULL;
-	const char *key;
+	const char *ruid;
 	size_t nl = 0;
 	json_t *rec;
 	int r = 0;
@@ -787,15 +791,14 @@ end_named(struct login_up *o, const char *sub, const char *sid, size_t *n)
 	*n = 0;
 	if (sub[0] == '\0') {
 		snprintf(bind, sizeof(bind), "fed-sid:%s", o->cfg->name);
-		if (strlen(sid) <= SESS_FLOW_NAME_MAX && (rec = recalled(o->app, bind, sid)) != NULL) {
-			if ((key = json_string_value(json_object_get(rec, "key"))) != NULL &&
-			    sess_end(o->app->sess, key, SESS_END_LOGOUT, NULL) == 0)
-				(*n)++;
-			json_decref(rec);
-		}
-		return 0;
-	}
-	if ((r = dir_upstream_link_get(o->app->dir, o->cfg->name, sub, uid)) != 0)
+		if (strlen(sid) > SESS_FLOW_NAME_MAX || (rec = recalled(o->app, bind, sid)) == NULL)
+			return 0;
+		if ((ruid = json_string_value(json_object_get(rec, "uid"))) != NULL)
+			r = yh_strlcpy(uid, ruid, sizeof(uid));
+		json_decref(rec);
+		if (r != 0 || uid[0] == '\0')
+			return 0;
+	} else if ((r = dir_upstream_link_get(o->app->dir, o->cfg->name, sub, uid)) != 0)
 		return r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID ? 0 : r;
 	if ((r = sess_list_user(o->app->sess, uid, &list, &nl)) != 0)
 		return r;
@@ -821,11 +824,18 @@ bcl_run(void *arg)
 	if (r == YH_ERR_ALLOC)
 		return r;
 	if (r != 0) {
+		/* Our side unable to check (the upstream's keys out of reach): 503, which the
+		 * upstream retries; a 400 would tell it the logout failed for good. */
+		bool later = r == YH_ERR_UNAVAILABLE;
+
 		if ((r = audit(j, "logout.upstream", NULL, json_pack("{s:s, s:s}", "result",
-		    "refused", "detail", why))) != 0)
+		    later ? "unavailable" : "refused", "detail", why))) != 0)
 			return r;
-		return http_respond_error(j->req, r == YH_ERR_UNAVAILABLE ? 503 : 400,
-		    "invalid_request", "the logout token is not valid");
+		if (later)
+			return http_respond_error(j->req, 503, "temporarily_unavailable",
+			    "the logout token cannot be checked now");
+		return http_respond_error(j->req, 400, "invalid_request",
+		    "the logout token is not valid");
 	}
 	if ((r = end_named(j->up, sub, sid, &n)) != 0)
 		return r;

@@ -162,6 +162,11 @@ job_finish(struct bcl *b, struct bcl_job *j, enum bcl_result res)
 		yh_warn("%s to client %s (sid %s) dropped", kind_name(j), j->client_id, j->sid);
 		if (j->attempts > 0)
 			audit_delivery(b, j, "dropped");
+	} else if (res == BCL_SKIPPED && j->attempts > 0) {
+		yh_info("%s to client %s (sid %s) stopped after %u attempt%s: the client no "
+		    "longer registers that endpoint", kind_name(j), j->client_id, j->sid,
+		    j->attempts, j->attempts == 1 ? "" : "s");
+		audit_delivery(b, j, "skipped");
 	}
 	pthread_mutex_lock(&b->lock);
 	switch (res) {
@@ -368,7 +373,9 @@ uri_deliverable(const char *uri)
 }
 
 /*
- * First attempt: reads the client's registered URI and mints the token. Returns
+ * Before each attempt: the first reads the client's registered URI and mints the token;
+ * a retry goes only while the client is still registered with that URI (or CAS
+ * service), so a client removed or changed meanwhile gets nothing more. Returns
  * BCL_DELIVERED to mean "ready to send" (the job goes on), or the result that ends it.
  */
 static enum bcl_result
@@ -378,12 +385,15 @@ job_prepare(struct bcl *b, struct bcl_job *j)
 	const struct clients_client *c;
 	enum bcl_result res = BCL_DELIVERED;
 
-	if (j->body != NULL)
-		return BCL_DELIVERED;
 	(void)clients_refresh_if_changed(b->cfg.clients);
 	cs = clients_acquire(b->cfg.clients);
 	c = clients_find(cs, j->client_id);
-	if (j->cas) {
+	if (j->body != NULL) {
+		if (c == NULL || (j->cas ? !clients_cas_service_ok(c, j->service) :
+		    c->backchannel_logout_uri == NULL ||
+		    strcmp(c->backchannel_logout_uri, j->uri) != 0))
+			res = BCL_SKIPPED;
+	} else if (j->cas) {
 		/* the service, only while the app still registers it */
 		if (c == NULL || !clients_cas_service_ok(c, j->service) ||
 		    !uri_deliverable(j->service))

@@ -336,7 +336,7 @@ static int
 dev_addr_limit(struct authd_app *app, struct http_req *req)
 {
 	const char *ip = http_req_client_ip(req);
-	char name[SESS_FLOW_NAME_MAX + 1];
+	char name[SESS_NAME_MAX];
 	int r;
 
 	sess_addr_name(name, sizeof(name), "devnew:", ip);

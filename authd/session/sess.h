@@ -392,7 +392,8 @@ int sess_par_take(struct sess_store *s, const char *client_id, const char *token
 #define SESS_FLOW_NAMED_TTL_MAX (30 * 86400) /* the longest a record under a name
                                   * (sess_flow_put) is kept: a session's longest life,
                                   * for what a session's login remembers */
-#define SESS_FLOW_NAME_MAX 64    /* bytes of a flow name (a device flow's user code) */
+#define SESS_FLOW_NAME_MAX 256   /* bytes of a flow name: a device flow's user code, an
+                                  * upstream's session id (up to 255 bytes kept) */
 
 /*
  * The key of token (SESS_TOKEN_SIZE - 1 base64url characters of 32 random bytes, as

@@ -15,6 +15,9 @@
 #   acr         acr urn:prov:l9 (not in the city's acr_map)
 #   org         a legal-person login: user_type org, uscc 91350100123456788Q
 #   badorg      the same with a credit code failing its check character
+#   long        a sub of 300 bytes (over what a subject may be)
+# GET /logout-token?sid=S[&sub=U] answers a back-channel logout token of this provider
+# (typ logout+jwt, signed with k1) naming the upstream session S (and the subject U).
 # Requests are appended to LOG_FILE. Usage: oidc_stub.py PORT MODE_FILE LOG_FILE ID BADID
 # OTHERID CLIENT_ID
 import base64, json, sys, time, urllib.parse
@@ -41,8 +44,8 @@ def jwk(key, kid):
             "x": b64(n.x.to_bytes(32, "big")), "y": b64(n.y.to_bytes(32, "big"))}
 
 
-def sign(claims, key, kid, alg="ES256"):
-    head = b64(json.dumps({"alg": alg, "kid": kid, "typ": "JWT"}).encode())
+def sign(claims, key, kid, alg="ES256", typ="JWT"):
+    head = b64(json.dumps({"alg": alg, "kid": kid, "typ": typ}).encode())
     body = b64(json.dumps(claims).encode())
     if alg == "none":
         return head + "." + body + "."
@@ -77,7 +80,19 @@ def id_token(mode, nonce):
         c["user_type"], c["uscc"] = "org", "91350100123456788Q"
     elif mode == "badorg":
         c["user_type"], c["uscc"] = "org", "91350100123456788A"
+    elif mode == "long":
+        c["sub"] = "x" * 300
     return sign(c, key, kid, alg)
+
+
+def logout_token(q):
+    now = int(time.time())
+    c = {"iss": ISS, "aud": CLIENT, "iat": now, "exp": now + 120,
+         "jti": b64(time.time_ns().to_bytes(8, "big")), "sid": q.get("sid", ""),
+         "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}
+    if "sub" in q:
+        c["sub"] = q["sub"]
+    return sign(c, K1, "k1", typ="logout+jwt")
 
 
 class H(StubHandler):
@@ -91,6 +106,8 @@ class H(StubHandler):
                 "token_endpoint": ISS + "/token", "jwks_uri": ISS + "/jwks",
                 "code_challenge_methods_supported": ["S256"],
                 "authorization_response_iss_parameter_supported": True}).encode())
+        elif u.path == "/logout-token":
+            self.answer(200, logout_token(q).encode())
         elif u.path == "/jwks":
             self.answer(200, json.dumps({"keys": [jwk(K1, "k1")]}).encode())
         elif u.path == "/authorize":

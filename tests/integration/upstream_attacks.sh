@@ -106,6 +106,11 @@ round ok
 refused nonce token "a nonce of another login is refused"
 refused aud token "a token for another audience is refused"
 refused iss token "a token from another issuer is refused"
+# a back-channel logout for an upstream not yet reached: 503 (the upstream retries it),
+# not 400 (which would tell it the logout failed for good)
+fetch "$BASE/login/upstream/late/backchannel-logout" -X POST --data-urlencode "logout_token=a.b.c"
+[[ $STATUS == 503 ]] && ok "a logout token while the upstream's keys are out of reach: 503" ||
+  fail "logout token before discovery: $STATUS $BODY"
 # an upstream down at start: no button; once it answers, a login page starts a retry
 # (at most every 10 s) and the button comes
 req b GET '/login?next=%2Faccount'
@@ -183,6 +188,32 @@ IDT=$("$PY" -c 'import sys,json;print(json.load(open(sys.argv[1])).get("id_token
 [[ $(jwt_claim "$IDT" yh_org) == *"$ENT"* ]] && ok "the app's token acts for the organization (yh_org)" ||
   fail "no yh_org: $(jwt_claim "$IDT" yh_org) $(cat "$TMP/tok.json" | head -c 200)"
 refused badorg bad_uscc "a legal-person login with a bad credit code is refused"
+
+# ---- the upstream's back-channel logout naming only its session (sid, no sub): every
+# local session opened through that upstream session ends, not only the first
+round ok
+cp "$TMP/b.jar" "$TMP/b1.jar"
+round ok
+req b1 GET /account
+s1=$STATUS
+req b GET /account
+[[ $s1 == 200 && $STATUS == 200 ]] || fail "two sessions through the upstream session ps1: $s1 $STATUS"
+fetch "$STUB/logout-token?sid=ps1"
+LT=$BODY
+fetch "$BASE/login/upstream/prov/backchannel-logout" -X POST --data-urlencode "logout_token=$LT"
+# (the earlier rounds' sessions came through ps1 too: at least these two end)
+ended=$(grep -F '"event":"logout.upstream"' "$S/audit.log" | grep -F '"sid":"ps1"' | tail -1 |
+  grep -oE '"ended":[0-9]+' | cut -d: -f2)
+[[ $STATUS == 200 && ${ended:-0} -ge 2 ]] &&
+  ok "a logout naming only the upstream session: 200, every local session of it ended ($ended)" ||
+  fail "sid-only logout: $STATUS $(grep logout.upstream "$S/audit.log" | tail -1)"
+req b1 GET /account
+s1=$STATUS
+req b GET /account
+[[ $s1 == 30[23] && $STATUS == 30[23] ]] && ok "... and neither browser is logged in" ||
+  fail "after the sid-only logout: $s1 $STATUS"
+# a subject over 255 bytes is no subject (cut, two would be one person)
+refused long token "a subject longer than 255 bytes is refused"
 
 # ---- staff: the second factor after an upstream login, as after a password; with
 # login.staff_methods = cert the upstream login is refused, and a session already waiting

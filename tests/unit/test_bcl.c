@@ -346,8 +346,9 @@ add_rx_client(struct fix *f, const char *id, const char *sector)
 	add_client(f, id, uri, sector);
 }
 
+/* start_bcl with the first retry base_delay_ms after the first attempt. */
 static void
-start_bcl(struct fix *f, unsigned attempts, size_t max_pending)
+start_bcl_delay(struct fix *f, unsigned attempts, size_t max_pending, int64_t base_delay_ms)
 {
 	struct bcl_config c;
 
@@ -359,12 +360,18 @@ start_bcl(struct fix *f, unsigned attempts, size_t max_pending)
 	c.metrics = f->mx;
 	c.keys = f->keys;
 	c.max_attempts = attempts;
-	c.base_delay_ms = 20;
+	c.base_delay_ms = base_delay_ms;
 	c.connect_timeout_ms = 2000;
 	c.timeout_ms = 3000;
 	if (max_pending > 0)
 		c.max_pending = max_pending;
 	assert_int_equal(bcl_new(&c, &f->bcl), 0);
+}
+
+static void
+start_bcl(struct fix *f, unsigned attempts, size_t max_pending)
+{
+	start_bcl_delay(f, attempts, max_pending, 20);
 }
 
 static void
@@ -510,6 +517,34 @@ test_gives_up(void **state)
 	assert_int_equal(st.attempts, 3);
 	assert_int_equal(rx_count(f->rx), 3);
 	assert_int_equal(audit_count(f, "app3", "failed", 3), 1);
+}
+
+/* A client removed between attempts gets no more: the retries stop, audited. */
+static void
+test_removed_between_attempts(void **state)
+{
+	struct fix *f = *state;
+	static const int script[] = { 503 };
+	const char *cl[] = { "app9" };
+	struct sess_info si;
+	struct bcl_stats st;
+	char err[256] = "";
+
+	f->rx = rx_start(script, 1);
+	add_rx_client(f, "app9", NULL);
+	start_bcl_delay(f, 5, 0, 1000);
+	info_init(&si, cl, 1);
+	assert_int_equal(bcl_session_ended(f->bcl, &si, SESS_END_LOGOUT), 0);
+	for (int i = 0; i < 500 && rx_count(f->rx) < 1; i++)
+		usleep(10000);
+	assert_int_equal(rx_count(f->rx), 1);
+	assert_int_equal(clients_remove(f->clients, "app9", err, sizeof(err)), 0);
+	assert_int_equal(bcl_drain(f->bcl, 10000), 0);
+	bcl_stats(f->bcl, &st);
+	assert_int_equal(st.skipped, 1);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(rx_count(f->rx), 1);
+	assert_int_equal(audit_count(f, "app9", "skipped", 1), 1);
 }
 
 static void
@@ -714,6 +749,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_delivered_first_try, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_after_500, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_removed_between_attempts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gives_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_400_not_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_refused_retried, setup, teardown),
