@@ -12,6 +12,7 @@
 #include <ldap.h>
 
 #include "federation/ldapsrc.h"
+#include "identity/dir/ldap_io.h"
 #include "common/secmem.h"
 
 #define OFF(f) offsetof(struct fed_ldap_src, f)
@@ -324,6 +325,18 @@ ldap_err(int rc, const char *what, char *why, size_t whysz)
 	return YH_ERR_UNAVAILABLE;
 }
 
+/* How many URIs the space-separated list holds. */
+static int64_t
+uri_count(const char *list)
+{
+	int64_t n = 0;
+
+	for (const char *p = list; *p != '\0'; p++)
+		if (*p != ' ' && (p == list || p[-1] == ' '))
+			n++;
+	return n > 0 ? n : 1;
+}
+
 /* A connection to s's URIs with its options, StartTLS done when asked. */
 static int
 src_connect(const struct fed_ldap_src *s, LDAP **out, char *why, size_t whysz)
@@ -349,7 +362,9 @@ src_connect(const struct fed_ldap_src *s, LDAP **out, char *why, size_t whysz)
 	if ((s->starttls || strstr(s->uri, "ldaps://") != NULL) &&
 	    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) != LDAP_OPT_SUCCESS)
 		goto fail;
-	if (s->starttls && (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS)
+	/* Connected (and TLS up) here, within the timeouts for each URI of the list. */
+	if ((rc = ldap_io_connect(ld, s->starttls, uri_count(s->uri) *
+	    (s->network_timeout + s->timeout) * 1000)) != LDAP_SUCCESS)
 		goto fail;
 	*out = ld;
 	return 0;
@@ -477,7 +492,8 @@ out:
 
 int
 fed_ldap_login(const struct fed_ldap_src *s, const char *user, const char *password,
-    struct fed_ldap_entry *out, char *why, size_t whysz)
+    fed_ldap_gate gate, void *gate_arg, struct fed_ldap_entry *out, char *why,
+    size_t whysz)
 {
 	LDAP *ld = NULL;
 	int r, rc;
@@ -499,7 +515,8 @@ fed_ldap_login(const struct fed_ldap_src *s, const char *user, const char *passw
 		}
 		goto out;
 	}
-	if ((r = find_entry(ld, s, user, out, why, whysz)) != 0)
+	if ((r = find_entry(ld, s, user, out, why, whysz)) != 0 ||
+	    (gate != NULL && (r = gate(gate_arg, out)) != 0))
 		goto out;
 	if ((rc = simple_bind(ld, out->dn, password)) != LDAP_SUCCESS)
 		r = ldap_err(rc, "bind", why, whysz);

@@ -99,15 +99,25 @@ struct fed_ldap_entry {
 void fed_ldap_entry_clear(struct fed_ldap_entry *e);
 
 /*
+ * Called between finding the entry and binding as it (gate_arg, the entry found): 0
+ * lets the bind go on; anything else is returned by fed_ldap_login with no bind made
+ * (a lockout kept on the entry rather than on the typed name, which the server matches
+ * in many spellings).
+ */
+typedef int (*fed_ldap_gate)(void *gate_arg, const struct fed_ldap_entry *e);
+
+/*
  * The login of user with password through s: the search account finds exactly one
- * entry for user, then a simple bind as its DN with password. An empty password is
- * refused before any call (an empty simple bind is an anonymous one). Returns 0 with
- * *out filled; YH_ERR_AUTH (wrong password), YH_ERR_NOT_FOUND (no entry, several, or
- * one without attr_id_number), YH_ERR_INVALID (empty or over-long user or password),
- * YH_ERR_UNAVAILABLE (no server answered, the search account was refused, a time
- * limit; why says it, no secret), YH_ERR_ALLOC.
+ * entry for user, then gate (may be NULL) is asked, then a simple bind as its DN with
+ * password. An empty password is refused before any call (an empty simple bind is an
+ * anonymous one). Returns 0 with *out filled; YH_ERR_AUTH (wrong password),
+ * YH_ERR_NOT_FOUND (no entry, several, or one without attr_id_number), YH_ERR_INVALID
+ * (empty or over-long user or password), YH_ERR_UNAVAILABLE (no server answered, the
+ * search account was refused, a time limit; why says it, no secret), YH_ERR_ALLOC, or
+ * what gate returned.
  */
 int fed_ldap_login(const struct fed_ldap_src *s, const char *user, const char *password,
-    struct fed_ldap_entry *out, char *why, size_t whysz) YH_WUR;
+    fed_ldap_gate gate, void *gate_arg, struct fed_ldap_entry *out, char *why,
+    size_t whysz) YH_WUR;
 
 #endif

@@ -58,26 +58,21 @@ pw_job_free(struct pw_job *j)
 	free(j);
 }
 
-/* The counter name of an account: the uid when the identifier names a person, else a
- * keyed hash of the identifier (lower-cased ASCII; keys_mac KEYS_MAC_LOGIN_NAME), never
- * the identifier itself (the store hashes names with plain SHA-256, which an ID number
- * would not survive). */
+/* The counter name of text that names no person: a keyed hash of it (lower-cased
+ * ASCII; keys_mac KEYS_MAC_LOGIN_NAME), never the text itself (the store hashes names
+ * with plain SHA-256, which an ID number would not survive). */
 static int
-acct_counter_name(const struct pw_job *j, const char *uid, char *out, size_t outsz)
+text_counter_name(const struct pw_job *j, const char *text, char *out, size_t outsz)
 {
 	unsigned char msg[DIR_LEGACY_FIELD_MAX], mac[KEYS_MAC_LEN];
 	char hex[2 * KEYS_MAC_LEN + 1];
-	size_t len = strlen(j->username);
+	size_t len = strlen(text);
 	int r;
 
-	if (uid != NULL) {
-		snprintf(out, outsz, "login:acct:%s", uid);
-		return 0;
-	}
 	if (len > DIR_LEGACY_FIELD_MAX)
 		len = DIR_LEGACY_FIELD_MAX;
 	for (size_t i = 0; i < len; i++) {
-		char c = j->username[i];
+		char c = text[i];
 
 		msg[i] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
 	}
@@ -88,6 +83,18 @@ acct_counter_name(const struct pw_job *j, const char *uid, char *out, size_t out
 	yh_hex_encode(mac, sizeof(mac), hex);
 	snprintf(out, outsz, "login:acct:x:%s", hex);
 	return 0;
+}
+
+/* The counter name of an account: the uid when the identifier names a person, else
+ * text_counter_name of the identifier typed. */
+static int
+acct_counter_name(const struct pw_job *j, const char *uid, char *out, size_t outsz)
+{
+	if (uid != NULL) {
+		snprintf(out, outsz, "login:acct:%s", uid);
+		return 0;
+	}
+	return text_counter_name(j, j->username, out, outsz);
 }
 
 /* The login form again, with an alert. */
@@ -373,13 +380,56 @@ out:
 	return r;
 }
 
+/* What the gate between the search and the bind of an LDAP login keeps. */
+struct ldap_gate {
+	struct pw_job *j;
+	const struct fed_ldap_src *s;
+	char acct[SESS_NAME_MAX];   /* the entry's counter; "" until the entry is found */
+	char uid[DIR_UID_LEN + 1];  /* the person the entry names, or "" */
+};
+
+/*
+ * The entry found: its counter is the person's own account counter when its ID number
+ * names a person (the lockout of their password logins), else one keyed on the source
+ * and the entry's DN. The server matches many spellings of one account ("zhang",
+ * " zhang", "ZHANG "), so a count kept on the typed name alone is one per spelling; this
+ * one is the entry's. A locked counter stops the login before the bind.
+ */
+static int
+ldap_entry_gate(void *arg, const struct fed_ldap_entry *e)
+{
+	struct ldap_gate *g = arg;
+	struct dir_person p;
+	char text[FED_LDAP_NAME_MAX + 8 + 1024];
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	r = e->id_number != NULL ? dir_person_find_id_number(g->j->app->dir, e->id_number, &p) :
+	    YH_ERR_NOT_FOUND;
+	if (r == 0) {
+		snprintf(g->uid, sizeof(g->uid), "%s", p.uid);
+		r = acct_counter_name(g->j, p.uid, g->acct, sizeof(g->acct));
+	} else if (r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID) {
+		snprintf(text, sizeof(text), "ldap:%s:%s", g->s->name, e->dn != NULL ? e->dn : "");
+		r = text_counter_name(g->j, text, g->acct, sizeof(g->acct));
+	}
+	dir_person_clear(&p);
+	if (r == 0)
+		r = sess_locked(g->j->app->sess, g->acct, NULL);
+	if (r != 0 && r != YH_ERR_LOCKED)
+		g->acct[0] = '\0';
+	return r;
+}
+
 /* A login through a department's directory: Yihao's lockout first (a locked account or
- * address never reaches the department's server), then search and bind there, then the
- * person by the entry's ID number and the staff relation. */
+ * address never reaches the department's server; the entry's own counter is asked
+ * between the search and the bind), then search and bind there, then the person by the
+ * entry's ID number and the staff relation. */
 static int
 ldap_attempt(struct pw_job *j, const struct fed_ldap_src *s, const char *user)
 {
 	char acct[SESS_NAME_MAX], addr[SESS_NAME_MAX], why[256];
+	struct ldap_gate g = { .j = j, .s = s };
 	struct fed_ldap_entry e;
 	struct dir_person p;
 	bool staff = false;
@@ -398,9 +448,27 @@ ldap_attempt(struct pw_job *j, const struct fed_ldap_src *s, const char *user)
 	}
 	if (r != 0)
 		goto out;
-	r = fed_ldap_login(s, user, j->password, &e, why, sizeof(why));
+	r = fed_ldap_login(s, user, j->password, ldap_entry_gate, &g, &e, why, sizeof(why));
+	if (r == YH_ERR_LOCKED) {
+		r = login_locked(j, g.uid[0] != '\0' ? g.uid : NULL);
+		goto out;
+	}
 	if (r == YH_ERR_UNAVAILABLE) {
 		r = ldap_unavailable(j, s, why);
+		goto out;
+	}
+	/* A wrong password counts on the entry's counter and on the name typed (which the
+	 * next attempt in that spelling meets before any call to the server); no entry, on
+	 * the name typed alone. */
+	if (r == YH_ERR_AUTH && g.acct[0] != '\0') {
+		struct login_policy pol;
+
+		login_policy_get(j->app, &pol);
+		r = sess_fail(j->app->sess, acct, pol.window_s, pol.max_failures, pol.lockout_s,
+		    NULL);
+		if (r != 0 && r != YH_ERR_LOCKED)
+			goto out;
+		r = login_failed(j, g.uid[0] != '\0' ? g.uid : NULL, g.acct, addr, "bad_password");
 		goto out;
 	}
 	if (r == YH_ERR_AUTH || r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID) {
@@ -421,7 +489,8 @@ ldap_attempt(struct pw_job *j, const struct fed_ldap_src *s, const char *user)
 	    (r = dir_case_note_login(j->app->dir, p.uid)) != 0 ||
 	    (r = login_staff_pending(j->app, p.uid, &staff)) != 0)
 		goto out;
-	if ((r = sess_fail_clear(j->app->sess, acct)) != 0)
+	if ((r = sess_fail_clear(j->app->sess, acct)) != 0 ||
+	    (g.acct[0] != '\0' && (r = sess_fail_clear(j->app->sess, g.acct)) != 0))
 		yh_warn("cannot clear login failures: %s", yh_strerror(r));
 	loa = login_session_loa(p.loa.level, false);
 	if (loa > (int)s->loa)

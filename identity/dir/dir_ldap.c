@@ -56,6 +56,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "identity/dir/dir_ldap.h"
+#include "identity/dir/ldap_io.h"
 #include "identity/idn/idnum.h"
 
 #define LD_URIS_MAX 8
@@ -287,8 +288,9 @@ conn_open_uri(struct ldb *l, const char *uri, LDAP **out, char *why, size_t whys
 			ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, l->ca_file);
 		ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &newctx);
 	}
-	if (l->starttls && strncmp(uri, "ldap:", 5) == 0 &&
-	    (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS)
+	/* Connected (and TLS up) within the network timeout and the timeout. */
+	if ((rc = ldap_io_connect(ld, l->starttls && strncmp(uri, "ldap:", 5) == 0,
+	    (int64_t)l->timeout * 2000)) != LDAP_SUCCESS)
 		goto fail;
 	if (l->bind_dn != NULL && l->bind_dn[0] != '\0') {
 		cred.bv_val = l->password != NULL ? l->password : (char *)"";

@@ -31,7 +31,7 @@ need_authd
 if slapd_missing; then echo "SKIP: slapd is not installed"; exit 77; fi
 make_tmp ldap-source
 PID= RPID=
-PIDS_TO_STOP="PID RPID"
+PIDS_TO_STOP="PID RPID SPID"
 trap 'cleanup; slapd_stop "$TMP/ldap" 2>/dev/null' EXIT
 
 PORT=$(free_port)
@@ -162,6 +162,20 @@ asyncio.run(main())
 EOF
 "$PY" "$TMP/relay.py" "$RPORT" "$SLAPD_PORT" "$TMP/conns" 2>"$TMP/relay.log" &
 RPID=$!
+# a server that accepts and then never says a byte (a hung ldaps:// endpoint)
+SILENT=$(free_port)
+cat >"$TMP/silent.py" <<'EOF'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+held = []
+while True:
+    held.append(s.accept()[0])
+EOF
+"$PY" "$TMP/silent.py" "$SILENT" 2>"$TMP/silent.log" &
+SPID=$!
 
 # ---- the configuration: good and bad blocks
 FILTER='(&(objectClass=inetOrgPerson)(uid={user}))'
@@ -199,6 +213,11 @@ ldap_source.badca.starttls = yes
 ldap_source.badca.ca_file = $TMP/other.pem
 ldap_source.badca.base = ou=dept,$SLAPD_SUFFIX
 ldap_source.badca.org = $GOV
+ldap_source.hang.uri = ldaps://127.0.0.1:$SILENT
+ldap_source.hang.base = ou=dept,$SLAPD_SUFFIX
+ldap_source.hang.network_timeout = 1s
+ldap_source.hang.timeout = 2s
+ldap_source.hang.org = $GOV
 CONF
 }
 conf '(uid=zhang)'
@@ -296,6 +315,16 @@ grep -q 'ldap_source badca: .*TLS\|ldap_source badca: connect' "$TMP/authd.log" 
   ok "the log says why (TLS)" || fail "no TLS cause in the log: $(grep 'ldap_source badca' "$TMP/authd.log")"
 UNAVAIL=1
 
+# ---- an ldaps:// server that accepts and then says nothing: the TLS handshake is bounded
+# by the block's timeouts (503), so hung department servers cannot take the workers
+t0=$(date +%s%N)
+login_to h 'hang\zhang' "$DEPT_PW" /account
+ms=$((($(date +%s%N) - t0) / 1000000))
+[[ $STATUS == 503 ]] && ((ms < 9000)) &&
+  ok "a hung ldaps:// handshake: 503 after $ms ms (timeouts 1 s + 2 s)" ||
+  fail "hung ldaps:// handshake: $STATUS after $ms ms"
+UNAVAIL=$((UNAVAIL + 1))
+
 # ---- wrong password and unknown user: the same page
 login_to w 'dept\zhang' 'wrong password 1' /account
 check "wrong department password: the form again" "$STATUS" 200
@@ -327,6 +356,12 @@ for i in 1 2 3; do login_to l 'dept\zhang' "$DEPT_PW" /account; done
 check "locked: the right password too is refused" "$STATUS" 429
 check "locked: no connection reached slapd" "$(conns)" "$c1"
 check "login.lockout audited" "$(audit_count login.lockout '"scope":"account"')" 1
+# The server matches " zhang " to the same entry: the lock is the entry's (its person's),
+# not the spelling's, so another spelling gets no fresh guesses.
+login_to l2 'dept\ zhang ' "$DEPT_PW" /account
+check "locked: another spelling of the same entry is refused too, right password and all" \
+  "$STATUS" 429
+check "... and no session" "$(jar_value l2 yh_sid)" ""
 
 # ---- slapd stopped
 slapd_stop "$TMP/ldap"

@@ -151,10 +151,10 @@ test_login_refusals(void **state)
 	s = fed_ldap_find(&c.ldap, "dept", 4);
 	assert_non_null(s);
 	/* refused before any connection: would be UNAVAILABLE otherwise */
-	assert_int_equal(fed_ldap_login(s, "zhang", "", &e, why, sizeof(why)), YH_ERR_INVALID);
-	assert_int_equal(fed_ldap_login(s, "", "pw", &e, why, sizeof(why)), YH_ERR_INVALID);
+	assert_int_equal(fed_ldap_login(s, "zhang", "", NULL, NULL, &e, why, sizeof(why)), YH_ERR_INVALID);
+	assert_int_equal(fed_ldap_login(s, "", "pw", NULL, NULL, &e, why, sizeof(why)), YH_ERR_INVALID);
 	assert_null(e.dn);
-	assert_int_equal(fed_ldap_login(s, "zhang", "pw", &e, why, sizeof(why)),
+	assert_int_equal(fed_ldap_login(s, "zhang", "pw", NULL, NULL, &e, why, sizeof(why)),
 	    YH_ERR_UNAVAILABLE);
 	assert_non_null(strstr(why, "Can't contact LDAP server"));
 	assert_null(strstr(why, "pw"));
