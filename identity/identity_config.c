@@ -91,6 +91,14 @@ ident_cfg_finish(struct ident_cfg *c, char *err, size_t errsz)
 		    "directory.ldap_base");
 		return YH_ERR_CONFIG;
 	}
+	/* RFC 4513 5.1.2: a simple bind with a DN and an empty password is an
+	 * unauthenticated one, which a permissive server answers as a success (anonymous) */
+	if (strcmp(c->directory_backend, "ldap") == 0 && c->ldap_bind_dn != NULL &&
+	    c->ldap_bind_dn[0] != '\0' && (c->ldap_password == NULL || c->ldap_password[0] == '\0')) {
+		snprintf(err, errsz, "directory.ldap_bind_dn needs directory.ldap_password (an "
+		    "empty password would bind anonymously)");
+		return YH_ERR_CONFIG;
+	}
 	if (c->vault_cipher == NULL) {
 		snprintf(err, errsz, "vault.cipher: not set");
 		return YH_ERR_CONFIG;

@@ -50,6 +50,11 @@ CONF=$TMP/authd.conf
 conf "$CONF" "$SLAPD_SUFFIX"
 lsearch() { ldapsearch -x -LLL -o ldif-wrap=no -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" "$@"; }
 
+# a bind DN without its password (an empty simple bind is an anonymous one): refused
+grep -v '^directory.ldap_password' "$CONF" >"$TMP/nopw.conf"
+expect_error "a bind DN without a password is refused" \
+  "directory.ldap_bind_dn needs directory.ldap_password" "$AUTHCTL" -c "$TMP/nopw.conf" directory init
+
 # ---- init, twice
 out=$("$AUTHCTL" -c "$CONF" directory init 2>"$TMP/init.err") || die "directory init: $(cat "$TMP/init.err")"
 [[ $out == *'"backend":"ldap"'* ]] && ok "directory init on ldap: $out" || fail "init: $out"
