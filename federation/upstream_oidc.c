@@ -726,15 +726,15 @@ out:
 }
 
 int
-fed_oidc_logout_token(struct fed_oidc *o, const char *jwt, char *sub, size_t subsz,
-    char *sid, size_t sidsz, char *why, size_t whysz)
+fed_oidc_logout_token(struct fed_oidc *o, const char *jwt, struct fed_logout *out,
+    char *why, size_t whysz)
 {
 	const struct fed_up_cfg *u = o->cfg;
 	struct tok_jwt t;
 	int r;
 
 	memset(&t, 0, sizeof(t));
-	sub[0] = sid[0] = '\0';
+	memset(out, 0, sizeof(*out));
 	why[0] = '\0';
 	if (!fed_oidc_ready(o)) {
 		snprintf(why, whysz, "the upstream's discovery is not available");
@@ -745,12 +745,19 @@ fed_oidc_logout_token(struct fed_oidc *o, const char *jwt, char *sub, size_t sub
 	    whysz)) != 0)
 		return r;
 	/* a value too long to keep names nobody (a cut one could name another) */
-	if (!fed_json_text(json_object_get(t.claims, "sub"), sub, subsz))
-		sub[0] = '\0';
-	if (!fed_json_text(json_object_get(t.claims, "sid"), sid, sidsz))
-		sid[0] = '\0';
+	if (!fed_json_text(json_object_get(t.claims, "sub"), out->sub, sizeof(out->sub)))
+		out->sub[0] = '\0';
+	if (!fed_json_text(json_object_get(t.claims, "sid"), out->sid, sizeof(out->sid)))
+		out->sid[0] = '\0';
+	if (!fed_json_text(json_object_get(t.claims, "jti"), out->jti, sizeof(out->jti)) ||
+	    out->jti[0] == '\0') {
+		snprintf(why, whysz, "the logout token's jti is empty or over %d bytes",
+		    FED_OIDC_CLAIM_MAX);
+		r = YH_ERR_INVALID;
+	}
+	out->exp = (int64_t)json_number_value(json_object_get(t.claims, "exp"));
 	tok_jwt_clear(&t);
-	return 0;
+	return r;
 }
 
 int

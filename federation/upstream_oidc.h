@@ -127,13 +127,22 @@ struct fed_oidc_cb {
 int fed_oidc_callback(struct fed_oidc *o, const struct fed_oidc_cb *cb,
     struct fed_login *out, char *why, size_t whysz) YH_WUR;
 
+/* What a verified back-channel logout token says: sub and sid ("" when absent, or too
+ * long to keep), its jti and its exp. */
+struct fed_logout {
+	char sub[FED_OIDC_CLAIM_MAX + 1];
+	char sid[FED_OIDC_CLAIM_MAX + 1];
+	char jti[FED_OIDC_CLAIM_MAX + 1];
+	int64_t exp;
+};
+
 /*
  * Verifies a back-channel logout token from the upstream (as an ID token, with the
- * logout token's rules) and gives its sub and sid (each "" when absent). Errors as
- * fed_oidc_callback's.
+ * logout token's rules, which require jti and exp) into *out. A jti too long to keep
+ * is refused (YH_ERR_INVALID). Errors as fed_oidc_callback's.
  */
-int fed_oidc_logout_token(struct fed_oidc *o, const char *jwt, char *sub, size_t subsz,
-    char *sid, size_t sidsz, char *why, size_t whysz) YH_WUR;
+int fed_oidc_logout_token(struct fed_oidc *o, const char *jwt, struct fed_logout *out,
+    char *why, size_t whysz) YH_WUR;
 
 /* The upstream's end_session_endpoint (malloc'd into *url; NULL when it has none).
  * Returns 0, YH_ERR_UNAVAILABLE (not ready) or YH_ERR_ALLOC. */

@@ -810,17 +810,37 @@ end_named(struct login_up *o, const char *sub, const char *sid, size_t *n)
 	return 0;
 }
 
+/* Remembers the jti of a logout token until it expires: 0 the first time, YH_ERR_EXISTS
+ * when the same token came before (OpenID Back-Channel Logout 1.0 2.6). */
+static int
+bcl_first(struct login_up *o, const struct fed_logout *lo)
+{
+	char bind[16 + FED_UP_NAME_MAX], key[SESS_KEY_SIZE];
+	int64_t ttl = lo->exp - yh_now() + FED_OIDC_LEEWAY_S;
+	int r;
+
+	if (ttl < 1)
+		ttl = 1;
+	if (ttl > SESS_FLOW_NAMED_TTL_MAX)
+		ttl = SESS_FLOW_NAMED_TTL_MAX;
+	snprintf(bind, sizeof(bind), "fed-jti:%s", o->cfg->name);
+	if ((r = sess_flow_name_key(bind, lo->jti, key)) != 0)
+		return r;
+	return sess_flow_put(o->app->sess, key, "{}", ttl);
+}
+
 /* POST /login/upstream/NAME/backchannel-logout: a logout token from the upstream. */
 static int
 bcl_run(void *arg)
 {
 	struct up_job *j = arg;
-	char sub[FED_OIDC_CLAIM_MAX + 1], sid[FED_OIDC_CLAIM_MAX + 1], why[512];
+	struct fed_logout lo;
+	char why[512];
 	size_t n = 0;
 	int r;
 
-	r = fed_oidc_logout_token(j->up->oidc, j->code != NULL ? j->code : "", sub, sizeof(sub),
-	    sid, sizeof(sid), why, sizeof(why));
+	r = fed_oidc_logout_token(j->up->oidc, j->code != NULL ? j->code : "", &lo, why,
+	    sizeof(why));
 	if (r == YH_ERR_ALLOC)
 		return r;
 	if (r != 0) {
@@ -837,10 +857,28 @@ bcl_run(void *arg)
 		return http_respond_error(j->req, 400, "invalid_request",
 		    "the logout token is not valid");
 	}
-	if ((r = end_named(j->up, sub, sid, &n)) != 0)
+	/* The same token again (a replay, or the upstream's retry of one we answered): it
+	 * did its work the first time, and must not end sessions opened since. */
+	if ((r = bcl_first(j->up, &lo)) == YH_ERR_EXISTS) {
+		if ((r = audit(j, "logout.upstream", NULL, json_pack("{s:s, s:s, s:s}", "result",
+		    "replayed", "sub", lo.sub, "sid", lo.sid))) != 0)
+			return r;
+		return http_respond(j->req, 200, "text/plain; charset=utf-8", "", 0);
+	}
+	if (r == YH_ERR_UNAVAILABLE)
+		return http_respond_error(j->req, 503, "temporarily_unavailable",
+		    "the session store cannot be reached");
+	if (r == YH_ERR_INVALID) {   /* a jti with control bytes */
+		if ((r = audit(j, "logout.upstream", NULL, json_pack("{s:s, s:s}", "result",
+		    "refused", "detail", "the logout token's jti is not text"))) != 0)
+			return r;
+		return http_respond_error(j->req, 400, "invalid_request",
+		    "the logout token is not valid");
+	}
+	if (r != 0 || (r = end_named(j->up, lo.sub, lo.sid, &n)) != 0)
 		return r;
 	if ((r = audit(j, "logout.upstream", NULL, json_pack("{s:s, s:s, s:s, s:I}", "result",
-	    "ok", "sub", sub, "sid", sid, "ended", (json_int_t)n))) != 0)
+	    "ok", "sub", lo.sub, "sid", lo.sid, "ended", (json_int_t)n))) != 0)
 		return r;
 	return http_respond(j->req, 200, "text/plain; charset=utf-8", "", 0);
 }

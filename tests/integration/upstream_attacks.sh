@@ -212,6 +212,15 @@ s1=$STATUS
 req b GET /account
 [[ $s1 == 30[23] && $STATUS == 30[23] ]] && ok "... and neither browser is logged in" ||
   fail "after the sid-only logout: $s1 $STATUS"
+# the same logout token again ends nothing, not even a session opened since
+round ok
+fetch "$BASE/login/upstream/prov/backchannel-logout" -X POST --data-urlencode "logout_token=$LT"
+[[ $STATUS == 200 && $(audit_count logout.upstream '"result":"replayed"' '"sid":"ps1"') == 1 ]] &&
+  ok "a logout token sent again: 200, audited as replayed" ||
+  fail "replayed logout token: $STATUS $(grep logout.upstream "$S/audit.log" | tail -1)"
+req b GET /account
+[[ $STATUS == 200 ]] && ok "... and the session opened since the first is not ended" ||
+  fail "session after a replayed logout token: $STATUS"
 # a subject over 255 bytes is no subject (cut, two would be one person)
 refused long token "a subject longer than 255 bytes is refused"
 
