@@ -325,18 +325,6 @@ ldap_err(int rc, const char *what, char *why, size_t whysz)
 	return YH_ERR_UNAVAILABLE;
 }
 
-/* How many URIs the space-separated list holds. */
-static int64_t
-uri_count(const char *list)
-{
-	int64_t n = 0;
-
-	for (const char *p = list; *p != '\0'; p++)
-		if (*p != ' ' && (p == list || p[-1] == ' '))
-			n++;
-	return n > 0 ? n : 1;
-}
-
 /* A connection to s's URIs with its options, StartTLS done when asked. */
 static int
 src_connect(const struct fed_ldap_src *s, LDAP **out, char *why, size_t whysz)
@@ -362,8 +350,8 @@ src_connect(const struct fed_ldap_src *s, LDAP **out, char *why, size_t whysz)
 	if ((s->starttls || strstr(s->uri, "ldaps://") != NULL) &&
 	    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) != LDAP_OPT_SUCCESS)
 		goto fail;
-	/* Connected (and TLS up) here, within the timeouts for each URI of the list. */
-	if ((rc = ldap_io_connect(ld, s->starttls, uri_count(s->uri) *
+	/* Connected (and TLS up) here, each URI of the list within the two timeouts. */
+	if ((rc = ldap_io_connect(ld, s->starttls,
 	    (s->network_timeout + s->timeout) * 1000)) != LDAP_SUCCESS)
 		goto fail;
 	*out = ld;

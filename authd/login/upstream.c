@@ -783,7 +783,7 @@ end_named(struct login_up *o, const char *sub, const char *sid, size_t *n)
 {
 	char bind[16 + FED_UP_NAME_MAX], uid[DIR_UID_LEN + 1] = "";
 	struct sess_info *list = NULL;
-	const char *ruid;
+	const char *ruid, *key;
 	size_t nl = 0;
 	json_t *rec;
 	int r = 0;
@@ -793,8 +793,13 @@ end_named(struct login_up *o, const char *sub, const char *sid, size_t *n)
 		snprintf(bind, sizeof(bind), "fed-sid:%s", o->cfg->name);
 		if (strlen(sid) > SESS_FLOW_NAME_MAX || (rec = recalled(o->app, bind, sid)) == NULL)
 			return 0;
-		if ((ruid = json_string_value(json_object_get(rec, "uid"))) != NULL)
+		if ((ruid = json_string_value(json_object_get(rec, "uid"))) != NULL) {
 			r = yh_strlcpy(uid, ruid, sizeof(uid));
+		} else if ((key = json_string_value(json_object_get(rec, "key"))) != NULL &&
+		    sess_end(o->app->sess, key, SESS_END_LOGOUT, NULL) == 0) {
+			/* a record made before it named the person: its one session */
+			(*n)++;
+		}
 		json_decref(rec);
 		if (r != 0 || uid[0] == '\0')
 			return 0;
@@ -810,12 +815,34 @@ end_named(struct login_up *o, const char *sub, const char *sid, size_t *n)
 	return 0;
 }
 
-/* Remembers the jti of a logout token until it expires: 0 the first time, YH_ERR_EXISTS
- * when the same token came before (OpenID Back-Channel Logout 1.0 2.6). */
+/* The key under which a logout token's jti is remembered (OpenID Back-Channel Logout
+ * 1.0 2.6). 0 or YH_ERR_INVALID (a jti with control bytes). */
 static int
-bcl_first(struct login_up *o, const struct fed_logout *lo)
+bcl_jti_key(struct login_up *o, const struct fed_logout *lo, char key[SESS_KEY_SIZE])
 {
-	char bind[16 + FED_UP_NAME_MAX], key[SESS_KEY_SIZE];
+	char bind[16 + FED_UP_NAME_MAX];
+
+	snprintf(bind, sizeof(bind), "fed-jti:%s", o->cfg->name);
+	return sess_flow_name_key(bind, lo->jti, key);
+}
+
+/* YH_ERR_EXISTS when the token came before and did its work, 0 when not, or the
+ * store's error. */
+static int
+bcl_seen(struct login_up *o, const char *key)
+{
+	char *payload = NULL;
+	int r = sess_flow_get(o->app->sess, key, &payload);
+
+	free(payload);
+	return r == 0 ? YH_ERR_EXISTS : r == YH_ERR_NOT_FOUND ? 0 : r;
+}
+
+/* Remembers a token that did its work until it expires (a second delivery racing the
+ * first has ended the same sessions: EXISTS is no error). */
+static int
+bcl_done(struct login_up *o, const struct fed_logout *lo, const char *key)
+{
 	int64_t ttl = lo->exp - yh_now() + FED_OIDC_LEEWAY_S;
 	int r;
 
@@ -823,10 +850,8 @@ bcl_first(struct login_up *o, const struct fed_logout *lo)
 		ttl = 1;
 	if (ttl > SESS_FLOW_NAMED_TTL_MAX)
 		ttl = SESS_FLOW_NAMED_TTL_MAX;
-	snprintf(bind, sizeof(bind), "fed-jti:%s", o->cfg->name);
-	if ((r = sess_flow_name_key(bind, lo->jti, key)) != 0)
-		return r;
-	return sess_flow_put(o->app->sess, key, "{}", ttl);
+	r = sess_flow_put(o->app->sess, key, "{}", ttl);
+	return r == YH_ERR_EXISTS ? 0 : r;
 }
 
 /* POST /login/upstream/NAME/backchannel-logout: a logout token from the upstream. */
@@ -835,7 +860,7 @@ bcl_run(void *arg)
 {
 	struct up_job *j = arg;
 	struct fed_logout lo;
-	char why[512];
+	char why[512], key[SESS_KEY_SIZE];
 	size_t n = 0;
 	int r;
 
@@ -858,8 +883,11 @@ bcl_run(void *arg)
 		    "the logout token is not valid");
 	}
 	/* The same token again (a replay, or the upstream's retry of one we answered): it
-	 * did its work the first time, and must not end sessions opened since. */
-	if ((r = bcl_first(j->up, &lo)) == YH_ERR_EXISTS) {
+	 * did its work the first time, and must not end sessions opened since. It is
+	 * remembered only once its work is done, so a retry of one that failed midway (the
+	 * store or the directory out of reach) does it. */
+	if ((r = bcl_jti_key(j->up, &lo, key)) == 0 &&
+	    (r = bcl_seen(j->up, key)) == YH_ERR_EXISTS) {
 		if ((r = audit(j, "logout.upstream", NULL, json_pack("{s:s, s:s, s:s}", "result",
 		    "replayed", "sub", lo.sub, "sid", lo.sid))) != 0)
 			return r;
@@ -875,7 +903,8 @@ bcl_run(void *arg)
 		return http_respond_error(j->req, 400, "invalid_request",
 		    "the logout token is not valid");
 	}
-	if (r != 0 || (r = end_named(j->up, lo.sub, lo.sid, &n)) != 0)
+	if (r != 0 || (r = end_named(j->up, lo.sub, lo.sid, &n)) != 0 ||
+	    (r = bcl_done(j->up, &lo, key)) != 0)
 		return r;
 	if ((r = audit(j, "logout.upstream", NULL, json_pack("{s:s, s:s, s:s, s:I}", "result",
 	    "ok", "sub", lo.sub, "sid", lo.sid, "ended", (json_int_t)n))) != 0)

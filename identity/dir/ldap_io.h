@@ -11,13 +11,14 @@
 
 /*
  * Connects ld (its URI list, options already set) and, with starttls, starts TLS on
- * it, all within deadline_ms: libldap bounds the TCP connect (LDAP_OPT_NETWORK_TIMEOUT)
- * and the wait for a result (LDAP_OPT_TIMEOUT), but an ldaps:// or StartTLS handshake
- * reads the blocking socket with no bound of its own, so a server (or a load balancer
- * in front of it) that accepts and then says nothing would hold the calling thread for
- * ever. A watchdog thread shuts the socket down at the deadline, which ends the
- * handshake with an error (deadline_ms <= 0: no deadline). Returns LDAP_SUCCESS, LDAP_TIMEOUT (the deadline passed) or
- * libldap's error.
+ * it, each connection (each URI libldap tries) and the StartTLS within deadline_ms:
+ * libldap bounds the TCP connect (LDAP_OPT_NETWORK_TIMEOUT) and the wait for a result
+ * (LDAP_OPT_TIMEOUT), but not an ldaps:// or StartTLS handshake, so a server (or a load
+ * balancer in front of it) that accepts and then says nothing would hold the calling
+ * thread for ever. A watchdog thread shuts the socket down when its time is up, which
+ * ends the handshake with an error, and libldap goes on to the next URI with time of
+ * its own (deadline_ms <= 0: no deadline). Returns LDAP_SUCCESS, LDAP_TIMEOUT (the last
+ * connection's time ran out) or libldap's error.
  */
 int ldap_io_connect(LDAP *ld, bool starttls, int64_t deadline_ms);
 

@@ -218,6 +218,13 @@ ldap_source.hang.base = ou=dept,$SLAPD_SUFFIX
 ldap_source.hang.network_timeout = 1s
 ldap_source.hang.timeout = 2s
 ldap_source.hang.org = $GOV
+ldap_source.hangthen.uri = ldaps://127.0.0.1:$SILENT ldap://127.0.0.1:$RPORT
+ldap_source.hangthen.bind_dn = cn=reader,ou=dept,$SLAPD_SUFFIX
+ldap_source.hangthen.bind_password = $SVC_PW
+ldap_source.hangthen.base = ou=dept,$SLAPD_SUFFIX
+ldap_source.hangthen.network_timeout = 1s
+ldap_source.hangthen.timeout = 2s
+ldap_source.hangthen.org = $GOV
 CONF
 }
 conf '(uid=zhang)'
@@ -324,6 +331,14 @@ ms=$((($(date +%s%N) - t0) / 1000000))
   ok "a hung ldaps:// handshake: 503 after $ms ms (timeouts 1 s + 2 s)" ||
   fail "hung ldaps:// handshake: $STATUS after $ms ms"
 UNAVAIL=$((UNAVAIL + 1))
+# the hung server first in a list, a good one second: the first's time runs out and the
+# second, with time of its own, logs in
+t0=$(date +%s%N)
+login_to h2 'hangthen\zhang' "$DEPT_PW" /counter
+ms=$((($(date +%s%N) - t0) / 1000000))
+[[ $STATUS == 303 && $LOCATION == /login/totp\?* ]] && ((ms < 9000)) &&
+  ok "a hung ldaps:// server first in the list: the next URI logs in ($ms ms)" ||
+  fail "failover past a hung server: $STATUS '$LOCATION' after $ms ms"
 
 # ---- wrong password and unknown user: the same page
 login_to w 'dept\zhang' 'wrong password 1' /account
