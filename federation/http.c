@@ -216,6 +216,13 @@ fed_json_text(const json_t *v, char *out, size_t outsz)
 	return n >= 0 && (size_t)n < outsz;
 }
 
+void
+fed_json_text_whole(const json_t *v, char *out, size_t outsz)
+{
+	if (!fed_json_text(v, out, outsz))
+		out[0] = '\0';
+}
+
 int
 fed_http_header_add(struct curl_slist **l, const char *h)
 {

@@ -96,4 +96,8 @@ bool fed_json_path_ok(const char *path);
  * compare, a cut one is no value). */
 bool fed_json_text(const json_t *v, char *out, size_t outsz);
 
+/* fed_json_text where the whole value matters (an identifier, a result to compare): ""
+ * when it does not fit in outsz - 1 bytes, for a cut one could name another. */
+void fed_json_text_whole(const json_t *v, char *out, size_t outsz);
+
 #endif

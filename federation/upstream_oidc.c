@@ -53,9 +53,8 @@ claim(json_t *claims, const char *path, char *out, size_t outsz)
 	json_t *v;
 
 	out[0] = '\0';
-	if (set(path) && (v = fed_json_member(claims, path)) != NULL &&
-	    !fed_json_text(v, out, outsz))
-		out[0] = '\0';
+	if (set(path) && (v = fed_json_member(claims, path)) != NULL)
+		fed_json_text_whole(v, out, outsz);
 }
 
 int
@@ -745,12 +744,10 @@ fed_oidc_logout_token(struct fed_oidc *o, const char *jwt, struct fed_logout *ou
 	    whysz)) != 0)
 		return r;
 	/* a value too long to keep names nobody (a cut one could name another) */
-	if (!fed_json_text(json_object_get(t.claims, "sub"), out->sub, sizeof(out->sub)))
-		out->sub[0] = '\0';
-	if (!fed_json_text(json_object_get(t.claims, "sid"), out->sid, sizeof(out->sid)))
-		out->sid[0] = '\0';
-	if (!fed_json_text(json_object_get(t.claims, "jti"), out->jti, sizeof(out->jti)) ||
-	    out->jti[0] == '\0') {
+	fed_json_text_whole(json_object_get(t.claims, "sub"), out->sub, sizeof(out->sub));
+	fed_json_text_whole(json_object_get(t.claims, "sid"), out->sid, sizeof(out->sid));
+	fed_json_text_whole(json_object_get(t.claims, "jti"), out->jti, sizeof(out->jti));
+	if (out->jti[0] == '\0') {
 		snprintf(why, whysz, "the logout token's jti is empty or over %d bytes",
 		    FED_OIDC_CLAIM_MAX);
 		r = YH_ERR_INVALID;

@@ -179,9 +179,8 @@ answer(const struct fed_up_cfg *u, const char *body, size_t len, struct fed_logi
 		goto out;
 	}
 	text[0] = '\0';
-	if ((v = fed_json_member(root, u->result_field)) != NULL &&
-	    !fed_json_text(v, text, sizeof(text)))
-		text[0] = '\0';   /* cut, it cannot be the result value */
+	if ((v = fed_json_member(root, u->result_field)) != NULL)
+		fed_json_text_whole(v, text, sizeof(text));
 	if (strcmp(text, u->result_value) != 0) {
 		snprintf(why, whysz, "the upstream refused the ticket (%s = %.64s)",
 		    u->result_field, text);

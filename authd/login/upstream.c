@@ -487,18 +487,22 @@ out:
 	return r;
 }
 
+/* seconds, as a record under a name may be kept: 1..SESS_FLOW_NAMED_TTL_MAX */
+static int64_t
+named_ttl(int64_t seconds)
+{
+	return seconds < 1 ? 1 : seconds > SESS_FLOW_NAMED_TTL_MAX ? SESS_FLOW_NAMED_TTL_MAX :
+	    seconds;
+}
+
 /* Remembers which upstream (and which session of it) opened the local session sid. */
 static int
 remember(struct up_job *j, const struct fed_login *l, const struct sess_info *si)
 {
 	char key[SESS_KEY_SIZE], *payload;
-	int64_t ttl = (si->aexp_ms - yh_now_ms()) / 1000;
+	int64_t ttl = named_ttl((si->aexp_ms - yh_now_ms()) / 1000);
 	int r;
 
-	if (ttl > SESS_FLOW_NAMED_TTL_MAX)
-		ttl = SESS_FLOW_NAMED_TTL_MAX;
-	if (ttl < 1)
-		ttl = 1;
 	if ((r = sess_flow_name_key("fed-session", si->sid, key)) != 0)
 		return r;
 	if ((payload = dump(json_pack("{s:s, s:s, s:s, s:s, s:s}", "up", j->up->cfg->name,
@@ -508,7 +512,7 @@ remember(struct up_job *j, const struct fed_login *l, const struct sess_info *si
 	/* The upstream session names the person; a logout naming only it ends every local
 	 * session of theirs that came through it (end_named), so the record made by its
 	 * first local session serves the later ones. */
-	if (r == 0 && l->sid[0] != '\0' && strlen(l->sid) <= SESS_FLOW_NAME_MAX) {
+	if (r == 0 && l->sid[0] != '\0') {
 		char bind[16 + FED_UP_NAME_MAX];
 
 		snprintf(bind, sizeof(bind), "fed-sid:%s", j->up->cfg->name);
@@ -791,7 +795,7 @@ end_named(struct login_up *o, const char *sub, const char *sid, size_t *n)
 	*n = 0;
 	if (sub[0] == '\0') {
 		snprintf(bind, sizeof(bind), "fed-sid:%s", o->cfg->name);
-		if (strlen(sid) > SESS_FLOW_NAME_MAX || (rec = recalled(o->app, bind, sid)) == NULL)
+		if ((rec = recalled(o->app, bind, sid)) == NULL)
 			return 0;
 		if ((ruid = json_string_value(json_object_get(rec, "uid"))) != NULL) {
 			r = yh_strlcpy(uid, ruid, sizeof(uid));
@@ -843,14 +847,9 @@ bcl_seen(struct login_up *o, const char *key)
 static int
 bcl_done(struct login_up *o, const struct fed_logout *lo, const char *key)
 {
-	int64_t ttl = lo->exp - yh_now() + FED_OIDC_LEEWAY_S;
-	int r;
+	int r = sess_flow_put(o->app->sess, key, "{}",
+	    named_ttl(lo->exp - yh_now() + FED_OIDC_LEEWAY_S));
 
-	if (ttl < 1)
-		ttl = 1;
-	if (ttl > SESS_FLOW_NAMED_TTL_MAX)
-		ttl = SESS_FLOW_NAMED_TTL_MAX;
-	r = sess_flow_put(o->app->sess, key, "{}", ttl);
 	return r == YH_ERR_EXISTS ? 0 : r;
 }
 
