@@ -20,6 +20,7 @@
 #include "authd/ui/templates_gen.h"
 #include "authd/app.h"
 #include "authd/keyd/keys.h"
+#include "common/digest.h"
 #include "common/workers.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -66,17 +67,29 @@ text_counter_name(const struct pw_job *j, const char *text, char *out, size_t ou
 {
 	unsigned char msg[DIR_LEGACY_FIELD_MAX], mac[KEYS_MAC_LEN];
 	char hex[2 * KEYS_MAC_LEN + 1];
-	size_t len = strlen(text);
+	size_t len = strlen(text), n = len;
+	unsigned char *low = len > sizeof(msg) ? malloc(len) : msg;
 	int r;
 
-	if (len > DIR_LEGACY_FIELD_MAX)
-		len = DIR_LEGACY_FIELD_MAX;
+	if (low == NULL)
+		return YH_ERR_ALLOC;
 	for (size_t i = 0; i < len; i++) {
 		char c = text[i];
 
-		msg[i] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		low[i] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
 	}
-	r = keys_mac(j->app->keys, KEYS_MAC_LOGIN_NAME, msg, len, mac);
+	/* Longer than the message keys_mac takes (a long DN): its digest, after a NUL no
+	 * text holds, so that it names the whole text and never a short one. */
+	if (low != msg) {
+		msg[0] = '\0';
+		r = yh_sha256(low, len, msg + 1);
+		yh_wipe(low, len);
+		free(low);
+		if (r != 0)
+			return r;
+		n = 1 + YH_SHA256_LEN;
+	}
+	r = keys_mac(j->app->keys, KEYS_MAC_LOGIN_NAME, msg, n, mac);
 	yh_wipe(msg, sizeof(msg));
 	if (r != 0)
 		return r;
@@ -386,6 +399,8 @@ struct ldap_gate {
 	const struct fed_ldap_src *s;
 	char acct[SESS_NAME_MAX];   /* the entry's counter; "" until the entry is found */
 	char uid[DIR_UID_LEN + 1];  /* the person the entry names, or "" */
+	int found;                  /* the person's lookup: 0 (in p), NOT_FOUND, INVALID */
+	struct dir_person p;
 };
 
 /*
@@ -399,21 +414,19 @@ static int
 ldap_entry_gate(void *arg, const struct fed_ldap_entry *e)
 {
 	struct ldap_gate *g = arg;
-	struct dir_person p;
 	char text[FED_LDAP_NAME_MAX + 8 + 1024];
 	int r;
 
-	memset(&p, 0, sizeof(p));
-	r = e->id_number != NULL ? dir_person_find_id_number(g->j->app->dir, e->id_number, &p) :
-	    YH_ERR_NOT_FOUND;
+	/* kept for after the bind: the login's person is this lookup's */
+	r = g->found = e->id_number != NULL ?
+	    dir_person_find_id_number(g->j->app->dir, e->id_number, &g->p) : YH_ERR_NOT_FOUND;
 	if (r == 0) {
-		snprintf(g->uid, sizeof(g->uid), "%s", p.uid);
-		r = acct_counter_name(g->j, p.uid, g->acct, sizeof(g->acct));
+		snprintf(g->uid, sizeof(g->uid), "%s", g->p.uid);
+		r = acct_counter_name(g->j, g->p.uid, g->acct, sizeof(g->acct));
 	} else if (r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID) {
 		snprintf(text, sizeof(text), "ldap:%s:%s", g->s->name, e->dn != NULL ? e->dn : "");
 		r = text_counter_name(g->j, text, g->acct, sizeof(g->acct));
 	}
-	dir_person_clear(&p);
 	if (r == 0)
 		r = sess_locked(g->j->app->sess, g->acct, NULL);
 	if (r != 0 && r != YH_ERR_LOCKED)
@@ -429,14 +442,13 @@ static int
 ldap_attempt(struct pw_job *j, const struct fed_ldap_src *s, const char *user)
 {
 	char acct[SESS_NAME_MAX], addr[SESS_NAME_MAX], why[256];
-	struct ldap_gate g = { .j = j, .s = s };
+	struct ldap_gate g = { .j = j, .s = s, .found = YH_ERR_NOT_FOUND };
 	struct fed_ldap_entry e;
-	struct dir_person p;
+	struct dir_person *p = &g.p;
 	bool staff = false;
 	int r, loa;
 
 	memset(&e, 0, sizeof(e));
-	memset(&p, 0, sizeof(p));
 	if ((r = acct_counter_name(j, NULL, acct, sizeof(acct))) != 0)
 		goto out;
 	sess_addr_name(addr, sizeof(addr), "login:addr:", j->ri.ip);
@@ -478,28 +490,29 @@ ldap_attempt(struct pw_job *j, const struct fed_ldap_src *s, const char *user)
 	}
 	if (r != 0)
 		goto out;
-	r = dir_person_find_id_number(j->app->dir, e.id_number, &p);
+	/* the person the gate found by the entry's ID number */
+	r = g.found;
 	if (r == YH_ERR_NOT_FOUND || r == YH_ERR_INVALID || (r == 0 &&
-	    p.status != DIR_STATUS_ACTIVE)) {
-		r = login_failed(j, r == 0 ? p.uid : NULL, acct, addr, r == 0 ?
-		    dir_status_str(p.status) : "no_person");
+	    p->status != DIR_STATUS_ACTIVE)) {
+		r = login_failed(j, r == 0 ? p->uid : NULL, acct, addr, r == 0 ?
+		    dir_status_str(p->status) : "no_person");
 		goto out;
 	}
-	if (r != 0 || (r = ldap_grant_staff(j, s, &p, &e)) != 0 ||
-	    (r = dir_case_note_login(j->app->dir, p.uid)) != 0 ||
-	    (r = login_staff_pending(j->app, p.uid, &staff)) != 0)
+	if (r != 0 || (r = ldap_grant_staff(j, s, p, &e)) != 0 ||
+	    (r = dir_case_note_login(j->app->dir, p->uid)) != 0 ||
+	    (r = login_staff_pending(j->app, p->uid, &staff)) != 0)
 		goto out;
 	if ((r = sess_fail_clear(j->app->sess, acct)) != 0 ||
 	    (g.acct[0] != '\0' && (r = sess_fail_clear(j->app->sess, g.acct)) != 0))
 		yh_warn("cannot clear login failures: %s", yh_strerror(r));
-	loa = login_session_loa(p.loa.level, false);
+	loa = login_session_loa(p->loa.level, false);
 	if (loa > (int)s->loa)
 		loa = (int)s->loa;
-	r = open_and_answer(j, p.uid, loa, staff, "ldap", json_pack("{s:s, s:s, s:s, s:s?}",
+	r = open_and_answer(j, p->uid, loa, staff, "ldap", json_pack("{s:s, s:s, s:s, s:s?}",
 	    "method", "ldap", "source", s->name, "ip", j->ri.ip, "pending", staff ? "totp" : NULL));
 out:
 	fed_ldap_entry_clear(&e);
-	dir_person_clear(&p);
+	dir_person_clear(&g.p);
 	return r;
 }
 
